@@ -1,0 +1,132 @@
+"""Device objects and the array module (NumPy or CuPy) that serves each device."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_cupy = None
+_cupy_checked = False
+
+
+def cupy_module():
+    """CuPy if it is installed and sees a GPU, else None (checked once)."""
+    global _cupy, _cupy_checked
+    if not _cupy_checked:
+        _cupy_checked = True
+        try:
+            import cupy
+
+            if cupy.cuda.runtime.getDeviceCount() > 0:
+                _cupy = cupy
+        except Exception:
+            _cupy = None
+    return _cupy
+
+
+class device:
+    """``ember.device('cpu')``, ``ember.device('cuda:0')``, ``ember.device('cuda', 1)``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):  # noqa: A002 - PyTorch's argument name
+        if isinstance(type, device):
+            self.type, self.index = type.type, type.index
+            return
+        if isinstance(type, int):
+            type, index = "cuda", type
+        if not isinstance(type, str):
+            raise TypeError(f"device() received an invalid combination of arguments: {type!r}")
+        if ":" in type:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type}")
+            type, _, idx = type.partition(":")
+            try:
+                index = int(idx)
+            except ValueError:
+                raise RuntimeError(f"Invalid device string: '{type}:{idx}'") from None
+        if type not in ("cpu", "cuda", "meta", "mps"):
+            raise RuntimeError(
+                "Expected one of cpu, cuda, mps, meta device type at start of device "
+                f"string: {type}"
+            )
+        if index is not None and index < 0:
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        self.type = type
+        self.index = index
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
+
+    def __enter__(self):
+        from . import _default_device_stack
+
+        _default_device_stack.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        from . import _default_device_stack
+
+        _default_device_stack.pop()
+
+
+CPU = device("cpu")
+
+
+def to_device(d) -> device:
+    if d is None:
+        return None
+    if isinstance(d, device):
+        return d
+    return device(d)
+
+
+def array_module(array):
+    """NumPy for NumPy arrays, CuPy for CuPy arrays: one code path serves both."""
+    if type(array) is np.ndarray:
+        return np
+    cp = _cupy
+    if cp is not None and isinstance(array, cp.ndarray):
+        return cp
+    return np
+
+
+def device_of(array) -> device:
+    if type(array) is np.ndarray:
+        return CPU
+    cp = _cupy
+    if cp is not None and isinstance(array, cp.ndarray):
+        return device("cuda", array.device.id)
+    return CPU
+
+
+def module_for(dev: device):
+    """The array module that allocates on ``dev``; a clear error when it cannot."""
+    if dev is None or dev.type == "cpu":
+        return np
+    if dev.type == "cuda":
+        cp = cupy_module()
+        if cp is None:
+            raise RuntimeError(
+                "Torch not compiled with CUDA enabled: ember's CUDA backend needs CuPy and "
+                "an NVIDIA GPU (pip install 'ember[cuda]')"
+            )
+        return cp
+    raise RuntimeError(f"ember has no backend for device type '{dev.type}'")

@@ -1,0 +1,15 @@
+"""The ops layer: every differentiable primitive, one file per family.
+
+Each family module exports its public functions (``__all__``, re-exported by ``ember``)
+and a ``TENSOR_METHODS`` table; binding those tables here is the only place Tensor gets
+its op methods, so ``_tensor.py`` imports no op family and no import cycle forms.
+"""
+
+from .._tensor import Tensor
+from . import creation, index, linalg, pointwise, reduce, shape
+
+FAMILIES = [creation, pointwise, reduce, shape, index, linalg]
+
+for _family in FAMILIES:
+    for _name, _fn in _family.TENSOR_METHODS.items():
+        setattr(Tensor, _name, _fn)

@@ -1,0 +1,477 @@
+"""Tensor creation, copies and dtype/device moves (``tensor``, ``zeros``, ``to``, ...)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._backend import (
+    device_of,
+    from_numpy_dtype,
+    get_default_device,
+    get_default_dtype,
+    module_for,
+    to_device,
+    to_dtype,
+)
+from .._backend import dtypes as _dt
+from ..autograd.function import Function
+from ._util import Tensor, _make, array_module
+
+
+def _module_and_device(device):
+    dev = to_device(device) if device is not None else get_default_device()
+    return module_for(dev), dev
+
+
+def _on_device(array, dev):
+    """Move a NumPy array to ``dev`` (a no-op for cpu)."""
+    if dev is None or dev.type == "cpu":
+        if type(array) is not np.ndarray and hasattr(array, "get"):
+            return array.get()
+        return array
+    xp = module_for(dev)
+    with xp.cuda.Device(dev.index or 0):
+        return xp.asarray(array)
+
+
+def _finish(array, requires_grad):
+    t = _make(array)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_np_dtype(data, array):
+    """PyTorch's inference: Python floats -> default dtype, ints -> int64, bools -> bool."""
+    kind = array.dtype.kind
+    if kind == "f":
+        return get_default_dtype().np
+    if kind in "iu":
+        return np.dtype(np.int64)
+    if kind == "b":
+        return np.dtype(np.bool_)
+    if kind == "c":
+        return _dt.default_complex().np
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _to_numpy_data(data):
+    """Turn nested lists/tuples (possibly holding tensors) into a NumPy array."""
+    if isinstance(data, Tensor):
+        return data.__array__()
+    if isinstance(data, (list, tuple)):
+        if any(isinstance(item, Tensor) for item in data):
+            items = []
+            for item in data:
+                if isinstance(item, Tensor):
+                    if item.numel() != 1 and item.ndim > 0:
+                        items.append(item.__array__())
+                    else:
+                        items.append(item.__array__().reshape(()))
+                else:
+                    items.append(_to_numpy_data(item))
+            return np.array(items)
+        try:
+            return np.array(data)
+        except ValueError as exc:
+            raise ValueError(f"expected sequence of equal-length sequences: {exc}") from None
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, (numbers.Number, np.generic)):
+        return np.array(data)
+    if hasattr(data, "__array__"):
+        return np.asarray(data)
+    raise TypeError(
+        f"new(): data must be a sequence (got {type(data).__name__})"
+    )
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """Copy ``data`` (nested lists, scalars, arrays, tensors) into a new leaf tensor."""
+    if isinstance(data, Tensor):
+        array = data._data
+        src_dev = device_of(array)
+        dev = to_device(device) if device is not None else src_dev
+        np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else array.dtype
+        if src_dev == dev:
+            array = array.astype(np_dtype, copy=True)
+        else:
+            array = _on_device(data.__array__().astype(np_dtype), dev)
+        return _finish(array, requires_grad)
+    array = _to_numpy_data(data)
+    is_array_input = isinstance(data, np.ndarray) or (
+        hasattr(data, "__array__") and not isinstance(data, (list, tuple))
+        and not isinstance(data, (numbers.Number, np.generic))
+    )
+    if dtype is not None:
+        np_dtype = to_dtype(dtype).numpy_dtype
+    elif is_array_input or isinstance(data, np.generic):
+        np_dtype = from_numpy_dtype(array.dtype).np
+    else:
+        np_dtype = _infer_np_dtype(data, array) if array.size or array.dtype.kind != "f" else (
+            get_default_dtype().np
+        )
+    array = np.array(array, dtype=np_dtype, copy=True)
+    _, dev = _module_and_device(device)
+    return _finish(_on_device(array, dev), requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like ``tensor`` but shares memory with a tensor/array of matching dtype and device."""
+    if isinstance(data, Tensor):
+        if (dtype is None or to_dtype(dtype) == data.dtype) and (
+            device is None or to_device(device) == data.device
+        ):
+            return data
+        return data.to(device=device, dtype=dtype)
+    if isinstance(data, np.ndarray) and (device is None or to_device(device).type == "cpu"):
+        from_numpy_dtype(data.dtype)
+        if dtype is None or to_dtype(dtype).np == data.dtype:
+            return _make(data)
+        return _make(data.astype(to_dtype(dtype).numpy_dtype))
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(array) -> Tensor:
+    """A tensor sharing memory with a NumPy array (writes go both ways)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    from_numpy_dtype(array.dtype)
+    return _make(array)
+
+
+def _size(size):
+    """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` and ``f(torch.Size(...))``."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = int(s.item())
+        if not isinstance(s, (int, np.integer)):
+            raise TypeError(
+                f"empty(): argument 'size' must be tuple of ints, but found element of type "
+                f"{type(s).__name__}"
+            )
+        if s < 0:
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {s}: {list(size)}"
+            )
+        out.append(int(s))
+    return tuple(out)
+
+
+def _fill(size, value, dtype, device, requires_grad, kind):
+    xp, _ = _module_and_device(device)
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
+    shape = _size(size)
+    if kind == "zeros":
+        array = xp.zeros(shape, np_dtype)
+    elif kind == "ones":
+        array = xp.ones(shape, np_dtype)
+    else:
+        array = xp.empty(shape, np_dtype)
+    return _finish(array, requires_grad)
+
+
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False) -> Tensor:
+    return _fill(size, 0, dtype, device, requires_grad, "zeros")
+
+
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+         pin_memory=False) -> Tensor:
+    return _fill(size, 1, dtype, device, requires_grad, "ones")
+
+
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False, memory_format=None) -> Tensor:
+    # Zero-filled: uninitialised memory would make tests and users' bugs irreproducible.
+    return _fill(size, 0, dtype, device, requires_grad, "zeros")
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False) -> Tensor:
+    xp, _ = _module_and_device(device)
+    if dtype is None:
+        if isinstance(fill_value, bool):
+            np_dtype = np.dtype(np.bool_)
+        elif isinstance(fill_value, int):
+            np_dtype = np.dtype(np.int64)
+        elif isinstance(fill_value, complex):
+            np_dtype = _dt.default_complex().np
+        else:
+            np_dtype = get_default_dtype().np
+    else:
+        np_dtype = to_dtype(dtype).numpy_dtype
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _finish(xp.full(_size((size,) if isinstance(size, int) else (size,)), fill_value,
+                           np_dtype), requires_grad)
+
+
+def _like(input, dtype, device):
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else input._data.dtype
+    dev = to_device(device) if device is not None else input.device
+    return module_for(dev), np_dtype
+
+
+def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None) -> Tensor:
+    xp, np_dtype = _like(input, dtype, device)
+    return _finish(xp.zeros(input._data.shape, np_dtype), requires_grad)
+
+
+def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None) -> Tensor:
+    xp, np_dtype = _like(input, dtype, device)
+    return _finish(xp.ones(input._data.shape, np_dtype), requires_grad)
+
+
+def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None) -> Tensor:
+    return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None) -> Tensor:
+    xp, np_dtype = _like(input, dtype, device)
+    return _finish(xp.full(input._data.shape, fill_value, np_dtype), requires_grad)
+
+
+def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = values
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(
+            f"upper bound and larger bound inconsistent with step sign"
+        )
+    xp, _ = _module_and_device(device)
+    if dtype is None:
+        all_int = all(isinstance(v, (int, np.integer)) for v in values)
+        np_dtype = np.dtype(np.int64) if all_int else get_default_dtype().np
+    else:
+        np_dtype = to_dtype(dtype).numpy_dtype
+    import math
+
+    count = max(int(math.ceil((end - start) / step)), 0)
+    # Computed in float64 like PyTorch's start + i * step, then cast.
+    array = (start + xp.arange(count, dtype=np.float64) * step) if np_dtype.kind == "f" else (
+        xp.arange(start, end, step)[:count]
+    )
+    return _finish(array.astype(np_dtype), requires_grad)
+
+
+def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    """Deprecated ``torch.range``: like arange but includes ``end``."""
+    if end is None:
+        start, end = 0, start
+    xp, _ = _module_and_device(device)
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
+    count = int((end - start) // step) + 1
+    return _finish((start + xp.arange(count, dtype=np.float64) * step).astype(np_dtype),
+                   requires_grad)
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False) -> Tensor:
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    xp, _ = _module_and_device(device)
+    start = start.item() if isinstance(start, Tensor) else start
+    end = end.item() if isinstance(end, Tensor) else end
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
+    array = xp.linspace(start, end, steps, dtype=np.float64)
+    if np_dtype.kind in "iu":
+        array = xp.trunc(array)
+    return _finish(array.astype(np_dtype), requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False) -> Tensor:
+    xp, _ = _module_and_device(device)
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
+    array = xp.power(base, xp.linspace(start, end, steps, dtype=np.float64))
+    return _finish(array.astype(np_dtype), requires_grad)
+
+
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None,
+        requires_grad=False) -> Tensor:
+    xp, _ = _module_and_device(device)
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    return _finish(xp.eye(n, n if m is None else m, dtype=np_dtype), requires_grad)
+
+
+def _legacy_new(args, device, dtype):
+    """Arrays for ``Tensor(...)``/``FloatTensor(...)``: data or sizes."""
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
+    xp, dev = _module_and_device(device)
+    if not args:
+        return xp.zeros((0,), np_dtype)
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        data = args[0]
+        if isinstance(data, Tensor):
+            return data._data
+        return _on_device(np.array(_to_numpy_data(data), dtype=np_dtype), dev)
+    return xp.zeros(_size(args), np_dtype)
+
+
+# ---------------------------------------------------------------------------
+# Copies and moves (differentiable)
+# ---------------------------------------------------------------------------
+
+
+class Clone(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class ToCopy(Function):
+    """Change dtype and/or device; the gradient moves back to the input's."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, np_dtype, dev):
+        if dev is not None and device_of(x) != dev:
+            host = x.get() if hasattr(x, "get") else x
+            x = _on_device(host, dev)
+            ctx.src_device = None
+        if np_dtype is not None and x.dtype != np_dtype:
+            x = x.astype(np_dtype)
+        elif dev is None:
+            x = x.copy()
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None, None
+
+
+def clone(input, *, memory_format=None) -> Tensor:
+    return Clone.apply(input)
+
+
+def contiguous(self, memory_format=None) -> Tensor:
+    if self._data.flags.c_contiguous:
+        return self
+    out = Clone.apply(self)
+    out._data = array_module(out._data).ascontiguousarray(out._data)
+    return out
+
+
+def _parse_to(self, args, kwargs):
+    dtype = kwargs.pop("dtype", None)
+    device = kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype, device = arg.dtype, arg.device
+        elif isinstance(arg, _dt.dtype) or arg in (float, int, bool, complex):
+            dtype = arg
+        elif isinstance(arg, bool):
+            continue  # positional non_blocking / copy flags
+        elif arg is None:
+            continue
+        else:
+            device = arg
+    return dtype, device, copy
+
+
+def to(self, *args, **kwargs) -> Tensor:
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; returns self
+    when nothing changes (unless ``copy=True``)."""
+    dtype, device, copy = _parse_to(self, list(args), dict(kwargs))
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else None
+    dev = to_device(device) if device is not None else None
+    if dev is not None and dev.type == "cuda" and dev.index is None:
+        dev = type(dev)("cuda", 0)
+    same_dtype = np_dtype is None or np_dtype == self._data.dtype
+    same_device = dev is None or dev == self.device
+    if same_dtype and same_device and not copy:
+        return self
+    if dev is not None and dev.type != "cpu":
+        module_for(dev)
+    return ToCopy.apply(self, np_dtype, None if same_device else dev)
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+
+
+def _new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                 requires_grad=requires_grad)
+
+
+def _new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    return ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+def _new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                 requires_grad=requires_grad)
+
+
+def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+def _cast(np_name):
+    def method(self, memory_format=None):
+        return to(self, getattr(_dt, np_name))
+
+    method.__name__ = np_name
+    return method
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> int:
+    return input.numel()
+
+
+__all__ = [
+    "tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full",
+    "zeros_like", "ones_like", "empty_like", "full_like", "arange", "linspace", "logspace",
+    "eye", "clone", "is_tensor", "numel",
+]
+
+TENSOR_METHODS = {
+    "to": to, "clone": clone, "contiguous": contiguous,
+    "new_tensor": _new_tensor, "new_zeros": _new_zeros, "new_ones": _new_ones,
+    "new_empty": _new_empty, "new_full": _new_full,
+    "float": _cast("float32"), "double": _cast("float64"), "half": _cast("float16"),
+    "bfloat16": _cast("bfloat16"), "long": _cast("int64"), "int": _cast("int32"),
+    "short": _cast("int16"), "char": _cast("int8"), "byte": _cast("uint8"),
+    "bool": _cast("bool_"),
+    "type_as": lambda self, other: to(self, other.dtype),
+}

@@ -1,0 +1,516 @@
+"""``Tensor``: one backend array plus the autograd fields.
+
+Op methods (``x.add``, ``x.view``, ``x @ y``) are not defined here: each op family in
+``ember._ops`` lists its methods in a table that ``ember._ops`` binds onto Tensor, so
+this module imports no op family. What lives here is what every tensor is: its array,
+its autograd identity (requires_grad, grad, grad_fn, version counter, view base) and the
+conversions that need no graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._backend import (
+    CPU,
+    array_module,
+    device_of,
+    from_numpy_dtype,
+    get_default_device,
+    get_default_dtype,
+    module_for,
+    to_device,
+    to_dtype,
+)
+from ._backend import dtypes as _dt
+
+
+class Tensor:
+    """A multi-dimensional array with autograd, as ``torch.Tensor``."""
+
+    __slots__ = (
+        "_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_base", "_acc",
+        "_retains_grad", "_hooks", "__dict__", "__weakref__",
+    )
+    # NumPy must defer to Tensor's reflected operators (ndarray * tensor -> tensor).
+    __array_priority__ = 1000
+
+    def __new__(cls, *args, device=None, dtype=None):
+        """Legacy constructor: ``Tensor([1, 2])`` copies data as float32,
+        ``Tensor(2, 3)`` allocates an uninitialised 2x3 float tensor."""
+        from ._ops.creation import _legacy_new
+
+        array = _legacy_new(args, device, dtype)
+        self = object.__new__(cls)
+        _init_fields(self, array)
+        return self
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    # -- identity -----------------------------------------------------------------------
+
+    @property
+    def data(self) -> Tensor:
+        return _make(self._data)
+
+    @data.setter
+    def data(self, value: Tensor):
+        self._data = value._data
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self.grad_fn is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if requires_grad and self._data.dtype.kind not in "fcV":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    @property
+    def dtype(self):
+        return from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return device_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+    is_nested = False
+    layout = "torch.strided"
+
+    def get_device(self) -> int:
+        dev = self.device
+        return -1 if dev.type == "cpu" else dev.index
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.nbytes)
+
+    def stride(self, dim=None):
+        itemsize = self._data.dtype.itemsize
+        shape = self._data.shape
+        strides = tuple(
+            s // itemsize if n > 1 else _contiguous_stride(shape, i)
+            for i, (s, n) in enumerate(zip(self._data.strides, shape))
+        )
+        if dim is None:
+            return strides
+        return strides[_wrap_dim(dim, self._data.ndim)]
+
+    def storage_offset(self) -> int:
+        array = self._data
+        root = array
+        while getattr(root, "base", None) is not None and hasattr(root.base, "__array_interface__"):
+            root = root.base
+        if root is array:
+            return 0
+        start = array.__array_interface__["data"][0]
+        base = root.__array_interface__["data"][0]
+        return (start - base) // array.dtype.itemsize
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def data_ptr(self) -> int:
+        array = self._data
+        if type(array) is np.ndarray:
+            return array.__array_interface__["data"][0]
+        return array.data.ptr
+
+    def untyped_storage(self):
+        return _Storage(self)
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind in "fV"
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    def is_signed(self) -> bool:
+        return self.dtype.is_signed
+
+    # -- autograd -----------------------------------------------------------------------
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd.engine import backward
+
+        backward((self,), None if gradient is None else (gradient,), retain_graph,
+                 create_graph, inputs=inputs)
+
+    def detach(self) -> Tensor:
+        out = _make(self._data)
+        out._vc = self._vc
+        return out
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        from .autograd.engine import add_tensor_hook
+
+        add_tensor_hook(self, _RetainGrad(self), retain=True)
+
+    def register_hook(self, hook):
+        """``hook(grad) -> grad or None`` runs when this tensor's gradient is computed."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd.engine import add_tensor_hook
+
+        return add_tensor_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = self.__dict__.setdefault("_post_acc_hooks", [])
+        hooks.append(hook)
+        from .autograd.function import _RemovableHandle
+
+        return _RemovableHandle(hooks, hook)
+
+    # -- conversions ----------------------------------------------------------------------
+
+    def numpy(self, *, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        array = self._data
+        if type(array) is not np.ndarray:
+            if not force:
+                raise TypeError(
+                    f"can't convert {self.device.type}:{self.device.index} device type tensor to "
+                    "numpy. Use Tensor.cpu() to copy the tensor to host memory first."
+                )
+            return array.get()
+        return array
+
+    def __array__(self, dtype=None, copy=None):
+        array = self._data
+        if type(array) is not np.ndarray:
+            array = array.get()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.reshape(()).item() if self._data.dtype.kind != "V" else float(
+            self._data.reshape(()).astype(np.float32)
+        )
+
+    def tolist(self):
+        array = self.__array__()
+        if array.dtype.kind == "V":
+            array = array.astype(np.float32)
+        return array.tolist()
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous"
+                if self._data.size else "Boolean value of Tensor with no values is ambiguous"
+            )
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __reduce_ex__(self, protocol):
+        from .serialization import _reduce_tensor
+
+        return _reduce_tensor(self)
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol at the moment.  If you were attempting to deepcopy a module, this may "
+                "be because of a torch.nn.utils.weight_norm usage, see "
+                "https://github.com/pytorch/pytorch/pull/103001"
+            )
+        if id(self) in memo:
+            return memo[id(self)]
+        new = object.__new__(type(self))
+        _init_fields(new, self._data.copy())
+        new._requires_grad = self._requires_grad
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        new.__dict__.update({k: v for k, v in self.__dict__.items() if not k.startswith("_post")})
+        memo[id(self)] = new
+        return new
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._tensor_str import tensor_repr
+
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec) if spec else repr(self)
+
+    def __dir__(self):
+        return sorted(set(dir(type(self))) | set(self.__dict__))
+
+    # -- device and dtype moves (``to`` itself is in _ops/creation.py) -----------------------
+
+    def cpu(self, memory_format=None) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None) -> Tensor:
+        dev = "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device)
+        return self.to(dev)
+
+    def type(self, dtype=None, non_blocking=False):
+        if dtype is None:
+            return f"torch.{_legacy_name(self)}"
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            return self.to(_LEGACY_TYPES[dtype.split(".")[-1]])
+        return self.to(dtype)
+
+
+class Size(tuple):
+    """``torch.Size``: a tuple of ints that prints as ``torch.Size([2, 3])``."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"torch.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        out = tuple.__getitem__(self, item)
+        return Size(out) if isinstance(item, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
+class _Storage:
+    """Just enough of untyped_storage() for code that compares data pointers or sizes."""
+
+    __slots__ = ("_tensor",)
+
+    def __init__(self, tensor):
+        self._tensor = tensor
+
+    def data_ptr(self):
+        array = self._tensor._data
+        root = array
+        while getattr(root, "base", None) is not None and hasattr(root.base, "__array_interface__"):
+            root = root.base
+        return root.__array_interface__["data"][0]
+
+    def nbytes(self):
+        array = self._tensor._data
+        root = array
+        while getattr(root, "base", None) is not None and hasattr(root.base, "nbytes"):
+            root = root.base
+        return root.nbytes
+
+    def size(self):
+        return self.nbytes()
+
+
+class _RetainGrad:
+    """Tensor hook that stores the gradient of a non-leaf in ``.grad``."""
+
+    __slots__ = ("tensor_ref",)
+
+    def __init__(self, tensor):
+        import weakref
+
+        self.tensor_ref = weakref.ref(tensor)
+
+    def __call__(self, grad):
+        tensor = self.tensor_ref()
+        if tensor is not None:
+            if tensor.grad is None:
+                tensor.grad = grad.detach() if not grad.requires_grad else grad
+                if tensor.grad._data is grad._data:
+                    tensor.grad = _make(grad._data.copy())
+            else:
+                tensor.grad = tensor.grad + grad
+        return None
+
+
+_LEGACY_TYPES = {
+    "FloatTensor": _dt.float32, "DoubleTensor": _dt.float64, "HalfTensor": _dt.float16,
+    "BFloat16Tensor": _dt.bfloat16, "LongTensor": _dt.int64, "IntTensor": _dt.int32,
+    "ShortTensor": _dt.int16, "CharTensor": _dt.int8, "ByteTensor": _dt.uint8,
+    "BoolTensor": _dt.bool_,
+}
+
+
+def _legacy_name(tensor):
+    for name, d in _LEGACY_TYPES.items():
+        if d.np == tensor._data.dtype:
+            return name if tensor.device.type == "cpu" else f"cuda.{name}"
+    return "Tensor"
+
+
+def _contiguous_stride(shape, i):
+    n = 1
+    for s in shape[i + 1:]:
+        n *= s
+    return n
+
+
+def _wrap_dim(dim, ndim):
+    """Normalise a possibly negative dim; IndexError naming the valid range otherwise."""
+    rank = ndim if ndim > 0 else 1
+    if not -rank <= dim < rank:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})"
+        )
+    return dim + rank if dim < 0 else dim
+
+
+_new = object.__new__
+_np_generic = np.generic
+
+
+def _init_fields(t, array):
+    t._data = array
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._output_nr = 0
+    t._vc = [0]
+    t._base = None
+    t._acc = None
+    t._retains_grad = False
+    t._hooks = None
+
+
+def _make(array, requires_grad=False, grad_fn=None, output_nr=0):
+    """The internal constructor: wrap a backend array with no validation."""
+    if isinstance(array, _np_generic):  # NumPy reductions return scalars for 0-d results
+        array = np.asarray(array)
+    t = _new(Tensor)
+    t._data = array
+    t._requires_grad = requires_grad
+    t.grad = None
+    t.grad_fn = grad_fn
+    t._output_nr = output_nr
+    t._vc = [0]
+    t._base = None
+    t._acc = None
+    t._retains_grad = False
+    t._hooks = None
+    return t
+
+
+__all__ = ["Tensor", "Size", "_make", "CPU", "array_module", "get_default_device",
+           "get_default_dtype", "module_for", "to_device", "to_dtype"]

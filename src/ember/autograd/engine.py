@@ -1,0 +1,449 @@
+"""The backward engine: one pass over the graph in dependency order, no recursion.
+
+Discovery walks the graph with an explicit stack and counts, for every node, the edges
+that lead into it. Execution pops ready nodes from a heap ordered by creation sequence
+(newest first, as PyTorch does), so a node runs once, after every gradient flowing into
+it has been summed. Gradients are reduced to each input's shape and dtype here, once,
+instead of in every op's backward.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from .._tensor import Tensor, _make
+from . import grad_mode
+from .function import AccumulateGrad, _RemovableHandle, accumulator_of
+
+_anomaly = [False]
+
+
+def add_tensor_hook(tensor, hook, retain=False):
+    """Attach ``hook(grad)`` to a tensor: on the leaf itself, or on the node that
+    produces it (keyed by output number) for a non-leaf."""
+    node = tensor.grad_fn
+    if node is None:
+        if tensor._hooks is None:
+            tensor._hooks = []
+        tensor._hooks.append(hook)
+        return _RemovableHandle(tensor._hooks, hook)
+    attr = "_retain_hooks" if retain else "_tensor_pre_hooks"
+    table = getattr(node, attr)
+    if table is None:
+        table = {}
+        setattr(node, attr, table)
+    hooks = table.setdefault(tensor._output_nr, [])
+    hooks.append(hook)
+    return _RemovableHandle(hooks, hook)
+
+
+def _make_grads(tensors, grad_tensors, is_grads_batched=False):
+    grads = []
+    for index, tensor in enumerate(tensors):
+        given = None if grad_tensors is None else grad_tensors[index]
+        if given is None:
+            if not tensor._requires_grad:
+                grads.append(None)
+                continue
+            if tensor._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if tensor._data.dtype.kind not in "fcV":
+                raise RuntimeError(
+                    "grad can be implicitly created only for real scalar outputs but got "
+                    f"{tensor.dtype}"
+                )
+            grads.append(_make(_ones_like_array(tensor._data)))
+        else:
+            if not isinstance(given, Tensor):
+                from .._ops.creation import tensor as _tensor_fn
+
+                given = _tensor_fn(given, dtype=tensor.dtype)
+            if given.shape != tensor.shape and not is_grads_batched:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{index}] has a shape of {given.shape} and "
+                    f"output[{index}] has a shape of {tensor.shape}."
+                )
+            grads.append(given)
+    return grads
+
+
+def _ones_like_array(array):
+    from .._backend import array_module
+
+    return array_module(array).ones_like(array)
+
+
+def _root_edge(tensor, index):
+    if not tensor._requires_grad:
+        raise RuntimeError(
+            f"element {index} of tensors does not require grad and does not have a grad_fn"
+        )
+    if tensor.grad_fn is not None:
+        return tensor.grad_fn, tensor._output_nr
+    return accumulator_of(tensor), 0
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
+    """Accumulate d(tensors)/d(leaf) into each leaf's ``.grad``."""
+    if isinstance(tensors, Tensor):
+        tensors = (tensors,)
+    tensors = tuple(tensors)
+    if grad_tensors is None and grad_variables is not None:
+        grad_tensors = grad_variables
+    if isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,)
+    if inputs is not None:
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        if len(inputs) == 0:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    grads = _make_grads(tensors, grad_tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = [_root_edge(t, i) for i, t in enumerate(tensors)]
+    targets = None
+    if inputs is not None:
+        targets = [_target_edge(t) for t in inputs]
+    _execute(roots, grads, retain_graph, create_graph, targets, accumulate=True)
+
+
+def _target_edge(tensor):
+    if not tensor._requires_grad:
+        raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if tensor.grad_fn is None:
+        return accumulator_of(tensor), 0
+    return tensor.grad_fn, tensor._output_nr
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Return d(outputs)/d(inputs) without touching any ``.grad``."""
+    single_input = isinstance(inputs, Tensor)
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if single_input else tuple(inputs)
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    if grad_outputs is not None and len(grad_outputs) != len(outputs):
+        raise RuntimeError(
+            f"grad requires one grad_output per output: got {len(grad_outputs)} grad_outputs "
+            f"and {len(outputs)} outputs"
+        )
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    grads = _make_grads(outputs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = []
+    root_grads = []
+    for index, (tensor, g) in enumerate(zip(outputs, grads)):
+        if g is None and not tensor._requires_grad:
+            raise RuntimeError(
+                f"element {index} of tensors does not require grad and does not have a grad_fn"
+            )
+        roots.append(_root_edge(tensor, index))
+        root_grads.append(g)
+    targets = [_target_edge(t) for t in inputs]
+    captured = _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate=False)
+    result = []
+    for tensor, g in zip(inputs, captured):
+        if g is None:
+            if materialize_grads:
+                g = tensor.new_zeros(tensor.shape) if hasattr(tensor, "new_zeros") else None
+            elif not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+        result.append(g)
+    return tuple(result)
+
+
+def _discover(roots):
+    """Count incoming edges per node; return (dependencies, nodes in discovery order)."""
+    dependencies = {}
+    order = []
+    seen = set()
+    stack = []
+    for node, _ in roots:
+        if node not in seen:
+            seen.add(node)
+            stack.append(node)
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for edge in node.next_functions:
+            if edge is None:
+                continue
+            child = edge[0]
+            dependencies[child] = dependencies.get(child, 0) + 1
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return dependencies, order
+
+
+def _needed_nodes(order, target_nodes):
+    """Nodes from which some target is reachable (only those need to run)."""
+    needed = set(target_nodes)
+    # Iterate to a fixed point in reverse discovery order; graphs are DAGs, and reverse
+    # discovery order visits most children before parents, so this settles quickly.
+    changed = True
+    while changed:
+        changed = False
+        for node in reversed(order):
+            if node in needed:
+                continue
+            for edge in node.next_functions:
+                if edge is not None and edge[0] in needed:
+                    needed.add(node)
+                    changed = True
+                    break
+    return needed
+
+
+def _num_outputs(node):
+    return getattr(node, "_num_outputs", 1) if type(node) is not AccumulateGrad else 1
+
+
+def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate):
+    dependencies, order = _discover(roots)
+    needed = None
+    capture_at = {}
+    captured = None
+    target_nodes = ()
+    if targets is not None:
+        captured = [None] * len(targets)
+        for index, (node, nr) in enumerate(targets):
+            capture_at.setdefault((node, nr), []).append(index)
+        target_nodes = {node for node, _ in targets}
+        needed = _needed_nodes(order, target_nodes)
+
+    buffers = {}
+    for (node, nr), g in zip(roots, root_grads):
+        if g is None:
+            continue
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * _num_outputs(node)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+    heap = []
+    pushed = set()
+    for node, _ in roots:
+        if dependencies.get(node, 0) == 0 and node not in pushed:
+            pushed.add(node)
+            heapq.heappush(heap, (-node._seq, id(node), node))
+
+    previous_mode = grad_mode._grad_enabled[0]
+    grad_mode._grad_enabled[0] = bool(create_graph)
+    try:
+        while heap:
+            _, _, node = heapq.heappop(heap)
+            grads = buffers.pop(node, None)
+            if grads is not None and node._tensor_pre_hooks:
+                for nr, hooks in node._tensor_pre_hooks.items():
+                    for hook in list(hooks):
+                        if grads[nr] is not None:
+                            replaced = hook(grads[nr])
+                            if replaced is not None:
+                                grads[nr] = replaced
+            if grads is not None and type(node) is not AccumulateGrad and node._retain_hooks:
+                for nr, hooks in node._retain_hooks.items():
+                    for hook in hooks:
+                        if grads[nr] is not None:
+                            hook(grads[nr])
+            if capture_at and grads is not None:
+                for nr in range(len(grads)):
+                    for index in capture_at.get((node, nr), ()):
+                        captured[index] = grads[nr]
+
+            run = grads is not None and any(g is not None for g in grads)
+            if needed is not None and node not in needed:
+                run = False
+            if type(node) is AccumulateGrad:
+                if run and accumulate:
+                    _accumulate(node, grads[0], create_graph)
+                continue
+            if run and not accumulate and node in target_nodes and _leads_nowhere(node, needed):
+                run = False
+            input_grads = _call_node(node, grads, retain_graph) if run else None
+            for index, edge in enumerate(node.next_functions):
+                if edge is None:
+                    continue
+                child, nr = edge
+                g = input_grads[index] if input_grads is not None else None
+                if g is not None:
+                    g = _fit_to_input(g, node._input_meta[index])
+                    buf = buffers.get(child)
+                    if buf is None:
+                        buf = buffers[child] = [None] * _num_outputs(child)
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                remaining = dependencies[child] - 1
+                dependencies[child] = remaining
+                if remaining == 0:
+                    heapq.heappush(heap, (-child._seq, id(child), child))
+    finally:
+        grad_mode._grad_enabled[0] = previous_mode
+    return captured
+
+
+def _leads_nowhere(node, needed):
+    """A captured node whose children lead to no other target need not run."""
+    for edge in node.next_functions:
+        if edge is not None and edge[0] in needed:
+            return False
+    return True
+
+
+def _call_node(node, grads, retain_graph):
+    if node._pre_hooks:
+        for hook in node._pre_hooks:
+            replaced = hook(tuple(grads))
+            if replaced is not None:
+                grads = list(replaced)
+    if node._materialize:
+        for nr, g in enumerate(grads):
+            if g is None:
+                grads[nr] = _zeros_for_output(node, nr)
+    cls = type(node)
+    result = cls.backward(node, *grads)
+    if type(result) is not tuple:
+        result = (result,)
+    expected = len(node.next_functions)
+    if len(result) < expected:
+        if not cls._array_io:
+            raise RuntimeError(
+                f"function {node.name()} returned an incorrect number of gradients (expected "
+                f"{expected}, got {len(result)})"
+            )
+        result = result + (None,) * (expected - len(result))
+    if _anomaly[0]:
+        _check_anomaly(node, result)
+    if node._hooks:
+        for hook in node._hooks:
+            replaced = hook(result, tuple(grads))
+            if replaced is not None:
+                result = tuple(replaced)
+    if not retain_graph:
+        node._release()
+    return result
+
+
+def _zeros_for_output(node, nr):
+    meta = getattr(node, "_output_meta", None)
+    if meta is None or meta[nr] is None:
+        return None
+    shape, np_dtype, array_type = meta[nr]
+    import numpy as np
+
+    xp = np if array_type is np.ndarray else __import__("cupy")
+    return _make(xp.zeros(shape, np_dtype))
+
+
+def _fit_to_input(g, meta):
+    shape, np_dtype, _ = meta
+    if not isinstance(g, Tensor):
+        raise TypeError(f"backward returned {type(g).__name__}; expected a Tensor or None")
+    if g._data.shape != shape:
+        g = _sum_to(g, shape)
+    if g._data.dtype != np_dtype:
+        from .._backend import from_numpy_dtype
+
+        g = g.to(from_numpy_dtype(np_dtype))
+    return g
+
+
+def _sum_to(g, shape):
+    """Reduce a broadcast gradient back to ``shape`` (leading dims, then size-1 dims)."""
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        raise RuntimeError(
+            f"Function backward returned an invalid gradient: got {list(g.shape)} but "
+            f"expected shape compatible with {list(shape)}"
+        )
+    dims = list(range(lead))
+    for i, size in enumerate(shape):
+        if size == 1 and g._data.shape[lead + i] != 1:
+            dims.append(lead + i)
+    if dims:
+        g = g.sum(dim=tuple(dims), keepdim=True)
+    if lead:
+        g = g.reshape(shape)
+    if g._data.shape != shape:
+        raise RuntimeError(
+            f"Function backward returned an invalid gradient: got {list(g.shape)} but "
+            f"expected shape compatible with {list(shape)}"
+        )
+    return g
+
+
+def _accumulate(node, g, create_graph):
+    variable = node.variable
+    if variable._hooks:
+        for hook in list(variable._hooks):
+            replaced = hook(g)
+            if replaced is not None:
+                g = replaced
+    if variable.grad is None:
+        if create_graph:
+            variable.grad = g
+        else:
+            # Always a fresh array: the same gradient tensor may reach several leaves
+            # (AddBackward passes one tensor to both), and .grad is later updated in place.
+            variable.grad = _make(g._data.copy())
+    elif create_graph or variable.grad._requires_grad:
+        variable.grad = variable.grad + g
+    else:
+        existing = variable.grad._data
+        if existing.shape == g._data.shape and existing.dtype == g._data.dtype:
+            existing += g._data
+        else:
+            variable.grad = variable.grad + g
+    post = variable.__dict__.get("_post_acc_hooks")
+    if post:
+        for hook in post:
+            hook(variable)
+
+
+def _check_anomaly(node, result):
+    for index, g in enumerate(result):
+        if g is not None and g._data.dtype.kind in "fc":
+            xp = __import__("numpy") if type(g._data).__module__ == "numpy" else __import__("cupy")
+            if bool(xp.isnan(g._data).any()):
+                raise RuntimeError(
+                    f"Function '{node.name()}' returned nan values in its {index}th output."
+                )
+
+
+class detect_anomaly:
+    """Check every backward result for NaN and name the node that produced it."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+        self._prev = None
+
+    def __enter__(self):
+        self._prev = _anomaly[0]
+        _anomaly[0] = self.check_nan
+        return self
+
+    def __exit__(self, *exc):
+        _anomaly[0] = self._prev
+
+    def __call__(self, func):
+        import functools
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self.__class__(self.check_nan):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+def set_detect_anomaly(mode: bool, check_nan: bool = True):
+    _anomaly[0] = bool(mode) and check_nan
+
+
+def is_anomaly_enabled() -> bool:
+    return _anomaly[0]

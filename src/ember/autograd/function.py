@@ -1,0 +1,404 @@
+"""``autograd.Function``: the one mechanism behind built-in ops and user-defined ones.
+
+An applied Function instance is both the ``ctx`` its forward and backward receive and the
+graph node (``tensor.grad_fn``). Built-in ops set ``_array_io = True``: their forward
+receives backend arrays (NumPy or CuPy) and returns arrays, so the forward pass pays no
+Tensor wrapping; their backward receives and returns Tensors, written with Tensor ops so
+``create_graph=True`` gives higher-order gradients. User Functions keep PyTorch's
+contract: Tensors in and out of both.
+
+Saved tensors follow PyTorch's SavedVariable: an input is kept as the Tensor itself, an
+output only as its array plus version counter and is rebuilt with ``grad_fn=ctx`` when
+unpacked, so no reference cycle forms; each records the version it had when saved.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import weakref
+
+from .._tensor import Tensor, _make
+from .grad_mode import _grad_enabled
+
+_sequence = itertools.count()
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+_DIFFERENTIABLE_KINDS = frozenset("fcV")  # float, complex, ml_dtypes bfloat16
+
+
+class _SavedOutput:
+    __slots__ = ("array", "index", "vc", "version")
+
+    def __init__(self, array, index, vc, version):
+        self.array, self.index, self.vc, self.version = array, index, vc, version
+
+
+class Function:
+    """Subclass and define ``forward(ctx, ...)`` and ``backward(ctx, *grads)``; call
+    ``apply``. The ctx API: ``save_for_backward``, ``saved_tensors``,
+    ``needs_input_grad``, ``mark_dirty``, ``mark_non_differentiable``,
+    ``set_materialize_grads``.
+    """
+
+    __slots__ = (
+        "__dict__", "__weakref__", "next_functions", "needs_input_grad", "_input_meta",
+        "_saved", "_to_save", "_seq", "_num_outputs", "_hooks", "_pre_hooks",
+        "_tensor_pre_hooks", "_materialize", "_non_diff", "_dirty", "_retain_hooks",
+        "_output_meta",
+    )
+    _array_io = False
+
+    # -- the ctx API -------------------------------------------------------------------
+
+    def save_for_backward(self, *tensors):
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self):
+        saved = self._saved
+        if saved is None:
+            if getattr(self, "_to_save", None) is not None:  # forward not finished
+                return tuple(self._to_save)
+            raise RuntimeError(_FREED)
+        return tuple(self._unpack(entry) for entry in saved)
+
+    def mark_dirty(self, *tensors):
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *outputs):
+        self._non_diff = outputs
+
+    def set_materialize_grads(self, value: bool):
+        self._materialize = bool(value)
+
+    # -- graph-node API ------------------------------------------------------------------
+
+    def name(self) -> str:
+        cls = type(self)
+        return cls.__dict__.get("_node_name") or (
+            cls.__name__ + ("Backward0" if cls._array_io else "Backward")
+        )
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    def register_hook(self, hook):
+        """Run ``hook(grad_inputs, grad_outputs)`` after this node's backward."""
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
+
+    def register_prehook(self, hook):
+        """Run ``hook(grad_outputs)`` before this node's backward; may replace them."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(hook)
+        return _RemovableHandle(self._pre_hooks, hook)
+
+    @property
+    def metadata(self):
+        meta = self.__dict__.get("_metadata")
+        if meta is None:
+            meta = self.__dict__["_metadata"] = {}
+        return meta
+
+    # -- apply ---------------------------------------------------------------------------
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        record = False
+        if _grad_enabled[0]:
+            for arg in args:
+                if type(arg) is Tensor or isinstance(arg, Tensor):
+                    if arg._requires_grad:
+                        record = True
+                        break
+        ctx = object.__new__(cls)
+        ctx._to_save = None
+        ctx._non_diff = None
+        ctx._dirty = None
+        if cls._array_io:
+            forward_args = [a._data if isinstance(a, Tensor) else a for a in args]
+            if not record:
+                ctx.needs_input_grad = (False,) * len(args)
+                return _wrap_plain(cls.forward(ctx, *forward_args, **kwargs))
+        else:
+            forward_args = args
+            if not record:
+                ctx.needs_input_grad = (False,) * len(args)
+                from .grad_mode import no_grad
+
+                with no_grad():
+                    out = cls.forward(ctx, *args, **kwargs)
+                return _wrap_user_plain(ctx, args, out)
+        return _apply_recording(cls, ctx, args, forward_args, kwargs)
+
+    def _unpack(self, entry):
+        if entry is None:
+            return None
+        if type(entry) is tuple:
+            tensor, version = entry
+            if tensor._vc[0] != version:
+                _raise_modified(self, tensor.shape, tensor._data.dtype, None, tensor._vc[0], version)
+            return tensor
+        if type(entry) is _SavedOutput:
+            if entry.vc[0] != entry.version:
+                _raise_modified(
+                    self, entry.array.shape, entry.array.dtype, entry.index, entry.vc[0], entry.version
+                )
+            out = _make(entry.array, True, self, entry.index)
+            out._vc = entry.vc
+            return out
+        if hasattr(entry, "dtype"):
+            return _make(entry)  # an intermediate array saved by a built-in op
+        return entry
+
+    def _release(self):
+        self._saved = None
+        self._to_save = None
+
+
+def _raise_modified(node, shape, np_dtype, output_nr, now, expected):
+    from .._backend import from_numpy_dtype
+
+    type_name = f"torch.{_legacy_type(from_numpy_dtype(np_dtype))}"
+    dims = ", ".join(str(s) for s in shape)
+    where = f", which is output {output_nr} of {node.name()}," if output_nr is not None else ""
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{type_name} [{dims}]]{where} is at version {now}; expected "
+        f"version {expected} instead. Hint: the backtrace further above can point at the "
+        "operation that failed to compute its gradient."
+    )
+
+
+def _legacy_type(d):
+    return {
+        "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+        "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+        "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+        "bool": "BoolTensor",
+    }.get(d.name, d.name)
+
+
+def _wrap_plain(out):
+    if type(out) is tuple:
+        return tuple(_make(o) if o is not None else None for o in out)
+    return _make(out)
+
+
+def _wrap_user_plain(ctx, args, out):
+    """Outputs of a user Function when nothing is recorded: detached, but an in-place
+    (dirty) input comes back as itself."""
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    wrapped = []
+    for o in outs:
+        if isinstance(o, Tensor) and not any(o is a for a in args):
+            o = _make(o._data) if o._requires_grad else o
+        wrapped.append(o)
+    return wrapped[0] if single else tuple(wrapped)
+
+
+def _apply_recording(cls, ctx, args, forward_args, kwargs):
+    ctx._seq = next(_sequence)
+    ctx._hooks = None
+    ctx._pre_hooks = None
+    ctx._tensor_pre_hooks = None
+    ctx._retain_hooks = None
+    ctx._materialize = True
+    edges = []
+    needs = []
+    meta = []
+    for arg in args:
+        if isinstance(arg, Tensor) and arg._requires_grad:
+            fn = arg.grad_fn
+            edges.append((fn, arg._output_nr) if fn is not None else (accumulator_of(arg), 0))
+            needs.append(True)
+            meta.append(arg._data)
+        else:
+            edges.append(None)
+            needs.append(False)
+            meta.append(None)
+    ctx.next_functions = tuple(edges)
+    ctx.needs_input_grad = tuple(needs)
+    # Keep only shape, dtype and array type of inputs (not the arrays: they may be large).
+    ctx._input_meta = tuple(
+        None if a is None else (a.shape, a.dtype, type(a)) for a in meta
+    )
+
+    if cls._array_io:
+        out = cls.forward(ctx, *forward_args, **kwargs)
+        single = type(out) is not tuple
+        out_arrays = (out,) if single else out
+        outputs = _wrap_outputs_array(ctx, out_arrays)
+    else:
+        from .grad_mode import no_grad
+
+        with no_grad():
+            out = cls.forward(ctx, *args, **kwargs)
+        single = not isinstance(out, tuple)
+        outputs = _wrap_outputs_user(ctx, args, (out,) if single else out)
+        out_arrays = tuple(o._data if isinstance(o, Tensor) else None for o in outputs)
+    ctx._num_outputs = len(outputs)
+    ctx._output_meta = tuple(
+        None if a is None else (a.shape, a.dtype, type(a)) for a in out_arrays
+    )
+    _resolve_saved(ctx, args, forward_args, outputs, out_arrays)
+    return outputs[0] if single else tuple(outputs)
+
+
+def _wrap_outputs_array(ctx, out_arrays):
+    non_diff = ctx._non_diff
+    outputs = []
+    for index, array in enumerate(out_arrays):
+        if array is None:
+            outputs.append(None)
+        elif array.dtype.kind in _DIFFERENTIABLE_KINDS and (
+            non_diff is None or not any(array is n for n in non_diff)
+        ):
+            outputs.append(_make(array, True, ctx, index))
+        else:
+            outputs.append(_make(array))
+    return outputs
+
+
+def _wrap_outputs_user(ctx, args, outs):
+    non_diff = ctx._non_diff or ()
+    dirty = ctx._dirty or ()
+    outputs = []
+    for index, out in enumerate(outs):
+        if not isinstance(out, Tensor):
+            outputs.append(out)
+            continue
+        differentiable = out._data.dtype.kind in _DIFFERENTIABLE_KINDS and not any(
+            out is n for n in non_diff
+        )
+        if any(out is d for d in dirty):
+            out._vc[0] += 1
+            if differentiable:
+                out._requires_grad = True
+                out.grad_fn = ctx
+                out._output_nr = index
+            outputs.append(out)
+        elif differentiable:
+            outputs.append(_make(out._data, True, ctx, index))
+        else:
+            outputs.append(_make(out._data))
+    return outputs
+
+
+def _resolve_saved(ctx, args, forward_args, outputs, out_arrays):
+    to_save = ctx._to_save
+    ctx._to_save = None
+    if not to_save:
+        ctx._saved = ()
+        return
+    saved = []
+    for item in to_save:
+        if item is None:
+            saved.append(None)
+            continue
+        entry = None
+        for index, array in enumerate(out_arrays):
+            if item is array or item is outputs[index]:
+                out_t = outputs[index]
+                entry = _SavedOutput(array, index, out_t._vc, out_t._vc[0])
+                break
+        if entry is None:
+            for index, arg in enumerate(forward_args):
+                if item is arg:
+                    tensor = args[index]
+                    entry = (tensor, tensor._vc[0]) if isinstance(tensor, Tensor) else tensor
+                    break
+        if entry is None:
+            if isinstance(item, Tensor):
+                entry = (item, item._vc[0])
+            else:
+                entry = item
+        saved.append(entry)
+    ctx._saved = tuple(saved)
+
+
+class _RemovableHandle:
+    __slots__ = ("_list", "_item")
+
+    def __init__(self, hook_list, item):
+        self._list, self._item = hook_list, item
+
+    def remove(self):
+        try:
+            self._list.remove(self._item)
+        except ValueError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def once_differentiable(backward):
+    """Mark a backward as not differentiable: it runs under no_grad even when the graph
+    is being built with create_graph=True."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        from .grad_mode import no_grad
+
+        with no_grad():
+            return backward(ctx, *grads)
+
+    return wrapper
+
+
+class AccumulateGrad:
+    """The node at a leaf: adds the incoming gradient into ``variable.grad``."""
+
+    __slots__ = ("variable", "next_functions", "_hooks", "_pre_hooks", "_tensor_pre_hooks",
+                 "_seq", "__weakref__")
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+        self._hooks = None
+        self._pre_hooks = None
+        self._tensor_pre_hooks = None
+        self._seq = -1
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+    register_hook = Function.register_hook
+    register_prehook = Function.register_prehook
+
+
+def accumulator_of(tensor):
+    """The leaf's AccumulateGrad node: one per leaf while the graph holds it, so hooks see
+    the summed gradient once (the tensor keeps only a weak reference, so no cycle)."""
+    ref = tensor._acc
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(tensor)
+        tensor._acc = weakref.ref(node)
+    return node
+
+
+class FunctionCtx:
+    """Kept for code that names the ctx type in annotations."""
+
+
+BackwardCFunction = Function

@@ -1,0 +1,162 @@
+"""The oracle: run the same call on ember and on PyTorch and compare everything.
+
+``check(fn, *inputs)`` calls ``fn(lib, *tensors)`` with ``lib`` = ember and then torch,
+compares outputs (values, dtype, shape), then back-propagates the same random upstream
+gradient through both and compares every input's gradient. Inputs are NumPy arrays
+(become tensors; float ones require grad when ``grad=True``) or anything else (passed
+as is). Tolerances default to PyTorch's ``assert_close`` defaults for the dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import ember
+
+RNG = np.random.default_rng(1234)
+
+
+def to_torch(x, requires_grad=False):
+    if isinstance(x, np.ndarray):
+        t = torch.from_numpy(x.copy())
+        if requires_grad and t.is_floating_point():
+            t.requires_grad_(True)
+        return t
+    return x
+
+
+def to_ember(x, requires_grad=False):
+    if isinstance(x, np.ndarray):
+        t = ember.tensor(x.copy())
+        if requires_grad and t.is_floating_point():
+            t.requires_grad_(True)
+        return t
+    return x
+
+
+def as_numpy(x):
+    if isinstance(x, torch.Tensor):
+        x = x.detach()
+        if x.dtype == torch.bfloat16:
+            x = x.float()
+        return x.numpy()
+    if isinstance(x, ember.Tensor):
+        a = np.asarray(x.detach().__array__())
+        if a.dtype.kind == "V":
+            a = a.astype(np.float32)
+        return a
+    return np.asarray(x)
+
+
+def dtype_name(x):
+    return str(x.dtype).replace("torch.", "")
+
+
+def assert_same(e, t, rtol=None, atol=None, what="output", check_dtype=True):
+    """Compare an ember result with a torch result (tensors, tuples, scalars)."""
+    if isinstance(t, (tuple, list)):
+        assert isinstance(e, (tuple, list)), f"{what}: expected a sequence, got {type(e)}"
+        assert len(e) == len(t), f"{what}: length {len(e)} != {len(t)}"
+        for i, (ei, ti) in enumerate(zip(e, t)):
+            assert_same(ei, ti, rtol, atol, f"{what}[{i}]", check_dtype)
+        return
+    if isinstance(t, torch.Tensor):
+        assert isinstance(e, ember.Tensor), f"{what}: expected Tensor, got {type(e).__name__}"
+        assert tuple(e.shape) == tuple(t.shape), f"{what}: shape {tuple(e.shape)} != {tuple(t.shape)}"
+        if check_dtype:
+            assert dtype_name(e) == dtype_name(t), f"{what}: dtype {e.dtype} != {t.dtype}"
+        ea, ta = as_numpy(e), as_numpy(t)
+        if ta.dtype.kind in "fc":
+            r, a = _tol(ta.dtype, rtol, atol)
+            np.testing.assert_allclose(ea, ta, rtol=r, atol=a, equal_nan=True, err_msg=what)
+        else:
+            np.testing.assert_array_equal(ea, ta, err_msg=what)
+        return
+    if isinstance(t, float):
+        assert abs(float(e) - t) <= 1e-6 + 1e-5 * abs(t) or (np.isnan(t) and np.isnan(e)), f"{what}: {e} != {t}"
+        return
+    if isinstance(t, torch.Size):
+        assert tuple(e) == tuple(t), f"{what}: {e} != {t}"
+        return
+    assert e == t, f"{what}: {e!r} != {t!r}"
+
+
+def _tol(np_dtype, rtol, atol):
+    defaults = {
+        np.dtype(np.float16): (1e-3, 1e-5),
+        np.dtype(np.float32): (1.3e-6, 1e-5),
+        np.dtype(np.float64): (1e-7, 1e-7),
+        np.dtype(np.complex64): (1.3e-6, 1e-5),
+        np.dtype(np.complex128): (1e-7, 1e-7),
+    }
+    r, a = defaults.get(np_dtype, (1.6e-2, 1e-5))
+    return (r if rtol is None else rtol), (a if atol is None else atol)
+
+
+def _flat_tensors(out):
+    if isinstance(out, (tuple, list)):
+        result = []
+        for o in out:
+            result.extend(_flat_tensors(o))
+        return result
+    return [out]
+
+
+def check(fn, *inputs, grad=True, rtol=None, atol=None, grad_rtol=None, grad_atol=None,
+          check_dtype=True):
+    """Compare ``fn(ember, *inputs)`` with ``fn(torch, *inputs)``: outputs and gradients."""
+    t_inputs = [to_torch(x, grad) for x in inputs]
+    e_inputs = [to_ember(x, grad) for x in inputs]
+    t_out = fn(torch, *t_inputs)
+    e_out = fn(ember, *e_inputs)
+    assert_same(e_out, t_out, rtol, atol, check_dtype=check_dtype)
+    if not grad:
+        return e_out, t_out
+    t_flat = [o for o in _flat_tensors(t_out) if isinstance(o, torch.Tensor) and o.requires_grad]
+    e_flat = [o for o in _flat_tensors(e_out) if isinstance(o, ember.Tensor) and o.requires_grad]
+    assert len(t_flat) == len(e_flat), "different outputs require grad"
+    if not t_flat:
+        return e_out, t_out
+    upstream = [RNG.standard_normal(o.shape).astype(as_numpy(o).dtype) for o in t_flat]
+    t_leaves = [x for x in t_inputs if isinstance(x, torch.Tensor) and x.requires_grad]
+    e_leaves = [x for x in e_inputs if isinstance(x, ember.Tensor) and x.requires_grad]
+    t_grads = torch.autograd.grad(t_flat, t_leaves, [torch.from_numpy(u) for u in upstream],
+                                  allow_unused=True)
+    e_grads = ember.autograd.grad(e_flat, e_leaves, [ember.tensor(u) for u in upstream],
+                                  allow_unused=True)
+    for i, (eg, tg) in enumerate(zip(e_grads, t_grads)):
+        if tg is None:
+            assert eg is None or np.all(as_numpy(eg) == 0), f"grad[{i}]: expected None"
+            continue
+        assert eg is not None, f"grad[{i}]: ember gave None"
+        assert_same(eg, tg, grad_rtol if grad_rtol is not None else rtol,
+                    grad_atol if grad_atol is not None else atol, f"grad[{i}]")
+    return e_out, t_out
+
+
+def check_raises(fn, *inputs, match=None):
+    """Both libraries raise the same exception type (and ember's message matches)."""
+    import pytest
+
+    t_inputs = [to_torch(x) for x in inputs]
+    e_inputs = [to_ember(x) for x in inputs]
+    with pytest.raises(Exception) as t_info:
+        fn(torch, *t_inputs)
+    expected = type(t_info.value)
+    # torch raises subclasses of builtin types for some errors; compare on the builtin base
+    for base in (IndexError, ValueError, TypeError, RuntimeError, NotImplementedError):
+        if issubclass(expected, base):
+            expected = base
+            break
+    with pytest.raises(expected, match=match) as e_info:
+        fn(ember, *e_inputs)
+    return e_info.value, t_info.value
+
+
+def randn(*shape, dtype=np.float32):
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+def rand(*shape, dtype=np.float32, low=0.0, high=1.0):
+    return RNG.uniform(low, high, shape).astype(dtype)
