@@ -5,21 +5,33 @@
 
 __version__ = "0.1.0"
 
-from ._backend import device, get_default_device, get_default_dtype, set_default_device, set_default_dtype
+from ._backend import (
+    device, get_default_device, get_default_dtype, set_default_device, set_default_dtype,
+)
 from ._backend.dtypes import (
     bfloat16, bool_ as bool, complex64, complex128, dtype, float16, float32, float64,
     int8, int16, int32, int64, uint8, uint16, uint32, uint64,
 )
 from ._tensor import Size, Tensor
+from ._tensor_str import set_printoptions, get_printoptions
 from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from . import _ops
 from ._ops.creation import *  # noqa: F401,F403
 from ._ops.pointwise import *  # noqa: F401,F403
+from ._ops.unary import *  # noqa: F401,F403
 from ._ops.reduce import *  # noqa: F401,F403
+from ._ops.sort import *  # noqa: F401,F403
 from ._ops.shape import *  # noqa: F401,F403
 from ._ops.index import *  # noqa: F401,F403
 from ._ops.linalg import *  # noqa: F401,F403
+from ._ops.random import *  # noqa: F401,F403
+from ._ops.activation import *  # noqa: F401,F403
+from ._misc import *  # noqa: F401,F403
+from . import (  # noqa: F401
+    accelerator, backends, cuda, linalg, nn, optim, serialization, utils,
+)
+from .serialization import *  # noqa: F401,F403
 
 half, float, double = float16, float32, float64  # noqa: A001 - PyTorch's aliases
 cfloat, cdouble = complex64, complex128

@@ -6,9 +6,15 @@ its op methods, so ``_tensor.py`` imports no op family and no import cycle forms
 """
 
 from .._tensor import Tensor
-from . import creation, index, linalg, pointwise, reduce, shape
+from . import (
+    activation, conv, creation, index, linalg, loss, norm, pointwise, pool, random, reduce,
+    resample, shape, sort, unary,
+)
 
-FAMILIES = [creation, pointwise, reduce, shape, index, linalg]
+FAMILIES = [
+    creation, pointwise, unary, reduce, sort, shape, index, linalg, random, activation, loss,
+    conv, pool, norm, resample,
+]
 
 for _family in FAMILIES:
     for _name, _fn in _family.TENSOR_METHODS.items():

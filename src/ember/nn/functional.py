@@ -1,0 +1,10 @@
+"""``ember.nn.functional``: every functional op, gathered from the families that own them."""
+
+from .._ops.activation import *  # noqa: F401,F403
+from .._ops.conv import *  # noqa: F401,F403
+from .._ops.loss import *  # noqa: F401,F403
+from .._ops.norm import *  # noqa: F401,F403
+from .._ops.pool import *  # noqa: F401,F403
+from .._ops.resample import *  # noqa: F401,F403
+from ._attention import *  # noqa: F401,F403
+from ._functional import *  # noqa: F401,F403

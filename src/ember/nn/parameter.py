@@ -1,0 +1,5 @@
+"""Parameter, Buffer, UninitializedParameter."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

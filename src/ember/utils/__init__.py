@@ -1,0 +1,5 @@
+"""ember.utils."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
