@@ -3,6 +3,7 @@
 from . import grad_mode
 from .engine import backward, detect_anomaly, grad, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .grad_mode import (
     enable_grad,
     inference_mode,
@@ -13,7 +14,7 @@ from .grad_mode import (
 )
 
 __all__ = [
-    "Function", "FunctionCtx", "backward", "detect_anomaly", "enable_grad", "grad",
+    "Function", "FunctionCtx", "GradcheckError", "gradcheck", "gradgradcheck", "backward", "detect_anomaly", "enable_grad", "grad",
     "grad_mode", "inference_mode", "is_anomaly_enabled", "is_grad_enabled",
     "is_inference_mode_enabled", "no_grad", "once_differentiable", "set_detect_anomaly",
     "set_grad_enabled",
