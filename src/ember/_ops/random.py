@@ -1,7 +1,635 @@
-"""Random numbers: the global generator, Generator objects, and the sampling ops."""
+"""Random numbers: the global generator, Generator objects, and the sampling ops.
+
+Every sampler draws from a ``numpy.random.Generator`` over PCG64 owned by an ember
+``Generator``; the same seed gives the same numbers in ember (PyTorch's exact streams are
+not reproduced). Samples are drawn on the host and moved to the target device, so CPU
+and CUDA tensors seeded alike hold the same values.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import os
 
-TENSOR_METHODS: dict = {}
+import numpy as np
+
+from .._backend import get_default_dtype, to_device, to_dtype
+from ..autograd.function import Function
+from ._util import Tensor, _make, inplace_check, type_name
+from .creation import _module_and_device, _on_device, _size
+
+# PyTorch's default CPU generator starts from this seed too.
+_DEFAULT_SEED = 67280421310721
+_STATE_BYTES = 48  # state (16) + inc (16) + has_uint32 (4) + uinteger (4) + seed (8)
+
+
+def _seed_value(seed) -> int:
+    seed = int(seed)
+    if seed >= 2 ** 64 or seed < -(2 ** 63):
+        raise ValueError("Overflow when unpacking long long")
+    return seed % 2 ** 64  # negative seeds wrap as PyTorch's uint64 seed does
+
+
+class Generator:
+    """``torch.Generator``: an independent random stream with its own seed and state."""
+
+    def __init__(self, device="cpu"):
+        dev = to_device(device)
+        if dev.type == "cuda":
+            _module_and_device(dev)  # a clear RuntimeError when no GPU is present
+        elif dev.type != "cpu":
+            raise RuntimeError(f"Device type {dev.type.upper()} is not supported for torch.Generator() api.")
+        self.device = dev
+        self.manual_seed(_DEFAULT_SEED)
+
+    def manual_seed(self, seed) -> Generator:
+        self._seed = _seed_value(seed)
+        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        return self
+
+    def seed(self) -> int:
+        """Reseed from the OS entropy pool and return the new seed."""
+        new_seed = int.from_bytes(os.urandom(8), "little") & ((1 << 63) - 1)
+        self.manual_seed(new_seed)
+        return new_seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> Tensor:
+        """The full generator state as a uint8 tensor (for ``set_state``)."""
+        state = self._rng.bit_generator.state
+        raw = (
+            state["state"]["state"].to_bytes(16, "little")
+            + state["state"]["inc"].to_bytes(16, "little")
+            + int(state["has_uint32"]).to_bytes(4, "little")
+            + int(state["uinteger"]).to_bytes(4, "little")
+            + self._seed.to_bytes(8, "little")
+        )
+        return _make(np.frombuffer(raw, dtype=np.uint8).copy())
+
+    def set_state(self, new_state) -> Generator:
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        if new_state._data.dtype != np.uint8:
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        raw = bytes(np.ascontiguousarray(new_state.__array__()).tobytes())
+        if len(raw) != _STATE_BYTES:
+            raise RuntimeError(
+                f"Expected a CPUGeneratorImplState of size {_STATE_BYTES} but found the input "
+                f"RNG state size to be {len(raw)}"
+            )
+        bit_generator = np.random.PCG64()
+        bit_generator.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": int.from_bytes(raw[0:16], "little"),
+                      "inc": int.from_bytes(raw[16:32], "little")},
+            "has_uint32": int.from_bytes(raw[32:36], "little"),
+            "uinteger": int.from_bytes(raw[36:40], "little"),
+        }
+        self._rng = np.random.Generator(bit_generator)
+        self._seed = int.from_bytes(raw[40:48], "little")
+        return self
+
+    def clone_state(self) -> Generator:
+        other = Generator(self.device)
+        other.set_state(self.get_state())
+        return other
+
+    def __repr__(self):
+        return f"<ember.Generator object at {hex(id(self))}>"
+
+
+default_generator = Generator()
+
+
+def _rng(generator):
+    if generator is None:
+        return default_generator._rng
+    if not isinstance(generator, Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator, not {type(generator).__name__}"
+        )
+    return generator._rng
+
+
+def manual_seed(seed) -> Generator:
+    """Seed the default generator (and CUDA's, a no-op without a GPU)."""
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> Tensor:
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state) -> None:
+    if not isinstance(new_state, Tensor) or new_state._data.dtype != np.uint8:
+        raise TypeError("RNG state must be a torch.ByteTensor")
+    default_generator.set_state(new_state)
+
+
+# ---------------------------------------------------------------------------
+# Drawing helpers: host arrays of a given NumPy dtype
+# ---------------------------------------------------------------------------
+
+
+def _float_np(dtype, op_name):
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
+    if np_dtype.kind not in "fcV":
+        raise NotImplementedError(f'"{op_name}" not implemented for \'{type_name(np_dtype)}\'')
+    return np_dtype
+
+
+def _uniform(rng, shape, np_dtype, low=0.0, high=1.0):
+    """Uniform in [low, high); complex dtypes draw real and imaginary parts."""
+    if np_dtype.kind == "c":
+        real = np.dtype(np.float32 if np_dtype.itemsize == 8 else np.float64)
+        pair = _uniform(rng, shape + (2,), real, low, high)
+        return (pair[..., 0] + 1j * pair[..., 1]).astype(np_dtype)
+    work = np_dtype if np_dtype in (np.float32, np.float64) else np.dtype(np.float32)
+    values = rng.random(shape, dtype=work)
+    if low != 0.0 or high != 1.0:
+        values = (values * (high - low) + low).astype(work)
+    return values.astype(np_dtype)
+
+
+def _normal(rng, shape, np_dtype, mean=0.0, std=1.0):
+    if np_dtype.kind == "c":  # PyTorch: each part has variance 1/2
+        real = np.dtype(np.float32 if np_dtype.itemsize == 8 else np.float64)
+        pair = _normal(rng, shape + (2,), real) * np.sqrt(0.5).astype(real)
+        return ((pair[..., 0] + 1j * pair[..., 1]) * std + mean).astype(np_dtype)
+    work = np_dtype if np_dtype in (np.float32, np.float64) else np.dtype(np.float32)
+    values = rng.standard_normal(shape, dtype=work)
+    if mean != 0.0 or std != 1.0:
+        values = (values * std + mean).astype(work)
+    return values.astype(np_dtype)
+
+
+def _finish(array, dev, requires_grad):
+    t = _make(_on_device(array, dev))
+    if requires_grad:
+        if array.dtype.kind not in "fcV":
+            raise RuntimeError(
+                "Only Tensors of floating point and complex dtype can require gradients"
+            )
+        t._requires_grad = True
+    return t
+
+
+# ---------------------------------------------------------------------------
+# Factories
+# ---------------------------------------------------------------------------
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    np_dtype = _float_np(dtype, "check_uniform_bounds")
+    _, dev = _module_and_device(device)
+    array = _uniform(_rng(generator), _size(size), np_dtype)
+    return _finish(array, dev, requires_grad)
+
+
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False) -> Tensor:
+    """Standard normal samples."""
+    np_dtype = _float_np(dtype, "normal_kernel_cpu")
+    _, dev = _module_and_device(device)
+    array = _normal(_rng(generator), _size(size), np_dtype)
+    return _finish(array, dev, requires_grad)
+
+
+def _int_bounds_check(low, high, np_dtype):
+    if low >= high:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
+    if np_dtype.kind in "iub":
+        info = np.iinfo(np_dtype) if np_dtype.kind != "b" else None
+        lo, hi = (0, 1) if info is None else (info.min, info.max)
+        name = {"uint8": "unsigned char", "int8": "signed char", "int16": "short",
+                "int32": "int", "int64": "long", "bool": "bool"}[str(np_dtype)]
+        if low < lo or low > hi:
+            raise RuntimeError(f"from is out of bounds for {name}")
+        if high - 1 > hi or high - 1 < lo:
+            raise RuntimeError(f"to - 1 is out of bounds for {name}")
+    elif np_dtype.kind in "fV":
+        digits = {2: 11, 4: 24, 8: 53}[np_dtype.itemsize]
+        if np_dtype.kind == "V":
+            digits = 8
+        limit = 2 ** digits
+        name = {np.dtype(np.float16): "c10::Half", np.dtype(np.float32): "float",
+                np.dtype(np.float64): "double"}.get(np_dtype, "c10::BFloat16")
+        if low < -limit or low > limit:
+            raise RuntimeError(f"from is out of bounds for {name}")
+        if high - 1 > limit or high - 1 < -limit:
+            raise RuntimeError(f"to - 1 is out of bounds for {name}")
+
+
+def _integers(rng, low, high, shape, np_dtype):
+    values = rng.integers(low, high, size=shape, dtype=np.int64, endpoint=False)
+    return values.astype(np_dtype)
+
+
+def _int_arg(value, name, position):
+    if isinstance(value, Tensor):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"randint(): argument '{name}' (position {position}) must be int, not "
+            f"{type(value).__name__}"
+        )
+    return int(value)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None,
+            layout=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    if size is None:  # randint(high, size)
+        if high is None:
+            raise TypeError("randint() missing required argument 'size'")
+        low, high, size = 0, low, high
+    if high is None:
+        raise TypeError("randint() missing required argument 'high'")
+    low = _int_arg(low, "low", 1)
+    high = _int_arg(high, "high", 2)
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else np.dtype(np.int64)
+    _int_bounds_check(low, high, np_dtype)
+    _, dev = _module_and_device(device)
+    shape = _size(tuple(size) if isinstance(size, (tuple, list)) else (size,))
+    array = _integers(_rng(generator), low, high, shape, np_dtype)
+    return _finish(array, dev, requires_grad)
+
+
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False) -> Tensor:
+    """A random permutation of 0..n-1."""
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else np.dtype(np.int64)
+    _, dev = _module_and_device(device)
+    array = _rng(generator).permutation(n).astype(np_dtype)
+    return _finish(array, dev, requires_grad)
+
+
+def _like(input, dtype, device):
+    dt = to_dtype(dtype) if dtype is not None else input.dtype
+    dev = to_device(device) if device is not None else input.device
+    return dt, dev
+
+
+def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
+              requires_grad=False, memory_format=None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return rand(*input.shape, generator=generator, dtype=dt, device=dev,
+                requires_grad=requires_grad)
+
+
+def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
+               requires_grad=False, memory_format=None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return randn(*input.shape, generator=generator, dtype=dt, device=dev,
+                 requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=None,
+                 device=None, requires_grad=False, memory_format=None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    dt, dev = _like(input, dtype, device)
+    return randint(low, high, tuple(input.shape), generator=generator, dtype=dt, device=dev,
+                   requires_grad=requires_grad)
+
+
+# ---------------------------------------------------------------------------
+# Samplers of tensor parameters: their gradient is zero, as PyTorch defines it
+# ---------------------------------------------------------------------------
+
+
+class _ZeroGradSample(Function):
+    """A sample whose parameters get a zero gradient (NormalBackward, BernoulliBackward)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, sample, *params):
+        ctx.param_count = len(params)
+        return sample
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = grad * 0
+        return (None,) + (zero,) * ctx.param_count
+
+
+class NormalTensorFloat(_ZeroGradSample):
+    _node_name = "NormalBackward1"
+
+
+class NormalFloatTensor(_ZeroGradSample):
+    _node_name = "NormalBackward2"
+
+
+class NormalTensorTensor(_ZeroGradSample):
+    _node_name = "NormalBackward3"
+
+
+class Bernoulli(_ZeroGradSample):
+    pass
+
+
+class Poisson(_ZeroGradSample):
+    pass
+
+
+def _with_zero_grad(fn_class, sample_array, *params):
+    tensors = [p for p in params if isinstance(p, Tensor)]
+    if any(t._requires_grad for t in tensors):
+        return fn_class.apply(_make(sample_array), *tensors)
+    return _make(sample_array)
+
+
+def _host(array):
+    return array.get() if hasattr(array, "get") else array
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
+           layout=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """``normal(mean, std)`` with tensor or float mean/std, or ``normal(mean, std, size)``."""
+    rng = _rng(generator)
+    mean_is_t, std_is_t = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not mean_is_t and not std_is_t:
+        if size is None:
+            raise TypeError(
+                "normal() received an invalid combination of arguments - got (float, float), "
+                "but expected one of:\n * (Tensor mean, Tensor std, *, torch.Generator generator "
+                "= None, Tensor out = None)\n * (Tensor mean, float std = 1, *, torch.Generator "
+                "generator = None, Tensor out = None)\n * (float mean, Tensor std, *, "
+                "torch.Generator generator = None, Tensor out = None)\n * (float mean, float "
+                "std, tuple of ints size, *, torch.Generator generator = None, Tensor out = "
+                "None, torch.dtype dtype = None, torch.layout layout = None, torch.device "
+                "device = None, bool pin_memory = False, bool requires_grad = False)\n"
+            )
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+        np_dtype = _float_np(dtype, "normal_kernel_cpu")
+        _, dev = _module_and_device(device)
+        shape = _size(tuple(size) if isinstance(size, (tuple, list)) else (size,))
+        return _finish(_normal(rng, shape, np_dtype, mean, std), dev, requires_grad)
+    ref = mean if mean_is_t else std
+    np_dtype = ref._data.dtype
+    if np_dtype.kind not in "fcV":
+        raise NotImplementedError(f'"normal_kernel_cpu" not implemented for \'{type_name(np_dtype)}\'')
+    mean_host = _host(mean._data) if mean_is_t else mean
+    std_host = _host(std._data) if std_is_t else std
+    if std_is_t:
+        if np.any(std_host < 0):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    if mean_is_t and std_is_t:
+        a, b = mean_host.shape, std_host.shape
+        shape = _broadcast_or_raise(a, b)
+    else:
+        shape = ref._data.shape
+    noise = _normal(rng, shape, np_dtype)
+    sample = (noise * std_host + mean_host).astype(np_dtype)
+    sample = _on_device(sample, ref.device)
+    node = NormalTensorTensor if mean_is_t and std_is_t else (
+        NormalTensorFloat if mean_is_t else NormalFloatTensor
+    )
+    return _with_zero_grad(node, sample, mean, std)
+
+
+def _broadcast_or_raise(a, b):
+    n = max(len(a), len(b))
+    pa, pb = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for i, (x, y) in enumerate(zip(pa, pb)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                f"non-singleton dimension {i}"
+            )
+        out.append(max(x, y))
+    return tuple(out)
+
+
+def _check_probability(values):
+    if np.any((values < 0) | (values > 1)) or np.any(np.isnan(values)):
+        raise RuntimeError(
+            "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
+            "message be improved?  If so, please report an enhancement request to PyTorch.)"
+        )
+
+
+def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
+    """Draws 1 with probability ``input`` (or ``p``), in ``input``'s dtype."""
+    np_dtype = input._data.dtype
+    if np_dtype.kind not in "fV":
+        raise NotImplementedError(
+            f'"bernoulli_tensor_cpu_p_" not implemented for \'{type_name(np_dtype)}\''
+        )
+    rng = _rng(generator)
+    shape = input._data.shape
+    if p is None:
+        probs = _host(input._data).astype(np.float64)
+        _check_probability(probs)
+    else:
+        probs = float(p.item() if isinstance(p, Tensor) else p)
+        if not 0 <= probs <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={probs:g}")
+    sample = (rng.random(shape) < probs).astype(np_dtype)
+    sample = _on_device(sample, input.device)
+    return _with_zero_grad(Bernoulli, sample, input)
+
+
+def poisson(input, generator=None) -> Tensor:
+    np_dtype = input._data.dtype
+    if np_dtype.kind not in "fV":
+        raise NotImplementedError(f'"poisson_cpu" not implemented for \'{type_name(np_dtype)}\'')
+    rates = _host(input._data).astype(np.float64)
+    if np.any(rates < 0) or np.any(np.isnan(rates)):
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    sample = _rng(generator).poisson(rates).astype(np_dtype)
+    return _with_zero_grad(Poisson, _on_device(sample, input.device), input)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None) -> Tensor:
+    """Category indices drawn from each row's (unnormalised) weights.
+
+    With replacement: one searchsorted over the rows' stacked CDFs (row ``r`` shifted by
+    ``r`` so rows do not overlap). Without: the exponential-race trick, the top
+    ``num_samples`` keys ``u ** (1 / p)`` per row, all rows in one argsort.
+    """
+    array = input._data
+    if array.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if array.dtype.kind not in "fV":
+        raise RuntimeError(
+            "multinomial only supports floating-point dtypes for input, got: "
+            f"{type_name(array.dtype)}"
+        )
+    num_samples = int(num_samples)
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    categories = array.shape[-1]
+    if not replacement and num_samples > categories:
+        raise RuntimeError(
+            "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+        )
+    weights = _host(array).astype(np.float64).reshape(-1, categories)
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    totals = weights.sum(axis=1)
+    if np.any(totals <= 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    rng = _rng(generator)
+    rows = weights.shape[0]
+    if replacement:
+        cdf = np.cumsum(weights / totals[:, None], axis=1)
+        cdf[:, -1] = 1.0
+        offsets = np.arange(rows, dtype=np.float64)[:, None]
+        draws = rng.random((rows, num_samples)) + offsets
+        flat = np.searchsorted((cdf + offsets).ravel(), draws.ravel(), side="right")
+        picks = flat.reshape(rows, num_samples) - (offsets.astype(np.int64) * categories)
+        picks = np.minimum(picks, categories - 1)
+    else:
+        with np.errstate(divide="ignore"):
+            keys = np.log(rng.random((rows, categories))) / weights
+        picks = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    picks = picks.astype(np.int64)
+    if array.ndim == 1:
+        picks = picks[0]
+    return _make(_on_device(picks, input.device))
+
+
+# ---------------------------------------------------------------------------
+# In-place samplers (Tensor methods): fill self under the usual in-place rules
+# ---------------------------------------------------------------------------
+
+
+def _write(self, values):
+    inplace_check(self)
+    self._data[...] = _on_device(values, self.device)
+    self._vc[0] += 1
+    return self
+
+
+def _float_self(self, op_name):
+    np_dtype = self._data.dtype
+    if np_dtype.kind not in "fcV":
+        raise NotImplementedError(f'"{op_name}" not implemented for \'{type_name(np_dtype)}\'')
+    return np_dtype
+
+
+def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs) -> Tensor:
+    from_ = kwargs.pop("from", from_)
+    np_dtype = _float_self(self, "check_uniform_bounds")
+    if from_ > to:
+        raise RuntimeError(
+            f"uniform_ expects to return a [from, to) range, but found from={from_:g} > to={to:g}"
+        )
+    return _write(self, _uniform(_rng(generator), self._data.shape, np_dtype, from_, to))
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None) -> Tensor:
+    np_dtype = _float_self(self, "normal_kernel_cpu")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    return _write(self, _normal(_rng(generator), self._data.shape, np_dtype, mean, std))
+
+
+def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
+    rng = _rng(generator)
+    if isinstance(p, Tensor):
+        probs = _host(p._data).astype(np.float64)
+        _check_probability(probs)
+        probs = np.broadcast_to(probs, self._data.shape)
+    else:
+        if not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+        probs = p
+    sample = rng.random(self._data.shape) < probs
+    return _write(self, sample.astype(self._data.dtype))
+
+
+def random_(self, *bounds, generator=None, **kwargs) -> Tensor:
+    """Integers in [from, to); ``random_(to)`` is [0, to); ``random_()`` spans the dtype
+    (for floats, the integers its mantissa represents exactly)."""
+    if len(bounds) == 1:
+        from_, to = 0, bounds[0]
+    else:
+        from_, to = bounds if bounds else (kwargs.get("from", 0), kwargs.get("to"))
+    np_dtype = self._data.dtype
+    if to is None:
+        if np_dtype.kind == "b":
+            to = 2
+        elif np_dtype.kind in "iu":
+            to = int(np.iinfo(np_dtype).max) + 1
+        else:
+            digits = {2: 11, 4: 24, 8: 53}[np_dtype.itemsize] if np_dtype.kind == "f" else 8
+            to = 2 ** digits + 1
+    _int_bounds_check(from_, to, np_dtype)
+    values = _rng(generator).integers(from_, to, size=self._data.shape, dtype=np.int64)
+    return _write(self, values.astype(np_dtype))
+
+
+def exponential_(self, lambd=1.0, *, generator=None) -> Tensor:
+    np_dtype = _float_self(self, "exponential_cpu")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
+    values = _rng(generator).standard_exponential(self._data.shape) / lambd
+    return _write(self, values.astype(np_dtype))
+
+
+def geometric_(self, p, *, generator=None) -> Tensor:
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
+    values = _rng(generator).geometric(p, size=self._data.shape)
+    return _write(self, values.astype(self._data.dtype))
+
+
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None) -> Tensor:
+    np_dtype = _float_self(self, "log_normal_cpu")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
+    values = _rng(generator).lognormal(mean, std, size=self._data.shape)
+    return _write(self, values.astype(np_dtype))
+
+
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
+    np_dtype = _float_self(self, "cauchy_cpu")
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
+    values = median + sigma * _rng(generator).standard_cauchy(self._data.shape)
+    return _write(self, values.astype(np_dtype))
+
+
+def _bernoulli_method(self, p=None, *, generator=None):
+    return bernoulli(self, p, generator=generator)
+
+
+def _multinomial_method(self, num_samples, replacement=False, *, generator=None):
+    return multinomial(self, num_samples, replacement, generator=generator)
+
+
+__all__ = [
+    "Generator", "default_generator", "manual_seed", "seed", "initial_seed",
+    "get_rng_state", "set_rng_state", "rand", "randn", "randint", "randperm", "rand_like",
+    "randn_like", "randint_like", "normal", "bernoulli", "poisson", "multinomial",
+]
+
+TENSOR_METHODS = {
+    "uniform_": uniform_, "normal_": normal_, "bernoulli_": bernoulli_, "random_": random_,
+    "exponential_": exponential_, "geometric_": geometric_, "log_normal_": log_normal_,
+    "cauchy_": cauchy_, "bernoulli": _bernoulli_method, "multinomial": _multinomial_method,
+}
