@@ -155,8 +155,9 @@ class Tensor:
     def stride(self, dim=None):
         itemsize = self._data.dtype.itemsize
         shape = self._data.shape
+        empty = self._data.size == 0  # NumPy gives empty arrays arbitrary strides
         strides = tuple(
-            s // itemsize if n > 1 else _contiguous_stride(shape, i)
+            s // itemsize if n > 1 and not empty else _contiguous_stride(shape, i)
             for i, (s, n) in enumerate(zip(self._data.strides, shape))
         )
         if dim is None:
