@@ -1,0 +1,163 @@
+"""Hook machinery behind Module: removable handles, the load_state_dict result, and the
+identity nodes that carry full backward hooks (PyTorch's ``torch.utils.hooks``)."""
+
+from __future__ import annotations
+
+import weakref
+from collections import namedtuple
+
+from ..._tensor import Tensor
+from ...autograd.function import Function
+from ...autograd.grad_mode import _grad_enabled
+
+__all__ = ["RemovableHandle"]
+
+
+class RemovableHandle:
+    """Removes a hook from its dict (and the flag dicts that go with it), as
+    ``torch.utils.hooks.RemovableHandle``."""
+
+    next_id = 0
+
+    def __init__(self, hooks_dict, *, extra_dict=None):
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.id = RemovableHandle.next_id
+        RemovableHandle.next_id += 1
+        if isinstance(extra_dict, dict):
+            extra_dict = [extra_dict]
+        self.extra_dict_ref = tuple(weakref.ref(d) for d in (extra_dict or ()))
+
+    def remove(self):
+        for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
+            hooks = ref()
+            if hooks is not None and self.id in hooks:
+                del hooks[self.id]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+class _WrappedHook:
+    def __init__(self, hook, module=None):
+        self.hook = hook
+        self.module = None if module is None else weakref.ref(module)
+
+    def __call__(self, *args):
+        if self.module is None:
+            return self.hook(*args)
+        return self.hook(self.module(), *args)
+
+
+class _BackwardHookFn(Function):
+    """Identity whose backward hands the gradients to a callback (which may replace them):
+    the node full backward hooks sit on, at the module's inputs and at its outputs."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, callback, *arrays):
+        ctx.callback = callback
+        return arrays if len(arrays) > 1 else arrays[0]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, *ctx.callback(grads))
+
+
+class _BackwardHook:
+    """Calls the full backward (pre) hooks of one module call, as PyTorch's BackwardHook:
+    pre hooks see grad_output, hooks see (grad_input, grad_output) once both are known."""
+
+    def __init__(self, module, user_hooks, user_pre_hooks):
+        self.module = module
+        self.user_hooks = user_hooks
+        self.user_pre_hooks = user_pre_hooks
+        self.grad_outputs = None
+        self.n_inputs = 0
+        self.input_index = None
+        self.n_outputs = 0
+        self.output_index = None
+
+    @staticmethod
+    def _pack(indices, values, size):
+        packed = [None] * size
+        for i, v in zip(indices, values):
+            packed[i] = v
+        return tuple(packed)
+
+    def _wrap(self, args, callback):
+        """Route the grad-requiring tensors of ``args`` through one identity node."""
+        is_tuple = isinstance(args, tuple)
+        items = args if is_tuple else (args,)
+        index = [i for i, a in enumerate(items) if isinstance(a, Tensor) and a._requires_grad]
+        if not index or not _grad_enabled[0]:
+            return args, None, len(items)
+        new = _BackwardHookFn.apply(callback, *[items[i] for i in index])
+        if not isinstance(new, tuple):
+            new = (new,)
+        items = list(items)
+        for i, t in zip(index, new):
+            items[i] = t
+        return (tuple(items) if is_tuple else items[0]), index, len(items)
+
+    def setup_input_hook(self, args):
+        def on_input_grads(grads):
+            grad_inputs = self._pack(self.input_index, grads, self.n_inputs)
+            for hook in self.user_hooks:
+                result = hook(self.module, grad_inputs, self.grad_outputs)
+                if result is None:
+                    continue
+                if len(result) != len(grad_inputs):
+                    raise RuntimeError(
+                        f"Backward hook returned an invalid number of grad_input, got "
+                        f"{len(result)}, but expected {len(grad_inputs)}")
+                grad_inputs = tuple(result)
+            self.grad_outputs = None
+            return tuple(grad_inputs[i] for i in self.input_index)
+
+        if not self.user_hooks:
+            return args
+        args, self.input_index, self.n_inputs = self._wrap(args, on_input_grads)
+        return args
+
+    def setup_output_hook(self, result):
+        def on_output_grads(grads):
+            self.grad_outputs = self._pack(self.output_index, grads, self.n_outputs)
+            for hook in self.user_pre_hooks:
+                replaced = hook(self.module, self.grad_outputs)
+                if replaced is None:
+                    continue
+                if len(replaced) != len(self.grad_outputs):
+                    raise RuntimeError(
+                        f"Backward pre hook returned an invalid number of grad_output, got "
+                        f"{len(replaced)}, but expected {len(self.grad_outputs)}")
+                self.grad_outputs = tuple(replaced)
+            if self.input_index is None:
+                grad_inputs = (None,) * self.n_inputs
+                for hook in self.user_hooks:
+                    res = hook(self.module, grad_inputs, self.grad_outputs)
+                    if res is not None and not all(r is None for r in res):
+                        raise RuntimeError(
+                            "Backward hook for Modules where no input requires gradient should "
+                            "always return None or None for all gradients.")
+                out = tuple(self.grad_outputs[i] for i in self.output_index)
+                self.grad_outputs = None
+                return out
+            return tuple(self.grad_outputs[i] for i in self.output_index)
+
+        result, self.output_index, self.n_outputs = self._wrap(result, on_output_grads)
+        return result
