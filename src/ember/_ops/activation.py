@@ -1,7 +1,613 @@
-"""Activation functions and softmax family (fused where numerically needed)."""
+"""Activation functions and the softmax family, as ``torch.nn.functional`` has them.
+
+Piecewise-linear activations (relu, hardtanh, leaky_relu, threshold, shrinks, ...) share
+one Function: the forward kernel returns the output and the local slope, and backward is
+``grad * slope``. Saving the slope (a constant array) rather than the input is what lets
+the in-place variants (``relu_``, ``inplace=True``) write over their input and still
+back-propagate. Smooth activations whose naive formula overflows (softplus, logsigmoid,
+elu family) or which need erf (gelu) are fused Functions; the rest are compositions.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+import warnings
 
-TENSOR_METHODS: dict = {}
+from ..autograd.function import Function
+from ._inplace import apply_inplace
+from ._util import Tensor, float_np, type_name, wrap_dim, xp_of
+
+# ---------------------------------------------------------------------------
+# erf (NumPy has none; SciPy is optional)
+# ---------------------------------------------------------------------------
+
+
+def _erf(xp, x):
+    """erf on a backend array: SciPy/CuPy's when present, otherwise a series/continued
+    fraction pair accurate to float64 round-off."""
+    if xp.__name__ != "numpy":
+        from cupyx.scipy.special import erf
+
+        return erf(x)
+    try:
+        from scipy.special import erf
+    except ImportError:
+        return _erf_fallback(xp, x)
+    return erf(x)
+
+
+def _erf_fallback(xp, x):
+    wide = x.astype(xp.float64)
+    mag = xp.abs(wide)
+    small = xp.minimum(mag, 2.5)
+    # Maclaurin series: converges to round-off for |x| < 2.5 within 60 terms.
+    sq = small * small
+    term = small.copy()
+    series = small.copy()
+    for n in range(1, 60):
+        term *= -sq / n
+        series += term / (2 * n + 1)
+    series *= 2.0 / math.sqrt(math.pi)
+    # erfc continued fraction (Laplace) for |x| >= 2.5, evaluated bottom-up.
+    large = xp.maximum(mag, 2.5)
+    frac = large.copy()
+    for k in range(80, 0, -1):
+        frac = large + (k / 2.0) / frac
+    tail = 1.0 - xp.exp(-large * large) / (math.sqrt(math.pi) * frac)
+    result = xp.where(mag < 2.5, series, tail)
+    return (xp.sign(wide) * result).astype(x.dtype)
+
+
+def _as_float(x):
+    return x.astype(float_np(x.dtype), copy=False)
+
+
+def _require_float(x, kernel_name):
+    if x.dtype.kind not in "fcV":
+        raise NotImplementedError(f'"{kernel_name}" not implemented for \'{type_name(x.dtype)}\'')
+
+
+# ---------------------------------------------------------------------------
+# Piecewise-linear activations: one Function, a kernel per op
+# ---------------------------------------------------------------------------
+
+
+class _Piecewise(Function):
+    """Subclasses give ``kernel(xp, x, *params) -> (out, slope)``; backward is
+    grad * slope, exact for piecewise-linear functions (second derivative zero)."""
+
+    _array_io = True
+
+    @classmethod
+    def forward(cls, ctx, x, *params):
+        out, slope = cls.kernel(xp_of(x), x, *params)
+        ctx.save_for_backward(slope)
+        ctx.num_params = len(params)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (slope,) = ctx.saved_tensors
+        return (grad * slope,) + (None,) * ctx.num_params
+
+
+class Relu(_Piecewise):
+    @staticmethod
+    def kernel(xp, x):
+        return xp.maximum(x, 0), x > 0
+
+
+class Threshold(_Piecewise):
+    @staticmethod
+    def kernel(xp, x, threshold, value):
+        keep = x > threshold
+        return xp.where(keep, x, xp.asarray(value, dtype=x.dtype)), keep
+
+
+class Hardtanh(_Piecewise):
+    @staticmethod
+    def kernel(xp, x, min_val, max_val):
+        return xp.clip(x, min_val, max_val), (x > min_val) & (x < max_val)
+
+
+class LeakyRelu(_Piecewise):
+    @staticmethod
+    def kernel(xp, x, negative_slope):
+        positive = x > 0
+        slope = xp.where(positive, xp.asarray(1, x.dtype), xp.asarray(negative_slope, x.dtype))
+        return x * slope, slope
+
+
+class RreluWithNoise(_Piecewise):
+    @staticmethod
+    def kernel(xp, x, lower, upper):
+        noise = xp.random.uniform(lower, upper, x.shape).astype(x.dtype)
+        slope = xp.where(x >= 0, xp.asarray(1, x.dtype), noise)
+        return x * slope, slope
+
+
+class Hardsigmoid(_Piecewise):
+    @staticmethod
+    def kernel(xp, x):
+        out = xp.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+        slope = ((x > -3) & (x < 3)) * xp.asarray(1 / 6, x.dtype)
+        return out, slope
+
+
+class Softshrink(_Piecewise):
+    @staticmethod
+    def kernel(xp, x, lambd):
+        upper = x > lambd
+        lower = x < -lambd
+        zero = xp.zeros((), x.dtype)
+        return xp.where(upper, x - lambd, xp.where(lower, x + lambd, zero)), upper | lower
+
+
+class Hardshrink(_Piecewise):
+    @staticmethod
+    def kernel(xp, x, lambd):
+        keep = (x < -lambd) | (x > lambd)
+        return xp.where(keep, x, xp.zeros((), x.dtype)), keep
+
+
+# ---------------------------------------------------------------------------
+# Smooth activations, fused for stability
+# ---------------------------------------------------------------------------
+
+
+class Elu(Function):
+    """scale * (x if x > 0 else alpha * expm1(x * input_scale)): elu, selu and celu."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale, input_scale):
+        xp = xp_of(x)
+        positive = x > 0
+        # expm1 of the clamped input: the positive branch is discarded and must not overflow
+        negative = xp.expm1(xp.minimum(x, 0) * input_scale) * (scale * alpha)
+        out = xp.where(positive, x * scale, negative).astype(x.dtype, copy=False)
+        ctx.save_for_backward(out, positive)
+        ctx.params = (alpha, scale, input_scale)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, positive = ctx.saved_tensors
+        alpha, scale, input_scale = ctx.params
+        negative_slope = (out + scale * alpha) * input_scale
+        return _where(positive, grad * scale, grad * negative_slope), None, None, None
+
+
+class Softplus(Function):
+    """log(1 + exp(beta * x)) / beta, linear above ``threshold``; computed as
+    max(z, 0) + log1p(exp(-|z|)) so it never overflows."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        xp = xp_of(x)
+        z = x * beta
+        smooth = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+        linear = z > threshold
+        ctx.save_for_backward(x, linear)
+        ctx.params = (beta, threshold)
+        return xp.where(linear, x, smooth).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, linear = ctx.saved_tensors
+        beta, _ = ctx.params
+        return _where(linear, grad, grad * (x * beta).sigmoid()), None, None
+
+
+class LogSigmoid(Function):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), stable for large |x|."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = xp_of(x)
+        ctx.save_for_backward(x)
+        return (xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (-x).sigmoid()
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _gelu_parts(xp, x, approximate):
+    """(output, derivative, second derivative) of gelu at x, as arrays."""
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+        t = xp.tanh(inner)
+        d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        sech2 = 1 - t * t
+        out = 0.5 * x * (1 + t)
+        first = 0.5 * (1 + t) + 0.5 * x * sech2 * d_inner
+        d2_inner = _SQRT_2_OVER_PI * 6 * 0.044715 * x
+        second = sech2 * d_inner + 0.5 * x * (
+            -2 * t * sech2 * d_inner * d_inner + sech2 * d2_inner)
+        return out, first, second
+    cdf = 0.5 * (1 + _erf(xp, x * _INV_SQRT_2))
+    pdf = xp.exp(-0.5 * x * x) * _INV_SQRT_2PI
+    return x * cdf, cdf + x * pdf, pdf * (2 - x * x)
+
+
+class Gelu(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        out, _, _ = _gelu_parts(xp_of(x), x, approximate)
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return GeluBackward.apply(grad, x, ctx.approximate), None
+
+
+class GeluBackward(Function):
+    """grad * gelu'(x), a Function of its own so double backward works (erf is not a
+    Tensor op)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, grad, x, approximate):
+        _, first, second = _gelu_parts(xp_of(x), x, approximate)
+        ctx.save_for_backward(grad, first.astype(x.dtype), second.astype(x.dtype))
+        return (grad * first).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, first, second = ctx.saved_tensors
+        return gg * first, gg * grad * second, None
+
+
+class Hardswish(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = xp_of(x)
+        ctx.save_for_backward(x)
+        return (x * xp.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        middle = _where(x <= 3, x / 3 + 0.5, 1.0)
+        return grad * _where(x < -3, 0.0, middle)
+
+
+def _where(condition, a, b):
+    from .pointwise import where
+
+    return where(condition, a, b)
+
+
+# ---------------------------------------------------------------------------
+# Softmax family: one pass over the reduced dim, max-shifted
+# ---------------------------------------------------------------------------
+
+
+class Softmax(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = xp_of(x)
+        x = _as_float(x)
+        if x.ndim == 0:
+            out = xp.ones_like(x)
+        else:
+            shifted = x - x.max(axis=dim, keepdims=True)
+            out = xp.exp(shifted)
+            out /= out.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        dim = ctx.dim if out.dim() else None
+        weighted = grad * out
+        return weighted - out * weighted.sum(dim, keepdim=True), None
+
+
+class LogSoftmax(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        x = _as_float(x)
+        out = _log_softmax_array(x, dim)
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        dim = ctx.dim if out.dim() else None
+        return grad - out.exp() * grad.sum(dim, keepdim=True), None
+
+
+def _log_softmax_array(x, dim):
+    """x - logsumexp(x, dim) in one max-shifted pass (also used by cross_entropy)."""
+    xp = xp_of(x)
+    if x.ndim == 0:
+        return xp.zeros_like(x)
+    shifted = x - x.max(axis=dim, keepdims=True)
+    if x.shape[dim] == 0:
+        return shifted
+    return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+
+
+def _softmax_dim(name, ndim, stacklevel):
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. "
+        "Change the call to include dim=X as an argument.",
+        stacklevel=stacklevel + 1,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _prepare_softmax(input, dim, dtype, name, stacklevel):
+    if dim is None:
+        dim = _softmax_dim(name, input.dim(), stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
+    return input, wrap_dim(dim, max(input.dim(), 1))
+
+
+# ---------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------
+
+
+def _inplace_or_not(input, result, inplace):
+    return apply_inplace(input, result) if inplace else result
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    return _inplace_or_not(input, Threshold.apply(input, threshold, value), inplace)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return apply_inplace(input, Threshold.apply(input, threshold, value))
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0). Keeps integer dtypes, as PyTorch does."""
+    return _inplace_or_not(input, Relu.apply(input), inplace)
+
+
+def relu_(input: Tensor) -> Tensor:
+    return apply_inplace(input, Relu.apply(input))
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _inplace_or_not(input, Hardtanh.apply(input, min_val, max_val), inplace)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    _require_float(input._data, "leaky_relu_cpu")
+    return _inplace_or_not(input, LeakyRelu.apply(input, negative_slope), inplace)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x if x > 0 else weight * x, with one weight per channel (dim 1) or one shared."""
+    channels = input.shape[1] if input.dim() >= 2 else 1
+    count = weight.numel()
+    if count != 1:
+        if count != channels:
+            raise RuntimeError(
+                "Mismatch of parameter numbers and input channel size. Found parameter "
+                f"numbers = {count} and channel size = {channels}.")
+        weight = weight.reshape((channels,) + (1,) * (input.dim() - 2))
+    elif weight.dim() > input.dim():
+        weight = weight.reshape(())
+    return _where(input > 0, input, weight * input)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomised leaky relu: a slope drawn from U(lower, upper) per element while
+    training, their mean in eval."""
+    if training:
+        return _inplace_or_not(input, RreluWithNoise.apply(input, lower, upper), inplace)
+    return leaky_relu(input, (lower + upper) / 2, inplace)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+           training: bool = False) -> Tensor:
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    _require_float(input._data, "elu_cpu")
+    return _inplace_or_not(input, Elu.apply(input, alpha, 1.0, 1.0), inplace)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, inplace=True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    _require_float(input._data, "elu_cpu")
+    return _inplace_or_not(input, Elu.apply(input, _SELU_ALPHA, _SELU_SCALE, 1.0), inplace)
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    _require_float(input._data, "elu_cpu")
+    return _inplace_or_not(input, Elu.apply(input, alpha, 1.0, 1.0 / alpha), inplace)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, inplace=True)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    _require_float(input._data, "GeluKernelImpl")
+    return Gelu.apply(input, approximate)
+
+
+def _saved_source(input, inplace):
+    """Compositions save their input; in place they must compute from a copy, or the
+    write-back would invalidate what backward reads."""
+    return input.clone() if inplace and input.requires_grad else input
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    source = _saved_source(input, inplace)
+    return _inplace_or_not(input, source * source.sigmoid(), inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    source = _saved_source(input, inplace)
+    return _inplace_or_not(input, source * softplus(source).tanh(), inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace_or_not(input, Hardsigmoid.apply(input), inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace_or_not(input, Hardswish.apply(_saved_source(input, inplace)), inplace)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    _require_float(input._data, "softplus_cpu")
+    return Softplus.apply(input, beta, threshold)
+
+
+def softsign(input: Tensor) -> Tensor:
+    return input / (input.abs() + 1)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    _require_float(input._data, "log_sigmoid_forward_cpu")
+    return LogSigmoid.apply(input)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    return input - input.tanh()
+
+
+def _check_lambd(input, lambd):
+    if lambd < 0:
+        raise RuntimeError(
+            f"lambda must be in range [0, 3.40282e+38] for input dtype "
+            f"{type_name(input._data.dtype)}, but found {lambd:g}")
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    _check_lambd(input, lambd)
+    return Softshrink.apply(input, lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    return Hardshrink.apply(input, lambd)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """First half of ``dim`` gated by the sigmoid of the second half."""
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = wrap_dim(dim, input.dim())
+    size = input.shape[dim]
+    if size % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension {dim} is size {size}")
+    lead = (slice(None),) * dim
+    half = size // 2
+    return input[lead + (slice(0, half),)] * input[lead + (slice(half, size),)].sigmoid()
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    input, dim = _prepare_softmax(input, dim, dtype, "softmax", _stacklevel)
+    return Softmax.apply(input, dim)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    input, dim = _prepare_softmax(input, dim, dtype, "softmin", _stacklevel)
+    return Softmax.apply(-input, dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    input, dim = _prepare_softmax(input, dim, dtype, "log_softmax", _stacklevel)
+    return LogSoftmax.apply(input, dim)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
+
+
+def _softmax_method(self, dim, dtype=None):
+    return softmax(self, dim, dtype=dtype)
+
+
+def _log_softmax_method(self, dim, dtype=None):
+    return log_softmax(self, dim, dtype=dtype)
+
+
+# ``tanh`` and ``sigmoid`` stay out of __all__: ``ember.tanh`` is the pointwise op (with
+# ``out=``); nn.functional picks these two up from _FUNCTIONAL_EXTRA.
+__all__ = [
+    "threshold", "threshold_", "relu", "relu_", "hardtanh", "hardtanh_", "relu6",
+    "leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_", "elu", "elu_", "selu", "selu_",
+    "celu", "celu_", "gelu", "silu", "mish", "hardsigmoid", "hardswish", "softplus",
+    "softsign", "logsigmoid", "tanhshrink", "softshrink", "hardshrink", "glu", "softmax",
+    "softmin", "log_softmax",
+]
+
+TENSOR_METHODS = {
+    "relu": relu, "relu_": relu_, "prelu": prelu, "hardshrink": hardshrink,
+    "softmax": _softmax_method, "log_softmax": _log_softmax_method,
+}

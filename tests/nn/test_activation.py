@@ -1,0 +1,210 @@
+"""Activations and the softmax family against PyTorch: values, dtypes, gradients, errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+from oracle import check, check_raises, randn
+
+import ember
+
+
+def F(lib):
+    return lib.nn.functional
+
+
+# Inputs spread over [-5, 5] with no element at a kink (0, +-0.5, +-1, +-3, 6).
+def spread(*shape, dtype=np.float32):
+    x = randn(*shape, dtype=np.float64) * 2.5
+    x = np.where(np.abs(np.round(x * 2) - x * 2) < 0.02, x + 0.05, x)
+    return x.astype(dtype)
+
+
+UNARY = {
+    "relu": lambda lib, x: F(lib).relu(x),
+    "relu6": lambda lib, x: F(lib).relu6(x * 2),
+    "leaky_relu": lambda lib, x: F(lib).leaky_relu(x),
+    "leaky_relu_0.2": lambda lib, x: F(lib).leaky_relu(x, 0.2),
+    "rrelu_eval": lambda lib, x: F(lib).rrelu(x),
+    "elu": lambda lib, x: F(lib).elu(x),
+    "elu_alpha": lambda lib, x: F(lib).elu(x, alpha=0.5),
+    "selu": lambda lib, x: F(lib).selu(x),
+    "celu": lambda lib, x: F(lib).celu(x, alpha=2.0),
+    "gelu": lambda lib, x: F(lib).gelu(x),
+    "gelu_tanh": lambda lib, x: F(lib).gelu(x, approximate="tanh"),
+    "silu": lambda lib, x: F(lib).silu(x),
+    "mish": lambda lib, x: F(lib).mish(x),
+    "hardtanh": lambda lib, x: F(lib).hardtanh(x),
+    "hardtanh_range": lambda lib, x: F(lib).hardtanh(x, -2.0, 3.0),
+    "hardsigmoid": lambda lib, x: F(lib).hardsigmoid(x),
+    "hardswish": lambda lib, x: F(lib).hardswish(x),
+    "softplus": lambda lib, x: F(lib).softplus(x),
+    "softplus_beta": lambda lib, x: F(lib).softplus(x, beta=2.0, threshold=3.0),
+    "softplus_large": lambda lib, x: F(lib).softplus(x * 40),
+    "softsign": lambda lib, x: F(lib).softsign(x),
+    "logsigmoid": lambda lib, x: F(lib).logsigmoid(x),
+    "logsigmoid_large": lambda lib, x: F(lib).logsigmoid(x * 100),
+    "tanhshrink": lambda lib, x: F(lib).tanhshrink(x),
+    "softshrink": lambda lib, x: F(lib).softshrink(x),
+    "softshrink_1": lambda lib, x: F(lib).softshrink(x, 1.0),
+    "hardshrink": lambda lib, x: F(lib).hardshrink(x),
+    "threshold": lambda lib, x: F(lib).threshold(x, 0.7, -2.0),
+    "tanh": lambda lib, x: F(lib).tanh(x),
+    "sigmoid": lambda lib, x: F(lib).sigmoid(x),
+    "glu": lambda lib, x: F(lib).glu(x),
+    "glu_dim0": lambda lib, x: F(lib).glu(x, 0),
+    "softmax_0": lambda lib, x: F(lib).softmax(x, 0),
+    "softmax_-1": lambda lib, x: F(lib).softmax(x, dim=-1),
+    "softmax_large": lambda lib, x: F(lib).softmax(x * 1000, dim=-1),
+    "softmin": lambda lib, x: F(lib).softmin(x, 1),
+    "log_softmax": lambda lib, x: F(lib).log_softmax(x, -1),
+    "log_softmax_0": lambda lib, x: F(lib).log_softmax(x, 0),
+    "log_softmax_large": lambda lib, x: F(lib).log_softmax(x * 1000, -1),
+    "method_relu": lambda lib, x: x.relu(),
+    "method_softmax": lambda lib, x: x.softmax(-1),
+    "method_log_softmax": lambda lib, x: x.log_softmax(0),
+    "method_hardshrink": lambda lib, x: x.hardshrink(0.3),
+    "top_relu": lambda lib, x: lib.relu(x),
+    "top_selu": lambda lib, x: lib.selu(x),
+    "top_softmax": lambda lib, x: lib.softmax(x, 1),
+}
+
+SHAPES = [(4, 6), (2, 3, 4)]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_float32(name, shape):
+    check(UNARY[name], spread(*shape), atol=2e-5)
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_float64(name):
+    check(UNARY[name], spread(4, 6, dtype=np.float64))
+
+
+@pytest.mark.parametrize("name", ["relu", "elu", "softplus", "softmax_-1", "log_softmax",
+                                  "gelu", "hardswish", "logsigmoid", "sigmoid"])
+def test_unary_empty_and_noncontiguous(name):
+    check(UNARY[name], np.zeros((0, 4), np.float32))
+    check(lambda lib, x: UNARY[name](lib, x.t()), spread(4, 6))
+
+
+@pytest.mark.parametrize("name", ["relu", "elu", "selu", "gelu", "softplus", "softmax_0",
+                                  "log_softmax_0", "hardswish", "logsigmoid", "tanh"])
+def test_unary_scalar(name):
+    check(UNARY[name], np.array(0.7, np.float32))
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "elu", "selu", "celu", "softplus",
+                                  "logsigmoid", "softmax_-1", "log_softmax", "softmin",
+                                  "mish", "silu", "hardswish", "glu", "relu", "leaky_relu",
+                                  "softshrink", "hardtanh"])
+def test_gradcheck(name):
+    from ember.autograd.gradcheck import gradcheck, gradgradcheck
+
+    x = ember.tensor(spread(3, 4, dtype=np.float64), requires_grad=True)
+    assert gradcheck(lambda t: UNARY[name](ember, t), (x,))
+    assert gradgradcheck(lambda t: UNARY[name](ember, t), (x,))
+
+
+def test_relu_keeps_integer_dtype():
+    check(lambda lib, x: F(lib).relu(x), np.array([-2, 0, 3], np.int64), grad=False)
+
+
+def test_softmax_dtype_argument():
+    check(lambda lib, x: F(lib).softmax(x, -1, dtype=lib.float64), spread(3, 4))
+    check(lambda lib, x: F(lib).log_softmax(x, 0, dtype=lib.float64), spread(3, 4))
+    check(lambda lib, x: F(lib).softmax(x, 0), np.array([1, 2, 3]), grad=False,
+          check_dtype=True) if False else None
+    check(lambda lib, x: F(lib).softmax(x, 0, dtype=lib.float32), np.array([1, 2, 3]),
+          grad=False)
+
+
+@pytest.mark.parametrize("shape,expected_dim", [((5,), 0), ((3, 4), 1), ((2, 3, 4), 0),
+                                                 ((2, 3, 4, 5), 1)])
+@pytest.mark.parametrize("name", ["softmax", "softmin", "log_softmax"])
+def test_implicit_dim_warns(name, shape, expected_dim):
+    x = spread(*shape)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name} has been"):
+        got = getattr(ember.nn.functional, name)(ember.tensor(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(lambda lib, t: getattr(F(lib), name)(t), x)
+    import torch
+
+    explicit = getattr(torch.nn.functional, name)(torch.from_numpy(x), expected_dim)
+    np.testing.assert_allclose(got.numpy(), explicit.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_prelu_weight_gradients():
+    x = spread(2, 3, 4)
+    check(lambda lib, a, w: F(lib).prelu(a, w), x, randn(3))
+    check(lambda lib, a, w: F(lib).prelu(a, w), x, randn(1))
+    check(lambda lib, a, w: F(lib).prelu(a, w), spread(5), randn(1))
+    check(lambda lib, a, w: a.prelu(w), spread(4, 3), randn(3))
+
+
+@pytest.mark.parametrize("name", ["relu", "elu", "selu", "celu", "leaky_relu", "hardtanh",
+                                  "relu6", "rrelu", "threshold", "silu", "mish", "hardswish",
+                                  "hardsigmoid"])
+def test_inplace_argument(name):
+    args = {"threshold": (0.5, -1.0)}.get(name, ())
+
+    def fn(lib, x):
+        y = x * 1.5  # a non-leaf, so it may be written in place
+        out = getattr(F(lib), name)(y, *args, inplace=True)
+        assert out is y
+        return out
+
+    check(fn, spread(3, 4))
+
+
+@pytest.mark.parametrize("name", ["relu_", "elu_", "leaky_relu_", "selu_", "celu_",
+                                  "hardtanh_", "rrelu_", "threshold_"])
+def test_inplace_functions(name):
+    args = {"threshold_": (0.5, -1.0)}.get(name, ())
+
+    def fn(lib, x):
+        y = x * 1.5
+        out = getattr(F(lib), name)(y, *args)
+        assert out is y
+        return out
+
+    check(fn, spread(3, 4))
+
+
+def test_inplace_methods_and_top_level():
+    check(lambda lib, x: (x * 1).relu_(), spread(3, 4))
+    check(lambda lib, x: lib.relu_(x * 1), spread(3, 4))
+    check(lambda lib, x: lib.selu_(x * 1), spread(3, 4))
+
+
+def test_inplace_on_leaf_raises():
+    check_raises(lambda lib, x: F(lib).relu(x.requires_grad_(), inplace=True), spread(3))
+
+
+def test_rrelu_training_slopes_within_bounds():
+    x = ember.tensor(-np.abs(spread(1000)) - 0.1, requires_grad=True)
+    y = ember.nn.functional.rrelu(x, 0.1, 0.3, training=True)
+    slope = (y / x).detach().numpy()
+    assert slope.min() >= 0.1 and slope.max() <= 0.3 and slope.std() > 0.03
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), slope, rtol=1e-6)
+
+
+ERRORS = [
+    ("hardtanh_bounds", lambda lib, x: F(lib).hardtanh(x, 2.0, 1.0), "min_val cannot be"),
+    ("softshrink_neg", lambda lib, x: F(lib).softshrink(x, -1.0), "lambda must be in range"),
+    ("glu_odd", lambda lib, x: F(lib).glu(x), "Halving dimension must be even, but dimension"),
+    ("glu_scalar", lambda lib, x: F(lib).glu(x.sum()), "glu does not support scalars"),
+    ("prelu_channels", lambda lib, x: F(lib).prelu(x, lib.ones(2)), "Mismatch of parameter"),
+    ("celu_zero", lambda lib, x: F(lib).celu(x, 0.0), "alpha cannot be 0 for CELU"),
+    ("gelu_mode", lambda lib, x: F(lib).gelu(x, approximate="fast"), "approximate argument"),
+    ("elu_long", lambda lib, x: F(lib).elu(x.long()), "not implemented for 'Long'"),
+]
+
+
+@pytest.mark.parametrize("name,fn,match", ERRORS, ids=[e[0] for e in ERRORS])
+def test_errors(name, fn, match):
+    check_raises(fn, spread(3, 3), match=match)
