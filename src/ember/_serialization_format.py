@@ -1,0 +1,481 @@
+"""PyTorch's checkpoint formats, written and read without PyTorch.
+
+The zip format (``torch.save`` since 1.6): a stored (uncompressed) zip archive whose
+folder is named after the file, holding ``data.pkl`` (pickle protocol 2 in which every
+tensor is ``torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)`` and
+every storage a persistent id ``('storage', torch.FloatStorage, key, location, numel)``),
+one ``data/<key>`` record of raw little-endian bytes per storage, and small version
+records. Records are padded to 64-byte alignment, so storages can be memory-mapped.
+
+The legacy format (before 1.6): a magic number, a protocol version and system info as
+three pickles, the object pickle, the list of storage keys, then each storage as an
+8-byte element count followed by its bytes.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import pickle
+import struct
+import zipfile
+
+import numpy as np
+
+from ._backend import dtypes as _dt
+
+STORAGE_NAMES = {
+    "FloatStorage": _dt.float32, "DoubleStorage": _dt.float64, "HalfStorage": _dt.float16,
+    "BFloat16Storage": _dt.bfloat16, "LongStorage": _dt.int64, "IntStorage": _dt.int32,
+    "ShortStorage": _dt.int16, "CharStorage": _dt.int8, "ByteStorage": _dt.uint8,
+    "BoolStorage": _dt.bool_, "ComplexFloatStorage": _dt.complex64,
+    "ComplexDoubleStorage": _dt.complex128,
+}
+STORAGE_OF_DTYPE = {d.name: name for name, d in STORAGE_NAMES.items()}
+
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+LEGACY_PROTOCOL = 1001
+ALIGNMENT = 64
+
+
+class CheckpointError(RuntimeError):
+    """A file that is not a readable checkpoint (truncated, corrupt, wrong type)."""
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+
+class TorchGlobal:
+    """A stand-in for a PyTorch global (``torch._utils._rebuild_tensor_v2``): pickled as a
+    GLOBAL opcode naming it, so files written here need no PyTorch to write."""
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __call__(self, *args):  # pickle requires reduce functions to be callable
+        raise TypeError(f"{self.module}.{self.name} exists only in a checkpoint file")
+
+
+class _StorageRef:
+    __slots__ = ("key", "storage_name", "numel")
+
+    def __init__(self, key, storage_name, numel):
+        self.key, self.storage_name, self.numel = key, storage_name, numel
+
+
+class _TorchPickler(pickle._Pickler):
+    """Pure-Python pickler: it lets us emit GLOBALs for names that exist only in torch."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def __init__(self, file, storages):
+        super().__init__(file, protocol=2)
+        self._storages = storages
+
+    def save_torch_global(self, obj):
+        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
+        self.memoize(obj)
+
+    dispatch[TorchGlobal] = save_torch_global
+
+    def persistent_id(self, obj):
+        if isinstance(obj, _StorageRef):
+            return ("storage", TorchGlobal("torch", obj.storage_name), obj.key, "cpu", obj.numel)
+        return None
+
+
+def _root_array(array):
+    """The array that owns the memory (through as_strided's intermediate objects too)."""
+    root = array
+    while True:
+        base = getattr(root, "base", None)
+        if isinstance(base, np.ndarray):
+            root = base
+        elif base is not None and isinstance(getattr(base, "base", None), np.ndarray):
+            root = base.base
+        else:
+            return root
+
+
+class _Writer:
+    """Turns ember objects into reduce tuples with torch's names, collecting storages."""
+
+    def __init__(self):
+        self.storages = {}  # id(root array) -> (key, root array, storage name)
+
+    def storage_for(self, root):
+        entry = self.storages.get(id(root))
+        if entry is None:
+            name = STORAGE_OF_DTYPE[_dt.from_numpy_dtype(root.dtype).name]
+            entry = (str(len(self.storages)), root, name)
+            self.storages[id(root)] = entry
+        return entry
+
+    def convert(self, obj, memo):
+        """Recursively replace tensors, dtypes, devices and Sizes by torch reduce forms."""
+        from ._backend.device import device
+        from ._tensor import Size, Tensor
+
+        key = id(obj)
+        if key in memo:
+            return memo[key]
+        if isinstance(obj, Tensor):
+            result = self.tensor(obj)
+        elif isinstance(obj, _dt.dtype):
+            result = TorchGlobal("torch", obj.name)
+        elif isinstance(obj, device):
+            result = _Reduce(TorchGlobal("torch", "device"), (str(obj),))
+        elif isinstance(obj, Size):
+            result = _Reduce(TorchGlobal("torch", "Size"), (tuple(obj),))
+        elif isinstance(obj, collections.OrderedDict):
+            result = _OrderedDictOut(
+                [(self.convert(k, memo), self.convert(v, memo)) for k, v in obj.items()],
+                getattr(obj, "_metadata", None),
+            )
+        elif type(obj) is dict:
+            result = {self.convert(k, memo): self.convert(v, memo) for k, v in obj.items()}
+        elif type(obj) is list:
+            result = [self.convert(v, memo) for v in obj]
+        elif type(obj) is tuple:
+            result = tuple(self.convert(v, memo) for v in obj)
+        elif isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple: plain tuple
+            result = tuple(self.convert(v, memo) for v in obj)
+        elif isinstance(obj, (set, frozenset)):
+            result = type(obj)(self.convert(v, memo) for v in obj)
+        else:
+            result = obj
+        memo[key] = result
+        return result
+
+    def tensor(self, tensor):
+        array = tensor._data
+        if type(array) is not np.ndarray:
+            array = array.get()  # CuPy: saved as a cpu storage, like map_location='cpu'
+        root = _root_array(array)
+        itemsize = array.itemsize
+        if (root.dtype != array.dtype or not root.flags.c_contiguous
+                or any(st < 0 or st % itemsize for st in array.strides)):
+            array = array.copy(order="C")  # save this tensor's values in a storage of its own
+            root = array
+        key, root, storage_name = self.storage_for(root)
+        start = array.__array_interface__["data"][0]
+        base = root.__array_interface__["data"][0]
+        offset = (start - base) // itemsize if array.size else 0
+        shape = array.shape
+        stride = tuple(
+            st // itemsize if n > 1 else _contiguous_stride(shape, i)
+            for i, (st, n) in enumerate(zip(array.strides, shape))
+        )
+        storage = _StorageRef(key, storage_name, root.size)
+        from .nn.parameter import Parameter
+
+        rebuilt = _Reduce(
+            TorchGlobal("torch._utils", "_rebuild_tensor_v2"),
+            (storage, offset, tuple(shape), stride, tensor.requires_grad and
+             not isinstance(tensor, Parameter), _Reduce(
+                 TorchGlobal("collections", "OrderedDict"), ())),
+        )
+        if isinstance(tensor, Parameter):
+            return _Reduce(
+                TorchGlobal("torch._utils", "_rebuild_parameter"),
+                (rebuilt, tensor.requires_grad, _Reduce(TorchGlobal("collections", "OrderedDict"), ())),
+            )
+        return rebuilt
+
+
+def _contiguous_stride(shape, i):
+    n = 1
+    for s in shape[i + 1:]:
+        n *= s
+    return n
+
+
+class _Reduce:
+    """An object pickled as ``func(*args)``."""
+
+    __slots__ = ("func", "args")
+
+    def __init__(self, func, args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return (self.func, self.args)
+
+
+class _OrderedDictOut:
+    """An OrderedDict pickled as torch pickles state_dicts (with ``_metadata`` state)."""
+
+    __slots__ = ("items", "metadata")
+
+    def __init__(self, items, metadata):
+        self.items, self.metadata = items, metadata
+
+    def __reduce__(self):
+        state = {"_metadata": self.metadata} if self.metadata is not None else None
+        return (TorchGlobal("collections", "OrderedDict"), (), state, None, iter(self.items))
+
+
+def write_zip(obj, file, archive_name="archive"):
+    """Write ``obj`` in torch's zip format to an open binary file."""
+    writer = _Writer()
+    converted = writer.convert(obj, {})
+    pickled = io.BytesIO()
+    _TorchPickler(pickled, writer.storages).dump(converted)
+    records = [
+        ("data.pkl", pickled.getvalue()),
+        (".format_version", b"1"),
+        (".storage_alignment", str(ALIGNMENT).encode()),
+        ("byteorder", b"little"),
+    ]
+    for key, root, _ in writer.storages.values():
+        records.append((f"data/{key}", np.ascontiguousarray(root).tobytes()))
+    records.append(("version", b"3\n"))
+    records.append((".data/version", b"3\n"))
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, payload in records:
+            full = f"{archive_name}/{name}"
+            info = zipfile.ZipInfo(full, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            info.extra = _padding(file, full)
+            archive.writestr(info, payload)
+
+
+def _padding(file, name):
+    """An extra field ('FB', as torch writes) that moves the record's data to a multiple
+    of 64 bytes from the start of the file."""
+    position = file.tell() if hasattr(file, "tell") else 0
+    header = 30 + len(name.encode("utf-8"))
+    unpadded = position + header + 4
+    pad = (-unpadded) % ALIGNMENT
+    return struct.pack("<HH", 0x4246, pad) + b"Z" * pad
+
+
+# ---------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------
+
+
+class StorageType:
+    """What ``torch.FloatStorage`` unpickles to: just its dtype."""
+
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+
+class LoadedStorage:
+    """One storage's bytes as a flat NumPy array of its dtype."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+
+def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
+                      backward_hooks=None, metadata=None):
+    from ._tensor import _make
+
+    array = view_storage(storage, storage_offset, size, stride)
+    tensor = _make(array)
+    if requires_grad:
+        tensor.requires_grad_(True)
+    return tensor
+
+
+def rebuild_tensor(storage, storage_offset, size, stride):
+    return rebuild_tensor_v2(storage, storage_offset, size, stride)
+
+
+def view_storage(storage, offset, size, stride):
+    """A strided view into a storage, after checking it stays inside the storage (a
+    corrupt file must raise, never read out of bounds)."""
+    if not isinstance(storage, LoadedStorage):
+        raise CheckpointError(f"expected a storage, got {type(storage).__name__}")
+    flat = storage.array
+    size = tuple(int(s) for s in size)
+    stride = tuple(int(s) for s in stride)
+    offset = int(offset)
+    if len(size) != len(stride) or offset < 0 or any(s < 0 for s in size) or any(
+            s < 0 for s in stride):
+        raise CheckpointError(f"invalid tensor geometry: size {size}, stride {stride}")
+    if 0 in size:
+        return np.zeros(size, flat.dtype)
+    extent = offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
+    if extent > flat.size:
+        raise CheckpointError(
+            f"tensor of size {list(size)} and stride {list(stride)} at offset {offset} does "
+            f"not fit in a storage of {flat.size} elements"
+        )
+    itemsize = flat.dtype.itemsize
+    return np.lib.stride_tricks.as_strided(
+        flat[offset:], shape=size, strides=tuple(s * itemsize for s in stride)
+    )
+
+
+def rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
+    from .nn.parameter import Parameter
+
+    param = Parameter(data, requires_grad)
+    if state:
+        param.__dict__.update(state)
+    return param
+
+
+def rebuild_from_type_v2(func, new_type, args, state):
+    result = func(*args)
+    if isinstance(state, dict) and state:
+        result.__dict__.update(state)
+    return result
+
+
+def _read_zip_storages(archive, prefix, mmap_path):
+    """Return a loader: (key, dtype, numel) -> LoadedStorage."""
+    cache = {}
+    infos = {info.filename: info for info in archive.infolist()}
+    mapped = None
+    if mmap_path is not None:
+        mapped = np.memmap(mmap_path, dtype=np.uint8, mode="r")
+
+    def load(key, dtype, numel):
+        if key in cache:
+            return cache[key]
+        name = f"{prefix}data/{key}"
+        info = infos.get(name)
+        if info is None:
+            raise CheckpointError(f"checkpoint is missing the record '{name}'")
+        np_dtype = dtype.numpy_dtype
+        nbytes = numel * np_dtype.itemsize
+        if info.file_size != nbytes:
+            raise CheckpointError(
+                f"record '{name}' holds {info.file_size} bytes; expected {nbytes}"
+            )
+        if mapped is not None and info.compress_type == zipfile.ZIP_STORED:
+            start = _data_offset(mapped, info)
+            raw = mapped[start:start + nbytes]
+            array = raw.view(np_dtype) if nbytes else np.zeros(0, np_dtype)
+        else:
+            array = np.frombuffer(bytearray(archive.read(name)), dtype=np_dtype)
+        storage = LoadedStorage(array)
+        cache[key] = storage
+        return storage
+
+    return load
+
+
+def _data_offset(mapped, info):
+    header = bytes(mapped[info.header_offset:info.header_offset + 30])
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise CheckpointError("corrupt zip local header")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def read_zip(file, unpickler_factory, mmap_path=None):
+    with zipfile.ZipFile(file) as archive:
+        names = archive.namelist()
+        pkl = [n for n in names if n.endswith("data.pkl") and n.count("/") <= 1]
+        if not pkl:
+            raise CheckpointError("zip archive has no data.pkl: not a PyTorch checkpoint")
+        prefix = pkl[0][: -len("data.pkl")]
+        byteorder = prefix + "byteorder"
+        if byteorder in names and archive.read(byteorder) not in (b"little", b"little\n"):
+            raise CheckpointError("big-endian checkpoints are not supported")
+        load_storage = _read_zip_storages(archive, prefix, mmap_path)
+
+        def persistent_load(pid):
+            if not isinstance(pid, tuple) or len(pid) < 5 or pid[0] != "storage":
+                raise pickle.UnpicklingError(f"unsupported persistent id {pid!r}")
+            _, storage_type, key, _location, numel = pid[:5]
+            if not isinstance(storage_type, StorageType) or not isinstance(numel, int):
+                raise pickle.UnpicklingError(f"unsupported storage record {pid!r}")
+            return load_storage(str(key), storage_type.dtype, numel)
+
+        data = archive.read(pkl[0])
+        unpickler = unpickler_factory(io.BytesIO(data))
+        unpickler.persistent_load = persistent_load
+        return unpickler.load()
+
+
+def read_legacy(file, unpickler_factory):
+    """The pre-1.6 format: magic, protocol, sys info, object, keys, raw storages."""
+
+    def small_load():
+        return unpickler_factory(file).load()
+
+    magic = small_load()
+    if magic != LEGACY_MAGIC:
+        raise CheckpointError("Invalid magic number; corrupt file?")
+    protocol = small_load()
+    if protocol != LEGACY_PROTOCOL:
+        raise CheckpointError(f"Invalid protocol version: {protocol}")
+    sys_info = small_load()
+    if not isinstance(sys_info, dict) or not sys_info.get("little_endian", True):
+        raise CheckpointError("big-endian checkpoints are not supported")
+    pending = {}
+    views = []
+
+    def persistent_load(pid):
+        if not isinstance(pid, tuple) or pid[0] != "storage":
+            raise pickle.UnpicklingError(f"unsupported persistent id {pid!r}")
+        _, storage_type, root_key, _location, numel, view_metadata = pid
+        if not isinstance(storage_type, StorageType):
+            raise pickle.UnpicklingError(f"unsupported storage record {pid!r}")
+        storage = pending.get(root_key)
+        if storage is None:
+            storage = pending[root_key] = _PendingStorage(storage_type.dtype, numel)
+        if view_metadata is not None:
+            view_key, offset, view_size = view_metadata
+            view = _PendingView(storage, offset, view_size)
+            views.append(view)
+            return view
+        return storage
+
+    unpickler = unpickler_factory(file)
+    unpickler.persistent_load = persistent_load
+    result = unpickler.load()
+    keys = small_load()
+    for key in keys:
+        storage = pending.get(key)
+        if storage is None:
+            raise CheckpointError(f"storage {key!r} listed but never referenced")
+        count_bytes = file.read(8)
+        if len(count_bytes) != 8:
+            raise CheckpointError("checkpoint is truncated")
+        (numel,) = struct.unpack("<q", count_bytes)
+        np_dtype = storage.dtype.numpy_dtype
+        nbytes = numel * np_dtype.itemsize
+        if numel < 0 or numel != storage.numel:
+            raise CheckpointError("corrupt storage header")
+        raw = file.read(nbytes)
+        if len(raw) != nbytes:
+            raise CheckpointError("checkpoint is truncated")
+        storage.array[:] = np.frombuffer(raw, dtype=np_dtype)
+    return result
+
+
+class _PendingStorage(LoadedStorage):
+    """A legacy storage whose bytes come after the pickle; tensors view it already."""
+
+    __slots__ = ("dtype", "numel")
+
+    def __init__(self, dtype, numel):
+        if not isinstance(numel, int) or numel < 0 or numel > 1 << 40:
+            raise CheckpointError(f"invalid storage size {numel!r}")
+        super().__init__(np.zeros(numel, dtype.numpy_dtype))
+        self.dtype = dtype
+        self.numel = numel
+
+
+class _PendingView(LoadedStorage):
+    __slots__ = ()
+
+    def __init__(self, storage, offset, size):
+        if offset < 0 or size < 0 or offset + size > storage.array.size:
+            raise CheckpointError("invalid storage view")
+        super().__init__(storage.array[offset:offset + size])
