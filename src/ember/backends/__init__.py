@@ -1,5 +1,12 @@
-"""ember.backends: the flags PyTorch code sets (cudnn.benchmark, ...)."""
+"""ember.backends: the flags PyTorch code sets (``cudnn.benchmark``, ``cuda.matmul.allow_tf32``,
+``mps.is_available()``, ...).
+
+ember has no cuDNN, MPS or oneDNN of its own: the flags are recorded so scripts that set
+them run unchanged, and each ``is_available()`` answers truthfully for ember.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from . import cpu, cuda, cudnn, mkl, mkldnn, mps, openmp
+
+__all__ = ["cpu", "cuda", "cudnn", "mkl", "mkldnn", "mps", "openmp"]

@@ -1,0 +1,66 @@
+"""ember.backends.cuda: matmul precision flags and scaled-dot-product switches (recorded)."""
+
+from __future__ import annotations
+
+
+class _MatmulFlags:
+    """``ember.backends.cuda.matmul``: PyTorch's cuBLAS precision switches."""
+
+    def __init__(self):
+        self.allow_tf32 = False
+        self.allow_fp16_reduced_precision_reduction = True
+        self.allow_bf16_reduced_precision_reduction = True
+
+    def __repr__(self):
+        return f"<ember.backends.cuda.matmul allow_tf32={self.allow_tf32}>"
+
+
+matmul = _MatmulFlags()
+
+_sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True}
+
+
+def is_built() -> bool:
+    """Whether ember can drive CUDA at all (CuPy importable with a GPU)."""
+    from .. import cuda as _cuda
+
+    return _cuda.is_available()
+
+
+def flash_sdp_enabled() -> bool:
+    return _sdp["flash"]
+
+
+def enable_flash_sdp(enabled: bool) -> None:
+    _sdp["flash"] = bool(enabled)
+
+
+def mem_efficient_sdp_enabled() -> bool:
+    return _sdp["mem_efficient"]
+
+
+def enable_mem_efficient_sdp(enabled: bool) -> None:
+    _sdp["mem_efficient"] = bool(enabled)
+
+
+def math_sdp_enabled() -> bool:
+    return _sdp["math"]
+
+
+def enable_math_sdp(enabled: bool) -> None:
+    _sdp["math"] = bool(enabled)
+
+
+def cudnn_sdp_enabled() -> bool:
+    return _sdp["cudnn"]
+
+
+def enable_cudnn_sdp(enabled: bool) -> None:
+    _sdp["cudnn"] = bool(enabled)
+
+
+__all__ = [
+    "matmul", "is_built", "flash_sdp_enabled", "enable_flash_sdp", "mem_efficient_sdp_enabled",
+    "enable_mem_efficient_sdp", "math_sdp_enabled", "enable_math_sdp", "cudnn_sdp_enabled",
+    "enable_cudnn_sdp",
+]
