@@ -1,5 +1,23 @@
-"""ember.optim: optimizers, lr_scheduler, swa_utils."""
+"""ember.optim: optimizers, lr_scheduler, swa_utils (PyTorch's names and state layout)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from . import lr_scheduler, swa_utils
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamax import Adamax
+from .adamw import AdamW
+from .asgd import ASGD
+from .lbfgs import LBFGS
+from .nadam import NAdam
+from .optimizer import Optimizer
+from .radam import RAdam
+from .rmsprop import RMSprop
+from .rprop import Rprop
+from .sgd import SGD
+
+__all__ = [
+    "ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer",
+    "RAdam", "RMSprop", "Rprop", "SGD", "lr_scheduler", "swa_utils",
+]

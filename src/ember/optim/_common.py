@@ -1,0 +1,55 @@
+"""Shared pieces of the optimizers: closure handling, argument checks, state init."""
+
+from __future__ import annotations
+
+import ember
+
+from ._inplace import scalar_tensor
+
+
+def run_closure(closure):
+    """Evaluate the closure with grad enabled (it usually calls backward)."""
+    if closure is None:
+        return None
+    with ember.enable_grad():
+        return closure()
+
+
+def check_common(lr, eps=None, betas=None, weight_decay=None) -> None:
+    """PyTorch's shared argument checks, in its order and with its messages."""
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if eps is not None and not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if betas is not None:
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if weight_decay is not None and not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+def zero_step() -> ember.Tensor:
+    """The 'step' counter: a 0-d float tensor, as PyTorch stores it."""
+    return scalar_tensor(0.0)
+
+
+def bump_step(state) -> float:
+    """Increment the stored step counter and return its new value as a Python float."""
+    step_t = state["step"]
+    if isinstance(step_t, ember.Tensor):
+        step_t.add_(1)
+        return step_t.item()
+    state["step"] = step_t + 1
+    return float(state["step"])
+
+
+def prepare_grad(p, maximize: bool, weight_decay: float):
+    """The gradient the update sees: negated for maximize, plus L2 weight decay."""
+    grad = p.grad
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad.add(p, alpha=weight_decay)
+    return grad

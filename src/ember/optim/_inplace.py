@@ -1,0 +1,93 @@
+"""The handful of fused in-place updates the optimizers are written with.
+
+Each prefers the Tensor method of the same name (one array pass) and falls back to a
+composition of ops that always exist, so optimizers work while the op families grow.
+Everything here runs under ``no_grad`` on ember Tensors: optim never does array math
+on NumPy/CuPy directly, so it works on every device.
+"""
+
+from __future__ import annotations
+
+import ember
+from ember import Tensor
+
+
+def addcmul_(target: Tensor, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
+    """target += value * t1 * t2."""
+    method = getattr(target, "addcmul_", None)
+    if method is not None:
+        return method(t1, t2, value=value)
+    return target.add_(t1.mul(t2), alpha=value)
+
+
+def addcdiv_(target: Tensor, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
+    """target += value * t1 / t2."""
+    method = getattr(target, "addcdiv_", None)
+    if method is not None:
+        return method(t1, t2, value=value)
+    return target.add_(t1.div(t2), alpha=value)
+
+
+def lerp_(target: Tensor, end: Tensor, weight: float) -> Tensor:
+    """target += weight * (end - target), PyTorch's exponential moving average."""
+    method = getattr(target, "lerp_", None)
+    if method is not None:
+        return method(end, weight)
+    return target.add_(end.sub(target), alpha=weight)
+
+
+def maximum(a: Tensor, b: Tensor) -> Tensor:
+    """Elementwise max (NaN-propagating where ember.maximum exists)."""
+    op = getattr(ember, "maximum", None)
+    if op is not None:
+        return op(a, b)
+    return ember.where(a.ge(b), a, b)
+
+
+def copy_(target: Tensor, source: Tensor) -> Tensor:
+    """Overwrite target's values, keeping its identity and dtype."""
+    method = getattr(target, "copy_", None)
+    if method is not None:
+        return method(source)
+    target[...] = source
+    return target
+
+
+def zero_(target: Tensor) -> Tensor:
+    method = getattr(target, "zero_", None)
+    if method is not None:
+        return method()
+    target[...] = 0
+    return target
+
+
+def clamp_(target: Tensor, low: float, high: float) -> Tensor:
+    method = getattr(target, "clamp_", None)
+    if method is not None:
+        return method(low, high)
+    return copy_(target, ember.where(target.lt(low), low, ember.where(target.gt(high), high, target)))
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    method = getattr(a, "dot", None)
+    if method is not None:
+        return method(b)
+    return a.mul(b).sum()
+
+
+def flat_cat(tensors: list) -> Tensor:
+    """Concatenate tensors flattened to 1-D (one view when there is only one)."""
+    if len(tensors) == 1:
+        return tensors[0].reshape(-1)
+    return ember.cat([t.reshape(-1) for t in tensors], 0)
+
+
+def full_like(t: Tensor, value: float) -> Tensor:
+    return ember.full_like(t, value)
+
+
+def scalar_tensor(value: float, dtype=None) -> Tensor:
+    """A 0-d tensor as PyTorch keeps per-parameter scalars ('step', 'eta', 'mu')."""
+    if dtype is None:
+        dtype = ember.float64 if ember.get_default_dtype() == ember.float64 else ember.float32
+    return ember.tensor(value, dtype=dtype)

@@ -1,0 +1,72 @@
+"""NAdam: Adam with Nesterov momentum (momentum_decay schedule, optional decoupled decay)."""
+
+from __future__ import annotations
+
+import ember
+
+from ._common import bump_step, check_common, run_closure, zero_step
+from ._inplace import addcdiv_, addcmul_, lerp_, scalar_tensor
+from .optimizer import Optimizer
+
+__all__ = ["NAdam"]
+
+
+class NAdam(Optimizer):
+    """Dozat's NAdam as PyTorch implements it: ``mu_t = beta1 (1 - 0.5 * 0.96^(t psi))``
+    with ``psi = momentum_decay``; the product of the ``mu_t`` is kept per parameter."""
+
+    def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
+        check_common(lr, eps, betas, weight_decay)
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        defaults = {
+            "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+            "momentum_decay": momentum_decay, "decoupled_weight_decay": decoupled_weight_decay,
+            "maximize": maximize, "foreach": foreach, "capturable": capturable,
+            "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = run_closure(closure)
+        with ember.no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _update_group(self, group) -> None:
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay, momentum_decay = group["weight_decay"], group["momentum_decay"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            grad = -p.grad if group["maximize"] else p.grad
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = zero_step()
+                state["mu_product"] = scalar_tensor(1.0)
+                state["exp_avg"] = ember.zeros_like(p)
+                state["exp_avg_sq"] = ember.zeros_like(p)
+            step = bump_step(state)
+            bias_correction2 = 1 - beta2**step
+            if weight_decay != 0:
+                if group["decoupled_weight_decay"]:
+                    p.mul_(1 - lr * weight_decay)
+                else:
+                    grad = grad.add(p, alpha=weight_decay)
+            mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+            mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+            mu_product_t = state["mu_product"]
+            mu_product_t.mul_(mu)  # kept in float32 as PyTorch does
+            mu_product = mu_product_t.item()
+            mu_product_next = mu_product * mu_next
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            lerp_(exp_avg, grad, 1 - beta1)
+            addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)
+            denom = exp_avg_sq.div(bias_correction2).sqrt().add_(eps)
+            addcdiv_(p, grad, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
+            addcdiv_(p, exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_next))

@@ -1,0 +1,76 @@
+"""RMSprop (with momentum and the centered variant)."""
+
+from __future__ import annotations
+
+import ember
+
+from ._common import bump_step, prepare_grad, run_closure, zero_step
+from ._inplace import addcdiv_, addcmul_, lerp_
+from .optimizer import Optimizer
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """``v = alpha v + (1 - alpha) g^2``; ``centered`` subtracts the squared running mean
+    of ``g``; the step is ``g / (sqrt(v) + eps)``, through a momentum buffer if any."""
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = {
+            "lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
+            "weight_decay": weight_decay, "capturable": capturable, "foreach": foreach,
+            "maximize": maximize, "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = run_closure(closure)
+        with ember.no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _update_group(self, group) -> None:
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        momentum, centered = group["momentum"], group["centered"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = zero_step()
+                state["square_avg"] = ember.zeros_like(p)
+                if momentum > 0:
+                    state["momentum_buffer"] = ember.zeros_like(p)
+                if centered:
+                    state["grad_avg"] = ember.zeros_like(p)
+            bump_step(state)
+            grad = prepare_grad(p, group["maximize"], group["weight_decay"])
+            square_avg = state["square_avg"]
+            addcmul_(square_avg.mul_(alpha), grad, grad, value=1 - alpha)
+            if centered:
+                grad_avg = state["grad_avg"]
+                lerp_(grad_avg, grad, 1 - alpha)
+                avg = square_avg.sub(grad_avg.mul(grad_avg)).sqrt()
+            else:
+                avg = square_avg.sqrt()
+            avg = avg.add_(eps)
+            if momentum > 0:
+                buf = state["momentum_buffer"]
+                addcdiv_(buf.mul_(momentum), grad, avg)
+                p.add_(buf, alpha=-lr)
+            else:
+                addcdiv_(p, grad, avg, value=-lr)

@@ -1,0 +1,57 @@
+"""Rprop: resilient backpropagation, sign-based steps with adaptive sizes."""
+
+from __future__ import annotations
+
+import ember
+
+from ._common import bump_step, run_closure, zero_step
+from ._inplace import addcmul_, clamp_, copy_
+from .optimizer import Optimizer
+
+__all__ = ["Rprop"]
+
+
+class Rprop(Optimizer):
+    """Each element's step size grows by ``etaplus`` while its gradient keeps its sign and
+    shrinks by ``etaminus`` when it flips (that step is then skipped), within
+    ``step_sizes``; the parameter moves by ``-sign(g) * step_size``."""
+
+    def __init__(self, params, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        defaults = {
+            "lr": lr, "etas": etas, "step_sizes": step_sizes, "foreach": foreach,
+            "maximize": maximize, "differentiable": differentiable, "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = run_closure(closure)
+        with ember.no_grad():
+            for group in self.param_groups:
+                etaminus, etaplus = group["etas"]
+                step_size_min, step_size_max = group["step_sizes"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    grad = -p.grad if group["maximize"] else p.grad
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = zero_step()
+                        state["prev"] = ember.zeros_like(p)
+                        state["step_size"] = ember.full_like(grad, group["lr"])
+                    bump_step(state)
+                    prev, step_size = state["prev"], state["step_size"]
+                    sign = grad.mul(prev).sign()
+                    factor = ember.where(sign.gt(0), etaplus,
+                                         ember.where(sign.lt(0), etaminus, ember.ones_like(sign)))
+                    clamp_(step_size.mul_(factor), step_size_min, step_size_max)
+                    grad = ember.where(sign.lt(0), 0.0, grad)
+                    addcmul_(p, grad.sign(), step_size, value=-1)
+                    copy_(prev, grad)
+        return loss
