@@ -1,21 +1,73 @@
-"""Reductions: sum, mean, ... (each with dim, keepdim and dtype as PyTorch has them)."""
+"""Reductions: sum, mean, prod, max/min, std/var, norm, logsumexp, all/any, ...
+
+Each takes ``dim`` (int or tuple where PyTorch does), ``keepdim`` and ``dtype`` as
+PyTorch has them, and gives PyTorch's output dtypes (sum of bool/int is int64, argmax is
+int64, mean of an integer tensor raises). Backward formulas are written with Tensor ops,
+so double backward works. Cumulative ops (cumsum, ...) live in ``_cumulative.py``.
+"""
 
 from __future__ import annotations
+
+import builtins
+import math
+import warnings
 
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import Tensor, np_dtype_of, normalize_dims, xp_of
+from ._cumulative import cummax, cummin, cumprod, cumsum
+from ._select import RETURN_TYPES, const, take_along
+from ._util import Tensor, _make, normalize_dims, np_dtype_of, type_name, xp_of
+
+_HALF_KINDS = ("float16", "bfloat16")
+
+
+def _dims(dim, ndim):
+    """Sorted non-negative dims to reduce; a 0-d tensor accepts dim 0/-1 and reduces
+    nothing. ``dim=None`` or ``()`` means all dims."""
+    dims = normalize_dims(dim, ndim)
+    return dims if ndim else ()
+
+
+def _acc(x):
+    """Half-precision inputs accumulate in float32, as PyTorch does; returns
+    (array to reduce, dtype to cast the result back to or None)."""
+    if x.dtype.name in _HALF_KINDS:
+        return x.astype(np.float32), x.dtype
+    return x, None
+
+
+def _keep_shape(shape, dims):
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
 
 
 def _expand_grad(grad, input_shape, dims, keepdim):
     """Broadcast a reduced gradient back over the reduced dims."""
     if not keepdim and dims:
-        shape = list(input_shape)
-        for d in dims:
-            shape[d] = 1
-        grad = grad.reshape(tuple(shape))
+        grad = grad.reshape(_keep_shape(input_shape, dims))
     return grad.expand(input_shape)
+
+
+def _count(shape, dims):
+    count = 1
+    for d in dims:
+        count *= shape[d]
+    return count
+
+
+class _Quiet:
+    """Silence NumPy's invalid/divide warnings: PyTorch returns nan/inf silently."""
+
+    def __enter__(self):
+        self.state = np.seterr(all="ignore")
+
+    def __exit__(self, *exc):
+        np.seterr(**self.state)
+
+
+# ---------------------------------------------------------------------------
+# sum, mean, nansum, nanmean
+# ---------------------------------------------------------------------------
 
 
 class Sum(Function):
@@ -26,7 +78,11 @@ class Sum(Function):
         ctx.meta = (x.shape, dims, keepdim)
         if np_dtype is None and x.dtype.kind in "biu":
             np_dtype = np.dtype(np.int64)
-        return xp_of(x).sum(x, axis=dims, keepdims=keepdim, dtype=np_dtype)
+        if np_dtype is not None and np_dtype != x.dtype:
+            x = x.astype(np_dtype)
+        x, back = _acc(x)
+        out = xp_of(x).sum(x, axis=dims, keepdims=keepdim)
+        return out.astype(back) if back is not None else out
 
     @staticmethod
     def backward(ctx, grad):
@@ -42,13 +98,15 @@ class Mean(Function):
         if np_dtype is None and x.dtype.kind not in "fcV":
             raise RuntimeError(
                 "mean(): could not infer output dtype. Input dtype must be either a floating "
-                f"point or complex dtype. Got: {_type_name(x.dtype)}"
+                f"point or complex dtype. Got: {type_name(x.dtype)}"
             )
-        count = 1
-        for d in dims:
-            count *= x.shape[d]
-        ctx.meta = (x.shape, dims, keepdim, count)
-        return xp_of(x).mean(x, axis=dims, keepdims=keepdim, dtype=np_dtype)
+        ctx.meta = (x.shape, dims, keepdim, _count(x.shape, dims))
+        if np_dtype is not None and np_dtype != x.dtype:
+            x = x.astype(np_dtype)
+        x, back = _acc(x)
+        with _Quiet():
+            out = xp_of(x).mean(x, axis=dims, keepdims=keepdim)
+        return out.astype(back) if back is not None else out
 
     @staticmethod
     def backward(ctx, grad):
@@ -56,22 +114,554 @@ class Mean(Function):
         return _expand_grad(grad, shape, dims, keepdim) / count, None, None, None
 
 
-def _type_name(np_dtype):
-    from ._util import type_name
+class NanSum(Function):
+    """Sum treating NaN as zero; NaN positions get zero gradient."""
 
-    return type_name(np_dtype)
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, np_dtype, mean):
+        xp = xp_of(x)
+        if mean and x.dtype.kind not in "fcV":
+            raise RuntimeError(
+                "nanmean(): expected input to have floating point or complex dtype but got "
+                f"{type_name(x.dtype)}"
+            )
+        if np_dtype is None and x.dtype.kind in "biu":
+            np_dtype = np.dtype(np.int64)
+        if np_dtype is not None and np_dtype != x.dtype:
+            x = x.astype(np_dtype)
+        x, back = _acc(x)
+        valid = ~xp.isnan(x) if x.dtype.kind in "fc" else xp.ones(x.shape, bool)
+        out = xp.where(valid, x, 0).sum(axis=dims, keepdims=keepdim)
+        count = None
+        if mean:
+            count = valid.sum(axis=dims, keepdims=True)
+            with _Quiet():
+                out = out / (count if keepdim else count.reshape(out.shape))
+        ctx.meta = (x.shape, dims, keepdim, valid, count)
+        return out.astype(back if back is not None else x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, dims, keepdim, valid, count = ctx.meta
+        weight = valid if count is None else valid / xp_of(valid).maximum(count, 1)
+        return _expand_grad(grad, shape, dims, keepdim) * const(weight, grad), None, None, None, None
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001 - PyTorch's name
-    dims = normalize_dims(dim, input._data.ndim)
-    return Sum.apply(input, dims, keepdim, np_dtype_of(dtype))
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 - PyTorch's name
+    return Sum.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
-    dims = normalize_dims(dim, input._data.ndim)
-    return Mean.apply(input, dims, keepdim, np_dtype_of(dtype))
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    return Mean.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
 
 
-__all__ = ["sum", "mean"]
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    return NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype), False)
 
-TENSOR_METHODS = {"sum": sum, "mean": mean}
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    return NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype), True)
+
+
+# ---------------------------------------------------------------------------
+# prod (single dim or all)
+# ---------------------------------------------------------------------------
+
+
+class Prod(Function):
+    """Product over one dim (or all, flattened). Backward: product of the other elements,
+    exact with zeros (one zero in a slice: only it gets a gradient; two: none)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, np_dtype):
+        ctx.save_for_backward(x)
+        ctx.meta = (dim, keepdim)
+        if np_dtype is None and x.dtype.kind in "biu":
+            np_dtype = np.dtype(np.int64)
+        if np_dtype is not None and np_dtype != x.dtype:
+            x = x.astype(np_dtype)
+        xp = xp_of(x)
+        x, back = _acc(x)
+        if dim is None:
+            out = xp.prod(x)
+        else:
+            out = xp.prod(x, axis=dim, keepdims=keepdim)
+        return out.astype(back) if back is not None else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        dim, keepdim = ctx.meta
+        if dim is None:
+            flat = x.reshape(-1)
+            others = _prod_of_others(flat, 0)
+            return grad * others.reshape(x.shape), None, None, None
+        if not keepdim:
+            grad = grad.unsqueeze(dim)
+        return grad * _prod_of_others(x, dim), None, None, None
+
+
+def _prod_of_others(x, dim):
+    """For each element, the product of the other elements of its slice along ``dim``,
+    written with Tensor ops (so prod has a second derivative)."""
+    xp = xp_of(x._data)
+    zero = x._data == 0
+    if not zero.any():
+        return Prod.apply(x, dim, True, None) / x
+    n_zeros = zero.sum(axis=dim, keepdims=True)
+    first_zero = zero & (xp.cumsum(zero, axis=dim) == 1)
+    # No zero in the slice: prod / x. One zero: at it, the product of the rest (replace
+    # the zero by one); elsewhere 0. Two or more zeros: 0 everywhere.
+    safe_x = x * const(~zero, x) + const(zero, x)
+    no_zero_part = Prod.apply(safe_x, dim, True, None) / safe_x * const(n_zeros == 0, x)
+    filled = x * const(~first_zero, x) + const(first_zero, x)
+    one_zero_part = Prod.apply(filled, dim, True, None) * const(first_zero & (n_zeros == 1), x)
+    return no_zero_part + one_zero_part
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    np_dtype = np_dtype_of(dtype)
+    if dim is None:
+        return Prod.apply(input, None, False, np_dtype)
+    if input._data.ndim == 0:
+        _dims(dim, 0)
+        return Prod.apply(input, None, False, np_dtype)
+    return Prod.apply(input, _dims(dim, input._data.ndim)[0], keepdim, np_dtype)
+
+
+# ---------------------------------------------------------------------------
+# max / min / amax / amin / aminmax / argmax / argmin
+# ---------------------------------------------------------------------------
+
+
+def _check_nonempty(name, shape, dims, all_dims, index_error_message=True):
+    """PyTorch's errors for reducing over an empty dim without identity."""
+    if not builtins.any(shape[d] == 0 for d in dims) and not (all_dims and 0 in shape):
+        return
+    if all_dims:
+        if name in ("argmax", "argmin"):
+            raise IndexError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+            )
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+    first = next(d for d in dims if shape[d] == 0)
+    raise IndexError(f"{name}(): Expected reduction dim {first} to have non-zero size.")
+
+
+class Extreme(Function):
+    """amax/amin over dims; the gradient is split evenly among tied extremes."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, largest):
+        xp = xp_of(x)
+        out = (xp.amax if largest else xp.amin)(x, axis=dims, keepdims=True)
+        ctx.meta = (x.shape, dims, keepdim)
+        if ctx.needs_input_grad[0]:
+            tied = x == out
+            ctx.weight = tied / tied.sum(axis=dims, keepdims=True)
+        return out if keepdim else out.reshape(tuple(s for i, s in enumerate(x.shape) if i not in dims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, dims, keepdim = ctx.meta
+        return _expand_grad(grad, shape, dims, keepdim) * const(ctx.weight, grad), None, None, None
+
+
+def amax(input, dim=(), keepdim=False, *, out=None):
+    dims = _dims(dim, input._data.ndim)
+    _check_nonempty("amax", input._data.shape, dims, dim is None or dim == ())
+    return Extreme.apply(input, dims, keepdim, True)
+
+
+def amin(input, dim=(), keepdim=False, *, out=None):
+    dims = _dims(dim, input._data.ndim)
+    _check_nonempty("amin", input._data.shape, dims, dim is None or dim == ())
+    return Extreme.apply(input, dims, keepdim, False)
+
+
+def _arg_extreme(x, dim, largest):
+    """Index of the first extreme along ``dim`` (NaN counts as the extreme), keepdims."""
+    xp = xp_of(x)
+    if x.dtype.kind == "b":
+        x = x.view(np.uint8)
+    return (xp.argmax if largest else xp.argmin)(x, axis=dim, keepdims=True)
+
+
+def _select_along(name, input, dim, keepdim, largest):
+    """(values, indices) of max/min along one dim as ``torch.return_types``."""
+    if input._data.ndim == 0:
+        _dims(dim, 0)
+        values, indices = _select_along(name, input.reshape(1), 0, False, largest)
+        return RETURN_TYPES[name](values, indices)
+    d = _dims(dim, input._data.ndim)[0]
+    _check_nonempty(name, input._data.shape, (d,), False)
+    indices = _arg_extreme(input._data, d, largest)
+    values = take_along(input, indices, d, squeeze=not keepdim)
+    if not keepdim:
+        indices = indices.reshape(values._data.shape)
+    return RETURN_TYPES[name](values, _make(indices.astype(np.int64, copy=False)))
+
+
+def _max_min(name, input, dim, keepdim, other):
+    if isinstance(dim, Tensor):
+        dim, other = None, dim
+    if other is not None:
+        from . import pointwise
+
+        return getattr(pointwise, "maximum" if name == "max" else "minimum")(input, other)
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{name}() received an invalid combination of arguments")
+        dims = tuple(range(input._data.ndim))
+        _check_nonempty(name, input._data.shape, dims, True)
+        return Extreme.apply(input, dims, False, name == "max")
+    return _select_along(name, input, dim, keepdim, name == "max")
+
+
+def max(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001
+    """``max(input)`` (full reduction), ``max(input, dim, keepdim)`` (values, indices) or
+    ``max(input, other)`` (elementwise maximum)."""
+    return _max_min("max", input, dim, keepdim, other)
+
+
+def min(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001
+    return _max_min("min", input, dim, keepdim, other)
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    name = "aminmax"
+    shape = input._data.shape
+    dims = _dims(dim, input._data.ndim)
+    if builtins.any(shape[d] == 0 for d in dims) or (dim is None and 0 in shape):
+        raise RuntimeError(
+            "aminmax(): cannot compute aminmax over an empty dimension as the operation has "
+            "no identity."
+        )
+    if dim is None and keepdim:
+        dims = tuple(range(len(shape)))
+    return RETURN_TYPES[name](Extreme.apply(input, dims, keepdim, False),
+                              Extreme.apply(input, dims, keepdim, True))
+
+
+def _argmax_min(name, input, dim, keepdim, largest):
+    x = input._data
+    if dim is None:
+        _check_nonempty(name, x.shape, tuple(range(x.ndim)), True)
+        index = _arg_extreme(x.reshape(-1), 0, largest).reshape(())
+        if keepdim:
+            index = index.reshape((1,) * x.ndim)
+        return _make(index.astype(np.int64, copy=False))
+    if x.ndim == 0:
+        _dims(dim, 0)
+        return _make(xp_of(x).zeros((), np.int64))
+    d = _dims(dim, x.ndim)[0]
+    _check_nonempty(name, x.shape, (d,), False)
+    index = _arg_extreme(x, d, largest)
+    if not keepdim:
+        index = index.reshape(x.shape[:d] + x.shape[d + 1:])
+    return _make(index.astype(np.int64, copy=False))
+
+
+def argmax(input, dim=None, keepdim=False):
+    return _argmax_min("argmax", input, dim, keepdim, True)
+
+
+def argmin(input, dim=None, keepdim=False):
+    return _argmax_min("argmin", input, dim, keepdim, False)
+
+
+# ---------------------------------------------------------------------------
+# var / std and their _mean variants
+# ---------------------------------------------------------------------------
+
+
+class Var(Function):
+    """Variance (``std=False``) or standard deviation with a ``correction``."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, correction, std):
+        if x.dtype.kind not in "fcV":
+            raise RuntimeError("std and var only support floating point and complex dtypes")
+        count = _count(x.shape, dims)
+        if count - correction <= 0:
+            warnings.warn(
+                f"{'std' if std else 'var'}(): degrees of freedom is <= 0. Correction should "
+                "be strictly less than the reduction factor (input numel divided by output "
+                "numel).", stacklevel=4)
+        xp = xp_of(x)
+        work, back = _acc(x)
+        with _Quiet():
+            out = xp.var(work, axis=dims, keepdims=keepdim, ddof=correction) if count else \
+                xp.full(_reduced_shape(x.shape, dims, keepdim), xp.nan, work.dtype)
+            if count and count - correction < 0:
+                out = xp.full_like(out, xp.inf)
+            if std:
+                out = xp.sqrt(out)
+        out = out.astype(back) if back is not None else out
+        ctx.meta = (dims, keepdim, count - correction, std)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        dims, keepdim, dof, std = ctx.meta
+        if std:
+            # d std = d var / (2 std); where std == 0 PyTorch gives 0, not nan.
+            zero = out._data == 0
+            grad = grad / (2 * (out + const(zero, out))) * const(~zero, out)
+        centered = x - Mean.apply(x, dims, True, None)
+        return _expand_grad(grad, x.shape, dims, keepdim) * centered * (2.0 / dof), None, None, None, None
+
+
+def _reduced_shape(shape, dims, keepdim):
+    if keepdim:
+        return _keep_shape(shape, dims)
+    return tuple(s for i, s in enumerate(shape) if i not in dims)
+
+
+def _var_args(input, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return _dims(dim, input._data.ndim), keepdim, correction
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
+    return Var.apply(input, dims, keepdim, correction, False)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
+    return Var.apply(input, dims, keepdim, correction, True)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
+    return Var.apply(input, dims, keepdim, correction, False), Mean.apply(input, dims, keepdim, None)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
+    return Var.apply(input, dims, keepdim, correction, True), Mean.apply(input, dims, keepdim, None)
+
+
+# ---------------------------------------------------------------------------
+# logsumexp, norm
+# ---------------------------------------------------------------------------
+
+
+class LogSumExp(Function):
+    """log(sum(exp(x))) computed around the max, so large inputs do not overflow."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        xp = xp_of(x)
+        if x.dtype.kind not in "fcV":
+            from .._backend import get_default_dtype
+
+            x = x.astype(get_default_dtype().np)
+        work, back = _acc(x)
+        with _Quiet():
+            if work.size:
+                shift = xp.amax(work, axis=dims, keepdims=True)
+                shift = xp.where(xp.isfinite(shift), shift, 0)
+            else:
+                shift = xp.zeros(_keep_shape(work.shape, dims), work.dtype)
+            out = xp.log(xp.exp(work - shift).sum(axis=dims, keepdims=True)) + shift
+        out = out.astype(back) if back is not None else out
+        if not keepdim:
+            out = out.reshape(_reduced_shape(x.shape, dims, False))
+        ctx.meta = (dims, keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        dims, keepdim = ctx.meta
+        out = _expand_grad(out, x.shape, dims, keepdim)
+        return _expand_grad(grad, x.shape, dims, keepdim) * (x - out).exp(), None, None
+
+
+def logsumexp(input, dim, keepdim=False, *, out=None):
+    return LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim)
+
+
+class VectorNorm(Function):
+    """``sum(|x|^p)^(1/p)`` over dims, with PyTorch's subgradients (0 at the origin, the
+    inf-norm's gradient split among tied maxima)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        if x.dtype.kind not in "fcV":
+            raise RuntimeError(
+                "linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                f"Got {type_name(x.dtype)}"
+            )
+        xp = xp_of(x)
+        work, back = _acc(x)
+        magnitude = xp.abs(work)
+        with _Quiet():
+            if p == math.inf:
+                out = xp.amax(magnitude, axis=dims, keepdims=True)
+            elif p == -math.inf:
+                out = xp.amin(magnitude, axis=dims, keepdims=True)
+            elif p == 0:
+                out = (magnitude != 0).sum(axis=dims, keepdims=True).astype(work.dtype)
+            elif p == 1:
+                out = magnitude.sum(axis=dims, keepdims=True)
+            elif p == 2:
+                out = xp.sqrt((magnitude * magnitude).sum(axis=dims, keepdims=True))
+            else:
+                out = (magnitude ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
+        out = out.astype(back) if back is not None else out.astype(x.dtype, copy=False)
+        if not keepdim:
+            out = out.reshape(_reduced_shape(x.shape, dims, False))
+        ctx.meta = (p, dims, keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, norm = ctx.saved_tensors
+        p, dims, keepdim = ctx.meta
+        norm_k = _expand_grad(norm, x.shape, dims, keepdim)
+        grad = _expand_grad(grad, x.shape, dims, keepdim)
+        if p == 0:
+            return grad * 0, None, None, None
+        if p == 1:
+            return grad * x.sign(), None, None, None
+        if p in (math.inf, -math.inf):
+            tied = x._data.__abs__() == norm_k._data
+            weight = tied / tied.sum(axis=dims, keepdims=True)
+            return grad * x.sign() * const(weight, grad), None, None, None
+        zero = norm_k._data == 0
+        safe_norm = norm_k + const(zero, norm_k)
+        mask = const(~zero, norm_k)
+        if p == 2:
+            return grad * x / safe_norm * mask, None, None, None
+        scale = x.abs() ** (p - 2) if p >= 2 else None
+        if scale is None:  # p < 2: write |x|^(p-1) sign(x) to avoid 0^(negative)
+            direction = x.sign() * x.abs() ** (p - 1)
+        else:
+            direction = x * scale
+        return grad * direction / safe_norm ** (p - 1) * mask, None, None, None
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """``torch.norm``: vector p-norms over ``dim`` (all dims by default), 'fro' (the
+    2-norm over the dims) and 'nuc' (sum of singular values of a matrix)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    ndim = input._data.ndim
+    if isinstance(dim, int):
+        dim = (dim,)
+    if p == "nuc":
+        return _nuclear_norm(input, dim, keepdim)
+    if p == "fro" or p is None:
+        if dim is not None and len(dim) > 2:
+            raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {', '.join(map(str, dim))}")
+        p = 2
+    if isinstance(p, str):
+        raise RuntimeError(f"linalg.vector_norm: Unsupported ord {p}")
+    return VectorNorm.apply(input, float(p), _dims(dim, ndim), keepdim)
+
+
+def _nuclear_norm(input, dim, keepdim):
+    """Sum of singular values; as a Tensor expression svdvals would need linalg, so the
+    gradient U V^T is built here from one SVD."""
+    ndim = input._data.ndim
+    if dim is None:
+        if ndim != 2:
+            raise RuntimeError(
+                f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+        dim = (0, 1)
+    if len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {', '.join(map(str, dim))}")
+    d0, d1 = (_dims(d, ndim)[0] for d in dim)
+    rest = [d for d in range(ndim) if d not in (d0, d1)]
+    moved = input.permute(*rest, d0, d1)
+    value = NuclearNorm.apply(moved)
+    if keepdim:
+        shape = list(input._data.shape)
+        shape[d0] = shape[d1] = 1
+        value = value.reshape(tuple(shape))
+    return value
+
+
+class NuclearNorm(Function):
+    """Sum of singular values over the last two dims; gradient U V^H (from one SVD)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = xp_of(x)
+        u, s, vh = xp.linalg.svd(x, full_matrices=False)
+        ctx.basis = xp.matmul(u, vh)
+        return s.sum(axis=-1).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.unsqueeze(-1).unsqueeze(-1) * const(ctx.basis, grad)
+
+
+# ---------------------------------------------------------------------------
+# all / any / count_nonzero (not differentiable)
+# ---------------------------------------------------------------------------
+
+
+def _logical_reduce(input, dim, keepdim, name):
+    x = input._data
+    dims = _dims(dim, x.ndim)
+    out = getattr(xp_of(x), name)(x.astype(bool, copy=False), axis=dims, keepdims=keepdim)
+    if x.dtype == np.uint8:
+        out = out.astype(np.uint8)
+    return _make(xp_of(x).asarray(out))
+
+
+def all(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+    return _logical_reduce(input, dim, keepdim, "all")
+
+
+def any(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+    return _logical_reduce(input, dim, keepdim, "any")
+
+
+def count_nonzero(input, dim=None):
+    x = input._data
+    dims = _dims(dim, x.ndim)
+    return _make(xp_of(x).asarray((x != 0).sum(axis=dims), dtype=np.int64))
+
+
+__all__ = [
+    "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax",
+    "argmax", "argmin", "std", "var", "std_mean", "var_mean", "norm", "logsumexp", "cumsum",
+    "cumprod", "cummax", "cummin", "all", "any", "count_nonzero",
+]
+
+TENSOR_METHODS = {
+    "sum": sum, "mean": mean, "nansum": nansum, "nanmean": nanmean, "prod": prod,
+    "max": max, "min": min, "amax": amax, "amin": amin, "aminmax": aminmax,
+    "argmax": argmax, "argmin": argmin, "std": std, "var": var, "norm": norm,
+    "logsumexp": logsumexp, "cumsum": cumsum, "cumprod": cumprod, "cummax": cummax,
+    "cummin": cummin, "all": all, "any": any, "count_nonzero": count_nonzero,
+}

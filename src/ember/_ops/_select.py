@@ -1,0 +1,127 @@
+"""Shared machinery for reductions that pick elements (max/min with dim, median, sort,
+topk, cummax, ...): the picked values are ``take_along_axis`` of the input at integer
+indices, so one differentiable pair (take / put along a dim) gives all their gradients,
+double backward included. Also the named tuples these ops return.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd.function import Function
+from ._util import _make, xp_of
+
+
+def _return_type(name, fields):
+    """A named tuple printed as ``torch.return_types.<name>(...)``, as PyTorch's."""
+    cls = namedtuple(name, fields)
+    cls.__module__ = "ember.return_types"
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
+        return f"torch.return_types.{name}(\n{body})"
+
+    cls.__repr__ = __repr__
+    return cls
+
+
+RETURN_TYPES = {
+    name: _return_type(name, fields)
+    for name, fields in [
+        ("max", ("values", "indices")), ("min", ("values", "indices")),
+        ("aminmax", ("min", "max")), ("cummax", ("values", "indices")),
+        ("cummin", ("values", "indices")), ("median", ("values", "indices")),
+        ("nanmedian", ("values", "indices")), ("mode", ("values", "indices")),
+        ("kthvalue", ("values", "indices")), ("sort", ("values", "indices")),
+        ("topk", ("values", "indices")),
+    ]
+}
+
+
+def _along_index(indices, dim):
+    """The advanced-index tuple that addresses ``indices`` along ``dim`` (open grids on
+    the other dims), usable for both gathering and scattering."""
+    xp = xp_of(indices)
+    grids = list(xp.ix_(*[xp.arange(n) for n in indices.shape]))
+    grids[dim] = indices
+    return tuple(grids)
+
+
+class TakeAlong(Function):
+    """``take_along_axis(x, indices, dim)``, optionally squeezing ``dim`` (keepdim=False).
+    ``indices`` is a constant integer array with x's rank."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, indices, dim, squeeze, accumulate):
+        ctx.meta = (indices, dim, squeeze, accumulate, x.shape)
+        out = xp_of(x).take_along_axis(x, indices, axis=dim)
+        return out.reshape(out.shape[:dim] + out.shape[dim + 1:]) if squeeze else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        indices, dim, squeeze, accumulate, shape = ctx.meta
+        return PutAlong.apply(grad, indices, dim, squeeze, accumulate, shape), None, None, None, None
+
+
+class PutAlong(Function):
+    """zeros(shape) with ``grad`` placed at ``indices`` along ``dim`` (summed where
+    indices repeat, when ``accumulate``): TakeAlong's backward, and vice versa."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, grad, indices, dim, squeeze, accumulate, shape):
+        ctx.meta = (indices, dim, squeeze, accumulate)
+        xp = xp_of(grad)
+        if squeeze:
+            grad = xp.expand_dims(grad, dim)
+        out = xp.zeros(shape, grad.dtype)
+        if out.size:
+            index = _along_index(indices, dim)
+            if accumulate:
+                xp.add.at(out, index, grad)
+            else:
+                out[index] = grad
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        indices, dim, squeeze, accumulate = ctx.meta
+        return TakeAlong.apply(grad, indices, dim, squeeze, accumulate), None, None, None, None, None
+
+
+def take_along(x, indices, dim, squeeze=False, accumulate=False):
+    return TakeAlong.apply(x, indices, dim, squeeze, accumulate)
+
+
+class Flip(Function):
+    """Reverse one dim (used by reverse cumulative sums in backward formulas)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return xp_of(x).flip(x, axis=dim).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Flip.apply(grad, ctx.dim), None
+
+
+def const(array, like=None):
+    """A constant Tensor (no grad) from a backend array, cast to ``like``'s dtype."""
+    if like is not None and array.dtype != like._data.dtype:
+        array = array.astype(like._data.dtype)
+    return _make(array)
+
+
+def positions(n, dim, ndim, xp=np):
+    """arange(n) shaped to broadcast along ``dim`` of an ``ndim``-rank array."""
+    shape = [1] * ndim
+    shape[dim] = n
+    return xp.arange(n).reshape(shape)
