@@ -1,57 +1,78 @@
 """Indexing: ``__getitem__``/``__setitem__`` (basic indexing is a view; advanced copies),
-gather/scatter, masked ops, nonzero."""
+gather/scatter, index_* and masked_* ops, take, nonzero.
+
+In-place writes into a view of a tensor that autograd tracks follow PyTorch: the view's
+base gets the history (``CopySlices``), so ``h = zeros(3, 4); h[0] = w * 2`` and
+``h[1].mul_(w)`` both make ``h.sum().backward()`` reach ``w``. See ``rebase_view``.
+"""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import _grad_enabled
 from ._inplace import apply_inplace, check_cast
-from ._util import Tensor, _make, inplace_check, xp_of
-from .shape import view_of
+from ._util import Tensor, _make, inplace_check, shape_str, type_name, wrap_dim, xp_of
+from .shape import broadcast_tensors, view_of
+
+_INDEX_TYPE_ERROR = "tensors used as indices must be long, int, byte or bool tensors"
 
 
-def _convert_index(index, shape):
-    """Tensor/list parts become arrays; returns (numpy index, is_basic)."""
+def _convert_index(index, data):
+    """Tensor/list parts become backend arrays; returns (index tuple, is_basic)."""
     if not isinstance(index, tuple):
         index = (index,)
+    xp = xp_of(data)
     parts = []
     basic = True
     for item in index:
         if isinstance(item, Tensor):
             array = item._data
             if array.dtype.kind not in "biu":
-                raise IndexError(
-                    "tensors used as indices must be long, int, byte or bool tensors"
-                )
+                raise IndexError(_INDEX_TYPE_ERROR)
             parts.append(array)
             basic = False
         elif isinstance(item, (list, np.ndarray)):
-            array = np.asarray(item)
-            if array.dtype.kind == "f":
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            parts.append(array)
+            if isinstance(item, list):
+                item = [int(i) if isinstance(i, Tensor) else i for i in item]
+            host = np.asarray(item)
+            if host.size == 0 and host.dtype.kind == "f":
+                host = host.astype(np.int64)  # x[[]] selects nothing, as PyTorch
+            if host.dtype.kind not in "biu":
+                raise IndexError(_INDEX_TYPE_ERROR)
+            parts.append(xp.asarray(host))
             basic = False
         elif isinstance(item, slice):
             if item.step is not None and item.step <= 0:
                 raise ValueError("step must be greater than zero")
             parts.append(item)
-        elif item is None or item is Ellipsis or isinstance(item, (int, np.integer)):
-            parts.append(item)
         elif isinstance(item, bool):
             parts.append(item)
             basic = False
+        elif item is None or item is Ellipsis or isinstance(item, (int, np.integer)):
+            parts.append(item)
         else:
             raise IndexError(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
-                "are valid indices (got {})".format(type(item).__name__)
+                f"are valid indices (got {type(item).__name__})"
             )
+    if basic and not any(p is Ellipsis for p in parts):
+        parts.append(Ellipsis)  # NumPy then returns a 0-d view, never a detached scalar
     return tuple(parts), basic
 
 
+_TOO_MANY = re.compile(r"too many indices for array: array is (\d+)-dimensional")
+
+
 def _index_error(exc):
-    message = str(exc).replace("axis", "dimension")
-    return IndexError(message)
+    message = str(exc)
+    match = _TOO_MANY.search(message)
+    if match:
+        return IndexError(f"too many indices for tensor of dimension {match.group(1)}")
+    return IndexError(message.replace("axis", "dimension"))
 
 
 class GetItem(Function):
@@ -61,10 +82,9 @@ class GetItem(Function):
     def forward(ctx, x, index):
         ctx.meta = (x.shape, index)
         try:
-            out = x[index]
+            return x[index]
         except IndexError as exc:
             raise _index_error(exc) from None
-        return out if hasattr(out, "shape") and out.ndim else xp_of(x).asarray(out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -97,28 +117,175 @@ def _is_basic(index):
     return all(not hasattr(i, "dtype") and not isinstance(i, bool) for i in index)
 
 
-class SetItem(Function):
-    """Out-of-place ``x[index] = value`` used when autograd records the assignment."""
+class IndexPut(Function):
+    """Out-of-place ``x[index] = value`` (or ``+=`` with ``accumulate``)."""
 
     _array_io = True
 
     @staticmethod
-    def forward(ctx, x, value, index):
-        ctx.index = index
+    def forward(ctx, x, value, index, accumulate):
+        ctx.meta = (index, accumulate)
         out = x.copy()
-        out[index] = value
+        if hasattr(value, "dtype") and value.dtype != x.dtype:
+            value = value.astype(x.dtype)
+        try:
+            if accumulate:
+                xp_of(x).add.at(out, index, value)
+            else:
+                out[index] = value
+        except IndexError as exc:
+            raise _index_error(exc) from None
+        except ValueError as exc:
+            raise RuntimeError(_broadcast_message(exc)) from None
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        index = ctx.index
-        grad_x = SetItem.apply(grad, 0.0, index) if ctx.needs_input_grad[0] else None
+        index, accumulate = ctx.meta
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad if accumulate else IndexPut.apply(grad, 0.0, index, False)
         grad_value = GetItem.apply(grad, index) if ctx.needs_input_grad[1] else None
-        return grad_x, grad_value, None
+        return grad_x, grad_value, None, None
+
+
+def _broadcast_message(exc):
+    shapes = re.findall(r"shape \(([^)]*)\)", str(exc))
+    if len(shapes) == 2:
+        src, dst = (shape_str(int(s) for s in group.split(",") if s.strip()) for group in shapes)
+        return (f"shape mismatch: value tensor of shape {src} cannot be broadcast to indexing "
+                f"result of shape {dst}")
+    return str(exc)
+
+
+# -- in-place writes and views ---------------------------------------------------------------
+
+
+def _data_ptr(array):
+    if type(array) is np.ndarray:
+        return array.__array_interface__["data"][0]
+    return array.data.ptr
+
+
+def _element_offsets(array, start_bytes=0):
+    """Byte offset of every element of ``array`` from ``start_bytes`` (shape of array)."""
+    xp = xp_of(array)
+    offsets = xp.full(array.shape, start_bytes, np.int64)
+    for axis, (size, stride) in enumerate(zip(array.shape, array.strides)):
+        shape = [1] * array.ndim
+        shape[axis] = size
+        offsets = offsets + (xp.arange(size, dtype=np.int64) * stride).reshape(shape)
+    return offsets
+
+
+def _view_positions(view_data, base_data):
+    """For each element of a view, its position in the base's C-order flattening."""
+    xp = xp_of(base_data)
+    shift = _data_ptr(view_data) - _data_ptr(base_data)
+    view_offsets = _element_offsets(view_data, shift)
+    if base_data.flags.c_contiguous:
+        return view_offsets // base_data.dtype.itemsize
+    base_offsets = _element_offsets(base_data).reshape(-1)
+    order = xp.argsort(base_offsets)
+    found = xp.searchsorted(base_offsets[order], view_offsets)
+    return order[found]
+
+
+class CopySlices(Function):
+    """The base after an in-place op on one of its views: ``base`` with ``result`` written
+    at the view's positions. Gradient: the view part goes to ``result``, the rest to
+    ``base``."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, base, result, positions):
+        ctx.positions = positions
+        out = xp_of(base).array(base, order="C")
+        out.reshape(-1)[positions] = result
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        positions = ctx.positions
+        grad_base = grad_result = None
+        if ctx.needs_input_grad[0]:
+            grad_base = CopySlices.apply(grad, 0.0, positions)
+        if ctx.needs_input_grad[1]:
+            grad_result = TakeFlat.apply(grad, positions)
+        return grad_base, grad_result, None
+
+
+class TakeFlat(Function):
+    """``x.reshape(-1)[positions]``: how a rebased view reads its base."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, positions):
+        ctx.meta = (x.shape, positions)
+        return xp_of(x).ascontiguousarray(x).reshape(-1)[positions]
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, positions = ctx.meta
+        return PutFlatZeros.apply(grad, shape, positions), None
+
+
+class PutFlatZeros(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, grad, shape, positions):
+        ctx.positions = positions
+        xp = xp_of(grad)
+        out = xp.zeros(int(np.prod(shape)), grad.dtype)
+        xp.add.at(out, positions.reshape(-1), grad.reshape(-1))
+        return out.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return TakeFlat.apply(grad, ctx.positions), None, None
+
+
+def rebase_view(view, result):
+    """In-place ``result`` into ``view`` (a view of a base), recording the write on the base
+    as PyTorch's CopySlices does; the view then reads its new value from the base."""
+    base = view._base
+    if base._requires_grad and base.grad_fn is None and _grad_enabled[0]:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place "
+            "operation."
+        )
+    check_cast(result._data.dtype, view._data.dtype)
+    positions = _view_positions(view._data, base._data)
+    value = result
+    if value._data.shape != view._data.shape:
+        value = value.expand(view._data.shape)
+    new_base = CopySlices.apply(base, value, positions)
+    base._data[...] = new_base._data
+    base._vc[0] += 1
+    base._requires_grad = True
+    base.grad_fn = new_base.grad_fn
+    base._output_nr = new_base._output_nr
+    reread = TakeFlat.apply(base, positions)
+    view._requires_grad = True
+    view.grad_fn = reread.grad_fn
+    view._output_nr = 0
+    return view
+
+
+def commit_inplace(self, result):
+    """Write an out-of-place ``result`` into ``self`` (views of tracked bases included)."""
+    if self._base is not None and _grad_enabled[0] and (
+        result._requires_grad or self._base._requires_grad
+    ):
+        return rebase_view(self, result)
+    return apply_inplace(self, result)
 
 
 def getitem(self, index):
-    parts, basic = _convert_index(index, self._data.shape)
+    parts, basic = _convert_index(index, self._data)
     out = GetItem.apply(self, parts)
     if basic:
         view_of(out, self)
@@ -126,14 +293,13 @@ def getitem(self, index):
 
 
 def setitem(self, index, value):
-    parts, _ = _convert_index(index, self._data.shape)
+    parts, _ = _convert_index(index, self._data)
     inplace_check(self)
-    from ..autograd.grad_mode import _grad_enabled
-
-    if _grad_enabled[0] and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad)):
+    tracked = self._requires_grad or (self._base is not None and self._base._requires_grad)
+    if _grad_enabled[0] and (tracked or (isinstance(value, Tensor) and value._requires_grad)):
         if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
             value = value.to(self.dtype)
-        apply_inplace(self, SetItem.apply(self, value, parts))
+        commit_inplace(self, IndexPut.apply(self, value, parts, False))
         return
     data = value._data if isinstance(value, Tensor) else value
     if hasattr(data, "dtype"):
@@ -143,7 +309,7 @@ def setitem(self, index, value):
     except IndexError as exc:
         raise _index_error(exc) from None
     except ValueError as exc:
-        raise RuntimeError(str(exc)) from None
+        raise RuntimeError(_broadcast_message(exc)) from None
     self._vc[0] += 1
 
 
@@ -151,9 +317,25 @@ def view_dtype(self, dtype):
     from .._backend import to_dtype
 
     np_dtype = to_dtype(dtype).numpy_dtype
-    return view_of(_make(self._data.view(np_dtype)), self)
+    source = self._data
+    if np_dtype.itemsize != source.dtype.itemsize:
+        if source.ndim == 0:
+            raise RuntimeError(
+                "self.dim() cannot be 0 to view " + type_name(source.dtype) + " as "
+                + type_name(np_dtype) + " (different element sizes)"
+            )
+        if source.strides[-1] != source.dtype.itemsize and source.shape[-1] != 1:
+            raise RuntimeError(
+                "self.stride(-1) must be 1 to view " + type_name(source.dtype) + " as "
+                + type_name(np_dtype) + " (different element sizes), but got "
+                + str(source.strides[-1] // source.dtype.itemsize)
+            )
+    return view_of(_make(source.view(np_dtype)), self)
 
 
-__all__ = []
+from .index_ops import *  # noqa: E402,F401,F403 - gather/scatter/index_*/masked_* family
+from . import index_ops as _family  # noqa: E402
 
-TENSOR_METHODS = {"__getitem__": getitem, "__setitem__": setitem}
+__all__ = list(_family.__all__)
+
+TENSOR_METHODS = {"__getitem__": getitem, "__setitem__": setitem, **_family.TENSOR_METHODS}
