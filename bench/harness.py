@@ -1,0 +1,59 @@
+"""Run one PyTorch-API workload on ember and on torch; report medians and the ratio.
+
+A workload is ``setup(lib) -> step`` where ``lib`` is the ``ember`` or ``torch`` module
+and ``step()`` runs one iteration. The same code runs on both, so the ratio measures
+the libraries, not the workloads.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+
+def _median_seconds(step, repeat, warmup):
+    for _ in range(warmup):
+        step()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        step()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def compare(name, setup, repeat=20, warmup=3, libs=None, extra=None):
+    """Time ``setup(lib)``'s step on ember and torch; return a result row."""
+    import torch
+
+    import ember
+
+    libs = libs or {"ember": ember, "torch": torch}
+    times = {}
+    for label, lib in libs.items():
+        lib.manual_seed(0)
+        step = setup(lib)
+        times[label] = _median_seconds(step, repeat, warmup)
+    row = {"workload": name, "ember_ms": times["ember"] * 1e3, "torch_ms": times["torch"] * 1e3,
+           "ratio": times["ember"] / times["torch"]}
+    if extra:
+        row.update(extra(times))
+    return row
+
+
+def print_table(rows):
+    keys = ["workload", "ember_ms", "torch_ms", "ratio"]
+    extras = sorted({k for row in rows for k in row} - set(keys))
+    header = keys + extras
+    print(" | ".join(f"{k:>12}" if k != "workload" else f"{k:<44}" for k in header))
+    for row in rows:
+        cells = []
+        for k in header:
+            v = row.get(k, "")
+            if k == "workload":
+                cells.append(f"{v:<44}")
+            elif isinstance(v, float):
+                cells.append(f"{v:>12.3f}")
+            else:
+                cells.append(f"{v!s:>12}")
+        print(" | ".join(cells))
