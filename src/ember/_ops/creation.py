@@ -17,6 +17,7 @@ from .._backend import (
 )
 from .._backend import dtypes as _dt
 from ..autograd.function import Function
+from .._tensor import Size
 from ._util import Tensor, _make, array_module
 
 
@@ -324,6 +325,10 @@ def _legacy_new(args, device, dtype):
         data = args[0]
         if isinstance(data, Tensor):
             return data._data
+        if isinstance(data, Size):  # a Size is a shape, any other sequence is data
+            return xp.zeros(_size(tuple(data)), np_dtype)
+        if isinstance(data, (numbers.Number, np.generic)):
+            raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
         return _on_device(np.array(_to_numpy_data(data), dtype=np_dtype), dev)
     return xp.zeros(_size(args), np_dtype)
 
