@@ -1,20 +1,53 @@
-"""Pointwise ops: arithmetic, the math functions, comparisons, and Python operators.
+"""Pointwise ops: arithmetic, comparisons, logical/bitwise, clamp, where, min/max-type
+binary ops, closeness tests and the Python operators.
 
 Each differentiable op is one Function: forward on backend arrays, backward with Tensor
-ops (so double backward works). Broadcast gradients are reduced by the engine.
+ops (so double backward works). Broadcast gradients are reduced by the engine. Forward
+saves the *original* operands (before dtype promotion) so saved inputs stay connected
+to the graph for higher-order gradients. The unary math functions live in unary.py.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from .._backend import result_np
 from ..autograd.function import Function
-from ._inplace import apply_inplace, ufunc_inplace
-from ._util import Tensor, _make, float_np, promote_arrays, xp_of
+from ._inplace import apply_inplace, needs_graph, ufunc_inplace
+from ._util import Tensor, _make, float_np, inplace_check, promote_arrays, type_name, xp_of
+
+_SCALARS = (bool, int, float, complex)
 
 
 def _arr(x):
     return x._data if isinstance(x, Tensor) else x
+
+
+class _Quiet:
+    __slots__ = ("xp", "state")
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def __enter__(self):
+        if self.xp is np:
+            self.state = np.seterr(all="ignore")
+
+    def __exit__(self, *exc):
+        if self.xp is np:
+            np.seterr(**self.state)
+
+
+def _quiet(xp):
+    """Silence NumPy's divide/overflow warnings: PyTorch returns inf/nan silently."""
+    return _Quiet(xp)
+
+
+def _as_float(x):
+    """Integer/bool arrays become the default float dtype; float arrays pass through."""
+    return x.astype(float_np(x.dtype)) if x.dtype.kind not in "fcV" else x
 
 
 # ---------------------------------------------------------------------------
@@ -64,9 +97,9 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        x, y, dt = promote_arrays(x, y)
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
                               y if ctx.needs_input_grad[0] else None)
+        x, y, dt = promote_arrays(x, y)
         if dt.kind == "b":
             return x & y
         return x * y
@@ -84,12 +117,12 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)
         x, y, dt = promote_arrays(x, y)
         target = float_np(dt)
         if dt != target:
             x = x.astype(target) if hasattr(x, "dtype") else x
             y = y.astype(target) if hasattr(y, "dtype") else y
-        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)
         xp = xp_of(x, y)
         with _quiet(xp):
             return xp.true_divide(x, y)
@@ -102,6 +135,12 @@ class Div(Function):
         return grad_x, grad_y
 
 
+def _int_zero_check(y):
+    zero = (y == 0).any() if hasattr(y, "dtype") else y == 0
+    if zero:
+        raise RuntimeError("ZeroDivisionError")
+
+
 class _RoundedDiv(Function):
     """div with rounding_mode 'trunc' or 'floor': piecewise constant, zero gradient."""
 
@@ -111,22 +150,22 @@ class _RoundedDiv(Function):
     def forward(ctx, x, y, mode):
         x, y, dt = promote_arrays(x, y)
         xp = xp_of(x, y)
-        ctx.shape_dtype = None
         if dt.kind in "iu":
-            if (hasattr(y, "dtype") and (y == 0).any()) or (not hasattr(y, "dtype") and y == 0):
-                raise RuntimeError("ZeroDivisionError")
+            _int_zero_check(y)
             if mode == "floor":
                 return xp.floor_divide(x, y)
             q = xp.floor_divide(x, y)
             fix = (xp.remainder(x, y) != 0) & ((x < 0) ^ (y < 0))
             return q + fix.astype(q.dtype)
+        if dt.kind == "b":
+            x, y = x.astype(float_np(dt)), y
         with _quiet(xp):
             q = xp.true_divide(x, y)
             return xp.floor(q) if mode == "floor" else xp.trunc(q)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * 0, None
+        return grad * 0, grad * 0 if ctx.needs_input_grad[1] else None, None
 
 
 class Neg(Function):
@@ -146,6 +185,18 @@ class Neg(Function):
         return -grad
 
 
+def _int_pow(xp, x, y):
+    """Integer power with PyTorch's results for negative tensor exponents (NumPy raises):
+    1 ** -n = 1, (-1) ** -n = +-1, anything else truncates to 0."""
+    negative = y < 0
+    if not negative.any():
+        return xp.power(x, y)
+    out = xp.power(x, xp.where(negative, 0, y))
+    odd = (y % 2) != 0
+    special = xp.where(x == 1, 1, xp.where(x == -1, xp.where(odd, -1, 1), 0)).astype(out.dtype)
+    return xp.where(negative, special, out)
+
+
 class Pow(Function):
     """x ** y for tensor or scalar exponent and base."""
 
@@ -153,13 +204,22 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        x_in, y_in = x, y
         x, y, dt = promote_arrays(x, y)
         xp = xp_of(x, y)
-        if dt.kind in "iu" and not hasattr(y, "dtype") and y < 0:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
-        with _quiet(xp):
-            out = xp.power(x, y)
-        ctx.save_for_backward(x, y, out)
+        if dt.kind in "iub":
+            if not hasattr(y, "dtype"):
+                if y < 0:
+                    raise RuntimeError("Integers to negative integer powers are not allowed.")
+                out = xp.power(x, y)
+            elif dt.kind == "b":
+                out = xp.power(x.astype(np.uint8), y.astype(np.uint8)).astype(dt)
+            else:
+                out = _int_pow(xp, xp.asarray(x, dtype=dt), y)
+        else:
+            with _quiet(xp):
+                out = xp.power(x, y)
+        ctx.save_for_backward(x_in, y_in, out)
         return out
 
     @staticmethod
@@ -168,153 +228,20 @@ class Pow(Function):
         grad_x = grad_y = None
         if ctx.needs_input_grad[0]:
             if isinstance(y, Tensor):
-                grad_x = grad * y * where(y == 0, 0.0, x ** (y - 1))
+                grad_x = grad * _zero_where(y == 0, y * x ** (y - 1))
             elif y == 0:
                 grad_x = grad * 0
             else:
-                grad_x = grad * y * x ** (y - 1)
+                grad_x = grad * (y * x ** (y - 1))
         if ctx.needs_input_grad[1]:
-            safe_log = where((x == 0) & (y >= 0), 0.0, x.log()) if isinstance(x, Tensor) else math.log(x)
-            grad_y = grad * out * safe_log
+            if isinstance(x, Tensor):
+                safe_log = where((x == 0) & (y >= 0), 0.0, x.log())
+                grad_y = grad * out * safe_log
+            elif x == 0:
+                grad_y = _zero_where(y >= 0, grad * out)
+            else:
+                grad_y = grad * out * math.log(x)
         return grad_x, grad_y
-
-
-class _Quiet:
-    __slots__ = ("xp", "state")
-
-    def __init__(self, xp):
-        self.xp = xp
-
-    def __enter__(self):
-        if self.xp.__name__ == "numpy":
-            self.state = self.xp.seterr(all="ignore")
-
-    def __exit__(self, *exc):
-        if self.xp.__name__ == "numpy":
-            self.xp.seterr(**self.state)
-
-
-def _quiet(xp):
-    """Silence NumPy's divide/overflow warnings: PyTorch returns inf/nan silently."""
-    return _Quiet(xp)
-
-
-# ---------------------------------------------------------------------------
-# Unary math
-# ---------------------------------------------------------------------------
-
-
-class Exp(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x):
-        xp = xp_of(x)
-        with _quiet(xp):
-            out = xp.exp(x, dtype=float_np(x.dtype)) if x.dtype.kind not in "fcV" else xp.exp(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad * out
-
-
-class Log(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x):
-        xp = xp_of(x)
-        ctx.save_for_backward(x)
-        with _quiet(xp):
-            return xp.log(x.astype(float_np(x.dtype), copy=False))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad / x
-
-
-class Sqrt(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x):
-        xp = xp_of(x)
-        with _quiet(xp):
-            out = xp.sqrt(x.astype(float_np(x.dtype), copy=False))
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad / (2 * out)
-
-
-class Tanh(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x):
-        out = xp_of(x).tanh(x.astype(float_np(x.dtype), copy=False))
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad * (1 - out * out)
-
-
-class Sigmoid(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x):
-        xp = xp_of(x)
-        x = x.astype(float_np(x.dtype), copy=False)
-        # 0.5 * (1 + tanh(x / 2)) is sigmoid without overflow for large |x|.
-        out = xp.tanh(x * 0.5)
-        out *= 0.5
-        out += 0.5
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad * out * (1 - out)
-
-
-class Abs(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return xp_of(x).abs(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * x.sign()
-
-
-class Sign(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x):
-        if x.dtype.kind == "b":
-            return x.copy()
-        return xp_of(x).sign(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * 0
 
 
 class Where(Function):
@@ -324,37 +251,325 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, condition, x, y):
-        x, y, _ = promote_arrays(x, y)
         ctx.save_for_backward(condition)
+        x, y, _ = promote_arrays(x, y)
         return xp_of(condition, x, y).where(condition, x, y)
 
     @staticmethod
     def backward(ctx, grad):
         (condition,) = ctx.saved_tensors
         zero = grad * 0
-        return None, where(condition, grad, zero), where(condition, zero, grad)
+        grad_x = where(condition, grad, zero) if ctx.needs_input_grad[1] else None
+        grad_y = where(condition, zero, grad) if ctx.needs_input_grad[2] else None
+        return None, grad_x, grad_y
+
+
+class Clamp(Function):
+    """clamp(x, min, max) with scalar or tensor bounds; min > max gives max everywhere."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, low, high):
+        xp = xp_of(x)
+        dt = result_np(*(v for v in (x, low, high) if v is not None))
+        x_cast = x.astype(dt, copy=False)
+        out = x_cast
+        if low is not None:
+            out = xp.maximum(out, _cast_operand(low, dt))
+        if high is not None:
+            out = xp.minimum(out, _cast_operand(high, dt))
+        if out is x:
+            out = out.copy()
+        ctx.save_for_backward(x, low, high)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, low, high = ctx.saved_tensors
+        zero = grad * 0
+        keep = None
+        if low is not None:
+            keep = x >= low
+        if high is not None:
+            keep = (x <= high) if keep is None else keep & (x <= high)
+        grad_x = where(keep, grad, zero) if ctx.needs_input_grad[0] else None
+        grad_low = grad_high = None
+        if ctx.needs_input_grad[1]:
+            below = x < low
+            if high is not None:
+                below = below & (low < high)
+            grad_low = where(below, grad, zero)
+        if ctx.needs_input_grad[2]:
+            above = x > high
+            if low is not None:
+                above = above | (high < low)
+            grad_high = where(above, grad, zero)
+        return grad_x, grad_low, grad_high
+
+
+def _zero_where(mask, values):
+    """``values`` with zeros where ``mask`` holds (masked_fill, differentiable)."""
+    return where(mask, 0.0, values)
+
+
+def _cast_operand(value, dt):
+    return value.astype(dt, copy=False) if hasattr(value, "dtype") else value
+
+
+class _MinMax(Function):
+    """maximum/minimum (NaN propagates; ties split the gradient in half, as PyTorch) and
+    fmax/fmin (NaN ignored; the gradient goes to the operand that was picked)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, y, kind):
+        ctx.kind = kind
+        ctx.save_for_backward(x, y)
+        a, b, _ = promote_arrays(x, y)
+        return getattr(xp_of(a, b), kind)(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        kind = ctx.kind
+        if kind in ("fmax", "fmin"):
+            picks_x = (x >= y) if kind == "fmax" else (x <= y)
+            picks_x = picks_x | y.isnan()
+            grad_x = _zero_where(picks_x.logical_not(), grad)
+            grad_y = _zero_where(picks_x, grad)
+            return grad_x, grad_y, None
+        half = where(x == y, grad / 2, grad)
+        x_loses = (x < y) if kind == "maximum" else (x > y)
+        y_loses = (x > y) if kind == "maximum" else (x < y)
+        return _zero_where(x_loses, half), _zero_where(y_loses, half), None
+
+
+class Lerp(Function):
+    """start + weight * (end - start), evaluated from the nearer end as PyTorch does."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        if start.dtype.kind not in "fcV":
+            raise NotImplementedError(
+                f'"lerp_kernel_scalar" not implemented for \'{type_name(start.dtype)}\''
+            )
+        ctx.save_for_backward(start, end, weight)
+        xp = xp_of(start)
+        diff = end - start
+        w = weight
+        if hasattr(w, "dtype"):
+            near_start = xp.abs(w) < 0.5
+            return xp.where(near_start, start + w * diff, end - diff * (1 - w)).astype(start.dtype)
+        if builtin_abs(w) < 0.5:
+            return start + w * diff
+        return end - diff * (1 - w)
+
+    @staticmethod
+    def backward(ctx, grad):
+        start, end, weight = ctx.saved_tensors
+        grad_start = grad * (1 - weight) if ctx.needs_input_grad[0] else None
+        grad_end = grad * weight if ctx.needs_input_grad[1] else None
+        grad_weight = grad * (end - start) if ctx.needs_input_grad[2] else None
+        return grad_start, grad_end, grad_weight
+
+
+class NanToNum(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        if x.dtype.kind not in "fcV":
+            return x.copy()
+        ctx.save_for_backward(x)
+        xp = xp_of(x)
+        info = np.finfo(x.dtype) if x.dtype.kind != "V" else _bf16_info()
+        posinf = info.max if posinf is None else posinf
+        neginf = info.min if neginf is None else neginf
+        out = xp.where(xp.isnan(x), nan, x)
+        out = xp.where(xp.isposinf(out), posinf, out)
+        return xp.where(xp.isneginf(out), neginf, out).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x.isfinite(), None, None, None
+
+
+def _bf16_info():
+    import ml_dtypes
+
+    return ml_dtypes.finfo(ml_dtypes.bfloat16)
+
+
+builtin_abs = abs
 
 
 # ---------------------------------------------------------------------------
-# Comparisons (not differentiable: bool outputs carry no grad_fn)
+# Comparisons, logical and bitwise ops (not differentiable)
 # ---------------------------------------------------------------------------
 
 
-def _compare(ufunc_name):
-    def op(x, y):
-        a, b, _ = promote_arrays(_arr(x), _arr(y))
-        return _make(getattr(xp_of(a, b), ufunc_name)(a, b))
+def _check_operand(name, other):
+    if isinstance(other, (Tensor,) + _SCALARS):
+        return other
+    if isinstance(other, np.generic):
+        return other.item()
+    raise TypeError(
+        f"{name}() received an invalid combination of arguments - got "
+        f"({type(other).__name__}), but expected one of: (Tensor other), (Number other)"
+    )
 
-    op.__name__ = ufunc_name
+
+def _compare(ufunc_name, torch_name):
+    def op(input, other, *, out=None):
+        a, b, _ = promote_arrays(_arr(input), _arr(_check_operand(torch_name, other)))
+        return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
+
+    op.__name__ = torch_name
+    op.__doc__ = f"Elementwise ``{torch_name}`` after type promotion; returns bool."
     return op
 
 
-eq = _compare("equal")
-ne = _compare("not_equal")
-lt = _compare("less")
-le = _compare("less_equal")
-gt = _compare("greater")
-ge = _compare("greater_equal")
+eq = _compare("equal", "eq")
+ne = _compare("not_equal", "ne")
+lt = _compare("less", "lt")
+le = _compare("less_equal", "le")
+gt = _compare("greater", "gt")
+ge = _compare("greater_equal", "ge")
+
+
+def _logical(ufunc_name, torch_name):
+    def op(input, other, *, out=None):
+        a, b = _arr(input), _arr(_check_operand(torch_name, other))
+        return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
+
+    op.__name__ = torch_name
+    return op
+
+
+logical_and = _logical("logical_and", "logical_and")
+logical_or = _logical("logical_or", "logical_or")
+logical_xor = _logical("logical_xor", "logical_xor")
+
+
+def logical_not(input, *, out=None):
+    return _out(_make(xp_of(input._data).logical_not(input._data)), out)
+
+
+def _integral_operands(torch_name, input, other):
+    a, b, dt = promote_arrays(_arr(input), _arr(_check_operand(torch_name, other)))
+    if dt.kind not in "iub":
+        raise NotImplementedError(f'"{torch_name}_cpu" not implemented for \'{type_name(dt)}\'')
+    return a, b, dt
+
+
+def _bitwise(ufunc_name, torch_name):
+    def op(input, other, *, out=None):
+        a, b, _ = _integral_operands(torch_name, input, other)
+        return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
+
+    op.__name__ = torch_name
+    return op
+
+
+bitwise_and = _bitwise("bitwise_and", "bitwise_and")
+bitwise_or = _bitwise("bitwise_or", "bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
+
+
+def bitwise_not(input, *, out=None):
+    data = input._data
+    if data.dtype.kind not in "iub":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return _out(_make(xp_of(data).invert(data)), out)
+
+
+def _shift(left):
+    name = "bitwise_left_shift" if left else "bitwise_right_shift"
+
+    def op(input, other, *, out=None):
+        a, b, dt = _integral_operands(name, input, other)
+        xp = xp_of(a, b)
+        if dt.kind == "b":
+            dt = np.dtype(np.int64)
+            a, b = xp.asarray(a, dtype=dt), xp.asarray(b, dtype=dt)
+        bits = dt.itemsize * 8
+        a = xp.asarray(a, dtype=dt)
+        b = xp.asarray(b, dtype=dt)
+        # Shifting by >= the bit width is undefined in C; PyTorch gives 0 (or the sign).
+        too_far = (b >= bits) | (b < 0)
+        safe = xp.where(too_far, 0, b).astype(dt)
+        if left:
+            result = xp.where(too_far, 0, xp.left_shift(a, safe)).astype(dt)
+        else:
+            result = xp.where(too_far, xp.where(a < 0, -1, 0), xp.right_shift(a, safe)).astype(dt)
+        return _out(_make(result), out)
+
+    op.__name__ = name
+    return op
+
+
+bitwise_left_shift = _shift(True)
+bitwise_right_shift = _shift(False)
+
+
+def isnan(input):
+    return _make(xp_of(input._data).isnan(input._data))
+
+
+def isinf(input):
+    return _make(xp_of(input._data).isinf(input._data))
+
+
+def isfinite(input):
+    return _make(xp_of(input._data).isfinite(input._data))
+
+
+def isposinf(input, *, out=None):
+    return _out(_make(xp_of(input._data).isposinf(input._data)), out)
+
+
+def isneginf(input, *, out=None):
+    return _out(_make(xp_of(input._data).isneginf(input._data)), out)
+
+
+def signbit(input, *, out=None):
+    return _out(_make(xp_of(input._data).signbit(input._data)), out)
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol * |other|; equal values (including infs) match."""
+    a, b = input._data, _arr(other)
+    if hasattr(b, "dtype") and a.dtype != b.dtype:
+        raise RuntimeError(f"{type_name(a.dtype)} did not match {type_name(b.dtype)}")
+    xp = xp_of(a)
+    close = a == b
+    if a.dtype.kind in "fcV":
+        af, bf = a.astype(np.float64), xp.asarray(b).astype(np.float64)
+        with _quiet(xp):
+            close = close | (xp.abs(af - bf) <= atol + rtol * xp.abs(bf)) & xp.isfinite(af - bf)
+        if equal_nan:
+            close = close | (xp.isnan(af) & xp.isnan(bf))
+    elif a.dtype.kind != "b":
+        diff = xp.abs(a.astype(np.float64) - xp.asarray(b).astype(np.float64))
+        close = close | (diff <= atol + rtol * xp.abs(xp.asarray(b).astype(np.float64)))
+    return _make(xp.asarray(close))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def equal(input, other) -> bool:
+    """True when shapes match and every element is equal (after type promotion)."""
+    a, b = input._data, other._data
+    if a.shape != b.shape:
+        return False
+    return bool(xp_of(a).array_equal(a, b))
 
 
 # ---------------------------------------------------------------------------
@@ -374,8 +589,19 @@ def sub(input, other, *, alpha=1, out=None):
     return _out(Sub.apply(input, other), out)
 
 
+subtract = sub
+
+
+def rsub(input, other, *, alpha=1):
+    return sub(other, input, alpha=alpha) if isinstance(other, Tensor) else Sub.apply(
+        other, input * alpha if alpha != 1 else input)
+
+
 def mul(input, other, *, out=None):
     return _out(Mul.apply(input, other), out)
+
+
+multiply = mul
 
 
 def div(input, other, *, rounding_mode=None, out=None):
@@ -389,40 +615,24 @@ def div(input, other, *, rounding_mode=None, out=None):
     return _out(_RoundedDiv.apply(input, other, rounding_mode), out)
 
 
+divide = div
+
+
 def neg(input, *, out=None):
     return _out(Neg.apply(input), out)
 
 
+negative = neg
+
+
+def positive(input):
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
 def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
     return _out(Pow.apply(input, exponent), out)
-
-
-def exp(input, *, out=None):
-    return _out(Exp.apply(input), out)
-
-
-def log(input, *, out=None):
-    return _out(Log.apply(input), out)
-
-
-def sqrt(input, *, out=None):
-    return _out(Sqrt.apply(input), out)
-
-
-def tanh(input, *, out=None):
-    return _out(Tanh.apply(input), out)
-
-
-def sigmoid(input, *, out=None):
-    return _out(Sigmoid.apply(input), out)
-
-
-def abs(input, *, out=None):  # noqa: A001
-    return _out(Abs.apply(input), out)
-
-
-def sign(input, *, out=None):
-    return _out(Sign.apply(input), out)
 
 
 def where(condition, input=None, other=None, *, out=None):
@@ -432,8 +642,80 @@ def where(condition, input=None, other=None, *, out=None):
         return nonzero(condition, as_tuple=True)
     cond = condition._data if isinstance(condition, Tensor) else condition
     if cond.dtype.kind != "b":
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}")
+        raise RuntimeError(
+            "where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{condition.dtype}"
+        )
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        dt = result_np(input, other)
+        xp = xp_of(cond)
+        input, other = _make(xp.asarray(input, dtype=dt)), _make(xp.asarray(other, dtype=dt))
     return _out(Where.apply(condition, input, other), out)
+
+
+def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's names
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return _out(Clamp.apply(input, min, max), out)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):  # noqa: A002
+    return Clamp.apply(input, min, None)
+
+
+def clamp_max(input, max):  # noqa: A002
+    return Clamp.apply(input, None, max)
+
+
+def _binary_tensor_op(kind):
+    def op(input, other, *, out=None):
+        if not isinstance(other, Tensor):
+            raise TypeError(
+                f"{kind}(): argument 'other' (position 2) must be Tensor, not "
+                f"{type(other).__name__}"
+            )
+        return _out(_MinMax.apply(input, other, kind), out)
+
+    op.__name__ = kind
+    return op
+
+
+maximum = _binary_tensor_op("maximum")
+minimum = _binary_tensor_op("minimum")
+fmax = _binary_tensor_op("fmax")
+fmin = _binary_tensor_op("fmin")
+
+
+def lerp(input, end, weight, *, out=None):
+    return _out(Lerp.apply(input, end, weight), out)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 * tensor2."""
+    product = tensor1 * tensor2
+    return _out(input + (product * value if value != 1 else product), out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused)."""
+    if tensor1._data.dtype.kind in "iub" and tensor2._data.dtype.kind in "iub":
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))."
+            "to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for "
+            "float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes."
+        )
+    quotient = tensor1 / tensor2
+    return _out(input + (quotient * value if value != 1 else quotient), out)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    return _out(NanToNum.apply(input, nan, posinf, neginf), out)
 
 
 def _out(result, out):
@@ -455,24 +737,44 @@ def _no_grad():
     return no_grad()
 
 
-def _rsub(self, other):
-    return Sub.apply(other, self)
+# ---------------------------------------------------------------------------
+# In-place variants and operator slots
+# ---------------------------------------------------------------------------
 
 
-def _rdiv(self, other):
-    return Div.apply(other, self)
+def inplace_of(fn, saves_self=True):
+    """``self.op_(...)``: compute out of place, write back, adopt the history.
+
+    When autograd records, an op that saves its input gets a clone of ``self`` (so the
+    write does not clobber what backward reads, as PyTorch's saved original self).
+    """
+
+    def method(self, *args, **kwargs):
+        if saves_self and needs_graph(self, *args, *kwargs.values()):
+            from .creation import clone
+
+            inplace_check(self)
+            return apply_inplace(self, fn(clone(self), *args, **kwargs))
+        return apply_inplace(self, fn(self, *args, **kwargs))
+
+    method.__name__ = fn.__name__ + "_"
+    return method
 
 
-def _rpow(self, other):
-    return Pow.apply(other, self)
+def _slot(fn, reflected=False, eq_like=False):
+    """A plain function for an operator slot: NotImplemented for foreign operand types
+    (so ``t == None`` is False and ``t + None`` raises Python's TypeError)."""
 
+    def method(self, other):
+        if not isinstance(other, (Tensor,) + _SCALARS):
+            if isinstance(other, np.generic):
+                other = other.item()
+            else:
+                return NotImplemented
+        return fn(other, self) if reflected else fn(self, other)
 
-def _floordiv(self, other):
-    return div(self, other, rounding_mode="floor")
-
-
-def _rfloordiv(self, other):
-    return div(other, self, rounding_mode="floor")
+    method.__name__ = "__" + fn.__name__ + "__"
+    return method
 
 
 def _iadd(self, other):
@@ -480,17 +782,33 @@ def _iadd(self, other):
 
 
 def _isub(self, other):
+    if isinstance(other, Tensor) and self._data.dtype.kind == "b" and other._data.dtype.kind == "b":
+        Sub.apply(self, other)  # raises PyTorch's bool subtraction error
     return ufunc_inplace(self, xp_of(self._data).subtract, other, Sub.apply)
 
 
+def _mul_cloned(self, other):
+    from .creation import clone
+
+    return Mul.apply(clone(self), other)
+
+
 def _imul(self, other):
-    return ufunc_inplace(self, xp_of(self._data).multiply, other, Mul.apply)
+    if self._data.dtype.kind == "b":
+        return apply_inplace(self, Mul.apply(self, other))
+    return ufunc_inplace(self, xp_of(self._data).multiply, other, _mul_cloned)
+
+
+def _div_cloned(self, other):
+    from .creation import clone
+
+    return Div.apply(clone(self), other)
 
 
 def _idiv(self, other):
     if self._data.dtype.kind not in "fcV":
         return apply_inplace(self, Div.apply(self, other))
-    return ufunc_inplace(self, xp_of(self._data).true_divide, other, Div.apply)
+    return ufunc_inplace(self, xp_of(self._data).true_divide, other, _div_cloned)
 
 
 def _add_(self, other, *, alpha=1):
@@ -507,32 +825,83 @@ def _div_(self, other, *, rounding_mode=None):
     return apply_inplace(self, div(self, other, rounding_mode=rounding_mode))
 
 
-def _bound(cls):
-    """A plain function for an operator slot (a bound classmethod would not get self)."""
+def _pos(self):
+    return positive(self)
 
-    def method(self, *args):
-        return cls.apply(self, *args)
 
-    method.__name__ = cls.__name__.lower()
-    return method
+def _invert(self):
+    return bitwise_not(self)
+
+
+def _where_method(self, condition, other):
+    return where(condition, self, other)
 
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sigmoid",
-    "abs", "sign", "where", "eq", "ne", "lt", "le", "gt", "ge",
+    "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "neg", "negative",
+    "positive", "pow", "where", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
+    "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num", "eq", "ne", "lt",
+    "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+    "bitwise_right_shift", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit",
+    "isclose", "allclose", "equal",
 ]
 
-TENSOR_METHODS = {
-    "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg, "pow": pow, "exp": exp,
-    "log": log, "sqrt": sqrt, "tanh": tanh, "sigmoid": sigmoid, "abs": abs, "sign": sign,
-    "where": lambda self, condition, other: where(condition, self, other),
+_OUT_OF_PLACE = {
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
+    "divide": div, "neg": neg, "negative": neg, "positive": positive, "pow": pow,
+    "clamp": clamp, "clip": clip, "clamp_min": clamp_min, "clamp_max": clamp_max,
+    "maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "lerp": lerp,
+    "addcmul": addcmul, "addcdiv": addcdiv, "nan_to_num": nan_to_num,
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
-    "add_": _add_, "sub_": _sub_, "mul_": _imul, "div_": _div_,
-    "__add__": _bound(Add), "__radd__": _bound(Add), "__iadd__": _iadd,
-    "__sub__": _bound(Sub), "__rsub__": _rsub, "__isub__": _isub,
-    "__mul__": _bound(Mul), "__rmul__": _bound(Mul), "__imul__": _imul,
-    "__truediv__": _bound(Div), "__rtruediv__": _rdiv, "__itruediv__": _idiv,
-    "__floordiv__": _floordiv, "__rfloordiv__": _rfloordiv,
-    "__pow__": _bound(Pow), "__rpow__": _rpow, "__neg__": _bound(Neg), "__abs__": _bound(Abs),
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "greater": gt, "greater_equal": ge, "less": lt, "less_equal": le, "not_equal": ne,
+    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
+    "logical_not": logical_not, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
+    "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
+    "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift,
+    "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "isposinf": isposinf,
+    "isneginf": isneginf, "signbit": signbit, "isclose": isclose, "allclose": allclose,
+    "equal": equal, "where": _where_method,
+}
+
+# In-place variants; the ones whose backward never reads ``self`` skip the clone.
+_NO_SAVE = {"neg", "negative", "nan_to_num", "eq", "ne", "lt", "le", "gt", "ge",
+            "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+            "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+            "bitwise_right_shift", "greater", "greater_equal", "less", "less_equal",
+            "not_equal"}
+_INPLACE = {
+    name + "_": inplace_of(fn, saves_self=name not in _NO_SAVE)
+    for name, fn in _OUT_OF_PLACE.items()
+    if name not in ("add", "sub", "mul", "div", "positive", "isnan", "isinf", "isfinite",
+                    "isposinf", "isneginf", "signbit", "isclose", "allclose", "equal", "where",
+                    "maximum", "minimum", "fmax", "fmin")
+}
+
+TENSOR_METHODS = {
+    **_OUT_OF_PLACE, **_INPLACE,
+    "add_": _add_, "sub_": _sub_, "subtract_": _sub_, "mul_": _imul, "multiply_": _imul,
+    "div_": _div_, "divide_": _div_,
+    "__add__": _slot(add), "__radd__": _slot(add, reflected=True), "__iadd__": _iadd,
+    "__sub__": _slot(sub), "__rsub__": _slot(sub, reflected=True), "__isub__": _isub,
+    "__mul__": _slot(mul), "__rmul__": _slot(mul, reflected=True), "__imul__": _imul,
+    "__truediv__": _slot(div), "__rtruediv__": _slot(div, reflected=True),
+    "__itruediv__": _idiv, "__div__": _slot(div),
+    "__pow__": _slot(pow), "__rpow__": _slot(pow, reflected=True),
+    "__ipow__": inplace_of(pow),
+    "__neg__": neg, "__pos__": _pos, "__invert__": _invert,
+    "__and__": _slot(bitwise_and), "__rand__": _slot(bitwise_and, reflected=True),
+    "__iand__": _INPLACE["bitwise_and_"],
+    "__or__": _slot(bitwise_or), "__ror__": _slot(bitwise_or, reflected=True),
+    "__ior__": _INPLACE["bitwise_or_"],
+    "__xor__": _slot(bitwise_xor), "__rxor__": _slot(bitwise_xor, reflected=True),
+    "__ixor__": _INPLACE["bitwise_xor_"],
+    "__lshift__": _slot(bitwise_left_shift),
+    "__rlshift__": _slot(bitwise_left_shift, reflected=True),
+    "__ilshift__": _INPLACE["bitwise_left_shift_"],
+    "__rshift__": _slot(bitwise_right_shift),
+    "__rrshift__": _slot(bitwise_right_shift, reflected=True),
+    "__irshift__": _INPLACE["bitwise_right_shift_"],
+    "__eq__": _slot(eq), "__ne__": _slot(ne), "__lt__": _slot(lt), "__le__": _slot(le),
+    "__gt__": _slot(gt), "__ge__": _slot(ge),
 }

@@ -1,7 +1,472 @@
-"""Unary math functions (exp2, log1p, trig, erf, rounding, ...), each with its backward."""
+"""Unary math functions (exp, log, trig, erf, gamma family, rounding, ...) and the
+binary math ops beyond + - * / (atan2, hypot, fmod, remainder, floor_divide,
+float_power), each with its backward written in Tensor ops.
+
+Most unary ops are one row in a table: the array computation, what backward reads
+(the input or the output) and the derivative. ``_unary`` turns a row into a Function
+subclass named as PyTorch names it (``SinBackward0``).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import builtins
+import math
 
-TENSOR_METHODS: dict = {}
+import numpy as np
+
+from ..autograd.function import Function
+from . import _special
+from .pointwise import _RoundedDiv, _int_zero_check, _out, _quiet, _slot, div, inplace_of, pow
+from ._util import Tensor, float_np, promote_arrays, type_name, xp_of
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
+
+
+def _zeros(grad):
+    from .creation import zeros_like
+
+    return zeros_like(grad)
+
+
+def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=None):
+    """Build the Function for one unary op.
+
+    ints: 'float' computes integer/bool inputs in the default float dtype; 'same' keeps
+    integer dtypes (abs); 'keep' returns integers unchanged (floor, ceil, ...);
+    'none' refuses them (frac). ``derivative(grad, saved)`` is written in Tensor ops.
+    """
+    kernel = torch_kernel or f"{name.lower()}_cpu"
+
+    def forward(ctx, x):
+        kind = x.dtype.kind
+        if kind in "iub":
+            if ints == "none" or (kind == "b" and ints in ("keep", "same")):
+                raise NotImplementedError(
+                    f'"{kernel}" not implemented for \'{type_name(x.dtype)}\''
+                )
+            if ints == "keep":
+                return x.copy()
+            values = x if ints == "same" else x.astype(float_np(x.dtype))
+        else:
+            values = x
+        xp = xp_of(x)
+        with _quiet(xp):
+            out = compute(xp, values)
+        if out.dtype != values.dtype:
+            out = out.astype(values.dtype)
+        if save == "input":
+            ctx.save_for_backward(x)
+        elif save == "output":
+            ctx.save_for_backward(out)
+        return out
+
+    def backward(ctx, grad):
+        if save is None:
+            return _zeros(grad)
+        (saved,) = ctx.saved_tensors
+        return derivative(grad, saved)
+
+    return type(name, (Function,), {
+        "_array_io": True, "forward": staticmethod(forward), "backward": staticmethod(backward),
+        "__doc__": f"Elementwise {name.lower()}.", "__module__": __name__,
+    })
+
+
+def _sigmoid(xp, x):
+    """1 / (1 + exp(-x)) from exp(-|x|): no overflow, full relative accuracy for x << 0."""
+    decay = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + decay), decay / (1 + decay))
+
+
+_TABLE = {
+    # name: (array computation, saved, derivative(grad, saved), int handling)
+    "Exp": (lambda xp, x: xp.exp(x), "output", lambda g, o: g * o, "float"),
+    "Exp2": (lambda xp, x: xp.exp2(x), "output", lambda g, o: g * o * _LN2, "float"),
+    "Expm1": (lambda xp, x: xp.expm1(x), "output", lambda g, o: g * (o + 1), "float"),
+    "Log": (lambda xp, x: xp.log(x), "input", lambda g, x: g / x, "float"),
+    "Log2": (lambda xp, x: xp.log2(x), "input", lambda g, x: g / (x * _LN2), "float"),
+    "Log10": (lambda xp, x: xp.log10(x), "input", lambda g, x: g / (x * _LN10), "float"),
+    "Log1p": (lambda xp, x: xp.log1p(x), "input", lambda g, x: g / (x + 1), "float"),
+    "Sqrt": (lambda xp, x: xp.sqrt(x), "output", lambda g, o: g / (2 * o), "float"),
+    "Rsqrt": (lambda xp, x: 1 / xp.sqrt(x), "output", lambda g, o: -0.5 * g * o * o * o, "float"),
+    "Reciprocal": (lambda xp, x: 1 / x, "output", lambda g, o: -g * o * o, "float"),
+    "Sin": (lambda xp, x: xp.sin(x), "input", lambda g, x: g * x.cos(), "float"),
+    "Cos": (lambda xp, x: xp.cos(x), "input", lambda g, x: g * -x.sin(), "float"),
+    "Tan": (lambda xp, x: xp.tan(x), "output", lambda g, o: g * (o * o + 1), "float"),
+    "Asin": (lambda xp, x: xp.arcsin(x), "input", lambda g, x: g * (1 - x * x).rsqrt(), "float"),
+    "Acos": (lambda xp, x: xp.arccos(x), "input", lambda g, x: -g * (1 - x * x).rsqrt(), "float"),
+    "Atan": (lambda xp, x: xp.arctan(x), "input", lambda g, x: g / (x * x + 1), "float"),
+    "Sinh": (lambda xp, x: xp.sinh(x), "input", lambda g, x: g * x.cosh(), "float"),
+    "Cosh": (lambda xp, x: xp.cosh(x), "input", lambda g, x: g * x.sinh(), "float"),
+    "Tanh": (lambda xp, x: xp.tanh(x), "output", lambda g, o: g * (1 - o * o), "float"),
+    "Asinh": (lambda xp, x: xp.arcsinh(x), "input", lambda g, x: g * (x * x + 1).rsqrt(), "float"),
+    "Acosh": (lambda xp, x: xp.arccosh(x), "input", lambda g, x: g * (x * x - 1).rsqrt(), "float"),
+    "Atanh": (lambda xp, x: xp.arctanh(x), "input", lambda g, x: g / (1 - x * x), "float"),
+    "Sigmoid": (lambda xp, x: _sigmoid(xp, x), "output",
+                lambda g, o: g * o * (1 - o), "float"),
+    "Erf": (_special.erf, "input",
+            lambda g, x: g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "float"),
+    "Erfc": (_special.erfc, "input",
+             lambda g, x: g * -_TWO_OVER_SQRT_PI * (-x * x).exp(), "float"),
+    "Erfinv": (_special.erfinv, "output",
+               lambda g, o: g * _SQRT_PI_OVER_TWO * (o * o).exp(), "float"),
+    "Lgamma": (_special.lgamma, "input", lambda g, x: g * x.digamma(), "float"),
+    "Digamma": (_special.digamma, "input", lambda g, x: g * polygamma(1, x), "float"),
+    "Abs": (lambda xp, x: xp.abs(x), "input", lambda g, x: g * x.sign(), "same"),
+    "Floor": (lambda xp, x: xp.floor(x), None, None, "keep"),
+    "Ceil": (lambda xp, x: xp.ceil(x), None, None, "keep"),
+    "Trunc": (lambda xp, x: xp.trunc(x), None, None, "keep"),
+    "Frac": (lambda xp, x: x - xp.trunc(x), "none", lambda g, _: g, "none"),
+}
+
+_KERNELS = {"Floor": "floor_vml_cpu", "Ceil": "ceil_vml_cpu", "Trunc": "trunc_vml_cpu"}
+
+_FUNCTIONS = {}
+for _name, (_compute, _save, _derivative, _ints) in _TABLE.items():
+    _FUNCTIONS[_name] = _unary(_name, _compute, _derivative, None if _save is None else _save,
+                               _ints, _KERNELS.get(_name))
+# frac's derivative needs nothing saved (grad passes through)
+_FUNCTIONS["Frac"].backward = staticmethod(lambda ctx, grad: grad)
+
+
+def _public(cls_name):
+    cls = _FUNCTIONS[cls_name]
+
+    def fn(input, *, out=None):
+        return _out(cls.apply(input), out)
+
+    fn.__name__ = cls_name.lower()
+    fn.__doc__ = f"Elementwise ``{cls_name.lower()}`` (PyTorch's ``torch.{cls_name.lower()}``)."
+    return fn
+
+
+exp = _public("Exp")
+exp2 = _public("Exp2")
+expm1 = _public("Expm1")
+log = _public("Log")
+log2 = _public("Log2")
+log10 = _public("Log10")
+log1p = _public("Log1p")
+sqrt = _public("Sqrt")
+rsqrt = _public("Rsqrt")
+reciprocal = _public("Reciprocal")
+sin = _public("Sin")
+cos = _public("Cos")
+tan = _public("Tan")
+asin = _public("Asin")
+acos = _public("Acos")
+atan = _public("Atan")
+sinh = _public("Sinh")
+cosh = _public("Cosh")
+tanh = _public("Tanh")
+asinh = _public("Asinh")
+acosh = _public("Acosh")
+atanh = _public("Atanh")
+sigmoid = _public("Sigmoid")
+erf = _public("Erf")
+erfc = _public("Erfc")
+erfinv = _public("Erfinv")
+lgamma = _public("Lgamma")
+digamma = _public("Digamma")
+abs = _public("Abs")  # noqa: A001 - PyTorch's name
+floor = _public("Floor")
+ceil = _public("Ceil")
+trunc = _public("Trunc")
+frac = _public("Frac")
+
+
+class Sign(Function):
+    """sign (and sgn for real tensors): piecewise constant, zero gradient."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        if x.dtype.kind == "b":
+            return x.copy()
+        return xp_of(x).sign(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zeros(grad)
+
+
+def sign(input, *, out=None):
+    return _out(Sign.apply(input), out)
+
+
+def sgn(input, *, out=None):
+    return _out(Sign.apply(input), out)
+
+
+def square(input, *, out=None):
+    """input ** 2 (bool inputs give int64, as in PyTorch)."""
+    return _out(pow(input, 2), out)
+
+
+class Round(Function):
+    """Round half to even, optionally at ``decimals`` places (as PyTorch: scale,
+    nearbyint, unscale in the input's dtype)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, decimals):
+        if x.dtype.kind in "iub":
+            if decimals != 0 or x.dtype.kind == "b":
+                raise NotImplementedError(f'"round_cpu" not implemented for \'{type_name(x.dtype)}\'')
+            return x.copy()
+        xp = xp_of(x)
+        if decimals == 0:
+            return xp.rint(x)
+        scale = x.dtype.type(10.0 ** builtins.abs(decimals))
+        with _quiet(xp):
+            if decimals > 0:
+                return (xp.rint(x * scale) / scale).astype(x.dtype)
+            return (xp.rint(x / scale) * scale).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zeros(grad), None
+
+
+def round(input, *, decimals=0, out=None):  # noqa: A001 - PyTorch's name
+    return _out(Round.apply(input, decimals), out)
+
+
+class Logit(Function):
+    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, eps):
+        ctx.eps = eps
+        ctx.save_for_backward(x)
+        values = x.astype(float_np(x.dtype), copy=False)
+        xp = xp_of(x)
+        if eps is not None:
+            values = xp.clip(values, eps, 1 - eps)
+        with _quiet(xp):
+            return xp.log(values / (1 - values)).astype(values.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .pointwise import where
+
+        (x,) = ctx.saved_tensors
+        eps = ctx.eps
+        slope = grad / (x * (1 - x))
+        if eps is None:
+            return where((x < 0) | (x > 1), math.nan, slope), None
+        return where((x < eps) | (x > 1 - eps), 0.0, slope), None
+
+
+def logit(input, eps=None, *, out=None):
+    return _out(Logit.apply(input, eps), out)
+
+
+class Polygamma(Function):
+    """The n-th derivative of digamma; its own derivative is polygamma(n + 1)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, n):
+        ctx.n = n
+        ctx.save_for_backward(x)
+        values = x.astype(float_np(x.dtype), copy=False)
+        return _special.polygamma(xp_of(x), n, values).astype(values.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * Polygamma.apply(x, ctx.n + 1), None
+
+
+def polygamma(n, input, *, out=None):
+    return _out(Polygamma.apply(input, int(n)), out)
+
+
+# ---------------------------------------------------------------------------
+# Binary math
+# ---------------------------------------------------------------------------
+
+
+def _float_operands(x, y):
+    """Promote, then move integer results to the default float dtype."""
+    a, b, dt = promote_arrays(x, y)
+    target = float_np(dt)
+    if target != dt:
+        a = a.astype(target) if hasattr(a, "dtype") else a
+        b = b.astype(target) if hasattr(b, "dtype") else b
+    return a, b
+
+
+def _require_tensor(name, other):
+    if not isinstance(other, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}"
+        )
+
+
+class Atan2(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, y, x):
+        ctx.save_for_backward(y, x)
+        a, b = _float_operands(y, x)
+        return xp_of(a, b).arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, x = ctx.saved_tensors
+        scaled = grad / (x * x + y * y)
+        return scaled * x, scaled * -y
+
+
+def atan2(input, other, *, out=None):
+    _require_tensor("atan2", other)
+    return _out(Atan2.apply(input, other), out)
+
+
+arctan2 = atan2
+
+
+class Hypot(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, y):
+        a, b, dt = promote_arrays(x, y)
+        if dt.kind not in "fV":
+            raise NotImplementedError(f'"hypot_cpu" not implemented for \'{type_name(dt)}\'')
+        out = xp_of(a, b).hypot(a, b)
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, out = ctx.saved_tensors
+        return grad * x / out, grad * y / out
+
+
+def hypot(input, other, *, out=None):
+    _require_tensor("hypot", other)
+    return _out(Hypot.apply(input, other), out)
+
+
+class _Modulo(Function):
+    """fmod (C's sign of the dividend) and remainder (Python's sign of the divisor)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, y, floored):
+        ctx.floored = floored
+        ctx.save_for_backward(x, y)
+        a, b, dt = promote_arrays(x, y)
+        xp = xp_of(a, b)
+        if dt.kind in "iub":
+            _int_zero_check(b)
+            if dt.kind == "b":
+                a, b = xp.asarray(a, dtype=np.int64), xp.asarray(b, dtype=np.int64)
+                return (xp.remainder(a, b) if floored else xp.fmod(a, b)).astype(dt)
+        with _quiet(xp):
+            if floored:
+                if dt.kind in "fV":
+                    # a - b * floor(a / b), as PyTorch (NumPy's remainder differs for inf b)
+                    return xp.asarray(a - b * xp.floor(a / b), dtype=dt)
+                return xp.remainder(a, b)
+            return xp.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        grad_y = None
+        if ctx.needs_input_grad[1]:
+            mode = "floor" if ctx.floored else "trunc"
+            grad_y = -grad * _RoundedDiv.apply(x, y, mode)
+        return (grad if ctx.needs_input_grad[0] else None), grad_y, None
+
+
+def fmod(input, other, *, out=None):
+    return _out(_Modulo.apply(input, other, False), out)
+
+
+def remainder(input, other, *, out=None):
+    return _out(_Modulo.apply(input, other, True), out)
+
+
+def floor_divide(input, other, *, out=None):
+    return div(input, other, rounding_mode="floor", out=out)
+
+
+def true_divide(input, other, *, out=None):
+    return div(input, other, out=out)
+
+
+def _to_double(value):
+    from .._backend.dtypes import complex128, float64
+
+    if isinstance(value, Tensor):
+        wanted = complex128 if value._data.dtype.kind == "c" else float64
+        return value if value.dtype is wanted else value.to(wanted)
+    return complex(value) if isinstance(value, complex) else float(value)
+
+
+def float_power(input, exponent, *, out=None):
+    """pow computed in double precision (float64, or complex128 for complex operands)."""
+    return _out(pow(_to_double(input), _to_double(exponent)), out)
+
+
+def _float_power_(self, exponent):
+    if self._data.dtype != np.float64:
+        raise RuntimeError(
+            f"the base given to float_power_ has dtype {type_name(self._data.dtype)} but the "
+            "operation's result requires dtype Double"
+        )
+    return inplace_of(float_power)(self, exponent)
+
+
+def _polygamma_method(self, n):
+    return polygamma(n, self)
+
+
+__all__ = [
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal",
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+    "atanh", "sigmoid", "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "abs",
+    "sign", "sgn", "square", "floor", "ceil", "trunc", "frac", "round", "logit", "atan2",
+    "arctan2", "hypot", "fmod", "remainder", "floor_divide", "true_divide", "float_power",
+    "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "fix",
+]
+
+absolute, fix = abs, trunc
+arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+_OUT_OF_PLACE = {name: globals()[name] for name in __all__ if name != "polygamma"}
+_OUT_OF_PLACE["polygamma"] = _polygamma_method
+
+# Ops whose backward reads only the output (or nothing) need no clone of self in-place.
+_SAVES_INPUT = {name.lower() for name, row in _TABLE.items() if row[1] == "input"} | {
+    "logit", "atan2", "arctan2", "hypot", "fmod", "remainder", "float_power", "polygamma",
+    "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
+}
+
+TENSOR_METHODS = {
+    **_OUT_OF_PLACE,
+    **{name + "_": inplace_of(fn, saves_self=name in _SAVES_INPUT)
+       for name, fn in _OUT_OF_PLACE.items() if name != "float_power"},
+    "float_power_": _float_power_,
+    "__abs__": abs,
+    "__mod__": _slot(remainder), "__rmod__": _slot(remainder, reflected=True),
+    "__imod__": inplace_of(remainder),
+    "__floordiv__": _slot(floor_divide), "__rfloordiv__": _slot(floor_divide, reflected=True),
+    "__ifloordiv__": inplace_of(floor_divide, saves_self=False),
+}
