@@ -100,7 +100,13 @@ class Expand(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
-        return xp_of(x).broadcast_to(x, shape)
+        lead = len(shape) - x.ndim
+        strides = (0,) * lead + tuple(
+            0 if have == 1 and want != 1 else stride
+            for have, want, stride in zip(x.shape, shape[lead:], x.strides)
+        )
+        # writable like PyTorch's expanded tensors (NumPy's broadcast_to is read-only)
+        return xp_of(x).lib.stride_tricks.as_strided(x, shape, strides)
 
     @staticmethod
     def backward(ctx, grad):
@@ -349,6 +355,11 @@ def swapaxes(input, axis0, axis1):
 
 def movedim(input, source, destination):
     ndim = input._data.ndim
+    if isinstance(source, int) != isinstance(destination, int):
+        raise TypeError(
+            "movedim() received an invalid combination of arguments - got "
+            f"({type(source).__name__}, {type(destination).__name__})"
+        )
     src = (source,) if isinstance(source, int) else tuple(source)
     dst = (destination,) if isinstance(destination, int) else tuple(destination)
     if len(src) != len(dst):
@@ -476,7 +487,6 @@ def meshgrid(*tensors, indexing="ij"):
         view_shape[i] = -1
         outs.append(expand(t.view(*view_shape), shape))
     if swap:
-        outs = [o.transpose(0, 1) for o in outs]
         outs[0], outs[1] = outs[1], outs[0]
     return tuple(outs)
 
