@@ -15,6 +15,13 @@ from .dtypes import (
     to_dtype,
 )
 
+import numpy as _np
+
+# PyTorch returns inf/nan silently (log(0), 1/0, overflow in exp); NumPy would warn on
+# every such op, and scoping errstate per op costs more than the op itself on small
+# tensors. So ember sets NumPy's floating-point error handling to "ignore" once.
+_np.seterr(all="ignore")
+
 # `with ember.device('cuda'):` and set_default_device push here.
 _default_device_stack: list = []
 

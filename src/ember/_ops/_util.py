@@ -39,6 +39,13 @@ def promote_arrays(a, b):
             b = b.astype(target)
         return a, b, target
     array = a if a_arr else b
+    scalar = b if a_arr else a
+    kind = array.dtype.kind
+    # Fast paths for the common cases: a float scalar with a float array, an int scalar
+    # with an int or float array. NumPy keeps Python scalars weak, as PyTorch does.
+    scalar_type = type(scalar)
+    if (scalar_type is float and kind in "fc") or (scalar_type is int and kind in "fciu"):
+        return a, b, array.dtype
     target = result_np(a, b)
     if array.dtype != target:
         array = array.astype(target)
