@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -101,6 +102,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         else:
             array = _on_device(data.__array__().astype(np_dtype), dev)
         return _finish(array, requires_grad)
+    if not isinstance(data, (list, tuple, np.ndarray, numbers.Number, np.generic)) and not (
+        hasattr(data, "__array__")
+    ):
+        raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
     array = _to_numpy_data(data)
     is_array_input = isinstance(data, np.ndarray) or (
         hasattr(data, "__array__") and not isinstance(data, (list, tuple))
@@ -212,8 +217,12 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         np_dtype = to_dtype(dtype).numpy_dtype
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _finish(xp.full(_size((size,) if isinstance(size, int) else (size,)), fill_value,
-                           np_dtype), requires_grad)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(
+            f"full(): argument 'size' (position 1) must be tuple of ints, not "
+            f"{type(size).__name__}"
+        )
+    return _finish(xp.full(_size((size,)), fill_value, np_dtype), requires_grad)
 
 
 def _like(input, dtype, device):
@@ -247,29 +256,35 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad=False) -> Tensor:
+    """``start + i * step`` for ``i`` in ``0..ceil((end - start) / step)``; integer
+    results first truncate the bounds and step to integers, as PyTorch does."""
     if end is None:
         start, end = 0, start
     values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    start, end, step = values
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    if (end - start) * step < 0:
-        raise RuntimeError(
-            f"upper bound and larger bound inconsistent with step sign"
-        )
-    xp, _ = _module_and_device(device)
     if dtype is None:
         all_int = all(isinstance(v, (int, np.integer)) for v in values)
         np_dtype = np.dtype(np.int64) if all_int else get_default_dtype().np
     else:
         np_dtype = to_dtype(dtype).numpy_dtype
-    import math
-
-    count = max(int(math.ceil((end - start) / step)), 0)
-    # Computed in float64 like PyTorch's start + i * step, then cast.
-    array = (start + xp.arange(count, dtype=np.float64) * step) if np_dtype.kind == "f" else (
-        xp.arange(start, end, step)[:count]
-    )
+    if values[2] == 0:
+        raise RuntimeError("step must be nonzero")
+    integral = np_dtype.kind in "iub"
+    if integral:
+        values = [int(v) for v in values]
+        if values[2] == 0:
+            raise ValueError("step must be nonzero")
+    start, end, step = values
+    if not all(math.isfinite(v) for v in (start, end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    xp, _ = _module_and_device(device)
+    if integral:
+        array = xp.arange(start, end, step, dtype=np.int64)
+    else:
+        count = max(int(math.ceil((end - start) / step)), 0)
+        # start + i * step in float64, then cast, like PyTorch's kernel
+        array = start + xp.arange(count, dtype=np.float64) * step
     return _finish(array.astype(np_dtype), requires_grad)
 
 

@@ -1,0 +1,225 @@
+"""Creation ops against PyTorch: dtype inference, shapes, values, memory sharing,
+``to``/``clone``/``contiguous`` and the ``new_*`` methods."""
+
+import numpy as np
+import pytest
+import torch
+from oracle import check, check_raises, randn
+
+import ember
+
+CREATE = {
+    "tensor_ints": lambda lib: lib.tensor([1, 2, 3]),
+    "tensor_floats": lambda lib: lib.tensor([1.5, 2.0]),
+    "tensor_mixed": lambda lib: lib.tensor([1, 2.5]),
+    "tensor_bools": lambda lib: lib.tensor([True, False]),
+    "tensor_bool_int": lambda lib: lib.tensor([True, 2]),
+    "tensor_complex": lambda lib: lib.tensor([1 + 2j, 3]),
+    "tensor_scalar_int": lambda lib: lib.tensor(3),
+    "tensor_scalar_float": lambda lib: lib.tensor(3.5),
+    "tensor_scalar_bool": lambda lib: lib.tensor(True),
+    "tensor_empty_list": lambda lib: lib.tensor([]),
+    "tensor_nested_empty": lambda lib: lib.tensor([[], []]),
+    "tensor_nested": lambda lib: lib.tensor([[1, 2], [3, 4]]),
+    "tensor_tuple": lambda lib: lib.tensor((1.0, 2.0)),
+    "tensor_dtype": lambda lib: lib.tensor([1, 2], dtype=lib.float64),
+    "tensor_dtype_py": lambda lib: lib.tensor([1.7, 2.2], dtype=int),
+    "tensor_bf16": lambda lib: lib.tensor([1.0, 2.5], dtype=lib.bfloat16),
+    "tensor_np_f64": lambda lib: lib.tensor(np.arange(3, dtype=np.float64)),
+    "tensor_np_i32": lambda lib: lib.tensor(np.arange(3, dtype=np.int32)),
+    "tensor_np_u8": lambda lib: lib.tensor(np.arange(3, dtype=np.uint8)),
+    "tensor_np_scalar": lambda lib: lib.tensor(np.float64(2.5)),
+    "tensor_np_int_scalar": lambda lib: lib.tensor(np.int32(2)),
+    "tensor_of_tensors": lambda lib: lib.tensor([lib.tensor(1.0), lib.tensor(2.0)]),
+    "tensor_of_tensor": lambda lib: lib.tensor(lib.arange(3)),
+    "tensor_requires_grad": lambda lib: lib.tensor([1.0], requires_grad=True),
+    "as_tensor_list": lambda lib: lib.as_tensor([1, 2]),
+    "as_tensor_np": lambda lib: lib.as_tensor(np.ones(2, np.float16)),
+    "as_tensor_dtype": lambda lib: lib.as_tensor(np.ones(2), dtype=lib.float32),
+    "from_numpy": lambda lib: lib.from_numpy(np.arange(6, dtype=np.int16).reshape(2, 3)),
+    "zeros": lambda lib: lib.zeros(2, 3),
+    "zeros_tuple": lambda lib: lib.zeros((2, 3)),
+    "zeros_list": lambda lib: lib.zeros([4]),
+    "zeros_size": lambda lib: lib.zeros(lib.Size([1, 2])),
+    "zeros_0d": lambda lib: lib.zeros(()),
+    "zeros_empty": lambda lib: lib.zeros(0, 2),
+    "zeros_int": lambda lib: lib.zeros(2, dtype=lib.int32),
+    "ones": lambda lib: lib.ones(3, dtype=lib.bool),
+    "ones_f16": lambda lib: lib.ones(2, 2, dtype=lib.float16),
+    "empty_shape": lambda lib: lib.empty(2, 3).shape,
+    "full_float": lambda lib: lib.full((2, 2), 1.5),
+    "full_int": lambda lib: lib.full((2,), 7),
+    "full_bool": lambda lib: lib.full((2,), True),
+    "full_complex": lambda lib: lib.full((2,), 1j),
+    "full_dtype": lambda lib: lib.full([3], 2, dtype=lib.float64),
+    "zeros_like": lambda lib: lib.zeros_like(lib.ones(2, 3, dtype=lib.int8)),
+    "ones_like_dtype": lambda lib: lib.ones_like(lib.ones(2), dtype=lib.float64),
+    "full_like": lambda lib: lib.full_like(lib.ones(2, dtype=lib.int64), 2.7),
+    "full_like_f": lambda lib: lib.full_like(lib.ones(2), 3),
+    "empty_like": lambda lib: lib.empty_like(lib.ones(2, 2, dtype=lib.float64)).shape,
+    "arange_int": lambda lib: lib.arange(5),
+    "arange_start": lambda lib: lib.arange(2, 9, 3),
+    "arange_neg": lambda lib: lib.arange(5, 0, -1),
+    "arange_float": lambda lib: lib.arange(0, 1, 0.1),
+    "arange_float_end": lambda lib: lib.arange(2.5),
+    "arange_dtype": lambda lib: lib.arange(5, dtype=lib.float64),
+    "arange_int_dtype_float_step": lambda lib: lib.arange(0, 5, 1.5, dtype=lib.int64),
+    "arange_int_dtype_float_bounds": lambda lib: lib.arange(-2.5, 3, 1.2, dtype=lib.int32),
+    "arange_int_dtype_float_end": lambda lib: lib.arange(0, 5.5, dtype=lib.int64),
+    "arange_half": lambda lib: lib.arange(0, 5, 0.5, dtype=lib.float16),
+    "arange_big": lambda lib: lib.arange(0, 10 ** 10, 10 ** 9),
+    "arange_bool_end": lambda lib: lib.arange(True),
+    "arange_float_step": lambda lib: lib.arange(1, 2.5, 0.5),
+    "arange_empty": lambda lib: lib.arange(3, 3),
+    "arange_tensor": lambda lib: lib.arange(lib.tensor(4)),
+    "linspace": lambda lib: lib.linspace(0, 1, 5),
+    "linspace_one": lambda lib: lib.linspace(2, 3, 1),
+    "linspace_zero": lambda lib: lib.linspace(2, 3, 0),
+    "linspace_int": lambda lib: lib.linspace(0, 10, 4, dtype=lib.int64),
+    "linspace_f64": lambda lib: lib.linspace(-1, 1, 7, dtype=lib.float64),
+    "linspace_desc": lambda lib: lib.linspace(3, -3, 6),
+    "logspace": lambda lib: lib.logspace(0, 2, 3),
+    "logspace_base2": lambda lib: lib.logspace(0, 4, 5, base=2),
+    "logspace_f64": lambda lib: lib.logspace(-2, 2, 5, dtype=lib.float64),
+    "eye": lambda lib: lib.eye(3),
+    "eye_rect": lambda lib: lib.eye(2, 4, dtype=lib.int64),
+    "eye_zero": lambda lib: lib.eye(0),
+    "to_dtype": lambda lib: lib.arange(4).to(lib.float32),
+    "to_py_float": lambda lib: lib.arange(4).to(float),
+    "to_other": lambda lib: lib.arange(4).to(lib.ones(1, dtype=lib.float64)),
+    "to_device_dtype": lambda lib: lib.arange(4).to("cpu", lib.float16),
+    "to_kw": lambda lib: lib.arange(4).to(device="cpu", dtype=lib.int8),
+    "float": lambda lib: lib.arange(3).float(),
+    "double": lambda lib: lib.arange(3).double(),
+    "half": lambda lib: lib.arange(3).half(),
+    "bfloat16": lambda lib: lib.arange(3).bfloat16(),
+    "long": lambda lib: lib.tensor([1.7, -2.7]).long(),
+    "int": lambda lib: lib.tensor([1.7, -2.7]).int(),
+    "short": lambda lib: lib.tensor([1.7]).short(),
+    "char": lambda lib: lib.tensor([1.7]).char(),
+    "byte": lambda lib: lib.tensor([1.7]).byte(),
+    "bool": lambda lib: lib.tensor([0.0, 0.5]).bool(),
+    "type_as": lambda lib: lib.arange(3).type_as(lib.ones(1)),
+    "new_tensor": lambda lib: lib.ones(2, dtype=lib.float64).new_tensor([1, 2]),
+    "new_zeros": lambda lib: lib.ones(2, dtype=lib.int32).new_zeros(2, 3),
+    "new_zeros_tuple": lambda lib: lib.ones(2).new_zeros((3,)),
+    "new_ones": lambda lib: lib.ones(2, dtype=lib.float16).new_ones([2]),
+    "new_full": lambda lib: lib.ones(2, dtype=lib.int64).new_full((2,), 3),
+    "new_empty": lambda lib: lib.ones(2, dtype=lib.int64).new_empty(3).shape,
+    "new_dtype": lambda lib: lib.ones(2).new_zeros(2, dtype=lib.int8),
+    "clone": lambda lib: lib.arange(6).reshape(2, 3).t().clone(),
+    "contiguous": lambda lib: lib.arange(6).reshape(2, 3).t().contiguous(),
+}
+
+
+@pytest.mark.parametrize("name", list(CREATE))
+def test_creation_matches_torch(name):
+    check(CREATE[name], grad=False)
+
+
+def test_default_dtype_drives_inference():
+    try:
+        ember.set_default_dtype(ember.float64)
+        torch.set_default_dtype(torch.float64)
+        for fn in (lambda lib: lib.tensor([1.5]), lambda lib: lib.zeros(2),
+                   lambda lib: lib.arange(0.0, 2.0), lambda lib: lib.full((1,), 2.0),
+                   lambda lib: lib.tensor([1j]), lambda lib: lib.linspace(0, 1, 3),
+                   lambda lib: lib.rand(2), lambda lib: lib.tensor([1, 2])):
+            assert str(fn(ember).dtype) == str(fn(torch).dtype)
+        assert ember.get_default_dtype() == ember.float64
+    finally:
+        ember.set_default_dtype(ember.float32)
+        torch.set_default_dtype(torch.float32)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.set_default_dtype(lib.int64),
+    lambda lib: lib.zeros(-1),
+    lambda lib: lib.zeros(2, 2.5),
+    lambda lib: lib.ones(-2, 3),
+    lambda lib: lib.arange(0, 5, 0),
+    lambda lib: lib.arange(5, 0, 1),
+    lambda lib: lib.linspace(0, 1, -1),
+    lambda lib: lib.eye(-1),
+    lambda lib: lib.tensor([[1, 2], [3]]),
+    lambda lib: lib.tensor([1], requires_grad=True),
+    lambda lib: lib.zeros(2, dtype=lib.int64, requires_grad=True),
+    lambda lib: lib.from_numpy([1, 2]),
+    lambda lib: lib.from_numpy(np.array(["a"])),
+    lambda lib: lib.tensor(object()),
+    lambda lib: lib.device("gpu"),
+    lambda lib: lib.full(3, 2.0),
+    lambda lib: lib.arange(0, 1, 0.3, dtype=lib.int64),
+    lambda lib: lib.arange(0.0, 5, 0.0),
+    lambda lib: lib.arange(float("inf")),
+])
+def test_creation_errors(fn):
+    check_raises(fn)
+
+
+def test_from_numpy_and_as_tensor_share_memory():
+    array = np.zeros(3, np.float32)
+    t = ember.from_numpy(array)
+    array[0] = 5
+    t[1] = 7
+    assert t.tolist() == [5.0, 7.0, 0.0] and array[1] == 7
+    shared = ember.as_tensor(array)
+    array[2] = 9
+    assert shared[2].item() == 9
+    copied = ember.as_tensor(array, dtype=ember.float64)
+    array[0] = -1
+    assert copied[0].item() == 5
+    base = ember.ones(2)
+    assert ember.as_tensor(base) is base
+    assert ember.tensor(base)._data is not base._data  # tensor() always copies
+    data = np.ones(2)
+    made = ember.tensor(data)
+    data[0] = 3
+    assert made[0].item() == 1
+
+
+def test_to_returns_self_or_copy():
+    x = ember.ones(3)
+    assert x.to(ember.float32) is x
+    assert x.to("cpu") is x
+    assert x.to(x) is x
+    assert x.to(ember.float32, copy=True) is not x
+    assert x.to(ember.device("cpu"), non_blocking=True) is x
+    assert x.cpu() is x
+    y = x.to(ember.float64)
+    assert y.dtype == ember.float64 and y is not x
+
+
+def test_to_and_clone_are_differentiable():
+    check(lambda lib, a: a.to(lib.float64) * 2, randn(3))
+    check(lambda lib, a: a.double().float() * a, randn(2, 2))
+    check(lambda lib, a: a.clone() * 3, randn(4))
+    check(lambda lib, a: a.t().contiguous() * 3, randn(2, 3))
+    check(lambda lib, a: a.half().float(), randn(4), rtol=1e-3, atol=1e-3)
+
+
+def test_contiguous_returns_self_when_contiguous():
+    x = ember.ones(2, 3)
+    assert x.contiguous() is x
+    y = x.t()
+    assert not y.is_contiguous()
+    z = y.contiguous()
+    assert z.is_contiguous() and z.stride() == (2, 1)
+
+
+def test_device_objects():
+    for spec in ("cpu", "cuda", "cuda:1", ("cuda", 0), ("cpu", None)):
+        e = ember.device(*spec) if isinstance(spec, tuple) else ember.device(spec)
+        t = torch.device(*spec) if isinstance(spec, tuple) else torch.device(spec)
+        assert repr(e) == repr(t) and str(e) == str(t)
+        assert e.type == t.type and e.index == t.index
+    assert ember.device("cpu") == "cpu"
+    assert ember.zeros(1).device == ember.device("cpu")
+    assert ember.get_default_device() == ember.device("cpu")
+    with ember.device("cpu"):
+        assert ember.zeros(1).device.type == "cpu"
+    ember.set_default_device("cpu")
+    assert ember.get_default_device() == ember.device("cpu")
+    ember.set_default_device(None)
+    assert ember.zeros(2).is_cpu and not ember.zeros(2).is_cuda
+    assert ember.zeros(2).get_device() == torch.zeros(2).get_device()
