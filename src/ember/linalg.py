@@ -1,5 +1,807 @@
-"""ember.linalg: norms, inverses, solvers and decompositions with gradients."""
+"""ember.linalg: norms, inverses, solvers and decompositions with gradients.
+
+Forward passes call ``xp.linalg`` (LAPACK through NumPy or cuSOLVER through CuPy) on the
+whole batch at once. Backward formulas are PyTorch's (FunctionsManual.cpp), written with
+ember ops so that they run on either backend and can be differentiated again. Errors
+raise ``LinAlgError`` (a RuntimeError, as ``torch.linalg.LinAlgError``) with PyTorch's
+text.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import numpy as np
+
+from ._ops._select import _return_type
+from ._ops._util import _make, type_name, xp_of
+from ._ops.creation import eye as _eye
+from ._ops.linalg import linalg_cross as cross
+from ._ops.linalg import matmul
+from ._ops.pointwise import where as _where
+from .autograd.function import Function
+
+
+class LinAlgError(RuntimeError):
+    """A matrix was singular or not positive-definite (a RuntimeError, as PyTorch's)."""
+
+
+_slogdet_t = _return_type("slogdet", ("sign", "logabsdet"))
+_qr_t = _return_type("qr", ("Q", "R"))
+_svd_t = _return_type("svd", ("U", "S", "Vh"))
+_eigh_t = _return_type("eigh", ("eigenvalues", "eigenvectors"))
+_lstsq_t = _return_type("lstsq", ("solution", "residuals", "rank", "singular_values"))
+_inv_ex_t = _return_type("inv_ex", ("inverse", "info"))
+_cholesky_ex_t = _return_type("cholesky_ex", ("L", "info"))
+
+
+# -- checks -----------------------------------------------------------------------------
+
+
+def _check_float(name, array):
+    if array.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"{name}: Expected a floating point or complex tensor as input. Got "
+            f"{type_name(array.dtype)}"
+        )
+
+
+def _check_square(name, array):
+    if array.ndim < 2:
+        raise RuntimeError(
+            f"{name}: The input tensor A must have at least 2 dimensions."
+        )
+    if array.shape[-1] != array.shape[-2]:
+        raise RuntimeError(
+            f"{name}: A must be batches of square matrices, but they are {array.shape[-2]} by "
+            f"{array.shape[-1]} matrices"
+        )
+
+
+def _batch_prefix(array, index):
+    return f"(Batch element {index}): " if array.ndim > 2 else ""
+
+
+def _first_zero_pivot(matrix):
+    """1-based index of the first zero pivot LAPACK's getrf meets (partial pivoting)."""
+    lu = np.array(matrix, dtype=np.float64, copy=True)
+    n = lu.shape[0]
+    first = 0
+    for k in range(n):  # one column at a time: only reached on the error path
+        pivot = k + int(np.argmax(np.abs(lu[k:, k])))
+        if lu[pivot, k] == 0:
+            first = first or k + 1
+            continue
+        lu[[k, pivot]] = lu[[pivot, k]]
+        lu[k + 1:, k:] -= np.outer(lu[k + 1:, k] / lu[k, k], lu[k, k:])
+    return first or n
+
+
+def _host(array):
+    return array.get() if type(array).__module__.startswith("cupy") else np.asarray(array)
+
+
+def _raise_singular(name, array):
+    host = _host(array)
+    flat = host.reshape((-1,) + host.shape[-2:])
+    for index, matrix in enumerate(flat):  # error path only
+        if np.linalg.matrix_rank(matrix) < matrix.shape[0] or not np.all(np.isfinite(matrix)):
+            pivot = _first_zero_pivot(matrix)
+            raise LinAlgError(
+                f"{name}: {_batch_prefix(host, index)}The diagonal element {pivot} is zero, the "
+                "inversion could not be completed because the input matrix is singular."
+            )
+    raise LinAlgError(f"{name}: The input matrix is singular.")
+
+
+def _eye_like(n, like):
+    return _eye(n, dtype=like.dtype, device=like.device)
+
+
+def _diag_embed(vector):
+    """(..., n) -> (..., n, n) with ``vector`` on the diagonal."""
+    return vector.unsqueeze(-1) * _eye_like(vector.shape[-1], vector)
+
+
+def _diagonal(matrix):
+    return (matrix * _eye_like(matrix.shape[-1], matrix)).sum(-1)
+
+
+# -- inverse, determinant, solve --------------------------------------------------------
+
+
+class Inv(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a):
+        try:
+            out = xp_of(a).linalg.inv(a)
+        except np.linalg.LinAlgError:
+            _raise_singular("linalg.inv", a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inverse,) = ctx.saved_tensors
+        inverse_t = inverse.mT
+        return -(inverse_t.matmul(grad).matmul(inverse_t))
+
+
+def inv(A, *, out=None):
+    """Inverse of a square matrix (or batch); LinAlgError when singular."""
+    _check_square("linalg.inv", A._data)
+    _check_float("linalg.inv", A._data)
+    return Inv.apply(A)
+
+
+def inv_ex(A, *, check_errors=False, out=None):
+    _check_square("linalg.inv", A._data)
+    _check_float("linalg.inv", A._data)
+    try:
+        inverse = Inv.apply(A)
+        info = np.zeros(A.shape[:-2], dtype=np.int64)
+    except LinAlgError:
+        if check_errors:
+            raise
+        inverse = _make(xp_of(A._data).full(A._data.shape, np.nan, A._data.dtype))
+        info = np.ones(A.shape[:-2], dtype=np.int64)
+    return _inv_ex_t(inverse, _make(info))
+
+
+class Det(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a):
+        out = xp_of(a).linalg.det(a)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, det_a = ctx.saved_tensors
+        # d det / dA = det * A^{-T}; for a singular A use the adjugate through the SVD.
+        if bool((det_a._data == 0).any()):
+            return _det_backward_singular(grad, a)
+        return (grad * det_a).unsqueeze(-1).unsqueeze(-1) * inv(a).mT
+
+
+def _det_backward_singular(grad, a):
+    u, s, vh = svd(a, full_matrices=False)
+    n = s.shape[-1]
+    # adj(A)^T = U diag(prod_{j != i} s_j) Vh * det(U) det(Vh)
+    eye_mask = _eye_like(n, s)
+    others = s.unsqueeze(-2) * (1 - eye_mask) + eye_mask
+    prods = _prod_last(others)
+    sign = Det.apply(u.detach()) * Det.apply(vh.detach())
+    cofactor = u.matmul(_diag_embed(prods)).matmul(vh)
+    return (grad * sign).unsqueeze(-1).unsqueeze(-1) * cofactor
+
+
+def _prod_last(matrix):
+    """Product over the last dim as exp(sum(log|x|)) * sign would lose zeros: multiply."""
+    result = matrix[..., 0]
+    for j in range(1, matrix.shape[-1]):  # over matrix order n, not over elements
+        result = result * matrix[..., j]
+    return result
+
+
+def det(A, *, out=None):
+    """Determinant of a square matrix (or batch)."""
+    _check_square("linalg.det", A._data)
+    _check_float("linalg.det", A._data)
+    return Det.apply(A)
+
+
+class Slogdet(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabsdet = xp_of(a).linalg.slogdet(a)
+        ctx.save_for_backward(a)
+        ctx.mark_non_differentiable(sign)
+        return sign, logabsdet
+
+    @staticmethod
+    def backward(ctx, grad_sign, grad_logabsdet):
+        (a,) = ctx.saved_tensors
+        if grad_logabsdet is None:
+            return None
+        return grad_logabsdet.unsqueeze(-1).unsqueeze(-1) * inv(a).mT
+
+
+def slogdet(A, *, out=None):
+    """(sign, log|det|) of a square matrix (or batch)."""
+    _check_square("linalg.slogdet", A._data)
+    _check_float("linalg.slogdet", A._data)
+    sign, logabsdet = Slogdet.apply(A)
+    return _slogdet_t(sign, logabsdet)
+
+
+def logdet(A):
+    """log(det(A)): NaN where the determinant is negative, -inf where it is zero."""
+    sign, logabsdet = slogdet(A)
+    if bool((sign._data < 0).any()):
+        logabsdet = _where(sign < 0, float("nan"), logabsdet)
+    return logabsdet
+
+
+class Solve(Function):
+    """X with A X = B (B already a matrix batch)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            out = xp_of(a).linalg.solve(a, b)
+        except np.linalg.LinAlgError:
+            raise LinAlgError(
+                "torch.linalg.solve: The solver failed because the input matrix is singular."
+            ) from None
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        grad_b = Solve.apply(a.mT, grad)
+        grad_a = -grad_b.matmul(x.mT) if ctx.needs_input_grad[0] else None
+        return grad_a, grad_b
+
+
+def _is_vector_rhs(A, B):
+    return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+
+
+def solve(A, B, *, left=True, out=None):
+    """Solve A X = B (or X A = B with left=False); B may be a vector (batch)."""
+    _check_square("linalg.solve", A._data)
+    _check_float("linalg.solve", A._data)
+    if A.dtype != B.dtype:
+        raise RuntimeError(
+            f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+            f"{type_name(A._data.dtype)} and B of type {type_name(B._data.dtype)} instead"
+        )
+    if not left:
+        return solve(A.mT, B.mT, left=True).mT
+    vector = _is_vector_rhs(A, B)
+    if vector:
+        B = B.unsqueeze(-1)
+    if A.shape[-1] != B.shape[-2]:
+        raise RuntimeError(
+            f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+            f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})"
+        )
+    batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
+    if tuple(A.shape[:-2]) != batch:
+        A = A.expand(batch + tuple(A.shape[-2:]))
+    if tuple(B.shape[:-2]) != batch:
+        B = B.expand(batch + tuple(B.shape[-2:]))
+    result = Solve.apply(A, B)
+    return result.squeeze(-1) if vector else result
+
+
+def matrix_power(A, n):
+    """A multiplied by itself n times (n < 0 uses the inverse; n == 0 gives I)."""
+    _check_square("linalg.matrix_power", A._data)
+    if n == 0:
+        return _eye_like(A.shape[-1], A).expand(tuple(A.shape)).clone()
+    base = inv(A) if n < 0 else A
+    n = abs(n)
+    result = None
+    while n:  # binary exponentiation: O(log n) matmuls
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    return result
+
+
+def multi_dot(tensors, *, out=None):
+    """Chain of matrix products; the first may be a row vector, the last a column vector."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(
+            f"multi_dot(): expected at least 2 tensors but got {len(tensors)}"
+        )
+    first_vector = tensors[0].ndim == 1
+    last_vector = tensors[-1].ndim == 1
+    if first_vector:
+        tensors[0] = tensors[0].unsqueeze(0)
+    if last_vector:
+        tensors[-1] = tensors[-1].unsqueeze(-1)
+    for i, t in enumerate(tensors):
+        if t.ndim != 2:
+            raise RuntimeError(
+                f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D"
+            )
+    result = tensors[0]
+    for t in tensors[1:]:
+        result = matmul(result, t)
+    if first_vector:
+        result = result.squeeze(0)
+    if last_vector:
+        result = result.squeeze(-1)
+    return result
+
+
+# -- decompositions ---------------------------------------------------------------------
+
+
+def _lower_half_mask(n, like):
+    """tril(ones) with the diagonal halved: PyTorch's Phi() for Cholesky's backward."""
+    mask = np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)
+    return _make(xp_of(like._data).asarray(mask.astype(like._data.dtype)))
+
+
+class Cholesky(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a):
+        try:
+            lower = xp_of(a).linalg.cholesky(a)
+        except np.linalg.LinAlgError:
+            _raise_not_pd(a)
+        ctx.save_for_backward(lower)
+        return lower
+
+    @staticmethod
+    def backward(ctx, grad):
+        (lower,) = ctx.saved_tensors
+        n = lower.shape[-1]
+        phi = lower.mT.matmul(grad) * _lower_half_mask(n, lower)
+        lower_inv = inv(lower)
+        grad_a = lower_inv.mT.matmul(phi).matmul(lower_inv)
+        return 0.5 * (grad_a + grad_a.mT)
+
+
+def _raise_not_pd(a):
+    host = _host(a)
+    flat = host.reshape((-1,) + host.shape[-2:])
+    for index, matrix in enumerate(flat):  # error path only
+        for order in range(1, matrix.shape[0] + 1):
+            try:
+                np.linalg.cholesky(matrix[:order, :order])
+            except np.linalg.LinAlgError:
+                raise LinAlgError(
+                    f"linalg.cholesky: {_batch_prefix(host, index)}The factorization could not "
+                    "be completed because the input is not positive-definite (the leading "
+                    f"minor of order {order} is not positive-definite)."
+                ) from None
+    raise LinAlgError("linalg.cholesky: The input is not positive-definite.")
+
+
+def cholesky(A, *, upper=False, out=None):
+    """Lower (or upper) Cholesky factor of a symmetric positive-definite matrix."""
+    _check_square("linalg.cholesky", A._data)
+    _check_float("linalg.cholesky", A._data)
+    lower = Cholesky.apply(A)
+    return lower.mT if upper else lower
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+    try:
+        factor = cholesky(A, upper=upper)
+        info = np.zeros(A.shape[:-2], dtype=np.int64)
+    except LinAlgError:
+        if check_errors:
+            raise
+        factor = _make(xp_of(A._data).zeros(A._data.shape, A._data.dtype))
+        info = np.ones(A.shape[:-2], dtype=np.int64)
+    return _cholesky_ex_t(factor, _make(info))
+
+
+class QR(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a, mode):
+        q, r = xp_of(a).linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
+        if mode == "r":
+            q = xp_of(a).empty((0,), a.dtype)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(q, r)
+        ctx.mode = mode
+        return q, r
+
+    @staticmethod
+    def backward(ctx, grad_q, grad_r):
+        q, r = ctx.saved_tensors
+        m, n = q.shape[-2], r.shape[-1]
+        if ctx.mode == "r":
+            raise RuntimeError(
+                "The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+                "Please use linalg.qr(A, mode='reduced') if you are going to differentiate "
+                "through linalg.qr."
+            )
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError(
+                "The QR decomposition is not differentiable when mode='complete' and "
+                "nrows > ncols."
+            )
+        if m < n:
+            raise NotImplementedError(
+                "The derivative of linalg.qr is not implemented when nrows < ncols."
+            )
+        # M = R gR^T - gQ^T Q; gA = (gQ + Q copyltu(M)) R^{-T}
+        m_term = None
+        if grad_r is not None:
+            m_term = r.matmul(grad_r.mT)
+        if grad_q is not None:
+            qq = grad_q.mT.matmul(q)
+            m_term = -qq if m_term is None else m_term - qq
+        lower = m_term * _tril_mask(n, m_term, strict=True)
+        copyltu = lower + lower.mT + _diag_embed(_diagonal(m_term))
+        base = q.matmul(copyltu)
+        if grad_q is not None:
+            base = base + grad_q
+        return Solve.apply(r, base.mT).mT, None
+
+
+def _tril_mask(n, like, strict=False):
+    mask = np.tril(np.ones((n, n)), -1 if strict else 0)
+    return _make(xp_of(like._data).asarray(mask.astype(like._data.dtype)))
+
+
+def qr(A, mode="reduced", *, out=None):
+    """QR decomposition (mode 'reduced', 'complete' or 'r')."""
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(
+            f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
+            "'r', or 'complete'"
+        )
+    _check_float("linalg.qr", A._data)
+    q, r = QR.apply(A, mode)
+    return _qr_t(q, r)
+
+
+class SVD(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a, full_matrices):
+        u, s, vh = xp_of(a).linalg.svd(a, full_matrices=full_matrices)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(u, s, vh)
+        ctx.full = full_matrices
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, grad_u, grad_s, grad_vh):
+        u, s, vh = ctx.saved_tensors
+        k = s.shape[-1]
+        if ctx.full:
+            u = u[..., :, :k]
+            vh = vh[..., :k, :]
+            grad_u = grad_u[..., :, :k] if grad_u is not None else None
+            grad_vh = grad_vh[..., :k, :] if grad_vh is not None else None
+        return _svd_backward(grad_u, grad_s, grad_vh, u, s, vh), None
+
+
+def _svd_backward(grad_u, grad_s, grad_vh, u, s, vh):
+    """PyTorch's svd_backward (real case):
+    gA = U [(skew(U^T gU) / E) S + S (skew(V^T gV) / E) + diag(gS)] V^T
+         + (I - U U^T) gU S^{-1} V^T + U S^{-1} gV^T (I - V V^T),  E_jk = s_k^2 - s_j^2."""
+    v = vh.mT
+    m, n = u.shape[-2], v.shape[-2]
+    if grad_u is None and grad_vh is None:
+        if grad_s is None:
+            return None
+        return (u * grad_s.unsqueeze(-2)).matmul(vh)
+    k = s.shape[-1]
+    eye_k = _eye_like(k, s)
+    squared = s * s
+    gap = squared.unsqueeze(-2) - squared.unsqueeze(-1) + eye_k
+    inner = None
+    if grad_u is not None:
+        utgu = u.mT.matmul(grad_u)
+        term = ((utgu - utgu.mT) / gap) * s.unsqueeze(-2)
+        inner = term
+    if grad_vh is not None:
+        grad_v = grad_vh.mT
+        vtgv = v.mT.matmul(grad_v)
+        term = s.unsqueeze(-1) * ((vtgv - vtgv.mT) / gap)
+        inner = term if inner is None else inner + term
+    if grad_s is not None:
+        inner = inner + _diag_embed(grad_s)
+    grad_a = u.matmul(inner).matmul(vh)
+    if grad_u is not None and m > k:
+        projected = grad_u - u.matmul(u.mT.matmul(grad_u))
+        grad_a = grad_a + (projected / s.unsqueeze(-2)).matmul(vh)
+    if grad_vh is not None and n > k:
+        grad_v = grad_vh.mT
+        projected = grad_v - v.matmul(v.mT.matmul(grad_v))
+        grad_a = grad_a + (u / s.unsqueeze(-2)).matmul(projected.mT)
+    return grad_a
+
+
+def svd(A, full_matrices=True, *, driver=None, out=None):
+    """Singular value decomposition A = U diag(S) Vh."""
+    _check_float("linalg.svd", A._data)
+    u, s, vh = SVD.apply(A, full_matrices)
+    return _svd_t(u, s, vh)
+
+
+def svdvals(A, *, driver=None, out=None):
+    """Singular values in descending order."""
+    _check_float("linalg.svd", A._data)
+    if not A._requires_grad:
+        return _make(xp_of(A._data).linalg.svd(A._data, compute_uv=False))
+    return SVD.apply(A, False)[1]
+
+
+class Eigh(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a, uplo):
+        values, vectors = xp_of(a).linalg.eigh(a, UPLO=uplo)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(values, vectors)
+        return values, vectors
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_vectors):
+        values, vectors = ctx.saved_tensors
+        # gA = V (diag(gL) + (V^T gV) / E) V^T, E_ij = L_j - L_i (PyTorch's formula).
+        inner = None
+        if grad_vectors is not None:
+            n = values.shape[-1]
+            gap = values.unsqueeze(-2) - values.unsqueeze(-1) + _eye_like(n, values)
+            off = 1 - _eye_like(n, values)
+            inner = vectors.mT.matmul(grad_vectors) / gap * off
+        if grad_values is not None:
+            diag = _diag_embed(grad_values)
+            inner = diag if inner is None else inner + diag
+        return vectors.matmul(inner).matmul(vectors.mT), None
+
+
+def eigh(A, UPLO="L", *, out=None):
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
+    _check_square("linalg.eigh", A._data)
+    _check_float("linalg.eigh", A._data)
+    values, vectors = Eigh.apply(A, UPLO)
+    return _eigh_t(values, vectors)
+
+
+def eigvalsh(A, UPLO="L", *, out=None):
+    """Eigenvalues (ascending) of a symmetric matrix."""
+    _check_square("linalg.eigvalsh", A._data)
+    _check_float("linalg.eigvalsh", A._data)
+    if not A._requires_grad:
+        return _make(xp_of(A._data).linalg.eigvalsh(A._data, UPLO=UPLO))
+    return Eigh.apply(A, UPLO)[0]
+
+
+class Pinv(Function):
+    """Moore-Penrose pseudo-inverse through the SVD, singular values below
+    max(atol, rtol * s_max) dropped."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a, atol, rtol, hermitian):
+        xp = xp_of(a)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        s_max = s[..., :1] if s.shape[-1] else s
+        cutoff = xp.maximum(atol, rtol * s_max)
+        keep = s > cutoff
+        s_inv = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(a.dtype)
+        out = xp.matmul(xp.swapaxes(vh, -1, -2) * s_inv[..., None, :], xp.swapaxes(u, -1, -2))
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, p = ctx.saved_tensors
+        m, n = a.shape[-2], a.shape[-1]
+        pt = p.mT
+        grad_a = -pt.matmul(grad).matmul(pt)
+        left = _eye_like(m, a) - a.matmul(p)
+        right = _eye_like(n, a) - p.matmul(a)
+        grad_a = grad_a + left.matmul(grad.mT).matmul(p).matmul(pt)
+        grad_a = grad_a + pt.matmul(p).matmul(grad.mT).matmul(right)
+        return grad_a, None, None, None
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    """Pseudo-inverse; default rtol = eps * max(m, n) when atol is not given."""
+    _check_float("linalg.pinv", A._data)
+    if rtol is None:
+        rtol = 0.0 if (atol is not None and atol > 0) else (
+            float(np.finfo(A._data.dtype).eps) * max(A.shape[-2], A.shape[-1]))
+    return Pinv.apply(A, float(atol or 0.0), float(rtol), hermitian)
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """Least-squares solution of A X = B (as the 'gelsy' driver: residuals and singular
+    values empty, rank reported)."""
+    _check_float("linalg.lstsq", A._data)
+    vector = B.ndim == A.ndim - 1
+    rhs = B.unsqueeze(-1) if vector else B
+    if A.shape[-2] != rhs.shape[-2]:
+        raise RuntimeError(
+            "torch.linalg.lstsq: input.size(-2) should match other.size(-2)"
+        )
+    solution = matmul(pinv(A, rtol=rcond) if rcond is not None else pinv(A), rhs)
+    if vector:
+        solution = solution.squeeze(-1)
+    xp = xp_of(A._data)
+    rank = _make(xp.asarray(xp.linalg.matrix_rank(A._data)).astype(np.int64))
+    empty = _make(xp.empty((0,), A._data.dtype))
+    return _lstsq_t(solution, empty, rank, _make(xp.empty((0,), A._data.dtype)))
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    xp = xp_of(A._data)
+    s = xp.linalg.svd(A._data, compute_uv=False)
+    s_max = s[..., :1] if s.shape[-1] else s
+    if rtol is None:
+        rtol = 0.0 if (atol is not None and atol > 0) else (
+            float(np.finfo(A._data.dtype).eps) * max(A.shape[-2], A.shape[-1]))
+    cutoff = xp.maximum(atol or 0.0, rtol * s_max)
+    return _make((s > cutoff).sum(-1).astype(np.int64))
+
+
+# -- norms ------------------------------------------------------------------------------
+
+
+class VectorNorm(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, ord, dims, keepdim):
+        xp = xp_of(x)
+        magnitude = xp.abs(x)
+        if ord == 2:
+            out = xp.sqrt((magnitude * magnitude).sum(axis=dims, keepdims=keepdim))
+        elif ord == 1:
+            out = magnitude.sum(axis=dims, keepdims=keepdim)
+        elif ord == float("inf"):
+            out = magnitude.max(axis=dims, keepdims=keepdim)
+        elif ord == float("-inf"):
+            out = magnitude.min(axis=dims, keepdims=keepdim)
+        elif ord == 0:
+            out = (magnitude != 0).sum(axis=dims, keepdims=keepdim).astype(x.dtype)
+        else:
+            out = (magnitude ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
+        out = xp.asarray(out, dtype=x.real.dtype if x.dtype.kind == "c" else x.dtype)
+        ctx.save_for_backward(x, out)
+        ctx.meta = (ord, dims, keepdim)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, norm = ctx.saved_tensors
+        ord, dims, keepdim = ctx.meta
+        if not keepdim:
+            for d in dims:
+                grad = grad.unsqueeze(d)
+                norm = norm.unsqueeze(d)
+        if ord == 0:
+            return x * 0, None, None, None
+        if ord == 1:
+            return grad * x.sign(), None, None, None
+        if ord in (float("inf"), float("-inf")):
+            hit = (x.abs() == norm).to(x.dtype)
+            count = hit.sum(dims, keepdim=True)
+            return x.sign() * hit * (grad / count), None, None, None
+        zero = norm == 0
+        safe = _where(zero, 1.0, norm)
+        if ord == 2:
+            scaled = x * (grad / safe)
+        else:
+            scaled = x * x.abs() ** (ord - 2) * (grad / safe ** (ord - 1))
+        return _where(zero, 0.0, scaled), None, None, None
+
+
+def _norm_dims(dim, ndim):
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, int):
+        dim = (dim,)
+    return tuple(sorted(d % ndim if ndim else 0 for d in dim))
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
+    """p-norm of x over ``dim`` (all elements when None), as one vector."""
+    if dtype is not None:
+        x = x.to(dtype)
+    _check_float("linalg.vector_norm", x._data)
+    ord = float(ord)
+    dims = _norm_dims(dim, x.ndim)
+    if x.ndim == 0:
+        dims = ()
+    if ord < 0 or ord == float("inf"):
+        for d in dims:
+            if x.shape[d] == 0:
+                raise RuntimeError(
+                    f"linalg.vector_norm cannot compute the {_ord_str(ord)} norm on an empty "
+                    f"tensor because the operation does not have an identity"
+                )
+    return VectorNorm.apply(x, ord, dims, keepdim)
+
+
+def _ord_str(ord):
+    if ord == float("inf"):
+        return "inf"
+    if ord == float("-inf"):
+        return "-inf"
+    return str(ord)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """Frobenius, nuclear, spectral (2, -2) or max-column/row-sum (1, -1, inf, -inf) norm."""
+    if dtype is not None:
+        A = A.to(dtype)
+    _check_float("linalg.matrix_norm", A._data)
+    if A.ndim < 2:
+        raise RuntimeError(
+            f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions."
+        )
+    row, col = (d % A.ndim for d in dim)
+    if ord == "fro":
+        return vector_norm(A, 2, (row, col), keepdim)
+    if ord in ("nuc", 2, -2):
+        moved = A.movedim((row, col), (-2, -1)) if (row, col) != (A.ndim - 2, A.ndim - 1) else A
+        values = svdvals(moved)
+        if ord == "nuc":
+            result = values.sum(-1)
+        else:
+            result = vector_norm(values, float("inf") if ord == 2 else float("-inf"), -1)
+        if keepdim:
+            for d in sorted((row, col)):
+                result = result.unsqueeze(d)
+        return result
+    if ord in (1, -1, float("inf"), float("-inf")):
+        summed_dim = row if abs(ord) == 1 else col
+        sums = vector_norm(A, 1, summed_dim, keepdim=True)
+        reduce_dim = col if abs(ord) == 1 else row
+        result = vector_norm(sums, float("inf") if ord > 0 else float("-inf"), reduce_dim,
+                             keepdim=True)
+        if not keepdim:
+            result = result.squeeze(max(row, col)).squeeze(min(row, col))
+        return result
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+    """Vector or matrix norm, chosen by ``ord`` and ``dim`` as PyTorch does."""
+    if dim is not None and not isinstance(dim, int):
+        dim = tuple(dim)
+    if ord is None:
+        if isinstance(dim, tuple) and len(dim) == 2:
+            return matrix_norm(A, "fro", dim, keepdim, dtype=dtype)
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if dim is None:
+        if A.ndim == 2:
+            return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+        if A.ndim != 1:
+            raise RuntimeError(
+                f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                f"Got {A.ndim}D."
+            )
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    if isinstance(dim, tuple) and len(dim) == 2:
+        return matrix_norm(A, ord, dim, keepdim, dtype=dtype)
+    return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+def vecdot(x, y, *, dim=-1, out=None):
+    return (x.conj() * y if x._data.dtype.kind == "c" else x * y).sum(dim)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    return A.diagonal(offset=offset, dim1=dim1, dim2=dim2)
+
+
+__all__ = [
+    "LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "eigh", "eigvalsh", "inv",
+    "inv_ex", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
+    "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
+    "diagonal",
+]
