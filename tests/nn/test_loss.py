@@ -1,0 +1,310 @@
+"""Loss functions against PyTorch: values, dtypes, gradients, reductions, errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+from oracle import RNG, check, check_raises, rand, randn
+
+import ember
+
+
+def F(lib):
+    return lib.nn.functional
+
+
+def labels(*shape, classes=5, ignore=None):
+    t = RNG.integers(0, classes, shape).astype(np.int64)
+    if ignore is not None:
+        t.reshape(-1)[::3] = ignore
+    return t
+
+
+def signs(*shape):
+    return np.where(RNG.random(shape) < 0.5, -1.0, 1.0).astype(np.float32)
+
+
+def probs(*shape, axis=1):
+    p = rand(*shape, low=0.1, high=1.0)
+    return (p / p.sum(axis=axis, keepdims=True)).astype(np.float32)
+
+
+REDUCTIONS = ["none", "mean", "sum"]
+
+# name -> (fn(lib, *inputs, reduction), inputs)
+CASES = {
+    "l1": (lambda lib, a, b, r: F(lib).l1_loss(a, b, reduction=r), (randn(4, 3), randn(4, 3))),
+    "l1_weight": (lambda lib, a, b, w, r: F(lib).l1_loss(a, b, reduction=r, weight=w),
+                  (randn(4, 3), randn(4, 3), rand(4, 3))),
+    "mse": (lambda lib, a, b, r: F(lib).mse_loss(a, b, reduction=r), (randn(4, 3), randn(4, 3))),
+    "mse_weight": (lambda lib, a, b, w, r: F(lib).mse_loss(a, b, reduction=r, weight=w),
+                   (randn(4, 3), randn(4, 3), rand(4, 3))),
+    "smooth_l1": (lambda lib, a, b, r: F(lib).smooth_l1_loss(a, b, reduction=r),
+                  (randn(4, 3), randn(4, 3))),
+    "smooth_l1_beta": (lambda lib, a, b, r: F(lib).smooth_l1_loss(a, b, reduction=r, beta=0.3),
+                       (randn(4, 3), randn(4, 3))),
+    "smooth_l1_beta0": (lambda lib, a, b, r: F(lib).smooth_l1_loss(a, b, reduction=r, beta=0.0),
+                        (randn(4, 3), randn(4, 3))),
+    "huber": (lambda lib, a, b, r: F(lib).huber_loss(a, b, reduction=r),
+              (randn(4, 3), randn(4, 3))),
+    "huber_delta": (lambda lib, a, b, r: F(lib).huber_loss(a, b, reduction=r, delta=0.4),
+                    (randn(4, 3), randn(4, 3))),
+    "huber_weight": (lambda lib, a, b, w, r: F(lib).huber_loss(a, b, reduction=r, weight=w),
+                     (randn(4, 3), randn(4, 3), rand(4, 3))),
+    "poisson": (lambda lib, a, b, r: F(lib).poisson_nll_loss(a, b, reduction=r),
+                (randn(4, 3), rand(4, 3, high=4))),
+    "poisson_full": (lambda lib, a, b, r: F(lib).poisson_nll_loss(a, b, full=True, reduction=r),
+                     (randn(4, 3), rand(4, 3, high=4))),
+    "poisson_no_log": (lambda lib, a, b, r: F(lib).poisson_nll_loss(a, b, log_input=False,
+                                                                   reduction=r),
+                       (rand(4, 3, low=0.1, high=3), rand(4, 3, high=4))),
+    "gaussian": (lambda lib, a, b, v, r: F(lib).gaussian_nll_loss(a, b, v, reduction=r),
+                 (randn(4, 3), randn(4, 3), rand(4, 3, low=0.1))),
+    "gaussian_full_homo": (lambda lib, a, b, v, r: F(lib).gaussian_nll_loss(
+        a, b, v, full=True, reduction=r), (randn(4, 3), randn(4, 3), rand(4, low=0.1))),
+    "gaussian_one": (lambda lib, a, b, v, r: F(lib).gaussian_nll_loss(a, b, v, reduction=r),
+                     (randn(4, 3), randn(4, 3), rand(4, 1, low=0.1))),
+    "gaussian_clamped": (lambda lib, a, b, v, r: F(lib).gaussian_nll_loss(
+        a, b, v, eps=0.3, reduction=r), (randn(4, 3), randn(4, 3), rand(4, 3, low=0.1))),
+    "gaussian_float_var": (lambda lib, a, b, r: F(lib).gaussian_nll_loss(a, b, 0.7, reduction=r),
+                           (randn(4, 3), randn(4, 3))),
+    "bce": (lambda lib, a, b, r: F(lib).binary_cross_entropy(a, b, reduction=r),
+            (rand(4, 3, low=0.05, high=0.95), rand(4, 3))),
+    "bce_weight": (lambda lib, a, b, w, r: F(lib).binary_cross_entropy(a, b, w.detach(), reduction=r),
+                   (rand(4, 3, low=0.05, high=0.95), rand(4, 3), rand(3))),
+    "bce_saturated": (lambda lib, a, b, r: F(lib).binary_cross_entropy(a.detach() * 0 + a.detach()
+                                                                       .round(), b, reduction=r),
+                      (rand(4, 3), rand(4, 3))),
+    "bce_logits": (lambda lib, a, b, r: F(lib).binary_cross_entropy_with_logits(a, b, reduction=r),
+                   (randn(4, 3) * 3, rand(4, 3))),
+    "bce_logits_large": (lambda lib, a, b, r: F(lib).binary_cross_entropy_with_logits(
+        a * 100, b, reduction=r), (randn(4, 3), rand(4, 3))),
+    "bce_logits_pos_weight": (lambda lib, a, b, w, p, r: F(lib).binary_cross_entropy_with_logits(
+        a, b, weight=w.detach(), pos_weight=p.detach(), reduction=r),
+        (randn(4, 3), rand(4, 3), rand(4, 3), rand(3, low=0.5, high=3))),
+    "soft_margin": (lambda lib, a, y, r: F(lib).soft_margin_loss(a, y.detach(), reduction=r),
+                    (randn(4, 3), signs(4, 3))),
+    "multilabel_soft_margin": (lambda lib, a, y, r: F(lib).multilabel_soft_margin_loss(
+        a, y, reduction=r), (randn(4, 3), (rand(4, 3) > 0.5).astype(np.float32))),
+    "multilabel_soft_margin_w": (lambda lib, a, y, w, r: F(lib).multilabel_soft_margin_loss(
+        a, y, weight=w, reduction=r), (randn(4, 3), (rand(4, 3) > 0.5).astype(np.float32),
+                                       rand(3))),
+    "kl_div": (lambda lib, a, b, r: F(lib).kl_div(a, b, reduction=r),
+               (np.log(probs(4, 3)), probs(4, 3))),
+    "kl_div_zero_target": (lambda lib, a, b, r: F(lib).kl_div(a, b.detach(), reduction=r),
+                           (np.log(probs(4, 3)),
+                            np.concatenate([probs(3, 3), np.zeros((1, 3), np.float32)]))),
+    "kl_div_log_target": (lambda lib, a, b, r: F(lib).kl_div(a, b, reduction=r, log_target=True),
+                          (np.log(probs(4, 3)), np.log(probs(4, 3)))),
+    "margin_ranking": (lambda lib, a, b, y, r: F(lib).margin_ranking_loss(a, b, y, 0.2,
+                                                                         reduction=r),
+                       (randn(6), randn(6), signs(6))),
+    "hinge_embedding": (lambda lib, a, y, r: F(lib).hinge_embedding_loss(a, y, 0.7, reduction=r),
+                        (randn(4, 3), signs(4, 3))),
+    "cosine_embedding": (lambda lib, a, b, y, r: F(lib).cosine_embedding_loss(a, b, y, 0.1,
+                                                                             reduction=r),
+                         (randn(5, 4), randn(5, 4), signs(5))),
+    "cosine_embedding_1d": (lambda lib, a, b, y, r: F(lib).cosine_embedding_loss(a, b, y,
+                                                                                reduction=r),
+                            (randn(4), randn(4), np.array(-1.0, np.float32))),
+    "multi_margin": (lambda lib, a, t, r: F(lib).multi_margin_loss(a, t, reduction=r),
+                     (randn(4, 5), labels(4))),
+    "multi_margin_p2_w": (lambda lib, a, t, w, r: F(lib).multi_margin_loss(
+        a, t, p=2, margin=0.5, weight=w.detach(), reduction=r), (randn(4, 5), labels(4), rand(5))),
+    "multi_margin_1d": (lambda lib, a, t, r: F(lib).multi_margin_loss(a, t, reduction=r),
+                        (randn(5), np.array(2))),
+    "multilabel_margin": (lambda lib, a, t, r: F(lib).multilabel_margin_loss(a, t, reduction=r),
+                          (randn(3, 4), np.array([[3, 0, -1, 1], [0, 1, 2, 3], [-1, 1, 2, 0]]))),
+    "multilabel_margin_1d": (lambda lib, a, t, r: F(lib).multilabel_margin_loss(
+        a, t, reduction=r), (randn(4), np.array([2, 1, -1, 0]))),
+    "triplet": (lambda lib, a, p, n, r: F(lib).triplet_margin_loss(a, p, n, reduction=r),
+                (randn(5, 4), randn(5, 4), randn(5, 4))),
+    "triplet_p1_swap": (lambda lib, a, p, n, r: F(lib).triplet_margin_loss(
+        a, p, n, margin=2.0, p=1, swap=True, reduction=r),
+        (randn(5, 4), randn(5, 4), randn(5, 4))),
+    "triplet_p3": (lambda lib, a, p, n, r: F(lib).triplet_margin_loss(a, p, n, p=3, reduction=r),
+                   (randn(5, 4), randn(5, 4), randn(5, 4))),
+    "triplet_distance": (lambda lib, a, p, n, r: F(lib).triplet_margin_with_distance_loss(
+        a, p, n, reduction=r), (randn(5, 4), randn(5, 4), randn(5, 4))),
+    "triplet_distance_fn": (lambda lib, a, p, n, r: F(lib).triplet_margin_with_distance_loss(
+        a, p, n, distance_function=lambda x, y: (x - y).abs().sum(-1), margin=3.0, swap=True,
+        reduction=r), (randn(5, 4), randn(5, 4), randn(5, 4))),
+    # cross entropy and nll
+    "ce": (lambda lib, a, t, r: F(lib).cross_entropy(a, t, reduction=r), (randn(6, 5), labels(6))),
+    "ce_large_logits": (lambda lib, a, t, r: F(lib).cross_entropy(a * 1000, t, reduction=r),
+                        (randn(6, 5), labels(6))),
+    "ce_weight_ignore": (lambda lib, a, t, w, r: F(lib).cross_entropy(
+        a, t, weight=w.detach(), ignore_index=-100, reduction=r),
+        (randn(6, 5), labels(6, ignore=-100), rand(5, low=0.5, high=2.0))),
+    "ce_ignore_class": (lambda lib, a, t, r: F(lib).cross_entropy(a, t, ignore_index=2,
+                                                                  reduction=r),
+                        (randn(6, 5), labels(6, ignore=2))),
+    "ce_smoothing": (lambda lib, a, t, r: F(lib).cross_entropy(a, t, label_smoothing=0.2,
+                                                               reduction=r),
+                     (randn(6, 5), labels(6))),
+    "ce_smoothing_weight_ignore": (lambda lib, a, t, w, r: F(lib).cross_entropy(
+        a, t, weight=w.detach(), label_smoothing=0.3, reduction=r),
+        (randn(6, 5), labels(6, ignore=-100), rand(5, low=0.5, high=2.0))),
+    "ce_kdim": (lambda lib, a, t, r: F(lib).cross_entropy(a, t, reduction=r),
+                (randn(2, 5, 3, 4), labels(2, 3, 4))),
+    "ce_kdim_weight_ignore_smooth": (lambda lib, a, t, w, r: F(lib).cross_entropy(
+        a, t, weight=w.detach(), label_smoothing=0.1, reduction=r),
+        (randn(2, 5, 3), labels(2, 3, ignore=-100), rand(5, low=0.5))),
+    "ce_unbatched": (lambda lib, a, t, r: F(lib).cross_entropy(a, t, reduction=r),
+                     (randn(5), np.array(3))),
+    "ce_probs": (lambda lib, a, t, r: F(lib).cross_entropy(a, t, reduction=r),
+                 (randn(6, 5), probs(6, 5))),
+    "ce_probs_weight_smooth": (lambda lib, a, t, w, r: F(lib).cross_entropy(
+        a, t, weight=w.detach(), label_smoothing=0.25, reduction=r),
+        (randn(6, 5), probs(6, 5), rand(5, low=0.5))),
+    "ce_probs_kdim": (lambda lib, a, t, r: F(lib).cross_entropy(a, t, reduction=r),
+                      (randn(2, 5, 3), probs(2, 5, 3))),
+    "ce_probs_unbatched": (lambda lib, a, t, r: F(lib).cross_entropy(a, t, reduction=r),
+                           (randn(5), probs(5, axis=0))),
+    "ce_byte_target": (lambda lib, a, t, r: F(lib).cross_entropy(a, t, reduction=r),
+                       (randn(6, 5), labels(6).astype(np.uint8))),
+    "nll": (lambda lib, a, t, r: F(lib).nll_loss(a, t, reduction=r), (randn(6, 5), labels(6))),
+    "nll_weight_ignore": (lambda lib, a, t, w, r: F(lib).nll_loss(a, t, weight=w.detach(), reduction=r),
+                          (randn(6, 5), labels(6, ignore=-100), rand(5, low=0.5))),
+    "nll_kdim": (lambda lib, a, t, w, r: F(lib).nll_loss(a, t, w.detach(), ignore_index=1, reduction=r),
+                 (randn(2, 5, 3, 2), labels(2, 3, 2, ignore=1), rand(5, low=0.5))),
+    "nll_unbatched": (lambda lib, a, t, r: F(lib).nll_loss(a, t, reduction=r),
+                      (randn(5), np.array(1))),
+}
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", list(CASES))
+def test_loss(name, reduction):
+    fn, inputs = CASES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(lambda lib, *xs: fn(lib, *xs, reduction), *inputs, atol=2e-5, grad_atol=3e-5)
+
+
+@pytest.mark.parametrize("name", ["l1", "mse", "smooth_l1", "huber", "poisson", "gaussian",
+                                  "bce", "bce_logits_pos_weight", "kl_div", "cosine_embedding",
+                                  "multi_margin_p2_w", "multilabel_margin", "triplet",
+                                  "ce_smoothing_weight_ignore", "ce_kdim", "ce_probs",
+                                  "nll_kdim", "multilabel_soft_margin", "soft_margin"])
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_loss_float64(name, reduction):
+    fn, inputs = CASES[name]
+    inputs = [x.astype(np.float64) if x.dtype == np.float32 else x for x in inputs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(lambda lib, *xs: fn(lib, *xs, reduction), *inputs)
+
+
+# Inputs PyTorch refuses to differentiate (class weights): constants in gradcheck.
+NOT_DIFFERENTIABLE = {"ce_smoothing_weight_ignore": {2}, "nll_weight_ignore": {2},
+                      "bce": {}, "bce_logits_pos_weight": {2, 3}}
+
+
+@pytest.mark.parametrize("name", ["ce", "ce_smoothing_weight_ignore", "ce_kdim", "ce_probs",
+                                  "nll_weight_ignore", "bce", "bce_logits_pos_weight",
+                                  "gaussian", "huber", "smooth_l1", "kl_div", "multi_margin",
+                                  "triplet", "cosine_embedding", "poisson_full"])
+def test_gradcheck(name):
+    from ember.autograd.gradcheck import gradcheck, gradgradcheck
+
+    fn, inputs = CASES[name]
+    constant = NOT_DIFFERENTIABLE.get(name, ())
+    tensors = [ember.tensor(x.astype(np.float64), requires_grad=i not in constant)
+               if x.dtype == np.float32 else ember.tensor(x) for i, x in enumerate(inputs)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert gradcheck(lambda *xs: fn(ember, *xs, "mean"), tensors)
+        if name.startswith(("ce", "nll")):
+            assert gradgradcheck(lambda *xs: fn(ember, *xs, "sum"), tensors)
+
+
+def test_ce_mean_divides_by_weights_of_kept_targets():
+    x = randn(6, 5)
+    t = np.array([0, 1, -100, 3, -100, 4])
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0], np.float32)
+    got = F(ember).cross_entropy(ember.tensor(x), ember.tensor(t), ember.tensor(w)).item()
+    logp = x - np.log(np.exp(x).sum(1, keepdims=True))
+    keep = t != -100
+    expected = -(w[t[keep]] * logp[keep, t[keep]]).sum() / w[t[keep]].sum()
+    assert abs(got - expected) < 1e-5
+
+
+def test_ce_all_ignored_is_nan():
+    check(lambda lib, a, t: F(lib).cross_entropy(a, t), randn(3, 4), np.full(3, -100))
+
+
+def test_legacy_size_average_and_reduce():
+    for size_average, reduce in [(False, None), (None, False), (True, True), (False, True)]:
+        with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+            check(lambda lib, a, b: F(lib).mse_loss(a, b, size_average=size_average,
+                                                    reduce=reduce), randn(3, 2), randn(3, 2))
+
+
+def test_size_mismatch_warns():
+    with pytest.warns(UserWarning, match="Using a target size"):
+        F(ember).mse_loss(ember.tensor(randn(3)), ember.tensor(randn(3, 1)))
+
+
+def test_kl_div_mean_warns_and_batchmean():
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+        F(ember).kl_div(ember.tensor(randn(3)), ember.tensor(rand(3)))
+    check(lambda lib, a, b: F(lib).kl_div(a, b, reduction="batchmean"),
+          np.log(probs(4, 3)), probs(4, 3))
+
+
+ERRORS = [
+    ("ce_float_target_dtype", lambda lib: F(lib).cross_entropy(
+        lib.randn(4, 5) if False else lib.zeros(4, 5), lib.zeros(4)),
+     "expected target dtype to be Long or Byte, but got Float"),
+    ("ce_int_target_dtype", lambda lib: F(lib).cross_entropy(
+        lib.zeros(4, 5), lib.zeros(4, dtype=lib.int32)),
+     "expected target dtype to be Long or Byte, but got Int"),
+    ("ce_float_target_shape", lambda lib: F(lib).cross_entropy(lib.zeros(4, 5), lib.zeros(4, 3)),
+     "0D or 1D target tensor expected, multi-target not supported"),
+    ("ce_out_of_bounds", lambda lib: F(lib).cross_entropy(
+        lib.zeros(4, 5), lib.tensor([1, 0, 5, 2])), "Target 5 is out of bounds."),
+    ("ce_negative_target", lambda lib: F(lib).cross_entropy(
+        lib.zeros(4, 5), lib.tensor([1, 0, -3, 2])), "Target -3 is out of bounds."),
+    ("ce_batch", lambda lib: F(lib).cross_entropy(lib.zeros(4, 5), lib.tensor([1, 0, 2])),
+     r"Expected input batch_size \(4\) to match target batch_size \(3\)."),
+    ("ce_kdim_shape", lambda lib: F(lib).nll_loss(lib.zeros(2, 3, 4),
+                                                  lib.zeros(2, 5, dtype=lib.int64)),
+     r"Expected target size \[2, 4\], got \[2, 5\]"),
+    ("ce_weight_size", lambda lib: F(lib).nll_loss(lib.zeros(4, 5), lib.tensor([1, 0, 2, 2]),
+                                                   weight=lib.ones(3)),
+     "weight tensor should be defined either for all 5 classes"),
+    ("ce_smoothing_range", lambda lib: F(lib).cross_entropy(
+        lib.zeros(4, 5), lib.tensor([1, 0, 2, 2]), label_smoothing=1.5),
+     "label_smoothing must be between 0.0 and 1.0. Got: 1.5"),
+    ("ce_reduction", lambda lib: F(lib).cross_entropy(
+        lib.zeros(4, 5), lib.tensor([1, 0, 2, 2]), reduction="foo"),
+     "foo is not a valid value for reduction"),
+    ("bce_range", lambda lib: F(lib).binary_cross_entropy(lib.tensor([1.5]), lib.tensor([1.0])),
+     "all elements of input should be between 0 and 1"),
+    ("bce_size", lambda lib: F(lib).binary_cross_entropy(lib.zeros(3), lib.zeros(3, 1)),
+     "is deprecated. Please ensure they have the same size."),
+    ("bce_logits_size", lambda lib: F(lib).binary_cross_entropy_with_logits(
+        lib.zeros(3), lib.zeros(3, 1)), r"Target size \(torch.Size\(\[3, 1\]\)\) must be"),
+    ("smooth_l1_beta", lambda lib: F(lib).smooth_l1_loss(lib.zeros(3), lib.zeros(3), beta=-1.0),
+     "smooth_l1_loss does not support negative values for beta."),
+    ("huber_delta", lambda lib: F(lib).huber_loss(lib.zeros(3), lib.zeros(3), delta=0.0),
+     "huber_loss does not support non-positive values for delta."),
+    ("multi_margin_p", lambda lib: F(lib).multi_margin_loss(lib.zeros(3, 4),
+                                                            lib.tensor([0, 1, 2]), p=3),
+     "only p == 1 and p == 2 supported"),
+    ("gaussian_negative_var", lambda lib: F(lib).gaussian_nll_loss(
+        lib.zeros(3), lib.zeros(3), -lib.ones(3)), "var has negative entry"),
+    ("gaussian_var_size", lambda lib: F(lib).gaussian_nll_loss(
+        lib.zeros(4, 5), lib.zeros(4, 5), lib.ones(3)), "var is of incorrect size"),
+    ("triplet_margin", lambda lib: F(lib).triplet_margin_with_distance_loss(
+        lib.zeros(2, 3), lib.zeros(2, 3), lib.zeros(2, 3), margin=0.0),
+     "margin must be greater than 0, got 0.0"),
+    ("triplet_dims", lambda lib: F(lib).triplet_margin_loss(
+        lib.zeros(2, 3), lib.zeros(2, 3), lib.zeros(3)), "expected to have the same number"),
+]
+
+
+@pytest.mark.parametrize("name,fn,match", ERRORS, ids=[e[0] for e in ERRORS])
+def test_errors(name, fn, match):
+    check_raises(fn, match=match)
