@@ -17,6 +17,7 @@ import numpy as np
 from ..autograd.function import Function
 from . import _special
 from .pointwise import _RoundedDiv, _int_zero_check, _out, _quiet, _slot, div, inplace_of, pow
+from ._inplace import apply_inplace, needs_graph
 from ._util import Tensor, float_np, promote_arrays, type_name, xp_of
 
 _LN2 = math.log(2.0)
@@ -402,8 +403,17 @@ def remainder(input, other, *, out=None):
     return _out(_Modulo.apply(input, other, True), out)
 
 
+class FloorDivide(_RoundedDiv):
+    """floor_divide: same values as div(rounding_mode='floor'), but PyTorch defines no
+    derivative for it, so backward raises as PyTorch does."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
 def floor_divide(input, other, *, out=None):
-    return div(input, other, rounding_mode="floor", out=out)
+    return _out(FloorDivide.apply(input, other, "floor"), out)
 
 
 def true_divide(input, other, *, out=None):
@@ -459,11 +469,41 @@ _SAVES_INPUT = {name.lower() for name, row in _TABLE.items() if row[1] == "input
     "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
 }
 
+class _NoInplaceDerivative(Function):
+    """asinh_/acosh_/atanh_ while recording: PyTorch computes them but defines no
+    derivative, so backward raises."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, name):
+        ctx.op_name = name
+        return _FUNCTIONS[name.capitalize()].forward(ctx, x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError(
+            f"the derivative for 'inplace version of {ctx.op_name}' is not implemented."
+        )
+
+
+def _no_inplace_derivative(name):
+    method = inplace_of(globals()[name], saves_self=False)
+
+    def guarded(self):
+        if needs_graph(self):
+            return apply_inplace(self, _NoInplaceDerivative.apply(self, name))
+        return method(self)
+
+    return guarded
+
+
 TENSOR_METHODS = {
     **_OUT_OF_PLACE,
     **{name + "_": inplace_of(fn, saves_self=name in _SAVES_INPUT)
        for name, fn in _OUT_OF_PLACE.items() if name != "float_power"},
     "float_power_": _float_power_,
+    **{name + "_": _no_inplace_derivative(name) for name in ("asinh", "acosh", "atanh")},
     "__abs__": abs,
     "__mod__": _slot(remainder), "__rmod__": _slot(remainder, reflected=True),
     "__imod__": inplace_of(remainder),
