@@ -53,18 +53,39 @@ class CumProd(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         dim = ctx.dim
-        zero = x._data == 0
-        if not zero.any():
+        if not (x._data == 0).any():
             return _reverse_cumsum(grad * out, dim) / x, None, None
-        xp = xp_of(zero)
-        zeros_so_far = xp.cumsum(zero, axis=dim)
-        first_zero = zero & (zeros_so_far == 1)
-        safe_x = x * const(~zero, x) + const(zero, x)
-        before = _reverse_cumsum(grad * out, dim) / safe_x * const(zeros_so_far == 0, x)
-        filled = x * const(~first_zero, x) + const(first_zero, x)
-        after_zero = grad * CumProd.apply(filled, dim, None) * const(zeros_so_far >= 1, x)
-        at_zero = after_zero.sum(dim, keepdim=True) * const(first_zero, x)
-        return before + at_zero, None, None
+        return _cumprod_backward_with_zeros(x, grad, dim), None, None
+
+
+def _cumprod_backward_with_zeros(x, grad, dim):
+    """grad_k = excl_k * sum_{j>=k} grad_j prod_{k<i<=j} x_i, exact with zeros: the inner
+    products for all (k, j) pairs come from one cumprod over an (n, n) table, so every
+    term stays differentiable (O(n^2) memory, used only when the input has zeros)."""
+    last = x.ndim - 1
+    if dim != last:
+        x, grad = x.transpose(dim, last), grad.transpose(dim, last)
+    n = x.shape[-1]
+    xp = xp_of(x._data)
+    k = xp.arange(n).reshape(n, 1)
+    i = xp.arange(n).reshape(1, n)
+    later = i > k  # table[k, i] = x_i for i > k, else 1
+    table = x.unsqueeze(-2) * const(later, x) + const(~later, x)
+    spans = CumProd.apply(table, x.ndim, None)  # spans[k, j] = prod_{k<i<=j} x_i
+    inner = (grad.unsqueeze(-2) * spans * const(i >= k, x)).sum(-1)
+    result = exclusive_cumprod(x, last) * inner
+    return result.transpose(dim, last) if dim != last else result
+
+
+def exclusive_cumprod(x, dim):
+    """[1, x_0, x_0 x_1, ...] along ``dim``: cumprod of the input shifted by one."""
+    xd = x._data
+    xp = xp_of(xd)
+    n = xd.shape[dim]
+    shift = xp.broadcast_to(xp.maximum(positions(n, dim, xd.ndim, xp) - 1, 0), xd.shape)
+    first = positions(n, dim, xd.ndim, xp) == 0
+    shifted = take_along(x, shift, dim, accumulate=True) * const(~first, x) + const(xp.broadcast_to(first, xd.shape), x)
+    return CumProd.apply(shifted, dim, None)
 
 
 def _scan(cls, input, dim, dtype):

@@ -15,8 +15,8 @@ import warnings
 import numpy as np
 
 from ..autograd.function import Function
-from ._cumulative import cummax, cummin, cumprod, cumsum
-from ._select import RETURN_TYPES, const, take_along
+from ._cumulative import cummax, cummin, cumprod, cumsum, exclusive_cumprod
+from ._select import RETURN_TYPES, Flip, const, take_along
 from ._util import Tensor, _make, normalize_dims, np_dtype_of, type_name, xp_of
 
 _HALF_KINDS = ("float16", "bfloat16")
@@ -105,7 +105,10 @@ class Mean(Function):
             x = x.astype(np_dtype)
         x, back = _acc(x)
         with _Quiet():
-            out = xp_of(x).mean(x, axis=dims, keepdims=keepdim)
+            if x.size:
+                out = xp_of(x).mean(x, axis=dims, keepdims=keepdim)
+            else:  # NumPy warns "Mean of empty slice"; PyTorch quietly gives nan
+                out = x.sum(axis=dims, keepdims=keepdim) / _count(x.shape, dims)
         return out.astype(back) if back is not None else out
 
     @staticmethod
@@ -207,20 +210,13 @@ class Prod(Function):
 
 def _prod_of_others(x, dim):
     """For each element, the product of the other elements of its slice along ``dim``,
-    written with Tensor ops (so prod has a second derivative)."""
-    xp = xp_of(x._data)
-    zero = x._data == 0
-    if not zero.any():
+    written with Tensor ops (so prod has a second derivative). Without zeros that is
+    prod / x; with zeros, the exclusive running products from the left and the right."""
+    if not (x._data == 0).any():
         return Prod.apply(x, dim, True, None) / x
-    n_zeros = zero.sum(axis=dim, keepdims=True)
-    first_zero = zero & (xp.cumsum(zero, axis=dim) == 1)
-    # No zero in the slice: prod / x. One zero: at it, the product of the rest (replace
-    # the zero by one); elsewhere 0. Two or more zeros: 0 everywhere.
-    safe_x = x * const(~zero, x) + const(zero, x)
-    no_zero_part = Prod.apply(safe_x, dim, True, None) / safe_x * const(n_zeros == 0, x)
-    filled = x * const(~first_zero, x) + const(first_zero, x)
-    one_zero_part = Prod.apply(filled, dim, True, None) * const(first_zero & (n_zeros == 1), x)
-    return no_zero_part + one_zero_part
+    left = exclusive_cumprod(x, dim)
+    right = Flip.apply(exclusive_cumprod(Flip.apply(x, dim), dim), dim)
+    return left * right
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
@@ -422,7 +418,8 @@ class Var(Function):
             zero = out._data == 0
             grad = grad / (2 * (out + const(zero, out))) * const(~zero, out)
         centered = x - Mean.apply(x, dims, True, None)
-        return _expand_grad(grad, x.shape, dims, keepdim) * centered * (2.0 / dof), None, None, None, None
+        scale = 2.0 / dof if dof else math.inf
+        return _expand_grad(grad, x.shape, dims, keepdim) * centered * scale, None, None, None, None
 
 
 def _reduced_shape(shape, dims, keepdim):

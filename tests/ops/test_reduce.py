@@ -1,0 +1,313 @@
+"""Reductions against PyTorch: values, dtypes, shapes, gradients, double backward, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from oracle import check, check_raises, randn
+
+X345 = randn(3, 4, 5)
+DIMS = [None, 0, 1, -1, (0, 2), (1, -1), ()]
+KEEP = [False, True]
+
+# (name, fn(lib, x, dim, keepdim)) for ops taking a dim tuple and keepdim.
+DIM_OPS = [
+    ("sum", lambda lib, x, d, k: lib.sum(x, d, k) if d is not None else lib.sum(x)),
+    ("mean", lambda lib, x, d, k: lib.mean(x, d, k) if d is not None else lib.mean(x)),
+    ("nansum", lambda lib, x, d, k: lib.nansum(x, d, k) if d is not None else lib.nansum(x)),
+    ("nanmean", lambda lib, x, d, k: lib.nanmean(x, d, k) if d is not None else lib.nanmean(x)),
+    ("amax", lambda lib, x, d, k: lib.amax(x, d if d is not None else (), k)),
+    ("amin", lambda lib, x, d, k: lib.amin(x, d if d is not None else (), k)),
+    ("std", lambda lib, x, d, k: lib.std(x, d, keepdim=k)),
+    ("var", lambda lib, x, d, k: lib.var(x, d, keepdim=k)),
+    ("var_c0", lambda lib, x, d, k: lib.var(x, d, keepdim=k, correction=0)),
+    ("std_unbiased_false", lambda lib, x, d, k: lib.std(x, d, False, k)),
+    ("logsumexp", lambda lib, x, d, k: lib.logsumexp(x, d if d is not None else (), k)),
+    ("norm2", lambda lib, x, d, k: lib.norm(x, 2, d, k)),
+    ("norm1", lambda lib, x, d, k: lib.norm(x, 1, d, k)),
+    ("norm3", lambda lib, x, d, k: lib.norm(x, 3, d, k)),
+    ("norm_inf", lambda lib, x, d, k: lib.norm(x, math.inf, d, k)),
+    ("norm_ninf", lambda lib, x, d, k: lib.norm(x, -math.inf, d, k)),
+    ("norm_half", lambda lib, x, d, k: lib.norm(x.abs() + 0.5, 0.5, d, k)),
+    ("norm0", lambda lib, x, d, k: lib.norm(x, 0, d, k)),
+    ("std_mean", lambda lib, x, d, k: lib.std_mean(x, d, keepdim=k)),
+    ("var_mean", lambda lib, x, d, k: lib.var_mean(x, d, keepdim=k)),
+    ("count_nonzero", lambda lib, x, d, k: lib.count_nonzero(x, d)),
+    ("all", lambda lib, x, d, k: lib.all(x > 0, d, k) if isinstance(d, int) else lib.all(x > 0)),
+    ("any", lambda lib, x, d, k: lib.any(x > 0, d, k) if isinstance(d, int) else lib.any(x > 0)),
+]
+
+
+@pytest.mark.parametrize("keepdim", KEEP)
+@pytest.mark.parametrize("dim", DIMS, ids=str)
+@pytest.mark.parametrize("name,fn", DIM_OPS, ids=[n for n, _ in DIM_OPS])
+def test_dim_reductions(name, fn, dim, keepdim):
+    if dim == () and not name.startswith(("sum", "mean", "nan", "am", "count", "all", "any")):
+        dim = None  # torch.norm takes no empty dim list; torch's var/std backward mishandle ()
+    if name == "logsumexp" and dim is None:
+        dim = (0, 1, 2)  # logsumexp requires dim (and dim=() with keepdim=False fails in torch)
+    check(lambda lib, x: fn(lib, x, dim, keepdim), X345)
+
+
+@pytest.mark.parametrize("name,fn", DIM_OPS, ids=[n for n, _ in DIM_OPS])
+def test_non_contiguous(name, fn):
+    check(lambda lib, x: fn(lib, x.transpose(0, 2), 1, False), X345)
+
+
+@pytest.mark.parametrize("name,fn", DIM_OPS, ids=[n for n, _ in DIM_OPS])
+def test_zero_dim_input(name, fn):
+    x0 = np.array(1.5, dtype=np.float32)
+    check(lambda lib, x: fn(lib, x, None, False), x0)
+    check(lambda lib, x: fn(lib, x, 0, True), x0)
+    check(lambda lib, x: fn(lib, x, -1, False), x0)
+
+
+EMPTY_CASES = [
+    ("sum_all", lambda lib, x: lib.sum(x)),
+    ("sum_dim1", lambda lib, x: x.sum(1)),
+    ("mean_all", lambda lib, x: x.mean()),
+    ("prod_all", lambda lib, x: x.prod()),
+    ("prod_dim1", lambda lib, x: x.prod(1)),
+    ("amax_dim0", lambda lib, x: x.amax(0)),
+    ("max_dim0", lambda lib, x: x.max(0)),
+    ("logsumexp_dim1", lambda lib, x: x.logsumexp(1)),
+    ("norm_dim1", lambda lib, x: x.norm(dim=1)),
+    ("cumsum", lambda lib, x: x.cumsum(1)),
+    ("cumprod", lambda lib, x: x.cumprod(1)),
+    ("cummax", lambda lib, x: x.cummax(1)),
+    ("count_nonzero", lambda lib, x: lib.count_nonzero(x)),
+    ("all", lambda lib, x: lib.all(x)),
+    ("any_dim", lambda lib, x: lib.any(x, 1)),
+    ("nansum", lambda lib, x: x.nansum(1)),
+]
+
+
+@pytest.mark.parametrize("name,fn", EMPTY_CASES, ids=[n for n, _ in EMPTY_CASES])
+def test_empty(name, fn):
+    check(fn, randn(2, 0))
+
+
+DTYPE_CASES = [
+    ("sum_bool", lambda lib, x: (x > 0).sum()),
+    ("sum_int_dim", lambda lib, x: (x * 10).to(lib.int32).sum(1)),
+    ("sum_dtype", lambda lib, x: x.sum(0, dtype=lib.float64)),
+    ("sum_uint8", lambda lib, x: (x > 0).to(lib.uint8).sum()),
+    ("sum_half", lambda lib, x: x.half().sum(1)),
+    ("mean_dtype_int", lambda lib, x: (x * 10).long().mean(dtype=lib.float64)),
+    ("prod_int", lambda lib, x: (x * 3).to(lib.int32).prod(1)),
+    ("prod_bool", lambda lib, x: (x > -3).prod()),
+    ("prod_dtype", lambda lib, x: x.prod(1, dtype=lib.float64)),
+    ("nansum_int", lambda lib, x: (x * 10).long().nansum()),
+    ("cumsum_int", lambda lib, x: (x * 10).to(lib.int32).cumsum(0)),
+    ("cumsum_bool", lambda lib, x: (x > 0).cumsum(1)),
+    ("cumsum_dtype", lambda lib, x: x.cumsum(1, dtype=lib.float64)),
+    ("cumprod_bool", lambda lib, x: (x > 0).cumprod(1)),
+    ("argmax_int", lambda lib, x: (x * 10).long().argmax(1)),
+    ("max_int", lambda lib, x: (x * 10).long().max(1)),
+    ("max_bool", lambda lib, x: (x > 0).max(1)),
+    ("amax_int", lambda lib, x: (x * 10).long().amax(0)),
+    ("all_uint8", lambda lib, x: (x > 0).to(lib.uint8).all(1)),
+    ("any_float", lambda lib, x: x.any()),
+    ("logsumexp_int", lambda lib, x: (x * 3).long().logsumexp(1)),
+    ("cummax_int", lambda lib, x: (x * 3).long().cummax(1)),
+    ("aminmax_int", lambda lib, x: lib.aminmax((x * 3).long(), dim=1)),
+]
+
+
+@pytest.mark.parametrize("name,fn", DTYPE_CASES, ids=[n for n, _ in DTYPE_CASES])
+def test_dtypes(name, fn):
+    check(fn, randn(3, 4))
+
+
+SELECT_CASES = [
+    ("max_dim", lambda lib, x, d, k: lib.max(x, d, k)),
+    ("min_dim", lambda lib, x, d, k: lib.min(x, d, keepdim=k)),
+    ("max_method", lambda lib, x, d, k: x.max(dim=d, keepdim=k)),
+    ("argmax", lambda lib, x, d, k: lib.argmax(x, d, k)),
+    ("argmin", lambda lib, x, d, k: x.argmin(d, keepdim=k)),
+    ("prod", lambda lib, x, d, k: lib.prod(x, d, k)),
+    ("cumsum", lambda lib, x, d, k: lib.cumsum(x, d)),
+    ("cumprod", lambda lib, x, d, k: x.cumprod(d)),
+    ("cummax", lambda lib, x, d, k: lib.cummax(x, d)),
+    ("cummin", lambda lib, x, d, k: x.cummin(d)),
+    ("aminmax", lambda lib, x, d, k: lib.aminmax(x, dim=d, keepdim=k)),
+]
+
+
+@pytest.mark.parametrize("keepdim", KEEP)
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+@pytest.mark.parametrize("name,fn", SELECT_CASES, ids=[n for n, _ in SELECT_CASES])
+def test_single_dim(name, fn, dim, keepdim):
+    check(lambda lib, x: fn(lib, x, dim, keepdim), X345)
+
+
+@pytest.mark.parametrize("name,fn", SELECT_CASES, ids=[n for n, _ in SELECT_CASES])
+def test_single_dim_zero_d(name, fn):
+    check(lambda lib, x: fn(lib, x, 0, False), np.array(2.5, np.float32))
+    check(lambda lib, x: fn(lib, x, -1, True), np.array(2.5, np.float32))
+
+
+def test_named_tuple_fields():
+    x = ember.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    result = x.max(1)
+    assert result.values.tolist() == [5.0, 7.0] and result.indices.tolist() == [1, 0]
+    values, indices = ember.min(x, 0)
+    assert values.tolist() == [1.0, 0.0, 2.0] and indices.tolist() == [0, 1, 0]
+    mm = ember.aminmax(x)
+    assert mm.min.item() == 0.0 and mm.max.item() == 7.0
+    assert repr(result).startswith("torch.return_types.max(\nvalues=tensor(")
+    assert ember.cummax(x, 1).indices.dtype == ember.int64
+
+
+FULL_CASES = [
+    ("max", lambda lib, x: lib.max(x)),
+    ("min", lambda lib, x: x.min()),
+    ("amax_all", lambda lib, x: x.amax()),
+    ("amax_01", lambda lib, x: x.amax((0, 1))),
+    ("amin_1", lambda lib, x: lib.amin(x, 1)),
+    ("max_dim", lambda lib, x: x.max(1)),
+    ("min_dim", lambda lib, x: x.min(0)),
+    ("aminmax", lambda lib, x: lib.aminmax(x)),
+    ("argmax", lambda lib, x: x.argmax()),
+    ("argmin_dim", lambda lib, x: x.argmin(1)),
+    ("cummax", lambda lib, x: x.cummax(1)),
+    ("cummin", lambda lib, x: x.cummin(0)),
+    ("norm_inf", lambda lib, x: x.norm(math.inf)),
+    ("prod_1", lambda lib, x: x.prod(1)),
+    ("prod_0", lambda lib, x: x.prod(0)),
+    ("prod_all", lambda lib, x: x.prod()),
+    ("cumprod_1", lambda lib, x: x.cumprod(1)),
+    ("cumprod_0", lambda lib, x: x.cumprod(0)),
+    ("std_const", lambda lib, x: (x * 0 + 1).std(1)),
+    ("norm_zero_row", lambda lib, x: (x * (x > 1.5)).norm(dim=1)),
+    ("norm3_zero_row", lambda lib, x: (x * (x > 1.5)).norm(3, dim=1)),
+]
+# Ties (max/min split the gradient, cummax follows the latest tie) and zeros (prod).
+TIES = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, -1.0, 0.0], [0.0, 4.0, 0.0, 4.0]], np.float32)
+
+
+@pytest.mark.parametrize("name,fn", FULL_CASES, ids=[n for n, _ in FULL_CASES])
+def test_ties_and_zeros(name, fn):
+    check(fn, TIES)
+
+
+def test_nan_propagation():
+    x = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]], np.float32)
+    for fn in (lambda lib, t: t.max(1), lambda lib, t: t.amax(1), lambda lib, t: t.argmax(1),
+               lambda lib, t: t.sum(1), lambda lib, t: t.nansum(1), lambda lib, t: t.nanmean(1),
+               lambda lib, t: t.cummax(1), lambda lib, t: t.logsumexp(1), lambda lib, t: t.min()):
+        check(fn, x, grad=False)
+
+
+def test_logsumexp_stable():
+    x = np.array([[1000.0, 1000.0], [-1000.0, -1e4], [-np.inf, -np.inf]], np.float32)
+    check(lambda lib, t: t.logsumexp(1), x, grad=False)
+    check(lambda lib, t: t.logsumexp(1), x[:2])
+
+
+def test_binary_max_min():
+    a, b = randn(3, 4), randn(4)
+    if hasattr(ember, "maximum"):
+        check(lambda lib, x, y: lib.max(x, y), a, b)
+        check(lambda lib, x, y: x.min(y), a, b)
+
+
+def test_nuclear_norm():
+    check(lambda lib, x: lib.norm(x, "nuc"), randn(4, 3).astype(np.float64))
+    check(lambda lib, x: x.norm("nuc", dim=(0, 2), keepdim=True), randn(3, 2, 4).astype(np.float64))
+    check(lambda lib, x: x.norm("fro", dim=(0, 1)), X345)
+
+
+GRADCHECK_CASES = [
+    ("sum", lambda x: x.sum(1)), ("mean", lambda x: x.mean((0, 1))),
+    ("nansum", lambda x: x.nansum(0)), ("nanmean", lambda x: x.nanmean(1, keepdim=True)),
+    ("prod", lambda x: x.prod(1)), ("prod_all", lambda x: x.prod()),
+    ("max_dim", lambda x: x.max(1).values), ("amax", lambda x: x.amax(0)),
+    ("max", lambda x: x.max()), ("min_dim", lambda x: x.min(0, keepdim=True).values),
+    ("std", lambda x: x.std(1)), ("var", lambda x: x.var(0, correction=0)),
+    ("std_all", lambda x: x.std()), ("logsumexp", lambda x: x.logsumexp(1)),
+    ("norm2", lambda x: x.norm(dim=1)), ("norm3", lambda x: x.norm(3)),
+    ("norm1", lambda x: x.norm(1, dim=0)), ("norm_inf", lambda x: x.norm(math.inf, dim=1)),
+    ("cumsum", lambda x: x.cumsum(1)), ("cumprod", lambda x: x.cumprod(1)),
+    ("cummax", lambda x: x.cummax(1).values), ("cummin", lambda x: x.cummin(0).values),
+    ("var_mean", lambda x: ember.var_mean(x, 1)), ("nuc", lambda x: x.norm("nuc")),
+]
+GRAD_INPUT = np.random.default_rng(7).standard_normal((3, 4))
+# With zeros: prod/cumprod take their exact zero paths (one zero, two zeros in a row).
+ZERO_INPUT = np.array([[0.5, 0.0, 2.0, 1.5], [0.0, 1.2, 0.0, -0.7], [1.1, -0.9, 0.8, 1.3]])
+
+
+@pytest.mark.parametrize("name,fn", GRADCHECK_CASES, ids=[n for n, _ in GRADCHECK_CASES])
+def test_gradcheck(name, fn):
+    x = ember.tensor(GRAD_INPUT, requires_grad=True)
+    assert ember.autograd.gradcheck(fn, (x,))
+    if name != "nuc":  # the nuclear norm's gradient U V^T is treated as constant
+        assert ember.autograd.gradgradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("name", ["prod", "prod_all", "cumprod", "sum", "std"])
+def test_gradcheck_with_zeros(name):
+    fn = dict(GRADCHECK_CASES)[name]
+    x = ember.tensor(ZERO_INPUT, requires_grad=True)
+    assert ember.autograd.gradcheck(fn, (x,))
+    assert ember.autograd.gradgradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("name", ["prod", "prod_all", "cumprod", "std_all", "logsumexp", "norm3"])
+def test_double_backward_matches_torch(name):
+    fn = dict(GRADCHECK_CASES)[name]
+    grads = []
+    for lib in (ember, torch):
+        x = lib.tensor(ZERO_INPUT, requires_grad=True)
+        out = fn(x)
+        upstream = lib.tensor(np.linspace(-1, 1, out.numel()).reshape(tuple(out.shape)))
+        (g,) = lib.autograd.grad(out, x, upstream, create_graph=True)
+        (gg,) = lib.autograd.grad((g * g).sum(), x)
+        grads.append((np.asarray(g.detach()), np.asarray(gg.detach())))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-7, atol=1e-9)
+
+
+ERROR_CASES = [
+    ("sum_bad_dim", lambda lib, x: x.sum(3), "Dimension out of range \\(expected to be in range of \\[-2, 1\\], but got 3\\)"),
+    ("max_bad_dim", lambda lib, x: x.max(-3), "Dimension out of range"),
+    ("dup_dim", lambda lib, x: x.sum((0, 0)), "appears multiple times"),
+    ("mean_int", lambda lib, x: x.long().mean(), "mean\\(\\): could not infer output dtype"),
+    ("std_int", lambda lib, x: x.long().std(), "std and var only support floating point"),
+    ("nanmean_int", lambda lib, x: x.long().nanmean(), "nanmean\\(\\): expected input"),
+    ("norm_int", lambda lib, x: x.long().norm(), "linalg.vector_norm: Expected a floating"),
+    ("zero_d_dim1", lambda lib, x: x.sum().sum(1), "\\[-1, 0\\], but got 1"),
+    ("max_empty", lambda lib, x: x[:0].max(), "max\\(\\): Expected reduction dim to be specified"),
+    ("min_empty", lambda lib, x: x[:0].min(), "min\\(\\): Expected reduction dim to be specified"),
+    ("amax_empty", lambda lib, x: x[:0].amax(), "amax\\(\\): Expected reduction dim to be specified"),
+    ("argmax_empty", lambda lib, x: x[:0].argmax(), "argmax\\(\\): Expected reduction dim to be specified"),
+    ("max_empty_dim", lambda lib, x: x[:, :0].max(1), "max\\(\\): Expected reduction dim 1 to have non-zero size"),
+    ("amin_empty_dim", lambda lib, x: x[:0].amin(0), "amin\\(\\): Expected reduction dim 0"),
+    ("argmin_empty_dim", lambda lib, x: x[:0].argmin(0), "argmin\\(\\): Expected reduction dim 0"),
+    ("aminmax_empty", lambda lib, x: lib.aminmax(x[:0]), "aminmax\\(\\): cannot compute aminmax"),
+    ("cumsum_bad_dim", lambda lib, x: x.cumsum(2), "Dimension out of range"),
+]
+
+
+@pytest.mark.parametrize("name,fn,match", ERROR_CASES, ids=[n for n, _, _ in ERROR_CASES])
+def test_errors(name, fn, match):
+    check_raises(fn, randn(3, 4), match=match)
+
+
+def test_max_with_dim_on_empty_slice_keeps_shape():
+    check(lambda lib, x: x.max(0), randn(2, 0))
+    check(lambda lib, x: x.amax(1), randn(0, 3))
+
+
+def test_inplace_modified_saved_input_raises():
+    x = ember.randn(3, 4, requires_grad=True)
+    y = x * 1
+    out = y.std()
+    y.mul_(2) if hasattr(y, "mul_") else None
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
