@@ -1,5 +1,38 @@
-"""nn.parallel: DataParallel and data_parallel on the one device there is."""
+"""nn.parallel: DataParallel and data_parallel on the one device there is.
+
+ember runs one process on one device, so data parallelism over devices reduces to calling
+the module; the wrapper keeps PyTorch's ``module.`` prefix in ``state_dict`` keys so
+checkpoints saved from a DataParallel model load the same way. Scale-out across
+processes is ``ember.distributed``'s job.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ..modules.module import Module
+
+__all__ = ["DataParallel", "data_parallel"]
+
+
+def _as_tuple(inputs):
+    return inputs if isinstance(inputs, tuple) else (inputs,)
+
+
+class DataParallel(Module):
+    """Wraps ``module``; ``forward`` calls it on the one device (``device_ids`` and
+    ``output_device`` are accepted for compatibility)."""
+
+    def __init__(self, module, device_ids=None, output_device=None, dim=0) -> None:
+        super().__init__()
+        self.module = module
+        self.device_ids = [] if device_ids is None else list(device_ids)
+        self.output_device = output_device
+        self.dim = dim
+
+    def forward(self, *inputs, **kwargs):
+        return self.module(*inputs, **kwargs)
+
+
+def data_parallel(module, inputs, device_ids=None, output_device=None, dim=0,
+                  module_kwargs=None):
+    """``module(*inputs, **module_kwargs)``: the functional form of DataParallel."""
+    return module(*_as_tuple(inputs), **(module_kwargs or {}))

@@ -1,5 +1,18 @@
-"""nn.utils: gradient clipping, parameter/vector conversion, weight and spectral norm, parametrize."""
+"""nn.utils: gradient clipping, parameter/vector conversion, weight and spectral norm,
+parametrize."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from . import parametrizations, parametrize  # noqa: F401
+from .clip_grad import (
+    clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm,
+)
+from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
+
+__all__ = [
+    "clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
+    "get_total_norm", "parameters_to_vector", "vector_to_parameters", "weight_norm",
+    "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "parametrize",
+    "parametrizations",
+]
