@@ -153,37 +153,20 @@ class Det(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = xp_of(a).linalg.det(a)
+        xp = xp_of(a)
+        out = xp.asarray(xp.linalg.det(a))
         ctx.save_for_backward(a, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         a, det_a = ctx.saved_tensors
-        # d det / dA = det * A^{-T}; for a singular A use the adjugate through the SVD.
-        if bool((det_a._data == 0).any()):
-            return _det_backward_singular(grad, a)
+        # d det / dA = det * A^{-T}. A singular matrix gets a zero gradient, as PyTorch
+        # gives (det * anything is 0 there; invert the identity in its place).
+        singular = det_a == 0
+        if bool(singular._data.any()):
+            a = _where(singular.unsqueeze(-1).unsqueeze(-1), _eye_like(a.shape[-1], a), a)
         return (grad * det_a).unsqueeze(-1).unsqueeze(-1) * inv(a).mT
-
-
-def _det_backward_singular(grad, a):
-    u, s, vh = svd(a, full_matrices=False)
-    n = s.shape[-1]
-    # adj(A)^T = U diag(prod_{j != i} s_j) Vh * det(U) det(Vh)
-    eye_mask = _eye_like(n, s)
-    others = s.unsqueeze(-2) * (1 - eye_mask) + eye_mask
-    prods = _prod_last(others)
-    sign = Det.apply(u.detach()) * Det.apply(vh.detach())
-    cofactor = u.matmul(_diag_embed(prods)).matmul(vh)
-    return (grad * sign).unsqueeze(-1).unsqueeze(-1) * cofactor
-
-
-def _prod_last(matrix):
-    """Product over the last dim as exp(sum(log|x|)) * sign would lose zeros: multiply."""
-    result = matrix[..., 0]
-    for j in range(1, matrix.shape[-1]):  # over matrix order n, not over elements
-        result = result * matrix[..., j]
-    return result
 
 
 def det(A, *, out=None):
@@ -198,10 +181,10 @@ class Slogdet(Function):
 
     @staticmethod
     def forward(ctx, a):
-        sign, logabsdet = xp_of(a).linalg.slogdet(a)
+        xp = xp_of(a)
+        sign, logabsdet = xp.linalg.slogdet(a)
         ctx.save_for_backward(a)
-        ctx.mark_non_differentiable(sign)
-        return sign, logabsdet
+        return xp.asarray(sign), xp.asarray(logabsdet)
 
     @staticmethod
     def backward(ctx, grad_sign, grad_logabsdet):
@@ -283,11 +266,26 @@ def solve(A, B, *, left=True, out=None):
     return result.squeeze(-1) if vector else result
 
 
+class _IdentityPower(Function):
+    """A^0: identity matrices of A's shape; the gradient is zero (not None), as PyTorch."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = xp_of(a)
+        return xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0
+
+
 def matrix_power(A, n):
     """A multiplied by itself n times (n < 0 uses the inverse; n == 0 gives I)."""
     _check_square("linalg.matrix_power", A._data)
     if n == 0:
-        return _eye_like(A.shape[-1], A).expand(tuple(A.shape)).clone()
+        return _IdentityPower.apply(A)
     base = inv(A) if n < 0 else A
     n = abs(n)
     result = None

@@ -138,9 +138,11 @@ def _matmul_forward(a, b):
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         _matmul_error(a, b)
     try:
-        return xp_of(a).matmul(a, b)
+        out = xp_of(a).matmul(a, b)
     except ValueError:
         _matmul_error(a, b)
+    # ml_dtypes computes bfloat16 matmul in float32 and returns float32; torch keeps bf16.
+    return out if out.dtype == a.dtype else out.astype(a.dtype)
 
 
 def _matmul_backward(grad, a, b, a_nd, b_nd, needs_a, needs_b):
