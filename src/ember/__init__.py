@@ -32,6 +32,8 @@ from . import (  # noqa: F401
     accelerator, backends, cuda, linalg, nn, optim, serialization, utils,
 )
 from .serialization import *  # noqa: F401,F403
+from . import amp  # noqa: F401
+from .amp import autocast  # noqa: F401
 
 half, float, double = float16, float32, float64  # noqa: A001 - PyTorch's aliases
 cfloat, cdouble = complex64, complex128

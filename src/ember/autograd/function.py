@@ -18,10 +18,12 @@ import functools
 import itertools
 import weakref
 
+from .._backend import autocast_state
 from .._tensor import Tensor, _make
 from .grad_mode import _grad_enabled
 
 _sequence = itertools.count()
+_autocast = autocast_state.ACTIVE
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -115,6 +117,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _autocast[0] is not None:
+            args = autocast_state.cast(cls, args)
         record = False
         if _grad_enabled[0]:
             for arg in args:

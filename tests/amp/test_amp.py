@@ -1,0 +1,96 @@
+"""autocast op lists and GradScaler against PyTorch on the cpu."""
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from oracle import randn
+
+
+def _dtypes(lib, a, b):
+    with lib.autocast("cpu"):
+        mm = a @ b
+        lsm = mm.log_softmax(dim=1)
+        plain = mm + 1
+    return mm.dtype, lsm.dtype, plain.dtype
+
+
+def test_autocast_cpu_casts_like_torch():
+    a, b = randn(4, 3), randn(3, 5)
+    e = _dtypes(ember, ember.tensor(a), ember.tensor(b))
+    t = _dtypes(torch, torch.tensor(a), torch.tensor(b))
+    assert [str(x) for x in e] == [str(x) for x in t]
+
+
+def test_autocast_gradients_flow_back_in_float32():
+    a = ember.tensor(randn(4, 3), requires_grad=True)
+    b = ember.tensor(randn(3, 2), requires_grad=True)
+    with ember.autocast("cpu", dtype=ember.bfloat16):
+        loss = (a @ b).float().sum()
+    loss.backward()
+    assert a.grad.dtype == ember.float32 and b.grad.dtype == ember.float32
+
+
+def test_autocast_nesting_disable_and_decorator():
+    a = ember.randn(2, 2)
+    with ember.autocast("cpu"):
+        with ember.autocast("cpu", enabled=False):
+            assert (a @ a).dtype == ember.float32
+        assert (a @ a).dtype == ember.bfloat16
+        assert ember.amp.is_autocast_enabled("cpu")
+    assert not ember.amp.is_autocast_enabled("cpu")
+
+    @ember.autocast("cpu")
+    def f(x):
+        return x @ x
+
+    assert f(a).dtype == ember.bfloat16
+
+
+def test_autocast_errors():
+    with pytest.raises(RuntimeError):
+        ember.autocast("cpu", dtype=ember.float64)
+    with pytest.raises(RuntimeError):
+        ember.autocast("tpu")
+
+
+def _scaler_run(lib, grads, **kwargs):
+    p = lib.nn.Parameter(lib.ones(3))
+    opt = lib.optim.SGD([p], lr=0.1)
+    scaler = lib.amp.GradScaler("cpu", init_scale=4.0, growth_interval=2, **kwargs)
+    scales, params = [], []
+    for g in grads:
+        opt.zero_grad()
+        loss = (p * lib.tensor(g)).sum()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        scales.append(scaler.get_scale())
+        params.append(p.detach().clone().tolist())
+    return scales, params, scaler.state_dict()
+
+
+def test_grad_scaler_matches_torch_including_overflow():
+    grads = [[1.0, 2.0, 3.0], [1.0, float("inf"), 0.0], [0.5, 0.5, 0.5], [1.0, 1.0, 1.0],
+             [float("nan"), 1.0, 1.0], [2.0, 2.0, 2.0]]
+    e = _scaler_run(ember, grads)
+    t = _scaler_run(torch, grads)
+    assert e[0] == t[0]
+    np.testing.assert_allclose(e[1], t[1], rtol=1e-6)
+    assert e[2] == {k: (v.item() if hasattr(v, "item") else v) for k, v in t[2].items()}
+
+
+def test_grad_scaler_disabled_and_errors():
+    scaler = ember.amp.GradScaler("cpu", enabled=False)
+    loss = ember.tensor(2.0)
+    assert scaler.scale(loss) is loss and scaler.get_scale() == 1.0
+    with pytest.raises(ValueError):
+        ember.amp.GradScaler("cpu", growth_factor=0.5)
+    p = ember.nn.Parameter(ember.ones(1))
+    opt = ember.optim.SGD([p], lr=0.1)
+    s = ember.amp.GradScaler("cpu")
+    s.scale(p.sum()).backward()
+    s.unscale_(opt)
+    with pytest.raises(RuntimeError, match="already been called"):
+        s.unscale_(opt)
