@@ -142,15 +142,23 @@ class AveragedModel(Module):
             self.n_averaged.add_(1)
 
 
+def _is_batchnorm(module) -> bool:
+    """BatchNorm1d/2d/3d (and SyncBatchNorm): what PyTorch finds as ``_BatchNorm``."""
+    from ember.nn.modules import batchnorm
+
+    base = getattr(batchnorm, "_BatchNorm", None)
+    if base is not None:
+        return isinstance(module, base)
+    return hasattr(module, "reset_running_stats") and hasattr(module, "running_mean")
+
+
 def update_bn(loader, model: Module, device=None) -> None:
     """Recompute BatchNorm running statistics with one pass over ``loader`` (needed after
     averaging weights, whose activations differ from any single model's)."""
-    from ember.nn.modules.batchnorm import _BatchNorm
-
     with ember.no_grad():
         momenta = {}
         for module in model.modules():
-            if isinstance(module, _BatchNorm):
+            if _is_batchnorm(module):
                 module.reset_running_stats()
                 momenta[module] = module.momentum
         if not momenta:
