@@ -460,10 +460,11 @@ def logical_not(input, *, out=None):
     return _out(_make(xp_of(input._data).logical_not(input._data)), out)
 
 
-def _integral_operands(torch_name, input, other):
+def _integral_operands(torch_name, input, other, kernel=None):
     a, b, dt = promote_arrays(_arr(input), _arr(_check_operand(torch_name, other)))
     if dt.kind not in "iub":
-        raise NotImplementedError(f'"{torch_name}_cpu" not implemented for \'{type_name(dt)}\'')
+        kernel = kernel or f"{torch_name}_cpu"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{type_name(dt)}\'')
     return a, b, dt
 
 
@@ -492,7 +493,7 @@ def _shift(left):
     name = "bitwise_left_shift" if left else "bitwise_right_shift"
 
     def op(input, other, *, out=None):
-        a, b, dt = _integral_operands(name, input, other)
+        a, b, dt = _integral_operands(name, input, other, "lshift_cpu" if left else "rshift_cpu")
         xp = xp_of(a, b)
         if dt.kind == "b":
             dt = np.dtype(np.int64)
@@ -608,7 +609,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode is None:
         return _out(Div.apply(input, other), out)
     if rounding_mode not in ("trunc", "floor"):
-        raise ValueError(
+        raise RuntimeError(
             "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
             f"'{rounding_mode}'"
         )
@@ -865,7 +866,7 @@ _OUT_OF_PLACE = {
 }
 
 # In-place variants; the ones whose backward never reads ``self`` skip the clone.
-_NO_SAVE = {"neg", "negative", "nan_to_num", "eq", "ne", "lt", "le", "gt", "ge",
+_NO_SAVE = {"neg", "negative", "eq", "ne", "lt", "le", "gt", "ge",
             "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
             "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
             "bitwise_right_shift", "greater", "greater_equal", "less", "less_equal",
