@@ -649,7 +649,7 @@ def _plain(weight):
     return None if weight is None else weight._data
 
 
-# from ._ctc import ctc_loss  # noqa: E402 - defined in its own file, exported from here
+from ._ctc import ctc_loss  # noqa: E402 - defined in its own file, exported from here
 
 __all__ = [
     "l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "poisson_nll_loss",
@@ -657,7 +657,7 @@ __all__ = [
     "soft_margin_loss", "multilabel_soft_margin_loss", "kl_div", "margin_ranking_loss",
     "hinge_embedding_loss", "cosine_embedding_loss", "multi_margin_loss",
     "multilabel_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-    "nll_loss", "cross_entropy",
+    "nll_loss", "cross_entropy", "ctc_loss",
 ]
 
 TENSOR_METHODS: dict = {}
