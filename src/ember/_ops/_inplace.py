@@ -34,6 +34,12 @@ def needs_graph(self, *others) -> bool:
 
 def apply_inplace(self, result):
     """Write an out-of-place ``result`` into ``self``; adopt its autograd history."""
+    if self._base is not None and _grad_enabled[0] and (
+        result._requires_grad or self._base._requires_grad
+    ):  # a view of a tracked tensor: the base takes the history (PyTorch's CopySlices)
+        from .index import rebase_view
+
+        return rebase_view(self, result)
     inplace_check(self)
     src = result._data
     dst = self._data
