@@ -64,6 +64,10 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag):
+        if flag and self._data.dtype.kind not in "fcV":
+            raise RuntimeError(
+                "only Tensors of floating point and complex dtype can require gradients"
+            )
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -76,7 +80,7 @@ class Tensor:
                 "var_no_grad = var.detach()."
             )
         if requires_grad and self._data.dtype.kind not in "fcV":
-            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -155,11 +159,10 @@ class Tensor:
     def stride(self, dim=None):
         itemsize = self._data.dtype.itemsize
         shape = self._data.shape
-        empty = self._data.size == 0  # NumPy gives empty arrays arbitrary strides
-        strides = tuple(
-            s // itemsize if n > 1 and not empty else _contiguous_stride(shape, i)
-            for i, (s, n) in enumerate(zip(self._data.strides, shape))
-        )
+        if self._data.size == 0:  # NumPy gives empty arrays arbitrary strides
+            strides = tuple(_contiguous_stride(shape, i) for i in range(len(shape)))
+        else:
+            strides = _torch_strides(shape, self._data.strides, itemsize)
         if dim is None:
             return strides
         return strides[_wrap_dim(dim, self._data.ndim)]
@@ -299,13 +302,18 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
 
     def __complex__(self):
-        return complex(self.item())
+        return complex(self._scalar())
+
+    def _scalar(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -454,11 +462,29 @@ _LEGACY_TYPES = {
 }
 
 
+_OTHER_TYPE_NAMES = {
+    "complex64": "ComplexFloatTensor", "complex128": "ComplexDoubleTensor",
+    "uint16": "UInt16Tensor", "uint32": "UInt32Tensor", "uint64": "UInt64Tensor",
+}
+
+
 def _legacy_name(tensor):
-    for name, d in _LEGACY_TYPES.items():
-        if d.np == tensor._data.dtype:
-            return name if tensor.device.type == "cpu" else f"cuda.{name}"
-    return "Tensor"
+    np_dtype = tensor._data.dtype
+    name = next((n for n, d in _LEGACY_TYPES.items() if d.np == np_dtype), None)
+    if name is None:
+        name = _OTHER_TYPE_NAMES.get(str(np_dtype), "Tensor")
+    return name if tensor.device.type == "cpu" else f"cuda.{name}"
+
+
+def _torch_strides(shape, byte_strides, itemsize):
+    """Element strides as PyTorch reports them. NumPy gives size-1 dims a stride of 0
+    after ``x[:, None]``; PyTorch's unsqueeze gives them ``size * stride`` of the dim to
+    their right (1 for the last dim), so those are recomputed right to left."""
+    out = [s // itemsize for s in byte_strides]
+    for i in range(len(shape) - 1, -1, -1):
+        if shape[i] == 1 and out[i] == 0:
+            out[i] = shape[i + 1] * out[i + 1] if i + 1 < len(shape) else 1
+    return tuple(out)
 
 
 def _contiguous_stride(shape, i):

@@ -41,7 +41,11 @@ def _on_device(array, dev):
 def _finish(array, requires_grad):
     t = _make(array)
     if requires_grad:
-        t.requires_grad_(True)
+        if array.dtype.kind not in "fcV":  # factories word it differently from requires_grad_
+            raise RuntimeError(
+                "Only Tensors of floating point and complex dtype can require gradients"
+            )
+        t._requires_grad = True
     return t
 
 

@@ -1,0 +1,246 @@
+"""Tensor attributes and conversions against PyTorch: Size, shape queries, strides,
+item/tolist/numpy, Python protocol methods, dtypes and detach."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from oracle import check, check_raises, randn
+
+import ember
+
+
+def _pair(array):
+    return ember.tensor(array.copy()), torch.tensor(array.copy())
+
+
+SAMPLES = {
+    "f32_2d": np.arange(6, dtype=np.float32).reshape(2, 3),
+    "i64_3d": np.arange(24, dtype=np.int64).reshape(2, 3, 4),
+    "bool_1d": np.array([True, False, True]),
+    "f64_0d": np.array(2.5),
+    "u8_empty": np.zeros((0, 3), np.uint8),
+    "f16": np.array([1.5, -2.0], np.float16),
+    "c64": np.array([1 + 2j, 3], np.complex64),
+}
+
+QUERIES = {
+    "shape": lambda t: tuple(t.shape),
+    "size": lambda t: tuple(t.size()),
+    "size_dim": lambda t: t.size(-1) if t.dim() else None,
+    "dim": lambda t: t.dim(),
+    "ndim": lambda t: t.ndim,
+    "ndimension": lambda t: t.ndimension(),
+    "numel": lambda t: t.numel(),
+    "nelement": lambda t: t.nelement(),
+    "dtype": lambda t: str(t.dtype),
+    "stride": lambda t: t.stride(),
+    "storage_offset": lambda t: t.storage_offset(),
+    "element_size": lambda t: t.element_size(),
+    "itemsize": lambda t: t.itemsize,
+    "nbytes": lambda t: t.nbytes,
+    "is_contiguous": lambda t: t.is_contiguous(),
+    "is_floating_point": lambda t: t.is_floating_point(),
+    "is_complex": lambda t: t.is_complex(),
+    "is_signed": lambda t: t.is_signed(),
+    "tolist": lambda t: t.tolist(),
+    "type": lambda t: t.type(),
+    "len": lambda t: len(t) if t.dim() else None,
+    "is_leaf": lambda t: t.is_leaf,
+    "requires_grad": lambda t: t.requires_grad,
+    "device": lambda t: str(t.device),
+    "get_device": lambda t: t.get_device(),
+    "is_cuda": lambda t: t.is_cuda,
+    "layout": lambda t: str(t.layout),
+}
+
+
+@pytest.mark.parametrize("sample", list(SAMPLES))
+@pytest.mark.parametrize("query", list(QUERIES))
+def test_queries_match_torch(sample, query):
+    if (sample, query) == ("u8_empty", "stride"):
+        return  # torch.tensor(empty ndarray) keeps NumPy's (0, 0); zeros(0, 3) is below
+    e, t = _pair(SAMPLES[sample])
+    assert QUERIES[query](e) == QUERIES[query](t)
+
+
+VIEWS = {
+    "transpose": lambda t: t.t(),
+    "slice_step": lambda t: t[:, ::2],
+    "row": lambda t: t[1],
+    "offset_slice": lambda t: t[1:, 1:],
+    "expand": lambda t: t[:1].expand(4, 3),
+    "T": lambda t: t.T,
+    "mT": lambda t: t.mT,
+    "H": lambda t: t.H,
+    "unsqueeze": lambda t: t.unsqueeze(1),
+}
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_view_strides_and_offsets(view):
+    e, t = _pair(np.arange(6, dtype=np.float32).reshape(2, 3))
+    ve, vt = VIEWS[view](e), VIEWS[view](t)
+    assert tuple(ve.shape) == tuple(vt.shape)
+    assert ve.stride() == vt.stride()
+    assert ve.storage_offset() == vt.storage_offset()
+    assert ve.is_contiguous() == vt.is_contiguous()
+    assert ve.tolist() == vt.tolist()
+
+
+def test_size_is_a_tuple():
+    s = ember.Size([2, 3])
+    assert isinstance(s, tuple) and s == (2, 3)
+    assert repr(s) == repr(torch.Size([2, 3])) == "torch.Size([2, 3])"
+    assert str(ember.Size([])) == str(torch.Size([]))
+    assert s.numel() == 6 and ember.Size([]).numel() == 1
+    assert isinstance(s[:1], ember.Size) and s[0] == 2
+    assert isinstance(s + (4,), ember.Size)
+    assert pickle.loads(pickle.dumps(s)) == s
+    assert ember.zeros(2, 3).shape == torch.zeros(2, 3).shape
+    assert ember.zeros(2, 3).size() == (2, 3)
+    assert ember.zeros(0, 3).stride() == torch.zeros(0, 3).stride()
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: t.item(),
+    lambda t: float(t),
+    lambda t: int(t),
+    lambda t: bool(t),
+    lambda t: complex(t),
+    lambda t: t.tolist(),
+    lambda t: f"{t:.3f}" if t.is_floating_point() and t.dim() == 0 else f"{t}",
+])
+@pytest.mark.parametrize("value", [np.array(2.75, np.float32), np.array([-3]), np.array(True),
+                                   np.array([[0.0]]), np.array(7, np.uint8)],
+                         ids=["f32", "i64", "bool", "f64_11", "u8"])
+def test_scalar_conversions(fn, value):
+    e, t = _pair(value)
+    got, want = fn(e), fn(t)
+    assert got == want and type(got) is type(want)
+
+
+def test_index_protocol():
+    seq = list(range(10))
+    assert seq[ember.tensor(3)] == seq[torch.tensor(3)]
+    assert seq[ember.tensor([4])] == 4
+    assert [1, 2, 3][ember.tensor(1, dtype=ember.int32)] == 2
+    import operator
+
+    assert operator.index(ember.tensor(5)) == 5
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.tensor([1.5, 2.0]).item(),
+    lambda lib: bool(lib.tensor([1, 2])),
+    lambda lib: bool(lib.tensor([])),
+    lambda lib: len(lib.tensor(1.0)),
+    lambda lib: iter(lib.tensor(1.0)),
+    lambda lib: [1, 2][lib.tensor(1.0)],
+    lambda lib: [1, 2][lib.tensor([1, 0])],
+    lambda lib: lib.tensor([1.0], requires_grad=True).numpy(),
+    lambda lib: lib.zeros(2).size(2),
+    lambda lib: lib.zeros(2).stride(-2),
+    lambda lib: lib.zeros(2, dtype=lib.int64).requires_grad_(),
+    lambda lib: lib.zeros(2, dtype=lib.int64).float().sum().backward(),
+    lambda lib: (lib.ones(2, requires_grad=True) * 2).requires_grad_(False),
+    lambda lib: int(lib.tensor([1, 2])),
+    lambda lib: float(lib.zeros(0)),
+    lambda lib: complex(lib.zeros(3)),
+    lambda lib: f"{lib.tensor([2.5]):>20}",
+])
+def test_conversion_errors(fn):
+    check_raises(fn)
+
+
+def test_numpy_shares_memory_and_array_protocol():
+    t = ember.zeros(3)
+    array = t.numpy()
+    array[0] = 4
+    assert t[0].item() == 4
+    assert np.asarray(t) is not None and np.asarray(t)[0] == 4
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    assert ember.ones(2, requires_grad=True).detach().numpy().tolist() == [1.0, 1.0]
+    assert ember.ones(2, requires_grad=True).numpy(force=True).tolist() == [1.0, 1.0]
+    bf = ember.tensor([1.5], dtype=ember.bfloat16)
+    assert bf.tolist() == torch.tensor([1.5], dtype=torch.bfloat16).tolist()
+    assert bf.item() == 1.5
+
+
+def test_iteration_yields_rows():
+    e, t = _pair(np.arange(6).reshape(3, 2))
+    assert [r.tolist() for r in e] == [r.tolist() for r in t]
+    assert [x.item() for x in ember.arange(3)] == [0, 1, 2]
+
+
+def test_detach_and_data():
+    x = ember.ones(3, requires_grad=True)
+    y = x * 2
+    d = y.detach()
+    assert not d.requires_grad and d.grad_fn is None and d.is_leaf
+    d[0] = 5  # shares memory and version counter with y
+    assert y[0].item() == 5 and y._version == d._version
+    assert not x.data.requires_grad
+    x.data = ember.zeros(3)
+    assert x.tolist() == [0.0, 0.0, 0.0] and x.requires_grad
+    z = x * 3
+    assert z.detach_() is z and z.grad_fn is None and not z.requires_grad
+
+
+def test_casts_and_type_as_are_differentiable():
+    check(lambda lib, a: a.double() * 2, randn(3))
+    check(lambda lib, a: a.type_as(lib.zeros(1, dtype=lib.float64)) ** 2, randn(3))
+    check(lambda lib, a: a.type(lib.float64) * a.double(), randn(3))
+    check(lambda lib, a: a.long(), randn(3) * 5, grad=False)
+    check(lambda lib, a: a.bool(), np.array([0.0, 2.0, -1.0]), grad=False)
+
+
+@pytest.mark.parametrize("name", ["float16", "bfloat16", "float32", "float64", "int8", "int16",
+                                  "int32", "int64", "uint8", "bool", "complex64",
+                                  "complex128"])
+def test_dtype_objects(name):
+    e, t = getattr(ember, name), getattr(torch, name)
+    assert repr(e) == repr(t)
+    assert e.is_floating_point == t.is_floating_point
+    assert e.is_complex == t.is_complex
+    assert e.is_signed == t.is_signed
+    assert e.itemsize == t.itemsize
+    assert ember.zeros(2, dtype=e).element_size() == torch.zeros(2, dtype=t).element_size()
+    assert pickle.loads(pickle.dumps(e)) is e
+
+
+def test_dtype_aliases_and_default_dtype():
+    for alias in ("half", "float", "double", "short", "int", "long", "cfloat", "cdouble"):
+        assert repr(getattr(ember, alias)) == repr(getattr(torch, alias))
+    assert ember.get_default_dtype() == ember.float32
+    try:
+        ember.set_default_dtype(ember.float64)
+        assert ember.tensor([1.5]).dtype == ember.float64
+        assert ember.tensor([1]).dtype == ember.int64
+    finally:
+        ember.set_default_dtype(ember.float32)
+    check_raises(lambda lib: lib.set_default_dtype(lib.int32))
+
+
+def test_deepcopy_and_pickle_keep_values():
+    x = ember.arange(4.0).requires_grad_()
+    y = copy.deepcopy(x)
+    assert y.tolist() == x.tolist() and y.requires_grad and y._data is not x._data
+    check_raises(lambda lib: copy.deepcopy(lib.ones(2, requires_grad=True) * 2))
+
+
+def test_requires_grad_flags():
+    x = ember.zeros(2)
+    assert x.requires_grad_() is x and x.requires_grad
+    x.requires_grad = False
+    assert not x.requires_grad
+    assert ember.zeros(2, dtype=ember.complex64).requires_grad_().requires_grad
+    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype"):
+        ember.zeros(2, dtype=ember.int64).requires_grad_()
+    with pytest.raises(RuntimeError, match="Only Tensors of floating point and complex dtype"):
+        ember.tensor([1], requires_grad=True)
+    y = ember.zeros(2, dtype=ember.int64)
+    with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype"):
+        y.requires_grad = True
