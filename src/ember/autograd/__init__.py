@@ -1,6 +1,6 @@
 """``ember.autograd``: Function, the backward engine, grad modes, gradcheck."""
 
-from . import grad_mode
+from . import functional, grad_mode
 from .engine import backward, detect_anomaly, grad, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -14,8 +14,8 @@ from .grad_mode import (
 )
 
 __all__ = [
-    "Function", "FunctionCtx", "GradcheckError", "gradcheck", "gradgradcheck", "backward", "detect_anomaly", "enable_grad", "grad",
-    "grad_mode", "inference_mode", "is_anomaly_enabled", "is_grad_enabled",
+    "Function", "FunctionCtx", "GradcheckError", "backward", "detect_anomaly", "enable_grad",
+    "functional", "grad", "grad_mode", "gradcheck", "gradgradcheck", "inference_mode", "is_anomaly_enabled", "is_grad_enabled",
     "is_inference_mode_enabled", "no_grad", "once_differentiable", "set_detect_anomaly",
     "set_grad_enabled",
 ]
