@@ -72,6 +72,18 @@ class Function:
             raise RuntimeError(_FREED)
         return tuple(self._unpack(entry) for entry in saved)
 
+    def save_for_forward(self, *tensors):
+        """Keep tensors for a forward-mode rule (``jvp``). ember computes forward-mode
+        products by the double-backward trick (autograd.functional.jvp), so these are only
+        stored, as ``saved_for_forward``."""
+        for tensor in tensors:
+            if tensor is not None and not isinstance(tensor, Tensor):
+                raise AssertionError(
+                    "save_for_forward expects all arguments to be tensors; you should "
+                    "save non-tensors as attributes on ctx."
+                )
+        self.__dict__["saved_for_forward"] = tensors
+
     def mark_dirty(self, *tensors):
         self._dirty = tensors
 
