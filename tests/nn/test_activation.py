@@ -208,3 +208,75 @@ ERRORS = [
 @pytest.mark.parametrize("name,fn,match", ERRORS, ids=[e[0] for e in ERRORS])
 def test_errors(name, fn, match):
     check_raises(fn, spread(3, 3), match=match)
+
+
+# ---------------------------------------------------------------------------
+# Modules
+# ---------------------------------------------------------------------------
+
+MODULES = [
+    "ReLU()", "ReLU(inplace=True)", "ReLU6()", "ReLU6(True)", "LeakyReLU()",
+    "LeakyReLU(0.2, True)", "PReLU()", "PReLU(3, 0.1)", "RReLU()", "RReLU(0.1, 0.3, True)",
+    "ELU()", "ELU(0.5, True)", "SELU()", "SELU(True)", "CELU(2.0)", "GELU()",
+    "GELU('tanh')", "SiLU()", "SiLU(True)", "Mish()", "Mish(True)", "Sigmoid()", "Tanh()",
+    "Hardtanh()", "Hardtanh(-2, 3, True)", "Hardsigmoid()", "Hardsigmoid(True)",
+    "Hardswish()", "Hardswish(True)", "Softplus()", "Softplus(2, 10)", "Softsign()",
+    "Softmax()", "Softmax(1)", "Softmin(dim=0)", "LogSoftmax(-1)", "Softmax2d()",
+    "Threshold(0.1, 20)", "Threshold(0.1, 20, True)", "GLU()", "GLU(0)", "LogSigmoid()",
+    "Tanhshrink()", "Softshrink()", "Softshrink(1)", "Hardshrink(0.3)",
+]
+
+
+@pytest.mark.parametrize("spec", MODULES)
+def test_module_repr(spec):
+    import torch
+
+    assert repr(eval("ember.nn." + spec)) == repr(eval("torch.nn." + spec))
+
+
+@pytest.mark.parametrize("spec", [m for m in MODULES if m not in ("Softmax()",)])
+def test_module_forward_backward(spec):
+    def fn(lib, x):
+        module = eval("lib.nn." + spec)
+        module.eval()  # RReLU: deterministic slope
+        return module(x * 1.0)
+
+    check(fn, spread(2, 3, 4, 2))
+
+
+def test_prelu_module_weight_grad():
+    import torch
+
+    for num in (1, 3):
+        x = spread(2, 3, 5)
+        t_mod, e_mod = torch.nn.PReLU(num, 0.2), ember.nn.PReLU(num, 0.2)
+        assert list(e_mod.state_dict()) == list(t_mod.state_dict()) == ["weight"]
+        upstream = randn(2, 3, 5)
+        t_x = torch.tensor(x, requires_grad=True)
+        e_x = ember.tensor(x, requires_grad=True)
+        t_mod(t_x).backward(torch.tensor(upstream))
+        e_mod(e_x).backward(ember.tensor(upstream))
+        np.testing.assert_allclose(e_mod.weight.grad.numpy(), t_mod.weight.grad.numpy(),
+                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(e_x.grad.numpy(), t_x.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_rrelu_module_train_is_random_eval_is_mean():
+    m = ember.nn.RReLU(0.1, 0.3)
+    x = ember.tensor(-np.ones(500, np.float32))
+    train_out = m(x).numpy()
+    assert train_out.std() > 0.01
+    m.eval()
+    np.testing.assert_allclose(m(x).numpy(), -0.2, rtol=1e-6)
+
+
+def test_softmax2d_rejects_2d():
+    check_raises(lambda lib, x: lib.nn.Softmax2d()(x), spread(3, 4),
+                 match="Softmax2d: expected input to be 3D or 4D, got 2D instead")
+
+
+def test_module_paths():
+    import ember.nn.modules.activation as act
+
+    for name in act.__all__:
+        assert getattr(ember.nn, name) is getattr(act, name)

@@ -308,3 +308,136 @@ ERRORS = [
 @pytest.mark.parametrize("name,fn,match", ERRORS, ids=[e[0] for e in ERRORS])
 def test_errors(name, fn, match):
     check_raises(fn, match=match)
+
+
+# ---------------------------------------------------------------------------
+# CTC
+# ---------------------------------------------------------------------------
+
+
+def _ctc_inputs(steps=12, batch=4, classes=6, length=5):
+    logits = randn(steps, batch, classes, dtype=np.float64)
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    targets = RNG.integers(1, classes, (batch, length))
+    targets[1, 2] = targets[1, 1]  # a repeated label needs a blank between
+    return log_probs, targets
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ctc_padded_targets(reduction, dtype):
+    log_probs, targets = _ctc_inputs()
+    check(lambda lib, lp, t: F(lib).ctc_loss(lp, t, lib.tensor([12, 10, 7, 12]),
+                                             lib.tensor([5, 3, 2, 0]), reduction=reduction),
+          log_probs.astype(dtype), targets, atol=1e-4 if dtype == np.float32 else None)
+
+
+def test_ctc_concatenated_targets_tuple_lengths_and_blank():
+    log_probs, targets = _ctc_inputs()
+    flat = np.concatenate([targets[0, :4], targets[1, :2], targets[2, :3], targets[3, :1]])
+    flat = np.where(flat == 2, 0, flat)  # blank=2: keep label 2 out of the targets
+    check(lambda lib, lp, t: F(lib).ctc_loss(lp, t, (12, 11, 9, 12), (4, 2, 3, 1), blank=2,
+                                             reduction="sum"), log_probs, flat)
+
+
+def test_ctc_unbatched():
+    log_probs, targets = _ctc_inputs(batch=2)
+    check(lambda lib, lp, t: F(lib).ctc_loss(lp, t, lib.tensor(12), lib.tensor(4),
+                                             reduction="none"), log_probs[:, 0], targets[0, :4])
+
+
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_ctc_infeasible(zero_infinity):
+    log_probs, targets = _ctc_inputs(steps=3)
+    fn = (lambda lib, lp, t: F(lib).ctc_loss(lp, t, [3, 3, 3, 3], [5, 1, 1, 1],
+                                             reduction="sum", zero_infinity=zero_infinity))
+    if zero_infinity:
+        check(fn, log_probs, targets)
+    else:
+        check(fn, log_probs, targets, grad=False)
+
+
+def test_ctc_module():
+    log_probs, targets = _ctc_inputs()
+    check(lambda lib, lp, t: lib.nn.CTCLoss(blank=0, reduction="mean")(
+        lp, t, lib.tensor([12, 10, 7, 12]), lib.tensor([5, 3, 2, 0])), log_probs, targets)
+
+
+# ---------------------------------------------------------------------------
+# Modules
+# ---------------------------------------------------------------------------
+
+LOSS_MODULES = [
+    ("L1Loss()", (randn(4, 3), randn(4, 3))),
+    ("L1Loss(reduction='sum')", (randn(4, 3), randn(4, 3))),
+    ("MSELoss(reduction='none')", (randn(4, 3), randn(4, 3))),
+    ("CrossEntropyLoss()", (randn(6, 5), labels(6))),
+    ("CrossEntropyLoss(weight=lib.arange(1.0, 6.0), ignore_index=2, label_smoothing=0.1)",
+     (randn(6, 5), labels(6, ignore=2))),
+    ("NLLLoss(weight=lib.arange(1.0, 6.0), reduction='sum')", (randn(6, 5), labels(6))),
+    ("BCELoss(weight=lib.ones(3) * 0.5)", (rand(4, 3, low=0.05, high=0.95), rand(4, 3))),
+    ("BCEWithLogitsLoss(pos_weight=lib.tensor([1.0, 2.0, 3.0]))", (randn(4, 3), rand(4, 3))),
+    ("KLDivLoss(reduction='batchmean', log_target=True)",
+     (np.log(probs(4, 3)), np.log(probs(4, 3)))),
+    ("SmoothL1Loss(beta=0.5)", (randn(4, 3), randn(4, 3))),
+    ("HuberLoss(delta=0.5)", (randn(4, 3), randn(4, 3))),
+    ("PoissonNLLLoss(full=True)", (randn(4, 3), rand(4, 3, high=4))),
+    ("GaussianNLLLoss(full=True)", (randn(4, 3), randn(4, 3), rand(4, 3, low=0.1))),
+    ("CosineEmbeddingLoss(margin=0.2)", (randn(5, 4), randn(5, 4), signs(5))),
+    ("MarginRankingLoss(margin=0.1)", (randn(6), randn(6), signs(6))),
+    ("HingeEmbeddingLoss(margin=0.5)", (randn(4, 3), signs(4, 3))),
+    ("SoftMarginLoss()", (randn(4, 3), signs(4, 3))),
+    ("MultiLabelSoftMarginLoss(weight=lib.ones(3))",
+     (randn(4, 3), (rand(4, 3) > 0.5).astype(np.float32))),
+    ("MultiLabelMarginLoss()", (randn(2, 4), np.array([[3, 0, -1, 1], [1, -1, 0, 0]]))),
+    ("MultiMarginLoss(p=2, weight=lib.arange(1.0, 6.0))", (randn(4, 5), labels(4))),
+    ("TripletMarginLoss(margin=0.5, swap=True)", (randn(5, 4), randn(5, 4), randn(5, 4))),
+    ("TripletMarginWithDistanceLoss(swap=True)", (randn(5, 4), randn(5, 4), randn(5, 4))),
+    ("MSELoss(size_average=False)", (randn(4, 3), randn(4, 3))),
+    ("L1Loss(reduce=False)", (randn(4, 3), randn(4, 3))),
+]
+
+
+def _no_grad_targets(spec, inputs):
+    # torch refuses gradients for these targets; they are plain data
+    return "Soft" in spec or "Hinge" in spec or "Cosine" in spec or "Ranking" in spec
+
+
+@pytest.mark.parametrize("spec,inputs", LOSS_MODULES, ids=[m[0] for m in LOSS_MODULES])
+def test_loss_module(spec, inputs):
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_mod = eval("torch.nn." + spec, {"torch": torch, "lib": torch})
+        e_mod = eval("ember.nn." + spec, {"ember": ember, "lib": ember})
+        assert repr(e_mod) == repr(t_mod)
+        assert list(e_mod.state_dict()) == list(t_mod.state_dict())
+        assert e_mod.reduction == t_mod.reduction
+
+        def fn(lib, *xs):
+            module = e_mod if lib is ember else t_mod
+            if len(xs) >= 2 and "Gaussian" not in spec and "Triplet" not in spec:
+                xs = xs[:-1] + (xs[-1].detach(),) if xs[-1].is_floating_point() else xs
+            return module(*xs)
+
+        check(fn, *inputs, atol=2e-5)
+
+
+def test_loss_module_state_dict_loads_from_torch():
+    import torch
+
+    t_mod = torch.nn.BCEWithLogitsLoss(weight=torch.rand(3), pos_weight=torch.rand(3))
+    e_mod = ember.nn.BCEWithLogitsLoss(weight=ember.zeros(3), pos_weight=ember.zeros(3))
+    e_mod.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t_mod.state_dict().items()})
+    np.testing.assert_array_equal(e_mod.pos_weight.numpy(), t_mod.pos_weight.numpy())
+
+
+def test_loss_module_paths_and_errors():
+    import ember.nn.modules.loss as loss_modules
+
+    for name in loss_modules.__all__:
+        assert getattr(ember.nn, name) is getattr(loss_modules, name)
+    check_raises(lambda lib: lib.nn.MultiMarginLoss(p=3), match="only p == 1 and p == 2")
+    check_raises(lambda lib: lib.nn.TripletMarginWithDistanceLoss(margin=-1.0),
+                 match="expected margin to be greater than 0, got -1.0 instead")
