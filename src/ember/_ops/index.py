@@ -64,6 +64,43 @@ def _convert_index(index, data):
     return tuple(parts), basic
 
 
+def _stages(index):
+    """Split an index mixing ints and advanced parts the way PyTorch applies it: ints (with
+    slices, None, Ellipsis) first as a basic view, then the advanced parts. NumPy would
+    instead broadcast the ints with the arrays, moving dims differently."""
+    has_int = any(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in index)
+    has_advanced = any(hasattr(p, "dtype") or isinstance(p, bool) for p in index)
+    if not (has_int and has_advanced):
+        return None
+    first, second = [], []
+    for part in index:
+        if hasattr(part, "dtype"):
+            first.append(slice(None))
+            second.append(part)
+        elif isinstance(part, bool):
+            second.append(part)
+        elif isinstance(part, (int, np.integer)):
+            first.append(part)
+        elif part is None or isinstance(part, slice):
+            first.append(part)
+            second.append(slice(None))
+        else:  # Ellipsis
+            first.append(part)
+            second.append(part)
+    return tuple(first), tuple(second)
+
+
+def _target(array, index):
+    """(array or its basic view, remaining index) so that ``target[rest]`` is ``x[index]``."""
+    stages = _stages(index)
+    if stages is None:
+        return array, index
+    try:
+        return array[stages[0]], stages[1]
+    except IndexError as exc:
+        raise _index_error(exc) from None
+
+
 _TOO_MANY = re.compile(r"too many indices for array: array is (\d+)-dimensional")
 
 
@@ -81,8 +118,9 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, index):
         ctx.meta = (x.shape, index)
+        target, rest = _target(x, index)
         try:
-            return x[index]
+            return target[rest]
         except IndexError as exc:
             raise _index_error(exc) from None
 
@@ -105,7 +143,8 @@ class IndexPutZeros(Function):
         if _is_basic(index):
             out[index] = grad
         else:
-            xp.add.at(out, index, grad)
+            target, rest = _target(out, index)
+            xp.add.at(target, rest, grad)
         return out
 
     @staticmethod
@@ -128,11 +167,12 @@ class IndexPut(Function):
         out = x.copy()
         if hasattr(value, "dtype") and value.dtype != x.dtype:
             value = value.astype(x.dtype)
+        target, rest = _target(out, index)
         try:
             if accumulate:
-                xp_of(x).add.at(out, index, value)
+                xp_of(x).add.at(target, rest, value)
             else:
-                out[index] = value
+                target[rest] = value
         except IndexError as exc:
             raise _index_error(exc) from None
         except ValueError as exc:
@@ -276,11 +316,8 @@ def rebase_view(view, result):
 
 
 def commit_inplace(self, result):
-    """Write an out-of-place ``result`` into ``self`` (views of tracked bases included)."""
-    if self._base is not None and _grad_enabled[0] and (
-        result._requires_grad or self._base._requires_grad
-    ):
-        return rebase_view(self, result)
+    """Write an out-of-place ``result`` into ``self``; ``apply_inplace`` hands views of
+    tracked tensors to ``rebase_view``."""
     return apply_inplace(self, result)
 
 
@@ -304,8 +341,9 @@ def setitem(self, index, value):
     data = value._data if isinstance(value, Tensor) else value
     if hasattr(data, "dtype"):
         check_cast(data.dtype, self._data.dtype)
+    target, rest = _target(self._data, parts)
     try:
-        self._data[parts] = data
+        target[rest] = data
     except IndexError as exc:
         raise _index_error(exc) from None
     except ValueError as exc:

@@ -76,6 +76,15 @@ def _check_index_like(name, input, dim, index, src=None):
     )
 
 
+def _pad_to(grad, shape):
+    """A gradient for a ``src`` larger than its index: zeros beyond the used block."""
+    if shape is None or tuple(grad.shape) == tuple(shape) or not shape:
+        return grad
+    from .index import IndexPutZeros
+
+    return IndexPutZeros.apply(grad, tuple(shape), tuple(slice(0, n) for n in grad.shape))
+
+
 def _src_part(src, index):
     """The leading block of ``src`` that lines up with ``index`` (PyTorch reads only it)."""
     if not hasattr(src, "shape") or src.ndim == 0:
@@ -96,7 +105,7 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, grad):
         shape, dim, index = ctx.meta
-        return ScatterInto.apply(None, grad, shape, dim, index, "add"), None, None
+        return ScatterInto.apply(None, grad, shape, dim, index, "add", True), None, None
 
 
 class ScatterInto(Function):
@@ -106,8 +115,9 @@ class ScatterInto(Function):
     _array_io = True
 
     @staticmethod
-    def forward(ctx, x, src, shape, dim, index, reduce):
-        ctx.meta = (dim, index, reduce)
+    def forward(ctx, x, src, shape, dim, index, reduce, scatter_add):
+        ctx.meta = (dim, index, reduce, getattr(src, "shape", None))
+        ctx.scatter_add = scatter_add
         xp = xp_of(index)
         if x is None:
             out = xp.zeros(shape, src.dtype)
@@ -127,16 +137,16 @@ class ScatterInto(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        dim, index, reduce = ctx.meta
-        if reduce not in (None, "add"):
+        dim, index, reduce, src_shape = ctx.meta
+        if reduce not in (None, "add") or (reduce == "add" and not ctx.scatter_add):
             raise RuntimeError("derivative for aten::scatter is not implemented")
         index_t = _make(index)
         grad_x = grad_src = None
         if ctx.needs_input_grad[0]:
             grad_x = grad if reduce == "add" else scatter(grad, dim, index_t, 0.0)
         if ctx.needs_input_grad[1]:
-            grad_src = gather(grad, dim, index_t)
-        return grad_x, grad_src, None, None, None, None
+            grad_src = _pad_to(gather(grad, dim, index_t), src_shape)
+        return grad_x, grad_src, None, None, None, None, None
 
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
@@ -157,11 +167,11 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
         if src._data.dtype != input._data.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
         _check_index_like("scatter", input._data, dim, index._data, src._data)
-        return ScatterInto.apply(input, src, None, dim, index._data, reduce)
+        return ScatterInto.apply(input, src, None, dim, index._data, reduce, False)
     _check_index_like("scatter", input._data, dim, index._data)
     if isinstance(value, Tensor):
         value = value.item()
-    return ScatterInto.apply(input, value, None, dim, index._data, reduce)
+    return ScatterInto.apply(input, value, None, dim, index._data, reduce, False)
 
 
 def scatter_add(input, dim, index, src):
@@ -169,7 +179,7 @@ def scatter_add(input, dim, index, src):
     if src._data.dtype != input._data.dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     _check_index_like("scatter_add", input._data, dim, index._data, src._data)
-    return ScatterInto.apply(input, src, None, dim, index._data, "add")
+    return ScatterInto.apply(input, src, None, dim, index._data, "add", True)
 
 
 class ScatterReduce(Function):
@@ -206,18 +216,14 @@ class ScatterReduce(Function):
         index_t = _make(index)
         hit_t = _make(hit.reshape(shape))
         if reduce == "sum":
-            grad_x = grad if include_self else grad.masked_fill(hit_t, 0)
+            grad_x = grad
             grad_src = gather(grad, dim, index_t)
         elif reduce == "mean":
-            scaled = grad / _make(np.maximum(count, 1).reshape(shape).astype(grad._data.dtype))
-            grad_x = scaled if include_self else grad.masked_fill(hit_t, 0)
-            if not include_self:
-                grad_x = grad_x + scaled.masked_fill(~hit_t, 0) * 0  # keep shape/graph
-                grad_x = grad.masked_fill(hit_t, 0)
-            grad_src = gather(scaled, dim, index_t)
+            grad_x = grad / _make(np.maximum(count, 1).reshape(shape).astype(grad._data.dtype))
+            grad_src = gather(grad_x, dim, index_t)
         elif reduce in ("amax", "amin"):
-            x_tie = (x == result) if include_self else (x == result) & ~hit_t
-            x_tie = x_tie | ~hit_t
+            # PyTorch's rule: ties share the gradient evenly (input counted even when excluded)
+            x_tie = x == result
             src_tie = src == gather(result, dim, index_t)
             ties = x_tie.to(grad.dtype).scatter_add(dim, index_t, src_tie.to(grad.dtype))
             share = grad / ties
@@ -225,6 +231,9 @@ class ScatterReduce(Function):
             grad_src = gather(share, dim, index_t).masked_fill(~src_tie, 0)
         else:
             grad_x, grad_src = _prod_grads(grad, x, src, dim, index_t, include_self, hit_t)
+        if not include_self:
+            grad_x = grad_x.masked_fill(hit_t, 0)
+        grad_src = _pad_to(grad_src, src.shape)
         return grad_x, grad_src, None, None, None, None
 
 
@@ -250,8 +259,6 @@ def _prod_grads(grad, x, src, dim, index_t, include_self, hit_t):
         return where(own_zero, one_zero, no_zero)
 
     grad_x = others(x_zero, x_nonzero, zeros, grad_product)
-    if not include_self:
-        grad_x = grad.masked_fill(hit_t, 0)
     grad_src = others(src_zero, src_nonzero, gather(zeros, dim, index_t),
                       gather(grad_product, dim, index_t))
     return grad_x, grad_src
@@ -585,9 +592,14 @@ def put(input, index, source, accumulate=False):
     return flat.reshape(input._data.shape)
 
 
-def _inplace(fn):
+def _inplace(fn, saves_input=False):
     def method(self, *args, **kwargs):
-        return _commit(self, fn(self, *args, **kwargs))
+        from ..autograd.grad_mode import _grad_enabled
+
+        source = self
+        if saves_input and _grad_enabled[0]:
+            source = self.clone()  # the op saves its input, which the write would modify
+        return _commit(self, fn(source, *args, **kwargs))
 
     method.__name__ = fn.__name__ + "_"
     return method
@@ -608,7 +620,7 @@ TENSOR_METHODS = {
     "index_put": index_put, "put": put,
 }
 TENSOR_METHODS.update({
-    name + "_": _inplace(TENSOR_METHODS[name])
+    name + "_": _inplace(TENSOR_METHODS[name], name == "scatter_reduce")
     for name in ("scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy",
                  "index_fill", "masked_fill", "masked_scatter", "index_put", "put")
 })
