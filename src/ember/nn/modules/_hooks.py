@@ -3,6 +3,7 @@ identity nodes that carry full backward hooks (PyTorch's ``torch.utils.hooks``).
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from collections import namedtuple
 
@@ -147,6 +148,12 @@ class _BackwardHook:
                         f"{len(replaced)}, but expected {len(self.grad_outputs)}")
                 self.grad_outputs = tuple(replaced)
             if self.input_index is None:
+                warnings.warn(
+                    "Full backward hook is firing when gradients are computed with respect to "
+                    "module outputs since no inputs require gradients. See "
+                    "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                    "#torch.nn.Module.register_full_backward_hook for more details.",
+                    stacklevel=5)
                 grad_inputs = (None,) * self.n_inputs
                 for hook in self.user_hooks:
                     res = hook(self.module, grad_inputs, self.grad_outputs)
