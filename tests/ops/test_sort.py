@@ -1,0 +1,244 @@
+"""Sorting and selection ops against PyTorch: values, indices, dtypes, gradients, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from oracle import RNG, check, check_raises, randn
+
+X345 = randn(3, 4, 5)
+# Integer-valued floats with repeats: ties everywhere (stable order must match torch).
+TIED = RNG.integers(0, 4, (4, 6)).astype(np.float32)
+
+DIM_CASES = [
+    ("sort", lambda lib, x, d: lib.sort(x, d)),
+    ("sort_desc", lambda lib, x, d: x.sort(d, descending=True)),
+    ("sort_stable", lambda lib, x, d: lib.sort(x, dim=d, stable=True)),
+    ("argsort", lambda lib, x, d: lib.argsort(x, d)),
+    ("argsort_desc", lambda lib, x, d: x.argsort(d, descending=True)),
+    ("topk", lambda lib, x, d: lib.topk(x, 2, d)),
+    ("topk_smallest", lambda lib, x, d: x.topk(3, d, largest=False)),
+    ("kthvalue", lambda lib, x, d: lib.kthvalue(x, 2, d)),
+    ("kthvalue_keep", lambda lib, x, d: x.kthvalue(1, d, keepdim=True)),
+    ("median", lambda lib, x, d: lib.median(x, d)),
+    ("median_keep", lambda lib, x, d: x.median(d, keepdim=True)),
+    ("nanmedian", lambda lib, x, d: lib.nanmedian(x, d)),
+    ("mode", lambda lib, x, d: lib.mode(x, d)),
+    ("quantile", lambda lib, x, d: lib.quantile(x, 0.3, d)),
+    ("quantile_keep", lambda lib, x, d: x.quantile(0.75, d, keepdim=True)),
+    ("diff", lambda lib, x, d: lib.diff(x, dim=d)),
+    ("diff2", lambda lib, x, d: x.diff(2, d)),
+]
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+@pytest.mark.parametrize("name,fn", DIM_CASES, ids=[n for n, _ in DIM_CASES])
+def test_along_dim(name, fn, dim):
+    check(lambda lib, x: fn(lib, x, dim), X345)
+
+
+@pytest.mark.parametrize("name,fn", DIM_CASES, ids=[n for n, _ in DIM_CASES])
+def test_non_contiguous(name, fn):
+    check(lambda lib, x: fn(lib, x.transpose(0, 2), 1), X345)
+
+
+# topk and kthvalue/median with dim use partial sorts in torch: among equal values
+# their indices are implementation-defined, so ties are checked on the stable ops only.
+TIE_CASES = ["sort", "sort_desc", "sort_stable", "argsort", "argsort_desc", "mode", "diff"]
+
+
+@pytest.mark.parametrize("name", TIE_CASES)
+def test_ties(name):
+    fn = dict(DIM_CASES)[name]
+    check(lambda lib, x: fn(lib, x, 1), TIED)
+    check(lambda lib, x: fn(lib, x, 0), TIED)
+
+
+ZERO_D_CASES = ["sort", "argsort", "topk_smallest", "kthvalue", "median", "mode", "quantile"]
+
+
+@pytest.mark.parametrize("name", ZERO_D_CASES)
+def test_zero_d(name):
+    fn = dict(DIM_CASES)[name]
+    if name == "topk_smallest":
+        fn = lambda lib, x, d: x.topk(1, d, largest=False)  # noqa: E731
+    if name == "kthvalue":
+        fn = lambda lib, x, d: x.kthvalue(1, d)  # noqa: E731
+    x0 = np.array(1.5, np.float32)
+    check(lambda lib, x: fn(lib, x, 0), x0)
+    check(lambda lib, x: fn(lib, x, -1), x0)
+
+
+FULL_CASES = [
+    ("median", lambda lib, x: x.median()),
+    ("nanmedian", lambda lib, x: lib.nanmedian(x)),
+    ("quantile", lambda lib, x: lib.quantile(x, 0.4)),
+    ("quantile_q", lambda lib, x: x.quantile(lib.tensor([0.0, 0.25, 0.5, 1.0]))),
+    ("quantile_q_dim", lambda lib, x: lib.quantile(x, lib.tensor([0.1, 0.9]), dim=1, keepdim=True)),
+    ("quantile_q_all_keep", lambda lib, x: lib.quantile(x, lib.tensor([0.1, 0.9]), keepdim=True)),
+    ("msort", lambda lib, x: lib.msort(x)),
+]
+
+
+@pytest.mark.parametrize("data", ["random", "tied"])
+@pytest.mark.parametrize("name,fn", FULL_CASES, ids=[n for n, _ in FULL_CASES])
+def test_full(name, fn, data):
+    # torch's quantile sorts unstably, so with ties its gradient may pick another equal
+    # element: compare values only there.
+    tied_quantile = data == "tied" and name.startswith("quantile")
+    check(fn, X345[0] if data == "random" else TIED, grad=not tied_quantile)
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("q", [0.0, 0.2, 0.5, 0.9, 1.0])
+def test_quantile_interpolation(interpolation, q):
+    check(lambda lib, x: lib.quantile(x, q, dim=1, interpolation=interpolation), randn(3, 5))
+    check(lambda lib, x: lib.quantile(x, q, interpolation=interpolation), randn(4))
+
+
+def test_nan_handling():
+    x = np.array([[1.0, np.nan, 3.0, 2.0], [4.0, 5.0, 6.0, 0.5], [np.nan] * 4], np.float32)
+    for fn in (lambda lib, t: t.sort(1), lambda lib, t: t.sort(1, descending=True),
+               lambda lib, t: t[:2].median(1), lambda lib, t: t[:2].nanmedian(1), lambda lib, t: t.median(),
+               lambda lib, t: t.nanmedian(1).values, lambda lib, t: t.median(1).values,
+               lambda lib, t: lib.nanmedian(t[:2]), lambda lib, t: t.quantile(0.5, 1),
+               lambda lib, t: t.nanquantile(0.5, 1), lambda lib, t: t[:2].topk(2, 1)):
+        check(fn, x, grad=False)
+
+
+def test_median_tie_gradient_split():
+    # Without dim the gradient is shared equally by every element equal to the median.
+    check(lambda lib, x: x.median(), np.array([3.0, 1.0, 3.0, 3.0, 5.0], np.float32))
+    check(lambda lib, x: x.nanmedian(), np.array([2.0, 2.0, 7.0, 1.0], np.float32))
+
+
+def test_empty():
+    check(lambda lib, x: x.sort(1), randn(2, 0))
+    check(lambda lib, x: x.sort(0), randn(2, 0))
+    check(lambda lib, x: x.topk(0, 1), randn(2, 3))
+    check(lambda lib, x: x.median(), randn(0), grad=False)
+    check(lambda lib, x: lib.unique(x), randn(0), grad=False)
+    check(lambda lib, x: x.diff(dim=1), randn(2, 1))
+
+
+def test_named_tuples():
+    x = ember.tensor([[3.0, 1.0, 2.0]])
+    s = x.sort()
+    assert s.values.tolist() == [[1.0, 2.0, 3.0]] and s.indices.tolist() == [[1, 2, 0]]
+    values, indices = ember.topk(x, 1)
+    assert values.tolist() == [[3.0]] and indices.tolist() == [[0]]
+    assert repr(ember.kthvalue(x, 1)).startswith("torch.return_types.kthvalue(")
+
+
+INT_DATA = np.array([3, 1, 2, 1, 3, 3, 0], np.int64)
+
+NONDIFF_CASES = [
+    ("unique", lambda lib, x: lib.unique(x)),
+    ("unique_all", lambda lib, x: lib.unique(x, return_inverse=True, return_counts=True)),
+    ("unique_unsorted", lambda lib, x: x.unique(sorted=False, return_counts=True)),
+    ("unique_dim", lambda lib, x: lib.unique(lib.tensor([[1, 2], [0, 1], [1, 2], [0, 0]]),
+                                             dim=0, return_inverse=True, return_counts=True)),
+    ("unique_dim1", lambda lib, x: lib.unique(x[:6].reshape(2, 3), dim=1, return_inverse=True)),
+    ("unique_2d", lambda lib, x: lib.unique(x[:6].reshape(2, 3), return_inverse=True)),
+    ("unique_consecutive", lambda lib, x: lib.unique_consecutive(x, return_inverse=True, return_counts=True)),
+    ("unique_consecutive_m", lambda lib, x: lib.tensor([1, 1, 2, 2, 3, 1, 1]).unique_consecutive()),
+    ("unique_consecutive_dim", lambda lib, x: lib.unique_consecutive(
+        lib.tensor([[1, 1, 2], [1, 1, 2], [0, 1, 1]]), dim=0, return_counts=True, return_inverse=True)),
+    ("bincount", lambda lib, x: lib.bincount(x)),
+    ("bincount_min", lambda lib, x: x.bincount(minlength=10)),
+    ("bincount_w", lambda lib, x: lib.bincount(x, weights=lib.linspace(0, 1, 7))),
+    ("bincount_w64", lambda lib, x: lib.bincount(x, weights=lib.linspace(0, 1, 7).double())),
+    ("histc", lambda lib, x: lib.histc(x.float(), bins=4)),
+    ("histc_range", lambda lib, x: x.double().histc(bins=5, min=0.5, max=2.5)),
+    ("histc_default", lambda lib, x: lib.histc(x.float() * 0.37)),
+    ("searchsorted", lambda lib, x: lib.searchsorted(lib.tensor([0, 1, 3, 5]), x)),
+    ("searchsorted_right", lambda lib, x: lib.searchsorted(lib.tensor([0, 1, 3, 5]), x, right=True)),
+    ("searchsorted_side", lambda lib, x: lib.searchsorted(lib.tensor([0.0, 1, 3]), x.float(), side="right")),
+    ("searchsorted_int32", lambda lib, x: lib.searchsorted(lib.tensor([0, 1, 3]), x, out_int32=True)),
+    ("searchsorted_scalar", lambda lib, x: lib.searchsorted(lib.tensor([0, 1, 3]), 2)),
+    ("searchsorted_batched", lambda lib, x: lib.searchsorted(
+        lib.tensor([[0, 2, 4], [1, 1, 3]]), lib.tensor([[1, 4, 5, 0], [1, 2, 3, 0]]))),
+    ("searchsorted_batched_right", lambda lib, x: lib.searchsorted(
+        lib.tensor([[0, 2, 4], [1, 1, 3]]), lib.tensor([[1, 4, 5, 0], [1, 2, 3, 0]]), right=True)),
+    ("searchsorted_sorter", lambda lib, x: lib.searchsorted(
+        lib.tensor([3, 0, 1]), x, sorter=lib.tensor([1, 2, 0]))),
+    ("bucketize", lambda lib, x: lib.bucketize(x, lib.tensor([1, 2]))),
+    ("bucketize_right", lambda lib, x: lib.bucketize(x.reshape(7, 1), lib.tensor([1, 2]), right=True)),
+    ("diff_int", lambda lib, x: lib.diff(x)),
+    ("diff_bool", lambda lib, x: (x > 1).diff()),
+    ("diff_prepend", lambda lib, x: x.diff(n=2, prepend=lib.tensor([0]), append=lib.tensor([9, 9]))),
+    ("argsort_int", lambda lib, x: x.argsort(descending=True, stable=True)),
+    ("sort_bool", lambda lib, x: (x > 1).sort(descending=True)),
+    ("median_int", lambda lib, x: x.median()),
+    ("mode_int", lambda lib, x: x.mode()),
+    ("topk_int", lambda lib, x: x.topk(3)),
+]
+
+
+@pytest.mark.parametrize("name,fn", NONDIFF_CASES, ids=[n for n, _ in NONDIFF_CASES])
+def test_integer_ops(name, fn):
+    check(fn, INT_DATA, grad=False)
+
+
+def test_diff_prepend_gradient():
+    check(lambda lib, x, p: lib.diff(x, dim=0, prepend=p), randn(3, 2), randn(1, 2))
+    check(lambda lib, x, a: x.diff(append=a), randn(2, 3), randn(2, 2))
+
+
+GRAD_CASES = [
+    ("sort", lambda x: x.sort(1).values), ("sort_desc", lambda x: x.sort(0, descending=True)[0]),
+    ("topk", lambda x: x.topk(2).values), ("kthvalue", lambda x: x.kthvalue(2, 1).values),
+    ("median_dim", lambda x: x.median(0).values), ("median", lambda x: x.median()),
+    ("nanmedian", lambda x: x.nanmedian(1).values), ("mode", lambda x: x.mode(1).values),
+    ("quantile", lambda x: x.quantile(0.3, 1)),
+    ("quantile_q", lambda x: x.quantile(ember.tensor([0.2, 0.7], dtype=ember.float64))),
+    ("diff", lambda x: x.diff(dim=0)), ("diff2", lambda x: x.diff(2)),
+]
+GRAD_INPUT = np.random.default_rng(3).standard_normal((3, 4))
+
+
+@pytest.mark.parametrize("name,fn", GRAD_CASES, ids=[n for n, _ in GRAD_CASES])
+def test_gradcheck(name, fn):
+    x = ember.tensor(GRAD_INPUT, requires_grad=True)
+    assert ember.autograd.gradcheck(fn, (x,))
+    assert ember.autograd.gradgradcheck(fn, (x,))
+
+
+ERROR_CASES = [
+    ("sort_bad_dim", lambda lib, x: x.sort(2), "Dimension out of range"),
+    ("topk_k", lambda lib, x: x.topk(5), "selected index k out of range"),
+    ("kthvalue_k", lambda lib, x: x.kthvalue(5), "kthvalue\\(\\): selected number k out of range"),
+    ("median_empty_dim", lambda lib, x: x[:, :0].median(1), "median\\(\\): Expected reduction dim 1"),
+    ("mode_empty_dim", lambda lib, x: x[:, :0].mode(1), "mode\\(\\): Expected reduction dim 1"),
+    ("kthvalue_empty", lambda lib, x: x[:0].kthvalue(1, 0), "kthvalue\\(\\): Expected reduction dim 0"),
+    ("quantile_int", lambda lib, x: x.long().quantile(0.5), "must be either float or double"),
+    ("quantile_empty", lambda lib, x: x[:0].quantile(0.5), "must be non-empty"),
+    ("quantile_range", lambda lib, x: x.quantile(1.5), "q must be in the range \\[0, 1\\] but got 1.5"),
+    ("quantile_interp", lambda lib, x: x.quantile(0.5, interpolation="foo"), "interpolation must be one of"),
+    ("bincount_2d", lambda lib, x: lib.bincount(x.long()), "bincount only supports 1-d"),
+    ("bincount_neg", lambda lib, x: lib.bincount(lib.tensor([-1, 2])), "bincount only supports"),
+    ("histc_int", lambda lib, x: lib.histc(x.long()), "not implemented for 'Long'"),
+    ("diff_0d", lambda lib, x: x.sum().diff(), "diff expects input to be at least one-dimensional"),
+    ("searchsorted_side", lambda lib, x: lib.searchsorted(x[0], x[0], side="middle"), "side can only be"),
+    ("bucketize_2d", lambda lib, x: lib.bucketize(x[0], x), "boundaries tensor must be 1 dimension"),
+]
+
+
+@pytest.mark.parametrize("name,fn,match", ERROR_CASES, ids=[n for n, _, _ in ERROR_CASES])
+def test_errors(name, fn, match):
+    check_raises(fn, randn(3, 4), match=match)
+
+
+def test_double_backward_through_sort_matches_torch():
+    grads = []
+    for lib in (ember, torch):
+        x = lib.tensor(GRAD_INPUT, requires_grad=True)
+        out = (x.sort(1).values * lib.arange(4.0, dtype=lib.float64)).sum() ** 2
+        (g,) = lib.autograd.grad(out, x, create_graph=True)
+        (gg,) = lib.autograd.grad(g.sum(), x)
+        grads.append((np.asarray(g.detach()), np.asarray(gg.detach())))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-7)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-7)
