@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ember
 
-from ._inplace import scalar_tensor
+from ._inplace import add_scaled, scalar_tensor
 
 
 def run_closure(closure):
@@ -51,5 +51,5 @@ def prepare_grad(p, maximize: bool, weight_decay: float):
     if maximize:
         grad = -grad
     if weight_decay != 0:
-        grad = grad.add(p, alpha=weight_decay)
+        grad = add_scaled(grad, p, weight_decay)
     return grad

@@ -1,7 +1,9 @@
 """The handful of fused in-place updates the optimizers are written with.
 
-Each prefers the Tensor method of the same name (one array pass) and falls back to a
-composition of ops that always exist, so optimizers work while the op families grow.
+The fused updates are compositions of plain ops that allocate one temporary at most:
+measured on 400k-element float32 tensors this is several times faster than the generic
+out-of-place-then-write-back path of ``Tensor.addcmul_``/``addcdiv_``/``lerp_``, and the
+allocation (page faults on fresh memory) dominates optimizer steps on CPU.
 Everything here runs under ``no_grad`` on ember Tensors: optim never does array math
 on NumPy/CuPy directly, so it works on every device.
 """
@@ -13,27 +15,36 @@ from ember import Tensor
 
 
 def addcmul_(target: Tensor, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-    """target += value * t1 * t2."""
-    method = getattr(target, "addcmul_", None)
-    if method is not None:
-        return method(t1, t2, value=value)
-    return target.add_(t1.mul(t2), alpha=value)
+    """target += value * t1 * t2, with one temporary."""
+    product = t1.mul(t2)
+    if value != 1:
+        product.mul_(value)
+    return target.add_(product)
 
 
 def addcdiv_(target: Tensor, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-    """target += value * t1 / t2."""
-    method = getattr(target, "addcdiv_", None)
-    if method is not None:
-        return method(t1, t2, value=value)
-    return target.add_(t1.div(t2), alpha=value)
+    """target += value * t1 / t2, with one temporary."""
+    quotient = t1.div(t2)
+    if value != 1:
+        quotient.mul_(value)
+    return target.add_(quotient)
 
 
 def lerp_(target: Tensor, end: Tensor, weight: float) -> Tensor:
-    """target += weight * (end - target), PyTorch's exponential moving average."""
-    method = getattr(target, "lerp_", None)
-    if method is not None:
-        return method(end, weight)
-    return target.add_(end.sub(target), alpha=weight)
+    """target += weight * (end - target): PyTorch's moving average, with one temporary.
+
+    Same two-sided formula as PyTorch's lerp kernel (from ``end`` when weight >= 0.5), so
+    the rounding matches.
+    """
+    diff = end.sub(target)
+    if weight < 0.5:
+        return target.add_(diff.mul_(weight))
+    return copy_(target, diff.mul_(weight - 1).add_(end))
+
+
+def add_scaled(grad: Tensor, other: Tensor, alpha: float) -> Tensor:
+    """grad + alpha * other as a new tensor (one allocation)."""
+    return other.mul(alpha).add_(grad)
 
 
 def maximum(a: Tensor, b: Tensor) -> Tensor:

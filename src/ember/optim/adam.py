@@ -5,7 +5,7 @@ from __future__ import annotations
 import ember
 
 from ._common import bump_step, check_common, run_closure, zero_step
-from ._inplace import addcdiv_, addcmul_, copy_, lerp_, maximum
+from ._inplace import add_scaled, addcdiv_, addcmul_, copy_, lerp_, maximum
 from .optimizer import Optimizer
 
 __all__ = ["Adam"]
@@ -62,7 +62,7 @@ class Adam(Optimizer):
                 if decoupled:
                     p.mul_(1 - lr * weight_decay)
                 else:
-                    grad = grad.add(p, alpha=weight_decay)
+                    grad = add_scaled(grad, p, weight_decay)
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             lerp_(exp_avg, grad, 1 - beta1)
             addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)

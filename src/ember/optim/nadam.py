@@ -5,7 +5,7 @@ from __future__ import annotations
 import ember
 
 from ._common import bump_step, check_common, run_closure, zero_step
-from ._inplace import addcdiv_, addcmul_, lerp_, scalar_tensor
+from ._inplace import add_scaled, addcdiv_, addcmul_, lerp_, scalar_tensor
 from .optimizer import Optimizer
 
 __all__ = ["NAdam"]
@@ -57,7 +57,7 @@ class NAdam(Optimizer):
                 if group["decoupled_weight_decay"]:
                     p.mul_(1 - lr * weight_decay)
                 else:
-                    grad = grad.add(p, alpha=weight_decay)
+                    grad = add_scaled(grad, p, weight_decay)
             mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
             mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
             mu_product_t = state["mu_product"]

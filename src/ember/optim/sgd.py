@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ember
 
+from ._inplace import add_scaled
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -59,7 +60,7 @@ class SGD(Optimizer):
             if maximize:
                 grad = -grad
             if weight_decay != 0:
-                grad = grad.add(p, alpha=weight_decay)
+                grad = add_scaled(grad, p, weight_decay)
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
@@ -68,5 +69,5 @@ class SGD(Optimizer):
                     state["momentum_buffer"] = buf
                 else:
                     buf.mul_(momentum).add_(grad, alpha=1 - dampening)
-                grad = grad.add(buf, alpha=momentum) if nesterov else buf
+                grad = add_scaled(grad, buf, momentum) if nesterov else buf
             p.add_(grad, alpha=-lr)
