@@ -145,14 +145,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     targets = [_target_edge(t) for t in inputs]
     captured = _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate=False)
     result = []
-    for tensor, g in zip(inputs, captured):
+    for index, (tensor, g) in enumerate(zip(inputs, captured)):
         if g is None:
             if materialize_grads:
                 g = tensor.new_zeros(tensor.shape) if hasattr(tensor, "new_zeros") else None
             elif not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the "
-                    "graph. Set allow_unused=True if this is the desired behavior."
+                    f"The differentiated Tensor at index {index} appears to not have been used "
+                    "in the graph. Set allow_unused=True if this is the desired behavior."
                 )
         result.append(g)
     return tuple(result)
