@@ -9,41 +9,17 @@ to the graph for higher-order gradients. The unary math functions live in unary.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import warnings
 
 import numpy as np
 
 from .._backend import result_np
 from ..autograd.function import Function
-from ._inplace import apply_inplace, needs_graph, ufunc_inplace
-from ._util import Tensor, _make, float_np, inplace_check, promote_arrays, type_name, xp_of
-
-_SCALARS = (bool, int, float, complex)
-
-
-def _arr(x):
-    return x._data if isinstance(x, Tensor) else x
-
-
-# NumPy warns on overflow/invalid/divide-by-zero (inf/nan results) where PyTorch is
-# silent. A warnings filter scoped to these modules costs nothing on the common path,
-# unlike np.errstate/np.seterr (several microseconds per call).
-warnings.filterwarnings(
-    "ignore", category=RuntimeWarning, module=r"ember\._ops\.(pointwise|unary|_special)"
-)
-_SILENT = contextlib.nullcontext()
-
-
-def _quiet(xp):
-    """Kept as a marker where NumPy may warn; the module filter above silences it."""
-    return _SILENT
-
-
-def _as_float(x):
-    """Integer/bool arrays become the default float dtype; float arrays pass through."""
-    return x.astype(float_np(x.dtype)) if x.dtype.kind not in "fcV" else x
+from ._elementwise import _out, _quiet, _slot, inplace_of
+from ._inplace import apply_inplace, ufunc_inplace
+from ._util import Tensor, _make, float_np, promote_arrays, type_name, xp_of
+from . import compare
+from .compare import *  # noqa: F401,F403 - comparisons, logical, bitwise (re-exported)
 
 
 # ---------------------------------------------------------------------------
@@ -403,172 +379,6 @@ def _bf16_info():
 
 builtin_abs = abs
 
-
-# ---------------------------------------------------------------------------
-# Comparisons, logical and bitwise ops (not differentiable)
-# ---------------------------------------------------------------------------
-
-
-def _check_operand(name, other):
-    if isinstance(other, (Tensor,) + _SCALARS):
-        return other
-    if isinstance(other, np.generic):
-        return other.item()
-    raise TypeError(
-        f"{name}() received an invalid combination of arguments - got "
-        f"({type(other).__name__}), but expected one of: (Tensor other), (Number other)"
-    )
-
-
-def _compare(ufunc_name, torch_name):
-    def op(input, other, *, out=None):
-        a, b, _ = promote_arrays(_arr(input), _arr(_check_operand(torch_name, other)))
-        return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
-
-    op.__name__ = torch_name
-    op.__doc__ = f"Elementwise ``{torch_name}`` after type promotion; returns bool."
-    return op
-
-
-eq = _compare("equal", "eq")
-ne = _compare("not_equal", "ne")
-lt = _compare("less", "lt")
-le = _compare("less_equal", "le")
-gt = _compare("greater", "gt")
-ge = _compare("greater_equal", "ge")
-
-
-def _logical(ufunc_name, torch_name):
-    def op(input, other, *, out=None):
-        a, b = _arr(input), _arr(_check_operand(torch_name, other))
-        return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
-
-    op.__name__ = torch_name
-    return op
-
-
-logical_and = _logical("logical_and", "logical_and")
-logical_or = _logical("logical_or", "logical_or")
-logical_xor = _logical("logical_xor", "logical_xor")
-
-
-def logical_not(input, *, out=None):
-    return _out(_make(xp_of(input._data).logical_not(input._data)), out)
-
-
-def _integral_operands(torch_name, input, other, kernel=None):
-    a, b, dt = promote_arrays(_arr(input), _arr(_check_operand(torch_name, other)))
-    if dt.kind not in "iub":
-        kernel = kernel or f"{torch_name}_cpu"
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{type_name(dt)}\'')
-    return a, b, dt
-
-
-def _bitwise(ufunc_name, torch_name):
-    def op(input, other, *, out=None):
-        a, b, _ = _integral_operands(torch_name, input, other)
-        return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
-
-    op.__name__ = torch_name
-    return op
-
-
-bitwise_and = _bitwise("bitwise_and", "bitwise_and")
-bitwise_or = _bitwise("bitwise_or", "bitwise_or")
-bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
-
-
-def bitwise_not(input, *, out=None):
-    data = input._data
-    if data.dtype.kind not in "iub":
-        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
-    return _out(_make(xp_of(data).invert(data)), out)
-
-
-def _shift(left):
-    name = "bitwise_left_shift" if left else "bitwise_right_shift"
-
-    def op(input, other, *, out=None):
-        a, b, dt = _integral_operands(name, input, other, "lshift_cpu" if left else "rshift_cpu")
-        xp = xp_of(a, b)
-        if dt.kind == "b":
-            dt = np.dtype(np.int64)
-            a, b = xp.asarray(a, dtype=dt), xp.asarray(b, dtype=dt)
-        bits = dt.itemsize * 8
-        a = xp.asarray(a, dtype=dt)
-        b = xp.asarray(b, dtype=dt)
-        # Shifting by >= the bit width is undefined in C; PyTorch gives 0 (or the sign).
-        too_far = (b >= bits) | (b < 0)
-        safe = xp.where(too_far, 0, b).astype(dt)
-        if left:
-            result = xp.where(too_far, 0, xp.left_shift(a, safe)).astype(dt)
-        else:
-            result = xp.where(too_far, xp.where(a < 0, -1, 0), xp.right_shift(a, safe)).astype(dt)
-        return _out(_make(result), out)
-
-    op.__name__ = name
-    return op
-
-
-bitwise_left_shift = _shift(True)
-bitwise_right_shift = _shift(False)
-
-
-def isnan(input):
-    return _make(xp_of(input._data).isnan(input._data))
-
-
-def isinf(input):
-    return _make(xp_of(input._data).isinf(input._data))
-
-
-def isfinite(input):
-    return _make(xp_of(input._data).isfinite(input._data))
-
-
-def isposinf(input, *, out=None):
-    return _out(_make(xp_of(input._data).isposinf(input._data)), out)
-
-
-def isneginf(input, *, out=None):
-    return _out(_make(xp_of(input._data).isneginf(input._data)), out)
-
-
-def signbit(input, *, out=None):
-    return _out(_make(xp_of(input._data).signbit(input._data)), out)
-
-
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """|input - other| <= atol + rtol * |other|; equal values (including infs) match."""
-    a, b = input._data, _arr(other)
-    if hasattr(b, "dtype") and a.dtype != b.dtype:
-        raise RuntimeError(f"{type_name(a.dtype)} did not match {type_name(b.dtype)}")
-    xp = xp_of(a)
-    close = a == b
-    if a.dtype.kind in "fcV":
-        af, bf = a.astype(np.float64), xp.asarray(b).astype(np.float64)
-        with _quiet(xp):
-            close = close | (xp.abs(af - bf) <= atol + rtol * xp.abs(bf)) & xp.isfinite(af - bf)
-        if equal_nan:
-            close = close | (xp.isnan(af) & xp.isnan(bf))
-    elif a.dtype.kind != "b":
-        diff = xp.abs(a.astype(np.float64) - xp.asarray(b).astype(np.float64))
-        close = close | (diff <= atol + rtol * xp.abs(xp.asarray(b).astype(np.float64)))
-    return _make(xp.asarray(close))
-
-
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
-    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
-
-
-def equal(input, other) -> bool:
-    """True when shapes match and every element is equal (after type promotion)."""
-    a, b = input._data, other._data
-    if a.shape != b.shape:
-        return False
-    return bool(xp_of(a).array_equal(a, b))
-
-
 # ---------------------------------------------------------------------------
 # Public functions
 # ---------------------------------------------------------------------------
@@ -715,67 +525,9 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     return _out(NanToNum.apply(input, nan, posinf, neginf), out)
 
 
-def _out(result, out):
-    """Honour ``out=``: write the result into ``out`` (resized as PyTorch does)."""
-    if out is None:
-        return result
-    if out._data.shape != result._data.shape:
-        out._data = result._data.astype(out._data.dtype, copy=True)
-        out._vc[0] += 1
-        return out
-    with _no_grad():
-        apply_inplace(out, result.detach())
-    return out
-
-
-def _no_grad():
-    from ..autograd.grad_mode import no_grad
-
-    return no_grad()
-
-
 # ---------------------------------------------------------------------------
 # In-place variants and operator slots
 # ---------------------------------------------------------------------------
-
-
-def inplace_of(fn, saves_self=True):
-    """``self.op_(...)``: compute out of place, write back, adopt the history.
-
-    When autograd records, an op that saves its input gets a clone of ``self`` (so the
-    write does not clobber what backward reads, as PyTorch's saved original self).
-    """
-
-    def method(self, *args, **kwargs):
-        if saves_self and needs_graph(self, *args, *kwargs.values()):
-            from .creation import clone
-
-            inplace_check(self)
-            return apply_inplace(self, fn(clone(self), *args, **kwargs))
-        return apply_inplace(self, fn(self, *args, **kwargs))
-
-    method.__name__ = fn.__name__ + "_"
-    return method
-
-
-def _slot(fn, reflected=False):
-    """A plain function for an operator slot: NotImplemented for foreign operand types
-    (so ``t == None`` is False and ``t + None`` raises Python's TypeError). ``fn`` may be
-    a Function's ``apply`` (the hot arithmetic operators skip the public wrapper)."""
-
-    def method(self, other):
-        if not isinstance(other, _OPERANDS):
-            if isinstance(other, np.generic):
-                other = other.item()
-            else:
-                return NotImplemented
-        return fn(other, self) if reflected else fn(self, other)
-
-    method.__name__ = "__" + getattr(fn, "__name__", "op") + "__"
-    return method
-
-
-_OPERANDS = (Tensor,) + _SCALARS
 
 
 def _iadd(self, other):
@@ -830,10 +582,6 @@ def _pos(self):
     return positive(self)
 
 
-def _invert(self):
-    return bitwise_not(self)
-
-
 def _where_method(self, condition, other):
     return where(condition, self, other)
 
@@ -841,12 +589,8 @@ def _where_method(self, condition, other):
 __all__ = [
     "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "neg", "negative",
     "positive", "pow", "where", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
-    "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num", "eq", "ne", "lt",
-    "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
-    "bitwise_right_shift", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit",
-    "isclose", "allclose", "equal",
-]
+    "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num",
+] + compare.__all__
 
 _OUT_OF_PLACE = {
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
@@ -854,33 +598,20 @@ _OUT_OF_PLACE = {
     "clamp": clamp, "clip": clip, "clamp_min": clamp_min, "clamp_max": clamp_max,
     "maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "lerp": lerp,
     "addcmul": addcmul, "addcdiv": addcdiv, "nan_to_num": nan_to_num,
-    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
-    "greater": gt, "greater_equal": ge, "less": lt, "less_equal": le, "not_equal": ne,
-    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
-    "logical_not": logical_not, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
-    "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
-    "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift,
-    "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "isposinf": isposinf,
-    "isneginf": isneginf, "signbit": signbit, "isclose": isclose, "allclose": allclose,
-    "equal": equal, "where": _where_method,
+    "where": _where_method,
 }
 
-# In-place variants; the ones whose backward never reads ``self`` skip the clone.
-_NO_SAVE = {"neg", "negative", "eq", "ne", "lt", "le", "gt", "ge",
-            "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
-            "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
-            "bitwise_right_shift", "greater", "greater_equal", "less", "less_equal",
-            "not_equal"}
+# In-place variants (add_/sub_/mul_/div_ have ufunc fast paths below); neg's backward
+# never reads ``self``, so it skips the clone.
 _INPLACE = {
-    name + "_": inplace_of(fn, saves_self=name not in _NO_SAVE)
+    name + "_": inplace_of(fn, saves_self=name not in ("neg", "negative"))
     for name, fn in _OUT_OF_PLACE.items()
-    if name not in ("add", "sub", "mul", "div", "positive", "isnan", "isinf", "isfinite",
-                    "isposinf", "isneginf", "signbit", "isclose", "allclose", "equal", "where",
-                    "maximum", "minimum", "fmax", "fmin")
+    if name not in ("add", "sub", "mul", "div", "positive", "where", "maximum", "minimum",
+                    "fmax", "fmin")
 }
 
 TENSOR_METHODS = {
-    **_OUT_OF_PLACE, **_INPLACE,
+    **compare.TENSOR_METHODS, **_OUT_OF_PLACE, **_INPLACE,
     "add_": _add_, "sub_": _sub_, "subtract_": _sub_, "mul_": _imul, "multiply_": _imul,
     "div_": _div_, "divide_": _div_,
     "__add__": _slot(Add.apply), "__radd__": _slot(Add.apply, reflected=True),
@@ -893,19 +624,5 @@ TENSOR_METHODS = {
     "__itruediv__": _idiv, "__div__": _slot(Div.apply),
     "__pow__": _slot(Pow.apply), "__rpow__": _slot(Pow.apply, reflected=True),
     "__ipow__": inplace_of(pow),
-    "__neg__": neg, "__pos__": _pos, "__invert__": _invert,
-    "__and__": _slot(bitwise_and), "__rand__": _slot(bitwise_and, reflected=True),
-    "__iand__": _INPLACE["bitwise_and_"],
-    "__or__": _slot(bitwise_or), "__ror__": _slot(bitwise_or, reflected=True),
-    "__ior__": _INPLACE["bitwise_or_"],
-    "__xor__": _slot(bitwise_xor), "__rxor__": _slot(bitwise_xor, reflected=True),
-    "__ixor__": _INPLACE["bitwise_xor_"],
-    "__lshift__": _slot(bitwise_left_shift),
-    "__rlshift__": _slot(bitwise_left_shift, reflected=True),
-    "__ilshift__": _INPLACE["bitwise_left_shift_"],
-    "__rshift__": _slot(bitwise_right_shift),
-    "__rrshift__": _slot(bitwise_right_shift, reflected=True),
-    "__irshift__": _INPLACE["bitwise_right_shift_"],
-    "__eq__": _slot(eq), "__ne__": _slot(ne), "__lt__": _slot(lt), "__le__": _slot(le),
-    "__gt__": _slot(gt), "__ge__": _slot(ge),
+    "__neg__": neg, "__pos__": _pos,
 }

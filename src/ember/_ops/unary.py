@@ -16,7 +16,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from . import _special
-from .pointwise import _RoundedDiv, _int_zero_check, _out, _quiet, _slot, div, inplace_of, pow
+from ._elementwise import _out, _quiet, _slot, inplace_of
+from .pointwise import _RoundedDiv, _int_zero_check, div, pow
 from ._inplace import apply_inplace, needs_graph
 from ._util import Tensor, float_np, promote_arrays, type_name, xp_of
 
@@ -216,7 +217,9 @@ class Round(Function):
     def forward(ctx, x, decimals):
         if x.dtype.kind in "iub":
             if decimals != 0 or x.dtype.kind == "b":
-                raise NotImplementedError(f'"round_cpu" not implemented for \'{type_name(x.dtype)}\'')
+                raise NotImplementedError(
+                    f'"round_cpu" not implemented for \'{type_name(x.dtype)}\''
+                )
             return x.copy()
         xp = xp_of(x)
         if decimals == 0:

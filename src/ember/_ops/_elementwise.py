@@ -1,0 +1,102 @@
+"""Helpers shared by the elementwise families (pointwise, unary, compare): ``out=``,
+in-place variants, operator slots, operand checks, and silencing NumPy's float warnings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import numpy as np
+
+from ._inplace import apply_inplace, needs_graph
+from ._util import Tensor, inplace_check
+
+_SCALARS = (bool, int, float, complex)
+_OPERANDS = (Tensor,) + _SCALARS
+
+# NumPy warns on overflow/invalid/divide-by-zero (inf/nan results) where PyTorch is
+# silent. A warnings filter scoped to these modules costs nothing on the common path,
+# unlike np.errstate/np.seterr (several microseconds per call).
+warnings.filterwarnings(
+    "ignore", category=RuntimeWarning,
+    module=r"ember\._ops\.(pointwise|unary|compare|_special|_elementwise)",
+)
+_SILENT = contextlib.nullcontext()
+
+
+def _quiet(xp):
+    """Kept as a marker where NumPy may warn; the module filter above silences it."""
+    return _SILENT
+
+
+def _arr(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+
+def _check_operand(name, other):
+    """Tensor or Python number for ``name``'s second operand; TypeError otherwise."""
+    if isinstance(other, _OPERANDS):
+        return other
+    if isinstance(other, np.generic):
+        return other.item()
+    raise TypeError(
+        f"{name}() received an invalid combination of arguments - got "
+        f"({type(other).__name__}), but expected one of: (Tensor other), (Number other)"
+    )
+
+
+def _out(result, out):
+    """Honour ``out=``: write the result into ``out`` (resized as PyTorch does)."""
+    if out is None:
+        return result
+    if out._data.shape != result._data.shape:
+        out._data = result._data.astype(out._data.dtype, copy=True)
+        out._vc[0] += 1
+        return out
+    with _no_grad():
+        apply_inplace(out, result.detach())
+    return out
+
+
+def _no_grad():
+    from ..autograd.grad_mode import no_grad
+
+    return no_grad()
+
+
+def inplace_of(fn, saves_self=True):
+    """``self.op_(...)``: compute out of place, write back, adopt the history.
+
+    When autograd records, an op that saves its input gets a clone of ``self`` (so the
+    write does not clobber what backward reads, as PyTorch's saved original self).
+    """
+
+    def method(self, *args, **kwargs):
+        if saves_self and needs_graph(self, *args, *kwargs.values()):
+            from .creation import clone
+
+            inplace_check(self)
+            return apply_inplace(self, fn(clone(self), *args, **kwargs))
+        return apply_inplace(self, fn(self, *args, **kwargs))
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def _slot(fn, reflected=False):
+    """A plain function for an operator slot: NotImplemented for foreign operand types
+    (so ``t == None`` is False and ``t + None`` raises Python's TypeError). ``fn`` may be
+    a Function's ``apply`` (the hot arithmetic operators skip the public wrapper)."""
+
+    def method(self, other):
+        if not isinstance(other, _OPERANDS):
+            if isinstance(other, np.generic):
+                other = other.item()
+            else:
+                return NotImplemented
+        return fn(other, self) if reflected else fn(self, other)
+
+    method.__name__ = "__" + getattr(fn, "__name__", "op") + "__"
+    return method
