@@ -1,20 +1,29 @@
-"""Tensor printing, laid out as PyTorch lays it out (``set_printoptions`` included)."""
+"""Tensor printing, laid out character for character as PyTorch lays it out.
+
+The structure follows ``torch/_tensor_str.py`` (one formatter chooses integer, fixed or
+scientific layout from the finite non-zero values; nested brackets, summarisation with
+``...`` and suffixes such as ``dtype=`` and ``grad_fn=<...>``), because users compare
+printed tensors with PyTorch's and doctests embed them. Column widths come from a
+handful of extreme values instead of formatting every element twice.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from ._backend import dtypes as _dt
 
 
+@dataclass
 class _PrintOptions:
-    precision = 4
-    threshold = 1000
-    edgeitems = 3
-    linewidth = 80
-    sci_mode = None
+    precision: int = 4
+    threshold: float = 1000
+    edgeitems: int = 3
+    linewidth: int = 80
+    sci_mode: bool | None = None
 
 
 PRINT_OPTS = _PrintOptions()
@@ -22,15 +31,14 @@ PRINT_OPTS = _PrintOptions()
 
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
                      profile=None, sci_mode=None):
-    if profile == "default":
-        PRINT_OPTS.precision, PRINT_OPTS.threshold = 4, 1000
-        PRINT_OPTS.edgeitems, PRINT_OPTS.linewidth = 3, 80
-    elif profile == "short":
-        PRINT_OPTS.precision, PRINT_OPTS.threshold = 2, 1000
-        PRINT_OPTS.edgeitems, PRINT_OPTS.linewidth = 2, 80
-    elif profile == "full":
-        PRINT_OPTS.precision, PRINT_OPTS.threshold = 4, math.inf
-        PRINT_OPTS.edgeitems, PRINT_OPTS.linewidth = 3, 80
+    """As ``torch.set_printoptions``: ``profile`` resets a preset, then the given fields
+    apply; ``sci_mode`` is always set (None restores automatic choice)."""
+    if profile is not None:
+        presets = {"default": (4, 1000, 3), "short": (2, 1000, 2), "full": (4, math.inf, 3)}
+        if profile in presets:
+            precision_, threshold_, edgeitems_ = presets[profile]
+            PRINT_OPTS.precision, PRINT_OPTS.threshold = precision_, threshold_
+            PRINT_OPTS.edgeitems, PRINT_OPTS.linewidth = edgeitems_, 80
     if precision is not None:
         PRINT_OPTS.precision = precision
     if threshold is not None:
@@ -42,144 +50,207 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     PRINT_OPTS.sci_mode = sci_mode
 
 
-def get_printoptions():
-    return {
-        "precision": PRINT_OPTS.precision, "threshold": PRINT_OPTS.threshold,
-        "edgeitems": PRINT_OPTS.edgeitems, "linewidth": PRINT_OPTS.linewidth,
-        "sci_mode": PRINT_OPTS.sci_mode,
-    }
+def get_printoptions() -> dict:
+    return asdict(PRINT_OPTS)
 
 
 class _Formatter:
-    """Chooses integer, fixed or scientific layout from the finite values, as PyTorch."""
+    """Chooses the layout of one tensor's elements and their common column width."""
 
     def __init__(self, values):
         self.floating = values.dtype.kind == "f"
         self.int_mode = True
         self.sci_mode = False
         self.max_width = 1
+        flat = values.reshape(-1)
         if not self.floating:
-            for v in values.ravel():
-                self.max_width = max(self.max_width, len(self._plain(v)))
+            if flat.size:
+                if flat.dtype.kind == "b":
+                    self.max_width = 5 if not flat.all() else 4
+                else:
+                    self.max_width = max(len(str(flat.max().item())), len(str(flat.min().item())))
             return
-        finite = values[np.isfinite(values)]
+        finite = flat[np.isfinite(flat) & (flat != 0)].astype(np.float64)
         if finite.size == 0:
-            for v in values.ravel():
-                self.max_width = max(self.max_width, len(str(v).replace("inf", "inf")))
-            self.int_mode = True
-            return
-        nonzero = np.abs(finite[finite != 0])
+            return  # PyTorch leaves the layout (and sci_mode) untouched here
+        magnitude = np.abs(finite)
+        smallest, largest = magnitude.min(), magnitude.max()
         self.int_mode = bool(np.all(finite == np.ceil(finite)))
-        if self.int_mode:
-            if nonzero.size and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8):
-                self.sci_mode = True
-        elif nonzero.size and (
-            nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8 or nonzero.min() < 1e-4
-        ):
-            self.sci_mode = True
-        if PRINT_OPTS.sci_mode is not None:
+        precision = PRINT_OPTS.precision
+        if PRINT_OPTS.sci_mode is None:
+            self.sci_mode = bool(largest / smallest > 1000.0 or largest > 1.0e8
+                                 or smallest < 1.0e-4)
+        else:
             self.sci_mode = PRINT_OPTS.sci_mode
-        for v in values.ravel():
-            self.max_width = max(self.max_width, len(self._text(v)))
-
-    @staticmethod
-    def _plain(v):
-        if isinstance(v, (np.bool_, bool)):
-            return "True" if v else "False"
-        return str(v)
-
-    def _text(self, v):
-        if not self.floating:
-            return self._plain(v)
-        p = PRINT_OPTS.precision
-        if not np.isfinite(v):
-            return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
         if self.sci_mode:
-            return f"{v:.{p}e}"
-        if self.int_mode:
-            return f"{v:.0f}."
-        return f"{v:.{p}f}"
+            self.max_width = self._widest(finite, lambda v: f"{v:.{precision}e}")
+        elif self.int_mode:
+            self.max_width = self._widest(finite, lambda v: f"{v:.0f}") + 1
+        else:
+            self.max_width = self._widest(finite, lambda v: f"{v:.{precision}f}")
 
-    def width(self):
+    def _widest(self, finite, fmt):
+        """The longest formatted value is one of the extremes of each sign (text length
+        grows with magnitude, and sci exponents widen at both ends)."""
+        candidates = []
+        for part in (finite[finite > 0], finite[finite < 0]):
+            if part.size:
+                candidates += [part.min(), part.max()]
+        return max(self.max_width, *(len(fmt(float(v))) for v in candidates))
+
+    def width(self) -> int:
         return self.max_width
 
-    def format(self, v):
-        return self._text(v).rjust(self.max_width)
-
-
-def _summarized_values(array, edge):
-    """The values that will be printed (edges only for large tensors)."""
-    if array.ndim == 0:
-        return array.reshape(1)
-    if array.shape[0] > 2 * edge:
-        parts = [array[:edge], array[-edge:]]
-    else:
-        parts = [array]
-    pieces = [_summarized_values(p[i], edge) for p in parts for i in range(p.shape[0])]
-    return np.concatenate(pieces) if pieces else array.reshape(-1)
-
-
-def _format_array(array, formatter, indent, summarize):
-    if array.ndim == 0:
-        return formatter.format(array.item() if array.dtype.kind != "f" else array[()])
-    edge = PRINT_OPTS.edgeitems
-    if array.ndim == 1:
-        width = formatter.width() + 2
-        per_line = max(int(math.floor((PRINT_OPTS.linewidth - indent) / width)), 1)
-        if summarize and array.shape[0] > 2 * edge:
-            items = [formatter.format(v) for v in array[:edge]] + [" ..."] + [
-                formatter.format(v) for v in array[-edge:]
-            ]
+    def format(self, value) -> str:
+        if self.floating:
+            precision = PRINT_OPTS.precision
+            if self.sci_mode:
+                text = f"{value:{self.max_width}.{precision}e}"
+            elif self.int_mode:
+                text = f"{value:.0f}"
+                if not (math.isinf(value) or math.isnan(value)):
+                    text += "."
+            else:
+                text = f"{value:.{precision}f}"
         else:
-            items = [formatter.format(v) for v in array]
-        lines = [items[i:i + per_line] for i in range(0, len(items), per_line)]
-        body = (",\n" + " " * (indent + 1)).join(", ".join(line) for line in lines)
-        return "[" + body + "]"
-    rows = []
-    if summarize and array.shape[0] > 2 * edge:
-        rows = [_format_array(array[i], formatter, indent + 1, summarize) for i in range(edge)]
-        rows.append("...")
-        rows += [_format_array(array[i], formatter, indent + 1, summarize)
-                 for i in range(array.shape[0] - edge, array.shape[0])]
+            text = f"{value}"
+        return (self.max_width - len(text)) * " " + text
+
+
+def _summarized(array):
+    """The elements that will be printed: edges of every dim when summarising."""
+    edge = PRINT_OPTS.edgeitems
+    if array.ndim == 0:
+        return array
+    if array.ndim == 1:
+        if array.shape[0] > 2 * edge:
+            return np.concatenate((array[:edge], array[-edge:] if edge else array[:0]))
+        return array
+    if not edge:
+        return array.reshape(-1)[:0]
+    if array.shape[0] > 2 * edge:
+        rows = list(range(edge)) + list(range(array.shape[0] - edge, array.shape[0]))
     else:
-        rows = [_format_array(array[i], formatter, indent + 1, summarize)
-                for i in range(array.shape[0])]
-    separator = "," + "\n" * (array.ndim - 1) + " " * (indent + 1)
-    return "[" + separator.join(rows) + "]"
+        rows = range(array.shape[0])
+    return np.stack([_summarized(array[i]) for i in rows])
+
+
+def _join_complex(real_text, imag_text):
+    imag_text = (imag_text + "j").lstrip()
+    if imag_text[0] in "+-":
+        return real_text + imag_text
+    return real_text + "+" + imag_text
+
+
+def _scalar_str(array, formatters):
+    value = array.item()
+    if len(formatters) == 2:
+        return _join_complex(formatters[0].format(value.real), formatters[1].format(value.imag))
+    return formatters[0].format(value)
+
+
+def _vector_str(array, indent, summarize, formatters):
+    element_length = formatters[0].width() + 2
+    if len(formatters) == 2:
+        element_length += formatters[1].width() + 1
+    per_line = max(1, int(math.floor((PRINT_OPTS.linewidth - indent) / element_length)))
+
+    def fmt(values):
+        if len(formatters) == 2:
+            return [_join_complex(formatters[0].format(v.real), formatters[1].format(v.imag))
+                    for v in values]
+        return [formatters[0].format(v) for v in values]
+
+    edge = PRINT_OPTS.edgeitems
+    if summarize and not edge:
+        data = ["..."]
+    elif summarize and array.shape[0] > 2 * edge:
+        data = fmt(array[:edge].tolist()) + [" ..."] + fmt(array[-edge:].tolist())
+    else:
+        data = fmt(array.tolist())
+    lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
+    return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _tensor_str_with_formatter(array, indent, summarize, formatters):
+    ndim = array.ndim
+    if ndim == 0:
+        return _scalar_str(array, formatters)
+    if ndim == 1:
+        return _vector_str(array, indent, summarize, formatters)
+    edge = PRINT_OPTS.edgeitems
+    if summarize and array.shape[0] > 2 * edge:
+        slices = (
+            [_tensor_str_with_formatter(array[i], indent + 1, summarize, formatters)
+             for i in range(edge)]
+            + ["..."]
+            + [_tensor_str_with_formatter(array[i], indent + 1, summarize, formatters)
+               for i in range(array.shape[0] - edge, array.shape[0])]
+        )
+    else:
+        slices = [_tensor_str_with_formatter(array[i], indent + 1, summarize, formatters)
+                  for i in range(array.shape[0])]
+    return "[" + ("," + "\n" * (ndim - 1) + " " * (indent + 1)).join(slices) + "]"
+
+
+def _tensor_str(array, indent):
+    if array.size == 0:
+        return "[]"
+    summarize = array.size > PRINT_OPTS.threshold
+    if array.dtype.kind == "V" or array.dtype == np.float16:  # bfloat16/half print as float
+        array = array.astype(np.float32)
+    sample = _summarized(array) if summarize else array
+    if array.dtype.kind == "c":
+        formatters = (_Formatter(sample.real), _Formatter(sample.imag))
+    else:
+        formatters = (_Formatter(sample),)
+    return _tensor_str_with_formatter(array, indent, summarize, formatters)
+
+
+def _add_suffixes(tensor_str, suffixes, indent):
+    """Append ``, suffix`` items, wrapping to a new line past the line width."""
+    parts = [tensor_str]
+    last_line_len = len(tensor_str) - tensor_str.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+            parts.append(",\n" + " " * indent + suffix)
+            last_line_len = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last_line_len += len(suffix) + 2
+    parts.append(")")
+    return "".join(parts)
 
 
 def tensor_repr(tensor) -> str:
+    from ._backend import get_default_device
+    from ._tensor import Tensor
+
     array = tensor.__array__()
     dtype = tensor.dtype
-    if array.dtype.kind == "V":  # bfloat16: print its float32 values
-        array = array.astype(np.float32)
-    prefix = "tensor("
+    plain = type(tensor) is Tensor or type(tensor).__name__ == "Parameter"
+    prefix = "tensor(" if plain else f"{type(tensor).__name__}("
     indent = len(prefix)
     suffixes = []
-    summarize = array.size > PRINT_OPTS.threshold
+    device = tensor.device
+    if device.type != get_default_device().type:
+        suffixes.append(f"device='{device}'")
+    default_float = _dt.get_default_dtype()
+    implicit = (default_float, _dt.default_complex(), _dt.int64, _dt.bool_)
     if array.size == 0:
+        if array.ndim != 1:
+            suffixes.append(f"size={tuple(array.shape)}")
+        if dtype is not default_float:
+            suffixes.append(f"dtype={dtype}")
         body = "[]"
     else:
-        values = _summarized_values(array, PRINT_OPTS.edgeitems) if summarize else array.ravel()
-        if values.dtype.kind == "c":
-            body = np.array2string(array, separator=", ")
-        else:
-            formatter = _Formatter(values)
-            body = _format_array(array, formatter, indent, summarize)
-    device = tensor.device
-    if device.type != "cpu":
-        suffixes.append(f"device='{device}'")
-    if array.size == 0 and array.ndim != 1:
-        suffixes.append(f"size={tuple(array.shape)}")
-    default_float = _dt.get_default_dtype()
-    implicit = {default_float, _dt.int64, _dt.bool_}
-    if dtype not in implicit or (array.size == 0 and dtype is not default_float and dtype is not _dt.int64):
-        suffixes.append(f"dtype={dtype}")
+        if not PRINT_OPTS.edgeitems:
+            suffixes.append(f"size={tuple(array.shape)}")
+        if dtype not in implicit:
+            suffixes.append(f"dtype={dtype}")
+        body = _tensor_str(array, indent)
     if tensor.grad_fn is not None:
         suffixes.append(f"grad_fn=<{tensor.grad_fn.name()}>")
     elif tensor.requires_grad:
         suffixes.append("requires_grad=True")
-    text = prefix + body
-    for suffix in suffixes:
-        text += ", " + suffix
-    return text + ")"
+    return _add_suffixes(prefix + body, suffixes, indent)
