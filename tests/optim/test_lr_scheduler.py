@@ -50,8 +50,8 @@ CASES = {
     "CosineAnnealingLR": lambda lib, o: lib.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10),
     "CosineAnnealingLR-eta": lambda lib, o: lib.optim.lr_scheduler.CosineAnnealingLR(
         o, T_max=7, eta_min=0.01),
-    "CosineAnnealingWarmRestarts": lambda lib, o: lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(
-        o, T_0=5),
+    "CosineAnnealingWarmRestarts": lambda lib, o:
+        lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=5),
     "CosineAnnealingWarmRestarts-mult": lambda lib, o:
         lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001),
     "CyclicLR": lambda lib, o: lib.optim.lr_scheduler.CyclicLR(o, 0.01, 0.1, step_size_up=4),

@@ -76,7 +76,8 @@ def clamp_(target: Tensor, low: float, high: float) -> Tensor:
     method = getattr(target, "clamp_", None)
     if method is not None:
         return method(low, high)
-    return copy_(target, ember.where(target.lt(low), low, ember.where(target.gt(high), high, target)))
+    clipped_high = ember.where(target.gt(high), high, target)
+    return copy_(target, ember.where(target.lt(low), low, clipped_high))
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:

@@ -297,5 +297,6 @@ class LBFGS(Optimizer):
 
         state["d"], state["t"] = d, t
         state["old_dirs"], state["old_stps"], state["ro"] = old_dirs, old_stps, ro
-        state["H_diag"], state["prev_flat_grad"], state["prev_loss"] = h_diag, prev_flat_grad, prev_loss
+        state["H_diag"] = h_diag
+        state["prev_flat_grad"], state["prev_loss"] = prev_flat_grad, prev_loss
         return orig_loss

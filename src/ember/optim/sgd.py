@@ -52,7 +52,8 @@ class SGD(Optimizer):
 
     def _update_group(self, group) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+        weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+        maximize = group["maximize"]
         for p in group["params"]:
             grad = p.grad
             if grad is None:
