@@ -313,8 +313,8 @@ class Softmax(Function):
         if x.ndim == 0:
             out = xp.ones_like(x)
         else:
-            shifted = x - x.max(axis=dim, keepdims=True)
-            out = xp.exp(shifted)
+            out = x - x.max(axis=dim, keepdims=True)
+            xp.exp(out, out=out)
             out /= out.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(out)
         ctx.dim = dim
@@ -354,7 +354,8 @@ def _log_softmax_array(x, dim):
     shifted = x - x.max(axis=dim, keepdims=True)
     if x.shape[dim] == 0:
         return shifted
-    return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+    shifted -= xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+    return shifted
 
 
 def _softmax_dim(name, ndim, stacklevel):

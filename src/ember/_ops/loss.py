@@ -531,27 +531,104 @@ def _class_shape(ndim, class_axis):
     return (-1,) + (1,) * (ndim - class_axis - 1)
 
 
-def _index_coefficients(ignore_index, label_smoothing, reduction, num_classes):
-    def coef(xp, target, weight, dtype):
-        class_axis = 1 if target.ndim >= 1 else 0
-        ndim = target.ndim + 1
+class _IndexTargetLoss(Function):
+    """cross_entropy / nll_loss with class-index targets, without materialising A: the
+    loss gathers one log-probability per sample (plus the label-smoothing row sum), and
+    the gradient is ``softmax * rowsum(A)`` with the target entries corrected in place."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, from_logits):
+        xp = xp_of(x)
+        class_axis = 1 if x.ndim >= 2 else 0
+        num_classes = x.shape[class_axis]
+        logp = _log_softmax_array(x, class_axis) if from_logits else x
+        dtype = logp.dtype
         keep = target != ignore_index
         safe = xp.where(keep, target, 0)
-        w = xp.ones(num_classes, dtype) if weight is None else weight.astype(dtype, copy=False)
-        w_target = w[safe] * keep
-        one_hot = _one_hot_array(xp, safe, num_classes, class_axis, dtype)
-        coefficients = one_hot * xp.expand_dims(w_target * (1 - label_smoothing), class_axis)
+        index = xp.expand_dims(safe, class_axis)
+        if weight is None:
+            class_weight = None
+            w_target = keep.astype(dtype)
+        else:
+            weight = weight.astype(dtype, copy=False)
+            class_weight = weight.reshape(_class_shape(x.ndim, class_axis))
+            w_target = weight[safe] * keep
+        picked = xp.take_along_axis(logp, index, class_axis).squeeze(class_axis)
+        target_coef = w_target * (1 - label_smoothing)
+        loss = -target_coef * picked
+        smooth_coef = None
         if label_smoothing > 0:
-            smooth = w.reshape(_class_shape(ndim, class_axis)) * (label_smoothing / num_classes)
-            coefficients = coefficients + smooth * xp.expand_dims(keep, class_axis)
-        if reduction == "mean":
-            total = w_target.sum()
-            if total == 0:  # every target ignored: the loss is nan, its gradient zero
-                return coefficients.astype(dtype, copy=False), True
-            coefficients = coefficients / total
-        return coefficients.astype(dtype, copy=False), False
+            smooth_coef = keep * (label_smoothing / num_classes)
+            weighted = logp if class_weight is None else logp * class_weight
+            loss = loss - smooth_coef * weighted.sum(axis=class_axis)
+        all_ignored = False
+        if reduction != "none":
+            loss = loss.sum()
+            if reduction == "mean":
+                total = w_target.sum()
+                all_ignored = total == 0  # every target ignored: nan loss, zero gradient
+                if not all_ignored:
+                    loss = loss / total
+                    target_coef = target_coef / total
+                    smooth_coef = None if smooth_coef is None else smooth_coef / total
+        if all_ignored:
+            loss = loss * float("nan")
+        ctx.meta = (class_axis, reduction, from_logits, index, target_coef, smooth_coef,
+                    class_weight)
+        ctx.save_for_backward(x, logp if from_logits else None)
+        return xp.asarray(loss, dtype=dtype)
 
-    return coef
+    @staticmethod
+    def backward(ctx, grad):
+        x, logp = ctx.saved_tensors
+        class_axis, reduction, from_logits, index, target_coef, smooth_coef, class_weight = (
+            ctx.meta)
+        if not ctx.needs_input_grad[0]:
+            return (None,) * 7
+        if _grad_enabled[0]:  # create_graph: Tensor ops, so double backward works
+            coefficients = _make(_coefficients(x._data, class_axis, index, target_coef,
+                                               smooth_coef, class_weight))
+            if reduction == "none":
+                grad = grad.unsqueeze(class_axis)
+            if not from_logits:
+                return (-grad * coefficients,) + (None,) * 6
+            probs = _log_softmax_op(x, class_axis).exp()
+            row = coefficients.sum(class_axis, keepdim=True)
+            return (grad * (probs * row - coefficients),) + (None,) * 6
+        xp = xp_of(x._data)
+        g = grad._data
+        if reduction == "none":
+            g = xp.expand_dims(g, class_axis)
+        g_target = g * xp.expand_dims(target_coef, class_axis)
+        if from_logits:
+            row = xp.expand_dims(target_coef, class_axis)
+            if smooth_coef is not None:
+                total_weight = (x._data.shape[class_axis] if class_weight is None
+                                else class_weight.sum())
+                row = row + xp.expand_dims(smooth_coef, class_axis) * total_weight
+            result = xp.exp(logp._data)
+            result *= g * row
+        else:
+            result = xp.zeros_like(x._data)
+        current = xp.take_along_axis(result, index, class_axis)
+        xp.put_along_axis(result, index, current - g_target, class_axis)
+        if smooth_coef is not None:
+            smooth = g * xp.expand_dims(smooth_coef, class_axis)
+            result -= smooth if class_weight is None else smooth * class_weight
+        return (_make(result.astype(x._data.dtype, copy=False)),) + (None,) * 6
+
+
+def _coefficients(x, class_axis, index, target_coef, smooth_coef, class_weight):
+    """The dense coefficient array A (used only when building a differentiable graph)."""
+    xp = xp_of(x)
+    coefficients = xp.zeros_like(x)
+    xp.put_along_axis(coefficients, index, xp.expand_dims(target_coef, class_axis), class_axis)
+    if smooth_coef is not None:
+        smooth = xp.expand_dims(smooth_coef, class_axis)
+        coefficients += smooth if class_weight is None else smooth * class_weight
+    return coefficients
 
 
 def _probability_coefficients(label_smoothing, reduction, num_classes, batch):
@@ -613,10 +690,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     reduction = _resolve(reduction, size_average, reduce)
     _check_reduction(reduction)
-    num_classes = _check_nll_args(input, target, weight, ignore_index)
-    coef = _index_coefficients(ignore_index, 0.0, reduction, num_classes)
+    _check_nll_args(input, target, weight, ignore_index)
     target = _make(target._data.astype(np.int64, copy=False))
-    return _WeightedLogProb.apply(input, target, _plain(weight), coef, reduction, False)
+    return _IndexTargetLoss.apply(input, target, _plain(weight), ignore_index, 0.0, reduction,
+                                  False)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -638,10 +715,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         batch = input.numel() // num_classes if num_classes else 0
         coef = _probability_coefficients(label_smoothing, reduction, num_classes, batch)
         return _WeightedLogProb.apply(input, target, _plain(weight), coef, reduction, True)
-    num_classes = _check_nll_args(input, target, weight, ignore_index, label_smoothing)
-    coef = _index_coefficients(ignore_index, label_smoothing, reduction, num_classes)
+    _check_nll_args(input, target, weight, ignore_index, label_smoothing)
     target = _make(target._data.astype(np.int64, copy=False))
-    return _WeightedLogProb.apply(input, target, _plain(weight), coef, reduction, True)
+    return _IndexTargetLoss.apply(input, target, _plain(weight), ignore_index, label_smoothing,
+                                  reduction, True)
 
 
 def _plain(weight):
