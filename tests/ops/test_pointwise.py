@@ -111,6 +111,12 @@ def test_scalar_operands(name):
     check(SCALAR_CASES[name], x)
 
 
+def test_remainder_with_infinite_divisor():
+    x = np.array([1.5, -2.5, 0.0, 4.0], dtype=np.float32)
+    check(lambda lib, t: (lib.remainder(t, float("inf")), lib.remainder(t, -float("inf")),
+                          lib.fmod(t, float("inf")), lib.remainder(t, 0.0)), x, grad=False)
+
+
 def test_nan_to_num_infinities():
     x = np.array([np.nan, np.inf, -np.inf, 1.5], dtype=np.float32)
     check(lambda lib, t: lib.nan_to_num(t), x)
@@ -399,6 +405,10 @@ ERRORS = {
     "where_non_bool": (lambda lib, a: lib.where(a, a, a), F32),
     "lerp_int": (lambda lib, a: lib.lerp(a, a, 0.5), I64),
     "remainder_int_zero": (lambda lib, a: a % 0, I64),
+    "float_alpha_for_ints": (lambda lib, a: lib.add(a, a, alpha=1.5), I64),
+    "bool_alpha": (lambda lib, a: lib.sub(a, 1, alpha=True), F32),
+    "out_with_grad": (lambda lib, a: lib.add(a.requires_grad_(), 1, out=lib.empty(2)), F32),
+    "unary_out_with_grad": (lambda lib, a: lib.sin(a.requires_grad_(), out=lib.empty(2)), F32),
 
 }
 

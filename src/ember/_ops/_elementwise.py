@@ -51,6 +51,13 @@ def _out(result, out):
     """Honour ``out=``: write the result into ``out`` (resized as PyTorch does)."""
     if out is None:
         return result
+    if result._requires_grad:
+        node = result.grad_fn.name() if result.grad_fn is not None else "op"
+        name = node[:node.index("Backward")].lower() if "Backward" in node else node
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad."
+        )
     if out._data.shape != result._data.shape:
         out._data = result._data.astype(out._data.dtype, copy=True)
         out._vc[0] += 1

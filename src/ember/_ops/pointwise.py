@@ -15,7 +15,7 @@ import numpy as np
 
 from .._backend import result_np
 from ..autograd.function import Function
-from ._elementwise import _out, _quiet, _slot, inplace_of
+from ._elementwise import _arr, _out, _quiet, _slot, inplace_of
 from ._inplace import apply_inplace, ufunc_inplace
 from ._util import Tensor, _make, float_np, promote_arrays, type_name, xp_of
 from . import compare
@@ -384,15 +384,30 @@ builtin_abs = abs
 # ---------------------------------------------------------------------------
 
 
+def _scaled(input, other, alpha):
+    """``alpha * other`` with PyTorch's checks on alpha's type."""
+    if isinstance(alpha, bool):
+        if not (input._data.dtype.kind == "b" and getattr(_arr(other), "dtype", None) == bool):
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+        return other if alpha else other * False
+    if isinstance(alpha, float) and input._data.dtype.kind in "iub" and (
+        not isinstance(other, Tensor) or other._data.dtype.kind in "iub"
+    ):
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number."
+        )
+    return other * alpha
+
+
 def add(input, other, *, alpha=1, out=None):
-    if alpha != 1:
-        other = other * alpha
+    if type(alpha) is not int or alpha != 1:
+        other = _scaled(input, other, alpha)
     return _out(Add.apply(input, other), out)
 
 
 def sub(input, other, *, alpha=1, out=None):
-    if alpha != 1:
-        other = other * alpha
+    if type(alpha) is not int or alpha != 1:
+        other = _scaled(input, other, alpha)
     return _out(Sub.apply(input, other), out)
 
 

@@ -381,8 +381,11 @@ class _Modulo(Function):
         with _quiet(xp):
             if floored:
                 if dt.kind in "fV":
-                    # a - b * floor(a / b), as PyTorch (NumPy's remainder differs for inf b)
-                    return xp.asarray(a - b * xp.floor(a / b), dtype=dt)
+                    # PyTorch's rule: fmod, then shift by b when the signs disagree
+                    # (NumPy's remainder differs for infinite b).
+                    mod = xp.fmod(a, b)
+                    shift = (mod != 0) & ((b < 0) != (mod < 0))
+                    return xp.asarray(xp.where(shift, mod + b, mod), dtype=dt)
                 return xp.remainder(a, b)
             return xp.fmod(a, b)
 
