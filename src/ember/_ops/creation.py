@@ -63,6 +63,45 @@ def _infer_np_dtype(data, array):
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
 
 
+_PY_SCALARS = (bool, int, float, complex)
+
+
+def _sequence_np_dtype(data):
+    """PyTorch's inference for nested sequences: Python floats count as the default
+    dtype, ints as int64, bools as bool; NumPy scalars, arrays and tensors inside keep
+    their own dtype; the result is their ``promote_types``."""
+    seen_types = set()
+    typed = []
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind in _PY_SCALARS:
+            seen_types.add(kind)
+        elif isinstance(item, Tensor):
+            typed.append(item._data.dtype)
+        elif isinstance(item, (np.generic, np.ndarray)):
+            typed.append(item.dtype)
+        elif isinstance(item, numbers.Number):
+            seen_types.add(complex if isinstance(item, numbers.Complex) and not isinstance(
+                item, numbers.Real) else float if not isinstance(item, numbers.Integral) else int)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        else:
+            raise RuntimeError(f"Could not infer dtype of {type(item).__name__}")
+    py_dtypes = {bool: np.dtype(np.bool_), int: np.dtype(np.int64),
+                 float: get_default_dtype().np, complex: _dt.default_complex().np}
+    result = None
+    for kind in (bool, int, float, complex):
+        if kind in seen_types:
+            result = _dt.promote_np(result, py_dtypes[kind])
+    for np_dtype in typed:
+        result = _dt.promote_np(result, from_numpy_dtype(np_dtype).np)
+    return result if result is not None else get_default_dtype().np
+
+
 def _to_numpy_data(data):
     """Turn nested lists/tuples (possibly holding tensors) into a NumPy array."""
     if isinstance(data, Tensor):
@@ -106,6 +145,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         else:
             array = _on_device(data.__array__().astype(np_dtype), dev)
         return _finish(array, requires_grad)
+    if isinstance(data, range):
+        data = list(data)
     if not isinstance(data, (list, tuple, np.ndarray, numbers.Number, np.generic)) and not (
         hasattr(data, "__array__")
     ):
@@ -119,10 +160,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         np_dtype = to_dtype(dtype).numpy_dtype
     elif is_array_input or isinstance(data, np.generic):
         np_dtype = from_numpy_dtype(array.dtype).np
+    elif isinstance(data, (list, tuple)):
+        np_dtype = _sequence_np_dtype(data)
     else:
-        np_dtype = _infer_np_dtype(data, array) if array.size or array.dtype.kind != "f" else (
-            get_default_dtype().np
-        )
+        np_dtype = _infer_np_dtype(data, array)
     array = np.array(array, dtype=np_dtype, copy=True)
     _, dev = _module_and_device(device)
     return _finish(_on_device(array, dev), requires_grad)
@@ -208,10 +249,12 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False) -> Tensor:
     xp, _ = _module_and_device(device)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
     if dtype is None:
         if isinstance(fill_value, bool):
             np_dtype = np.dtype(np.bool_)
-        elif isinstance(fill_value, int):
+        elif isinstance(fill_value, numbers.Integral):
             np_dtype = np.dtype(np.int64)
         elif isinstance(fill_value, complex):
             np_dtype = _dt.default_complex().np
@@ -219,8 +262,6 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
             np_dtype = get_default_dtype().np
     else:
         np_dtype = to_dtype(dtype).numpy_dtype
-    if isinstance(fill_value, Tensor):
-        fill_value = fill_value.item()
     if not isinstance(size, (tuple, list)):
         raise TypeError(
             f"full(): argument 'size' (position 1) must be tuple of ints, not "
