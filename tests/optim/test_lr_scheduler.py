@@ -270,3 +270,22 @@ def test_onecycle_too_many_steps_raises():
             sched.step()
         with pytest.raises(ValueError, match="Tried to step 4 times"):
             sched.step()
+
+
+def test_resume_with_last_epoch_matches_torch():
+    """A scheduler built with last_epoch >= 0 on a restored optimizer continues as torch's."""
+    records = []
+    for lib in (ember, torch):
+        opt = _optimizer(lib)
+        for group in opt.param_groups:
+            group["initial_lr"] = group["lr"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sched = lib.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10, last_epoch=4)
+            out = [sched.get_last_lr()]
+            for _ in range(8):
+                opt.step()
+                sched.step()
+                out.append(sched.get_last_lr())
+        records.append(out)
+    _close(records[0], records[1])

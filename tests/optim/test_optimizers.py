@@ -383,3 +383,36 @@ def test_params_without_grad_are_skipped_and_float64():
     assert_same(results[0][0].detach(), results[1][0].detach())
     assert_same(results[0][1].detach(), results[1][1].detach())
     assert results[0][2] == results[1][2] == 1
+
+
+def test_named_parameters_give_param_names_like_torch():
+    e_model = ember.nn.Linear(3, 2)
+    t_model = torch.nn.Linear(3, 2)
+    e_opt = ember.optim.SGD(e_model.named_parameters(), lr=0.1, momentum=0.9)
+    t_opt = torch.optim.SGD(t_model.named_parameters(), lr=0.1, momentum=0.9)
+    assert e_opt.state_dict()["param_groups"] == t_opt.state_dict()["param_groups"]
+    with pytest.raises(ValueError, match="all optimizer param groups should be with/without"):
+        e_opt.add_param_group({"params": [ember.zeros(2, requires_grad=True)]})
+
+
+def test_lbfgs_state_dict_round_trip_from_torch():
+    results = []
+    t_x = torch.tensor(np.array([-1.2, 1.0]), requires_grad=True)
+    t_opt = torch.optim.LBFGS([t_x], max_iter=4, history_size=3)
+
+    def closure_for(lib, x, opt):
+        def closure():
+            opt.zero_grad()
+            loss = _rosenbrock(x)
+            loss.backward()
+            return loss
+        return closure
+
+    t_opt.step(closure_for(torch, t_x, t_opt))
+    e_x = ember.tensor(t_x.detach().numpy().copy(), requires_grad=True)
+    e_opt = ember.optim.LBFGS([e_x], max_iter=4, history_size=3)
+    e_opt.load_state_dict(t_opt.state_dict())
+    for lib, x, opt in ((ember, e_x, e_opt), (torch, t_x, t_opt)):
+        opt.step(closure_for(lib, x, opt))
+        results.append(x.detach().numpy().copy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-9, atol=1e-9)
