@@ -311,3 +311,49 @@ def test_inplace_modified_saved_input_raises():
     y.mul_(2) if hasattr(y, "mul_") else None
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.backward()
+
+
+NODE_NAMES = [
+    lambda t: t.max(), lambda t: t.max(1)[0], lambda t: t.amax(1), lambda t: t.min(0)[0],
+    lambda t: t.std(), lambda t: t.var(1), lambda t: t.norm(), lambda t: t.logsumexp(1),
+    lambda t: t.cumsum(1), lambda t: t.cumprod(1), lambda t: t.cummax(1)[0],
+    lambda t: t.prod(), lambda t: t.prod(1), lambda t: t.sum(), lambda t: t.sum(1),
+    lambda t: t.nansum(), lambda t: t.mean(),
+]
+
+
+@pytest.mark.parametrize("index", range(len(NODE_NAMES)))
+def test_grad_fn_names(index):
+    fn = NODE_NAMES[index]
+    e = fn(ember.randn(3, 4, requires_grad=True))
+    t = fn(torch.randn(3, 4, requires_grad=True))
+    assert e.grad_fn.name() == t.grad_fn.name()
+
+
+OUT_CASES = [
+    ("sum", lambda lib, x, o: lib.sum(x, 1, out=o), (3,)),
+    ("amax", lambda lib, x, o: lib.amax(x, 0, out=o), (4,)),
+    ("std", lambda lib, x, o: lib.std(x, 1, out=o), (3,)),
+    ("cumsum", lambda lib, x, o: lib.cumsum(x, 1, out=o), (3, 4)),
+    ("logsumexp", lambda lib, x, o: lib.logsumexp(x, 1, out=o), (0,)),
+]
+
+
+@pytest.mark.parametrize("name,fn,out_shape", OUT_CASES, ids=[n for n, _, _ in OUT_CASES])
+def test_out_argument(name, fn, out_shape):
+    x = randn(3, 4)
+    results = []
+    for lib in (ember, torch):
+        out = lib.zeros(out_shape)
+        returned = fn(lib, lib.tensor(x), out)
+        assert returned is out
+        results.append(np.asarray(out))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
+
+
+def test_max_out_named_tuple():
+    x = ember.tensor(randn(3, 4))
+    values, indices = ember.zeros(3), ember.zeros(3, dtype=ember.int64)
+    result = ember.max(x, 1, out=(values, indices))
+    assert result.values is values and result.indices is indices
+    assert indices.tolist() == np.asarray(x).argmax(1).tolist()

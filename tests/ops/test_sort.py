@@ -242,3 +242,30 @@ def test_double_backward_through_sort_matches_torch():
         grads.append((np.asarray(g.detach()), np.asarray(gg.detach())))
     np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-7)
     np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-7)
+
+
+NODE_NAMES = [
+    lambda t: t.sort()[0], lambda t: t.topk(2)[0], lambda t: t.kthvalue(2)[0],
+    lambda t: t.median(), lambda t: t.median(1)[0], lambda t: t.nanmedian(),
+    lambda t: t.nanmedian(1)[0], lambda t: t.mode(1)[0],
+]
+
+
+@pytest.mark.parametrize("index", range(len(NODE_NAMES)))
+def test_grad_fn_names(index):
+    fn = NODE_NAMES[index]
+    e = fn(ember.randn(3, 4, requires_grad=True))
+    t = fn(torch.randn(3, 4, requires_grad=True))
+    assert e.grad_fn.name() == t.grad_fn.name()
+
+
+def test_out_argument():
+    x = randn(3, 4)
+    results = []
+    for lib in (ember, torch):
+        values, indices = lib.zeros(3, 2), lib.zeros(3, 2, dtype=lib.int64)
+        returned = lib.topk(lib.tensor(x), 2, out=(values, indices))
+        assert returned[0] is values and returned[1] is indices
+        results.append((np.asarray(values), np.asarray(indices)))
+    np.testing.assert_allclose(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ._select import RETURN_TYPES, Flip, const, positions, take_along
+from ._select import RETURN_TYPES, Flip, const, positions, take_along, write_out
 from ._util import _make, np_dtype_of, wrap_dim, xp_of
 
 
@@ -20,6 +20,7 @@ def _reverse_cumsum(t, dim):
 
 class CumSum(Function):
     _array_io = True
+    _node_name = "CumsumBackward0"
 
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
@@ -39,6 +40,7 @@ class CumProd(Function):
     replaced by one; after it, nothing (every product there contains the zero)."""
 
     _array_io = True
+    _node_name = "CumprodBackward0"
 
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
@@ -97,11 +99,11 @@ def _scan(cls, input, dim, dtype):
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
-    return _scan(CumSum, input, dim, dtype)
+    return write_out(_scan(CumSum, input, dim, dtype), out, "cumsum")
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
-    return _scan(CumProd, input, dim, dtype)
+    return write_out(_scan(CumProd, input, dim, dtype), out, "cumprod")
 
 
 def _running_extreme(name, input, dim, largest):
@@ -123,7 +125,8 @@ def _running_extreme(name, input, dim, largest):
         hit |= xp.isnan(data)
     candidates = xp.where(hit, positions(x.shape[d], d, x.ndim, xp), 0)
     indices = xp.maximum.accumulate(candidates, axis=d).astype(np.int64)
-    values = take_along(input, indices, d, accumulate=True)
+    node = "CummaxBackward0" if largest else "CumminBackward0"
+    values = take_along(input, indices, d, accumulate=True, node_name=node)
     return RETURN_TYPES[name](values, _make(indices))
 
 

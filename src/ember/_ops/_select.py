@@ -94,8 +94,46 @@ class PutAlong(Function):
         return TakeAlong.apply(grad, indices, dim, squeeze, accumulate), None, None, None, None, None
 
 
-def take_along(x, indices, dim, squeeze=False, accumulate=False):
-    return TakeAlong.apply(x, indices, dim, squeeze, accumulate)
+_NAMED: dict = {}
+
+
+def named(cls, node_name):
+    """``cls`` under PyTorch's graph-node name (``grad_fn=<MaxBackward0>``): one Function
+    serves several public ops, and users read the op's own name in reprs."""
+    key = (cls, node_name)
+    sub = _NAMED.get(key)
+    if sub is None:
+        sub = _NAMED[key] = type(cls.__name__, (cls,), {"_node_name": node_name})
+    return sub
+
+
+def take_along(x, indices, dim, squeeze=False, accumulate=False, node_name="TakeAlongBackward0"):
+    return named(TakeAlong, node_name).apply(x, indices, dim, squeeze, accumulate)
+
+
+def write_out(result, out, op="op"):
+    """Honour ``out=``: copy the result into the given tensor(s), resizing as PyTorch does
+    (the copy is not recorded by autograd, as PyTorch forbids out= on tensors that
+    require grad)."""
+    if out is None:
+        return result
+    if isinstance(result, tuple):
+        for target, value in zip(out, result):
+            write_out(value, target, op)
+        return type(result)(*out) if hasattr(result, "_fields") else tuple(out)
+    if result._requires_grad or out._requires_grad:
+        raise RuntimeError(
+            f"{op}(): functions with out=... "
+            "arguments don't support automatic differentiation, but one of the arguments "
+            "requires grad."
+        )
+    data = result._data
+    if out._data.shape != data.shape:
+        out._data = data.astype(out._data.dtype, copy=True)
+    else:
+        out._data[...] = data
+    out._vc[0] += 1
+    return out
 
 
 class Flip(Function):

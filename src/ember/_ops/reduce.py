@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._cumulative import cummax, cummin, cumprod, cumsum, exclusive_cumprod
-from ._select import RETURN_TYPES, Flip, const, take_along
+from ._select import RETURN_TYPES, Flip, const, named, take_along, write_out
 from ._util import Tensor, _make, normalize_dims, np_dtype_of, type_name, xp_of
 
 _HALF_KINDS = ("float16", "bfloat16")
@@ -121,6 +121,7 @@ class NanSum(Function):
     """Sum treating NaN as zero; NaN positions get zero gradient."""
 
     _array_io = True
+    _node_name = "NansumBackward0"
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype, mean):
@@ -153,11 +154,14 @@ class NanSum(Function):
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 - PyTorch's name
-    return Sum.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
+    fn = Sum if dim is None else named(Sum, "SumBackward1")
+    result = fn.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
+    return write_out(result, out, "sum")
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
-    return Mean.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
+    result = Mean.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
+    return write_out(result, out, "mean")
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
@@ -223,10 +227,11 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     np_dtype = np_dtype_of(dtype)
     if dim is None:
         return Prod.apply(input, None, False, np_dtype)
+    fn = named(Prod, "ProdBackward1")
     if input._data.ndim == 0:
         _dims(dim, 0)
-        return Prod.apply(input, None, False, np_dtype)
-    return Prod.apply(input, _dims(dim, input._data.ndim)[0], keepdim, np_dtype)
+        return fn.apply(input, None, False, np_dtype)
+    return fn.apply(input, _dims(dim, input._data.ndim)[0], keepdim, np_dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -275,13 +280,13 @@ class Extreme(Function):
 def amax(input, dim=(), keepdim=False, *, out=None):
     dims = _dims(dim, input._data.ndim)
     _check_nonempty("amax", input._data.shape, dims, dim is None or dim == ())
-    return Extreme.apply(input, dims, keepdim, True)
+    return write_out(named(Extreme, "AmaxBackward0").apply(input, dims, keepdim, True), out, "amax")
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     dims = _dims(dim, input._data.ndim)
     _check_nonempty("amin", input._data.shape, dims, dim is None or dim == ())
-    return Extreme.apply(input, dims, keepdim, False)
+    return write_out(named(Extreme, "AminBackward0").apply(input, dims, keepdim, False), out, "amin")
 
 
 def _arg_extreme(x, dim, largest):
@@ -301,7 +306,8 @@ def _select_along(name, input, dim, keepdim, largest):
     d = _dims(dim, input._data.ndim)[0]
     _check_nonempty(name, input._data.shape, (d,), False)
     indices = _arg_extreme(input._data, d, largest)
-    values = take_along(input, indices, d, squeeze=not keepdim)
+    node = "MaxBackward0" if largest else "MinBackward0"
+    values = take_along(input, indices, d, squeeze=not keepdim, node_name=node)
     if not keepdim:
         indices = indices.reshape(values._data.shape)
     return RETURN_TYPES[name](values, _make(indices.astype(np.int64, copy=False)))
@@ -319,18 +325,19 @@ def _max_min(name, input, dim, keepdim, other):
             raise TypeError(f"{name}() received an invalid combination of arguments")
         dims = tuple(range(input._data.ndim))
         _check_nonempty(name, input._data.shape, dims, True)
-        return Extreme.apply(input, dims, False, name == "max")
+        node = "MaxBackward1" if name == "max" else "MinBackward1"
+        return named(Extreme, node).apply(input, dims, False, name == "max")
     return _select_along(name, input, dim, keepdim, name == "max")
 
 
 def max(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001
     """``max(input)`` (full reduction), ``max(input, dim, keepdim)`` (values, indices) or
     ``max(input, other)`` (elementwise maximum)."""
-    return _max_min("max", input, dim, keepdim, other)
+    return write_out(_max_min("max", input, dim, keepdim, other), out, "max")
 
 
 def min(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001
-    return _max_min("min", input, dim, keepdim, other)
+    return write_out(_max_min("min", input, dim, keepdim, other), out, "min")
 
 
 def aminmax(input, *, dim=None, keepdim=False):
@@ -344,8 +351,9 @@ def aminmax(input, *, dim=None, keepdim=False):
         )
     if dim is None and keepdim:
         dims = tuple(range(len(shape)))
-    return RETURN_TYPES[name](Extreme.apply(input, dims, keepdim, False),
-                              Extreme.apply(input, dims, keepdim, True))
+    fn = named(Extreme, "AminmaxBackward0")
+    return RETURN_TYPES[name](fn.apply(input, dims, keepdim, False),
+                              fn.apply(input, dims, keepdim, True))
 
 
 def _argmax_min(name, input, dim, keepdim, largest):
@@ -438,12 +446,13 @@ def _var_args(input, dim, unbiased, keepdim, correction):
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
-    return Var.apply(input, dims, keepdim, correction, False)
+    return write_out(Var.apply(input, dims, keepdim, correction, False), out, "var")
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
-    return Var.apply(input, dims, keepdim, correction, True)
+    return write_out(named(Var, "StdBackward0").apply(input, dims, keepdim, correction, True),
+                     out, "std")
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -453,7 +462,8 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
-    return Var.apply(input, dims, keepdim, correction, True), Mean.apply(input, dims, keepdim, None)
+    return (named(Var, "StdBackward0").apply(input, dims, keepdim, correction, True),
+            Mean.apply(input, dims, keepdim, None))
 
 
 # ---------------------------------------------------------------------------
@@ -465,6 +475,7 @@ class LogSumExp(Function):
     """log(sum(exp(x))) computed around the max, so large inputs do not overflow."""
 
     _array_io = True
+    _node_name = "LogsumexpBackward0"
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
@@ -497,7 +508,7 @@ class LogSumExp(Function):
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):
-    return LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim)
+    return write_out(LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim), out, "logsumexp")
 
 
 class VectorNorm(Function):
@@ -505,6 +516,7 @@ class VectorNorm(Function):
     inf-norm's gradient split among tied maxima)."""
 
     _array_io = True
+    _node_name = "LinalgVectorNormBackward0"
 
     @staticmethod
     def forward(ctx, x, p, dims, keepdim):
@@ -572,14 +584,14 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     if isinstance(dim, int):
         dim = (dim,)
     if p == "nuc":
-        return _nuclear_norm(input, dim, keepdim)
+        return write_out(_nuclear_norm(input, dim, keepdim), out, "norm")
     if p == "fro" or p is None:
         if dim is not None and len(dim) > 2:
             raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {', '.join(map(str, dim))}")
         p = 2
     if isinstance(p, str):
         raise RuntimeError(f"linalg.vector_norm: Unsupported ord {p}")
-    return VectorNorm.apply(input, float(p), _dims(dim, ndim), keepdim)
+    return write_out(VectorNorm.apply(input, float(p), _dims(dim, ndim), keepdim), out, "norm")
 
 
 def _nuclear_norm(input, dim, keepdim):
@@ -636,11 +648,11 @@ def _logical_reduce(input, dim, keepdim, name):
 
 
 def all(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
-    return _logical_reduce(input, dim, keepdim, "all")
+    return write_out(_logical_reduce(input, dim, keepdim, "all"), out, "all")
 
 
 def any(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
-    return _logical_reduce(input, dim, keepdim, "any")
+    return write_out(_logical_reduce(input, dim, keepdim, "any"), out, "any")
 
 
 def count_nonzero(input, dim=None):

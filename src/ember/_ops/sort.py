@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ._select import RETURN_TYPES, const, take_along
+from ._select import RETURN_TYPES, const, named, take_along, write_out
 from ._util import Tensor, _make, type_name, wrap_dim, xp_of
 
 
@@ -41,14 +41,17 @@ def _one_d(fn, input, dim, *args):
 def _sort(input, dim, descending):
     x = input._data
     indices = _stable_argsort(x, dim, descending)
-    return take_along(input, indices, dim), _make(indices.astype(np.int64, copy=False))
+    values = take_along(input, indices, dim, node_name="SortBackward0")
+    return values, _make(indices.astype(np.int64, copy=False))
 
 
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     if input._data.ndim == 0:
-        return RETURN_TYPES["sort"](*_one_d(_sort, input, dim, descending))
-    d = wrap_dim(dim, input._data.ndim)
-    return RETURN_TYPES["sort"](*_sort(input, d, descending))
+        result = RETURN_TYPES["sort"](*_one_d(_sort, input, dim, descending))
+    else:
+        d = wrap_dim(dim, input._data.ndim)
+        result = RETURN_TYPES["sort"](*_sort(input, d, descending))
+    return write_out(result, out, "sort")
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -66,26 +69,29 @@ def _topk(input, dim, k, largest, sorted_):
         raise RuntimeError("selected index k out of range")
     indices = _stable_argsort(x, dim, largest)
     indices = xp_of(x).take(indices, range(k), axis=dim) if k != n else indices
-    return take_along(input, indices, dim), _make(indices.astype(np.int64, copy=False))
+    values = take_along(input, indices, dim, node_name="TopkBackward0")
+    return values, _make(indices.astype(np.int64, copy=False))
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):  # noqa: A002
     if input._data.ndim == 0:
         if k not in (0, 1):
             raise RuntimeError("selected index k out of range")
-        return RETURN_TYPES["topk"](*_one_d(_topk, input, dim, k, largest, sorted))
-    d = wrap_dim(dim, input._data.ndim)
-    return RETURN_TYPES["topk"](*_topk(input, d, k, largest, sorted))
+        result = RETURN_TYPES["topk"](*_one_d(_topk, input, dim, k, largest, sorted))
+    else:
+        d = wrap_dim(dim, input._data.ndim)
+        result = RETURN_TYPES["topk"](*_topk(input, d, k, largest, sorted))
+    return write_out(result, out, "topk")
 
 
-def _pick_rank(input, dim, ranks, keepdim):
+def _pick_rank(input, dim, ranks, keepdim, node_name):
     """values/indices of the element of the given rank (per slice) in sorted order."""
     x = input._data
     xp = xp_of(x)
     order = _stable_argsort(x, dim, False)
     ranks = xp.expand_dims(ranks, dim) if ranks.ndim < x.ndim else ranks
     indices = xp.take_along_axis(order, ranks, axis=dim)
-    values = take_along(input, indices, dim, squeeze=not keepdim)
+    values = take_along(input, indices, dim, squeeze=not keepdim, node_name=node_name)
     if not keepdim:
         indices = indices.reshape(values._data.shape)
     return values, _make(indices.astype(np.int64, copy=False))
@@ -103,14 +109,16 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
         if k != 1:
             raise RuntimeError(
                 f"kthvalue(): selected number k out of range for dimension {dim}")
-        return RETURN_TYPES["kthvalue"](*_one_d(
-            lambda t, d: _pick_rank(t, d, np.zeros((), np.int64), False), input, dim))
+        return write_out(RETURN_TYPES["kthvalue"](*_one_d(
+            lambda t, d: _pick_rank(t, d, np.zeros((), np.int64), False, "KthvalueBackward0"),
+            input, dim)), out, "kthvalue")
     d = wrap_dim(dim, x.ndim)
     _check_reduce_dim("kthvalue", x.shape, d)
     if not 1 <= k <= x.shape[d]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     ranks = xp_of(x).full(x.shape[:d] + x.shape[d + 1:], k - 1, np.int64)
-    return RETURN_TYPES["kthvalue"](*_pick_rank(input, d, ranks, keepdim))
+    result = RETURN_TYPES["kthvalue"](*_pick_rank(input, d, ranks, keepdim, "KthvalueBackward0"))
+    return write_out(result, out, "kthvalue")
 
 
 # ---------------------------------------------------------------------------
@@ -158,23 +166,26 @@ def _median(name, input, dim, keepdim, ignore_nan):
         flat = x.reshape(-1)
         rank = _median_ranks(flat, 0, ignore_nan)
         value = xp_of(x).sort(flat)[rank]
-        return _EvenSplit.apply(input, value.reshape(()))
+        node = "MedianBackward0" if name == "median" else "NanmedianBackward0"
+        return named(_EvenSplit, node).apply(input, value.reshape(()))
+    node = "MedianBackward1" if name == "median" else "NanmedianBackward1"
     if x.ndim == 0:
         return RETURN_TYPES[name](*_one_d(
-            lambda t, d: _pick_rank(t, d, np.zeros((), np.int64), False), input, dim))
+            lambda t, d: _pick_rank(t, d, np.zeros((), np.int64), False, node), input, dim))
     d = wrap_dim(dim, x.ndim)
     _check_reduce_dim(name, x.shape, d)
-    return RETURN_TYPES[name](*_pick_rank(input, d, _median_ranks(x, d, ignore_nan), keepdim))
+    ranks = _median_ranks(x, d, ignore_nan)
+    return RETURN_TYPES[name](*_pick_rank(input, d, ranks, keepdim, node))
 
 
 def median(input, dim=None, keepdim=False, *, out=None):
     """Lower median; ``median(input)`` returns a value, ``median(input, dim)`` (values,
     indices)."""
-    return _median("median", input, dim, keepdim, False)
+    return write_out(_median("median", input, dim, keepdim, False), out, "median")
 
 
 def nanmedian(input, dim=None, keepdim=False, *, out=None):
-    return _median("nanmedian", input, dim, keepdim, True)
+    return write_out(_median("nanmedian", input, dim, keepdim, True), out, "nanmedian")
 
 
 def _mode(input, dim, keepdim):
@@ -196,7 +207,7 @@ def _mode(input, dim, keepdim):
     best = xp.argmax(run_end - run_start, axis=dim, keepdims=True)  # first = smallest value
     last = xp.take_along_axis(run_end, best, axis=dim)
     indices = xp.take_along_axis(order, last, axis=dim)
-    values = take_along(input, indices, dim, squeeze=not keepdim)
+    values = take_along(input, indices, dim, squeeze=not keepdim, node_name="ModeBackward0")
     if not keepdim:
         indices = indices.reshape(values._data.shape)
     return values, _make(indices.astype(np.int64, copy=False))
@@ -205,10 +216,12 @@ def _mode(input, dim, keepdim):
 def mode(input, dim=-1, keepdim=False, *, out=None):
     x = input._data
     if x.ndim == 0:
-        return RETURN_TYPES["mode"](*_one_d(lambda t, d: _mode(t, d, False), input, dim))
-    d = wrap_dim(dim, x.ndim)
-    _check_reduce_dim("mode", x.shape, d)
-    return RETURN_TYPES["mode"](*_mode(input, d, keepdim))
+        result = RETURN_TYPES["mode"](*_one_d(lambda t, d: _mode(t, d, False), input, dim))
+    else:
+        d = wrap_dim(dim, x.ndim)
+        _check_reduce_dim("mode", x.shape, d)
+        result = RETURN_TYPES["mode"](*_mode(input, d, keepdim))
+    return write_out(result, out, "mode")
 
 
 # ---------------------------------------------------------------------------
@@ -219,11 +232,13 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
-    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+    result = _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+    return write_out(result, out, "quantile")
 
 
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
-    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+    result = _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+    return write_out(result, out, "nanquantile")
 
 
 def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
@@ -391,7 +406,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None):  # noqa: A002
     chosen = flat[keep].astype(np.float64)
     index = ((chosen - low) * bins / (high - low)).astype(np.int64)
     index = xp.minimum(index, bins - 1)
-    return _make(xp.bincount(index, minlength=bins).astype(x.dtype))
+    return write_out(_make(xp.bincount(index, minlength=bins).astype(x.dtype)), out, "histc")
 
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
@@ -413,7 +428,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     out_dtype = np.int32 if out_int32 else np.int64
     if seq.ndim <= 1:
         found = xp.searchsorted(seq, values, side="right" if right else "left")
-        return _make(xp.asarray(found).astype(out_dtype))
+        return write_out(_make(xp.asarray(found).astype(out_dtype)), out, "searchsorted")
     if seq.shape[:-1] != values.shape[:-1]:
         raise RuntimeError(
             "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
@@ -422,14 +437,14 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     # Batched rows: count, per value, the boundaries below it (one broadcast compare).
     compare = xp.less_equal if right else xp.less
     found = compare(seq[..., None, :], values[..., :, None]).sum(axis=-1)
-    return _make(found.astype(out_dtype))
+    return write_out(_make(found.astype(out_dtype)), out, "searchsorted")
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     if boundaries._data.ndim != 1:
         raise RuntimeError(
             f"boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})")
-    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)
 
 
 def diff(input, n=1, dim=-1, prepend=None, append=None):
