@@ -190,8 +190,8 @@ def digamma(xp, x):
         out = xp.where(reflect, left, right)
     out = xp.where(x == 0, -xp.copysign(np.inf, x), out)
     out = xp.where((x < 0) & (x == xp.floor(x)), np.nan, out)
-    out = xp.where(xp.isposinf(x), np.inf, out)
-    return xp.where(xp.isnan(x) | xp.isneginf(x), np.nan, out)
+    out = xp.where((x == np.inf), np.inf, out)
+    return xp.where(xp.isnan(x) | (x == -np.inf), np.nan, out)
 
 
 def _cos_pi(xp, x):

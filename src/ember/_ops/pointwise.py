@@ -362,8 +362,8 @@ class NanToNum(Function):
         posinf = info.max if posinf is None else posinf
         neginf = info.min if neginf is None else neginf
         out = xp.where(xp.isnan(x), nan, x)
-        out = xp.where(xp.isposinf(out), posinf, out)
-        return xp.where(xp.isneginf(out), neginf, out).astype(x.dtype)
+        out = xp.where(out == np.inf, posinf, out)
+        return xp.where(out == -np.inf, neginf, out).astype(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -400,12 +400,14 @@ def _scaled(input, other, alpha):
 
 
 def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other, broadcasting, with PyTorch's type promotion."""
     if type(alpha) is not int or alpha != 1:
         other = _scaled(input, other, alpha)
     return _out(Add.apply(input, other), out)
 
 
 def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other (two bool tensors are refused, as in PyTorch)."""
     if type(alpha) is not int or alpha != 1:
         other = _scaled(input, other, alpha)
     return _out(Sub.apply(input, other), out)
@@ -420,6 +422,7 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other, *, out=None):
+    """input * other, broadcasting (bool * bool is logical and)."""
     return _out(Mul.apply(input, other), out)
 
 
@@ -427,6 +430,8 @@ multiply = mul
 
 
 def div(input, other, *, rounding_mode=None, out=None):
+    """True division (integers give the default float dtype), or rounded division with
+    ``rounding_mode`` 'trunc' or 'floor' (integer results stay integer)."""
     if rounding_mode is None:
         return _out(Div.apply(input, other), out)
     if rounding_mode not in ("trunc", "floor"):
@@ -441,6 +446,7 @@ divide = div
 
 
 def neg(input, *, out=None):
+    """-input (refused for bool tensors: use ``~`` or ``logical_not``)."""
     return _out(Neg.apply(input), out)
 
 
@@ -454,10 +460,14 @@ def positive(input):
 
 
 def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
+    """input ** exponent; either side may be a Python number. Integer tensors to
+    negative integer powers follow PyTorch (scalar exponent: error)."""
     return _out(Pow.apply(input, exponent), out)
 
 
 def where(condition, input=None, other=None, *, out=None):
+    """Elements of ``input`` where ``condition`` holds, else of ``other`` (either may be
+    a Python number); ``where(condition)`` is ``nonzero(condition, as_tuple=True)``."""
     if input is None and other is None:
         from .index import nonzero
 
@@ -476,6 +486,7 @@ def where(condition, input=None, other=None, *, out=None):
 
 
 def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's names
+    """Limit input to [min, max]; bounds are numbers or tensors; min > max gives max."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     return _out(Clamp.apply(input, min, max), out)
@@ -512,6 +523,7 @@ fmin = _binary_tensor_op("fmin")
 
 
 def lerp(input, end, weight, *, out=None):
+    """input + weight * (end - input); weight is a number or a tensor."""
     return _out(Lerp.apply(input, end, weight), out)
 
 
@@ -537,6 +549,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    """Replace NaN and infinities (by default with 0 and the dtype's extreme finite
+    values)."""
     return _out(NanToNum.apply(input, nan, posinf, neginf), out)
 
 
