@@ -244,3 +244,8 @@ def test_requires_grad_flags():
     y = ember.zeros(2, dtype=ember.int64)
     with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype"):
         y.requires_grad = True
+
+
+def test_pin_memory_without_gpu():
+    check_raises(lambda lib: lib.zeros(2).pin_memory())
+    assert ember.zeros(2).is_pinned() is torch.zeros(2).is_pinned() is False

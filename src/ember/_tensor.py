@@ -371,6 +371,18 @@ class Tensor:
         dev = "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device)
         return self.to(dev)
 
+    def pin_memory(self, device=None) -> Tensor:
+        """Page-locked host memory only matters for GPU copies; CuPy stages those itself,
+        so this returns self when a GPU exists and raises as PyTorch does when none does."""
+        from ._backend import cupy_module
+
+        if cupy_module() is None:
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        return self
+
+    def is_pinned(self, device=None) -> bool:
+        return False
+
     def type(self, dtype=None, non_blocking=False):
         if dtype is None:
             return f"torch.{_legacy_name(self)}"
