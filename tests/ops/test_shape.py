@@ -273,3 +273,26 @@ def test_gradcheck_and_gradgradcheck(name, fn, shape):
     x = ember.tensor(np.random.default_rng(0).standard_normal(shape)).requires_grad_()
     assert ember.autograd.gradcheck(fn, (x,))
     assert ember.autograd.gradgradcheck(fn, (x,))
+
+
+INPLACE_VIEW_OPS = [
+    ("t_", lambda x: x.t_()), ("transpose_", lambda x: x.transpose_(0, 1)),
+    ("unsqueeze_", lambda x: x.unsqueeze_(1)), ("squeeze_", lambda x: x.unsqueeze(0).squeeze_()),
+    ("swapaxes_", lambda x: x.swapaxes_(1, 0)),
+]
+
+
+@pytest.mark.parametrize("name,op", INPLACE_VIEW_OPS, ids=[c[0] for c in INPLACE_VIEW_OPS])
+def test_inplace_view_ops(name, op):
+    def run(L, x):
+        y = x * 2
+        out = op(y)
+        assert out is y or name == "squeeze_"
+        return out * out
+
+    check(run, A)
+    e, t = ember.tensor(A.copy()), torch.tensor(A.copy())
+    op(e), op(t)
+    assert e._version == t._version
+    assert e.shape == t.shape and e.stride() == t.stride()
+    check_raises(lambda L, x: op(x.requires_grad_()), A, match="leaf Variable")
