@@ -203,6 +203,34 @@ ERRORS = [
     ("gelu_mode", lambda lib, x: F(lib).gelu(x, approximate="fast"), "approximate argument"),
     ("elu_long", lambda lib, x: F(lib).elu(x.long()), "not implemented for 'Long'"),
 ]
+ERRORS += [
+    (f"{name}_long", (lambda f: lambda lib, x: f(F(lib), x.long()))(fn), kernel)
+    for name, fn, kernel in [
+        ("softmax0", lambda F, x: F.softmax(x, 0), '"softmax_kernel_impl" not implemented'),
+        ("softmax1", lambda F, x: F.softmax(x, 1), '"softmax_lastdim_kernel_impl" not'),
+        ("softmin1", lambda F, x: F.softmin(x, 1), '"softmax_lastdim_kernel_impl" not'),
+        ("log_softmax0", lambda F, x: F.log_softmax(x, 0), '"log_softmax_kernel_impl" not'),
+        ("log_softmax1", lambda F, x: F.log_softmax(x, 1), '"log_softmax_lastdim_kernel_impl"'),
+        ("gelu", lambda F, x: F.gelu(x), '"GeluKernelImpl" not implemented for'),
+        ("hardsigmoid", lambda F, x: F.hardsigmoid(x), '"hardsigmoid_cpu" not implemented'),
+        ("hardswish", lambda F, x: F.hardswish(x), '"hardswish_cpu" not implemented'),
+        ("silu", lambda F, x: F.silu(x), '"silu_cpu" not implemented'),
+        ("mish", lambda F, x: F.mish(x), '"mish_cpu" not implemented'),
+        ("softshrink", lambda F, x: F.softshrink(x), '"softshrink_check" not implemented'),
+        ("hardshrink", lambda F, x: F.hardshrink(x), '"hardshrink_cpu" not implemented'),
+        ("leaky_relu", lambda F, x: F.leaky_relu(x), '"leaky_relu_cpu" not implemented'),
+        ("glu", lambda F, x: F.glu(x[:2], 0), '"glu_cpu" not implemented'),
+        ("softplus", lambda F, x: F.softplus(x), '"softplus_cpu" not implemented'),
+        ("logsigmoid", lambda F, x: F.logsigmoid(x), '"log_sigmoid_forward_cpu" not'),
+    ]
+]
+
+
+def test_integer_inputs_that_torch_accepts():
+    for fn in (lambda lib, x: F(lib).hardtanh(x), lambda lib, x: F(lib).relu6(x),
+               lambda lib, x: F(lib).threshold(x, 1, 0), lambda lib, x: F(lib).softsign(x),
+               lambda lib, x: F(lib).tanhshrink(x)):
+        check(fn, np.array([[1, -2], [3, 8]], np.int64), grad=False)
 
 
 @pytest.mark.parametrize("name,fn,match", ERRORS, ids=[e[0] for e in ERRORS])

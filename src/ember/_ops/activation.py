@@ -107,7 +107,8 @@ class Threshold(_Piecewise):
 class Hardtanh(_Piecewise):
     @staticmethod
     def kernel(xp, x, min_val, max_val):
-        return xp.clip(x, min_val, max_val), (x > min_val) & (x < max_val)
+        out = xp.clip(x, min_val, max_val).astype(x.dtype, copy=False)
+        return out, (x > min_val) & (x < max_val)
 
 
 class LeakyRelu(_Piecewise):
@@ -372,7 +373,10 @@ def _prepare_softmax(input, dim, dtype, name, stacklevel):
         dim = _softmax_dim(name, input.dim(), stacklevel)
     if dtype is not None:
         input = input.to(dtype)
-    return input, wrap_dim(dim, max(input.dim(), 1))
+    dim = wrap_dim(dim, max(input.dim(), 1))
+    last = "_lastdim" if dim == input.dim() - 1 or input.dim() == 0 else ""
+    _require_float(input._data, f"{name.replace('min', 'max')}{last}_kernel_impl")
+    return input, dim
 
 
 # ---------------------------------------------------------------------------
@@ -501,20 +505,24 @@ def _saved_source(input, inplace):
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    _require_float(input._data, "silu_cpu")
     source = _saved_source(input, inplace)
     return _inplace_or_not(input, source * source.sigmoid(), inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    _require_float(input._data, "mish_cpu")
     source = _saved_source(input, inplace)
     return _inplace_or_not(input, source * softplus(source).tanh(), inplace)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    _require_float(input._data, "hardsigmoid_cpu")
     return _inplace_or_not(input, Hardsigmoid.apply(input), inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    _require_float(input._data, "hardswish_cpu")
     return _inplace_or_not(input, Hardswish.apply(_saved_source(input, inplace)), inplace)
 
 
@@ -544,11 +552,13 @@ def _check_lambd(input, lambd):
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    _require_float(input._data, "softshrink_check")
     _check_lambd(input, lambd)
     return Softshrink.apply(input, lambd)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    _require_float(input._data, "hardshrink_cpu")
     return Hardshrink.apply(input, lambd)
 
 
@@ -561,6 +571,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     if size % 2:
         raise RuntimeError(
             f"Halving dimension must be even, but dimension {dim} is size {size}")
+    _require_float(input._data, "glu_cpu")
     lead = (slice(None),) * dim
     half = size // 2
     return input[lead + (slice(0, half),)] * input[lead + (slice(half, size),)].sigmoid()
