@@ -453,14 +453,11 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
         raise RuntimeError("diff expects input to be at least one-dimensional")
     d = wrap_dim(dim, input._data.ndim)
     if prepend is not None or append is not None:
-        from . import shape as _shape
-
         parts = [p for p in (prepend, input, append) if p is not None]
         parts = [p if isinstance(p, Tensor) else _make(xp_of(input._data).asarray(p)) for p in parts]
         parts = [p.expand(*[s if i != d else p.shape[d] for i, s in enumerate(input.shape)])
                  if p.ndim == input.ndim else p for p in parts]
-        cat = getattr(_shape, "cat", None)
-        input = cat(parts, d) if cat is not None else _Concat.apply(d, *parts)
+        input = _Concat.apply(d, *parts)
     out = input
     for _ in range(n):  # n is the difference order (tiny), not a data loop
         length = out.shape[d]
@@ -474,7 +471,8 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 
 
 class _Concat(Function):
-    """Concatenate along a dim (for diff's prepend/append if no shared cat exists)."""
+    """Concatenate along a dim (diff's prepend/append; kept here so sort.py depends on no
+    other family's internals)."""
 
     _array_io = True
 
