@@ -137,7 +137,8 @@ class _RoundedDiv(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * 0, grad * 0 if ctx.needs_input_grad[1] else None, None
+        zeros = _zeros_like(grad)
+        return zeros, zeros if ctx.needs_input_grad[1] else None, None
 
 
 class Neg(Function):
@@ -202,7 +203,7 @@ class Pow(Function):
             if isinstance(y, Tensor):
                 grad_x = grad * _zero_where(y == 0, y * x ** (y - 1))
             elif y == 0:
-                grad_x = grad * 0
+                grad_x = _zeros_like(grad)
             else:
                 grad_x = grad * (y * x ** (y - 1))
         if ctx.needs_input_grad[1]:
@@ -230,9 +231,8 @@ class Where(Function):
     @staticmethod
     def backward(ctx, grad):
         (condition,) = ctx.saved_tensors
-        zero = grad * 0
-        grad_x = where(condition, grad, zero) if ctx.needs_input_grad[1] else None
-        grad_y = where(condition, zero, grad) if ctx.needs_input_grad[2] else None
+        grad_x = where(condition, grad, 0.0) if ctx.needs_input_grad[1] else None
+        grad_y = where(condition, 0.0, grad) if ctx.needs_input_grad[2] else None
         return None, grad_x, grad_y
 
 
@@ -259,25 +259,30 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, grad):
         x, low, high = ctx.saved_tensors
-        zero = grad * 0
         keep = None
         if low is not None:
             keep = x >= low
         if high is not None:
             keep = (x <= high) if keep is None else keep & (x <= high)
-        grad_x = where(keep, grad, zero) if ctx.needs_input_grad[0] else None
+        grad_x = where(keep, grad, 0.0) if ctx.needs_input_grad[0] else None
         grad_low = grad_high = None
         if ctx.needs_input_grad[1]:
             below = x < low
             if high is not None:
                 below = below & (low < high)
-            grad_low = where(below, grad, zero)
+            grad_low = where(below, grad, 0.0)
         if ctx.needs_input_grad[2]:
             above = x > high
             if low is not None:
                 above = above | (high < low)
-            grad_high = where(above, grad, zero)
+            grad_high = where(above, grad, 0.0)
         return grad_x, grad_low, grad_high
+
+
+def _zeros_like(grad):
+    from .creation import zeros_like
+
+    return zeros_like(grad)
 
 
 def _zero_where(mask, values):
