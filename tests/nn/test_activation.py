@@ -191,6 +191,11 @@ def test_rrelu_training_slopes_within_bounds():
     assert slope.min() >= 0.1 and slope.max() <= 0.3 and slope.std() > 0.03
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), slope, rtol=1e-6)
+    ember.manual_seed(7)
+    first = ember.nn.functional.rrelu(x.detach(), training=True)
+    ember.manual_seed(7)
+    second = ember.nn.functional.rrelu(x.detach(), training=True)
+    np.testing.assert_array_equal(first.numpy(), second.numpy())
 
 
 ERRORS = [

@@ -121,8 +121,8 @@ class LeakyRelu(_Piecewise):
 
 class RreluWithNoise(_Piecewise):
     @staticmethod
-    def kernel(xp, x, lower, upper):
-        noise = xp.random.uniform(lower, upper, x.shape).astype(x.dtype)
+    def kernel(xp, x, uniform, lower, upper):
+        noise = (uniform * (upper - lower) + lower).astype(x.dtype, copy=False)
         slope = xp.where(x >= 0, xp.asarray(1, x.dtype), noise)
         return x * slope, slope
 
@@ -449,7 +449,11 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     """Randomised leaky relu: a slope drawn from U(lower, upper) per element while
     training, their mean in eval."""
     if training:
-        return _inplace_or_not(input, RreluWithNoise.apply(input, lower, upper), inplace)
+        from .random import rand  # the default generator, so manual_seed reproduces it
+
+        uniform = rand(input.shape, dtype=input.dtype, device=input.device)._data
+        return _inplace_or_not(input, RreluWithNoise.apply(input, uniform, lower, upper),
+                               inplace)
     return leaky_relu(input, (lower + upper) / 2, inplace)
 
 
