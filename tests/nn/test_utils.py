@@ -1,0 +1,224 @@
+"""nn.utils against PyTorch: gradient clipping, parameter/vector conversion, parametrize,
+weight_norm / spectral_norm (both generations), DataParallel."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from module_oracle import check_module, copy_state  # noqa: E402
+from oracle import assert_same, randn  # noqa: E402
+
+import ember  # noqa: E402
+
+GRADS = [randn(3, 4), randn(5), randn(2, 2, 2)]
+
+
+def _params_with_grads(lib, grads, scale=1.0):
+    params = []
+    for g in grads:
+        p = lib.nn.Parameter(lib.zeros(*g.shape))
+        p.grad = lib.tensor(g * scale)
+        params.append(p)
+    return params
+
+
+CLIP_CASES = [(max_norm, norm_type, scale) for max_norm, norm_type, scale in [
+    (1.0, 2.0, 1.0), (100.0, 2.0, 1.0), (0.5, 1, 1.0), (0.3, math.inf, 1.0), (2.0, 3.0, 1.0),
+    (0.1, 0.5, 1.0), (1.0, 2, 1e-8)]]
+
+
+@pytest.mark.parametrize("max_norm,norm_type,scale", CLIP_CASES)
+def test_clip_grad_norm_matches_torch(max_norm, norm_type, scale):
+    t_params = _params_with_grads(torch, GRADS, scale)
+    e_params = _params_with_grads(ember, GRADS, scale)
+    t_norm = torch.nn.utils.clip_grad_norm_(t_params, max_norm, norm_type)
+    e_norm = ember.nn.utils.clip_grad_norm_(e_params, max_norm, norm_type)
+    assert_same(e_norm, t_norm, 1e-5, 1e-7)
+    for ep, tp in zip(e_params, t_params):
+        assert_same(ep.grad, tp.grad, 1e-5, 1e-7)
+
+
+def test_clip_grad_norm_single_tensor_generator_and_no_grads():
+    t_p = _params_with_grads(torch, GRADS[:1])[0]
+    e_p = _params_with_grads(ember, GRADS[:1])[0]
+    assert_same(ember.nn.utils.clip_grad_norm_(e_p, 0.1), torch.nn.utils.clip_grad_norm_(t_p, 0.1))
+    e_params = _params_with_grads(ember, GRADS)
+    total = ember.nn.utils.clip_grad_norm_((p for p in e_params), 1.0, foreach=True)
+    assert total.shape == ()
+    empty = ember.nn.utils.clip_grad_norm_([ember.nn.Parameter(ember.ones(2))], 1.0)
+    assert float(empty) == 0.0 and empty.dtype == ember.float32
+
+
+def test_clip_grad_norm_nonfinite():
+    grads = [np.array([1.0, np.inf], np.float32)]
+    t_params, e_params = _params_with_grads(torch, grads), _params_with_grads(ember, grads)
+    with pytest.raises(RuntimeError) as t_info:
+        torch.nn.utils.clip_grad_norm_(t_params, 1.0, error_if_nonfinite=True)
+    with pytest.raises(RuntimeError) as e_info:
+        ember.nn.utils.clip_grad_norm_(e_params, 1.0, error_if_nonfinite=True)
+    assert str(e_info.value) == str(t_info.value)
+    assert_same(ember.nn.utils.clip_grad_norm_(e_params, 1.0),
+                torch.nn.utils.clip_grad_norm_(t_params, 1.0))
+
+
+@pytest.mark.parametrize("clip_value", [0.5, 2])
+def test_clip_grad_value_matches_torch(clip_value):
+    t_params, e_params = _params_with_grads(torch, GRADS), _params_with_grads(ember, GRADS)
+    torch.nn.utils.clip_grad_value_(t_params, clip_value)
+    ember.nn.utils.clip_grad_value_(e_params, clip_value)
+    for ep, tp in zip(e_params, t_params):
+        assert_same(ep.grad, tp.grad)
+
+
+def test_parameters_to_vector_and_back():
+    def make(lib):
+        return lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Linear(4, 2))
+
+    t_net, e_net = make(torch), make(ember)
+    copy_state(t_net, e_net)
+    t_vec = torch.nn.utils.parameters_to_vector(t_net.parameters())
+    e_vec = ember.nn.utils.parameters_to_vector(e_net.parameters())
+    assert_same(e_vec, t_vec)
+    upstream = randn(*t_vec.shape)
+    t_vec.backward(torch.from_numpy(upstream))
+    e_vec.backward(ember.tensor(upstream))
+    for (name, tp), ep in zip(t_net.named_parameters(), e_net.parameters()):
+        assert_same(ep.grad, tp.grad, what=name)
+    new = randn(*t_vec.shape)
+    torch.nn.utils.vector_to_parameters(torch.from_numpy(new), t_net.parameters())
+    ember.nn.utils.vector_to_parameters(ember.tensor(new), e_net.parameters())
+    for tp, ep in zip(t_net.parameters(), e_net.parameters()):
+        assert_same(ep.detach(), tp.detach())
+    with pytest.raises(TypeError, match="expected torch.Tensor, but got: numpy.ndarray"):
+        ember.nn.utils.vector_to_parameters(new, e_net.parameters())
+
+
+def _scale_class(lib):
+    """A parametrization with a right inverse: weight = 2 * original."""
+
+    class Scale(lib.nn.Module):
+        def forward(self, x):
+            return x * 2
+
+        def right_inverse(self, x):
+            return x / 2
+
+    return Scale
+
+
+def _parametrized(lib, twice=False):
+    scale = _scale_class(lib)
+    m = lib.nn.Linear(3, 3)
+    lib.nn.utils.parametrize.register_parametrization(m, "weight", scale())
+    if twice:
+        lib.nn.utils.parametrize.register_parametrization(m, "weight", scale())
+    return m
+
+
+@pytest.mark.parametrize("twice", [False, True])
+def test_parametrize_matches_torch(twice):
+    e_mod, t_mod, _, _ = check_module(lambda lib: _parametrized(lib, twice), randn(4, 3))
+    assert list(e_mod.state_dict()) == list(t_mod.state_dict())
+    assert repr(e_mod) == repr(t_mod)
+    assert type(e_mod).__name__ == type(t_mod).__name__ == "ParametrizedLinear"
+    P = ember.nn.utils.parametrize
+    assert P.is_parametrized(e_mod) and P.is_parametrized(e_mod, "weight")
+    assert not P.is_parametrized(e_mod, "bias")
+    assert P.type_before_parametrizations(e_mod) is ember.nn.Linear
+    assert_same(e_mod.weight, t_mod.weight)
+    original = e_mod.parametrizations.weight.original
+    e_mod.weight = ember.ones(3, 3) * 4
+    assert e_mod.parametrizations.weight.original is original
+    np.testing.assert_allclose(e_mod.weight.detach().numpy(), 4.0)
+    with P.cached():
+        assert e_mod.weight is e_mod.weight
+    assert e_mod.weight is not e_mod.weight
+    P.remove_parametrizations(e_mod, "weight")
+    assert type(e_mod) is ember.nn.Linear and "parametrizations" not in e_mod._modules
+    assert e_mod.weight is original
+    np.testing.assert_allclose(e_mod.weight.detach().numpy(), 4.0)
+
+
+def test_parametrize_errors_match_torch():
+    for lib in (torch, ember):
+        P = lib.nn.utils.parametrize
+        m = lib.nn.Linear(2, 2)
+        with pytest.raises(ValueError, match="does not have a parameter, a buffer, or a "
+                                             "parametrized element with name 'nope'"):
+            P.register_parametrization(m, "nope", lib.nn.Identity())
+        with pytest.raises(ValueError, match="does not have a parametrization on weight"):
+            P.remove_parametrizations(m, "weight")
+
+        class Shrink(lib.nn.Module):
+            def forward(self, x):
+                return x[0]
+
+        with pytest.raises(ValueError, match="may not change the shape"):
+            P.register_parametrization(m, "weight", Shrink())
+
+
+NORM_CASES = [
+    ("weight_norm", lambda lib: lib.nn.utils.parametrizations.weight_norm(lib.nn.Linear(3, 4))),
+    ("weight_norm_dim1", lambda lib: lib.nn.utils.parametrizations.weight_norm(
+        lib.nn.Linear(3, 4), dim=1)),
+    ("weight_norm_dimNone", lambda lib: lib.nn.utils.parametrizations.weight_norm(
+        lib.nn.Linear(3, 4), dim=None)),
+    ("spectral_norm", lambda lib: lib.nn.utils.parametrizations.spectral_norm(
+        lib.nn.Linear(3, 4))),
+    ("spectral_norm_3iters", lambda lib: lib.nn.utils.parametrizations.spectral_norm(
+        lib.nn.Linear(5, 4), n_power_iterations=3)),
+    ("old_weight_norm", lambda lib: lib.nn.utils.weight_norm(lib.nn.Linear(3, 4))),
+    ("old_weight_norm_dim1", lambda lib: lib.nn.utils.weight_norm(lib.nn.Linear(3, 4), dim=1)),
+    ("old_spectral_norm", lambda lib: lib.nn.utils.spectral_norm(lib.nn.Linear(3, 4))),
+]
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.parametrize("name,make", NORM_CASES, ids=[c[0] for c in NORM_CASES])
+@pytest.mark.parametrize("train", [True, False])
+def test_weight_and_spectral_norm_match_torch(name, make, train):
+    """Keys equal torch's; with state (u, v included) copied, outputs, grads and the power
+    iteration's buffer updates match."""
+    e_mod, t_mod, _, _ = check_module(make, randn(6, 3 if "3iters" not in name else 5),
+                                      train=train, rtol=1e-5, atol=1e-5)
+    assert list(e_mod.state_dict()) == list(t_mod.state_dict())
+    for key, value in t_mod.state_dict().items():
+        assert_same(e_mod.state_dict()[key], value, 1e-5, 1e-6, what=key)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_remove_old_style_norms():
+    for lib in (torch, ember):
+        m = lib.nn.utils.weight_norm(lib.nn.Linear(3, 4))
+        weight = m.weight.detach().clone()
+        lib.nn.utils.remove_weight_norm(m)
+        assert list(m.state_dict()) == ["bias", "weight"]
+        np.testing.assert_allclose(m.weight.detach().numpy(), weight.numpy(), rtol=1e-6)
+        s = lib.nn.utils.spectral_norm(lib.nn.Linear(3, 4))
+        lib.nn.utils.remove_spectral_norm(s)
+        assert list(s.state_dict()) == ["bias", "weight"]
+        with pytest.raises(ValueError, match="weight_norm of 'weight' not found in"):
+            lib.nn.utils.remove_weight_norm(s)
+
+
+def test_data_parallel_runs_module_with_prefixed_keys():
+    def make(lib):
+        return lib.nn.DataParallel(lib.nn.Linear(3, 2))
+
+    e_mod, t_mod, _, _ = check_module(make, randn(4, 3))
+    assert list(e_mod.state_dict()) == list(t_mod.state_dict()) == ["module.weight",
+                                                                     "module.bias"]
+    assert repr(e_mod) == repr(t_mod)
+    x = ember.randn(2, 3)
+    out = ember.nn.parallel.data_parallel(e_mod.module, x)
+    np.testing.assert_array_equal(out.detach().numpy(), e_mod(x).detach().numpy())
+    from ember.nn.parallel.data_parallel import DataParallel
+
+    assert DataParallel is ember.nn.DataParallel
