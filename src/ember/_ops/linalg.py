@@ -137,10 +137,17 @@ def _matmul_forward(a, b):
         _matmul_error(a, b)
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         _matmul_error(a, b)
-    try:
-        out = xp_of(a).matmul(a, b)
-    except ValueError:
-        _matmul_error(a, b)
+    xp = xp_of(a)
+    if b.ndim == 2 and a.ndim > 2:
+        # Fold the batch into the rows: one GEMM instead of one per batch element (NumPy's
+        # stacked matmul is 2-6x slower here, worst with a transposed ``b``).
+        rows = _prod(a.shape[:-1])
+        out = xp.matmul(a.reshape(rows, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[1],))
+    else:
+        try:
+            out = xp.matmul(a, b)
+        except ValueError:
+            _matmul_error(a, b)
     # ml_dtypes computes bfloat16 matmul in float32 and returns float32; torch keeps bf16.
     return out if out.dtype == a.dtype else out.astype(a.dtype)
 
@@ -162,8 +169,8 @@ def _matmul_backward(grad, a, b, a_nd, b_nd, needs_a, needs_b):
             grad_a = grad_a.squeeze(-2)
     if needs_b:
         if a_nd >= 3 and b_nd <= 2:
-            k = a.shape[-1]
-            grad_b = a.reshape(-1, k).mT.matmul(grad.reshape(-1, grad.shape[-1]))
+            rows = _prod(a.shape[:-1])
+            grad_b = a.reshape(rows, a.shape[-1]).mT.matmul(grad.reshape(rows, grad.shape[-1]))
         else:
             a_mat = a.unsqueeze(-2) if a_nd == 1 else a
             grad_b = a_mat.mT.matmul(grad)
