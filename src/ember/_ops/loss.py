@@ -206,7 +206,7 @@ class BinaryCrossEntropy(Function):
         xp = xp_of(x)
         if bool(((x < 0) | (x > 1)).any()):
             raise RuntimeError("all elements of input should be between 0 and 1")
-        with np.errstate(divide="ignore", invalid="ignore") if xp is np else _nullcontext():
+        with np.errstate(divide="ignore", invalid="ignore"):  # log(0): -inf, as PyTorch
             raw_log_x = xp.log(x)
             raw_log_1mx = xp.log1p(-x)
             log_ratio = raw_log_1mx - raw_log_x  # unclamped: PyTorch's target gradient
@@ -225,14 +225,6 @@ class BinaryCrossEntropy(Function):
         if ctx.needs_input_grad[1]:
             grad_t = grad * log_ratio
         return grad_x, grad_t
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -471,60 +463,55 @@ def _check_bounds(xp, target, num_classes, ignore_mask, op_name):
         raise IndexError(f"Target {value} is out of bounds.")
 
 
-class _WeightedLogProb(Function):
-    """loss = -sum_c A[..., c, ...] * logp, where logp is log_softmax(x) (cross_entropy) or
-    x itself (nll_loss). ``coef`` builds A from the target; see the module docstring."""
+class _ProbabilityTargetLoss(Function):
+    """cross_entropy with class probabilities: loss = -sum_c A * log_softmax(x), where
+    A = weight * (target * (1 - eps) + eps / C) / divisor; gradient softmax * rowsum(A) - A
+    for the input and -A' * logp for the target."""
 
     _array_io = True
 
     @staticmethod
-    def forward(ctx, x, target, weight, coef, reduction, from_logits):
+    def forward(ctx, x, target, weight, label_smoothing, reduction):
         class_axis = 1 if x.ndim >= 2 else 0
-        logp = _log_softmax_array(x, class_axis) if from_logits else x
-        coefficients, all_ignored = coef(xp_of(x), target, weight, logp.dtype)
+        num_classes = x.shape[class_axis]
+        divisor = x.size // num_classes if reduction == "mean" and num_classes else 1
+        logp = _log_softmax_array(x, class_axis)
+        if weight is not None:
+            weight = weight.reshape(_class_shape(x.ndim, class_axis))
+        ctx.meta = (class_axis, reduction, (label_smoothing, num_classes, divisor))
+        coefficients = _probability_coefficients(target, weight, ctx.meta[2])
         loss = -(coefficients * logp).sum(axis=class_axis)
         if reduction != "none":
             loss = loss.sum()
-        if all_ignored:
-            loss = loss * float("nan")
-        ctx.meta = (class_axis, reduction, from_logits)
-        ctx.probability_params = getattr(coef, "params", None)
-        if weight is not None:
-            weight = weight.reshape(_class_shape(x.ndim, class_axis))
-        probability_target = target if ctx.probability_params is not None else None
-        ctx.save_for_backward(x, coefficients, logp if from_logits else None, weight,
-                              probability_target)
-        return loss.astype(logp.dtype, copy=False)
+        ctx.save_for_backward(x, target, weight, coefficients, logp)
+        return xp_of(x).asarray(loss, dtype=logp.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        x, coefficients, logp, weight, target = ctx.saved_tensors
-        class_axis, reduction, from_logits = ctx.meta
+        x, target, weight, coefficients, logp = ctx.saved_tensors
+        class_axis, reduction, params = ctx.meta
         if reduction == "none":
             grad = grad.unsqueeze(class_axis)
         grad_x = grad_t = None
+        if _grad_enabled[0]:  # create_graph: keep softmax and A connected to the inputs
+            logp = _log_softmax_op(x, class_axis)
+            coefficients = _probability_coefficients(target, weight, params)
         if ctx.needs_input_grad[0]:
-            if not from_logits:
-                grad_x = -grad * coefficients
-            elif _grad_enabled[0]:  # create_graph: keep softmax (and A) connected to inputs
-                if ctx.needs_input_grad[1]:
-                    coefficients = _probability_coefficient_tensor(
-                        target, weight, ctx.probability_params)
-                probs = _log_softmax_op(x, class_axis).exp()
-                grad_x = grad * (probs * coefficients.sum(class_axis, keepdim=True) - coefficients)
-            else:
-                g = grad._data
-                probs = xp_of(logp._data).exp(logp._data)
-                row = coefficients._data.sum(axis=class_axis, keepdims=True)
-                grad_x = _make(g * (probs * row - coefficients._data))
-        if ctx.needs_input_grad[1]:  # probability targets only
-            if _grad_enabled[0]:
-                logp = _log_softmax_op(x, class_axis)
-            label_smoothing, _, divisor = ctx.probability_params
+            row = coefficients.sum(class_axis, keepdim=True)
+            grad_x = grad * (logp.exp() * row - coefficients)
+        if ctx.needs_input_grad[1]:
+            label_smoothing, _, divisor = params
             grad_t = -grad * logp * ((1 - label_smoothing) / divisor)
             if weight is not None:
                 grad_t = grad_t * weight
-        return grad_x, grad_t, None, None, None, None
+        return grad_x, grad_t, None, None, None
+
+
+def _probability_coefficients(target, weight, params):
+    """A for probability targets (arrays or Tensors alike)."""
+    label_smoothing, num_classes, divisor = params
+    coefficients = (target * (1 - label_smoothing) + label_smoothing / num_classes) / divisor
+    return coefficients if weight is None else coefficients * weight
 
 
 def _class_shape(ndim, class_axis):
@@ -631,27 +618,6 @@ def _coefficients(x, class_axis, index, target_coef, smooth_coef, class_weight):
     return coefficients
 
 
-def _probability_coefficients(label_smoothing, reduction, num_classes, batch):
-    def coef(xp, target, weight, dtype):
-        class_axis = 1 if target.ndim >= 2 else 0
-        smoothed = target * (1 - label_smoothing) + label_smoothing / num_classes
-        if weight is not None:
-            smoothed = smoothed * weight.reshape(_class_shape(target.ndim, class_axis))
-        if reduction == "mean":
-            smoothed = smoothed / batch
-        return smoothed.astype(dtype, copy=False), False
-
-    coef.params = (label_smoothing, num_classes, batch if reduction == "mean" else 1)
-    return coef
-
-
-def _probability_coefficient_tensor(target, weight, params):
-    """A for probability targets, built from Tensor ops so it stays connected to target."""
-    label_smoothing, num_classes, divisor = params
-    coefficients = (target * (1 - label_smoothing) + label_smoothing / num_classes) / divisor
-    return coefficients if weight is None else coefficients * weight
-
-
 def _check_nll_args(input, target, weight, ignore_index, label_smoothing=0.0):
     """PyTorch's argument checks for class-index targets, in PyTorch's order."""
     if input.dim() < 1:
@@ -711,10 +677,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if not 0.0 <= label_smoothing <= 1.0:
             raise RuntimeError(
                 f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
-        num_classes = input.shape[1] if input.dim() >= 2 else input.shape[0]
-        batch = input.numel() // num_classes if num_classes else 0
-        coef = _probability_coefficients(label_smoothing, reduction, num_classes, batch)
-        return _WeightedLogProb.apply(input, target, _plain(weight), coef, reduction, True)
+        return _ProbabilityTargetLoss.apply(input, target, _plain(weight), label_smoothing,
+                                            reduction)
     _check_nll_args(input, target, weight, ignore_index, label_smoothing)
     target = _make(target._data.astype(np.int64, copy=False))
     return _IndexTargetLoss.apply(input, target, _plain(weight), ignore_index, label_smoothing,
