@@ -203,6 +203,10 @@ def test_to_returns_self_or_copy():
     assert x.cpu() is x
     y = x.to(ember.float64)
     assert y.dtype == ember.float64 and y is not x
+    assert x.to(ember.float32, False, True) is not x  # positional copy flag
+    assert x.to(x, True) is x
+    check_raises(lambda lib: lib.ones(2).to("cpu", "cpu"))
+    check_raises(lambda lib: lib.ones(2).to([1]))
 
 
 def test_to_and_clone_are_differentiable():

@@ -452,17 +452,30 @@ def _parse_to(self, args, kwargs):
     kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    flags = []  # positional (non_blocking, copy), after the dtype/device/other arguments
     for arg in args:
-        if isinstance(arg, Tensor):
+        if isinstance(arg, bool):
+            flags.append(arg)
+        elif isinstance(arg, Tensor):
             dtype, device = arg.dtype, arg.device
         elif isinstance(arg, _dt.dtype) or arg in (float, int, bool, complex):
             dtype = arg
-        elif isinstance(arg, bool):
-            continue  # positional non_blocking / copy flags
         elif arg is None:
             continue
-        else:
+        elif isinstance(arg, (str, int)) or type(arg).__name__ == "device":
+            if device is not None:
+                raise TypeError(
+                    "to() received an invalid combination of arguments - got "
+                    f"({', '.join(type(a).__name__ for a in args)})"
+                )
             device = arg
+        else:
+            raise TypeError(
+                f"to() received an invalid combination of arguments - got "
+                f"({', '.join(type(a).__name__ for a in args)})"
+            )
+    if len(flags) > 1:
+        copy = copy or flags[1]
     return dtype, device, copy
 
 
