@@ -406,6 +406,7 @@ ERRORS = {
     "lerp_int": (lambda lib, a: lib.lerp(a, a, 0.5), I64),
     "remainder_int_zero": (lambda lib, a: a % 0, I64),
     "float_alpha_for_ints": (lambda lib, a: lib.add(a, a, alpha=1.5), I64),
+    "float_alpha_for_ints_": (lambda lib, a: a.add_(a, alpha=1.5), I64),
     "bool_alpha": (lambda lib, a: lib.sub(a, 1, alpha=True), F32),
     "out_with_grad": (lambda lib, a: lib.add(a.requires_grad_(), 1, out=lib.empty(2)), F32),
     "unary_out_with_grad": (lambda lib, a: lib.sin(a.requires_grad_(), out=lib.empty(2)), F32),

@@ -599,11 +599,15 @@ def _idiv(self, other):
 
 
 def _add_(self, other, *, alpha=1):
-    return _iadd(self, other * alpha if alpha != 1 else other)
+    if type(alpha) is not int or alpha != 1:
+        other = _scaled(self, other, alpha)
+    return _iadd(self, other)
 
 
 def _sub_(self, other, *, alpha=1):
-    return _isub(self, other * alpha if alpha != 1 else other)
+    if type(alpha) is not int or alpha != 1:
+        other = _scaled(self, other, alpha)
+    return _isub(self, other)
 
 
 def _div_(self, other, *, rounding_mode=None):
