@@ -203,3 +203,9 @@ def test_accelerator_and_backends():
     import ember.backends.cudnn as cudnn
 
     assert cudnn is ember.backends.cudnn
+
+
+def test_legacy_types_are_not_tensor_subclasses():
+    assert issubclass(ember.FloatTensor, ember.Tensor) == issubclass(torch.FloatTensor,
+                                                                     torch.Tensor)
+    assert isinstance(ember.zeros(2), (ember.LongTensor, ember.FloatTensor))
