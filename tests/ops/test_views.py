@@ -160,3 +160,29 @@ def test_gradcheck_inplace_on_view():
     x = ember.tensor(np.random.default_rng(4).standard_normal((3, 3))).requires_grad_()
     assert ember.autograd.gradcheck(fn, (x,))
     assert ember.autograd.gradgradcheck(fn, (x,))
+
+
+NODE_NAMES = [
+    lambda x: x[1], lambda x: x[1:], lambda x: x[[0]], lambda x: x[x > 0], lambda x: x[1, 2],
+    lambda x: x[None], lambda x: x[..., 1], lambda x: x.squeeze(), lambda x: x.unsqueeze(0),
+    lambda x: x.t(), lambda x: x.reshape(12), lambda x: x.t().reshape(12),
+    lambda x: x.diagonal(), lambda x: x.expand(2, 3, 4), lambda x: x.permute(1, 0),
+    lambda x: x.transpose(0, 1), lambda x: x.flip(0),
+]
+
+
+@pytest.mark.parametrize("index", range(len(NODE_NAMES)))
+def test_grad_fn_names_match_torch(index):
+    fn = NODE_NAMES[index]
+    e = fn(ember.ones(3, 4, requires_grad=True) * 1)
+    t = fn(torch.ones(3, 4, requires_grad=True) * 1)
+    assert e.grad_fn.name() == t.grad_fn.name()
+
+
+def test_copy_slices_names():
+    for L in (ember, torch):
+        h = L.zeros(3, 4)
+        view = h[1]
+        view.add_(L.ones(4, requires_grad=True))
+        assert "grad_fn=<CopySlices>" in repr(h)
+        assert view.grad_fn.name() == "AsStridedBackward0"

@@ -115,6 +115,21 @@ def _index_error(exc):
 class GetItem(Function):
     _array_io = True
 
+    def name(self):
+        """PyTorch's node for the last step of the index: Select, Slice, Unsqueeze or
+        Index (advanced)."""
+        index = self.meta[1]
+        if not _is_basic(index):
+            return "IndexBackward0"
+        for part in reversed(index):
+            if isinstance(part, (int, np.integer)):
+                return "SelectBackward0"
+            if isinstance(part, slice):
+                return "SliceBackward0"
+            if part is None:
+                return "UnsqueezeBackward0"
+        return "AliasBackward0"
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.meta = (x.shape, index)
@@ -238,6 +253,9 @@ class CopySlices(Function):
 
     _array_io = True
 
+    def name(self):
+        return "CopySlices"
+
     @staticmethod
     def forward(ctx, base, result, positions):
         ctx.positions = positions
@@ -260,6 +278,9 @@ class TakeFlat(Function):
     """``x.reshape(-1)[positions]``: how a rebased view reads its base."""
 
     _array_io = True
+
+    def name(self):
+        return "AsStridedBackward0"
 
     @staticmethod
     def forward(ctx, x, positions):

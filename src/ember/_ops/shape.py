@@ -65,6 +65,18 @@ class View(Function):
         return grad.reshape(ctx.input_shape), None
 
 
+class Squeeze(View):
+    """View under PyTorch's node name (``grad_fn=<SqueezeBackward0>``)."""
+
+
+class Unsqueeze(View):
+    pass
+
+
+class UnsafeView(View):
+    """The copying path of ``reshape`` (PyTorch's ``UnsafeViewBackward0``)."""
+
+
 class Transpose(Function):
     _array_io = True
 
@@ -76,6 +88,10 @@ class Transpose(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.transpose(*ctx.dims), None, None
+
+
+class T(Transpose):
+    """``t()``: a transpose under PyTorch's node name (``TBackward0``)."""
 
 
 class Permute(Function):
@@ -138,7 +154,7 @@ def reshape(input, *shape):
     shape = _infer_shape(_shape_arg(shape), input._data.size)
     if _can_view(input._data, shape):
         return view_of(View.apply(input, shape), input)
-    return View.apply(input.contiguous(), shape)
+    return UnsafeView.apply(input.contiguous(), shape)
 
 
 def transpose(input, dim0, dim1):
@@ -152,7 +168,7 @@ def t(input):
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
     if input._data.ndim < 2:
         return view_of(View.apply(input, input._data.shape), input)
-    return transpose(input, 0, 1)
+    return view_of(T.apply(input, 0, 1), input)
 
 
 def permute(input, *dims):
@@ -210,14 +226,14 @@ def squeeze(input, dim=None):
     else:
         dims = normalize_dims(dim, len(shape)) if len(shape) else ()
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    return view_of(View.apply(input, new), input)
+    return view_of(Squeeze.apply(input, new), input)
 
 
 def unsqueeze(input, dim):
     shape = list(input._data.shape)
     dim = wrap_dim(dim, len(shape) + 1)
     shape.insert(dim, 1)
-    return view_of(View.apply(input, tuple(shape)), input)
+    return view_of(Unsqueeze.apply(input, tuple(shape)), input)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
