@@ -421,6 +421,7 @@ def test_hooks_match_torch(name, register):
     np.testing.assert_allclose(e_grad, t_grad, rtol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")
 def test_backward_hook_without_input_grad_and_always_call():
     for lib in LIBS:
         log = []

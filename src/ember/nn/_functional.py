@@ -311,7 +311,7 @@ def _pad_rows(grad):
 
 
 def _cat_rows(a, b):
-    return _ScatterAddRows.apply(a, np.arange(a.shape[0]), a.shape[0] + b.shape[0])
+    return _ScatterAddRows.apply(a, xp_of(a._data).arange(a.shape[0]), a.shape[0] + b.shape[0])
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
