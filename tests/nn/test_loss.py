@@ -445,3 +445,17 @@ def test_loss_module_paths_and_errors():
     check_raises(lambda lib: lib.nn.MultiMarginLoss(p=3), match="only p == 1 and p == 2")
     check_raises(lambda lib: lib.nn.TripletMarginWithDistanceLoss(margin=-1.0),
                  match="expected margin to be greater than 0, got -1.0 instead")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_ce_empty_batch(reduction):
+    check(lambda lib, a, t: F(lib).cross_entropy(a, t, reduction=reduction),
+          np.zeros((0, 5), np.float32), np.zeros(0, np.int64))
+    check(lambda lib, a, t: F(lib).cross_entropy(a, t.detach(), reduction=reduction),
+          np.zeros((0, 5), np.float32), np.zeros((0, 5), np.float32))
+
+
+def test_grad_fn_names():
+    x = ember.zeros(3, 4, requires_grad=True)
+    assert F(ember).cross_entropy(x, ember.tensor([0, 1, 2])).grad_fn.name() == "NllLossBackward0"
+    assert F(ember).nll_loss(x, ember.tensor([0, 1, 2])).grad_fn.name() == "NllLossBackward0"

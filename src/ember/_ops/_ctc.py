@@ -51,6 +51,7 @@ def _padded_targets(xp, targets, target_lengths, batch):
 
 class CTC(Function):
     _array_io = True
+    _node_name = "CtcLossBackward0"
 
     @staticmethod
     def forward(ctx, log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):

@@ -474,7 +474,7 @@ class _ProbabilityTargetLoss(Function):
     def forward(ctx, x, target, weight, label_smoothing, reduction):
         class_axis = 1 if x.ndim >= 2 else 0
         num_classes = x.shape[class_axis]
-        divisor = x.size // num_classes if reduction == "mean" and num_classes else 1
+        divisor = x.size // max(num_classes, 1) if reduction == "mean" else 1
         logp = _log_softmax_array(x, class_axis)
         if weight is not None:
             weight = weight.reshape(_class_shape(x.ndim, class_axis))
@@ -483,6 +483,8 @@ class _ProbabilityTargetLoss(Function):
         loss = -(coefficients * logp).sum(axis=class_axis)
         if reduction != "none":
             loss = loss.sum()
+            if divisor == 0:  # mean over an empty batch: nan, as PyTorch
+                loss = loss * float("nan")
         ctx.save_for_backward(x, target, weight, coefficients, logp)
         return xp_of(x).asarray(loss, dtype=logp.dtype)
 
@@ -524,6 +526,7 @@ class _IndexTargetLoss(Function):
     the gradient is ``softmax * rowsum(A)`` with the target entries corrected in place."""
 
     _array_io = True
+    _node_name = "NllLossBackward0"
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, from_logits):
