@@ -613,20 +613,26 @@ def linalg_cross(input, other, *, dim=-1, out=None):
             f"{type_name(other._data.dtype)}"
         )
     if input.ndim != other.ndim:
-        raise RuntimeError(
-            f"linalg.cross: inputs must have the same number of dimensions. Got {input.ndim} "
-            f"and {other.ndim}"
-        )
-    if input.shape[dim] != 3 or other.shape[dim] != 3:
-        raise RuntimeError(
-            f"linalg.cross: inputs dimension {dim} must have length 3. Got "
-            f"{input.shape[dim]} and {other.shape[dim]}"
-        )
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     shape = tuple(input.shape)
     if tuple(other.shape) != shape:
         _broadcast_error(tuple(input.shape), tuple(other.shape))
         shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
-        input, other = input.expand(shape), other.expand(shape)
+    if not -len(shape) <= dim < len(shape):
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-len(shape)}, "
+            f"{len(shape) - 1}], but got {dim})"
+        )
+    size_a = input.shape[dim] if input.ndim == len(shape) else shape[dim]
+    size_b = other.shape[dim] if other.ndim == len(shape) else shape[dim]
+    if size_a != 3 or size_b != 3:
+        raise RuntimeError(
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {size_a} and {size_b}"
+        )
+    if tuple(input.shape) != shape:
+        input = input.expand(shape)
+    if tuple(other.shape) != shape:
+        other = other.expand(shape)
     return Cross.apply(input, other, dim % len(shape))
 
 
