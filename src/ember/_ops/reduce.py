@@ -15,11 +15,11 @@ import warnings
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import _grad_enabled
 from ._cumulative import cummax, cummin, cumprod, cumsum, exclusive_cumprod
 from ._select import RETURN_TYPES, Flip, const, named, take_along, write_out
 from ._util import Tensor, _make, normalize_dims, np_dtype_of, type_name, xp_of
 
-_HALF_KINDS = ("float16", "bfloat16")
 
 
 def _dims(dim, ndim):
@@ -32,9 +32,15 @@ def _dims(dim, ndim):
 def _acc(x):
     """Half-precision inputs accumulate in float32, as PyTorch does; returns
     (array to reduce, dtype to cast the result back to or None)."""
-    if x.dtype.name in _HALF_KINDS:
-        return x.astype(np.float32), x.dtype
+    dt = x.dtype
+    if dt.itemsize == 2 and dt.kind in "fV":  # float16, bfloat16 (cheaper than dtype.name)
+        return x.astype(np.float32), dt
     return x, None
+
+
+def _axis(dims, ndim):
+    """NumPy's axis argument: None for a full reduction (NumPy's fast path)."""
+    return None if len(dims) == ndim else dims
 
 
 def _keep_shape(shape, dims):
@@ -81,7 +87,7 @@ class Sum(Function):
         if np_dtype is not None and np_dtype != x.dtype:
             x = x.astype(np_dtype)
         x, back = _acc(x)
-        out = xp_of(x).sum(x, axis=dims, keepdims=keepdim)
+        out = x.sum(axis=_axis(dims, x.ndim), keepdims=keepdim)
         return out.astype(back) if back is not None else out
 
     @staticmethod
@@ -100,15 +106,17 @@ class Mean(Function):
                 "mean(): could not infer output dtype. Input dtype must be either a floating "
                 f"point or complex dtype. Got: {type_name(x.dtype)}"
             )
-        ctx.meta = (x.shape, dims, keepdim, _count(x.shape, dims))
+        count = _count(x.shape, dims)
+        ctx.meta = (x.shape, dims, keepdim, count)
         if np_dtype is not None and np_dtype != x.dtype:
             x = x.astype(np_dtype)
         x, back = _acc(x)
-        with _Quiet():
-            if x.size:
-                out = xp_of(x).mean(x, axis=dims, keepdims=keepdim)
-            else:  # NumPy warns "Mean of empty slice"; PyTorch quietly gives nan
-                out = x.sum(axis=dims, keepdims=keepdim) / _count(x.shape, dims)
+        # sum / count: what ndarray.mean does, minus its Python-level overhead.
+        out = x.sum(axis=_axis(dims, x.ndim), keepdims=keepdim)
+        if count:
+            out = out / count
+        else:  # PyTorch quietly gives nan for an empty mean
+            out = xp_of(x).full(xp_of(x).shape(out), np.nan, out.dtype)
         return out.astype(back) if back is not None else out
 
     @staticmethod
@@ -263,12 +271,13 @@ class Extreme(Function):
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, largest):
+        if not ctx.needs_input_grad[0]:
+            return (x.max if largest else x.min)(axis=_axis(dims, x.ndim), keepdims=keepdim)
         xp = xp_of(x)
         out = (xp.amax if largest else xp.amin)(x, axis=dims, keepdims=True)
         ctx.meta = (x.shape, dims, keepdim)
-        if ctx.needs_input_grad[0]:
-            tied = x == out
-            ctx.weight = tied / tied.sum(axis=dims, keepdims=True)
+        tied = x == out
+        ctx.weight = tied / tied.sum(axis=dims, keepdims=True)
         return out if keepdim else out.reshape(tuple(s for i, s in enumerate(x.shape) if i not in dims))
 
     @staticmethod
@@ -305,9 +314,13 @@ def _select_along(name, input, dim, keepdim, largest):
         return RETURN_TYPES[name](values, indices)
     d = _dims(dim, input._data.ndim)[0]
     _check_nonempty(name, input._data.shape, (d,), False)
-    indices = _arg_extreme(input._data, d, largest)
-    node = "MaxBackward0" if largest else "MinBackward0"
-    values = take_along(input, indices, d, squeeze=not keepdim, node_name=node)
+    x = input._data
+    indices = _arg_extreme(x, d, largest)
+    if input._requires_grad and _grad_enabled[0]:
+        node = "MaxBackward0" if largest else "MinBackward0"
+        values = take_along(input, indices, d, squeeze=not keepdim, node_name=node)
+    else:  # nothing to record: NumPy's own max is cheaper than gathering
+        values = _make((x.max if largest else x.min)(axis=d, keepdims=keepdim))
     if not keepdim:
         indices = indices.reshape(values._data.shape)
     return RETURN_TYPES[name](values, _make(indices.astype(np.int64, copy=False)))
@@ -405,13 +418,22 @@ class Var(Function):
                 "numel).", stacklevel=4)
         xp = xp_of(x)
         work, back = _acc(x)
-        with _Quiet():
-            out = xp.var(work, axis=dims, keepdims=keepdim, ddof=correction) if count else \
-                xp.full(_reduced_shape(x.shape, dims, keepdim), xp.nan, work.dtype)
-            if count and count - correction < 0:
-                out = xp.full_like(out, xp.inf)
-            if std:
-                out = xp.sqrt(out)
+        dof = count - correction
+        if count == 0:
+            out = xp.full(_reduced_shape(x.shape, dims, keepdim), xp.nan, work.dtype)
+        else:
+            # Two passes (mean, then squared deviations), as ndarray.var without its
+            # Python-level overhead.
+            centered = work - work.sum(axis=dims, keepdims=True) / count
+            squares = (centered * centered.conj()).real if work.dtype.kind == "c" else centered * centered
+            out = squares.sum(axis=_axis(dims, x.ndim), keepdims=keepdim)
+            if dof > 0:
+                out = out / dof
+            else:
+                with _Quiet():
+                    out = out / dof if dof == 0 else xp.full_like(out, xp.inf)
+        if std:
+            out = xp.sqrt(out)
         out = out.astype(back) if back is not None else out
         ctx.meta = (dims, keepdim, count - correction, std)
         ctx.save_for_backward(x, out)
