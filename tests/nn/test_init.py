@@ -59,7 +59,8 @@ def test_uniform_and_normal():
 def test_xavier(gain):
     fan_in, fan_out = 500, 400
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
-    _uniform_check(_sample(init.xavier_uniform_, gain=gain), -std * math.sqrt(3), std * math.sqrt(3))
+    bound = std * math.sqrt(3)
+    _uniform_check(_sample(init.xavier_uniform_, gain=gain), -bound, bound)
     _normal_check(_sample(init.xavier_normal_, gain=gain), 0.0, std)
 
 

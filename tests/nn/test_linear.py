@@ -55,7 +55,8 @@ def test_module_matches_torch(name, make, inputs, train):
 FUNCTIONAL_CASES = [
     ("linear", lambda lib, x, w, b: lib.nn.functional.linear(x, w, b),
      [randn(4, 3), randn(2, 3), randn(2)]),
-    ("linear_vec_weight", lambda lib, x, w: lib.nn.functional.linear(x, w), [randn(4, 3), randn(3)]),
+    ("linear_vec_weight", lambda lib, x, w: lib.nn.functional.linear(x, w),
+     [randn(4, 3), randn(3)]),
     ("linear_batched", lambda lib, x, w, b: lib.nn.functional.linear(x, w, b),
      [randn(2, 3, 4), randn(5, 4), randn(5)]),
     ("linear_f64", lambda lib, x, w, b: lib.nn.functional.linear(x, w, b),

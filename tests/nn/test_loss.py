@@ -159,6 +159,9 @@ CASES = {
     "ce_probs_weight_smooth": (lambda lib, a, t, w, r: F(lib).cross_entropy(
         a, t, weight=w.detach(), label_smoothing=0.25, reduction=r),
         (randn(6, 5), probs(6, 5), rand(5, low=0.5))),
+    "ce_probs_weight_grad": (lambda lib, a, t, w, r: F(lib).cross_entropy(
+        a, t, weight=w, label_smoothing=0.1, reduction=r),
+        (randn(2, 5, 3), probs(2, 5, 3), rand(5, low=0.5))),
     "ce_probs_kdim": (lambda lib, a, t, r: F(lib).cross_entropy(a, t, reduction=r),
                       (randn(2, 5, 3), probs(2, 5, 3))),
     "ce_probs_unbatched": (lambda lib, a, t, r: F(lib).cross_entropy(a, t, reduction=r),
@@ -304,6 +307,22 @@ ERRORS = [
     ("triplet_margin", lambda lib: F(lib).triplet_margin_with_distance_loss(
         lib.zeros(2, 3), lib.zeros(2, 3), lib.zeros(2, 3), margin=0.0),
      "margin must be greater than 0, got 0.0"),
+    ("ce_weight_grad", lambda lib: F(lib).cross_entropy(
+        lib.zeros(4, 5, requires_grad=True), lib.tensor([1, 0, 2, 2]),
+        weight=lib.ones(5, requires_grad=True)),
+     "The function 'nll_loss_forward' is not differentiable with respect to argument 'weight'"),
+    ("bce_weight_grad", lambda lib: F(lib).binary_cross_entropy(
+        lib.full((3,), 0.5), lib.zeros(3), weight=lib.ones(3, requires_grad=True)),
+     "'binary_cross_entropy' is not differentiable with respect to argument 'weight'"),
+    ("bce_logits_pos_weight_grad", lambda lib: F(lib).binary_cross_entropy_with_logits(
+        lib.zeros(3), lib.zeros(3), pos_weight=lib.ones(3, requires_grad=True)),
+     "'binary_cross_entropy_with_logits' is not differentiable with respect to argument"),
+    ("multi_margin_weight_grad", lambda lib: F(lib).multi_margin_loss(
+        lib.zeros(2, 3), lib.tensor([0, 1]), weight=lib.ones(3, requires_grad=True)),
+     "'multi_margin_loss' is not differentiable with respect to argument 'weight'"),
+    ("soft_margin_target_grad", lambda lib: F(lib).soft_margin_loss(
+        lib.zeros(3), lib.ones(3, requires_grad=True)),
+     "'soft_margin_loss' is not differentiable with respect to argument 'target'"),
     ("triplet_dims", lambda lib: F(lib).triplet_margin_loss(
         lib.zeros(2, 3), lib.zeros(2, 3), lib.zeros(3)), "expected to have the same number"),
 ]

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from module_oracle import check_module, copy_state  # noqa: E402
+from module_oracle import check_module  # noqa: E402
 from oracle import assert_same, randn  # noqa: E402
 
 import ember  # noqa: E402
@@ -246,7 +246,8 @@ def _reg_module(lib):
     return M()
 
 
-@pytest.mark.parametrize("name,fn,exc", REGISTRATION_ERRORS, ids=[r[0] for r in REGISTRATION_ERRORS])
+@pytest.mark.parametrize("name,fn,exc", REGISTRATION_ERRORS,
+                         ids=[r[0] for r in REGISTRATION_ERRORS])
 def test_registration_errors_match_torch(name, fn, exc):
     with pytest.raises(exc) as t_info:
         fn(torch, _reg_module(torch))

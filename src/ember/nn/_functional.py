@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .._ops._util import Tensor, _make, type_name, xp_of
+from .._ops._util import _make, type_name, xp_of
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 
