@@ -50,6 +50,10 @@ GETITEM = [
     ("empty_list", lambda L, x: x[[]]),
     ("mix_int_adv", lambda L, x: x[1, [0, 2]]),
     ("mix_none_adv", lambda L, x: x[None, [1, 0], ..., 2]),
+    ("noncontig_adv", lambda L, x: x.transpose(0, 2)[[1, 3], 1:]),
+    ("empty_slice", lambda L, x: x[:, 2:1]),
+    ("empty_mask", lambda L, x: x[x > 100]),
+    ("full_0d", lambda L, x: x[1, 2, 3][None][...]),
 ]
 
 
@@ -150,6 +154,23 @@ GS = [
     ("put", lambda L, x, s: x.put(L.tensor([1, 5, 1]), s, accumulate=True), [A, randn(3)]),
     ("put_overwrite", lambda L, x, s: x.put(L.tensor([0, 7]), s), [A, randn(2)]),
     ("int_gather", lambda L, x, i: x.gather(1, i), [I, IDX[:, :3]]),
+    # scalars, empty tensors and non-contiguous inputs
+    ("scalar_gather", lambda L, x: x[0, 0].gather(0, L.tensor(0)), [A]),
+    ("scalar_index_select", lambda L, x: x[0, 0].index_select(0, L.tensor([0])), [A]),
+    ("scalar_masked_fill", lambda L, x: x[1, 1].masked_fill(L.tensor(True), 2.0), [A]),
+    ("scalar_take", lambda L, x: x[1, 1].take(L.tensor([0])), [A]),
+    ("empty_gather", lambda L, x: x.gather(1, L.zeros(3, 0, dtype=L.int64)), [A]),
+    ("empty_index_select", lambda L, x: x.index_select(1, L.tensor([], dtype=L.int64)), [A]),
+    ("empty_masked_select", lambda L, x: x.masked_select(x > 100), [A]),
+    ("empty_nonzero", lambda L, x: L.nonzero(x > 100), [A]),
+    ("empty_scatter_add", lambda L, x: x.scatter_add(0, L.zeros(0, 4, dtype=L.int64),
+                                                     L.zeros(0, 4)), [A]),
+    ("noncontig_gather", lambda L, x, i: x.t().gather(0, i.t()[:, :1]), [A, IDX]),
+    ("noncontig_scatter", lambda L, x, s: x.t().scatter(1, L.tensor([[2], [0], [1], [1]]), s.t()),
+     [A, randn(1, 4)]),
+    ("noncontig_index_add", lambda L, x, s: x.t().index_add(0, L.tensor([1, 1]), s.t()),
+     [A, randn(3, 2)]),
+    ("noncontig_masked", lambda L, x: x.t().masked_fill(x.t() > 0, 1.0)[::2], [A]),
 ]
 
 

@@ -120,6 +120,29 @@ CASES = [
     ("int_cat", lambda L, x: L.cat([x, x]), [I]),
     ("bool_stack", lambda L, x: L.stack([x > 3, x < 2]), [I]),
     ("empty_flip", lambda L, x: x[:0].flip(0), [A]),
+    # scalars, empty tensors and non-contiguous inputs
+    ("scalar_unsqueeze", lambda L, x: x.unsqueeze(0).expand(3), [S]),
+    ("scalar_squeeze", lambda L, x: x.squeeze(), [S]),
+    ("scalar_reshape", lambda L, x: x.reshape(1, 1, 1).squeeze(1), [S]),
+    ("scalar_expand", lambda L, x: x.expand(2, 3), [S]),
+    ("scalar_stack", lambda L, x: L.stack([x, x * 2]), [S]),
+    ("scalar_flip", lambda L, x: x.flip(()), [S]),
+    ("scalar_atleast", lambda L, x: L.atleast_3d(x), [S]),
+    ("empty_cat", lambda L, x: L.cat([x[:0], x[:2]]), [A]),
+    ("empty_stack", lambda L, x: L.stack([x[:, :0], x[:, :0]], 1), [A]),
+    ("empty_reshape", lambda L, x: x[:0].reshape(2, 0, 3), [A]),
+    ("empty_split", lambda L, x: x[:, :0].split(1), [A]),
+    ("empty_repeat", lambda L, x: x.repeat(0, 2), [A]),
+    ("empty_roll", lambda L, x: x[:0].roll(1, 0), [A]),
+    ("empty_tril", lambda L, x: x[:0].tril(), [A]),
+    ("empty_diagonal", lambda L, x: x[:0].diagonal(), [A]),
+    ("noncontig_cat", lambda L, x: L.cat([x.t(), x.t()[:, ::2]], 1), [A]),
+    ("noncontig_repeat", lambda L, x: x.t().repeat(2, 1), [A]),
+    ("noncontig_diag", lambda L, x: x.t().diagonal(-1), [A]),
+    ("noncontig_unfold", lambda L, x: x.t().unfold(0, 2, 2), [A]),
+    ("noncontig_roll", lambda L, x: x.permute(2, 0, 1).roll(2), [B]),
+    ("noncontig_view_chain", lambda L, x: x.transpose(0, 1)[1:].unbind(2)[3].t(), [B]),
+    ("float64", lambda L, x: L.cat([x, x]).flip(1).t(), [A.astype(np.float64)]),
 ]
 
 
@@ -181,6 +204,8 @@ def test_copies_do_not_alias(name, fn):
 
 ERRORS = [
     ("view_bad", lambda L, x: x.view(5, -1), [A], "invalid for input of size 12"),
+    ("reshape_empty_ambiguous", lambda L, x: x[:0].reshape(0, 2, -1), [A],
+     "unspecified dimension size -1 can be any value and is ambiguous"),
     ("view_two_infer", lambda L, x: x.view(-1, -1), [A], "only one dimension can be inferred"),
     ("view_noncontig", lambda L, x: x.t().view(12), [A], "view size is not compatible"),
     ("cat_mismatch", lambda L, x: L.cat([L.zeros(2, 3), L.zeros(2, 4)]), [A],

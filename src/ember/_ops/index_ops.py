@@ -119,10 +119,9 @@ class ScatterInto(Function):
         ctx.meta = (dim, index, reduce, getattr(src, "shape", None))
         ctx.scatter_add = scatter_add
         xp = xp_of(index)
-        if x is None:
-            out = xp.zeros(shape, src.dtype)
-        else:
-            out = x.reshape(x.shape or (1,)).copy()
+        shape = x.shape if x is not None else shape
+        out = xp.zeros(shape, src.dtype) if x is None else x.copy()
+        out = out.reshape(shape or (1,))  # 0-d tensors scatter as 1-element vectors
         flat_index = index.reshape(index.shape or (1,))
         where = _along(flat_index, dim)
         values = _src_part(src.reshape(src.shape or (1,)) if hasattr(src, "shape") and
@@ -133,7 +132,7 @@ class ScatterInto(Function):
             out[where] = values
         else:
             getattr(xp, _REDUCE_UFUNCS[reduce]).at(out, where, values)
-        return out.reshape(x.shape) if x is not None else out
+        return out.reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -219,7 +218,8 @@ class ScatterReduce(Function):
             grad_x = grad
             grad_src = gather(grad, dim, index_t)
         elif reduce == "mean":
-            grad_x = grad / _make(np.maximum(count, 1).reshape(shape).astype(grad._data.dtype))
+            safe_count = xp_of(count).maximum(count, 1).reshape(shape)
+            grad_x = grad / _make(safe_count.astype(grad._data.dtype))
             grad_src = gather(grad_x, dim, index_t)
         elif reduce in ("amax", "amin"):
             # PyTorch's rule: ties share the gradient evenly (input counted even when excluded)
@@ -324,10 +324,12 @@ class IndexAddInto(Function):
     def forward(ctx, x, src, shape, dim, index, alpha):
         ctx.meta = (dim, index, alpha)
         xp = xp_of(index)
-        out = xp.zeros(shape, src.dtype) if x is None else x.copy()
+        shape = x.shape if x is not None else shape
+        out = (xp.zeros(shape, src.dtype) if x is None else x.copy()).reshape(shape or (1,))
         values = src * alpha if alpha != 1 else src
-        xp.add.at(out, (slice(None),) * dim + (index,), values.astype(out.dtype, copy=False))
-        return out
+        values = values.astype(out.dtype, copy=False).reshape(values.shape or (1,))
+        xp.add.at(out, (slice(None),) * dim + (index,), values)
+        return out.reshape(shape)
 
     @staticmethod
     def backward(ctx, grad):
