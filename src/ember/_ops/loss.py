@@ -72,6 +72,14 @@ def _size_warning(input, target):
             "Please ensure they have the same size.", stacklevel=3)
 
 
+def _refuse_grad(tensor, function, argument):
+    """PyTorch's fused losses have no derivative for weights (and some targets)."""
+    if tensor is not None and tensor._requires_grad and _grad_enabled[0]:
+        raise RuntimeError(
+            f"The function '{function}' is not differentiable with respect to argument "
+            f"'{argument}'. This input cannot have requires_grad True.")
+
+
 def _where(condition, a, b):
     from .pointwise import where
 
@@ -235,6 +243,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}) is deprecated. Please ensure they have the same size.")
     _check_reduction(reduction)
+    _refuse_grad(weight, "binary_cross_entropy", "weight")
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
@@ -251,6 +260,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    _refuse_grad(weight, "binary_cross_entropy_with_logits", "weight")
+    _refuse_grad(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
     log_weight = 1 if pos_weight is None else (pos_weight - 1) * target + 1
     loss = (1 - target) * input - log_weight * logsigmoid(input)
     if weight is not None:
@@ -262,6 +273,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
                      reduction: str = "mean") -> Tensor:
     reduction = _resolve(reduction, size_average, reduce)
     _check_reduction(reduction)
+    _refuse_grad(target, "soft_margin_loss", "target")
     return _reduce(softplus(-target * input, 1.0, math.inf), reduction)
 
 
@@ -357,6 +369,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.dim() != 1:
         raise ValueError("weight must be one-dimensional")
+    _refuse_grad(weight, "multi_margin_loss", "weight")
     x = input if input.dim() else input.reshape(1)
     class_axis = x.dim() - 1
     num_classes = x.shape[class_axis]
@@ -494,7 +507,7 @@ class _ProbabilityTargetLoss(Function):
         class_axis, reduction, params = ctx.meta
         if reduction == "none":
             grad = grad.unsqueeze(class_axis)
-        grad_x = grad_t = None
+        grad_x = grad_t = grad_w = None
         if _grad_enabled[0]:  # create_graph: keep softmax and A connected to the inputs
             logp = _log_softmax_op(x, class_axis)
             coefficients = _probability_coefficients(target, weight, params)
@@ -506,7 +519,11 @@ class _ProbabilityTargetLoss(Function):
             grad_t = -grad * logp * ((1 - label_smoothing) / divisor)
             if weight is not None:
                 grad_t = grad_t * weight
-        return grad_x, grad_t, None, None, None
+        if ctx.needs_input_grad[2]:  # differentiable here, as in PyTorch's composite
+            per_class = -grad * logp * _probability_coefficients(target, None, params)
+            other_dims = tuple(d for d in range(per_class.dim()) if d != class_axis)
+            grad_w = per_class.sum(other_dims) if other_dims else per_class
+        return grad_x, grad_t, grad_w, None, None
 
 
 def _probability_coefficients(target, weight, params):
@@ -660,6 +677,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     reduction = _resolve(reduction, size_average, reduce)
     _check_reduction(reduction)
     _check_nll_args(input, target, weight, ignore_index)
+    _refuse_grad(weight, "nll_loss_forward", "weight")
     target = _make(target._data.astype(np.int64, copy=False))
     return _IndexTargetLoss.apply(input, target, _plain(weight), ignore_index, 0.0, reduction,
                                   False)
@@ -680,9 +698,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if not 0.0 <= label_smoothing <= 1.0:
             raise RuntimeError(
                 f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
-        return _ProbabilityTargetLoss.apply(input, target, _plain(weight), label_smoothing,
-                                            reduction)
+        return _ProbabilityTargetLoss.apply(input, target, weight, label_smoothing, reduction)
     _check_nll_args(input, target, weight, ignore_index, label_smoothing)
+    _refuse_grad(weight, "nll_loss_forward", "weight")
     target = _make(target._data.astype(np.int64, copy=False))
     return _IndexTargetLoss.apply(input, target, _plain(weight), ignore_index, label_smoothing,
                                   reduction, True)
