@@ -18,14 +18,14 @@ UNARY = {
     "erf": None, "erfc": None, "erfinv": (-0.95, 0.95), "lgamma": (0.1, 6),
     "digamma": (0.2, 6), "abs": None, "sign": None, "sgn": None, "square": None,
     "floor": None, "ceil": None, "trunc": None, "frac": None, "round": None, "logit": (0.05, 0.95),
-    "neg": None, "positive": None,
+    "neg": None, "positive": None, "sinc": None, "deg2rad": None, "rad2deg": None,
 }
 # ops whose gradient is zero almost everywhere, or the identity
 PIECEWISE = {"sign", "sgn", "floor", "ceil", "trunc", "round"}
 INT_OK = {"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos",
           "tan", "atan", "sinh", "cosh", "tanh", "asinh", "sigmoid", "erf", "erfc", "abs",
           "sign", "sgn", "square", "floor", "ceil", "trunc", "round", "neg", "reciprocal",
-          "positive", "lgamma", "digamma"}
+          "positive", "lgamma", "digamma", "sinc", "deg2rad", "rad2deg"}
 SHAPES = [(), (0, 3), (3, 4), "transposed"]
 
 
@@ -142,6 +142,12 @@ BINARY = {
     "true_divide": lambda lib, a, b: lib.true_divide(a, b),
     "float_power": lambda lib, a, b: lib.float_power(a.abs() + 0.5, b),
     "mod_operator": lambda lib, a, b: a % b,
+    "xlogy": lambda lib, a, b: lib.xlogy(a, b.abs()),
+    "xlogy_scalar_other": lambda lib, a, b: lib.xlogy(a, 2.5),
+    "xlogy_scalar_self": lambda lib, a, b: lib.xlogy(3, b.abs()),
+    "logaddexp": lambda lib, a, b: lib.logaddexp(a, b),
+    "logaddexp2": lambda lib, a, b: lib.logaddexp2(a, b),
+    "copysign": lambda lib, a, b: lib.copysign(a, b),
     "floordiv_operator": lambda lib, a, b: a.detach() // b.detach(),
 }
 PAIRS = [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((), (2, 3)), ((0, 3), (3,)), ("T", "T")]
@@ -184,14 +190,29 @@ def test_modulo_scalars_and_reflected(name):
     check(lambda lib, x: 7 // x, a, grad=False)
 
 
-@pytest.mark.parametrize("name", ["atan2", "hypot", "fmod", "remainder"])
+def test_binary_math_special_points():
+    a = np.array([0.0, 0.0, 1.0, -np.inf, np.inf, 2.0], dtype=np.float32)
+    b = np.array([0.0, np.nan, 0.0, -np.inf, np.inf, -0.0], dtype=np.float32)
+    for fn in ("xlogy", "logaddexp", "logaddexp2", "copysign"):
+        check(lambda lib, x, y: getattr(lib, fn)(x, y), a, b, grad=False)
+    check(lambda lib, x: lib.sinc(x), np.array([0.0, 1.0, -2.0, 0.5]))
+    check(lambda lib, x, y: lib.heaviside(x, y), np.array([-1.0, 0.0, 2.0]), np.array(0.5),
+          grad=False)
+    check(lambda lib, x, y: lib.heaviside(x, y), np.array([-1, 0, 2]), np.array([7, 8, 9]),
+          grad=False)
+
+
+@pytest.mark.parametrize("name", ["atan2", "hypot", "fmod", "remainder", "xlogy", "logaddexp",
+                                  "logaddexp2", "copysign"])
 def test_binary_math_gradcheck(name):
     a, b = pair((2, 3), (1, 3), np.float64)
     ta = ember.tensor(a, requires_grad=True)
     tb = ember.tensor(b, requires_grad=True)
+    if name == "xlogy":
+        tb = ember.tensor(np.abs(b), requires_grad=True)
     fn = getattr(ember, name)
     assert ember.autograd.gradcheck(fn, (ta, tb))
-    if name in ("atan2", "hypot"):
+    if name not in ("fmod", "remainder"):
         assert ember.autograd.gradgradcheck(fn, (ta, tb))
 
 
@@ -212,10 +233,19 @@ def test_float_power_gradcheck():
     lambda lib, a, b: a.exp_(),
     lambda lib, a, b: lib.frac(a),
     lambda lib, a, b: lib.round(a, decimals=1),
+    lambda lib, a, b: lib.logaddexp(a, b),
+    lambda lib, a, b: lib.heaviside(a, 0.5),
+    lambda lib, a, b: _heaviside_backward(lib, a, b),
 ], ids=["rem0", "fmod0", "floordiv0", "float_power_", "hypot_int", "atan2_scalar", "exp_int",
-        "frac_int", "round_int"])
+        "frac_int", "round_int", "logaddexp_int", "heaviside_scalar", "heaviside_backward"])
 def test_binary_math_errors(fn):
-    check_raises(fn, np.array([1, 2, 3]), np.array([1, 0, 2]))
+    e_err, t_err = check_raises(fn, np.array([1, 2, 3]), np.array([1, 0, 2]))
+    assert str(e_err).split("\n")[0][:60] == str(t_err).split("\n")[0][:60]
+
+
+def _heaviside_backward(lib, a, b):
+    x = a.float().requires_grad_()
+    return lib.autograd.grad(lib.heaviside(x, b.float()).sum(), x)
 
 
 @pytest.mark.parametrize("name", ["asinh", "acosh", "atanh"])

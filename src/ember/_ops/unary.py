@@ -447,6 +447,176 @@ def _float_power_(self, exponent):
     return inplace_of(float_power)(self, exponent)
 
 
+class Xlogy(Function):
+    """x * log(y), defined as 0 where x == 0 (unless y is NaN)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        a, b = _float_operands(x, y)
+        xp = xp_of(a, b)
+        out = xp.where(a == 0, 0.0, a * xp.log(b))
+        return xp.asarray(xp.where(b != b, b, out), dtype=xp.result_type(a, b))
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .pointwise import where
+
+        x, y = ctx.saved_tensors
+        grad_x = grad_y = None
+        if ctx.needs_input_grad[0]:
+            log_y = y.log() if isinstance(y, Tensor) else _scalar_log(y)
+            grad_x = grad * where(x == 0, 0.0, log_y)
+        if ctx.needs_input_grad[1]:
+            grad_y = grad * x / y
+        return grad_x, grad_y
+
+
+def _scalar_log(value):
+    if value > 0:
+        return math.log(value)
+    return -math.inf if value == 0 else math.nan
+
+
+def xlogy(input, other, *, out=None):
+    return _out(Xlogy.apply(input, other), out)
+
+
+class _LogAddExp(Function):
+    """log(exp(a) + exp(b)) (or base 2), computed from the larger operand: no overflow."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a, b, base2):
+        ctx.base2 = base2
+        ctx.save_for_backward(a, b)
+        x, y, dt = promote_arrays(a, b)
+        if dt.kind not in "fV":
+            name = "logaddexp2" if base2 else "logaddexp"
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{type_name(dt)}\'')
+        xp = xp_of(x, y)
+        larger = xp.maximum(x, y)
+        gap = -xp.abs(x - y)
+        if base2:
+            out = larger + xp.log1p(xp.exp2(gap)) / _LN2
+        else:
+            out = larger + xp.log1p(xp.exp(gap))
+        # equal infinities: the gap is NaN, the answer is the infinity itself
+        return xp.asarray(xp.where(xp.isinf(x) & (x == y), x, out), dtype=dt)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        scale = _LN2 if ctx.base2 else 1.0
+        grad_a = grad * ((a - b) * scale).sigmoid() if ctx.needs_input_grad[0] else None
+        grad_b = grad * ((b - a) * scale).sigmoid() if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b, None
+
+
+def logaddexp(input, other, *, out=None):
+    _require_tensor("logaddexp", other)
+    return _out(_LogAddExp.apply(input, other, False), out)
+
+
+def logaddexp2(input, other, *, out=None):
+    _require_tensor("logaddexp2", other)
+    return _out(_LogAddExp.apply(input, other, True), out)
+
+
+class Copysign(Function):
+    """|a| with the sign of b; d/da is +-1 (0 at a == 0, as PyTorch), d/db is 0."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _float_operands(a, b)
+        out = xp_of(x, y).copysign(x, y)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .pointwise import where
+
+        a, out = ctx.saved_tensors
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            safe_a = where(a == 0, 1.0, a)
+            grad_a = grad * where(a == 0, 0.0, out / safe_a)
+        if ctx.needs_input_grad[1]:
+            grad_b = _zeros(grad)
+        return grad_a, grad_b
+
+
+def copysign(input, other, *, out=None):
+    return _out(Copysign.apply(input, other), out)
+
+
+class Sinc(Function):
+    """sin(pi x) / (pi x), 1 at x == 0."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        values = x.astype(float_np(x.dtype), copy=False)
+        xp = xp_of(x)
+        scaled = values * math.pi
+        safe = xp.where(values == 0, 1.0, scaled)
+        return xp.asarray(xp.where(values == 0, 1.0, xp.sin(safe) / safe), dtype=values.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .pointwise import where
+
+        (x,) = ctx.saved_tensors
+        safe = where(x == 0, 1.0, x) * math.pi
+        slope = (safe * safe.cos() - safe.sin()) / (safe * safe) * math.pi
+        return grad * where(x == 0, 0.0, slope)
+
+
+def sinc(input, *, out=None):
+    return _out(Sinc.apply(input), out)
+
+
+def deg2rad(input, *, out=None):
+    return _out(input * (math.pi / 180.0), out)
+
+
+def rad2deg(input, *, out=None):
+    return _out(input * (180.0 / math.pi), out)
+
+
+class Heaviside(Function):
+    """0 for x < 0, ``values`` at x == 0, 1 for x > 0; PyTorch defines no derivative."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, values):
+        a, b, dt = promote_arrays(x, values)
+        xp = xp_of(a, b)
+        return xp.asarray(xp.where(a == 0, b, a > 0), dtype=dt)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::heaviside is not implemented")
+
+
+def heaviside(input, values, *, out=None):
+    if not isinstance(values, Tensor):
+        raise TypeError(
+            "heaviside(): argument 'values' (position 2) must be Tensor, not "
+            f"{type(values).__name__}"
+        )
+    return _out(Heaviside.apply(input, values), out)
+
+
 def _polygamma_method(self, n):
     return polygamma(n, self)
 
@@ -458,6 +628,7 @@ __all__ = [
     "sign", "sgn", "square", "floor", "ceil", "trunc", "frac", "round", "logit", "atan2",
     "arctan2", "hypot", "fmod", "remainder", "floor_divide", "true_divide", "float_power",
     "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "fix",
+    "xlogy", "logaddexp", "logaddexp2", "copysign", "sinc", "deg2rad", "rad2deg", "heaviside",
 ]
 
 absolute, fix = abs, trunc
@@ -471,6 +642,7 @@ _OUT_OF_PLACE["polygamma"] = _polygamma_method
 _SAVES_INPUT = {name.lower() for name, row in _TABLE.items() if row[1] == "input"} | {
     "logit", "atan2", "arctan2", "hypot", "fmod", "remainder", "float_power", "polygamma",
     "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
+    "xlogy", "logaddexp", "logaddexp2", "copysign", "sinc",
 }
 
 class _NoInplaceDerivative(Function):
