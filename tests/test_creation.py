@@ -242,3 +242,27 @@ def test_device_objects():
     ember.set_default_device(None)
     assert ember.zeros(2).is_cpu and not ember.zeros(2).is_cuda
     assert ember.zeros(2).get_device() == torch.zeros(2).get_device()
+
+
+OUT_CASES = {
+    "arange": lambda lib: (lambda o: (lib.arange(5, out=o), o))(lib.zeros(5)),
+    "zeros_resize": lambda lib: (lambda o: (lib.zeros(2, 3, out=o) is o, o))(
+        lib.ones(6, dtype=lib.int64)),
+    "linspace_f64": lambda lib: (lambda o: (lib.linspace(0, 1, 3, out=o), o))(
+        lib.ones(3, dtype=lib.float64)),
+    "full": lambda lib: (lambda o: (lib.full((2,), 3, out=o), o))(lib.ones(2)),
+    "eye_i32": lambda lib: (lambda o: (lib.eye(2, out=o), o))(lib.ones(2, 2, dtype=lib.int32)),
+    "randperm_meta": lambda lib: (lambda o: (lib.randperm(4, out=o).shape, str(o.dtype)))(
+        lib.ones(1)),
+    "rand_meta": lambda lib: (lambda o: (lib.rand(3, out=o).shape, str(o.dtype)))(
+        lib.ones(1, dtype=lib.float64)),
+}
+
+
+@pytest.mark.parametrize("name", list(OUT_CASES))
+def test_out_argument(name):
+    check(OUT_CASES[name], grad=False)
+
+
+def test_out_dtype_mismatch():
+    check_raises(lambda lib: lib.zeros(2, dtype=lib.float64, out=lib.ones(2)))

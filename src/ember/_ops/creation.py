@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -20,6 +21,45 @@ from .._backend import dtypes as _dt
 from ..autograd.function import Function
 from .._tensor import Size
 from ._util import Tensor, _make, array_module
+
+
+def supports_out(fn):
+    """``out=``: the result's dtype defaults to ``out``'s, and is written into ``out``
+    (resized when the shape differs, as PyTorch resizes out tensors)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        if kwargs.get("dtype") is None and "dtype" in _params(fn):
+            kwargs["dtype"] = out.dtype
+        elif kwargs.get("dtype") is not None and to_dtype(kwargs["dtype"]) != out.dtype:
+            raise RuntimeError(
+                f"dtype {_type_name(to_dtype(kwargs['dtype']).np)} does not match dtype of out "
+                f"parameter ({_type_name(out._data.dtype)})"
+            )
+        result = fn(*args, **kwargs)
+        source = result._data.astype(out._data.dtype, copy=False)
+        if out._data.shape == source.shape:
+            out._data[...] = source
+        else:
+            out._data = source.copy() if source is result._data else source
+        out._vc[0] += 1
+        return out
+
+    return wrapper
+
+
+def _params(fn):
+    import inspect
+
+    return inspect.signature(fn).parameters
+
+
+def _type_name(np_dtype):
+    from ._util import type_name
+
+    return type_name(np_dtype)
 
 
 def _module_and_device(device):
@@ -230,22 +270,26 @@ def _fill(size, value, dtype, device, requires_grad, kind):
     return _finish(array, requires_grad)
 
 
+@supports_out
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False) -> Tensor:
     return _fill(size, 0, dtype, device, requires_grad, "zeros")
 
 
+@supports_out
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False) -> Tensor:
     return _fill(size, 1, dtype, device, requires_grad, "ones")
 
 
+@supports_out
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, memory_format=None) -> Tensor:
     # Zero-filled: uninitialised memory would make tests and users' bugs irreproducible.
     return _fill(size, 0, dtype, device, requires_grad, "zeros")
 
 
+@supports_out
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False) -> Tensor:
     xp, _ = _module_and_device(device)
@@ -299,6 +343,7 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
     return _finish(xp.full(input._data.shape, fill_value, np_dtype), requires_grad)
 
 
+@supports_out
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad=False) -> Tensor:
     """``start + i * step`` for ``i`` in ``0..ceil((end - start) / step)``; integer
@@ -344,6 +389,7 @@ def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
                    requires_grad)
 
 
+@supports_out
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False) -> Tensor:
     if steps < 0:
@@ -358,6 +404,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     return _finish(array.astype(np_dtype), requires_grad)
 
 
+@supports_out
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False) -> Tensor:
     xp, _ = _module_and_device(device)
@@ -366,6 +413,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     return _finish(array.astype(np_dtype), requires_grad)
 
 
+@supports_out
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None,
         requires_grad=False) -> Tensor:
     xp, _ = _module_and_device(device)

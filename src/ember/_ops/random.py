@@ -15,7 +15,7 @@ import numpy as np
 from .._backend import get_default_dtype, to_device, to_dtype
 from ..autograd.function import Function
 from ._util import Tensor, _make, inplace_check, type_name
-from .creation import _module_and_device, _on_device, _size
+from .creation import _module_and_device, _on_device, _size, supports_out
 
 # PyTorch's default CPU generator starts from this seed too.
 _DEFAULT_SEED = 67280421310721
@@ -188,6 +188,7 @@ def _finish(array, dev, requires_grad):
 # ---------------------------------------------------------------------------
 
 
+@supports_out
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False) -> Tensor:
     """Uniform samples in [0, 1)."""
@@ -197,6 +198,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     return _finish(array, dev, requires_grad)
 
 
+@supports_out
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False) -> Tensor:
     """Standard normal samples."""
@@ -249,6 +251,7 @@ def _int_arg(value, name, position):
     return int(value)
 
 
+@supports_out
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None,
             layout=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
@@ -268,6 +271,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     return _finish(array, dev, requires_grad)
 
 
+@supports_out
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False) -> Tensor:
     """A random permutation of 0..n-1."""
@@ -361,6 +365,7 @@ def _host(array):
     return array.get() if hasattr(array, "get") else array
 
 
+@supports_out
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
            layout=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """``normal(mean, std)`` with tensor or float mean/std, or ``normal(mean, std, size)``."""
@@ -431,6 +436,7 @@ def _check_probability(values):
         )
 
 
+@supports_out
 def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
     """Draws 1 with probability ``input`` (or ``p``), in ``input``'s dtype."""
     np_dtype = input._data.dtype
@@ -463,6 +469,7 @@ def poisson(input, generator=None) -> Tensor:
     return _with_zero_grad(Poisson, _on_device(sample, input.device), input)
 
 
+@supports_out
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None) -> Tensor:
     """Category indices drawn from each row's (unnormalised) weights.
 
