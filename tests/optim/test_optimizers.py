@@ -416,3 +416,50 @@ def test_lbfgs_state_dict_round_trip_from_torch():
         opt.step(closure_for(lib, x, opt))
         results.append(x.detach().numpy().copy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-9, atol=1e-9)
+
+
+FLAT_CASES = [
+    ("Adam", {"lr": 0.1, "amsgrad": True, "weight_decay": 0.1}),
+    ("NAdam", {"lr": 0.1}),
+    ("ASGD", {"lr": 0.05, "t0": 2}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9}),
+    ("Rprop", {"lr": 0.1}),
+    ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5}),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", FLAT_CASES)
+def test_group_with_missing_grads_and_mixed_dtypes_matches_torch(name, kwargs):
+    """A parameter without a gradient for some steps falls behind the others ('step' out
+    of lockstep), and a float64 parameter joins later: the group must still follow torch."""
+    runs = []
+    for lib in (ember, torch):
+        params = [lib.tensor(a.copy(), requires_grad=True) for a in INIT]
+        opt = getattr(lib.optim, name)(params, **kwargs)
+        extra = lib.tensor(INIT[1].astype(np.float64), requires_grad=True)
+        for step in range(9):
+            if step == 5:
+                opt.param_groups[0]["params"].append(extra)
+            opt.zero_grad()
+            loss = sum((lib.tensor(c) * (p - lib.tensor(t)) ** 2).sum()
+                       for p, t, c in zip(params, TARGET, CURV))
+            loss = loss + (extra * extra).sum().to(loss.dtype)
+            loss.backward()
+            if 2 <= step < 4:
+                params[1].grad = None
+            opt.step()
+        runs.append(params + [extra])
+    _assert_params(runs[0], runs[1], "end")
+
+
+def test_flat_state_is_shared_per_parameter_views():
+    params = [ember.tensor(a.copy(), requires_grad=True) for a in INIT]
+    opt = ember.optim.Adam(params, lr=0.1)
+    _quadratic_step(ember, params, opt)
+    exp_avg = opt.state[params[0]]["exp_avg"]
+    assert tuple(exp_avg.shape) == SHAPES[0]
+    before = exp_avg.numpy().copy()
+    _quadratic_step(ember, params, opt)
+    assert not np.array_equal(exp_avg.numpy(), before)  # the view follows the flat buffer
+    assert opt.state[params[2]]["exp_avg"] is not None
+    assert [float(opt.state[p]["step"]) for p in params] == [2.0, 2.0, 2.0]

@@ -35,19 +35,26 @@ def zero_step() -> ember.Tensor:
     return scalar_tensor(0.0)
 
 
+def scalar_value(t) -> float:
+    """A per-parameter scalar state as a Python float (per-param: 0-d; flat: a vector of
+    equal values, one per parameter)."""
+    if not isinstance(t, ember.Tensor):
+        return float(t)
+    return t.item() if t.dim() == 0 else t[0].item()
+
+
 def bump_step(state) -> float:
     """Increment the stored step counter and return its new value as a Python float."""
     step_t = state["step"]
     if isinstance(step_t, ember.Tensor):
         step_t.add_(1)
-        return step_t.item()
+        return scalar_value(step_t)
     state["step"] = step_t + 1
     return float(state["step"])
 
 
-def prepare_grad(p, maximize: bool, weight_decay: float):
+def prepare_grad(p, grad, maximize: bool, weight_decay: float):
     """The gradient the update sees: negated for maximize, plus L2 weight decay."""
-    grad = p.grad
     if maximize:
         grad = -grad
     if weight_decay != 0:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, prepare_grad, run_closure, zero_step
+from ._common import bump_step, prepare_grad, zero_step
+from ._flat import ElementwiseOptimizer
 from ._inplace import addcmul_
-from .optimizer import Optimizer
 
 __all__ = ["Adadelta"]
 
 
-class Adadelta(Optimizer):
+class Adadelta(ElementwiseOptimizer):
     """``v = rho v + (1 - rho) g^2``, ``d = sqrt(u + eps) / sqrt(v + eps) * g``,
     ``u = rho u + (1 - rho) d^2``, ``p -= lr * d``."""
 
@@ -34,26 +34,18 @@ class Adadelta(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = run_closure(closure)
-        with ember.no_grad():
-            for group in self.param_groups:
-                lr, rho, eps = group["lr"], group["rho"], group["eps"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = zero_step()
-                        state["square_avg"] = ember.zeros_like(p)
-                        state["acc_delta"] = ember.zeros_like(p)
-                    bump_step(state)
-                    grad = prepare_grad(p, group["maximize"], group["weight_decay"])
-                    square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-                    addcmul_(square_avg.mul_(rho), grad, grad, value=1 - rho)
-                    std = square_avg.add(eps).sqrt()
-                    delta = acc_delta.add(eps).sqrt()
-                    delta.div_(std).mul_(grad)
-                    addcmul_(acc_delta.mul_(rho), delta, delta, value=1 - rho)
-                    p.add_(delta, alpha=-lr)
-        return loss
+    def _init_state(self, p, group) -> dict:
+        return {"step": zero_step(), "square_avg": ember.zeros_like(p),
+                "acc_delta": ember.zeros_like(p)}
+
+    def _update(self, p, grad, state, group) -> None:
+        rho, eps = group["rho"], group["eps"]
+        bump_step(state)
+        grad = prepare_grad(p, grad, group["maximize"], group["weight_decay"])
+        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+        addcmul_(square_avg.mul_(rho), grad, grad, value=1 - rho)
+        std = square_avg.add(eps).sqrt()
+        delta = acc_delta.add(eps).sqrt()
+        delta.div_(std).mul_(grad)
+        addcmul_(acc_delta.mul_(rho), delta, delta, value=1 - rho)
+        p.add_(delta, alpha=-group["lr"])

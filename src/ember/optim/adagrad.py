@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, prepare_grad, run_closure, zero_step
+from ._common import bump_step, prepare_grad, zero_step
+from ._flat import ElementwiseOptimizer
 from ._inplace import addcdiv_, addcmul_
-from .optimizer import Optimizer
 
 __all__ = ["Adagrad"]
 
 
-class Adagrad(Optimizer):
+class Adagrad(ElementwiseOptimizer):
     """``s += g^2``, ``p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)``.
 
     As in PyTorch the state is created in the constructor, so ``state_dict()`` of a fresh
@@ -46,20 +46,15 @@ class Adagrad(Optimizer):
                 state["step"] = zero_step()
                 state["sum"] = ember.full_like(p, initial_accumulator_value)
 
-    def step(self, closure=None):
-        loss = run_closure(closure)
-        with ember.no_grad():
-            for group in self.param_groups:
-                lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    state = self.state[p]
-                    step = bump_step(state)
-                    grad = prepare_grad(p, group["maximize"], group["weight_decay"])
-                    clr = lr / (1 + (step - 1) * lr_decay)
-                    state_sum = state["sum"]
-                    addcmul_(state_sum, grad, grad, value=1)
-                    std = state_sum.sqrt().add_(eps)
-                    addcdiv_(p, grad, std, value=-clr)
-        return loss
+    def _init_state(self, p, group) -> dict:
+        return {"step": zero_step(),
+                "sum": ember.full_like(p, group["initial_accumulator_value"])}
+
+    def _update(self, p, grad, state, group) -> None:
+        step = bump_step(state)
+        grad = prepare_grad(p, grad, group["maximize"], group["weight_decay"])
+        clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+        state_sum = state["sum"]
+        addcmul_(state_sum, grad, grad, value=1)
+        std = state_sum.sqrt().add_(group["eps"])
+        addcdiv_(p, grad, std, value=-clr)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, check_common, run_closure, zero_step
+from ._common import bump_step, check_common, zero_step
+from ._flat import ElementwiseOptimizer
 from ._inplace import add_scaled, addcdiv_, addcmul_, copy_, lerp_, maximum
-from .optimizer import Optimizer
 
 __all__ = ["Adam"]
 
 
-class Adam(Optimizer):
+class Adam(ElementwiseOptimizer):
     """Adam: ``m = lerp(m, g, 1 - beta1)``, ``v = beta2 v + (1 - beta2) g^2``,
     ``p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
 
@@ -34,44 +34,33 @@ class Adam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        """One Adam update of every parameter with a gradient."""
-        loss = run_closure(closure)
-        with ember.no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+    def _init_state(self, p, group) -> dict:
+        state = {"step": zero_step(), "exp_avg": ember.zeros_like(p),
+                 "exp_avg_sq": ember.zeros_like(p)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = ember.zeros_like(p)
+        return state
 
-    def _update_group(self, group) -> None:
+    def _update(self, p, grad, state, group) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
-        decoupled = group.get("decoupled_weight_decay", False)
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = -p.grad if group["maximize"] else p.grad
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = zero_step()
-                state["exp_avg"] = ember.zeros_like(p)
-                state["exp_avg_sq"] = ember.zeros_like(p)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = ember.zeros_like(p)
-            step = bump_step(state)
-            if weight_decay != 0:
-                if decoupled:
-                    p.mul_(1 - lr * weight_decay)
-                else:
-                    grad = add_scaled(grad, p, weight_decay)
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            lerp_(exp_avg, grad, 1 - beta1)
-            addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)
-            step_size = lr / (1 - beta1**step)
-            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-            if amsgrad:
-                max_sq = state["max_exp_avg_sq"]
-                copy_(max_sq, maximum(max_sq, exp_avg_sq))
-                denom = (max_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        weight_decay = group["weight_decay"]
+        if group["maximize"]:
+            grad = -grad
+        step = bump_step(state)
+        if weight_decay != 0:
+            if group.get("decoupled_weight_decay", False):
+                p.mul_(1 - lr * weight_decay)
             else:
-                denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
-            addcdiv_(p, exp_avg, denom, value=-step_size)
+                grad = add_scaled(grad, p, weight_decay)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        lerp_(exp_avg, grad, 1 - beta1)
+        addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)
+        step_size = lr / (1 - beta1**step)
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        if group["amsgrad"]:
+            max_sq = state["max_exp_avg_sq"]
+            copy_(max_sq, maximum(max_sq, exp_avg_sq))
+            denom = (max_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        else:
+            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        addcdiv_(p, exp_avg, denom, value=-step_size)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, check_common, prepare_grad, run_closure, zero_step
+from ._common import bump_step, check_common, prepare_grad, zero_step
+from ._flat import ElementwiseOptimizer
 from ._inplace import addcdiv_, copy_, lerp_, maximum
-from .optimizer import Optimizer
 
 __all__ = ["Adamax"]
 
 
-class Adamax(Optimizer):
+class Adamax(ElementwiseOptimizer):
     """``u = max(beta2 * u, |g| + eps)``, ``p -= lr / (1 - beta1^t) * m / u``."""
 
     def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -26,24 +26,15 @@ class Adamax(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = run_closure(closure)
-        with ember.no_grad():
-            for group in self.param_groups:
-                lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = zero_step()
-                        state["exp_avg"] = ember.zeros_like(p)
-                        state["exp_inf"] = ember.zeros_like(p)
-                    step = bump_step(state)
-                    grad = prepare_grad(p, group["maximize"], group["weight_decay"])
-                    exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
-                    lerp_(exp_avg, grad, 1 - beta1)
-                    copy_(exp_inf, maximum(exp_inf.mul_(beta2), grad.abs().add_(eps)))
-                    clr = lr / (1 - beta1**step)
-                    addcdiv_(p, exp_avg, exp_inf, value=-clr)
-        return loss
+    def _init_state(self, p, group) -> dict:
+        return {"step": zero_step(), "exp_avg": ember.zeros_like(p),
+                "exp_inf": ember.zeros_like(p)}
+
+    def _update(self, p, grad, state, group) -> None:
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        step = bump_step(state)
+        grad = prepare_grad(p, grad, group["maximize"], group["weight_decay"])
+        exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+        lerp_(exp_avg, grad, 1 - beta1)
+        copy_(exp_inf, maximum(exp_inf.mul_(beta2), grad.abs().add_(eps)))
+        addcdiv_(p, exp_avg, exp_inf, value=-lr / (1 - beta1**step))

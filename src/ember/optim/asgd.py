@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, prepare_grad, run_closure, zero_step
+from ._common import bump_step, prepare_grad, scalar_value, zero_step
+from ._flat import ElementwiseOptimizer
 from ._inplace import copy_, scalar_tensor
-from .optimizer import Optimizer
 
 __all__ = ["ASGD"]
 
 
-class ASGD(Optimizer):
+class ASGD(ElementwiseOptimizer):
     """SGD with decaying step ``eta_t = lr / (1 + lambd lr t)^alpha`` and a running
     average ``ax`` of the iterates, started at step ``t0``."""
 
@@ -30,30 +30,23 @@ class ASGD(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = run_closure(closure)
-        with ember.no_grad():
-            for group in self.param_groups:
-                lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = zero_step()
-                        state["eta"] = scalar_tensor(lr)
-                        state["mu"] = scalar_tensor(1.0)
-                        state["ax"] = ember.zeros_like(p)
-                    step = bump_step(state)
-                    grad = prepare_grad(p, group["maximize"], group["weight_decay"])
-                    eta, mu, ax = state["eta"], state["mu"], state["ax"]
-                    eta_value = eta.item()
-                    p.mul_(1 - lambd * eta_value)
-                    p.add_(grad, alpha=-eta_value)
-                    if mu.item() != 1:
-                        ax.add_(p.sub(ax).mul_(mu))
-                    else:
-                        copy_(ax, p)
-                    copy_(eta, scalar_tensor(lr / ((1 + lambd * lr * step) ** alpha)))
-                    copy_(mu, scalar_tensor(1 / max(1, step - t0)))
-        return loss
+    def _init_state(self, p, group) -> dict:
+        return {"step": zero_step(), "eta": scalar_tensor(group["lr"]),
+                "mu": scalar_tensor(1.0), "ax": ember.zeros_like(p)}
+
+    def _update(self, p, grad, state, group) -> None:
+        lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
+        step = bump_step(state)
+        grad = prepare_grad(p, grad, group["maximize"], group["weight_decay"])
+        eta, mu, ax = state["eta"], state["mu"], state["ax"]
+        eta_value = scalar_value(eta)
+        p.mul_(1 - lambd * eta_value)
+        p.add_(grad, alpha=-eta_value)
+        mu_value = scalar_value(mu)
+        if mu_value != 1:
+            ax.add_(p.sub(ax).mul_(mu_value))
+        else:
+            copy_(ax, p)
+        # stored in float32 like PyTorch's as_tensor(...).copy_
+        eta[...] = lr / ((1 + lambd * lr * step) ** alpha)
+        mu[...] = 1 / max(1, step - t0)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, check_common, run_closure, zero_step
+from ._common import bump_step, check_common, scalar_value, zero_step
+from ._flat import ElementwiseOptimizer
 from ._inplace import add_scaled, addcdiv_, addcmul_, lerp_, scalar_tensor
-from .optimizer import Optimizer
 
 __all__ = ["NAdam"]
 
 
-class NAdam(Optimizer):
+class NAdam(ElementwiseOptimizer):
     """Dozat's NAdam as PyTorch implements it: ``mu_t = beta1 (1 - 0.5 * 0.96^(t psi))``
     with ``psi = momentum_decay``; the product of the ``mu_t`` is kept per parameter."""
 
@@ -31,42 +31,31 @@ class NAdam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = run_closure(closure)
-        with ember.no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+    def _init_state(self, p, group) -> dict:
+        return {"step": zero_step(), "mu_product": scalar_tensor(1.0),
+                "exp_avg": ember.zeros_like(p), "exp_avg_sq": ember.zeros_like(p)}
 
-    def _update_group(self, group) -> None:
+    def _update(self, p, grad, state, group) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay, momentum_decay = group["weight_decay"], group["momentum_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = -p.grad if group["maximize"] else p.grad
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = zero_step()
-                state["mu_product"] = scalar_tensor(1.0)
-                state["exp_avg"] = ember.zeros_like(p)
-                state["exp_avg_sq"] = ember.zeros_like(p)
-            step = bump_step(state)
-            bias_correction2 = 1 - beta2**step
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    p.mul_(1 - lr * weight_decay)
-                else:
-                    grad = add_scaled(grad, p, weight_decay)
-            mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
-            mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-            mu_product_t = state["mu_product"]
-            mu_product_t.mul_(mu)  # kept in float32 as PyTorch does
-            mu_product = mu_product_t.item()
-            mu_product_next = mu_product * mu_next
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            lerp_(exp_avg, grad, 1 - beta1)
-            addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)
-            denom = exp_avg_sq.div(bias_correction2).sqrt().add_(eps)
-            addcdiv_(p, grad, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
-            addcdiv_(p, exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_next))
+        if group["maximize"]:
+            grad = -grad
+        step = bump_step(state)
+        bias_correction2 = 1 - beta2**step
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                p.mul_(1 - lr * weight_decay)
+            else:
+                grad = add_scaled(grad, p, weight_decay)
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        mu_product_t = state["mu_product"]
+        mu_product_t.mul_(mu)  # kept in float32 as PyTorch does
+        mu_product = scalar_value(mu_product_t)
+        mu_product_next = mu_product * mu_next
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        lerp_(exp_avg, grad, 1 - beta1)
+        addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)
+        denom = exp_avg_sq.div(bias_correction2).sqrt().add_(eps)
+        addcdiv_(p, grad, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
+        addcdiv_(p, exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_next))

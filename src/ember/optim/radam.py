@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, check_common, run_closure, zero_step
+from ._common import bump_step, check_common, zero_step
+from ._flat import ElementwiseOptimizer
 from ._inplace import add_scaled, addcmul_, lerp_
-from .optimizer import Optimizer
 
 __all__ = ["RAdam"]
 
 
-class RAdam(Optimizer):
+class RAdam(ElementwiseOptimizer):
     """Liu et al.'s RAdam: plain momentum SGD until the approximated SMA length
     ``rho_t`` exceeds 5, then Adam scaled by the rectification term."""
 
@@ -27,43 +27,33 @@ class RAdam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = run_closure(closure)
-        with ember.no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+    def _init_state(self, p, group) -> dict:
+        return {"step": zero_step(), "exp_avg": ember.zeros_like(p),
+                "exp_avg_sq": ember.zeros_like(p)}
 
-    def _update_group(self, group) -> None:
+    def _update(self, p, grad, state, group) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay = group["weight_decay"]
         rho_inf = 2 / (1 - beta2) - 1
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = -p.grad if group["maximize"] else p.grad
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = zero_step()
-                state["exp_avg"] = ember.zeros_like(p)
-                state["exp_avg_sq"] = ember.zeros_like(p)
-            step = bump_step(state)
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    p.mul_(1 - lr * weight_decay)
-                else:
-                    grad = add_scaled(grad, p, weight_decay)
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            lerp_(exp_avg, grad, 1 - beta1)
-            addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)
-            bias_correction1 = 1 - beta1**step
-            bias_correction2 = 1 - beta2**step
-            bias_corrected_exp_avg = exp_avg / bias_correction1
-            rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
-            if rho_t > 5.0:
-                rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
-                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-                adaptive_lr = (bias_correction2**0.5) / exp_avg_sq.sqrt().add_(eps)
-                p.add_(bias_corrected_exp_avg * lr * adaptive_lr * rect, alpha=-1.0)
+        if group["maximize"]:
+            grad = -grad
+        step = bump_step(state)
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                p.mul_(1 - lr * weight_decay)
             else:
-                p.add_(bias_corrected_exp_avg * lr, alpha=-1.0)
+                grad = add_scaled(grad, p, weight_decay)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        lerp_(exp_avg, grad, 1 - beta1)
+        addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        bias_corrected_exp_avg = exp_avg / bias_correction1
+        rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            adaptive_lr = (bias_correction2**0.5) / exp_avg_sq.sqrt().add_(eps)
+            p.add_(bias_corrected_exp_avg * lr * adaptive_lr * rect, alpha=-1.0)
+        else:
+            p.add_(bias_corrected_exp_avg * lr, alpha=-1.0)

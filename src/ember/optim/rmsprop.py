@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, prepare_grad, run_closure, zero_step
+from ._common import bump_step, prepare_grad, zero_step
+from ._flat import ElementwiseOptimizer
 from ._inplace import addcdiv_, addcmul_, lerp_
-from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]
 
 
-class RMSprop(Optimizer):
+class RMSprop(ElementwiseOptimizer):
     """``v = alpha v + (1 - alpha) g^2``; ``centered`` subtracts the squared running mean
     of ``g``; the step is ``g / (sqrt(v) + eps)``, through a momentum buffer if any."""
 
@@ -36,41 +36,30 @@ class RMSprop(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = run_closure(closure)
-        with ember.no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+    def _init_state(self, p, group) -> dict:
+        state = {"step": zero_step(), "square_avg": ember.zeros_like(p)}
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = ember.zeros_like(p)
+        if group["centered"]:
+            state["grad_avg"] = ember.zeros_like(p)
+        return state
 
-    def _update_group(self, group) -> None:
+    def _update(self, p, grad, state, group) -> None:
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-        momentum, centered = group["momentum"], group["centered"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = zero_step()
-                state["square_avg"] = ember.zeros_like(p)
-                if momentum > 0:
-                    state["momentum_buffer"] = ember.zeros_like(p)
-                if centered:
-                    state["grad_avg"] = ember.zeros_like(p)
-            bump_step(state)
-            grad = prepare_grad(p, group["maximize"], group["weight_decay"])
-            square_avg = state["square_avg"]
-            addcmul_(square_avg.mul_(alpha), grad, grad, value=1 - alpha)
-            if centered:
-                grad_avg = state["grad_avg"]
-                lerp_(grad_avg, grad, 1 - alpha)
-                avg = square_avg.sub(grad_avg.mul(grad_avg)).sqrt()
-            else:
-                avg = square_avg.sqrt()
-            avg = avg.add_(eps)
-            if momentum > 0:
-                buf = state["momentum_buffer"]
-                addcdiv_(buf.mul_(momentum), grad, avg)
-                p.add_(buf, alpha=-lr)
-            else:
-                addcdiv_(p, grad, avg, value=-lr)
+        bump_step(state)
+        grad = prepare_grad(p, grad, group["maximize"], group["weight_decay"])
+        square_avg = state["square_avg"]
+        addcmul_(square_avg.mul_(alpha), grad, grad, value=1 - alpha)
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            lerp_(grad_avg, grad, 1 - alpha)
+            avg = square_avg.sub(grad_avg.mul(grad_avg)).sqrt()
+        else:
+            avg = square_avg.sqrt()
+        avg = avg.add_(eps)
+        if group["momentum"] > 0:
+            buf = state["momentum_buffer"]
+            addcdiv_(buf.mul_(group["momentum"]), grad, avg)
+            p.add_(buf, alpha=-lr)
+        else:
+            addcdiv_(p, grad, avg, value=-lr)

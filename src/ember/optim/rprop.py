@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, run_closure, zero_step
+from ._common import bump_step, zero_step
+from ._flat import ElementwiseOptimizer
 from ._inplace import addcmul_, clamp_, copy_
-from .optimizer import Optimizer
 
 __all__ = ["Rprop"]
 
 
-class Rprop(Optimizer):
+class Rprop(ElementwiseOptimizer):
     """Each element's step size grows by ``etaplus`` while its gradient keeps its sign and
     shrinks by ``etaminus`` when it flips (that step is then skipped), within
     ``step_sizes``; the parameter moves by ``-sign(g) * step_size``."""
@@ -30,28 +30,21 @@ class Rprop(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = run_closure(closure)
-        with ember.no_grad():
-            for group in self.param_groups:
-                etaminus, etaplus = group["etas"]
-                step_size_min, step_size_max = group["step_sizes"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    grad = -p.grad if group["maximize"] else p.grad
-                    state = self.state[p]
-                    if len(state) == 0:
-                        state["step"] = zero_step()
-                        state["prev"] = ember.zeros_like(p)
-                        state["step_size"] = ember.full_like(grad, group["lr"])
-                    bump_step(state)
-                    prev, step_size = state["prev"], state["step_size"]
-                    sign = grad.mul(prev).sign()
-                    factor = ember.where(sign.gt(0), etaplus,
-                                         ember.where(sign.lt(0), etaminus, ember.ones_like(sign)))
-                    clamp_(step_size.mul_(factor), step_size_min, step_size_max)
-                    grad = ember.where(sign.lt(0), 0.0, grad)
-                    addcmul_(p, grad.sign(), step_size, value=-1)
-                    copy_(prev, grad)
-        return loss
+    def _init_state(self, p, group) -> dict:
+        return {"step": zero_step(), "prev": ember.zeros_like(p),
+                "step_size": ember.full_like(p, group["lr"])}
+
+    def _update(self, p, grad, state, group) -> None:
+        etaminus, etaplus = group["etas"]
+        step_size_min, step_size_max = group["step_sizes"]
+        if group["maximize"]:
+            grad = -grad
+        bump_step(state)
+        prev, step_size = state["prev"], state["step_size"]
+        sign = grad.mul(prev).sign()
+        factor = ember.where(sign.gt(0), etaplus,
+                             ember.where(sign.lt(0), etaminus, ember.ones_like(sign)))
+        clamp_(step_size.mul_(factor), step_size_min, step_size_max)
+        grad = ember.where(sign.lt(0), 0.0, grad)
+        addcmul_(p, grad.sign(), step_size, value=-1)
+        copy_(prev, grad)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import ember
-
+from ._flat import ElementwiseOptimizer
 from ._inplace import add_scaled
-from .optimizer import Optimizer
 
 __all__ = ["SGD"]
 
 
-class SGD(Optimizer):
+class SGD(ElementwiseOptimizer):
     """Stochastic gradient descent, PyTorch's update rule step for step.
 
     ``buf = momentum * buf + (1 - dampening) * g`` (the first step copies ``g``), then
@@ -39,36 +37,24 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        """One update of every parameter with a gradient; returns ``closure()``'s loss."""
-        loss = None
-        if closure is not None:
-            with ember.enable_grad():
-                loss = closure()
-        with ember.no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+    # measured: three ops per parameter cost about what the flat copies would
+    _flat_pays = False
 
-    def _update_group(self, group) -> None:
-        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay, nesterov = group["weight_decay"], group["nesterov"]
-        maximize = group["maximize"]
-        for p in group["params"]:
-            grad = p.grad
-            if grad is None:
-                continue
-            if maximize:
-                grad = -grad
-            if weight_decay != 0:
-                grad = add_scaled(grad, p, weight_decay)
-            if momentum != 0:
-                state = self.state[p]
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = grad.detach().clone()
-                    state["momentum_buffer"] = buf
-                else:
-                    buf.mul_(momentum).add_(grad, alpha=1 - dampening)
-                grad = add_scaled(grad, buf, momentum) if nesterov else buf
-            p.add_(grad, alpha=-lr)
+    def _init_state(self, p, group) -> dict:
+        return {}  # the momentum buffer starts as a copy of the first gradient
+
+    def _update(self, p, grad, state, group) -> None:
+        momentum, weight_decay = group["momentum"], group["weight_decay"]
+        if group["maximize"]:
+            grad = -grad
+        if weight_decay != 0:
+            grad = add_scaled(grad, p, weight_decay)
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = grad.detach().clone()
+                state["momentum_buffer"] = buf
+            else:
+                buf.mul_(momentum).add_(grad, alpha=1 - group["dampening"])
+            grad = add_scaled(grad, buf, momentum) if group["nesterov"] else buf
+        p.add_(grad, alpha=-group["lr"])

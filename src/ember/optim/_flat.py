@@ -1,0 +1,200 @@
+"""One update for a whole parameter group: flat buffers with per-parameter views.
+
+Every optimizer here except LBFGS is elementwise: its update is the same array expression
+for each parameter, with a few per-parameter scalars ('step', NAdam's 'mu_product', ASGD's
+'eta'/'mu') that advance in lockstep. So an optimizer writes its update once,
+``_update(param, grad, state, group)``, over tensors, and this module runs it either
+
+- on flat 1-D buffers holding the whole group (parameters, gradients and every state
+  tensor concatenated; scalars as one vector with an element per parameter), so a group
+  of 100 small parameters costs a dozen array ops instead of a dozen per parameter; or
+- per parameter, on the parameter and its own state (one param, mixed dtypes/devices,
+  params without a gradient this step, per-parameter scalars out of step, or large
+  parameters where the flat copies would cost more than the per-op overhead they save).
+
+The per-parameter state PyTorch's ``state_dict`` layout needs is kept as views into the
+flat buffers, so ``optimizer.state[p]['exp_avg']`` always has ``p``'s shape and the values
+are shared. A state_dict load (or any other replacement of a state tensor) is detected by
+identity and the buffers are rebuilt from the new tensors.
+"""
+
+from __future__ import annotations
+
+import ember
+
+from ._common import run_closure
+from ._inplace import copy_
+from .optimizer import Optimizer
+
+# flat only pays while per-op overhead dominates: above this mean size per parameter the
+# gather/scatter copies cost more than the ops they save
+_FLAT_MEAN_NUMEL_LIMIT = 1 << 16
+
+
+class _FlatGroup:
+    """Flat buffers over a fixed list of parameters, and the per-parameter views."""
+
+    def __init__(self, params, states, param_keys, scalar_keys):
+        self.params = params
+        self.shapes = [p.shape for p in params]
+        bounds = []
+        offset = 0
+        for p in params:
+            bounds.append((offset, offset + p.numel()))
+            offset += p.numel()
+        self.bounds = bounds
+        self.param = ember.cat([p.detach().reshape(-1) for p in params])
+        self.param_views = self._views(self.param)
+        self.grad = ember.empty_like(self.param)
+        self.grad_views = self._views(self.grad)
+        self.state: dict = {}
+        self.views: dict = {}
+        for key in param_keys:
+            self.adopt(key, ember.cat([s[key].reshape(-1) for s in states]), states)
+        for key in scalar_keys:
+            flat = ember.cat([s[key].reshape(1) for s in states])
+            self.state[key] = flat
+            self.views[key] = [flat[i] for i in range(len(params))]
+            for s, view in zip(states, self.views[key]):
+                s[key] = view
+
+    def _views(self, flat):
+        return [flat[a:b].view(shape) for (a, b), shape in zip(self.bounds, self.shapes)]
+
+    def adopt(self, key, flat, states) -> None:
+        """Make ``flat`` the buffer of a param-shaped state; give each param its view."""
+        self.state[key] = flat
+        self.views[key] = self._views(flat)
+        for s, view in zip(states, self.views[key]):
+            s[key] = view
+
+    def still_valid(self, params, states) -> bool:
+        if len(params) != len(self.params):
+            return False
+        for p, q in zip(params, self.params):
+            if p is not q:
+                return False
+        for i, s in enumerate(states):
+            if len(s) != len(self.views):
+                return False
+            for key, views in self.views.items():
+                if s.get(key) is not views[i]:
+                    return False
+        return True
+
+
+def _scalar_keys(state: dict) -> list:
+    return [k for k, v in state.items() if isinstance(v, ember.Tensor) and v.dim() == 0]
+
+
+def _flattenable(params, states) -> bool:
+    first = params[0]
+    if len(params) < 2 or len(set(params)) != len(params):
+        return False
+    total = 0
+    for p in params:
+        if p.dtype != first.dtype or p.device != first.device or not p.is_floating_point():
+            return False
+        total += p.numel()
+    if total / len(params) > _FLAT_MEAN_NUMEL_LIMIT:
+        return False
+    keys = list(states[0])
+    for s in states:
+        if list(s) != keys:
+            return False
+        for key in keys:
+            value = s[key]
+            if not isinstance(value, ember.Tensor) or value.dtype != states[0][key].dtype:
+                return False
+    for key in _scalar_keys(states[0]):
+        reference = states[0][key].item()
+        if any(s[key].item() != reference for s in states):
+            return False
+    return True
+
+
+class ElementwiseOptimizer(Optimizer):
+    """An optimizer defined by ``_init_state(p, group)`` and an elementwise
+    ``_update(param, grad, state, group)``; ``step`` runs it flat per group when it can."""
+
+    # whether the flat path saves work: not for updates of two or three ops per parameter,
+    # where gathering and scattering the parameter costs as much as the update itself
+    _flat_pays = True
+
+    def _init_state(self, p, group) -> dict:
+        raise NotImplementedError
+
+    def _update(self, param, grad, state: dict, group) -> None:
+        raise NotImplementedError
+
+    def step(self, closure=None):
+        """One update of every parameter with a gradient; returns ``closure()``'s loss."""
+        loss = run_closure(closure)
+        with ember.no_grad():
+            for index, group in enumerate(self.param_groups):
+                params = [p for p in group["params"] if p.grad is not None]
+                if params:
+                    self._step_group(index, group, params)
+        return loss
+
+    def _states_for(self, params, group) -> list:
+        states = []
+        for p in params:
+            state = self.state.get(p)
+            if not state:
+                initial = self._init_state(p, group)
+                if not initial:
+                    states.append({})
+                    continue
+                state = self.state[p]
+                state.update(initial)
+            states.append(state)
+        return states
+
+    def _step_group(self, index, group, params) -> None:
+        states = self._states_for(params, group)
+        cache = self.__dict__.setdefault("_flat_groups", {})
+        flat = cache.get(index)
+        if flat is None or not flat.still_valid(params, states):
+            flat = None
+            if self._flat_pays and _flattenable(params, states):
+                flat = _FlatGroup(params, states, [k for k in states[0] if states[0][k].dim()],
+                                  _scalar_keys(states[0]))
+            cache[index] = flat
+        if flat is None:
+            for p, state in zip(params, states):
+                self._update(p, p.grad, state if state else self._lazy_state(p), group)
+            return
+        for view, p in zip(flat.param_views, params):
+            copy_(view, p)
+        for view, p in zip(flat.grad_views, params):
+            copy_(view, p.grad)
+        known = set(flat.state)
+        self._update(flat.param, flat.grad, flat.state, group)
+        for key in [k for k in flat.state if k not in known]:
+            flat.adopt(key, flat.state[key], [self.state[p] for p in params])
+        for p, view in zip(params, flat.param_views):
+            copy_(p, view)
+
+    def _lazy_state(self, p):
+        """The state dict of a param whose state starts empty (SGD's momentum buffer)."""
+        return _LazyState(self.state, p)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_flat_groups", None)
+        return state
+
+
+class _LazyState(dict):
+    """An empty state that enters ``optimizer.state`` only when a key is first set, as
+    PyTorch's SGD leaves no entry for parameters without momentum."""
+
+    def __init__(self, states, p):
+        super().__init__()
+        self._states = states
+        self._param = p
+
+    def __setitem__(self, key, value):
+        self._states[self._param][key] = value
+        super().__setitem__(key, value)
