@@ -27,6 +27,7 @@ class LinAlgError(RuntimeError):
 _slogdet_t = _return_type("slogdet", ("sign", "logabsdet"))
 _qr_t = _return_type("qr", ("Q", "R"))
 _svd_t = _return_type("svd", ("U", "S", "Vh"))
+_svd_old_t = _return_type("svd", ("U", "S", "V"))
 _eigh_t = _return_type("eigh", ("eigenvalues", "eigenvectors"))
 _lstsq_t = _return_type("lstsq", ("solution", "residuals", "rank", "singular_values"))
 _inv_ex_t = _return_type("inv_ex", ("inverse", "info"))

@@ -396,6 +396,22 @@ LINALG = [
     ("vector_norm_dtype", lambda lib, a: lib.linalg.vector_norm(a, dtype=lib.float64),
      (randn(3, 4),)),
     ("vector_norm_empty", lambda lib, a: lib.linalg.vector_norm(a, 2, dim=1), (randn(3, 0),)),
+    ("torch_det", lambda lib, a: lib.det(a), (well_conditioned(3),)),
+    ("tensor_det", lambda lib, a: a.det(), (well_conditioned(3),)),
+    ("torch_logdet", lambda lib, a: lib.logdet(a @ a.mT), (well_conditioned(3),)),
+    ("torch_slogdet", lambda lib, a: tuple(a.slogdet()), (randn(3, 3),)),
+    ("torch_inverse", lambda lib, a: a.inverse(), (well_conditioned(3),)),
+    ("torch_pinverse", lambda lib, a: lib.pinverse(a), (randn(4, 3),)),
+    ("torch_matrix_power", lambda lib, a: a.matrix_power(2), (randn(3, 3),)),
+    ("torch_cholesky", lambda lib, a: lib.cholesky(_sym(lib, a) / 2), (spd(3),)),
+    ("torch_cholesky_solve", lambda lib, b, a: lib.cholesky_solve(
+        b, lib.linalg.cholesky(_sym(lib, a) / 2)), (randn(3, 2), spd(3))),
+    ("torch_cholesky_inverse", lambda lib, a: lib.cholesky_inverse(
+        lib.linalg.cholesky(_sym(lib, a) / 2)), (spd(3),)),
+    ("torch_svd", lambda lib, a: (lambda u, s, v: ((u * s) @ v.mT, s))(*lib.svd(a)),
+     (randn(4, 3),)),
+    ("torch_svd_no_uv", lambda lib, a: tuple(lib.svd(a, compute_uv=False)), (randn(4, 3),)),
+    ("torch_qr", lambda lib, a: (lambda q, r: q @ r)(*lib.qr(a)), (randn(4, 3),)),
     ("norm_zero_input", lambda lib, a: lib.linalg.vector_norm(a, dim=1),
      (np.zeros((2, 3), np.float32),)),
 ]

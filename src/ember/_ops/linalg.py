@@ -770,6 +770,70 @@ def chain_matmul(*matrices, out=None):
     return multi_dot(matrices)
 
 
+# -- torch.* aliases of ember.linalg (and the older torch.svd / torch.qr signatures) ------
+
+
+def _linalg():
+    from .. import linalg  # the namespace module sits above the ops layer: import late
+
+    return linalg
+
+
+def det(input):
+    return _linalg().det(input)
+
+
+def logdet(input):
+    return _linalg().logdet(input)
+
+
+def slogdet(input):
+    return _linalg().slogdet(input)
+
+
+def inverse(input, *, out=None):
+    return _linalg().inv(input)
+
+
+def pinverse(input, rcond=1e-15):
+    return _linalg().pinv(input, rtol=rcond)
+
+
+def matrix_power(input, n):
+    return _linalg().matrix_power(input, n)
+
+
+def cholesky(input, upper=False, *, out=None):
+    return _linalg().cholesky(input, upper=upper)
+
+
+def cholesky_solve(B, L, upper=False, *, out=None):
+    """Solve A X = B given the Cholesky factor of A."""
+    linalg = _linalg()
+    lower = L.mT if upper else L
+    return linalg.solve(lower.matmul(lower.mT), B)
+
+
+def cholesky_inverse(L, upper=False, *, out=None):
+    lower = L.mT if upper else L
+    return _linalg().inv(lower.matmul(lower.mT))
+
+
+def svd(input, some=True, compute_uv=True, *, out=None):
+    """Old torch.svd: (U, S, V) with V, not V^H; reduced unless ``some=False``."""
+    linalg = _linalg()
+    u, s, vh = linalg.svd(input, full_matrices=not some)
+    if not compute_uv:  # PyTorch gives zero-filled square U and V
+        batch, (m, n) = tuple(input.shape[:-2]), tuple(input.shape[-2:])
+        return linalg._svd_old_t(u.detach().new_zeros(batch + (m, m)), s,
+                                 vh.detach().new_zeros(batch + (n, n)))
+    return linalg._svd_old_t(u, s, vh.mT)
+
+
+def qr(input, some=True, *, out=None):
+    return _linalg().qr(input, "reduced" if some else "complete")
+
+
 def _rmatmul(self, other):
     return Matmul.apply(other, self)
 
@@ -783,12 +847,16 @@ def _imatmul(self, other):
 __all__ = [
     "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv",
     "addbmm", "baddbmm", "addr", "einsum", "tensordot", "kron", "cross", "cdist",
-    "chain_matmul",
+    "chain_matmul", "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power",
+    "cholesky", "cholesky_solve", "cholesky_inverse", "svd", "qr",
 ]
 
 TENSOR_METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "vdot": vdot,
     "inner": inner, "outer": outer, "ger": ger, "addmm": addmm, "addmv": addmv,
     "addbmm": addbmm, "baddbmm": baddbmm, "addr": addr, "kron": kron, "cross": cross,
-    "__matmul__": matmul, "__rmatmul__": _rmatmul,
+    "__matmul__": matmul, "__rmatmul__": _rmatmul, "det": det, "logdet": logdet,
+    "slogdet": slogdet, "inverse": inverse, "pinverse": pinverse,
+    "matrix_power": matrix_power, "cholesky": cholesky, "cholesky_solve": cholesky_solve,
+    "cholesky_inverse": cholesky_inverse, "svd": svd, "qr": qr,
 }
