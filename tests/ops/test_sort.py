@@ -269,3 +269,22 @@ def test_out_argument():
         results.append((np.asarray(values), np.asarray(indices)))
     np.testing.assert_allclose(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+WIDE = randn(3, 64)
+WIDE_CASES = [
+    ("topk_largest", lambda lib, x: x.topk(5, 1)),
+    ("topk_smallest", lambda lib, x: lib.topk(x, 7, 0 if x.shape[0] > 20 else 1, largest=False)),
+    ("topk_dim0", lambda lib, x: x.t().topk(3, 0)),
+    ("kthvalue", lambda lib, x: x.kthvalue(40, 1)),
+    ("median", lambda lib, x: x.median(1, keepdim=True)),
+    ("median_full", lambda lib, x: x.median()),
+    # Several NaN per row tie; which NaN torch reports is unspecified: compare values.
+    ("topk_nan", lambda lib, x: lib.where(x > 1.5, float("nan"), x).topk(8, 1).values),
+]
+
+
+@pytest.mark.parametrize("name,fn", WIDE_CASES, ids=[n for n, _ in WIDE_CASES])
+def test_partial_selection_paths(name, fn):
+    """Wide slices take the O(n) partition paths of topk/kthvalue/median."""
+    check(fn, WIDE, grad=name != "topk_nan")

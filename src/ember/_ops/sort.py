@@ -67,8 +67,19 @@ def _topk(input, dim, k, largest, sorted_):
     n = x.shape[dim]
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
-    indices = _stable_argsort(x, dim, largest)
-    indices = xp_of(x).take(indices, range(k), axis=dim) if k != n else indices
+    xp = xp_of(x)
+    if 0 < k < n // 2:
+        # Partial selection (O(n)) of the k candidates, then sort only those: by value,
+        # equal values by position.
+        data = x.view(np.uint8) if x.dtype.kind == "b" else x
+        kth = n - k if largest else k - 1
+        span = range(n - k, n) if largest else range(k)
+        candidates = xp.sort(xp.take(xp.argpartition(data, kth, axis=dim), span, axis=dim), axis=dim)
+        order = _stable_argsort(xp.take_along_axis(data, candidates, axis=dim), dim, largest)
+        indices = xp.take_along_axis(candidates, order, axis=dim)
+    else:
+        indices = _stable_argsort(x, dim, largest)
+        indices = xp.take(indices, range(k), axis=dim) if k != n else indices
     values = take_along(input, indices, dim, node_name="TopkBackward0")
     return values, _make(indices.astype(np.int64, copy=False))
 
@@ -85,12 +96,19 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):  # noqa: A00
 
 
 def _pick_rank(input, dim, ranks, keepdim, node_name):
-    """values/indices of the element of the given rank (per slice) in sorted order."""
+    """values/indices of the element of the given rank (per slice) in sorted order (NaN
+    last). One rank for every slice (an int): a partial selection, O(n); per-slice ranks
+    (an array): a full sort."""
     x = input._data
     xp = xp_of(x)
-    order = _stable_argsort(x, dim, False)
-    ranks = xp.expand_dims(ranks, dim) if ranks.ndim < x.ndim else ranks
-    indices = xp.take_along_axis(order, ranks, axis=dim)
+    if isinstance(ranks, int):
+        data = x.view(np.uint8) if x.dtype.kind == "b" else x
+        selected = xp.argpartition(data, ranks, axis=dim)
+        indices = xp.take(selected, [ranks], axis=dim)
+    else:
+        order = _stable_argsort(x, dim, False)
+        ranks = xp.expand_dims(ranks, dim) if ranks.ndim < x.ndim else ranks
+        indices = xp.take_along_axis(order, ranks, axis=dim)
     values = take_along(input, indices, dim, squeeze=not keepdim, node_name=node_name)
     if not keepdim:
         indices = indices.reshape(values._data.shape)
@@ -110,14 +128,13 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
             raise RuntimeError(
                 f"kthvalue(): selected number k out of range for dimension {dim}")
         return write_out(RETURN_TYPES["kthvalue"](*_one_d(
-            lambda t, d: _pick_rank(t, d, np.zeros((), np.int64), False, "KthvalueBackward0"),
+            lambda t, d: _pick_rank(t, d, 0, False, "KthvalueBackward0"),
             input, dim)), out, "kthvalue")
     d = wrap_dim(dim, x.ndim)
     _check_reduce_dim("kthvalue", x.shape, d)
     if not 1 <= k <= x.shape[d]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
-    ranks = xp_of(x).full(x.shape[:d] + x.shape[d + 1:], k - 1, np.int64)
-    result = RETURN_TYPES["kthvalue"](*_pick_rank(input, d, ranks, keepdim, "KthvalueBackward0"))
+    result = RETURN_TYPES["kthvalue"](*_pick_rank(input, d, k - 1, keepdim, "KthvalueBackward0"))
     return write_out(result, out, "kthvalue")
 
 
@@ -145,12 +162,15 @@ class _EvenSplit(Function):
 
 def _median_ranks(x, dim, ignore_nan):
     """Rank (in ascending sorted order, NaN last) of the lower median of each slice;
-    with NaN present (and not ignored) the rank of the first NaN, so NaN comes out."""
+    with NaN present (and not ignored) the rank of the first NaN, so NaN comes out.
+    Without NaN every slice has the same rank: returned as an int."""
     xp = xp_of(x)
     n = x.shape[dim]
     if x.dtype.kind not in "fc":
-        return xp.full(x.shape[:dim] + x.shape[dim + 1:], (n - 1) // 2, np.int64)
+        return (n - 1) // 2
     nan_count = xp.isnan(x).sum(axis=dim)
+    if not nan_count.any():
+        return (n - 1) // 2
     if ignore_nan:
         valid = n - nan_count
         return xp.maximum((valid - 1) // 2, 0).astype(np.int64)
@@ -164,14 +184,14 @@ def _median(name, input, dim, keepdim, ignore_nan):
             return _make(xp_of(x).full((), np.nan, x.dtype)) if x.dtype.kind in "fc" else \
                 _make(xp_of(x).zeros((), x.dtype))
         flat = x.reshape(-1)
-        rank = _median_ranks(flat, 0, ignore_nan)
-        value = xp_of(x).sort(flat)[rank]
+        rank = int(_median_ranks(flat, 0, ignore_nan))
+        value = xp_of(x).partition(flat, rank)[rank]
         node = "MedianBackward0" if name == "median" else "NanmedianBackward0"
         return named(_EvenSplit, node).apply(input, value.reshape(()))
     node = "MedianBackward1" if name == "median" else "NanmedianBackward1"
     if x.ndim == 0:
         return RETURN_TYPES[name](*_one_d(
-            lambda t, d: _pick_rank(t, d, np.zeros((), np.int64), False, node), input, dim))
+            lambda t, d: _pick_rank(t, d, 0, False, node), input, dim))
     d = wrap_dim(dim, x.ndim)
     _check_reduce_dim(name, x.shape, d)
     ranks = _median_ranks(x, d, ignore_nan)
