@@ -520,3 +520,32 @@ def test_parameter_and_buffer_types():
     assert isinstance(b, ember.nn.Buffer) and not isinstance(ember.ones(2), ember.nn.Buffer)
     with pytest.raises(RuntimeError):
         ember.nn.Parameter(ember.ones(2, dtype=ember.int64))
+
+
+def _global_hooks_run(lib):
+    mm = lib.nn.modules.module
+    log = []
+    handles = [
+        mm.register_module_forward_pre_hook(lambda m, a: log.append(("pre", type(m).__name__))),
+        mm.register_module_forward_hook(lambda m, a, o: log.append(("post", type(m).__name__))),
+        mm.register_module_full_backward_hook(
+            lambda m, gi, go: log.append(("bwd", type(m).__name__, tuple(go[0].shape)))),
+        mm.register_module_buffer_registration_hook(
+            lambda m, n, b: log.append(("buffer", n))),
+        mm.register_module_module_registration_hook(lambda m, n, c: log.append(("module", n))),
+        mm.register_module_parameter_registration_hook(
+            lambda m, n, p: log.append(("param", n))),
+    ]
+    try:
+        net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.Identity())
+        net.register_buffer("steps", lib.zeros(1))
+        net(lib.ones(4, 2, requires_grad=True)).sum().backward()
+    finally:
+        for handle in handles:
+            handle.remove()
+    lib.nn.Linear(1, 1)(lib.ones(1))
+    return log
+
+
+def test_global_module_hooks_match_torch():
+    assert _global_hooks_run(ember) == _global_hooks_run(torch)

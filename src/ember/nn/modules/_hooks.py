@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from collections import namedtuple
+from collections import OrderedDict, namedtuple
 
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...autograd.grad_mode import _grad_enabled
 
-__all__ = ["RemovableHandle"]
+__all__ = [
+    "RemovableHandle", "register_module_forward_pre_hook", "register_module_forward_hook",
+    "register_module_full_backward_pre_hook", "register_module_full_backward_hook",
+    "register_module_backward_hook", "register_module_buffer_registration_hook",
+    "register_module_module_registration_hook", "register_module_parameter_registration_hook",
+]
 
 
 class RemovableHandle:
@@ -261,3 +266,92 @@ class _HookRegistration:
         handle = RemovableHandle(self._load_state_dict_post_hooks)
         self._load_state_dict_post_hooks[handle.id] = hook
         return handle
+
+
+# -- hooks on every module (torch.nn.modules.module.register_module_*) ------------------------
+
+global_forward_pre_hooks: OrderedDict = OrderedDict()
+global_forward_hooks: OrderedDict = OrderedDict()
+global_forward_hooks_with_kwargs: OrderedDict = OrderedDict()
+global_forward_hooks_always_called: OrderedDict = OrderedDict()
+global_backward_pre_hooks: OrderedDict = OrderedDict()
+global_backward_hooks: OrderedDict = OrderedDict()
+global_buffer_registration_hooks: OrderedDict = OrderedDict()
+global_module_registration_hooks: OrderedDict = OrderedDict()
+global_parameter_registration_hooks: OrderedDict = OrderedDict()
+_global_is_full_backward_hook = [None]
+
+
+def any_global_call_hooks() -> bool:
+    return bool(global_forward_pre_hooks or global_forward_hooks or global_backward_pre_hooks
+                or global_backward_hooks)
+
+
+def full_backward_hooks_of(module):
+    """Global then per-module backward hooks (legacy ones run with the full semantics)."""
+    return [*global_backward_hooks.values(), *module._backward_hooks.values()]
+
+
+def run_registration_hooks(hooks, module, name, value):
+    for hook in hooks.values():
+        output = hook(module, name, value)
+        if output is not None:
+            value = output
+    return value
+
+
+def _register(hooks, hook, extra_dict=None):
+    handle = RemovableHandle(hooks, extra_dict=extra_dict)
+    hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_pre_hook(hook):
+    """``hook(module, args)`` before every module's forward."""
+    return _register(global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """``hook(module, args, output)`` after every module's forward."""
+    handle = _register(global_forward_hooks, hook, extra_dict=[
+        global_forward_hooks_with_kwargs, global_forward_hooks_always_called])
+    if with_kwargs:
+        global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook):
+    return _register(global_backward_pre_hooks, hook)
+
+
+def register_module_full_backward_hook(hook):
+    if _global_is_full_backward_hook[0] is False:
+        raise RuntimeError(
+            "Cannot use both regular backward hooks and full backward hooks as a global Module "
+            "hook. Please use only one of them.")
+    _global_is_full_backward_hook[0] = True
+    return _register(global_backward_hooks, hook)
+
+
+def register_module_backward_hook(hook):
+    if _global_is_full_backward_hook[0] is True:
+        raise RuntimeError(
+            "Cannot use both regular backward hooks and full backward hooks as a global Module "
+            "hook. Please use only one of them.")
+    _global_is_full_backward_hook[0] = False
+    return _register(global_backward_hooks, hook)
+
+
+def register_module_buffer_registration_hook(hook):
+    """``hook(module, name, buffer) -> None or new buffer`` on every register_buffer."""
+    return _register(global_buffer_registration_hooks, hook)
+
+
+def register_module_module_registration_hook(hook):
+    return _register(global_module_registration_hooks, hook)
+
+
+def register_module_parameter_registration_hook(hook):
+    return _register(global_parameter_registration_hooks, hook)

@@ -18,9 +18,22 @@ from ..._backend.dtypes import dtype as _dtype_cls
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ..parameter import Buffer, Parameter, is_lazy
-from ._hooks import RemovableHandle, _BackwardHook, _HookRegistration, _IncompatibleKeys
+from . import _hooks
+from ._hooks import (
+    RemovableHandle, _BackwardHook, _HookRegistration, _IncompatibleKeys,
+    register_module_backward_hook, register_module_buffer_registration_hook,
+    register_module_forward_hook, register_module_forward_pre_hook,
+    register_module_full_backward_hook, register_module_full_backward_pre_hook,
+    register_module_module_registration_hook, register_module_parameter_registration_hook,
+)
 
-__all__ = ["Module", "RemovableHandle"]
+__all__ = [
+    "Module", "RemovableHandle", "register_module_forward_pre_hook",
+    "register_module_forward_hook", "register_module_full_backward_pre_hook",
+    "register_module_full_backward_hook", "register_module_backward_hook",
+    "register_module_buffer_registration_hook", "register_module_module_registration_hook",
+    "register_module_parameter_registration_hook",
+]
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
@@ -119,6 +132,8 @@ class Module(_HookRegistration):
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
                             "(torch Tensor or None required)")
+        tensor = _hooks.run_registration_hooks(_hooks.global_buffer_registration_hooks, self,
+                                               name, tensor)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -147,7 +162,8 @@ class Module(_HookRegistration):
                 f"created explicitly. To express '{name}' as a function of another Tensor, "
                 "compute the value in the forward() method.")
         else:
-            self._parameters[name] = param
+            self._parameters[name] = _hooks.run_registration_hooks(
+                _hooks.global_parameter_registration_hooks, self, name, param)
 
     def add_module(self, name: str, module) -> None:
         if not isinstance(module, Module) and module is not None:
@@ -160,7 +176,8 @@ class Module(_HookRegistration):
             raise KeyError(f'module name can\'t contain ".", got: {name}')
         if name == "":
             raise KeyError('module name can\'t be empty string ""')
-        self._modules[name] = module
+        self._modules[name] = _hooks.run_registration_hooks(
+            _hooks.global_module_registration_hooks, self, name, module)
 
     def register_module(self, name: str, module) -> None:
         self.add_module(name, module)
@@ -259,13 +276,15 @@ class Module(_HookRegistration):
                 raise AttributeError("cannot assign module before Module.__init__() call")
             remove_from(self.__dict__, self._parameters, self._buffers,
                         self._non_persistent_buffers_set)
-            modules[name] = value
+            modules[name] = _hooks.run_registration_hooks(
+                _hooks.global_module_registration_hooks, self, name, value)
             return
         if modules is not None and name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
                                 "(torch.nn.Module or None expected)")
-            modules[name] = value
+            modules[name] = _hooks.run_registration_hooks(
+                _hooks.global_module_registration_hooks, self, name, value)
             return
         buffers = self.__dict__.get("_buffers")
         if isinstance(value, Buffer) or (buffers is not None and name in buffers):
@@ -488,12 +507,18 @@ class Module(_HookRegistration):
 
     def _call_impl(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks):
+                or self._backward_pre_hooks or _hooks.any_global_call_hooks()):
             return self.forward(*args, **kwargs)
         result = None
         called_always = set()
+        forward_hooks = (*_hooks.global_forward_hooks.items(), *self._forward_hooks.items())
+        with_kwargs = {**_hooks.global_forward_hooks_with_kwargs,
+                       **self._forward_hooks_with_kwargs}
+        always = {**_hooks.global_forward_hooks_always_called,
+                  **self._forward_hooks_always_called}
         try:
-            for hook_id, hook in self._forward_pre_hooks.items():
+            for hook_id, hook in (*_hooks.global_forward_pre_hooks.items(),
+                                  *self._forward_pre_hooks.items()):
                 if hook_id in self._forward_pre_hooks_with_kwargs:
                     hook_result = hook(self, args, kwargs)
                     if hook_result is not None:
@@ -508,15 +533,17 @@ class Module(_HookRegistration):
                     if hook_result is not None:
                         args = hook_result if isinstance(hook_result, tuple) else (hook_result,)
             bw_hook = None
-            if self._backward_hooks or self._backward_pre_hooks:
-                bw_hook = _BackwardHook(self, list(self._backward_hooks.values()),
-                                        list(self._backward_pre_hooks.values()))
+            backward_hooks = _hooks.full_backward_hooks_of(self)
+            backward_pre_hooks = [*_hooks.global_backward_pre_hooks.values(),
+                                  *self._backward_pre_hooks.values()]
+            if backward_hooks or backward_pre_hooks:
+                bw_hook = _BackwardHook(self, backward_hooks, backward_pre_hooks)
                 args = bw_hook.setup_input_hook(args)
             result = self.forward(*args, **kwargs)
-            for hook_id, hook in self._forward_hooks.items():
-                if hook_id in self._forward_hooks_always_called:
+            for hook_id, hook in forward_hooks:
+                if hook_id in always:
                     called_always.add(hook_id)
-                if hook_id in self._forward_hooks_with_kwargs:
+                if hook_id in with_kwargs:
                     hook_result = hook(self, args, kwargs, result)
                 else:
                     hook_result = hook(self, args, result)
@@ -526,10 +553,10 @@ class Module(_HookRegistration):
                 result = bw_hook.setup_output_hook(result)
             return result
         except Exception:
-            for hook_id, hook in self._forward_hooks.items():
-                if hook_id in self._forward_hooks_always_called and hook_id not in called_always:
+            for hook_id, hook in forward_hooks:
+                if hook_id in always and hook_id not in called_always:
                     try:
-                        if hook_id in self._forward_hooks_with_kwargs:
+                        if hook_id in with_kwargs:
                             hook_result = hook(self, args, kwargs, result)
                         else:
                             hook_result = hook(self, args, result)
