@@ -84,6 +84,32 @@ def test_setitem_values_and_grads(name, fn, _):
     check(run, B, A)
 
 
+SETITEM_DTYPES = [
+    ("scalar_into_long", lambda L, x: x.__setitem__(0, 1.7)),
+    ("float_tensor_basic", lambda L, x: x.__setitem__(slice(1, None), L.tensor([3.5, 4.9]))),
+    ("float_0d_mask", lambda L, x: x.__setitem__(x > 0, L.tensor(2.5))),
+    ("scalar_adv", lambda L, x: x.__setitem__([0, 2], 9.9)),
+    ("bool_from_int", lambda L, x: x.__setitem__(0, 5)),
+]
+
+
+@pytest.mark.parametrize("name,fn", SETITEM_DTYPES, ids=[c[0] for c in SETITEM_DTYPES])
+def test_setitem_casts_like_torch(name, fn):
+    for dtype in ("int64", "bool"):
+        data = np.array([0, 1, 2]).astype(dtype)
+        e, t = ember.tensor(data), torch.tensor(data)
+        fn(ember, e), fn(torch, t)
+        assert e.dtype == getattr(ember, dtype if dtype != "bool" else "bool")
+        assert e.tolist() == t.tolist()
+
+
+def test_setitem_advanced_needs_matching_dtype():
+    check_raises(lambda L, x: x.__setitem__([0, 1], L.tensor([1.5, 2.5])),
+                 np.zeros(3, dtype=np.int64), match="Index put requires the source and destination")
+    check_raises(lambda L, x: x.__setitem__([0], L.tensor([1.0], dtype=L.float64)),
+                 np.zeros(3, dtype=np.float32), match="got Float for the destination and Double")
+
+
 def test_setitem_repeated_indices_and_version():
     e = ember.zeros(4)
     version = e._version

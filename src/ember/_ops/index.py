@@ -351,17 +351,15 @@ def getitem(self, index):
 
 
 def setitem(self, index, value):
-    parts, _ = _convert_index(index, self._data)
+    parts, basic = _convert_index(index, self._data)
     inplace_check(self)
+    if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
+        value = _setitem_cast(self, parts, basic, value)
     tracked = self._requires_grad or (self._base is not None and self._base._requires_grad)
     if _grad_enabled[0] and (tracked or (isinstance(value, Tensor) and value._requires_grad)):
-        if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
-            value = value.to(self.dtype)
         commit_inplace(self, IndexPut.apply(self, value, parts, False))
         return
     data = value._data if isinstance(value, Tensor) else value
-    if hasattr(data, "dtype"):
-        check_cast(data.dtype, self._data.dtype)
     target, rest = _target(self._data, parts)
     try:
         target[rest] = data
@@ -370,6 +368,21 @@ def setitem(self, index, value):
     except ValueError as exc:
         raise RuntimeError(_broadcast_message(exc)) from None
     self._vc[0] += 1
+
+
+def _setitem_cast(self, parts, basic, value):
+    """PyTorch casts the value like ``copy_`` for basic indices and for a 0-d value under
+    a single boolean mask (``masked_fill``); other advanced writes (``index_put_``) need
+    matching dtypes."""
+    real = [p for p in parts if p is not Ellipsis]
+    single_mask = len(real) == 1 and hasattr(real[0], "dtype") and real[0].dtype.kind == "b"
+    if basic or (single_mask and value._data.ndim == 0):
+        return value.to(self.dtype)
+    raise RuntimeError(
+        "Index put requires the source and destination dtypes match, got "
+        f"{type_name(self._data.dtype)} for the destination and "
+        f"{type_name(value._data.dtype)} for the source."
+    )
 
 
 def view_dtype(self, dtype):
