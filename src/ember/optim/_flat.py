@@ -180,11 +180,6 @@ class ElementwiseOptimizer(Optimizer):
         """The state dict of a param whose state starts empty (SGD's momentum buffer)."""
         return _LazyState(self.state, p)
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_flat_groups", None)
-        return state
-
 
 class _LazyState(dict):
     """An empty state that enters ``optimizer.state`` only when a key is first set, as
