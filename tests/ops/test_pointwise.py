@@ -442,3 +442,31 @@ def broadcast_shapes(draw):
                                                           "clamp_both"]))
 def test_broadcasting_hypothesis(shapes, name):
     check(BINARY[name], *pair(*shapes), rtol=1e-5)
+
+
+# --- grad_fn names (printed in reprs) match PyTorch's -------------------------------------
+
+NODE_NAMES = {
+    "div_floor": lambda lib, x, y: lib.div(x, y, rounding_mode="floor"),
+    "maximum": lambda lib, x, y: lib.maximum(x, y), "fmin": lambda lib, x, y: lib.fmin(x, y),
+    "fmod": lambda lib, x, y: lib.fmod(x, y), "fmod_scalar": lambda lib, x, y: lib.fmod(x, 2.0),
+    "remainder": lambda lib, x, y: lib.remainder(x, y),
+    "clamp": lambda lib, x, y: lib.clamp(x, 0, 1), "clamp_tensor": lambda lib, x, y: x.clamp(y),
+    "pow_tensor": lambda lib, x, y: x ** y, "rpow": lambda lib, x, y: 2 ** x,
+    "pow_scalar": lambda lib, x, y: x ** 2, "lerp": lambda lib, x, y: lib.lerp(x, y, 0.5),
+    "lerp_tensor": lambda lib, x, y: lib.lerp(x, y, y), "round": lambda lib, x, y: x.round(),
+    "round_decimals": lambda lib, x, y: x.round(decimals=1), "sgn": lambda lib, x, y: x.sgn(),
+    "logaddexp2": lambda lib, x, y: lib.logaddexp2(x, y), "sin_": lambda lib, x, y: (x * 1).sin_(),
+    "where": lambda lib, x, y: lib.where(x > 0.4, x, y), "add": lambda lib, x, y: x + 1,
+    "floor_divide": lambda lib, x, y: lib.floor_divide(x, y),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NODE_NAMES))
+def test_grad_fn_names(name):
+    import torch
+
+    data = [np.array([0.3, 0.6]), np.array([0.5, 0.2])]
+    e_out = NODE_NAMES[name](ember, *[ember.tensor(d, requires_grad=True) for d in data])
+    t_out = NODE_NAMES[name](torch, *[torch.tensor(d, requires_grad=True) for d in data])
+    assert e_out.grad_fn.name() == t_out.grad_fn.name()

@@ -117,6 +117,7 @@ class _RoundedDiv(Function):
     """div with rounding_mode 'trunc' or 'floor': piecewise constant, zero gradient."""
 
     _array_io = True
+    _node_name = "DivBackward2"
 
     @staticmethod
     def forward(ctx, x, y, mode):
@@ -279,6 +280,21 @@ class Clamp(Function):
         return grad_x, grad_low, grad_high
 
 
+class _PowTensor(Pow):
+    _node_name = "PowBackward1"  # tensor exponent, as PyTorch names it
+
+
+class _PowScalarBase(Pow):
+    _node_name = "PowBackward2"
+
+
+def _pow_apply(base, exponent):
+    """Pow with PyTorch's node name for each overload."""
+    if isinstance(exponent, Tensor):
+        return (_PowTensor if isinstance(base, Tensor) else _PowScalarBase).apply(base, exponent)
+    return Pow.apply(base, exponent)
+
+
 def _zeros_like(grad):
     from .creation import zeros_like
 
@@ -288,6 +304,10 @@ def _zeros_like(grad):
 def _zero_where(mask, values):
     """``values`` with zeros where ``mask`` holds (masked_fill, differentiable)."""
     return where(mask, 0.0, values)
+
+
+class _ClampScalar(Clamp):
+    _node_name = "ClampBackward1"  # number bounds, as PyTorch names it
 
 
 def _cast_operand(value, dt):
@@ -323,6 +343,13 @@ class _MinMax(Function):
         return _zero_where(x_loses, half), _zero_where(y_loses, half), None
 
 
+# one subclass per op so grad_fn prints as PyTorch's (MaximumBackward0, FminBackward0, ...)
+_MINMAX = {
+    kind: type(kind.capitalize(), (_MinMax,), {"__module__": __name__})
+    for kind in ("maximum", "minimum", "fmax", "fmin")
+}
+
+
 class Lerp(Function):
     """start + weight * (end - start), evaluated from the nearer end as PyTorch does."""
 
@@ -352,6 +379,10 @@ class Lerp(Function):
         grad_end = grad * weight if ctx.needs_input_grad[1] else None
         grad_weight = grad * (end - start) if ctx.needs_input_grad[2] else None
         return grad_start, grad_end, grad_weight
+
+
+class _LerpTensor(Lerp):
+    _node_name = "LerpBackward1"
 
 
 class NanToNum(Function):
@@ -467,7 +498,7 @@ def positive(input):
 def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
     """input ** exponent; either side may be a Python number. Integer tensors to
     negative integer powers follow PyTorch (scalar exponent: error)."""
-    return _out(Pow.apply(input, exponent), out)
+    return _out(_pow_apply(input, exponent), out)
 
 
 def where(condition, input=None, other=None, *, out=None):
@@ -494,18 +525,19 @@ def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's nam
     """Limit input to [min, max]; bounds are numbers or tensors; min > max gives max."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    return _out(Clamp.apply(input, min, max), out)
+    scalar_bounds = not isinstance(min, Tensor) and not isinstance(max, Tensor)
+    return _out((_ClampScalar if scalar_bounds else Clamp).apply(input, min, max), out)
 
 
 clip = clamp
 
 
 def clamp_min(input, min):  # noqa: A002
-    return Clamp.apply(input, min, None)
+    return (Clamp if isinstance(min, Tensor) else _ClampScalar).apply(input, min, None)
 
 
 def clamp_max(input, max):  # noqa: A002
-    return Clamp.apply(input, None, max)
+    return (Clamp if isinstance(max, Tensor) else _ClampScalar).apply(input, None, max)
 
 
 def _binary_tensor_op(kind):
@@ -515,7 +547,7 @@ def _binary_tensor_op(kind):
                 f"{kind}(): argument 'other' (position 2) must be Tensor, not "
                 f"{type(other).__name__}"
             )
-        return _out(_MinMax.apply(input, other, kind), out)
+        return _out(_MINMAX[kind].apply(input, other, kind), out)
 
     op.__name__ = kind
     return op
@@ -529,7 +561,8 @@ fmin = _binary_tensor_op("fmin")
 
 def lerp(input, end, weight, *, out=None):
     """input + weight * (end - input); weight is a number or a tensor."""
-    return _out(Lerp.apply(input, end, weight), out)
+    cls = _LerpTensor if isinstance(weight, Tensor) else Lerp
+    return _out(cls.apply(input, end, weight), out)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
@@ -660,7 +693,7 @@ TENSOR_METHODS = {
     "__imul__": _imul,
     "__truediv__": _slot(Div.apply), "__rtruediv__": _slot(Div.apply, reflected=True),
     "__itruediv__": _idiv, "__div__": _slot(Div.apply),
-    "__pow__": _slot(Pow.apply), "__rpow__": _slot(Pow.apply, reflected=True),
+    "__pow__": _slot(_pow_apply), "__rpow__": _slot(_pow_apply, reflected=True),
     "__ipow__": inplace_of(pow),
     "__neg__": neg, "__pos__": _pos,
 }

@@ -198,8 +198,12 @@ def sign(input, *, out=None):
     return _out(Sign.apply(input), out)
 
 
+class Sgn(Sign):
+    pass
+
+
 def sgn(input, *, out=None):
-    return _out(Sign.apply(input), out)
+    return _out(Sgn.apply(input), out)
 
 
 def square(input, *, out=None):
@@ -235,8 +239,12 @@ class Round(Function):
         return _zeros(grad), None
 
 
+class _RoundDecimals(Round):
+    _node_name = "RoundBackward1"
+
+
 def round(input, *, decimals=0, out=None):  # noqa: A001 - PyTorch's name
-    return _out(Round.apply(input, decimals), out)
+    return _out((Round if decimals == 0 else _RoundDecimals).apply(input, decimals), out)
 
 
 class Logit(Function):
@@ -399,17 +407,30 @@ class _Modulo(Function):
         return (grad if ctx.needs_input_grad[0] else None), grad_y, None
 
 
+# PyTorch's node names: Backward0 for a number divisor, Backward1 for a tensor one
+_MODULO = {
+    (floored, tensor_divisor): type(
+        "Remainder" if floored else "Fmod", (_Modulo,),
+        {"_node_name": f"{'Remainder' if floored else 'Fmod'}Backward{int(tensor_divisor)}",
+         "__module__": __name__},
+    )
+    for floored in (False, True) for tensor_divisor in (False, True)
+}
+
+
 def fmod(input, other, *, out=None):
-    return _out(_Modulo.apply(input, other, False), out)
+    return _out(_MODULO[False, isinstance(other, Tensor)].apply(input, other, False), out)
 
 
 def remainder(input, other, *, out=None):
-    return _out(_Modulo.apply(input, other, True), out)
+    return _out(_MODULO[True, isinstance(other, Tensor)].apply(input, other, True), out)
 
 
 class FloorDivide(_RoundedDiv):
     """floor_divide: same values as div(rounding_mode='floor'), but PyTorch defines no
     derivative for it, so backward raises as PyTorch does."""
+
+    _node_name = "torch::autograd::NotImplemented"
 
     @staticmethod
     def backward(ctx, grad):
@@ -516,14 +537,20 @@ class _LogAddExp(Function):
         return grad_a, grad_b, None
 
 
+_LOGADDEXP = {
+    base2: type("Logaddexp2" if base2 else "Logaddexp", (_LogAddExp,), {"__module__": __name__})
+    for base2 in (False, True)
+}
+
+
 def logaddexp(input, other, *, out=None):
     _require_tensor("logaddexp", other)
-    return _out(_LogAddExp.apply(input, other, False), out)
+    return _out(_LOGADDEXP[False].apply(input, other, False), out)
 
 
 def logaddexp2(input, other, *, out=None):
     _require_tensor("logaddexp2", other)
-    return _out(_LogAddExp.apply(input, other, True), out)
+    return _out(_LOGADDEXP[True].apply(input, other, True), out)
 
 
 class Copysign(Function):
@@ -602,6 +629,8 @@ class Heaviside(Function):
         a, b, dt = promote_arrays(x, values)
         xp = xp_of(a, b)
         return xp.asarray(xp.where(a == 0, b, a > 0), dtype=dt)
+
+    _node_name = "torch::autograd::NotImplemented"
 
     @staticmethod
     def backward(ctx, grad):
