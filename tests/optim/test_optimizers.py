@@ -463,3 +463,26 @@ def test_flat_state_is_shared_per_parameter_views():
     assert not np.array_equal(exp_avg.numpy(), before)  # the view follows the flat buffer
     assert opt.state[params[2]]["exp_avg"] is not None
     assert [float(opt.state[p]["step"]) for p in params] == [2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("Adam", {"lr": 0.01}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("RMSprop", {"lr": 0.01}),
+])
+def test_training_an_nn_model_matches_torch(name, kwargs):
+    """Module parameters (weights and biases, one flat group) trained on the same batch."""
+    t_model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+    e_model = ember.nn.Sequential(ember.nn.Linear(6, 8), ember.nn.Tanh(), ember.nn.Linear(8, 3))
+    e_model.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t_model.state_dict().items()})
+    x = RNG.standard_normal((16, 6)).astype(np.float32)
+    y = RNG.standard_normal((16, 3)).astype(np.float32)
+    models = []
+    for lib, model in ((ember, e_model), (torch, t_model)):
+        opt = getattr(lib.optim, name)(model.parameters(), **kwargs)
+        for _ in range(5):
+            opt.zero_grad()
+            ((model(lib.tensor(x)) - lib.tensor(y)) ** 2).mean().backward()
+            opt.step()
+        models.append(list(model.parameters()))
+    _assert_params(models[0], models[1], "trained", rtol=1e-5, atol=1e-6)
