@@ -16,3 +16,16 @@ __all__ = [
     "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "parametrize",
     "parametrizations",
 ]
+
+
+def __getattr__(name):
+    """Submodules owned by other families (``rnn`` for packed sequences, ...) load on first
+    access, as ``torch.nn.utils.rnn`` is reachable from ``torch.nn.utils``."""
+    import importlib
+
+    try:
+        return importlib.import_module(f".{name}", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module '{__name__}' has no attribute '{name}'") from None
