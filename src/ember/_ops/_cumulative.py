@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import _grad_enabled
 from ._select import RETURN_TYPES, Flip, const, positions, take_along, write_out
 from ._util import _make, np_dtype_of, wrap_dim, xp_of
 
@@ -116,17 +117,19 @@ def _running_extreme(name, input, dim, largest):
         return RETURN_TYPES[name](values.reshape(()), indices.reshape(()))
     d = wrap_dim(dim, x.ndim)
     xp = xp_of(x)
-    if x.shape[d] == 0:
-        return RETURN_TYPES[name](input * 1, _make(xp.zeros(x.shape, np.int64)))
     data = x.view(np.uint8) if x.dtype.kind == "b" else x
     running = (xp.maximum if largest else xp.minimum).accumulate(data, axis=d)
     hit = data == running
     if data.dtype.kind in "fc":
         hit |= xp.isnan(data)
-    candidates = xp.where(hit, positions(x.shape[d], d, x.ndim, xp), 0)
+    index_dtype = np.int32 if x.shape[d] < 2**31 else np.int64  # narrower scans are faster
+    candidates = xp.where(hit, positions(x.shape[d], d, x.ndim, xp).astype(index_dtype), 0)
     indices = xp.maximum.accumulate(candidates, axis=d).astype(np.int64)
-    node = "CummaxBackward0" if largest else "CumminBackward0"
-    values = take_along(input, indices, d, accumulate=True, node_name=node)
+    if input._requires_grad and _grad_enabled[0]:
+        node = "CummaxBackward0" if largest else "CumminBackward0"
+        values = take_along(input, indices, d, accumulate=True, node_name=node)
+    else:  # the running extreme already is the value at each index
+        values = _make(running.view(np.bool_) if x.dtype.kind == "b" else running)
     return RETURN_TYPES[name](values, _make(indices))
 
 

@@ -549,7 +549,7 @@ class VectorNorm(Function):
             )
         xp = xp_of(x)
         work, back = _acc(x)
-        magnitude = xp.abs(work)
+        magnitude = work if (p == 2 and work.dtype.kind == "f") else xp.abs(work)
         with _Quiet():
             if p == math.inf:
                 out = xp.amax(magnitude, axis=dims, keepdims=True)
