@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import _grad_enabled
 from ._inplace import apply_inplace
 from ._util import Tensor, _make, float_np, type_name, wrap_dim, xp_of
 
@@ -96,7 +97,10 @@ class _Piecewise(Function):
     @staticmethod
     def backward(ctx, grad):
         (slope,) = ctx.saved_tensors
-        return (grad * slope,) + (None,) * ctx.num_params
+        if _grad_enabled[0]:  # create_graph: a recorded op, so double backward sees it
+            return (grad * slope,) + (None,) * ctx.num_params
+        g = grad._data
+        return (_make((g * slope._data).astype(g.dtype, copy=False)),) + (None,) * ctx.num_params
 
 
 class Relu(_Piecewise):
@@ -184,6 +188,11 @@ class Elu(Function):
     def backward(ctx, grad):
         out, positive = ctx.saved_tensors
         alpha, scale, input_scale = ctx.params
+        if not _grad_enabled[0]:
+            g = grad._data
+            xp = xp_of(g)
+            slope = xp.where(positive._data, scale, (out._data + scale * alpha) * input_scale)
+            return _make((g * slope).astype(g.dtype, copy=False)), None, None, None
         negative_slope = (out + scale * alpha) * input_scale
         return _where(positive, grad * scale, grad * negative_slope), None, None, None
 
@@ -208,6 +217,12 @@ class Softplus(Function):
     def backward(ctx, grad):
         x, linear = ctx.saved_tensors
         beta, _ = ctx.params
+        if not _grad_enabled[0]:
+            g = grad._data
+            xp = xp_of(g)
+            gate = 0.5 + 0.5 * xp.tanh(x._data * (0.5 * beta))  # sigmoid, overflow-free
+            gate = xp.where(linear._data, 1, gate)
+            return _make((g * gate).astype(g.dtype, copy=False)), None, None
         return _where(linear, grad, grad * (x * beta).sigmoid()), None, None
 
 
@@ -225,6 +240,10 @@ class LogSigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        if not _grad_enabled[0]:
+            g = grad._data
+            gate = 0.5 - 0.5 * xp_of(g).tanh(x._data * 0.5)  # sigmoid(-x)
+            return _make((g * gate).astype(g.dtype, copy=False))
         return grad * (-x).sigmoid()
 
 
@@ -346,6 +365,10 @@ class Softmax(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         dim = ctx.dim if out.dim() else None
+        if not _grad_enabled[0]:
+            weighted = grad._data * out._data
+            weighted -= out._data * weighted.sum(axis=dim, keepdims=True)
+            return _make(weighted), None
         weighted = grad * out
         return weighted - out * weighted.sum(dim, keepdim=True), None
 
@@ -365,6 +388,11 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         dim = ctx.dim if out.dim() else None
+        if not _grad_enabled[0]:
+            g = grad._data
+            result = xp_of(g).exp(out._data)
+            result *= g.sum(axis=dim, keepdims=True)
+            return _make(g - result), None
         return grad - out.exp() * grad.sum(dim, keepdim=True), None
 
 
