@@ -104,7 +104,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     targets = None
     if inputs is not None:
         targets = [_target_edge(t) for t in inputs]
-    _execute(roots, grads, retain_graph, create_graph, targets, accumulate=True)
+    captured = _execute(roots, grads, retain_graph, create_graph, targets, accumulate=True)
+    if inputs is not None:
+        # A non-leaf named in ``inputs`` gets its gradient in ``.grad``, as PyTorch does.
+        for tensor, g in zip(inputs, captured):
+            if tensor.grad_fn is not None and g is not None:
+                if not create_graph:
+                    g = _make(g._data.copy())
+                tensor.grad = g if tensor.grad is None else tensor.grad + g
 
 
 def _target_edge(tensor):
@@ -252,6 +259,11 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
                     for hook in hooks:
                         if grads[nr] is not None:
                             hook(grads[nr])
+            if grads is not None and type(node) is AccumulateGrad and node.variable._hooks and (
+                    needed is None or node in needed):
+                # Leaf hooks run before the gradient is captured or accumulated, so they
+                # also shape what autograd.grad returns.
+                grads[0] = _run_leaf_hooks(node.variable, grads[0])
             if capture_at and grads is not None:
                 for nr in range(len(grads)):
                     for index in capture_at.get((node, nr), ()):
@@ -377,13 +389,16 @@ def _sum_to(g, shape):
     return g
 
 
+def _run_leaf_hooks(variable, g):
+    for hook in list(variable._hooks):
+        replaced = hook(g)
+        if replaced is not None:
+            g = replaced
+    return g
+
+
 def _accumulate(node, g, create_graph):
     variable = node.variable
-    if variable._hooks:
-        for hook in list(variable._hooks):
-            replaced = hook(g)
-            if replaced is not None:
-                g = replaced
     if variable.grad is None:
         if create_graph:
             variable.grad = g
