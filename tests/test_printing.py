@@ -163,3 +163,32 @@ def test_long_suffixes_wrap_like_torch():
                  lambda lib: lib.arange(15, dtype=lib.int32),
                  lambda lib: (lib.arange(12.0).reshape(3, 4).requires_grad_() * 1.5)):
         assert repr(make(ember)) == repr(make(torch))
+
+
+def _random_array(seed):
+    rng = np.random.default_rng(seed)
+    ndim = int(rng.integers(0, 4))
+    shape = tuple(int(s) for s in rng.integers(1, 6, ndim))
+    kind = seed % 6
+    scale = 10.0 ** rng.integers(-6, 10)
+    if kind == 0:
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+    if kind == 1:
+        return np.round(rng.standard_normal(shape) * scale).astype(np.float32)
+    if kind == 2:
+        return rng.integers(-10 ** 6, 10 ** 6, shape)
+    if kind == 3:
+        values = np.array(rng.standard_normal(shape) * scale, dtype=np.float64)
+        mask = np.asarray(rng.random(shape) < 0.3)
+        values[mask] = rng.choice([np.nan, np.inf, -np.inf, 0.0], size=int(mask.sum()))
+        return values
+    if kind == 4:
+        return (rng.standard_normal(shape) * scale).astype(np.float16)
+    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape) * scale).astype(
+        np.complex64)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_tensors_print_like_torch(seed):
+    array = _random_array(seed)
+    assert repr(ember.tensor(array.copy())) == repr(torch.tensor(array.copy()))
