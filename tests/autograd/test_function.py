@@ -474,3 +474,93 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+# -- engine semantics around hooks and inputs= -------------------------------------------
+
+
+def _nonleaf_inputs(lib):
+    a = leaf(lib, [1.0, 2.0])
+    h = a * 3
+    (h * h).sum().backward(inputs=[h])
+    return h.grad, a.grad is None
+
+
+def _leaf_hook_in_grad(lib):
+    a = leaf(lib, [1.0, 2.0])
+    seen = []
+    a.register_hook(lambda g: seen.append(g.clone()))
+    (g,) = lib.autograd.grad((a * a).sum(), a)
+    return seen, g
+
+
+def _leaf_hook_modifies_grad(lib):
+    a = leaf(lib, [1.0, 2.0])
+    a.register_hook(lambda g: g * 2)
+    (g,) = lib.autograd.grad((a * a).sum(), a)
+    return g
+
+
+def _nonleaf_hook_changes_flow(lib):
+    a = leaf(lib, [1.0, 2.0])
+    b = a * 1
+    b.register_hook(lambda g: g * 10)
+    (b * b).sum().backward()
+    return a.grad
+
+
+def _retain_grad_then_hook(lib):
+    a = leaf(lib, [1.0, 2.0])
+    b = a * 2
+    b.retain_grad()
+    b.register_hook(lambda g: g * 3)
+    b.sum().backward()
+    return b.grad, a.grad
+
+
+def _retain_grad_accumulates(lib):
+    a = leaf(lib, [1.0, 2.0])
+    b = a * 2
+    b.retain_grad()
+    b.sum().backward(retain_graph=True)
+    b.sum().backward()
+    return b.grad
+
+
+def _create_graph_grad_has_history(lib):
+    a = leaf(lib, [1.0, 2.0])
+    (a * a).sum().backward(create_graph=True)
+    return a.grad.requires_grad, a.grad.grad_fn is not None
+
+
+def _post_hook_not_called_by_grad(lib):
+    a = leaf(lib, [1.0, 2.0])
+    calls = []
+    a.register_post_accumulate_grad_hook(lambda t: calls.append(1))
+    lib.autograd.grad((a * a).sum(), a)
+    return calls
+
+
+def _grad_outputs_with_none_entry(lib):
+    a = leaf(lib, [1.0, 2.0])
+    (g,) = lib.autograd.grad([(a * a).sum(), (a * 3).sum()], a,
+                             grad_outputs=[None, lib.tensor(2.0, dtype=lib.float64)])
+    return g
+
+
+def _autograd_backward_list(lib):
+    a = leaf(lib, [1.0, 2.0])
+    lib.autograd.backward([(a * a).sum(), (a * 2).sum()])
+    return a.grad
+
+
+SEMANTICS = [
+    _nonleaf_inputs, _leaf_hook_in_grad, _leaf_hook_modifies_grad, _nonleaf_hook_changes_flow,
+    _retain_grad_then_hook, _retain_grad_accumulates, _create_graph_grad_has_history,
+    _post_hook_not_called_by_grad, _grad_outputs_with_none_entry, _autograd_backward_list,
+]
+
+
+@pytest.mark.parametrize("scenario", SEMANTICS, ids=[s.__name__.strip("_") for s in SEMANTICS])
+def test_engine_semantics_match_torch(scenario):
+    both(scenario)
