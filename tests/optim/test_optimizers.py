@@ -486,3 +486,40 @@ def test_training_an_nn_model_matches_torch(name, kwargs):
             opt.step()
         models.append(list(model.parameters()))
     _assert_params(models[0], models[1], "trained", rtol=1e-5, atol=1e-6)
+
+
+def test_step_hook_arguments_and_global_hooks_match_torch():
+    records = []
+    for lib in (ember, torch):
+        calls = []
+        p = lib.tensor(INIT[1].copy(), requires_grad=True)
+        p.grad = lib.ones(5)
+        opt = lib.optim.SGD([p], lr=0.1)
+        optimizer_module = importlib.import_module(lib.__name__ + ".optim.optimizer")
+        handles = [
+            optimizer_module.register_optimizer_step_pre_hook(
+                lambda o, a, k: calls.append(("global-pre", len(a), a[0] is o))),
+            optimizer_module.register_optimizer_step_post_hook(
+                lambda o, a, k: calls.append(("global-post", len(a), a[0] is o))),
+            opt.register_step_pre_hook(lambda o, a, k: calls.append(("pre", len(a), dict(k)))),
+            opt.register_step_post_hook(lambda o, a, k: calls.append(("post", len(a), dict(k)))),
+        ]
+        opt.step(closure=None)
+        for handle in handles:
+            handle.remove()
+        opt.step()
+        records.append(calls)
+    assert records[0] == records[1]
+
+
+def test_scheduler_warns_when_stepped_before_optimizer_like_torch():
+    messages = []
+    for lib in (ember, torch):
+        p = lib.tensor(INIT[1].copy(), requires_grad=True)
+        opt = lib.optim.SGD([p], lr=0.1)
+        opt.step()  # before the scheduler exists: does not count
+        sched = lib.optim.lr_scheduler.StepLR(opt, 2)
+        with pytest.warns(UserWarning) as caught:
+            sched.step()
+        messages.append([str(w.message) for w in caught])
+    assert messages[0] == messages[1]

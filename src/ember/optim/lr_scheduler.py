@@ -119,6 +119,9 @@ class LRScheduler:
                     )
         self.base_lrs: list = _param_groups_val_list(optimizer, "initial_lr")
         self.last_epoch = last_epoch
+        # from now on optimizer.step() records that it ran (PyTorch wraps step for this),
+        # so the first scheduler step can warn when it comes before any optimizer step
+        optimizer.__dict__["_step_tracked_by_lr_scheduler"] = True
         self._initial_step()
 
     def _initial_step(self) -> None:

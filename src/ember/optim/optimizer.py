@@ -16,7 +16,10 @@ from typing import Any, Callable
 import ember
 from ember import Tensor
 
-__all__ = ["Optimizer", "required"]
+__all__ = [
+    "Optimizer", "register_optimizer_step_post_hook", "register_optimizer_step_pre_hook",
+    "required",
+]
 
 
 class _RequiredParameter:
@@ -57,23 +60,45 @@ def _add_hook(hooks: OrderedDict, hook: Callable, prepend: bool = False) -> _Rem
     return handle
 
 
+_global_optimizer_pre_hooks: OrderedDict = OrderedDict()
+_global_optimizer_post_hooks: OrderedDict = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> _RemovableHandle:
+    """A pre hook run before every optimizer's step (before the instance's own)."""
+    return _add_hook(_global_optimizer_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> _RemovableHandle:
+    """A post hook run after every optimizer's step (after the instance's own)."""
+    return _add_hook(_global_optimizer_post_hooks, hook)
+
+
 def _hooked_step(step):
-    """Wrap a subclass's ``step`` so step pre/post hooks run around it."""
+    """Wrap a subclass's ``step`` so step pre/post hooks run around it.
+
+    As in PyTorch, hooks get ``(optimizer, args, kwargs)`` with ``args`` including the
+    optimizer itself, and a pre hook may return replacement ``(args, kwargs)``.
+    """
 
     @functools.wraps(step)
-    def wrapper(self, *args, **kwargs):
-        for pre_hook in list(self._optimizer_step_pre_hooks.values()):
+    def wrapper(*args, **kwargs):
+        self = args[0]
+        for pre_hook in itertools.chain(_global_optimizer_pre_hooks.values(),
+                                        self._optimizer_step_pre_hooks.values()):
             result = pre_hook(self, args, kwargs)
             if result is not None:
                 if not (isinstance(result, tuple) and len(result) == 2):
                     raise RuntimeError(
-                        f"{pre_hook} must return None or a tuple of (new_args, new_kwargs), "
+                        f"{step} must return None or a tuple of (new_args, new_kwargs), "
                         f"but got {result}."
                     )
                 args, kwargs = result
-        out = step(self, *args, **kwargs)
-        self._opt_called = True
-        for post_hook in list(self._optimizer_step_post_hooks.values()):
+        out = step(*args, **kwargs)
+        if self.__dict__.get("_step_tracked_by_lr_scheduler", False):
+            self._opt_called = True
+        for post_hook in itertools.chain(self._optimizer_step_post_hooks.values(),
+                                         _global_optimizer_post_hooks.values()):
             post_hook(self, args, kwargs)
         return out
 
