@@ -288,3 +288,16 @@ WIDE_CASES = [
 def test_partial_selection_paths(name, fn):
     """Wide slices take the O(n) partition paths of topk/kthvalue/median."""
     check(fn, WIDE, grad=name != "topk_nan")
+
+
+BOOL_ERRORS = [
+    ("median", lambda lib, b: b.median()), ("median_dim", lambda lib, b: b.median(1)),
+    ("nanmedian", lambda lib, b: lib.nanmedian(b, 0)), ("kthvalue", lambda lib, b: b.kthvalue(1)),
+    ("topk", lambda lib, b: b.topk(1)), ("argmax", lambda lib, b: b.argmax()),
+    ("argmin_dim", lambda lib, b: b.argmin(1)),
+]
+
+
+@pytest.mark.parametrize("name,fn", BOOL_ERRORS, ids=[n for n, _ in BOOL_ERRORS])
+def test_bool_input_errors(name, fn):
+    check_raises(fn, np.array([[True, False, True]]), match="not implemented for 'Bool'|does not support bool")

@@ -371,6 +371,8 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 def _argmax_min(name, input, dim, keepdim, largest):
     x = input._data
+    if x.dtype.kind == "b":
+        raise RuntimeError(f"{name}(): does not support bool input")
     if dim is None:
         _check_nonempty(name, x.shape, tuple(range(x.ndim)), True)
         index = _arg_extreme(x.reshape(-1), 0, largest).reshape(())

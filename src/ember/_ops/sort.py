@@ -73,18 +73,20 @@ def _topk(input, dim, k, largest, sorted_):
         # equal values by position.
         data = x.view(np.uint8) if x.dtype.kind == "b" else x
         kth = n - k if largest else k - 1
-        span = range(n - k, n) if largest else range(k)
+        span = xp.arange(n - k, n) if largest else xp.arange(k)
         candidates = xp.sort(xp.take(xp.argpartition(data, kth, axis=dim), span, axis=dim), axis=dim)
         order = _stable_argsort(xp.take_along_axis(data, candidates, axis=dim), dim, largest)
         indices = xp.take_along_axis(candidates, order, axis=dim)
     else:
         indices = _stable_argsort(x, dim, largest)
-        indices = xp.take(indices, range(k), axis=dim) if k != n else indices
+        indices = xp.take(indices, xp.arange(k), axis=dim) if k != n else indices
     values = take_along(input, indices, dim, node_name="TopkBackward0")
     return values, _make(indices.astype(np.int64, copy=False))
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):  # noqa: A002
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     if input._data.ndim == 0:
         if k not in (0, 1):
             raise RuntimeError("selected index k out of range")
@@ -104,7 +106,7 @@ def _pick_rank(input, dim, ranks, keepdim, node_name):
     if isinstance(ranks, int):
         data = x.view(np.uint8) if x.dtype.kind == "b" else x
         selected = xp.argpartition(data, ranks, axis=dim)
-        indices = xp.take(selected, [ranks], axis=dim)
+        indices = xp.take(selected, xp.asarray([ranks]), axis=dim)
     else:
         order = _stable_argsort(x, dim, False)
         ranks = xp.expand_dims(ranks, dim) if ranks.ndim < x.ndim else ranks
@@ -122,6 +124,7 @@ def _check_reduce_dim(name, shape, d):
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     x = input._data
+    _reject_bool("kthvalue_cpu", x)
     if x.ndim == 0:
         wrap_dim(dim, 0)
         if k != 1:
@@ -177,8 +180,14 @@ def _median_ranks(x, dim, ignore_nan):
     return xp.where(nan_count > 0, n - nan_count, (n - 1) // 2).astype(np.int64)
 
 
+def _reject_bool(kernel, x):
+    if x.dtype.kind == "b":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 def _median(name, input, dim, keepdim, ignore_nan):
     x = input._data
+    _reject_bool("median_cpu" if dim is None else "median_out", x)
     if dim is None:
         if x.size == 0:
             return _make(xp_of(x).full((), np.nan, x.dtype)) if x.dtype.kind in "fc" else \
