@@ -26,6 +26,24 @@ from .compare import *  # noqa: F401,F403 - comparisons, logical, bitwise (re-ex
 # Arithmetic
 # ---------------------------------------------------------------------------
 
+_ndarray = np.ndarray
+
+
+def _promote(x, y):
+    """promote_arrays with a fast path for the common cases (same-dtype NumPy arrays, a
+    float array with a Python number), which need no dtype computation."""
+    tx, ty = type(x), type(y)
+    if tx is _ndarray:
+        if ty is _ndarray:
+            if x.dtype == y.dtype:
+                return x, y, x.dtype
+        elif (ty is float or ty is int) and x.dtype.kind == "f":
+            return x, y, x.dtype
+    elif ty is _ndarray and (tx is float or tx is int) and y.dtype.kind == "f":
+        return x, y, y.dtype
+    return promote_arrays(x, y)
+
+
 
 class Add(Function):
     """x + y, broadcasting."""
@@ -34,7 +52,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        x, y, _ = promote_arrays(x, y)
+        x, y, _ = _promote(x, y)
         return x + y
 
     @staticmethod
@@ -49,7 +67,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        x, y, dt = promote_arrays(x, y)
+        x, y, dt = _promote(x, y)
         if dt.kind == "b":
             raise RuntimeError(
                 "Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -71,7 +89,7 @@ class Mul(Function):
     def forward(ctx, x, y):
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
                               y if ctx.needs_input_grad[0] else None)
-        x, y, dt = promote_arrays(x, y)
+        x, y, dt = _promote(x, y)
         if dt.kind == "b":
             return x & y
         return x * y
@@ -90,7 +108,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)
-        x, y, dt = promote_arrays(x, y)
+        x, y, dt = _promote(x, y)
         target = float_np(dt)
         if dt != target:
             x = x.astype(target) if hasattr(x, "dtype") else x
@@ -179,7 +197,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, x, y):
         x_in, y_in = x, y
-        x, y, dt = promote_arrays(x, y)
+        x, y, dt = _promote(x, y)
         xp = xp_of(x, y)
         if dt.kind in "iub":
             if not hasattr(y, "dtype"):

@@ -41,6 +41,7 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
     'none' refuses them (frac). ``derivative(grad, saved)`` is written in Tensor ops.
     """
     kernel = torch_kernel or f"{name.lower()}_cpu"
+    saves = save in ("input", "output")
 
     def forward(ctx, x):
         kind = x.dtype.kind
@@ -54,13 +55,12 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
             values = x if ints == "same" else x.astype(float_np(x.dtype))
         else:
             values = x
-        out = compute(xp_of(x), values)  # NumPy's inf/nan warnings are filtered
+        xp = np if type(x) is np.ndarray else xp_of(x)
+        out = compute(xp, values)  # NumPy's inf/nan warnings are filtered
         if out.dtype != values.dtype:
             out = out.astype(values.dtype)
-        if save == "input":
-            ctx.save_for_backward(x)
-        elif save == "output":
-            ctx.save_for_backward(out)
+        if saves and ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x if save == "input" else out)
         return out
 
     def backward(ctx, grad):
@@ -135,8 +135,12 @@ _FUNCTIONS["Frac"].backward = staticmethod(lambda ctx, grad: grad)
 def _public(cls_name):
     cls = _FUNCTIONS[cls_name]
 
+    apply = cls.apply
+
     def fn(input, *, out=None):
-        return _out(cls.apply(input), out)
+        if out is None:
+            return apply(input)
+        return _out(apply(input), out)
 
     fn.__name__ = cls_name.lower()
     fn.__doc__ = f"Elementwise ``{cls_name.lower()}`` (PyTorch's ``torch.{cls_name.lower()}``)."
