@@ -294,3 +294,5 @@ def test_fill_in_half_and_bfloat16():
         assert t.dtype == dt
         values = t.float().numpy()
         assert values.min() >= 0 and values.max() <= 1
+        low_precision = ember.rand(20000, dtype=dt, generator=g).float().numpy()
+        assert low_precision.max() < 1 and 0.45 < low_precision.mean() < 0.55

@@ -153,8 +153,16 @@ def _uniform(rng, shape, np_dtype, low=0.0, high=1.0):
         real = np.dtype(np.float32 if np_dtype.itemsize == 8 else np.float64)
         pair = _uniform(rng, shape + (2,), real, low, high)
         return (pair[..., 0] + 1j * pair[..., 1]).astype(np_dtype)
-    work = np_dtype if np_dtype in (np.float32, np.float64) else np.dtype(np.float32)
-    values = rng.random(shape, dtype=work)
+    if np_dtype in (np.float32, np.float64):
+        work = np_dtype
+        values = rng.random(shape, dtype=work)
+    else:
+        # float16/bfloat16: multiples of 2**-digits, so rounding never yields 1.0
+        work = np.dtype(np.float32)
+        digits = 11 if np_dtype == np.float16 else 8
+        values = rng.integers(0, 2 ** digits, shape, dtype=np.int32).astype(work) * (
+            work.type(2.0 ** -digits)
+        )
     if low != 0.0 or high != 1.0:
         values = (values * (high - low) + low).astype(work)
     return values.astype(np_dtype)
