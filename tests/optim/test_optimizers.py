@@ -523,3 +523,18 @@ def test_scheduler_warns_when_stepped_before_optimizer_like_torch():
             sched.step()
         messages.append([str(w.message) for w in caught])
     assert messages[0] == messages[1]
+
+
+def test_scalar_parameters_in_a_group_match_torch():
+    runs = []
+    for lib in (ember, torch):
+        params = [lib.tensor(1.5, requires_grad=True),
+                  lib.tensor(INIT[1].copy(), requires_grad=True),
+                  lib.tensor(-0.5, requires_grad=True)]
+        opt = lib.optim.Adam(params, lr=0.1)
+        for _ in range(4):
+            opt.zero_grad()
+            (params[0] ** 2 + (params[1] ** 2).sum() * params[2] ** 2).backward()
+            opt.step()
+        runs.append(params)
+    _assert_params(runs[0], runs[1], "scalars")

@@ -95,6 +95,8 @@ def _flattenable(params, states) -> bool:
     for p in params:
         if p.dtype != first.dtype or p.device != first.device or not p.is_floating_point():
             return False
+        if p.dim() == 0:  # its state would look like the per-parameter scalars
+            return False
         total += p.numel()
     if total / len(params) > _FLAT_MEAN_NUMEL_LIMIT:
         return False
