@@ -222,3 +222,50 @@ def test_data_parallel_runs_module_with_prefixed_keys():
     from ember.nn.parallel.data_parallel import DataParallel
 
     assert DataParallel is ember.nn.DataParallel
+
+
+ORTHOGONAL_CASES = [(shape, orth_map, triv) for shape in [(4, 4), (5, 3), (3, 5)]
+                    for orth_map in [None, "matrix_exp", "cayley", "householder"]
+                    for triv in [True, False]
+                    if triv or orth_map in (None, "householder") and
+                    (orth_map == "householder" or shape[0] != shape[1])]
+
+
+@pytest.mark.parametrize("shape,orth_map,triv", ORTHOGONAL_CASES)
+def test_orthogonal_parametrization_matches_torch(shape, orth_map, triv):
+    """State copied from torch (base included), original moved off its initial point so
+    matrix_exp / Cayley / Householder and their gradients are exercised away from zero."""
+    noise = randn(*shape) * 0.3
+
+    def make(lib):
+        mod = lib.nn.Linear(shape[1], shape[0])
+        lib.nn.utils.parametrizations.orthogonal(mod, orthogonal_map=orth_map,
+                                                 use_trivialization=triv)
+        with lib.no_grad():
+            mod.parametrizations.weight.original.add_(lib.tensor(noise))
+        return mod
+
+    e_mod, t_mod, _, _ = check_module(make, randn(6, shape[1]), rtol=1e-4, atol=1e-5)
+    assert list(e_mod.state_dict()) == list(t_mod.state_dict())
+    householder = orth_map == "householder" or (orth_map is None and shape[0] != shape[1])
+    if not householder:  # Householder scales columns by int(diagonal), as PyTorch does
+        w = e_mod.weight.detach().numpy().astype(np.float64)
+        gram = w.T @ w if shape[0] >= shape[1] else w @ w.T
+        np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-5)
+
+
+def test_orthogonal_assignment_and_matrix_exp_gradcheck():
+    from ember.nn.utils._orthogonal import _MatrixExp
+
+    a = ember.tensor(randn(4, 4, dtype=np.float64), requires_grad=True)
+    assert ember.autograd.gradcheck(_MatrixExp.apply, (a,))
+    import scipy.linalg
+
+    np.testing.assert_allclose(_MatrixExp.apply(a).detach().numpy(),
+                               scipy.linalg.expm(a.detach().numpy()), rtol=1e-10)
+    mod = ember.nn.utils.parametrizations.orthogonal(ember.nn.Linear(3, 3))
+    q = np.linalg.qr(randn(3, 3, dtype=np.float64))[0].astype(np.float32)
+    mod.weight = ember.tensor(q)
+    np.testing.assert_allclose(mod.weight.detach().numpy(), q, atol=1e-5)
+    with pytest.raises(ValueError, match="Expected a matrix or batch of matrices"):
+        ember.nn.utils.parametrizations.orthogonal(ember.nn.Linear(3, 3), "bias")

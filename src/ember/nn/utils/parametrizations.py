@@ -8,9 +8,10 @@ from ...autograd.grad_mode import no_grad
 from .._functional import normalize
 from ..modules.module import Module
 from . import parametrize
+from ._orthogonal import orthogonal
 from ._norms import normalize_into, norm_except_dim, reshape_weight_to_matrix, weight_norm_compute
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 
 
 class _WeightNorm(Module):
