@@ -126,8 +126,10 @@ class Hardtanh(_Piecewise):
 class LeakyRelu(_Piecewise):
     @staticmethod
     def kernel(xp, x, negative_slope):
-        positive = x > 0
-        slope = xp.where(positive, xp.asarray(1, x.dtype), xp.asarray(negative_slope, x.dtype))
+        # mask arithmetic, not where(): a data-dependent where mispredicts per element
+        slope = (x > 0).astype(x.dtype)
+        slope *= 1 - negative_slope
+        slope += negative_slope
         return x * slope, slope
 
 
@@ -177,9 +179,12 @@ class Elu(Function):
     def forward(ctx, x, alpha, scale, input_scale):
         xp = xp_of(x)
         positive = x > 0
-        # expm1 of the clamped input: the positive branch is discarded and must not overflow
-        negative = xp.expm1(xp.minimum(x, 0) * input_scale) * (scale * alpha)
-        out = xp.where(positive, x * scale, negative).astype(x.dtype, copy=False)
+        # max(x, 0) and expm1(min(x, 0)) are each zero on the other side: their sum is the
+        # piecewise function without a data-dependent where (and without overflow)
+        out = xp.expm1(xp.minimum(x, 0) * input_scale)
+        out *= scale * alpha
+        out += xp.maximum(x, 0) * scale
+        out = out.astype(x.dtype, copy=False)
         ctx.save_for_backward(out, positive)
         ctx.params = (alpha, scale, input_scale)
         return out
@@ -191,7 +196,8 @@ class Elu(Function):
         if not _grad_enabled[0]:
             g = grad._data
             xp = xp_of(g)
-            slope = xp.where(positive._data, scale, (out._data + scale * alpha) * input_scale)
+            negative = (out._data + scale * alpha) * input_scale
+            slope = negative + (scale - negative) * positive._data
             return _make((g * slope).astype(g.dtype, copy=False)), None, None, None
         negative_slope = (out + scale * alpha) * input_scale
         return _where(positive, grad * scale, grad * negative_slope), None, None, None
@@ -315,6 +321,29 @@ class GeluBackward(Function):
         dtype = x._data.dtype
         return (gg * _make(first.astype(dtype, copy=False)),
                 gg * grad * _make(second.astype(dtype, copy=False)), None, None)
+
+
+class Silu(Function):
+    """x * sigmoid(x), fused: one sigmoid forward, none recomputed backward."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        gate = xp_of(x).tanh(x * 0.5)  # sigmoid via tanh: no overflow for large |x|
+        gate *= 0.5
+        gate += 0.5
+        ctx.save_for_backward(x, gate)
+        return x * gate
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, gate = ctx.saved_tensors
+        if not _grad_enabled[0]:
+            s, v = gate._data, x._data
+            return _make(grad._data * (s * (1 + v * (1 - s))))
+        s = x.sigmoid()  # recomputed as an op so double backward reaches x
+        return grad * (s * (1 + x * (1 - s)))
 
 
 class Hardswish(Function):
@@ -559,8 +588,7 @@ def _saved_source(input, inplace):
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     _require_float(input._data, "silu_cpu")
-    source = _saved_source(input, inplace)
-    return _inplace_or_not(input, source * source.sigmoid(), inplace)
+    return _inplace_or_not(input, Silu.apply(_saved_source(input, inplace)), inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
