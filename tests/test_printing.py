@@ -102,7 +102,8 @@ def test_default_dtype_changes_suffix():
     try:
         ember.set_default_dtype(ember.float64)
         torch.set_default_dtype(torch.float64)
-        for make in (lambda lib: lib.tensor([1.5]), lambda lib: lib.tensor([1.5], dtype=lib.float32),
+        for make in (lambda lib: lib.tensor([1.5]),
+                     lambda lib: lib.tensor([1.5], dtype=lib.float32),
                      lambda lib: lib.zeros(0, dtype=lib.float32), lambda lib: lib.zeros(0)):
             assert repr(make(ember)) == repr(make(torch))
     finally:
@@ -125,7 +126,8 @@ OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
+@pytest.mark.parametrize("options", OPTIONS,
+                         ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
 @pytest.mark.parametrize("name", ["floats", "small_floats", "matrix", "long_row", "zeros",
                                   "summarized_1d", "long_int_row", "huge", "complex",
                                   "summarized_3d", "f64_scalar", "i32"])

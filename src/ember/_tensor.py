@@ -237,7 +237,9 @@ class Tensor:
 
     def register_post_accumulate_grad_hook(self, hook):
         if self.grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
         hooks = self.__dict__.setdefault("_post_acc_hooks", [])
         hooks.append(hook)
         from .autograd.function import _RemovableHandle
@@ -368,7 +370,10 @@ class Tensor:
         return self.to("cpu")
 
     def cuda(self, device=None, non_blocking=False, memory_format=None) -> Tensor:
-        dev = "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device)
+        if device is None:
+            dev = "cuda"
+        else:
+            dev = f"cuda:{device}" if isinstance(device, int) else device
         return self.to(dev)
 
     def pin_memory(self, device=None) -> Tensor:
@@ -511,7 +516,8 @@ def _wrap_dim(dim, ndim):
     rank = ndim if ndim > 0 else 1
     if not -rank <= dim < rank:
         raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})"
+            f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], "
+            f"but got {dim})"
         )
     return dim + rank if dim < 0 else dim
 

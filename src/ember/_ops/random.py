@@ -37,7 +37,9 @@ class Generator:
         if dev.type == "cuda":
             _module_and_device(dev)  # a clear RuntimeError when no GPU is present
         elif dev.type != "cpu":
-            raise RuntimeError(f"Device type {dev.type.upper()} is not supported for torch.Generator() api.")
+            raise RuntimeError(
+                f"Device type {dev.type.upper()} is not supported for torch.Generator() api."
+            )
         self.device = dev
         self.manual_seed(_DEFAULT_SEED)
 
@@ -400,7 +402,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     ref = mean if mean_is_t else std
     np_dtype = ref._data.dtype
     if np_dtype.kind not in "fcV":
-        raise NotImplementedError(f'"normal_kernel_cpu" not implemented for \'{type_name(np_dtype)}\'')
+        raise NotImplementedError(
+            f'"normal_kernel_cpu" not implemented for \'{type_name(np_dtype)}\''
+        )
     mean_host = _host(mean._data) if mean_is_t else mean
     std_host = _host(std._data) if std_is_t else std
     if std_is_t:
