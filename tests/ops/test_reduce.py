@@ -357,3 +357,16 @@ def test_max_out_named_tuple():
     result = ember.max(x, 1, out=(values, indices))
     assert result.values is values and result.indices is indices
     assert indices.tolist() == np.asarray(x).argmax(1).tolist()
+
+
+AXIS_CASES = [
+    lambda lib, x: x.sum(axis=1, keepdims=True), lambda lib, x: lib.mean(x, axis=0),
+    lambda lib, x: x.max(axis=1), lambda lib, x: lib.argmin(x, axis=0, keepdims=True),
+    lambda lib, x: x.std(axis=1), lambda lib, x: x.cumsum(axis=0), lambda lib, x: x.cummax(axis=1),
+    lambda lib, x: x.logsumexp(axis=1), lambda lib, x: x.any(axis=0), lambda lib, x: x.prod(axis=1),
+]
+
+
+@pytest.mark.parametrize("index", range(len(AXIS_CASES)))
+def test_numpy_axis_aliases(index):
+    check(AXIS_CASES[index], randn(3, 4))

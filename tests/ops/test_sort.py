@@ -301,3 +301,15 @@ BOOL_ERRORS = [
 @pytest.mark.parametrize("name,fn", BOOL_ERRORS, ids=[n for n, _ in BOOL_ERRORS])
 def test_bool_input_errors(name, fn):
     check_raises(fn, np.array([[True, False, True]]), match="not implemented for 'Bool'|does not support bool")
+
+
+AXIS_CASES = [
+    lambda lib, x: x.sort(axis=0), lambda lib, x: lib.topk(x, 2, axis=0),
+    lambda lib, x: x.median(axis=1, keepdims=True), lambda lib, x: x.quantile(0.5, axis=1),
+    lambda lib, x: x.diff(axis=0), lambda lib, x: lib.argsort(x, axis=0),
+]
+
+
+@pytest.mark.parametrize("index", range(len(AXIS_CASES)))
+def test_numpy_axis_aliases(index):
+    check(AXIS_CASES[index], randn(3, 4))

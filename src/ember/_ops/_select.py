@@ -6,6 +6,7 @@ double backward included. Also the named tuples these ops return.
 
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
 
 import numpy as np
@@ -163,3 +164,18 @@ def positions(n, dim, ndim, xp=np):
     shape = [1] * ndim
     shape[dim] = n
     return xp.arange(n).reshape(shape)
+
+
+def numpy_aliases(fn):
+    """Accept NumPy's ``axis=``/``keepdims=`` for ``dim=``/``keepdim=``, as PyTorch does."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs:
+            if "axis" in kwargs:
+                kwargs["dim"] = kwargs.pop("axis")
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(*args, **kwargs)
+
+    return wrapper

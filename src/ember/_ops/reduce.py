@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._cumulative import cummax, cummin, cumprod, cumsum, exclusive_cumprod
-from ._select import RETURN_TYPES, Flip, const, named, take_along, write_out
+from ._select import RETURN_TYPES, Flip, const, named, numpy_aliases, take_along, write_out
 from ._util import Tensor, _make, normalize_dims, np_dtype_of, type_name, xp_of
 
 
@@ -684,6 +684,15 @@ def count_nonzero(input, dim=None):
     dims = _dims(dim, x.ndim)
     return _make(xp_of(x).asarray((x != 0).sum(axis=dims), dtype=np.int64))
 
+
+# Every public op here also takes NumPy's axis=/keepdims= spellings.
+ALIASED = [
+    "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax",
+    "argmax", "argmin", "std", "var", "std_mean", "var_mean", "norm", "logsumexp", "cumsum",
+    "cumprod", "cummax", "cummin", "all", "any", "count_nonzero",
+]
+for _name in ALIASED:
+    globals()[_name] = numpy_aliases(globals()[_name])
 
 __all__ = [
     "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ._select import RETURN_TYPES, const, named, take_along, write_out
+from ._select import RETURN_TYPES, const, named, numpy_aliases, take_along, write_out
 from ._util import Tensor, _make, type_name, wrap_dim, xp_of
 
 
@@ -521,6 +521,14 @@ class _Concat(Function):
             start += size
         return tuple(grads)
 
+
+# The ops with a dim also take NumPy's axis=/keepdims= spellings, as in PyTorch.
+ALIASED = [
+    "sort", "argsort", "topk", "kthvalue", "median", "nanmedian", "mode", "quantile",
+    "nanquantile", "diff",
+]
+for _name in ALIASED:
+    globals()[_name] = numpy_aliases(globals()[_name])
 
 __all__ = [
     "sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode",
