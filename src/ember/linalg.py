@@ -647,6 +647,9 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
 
 
 from ._linalg_norms import matrix_norm, norm, vector_norm  # noqa: E402 - uses svdvals above
+from ._linalg_composite import (  # noqa: E402 - composed from the primitives above
+    cond, matrix_exp, solve_triangular, tensorinv, tensorsolve, vander,
+)
 
 
 def vecdot(x, y, *, dim=-1, out=None):
@@ -661,5 +664,5 @@ __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "eigh", "eigvalsh", "inv",
     "inv_ex", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
     "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
-    "diagonal",
+    "diagonal", "cond", "matrix_exp", "solve_triangular", "tensorinv", "tensorsolve", "vander",
 ]

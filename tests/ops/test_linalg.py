@@ -412,6 +412,21 @@ LINALG = [
      (randn(4, 3),)),
     ("torch_svd_no_uv", lambda lib, a: tuple(lib.svd(a, compute_uv=False)), (randn(4, 3),)),
     ("torch_qr", lambda lib, a: (lambda q, r: q @ r)(*lib.qr(a)), (randn(4, 3),)),
+    ("solve_triangular_upper", lambda lib, a, b: lib.linalg.solve_triangular(a, b, upper=True),
+     (well_conditioned(3), randn(3, 2))),
+    ("solve_triangular_lower_right_unit", lambda lib, a, b: lib.linalg.solve_triangular(
+        a, b, upper=False, left=False, unitriangular=True), (well_conditioned(3), randn(2, 3))),
+    ("tensorinv", lambda lib, a: lib.linalg.tensorinv(a, ind=1),
+     (well_conditioned(4).reshape(4, 2, 2),)),
+    ("tensorsolve", lambda lib, a, b: lib.linalg.tensorsolve(a, b),
+     (well_conditioned(6).reshape(2, 3, 6), randn(2, 3))),
+    ("matrix_exp", lambda lib, a: lib.linalg.matrix_exp(a), (randn(3, 3),)),
+    ("matrix_exp_large", lambda lib, a: lib.linalg.matrix_exp(a * 3), (randn(2, 3, 3),)),
+    ("cond", lambda lib, a: lib.linalg.cond(a), (well_conditioned(3),)),
+    # values only: torch's own backward of cond(A, 'fro') fails (inv_ex output modified in place)
+    ("cond_fro", lambda lib, a: lib.linalg.cond(a.detach(), "fro"), (well_conditioned(3),)),
+    ("vander", lambda lib, x: lib.linalg.vander(x, N=4), (randn(3),)),
+    ("vander_int", lambda lib, x: lib.linalg.vander(x), (np.arange(3),)),
     ("norm_zero_input", lambda lib, a: lib.linalg.vector_norm(a, dim=1),
      (np.zeros((2, 3), np.float32),)),
 ]
@@ -425,7 +440,7 @@ def test_linalg_matches_torch(name, fn, inputs):
 # Rows left out of gradcheck: zero gradient by definition (ord 0, A^0), empty inputs, or a
 # point where the norm is not differentiable (all-zero input).
 NOT_DIFFERENTIABLE_HERE = {"vector_norm_0", "norm_zero_input", "matrix_power_0", "det_empty",
-                           "inv_empty_batch", "vector_norm_empty"}
+                           "inv_empty_batch", "vector_norm_empty", "cond_fro", "vander_int"}
 DIFFERENTIABLE_LINALG = [p for p in LINALG if p[0] not in NOT_DIFFERENTIABLE_HERE]
 
 

@@ -1,0 +1,108 @@
+"""ember.linalg functions composed from the primitives in ``linalg.py``: triangular and
+tensor solves, the matrix exponential, condition numbers, Vandermonde matrices.
+
+Being compositions, their gradients come from the primitives' backward formulas, so they
+restrict to the same structure PyTorch's do (a triangular solve's gradient lives on the
+triangle it reads).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._ops.creation import eye as _eye
+from ._ops.linalg import matmul
+from .linalg import _check_float, _check_square, inv, solve, svdvals
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+    """Solve A X = B (or X A = B) reading only A's upper or lower triangle."""
+    _check_float("linalg.solve_triangular", A._data)
+    triangle = A.triu() if upper else A.tril()
+    if unitriangular:
+        identity = _eye(A.shape[-1], dtype=A.dtype, device=A.device)
+        triangle = triangle * (1 - identity) + identity
+    return solve(triangle, B, left=left)
+
+
+def tensorinv(A, ind=2, *, out=None):
+    """Inverse of A seen as a linear map from A.shape[ind:] to A.shape[:ind]."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows = math.prod(A.shape[:ind])
+    cols = math.prod(A.shape[ind:])
+    if rows != cols:
+        raise RuntimeError(
+            "Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+            f"prod(self.shape[:ind]), but got {cols} != {rows}"
+        )
+    result = inv(A.reshape(rows, cols))
+    return result.reshape(tuple(A.shape[ind:]) + tuple(A.shape[:ind]))
+
+
+def tensorsolve(A, B, dims=None, *, out=None):
+    """X such that tensordot(A, X, X.ndim) = B."""
+    if dims is not None:
+        dims = [d % A.ndim for d in dims]
+        rest = [d for d in range(A.ndim) if d not in dims]
+        A = A.permute(*(rest + dims))
+    result_shape = tuple(A.shape[B.ndim:])
+    rows = B.numel()
+    cols = math.prod(result_shape)
+    if rows != cols:
+        raise RuntimeError(
+            "Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+            f"prod(self.shape[:other.ndim]), but got {cols} != {rows}"
+        )
+    solution = solve(A.reshape(rows, cols), B.reshape(rows))
+    return solution.reshape(result_shape)
+
+
+_TAYLOR_DEGREE = 18  # with ||A/2^s||_1 <= 1/2 the truncation error is below 1e-22
+
+
+def matrix_exp(A):
+    """exp(A) by scaling and squaring around a Taylor polynomial (Horner's rule)."""
+    _check_square("linalg.matrix_exp", A._data)
+    _check_float("linalg.matrix_exp", A._data)
+    n = A.shape[-1]
+    identity = _eye(n, dtype=A.dtype, device=A.device)
+    if A.numel() == 0:
+        return A * 1
+    norm = float(abs(A._data).sum(-2).max())
+    squarings = max(0, math.ceil(math.log2(norm / 0.5))) if norm > 0.5 else 0
+    scaled = A / (2 ** squarings) if squarings else A
+    result = identity + scaled / _TAYLOR_DEGREE
+    for k in range(_TAYLOR_DEGREE - 1, 0, -1):  # over the polynomial degree, not elements
+        result = identity + matmul(scaled, result) / k
+    for _ in range(squarings):
+        result = matmul(result, result)
+    return result
+
+
+def cond(A, p=None, *, out=None):
+    """Condition number: sigma_max / sigma_min for p in (None, 2), its inverse for -2,
+    else norm(A, p) * norm(inv(A), p)."""
+    from ._linalg_norms import matrix_norm
+
+    _check_float("linalg.cond", A._data)
+    if p is None or p == 2 or p == -2:
+        values = svdvals(A)
+        ratio = values[..., 0] / values[..., -1]
+        return 1 / ratio if p == -2 else ratio
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+def vander(x, *, N=None):
+    """Columns x**0, x**1, ..., x**(N-1) (increasing powers, as torch.linalg.vander)."""
+    from ._ops.shape_copy import stack
+
+    if x.ndim == 0:
+        raise RuntimeError("linalg.vander: Expected x to have at least one dimension")
+    columns = x.shape[-1] if N is None else N
+    if columns <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    powers = [x * 0 + 1]
+    for _ in range(1, columns):  # over the requested number of columns
+        powers.append(powers[-1] * x)
+    return stack(powers, dim=-1)
