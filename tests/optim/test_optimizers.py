@@ -88,7 +88,7 @@ def _build(lib, name, kwargs, group1):
     return params, getattr(lib.optim, name)(groups, **kwargs)
 
 
-def _assert_params(e_params, t_params, step, rtol=2e-5, atol=2e-6):
+def _assert_params(e_params, t_params, step, rtol=2e-6, atol=2e-7):
     for i, (e, t) in enumerate(zip(e_params, t_params)):
         assert_same(e.detach(), t.detach(), rtol=rtol, atol=atol, what=f"step {step} param {i}")
 

@@ -15,19 +15,17 @@ from ember import Tensor
 
 
 def addcmul_(target: Tensor, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-    """target += value * t1 * t2, with one temporary."""
-    product = t1.mul(t2)
-    if value != 1:
-        product.mul_(value)
-    return target.add_(product)
+    """target += value * t1 * t2, with one temporary, in PyTorch's kernel's order."""
+    if value == 1:
+        return target.add_(t1.mul(t2))
+    return target.add_(t1.mul(value).mul_(t2))
 
 
 def addcdiv_(target: Tensor, t1: Tensor, t2: Tensor, value: float = 1.0) -> Tensor:
-    """target += value * t1 / t2, with one temporary."""
-    quotient = t1.div(t2)
-    if value != 1:
-        quotient.mul_(value)
-    return target.add_(quotient)
+    """target += value * t1 / t2, with one temporary, in PyTorch's kernel's order."""
+    if value == 1:
+        return target.add_(t1.div(t2))
+    return target.add_(t1.mul(value).div_(t2))
 
 
 def lerp_(target: Tensor, end: Tensor, weight: float) -> Tensor:
