@@ -166,6 +166,11 @@ PROMOTION = [
     ("square_bool", lambda lib, a, b: lib.square(a), BOOL, BOOL),
     ("neg_int", lambda lib, a, b: -a, I64, I64),
     ("sub_int_scalar_alpha", lambda lib, a, b: lib.sub(a, b, alpha=2), I64, I32),
+    ("uint8_wraps_python_ints", lambda lib, a, b: (a + 256, a - 257, a * 300, a + (-1),
+                                                    a == 300, a < 300), U8, U8),
+    ("int32_wraps_python_ints", lambda lib, a, b: (b + 2 ** 40, b * (2 ** 33 + 1)), I64, I32),
+    ("inplace_wraps_python_ints", lambda lib, a, b: (a.clone().add_(-1), a.clone().mul_(300),
+                                                     b.clone().sub_(2 ** 40)), U8, I32),
 ]
 
 

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from ._inplace import apply_inplace, needs_graph
-from ._util import Tensor, inplace_check
+from ._util import Tensor, inplace_check, promote_arrays
 
 _SCALARS = (bool, int, float, complex)
 _OPERANDS = (Tensor,) + _SCALARS
@@ -107,3 +107,43 @@ def _slot(fn, reflected=False):
 
     method.__name__ = "__" + getattr(fn, "__name__", "op") + "__"
     return method
+
+
+_ndarray = np.ndarray
+
+
+def _promote(x, y):
+    """promote_arrays with a fast path for the common cases (same-dtype NumPy arrays, a
+    float array with a Python number), which need no dtype computation; Python ints out
+    of an integer dtype's range wrap around as in PyTorch (NumPy would raise)."""
+    tx, ty = type(x), type(y)
+    if tx is _ndarray:
+        if ty is _ndarray:
+            if x.dtype == y.dtype:
+                return x, y, x.dtype
+        elif (ty is float or ty is int) and x.dtype.kind == "f":
+            return x, y, x.dtype
+    elif ty is _ndarray and (tx is float or tx is int) and y.dtype.kind == "f":
+        return x, y, y.dtype
+    x, y, dt = promote_arrays(x, y)
+    if dt.kind in "iu":
+        if type(y) is int:
+            y = _wrap_int(y, dt)
+        elif type(x) is int:
+            x = _wrap_int(x, dt)
+    return x, y, dt
+
+
+_INT_RANGES = {}
+
+
+def _wrap_int(value, dt):
+    """A Python int as a scalar of integer dtype ``dt``, wrapped modulo 2**bits."""
+    bounds = _INT_RANGES.get(dt)
+    if bounds is None:
+        info = np.iinfo(dt)
+        bounds = _INT_RANGES[dt] = (int(info.min), int(info.max))
+    if bounds[0] <= value <= bounds[1]:
+        return value
+    bits = dt.itemsize * 8
+    return np.array(value % (1 << bits), dtype=np.uint64).astype(dt)[()]

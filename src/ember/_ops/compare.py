@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._elementwise import _arr, _check_operand, _out, _quiet, _slot, inplace_of
-from ._util import _make, promote_arrays, type_name, xp_of
+from ._elementwise import _arr, _check_operand, _out, _promote, _quiet, _slot, inplace_of
+from ._util import _make, type_name, xp_of
 
 
 def _compare(ufunc_name, torch_name):
     def op(input, other, *, out=None):
-        a, b, _ = promote_arrays(_arr(input), _arr(_check_operand(torch_name, other)))
+        a, b, _ = _promote(_arr(input), _arr(_check_operand(torch_name, other)))
         return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
 
     op.__name__ = torch_name
@@ -50,7 +50,7 @@ def logical_not(input, *, out=None):
 
 
 def _integral_operands(torch_name, input, other, kernel=None):
-    a, b, dt = promote_arrays(_arr(input), _arr(_check_operand(torch_name, other)))
+    a, b, dt = _promote(_arr(input), _arr(_check_operand(torch_name, other)))
     if dt.kind not in "iub":
         kernel = kernel or f"{torch_name}_cpu"
         raise NotImplementedError(f'"{kernel}" not implemented for \'{type_name(dt)}\'')

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._backend import result_np
 from ..autograd.function import Function
-from ._elementwise import _arr, _out, _quiet, _slot, inplace_of
+from ._elementwise import _arr, _out, _promote, _quiet, _slot, _wrap_int, inplace_of
 from ._inplace import apply_inplace, ufunc_inplace
 from ._util import Tensor, _make, float_np, promote_arrays, type_name, xp_of
 from . import compare
@@ -25,25 +25,6 @@ from .compare import *  # noqa: F401,F403 - comparisons, logical, bitwise (re-ex
 # ---------------------------------------------------------------------------
 # Arithmetic
 # ---------------------------------------------------------------------------
-
-_ndarray = np.ndarray
-
-
-def _promote(x, y):
-    """promote_arrays with a fast path for the common cases (same-dtype NumPy arrays, a
-    float array with a Python number), which need no dtype computation."""
-    tx, ty = type(x), type(y)
-    if tx is _ndarray:
-        if ty is _ndarray:
-            if x.dtype == y.dtype:
-                return x, y, x.dtype
-        elif (ty is float or ty is int) and x.dtype.kind == "f":
-            return x, y, x.dtype
-    elif ty is _ndarray and (tx is float or tx is int) and y.dtype.kind == "f":
-        return x, y, y.dtype
-    return promote_arrays(x, y)
-
-
 
 class Add(Function):
     """x + y, broadcasting."""
@@ -615,11 +596,20 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
 # ---------------------------------------------------------------------------
 
 
+def _int_operand(self, other):
+    """Wrap an out-of-range Python int for an integer tensor (NumPy would raise)."""
+    if type(other) is int and self._data.dtype.kind in "iu":
+        return _wrap_int(other, self._data.dtype)
+    return other
+
+
 def _iadd(self, other):
+    other = _int_operand(self, other)
     return ufunc_inplace(self, xp_of(self._data).add, other, Add.apply)
 
 
 def _isub(self, other):
+    other = _int_operand(self, other)
     if isinstance(other, Tensor) and self._data.dtype.kind == "b" and other._data.dtype.kind == "b":
         Sub.apply(self, other)  # raises PyTorch's bool subtraction error
     return ufunc_inplace(self, xp_of(self._data).subtract, other, Sub.apply)
@@ -632,6 +622,7 @@ def _mul_cloned(self, other):
 
 
 def _imul(self, other):
+    other = _int_operand(self, other)
     if self._data.dtype.kind == "b":
         return apply_inplace(self, Mul.apply(self, other))
     return ufunc_inplace(self, xp_of(self._data).multiply, other, _mul_cloned)
