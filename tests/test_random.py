@@ -67,6 +67,9 @@ SAMPLERS = {
     "random_bool": lambda lib, g: lib.empty(5, dtype=lib.bool).random_(generator=g),
     "exponential_": lambda lib, g: lib.empty(4).exponential_(2.0, generator=g),
     "geometric_": lambda lib, g: lib.empty(4).geometric_(0.3, generator=g),
+    "uniform_c64": lambda lib, g: lib.empty(3, dtype=lib.complex64).uniform_(generator=g),
+    "normal_c64": lambda lib, g: lib.empty(3, dtype=lib.complex64).normal_(generator=g),
+    "bernoulli_bool": lambda lib, g: lib.zeros(3, dtype=lib.bool).bernoulli_(0.5, generator=g),
     "geometric_int": lambda lib, g: lib.empty(4, dtype=lib.int64).geometric_(0.3,
                                                                              generator=g),
     "log_normal_": lambda lib, g: lib.empty(4).log_normal_(generator=g),
@@ -177,6 +180,15 @@ def test_generator_api():
     lambda lib: lib.zeros(3).geometric_(1.5),
     lambda lib: lib.zeros(3).log_normal_(1, -2),
     lambda lib: lib.zeros(3).cauchy_(0, -1),
+    lambda lib: lib.zeros(3, dtype=lib.int64).exponential_(),
+    lambda lib: lib.zeros(3, dtype=lib.complex64).exponential_(),
+    lambda lib: lib.zeros(3, dtype=lib.int64).log_normal_(),
+    lambda lib: lib.zeros(3, dtype=lib.int64).cauchy_(),
+    lambda lib: lib.zeros(3, dtype=lib.bool).geometric_(0.5),
+    lambda lib: lib.zeros(3, dtype=lib.bool).uniform_(),
+    lambda lib: lib.zeros(3, dtype=lib.complex64).random_(),
+    lambda lib: lib.zeros(3, dtype=lib.bool).random_(0, 3),
+    lambda lib: lib.bernoulli(lib.zeros(2, dtype=lib.complex64)),
     lambda lib: lib.zeros(3, requires_grad=True).uniform_(),
     lambda lib: lib.zeros(3, requires_grad=True).normal_(),
     lambda lib: lib.Generator().set_state(lib.zeros(3)),
@@ -190,6 +202,15 @@ def test_errors_match_torch(fn):
 
 
 def test_error_messages():
+    for make in (lambda lib: lib.zeros(3, dtype=lib.int64).exponential_(),
+                 lambda lib: lib.zeros(3, dtype=lib.int64).cauchy_(),
+                 lambda lib: lib.zeros(3, dtype=lib.complex64).random_(),
+                 lambda lib: lib.zeros(3, dtype=lib.bool).random_(0, 3),
+                 lambda lib: lib.bernoulli(lib.zeros(2, dtype=lib.complex64))):
+        _, torch_error = check_raises(make)
+        with pytest.raises(type(torch_error)) as info:
+            make(ember)
+        assert str(info.value) == str(torch_error)
     with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to'"):
         ember.randint(5, 5, (2,))
     with pytest.raises(RuntimeError, match="cannot sample n_sample > prob_dist.size"):

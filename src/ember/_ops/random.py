@@ -453,8 +453,9 @@ def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
     """Draws 1 with probability ``input`` (or ``p``), in ``input``'s dtype."""
     np_dtype = input._data.dtype
     if np_dtype.kind not in "fV":
+        kernel = "bernoulli_tensor_cpu_self_" if np_dtype.kind == "c" else "bernoulli_tensor_cpu_p_"
         raise NotImplementedError(
-            f'"bernoulli_tensor_cpu_p_" not implemented for \'{type_name(np_dtype)}\''
+            f'"{kernel}" not implemented for \'{type_name(np_dtype)}\''
         )
     rng = _rng(generator)
     shape = input._data.shape
@@ -550,6 +551,31 @@ def _float_self(self, op_name):
     return np_dtype
 
 
+_CPP_NAMES = {
+    "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+    "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
+    "complex128": "c10::complex<double>",
+}
+
+
+def _continuous_self(self, distribution, shown_name):
+    """Exponential/Cauchy reject non-float dtypes with PyTorch's own wording."""
+    np_dtype = self._data.dtype
+    if np_dtype.kind not in "fV":
+        raise RuntimeError(
+            f"{distribution} distribution is a continuous probability distribution. dtype "
+            f"must be a floating point but you specified {shown_name}"
+        )
+    return np_dtype
+
+
+def _real_float_self(self, op_name):
+    np_dtype = self._data.dtype
+    if np_dtype.kind not in "fV":
+        raise NotImplementedError(f'"{op_name}" not implemented for \'{type_name(np_dtype)}\'')
+    return np_dtype
+
+
 def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs) -> Tensor:
     from_ = kwargs.pop("from", from_)
     np_dtype = _float_self(self, "check_uniform_bounds")
@@ -589,6 +615,10 @@ def random_(self, *bounds, generator=None, **kwargs) -> Tensor:
     else:
         from_, to = bounds if bounds else (kwargs.get("from", 0), kwargs.get("to"))
     np_dtype = self._data.dtype
+    if np_dtype.kind == "c":
+        raise NotImplementedError(
+            f'"random_kernel_cpu" not implemented for \'{type_name(np_dtype)}\''
+        )
     if to is None:
         if np_dtype.kind == "b":
             to = 2
@@ -603,7 +633,7 @@ def random_(self, *bounds, generator=None, **kwargs) -> Tensor:
 
 
 def exponential_(self, lambd=1.0, *, generator=None) -> Tensor:
-    np_dtype = _float_self(self, "exponential_cpu")
+    np_dtype = _continuous_self(self, "Exponential", type_name(self._data.dtype))
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     values = _rng(generator).standard_exponential(self._data.shape) / lambd
@@ -611,6 +641,10 @@ def exponential_(self, lambd=1.0, *, generator=None) -> Tensor:
 
 
 def geometric_(self, p, *, generator=None) -> Tensor:
+    if self._data.dtype.kind in "bc":
+        raise NotImplementedError(
+            f'"geometric_cpu" not implemented for \'{type_name(self._data.dtype)}\''
+        )
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
     values = _rng(generator).geometric(p, size=self._data.shape)
@@ -618,7 +652,7 @@ def geometric_(self, p, *, generator=None) -> Tensor:
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None) -> Tensor:
-    np_dtype = _float_self(self, "log_normal_cpu")
+    np_dtype = _real_float_self(self, "log_normal_cpu")
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
     values = _rng(generator).lognormal(mean, std, size=self._data.shape)
@@ -626,7 +660,7 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None) -> Tensor:
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
-    np_dtype = _float_self(self, "cauchy_cpu")
+    np_dtype = _continuous_self(self, "Cauchy", _CPP_NAMES.get(str(self._data.dtype)))
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
     values = median + sigma * _rng(generator).standard_cauchy(self._data.shape)
