@@ -311,3 +311,11 @@ def test_module_paths():
 
     for name in act.__all__:
         assert getattr(ember.nn, name) is getattr(act, name)
+
+
+@pytest.mark.parametrize("name,args", [("elu_", (-0.5,)), ("celu_", (-0.5,)),
+                                       ("leaky_relu_", (-0.1,))])
+def test_inplace_negative_slope_backward_raises(name, args):
+    check_raises(lambda lib, x: getattr(F(lib), name)(x.requires_grad_() * 1, *args)
+                 .sum().backward(), spread(3), match="backward calculation is triggered with a")
+    check(lambda lib, x: getattr(F(lib), name)(x * 1, *args), spread(3), grad=False)

@@ -466,6 +466,40 @@ def _inplace_or_not(input, result, inplace):
     return apply_inplace(input, result) if inplace else result
 
 
+_NEGATIVE_SLOPE_INPLACE = {
+    "elu": "In-place elu backward calculation is triggered with a negative slope which is not "
+           "supported. This is caused by calling in-place forward function with a negative "
+           "slope, please call out-of-place version instead.",
+    "leaky_relu": "In-place leakyReLu backward calculation is triggered with a negative slope "
+                  "which is not supported. This is caused by calling in-place forward function "
+                  "with a negative slope, please call out-of-place version instead. File an "
+                  "issue at https://github.com/pytorch/pytorch if you do require supporting "
+                  "in-place leakRelu backward calculation with negative slope",
+}
+
+
+class _RefuseBackward(Function):
+    """Identity whose backward raises: PyTorch cannot invert an in-place elu/leaky_relu
+    with a negative slope, and says so when the gradient is requested."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, message):
+        ctx.message = message
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(ctx.message)
+
+
+def _negative_slope_inplace(input, result, slope, inplace, kind):
+    if inplace and slope < 0 and result.requires_grad:
+        result = _RefuseBackward.apply(result, _NEGATIVE_SLOPE_INPLACE[kind])
+    return _inplace_or_not(input, result, inplace)
+
+
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     return _inplace_or_not(input, Threshold.apply(input, threshold, value), inplace)
 
@@ -500,7 +534,8 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     _require_float(input._data, "leaky_relu_cpu")
-    return _inplace_or_not(input, LeakyRelu.apply(input, negative_slope), inplace)
+    return _negative_slope_inplace(input, LeakyRelu.apply(input, negative_slope),
+                                   negative_slope, inplace, "leaky_relu")
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -542,7 +577,8 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _require_float(input._data, "elu_cpu")
-    return _inplace_or_not(input, Elu.apply(input, alpha, 1.0, 1.0), inplace)
+    return _negative_slope_inplace(input, Elu.apply(input, alpha, 1.0, 1.0), alpha, inplace,
+                                   "elu")
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -566,7 +602,8 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     _require_float(input._data, "elu_cpu")
-    return _inplace_or_not(input, Elu.apply(input, alpha, 1.0, 1.0 / alpha), inplace)
+    return _negative_slope_inplace(input, Elu.apply(input, alpha, 1.0, 1.0 / alpha), alpha,
+                                   inplace, "elu")
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
