@@ -249,3 +249,13 @@ def test_requires_grad_flags():
 def test_pin_memory_without_gpu():
     check_raises(lambda lib: lib.zeros(2).pin_memory())
     assert ember.zeros(2).is_pinned() is torch.zeros(2).is_pinned() is False
+
+
+def test_array_protocol_copy_flag():
+    t = ember.zeros(3)
+    copied = np.array(t, copy=True)
+    copied[0] = 1
+    assert t[0].item() == 0
+    shared = np.asarray(t)
+    shared[1] = 2
+    assert t[1].item() == 2

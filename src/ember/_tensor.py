@@ -268,7 +268,9 @@ class Tensor:
         array = self._data
         if type(array) is not np.ndarray:
             array = array.get()
-        return array if dtype is None else array.astype(dtype, copy=False)
+        if dtype is not None:
+            return array.astype(dtype, copy=bool(copy))
+        return array.copy() if copy else array
 
     def item(self):
         if self._data.size != 1:
