@@ -16,10 +16,10 @@ import numpy as np
 
 from ..autograd.function import Function
 from . import _special
-from ._elementwise import _out, _quiet, _slot, inplace_of
+from ._elementwise import _out, _promote, _quiet, _slot, inplace_of
 from .pointwise import _RoundedDiv, _int_zero_check, div, pow
 from ._inplace import apply_inplace, needs_graph
-from ._util import Tensor, float_np, promote_arrays, type_name, xp_of
+from ._util import Tensor, float_np, type_name, xp_of
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -312,7 +312,7 @@ def polygamma(n, input, *, out=None):
 
 def _float_operands(x, y):
     """Promote, then move integer results to the default float dtype."""
-    a, b, dt = promote_arrays(x, y)
+    a, b, dt = _promote(x, y)
     target = float_np(dt)
     if target != dt:
         a = a.astype(target) if hasattr(a, "dtype") else a
@@ -356,7 +356,7 @@ class Hypot(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        a, b, dt = promote_arrays(x, y)
+        a, b, dt = _promote(x, y)
         if dt.kind not in "fV":
             raise NotImplementedError(f'"hypot_cpu" not implemented for \'{type_name(dt)}\'')
         out = xp_of(a, b).hypot(a, b)
@@ -383,7 +383,7 @@ class _Modulo(Function):
     def forward(ctx, x, y, floored):
         ctx.floored = floored
         ctx.save_for_backward(x, y)
-        a, b, dt = promote_arrays(x, y)
+        a, b, dt = _promote(x, y)
         xp = xp_of(a, b)
         if dt.kind in "iub":
             _int_zero_check(b)
@@ -518,7 +518,7 @@ class _LogAddExp(Function):
     def forward(ctx, a, b, base2):
         ctx.base2 = base2
         ctx.save_for_backward(a, b)
-        x, y, dt = promote_arrays(a, b)
+        x, y, dt = _promote(a, b)
         if dt.kind not in "fV":
             name = "logaddexp2" if base2 else "logaddexp"
             raise NotImplementedError(f'"{name}_cpu" not implemented for \'{type_name(dt)}\'')
@@ -630,7 +630,7 @@ class Heaviside(Function):
 
     @staticmethod
     def forward(ctx, x, values):
-        a, b, dt = promote_arrays(x, values)
+        a, b, dt = _promote(x, values)
         xp = xp_of(a, b)
         return xp.asarray(xp.where(a == 0, b, a > 0), dtype=dt)
 
