@@ -483,3 +483,35 @@ def test_inv_ex_and_cholesky_ex_report_info():
     assert result.info.item() == 1
     result = ember.linalg.cholesky_ex(-ember.eye(2))
     assert result.info.item() != 0
+
+
+def _leaves(*arrays):
+    return tuple(ember.tensor(a.astype(F64), requires_grad=True) for a in arrays)
+
+
+GRADGRAD = [
+    ("cdist_p2", lambda a, b: ember.cdist(a, b), (randn(3, 2), randn(4, 2))),
+    ("cdist_p1", lambda a, b: ember.cdist(a, b, p=1), (randn(3, 2), randn(4, 2))),
+    ("cdist_p3", lambda a, b: ember.cdist(a, b, p=3), (randn(3, 2), randn(4, 2))),
+    ("cross", lambda a, b: ember.linalg.cross(a, b), (randn(2, 3), randn(2, 3))),
+    ("kron", lambda a, b: ember.kron(a, b), (randn(2, 2), randn(2))),
+    ("tensordot", lambda a, b: ember.tensordot(a, b, dims=1), (randn(2, 3), randn(3, 2))),
+    ("baddbmm", lambda c, a, b: ember.baddbmm(c, a, b, beta=0.5, alpha=2),
+     (randn(2, 2), randn(2, 2, 3), randn(2, 3, 2))),
+    ("mv", lambda a, b: ember.mv(a, b), (randn(2, 3), randn(3))),
+    ("cholesky", lambda a: ember.linalg.cholesky(a + a.mT + 6 * ember.eye(3, dtype=ember.float64)),
+     (randn(3, 3),)),
+    ("eigvalsh", lambda a: ember.linalg.eigvalsh(a + a.mT), (randn(3, 3),)),
+    ("svdvals", lambda a: ember.linalg.svdvals(a), (randn(3, 2),)),
+    ("qr", lambda a: (lambda q, r: q @ r)(*ember.linalg.qr(a)), (randn(3, 2),)),
+    ("pinv", lambda a: ember.linalg.pinv(a), (randn(3, 2),)),
+    ("slogdet", lambda a: ember.linalg.slogdet(a)[1], (randn(3, 3),)),
+    ("vector_norm_3", lambda a: ember.linalg.vector_norm(a, 3, dim=1), (randn(2, 3),)),
+    ("vector_norm_2", lambda a: ember.linalg.vector_norm(a), (randn(2, 3),)),
+    ("matrix_exp", lambda a: ember.linalg.matrix_exp(a), (randn(2, 2),)),
+]
+
+
+@pytest.mark.parametrize("name,fn,arrays", GRADGRAD, ids=[g[0] for g in GRADGRAD])
+def test_gradgradcheck(name, fn, arrays):
+    assert ember.autograd.gradgradcheck(fn, _leaves(*arrays))
