@@ -619,8 +619,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
 
 
 def _nuclear_norm(input, dim, keepdim):
-    """Sum of singular values; as a Tensor expression svdvals would need linalg, so the
-    gradient U V^T is built here from one SVD."""
+    """Sum of singular values over two dims (moved last)."""
     ndim = input._data.ndim
     if dim is None:
         if ndim != 2:
@@ -631,30 +630,14 @@ def _nuclear_norm(input, dim, keepdim):
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {', '.join(map(str, dim))}")
     d0, d1 = (_dims(d, ndim)[0] for d in dim)
     rest = [d for d in range(ndim) if d not in (d0, d1)]
-    moved = input.permute(*rest, d0, d1)
-    value = NuclearNorm.apply(moved)
+    from ..linalg import svdvals  # the SVD and its (double) backward live in linalg
+
+    value = svdvals(input.permute(*rest, d0, d1)).sum(-1)
     if keepdim:
         shape = list(input._data.shape)
         shape[d0] = shape[d1] = 1
         value = value.reshape(tuple(shape))
     return value
-
-
-class NuclearNorm(Function):
-    """Sum of singular values over the last two dims; gradient U V^H (from one SVD)."""
-
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x):
-        xp = xp_of(x)
-        u, s, vh = xp.linalg.svd(x, full_matrices=False)
-        ctx.basis = xp.matmul(u, vh)
-        return s.sum(axis=-1).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad.unsqueeze(-1).unsqueeze(-1) * const(ctx.basis, grad)
 
 
 # ---------------------------------------------------------------------------
