@@ -196,3 +196,19 @@ def test_module_paths():
     assert ember.nn.Flatten is Flatten and ember.nn.Unflatten is Unflatten
     assert ember.nn.CosineSimilarity is CosineSimilarity
     assert ember.nn.PairwiseDistance is PairwiseDistance
+
+
+@pytest.mark.parametrize("needs", [(True, False, False), (False, True, False),
+                                   (False, False, True), (True, False, True)])
+def test_linear_partial_requires_grad(needs):
+    arrays = [randn(4, 3), randn(2, 3), randn(2)]
+    upstream = randn(4, 2)
+    grads = []
+    for lib in (torch, ember):
+        tensors = [lib.tensor(a).requires_grad_(n) for a, n in zip(arrays, needs)]
+        lib.nn.functional.linear(*tensors).backward(lib.tensor(upstream))
+        grads.append([t.grad for t in tensors])
+    for t_grad, e_grad in zip(*grads):
+        assert (t_grad is None) == (e_grad is None)
+        if t_grad is not None:
+            np.testing.assert_allclose(e_grad.numpy(), t_grad.numpy(), rtol=1e-5, atol=1e-6)

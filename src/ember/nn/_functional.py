@@ -43,14 +43,12 @@ class Linear(Function):
         if x.dtype != weight.dtype:
             raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                                f"{_c_name(x.dtype)} != {_c_name(weight.dtype)}")
-        in_features = weight.shape[1]
-        batch_shape = x.shape[:-1]
-        x2 = x.reshape(-1, x.shape[-1])
-        if x.shape[-1] != in_features:
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        if x.shape[-1] != weight.shape[1]:
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({x2.shape[0]}x{x2.shape[1]} and "
                 f"{weight.shape[1]}x{weight.shape[0]})")
-        out = xp_of(x).matmul(x2, weight.T)
+        out = x2 @ weight.T
         if bias is not None:
             if bias.dtype != x.dtype:
                 raise RuntimeError(f"self and mat2 must have the same dtype, but got "
@@ -63,20 +61,22 @@ class Linear(Function):
                     f"size ({bias.shape[-1]}) at non-singleton dimension {bias.ndim - 1}.  "
                     f"Target sizes: [{out.shape[0]}, {out.shape[1]}].  Tensor sizes: "
                     f"[{', '.join(map(str, bias.shape))}]") from None
-        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
-                              weight if ctx.needs_input_grad[0] else None)
-        return out.reshape(*batch_shape, weight.shape[0])
+        needs = ctx.needs_input_grad
+        if needs[0] or needs[1]:
+            ctx.save_for_backward(x if needs[1] else None, weight if needs[0] else None)
+        return out if x.ndim == 2 else out.reshape(*x.shape[:-1], weight.shape[0])
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
-        out_features = grad.shape[-1]
+        saved = ctx.saved_tensors
+        x, weight = saved if saved else (None, None)
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_x = grad.matmul(weight)
-        grad2 = grad.reshape(-1, out_features)
+        grad2 = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
         if ctx.needs_input_grad[1]:
-            grad_w = grad2.t().matmul(x.reshape(-1, x.shape[-1]))
+            x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+            grad_w = grad2.t().matmul(x2)
         if ctx.needs_input_grad[2]:
             grad_b = grad2.sum(0)
         return grad_x, grad_w, grad_b
@@ -88,10 +88,12 @@ def linear(input, weight, bias=None):
     Shape: input (*, in_features), weight (out_features, in_features), bias
     (out_features) -> (*, out_features).
     """
-    if input.dim() == 0 or weight.dim() == 0:
+    input_ndim = input._data.ndim
+    weight_ndim = weight._data.ndim
+    if input_ndim == 0 or weight_ndim == 0:
         raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
-                           f"{input.dim()}D and {weight.dim()}D")
-    if weight.dim() == 1:
+                           f"{input_ndim}D and {weight_ndim}D")
+    if weight_ndim == 1:
         out = input.matmul(weight)
         return out if bias is None else out + bias
     return Linear.apply(input, weight, bias)
