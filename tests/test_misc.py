@@ -41,6 +41,8 @@ def test_iinfo(name):
     lambda lib: lib.set_num_threads(0),
     lambda lib: lib.FloatTensor(-1),
     lambda lib: lib.Tensor(2.0),
+    lambda lib: lib.zeros(2).type("torch.FooTensor"),
+    lambda lib: lib.zeros(2).type("torch.cuda.FloatTensor"),
 ])
 def test_errors_match_torch(fn):
     check_raises(fn)
@@ -87,6 +89,8 @@ def test_result_type(fn):
     lambda lib: lib.zeros(2, dtype=lib.bfloat16).type(),
     lambda lib: lib.zeros(2).type(lib.float64).dtype,
     lambda lib: lib.zeros(2).type("torch.LongTensor").dtype,
+    lambda lib: lib.zeros(2).type(lib.LongTensor),
+    lambda lib: lib.zeros(2, dtype=lib.int32).type(lib.DoubleTensor),
 ])
 def test_queries(fn):
     e, t = fn(ember), fn(torch)

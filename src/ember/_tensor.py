@@ -394,7 +394,13 @@ class Tensor:
         if dtype is None:
             return f"torch.{_legacy_name(self)}"
         if isinstance(dtype, str) and dtype.endswith("Tensor"):
-            return self.to(_LEGACY_TYPES[dtype.split(".")[-1]])
+            name = dtype.split(".")[-1]
+            if name not in _LEGACY_TYPES:
+                raise ValueError(f"invalid type: '{dtype}'")
+            device = "cuda" if ".cuda." in dtype else "cpu"
+            return self.to(device, _LEGACY_TYPES[name])
+        if hasattr(dtype, "_dtype"):  # a legacy class such as ember.LongTensor
+            return self.to("cpu", dtype._dtype)
         return self.to(dtype)
 
 
