@@ -161,7 +161,8 @@ VIEW_CASES = [
     ("diagonal", lambda x: x.diagonal(1, 1, 2)), ("unflatten", lambda x: x.unflatten(2, (2, 2))),
     ("movedim", lambda x: x.movedim(0, 2)), ("unfold", lambda x: x.unfold(2, 2, 1)),
     ("mT", lambda x: x.mT), ("slice_step", lambda x: x[:, ::2, 1:]),
-    ("reshape_view", lambda x: x.reshape(6, 4)), ("tensor_split", lambda x: x.tensor_split(3, 1)[1]),
+    ("reshape_view", lambda x: x.reshape(6, 4)),
+    ("tensor_split", lambda x: x.tensor_split(3, 1)[1]),
     ("view_dtype", lambda x: x.view(torch.int32) if isinstance(x, torch.Tensor)
      else x.view(ember.int32)),
 ]
@@ -185,7 +186,8 @@ def test_views_match_torch_layout_and_share_memory(name, fn):
 
 
 COPY_CASES = [
-    ("flip", lambda x: x.flip(0)), ("roll", lambda x: x.roll(1, 1)), ("repeat", lambda x: x.repeat(1, 1, 1)),
+    ("flip", lambda x: x.flip(0)), ("roll", lambda x: x.roll(1, 1)),
+    ("repeat", lambda x: x.repeat(1, 1, 1)),
     ("cat", lambda x: ember.cat([x]) if isinstance(x, ember.Tensor) else torch.cat([x])),
     ("reshape_copy", lambda x: x.transpose(0, 1).reshape(-1)), ("tril", lambda x: x.tril()),
     ("diag", lambda x: x[0].diag()), ("rot90", lambda x: x.rot90(1, (1, 2))),

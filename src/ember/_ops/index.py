@@ -15,8 +15,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._inplace import apply_inplace, check_cast
-from ._util import Tensor, _make, inplace_check, shape_str, type_name, wrap_dim, xp_of
-from .shape import broadcast_tensors, view_of
+from ._util import Tensor, _make, inplace_check, shape_str, type_name, xp_of
+from .shape import view_of
 
 _INDEX_TYPE_ERROR = "tensors used as indices must be long, int, byte or bool tensors"
 
@@ -59,9 +59,29 @@ def _convert_index(index, data):
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
                 f"are valid indices (got {type(item).__name__})"
             )
-    if basic and not any(p is Ellipsis for p in parts):
-        parts.append(Ellipsis)  # NumPy then returns a 0-d view, never a detached scalar
+    if sum(1 for p in parts if p is Ellipsis) > 1:  # PyTorch: later ones cover no dims
+        first = next(i for i, p in enumerate(parts) if p is Ellipsis)
+        parts = parts[:first + 1] + [p for p in parts[first + 1:] if p is not Ellipsis]
+    if basic:
+        if not any(p is Ellipsis for p in parts):
+            parts.append(Ellipsis)  # NumPy then returns a 0-d view, never a detached scalar
+    elif any(p is Ellipsis for p in parts):
+        parts = _expand_ellipsis(parts, data.ndim)
     return tuple(parts), basic
+
+
+def _expand_ellipsis(parts, ndim):
+    """Spell ``...`` out as slices: NumPy treats it as separating advanced indices even
+    when it covers no dim (moving the result dims to the front); PyTorch does not."""
+    consumed = 0
+    for part in parts:
+        if hasattr(part, "dtype"):
+            consumed += part.ndim if part.dtype.kind == "b" else 1
+        elif isinstance(part, (slice, int, np.integer)) and not isinstance(part, bool):
+            consumed += 1
+    at = next(i for i, p in enumerate(parts) if p is Ellipsis)
+    fill = [slice(None)] * max(ndim - consumed, 0)
+    return parts[:at] + fill + [p for p in parts[at + 1:] if p is not Ellipsis]
 
 
 def _stages(index):
@@ -74,8 +94,8 @@ def _stages(index):
         return None
     first, second = [], []
     for part in index:
-        if hasattr(part, "dtype"):
-            first.append(slice(None))
+        if hasattr(part, "dtype"):  # a k-d bool mask spans k dims
+            first.extend([slice(None)] * (part.ndim if part.dtype.kind == "b" else 1))
             second.append(part)
         elif isinstance(part, bool):
             second.append(part)

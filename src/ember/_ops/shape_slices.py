@@ -171,7 +171,10 @@ def split(tensor, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0 and not (step == 0 and size == 0):
-            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
+            raise RuntimeError(
+                "split_size can only be 0 if dimension size is 0, but got dimension size of "
+                f"{size}"
+            )
         bounds = list(range(0, size, step)) if step else [0]
         sections = [min(step, size - b) for b in bounds]
     else:
@@ -216,7 +219,9 @@ def tensor_split(input, indices_or_sections, dim=0):
             start = stop
     else:
         cuts = [0] + [int(i) for i in indices_or_sections] + [size]
-        bounds = [(max(0, min(a, size)), max(0, min(max(a, b), size))) for a, b in zip(cuts, cuts[1:])]
+        bounds = [
+            (max(0, min(a, size)), max(0, min(max(a, b), size))) for a, b in zip(cuts, cuts[1:])
+        ]
     return tuple(_slice_dim(input, dim, slice(a, b)) for a, b in bounds)
 
 
@@ -264,7 +269,8 @@ class Unfold(Function):
         ctx.meta = (x.shape, dim, size, step)
         count = (x.shape[dim] - size) // step + 1
         shape = x.shape[:dim] + (count,) + x.shape[dim + 1:] + (size,)
-        strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:] + (x.strides[dim],)
+        strides = (x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:]
+                   + (x.strides[dim],))
         return _strided_view(x, shape, strides)
 
     @staticmethod
