@@ -5,20 +5,21 @@ one Function: the forward kernel returns the output and the local slope, and bac
 ``grad * slope``. Saving the slope (a constant array) rather than the input is what lets
 the in-place variants (``relu_``, ``inplace=True``) write over their input and still
 back-propagate. Smooth activations whose naive formula overflows (softplus, logsigmoid,
-elu family) or which need erf (gelu) are fused Functions; the rest are compositions.
+elu family), which need erf (gelu) or which are hot in real models (silu) are fused
+Functions; the rest are compositions. The softmax family's Functions live in _softmax.py.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._inplace import apply_inplace
-from ._util import Tensor, _make, float_np, type_name, wrap_dim, xp_of
+from ._softmax import LogSoftmax, Softmax, _prepare_softmax, _require_float
+from ._util import Tensor, _make, type_name, wrap_dim, xp_of
 
 # ---------------------------------------------------------------------------
 # erf (NumPy has none; SciPy is optional)
@@ -65,15 +66,6 @@ def _erf_float32(xp, x):
     numerator *= work
     numerator /= denominator
     return numerator.astype(x.dtype, copy=False)
-
-
-def _as_float(x):
-    return x.astype(float_np(x.dtype), copy=False)
-
-
-def _require_float(x, kernel_name):
-    if x.dtype.kind not in "fcV":
-        raise NotImplementedError(f'"{kernel_name}" not implemented for \'{type_name(x.dtype)}\'')
 
 
 # ---------------------------------------------------------------------------
@@ -366,95 +358,6 @@ def _where(condition, a, b):
     from .pointwise import where
 
     return where(condition, a, b)
-
-
-# ---------------------------------------------------------------------------
-# Softmax family: one pass over the reduced dim, max-shifted
-# ---------------------------------------------------------------------------
-
-
-class Softmax(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        xp = xp_of(x)
-        x = _as_float(x)
-        if x.ndim == 0:
-            out = xp.ones_like(x)
-        else:
-            out = x - x.max(axis=dim, keepdims=True)
-            xp.exp(out, out=out)
-            out /= out.sum(axis=dim, keepdims=True)
-        ctx.save_for_backward(out)
-        ctx.dim = dim
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        dim = ctx.dim if out.dim() else None
-        if not _grad_enabled[0]:
-            weighted = grad._data * out._data
-            weighted -= out._data * weighted.sum(axis=dim, keepdims=True)
-            return _make(weighted), None
-        weighted = grad * out
-        return weighted - out * weighted.sum(dim, keepdim=True), None
-
-
-class LogSoftmax(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        x = _as_float(x)
-        out = _log_softmax_array(x, dim)
-        ctx.save_for_backward(out)
-        ctx.dim = dim
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        dim = ctx.dim if out.dim() else None
-        if not _grad_enabled[0]:
-            g = grad._data
-            result = xp_of(g).exp(out._data)
-            result *= g.sum(axis=dim, keepdims=True)
-            return _make(g - result), None
-        return grad - out.exp() * grad.sum(dim, keepdim=True), None
-
-
-def _log_softmax_array(x, dim):
-    """x - logsumexp(x, dim) in one max-shifted pass (also used by cross_entropy)."""
-    xp = xp_of(x)
-    if x.ndim == 0:
-        return xp.zeros_like(x)
-    shifted = x - x.max(axis=dim, keepdims=True)
-    if x.shape[dim] == 0:
-        return shifted
-    shifted -= xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-    return shifted
-
-
-def _softmax_dim(name, ndim, stacklevel):
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. "
-        "Change the call to include dim=X as an argument.",
-        stacklevel=stacklevel + 1,
-    )
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-def _prepare_softmax(input, dim, dtype, name, stacklevel):
-    if dim is None:
-        dim = _softmax_dim(name, input.dim(), stacklevel)
-    if dtype is not None:
-        input = input.to(dtype)
-    dim = wrap_dim(dim, max(input.dim(), 1))
-    last = "_lastdim" if dim == input.dim() - 1 or input.dim() == 0 else ""
-    _require_float(input._data, f"{name.replace('min', 'max')}{last}_kernel_impl")
-    return input, dim
 
 
 # ---------------------------------------------------------------------------

@@ -18,7 +18,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._util import Tensor, _make, shape_str, type_name, xp_of
-from .activation import _log_softmax_array, logsigmoid, relu, softplus
+from ._softmax import _log_softmax_array
+from .activation import logsigmoid, relu, softplus
 from .activation import log_softmax as _log_softmax_op
 
 # ---------------------------------------------------------------------------
