@@ -72,6 +72,12 @@ class Function:
             raise RuntimeError(_FREED)
         return tuple(self._unpack(entry) for entry in saved)
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Override to use PyTorch 2's style: forward(*inputs) takes no ctx, and this
+        saves what backward needs from ``inputs`` and ``output``."""
+        raise NotImplementedError("setup_context is not implemented.")
+
     def save_for_forward(self, *tensors):
         """Keep tensors for a forward-mode rule (``jvp``). ember computes forward-mode
         products by the double-backward trick (autograd.functional.jvp), so these are only
@@ -154,7 +160,7 @@ class Function:
                 from .grad_mode import no_grad
 
                 with no_grad():
-                    out = cls.forward(ctx, *args, **kwargs)
+                    out = _user_forward(cls, ctx, args, kwargs)
                 return _wrap_user_plain(ctx, args, out)
         return _apply_recording(cls, ctx, args, forward_args, kwargs)
 
@@ -204,6 +210,16 @@ def _legacy_type(d):
         "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
         "bool": "BoolTensor",
     }.get(d.name, d.name)
+
+
+def _user_forward(cls, ctx, args, kwargs):
+    """PyTorch 2's split style: ``forward(*args)`` without ctx plus
+    ``setup_context(ctx, inputs, output)``, used when a subclass defines setup_context."""
+    if cls.setup_context is Function.setup_context:
+        return cls.forward(ctx, *args, **kwargs)
+    out = cls.forward(*args, **kwargs)
+    cls.setup_context(ctx, args, out)
+    return out
 
 
 def _wrap_plain(out):
@@ -261,7 +277,7 @@ def _apply_recording(cls, ctx, args, forward_args, kwargs):
         from .grad_mode import no_grad
 
         with no_grad():
-            out = cls.forward(ctx, *args, **kwargs)
+            out = _user_forward(cls, ctx, args, kwargs)
         single = not isinstance(out, tuple)
         outputs = _wrap_outputs_user(ctx, args, (out,) if single else out)
         out_arrays = tuple(o._data if isinstance(o, Tensor) else None for o in outputs)
