@@ -564,3 +564,31 @@ SEMANTICS = [
 @pytest.mark.parametrize("scenario", SEMANTICS, ids=[s.__name__.strip("_") for s in SEMANTICS])
 def test_engine_semantics_match_torch(scenario):
     both(scenario)
+
+
+def test_setup_context_style_function():
+    def scenario(lib):
+        class Cube(lib.autograd.Function):
+            @staticmethod
+            def forward(x, k):
+                return x ** 3 * k
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                x, k = inputs
+                ctx.save_for_backward(x)
+                ctx.k = k
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                return grad * 3 * x ** 2 * ctx.k, None
+
+        x = leaf(lib, [1.0, 2.0])
+        y = Cube.apply(x, 2.0)
+        y.sum().backward()
+        with lib.no_grad():
+            plain = Cube.apply(x, 1.0)
+        return y, x.grad, plain, plain.requires_grad
+
+    both(scenario)
