@@ -183,7 +183,7 @@ def _normal(rng, shape, np_dtype, mean=0.0, std=1.0):
 
 
 def _finish(array, dev, requires_grad):
-    t = _make(_on_device(array, dev))
+    t = _make(array if dev.type == "cpu" else _on_device(array, dev))
     if requires_grad:
         if array.dtype.kind not in "fcV":
             raise RuntimeError(
