@@ -1,6 +1,7 @@
-"""Unary math functions (exp, log, trig, erf, gamma family, rounding, ...) and the
-binary math ops beyond + - * / (atan2, hypot, fmod, remainder, floor_divide,
-float_power), each with its backward written in Tensor ops.
+"""Unary math functions (exp, log, trig, erf, gamma family, rounding, ...), each with
+its backward written in Tensor ops. The binary math ops beyond + - * / (atan2, hypot,
+fmod, remainder, floor_divide, float_power, xlogy, ...) live in binary.py and are
+re-exported from here.
 
 Most unary ops are one row in a table: the array computation, what backward reads
 (the input or the output) and the derivative. ``_unary`` turns a row into a Function
@@ -16,8 +17,10 @@ import numpy as np
 
 from ..autograd.function import Function
 from . import _special
-from ._elementwise import _out, _promote, _quiet, _slot, inplace_of
-from .pointwise import _RoundedDiv, _int_zero_check, div, pow
+from . import binary
+from .binary import *  # noqa: F401,F403 - binary math, re-exported
+from ._elementwise import _out, _quiet, inplace_of
+from .pointwise import pow
 from ._inplace import apply_inplace, needs_graph
 from ._util import Tensor, float_np, type_name, xp_of
 
@@ -305,288 +308,6 @@ def polygamma(n, input, *, out=None):
     return _out(Polygamma.apply(input, int(n)), out)
 
 
-# ---------------------------------------------------------------------------
-# Binary math
-# ---------------------------------------------------------------------------
-
-
-def _float_operands(x, y):
-    """Promote, then move integer results to the default float dtype."""
-    a, b, dt = _promote(x, y)
-    target = float_np(dt)
-    if target != dt:
-        a = a.astype(target) if hasattr(a, "dtype") else a
-        b = b.astype(target) if hasattr(b, "dtype") else b
-    return a, b
-
-
-def _require_tensor(name, other):
-    if not isinstance(other, Tensor):
-        raise TypeError(
-            f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}"
-        )
-
-
-class Atan2(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, y, x):
-        ctx.save_for_backward(y, x)
-        a, b = _float_operands(y, x)
-        return xp_of(a, b).arctan2(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        y, x = ctx.saved_tensors
-        scaled = grad / (x * x + y * y)
-        return scaled * x, scaled * -y
-
-
-def atan2(input, other, *, out=None):
-    _require_tensor("atan2", other)
-    return _out(Atan2.apply(input, other), out)
-
-
-arctan2 = atan2
-
-
-class Hypot(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, y):
-        a, b, dt = _promote(x, y)
-        if dt.kind not in "fV":
-            raise NotImplementedError(f'"hypot_cpu" not implemented for \'{type_name(dt)}\'')
-        out = xp_of(a, b).hypot(a, b)
-        ctx.save_for_backward(x, y, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, y, out = ctx.saved_tensors
-        return grad * x / out, grad * y / out
-
-
-def hypot(input, other, *, out=None):
-    _require_tensor("hypot", other)
-    return _out(Hypot.apply(input, other), out)
-
-
-class _Modulo(Function):
-    """fmod (C's sign of the dividend) and remainder (Python's sign of the divisor)."""
-
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, y, floored):
-        ctx.floored = floored
-        ctx.save_for_backward(x, y)
-        a, b, dt = _promote(x, y)
-        xp = xp_of(a, b)
-        if dt.kind in "iub":
-            _int_zero_check(b)
-            if dt.kind == "b":
-                a, b = xp.asarray(a, dtype=np.int64), xp.asarray(b, dtype=np.int64)
-                return (xp.remainder(a, b) if floored else xp.fmod(a, b)).astype(dt)
-        with _quiet(xp):
-            if floored:
-                if dt.kind in "fV":
-                    # PyTorch's rule: fmod, then shift by b when the signs disagree
-                    # (NumPy's remainder differs for infinite b).
-                    mod = xp.fmod(a, b)
-                    shift = (mod != 0) & ((b < 0) != (mod < 0))
-                    return xp.asarray(xp.where(shift, mod + b, mod), dtype=dt)
-                return xp.remainder(a, b)
-            return xp.fmod(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        grad_y = None
-        if ctx.needs_input_grad[1]:
-            mode = "floor" if ctx.floored else "trunc"
-            grad_y = -grad * _RoundedDiv.apply(x, y, mode)
-        return (grad if ctx.needs_input_grad[0] else None), grad_y, None
-
-
-# PyTorch's node names: Backward0 for a number divisor, Backward1 for a tensor one
-_MODULO = {
-    (floored, tensor_divisor): type(
-        "Remainder" if floored else "Fmod", (_Modulo,),
-        {"_node_name": f"{'Remainder' if floored else 'Fmod'}Backward{int(tensor_divisor)}",
-         "__module__": __name__},
-    )
-    for floored in (False, True) for tensor_divisor in (False, True)
-}
-
-
-def fmod(input, other, *, out=None):
-    return _out(_MODULO[False, isinstance(other, Tensor)].apply(input, other, False), out)
-
-
-def remainder(input, other, *, out=None):
-    return _out(_MODULO[True, isinstance(other, Tensor)].apply(input, other, True), out)
-
-
-class FloorDivide(_RoundedDiv):
-    """floor_divide: same values as div(rounding_mode='floor'), but PyTorch defines no
-    derivative for it, so backward raises as PyTorch does."""
-
-    _node_name = "torch::autograd::NotImplemented"
-
-    @staticmethod
-    def backward(ctx, grad):
-        raise RuntimeError("derivative for aten::floor_divide is not implemented")
-
-
-def floor_divide(input, other, *, out=None):
-    return _out(FloorDivide.apply(input, other, "floor"), out)
-
-
-def true_divide(input, other, *, out=None):
-    return div(input, other, out=out)
-
-
-def _to_double(value):
-    from .._backend.dtypes import complex128, float64
-
-    if isinstance(value, Tensor):
-        wanted = complex128 if value._data.dtype.kind == "c" else float64
-        return value if value.dtype is wanted else value.to(wanted)
-    return complex(value) if isinstance(value, complex) else float(value)
-
-
-def float_power(input, exponent, *, out=None):
-    """pow computed in double precision (float64, or complex128 for complex operands)."""
-    return _out(pow(_to_double(input), _to_double(exponent)), out)
-
-
-def _float_power_(self, exponent):
-    if self._data.dtype != np.float64:
-        raise RuntimeError(
-            f"the base given to float_power_ has dtype {type_name(self._data.dtype)} but the "
-            "operation's result requires dtype Double"
-        )
-    return inplace_of(float_power)(self, exponent)
-
-
-class Xlogy(Function):
-    """x * log(y), defined as 0 where x == 0 (unless y is NaN)."""
-
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
-        a, b = _float_operands(x, y)
-        xp = xp_of(a, b)
-        out = xp.where(a == 0, 0.0, a * xp.log(b))
-        return xp.asarray(xp.where(b != b, b, out), dtype=xp.result_type(a, b))
-
-    @staticmethod
-    def backward(ctx, grad):
-        from .pointwise import where
-
-        x, y = ctx.saved_tensors
-        grad_x = grad_y = None
-        if ctx.needs_input_grad[0]:
-            log_y = y.log() if isinstance(y, Tensor) else _scalar_log(y)
-            grad_x = grad * where(x == 0, 0.0, log_y)
-        if ctx.needs_input_grad[1]:
-            grad_y = grad * x / y
-        return grad_x, grad_y
-
-
-def _scalar_log(value):
-    if value > 0:
-        return math.log(value)
-    return -math.inf if value == 0 else math.nan
-
-
-def xlogy(input, other, *, out=None):
-    return _out(Xlogy.apply(input, other), out)
-
-
-class _LogAddExp(Function):
-    """log(exp(a) + exp(b)) (or base 2), computed from the larger operand: no overflow."""
-
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, a, b, base2):
-        ctx.base2 = base2
-        ctx.save_for_backward(a, b)
-        x, y, dt = _promote(a, b)
-        if dt.kind not in "fV":
-            name = "logaddexp2" if base2 else "logaddexp"
-            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{type_name(dt)}\'')
-        xp = xp_of(x, y)
-        larger = xp.maximum(x, y)
-        gap = -xp.abs(x - y)
-        if base2:
-            out = larger + xp.log1p(xp.exp2(gap)) / _LN2
-        else:
-            out = larger + xp.log1p(xp.exp(gap))
-        # equal infinities: the gap is NaN, the answer is the infinity itself
-        return xp.asarray(xp.where(xp.isinf(x) & (x == y), x, out), dtype=dt)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        scale = _LN2 if ctx.base2 else 1.0
-        grad_a = grad * ((a - b) * scale).sigmoid() if ctx.needs_input_grad[0] else None
-        grad_b = grad * ((b - a) * scale).sigmoid() if ctx.needs_input_grad[1] else None
-        return grad_a, grad_b, None
-
-
-_LOGADDEXP = {
-    base2: type("Logaddexp2" if base2 else "Logaddexp", (_LogAddExp,), {"__module__": __name__})
-    for base2 in (False, True)
-}
-
-
-def logaddexp(input, other, *, out=None):
-    _require_tensor("logaddexp", other)
-    return _out(_LOGADDEXP[False].apply(input, other, False), out)
-
-
-def logaddexp2(input, other, *, out=None):
-    _require_tensor("logaddexp2", other)
-    return _out(_LOGADDEXP[True].apply(input, other, True), out)
-
-
-class Copysign(Function):
-    """|a| with the sign of b; d/da is +-1 (0 at a == 0, as PyTorch), d/db is 0."""
-
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        x, y = _float_operands(a, b)
-        out = xp_of(x, y).copysign(x, y)
-        ctx.save_for_backward(a, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        from .pointwise import where
-
-        a, out = ctx.saved_tensors
-        grad_a = grad_b = None
-        if ctx.needs_input_grad[0]:
-            safe_a = where(a == 0, 1.0, a)
-            grad_a = grad * where(a == 0, 0.0, out / safe_a)
-        if ctx.needs_input_grad[1]:
-            grad_b = _zeros(grad)
-        return grad_a, grad_b
-
-
-def copysign(input, other, *, out=None):
-    return _out(Copysign.apply(input, other), out)
-
-
 class Sinc(Function):
     """sin(pi x) / (pi x), 1 at x == 0."""
 
@@ -623,60 +344,33 @@ def rad2deg(input, *, out=None):
     return _out(input * (180.0 / math.pi), out)
 
 
-class Heaviside(Function):
-    """0 for x < 0, ``values`` at x == 0, 1 for x > 0; PyTorch defines no derivative."""
-
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, values):
-        a, b, dt = _promote(x, values)
-        xp = xp_of(a, b)
-        return xp.asarray(xp.where(a == 0, b, a > 0), dtype=dt)
-
-    _node_name = "torch::autograd::NotImplemented"
-
-    @staticmethod
-    def backward(ctx, grad):
-        raise RuntimeError("derivative for aten::heaviside is not implemented")
-
-
-def heaviside(input, values, *, out=None):
-    if not isinstance(values, Tensor):
-        raise TypeError(
-            "heaviside(): argument 'values' (position 2) must be Tensor, not "
-            f"{type(values).__name__}"
-        )
-    return _out(Heaviside.apply(input, values), out)
-
-
 def _polygamma_method(self, n):
     return polygamma(n, self)
 
 
-__all__ = [
+_UNARY_NAMES = [
     "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal",
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
     "atanh", "sigmoid", "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "abs",
-    "sign", "sgn", "square", "floor", "ceil", "trunc", "frac", "round", "logit", "atan2",
-    "arctan2", "hypot", "fmod", "remainder", "floor_divide", "true_divide", "float_power",
-    "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "fix",
-    "xlogy", "logaddexp", "logaddexp2", "copysign", "sinc", "deg2rad", "rad2deg", "heaviside",
+    "sign", "sgn", "square", "floor", "ceil", "trunc", "frac", "round", "logit", "absolute",
+    "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "fix", "sinc", "deg2rad",
+    "rad2deg",
 ]
+__all__ = _UNARY_NAMES + binary.__all__
 
 absolute, fix = abs, trunc
 arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
-_OUT_OF_PLACE = {name: globals()[name] for name in __all__ if name != "polygamma"}
+_OUT_OF_PLACE = {name: globals()[name] for name in _UNARY_NAMES if name != "polygamma"}
 _OUT_OF_PLACE["polygamma"] = _polygamma_method
 
 # Ops whose backward reads only the output (or nothing) need no clone of self in-place.
 _SAVES_INPUT = {name.lower() for name, row in _TABLE.items() if row[1] == "input"} | {
-    "logit", "atan2", "arctan2", "hypot", "fmod", "remainder", "float_power", "polygamma",
-    "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
-    "xlogy", "logaddexp", "logaddexp2", "copysign", "sinc",
+    "logit", "polygamma", "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh",
+    "arctanh", "sinc",
 }
+
 
 class _NoInplaceDerivative(Function):
     """asinh_/acosh_/atanh_ while recording: PyTorch computes them but defines no
@@ -708,14 +402,10 @@ def _no_inplace_derivative(name):
 
 
 TENSOR_METHODS = {
+    **binary.TENSOR_METHODS,
     **_OUT_OF_PLACE,
     **{name + "_": inplace_of(fn, saves_self=name in _SAVES_INPUT)
-       for name, fn in _OUT_OF_PLACE.items() if name != "float_power"},
-    "float_power_": _float_power_,
+       for name, fn in _OUT_OF_PLACE.items()},
     **{name + "_": _no_inplace_derivative(name) for name in ("asinh", "acosh", "atanh")},
     "__abs__": abs,
-    "__mod__": _slot(remainder), "__rmod__": _slot(remainder, reflected=True),
-    "__imod__": inplace_of(remainder),
-    "__floordiv__": _slot(floor_divide), "__rfloordiv__": _slot(floor_divide, reflected=True),
-    "__ifloordiv__": inplace_of(floor_divide, saves_self=False),
 }
