@@ -197,6 +197,12 @@ def test_einsum(equation, shapes):
     assert ember.autograd.gradcheck(lambda *ops: ember.einsum(equation, *ops), leaves)
 
 
+def test_einsum_sublist_format():
+    a, b = randn(2, 3, 4), randn(4, 5)
+    check(lambda lib, a, b: lib.einsum(a, [Ellipsis, 0, 1], b, [1, 30], [Ellipsis, 30, 0]), a, b)
+    check(lambda lib, a, b: lib.einsum(a, [27, 1], b[:, :2], [1, 28]), randn(3, 4), b)
+
+
 def test_einsum_list_operands_and_double_backward():
     a, b = randn(3, 4), randn(4, 2)
     check(lambda lib, a, b: lib.einsum("ij,jk->ik", [a, b]), a, b)

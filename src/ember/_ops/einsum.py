@@ -134,8 +134,39 @@ def _einsum_operand_grad(grad, output, terms, operands, k):
     return Einsum.apply(in_terms, "".join(labels), *in_operands)
 
 
+def _sublist_term(sublist):
+    letters = []
+    for n in sublist:
+        if n is Ellipsis:
+            letters.append("...")
+        elif 0 <= n < 26:
+            letters.append(chr(ord("A") + n))
+        elif 26 <= n < 52:
+            letters.append(chr(ord("a") + n - 26))
+        else:
+            raise ValueError("einsum(): subscript in subscript list is not within the valid "
+                             "range [0, 52)")
+    return "".join(letters)
+
+
+def _from_sublists(args):
+    """einsum(op1, sublist1, op2, sublist2, ..., [sublist_out]) -> (equation, operands)."""
+    operands = args[0::2]
+    sublists = args[1::2]
+    output = None
+    if len(args) % 2 == 1:
+        output = args[-1]
+        operands = operands[:-1]
+    equation = ",".join(_sublist_term(s) for s in sublists)
+    if output is not None:
+        equation += "->" + _sublist_term(output)
+    return equation, tuple(operands)
+
+
 def einsum(equation, *operands):
     """Einstein summation (``"ij,jk->ik"``, ellipsis and implicit output supported)."""
+    if not isinstance(equation, str):
+        equation, operands = _from_sublists((equation,) + tuple(operands))
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     first = operands[0]._data.dtype if operands else None
