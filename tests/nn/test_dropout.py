@@ -127,3 +127,29 @@ def test_module_paths():
 
     for name, _ in MODULES:
         assert getattr(ember.nn, name) is getattr(dropout, name)
+
+
+WARNING_CASES = [("dropout2d", (2, 3, 4)), ("dropout2d", (2, 3)), ("dropout3d", (2, 3, 4)),
+                 ("dropout3d", (2, 3, 4, 5, 6, 7))]
+
+
+@pytest.mark.parametrize("name,shape", WARNING_CASES)
+def test_dimension_warnings_match_torch(name, shape):
+    import warnings
+
+    messages = []
+    for lib in (torch, ember):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            getattr(lib.nn.functional, name)(lib.ones(*shape), 0.5)
+        messages.append([str(w.message) for w in caught])
+    assert messages[0] == messages[1] and messages[0]
+
+
+def test_unbatched_inplace_feature_dropout_returns_input():
+    ember.manual_seed(9)
+    x = ember.ones(40, 3)
+    out = F.dropout1d(x, 0.5, inplace=True)
+    assert out is x
+    values = x.numpy()
+    assert np.all(values == values[:, :1]) and set(np.unique(values)) <= {0.0, 2.0}

@@ -412,47 +412,74 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     return _dropout_impl(input, p, training, inplace, feature=True, alpha=True)
 
 
-def _feature_dropout(input, p, training, inplace, name, spatial):
+def _unbatched_feature_dropout(input, p, training, inplace):
+    """Channel dropout of an input without a batch dim: run it batched, write back."""
+    if p == 0 or not training or input.numel() == 0:
+        return input
+    out = _dropout_impl(input.unsqueeze(0), p, training, False, feature=True,
+                        alpha=False).squeeze(0)
+    if inplace:
+        from .._ops._inplace import apply_inplace
+
+        return apply_inplace(input, out)
+    return out
+
+
+def _warn_feature_dims(name, ndim, expected, spatial):
+    import warnings
+
+    warnings.warn(
+        f"{name}: Received a {ndim}-D input to {name}, which is deprecated and will result in "
+        "an error in a future release. To retain the behavior and silence this warning, please "
+        f"use dropout instead. Note that {name} exists to provide channel-wise dropout on "
+        f"inputs with {spatial} spatial dimensions, a channel dimension, and an optional batch "
+        f"dimension (i.e. {expected[0]}D or {expected[1]}D inputs).", stacklevel=3)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) inputs."""
     _check_p(p)
     ndim = input.dim()
-    if name == "dropout1d" and ndim not in (2, 3):
+    if ndim not in (2, 3):
         raise RuntimeError(
             f"dropout1d: Expected 2D or 3D input, but received a {ndim}D input. Note that "
             "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
             "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
             "inputs).")
-    batched = ndim == spatial + 2
-    if not batched and name == "dropout3d" and ndim != spatial + 1:
-        import warnings
-
-        warnings.warn(f"dropout3d: Received a {ndim}-D input to dropout3d, which is deprecated "
-                      "and will result in an error in a future release.", stacklevel=3)
-    if not batched and ndim == spatial + 1:
-        out = _dropout_impl(input.unsqueeze(0), p, training, inplace, feature=True, alpha=False)
-        return out.squeeze(0) if out is not input else input
+    if ndim == 2:
+        return _unbatched_feature_dropout(input, p, training, inplace)
     return _dropout_impl(input, p, training, inplace, feature=True, alpha=False)
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of (N, C, L) or (C, L) inputs."""
-    return _feature_dropout(input, p, training, inplace, "dropout1d", 1)
-
-
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of (N, C, H, W) inputs (3-D inputs are taken as batched, as in
-    PyTorch)."""
+    """Zero whole channels of (N, C, H, W) inputs (3-D inputs are taken as (N, C, L), with
+    PyTorch's warning)."""
     _check_p(p)
-    if input.dim() not in (3, 4):
+    ndim = input.dim()
+    if ndim not in (3, 4):
+        _warn_feature_dims("dropout2d", ndim, (3, 4), 2)
+    if ndim == 3:
         import warnings
 
-        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is "
-                      "deprecated and will result in an error in a future release.", stacklevel=2)
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+            "the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2)
     return _dropout_impl(input, p, training, inplace, feature=True, alpha=False)
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) inputs."""
-    return _feature_dropout(input, p, training, inplace, "dropout3d", 3)
+    _check_p(p)
+    ndim = input.dim()
+    if ndim not in (4, 5):
+        _warn_feature_dims("dropout3d", ndim, (4, 5), 3)
+    if ndim != 5:
+        return _unbatched_feature_dropout(input, p, training, inplace)
+    return _dropout_impl(input, p, training, inplace, feature=True, alpha=False)
 
 
 # -- one_hot, norms and distances -------------------------------------------------------------
