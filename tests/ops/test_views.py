@@ -167,7 +167,9 @@ NODE_NAMES = [
     lambda x: x[None], lambda x: x[..., 1], lambda x: x.squeeze(), lambda x: x.unsqueeze(0),
     lambda x: x.t(), lambda x: x.reshape(12), lambda x: x.t().reshape(12),
     lambda x: x.diagonal(), lambda x: x.expand(2, 3, 4), lambda x: x.permute(1, 0),
-    lambda x: x.transpose(0, 1), lambda x: x.flip(0),
+    lambda x: x.transpose(0, 1), lambda x: x.flip(0), lambda x: x.split(2)[0],
+    lambda x: x.chunk(2, 1)[1], lambda x: x.unbind(1)[0], lambda x: ember.stack([x, x])
+    if isinstance(x, ember.Tensor) else torch.stack([x, x]), lambda x: x.narrow(0, 1, 1),
 ]
 
 

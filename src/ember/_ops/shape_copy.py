@@ -322,7 +322,31 @@ def stack(tensors, dim=0, *, out=None):
                 f"and {shape_str(t._data.shape)} at entry {i}"
             )
     dim = wrap_dim(dim, len(ref) + 1)
-    return cat([t.unsqueeze(dim) for t in tensors], dim, out=out)
+    np_dtype = tensors[0]._data.dtype
+    for t in tensors[1:]:
+        if t._data.dtype != np_dtype:
+            np_dtype = result_np(np.empty((), np_dtype), t._data)
+    result = Stack.apply(dim, np_dtype, *tensors)
+    if out is not None:
+        from ._inplace import apply_inplace
+
+        return apply_inplace(out, result) if out.shape == result.shape else \
+            _resize_into(out, result)
+    return result
+
+
+class Stack(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, dim, np_dtype, *arrays):
+        ctx.dim = dim
+        xp = xp_of(*arrays)
+        return xp.stack([a.astype(np_dtype, copy=False) for a in arrays], axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None, None) + tuple(grad.unbind(ctx.dim))
 
 
 def hstack(tensors, *, out=None):

@@ -184,11 +184,63 @@ def split(tensor, split_size_or_sections, dim=0):
                 f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
                 f"size at dimension {dim}), but got split_sizes={sections}"
             )
-    outs, start = [], 0
+    bounds, start = [], 0
     for length in sections:
-        outs.append(_slice_dim(tensor, dim, slice(start, start + length)))
+        bounds.append((start, start + length))
         start += length
-    return tuple(outs)
+    return _split_views(tensor, dim, bounds)
+
+
+class Split(Function):
+    """Slices along one dim as views, one graph node (split, chunk, tensor_split)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, dim, bounds):
+        ctx.meta = (x.shape, dim, bounds)
+        lead = (slice(None),) * dim
+        return tuple(x[lead + (slice(a, b),)] for a, b in bounds)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        shape, dim, bounds = ctx.meta
+        stops = [0] + [b for _, b in bounds]
+        if all(a == stop for (a, _), stop in zip(bounds, stops)) and stops[-1] == shape[dim]:
+            from .shape_copy import cat
+
+            return cat(list(grads), dim), None, None
+        from .index import IndexPutZeros
+
+        lead = (slice(None),) * dim
+        total = None
+        for (a, b), grad in zip(bounds, grads):  # overlapping or gapped pieces
+            piece = IndexPutZeros.apply(grad, shape, lead + (slice(a, b), Ellipsis))
+            total = piece if total is None else total + piece
+        return total, None, None
+
+
+class Unbind(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        lead = (slice(None),) * dim
+        return tuple(x[lead + (i, Ellipsis)] for i in range(x.shape[dim]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        from .shape_copy import stack
+
+        return stack(list(grads), ctx.dim), None
+
+
+def _split_views(input, dim, bounds):
+    if not bounds:
+        return ()
+    outs = Split.apply(input, dim, tuple(bounds))
+    return tuple(view_of(out, input) for out in outs)
 
 
 def chunk(input, chunks, dim=0):
@@ -222,7 +274,7 @@ def tensor_split(input, indices_or_sections, dim=0):
         bounds = [
             (max(0, min(a, size)), max(0, min(max(a, b), size))) for a, b in zip(cuts, cuts[1:])
         ]
-    return tuple(_slice_dim(input, dim, slice(a, b)) for a, b in bounds)
+    return _split_views(input, dim, bounds)
 
 
 def _sections_split(fn_name, input, indices_or_sections, dim, min_ndim):
@@ -256,7 +308,9 @@ def dsplit(input, indices_or_sections):
 
 def unbind(input, dim=0):
     dim = wrap_dim(dim, input._data.ndim)
-    return tuple(_slice_dim(input, dim, i) for i in range(input._data.shape[dim]))
+    if input._data.shape[dim] == 0:
+        return ()
+    return tuple(view_of(out, input) for out in Unbind.apply(input, dim))
 
 
 class Unfold(Function):
