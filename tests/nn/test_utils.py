@@ -269,3 +269,18 @@ def test_orthogonal_assignment_and_matrix_exp_gradcheck():
     np.testing.assert_allclose(mod.weight.detach().numpy(), q, atol=1e-5)
     with pytest.raises(ValueError, match="Expected a matrix or batch of matrices"):
         ember.nn.utils.parametrizations.orthogonal(ember.nn.Linear(3, 3), "bias")
+
+
+def test_parametrized_module_deepcopies_and_refuses_pickle():
+    import copy
+    import pickle
+
+    mod = ember.nn.utils.parametrizations.weight_norm(ember.nn.Linear(3, 2))
+    clone = copy.deepcopy(mod)
+    assert type(clone).__name__ == "ParametrizedLinear"
+    x = ember.randn(4, 3)
+    np.testing.assert_array_equal(clone(x).detach().numpy(), mod(x).detach().numpy())
+    assert clone.parametrizations.weight.original0 is not mod.parametrizations.weight.original0
+    with pytest.raises(RuntimeError, match="Serialization of parametrized modules is only "
+                                           "supported through state_dict"):
+        pickle.dumps(mod)
