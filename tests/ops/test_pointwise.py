@@ -464,6 +464,8 @@ NODE_NAMES = {
     "logaddexp2": lambda lib, x, y: lib.logaddexp2(x, y), "sin_": lambda lib, x, y: (x * 1).sin_(),
     "where": lambda lib, x, y: lib.where(x > 0.4, x, y), "add": lambda lib, x, y: x + 1,
     "floor_divide": lambda lib, x, y: lib.floor_divide(x, y),
+    "rsub": lambda lib, x, y: 1 - x, "rdiv": lambda lib, x, y: 2 / x,
+    "rsub_fn": lambda lib, x, y: lib.rsub(x, 2),
 }
 
 

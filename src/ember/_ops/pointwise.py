@@ -451,9 +451,22 @@ def sub(input, other, *, alpha=1, out=None):
 subtract = sub
 
 
+class _RSub(Sub):
+    _node_name = "RsubBackward1"  # number - tensor, as PyTorch names it
+
+
 def rsub(input, other, *, alpha=1):
-    return sub(other, input, alpha=alpha) if isinstance(other, Tensor) else Sub.apply(
-        other, input * alpha if alpha != 1 else input)
+    """other - alpha * input."""
+    if isinstance(other, Tensor):
+        return sub(other, input, alpha=alpha)
+    return _RSub.apply(other, input * alpha if alpha != 1 else input)
+
+
+def _reflected_div(number, tensor):
+    """number / tensor as PyTorch computes it: tensor.reciprocal() * number."""
+    if isinstance(number, Tensor):
+        return Div.apply(number, tensor)
+    return Mul.apply(tensor.reciprocal(), number)
 
 
 def mul(input, other, *, out=None):
@@ -696,11 +709,11 @@ TENSOR_METHODS = {
     "div_": _div_, "divide_": _div_,
     "__add__": _slot(Add.apply), "__radd__": _slot(Add.apply, reflected=True),
     "__iadd__": _iadd,
-    "__sub__": _slot(Sub.apply), "__rsub__": _slot(Sub.apply, reflected=True),
+    "__sub__": _slot(Sub.apply), "__rsub__": _slot(rsub),
     "__isub__": _isub,
     "__mul__": _slot(Mul.apply), "__rmul__": _slot(Mul.apply, reflected=True),
     "__imul__": _imul,
-    "__truediv__": _slot(Div.apply), "__rtruediv__": _slot(Div.apply, reflected=True),
+    "__truediv__": _slot(Div.apply), "__rtruediv__": _slot(_reflected_div, reflected=True),
     "__itruediv__": _idiv, "__div__": _slot(Div.apply),
     "__pow__": _slot(_pow_apply), "__rpow__": _slot(_pow_apply, reflected=True),
     "__ipow__": inplace_of(pow),
