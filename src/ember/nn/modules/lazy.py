@@ -23,7 +23,7 @@ class LazyModuleMixin:
     def _lazy_load_hook(self, state_dict, prefix, local_metadata, strict, missing_keys,
                         unexpected_keys, error_msgs):
         """Loading into a lazy module materialises its parameters with the saved shapes."""
-        for name, param in self._parameters.items():
+        for name, param in (*self._parameters.items(), *self._buffers.items()):
             key = prefix + name
             if key in state_dict and param is not None and is_lazy(param):
                 param.materialize(state_dict[key].shape)
