@@ -119,6 +119,8 @@ class Module(_HookRegistration):
     # -- registration -------------------------------------------------------------------
 
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """Add a tensor that is state but not a parameter (running stats); a
+        non-persistent buffer is left out of ``state_dict``."""
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         if not isinstance(name, str):
@@ -141,6 +143,7 @@ class Module(_HookRegistration):
             self._non_persistent_buffers_set.add(name)
 
     def register_parameter(self, name: str, param) -> None:
+        """Add a Parameter (or a None slot) under ``name``."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
         if not isinstance(name, str):
@@ -166,6 +169,7 @@ class Module(_HookRegistration):
                 _hooks.global_parameter_registration_hooks, self, name, param)
 
     def add_module(self, name: str, module) -> None:
+        """Add a child module under ``name`` (its parameters join this module's)."""
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{_typename(module)} is not a Module subclass")
         if not isinstance(name, str):
@@ -183,6 +187,7 @@ class Module(_HookRegistration):
         self.add_module(name, module)
 
     def get_submodule(self, target: str) -> Module:
+        """The submodule at a dotted path such as ``"encoder.layers.0"``."""
         if target == "":
             return self
         mod = self
@@ -336,11 +341,13 @@ class Module(_HookRegistration):
                 yield module_prefix + ("." if module_prefix else "") + k, v
 
     def parameters(self, recurse: bool = True):
+        """Every parameter, each shared one once (what an optimizer takes)."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_parameters(self, prefix: str = "", recurse: bool = True,
                          remove_duplicate: bool = True):
+        """``(dotted name, parameter)`` pairs in registration order."""
         yield from self._named_members(lambda m: m._parameters.items(), prefix=prefix,
                                        recurse=recurse, remove_duplicate=remove_duplicate)
 
@@ -369,6 +376,7 @@ class Module(_HookRegistration):
             yield module
 
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+        """``(dotted name, module)`` for this module and every descendant, depth first."""
         if memo is None:
             memo = set()
         if self in memo:
@@ -383,6 +391,7 @@ class Module(_HookRegistration):
                                             remove_duplicate)
 
     def apply(self, fn):
+        """Call ``fn`` on every submodule (children first) and then on self."""
         for module in self.children():
             module.apply(fn)
         fn(self)
@@ -391,6 +400,7 @@ class Module(_HookRegistration):
     # -- modes and gradients ------------------------------------------------------------
 
     def train(self, mode: bool = True):
+        """Set training mode here and in every descendant (Dropout, BatchNorm read it)."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         self.training = mode
@@ -399,6 +409,7 @@ class Module(_HookRegistration):
         return self
 
     def eval(self):
+        """``train(False)``."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True):
@@ -407,6 +418,7 @@ class Module(_HookRegistration):
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset parameter gradients: to None (default) or to zeros in place."""
         for p in self.parameters():
             if p.grad is None:
                 continue
@@ -581,6 +593,8 @@ class Module(_HookRegistration):
             destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
 
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+        """Parameters and persistent buffers by dotted name (detached unless
+        ``keep_vars``), with PyTorch's keys and ``_metadata``."""
         if args:
             destination = args[0] if destination is None else destination
             if len(args) > 1 and prefix == "":
