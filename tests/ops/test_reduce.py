@@ -84,6 +84,13 @@ EMPTY_CASES = [
     ("all", lambda lib, x: lib.all(x)),
     ("any_dim", lambda lib, x: lib.any(x, 1)),
     ("nansum", lambda lib, x: x.nansum(1)),
+    ("std_all", lambda lib, x: x.std()), ("var_dim1", lambda lib, x: x.var(1)),
+    ("std_dim0", lambda lib, x: x.std(0)), ("prod_dim0", lambda lib, x: x.prod(0)),
+    ("argmax_dim0", lambda lib, x: x.argmax(0)), ("min_dim0", lambda lib, x: x.min(0)),
+    ("nanmean_all", lambda lib, x: x.nanmean()), ("mean_dim0", lambda lib, x: x.mean(0)),
+    ("norm_inf_dim0", lambda lib, x: x.norm(math.inf, dim=0)),
+    ("aminmax_dim0", lambda lib, x: lib.aminmax(x, dim=0)),
+    ("std_mean_dim0", lambda lib, x: lib.std_mean(x, 0)),
 ]
 
 
@@ -290,6 +297,11 @@ ERROR_CASES = [
     ("argmin_empty_dim", lambda lib, x: x[:0].argmin(0), "argmin\\(\\): Expected reduction dim 0"),
     ("aminmax_empty", lambda lib, x: lib.aminmax(x[:0]), "aminmax\\(\\): cannot compute aminmax"),
     ("cumsum_bad_dim", lambda lib, x: x.cumsum(2), "Dimension out of range"),
+    ("argmax_bool", lambda lib, x: (x > 0).argmax(), "argmax\\(\\): does not support bool input"),
+    ("aminmax_empty_dim", lambda lib, x: lib.aminmax(x[:0], dim=0), "aminmax: Expected reduction dim 0"),
+    ("norm_inf_empty", lambda lib, x: x[:0].norm(math.inf), "cannot compute the inf norm on an empty"),
+    ("norm_ninf_empty_dim", lambda lib, x: x[:, :0].norm(-math.inf, dim=1),
+     "cannot compute the -inf norm on the dimension 1"),
 ]
 
 

@@ -115,6 +115,20 @@ def test_median_tie_gradient_split():
     check(lambda lib, x: x.nanmedian(), np.array([2.0, 2.0, 7.0, 1.0], np.float32))
 
 
+EMPTY_CASES = [
+    lambda lib, x: x.median(0), lambda lib, x: x.argsort(0), lambda lib, x: x.topk(0, 1),
+    lambda lib, x: x.topk(1, 0), lambda lib, x: x.diff(), lambda lib, x: x.diff(dim=0),
+    lambda lib, x: lib.unique(x.detach(), dim=1), lambda lib, x: lib.unique_consecutive(x.detach()),
+    lambda lib, x: lib.histc(x), lambda lib, x: lib.searchsorted(lib.tensor([1.0, 2.0]), x),
+    lambda lib, x: x.kthvalue(1, 0), lambda lib, x: x.mode(0), lambda lib, x: x.nanmedian(),
+]
+
+
+@pytest.mark.parametrize("index", range(len(EMPTY_CASES)))
+def test_empty_table(index):
+    check(EMPTY_CASES[index], randn(2, 0))
+
+
 def test_empty():
     check(lambda lib, x: x.sort(1), randn(2, 0))
     check(lambda lib, x: x.sort(0), randn(2, 0))
@@ -224,6 +238,7 @@ ERROR_CASES = [
     ("diff_0d", lambda lib, x: x.sum().diff(), "diff expects input to be at least one-dimensional"),
     ("searchsorted_side", lambda lib, x: lib.searchsorted(x[0], x[0], side="middle"), "side can only be"),
     ("bucketize_2d", lambda lib, x: lib.bucketize(x[0], x), "boundaries tensor must be 1 dimension"),
+    ("unique_zero_sized", lambda lib, x: lib.unique(x[:, :0], dim=0), "There are 0 sized dimensions"),
 ]
 
 
@@ -313,3 +328,18 @@ AXIS_CASES = [
 @pytest.mark.parametrize("index", range(len(AXIS_CASES)))
 def test_numpy_axis_aliases(index):
     check(AXIS_CASES[index], randn(3, 4))
+
+
+@pytest.mark.parametrize("op", ["unique", "unique_dim", "unique_consecutive"])
+def test_unique_has_no_derivative(op):
+    call = {"unique": lambda lib, y: lib.unique(y), "unique_dim": lambda lib, y: lib.unique(y, dim=0),
+            "unique_consecutive": lambda lib, y: lib.unique_consecutive(y)}[op]
+    names = []
+    for lib in (ember, torch):
+        y = lib.tensor([1.0, 2.0, 2.0], requires_grad=True)
+        out = call(lib, y)
+        assert out.requires_grad
+        names.append(out.grad_fn.name())
+        with pytest.raises(NotImplementedError, match="the derivative for '.*' is not implemented"):
+            out.sum().backward()
+    assert names[0] == names[1]

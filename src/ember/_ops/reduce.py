@@ -357,7 +357,9 @@ def aminmax(input, *, dim=None, keepdim=False):
     name = "aminmax"
     shape = input._data.shape
     dims = _dims(dim, input._data.ndim)
-    if builtins.any(shape[d] == 0 for d in dims) or (dim is None and 0 in shape):
+    if dim is not None and input._data.ndim and shape[dims[0]] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {dims[0]} to have non-zero size.")
+    if dim is None and 0 in shape:
         raise RuntimeError(
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has "
             "no identity."
@@ -549,6 +551,8 @@ class VectorNorm(Function):
                 "linalg.vector_norm: Expected a floating point or complex tensor as input. "
                 f"Got {type_name(x.dtype)}"
             )
+        if p in (math.inf, -math.inf) and 0 in x.shape:
+            _check_inf_norm(p, x.shape, dims)
         xp = xp_of(x)
         work, back = _acc(x)
         magnitude = work if (p == 2 and work.dtype.kind == "f") else xp.abs(work)
@@ -597,6 +601,20 @@ class VectorNorm(Function):
         else:
             direction = x * scale
         return grad * direction / safe_norm ** (p - 1) * mask, None, None, None
+
+
+def _check_inf_norm(p, shape, dims):
+    """The +-inf norms have no identity: PyTorch's errors for empty reductions."""
+    which = "inf" if p > 0 else "-inf"
+    if len(dims) == len(shape) and 0 in shape:
+        raise RuntimeError(
+            f"linalg.vector_norm cannot compute the {which} norm on an empty tensor because "
+            "the operation does not have an identity")
+    for d in dims:
+        if shape[d] == 0:
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {which} norm on the dimension {d}because "
+                "this dimension is empty and the operation does not have an identity")
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):

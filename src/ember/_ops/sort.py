@@ -9,6 +9,8 @@ another index among equal values.
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -189,13 +191,13 @@ def _median(name, input, dim, keepdim, ignore_nan):
     x = input._data
     _reject_bool("median_cpu" if dim is None else "median_out", x)
     if dim is None:
+        node = "MedianBackward0" if name == "median" else "NanmedianBackward0"
         if x.size == 0:
-            return _make(xp_of(x).full((), np.nan, x.dtype)) if x.dtype.kind in "fc" else \
-                _make(xp_of(x).zeros((), x.dtype))
+            empty = xp_of(x).full((), np.nan if x.dtype.kind in "fc" else 0, x.dtype)
+            return named(_EvenSplit, node).apply(input, empty)
         flat = x.reshape(-1)
         rank = int(_median_ranks(flat, 0, ignore_nan))
         value = xp_of(x).partition(flat, rank)[rank]
-        node = "MedianBackward0" if name == "median" else "NanmedianBackward0"
         return named(_EvenSplit, node).apply(input, value.reshape(()))
     node = "MedianBackward1" if name == "median" else "NanmedianBackward1"
     if x.ndim == 0:
@@ -360,16 +362,38 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         inverse = inverse.reshape(x.shape)
     else:
         d = wrap_dim(dim, x.ndim)
+        if builtins.any(s == 0 for i, s in enumerate(x.shape) if i != d):
+            raise RuntimeError(
+                "There are 0 sized dimensions, and they aren't selected, so unique cannot be "
+                "applied")
         if x.shape[d] == 0:
             values, inverse, counts = x, xp.zeros(0, np.int64), xp.zeros(0, np.int64)
         else:
             values, inverse, counts = xp.unique(x, return_inverse=True, return_counts=True, axis=d)
             inverse = inverse.reshape(-1)
+    node, aten = ("Unique2Backward0", "_unique2") if dim is None else ("UniqueDimBackward0", "unique_dim")
+    values = named(_NoDerivative, node).apply(input, values, aten)
     return _unique_result(values, inverse, counts, return_inverse, return_counts)
 
 
+class _NoDerivative(Function):
+    """Output of an op PyTorch records without a derivative (unique): it requires grad,
+    and backward through it raises PyTorch's NotImplementedError."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, result, aten_name):
+        ctx.aten_name = aten_name
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError(f"the derivative for '{ctx.aten_name}' is not implemented.")
+
+
 def _unique_result(values, inverse, counts, return_inverse, return_counts):
-    out = [_make(values)]
+    out = [values]
     if return_inverse:
         out.append(_make(inverse.astype(np.int64, copy=False)))
     if return_counts:
@@ -395,6 +419,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     values = xp.take(source, first, axis=axis)
     counts = xp.diff(xp.concatenate([first, xp.asarray([source.shape[axis]])]))
     inverse = group.reshape(x.shape) if dim is None else group
+    values = named(_NoDerivative, "UniqueConsecutiveBackward0").apply(input, values, "unique_consecutive")
     return _unique_result(values, inverse, counts, return_inverse, return_counts)
 
 
