@@ -296,6 +296,25 @@ def test_errors_match_torch(fn, inputs, match):
     check_raises(fn, *inputs, match=match)
 
 
+TYPE_ERRORS = [
+    ("operator_int", lambda lib, t: t @ 2, "unsupported operand type"),
+    ("operator_list", lambda lib, t: [1.0, 2.0] @ t, "unsupported operand type"),
+    ("matmul_ndarray", lambda lib, t: lib.matmul(t, np.ones(2, np.float32)),
+     r"matmul\(\): argument 'other' \(position 2\) must be Tensor, not numpy.ndarray"),
+    ("mm_list", lambda lib, t: lib.mm(t, [[1.0]]),
+     r"mm\(\): argument 'mat2' \(position 2\) must be Tensor, not list"),
+    ("dot_int", lambda lib, t: lib.dot(t, 2),
+     r"dot\(\): argument 'tensor' \(position 2\) must be Tensor, not int"),
+    ("einsum_bad_subscript", lambda lib, t: lib.einsum("i->i->i", t),
+     "invalid subscript given at index 4 in the equation string"),
+]
+
+
+@pytest.mark.parametrize("name,fn,match", TYPE_ERRORS, ids=[e[0] for e in TYPE_ERRORS])
+def test_argument_type_errors(name, fn, match):
+    check_raises(fn, randn(2), match=match)
+
+
 def test_linalg_error_is_runtime_error():
     assert issubclass(ember.linalg.LinAlgError, RuntimeError)
     with pytest.raises(ember.linalg.LinAlgError):

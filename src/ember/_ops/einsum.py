@@ -20,6 +20,15 @@ from .linalg import _broadcast_error
 
 def _parse_einsum(equation, shapes):
     """Rewrite an equation with explicit output and no ellipsis; check sizes."""
+    arrow = equation.find("->")
+    for index, char in enumerate(equation):
+        if (char.isascii() and char.isalpha()) or char in " ,." or (
+                arrow >= 0 and index in (arrow, arrow + 1)):
+            continue
+        raise RuntimeError(
+            f"einsum(): invalid subscript given at index {index} in the equation string, "
+            "subscripts must be in [a-zA-Z]"
+        )
     equation = equation.replace(" ", "")
     if "->" in equation:
         lhs, rhs = equation.split("->")

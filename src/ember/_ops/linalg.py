@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import shape_str, type_name, xp_of
+from ._util import Tensor, shape_str, type_name, xp_of
 
 # PyTorch names C++ scalar types in some matmul messages ("float != double").
 _C_TYPE = {
@@ -255,16 +255,36 @@ def _expand_check(shape, target):
             )
 
 
+def _type_label(value):
+    cls = type(value)
+    return cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _check_tensors(fn_name, names, values):
+    """PyTorch's TypeError for a non-Tensor argument (the fast path only checks exact
+    type, so subclasses such as Parameter come here and pass)."""
+    for position, (name, value) in enumerate(zip(names, values), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"{fn_name}(): argument '{name}' (position {position}) must be Tensor, not "
+                f"{_type_label(value)}"
+            )
+
+
 # -- the named products -----------------------------------------------------------------
 
 
 def matmul(input, other, *, out=None):
     """Matrix product with broadcasting (``input @ other``)."""
+    if type(input) is not Tensor or type(other) is not Tensor:
+        _check_tensors("matmul", ("input", "other"), (input, other))
     return Matmul.apply(input, other)
 
 
 def mm(input, mat2, *, out=None):
     """Product of two matrices (no broadcasting)."""
+    if type(input) is not Tensor or type(mat2) is not Tensor:
+        _check_tensors("mm", ("input", "mat2"), (input, mat2))
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -292,6 +312,8 @@ def _check_bmm(batch1, batch2):
 
 def bmm(input, mat2, *, out=None):
     """Batched matrix product of two 3-D tensors with the same batch size."""
+    if type(input) is not Tensor or type(mat2) is not Tensor:
+        _check_tensors("bmm", ("input", "mat2"), (input, mat2))
     _check_bmm(input, mat2)
     return Matmul.apply(input, mat2)
 
@@ -313,18 +335,24 @@ def _check_mv(mat, vec, bias=None):
 
 def mv(input, vec, *, out=None):
     """Matrix-vector product."""
+    if type(input) is not Tensor or type(vec) is not Tensor:
+        _check_tensors("mv", ("input", "vec"), (input, vec))
     _check_mv(input, vec)
     return Matmul.apply(input, vec)
 
 
 def dot(input, tensor, *, out=None):
     """Inner product of two 1-D tensors."""
+    if type(input) is not Tensor or type(tensor) is not Tensor:
+        _check_tensors("dot", ("input", "tensor"), (input, tensor))
     _check_dot(input._data, tensor._data)
     return Matmul.apply(input, tensor)
 
 
 def vdot(input, other, *, out=None):
     """Dot product with the first argument conjugated (same as dot for real tensors)."""
+    if type(input) is not Tensor or type(other) is not Tensor:
+        _check_tensors("vdot", ("input", "other"), (input, other))
     _check_dot(input._data, other._data)
     if input._data.dtype.kind == "c":
         input = input.conj()
@@ -333,6 +361,8 @@ def vdot(input, other, *, out=None):
 
 def inner(input, other, *, out=None):
     """Sum of products over the last dims: shape ``input.shape[:-1] + other.shape[:-1]``."""
+    if type(input) is not Tensor or type(other) is not Tensor:
+        _check_tensors("inner", ("input", "other"), (input, other))
     if input.ndim == 0 or other.ndim == 0:
         return input * other
     if input.shape[-1] != other.shape[-1]:
@@ -349,6 +379,8 @@ def inner(input, other, *, out=None):
 
 def outer(input, vec2, *, out=None):
     """Outer product of two vectors (promotes dtypes, as a broadcast multiply)."""
+    if type(input) is not Tensor or type(vec2) is not Tensor:
+        _check_tensors("outer", ("input", "vec2"), (input, vec2))
     if input.ndim != 1:
         raise RuntimeError(f"outer: Expected 1-D argument self, but got {input.ndim}-D")
     if vec2.ndim != 1:
@@ -362,6 +394,8 @@ def ger(input, vec2, *, out=None):
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * (mat1 @ mat2)`` as one GEMM plus an in-place add (Linear)."""
+    if type(input) is not Tensor or type(mat1) is not Tensor or type(mat2) is not Tensor:
+        _check_tensors("addmm", ("input", "mat1", "mat2"), (input, mat1, mat2))
     if mat1.ndim != 2:
         raise RuntimeError(f"mat1 must be a matrix, got {mat1.ndim}-D tensor")
     if mat2.ndim != 2:
@@ -372,18 +406,24 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
 
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * (mat @ vec)``."""
+    if type(input) is not Tensor or type(mat) is not Tensor or type(vec) is not Tensor:
+        _check_tensors("addmv", ("input", "mat", "vec"), (input, mat, vec))
     _check_mv(mat, vec, input)
     return AddMatmul.apply(input, mat, vec, beta, alpha)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * bmm(batch1, batch2)``."""
+    if type(input) is not Tensor or type(batch1) is not Tensor or type(batch2) is not Tensor:
+        _check_tensors("baddbmm", ("input", "batch1", "batch2"), (input, batch1, batch2))
     _check_bmm(batch1, batch2)
     return AddMatmul.apply(input, batch1, batch2, beta, alpha)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
+    if type(input) is not Tensor or type(batch1) is not Tensor or type(batch2) is not Tensor:
+        _check_tensors("addbmm", ("input", "batch1", "batch2"), (input, batch1, batch2))
     _check_bmm(batch1, batch2)
     product = Matmul.apply(batch1, batch2).sum(0)
     if alpha != 1:
@@ -395,6 +435,8 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * outer(vec1, vec2)``."""
+    if type(input) is not Tensor or type(vec1) is not Tensor or type(vec2) is not Tensor:
+        _check_tensors("addr", ("input", "vec1", "vec2"), (input, vec1, vec2))
     product = outer(vec1, vec2)
     if alpha != 1:
         product = product * alpha
@@ -476,7 +518,15 @@ def qr(input, some=True, *, out=None):
     return _linalg().qr(input, "reduced" if some else "complete")
 
 
+def _matmul_operator(self, other):
+    if not isinstance(other, Tensor):
+        return NotImplemented  # Python then raises "unsupported operand type(s) for @"
+    return Matmul.apply(self, other)
+
+
 def _rmatmul(self, other):
+    if not isinstance(other, Tensor):
+        return NotImplemented
     return Matmul.apply(other, self)
 
 
@@ -499,7 +549,7 @@ TENSOR_METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "vdot": vdot,
     "inner": inner, "outer": outer, "ger": ger, "addmm": addmm, "addmv": addmv,
     "addbmm": addbmm, "baddbmm": baddbmm, "addr": addr, "kron": kron, "cross": cross,
-    "__matmul__": matmul, "__rmatmul__": _rmatmul, "det": det, "logdet": logdet,
+    "__matmul__": _matmul_operator, "__rmatmul__": _rmatmul, "det": det, "logdet": logdet,
     "slogdet": slogdet, "inverse": inverse, "pinverse": pinverse,
     "matrix_power": matrix_power, "cholesky": cholesky, "cholesky_solve": cholesky_solve,
     "cholesky_inverse": cholesky_inverse, "svd": svd, "qr": qr,
