@@ -87,7 +87,8 @@ def exclusive_cumprod(x, dim):
     n = xd.shape[dim]
     shift = xp.broadcast_to(xp.maximum(positions(n, dim, xd.ndim, xp) - 1, 0), xd.shape)
     first = positions(n, dim, xd.ndim, xp) == 0
-    shifted = take_along(x, shift, dim, accumulate=True) * const(~first, x) + const(xp.broadcast_to(first, xd.shape), x)
+    first = xp.broadcast_to(first, xd.shape)
+    shifted = take_along(x, shift, dim, accumulate=True) * const(~first, x) + const(first, x)
     return CumProd.apply(shifted, dim, None)
 
 

@@ -65,7 +65,8 @@ class TakeAlong(Function):
     @staticmethod
     def backward(ctx, grad):
         indices, dim, squeeze, accumulate, shape = ctx.meta
-        return PutAlong.apply(grad, indices, dim, squeeze, accumulate, shape), None, None, None, None
+        grad_x = PutAlong.apply(grad, indices, dim, squeeze, accumulate, shape)
+        return grad_x, None, None, None, None
 
 
 class PutAlong(Function):
@@ -92,7 +93,8 @@ class PutAlong(Function):
     @staticmethod
     def backward(ctx, grad):
         indices, dim, squeeze, accumulate = ctx.meta
-        return TakeAlong.apply(grad, indices, dim, squeeze, accumulate), None, None, None, None, None
+        grad_grad = TakeAlong.apply(grad, indices, dim, squeeze, accumulate)
+        return grad_grad, None, None, None, None, None
 
 
 _NAMED: dict = {}

@@ -158,7 +158,8 @@ class NanSum(Function):
     def backward(ctx, grad):
         shape, dims, keepdim, valid, count = ctx.meta
         weight = valid if count is None else valid / xp_of(valid).maximum(count, 1)
-        return _expand_grad(grad, shape, dims, keepdim) * const(weight, grad), None, None, None, None
+        grad_x = _expand_grad(grad, shape, dims, keepdim) * const(weight, grad)
+        return grad_x, None, None, None, None
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 - PyTorch's name
@@ -278,7 +279,7 @@ class Extreme(Function):
         ctx.meta = (x.shape, dims, keepdim)
         tied = x == out
         ctx.weight = tied / tied.sum(axis=dims, keepdims=True)
-        return out if keepdim else out.reshape(tuple(s for i, s in enumerate(x.shape) if i not in dims))
+        return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
 
     @staticmethod
     def backward(ctx, grad):
@@ -289,13 +290,15 @@ class Extreme(Function):
 def amax(input, dim=(), keepdim=False, *, out=None):
     dims = _dims(dim, input._data.ndim)
     _check_nonempty("amax", input._data.shape, dims, dim is None or dim == ())
-    return write_out(named(Extreme, "AmaxBackward0").apply(input, dims, keepdim, True), out, "amax")
+    result = named(Extreme, "AmaxBackward0").apply(input, dims, keepdim, True)
+    return write_out(result, out, "amax")
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     dims = _dims(dim, input._data.ndim)
     _check_nonempty("amin", input._data.shape, dims, dim is None or dim == ())
-    return write_out(named(Extreme, "AminBackward0").apply(input, dims, keepdim, False), out, "amin")
+    result = named(Extreme, "AminBackward0").apply(input, dims, keepdim, False)
+    return write_out(result, out, "amin")
 
 
 def _arg_extreme(x, dim, largest):
@@ -429,7 +432,10 @@ class Var(Function):
             # Two passes (mean, then squared deviations), as ndarray.var without its
             # Python-level overhead.
             centered = work - work.sum(axis=dims, keepdims=True) / count
-            squares = (centered * centered.conj()).real if work.dtype.kind == "c" else centered * centered
+            if work.dtype.kind == "c":
+                squares = (centered * centered.conj()).real
+            else:
+                squares = centered * centered
             out = squares.sum(axis=_axis(dims, x.ndim), keepdims=keepdim)
             if dof > 0:
                 out = out / dof
@@ -483,7 +489,8 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
-    return Var.apply(input, dims, keepdim, correction, False), Mean.apply(input, dims, keepdim, None)
+    return (Var.apply(input, dims, keepdim, correction, False),
+            Mean.apply(input, dims, keepdim, None))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -534,7 +541,8 @@ class LogSumExp(Function):
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):
-    return write_out(LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim), out, "logsumexp")
+    result = LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim)
+    return write_out(result, out, "logsumexp")
 
 
 class VectorNorm(Function):
@@ -629,11 +637,15 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
         return write_out(_nuclear_norm(input, dim, keepdim), out, "norm")
     if p == "fro" or p is None:
         if dim is not None and len(dim) > 2:
-            raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {', '.join(map(str, dim))}")
+            raise RuntimeError(_two_tuple_message(dim))
         p = 2
     if isinstance(p, str):
         raise RuntimeError(f"linalg.vector_norm: Unsupported ord {p}")
     return write_out(VectorNorm.apply(input, float(p), _dims(dim, ndim), keepdim), out, "norm")
+
+
+def _two_tuple_message(dim):
+    return f"linalg.matrix_norm: dim must be a 2-tuple. Got {', '.join(map(str, dim))}"
 
 
 def _nuclear_norm(input, dim, keepdim):
@@ -645,7 +657,7 @@ def _nuclear_norm(input, dim, keepdim):
                 f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
         dim = (0, 1)
     if len(dim) != 2:
-        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {', '.join(map(str, dim))}")
+        raise RuntimeError(_two_tuple_message(dim))
     d0, d1 = (_dims(d, ndim)[0] for d in dim)
     rest = [d for d in range(ndim) if d not in (d0, d1)]
     from ..linalg import svdvals  # the SVD and its (double) backward live in linalg

@@ -76,7 +76,8 @@ def _topk(input, dim, k, largest, sorted_):
         data = x.view(np.uint8) if x.dtype.kind == "b" else x
         kth = n - k if largest else k - 1
         span = xp.arange(n - k, n) if largest else xp.arange(k)
-        candidates = xp.sort(xp.take(xp.argpartition(data, kth, axis=dim), span, axis=dim), axis=dim)
+        selected = xp.take(xp.argpartition(data, kth, axis=dim), span, axis=dim)
+        candidates = xp.sort(selected, axis=dim)
         order = _stable_argsort(xp.take_along_axis(data, candidates, axis=dim), dim, largest)
         indices = xp.take_along_axis(candidates, order, axis=dim)
     else:
@@ -371,7 +372,10 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         else:
             values, inverse, counts = xp.unique(x, return_inverse=True, return_counts=True, axis=d)
             inverse = inverse.reshape(-1)
-    node, aten = ("Unique2Backward0", "_unique2") if dim is None else ("UniqueDimBackward0", "unique_dim")
+    if dim is None:
+        node, aten = "Unique2Backward0", "_unique2"
+    else:
+        node, aten = "UniqueDimBackward0", "unique_dim"
     values = named(_NoDerivative, node).apply(input, values, aten)
     return _unique_result(values, inverse, counts, return_inverse, return_counts)
 
@@ -419,7 +423,8 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     values = xp.take(source, first, axis=axis)
     counts = xp.diff(xp.concatenate([first, xp.asarray([source.shape[axis]])]))
     inverse = group.reshape(x.shape) if dim is None else group
-    values = named(_NoDerivative, "UniqueConsecutiveBackward0").apply(input, values, "unique_consecutive")
+    node = named(_NoDerivative, "UniqueConsecutiveBackward0")
+    values = node.apply(input, values, "unique_consecutive")
     return _unique_result(values, inverse, counts, return_inverse, return_counts)
 
 
@@ -508,7 +513,8 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     d = wrap_dim(dim, input._data.ndim)
     if prepend is not None or append is not None:
         parts = [p for p in (prepend, input, append) if p is not None]
-        parts = [p if isinstance(p, Tensor) else _make(xp_of(input._data).asarray(p)) for p in parts]
+        xp = xp_of(input._data)
+        parts = [p if isinstance(p, Tensor) else _make(xp.asarray(p)) for p in parts]
         parts = [p.expand(*[s if i != d else p.shape[d] for i, s in enumerate(input.shape)])
                  if p.ndim == input.ndim else p for p in parts]
         input = _Concat.apply(d, *parts)
@@ -516,7 +522,8 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     for _ in range(n):  # n is the difference order (tiny), not a data loop
         length = out.shape[d]
         head = tuple(slice(None) if i != d else slice(1, None) for i in range(out.ndim))
-        tail = tuple(slice(None) if i != d else slice(0, max(length - 1, 0)) for i in range(out.ndim))
+        tail = tuple(slice(None) if i != d else slice(0, builtins.max(length - 1, 0))
+                     for i in range(out.ndim))
         if out._data.dtype.kind == "b":
             out = _make(out._data[head] ^ out._data[tail])
         else:
