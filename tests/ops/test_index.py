@@ -491,3 +491,26 @@ def test_hypothesis_broadcast_tensors_and_expand(shape_a, shape_b, data):
     assert [_strides(o) for o in outs] == [_strides(r) for r in ref]
     target = tuple(torch.broadcast_shapes(shape_a, shape_b))
     check(lambda L, x: x.expand(*target), a)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(index_tuples())
+def test_hypothesis_setitem_gradients_match_torch(case):
+    shape, index = case
+    data = np.random.default_rng(5).standard_normal(shape).astype(np.float32)
+    try:
+        out_shape = torch.tensor(data)[tuple(_to_lib(torch, p) for p in index)].shape
+    except (IndexError, RuntimeError):
+        return
+    values = np.random.default_rng(6).standard_normal(tuple(out_shape)).astype(np.float32)
+    upstream = np.random.default_rng(7).standard_normal(shape).astype(np.float32)
+    results = []
+    for L in (torch, ember):
+        x = L.tensor(data).requires_grad_()
+        v = L.tensor(values).requires_grad_()
+        y = x * 1
+        y[tuple(_to_lib(L, p) for p in index)] = v * 2
+        (y * L.tensor(upstream)).sum().backward()
+        results.append((y.detach().numpy(), x.grad.numpy(), v.grad.numpy()))
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

@@ -4,6 +4,12 @@ gather/scatter, index_* and masked_* ops, take, nonzero.
 In-place writes into a view of a tensor that autograd tracks follow PyTorch: the view's
 base gets the history (``CopySlices``), so ``h = zeros(3, 4); h[0] = w * 2`` and
 ``h[1].mul_(w)`` both make ``h.sum().backward()`` reach ``w``. See ``rebase_view``.
+
+Known difference: PyTorch also regenerates, lazily, the history of *other* views of the
+same base created before the write (their ``grad_fn`` becomes an ``AsStridedBackward0``
+of the new base). ember updates only the view written through and the base; a sibling
+view made earlier keeps its old ``grad_fn``, so gradients through it ignore the write.
+Take views after in-place writes (the usual pattern) and the results match.
 """
 
 from __future__ import annotations
@@ -339,6 +345,11 @@ def rebase_view(view, result):
             "operation."
         )
     check_cast(result._data.dtype, view._data.dtype)
+    if view._data.dtype != base._data.dtype:  # a view(dtype): positions do not map
+        raise RuntimeError(
+            "in-place operation with autograd on a view of a different dtype than its base "
+            "is not supported"
+        )
     positions = _view_positions(view._data, base._data)
     value = result
     if value._data.shape != view._data.shape:
