@@ -379,6 +379,15 @@ def test_out_argument(name):
     check(fn, a, b, grad=False)
 
 
+def test_out_resizes():
+    def fn(lib, x):
+        out = lib.empty(0)
+        lib.exp(x, out=out)
+        return out
+
+    check(fn, RNG.standard_normal((2, 3)).astype(np.float32), grad=False)
+
+
 # --- errors ------------------------------------------------------------------------------
 
 ERRORS = {
@@ -414,6 +423,8 @@ ERRORS = {
     "float_alpha_for_ints_": (lambda lib, a: a.add_(a, alpha=1.5), I64),
     "bool_alpha": (lambda lib, a: lib.sub(a, 1, alpha=True), F32),
     "out_with_grad": (lambda lib, a: lib.add(a.requires_grad_(), 1, out=lib.empty(2)), F32),
+    "out_resize_cast": (lambda lib, a: lib.add(a, 0.5, out=lib.empty(0, dtype=lib.int64)), F32),
+    "out_cast": (lambda lib, a: lib.mul(a, 2, out=lib.empty(3, dtype=lib.int64)), F32),
     "unary_out_with_grad": (lambda lib, a: lib.sin(a.requires_grad_(), out=lib.empty(2)), F32),
 
 }

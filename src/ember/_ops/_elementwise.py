@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from ._inplace import apply_inplace, needs_graph
+from ._inplace import apply_inplace, check_cast, needs_graph
 from ._util import Tensor, inplace_check, promote_arrays
 
 _SCALARS = (bool, int, float, complex)
@@ -59,6 +59,7 @@ def _out(result, out):
             "differentiation, but one of the arguments requires grad."
         )
     if out._data.shape != result._data.shape:
+        check_cast(result._data.dtype, out._data.dtype)
         out._data = result._data.astype(out._data.dtype, copy=True)
         out._vc[0] += 1
         return out
