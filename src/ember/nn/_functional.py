@@ -102,20 +102,26 @@ def linear(input, weight, bias=None):
 def bilinear(input1, input2, weight, bias=None):
     """``y[n, o] = x1[n] @ W[o] @ x2[n] + b[o]``: one GEMM against W laid out (I, O*J),
     then a product with x2 summed over J."""
-    if input1.shape[:-1] != input2.shape[:-1]:
-        raise RuntimeError(
-            f"bilinear(): input batch dimensions do not match: got "
-            f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
     if weight.dim() != 3:
-        raise RuntimeError(f"bilinear(): weight must be three-dimensional, but got "
-                           f"{weight.dim()}D")
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[-{weight.dim()}, {weight.dim() - 1}], but got 2)")
     out_f, in1, in2 = weight.shape
+    if input1.dim() != input2.dim():
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.dim()} and "
+                           f"{input2.dim()}")
+    for dim, (a, b) in enumerate(zip(input1.shape[:-1], input2.shape[:-1])):
+        if a != b:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {dim}: "
+                               f"got {a} and {b}")
     if input1.shape[-1] != in1:
         raise RuntimeError(f"bilinear(): input1 size does not match weight size: got "
                            f"{input1.shape[-1]} but expected {in1}")
     if input2.shape[-1] != in2:
         raise RuntimeError(f"bilinear(): input2 size does not match weight size: got "
                            f"{input2.shape[-1]} but expected {in2}")
+    if bias is not None and bias.shape[-1] != out_f:
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
+                           f"{bias.shape[-1]} but expected {out_f}")
     batch = input1.shape[:-1]
     x1 = input1.reshape(-1, in1)
     x2 = input2.reshape(-1, in2)
