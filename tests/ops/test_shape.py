@@ -226,6 +226,8 @@ ERRORS = [
      r"stack expects each tensor to be equal size, but got \[3\] at entry 0 and \[4\] at entry 1"),
     ("expand_bad", lambda L, x: x.expand(3, 5), [A], "must match the existing size"),
     ("expand_short", lambda L, x: x.expand(4), [A], "must be greater or equal"),
+    ("expand_short_long", lambda L, x: x.expand(4), [I],
+     r"expand\(torch.LongTensor\{\[3, 4\]\}, size=\[4\]\): the number of sizes provided \(1\)"),
     ("permute_dup", lambda L, x: x.permute(0, 0), [A], None),
     ("permute_len", lambda L, x: x.permute(0), [A], None),
     ("transpose_range", lambda L, x: x.transpose(0, 2), [A], "Dimension out of range"),

@@ -3,7 +3,7 @@ unsqueeze, ...) share memory and the version counter with their base, as in PyTo
 
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Function, _legacy_type
 from ..autograd.grad_mode import _grad_enabled
 from ._util import Tensor, inplace_check, normalize_dims, shape_str, wrap_dim, xp_of
 
@@ -196,7 +196,8 @@ def expand(self, *sizes):
     shape = self._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(
-            f"expand(torch.FloatTensor{{{shape_str(shape)}}}, size={shape_str(sizes)}): the number "
+            f"expand(torch.{_legacy_type(self.dtype)}{{{shape_str(shape)}}}, "
+            f"size={shape_str(sizes)}): the number "
             f"of sizes provided ({len(sizes)}) must be greater or equal to the number of "
             f"dimensions in the tensor ({len(shape)})"
         )
