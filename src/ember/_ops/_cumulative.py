@@ -101,10 +101,12 @@ def _scan(cls, input, dim, dtype):
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
+    """Running sum along ``dim`` (bool/int inputs accumulate in int64)."""
     return write_out(_scan(CumSum, input, dim, dtype), out, "cumsum")
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
+    """Running product along ``dim``; its gradient is exact with zeros in the input."""
     return write_out(_scan(CumProd, input, dim, dtype), out, "cumprod")
 
 
@@ -135,8 +137,10 @@ def _running_extreme(name, input, dim, largest):
 
 
 def cummax(input, dim):
+    """``(values, indices)`` of the running maximum; the gradient flows to the index."""
     return _running_extreme("cummax", input, dim, True)
 
 
 def cummin(input, dim):
+    """``(values, indices)`` of the running minimum; the gradient flows to the index."""
     return _running_extreme("cummin", input, dim, False)

@@ -163,21 +163,33 @@ class NanSum(Function):
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 - PyTorch's name
+    """Sum over ``dim`` (int, tuple, or all dims). Bool and integer inputs sum to int64,
+    as PyTorch (NumPy would keep int32); ``dtype`` casts before summing.
+
+    Example::
+
+        >>> ember.tensor([[1, 2], [3, 4]]).sum(0)
+        tensor([4, 6])
+    """
     fn = Sum if dim is None else named(Sum, "SumBackward1")
     result = fn.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
     return write_out(result, out, "sum")
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """Mean over ``dim``. Integer inputs raise unless ``dtype`` gives a float type (PyTorch
+    never silently picks one); the mean of nothing is nan."""
     result = Mean.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
     return write_out(result, out, "mean")
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum treating NaN as zero; NaN positions receive zero gradient."""
     return NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype), False)
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean of the non-NaN elements (nan where a slice has none)."""
     return NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype), True)
 
 
@@ -233,6 +245,8 @@ def _prod_of_others(x, dim):
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product over one ``dim`` or all elements. The gradient is the product of the other
+    elements, exact when the input holds zeros (no division by x)."""
     np_dtype = np_dtype_of(dtype)
     if dim is None:
         return Prod.apply(input, None, False, np_dtype)
@@ -288,6 +302,7 @@ class Extreme(Function):
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):
+    """Maximum over ``dim`` (tuple allowed). Tied maxima share the gradient equally."""
     dims = _dims(dim, input._data.ndim)
     _check_nonempty("amax", input._data.shape, dims, dim is None or dim == ())
     result = named(Extreme, "AmaxBackward0").apply(input, dims, keepdim, True)
@@ -295,6 +310,7 @@ def amax(input, dim=(), keepdim=False, *, out=None):
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
+    """Minimum over ``dim`` (tuple allowed). Tied minima share the gradient equally."""
     dims = _dims(dim, input._data.ndim)
     _check_nonempty("amin", input._data.shape, dims, dim is None or dim == ())
     result = named(Extreme, "AminBackward0").apply(input, dims, keepdim, False)
@@ -357,6 +373,7 @@ def min(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001
 
 
 def aminmax(input, *, dim=None, keepdim=False):
+    """``(min, max)`` as a named tuple, in one call."""
     name = "aminmax"
     shape = input._data.shape
     dims = _dims(dim, input._data.ndim)
@@ -396,10 +413,12 @@ def _argmax_min(name, input, dim, keepdim, largest):
 
 
 def argmax(input, dim=None, keepdim=False):
+    """Index (int64) of the first maximum along ``dim``, or in the flattened input."""
     return _argmax_min("argmax", input, dim, keepdim, True)
 
 
 def argmin(input, dim=None, keepdim=False):
+    """Index (int64) of the first minimum along ``dim``, or in the flattened input."""
     return _argmax_min("argmin", input, dim, keepdim, False)
 
 
@@ -477,23 +496,28 @@ def _var_args(input, dim, unbiased, keepdim, correction):
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    """Variance with ``correction`` (default 1, Bessel's; ``unbiased=False`` means 0).
+    A correction at or above the element count warns and gives inf/nan, as PyTorch."""
     dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
     return write_out(Var.apply(input, dims, keepdim, correction, False), out, "var")
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    """Standard deviation (see ``var``); where it is 0 the gradient is 0, not nan."""
     dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
     return write_out(named(Var, "StdBackward0").apply(input, dims, keepdim, correction, True),
                      out, "std")
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over the same dims."""
     dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
     return (Var.apply(input, dims, keepdim, correction, False),
             Mean.apply(input, dims, keepdim, None))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over the same dims."""
     dims, keepdim, correction = _var_args(input, dim, unbiased, keepdim, correction)
     return (named(Var, "StdBackward0").apply(input, dims, keepdim, correction, True),
             Mean.apply(input, dims, keepdim, None))
@@ -541,6 +565,8 @@ class LogSumExp(Function):
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):
+    """``log(sum(exp(input)))`` over ``dim``, shifted by the maximum so it neither
+    overflows nor underflows; integer inputs give the default float dtype."""
     result = LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim)
     return write_out(result, out, "logsumexp")
 
@@ -685,14 +711,17 @@ def _logical_reduce(input, dim, keepdim, name):
 
 
 def all(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+    """True where every element is nonzero (uint8 inputs give uint8, as PyTorch)."""
     return write_out(_logical_reduce(input, dim, keepdim, "all"), out, "all")
 
 
 def any(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+    """True where some element is nonzero (uint8 inputs give uint8, as PyTorch)."""
     return write_out(_logical_reduce(input, dim, keepdim, "any"), out, "any")
 
 
 def count_nonzero(input, dim=None):
+    """Number of nonzero elements over ``dim`` (int64)."""
     x = input._data
     dims = _dims(dim, x.ndim)
     return _make(xp_of(x).asarray((x != 0).sum(axis=dims), dtype=np.int64))

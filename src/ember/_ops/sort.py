@@ -48,6 +48,16 @@ def _sort(input, dim, descending):
 
 
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
+    """``(values, indices)`` sorted along ``dim``. Always stable (equal values keep their
+    order), NaN sorts as the largest value.
+
+    Example::
+
+        >>> ember.tensor([3.0, 1.0, 2.0]).sort()
+        torch.return_types.sort(
+        values=tensor([1., 2., 3.]),
+        indices=tensor([1, 2, 0]))
+    """
     if input._data.ndim == 0:
         result = RETURN_TYPES["sort"](*_one_d(_sort, input, dim, descending))
     else:
@@ -57,10 +67,12 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
+    """Indices that sort ``input`` along ``dim`` (stable)."""
     return sort(input, dim, descending, stable).indices
 
 
 def msort(input):
+    """``sort(input, 0).values``."""
     return sort(input, 0).values
 
 
@@ -88,6 +100,8 @@ def _topk(input, dim, k, largest, sorted_):
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):  # noqa: A002
+    """The ``k`` largest (or smallest) elements along ``dim`` with their indices, in
+    order. Small ``k`` uses an O(n) partition before sorting the k candidates."""
     if input._data.dtype.kind == "b":
         raise RuntimeError("topk does not support bool dtypes on CPU")
     if input._data.ndim == 0:
@@ -126,6 +140,7 @@ def _check_reduce_dim(name, shape, d):
 
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+    """``(values, indices)`` of the k-th smallest element (1-based) along ``dim``."""
     x = input._data
     _reject_bool("kthvalue_cpu", x)
     if x.ndim == 0:
@@ -246,6 +261,8 @@ def _mode(input, dim, keepdim):
 
 
 def mode(input, dim=-1, keepdim=False, *, out=None):
+    """Most frequent value along ``dim`` (the smallest among equally frequent values)
+    and the index of its last occurrence, as PyTorch reports it."""
     x = input._data
     if x.ndim == 0:
         result = RETURN_TYPES["mode"](*_one_d(lambda t, d: _mode(t, d, False), input, dim))
@@ -264,11 +281,15 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """q-th quantiles (``q`` a float or 1-D tensor in [0, 1]) along ``dim`` or of the
+    flattened input; a tensor ``q`` adds a leading dim. ``interpolation`` picks between
+    the two neighbouring order statistics: linear, lower, higher, midpoint or nearest."""
     result = _quantile("quantile", input, q, dim, keepdim, interpolation, False)
     return write_out(result, out, "quantile")
 
 
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """``quantile`` ignoring NaN (nan where a slice holds only NaN)."""
     result = _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
     return write_out(result, out, "nanquantile")
 
@@ -356,6 +377,8 @@ def _move_last(t, d):
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    """Sorted unique elements (or unique slices along ``dim``), optionally with the
+    inverse mapping and the counts."""
     x = input._data
     xp = xp_of(x)
     if dim is None:
@@ -406,6 +429,7 @@ def _unique_result(values, inverse, counts, return_inverse, return_counts):
 
 
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """Collapse runs of equal consecutive elements (or slices along ``dim``)."""
     x = input._data
     xp = xp_of(x)
     if dim is None:
@@ -429,6 +453,8 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 
 def bincount(input, weights=None, minlength=0):
+    """Occurrences of each value of a 1-D non-negative integer tensor (summed
+    ``weights`` when given)."""
     x = input._data
     xp = xp_of(x)
     if x.ndim != 1 or x.dtype.kind not in "iub":
@@ -447,6 +473,8 @@ def bincount(input, weights=None, minlength=0):
 
 
 def histc(input, bins=100, min=0, max=0, *, out=None):  # noqa: A002
+    """Histogram with ``bins`` equal bins over [min, max] (the data's range when both
+    are 0); elements outside are ignored, the last bin includes ``max``."""
     x = input._data
     xp = xp_of(x)
     if x.dtype.kind not in "fV":
@@ -470,6 +498,8 @@ def histc(input, bins=100, min=0, max=0, *, out=None):  # noqa: A002
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
                  sorter=None, out=None):
+    """Indices at which ``input`` would be inserted to keep the innermost dim of
+    ``sorted_sequence`` sorted (rows searched in parallel for N-D sequences)."""
     seq = sorted_sequence._data
     xp = xp_of(seq)
     scalar = not isinstance(input, Tensor)
@@ -500,6 +530,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
+    """Bucket index of each element of ``input`` among 1-D ``boundaries``."""
     if boundaries._data.ndim != 1:
         raise RuntimeError(
             f"boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})")
