@@ -384,34 +384,6 @@ class _LerpTensor(Lerp):
     _node_name = "LerpBackward1"
 
 
-class NanToNum(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, nan, posinf, neginf):
-        if x.dtype.kind not in "fcV":
-            return x.copy()
-        ctx.save_for_backward(x)
-        xp = xp_of(x)
-        info = np.finfo(x.dtype) if x.dtype.kind != "V" else _bf16_info()
-        posinf = info.max if posinf is None else posinf
-        neginf = info.min if neginf is None else neginf
-        out = xp.where(xp.isnan(x), nan, x)
-        out = xp.where(out == np.inf, posinf, out)
-        return xp.where(out == -np.inf, neginf, out).astype(x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * x.isfinite(), None, None, None
-
-
-def _bf16_info():
-    import ml_dtypes
-
-    return ml_dtypes.finfo(ml_dtypes.bfloat16)
-
-
 builtin_abs = abs
 
 # ---------------------------------------------------------------------------
@@ -598,12 +570,6 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     return _out(input + (quotient * value if value != 1 else quotient), out)
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
-    """Replace NaN and infinities (by default with 0 and the dtype's extreme finite
-    values)."""
-    return _out(NanToNum.apply(input, nan, posinf, neginf), out)
-
-
 # ---------------------------------------------------------------------------
 # In-place variants and operator slots
 # ---------------------------------------------------------------------------
@@ -682,7 +648,7 @@ def _where_method(self, condition, other):
 __all__ = [
     "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "neg", "negative",
     "positive", "pow", "where", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
-    "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv", "nan_to_num",
+    "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv",
 ] + compare.__all__
 
 _OUT_OF_PLACE = {
@@ -690,7 +656,7 @@ _OUT_OF_PLACE = {
     "divide": div, "neg": neg, "negative": neg, "positive": positive, "pow": pow,
     "clamp": clamp, "clip": clip, "clamp_min": clamp_min, "clamp_max": clamp_max,
     "maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "lerp": lerp,
-    "addcmul": addcmul, "addcdiv": addcdiv, "nan_to_num": nan_to_num,
+    "addcmul": addcmul, "addcdiv": addcdiv,
     "where": _where_method,
 }
 

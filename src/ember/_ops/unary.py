@@ -344,6 +344,40 @@ def rad2deg(input, *, out=None):
     return _out(input * (180.0 / math.pi), out)
 
 
+class NanToNum(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        if x.dtype.kind not in "fcV":
+            return x.copy()
+        ctx.save_for_backward(x)
+        xp = xp_of(x)
+        info = np.finfo(x.dtype) if x.dtype.kind != "V" else _bf16_info()
+        posinf = info.max if posinf is None else posinf
+        neginf = info.min if neginf is None else neginf
+        out = xp.where(xp.isnan(x), nan, x)
+        out = xp.where(out == np.inf, posinf, out)
+        return xp.where(out == -np.inf, neginf, out).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x.isfinite(), None, None, None
+
+
+def _bf16_info():
+    import ml_dtypes
+
+    return ml_dtypes.finfo(ml_dtypes.bfloat16)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    """Replace NaN and infinities (by default with 0 and the dtype's extreme finite
+    values)."""
+    return _out(NanToNum.apply(input, nan, posinf, neginf), out)
+
+
 def _polygamma_method(self, n):
     return polygamma(n, self)
 
@@ -354,7 +388,7 @@ _UNARY_NAMES = [
     "atanh", "sigmoid", "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "abs",
     "sign", "sgn", "square", "floor", "ceil", "trunc", "frac", "round", "logit", "absolute",
     "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "fix", "sinc", "deg2rad",
-    "rad2deg",
+    "rad2deg", "nan_to_num",
 ]
 __all__ = _UNARY_NAMES + binary.__all__
 
@@ -368,7 +402,7 @@ _OUT_OF_PLACE["polygamma"] = _polygamma_method
 # Ops whose backward reads only the output (or nothing) need no clone of self in-place.
 _SAVES_INPUT = {name.lower() for name, row in _TABLE.items() if row[1] == "input"} | {
     "logit", "polygamma", "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh",
-    "arctanh", "sinc",
+    "arctanh", "sinc", "nan_to_num",
 }
 
 
