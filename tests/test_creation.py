@@ -266,3 +266,14 @@ def test_out_argument(name):
 
 def test_out_dtype_mismatch():
     check_raises(lambda lib: lib.zeros(2, dtype=lib.float64, out=lib.ones(2)))
+
+
+def test_copy_construct_warns_like_torch():
+    for make in (lambda lib: lib.tensor(lib.ones(2)),
+                 lambda lib: lib.ones(2).new_tensor(lib.ones(2, dtype=lib.float64))):
+        with pytest.warns(UserWarning, match="To copy construct from a tensor") as got:
+            e = make(ember)
+        with pytest.warns(UserWarning) as want:
+            t = make(torch)
+        assert str(got[0].message) == str(want[0].message)
+        assert e.tolist() == t.tolist() and str(e.dtype) == str(t.dtype)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -176,15 +177,32 @@ def _to_numpy_data(data):
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Copy ``data`` (nested lists, scalars, arrays, tensors) into a new leaf tensor."""
     if isinstance(data, Tensor):
-        array = data._data
-        src_dev = device_of(array)
-        dev = to_device(device) if device is not None else src_dev
-        np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else array.dtype
-        if src_dev == dev:
-            array = array.astype(np_dtype, copy=True)
-        else:
-            array = _on_device(data.__array__().astype(np_dtype), dev)
-        return _finish(array, requires_grad)
+        _warn_copy_construct("torch.tensor(sourceTensor)")
+        return _copy_tensor(data, dtype, device, requires_grad)
+    return _tensor_from_data(data, dtype, device, requires_grad)
+
+
+def _warn_copy_construct(spelling):
+    warnings.warn(
+        "To copy construct from a tensor, it is recommended to use sourceTensor.detach()"
+        ".clone() or sourceTensor.detach().clone().requires_grad_(True), rather than "
+        f"{spelling}.", UserWarning, stacklevel=3,
+    )
+
+
+def _copy_tensor(data, dtype, device, requires_grad):
+    array = data._data
+    src_dev = device_of(array)
+    dev = to_device(device) if device is not None else src_dev
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else array.dtype
+    if src_dev == dev:
+        array = array.astype(np_dtype, copy=True)
+    else:
+        array = _on_device(data.__array__().astype(np_dtype), dev)
+    return _finish(array, requires_grad)
+
+
+def _tensor_from_data(data, dtype, device, requires_grad):
     if isinstance(data, range):
         data = list(data)
     if not isinstance(data, (list, tuple, np.ndarray, numbers.Number, np.generic)) and not (
@@ -545,8 +563,11 @@ def to(self, *args, **kwargs) -> Tensor:
 
 
 def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-    return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
-                  requires_grad=requires_grad)
+    dtype, device = dtype or self.dtype, device or self.device
+    if isinstance(data, Tensor):
+        _warn_copy_construct("tensor.new_tensor(sourceTensor)")
+        return _copy_tensor(data, dtype, device, requires_grad)
+    return _tensor_from_data(data, dtype, device, requires_grad)
 
 
 def _new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
