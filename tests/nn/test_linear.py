@@ -129,6 +129,17 @@ ERROR_CASES = [
     ("bilinear_ndim", lambda lib, a, b, w: lib.nn.functional.bilinear(a, b, w),
      [randn(2, 4, 3), randn(4, 4), randn(2, 3, 4)],
      "input dimensions do not match: got 3 and 2"),
+    ("cosine_broadcast", lambda lib, a, b: lib.nn.functional.cosine_similarity(a, b),
+     [randn(2, 3), randn(2, 4)],
+     r"The size of tensor a \(3\) must match the size of tensor b \(4\) at non-singleton "
+     r"dimension 1"),
+    ("pairwise_broadcast", lambda lib, a, b: lib.nn.functional.pairwise_distance(a, b),
+     [randn(2, 3), randn(2, 4)], r"The size of tensor a \(3\) must match"),
+    ("cosine_dim", lambda lib, a, b: lib.nn.functional.cosine_similarity(a, b, dim=2),
+     [randn(2, 3), randn(2, 3)], r"Dimension out of range \(expected to be in range of "
+                                 r"\[-2, 1\], but got 2\)"),
+    ("normalize_dim", lambda lib, a: lib.nn.functional.normalize(a, dim=-3), [randn(2, 3)],
+     r"Dimension out of range"),
     ("unflatten_bad_size", lambda lib, x: lib.nn.Unflatten(1, (3, 3))(x), [randn(2, 10)], None),
 ]
 

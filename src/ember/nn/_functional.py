@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .._ops._util import _make, type_name, xp_of
+from .._ops._util import _make, type_name, wrap_dim, xp_of
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 
@@ -557,8 +557,23 @@ class _VectorNorm(Function):
 
 def _norm(x, p, dim, keepdim=False):
     ndim = x.dim()
-    dims = tuple(sorted(d % ndim for d in (dim if isinstance(dim, (tuple, list)) else (dim,))))
+    dims = tuple(sorted(wrap_dim(d, ndim) for d in
+                        (dim if isinstance(dim, (tuple, list)) else (dim,))))
     return _VectorNorm.apply(x, float(p), dims, keepdim)
+
+
+def _broadcast_shape(a, b):
+    """The broadcast of two shapes, or PyTorch's RuntimeError naming the first clash."""
+    ndim = max(len(a), len(b))
+    a = (1,) * (ndim - len(a)) + tuple(a)
+    b = (1,) * (ndim - len(b)) + tuple(b)
+    shape = []
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
+                               f"({y}) at non-singleton dimension {i}")
+        shape.append(y if x == 1 else x)
+    return tuple(shape)
 
 
 class _ClampMinNoGrad(Function):
@@ -601,7 +616,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """Cosine of the angle between x1 and x2 along ``dim`` (broadcasting)."""
     from .._ops.shape import expand
 
-    shape = tuple(np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape)))
+    shape = _broadcast_shape(x1.shape, x2.shape)
     if tuple(x1.shape) != shape:
         x1 = expand(x1, *shape)
     if tuple(x2.shape) != shape:
@@ -614,6 +629,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """``||x1 - x2 + eps||_p`` over the last dimension."""
     out_dim = max(x1.dim(), x2.dim())
+    _broadcast_shape(x1.shape, x2.shape)
     diff = x1 - x2 + eps
     if out_dim == 0:
         return diff.abs()
