@@ -140,6 +140,12 @@ ERROR_CASES = [
                                  r"\[-2, 1\], but got 2\)"),
     ("normalize_dim", lambda lib, a: lib.nn.functional.normalize(a, dim=-3), [randn(2, 3)],
      r"Dimension out of range"),
+    ("dtype_long", lambda lib, x, w: lib.nn.functional.linear(x, w),
+     [np.ones((4, 3), np.int64), randn(2, 3)],
+     "expected m1 and m2 to have the same dtype, but got: long int != float"),
+    ("dtype_with_bias", lambda lib, x, w, b: lib.nn.functional.linear(x, w, b),
+     [randn(2, 4, 3, dtype=np.float64), randn(2, 3), randn(2)],
+     "mat1 and mat2 must have the same dtype, but got Double and Float"),
     ("unflatten_bad_size", lambda lib, x: lib.nn.Unflatten(1, (3, 3))(x), [randn(2, 10)], None),
 ]
 

@@ -27,7 +27,10 @@ __all__ = [
 def _c_name(np_dtype):
     """The C type name PyTorch's dtype-mismatch messages use (float, double, c10::Half)."""
     name = type_name(np_dtype)
-    return {"Half": "c10::Half", "BFloat16": "c10::BFloat16"}.get(name, name.lower())
+    return {"Half": "c10::Half", "BFloat16": "c10::BFloat16", "Long": "long int",
+            "Short": "short int", "Char": "signed char", "Byte": "unsigned char",
+            "ComplexFloat": "c10::complex<float>",
+            "ComplexDouble": "c10::complex<double>"}.get(name, name.lower())
 
 
 # -- linear -----------------------------------------------------------------------------------
@@ -41,6 +44,9 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         if x.dtype != weight.dtype:
+            if bias is not None:  # PyTorch reports the addmm path's text then
+                raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                                   f"{type_name(x.dtype)} and {type_name(weight.dtype)}")
             raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                                f"{_c_name(x.dtype)} != {_c_name(weight.dtype)}")
         x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
