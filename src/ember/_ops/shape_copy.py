@@ -197,7 +197,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if repeats is None:  # repeat_interleave(repeats): indices repeated by their counts
         counts = input._data
         xp = xp_of(counts)
-        return _tensor_from(xp.repeat(xp.arange(counts.shape[0]), counts))
+        return _tensor_from(xp.repeat(xp.arange(counts.shape[0]), _host_counts(counts)))
     if dim is None:
         input = input.reshape(-1)
         dim = 0
@@ -205,12 +205,29 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     size = input._data.shape[dim]
     xp = xp_of(input._data)
     counts = repeats._data if isinstance(repeats, Tensor) else repeats
-    if hasattr(counts, "ndim") and counts.ndim == 1 and counts.shape[0] not in (1, size):
-        raise RuntimeError("repeats must have the same size as input along dim")
-    if hasattr(counts, "ndim") and counts.ndim == 1 and counts.shape[0] == 1:
-        counts = counts[0]
-    index = xp.repeat(xp.arange(size), counts)
+    if hasattr(counts, "ndim"):
+        if counts.ndim > 1:
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+        if counts.ndim == 1 and counts.shape[0] not in (1, size):
+            raise RuntimeError(
+                "repeats must have the same size as input along dim, but got repeats.size(0) = "
+                f"{counts.shape[0]} and input.size({dim}) = {size}"
+            )
+        if counts.size and int(counts.min()) < 0:
+            raise RuntimeError("repeats can not be negative")
+        if counts.ndim == 1 and counts.shape[0] == 1:
+            counts = counts[0]
+    elif counts < 0:
+        raise RuntimeError("Repeats must be non-negative")
+    index = xp.repeat(xp.arange(size), _host_counts(counts))
     return index_select(input, dim, _tensor_from(index))
+
+
+def _host_counts(counts):
+    """CuPy's repeat takes an int or a list, not a device array."""
+    if hasattr(counts, "ndim") and type(counts) is not np.ndarray:
+        return int(counts) if counts.ndim == 0 else counts.tolist()
+    return counts
 
 
 def _tensor_from(array):
