@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import Tensor, shape_str, type_name, xp_of
+from ..autograd.grad_mode import _grad_enabled
+from ._util import Tensor, _make, shape_str, type_name, xp_of
 
 # PyTorch names C++ scalar types in some matmul messages ("float != double").
 _C_TYPE = {
@@ -152,7 +153,16 @@ def _matmul_forward(a, b):
 
 def _matmul_backward(grad, a, b, a_nd, b_nd, needs_a, needs_b):
     """Gradients of a @ b for every broadcasting case; the engine sums broadcast batch
-    dims away. A batched ``a`` against a matrix ``b`` folds the batch into one GEMM."""
+    dims away. A batched ``a`` against a matrix ``b`` folds the batch into one GEMM.
+
+    Without create_graph (grad mode off) nothing needs recording, so the GEMMs run on the
+    arrays directly: no Function or transpose-view overhead per call."""
+    if not _grad_enabled[0]:
+        grad_a, grad_b = _matmul_backward_arrays(
+            grad._data, a._data if a is not None else None, b._data if b is not None else None,
+            a_nd, b_nd, needs_a, needs_b)
+        return (_make(grad_a) if grad_a is not None else None,
+                _make(grad_b) if grad_b is not None else None)
     if a_nd == 1 and b_nd == 1:
         return (grad * b if needs_a else None), (grad * a if needs_b else None)
     if a_nd == 1:
@@ -174,6 +184,42 @@ def _matmul_backward(grad, a, b, a_nd, b_nd, needs_a, needs_b):
             grad_b = a_mat.mT.matmul(grad)
         if b_nd == 1:
             grad_b = grad_b.squeeze(-1)
+    return grad_a, grad_b
+
+
+def _fold_matmul(xp, left, right):
+    """left @ right, folding a batched ``left`` against a matrix into one GEMM."""
+    if right.ndim == 2 and left.ndim > 2:
+        rows = _prod(left.shape[:-1])
+        out = xp.matmul(left.reshape(rows, left.shape[-1]), right)
+        return out.reshape(left.shape[:-1] + (right.shape[1],))
+    return xp.matmul(left, right)
+
+
+def _matmul_backward_arrays(grad, a, b, a_nd, b_nd, needs_a, needs_b):
+    """The array twin of _matmul_backward (same cases, same GEMMs)."""
+    xp = xp_of(grad)
+    if a_nd == 1 and b_nd == 1:
+        return (grad * b if needs_a else None), (grad * a if needs_b else None)
+    if a_nd == 1:
+        grad = grad[..., None, :]
+    if b_nd == 1:
+        grad = grad[..., None]
+    grad_a = grad_b = None
+    if needs_a:
+        b_mat = b[:, None] if b_nd == 1 else b
+        grad_a = _fold_matmul(xp, grad, xp.swapaxes(b_mat, -1, -2))
+        if a_nd == 1:
+            grad_a = grad_a[..., 0, :]
+    if needs_b:
+        if a_nd >= 3 and b_nd <= 2:
+            rows = _prod(a.shape[:-1])
+            grad_b = xp.matmul(a.reshape(rows, a.shape[-1]).T, grad.reshape(rows, grad.shape[-1]))
+        else:
+            a_mat = a[None, :] if a_nd == 1 else a
+            grad_b = xp.matmul(xp.swapaxes(a_mat, -1, -2), grad)
+        if b_nd == 1:
+            grad_b = grad_b[..., 0]
     return grad_a, grad_b
 
 
