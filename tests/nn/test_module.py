@@ -549,3 +549,38 @@ def _global_hooks_run(lib):
 
 def test_global_module_hooks_match_torch():
     assert _global_hooks_run(ember) == _global_hooks_run(torch)
+
+
+def test_extra_state_and_set_submodule_match_torch():
+    def run(lib):
+        class WithState(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = lib.nn.Linear(1, 1)
+                self.counter = 3
+
+            def get_extra_state(self):
+                return {"counter": self.counter}
+
+            def set_extra_state(self, state):
+                self.counter = state["counter"]
+
+        outer = lib.nn.Sequential(WithState())
+        keys = list(outer.state_dict())
+        state = outer.state_dict()
+        state["0._extra_state"] = {"counter": 7}
+        outer.load_state_dict(state)
+        missing = outer.load_state_dict({k: v for k, v in state.items()
+                                         if "extra" not in k}, strict=False)
+        outer.set_submodule("0.fc", lib.nn.Linear(1, 2))
+        with pytest.raises(AttributeError) as info:
+            outer.set_submodule("0.nothing.x", lib.nn.Identity())
+        return keys, outer[0].counter, list(missing.missing_keys), repr(outer), str(info.value)
+
+    assert run(ember) == run(torch)
+
+
+def test_to_empty_keeps_shapes():
+    net = build_net(ember).to_empty(device="cpu")
+    assert [(n, tuple(p.shape)) for n, p in net.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in build_net(torch).named_parameters()]
