@@ -1,7 +1,8 @@
-"""Shared machinery for reductions that pick elements (max/min with dim, median, sort,
-topk, cummax, ...): the picked values are ``take_along_axis`` of the input at integer
-indices, so one differentiable pair (take / put along a dim) gives all their gradients,
-double backward included. Also the named tuples these ops return.
+"""Shared machinery for the reductions: dims and shapes helpers, the named tuples they
+return, and for ops that pick elements (max/min with dim, median, sort, topk, cummax,
+...) one differentiable pair, take / put along a dim: the picked values are
+``take_along_axis`` of the input at integer indices, so that pair gives all their
+gradients, double backward included.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import _make, xp_of
+from ._util import _make, normalize_dims, xp_of
 
 
 def _return_type(name, fields):
@@ -181,3 +182,64 @@ def numpy_aliases(fn):
         return fn(*args, **kwargs)
 
     return wrapper
+
+
+# ---------------------------------------------------------------------------
+# dims and shapes
+# ---------------------------------------------------------------------------
+
+
+def reduce_dims(dim, ndim):
+    """Sorted non-negative dims to reduce; a 0-d tensor accepts dim 0/-1 and reduces
+    nothing. ``dim=None`` or ``()`` means all dims."""
+    dims = normalize_dims(dim, ndim)
+    return dims if ndim else ()
+
+
+def acc(x):
+    """Half-precision inputs accumulate in float32, as PyTorch does; returns
+    (array to reduce, dtype to cast the result back to or None)."""
+    dt = x.dtype
+    if dt.itemsize == 2 and dt.kind in "fV":  # float16, bfloat16 (cheaper than dtype.name)
+        return x.astype(np.float32), dt
+    return x, None
+
+
+def axis_arg(dims, ndim):
+    """NumPy's axis argument: None for a full reduction (NumPy's fast path)."""
+    return None if len(dims) == ndim else dims
+
+
+def keep_shape(shape, dims):
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def expand_grad(grad, input_shape, dims, keepdim):
+    """Broadcast a reduced gradient back over the reduced dims."""
+    if not keepdim and dims:
+        grad = grad.reshape(keep_shape(input_shape, dims))
+    return grad.expand(input_shape)
+
+
+def reduced_numel(shape, dims):
+    """How many elements each output element reduces."""
+    count = 1
+    for d in dims:
+        count *= shape[d]
+    return count
+
+
+class Quiet:
+    """Silence NumPy's invalid/divide warnings: PyTorch returns nan/inf silently."""
+
+    def __enter__(self):
+        self.state = np.seterr(all="ignore")
+
+    def __exit__(self, *exc):
+        np.seterr(**self.state)
+
+
+def reduced_shape(shape, dims, keepdim):
+    if keepdim:
+        return keep_shape(shape, dims)
+    return tuple(s for i, s in enumerate(shape) if i not in dims)

@@ -3,7 +3,8 @@
 Each takes ``dim`` (int or tuple where PyTorch does), ``keepdim`` and ``dtype`` as
 PyTorch has them, and gives PyTorch's output dtypes (sum of bool/int is int64, argmax is
 int64, mean of an integer tensor raises). Backward formulas are written with Tensor ops,
-so double backward works. Cumulative ops (cumsum, ...) live in ``_cumulative.py``.
+so double backward works. Cumulative ops (cumsum, ...) live in ``_cumulative.py``,
+``norm`` in ``_vector_norm.py``; both are exported from here.
 """
 
 from __future__ import annotations
@@ -17,58 +18,13 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._cumulative import cummax, cummin, cumprod, cumsum, exclusive_cumprod
-from ._select import RETURN_TYPES, Flip, const, named, numpy_aliases, take_along, write_out
-from ._util import Tensor, _make, normalize_dims, np_dtype_of, type_name, xp_of
+from ._select import (
+    RETURN_TYPES, Flip, Quiet, acc, axis_arg, const, expand_grad, keep_shape, named,
+    numpy_aliases, reduce_dims, reduced_numel, reduced_shape, take_along, write_out,
+)
+from ._util import Tensor, _make, np_dtype_of, type_name, xp_of
+from ._vector_norm import norm
 
-
-
-def _dims(dim, ndim):
-    """Sorted non-negative dims to reduce; a 0-d tensor accepts dim 0/-1 and reduces
-    nothing. ``dim=None`` or ``()`` means all dims."""
-    dims = normalize_dims(dim, ndim)
-    return dims if ndim else ()
-
-
-def _acc(x):
-    """Half-precision inputs accumulate in float32, as PyTorch does; returns
-    (array to reduce, dtype to cast the result back to or None)."""
-    dt = x.dtype
-    if dt.itemsize == 2 and dt.kind in "fV":  # float16, bfloat16 (cheaper than dtype.name)
-        return x.astype(np.float32), dt
-    return x, None
-
-
-def _axis(dims, ndim):
-    """NumPy's axis argument: None for a full reduction (NumPy's fast path)."""
-    return None if len(dims) == ndim else dims
-
-
-def _keep_shape(shape, dims):
-    return tuple(1 if i in dims else s for i, s in enumerate(shape))
-
-
-def _expand_grad(grad, input_shape, dims, keepdim):
-    """Broadcast a reduced gradient back over the reduced dims."""
-    if not keepdim and dims:
-        grad = grad.reshape(_keep_shape(input_shape, dims))
-    return grad.expand(input_shape)
-
-
-def _count(shape, dims):
-    count = 1
-    for d in dims:
-        count *= shape[d]
-    return count
-
-
-class _Quiet:
-    """Silence NumPy's invalid/divide warnings: PyTorch returns nan/inf silently."""
-
-    def __enter__(self):
-        self.state = np.seterr(all="ignore")
-
-    def __exit__(self, *exc):
-        np.seterr(**self.state)
 
 
 # ---------------------------------------------------------------------------
@@ -86,14 +42,14 @@ class Sum(Function):
             np_dtype = np.dtype(np.int64)
         if np_dtype is not None and np_dtype != x.dtype:
             x = x.astype(np_dtype)
-        x, back = _acc(x)
-        out = x.sum(axis=_axis(dims, x.ndim), keepdims=keepdim)
+        x, back = acc(x)
+        out = x.sum(axis=axis_arg(dims, x.ndim), keepdims=keepdim)
         return out.astype(back) if back is not None else out
 
     @staticmethod
     def backward(ctx, grad):
         shape, dims, keepdim = ctx.meta
-        return _expand_grad(grad, shape, dims, keepdim), None, None, None
+        return expand_grad(grad, shape, dims, keepdim), None, None, None
 
 
 class Mean(Function):
@@ -106,13 +62,13 @@ class Mean(Function):
                 "mean(): could not infer output dtype. Input dtype must be either a floating "
                 f"point or complex dtype. Got: {type_name(x.dtype)}"
             )
-        count = _count(x.shape, dims)
+        count = reduced_numel(x.shape, dims)
         ctx.meta = (x.shape, dims, keepdim, count)
         if np_dtype is not None and np_dtype != x.dtype:
             x = x.astype(np_dtype)
-        x, back = _acc(x)
+        x, back = acc(x)
         # sum / count: what ndarray.mean does, minus its Python-level overhead.
-        out = x.sum(axis=_axis(dims, x.ndim), keepdims=keepdim)
+        out = x.sum(axis=axis_arg(dims, x.ndim), keepdims=keepdim)
         if count:
             out = out / count
         else:  # PyTorch quietly gives nan for an empty mean
@@ -122,7 +78,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, grad):
         shape, dims, keepdim, count = ctx.meta
-        return _expand_grad(grad, shape, dims, keepdim) / count, None, None, None
+        return expand_grad(grad, shape, dims, keepdim) / count, None, None, None
 
 
 class NanSum(Function):
@@ -143,13 +99,13 @@ class NanSum(Function):
             np_dtype = np.dtype(np.int64)
         if np_dtype is not None and np_dtype != x.dtype:
             x = x.astype(np_dtype)
-        x, back = _acc(x)
+        x, back = acc(x)
         valid = ~xp.isnan(x) if x.dtype.kind in "fc" else xp.ones(x.shape, bool)
         out = xp.where(valid, x, 0).sum(axis=dims, keepdims=keepdim)
         count = None
         if mean:
             count = valid.sum(axis=dims, keepdims=True)
-            with _Quiet():
+            with Quiet():
                 out = out / (count if keepdim else count.reshape(out.shape))
         ctx.meta = (x.shape, dims, keepdim, valid, count)
         return out.astype(back if back is not None else x.dtype)
@@ -158,7 +114,7 @@ class NanSum(Function):
     def backward(ctx, grad):
         shape, dims, keepdim, valid, count = ctx.meta
         weight = valid if count is None else valid / xp_of(valid).maximum(count, 1)
-        grad_x = _expand_grad(grad, shape, dims, keepdim) * const(weight, grad)
+        grad_x = expand_grad(grad, shape, dims, keepdim) * const(weight, grad)
         return grad_x, None, None, None, None
 
 
@@ -172,25 +128,25 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 
         tensor([4, 6])
     """
     fn = Sum if dim is None else named(Sum, "SumBackward1")
-    result = fn.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
+    result = fn.apply(input, reduce_dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
     return write_out(result, out, "sum")
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Mean over ``dim``. Integer inputs raise unless ``dtype`` gives a float type (PyTorch
     never silently picks one); the mean of nothing is nan."""
-    result = Mean.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
+    result = Mean.apply(input, reduce_dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
     return write_out(result, out, "mean")
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum treating NaN as zero; NaN positions receive zero gradient."""
-    return NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype), False)
+    return NanSum.apply(input, reduce_dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype), False)
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of the non-NaN elements (nan where a slice has none)."""
-    return NanSum.apply(input, _dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype), True)
+    return NanSum.apply(input, reduce_dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype), True)
 
 
 # ---------------------------------------------------------------------------
@@ -213,7 +169,7 @@ class Prod(Function):
         if np_dtype is not None and np_dtype != x.dtype:
             x = x.astype(np_dtype)
         xp = xp_of(x)
-        x, back = _acc(x)
+        x, back = acc(x)
         if dim is None:
             out = xp.prod(x)
         else:
@@ -252,9 +208,9 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
         return Prod.apply(input, None, False, np_dtype)
     fn = named(Prod, "ProdBackward1")
     if input._data.ndim == 0:
-        _dims(dim, 0)
+        reduce_dims(dim, 0)
         return fn.apply(input, None, False, np_dtype)
-    return fn.apply(input, _dims(dim, input._data.ndim)[0], keepdim, np_dtype)
+    return fn.apply(input, reduce_dims(dim, input._data.ndim)[0], keepdim, np_dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -287,23 +243,23 @@ class Extreme(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, largest):
         if not ctx.needs_input_grad[0]:
-            return (x.max if largest else x.min)(axis=_axis(dims, x.ndim), keepdims=keepdim)
+            return (x.max if largest else x.min)(axis=axis_arg(dims, x.ndim), keepdims=keepdim)
         xp = xp_of(x)
         out = (xp.amax if largest else xp.amin)(x, axis=dims, keepdims=True)
         ctx.meta = (x.shape, dims, keepdim)
         tied = x == out
         ctx.weight = tied / tied.sum(axis=dims, keepdims=True)
-        return out if keepdim else out.reshape(_reduced_shape(x.shape, dims, False))
+        return out if keepdim else out.reshape(reduced_shape(x.shape, dims, False))
 
     @staticmethod
     def backward(ctx, grad):
         shape, dims, keepdim = ctx.meta
-        return _expand_grad(grad, shape, dims, keepdim) * const(ctx.weight, grad), None, None, None
+        return expand_grad(grad, shape, dims, keepdim) * const(ctx.weight, grad), None, None, None
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):
     """Maximum over ``dim`` (tuple allowed). Tied maxima share the gradient equally."""
-    dims = _dims(dim, input._data.ndim)
+    dims = reduce_dims(dim, input._data.ndim)
     _check_nonempty("amax", input._data.shape, dims, dim is None or dim == ())
     result = named(Extreme, "AmaxBackward0").apply(input, dims, keepdim, True)
     return write_out(result, out, "amax")
@@ -311,7 +267,7 @@ def amax(input, dim=(), keepdim=False, *, out=None):
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     """Minimum over ``dim`` (tuple allowed). Tied minima share the gradient equally."""
-    dims = _dims(dim, input._data.ndim)
+    dims = reduce_dims(dim, input._data.ndim)
     _check_nonempty("amin", input._data.shape, dims, dim is None or dim == ())
     result = named(Extreme, "AminBackward0").apply(input, dims, keepdim, False)
     return write_out(result, out, "amin")
@@ -328,10 +284,10 @@ def _arg_extreme(x, dim, largest):
 def _select_along(name, input, dim, keepdim, largest):
     """(values, indices) of max/min along one dim as ``torch.return_types``."""
     if input._data.ndim == 0:
-        _dims(dim, 0)
+        reduce_dims(dim, 0)
         values, indices = _select_along(name, input.reshape(1), 0, False, largest)
         return RETURN_TYPES[name](values, indices)
-    d = _dims(dim, input._data.ndim)[0]
+    d = reduce_dims(dim, input._data.ndim)[0]
     _check_nonempty(name, input._data.shape, (d,), False)
     x = input._data
     indices = _arg_extreme(x, d, largest)
@@ -376,7 +332,7 @@ def aminmax(input, *, dim=None, keepdim=False):
     """``(min, max)`` as a named tuple, in one call."""
     name = "aminmax"
     shape = input._data.shape
-    dims = _dims(dim, input._data.ndim)
+    dims = reduce_dims(dim, input._data.ndim)
     if dim is not None and input._data.ndim and shape[dims[0]] == 0:
         raise IndexError(f"aminmax: Expected reduction dim {dims[0]} to have non-zero size.")
     if dim is None and 0 in shape:
@@ -402,9 +358,9 @@ def _argmax_min(name, input, dim, keepdim, largest):
             index = index.reshape((1,) * x.ndim)
         return _make(index.astype(np.int64, copy=False))
     if x.ndim == 0:
-        _dims(dim, 0)
+        reduce_dims(dim, 0)
         return _make(xp_of(x).zeros((), np.int64))
-    d = _dims(dim, x.ndim)[0]
+    d = reduce_dims(dim, x.ndim)[0]
     _check_nonempty(name, x.shape, (d,), False)
     index = _arg_extreme(x, d, largest)
     if not keepdim:
@@ -436,17 +392,17 @@ class Var(Function):
     def forward(ctx, x, dims, keepdim, correction, std):
         if x.dtype.kind not in "fcV":
             raise RuntimeError("std and var only support floating point and complex dtypes")
-        count = _count(x.shape, dims)
+        count = reduced_numel(x.shape, dims)
         if count - correction <= 0:
             warnings.warn(
                 f"{'std' if std else 'var'}(): degrees of freedom is <= 0. Correction should "
                 "be strictly less than the reduction factor (input numel divided by output "
                 "numel).", stacklevel=4)
         xp = xp_of(x)
-        work, back = _acc(x)
+        work, back = acc(x)
         dof = count - correction
         if count == 0:
-            out = xp.full(_reduced_shape(x.shape, dims, keepdim), xp.nan, work.dtype)
+            out = xp.full(reduced_shape(x.shape, dims, keepdim), xp.nan, work.dtype)
         else:
             # Two passes (mean, then squared deviations), as ndarray.var without its
             # Python-level overhead.
@@ -455,11 +411,11 @@ class Var(Function):
                 squares = (centered * centered.conj()).real
             else:
                 squares = centered * centered
-            out = squares.sum(axis=_axis(dims, x.ndim), keepdims=keepdim)
+            out = squares.sum(axis=axis_arg(dims, x.ndim), keepdims=keepdim)
             if dof > 0:
                 out = out / dof
             else:
-                with _Quiet():
+                with Quiet():
                     out = out / dof if dof == 0 else xp.full_like(out, xp.inf)
         if std:
             out = xp.sqrt(out)
@@ -478,13 +434,7 @@ class Var(Function):
             grad = grad / (2 * (out + const(zero, out))) * const(~zero, out)
         centered = x - Mean.apply(x, dims, True, None)
         scale = 2.0 / dof if dof else math.inf
-        return _expand_grad(grad, x.shape, dims, keepdim) * centered * scale, None, None, None, None
-
-
-def _reduced_shape(shape, dims, keepdim):
-    if keepdim:
-        return _keep_shape(shape, dims)
-    return tuple(s for i, s in enumerate(shape) if i not in dims)
+        return expand_grad(grad, x.shape, dims, keepdim) * centered * scale, None, None, None, None
 
 
 def _var_args(input, dim, unbiased, keepdim, correction):
@@ -492,7 +442,7 @@ def _var_args(input, dim, unbiased, keepdim, correction):
         dim, unbiased = None, dim
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    return _dims(dim, input._data.ndim), keepdim, correction
+    return reduce_dims(dim, input._data.ndim), keepdim, correction
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
@@ -541,17 +491,17 @@ class LogSumExp(Function):
             from .._backend import get_default_dtype
 
             x = x.astype(get_default_dtype().np)
-        work, back = _acc(x)
-        with _Quiet():
+        work, back = acc(x)
+        with Quiet():
             if work.size:
                 shift = xp.amax(work, axis=dims, keepdims=True)
                 shift = xp.where(xp.isfinite(shift), shift, 0)
             else:
-                shift = xp.zeros(_keep_shape(work.shape, dims), work.dtype)
+                shift = xp.zeros(keep_shape(work.shape, dims), work.dtype)
             out = xp.log(xp.exp(work - shift).sum(axis=dims, keepdims=True)) + shift
         out = out.astype(back) if back is not None else out
         if not keepdim:
-            out = out.reshape(_reduced_shape(x.shape, dims, False))
+            out = out.reshape(reduced_shape(x.shape, dims, False))
         ctx.meta = (dims, keepdim)
         ctx.save_for_backward(x, out)
         return out
@@ -560,140 +510,15 @@ class LogSumExp(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         dims, keepdim = ctx.meta
-        out = _expand_grad(out, x.shape, dims, keepdim)
-        return _expand_grad(grad, x.shape, dims, keepdim) * (x - out).exp(), None, None
+        out = expand_grad(out, x.shape, dims, keepdim)
+        return expand_grad(grad, x.shape, dims, keepdim) * (x - out).exp(), None, None
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):
     """``log(sum(exp(input)))`` over ``dim``, shifted by the maximum so it neither
     overflows nor underflows; integer inputs give the default float dtype."""
-    result = LogSumExp.apply(input, _dims(dim, input._data.ndim), keepdim)
+    result = LogSumExp.apply(input, reduce_dims(dim, input._data.ndim), keepdim)
     return write_out(result, out, "logsumexp")
-
-
-class VectorNorm(Function):
-    """``sum(|x|^p)^(1/p)`` over dims, with PyTorch's subgradients (0 at the origin, the
-    inf-norm's gradient split among tied maxima)."""
-
-    _array_io = True
-    _node_name = "LinalgVectorNormBackward0"
-
-    @staticmethod
-    def forward(ctx, x, p, dims, keepdim):
-        if x.dtype.kind not in "fcV":
-            raise RuntimeError(
-                "linalg.vector_norm: Expected a floating point or complex tensor as input. "
-                f"Got {type_name(x.dtype)}"
-            )
-        if p in (math.inf, -math.inf) and 0 in x.shape:
-            _check_inf_norm(p, x.shape, dims)
-        xp = xp_of(x)
-        work, back = _acc(x)
-        magnitude = work if (p == 2 and work.dtype.kind == "f") else xp.abs(work)
-        with _Quiet():
-            if p == math.inf:
-                out = xp.amax(magnitude, axis=dims, keepdims=True)
-            elif p == -math.inf:
-                out = xp.amin(magnitude, axis=dims, keepdims=True)
-            elif p == 0:
-                out = (magnitude != 0).sum(axis=dims, keepdims=True).astype(work.dtype)
-            elif p == 1:
-                out = magnitude.sum(axis=dims, keepdims=True)
-            elif p == 2:
-                out = xp.sqrt((magnitude * magnitude).sum(axis=dims, keepdims=True))
-            else:
-                out = (magnitude ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
-        out = out.astype(back) if back is not None else out.astype(x.dtype, copy=False)
-        if not keepdim:
-            out = out.reshape(_reduced_shape(x.shape, dims, False))
-        ctx.meta = (p, dims, keepdim)
-        ctx.save_for_backward(x, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, norm = ctx.saved_tensors
-        p, dims, keepdim = ctx.meta
-        norm_k = _expand_grad(norm, x.shape, dims, keepdim)
-        grad = _expand_grad(grad, x.shape, dims, keepdim)
-        if p == 0:
-            return grad * 0, None, None, None
-        if p == 1:
-            return grad * x.sign(), None, None, None
-        if p in (math.inf, -math.inf):
-            tied = x._data.__abs__() == norm_k._data
-            weight = tied / tied.sum(axis=dims, keepdims=True)
-            return grad * x.sign() * const(weight, grad), None, None, None
-        zero = norm_k._data == 0
-        safe_norm = norm_k + const(zero, norm_k)
-        mask = const(~zero, norm_k)
-        if p == 2:
-            return grad * x / safe_norm * mask, None, None, None
-        scale = x.abs() ** (p - 2) if p >= 2 else None
-        if scale is None:  # p < 2: write |x|^(p-1) sign(x) to avoid 0^(negative)
-            direction = x.sign() * x.abs() ** (p - 1)
-        else:
-            direction = x * scale
-        return grad * direction / safe_norm ** (p - 1) * mask, None, None, None
-
-
-def _check_inf_norm(p, shape, dims):
-    """The +-inf norms have no identity: PyTorch's errors for empty reductions."""
-    which = "inf" if p > 0 else "-inf"
-    if len(dims) == len(shape) and 0 in shape:
-        raise RuntimeError(
-            f"linalg.vector_norm cannot compute the {which} norm on an empty tensor because "
-            "the operation does not have an identity")
-    for d in dims:
-        if shape[d] == 0:
-            raise RuntimeError(
-                f"linalg.vector_norm cannot compute the {which} norm on the dimension {d}because "
-                "this dimension is empty and the operation does not have an identity")
-
-
-def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
-    """``torch.norm``: vector p-norms over ``dim`` (all dims by default), 'fro' (the
-    2-norm over the dims) and 'nuc' (sum of singular values of a matrix)."""
-    if dtype is not None:
-        input = input.to(dtype)
-    ndim = input._data.ndim
-    if isinstance(dim, int):
-        dim = (dim,)
-    if p == "nuc":
-        return write_out(_nuclear_norm(input, dim, keepdim), out, "norm")
-    if p == "fro" or p is None:
-        if dim is not None and len(dim) > 2:
-            raise RuntimeError(_two_tuple_message(dim))
-        p = 2
-    if isinstance(p, str):
-        raise RuntimeError(f"linalg.vector_norm: Unsupported ord {p}")
-    return write_out(VectorNorm.apply(input, float(p), _dims(dim, ndim), keepdim), out, "norm")
-
-
-def _two_tuple_message(dim):
-    return f"linalg.matrix_norm: dim must be a 2-tuple. Got {', '.join(map(str, dim))}"
-
-
-def _nuclear_norm(input, dim, keepdim):
-    """Sum of singular values over two dims (moved last)."""
-    ndim = input._data.ndim
-    if dim is None:
-        if ndim != 2:
-            raise RuntimeError(
-                f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
-        dim = (0, 1)
-    if len(dim) != 2:
-        raise RuntimeError(_two_tuple_message(dim))
-    d0, d1 = (_dims(d, ndim)[0] for d in dim)
-    rest = [d for d in range(ndim) if d not in (d0, d1)]
-    from ..linalg import svdvals  # the SVD and its (double) backward live in linalg
-
-    value = svdvals(input.permute(*rest, d0, d1)).sum(-1)
-    if keepdim:
-        shape = list(input._data.shape)
-        shape[d0] = shape[d1] = 1
-        value = value.reshape(tuple(shape))
-    return value
 
 
 # ---------------------------------------------------------------------------
@@ -703,7 +528,7 @@ def _nuclear_norm(input, dim, keepdim):
 
 def _logical_reduce(input, dim, keepdim, name):
     x = input._data
-    dims = _dims(dim, x.ndim)
+    dims = reduce_dims(dim, x.ndim)
     out = getattr(xp_of(x), name)(x.astype(bool, copy=False), axis=dims, keepdims=keepdim)
     if x.dtype == np.uint8:
         out = out.astype(np.uint8)
@@ -723,7 +548,7 @@ def any(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
 def count_nonzero(input, dim=None):
     """Number of nonzero elements over ``dim`` (int64)."""
     x = input._data
-    dims = _dims(dim, x.ndim)
+    dims = reduce_dims(dim, x.ndim)
     return _make(xp_of(x).asarray((x != 0).sum(axis=dims), dtype=np.int64))
 
 
