@@ -163,6 +163,9 @@ PROMOTION = [
     ("where_two_scalars", lambda lib, a, b: lib.where(a > 0, 1, 2.5), I64, I64),
     ("maximum_int_float", lambda lib, a, b: lib.maximum(a, b), I64, F32),
     ("addcmul_int", lambda lib, a, b: lib.addcmul(a, a, a, value=2), I64, I64),
+    ("addcmul_int_float_value", lambda lib, a, b: lib.addcmul(a, a, a, value=0.5), I64, I64),
+    ("addcmul_mixed", lambda lib, a, b: lib.addcmul(a, b, a), I64, F32),
+    ("addcdiv_mixed", lambda lib, a, b: lib.addcdiv(a, b, a, value=2), I64, F32),
     ("square_bool", lambda lib, a, b: lib.square(a), BOOL, BOOL),
     ("neg_int", lambda lib, a, b: -a, I64, I64),
     ("sub_int_scalar_alpha", lambda lib, a, b: lib.sub(a, b, alpha=2), I64, I32),
@@ -412,6 +415,7 @@ ERRORS = {
     "shift_float": (lambda lib, a: a << 1, F32),
     "clamp_without_bounds": (lambda lib, a: lib.clamp(a), F32),
     "addcdiv_integer": (lambda lib, a: lib.addcdiv(a, a, a), I64),
+    "addcdiv_integer_operands": (lambda lib, a: lib.addcdiv(a.float(), a, a), I64),
     "isclose_dtype_mismatch": (lambda lib, a: lib.isclose(a, a.float()), I64),
     "maximum_scalar": (lambda lib, a: lib.maximum(a, 2), F32),
     "div_bad_rounding_mode": (lambda lib, a: lib.div(a, 2, rounding_mode="up"), F32),
@@ -477,6 +481,7 @@ NODE_NAMES = {
     "floor_divide": lambda lib, x, y: lib.floor_divide(x, y),
     "rsub": lambda lib, x, y: 1 - x, "rdiv": lambda lib, x, y: 2 / x,
     "rsub_fn": lambda lib, x, y: lib.rsub(x, 2),
+    "addcmul": lambda lib, x, y: lib.addcmul(x, x, y), "addcdiv": lambda lib, x, y: x.addcdiv(x, y),
 }
 
 

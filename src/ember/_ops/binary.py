@@ -12,6 +12,7 @@ import numpy as np
 from ..autograd.function import Function
 from ._elementwise import _out, _promote, _quiet, _slot, inplace_of
 from .pointwise import _RoundedDiv, _int_zero_check, div, pow
+from .._backend import result_np
 from ._util import Tensor, float_np, type_name, xp_of
 
 _LN2 = math.log(2.0)
@@ -329,15 +330,77 @@ def heaviside(input, values, *, out=None):
     return _out(Heaviside.apply(input, values), out)
 
 
+class _AddC(Function):
+    """input + value * tensor1 * tensor2 (or / tensor2), with value cast to the result
+    dtype first, as PyTorch does (so value=0.5 on integer tensors adds 0)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, t1, t2, value, divide):
+        ctx.value = value
+        ctx.save_for_backward(t1, t2)
+        dt = result_np(x, t1, t2)
+        if divide and t1.dtype.kind in "iub" and t2.dtype.kind in "iub":
+            raise RuntimeError(
+                "Integer division with addcdiv is no longer supported, and in a future  "
+                "release addcdiv will perform a true division of tensor1 and tensor2. The "
+                "historic addcdiv behavior can be implemented as (input + value * "
+                "torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
+                "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv "
+                "behavior is just the latter implementation: (input + value * tensor1 / "
+                "tensor2), for all dtypes."
+            )
+        base = x.astype(dt, copy=False)
+        a, b = t1.astype(dt, copy=False), t2.astype(dt, copy=False)
+        scale = dt.type(value)
+        if divide:
+            return base + scale * a / b
+        return base + scale * a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        t1, t2 = ctx.saved_tensors
+        value = ctx.value
+        needs = ctx.needs_input_grad
+        grad_x = grad if needs[0] else None
+        if ctx.divide:
+            grad_t1 = grad * value / t2 if needs[1] else None
+            grad_t2 = -grad * value * t1 / (t2 * t2) if needs[2] else None
+        else:
+            grad_t1 = grad * t2 * value if needs[1] else None
+            grad_t2 = grad * t1 * value if needs[2] else None
+        return grad_x, grad_t1, grad_t2, None, None
+
+
+class Addcmul(_AddC):
+    divide = False
+
+
+class Addcdiv(_AddC):
+    divide = True
+
+
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 * tensor2."""
+    return _out(Addcmul.apply(input, tensor1, tensor2, value, False), out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused)."""
+    return _out(Addcdiv.apply(input, tensor1, tensor2, value, True), out)
+
+
 __all__ = [
     "atan2", "arctan2", "hypot", "fmod", "remainder", "floor_divide", "true_divide",
-    "float_power", "xlogy", "logaddexp", "logaddexp2", "copysign", "heaviside",
+    "float_power", "xlogy", "logaddexp", "logaddexp2", "copysign", "heaviside", "addcmul",
+    "addcdiv",
 ]
 
 _OUT_OF_PLACE = {name: globals()[name] for name in __all__}
 
 # In-place variants; ops whose backward reads no input skip the clone of self.
-_NO_SAVE = {"floor_divide", "heaviside", "float_power"}
+_NO_SAVE = {"floor_divide", "heaviside", "float_power", "addcmul", "addcdiv"}
 
 TENSOR_METHODS = {
     **_OUT_OF_PLACE,

@@ -549,27 +549,6 @@ def lerp(input, end, weight, *, out=None):
     return _out(cls.apply(input, end, weight), out)
 
 
-def addcmul(input, tensor1, tensor2, *, value=1, out=None):
-    """input + value * tensor1 * tensor2."""
-    product = tensor1 * tensor2
-    return _out(input + (product * value if value != 1 else product), out)
-
-
-def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
-    """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused)."""
-    if tensor1._data.dtype.kind in "iub" and tensor2._data.dtype.kind in "iub":
-        raise RuntimeError(
-            "Integer division with addcdiv is no longer supported, and in a future  release "
-            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
-            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))."
-            "to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for "
-            "float inputs. The future addcdiv behavior is just the latter implementation: "
-            "(input + value * tensor1 / tensor2), for all dtypes."
-        )
-    quotient = tensor1 / tensor2
-    return _out(input + (quotient * value if value != 1 else quotient), out)
-
-
 # ---------------------------------------------------------------------------
 # In-place variants and operator slots
 # ---------------------------------------------------------------------------
@@ -648,7 +627,7 @@ def _where_method(self, condition, other):
 __all__ = [
     "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "neg", "negative",
     "positive", "pow", "where", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
-    "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv",
+    "minimum", "fmax", "fmin", "lerp",
 ] + compare.__all__
 
 _OUT_OF_PLACE = {
@@ -656,7 +635,6 @@ _OUT_OF_PLACE = {
     "divide": div, "neg": neg, "negative": neg, "positive": positive, "pow": pow,
     "clamp": clamp, "clip": clip, "clamp_min": clamp_min, "clamp_max": clamp_max,
     "maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "lerp": lerp,
-    "addcmul": addcmul, "addcdiv": addcdiv,
     "where": _where_method,
 }
 
