@@ -125,6 +125,9 @@ def _target_edge(tensor):
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Return d(outputs)/d(inputs) without touching any ``.grad``."""
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                             allow_unused, materialize_grads)
     single_input = isinstance(inputs, Tensor)
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if single_input else tuple(inputs)
@@ -162,6 +165,30 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     "in the graph. Set allow_unused=True if this is the desired behavior."
                 )
         result.append(g)
+    return tuple(result)
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """is_grads_batched: the first dim of every grad_output indexes independent vector-
+    Jacobian products; run one backward per index (ember has no vmap) and stack."""
+    from .._ops.shape_copy import stack
+
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
+    batch = grad_outputs[0].shape[0]
+    per_index = []
+    for i in range(batch):
+        keep = True if i < batch - 1 else retain_graph
+        per_index.append(grad(outputs, inputs, tuple(g[i] for g in grad_outputs),
+                              retain_graph=keep, create_graph=create_graph,
+                              allow_unused=allow_unused, materialize_grads=materialize_grads))
+    result = []
+    for j in range(len(per_index[0]) if per_index else 0):
+        column = [p[j] for p in per_index]
+        result.append(None if column[0] is None else stack(column))
     return tuple(result)
 
 
