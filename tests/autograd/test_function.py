@@ -592,3 +592,13 @@ def test_setup_context_style_function():
         return y, x.grad, plain, plain.requires_grad
 
     both(scenario)
+
+
+def test_grad_is_grads_batched():
+    def scenario(lib):
+        x = leaf(lib, [1.0, 2.0, 3.0])
+        y = x * x
+        (g,) = lib.autograd.grad(y, x, lib.eye(3, dtype=lib.float64), is_grads_batched=True)
+        return g
+
+    both(scenario)
