@@ -108,7 +108,8 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
         p = 2
     if isinstance(p, str):
         raise RuntimeError(f"linalg.vector_norm: Unsupported ord {p}")
-    return write_out(VectorNorm.apply(input, float(p), reduce_dims(dim, ndim), keepdim), out, "norm")
+    result = VectorNorm.apply(input, float(p), reduce_dims(dim, ndim), keepdim)
+    return write_out(result, out, "norm")
 
 
 def _two_tuple_message(dim):

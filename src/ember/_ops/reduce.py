@@ -141,12 +141,14 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum treating NaN as zero; NaN positions receive zero gradient."""
-    return NanSum.apply(input, reduce_dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype), False)
+    dims = reduce_dims(dim, input._data.ndim)
+    return NanSum.apply(input, dims, keepdim, np_dtype_of(dtype), False)
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of the non-NaN elements (nan where a slice has none)."""
-    return NanSum.apply(input, reduce_dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype), True)
+    dims = reduce_dims(dim, input._data.ndim)
+    return NanSum.apply(input, dims, keepdim, np_dtype_of(dtype), True)
 
 
 # ---------------------------------------------------------------------------
