@@ -334,7 +334,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     """Sums, means or maxes of bags of embeddings, without materialising (B, L, D) for
     sum/mean: rows are scatter-added straight into their bag."""
     if mode not in ("sum", "mean", "max"):
-        raise ValueError(f"mode has to be one of sum, mean or max")
+        raise ValueError("mode has to be one of sum, mean or max")
     if per_sample_weights is not None:
         if mode != "sum":
             raise NotImplementedError(
@@ -598,7 +598,7 @@ class _ClampMinNoGrad(Function):
 
 
 class _ClampMin(Function):
-    """``max(x, eps)``; gradient only where x > eps... and where x == eps, as clamp_min."""
+    """``max(x, eps)``; the gradient passes where x >= eps, as PyTorch's clamp_min."""
 
     _array_io = True
 
