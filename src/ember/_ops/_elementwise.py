@@ -4,7 +4,6 @@ in-place variants, operator slots, operand checks, and silencing NumPy's float w
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -20,16 +19,8 @@ _OPERANDS = (Tensor,) + _SCALARS
 # unlike np.errstate/np.seterr (several microseconds per call).
 warnings.filterwarnings(
     "ignore", category=RuntimeWarning,
-    module=r"ember\._ops\.(pointwise|unary|compare|_special|_elementwise)",
+    module=r"ember\._ops\.(pointwise|unary|binary|compare|_special|_elementwise)",
 )
-_SILENT = contextlib.nullcontext()
-
-
-def _quiet(xp):
-    """Kept as a marker where NumPy may warn; the module filter above silences it."""
-    return _SILENT
-
-
 def _arr(x):
     return x._data if isinstance(x, Tensor) else x
 

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
-from ._elementwise import _out, _promote, _quiet, _slot, inplace_of
+from ._elementwise import _out, _promote, _slot, inplace_of
 from .pointwise import _RoundedDiv, _int_zero_check, div, pow
 from .._backend import result_np
 from ._util import Tensor, float_np, type_name, xp_of
@@ -106,16 +106,15 @@ class _Modulo(Function):
             if dt.kind == "b":
                 a, b = xp.asarray(a, dtype=np.int64), xp.asarray(b, dtype=np.int64)
                 return (xp.remainder(a, b) if floored else xp.fmod(a, b)).astype(dt)
-        with _quiet(xp):
-            if floored:
-                if dt.kind in "fV":
-                    # PyTorch's rule: fmod, then shift by b when the signs disagree
-                    # (NumPy's remainder differs for infinite b).
-                    mod = xp.fmod(a, b)
-                    shift = (mod != 0) & ((b < 0) != (mod < 0))
-                    return xp.asarray(xp.where(shift, mod + b, mod), dtype=dt)
-                return xp.remainder(a, b)
-            return xp.fmod(a, b)
+        if floored:
+            if dt.kind in "fV":
+                # PyTorch's rule: fmod, then shift by b when the signs disagree
+                # (NumPy's remainder differs for infinite b).
+                mod = xp.fmod(a, b)
+                shift = (mod != 0) & ((b < 0) != (mod < 0))
+                return xp.asarray(xp.where(shift, mod + b, mod), dtype=dt)
+            return xp.remainder(a, b)
+        return xp.fmod(a, b)
 
     @staticmethod
     def backward(ctx, grad):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._backend import result_np
 from ..autograd.function import Function
-from ._elementwise import _arr, _out, _promote, _quiet, _slot, _wrap_int, inplace_of
+from ._elementwise import _arr, _out, _promote, _slot, _wrap_int, inplace_of
 from ._inplace import apply_inplace, ufunc_inplace
 from ._util import Tensor, _make, float_np, promote_arrays, type_name, xp_of
 from . import compare
@@ -95,8 +95,7 @@ class Div(Function):
             x = x.astype(target) if hasattr(x, "dtype") else x
             y = y.astype(target) if hasattr(y, "dtype") else y
         xp = xp_of(x, y)
-        with _quiet(xp):
-            return xp.true_divide(x, y)
+        return xp.true_divide(x, y)
 
     @staticmethod
     def backward(ctx, grad):
@@ -131,9 +130,8 @@ class _RoundedDiv(Function):
             return q + fix.astype(q.dtype)
         if dt.kind == "b":
             x, y = x.astype(float_np(dt)), y
-        with _quiet(xp):
-            q = xp.true_divide(x, y)
-            return xp.floor(q) if mode == "floor" else xp.trunc(q)
+        q = xp.true_divide(x, y)
+        return xp.floor(q) if mode == "floor" else xp.trunc(q)
 
     @staticmethod
     def backward(ctx, grad):
@@ -190,8 +188,7 @@ class Pow(Function):
             else:
                 out = _int_pow(xp, xp.asarray(x, dtype=dt), y)
         else:
-            with _quiet(xp):
-                out = xp.power(x, y)
+            out = xp.power(x, y)
         ctx.save_for_backward(x_in, y_in, out)
         return out
 
