@@ -540,3 +540,30 @@ GRADGRAD = [
 @pytest.mark.parametrize("name,fn,arrays", GRADGRAD, ids=[g[0] for g in GRADGRAD])
 def test_gradgradcheck(name, fn, arrays):
     assert ember.autograd.gradgradcheck(fn, _leaves(*arrays))
+
+
+# -- hypothesis: matmul over random broadcastable shapes --------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def matmul_shapes(draw):
+    """Two shapes matmul accepts: 1-D or matrices with batch dims that broadcast."""
+    m, k, n = (draw(st.integers(1, 4)) for _ in range(3))
+    batch = draw(st.lists(st.integers(1, 3), max_size=3))
+    batch_a = [draw(st.sampled_from([size, 1])) for size in batch]
+    batch_b = [draw(st.sampled_from([size, 1])) for size in batch]
+    batch_a = batch_a[draw(st.integers(0, len(batch_a))):]
+    batch_b = batch_b[draw(st.integers(0, len(batch_b))):]
+    shape_a = (k,) if draw(st.booleans()) and not batch_a else tuple(batch_a) + (m, k)
+    shape_b = (k,) if draw(st.booleans()) and not batch_b else tuple(batch_b) + (k, n)
+    return shape_a, shape_b
+
+
+@settings(max_examples=40, deadline=None)
+@given(matmul_shapes())
+def test_matmul_hypothesis(shapes):
+    shape_a, shape_b = shapes
+    check(lambda lib, a, b: a @ b, randn(*shape_a, dtype=F64), randn(*shape_b, dtype=F64))
