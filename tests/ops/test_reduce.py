@@ -113,6 +113,8 @@ DTYPE_CASES = [
     ("cumsum_int", lambda lib, x: (x * 10).to(lib.int32).cumsum(0)),
     ("cumsum_bool", lambda lib, x: (x > 0).cumsum(1)),
     ("cumsum_dtype", lambda lib, x: x.cumsum(1, dtype=lib.float64)),
+    ("cumsum_half", lambda lib, x: (x * 100).repeat(1, 50).half().cumsum(1)),
+    ("cumsum_bf16", lambda lib, x: (x * 100).repeat(1, 50).bfloat16().cumsum(1).float()),
     ("cumprod_bool", lambda lib, x: (x > 0).cumprod(1)),
     ("argmax_int", lambda lib, x: (x * 10).long().argmax(1)),
     ("max_int", lambda lib, x: (x * 10).long().max(1)),

@@ -19,6 +19,14 @@ def _reverse_cumsum(t, dim):
     return Flip.apply(CumSum.apply(Flip.apply(t, dim), dim, None), dim)
 
 
+def _half_safe(scan, x, dim, np_dtype):
+    """Run a scan, accumulating half-precision results in float32 as PyTorch does."""
+    target = x.dtype if np_dtype is None else np.dtype(np_dtype)
+    if target.itemsize == 2 and target.kind in "fV":
+        return scan(x.astype(np.float32), axis=dim).astype(target)
+    return scan(x, axis=dim, dtype=np_dtype)
+
+
 class CumSum(Function):
     _array_io = True
     _node_name = "CumsumBackward0"
@@ -28,7 +36,7 @@ class CumSum(Function):
         ctx.dim = dim
         if np_dtype is None and x.dtype.kind in "biu":
             np_dtype = np.dtype(np.int64)
-        return xp_of(x).cumsum(x, axis=dim, dtype=np_dtype)
+        return _half_safe(xp_of(x).cumsum, x, dim, np_dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -48,7 +56,7 @@ class CumProd(Function):
         ctx.dim = dim
         if np_dtype is None and x.dtype.kind in "biu":
             np_dtype = np.dtype(np.int64)
-        out = xp_of(x).cumprod(x, axis=dim, dtype=np_dtype)
+        out = _half_safe(xp_of(x).cumprod, x, dim, np_dtype)
         ctx.save_for_backward(x, out)
         return out
 
