@@ -10,22 +10,21 @@ or register hooks behave the same.
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
-from collections.abc import Mapping
 
 from ..._backend.dtypes import dtype as _dtype_cls
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
-from ..parameter import Buffer, Parameter, is_lazy
+from ..parameter import Buffer, Parameter
 from . import _hooks
 from ._hooks import (
-    RemovableHandle, _BackwardHook, _HookRegistration, _IncompatibleKeys,
+    RemovableHandle, _BackwardHook, _HookRegistration, _IncompatibleKeys,  # noqa: F401
     register_module_backward_hook, register_module_buffer_registration_hook,
     register_module_forward_hook, register_module_forward_pre_hook,
     register_module_full_backward_hook, register_module_full_backward_pre_hook,
     register_module_module_registration_hook, register_module_parameter_registration_hook,
 )
+from ._state_dict import _EXTRA_STATE_KEY_SUFFIX, _StateDict  # noqa: F401
 
 __all__ = [
     "Module", "RemovableHandle", "register_module_forward_pre_hook",
@@ -34,8 +33,6 @@ __all__ = [
     "register_module_buffer_registration_hook", "register_module_module_registration_hook",
     "register_module_parameter_registration_hook",
 ]
-
-_EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
 
 def _addindent(s_, num_spaces):
@@ -55,20 +52,12 @@ def _typename(obj):
     return name if module in ("builtins", None) else f"{module}.{name}"
 
 
-def _copy_into(dst, src):
-    """``dst.copy_(src)`` without recording: cast and move src, write in place, bump the
-    version (load_state_dict must keep the Parameter objects optimizers hold)."""
-    data = src.to(device=dst.device, dtype=dst.dtype)._data
-    dst._data[...] = data
-    dst._vc[0] += 1
-
-
 def _forward_unimplemented(self, *input):
     raise NotImplementedError(
         f'Module [{type(self).__name__}] is missing the required "forward" function')
 
 
-class Module(_HookRegistration):
+class Module(_HookRegistration, _StateDict):
     """Base class for all neural network modules, as ``torch.nn.Module``.
 
     Example::
@@ -231,14 +220,6 @@ class Module(_HookRegistration):
         if buffer_name not in mod._buffers:
             raise AttributeError("`" + buffer_name + "` is not a buffer")
         return buffer
-
-    def get_extra_state(self):
-        raise RuntimeError(
-            "Reached a code path in Module.get_extra_state() that should never be called.")
-
-    def set_extra_state(self, state) -> None:
-        raise RuntimeError(
-            "Reached a code path in Module.set_extra_state() that should never be called.")
 
     # -- attribute protocol -------------------------------------------------------------
 
@@ -579,165 +560,6 @@ class Module(_HookRegistration):
             raise
 
     __call__ = _call_impl
-
-    # -- state dict ---------------------------------------------------------------------
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
-        for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buf if keep_vars else buf.detach()
-        if type(self).get_extra_state is not Module.get_extra_state:
-            destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
-
-    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
-        """Parameters and persistent buffers by dotted name (detached unless
-        ``keep_vars``), with PyTorch's keys and ``_metadata``."""
-        if args:
-            destination = args[0] if destination is None else destination
-            if len(args) > 1 and prefix == "":
-                prefix = args[1]
-            if len(args) > 2 and keep_vars is False:
-                keep_vars = args[2]
-        if destination is None:
-            destination = OrderedDict()
-            destination._metadata = OrderedDict()
-        local_metadata = {"version": self._version}
-        if hasattr(destination, "_metadata"):
-            destination._metadata[prefix[:-1]] = local_metadata
-        for hook in self._state_dict_pre_hooks.values():
-            hook(self, prefix, keep_vars)
-        self._save_to_state_dict(destination, prefix, keep_vars)
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination=destination, prefix=prefix + name + ".",
-                                  keep_vars=keep_vars)
-        for hook in self._state_dict_hooks.values():
-            hook_result = hook(self, destination, prefix, local_metadata)
-            if not getattr(hook, "_from_public_api", False):
-                if hook_result is not None:
-                    destination = hook_result
-            elif hook_result is not None:
-                raise RuntimeError("state_dict post-hook must return None")
-        return destination
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs) -> None:
-        for hook in self._load_state_dict_pre_hooks.values():
-            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                 error_msgs)
-        persistent_buffers = {k: v for k, v in self._buffers.items()
-                              if k not in self._non_persistent_buffers_set}
-        local_state = {k: v for k, v in itertools.chain(self._parameters.items(),
-                                                        persistent_buffers.items())
-                       if v is not None}
-        assign = local_metadata.get("assign_to_params_buffers", False)
-        for name, param in local_state.items():
-            key = prefix + name
-            if key not in state_dict:
-                if strict:
-                    missing_keys.append(key)
-                continue
-            input_param = state_dict[key]
-            if not isinstance(input_param, Tensor):
-                error_msgs.append(
-                    f'While copying the parameter named "{key}", expected torch.Tensor or '
-                    f"Tensor-like object from checkpoint but received {type(input_param)}")
-                continue
-            lazy = is_lazy(param)
-            if not lazy and len(param.shape) == 0 and len(input_param.shape) == 1 \
-                    and input_param.shape[0] == 1:
-                input_param = input_param[0]
-            if not lazy and input_param.shape != param.shape:
-                error_msgs.append(
-                    f"size mismatch for {key}: copying a param with shape {input_param.shape} "
-                    f"from checkpoint, the shape in current model is {param.shape}.")
-                continue
-            try:
-                with no_grad():
-                    if assign:
-                        if isinstance(param, Parameter):
-                            if not isinstance(input_param, Parameter):
-                                input_param = Parameter(input_param, param.requires_grad)
-                            else:
-                                input_param.requires_grad_(param.requires_grad)
-                        setattr(self, name, input_param)
-                    elif lazy:
-                        param.materialize(input_param.shape)
-                        _copy_into(param, input_param)
-                    else:
-                        _copy_into(param, input_param)
-            except Exception as ex:  # noqa: BLE001 - PyTorch reports any copy failure
-                error_msgs.append(
-                    f'While copying the parameter named "{key}", whose dimensions in the model '
-                    f"are {param.size()} and whose dimensions in the checkpoint are "
-                    f"{input_param.size()}, an exception occurred : {ex.args}.")
-        extra_state_key = prefix + _EXTRA_STATE_KEY_SUFFIX
-        if type(self).set_extra_state is not Module.set_extra_state:
-            if extra_state_key in state_dict:
-                self.set_extra_state(state_dict[extra_state_key])
-            elif strict:
-                missing_keys.append(extra_state_key)
-        elif strict and extra_state_key in state_dict:
-            unexpected_keys.append(extra_state_key)
-        if strict:
-            for key in state_dict:
-                if key.startswith(prefix) and key != extra_state_key:
-                    input_name = key[len(prefix):].split(".", 1)
-                    if len(input_name) > 1:
-                        if input_name[0] not in self._modules:
-                            unexpected_keys.append(key)
-                    elif input_name[0] not in local_state:
-                        unexpected_keys.append(key)
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        """Copy parameters and buffers from ``state_dict``; returns the named tuple
-        ``(missing_keys, unexpected_keys)``; with ``strict`` a mismatch raises PyTorch's
-        RuntimeError text."""
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing_keys: list[str] = []
-        unexpected_keys: list[str] = []
-        error_msgs: list[str] = []
-        metadata = getattr(state_dict, "_metadata", None)
-        state_dict = OrderedDict(state_dict)
-        if metadata is not None:
-            state_dict._metadata = metadata
-
-        def load(module, local_state_dict, prefix=""):
-            local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
-            if assign:
-                local_metadata["assign_to_params_buffers"] = assign
-            module._load_from_state_dict(local_state_dict, prefix, local_metadata, True,
-                                         missing_keys, unexpected_keys, error_msgs)
-            for name, child in module._modules.items():
-                if child is not None:
-                    child_prefix = prefix + name + "."
-                    child_state_dict = {k: v for k, v in local_state_dict.items()
-                                        if k.startswith(child_prefix)}
-                    load(child, child_state_dict, child_prefix)
-            incompatible = _IncompatibleKeys(missing_keys, unexpected_keys)
-            for hook in module._load_state_dict_post_hooks.values():
-                if hook(module, incompatible) is not None:
-                    raise AssertionError(
-                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
-                        "expected to return new values, if incompatible_keys need to be "
-                        "modified, it should be done inplace.")
-
-        load(self, state_dict)
-        if strict:
-            if unexpected_keys:
-                error_msgs.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in unexpected_keys)))
-            if missing_keys:
-                error_msgs.insert(0, "Missing key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in missing_keys)))
-        if error_msgs:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
-                self.__class__.__name__, "\n\t".join(error_msgs)))
-        return _IncompatibleKeys(missing_keys, unexpected_keys)
 
     # -- printing -----------------------------------------------------------------------
 
