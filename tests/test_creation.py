@@ -277,3 +277,69 @@ def test_copy_construct_warns_like_torch():
             t = make(torch)
         assert str(got[0].message) == str(want[0].message)
         assert e.tolist() == t.tolist() and str(e.dtype) == str(t.dtype)
+
+
+INPLACE = {
+    "fill_float": lambda lib, a: (a * 2).fill_(5.0),
+    "fill_int_into_float": lambda lib, a: (a * 2).fill_(3),
+    "fill_tensor_value": lambda lib, a: (a * 2).fill_(lib.tensor(2.5)),
+    "fill_view": lambda lib, a: (lambda y: (y[0].fill_(7.0), y)[1])(a * 1),
+    "zero_": lambda lib, a: (a + 1).zero_(),
+    "copy_same": lambda lib, a: (a * 0).copy_(a * 3),
+    "copy_broadcast": lambda lib, a: lib.zeros(4, 3).copy_(a[0] * 2),
+    "copy_cast": lambda lib, a: lib.zeros(4, 3, dtype=lib.float64).copy_(a * 2),
+    "copy_into_view": lambda lib, a: (lambda y: (y[:, 1].copy_(a[:, 0] * 5), y)[1])(a * 1),
+}
+
+
+@pytest.mark.parametrize("name", list(INPLACE))
+def test_fill_zero_copy_against_torch(name):
+    check(INPLACE[name], randn(4, 3))
+
+
+def test_fill_with_grad_value():
+    check(lambda lib, a, v: (a * 2).fill_(v * 1), randn(3), np.array(2.0, np.float32))
+    check(lambda lib, a, s: (a * 2).copy_(s * 3), randn(3), np.ones(1))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.zeros(3, dtype=lib.int64).fill_(2.7),
+    lambda lib: lib.zeros(3, dtype=lib.bool).fill_(2),
+    lambda lib: lib.zeros(2).fill_(True),
+    lambda lib: lib.zeros(3, dtype=lib.int64).copy_(lib.tensor([1.7, -2.7, 3.2])),
+    lambda lib: lib.zeros(2, 3).copy_(lib.ones(3, dtype=lib.int32)),
+    lambda lib: lib.zeros(2, 2).resize_(3),
+    lambda lib: lib.arange(6.0).resize_(2, 2),
+    lambda lib: lib.arange(4.0).resize_(2, 3),
+    lambda lib: lib.arange(4.0).t().resize_(lib.Size([4])),
+])
+def test_inplace_values(fn):
+    check(fn, grad=False)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.zeros(3).fill_(lib.tensor([1.0, 2.0])),
+    lambda lib: lib.zeros(3, requires_grad=True).fill_(1),
+    lambda lib: lib.zeros(3, requires_grad=True).zero_(),
+    lambda lib: lib.zeros(3).copy_(lib.ones(2)),
+    lambda lib: lib.zeros(3).copy_([1, 2, 3]),
+    lambda lib: lib.zeros(3, requires_grad=True).copy_(lib.ones(3)),
+    lambda lib: lib.zeros(3).copy_(lib.ones(2, 3)),
+    lambda lib: lib.arange(4.0, requires_grad=True).resize_(2, 2),
+])
+def test_inplace_errors(fn):
+    check_raises(fn)
+
+
+def test_inplace_node_names_and_versions():
+    x = ember.ones(3, requires_grad=True)
+    assert (x * 2).fill_(1.0).grad_fn.name() == "FillBackward2"
+    assert (x * 2).fill_(ember.tensor(1.0, requires_grad=True)).grad_fn.name() == "FillBackward3"
+    assert (x * 2).zero_().grad_fn.name() == "ZeroBackward0"
+    assert (x * 2).copy_(x).grad_fn.name() == "CopyBackwards"
+    y = ember.zeros(2)
+    version = y._version
+    y.fill_(1).zero_().copy_(ember.ones(2))
+    assert y._version == version + 3
+    with ember.no_grad():
+        assert x.zero_() is x and x.tolist() == [0.0, 0.0, 0.0]
