@@ -1,0 +1,155 @@
+"""In-place fills and copies: ``zero_``, ``fill_``, ``copy_``, ``resize_``.
+
+Bound onto Tensor through ``creation.TENSOR_METHODS``. Without a graph they write into
+the tensor's own memory (views see it); under autograd they go through ``apply_inplace``
+so the overwritten history gets a zero gradient, as PyTorch's Fill/Zero/Copy backward.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ._util import Tensor, array_module, inplace_check
+from .creation import ToCopy, _size, zeros_like
+
+
+
+class Fill(Function):
+    """``self.fill_(value)`` under autograd: self's old history gets a zero gradient,
+    a tensor ``value`` gets the sum of the gradient."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, value):
+        out = array_module(x).empty_like(x)
+        out[...] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        overwritten = zeros_like(grad) if ctx.needs_input_grad[0] else None
+        return overwritten, (grad.sum() if ctx.needs_input_grad[1] else None)
+
+    def name(self):
+        return "FillBackward3" if self.needs_input_grad[1] else "FillBackward2"
+
+
+class Zero(Fill):
+    def name(self):
+        return "ZeroBackward0"
+
+
+class CopyFrom(Function):
+    """``self.copy_(src)`` under autograd: the gradient flows to ``src`` only (the engine
+    sums it over broadcast dims and casts it to src's dtype)."""
+
+    _array_io = True
+    _node_name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, x, src):
+        out = array_module(x).empty_like(x)
+        out[...] = src
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (zeros_like(grad) if ctx.needs_input_grad[0] else None), grad
+
+
+def _fill_value(value):
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                "fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value.ndim} dimensions."
+            )
+    return value
+
+
+def fill_(self, value) -> Tensor:
+    from ._inplace import apply_inplace, needs_graph
+
+    value = _fill_value(value)
+    if needs_graph(self, value):
+        return apply_inplace(self, Fill.apply(self, value))
+    inplace_check(self)
+    self._data[...] = value._data if isinstance(value, Tensor) else value
+    self._vc[0] += 1
+    return self
+
+
+def zero_(self) -> Tensor:
+    from ._inplace import apply_inplace, needs_graph
+
+    if needs_graph(self):
+        return apply_inplace(self, Zero.apply(self, 0))
+    inplace_check(self)
+    self._data[...] = 0
+    self._vc[0] += 1
+    return self
+
+
+def _check_copy_shape(dst_shape, src_shape):
+    if len(src_shape) > len(dst_shape):
+        full = _broadcast_shapes(dst_shape, src_shape)
+        raise RuntimeError(
+            f"output with shape {list(dst_shape)} doesn't match the broadcast shape {full}"
+        )
+    for i, (d, s) in enumerate(zip(dst_shape[::-1], src_shape[::-1])):
+        if s != d and s != 1:
+            dim = len(dst_shape) - 1 - i
+            raise RuntimeError(
+                f"The size of tensor a ({d}) must match the size of tensor b ({s}) at "
+                f"non-singleton dimension {dim}"
+            )
+
+
+def _broadcast_shapes(a, b):
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + tuple(a)
+    b = (1,) * (n - len(b)) + tuple(b)
+    return [max(x, y) for x, y in zip(a, b)]
+
+
+def copy_(self, src, non_blocking=False) -> Tensor:
+    """Copy ``src`` into self: broadcasting, casting to self's dtype, across devices."""
+    from ._inplace import apply_inplace, needs_graph
+
+    if not isinstance(src, Tensor):
+        raise TypeError(
+            f"copy_(): argument 'other' (position 1) must be Tensor, not {type(src).__name__}"
+        )
+    _check_copy_shape(self._data.shape, src._data.shape)
+    if src.device != self.device:
+        src = ToCopy.apply(src, None, self.device)
+    if needs_graph(self, src):
+        return apply_inplace(self, CopyFrom.apply(self, src))
+    inplace_check(self)
+    source = src._data
+    if source.dtype.kind == "c" and self._data.dtype.kind != "c":
+        source = source.real  # PyTorch discards the imaginary part too
+    self._data[...] = source
+    self._vc[0] += 1
+    return self
+
+
+def resize_(self, *sizes, memory_format=None) -> Tensor:
+    """Reshape in place, keeping the leading elements; new elements are zero."""
+    if self._requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    shape = _size(sizes)
+    count = 1
+    for s in shape:
+        count *= s
+    xp = array_module(self._data)
+    flat = self._data.reshape(-1)
+    if count == flat.size and self._data.flags.c_contiguous:
+        self._data = self._data.reshape(shape)
+    else:
+        grown = xp.zeros(count, self._data.dtype)
+        keep = min(count, flat.size)
+        grown[:keep] = flat[:keep]
+        self._data = grown.reshape(shape)
+    self._vc[0] += 1
+    return self
