@@ -12,7 +12,6 @@ from ._util import Tensor, array_module, inplace_check
 from .creation import ToCopy, _size, zeros_like
 
 
-
 class Fill(Function):
     """``self.fill_(value)`` under autograd: self's old history gets a zero gradient,
     a tensor ``value`` gets the sum of the gradient."""
