@@ -284,3 +284,38 @@ def test_parametrized_module_deepcopies_and_refuses_pickle():
     with pytest.raises(RuntimeError, match="Serialization of parametrized modules is only "
                                            "supported through state_dict"):
         pickle.dumps(mod)
+
+
+def test_parametrize_buffer_unsafe_and_chain_match_torch():
+    def run(lib):
+        P = lib.nn.utils.parametrize
+
+        class Double(lib.nn.Module):
+            def forward(self, x):
+                return x * 2
+
+        class Stack(lib.nn.Module):
+            def forward(self, x):
+                return lib.cat([x, x], 0) if hasattr(lib, "cat") else x
+
+        m = lib.nn.Linear(2, 2)
+        m.register_buffer("scale", lib.ones(3))
+        P.register_parametrization(m, "scale", Double())
+        P.register_parametrization(m, "scale", Double())
+        P.register_parametrization(m, "bias", Stack(), unsafe=True)
+        keys = list(m.state_dict())
+        values = (m.scale.numpy().tolist(), tuple(m.bias.shape))
+        P.remove_parametrizations(m, "scale", leave_parametrized=False)
+        after = (m.scale.numpy().tolist(), list(m.state_dict()), repr(m))
+        return keys, values, after
+
+    assert run(ember) == run(torch)
+
+
+def test_transfer_parametrizations_and_params():
+    P = ember.nn.utils.parametrize
+    source = ember.nn.utils.parametrizations.weight_norm(ember.nn.Linear(3, 2))
+    target = ember.nn.Linear(3, 2)
+    P.transfer_parametrizations_and_params(source, target)
+    assert P.is_parametrized(target, "weight")
+    np.testing.assert_allclose(target.weight.detach().numpy(), source.weight.detach().numpy())
