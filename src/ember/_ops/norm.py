@@ -1,7 +1,306 @@
-"""Normalisation: batch/instance/group/layer/local-response norm."""
+"""Normalisation: batch/instance/group/layer norm, local response norm, RMS norm.
+
+batch/instance/group/layer norm share one fused Function (``_Normalize``): statistics
+are computed once at array level, the forward is one pass, and the backward is the
+closed-form single-pass gradient (array-level unless a graph is being built, in which
+case it is written with Tensor ops so double backward works). Running statistics are
+updated in place, under ``no_grad``, as PyTorch does.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import _grad_enabled, no_grad
+from ._util import Tensor, _make, shape_str, xp_of
+
+__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm",
+           "rms_norm"]
+
+
+def _batch_stats(x, axes):
+    """Biased mean and variance over ``axes`` (kept as size-1 dims)."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    return mean, var
+
+
+class _Normalize(Function):
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` with the batch statistics of x over
+    ``axes``; weight and bias (or None) are reshaped to ``param_shape`` to broadcast."""
+
+    _array_io = True
+    _node_name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, axes, param_shape, eps, mean, var):
+        xp = xp_of(x)
+        invstd = 1.0 / xp.sqrt(var + eps)
+        out = (x - mean) * invstd
+        if weight is not None:
+            out *= weight.reshape(param_shape)
+        if bias is not None:
+            out += bias.reshape(param_shape)
+        ctx.save_for_backward(x, weight)
+        ctx.stats = (mean, invstd)
+        ctx.meta = (axes, param_shape, eps)
+        ctx.bias_shape = None if bias is None else bias.shape
+        offset = x.ndim - len(param_shape)
+        ctx.param_axes = tuple(i for i in range(x.ndim)
+                               if i < offset or param_shape[i - offset] == 1)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        axes, param_shape, eps = ctx.meta
+        if not _grad_enabled[0]:
+            return _normalize_backward_arrays(ctx, grad._data, x._data, weight)
+        mean = x.mean(axes, keepdim=True)
+        centered = x - mean
+        invstd = ((centered * centered).mean(axes, keepdim=True) + eps).rsqrt()
+        xhat = centered * invstd
+        grad_xhat = grad if weight is None else grad * weight.reshape(param_shape)
+        grad_x = invstd * (grad_xhat - grad_xhat.mean(axes, keepdim=True)
+                           - xhat * (grad_xhat * xhat).mean(axes, keepdim=True))
+        grad_weight = grad_bias = None
+        if weight is not None and ctx.needs_input_grad[1]:
+            grad_weight = (grad * xhat).sum(ctx.param_axes).reshape(weight.shape)
+        if ctx.needs_input_grad[2]:
+            grad_bias = grad.sum(ctx.param_axes).reshape(ctx.bias_shape)
+        return grad_x, grad_weight, grad_bias, None, None, None, None, None
+
+
+def _normalize_backward_arrays(ctx, grad, x, weight):
+    axes, param_shape, _ = ctx.meta
+    mean, invstd = ctx.stats
+    xhat = (x - mean) * invstd
+    grad_xhat = grad if weight is None else grad * weight._data.reshape(param_shape)
+    grad_x = grad_xhat - grad_xhat.mean(axis=axes, keepdims=True)
+    grad_x -= xhat * (grad_xhat * xhat).mean(axis=axes, keepdims=True)
+    grad_x *= invstd
+    grad_weight = grad_bias = None
+    if weight is not None and ctx.needs_input_grad[1]:
+        grad_weight = _make((grad * xhat).sum(axis=ctx.param_axes).reshape(weight.shape))
+    if ctx.needs_input_grad[2]:
+        grad_bias = _make(grad.sum(axis=ctx.param_axes).reshape(ctx.bias_shape))
+    return _make(grad_x), grad_weight, grad_bias, None, None, None, None, None
+
+
+def _normalize(x, weight, bias, axes, param_shape, eps):
+    """Normalise with batch statistics; returns (output, mean array, biased var array)."""
+    mean, var = _batch_stats(x._data, axes)
+    out = _Normalize.apply(x, weight, bias, axes, param_shape, eps, mean, var)
+    return out, mean, var
+
+
+def _update_running(running, batch_value, momentum):
+    """running = (1 - momentum) * running + momentum * batch_value, in place."""
+    with no_grad():
+        value = _make(batch_value.astype(running._data.dtype, copy=False))
+        running.mul_(1.0 - momentum).add_(value, alpha=momentum)
+
+
+def _check_channels(name, tensor, channels):
+    if tensor is not None and tensor.numel() != channels:
+        raise RuntimeError(f"{name} should contain {channels} elements not {tensor.numel()}")
+
+
+def _verify_batch_size(size):
+    size_prods = size[0]
+    for s in size[2:]:
+        size_prods *= s
+    if size_prods == 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {size}")
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation over dim 1 of (N, C, *) inputs.
+
+    In training the batch's statistics normalise the input and (when given) the running
+    statistics move towards them: ``running = (1 - momentum) * running + momentum * stat``
+    with the unbiased batch variance. In evaluation the running statistics are used.
+    """
+    if training:
+        _verify_batch_size(input.shape)
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    channels = input.shape[1] if input.dim() > 1 else 0
+    _check_channels("running_mean", running_mean, channels)
+    _check_channels("running_var", running_var, channels)
+    _check_channels("weight", weight, channels)
+    _check_channels("bias", bias, channels)
+    param_shape = (channels,) + (1,) * (input.dim() - 2)
+    if training or running_mean is None or running_var is None:
+        if not training:
+            raise RuntimeError("running_mean must be defined in evaluation mode")
+        axes = (0,) + tuple(range(2, input.dim()))
+        out, mean, var = _normalize(input, weight, bias, axes, param_shape, eps)
+        if running_mean is not None or running_var is not None:
+            count = input.numel() // max(channels, 1)
+            if running_mean is not None:
+                _update_running(running_mean, mean.reshape(-1), momentum)
+            if running_var is not None:
+                unbiased = var.reshape(-1) * (count / max(count - 1, 1))
+                _update_running(running_var, unbiased, momentum)
+        return out
+    return _batch_norm_eval(input, running_mean, running_var, weight, bias, param_shape, eps)
+
+
+def _batch_norm_eval(x, running_mean, running_var, weight, bias, param_shape, eps):
+    """``x * scale + shift`` with per-channel scale = weight / sqrt(var + eps)."""
+    scale = (running_var.detach() + eps).rsqrt()
+    if weight is not None:
+        scale = scale * weight
+    shift = -running_mean.detach() * scale
+    if bias is not None:
+        shift = shift + bias
+    return x * scale.reshape(param_shape) + shift.reshape(param_shape)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each (sample, channel) plane by its own statistics; running statistics
+    move towards the batch average of the per-instance statistics."""
+    if use_input_stats:
+        size_prods = 1
+        for s in input.shape[2:]:
+            size_prods *= s
+        if size_prods == 1:
+            raise ValueError("Expected more than 1 spatial element when training, got input "
+                             f"size {input.shape}")
+    channels = input.shape[1]
+    _check_channels("weight", weight, channels)
+    _check_channels("bias", bias, channels)
+    param_shape = (channels,) + (1,) * (input.dim() - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("Expected running_mean and running_var to be defined when "
+                               "use_input_stats is false")
+        return _batch_norm_eval(input, running_mean, running_var, weight, bias, param_shape,
+                                eps)
+    axes = tuple(range(2, input.dim()))
+    out, mean, var = _normalize(input, weight, bias, axes, param_shape, eps)
+    count = input.numel() // max(input.shape[0] * channels, 1)
+    if running_mean is not None:
+        _check_channels("running_mean", running_mean, channels)
+        _update_running(running_mean, mean.reshape(input.shape[:2]).mean(axis=0), momentum)
+    if running_var is not None:
+        _check_channels("running_var", running_var, channels)
+        unbiased = var.reshape(input.shape[:2]) * (count / max(count - 1, 1))
+        _update_running(running_var, unbiased.mean(axis=0), momentum)
+    return out
+
+
+def _normalized_shape(normalized_shape):
+    if isinstance(normalized_shape, (int, np.integer)):
+        return (int(normalized_shape),)
+    return tuple(int(s) for s in normalized_shape)
+
+
+def _check_normalized_shape(input, shape, weight, bias, star="*, "):
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and tuple(param.shape) != shape:
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                f"shape {shape_str(param.shape)} and normalized_shape = {shape_str(shape)}")
+    k = len(shape)
+    if k == 0 or input.dim() < k or tuple(input.shape[input.dim() - k:]) != shape:
+        trail = ", ".join(str(s) for s in shape)
+        raise RuntimeError(
+            f"Given normalized_shape={shape_str(shape)}, expected input with shape "
+            f"[{star}{trail}], but got input of size{shape_str(input.shape)}")
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` dims, then scale and shift
+    elementwise by weight and bias of that shape."""
+    shape = _normalized_shape(normalized_shape)
+    _check_normalized_shape(input, shape, weight, bias)
+    axes = tuple(range(input.dim() - len(shape), input.dim()))
+    out, _, _ = _normalize(input, weight, bias, axes, shape, eps)
+    return out
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise each group of ``C / num_groups`` channels of each sample together, then
+    apply a per-channel affine transform."""
+    if input.dim() < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
+    batch, channels = input.shape[0], input.shape[1]
+    _verify_batch_size([batch * channels // num_groups, num_groups] + list(input.shape[2:]))
+    if channels % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got "
+            f"input of shape {shape_str(input.shape)} and num_groups={num_groups}")
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and (param.dim() != 1 or param.numel() != channels):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {shape_str(param.shape)} and input of shape "
+                f"{shape_str(input.shape)}")
+    grouped = input.reshape(batch, num_groups, -1)
+    out, _, _ = _normalize(grouped, None, None, (2,), (1,), eps)
+    out = out.reshape(input.shape)
+    param_shape = (channels,) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(param_shape)
+    if bias is not None:
+        out = out + bias.reshape(param_shape)
+    return out
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """``x / sqrt(mean(x**2 over normalized_shape) + eps) * weight``; eps defaults to the
+    machine epsilon of the input's dtype."""
+    shape = _normalized_shape(normalized_shape)
+    _check_normalized_shape(input, shape, weight, None, star="*")
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps) if input._data.dtype.kind == "f" \
+            else 1.1920928955078125e-07
+    axes = tuple(range(input.dim() - len(shape), input.dim()))
+    out = input * ((input * input).mean(axes, keepdim=True) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """Divide each element by ``(k + alpha * mean of squares over a window of `size`
+    neighbouring channels) ** beta``; the window is zero-padded at the channel ends."""
+    from .resample import pad
+
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(
+            f"Expected 3D or higher dimensionality                          input (got {dim} "
+            "dimensions)")
+    if input.numel() == 0:
+        return input
+    channels = input.shape[1]
+    squares = (input * input).reshape(input.shape[0], channels, -1)
+    padded = pad(squares, (0, 0, size // 2, (size - 1) // 2))
+    # The window sum is `size` shifted slices added: a loop over the window, not the data.
+    window = padded[:, 0:channels]
+    for offset in range(1, size):
+        window = window + padded[:, offset:offset + channels]
+    div = (window / size).reshape(input.shape)
+    div = (div * alpha + k).pow(beta)
+    return input / div
+
 
 TENSOR_METHODS: dict = {}

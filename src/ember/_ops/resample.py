@@ -1,7 +1,482 @@
-"""Resampling: interpolate, pixel_shuffle, grid_sample, affine_grid, padding."""
+"""Resampling: pad, interpolate (and the legacy upsample functions), pixel/channel shuffles.
+
+Everything here is separable or a pure gather, so it is built from precomputed index and
+weight arrays (NumPy, computed once per call from the sizes) applied with Tensor ops
+(``index_select``, ``matmul``, ``reshape``/``permute``): the forward is a few vectorised
+array ops per spatial dim and autograd (including double backward) comes for free.
+Index and weight arithmetic follows PyTorch's CPU kernels (float32 coordinate math for
+float32 inputs), so results agree to rounding. ``grid_sample``/``affine_grid`` live in
+``_grid.py`` and are re-exported here.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+import warnings
+
+import numpy as np
+
+from ..autograd.function import Function
+from ._grid import affine_grid, grid_sample
+from ._util import Tensor, _make, shape_str, xp_of
+
+__all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
+           "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
+           "grid_sample", "affine_grid"]
+
+
+# ---------------------------------------------------------------------------
+# pad
+# ---------------------------------------------------------------------------
+
+
+class ConstantPad(Function):
+    """Constant padding; negative pads crop. Its adjoint is itself with negated pads."""
+
+    _array_io = True
+    _node_name = "ConstantPadNdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, pads, value):
+        xp = xp_of(x)
+        ndim = x.ndim
+        out_shape = list(x.shape)
+        src, dst = [slice(None)] * ndim, [slice(None)] * ndim
+        for i in range(len(pads) // 2):
+            d = ndim - 1 - i
+            left, right = pads[2 * i], pads[2 * i + 1]
+            size = x.shape[d] + left + right
+            if size < 0:
+                raise RuntimeError(
+                    f"The input size {x.shape[d]}, plus negative padding {left} and {right} "
+                    f"resulted in a negative output size, which is invalid. Check dimension "
+                    f"{d} of your input.")
+            out_shape[d] = size
+            src[d] = slice(max(-left, 0), x.shape[d] - max(-right, 0))
+            dst[d] = slice(max(left, 0), max(left, 0) + max(src[d].stop - src[d].start, 0))
+        out = xp.full(out_shape, value, dtype=x.dtype)
+        out[tuple(dst)] = x[tuple(src)]
+        ctx.pads = pads
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ConstantPad.apply(grad, tuple(-p for p in ctx.pads), 0), None, None
+
+
+_NON_CONSTANT = {2: (2, 3), 4: (3, 4), 6: (4, 5)}
+
+
+def _pad_index(size, left, right, mode):
+    """Source indices along one dim for reflect/replicate/circular padding."""
+    positions = np.arange(-left, size + right)
+    if mode == "reflect":
+        positions = np.abs(positions)
+        return np.where(positions >= size, 2 * (size - 1) - positions, positions)
+    if mode == "replicate":
+        return np.clip(positions, 0, size - 1)
+    return positions % size
+
+
+def _check_non_constant(input, pad, mode):
+    ndim, n = input.dim(), len(pad)
+    if n not in _NON_CONSTANT or ndim not in _NON_CONSTANT[n]:
+        raise NotImplementedError(
+            f"Padding size {n} is not supported for {ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    shape = input.shape
+    if mode in ("reflect", "replicate"):
+        batch_dims = ndim - n // 2 - 1
+        if any(s == 0 for s in shape[batch_dims:]):
+            low = n // 2 + 1
+            raise RuntimeError(
+                f"Expected {low}D or {low + 1}D (batch mode) tensor with possibly 0 batch size "
+                f"and other non-zero dimensions for input, but got: {shape_str(shape)}")
+    for i in range(n // 2):
+        d = ndim - 1 - i
+        left, right = pad[2 * i], pad[2 * i + 1]
+        size = shape[d]
+        if mode == "reflect" and (left >= size or right >= size):
+            raise RuntimeError(
+                f"Argument #{4 + 2 * i}: Padding size should be less than the corresponding "
+                f"input dimension, but got: padding ({left}, {right}) at dimension {d} of "
+                f"input {shape_str(shape)}")
+        if mode == "circular":
+            if left > size or right > size:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if size + left + right <= 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        if size + left + right < 0:
+            out = list(shape)
+            out[d] = size + left + right
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {out[d]}: {shape_str(out)}")
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims; ``pad`` lists (left, right) pairs starting from
+    the last dim. Modes: constant (negative pads crop), reflect, replicate, circular."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if mode == "constant":
+        if len(pad) // 2 > input.dim():
+            raise RuntimeError(
+                "Padding length should be less than or equal to two times the input dimension "
+                f"but got padding length {len(pad)} and input of dimension {input.dim()}")
+        return ConstantPad.apply(input, pad, 0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    _check_non_constant(input, pad, mode)
+    xp = xp_of(input._data)
+    out = input
+    for i in range(len(pad) // 2):
+        d = input.dim() - 1 - i
+        index = _pad_index(input.shape[d], pad[2 * i], pad[2 * i + 1], mode)
+        out = out.index_select(d, _make(xp.asarray(index)))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# interpolate
+# ---------------------------------------------------------------------------
+
+_LINEAR_MODES = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
+_ALL_MODES = ("nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+              "nearest-exact")
+
+
+def _is_integer(value):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return True
+    return isinstance(value, Tensor) and not value.is_floating_point()
+
+
+def _output_sizes(input, size, scale_factor, recompute_scale_factor, mode):
+    """(output sizes, per-dim scale factors or None) as torch's Python front end computes
+    them; scale factors survive only when given and not recomputed."""
+    dim = input.dim() - 2
+    spatial = list(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != dim:
+                raise ValueError(
+                    "Input and output must have the same number of spatial dimensions, but got "
+                    f"input with spatial dimensions of {spatial} and output size of {size}. "
+                    "Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                    "output size in (o1, o2, ...,oK) format.")
+            if not all(_is_integer(s) for s in size):
+                raise TypeError(
+                    "expected size to be one of int or Tuple[int] or Tuple[int, int] or "
+                    f"Tuple[int, int, int], but got size with types {[type(s) for s in size]}")
+            output = [int(s) for s in size]
+        else:
+            output = [int(size)] * dim
+        if recompute_scale_factor:
+            raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+        return output, None
+    if scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if isinstance(scale_factor, (list, tuple)):
+        if len(scale_factor) != dim:
+            raise ValueError(
+                "Input and scale_factor must have the same number of spatial dimensions, but "
+                f"got input with spatial dimensions of {spatial} and scale_factor of shape "
+                f"{scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
+                "and scale_factor in (s1, s2, ...,sK) format.")
+        scales = [float(s) for s in scale_factor]
+    else:
+        scales = [float(scale_factor)] * dim
+    output = [int(math.floor(float(n) * s)) for n, s in zip(spatial, scales)]
+    if mode == "area" or recompute_scale_factor:
+        return output, None
+    return output, scales
+
+
+def _check_sizes(input, output):
+    spatial = list(input.shape[2:])
+    if all(n > 0 for n in spatial) and all(o > 0 for o in output):
+        return
+    names = ("D", "H", "W")[3 - len(spatial):]
+    ins = ", ".join(f"{k}: {n}" for k, n in zip(names, spatial))
+    outs = ", ".join(f"{k}: {o}" for k, o in zip(names, output))
+    raise RuntimeError(
+        f"Input and output sizes should be greater than 0, but got input ({ins}) output ({outs})")
+
+
+def _scale_value(in_size, out_size, scale, opmath):
+    """PyTorch's compute_scales_value: 1/scale when a scale was given, else in/out."""
+    if scale is not None and scale > 0:
+        return opmath(1.0 / scale)
+    return opmath(in_size) / opmath(out_size)
+
+
+def _nearest_index(in_size, out_size, scale, exact):
+    if not exact and out_size == in_size:
+        return np.arange(out_size)
+    if not exact and out_size == 2 * in_size:
+        return np.arange(out_size) >> 1
+    step = _scale_value(in_size, out_size, scale, np.float32)
+    positions = np.arange(out_size, dtype=np.float32)
+    if exact:
+        positions = positions + np.float32(0.5)
+    return np.minimum(np.floor(positions * step).astype(np.int64), in_size - 1)
+
+
+def _source_positions(in_size, out_size, scale, align_corners, cubic, opmath):
+    """area_pixel_compute_source_index for every output index, in the op's math dtype."""
+    if align_corners:
+        step = opmath(in_size - 1) / opmath(out_size - 1) if out_size > 1 else opmath(0)
+    else:
+        step = _scale_value(in_size, out_size, scale, opmath)
+    index = np.arange(out_size, dtype=opmath)
+    if align_corners:
+        return step * index
+    source = step * (index + opmath(0.5)) - opmath(0.5)
+    return source if cubic else np.maximum(source, opmath(0))
+
+
+def _linear_taps(in_size, out_size, scale, align_corners, opmath):
+    source = _source_positions(in_size, out_size, scale, align_corners, False, opmath)
+    index0 = np.minimum(np.floor(source).astype(np.int64), in_size - 1)
+    lam = np.clip(source - index0.astype(opmath), 0, 1).astype(opmath)
+    index1 = index0 + (index0 < in_size - 1)
+    return [(index0, opmath(1) - lam), (index1, lam)]
+
+
+def _cubic_coefficients(t, a):
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    one = t.dtype.type(1)
+    return [far(t + one), near(t), near(one - t), far(one - t + one)]
+
+
+def _cubic_taps(in_size, out_size, scale, align_corners, opmath):
+    source = _source_positions(in_size, out_size, scale, align_corners, True, opmath)
+    floor = np.floor(source)
+    weights = _cubic_coefficients((source - floor).astype(opmath), opmath(-0.75))
+    base = floor.astype(np.int64)
+    return [(np.clip(base - 1 + j, 0, in_size - 1), weights[j].astype(opmath))
+            for j in range(4)]
+
+
+def _area_matrix(in_size, out_size):
+    """Adaptive average pooling as an (out, in) averaging matrix."""
+    index = np.arange(out_size)
+    start = (index * in_size) // out_size
+    end = ((index + 1) * in_size + out_size - 1) // out_size
+    cols = np.arange(in_size)
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    return inside / (end - start)[:, None]
+
+
+def _antialias_matrix(in_size, out_size, scale, align_corners, cubic, opmath):
+    """PyTorch's antialiased (PIL-style) resampling weights as an (out, in) matrix: the
+    filter is stretched by the downscale factor and each row is normalised to sum 1."""
+    if align_corners:
+        step = opmath(in_size - 1) / opmath(out_size - 1) if out_size > 1 else opmath(0)
+    else:
+        step = _scale_value(in_size, out_size, scale, opmath)
+    interp = 4 if cubic else 2
+    support = interp * 0.5 * step if step >= 1.0 else interp * 0.5
+    invscale = 1.0 / step if step >= 1.0 else 1.0
+    center = step * (np.arange(out_size) + 0.5)
+    low = np.maximum((center - support + 0.5).astype(np.int64), 0)
+    high = np.minimum((center + support + 0.5).astype(np.int64), in_size)
+    cols = np.arange(in_size)
+    x = np.abs((cols[None, :] - center[:, None] + 0.5) * invscale)
+    if cubic:
+        a = -0.5
+        weights = np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                           np.where(x < 2, ((a * x - 5 * a) * x + 8 * a) * x - 4 * a, 0.0))
+    else:
+        weights = np.where(x < 1, 1 - x, 0.0)
+    weights = np.where((cols >= low[:, None]) & (cols < high[:, None]), weights, 0.0)
+    total = weights.sum(axis=1, keepdims=True)
+    return np.divide(weights, total, out=np.zeros_like(weights), where=total != 0)
+
+
+def _apply_taps(x, dim, taps):
+    """sum_j x.index_select(dim, index_j) * weight_j, weights broadcast along ``dim``."""
+    xp = xp_of(x._data)
+    view = [1] * x.dim()
+    view[dim] = -1
+    out = None
+    for index, weight in taps:
+        term = x.index_select(dim, _make(xp.asarray(index)))
+        term = term * _make(xp.asarray(weight.astype(x._data.dtype).reshape(view)))
+        out = term if out is None else out + term
+    return out
+
+
+def _apply_matrix(x, dim, matrix):
+    """Contract ``dim`` of x with an (out, in) matrix."""
+    xp = xp_of(x._data)
+    weights = _make(xp.asarray(matrix.T.astype(x._data.dtype)))
+    return (x.movedim(dim, -1) @ weights).movedim(-1, dim)
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resize the spatial dims of (N, C, *spatial) input to ``size`` or by ``scale_factor``.
+
+    Modes: nearest, nearest-exact, linear (3-D), bilinear/bicubic (4-D), trilinear (5-D),
+    area (adaptive average pooling). ``align_corners`` maps corner pixel centres onto each
+    other; ``antialias`` (bilinear/bicubic) low-pass filters when downsampling.
+    """
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating "
+                             "modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    output, scales = _output_sizes(input, size, scale_factor, recompute_scale_factor, mode)
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
+    ndim = input.dim()
+    valid = mode in ("nearest", "nearest-exact", "area") and ndim in (3, 4, 5)
+    if mode in _LINEAR_MODES and ndim in (3, 4, 5):
+        needed = _LINEAR_MODES[mode]
+        if ndim != needed:
+            kind = {3: "linear", 4: "bilinear", 5: "trilinear"}[needed]
+            if mode == "bicubic":
+                raise NotImplementedError(
+                    f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {ndim}D) "
+                    f"for the modes: {_ALL_MODES} (got {mode})")
+            raise NotImplementedError(f"Got {ndim}D input, but {kind} mode needs {needed}D input")
+        valid = True
+    if not valid:
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {ndim}D) for the "
+            f"modes: {_ALL_MODES} (got {mode})")
+    _check_sizes(input, output)
+    opmath = np.float64 if input._data.dtype == np.float64 else np.float32
+    if scales is None:
+        scales = [None] * len(output)
+    out = input
+    # Last spatial dim first: the same nesting of products as PyTorch's kernels.
+    for axis in reversed(range(len(output))):
+        dim = axis + 2
+        in_size, out_size, scale = input.shape[dim], output[axis], scales[axis]
+        if mode in ("nearest", "nearest-exact"):
+            index = _nearest_index(in_size, out_size, scale, mode == "nearest-exact")
+            out = out.index_select(dim, _make(xp_of(input._data).asarray(index)))
+        elif mode == "area":
+            if in_size != out_size:
+                out = _apply_matrix(out, dim, _area_matrix(in_size, out_size))
+        elif antialias:
+            matrix = _antialias_matrix(in_size, out_size, scale, align_corners,
+                                       mode == "bicubic", opmath)
+            out = _apply_matrix(out, dim, matrix)
+        elif mode == "bicubic":
+            out = _apply_taps(out, dim, _cubic_taps(in_size, out_size, scale, align_corners,
+                                                    opmath))
+        else:
+            out = _apply_taps(out, dim, _linear_taps(in_size, out_size, scale, align_corners,
+                                                     opmath))
+    return out
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of ``interpolate``."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='nearest')``."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ---------------------------------------------------------------------------
+# pixel and channel shuffles: reshape, permute, reshape
+# ---------------------------------------------------------------------------
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r)."""
+    r = int(upscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError("pixel_shuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    *batch, channels, height, width = input.shape
+    if channels % (r * r):
+        raise RuntimeError(
+            "pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+            f"square of upscale_factor, but input.size(-3)={channels} is not divisible by "
+            f"{r * r}")
+    nb = len(batch)
+    out = input.reshape(*batch, channels // (r * r), r, r, height, width)
+    order = list(range(nb + 1)) + [nb + 3, nb + 1, nb + 4, nb + 2]
+    out = out.permute(*order)
+    return out.reshape(*batch, channels // (r * r), height * r, width * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W)."""
+    r = int(downscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError("pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    *batch, channels, height, width = input.shape
+    if height % r:
+        raise RuntimeError("pixel_unshuffle expects height to be divisible by downscale_factor, "
+                           f"but input.size(-2)={height} is not divisible by {r}")
+    if width % r:
+        raise RuntimeError("pixel_unshuffle expects width to be divisible by downscale_factor, "
+                           f"but input.size(-1)={width} is not divisible by {r}")
+    nb = len(batch)
+    out = input.reshape(*batch, channels, height // r, r, width // r, r)
+    order = list(range(nb + 1)) + [nb + 2, nb + 4, nb + 1, nb + 3]
+    out = out.permute(*order)
+    return out.reshape(*batch, channels * r * r, height // r, width // r)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Interleave the channels of ``groups`` groups: (N, g*k, *) -> view (N, g, k, *) ->
+    transpose groups and k -> (N, k*g, *)."""
+    groups = int(groups)
+    if input.dim() <= 2:
+        raise RuntimeError("channel_shuffle expects input with > 2 dims, but got input with "
+                           f"sizes {shape_str(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError("Number of groups to divide channels in must be positive. Value of "
+                           f"groups:{groups}")
+    batch, channels, *rest = input.shape
+    if channels % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {channels} "
+                           f"channels and {groups} groups.")
+    out = input.reshape(batch, groups, channels // groups, *rest).transpose(1, 2)
+    return out.reshape(input.shape)
+
+
+native_channel_shuffle = channel_shuffle
 
 TENSOR_METHODS: dict = {}
