@@ -102,7 +102,8 @@ def test_quantile_interpolation(interpolation, q):
 def test_nan_handling():
     x = np.array([[1.0, np.nan, 3.0, 2.0], [4.0, 5.0, 6.0, 0.5], [np.nan] * 4], np.float32)
     for fn in (lambda lib, t: t.sort(1), lambda lib, t: t.sort(1, descending=True),
-               lambda lib, t: t[:2].median(1), lambda lib, t: t[:2].nanmedian(1), lambda lib, t: t.median(),
+               lambda lib, t: t[:2].median(1), lambda lib, t: t[:2].nanmedian(1),
+               lambda lib, t: t.median(),
                lambda lib, t: t.nanmedian(1).values, lambda lib, t: t.median(1).values,
                lambda lib, t: lib.nanmedian(t[:2]), lambda lib, t: t.quantile(0.5, 1),
                lambda lib, t: t.nanquantile(0.5, 1), lambda lib, t: t[:2].topk(2, 1)):
@@ -157,10 +158,12 @@ NONDIFF_CASES = [
                                              dim=0, return_inverse=True, return_counts=True)),
     ("unique_dim1", lambda lib, x: lib.unique(x[:6].reshape(2, 3), dim=1, return_inverse=True)),
     ("unique_2d", lambda lib, x: lib.unique(x[:6].reshape(2, 3), return_inverse=True)),
-    ("unique_consecutive", lambda lib, x: lib.unique_consecutive(x, return_inverse=True, return_counts=True)),
+    ("unique_consecutive",
+     lambda lib, x: lib.unique_consecutive(x, return_inverse=True, return_counts=True)),
     ("unique_consecutive_m", lambda lib, x: lib.tensor([1, 1, 2, 2, 3, 1, 1]).unique_consecutive()),
     ("unique_consecutive_dim", lambda lib, x: lib.unique_consecutive(
-        lib.tensor([[1, 1, 2], [1, 1, 2], [0, 1, 1]]), dim=0, return_counts=True, return_inverse=True)),
+        lib.tensor([[1, 1, 2], [1, 1, 2], [0, 1, 1]]), dim=0, return_counts=True,
+        return_inverse=True)),
     ("bincount", lambda lib, x: lib.bincount(x)),
     ("bincount_min", lambda lib, x: x.bincount(minlength=10)),
     ("bincount_w", lambda lib, x: lib.bincount(x, weights=lib.linspace(0, 1, 7))),
@@ -169,9 +172,12 @@ NONDIFF_CASES = [
     ("histc_range", lambda lib, x: x.double().histc(bins=5, min=0.5, max=2.5)),
     ("histc_default", lambda lib, x: lib.histc(x.float() * 0.37)),
     ("searchsorted", lambda lib, x: lib.searchsorted(lib.tensor([0, 1, 3, 5]), x)),
-    ("searchsorted_right", lambda lib, x: lib.searchsorted(lib.tensor([0, 1, 3, 5]), x, right=True)),
-    ("searchsorted_side", lambda lib, x: lib.searchsorted(lib.tensor([0.0, 1, 3]), x.float(), side="right")),
-    ("searchsorted_int32", lambda lib, x: lib.searchsorted(lib.tensor([0, 1, 3]), x, out_int32=True)),
+    ("searchsorted_right",
+     lambda lib, x: lib.searchsorted(lib.tensor([0, 1, 3, 5]), x, right=True)),
+    ("searchsorted_side",
+     lambda lib, x: lib.searchsorted(lib.tensor([0.0, 1, 3]), x.float(), side="right")),
+    ("searchsorted_int32",
+     lambda lib, x: lib.searchsorted(lib.tensor([0, 1, 3]), x, out_int32=True)),
     ("searchsorted_scalar", lambda lib, x: lib.searchsorted(lib.tensor([0, 1, 3]), 2)),
     ("searchsorted_batched", lambda lib, x: lib.searchsorted(
         lib.tensor([[0, 2, 4], [1, 1, 3]]), lib.tensor([[1, 4, 5, 0], [1, 2, 3, 0]]))),
@@ -180,10 +186,12 @@ NONDIFF_CASES = [
     ("searchsorted_sorter", lambda lib, x: lib.searchsorted(
         lib.tensor([3, 0, 1]), x, sorter=lib.tensor([1, 2, 0]))),
     ("bucketize", lambda lib, x: lib.bucketize(x, lib.tensor([1, 2]))),
-    ("bucketize_right", lambda lib, x: lib.bucketize(x.reshape(7, 1), lib.tensor([1, 2]), right=True)),
+    ("bucketize_right",
+     lambda lib, x: lib.bucketize(x.reshape(7, 1), lib.tensor([1, 2]), right=True)),
     ("diff_int", lambda lib, x: lib.diff(x)),
     ("diff_bool", lambda lib, x: (x > 1).diff()),
-    ("diff_prepend", lambda lib, x: x.diff(n=2, prepend=lib.tensor([0]), append=lib.tensor([9, 9]))),
+    ("diff_prepend",
+     lambda lib, x: x.diff(n=2, prepend=lib.tensor([0]), append=lib.tensor([9, 9]))),
     ("argsort_int", lambda lib, x: x.argsort(descending=True, stable=True)),
     ("sort_bool", lambda lib, x: (x > 1).sort(descending=True)),
     ("median_int", lambda lib, x: x.median()),
@@ -225,20 +233,27 @@ ERROR_CASES = [
     ("sort_bad_dim", lambda lib, x: x.sort(2), "Dimension out of range"),
     ("topk_k", lambda lib, x: x.topk(5), "selected index k out of range"),
     ("kthvalue_k", lambda lib, x: x.kthvalue(5), "kthvalue\\(\\): selected number k out of range"),
-    ("median_empty_dim", lambda lib, x: x[:, :0].median(1), "median\\(\\): Expected reduction dim 1"),
+    ("median_empty_dim",
+     lambda lib, x: x[:, :0].median(1), "median\\(\\): Expected reduction dim 1"),
     ("mode_empty_dim", lambda lib, x: x[:, :0].mode(1), "mode\\(\\): Expected reduction dim 1"),
-    ("kthvalue_empty", lambda lib, x: x[:0].kthvalue(1, 0), "kthvalue\\(\\): Expected reduction dim 0"),
+    ("kthvalue_empty",
+     lambda lib, x: x[:0].kthvalue(1, 0), "kthvalue\\(\\): Expected reduction dim 0"),
     ("quantile_int", lambda lib, x: x.long().quantile(0.5), "must be either float or double"),
     ("quantile_empty", lambda lib, x: x[:0].quantile(0.5), "must be non-empty"),
-    ("quantile_range", lambda lib, x: x.quantile(1.5), "q must be in the range \\[0, 1\\] but got 1.5"),
-    ("quantile_interp", lambda lib, x: x.quantile(0.5, interpolation="foo"), "interpolation must be one of"),
+    ("quantile_range",
+     lambda lib, x: x.quantile(1.5), "q must be in the range \\[0, 1\\] but got 1.5"),
+    ("quantile_interp",
+     lambda lib, x: x.quantile(0.5, interpolation="foo"), "interpolation must be one of"),
     ("bincount_2d", lambda lib, x: lib.bincount(x.long()), "bincount only supports 1-d"),
     ("bincount_neg", lambda lib, x: lib.bincount(lib.tensor([-1, 2])), "bincount only supports"),
     ("histc_int", lambda lib, x: lib.histc(x.long()), "not implemented for 'Long'"),
     ("diff_0d", lambda lib, x: x.sum().diff(), "diff expects input to be at least one-dimensional"),
-    ("searchsorted_side", lambda lib, x: lib.searchsorted(x[0], x[0], side="middle"), "side can only be"),
-    ("bucketize_2d", lambda lib, x: lib.bucketize(x[0], x), "boundaries tensor must be 1 dimension"),
-    ("unique_zero_sized", lambda lib, x: lib.unique(x[:, :0], dim=0), "There are 0 sized dimensions"),
+    ("searchsorted_side",
+     lambda lib, x: lib.searchsorted(x[0], x[0], side="middle"), "side can only be"),
+    ("bucketize_2d",
+     lambda lib, x: lib.bucketize(x[0], x), "boundaries tensor must be 1 dimension"),
+    ("unique_zero_sized",
+     lambda lib, x: lib.unique(x[:, :0], dim=0), "There are 0 sized dimensions"),
 ]
 
 
@@ -315,7 +330,8 @@ BOOL_ERRORS = [
 
 @pytest.mark.parametrize("name,fn", BOOL_ERRORS, ids=[n for n, _ in BOOL_ERRORS])
 def test_bool_input_errors(name, fn):
-    check_raises(fn, np.array([[True, False, True]]), match="not implemented for 'Bool'|does not support bool")
+    check_raises(fn, np.array([[True, False, True]]),
+                 match="not implemented for 'Bool'|does not support bool")
 
 
 AXIS_CASES = [
@@ -332,7 +348,8 @@ def test_numpy_axis_aliases(index):
 
 @pytest.mark.parametrize("op", ["unique", "unique_dim", "unique_consecutive"])
 def test_unique_has_no_derivative(op):
-    call = {"unique": lambda lib, y: lib.unique(y), "unique_dim": lambda lib, y: lib.unique(y, dim=0),
+    call = {"unique": lambda lib, y: lib.unique(y),
+            "unique_dim": lambda lib, y: lib.unique(y, dim=0),
             "unique_consecutive": lambda lib, y: lib.unique_consecutive(y)}[op]
     names = []
     for lib in (ember, torch):
