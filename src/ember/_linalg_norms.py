@@ -82,22 +82,25 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     dims = _norm_dims(dim, x.ndim)
     if x.ndim == 0:
         dims = ()
-    if ord < 0 or ord == float("inf"):
+    if (ord < 0 or ord == float("inf")) and x.numel() == 0:
+        if dim is None:
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {_ord_str(ord)} norm on an empty "
+                "tensor because the operation does not have an identity"
+            )
         for d in dims:
             if x.shape[d] == 0:
                 raise RuntimeError(
-                    f"linalg.vector_norm cannot compute the {_ord_str(ord)} norm on an empty "
-                    f"tensor because the operation does not have an identity"
+                    f"linalg.vector_norm cannot compute the {_ord_str(ord)} norm on the "
+                    f"dimension {d}because this dimension is empty and the operation does not "
+                    "have an identity"
                 )
     return VectorNorm.apply(x, ord, dims, keepdim)
 
 
 def _ord_str(ord):
-    if ord == float("inf"):
-        return "inf"
-    if ord == float("-inf"):
-        return "-inf"
-    return str(ord)
+    """The ord as PyTorch prints a Scalar: inf, -inf, -1, 1.5."""
+    return f"{ord:g}"
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
@@ -107,7 +110,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     _check_float("linalg.matrix_norm", A._data)
     if A.ndim < 2:
         raise RuntimeError(
-            f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions."
+            "linalg.matrix_norm: The input tensor A must have at least 2 dimensions."
         )
     row, col = (d % A.ndim for d in dim)
     if ord == "fro":

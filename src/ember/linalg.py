@@ -221,9 +221,7 @@ class Solve(Function):
         try:
             out = xp_of(a).linalg.solve(a, b)
         except np.linalg.LinAlgError:
-            raise LinAlgError(
-                "torch.linalg.solve: The solver failed because the input matrix is singular."
-            ) from None
+            _raise_solve_singular(a)
         ctx.save_for_backward(a, out)
         return out
 
@@ -233,6 +231,19 @@ class Solve(Function):
         grad_b = Solve.apply(a.mT, grad)
         grad_a = -grad_b.matmul(x.mT) if ctx.needs_input_grad[0] else None
         return grad_a, grad_b
+
+
+def _raise_solve_singular(a):
+    prefix = ""
+    if a.ndim > 2:
+        host = _host(a)
+        flat = host.reshape((-1,) + host.shape[-2:])
+        ranks = np.linalg.matrix_rank(flat)  # error path only
+        index = int(np.argmax(ranks < host.shape[-1]))
+        prefix = f"(Batch element {index}): "
+    raise LinAlgError(
+        f"torch.linalg.solve: {prefix}The solver failed because the input matrix is singular."
+    )
 
 
 def _is_vector_rhs(A, B):
@@ -245,7 +256,7 @@ def solve(A, B, *, left=True, out=None):
     _check_float("linalg.solve", A._data)
     if A.dtype != B.dtype:
         raise RuntimeError(
-            f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+            "linalg.solve: Expected A and B to have the same dtype, but found A of type "
             f"{type_name(A._data.dtype)} and B of type {type_name(B._data.dtype)} instead"
         )
     if not left:
@@ -255,7 +266,7 @@ def solve(A, B, *, left=True, out=None):
         B = B.unsqueeze(-1)
     if A.shape[-1] != B.shape[-2]:
         raise RuntimeError(
-            f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+            "linalg.solve: Incompatible shapes of A and B for the equation AX = B "
             f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})"
         )
     batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
@@ -306,16 +317,25 @@ def multi_dot(tensors, *, out=None):
         raise RuntimeError(
             f"multi_dot(): expected at least 2 tensors but got {len(tensors)}"
         )
+    for i, t in enumerate(tensors):
+        if i == 0 and t.ndim not in (1, 2):
+            raise RuntimeError(f"multi_dot(): the first tensor must be 1D or 2D but got {t.ndim}D")
+        if i == len(tensors) - 1 and t.ndim not in (1, 2):
+            raise RuntimeError(f"multi_dot(): the last tensor must be 1D or 2D but got {t.ndim}D")
+        if 0 < i < len(tensors) - 1 and t.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    originals = [tuple(t.shape) for t in tensors]
     first_vector = tensors[0].ndim == 1
     last_vector = tensors[-1].ndim == 1
     if first_vector:
         tensors[0] = tensors[0].unsqueeze(0)
     if last_vector:
         tensors[-1] = tensors[-1].unsqueeze(-1)
-    for i, t in enumerate(tensors):
-        if t.ndim != 2:
+    for i in range(len(tensors) - 1):
+        if tensors[i].shape[-1] != tensors[i + 1].shape[0]:
             raise RuntimeError(
-                f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D"
+                f"multi_dot(): tensors {i} and {i + 1} with shapes {list(originals[i])} and "
+                f"{list(originals[i + 1])} cannot be multiplied"
             )
     result = tensors[0]
     for t in tensors[1:]:
@@ -609,7 +629,11 @@ class Pinv(Function):
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """Pseudo-inverse; default rtol = eps * max(m, n) when atol is not given."""
-    _check_float("linalg.pinv", A._data)
+    if A.ndim < 2 or A._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"linalg.pinv({type_name(A._data.dtype)}{{{list(A.shape)}}}): expected a tensor with "
+            "2 or more dimensions of float, double, cfloat or cdouble types"
+        )
     if rtol is None:
         rtol = 0.0 if (atol is not None and atol > 0) else (
             float(np.finfo(A._data.dtype).eps) * max(A.shape[-2], A.shape[-1]))
