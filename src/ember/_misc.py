@@ -138,11 +138,33 @@ def _operand(value):
 
 def result_type(tensor1, tensor2):
     """The dtype ``tensor1 op tensor2`` computes in (tensors outrank 0-d outrank scalars)."""
+    if isinstance(tensor1, Tensor) and isinstance(tensor2, Tensor):
+        _check_bare_unsigned(tensor1.dtype, tensor2.dtype)
     return _dt.from_numpy_dtype(result_np(_operand(tensor1), _operand(tensor2)))
+
+
+_BARE_UNSIGNED = ("uint16", "uint32", "uint64")
+_SCALAR_NAMES = {"uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64"}
+
+
+def _check_bare_unsigned(a, b):
+    """PyTorch promotes uint16/32/64 only with themselves or with floating types."""
+    if a is b or not (a.name in _BARE_UNSIGNED or b.name in _BARE_UNSIGNED):
+        return
+    if a.is_floating_point or b.is_floating_point:
+        return
+    from ._ops._util import type_name
+
+    names = [_SCALAR_NAMES.get(d.name) or type_name(d.numpy_dtype) for d in (a, b)]
+    raise RuntimeError(
+        "Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
+        f"{names[0]} and {names[1]}"
+    )
 
 
 def promote_types(type1, type2):
     a, b = to_dtype(type1), to_dtype(type2)
+    _check_bare_unsigned(a, b)
     return _dt.from_numpy_dtype(promote_np(a.numpy_dtype, b.numpy_dtype))
 
 
