@@ -117,6 +117,21 @@ def test_remainder_with_infinite_divisor():
                           lib.fmod(t, float("inf")), lib.remainder(t, 0.0)), x, grad=False)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", sorted(SCALAR_CASES))
+def test_scalar_operands_half_precision(name, dtype):
+    """Python numbers never upcast half types (NumPy would turn bfloat16 * 0.5 into
+    float32)."""
+    x = RNG.standard_normal((3, 4)).astype(np.float32)
+
+    def fn(lib, t):
+        out = SCALAR_CASES[name](lib, t.to(getattr(lib, dtype)))
+        assert str(out.dtype).endswith(dtype)
+        return out.float()
+
+    check(fn, x, grad=False, rtol=2e-2, atol=2e-2)
+
+
 def test_nan_to_num_infinities():
     x = np.array([np.nan, np.inf, -np.inf, 1.5], dtype=np.float32)
     check(lambda lib, t: lib.nan_to_num(t), x)

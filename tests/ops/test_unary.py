@@ -277,3 +277,18 @@ def test_inplace_unary_keeps_saved_input_valid():
         return y
 
     check(fn, a)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_half_precision(name, dtype):
+    """Half types keep their dtype; values agree with PyTorch to half precision."""
+    x = sample(name, (3, 4))
+
+    def fn(lib, t):
+        return getattr(lib, name)(t.to(getattr(lib, dtype))).float()
+
+    check(fn, x, grad=False, rtol=1e-2, atol=1e-2)
+    e_out = getattr(ember, name)(ember.tensor(x).to(getattr(ember, dtype)))
+    t_out = getattr(torch, name)(torch.tensor(x).to(getattr(torch, dtype)))
+    assert str(e_out.dtype) == str(t_out.dtype)

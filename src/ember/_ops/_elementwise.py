@@ -107,7 +107,8 @@ _ndarray = np.ndarray
 def _promote(x, y):
     """promote_arrays with a fast path for the common cases (same-dtype NumPy arrays, a
     float array with a Python number), which need no dtype computation; Python ints out
-    of an integer dtype's range wrap around as in PyTorch (NumPy would raise)."""
+    of an integer dtype's range wrap around as in PyTorch (NumPy would raise), and
+    numbers meeting bfloat16 become bfloat16 scalars."""
     tx, ty = type(x), type(y)
     if tx is _ndarray:
         if ty is _ndarray:
@@ -123,6 +124,13 @@ def _promote(x, y):
             y = _wrap_int(y, dt)
         elif type(x) is int:
             x = _wrap_int(x, dt)
+    elif dt.kind == "V":
+        # bfloat16 (ml_dtypes) does not treat Python numbers as weak: NumPy would compute
+        # bf16 * 0.5 in float32. A bfloat16 scalar keeps the result bfloat16.
+        if not hasattr(y, "dtype"):
+            y = dt.type(y)
+        elif not hasattr(x, "dtype"):
+            x = dt.type(x)
     return x, y, dt
 
 

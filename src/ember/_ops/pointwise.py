@@ -222,7 +222,7 @@ class Where(Function):
     @staticmethod
     def forward(ctx, condition, x, y):
         ctx.save_for_backward(condition)
-        x, y, _ = promote_arrays(x, y)
+        x, y, _ = _promote(x, y)
         return xp_of(condition, x, y).where(condition, x, y)
 
     @staticmethod
@@ -307,7 +307,9 @@ class _ClampScalar(Clamp):
 
 
 def _cast_operand(value, dt):
-    return value.astype(dt, copy=False) if hasattr(value, "dtype") else value
+    if hasattr(value, "dtype"):
+        return value.astype(dt, copy=False)
+    return dt.type(value) if dt.kind == "V" else value  # bfloat16 would go float32
 
 
 class _MinMax(Function):
@@ -320,7 +322,7 @@ class _MinMax(Function):
     def forward(ctx, x, y, kind):
         ctx.kind = kind
         ctx.save_for_backward(x, y)
-        a, b, _ = promote_arrays(x, y)
+        a, b, _ = _promote(x, y)
         return getattr(xp_of(a, b), kind)(a, b)
 
     @staticmethod
@@ -364,7 +366,10 @@ class Lerp(Function):
         if hasattr(w, "dtype"):
             near_start = xp.abs(w) < 0.5
             return xp.where(near_start, start + w * diff, end - diff * (1 - w)).astype(start.dtype)
-        if builtin_abs(w) < 0.5:
+        near_start = builtin_abs(w) < 0.5
+        if start.dtype.kind == "V":  # NumPy would compute bfloat16 with a float in float32
+            w = start.dtype.type(w)
+        if near_start:
             return start + w * diff
         return end - diff * (1 - w)
 
