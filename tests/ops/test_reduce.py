@@ -390,3 +390,31 @@ AXIS_CASES = [
 @pytest.mark.parametrize("index", range(len(AXIS_CASES)))
 def test_numpy_axis_aliases(index):
     check(AXIS_CASES[index], randn(3, 4))
+
+
+# Random shapes, dims and keepdim against torch (Hypothesis): the dims bookkeeping of every
+# reduction must hold beyond the hand-picked table above.
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+HYPO_OPS = {
+    "sum": lambda lib, x, d, k: x.sum(d, k), "mean": lambda lib, x, d, k: x.mean(d, k),
+    "amax": lambda lib, x, d, k: x.amax(d, k), "std": lambda lib, x, d, k: x.std(d, keepdim=k),
+    "logsumexp": lambda lib, x, d, k: x.logsumexp(d, k), "norm": lambda lib, x, d, k: x.norm(3, d, k),
+    "nansum": lambda lib, x, d, k: x.nansum(d, k),
+}
+
+
+@st.composite
+def _shape_and_dims(draw):
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
+    dims = draw(st.lists(st.integers(-len(shape), len(shape) - 1), min_size=1,
+                         max_size=len(shape), unique_by=lambda d: d % len(shape)))
+    return shape, tuple(dims), draw(st.booleans()), draw(st.sampled_from(sorted(HYPO_OPS)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(_shape_and_dims())
+def test_random_dims_against_torch(case):
+    shape, dims, keepdim, name = case
+    x = np.random.default_rng(len(shape) * 7 + len(dims)).standard_normal(shape).astype(np.float32)
+    check(lambda lib, t: HYPO_OPS[name](lib, t, dims, keepdim), x, rtol=1e-5)
