@@ -318,3 +318,20 @@ def test_fill_in_half_and_bfloat16():
         assert values.min() >= 0 and values.max() <= 1
         low_precision = ember.rand(20000, dtype=dt, generator=g).float().numpy()
         assert low_precision.max() < 1 and 0.45 < low_precision.mean() < 0.55
+
+
+@pytest.mark.parametrize("method, args, node", [
+    ("uniform_", (), "UniformBackward0"), ("normal_", (), "NormalBackward0"),
+    ("bernoulli_", (), "BernoulliBackward2"), ("random_", (), "RandomBackward2"),
+    ("exponential_", (), "ExponentialBackward0"), ("geometric_", (0.5,), "GeometricBackward0"),
+    ("log_normal_", (), "LogNormalBackward0"), ("cauchy_", (), "CauchyBackward0"),
+])
+def test_inplace_sampler_on_graph_gives_zero_gradient(method, args, node):
+    x = ember.ones(3, requires_grad=True)
+    y = x * 2
+    getattr(y, method)(*args)
+    assert y.requires_grad and y.grad_fn.name() == node
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros(3))
+    scalar = (ember.ones((), requires_grad=True) * 2).normal_()
+    assert scalar.shape == ()

@@ -537,9 +537,34 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 # ---------------------------------------------------------------------------
 
 
-def _write(self, values):
+class _SampleInto(Function):
+    """An in-place sampler under autograd: the overwritten history gets a zero gradient
+    (PyTorch's UniformBackward0, NormalBackward0, ...)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, values, node_name):
+        ctx.node_name = node_name
+        out = values.astype(x.dtype, copy=True)
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, None, None
+
+    def name(self):
+        return self.node_name
+
+
+def _write(self, values, node_name):
+    from ._inplace import apply_inplace, needs_graph
+
+    values = _on_device(values, self.device)
+    if needs_graph(self):
+        return apply_inplace(self, _SampleInto.apply(self, values, node_name))
     inplace_check(self)
-    self._data[...] = _on_device(values, self.device)
+    self._data[...] = values
     self._vc[0] += 1
     return self
 
@@ -583,14 +608,16 @@ def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs) -> Tensor:
         raise RuntimeError(
             f"uniform_ expects to return a [from, to) range, but found from={from_:g} > to={to:g}"
         )
-    return _write(self, _uniform(_rng(generator), self._data.shape, np_dtype, from_, to))
+    values = _uniform(_rng(generator), self._data.shape, np_dtype, from_, to)
+    return _write(self, values, "UniformBackward0")
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None) -> Tensor:
     np_dtype = _float_self(self, "normal_kernel_cpu")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-    return _write(self, _normal(_rng(generator), self._data.shape, np_dtype, mean, std))
+    values = _normal(_rng(generator), self._data.shape, np_dtype, mean, std)
+    return _write(self, values, "NormalBackward0")
 
 
 def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
@@ -604,7 +631,7 @@ def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
         probs = p
     sample = rng.random(self._data.shape) < probs
-    return _write(self, sample.astype(self._data.dtype))
+    return _write(self, sample.astype(self._data.dtype), "BernoulliBackward2")
 
 
 def random_(self, *bounds, generator=None, **kwargs) -> Tensor:
@@ -629,7 +656,7 @@ def random_(self, *bounds, generator=None, **kwargs) -> Tensor:
             to = 2 ** digits + 1
     _int_bounds_check(from_, to, np_dtype)
     values = _rng(generator).integers(from_, to, size=self._data.shape, dtype=np.int64)
-    return _write(self, values.astype(np_dtype))
+    return _write(self, values.astype(np_dtype), "RandomBackward2")
 
 
 def exponential_(self, lambd=1.0, *, generator=None) -> Tensor:
@@ -637,7 +664,7 @@ def exponential_(self, lambd=1.0, *, generator=None) -> Tensor:
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     values = _rng(generator).standard_exponential(self._data.shape) / lambd
-    return _write(self, values.astype(np_dtype))
+    return _write(self, values.astype(np_dtype), "ExponentialBackward0")
 
 
 def geometric_(self, p, *, generator=None) -> Tensor:
@@ -648,7 +675,7 @@ def geometric_(self, p, *, generator=None) -> Tensor:
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
     values = _rng(generator).geometric(p, size=self._data.shape)
-    return _write(self, values.astype(self._data.dtype))
+    return _write(self, values.astype(self._data.dtype), "GeometricBackward0")
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None) -> Tensor:
@@ -656,7 +683,7 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None) -> Tensor:
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
     values = _rng(generator).lognormal(mean, std, size=self._data.shape)
-    return _write(self, values.astype(np_dtype))
+    return _write(self, values.astype(np_dtype), "LogNormalBackward0")
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
@@ -664,7 +691,7 @@ def cauchy_(self, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
     values = median + sigma * _rng(generator).standard_cauchy(self._data.shape)
-    return _write(self, values.astype(np_dtype))
+    return _write(self, values.astype(np_dtype), "CauchyBackward0")
 
 
 def _bernoulli_method(self, p=None, *, generator=None):
