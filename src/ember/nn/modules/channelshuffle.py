@@ -1,5 +1,24 @@
-"""nn modules: channelshuffle (as torch.nn.modules.channelshuffle)."""
+"""ChannelShuffle (as torch.nn.modules.channelshuffle)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ..._ops.resample import channel_shuffle
+from .module import Module
+
+__all__ = ["ChannelShuffle"]
+
+
+class ChannelShuffle(Module):
+    """Interleave the channels of ``groups`` groups (ShuffleNet)."""
+
+    __constants__ = ["groups"]
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
