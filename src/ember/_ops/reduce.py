@@ -220,7 +220,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 # ---------------------------------------------------------------------------
 
 
-def _check_nonempty(name, shape, dims, all_dims, index_error_message=True):
+def _check_nonempty(name, shape, dims, all_dims):
     """PyTorch's errors for reducing over an empty dim without identity."""
     if not builtins.any(shape[d] == 0 for d in dims) and not (all_dims and 0 in shape):
         return
@@ -235,6 +235,11 @@ def _check_nonempty(name, shape, dims, all_dims, index_error_message=True):
         )
     first = next(d for d in dims if shape[d] == 0)
     raise IndexError(f"{name}(): Expected reduction dim {first} to have non-zero size.")
+
+
+def _all_dims(dim):
+    """dim=None, () or [] reduces everything (amax/amin's defaults)."""
+    return dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0)
 
 
 class Extreme(Function):
@@ -262,7 +267,7 @@ class Extreme(Function):
 def amax(input, dim=(), keepdim=False, *, out=None):
     """Maximum over ``dim`` (tuple allowed). Tied maxima share the gradient equally."""
     dims = reduce_dims(dim, input._data.ndim)
-    _check_nonempty("amax", input._data.shape, dims, dim is None or dim == ())
+    _check_nonempty("amax", input._data.shape, dims, _all_dims(dim))
     result = named(Extreme, "AmaxBackward0").apply(input, dims, keepdim, True)
     return write_out(result, out, "amax")
 
@@ -270,7 +275,7 @@ def amax(input, dim=(), keepdim=False, *, out=None):
 def amin(input, dim=(), keepdim=False, *, out=None):
     """Minimum over ``dim`` (tuple allowed). Tied minima share the gradient equally."""
     dims = reduce_dims(dim, input._data.ndim)
-    _check_nonempty("amin", input._data.shape, dims, dim is None or dim == ())
+    _check_nonempty("amin", input._data.shape, dims, _all_dims(dim))
     result = named(Extreme, "AminBackward0").apply(input, dims, keepdim, False)
     return write_out(result, out, "amin")
 
