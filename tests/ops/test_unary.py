@@ -117,6 +117,12 @@ def test_round_decimals(decimals):
     check(lambda lib, t: t.round(decimals=decimals), x.astype(np.float64))
 
 
+def test_complex_abs_sgn_sign():
+    z = np.array([1 + 2j, 0j, -3 + 0j], dtype=np.complex64)
+    check(lambda lib, t: (lib.abs(t), lib.sgn(t), lib.exp(t), t * 2, t + 1.5), z, grad=False)
+    check_raises(lambda lib, t: lib.sign(t), z)
+
+
 @pytest.mark.parametrize("eps", [None, 0.1])
 def test_logit_eps(eps):
     x = np.array([0.05, 0.3, 0.5, 0.95, 0.99], dtype=np.float64)

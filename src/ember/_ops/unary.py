@@ -60,8 +60,8 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
             values = x
         xp = np if type(x) is np.ndarray else xp_of(x)
         out = compute(xp, values)  # NumPy's inf/nan warnings are filtered
-        if out.dtype != values.dtype:
-            out = out.astype(values.dtype)
+        if out.dtype != values.dtype and not (out.dtype.kind == "f" and values.dtype.kind == "c"):
+            out = out.astype(values.dtype)  # complex abs stays real, as PyTorch
         if saves and ctx.needs_input_grad[0]:
             ctx.save_for_backward(x if save == "input" else out)
         return out
@@ -186,15 +186,21 @@ frac = _public("Frac")
 
 
 class Sign(Function):
-    """sign (and sgn for real tensors): piecewise constant, zero gradient."""
+    """sign (and sgn, which also takes complex): piecewise constant, zero gradient."""
 
     _array_io = True
+    complex_ok = False
 
     @staticmethod
     def forward(ctx, x):
         if x.dtype.kind == "b":
             return x.copy()
-        return xp_of(x).sign(x)
+        if x.dtype.kind == "c" and not ctx.complex_ok:
+            raise NotImplementedError(
+                "Unlike NumPy, torch.sign is not intended to support complex numbers. Please "
+                "use torch.sgn instead."
+            )
+        return xp_of(x).sign(x)  # x / |x| for complex (NumPy 2), as torch.sgn
 
     @staticmethod
     def backward(ctx, grad):
@@ -206,7 +212,7 @@ def sign(input, *, out=None):
 
 
 class Sgn(Sign):
-    pass
+    complex_ok = True
 
 
 def sgn(input, *, out=None):
