@@ -134,19 +134,26 @@ def copy_(self, src, non_blocking=False) -> Tensor:
 
 
 def resize_(self, *sizes, memory_format=None) -> Tensor:
-    """Reshape in place, keeping the leading elements; new elements are zero."""
+    """Reinterpret the tensor's storage with a new shape, as PyTorch does: elements are
+    taken in storage order from ``storage_offset``; growing past the storage allocates
+    new memory that keeps the old elements first (the rest zero, PyTorch leaves it unset)."""
     if self._requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
     shape = _size(sizes)
     count = 1
     for s in shape:
         count *= s
-    xp = array_module(self._data)
-    flat = self._data.reshape(-1)
-    if count == flat.size and self._data.flags.c_contiguous:
-        self._data = self._data.reshape(shape)
+    array = self._data
+    root = array
+    while getattr(root, "base", None) is not None and hasattr(root.base, "shape"):
+        root = root.base
+    offset = self.storage_offset() if root is not array else 0
+    if root.flags.c_contiguous and root.dtype == array.dtype and offset + count <= root.size:
+        self._data = root.reshape(-1)[offset:offset + count].reshape(shape)
     else:
-        grown = xp.zeros(count, self._data.dtype)
+        xp = array_module(array)
+        grown = xp.zeros(count, array.dtype)
+        flat = array.reshape(-1)
         keep = min(count, flat.size)
         grown[:keep] = flat[:keep]
         self._data = grown.reshape(shape)
