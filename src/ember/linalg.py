@@ -136,17 +136,40 @@ def inv(A, *, out=None):
 
 
 def inv_ex(A, *, check_errors=False, out=None):
+    """(inverse, info): info is 0, or the 1-based zero pivot of a singular matrix."""
     _check_square("linalg.inv", A._data)
     _check_float("linalg.inv", A._data)
     try:
         inverse = Inv.apply(A)
-        info = np.zeros(A.shape[:-2], dtype=np.int64)
+        info = np.zeros(A.shape[:-2], dtype=np.int32)
     except LinAlgError:
         if check_errors:
             raise
         inverse = _make(xp_of(A._data).full(A._data.shape, np.nan, A._data.dtype))
-        info = np.ones(A.shape[:-2], dtype=np.int64)
+        info = _per_matrix_info(A._data, _singular_info)
     return _inv_ex_t(inverse, _make(info))
+
+
+def _per_matrix_info(array, info_of):
+    host = _host(array)
+    flat = host.reshape((-1,) + host.shape[-2:])
+    info = np.array([info_of(m) for m in flat], dtype=np.int32)  # error path only
+    return info.reshape(host.shape[:-2])
+
+
+def _singular_info(matrix):
+    singular = np.linalg.matrix_rank(matrix) < matrix.shape[0] or not np.all(np.isfinite(matrix))
+    return _first_zero_pivot(matrix) if singular else 0
+
+
+def _not_pd_order(matrix):
+    """Order of the first leading minor that is not positive-definite (0 if none)."""
+    for order in range(1, matrix.shape[0] + 1):
+        try:
+            np.linalg.cholesky(matrix[:order, :order])
+        except np.linalg.LinAlgError:
+            return order
+    return 0
 
 
 class Det(Function):
@@ -382,15 +405,13 @@ def _raise_not_pd(a):
     host = _host(a)
     flat = host.reshape((-1,) + host.shape[-2:])
     for index, matrix in enumerate(flat):  # error path only
-        for order in range(1, matrix.shape[0] + 1):
-            try:
-                np.linalg.cholesky(matrix[:order, :order])
-            except np.linalg.LinAlgError:
-                raise LinAlgError(
-                    f"linalg.cholesky: {_batch_prefix(host, index)}The factorization could not "
-                    "be completed because the input is not positive-definite (the leading "
-                    f"minor of order {order} is not positive-definite)."
-                ) from None
+        order = _not_pd_order(matrix)
+        if order:
+            raise LinAlgError(
+                f"linalg.cholesky: {_batch_prefix(host, index)}The factorization could not "
+                "be completed because the input is not positive-definite (the leading "
+                f"minor of order {order} is not positive-definite)."
+            )
     raise LinAlgError("linalg.cholesky: The input is not positive-definite.")
 
 
@@ -403,14 +424,22 @@ def cholesky(A, *, upper=False, out=None):
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+    """(L, info): info is 0, or the order of the first minor that is not
+    positive-definite."""
     try:
         factor = cholesky(A, upper=upper)
-        info = np.zeros(A.shape[:-2], dtype=np.int64)
+        info = np.zeros(A.shape[:-2], dtype=np.int32)
     except LinAlgError:
         if check_errors:
             raise
-        factor = _make(xp_of(A._data).zeros(A._data.shape, A._data.dtype))
-        info = np.ones(A.shape[:-2], dtype=np.int64)
+        info = _per_matrix_info(A._data, _not_pd_order)
+        # Factor the matrices that are positive-definite; the others stay zero.
+        xp = xp_of(A._data)
+        factors = xp.zeros(A._data.shape, A._data.dtype)
+        good = xp.asarray(info == 0)
+        if bool(good.any()):
+            factors[good] = xp.linalg.cholesky(A._data[good])
+        factor = _make(xp.swapaxes(factors, -1, -2).copy() if upper else factors)
     return _cholesky_ex_t(factor, _make(info))
 
 

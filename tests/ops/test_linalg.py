@@ -482,6 +482,9 @@ LINALG = [
     ("cond_fro", lambda lib, a: lib.linalg.cond(a.detach(), "fro"), (well_conditioned(3),)),
     ("vander", lambda lib, x: lib.linalg.vander(x, N=4), (randn(3),)),
     ("vander_int", lambda lib, x: lib.linalg.vander(x), (np.arange(3),)),
+    ("vecdot", lambda lib, a, b: lib.linalg.vecdot(a, b), (randn(2, 3), randn(3))),
+    ("linalg_diagonal", lambda lib, a: lib.linalg.diagonal(a, offset=1), (randn(2, 3, 4),)),
+    ("linalg_matmul", lambda lib, a, b: lib.linalg.matmul(a, b), (randn(2, 3), randn(3, 2))),
     ("norm_zero_input", lambda lib, a: lib.linalg.vector_norm(a, dim=1),
      (np.zeros((2, 3), np.float32),)),
 ]
@@ -494,7 +497,7 @@ def test_linalg_matches_torch(name, fn, inputs):
 
 # Rows left out of gradcheck: zero gradient by definition (ord 0, A^0), empty inputs, or a
 # point where the norm is not differentiable (all-zero input).
-NOT_DIFFERENTIABLE_HERE = {"vector_norm_0", "norm_zero_input", "matrix_power_0", "det_empty",
+NOT_DIFFERENTIABLE_HERE = {"vector_norm_0", "matrix_rank", "norm_zero_input", "matrix_power_0", "det_empty",
                            "inv_empty_batch", "vector_norm_empty", "cond_fro", "vander_int"}
 DIFFERENTIABLE_LINALG = [p for p in LINALG if p[0] not in NOT_DIFFERENTIABLE_HERE]
 
@@ -531,6 +534,14 @@ def test_named_tuples():
 
 def test_det_of_singular_matrix_has_gradient():
     check(lambda lib, a: lib.linalg.det(a), np.array([[1.0, 2.0], [2.0, 4.0]]), atol=1e-6)
+
+
+def test_matrix_rank_and_ex_variants_match_torch():
+    a = np.array([[1.0, 2.0], [2.0, 4.0]], np.float32)
+    check(lambda lib, x: lib.linalg.matrix_rank(x), a, grad=False)
+    check(lambda lib, x: lib.linalg.matrix_rank(x, atol=1.0, rtol=0.0), randn(3, 4), grad=False)
+    check(lambda lib, x: tuple(lib.linalg.inv_ex(x)), well_conditioned(3))
+    check(lambda lib, x: tuple(lib.linalg.cholesky_ex(x)), spd(3), grad=False)
 
 
 def test_inv_ex_and_cholesky_ex_report_info():
@@ -596,3 +607,11 @@ def matmul_shapes(draw):
 def test_matmul_hypothesis(shapes):
     shape_a, shape_b = shapes
     check(lambda lib, a, b: a @ b, randn(*shape_a, dtype=F64), randn(*shape_b, dtype=F64))
+
+
+def test_ex_variants_report_info_per_batch_element():
+    singular = np.stack([np.eye(2), np.zeros((2, 2)), np.diag([1.0, 0.0])]).astype(np.float32)
+    check(lambda lib, x: lib.linalg.inv_ex(x).info, singular, grad=False)
+    indefinite = np.stack([np.eye(2), -np.eye(2), np.diag([1.0, -1.0])]).astype(np.float32)
+    check(lambda lib, x: lib.linalg.cholesky_ex(x).info, indefinite, grad=False)
+    check(lambda lib, x: lib.linalg.cholesky_ex(x).L[0], indefinite, grad=False)
