@@ -508,3 +508,24 @@ def test_grad_fn_names(name):
     e_out = NODE_NAMES[name](ember, *[ember.tensor(d, requires_grad=True) for d in data])
     t_out = NODE_NAMES[name](torch, *[torch.tensor(d, requires_grad=True) for d in data])
     assert e_out.grad_fn.name() == t_out.grad_fn.name()
+
+
+def _inplace_chain(lib, x, y):
+    z = x * 1
+    z.mul_(y).pow_(2).add_(y, alpha=0.5).sin_().clamp_(-0.9, 0.9)
+    z.lerp_(y, 0.3).addcmul_(x, y).div_(y.abs() + 1)
+    return z
+
+
+def test_inplace_chain_gradcheck_and_gradgradcheck():
+    """In-place variants record the same differentiable history as their out-of-place
+    ops (self is cloned where backward reads it)."""
+
+    def fn(x, y):
+        return _inplace_chain(ember, x, y)
+
+    x = ember.tensor(RNG.standard_normal((2, 3)), requires_grad=True)
+    y = ember.tensor(RNG.standard_normal((2, 3)), requires_grad=True)
+    assert ember.autograd.gradcheck(fn, (x, y))
+    assert ember.autograd.gradgradcheck(fn, (x, y))
+    check(_inplace_chain, RNG.standard_normal((2, 3)), RNG.standard_normal((2, 3)))
