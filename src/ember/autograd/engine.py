@@ -483,8 +483,19 @@ class detect_anomaly:
         return wrapper
 
 
-def set_detect_anomaly(mode: bool, check_nan: bool = True):
-    _anomaly[0] = bool(mode) and check_nan
+class set_detect_anomaly:
+    """Turn anomaly detection on or off now; as a context manager, restore the previous
+    setting on exit (PyTorch's dual function/context-manager form)."""
+
+    def __init__(self, mode: bool, check_nan: bool = True):
+        self._prev = _anomaly[0]
+        _anomaly[0] = bool(mode) and check_nan
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _anomaly[0] = self._prev
 
 
 def is_anomaly_enabled() -> bool:
