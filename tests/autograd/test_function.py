@@ -602,3 +602,16 @@ def test_grad_is_grads_batched():
         return g
 
     both(scenario)
+
+
+def test_set_detect_anomaly_as_function_and_context_manager():
+    for lib in LIBS:
+        lib.autograd.set_detect_anomaly(True)
+        assert lib.is_anomaly_enabled() if lib is torch else lib.autograd.is_anomaly_enabled()
+        lib.autograd.set_detect_anomaly(False)
+        with lib.autograd.set_detect_anomaly(True):
+            enabled = (torch.is_anomaly_enabled() if lib is torch
+                       else lib.autograd.is_anomaly_enabled())
+            assert enabled
+        assert not (torch.is_anomaly_enabled() if lib is torch
+                    else lib.autograd.is_anomaly_enabled())
