@@ -480,14 +480,14 @@ def histc(input, bins=100, min=0, max=0, *, out=None):  # noqa: A002
     if x.dtype.kind not in "fV":
         raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{type_name(x.dtype)}'")
     if bins <= 0:
-        raise RuntimeError(f"torch.histc: bins must be > 0, but got {bins} for dimension 0")
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
     low, high = float(min), float(max)
     if low == high and x.size:
         low, high = float(x.min()), float(x.max())
     if low == high:
         low, high = low - 1, high + 1
     if low > high:
-        raise RuntimeError(f"torch.histc: max must be larger than min")
+        raise RuntimeError("torch.histc: max must be larger than min")
     flat = x.reshape(-1)
     keep = (flat >= low) & (flat <= high)
     chosen = flat[keep].astype(np.float64)
