@@ -30,6 +30,9 @@ SAMPLERS = {
     "randn_c64": lambda lib, g: lib.randn(3, dtype=lib.complex64, generator=g),
     "randint_high": lambda lib, g: lib.randint(10, (3, 2), generator=g),
     "randint_low_high": lambda lib, g: lib.randint(-5, 5, (7,), generator=g),
+    "randint_list_size": lambda lib, g: lib.randint(10, [2, 2], generator=g),
+    "randint_Size": lambda lib, g: lib.randint(10, lib.Size([2]), generator=g),
+    "normal_list_size": lambda lib, g: lib.normal(0.0, 1.0, [3], generator=g),
     "randint_kw": lambda lib, g: lib.randint(low=2, high=10, size=(2,), generator=g),
     "randint_i32": lambda lib, g: lib.randint(0, 3, (4,), dtype=lib.int32, generator=g),
     "randint_f32": lambda lib, g: lib.randint(0, 3, (4,), dtype=lib.float32, generator=g),
@@ -196,6 +199,10 @@ def test_generator_api():
     lambda lib: lib.Generator().set_state([1, 2]),
     lambda lib: lib.set_rng_state(lib.zeros(3)),
     lambda lib: lib.manual_seed(2 ** 64),
+    lambda lib: lib.randint(10, 3),
+    lambda lib: lib.randint(0, 10, 3),
+    lambda lib: lib.randint(10, size=3),
+    lambda lib: lib.normal(0.0, 1.0, 3),
 ], ids=lambda f: "")
 def test_errors_match_torch(fn):
     check_raises(fn)

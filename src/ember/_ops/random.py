@@ -276,7 +276,11 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else np.dtype(np.int64)
     _int_bounds_check(low, high, np_dtype)
     _, dev = _module_and_device(device)
-    shape = _size(tuple(size) if isinstance(size, (tuple, list)) else (size,))
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(
+            f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}"
+        )
+    shape = _size(tuple(size))
     array = _integers(_rng(generator), low, high, shape, np_dtype)
     return _finish(array, dev, requires_grad)
 
@@ -395,9 +399,14 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             )
         if std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(
+                "normal() received an invalid combination of arguments - got (float, float, "
+                f"{type(size).__name__})"
+            )
         np_dtype = _float_np(dtype, "normal_kernel_cpu")
         _, dev = _module_and_device(device)
-        shape = _size(tuple(size) if isinstance(size, (tuple, list)) else (size,))
+        shape = _size(tuple(size))
         return _finish(_normal(rng, shape, np_dtype, mean, std), dev, requires_grad)
     ref = mean if mean_is_t else std
     np_dtype = ref._data.dtype
