@@ -120,7 +120,8 @@ def _batched(input, nd, op):
     return (input.unsqueeze(0) if unbatched else input), unbatched
 
 
-def _window_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, op):
+def _window_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, op,
+                     return_indices=False):
     kernel = _expand(kernel_size, nd)
     stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
         else _expand(stride, nd)
@@ -134,13 +135,7 @@ def _window_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, o
     if any(d <= 0 for d in dilation):
         raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
     spatial = tuple(x.shape[2:])
-    for p, k, d in zip(padding, kernel, dilation):
-        if p > (d * (k - 1) + 1) // 2:
-            if op == "max_pool1d":
-                raise RuntimeError(f"max_pool1d() padding should be at most half of kernel "
-                                   f"size, but got padding={p} and kernel_size={k}")
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
-                               f"pad={p}, kernel_size={k} and dilation={d}")
+    _check_half_kernel_padding(kernel, padding, dilation, op, return_indices)
     out = tuple(_out_size(s, k, p, st, d, ceil_mode) for s, k, p, st, d in
                 zip(spatial, kernel, padding, stride, dilation))
     if any(o <= 0 for o in out):
@@ -154,6 +149,31 @@ def _window_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, o
     pad_hi = tuple(max(p, (o - 1) * st + d * (k - 1) + 1 - s - p) for o, st, d, k, s, p in
                    zip(out, stride, dilation, kernel, spatial, padding))
     return kernel, stride, padding, pad_hi, dilation, out
+
+
+def _check_half_kernel_padding(kernel, padding, dilation, op, return_indices):
+    """padding <= kernel // 2, worded as the PyTorch kernel that would reject it."""
+    if all(p <= k // 2 for p, k in zip(padding, kernel)):
+        return
+    nd = len(kernel)
+    if op == "max_pool1d" and not return_indices:
+        p, k = padding[0], kernel[0]
+        raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but "
+                           f"got padding={p} and kernel_size={k}")
+    if op.startswith("max_pool") and nd == 3:
+        raise RuntimeError(
+            f"pad should be smaller than or equal to half of kernel size, but got "
+            f"kT: {kernel[0]} kW: {kernel[2]} kH: {kernel[1]} padT: {padding[0]} "
+            f"padW: {padding[2]} padH: {padding[1]}")
+    if op.startswith("max_pool") and (nd == 1 or any(d != 1 for d in dilation)):
+        kh, kw = (1, kernel[0]) if nd == 1 else kernel
+        ph, pw = (0, padding[0]) if nd == 1 else padding
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but "
+                           f"got padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}")
+    for p, k, d in zip(padding, kernel, dilation):
+        if p > k // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={p}, kernel_size={k} and dilation={d}")
 
 
 # ---------------------------------------------------------------------------
@@ -214,7 +234,7 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
     op = f"max_pool{nd}d"
     x, unbatched = _batched(input, nd, op)
     kernel, stride, padding, pad_hi, dilation, out = _window_geometry(
-        x, kernel_size, stride, padding, dilation, ceil_mode, nd, op)
+        x, kernel_size, stride, padding, dilation, ceil_mode, nd, op, return_indices)
     recording = _grad_enabled[0] and x.requires_grad
     values, index = _max_pool_arrays(x._data, kernel, stride, padding, pad_hi, dilation, out,
                                      return_indices or recording)
