@@ -221,10 +221,17 @@ def _check_normalized_shape(input, shape, weight, bias, star="*, "):
             f"[{star}{trail}], but got input of size{shape_str(input.shape)}")
 
 
+def _require_shape_sequence(op, normalized_shape):
+    if isinstance(normalized_shape, (int, np.integer)):
+        raise TypeError(f"{op}(): argument 'normalized_shape' (position 2) must be tuple of "
+                        "ints, not int")
+
+
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift
     elementwise by weight and bias of that shape."""
+    _require_shape_sequence("layer_norm", normalized_shape)
     shape = _normalized_shape(normalized_shape)
     _check_normalized_shape(input, shape, weight, bias)
     axes = tuple(range(input.dim() - len(shape), input.dim()))
@@ -266,6 +273,7 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
              eps: float | None = None) -> Tensor:
     """``x / sqrt(mean(x**2 over normalized_shape) + eps) * weight``; eps defaults to the
     machine epsilon of the input's dtype."""
+    _require_shape_sequence("rms_norm", normalized_shape)
     shape = _normalized_shape(normalized_shape)
     _check_normalized_shape(input, shape, weight, None, star="*")
     if eps is None:
@@ -301,6 +309,61 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     div = (window / size).reshape(input.shape)
     div = (div * alpha + k).pow(beta)
     return input / div
+
+
+def _channel_window(channels, low, high, dtype, xp, include_first=False):
+    """(C, C) 0/1 matrix M with M[c', c] = 1 when c - low <= c' <= c + high: applied on the
+    right of (..., C) it sums each channel's window in one matmul."""
+    c = np.arange(channels)[None, :]
+    j = np.arange(channels)[:, None]
+    window = (j >= c - low) & (j <= c + high)
+    if include_first:
+        window |= j == 0
+    return _make(xp.asarray(window.astype(dtype)))
+
+
+class _CrossMapLRN2d(Function):
+    """Lua-Torch's CrossMapLRN2d with PyTorch's own forward and backward formulas.
+
+    Forward: ``x * (k + alpha / size * S) ** -beta``, S the sum of squares over channels
+    ``[c - pre + 1, c + pre - 1]`` (``pre = int((size - 1) / 2 + 1)``); PyTorch's running
+    sum never drops channel 0, so S always includes it. Backward is PyTorch's formula (a
+    symmetric window of ``size`` channels), not the exact derivative of that forward."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, size, alpha, beta, k):
+        xp = xp_of(x)
+        channels = x.shape[1]
+        pre = int((size - 1) / 2 + 1)
+        matrix = _channel_window(channels, pre - 1, pre - 1, x.dtype, xp, True)._data
+        sums = xp.moveaxis(xp.moveaxis(x * x, 1, -1) @ matrix, -1, 1)
+        scale = sums * (alpha / size) + k
+        out = x * scale ** -beta
+        ctx.save_for_backward(x, out, scale)
+        ctx.params = (size, alpha, beta)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out, scale = ctx.saved_tensors
+        size, alpha, beta = ctx.params
+        inverse_pre_pad = int(size - (size - 1) / 2)
+        matrix = _channel_window(x.shape[1], inverse_pre_pad, size - 1 - inverse_pre_pad,
+                                 x._data.dtype, xp_of(x._data))
+        ratio = grad * out / scale
+        accum = (ratio.movedim(1, -1) @ matrix).movedim(-1, 1)
+        grad_x = scale.pow(-beta) * grad - (2 * alpha * beta / size) * x * accum
+        return grad_x, None, None, None, None
+
+
+def cross_map_lrn2d(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                    k: float = 1.0) -> Tensor:
+    """CrossMapLRN2d's computation on (N, C, H, W) input (see ``_CrossMapLRN2d``)."""
+    if input.dim() != 4:
+        raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+    return _CrossMapLRN2d.apply(input, size, alpha, beta, k)
 
 
 TENSOR_METHODS: dict = {}

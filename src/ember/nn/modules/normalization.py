@@ -42,10 +42,7 @@ class CrossMapLRN2d(LocalResponseNorm):
         super().__init__(size, alpha, beta, k)
 
     def forward(self, input):
-        if input.dim() != 4:
-            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D "
-                             "instead.")
-        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+        return F.cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
 
 
 def _as_shape(normalized_shape):
