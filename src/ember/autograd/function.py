@@ -52,10 +52,16 @@ class Function:
 
     __slots__ = (
         "__dict__", "__weakref__", "next_functions", "needs_input_grad", "_input_meta",
-        "_saved", "_to_save", "_seq", "_num_outputs", "_hooks", "_pre_hooks",
-        "_tensor_pre_hooks", "_materialize", "_non_diff", "_dirty", "_retain_hooks",
-        "_output_meta",
+        "_saved", "_to_save", "_seq", "_num_outputs", "_non_diff", "_dirty",
     )
+    # Rarely-set node state lives on the class until a hook or flag is set on an instance
+    # (then in the instance __dict__): recording an op pays for none of it.
+    _hooks = None
+    _pre_hooks = None
+    _tensor_pre_hooks = None
+    _retain_hooks = None
+    _materialize = True
+    _output_meta = None
     _array_io = False
 
     # -- the ctx API -------------------------------------------------------------------
@@ -243,30 +249,21 @@ def _wrap_user_plain(ctx, args, out):
 
 def _apply_recording(cls, ctx, args, forward_args, kwargs):
     ctx._seq = next(_sequence)
-    ctx._hooks = None
-    ctx._pre_hooks = None
-    ctx._tensor_pre_hooks = None
-    ctx._retain_hooks = None
-    ctx._materialize = True
     edges = []
-    needs = []
+    # Keep only shape, dtype and array type of inputs (not the arrays: they may be large).
     meta = []
     for arg in args:
         if isinstance(arg, Tensor) and arg._requires_grad:
             fn = arg.grad_fn
             edges.append((fn, arg._output_nr) if fn is not None else (accumulator_of(arg), 0))
-            needs.append(True)
-            meta.append(arg._data)
+            array = arg._data
+            meta.append((array.shape, array.dtype, type(array)))
         else:
             edges.append(None)
-            needs.append(False)
             meta.append(None)
     ctx.next_functions = tuple(edges)
-    ctx.needs_input_grad = tuple(needs)
-    # Keep only shape, dtype and array type of inputs (not the arrays: they may be large).
-    ctx._input_meta = tuple(
-        None if a is None else (a.shape, a.dtype, type(a)) for a in meta
-    )
+    ctx.needs_input_grad = tuple([edge is not None for edge in edges])
+    ctx._input_meta = tuple(meta)
 
     if cls._array_io:
         out = cls.forward(ctx, *forward_args, **kwargs)
@@ -282,9 +279,11 @@ def _apply_recording(cls, ctx, args, forward_args, kwargs):
         outputs = _wrap_outputs_user(ctx, args, (out,) if single else out)
         out_arrays = tuple(o._data if isinstance(o, Tensor) else None for o in outputs)
     ctx._num_outputs = len(outputs)
-    ctx._output_meta = tuple(
-        None if a is None else (a.shape, a.dtype, type(a)) for a in out_arrays
-    )
+    if len(out_arrays) > 1:
+        # Only multi-output nodes can run with a missing output gradient to materialise.
+        ctx._output_meta = tuple(
+            None if a is None else (a.shape, a.dtype, type(a)) for a in out_arrays
+        )
     _resolve_saved(ctx, args, forward_args, outputs, out_arrays)
     return outputs[0] if single else tuple(outputs)
 
