@@ -75,7 +75,10 @@ def _pad_index(size, left, right, mode):
         return np.where(positions >= size, 2 * (size - 1) - positions, positions)
     if mode == "replicate":
         return np.clip(positions, 0, size - 1)
-    return positions % size
+    # circular: negative pads crop first and the positive ones wrap around what remains
+    kept = max(size + min(left, 0) + min(right, 0), 1)
+    start = max(-left, 0)
+    return start + np.arange(-max(left, 0), kept + max(right, 0)) % kept
 
 
 def _check_non_constant(input, pad, mode):
@@ -107,7 +110,7 @@ def _check_non_constant(input, pad, mode):
         if mode == "circular":
             if left > size or right > size:
                 raise RuntimeError("Padding value causes wrapping around more than once.")
-            if size + left + right <= 0:
+            if size + left + right < 0:
                 raise RuntimeError("Negative padding value is resulting in an empty dimension")
         if size + left + right < 0:
             out = list(shape)
