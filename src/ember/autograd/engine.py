@@ -236,7 +236,7 @@ def _needed_nodes(order, target_nodes):
 
 
 def _num_outputs(node):
-    return getattr(node, "_num_outputs", 1) if type(node) is not AccumulateGrad else 1
+    return node._num_outputs
 
 
 def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate):
@@ -272,51 +272,55 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
     grad_mode._grad_enabled[0] = bool(create_graph)
     try:
         while heap:
-            _, _, node = heapq.heappop(heap)
+            node = heapq.heappop(heap)[2]
             grads = buffers.pop(node, None)
-            if grads is not None and node._tensor_pre_hooks:
-                for nr, hooks in node._tensor_pre_hooks.items():
-                    for hook in list(hooks):
-                        if grads[nr] is not None:
-                            replaced = hook(grads[nr])
-                            if replaced is not None:
-                                grads[nr] = replaced
-            if grads is not None and type(node) is not AccumulateGrad and node._retain_hooks:
-                for nr, hooks in node._retain_hooks.items():
-                    for hook in hooks:
-                        if grads[nr] is not None:
-                            hook(grads[nr])
-            if grads is not None and type(node) is AccumulateGrad and node.variable._hooks and (
-                    needed is None or node in needed):
-                # Leaf hooks run before the gradient is captured or accumulated, so they
-                # also shape what autograd.grad returns.
-                grads[0] = _run_leaf_hooks(node.variable, grads[0])
-            if capture_at and grads is not None:
-                for nr in range(len(grads)):
-                    for index in capture_at.get((node, nr), ()):
-                        captured[index] = grads[nr]
-
-            run = grads is not None and any(g is not None for g in grads)
+            leaf_node = type(node) is AccumulateGrad
+            run = False
+            if grads is not None:
+                if node._tensor_pre_hooks:
+                    _run_tensor_pre_hooks(node._tensor_pre_hooks, grads)
+                if node._retain_hooks:
+                    for nr, hooks in node._retain_hooks.items():
+                        for hook in hooks:
+                            if grads[nr] is not None:
+                                hook(grads[nr])
+                if leaf_node and node.variable._hooks and (needed is None or node in needed):
+                    # Leaf hooks run before the gradient is captured or accumulated, so
+                    # they also shape what autograd.grad returns.
+                    grads[0] = _run_leaf_hooks(node.variable, grads[0])
+                if capture_at:
+                    for nr in range(len(grads)):
+                        for index in capture_at.get((node, nr), ()):
+                            captured[index] = grads[nr]
+                if len(grads) == 1:
+                    run = grads[0] is not None
+                else:
+                    run = any(g is not None for g in grads)
             if needed is not None and node not in needed:
                 run = False
-            if type(node) is AccumulateGrad:
+            if leaf_node:
                 if run and accumulate:
                     _accumulate(node, grads[0], create_graph)
                 continue
             if run and not accumulate and node in target_nodes and _leads_nowhere(node, needed):
                 run = False
             input_grads = _call_node(node, grads, retain_graph) if run else None
+            input_meta = node._input_meta
             for index, edge in enumerate(node.next_functions):
                 if edge is None:
                     continue
                 child, nr = edge
-                g = input_grads[index] if input_grads is not None else None
-                if g is not None:
-                    g = _fit_to_input(g, node._input_meta[index])
-                    buf = buffers.get(child)
-                    if buf is None:
-                        buf = buffers[child] = [None] * _num_outputs(child)
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                if input_grads is not None:
+                    g = input_grads[index]
+                    if g is not None:
+                        meta = input_meta[index]
+                        data = getattr(g, "_data", None)
+                        if data is None or data.shape != meta[0] or data.dtype != meta[1]:
+                            g = _fit_to_input(g, meta)
+                        buf = buffers.get(child)
+                        if buf is None:
+                            buf = buffers[child] = [None] * child._num_outputs
+                        buf[nr] = g if buf[nr] is None else buf[nr] + g
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
@@ -324,6 +328,15 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
     finally:
         grad_mode._grad_enabled[0] = previous_mode
     return captured
+
+
+def _run_tensor_pre_hooks(table, grads):
+    for nr, hooks in table.items():
+        for hook in list(hooks):
+            if grads[nr] is not None:
+                replaced = hook(grads[nr])
+                if replaced is not None:
+                    grads[nr] = replaced
 
 
 def _leads_nowhere(node, needed):
@@ -340,7 +353,7 @@ def _call_node(node, grads, retain_graph):
             replaced = hook(tuple(grads))
             if replaced is not None:
                 grads = list(replaced)
-    if node._materialize:
+    if len(grads) > 1 and node._materialize:  # one output: it always has a gradient here
         for nr, g in enumerate(grads):
             if g is None:
                 grads[nr] = _zeros_for_output(node, nr)

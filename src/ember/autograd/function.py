@@ -52,7 +52,7 @@ class Function:
 
     __slots__ = (
         "__dict__", "__weakref__", "next_functions", "needs_input_grad", "_input_meta",
-        "_saved", "_to_save", "_seq", "_num_outputs", "_non_diff", "_dirty",
+        "_saved", "_seq", "_num_outputs",
     )
     # Rarely-set node state lives on the class until a hook or flag is set on an instance
     # (then in the instance __dict__): recording an op pays for none of it.
@@ -62,6 +62,9 @@ class Function:
     _retain_hooks = None
     _materialize = True
     _output_meta = None
+    _to_save = None  # set by save_for_backward during forward
+    _non_diff = None  # set by mark_non_differentiable
+    _dirty = None  # set by mark_dirty
     _array_io = False
 
     # -- the ctx API -------------------------------------------------------------------
@@ -151,9 +154,6 @@ class Function:
                         record = True
                         break
         ctx = object.__new__(cls)
-        ctx._to_save = None
-        ctx._non_diff = None
-        ctx._dirty = None
         if cls._array_io:
             forward_args = [a._data if isinstance(a, Tensor) else a for a in args]
             if not record:
@@ -398,6 +398,9 @@ class AccumulateGrad:
 
     __slots__ = ("variable", "next_functions", "_hooks", "_pre_hooks", "_tensor_pre_hooks",
                  "_seq", "__weakref__")
+
+    _num_outputs = 1
+    _retain_hooks = None
 
     def __init__(self, variable):
         self.variable = variable
