@@ -1,0 +1,317 @@
+"""interpolate (every mode, sizes and scales, align_corners, recompute_scale_factor,
+antialias; hypothesis-drawn configurations), Upsample modules, pixel/channel shuffles,
+grid_sample and affine_grid against PyTorch: values and every gradient, gradcheck in
+float64, error texts."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from oracle import check, check_raises, randn
+
+import ember
+
+
+def _f(lib):
+    return lib.nn.functional
+
+
+# --- interpolate ----------------------------------------------------------------------
+
+INTERP = [
+    ("nearest", None, (2, 3, 5), {"size": 9}),
+    ("nearest", None, (2, 3, 5), {"scale_factor": 2}),
+    ("nearest", None, (2, 2, 5, 4), {"size": (3, 7)}),
+    ("nearest", None, (2, 2, 5, 4), {"scale_factor": 1.7}),
+    ("nearest", None, (1, 2, 3, 4, 5), {"size": (5, 2, 7)}),
+    ("nearest-exact", None, (2, 2, 5, 4), {"size": (3, 7)}),
+    ("nearest-exact", None, (2, 3, 5), {"scale_factor": 0.6}),
+    ("nearest-exact", None, (1, 2, 3, 4, 5), {"scale_factor": (1.5, 0.5, 2)}),
+    ("linear", False, (2, 3, 5), {"size": 8}),
+    ("linear", True, (2, 3, 5), {"size": 8}),
+    ("linear", False, (2, 3, 7), {"scale_factor": 0.4}),
+    ("linear", True, (2, 3, 5), {"size": 1}),
+    ("bilinear", False, (2, 2, 5, 4), {"size": (8, 3)}),
+    ("bilinear", True, (2, 2, 5, 4), {"size": (8, 3)}),
+    ("bilinear", False, (2, 2, 5, 4), {"scale_factor": (1.3, 2.6)}),
+    ("bilinear", False, (2, 2, 5, 4), {"scale_factor": 1.3, "recompute_scale_factor": True}),
+    ("bicubic", False, (2, 2, 5, 4), {"size": (9, 3)}),
+    ("bicubic", True, (2, 2, 5, 4), {"size": (9, 3)}),
+    ("bicubic", False, (1, 2, 6, 6), {"scale_factor": 0.5}),
+    ("trilinear", False, (1, 2, 3, 4, 5), {"size": (5, 2, 7)}),
+    ("trilinear", True, (1, 2, 3, 4, 5), {"scale_factor": 1.5}),
+    ("area", None, (2, 3, 7), {"size": 3}),
+    ("area", None, (2, 2, 7, 5), {"size": (3, 4)}),
+    ("area", None, (2, 2, 6, 5), {"scale_factor": 0.5}),
+    ("area", None, (1, 2, 4, 5, 6), {"size": (2, 3, 4)}),
+    ("area", None, (2, 2, 3, 4), {"size": (6, 9)}),
+]
+
+
+@pytest.mark.parametrize("mode,align,shape,kwargs", INTERP,
+                         ids=[f"{m}-{a}-{s}-{k}" for m, a, s, k in INTERP])
+def test_interpolate(mode, align, shape, kwargs):
+    check(lambda L, x: _f(L).interpolate(x, mode=mode, align_corners=align, **kwargs),
+          randn(*shape), rtol=1e-5, atol=1e-5)
+
+
+ANTIALIAS = [
+    ("bilinear", False, {"size": (3, 2)}), ("bilinear", True, {"size": (3, 2)}),
+    ("bilinear", False, {"scale_factor": 0.3}), ("bilinear", False, {"size": (13, 4)}),
+    ("bicubic", False, {"size": (3, 2)}), ("bicubic", True, {"size": (4, 5)}),
+    ("bicubic", False, {"size": (12, 14)}),
+]
+
+
+@pytest.mark.parametrize("mode,align,kwargs", ANTIALIAS, ids=[str(a) for a in ANTIALIAS])
+def test_interpolate_antialias(mode, align, kwargs):
+    check(lambda L, x: _f(L).interpolate(x, mode=mode, align_corners=align, antialias=True,
+                                         **kwargs), randn(2, 2, 9, 7), rtol=1e-5, atol=1e-5)
+
+
+_SPATIAL = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+@st.composite
+def _interp_config(draw):
+    mode = draw(st.sampled_from(["nearest", "nearest-exact", "linear", "bilinear", "bicubic",
+                                 "trilinear", "area"]))
+    nd = _SPATIAL.get(mode) or draw(st.integers(1, 3))
+    shape = tuple(draw(st.integers(1, 6)) for _ in range(nd))
+    align = draw(st.booleans()) if mode in _SPATIAL else None
+    if draw(st.booleans()):
+        kwargs = {"size": tuple(draw(st.integers(1, 9)) for _ in range(nd))}
+    else:
+        scales = [draw(st.sampled_from([0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0]))
+                  for _ in range(nd)]
+        scales = [max(s, 1.0 / n + 1e-3) for s, n in zip(scales, shape)]  # output >= 1
+        kwargs = {"scale_factor": tuple(scales)}
+        if mode != "area":
+            kwargs["recompute_scale_factor"] = draw(st.sampled_from([None, True]))
+    return mode, align, (2, 2) + shape, kwargs
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(_interp_config())
+def test_interpolate_hypothesis(config):
+    mode, align, shape, kwargs = config
+    check(lambda L, x: _f(L).interpolate(x, mode=mode, align_corners=align, **kwargs),
+          randn(*shape), rtol=1e-5, atol=1e-5)
+
+
+GRADCHECK_INTERP = [
+    ("linear", False, (1, 2, 4), {"size": 7}), ("bilinear", True, (1, 1, 3, 4), {"size": (5, 2)}),
+    ("bicubic", False, (1, 1, 4, 3), {"size": (3, 5)}),
+    ("trilinear", False, (1, 1, 2, 3, 2), {"size": (3, 2, 4)}),
+    ("area", None, (1, 2, 5, 4), {"size": (2, 3)}), ("nearest", None, (1, 2, 3), {"size": 5}),
+]
+
+
+@pytest.mark.parametrize("mode,align,shape,kwargs", GRADCHECK_INTERP,
+                         ids=[g[0] for g in GRADCHECK_INTERP])
+def test_interpolate_gradcheck(mode, align, shape, kwargs):
+    x = ember.tensor(randn(*shape, dtype=np.float64), requires_grad=True)
+    assert ember.autograd.gradcheck(
+        lambda t: ember.nn.functional.interpolate(t, mode=mode, align_corners=align, **kwargs),
+        [x])
+
+
+def test_interpolate_double_and_legacy():
+    check(lambda L, x: _f(L).interpolate(x, scale_factor=1.5, mode="bicubic"),
+          randn(1, 2, 4, 5, dtype=np.float64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(lambda L, x: _f(L).upsample(x, scale_factor=2, mode="bilinear"), randn(1, 2, 3, 3))
+        check(lambda L, x: _f(L).upsample_nearest(x, size=(5, 4)), randn(1, 2, 3, 3))
+        check(lambda L, x: _f(L).upsample_bilinear(x, scale_factor=2), randn(1, 2, 3, 3))
+
+
+UPSAMPLE_MODULES = [
+    ("Upsample", {"scale_factor": 2}, (1, 2, 3, 3)),
+    ("Upsample", {"size": (5, 4), "mode": "bilinear"}, (1, 2, 3, 3)),
+    ("Upsample", {"scale_factor": (1.5, 2.0), "mode": "bicubic", "align_corners": True},
+     (1, 2, 3, 3)),
+    ("Upsample", {"size": 7, "mode": "linear"}, (2, 2, 3)),
+    ("UpsamplingNearest2d", {"scale_factor": 3}, (1, 2, 2, 3)),
+    ("UpsamplingBilinear2d", {"size": (4, 6)}, (1, 2, 2, 3)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,shape", UPSAMPLE_MODULES,
+                         ids=[f"{u[0]}-{u[1]}" for u in UPSAMPLE_MODULES])
+def test_upsample_modules(name, kwargs, shape):
+    e_mod, t_mod = getattr(ember.nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs)
+    assert repr(e_mod) == repr(t_mod)
+    check(lambda L, x: (e_mod if L is ember else t_mod)(x), randn(*shape), rtol=1e-5)
+
+
+INTERP_ERRORS = [
+    ("bad-mode", (1, 1, 2, 2), {"scale_factor": 2, "mode": "bad"},
+     r"Input Error: Only 3D, 4D and 5D input Tensors supported \(got 4D\) for the modes: "
+     r"nearest \| linear \| bilinear \| bicubic \| trilinear \| lanczos \| area \| "
+     r"nearest-exact \(got bad\)"),
+    ("align-nearest", (1, 1, 2, 2), {"size": 3, "align_corners": True},
+     "align_corners option can only be set with the interpolating modes"),
+    ("both", (1, 1, 2, 2), {"size": 3, "scale_factor": 2},
+     "only one of size or scale_factor should be defined"),
+    ("neither", (1, 1, 2, 2), {}, "either size or scale_factor should be defined"),
+    ("size-len", (1, 1, 2, 2), {"size": (3, 3, 3)},
+     "Input and output must have the same number of spatial dimensions"),
+    ("linear-4d", (1, 1, 2, 2), {"size": 3, "mode": "linear"},
+     "Got 4D input, but linear mode needs 3D input"),
+    ("zero-size", (1, 1, 2, 2), {"size": (0, 3)},
+     r"Input and output sizes should be greater than 0, but got input \(H: 2, W: 2\) output "
+     r"\(H: 0, W: 3\)"),
+    ("antialias-nearest", (1, 1, 2, 2), {"size": 3, "antialias": True},
+     "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes"),
+    ("recompute-with-size", (1, 1, 2, 2), {"size": 3, "recompute_scale_factor": True},
+     "recompute_scale_factor is not meaningful with an explicit size."),
+]
+
+
+@pytest.mark.parametrize("shape,kwargs,match", [e[1:] for e in INTERP_ERRORS],
+                         ids=[e[0] for e in INTERP_ERRORS])
+def test_interpolate_errors(shape, kwargs, match):
+    check_raises(lambda L, x: _f(L).interpolate(x, **kwargs), randn(*shape), match=match)
+
+
+# --- shuffles -------------------------------------------------------------------------
+
+SHUFFLES = [
+    ("pixel_shuffle", lambda L, x: _f(L).pixel_shuffle(x, 2), (2, 8, 3, 4)),
+    ("pixel_shuffle-batchless", lambda L, x: _f(L).pixel_shuffle(x, 3), (9, 2, 2)),
+    ("pixel_shuffle-5d", lambda L, x: _f(L).pixel_shuffle(x, 2), (2, 3, 4, 2, 3)),
+    ("pixel_unshuffle", lambda L, x: _f(L).pixel_unshuffle(x, 2), (2, 2, 4, 6)),
+    ("pixel_unshuffle-3", lambda L, x: _f(L).pixel_unshuffle(x, 3), (1, 6, 6)),
+    ("channel_shuffle", lambda L, x: _f(L).channel_shuffle(x, 3), (2, 6, 4, 3)),
+    ("channel_shuffle-3d", lambda L, x: _f(L).channel_shuffle(x, 2), (2, 4, 5)),
+    ("PixelShuffle", lambda L, x: L.nn.PixelShuffle(2)(x), (2, 4, 3, 3)),
+    ("PixelUnshuffle", lambda L, x: L.nn.PixelUnshuffle(2)(x), (2, 1, 4, 4)),
+    ("ChannelShuffle", lambda L, x: L.nn.ChannelShuffle(2)(x), (2, 4, 3, 3)),
+]
+
+
+@pytest.mark.parametrize("fn,shape", [s[1:] for s in SHUFFLES], ids=[s[0] for s in SHUFFLES])
+def test_shuffles(fn, shape):
+    check(fn, randn(*shape))
+
+
+def test_native_channel_shuffle():
+    # torch defines no derivative for native_channel_shuffle: compare values only
+    check(lambda L, x: _f(L).native_channel_shuffle(x, 2), randn(2, 4, 3, 3), grad=False)
+
+
+def test_shuffle_reprs():
+    for name, arg in (("PixelShuffle", 3), ("PixelUnshuffle", 2), ("ChannelShuffle", 4)):
+        assert repr(getattr(ember.nn, name)(arg)) == repr(getattr(torch.nn, name)(arg))
+
+
+SHUFFLE_ERRORS = [
+    ("ps-channels", lambda L, x: _f(L).pixel_shuffle(x, 2), (1, 3, 2, 2),
+     r"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+     r"upscale_factor, but input.size\(-3\)=3 is not divisible by 4"),
+    ("ps-dims", lambda L, x: _f(L).pixel_shuffle(x, 2), (3, 2),
+     "pixel_shuffle expects input to have at least 3 dimensions"),
+    ("pu-height", lambda L, x: _f(L).pixel_unshuffle(x, 2), (1, 3, 3, 2),
+     "pixel_unshuffle expects height to be divisible by downscale_factor"),
+    ("pu-width", lambda L, x: _f(L).pixel_unshuffle(x, 2), (1, 3, 4, 3),
+     "pixel_unshuffle expects width to be divisible by downscale_factor"),
+    ("cs-groups", lambda L, x: _f(L).channel_shuffle(x, 2), (1, 3, 2, 2),
+     "Number of channels must be divisible by groups. Got 3 channels and 2 groups."),
+    ("cs-dims", lambda L, x: _f(L).channel_shuffle(x, 2), (2, 4),
+     r"channel_shuffle expects input with > 2 dims, but got input with sizes \[2, 4\]"),
+]
+
+
+@pytest.mark.parametrize("fn,shape,match", [s[1:] for s in SHUFFLE_ERRORS],
+                         ids=[s[0] for s in SHUFFLE_ERRORS])
+def test_shuffle_errors(fn, shape, match):
+    check_raises(fn, randn(*shape), match=match)
+
+
+# --- grid_sample / affine_grid ---------------------------------------------------------
+
+def _grid(*shape, spread=1.2):
+    return np.random.default_rng(7).uniform(-spread, spread, shape).astype(np.float32)
+
+
+GRID = [(mode, pad, align) for mode in ("bilinear", "bicubic")
+        for pad in ("zeros", "border", "reflection") for align in (False, True)]
+
+
+@pytest.mark.parametrize("mode,padding_mode,align", GRID, ids=[str(g) for g in GRID])
+def test_grid_sample_2d(mode, padding_mode, align):
+    check(lambda L, x, g: _f(L).grid_sample(x, g, mode, padding_mode, align),
+          randn(2, 3, 4, 5), _grid(2, 3, 6, 2), rtol=1e-5, atol=1e-5, grad_atol=1e-4)
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align", [False, True])
+def test_grid_sample_3d(padding_mode, align):
+    check(lambda L, x, g: _f(L).grid_sample(x, g, "bilinear", padding_mode, align),
+          randn(2, 2, 3, 4, 5), _grid(2, 2, 3, 4, 3), rtol=1e-5, atol=1e-5, grad_atol=1e-4)
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (1, 2, 3, 4, 5)])
+def test_grid_sample_nearest(padding_mode, shape):
+    grid = _grid(shape[0], 3, 4, len(shape) - 2) if len(shape) == 4 else \
+        _grid(shape[0], 2, 3, 4, 3)
+    # nearest has no gradient for the grid (torch returns zeros): compare the input's only
+    check(lambda L, x, g: _f(L).grid_sample(x, g.detach(), "nearest", padding_mode, False),
+          randn(*shape), grid)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_gradcheck(mode, padding_mode):
+    x = ember.tensor(randn(1, 2, 3, 4, dtype=np.float64), requires_grad=True)
+    g = ember.tensor(_grid(1, 2, 3, 2, spread=0.9).astype(np.float64), requires_grad=True)
+    assert ember.autograd.gradcheck(
+        lambda a, b: ember.nn.functional.grid_sample(a, b, mode, padding_mode, False), [x, g])
+
+
+@pytest.mark.parametrize("size,align", [((2, 3, 4, 5), False), ((2, 3, 4, 5), True),
+                                        ((2, 1, 3, 4, 2), False), ((2, 1, 3, 4, 2), True),
+                                        ((2, 1, 1, 4), False)])
+def test_affine_grid(size, align):
+    theta = randn(2, 2, 3) if len(size) == 4 else randn(2, 3, 4)
+    check(lambda L, t: _f(L).affine_grid(t, size, align_corners=align), theta)
+
+
+def test_affine_grid_then_grid_sample_gradcheck():
+    theta = ember.tensor(randn(1, 2, 3, dtype=np.float64) * 0.5, requires_grad=True)
+    x = ember.tensor(randn(1, 1, 3, 3, dtype=np.float64), requires_grad=True)
+
+    def warp(t, img):
+        grid = ember.nn.functional.affine_grid(t, (1, 1, 4, 3), align_corners=False)
+        return ember.nn.functional.grid_sample(img, grid, align_corners=False)
+
+    assert ember.autograd.gradcheck(warp, [theta, x])
+
+
+GRID_ERRORS = [
+    ("bad-mode", lambda L, x, g: _f(L).grid_sample(x, g, mode="foo", align_corners=False),
+     (1, 1, 2, 2), (1, 3, 3, 2), "expected mode to be 'bilinear', 'nearest' or 'bicubic'"),
+    ("bad-padding", lambda L, x, g: _f(L).grid_sample(x, g, padding_mode="x", align_corners=False),
+     (1, 1, 2, 2), (1, 3, 3, 2), "expected padding_mode to be 'zeros', 'border', or 'reflection'"),
+    ("grid-last", lambda L, x, g: _f(L).grid_sample(x, g, align_corners=False),
+     (1, 1, 2, 2), (1, 3, 3, 3), "expected grid to have size 2 in last dimension"),
+    ("batch", lambda L, x, g: _f(L).grid_sample(x, g, align_corners=False),
+     (1, 1, 2, 2), (2, 3, 3, 2), "expected grid and input to have same batch size"),
+    ("bicubic-3d", lambda L, x, g: _f(L).grid_sample(x, g, "bicubic", align_corners=False),
+     (1, 1, 2, 2, 2), (1, 3, 3, 3, 3), "bicubic interpolation only supports 4D input"),
+    ("theta-shape", lambda L, x, t: _f(L).affine_grid(t, (1, 1, 2, 2), align_corners=False),
+     (1,), (1, 3, 3), "Expected a batch of 2D affine matrices of shape Nx2x3"),
+]
+
+
+@pytest.mark.parametrize("fn,shape_a,shape_b,match", [e[1:] for e in GRID_ERRORS],
+                         ids=[e[0] for e in GRID_ERRORS])
+def test_grid_errors(fn, shape_a, shape_b, match):
+    check_raises(fn, randn(*shape_a), randn(*shape_b), match=match)
