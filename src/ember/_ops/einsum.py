@@ -11,7 +11,8 @@ import string
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import Tensor, type_name, xp_of
+from ..autograd.grad_mode import _grad_enabled
+from ._util import Tensor, _make, type_name, xp_of
 from .linalg import _broadcast_error
 
 
@@ -140,6 +141,11 @@ def _einsum_operand_grad(grad, output, terms, operands, k):
                                        device=operand.device))
     in_terms = [output] + others + extra_terms
     in_operands = [grad] + [o for i, o in enumerate(operands) if i != k] + extra_operands
+    if not _grad_enabled[0]:
+        # No graph to build (no create_graph): one einsum on the arrays, no Function.
+        arrays = [o._data for o in in_operands]
+        equation = ",".join(in_terms) + "->" + "".join(labels)
+        return _make(xp_of(*arrays).einsum(equation, *arrays, optimize=len(arrays) > 1))
     return Einsum.apply(in_terms, "".join(labels), *in_operands)
 
 
