@@ -105,6 +105,28 @@ def test_size_is_a_tuple():
 
 
 @pytest.mark.parametrize("fn", [
+    lambda lib: lib.Size([2, 3]) * 2,
+    lambda lib: 2 * lib.Size([2]),
+    lambda lib: (4,) + lib.Size([2]),
+    lambda lib: lib.Size([2]) + (4,),
+    lambda lib: lib.Size([2, 3])[::-1],
+    lambda lib: lib.Size([2, 3])[1],
+    lambda lib: lib.Size(),
+    lambda lib: lib.Size([lib.tensor(3), np.int64(2)]),
+    lambda lib: lib.Size((d for d in (1, 2))),
+    lambda lib: lib.zeros(2, 3).shape[1:],
+])
+def test_size_ops(fn):
+    e, t = fn(ember), fn(torch)
+    assert repr(e) == repr(t) and type(e).__name__ == type(t).__name__
+
+
+def test_size_errors():
+    check_raises(lambda lib: lib.Size([2.5]))
+    check_raises(lambda lib: lib.Size(["a"]))
+
+
+@pytest.mark.parametrize("fn", [
     lambda t: t.item(),
     lambda t: float(t),
     lambda t: int(t),

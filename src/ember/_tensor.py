@@ -124,11 +124,11 @@ class Tensor:
 
     @property
     def shape(self):
-        return Size(self._data.shape)
+        return _tuple_new(Size, self._data.shape)
 
     def size(self, dim=None):
         if dim is None:
-            return Size(self._data.shape)
+            return _tuple_new(Size, self._data.shape)
         return self._data.shape[_wrap_dim(dim, self._data.ndim)]
 
     def dim(self) -> int:
@@ -409,6 +409,19 @@ class Size(tuple):
 
     __slots__ = ()
 
+    def __new__(cls, sizes=()):
+        items = []
+        for i, s in enumerate(sizes):
+            if type(s) is not int:
+                if isinstance(s, float) or not hasattr(s, "__index__"):
+                    raise TypeError(
+                        f"torch.Size() takes an iterable of 'int' (item {i} is "
+                        f"'{type(s).__name__}')"
+                    )
+                s = s.__index__()
+            items.append(s)
+        return tuple.__new__(cls, items)
+
     def __repr__(self):
         return f"torch.Size({list(self)})"
 
@@ -422,10 +435,22 @@ class Size(tuple):
 
     def __getitem__(self, item):
         out = tuple.__getitem__(self, item)
-        return Size(out) if isinstance(item, slice) else out
+        return _tuple_new(Size, out) if isinstance(item, slice) else out
 
     def __add__(self, other):
-        return Size(tuple.__add__(self, tuple(other)))
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _tuple_new(Size, tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _tuple_new(Size, tuple.__add__(other, self))
+
+    def __mul__(self, count):
+        return _tuple_new(Size, tuple.__mul__(self, count))
+
+    __rmul__ = __mul__
 
     def __reduce__(self):
         return (Size, (tuple(self),))
@@ -531,6 +556,7 @@ def _wrap_dim(dim, ndim):
 
 
 _new = object.__new__
+_tuple_new = tuple.__new__
 _np_generic = np.generic
 
 
