@@ -45,35 +45,29 @@ def _check_bounds(index, size, dim, error=RuntimeError):
 
 
 def _check_index_like(name, input, dim, index, src=None):
+    """PyTorch's gather/scatter checks: an integer index of the input's rank, no larger
+    than the input outside ``dim`` (and than ``src`` everywhere), indices in bounds."""
     if index.dtype.kind not in "iu":
         raise RuntimeError(f"{name}(): Expected dtype int64 for index")
     x_shape = input.shape if input.ndim else (1,)
     i_shape = index.shape if index.ndim else (1,)
     if len(i_shape) != len(x_shape):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-    for d, (i_size, x_size) in enumerate(zip(i_shape, x_shape)):
-        if d == dim:
-            continue
-        if i_size > x_size:
-            if src is None:
-                raise RuntimeError(
-                    f"Size does not match at dimension {d} expected index {shape_str(i_shape)} "
-                    f"to be no larger than self {shape_str(x_shape)} apart from dimension {dim}"
-                )
-            break
-        if src is not None and src.ndim and i_size > src.shape[d]:
-            break
-    else:
-        if src is None or not src.ndim or all(
-            i <= s for d, (i, s) in enumerate(zip(i_shape, src.shape)) if d != dim
-        ) and i_shape[dim] <= src.shape[dim]:
-            _check_bounds(index, x_shape[dim], dim)
-            return
-    raise RuntimeError(
-        f"Expected index {shape_str(i_shape)} to be no larger than self {shape_str(x_shape)} "
-        f"apart from dimension {dim} and to be no larger size than src "
-        f"{shape_str(src.shape)}"
-    )
+    too_big = [d for d in range(len(i_shape)) if d != dim and i_shape[d] > x_shape[d]]
+    if src is None:
+        if too_big:
+            raise RuntimeError(
+                f"Size does not match at dimension {too_big[0]} expected index "
+                f"{shape_str(i_shape)} to be no larger than self {shape_str(x_shape)} apart "
+                f"from dimension {dim}"
+            )
+    elif too_big or (src.ndim and any(i > s for i, s in zip(i_shape, src.shape))):
+        raise RuntimeError(
+            f"Expected index {shape_str(i_shape)} to be no larger than self "
+            f"{shape_str(x_shape)} apart from dimension {dim} and to be no larger size than src "
+            f"{shape_str(src.shape)}"
+        )
+    _check_bounds(index, x_shape[dim], dim)
 
 
 def _pad_to(grad, shape):
