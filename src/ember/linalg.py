@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._linalg_errors import (  # noqa: F401 - LinAlgError is public here, as torch.linalg's
+    LinAlgError, _host, _not_pd_order, _per_matrix_info, _raise_not_pd, _raise_singular,
+    _raise_solve_singular, _singular_info,
+)
 from ._ops._select import _return_type
 from ._ops._util import _make, type_name, xp_of
 from ._ops.creation import eye as _eye
@@ -18,10 +22,6 @@ from ._ops.linalg import linalg_cross as cross
 from ._ops.linalg import matmul
 from ._ops.pointwise import where as _where
 from .autograd.function import Function
-
-
-class LinAlgError(RuntimeError):
-    """A matrix was singular or not positive-definite (a RuntimeError, as PyTorch's)."""
 
 
 _slogdet_t = _return_type("slogdet", ("sign", "logabsdet"))
@@ -55,42 +55,6 @@ def _check_square(name, array):
             f"{name}: A must be batches of square matrices, but they are {array.shape[-2]} by "
             f"{array.shape[-1]} matrices"
         )
-
-
-def _batch_prefix(array, index):
-    return f"(Batch element {index}): " if array.ndim > 2 else ""
-
-
-def _first_zero_pivot(matrix):
-    """1-based index of the first zero pivot LAPACK's getrf meets (partial pivoting)."""
-    lu = np.array(matrix, dtype=np.float64, copy=True)
-    n = lu.shape[0]
-    first = 0
-    for k in range(n):  # one column at a time: only reached on the error path
-        pivot = k + int(np.argmax(np.abs(lu[k:, k])))
-        if lu[pivot, k] == 0:
-            first = first or k + 1
-            continue
-        lu[[k, pivot]] = lu[[pivot, k]]
-        lu[k + 1:, k:] -= np.outer(lu[k + 1:, k] / lu[k, k], lu[k, k:])
-    return first or n
-
-
-def _host(array):
-    return array.get() if type(array).__module__.startswith("cupy") else np.asarray(array)
-
-
-def _raise_singular(name, array):
-    host = _host(array)
-    flat = host.reshape((-1,) + host.shape[-2:])
-    for index, matrix in enumerate(flat):  # error path only
-        if np.linalg.matrix_rank(matrix) < matrix.shape[0] or not np.all(np.isfinite(matrix)):
-            pivot = _first_zero_pivot(matrix)
-            raise LinAlgError(
-                f"{name}: {_batch_prefix(host, index)}The diagonal element {pivot} is zero, the "
-                "inversion could not be completed because the input matrix is singular."
-            )
-    raise LinAlgError(f"{name}: The input matrix is singular.")
 
 
 def _eye_like(n, like):
@@ -148,28 +112,6 @@ def inv_ex(A, *, check_errors=False, out=None):
         inverse = _make(xp_of(A._data).full(A._data.shape, np.nan, A._data.dtype))
         info = _per_matrix_info(A._data, _singular_info)
     return _inv_ex_t(inverse, _make(info))
-
-
-def _per_matrix_info(array, info_of):
-    host = _host(array)
-    flat = host.reshape((-1,) + host.shape[-2:])
-    info = np.array([info_of(m) for m in flat], dtype=np.int32)  # error path only
-    return info.reshape(host.shape[:-2])
-
-
-def _singular_info(matrix):
-    singular = np.linalg.matrix_rank(matrix) < matrix.shape[0] or not np.all(np.isfinite(matrix))
-    return _first_zero_pivot(matrix) if singular else 0
-
-
-def _not_pd_order(matrix):
-    """Order of the first leading minor that is not positive-definite (0 if none)."""
-    for order in range(1, matrix.shape[0] + 1):
-        try:
-            np.linalg.cholesky(matrix[:order, :order])
-        except np.linalg.LinAlgError:
-            return order
-    return 0
 
 
 class Det(Function):
@@ -254,19 +196,6 @@ class Solve(Function):
         grad_b = Solve.apply(a.mT, grad)
         grad_a = -grad_b.matmul(x.mT) if ctx.needs_input_grad[0] else None
         return grad_a, grad_b
-
-
-def _raise_solve_singular(a):
-    prefix = ""
-    if a.ndim > 2:
-        host = _host(a)
-        flat = host.reshape((-1,) + host.shape[-2:])
-        ranks = np.linalg.matrix_rank(flat)  # error path only
-        index = int(np.argmax(ranks < host.shape[-1]))
-        prefix = f"(Batch element {index}): "
-    raise LinAlgError(
-        f"torch.linalg.solve: {prefix}The solver failed because the input matrix is singular."
-    )
 
 
 def _is_vector_rhs(A, B):
@@ -399,20 +328,6 @@ class Cholesky(Function):
         lower_inv = inv(lower)
         grad_a = lower_inv.mT.matmul(phi).matmul(lower_inv)
         return 0.5 * (grad_a + grad_a.mT)
-
-
-def _raise_not_pd(a):
-    host = _host(a)
-    flat = host.reshape((-1,) + host.shape[-2:])
-    for index, matrix in enumerate(flat):  # error path only
-        order = _not_pd_order(matrix)
-        if order:
-            raise LinAlgError(
-                f"linalg.cholesky: {_batch_prefix(host, index)}The factorization could not "
-                "be completed because the input is not positive-definite (the leading "
-                f"minor of order {order} is not positive-definite)."
-            )
-    raise LinAlgError("linalg.cholesky: The input is not positive-definite.")
 
 
 def cholesky(A, *, upper=False, out=None):
