@@ -4,6 +4,7 @@ from .module import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
+from ._mha import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
@@ -22,4 +23,4 @@ from .fold import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 
-from . import module, container, linear, activation, loss, dropout, sparse, distance, flatten, conv, pooling, batchnorm, normalization, instancenorm, padding, upsampling, pixelshuffle, channelshuffle, fold, rnn, transformer  # noqa: F401
+from . import module, container, linear, activation, _mha, loss, dropout, sparse, distance, flatten, conv, pooling, batchnorm, normalization, instancenorm, padding, upsampling, pixelshuffle, channelshuffle, fold, rnn, transformer  # noqa: F401
