@@ -30,7 +30,7 @@ from ._ops.random import *  # noqa: F401,F403
 from ._ops.activation import *  # noqa: F401,F403
 from ._misc import *  # noqa: F401,F403
 from . import (  # noqa: F401
-    accelerator, backends, cuda, linalg, nn, optim, return_types, serialization, utils,
+    accelerator, backends, cuda, linalg, nn, optim, random, return_types, serialization, utils,
 )
 from .serialization import *  # noqa: F401,F403
 from . import amp  # noqa: F401
