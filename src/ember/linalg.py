@@ -618,6 +618,7 @@ from ._linalg_norms import matrix_norm, norm, vector_norm  # noqa: E402 - uses s
 from ._linalg_composite import (  # noqa: E402 - composed from the primitives above
     cond, matrix_exp, solve_triangular, tensorinv, tensorsolve, vander,
 )
+from ._linalg_lu import lu, lu_factor, lu_solve  # noqa: E402 - uses inv and solve above
 
 
 def vecdot(x, y, *, dim=-1, out=None):
@@ -633,4 +634,5 @@ __all__ = [
     "inv_ex", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
     "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
     "diagonal", "cond", "matrix_exp", "solve_triangular", "tensorinv", "tensorsolve", "vander",
+    "lu", "lu_factor", "lu_solve",
 ]

@@ -485,6 +485,13 @@ LINALG = [
     ("vecdot", lambda lib, a, b: lib.linalg.vecdot(a, b), (randn(2, 3), randn(3))),
     ("linalg_diagonal", lambda lib, a: lib.linalg.diagonal(a, offset=1), (randn(2, 3, 4),)),
     ("linalg_matmul", lambda lib, a, b: lib.linalg.matmul(a, b), (randn(2, 3), randn(3, 2))),
+    ("lu", lambda lib, a: tuple(lib.linalg.lu(a)), (randn(4, 4),)),
+    ("lu_batched", lambda lib, a: tuple(lib.linalg.lu(a)), (randn(2, 3, 3),)),
+    ("lu_factor", lambda lib, a: tuple(lib.linalg.lu_factor(a)), (randn(4, 4),)),
+    ("lu_solve", lambda lib, a, b: lib.linalg.lu_solve(*lib.linalg.lu_factor(a), b),
+     (well_conditioned(4), randn(4, 2))),
+    ("lu_solve_adjoint_right", lambda lib, a, b: lib.linalg.lu_solve(
+        *lib.linalg.lu_factor(a), b, left=False, adjoint=True), (well_conditioned(4), randn(2, 4))),
     ("norm_zero_input", lambda lib, a: lib.linalg.vector_norm(a, dim=1),
      (np.zeros((2, 3), np.float32),)),
 ]
@@ -607,6 +614,12 @@ def matmul_shapes(draw):
 def test_matmul_hypothesis(shapes):
     shape_a, shape_b = shapes
     check(lambda lib, a, b: a @ b, randn(*shape_a, dtype=F64), randn(*shape_b, dtype=F64))
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (2, 4, 2)])
+def test_lu_rectangular_values(shape):
+    check(lambda lib, a: tuple(lib.linalg.lu(a)), randn(*shape), grad=False)
+    check(lambda lib, a: tuple(lib.linalg.lu_factor(a)), randn(*shape), grad=False)
 
 
 def test_ex_variants_report_info_per_batch_element():

@@ -1,0 +1,170 @@
+"""ember.linalg's LU family: lu_factor, lu, lu_solve (NumPy has no LU of its own).
+
+The factorization is LAPACK's getrf algorithm (partial pivoting, first largest pivot),
+vectorized over the batch; it steps over the columns of the matrix, as getrf does. The
+backward of ``lu`` is PyTorch's for square matrices; lu_factor and lu_solve are composed
+from it, so their gradients follow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._ops._select import _return_type
+from ._ops._util import _make, xp_of
+from .autograd.function import Function
+from .linalg import _check_float, inv, solve
+
+_lu_t = _return_type("lu", ("P", "L", "U"))
+_lu_factor_t = _return_type("lu_factor", ("LU", "pivots"))
+
+
+def _getrf(a):
+    """(LU, pivots) with LAPACK's conventions: unit-lower L below the diagonal, U on and
+    above it, 1-based int32 row interchanges."""
+    xp = xp_of(a)
+    lu = a.astype(a.dtype, copy=True)
+    m, n = lu.shape[-2], lu.shape[-1]
+    steps = min(m, n)
+    batch_shape = lu.shape[:-2]
+    flat = lu.reshape((-1, m, n))
+    rows = xp.arange(flat.shape[0])
+    pivots = xp.zeros((flat.shape[0], steps), dtype=np.int32)
+    for k in range(steps):  # over columns, as getrf; the batch is vectorized
+        pivot = k + xp.argmax(xp.abs(flat[:, k:, k]), axis=1)
+        pivots[:, k] = pivot + 1
+        row_k = flat[rows, k].copy()
+        flat[rows, k] = flat[rows, pivot]
+        flat[rows, pivot] = row_k
+        diagonal = flat[:, k, k]
+        safe = xp.where(diagonal == 0, 1, diagonal)
+        flat[:, k + 1:, k] /= safe[:, None]
+        flat[:, k + 1:, k + 1:] -= flat[:, k + 1:, k, None] * flat[:, k, None, k + 1:]
+    return flat.reshape(lu.shape), pivots.reshape(batch_shape + (steps,))
+
+
+def _permutation(pivots, m, dtype, xp):
+    """The matrix P of A = P L U from getrf's sequential row interchanges."""
+    steps = pivots.shape[-1]
+    flat = pivots.reshape((-1, steps)) - 1
+    order = xp.broadcast_to(xp.arange(m), (flat.shape[0], m)).copy()
+    rows = xp.arange(flat.shape[0])
+    for k in range(steps):  # replay the interchanges, vectorized over the batch
+        swap = flat[:, k]
+        at_k = order[:, k].copy()
+        order[:, k] = order[rows, swap]
+        order[rows, swap] = at_k
+    # Row i of P^T A is row order[i] of A, so P[order[i], i] = 1.
+    perm = xp.zeros((flat.shape[0], m, m), dtype=dtype)
+    perm[rows[:, None], order, xp.arange(m)[None, :]] = 1
+    return perm.reshape(pivots.shape[:-1] + (m, m))
+
+
+def _split(lu, xp):
+    m, n = lu.shape[-2], lu.shape[-1]
+    k = min(m, n)
+    lower = xp.tril(lu[..., :, :k], -1) + xp.eye(m, k, dtype=lu.dtype)
+    upper = xp.triu(lu[..., :k, :])
+    return lower, upper
+
+
+class LU(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = xp_of(a)
+        packed, pivots = _getrf(a)
+        lower, upper = _split(packed, xp)
+        perm = _permutation(pivots, a.shape[-2], a.dtype, xp)
+        ctx.save_for_backward(perm, lower, upper)
+        ctx.mark_non_differentiable(perm)
+        ctx.set_materialize_grads(False)
+        return perm, lower, upper, pivots
+
+    @staticmethod
+    def backward(ctx, grad_perm, grad_lower, grad_upper, grad_pivots):
+        perm, lower, upper = ctx.saved_tensors
+        m, n = lower.shape[-2], upper.shape[-1]
+        if m != n:
+            raise NotImplementedError(
+                "ember: the derivative of linalg.lu is implemented for square matrices only"
+            )
+        # gA = P L^{-T} (tril(L^T gL, -1) + triu(gU U^T)) U^{-T}   (PyTorch, square case)
+        phi = None
+        if grad_lower is not None:
+            phi = lower.mT.matmul(grad_lower) * _mask(n, lower, strict_lower=True)
+        if grad_upper is not None:
+            term = grad_upper.matmul(upper.mT) * _mask(n, upper, strict_lower=False)
+            phi = term if phi is None else phi + term
+        if phi is None:
+            return None
+        return perm.matmul(inv(lower).mT).matmul(phi).matmul(inv(upper).mT)
+
+
+def _mask(n, like, strict_lower):
+    mask = np.tril(np.ones((n, n)), -1) if strict_lower else np.triu(np.ones((n, n)))
+    return _make(xp_of(like._data).asarray(mask.astype(like._data.dtype)))
+
+
+def lu(A, *, pivot=True, out=None):
+    """(P, L, U) with A = P L U, partial pivoting."""
+    _check_float("linalg.lu", A._data)
+    if not pivot:
+        raise RuntimeError(
+            "linalg.lu_factor: LU without pivoting is not implemented on the CPU"
+        )
+    perm, lower, upper, _ = LU.apply(A)
+    return _lu_t(perm, lower, upper)
+
+
+def lu_factor(A, *, pivot=True, out=None):
+    """(LU, pivots): L and U packed in one matrix, LAPACK's 1-based pivots (int32)."""
+    _check_float("linalg.lu_factor", A._data)
+    if A.ndim < 2:
+        raise RuntimeError(
+            "torch.linalg.lu_factor: Expected tensor with 2 or more dimensions. Got size: "
+            f"{list(A.shape)} instead"
+        )
+    if not pivot:
+        raise RuntimeError(
+            "linalg.lu_factor: LU without pivoting is not implemented on the CPU"
+        )
+    _, lower, upper, pivots = LU.apply(A)
+    m, n = A.shape[-2], A.shape[-1]
+    packed = _pad_to(lower, (m, n)) - _identity_like(m, n, A) + _pad_to(upper, (m, n))
+    return _lu_factor_t(packed, pivots)
+
+
+def _identity_like(m, n, like):
+    return _make(xp_of(like._data).eye(m, n, dtype=like._data.dtype))
+
+
+def _pad_to(matrix, shape):
+    """Zero-pad an (m, k) or (k, n) factor to (m, n) with a differentiable matmul."""
+    rows, cols = matrix.shape[-2], matrix.shape[-1]
+    if (rows, cols) == shape:
+        return matrix
+    xp = xp_of(matrix._data)
+    if rows != shape[0]:
+        matrix = _make(xp.eye(shape[0], rows, dtype=matrix._data.dtype)).matmul(matrix)
+    if cols != shape[1]:
+        matrix = matrix.matmul(_make(xp.eye(cols, shape[1], dtype=matrix._data.dtype)))
+    return matrix
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
+    """Solve A X = B from A's lu_factor (A^H X = B with adjoint; X A = B with left=False)."""
+    xp = xp_of(LU._data)
+    n = LU.shape[-1]
+    eye_n = _make(xp.eye(n, dtype=LU._data.dtype))
+    lower = LU.tril(-1) + eye_n
+    upper = LU.triu()
+    perm = _make(_permutation(pivots._data, n, LU._data.dtype, xp))
+    matrix = perm.matmul(lower).matmul(upper)
+    if adjoint:
+        matrix = matrix.mT
+    return solve(matrix, B, left=left)
+
+
+__all__ = ["lu", "lu_factor", "lu_solve"]
