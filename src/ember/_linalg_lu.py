@@ -2,8 +2,8 @@
 
 The factorization is LAPACK's getrf algorithm (partial pivoting, first largest pivot),
 vectorized over the batch; it steps over the columns of the matrix, as getrf does. The
-backward of ``lu`` is PyTorch's for square matrices; lu_factor and lu_solve are composed
-from it, so their gradients follow.
+backward of ``lu`` covers square, tall and wide matrices; lu_factor and lu_solve are
+composed from it, so their gradients follow.
 """
 
 from __future__ import annotations
@@ -85,21 +85,48 @@ class LU(Function):
     @staticmethod
     def backward(ctx, grad_perm, grad_lower, grad_upper, grad_pivots):
         perm, lower, upper = ctx.saved_tensors
-        m, n = lower.shape[-2], upper.shape[-1]
-        if m != n:
-            raise NotImplementedError(
-                "ember: the derivative of linalg.lu is implemented for square matrices only"
-            )
-        # gA = P L^{-T} (tril(L^T gL, -1) + triu(gU U^T)) U^{-T}   (PyTorch, square case)
-        phi = None
-        if grad_lower is not None:
-            phi = lower.mT.matmul(grad_lower) * _mask(n, lower, strict_lower=True)
-        if grad_upper is not None:
-            term = grad_upper.matmul(upper.mT) * _mask(n, upper, strict_lower=False)
-            phi = term if phi is None else phi + term
-        if phi is None:
+        if grad_lower is None and grad_upper is None:
             return None
-        return perm.matmul(inv(lower).mT).matmul(phi).matmul(inv(upper).mT)
+        m, n = lower.shape[-2], upper.shape[-1]
+        if grad_lower is None:
+            grad_lower = lower * 0
+        if grad_upper is None:
+            grad_upper = upper * 0
+        k = min(m, n)
+        strict_lower = _mask(k, lower, strict_lower=True)
+        upper_mask = _mask(k, upper, strict_lower=False)
+        if m == n:
+            # gA = P L^{-T} (tril(L^T gL, -1) + triu(gU U^T)) U^{-T}   (PyTorch, square)
+            phi = (lower.mT.matmul(grad_lower) * strict_lower
+                   + grad_upper.matmul(upper.mT) * upper_mask)
+            return perm.matmul(inv(lower).mT).matmul(phi).matmul(inv(upper).mT)
+        from ._ops.shape_copy import cat
+
+        if m > n:
+            # Tall: A' = P^T A = [L1; L2] U. With X = L1^{-1} dA1 U^{-1}:
+            # gA1 = L1^{-T} phi U^{-T}, gA2 = gL2 U^{-T},
+            # phi = tril(L1^T gL1, -1) + triu(gU U^T) - triu(L2^T gL2).
+            lower_top, lower_bottom = lower[..., :n, :], lower[..., n:, :]
+            grad_top, grad_bottom = grad_lower[..., :n, :], grad_lower[..., n:, :]
+            upper_inv_t = inv(upper).mT
+            phi = (lower_top.mT.matmul(grad_top) * strict_lower
+                   + grad_upper.matmul(upper.mT) * upper_mask
+                   - lower_bottom.mT.matmul(grad_bottom) * upper_mask)
+            grad_a1 = inv(lower_top).mT.matmul(phi).matmul(upper_inv_t)
+            grad_a2 = grad_bottom.matmul(upper_inv_t)
+            return perm.matmul(cat([grad_a1, grad_a2], dim=-2))
+        # Wide: A' = L [U1 U2]. With X = L^{-1} dA1 U1^{-1}:
+        # gA1 = L^{-T} phi U1^{-T}, gA2 = L^{-T} gU2,
+        # phi = tril(L^T gL, -1) + triu(gU1 U1^T) - tril(gU2 U2^T, -1).
+        upper_left, upper_right = upper[..., :, :m], upper[..., :, m:]
+        grad_left, grad_right = grad_upper[..., :, :m], grad_upper[..., :, m:]
+        lower_inv_t = inv(lower).mT
+        phi = (lower.mT.matmul(grad_lower) * strict_lower
+               + grad_left.matmul(upper_left.mT) * upper_mask
+               - grad_right.matmul(upper_right.mT) * strict_lower)
+        grad_a1 = lower_inv_t.matmul(phi).matmul(inv(upper_left).mT)
+        grad_a2 = lower_inv_t.matmul(grad_right)
+        return perm.matmul(cat([grad_a1, grad_a2], dim=-1))
 
 
 def _mask(n, like, strict_lower):
