@@ -137,6 +137,7 @@ CASES = [
     ("empty_stack", lambda L, x: L.stack([x[:, :0], x[:, :0]], 1), [A]),
     ("empty_reshape", lambda L, x: x[:0].reshape(2, 0, 3), [A]),
     ("empty_split", lambda L, x: x[:, :0].split(1), [A]),
+    ("empty_chunk", lambda L, x: x[:0].chunk(3), [A]),
     ("empty_repeat", lambda L, x: x.repeat(0, 2), [A]),
     ("empty_roll", lambda L, x: x[:0].roll(1, 0), [A]),
     ("empty_tril", lambda L, x: x[:0].tril(), [A]),

@@ -249,7 +249,7 @@ def chunk(input, chunks, dim=0):
     dim = wrap_dim(dim, input._data.ndim)
     size = input._data.shape[dim]
     step = -(-size // chunks) if size else 1
-    return split(input, step, dim) if size else split(input, [0] * 1, dim)
+    return split(input, step, dim) if size else split(input, [0] * chunks, dim)
 
 
 def tensor_split(input, indices_or_sections, dim=0):
