@@ -121,6 +121,29 @@ def test_interpolate_gradcheck(mode, align, shape, kwargs):
         [x])
 
 
+TAP_PATH = [("linear", False, (1, 2, 150), {"size": 301}),
+            ("linear", True, (1, 2, 131), {"size": 60}),
+            ("bicubic", False, (1, 1, 3, 140), {"size": (5, 285)}),
+            ("bilinear", True, (2, 2, 4, 5), {"size": (7, 3)}),
+            ("bicubic", False, (2, 2, 4, 5), {"scale_factor": 2.5})]
+
+
+@pytest.mark.parametrize("mode,align,shape,kwargs", TAP_PATH, ids=[str(t) for t in TAP_PATH])
+def test_interpolate_gather_path(mode, align, shape, kwargs, monkeypatch):
+    """Large dims (and, with the limit lowered, small ones) take the gather/scatter path
+    instead of the dense GEMM; both must agree with torch."""
+    from ember._ops import _resample_kernels
+
+    if shape[-1] < 100:
+        monkeypatch.setattr(_resample_kernels, "_DENSE_LIMIT", 0)
+    check(lambda L, x: _f(L).interpolate(x, mode=mode, align_corners=align, **kwargs),
+          randn(*shape), rtol=1e-5, atol=1e-5)
+    if shape[-1] < 100:
+        x = ember.tensor(randn(*shape, dtype=np.float64), requires_grad=True)
+        assert ember.autograd.gradgradcheck(
+            lambda t: _f(ember).interpolate(t, mode=mode, align_corners=align, **kwargs), [x])
+
+
 def test_interpolate_double_and_legacy():
     check(lambda L, x: _f(L).interpolate(x, scale_factor=1.5, mode="bicubic"),
           randn(1, 2, 4, 5, dtype=np.float64))

@@ -3,8 +3,8 @@
 grid_sample is written with Tensor ops over whole batches: the grid is unnormalised and
 padded (clip / reflect) with differentiable ops, the corner taps are found with a
 (non-differentiable) floor, and every tap is one ``gather`` from the flattened input.
-Gradients for both input (a scatter-add through gather's backward) and grid (through
-the interpolation weights) therefore come from autograd, as in PyTorch's formulas.
+Gradients for both input (a bincount scatter-add, PointGather's backward) and grid
+(through the interpolation weights) therefore come from autograd, as PyTorch's formulas.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from ._resample_kernels import PointGather
 from ._util import Tensor, _make, shape_str, xp_of
 
 __all__ = ["grid_sample", "affine_grid"]
@@ -91,8 +92,7 @@ def _gather_taps(flat_input, spatial, taps):
             inside &= (index >= 0) & (index < size)
             linear = linear * size + np.clip(index, 0, size - 1)
         out_shape = index.shape
-        flat_index = _make(xp.asarray(linear.reshape(batch, 1, -1)))
-        picked = flat_input.gather(2, flat_index.expand(batch, channels, flat_index.shape[2]))
+        picked = PointGather.apply(flat_input, xp.asarray(linear.reshape(batch, -1)))
         picked = picked.reshape(batch, channels, *out_shape[1:])
         mask = inside.reshape(batch, 1, *out_shape[1:])
         if weight is not None:

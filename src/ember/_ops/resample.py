@@ -1,9 +1,10 @@
 """Resampling: pad, interpolate (and the legacy upsample functions), pixel/channel shuffles.
 
 Everything here is separable or a pure gather, so it is built from precomputed index and
-weight arrays (NumPy, computed once per call from the sizes) applied with Tensor ops
-(``index_select``, ``matmul``, ``reshape``/``permute``): the forward is a few vectorised
-array ops per spatial dim and autograd (including double backward) comes for free.
+weight arrays (NumPy, computed once per call from the sizes) applied one spatial dim at a
+time by ``AxisGather`` (taps along a dim; its backward is the matching scatter-add, see
+``_resample_kernels.py``), ``matmul`` (area, antialias) or ``reshape``/``permute``
+(shuffles): a few vectorised array ops per dim, with double backward for free.
 Index and weight arithmetic follows PyTorch's CPU kernels (float32 coordinate math for
 float32 inputs), so results agree to rounding. ``grid_sample``/``affine_grid`` live in
 ``_grid.py`` and are re-exported here.
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._grid import affine_grid, grid_sample
+from ._resample_kernels import AxisGather
 from ._util import Tensor, _make, shape_str, xp_of
 
 __all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
@@ -136,12 +138,11 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     if value is not None and value != 0:
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     _check_non_constant(input, pad, mode)
-    xp = xp_of(input._data)
     out = input
     for i in range(len(pad) // 2):
         d = input.dim() - 1 - i
         index = _pad_index(input.shape[d], pad[2 * i], pad[2 * i + 1], mode)
-        out = out.index_select(d, _make(xp.asarray(index)))
+        out = AxisGather.apply(out, d, ((index, None),))
     return out
 
 
@@ -242,7 +243,12 @@ def _source_positions(in_size, out_size, scale, align_corners, cubic, opmath):
     index = np.arange(out_size, dtype=opmath)
     if align_corners:
         return step * index
-    source = step * (index + opmath(0.5)) - opmath(0.5)
+    if opmath is np.float32:
+        # PyTorch's kernels compile ``scale * (i + 0.5) - 0.5`` to one fused multiply-add:
+        # round once, from float64 where the float32 product is exact.
+        source = (np.float64(step) * (index.astype(np.float64) + 0.5) - 0.5).astype(opmath)
+    else:
+        source = step * (index + opmath(0.5)) - opmath(0.5)
     return source if cubic else np.maximum(source, opmath(0))
 
 
@@ -310,19 +316,6 @@ def _antialias_matrix(in_size, out_size, scale, align_corners, cubic, opmath):
     return np.divide(weights, total, out=np.zeros_like(weights), where=total != 0)
 
 
-def _apply_taps(x, dim, taps):
-    """sum_j x.index_select(dim, index_j) * weight_j, weights broadcast along ``dim``."""
-    xp = xp_of(x._data)
-    view = [1] * x.dim()
-    view[dim] = -1
-    out = None
-    for index, weight in taps:
-        term = x.index_select(dim, _make(xp.asarray(index)))
-        term = term * _make(xp.asarray(weight.astype(x._data.dtype).reshape(view)))
-        out = term if out is None else out + term
-    return out
-
-
 def _apply_matrix(x, dim, matrix):
     """Contract ``dim`` of x with an (out, in) matrix."""
     xp = xp_of(x._data)
@@ -376,7 +369,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         in_size, out_size, scale = input.shape[dim], output[axis], scales[axis]
         if mode in ("nearest", "nearest-exact"):
             index = _nearest_index(in_size, out_size, scale, mode == "nearest-exact")
-            out = out.index_select(dim, _make(xp_of(input._data).asarray(index)))
+            out = AxisGather.apply(out, dim, ((index, None),))
         elif mode == "area":
             if in_size != out_size:
                 out = _apply_matrix(out, dim, _area_matrix(in_size, out_size))
@@ -385,11 +378,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                                        mode == "bicubic", opmath)
             out = _apply_matrix(out, dim, matrix)
         elif mode == "bicubic":
-            out = _apply_taps(out, dim, _cubic_taps(in_size, out_size, scale, align_corners,
-                                                    opmath))
+            taps = _cubic_taps(in_size, out_size, scale, align_corners, opmath)
+            out = AxisGather.apply(out, dim, tuple(taps))
         else:
-            out = _apply_taps(out, dim, _linear_taps(in_size, out_size, scale, align_corners,
-                                                     opmath))
+            taps = _linear_taps(in_size, out_size, scale, align_corners, opmath)
+            out = AxisGather.apply(out, dim, tuple(taps))
     return out
 
 

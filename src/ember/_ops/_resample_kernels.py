@@ -1,0 +1,199 @@
+"""The two linear kernels behind resampling, each paired with its adjoint so that
+backward (and double backward) is the other one:
+
+- ``AxisGather``/``AxisScatter``: ``out = sum_j take(x, index_j, dim) * weight_j`` along
+  one dim (nearest/linear/cubic interpolation taps, reflect/replicate/circular padding)
+  and its transpose, a scatter-add along that dim. The scatter sorts the index once and
+  adds the k-th repeat of every target in one vectorised step per k (k is at most the
+  largest repeat count, e.g. 2 for 2x upsampling), so it never loops over the data and
+  avoids ``np.add.at``.
+- ``PointGather``/``PointScatter``: pick ``x[n, c, p]`` at per-sample flat positions
+  (grid_sample's taps) and its transpose, a ``bincount`` scatter-add.
+
+Indices and weights are constant arrays (they depend only on sizes or on a detached
+grid), so neither kernel has gradients for them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ._util import xp_of
+
+
+# Input sizes up to which one GEMM along the dim (in_size multiply-adds per output) beats
+# a pass of take + multiply + add per tap (and a sort-and-add scatter backward).
+_DENSE_LIMIT = 128
+
+
+def _dense(taps, out_size, in_size, np_dtype):
+    """The (out, in) matrix of a tap list: row i holds weight_j at column index_j[i]."""
+    matrix = np.zeros((out_size, in_size), np.float64)
+    rows = np.arange(out_size)
+    for index, weight in taps:
+        np.add.at(matrix, (rows, index), 1.0 if weight is None else weight)
+    return matrix.astype(np_dtype)
+
+
+def _matmul_axis(x, matrix, dim):
+    """Contract ``dim`` of x with ``matrix`` (out, in): BLAS does the sums."""
+    xp = xp_of(x)
+    matrix = xp.asarray(matrix)
+    if dim == x.ndim - 2:
+        return xp.matmul(matrix, x)
+    if dim == x.ndim - 1:
+        return xp.matmul(x, xp.ascontiguousarray(matrix.T))
+    moved = xp.moveaxis(x, dim, -1)
+    return xp.moveaxis(xp.matmul(moved, xp.ascontiguousarray(matrix.T)), -1, dim)
+
+
+def _view(weight, ndim, dim):
+    shape = [1] * ndim
+    shape[dim] = -1
+    return weight.reshape(shape)
+
+
+def _along(ndim, dim, index):
+    return (slice(None),) * dim + (index,)
+
+
+class _Plan:
+    """Precomputed scatter plan for one index array: sort order and repeat groups."""
+
+    __slots__ = ("order", "targets", "starts", "counts", "max_count")
+
+    def __init__(self, index):
+        index = np.asarray(index)
+        if index.size and np.all(index[1:] >= index[:-1]):
+            self.order = None
+            sorted_index = index
+        else:
+            self.order = np.argsort(index, kind="stable")
+            sorted_index = index[self.order]
+        self.targets, self.starts, self.counts = np.unique(
+            sorted_index, return_index=True, return_counts=True)
+        self.max_count = int(self.counts.max()) if self.counts.size else 0
+
+
+def _scatter_axis(values, plan, size, dim):
+    """Sum ``values`` (positions along ``dim``) into ``size`` slots given by the plan."""
+    xp = xp_of(values)
+    ndim = values.ndim
+    if plan.order is not None:
+        values = xp.take(values, xp.asarray(plan.order), axis=dim)
+    acc = xp.take(values, xp.asarray(plan.starts), axis=dim)
+    for k in range(1, plan.max_count):
+        has = np.nonzero(plan.counts > k)[0]
+        more = xp.take(values, xp.asarray(plan.starts[has] + k), axis=dim)
+        if has.size == plan.counts.size:
+            acc += more
+        else:
+            acc[_along(ndim, dim, xp.asarray(has))] += more
+    if plan.targets.size == size and plan.targets[0] == 0 and plan.targets[-1] == size - 1:
+        return acc
+    shape = list(values.shape)
+    shape[dim] = size
+    out = xp.zeros(shape, values.dtype)
+    out[_along(ndim, dim, xp.asarray(plan.targets))] = acc
+    return out
+
+
+class AxisGather(Function):
+    """``sum_j take(x, index_j, dim) * weight_j`` (a weight of None means 1)."""
+
+    _array_io = True
+    _node_name = "UpsampleBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, taps):
+        xp = xp_of(x)
+        ctx.meta = (dim, taps, x.shape[dim])
+        out_size = len(taps[0][0])
+        if taps[0][1] is not None and x.shape[dim] <= _DENSE_LIMIT:
+            return _matmul_axis(x, _dense(taps, out_size, x.shape[dim], x.dtype), dim)
+        out = None
+        for index, weight in taps:
+            term = xp.take(x, xp.asarray(index), axis=dim)
+            if weight is not None:
+                term *= xp.asarray(_view(weight.astype(x.dtype, copy=False), x.ndim, dim))
+            if out is None:
+                out = term
+            else:
+                out += term
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        dim, taps, size = ctx.meta
+        return AxisScatter.apply(grad, dim, taps, size), None, None
+
+
+class AxisScatter(Function):
+    """The transpose of AxisGather: scatter-add ``grad * weight_j`` to ``index_j``."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, grad, dim, taps, size):
+        xp = xp_of(grad)
+        ctx.meta = (dim, taps)
+        out_size = grad.shape[dim]
+        if taps[0][1] is not None and size <= _DENSE_LIMIT:
+            return _matmul_axis(grad, _dense(taps, out_size, size, grad.dtype).T, dim)
+        out = None
+        for index, weight in taps:
+            values = grad
+            if weight is not None:
+                values = grad * xp.asarray(_view(weight.astype(grad.dtype, copy=False),
+                                                 grad.ndim, dim))
+            part = _scatter_axis(values, _Plan(index), size, dim)
+            if out is None:
+                out = part
+            else:
+                out += part
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        dim, taps = ctx.meta
+        return AxisGather.apply(grad, dim, taps), None, None, None
+
+
+class PointGather(Function):
+    """``out[n, c, p] = x[n, c, index[n, p]]`` for x of shape (N, C, L)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, index):
+        xp = xp_of(x)
+        index = xp.asarray(index)
+        ctx.meta = (index, x.shape[2])
+        return xp.take_along_axis(x, index[:, None, :], axis=2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        index, length = ctx.meta
+        return PointScatter.apply(grad, index, length), None
+
+
+class PointScatter(Function):
+    """The transpose of PointGather: ``out[n, c, index[n, p]] += grad[n, c, p]``, one
+    ``bincount`` over (n, c, position) keys."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, grad, index, length):
+        xp = xp_of(grad)
+        batch, channels, points = grad.shape
+        base = (xp.arange(batch * channels) * length).reshape(batch, channels, 1)
+        keys = (base + index[:, None, :]).reshape(-1)
+        sums = xp.bincount(keys, weights=grad.reshape(-1), minlength=batch * channels * length)
+        ctx.meta = index
+        return sums.astype(grad.dtype, copy=False).reshape(batch, channels, length)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return PointGather.apply(grad, ctx.meta), None, None
