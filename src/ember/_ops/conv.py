@@ -137,10 +137,29 @@ def _conv_forward(x, weight, bias, geo):
 
 
 def _conv_input_grad(gy_grouped, weight, geo, n):
-    """gy in group layout (N, g, O/g, P), weight (O, C/g, *K) -> (N, C, *S)."""
+    """gy in group layout (N, g, O/g, P), weight (O, C/g, *K) -> (N, C, *S).
+
+    Stride 1: a "full" convolution of gy with the flipped, channel-swapped weight (a copy
+    plus a GEMM, measured ~3x faster than GEMM + col2im's strided adds). Otherwise: GEMM
+    to columns, then col2im."""
     xp = xp_of(weight)
     g = geo.groups
     out_channels, cg = weight.shape[:2]
+    nd = len(geo.kernel)
+    reach = tuple(d * (k - 1) for d, k in zip(geo.dilation, geo.kernel))
+    full_lo = tuple(r - lo for r, lo in zip(reach, geo.pad_lo))
+    # high-side padding that makes the full convolution's output exactly in_spatial
+    full_hi = tuple(i - o + r - lo for i, o, r, lo in
+                    zip(geo.in_spatial, geo.out_spatial, reach, full_lo))
+    if all(s == 1 for s in geo.stride) and min(full_lo + full_hi) >= 0:
+        og = out_channels // g
+        flipped = weight[(slice(None), slice(None)) + (slice(None, None, -1),) * nd]
+        swapped = flipped.reshape((g, og, cg) + tuple(geo.kernel)).swapaxes(1, 2)
+        swapped = xp.ascontiguousarray(swapped).reshape((g * cg, og) + tuple(geo.kernel))
+        full = _Geometry(geo.stride, full_lo, full_hi, geo.dilation, g,
+                         tuple(geo.out_spatial), tuple(geo.kernel), tuple(geo.in_spatial))
+        gy = gy_grouped.reshape((n, out_channels) + tuple(geo.out_spatial))
+        return _conv_forward(gy, swapped, None, full)
     w = weight.reshape(g, out_channels // g, -1)
     gcols = xp.matmul(w.transpose(0, 2, 1), gy_grouped)  # (N, g, C/g * K, P)
     gcols = gcols.reshape((n, g * cg) + tuple(geo.kernel) + tuple(geo.out_spatial))
