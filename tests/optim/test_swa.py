@@ -109,33 +109,28 @@ def test_swalr_with_averaged_model_training_loop():
     assert results[0][2] == results[1][2]
 
 
-class _FakeBatchNorm(ember.nn.Module):
-    """Stands in for BatchNorm: records the protocol update_bn must follow."""
-
-    def __init__(self):
-        super().__init__()
-        self.momentum = 0.1
-        self.running_mean = ember.zeros(2)
-        self.resets = 0
-        self.seen_momenta = []
-
-    def reset_running_stats(self):
-        self.resets += 1
-
-    def forward(self, x):
-        self.seen_momenta.append((self.momentum, self.training))
-        return x
-
-
-def test_update_bn_protocol():
-    bn = _FakeBatchNorm()
-    model = ember.nn.Sequential(ember.nn.Identity(), bn)
+def _update_bn_run(lib, batches):
+    lib.manual_seed(0)
+    model = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3), lib.nn.ReLU())
+    with lib.no_grad():
+        model[0].weight.copy_(lib.tensor([[1.0, -2.0], [0.5, 0.25], [3.0, 1.0]]))
+        model[0].bias.copy_(lib.tensor([0.1, -0.2, 0.3]))
     model.eval()
-    batches = [(ember.ones(3, 2), 0), [ember.zeros(3, 2)], ember.ones(1, 2)]
-    ember.optim.swa_utils.update_bn(batches, model)
-    assert bn.resets == 1
-    assert bn.seen_momenta == [(None, True)] * 3
-    assert bn.momentum == 0.1 and not model.training
+    loader = [(lib.tensor(b), 0) for b in batches]
+    lib.optim.swa_utils.update_bn(loader, model)
+    bn = model[1]
+    return (bn.running_mean.tolist(), bn.running_var.tolist(), int(bn.num_batches_tracked),
+            bn.momentum, model.training)
+
+
+def test_update_bn_matches_torch():
+    rng = np.random.default_rng(0)
+    batches = [rng.standard_normal((4, 2)).astype(np.float32) for _ in range(3)]
+    e = _update_bn_run(ember, batches)
+    t = _update_bn_run(torch, batches)
+    np.testing.assert_allclose(e[0], t[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(e[1], t[1], rtol=1e-5, atol=1e-6)
+    assert e[2:] == t[2:]
 
 
 def test_update_bn_without_batchnorm_is_a_no_op():

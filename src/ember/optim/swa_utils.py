@@ -144,12 +144,9 @@ class AveragedModel(Module):
 
 def _is_batchnorm(module) -> bool:
     """BatchNorm1d/2d/3d (and SyncBatchNorm): what PyTorch finds as ``_BatchNorm``."""
-    from ember.nn.modules import batchnorm
+    from ember.nn.modules.batchnorm import _BatchNorm
 
-    base = getattr(batchnorm, "_BatchNorm", None)
-    if base is not None:
-        return isinstance(module, base)
-    return hasattr(module, "reset_running_stats") and hasattr(module, "running_mean")
+    return isinstance(module, _BatchNorm)
 
 
 def update_bn(loader, model: Module, device=None) -> None:
