@@ -193,23 +193,22 @@ def _max_pool_arrays(x, kernel, stride, padding, pad_hi, dilation, out, want_ind
     xp = xp_of(x)
     padded = _pad_array(x, padding, pad_hi, _lowest(x.dtype))
     lead = (slice(None), slice(None))
-    best = winner = None
     offsets = list(itertools.product(*(range(k) for k in kernel)))
-    for number, offset in enumerate(offsets):
-        window = padded[lead + _offset_slices(offset, stride, dilation, out)]
-        if best is None:
-            best = window.copy()
-            if want_index:
-                winner = xp.zeros(best.shape, dtype=np.int64)
-            continue
-        if want_index:
-            better = window > best
-            if x.dtype.kind == "f":
-                better |= xp.isnan(window)
-            xp.copyto(winner, number, where=better)
-            xp.copyto(best, window, where=better)
-        else:
-            xp.maximum(best, window, out=best)
+    windows = [padded[lead + _offset_slices(offset, stride, dilation, out)]
+               for offset in offsets]
+    best = windows[0].copy()
+    for window in windows[1:]:
+        xp.maximum(best, window, out=best)  # propagates NaN, as PyTorch's max pool
+    if want_index:
+        # the first offset (scan order) equal to the max wins: assign in reverse order
+        winner = xp.zeros(best.shape, dtype=np.int64)
+        for number in range(len(windows) - 1, 0, -1):
+            xp.copyto(winner, number, where=windows[number] == best)
+        if x.dtype.kind == "f":
+            nan = xp.isnan(best)
+            if nan.any():  # PyTorch keeps the last NaN of a window (val > max || isnan(val))
+                for number, window in enumerate(windows):
+                    xp.copyto(winner, number, where=nan & xp.isnan(window))
     if not want_index:
         return best, None
     index = xp.zeros(best.shape, dtype=np.int64)
