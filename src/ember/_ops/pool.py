@@ -202,7 +202,7 @@ def _max_pool_arrays(x, kernel, stride, padding, pad_hi, dilation, out, want_ind
     if want_index:
         # the first offset (scan order) equal to the max wins: assign in reverse order
         winner = xp.zeros(best.shape, dtype=np.int64)
-        for number in range(len(windows) - 1, 0, -1):
+        for number in range(len(windows) - 1, -1, -1):
             xp.copyto(winner, number, where=windows[number] == best)
         if x.dtype.kind == "f":
             nan = xp.isnan(best)
