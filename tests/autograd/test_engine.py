@@ -78,3 +78,11 @@ def test_views_share_memory_and_version():
     v.add_(1)
     assert base.tolist() == [0.0, 1.0, 1.0, 0.0]
     assert base._version == v._version == 1
+
+
+@pytest.mark.parametrize("a,b", [((3,), (4,)), ((2, 3), (4,)), ((2, 3, 4), (5, 1, 4))])
+def test_broadcast_failure_is_torch_runtime_error(a, b):
+    from oracle import check_raises
+
+    e, t = check_raises(lambda lib, x, y: x * y, np.ones(a, np.float32), np.ones(b, np.float32))
+    assert str(e) == str(t)

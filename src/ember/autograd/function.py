@@ -158,7 +158,10 @@ class Function:
             forward_args = [a._data if isinstance(a, Tensor) else a for a in args]
             if not record:
                 ctx.needs_input_grad = (False,) * len(args)
-                return _wrap_plain(cls.forward(ctx, *forward_args, **kwargs))
+                try:
+                    return _wrap_plain(cls.forward(ctx, *forward_args, **kwargs))
+                except ValueError as exc:
+                    _reraise_broadcast(exc, forward_args)
         else:
             forward_args = args
             if not record:
@@ -193,6 +196,26 @@ class Function:
     def _release(self):
         self._saved = None
         self._to_save = None
+
+
+def _reraise_broadcast(exc, arrays):
+    """NumPy's broadcast failure (ValueError) as PyTorch's RuntimeError, naming the
+    sizes and the dimension; any other ValueError propagates unchanged."""
+    if not str(exc).startswith("operands could not be broadcast"):
+        raise exc
+    shapes = [a.shape for a in arrays if hasattr(a, "shape")][:2]
+    if len(shapes) == 2:
+        a, b = shapes
+        ndim = max(len(a), len(b))
+        a = (1,) * (ndim - len(a)) + tuple(a)
+        b = (1,) * (ndim - len(b)) + tuple(b)
+        for dim in range(ndim - 1, -1, -1):
+            if a[dim] != b[dim] and a[dim] != 1 and b[dim] != 1:
+                raise RuntimeError(
+                    f"The size of tensor a ({a[dim]}) must match the size of tensor b "
+                    f"({b[dim]}) at non-singleton dimension {dim}"
+                ) from None
+    raise RuntimeError(str(exc)) from None
 
 
 def _raise_modified(node, shape, np_dtype, output_nr, now, expected):
@@ -266,7 +289,10 @@ def _apply_recording(cls, ctx, args, forward_args, kwargs):
     ctx._input_meta = tuple(meta)
 
     if cls._array_io:
-        out = cls.forward(ctx, *forward_args, **kwargs)
+        try:
+            out = cls.forward(ctx, *forward_args, **kwargs)
+        except ValueError as exc:
+            _reraise_broadcast(exc, forward_args)
         single = type(out) is not tuple
         out_arrays = (out,) if single else out
         outputs = _wrap_outputs_array(ctx, out_arrays)
