@@ -47,6 +47,7 @@ __all__ = ["DataLoader"]
 # Iterators with live workers, shut down by ``_shutdown_all`` at interpreter exit.
 _live_iterators: weakref.WeakSet = weakref.WeakSet()
 _iterator_ids = itertools.count()
+_SHUTDOWN_GRACE = 0.5  # seconds, for all workers together
 
 
 class _InfiniteConstantSampler(Sampler):
@@ -545,8 +546,11 @@ class _MultiProcessIter(_BaseIter):
             for worker_id in range(len(self._workers)):
                 if self._persistent_workers or self._workers_status[worker_id]:
                     self._mark_worker_as_unavailable(worker_id, shutdown=True)
+            # Idle workers exit within milliseconds of reading None; one still busy in a
+            # slow __getitem__ gets a short grace period, then is terminated below.
+            deadline = time.monotonic() + _SHUTDOWN_GRACE
             for worker in self._workers:
-                worker.join(timeout=1.0)
+                worker.join(timeout=max(deadline - time.monotonic(), 0))
             for index_queue in self._index_queues:
                 index_queue.cancel_join_thread()
                 index_queue.close()
