@@ -5,11 +5,30 @@ State-dict keys equal torchvision's, so its checkpoint files load into these mod
 
 from __future__ import annotations
 
-from . import _api
-from ._api import Weights, WeightsEnum, get_model, get_model_builder, get_model_weights
-from ._api import get_weight, list_models
+from ._api import (
+    Weights,
+    WeightsEnum,
+    get_model,
+    get_model_builder,
+    get_model_weights,
+    get_weight,
+    list_models,
+)
+from .alexnet_vgg import *  # noqa: F401,F403
+from .alexnet_vgg import __all__ as _alexnet_vgg_all
+from .densenet import *  # noqa: F401,F403
+from .densenet import __all__ as _densenet_all
+from .efficientnet import *  # noqa: F401,F403
+from .efficientnet import __all__ as _efficientnet_all
+from .mobilenet import *  # noqa: F401,F403
+from .mobilenet import __all__ as _mobilenet_all
 from .resnet import *  # noqa: F401,F403
 from .resnet import __all__ as _resnet_all
+from .squeezenet import *  # noqa: F401,F403
+from .squeezenet import __all__ as _squeezenet_all
+from .vit import *  # noqa: F401,F403
+from .vit import __all__ as _vit_all
 
 __all__ = ["Weights", "WeightsEnum", "get_model", "get_model_builder", "get_model_weights",
-           "get_weight", "list_models", *_resnet_all]
+           "get_weight", "list_models", *_alexnet_vgg_all, *_densenet_all,
+           *_efficientnet_all, *_mobilenet_all, *_resnet_all, *_squeezenet_all, *_vit_all]

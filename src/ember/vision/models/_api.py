@@ -138,6 +138,9 @@ def imagenet_weights(url: str, num_params: int, acc1: float, acc5: float,
 
 def make_weights_enum(name: str, members: dict, module: str):
     """A WeightsEnum subclass; a ``DEFAULT`` entry equal to another becomes its alias."""
+    members = dict(members)
+    if "DEFAULT" not in members:
+        members["DEFAULT"] = list(members.values())[-1]
     enum_cls = WeightsEnum(name, members, module=module)
     return enum_cls
 
@@ -264,11 +267,14 @@ def handle_legacy(weights, kwargs, enum_cls):
     return enum_cls.verify(weights)
 
 
-def apply_weights(model, weights, progress: bool, kwargs_num_classes: int | None):
-    """Load ``weights`` into ``model`` (after checking num_classes agrees)."""
+def apply_weights(model, weights, progress: bool, fix_keys: Callable | None = None):
+    """Load ``weights`` into ``model``; ``fix_keys`` renames keys of old checkpoints."""
     if weights is None:
         return model
-    model.load_state_dict(weights.get_state_dict(progress=progress, check_hash=True))
+    state_dict = weights.get_state_dict(progress=progress, check_hash=True)
+    if fix_keys is not None:
+        state_dict = fix_keys(state_dict)
+    model.load_state_dict(state_dict)
     return model
 
 

@@ -229,7 +229,7 @@ def _resnet(block, layers, weights, progress, enum_cls, kwargs) -> ResNet:
     weights = handle_legacy(weights, kwargs, enum_cls)
     override_num_classes(kwargs, weights)
     model = ResNet(block, layers, **kwargs)
-    return apply_weights(model, weights, progress, kwargs.get("num_classes"))
+    return apply_weights(model, weights, progress)
 
 
 @register_model()
