@@ -167,13 +167,28 @@ def _conv_input_grad(gy_grouped, weight, geo, n):
 
 
 def _conv_weight_grad(x, gy_grouped, geo, weight_shape):
-    """Per-sample GEMMs summed over the batch; the columns are rebuilt from x here rather
-    than kept from the forward (they are k*k times the input)."""
-    cols = _im2col(x, geo)
+    """One GEMM per group contracting over batch and positions together:
+    columns (g, C/g * K, N * P) @ gy (g, N * P, O/g). The columns are rebuilt from x here
+    rather than kept from the forward (they are prod(K) times the input)."""
     xp = xp_of(x)
-    per_sample = xp.matmul(gy_grouped, cols.transpose(0, 1, 3, 2))  # (N, g, O/g, C/g * K)
+    n, c = x.shape[:2]
+    g = geo.groups
+    rows = (c // g) * math.prod(geo.kernel)
+    if (all(k == 1 for k in geo.kernel) and all(s == 1 for s in geo.stride)
+            and not any(geo.pad_lo) and not any(geo.pad_hi)):
+        cols = xp.ascontiguousarray(x.reshape(n, c, -1).transpose(1, 0, 2))
+    else:
+        nd = len(geo.kernel)
+        win = _windows(_pad_array(x, geo.pad_lo, geo.pad_hi), geo.kernel, geo.stride,
+                       geo.dilation, geo.out_spatial)
+        order = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
+        cols = xp.ascontiguousarray(win.transpose(order))
+    cols = cols.reshape(g, rows, -1)
+    og = gy_grouped.shape[2]
+    gy_rows = xp.ascontiguousarray(gy_grouped.transpose(1, 2, 0, 3)).reshape(g, og, -1)
+    grad_w_t = xp.matmul(cols, gy_rows.transpose(0, 2, 1))  # (g, C/g * K, O/g)
     del cols
-    return per_sample.sum(0).reshape(weight_shape)
+    return xp.ascontiguousarray(grad_w_t.transpose(0, 2, 1)).reshape(weight_shape)
 
 
 def _bias_grad(grad):
