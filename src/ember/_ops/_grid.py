@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from ._resample_kernels import PointGather
+from ._resample_kernels import TapSum
 from ._util import Tensor, _make, shape_str, xp_of
 
 __all__ = ["grid_sample", "affine_grid"]
@@ -79,32 +79,29 @@ def _pad_indices(index, size, padding_mode, align_corners):
 
 
 def _gather_taps(flat_input, spatial, taps):
-    """sum over taps of weight * input[n, :, position]; each tap is (indices per spatial
-    dim as int arrays (N, *out), weight Tensor (N, *out) or None)."""
+    """sum over taps of weight * input[n, :, position] as one TapSum node; each tap is
+    (indices per spatial dim as int arrays (N, *out), weight Tensor (N, *out) or None).
+    Out-of-range taps (zeros padding) get weight 0 and a clipped, harmless index."""
     xp = xp_of(flat_input._data)
+    np_dtype = flat_input._data.dtype
     batch, channels = flat_input.shape[0], flat_input.shape[1]
-    out_shape = None
-    total = None
+    out_shape = taps[0][0][0].shape
+    flat_indices, flat_weights = [], []
     for indices, weight in taps:
-        inside = np.ones(indices[0].shape, bool)
-        linear = np.zeros(indices[0].shape, np.int64)
+        inside = np.ones(out_shape, bool)
+        linear = np.zeros(out_shape, np.int64)
         for index, size in zip(indices, spatial):
             inside &= (index >= 0) & (index < size)
             linear = linear * size + np.clip(index, 0, size - 1)
-        out_shape = index.shape
-        picked = PointGather.apply(flat_input, xp.asarray(linear.reshape(batch, -1)))
-        picked = picked.reshape(batch, channels, *out_shape[1:])
-        mask = inside.reshape(batch, 1, *out_shape[1:])
-        if weight is not None:
-            weight = weight.unsqueeze(1)
-            if not mask.all():
-                weight = weight * _make(xp.asarray(mask.astype(flat_input._data.dtype)))
-            term = picked * weight
+        flat_indices.append(xp.asarray(linear.reshape(batch, -1)))
+        mask = _make(xp.asarray(inside.reshape(batch, -1).astype(np_dtype)))
+        if weight is None:
+            flat_weights.append(mask)
         else:
-            term = picked * _make(xp.asarray(mask.astype(flat_input._data.dtype))) \
-                if not mask.all() else picked
-        total = term if total is None else total + term
-    return total
+            weight = weight.reshape(batch, -1)
+            flat_weights.append(weight if inside.all() else weight * mask)
+    out = TapSum.apply(flat_input, tuple(flat_indices), *flat_weights)
+    return out.reshape(batch, channels, *out_shape[1:])
 
 
 def _cubic(t, a=-0.75):

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import xp_of
+from ..autograd.grad_mode import _grad_enabled
+from ._util import _make, xp_of
 
 
 # Input sizes up to which one GEMM along the dim (in_size multiply-adds per output) beats
@@ -197,3 +198,62 @@ class PointScatter(Function):
     @staticmethod
     def backward(ctx, grad):
         return PointGather.apply(grad, ctx.meta), None, None
+
+
+class TapSum(Function):
+    """``out[n, c, p] = sum_t weight_t[n, p] * x[n, c, index_t[n, p]]`` for x of shape
+    (N, C, L): grid_sample's taps in one node. Backward scatters every tap into x with a
+    single ``bincount`` and gives each weight ``sum_c grad * x[.., index_t]``."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, indices, *weights):
+        xp = xp_of(x)
+        out = None
+        for index, weight in zip(indices, weights):
+            term = xp.take_along_axis(x, index[:, None, :], axis=2)
+            term *= weight[:, None, :]
+            if out is None:
+                out = term
+            else:
+                out += term
+        ctx.save_for_backward(x, *weights)
+        ctx.indices = indices
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, *weights = ctx.saved_tensors
+        indices = ctx.indices
+        length = x.shape[2]
+        grads = [None] * (2 + len(weights))
+        if not _grad_enabled[0]:
+            g, xa = grad._data, x._data
+            if ctx.needs_input_grad[0]:
+                grads[0] = _make(_scatter_points(
+                    [g * w._data[:, None, :] for w in weights], indices, length))
+            for t, index in enumerate(indices):
+                if ctx.needs_input_grad[2 + t]:
+                    picked = xp_of(xa).take_along_axis(xa, index[:, None, :], axis=2)
+                    grads[2 + t] = _make((g * picked).sum(axis=1))
+            return tuple(grads)
+        if ctx.needs_input_grad[0]:
+            for index, weight in zip(indices, weights):
+                part = PointScatter.apply(grad * weight.unsqueeze(1), index, length)
+                grads[0] = part if grads[0] is None else grads[0] + part
+        for t, index in enumerate(indices):
+            if ctx.needs_input_grad[2 + t]:
+                grads[2 + t] = (grad * PointGather.apply(x, index)).sum(1)
+        return tuple(grads)
+
+
+def _scatter_points(values, indices, length):
+    """Sum every ``values[t][n, c, p]`` into slot ``index_t[n, p]`` of (N, C, length)."""
+    xp = xp_of(values[0])
+    batch, channels, _ = values[0].shape
+    base = (xp.arange(batch * channels) * length).reshape(batch, channels, 1)
+    keys = xp.concatenate([(base + index[:, None, :]).reshape(-1) for index in indices])
+    data = xp.concatenate([v.reshape(-1) for v in values])
+    sums = xp.bincount(keys, weights=data, minlength=batch * channels * length)
+    return sums.astype(values[0].dtype, copy=False).reshape(batch, channels, length)

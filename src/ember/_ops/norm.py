@@ -19,32 +19,35 @@ __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_res
            "rms_norm"]
 
 
-def _batch_stats(x, axes):
-    """Biased mean and variance over ``axes`` (kept as size-1 dims)."""
-    mean = x.mean(axis=axes, keepdims=True)
-    centered = x - mean
-    var = (centered * centered).mean(axis=axes, keepdims=True)
-    return mean, var
-
-
 class _Normalize(Function):
     """``(x - mean) / sqrt(var + eps) * weight + bias`` with the batch statistics of x over
-    ``axes``; weight and bias (or None) are reshaped to ``param_shape`` to broadcast."""
+    ``axes``; weight and bias (or None) are reshaped to ``param_shape`` to broadcast. The
+    biased (mean, var) are appended to ``stats_sink`` for running-statistics updates.
+    Array work is done in place on one output buffer: every pass over the data counts."""
 
     _array_io = True
     _node_name = "NativeBatchNormBackward0"
 
     @staticmethod
-    def forward(ctx, x, weight, bias, axes, param_shape, eps, mean, var):
+    def forward(ctx, x, weight, bias, axes, param_shape, eps, stats_sink):
         xp = xp_of(x)
+        count = 1
+        for axis in axes:
+            count *= x.shape[axis]
+        mean = x.sum(axis=axes, keepdims=True)
+        mean /= max(count, 1)
+        out = x - mean
+        var = xp.square(out).sum(axis=axes, keepdims=True)
+        var /= max(count, 1)
         invstd = 1.0 / xp.sqrt(var + eps)
-        out = (x - mean) * invstd
+        out *= invstd
         if weight is not None:
             out *= weight.reshape(param_shape)
         if bias is not None:
             out += bias.reshape(param_shape)
+        stats_sink.append((mean, var))
         ctx.save_for_backward(x, weight)
-        ctx.stats = (mean, invstd)
+        ctx.stats = (mean, invstd, count)
         ctx.meta = (axes, param_shape, eps)
         ctx.bias_shape = None if bias is None else bias.shape
         offset = x.ndim - len(param_shape)
@@ -70,29 +73,41 @@ class _Normalize(Function):
             grad_weight = (grad * xhat).sum(ctx.param_axes).reshape(weight.shape)
         if ctx.needs_input_grad[2]:
             grad_bias = grad.sum(ctx.param_axes).reshape(ctx.bias_shape)
-        return grad_x, grad_weight, grad_bias, None, None, None, None, None
+        return grad_x, grad_weight, grad_bias, None, None, None, None
 
 
 def _normalize_backward_arrays(ctx, grad, x, weight):
+    """``invstd * (g' - mean(g') - xhat * mean(g' * xhat))`` with ``g' = grad * weight``,
+    computed in two scratch buffers."""
     axes, param_shape, _ = ctx.meta
-    mean, invstd = ctx.stats
-    xhat = (x - mean) * invstd
-    grad_xhat = grad if weight is None else grad * weight._data.reshape(param_shape)
-    grad_x = grad_xhat - grad_xhat.mean(axis=axes, keepdims=True)
-    grad_x -= xhat * (grad_xhat * xhat).mean(axis=axes, keepdims=True)
-    grad_x *= invstd
+    mean, invstd, count = ctx.stats
+    xhat = x - mean
+    xhat *= invstd
     grad_weight = grad_bias = None
+    scratch = grad * xhat
     if weight is not None and ctx.needs_input_grad[1]:
-        grad_weight = _make((grad * xhat).sum(axis=ctx.param_axes).reshape(weight.shape))
+        grad_weight = _make(scratch.sum(axis=ctx.param_axes).reshape(weight.shape))
     if ctx.needs_input_grad[2]:
         grad_bias = _make(grad.sum(axis=ctx.param_axes).reshape(ctx.bias_shape))
-    return _make(grad_x), grad_weight, grad_bias, None, None, None, None, None
+    if weight is None:
+        grad_xhat = grad.copy()
+    else:
+        grad_xhat = grad * weight._data.reshape(param_shape)
+        scratch *= weight._data.reshape(param_shape)
+    scale = max(count, 1)
+    projection = scratch.sum(axis=axes, keepdims=True) / scale  # mean(g' * xhat)
+    grad_xhat -= grad_xhat.sum(axis=axes, keepdims=True) / scale
+    xhat *= projection
+    grad_xhat -= xhat
+    grad_xhat *= invstd
+    return _make(grad_xhat), grad_weight, grad_bias, None, None, None, None
 
 
 def _normalize(x, weight, bias, axes, param_shape, eps):
     """Normalise with batch statistics; returns (output, mean array, biased var array)."""
-    mean, var = _batch_stats(x._data, axes)
-    out = _Normalize.apply(x, weight, bias, axes, param_shape, eps, mean, var)
+    sink = []
+    out = _Normalize.apply(x, weight, bias, axes, param_shape, eps, sink)
+    mean, var = sink[0]
     return out, mean, var
 
 
@@ -258,15 +273,12 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                 f"Expected {name} to be a vector of size equal to the number of channels in "
                 f"input, but got {name} of shape {shape_str(param.shape)} and input of shape "
                 f"{shape_str(input.shape)}")
-    grouped = input.reshape(batch, num_groups, -1)
-    out, _, _ = _normalize(grouped, None, None, (2,), (1,), eps)
-    out = out.reshape(input.shape)
-    param_shape = (channels,) + (1,) * (input.dim() - 2)
-    if weight is not None:
-        out = out * weight.reshape(param_shape)
-    if bias is not None:
-        out = out + bias.reshape(param_shape)
-    return out
+    # (N, G, C/G, spatial): statistics over the last two dims, the per-channel affine
+    # broadcast as (G, C/G, 1), all in the one fused node.
+    grouped = input.reshape(batch, num_groups, channels // num_groups, -1)
+    param_shape = (num_groups, channels // num_groups, 1)
+    out, _, _ = _normalize(grouped, weight, bias, (2, 3), param_shape, eps)
+    return out.reshape(input.shape)
 
 
 def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
