@@ -20,7 +20,7 @@ import numpy as np
 import ember as _ember
 
 from ..._tensor import Tensor, _make
-from . import _shared
+from . import _shared, _worker
 
 # NumPy dtype codes that cannot become tensors: bytes, strings and Python objects.
 np_str_obj_array_pattern = re.compile(r"[SaUO]")
@@ -29,12 +29,6 @@ default_collate_err_msg_format = (
     "default_collate: batch must contain tensors, numpy arrays, numbers, "
     "dicts or lists; found {}"
 )
-
-
-def _in_worker() -> bool:
-    from ._worker import get_worker_info
-
-    return get_worker_info() is not None
 
 
 def default_convert(data):
@@ -137,7 +131,7 @@ def _stack_into_shared(batch):
 
 
 def collate_tensor_fn(batch, *, collate_fn_map=None):
-    if _in_worker():
+    if _worker._worker_info is not None:  # in a worker: stack into shared memory
         stacked = _stack_into_shared(batch)
         if stacked is not None:
             return stacked
