@@ -1,5 +1,12 @@
 """``ember.utils``: data loading, safetensors files, model summaries and graph drawing."""
 
 from . import data  # noqa: F401  (``torch.utils.data`` is reachable after ``import torch``)
+from . import summary as _summary_module
+from . import viz  # noqa: F401
+from . import plot  # noqa: F401  (matplotlib is imported only when a plot is drawn)
 
-__all__: list[str] = []
+# ``ember.utils.summary(model, ...)`` is the function, as ``torchinfo.summary``; the module
+# stays importable as ``ember.utils.summary`` through sys.modules.
+summary = _summary_module.summary
+
+__all__: list[str] = ["summary"]
