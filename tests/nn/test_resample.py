@@ -136,8 +136,10 @@ def test_interpolate_gather_path(mode, align, shape, kwargs, monkeypatch):
 
     if shape[-1] < 100:
         monkeypatch.setattr(_resample_kernels, "_DENSE_LIMIT", 0)
+    # float32 bicubic gradients over long rows: torch and ember are both ~3e-5 away from
+    # the float64 gradient (which they share to 1e-15), so compare at 1e-4
     check(lambda L, x: _f(L).interpolate(x, mode=mode, align_corners=align, **kwargs),
-          randn(*shape), rtol=1e-5, atol=1e-5)
+          randn(*shape), rtol=1e-5, atol=1e-5, grad_atol=1e-4)
     if shape[-1] < 100:
         x = ember.tensor(randn(*shape, dtype=np.float64), requires_grad=True)
         assert ember.autograd.gradgradcheck(
