@@ -1,5 +1,16 @@
-"""ember.metrics: classification and regression metrics."""
+"""ember.metrics: classification, ranking-curve and regression metrics.
+
+Functional forms (``ember.metrics.f1_score(preds, target, ...)``) and stateful classes
+(``F1Score(...).update(preds, target)`` per batch, then ``compute()``, ``reset()``,
+``merge(other)``) share one implementation, so accumulating batches equals the one-shot
+score. Results are ember tensors on the inputs' device; scikit-learn is the oracle for
+values, zero-division handling and warnings.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._common import UndefinedMetricWarning
+from .classification import *  # noqa: F403
+from .classification import __all__ as _classification_all
+
+__all__: list[str] = ["UndefinedMetricWarning", *_classification_all]
