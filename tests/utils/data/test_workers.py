@@ -21,7 +21,6 @@ import ember
 from ember.utils.data import (
     DataLoader,
     Dataset,
-    IterableDataset,
     TensorDataset,
     get_worker_info,
 )
@@ -301,6 +300,14 @@ def test_exception_message_starts_like_torch():
     assert ember_lines[:2] == torch_lines[:2]
     assert ember_lines[-3] == torch_lines[-1] == "ValueError: bad sample"
     assert ember_lines[-1] == "The error happened while fetching sample index 3."
+
+
+def test_iteration_can_continue_after_a_worker_exception():
+    iterator = iter(DataLoader(Failing(2, ValueError("skip me")), batch_size=2, num_workers=2))
+    assert next(iterator).tolist() == [0, 1]
+    with pytest.raises(ValueError, match="skip me"):
+        next(iterator)
+    assert [batch.tolist() for batch in iterator] == [[4, 5], [6, 7]]
 
 
 def test_worker_init_fn_exception_is_reraised():

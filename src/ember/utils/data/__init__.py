@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._collate import default_collate, default_convert
-from ._worker import WorkerInfo, get_worker_info
+from ._worker import WorkerInfo, get_worker_info  # noqa: F401  (WorkerInfo: for isinstance)
 from .dataloader import DataLoader
 from .dataset import (
     ChainDataset,

@@ -199,8 +199,10 @@ class DataLoader(Generic[T_co]):
     def multiprocessing_context(self, context) -> None:
         if context is not None:
             if self.num_workers <= 0:
-                raise ValueError("multiprocessing_context can only be used with multi-process "
-                                 f"loading (num_workers > 0), but got num_workers={self.num_workers}")
+                raise ValueError(
+                    "multiprocessing_context can only be used with multi-process loading "
+                    f"(num_workers > 0), but got num_workers={self.num_workers}"
+                )
             if isinstance(context, str):
                 methods = multiprocessing.get_all_start_methods()
                 if context not in methods:
@@ -290,9 +292,9 @@ class _BaseIter:
         self._index_sampler = loader._index_sampler
         self._num_workers = loader.num_workers
         if loader.pin_memory and loader.pin_memory_device:
-            warnings.warn("pin_memory_device is deprecated, the current accelerator will be "
-                          f"used as the device,ignore pin_memory_device='{loader.pin_memory_device}'.",
-                          stacklevel=3)
+            warnings.warn(
+                "pin_memory_device is deprecated, the current accelerator will be used as the "
+                f"device,ignore pin_memory_device='{loader.pin_memory_device}'.", stacklevel=3)
         self._pin_memory = loader.pin_memory and _ember.cuda.is_available()
         if loader.pin_memory and not self._pin_memory:
             warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
@@ -454,7 +456,6 @@ class _MultiProcessIter(_BaseIter):
         if self._timeout > 0:
             success, data = self._try_get_data(self._timeout)
             if not success:
-                self._shutdown_workers()
                 raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
             return data
         return self._try_get_data(None)[1]
@@ -502,7 +503,7 @@ class _MultiProcessIter(_BaseIter):
         self._workers_num_tasks[worker_id] -= 1
         self._try_put_index()
         if isinstance(data, ExceptionWrapper):
-            self._shutdown_workers()
+            # The iterator stays usable (as PyTorch's): a caller may skip the bad batch.
             data.reraise()
         return _pin(data) if self._pin_memory else data
 
