@@ -30,6 +30,32 @@ TENSOR_METHODS: dict = {}
 GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
+_BLAS_CONTROLLER = []
+
+
+def _one_blas_thread(xp):
+    """Run the time loop's small per-step GEMMs on one BLAS thread: waking a BLAS thread
+    pool for a (batch x hidden) product costs more than the product (and far more on a
+    busy machine). A no-op on CuPy or without threadpoolctl."""
+    import contextlib
+
+    import numpy as np
+
+    if xp is not np:
+        return contextlib.nullcontext()
+    if not _BLAS_CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS_CONTROLLER.append(ThreadpoolController())
+        except ImportError:
+            _BLAS_CONTROLLER.append(None)
+    controller = _BLAS_CONTROLLER[0]
+    if controller is None:
+        return contextlib.nullcontext()
+    return controller.limit(limits=1, user_api="blas")
+
+
 def step_slices(batch_sizes, batch, steps):
     """(offset, batch) per time step, for packed ``batch_sizes`` or a full (T, B) grid."""
     if batch_sizes is None:
@@ -83,7 +109,9 @@ class RecurrentLayer(Function):
         out = xp.empty((x.shape[0], h0.shape[1]), dtype=x.dtype)
         h_prev = xp.empty_like(out)
         run = _FORWARD_STEPS[mode]
-        state = run(xp, ctx, gates, h, c0, out, h_prev, w_hh_t, b_hh_s, w_hr, order, hidden)
+        with _one_blas_thread(xp):
+            state = run(xp, ctx, gates, h, c0, out, h_prev, w_hh_t, b_hh_s, w_hr, order,
+                        hidden)
         ctx.mode, ctx.steps, ctx.reverse = mode, steps, reverse
         ctx.gates, ctx.h_prev = gates, h_prev
         ctx.save_for_backward(x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0)
@@ -107,11 +135,9 @@ class RecurrentLayer(Function):
         order = ctx.steps if ctx.reverse else tuple(reversed(ctx.steps))
         if ctx.mode == "LSTM":
             grad_c = _array_or_zeros(xp, grad_c, c0.shape, xd.dtype)
+        with _one_blas_thread(xp):
             d_gates, d_hh_gates, d_h0, d_c0, d_w_hr = run(xp, ctx, grad_out, grad_h, grad_c,
                                                           arrays[0], arrays[1], order)
-        else:
-            d_gates, d_hh_gates, d_h0, d_c0, d_w_hr = run(xp, ctx, grad_out, grad_h, None,
-                                                          arrays[0], None, order)
         needs = ctx.needs_input_grad
         grad_x = _make(d_gates @ w_ih._data) if needs[0] else None
         grad_w_ih = _make(d_gates.T @ xd) if needs[1] else None
