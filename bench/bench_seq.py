@@ -1,6 +1,9 @@
 """Sequence-model benchmarks (issue 5): the same training step on ember and on torch.
 
-    python bench/bench_seq.py [--repeat N]
+    python bench/bench_seq.py [--repeat N] [--threads N]
+
+``--threads N`` sets both libraries' intra-op thread count (ember: BLAS threads through
+threadpoolctl; torch: set_num_threads); by default each keeps its own default.
 
 Rows:
 - 2-layer LSTM word language model step (PTB "small" shape): vocab 10000, embedding and
@@ -87,7 +90,15 @@ def transformer_encoder_step(lib):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        import ember
+
+        ember.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
     rows = [
         compare("LSTM word LM step (2x200, vocab 10k, 35x20)", lstm_lm_step,
                 repeat=args.repeat),
