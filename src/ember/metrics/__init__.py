@@ -9,8 +9,10 @@ values, zero-division handling and warnings.
 
 from __future__ import annotations
 
+from . import classification as _classification
+from . import curves as _curves
 from ._common import UndefinedMetricWarning
 from .classification import *  # noqa: F403
-from .classification import __all__ as _classification_all
+from .curves import *  # noqa: F403
 
-__all__: list[str] = ["UndefinedMetricWarning", *_classification_all]
+__all__: list[str] = ["UndefinedMetricWarning", *_classification.__all__, *_curves.__all__]
