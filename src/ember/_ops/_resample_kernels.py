@@ -40,13 +40,18 @@ def _dense(taps, out_size, in_size, np_dtype):
 def _matmul_axis(x, matrix, dim):
     """Contract ``dim`` of x with ``matrix`` (out, in): BLAS does the sums."""
     xp = xp_of(x)
-    matrix = xp.asarray(matrix)
+    out_dtype = x.dtype
+    if x.dtype.itemsize == 2:  # half precision: multiply-add in float32
+        x = x.astype(np.float32)
+    matrix = xp.asarray(matrix.astype(x.dtype, copy=False))
     if dim == x.ndim - 2:
-        return xp.matmul(matrix, x)
-    if dim == x.ndim - 1:
-        return xp.matmul(x, xp.ascontiguousarray(matrix.T))
-    moved = xp.moveaxis(x, dim, -1)
-    return xp.moveaxis(xp.matmul(moved, xp.ascontiguousarray(matrix.T)), -1, dim)
+        out = xp.matmul(matrix, x)
+    elif dim == x.ndim - 1:
+        out = xp.matmul(x, xp.ascontiguousarray(matrix.T))
+    else:
+        moved = xp.moveaxis(x, dim, -1)
+        out = xp.moveaxis(xp.matmul(moved, xp.ascontiguousarray(matrix.T)), -1, dim)
+    return out.astype(out_dtype, copy=False)
 
 
 def _view(weight, ndim, dim):
@@ -112,7 +117,7 @@ class AxisGather(Function):
         ctx.meta = (dim, taps, x.shape[dim])
         out_size = len(taps[0][0])
         if taps[0][1] is not None and x.shape[dim] <= _DENSE_LIMIT:
-            return _matmul_axis(x, _dense(taps, out_size, x.shape[dim], x.dtype), dim)
+            return _matmul_axis(x, _dense(taps, out_size, x.shape[dim], np.float64), dim)
         out = None
         for index, weight in taps:
             term = xp.take(x, xp.asarray(index), axis=dim)
@@ -141,7 +146,7 @@ class AxisScatter(Function):
         ctx.meta = (dim, taps)
         out_size = grad.shape[dim]
         if taps[0][1] is not None and size <= _DENSE_LIMIT:
-            return _matmul_axis(grad, _dense(taps, out_size, size, grad.dtype).T, dim)
+            return _matmul_axis(grad, _dense(taps, out_size, size, np.float64).T, dim)
         out = None
         for index, weight in taps:
             values = grad

@@ -31,6 +31,9 @@ class _Normalize(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, axes, param_shape, eps, stats_sink):
         xp = xp_of(x)
+        out_dtype = x.dtype
+        if x.dtype.itemsize == 2:  # half precision accumulates in float32, as PyTorch
+            x = x.astype(np.float32)
         count = 1
         for axis in axes:
             count *= x.shape[axis]
@@ -40,20 +43,34 @@ class _Normalize(Function):
         var = xp.square(out).sum(axis=axes, keepdims=True)
         var /= max(count, 1)
         invstd = 1.0 / xp.sqrt(var + eps)
-        out *= invstd
+        offset = x.ndim - len(param_shape)
         if weight is not None:
-            out *= weight.reshape(param_shape)
+            weight_view = weight.reshape(param_shape).astype(out.dtype, copy=False)
         if bias is not None:
-            out += bias.reshape(param_shape)
+            bias_view = bias.reshape(param_shape).astype(out.dtype, copy=False)
+        if all(i < offset or param_shape[i - offset] == 1 for i in axes):
+            # weight and bias are constant over each normalised group (batch/instance
+            # norm): y = x * alpha + beta with per-group alpha, beta, as PyTorch's kernel
+            alpha = invstd if weight is None else invstd * weight_view
+            beta = -mean * alpha
+            if bias is not None:
+                beta = beta + bias_view
+            xp.multiply(x, alpha, out=out)
+            out += beta
+        else:
+            out *= invstd
+            if weight is not None:
+                out *= weight_view
+            if bias is not None:
+                out += bias_view
         stats_sink.append((mean, var))
         ctx.save_for_backward(x, weight)
         ctx.stats = (mean, invstd, count)
         ctx.meta = (axes, param_shape, eps)
         ctx.bias_shape = None if bias is None else bias.shape
-        offset = x.ndim - len(param_shape)
         ctx.param_axes = tuple(i for i in range(x.ndim)
                                if i < offset or param_shape[i - offset] == 1)
-        return out
+        return out.astype(out_dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -81,6 +98,9 @@ def _normalize_backward_arrays(ctx, grad, x, weight):
     computed in two scratch buffers."""
     axes, param_shape, _ = ctx.meta
     mean, invstd, count = ctx.stats
+    out_dtype = x.dtype
+    if x.dtype.itemsize == 2:
+        x, grad = x.astype(np.float32), grad.astype(np.float32)
     xhat = x - mean
     xhat *= invstd
     grad_weight = grad_bias = None
@@ -92,15 +112,16 @@ def _normalize_backward_arrays(ctx, grad, x, weight):
     if weight is None:
         grad_xhat = grad.copy()
     else:
-        grad_xhat = grad * weight._data.reshape(param_shape)
-        scratch *= weight._data.reshape(param_shape)
+        weight_view = weight._data.reshape(param_shape).astype(grad.dtype, copy=False)
+        grad_xhat = grad * weight_view
+        scratch *= weight_view
     scale = max(count, 1)
     projection = scratch.sum(axis=axes, keepdims=True) / scale  # mean(g' * xhat)
     grad_xhat -= grad_xhat.sum(axis=axes, keepdims=True) / scale
     xhat *= projection
     grad_xhat -= xhat
     grad_xhat *= invstd
-    return _make(grad_xhat), grad_weight, grad_bias, None, None, None, None
+    return _make(grad_xhat.astype(out_dtype, copy=False)), grad_weight, grad_bias, None, None, None, None
 
 
 def _normalize(x, weight, bias, axes, param_shape, eps):
