@@ -64,13 +64,15 @@ class _GatherPlanes(Function):
     _array_io = True
 
     @staticmethod
-    def forward(ctx, x, index, values=None):
-        ctx.index, ctx.shape = index, x.shape
+    def forward(ctx, x, index, values=None, unique=False):
+        ctx.index, ctx.shape, ctx.unique = index, x.shape, unique
         return _gather_planes(x, index) if values is None else values
 
     @staticmethod
     def backward(ctx, grad):
-        return _ScatterPlanes.apply(grad, ctx.index, ctx.shape, True), None, None
+        # indices that never repeat (non-overlapping windows) need no accumulation
+        scattered = _ScatterPlanes.apply(grad, ctx.index, ctx.shape, not ctx.unique)
+        return scattered, None, None, None
 
 
 class _ScatterPlanes(Function):
@@ -199,32 +201,34 @@ def _max_pool_arrays(x, kernel, stride, padding, pad_hi, dilation, out, want_ind
     best = windows[0].copy()
     for window in windows[1:]:
         xp.maximum(best, window, out=best)  # propagates NaN, as PyTorch's max pool
-    if want_index:
-        # the first offset (scan order) equal to the max wins: assign in reverse order
-        winner = xp.zeros(best.shape, dtype=np.int64)
-        for number in range(len(windows) - 1, -1, -1):
-            xp.copyto(winner, number, where=windows[number] == best)
-        if x.dtype.kind == "f":
-            nan = xp.isnan(best)
-            if nan.any():  # PyTorch keeps the last NaN of a window (val > max || isnan(val))
-                for number, window in enumerate(windows):
-                    xp.copyto(winner, number, where=nan & xp.isnan(window))
     if not want_index:
         return best, None
-    index = xp.zeros(best.shape, dtype=np.int64)
+    # the first offset (scan order) equal to the max wins: assign in reverse order, in a
+    # small integer type (the mask copies dominate the cost)
+    winner = xp.zeros(best.shape, dtype=np.uint8 if len(windows) < 256 else np.int32)
+    for number in range(len(windows) - 1, -1, -1):
+        xp.copyto(winner, number, where=windows[number] == best)
+    if x.dtype.kind == "f":
+        nan = xp.isnan(best)
+        if nan.any():  # PyTorch keeps the last NaN of a window (val > max || isnan(val))
+            for number, window in enumerate(windows):
+                xp.copyto(winner, number, where=nan & xp.isnan(window))
+    # flat index = window start (per output position) + the winning offset's displacement
     nd = len(kernel)
     spatial = x.shape[2:]
-    remaining = winner
-    plane_stride = 1
-    for axis in reversed(range(nd)):
-        offset = remaining % kernel[axis]
-        remaining = remaining // kernel[axis]
-        coord_shape = [1] * (2 + nd)
-        coord_shape[2 + axis] = out[axis]
-        start = (xp.arange(out[axis], dtype=np.int64) * stride[axis]
-                 - padding[axis]).reshape(coord_shape)
-        index += (start + offset * dilation[axis]) * plane_stride
-        plane_stride *= spatial[axis]
+    plane_strides = [math.prod(spatial[axis + 1:]) for axis in range(nd)]
+    displacement = np.zeros(len(offsets), dtype=np.int64)
+    for number, offset in enumerate(offsets):
+        displacement[number] = sum(k * d * ps for k, d, ps in
+                                   zip(offset, dilation, plane_strides))
+    start = np.zeros(out, dtype=np.int64)
+    for axis in range(nd):
+        shape = [1] * nd
+        shape[axis] = out[axis]
+        start = start + ((np.arange(out[axis]) * stride[axis] - padding[axis])
+                         * plane_strides[axis]).reshape(shape)
+    index = xp.asarray(displacement).take(winner.astype(np.intp, copy=False))
+    index += xp.asarray(start)
     return best, index
 
 
@@ -238,7 +242,8 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
     values, index = _max_pool_arrays(x._data, kernel, stride, padding, pad_hi, dilation, out,
                                      return_indices or recording)
     if recording:
-        result = _GatherPlanes.apply(x, index, values)
+        disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
+        result = _GatherPlanes.apply(x, index, values, disjoint)
     else:
         result = _make(values)
     if unbatched:
