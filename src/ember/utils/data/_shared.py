@@ -14,6 +14,7 @@ killed mid-write) with one directory scan at shutdown.
 
 from __future__ import annotations
 
+import collections
 import copyreg
 import glob
 import io
@@ -24,6 +25,7 @@ import pickle
 import tempfile
 
 import numpy as np
+from multiprocessing.reduction import ForkingPickler
 
 from ..._tensor import Tensor, _make
 
@@ -144,9 +146,13 @@ def _reduce_tensor(tensor: Tensor):
 class _BatchPickler(pickle.Pickler):
     """A pickler that sends ember tensors through shared memory (used in workers only)."""
 
-    dispatch_table = copyreg.dispatch_table.copy()
-    dispatch_table[Tensor] = _reduce_tensor
-    dispatch_table[_SharedMap] = _reduce_segment
+    # Ours first, then what multiprocessing's own pickler knows (connections, sockets),
+    # then the global copyreg table; a ChainMap sees later registrations too.
+    dispatch_table = collections.ChainMap(
+        {Tensor: _reduce_tensor, _SharedMap: _reduce_segment},
+        ForkingPickler._extra_reducers,
+        copyreg.dispatch_table,
+    )
 
 
 def dumps_batch(obj) -> bytes:
