@@ -86,6 +86,15 @@ def test_instance_norm_running_stats():
         assert_same(e, t, rtol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float64])
+@pytest.mark.parametrize("name", ["bn-train-2d", "ln-two", "gn", "in", "rms"])
+def test_functional_other_dtypes(name, dtype):
+    """Half precision accumulates in float32 (as torch); float64 stays float64."""
+    fn, shapes = {c[0]: c[1:] for c in FUNCTIONAL}[name]
+    tol = 4e-3 if dtype == np.float16 else None
+    check(fn, *[randn(*s, dtype=dtype) for s in shapes], rtol=tol, atol=tol)
+
+
 # --- gradcheck in float64 -----------------------------------------------------------
 
 GRADCHECK = [
@@ -223,6 +232,13 @@ def test_lazy_batchnorm_and_convert_sync():
     assert type(converted[1]) is ember.nn.SyncBatchNorm
     assert converted[1].weight is net[1].weight or converted[1].weight.data_ptr() == \
         net[1].weight.data_ptr()
+
+
+def test_lazy_instancenorm():
+    e_mod = ember.nn.LazyInstanceNorm1d(affine=True)
+    out = e_mod(ember.randn(2, 5, 4))
+    assert type(e_mod) is ember.nn.InstanceNorm1d and e_mod.weight.shape == (5,)
+    assert tuple(out.shape) == (2, 5, 4)
 
 
 def test_batchnorm_double_input_and_inplace_counter():

@@ -146,6 +146,13 @@ def test_interpolate_gather_path(mode, align, shape, kwargs, monkeypatch):
             lambda t: _f(ember).interpolate(t, mode=mode, align_corners=align, **kwargs), [x])
 
 
+def test_interpolate_integer_and_half():
+    x = np.random.default_rng(0).integers(0, 255, (1, 2, 3, 4)).astype(np.uint8)
+    check(lambda L, t: _f(L).interpolate(t, size=(5, 7)), x, grad=False)
+    check(lambda L, t: _f(L).interpolate(t, scale_factor=2, mode="bilinear"),
+          randn(1, 2, 3, 4, dtype=np.float16), rtol=2e-3, atol=2e-3)
+
+
 def test_interpolate_double_and_legacy():
     check(lambda L, x: _f(L).interpolate(x, scale_factor=1.5, mode="bicubic"),
           randn(1, 2, 4, 5, dtype=np.float64))
