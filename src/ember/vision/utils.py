@@ -19,11 +19,14 @@ def _normalize_range(tensor, value_range, scale_each: bool):
         low, high = float(value_range[0]), float(value_range[1])
         tensor = tensor.clamp(min=low, max=high)
         return (tensor - low) / max(high - low, 1e-5)
+    # the range is data, not a function of the pixels: no gradient flows through it,
+    # as torchvision reads it with float(t.min())
+    values = tensor.detach()
     if scale_each:
-        low = tensor.amin(dim=(1, 2, 3), keepdim=True)
-        high = tensor.amax(dim=(1, 2, 3), keepdim=True)
+        low = values.amin(dim=(1, 2, 3), keepdim=True)
+        high = values.amax(dim=(1, 2, 3), keepdim=True)
     else:
-        low, high = tensor.min(), tensor.max()
+        low, high = values.min(), values.max()
     return (tensor - low) / ember.clamp(high - low, min=1e-5)
 
 
