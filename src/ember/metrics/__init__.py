@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from . import classification as _classification
 from . import curves as _curves
+from . import regression as _regression
+from . import report as _report
+from . import stateful as _stateful
 from ._common import UndefinedMetricWarning
 from .classification import *  # noqa: F403
 from .curves import *  # noqa: F403
+from .regression import *  # noqa: F403
+from .report import *  # noqa: F403
+from .stateful import *  # noqa: F403
 
-__all__: list[str] = ["UndefinedMetricWarning", *_classification.__all__, *_curves.__all__]
+__all__: list[str] = [
+    "UndefinedMetricWarning", *_classification.__all__, *_curves.__all__,
+    *_regression.__all__, *_report.__all__, *_stateful.__all__,
+]

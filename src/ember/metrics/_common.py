@@ -32,7 +32,9 @@ def to_tensor(x) -> ember.Tensor:
     """Any array-like as a detached ember tensor (metrics never build autograd graphs)."""
     if isinstance(x, ember.Tensor):
         return x.detach()
-    return ember.as_tensor(np.asarray(x))
+    if isinstance(x, np.ndarray):
+        return ember.as_tensor(x)
+    return ember.tensor(x)
 
 
 def zero_division_value(zero_division) -> float:
