@@ -273,6 +273,38 @@ def test_sampler_errors(name):
         same_error(SAMPLER_ERRORS[name])
 
 
+@pytest.mark.parametrize("n, replicas, drop_last", [
+    (10, 3, False), (10, 3, True), (9, 3, False), (9, 3, True), (2, 4, False), (2, 4, True),
+    (0, 2, False),
+])
+def test_distributed_sampler_matches_torch_without_shuffle(n, replicas, drop_last):
+    for rank in range(replicas):
+        got, expected = (data(lib).DistributedSampler(range(n), replicas, rank, shuffle=False,
+                                                      drop_last=drop_last)
+                         for lib in (ember, torch))
+        assert list(got) == list(expected) and len(got) == len(expected)
+
+
+def test_distributed_sampler_shuffle_partitions_and_follows_epoch():
+    def shards(epoch):
+        parts = []
+        for rank in range(3):
+            sampler = ember.utils.data.DistributedSampler(range(10), 3, rank, seed=4)
+            sampler.set_epoch(epoch)
+            parts.append(list(sampler))
+        return parts
+
+    first = shards(0)
+    assert first == shards(0) and first != shards(1)
+    assert set(sum(first, [])) == set(range(10))  # 12 slots: 2 indices repeated as padding
+    assert [len(part) for part in first] == [4, 4, 4]
+
+
+@pytest.mark.parametrize("kwargs", [dict(num_replicas=2, rank=2), dict(num_replicas=2, rank=-1)])
+def test_distributed_sampler_rank_errors(kwargs):
+    same_error(lambda lib: data(lib).DistributedSampler(range(4), **kwargs))
+
+
 # -- collation ----------------------------------------------------------------------------
 
 def _arrays(lib, dtype):
