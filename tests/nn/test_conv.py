@@ -372,3 +372,27 @@ def test_fold_modules_match_torch():
     assert repr(e_mod) == repr(t_mod)
     e_mod, t_mod, _, _ = check_module(lambda lib: lib.nn.Fold((4, 5), 2), randn(2, 12, 12))
     assert repr(e_mod) == repr(t_mod)
+
+
+EDGE_CASES = [
+    ("empty batch", lambda lib, x, w: lib.nn.functional.conv2d(x, w, padding=1),
+     [randn(0, 3, 5, 5), randn(4, 3, 3, 3)]),
+    ("non-contiguous input", lambda lib, x, w: lib.nn.functional.conv2d(x.transpose(2, 3), w,
+                                                                      padding=1),
+     [randn(2, 3, 6, 5), randn(4, 3, 3, 3)]),
+    ("non-contiguous 1x1", lambda lib, x, w: lib.nn.functional.conv2d(x.transpose(2, 3), w),
+     [randn(2, 3, 6, 5), randn(4, 3, 1, 1)]),
+    ("float64", lambda lib, x, w: lib.nn.functional.conv1d(x, w, stride=2),
+     [randn(2, 3, 9, dtype=np.float64), randn(4, 3, 3, dtype=np.float64)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,inputs", EDGE_CASES, ids=[c[0] for c in EDGE_CASES])
+def test_conv_edge_cases(name, fn, inputs):
+    check(fn, *inputs, **F32)
+
+
+def test_integer_conv():
+    rng = np.random.default_rng(0)
+    check(lambda lib, x, w: lib.nn.functional.conv2d(x, w, padding=1),
+          rng.integers(-5, 5, (1, 3, 5, 5)), rng.integers(-5, 5, (2, 3, 3, 3)), grad=False)

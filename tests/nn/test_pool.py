@@ -322,3 +322,9 @@ def test_fractional_and_unpool_modules():
 def test_fractional_without_samples_draws_them():
     out = F(ember).fractional_max_pool2d(ember.randn(2, 3, 9, 9), 2, output_ratio=0.5)
     assert tuple(out.shape) == (2, 3, 4, 4)
+
+
+def test_empty_batch():
+    x = randn(0, 3, 6, 6)
+    check(lambda lib, x: F(lib).max_pool2d(x, 2, return_indices=True), x)
+    check(lambda lib, x: F(lib).avg_pool2d(x, 2), x)

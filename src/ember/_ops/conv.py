@@ -118,7 +118,8 @@ def _col2im(cols, geo, dtype):
 def _grad_by_group(gy, groups):
     """(N, O, *O_sp) -> (N, groups, O/g, P): the layout the batched GEMMs take."""
     n, o = gy.shape[:2]
-    return xp_of(gy).ascontiguousarray(gy).reshape(n, groups, o // groups, -1)
+    positions = math.prod(gy.shape[2:])
+    return xp_of(gy).ascontiguousarray(gy).reshape(n, groups, o // groups, positions)
 
 
 def _conv_forward(x, weight, bias, geo):
@@ -176,16 +177,17 @@ def _conv_weight_grad(x, gy_grouped, geo, weight_shape):
     rows = (c // g) * math.prod(geo.kernel)
     if (all(k == 1 for k in geo.kernel) and all(s == 1 for s in geo.stride)
             and not any(geo.pad_lo) and not any(geo.pad_hi)):
-        cols = xp.ascontiguousarray(x.reshape(n, c, -1).transpose(1, 0, 2))
+        flat = x.reshape(n, c, math.prod(x.shape[2:]))
+        cols = xp.ascontiguousarray(flat.transpose(1, 0, 2))
     else:
         nd = len(geo.kernel)
         win = _windows(_pad_array(x, geo.pad_lo, geo.pad_hi), geo.kernel, geo.stride,
                        geo.dilation, geo.out_spatial)
         order = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
         cols = xp.ascontiguousarray(win.transpose(order))
-    cols = cols.reshape(g, rows, -1)
+    cols = cols.reshape(g, rows, n * math.prod(geo.out_spatial))
     og = gy_grouped.shape[2]
-    gy_rows = xp.ascontiguousarray(gy_grouped.transpose(1, 2, 0, 3)).reshape(g, og, -1)
+    gy_rows = xp.ascontiguousarray(gy_grouped.transpose(1, 2, 0, 3)).reshape(g, og, cols.shape[2])
     grad_w_t = xp.matmul(cols, gy_rows.transpose(0, 2, 1))  # (g, C/g * K, O/g)
     del cols
     return xp.ascontiguousarray(grad_w_t.transpose(0, 2, 1)).reshape(weight_shape)
@@ -536,7 +538,8 @@ def _unfold_array(x, geo):
     xp = xp_of(x)
     win = _windows(_pad_array(x, geo.pad_lo, geo.pad_hi), geo.kernel, geo.stride,
                    geo.dilation, geo.out_spatial)
-    return xp.ascontiguousarray(win).reshape(n, c * math.prod(geo.kernel), -1)
+    return xp.ascontiguousarray(win).reshape(n, c * math.prod(geo.kernel),
+                                             math.prod(geo.out_spatial))
 
 
 def _fold_array(cols, geo):

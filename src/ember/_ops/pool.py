@@ -28,7 +28,7 @@ from .conv import _offset_slices, _pad_array
 
 
 def _planes(array):
-    return array.reshape(array.shape[0], array.shape[1], -1)
+    return array.reshape(array.shape[0], array.shape[1], math.prod(array.shape[2:]))
 
 
 def _gather_planes(x, index):
@@ -581,7 +581,8 @@ def _max_over_candidates(x, candidates):
     n, c = x.shape[:2]
     flat_candidates = xp.broadcast_to(candidates, (n, c) + candidates.shape[2:])
     shape = flat_candidates.shape
-    values = xp.take_along_axis(_planes(x), flat_candidates.reshape(n, c, -1), axis=2)
+    values = xp.take_along_axis(_planes(x), flat_candidates.reshape(n, c, math.prod(shape[2:])),
+                                axis=2)
     values = values.reshape(shape)
     if x.dtype.kind == "f":
         nan = xp.isnan(values)
