@@ -101,6 +101,9 @@ GRADCHECK = [
     ("bn", lambda x, w, b: ember.nn.functional.batch_norm(x, None, None, w, b, True),
      [(3, 2, 2), (2,), (2,)]),
     ("ln", lambda x, w, b: ember.nn.functional.layer_norm(x, (3,), w, b), [(2, 3), (3,), (3,)]),
+    ("bn-eval", lambda x, w, b: ember.nn.functional.batch_norm(
+        x, ember.tensor([0.3, -0.2], dtype=ember.float64),
+        ember.tensor([0.5, 2.0], dtype=ember.float64), w, b, False), [(3, 2, 2), (2,), (2,)]),
     ("gn", lambda x, w, b: ember.nn.functional.group_norm(x, 2, w, b), [(2, 4, 2), (4,), (4,)]),
     ("in", lambda x: ember.nn.functional.instance_norm(x), [(2, 2, 3)]),
     ("rms", lambda x, w: ember.nn.functional.rms_norm(x, (3,), w), [(2, 3), (3,)]),
@@ -114,7 +117,7 @@ def test_gradcheck(fn, shapes):
     assert ember.autograd.gradcheck(fn, inputs)
 
 
-@pytest.mark.parametrize("fn,shapes", [c[1:] for c in GRADCHECK[:2]], ids=["bn", "ln"])
+@pytest.mark.parametrize("fn,shapes", [c[1:] for c in GRADCHECK[:3]], ids=["bn", "ln", "bn-eval"])
 def test_gradgradcheck(fn, shapes):
     inputs = [ember.tensor(randn(*s, dtype=np.float64), requires_grad=True) for s in shapes]
     assert ember.autograd.gradgradcheck(fn, inputs)

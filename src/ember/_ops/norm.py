@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.grad_mode import _grad_enabled, no_grad
+from ..autograd.grad_mode import _grad_enabled
 from ._util import Tensor, _make, shape_str, xp_of
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm",
@@ -134,9 +134,12 @@ def _normalize(x, weight, bias, axes, param_shape, eps):
 
 def _update_running(running, batch_value, momentum):
     """running = (1 - momentum) * running + momentum * batch_value, in place."""
-    with no_grad():
-        value = _make(batch_value.astype(running._data.dtype, copy=False))
-        running.mul_(1.0 - momentum).add_(value, alpha=momentum)
+    # Array-level update plus a version bump: what mul_/add_ under no_grad would do,
+    # without their per-op overhead on this per-step path.
+    data = running._data
+    data *= 1.0 - momentum
+    data += momentum * batch_value.astype(data.dtype, copy=False)
+    running._vc[0] += 1
 
 
 def _check_channels(name, tensor, channels):
@@ -190,15 +193,65 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return _batch_norm_eval(input, running_mean, running_var, weight, bias, param_shape, eps)
 
 
+class _AffineStats(Function):
+    """Normalisation with given (running) statistics: ``x * alpha + beta`` with per-channel
+    ``alpha = weight / sqrt(var + eps)`` and ``beta = bias - mean * alpha``. The statistics
+    are constants (PyTorch gives them no gradient either)."""
+
+    _array_io = True
+    _node_name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, mean, var, param_shape, eps):
+        xp = xp_of(x)
+        ctx.save_for_backward(x, weight)
+        out_dtype = x.dtype
+        if x.dtype.itemsize == 2:
+            x = x.astype(np.float32)
+        invstd = (1.0 / xp.sqrt(var.astype(x.dtype, copy=False) + eps)).reshape(param_shape)
+        mean = mean.astype(x.dtype, copy=False).reshape(param_shape)
+        alpha = invstd if weight is None else invstd * weight.reshape(param_shape)
+        beta = -mean * alpha
+        if bias is not None:
+            beta += bias.reshape(param_shape)
+        out = x * alpha
+        out += beta
+        ctx.consts = (mean, invstd, alpha, param_shape)
+        ctx.bias_shape = None if bias is None else bias.shape
+        return out.astype(out_dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        mean, invstd, alpha, param_shape = ctx.consts
+        axes = (0,) + tuple(range(2, grad.dim()))
+        grads = [None] * 7
+        if not _grad_enabled[0]:
+            g = grad._data
+            if ctx.needs_input_grad[0]:
+                grads[0] = _make((g * alpha.astype(g.dtype, copy=False)))
+            if weight is not None and ctx.needs_input_grad[1]:
+                xhat = (x._data.astype(mean.dtype, copy=False) - mean) * invstd
+                grads[1] = _make((g * xhat).sum(axis=axes).reshape(weight.shape))
+            if ctx.needs_input_grad[2]:
+                grads[2] = _make(g.sum(axis=axes).reshape(ctx.bias_shape))
+            return tuple(grads)
+        if ctx.needs_input_grad[0]:
+            scale = _make(invstd) if weight is None else weight.reshape(param_shape) * \
+                _make(invstd)
+            grads[0] = grad * scale
+        if weight is not None and ctx.needs_input_grad[1]:
+            xhat = (x - _make(mean)) * _make(invstd)
+            grads[1] = (grad * xhat).sum(axes).reshape(weight.shape)
+        if ctx.needs_input_grad[2]:
+            grads[2] = grad.sum(axes).reshape(ctx.bias_shape)
+        return tuple(grads)
+
+
 def _batch_norm_eval(x, running_mean, running_var, weight, bias, param_shape, eps):
-    """``x * scale + shift`` with per-channel scale = weight / sqrt(var + eps)."""
-    scale = (running_var.detach() + eps).rsqrt()
-    if weight is not None:
-        scale = scale * weight
-    shift = -running_mean.detach() * scale
-    if bias is not None:
-        shift = shift + bias
-    return x * scale.reshape(param_shape) + shift.reshape(param_shape)
+    """Normalise with the running statistics (evaluation mode)."""
+    return _AffineStats.apply(x, weight, bias, running_mean._data, running_var._data,
+                              param_shape, eps)
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
