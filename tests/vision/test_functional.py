@@ -312,8 +312,9 @@ def test_resize_matches_interpolate(shape, size, mode, antialias):
         batch = x.reshape(-1, *x.shape[-3:])
         out = TF.interpolate(batch, size=size, mode=mode, align_corners=align, antialias=aa)
         return out.reshape(*x.shape[:-2], *size)
-    check(vision_or_torch(lambda x: VF.resize(x, size, InterpolationMode(mode), antialias=antialias),
-                          spec), rand(*shape), rtol=1e-5, atol=1e-5)
+    mode_enum = InterpolationMode(mode)
+    check(vision_or_torch(lambda x: VF.resize(x, size, mode_enum, antialias=antialias), spec),
+          rand(*shape), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("size,max_size,expected", [

@@ -140,9 +140,10 @@ def torch_make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None
         if value_range is not None:
             tensor = norm(tensor, *value_range)
         elif scale_each:
-            tensor = torch.stack([norm(t, float(t.min()), float(t.max())) for t in tensor])
+            tensor = torch.stack([norm(t, float(t.detach().min()), float(t.detach().max()))
+                                  for t in tensor])
         else:
-            tensor = norm(tensor, float(tensor.min()), float(tensor.max()))
+            tensor = norm(tensor, float(tensor.detach().min()), float(tensor.detach().max()))
     if tensor.size(0) == 1:
         return tensor.squeeze(0)
     nmaps = tensor.size(0)
@@ -220,8 +221,8 @@ def test_draw_bounding_boxes_matches_pillow():
     draw.rectangle(boxes[1], width=2, outline=(0, 255, 0))
     assert out.dtype == ember.uint8
     np.testing.assert_array_equal(as_np(out), np.asarray(expected).transpose(2, 0, 1))
-    labelled = vutils.draw_bounding_boxes(ember.tensor(data), ember.tensor(boxes), labels=["a", "b"],
-                                          fill=True)
+    labelled = vutils.draw_bounding_boxes(ember.tensor(data), ember.tensor(boxes),
+                                          labels=["a", "b"], fill=True)
     assert tuple(labelled.shape) == (3, 30, 40)
     gray = vutils.draw_bounding_boxes(ember.rand(1, 10, 10), ember.tensor([[1, 1, 5, 5]]))
     assert gray.dtype == ember.float32 and tuple(gray.shape) == (3, 10, 10)

@@ -12,7 +12,6 @@ import numbers
 import sys
 import warnings
 from enum import Enum
-from typing import Any
 
 import numpy as np
 
@@ -384,7 +383,7 @@ def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: b
     # the grid maps output to input, so the tensor path uses the opposite angle
     matrix = _get_inverse_affine_matrix(center_f, -angle, [0.0, 0.0], 1.0, [0.0, 0.0])
     return F_t.rotate(img, matrix, interpolation.value, expand,
-                      _tensor_fill(fill, get_dimensions(img)[0]) if fill is not None else None)
+                      _tensor_fill(fill, get_dimensions(img)[0]))
 
 
 def affine(img, angle: float, translate, scale: float, shear,
@@ -577,10 +576,6 @@ def erase(img: ember.Tensor, i: int, j: int, h: int, w: int, v, inplace: bool = 
     if not isinstance(img, ember.Tensor):
         raise TypeError(f"img should be Tensor Image. Got {type(img)}")
     return F_t.erase(img, i, j, h, w, v, inplace)
-
-
-def _is_pil(img: Any) -> bool:
-    return F_pil.is_pil_image(img)
 
 
 __all__ = [

@@ -15,6 +15,12 @@ from collections.abc import Sequence
 import ember
 
 from . import functional as F
+from ._base import _coin, _randint, _Transform, _uniform
+# defined in their own file to keep this one short; re-exported here as torchvision does
+from ._random_ops import (
+    LinearTransformation, RandomAdjustSharpness, RandomAutocontrast, RandomEqualize,
+    RandomInvert, RandomPosterize, RandomSolarize,
+)
 from .functional import InterpolationMode, _interpolation
 
 __all__ = [
@@ -27,18 +33,6 @@ __all__ = [
     "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
     "RandomAutocontrast", "RandomEqualize",
 ]
-
-
-def _uniform(low: float, high: float) -> float:
-    return float(ember.empty(1).uniform_(float(low), float(high)).item())
-
-
-def _randint(low: int, high: int) -> int:
-    return int(ember.randint(low, high, size=(1,)).item())
-
-
-def _coin(p: float) -> bool:
-    return float(ember.rand(1).item()) < p
 
 
 def _setup_size(size, error_msg):
@@ -95,16 +89,6 @@ class Compose:
     def __repr__(self) -> str:
         lines = "".join(f"\n    {t}" for t in self.transforms)
         return f"{self.__class__.__name__}({lines}\n)"
-
-
-class _Transform:
-    """Base: a callable whose ``forward`` does the work, as torchvision's nn.Module ones."""
-
-    def __call__(self, img):
-        return self.forward(img)
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__}()"
 
 
 class ToTensor(_Transform):
@@ -644,80 +628,3 @@ class RandomErasing(_Transform):
             x, y, h, w, v = self.get_params(img, self.scale, self.ratio, value)
             return F.erase(img, x, y, h, w, v, self.inplace)
         return img
-
-
-class LinearTransformation(_Transform):
-    """Flatten, subtract ``mean_vector``, multiply by ``transformation_matrix`` (whitening)."""
-
-    def __init__(self, transformation_matrix, mean_vector):
-        n = transformation_matrix.shape[0]
-        if transformation_matrix.shape[0] != transformation_matrix.shape[1]:
-            raise ValueError("transformation_matrix should be square. Got "
-                             f"{tuple(transformation_matrix.shape)} rectangular matrix.")
-        if mean_vector.shape[0] != n:
-            raise ValueError(f"mean_vector should have the same length {mean_vector.shape[0]} "
-                             "as any one of the dimensions of the transformation_matrix "
-                             f"[{tuple(transformation_matrix.shape)}]")
-        self.transformation_matrix, self.mean_vector = transformation_matrix, mean_vector
-
-    def forward(self, tensor):
-        shape = tensor.shape
-        n = shape[-3] * shape[-2] * shape[-1]
-        if n != self.transformation_matrix.shape[0]:
-            raise ValueError("Input tensor and transformation matrix have incompatible shape."
-                             f"[{shape[-3]} x {shape[-2]} x {shape[-1]}] != "
-                             f"{self.transformation_matrix.shape[0]}")
-        flat = tensor.reshape(-1, n) - self.mean_vector
-        return (flat @ self.transformation_matrix.to(flat.dtype)).reshape(shape)
-
-
-class _RandomOp(_Transform):
-    """Apply ``self._op`` with probability p."""
-
-    def __init__(self, p=0.5):
-        self.p = p
-
-    def forward(self, img):
-        return self._op(img) if _coin(self.p) else img
-
-
-class RandomInvert(_RandomOp):
-    def _op(self, img):
-        return F.invert(img)
-
-
-class RandomAutocontrast(_RandomOp):
-    def _op(self, img):
-        return F.autocontrast(img)
-
-
-class RandomEqualize(_RandomOp):
-    def _op(self, img):
-        return F.equalize(img)
-
-
-class RandomPosterize(_RandomOp):
-    def __init__(self, bits, p=0.5):
-        super().__init__(p)
-        self.bits = bits
-
-    def _op(self, img):
-        return F.posterize(img, self.bits)
-
-
-class RandomSolarize(_RandomOp):
-    def __init__(self, threshold, p=0.5):
-        super().__init__(p)
-        self.threshold = threshold
-
-    def _op(self, img):
-        return F.solarize(img, self.threshold)
-
-
-class RandomAdjustSharpness(_RandomOp):
-    def __init__(self, sharpness_factor, p=0.5):
-        super().__init__(p)
-        self.sharpness_factor = sharpness_factor
-
-    def _op(self, img):
-        return F.adjust_sharpness(img, self.sharpness_factor)
