@@ -276,9 +276,18 @@ def test_pad_uint8_tensor_and_pil_match_numpy(padding, mode):
     np.testing.assert_array_equal(as_np(out_t), expected.transpose(2, 0, 1))
 
 
-def test_pad_constant_fill_per_channel_pil():
-    out = VF.pad(pil_rgb(3, 3), [1, 0], fill=(10, 20, 30))
-    np.testing.assert_array_equal(np.asarray(out)[:, 0], [[10, 20, 30]] * 3)
+@pytest.mark.parametrize("padding", [[1, 0], [2, 1, 0, 3], [-1, 2, 1, -1]])
+def test_pad_constant_fill_per_channel(padding):
+    img = pil_rgb(4, 5)
+    out = VF.pad(img, padding, fill=(10, 20, 30))
+    if padding[0] > 0:
+        np.testing.assert_array_equal(np.asarray(out)[1, :padding[0]],
+                                      [[10, 20, 30]] * padding[0])
+    out_t = VF.pad(VF.pil_to_tensor(img), padding, fill=(10, 20, 30))
+    np.testing.assert_array_equal(as_np(out_t), to_chw(out))
+    with pytest.raises(ValueError, match="The number of elements in 'fill' does not match the "
+                                         r"number of channels of the image \(2 != 3\)"):
+        VF.pad(VF.pil_to_tensor(img), 1, fill=(1, 2))
 
 
 @pytest.mark.parametrize("args,exc,msg", [

@@ -113,12 +113,12 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
     (one ``index_select`` per axis), so edge/reflect/symmetric work for every dtype.
     """
     assert_image_tensor(img)
-    if isinstance(fill, (tuple, list)):
-        if len(fill) != 1:
-            raise ValueError("Only int, float or a one-element sequence is supported as "
-                             "fill for tensor images here")
-        fill = fill[0]
     left, top, right, bottom = _parse_pad(padding)
+    if isinstance(fill, (tuple, list)):
+        if len(fill) == 1:
+            fill = fill[0]
+        elif padding_mode == "constant":
+            return _pad_per_channel(img, [left, top, right, bottom], fill)
     if min(left, top, right, bottom) < 0:  # negative padding crops first
         h, w = img.shape[-2:]
         img = img[..., max(-top, 0):h - max(-bottom, 0), max(-left, 0):w - max(-right, 0)]
@@ -137,6 +137,18 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
     rows = np.pad(np.arange(h), (top, bottom), mode=np_mode)
     out = img.index_select(-1, ember.tensor(cols, device=img.device))
     return out.index_select(-2, ember.tensor(rows, device=img.device))
+
+
+def _pad_per_channel(img, ltrb, fill):
+    """Constant padding with one fill value per channel (a PIL-style colour)."""
+    channels = get_dimensions(img)[0]
+    if len(fill) != channels:
+        raise ValueError("The number of elements in 'fill' does not match the number of "
+                         f"channels of the image ({len(fill)} != {channels})")
+    padded = pad(img, ltrb, 0)
+    inside = pad(ember.ones(img.shape[-2:], dtype=ember.bool, device=img.device), ltrb, 0)
+    colour = ember.tensor(fill, device=img.device).to(img.dtype).view(-1, 1, 1)
+    return ember.where(inside, padded, colour)
 
 
 def resize(img, size: list[int], interpolation: str = "bilinear", antialias=True):
