@@ -129,11 +129,10 @@ def is_multilabel(state):
 
 
 def check_not_empty(state):
-    total = state["count"].sum() if is_multilabel(state) else state["confmat"].sum()
     if is_multilabel(state):
         empty = state["sample_tp"].numel() == 0
     else:
-        empty = int(total) == 0
+        empty = int(state["confmat"].sum()) == 0
     if empty:
         raise ValueError(EMPTY_INPUT)
 
@@ -187,7 +186,12 @@ def resolve_average(state, average, task):
                 "average setting, one of [None, 'micro', 'macro', 'weighted', 'samples']."
             )
         return "macro" if average == "auto" else average
-    two_class = state["confmat"].shape[0] <= 2 and task != "multiclass"
+    present = label_indices(state["confmat"], None, None).tolist()
+    two_class = len(present) <= 2 and task != "multiclass"
+    if average == "binary" and two_class and len(present) == 2 and 1 not in present:
+        raise ValueError(
+            f"pos_label=1 is not a valid label. It should be one of {present}"
+        )
     if average == "auto":
         return "binary" if two_class else "macro"
     if average == "binary" and not two_class:

@@ -21,7 +21,7 @@ import ember
 
 from ._common import (
     EMPTY_INPUT, UndefinedMetricWarning, as_score, check_average, nan_average, safe_divide,
-    to_tensor,
+    to_tensor, zero_division_value,
 )
 from ._stats import (
     class_counts, check_not_empty, classification_state, is_multilabel, label_indices,
@@ -42,6 +42,7 @@ def prf_compute(state, *, beta=1.0, average="auto", num_classes=None, labels=Non
                 zero_division="warn", warn_for=("precision", "recall", "f-score"), **_options):
     """Precision, recall, F-beta and support, as sklearn's precision_recall_fscore_support."""
     check_average(average)
+    zero_division_value(zero_division)
     check_not_empty(state)
     average = resolve_average(state, average, task)
     if average == "samples":
@@ -84,6 +85,7 @@ def _fbeta_compute(state, **options):
 def _specificity_compute(state, *, average="auto", num_classes=None, labels=None, task=None,
                          zero_division="warn", **_options):
     check_average(average)
+    zero_division_value(zero_division)
     check_not_empty(state)
     average = resolve_average(state, average, task)
     if average == "samples":
@@ -101,6 +103,7 @@ def _specificity_compute(state, *, average="auto", num_classes=None, labels=None
 def _accuracy_compute(state, *, average="micro", num_classes=None, labels=None, task=None,
                       top_k=1, exact_match=False, zero_division="warn", **_options):
     check_average(average)
+    zero_division_value(zero_division)
     check_not_empty(state)
     if is_multilabel(state):
         if exact_match:
@@ -146,6 +149,7 @@ def _confusion_matrix_compute(state, *, normalize=None, num_classes=None, labels
     if index.numel():
         confmat = padded_confmat(confmat, max(confmat.shape[0], int(index.max()) + 1))
     matrix = confmat[index][:, index]
+    _warn_single_label(matrix)
     if normalize is None:
         return matrix
     matrix = matrix.to(ember.float64)
@@ -164,7 +168,18 @@ def _label_confmat(state, name):
     check_not_empty(state)
     confmat = state["confmat"]
     seen = label_indices(confmat, None, None)
-    return confmat[seen][:, seen].to(ember.float64)
+    matrix = confmat[seen][:, seen]
+    _warn_single_label(matrix)
+    return matrix.to(ember.float64)
+
+
+def _warn_single_label(matrix):
+    if tuple(matrix.shape) == (1, 1):
+        warnings.warn(
+            "A single label was found in 'y_true' and 'y_pred'. For the confusion matrix to "
+            "have the correct shape, use the 'labels' parameter to pass all known labels.",
+            UserWarning, stacklevel=4,
+        )
 
 
 def _balanced_accuracy_compute(state, *, adjusted=False, **_options):
