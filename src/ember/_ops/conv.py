@@ -84,7 +84,7 @@ def _im2col(x, geo):
     rows = (c // g) * math.prod(geo.kernel)
     positions = math.prod(geo.out_spatial)
     if (all(k == 1 for k in geo.kernel) and all(s == 1 for s in geo.stride)
-            and not any(geo.pad_lo) and not any(geo.pad_hi)):
+            and tuple(x.shape[2:]) == tuple(geo.out_spatial)):
         return xp.ascontiguousarray(x).reshape(n, g, rows, positions)  # 1x1: no copy
     win = _windows(_pad_array(x, geo.pad_lo, geo.pad_hi), geo.kernel, geo.stride,
                    geo.dilation, geo.out_spatial)
@@ -122,11 +122,84 @@ def _grad_by_group(gy, groups):
     return xp_of(gy).ascontiguousarray(gy).reshape(n, groups, o // groups, positions)
 
 
+# below this many weight columns (C/g * kH * kW) the row-GEMM form of conv2d wins
+_ROW_GEMM_MAX_COLUMNS = 320
+
+
+def _uses_row_gemms(geo, in_channels_per_group, n):
+    return (len(geo.kernel) == 2 and geo.groups == 1 and geo.stride[0] == 1 and n > 0
+            and in_channels_per_group * geo.kernel[0] * geo.kernel[1] <= _ROW_GEMM_MAX_COLUMNS)
+
+
+def _shifted_rows(x, geo):
+    """(N, C * kW, Hp * W_out): for each kernel column, the padded rows sampled at that
+    column's offset; kernel row i reads the contiguous range starting at i * dH * W_out."""
+    xp = xp_of(x)
+    n, c = x.shape[:2]
+    kw = geo.kernel[1]
+    ow = geo.out_spatial[1]
+    padded = _pad_array(x, geo.pad_lo, geo.pad_hi)
+    hp = padded.shape[2]
+    strides = padded.strides
+    view = xp.lib.stride_tricks.as_strided(
+        padded, (n, c, kw, hp, ow),
+        (strides[0], strides[1], strides[3] * geo.dilation[1], strides[2],
+         strides[3] * geo.stride[1]))
+    return xp.ascontiguousarray(view).reshape(n, c * kw, hp * ow)
+
+
+def _conv2d_row_weight_grad(x, gy, geo, weight_shape):
+    """grad_weight from the same shifted-row buffer: per kernel row, per-sample GEMMs
+    summed over the batch."""
+    xp = xp_of(x)
+    n, c = x.shape[:2]
+    out_channels = weight_shape[0]
+    kh, kw = geo.kernel
+    oh, ow = geo.out_spatial
+    rows = _shifted_rows(x, geo)
+    gy_flat = gy.reshape(n, out_channels, oh * ow)
+    per_row = xp.empty((kh, out_channels, c * kw), dtype=rows.dtype)
+    for i in range(kh):
+        start = i * geo.dilation[0] * ow
+        block = rows[:, :, start:start + oh * ow]
+        per_row[i] = xp.matmul(gy_flat, block.transpose(0, 2, 1)).sum(0)
+    grad_w = per_row.reshape(kh, out_channels, c, kw).transpose(1, 2, 0, 3)
+    return xp.ascontiguousarray(grad_w)
+
+
+def _conv2d_row_gemms(x, weight, geo):
+    """conv2d (groups 1, stride 1 along H) without a full im2col: copy only the kW
+    shifted copies of each padded row, (N, C * kW, Hp * W_out), then one GEMM per kernel
+    row whose operand is a contiguous row range of that buffer (no copy). The buffer is
+    kH times smaller than im2col's, which wins when C * kH * kW is small."""
+    xp = xp_of(x)
+    n, c = x.shape[:2]
+    out_channels = weight.shape[0]
+    kh, kw = geo.kernel
+    oh, ow = geo.out_spatial
+    rows = _shifted_rows(x, geo)
+    per_row = xp.ascontiguousarray(weight.transpose(2, 0, 1, 3)).reshape(kh, out_channels,
+                                                                          c * kw)
+    size = oh * ow
+    out = xp.matmul(per_row[0], rows[:, :, :size])
+    partial = xp.empty_like(out) if kh > 1 else None
+    for i in range(1, kh):
+        start = i * geo.dilation[0] * ow
+        xp.matmul(per_row[i], rows[:, :, start:start + size], out=partial)
+        out += partial
+    return out.reshape((n, out_channels, oh, ow))
+
+
 def _conv_forward(x, weight, bias, geo):
     xp = xp_of(x)
     n = x.shape[0]
     out_channels = weight.shape[0]
     g = geo.groups
+    if _uses_row_gemms(geo, weight.shape[1], n):
+        out = _conv2d_row_gemms(x, weight, geo)
+        if bias is not None:
+            out += bias.reshape(1, -1, 1, 1)
+        return out
     cols = _im2col(x, geo)
     w = weight.reshape(g, out_channels // g, -1)
     out = xp.matmul(w, cols)  # (N, g, O/g, P)
@@ -174,9 +247,12 @@ def _conv_weight_grad(x, gy_grouped, geo, weight_shape):
     xp = xp_of(x)
     n, c = x.shape[:2]
     g = geo.groups
+    if _uses_row_gemms(geo, c // g, n):
+        gy = gy_grouped.reshape((n, -1) + tuple(geo.out_spatial))
+        return _conv2d_row_weight_grad(x, gy, geo, weight_shape)
     rows = (c // g) * math.prod(geo.kernel)
     if (all(k == 1 for k in geo.kernel) and all(s == 1 for s in geo.stride)
-            and not any(geo.pad_lo) and not any(geo.pad_hi)):
+            and tuple(x.shape[2:]) == tuple(geo.out_spatial)):
         flat = x.reshape(n, c, math.prod(x.shape[2:]))
         cols = xp.ascontiguousarray(flat.transpose(1, 0, 2))
     else:
