@@ -105,8 +105,23 @@ def test_fork_batches_arrive_through_shared_memory_without_copies():
                         multiprocessing_context="fork")
     for (batch,) in loader:
         segment = _shared._segment_of(batch._data)
-        assert segment is not None and segment.unlinked  # its name is already gone
-        assert batch._data.base is not None  # a view, not a copy
+        assert segment is not None and batch._data.base is not None  # a view, not a copy
+
+
+def test_segments_are_recycled_without_touching_held_batches():
+    images = ember.arange(48 * 3 * 32 * 32, dtype=ember.float32).reshape(48, 3, 32, 32)
+    loader = DataLoader(TensorDataset(images), batch_size=2, num_workers=2)
+    held, paths = [], set()
+    for i, (batch,) in enumerate(loader):
+        paths.add(_shared._segment_of(batch._data).path)
+        if i % 3 == 0:
+            held.append((i, batch))  # kept: its segment must never be reused
+        del batch
+    # 24 batches; freed segments came back: only the held ones and those in flight
+    # (prefetch 2 x 2 workers, plus the one in hand, per worker) needed fresh pages
+    assert len(paths) <= len(held) + 2 * (2 + 2)
+    for i, batch in held:
+        assert ember.equal(batch, images[2 * i:2 * i + 2])
 
 
 def test_custom_collate_tensors_are_moved_to_shared_memory():

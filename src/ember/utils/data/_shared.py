@@ -1,15 +1,20 @@
 """Shared-memory transport for tensors that DataLoader workers send to the main process.
 
-A worker allocates a batch straight into a file on a tmpfs (``/dev/shm``) and sends only
-the file's path, the dtype, shape, strides and offset. The main process maps the file,
-unlinks it at once (the mapping stays valid and the memory goes back to the system when
-the last array viewing it dies) and wraps the mapping in a tensor without copying. So a
-batch of images costs one ``memcpy`` in the worker (the stack into the segment) and none
-in the main process, where a pickled copy would cost two plus the pipe transfer.
+A worker stacks a batch straight into a file on a tmpfs (``/dev/shm``) that it has mapped,
+and sends only the file's path, dtype, shape, strides and offset. The main process maps
+the file and wraps the mapping in a tensor without copying.
 
-Segment names carry a per-iterator prefix, so the main process can remove whatever its
-workers left behind (a batch still in flight when the iterator was dropped, a worker
-killed mid-write) with one directory scan at shutdown.
+Fresh tmpfs pages are expensive (allocating and zeroing them costs ~20x a plain memcpy),
+so segments are recycled: when the last array viewing a segment dies in the main
+process, a finalizer queues the path; the iterator sends the paths back to the worker
+that made them, and the worker writes its next batch of that size into the same,
+still-mapped pages. A finalizer only appends to a list (no locks: it may run inside any
+allocation), and the iterator forwards the list at its own safe points.
+
+Segment names are ``<prefix>w<worker>_<n>`` with a per-iterator prefix, so one directory
+scan at shutdown removes every segment of an iterator (batches the user still holds stay
+valid: unlinking a mapped file keeps its pages until the last mapping closes). Workers
+also remove their own segments when they notice the main process died.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ import itertools
 import mmap
 import os
 import pickle
+import re
+import sys
 import tempfile
+import weakref
+from multiprocessing.reduction import ForkingPickler
 
 import numpy as np
-from multiprocessing.reduction import ForkingPickler
 
 from ..._tensor import Tensor, _make
 
@@ -33,9 +41,16 @@ _SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
 # Arrays smaller than this travel inside the pickle: a file + mmap per tiny label tensor
 # costs more than copying a few kilobytes through the pipe.
 _INLINE_BYTES = 16 * 1024
+# Free segments a worker keeps mapped for reuse (beyond this, the oldest are dropped).
+_POOL_LIMIT = 8
+_SEGMENT_NAME = re.compile(r"^(?P<prefix>.*_)w(?P<worker>\d+)_\d+$")
 
 _counter = itertools.count()
-_segment_prefix = None  # set in each worker by ``set_segment_prefix``
+_segment_prefix = None  # this worker's "<iterator prefix>w<id>_", set by set_segment_prefix
+_lent: dict[str, _SharedMap] = {}  # worker: sent to the main process, not yet released
+_sending: dict[str, _SharedMap] = {}  # worker: named by the pickle being written now
+_pool: collections.OrderedDict = collections.OrderedDict()  # worker: path -> free mapping
+_receivers: dict[str, list] = {}  # main: iterator prefix -> paths released by finalizers
 
 
 class _SharedMap(mmap.mmap):
@@ -47,25 +62,33 @@ class _SharedMap(mmap.mmap):
     unlinked: bool
 
 
-def set_segment_prefix(prefix: str) -> None:
-    """Name this process's segments ``<prefix><n>`` (called once in each worker)."""
-    global _segment_prefix
-    _segment_prefix = prefix
-
+# -- naming and cleanup ----------------------------------------------------------------
 
 def new_segment_prefix(tag: str) -> str:
     """A prefix unique to one DataLoader iterator of this process."""
     return os.path.join(_SHM_DIR, f"ember_dl_{os.getpid()}_{tag}_")
 
 
-def remove_segments(prefix: str) -> None:
-    """Unlink every segment whose name starts with ``prefix`` (those never received)."""
-    for path in glob.glob(glob.escape(prefix) + "*"):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+def set_segment_prefix(prefix: str | None) -> None:
+    """Name this process's segments ``<prefix><n>`` (called once in each worker)."""
+    global _segment_prefix
+    _segment_prefix = prefix
 
+
+def remove_segments(prefix: str) -> None:
+    """Unlink every segment whose name starts with ``prefix``."""
+    for path in glob.glob(glob.escape(prefix) + "*"):
+        _unlink(path)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+# -- worker side: allocation, recycling ------------------------------------------------
 
 def _map_file(path: str, nbytes: int, create: bool) -> _SharedMap:
     flags = os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0)
@@ -83,20 +106,90 @@ def _map_file(path: str, nbytes: int, create: bool) -> _SharedMap:
     return mapping
 
 
-def shared_empty(shape, dtype) -> np.ndarray:
-    """An uninitialised C-contiguous array living in a fresh shared-memory segment.
+def _take_free_segment(nbytes: int):
+    for path, mapping in _pool.items():
+        if len(mapping) == nbytes:
+            del _pool[path]
+            return mapping
+    return None
 
-    Outside a worker (no prefix set) this is a plain ``np.empty``.
+
+def shared_empty(shape, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array in a shared-memory segment (a recycled one of
+    the same size when the main process has released one).
+
+    Outside a worker (no prefix set), or for small arrays, this is a plain ``np.empty``.
     """
     dtype = np.dtype(dtype)
     count = int(np.prod(shape, dtype=np.int64))
     nbytes = count * dtype.itemsize
     if _segment_prefix is None or nbytes < _INLINE_BYTES:
         return np.empty(shape, dtype=dtype)
-    path = f"{_segment_prefix}{next(_counter)}"
-    mapping = _map_file(path, nbytes, create=True)
+    mapping = _take_free_segment(nbytes)
+    if mapping is None:
+        mapping = _map_file(f"{_segment_prefix}{next(_counter)}", nbytes, create=True)
     return np.frombuffer(mapping, dtype=dtype, count=count).reshape(shape)
 
+
+def recycle(paths) -> None:
+    """Worker: the main process no longer uses these segments; keep them for reuse."""
+    for path in paths:
+        mapping = _lent.pop(path, None)
+        # Only the pool's reference may remain: any other (a view the worker kept, say in
+        # a cache) means the pages are still in use here, so the segment is retired.
+        if mapping is None or sys.getrefcount(mapping) > 2:
+            _unlink(path)
+            continue
+        _pool[path] = mapping
+        while len(_pool) > _POOL_LIMIT:
+            old_path, old_mapping = _pool.popitem(last=False)
+            old_mapping.close()
+            _unlink(old_path)
+
+
+def release_all() -> None:
+    """Worker exit: forget every segment (the main process unlinks what it still holds)."""
+    _lent.clear()
+    _pool.clear()
+
+
+# -- main side: attaching, release bookkeeping -----------------------------------------
+
+def open_receiver(prefix: str) -> list:
+    """Main: start collecting released segment paths for an iterator's workers."""
+    released: list = []
+    _receivers[prefix] = released
+    return released
+
+
+def close_receiver(prefix: str) -> None:
+    _receivers.pop(prefix, None)
+
+
+def worker_of(path: str) -> int:
+    return int(_SEGMENT_NAME.match(path).group("worker"))
+
+
+def _attach_segment(path: str, nbytes: int) -> _SharedMap:
+    """Main: map a worker's segment; when the mapping dies, hand the path back."""
+    mapping = _map_file(path, nbytes, create=False)
+    match = _SEGMENT_NAME.match(path)
+    released = _receivers.get(match.group("prefix")) if match else None
+    if released is None:  # no live iterator to recycle through: free the name now
+        _unlink(path)
+        mapping.unlinked = True
+    else:
+        weakref.finalize(mapping, released.append, path)
+    return mapping
+
+
+def _rebuild_tensor(mapping, offset, dtype, shape, strides, requires_grad):
+    array = np.ndarray(shape, dtype=np.dtype(dtype), buffer=mapping, offset=offset,
+                       strides=strides)
+    return _make(array, requires_grad=requires_grad)
+
+
+# -- pickling ----------------------------------------------------------------------------
 
 def _segment_of(array: np.ndarray):
     """The ``_SharedMap`` an array views, or None."""
@@ -108,21 +201,8 @@ def _segment_of(array: np.ndarray):
     return owner if isinstance(owner, _SharedMap) else None
 
 
-def _attach_segment(path: str, nbytes: int) -> _SharedMap:
-    """Main-process side: map a worker's segment and unlink its name at once."""
-    mapping = _map_file(path, nbytes, create=False)
-    os.unlink(path)
-    mapping.unlinked = True
-    return mapping
-
-
-def _rebuild_tensor(mapping, offset, dtype, shape, strides, requires_grad):
-    array = np.ndarray(shape, dtype=np.dtype(dtype), buffer=mapping, offset=offset,
-                       strides=strides)
-    return _make(array, requires_grad=requires_grad)
-
-
 def _reduce_segment(mapping: _SharedMap):
+    _sending[mapping.path] = mapping
     return _attach_segment, (mapping.path, len(mapping))
 
 
@@ -132,7 +212,8 @@ def _reduce_tensor(tensor: Tensor):
     if not isinstance(array, np.ndarray) or tensor.grad_fn is not None or tensor.__dict__:
         return tensor.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
     mapping = _segment_of(array)
-    if mapping is None or mapping.unlinked or mapping.creator_pid != os.getpid():
+    if mapping is None or mapping.creator_pid != os.getpid() or mapping.path in _lent:
+        # not ours to send (or already lent out in an earlier batch): copy once
         if array.nbytes < _INLINE_BYTES or _segment_prefix is None:
             return tensor.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
         copy = shared_empty(array.shape, array.dtype)
@@ -156,9 +237,14 @@ class _BatchPickler(pickle.Pickler):
 
 
 def dumps_batch(obj) -> bytes:
-    """Pickle a worker's result; big tensors become shared-memory references."""
+    """Pickle a worker's result; big tensors become shared-memory references. The
+    segments it names stay mapped here (lent) until the main process releases them."""
     buffer = io.BytesIO()
-    _BatchPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    try:
+        _BatchPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+        _lent.update(_sending)
+    finally:
+        _sending.clear()
     return buffer.getvalue()
 
 

@@ -95,6 +95,13 @@ class _ResumeIteration:
     """Sent to persistent workers when a new epoch starts, to rebuild their fetchers."""
 
 
+class _Release:
+    """Sent to a worker with the paths of its segments the main process has freed."""
+
+    def __init__(self, paths):
+        self.paths = paths
+
+
 class _MapFetcher:
     """Fetch samples by index from a map-style dataset and collate them."""
 
@@ -222,6 +229,9 @@ def worker_loop(iterable, dataset, index_queue, data_queue, done_event, auto_col
                 task = index_queue.get(timeout=POLL_INTERVAL)
             except queue.Empty:
                 continue
+            if isinstance(task, _Release):
+                _shared.recycle(task.paths)
+                continue
             if isinstance(task, _ResumeIteration):
                 data_queue.put(_shared.dumps_batch((task, None)))
                 iteration_end = False
@@ -248,6 +258,8 @@ def worker_loop(iterable, dataset, index_queue, data_queue, done_event, auto_col
                     data = ExceptionWrapper(where=where, detail=detail)
             _send(data_queue, task_id, data)
             del data, task, index  # free the batch before blocking on the next task
+        if os.getppid() != parent_pid:  # orphaned: nobody else will remove our segments
+            _shared.remove_segments(f"{segment_prefix}w{worker_id}_")
     except KeyboardInterrupt:
         pass  # Ctrl-C reaches the whole process group; the main process reports it
     if done_event.is_set():

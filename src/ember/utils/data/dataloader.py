@@ -33,6 +33,7 @@ from ._worker import (
     POLL_INTERVAL,
     ExceptionWrapper,
     _IterableDatasetStopIteration,
+    _Release,
     _ResumeIteration,
     make_fetcher,
     worker_loop,
@@ -378,6 +379,7 @@ class _MultiProcessIter(_BaseIter):
         context = loader.multiprocessing_context or multiprocessing.get_context()
         self._worker_init_fn = loader.worker_init_fn
         self._segment_prefix = _shared.new_segment_prefix(str(next(_iterator_ids)))
+        self._released_segments = _shared.open_receiver(self._segment_prefix)
         self._shutdown = False
         self._data_queue = context.Queue()
         self._workers_done_event = context.Event()
@@ -509,7 +511,26 @@ class _MultiProcessIter(_BaseIter):
 
     # -- sending -------------------------------------------------------------------------
 
+    def _return_released_segments(self) -> None:
+        """Send the segments whose batches died back to their workers for reuse."""
+        count = len(self._released_segments)
+        if count == 0:
+            return
+        paths = self._released_segments[:count]
+        del self._released_segments[:count]  # finalizers may append meanwhile: keep those
+        by_worker = {}
+        for path in paths:
+            by_worker.setdefault(_shared.worker_of(path), []).append(path)
+        for worker_id, worker_paths in by_worker.items():
+            # persistent workers keep reading their queue even when out of data
+            if self._workers_status[worker_id] or self._persistent_workers:
+                self._index_queues[worker_id].put(_Release(worker_paths))
+            else:  # that worker has stopped reading its queue
+                for path in worker_paths:
+                    _shared._unlink(path)
+
     def _try_put_index(self) -> None:
+        self._return_released_segments()
         max_tasks = self._prefetch_factor * self._num_workers
         try:
             index = self._next_index()
@@ -562,6 +583,7 @@ class _MultiProcessIter(_BaseIter):
                 if worker.is_alive():
                     worker.terminate()
                     worker.join(timeout=1.0)
+            _shared.close_receiver(self._segment_prefix)
             _shared.remove_segments(self._segment_prefix)
 
     def __del__(self) -> None:
