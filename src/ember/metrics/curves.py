@@ -27,6 +27,11 @@ def curve_state(preds, target, *, task=None, ignore_index=None, **_options):
     preds, target = to_tensor(preds), to_tensor(target)
     if not preds.is_floating_point():
         preds = preds.to(ember.get_default_dtype())
+    if preds.ndim and target.ndim and preds.shape[0] != target.shape[0]:
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: "
+            f"[{target.shape[0]}, {preds.shape[0]}]"
+        )
     if preds.ndim == target.ndim + 1 or (task == "multiclass" and preds.ndim == 2):
         preds = ember.movedim(preds, 1, -1).reshape(-1, preds.shape[1])
         target = target.reshape(-1)
