@@ -1,0 +1,513 @@
+"""ember.vision.models: state_dict keys and parameter counts equal torchvision's, outputs
+match a PyTorch ResNet on copied weights, weight enums load from the cache or download.
+
+Expected keys come from generators written from the documented architectures (not from
+the code under test); expected counts are torchvision's documented ``num_params``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import socket
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+import ember.nn.init as init
+from ember.vision import models as M
+from ember.vision.models.densenet import _rename_old_keys
+
+from vision.torch_resnet import randomize_bn_stats, torch_resnet18, torch_resnet50
+
+BN = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+
+
+def bn(prefix):
+    return [f"{prefix}.{k}" for k in BN]
+
+
+def wb(prefix):
+    return [f"{prefix}.weight", f"{prefix}.bias"]
+
+
+# -- expected key lists, from the documented architectures --------------------------------
+
+def resnet_keys(bottleneck, layers):
+    keys = ["conv1.weight", *bn("bn1")]
+    inplanes, expansion = 64, 4 if bottleneck else 1
+    for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), layers)):
+        stride = 1 if stage == 0 else 2
+        for j in range(blocks):
+            p = f"layer{stage + 1}.{j}"
+            for k in range(1, 4 if bottleneck else 3):
+                keys += [f"{p}.conv{k}.weight", *bn(f"{p}.bn{k}")]
+            if j == 0 and (stride != 1 or inplanes != planes * expansion):
+                keys += [f"{p}.downsample.0.weight", *bn(f"{p}.downsample.1")]
+        inplanes = planes * expansion
+    return keys + wb("fc")
+
+
+VGG_CFG = {
+    11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    13: [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512,
+         "M"],
+    19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512,
+         512, 512, 512, "M"],
+}
+
+
+def vgg_keys(depth, batch_norm):
+    keys, idx = [], 0
+    for v in VGG_CFG[depth]:
+        if v == "M":
+            idx += 1
+            continue
+        keys += wb(f"features.{idx}")
+        idx += 1
+        if batch_norm:
+            keys += bn(f"features.{idx}")
+            idx += 1
+        idx += 1  # ReLU
+    return keys + wb("classifier.0") + wb("classifier.3") + wb("classifier.6")
+
+
+def alexnet_keys():
+    return [k for i in (0, 3, 6, 8, 10) for k in wb(f"features.{i}")] + \
+        [k for i in (1, 4, 6) for k in wb(f"classifier.{i}")]
+
+
+def squeezenet_keys(version):
+    fires = (3, 4, 5, 7, 8, 9, 10, 12) if version == "1_0" else (3, 4, 6, 7, 9, 10, 11, 12)
+    keys = wb("features.0")
+    for i in fires:
+        for part in ("squeeze", "expand1x1", "expand3x3"):
+            keys += wb(f"features.{i}.{part}")
+    return keys + wb("classifier.1")
+
+
+def densenet_keys(block_config):
+    keys = ["features.conv0.weight", *bn("features.norm0")]
+    for b, n in enumerate(block_config, 1):
+        for layer in range(1, n + 1):
+            p = f"features.denseblock{b}.denselayer{layer}"
+            keys += [*bn(f"{p}.norm1"), f"{p}.conv1.weight", *bn(f"{p}.norm2"),
+                     f"{p}.conv2.weight"]
+        if b != len(block_config):
+            keys += [*bn(f"features.transition{b}.norm"), f"features.transition{b}.conv.weight"]
+    return keys + bn("features.norm5") + wb("classifier")
+
+
+V2_SETTING = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+              (6, 160, 3, 2), (6, 320, 1, 1)]
+
+
+def mobilenet_v2_keys():
+    keys = ["features.0.0.weight", *bn("features.0.1")]
+    idx = 1
+    for t, _, n, _ in V2_SETTING:
+        for _ in range(n):
+            p = f"features.{idx}.conv"
+            if t == 1:
+                keys += [f"{p}.0.0.weight", *bn(f"{p}.0.1"), f"{p}.1.weight", *bn(f"{p}.2")]
+            else:
+                keys += [f"{p}.0.0.weight", *bn(f"{p}.0.1"), f"{p}.1.0.weight",
+                         *bn(f"{p}.1.1"), f"{p}.2.weight", *bn(f"{p}.3")]
+            idx += 1
+    return keys + [f"features.{idx}.0.weight", *bn(f"features.{idx}.1"), *wb("classifier.1")]
+
+
+# (input, kernel, expanded, output, squeeze-excite) per block, from the MobileNetV3 paper.
+V3_LARGE = [(16, 3, 16, 16, 0), (16, 3, 64, 24, 0), (24, 3, 72, 24, 0), (24, 5, 72, 40, 1),
+            (40, 5, 120, 40, 1), (40, 5, 120, 40, 1), (40, 3, 240, 80, 0), (80, 3, 200, 80, 0),
+            (80, 3, 184, 80, 0), (80, 3, 184, 80, 0), (80, 3, 480, 112, 1),
+            (112, 3, 672, 112, 1), (112, 5, 672, 160, 1), (160, 5, 960, 160, 1),
+            (160, 5, 960, 160, 1)]
+V3_SMALL = [(16, 3, 16, 16, 1), (16, 3, 72, 24, 0), (24, 3, 88, 24, 0), (24, 5, 96, 40, 1),
+            (40, 5, 240, 40, 1), (40, 5, 240, 40, 1), (40, 5, 120, 48, 1), (48, 5, 144, 48, 1),
+            (48, 5, 288, 96, 1), (96, 5, 576, 96, 1), (96, 5, 576, 96, 1)]
+
+
+def _mbconv_keys(p, expand, se):
+    keys, j = [], 0
+    if expand:
+        keys += [f"{p}.0.0.weight", *bn(f"{p}.0.1")]
+        j = 1
+    keys += [f"{p}.{j}.0.weight", *bn(f"{p}.{j}.1")]
+    if se:
+        j += 1
+        keys += wb(f"{p}.{j}.fc1") + wb(f"{p}.{j}.fc2")
+    j += 1
+    return keys + [f"{p}.{j}.0.weight", *bn(f"{p}.{j}.1")]
+
+
+def mobilenet_v3_keys(rows):
+    keys = ["features.0.0.weight", *bn("features.0.1")]
+    for i, (cin, _, exp, _, se) in enumerate(rows, 1):
+        keys += _mbconv_keys(f"features.{i}.block", exp != cin, se)
+    n = len(rows) + 1
+    return keys + [f"features.{n}.0.weight", *bn(f"features.{n}.1")] + \
+        wb("classifier.0") + wb("classifier.3")
+
+
+B0_STAGES = [(1, 1), (6, 2), (6, 2), (6, 3), (6, 3), (6, 4), (6, 1)]  # (expand, repeats)
+
+
+def efficientnet_b0_keys():
+    keys = ["features.0.0.weight", *bn("features.0.1")]
+    for s, (expand, repeats) in enumerate(B0_STAGES, 1):
+        for b in range(repeats):
+            keys += _mbconv_keys(f"features.{s}.{b}.block", expand != 1, True)
+    return keys + ["features.8.0.weight", *bn("features.8.1")] + wb("classifier.1")
+
+
+def vit_keys(num_layers):
+    keys = ["class_token", *wb("conv_proj"), "encoder.pos_embedding"]
+    for i in range(num_layers):
+        p = f"encoder.layers.encoder_layer_{i}"
+        keys += [*wb(f"{p}.ln_1"), f"{p}.self_attention.in_proj_weight",
+                 f"{p}.self_attention.in_proj_bias", *wb(f"{p}.self_attention.out_proj"),
+                 *wb(f"{p}.ln_2"), *wb(f"{p}.mlp.0"), *wb(f"{p}.mlp.3")]
+    return keys + wb("encoder.ln") + wb("heads.head")
+
+
+ARCHS = [
+    # builder, documented num_params, expected keys, (name, shape) spot checks
+    ("resnet18", 11689512, resnet_keys(False, [2, 2, 2, 2]),
+     [("fc.weight", (1000, 512)), ("layer2.0.downsample.0.weight", (128, 64, 1, 1))]),
+    ("resnet34", 21797672, resnet_keys(False, [3, 4, 6, 3]), []),
+    ("resnet50", 25557032, resnet_keys(True, [3, 4, 6, 3]),
+     [("layer1.0.downsample.0.weight", (256, 64, 1, 1)), ("fc.weight", (1000, 2048))]),
+    ("resnet101", 44549160, resnet_keys(True, [3, 4, 23, 3]), []),
+    ("resnet152", 60192808, resnet_keys(True, [3, 8, 36, 3]), []),
+    ("resnext50_32x4d", 25028904, resnet_keys(True, [3, 4, 6, 3]),
+     [("layer1.0.conv2.weight", (128, 4, 3, 3))]),
+    ("resnext101_32x8d", 88791336, resnet_keys(True, [3, 4, 23, 3]),
+     [("layer1.0.conv2.weight", (256, 8, 3, 3))]),
+    ("resnext101_64x4d", 83455272, resnet_keys(True, [3, 4, 23, 3]),
+     [("layer1.0.conv2.weight", (256, 4, 3, 3))]),
+    ("wide_resnet50_2", 68883240, resnet_keys(True, [3, 4, 6, 3]),
+     [("layer1.0.conv2.weight", (128, 128, 3, 3))]),
+    ("wide_resnet101_2", 126886696, resnet_keys(True, [3, 4, 23, 3]), []),
+    ("alexnet", 61100840, alexnet_keys(), [("classifier.1.weight", (4096, 9216))]),
+    ("vgg11", 132863336, vgg_keys(11, False), [("classifier.0.weight", (4096, 25088))]),
+    ("vgg11_bn", 132868840, vgg_keys(11, True), []),
+    ("vgg13", 133047848, vgg_keys(13, False), []),
+    ("vgg13_bn", 133053736, vgg_keys(13, True), []),
+    ("vgg16", 138357544, vgg_keys(16, False), []),
+    ("vgg16_bn", 138365992, vgg_keys(16, True), []),
+    ("vgg19", 143667240, vgg_keys(19, False), []),
+    ("vgg19_bn", 143678248, vgg_keys(19, True), []),
+    ("mobilenet_v2", 3504872, mobilenet_v2_keys(),
+     [("features.2.conv.1.0.weight", (96, 1, 3, 3)), ("classifier.1.weight", (1000, 1280))]),
+    ("mobilenet_v3_large", 5483032, mobilenet_v3_keys(V3_LARGE),
+     [("features.4.block.2.fc1.weight", (24, 72, 1, 1)),
+      ("classifier.0.weight", (1280, 960))]),
+    ("mobilenet_v3_small", 2542856, mobilenet_v3_keys(V3_SMALL),
+     [("features.1.block.1.fc1.weight", (8, 16, 1, 1)),
+      ("classifier.0.weight", (1024, 576))]),
+    ("squeezenet1_0", 1248424, squeezenet_keys("1_0"), [("features.0.weight", (96, 3, 7, 7))]),
+    ("squeezenet1_1", 1235496, squeezenet_keys("1_1"), [("features.0.weight", (64, 3, 3, 3))]),
+    ("densenet121", 7978856, densenet_keys((6, 12, 24, 16)),
+     [("classifier.weight", (1000, 1024))]),
+    ("densenet161", 28681000, densenet_keys((6, 12, 36, 24)), []),
+    ("densenet169", 14149480, densenet_keys((6, 12, 32, 32)), []),
+    ("densenet201", 20013928, densenet_keys((6, 12, 48, 32)), []),
+    ("efficientnet_b0", 5288548, efficientnet_b0_keys(),
+     [("features.1.0.block.1.fc1.weight", (8, 32, 1, 1)),
+      ("classifier.1.weight", (1000, 1280))]),
+    ("vit_b_16", 86567656, vit_keys(12),
+     [("encoder.pos_embedding", (1, 197, 768)), ("conv_proj.weight", (768, 3, 16, 16)),
+      ("encoder.layers.encoder_layer_0.self_attention.in_proj_weight", (2304, 768))]),
+]
+
+
+@pytest.fixture
+def no_init(monkeypatch):
+    """Skip random initialisation: only the structure is checked, and drawing ~140M
+    random numbers per big model would dominate the test time."""
+    for name in ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
+                 "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
+        monkeypatch.setattr(init, name, lambda tensor, *args, **kwargs: tensor)
+
+
+@pytest.mark.parametrize("name,num_params,keys,shapes", ARCHS, ids=[a[0] for a in ARCHS])
+def test_state_dict_keys_and_param_count(no_init, name, num_params, keys, shapes):
+    model = M.get_model(name)
+    state = model.state_dict()
+    assert list(state.keys()) == keys
+    assert sum(p.numel() for p in model.parameters()) == num_params
+    for key, shape in shapes:
+        assert tuple(state[key].shape) == shape
+    weights = M.get_model_weights(name)
+    assert weights.DEFAULT.meta["num_params"] == num_params
+    assert name in M.list_models()
+
+
+FORWARD = [
+    # builder, kwargs, input size, whether real init is cheap enough to keep
+    ("resnet18", {}, 64, True),
+    ("resnet50", {"num_classes": 10}, 64, False),
+    ("resnext50_32x4d", {"num_classes": 10}, 32, False),
+    ("alexnet", {"num_classes": 7}, 64, False),
+    ("vgg11_bn", {"num_classes": 7}, 32, False),
+    ("squeezenet1_0", {"num_classes": 5}, 64, True),
+    ("squeezenet1_1", {"num_classes": 5}, 64, True),
+    ("mobilenet_v2", {"num_classes": 5}, 64, True),
+    ("mobilenet_v3_large", {"num_classes": 5}, 64, True),
+    ("mobilenet_v3_small", {"num_classes": 5}, 64, True),
+    ("densenet121", {"num_classes": 5}, 64, True),
+    ("efficientnet_b0", {"num_classes": 5}, 64, True),
+]
+
+
+def _zero_fill(tensor, *args, **kwargs):
+    with ember.no_grad():
+        tensor.zero_()
+    return tensor
+
+
+@pytest.mark.parametrize("name,kwargs,size,real_init", FORWARD, ids=[f[0] for f in FORWARD])
+def test_forward_shapes(monkeypatch, name, kwargs, size, real_init):
+    if not real_init:
+        for fn in ("normal_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_",
+                   "trunc_normal_", "uniform_"):
+            monkeypatch.setattr(init, fn, _zero_fill)
+    model = M.get_model(name, **kwargs).eval()
+    with ember.no_grad():
+        out = model(ember.randn(2, 3, size, size))
+    assert tuple(out.shape) == (2, kwargs.get("num_classes", 1000))
+    assert out.dtype == ember.float32
+    if real_init:
+        assert bool(ember.isfinite(out).all())
+
+
+def test_mobilenet_v3_small_trains():
+    """Train mode: BN batch stats, dropout, every parameter receives a gradient."""
+    model = M.mobilenet_v3_small(num_classes=3)
+    loss = model(ember.randn(2, 3, 32, 32)).sum()
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_efficientnet_stochastic_depth_probabilities():
+    model = M.efficientnet_b0()
+    probs = [m.stochastic_depth.p for m in model.modules() if hasattr(m, "stochastic_depth")]
+    assert probs == pytest.approx([0.2 * i / 16 for i in range(16)])
+
+
+def test_vit_rejects_wrong_size_and_small_config_runs():
+    model = M.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2,
+                                hidden_dim=16, mlp_dim=32, num_classes=4)
+    assert model(ember.randn(3, 3, 32, 32)).shape == (3, 4)
+    with pytest.raises(ValueError, match="Wrong image height! Expected 32 but got 16!"):
+        model(ember.randn(1, 3, 16, 32))
+    with pytest.raises(ValueError, match="Input shape indivisible by patch size!"):
+        M.VisionTransformer(30, 8, 1, 1, 8, 8)
+
+
+def _copy_torch_into_ember(torch_model, ember_model):
+    state = {k: ember.from_numpy(v.detach().numpy().copy())
+             for k, v in torch_model.state_dict().items()}
+    ember_model.load_state_dict(state)
+
+
+def test_resnet18_matches_torch():
+    """Same weights in: same logits (eval) and, in float64 so BN's batch statistics on a
+    tiny batch do not amplify rounding, the same parameter gradients and running stats."""
+    torch_model = randomize_bn_stats(torch_resnet18(num_classes=10)).double()
+    ember_model = M.resnet18(num_classes=10).double()
+    _copy_torch_into_ember(torch_model, ember_model)
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32))
+    torch_model.eval()
+    ember_model.eval()
+    with torch.no_grad():
+        expected = torch_model(torch.from_numpy(x)).numpy()
+    with ember.no_grad():
+        got = ember_model(ember.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-7)
+
+    torch_model.train()
+    ember_model.train()
+    upstream = np.random.default_rng(1).standard_normal((2, 10))
+    torch_model(torch.from_numpy(x)).backward(torch.from_numpy(upstream))
+    ember_model(ember.from_numpy(x)).backward(ember.from_numpy(upstream))
+    ember_params = dict(ember_model.named_parameters())
+    for name, p in torch_model.named_parameters():
+        np.testing.assert_allclose(ember_params[name].grad.numpy(), p.grad.numpy(),
+                                   rtol=1e-5, atol=1e-7, err_msg=name)
+    ember_buffers = dict(ember_model.named_buffers())
+    for name, b in torch_model.named_buffers():
+        np.testing.assert_allclose(ember_buffers[name].numpy(), b.numpy(), rtol=1e-7,
+                                   atol=1e-9, err_msg=name)
+
+
+def test_resnet50_matches_torch_eval():
+    torch_model = randomize_bn_stats(torch_resnet50(num_classes=10)).eval()
+    ember_model = M.resnet50(num_classes=10).eval()
+    _copy_torch_into_ember(torch_model, ember_model)
+    x = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected = torch_model(torch.from_numpy(x)).numpy()
+    with ember.no_grad():
+        got = ember_model(ember.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+# -- weights enums and loading --------------------------------------------------------------
+
+def test_weights_enum_api():
+    W = M.ResNet50_Weights
+    assert [w.name for w in W] == ["IMAGENET1K_V1", "IMAGENET1K_V2"]
+    assert W.DEFAULT is W.IMAGENET1K_V2 and W["DEFAULT"] is W.IMAGENET1K_V2
+    assert M.ResNet18_Weights.DEFAULT is M.ResNet18_Weights.IMAGENET1K_V1
+    assert W.IMAGENET1K_V1.url == "https://download.pytorch.org/models/resnet50-0676ba61.pth"
+    assert repr(W.IMAGENET1K_V1) == "ResNet50_Weights.IMAGENET1K_V1"
+    assert W.verify("IMAGENET1K_V1") is W.IMAGENET1K_V1
+    assert W.verify("ResNet50_Weights.IMAGENET1K_V2") is W.IMAGENET1K_V2
+    with pytest.raises(ValueError, match="Failed to find Weights NOPE in ResNet50_Weights"):
+        W.verify("NOPE")
+    with pytest.raises(TypeError, match="expected ResNet50_Weights"):
+        W.verify(M.ResNet18_Weights.IMAGENET1K_V1)
+    assert M.get_weight("ResNet50_Weights.IMAGENET1K_V1") is W.IMAGENET1K_V1
+    assert M.get_model_weights("resnet50") is W
+    assert W.IMAGENET1K_V1.meta["_metrics"]["ImageNet-1K"]["acc@1"] == 76.130
+    with pytest.raises(ValueError, match="Unknown model nope"):
+        M.get_model("nope")
+
+
+def test_weights_transforms_preset():
+    preset = M.ResNet50_Weights.IMAGENET1K_V2.transforms()
+    assert preset.resize_size == [232] and preset.crop_size == [224]
+    img = ember.from_numpy(np.random.default_rng(0).integers(0, 256, (3, 240, 320),
+                                                             dtype=np.uint8))
+    out = preset(img)
+    assert tuple(out.shape) == (3, 224, 224) and out.dtype == ember.float32
+    # Same pipeline in torch: antialiased bilinear resize, center crop, normalize.
+    t = torch.from_numpy(img.numpy()).float()[None] / 255
+    t = torch.nn.functional.interpolate(t, size=(232, 309), mode="bilinear",
+                                        align_corners=False, antialias=True)
+    t = t[..., 4:228, 42:266]
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(-1, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(-1, 1, 1)
+    np.testing.assert_allclose(out.numpy(), ((t - mean) / std)[0].numpy(), atol=1e-4)
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """An empty, private cache: EMBER_HOME / TORCH_HOME / XDG cache all under tmp_path."""
+    monkeypatch.setenv("EMBER_HOME", str(tmp_path / "ember_home"))
+    monkeypatch.delenv("TORCH_HOME", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return tmp_path
+
+
+def _torch_checkpoint(path):
+    model = randomize_bn_stats(torch_resnet18())
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    torch.save(model.state_dict(), path)
+    return model
+
+
+def _same_logits(torch_model, ember_model):
+    x = np.random.default_rng(3).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    torch_model.eval()
+    with torch.no_grad():
+        expected = torch_model(torch.from_numpy(x)).numpy()
+    with ember.no_grad():
+        got = ember_model.eval()(ember.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("home_var", ["TORCH_HOME", "XDG_torch"])
+def test_weights_load_from_torch_hub_cache(hub, monkeypatch, home_var):
+    if home_var == "TORCH_HOME":
+        monkeypatch.setenv("TORCH_HOME", str(hub / "torch_home"))
+        folder = hub / "torch_home" / "hub" / "checkpoints"
+    else:
+        folder = hub / "xdg" / "torch" / "hub" / "checkpoints"
+    torch_model = _torch_checkpoint(str(folder / "resnet18-f37072fd.pth"))
+    model = M.resnet18(weights=M.ResNet18_Weights.IMAGENET1K_V1)
+    _same_logits(torch_model, model)
+    legacy = M.resnet18(pretrained=True)
+    _same_logits(torch_model, legacy)
+    by_name = M.resnet18(weights="DEFAULT", progress=False)
+    _same_logits(torch_model, by_name)
+
+
+class _FileHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        body = self.server.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FileHandler)
+    httpd.files = {}
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_weights_download_into_cache_with_hash_check(hub, server, monkeypatch, tmp_path):
+    torch_model = _torch_checkpoint(str(tmp_path / "ckpt.pth"))
+    body = (tmp_path / "ckpt.pth").read_bytes()
+    prefix = hashlib.sha256(body).hexdigest()[:8]
+    server.files[f"/models/resnet18-{prefix}.pth"] = body
+    server.files["/models/resnet18-deadbeef.pth"] = body
+    value = M.ResNet18_Weights.IMAGENET1K_V1.value
+    monkeypatch.setattr(value, "url", f"{server.url}/models/resnet18-{prefix}.pth")
+    model = M.resnet18(weights=M.ResNet18_Weights.IMAGENET1K_V1, progress=False)
+    _same_logits(torch_model, model)
+    assert (hub / "ember_home" / "hub" / "checkpoints" / f"resnet18-{prefix}.pth").exists()
+    monkeypatch.setattr(value, "url", f"{server.url}/models/resnet18-deadbeef.pth")
+    with pytest.raises(RuntimeError, match='invalid hash value .expected "deadbeef"'):
+        M.resnet18(weights=M.ResNet18_Weights.IMAGENET1K_V1, progress=False)
+
+
+def test_weights_missing_and_offline_is_a_clear_error(hub, monkeypatch):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    value = M.ResNet18_Weights.IMAGENET1K_V1.value
+    monkeypatch.setattr(value, "url", f"http://127.0.0.1:{port}/resnet18-f37072fd.pth")
+    with pytest.raises(RuntimeError) as info:
+        M.resnet18(weights=M.ResNet18_Weights.IMAGENET1K_V1)
+    text = str(info.value)
+    assert "resnet18-f37072fd.pth was not found in" in text
+    assert str(hub / "ember_home" / "hub" / "checkpoints") in text
+    assert f"could not be downloaded from http://127.0.0.1:{port}/" in text
+
+
+def test_num_classes_must_agree_with_weights():
+    with pytest.raises(ValueError) as info:
+        M.resnet18(weights=M.ResNet18_Weights.IMAGENET1K_V1, num_classes=10)
+    assert str(info.value) == ("The parameter 'num_classes' expected value 1000 but got 10 "
+                               "instead.")
+
+
+def test_densenet_old_checkpoint_keys_are_renamed():
+    old = {"features.denseblock1.denselayer1.norm.1.weight": 1,
+           "features.denseblock2.denselayer3.conv.2.weight": 2,
+           "features.norm0.weight": 3}
+    assert list(_rename_old_keys(old)) == ["features.denseblock1.denselayer1.norm1.weight",
+                                           "features.denseblock2.denselayer3.conv2.weight",
+                                           "features.norm0.weight"]
