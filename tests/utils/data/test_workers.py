@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 import random
 import signal
 import subprocess
@@ -345,6 +346,19 @@ def test_iteration_can_continue_after_a_worker_exception():
     with pytest.raises(ValueError, match="skip me"):
         next(iterator)
     assert [batch.tolist() for batch in iterator] == [[4, 5], [6, 7]]
+
+
+def test_unpicklable_dataset_with_spawn_raises_and_leaves_no_workers():
+    class Local(Dataset):
+        def __getitem__(self, i):
+            return i
+
+        def __len__(self):
+            return 2
+
+    loader = DataLoader(Local(), num_workers=2, multiprocessing_context="spawn")
+    with pytest.raises((AttributeError, TypeError, pickle.PicklingError), match="pickle"):
+        iter(loader)
 
 
 def test_worker_init_fn_exception_is_reraised():

@@ -385,6 +385,7 @@ class _MultiProcessIter(_BaseIter):
         self._workers_done_event = context.Event()
         self._index_queues = []
         self._workers = []
+        self._workers_status = [True] * self._num_workers
         try:
             for worker_id in range(self._num_workers):
                 index_queue = context.Queue()
@@ -437,8 +438,9 @@ class _MultiProcessIter(_BaseIter):
         """Wait up to ``timeout`` for a result, checking worker liveness every poll."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            wait = POLL_INTERVAL if deadline is None else min(POLL_INTERVAL,
-                                                               max(deadline - time.monotonic(), 0))
+            wait = POLL_INTERVAL
+            if deadline is not None:
+                wait = min(wait, max(deadline - time.monotonic(), 0))
             try:
                 payload = self._data_queue.get(timeout=wait)
                 return True, _shared.loads_batch(payload)
