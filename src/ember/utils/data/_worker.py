@@ -77,6 +77,9 @@ class ExceptionWrapper:
             msg += f"\n{self.detail}"
         if self.exc_type is KeyError:
             msg = _KeyErrorMessage(msg)
+        elif getattr(self.exc_type, "message", None):
+            # exception classes with a ``message`` attribute take it as a keyword
+            raise self.exc_type(message=msg)
         try:
             exception = self.exc_type(msg)
         except Exception:
