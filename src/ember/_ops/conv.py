@@ -126,9 +126,17 @@ def _grad_by_group(gy, groups):
 _ROW_GEMM_MAX_COLUMNS = 320
 
 
-def _uses_row_gemms(geo, in_channels_per_group, n):
-    return (len(geo.kernel) == 2 and geo.groups == 1 and geo.stride[0] == 1 and n > 0
-            and in_channels_per_group * geo.kernel[0] * geo.kernel[1] <= _ROW_GEMM_MAX_COLUMNS)
+# the forward's row GEMMs also win on wide outputs whatever the channel count; the
+# weight gradient's per-sample GEMMs only for few columns (measured on ResNet shapes)
+_ROW_GEMM_MIN_WIDTH = 14
+
+
+def _uses_row_gemms(geo, in_channels_per_group, n, for_weight=False):
+    if len(geo.kernel) != 2 or geo.groups != 1 or geo.stride[0] != 1 or n == 0:
+        return False
+    if in_channels_per_group * geo.kernel[0] * geo.kernel[1] <= _ROW_GEMM_MAX_COLUMNS:
+        return True
+    return not for_weight and geo.out_spatial[1] >= _ROW_GEMM_MIN_WIDTH
 
 
 def _shifted_rows(x, geo):
@@ -247,7 +255,7 @@ def _conv_weight_grad(x, gy_grouped, geo, weight_shape):
     xp = xp_of(x)
     n, c = x.shape[:2]
     g = geo.groups
-    if _uses_row_gemms(geo, c // g, n):
+    if _uses_row_gemms(geo, c // g, n, for_weight=True):
         gy = gy_grouped.reshape((n, -1) + tuple(geo.out_spatial))
         return _conv2d_row_weight_grad(x, gy, geo, weight_shape)
     rows = (c // g) * math.prod(geo.kernel)
