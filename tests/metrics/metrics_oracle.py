@@ -17,8 +17,10 @@ def _run(fn):
         warnings.simplefilter("always")
         try:
             value, error = fn(), None
-        except (ValueError, NotImplementedError) as exc:
-            value, error = None, type(exc)
+        except NotImplementedError:
+            value, error = None, NotImplementedError
+        except ValueError:  # sklearn's InvalidParameterError is a ValueError too
+            value, error = None, ValueError
     texts = sorted({f"{type(w.message).__name__}: {w.message}" for w in caught
                     if type(w.message).__name__ in ("UndefinedMetricWarning", "UserWarning")})
     return value, error, texts

@@ -34,14 +34,19 @@ def _columns(preds, target):
         )
     dtype = _result_dtype(preds, target)
     preds, target = preds.to(ember.float64), target.to(ember.float64)
-    preds = preds.reshape(preds.shape[0], -1) if preds.ndim else preds.reshape(1, 1)
-    target = target.reshape(target.shape[0], -1) if target.ndim else target.reshape(1, 1)
+    preds, target = _as_matrix(preds), _as_matrix(target)
     if preds.shape[1] != target.shape[1]:
         raise ValueError(
             f"y_true and y_pred have different number of output ({target.shape[1]}!="
             f"{preds.shape[1]})"
         )
     return preds, target, dtype
+
+
+def _as_matrix(values):
+    if values.ndim == 2:
+        return values
+    return values.reshape(values.numel(), 1)
 
 
 def _dtype_code(dtype):
@@ -69,28 +74,36 @@ def _check_count(count):
                          "required.")
 
 
+def _check_multioutput(multioutput, n_outputs, variance_weighted=False, rmse=False):
+    """sklearn's validation, run before any score (so its errors win, as in sklearn)."""
+    if isinstance(multioutput, str):
+        allowed = ("raw_values", "uniform_average") + (
+            ("variance_weighted",) if variance_weighted else ())
+        if multioutput not in allowed:
+            raise ValueError(f"multioutput must be one of {allowed} or an array of weights, "
+                             f"got {multioutput!r}")
+        return
+    weights = to_tensor(multioutput).reshape(-1)
+    if n_outputs == 1 and not rmse:  # sklearn's rmse skips this check
+        raise ValueError("Custom weights are useful only in multi-output cases.")
+    if weights.shape[0] != n_outputs:
+        raise ValueError(f"There must be equally many custom weights ({weights.shape[0]}) "
+                         f"as outputs ({n_outputs}).")
+
+
 def _average_outputs(scores, multioutput, dtype, variance=None):
     if isinstance(multioutput, str):
         if multioutput == "raw_values":
             return scores.to(dtype)
-        if multioutput == "uniform_average":
-            return scores.mean().to(dtype)
-        if multioutput == "variance_weighted" and variance is not None:
-            if bool((variance != 0).any()):
-                return ((scores * variance).sum() / variance.sum()).to(dtype)
-            return scores.mean().to(dtype)
-        allowed = ("raw_values", "uniform_average") + (
-            ("variance_weighted",) if variance is not None else ())
-        raise ValueError(f"multioutput must be one of {allowed} or an array of weights, "
-                         f"got {multioutput!r}")
+        if multioutput == "variance_weighted" and bool((variance != 0).any()):
+            return ((scores * variance).sum() / variance.sum()).to(dtype)
+        return scores.mean().to(dtype)
     weights = to_tensor(multioutput).to(ember.float64).reshape(-1)
-    if weights.shape[0] != scores.shape[0]:
-        raise ValueError("There must be equally many custom weights "
-                         f"({weights.shape[0]}) as outputs ({scores.shape[0]}).")
     return ((scores * weights).sum() / weights.sum()).to(dtype)
 
 
 def _mse_compute(state, *, multioutput="uniform_average", squared=True, **_options):
+    _check_multioutput(multioutput, state["squared_error"].shape[0], rmse=not squared)
     _check_count(state["count"])
     per_output = state["squared_error"] / int(state["count"])
     if not squared:
@@ -99,6 +112,7 @@ def _mse_compute(state, *, multioutput="uniform_average", squared=True, **_optio
 
 
 def _mae_compute(state, *, multioutput="uniform_average", **_options):
+    _check_multioutput(multioutput, state["absolute_error"].shape[0])
     _check_count(state["count"])
     per_output = state["absolute_error"] / int(state["count"])
     return _average_outputs(per_output, multioutput, state["dtype"].dtype)
@@ -115,6 +129,7 @@ def _explained_fraction(numerator, denominator, force_finite):
 
 def _r2_compute(state, *, multioutput="uniform_average", force_finite=True, **_options):
     preds, target, dtype = state["preds"], state["target"], state["dtype"].dtype
+    _check_multioutput(multioutput, preds.shape[1], variance_weighted=True)
     _check_count(preds.shape[0])
     if preds.shape[0] < 2:
         warnings.warn("R^2 score is not well-defined with less than two samples.",
@@ -129,6 +144,7 @@ def _r2_compute(state, *, multioutput="uniform_average", force_finite=True, **_o
 def _explained_variance_compute(state, *, multioutput="uniform_average", force_finite=True,
                                 **_options):
     preds, target, dtype = state["preds"], state["target"], state["dtype"].dtype
+    _check_multioutput(multioutput, preds.shape[1], variance_weighted=True)
     _check_count(preds.shape[0])
     residual = target - preds
     numerator = ((residual - residual.mean(0)) ** 2).mean(0)
