@@ -13,6 +13,8 @@ import numpy as np
 import ember
 import ember.nn.functional as F
 
+from . import _resample
+
 _INT_MAX = {
     ember.uint8: 255, ember.int8: 127, ember.int16: 32767, ember.uint16: 65535,
     ember.int32: 2 ** 31 - 1, ember.int64: 2 ** 63 - 1, ember.bool: 1,
@@ -156,31 +158,31 @@ def resize(img, size: list[int], interpolation: str = "bilinear", antialias=True
     if antialias is None or interpolation not in ("bilinear", "bicubic"):
         antialias = False
     batch, state = _to_batch(img)
-    align_corners = False if interpolation in ("bilinear", "bicubic") else None
-    out = F.interpolate(batch, size=list(size), mode=interpolation,
-                        align_corners=align_corners, antialias=antialias)
+    if interpolation in ("bilinear", "bicubic"):
+        out = _resample.resize_matrix(batch, list(size), interpolation, bool(antialias))
+    else:
+        out = F.interpolate(batch, size=list(size), mode=interpolation)
     if interpolation == "bicubic" and state[1] == ember.uint8:
         out = out.clamp(min=0, max=255)
     return _from_batch(out, state)
 
 
-def _affine_grid(matrix, w, h, ow, oh, dtype, device):
-    """Sampling grid of an inverse affine map, pixel centres relative to the image centre.
+def _affine_grid(matrix, w, h, ow, oh):
+    """(oh, ow, 2) sampling grid of an inverse affine map, in grid_sample's [-1, 1] units.
 
-    Unlike ``F.affine_grid`` the map is applied in pixel units and only then normalised
-    by the input size, so an output canvas of another size (rotate with expand) works.
+    The map acts on pixel centres relative to the image centre and is normalised by the
+    input size afterwards, so an output canvas of another size (rotate with expand)
+    works, unlike ``F.affine_grid``.
     """
     theta = np.asarray(matrix, dtype=np.float64).reshape(2, 3)
     xs = np.linspace(-ow * 0.5 + 0.5, ow * 0.5 - 0.5, ow)
     ys = np.linspace(-oh * 0.5 + 0.5, oh * 0.5 - 0.5, oh)
     base = np.stack([np.broadcast_to(xs, (oh, ow)), np.broadcast_to(ys[:, None], (oh, ow)),
                      np.ones((oh, ow))], axis=-1)
-    grid = base @ (theta.T / np.array([0.5 * w, 0.5 * h]))
-    return ember.tensor(grid[None].astype(ember.empty(0, dtype=dtype).numpy().dtype),
-                        device=device)
+    return base @ (theta.T / np.array([0.5 * w, 0.5 * h]))
 
 
-def _perspective_grid(coeffs, ow, oh, dtype, device):
+def _perspective_grid(coeffs, ow, oh):
     """Pillow's perspective map: x' = (a x + b y + c) / (g x + h y + 1), likewise y'."""
     xs = np.linspace(0.5, ow - 0.5, ow)
     ys = np.linspace(0.5, oh - 0.5, oh)
@@ -189,25 +191,22 @@ def _perspective_grid(coeffs, ow, oh, dtype, device):
     denom = g * x + h * y + 1.0
     gx = (a * x + b * y + c) / denom / (0.5 * ow) - 1.0
     gy = (d * x + e * y + f) / denom / (0.5 * oh) - 1.0
-    grid = np.stack([gx, gy], axis=-1)[None]
-    return ember.tensor(grid.astype(ember.empty(0, dtype=dtype).numpy().dtype), device=device)
+    return np.stack([gx, gy], axis=-1)
 
 
 def _apply_grid(img, grid, mode: str, fill):
-    """grid_sample every image of the batch; outside pixels take ``fill``.
+    """Sample every image of the batch on ``grid``; outside pixels take ``fill``.
 
-    A channel of ones rides along through the same sample call: where it comes back
-    below one the output saw the outside, and fill is blended in by that weight.
+    A channel of ones rides along through the same sampling: where it comes back below
+    one the output saw the outside, and fill is blended in by that weight.
     """
-    float_dtypes = (grid.dtype,)
-    batch, state = _to_batch(img, float_dtypes)
+    batch, state = _to_batch(img, (_grid_dtype(img),))
     n = batch.shape[0]
     if fill is not None:
         mask = ember.ones((n, 1) + tuple(batch.shape[2:]), dtype=batch.dtype,
                           device=batch.device)
         batch = ember.cat((batch, mask), dim=1)
-    out = F.grid_sample(batch, grid.expand(n, *grid.shape[1:]), mode=mode,
-                        padding_mode="zeros", align_corners=False)
+    out = _resample.grid_sample(batch, grid, mode)
     if fill is not None:
         mask = out[:, -1:]
         out = out[:, :-1]
@@ -228,8 +227,7 @@ def _grid_dtype(img):
 def affine(img, matrix, interpolation: str = "nearest", fill=None):
     assert_image_tensor(img)
     h, w = img.shape[-2:]
-    grid = _affine_grid(matrix, w, h, w, h, _grid_dtype(img), img.device)
-    return _apply_grid(img, grid, interpolation, fill)
+    return _apply_grid(img, _affine_grid(matrix, w, h, w, h), interpolation, fill)
 
 
 def compute_affine_output_size(matrix, w: int, h: int) -> tuple[int, int]:
@@ -251,15 +249,13 @@ def rotate(img, matrix, interpolation: str = "nearest", expand: bool = False, fi
     assert_image_tensor(img)
     h, w = img.shape[-2:]
     ow, oh = compute_affine_output_size(matrix, w, h) if expand else (w, h)
-    grid = _affine_grid(matrix, w, h, ow, oh, _grid_dtype(img), img.device)
-    return _apply_grid(img, grid, interpolation, fill)
+    return _apply_grid(img, _affine_grid(matrix, w, h, ow, oh), interpolation, fill)
 
 
 def perspective(img, coeffs, interpolation: str = "bilinear", fill=None):
     assert_image_tensor(img)
     h, w = img.shape[-2:]
-    grid = _perspective_grid(coeffs, w, h, _grid_dtype(img), img.device)
-    return _apply_grid(img, grid, interpolation, fill)
+    return _apply_grid(img, _perspective_grid(coeffs, w, h), interpolation, fill)
 
 
 def _gaussian_kernel1d(ksize: int, sigma: float):
@@ -270,20 +266,15 @@ def _gaussian_kernel1d(ksize: int, sigma: float):
 
 
 def gaussian_blur(img, kernel_size: list[int], sigma: list[float]):
-    """Separable Gaussian: reflect-pad, then one depthwise 2-D convolution."""
+    """Gaussian blur: reflect-pad, then the separable kernel one axis at a time."""
     assert_image_tensor(img)
-    dtype = _grid_dtype(img)
     kx = _gaussian_kernel1d(kernel_size[0], sigma[0])
     ky = _gaussian_kernel1d(kernel_size[1], sigma[1])
-    np_dtype = ember.empty(0, dtype=dtype).numpy().dtype
-    kernel2d = ember.tensor(np.outer(ky, kx).astype(np_dtype), device=img.device)
-    batch, state = _to_batch(img, (dtype,))
-    c = batch.shape[1]
-    kernel = kernel2d.expand(c, 1, *kernel2d.shape)
+    batch, state = _to_batch(img, (_grid_dtype(img),))
     padding = [kernel_size[0] // 2, kernel_size[0] // 2, kernel_size[1] // 2,
                kernel_size[1] // 2]
     batch = F.pad(batch, padding, mode="reflect")
-    return _from_batch(F.conv2d(batch, kernel, groups=c), state)
+    return _from_batch(_resample.separable_blur(batch, kx, ky), state)
 
 
 def erase(img, i: int, j: int, h: int, w: int, v, inplace: bool = False):
@@ -370,12 +361,12 @@ def _hsv2rgb(img):
     p = ember.clamp(v * (1.0 - s), 0.0, 1.0)
     q = ember.clamp(v * (1.0 - s * f), 0.0, 1.0)
     t = ember.clamp(v * (1.0 - s * (1.0 - f)), 0.0, 1.0)
-    mask = i.unsqueeze(dim=-3) == ember.arange(6, device=i.device).view(-1, 1, 1)
-    a1 = ember.stack((v, q, p, p, t, v), dim=-3)
-    a2 = ember.stack((t, v, v, q, p, p), dim=-3)
-    a3 = ember.stack((p, p, t, v, v, q), dim=-3)
-    a4 = ember.stack((a1, a2, a3), dim=-4)
-    return ember.einsum("...ijk,...xijk->...xjk", mask.to(img.dtype), a4)
+    # each hue sector i picks (r, g, b) from (v, q, p, p, t, v) etc.; one gather does it
+    choices = ember.stack((v, q, p, p, t, v, t, v, v, q, p, p, p, p, t, v, v, q), dim=-3)
+    choices = choices.unflatten(-3, (3, 6))
+    sector = i.to(ember.int64).unsqueeze(-3).unsqueeze(-3).expand(*choices.shape[:-3], 1,
+                                                                 *choices.shape[-2:])
+    return choices.gather(-3, sector).squeeze(-3)
 
 
 def adjust_hue(img, factor: float):
@@ -400,16 +391,11 @@ def adjust_gamma(img, gamma: float, gain: float = 1.0):
 
 def _blurred_degenerate_image(img):
     """Pillow's SMOOTH filter (3x3, centre weight 5) on the interior; border kept."""
-    dtype = _grid_dtype(img)
     kernel = np.ones((3, 3))
     kernel[1, 1] = 5.0
     kernel /= kernel.sum()
-    np_dtype = ember.empty(0, dtype=dtype).numpy().dtype
-    kernel = ember.tensor(kernel.astype(np_dtype), device=img.device)
-    batch, state = _to_batch(img, (dtype,))
-    c = batch.shape[1]
-    smooth = F.conv2d(batch, kernel.expand(c, 1, 3, 3), groups=c)
-    smooth = F.pad(smooth, [1, 1, 1, 1])
+    batch, state = _to_batch(img, (_grid_dtype(img),))
+    smooth = F.pad(_resample.correlate_taps(batch, kernel), [1, 1, 1, 1])
     inner = ember.zeros(batch.shape[-2:], dtype=ember.bool, device=img.device)
     inner[1:-1, 1:-1] = True
     return ember.where(inner, _from_batch(smooth, state), img)
