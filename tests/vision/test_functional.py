@@ -310,6 +310,10 @@ def test_pad_errors(args, exc, msg):
     ((3, 12, 10), [5, 4], "bilinear", False),
     ((2, 3, 8, 9), [13, 15], "bilinear", True),
     ((3, 12, 10), [6, 7], "bicubic", True),
+    ((3, 12, 10), [6, 17], "bicubic", False),
+    ((3, 5, 6), [11, 4], "bicubic", True),
+    ((3, 5, 6), [11, 13], "bilinear", True),
+    ((2, 7, 9), [7, 4], "bilinear", False),
     ((3, 12, 10), [6, 7], "nearest", True),
     ((1, 3, 7, 9), [4, 5], "nearest-exact", False),
 ])
@@ -661,6 +665,14 @@ def test_equalize_batch_and_flat_channel():
 def test_colour_errors(fn, img, exc, msg):
     with pytest.raises(exc, match=msg):
         fn(img)
+
+
+def test_to_grayscale_is_pil_only():
+    img = pil_rgb(4, 5)
+    np.testing.assert_array_equal(np.asarray(VF.to_grayscale(img, 3))[..., 0],
+                                  np.asarray(img.convert("L")))
+    with pytest.raises(TypeError, match="Input should be PIL Image"):
+        VF.to_grayscale(ember.zeros(3, 4, 4))
 
 
 def test_single_channel_hue_and_saturation_are_identity():

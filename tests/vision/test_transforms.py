@@ -316,6 +316,20 @@ def test_reprs():
     assert repr(T.RandomHorizontalFlip()) == "RandomHorizontalFlip(p=0.5)"
 
 
+def test_pipelines_pickle_for_worker_processes():
+    import pickle
+    pipe = T.Compose([T.RandomResizedCrop(8), T.ColorJitter(0.2, 0.2), T.ToTensor(),
+                      T.Normalize([0.5] * 3, [0.5] * 3), T.RandomErasing(),
+                      T.AutoAugment(T.AutoAugmentPolicy.CIFAR10)])
+    clone = pickle.loads(pickle.dumps(pipe))
+    assert repr(clone) == repr(pipe)
+    img = pil_rgb()
+    ember.manual_seed(9)
+    first = T.Compose(clone.transforms[:5])(img)
+    ember.manual_seed(9)
+    assert same(first, T.Compose(pipe.transforms[:5])(img))
+
+
 def test_scale_ratio_warning():
     with pytest.warns(UserWarning, match=r"Scale and ratio should be of kind \(min, max\)"):
         T.RandomResizedCrop(5, scale=(1.0, 0.5))

@@ -509,9 +509,10 @@ def rgb_to_grayscale(img, num_output_channels: int = 1):
 
 
 def to_grayscale(img, num_output_channels: int = 1):
-    if _is_tensor(img):
-        return F_t.rgb_to_grayscale(img, num_output_channels)
-    return F_pil.to_grayscale(img, num_output_channels)
+    """PIL-only grayscale conversion (tensors use ``rgb_to_grayscale``)."""
+    if F_pil.is_pil_image(img):
+        return F_pil.to_grayscale(img, num_output_channels)
+    raise TypeError("Input should be PIL Image")
 
 
 def posterize(img, bits: int):
