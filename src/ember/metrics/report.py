@@ -53,9 +53,13 @@ def classification_report(y_true, y_pred, labels=None, target_names=None, digits
         return prf_compute(state, average=average, labels=labels, zero_division=zero_division)
 
     precision, recall, f1, support = scores(None)
-    rows = list(zip(target_names, precision.tolist(), recall.tolist(), f1.tolist(),
-                    support.tolist()))
-    total_support = int(support.sum())
+    support = support.tolist()
+    # sklearn's quirk, kept for identical text: with no correct prediction at all its
+    # support counts come out as floats and print as "3.0".
+    if not multilabel and int(ember.diagonal(state["confmat"]).sum()) == 0:
+        support = [float(count) for count in support]
+    rows = list(zip(target_names, precision.tolist(), recall.tolist(), f1.tolist(), support))
+    total_support = sum(support)
     averages = ("micro", "macro", "weighted") + (("samples",) if multilabel else ())
 
     if output_dict:
