@@ -141,19 +141,27 @@ def _uses_row_gemms(geo, in_channels_per_group, n, for_weight=False):
 
 def _shifted_rows(x, geo):
     """(N, C * kW, Hp * W_out): for each kernel column, the padded rows sampled at that
-    column's offset; kernel row i reads the contiguous range starting at i * dH * W_out."""
+    column's offset; kernel row i reads the contiguous range starting at i * dH * W_out.
+    Written straight from the unpadded input (zero borders), no padded copy."""
     xp = xp_of(x)
-    n, c = x.shape[:2]
+    n, c, h, w = x.shape
     kw = geo.kernel[1]
     ow = geo.out_spatial[1]
-    padded = _pad_array(x, geo.pad_lo, geo.pad_hi)
-    hp = padded.shape[2]
-    strides = padded.strides
-    view = xp.lib.stride_tricks.as_strided(
-        padded, (n, c, kw, hp, ow),
-        (strides[0], strides[1], strides[3] * geo.dilation[1], strides[2],
-         strides[3] * geo.stride[1]))
-    return xp.ascontiguousarray(view).reshape(n, c * kw, hp * ow)
+    top, left = geo.pad_lo
+    hp = h + top + geo.pad_hi[0]
+    stride, dilation = geo.stride[1], geo.dilation[1]
+    padded_borders = top or geo.pad_hi[0] or left or geo.pad_hi[1]
+    rows = (xp.zeros if padded_borders else xp.empty)((n, c, kw, hp, ow), dtype=x.dtype)
+    for j in range(kw):
+        shift = j * dilation - left  # input column read by output column 0
+        first = max(0, -(shift // stride) if shift < 0 else 0)
+        last = min(ow - 1, (w - 1 - shift) // stride)
+        if last < first:
+            continue
+        start = first * stride + shift
+        rows[:, :, j, top:top + h, first:last + 1] = \
+            x[:, :, :, start:start + (last - first) * stride + 1:stride]
+    return rows.reshape(n, c * kw, hp * ow)
 
 
 def _conv2d_row_weight_grad(x, gy, geo, weight_shape):
