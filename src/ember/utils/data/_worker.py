@@ -206,6 +206,7 @@ def worker_loop(iterable, dataset, index_queue, data_queue, done_event, auto_col
                 segment_prefix):
     """The body of worker process ``worker_id``."""
     global _worker_info
+    parent_pid = os.getppid()  # before any user code runs, so an early parent death shows
     try:
         _shared.set_segment_prefix(f"{segment_prefix}w{worker_id}_")
         seed = base_seed + worker_id
@@ -226,7 +227,6 @@ def worker_loop(iterable, dataset, index_queue, data_queue, done_event, auto_col
             init_exception = ExceptionWrapper(where=where)
 
         iteration_end = False
-        parent_pid = os.getppid()
         while os.getppid() == parent_pid:  # the parent died: stop instead of lingering
             try:
                 task = index_queue.get(timeout=POLL_INTERVAL)
