@@ -10,6 +10,8 @@ import numpy as np
 import ember
 import ember.nn.functional as F
 
+from .transforms._functional_tensor import convert_image_dtype
+
 __all__ = ["make_grid", "save_image", "draw_bounding_boxes", "draw_segmentation_masks"]
 
 
@@ -155,7 +157,7 @@ def draw_bounding_boxes(image, boxes, labels=None, colors=None, fill: bool = Fal
     original_dtype = image.dtype
     pixels = image.detach().cpu()
     if original_dtype.is_floating_point:
-        pixels = (pixels * 255).to(ember.uint8)
+        pixels = convert_image_dtype(pixels, ember.uint8)
     arr = pixels.numpy().transpose(1, 2, 0)
     if arr.shape[-1] == 1:
         arr = np.repeat(arr, 3, axis=-1)
@@ -171,7 +173,7 @@ def draw_bounding_boxes(image, boxes, labels=None, colors=None, fill: bool = Fal
             draw.text((bbox[0] + margin, bbox[1] + margin), label, fill=color, font=txt_font)
     out = ember.from_numpy(np.array(img_to_draw).transpose(2, 0, 1).copy())
     if original_dtype.is_floating_point:
-        out = out.to(original_dtype) / 255
+        out = convert_image_dtype(out, original_dtype)
     return out.to(image.device)
 
 
