@@ -84,10 +84,10 @@ def safe_divide(numerator, denominator, zero_division, metric, modifier, average
 def nan_average(values, weights=None):
     """sklearn's ``_nanaverage``: NaNs ignored; all-zero weights fall back to a plain mean."""
     if values.numel() == 0:
-        return ember.tensor(math.nan, dtype=ember.float64)
+        return ember.tensor(math.nan, dtype=ember.float64, device=values.device)
     finite = ~ember.isnan(values)
     if not bool(finite.any()):
-        return ember.tensor(math.nan, dtype=ember.float64)
+        return ember.tensor(math.nan, dtype=ember.float64, device=values.device)
     kept = values[finite]
     if weights is not None:
         kept_weights = weights[finite].to(ember.float64)
@@ -145,7 +145,9 @@ def class_labels(preds, target, task, threshold, ignore_index):
     n_score_classes = None
     if preds.ndim == target.ndim + 1:
         if not preds.is_floating_point():
-            raise ValueError("class scores must be floating point, got labels with an extra dimension")
+            raise ValueError(
+                "class scores must be floating point, got labels with an extra dimension"
+            )
         n_score_classes = preds.shape[1]
         preds = preds.argmax(1)
     elif preds.shape != target.shape:

@@ -144,9 +144,9 @@ def label_indices(confmat, num_classes, labels):
     count, as scikit-learn's ``unique_labels``.
     """
     if labels is not None:
-        return ember.as_tensor(list(labels)).long()
+        return ember.as_tensor(list(labels), device=confmat.device).long()
     if num_classes is not None:
-        return ember.arange(num_classes)
+        return ember.arange(num_classes, device=confmat.device)
     seen = (confmat.sum(0) + confmat.sum(1)) > 0
     return ember.nonzero(seen).reshape(-1)
 
@@ -160,14 +160,14 @@ def class_counts(state, num_classes=None, labels=None, task=None, average=None):
     if is_multilabel(state):
         count = state["count"]
         if labels is not None:
-            index = ember.as_tensor(list(labels)).long()
+            index = ember.as_tensor(list(labels), device=state["tp"].device).long()
             return (state["tp"][index], state["pred"][index], state["true"][index],
                     count[index])
         return state["tp"], state["pred"], state["true"], count
     confmat = state["confmat"]
     if average == "binary":
         confmat = padded_confmat(confmat, 2)
-        index = ember.tensor([1])
+        index = ember.tensor([1], device=confmat.device)
     else:
         index = label_indices(confmat, num_classes, labels)
         if index.numel():

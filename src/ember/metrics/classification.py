@@ -143,7 +143,7 @@ def _confusion_matrix_compute(state, *, normalize=None, num_classes=None, labels
         return matrix
     confmat = state["confmat"]
     if task == "binary":
-        index = ember.arange(2)
+        index = ember.arange(2, device=confmat.device)
     else:
         index = label_indices(confmat, num_classes, labels)
     if index.numel():
@@ -205,7 +205,7 @@ def _matthews_compute(state, **_options):
     cov_true = n_samples**2 - (true_sum * true_sum).sum()
     denominator = cov_pred * cov_true
     if float(denominator) == 0.0:
-        return as_score(ember.tensor(0.0))
+        return as_score(ember.tensor(0.0, device=confmat.device))
     return as_score(cov_true_pred / ember.sqrt(denominator))
 
 
@@ -217,9 +217,10 @@ def _cohen_kappa_compute(state, *, weights=None, replace_undefined_by=math.nan, 
     col_sum, row_sum = confmat.sum(0), confmat.sum(1)
     expected = ember.outer(col_sum, row_sum) / col_sum.sum()
     if weights is None:
-        weight = 1.0 - ember.eye(n_classes, dtype=ember.float64)
+        weight = 1.0 - ember.eye(n_classes, dtype=ember.float64, device=confmat.device)
     else:
-        grid = ember.arange(n_classes, dtype=ember.float64).expand(n_classes, n_classes)
+        classes = ember.arange(n_classes, dtype=ember.float64, device=confmat.device)
+        grid = classes.expand(n_classes, n_classes)
         distance = grid - grid.T
         weight = distance.abs() if weights == "linear" else distance**2
     denominator = (weight * expected).sum()
@@ -229,7 +230,7 @@ def _cohen_kappa_compute(state, *, weights=None, replace_undefined_by=math.nan, 
             "undefined and set to the value defined by the the `replace_undefined_by` param, "
             f"which is set to {replace_undefined_by}.", UndefinedMetricWarning, stacklevel=3,
         )
-        return as_score(ember.tensor(float(replace_undefined_by)))
+        return as_score(ember.tensor(float(replace_undefined_by), device=confmat.device))
     return as_score(1 - (weight * confmat).sum() / denominator)
 
 

@@ -82,7 +82,7 @@ def _tie_filled_counts(scores, positive, valid=None):
     rows, width = scores.shape
     if width == 0:
         return sorted_scores, tps, fps
-    starts = ember.ones(rows, width, dtype=ember.bool)
+    starts = ember.ones(rows, width, dtype=ember.bool, device=scores.device)
     starts[:, 1:] = sorted_scores[:, 1:] != sorted_scores[:, :-1]
     group = ember.cumsum(starts.reshape(-1).long(), 0) - 1
     group_end = ember.cumsum(ember.bincount(group), 0) - 1
@@ -96,7 +96,7 @@ def _auc_rows(scores, positive, valid=None):
     _, tps, fps = _tie_filled_counts(scores, positive, valid)
     n_pos, n_neg = tps[:, -1:], fps[:, -1:]
     one_class = (n_pos[:, 0] == 0) | (n_neg[:, 0] == 0)
-    zero = ember.zeros(scores.shape[0], 1, dtype=ember.float64)
+    zero = ember.zeros(scores.shape[0], 1, dtype=ember.float64, device=scores.device)
     tpr = ember.cat([zero, tps / ember.where(n_pos == 0, 1.0, n_pos)], 1)
     fpr = ember.cat([zero, fps / ember.where(n_neg == 0, 1.0, n_neg)], 1)
     area = ((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]) / 2).sum(1)
@@ -121,7 +121,7 @@ def _average_precision_rows(scores, positive, valid=None):
     predicted = tps + fps
     precision = tps / ember.where(predicted == 0, 1.0, predicted)
     recall = ember.where(n_pos == 0, 1.0, tps / ember.where(n_pos == 0, 1.0, n_pos))
-    zero = ember.zeros(scores.shape[0], 1, dtype=ember.float64)
+    zero = ember.zeros(scores.shape[0], 1, dtype=ember.float64, device=scores.device)
     steps = ember.diff(ember.cat([zero, recall], 1), dim=1)
     return ember.clamp((steps * precision).sum(1), min=0.0)
 
@@ -138,7 +138,7 @@ def _one_vs_rest(state, name, classes_message):
     present = ember.bincount(target, minlength=n_classes) > 0
     if target.numel() and (int(target.max()) >= n_classes or not bool(present.all())):
         raise ValueError(classes_message)
-    classes = ember.arange(n_classes).unsqueeze(1)
+    classes = ember.arange(n_classes, device=preds.device).unsqueeze(1)
     return preds.T, target.unsqueeze(0) == classes
 
 
@@ -152,7 +152,7 @@ def _average_rows(scores, positive, average, rows_fn):
     if average == "weighted":
         weight = positive.sum(1).to(ember.float64)
         if float(weight.sum()) == 0.0:
-            return ember.tensor(0.0, dtype=ember.float64)
+            return ember.tensor(0.0, dtype=ember.float64, device=scores.device)
         per_row = ember.where(weight == 0, 0.0, per_row)
         return (per_row * weight).sum() / weight.sum()
     return per_row.mean()
@@ -176,7 +176,9 @@ def _auroc_compute(state, *, average="macro", multi_class="ovr", max_fpr=None, *
                 "Partial AUC computation not available in multiclass setting, 'max_fpr' must "
                 f"be set to `None`, received `max_fpr={max_fpr}` instead"
             )
-        options = ("macro", "weighted", None, "none") + (("micro",) if multi_class == "ovr" else ())
+        options = ("macro", "weighted", None, "none")
+        if multi_class == "ovr":
+            options += ("micro",)
         if multi_class not in ("ovr", "ovo"):
             raise ValueError(
                 f"multi_class='{multi_class}' is not supported for multiclass ROC AUC, "
@@ -184,11 +186,11 @@ def _auroc_compute(state, *, average="macro", multi_class="ovr", max_fpr=None, *
             )
         if average not in options:
             raise ValueError(
-                f"average must be one of {options[:3] if multi_class == 'ovo' else ('micro',) + options[:3]} "
-                "for multiclass problems"
+                f"average must be one of {tuple(o for o in options if o != 'none')} for "
+                "multiclass problems"
             )
-        if preds.shape[0] and not bool(ember.allclose(
-                preds.sum(1).to(ember.float64), ember.ones(1, dtype=ember.float64))):
+        row_sums = preds.sum(1).to(ember.float64)
+        if preds.shape[0] and not bool(ember.allclose(row_sums, ember.ones_like(row_sums))):
             raise ValueError(
                 "Target scores need to be probabilities for multiclass roc_auc, i.e. they "
                 "should sum up to 1.0 over classes"
@@ -213,7 +215,8 @@ def _auroc_ovo(state, average):
     _one_vs_rest(state, "roc_auc", "Number of classes in y_true not equal to the number of "
                  "columns in 'y_score'")
     first, second = np.triu_indices(preds.shape[1], 1)
-    first, second = ember.as_tensor(first), ember.as_tensor(second)
+    first = ember.as_tensor(first, device=preds.device)
+    second = ember.as_tensor(second, device=preds.device)
     in_pair = (target == first.unsqueeze(1)) | (target == second.unsqueeze(1))
     scores = ember.cat([preds.T[first], preds.T[second]])
     positive = ember.cat([target == first.unsqueeze(1), target == second.unsqueeze(1)])
@@ -230,10 +233,11 @@ def _partial_auc(preds, target, max_fpr):
     if max_fpr <= 0 or max_fpr > 1:
         raise ValueError(f"Expected max_fpr in range (0, 1], got: {max_fpr!r}")
     fpr, tpr, _ = _binary_roc(preds, target, drop_intermediate=True)
-    stop = int(ember.searchsorted(fpr, ember.tensor([max_fpr], dtype=fpr.dtype), right=True))
+    limit = ember.tensor([max_fpr], dtype=fpr.dtype, device=fpr.device)
+    stop = int(ember.searchsorted(fpr, limit, right=True))
     x0, x1, y0, y1 = fpr[stop - 1], fpr[stop], tpr[stop - 1], tpr[stop]
     y_at = y0 + (y1 - y0) * (max_fpr - x0) / (x1 - x0)
-    fpr = ember.cat([fpr[:stop], ember.tensor([max_fpr], dtype=fpr.dtype)])
+    fpr = ember.cat([fpr[:stop], limit])
     tpr = ember.cat([tpr[:stop], y_at.reshape(1)])
     area = ((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1]) / 2).sum()
     min_area, max_area = 0.5 * max_fpr**2, max_fpr
@@ -268,7 +272,7 @@ def _binary_points(scores, target):
     order = ember.argsort(scores, descending=True, stable=True)
     scores, hits = scores[order], (target[order] == 1).to(ember.float64)
     distinct = ember.nonzero(scores[1:] != scores[:-1]).reshape(-1)
-    ends = ember.cat([distinct, ember.tensor([scores.shape[0] - 1])])
+    ends = ember.cat([distinct, ember.tensor([scores.shape[0] - 1], device=scores.device)])
     tps = ember.cumsum(hits, 0)[ends]
     fps = (ends + 1).to(ember.float64) - tps
     return tps, fps, scores[ends]
@@ -280,17 +284,19 @@ def _binary_roc(scores, target, drop_intermediate=True):
     tps, fps, thresholds = _binary_points(scores, target)
     if drop_intermediate and fps.shape[0] > 2:
         corner = (ember.diff(fps, 2) != 0) | (ember.diff(tps, 2) != 0)
-        keep = ember.cat([ember.tensor([True]), corner, ember.tensor([True])])
+        edge = ember.tensor([True], device=fps.device)
+        keep = ember.cat([edge, corner, edge])
         tps, fps, thresholds = tps[keep], fps[keep], thresholds[keep]
-    zero = ember.zeros(1, dtype=ember.float64)
+    zero = ember.zeros(1, dtype=ember.float64, device=tps.device)
     tps, fps = ember.cat([zero, tps]), ember.cat([zero, fps])
-    thresholds = ember.cat([ember.tensor([math.inf], dtype=thresholds.dtype), thresholds])
+    infinity = ember.tensor([math.inf], dtype=thresholds.dtype, device=thresholds.device)
+    thresholds = ember.cat([infinity, thresholds])
     if float(fps[-1]) <= 0:
         warnings.warn(
             "No negative samples in y_true, false positive value should be meaningless",
             UndefinedMetricWarning, stacklevel=4,
         )
-        fpr = ember.full(fps.shape, math.nan, dtype=ember.float64)
+        fpr = ember.full(fps.shape, math.nan, dtype=ember.float64, device=fps.device)
     else:
         fpr = fps / fps[-1]
     if float(tps[-1]) <= 0:
@@ -298,7 +304,7 @@ def _binary_roc(scores, target, drop_intermediate=True):
             "No positive samples in y_true, true positive value should be meaningless",
             UndefinedMetricWarning, stacklevel=4,
         )
-        tpr = ember.full(tps.shape, math.nan, dtype=ember.float64)
+        tpr = ember.full(tps.shape, math.nan, dtype=ember.float64, device=tps.device)
     else:
         tpr = tps / tps[-1]
     return fpr, tpr, thresholds
@@ -311,7 +317,8 @@ def _binary_pr(scores, target, drop_intermediate=False):
     if drop_intermediate and fps.shape[0] > 2:
         # Keep only the first and last point of each run of equal tps (vertical segments).
         moves = (ember.diff(tps[:-1]) != 0) | (ember.diff(tps[1:]) != 0)
-        keep = ember.cat([ember.tensor([True]), moves, ember.tensor([True])])
+        edge = ember.tensor([True], device=tps.device)
+        keep = ember.cat([edge, moves, edge])
         tps, fps, thresholds = tps[keep], fps[keep], thresholds[keep]
     predicted = tps + fps
     precision = ember.where(predicted != 0, tps / ember.where(predicted == 0, 1.0, predicted), 0.0)
@@ -320,10 +327,11 @@ def _binary_pr(scores, target, drop_intermediate=False):
             "No positive class found in y_true, recall is set to one for all thresholds.",
             UserWarning, stacklevel=4,
         )
-        recall = ember.ones(tps.shape, dtype=ember.float64)
+        recall = ember.ones(tps.shape, dtype=ember.float64, device=tps.device)
     else:
         recall = tps / tps[-1]
-    one, zero = ember.ones(1, dtype=ember.float64), ember.zeros(1, dtype=ember.float64)
+    one = ember.ones(1, dtype=ember.float64, device=tps.device)
+    zero = ember.zeros(1, dtype=ember.float64, device=tps.device)
     return (ember.cat([precision.flip(0), one]), ember.cat([recall.flip(0), zero]),
             thresholds.flip(0))
 
@@ -335,7 +343,7 @@ def _per_class_curves(state, curve_fn, **options):
     if preds.shape[0] == 0:
         raise ValueError(EMPTY_INPUT)
     if _kind(state) == "multiclass":
-        truth = (target.unsqueeze(1) == ember.arange(preds.shape[1])).long()
+        truth = (target.unsqueeze(1) == ember.arange(preds.shape[1], device=preds.device)).long()
     else:
         truth = target
     # One curve per class: their lengths differ, so the results are lists.
@@ -391,7 +399,8 @@ def calibration_state(preds, target, *, task=None, n_bins=15, ignore_index=None,
     if ignore_index is not None:
         keep = target != ignore_index
         confidence, correct = confidence[keep], correct[keep]
-    inner_edges = ember.linspace(0.0, 1.0, n_bins + 1, dtype=ember.float64)[1:-1]
+    edges = ember.linspace(0.0, 1.0, n_bins + 1, dtype=ember.float64, device=confidence.device)
+    inner_edges = edges[1:-1]
     bins = ember.searchsorted(inner_edges, confidence)
     return {
         "bin_count": ember.bincount(bins, minlength=n_bins),

@@ -27,7 +27,7 @@ def _columns(preds, target):
     preds, target = to_tensor(preds), to_tensor(target)
     if preds.ndim > 2 or target.ndim > 2:
         raise ValueError("y_true and y_pred must be 1d or 2d arrays")
-    if preds.shape[0] != target.shape[0] if preds.ndim and target.ndim else preds.numel() != target.numel():
+    if (preds.shape[0] if preds.ndim else 1) != (target.shape[0] if target.ndim else 1):
         raise ValueError(
             "Found input variables with inconsistent numbers of samples: "
             f"[{target.shape[0]}, {preds.shape[0]}]"
@@ -49,9 +49,9 @@ def _as_matrix(values):
     return values.reshape(values.numel(), 1)
 
 
-def _dtype_code(dtype):
+def _dtype_code(dtype, device):
     """The result dtype travels in the state as a 0-element tensor of that dtype."""
-    return ember.zeros(0, dtype=dtype)
+    return ember.zeros(0, dtype=dtype, device=device)
 
 
 def error_state(preds, target, **_options):
@@ -59,13 +59,14 @@ def error_state(preds, target, **_options):
     error = preds - target
     return {
         "squared_error": (error * error).sum(0), "absolute_error": error.abs().sum(0),
-        "count": ember.tensor(preds.shape[0]), "dtype": _dtype_code(dtype),
+        "count": ember.tensor(preds.shape[0], device=preds.device),
+        "dtype": _dtype_code(dtype, preds.device),
     }
 
 
 def rows_state(preds, target, **_options):
     preds, target, dtype = _columns(preds, target)
-    return {"preds": preds, "target": target, "dtype": _dtype_code(dtype)}
+    return {"preds": preds, "target": target, "dtype": _dtype_code(dtype, preds.device)}
 
 
 def _check_count(count):
@@ -134,7 +135,7 @@ def _r2_compute(state, *, multioutput="uniform_average", force_finite=True, **_o
     if preds.shape[0] < 2:
         warnings.warn("R^2 score is not well-defined with less than two samples.",
                       UndefinedMetricWarning, stacklevel=3)
-        return ember.tensor(math.nan, dtype=dtype)
+        return ember.tensor(math.nan, dtype=dtype, device=preds.device)
     numerator = ((target - preds) ** 2).sum(0)
     denominator = ((target - target.mean(0)) ** 2).sum(0)
     scores = _explained_fraction(numerator, denominator, force_finite)
@@ -171,8 +172,8 @@ def perplexity_state(preds, target, *, ignore_index=None, **_options):
         keep = target != ignore_index
         log_probs, target = log_probs[keep], target[keep]
     picked = ember.gather(log_probs, 1, target.unsqueeze(1))
-    return {"nll": -picked.sum(), "count": ember.tensor(target.shape[0]),
-            "dtype": _dtype_code(logits.dtype)}
+    return {"nll": -picked.sum(), "count": ember.tensor(target.shape[0], device=target.device),
+            "dtype": _dtype_code(logits.dtype, logits.device)}
 
 
 def _perplexity_compute(state, **_options):
