@@ -1,5 +1,6 @@
-"""ember.vision.io (decode/encode against Pillow) and ember.vision.utils (make_grid against
-torchvision's documented copy-loop layout written in torch, save_image, drawing)."""
+"""PIL/ndarray <-> tensor conversion, ember.vision.io (decode/encode against Pillow) and
+ember.vision.utils (make_grid against torchvision's documented copy-loop layout written in
+torch, save_image, drawing)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PIL import Image, ImageDraw
 import ember
 from ember.vision import io as vio
 from ember.vision import utils as vutils
+from ember.vision.transforms import functional as VF
 
 RNG = np.random.default_rng(5)
 
@@ -31,6 +33,88 @@ def png_bytes(img, **kw):
     buf = io.BytesIO()
     img.save(buf, format=kw.pop("format", "PNG"), **kw)
     return buf.getvalue()
+
+
+# ------------------------------------------------------------------ PIL <-> tensor
+
+@pytest.mark.parametrize("mode,np_dtype,shape,to_tensor_dtype", [
+    ("L", np.uint8, (6, 7), ember.float32),
+    ("RGB", np.uint8, (6, 7, 3), ember.float32),
+    ("RGBA", np.uint8, (6, 7, 4), ember.float32),
+    ("LA", np.uint8, (6, 7, 2), ember.float32),
+    ("I;16", np.uint16, (6, 7), ember.int16),
+    ("I", np.int32, (6, 7), ember.int32),
+    ("F", np.float32, (6, 7), ember.float32),
+])
+def test_to_tensor_and_pil_to_tensor(mode, np_dtype, shape, to_tensor_dtype):
+    data = (RNG.integers(0, 250, shape) if np_dtype != np.float32
+            else RNG.random(shape)).astype(np_dtype)
+    img = Image.fromarray(data) if mode != "LA" else Image.fromarray(data, "LA")
+    assert img.mode == mode
+    chw = data.reshape(shape[0], shape[1], -1).transpose(2, 0, 1)
+    t = VF.to_tensor(img)
+    assert t.dtype == to_tensor_dtype and tuple(t.shape) == chw.shape
+    scale = 255.0 if np_dtype == np.uint8 else 1.0
+    np.testing.assert_allclose(as_np(t), chw.astype(np.float64) / scale, rtol=1e-6)
+    p = VF.pil_to_tensor(img)
+    assert p.dtype == ember.from_numpy(np.asarray(img)).dtype
+    np.testing.assert_array_equal(as_np(p), chw)
+
+
+def test_to_tensor_mode_1_and_ndarray():
+    bits = Image.fromarray(np.array([[0, 1], [1, 0]], bool))
+    np.testing.assert_array_equal(as_np(VF.to_tensor(bits))[0], [[0, 1], [1, 0]])
+    arr = u8(4, 5, 3)
+    np.testing.assert_allclose(as_np(VF.to_tensor(arr)), arr.transpose(2, 0, 1) / 255,
+                               rtol=1e-6)
+    floats = RNG.random((4, 5)).astype(np.float64)
+    out = VF.to_tensor(floats)
+    assert out.dtype == ember.float64 and tuple(out.shape) == (1, 4, 5)
+    with pytest.raises(TypeError, match="pic should be PIL Image or ndarray"):
+        VF.to_tensor([1, 2])
+    with pytest.raises(ValueError, match="pic should be 2/3 dimensional. Got 4 dimensions."):
+        VF.to_tensor(np.zeros((1, 2, 3, 4)))
+    with pytest.raises(TypeError, match="pic should be PIL Image"):
+        VF.pil_to_tensor(arr)
+
+
+@pytest.mark.parametrize("data,mode,expected_mode", [
+    (RNG.random((3, 4, 5)).astype(np.float32), None, "RGB"),
+    (u8(3, 4, 5), None, "RGB"),
+    (u8(4, 4, 5), None, "RGBA"),
+    (u8(1, 4, 5), None, "L"),
+    (u8(2, 4, 5), None, "LA"),
+    (RNG.random((1, 4, 5)).astype(np.float32), "F", "F"),
+    (RNG.integers(0, 999, (1, 4, 5)).astype(np.int32), None, "I"),
+    (RNG.integers(0, 999, (1, 4, 5)).astype(np.int16), None, "I;16"),
+    (u8(3, 4, 5), "HSV", "HSV"),
+    (u8(4, 4, 5), "CMYK", "CMYK"),
+])
+def test_to_pil_image(data, mode, expected_mode):
+    img = VF.to_pil_image(ember.tensor(data), mode)
+    assert img.mode == expected_mode and img.size == (5, 4)
+    expected = data
+    if data.dtype == np.float32 and mode != "F":
+        expected = (data * 255).astype(np.uint8)
+    np.testing.assert_array_equal(np.asarray(img).reshape(4, 5, -1).transpose(2, 0, 1),
+                                  expected.astype(np.asarray(img).dtype))
+    np.testing.assert_array_equal(np.asarray(VF.to_pil_image(expected.transpose(1, 2, 0),
+                                                             mode if mode != "F" else None)),
+                                  np.asarray(img))
+
+
+@pytest.mark.parametrize("pic,mode,exc,msg", [
+    (ember.zeros(5, 2, 2), None, ValueError, "pic should not have > 4 channels. Got 5 channels."),
+    (ember.zeros(1, 1, 2, 2), None, ValueError, "pic should be 2/3 dimensional. Got 4 dimensions"),
+    (ember.zeros(1, 2, 2, dtype=ember.uint8), "RGB", ValueError, r"Incorrect mode \(RGB\)"),
+    (ember.zeros(3, 2, 2, dtype=ember.uint8), "RGBA", ValueError,
+     r"Only modes \['RGB', 'YCbCr', 'HSV'\] are supported for 3D inputs"),
+    (ember.zeros(3, 2, 2, dtype=ember.int32), None, TypeError, "Input type int32 is not supported"),
+    ([1, 2], None, TypeError, "pic should be Tensor or ndarray"),
+])
+def test_to_pil_image_errors(pic, mode, exc, msg):
+    with pytest.raises(exc, match=msg):
+        VF.to_pil_image(pic, mode)
 
 
 # ------------------------------------------------------------------ io
