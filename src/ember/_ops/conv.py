@@ -132,7 +132,7 @@ _ROW_GEMM_MIN_WIDTH = 14
 
 
 def _uses_row_gemms(geo, in_channels_per_group, n, for_weight=False):
-    if len(geo.kernel) != 2 or geo.groups != 1 or geo.stride[0] != 1 or n == 0:
+    if len(geo.kernel) != 2 or geo.groups != 1 or n == 0:
         return False
     if in_channels_per_group * geo.kernel[0] * geo.kernel[1] <= _ROW_GEMM_MAX_COLUMNS:
         return True
@@ -140,28 +140,47 @@ def _uses_row_gemms(geo, in_channels_per_group, n, for_weight=False):
 
 
 def _shifted_rows(x, geo):
-    """(N, C * kW, Hp * W_out): for each kernel column, the padded rows sampled at that
-    column's offset; kernel row i reads the contiguous range starting at i * dH * W_out.
-    Written straight from the unpadded input (zero borders), no padded copy."""
+    """(N, C * kW, sH, Hq * W_out): for each kernel column, the padded rows sampled at
+    that column's offset, split by row phase (padded row = phase + sH * q) so that kernel
+    row i reads one contiguous range of one phase (see _row_block). Written straight from
+    the unpadded input (zero borders): no padded copy, kW times the input in size."""
     xp = xp_of(x)
     n, c, h, w = x.shape
     kw = geo.kernel[1]
     ow = geo.out_spatial[1]
     top, left = geo.pad_lo
-    hp = h + top + geo.pad_hi[0]
-    stride, dilation = geo.stride[1], geo.dilation[1]
+    row_stride, col_stride = geo.stride
+    padded_height = h + top + geo.pad_hi[0]
+    phase_rows = -(-padded_height // row_stride)
     padded_borders = top or geo.pad_hi[0] or left or geo.pad_hi[1]
-    rows = (xp.zeros if padded_borders else xp.empty)((n, c, kw, hp, ow), dtype=x.dtype)
+    rows = (xp.zeros if padded_borders else xp.empty)(
+        (n, c, kw, row_stride, phase_rows, ow), dtype=x.dtype)
     for j in range(kw):
-        shift = j * dilation - left  # input column read by output column 0
-        first = max(0, -(shift // stride) if shift < 0 else 0)
-        last = min(ow - 1, (w - 1 - shift) // stride)
+        shift = j * geo.dilation[1] - left  # input column read by output column 0
+        first = max(0, -(shift // col_stride) if shift < 0 else 0)
+        last = min(ow - 1, (w - 1 - shift) // col_stride)
         if last < first:
             continue
-        start = first * stride + shift
-        rows[:, :, j, top:top + h, first:last + 1] = \
-            x[:, :, :, start:start + (last - first) * stride + 1:stride]
-    return rows.reshape(n, c * kw, hp * ow)
+        col_start = first * col_stride + shift
+        cols = slice(col_start, col_start + (last - first) * col_stride + 1, col_stride)
+        for phase in range(row_stride):
+            q_first = max(0, -((phase - top) // row_stride))
+            q_last = min(phase_rows - 1, (h - 1 + top - phase) // row_stride)
+            if q_last < q_first:
+                continue
+            row_start = phase + row_stride * q_first - top
+            rows_in = slice(row_start, row_start + (q_last - q_first) * row_stride + 1,
+                            row_stride)
+            rows[:, :, j, phase, q_first:q_last + 1, first:last + 1] = x[:, :, rows_in, cols]
+    return rows.reshape(n, c * kw, row_stride, phase_rows * ow)
+
+
+def _row_block(rows, i, geo):
+    """Kernel row i's operand (N, C * kW, H_out * W_out): a strided view, no copy."""
+    oh, ow = geo.out_spatial
+    offset = i * geo.dilation[0]
+    phase, q0 = offset % geo.stride[0], offset // geo.stride[0]
+    return rows[:, :, phase, q0 * ow:(q0 + oh) * ow]
 
 
 def _conv2d_row_weight_grad(x, gy, geo, weight_shape):
@@ -176,18 +195,17 @@ def _conv2d_row_weight_grad(x, gy, geo, weight_shape):
     gy_flat = gy.reshape(n, out_channels, oh * ow)
     per_row = xp.empty((kh, out_channels, c * kw), dtype=rows.dtype)
     for i in range(kh):
-        start = i * geo.dilation[0] * ow
-        block = rows[:, :, start:start + oh * ow]
+        block = _row_block(rows, i, geo)
         per_row[i] = xp.matmul(gy_flat, block.transpose(0, 2, 1)).sum(0)
     grad_w = per_row.reshape(kh, out_channels, c, kw).transpose(1, 2, 0, 3)
     return xp.ascontiguousarray(grad_w)
 
 
 def _conv2d_row_gemms(x, weight, geo):
-    """conv2d (groups 1, stride 1 along H) without a full im2col: copy only the kW
-    shifted copies of each padded row, (N, C * kW, Hp * W_out), then one GEMM per kernel
-    row whose operand is a contiguous row range of that buffer (no copy). The buffer is
-    kH times smaller than im2col's, which wins when C * kH * kW is small."""
+    """conv2d (groups 1) without a full im2col: copy only the kW shifted copies of the
+    input rows, then one GEMM per kernel row whose operand is a strided view of that
+    buffer. The buffer is kH times smaller than im2col's, which wins when C * kH * kW is
+    small or the output is wide."""
     xp = xp_of(x)
     n, c = x.shape[:2]
     out_channels = weight.shape[0]
@@ -196,12 +214,10 @@ def _conv2d_row_gemms(x, weight, geo):
     rows = _shifted_rows(x, geo)
     per_row = xp.ascontiguousarray(weight.transpose(2, 0, 1, 3)).reshape(kh, out_channels,
                                                                           c * kw)
-    size = oh * ow
-    out = xp.matmul(per_row[0], rows[:, :, :size])
+    out = xp.matmul(per_row[0], _row_block(rows, 0, geo))
     partial = xp.empty_like(out) if kh > 1 else None
     for i in range(1, kh):
-        start = i * geo.dilation[0] * ow
-        xp.matmul(per_row[i], rows[:, :, start:start + size], out=partial)
+        xp.matmul(per_row[i], _row_block(rows, i, geo), out=partial)
         out += partial
     return out.reshape((n, out_channels, oh, ow))
 
