@@ -12,10 +12,10 @@ from sklearn import metrics as sk
 from sklearn.calibration import calibration_curve
 
 sys.path.insert(0, os.path.dirname(__file__))
-from metrics_oracle import assert_close, same_as_sklearn  # noqa: E402
+from metrics_oracle import assert_close, same_as_sklearn
 
-import ember  # noqa: E402
-from ember import metrics  # noqa: E402
+import ember
+from ember import metrics
 
 RNG = np.random.default_rng(11)
 

@@ -15,13 +15,12 @@ from . import regression as _regression
 from . import report as _report
 from . import stateful as _stateful
 from ._common import UndefinedMetricWarning
-from .classification import *  # noqa: F403
-from .curves import *  # noqa: F403
-from .regression import *  # noqa: F403
-from .report import *  # noqa: F403
-from .stateful import *  # noqa: F403
+from .classification import *
+from .curves import *
+from .regression import *
+from .report import *
+from .stateful import *
 
-__all__: list[str] = [
-    "UndefinedMetricWarning", *_classification.__all__, *_curves.__all__,
-    *_regression.__all__, *_report.__all__, *_stateful.__all__,
-]
+__all__ = ["UndefinedMetricWarning"]
+__all__ += _classification.__all__ + _curves.__all__ + _regression.__all__
+__all__ += _report.__all__ + _stateful.__all__

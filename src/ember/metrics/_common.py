@@ -161,14 +161,13 @@ def class_labels(preds, target, task, threshold, ignore_index):
         preds = probabilities(preds) > threshold
     preds = preds.reshape(-1).long()
     target = target.reshape(-1)
-    if target.is_floating_point():
-        if bool((target != target.round()).any()):
-            raise ValueError("target must hold class indices, got non-integer values")
+    if target.is_floating_point() and bool((target != target.round()).any()):
+        raise ValueError("target must hold class indices, got non-integer values")
     target = target.long()
     if ignore_index is not None:
         keep = target != ignore_index
         preds, target = preds[keep], target[keep]
-    if preds.numel() and bool(((preds < 0).any() | (target < 0).any())):
+    if preds.numel() and bool((preds < 0).any() | (target < 0).any()):
         raise ValueError("class labels must be non-negative integers (or ignore_index)")
     if task == "binary" and target.numel() and bool(((target > 1) | (preds > 1)).any()):
         raise ValueError("binary task expects labels in {0, 1}")

@@ -20,12 +20,23 @@ import warnings
 import ember
 
 from ._common import (
-    EMPTY_INPUT, UndefinedMetricWarning, as_score, check_average, nan_average, safe_divide,
-    to_tensor, zero_division_value,
+    EMPTY_INPUT,
+    UndefinedMetricWarning,
+    as_score,
+    check_average,
+    nan_average,
+    safe_divide,
+    to_tensor,
+    zero_division_value,
 )
 from ._stats import (
-    class_counts, check_not_empty, classification_state, is_multilabel, label_indices,
-    padded_confmat, resolve_average,
+    check_not_empty,
+    class_counts,
+    classification_state,
+    is_multilabel,
+    label_indices,
+    padded_confmat,
+    resolve_average,
 )
 
 
@@ -384,7 +395,15 @@ def recall_at_k(preds, target, k, ignore_index=None, zero_division="warn"):
 
 
 __all__ = [
-    "accuracy", "precision", "recall", "fbeta_score", "f1_score", "specificity",
-    "confusion_matrix", "balanced_accuracy", "matthews_corrcoef", "cohen_kappa",
+    "accuracy",
+    "balanced_accuracy",
+    "cohen_kappa",
+    "confusion_matrix",
+    "f1_score",
+    "fbeta_score",
+    "matthews_corrcoef",
+    "precision",
+    "recall",
     "recall_at_k",
+    "specificity",
 ]

@@ -478,5 +478,9 @@ def calibration_error(preds, target, task=None, n_bins=15, norm="l1", ignore_ind
 
 
 __all__ = [
-    "roc_curve", "precision_recall_curve", "auroc", "average_precision", "calibration_error",
+    "auroc",
+    "average_precision",
+    "calibration_error",
+    "precision_recall_curve",
+    "roc_curve",
 ]

@@ -217,6 +217,10 @@ def perplexity(preds, target, ignore_index=None):
 
 
 __all__ = [
-    "mean_squared_error", "root_mean_squared_error", "mean_absolute_error", "r2_score",
-    "explained_variance", "perplexity",
+    "explained_variance",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "perplexity",
+    "r2_score",
+    "root_mean_squared_error",
 ]

@@ -13,6 +13,8 @@ and ``m1.merge(m2)`` equals one metric that saw both streams (data-parallel eval
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from . import classification as _cls
 from . import curves as _curves
 from . import regression as _reg
@@ -25,7 +27,7 @@ class Metric:
 
     _state_fn = staticmethod(classification_state)
     _compute_fn = None
-    _defaults: dict = {}
+    _defaults: ClassVar[dict] = {}
 
     def __init__(self, **options):
         self._options = {**self._defaults, **options}
@@ -129,9 +131,26 @@ Perplexity = _metric("Perplexity", _reg.perplexity_state, _reg._perplexity_compu
                      "Stateful :func:`ember.metrics.perplexity`.")
 
 __all__ = [
-    "Metric", "Accuracy", "Precision", "Recall", "FBetaScore", "F1Score", "Specificity",
-    "ConfusionMatrix", "BalancedAccuracy", "MatthewsCorrCoef", "CohenKappa", "ROC",
-    "PrecisionRecallCurve", "AUROC", "AveragePrecision", "CalibrationError",
-    "MeanSquaredError", "RootMeanSquaredError", "MeanAbsoluteError", "R2Score",
-    "ExplainedVariance", "Perplexity",
+    "AUROC",
+    "ROC",
+    "Accuracy",
+    "AveragePrecision",
+    "BalancedAccuracy",
+    "CalibrationError",
+    "CohenKappa",
+    "ConfusionMatrix",
+    "ExplainedVariance",
+    "F1Score",
+    "FBetaScore",
+    "MatthewsCorrCoef",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "Metric",
+    "Perplexity",
+    "Precision",
+    "PrecisionRecallCurve",
+    "R2Score",
+    "Recall",
+    "RootMeanSquaredError",
+    "Specificity",
 ]
