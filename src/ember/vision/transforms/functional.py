@@ -179,7 +179,13 @@ def convert_image_dtype(image: ember.Tensor, dtype=ember.float32) -> ember.Tenso
 
 
 def normalize(tensor: ember.Tensor, mean, std, inplace: bool = False) -> ember.Tensor:
-    """(tensor - mean) / std per channel; float tensor images only."""
+    """(tensor - mean) / std per channel.
+
+    Args:
+        tensor: float tensor image (..., C, H, W).
+        mean, std: one value per channel (or one for all).
+        inplace: write the result into ``tensor``.
+    """
     if not isinstance(tensor, ember.Tensor):
         raise TypeError(f"img should be Tensor Image. Got {type(tensor)}")
     return F_t.normalize(tensor, mean, std, inplace)
@@ -207,7 +213,20 @@ def _compute_resized_output_size(image_size, size, max_size=None) -> list[int]:
 
 def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None,
            antialias: bool | None = True):
-    """Resize to (h, w), or the smaller edge to ``size`` keeping the aspect ratio."""
+    """Resize to (h, w), or the smaller edge to ``size`` keeping the aspect ratio.
+
+    Args:
+        img: PIL image or tensor (..., C, H, W).
+        size: (h, w), or an int / 1-element sequence for the smaller edge.
+        interpolation: an InterpolationMode (or Pillow int); tensors take nearest,
+            nearest-exact, bilinear and bicubic.
+        max_size: bound on the longer edge when ``size`` is the smaller edge.
+        antialias: low-pass filter when shrinking tensors (PIL always does).
+
+    Example:
+        >>> resize(ember.rand(3, 32, 48), 16).shape
+        torch.Size([3, 16, 24])
+    """
     interpolation = _interpolation(interpolation)
     if isinstance(size, (list, tuple)):
         if len(size) not in (1, 2):
@@ -282,7 +301,14 @@ def vflip(img):
 
 
 def pad(img, padding, fill=0, padding_mode: str = "constant"):
-    """Pad by int, (left/right, top/bottom) or (left, top, right, bottom)."""
+    """Pad by int, (left/right, top/bottom) or (left, top, right, bottom).
+
+    Args:
+        padding: pixels to add; negative values crop.
+        fill: constant value, or one value per channel, for ``padding_mode='constant'``.
+        padding_mode: constant, edge (repeat the border), reflect (mirror without
+            repeating the border) or symmetric (mirror repeating it).
+    """
     if not isinstance(padding, (numbers.Number, tuple, list)):
         raise TypeError("Got inappropriate padding arg")
     if not isinstance(fill, (numbers.Number, tuple, list)):
@@ -368,7 +394,13 @@ def _tensor_fill(fill, channels):
 
 def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: bool = False,
            center=None, fill=None):
-    """Rotate counter-clockwise by ``angle`` degrees about ``center`` (default: middle)."""
+    """Rotate counter-clockwise by ``angle`` degrees about ``center`` (default: middle).
+
+    Args:
+        expand: grow the canvas to hold the whole rotated image.
+        center: (x, y) in pixels from the top-left corner.
+        fill: value of pixels from outside the input (number or one per channel).
+    """
     interpolation = _interpolation(interpolation)
     if not isinstance(angle, (int, float)):
         raise TypeError("Argument angle should be int or float")
@@ -388,7 +420,15 @@ def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: b
 
 def affine(img, angle: float, translate, scale: float, shear,
            interpolation=InterpolationMode.NEAREST, fill=None, center=None):
-    """Rotation, translation (pixels), scale and shear (degrees) about the centre."""
+    """Rotation, translation (pixels), scale and shear (degrees) about the centre.
+
+    Args:
+        angle: degrees, clockwise (as torchvision) for tensors and PIL images alike.
+        translate: (dx, dy) in pixels.
+        scale: overall scale, > 0.
+        shear: x shear in degrees, or (x, y).
+        fill, center: as in ``rotate``.
+    """
     interpolation = _interpolation(interpolation)
     if not isinstance(angle, (int, float)):
         raise TypeError("Argument angle should be int or float")

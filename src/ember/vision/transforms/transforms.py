@@ -252,7 +252,14 @@ class RandomChoice(RandomTransforms):
 
 
 class RandomCrop(_Transform):
-    """Crop at a random place, optionally padding first (``padding``, ``pad_if_needed``)."""
+    """Crop a (h, w) region at a random place.
+
+    Args:
+        size: (h, w) or an int for a square.
+        padding: pad the image first (as ``Pad``).
+        pad_if_needed: pad images smaller than ``size`` instead of raising.
+        fill, padding_mode: as in ``Pad``.
+    """
 
     @staticmethod
     def get_params(img, output_size):
@@ -287,7 +294,13 @@ class RandomCrop(_Transform):
 
 
 class RandomResizedCrop(_Transform):
-    """Crop a random area (``scale``) and aspect ratio (``ratio``), then resize."""
+    """Crop a random area and aspect ratio, then resize to ``size`` (Inception-style).
+
+    Args:
+        scale: (min, max) fraction of the image area to keep.
+        ratio: (min, max) aspect ratio (w / h), drawn log-uniformly.
+        interpolation, antialias: as in ``Resize``.
+    """
 
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
                  interpolation=InterpolationMode.BILINEAR, antialias=True):
@@ -477,7 +490,11 @@ class RandomPerspective(_Transform):
 
 
 class ColorJitter(_Transform):
-    """Random brightness, contrast, saturation and hue, applied in a random order."""
+    """Random brightness, contrast, saturation and hue, applied in a random order.
+
+    Each argument is a number x (factor drawn from [max(0, 1 - x), 1 + x]; hue from
+    [-x, x]) or a (min, max) pair; 0 leaves that property alone.
+    """
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
         self.brightness = self._check_input(brightness, "brightness")
@@ -576,7 +593,14 @@ class GaussianBlur(_Transform):
 
 
 class RandomErasing(_Transform):
-    """Erase a random rectangle of a tensor image (Zhong et al., Random Erasing)."""
+    """Erase a random rectangle of a tensor image (Zhong et al., Random Erasing).
+
+    Args:
+        p: probability of erasing.
+        scale: (min, max) fraction of the area erased.
+        ratio: (min, max) aspect ratio of the rectangle.
+        value: fill value, one per channel, or "random" for standard normal noise.
+    """
 
     def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, inplace=False):
         if not isinstance(value, (numbers.Number, str, tuple, list)):
