@@ -252,6 +252,30 @@ def test_autoaugment_policies_on_tensor_and_pil():
     assert T.RandAugment()._augmentation_space(31, (10, 10))["Posterize"][0][-1] == 4
 
 
+@pytest.mark.parametrize("policy", list(T.AutoAugmentPolicy))
+def test_autoaugment_applies_the_drawn_sub_policy(policy):
+    from ember.vision.transforms.autoaugment import _apply_op
+    img = VF.pil_to_tensor(pil_rgb(16, 18))
+    transform = T.AutoAugment(policy)
+    for seed in range(6):
+        ember.manual_seed(seed)
+        policy_id, probs, signs = T.AutoAugment.get_params(len(transform.policies))
+        expected = img
+        for i, (name, p, magnitude_id) in enumerate(transform.policies[policy_id]):
+            if probs[i] <= p:
+                magnitudes, signed = transform._augmentation_space(10, (18, 16))[name]
+                magnitude = float(magnitudes[magnitude_id]) if magnitude_id is not None else 0.0
+                if signed and signs[i] == 0:
+                    magnitude = -magnitude
+                expected = _apply_op(expected, name, magnitude, T.InterpolationMode.NEAREST, None)
+        ember.manual_seed(seed)
+        assert same(transform(img), expected)
+    space = transform._augmentation_space(10, (331, 331))
+    np.testing.assert_allclose(space["TranslateX"][0][-1], 150.0, rtol=1e-6)
+    assert space["Posterize"][0].tolist() == [8, 8, 7, 7, 6, 6, 5, 5, 4, 4]
+    np.testing.assert_allclose(space["Solarize"][0][[0, -1]], [255.0, 0.0])
+
+
 # ------------------------------------------------------------------ errors and reprs
 
 @pytest.mark.parametrize("make,exc,msg", [
@@ -314,6 +338,16 @@ def test_reprs():
         "    Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])\n"
         ")")
     assert repr(T.RandomHorizontalFlip()) == "RandomHorizontalFlip(p=0.5)"
+    assert repr(T.RandomResizedCrop(8)) == (
+        "RandomResizedCrop(size=(8, 8), scale=(0.08, 1.0), ratio=(0.75, 1.3333), "
+        "interpolation=bilinear, antialias=True)")
+    assert repr(T.RandomAffine(10, scale=(0.9, 1.1))) == (
+        "RandomAffine(degrees=[-10.0, 10.0], scale=(0.9, 1.1))")
+    assert repr(T.RandomRotation(5)) == (
+        "RandomRotation(degrees=[-5.0, 5.0], interpolation=nearest, expand=False, fill=0)")
+    assert repr(T.GaussianBlur(3)) == "GaussianBlur(kernel_size=(3, 3), sigma=(0.1, 2.0))"
+    assert repr(T.RandomApply([T.Grayscale()], p=0.3)) == (
+        "RandomApply(\n    p=0.3\n    Grayscale(num_output_channels=1)\n)")
 
 
 def test_pipelines_pickle_for_worker_processes():

@@ -219,6 +219,10 @@ class RandomApply(RandomTransforms):
     def __init__(self, transforms, p=0.5):
         self.transforms, self.p = transforms, p
 
+    def __repr__(self) -> str:
+        lines = "".join(f"\n    {t}" for t in self.transforms)
+        return f"{self.__class__.__name__}(\n    p={self.p}{lines}\n)"
+
     def forward(self, img):
         if self.p < float(ember.rand(1).item()):
             return img
@@ -341,9 +345,10 @@ class RandomResizedCrop(_Transform):
                               antialias=self.antialias)
 
     def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}(size={self.size}, scale={self.scale}, "
-                f"ratio={self.ratio}, interpolation={self.interpolation.value}, "
-                f"antialias={self.antialias})")
+        scale = tuple(round(v, 4) for v in self.scale)
+        ratio = tuple(round(v, 4) for v in self.ratio)
+        return (f"{self.__class__.__name__}(size={self.size}, scale={scale}, ratio={ratio}, "
+                f"interpolation={self.interpolation.value}, antialias={self.antialias})")
 
 
 class FiveCrop(_Transform):
@@ -402,6 +407,12 @@ class RandomRotation(_Transform):
         angle = self.get_params(self.degrees)
         return F.rotate(img, angle, self.interpolation, self.expand, self.center, fill)
 
+    def __repr__(self) -> str:
+        center = f", center={self.center}" if self.center is not None else ""
+        return (f"{self.__class__.__name__}(degrees={self.degrees}, "
+                f"interpolation={self.interpolation.value}, expand={self.expand}{center}, "
+                f"fill={self.fill})")
+
 
 class RandomAffine(_Transform):
     def __init__(self, degrees, translate=None, scale=None, shear=None,
@@ -456,6 +467,19 @@ class RandomAffine(_Transform):
         return F.affine(img, angle, list(translations), scale, list(shear),
                         interpolation=self.interpolation, fill=fill, center=self.center)
 
+    def __repr__(self) -> str:
+        parts = [f"degrees={self.degrees}"]
+        for name in ("translate", "scale", "shear"):
+            if getattr(self, name) is not None:
+                parts.append(f"{name}={getattr(self, name)}")
+        if self.interpolation != InterpolationMode.NEAREST:
+            parts.append(f"interpolation={self.interpolation.value}")
+        if self.fill != 0:
+            parts.append(f"fill={self.fill}")
+        if self.center is not None:
+            parts.append(f"center={self.center}")
+        return f"{self.__class__.__name__}({', '.join(parts)})"
+
 
 class RandomPerspective(_Transform):
     def __init__(self, distortion_scale=0.5, p=0.5, interpolation=InterpolationMode.BILINEAR,
@@ -487,6 +511,9 @@ class RandomPerspective(_Transform):
             start, end = self.get_params(width, height, self.distortion_scale)
             return F.perspective(img, start, end, self.interpolation, fill)
         return img
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(p={self.p})"
 
 
 class ColorJitter(_Transform):
@@ -549,6 +576,9 @@ class Grayscale(_Transform):
     def forward(self, img):
         return F.rgb_to_grayscale(img, num_output_channels=self.num_output_channels)
 
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(num_output_channels={self.num_output_channels})"
+
 
 class RandomGrayscale(_Transform):
     """Grayscale with probability p, keeping the number of channels."""
@@ -561,6 +591,9 @@ class RandomGrayscale(_Transform):
         if _coin(self.p):
             return F.rgb_to_grayscale(img, num_output_channels=num_output_channels)
         return img
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(p={self.p})"
 
 
 class GaussianBlur(_Transform):
@@ -590,6 +623,9 @@ class GaussianBlur(_Transform):
     def forward(self, img):
         sigma = self.get_params(self.sigma[0], self.sigma[1])
         return F.gaussian_blur(img, self.kernel_size, [sigma, sigma])
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(kernel_size={self.kernel_size}, sigma={self.sigma})"
 
 
 class RandomErasing(_Transform):
