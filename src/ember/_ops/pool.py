@@ -20,7 +20,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._util import Tensor, _make, xp_of
-from .conv import _offset_slices, _pad_array
+from ._conv_kernels import _offset_slices, _pad_array
 
 # ---------------------------------------------------------------------------
 # per-plane gather / scatter (max pools and unpooling)

@@ -1,0 +1,319 @@
+"""Array kernels of the convolution family (NumPy or CuPy arrays in, arrays out).
+
+Layouts, chosen by measurement on LeNet/ResNet shapes (see bench/bench_cnn.py):
+
+- im2col: a strided window view of the padded input copied to (N, g, C/g * K, P); one
+  batched GEMM per group gives the output directly in (N, C_out, *O) order.
+- conv2d "row GEMMs": only the kW shifted copies of the input rows are materialised
+  (kH times less copying than im2col) and each kernel row is one GEMM on a strided view
+  of that buffer; used when C * kH * kW is small or the output is wide.
+- grad_input: for stride 1 a full convolution with the flipped weight; otherwise a GEMM
+  to columns and col2im, a loop over kernel offsets adding strided slices.
+- grad_weight: one GEMM per group over batch * positions, columns recomputed from the
+  input rather than kept alive from the forward.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from ._util import xp_of
+
+
+class _Geometry:
+    """Everything a convolution needs besides its arrays: padding is (low, high) per
+    dimension so that padding='same' with an even kernel needs no padded copy."""
+
+    __slots__ = ("stride", "pad_lo", "pad_hi", "dilation", "groups", "in_spatial",
+                 "kernel", "out_spatial")
+
+    def __init__(self, stride, pad_lo, pad_hi, dilation, groups, in_spatial, kernel,
+                 out_spatial):
+        self.stride, self.pad_lo, self.pad_hi = stride, pad_lo, pad_hi
+        self.dilation, self.groups = dilation, groups
+        self.in_spatial, self.kernel, self.out_spatial = in_spatial, kernel, out_spatial
+
+
+# ---------------------------------------------------------------------------
+# array kernels
+# ---------------------------------------------------------------------------
+
+
+def _pad_array(x, pad_lo, pad_hi, value=0):
+    """Copy ``x`` (N, C, *S) into a buffer padded per spatial dim with ``value``."""
+    if not any(pad_lo) and not any(pad_hi):
+        return x
+    xp = xp_of(x)
+    shape = x.shape[:2] + tuple(s + lo + hi for s, lo, hi in zip(x.shape[2:], pad_lo, pad_hi))
+    if value == 0:
+        out = xp.zeros(shape, dtype=x.dtype)
+    else:
+        out = xp.full(shape, value, dtype=x.dtype)
+    inner = tuple(slice(lo, lo + s) for lo, s in zip(pad_lo, x.shape[2:]))
+    out[(slice(None), slice(None)) + inner] = x
+    return out
+
+
+def _windows(padded, kernel, stride, dilation, out_spatial):
+    """A (N, C, *K, *O) view of every window of ``padded`` (no copy)."""
+    xp = xp_of(padded)
+    strides = padded.strides
+    spatial = strides[2:]
+    view_strides = (strides[:2] + tuple(s * d for s, d in zip(spatial, dilation))
+                    + tuple(s * st for s, st in zip(spatial, stride)))
+    shape = padded.shape[:2] + tuple(kernel) + tuple(out_spatial)
+    return xp.lib.stride_tricks.as_strided(padded, shape, view_strides)
+
+
+def _offset_slices(offset, geo_stride, dilation, out_spatial):
+    """The slices of a padded input that kernel offset ``offset`` reads for all outputs."""
+    return tuple(slice(k * d, k * d + st * (o - 1) + 1, st)
+                 for k, d, st, o in zip(offset, dilation, geo_stride, out_spatial))
+
+
+def _im2col(x, geo):
+    """Columns (N, groups, C/g * prod(K), prod(O)), contiguous: one batched GEMM per
+    group against the weight gives the output already in (N, C_out, *O) order (measured
+    faster than one big (C*K, N*P) GEMM plus an output transpose)."""
+    xp = xp_of(x)
+    n, c = x.shape[:2]
+    g = geo.groups
+    rows = (c // g) * math.prod(geo.kernel)
+    positions = math.prod(geo.out_spatial)
+    if (all(k == 1 for k in geo.kernel) and all(s == 1 for s in geo.stride)
+            and tuple(x.shape[2:]) == tuple(geo.out_spatial)):
+        return xp.ascontiguousarray(x).reshape(n, g, rows, positions)  # 1x1: no copy
+    win = _windows(_pad_array(x, geo.pad_lo, geo.pad_hi), geo.kernel, geo.stride,
+                   geo.dilation, geo.out_spatial)
+    return xp.ascontiguousarray(win).reshape(n, g, rows, positions)
+
+
+def _col2im(cols, geo, dtype):
+    """Adjoint of the window view: ``cols`` indexable as (N, C, *K, *O) is summed into an
+    (N, C, *S) array. Loops over the kernel offsets only, each a strided-slice add."""
+    xp = xp_of(cols)
+    n, c = cols.shape[:2]
+    padded_spatial = tuple(s + lo + hi for s, lo, hi in
+                           zip(geo.in_spatial, geo.pad_lo, geo.pad_hi))
+    lead = (slice(None), slice(None))
+    if all(k == 1 for k in geo.kernel) and all(s == 1 for s in geo.stride) and \
+            padded_spatial == tuple(geo.out_spatial):
+        out = cols.reshape((n, c) + tuple(geo.out_spatial))
+        out = xp.ascontiguousarray(out, dtype=dtype)
+    else:
+        out = xp.zeros((n, c) + padded_spatial, dtype=dtype)
+        for offset in itertools.product(*(range(k) for k in geo.kernel)):
+            target = out[lead + _offset_slices(offset, geo.stride, geo.dilation,
+                                               geo.out_spatial)]
+            target += cols[lead + offset]
+    if any(geo.pad_lo) or any(geo.pad_hi):
+        out = out[lead + tuple(slice(lo, lo + s) for lo, s in zip(geo.pad_lo, geo.in_spatial))]
+        out = xp.ascontiguousarray(out)
+    return out
+
+
+def _grad_by_group(gy, groups):
+    """(N, O, *O_sp) -> (N, groups, O/g, P): the layout the batched GEMMs take."""
+    n, o = gy.shape[:2]
+    positions = math.prod(gy.shape[2:])
+    return xp_of(gy).ascontiguousarray(gy).reshape(n, groups, o // groups, positions)
+
+
+# below this many weight columns (C/g * kH * kW) the row-GEMM form of conv2d wins
+_ROW_GEMM_MAX_COLUMNS = 320
+
+
+# the forward's row GEMMs also win on wide outputs whatever the channel count; the
+# weight gradient's per-sample GEMMs only for few columns (measured on ResNet shapes)
+_ROW_GEMM_MIN_WIDTH = 14
+
+
+def _uses_row_gemms(geo, in_channels_per_group, n, for_weight=False):
+    if len(geo.kernel) != 2 or geo.groups != 1 or n == 0:
+        return False
+    if in_channels_per_group * geo.kernel[0] * geo.kernel[1] <= _ROW_GEMM_MAX_COLUMNS:
+        return True
+    return not for_weight and geo.out_spatial[1] >= _ROW_GEMM_MIN_WIDTH
+
+
+def _shifted_rows(x, geo):
+    """(N, C * kW, sH, Hq * W_out): for each kernel column, the padded rows sampled at
+    that column's offset, split by row phase (padded row = phase + sH * q) so that kernel
+    row i reads one contiguous range of one phase (see _row_block). Written straight from
+    the unpadded input (zero borders): no padded copy, kW times the input in size."""
+    xp = xp_of(x)
+    n, c, h, w = x.shape
+    kw = geo.kernel[1]
+    ow = geo.out_spatial[1]
+    top, left = geo.pad_lo
+    row_stride, col_stride = geo.stride
+    padded_height = h + top + geo.pad_hi[0]
+    phase_rows = -(-padded_height // row_stride)
+    padded_borders = top or geo.pad_hi[0] or left or geo.pad_hi[1]
+    rows = (xp.zeros if padded_borders else xp.empty)(
+        (n, c, kw, row_stride, phase_rows, ow), dtype=x.dtype)
+    for j in range(kw):
+        shift = j * geo.dilation[1] - left  # input column read by output column 0
+        first = max(0, -(shift // col_stride) if shift < 0 else 0)
+        last = min(ow - 1, (w - 1 - shift) // col_stride)
+        if last < first:
+            continue
+        col_start = first * col_stride + shift
+        cols = slice(col_start, col_start + (last - first) * col_stride + 1, col_stride)
+        for phase in range(row_stride):
+            q_first = max(0, -((phase - top) // row_stride))
+            q_last = min(phase_rows - 1, (h - 1 + top - phase) // row_stride)
+            if q_last < q_first:
+                continue
+            row_start = phase + row_stride * q_first - top
+            rows_in = slice(row_start, row_start + (q_last - q_first) * row_stride + 1,
+                            row_stride)
+            rows[:, :, j, phase, q_first:q_last + 1, first:last + 1] = x[:, :, rows_in, cols]
+    return rows.reshape(n, c * kw, row_stride, phase_rows * ow)
+
+
+def _row_block(rows, i, geo):
+    """Kernel row i's operand (N, C * kW, H_out * W_out): a strided view, no copy."""
+    oh, ow = geo.out_spatial
+    offset = i * geo.dilation[0]
+    phase, q0 = offset % geo.stride[0], offset // geo.stride[0]
+    return rows[:, :, phase, q0 * ow:(q0 + oh) * ow]
+
+
+def _conv2d_row_weight_grad(x, gy, geo, weight_shape):
+    """grad_weight from the same shifted-row buffer: per kernel row, per-sample GEMMs
+    summed over the batch."""
+    xp = xp_of(x)
+    n, c = x.shape[:2]
+    out_channels = weight_shape[0]
+    kh, kw = geo.kernel
+    oh, ow = geo.out_spatial
+    rows = _shifted_rows(x, geo)
+    gy_flat = gy.reshape(n, out_channels, oh * ow)
+    per_row = xp.empty((kh, out_channels, c * kw), dtype=rows.dtype)
+    for i in range(kh):
+        block = _row_block(rows, i, geo)
+        per_row[i] = xp.matmul(gy_flat, block.transpose(0, 2, 1)).sum(0)
+    grad_w = per_row.reshape(kh, out_channels, c, kw).transpose(1, 2, 0, 3)
+    return xp.ascontiguousarray(grad_w)
+
+
+def _conv2d_row_gemms(x, weight, geo):
+    """conv2d (groups 1) without a full im2col: copy only the kW shifted copies of the
+    input rows, then one GEMM per kernel row whose operand is a strided view of that
+    buffer. The buffer is kH times smaller than im2col's, which wins when C * kH * kW is
+    small or the output is wide."""
+    xp = xp_of(x)
+    n, c = x.shape[:2]
+    out_channels = weight.shape[0]
+    kh, kw = geo.kernel
+    oh, ow = geo.out_spatial
+    rows = _shifted_rows(x, geo)
+    per_row = xp.ascontiguousarray(weight.transpose(2, 0, 1, 3)).reshape(kh, out_channels,
+                                                                          c * kw)
+    out = xp.matmul(per_row[0], _row_block(rows, 0, geo))
+    partial = xp.empty_like(out) if kh > 1 else None
+    for i in range(1, kh):
+        xp.matmul(per_row[i], _row_block(rows, i, geo), out=partial)
+        out += partial
+    return out.reshape((n, out_channels, oh, ow))
+
+
+def _conv_forward(x, weight, bias, geo):
+    xp = xp_of(x)
+    n = x.shape[0]
+    out_channels = weight.shape[0]
+    g = geo.groups
+    if _uses_row_gemms(geo, weight.shape[1], n):
+        out = _conv2d_row_gemms(x, weight, geo)
+        if bias is not None:
+            out += bias.reshape(1, -1, 1, 1)
+        return out
+    cols = _im2col(x, geo)
+    w = weight.reshape(g, out_channels // g, -1)
+    out = xp.matmul(w, cols)  # (N, g, O/g, P)
+    del cols
+    out = out.reshape((n, out_channels) + tuple(geo.out_spatial))
+    if bias is not None:
+        out += bias.reshape((1, -1) + (1,) * len(geo.kernel))
+    return out
+
+
+def _conv_input_grad(gy_grouped, weight, geo, n):
+    """gy in group layout (N, g, O/g, P), weight (O, C/g, *K) -> (N, C, *S).
+
+    Stride 1: a "full" convolution of gy with the flipped, channel-swapped weight (a copy
+    plus a GEMM, measured ~3x faster than GEMM + col2im's strided adds). Otherwise: GEMM
+    to columns, then col2im."""
+    xp = xp_of(weight)
+    g = geo.groups
+    out_channels, cg = weight.shape[:2]
+    nd = len(geo.kernel)
+    reach = tuple(d * (k - 1) for d, k in zip(geo.dilation, geo.kernel))
+    full_lo = tuple(r - lo for r, lo in zip(reach, geo.pad_lo))
+    # high-side padding that makes the full convolution's output exactly in_spatial
+    full_hi = tuple(i - o + r - lo for i, o, r, lo in
+                    zip(geo.in_spatial, geo.out_spatial, reach, full_lo))
+    if all(s == 1 for s in geo.stride) and min(full_lo + full_hi) >= 0:
+        og = out_channels // g
+        flipped = weight[(slice(None), slice(None)) + (slice(None, None, -1),) * nd]
+        swapped = flipped.reshape((g, og, cg) + tuple(geo.kernel)).swapaxes(1, 2)
+        swapped = xp.ascontiguousarray(swapped).reshape((g * cg, og) + tuple(geo.kernel))
+        full = _Geometry(geo.stride, full_lo, full_hi, geo.dilation, g,
+                         tuple(geo.out_spatial), tuple(geo.kernel), tuple(geo.in_spatial))
+        gy = gy_grouped.reshape((n, out_channels) + tuple(geo.out_spatial))
+        return _conv_forward(gy, swapped, None, full)
+    w = weight.reshape(g, out_channels // g, -1)
+    gcols = xp.matmul(w.transpose(0, 2, 1), gy_grouped)  # (N, g, C/g * K, P)
+    gcols = gcols.reshape((n, g * cg) + tuple(geo.kernel) + tuple(geo.out_spatial))
+    return _col2im(gcols, geo, gcols.dtype)
+
+
+def _conv_weight_grad(x, gy_grouped, geo, weight_shape):
+    """One GEMM per group contracting over batch and positions together:
+    columns (g, C/g * K, N * P) @ gy (g, N * P, O/g). The columns are rebuilt from x here
+    rather than kept from the forward (they are prod(K) times the input)."""
+    xp = xp_of(x)
+    n, c = x.shape[:2]
+    g = geo.groups
+    if _uses_row_gemms(geo, c // g, n, for_weight=True):
+        gy = gy_grouped.reshape((n, -1) + tuple(geo.out_spatial))
+        return _conv2d_row_weight_grad(x, gy, geo, weight_shape)
+    rows = (c // g) * math.prod(geo.kernel)
+    if (all(k == 1 for k in geo.kernel) and all(s == 1 for s in geo.stride)
+            and tuple(x.shape[2:]) == tuple(geo.out_spatial)):
+        flat = x.reshape(n, c, math.prod(x.shape[2:]))
+        cols = xp.ascontiguousarray(flat.transpose(1, 0, 2))
+    else:
+        nd = len(geo.kernel)
+        win = _windows(_pad_array(x, geo.pad_lo, geo.pad_hi), geo.kernel, geo.stride,
+                       geo.dilation, geo.out_spatial)
+        order = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
+        cols = xp.ascontiguousarray(win.transpose(order))
+    cols = cols.reshape(g, rows, n * math.prod(geo.out_spatial))
+    og = gy_grouped.shape[2]
+    gy_rows = xp.ascontiguousarray(gy_grouped.transpose(1, 2, 0, 3)).reshape(g, og, cols.shape[2])
+    grad_w_t = xp.matmul(cols, gy_rows.transpose(0, 2, 1))  # (g, C/g * K, O/g)
+    del cols
+    return xp.ascontiguousarray(grad_w_t.transpose(0, 2, 1)).reshape(weight_shape)
+
+
+def _bias_grad(grad):
+    return grad.sum((0,) + tuple(range(2, grad.ndim)))
+
+
+def _unfold_array(x, geo):
+    n, c = x.shape[:2]
+    xp = xp_of(x)
+    win = _windows(_pad_array(x, geo.pad_lo, geo.pad_hi), geo.kernel, geo.stride,
+                   geo.dilation, geo.out_spatial)
+    return xp.ascontiguousarray(win).reshape(n, c * math.prod(geo.kernel),
+                                             math.prod(geo.out_spatial))
+
+
+def _fold_array(cols, geo):
+    n = cols.shape[0]
+    c = cols.shape[1] // math.prod(geo.kernel)
+    view = cols.reshape((n, c) + tuple(geo.kernel) + tuple(geo.out_spatial))
+    return _col2im(view, geo, cols.dtype)
