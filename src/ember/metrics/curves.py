@@ -64,7 +64,18 @@ def _check_binary_target(target):
         raise ValueError("binary and multilabel targets must hold 0/1 labels")
 
 
-def _tie_filled_counts(scores, positive, valid=None):
+def _tie_groups(sorted_scores):
+    """Flat indices of each position's tie group: (group id, first index, last index)."""
+    rows, width = sorted_scores.shape
+    starts = ember.ones(rows, width, dtype=ember.bool, device=sorted_scores.device)
+    starts[:, 1:] = sorted_scores[:, 1:] != sorted_scores[:, :-1]
+    group = ember.cumsum(starts.reshape(-1).long(), 0) - 1
+    sizes = ember.bincount(group)
+    last = ember.cumsum(sizes, 0) - 1
+    return group, last - sizes + 1, last
+
+
+def _tie_filled_counts(scores, positive):
     """Cumulative tp/fp counts along descending scores for each row of ``(K, N)`` scores.
 
     Each position carries the counts at the end of its tie group, so every member of a
@@ -73,27 +84,19 @@ def _tie_filled_counts(scores, positive, valid=None):
     order = ember.argsort(scores, dim=1, descending=True, stable=True)
     sorted_scores = ember.gather(scores, 1, order)
     hits = ember.gather(positive, 1, order).to(ember.float64)
-    if valid is None:
-        misses = 1.0 - hits
-    else:
-        weight = ember.gather(valid, 1, order).to(ember.float64)
-        hits, misses = hits * weight, (1.0 - hits) * weight
-    tps, fps = ember.cumsum(hits, 1), ember.cumsum(misses, 1)
+    tps, fps = ember.cumsum(hits, 1), ember.cumsum(1.0 - hits, 1)
     rows, width = scores.shape
     if width == 0:
         return sorted_scores, tps, fps
-    starts = ember.ones(rows, width, dtype=ember.bool, device=scores.device)
-    starts[:, 1:] = sorted_scores[:, 1:] != sorted_scores[:, :-1]
-    group = ember.cumsum(starts.reshape(-1).long(), 0) - 1
-    group_end = ember.cumsum(ember.bincount(group), 0) - 1
-    last = group_end[group]
-    return (sorted_scores, tps.reshape(-1)[last].reshape(rows, width),
-            fps.reshape(-1)[last].reshape(rows, width))
+    group, _, last = _tie_groups(sorted_scores)
+    at_group_end = last[group]
+    return (sorted_scores, tps.reshape(-1)[at_group_end].reshape(rows, width),
+            fps.reshape(-1)[at_group_end].reshape(rows, width))
 
 
-def _auc_rows(scores, positive, valid=None):
+def _auc_rows(scores, positive):
     """Trapezoidal ROC AUC of each row; NaN (with sklearn's warning) for one-class rows."""
-    _, tps, fps = _tie_filled_counts(scores, positive, valid)
+    _, tps, fps = _tie_filled_counts(scores, positive)
     n_pos, n_neg = tps[:, -1:], fps[:, -1:]
     one_class = (n_pos[:, 0] == 0) | (n_neg[:, 0] == 0)
     zero = ember.zeros(scores.shape[0], 1, dtype=ember.float64, device=scores.device)
@@ -109,9 +112,9 @@ def _auc_rows(scores, positive, valid=None):
     return area
 
 
-def _average_precision_rows(scores, positive, valid=None):
+def _average_precision_rows(scores, positive):
     """Step-integral of precision over recall per row (sklearn's average_precision)."""
-    _, tps, fps = _tie_filled_counts(scores, positive, valid)
+    _, tps, fps = _tie_filled_counts(scores, positive)
     n_pos = tps[:, -1:]
     if bool((n_pos == 0).any()):
         warnings.warn(
@@ -210,20 +213,37 @@ def _auroc_compute(state, *, average="macro", multi_class="ovr", max_fpr=None, *
 
 
 def _auroc_ovo(state, average):
-    """Hand & Till's one-vs-one AUROC: every class pair as two binary rows, in one batch."""
+    """Hand & Till's one-vs-one AUROC from one sort per class column.
+
+    Sorting column a once gives, for every sample, how many class-a samples score above
+    it (ties count half). Summing that per true class b (one ``bincount``) gives
+    ``wins[a, b]``: the class-a over class-b pairs column a orders correctly, so
+    AUC(a vs b on column a) = wins[a, b] / (n_a n_b) for every pair at once.
+    """
     preds, target = state["preds"], state["target"]
     _one_vs_rest(state, "roc_auc", "Number of classes in y_true not equal to the number of "
                  "columns in 'y_score'")
-    first, second = np.triu_indices(preds.shape[1], 1)
-    first = ember.as_tensor(first, device=preds.device)
-    second = ember.as_tensor(second, device=preds.device)
-    in_pair = (target == first.unsqueeze(1)) | (target == second.unsqueeze(1))
-    scores = ember.cat([preds.T[first], preds.T[second]])
-    positive = ember.cat([target == first.unsqueeze(1), target == second.unsqueeze(1)])
-    valid = ember.cat([in_pair, in_pair])
-    pair_auc = _auc_rows(scores, positive, valid).reshape(2, -1).mean(0)
+    n_classes, n_samples = preds.shape[1], preds.shape[0]
+    scores = preds.T
+    order = ember.argsort(scores, dim=1, descending=True, stable=True)
+    sorted_scores = ember.gather(scores, 1, order)
+    sorted_classes = target[order]
+    column_class = ember.arange(n_classes, device=preds.device).unsqueeze(1)
+    hits = (sorted_classes == column_class).to(ember.float64).reshape(-1)
+    through = ember.cumsum(hits.reshape(n_classes, n_samples), 1).reshape(-1)
+    group, first, last = _tie_groups(sorted_scores)
+    above = (through - hits)[first[group]]
+    credit = (above + through[last[group]]) / 2
+    key = (column_class * n_classes + sorted_classes).reshape(-1)
+    wins = ember.bincount(key, weights=credit, minlength=n_classes * n_classes)
+    wins = wins.reshape(n_classes, n_classes)
+    counts = ember.bincount(target, minlength=n_classes).to(ember.float64)
+    pair_auc = (wins + wins.T) / (2 * ember.outer(counts, counts))
+    first_class, second_class = (ember.as_tensor(index, device=preds.device)
+                                 for index in np.triu_indices(n_classes, 1))
+    pair_auc = pair_auc[first_class, second_class]
     if average == "weighted":
-        prevalence = in_pair.to(ember.float64).mean(1)
+        prevalence = (counts[first_class] + counts[second_class]) / n_samples
         return (pair_auc * prevalence).sum() / prevalence.sum()
     return pair_auc.mean()
 
