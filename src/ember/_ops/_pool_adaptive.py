@@ -1,0 +1,260 @@
+"""Adaptive (average and max) and fractional max pooling.
+
+Adaptive average pooling is separable: one small averaging matrix per spatial dimension
+(plain Tensor matmuls, so autograd and double backward come for free). Adaptive and
+fractional max pooling gather every window's candidates by flat per-plane index (all
+windows at once, padded to the widest by repeating the last element, which cannot change
+a max or its first position) and take the max in PyTorch's scan order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.grad_mode import _grad_enabled
+from ._pool_planes import _expand, _gather_planes, _GatherPlanes, _planes, _with_indices
+from ._util import _make, xp_of
+
+
+# ---------------------------------------------------------------------------
+# adaptive pooling
+# ---------------------------------------------------------------------------
+
+
+def _adaptive_sizes(x, output_size, nd, op):
+    if x.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
+                           f"{list(x.shape)}")
+    if isinstance(output_size, (int, np.integer)):
+        output_size = (int(output_size),) * nd
+    output_size = tuple(output_size)
+    if len(output_size) == 1:
+        output_size = output_size * nd
+    spatial = x.shape[-nd:]
+    return tuple(s if o is None else int(o) for o, s in zip(output_size, spatial))
+
+
+def _adaptive_bounds(size, out):
+    """PyTorch's windows: [floor(o * I / O), ceil((o + 1) * I / O))."""
+    o = np.arange(out)
+    start = (o * size) // out
+    end = -((-(o + 1) * size) // out)
+    return start, end
+
+
+def _adaptive_avg(input, output_size, nd):
+    op = f"adaptive_avg_pool{nd}d"
+    out = _adaptive_sizes(input, output_size, nd, op)
+    spatial = tuple(input.shape[-nd:])
+    dims = tuple(range(input.dim() - nd, input.dim()))
+    if all(o == 1 for o in out):
+        return input.mean(dims, keepdim=True)
+    if all(s % o == 0 for s, o in zip(spatial, out)) and input.dim() == nd + 2:
+        from .pool import _avg_pool_nd  # pool imports this module: resolve at call time
+
+        kernel = tuple(s // o for s, o in zip(spatial, out))
+        return _avg_pool_nd(input, kernel, kernel, 0, False, True, None, nd)
+    xp = xp_of(input._data)
+    result = input
+    for axis, (size, o) in zip(dims, zip(spatial, out)):
+        start, end = _adaptive_bounds(size, o)
+        positions = np.arange(size)
+        inside = (positions >= start[:, None]) & (positions < end[:, None])
+        weights = inside / (end - start)[:, None]
+        matrix = _make(xp.asarray(weights.T.astype(input._data.dtype)))  # (size, o)
+        result = result.transpose(axis, -1).matmul(matrix).transpose(axis, -1)
+    return result
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Mean over windows chosen to give ``output_size`` positions from any length."""
+    return _adaptive_avg(input, output_size, 1)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over windows chosen to give an ``output_size`` (H, W) map from any size; a
+    None entry keeps that input size."""
+    return _adaptive_avg(input, output_size, 2)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Mean over windows chosen to give an ``output_size`` (D, H, W) volume."""
+    return _adaptive_avg(input, output_size, 3)
+
+
+def _max_over_candidates(x, candidates):
+    """``candidates`` (N or 1, C or 1, *O, K) flat per-plane positions: the max over K
+    (first in scan order, NaN wins) and its position, as PyTorch scans a window."""
+    xp = xp_of(x)
+    n, c = x.shape[:2]
+    flat_candidates = xp.broadcast_to(candidates, (n, c) + candidates.shape[2:])
+    shape = flat_candidates.shape
+    values = xp.take_along_axis(_planes(x), flat_candidates.reshape(n, c, math.prod(shape[2:])),
+                                axis=2)
+    values = values.reshape(shape)
+    if x.dtype.kind == "f":
+        nan = xp.isnan(values)
+        # the last NaN wins in PyTorch's scan (val > max || isnan(val))
+        values = xp.where(nan, xp.inf, values) if nan.any() else values
+        if nan.any():
+            last_nan = shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
+            winner = xp.where(nan.any(-1), last_nan, xp.argmax(values, axis=-1))
+        else:
+            winner = xp.argmax(values, axis=-1)
+    else:
+        winner = xp.argmax(values, axis=-1)
+    index = xp.take_along_axis(flat_candidates, winner[..., None], axis=-1)[..., 0]
+    return xp.ascontiguousarray(index)
+
+
+def _candidate_grid(xp, per_dim, spatial):
+    """Flat positions of every window element: per_dim[axis] is (N|1, C|1, O, K) rows
+    per dimension; the result is (N|1, C|1, *O, prod K) in row-major scan order."""
+    nd = len(per_dim)
+    lead = per_dim[0].shape[:2]
+    grid = None
+    plane_stride = math.prod(spatial)
+    for axis, rows in enumerate(per_dim):
+        plane_stride //= spatial[axis]
+        o, k = rows.shape[2:]
+        shape = [rows.shape[0], rows.shape[1]] + [1] * (2 * nd)
+        shape[2 + axis] = o
+        shape[2 + nd + axis] = k
+        term = rows.reshape(shape) * plane_stride
+        grid = term if grid is None else grid + term
+    del lead
+    return grid.reshape(grid.shape[:2 + nd] + (-1,))
+
+
+def _adaptive_max(input, output_size, return_indices, nd):
+    op = f"adaptive_max_pool{nd}d"
+    out = _adaptive_sizes(input, output_size, nd, op)
+    x, unbatched = (input.unsqueeze(0), True) if input.dim() == nd + 1 else (input, False)
+    xp = xp_of(x._data)
+    spatial = tuple(x.shape[2:])
+    per_dim = []
+    for size, o in zip(spatial, out):
+        start, end = _adaptive_bounds(size, o)
+        width = int((end - start).max()) if o else 1
+        rows = np.minimum(start[:, None] + np.arange(width), end[:, None] - 1)
+        per_dim.append(xp.asarray(rows.reshape(1, 1, o, width).astype(np.int64)))
+    if any(o == 0 for o in out) or x.numel() == 0:
+        index = xp.zeros(tuple(x.shape[:2]) + out, dtype=np.int64)
+    else:
+        index = _max_over_candidates(x._data, _candidate_grid(xp, per_dim, spatial))
+    return _finish_max(x, index, unbatched, return_indices)
+
+
+def _finish_max(x, index, unbatched, return_indices):
+    if _grad_enabled[0] and x.requires_grad:
+        result = _GatherPlanes.apply(x, index)
+    else:
+        result = _make(_gather_planes(x._data, index))
+    indices = _make(index)
+    if unbatched:
+        result, indices = result.squeeze(0), indices.squeeze(0)
+    return (result, indices) if return_indices else result
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max over adaptive windows of (N, C, L)."""
+    return _adaptive_max(input, output_size, return_indices, 1)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over adaptive windows of (N, C, H, W)."""
+    return _adaptive_max(input, output_size, return_indices, 2)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Max over adaptive windows of (N, C, D, H, W)."""
+    return _adaptive_max(input, output_size, return_indices, 3)
+
+
+adaptive_max_pool1d_with_indices = _with_indices(adaptive_max_pool1d)
+adaptive_max_pool2d_with_indices = _with_indices(adaptive_max_pool2d)
+adaptive_max_pool3d_with_indices = _with_indices(adaptive_max_pool3d)
+
+
+# ---------------------------------------------------------------------------
+# fractional max pooling
+# ---------------------------------------------------------------------------
+
+
+def _fractional_starts(xp, samples, size, out, kernel, dtype):
+    """PyTorch's generate_intervals, in the input's float type: window starts per plane
+    (N, C, out) from one uniform sample per plane."""
+    n, c = samples.shape
+    starts = xp.empty((n, c, out), dtype=np.int64)
+    if out > 1:
+        alpha = dtype.type(size - kernel) / dtype.type(out - 1)
+        steps = xp.arange(out - 1, dtype=dtype).reshape(1, 1, -1)
+        sample = samples[..., None]
+        starts[..., :-1] = ((steps + sample) * alpha).astype(np.int64) - \
+            (sample * alpha).astype(np.int64)
+    if out > 0:
+        starts[..., -1] = size - kernel
+    return starts
+
+
+def _fractional_max(input, kernel_size, output_size, output_ratio, return_indices,
+                    _random_samples, nd):
+    op = f"fractional_max_pool{nd}d"
+    from .random import rand
+
+    kernel = _expand(kernel_size, nd)
+    if output_size is None:
+        if output_ratio is None:
+            raise ValueError(f"{op} requires specifying either an output_size or an "
+                             f"output_ratio")
+        ratio = output_ratio if isinstance(output_ratio, (tuple, list)) else \
+            (output_ratio,) * nd
+        output_size = tuple(int(input.shape[-nd + i] * ratio[i]) for i in range(nd))
+    out = _expand(output_size, nd)
+    x, unbatched = (input.unsqueeze(0), True) if input.dim() == nd + 1 else (input, False)
+    if x.dim() != nd + 2:
+        raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: "
+                           f"{list(input.shape)}")
+    names = ["time", "height", "width"][3 - nd:]
+    spatial = tuple(x.shape[2:])
+    for name, o, k, s in zip(names, out, kernel, spatial):
+        if o + k - 1 > s:
+            raise RuntimeError(f"{op}(): pool {name} {k} too large relative to input "
+                               f"{name} {s}")
+    if _random_samples is None:
+        _random_samples = rand(x.shape[0], x.shape[1], nd, dtype=x.dtype)
+    samples = _random_samples._data
+    xp = xp_of(x._data)
+    dtype = samples.dtype if samples.dtype.kind == "f" else np.dtype(np.float32)
+    if nd == 2:
+        order = (1, 0)  # PyTorch: sample 0 drives the width, sample 1 the height
+    else:
+        order = (0, 1, 2)
+    per_dim = []
+    for axis in range(nd):
+        starts = _fractional_starts(xp, samples[..., order[axis]], spatial[axis], out[axis],
+                                    kernel[axis], dtype)
+        per_dim.append(starts[..., None] + xp.arange(kernel[axis], dtype=np.int64))
+    index = _max_over_candidates(x._data, _candidate_grid(xp, per_dim, spatial))
+    return _finish_max(x, index, unbatched, return_indices)
+
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    """Max over pseudo-random windows (Graham, 2014) giving ``output_size`` (or
+    ``output_ratio`` times the input size); ``_random_samples`` (N, C, 2) fixes them."""
+    return _fractional_max(input, kernel_size, output_size, output_ratio, return_indices,
+                           _random_samples, 2)
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    """Fractional max pooling over (N, C, D, H, W); samples (N, C, 3)."""
+    return _fractional_max(input, kernel_size, output_size, output_ratio, return_indices,
+                           _random_samples, 3)
+
+
+fractional_max_pool2d_with_indices = _with_indices(fractional_max_pool2d)
+fractional_max_pool3d_with_indices = _with_indices(fractional_max_pool3d)

@@ -1,0 +1,97 @@
+"""Shared pieces of the pooling family: the per-plane gather/scatter Functions every
+max-type pool and max_unpool use (flat ``h * W + w`` indices per (n, c) plane), and
+argument helpers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.function import Function
+from ._util import Tensor, xp_of
+
+
+# ---------------------------------------------------------------------------
+# per-plane gather / scatter (max pools and unpooling)
+# ---------------------------------------------------------------------------
+
+
+def _planes(array):
+    return array.reshape(array.shape[0], array.shape[1], math.prod(array.shape[2:]))
+
+
+def _gather_planes(x, index):
+    """out[n, c, *O] = x[n, c].flat[index[n, c, *O]]."""
+    xp = xp_of(x)
+    picked = xp.take_along_axis(_planes(x), _planes(index), axis=2)
+    return picked.reshape(index.shape)
+
+
+def _scatter_planes(values, index, shape, accumulate):
+    """An array of ``shape`` (N, C, *S), zero except at the flat per-plane ``index``."""
+    xp = xp_of(values)
+    n, c = shape[:2]
+    plane = math.prod(shape[2:])
+    out = xp.zeros(n * c * plane, dtype=values.dtype)
+    base = (xp.arange(n * c, dtype=np.int64) * plane).reshape(n, c, 1)
+    flat = (_planes(index) + base).ravel()
+    if accumulate:
+        if xp is np:
+            np.add.at(out, flat, values.ravel())
+        else:
+            import cupyx
+
+            cupyx.scatter_add(out, flat, values.ravel())
+    else:
+        out[flat] = values.ravel()
+    return out.reshape(shape)
+
+
+class _GatherPlanes(Function):
+    """Values at per-plane indices; ``values`` may carry the already-computed result."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, index, values=None, unique=False):
+        ctx.index, ctx.shape, ctx.unique = index, x.shape, unique
+        return _gather_planes(x, index) if values is None else values
+
+    @staticmethod
+    def backward(ctx, grad):
+        # indices that never repeat (non-overlapping windows) need no accumulation
+        scattered = _ScatterPlanes.apply(grad, ctx.index, ctx.shape, not ctx.unique)
+        return scattered, None, None, None
+
+
+class _ScatterPlanes(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, values, index, shape, accumulate):
+        ctx.index = index
+        return _scatter_planes(values, index, shape, accumulate)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _GatherPlanes.apply(grad, ctx.index), None, None, None
+
+
+def _expand(value, nd):
+    if isinstance(value, Tensor):
+        value = value.tolist()
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * nd
+    value = tuple(int(v) for v in value)
+    return value * nd if len(value) == 1 else value
+
+
+def _with_indices(fn):
+    def variant(*args, **kwargs):
+        kwargs["return_indices"] = True
+        return fn(*args, **kwargs)
+
+    variant.__name__ = fn.__name__ + "_with_indices"
+    variant.__doc__ = f"{fn.__name__} returning (output, indices)."
+    return variant
