@@ -212,7 +212,7 @@ def test_pad_sequence(kwargs, shapes):
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("enforce_sorted,lengths", [(True, [4, 2, 2, 1]), (False, [1, 4, 2, 3])])
 def test_pack_and_pad_round_trip(batch_first, enforce_sorted, lengths):
-    shape = (4, 4, 2) if batch_first else (4, 4, 2)
+    shape = (4, 5, 2) if batch_first else (5, 4, 2)
     x = RNG.standard_normal(shape)
 
     def fn(lib, x):
@@ -303,8 +303,10 @@ def test_cells(name, kwargs, batched, with_state):
 ERROR_CASES = [
     ("LSTM", (10, 20), (5, 3, 7), None,
      r"input.size\(-1\) must be equal to input_size. Expected 10, got 7"),
-    ("RNN", (10, 20), (5, 3, 10), [(1, 4, 20)], r"Expected hidden size \(1, 3, 20\), got \[1, 4, 20\]"),
-    ("GRU", (10, 20), (5, 3, 10), [(2, 3, 20)], r"Expected hidden size \(1, 3, 20\), got \[2, 3, 20\]"),
+    ("RNN", (10, 20), (5, 3, 10), [(1, 4, 20)],
+     r"Expected hidden size \(1, 3, 20\), got \[1, 4, 20\]"),
+    ("GRU", (10, 20), (5, 3, 10), [(2, 3, 20)],
+     r"Expected hidden size \(1, 3, 20\), got \[2, 3, 20\]"),
     ("LSTM", (10, 20), (5, 3, 10), [(1, 3, 20), (1, 3, 19)],
      r"Expected hidden\[1\] size \(1, 3, 20\), got \[1, 3, 19\]"),
     ("LSTM", (10, 20), (5, 3, 10), [(1, 2, 20), (1, 3, 20)],
