@@ -339,8 +339,11 @@ def test_resnet18_matches_torch(no_init):
     ember_model(ember.from_numpy(x)).backward(ember.from_numpy(upstream))
     ember_params = dict(ember_model.named_parameters())
     for name, p in torch_model.named_parameters():
+        # BN over 2 values per channel deep in the net cancels large terms; judge each
+        # gradient relative to its own scale.
+        scale = float(p.grad.abs().max())
         np.testing.assert_allclose(ember_params[name].grad.numpy(), p.grad.numpy(),
-                                   rtol=1e-5, atol=1e-7, err_msg=name)
+                                   rtol=1e-6, atol=1e-7 * scale, err_msg=name)
     ember_buffers = dict(ember_model.named_buffers())
     for name, b in torch_model.named_buffers():
         np.testing.assert_allclose(ember_buffers[name].numpy(), b.numpy(), rtol=1e-7,
