@@ -318,6 +318,7 @@ ERROR_CASES = [
     ("LSTM", (10, 20), (5, 10), [(1, 1, 20), (1, 1, 20)], "For unbatched 2-D input, hx and cx"),
     ("LSTMCell", (10, 20), (3, 7), None, "input has inconsistent input_size"),
     ("GRUCell", (10, 20), (3, 4, 10), None, "GRUCell: Expected input to be 1D or 2D"),
+    ("LSTM", (10, 20), (0, 3, 10), None, "Expected sequence length to be larger than 0 in RNN"),
 ]
 
 
@@ -347,6 +348,12 @@ CONSTRUCTOR_ERRORS = [
 @pytest.mark.parametrize("name,args,kwargs", CONSTRUCTOR_ERRORS)
 def test_constructor_errors(name, args, kwargs):
     check_raises(lambda lib: getattr(lib.nn, name)(*args, **kwargs))
+
+
+def test_empty_batch():
+    t_mod, e_mod = _pair("GRU", 3, 4)
+    x = np.zeros((5, 0, 3))
+    assert_same(e_mod(ember.tensor(x)), t_mod(torch.tensor(x)))
 
 
 def test_dtype_mismatch_error():

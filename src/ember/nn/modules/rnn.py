@@ -211,6 +211,8 @@ class RNNBase(Module):
         self._check_all(input, hx, None)
         time_major = input.transpose(0, 1) if self.batch_first else input
         length, batch = time_major.shape[0], time_major.shape[1]
+        if length == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         rows = time_major.reshape(length * batch, time_major.shape[2])
         steps = step_slices(None, batch, length)
 
