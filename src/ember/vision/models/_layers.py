@@ -90,19 +90,3 @@ class StochasticDepth(nn.Module):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(p={self.p}, mode={self.mode})"
-
-
-def init_conv_bn_linear(model: nn.Module, linear_std: float | None = 0.01,
-                        conv_mode: str = "fan_out") -> None:
-    """The init most torchvision classifiers share: Kaiming convs, unit BN, small Linear."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode=conv_mode, nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear) and linear_std is not None:
-            nn.init.normal_(m.weight, 0, linear_std)
-            nn.init.zeros_(m.bias)

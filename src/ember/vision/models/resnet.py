@@ -12,7 +12,6 @@ import ember
 from ember import nn
 
 from ._api import (
-    WeightsEnum,
     apply_weights,
     handle_legacy,
     imagenet_weights,
