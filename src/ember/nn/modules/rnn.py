@@ -188,7 +188,6 @@ class RNNBase(Module):
             if hx is None:
                 hx = self._zero_state(batch, data)
             else:
-                self._check_packed_hidden(data, hx, batch_sizes)
                 hx = self.permute_hidden(hx, sorted_indices)
             self._check_all(data, hx, batch_sizes)
 
@@ -245,9 +244,6 @@ class RNNBase(Module):
             raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got "
                                f"{hx.dim()}-D tensor")
         return hx.unsqueeze(1)
-
-    def _check_packed_hidden(self, data, hx, batch_sizes):
-        pass
 
     def _check_all(self, input, hx, batch_sizes):
         self.check_forward_args(input, hx, batch_sizes)
