@@ -515,3 +515,150 @@ def test_densenet_old_checkpoint_keys_are_renamed():
     assert list(_rename_old_keys(old)) == ["features.denseblock1.denselayer1.norm1.weight",
                                            "features.denseblock2.denselayer3.conv2.weight",
                                            "features.norm0.weight"]
+
+
+# -- forward semantics vs PyTorch models written from the papers' tables ------------------------
+
+class _TorchSE(torch.nn.Module):
+    def __init__(self, channels, squeeze, act, gate):
+        super().__init__()
+        self.avgpool = torch.nn.AdaptiveAvgPool2d(1)
+        self.fc1 = torch.nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = torch.nn.Conv2d(squeeze, channels, 1)
+        self.activation, self.scale_activation = act(), gate()
+
+    def forward(self, x):
+        return x * self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+
+
+def _torch_cna(cin, cout, k, stride, groups, eps, act):
+    layers = [torch.nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+              torch.nn.BatchNorm2d(cout, eps=eps)]
+    return torch.nn.Sequential(*layers, *([act()] if act else []))
+
+
+class _TorchMBBlock(torch.nn.Module):
+    """expand (if widened), depthwise, optional SE, project; residual when shape kept."""
+
+    def __init__(self, cin, k, exp, cout, stride, act, squeeze, gate, eps):
+        super().__init__()
+        layers = [] if exp == cin else [_torch_cna(cin, exp, 1, 1, 1, eps, act)]
+        layers.append(_torch_cna(exp, exp, k, stride, exp, eps, act))
+        if squeeze:
+            se_act = torch.nn.SiLU if act is torch.nn.SiLU else torch.nn.ReLU
+            layers.append(_TorchSE(exp, squeeze, se_act, gate))
+        layers.append(_torch_cna(exp, cout, 1, 1, 1, eps, None))
+        self.block = torch.nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return self.block(x) + x if self.residual else self.block(x)
+
+
+class _TorchNet(torch.nn.Module):
+    def __init__(self, features, classifier):
+        super().__init__()
+        self.features, self.avgpool, self.classifier = features, torch.nn.AdaptiveAvgPool2d(1), \
+            classifier
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def _divisible8(v):
+    new = max(8, int(v + 4) // 8 * 8)
+    return new + 8 if new < 0.9 * v else new
+
+
+def torch_mobilenet_v3_small(num_classes):
+    # stride per V3_SMALL row (paper, Table 2); "HS" rows from index 3 on
+    strides = [2, 2, 1, 2, 1, 1, 1, 1, 2, 1, 1]
+    eps, hs = 0.001, torch.nn.Hardswish
+    layers = [_torch_cna(3, 16, 3, 2, 1, eps, hs)]
+    for i, ((cin, k, exp, cout, se), stride) in enumerate(zip(V3_SMALL, strides)):
+        act = torch.nn.ReLU if i < 3 else hs
+        squeeze = _divisible8(exp // 4) if se else 0
+        layers.append(_TorchMBBlock(cin, k, exp, cout, stride, act, squeeze,
+                                    torch.nn.Hardsigmoid, eps))
+    layers.append(_torch_cna(96, 576, 1, 1, 1, eps, hs))
+    classifier = torch.nn.Sequential(torch.nn.Linear(576, 1024), hs(), torch.nn.Dropout(0.2),
+                                     torch.nn.Linear(1024, num_classes))
+    return _TorchNet(torch.nn.Sequential(*layers), classifier)
+
+
+def torch_efficientnet_b0(num_classes):
+    # (expand, kernel, first stride, in, out, repeats) from the EfficientNet paper, Table 1
+    stages = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2),
+              (6, 3, 2, 40, 80, 3), (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4),
+              (6, 3, 1, 192, 320, 1)]
+    silu = torch.nn.SiLU
+    layers = [_torch_cna(3, 32, 3, 2, 1, 1e-5, silu)]
+    for expand, k, stride, cin, cout, repeats in stages:
+        blocks = []
+        for r in range(repeats):
+            block_in = cin if r == 0 else cout
+            blocks.append(_TorchMBBlock(block_in, k, block_in * expand, cout,
+                                        stride if r == 0 else 1, silu, max(1, block_in // 4),
+                                        torch.nn.Sigmoid, 1e-5))
+        layers.append(torch.nn.Sequential(*blocks))
+    layers.append(_torch_cna(320, 1280, 1, 1, 1, 1e-5, silu))
+    classifier = torch.nn.Sequential(torch.nn.Dropout(0.2), torch.nn.Linear(1280, num_classes))
+    return _TorchNet(torch.nn.Sequential(*layers), classifier)
+
+
+@pytest.mark.parametrize("name,torch_builder", [
+    ("mobilenet_v3_small", torch_mobilenet_v3_small),
+    ("efficientnet_b0", torch_efficientnet_b0),
+])
+def test_mobile_architectures_match_torch(no_init, name, torch_builder):
+    """Loading the PyTorch model's state_dict needs identical keys and shapes; equal
+    eval-mode logits then confirm strides, paddings, activations, SE gates, residuals."""
+    torch.manual_seed(0)
+    torch_model = randomize_bn_stats(torch_builder(num_classes=6)).eval()
+    ember_model = M.get_model(name, num_classes=6).eval()
+    _copy_torch_into_ember(torch_model, ember_model)
+    x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    with torch.no_grad():
+        expected = torch_model(torch.from_numpy(x)).numpy()
+    with ember.no_grad():
+        got = ember_model(ember.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_vit_matches_torch_transformer_layers(no_init):
+    """A small ViT against torch's pre-norm TransformerEncoderLayer stack (same math,
+    keys mapped: ln_1->norm1, self_attention->self_attn, mlp.0/3->linear1/2, ln_2->norm2)."""
+    torch.manual_seed(0)
+    hidden, layers, heads, mlp, patch, size = 32, 2, 4, 64, 8, 32
+    conv = torch.nn.Conv2d(3, hidden, patch, patch)
+    enc = torch.nn.ModuleList(
+        torch.nn.TransformerEncoderLayer(hidden, heads, mlp, dropout=0.0, activation="gelu",
+                                         layer_norm_eps=1e-6, batch_first=True,
+                                         norm_first=True) for _ in range(layers))
+    ln, head = torch.nn.LayerNorm(hidden, eps=1e-6), torch.nn.Linear(hidden, 5)
+    cls_token = torch.randn(1, 1, hidden)
+    pos = torch.randn(1, (size // patch) ** 2 + 1, hidden) * 0.02
+    state = {"class_token": cls_token, "conv_proj.weight": conv.weight,
+             "conv_proj.bias": conv.bias, "encoder.pos_embedding": pos,
+             "encoder.ln.weight": ln.weight, "encoder.ln.bias": ln.bias,
+             "heads.head.weight": head.weight, "heads.head.bias": head.bias}
+    names = {"norm1": "ln_1", "norm2": "ln_2", "self_attn": "self_attention",
+             "linear1": "mlp.0", "linear2": "mlp.3"}
+    for i, layer in enumerate(enc):
+        for key, value in layer.state_dict().items():
+            first, rest = key.split(".", 1)
+            state[f"encoder.layers.encoder_layer_{i}.{names[first]}.{rest}"] = value
+    model = M.VisionTransformer(size, patch, layers, heads, hidden, mlp, num_classes=5).eval()
+    model.load_state_dict({k: ember.from_numpy(v.detach().numpy().copy())
+                           for k, v in state.items()})
+    x = np.random.default_rng(0).standard_normal((2, 3, size, size)).astype(np.float32)
+    with torch.no_grad():
+        tokens = conv(torch.from_numpy(x)).flatten(2).transpose(1, 2)
+        tokens = torch.cat([cls_token.expand(2, -1, -1), tokens], 1) + pos
+        for layer in enc:
+            layer.train()  # the slow path: same math as the fused inference kernel
+            tokens = layer(tokens)
+        expected = head(ln(tokens)[:, 0]).numpy()
+    with ember.no_grad():
+        got = model(ember.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)

@@ -125,7 +125,8 @@ class WeightsEnum(enum.Enum):
 
 
 def imagenet_weights(url: str, num_params: int, acc1: float, acc5: float,
-                     crop: int = 224, resize: int = 256, **meta) -> Weights:
+                     crop: int = 224, resize: int = 256, interpolation: str = "bilinear",
+                     **meta) -> Weights:
     """A Weights entry with ImageNet-1K metadata, the common case."""
     # The 1000 class names are not bundled; ``num_classes`` carries what builders need.
     info = {"num_params": num_params, "num_classes": 1000,
@@ -133,7 +134,8 @@ def imagenet_weights(url: str, num_params: int, acc1: float, acc5: float,
             "_metrics": {"ImageNet-1K": {"acc@1": acc1, "acc@5": acc5}}}
     info.update(meta)
     return Weights(url=url, transforms=partial(ImageClassification, crop_size=crop,
-                                               resize_size=resize), meta=info)
+                                               resize_size=resize,
+                                               interpolation=interpolation), meta=info)
 
 
 def make_weights_enum(name: str, members: dict, module: str):

@@ -137,7 +137,8 @@ class EfficientNet(nn.Module):
 EfficientNet_B0_Weights = make_weights_enum("EfficientNet_B0_Weights", {
     "IMAGENET1K_V1": imagenet_weights(
         "https://download.pytorch.org/models/efficientnet_b0_rwightman-7f5810bc.pth",
-        5288548, 77.692, 93.532, crop=224, resize=256)}, __name__)
+        5288548, 77.692, 93.532, crop=224, resize=256,
+        interpolation="bicubic")}, __name__)
 
 
 def _b0_setting(width_mult: float = 1.0, depth_mult: float = 1.0) -> list[MBConvConfig]:
