@@ -25,18 +25,18 @@ def two_spirals(points_per_class: int = 200):
 
 
 features, labels = two_spirals()
-model = nn.Sequential(nn.Linear(2, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(),
-                      nn.Linear(64, 2))
+model = nn.Sequential(nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(),
+                      nn.Linear(32, 2))
 loss_fn = nn.CrossEntropyLoss()                  # takes raw scores (logits) and class ids
-optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
 
-for step in range(1, 401):
+for step in range(1, 201):
     logits = model(features)                     # 1. forward
     loss = loss_fn(logits, labels)               # 2. how wrong are we?
     optimizer.zero_grad()                        # 3. clear last step's gradients
     loss.backward()                              # 4. gradients of loss w.r.t. parameters
     optimizer.step()                             # 5. move parameters downhill
-    if step % 100 == 0:
+    if step % 50 == 0:
         accuracy = (logits.argmax(dim=1) == labels).float().mean().item()
         print(f"step {step:3d}  loss {loss.item():.4f}  accuracy {accuracy:.1%}")
 

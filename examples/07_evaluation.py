@@ -28,7 +28,7 @@ test_x, test_y = as_tensors(datasets.Digits(root="data", train=False))
 model = nn.Sequential(nn.Linear(64, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.3),
                       nn.Linear(128, 10))
 optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-for epoch in range(15):
+for epoch in range(8):
     model.train()                                   # dropout on, batch-norm batch statistics
     for batch in torch.randperm(len(train_y)).split(64):
         loss = nn.functional.cross_entropy(model(train_x[batch]), train_y[batch])

@@ -1,0 +1,147 @@
+"""Every learner example runs, as written and through `ember run` with `import torch`.
+
+Each example is started as a subprocess (as a learner would), once as the file itself
+and once as its PyTorch twin: the same text with ``import ember as torch`` (and the other
+ember imports) rewritten to PyTorch's names, run by ``python -m ember run``. The twin must
+print exactly what the file prints. The examples whose numbers do not depend on random
+draws also run under real PyTorch, and print the same text there.
+
+The subprocesses run a few at a time from one session fixture, so the whole file costs
+about as long as its slowest examples rather than their sum.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES_DIR = ROOT / "examples"
+
+# (file, imports torch-style names, prints the same numbers under real PyTorch)
+EXAMPLES = [
+    ("01_tensors.py", True, True),
+    ("02_tensor_manipulation.py", True, True),
+    ("03_autograd.py", True, True),
+    ("04_first_module.py", True, False),
+    ("05_training_loop.py", True, False),
+    ("06_datasets_and_loaders.py", True, False),   # torchvision is not installed with torch
+    ("07_evaluation.py", True, False),             # ember.metrics has no torch counterpart
+    ("08_gpu.py", True, False),
+    ("09_save_load_resume.py", True, False),
+    ("checkpointing.py", True, False),
+    ("polynomial_1_numpy.py", False, False),
+    ("polynomial_2_tensors.py", True, True),
+    ("polynomial_3_autograd.py", True, True),
+    ("polynomial_4_custom_function.py", True, False),
+    ("polynomial_5_nn.py", True, False),
+    ("polynomial_6_optim.py", True, False),
+    ("polynomial_7_custom_module.py", True, False),
+    ("polynomial_8_dynamic_control_flow.py", True, False),
+]
+TIME_LIMIT = 120  # seconds per example: "runs in seconds", with room for a loaded machine
+
+# What a PyTorch user would write instead of ember's names.
+_REWRITES = [
+    (r"^import ember as torch\b.*$", "import torch"),
+    (r"^from ember import nn\b.*$", "from torch import nn"),
+    (r"^from ember\.utils\.data import", "from torch.utils.data import"),
+    (r"^from ember\.vision import", "from torchvision import"),
+]
+
+
+def torch_twin(source: str) -> str:
+    """The example's text with ember imports spelled as PyTorch's."""
+    for pattern, replacement in _REWRITES:
+        source = re.sub(pattern, replacement, source, flags=re.MULTILINE)
+    return source
+
+
+def _run(command, cwd):
+    env = dict(os.environ, PYTHONHASHSEED="0", TQDM_DISABLE="1")
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True,
+                          timeout=TIME_LIMIT, env=env)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """Run every example, every twin through `ember run`, and the deterministic twins under
+    real PyTorch; keyed by (file, how)."""
+    workdir = tmp_path_factory.mktemp("examples")
+    jobs = {}
+    for name, torch_style, same_under_torch in EXAMPLES:
+        source = (EXAMPLES_DIR / name).read_text()
+        jobs[(name, "python")] = [sys.executable, str(EXAMPLES_DIR / name)]
+        if torch_style:
+            twin = workdir / name
+            twin.write_text(torch_twin(source))
+            jobs[(name, "ember run")] = [sys.executable, "-m", "ember", "run", str(twin)]
+            if same_under_torch:
+                jobs[(name, "torch")] = [sys.executable, str(twin)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {key: pool.submit(_run, command, workdir) for key, command in jobs.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
+def _ok(result):
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+def _without_timings(output: str) -> str:
+    """Wall-clock seconds (08_gpu.py prints one) differ between any two runs."""
+    return re.sub(r"\d+\.\d+ s\b", "<seconds> s", output)
+
+
+def test_every_example_is_listed():
+    mine = {name for name, _, _ in EXAMPLES}
+    expected = {f"0{i}_" for i in range(1, 10)}
+    assert {name[:3] for name in mine if name[0] == "0"} == expected
+    assert sum(name.startswith("polynomial_") for name in mine) == 8
+    for name in mine:
+        assert (EXAMPLES_DIR / name).is_file(), name
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in EXAMPLES])
+def test_example_runs(results, name):
+    output = _ok(results[(name, "python")])
+    assert output.strip(), f"{name} printed nothing"
+
+
+@pytest.mark.parametrize("name", [name for name, torch_style, _ in EXAMPLES if torch_style])
+def test_example_runs_unchanged_through_ember_run(results, name):
+    twin_source = torch_twin((EXAMPLES_DIR / name).read_text())
+    assert "import torch" in twin_source and "import ember as torch" not in twin_source
+    through_run = _ok(results[(name, "ember run")])
+    assert _without_timings(through_run) == _without_timings(_ok(results[(name, "python")]))
+
+
+@pytest.mark.parametrize("name", [name for name, _, same in EXAMPLES if same])
+def test_example_prints_the_same_under_real_pytorch(results, name):
+    assert _ok(results[(name, "ember run")]) == _ok(results[(name, "torch")])
+
+
+def test_checks_the_examples_make_themselves(results):
+    """The numbers the examples promise in their own text."""
+    assert "bit-identical to the uninterrupted run: True" in _ok(
+        results[("09_save_load_resume.py", "python")])
+    assert "final training accuracy: 100.0%" in _ok(results[("05_training_loop.py", "python")])
+    assert "gradcheck: True" in _ok(results[("polynomial_4_custom_function.py", "python")])
+    assert "running on the CPU instead" in _ok(results[("08_gpu.py", "python")])
+    accuracy = re.search(r"^accuracy:\s+([\d.]+)", _ok(results[("07_evaluation.py", "python")]),
+                         re.MULTILINE)
+    assert accuracy and float(accuracy.group(1)) > 0.85
+    fit = _ok(results[("polynomial_1_numpy.py", "python")]).splitlines()[-1]
+    assert fit.startswith("Result: y = ") and " x^3" in fit
+
+
+def test_checkpointing_verify_resumes_bit_identically(tmp_path):
+    result = _run([sys.executable, str(EXAMPLES_DIR / "checkpointing.py"), "--verify",
+                   "--epochs", "4"], tmp_path)
+    assert "bit-identical to the uninterrupted one: True" in _ok(result)
