@@ -121,7 +121,8 @@ def _normalize_backward_arrays(ctx, grad, x, weight):
     xhat *= projection
     grad_xhat -= xhat
     grad_xhat *= invstd
-    return _make(grad_xhat.astype(out_dtype, copy=False)), grad_weight, grad_bias, None, None, None, None
+    grad_x = _make(grad_xhat.astype(out_dtype, copy=False))
+    return grad_x, grad_weight, grad_bias, None, None, None, None
 
 
 def _normalize(x, weight, bias, axes, param_shape, eps):
