@@ -662,3 +662,130 @@ def test_vit_matches_torch_transformer_layers(no_init):
     with ember.no_grad():
         got = model(ember.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+class _TorchV2Block(torch.nn.Module):
+    def __init__(self, cin, cout, stride, t):
+        super().__init__()
+        hidden = cin * t
+        relu6 = torch.nn.ReLU6
+        layers = [] if t == 1 else [_torch_cna(cin, hidden, 1, 1, 1, 1e-5, relu6)]
+        layers += [_torch_cna(hidden, hidden, 3, stride, hidden, 1e-5, relu6),
+                   torch.nn.Conv2d(hidden, cout, 1, bias=False), torch.nn.BatchNorm2d(cout)]
+        self.conv = torch.nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return self.conv(x) + x if self.residual else self.conv(x)
+
+
+def torch_mobilenet_v2(num_classes):
+    layers, cin = [_torch_cna(3, 32, 3, 2, 1, 1e-5, torch.nn.ReLU6)], 32
+    for t, c, n, s in V2_SETTING:
+        for i in range(n):
+            layers.append(_TorchV2Block(cin, c, s if i == 0 else 1, t))
+            cin = c
+    layers.append(_torch_cna(320, 1280, 1, 1, 1, 1e-5, torch.nn.ReLU6))
+    classifier = torch.nn.Sequential(torch.nn.Dropout(0.2), torch.nn.Linear(1280, num_classes))
+    return _TorchNet(torch.nn.Sequential(*layers), classifier)
+
+
+class _TorchFire(torch.nn.Module):
+    def __init__(self, cin, squeeze, e1, e3):
+        super().__init__()
+        self.squeeze = torch.nn.Conv2d(cin, squeeze, 1)
+        self.expand1x1 = torch.nn.Conv2d(squeeze, e1, 1)
+        self.expand3x3 = torch.nn.Conv2d(squeeze, e3, 3, padding=1)
+
+    def forward(self, x):
+        x = torch.relu(self.squeeze(x))
+        return torch.cat([torch.relu(self.expand1x1(x)), torch.relu(self.expand3x3(x))], 1)
+
+
+class _TorchSqueezeNet11(torch.nn.Module):
+    def __init__(self, num_classes):
+        super().__init__()
+        pool = lambda: torch.nn.MaxPool2d(3, 2, ceil_mode=True)  # noqa: E731
+        F = _TorchFire
+        self.features = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 64, 3, 2), torch.nn.ReLU(), pool(), F(64, 16, 64, 64),
+            F(128, 16, 64, 64), pool(), F(128, 32, 128, 128), F(256, 32, 128, 128), pool(),
+            F(256, 48, 192, 192), F(384, 48, 192, 192), F(384, 64, 256, 256),
+            F(512, 64, 256, 256))
+        self.classifier = torch.nn.Sequential(torch.nn.Dropout(0.5),
+                                              torch.nn.Conv2d(512, num_classes, 1),
+                                              torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1))
+
+    def forward(self, x):
+        return torch.flatten(self.classifier(self.features(x)), 1)
+
+
+class _TorchDenseNet(torch.nn.Module):
+    """DenseNet-BC from the paper: every layer gets the concatenation of all before it."""
+
+    def __init__(self, block_config, growth=32, init_features=64, bn_size=4, num_classes=10):
+        super().__init__()
+        f = torch.nn.Sequential()
+        f.add_module("conv0", torch.nn.Conv2d(3, init_features, 7, 2, 3, bias=False))
+        f.add_module("norm0", torch.nn.BatchNorm2d(init_features))
+        f.add_module("relu0", torch.nn.ReLU())
+        f.add_module("pool0", torch.nn.MaxPool2d(3, 2, 1))
+        channels = init_features
+        for b, n in enumerate(block_config, 1):
+            block = torch.nn.ModuleDict()
+            for i in range(n):
+                layer = torch.nn.Module()
+                cin = channels + i * growth
+                layer.norm1 = torch.nn.BatchNorm2d(cin)
+                layer.conv1 = torch.nn.Conv2d(cin, bn_size * growth, 1, bias=False)
+                layer.norm2 = torch.nn.BatchNorm2d(bn_size * growth)
+                layer.conv2 = torch.nn.Conv2d(bn_size * growth, growth, 3, 1, 1, bias=False)
+                block[f"denselayer{i + 1}"] = layer
+            f.add_module(f"denseblock{b}", block)
+            channels += n * growth
+            if b != len(block_config):
+                trans = torch.nn.Module()
+                trans.norm = torch.nn.BatchNorm2d(channels)
+                trans.conv = torch.nn.Conv2d(channels, channels // 2, 1, bias=False)
+                f.add_module(f"transition{b}", trans)
+                channels //= 2
+        f.add_module("norm5", torch.nn.BatchNorm2d(channels))
+        self.features = f
+        self.classifier = torch.nn.Linear(channels, num_classes)
+
+    def forward(self, x):
+        relu = torch.relu
+        for name, m in self.features.named_children():
+            if name.startswith("denseblock"):
+                feats = [x]
+                for layer in m.values():
+                    h = torch.cat(feats, 1)
+                    h = layer.conv1(relu(layer.norm1(h)))
+                    feats.append(layer.conv2(relu(layer.norm2(h))))
+                x = torch.cat(feats, 1)
+            elif name.startswith("transition"):
+                x = torch.nn.functional.avg_pool2d(m.conv(relu(m.norm(x))), 2, 2)
+            else:
+                x = m(x)
+        x = torch.flatten(torch.nn.functional.adaptive_avg_pool2d(relu(x), 1), 1)
+        return self.classifier(x)
+
+
+@pytest.mark.parametrize("ember_builder,torch_builder,size", [
+    (M.mobilenet_v2, torch_mobilenet_v2, 64),
+    (M.squeezenet1_1, _TorchSqueezeNet11, 64),
+    # a narrow DenseNet: same code path as densenet121 (whose keys are checked above)
+    (lambda num_classes: M.DenseNet(8, (2, 3, 2), 16, num_classes=num_classes),
+     lambda num_classes: _TorchDenseNet((2, 3, 2), 8, 16, num_classes=num_classes), 32),
+], ids=["mobilenet_v2", "squeezenet1_1", "densenet"])
+def test_more_architectures_match_torch(no_init, ember_builder, torch_builder, size):
+    torch.manual_seed(0)
+    torch_model = randomize_bn_stats(torch_builder(num_classes=6)).eval()
+    ember_model = ember_builder(num_classes=6).eval()
+    _copy_torch_into_ember(torch_model, ember_model)
+    x = np.random.default_rng(0).standard_normal((2, 3, size, size)).astype(np.float32)
+    with torch.no_grad():
+        expected = torch_model(torch.from_numpy(x)).numpy()
+    with ember.no_grad():
+        got = ember_model(ember.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
