@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .._backend import result_np
-from ..autograd.function import Function
+from ..autograd.function import Function, same_float, saved_arrays
 from ._elementwise import _arr, _out, _promote, _slot, _wrap_int, inplace_of
 from ._inplace import apply_inplace, ufunc_inplace
 from ._util import Tensor, _make, float_np, promote_arrays, type_name, xp_of
@@ -58,7 +58,11 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, -grad
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
 
 
 class Mul(Function):
@@ -78,6 +82,13 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
+        return (grad * y if y is not None else None), (grad * x if x is not None else None)
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        x, y = saved_arrays(ctx)
+        if not same_float(grad, x, y):
+            return NotImplemented
         return (grad * y if y is not None else None), (grad * x if x is not None else None)
 
 
@@ -100,6 +111,15 @@ class Div(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
+        grad_x = grad / y if ctx.needs_input_grad[0] else None
+        grad_y = -grad * x / (y * y) if ctx.needs_input_grad[1] else None
+        return grad_x, grad_y
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        x, y = saved_arrays(ctx)
+        if not same_float(grad, x, y):
+            return NotImplemented
         grad_x = grad / y if ctx.needs_input_grad[0] else None
         grad_y = -grad * x / (y * y) if ctx.needs_input_grad[1] else None
         return grad_x, grad_y

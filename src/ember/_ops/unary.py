@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, saved_arrays
 from . import _special
 from . import binary
 from .binary import *  # noqa: F401,F403 - binary math, re-exported
@@ -72,10 +72,27 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
         (saved,) = ctx.saved_tensors
         return derivative(grad, saved)
 
-    return type(name, (Function,), {
+    def array_backward(ctx, grad):
+        (saved,) = saved_arrays(ctx)
+        if saved.dtype != grad.dtype:
+            return NotImplemented
+        return (derivative(grad, saved),)
+
+    body = {
         "_array_io": True, "forward": staticmethod(forward), "backward": staticmethod(backward),
         "__doc__": f"Elementwise {name.lower()}.", "__module__": __name__,
-    })
+    }
+    if name in _ARRAY_SAFE:
+        body["_array_backward"] = staticmethod(array_backward)
+    return type(name, (Function,), body)
+
+
+# Ops whose derivative uses only arithmetic operators and Python floats, so the same
+# lambda runs on backend arrays when no graph is built (see Function._array_backward).
+_ARRAY_SAFE = frozenset({
+    "Exp", "Exp2", "Expm1", "Log", "Log2", "Log10", "Log1p", "Sqrt", "Rsqrt", "Reciprocal",
+    "Tan", "Atan", "Tanh", "Atanh", "Sigmoid",
+})
 
 
 def _sigmoid(xp, x):

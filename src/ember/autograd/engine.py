@@ -358,7 +358,18 @@ def _call_node(node, grads, retain_graph):
             if g is None:
                 grads[nr] = _zeros_for_output(node, nr)
     cls = type(node)
-    result = cls.backward(node, *grads)
+    result = None
+    fast = cls._array_backward
+    if fast is not None and not grad_mode._grad_enabled[0] and len(grads) == 1:
+        # No graph is being built: run the op's formula on arrays, skipping one Tensor
+        # op (and its wrapping) per term of the formula.
+        grad_array = grads[0]._data
+        if grad_array.dtype.kind == "f":
+            arrays = fast(node, grad_array)
+            if arrays is not NotImplemented:
+                result = tuple([None if a is None else _make(a) for a in arrays])
+    if result is None:
+        result = cls.backward(node, *grads)
     if type(result) is not tuple:
         result = (result,)
     expected = len(node.next_functions)

@@ -34,6 +34,8 @@ _FREED = (
 )
 
 _DIFFERENTIABLE_KINDS = frozenset("fcV")  # float, complex, ml_dtypes bfloat16
+_NO_GRADS = tuple((False,) * n for n in range(8))  # needs_input_grad when nothing records
+_new = object.__new__
 
 
 class _SavedOutput:
@@ -52,7 +54,7 @@ class Function:
 
     __slots__ = (
         "__dict__", "__weakref__", "next_functions", "needs_input_grad", "_input_meta",
-        "_saved", "_seq", "_num_outputs",
+        "_saved", "_seq", "_num_outputs", "_to_save",
     )
     # Rarely-set node state lives on the class until a hook or flag is set on an instance
     # (then in the instance __dict__): recording an op pays for none of it.
@@ -62,10 +64,14 @@ class Function:
     _retain_hooks = None
     _materialize = True
     _output_meta = None
-    _to_save = None  # set by save_for_backward during forward
     _non_diff = None  # set by mark_non_differentiable
     _dirty = None  # set by mark_dirty
     _array_io = False
+    # Optional ``_array_backward(ctx, grad_array)``: the same formula as ``backward`` on
+    # backend arrays, which the engine uses when no graph is built (create_graph=False)
+    # and the gradient is a real float array; it returns a tuple of arrays or None, or
+    # NotImplemented to fall back to ``backward`` (e.g. mixed dtypes).
+    _array_backward = None
 
     # -- the ctx API -------------------------------------------------------------------
 
@@ -146,32 +152,43 @@ class Function:
     def apply(cls, *args, **kwargs):
         if _autocast[0] is not None:
             args = autocast_state.cast(cls, args)
-        record = False
-        if _grad_enabled[0]:
+        ctx = _new(cls)
+        if cls._array_io:
+            # One pass: unwrap Tensors to arrays and see whether any input requires grad.
+            record = False
+            forward_args = []
             for arg in args:
                 if type(arg) is Tensor or isinstance(arg, Tensor):
                     if arg._requires_grad:
                         record = True
-                        break
-        ctx = object.__new__(cls)
-        if cls._array_io:
-            forward_args = [a._data if isinstance(a, Tensor) else a for a in args]
-            if not record:
-                ctx.needs_input_grad = (False,) * len(args)
+                    forward_args.append(arg._data)
+                else:
+                    forward_args.append(arg)
+            if not (record and _grad_enabled[0]):
+                n = len(args)
+                ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
                 try:
-                    return _wrap_plain(cls.forward(ctx, *forward_args, **kwargs))
+                    out = cls.forward(ctx, *forward_args, **kwargs)
                 except ValueError as exc:
                     _reraise_broadcast(exc, forward_args)
-        else:
-            forward_args = args
-            if not record:
-                ctx.needs_input_grad = (False,) * len(args)
-                from .grad_mode import no_grad
+                if type(out) is tuple:
+                    return tuple(_make(o) if o is not None else None for o in out)
+                return _make(out)
+            return _apply_recording(cls, ctx, args, forward_args, kwargs)
+        record = False
+        if _grad_enabled[0]:
+            for arg in args:
+                if isinstance(arg, Tensor) and arg._requires_grad:
+                    record = True
+                    break
+        if not record:
+            ctx.needs_input_grad = (False,) * len(args)
+            from .grad_mode import no_grad
 
-                with no_grad():
-                    out = _user_forward(cls, ctx, args, kwargs)
-                return _wrap_user_plain(ctx, args, out)
-        return _apply_recording(cls, ctx, args, forward_args, kwargs)
+            with no_grad():
+                out = _user_forward(cls, ctx, args, kwargs)
+            return _wrap_user_plain(ctx, args, out)
+        return _apply_recording(cls, ctx, args, args, kwargs)
 
     def _unpack(self, entry):
         if entry is None:
@@ -195,7 +212,43 @@ class Function:
 
     def _release(self):
         self._saved = None
-        self._to_save = None
+
+
+def saved_arrays(ctx):
+    """``ctx.saved_tensors`` as backend arrays (no Tensor wrapping) for an
+    ``_array_backward``, with the same freed-graph and version checks."""
+    saved = ctx._saved
+    if saved is None:
+        raise RuntimeError(_FREED)
+    arrays = []
+    for entry in saved:
+        kind = type(entry)
+        if kind is tuple:
+            tensor, version = entry
+            if tensor._vc[0] != version:
+                ctx._unpack(entry)  # raises the modified-by-inplace error
+            arrays.append(tensor._data)
+        elif kind is _SavedOutput:
+            if entry.vc[0] != entry.version:
+                ctx._unpack(entry)
+            arrays.append(entry.array)
+        else:
+            arrays.append(entry)
+    return arrays
+
+
+def same_float(grad, *operands):
+    """Whether array math on ``grad`` and ``operands`` (arrays, Python numbers or None)
+    stays in grad's dtype exactly as the Tensor ops would: same-dtype arrays and weak
+    Python scalars only."""
+    dtype = grad.dtype
+    for operand in operands:
+        kind = type(operand)
+        if operand is None or kind is float or kind is int:
+            continue
+        if getattr(operand, "dtype", None) != dtype:
+            return False
+    return True
 
 
 def _reraise_broadcast(exc, arrays):
@@ -272,20 +325,25 @@ def _wrap_user_plain(ctx, args, out):
 
 def _apply_recording(cls, ctx, args, forward_args, kwargs):
     ctx._seq = next(_sequence)
+    ctx._to_save = None
+    # Edges to the inputs' nodes, and only shape, dtype and array type of each input that
+    # requires grad (not the arrays: they may be large).
     edges = []
-    # Keep only shape, dtype and array type of inputs (not the arrays: they may be large).
     meta = []
+    needs = []
     for arg in args:
-        if isinstance(arg, Tensor) and arg._requires_grad:
+        if (type(arg) is Tensor or isinstance(arg, Tensor)) and arg._requires_grad:
             fn = arg.grad_fn
             edges.append((fn, arg._output_nr) if fn is not None else (accumulator_of(arg), 0))
             array = arg._data
             meta.append((array.shape, array.dtype, type(array)))
+            needs.append(True)
         else:
             edges.append(None)
             meta.append(None)
+            needs.append(False)
     ctx.next_functions = tuple(edges)
-    ctx.needs_input_grad = tuple([edge is not None for edge in edges])
+    ctx.needs_input_grad = tuple(needs)
     ctx._input_meta = tuple(meta)
 
     if cls._array_io:
@@ -293,6 +351,20 @@ def _apply_recording(cls, ctx, args, forward_args, kwargs):
             out = cls.forward(ctx, *forward_args, **kwargs)
         except ValueError as exc:
             _reraise_broadcast(exc, forward_args)
+        if type(out) is not tuple and ctx._non_diff is None:
+            # The common case, one output: no per-output lists.
+            ctx._num_outputs = 1
+            if out.dtype.kind in _DIFFERENTIABLE_KINDS:
+                result = _make(out, True, ctx, 0)
+            else:
+                result = _make(out)
+            to_save = ctx._to_save
+            if to_save:
+                ctx._to_save = None
+                _resolve_saved(ctx, to_save, args, forward_args, (result,), (out,))
+            else:
+                ctx._saved = ()
+            return result
         single = type(out) is not tuple
         out_arrays = (out,) if single else out
         outputs = _wrap_outputs_array(ctx, out_arrays)
@@ -310,7 +382,12 @@ def _apply_recording(cls, ctx, args, forward_args, kwargs):
         ctx._output_meta = tuple(
             None if a is None else (a.shape, a.dtype, type(a)) for a in out_arrays
         )
-    _resolve_saved(ctx, args, forward_args, outputs, out_arrays)
+    to_save = ctx._to_save
+    ctx._to_save = None
+    if to_save:
+        _resolve_saved(ctx, to_save, args, forward_args, outputs, out_arrays)
+    else:
+        ctx._saved = ()
     return outputs[0] if single else tuple(outputs)
 
 
@@ -354,12 +431,7 @@ def _wrap_outputs_user(ctx, args, outs):
     return outputs
 
 
-def _resolve_saved(ctx, args, forward_args, outputs, out_arrays):
-    to_save = ctx._to_save
-    ctx._to_save = None
-    if not to_save:
-        ctx._saved = ()
-        return
+def _resolve_saved(ctx, to_save, args, forward_args, outputs, out_arrays):
     saved = []
     for item in to_save:
         if item is None:
