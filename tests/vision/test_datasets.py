@@ -593,3 +593,40 @@ def test_mnist_batches_like_torch(tmp_path):
         [int(v) for v in files["train-labels-idx1-ubyte"][1][:4]])
     assert batches[0][1].tolist() == labels.tolist()
     assert str(batches[0][1].dtype).split(".")[-1] == str(labels.dtype).split(".")[-1]
+
+
+def test_repr_matches_torchvision_layout(tmp_path):
+    _write_raw(tmp_path / "MNIST" / "raw", mnist_files(), False)
+    ds = D.MNIST(str(tmp_path), transform=_Named("Compose(\n    ToTensor()\n)"),
+                 target_transform=_Named("Tgt()"))
+    assert repr(ds) == (f"Dataset MNIST\n    Number of datapoints: 7\n    Root location: "
+                        f"{tmp_path}\n    Split: Train\n    StandardTransform\n"
+                        "Transform: Compose(\n               ToTensor()\n           )\n"
+                        "Target transform: Tgt()")
+
+
+class _Named:
+    def __init__(self, text):
+        self.text = text
+
+    def __call__(self, x):
+        return x
+
+    def __repr__(self):
+        return self.text
+
+
+def _to_tensor(img):
+    return ember.from_numpy(np.asarray(img, dtype=np.float32)[None] / 255)
+
+
+def test_mnist_with_worker_processes(tmp_path):
+    """Datasets cross into DataLoader worker processes; batches equal the in-process ones."""
+    _write_raw(tmp_path / "MNIST" / "raw", mnist_files(n_train=10), True)
+    ds = D.MNIST(str(tmp_path), transform=_to_tensor)
+    single = [(x.numpy(), y.numpy()) for x, y in DataLoader(ds, batch_size=3)]
+    multi = [(x.numpy(), y.numpy()) for x, y in DataLoader(ds, batch_size=3, num_workers=2)]
+    assert len(single) == len(multi) == 4
+    for (xs, ys), (xm, ym) in zip(single, multi):
+        np.testing.assert_array_equal(xs, xm)
+        np.testing.assert_array_equal(ys, ym)

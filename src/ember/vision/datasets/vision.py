@@ -23,12 +23,17 @@ class StandardTransform:
             target = self.target_transform(target)
         return input, target
 
+    @staticmethod
+    def _format(transform, head: str) -> list[str]:
+        lines = repr(transform).splitlines()
+        return [f"{head}{lines[0]}"] + [" " * len(head) + line for line in lines[1:]]
+
     def __repr__(self) -> str:
         body = [self.__class__.__name__]
         if self.transform is not None:
-            body.append(f"Transform: {self.transform!r}")
+            body += self._format(self.transform, "Transform: ")
         if self.target_transform is not None:
-            body.append(f"Target transform: {self.target_transform!r}")
+            body += self._format(self.target_transform, "Target transform: ")
         return "\n".join(body)
 
 
@@ -69,6 +74,6 @@ class VisionDataset(Dataset):
             body.append(f"Root location: {self.root}")
         body += self.extra_repr().splitlines()
         if self.transforms is not None:
-            body += repr(self.transforms).splitlines()
+            body.append(repr(self.transforms))
         lines = [head] + [" " * self._repr_indent + line for line in body]
         return "\n".join(lines)
