@@ -51,7 +51,7 @@ def _ember_name(torch_name: str) -> str | None:
 
 
 def _torch_name(ember_name: str) -> str:
-    for torch_prefix, ember_prefix in reversed(_ALIASES):
+    for torch_prefix, ember_prefix in _ALIASES:  # ember.vision before ember
         if ember_name == ember_prefix or ember_name.startswith(ember_prefix + "."):
             return torch_prefix + ember_name[len(ember_prefix):]
     return ember_name
