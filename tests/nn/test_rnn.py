@@ -439,3 +439,18 @@ def test_gradcheck_and_gradgradcheck_through_layers():
     assert ember.autograd.gradcheck(fn, (x, h0, c0))
     gru = ember.nn.GRU(2, 3).double()
     assert ember.autograd.gradgradcheck(lambda x: gru(x)[0], (x,))
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_output_edited_in_place_keeps_gradients_right(name):
+    """PyTorch lets the output be modified in place before backward; so does ember."""
+    t_mod, e_mod = _pair(name, 3, 4)
+    x = RNG.standard_normal((5, 2, 3))
+    grads = []
+    for lib, mod in ((torch, t_mod), (ember, e_mod)):
+        leaf = _leaf(lib, x)
+        out, _ = mod(leaf)
+        out.mul_(2.0)
+        out.sum().backward()
+        grads.append(leaf.grad)
+    assert_same(grads[1], grads[0])

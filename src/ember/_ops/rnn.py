@@ -118,7 +118,10 @@ class RecurrentLayer(Function):
         if mode == "LSTM":
             return out, h, state
         if mode.startswith("RNN"):
+            # backward reads the activations; the caller may edit its output in place (as
+            # PyTorch allows here), so it gets a copy
             ctx.out = out
+            return out.copy(), h
         return out, h
 
     @staticmethod
