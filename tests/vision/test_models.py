@@ -12,6 +12,7 @@ import http.server
 import os
 import socket
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -438,7 +439,9 @@ def test_weights_load_from_torch_hub_cache(hub, monkeypatch, home_var, no_init):
     model = M.resnet18(weights=M.ResNet18_Weights.IMAGENET1K_V1)
     _same_logits(torch_model, model)
     expected = {k: v.numpy() for k, v in torch_model.state_dict().items()}
-    for other in (M.resnet18(pretrained=True), M.resnet18(weights="DEFAULT", progress=False)):
+    with warnings.catch_warnings(record=True):
+        legacy = M.resnet18(pretrained=True)
+    for other in (legacy, M.resnet18(weights="DEFAULT", progress=False)):
         for key, value in other.state_dict().items():
             np.testing.assert_array_equal(value.numpy(), expected[key], err_msg=key)
 
@@ -789,3 +792,19 @@ def test_more_architectures_match_torch(no_init, ember_builder, torch_builder, s
     with ember.no_grad():
         got = ember_model(ember.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_pretrained_flag_is_deprecated_and_means_v1(hub, monkeypatch):
+    value = M.ResNet50_Weights.IMAGENET1K_V1.value
+    monkeypatch.setattr(value, "url", "http://127.0.0.1:9/resnet50-0676ba61.pth")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(RuntimeError, match="resnet50-0676ba61.pth was not found"):
+            M.resnet50(pretrained=True)
+    texts = [str(w.message) for w in caught]
+    assert texts[0].startswith("The parameter 'pretrained' is deprecated since 0.13")
+    assert "equivalent to passing `weights=ResNet50_Weights.IMAGENET1K_V1`" in texts[1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert M.resnet18(pretrained=False, num_classes=3).fc.out_features == 3
+    assert len(caught) == 1

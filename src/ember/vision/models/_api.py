@@ -261,11 +261,23 @@ def get_weight(name: str):
 
 
 def handle_legacy(weights, kwargs, enum_cls):
-    """Accept the deprecated ``pretrained=True`` as torchvision still does."""
+    """Accept the deprecated ``pretrained=True`` as torchvision still does: it means the
+    first (IMAGENET1K_V1) weights, with torchvision's deprecation warnings."""
     if "pretrained" in kwargs:
+        import warnings
+
         pretrained = kwargs.pop("pretrained")
+        warnings.warn("The parameter 'pretrained' is deprecated since 0.13 and may be removed "
+                      "in the future, please use 'weights' instead.", UserWarning,
+                      stacklevel=3)
         if weights is None and pretrained:
-            weights = enum_cls.DEFAULT if hasattr(enum_cls, "DEFAULT") else list(enum_cls)[0]
+            weights = list(enum_cls)[0]
+            warnings.warn(
+                "Arguments other than a weight enum or `None` for 'weights' are deprecated "
+                "since 0.13 and may be removed in the future. The current behavior is "
+                f"equivalent to passing `weights={enum_cls.__name__}.{weights.name}`. You can "
+                f"also use `weights={enum_cls.__name__}.DEFAULT` to get the most up-to-date "
+                "weights.", UserWarning, stacklevel=3)
     return enum_cls.verify(weights)
 
 
