@@ -235,3 +235,32 @@ def _transformer(lib):
 def test_errors(fn, message):
     check_raises(fn, randn(5, 3, D_MODEL).astype(np.float32),
                  randn(4, 3, D_MODEL).astype(np.float32), match=message)
+
+
+def test_custom_encoder_and_decoder_are_used():
+    def make(lib):
+        encoder = lib.nn.Linear(D_MODEL, D_MODEL)
+
+        class Decoder(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = lib.nn.Linear(D_MODEL, D_MODEL)
+
+            def forward(self, tgt, memory, **kwargs):
+                return self.proj(tgt) + memory.mean(0, keepdim=True)
+
+        return lib.nn.Transformer(D_MODEL, HEADS, custom_encoder=encoder,
+                                  custom_decoder=Decoder())
+
+    def call(mod, lib, src, tgt):
+        mod.encoder.forward = _accepting_kwargs(mod.encoder.forward)
+        return mod(src, tgt)
+
+    compare_modules(make, call, (randn(5, 3, D_MODEL), randn(4, 3, D_MODEL)))
+
+
+def _accepting_kwargs(forward):
+    def wrapped(src, **kwargs):
+        return forward(src)
+
+    return wrapped
