@@ -316,13 +316,18 @@ def test_modules_match_torch(name, make, shape):
         [tuple(p.shape) for p in t_mod.parameters()]
 
 
-@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
-def test_padding_modes(mode):
+@pytest.mark.parametrize("mode,padding", [("reflect", (2, 1)), ("replicate", (2, 1)),
+                                          ("circular", (2, 1)), ("reflect", "same"),
+                                          ("circular", "same")])
+def test_padding_modes(mode, padding):
     def make(lib):
-        return lib.nn.Conv2d(2, 3, 3, padding=(2, 1), padding_mode=mode)
+        return lib.nn.Conv2d(2, 3, (3, 4), padding=padding, padding_mode=mode)
 
     e_mod, t_mod, _, _ = check_module(make, randn(2, 2, 6, 7), **F32)
     assert repr(e_mod) == repr(t_mod)
+    conv1d = check_module(lambda lib: lib.nn.Conv1d(2, 3, 3, padding=1, padding_mode=mode),
+                          randn(2, 2, 7), **F32)
+    assert repr(conv1d[0]) == repr(conv1d[1])
 
 
 def test_transpose_module_output_size():
