@@ -401,3 +401,19 @@ def test_integer_conv():
     rng = np.random.default_rng(0)
     check(lambda lib, x, w: lib.nn.functional.conv2d(x, w, padding=1),
           rng.integers(-5, 5, (1, 3, 5, 5)), rng.integers(-5, 5, (2, 3, 3, 3)), grad=False)
+
+
+@pytest.mark.parametrize("which", ["input", "weight"])
+def test_double_backward_one_input(which):
+    """create_graph with only one of input/weight requiring grad."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
+
+    def fn(lib, leaf):
+        other = lib.tensor(w if which == "input" else x)
+        args = (leaf, other) if which == "input" else (other, leaf)
+        y = lib.nn.functional.conv2d(*args, padding=1)
+        (g,) = lib.autograd.grad((y * y).sum(), (leaf,), create_graph=True)
+        return (g * g).sum()
+
+    check(fn, x if which == "input" else w)

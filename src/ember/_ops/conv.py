@@ -49,10 +49,10 @@ class _Conv(Function):
         grad_x = grad_w = grad_b = None
         if _grad_enabled[0]:  # create_graph: recorded ops, so double backward sees them
             if needs[0]:
-                grad_x = _ConvInputGrad.apply(grad, weight, None, geo, x.shape[1])
+                grad_x = _ConvInputGrad.apply(grad, weight, None, geo,
+                                              weight.shape[1] * geo.groups)
             if needs[1]:
-                grad_w = _ConvWeightGrad.apply(x, grad, geo, tuple(weight_shape_of(ctx, x,
-                                                                                  grad)))
+                grad_w = _ConvWeightGrad.apply(x, grad, geo, _weight_shape_of(ctx, x, grad))
             if needs[2]:
                 grad_b = _bias_grad(grad)
             return grad_x, grad_w, grad_b, None
@@ -62,13 +62,13 @@ class _Conv(Function):
             grad_x = _make(_conv_input_grad(grouped, weight._data, geo, g.shape[0]))
         if needs[1]:
             grad_w = _make(_conv_weight_grad(x._data, grouped, geo,
-                                             weight_shape_of(ctx, x, grad)))
+                                             _weight_shape_of(ctx, x, grad)))
         if needs[2]:
             grad_b = _make(_bias_grad(g))
         return grad_x, grad_w, grad_b, None
 
 
-def weight_shape_of(ctx, x, grad):
+def _weight_shape_of(ctx, x, grad):
     """(O, C/g, *K) from the saved geometry and the arrays at hand."""
     geo = ctx.geo
     return (grad.shape[1], x.shape[1] // geo.groups) + tuple(geo.kernel)
@@ -134,7 +134,7 @@ class _ConvWeightGrad(Function):
 # ---------------------------------------------------------------------------
 
 
-def _expand(value, nd, name, op_dims=None):
+def _expand(value, nd, name):
     """An int or a sequence of nd ints, as conv's argument parsing words its errors."""
     if isinstance(value, Tensor):
         value = value.tolist()
