@@ -316,6 +316,17 @@ def test_affine_grid(size, align):
     check(lambda L, t: _f(L).affine_grid(t, size, align_corners=align), theta)
 
 
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_exact_border_coordinates(padding_mode):
+    """Grid points exactly on the borders (align_corners=True maps -1 and 1 onto the edge
+    pixels): PyTorch's coordinate clipping gives the grid zero gradient there. The other
+    values land between pixels, away from the kinks of the bilinear weights."""
+    values = np.array([-1.0, 1.0, -0.25, 0.25, 0.75, -1.5, 1.5], np.float32)
+    grid = np.random.default_rng(3).choice(values, size=(2, 3, 4, 2))
+    check(lambda L, x, g: _f(L).grid_sample(x, g, "bilinear", padding_mode, True),
+          randn(2, 3, 4, 5), grid, rtol=1e-5, atol=1e-5, grad_atol=1e-4)
+
+
 def test_affine_grid_then_grid_sample_gradcheck():
     theta = ember.tensor(randn(1, 2, 3, dtype=np.float64) * 0.5, requires_grad=True)
     x = ember.tensor(randn(1, 1, 3, 3, dtype=np.float64), requires_grad=True)

@@ -48,15 +48,26 @@ def _reflect(coord, twice_low, twice_high):
     return where(even, extra + low, span - extra + low)
 
 
+def _clip(coord, size):
+    """Clamp into [0, size - 1]; like PyTorch's clip_coordinates_set_grad the borders
+    count as outside, so the gradient is zero there (clamp would pass it)."""
+    from .pointwise import where
+
+    limit = size - 1
+    data = coord.detach()
+    inside = (data > 0) & (data < limit)
+    return where(inside, coord, data.clamp(0, limit))
+
+
 def _pad_coordinates(coord, size, padding_mode, align_corners):
     if padding_mode == "border":
-        return coord.clamp(0, size - 1)
+        return _clip(coord, size)
     if padding_mode == "reflection":
         if align_corners:
             coord = _reflect(coord, 0, 2 * (size - 1))
         else:
             coord = _reflect(coord, -1, 2 * size - 1)
-        return coord.clamp(0, size - 1)
+        return _clip(coord, size)
     return coord
 
 
