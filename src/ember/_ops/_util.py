@@ -14,11 +14,14 @@ __all__ = [
 ]
 
 wrap_dim = _wrap_dim
+_ndarray = np.ndarray
 
 
 def xp_of(*operands):
     """The array module of the first array among the operands."""
     for op in operands:
+        if type(op) is _ndarray:
+            return np
         if hasattr(op, "dtype") and hasattr(op, "shape"):
             return array_module(op)
     return np

@@ -373,7 +373,37 @@ def commit_inplace(self, result):
     return apply_inplace(self, result)
 
 
+def _plain_basic(index):
+    """Whether ``index`` is an int, a forward slice or a tuple of those: NumPy's basic
+    indexing then means exactly PyTorch's (a view)."""
+    kind = type(index)
+    if kind is int:
+        return True
+    if kind is slice:
+        return index.step is None or (type(index.step) is int and index.step > 0)
+    if kind is tuple:
+        for item in index:
+            if not _plain_basic(item) or type(item) is tuple:
+                return False
+        return True
+    return False
+
+
 def getitem(self, index):
+    if not (self._requires_grad and _grad_enabled[0]) and _plain_basic(index):
+        # Nothing to record: index the array directly (the trailing Ellipsis keeps a 0-d
+        # result a view instead of a NumPy scalar); errors take the general path below.
+        data = self._data
+        try:
+            array = data[index + (Ellipsis,)] if type(index) is tuple else data[index, ...]
+        except IndexError:
+            pass
+        else:
+            if data.ndim:
+                out = _make(array)
+                out._vc = self._vc
+                out._base = self._base if self._base is not None else self
+                return out
     parts, basic = _convert_index(index, self._data)
     out = GetItem.apply(self, parts)
     if basic:

@@ -101,12 +101,12 @@ class Div(Function):
     def forward(ctx, x, y):
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)
         x, y, dt = _promote(x, y)
-        target = float_np(dt)
-        if dt != target:
-            x = x.astype(target) if hasattr(x, "dtype") else x
-            y = y.astype(target) if hasattr(y, "dtype") else y
-        xp = xp_of(x, y)
-        return xp.true_divide(x, y)
+        if dt.kind != "f":
+            target = float_np(dt)
+            if dt != target:
+                x = x.astype(target) if hasattr(x, "dtype") else x
+                y = y.astype(target) if hasattr(y, "dtype") else y
+        return x / y  # operands are float (or complex) now: true division
 
     @staticmethod
     def backward(ctx, grad):

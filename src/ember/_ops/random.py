@@ -218,7 +218,13 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     return _finish(array, dev, requires_grad)
 
 
+_INT64 = np.dtype(np.int64)
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
 def _int_bounds_check(low, high, np_dtype):
+    if np_dtype is _INT64 and _INT64_MIN <= low < high and high - 1 <= _INT64_MAX:
+        return  # the default dtype: one comparison chain instead of the table lookups
     if low >= high:
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
@@ -247,7 +253,7 @@ def _int_bounds_check(low, high, np_dtype):
 
 def _integers(rng, low, high, shape, np_dtype):
     values = rng.integers(low, high, size=shape, dtype=np.int64, endpoint=False)
-    return values.astype(np_dtype)
+    return values if np_dtype is _INT64 else values.astype(np_dtype)
 
 
 def _int_arg(value, name, position):
@@ -273,7 +279,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
         raise TypeError("randint() missing required argument 'high'")
     low = _int_arg(low, "low", 1)
     high = _int_arg(high, "high", 2)
-    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else np.dtype(np.int64)
+    np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else _INT64
     _int_bounds_check(low, high, np_dtype)
     _, dev = _module_and_device(device)
     if not isinstance(size, (tuple, list)):

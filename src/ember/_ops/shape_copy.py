@@ -12,13 +12,20 @@ from ..autograd.function import Function
 from ._util import Tensor, shape_str, wrap_dim, xp_of
 
 
+_REVERSED = slice(None, None, -1)
+_ALL = slice(None)
+
+
 class Flip(Function):
     _array_io = True
 
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return xp_of(x).ascontiguousarray(xp_of(x).flip(x, dims)) if dims else x.copy()
+        # A reversed-slice view copied to C order: what np.flip + ascontiguousarray do,
+        # without np.flip's axis normalisation (dims are already wrapped).
+        flipped = tuple([_REVERSED if d in dims else _ALL for d in range(x.ndim)])
+        return x[flipped].copy()
 
     @staticmethod
     def backward(ctx, grad):
