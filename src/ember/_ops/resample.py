@@ -78,6 +78,8 @@ def _pad_index(size, left, right, mode):
     if mode == "replicate":
         return np.clip(positions, 0, size - 1)
     # circular: negative pads crop first and the positive ones wrap around what remains
+    if size + left + right <= 0:
+        return np.zeros(0, np.int64)
     kept = max(size + min(left, 0) + min(right, 0), 1)
     start = max(-left, 0)
     return start + np.arange(-max(left, 0), kept + max(right, 0)) % kept
@@ -100,6 +102,9 @@ def _check_non_constant(input, pad, mode):
             raise RuntimeError(
                 f"Expected {low}D or {low + 1}D (batch mode) tensor with possibly 0 batch size "
                 f"and other non-zero dimensions for input, but got: {shape_str(shape)}")
+    if n == 2 and mode in ("reflect", "replicate") and shape[-1] + pad[0] + pad[1] < 1:
+        raise RuntimeError(f"input (W: {shape[-1]}) is too small. Calculated output W: "
+                           f"{shape[-1] + pad[0] + pad[1]}")
     for i in range(n // 2):
         d = ndim - 1 - i
         left, right = pad[2 * i], pad[2 * i + 1]
