@@ -126,7 +126,8 @@ class _AliasLoader(importlib.abc.Loader):
         try:
             module = importlib.import_module(self.ember_name)
         except ModuleNotFoundError as error:
-            if error.name is not None and self.ember_name.startswith(error.name):
+            missing = error.name or ""
+            if self.ember_name == missing or self.ember_name.startswith(missing + "."):
                 raise ModuleNotFoundError(_not_implemented(torch_name),
                                           name=torch_name) from None
             raise
