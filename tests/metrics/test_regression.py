@@ -119,3 +119,16 @@ def test_perplexity_accumulates():
     metric.update(logits[:1], target[:1])
     metric.update(logits[1:], target[1:])
     assert_close(metric.compute(), metrics.perplexity(logits, target, ignore_index=-1).numpy())
+
+
+def test_merge_compares_array_options():
+    target, preds = DATASETS["2d"]
+    weights = np.array([1.0, 2.0, 3.0])
+    left = metrics.MeanSquaredError(multioutput=weights)
+    right = metrics.MeanSquaredError(multioutput=weights.copy())
+    left.update(preds[:10], target[:10])
+    right.update(preds[10:], target[10:])
+    assert_close(left.merge(right).compute(),
+                 sk.mean_squared_error(target, preds, multioutput=weights))
+    with pytest.raises(ValueError):
+        left.merge(metrics.MeanSquaredError(multioutput=weights[::-1]))

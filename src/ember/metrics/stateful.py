@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
+
 from . import classification as _cls
 from . import curves as _curves
 from . import regression as _reg
@@ -49,7 +51,7 @@ class Metric:
 
     def merge(self, other: Metric) -> Metric:
         """Fold another instance's statistics into this one (same class and options)."""
-        if type(other) is not type(self) or other._options != self._options:
+        if type(other) is not type(self) or not _same_options(self._options, other._options):
             raise ValueError(
                 f"can only merge {type(self).__name__} metrics built with the same options"
             )
@@ -72,6 +74,14 @@ class Metric:
     def __repr__(self):
         options = ", ".join(f"{key}={value!r}" for key, value in self._options.items())
         return f"{type(self).__name__}({options})"
+
+
+def _same_options(left, right):
+    """Option dicts may hold arrays (multioutput weights): compare those element-wise."""
+    if left.keys() != right.keys():
+        return False
+    return all(np.array_equal(np.asarray(left[key], dtype=object),
+                              np.asarray(right[key], dtype=object)) for key in left)
 
 
 def _metric(name, state_fn, compute_fn, doc, **defaults):
