@@ -7,6 +7,7 @@ the libraries, not the workloads.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -22,12 +23,21 @@ def _median_seconds(step, repeat, warmup):
     return statistics.median(samples)
 
 
+def threads():
+    """BLAS/intra-op threads for both libraries: $BENCH_THREADS, default 1. One thread
+    makes the ratio stable on a shared machine (NumPy's OpenBLAS and torch's pool both
+    oversubscribe badly when other processes use the cores)."""
+    return int(os.environ.get("BENCH_THREADS", "1"))
+
+
 def compare(name, setup, repeat=20, warmup=3, libs=None, extra=None):
     """Time ``setup(lib)``'s step on ember and torch; return a result row."""
     import torch
 
     import ember
 
+    ember.set_num_threads(threads())
+    torch.set_num_threads(threads())
     libs = libs or {"ember": ember, "torch": torch}
     times = {}
     for label, lib in libs.items():
