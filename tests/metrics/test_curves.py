@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -221,3 +222,39 @@ def test_accumulation_and_merge_equal_one_shot(cls, fn, options, kind):
     left.update(scores[:25], target[:25])
     right.update(scores[25:], target[25:])
     assert_close(left.merge(right).compute(), expected)
+
+
+@pytest.mark.parametrize("average", ["micro", "macro", "weighted", "samples", None])
+def test_multilabel_ignore_index_masks_entries(average):
+    target, scores = MULTILABEL["ties"]
+    target = target.copy()
+    target[::4, 1] = -100
+    target[1::5, 2] = -100
+    kept = target != -100
+    if average == "micro":
+        expected = [sk.roc_auc_score(target[kept], scores[kept]),
+                    sk.average_precision_score(target[kept], scores[kept])]
+    else:
+        axis_rows = average == "samples"
+        pairs = ([(target[i][kept[i]], scores[i][kept[i]]) for i in range(len(target))]
+                 if axis_rows else
+                 [(target[kept[:, c], c], scores[kept[:, c], c]) for c in range(3)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            auc = np.array([sk.roc_auc_score(t, s) if len(set(t)) == 2 else np.nan
+                            for t, s in pairs])
+            ap = np.array([sk.average_precision_score(t, s) for t, s in pairs])
+        if average is None:
+            expected = [auc, ap]
+        elif average == "weighted":
+            weights = np.array([(t == 1).sum() for t, _ in pairs])
+            expected = [np.average(auc, weights=weights), np.average(ap, weights=weights)]
+        else:
+            expected = [auc.mean(), ap.mean()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = [metrics.auroc(scores, target, average=average, ignore_index=-100),
+                metrics.average_precision(scores, target, average=average, ignore_index=-100)]
+    assert_close(ours, expected)
+    fpr, tpr, _ = metrics.roc_curve(scores, target, ignore_index=-100)
+    assert_close([fpr[1], tpr[1]], sk.roc_curve(target[kept[:, 1], 1], scores[kept[:, 1], 1])[:2])

@@ -20,6 +20,7 @@ import ember
 from ._common import EMPTY_INPUT, UndefinedMetricWarning, as_score, probabilities, to_tensor
 
 CURVE_AVERAGES = ("micro", "macro", "weighted", "none", None)
+IGNORED = -1  # multilabel target entries set by ignore_index
 
 
 def curve_state(preds, target, *, task=None, ignore_index=None, **_options):
@@ -49,6 +50,10 @@ def curve_state(preds, target, *, task=None, ignore_index=None, **_options):
     if ignore_index is not None and (preds.ndim == 1 or target.ndim == 1):
         keep = target != ignore_index
         preds, target = preds[keep], target[keep]
+    elif ignore_index is not None:
+        # Multilabel: an ignored entry leaves its row's other labels in, so it is marked
+        # and weighted out of the counts instead of being dropped.
+        target = ember.where(target == ignore_index, IGNORED, target)
     return {"preds": preds, "target": target}
 
 
@@ -59,8 +64,11 @@ def _kind(state):
     return "multiclass" if target.ndim == 1 else "multilabel"
 
 
-def _check_binary_target(target):
-    if bool(((target != 0) & (target != 1)).any()):
+def _check_binary_target(target, allow_ignored=False):
+    wrong = (target != 0) & (target != 1)
+    if allow_ignored:
+        wrong = wrong & (target != IGNORED)
+    if bool(wrong.any()):
         raise ValueError("binary and multilabel targets must hold 0/1 labels")
 
 
@@ -75,7 +83,7 @@ def _tie_groups(sorted_scores):
     return group, last - sizes + 1, last
 
 
-def _tie_filled_counts(scores, positive):
+def _tie_filled_counts(scores, positive, valid=None):
     """Cumulative tp/fp counts along descending scores for each row of ``(K, N)`` scores.
 
     Each position carries the counts at the end of its tie group, so every member of a
@@ -84,7 +92,11 @@ def _tie_filled_counts(scores, positive):
     order = ember.argsort(scores, dim=1, descending=True, stable=True)
     sorted_scores = ember.gather(scores, 1, order)
     hits = ember.gather(positive, 1, order).to(ember.float64)
-    tps, fps = ember.cumsum(hits, 1), ember.cumsum(1.0 - hits, 1)
+    misses = 1.0 - hits
+    if valid is not None:
+        weight = ember.gather(valid, 1, order).to(ember.float64)
+        hits, misses = hits * weight, misses * weight
+    tps, fps = ember.cumsum(hits, 1), ember.cumsum(misses, 1)
     rows, width = scores.shape
     if width == 0:
         return sorted_scores, tps, fps
@@ -94,9 +106,9 @@ def _tie_filled_counts(scores, positive):
             fps.reshape(-1)[at_group_end].reshape(rows, width))
 
 
-def _auc_rows(scores, positive):
+def _auc_rows(scores, positive, valid=None):
     """Trapezoidal ROC AUC of each row; NaN (with sklearn's warning) for one-class rows."""
-    _, tps, fps = _tie_filled_counts(scores, positive)
+    _, tps, fps = _tie_filled_counts(scores, positive, valid)
     n_pos, n_neg = tps[:, -1:], fps[:, -1:]
     one_class = (n_pos[:, 0] == 0) | (n_neg[:, 0] == 0)
     zero = ember.zeros(scores.shape[0], 1, dtype=ember.float64, device=scores.device)
@@ -112,9 +124,9 @@ def _auc_rows(scores, positive):
     return area
 
 
-def _average_precision_rows(scores, positive):
+def _average_precision_rows(scores, positive, valid=None):
     """Step-integral of precision over recall per row (sklearn's average_precision)."""
-    _, tps, fps = _tie_filled_counts(scores, positive)
+    _, tps, fps = _tie_filled_counts(scores, positive, valid)
     n_pos = tps[:, -1:]
     if bool((n_pos == 0).any()):
         warnings.warn(
@@ -135,21 +147,28 @@ def _one_vs_rest(state, name, classes_message):
     if preds.shape[0] == 0:
         raise ValueError(EMPTY_INPUT)
     if _kind(state) == "multilabel":
-        _check_binary_target(target)
-        return preds.T, (target == 1).T
+        _check_binary_target(target, allow_ignored=True)
+        return preds.T, (target == 1).T, _valid_entries(target)
     n_classes = preds.shape[1]
     present = ember.bincount(target, minlength=n_classes) > 0
     if target.numel() and (int(target.max()) >= n_classes or not bool(present.all())):
         raise ValueError(classes_message)
     classes = ember.arange(n_classes, device=preds.device).unsqueeze(1)
-    return preds.T, target.unsqueeze(0) == classes
+    return preds.T, target.unsqueeze(0) == classes, None
 
 
-def _average_rows(scores, positive, average, rows_fn):
+def _valid_entries(target):
+    """None when nothing was ignored (the fast path), else the (K, N) mask of kept entries."""
+    valid = target != IGNORED
+    return None if bool(valid.all()) else valid.T
+
+
+def _average_rows(scores, positive, valid, average, rows_fn):
     """sklearn's ``_average_binary_score`` for one-vs-rest / multilabel rows."""
     if average == "micro":
-        return rows_fn(scores.reshape(1, -1), positive.reshape(1, -1))[0]
-    per_row = rows_fn(scores, positive)
+        flat_valid = None if valid is None else valid.reshape(1, -1)
+        return rows_fn(scores.reshape(1, -1), positive.reshape(1, -1), flat_valid)[0]
+    per_row = rows_fn(scores, positive, valid)
     if average in (None, "none"):
         return per_row
     if average == "weighted":
@@ -205,11 +224,13 @@ def _auroc_compute(state, *, average="macro", multi_class="ovr", max_fpr=None, *
                 )
             return as_score(_auroc_ovo(state, average))
     elif average == "samples":
-        scores, positive = preds, target == 1
-        return as_score(_auc_rows(scores, positive).mean())
+        _check_binary_target(target, allow_ignored=True)
+        valid = _valid_entries(target)
+        valid = None if valid is None else valid.T
+        return as_score(_auc_rows(preds, target == 1, valid).mean())
     message = "Number of classes in y_true not equal to the number of columns in 'y_score'"
-    scores, positive = _one_vs_rest(state, "roc_auc", message)
-    return as_score(_average_rows(scores, positive, average, _auc_rows))
+    scores, positive, valid = _one_vs_rest(state, "roc_auc", message)
+    return as_score(_average_rows(scores, positive, valid, average, _auc_rows))
 
 
 def _auroc_ovo(state, average):
@@ -274,13 +295,16 @@ def _average_precision_compute(state, *, average="macro", **_options):
         _check_binary_target(target)
         return as_score(_average_precision_rows(preds.unsqueeze(0), (target == 1).unsqueeze(0))[0])
     if average == "samples" and _kind(state) == "multilabel":
-        return as_score(_average_precision_rows(preds, target == 1).mean())
+        _check_binary_target(target, allow_ignored=True)
+        valid = _valid_entries(target)
+        valid = None if valid is None else valid.T
+        return as_score(_average_precision_rows(preds, target == 1, valid).mean())
     message = (
         "`y_score` needs to be of shape `(n_samples, n_classes)`, since `y_true` contains "
         f"multiple classes. Got `y_score.shape={tuple(preds.shape)}`."
     )
-    scores, positive = _one_vs_rest(state, "average_precision", message)
-    return as_score(_average_rows(scores, positive, average, _average_precision_rows))
+    scores, positive, valid = _one_vs_rest(state, "average_precision", message)
+    return as_score(_average_rows(scores, positive, valid, average, _average_precision_rows))
 
 
 # ----------------------------------------------------------------------------- curves
@@ -367,8 +391,10 @@ def _per_class_curves(state, curve_fn, **options):
     else:
         truth = target
     # One curve per class: their lengths differ, so the results are lists.
-    curves = [_as_default(curve_fn(preds[:, c], truth[:, c], **options))
-              for c in range(preds.shape[1])]
+    curves = []
+    for c in range(preds.shape[1]):
+        kept = truth[:, c] != IGNORED
+        curves.append(_as_default(curve_fn(preds[:, c][kept], truth[:, c][kept], **options)))
     return tuple(list(parts) for parts in zip(*curves))
 
 
