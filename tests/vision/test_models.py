@@ -25,6 +25,22 @@ from ember.vision.models.densenet import _rename_old_keys
 
 from vision.torch_resnet import randomize_bn_stats, torch_resnet18, torch_resnet50
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """The CPU-heavy checks here run on a shared 2-core box; a busy-waiting multi-threaded
+    BLAS there is 20-40x slower than one thread, so these tests pin BLAS (and torch's
+    intra-op pool) to one thread, restoring both afterwards."""
+    from threadpoolctl import threadpool_limits
+
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(torch_threads)
+
 BN = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
