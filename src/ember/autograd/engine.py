@@ -270,9 +270,10 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
 
     previous_mode = grad_mode._grad_enabled[0]
     grad_mode._grad_enabled[0] = bool(create_graph)
+    heappop, heappush = heapq.heappop, heapq.heappush
     try:
         while heap:
-            node = heapq.heappop(heap)[2]
+            node = heappop(heap)[2]
             grads = buffers.pop(node, None)
             leaf_node = type(node) is AccumulateGrad
             run = False
@@ -302,11 +303,14 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
                 if run and accumulate:
                     _accumulate(node, grads[0], create_graph)
                 continue
-            if run and not accumulate and node in target_nodes and _leads_nowhere(node, needed):
+            if run and target_nodes and not accumulate and node in target_nodes \
+                    and _leads_nowhere(node, needed):
                 run = False
             input_grads = _call_node(node, grads, retain_graph) if run else None
             input_meta = node._input_meta
-            for index, edge in enumerate(node.next_functions):
+            index = -1
+            for edge in node.next_functions:
+                index += 1
                 if edge is None:
                     continue
                 child, nr = edge
@@ -315,16 +319,22 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
                     if g is not None:
                         meta = input_meta[index]
                         data = getattr(g, "_data", None)
-                        if data is None or data.shape != meta[0] or data.dtype != meta[1]:
+                        if data is None or data.shape != meta[0] or (
+                                data.dtype is not meta[1] and data.dtype != meta[1]):
                             g = _fit_to_input(g, meta)
                         buf = buffers.get(child)
                         if buf is None:
-                            buf = buffers[child] = [None] * child._num_outputs
-                        buf[nr] = g if buf[nr] is None else buf[nr] + g
+                            if child._num_outputs == 1:
+                                buffers[child] = [g]
+                            else:
+                                buf = buffers[child] = [None] * child._num_outputs
+                                buf[nr] = g
+                        else:
+                            buf[nr] = g if buf[nr] is None else buf[nr] + g
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
-                    heapq.heappush(heap, (-child._seq, id(child), child))
+                    heappush(heap, (-child._seq, id(child), child))
     finally:
         grad_mode._grad_enabled[0] = previous_mode
     return captured
@@ -353,25 +363,26 @@ def _call_node(node, grads, retain_graph):
             replaced = hook(tuple(grads))
             if replaced is not None:
                 grads = list(replaced)
-    if len(grads) > 1 and node._materialize:  # one output: it always has a gradient here
+    cls = type(node)
+    result = None
+    if len(grads) == 1:
+        fast = cls._array_backward
+        if fast is not None and not grad_mode._grad_enabled[0]:
+            # No graph is being built: run the op's formula on arrays, skipping one Tensor
+            # op (and its wrapping) per term of the formula.
+            grad_array = grads[0]._data
+            if grad_array.dtype.kind == "f":
+                arrays = fast(node, grad_array)
+                if arrays is not NotImplemented:
+                    result = tuple([None if a is None else _make(a) for a in arrays])
+    elif node._materialize:  # one output: it always has a gradient here
         for nr, g in enumerate(grads):
             if g is None:
                 grads[nr] = _zeros_for_output(node, nr)
-    cls = type(node)
-    result = None
-    fast = cls._array_backward
-    if fast is not None and not grad_mode._grad_enabled[0] and len(grads) == 1:
-        # No graph is being built: run the op's formula on arrays, skipping one Tensor
-        # op (and its wrapping) per term of the formula.
-        grad_array = grads[0]._data
-        if grad_array.dtype.kind == "f":
-            arrays = fast(node, grad_array)
-            if arrays is not NotImplemented:
-                result = tuple([None if a is None else _make(a) for a in arrays])
     if result is None:
         result = cls.backward(node, *grads)
-    if type(result) is not tuple:
-        result = (result,)
+        if type(result) is not tuple:
+            result = (result,)
     expected = len(node.next_functions)
     if len(result) < expected:
         if not cls._array_io:
@@ -388,7 +399,7 @@ def _call_node(node, grads, retain_graph):
             if replaced is not None:
                 result = tuple(replaced)
     if not retain_graph:
-        node._release()
+        node._saved = None
     return result
 
 

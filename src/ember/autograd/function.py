@@ -174,7 +174,43 @@ class Function:
                 if type(out) is tuple:
                     return tuple(_make(o) if o is not None else None for o in out)
                 return _make(out)
-            return _apply_recording(cls, ctx, args, forward_args, kwargs)
+            # Record, inline for the common case (one output, nothing non-differentiable).
+            ctx._seq = next(_sequence)
+            ctx._to_save = None
+            edges = []
+            metas = []
+            for arg in args:
+                if (type(arg) is Tensor or isinstance(arg, Tensor)) and arg._requires_grad:
+                    fn = arg.grad_fn
+                    edges.append((fn, arg._output_nr) if fn is not None
+                                 else (accumulator_of(arg), 0))
+                    array = arg._data
+                    # shape, dtype and array type only: the array itself may be large
+                    metas.append((array.shape, array.dtype, type(array)))
+                else:
+                    edges.append(None)
+                    metas.append(None)
+            ctx.next_functions = tuple(edges)
+            ctx.needs_input_grad = tuple([meta is not None for meta in metas])
+            ctx._input_meta = tuple(metas)
+            try:
+                out = cls.forward(ctx, *forward_args, **kwargs)
+            except ValueError as exc:
+                _reraise_broadcast(exc, forward_args)
+            if type(out) is tuple or ctx._non_diff is not None:
+                return _finish_recording(cls, ctx, args, forward_args, out)
+            ctx._num_outputs = 1
+            if out.dtype.kind in _DIFFERENTIABLE_KINDS:
+                result = _make(out, True, ctx, 0)
+            else:
+                result = _make(out)
+            to_save = ctx._to_save
+            if to_save:
+                ctx._to_save = None
+                _resolve_saved(ctx, to_save, args, forward_args, (result,), (out,))
+            else:
+                ctx._saved = ()
+            return result
         record = False
         if _grad_enabled[0]:
             for arg in args:
@@ -324,55 +360,38 @@ def _wrap_user_plain(ctx, args, out):
 
 
 def _apply_recording(cls, ctx, args, forward_args, kwargs):
+    """Record a user Function (array-io ops record inline in ``apply``)."""
     ctx._seq = next(_sequence)
     ctx._to_save = None
-    # Edges to the inputs' nodes, and only shape, dtype and array type of each input that
-    # requires grad (not the arrays: they may be large).
     edges = []
-    meta = []
-    needs = []
+    metas = []
     for arg in args:
-        if (type(arg) is Tensor or isinstance(arg, Tensor)) and arg._requires_grad:
+        if isinstance(arg, Tensor) and arg._requires_grad:
             fn = arg.grad_fn
             edges.append((fn, arg._output_nr) if fn is not None else (accumulator_of(arg), 0))
             array = arg._data
-            meta.append((array.shape, array.dtype, type(array)))
-            needs.append(True)
+            metas.append((array.shape, array.dtype, type(array)))
         else:
             edges.append(None)
-            meta.append(None)
-            needs.append(False)
+            metas.append(None)
     ctx.next_functions = tuple(edges)
-    ctx.needs_input_grad = tuple(needs)
-    ctx._input_meta = tuple(meta)
+    ctx.needs_input_grad = tuple([meta is not None for meta in metas])
+    ctx._input_meta = tuple(metas)
+    from .grad_mode import no_grad
 
+    with no_grad():
+        out = _user_forward(cls, ctx, args, kwargs)
+    return _finish_recording(cls, ctx, args, forward_args, out)
+
+
+def _finish_recording(cls, ctx, args, forward_args, out):
+    """Wrap the outputs of a recorded forward (any number of them) and resolve what it
+    saved."""
     if cls._array_io:
-        try:
-            out = cls.forward(ctx, *forward_args, **kwargs)
-        except ValueError as exc:
-            _reraise_broadcast(exc, forward_args)
-        if type(out) is not tuple and ctx._non_diff is None:
-            # The common case, one output: no per-output lists.
-            ctx._num_outputs = 1
-            if out.dtype.kind in _DIFFERENTIABLE_KINDS:
-                result = _make(out, True, ctx, 0)
-            else:
-                result = _make(out)
-            to_save = ctx._to_save
-            if to_save:
-                ctx._to_save = None
-                _resolve_saved(ctx, to_save, args, forward_args, (result,), (out,))
-            else:
-                ctx._saved = ()
-            return result
         single = type(out) is not tuple
         out_arrays = (out,) if single else out
         outputs = _wrap_outputs_array(ctx, out_arrays)
     else:
-        from .grad_mode import no_grad
-
-        with no_grad():
-            out = _user_forward(cls, ctx, args, kwargs)
         single = not isinstance(out, tuple)
         outputs = _wrap_outputs_user(ctx, args, (out,) if single else out)
         out_arrays = tuple(o._data if isinstance(o, Tensor) else None for o in outputs)
