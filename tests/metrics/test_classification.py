@@ -318,6 +318,8 @@ def test_bad_arguments_raise_value_error():
         metrics.fbeta_score(preds, target, beta=-1.0, average="macro")
     with pytest.raises(ValueError):
         metrics.precision(np.array([0, 2, 1]), np.array([0, 1, 1]), task="binary")
+    with pytest.raises(ValueError):
+        metrics.accuracy(preds, target, average="samples")
 
 
 # ----------------------------------------------------------------------------- stateful

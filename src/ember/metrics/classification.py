@@ -114,6 +114,9 @@ def _specificity_compute(state, *, average="auto", num_classes=None, labels=None
 def _accuracy_compute(state, *, average="micro", num_classes=None, labels=None, task=None,
                       top_k=1, exact_match=False, zero_division="warn", **_options):
     check_average(average)
+    if average == "samples":
+        raise ValueError("average='samples' is not defined for accuracy; use exact_match=True "
+                         "for subset accuracy")
     zero_division_value(zero_division)
     check_not_empty(state)
     if is_multilabel(state):
