@@ -50,14 +50,45 @@ INTERP = [
     ("area", None, (2, 2, 6, 5), {"scale_factor": 0.5}),
     ("area", None, (1, 2, 4, 5, 6), {"size": (2, 3, 4)}),
     ("area", None, (2, 2, 3, 4), {"size": (6, 9)}),
+    # a scale whose floor leaves a size unchanged, or exactly doubles it: the kernels'
+    # shortcuts differ between 1-d/2-d/3-d nearest and the linear family
+    ("nearest", None, (1, 2, 5), {"scale_factor": 1.1}),
+    ("nearest", None, (1, 2, 1, 5), {"scale_factor": (1, 1.1)}),
+    ("nearest", None, (1, 2, 3), {"scale_factor": 2.2}),
+    ("nearest", None, (1, 2, 2, 3), {"scale_factor": (1.5, 2.2)}),
+    ("nearest", None, (1, 2, 1, 1, 3), {"scale_factor": (1, 1, 2.2)}),
+    ("linear", False, (1, 2, 5), {"scale_factor": 1.1}),
+    ("bilinear", False, (1, 2, 2, 4), {"scale_factor": (1.25, 0.6)}),
+    ("bicubic", False, (1, 2, 2, 4), {"scale_factor": (1.5, 1.1)}),
+    ("trilinear", False, (1, 2, 2, 2, 3), {"scale_factor": (1.25, 1.9, 1.2)}),
 ]
+
+
+def _torch_grad_consistent(mode, shape, kwargs):
+    """False where torch's backward kernel disagrees with its own forward: with a scale
+    factor whose output size equals the input size (or doubles it), 1-d/3-d nearest and
+    antialiased forwards skip no shortcut / take one that their backwards do not. There
+    ember's gradient is the true one of its (torch-equal) forward: compare values only."""
+    scales = kwargs.get("scale_factor")
+    if scales is None or kwargs.get("recompute_scale_factor"):
+        return True
+    spatial = shape[2:]
+    scales = scales if isinstance(scales, tuple) else (scales,) * len(spatial)
+    outs = [int(np.floor(n * f)) for n, f in zip(spatial, scales)]
+    if kwargs.get("antialias"):
+        return all(o != n for o, n in zip(outs, spatial))
+    if mode == "nearest" and len(spatial) != 2:
+        return all(o not in (n, 2 * n) or f in (1.0, 2.0)
+                   for o, n, f in zip(outs, spatial, scales))
+    return True
 
 
 @pytest.mark.parametrize("mode,align,shape,kwargs", INTERP,
                          ids=[f"{m}-{a}-{s}-{k}" for m, a, s, k in INTERP])
 def test_interpolate(mode, align, shape, kwargs):
     check(lambda L, x: _f(L).interpolate(x, mode=mode, align_corners=align, **kwargs),
-          randn(*shape), rtol=1e-5, atol=1e-5)
+          randn(*shape), rtol=1e-5, atol=1e-5,
+          grad=_torch_grad_consistent(mode, shape, kwargs))
 
 
 ANTIALIAS = [
@@ -68,10 +99,16 @@ ANTIALIAS = [
 ]
 
 
+ANTIALIAS += [("bilinear", False, {"scale_factor": (1.1, 0.5)}),
+              ("bicubic", False, {"scale_factor": (0.5, 1.1)})]
+
+
 @pytest.mark.parametrize("mode,align,kwargs", ANTIALIAS, ids=[str(a) for a in ANTIALIAS])
 def test_interpolate_antialias(mode, align, kwargs):
+    consistent = _torch_grad_consistent(mode, (2, 2, 9, 7), dict(kwargs, antialias=True))
     check(lambda L, x: _f(L).interpolate(x, mode=mode, align_corners=align, antialias=True,
-                                         **kwargs), randn(2, 2, 9, 7), rtol=1e-5, atol=1e-5)
+                                         **kwargs), randn(2, 2, 9, 7), rtol=1e-5, atol=1e-5,
+          grad=consistent)
 
 
 _SPATIAL = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
@@ -93,15 +130,18 @@ def _interp_config(draw):
         kwargs = {"scale_factor": tuple(scales)}
         if mode != "area":
             kwargs["recompute_scale_factor"] = draw(st.sampled_from([None, True]))
+    if mode in ("bilinear", "bicubic"):
+        kwargs["antialias"] = draw(st.booleans())
     return mode, align, (2, 2) + shape, kwargs
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(_interp_config())
 def test_interpolate_hypothesis(config):
     mode, align, shape, kwargs = config
     check(lambda L, x: _f(L).interpolate(x, mode=mode, align_corners=align, **kwargs),
-          randn(*shape), rtol=1e-5, atol=1e-5)
+          randn(*shape), rtol=1e-5, atol=1e-5,
+          grad=_torch_grad_consistent(mode, shape, kwargs))
 
 
 GRADCHECK_INTERP = [
@@ -280,6 +320,28 @@ GRID = [(mode, pad, align) for mode in ("bilinear", "bicubic")
 def test_grid_sample_2d(mode, padding_mode, align):
     check(lambda L, x, g: _f(L).grid_sample(x, g, mode, padding_mode, align),
           randn(2, 3, 4, 5), _grid(2, 3, 6, 2), rtol=1e-5, atol=1e-5, grad_atol=1e-4)
+
+
+@st.composite
+def _grid_config(draw):
+    nd = draw(st.sampled_from([2, 2, 3]))
+    mode = draw(st.sampled_from(["bilinear", "bicubic"] if nd == 2 else ["bilinear"]))
+    spatial = tuple(draw(st.integers(1, 5)) for _ in range(nd))
+    out = tuple(draw(st.integers(1, 4)) for _ in range(nd))
+    padding = draw(st.sampled_from(["zeros", "border", "reflection"]))
+    align = draw(st.booleans())
+    batch, channels = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    seed = draw(st.integers(0, 1000))
+    return mode, padding, align, (batch, channels) + spatial, (batch,) + out + (nd,), seed
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(_grid_config())
+def test_grid_sample_hypothesis(config):
+    mode, padding, align, shape, grid_shape, seed = config
+    grid = np.random.default_rng(seed).uniform(-1.3, 1.3, grid_shape).astype(np.float32)
+    check(lambda L, x, g: _f(L).grid_sample(x, g, mode, padding, align), randn(*shape), grid,
+          rtol=1e-5, atol=1e-5, grad_atol=1e-4)
 
 
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])

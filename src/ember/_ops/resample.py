@@ -227,10 +227,13 @@ def _scale_value(in_size, out_size, scale, opmath):
     return opmath(in_size) / opmath(out_size)
 
 
-def _nearest_index(in_size, out_size, scale, exact):
-    if not exact and out_size == in_size:
+def _nearest_index(in_size, out_size, scale, exact, shortcuts):
+    """Source index per output index. PyTorch's 2-D nearest kernel copies when the size
+    is unchanged and halves indices when it doubles, whatever the scale factor; its 1-D
+    and 3-D kernels always use floor(i * scale)."""
+    if shortcuts and not exact and out_size == in_size:
         return np.arange(out_size)
-    if not exact and out_size == 2 * in_size:
+    if shortcuts and not exact and out_size == 2 * in_size:
         return np.arange(out_size) >> 1
     step = _scale_value(in_size, out_size, scale, np.float32)
     positions = np.arange(out_size, dtype=np.float32)
@@ -373,11 +376,16 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         dim = axis + 2
         in_size, out_size, scale = input.shape[dim], output[axis], scales[axis]
         if mode in ("nearest", "nearest-exact"):
-            index = _nearest_index(in_size, out_size, scale, mode == "nearest-exact")
+            index = _nearest_index(in_size, out_size, scale, mode == "nearest-exact",
+                                   shortcuts=ndim == 4)
             out = AxisGather.apply(out, dim, ((index, None),))
         elif mode == "area":
             if in_size != out_size:
                 out = _apply_matrix(out, dim, _area_matrix(in_size, out_size))
+        elif in_size == out_size and (antialias or mode != "bicubic"):
+            # PyTorch's separable kernels (linear family, antialias) skip a dim whose size
+            # does not change, whatever the scale factor says; bicubic's does not
+            continue
         elif antialias:
             matrix = _antialias_matrix(in_size, out_size, scale, align_corners,
                                        mode == "bicubic", opmath)
