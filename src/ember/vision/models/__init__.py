@@ -14,8 +14,8 @@ from ._api import (
     get_weight,
     list_models,
 )
-from .alexnet_vgg import *  # noqa: F401,F403
-from .alexnet_vgg import __all__ as _alexnet_vgg_all
+from .alexnet import *  # noqa: F401,F403
+from .alexnet import __all__ as _alexnet_all
 from .densenet import *  # noqa: F401,F403
 from .densenet import __all__ as _densenet_all
 from .efficientnet import *  # noqa: F401,F403
@@ -26,9 +26,11 @@ from .resnet import *  # noqa: F401,F403
 from .resnet import __all__ as _resnet_all
 from .squeezenet import *  # noqa: F401,F403
 from .squeezenet import __all__ as _squeezenet_all
-from .vit import *  # noqa: F401,F403
-from .vit import __all__ as _vit_all
+from .vgg import *  # noqa: F401,F403
+from .vgg import __all__ as _vgg_all
+from .vision_transformer import *  # noqa: F401,F403
+from .vision_transformer import __all__ as _vit_all
 
 __all__ = ["Weights", "WeightsEnum", "get_model", "get_model_builder", "get_model_weights",
-           "get_weight", "list_models", *_alexnet_vgg_all, *_densenet_all,
+           "get_weight", "list_models", *_alexnet_all, *_vgg_all, *_densenet_all,
            *_efficientnet_all, *_mobilenet_all, *_resnet_all, *_squeezenet_all, *_vit_all]
