@@ -10,6 +10,7 @@ ember writes PyTorch's own file format: torch.load reads these files and the rev
 """
 
 import os
+import shutil
 import tempfile
 
 import ember as torch  # in PyTorch: import torch
@@ -87,5 +88,6 @@ inference_model = make_run()[0]
 inference_model.load_state_dict(torch.load(weights_path, weights_only=True))
 inference_model.eval()
 print("inference copy matches:", torch.equal(inference_model(features[:4]), model.eval()(features[:4])))
+shutil.rmtree(folder)
 if not same:
     raise SystemExit("resume was not exact")
