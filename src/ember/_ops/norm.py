@@ -1,10 +1,11 @@
 """Normalisation: batch/instance/group/layer norm, local response norm, RMS norm.
 
 batch/instance/group/layer norm share one fused Function (``_Normalize``): statistics
-are computed once at array level, the forward is one pass, and the backward is the
-closed-form single-pass gradient (array-level unless a graph is being built, in which
-case it is written with Tensor ops so double backward works). Running statistics are
-updated in place, under ``no_grad``, as PyTorch does.
+and output in a few in-place array passes, and the closed-form single-pass gradient
+backward (array-level unless a graph is being built, in which case it is written with
+Tensor ops so double backward works). Evaluation-mode batch norm is one node too
+(``_AffineStats``). Running statistics are updated in place with a version bump, as
+PyTorch's in-place update under ``no_grad``.
 """
 
 from __future__ import annotations
@@ -125,10 +126,18 @@ def _normalize_backward_arrays(ctx, grad, x, weight):
     return grad_x, grad_weight, grad_bias, None, None, None, None
 
 
-def _normalize(x, weight, bias, axes, param_shape, eps):
+class _LayerNorm(_Normalize):
+    _node_name = "NativeLayerNormBackward0"
+
+
+class _GroupNorm(_Normalize):
+    _node_name = "NativeGroupNormBackward0"
+
+
+def _normalize(x, weight, bias, axes, param_shape, eps, fn=_Normalize):
     """Normalise with batch statistics; returns (output, mean array, biased var array)."""
     sink = []
-    out = _Normalize.apply(x, weight, bias, axes, param_shape, eps, sink)
+    out = fn.apply(x, weight, bias, axes, param_shape, eps, sink)
     mean, var = sink[0]
     return out, mean, var
 
@@ -325,7 +334,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     shape = _normalized_shape(normalized_shape)
     _check_normalized_shape(input, shape, weight, bias)
     axes = tuple(range(input.dim() - len(shape), input.dim()))
-    out, _, _ = _normalize(input, weight, bias, axes, shape, eps)
+    out, _, _ = _normalize(input, weight, bias, axes, shape, eps, _LayerNorm)
     return out
 
 
@@ -352,7 +361,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     # broadcast as (G, C/G, 1), all in the one fused node.
     grouped = input.reshape(batch, num_groups, channels // num_groups, -1)
     param_shape = (num_groups, channels // num_groups, 1)
-    out, _, _ = _normalize(grouped, weight, bias, (2, 3), param_shape, eps)
+    out, _, _ = _normalize(grouped, weight, bias, (2, 3), param_shape, eps, _GroupNorm)
     return out.reshape(input.shape)
 
 
