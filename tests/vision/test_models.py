@@ -416,6 +416,10 @@ def test_weights_transforms_preset():
     mean = torch.tensor([0.485, 0.456, 0.406]).view(-1, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(-1, 1, 1)
     np.testing.assert_allclose(out.numpy(), ((t - mean) / std)[0].numpy(), atol=1e-4)
+    from PIL import Image
+
+    pil = Image.fromarray(img.numpy().transpose(1, 2, 0))
+    np.testing.assert_allclose(preset(pil).numpy(), out.numpy(), atol=1e-6)
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ _IMAGENET_STD = (0.229, 0.224, 0.225)
 class ImageClassification:
     """torchvision's inference preset: resize, center crop, scale to [0, 1], normalize.
 
-    Works on uint8 or float tensors shaped (..., C, H, W), the layout decoded images have.
+    Takes a PIL image, or a uint8/float tensor shaped (..., C, H, W) (the layout decoded
+    images have), and returns a float tensor (..., C, crop, crop).
     """
 
     def __init__(self, *, crop_size: int, resize_size: int = 256,
@@ -41,9 +42,14 @@ class ImageClassification:
         self.antialias = antialias
 
     def __call__(self, img):
+        import numpy as np
+
         import ember
         import ember.nn.functional as F
 
+        if not isinstance(img, ember.Tensor):  # a PIL image: HWC uint8 -> CHW tensor
+            pixels = np.asarray(img.convert("RGB"), dtype=np.uint8)
+            img = ember.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))
         batched = img.dim() == 4
         x = img if batched else img.unsqueeze(0)
         if not x.is_floating_point():
