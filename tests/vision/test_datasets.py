@@ -420,6 +420,10 @@ def test_cifar_unpickler_refuses_code(tmp_path):
         path.write_bytes(pickle.dumps({"data": arr, "labels": [1, 2]}, protocol=protocol))
         loaded = D.cifar.safe_pickle_load(str(path))
         np.testing.assert_array_equal(loaded["data"], arr)
+    # The published batches were pickled by NumPy 1.x: module numpy.core.multiarray.
+    blob = pickle.dumps({"data": arr}, protocol=2)
+    path.write_bytes(blob.replace(b"numpy._core.multiarray", b"numpy.core.multiarray"))
+    np.testing.assert_array_equal(D.cifar.safe_pickle_load(str(path))["data"], arr)
 
 
 # -- SVHN --------------------------------------------------------------------------------------
