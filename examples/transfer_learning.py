@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
+    backbone = load_backbone(args.weights)  # first, so a missing checkpoint fails fast
 
     with tempfile.TemporaryDirectory() as tmp:
         data_root = args.data or tmp
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
                                   generator=torch.Generator().manual_seed(args.seed))
         val_loader = DataLoader(val_set, batch_size=64)
 
-        model = make_transfer_model(load_backbone(args.weights), len(train_set.classes))
+        model = make_transfer_model(backbone, len(train_set.classes))
         trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.SGD(trainable, lr=args.lr, momentum=0.9)
         criterion = nn.CrossEntropyLoss()
