@@ -49,6 +49,7 @@ print("split into sizes [3, 7]:", [t.shape[0] for t in torch.arange(10).split([3
 
 # --- Handy selectors ---------------------------------------------------------------------------
 scores = torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
-print("where(scores > 0.25, scores, 0):\n", torch.where(scores > 0.25, scores, torch.zeros_like(scores)))
+kept = torch.where(scores > 0.25, scores, torch.zeros_like(scores))
+print("where(scores > 0.25, scores, 0):\n", kept)
 print("topk(2) of each row:", scores.topk(2, dim=1).indices)
 print("gather the chosen columns:", scores.gather(1, torch.tensor([[1], [0]])).squeeze(1))

@@ -43,12 +43,13 @@ print("random_split sizes:", len(train_part), len(val_part))
 # --- Real images: handwritten digits (8x8, offline) with a transform pipeline ----------------
 pipeline = transforms.Compose([
     transforms.RandomRotation(10),        # augmentation: a random tilt of up to 10 degrees
-    transforms.ToTensor(),                # PIL image (H, W) uint8 -> float tensor (1, H, W) in [0, 1]
+    transforms.ToTensor(),                # PIL (H, W) uint8 -> float (1, H, W) in [0, 1]
     transforms.Normalize((0.5,), (0.5,)), # -> roughly [-1, 1]
 ])
 digits = datasets.Digits(root="data", train=True, transform=pipeline)
 image, label = digits[0]
-print("digits:", len(digits), "images;", "one image:", tuple(image.shape), image.dtype, "label:", label)
+print("digits:", len(digits), "images; one image:", tuple(image.shape), image.dtype,
+      "label:", label)
 
 loader = DataLoader(digits, batch_size=64, shuffle=True)  # new order every epoch
 images, labels = next(iter(loader))                        # default_collate stacks samples

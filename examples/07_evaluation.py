@@ -49,8 +49,11 @@ with torch.no_grad():                               # no graph: faster, less mem
     logits = model(test_x)
 predicted = logits.argmax(dim=1)
 print(f"\naccuracy:      {metrics.accuracy(predicted, test_y).item():.3f}")
-print(f"top-2 accuracy: {metrics.accuracy(logits, test_y, task='multiclass', num_classes=10, top_k=2).item():.3f}")
-print(f"macro F1:      {metrics.f1_score(predicted, test_y, task='multiclass', num_classes=10, average='macro').item():.3f}")
+top2 = metrics.accuracy(logits, test_y, task="multiclass", num_classes=10, top_k=2)
+macro_f1 = metrics.f1_score(predicted, test_y, task="multiclass", num_classes=10,
+                            average="macro")
+print(f"top-2 accuracy: {top2.item():.3f}")       # right class among the two best scores
+print(f"macro F1:      {macro_f1.item():.3f}")    # F1 per class, then the plain mean
 
 # Stateful metrics accumulate batch by batch (e.g. over a DataLoader) and compute once.
 running = metrics.Accuracy()

@@ -20,7 +20,8 @@ else:
     print("No CUDA device found (or CuPy is not installed): running on the CPU instead.")
 
 torch.manual_seed(0)
-model = nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)).to(device)  # moves parameters
+model = nn.Sequential(nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+model = model.to(device)                           # moves every parameter and buffer
 inputs = torch.randn(512, 256, device=device)     # create data directly on the device
 targets = torch.randint(0, 10, (512,)).to(device) # or move it there
 print("parameters on:", next(model.parameters()).device, " inputs on:", inputs.device)
@@ -34,7 +35,8 @@ for step in range(20):
     optimizer.step()
 if device.type == "cuda":
     torch.cuda.synchronize()                        # GPU work is asynchronous: wait before timing
-print(f"20 training steps on {device.type}: {time.perf_counter() - start:.2f} s, loss {loss.item():.4f}")
+seconds = time.perf_counter() - start
+print(f"20 training steps on {device.type}: {seconds:.2f} s, loss {loss.item():.4f}")
 
 # Mixing devices is an error: both operands of an op must be on the same device.
 # .item(), .tolist() and .numpy() need CPU data: call .cpu() first on a GPU tensor.

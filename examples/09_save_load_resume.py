@@ -87,7 +87,8 @@ torch.save(model.state_dict(), weights_path)
 inference_model = make_run()[0]
 inference_model.load_state_dict(torch.load(weights_path, weights_only=True))
 inference_model.eval()
-print("inference copy matches:", torch.equal(inference_model(features[:4]), model.eval()(features[:4])))
+matches = torch.equal(inference_model(features[:4]), model.eval()(features[:4]))
+print("inference copy matches:", matches)
 shutil.rmtree(folder)
 if not same:
     raise SystemExit("resume was not exact")

@@ -46,7 +46,8 @@ def load_checkpoint(path, model, optimizer, scheduler) -> int:
 def train(path, epochs, resume=False, stop_after=None, seed=0, quiet=False):
     data_generator = torch.Generator().manual_seed(1234)       # fixed synthetic data
     features = torch.randn(512, 8, generator=data_generator)
-    targets = features[:, :1] * 2 - features[:, 1:2] + 0.1 * torch.randn(512, 1, generator=data_generator)
+    noise = 0.1 * torch.randn(512, 1, generator=data_generator)
+    targets = features[:, :1] * 2 - features[:, 1:2] + noise
     model, optimizer, scheduler = build(seed)
     start = load_checkpoint(path, model, optimizer, scheduler) if resume else 0
     for epoch in range(start, epochs):
@@ -70,7 +71,8 @@ def train(path, epochs, resume=False, stop_after=None, seed=0, quiet=False):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--checkpoint", default=os.path.join(tempfile.gettempdir(), "ember_checkpointing.pt"))
+    parser.add_argument("--checkpoint",
+                        default=os.path.join(tempfile.gettempdir(), "ember_checkpointing.pt"))
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--stop-after", type=int, default=None)
     parser.add_argument("--verify", action="store_true",

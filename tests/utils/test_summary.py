@@ -205,7 +205,8 @@ def _torch_counts(model):
 @pytest.mark.parametrize("build, input_size", [
     (lambda nn: nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 3)), (4, 10)),
     (lambda nn: nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
-                              nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2)), (2, 3, 9, 9)),
+                              nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2)),
+     (2, 3, 9, 9)),
     (lambda nn: nn.LSTM(6, 12, num_layers=2), (5, 3, 6)),
     (lambda nn: nn.Sequential(nn.Embedding(30, 8), nn.Flatten(), nn.Linear(32, 4)), None),
 ])
@@ -233,7 +234,8 @@ def test_mode_is_restored_and_no_graph_is_built():
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    (dict(input_size=(2, 3), col_names=("nope",)), ValueError, "'nope' is not a valid ColumnSettings"),
+    (dict(input_size=(2, 3), col_names=("nope",)), ValueError,
+     "'nope' is not a valid ColumnSettings"),
     (dict(input_size=(2, 3), mode="test"), ValueError, "'test' is not a valid Mode"),
     (dict(input_size=(2, 0)), ValueError, "negative size found"),
     (dict(input_size=5), TypeError, "Input_size is not a recognized type"),

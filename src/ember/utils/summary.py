@@ -239,7 +239,8 @@ class ModelStatistics:
     def _prefix(self, depth: int) -> str:
         if depth == 0:
             return ""
-        tee, bar, corner = ("+ ", "|    ", "+ ") if self.ascii_only else ("├─", "│    ", "└─")
+        glyphs = ("+ ", "|    ", "+ ") if self.ascii_only else ("├─", "│    ", "└─")
+        tee, bar, corner = glyphs
         return tee if depth == 1 else bar * (depth - 1) + corner
 
     def _layers_table(self) -> str:
