@@ -95,6 +95,19 @@ def test_functional_other_dtypes(name, dtype):
     check(fn, *[randn(*s, dtype=dtype) for s in shapes], rtol=tol, atol=tol)
 
 
+NONCONTIGUOUS = [
+    ("bn", lambda L, x, w, b: _f(L).batch_norm(x.permute(3, 2, 1, 0), None, None, w, b, True)),
+    ("ln", lambda L, x, w, b: _f(L).layer_norm(x.permute(3, 2, 1, 0), (5, 4))),
+    ("gn", lambda L, x, w, b: _f(L).group_norm(x.permute(3, 2, 1, 0), 3, w, b)),
+    ("in", lambda L, x, w, b: _f(L).instance_norm(x.permute(3, 2, 1, 0), weight=w, bias=b)),
+]
+
+
+@pytest.mark.parametrize("fn", [c[1] for c in NONCONTIGUOUS], ids=[c[0] for c in NONCONTIGUOUS])
+def test_noncontiguous_input(fn):
+    check(fn, randn(4, 5, 3, 2), randn(3), randn(3), rtol=1e-5)
+
+
 # --- gradcheck in float64 -----------------------------------------------------------
 
 GRADCHECK = [

@@ -252,6 +252,25 @@ def test_interpolate_errors(shape, kwargs, match):
     check_raises(lambda L, x: _f(L).interpolate(x, **kwargs), randn(*shape), match=match)
 
 
+NONCONTIGUOUS = [
+    ("bilinear", lambda L, x: _f(L).interpolate(x.permute(3, 2, 1, 0), (7, 3), mode="bilinear")),
+    ("bicubic", lambda L, x: _f(L).interpolate(x.permute(3, 2, 1, 0), (7, 3), mode="bicubic",
+                                              align_corners=True)),
+    ("area", lambda L, x: _f(L).interpolate(x.permute(3, 2, 1, 0), scale_factor=0.5,
+                                           mode="area")),
+    ("nearest", lambda L, x: _f(L).interpolate(x.permute(3, 2, 1, 0), scale_factor=1.5)),
+    ("reflect", lambda L, x: _f(L).pad(x.permute(3, 2, 1, 0), (1, 2, 2, 1), mode="reflect")),
+    ("grid", lambda L, x: _f(L).grid_sample(x.permute(3, 2, 1, 0),
+                                            L.tensor(_grid(2, 4, 3, 2)), align_corners=False)),
+    ("pixel_shuffle", lambda L, x: _f(L).pixel_shuffle(x.permute(3, 2, 1, 0), 2)),
+]
+
+
+@pytest.mark.parametrize("fn", [c[1] for c in NONCONTIGUOUS], ids=[c[0] for c in NONCONTIGUOUS])
+def test_noncontiguous_input(fn):
+    check(fn, randn(4, 5, 4, 2), rtol=1e-5, atol=1e-5)
+
+
 # --- shuffles -------------------------------------------------------------------------
 
 SHUFFLES = [
