@@ -51,6 +51,13 @@ class Sum(Function):
         shape, dims, keepdim = ctx.meta
         return expand_grad(grad, shape, dims, keepdim), None, None, None
 
+    @staticmethod
+    def _array_backward(ctx, grad):
+        shape, dims, keepdim = ctx.meta
+        if not keepdim and dims:
+            grad = grad.reshape(keep_shape(shape, dims))
+        return xp_of(grad).broadcast_to(grad, shape), None, None, None
+
 
 class Mean(Function):
     _array_io = True
@@ -118,6 +125,9 @@ class NanSum(Function):
         return grad_x, None, None, None, None
 
 
+_ALL_DIMS = tuple(tuple(range(ndim)) for ndim in range(9))
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 - PyTorch's name
     """Sum over ``dim`` (int, tuple, or all dims). Bool and integer inputs sum to int64,
     as PyTorch (NumPy would keep int32); ``dtype`` casts before summing.
@@ -127,6 +137,11 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 
         >>> ember.tensor([[1, 2], [3, 4]]).sum(0)
         tensor([4, 6])
     """
+    if dim is None and dtype is None and out is None:
+        # the common full sum: no dim normalisation, no dtype lookup
+        ndim = input._data.ndim
+        dims = _ALL_DIMS[ndim] if ndim < len(_ALL_DIMS) else tuple(range(ndim))
+        return Sum.apply(input, dims, keepdim, None)
     fn = Sum if dim is None else named(Sum, "SumBackward1")
     result = fn.apply(input, reduce_dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
     return write_out(result, out, "sum")

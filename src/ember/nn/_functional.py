@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .._ops._util import _make, type_name, wrap_dim, xp_of
-from ..autograd.function import Function
+from ..autograd.function import Function, same_float, saved_arrays
 from ..autograd.grad_mode import no_grad
 
 __all__ = [
@@ -84,6 +84,28 @@ class Linear(Function):
             x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
             grad_w = grad2.t().matmul(x2)
         if ctx.needs_input_grad[2]:
+            grad_b = grad2.sum(0)
+        return grad_x, grad_w, grad_b
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        """The same GEMMs on arrays when no graph is built (float32/64; half precision
+        takes the Tensor path, whose sum accumulates in float32)."""
+        saved = saved_arrays(ctx)
+        x, weight = saved if saved else (None, None)
+        if grad.dtype.itemsize < 4 or not same_float(grad, x, weight):
+            return NotImplemented
+        needs = ctx.needs_input_grad
+        grad_x = grad_w = grad_b = None
+        grad2 = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
+        if needs[0]:
+            grad_x = grad2 @ weight
+            if grad.ndim != 2:
+                grad_x = grad_x.reshape(grad.shape[:-1] + (weight.shape[1],))
+        if needs[1]:
+            x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+            grad_w = grad2.T @ x2
+        if needs[2]:
             grad_b = grad2.sum(0)
         return grad_x, grad_w, grad_b
 
