@@ -828,3 +828,12 @@ def test_pretrained_flag_is_deprecated_and_means_v1(hub, monkeypatch):
         warnings.simplefilter("always")
         assert M.resnet18(pretrained=False, num_classes=3).fc.out_features == 3
     assert len(caught) == 1
+
+
+def test_ember_checkpoint_loads_into_torch_resnet(tmp_path):
+    """The reverse direction: ember.save(model.state_dict()) is a torchvision-layout file."""
+    model = M.resnet18(num_classes=4).eval()
+    ember.save(model.state_dict(), tmp_path / "r18.pth")
+    torch_model = torch_resnet18(num_classes=4)
+    torch_model.load_state_dict(torch.load(tmp_path / "r18.pth", weights_only=True))
+    _same_logits(torch_model, model)

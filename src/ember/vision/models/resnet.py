@@ -176,11 +176,15 @@ class ResNet(nn.Module):
                                 norm_layer=norm_layer))
         return nn.Sequential(*layers)
 
-    def forward(self, x):
+    def _forward_impl(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = ember.flatten(self.avgpool(x), 1)
         return self.fc(x)
+
+    def forward(self, x):
+        # Split as torchvision's, so subclasses that override _forward_impl keep working.
+        return self._forward_impl(x)
 
 
 _URL = "https://download.pytorch.org/models/"
