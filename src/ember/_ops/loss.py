@@ -344,23 +344,33 @@ def _pairwise_distance(x1, x2, p=2.0, eps=1e-6):
     return (diff.abs() ** p).sum(dim) ** (1.0 / p)
 
 
-def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
-                        p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
-                        reduce=None, reduction: str = "mean") -> Tensor:
-    reduction = _resolve(reduction, size_average, reduce)
-    _check_reduction(reduction)
+def _triplet_loss(anchor, positive, negative, distance, margin, swap, reduction):
+    """Both triplet losses: relu(margin + d(a, p) - d(a, n)), with d(p, n) standing in for
+    d(a, n) where ``swap`` finds it smaller."""
     dims = (anchor.dim(), positive.dim(), negative.dim())
     if len(set(dims)) != 1:
         raise RuntimeError(
             "The anchor, positive, and negative tensors are expected to have the same number "
             f"of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
             f"{dims[2]}D inputs")
-    dist_pos = _pairwise_distance(anchor, positive, p, eps)
-    dist_neg = _pairwise_distance(anchor, negative, p, eps)
+    dist_pos = distance(anchor, positive)
+    dist_neg = distance(anchor, negative)
     if swap:
-        dist_swap = _pairwise_distance(positive, negative, p, eps)
+        dist_swap = distance(positive, negative)
         dist_neg = _where(dist_swap < dist_neg, dist_swap, dist_neg)
     return _reduce(relu(margin + dist_pos - dist_neg), reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = _resolve(reduction, size_average, reduce)
+    _check_reduction(reduction)
+
+    def distance(x1, x2):
+        return _pairwise_distance(x1, x2, p, eps)
+
+    return _triplet_loss(anchor, positive, negative, distance, margin, swap, reduction)
 
 
 def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
@@ -370,19 +380,8 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")
-    dims = (anchor.dim(), positive.dim(), negative.dim())
-    if len(set(dims)) != 1:
-        raise RuntimeError(
-            "The anchor, positive, and negative tensors are expected to have the same number "
-            f"of dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative "
-            f"{dims[2]}D inputs")
     distance = distance_function or _pairwise_distance
-    dist_pos = distance(anchor, positive)
-    dist_neg = distance(anchor, negative)
-    if swap:
-        dist_swap = distance(positive, negative)
-        dist_neg = _where(dist_swap < dist_neg, dist_swap, dist_neg)
-    return _reduce(relu(margin + dist_pos - dist_neg), reduction)
+    return _triplet_loss(anchor, positive, negative, distance, margin, swap, reduction)
 
 
 from ._cross_entropy import cross_entropy, nll_loss  # noqa: E402 - own file, exported here
