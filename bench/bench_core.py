@@ -15,6 +15,20 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import compare, print_table  # noqa: E402
 
 
+def _limit_threads():
+    """``BENCH_THREADS=n`` gives both libraries n threads (BLAS and intra-op). On a shared,
+    loaded machine multi-threaded GEMMs stall whenever one thread is descheduled, which
+    swamps the per-library difference; one thread each measures the libraries."""
+    count = os.environ.get("BENCH_THREADS")
+    if count:
+        import torch
+
+        import ember
+
+        torch.set_num_threads(int(count))
+        ember.set_num_threads(int(count))
+
+
 def small_ops(lib):
     """(a) 200 chained small ops on 16-element tensors, then backward."""
     x = lib.randn(16, requires_grad=True)
@@ -73,6 +87,7 @@ def numpy_gemm_seconds(repeat=10):
 
 
 def main():
+    _limit_threads()
     rows = [compare("(a) 200 small ops + backward, 16 elems", small_ops, repeat=30)]
     gemm = numpy_gemm_seconds()
     flops = 3 * 2 * 1024 ** 3  # forward plus two backward GEMMs

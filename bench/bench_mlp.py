@@ -16,6 +16,20 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import compare, print_table  # noqa: E402
 
+
+def _limit_threads():
+    """``BENCH_THREADS=n`` gives both libraries n threads (BLAS and intra-op). On a shared,
+    loaded machine multi-threaded GEMMs stall whenever one thread is descheduled, which
+    swamps the per-library difference; one thread each measures the libraries."""
+    count = os.environ.get("BENCH_THREADS")
+    if count:
+        import torch
+
+        import ember
+
+        torch.set_num_threads(int(count))
+        ember.set_num_threads(int(count))
+
 RNG = np.random.default_rng(0)
 TRAIN_X = RNG.standard_normal((128, 784)).astype(np.float32)
 TRAIN_Y = RNG.integers(0, 10, 128).astype(np.int64)
@@ -58,6 +72,7 @@ def mlp_inference(lib):
 
 
 def main():
+    _limit_threads()
     rows = [
         compare("MLP 784-512-256-10 train step, batch 128", mlp_train_step, repeat=30),
         compare("MLP 784-512-256-10 inference, batch 256", mlp_inference, repeat=30),

@@ -90,6 +90,9 @@ def _slot(fn, reflected=False):
     a Function's ``apply`` (the hot arithmetic operators skip the public wrapper)."""
 
     def method(self, other):
+        kind = type(other)
+        if kind is Tensor or kind is float or kind is int:  # the common operands first
+            return fn(other, self) if reflected else fn(self, other)
         if not isinstance(other, _OPERANDS):
             if isinstance(other, np.generic):
                 other = other.item()

@@ -72,8 +72,9 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
-                              y if ctx.needs_input_grad[0] else None)
+        needs = ctx.needs_input_grad
+        if needs[0] or needs[1]:  # (save_for_backward, without the call)
+            ctx._to_save = (x if needs[1] else None, y if needs[0] else None)
         x, y, dt = _promote(x, y)
         if dt.kind == "b":
             return x & y

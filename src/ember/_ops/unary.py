@@ -63,7 +63,7 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
         if out.dtype != values.dtype and not (out.dtype.kind == "f" and values.dtype.kind == "c"):
             out = out.astype(values.dtype)  # complex abs stays real, as PyTorch
         if saves and ctx.needs_input_grad[0]:
-            ctx.save_for_backward(x if save == "input" else out)
+            ctx._to_save = (x if save == "input" else out,)  # save_for_backward
         return out
 
     def backward(ctx, grad):
