@@ -14,7 +14,7 @@ from torch import nn
 
 import ember
 
-from vision.torch_resnet import torch_resnet18
+from vision.torch_models import torch_resnet18
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples",
                        "transfer_learning.py")
