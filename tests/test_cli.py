@@ -189,14 +189,14 @@ def test_run_sees_modules_next_to_the_script(tmp_path):
 # --- ember demo ---------------------------------------------------------------------------------
 
 def test_demo_end_to_end(tmp_path):
-    """The full default demo: 8 epochs on the digits, at least 97% on the test writers."""
+    """The full default demo: 12 epochs on the digits, at least 97% on the test writers."""
     out = tmp_path / "run"
     result = _ember("demo", "--out", str(out), cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     text = result.stdout
-    epochs = re.findall(r"^epoch\s+(\d+)/8\s+train loss ([\d.]+)\s+train acc\s+([\d.]+)%\s+"
+    epochs = re.findall(r"^epoch\s+(\d+)/12\s+train loss ([\d.]+)\s+train acc\s+([\d.]+)%\s+"
                         r"test loss ([\d.]+)\s+test acc\s+([\d.]+)%$", text, re.MULTILINE)
-    assert [int(e[0]) for e in epochs] == list(range(1, 9))
+    assert [int(e[0]) for e in epochs] == list(range(1, 13))
     accuracy = float(re.search(r"^Test accuracy: ([\d.]+)% \((\d+)/360 digits\)", text,
                                re.MULTILINE).group(1))
     assert accuracy >= 97.0, text
@@ -209,7 +209,7 @@ def test_demo_end_to_end(tmp_path):
     for name in ("loss_curve.png", "confusion_matrix.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     checkpoint = torch.load(out / "checkpoint.pt", weights_only=True)   # PyTorch reads it
-    assert checkpoint["epoch"] == 8 and set(checkpoint) >= {"model", "optimizer", "scheduler"}
+    assert checkpoint["epoch"] == 12 and set(checkpoint) >= {"model", "optimizer", "scheduler"}
     assert checkpoint["test_accuracy"] == pytest.approx(accuracy / 100, abs=1e-4)
     model = cli._digits_cnn()
     model.load_state_dict(ember.load(out / "checkpoint.pt")["model"])

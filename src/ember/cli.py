@@ -415,7 +415,7 @@ def _matrix_text(matrix) -> str:
     return "\n".join(lines)
 
 
-def run_demo(epochs: int = 8, seed: int = 0, out: Path = Path("ember_runs/demo"),
+def run_demo(epochs: int = 12, seed: int = 0, out: Path = Path("ember_runs/demo"),
              batch_size: int = 64, lr: float = 3e-3) -> int:
     """Train, evaluate, save: the whole workflow on real data in well under a minute."""
     import ember
@@ -514,7 +514,7 @@ def _parser() -> argparse.ArgumentParser:
                                description="Train a small CNN on scikit-learn's 8x8 "
                                "handwritten digits (offline), then evaluate it and save a "
                                "checkpoint and plots.")
-    demo.add_argument("--epochs", type=int, default=8, help="training epochs (default 8)")
+    demo.add_argument("--epochs", type=int, default=12, help="training epochs (default 12)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--out", default=os.path.join("ember_runs", "demo"),
                       help="output folder (default ./ember_runs/demo)")
