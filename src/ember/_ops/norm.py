@@ -41,7 +41,7 @@ class _Normalize(Function):
         mean = x.sum(axis=axes, keepdims=True)
         mean /= max(count, 1)
         out = x - mean
-        var = xp.square(out).sum(axis=axes, keepdims=True)
+        var = _dot_reduce(out, out, axes)
         var /= max(count, 1)
         invstd = 1.0 / xp.sqrt(var + eps)
         offset = x.ndim - len(param_shape)
@@ -94,34 +94,43 @@ class _Normalize(Function):
         return grad_x, grad_weight, grad_bias, None, None, None, None
 
 
+def _dot_reduce(a, b, axes):
+    """``(a * b).sum(axes, keepdims=True)`` without the product array: one einsum."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
+    kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
+    out = xp_of(a).einsum(f"{letters},{letters}->{kept}", a, b)
+    return out.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+
+
 def _normalize_backward_arrays(ctx, grad, x, weight):
-    """``invstd * (g' - mean(g') - xhat * mean(g' * xhat))`` with ``g' = grad * weight``,
-    computed in two scratch buffers."""
+    """``invstd * (g' - mean(g')) - (x - mean) * invstd**3 * mean(g' * (x - mean))`` with
+    ``g' = grad * weight``: two buffers, the products that are only summed go through
+    einsum, everything else is in place."""
     axes, param_shape, _ = ctx.meta
     mean, invstd, count = ctx.stats
     out_dtype = x.dtype
     if x.dtype.itemsize == 2:
         x, grad = x.astype(np.float32), grad.astype(np.float32)
-    xhat = x - mean
-    xhat *= invstd
+    centered = x - mean
     grad_weight = grad_bias = None
-    scratch = grad * xhat
     if weight is not None and ctx.needs_input_grad[1]:
-        grad_weight = _make(scratch.sum(axis=ctx.param_axes).reshape(weight.shape))
+        if all(invstd.shape[i] == 1 for i in ctx.param_axes):  # batch norm: invstd per
+            grad_weight = _dot_reduce(grad, centered, ctx.param_axes) * invstd  # channel
+        else:
+            grad_weight = _dot_reduce(grad, centered * invstd, ctx.param_axes)
+        grad_weight = _make(grad_weight.reshape(weight.shape))
     if ctx.needs_input_grad[2]:
         grad_bias = _make(grad.sum(axis=ctx.param_axes).reshape(ctx.bias_shape))
     if weight is None:
         grad_xhat = grad.copy()
     else:
-        weight_view = weight._data.reshape(param_shape).astype(grad.dtype, copy=False)
-        grad_xhat = grad * weight_view
-        scratch *= weight_view
+        grad_xhat = grad * weight._data.reshape(param_shape).astype(grad.dtype, copy=False)
     scale = max(count, 1)
-    projection = scratch.sum(axis=axes, keepdims=True) / scale  # mean(g' * xhat)
+    projection = _dot_reduce(grad_xhat, centered, axes) / scale  # mean(g' * (x - mean))
     grad_xhat -= grad_xhat.sum(axis=axes, keepdims=True) / scale
-    xhat *= projection
-    grad_xhat -= xhat
     grad_xhat *= invstd
+    centered *= invstd * invstd * invstd * projection
+    grad_xhat -= centered
     grad_x = _make(grad_xhat.astype(out_dtype, copy=False))
     return grad_x, grad_weight, grad_bias, None, None, None, None
 
