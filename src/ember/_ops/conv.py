@@ -19,6 +19,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._conv_kernels import (_bias_grad, _conv_forward, _conv_input_grad, _conv_weight_grad,
                             _fold_array, _Geometry, _grad_by_group, _unfold_array)
+from ._linear_pair import _LinearMap, linear_map_pair
 from ._util import Tensor, _make
 
 
@@ -358,32 +359,15 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 # ---------------------------------------------------------------------------
 
 
-class _Unfold(Function):
-    _array_io = True
+class _Unfold(_LinearMap):
     _node_name = "Im2ColBackward0"
 
-    @staticmethod
-    def forward(ctx, x, geo):
-        ctx.geo = geo
-        return _unfold_array(x, geo)
 
-    @staticmethod
-    def backward(ctx, grad):
-        return _Fold.apply(grad, ctx.geo), None
-
-
-class _Fold(Function):
-    _array_io = True
+class _Fold(_LinearMap):
     _node_name = "Col2ImBackward0"
 
-    @staticmethod
-    def forward(ctx, cols, geo):
-        ctx.geo = geo
-        return _fold_array(cols, geo)
 
-    @staticmethod
-    def backward(ctx, grad):
-        return _Unfold.apply(grad, ctx.geo), None
+linear_map_pair(_unfold_array, _fold_array, _Unfold, _Fold)
 
 
 def _pair(value):

@@ -17,7 +17,6 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._conv_kernels import _offset_slices, _pad_array
 from ._pool_adaptive import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,
@@ -27,6 +26,7 @@ from ._pool_adaptive import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_
                              fractional_max_pool2d, fractional_max_pool2d_with_indices,
                              fractional_max_pool3d, fractional_max_pool3d_with_indices)
 from ._pool_planes import _expand, _GatherPlanes, _ScatterPlanes, _with_indices
+from ._linear_pair import _LinearMap, linear_map_pair
 from ._util import _make, xp_of
 
 # ---------------------------------------------------------------------------
@@ -326,32 +326,15 @@ def _avg_pool_adjoint_array(grad, geo):
     return xp.ascontiguousarray(out[lead + inner])
 
 
-class _AvgPool(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, geo):
-        ctx.geo = geo
-        return _avg_pool_array(x, geo)
-
-    @staticmethod
-    def backward(ctx, grad):
-        if _grad_enabled[0]:
-            return _AvgPoolAdjoint.apply(grad, ctx.geo), None
-        return _make(_avg_pool_adjoint_array(grad._data, ctx.geo)), None
+class _AvgPool(_LinearMap):
+    """Average pooling: a linear map of the input."""
 
 
-class _AvgPoolAdjoint(Function):
-    _array_io = True
+class _AvgPoolAdjoint(_LinearMap):
+    """Its adjoint: each output's share spread back over its window (the pool's gradient)."""
 
-    @staticmethod
-    def forward(ctx, grad, geo):
-        ctx.geo = geo
-        return _avg_pool_adjoint_array(grad, geo)
 
-    @staticmethod
-    def backward(ctx, grad):
-        return _AvgPool.apply(grad, ctx.geo), None
+linear_map_pair(_avg_pool_array, _avg_pool_adjoint_array, _AvgPool, _AvgPoolAdjoint)
 
 
 def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
