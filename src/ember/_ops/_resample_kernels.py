@@ -245,8 +245,9 @@ class TapSum(Function):
                     [g * w._data[:, None, :] for w in weights], indices, length))
             for t, index in enumerate(indices):
                 if ctx.needs_input_grad[2 + t]:
-                    picked = xp_of(xa).take_along_axis(xa, index[:, None, :], axis=2)
-                    grads[2 + t] = _make((g * picked).sum(axis=1))
+                    xp = xp_of(xa)
+                    picked = xp.take_along_axis(xa, index[:, None, :], axis=2)
+                    grads[2 + t] = _make(xp.einsum("ncp,ncp->np", g, picked))
             return tuple(grads)
         if ctx.needs_input_grad[0]:
             for index, weight in zip(indices, weights):
