@@ -196,6 +196,13 @@ def test_input_data_gives_the_same_table():
     assert str(stats) == GOLDEN["nested_input"]
 
 
+def test_keyword_inputs_from_a_dict():
+    model = _models(ember)["two_inputs"]()
+    data = {"a": ember.rand(3, 4), "b": ember.rand(3, 5)}
+    stats = ember.utils.summary(model, input_data=data, verbose=0)
+    assert str(stats) == GOLDEN["two_inputs"]
+
+
 def _torch_counts(model):
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

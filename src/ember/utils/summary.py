@@ -288,9 +288,13 @@ class ModelStatistics:
 
 
 def _input_tensors(input_size, input_data, dtypes, device):
-    """The positional inputs of the forward pass and their shapes, as torchinfo builds
-    them: ``input_size`` is one shape or a list of shapes filled with ``rand``."""
+    """The inputs of the forward pass and their shapes, as torchinfo builds them:
+    ``input_size`` is one shape or a list of shapes filled with ``rand``; ``input_data``
+    is a tensor, a list of positional tensors, or a dict of keyword tensors."""
     import ember
+    if isinstance(input_data, Mapping):
+        return dict(input_data), {k: list(v.shape) for k, v in input_data.items()
+                                  if hasattr(v, "shape")}
     if input_data is not None:
         inputs = list(input_data) if isinstance(input_data, (list, tuple)) else [input_data]
         sizes = [list(x.shape) if hasattr(x, "shape") else x for x in inputs]
@@ -437,12 +441,16 @@ def summary(model, input_size=None, input_data=None, *, col_names: Iterable[str]
     total_input = 0
     if has_input:
         inputs, sizes = _input_tensors(input_size, input_data, dtypes, device)
-        total_input = sum(x.nbytes for x in inputs if hasattr(x, "nbytes"))
+        values = inputs.values() if isinstance(inputs, dict) else inputs
+        total_input = sum(x.nbytes for x in values if hasattr(x, "nbytes"))
         was_training = model.training
         try:
             model.train(mode == "train")
             with ember.no_grad():
-                model(*inputs, **kwargs)
+                if isinstance(inputs, dict):
+                    model(**inputs, **kwargs)
+                else:
+                    model(*inputs, **kwargs)
         except Exception as error:
             executed = [info for info in summary_list if info.executed]
             raise RuntimeError("Failed to run torchinfo. See above stack traces for more "
