@@ -191,7 +191,10 @@ class Function:
                     edges.append(None)
                     metas.append(None)
             ctx.next_functions = tuple(edges)
-            ctx.needs_input_grad = tuple([meta is not None for meta in metas])
+            if len(metas) == 2:
+                ctx.needs_input_grad = (metas[0] is not None, metas[1] is not None)
+            else:
+                ctx.needs_input_grad = tuple([meta is not None for meta in metas])
             ctx._input_meta = tuple(metas)
             try:
                 out = cls.forward(ctx, *forward_args, **kwargs)
@@ -207,7 +210,7 @@ class Function:
             to_save = ctx._to_save
             if to_save:
                 ctx._to_save = None
-                _resolve_saved(ctx, to_save, args, forward_args, (result,), (out,))
+                _resolve_saved_single(ctx, to_save, args, forward_args, result, out)
             else:
                 ctx._saved = ()
             return result
@@ -448,6 +451,31 @@ def _wrap_outputs_user(ctx, args, outs):
         else:
             outputs.append(_make(out._data))
     return outputs
+
+
+def _resolve_saved_single(ctx, to_save, args, forward_args, result, out):
+    """_resolve_saved for a one-output op (the common case), without per-output loops."""
+    saved = []
+    for item in to_save:
+        if item is None:
+            saved.append(None)
+            continue
+        if item is out or item is result:
+            saved.append(_SavedOutput(out, 0, result._vc, 0))
+            continue
+        entry = item
+        index = 0
+        for arg in forward_args:
+            if item is arg:
+                tensor = args[index]
+                entry = (tensor, tensor._vc[0]) if isinstance(tensor, Tensor) else tensor
+                break
+            index += 1
+        else:
+            if isinstance(item, Tensor):
+                entry = (item, item._vc[0])
+        saved.append(entry)
+    ctx._saved = tuple(saved)
 
 
 def _resolve_saved(ctx, to_save, args, forward_args, outputs, out_arrays):
