@@ -268,3 +268,21 @@ def _scatter_points(values, indices, length):
     data = xp.concatenate([v.reshape(-1) for v in values])
     sums = xp.bincount(keys, weights=data, minlength=batch * channels * length)
     return sums.astype(values[0].dtype, copy=False).reshape(batch, channels, length)
+
+
+class DenseAxis(Function):
+    """Contract one dim with a constant (out, in) matrix (area and antialiased
+    resampling); the backward is the same op with the transposed matrix."""
+
+    _array_io = True
+    _node_name = "UpsampleBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, matrix):
+        ctx.meta = (dim, matrix)
+        return _matmul_axis(x, matrix, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        dim, matrix = ctx.meta
+        return DenseAxis.apply(grad, dim, matrix.T), None, None

@@ -19,8 +19,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._grid import affine_grid, grid_sample
-from ._resample_kernels import AxisGather
-from ._util import Tensor, _make, shape_str, xp_of
+from ._resample_kernels import AxisGather, DenseAxis
+from ._util import Tensor, shape_str, xp_of
 
 __all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
            "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
@@ -326,9 +326,7 @@ def _antialias_matrix(in_size, out_size, scale, align_corners, cubic, opmath):
 
 def _apply_matrix(x, dim, matrix):
     """Contract ``dim`` of x with an (out, in) matrix."""
-    xp = xp_of(x._data)
-    weights = _make(xp.asarray(matrix.T.astype(x._data.dtype)))
-    return (x.movedim(dim, -1) @ weights).movedim(-1, dim)
+    return DenseAxis.apply(x, dim, matrix)
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
