@@ -175,6 +175,29 @@ def _call(func, inputs, fn_name):
     return _as_tuple(outputs, "outputs of the user-provided function", fn_name)
 
 
+def _prepare_v(v, inputs, is_inputs_tuple, create_graph, fn_name):
+    if v is not None:
+        _, v = _as_tuple(v, "v", fn_name)
+        v = _grad_preprocess(v, create_graph, need_graph=False)
+        _validate_v(v, inputs, is_inputs_tuple)
+        return v
+    if len(inputs) != 1 or inputs[0].numel() != 1:
+        raise RuntimeError(
+            "The vector v can only be None if the input to the user-provided function is a "
+            "single Tensor with a single element."
+        )
+    return None
+
+
+def _results(outputs, is_outputs_tuple, product, is_product_tuple, create_graph):
+    """Every product returns (func's outputs, the product), detached unless create_graph,
+    each unpacked when its caller gave a single Tensor."""
+    outputs = _grad_postprocess(outputs, create_graph)
+    product = _grad_postprocess(product, create_graph)
+    return (_tuple_postprocess(outputs, is_outputs_tuple),
+            _tuple_postprocess(product, is_product_tuple))
+
+
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), v^T J): the vector-Jacobian product at ``inputs``."""
     with grad_mode.enable_grad():
@@ -195,10 +218,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         with grad_mode.set_grad_enabled(enable):
             grad_res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
             vjp_result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "back")
-    outputs = _grad_postprocess(outputs, create_graph)
-    vjp_result = _grad_postprocess(vjp_result, create_graph)
-    return (_tuple_postprocess(outputs, is_outputs_tuple),
-            _tuple_postprocess(vjp_result, is_inputs_tuple))
+    return _results(outputs, is_outputs_tuple, vjp_result, is_inputs_tuple, create_graph)
 
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
@@ -206,15 +226,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     with grad_mode.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "jvp")
-            v = _grad_preprocess(v, create_graph, need_graph=False)
-            _validate_v(v, inputs, is_inputs_tuple)
-        elif len(inputs) != 1 or inputs[0].numel() != 1:
-            raise RuntimeError(
-                "The vector v can only be None if the input to the user-provided function is "
-                "a single Tensor with a single element."
-            )
+        v = _prepare_v(v, inputs, is_inputs_tuple, create_graph, "jvp")
         is_outputs_tuple, outputs = _call(func, inputs, "jvp")
         _check_requires_grad(outputs, "outputs", strict=strict)
         # The dummy upstream vector must require grad so J^T u stays a function of u.
@@ -227,10 +239,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         else:
             grad_res = _autograd_grad(grad_inputs, grad_outputs, v, create_graph=False)
         jvp_result = _fill_in_zeros(grad_res, outputs, strict, create_graph, "back_trick")
-    outputs = _grad_postprocess(outputs, create_graph)
-    jvp_result = _grad_postprocess(jvp_result, create_graph)
-    return (_tuple_postprocess(outputs, is_outputs_tuple),
-            _tuple_postprocess(jvp_result, is_outputs_tuple))
+    return _results(outputs, is_outputs_tuple, jvp_result, is_outputs_tuple, create_graph)
 
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
@@ -333,51 +342,37 @@ def _scalar_output(func, inputs, fn_name, strict):
     return outputs
 
 
-def _prepare_v(v, inputs, is_inputs_tuple, create_graph, fn_name):
-    if v is not None:
-        _, v = _as_tuple(v, "v", fn_name)
-        v = _grad_preprocess(v, create_graph, need_graph=False)
-        _validate_v(v, inputs, is_inputs_tuple)
-        return v
-    if len(inputs) != 1 or inputs[0].numel() != 1:
-        raise RuntimeError(
-            "The vector v can only be None if the input to the user-provided function is a "
-            "single Tensor with a single element."
-        )
-    return None
+def _scalar_gradient(func, inputs, v, create_graph, strict, fn_name):
+    """vhp and hvp start alike: checked inputs and v, the scalar output, and its gradient
+    kept differentiable for the second backward. Call under enable_grad."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
+    inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
+    v = _prepare_v(v, inputs, is_inputs_tuple, create_graph, fn_name)
+    outputs = _scalar_output(func, inputs, fn_name, strict)
+    jac = _autograd_grad(outputs, inputs, create_graph=True)
+    _check_requires_grad(jac, "jacobian", strict=strict)
+    return is_inputs_tuple, inputs, v, outputs, jac
 
 
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), v^T H) for a scalar function."""
     with grad_mode.enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
-        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-        v = _prepare_v(v, inputs, is_inputs_tuple, create_graph, "vhp")
-        outputs = _scalar_output(func, inputs, "vhp", strict)
-        jac = _autograd_grad(outputs, inputs, create_graph=True)
-        _check_requires_grad(jac, "jacobian", strict=strict)
+        is_inputs_tuple, inputs, v, outputs, jac = _scalar_gradient(
+            func, inputs, v, create_graph, strict, "vhp")
         grad_res = _autograd_grad(jac, inputs, v, create_graph=create_graph)
         vhp_result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "double_back")
-    outputs = _grad_postprocess(outputs, create_graph)
-    vhp_result = _grad_postprocess(vhp_result, create_graph)
-    return _tuple_postprocess(outputs, False), _tuple_postprocess(vhp_result, is_inputs_tuple)
+    return _results(outputs, False, vhp_result, is_inputs_tuple, create_graph)
 
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), H v) for a scalar function, by the double-backward trick."""
     with grad_mode.enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
-        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-        v = _prepare_v(v, inputs, is_inputs_tuple, create_graph, "hvp")
-        outputs = _scalar_output(func, inputs, "hvp", strict)
-        jac = _autograd_grad(outputs, inputs, create_graph=True)
-        _check_requires_grad(jac, "jacobian", strict=strict)
+        is_inputs_tuple, inputs, v, outputs, jac = _scalar_gradient(
+            func, inputs, v, create_graph, strict, "hvp")
         grad_jac = tuple(_zeros_like(inp, requires_grad=True) for inp in inputs)
         double_back = _autograd_grad(jac, inputs, grad_jac, create_graph=True)
         _check_requires_grad(jac, "hessian", strict=strict)
         grad_res = _autograd_grad(double_back, grad_jac, v, create_graph=create_graph)
         hvp_result = _fill_in_zeros(grad_res, inputs, strict, create_graph,
                                     "double_back_trick")
-    outputs = _grad_postprocess(outputs, create_graph)
-    hvp_result = _grad_postprocess(hvp_result, create_graph)
-    return _tuple_postprocess(outputs, False), _tuple_postprocess(hvp_result, is_inputs_tuple)
+    return _results(outputs, False, hvp_result, is_inputs_tuple, create_graph)
