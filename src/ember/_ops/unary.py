@@ -60,7 +60,8 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
             values = x
         xp = np if type(x) is np.ndarray else xp_of(x)
         out = compute(xp, values)  # NumPy's inf/nan warnings are filtered
-        if out.dtype != values.dtype and not (out.dtype.kind == "f" and values.dtype.kind == "c"):
+        if out.dtype is not values.dtype and out.dtype != values.dtype and not (
+                out.dtype.kind == "f" and values.dtype.kind == "c"):
             out = out.astype(values.dtype)  # complex abs stays real, as PyTorch
         if saves and ctx.needs_input_grad[0]:
             ctx._to_save = (x if save == "input" else out,)  # save_for_backward

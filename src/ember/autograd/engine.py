@@ -374,7 +374,12 @@ def _call_node(node, grads, retain_graph):
             if grad_array.dtype.kind == "f":
                 arrays = fast(node, grad_array)
                 if arrays is not NotImplemented:
-                    result = tuple([None if a is None else _make(a) for a in arrays])
+                    if len(arrays) == 2:  # binary ops: no comprehension frame
+                        first, second = arrays
+                        result = (None if first is None else _make(first),
+                                  None if second is None else _make(second))
+                    else:
+                        result = tuple([None if a is None else _make(a) for a in arrays])
     elif node._materialize:  # one output: it always has a gradient here
         for nr, g in enumerate(grads):
             if g is None:
