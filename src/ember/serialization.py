@@ -122,8 +122,9 @@ def _python3_name(module, name):
     return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 
-class _WeightsOnlyUnpickler(pickle.Unpickler):
-    """Resolves only allowlisted globals; anything else is refused before it exists."""
+class _AllowlistUnpickler(pickle.Unpickler):
+    """Both load modes: Python 2 names mapped, then the allowlist (``allowed``: full name ->
+    object) consulted; a subclass's ``_unlisted`` decides about every other global."""
 
     def __init__(self, file, allowed):
         super().__init__(file)
@@ -134,6 +135,13 @@ class _WeightsOnlyUnpickler(pickle.Unpickler):
         full_name = f"{module}.{name}"
         if full_name in self._allowed:
             return self._allowed[full_name]
+        return self._unlisted(module, name, full_name)
+
+
+class _WeightsOnlyUnpickler(_AllowlistUnpickler):
+    """Resolves only allowlisted globals; anything else is refused before it exists."""
+
+    def _unlisted(self, module, name, full_name):
         found = _lookup_user_global(full_name)
         if found is not None:
             return found
@@ -151,27 +159,19 @@ class _WeightsOnlyUnpickler(pickle.Unpickler):
         )
 
 
-class _FullUnpickler(pickle.Unpickler):
+class _FullUnpickler(_AllowlistUnpickler):
     """weights_only=False: any global, with torch's names mapped to ember's."""
 
-    def __init__(self, file, allowed):
-        super().__init__(file)
-        self._allowed = allowed
-
-    def find_class(self, module, name):
-        module, name = _python3_name(module, name)
-        full_name = f"{module}.{name}"
-        if full_name in self._allowed:
-            return self._allowed[full_name]
+    def _unlisted(self, module, name, full_name):
         for src, dst in (("torchvision", "ember.vision"), ("torch", "ember")):
             if module == src or module.startswith(src + "."):
                 try:
-                    return super().find_class(dst + module[len(src):], name)
+                    return pickle.Unpickler.find_class(self, dst + module[len(src):], name)
                 except (ImportError, AttributeError):
                     raise pickle.UnpicklingError(
                         f"ember does not implement {full_name} yet"
                     ) from None
-        return super().find_class(module, name)
+        return pickle.Unpickler.find_class(self, module, name)
 
 
 # ---------------------------------------------------------------------------
