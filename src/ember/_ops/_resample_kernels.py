@@ -212,25 +212,20 @@ class PointScatter(Function):
 
 class TapSum(Function):
     """``out[n, c, p] = sum_t weight_t[n, p] * x[n, c, index_t[n, p]]`` for x of shape
-    (N, C, L): grid_sample's taps in one node. Backward scatters every tap into x with a
-    single ``bincount`` and gives each weight ``sum_c grad * x[.., index_t]``."""
+    (N, C, L): grid_sample's taps in one node. All taps are gathered by one
+    ``take_along_axis`` and combined by one einsum; backward scatters every tap into x
+    with a single ``bincount`` and gives each weight ``sum_c grad * x[.., index_t]``."""
 
     _array_io = True
 
     @staticmethod
     def forward(ctx, x, indices, *weights):
         xp = xp_of(x)
-        out = None
-        for index, weight in zip(indices, weights):
-            term = xp.take_along_axis(x, index[:, None, :], axis=2)
-            term *= weight[:, None, :]
-            if out is None:
-                out = term
-            else:
-                out += term
+        picked = _pick_all(x, indices)
+        stacked = xp.stack(weights, axis=1).astype(x.dtype, copy=False)
         ctx.save_for_backward(x, *weights)
         ctx.indices = indices
-        return out
+        return xp.einsum("nctp,ntp->ncp", picked, stacked)
 
     @staticmethod
     def backward(ctx, grad):
@@ -238,16 +233,18 @@ class TapSum(Function):
         indices = ctx.indices
         length = x.shape[2]
         grads = [None] * (2 + len(weights))
+        wants_weights = any(ctx.needs_input_grad[2:])
         if not _grad_enabled[0]:
             g, xa = grad._data, x._data
+            xp = xp_of(xa)
             if ctx.needs_input_grad[0]:
                 grads[0] = _make(_scatter_points(
                     [g * w._data[:, None, :] for w in weights], indices, length))
-            for t, index in enumerate(indices):
-                if ctx.needs_input_grad[2 + t]:
-                    xp = xp_of(xa)
-                    picked = xp.take_along_axis(xa, index[:, None, :], axis=2)
-                    grads[2 + t] = _make(xp.einsum("ncp,ncp->np", g, picked))
+            if wants_weights:
+                per_tap = xp.einsum("ncp,nctp->ntp", g, _pick_all(xa, indices))
+                for t in range(len(weights)):
+                    if ctx.needs_input_grad[2 + t]:
+                        grads[2 + t] = _make(per_tap[:, t])
             return tuple(grads)
         if ctx.needs_input_grad[0]:
             for index, weight in zip(indices, weights):
@@ -257,6 +254,15 @@ class TapSum(Function):
             if ctx.needs_input_grad[2 + t]:
                 grads[2 + t] = (grad * PointGather.apply(x, index)).sum(1)
         return tuple(grads)
+
+
+def _pick_all(x, indices):
+    """x[n, c, index_t[n, p]] for every tap t, as (N, C, T, P), in one gather."""
+    xp = xp_of(x)
+    batch, channels, _ = x.shape
+    joined = xp.concatenate(indices, axis=1)
+    picked = xp.take_along_axis(x, joined[:, None, :], axis=2)
+    return picked.reshape(batch, channels, len(indices), -1)
 
 
 def _scatter_points(values, indices, length):
