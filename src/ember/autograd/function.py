@@ -154,17 +154,35 @@ class Function:
             args = autocast_state.cast(cls, args)
         ctx = _new(cls)
         if cls._array_io:
-            # One pass: unwrap Tensors to arrays and see whether any input requires grad.
-            record = False
+            # One pass: unwrap Tensors to arrays and, when grad mode is on, collect the
+            # graph edges of inputs that require grad (with their shape, dtype and array
+            # type only: the arrays themselves may be large).
             forward_args = []
-            for arg in args:
-                if type(arg) is Tensor or isinstance(arg, Tensor):
-                    if arg._requires_grad:
-                        record = True
-                    forward_args.append(arg._data)
-                else:
-                    forward_args.append(arg)
-            if not (record and _grad_enabled[0]):
+            edges = metas = None
+            if _grad_enabled[0]:
+                index = 0
+                for arg in args:
+                    if type(arg) is Tensor or isinstance(arg, Tensor):
+                        array = arg._data
+                        forward_args.append(array)
+                        if arg._requires_grad:
+                            if edges is None:
+                                edges = [None] * len(args)
+                                metas = [None] * len(args)
+                            fn = arg.grad_fn
+                            edges[index] = ((fn, arg._output_nr) if fn is not None
+                                            else (accumulator_of(arg), 0))
+                            metas[index] = (array.shape, array.dtype, type(array))
+                    else:
+                        forward_args.append(arg)
+                    index += 1
+            else:
+                for arg in args:
+                    if type(arg) is Tensor or isinstance(arg, Tensor):
+                        forward_args.append(arg._data)
+                    else:
+                        forward_args.append(arg)
+            if edges is None:
                 n = len(args)
                 ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
                 try:
@@ -177,19 +195,6 @@ class Function:
             # Record, inline for the common case (one output, nothing non-differentiable).
             ctx._seq = next(_sequence)
             ctx._to_save = None
-            edges = []
-            metas = []
-            for arg in args:
-                if (type(arg) is Tensor or isinstance(arg, Tensor)) and arg._requires_grad:
-                    fn = arg.grad_fn
-                    edges.append((fn, arg._output_nr) if fn is not None
-                                 else (accumulator_of(arg), 0))
-                    array = arg._data
-                    # shape, dtype and array type only: the array itself may be large
-                    metas.append((array.shape, array.dtype, type(array)))
-                else:
-                    edges.append(None)
-                    metas.append(None)
             ctx.next_functions = tuple(edges)
             if len(metas) == 2:
                 ctx.needs_input_grad = (metas[0] is not None, metas[1] is not None)
