@@ -335,23 +335,18 @@ def _binary_roc(scores, target, drop_intermediate=True):
     tps, fps = ember.cat([zero, tps]), ember.cat([zero, fps])
     infinity = ember.tensor([math.inf], dtype=thresholds.dtype, device=thresholds.device)
     thresholds = ember.cat([infinity, thresholds])
-    if float(fps[-1]) <= 0:
-        warnings.warn(
-            "No negative samples in y_true, false positive value should be meaningless",
-            UndefinedMetricWarning, stacklevel=4,
-        )
-        fpr = ember.full(fps.shape, math.nan, dtype=ember.float64, device=fps.device)
-    else:
-        fpr = fps / fps[-1]
-    if float(tps[-1]) <= 0:
-        warnings.warn(
-            "No positive samples in y_true, true positive value should be meaningless",
-            UndefinedMetricWarning, stacklevel=4,
-        )
-        tpr = ember.full(tps.shape, math.nan, dtype=ember.float64, device=tps.device)
-    else:
-        tpr = tps / tps[-1]
+    fpr = _rate(fps, "No negative samples in y_true, false positive value should be meaningless")
+    tpr = _rate(tps, "No positive samples in y_true, true positive value should be meaningless")
     return fpr, tpr, thresholds
+
+
+def _rate(counts, warning):
+    """Cumulative counts over their total (the last one); all NaN, with scikit-learn's
+    warning, when the class they count never occurs."""
+    if float(counts[-1]) <= 0:
+        warnings.warn(warning, UndefinedMetricWarning, stacklevel=5)
+        return ember.full(counts.shape, math.nan, dtype=ember.float64, device=counts.device)
+    return counts / counts[-1]
 
 
 def _binary_pr(scores, target, drop_intermediate=False):
