@@ -123,8 +123,19 @@ def _cubic(t, a=-0.75):
 
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
                 padding_mode: str = "zeros", align_corners: bool | None = None) -> Tensor:
-    """Sample ``input`` (N, C, *spatial) at the normalised positions of ``grid``
-    (N, *out, ndim), last grid component indexing the last spatial dim (x, y[, z])."""
+    """Sample ``input`` at the positions in ``grid``.
+
+    Args:
+        input: (N, C, H, W) or (N, C, D, H, W).
+        grid: (N, H_out, W_out, 2) or (N, D_out, H_out, W_out, 3) of normalised
+            coordinates in [-1, 1], x (last spatial dim) first.
+        mode: ``'bilinear'`` (trilinear for 5-D), ``'nearest'`` or ``'bicubic'`` (4-D).
+        padding_mode: ``'zeros'``, ``'border'`` or ``'reflection'`` for points outside.
+        align_corners: whether -1 and 1 are the centres (True) or the outer edges (False)
+            of the corner pixels.
+
+    Shape: output (N, C, *grid.shape[1:-1]). Differentiable in input and grid.
+    """
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', "
                          f"'nearest' or 'bicubic', but got: '{mode}'")

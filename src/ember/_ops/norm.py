@@ -183,6 +183,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     In training the batch's statistics normalise the input and (when given) the running
     statistics move towards them: ``running = (1 - momentum) * running + momentum * stat``
     with the unbiased batch variance. In evaluation the running statistics are used.
+
+    Args:
+        running_mean, running_var: (C,) buffers, updated in place when training.
+        weight, bias: optional (C,) affine parameters.
+        training: use (and update with) batch statistics.
+        momentum: running-statistics factor.
+        eps: added to the variance.
+
+    Example::
+
+        >>> F.batch_norm(torch.randn(8, 3, 4, 4), None, None, training=True).shape
+        torch.Size([8, 3, 4, 4])
     """
     if training:
         _verify_batch_size(input.shape)

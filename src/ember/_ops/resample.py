@@ -127,8 +127,21 @@ def _check_non_constant(input, pad, mode):
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
-    """Pad the last ``len(pad) // 2`` dims; ``pad`` lists (left, right) pairs starting from
-    the last dim. Modes: constant (negative pads crop), reflect, replicate, circular."""
+    """Pad the last ``len(pad) // 2`` dims of ``input``.
+
+    Args:
+        pad: (left, right) pairs starting from the last dim: ``(1, 1)`` pads the last dim,
+            ``(1, 1, 2, 0)`` the last two. Negative values crop.
+        mode: ``'constant'`` (any number of dims), or ``'reflect'`` (mirror without the
+            edge), ``'replicate'`` (edge value), ``'circular'`` (wrap around) for 1-3
+            trailing dims of 2-D to 5-D inputs.
+        value: fill value for ``'constant'`` (default 0).
+
+    Example::
+
+        >>> F.pad(torch.ones(1, 2, 2), (1, 1), mode="reflect").shape
+        torch.Size([1, 2, 4])
+    """
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
@@ -332,11 +345,24 @@ def _apply_matrix(x, dim, matrix):
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
-    """Resize the spatial dims of (N, C, *spatial) input to ``size`` or by ``scale_factor``.
+    """Resize the spatial dims of an (N, C, *spatial) input.
 
-    Modes: nearest, nearest-exact, linear (3-D), bilinear/bicubic (4-D), trilinear (5-D),
-    area (adaptive average pooling). ``align_corners`` maps corner pixel centres onto each
-    other; ``antialias`` (bilinear/bicubic) low-pass filters when downsampling.
+    Args:
+        size: output spatial size (int or one per spatial dim).
+        scale_factor: multiplier per spatial dim (output = floor(input * scale)); unless
+            ``recompute_scale_factor`` is True the sampling uses this scale, not the
+            ratio of sizes, exactly as PyTorch.
+        mode: ``'nearest'``, ``'nearest-exact'``, ``'linear'`` (3-D input),
+            ``'bilinear'``/``'bicubic'`` (4-D), ``'trilinear'`` (5-D) or ``'area'``
+            (adaptive average pooling).
+        align_corners: for the linear family and bicubic, map the corner pixel centres of
+            input and output onto each other (default False).
+        antialias: bilinear/bicubic only: low-pass filter when downsampling (PIL-style).
+
+    Example::
+
+        >>> F.interpolate(torch.randn(1, 3, 8, 8), scale_factor=2, mode="bilinear").shape
+        torch.Size([1, 3, 16, 16])
     """
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
