@@ -1,17 +1,21 @@
-"""The two linear kernels behind resampling, each paired with its adjoint so that
-backward (and double backward) is the other one:
+"""The linear kernels behind resampling, each paired with its adjoint so that backward
+(and double backward) is the other one:
 
 - ``AxisGather``/``AxisScatter``: ``out = sum_j take(x, index_j, dim) * weight_j`` along
   one dim (nearest/linear/cubic interpolation taps, reflect/replicate/circular padding)
-  and its transpose, a scatter-add along that dim. The scatter sorts the index once and
-  adds the k-th repeat of every target in one vectorised step per k (k is at most the
-  largest repeat count, e.g. 2 for 2x upsampling), so it never loops over the data and
+  and its transpose, a scatter-add along that dim. Weighted taps over an input dim of at
+  most ``_DENSE_LIMIT`` become one (out, in) matrix applied by a single 2-D GEMM. Else
+  the scatter sorts the index once and adds the k-th repeat of every target in one
+  vectorised step per k (k is at most the largest repeat count, e.g. 2 for 2x
+  upsampling; integer repeats are one reshape-sum), so it never loops over the data and
   avoids ``np.add.at``.
-- ``PointGather``/``PointScatter``: pick ``x[n, c, p]`` at per-sample flat positions
-  (grid_sample's taps) and its transpose, a ``bincount`` scatter-add.
+- ``DenseAxis``: a constant matrix along one dim (area, antialias), transpose backward.
+- ``PointGather``/``PointScatter`` and ``TapSum``: pick ``x[n, c, p]`` at per-sample flat
+  positions (grid_sample's taps), and the transpose, a ``bincount`` scatter-add.
 
 Indices and weights are constant arrays (they depend only on sizes or on a detached
-grid), so neither kernel has gradients for them.
+grid), so no kernel has gradients for them, except TapSum's weights (grid_sample's grid
+gradient flows through them).
 """
 
 from __future__ import annotations
