@@ -7,6 +7,17 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 
+def pytest_configure(config):
+    """One BLAS thread per test process, for NumPy and torch alike: pytest-xdist already
+    runs one worker per core, and oversubscribed OpenBLAS threads on a loaded machine
+    slowed single GEMMs 3-40x here."""
+    import threadpoolctl
+    import torch
+
+    threadpoolctl.threadpool_limits(1)
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     """Every test starts from the same NumPy, ember and torch seeds."""
