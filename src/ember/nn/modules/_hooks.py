@@ -327,20 +327,20 @@ def register_module_full_backward_pre_hook(hook):
 
 
 def register_module_full_backward_hook(hook):
-    if _global_is_full_backward_hook[0] is False:
-        raise RuntimeError(
-            "Cannot use both regular backward hooks and full backward hooks as a global Module "
-            "hook. Please use only one of them.")
-    _global_is_full_backward_hook[0] = True
-    return _register(global_backward_hooks, hook)
+    return _register_global_backward_hook(hook, full=True)
 
 
 def register_module_backward_hook(hook):
-    if _global_is_full_backward_hook[0] is True:
+    return _register_global_backward_hook(hook, full=False)
+
+
+def _register_global_backward_hook(hook, full):
+    """Global backward hooks are all full or all regular (the first one registered decides)."""
+    if _global_is_full_backward_hook[0] is (not full):
         raise RuntimeError(
             "Cannot use both regular backward hooks and full backward hooks as a global Module "
             "hook. Please use only one of them.")
-    _global_is_full_backward_hook[0] = False
+    _global_is_full_backward_hook[0] = full
     return _register(global_backward_hooks, hook)
 
 
