@@ -412,6 +412,27 @@ def getitem(self, index):
 
 
 def setitem(self, index, value):
+    if not self._requires_grad and _plain_basic(index) and (
+            self._base is None or not self._base._requires_grad):
+        # Nothing tracked: a basic write straight into the array (what the general path
+        # below ends in), for a Python number into a float tensor or a same-dtype tensor
+        # that needs no grad. Errors take the general path for PyTorch's messages.
+        data = self._data
+        kind = type(value)
+        if kind is float or kind is int:
+            fast = data.dtype.kind == "f"
+        else:
+            fast = (kind is Tensor and not value._requires_grad
+                    and value._data.dtype == data.dtype)
+            value = value._data if fast else value
+        if fast:
+            try:
+                data[index] = value
+            except (IndexError, ValueError):
+                pass
+            else:
+                self._vc[0] += 1
+                return
     parts, basic = _convert_index(index, self._data)
     inplace_check(self)
     if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
