@@ -19,8 +19,11 @@ def _reverse_cumsum(t, dim):
     return Flip.apply(CumSum.apply(Flip.apply(t, dim), dim, None), dim)
 
 
-def _half_safe(scan, x, dim, np_dtype):
-    """Run a scan, accumulating half-precision results in float32 as PyTorch does."""
+def _scan_array(scan, x, dim, np_dtype):
+    """Run a scan in PyTorch's result dtype: bool and integers accumulate in int64 unless a
+    dtype is given, and half-precision results are accumulated in float32."""
+    if np_dtype is None and x.dtype.kind in "biu":
+        np_dtype = np.dtype(np.int64)
     target = x.dtype if np_dtype is None else np.dtype(np_dtype)
     if target.itemsize == 2 and target.kind in "fV":
         return scan(x.astype(np.float32), axis=dim).astype(target)
@@ -34,9 +37,7 @@ class CumSum(Function):
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
         ctx.dim = dim
-        if np_dtype is None and x.dtype.kind in "biu":
-            np_dtype = np.dtype(np.int64)
-        return _half_safe(xp_of(x).cumsum, x, dim, np_dtype)
+        return _scan_array(xp_of(x).cumsum, x, dim, np_dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -54,9 +55,7 @@ class CumProd(Function):
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
         ctx.dim = dim
-        if np_dtype is None and x.dtype.kind in "biu":
-            np_dtype = np.dtype(np.int64)
-        out = _half_safe(xp_of(x).cumprod, x, dim, np_dtype)
+        out = _scan_array(xp_of(x).cumprod, x, dim, np_dtype)
         ctx.save_for_backward(x, out)
         return out
 
