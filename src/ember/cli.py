@@ -162,7 +162,7 @@ def install_torch_alias() -> TorchAliasFinder:
         del sys.modules[name]  # a real torch imported earlier must not shadow ember
     finder = TorchAliasFinder()
     sys.meta_path.insert(0, finder)
-    import ember
+    import ember  # noqa: F401  (its public modules get the fallback below)
     for name, module in list(sys.modules.items()):
         if (name == "ember" or name.startswith("ember.")) and isinstance(
                 module, types.ModuleType) and not any(
@@ -199,6 +199,7 @@ def _name_missing_import(error: ImportError) -> None:
 # `ember info`
 # ---------------------------------------------------------------------------------------
 
+_CUPY_DISTRIBUTIONS = ("cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x", "cupy")
 _EXTRAS = (  # (extra, distribution names to look for, what it enables)
     ("bf16", ("ml_dtypes",), "bfloat16 tensors"),
     ("vision", ("pillow",), "image transforms and datasets"),
@@ -206,7 +207,7 @@ _EXTRAS = (  # (extra, distribution names to look for, what it enables)
     ("plot", ("matplotlib",), "training curves and confusion matrix PNGs"),
     ("safetensors", ("safetensors",), "safetensors files"),
     ("data", ("scikit-learn",), "the offline digits dataset, ember demo"),
-    ("cuda", ("cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x", "cupy"), "CUDA tensors"),
+    ("cuda", _CUPY_DISTRIBUTIONS, "CUDA tensors"),
     ("distributed", ("mpi4py",), "multi-process training over MPI"),
     ("threads", ("threadpoolctl",), "BLAS thread inspection"),
 )
@@ -246,7 +247,7 @@ def _blas_lines() -> list[str]:
 
 def _device_lines() -> list[str]:
     lines = ["Devices:     cpu"]
-    if not any(_version(name) for name in _EXTRAS[6][1]):
+    if not any(_version(name) for name in _CUPY_DISTRIBUTIONS):
         lines.append("             cuda: not available (CuPy is not installed: "
                      "pip install 'ember[cuda]')")
         return lines
@@ -284,8 +285,9 @@ def info_text() -> str:
         "Extras:",
     ]
     for extra, distributions, purpose in _EXTRAS:
-        found = next(((name, v) for name in distributions if (v := _version(name))), None)
-        status = f"{found[0]} {found[1]}" if found else "not installed"
+        installed = [(name, _version(name)) for name in distributions]
+        found = [f"{name} {version}" for name, version in installed if version]
+        status = found[0] if found else "not installed"
         lines.append(f"  {extra:<12} {status:<28} {purpose}")
     return "\n".join(lines)
 
