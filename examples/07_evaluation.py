@@ -14,6 +14,12 @@ import ember as torch  # in PyTorch: import torch
 from ember import metrics, nn
 from ember.vision import datasets
 
+try:
+    from tqdm import tqdm   # a progress bar (ember's "progress" extra: pip install tqdm)
+except ImportError:
+    def tqdm(iterable, **_options):
+        return iterable
+
 torch.manual_seed(0)
 
 
@@ -28,7 +34,7 @@ test_x, test_y = as_tensors(datasets.Digits(root="data", train=False))
 model = nn.Sequential(nn.Linear(64, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.3),
                       nn.Linear(128, 10))
 optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-for epoch in range(8):
+for epoch in tqdm(range(8), desc="training", unit="epoch"):
     model.train()                                   # dropout on, batch-norm batch statistics
     for batch in torch.randperm(len(train_y)).split(64):
         loss = nn.functional.cross_entropy(model(train_x[batch]), train_y[batch])
