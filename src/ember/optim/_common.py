@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ember
 
-from ._inplace import add_scaled, scalar_tensor
+from ._inplace import add_scaled, addcmul_, lerp_, scalar_tensor
 
 
 def run_closure(closure):
@@ -53,10 +53,24 @@ def bump_step(state) -> float:
     return float(state["step"])
 
 
-def prepare_grad(p, grad, maximize: bool, weight_decay: float):
-    """The gradient the update sees: negated for maximize, plus L2 weight decay."""
+def prepare_grad(p, grad, maximize: bool, weight_decay: float, decoupled: bool = False,
+                 lr: float = 0.0):
+    """The gradient the update sees: negated for maximize, plus L2 weight decay; with
+    ``decoupled`` (AdamW's rule) the decay shrinks ``p`` by ``lr * weight_decay`` instead."""
     if maximize:
         grad = -grad
     if weight_decay != 0:
-        grad = add_scaled(grad, p, weight_decay)
+        if decoupled:
+            p.mul_(1 - lr * weight_decay)
+        else:
+            grad = add_scaled(grad, p, weight_decay)
     return grad
+
+
+def update_moments(state, grad, beta1: float, beta2: float):
+    """Adam's running moments, shared by Adam, NAdam and RAdam: ``exp_avg`` moves toward
+    ``grad`` and ``exp_avg_sq`` toward ``grad**2``, in place. Returns both."""
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    lerp_(exp_avg, grad, 1 - beta1)
+    addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)
+    return exp_avg, exp_avg_sq

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, check_common, zero_step
+from ._common import bump_step, check_common, prepare_grad, update_moments, zero_step
 from ._flat import ElementwiseOptimizer
-from ._inplace import add_scaled, addcdiv_, addcmul_, copy_, lerp_, maximum
+from ._inplace import addcdiv_, copy_, maximum
 
 __all__ = ["Adam"]
 
@@ -43,18 +43,10 @@ class Adam(ElementwiseOptimizer):
 
     def _update(self, p, grad, state, group) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay = group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
         step = bump_step(state)
-        if weight_decay != 0:
-            if group.get("decoupled_weight_decay", False):
-                p.mul_(1 - lr * weight_decay)
-            else:
-                grad = add_scaled(grad, p, weight_decay)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(exp_avg, grad, 1 - beta1)
-        addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)
+        grad = prepare_grad(p, grad, group["maximize"], group["weight_decay"],
+                            group.get("decoupled_weight_decay", False), lr)
+        exp_avg, exp_avg_sq = update_moments(state, grad, beta1, beta2)
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         if group["amsgrad"]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, check_common, scalar_value, zero_step
+from ._common import (bump_step, check_common, prepare_grad, scalar_value, update_moments,
+                      zero_step)
 from ._flat import ElementwiseOptimizer
-from ._inplace import add_scaled, addcdiv_, addcmul_, lerp_, scalar_tensor
+from ._inplace import addcdiv_, scalar_tensor
 
 __all__ = ["NAdam"]
 
@@ -37,25 +38,18 @@ class NAdam(ElementwiseOptimizer):
 
     def _update(self, p, grad, state, group) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, momentum_decay = group["weight_decay"], group["momentum_decay"]
-        if group["maximize"]:
-            grad = -grad
+        momentum_decay = group["momentum_decay"]
         step = bump_step(state)
         bias_correction2 = 1 - beta2**step
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p.mul_(1 - lr * weight_decay)
-            else:
-                grad = add_scaled(grad, p, weight_decay)
+        grad = prepare_grad(p, grad, group["maximize"], group["weight_decay"],
+                            group["decoupled_weight_decay"], lr)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
         mu_product_t = state["mu_product"]
         mu_product_t.mul_(mu)  # kept in float32 as PyTorch does
         mu_product = scalar_value(mu_product_t)
         mu_product_next = mu_product * mu_next
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(exp_avg, grad, 1 - beta1)
-        addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)
+        exp_avg, exp_avg_sq = update_moments(state, grad, beta1, beta2)
         denom = exp_avg_sq.div(bias_correction2).sqrt().add_(eps)
         addcdiv_(p, grad, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
         addcdiv_(p, exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_next))
