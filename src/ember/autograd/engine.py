@@ -271,9 +271,16 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
     previous_mode = grad_mode._grad_enabled[0]
     grad_mode._grad_enabled[0] = bool(create_graph)
     heappop, heappush = heapq.heappop, heapq.heappush
+    following = None  # the one node that became ready when no other was: skips the heap
     try:
-        while heap:
-            node = heappop(heap)[2]
+        while True:
+            if following is not None:
+                node = following
+                following = None
+            elif heap:
+                node = heappop(heap)[2]
+            else:
+                break
             grads = buffers.pop(node, None)
             leaf_node = type(node) is AccumulateGrad
             run = False
@@ -309,6 +316,7 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
             input_grads = _call_node(node, grads, retain_graph) if run else None
             input_meta = node._input_meta
             index = -1
+            ready = None
             for edge in node.next_functions:
                 index += 1
                 if edge is None:
@@ -334,7 +342,15 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
-                    heappush(heap, (-child._seq, id(child), child))
+                    if ready is None:
+                        ready = child
+                    else:
+                        heappush(heap, (-child._seq, id(child), child))
+            if ready is not None:
+                if heap:
+                    heappush(heap, (-ready._seq, id(ready), ready))
+                else:
+                    following = ready  # a chain: the only ready node runs next
     finally:
         grad_mode._grad_enabled[0] = previous_mode
     return captured
