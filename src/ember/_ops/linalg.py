@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
+from ._select import write_out
 from ._util import Tensor, _make, shape_str, type_name, xp_of
 
 # PyTorch names C++ scalar types in some matmul messages ("float != double").
@@ -324,6 +325,8 @@ def matmul(input, other, *, out=None):
     """Matrix product with broadcasting (``input @ other``)."""
     if type(input) is not Tensor or type(other) is not Tensor:
         _check_tensors("matmul", ("input", "other"), (input, other))
+    if out is not None:
+        return write_out(Matmul.apply(input, other), out, "matmul")
     return Matmul.apply(input, other)
 
 
