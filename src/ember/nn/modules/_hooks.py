@@ -181,91 +181,54 @@ class _HookRegistration:
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:
-        handle = RemovableHandle(self._forward_pre_hooks,
-                                 extra_dict=self._forward_pre_hooks_with_kwargs)
-        self._forward_pre_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs[handle.id] = True
-        if prepend:
-            self._forward_pre_hooks.move_to_end(handle.id, last=False)
-        return handle
+        return _register(self._forward_pre_hooks, hook,
+                         extra_dict=self._forward_pre_hooks_with_kwargs, prepend=prepend,
+                         flags=[(self._forward_pre_hooks_with_kwargs, with_kwargs)])
 
     def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
                               always_call: bool = False) -> RemovableHandle:
-        handle = RemovableHandle(self._forward_hooks, extra_dict=[
-            self._forward_hooks_with_kwargs, self._forward_hooks_always_called])
-        self._forward_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_hooks_with_kwargs[handle.id] = True
-        if always_call:
-            self._forward_hooks_always_called[handle.id] = True
-        if prepend:
-            self._forward_hooks.move_to_end(handle.id, last=False)
-        return handle
+        return _register(self._forward_hooks, hook, extra_dict=[
+            self._forward_hooks_with_kwargs, self._forward_hooks_always_called],
+            prepend=prepend, flags=[(self._forward_hooks_with_kwargs, with_kwargs),
+                                    (self._forward_hooks_always_called, always_call)])
 
     def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
-        handle = RemovableHandle(self._backward_pre_hooks)
-        self._backward_pre_hooks[handle.id] = hook
-        if prepend:
-            self._backward_pre_hooks.move_to_end(handle.id, last=False)
-        return handle
+        return _register(self._backward_pre_hooks, hook, prepend=prepend)
 
     def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
-        if self._is_full_backward_hook is False:
-            raise RuntimeError(
-                "Cannot use both regular backward hooks and full backward hooks on a single "
-                "Module. Please use only one of them.")
-        self._is_full_backward_hook = True
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
-        if prepend:
-            self._backward_hooks.move_to_end(handle.id, last=False)
-        return handle
+        self._is_full_backward_hook = _backward_kind(self._is_full_backward_hook, True,
+                                                     "on a single Module")
+        return _register(self._backward_hooks, hook, prepend=prepend)
 
     def register_backward_hook(self, hook) -> RemovableHandle:
         """The legacy hook; ember runs it as a full backward hook (its documented meaning)."""
-        if self._is_full_backward_hook is True:
-            raise RuntimeError(
-                "Cannot use both regular backward hooks and full backward hooks on a single "
-                "Module. Please use only one of them.")
-        self._is_full_backward_hook = False
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
-        return handle
+        self._is_full_backward_hook = _backward_kind(self._is_full_backward_hook, False,
+                                                     "on a single Module")
+        return _register(self._backward_hooks, hook)
 
     def _register_state_dict_hook(self, hook):
         if getattr(hook, "_from_public_api", False):
             raise RuntimeError(
                 "Cannot register the same function as the state dict post hook that was "
                 "previously registered via register_state_dict_post_hook")
-        handle = RemovableHandle(self._state_dict_hooks)
-        self._state_dict_hooks[handle.id] = hook
-        return handle
+        return _register(self._state_dict_hooks, hook)
 
     def register_state_dict_post_hook(self, hook):
         hook._from_public_api = True
-        handle = RemovableHandle(self._state_dict_hooks)
-        self._state_dict_hooks[handle.id] = hook
-        return handle
+        return _register(self._state_dict_hooks, hook)
 
     def register_state_dict_pre_hook(self, hook):
-        handle = RemovableHandle(self._state_dict_pre_hooks)
-        self._state_dict_pre_hooks[handle.id] = hook
-        return handle
+        return _register(self._state_dict_pre_hooks, hook)
 
     def _register_load_state_dict_pre_hook(self, hook, with_module=False):
-        handle = RemovableHandle(self._load_state_dict_pre_hooks)
-        self._load_state_dict_pre_hooks[handle.id] = _WrappedHook(
-            hook, self if with_module else None)
-        return handle
+        return _register(self._load_state_dict_pre_hooks,
+                         _WrappedHook(hook, self if with_module else None))
 
     def register_load_state_dict_pre_hook(self, hook):
         return self._register_load_state_dict_pre_hook(hook, with_module=True)
 
     def register_load_state_dict_post_hook(self, hook):
-        handle = RemovableHandle(self._load_state_dict_post_hooks)
-        self._load_state_dict_post_hooks[handle.id] = hook
-        return handle
+        return _register(self._load_state_dict_post_hooks, hook)
 
 
 # -- hooks on every module (torch.nn.modules.module.register_module_*) ------------------------
@@ -300,10 +263,28 @@ def run_registration_hooks(hooks, module, name, value):
     return value
 
 
-def _register(hooks, hook, extra_dict=None):
+def _register(hooks, hook, extra_dict=None, prepend=False, flags=()):
+    """Add ``hook`` to ``hooks`` under a new handle id (first in line with ``prepend``);
+    each ``(flag_dict, enabled)`` in ``flags`` marks the id in ``flag_dict`` when enabled.
+    Serves the per-module and the global registrations alike."""
     handle = RemovableHandle(hooks, extra_dict=extra_dict)
     hooks[handle.id] = hook
+    for flag_dict, enabled in flags:
+        if enabled:
+            flag_dict[handle.id] = True
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
     return handle
+
+
+def _backward_kind(current, full, where):
+    """Backward hooks are all full or all regular (the first one registered decides):
+    the kind after registering one of kind ``full``, or PyTorch's error on a mix."""
+    if current is (not full):
+        raise RuntimeError(
+            f"Cannot use both regular backward hooks and full backward hooks {where}. "
+            "Please use only one of them.")
+    return full
 
 
 def register_module_forward_pre_hook(hook):
@@ -313,13 +294,10 @@ def register_module_forward_pre_hook(hook):
 
 def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
     """``hook(module, args, output)`` after every module's forward."""
-    handle = _register(global_forward_hooks, hook, extra_dict=[
-        global_forward_hooks_with_kwargs, global_forward_hooks_always_called])
-    if with_kwargs:
-        global_forward_hooks_with_kwargs[handle.id] = True
-    if always_call:
-        global_forward_hooks_always_called[handle.id] = True
-    return handle
+    return _register(global_forward_hooks, hook, extra_dict=[
+        global_forward_hooks_with_kwargs, global_forward_hooks_always_called],
+        flags=[(global_forward_hooks_with_kwargs, with_kwargs),
+               (global_forward_hooks_always_called, always_call)])
 
 
 def register_module_full_backward_pre_hook(hook):
@@ -335,12 +313,8 @@ def register_module_backward_hook(hook):
 
 
 def _register_global_backward_hook(hook, full):
-    """Global backward hooks are all full or all regular (the first one registered decides)."""
-    if _global_is_full_backward_hook[0] is (not full):
-        raise RuntimeError(
-            "Cannot use both regular backward hooks and full backward hooks as a global Module "
-            "hook. Please use only one of them.")
-    _global_is_full_backward_hook[0] = full
+    _global_is_full_backward_hook[0] = _backward_kind(_global_is_full_backward_hook[0], full,
+                                                      "as a global Module hook")
     return _register(global_backward_hooks, hook)
 
 
