@@ -376,6 +376,16 @@ def _pair(value):
     return tuple(int(v) for v in value)
 
 
+def _sliding_blocks(spatial, kernel_size, dilation, padding, stride):
+    """unfold's and fold's parsed arguments and the block count per dimension over an
+    image of size ``spatial``: (kernel, dilation, padding, stride, blocks)."""
+    kernel, dilation, padding, stride = (_pair(kernel_size), _pair(dilation), _pair(padding),
+                                         _pair(stride))
+    blocks = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, p, d, k, st in
+                   zip(spatial, padding, dilation, kernel, stride))
+    return kernel, dilation, padding, stride, blocks
+
+
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Extract sliding blocks: (N, C, H, W) -> (N, C * kH * kW, L), L the block count."""
     if input.dim() not in (3, 4):
@@ -383,11 +393,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
             f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)")
     unbatched = input.dim() == 3
     x = input.unsqueeze(0) if unbatched else input
-    kernel, dilation, padding, stride = (_pair(kernel_size), _pair(dilation), _pair(padding),
-                                         _pair(stride))
     spatial = tuple(x.shape[2:])
-    blocks = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, p, d, k, st in
-                   zip(spatial, padding, dilation, kernel, stride))
+    kernel, dilation, padding, stride, blocks = _sliding_blocks(spatial, kernel_size, dilation,
+                                                                padding, stride)
     if any(b < 1 for b in blocks):
         raise RuntimeError(
             f"Given input with spatial size {spatial}, kernel_size={kernel}, "
@@ -408,10 +416,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     unbatched = input.dim() == 2
     cols = input.unsqueeze(0) if unbatched else input
     output_size = _pair(output_size)
-    kernel, dilation, padding, stride = (_pair(kernel_size), _pair(dilation), _pair(padding),
-                                         _pair(stride))
-    blocks = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, p, d, k, st in
-                   zip(output_size, padding, dilation, kernel, stride))
+    kernel, dilation, padding, stride, blocks = _sliding_blocks(output_size, kernel_size,
+                                                                dilation, padding, stride)
     kprod = math.prod(kernel)
     if cols.shape[1] % kprod:
         raise RuntimeError(
