@@ -265,6 +265,9 @@ ERROR_CASES = [
      [randn(2, 27, 5)],
      r"expected size of input's dimension 2 to match the calculated number of sliding "
      r"blocks 2 \* 2 = 4, but got input.size\(2\)=5"),
+    ("fold channels divisible", lambda lib, c: lib.nn.functional.fold(c, (3, 3), 2),
+     [randn(1, 7, 4)],
+     r"input.size\(1\)=7 and kernel_size=\(2, 2\)\.$"),
     ("module groups", lambda lib: lib.nn.Conv2d(3, 8, 3, groups=2), [],
      r"in_channels must be divisible by groups"),
     ("module out groups", lambda lib: lib.nn.Conv2d(4, 6, 3, groups=4), [],

@@ -423,7 +423,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(
             f"Expected size of input's dimension 1 to be divisible by the product of "
             f"kernel_size, but got input.size(1)={cols.shape[1]} and "
-            f"kernel_size={kernel}")
+            f"kernel_size={kernel}.")
     if cols.shape[2] != math.prod(blocks):
         raise RuntimeError(
             f"Given output_size={output_size}, kernel_size={kernel}, dilation={dilation}, "
