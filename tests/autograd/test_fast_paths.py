@@ -166,3 +166,9 @@ def test_setitem_plain_index_errors(index):
         x[index] = 1.0
 
     check_raises(write, np.zeros((4, 3), np.float32))
+
+
+@pytest.mark.parametrize("index", [0, (0, 0), slice(None)], ids=str)
+def test_getitem_on_0d_errors(index):
+    error, expected = check_raises(lambda lib, x: x[index], np.float32(1.0) * np.ones(()))
+    assert str(error) == str(expected)

@@ -389,6 +389,17 @@ def _plain_basic(index):
     return False
 
 
+def _check_0d_index(index):
+    """PyTorch's messages for a lone int or slice on a 0-d tensor."""
+    if type(index) is int:
+        raise IndexError(
+            "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+            "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+        )
+    if type(index) is slice:
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+
+
 def getitem(self, index):
     if not (self._requires_grad and _grad_enabled[0]) and _plain_basic(index):
         # Nothing to record: index the array directly (the trailing Ellipsis keeps a 0-d
@@ -404,6 +415,8 @@ def getitem(self, index):
                 out._vc = self._vc
                 out._base = self._base if self._base is not None else self
                 return out
+    if self._data.ndim == 0:
+        _check_0d_index(index)
     parts, basic = _convert_index(index, self._data)
     out = GetItem.apply(self, parts)
     if basic:
