@@ -18,7 +18,27 @@ from __future__ import annotations
 import itertools
 import math
 
-from ._util import xp_of
+import numpy as np
+
+from ._util import Tensor, xp_of
+
+
+def _expand(value, nd, name=None):
+    """An int (or a Tensor, or a sequence of one or nd ints) as nd ints: the argument parsing
+    conv and pooling share. With ``name`` (conv), a sequence of another length raises
+    conv's error; pooling (no ``name``) leaves that to its own checks."""
+    if isinstance(value, Tensor):
+        value = value.tolist()
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * nd
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * nd
+    if name is not None and len(value) != nd:
+        raise RuntimeError(
+            f"expected {name} to be a single integer value or a list of {nd} values to match "
+            f"the convolution dimensions, but got {name}={list(value)}")
+    return value
 
 
 class _Geometry:

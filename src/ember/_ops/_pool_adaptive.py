@@ -14,7 +14,8 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import _grad_enabled
-from ._pool_planes import _expand, _gather_planes, _GatherPlanes, _planes, _with_indices
+from ._conv_kernels import _expand
+from ._pool_planes import _gather_planes, _GatherPlanes, _planes, _with_indices
 from ._util import _make, xp_of
 
 

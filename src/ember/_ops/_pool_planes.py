@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import Tensor, xp_of
+from ._util import xp_of
 
 
 # ---------------------------------------------------------------------------
@@ -76,15 +76,6 @@ class _ScatterPlanes(Function):
     @staticmethod
     def backward(ctx, grad):
         return _GatherPlanes.apply(grad, ctx.index), None, None, None
-
-
-def _expand(value, nd):
-    if isinstance(value, Tensor):
-        value = value.tolist()
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * nd
-    value = tuple(int(v) for v in value)
-    return value * nd if len(value) == 1 else value
 
 
 def _with_indices(fn):

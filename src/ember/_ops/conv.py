@@ -18,9 +18,9 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._conv_kernels import (_bias_grad, _conv_forward, _conv_input_grad, _conv_weight_grad,
-                            _fold_array, _Geometry, _grad_by_group, _unfold_array)
+                            _expand, _fold_array, _Geometry, _grad_by_group, _unfold_array)
 from ._linear_pair import _LinearMap, linear_map_pair
-from ._util import Tensor, _make
+from ._util import _make
 
 
 # ---------------------------------------------------------------------------
@@ -133,22 +133,6 @@ class _ConvWeightGrad(Function):
 # ---------------------------------------------------------------------------
 # argument handling
 # ---------------------------------------------------------------------------
-
-
-def _expand(value, nd, name):
-    """An int or a sequence of nd ints, as conv's argument parsing words its errors."""
-    if isinstance(value, Tensor):
-        value = value.tolist()
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * nd
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * nd
-    if len(value) != nd:
-        raise RuntimeError(
-            f"expected {name} to be a single integer value or a list of {nd} values to match "
-            f"the convolution dimensions, but got {name}={list(value)}")
-    return value
 
 
 def _dims_str(values):

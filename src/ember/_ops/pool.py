@@ -18,14 +18,14 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import _grad_enabled
-from ._conv_kernels import _offset_slices, _pad_array
+from ._conv_kernels import _expand, _offset_slices, _pad_array
 from ._pool_adaptive import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,
                              adaptive_max_pool1d, adaptive_max_pool1d_with_indices,
                              adaptive_max_pool2d, adaptive_max_pool2d_with_indices,
                              adaptive_max_pool3d, adaptive_max_pool3d_with_indices,
                              fractional_max_pool2d, fractional_max_pool2d_with_indices,
                              fractional_max_pool3d, fractional_max_pool3d_with_indices)
-from ._pool_planes import _expand, _GatherPlanes, _ScatterPlanes, _with_indices
+from ._pool_planes import _GatherPlanes, _ScatterPlanes, _with_indices
 from ._linear_pair import _LinearMap, linear_map_pair
 from ._util import _make, xp_of
 
