@@ -72,7 +72,9 @@ def test_tensor_dataset_slices_and_concat_sizes():
         assert ec.cummulative_sizes == [6, 12]
 
 
-class _Stream(ember.utils.data.IterableDataset):
+class _RangeStream:
+    """Yields 0..n-1; mixed into each library's IterableDataset so both streams are one."""
+
     def __init__(self, n):
         self.n = n
 
@@ -83,15 +85,12 @@ class _Stream(ember.utils.data.IterableDataset):
         return self.n
 
 
-class _TorchStream(torch.utils.data.IterableDataset):
-    def __init__(self, n):
-        self.n = n
+class _Stream(_RangeStream, ember.utils.data.IterableDataset):
+    pass
 
-    def __iter__(self):
-        return iter(range(self.n))
 
-    def __len__(self):
-        return self.n
+class _TorchStream(_RangeStream, torch.utils.data.IterableDataset):
+    pass
 
 
 def test_chain_dataset():
