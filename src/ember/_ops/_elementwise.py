@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.function import apply_binary
 from ._inplace import apply_inplace, check_cast, needs_graph
 from ._util import Tensor, inplace_check, promote_arrays
 
@@ -101,6 +102,25 @@ def _slot(fn, reflected=False):
         return fn(other, self) if reflected else fn(self, other)
 
     method.__name__ = "__" + getattr(fn, "__name__", "op") + "__"
+    return method
+
+
+def _binary_slot(cls, reflected=False):
+    """``_slot`` for an arithmetic Function: calls ``apply_binary`` directly."""
+
+    def method(self, other):
+        kind = type(other)
+        if not (kind is Tensor or kind is float or kind is int):
+            if not isinstance(other, _OPERANDS):
+                if isinstance(other, np.generic):
+                    other = other.item()
+                else:
+                    return NotImplemented
+        if reflected:
+            return apply_binary(cls, other, self)
+        return apply_binary(cls, self, other)
+
+    method.__name__ = "__" + cls.__name__.lower() + "__"
     return method
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._backend import result_np
 from ..autograd.function import Function, same_float, saved_arrays
-from ._elementwise import _arr, _out, _promote, _slot, _wrap_int, inplace_of
+from ._elementwise import _arr, _binary_slot, _out, _promote, _slot, _wrap_int, inplace_of
 from ._inplace import apply_inplace, ufunc_inplace
 from ._util import Tensor, _make, float_np, promote_arrays, type_name, xp_of
 from . import compare
@@ -674,14 +674,14 @@ TENSOR_METHODS = {
     **compare.TENSOR_METHODS, **_OUT_OF_PLACE, **_INPLACE,
     "add_": _add_, "sub_": _sub_, "subtract_": _sub_, "mul_": _imul, "multiply_": _imul,
     "div_": _div_, "divide_": _div_,
-    "__add__": _slot(Add.apply), "__radd__": _slot(Add.apply, reflected=True),
+    "__add__": _binary_slot(Add), "__radd__": _binary_slot(Add, reflected=True),
     "__iadd__": _iadd,
-    "__sub__": _slot(Sub.apply), "__rsub__": _slot(rsub),
+    "__sub__": _binary_slot(Sub), "__rsub__": _slot(rsub),
     "__isub__": _isub,
-    "__mul__": _slot(Mul.apply), "__rmul__": _slot(Mul.apply, reflected=True),
+    "__mul__": _binary_slot(Mul), "__rmul__": _binary_slot(Mul, reflected=True),
     "__imul__": _imul,
-    "__truediv__": _slot(Div.apply), "__rtruediv__": _slot(_reflected_div, reflected=True),
-    "__itruediv__": _idiv, "__div__": _slot(Div.apply),
+    "__truediv__": _binary_slot(Div), "__rtruediv__": _slot(_reflected_div, reflected=True),
+    "__itruediv__": _idiv, "__div__": _binary_slot(Div),
     "__pow__": _slot(_pow_apply), "__rpow__": _slot(_pow_apply, reflected=True),
     "__ipow__": inplace_of(pow),
     "__neg__": neg, "__pos__": _pos,

@@ -258,6 +258,65 @@ class Function:
         self._saved = None
 
 
+def apply_binary(cls, a, b):
+    """``cls.apply(a, b)`` for a one-output array-io op with two operands (Tensors or
+    numbers), as the arithmetic operator slots call it: the same steps as ``apply``
+    without the per-argument loops and lists."""
+    if _autocast[0] is not None:
+        return cls.apply(a, b)
+    a_tensor = type(a) is Tensor or isinstance(a, Tensor)
+    b_tensor = type(b) is Tensor or isinstance(b, Tensor)
+    x = a._data if a_tensor else a
+    y = b._data if b_tensor else b
+    ctx = _new(cls)
+    a_grad = a_tensor and a._requires_grad
+    b_grad = b_tensor and b._requires_grad
+    if not ((a_grad or b_grad) and _grad_enabled[0]):
+        ctx.needs_input_grad = _NO_GRADS[2]
+        try:
+            out = cls.forward(ctx, x, y)
+        except ValueError as exc:
+            _reraise_broadcast(exc, [x, y])
+        if type(out) is tuple:
+            return tuple(_make(o) if o is not None else None for o in out)
+        return _make(out)
+    ctx._seq = next(_sequence)
+    ctx._to_save = None
+    if a_grad:
+        fn = a.grad_fn
+        a_edge = (fn, a._output_nr) if fn is not None else (accumulator_of(a), 0)
+        a_meta = (x.shape, x.dtype, type(x))
+    else:
+        a_edge = a_meta = None
+    if b_grad:
+        fn = b.grad_fn
+        b_edge = (fn, b._output_nr) if fn is not None else (accumulator_of(b), 0)
+        b_meta = (y.shape, y.dtype, type(y))
+    else:
+        b_edge = b_meta = None
+    ctx.next_functions = (a_edge, b_edge)
+    ctx.needs_input_grad = (a_grad, b_grad)
+    ctx._input_meta = (a_meta, b_meta)
+    try:
+        out = cls.forward(ctx, x, y)
+    except ValueError as exc:
+        _reraise_broadcast(exc, [x, y])
+    if type(out) is tuple or ctx._non_diff is not None:
+        return _finish_recording(cls, ctx, (a, b), [x, y], out)
+    ctx._num_outputs = 1
+    if out.dtype.kind in _DIFFERENTIABLE_KINDS:
+        result = _make(out, True, ctx, 0)
+    else:
+        result = _make(out)
+    to_save = ctx._to_save
+    if to_save:
+        ctx._to_save = None
+        _resolve_saved_single(ctx, to_save, (a, b), (x, y), result, out)
+    else:
+        ctx._saved = ()
+    return result
+
+
 def saved_arrays(ctx):
     """``ctx.saved_tensors`` as backend arrays (no Tensor wrapping) for an
     ``_array_backward``, with the same freed-graph and version checks."""
