@@ -45,10 +45,17 @@ def assert_channels(img, permitted) -> None:
                         f"but found {c}")
 
 
-def _assert_3d(img) -> None:
+def _check_point_op_image(img, uint8_only: bool = False) -> None:
+    """The checks torchvision's per-pixel colour ops (posterize, invert, solarize,
+    autocontrast, equalize) make, in its order: an image tensor of at least 3 dimensions,
+    uint8 where the op needs it, 1 or 3 channels."""
+    assert_image_tensor(img)
     if img.ndim < 3:
         raise TypeError(f"Input image tensor should have at least 3 dimensions, "
                         f"but found {img.ndim}")
+    if uint8_only and img.dtype != ember.uint8:
+        raise TypeError(f"Only torch.uint8 image tensors are supported, but found {img.dtype}")
+    assert_channels(img, [1, 3])
 
 
 def _to_batch(img, float_dtypes=(ember.float32, ember.float64)):
@@ -410,34 +417,24 @@ def adjust_sharpness(img, factor: float):
 
 
 def posterize(img, bits: int):
-    assert_image_tensor(img)
-    _assert_3d(img)
-    if img.dtype != ember.uint8:
-        raise TypeError(f"Only torch.uint8 image tensors are supported, but found {img.dtype}")
-    assert_channels(img, [1, 3])
+    _check_point_op_image(img, uint8_only=True)
     return img & -int(2 ** (8 - bits))  # keeps the top ``bits`` bits
 
 
 def invert(img):
-    assert_image_tensor(img)
-    _assert_3d(img)
-    assert_channels(img, [1, 3])
+    _check_point_op_image(img)
     return max_value(img.dtype) - img
 
 
 def solarize(img, threshold: float):
-    assert_image_tensor(img)
-    _assert_3d(img)
-    assert_channels(img, [1, 3])
+    _check_point_op_image(img)
     if threshold > max_value(img.dtype):
         raise TypeError("Threshold should be less than bound of img.")
     return ember.where(img >= threshold, invert(img), img)
 
 
 def autocontrast(img):
-    assert_image_tensor(img)
-    _assert_3d(img)
-    assert_channels(img, [1, 3])
+    _check_point_op_image(img)
     bound = max_value(img.dtype)
     dtype = _grid_dtype(img)
     minimum = img.amin(dim=(-2, -1), keepdim=True).to(dtype)
@@ -454,11 +451,7 @@ def equalize(img):
     All histograms come from one bincount over (channel index * 256 + value), and the
     lookup tables are applied with one gather, so batches cost no Python loop.
     """
-    assert_image_tensor(img)
-    _assert_3d(img)
-    if img.dtype != ember.uint8:
-        raise TypeError(f"Only torch.uint8 image tensors are supported, but found {img.dtype}")
-    assert_channels(img, [1, 3])
+    _check_point_op_image(img, uint8_only=True)
     values = img.detach().cpu().numpy()
     planes = values.reshape(-1, values.shape[-2] * values.shape[-1]).astype(np.int64)
     n = planes.shape[0]
