@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function, saved_arrays
+from ..autograd.function import Function, apply_unary, saved_arrays
 from . import _special
 from . import binary
 from .binary import *  # noqa: F401,F403 - binary math, re-exported
@@ -156,12 +156,10 @@ _FUNCTIONS["Frac"].backward = staticmethod(lambda ctx, grad: grad)
 def _public(cls_name):
     cls = _FUNCTIONS[cls_name]
 
-    apply = cls.apply
-
     def fn(input, *, out=None):
         if out is None:
-            return apply(input)
-        return _out(apply(input), out)
+            return apply_unary(cls, input)
+        return _out(cls.apply(input), out)
 
     fn.__name__ = cls_name.lower()
     fn.__doc__ = f"Elementwise ``{cls_name.lower()}`` (PyTorch's ``torch.{cls_name.lower()}``)."

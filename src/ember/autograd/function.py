@@ -35,6 +35,7 @@ _FREED = (
 
 _DIFFERENTIABLE_KINDS = frozenset("fcV")  # float, complex, ml_dtypes bfloat16
 _NO_GRADS = tuple((False,) * n for n in range(8))  # needs_input_grad when nothing records
+_ONE_GRAD = (True,)
 _new = object.__new__
 
 
@@ -312,6 +313,39 @@ def apply_binary(cls, a, b):
     if to_save:
         ctx._to_save = None
         _resolve_saved_single(ctx, to_save, (a, b), (x, y), result, out)
+    else:
+        ctx._saved = ()
+    return result
+
+
+def apply_unary(cls, a):
+    """``cls.apply(a)`` for a one-output array-io op of one Tensor (the unary math
+    functions): the same steps as ``apply`` without the per-argument loops and lists."""
+    if _autocast[0] is not None or not (type(a) is Tensor or isinstance(a, Tensor)):
+        return cls.apply(a)
+    x = a._data
+    ctx = _new(cls)
+    if not (a._requires_grad and _grad_enabled[0]):
+        ctx.needs_input_grad = _NO_GRADS[1]
+        return _make(cls.forward(ctx, x))
+    ctx._seq = next(_sequence)
+    ctx._to_save = None
+    fn = a.grad_fn
+    ctx.next_functions = ((fn, a._output_nr) if fn is not None else (accumulator_of(a), 0),)
+    ctx.needs_input_grad = _ONE_GRAD
+    ctx._input_meta = ((x.shape, x.dtype, type(x)),)
+    out = cls.forward(ctx, x)
+    if type(out) is tuple or ctx._non_diff is not None:
+        return _finish_recording(cls, ctx, (a,), [x], out)
+    ctx._num_outputs = 1
+    if out.dtype.kind in _DIFFERENTIABLE_KINDS:
+        result = _make(out, True, ctx, 0)
+    else:
+        result = _make(out)
+    to_save = ctx._to_save
+    if to_save:
+        ctx._to_save = None
+        _resolve_saved_single(ctx, to_save, (a,), (x,), result, out)
     else:
         ctx._saved = ()
     return result
