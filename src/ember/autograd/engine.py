@@ -404,14 +404,15 @@ def _call_node(node, grads, retain_graph):
         result = cls.backward(node, *grads)
         if type(result) is not tuple:
             result = (result,)
-    expected = len(node.next_functions)
-    if len(result) < expected:
-        if not cls._array_io:
-            raise RuntimeError(
-                f"function {node.name()} returned an incorrect number of gradients (expected "
-                f"{expected}, got {len(result)})"
-            )
-        result = result + (None,) * (expected - len(result))
+        # (array backwards return one entry per input; Python backwards may return fewer)
+        expected = len(node.next_functions)
+        if len(result) < expected:
+            if not cls._array_io:
+                raise RuntimeError(
+                    f"function {node.name()} returned an incorrect number of gradients "
+                    f"(expected {expected}, got {len(result)})"
+                )
+            result = result + (None,) * (expected - len(result))
     if _anomaly[0]:
         _check_anomaly(node, result)
     if node._hooks:

@@ -70,8 +70,8 @@ class Function:
     _array_io = False
     # Optional ``_array_backward(ctx, grad_array)``: the same formula as ``backward`` on
     # backend arrays, which the engine uses when no graph is built (create_graph=False)
-    # and the gradient is a real float array; it returns a tuple of arrays or None, or
-    # NotImplemented to fall back to ``backward`` (e.g. mixed dtypes).
+    # and the gradient is a real float array; it returns a tuple with one array or None
+    # per forward argument, or NotImplemented to fall back to ``backward`` (mixed dtypes).
     _array_backward = None
 
     # -- the ctx API -------------------------------------------------------------------
