@@ -1,0 +1,145 @@
+"""The yardstick: realistic PyTorch programs run unchanged through `ember run`.
+
+Each script here is written as a PyTorch learner writes one (``import torch``, and
+``import torchvision`` where natural) and prints deterministic results: shapes, dtypes,
+and numbers that do not depend on a random-number stream (weights start from fixed NumPy
+values, loaders do not shuffle, dropout-dependent values are not printed). Each runs
+twice as a subprocess: under real PyTorch (``python script.py``) and through
+``python -m ember run script.py``; the printed lines must agree, numbers within float
+tolerance (the libraries sum in different orders).
+
+torchvision cannot be installed next to the oracle's torch wheel, so cnn_classifier.py
+imports it in a try block and falls back to a small stand-in for the three names it uses
+(FakeData, ToTensor, Normalize) under real PyTorch; through `ember run`, ``torchvision``
+resolves to ember.vision and the stand-in is not used.
+
+The subprocesses run a few at a time from one module fixture, so the file costs about as
+long as its slowest script under PyTorch rather than the sum.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = [
+    "quickstart.py",        # Dataset/DataLoader, nn.Module, train/test loops, state_dict save/load
+    "tensors.py",           # creation, attributes, indexing, cat, matmul variants, numpy bridge
+    "autograd_basics.py",   # requires_grad, grad_fn, backward(gradient), no_grad, detach
+    "cnn_classifier.py",    # FakeData/transforms, conv/pool/BatchNorm/Dropout, SGD+StepLR
+    "custom_function.py",   # autograd.Function + gradcheck
+    "rnn_classifier.py",    # Embedding + LSTM with pack_padded_sequence, GRU
+    "transformer_lm.py",    # TransformerEncoder with a causal mask, MultiheadAttention
+    "checkpoint_resume.py",  # full checkpoint dict (model, optimizer, epoch) and resume
+]
+TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
+RTOL, ATOL = 1e-3, 1e-4
+
+# What each script promises about itself, checked in its `ember run` output.
+CLAIMS = {
+    "quickstart.py": ["same predictions after load: True"],
+    "tensors.py": ["[11., 25.]]) True True"],
+    "autograd_basics.py": ["tensor([True, True]) tensor([True, True])"],
+    "cnn_classifier.py": ["eval twice is the same: True", "bn1 batches tracked: 1"],
+    "custom_function.py": ["gradcheck P3: True", "gradcheck softplus: True"],
+    "rnn_classifier.py": ["padding stays zero: True", "tanaka -> Japanese"],
+    "transformer_lm.py": ["causal: True"],
+    "checkpoint_resume.py": ["resumed run identical to uninterrupted one: True"],
+}
+
+_NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
+
+
+def _run(command):
+    env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1", TQDM_DISABLE="1")
+    return subprocess.run(command, cwd=HERE, capture_output=True, text=True,
+                          timeout=TIME_LIMIT, env=env)
+
+
+@pytest.fixture(scope="module")
+def results():
+    """Every script under real PyTorch and through `ember run`, keyed by (script, how)."""
+    jobs = {}
+    for name in SCRIPTS:
+        jobs[(name, "torch")] = [sys.executable, str(HERE / name)]
+        jobs[(name, "ember run")] = [sys.executable, "-m", "ember", "run", str(HERE / name)]
+    # PyTorch's runs are the slow ones: start them first.
+    order = sorted(jobs, key=lambda key: key[1] != "torch")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {key: pool.submit(_run, jobs[key]) for key in order}
+        return {key: future.result() for key, future in futures.items()}
+
+
+def _ok(result) -> str:
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+def same_numbers(a: str, b: str) -> bool:
+    """Whether two numbers printed by the two libraries agree within float tolerance."""
+    x, y = float(a), float(b)
+    if math.isnan(x) or math.isnan(y):
+        return math.isnan(x) and math.isnan(y)
+    if math.isinf(x) or math.isinf(y):
+        return x == y
+    return abs(x - y) <= ATOL + RTOL * abs(y)
+
+
+def assert_same_output(ours: str, theirs: str) -> None:
+    """Line by line: the text around the numbers is identical, the numbers agree."""
+    our_lines, their_lines = ours.splitlines(), theirs.splitlines()
+    assert len(our_lines) == len(their_lines), (ours, theirs)
+    for number, (mine, expected) in enumerate(zip(our_lines, their_lines), 1):
+        context = f"line {number}:\n ember: {mine}\n torch: {expected}"
+        assert _NUMBER.sub("#", mine) == _NUMBER.sub("#", expected), context
+        for a, b in zip(_NUMBER.findall(mine), _NUMBER.findall(expected)):
+            assert same_numbers(a, b), context
+
+
+@pytest.mark.parametrize("mine, expected, same", [
+    ("loss 1.00001", "loss 1.00002", True),
+    ("loss 1.1", "loss 1.2", False),
+    ("-0.0000 + x", "0.0000 + x", True),
+    ("[0.0, -inf]", "[0.0, -inf]", True),
+    ("[0.0, inf]", "[0.0, -inf]", False),
+    ("shape (2, 3)", "shape (2, 4)", False),
+    ("dtype torch.float32", "dtype torch.float64", False),
+    ("a: True", "a: False", False),
+])
+def test_comparison_rule(mine, expected, same):
+    if same:
+        assert_same_output(mine, expected)
+    else:
+        with pytest.raises(AssertionError):
+            assert_same_output(mine, expected)
+
+
+def test_every_script_is_listed():
+    on_disk = {path.name for path in HERE.glob("*.py") if not path.name.startswith("test_")}
+    assert on_disk == set(SCRIPTS) == set(CLAIMS)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_runs_under_real_pytorch(results, name):
+    assert _ok(results[(name, "torch")]).strip()
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_prints_the_same_through_ember_run(results, name):
+    assert_same_output(_ok(results[(name, "ember run")]), _ok(results[(name, "torch")]))
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_keeps_its_promises(results, name):
+    output = _ok(results[(name, "ember run")])
+    for claim in CLAIMS[name]:
+        assert claim in output, (claim, output)
