@@ -192,10 +192,11 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
     return tuple(result)
 
 
-def _discover(roots):
-    """Count incoming edges per node; return (dependencies, nodes in discovery order)."""
+def _discover(roots, keep_order=True):
+    """Count incoming edges per node; return (dependencies, nodes in discovery order, or
+    None unless ``keep_order``)."""
     dependencies = {}
-    order = []
+    order = [] if keep_order else None
     seen = set()
     stack = []
     for node, _ in roots:
@@ -204,7 +205,8 @@ def _discover(roots):
             stack.append(node)
     while stack:
         node = stack.pop()
-        order.append(node)
+        if keep_order:
+            order.append(node)
         for edge in node.next_functions:
             if edge is None:
                 continue
@@ -240,7 +242,7 @@ def _num_outputs(node):
 
 
 def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate):
-    dependencies, order = _discover(roots)
+    dependencies, order = _discover(roots, targets is not None)
     needed = None
     capture_at = {}
     captured = None
@@ -271,6 +273,7 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
     previous_mode = grad_mode._grad_enabled[0]
     grad_mode._grad_enabled[0] = bool(create_graph)
     heappop, heappush = heapq.heappop, heapq.heappush
+    arrays_ok = not create_graph  # no graph is built: array backwards may run
     following = None  # the one node that became ready when no other was: skips the heap
     try:
         while True:
@@ -313,7 +316,7 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
             if run and target_nodes and not accumulate and node in target_nodes \
                     and _leads_nowhere(node, needed):
                 run = False
-            input_grads = _call_node(node, grads, retain_graph) if run else None
+            input_grads = _call_node(node, grads, retain_graph, arrays_ok) if run else None
             input_meta = node._input_meta
             index = -1
             ready = None
@@ -373,7 +376,7 @@ def _leads_nowhere(node, needed):
     return True
 
 
-def _call_node(node, grads, retain_graph):
+def _call_node(node, grads, retain_graph, arrays_ok=False):
     if node._pre_hooks:
         for hook in node._pre_hooks:
             replaced = hook(tuple(grads))
@@ -383,7 +386,7 @@ def _call_node(node, grads, retain_graph):
     result = None
     if len(grads) == 1:
         fast = cls._array_backward
-        if fast is not None and not grad_mode._grad_enabled[0]:
+        if fast is not None and arrays_ok:
             # No graph is being built: run the op's formula on arrays, skipping one Tensor
             # op (and its wrapping) per term of the formula.
             grad_array = grads[0]._data

@@ -383,7 +383,8 @@ def same_float(grad, *operands):
         kind = type(operand)
         if operand is None or kind is float or kind is int:
             continue
-        if getattr(operand, "dtype", None) != dtype:
+        operand_dtype = getattr(operand, "dtype", None)
+        if operand_dtype is not dtype and operand_dtype != dtype:
             return False
     return True
 
