@@ -26,6 +26,16 @@ from .compare import *  # noqa: F401,F403 - comparisons, logical, bitwise (re-ex
 # Arithmetic
 # ---------------------------------------------------------------------------
 
+_ndarray = np.ndarray
+
+
+def _same_float(x, y):
+    """The arithmetic fast path: a float NumPy array with a same-dtype array or a Python
+    float needs no promotion (the NumPy result already has PyTorch's dtype)."""
+    return type(x) is _ndarray and x.dtype.kind == "f" and (
+        type(y) is float or (type(y) is _ndarray and y.dtype is x.dtype))
+
+
 class Add(Function):
     """x + y, broadcasting."""
 
@@ -33,6 +43,8 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        if _same_float(x, y):
+            return x + y
         x, y, _ = _promote(x, y)
         return x + y
 
@@ -48,6 +60,8 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        if _same_float(x, y):
+            return x - y
         x, y, dt = _promote(x, y)
         if dt.kind == "b":
             raise RuntimeError(
@@ -75,6 +89,8 @@ class Mul(Function):
         needs = ctx.needs_input_grad
         if needs[0] or needs[1]:  # (save_for_backward, without the call)
             ctx._to_save = (x if needs[1] else None, y if needs[0] else None)
+        if _same_float(x, y):
+            return x * y
         x, y, dt = _promote(x, y)
         if dt.kind == "b":
             return x & y
