@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .._backend import result_np
-from ..autograd.function import Function, same_float, saved_arrays
+from ..autograd.function import Function, apply_binary, same_float, saved_arrays
 from ._elementwise import _arr, _binary_slot, _out, _promote, _slot, _wrap_int, inplace_of
 from ._inplace import apply_inplace, ufunc_inplace
 from ._util import Tensor, _make, float_np, promote_arrays, type_name, xp_of
@@ -449,14 +449,16 @@ def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting, with PyTorch's type promotion."""
     if type(alpha) is not int or alpha != 1:
         other = _scaled(input, other, alpha)
-    return _out(Add.apply(input, other), out)
+    result = apply_binary(Add, input, other)
+    return result if out is None else _out(result, out)
 
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other (two bool tensors are refused, as in PyTorch)."""
     if type(alpha) is not int or alpha != 1:
         other = _scaled(input, other, alpha)
-    return _out(Sub.apply(input, other), out)
+    result = apply_binary(Sub, input, other)
+    return result if out is None else _out(result, out)
 
 
 subtract = sub
@@ -482,7 +484,8 @@ def _reflected_div(number, tensor):
 
 def mul(input, other, *, out=None):
     """input * other, broadcasting (bool * bool is logical and)."""
-    return _out(Mul.apply(input, other), out)
+    result = apply_binary(Mul, input, other)
+    return result if out is None else _out(result, out)
 
 
 multiply = mul
@@ -492,7 +495,8 @@ def div(input, other, *, rounding_mode=None, out=None):
     """True division (integers give the default float dtype), or rounded division with
     ``rounding_mode`` 'trunc' or 'floor' (integer results stay integer)."""
     if rounding_mode is None:
-        return _out(Div.apply(input, other), out)
+        result = apply_binary(Div, input, other)
+        return result if out is None else _out(result, out)
     if rounding_mode not in ("trunc", "floor"):
         raise RuntimeError(
             "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
