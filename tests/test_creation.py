@@ -366,3 +366,31 @@ def test_gradcheck_float64(name):
     b = ember.tensor(randn(3, 3, dtype=np.float64), requires_grad=True)
     assert ember.autograd.gradcheck(fn, (a, b))
     assert ember.autograd.gradgradcheck(fn, (a, b))
+
+
+TRIANGLE_INDICES = {
+    "tril_square": lambda lib: lib.tril_indices(3, 3),
+    "tril_wide_offset": lambda lib: lib.tril_indices(3, 4, 1),
+    "tril_negative_offset": lambda lib: lib.tril_indices(4, 3, -2),
+    "tril_empty": lambda lib: lib.tril_indices(0, 3),
+    "tril_offset_below_all": lambda lib: lib.tril_indices(3, 3, -9),
+    "triu_tall": lambda lib: lib.triu_indices(4, 3, -1),
+    "triu_offset_above_all": lambda lib: lib.triu_indices(3, 3, 5),
+    "triu_int32": lambda lib: lib.triu_indices(3, 5, 2, dtype=lib.int32),
+}
+
+
+@pytest.mark.parametrize("name", list(TRIANGLE_INDICES))
+def test_triangle_indices(name):
+    check(TRIANGLE_INDICES[name])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.tril_indices(-1, 2),
+    lambda lib: lib.triu_indices(2, -1),
+    lambda lib: lib.triu_indices(2, 2, dtype=lib.float32),
+    lambda lib: lib.tril_indices(2, 2, dtype=lib.int16),
+])
+def test_triangle_indices_errors(fn):
+    ours, theirs = check_raises(fn)
+    assert str(ours) == str(theirs)

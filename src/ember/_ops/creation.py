@@ -441,6 +441,29 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None,
     return _finish(xp.eye(n, n if m is None else m, dtype=np_dtype), requires_grad)
 
 
+def _triangle_indices(name, lower, row, col, offset, dtype, device):
+    """Coordinates of a matrix triangle, row-major, as a 2 x N tensor (what indexing a
+    batch of matrices with ``m[..., i, j]`` wants)."""
+    if row < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}")
+    if col < 0:
+        raise RuntimeError(f"col must be non-negative, got{col}")
+    np_dtype = np.dtype(np.int64) if dtype is None else to_dtype(dtype).numpy_dtype
+    if np_dtype not in (np.dtype(np.int64), np.dtype(np.int32)):
+        raise NotImplementedError(f'"{name}" not implemented for \'{_type_name(np_dtype)}\'')
+    xp, _ = _module_and_device(device)
+    rows, cols = (xp.tril_indices if lower else xp.triu_indices)(row, offset, col)
+    return _finish(xp.stack([rows, cols]).astype(np_dtype), False)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None) -> Tensor:
+    return _triangle_indices("tril_indices", True, row, col, offset, dtype, device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None) -> Tensor:
+    return _triangle_indices("triu_indices", False, row, col, offset, dtype, device)
+
+
 def _legacy_new(args, device, dtype):
     """Arrays for ``Tensor(...)``/``FloatTensor(...)``: data or sizes."""
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
@@ -483,10 +506,11 @@ class ToCopy(Function):
 
     @staticmethod
     def forward(ctx, x, np_dtype, dev):
+        ctx.src_device = None
         if dev is not None and device_of(x) != dev:
+            ctx.src_device = device_of(x)
             host = x.get() if hasattr(x, "get") else x
             x = _on_device(host, dev)
-            ctx.src_device = None
         if np_dtype is not None and x.dtype != np_dtype:
             x = x.astype(np_dtype)
         elif dev is None:
@@ -495,6 +519,9 @@ class ToCopy(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # the engine casts to the input's dtype, but a device move must be undone here
+        if ctx.src_device is not None:
+            grad = to(grad, ctx.src_device)
         return grad, None, None
 
 
@@ -609,7 +636,7 @@ def numel(input) -> int:
 __all__ = [
     "tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full",
     "zeros_like", "ones_like", "empty_like", "full_like", "arange", "linspace", "logspace",
-    "eye", "clone", "is_tensor", "numel",
+    "eye", "tril_indices", "triu_indices", "clone", "is_tensor", "numel",
 ]
 
 from ._fill import copy_, fill_, resize_, zero_  # noqa: E402 - they build on the above
