@@ -29,6 +29,8 @@ _LOSSES_FP32 = {
     "CTCLoss", "MarginRankingLoss", "SoftMarginLoss", "MultiMarginLoss",
     "MultilabelMarginLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss", "PoissonNllLoss",
     "TripletMarginLoss",
+    # cross_entropy and nll_loss are these two fused Functions (_ops/_cross_entropy.py)
+    "_IndexTargetLoss", "_ProbabilityTargetLoss",
 }
 # PyTorch keeps separate float32 lists per device; cpu's is mostly losses and linalg.
 FLOAT32 = {

@@ -1,0 +1,60 @@
+"""Give tests/cuda_sim a "GPU": real CuPy where it sees one, else the NumPy-backed fake.
+
+On a GPU machine (scripts/gpu_check.sh) the same tests run against real CuPy; in CI the
+fake is put in ``sys.modules['cupy']`` for each test and taken out afterwards, so no test
+outside this folder ever sees a GPU.
+"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+def _real_cupy_has_gpu():
+    if os.environ.get("EMBER_FAKE_CUPY") == "1":
+        return False
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+REAL_GPU = _real_cupy_has_gpu()
+
+
+@pytest.fixture(autouse=True)
+def cupy_backend():
+    """The CuPy module ember's backend sees during the test (real or fake)."""
+    import importlib
+
+    backend_device = importlib.import_module("ember._backend.device")
+
+    if REAL_GPU:
+        import cupy
+
+        backend_device._cupy, backend_device._cupy_checked = None, False
+        yield cupy
+        return
+    import fake_cupy
+
+    saved = {name: sys.modules.get(name) for name in ("cupy", "cupy.cuda")}
+    saved_backend = backend_device._cupy, backend_device._cupy_checked
+    fake_cupy.reset()
+    sys.modules["cupy"] = fake_cupy
+    sys.modules["cupy.cuda"] = fake_cupy.cuda
+    backend_device._cupy, backend_device._cupy_checked = None, False
+    try:
+        yield fake_cupy
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+        backend_device._cupy, backend_device._cupy_checked = saved_backend
+        fake_cupy.reset()

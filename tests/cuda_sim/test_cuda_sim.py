@@ -1,0 +1,414 @@
+"""ember's CUDA paths, through the real backend layer, on a "GPU".
+
+In CI the GPU is tests/cuda_sim/fake_cupy.py (NumPy underneath); on a machine with a GPU
+(scripts/gpu_check.sh) the same tests run on real CuPy. Results on cuda are compared
+with the same computation on cpu (and with PyTorch's rules where they are fixed), so the
+tolerances allow for a real GPU's different summation order.
+"""
+
+import io
+import os
+import tempfile
+
+import numpy as np
+import pytest
+
+import ember
+
+RTOL, ATOL = 1e-4, 1e-5
+
+
+def _close(cuda_tensor, cpu_tensor, rtol=RTOL, atol=ATOL):
+    assert cuda_tensor.device.type == "cuda", cuda_tensor.device
+    assert cpu_tensor.device.type == "cpu", cpu_tensor.device
+    assert cuda_tensor.dtype == cpu_tensor.dtype
+    assert cuda_tensor.shape == cpu_tensor.shape
+    np.testing.assert_allclose(cuda_tensor.detach().cpu().numpy(), cpu_tensor.detach().numpy(),
+                               rtol=rtol, atol=atol)
+
+
+# -- ember.cuda: device queries, memory, streams, events ------------------------------------
+
+
+def test_device_queries(cupy_backend):
+    assert ember.cuda.is_available()
+    assert ember.cuda.is_initialized()
+    count = ember.cuda.device_count()
+    assert count == cupy_backend.cuda.runtime.getDeviceCount() >= 1
+    assert ember.cuda.current_device() == 0
+    name = ember.cuda.get_device_name(0)
+    assert isinstance(name, str) and name
+    props = ember.cuda.get_device_properties(0)
+    assert props.name == name and props.total_memory > 0
+    assert props.multi_processor_count > 0
+    assert ember.cuda.get_device_capability() == (props.major, props.minor)
+    assert repr(props).startswith("_CudaDeviceProperties(name=")
+    assert ember.accelerator.is_available()
+    assert ember.accelerator.current_accelerator() == ember.device("cuda")
+
+
+def test_set_device_and_device_context(cupy_backend):
+    last = ember.cuda.device_count() - 1
+    with ember.cuda.device(last):
+        assert ember.cuda.current_device() == last
+    assert ember.cuda.current_device() == 0
+    ember.cuda.set_device(last)
+    try:
+        assert ember.cuda.current_device() == last
+    finally:
+        ember.cuda.set_device(0)
+    with ember.cuda.device(ember.device(f"cuda:{last}")):
+        assert ember.cuda.current_device() == last
+    assert ember.cuda.current_device() == 0
+
+
+def test_synchronize_and_seeding():
+    ember.cuda.synchronize()
+    ember.cuda.synchronize(0)
+    ember.cuda.synchronize("cuda:0")
+    ember.cuda.manual_seed(3)
+    ember.cuda.manual_seed_all(3)
+    assert ember.cuda.initial_seed() == 3
+
+
+def test_memory_statistics():
+    ember.cuda.reset_peak_memory_stats()
+    before = ember.cuda.memory_allocated()
+    assert isinstance(before, int) and before >= 0
+    assert ember.cuda.max_memory_allocated() >= before
+    assert ember.cuda.memory_reserved() >= 0
+    assert ember.cuda.max_memory_reserved() >= ember.cuda.memory_reserved()
+    ember.cuda.empty_cache()
+    ember.cuda.reset_peak_memory_stats()
+    assert ember.cuda.max_memory_allocated() == ember.cuda.memory_allocated()
+
+
+def test_stream_and_event_timing():
+    stream = ember.cuda.Stream()
+    assert stream.device == ember.device("cuda:0")
+    start = ember.cuda.Event(enable_timing=True)
+    end = ember.cuda.Event(enable_timing=True)
+    with ember.cuda.stream(stream):
+        start.record(stream)
+        x = ember.ones(64, 64, device="cuda")
+        y = (x @ x).sum()
+        end.record(stream)
+    end.synchronize()
+    stream.synchronize()
+    assert end.query() and stream.query()
+    elapsed = start.elapsed_time(end)
+    assert isinstance(elapsed, float) and elapsed >= 0.0
+    assert y.item() == 64.0 ** 3
+    other = ember.cuda.Stream()
+    other.wait_stream(stream)
+    event = stream.record_event()
+    event.wait(other)
+    assert ember.cuda.current_stream().device == ember.device("cuda:0")
+
+
+# -- devices and moves ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("move", [
+    lambda t: t.cuda(),
+    lambda t: t.cuda(0),
+    lambda t: t.to("cuda"),
+    lambda t: t.to("cuda:0"),
+    lambda t: t.to(ember.device("cuda", 0)),
+    lambda t: t.to(device="cuda", dtype=ember.float64).float(),
+    lambda t: t.to(ember.empty(1, device="cuda")).float(),
+    lambda t: ember.tensor(t.numpy(), device="cuda"),
+    lambda t: ember.as_tensor(t, device="cuda"),
+], ids=["cuda()", "cuda(0)", "to-str", "to-str-index", "to-device", "to-device-dtype",
+        "to-other", "tensor", "as_tensor"])
+def test_moves_to_cuda_and_back(move):
+    cpu = ember.randn(3, 4)
+    gpu = move(cpu)
+    assert gpu.is_cuda and not gpu.is_cpu
+    assert gpu.device == ember.device("cuda:0") and str(gpu.device) == "cuda:0"
+    assert gpu.get_device() == 0
+    back = gpu.cpu()
+    assert back.device == ember.device("cpu") and not back.is_cuda
+    np.testing.assert_array_equal(back.numpy(), cpu.numpy())
+
+
+def test_to_same_device_returns_self_and_cpu_copies():
+    gpu = ember.randn(2, device="cuda")
+    assert gpu.to("cuda:0") is gpu and gpu.cuda() is gpu
+    assert gpu.to("cuda", copy=True) is not gpu
+    assert gpu.type() == "torch.cuda.FloatTensor"
+    assert ember.ones(2).type("torch.cuda.LongTensor").device.type == "cuda"
+
+
+@pytest.mark.parametrize("factory", [
+    lambda d: ember.zeros(2, 3, device=d),
+    lambda d: ember.ones(2, 3, device=d, dtype=ember.float64),
+    lambda d: ember.full((2, 3), 7, device=d),
+    lambda d: ember.arange(6, device=d),
+    lambda d: ember.linspace(0, 1, 5, device=d),
+    lambda d: ember.eye(3, device=d),
+    lambda d: ember.empty(4, device=d).zero_(),
+    lambda d: ember.tensor([[1.5, 2.0]], device=d),
+    lambda d: ember.zeros_like(ember.ones(2, device=d)),
+    lambda d: ember.ones(2, device=d).new_full((3,), 2.0),
+    lambda d: ember.ones(2, device=d).new_tensor([1, 2]),
+], ids=["zeros", "ones", "full", "arange", "linspace", "eye", "empty", "tensor",
+        "zeros_like", "new_full", "new_tensor"])
+def test_factories_on_cuda(factory):
+    gpu, cpu = factory("cuda"), factory("cpu")
+    _close(gpu, cpu, rtol=0, atol=0)
+
+
+def test_default_device_context():
+    with ember.device("cuda"):
+        made = ember.zeros(3)
+    assert made.is_cuda
+    assert not ember.zeros(3).is_cuda
+
+
+def test_cuda_tensor_to_numpy_raises_like_torch():
+    gpu = ember.ones(2, device="cuda")
+    with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy. "
+                                        "Use Tensor.cpu\\(\\) to copy the tensor to host "
+                                        "memory first."):
+        gpu.numpy()
+    assert gpu.tolist() == [1.0, 1.0] and gpu.sum().item() == 2.0
+    assert "device='cuda:0'" in repr(gpu)
+
+
+# -- ops and autograd on cuda match cpu -----------------------------------------------------
+
+F = ember.nn.functional
+
+OPS = {
+    "add-broadcast": lambda a, b: a + b[0],
+    "mul-scalar": lambda a, b: a * 3 - b / 2,
+    "matmul": lambda a, b: a @ b.t(),
+    "exp-log": lambda a, b: (a.exp() + 1).log() * b.tanh(),
+    "sum-mean": lambda a, b: a.sum(0) + b.mean(0) + a.sum(),
+    "max-argmax": lambda a, b: a.max(1).values + b.argmax(1),
+    "softmax": lambda a, b: F.softmax(a, dim=1) * b,
+    "log_softmax": lambda a, b: F.log_softmax(a * b, dim=0),
+    "cat-stack": lambda a, b: ember.cat([a, b]).sum(0) + ember.stack([a, b]).mean(0)[0],
+    "index": lambda a, b: a[1:, ::2] * b[ember.tensor([0, 2], device="cuda")
+                                            if a.is_cuda else ember.tensor([0, 2])][:, ::2],
+    "where": lambda a, b: ember.where(a > 0, a, b),
+    "relu-gelu": lambda a, b: F.relu(a) + F.gelu(b),
+    "transpose-reshape": lambda a, b: a.transpose(0, 1).reshape(-1) * b.flatten(),
+    "var-norm": lambda a, b: a.var(1) + b.norm(dim=1),
+    "clamp-abs": lambda a, b: a.clamp(-0.5, 0.5) + b.abs(),
+    "cumsum-sort": lambda a, b: a.cumsum(1) + b.sort(1).values,
+}
+
+
+@pytest.mark.parametrize("name", list(OPS))
+def test_op_values_and_gradients_match_cpu(name):
+    rng = np.random.default_rng(0)
+    a_np = rng.standard_normal((3, 4)).astype(np.float32)
+    b_np = rng.standard_normal((3, 4)).astype(np.float32)
+    cpu = [ember.tensor(a_np, requires_grad=True), ember.tensor(b_np, requires_grad=True)]
+    gpu = [ember.tensor(a_np, device="cuda", requires_grad=True),
+           ember.tensor(b_np, device="cuda", requires_grad=True)]
+    out_cpu, out_gpu = OPS[name](*cpu), OPS[name](*gpu)
+    _close(out_gpu, out_cpu)
+    if out_cpu.requires_grad:
+        upstream = rng.standard_normal(out_cpu.shape).astype(np.float32)
+        out_cpu.backward(ember.tensor(upstream))
+        out_gpu.backward(ember.tensor(upstream, device="cuda"))
+        for leaf_gpu, leaf_cpu in zip(gpu, cpu):
+            if leaf_cpu.grad is None:
+                assert leaf_gpu.grad is None
+            else:
+                _close(leaf_gpu.grad, leaf_cpu.grad)
+
+
+def test_autograd_double_backward_on_cuda():
+    x = ember.tensor([0.5, -1.0, 2.0], device="cuda", requires_grad=True)
+    (grad,) = ember.autograd.grad((x ** 3).sum(), x, create_graph=True)
+    (second,) = ember.autograd.grad(grad.sum(), x)
+    assert grad.is_cuda and second.is_cuda
+    np.testing.assert_allclose(second.cpu().numpy(), 6 * np.array([0.5, -1.0, 2.0]), rtol=1e-6)
+
+
+def test_gradient_through_device_move():
+    x = ember.randn(3, requires_grad=True)
+    (x.cuda() * 2).sum().backward()
+    assert x.grad.device.type == "cpu"
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 2.0, np.float32))
+
+
+# -- modules and optimizers: training on cuda gives cpu's numbers ---------------------------
+
+
+def _mlp():
+    return ember.nn.Sequential(ember.nn.Linear(6, 8), ember.nn.ReLU(), ember.nn.Linear(8, 3))
+
+
+class _ConvNet(ember.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = ember.nn.Conv2d(2, 4, 3, padding=1)
+        self.bn = ember.nn.BatchNorm2d(4)
+        self.head = ember.nn.Linear(4 * 5 * 5, 3)
+
+    def forward(self, x):
+        return self.head(ember.relu(self.bn(self.conv(x))).flatten(1))
+
+
+class _Recurrent(ember.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = ember.nn.LSTM(6, 5, batch_first=True)
+        self.head = ember.nn.Linear(5, 3)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+MODELS = {
+    "mlp-sgd": (_mlp, (4, 6), lambda p: ember.optim.SGD(p, lr=0.1, momentum=0.9)),
+    "conv-bn-adam": (_ConvNet, (4, 2, 5, 5), lambda p: ember.optim.Adam(p, lr=0.01)),
+    "lstm-adamw": (_Recurrent, (4, 7, 6), lambda p: ember.optim.AdamW(p, lr=0.01)),
+}
+
+
+def _train(model, make_optimizer, x, y, steps=3):
+    optimizer = make_optimizer(model.parameters())
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss)
+    return losses
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_training_on_cuda_matches_cpu(name):
+    make_model, x_shape, make_optimizer = MODELS[name]
+    ember.manual_seed(0)
+    cpu_model = make_model()
+    gpu_model = make_model()
+    gpu_model.load_state_dict(cpu_model.state_dict())
+    assert gpu_model.to("cuda") is gpu_model
+    assert all(p.is_cuda for p in gpu_model.parameters())
+    assert all(b.is_cuda for b in gpu_model.buffers())
+    x = ember.randn(*x_shape)
+    y = ember.randint(0, 3, (x_shape[0],))
+    cpu_losses = _train(cpu_model, make_optimizer, x, y)
+    gpu_losses = _train(gpu_model, make_optimizer, x.cuda(), y.to("cuda"))
+    for gpu_loss, cpu_loss in zip(gpu_losses, cpu_losses):
+        _close(gpu_loss, cpu_loss)
+    for (key, gpu_value), cpu_value in zip(gpu_model.state_dict().items(),
+                                           cpu_model.state_dict().values()):
+        _close(gpu_value, cpu_value)
+        assert gpu_value.is_cuda, key
+    assert gpu_model.cpu() is gpu_model and not next(gpu_model.parameters()).is_cuda
+
+
+def test_module_cuda_method_and_parameter_grads():
+    model = _mlp().cuda()
+    model(ember.randn(2, 6, device="cuda")).sum().backward()
+    assert all(p.grad.is_cuda for p in model.parameters())
+
+
+# -- checkpoints ----------------------------------------------------------------------------
+
+
+def test_save_on_cuda_load_on_cpu_and_reverse():
+    model = _mlp().to("cuda")
+    buffer = io.BytesIO()
+    ember.save(model.state_dict(), buffer)
+    buffer.seek(0)
+    loaded = ember.load(buffer, map_location="cpu")
+    for key, value in model.state_dict().items():
+        assert loaded[key].device.type == "cpu"
+        np.testing.assert_array_equal(loaded[key].numpy(), value.cpu().numpy())
+
+    cpu_state = {"w": ember.randn(3, 2), "step": 4}
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "ckpt.pt")
+        ember.save(cpu_state, path)
+        for location in ("cuda", "cuda:0", ember.device("cuda"), {"cpu": "cuda:0"}):
+            on_gpu = ember.load(path, map_location=location)
+            assert on_gpu["w"].device == ember.device("cuda:0") and on_gpu["step"] == 4
+            _close(on_gpu["w"], cpu_state["w"], rtol=0, atol=0)
+
+
+def test_load_state_dict_from_cpu_into_cuda_module():
+    source = _mlp()
+    target = _mlp().cuda()
+    target.load_state_dict(source.state_dict())
+    for (key, value), expected in zip(target.state_dict().items(), source.state_dict().values()):
+        assert value.is_cuda, key
+        _close(value, expected, rtol=0, atol=0)
+
+
+# -- pinned memory and the DataLoader -------------------------------------------------------
+
+
+def test_pin_memory_and_dataloader():
+    host = ember.arange(6.0)
+    pinned = host.pin_memory()
+    np.testing.assert_array_equal(pinned.numpy(), host.numpy())
+    data = ember.utils.data.TensorDataset(ember.arange(10.0).view(5, 2), ember.arange(5))
+    loader = ember.utils.data.DataLoader(data, batch_size=2, pin_memory=True)
+    batches = list(loader)
+    assert len(batches) == 3
+    features, labels = batches[0]
+    assert features.device.type == "cpu" and labels.dtype == ember.int64
+    moved = features.to("cuda", non_blocking=True)
+    _close(moved, features, rtol=0, atol=0)
+
+
+# -- mixed precision ------------------------------------------------------------------------
+
+
+def test_autocast_cuda_casts_per_cuda_lists():
+    a = ember.randn(4, 3, device="cuda")
+    b = ember.randn(3, 5, device="cuda")
+    cpu_a = ember.randn(4, 3)
+    with ember.autocast("cuda"):
+        product = a @ b
+        linear = F.linear(a, b.t())
+        probabilities = F.softmax(product, dim=1)
+        plain = product + 1
+        untouched = cpu_a @ cpu_a.t()
+        assert ember.amp.is_autocast_enabled("cuda")
+    assert product.dtype == ember.float16 and product.is_cuda
+    assert linear.dtype == ember.float16
+    assert probabilities.dtype == ember.float32  # softmax is on cuda's float32 list
+    assert plain.dtype == ember.float16
+    assert untouched.dtype == ember.float32  # cuda autocast leaves cpu ops alone
+    with ember.autocast("cuda", dtype=ember.bfloat16):
+        assert (a @ b).dtype == ember.bfloat16
+    _close(product.float(), (a @ b).cpu(), rtol=1e-2, atol=1e-2)
+
+
+def test_grad_scaler_cuda_training_step():
+    ember.manual_seed(0)
+    model = _mlp().cuda()
+    optimizer = ember.optim.SGD(model.parameters(), lr=0.1)
+    scaler = ember.amp.GradScaler("cuda", init_scale=2.0 ** 8)
+    x = ember.randn(4, 6, device="cuda")
+    y = ember.randint(0, 3, (4,), device="cuda")
+    before = [p.detach().clone() for p in model.parameters()]
+    with ember.autocast("cuda"):
+        loss = F.cross_entropy(model(x), y)
+    assert loss.dtype == ember.float32
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    assert scaler.get_scale() == 2.0 ** 8
+    assert all(p.is_cuda for p in model.parameters())
+    assert any(not ember.equal(p.detach(), b) for p, b in zip(model.parameters(), before))
+
+    for p in model.parameters():
+        p.grad = ember.full_like(p, float("inf"))
+    kept = [p.detach().clone() for p in model.parameters()]
+    scaler.step(optimizer)
+    scaler.update()
+    assert scaler.get_scale() == 2.0 ** 7
+    assert all(ember.equal(p.detach(), k) for p, k in zip(model.parameters(), kept))
