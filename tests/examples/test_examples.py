@@ -23,6 +23,10 @@ import pytest
 
 import ember
 
+# One xdist worker runs this whole module, so the module fixture's subprocesses run once
+# (the suite runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("examples")
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = ROOT / "examples"
 
