@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from .._backend import get_default_dtype, to_device, to_dtype
+from .._backend import get_default_device, get_default_dtype, to_device, to_dtype
 from ..autograd.function import Function
 from ._util import Tensor, _make, inplace_check, type_name
 from .creation import _module_and_device, _on_device, _size, supports_out
@@ -277,11 +277,13 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
         low, high, size = 0, low, high
     if high is None:
         raise TypeError("randint() missing required argument 'high'")
-    low = _int_arg(low, "low", 1)
-    high = _int_arg(high, "high", 2)
+    if type(low) is not int:
+        low = _int_arg(low, "low", 1)
+    if type(high) is not int:
+        high = _int_arg(high, "high", 2)
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else _INT64
     _int_bounds_check(low, high, np_dtype)
-    _, dev = _module_and_device(device)
+    dev = to_device(device) if device is not None else get_default_device()
     if not isinstance(size, (tuple, list)):
         raise TypeError(
             f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}"
