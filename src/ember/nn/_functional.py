@@ -55,6 +55,8 @@ class Linear(Function):
                 f"mat1 and mat2 shapes cannot be multiplied ({x2.shape[0]}x{x2.shape[1]} and "
                 f"{weight.shape[1]}x{weight.shape[0]})")
         out = x2 @ weight.T
+        if out.dtype != x.dtype:  # ml_dtypes returns float32 from a bfloat16 GEMM
+            out = out.astype(x.dtype)
         if bias is not None:
             if bias.dtype != x.dtype:
                 raise RuntimeError(f"self and mat2 must have the same dtype, but got "
