@@ -40,7 +40,9 @@ class _Conv(Function):
         needs = ctx.needs_input_grad
         if needs[0] or needs[1]:
             ctx.save_for_backward(x if needs[1] else None, weight if needs[0] else None)
-        return _conv_forward(x, weight, bias, geo)
+        out = _conv_forward(x, weight, bias, geo)
+        # ml_dtypes returns float32 from a bfloat16 GEMM; PyTorch keeps the input dtype.
+        return out if out.dtype == x.dtype else out.astype(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
