@@ -94,3 +94,24 @@ def test_grad_scaler_disabled_and_errors():
     s.unscale_(opt)
     with pytest.raises(RuntimeError, match="already been called"):
         s.unscale_(opt)
+
+
+def _module_dtypes(lib, x):
+    """A small model under cpu autocast: Linear and Conv2d run in bfloat16, the loss in
+    float32, and gradients reach the float32 parameters in float32."""
+    lib.manual_seed(0)
+    conv = lib.nn.Conv2d(1, 2, 3)
+    lin = lib.nn.Linear(8, 3)
+    with lib.autocast(device_type="cpu", dtype=lib.bfloat16):
+        features = conv(x)
+        logits = lin(features.flatten(1))
+        no_bias = lib.nn.functional.linear(features.flatten(1), lin.weight)
+        loss = lib.nn.functional.cross_entropy(logits, lib.tensor([0, 2]))
+    loss.backward()
+    return [str(t.dtype) for t in (features, logits, no_bias, loss, lin.weight.grad,
+                                   conv.weight.grad)]
+
+
+def test_autocast_cpu_modules_like_torch():
+    x = randn(2, 1, 4, 4)
+    assert _module_dtypes(ember, ember.tensor(x)) == _module_dtypes(torch, torch.tensor(x))

@@ -20,7 +20,7 @@ from .._backend import dtypes as _dt
 
 LOWER_PRECISION = {
     "Matmul", "Mm", "Bmm", "Addmm", "Addmv", "Addbmm", "Baddbmm", "Linear", "Bilinear",
-    "Conv", "ConvNd", "ConvTranspose", "ConvTransposeNd", "Prelu", "PReLU",
+    "Conv", "ConvNd", "_Conv", "ConvTranspose", "ConvTransposeNd", "Prelu", "PReLU",
     "ScaledDotProductAttention", "Einsum",
 }
 _LOSSES_FP32 = {
