@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import time
 import types
+import weakref
 
 import numpy
 
@@ -34,6 +35,8 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
 
     def __array_finalize__(self, source):
         self._device_id = getattr(source, "_device_id", _current["device"])
+        if self.base is None:  # a fresh allocation (copy, astype), not a view
+            _track(self, self.nbytes)
 
     @property
     def device(self):
@@ -114,6 +117,15 @@ def _common_device(values):
     return ids.pop() if ids else _current["device"]
 
 
+def _track(array, nbytes):
+    """Count a device allocation in the default pool until ``array`` is collected."""
+    if not nbytes:
+        return
+    _memory_pool.used += nbytes
+    _memory_pool.total = max(_memory_pool.total, _memory_pool.used)
+    weakref.finalize(array, _memory_pool.release, nbytes)
+
+
 def _rebuild(host, device_id):
     with Device(device_id):
         return asarray(host)
@@ -134,6 +146,8 @@ def _wrap(result, device_id):
     if isinstance(result, numpy.ndarray):
         out = result.view(ndarray)
         out._device_id = device_id
+        if result.base is None:  # ``out`` is the only device handle on this memory
+            _track(out, result.nbytes)
         return out
     if isinstance(result, numpy.generic):
         out = numpy.asarray(result).view(ndarray)
@@ -359,8 +373,8 @@ def get_elapsed_time(start, end):
 
 
 class MemoryPool:
-    """Counts bytes of live device arrays made through this module (an approximation:
-    the fake has no allocator, so ``used_bytes`` is what tests set or allocate)."""
+    """Bytes of live device arrays (``used``) and the most held since the last
+    ``free_all_blocks`` (``total``), as CuPy's pool keeps freed blocks cached."""
 
     def __init__(self):
         self.used = 0
@@ -377,6 +391,9 @@ class MemoryPool:
 
     def free_all_blocks(self):
         self.total = self.used
+
+    def release(self, nbytes):
+        self.used = max(0, self.used - nbytes)
 
 
 _memory_pool = MemoryPool()
@@ -406,4 +423,4 @@ def reset():
     """Back to device 0, no streams entered, empty pools (between tests)."""
     _current["device"] = 0
     Stream._stack.clear()
-    _memory_pool.used = _memory_pool.total = 0
+    _memory_pool.total = _memory_pool.used

@@ -6,14 +6,17 @@ with the same computation on cpu (and with PyTorch's rules where they are fixed)
 tolerances allow for a real GPU's different summation order.
 """
 
+import gc
 import io
 import os
+import re
 import tempfile
 
 import numpy as np
 import pytest
 
 import ember
+from ember._backend.device import check_same_device
 
 RTOL, ATOL = 1e-4, 1e-5
 
@@ -72,13 +75,23 @@ def test_synchronize_and_seeding():
 
 
 def test_memory_statistics():
+    gc.collect()
+    ember.cuda.empty_cache()
     ember.cuda.reset_peak_memory_stats()
     before = ember.cuda.memory_allocated()
     assert isinstance(before, int) and before >= 0
-    assert ember.cuda.max_memory_allocated() >= before
-    assert ember.cuda.memory_reserved() >= 0
-    assert ember.cuda.max_memory_reserved() >= ember.cuda.memory_reserved()
+    assert ember.cuda.max_memory_allocated() == before
+    block = ember.empty(1 << 18, device="cuda")  # 1 MiB of float32
+    held = ember.cuda.memory_allocated()
+    assert held - before >= block.nbytes == 1 << 20
+    assert ember.cuda.memory_reserved() >= held
+    del block
+    gc.collect()
+    assert ember.cuda.memory_allocated() <= held - (1 << 20)
+    assert ember.cuda.max_memory_allocated() >= held
+    assert ember.cuda.max_memory_reserved() >= held
     ember.cuda.empty_cache()
+    assert ember.cuda.memory_reserved() < held
     ember.cuda.reset_peak_memory_stats()
     assert ember.cuda.max_memory_allocated() == ember.cuda.memory_allocated()
 
@@ -159,6 +172,20 @@ def test_factories_on_cuda(factory):
     _close(gpu, cpu, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("factory", [
+    lambda d: ember.zeros(2, device=d), lambda d: ember.full((2,), 3.0, device=d),
+    lambda d: ember.arange(3, device=d), lambda d: ember.eye(2, device=d),
+    lambda d: ember.zeros_like(ember.ones(2), device=d), lambda d: ember.randn(2, device=d),
+    lambda d: ember.tensor([1.0], device=d), lambda d: ember.ones(2).to(d),
+], ids=["zeros", "full", "arange", "eye", "zeros_like", "randn", "tensor", "to"])
+def test_factories_allocate_on_the_indexed_device(factory):
+    last = f"cuda:{ember.cuda.device_count() - 1}"
+    assert factory(last).device == ember.device(last)
+    assert ember.cuda.current_device() == 0
+    with ember.device(last):
+        assert ember.zeros(1).device == ember.device(last)
+
+
 def test_default_device_context():
     with ember.device("cuda"):
         made = ember.zeros(3)
@@ -174,6 +201,24 @@ def test_cuda_tensor_to_numpy_raises_like_torch():
         gpu.numpy()
     assert gpu.tolist() == [1.0, 1.0] and gpu.sum().item() == 2.0
     assert "device='cuda:0'" in repr(gpu)
+
+
+def test_mixed_devices_error_names_both_devices():
+    """The check Function.apply runs when an op's forward fails on mixed arrays."""
+    gpu, cpu = ember.ones(2, 3, device="cuda")._data, ember.ones(2, 3)._data
+    message = ("Expected all tensors to be on the same device, but found at least two "
+               "devices, {} and {}!")
+    with pytest.raises(RuntimeError, match=re.escape(message.format("cuda:0", "cpu"))):
+        check_same_device([gpu, 2.0, None, cpu])
+    with pytest.raises(RuntimeError, match=re.escape(message.format("cpu", "cuda:0"))):
+        check_same_device([cpu, gpu])
+    check_same_device([gpu, ember.tensor(1.5)._data, 3, gpu])  # 0-d cpu tensors are scalars
+    check_same_device([cpu, cpu[0]])
+    last = ember.cuda.device_count() - 1
+    if last > 0:
+        other = ember.ones(2, device=f"cuda:{last}")._data
+        with pytest.raises(RuntimeError, match=re.escape(message.format("cuda:0", f"cuda:{last}"))):
+            check_same_device([gpu, other])
 
 
 # -- ops and autograd on cuda match cpu -----------------------------------------------------

@@ -130,3 +130,27 @@ def module_for(dev: device):
             )
         return cp
     raise RuntimeError(f"ember has no backend for device type '{dev.type}'")
+
+
+def check_same_device(arrays) -> None:
+    """Raise PyTorch's error when an op's arrays live on two devices.
+
+    Called only after an op's forward failed (CuPy refuses host arrays with a TypeError),
+    so a working op pays nothing. 0-d cpu arrays are scalars and mix with any device, as
+    0-d cpu tensors do in PyTorch.
+    """
+    cp = _cupy
+    first = None
+    for array in arrays:
+        if not (isinstance(array, np.ndarray) or (cp is not None and isinstance(array, cp.ndarray))):
+            continue  # not an array: a Python scalar, a dtype, a shape, None
+        if type(array) is np.ndarray and array.ndim == 0:
+            continue
+        dev = device_of(array)
+        if first is None:
+            first = dev
+        elif dev != first:
+            raise RuntimeError(
+                "Expected all tensors to be on the same device, but found at least two "
+                f"devices, {first} and {dev}!"
+            )

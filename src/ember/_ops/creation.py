@@ -63,9 +63,37 @@ def _type_name(np_dtype):
     return type_name(np_dtype)
 
 
+class _OnDevice:
+    """CuPy with each call made while device ``index`` is current: CuPy allocates on the
+    current device, and ``zeros(..., device='cuda:1')`` must not land on cuda:0."""
+
+    __slots__ = ("_xp", "_index")
+
+    def __init__(self, xp, index):
+        self._xp, self._index = xp, index
+
+    def __getattr__(self, name):
+        attr = getattr(self._xp, name)
+        if not callable(attr) or isinstance(attr, type):
+            return attr
+
+        def on_device(*args, **kwargs):
+            with self._xp.cuda.Device(self._index):
+                return attr(*args, **kwargs)
+
+        return on_device
+
+
+def _module_for_device(dev):
+    xp = module_for(dev)
+    if xp is np or dev.index is None:
+        return xp
+    return _OnDevice(xp, dev.index)
+
+
 def _module_and_device(device):
     dev = to_device(device) if device is not None else get_default_device()
-    return module_for(dev), dev
+    return _module_for_device(dev), dev
 
 
 def _on_device(array, dev):
@@ -335,7 +363,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
 def _like(input, dtype, device):
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else input._data.dtype
     dev = to_device(device) if device is not None else input.device
-    return module_for(dev), np_dtype
+    return _module_for_device(dev), np_dtype
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
