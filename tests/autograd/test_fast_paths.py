@@ -172,3 +172,13 @@ def test_setitem_plain_index_errors(index):
 def test_getitem_on_0d_errors(index):
     error, expected = check_raises(lambda lib, x: x[index], np.float32(1.0) * np.ones(()))
     assert str(error) == str(expected)
+
+
+FLIPS = [((2, 3, 4), -1), ((2, 3, 4), 0), ((2, 3, 4), (0, 2)), ((2, 3, 4), [1]), ((), 0),
+         ((), -1), ((5,), ())]
+
+
+@pytest.mark.parametrize("shape,dims", FLIPS, ids=[str(c) for c in FLIPS])
+def test_flip_fast_path(shape, dims):
+    e_out, _ = check(lambda lib, x: x.flip(dims), randn(*shape))
+    assert e_out.is_contiguous()

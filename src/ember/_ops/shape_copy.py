@@ -24,7 +24,12 @@ class Flip(Function):
         ctx.dims = dims
         # A reversed-slice view copied to C order: what np.flip + ascontiguousarray do,
         # without np.flip's axis normalisation (dims are already wrapped).
-        flipped = tuple([_REVERSED if d in dims else _ALL for d in range(x.ndim)])
+        if x.ndim == 0:
+            return x.copy()  # a 0-d tensor accepts dim 0/-1 and flips nothing
+        if len(dims) == 1:
+            flipped = (_ALL,) * dims[0] + (_REVERSED,)
+        else:
+            flipped = tuple([_REVERSED if d in dims else _ALL for d in range(x.ndim)])
         return x[flipped].copy()
 
     @staticmethod
@@ -33,8 +38,11 @@ class Flip(Function):
 
 
 def flip(input, *dims):
-    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
-        dims = tuple(dims[0])
+    if len(dims) == 1:
+        if type(dims[0]) is int:  # the common x.flip(-1): one dim, nothing to de-duplicate
+            return Flip.apply(input, (wrap_dim(dims[0], input._data.ndim),))
+        if isinstance(dims[0], (list, tuple)):
+            dims = tuple(dims[0])
     ndim = input._data.ndim
     wrapped = tuple(wrap_dim(d, ndim) for d in dims)
     if len(set(wrapped)) != len(wrapped):
