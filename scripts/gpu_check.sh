@@ -11,7 +11,16 @@ import cupy, torch
 print("cupy", cupy.__version__, "| torch", torch.__version__, "| device",
       torch.cuda.get_device_name(0))
 PY
-python3 -m pytest -q -p no:cacheprovider tests/test_devices.py tests/amp 2>&1 | tail -n 15
+# tests/cuda_sim uses the real CuPy here (its conftest installs the NumPy fake only when
+# cupy cannot be imported or sees no GPU), so the CUDA paths CI checks on the fake run for real.
+python3 - <<'PY'
+import sys
+sys.path.insert(0, "tests/cuda_sim")
+import conftest
+print("tests/cuda_sim runs on", "real CuPy" if conftest.REAL_GPU else "the NumPy fake (no GPU seen)")
+PY
+python3 -m pytest -q -p no:cacheprovider tests/test_devices.py tests/amp \
+    tests/cuda_sim/test_cuda_sim.py 2>&1 | tail -n 25
 python3 - <<'PY'
 import statistics, time
 import torch
