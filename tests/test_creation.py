@@ -394,3 +394,37 @@ def test_triangle_indices(name):
 def test_triangle_indices_errors(fn):
     ours, theirs = check_raises(fn)
     assert str(ours) == str(theirs)
+
+
+FILL_DIAGONAL = {
+    "square": ((4, 4), {}),
+    "tall": ((7, 3), {}),
+    "tall_wrap": ((7, 3), {"wrap": True}),
+    "wide": ((3, 5), {}),
+    "wide_wrap": ((3, 5), {"wrap": True}),
+    "cube": ((3, 3, 3), {}),
+    "empty": ((0, 3), {}),
+}
+
+
+@pytest.mark.parametrize("name", list(FILL_DIAGONAL))
+def test_fill_diagonal_(name):
+    shape, kwargs = FILL_DIAGONAL[name]
+    check(lambda lib, x: x.clone().fill_diagonal_(2.5, **kwargs) * 3, randn(*shape))
+
+
+def test_fill_diagonal_writes_through_views_and_ints():
+    check(lambda lib: lib.arange(12).view(4, 3).fill_diagonal_(-1, wrap=True))
+    base = ember.zeros(4, 4)
+    view = base[1:, 1:]
+    assert view.fill_diagonal_(1) is view
+    expected = torch.zeros(4, 4)
+    expected[1:, 1:].fill_diagonal_(1)
+    assert np.array_equal(base.numpy(), expected.numpy())
+    assert base._version == 1
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 3, 2)])
+def test_fill_diagonal_errors(shape):
+    ours, theirs = check_raises(lambda lib, x: x.fill_diagonal_(1), randn(*shape))
+    assert str(ours) == str(theirs)

@@ -1,4 +1,5 @@
-"""In-place fills and copies: ``zero_``, ``fill_``, ``copy_``, ``resize_``.
+"""In-place fills and copies: ``zero_``, ``fill_``, ``fill_diagonal_``, ``copy_``,
+``resize_``.
 
 Bound onto Tensor through ``creation.TENSOR_METHODS``. Without a graph they write into
 the tensor's own memory (views see it); under autograd they go through ``apply_inplace``
@@ -8,7 +9,7 @@ so the overwritten history gets a zero gradient, as PyTorch's Fill/Zero/Copy bac
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ._util import Tensor, array_module, inplace_check
+from ._util import Tensor, _make, array_module, inplace_check
 from .creation import ToCopy, _size, zeros_like
 
 
@@ -85,6 +86,59 @@ def zero_(self) -> Tensor:
         return apply_inplace(self, Zero.apply(self, 0))
     inplace_check(self)
     self._data[...] = 0
+    self._vc[0] += 1
+    return self
+
+
+def _diagonal_positions(shape, wrap, xp):
+    """Index tuple of the main diagonal's elements, as ``numpy.fill_diagonal``: every
+    ``step``-th element of the row-major layout; a tall matrix restarts the diagonal
+    below the square part when ``wrap``."""
+    if len(shape) < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if len(shape) > 2 and len(set(shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    total = 1
+    for size in shape:
+        total *= size
+    if len(shape) == 2:
+        step = shape[1] + 1
+        end = total if wrap else min(total, shape[1] * shape[1])
+    else:
+        step = sum(shape[0] ** k for k in range(len(shape)))
+        end = total
+    return xp.unravel_index(xp.arange(0, end, step), shape)
+
+
+class FillDiagonal(Function):
+    """``self.fill_diagonal_(value)`` under autograd: the overwritten diagonal gets a zero
+    gradient, the rest passes through."""
+
+    _array_io = True
+    _node_name = "CopySlices"
+
+    @staticmethod
+    def forward(ctx, x, value, wrap):
+        xp = array_module(x)
+        ctx.positions = _diagonal_positions(x.shape, wrap, xp)
+        out = x.copy()
+        out[ctx.positions] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        keep = array_module(grad._data).ones(grad.shape, dtype=grad._data.dtype)
+        keep[ctx.positions] = 0
+        return grad * _make(keep), None, None
+
+
+def fill_diagonal_(self, fill_value, wrap=False) -> Tensor:
+    from ._inplace import apply_inplace, needs_graph
+
+    if needs_graph(self):
+        return apply_inplace(self, FillDiagonal.apply(self, fill_value, wrap))
+    inplace_check(self)
+    self._data[_diagonal_positions(self._data.shape, wrap, array_module(self._data))] = fill_value
     self._vc[0] += 1
     return self
 

@@ -667,11 +667,12 @@ __all__ = [
     "eye", "tril_indices", "triu_indices", "clone", "is_tensor", "numel",
 ]
 
-from ._fill import copy_, fill_, resize_, zero_  # noqa: E402 - they build on the above
+from ._fill import copy_, fill_, fill_diagonal_, resize_, zero_  # noqa: E402 - they build on the above
 
 TENSOR_METHODS = {
     "to": to, "clone": clone, "contiguous": contiguous,
-    "zero_": zero_, "fill_": fill_, "copy_": copy_, "resize_": resize_,
+    "zero_": zero_, "fill_": fill_, "fill_diagonal_": fill_diagonal_, "copy_": copy_,
+    "resize_": resize_,
     "new_tensor": _new_tensor, "new_zeros": _new_zeros, "new_ones": _new_ones,
     "new_empty": _new_empty, "new_full": _new_full,
     "float": _cast("float32"), "double": _cast("float64"), "half": _cast("float16"),
