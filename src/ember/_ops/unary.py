@@ -75,7 +75,7 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
 
     def array_backward(ctx, grad):
         (saved,) = saved_arrays(ctx)
-        if saved.dtype != grad.dtype:
+        if saved.dtype is not grad.dtype and saved.dtype != grad.dtype:
             return NotImplemented
         return (derivative(grad, saved),)
 
