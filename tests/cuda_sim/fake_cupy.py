@@ -22,6 +22,7 @@ __version__ = "0.0-fake"
 
 _DEVICE_COUNT = 2
 _current = {"device": 0}
+_nesting = {"depth": 0}  # > 0 while NumPy runs an array function on device arrays
 
 
 def _is_host_array(value):
@@ -65,12 +66,21 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
         return _wrap(result, device_id)
 
     def __array_function__(self, func, types_, args, kwargs):
+        # Only the caller's arguments are checked: NumPy's own implementations mix in
+        # host temporaries (zeros_like copies from a host zero), as CuPy's kernels do not.
+        if _nesting["depth"]:
+            return super().__array_function__(func, types_, args, kwargs)
         flat = list(args) + list(kwargs.values())
         for value in list(flat):
             if isinstance(value, (list, tuple)):
                 flat.extend(value)
         device_id = _common_device(flat)
-        return _wrap(super().__array_function__(func, types_, args, kwargs), device_id)
+        _nesting["depth"] += 1
+        try:
+            result = super().__array_function__(func, types_, args, kwargs)
+        finally:
+            _nesting["depth"] -= 1
+        return _wrap(result, device_id)
 
     def __getitem__(self, key):
         return _wrap(super().__getitem__(_unwrap_key(key)), self._device_id)

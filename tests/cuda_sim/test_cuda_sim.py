@@ -275,6 +275,31 @@ def test_autograd_double_backward_on_cuda():
     np.testing.assert_allclose(second.cpu().numpy(), 6 * np.array([0.5, -1.0, 2.0]), rtol=1e-6)
 
 
+@pytest.mark.parametrize("fn", [
+    lambda x: (x * x.sin()).sum(1),
+    lambda x: F.softmax(x @ x.t(), dim=1),
+    lambda x: F.conv1d(x.unsqueeze(0), x[:, :2].unsqueeze(0)),
+], ids=["mul-sin-sum", "matmul-softmax", "conv1d"])
+def test_gradcheck_on_cuda(fn):
+    x = ember.randn(3, 4, dtype=ember.float64, device="cuda", requires_grad=True)
+    assert ember.autograd.gradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("source, target", [("cpu", "cuda"), ("cuda", "cpu"), ("cuda", "cuda")])
+def test_copy_and_fill_across_devices(source, target):
+    """copy_ moves data across devices (as PyTorch's does); fill_ takes a 0-d tensor."""
+    values = ember.arange(6.0, device=source).view(2, 3)
+    out = ember.zeros(2, 3, device=target).copy_(values)
+    assert out.device.type == target
+    np.testing.assert_array_equal(out.cpu().numpy(), np.arange(6.0).reshape(2, 3))
+    out.fill_(ember.tensor(2.5, device=source))
+    assert out.device.type == target and out.cpu().numpy().tolist() == [[2.5] * 3] * 2
+    leaf = ember.ones(2, 3, device=source, requires_grad=True)
+    copied = ember.zeros(2, 3, device=target).copy_(leaf)
+    copied.sum().backward()
+    assert leaf.grad.device.type == source
+
+
 def test_gradient_through_device_move():
     x = ember.randn(3, requires_grad=True)
     (x.cuda() * 2).sum().backward()
