@@ -442,12 +442,6 @@ def _user_forward(cls, ctx, args, kwargs):
     return out
 
 
-def _wrap_plain(out):
-    if type(out) is tuple:
-        return tuple(_make(o) if o is not None else None for o in out)
-    return _make(out)
-
-
 def _wrap_user_plain(ctx, args, out):
     """Outputs of a user Function when nothing is recorded: detached, but an in-place
     (dirty) input comes back as itself."""
