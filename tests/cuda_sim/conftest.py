@@ -2,7 +2,8 @@
 
 On a GPU machine (scripts/gpu_check.sh) the same tests run against real CuPy; in CI the
 fake is put in ``sys.modules['cupy']`` for each test and taken out afterwards, so no test
-outside this folder ever sees a GPU.
+outside this folder ever sees a GPU. ``EMBER_FAKE_CUPY=1`` forces the fake on a GPU machine
+(to check the fake itself).
 """
 
 import os

@@ -482,3 +482,26 @@ def test_grad_scaler_cuda_training_step():
     scaler.update()
     assert scaler.get_scale() == 2.0 ** 7
     assert all(ember.equal(p.detach(), k) for p, k in zip(model.parameters(), kept))
+
+
+# -- the CuPy behaviour ember relies on (checks the fake against real CuPy on a GPU) --------
+
+
+def test_cupy_contract(cupy_backend):
+    cp = cupy_backend
+    host = np.arange(6.0).reshape(2, 3)
+    device_array = cp.asarray(host)
+    assert isinstance(device_array, cp.ndarray) and device_array.device.id == 0
+    assert type(device_array.get()) is np.ndarray and type(cp.asnumpy(device_array)) is np.ndarray
+    np.testing.assert_array_equal(device_array.get(), host)
+    total = (device_array * 2).sum()
+    assert isinstance(total, cp.ndarray) and total.ndim == 0 and float(total) == 30.0
+    assert isinstance(device_array[1, 2], cp.ndarray) and device_array[1, 2].item() == 5.0
+    assert isinstance(cp.zeros(3), cp.ndarray) and isinstance(cp.exp(device_array), cp.ndarray)
+    with pytest.raises(TypeError):
+        device_array + host  # no implicit host-to-device copies
+    last = cp.cuda.runtime.getDeviceCount() - 1
+    with cp.cuda.Device(last):
+        assert cp.zeros(2).device.id == last and cp.cuda.runtime.getDevice() == last
+    assert cp.cuda.runtime.getDevice() == 0
+    assert cp.get_default_memory_pool().used_bytes() >= device_array.nbytes

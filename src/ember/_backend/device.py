@@ -139,10 +139,10 @@ def check_same_device(arrays) -> None:
     so a working op pays nothing. 0-d cpu arrays are scalars and mix with any device, as
     0-d cpu tensors do in PyTorch.
     """
-    cp = _cupy
+    array_types = (np.ndarray,) if _cupy is None else (np.ndarray, _cupy.ndarray)
     first = None
     for array in arrays:
-        if not (isinstance(array, np.ndarray) or (cp is not None and isinstance(array, cp.ndarray))):
+        if not isinstance(array, array_types):
             continue  # not an array: a Python scalar, a dtype, a shape, None
         if type(array) is np.ndarray and array.ndim == 0:
             continue
