@@ -186,6 +186,16 @@ def test_factories_allocate_on_the_indexed_device(factory):
         assert ember.zeros(1).device == ember.device(last)
 
 
+def test_plain_cuda_means_the_current_device():
+    last = ember.cuda.device_count() - 1
+    with ember.cuda.device(last):
+        expected = ember.device("cuda", last)
+        assert ember.ones(2).to("cuda").device == expected
+        assert ember.ones(2).cuda().device == expected
+        assert ember.zeros(2, device="cuda").device == expected
+        assert ember.tensor([1.0], device="cuda").device == expected
+
+
 def test_default_device_context():
     with ember.device("cuda"):
         made = ember.zeros(3)

@@ -103,7 +103,7 @@ def _on_device(array, dev):
             return array.get()
         return array
     xp = module_for(dev)
-    with xp.cuda.Device(dev.index or 0):
+    with xp.cuda.Device(dev.index):  # None: the current device
         return xp.asarray(array)
 
 
@@ -607,7 +607,8 @@ def to(self, *args, **kwargs) -> Tensor:
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else None
     dev = to_device(device) if device is not None else None
     if dev is not None and dev.type == "cuda" and dev.index is None:
-        dev = type(dev)("cuda", 0)
+        # 'cuda' means the current device, as in PyTorch (set_device / cuda.device)
+        dev = type(dev)("cuda", module_for(dev).cuda.runtime.getDevice())
     same_dtype = np_dtype is None or np_dtype == self._data.dtype
     same_device = dev is None or dev == self.device
     if same_dtype and same_device and not copy:
