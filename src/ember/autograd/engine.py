@@ -316,7 +316,28 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
             if run and target_nodes and not accumulate and node in target_nodes \
                     and _leads_nowhere(node, needed):
                 run = False
-            input_grads = _call_node(node, grads, retain_graph, arrays_ok) if run else None
+            if not run:
+                input_grads = None
+            elif (arrays_ok and len(grads) == 1 and node._array_backward is not None
+                  and not node._pre_hooks and not node._hooks and not _anomaly[0]
+                  and grads[0]._data.dtype.kind == "f"):
+                # No graph is being built and nothing observes this node: run the op's
+                # formula on arrays (Function._array_backward), skipping one Tensor op
+                # and its wrapping per term of the formula.
+                arrays = node._array_backward(node, grads[0]._data)
+                if arrays is NotImplemented:  # e.g. mixed dtypes: the Tensor formula
+                    input_grads = _call_node(node, grads, retain_graph)
+                else:
+                    if len(arrays) == 2:  # binary ops: no comprehension frame
+                        first, second = arrays
+                        input_grads = (None if first is None else _make(first),
+                                       None if second is None else _make(second))
+                    else:
+                        input_grads = [None if a is None else _make(a) for a in arrays]
+                    if not retain_graph:
+                        node._saved = None
+            else:
+                input_grads = _call_node(node, grads, retain_graph)
             input_meta = node._input_meta
             index = -1
             ready = None
@@ -376,46 +397,28 @@ def _leads_nowhere(node, needed):
     return True
 
 
-def _call_node(node, grads, retain_graph, arrays_ok=False):
+def _call_node(node, grads, retain_graph):
     if node._pre_hooks:
         for hook in node._pre_hooks:
             replaced = hook(tuple(grads))
             if replaced is not None:
                 grads = list(replaced)
     cls = type(node)
-    result = None
-    if len(grads) == 1:
-        fast = cls._array_backward
-        if fast is not None and arrays_ok:
-            # No graph is being built: run the op's formula on arrays, skipping one Tensor
-            # op (and its wrapping) per term of the formula.
-            grad_array = grads[0]._data
-            if grad_array.dtype.kind == "f":
-                arrays = fast(node, grad_array)
-                if arrays is not NotImplemented:
-                    if len(arrays) == 2:  # binary ops: no comprehension frame
-                        first, second = arrays
-                        result = (None if first is None else _make(first),
-                                  None if second is None else _make(second))
-                    else:
-                        result = tuple([None if a is None else _make(a) for a in arrays])
-    elif node._materialize:  # one output: it always has a gradient here
+    if len(grads) > 1 and node._materialize:  # one output: it always has a gradient here
         for nr, g in enumerate(grads):
             if g is None:
                 grads[nr] = _zeros_for_output(node, nr)
-    if result is None:
-        result = cls.backward(node, *grads)
-        if type(result) is not tuple:
-            result = (result,)
-        # (array backwards return one entry per input; Python backwards may return fewer)
-        expected = len(node.next_functions)
-        if len(result) < expected:
-            if not cls._array_io:
-                raise RuntimeError(
-                    f"function {node.name()} returned an incorrect number of gradients "
-                    f"(expected {expected}, got {len(result)})"
-                )
-            result = result + (None,) * (expected - len(result))
+    result = cls.backward(node, *grads)
+    if type(result) is not tuple:
+        result = (result,)
+    expected = len(node.next_functions)
+    if len(result) < expected:
+        if not cls._array_io:
+            raise RuntimeError(
+                f"function {node.name()} returned an incorrect number of gradients "
+                f"(expected {expected}, got {len(result)})"
+            )
+        result = result + (None,) * (expected - len(result))
     if _anomaly[0]:
         _check_anomaly(node, result)
     if node._hooks:
