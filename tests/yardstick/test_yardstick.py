@@ -39,6 +39,7 @@ SCRIPTS = [
     "rnn_classifier.py",    # Embedding + LSTM with pack_padded_sequence, GRU
     "transformer_lm.py",    # TransformerEncoder with a causal mask, MultiheadAttention
     "checkpoint_resume.py",  # full checkpoint dict (model, optimizer, epoch) and resume
+    "pruning.py",           # nn.utils.prune: unstructured, structured, iterative, global, remove
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -53,6 +54,7 @@ CLAIMS = {
     "rnn_classifier.py": ["padding stays zero: True", "tanaka -> Japanese"],
     "transformer_lm.py": ["causal: True"],
     "checkpoint_resume.py": ["resumed run identical to uninterrupted one: True"],
+    "pruning.py": ["pruned entries get no gradient: True", "Global sparsity: 20.00%"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
