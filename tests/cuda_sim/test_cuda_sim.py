@@ -46,6 +46,8 @@ def test_device_queries(cupy_backend):
     assert props.multi_processor_count > 0
     assert ember.cuda.get_device_capability() == (props.major, props.minor)
     assert repr(props).startswith("_CudaDeviceProperties(name=")
+    with pytest.raises(AssertionError, match="Invalid device id"):
+        ember.cuda.get_device_properties(count)
     assert ember.accelerator.is_available()
     assert ember.accelerator.current_accelerator() == ember.device("cuda")
 
@@ -94,6 +96,7 @@ def test_memory_statistics():
     assert ember.cuda.memory_reserved() < held
     ember.cuda.reset_peak_memory_stats()
     assert ember.cuda.max_memory_allocated() == ember.cuda.memory_allocated()
+    assert ember.cuda.memory_allocated(0) == ember.cuda.memory_allocated("cuda:0")
 
 
 def test_stream_and_event_timing():
@@ -117,6 +120,8 @@ def test_stream_and_event_timing():
     event = stream.record_event()
     event.wait(other)
     assert ember.cuda.current_stream().device == ember.device("cuda:0")
+    last = ember.cuda.device_count() - 1
+    assert ember.cuda.Stream(device=f"cuda:{last}").device == ember.device("cuda", last)
 
 
 # -- devices and moves ----------------------------------------------------------------------

@@ -78,7 +78,10 @@ class _DeviceProperties:
 
 def get_device_properties(device=None) -> _DeviceProperties:
     cp = _cupy()
-    return _DeviceProperties(cp.cuda.runtime.getDeviceProperties(_index(device)))
+    index = _index(device)
+    if not 0 <= index < device_count():
+        raise AssertionError("Invalid device id")
+    return _DeviceProperties(cp.cuda.runtime.getDeviceProperties(index))
 
 
 def get_device_name(device=None) -> str:
@@ -104,43 +107,50 @@ def synchronize(device=None) -> None:
 
 # -- memory: CuPy's default pool is ember's allocator ---------------------------------------
 
-_peak = {"allocated": 0, "reserved": 0}
+_peaks: dict = {}  # device index -> {"allocated": bytes, "reserved": bytes}
 
 
-def _pool():
-    return _cupy().get_default_memory_pool()
+def _pool_bytes(device, kind):
+    """Bytes the default pool of ``device`` holds in use ("allocated") or in all
+    ("reserved"); CuPy keeps one pool per device and answers for the current one. The
+    peak is the largest value seen by these queries (CuPy reports no allocator peak)."""
+    cp = _cupy()
+    index = _index(device)
+    with cp.cuda.Device(index):
+        pool = cp.get_default_memory_pool()
+        value = int(pool.used_bytes() if kind == "allocated" else pool.total_bytes())
+    peaks = _peaks.setdefault(index, {"allocated": 0, "reserved": 0})
+    peaks[kind] = max(peaks[kind], value)
+    return value
 
 
 def memory_allocated(device=None) -> int:
-    used = int(_pool().used_bytes())
-    _peak["allocated"] = max(_peak["allocated"], used)
-    return used
+    return _pool_bytes(device, "allocated")
 
 
 def max_memory_allocated(device=None) -> int:
-    return max(_peak["allocated"], memory_allocated(device))
+    current = _pool_bytes(device, "allocated")
+    return max(_peaks[_index(device)]["allocated"], current)
 
 
 def memory_reserved(device=None) -> int:
-    total = int(_pool().total_bytes())
-    _peak["reserved"] = max(_peak["reserved"], total)
-    return total
+    return _pool_bytes(device, "reserved")
 
 
 def max_memory_reserved(device=None) -> int:
-    return max(_peak["reserved"], memory_reserved(device))
+    current = _pool_bytes(device, "reserved")
+    return max(_peaks[_index(device)]["reserved"], current)
 
 
 def reset_peak_memory_stats(device=None) -> None:
-    _pool()
-    _peak["allocated"] = 0
-    _peak["reserved"] = 0
+    _cupy()
+    _peaks.pop(_index(device), None)
 
 
 def empty_cache() -> None:
     if cupy_module() is None:
         return  # as in PyTorch: nothing cached, nothing to free
-    _pool().free_all_blocks()
+    cupy_module().get_default_memory_pool().free_all_blocks()
 
 
 # -- seeding: no-ops without a GPU, as in PyTorch -------------------------------------------
@@ -179,8 +189,10 @@ class Stream:
 
     def __init__(self, device=None, priority=0, **kwargs):
         cp = _cupy()
-        self._stream = cp.cuda.Stream(non_blocking=True)
-        self.device = _device_type("cuda", _index(device))
+        index = _index(device)
+        with cp.cuda.Device(index):  # a CuPy stream belongs to the device current at creation
+            self._stream = cp.cuda.Stream(non_blocking=True)
+        self.device = _device_type("cuda", index)
 
     def synchronize(self) -> None:
         self._stream.synchronize()
