@@ -41,7 +41,7 @@ def _convert_index(index, data):
                 raise IndexError(_INDEX_TYPE_ERROR)
             parts.append(array)
             basic = False
-        elif isinstance(item, (list, np.ndarray)):
+        elif isinstance(item, (list, range, np.ndarray)):  # x[range(n), y]: nn tutorial
             if isinstance(item, list):
                 item = [int(i) if isinstance(i, Tensor) else i for i in item]
             host = np.asarray(item)
