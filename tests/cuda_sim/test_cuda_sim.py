@@ -499,6 +499,21 @@ def test_grad_scaler_cuda_training_step():
     assert all(ember.equal(p.detach(), k) for p, k in zip(model.parameters(), kept))
 
 
+def test_deprecated_cuda_amp_spellings_warn_and_work():
+    a = ember.randn(2, 3, device="cuda")
+    with pytest.warns(FutureWarning, match=re.escape(
+            "`torch.cuda.amp.autocast(args...)` is deprecated. Please use "
+            "`torch.amp.autocast('cuda', args...)` instead.")):
+        context = ember.cuda.amp.autocast()
+    with context:
+        assert (a @ a.t()).dtype == ember.float16
+    with pytest.warns(FutureWarning, match=re.escape(
+            "`torch.cuda.amp.GradScaler(args...)` is deprecated. Please use "
+            "`torch.amp.GradScaler('cuda', args...)` instead.")):
+        scaler = ember.cuda.amp.GradScaler(init_scale=4.0)
+    assert scaler.get_scale() == 4.0 and isinstance(scaler, ember.amp.GradScaler)
+
+
 # -- the CuPy behaviour ember relies on (checks the fake against real CuPy on a GPU) --------
 
 

@@ -290,5 +290,7 @@ __all__ = [
     "is_bf16_supported", "synchronize", "memory_allocated", "max_memory_allocated",
     "memory_reserved", "max_memory_reserved", "reset_peak_memory_stats", "empty_cache",
     "manual_seed", "manual_seed_all", "seed", "seed_all", "initial_seed", "Stream", "Event",
-    "current_stream", "default_stream", "stream", "device",
+    "current_stream", "default_stream", "stream", "device", "amp",
 ]
+
+from . import amp  # noqa: E402 - torch.cuda.amp's deprecated spellings; needs ember.amp
