@@ -393,6 +393,37 @@ def test_training_on_cuda_matches_cpu(name):
     assert gpu_model.cpu() is gpu_model and not next(gpu_model.parameters()).is_cuda
 
 
+OPTIMIZERS = sorted(name for name in dir(ember.optim)
+                    if name[0].isupper() and name != "Optimizer"
+                    and isinstance(getattr(ember.optim, name), type))
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_every_optimizer_steps_on_cuda_like_cpu(name):
+    """Each optimizer's state (momentum, moments, step counts) lives with its parameters."""
+    optimizer_class = getattr(ember.optim, name)
+    results = {}
+    for device in ("cpu", "cuda"):
+        ember.manual_seed(0)
+        param = ember.nn.Parameter(ember.randn(4, device=device))
+        optimizer = optimizer_class([param], **({} if name == "LBFGS" else {"lr": 0.1}))
+
+        def closure():
+            optimizer.zero_grad()
+            loss = (param * param).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(3):
+            if name == "LBFGS":
+                optimizer.step(closure)
+            else:
+                closure()
+                optimizer.step()
+        results[device] = param
+    _close(results["cuda"], results["cpu"])
+
+
 def test_module_cuda_method_and_parameter_grads():
     model = _mlp().cuda()
     model(ember.randn(2, 6, device="cuda")).sum().backward()
