@@ -201,6 +201,21 @@ def test_plain_cuda_means_the_current_device():
         assert ember.tensor([1.0], device="cuda").device == expected
 
 
+def test_tensors_from_cupy_arrays(cupy_backend):
+    device_array = cupy_backend.arange(6, dtype="float32").reshape(2, 3)
+    shared = ember.as_tensor(device_array)
+    assert shared.is_cuda and shared.dtype == ember.float32
+    device_array[0, 0] = 7.0
+    assert shared[0, 0].item() == 7.0  # as_tensor shares the CuPy memory
+    copied = ember.tensor(device_array, dtype=ember.float64)
+    device_array[0, 0] = 0.0
+    assert copied.is_cuda and copied.dtype == ember.float64 and copied[0, 0].item() == 7.0
+    on_cpu = ember.as_tensor(device_array, device="cpu")
+    assert on_cpu.device.type == "cpu" and on_cpu.numpy().tolist() == [[0, 1, 2], [3, 4, 5]]
+    with pytest.raises(TypeError, match="expected np.ndarray"):
+        ember.from_numpy(device_array)
+
+
 def test_default_device_context():
     with ember.device("cuda"):
         made = ember.zeros(3)

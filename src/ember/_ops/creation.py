@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .._backend import (
+    cupy_module,
     device_of,
     from_numpy_dtype,
     get_default_device,
@@ -202,11 +203,21 @@ def _to_numpy_data(data):
     )
 
 
+def _is_device_array(data) -> bool:
+    """A CuPy array (PyTorch reads these through ``__cuda_array_interface__``); checked
+    before the NumPy branches, which would copy it through the host or refuse it."""
+    cp = cupy_module()
+    return cp is not None and isinstance(data, cp.ndarray)
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Copy ``data`` (nested lists, scalars, arrays, tensors) into a new leaf tensor."""
     if isinstance(data, Tensor):
         _warn_copy_construct("torch.tensor(sourceTensor)")
         return _copy_tensor(data, dtype, device, requires_grad)
+    if type(data) is not np.ndarray and _is_device_array(data):
+        from_numpy_dtype(data.dtype)
+        return _copy_tensor(_make(data), dtype, device, requires_grad)
     return _tensor_from_data(data, dtype, device, requires_grad)
 
 
@@ -263,6 +274,9 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
         ):
             return data
         return data.to(device=device, dtype=dtype)
+    if type(data) is not np.ndarray and _is_device_array(data):
+        from_numpy_dtype(data.dtype)
+        return as_tensor(_make(data), dtype=dtype, device=device)  # shares the device memory
     if isinstance(data, np.ndarray) and (device is None or to_device(device).type == "cpu"):
         from_numpy_dtype(data.dtype)
         if dtype is None or to_dtype(dtype).np == data.dtype:
@@ -276,7 +290,7 @@ asarray = as_tensor
 
 def from_numpy(array) -> Tensor:
     """A tensor sharing memory with a NumPy array (writes go both ways)."""
-    if not isinstance(array, np.ndarray):
+    if not isinstance(array, np.ndarray) or _is_device_array(array):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     from_numpy_dtype(array.dtype)
     return _make(array)
