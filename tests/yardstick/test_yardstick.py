@@ -40,6 +40,8 @@ SCRIPTS = [
     "transformer_lm.py",    # TransformerEncoder with a causal mask, MultiheadAttention
     "checkpoint_resume.py",  # full checkpoint dict (model, optimizer, epoch) and resume
     "pruning.py",           # nn.utils.prune: unstructured, structured, iterative, global, remove
+    "nn_from_scratch.py",   # raw tensors to nn.Module: x[range(n), y], manual SGD, DataLoader, fit
+    "gan_and_friends.py",   # DCGAN step, affine_grid/grid_sample, n-gram embeddings, GRU attention
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -55,6 +57,8 @@ CLAIMS = {
     "transformer_lm.py": ["causal: True"],
     "checkpoint_resume.py": ["resumed run identical to uninterrupted one: True"],
     "pruning.py": ["pruned entries get no gradient: True", "Global sparsity: 20.00%"],
+    "nn_from_scratch.py": ["['weights', 'bias']", "(0): Lambda()"],
+    "gan_and_friends.py": ["fake: (4, 3, 8, 8) torch.float32", "warp: (1, 8, 8, 2)"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
