@@ -581,3 +581,18 @@ def test_cupy_contract(cupy_backend):
         assert cp.zeros(2).device.id == last and cp.cuda.runtime.getDevice() == last
     assert cp.cuda.runtime.getDevice() == 0
     assert cp.get_default_memory_pool().used_bytes() >= device_array.nbytes
+
+
+@pytest.mark.parametrize("op", [
+    lambda a, b: a + b,
+    lambda a, b: b * a,
+    lambda a, b: a.unsqueeze(0) @ b.unsqueeze(1),
+    lambda a, b: ember.cat([a, b]),
+    lambda a, b: ember.nn.functional.linear(a.unsqueeze(0), b.expand(3, 3)),
+])
+def test_mixing_devices_in_one_op_is_torchs_error(op):
+    on_cuda = ember.ones(3, device="cuda", requires_grad=True)
+    on_cpu = ember.ones(3)
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        op(on_cuda, on_cpu)
+    assert (on_cuda + ember.tensor(2.0)).device.type == "cuda"  # 0-d cpu tensors mix

@@ -19,6 +19,7 @@ import itertools
 import weakref
 
 from .._backend import autocast_state
+from .._backend.device import check_same_device
 from .._tensor import Tensor, _make
 from .grad_mode import _grad_enabled
 
@@ -188,7 +189,7 @@ class Function:
                 ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
                 try:
                     out = cls.forward(ctx, *forward_args, **kwargs)
-                except ValueError as exc:
+                except (TypeError, ValueError) as exc:  # TypeError: CuPy refusing a host array
                     _reraise_broadcast(exc, forward_args)
                 if type(out) is tuple:
                     return tuple(_make(o) if o is not None else None for o in out)
@@ -204,7 +205,7 @@ class Function:
             ctx._input_meta = tuple(metas)
             try:
                 out = cls.forward(ctx, *forward_args, **kwargs)
-            except ValueError as exc:
+            except (TypeError, ValueError) as exc:  # TypeError: CuPy refusing a host array
                 _reraise_broadcast(exc, forward_args)
             if type(out) is tuple or ctx._non_diff is not None:
                 return _finish_recording(cls, ctx, args, forward_args, out)
@@ -276,7 +277,7 @@ def apply_binary(cls, a, b):
         ctx.needs_input_grad = _NO_GRADS[2]
         try:
             out = cls.forward(ctx, x, y)
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:  # TypeError: CuPy refusing a host array
             _reraise_broadcast(exc, [x, y])
         if type(out) is tuple:
             return tuple(_make(o) if o is not None else None for o in out)
@@ -300,7 +301,7 @@ def apply_binary(cls, a, b):
     ctx._input_meta = (a_meta, b_meta)
     try:
         out = cls.forward(ctx, x, y)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:  # TypeError: CuPy refusing a host array
         _reraise_broadcast(exc, [x, y])
     if type(out) is tuple or ctx._non_diff is not None:
         return _finish_recording(cls, ctx, (a, b), [x, y], out)
@@ -392,7 +393,10 @@ def same_float(grad, *operands):
 def _reraise_broadcast(exc, arrays):
     """NumPy's broadcast failure (ValueError) as PyTorch's RuntimeError, naming the
     sizes and the dimension; any other ValueError propagates unchanged."""
-    if not str(exc).startswith("operands could not be broadcast"):
+    check_same_device(arrays)
+    if not isinstance(exc, ValueError) or not str(exc).startswith(
+        "operands could not be broadcast"
+    ):
         raise exc
     shapes = [a.shape for a in arrays if hasattr(a, "shape")][:2]
     if len(shapes) == 2:
