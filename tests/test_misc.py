@@ -220,3 +220,31 @@ def test_legacy_types_are_not_tensor_subclasses():
     assert issubclass(ember.FloatTensor, ember.Tensor) == issubclass(torch.FloatTensor,
                                                                      torch.Tensor)
     assert isinstance(ember.zeros(2), (ember.LongTensor, ember.FloatTensor))
+
+
+@pytest.mark.parametrize("calls", [["high"], ["medium", "highest"], ["low"], ["high", "low"], []])
+def test_float32_matmul_precision_like_torch(calls):
+    import warnings
+
+    before = torch.get_float32_matmul_precision()
+    try:
+        seen = []
+        for lib in (torch, ember):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                for precision in calls:
+                    lib.set_float32_matmul_precision(precision)
+            seen.append((lib.get_float32_matmul_precision(), len(caught)))
+            lib.set_float32_matmul_precision("highest")
+        assert seen[0] == seen[1]
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+@pytest.mark.parametrize("value", [3, None])
+def test_float32_matmul_precision_wants_a_str(value):
+    with pytest.raises(RuntimeError) as theirs:
+        torch.set_float32_matmul_precision(value)
+    with pytest.raises(RuntimeError) as ours:
+        ember.set_float32_matmul_precision(value)
+    assert str(ours.value) == str(theirs.value)

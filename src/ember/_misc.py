@@ -4,6 +4,7 @@ the legacy tensor types (``FloatTensor``, ...), ``typename`` and ``compile``."""
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -201,6 +202,26 @@ def is_deterministic_algorithms_warn_only_enabled() -> bool:
     return _deterministic["warn_only"]
 
 
+_matmul_precision = {"value": "highest"}
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Recorded for code that sets it (``"high"`` lets PyTorch use TF32 on GPUs); ember's
+    float32 GEMMs always run in full float32."""
+    if not isinstance(precision, str):
+        raise RuntimeError(f"set_float32_matmul_precision expects a str, but got "
+                           f"{type(precision).__name__}")
+    if precision not in ("highest", "high", "medium"):
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
+                      "setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=2)
+        return
+    _matmul_precision["value"] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return _matmul_precision["value"]
+
+
 _threads = {"count": None}
 
 
@@ -367,7 +388,7 @@ __all__ = [
     "finfo", "iinfo", "is_floating_point", "is_complex", "is_nonzero", "is_storage",
     "result_type", "promote_types", "can_cast", "use_deterministic_algorithms",
     "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
-    "set_num_threads", "get_num_threads", "set_num_interop_threads",
+    "set_float32_matmul_precision", "get_float32_matmul_precision", "set_num_threads", "get_num_threads", "set_num_interop_threads",
     "get_num_interop_threads", "FloatTensor", "DoubleTensor", "HalfTensor",
     "BFloat16Tensor", "ByteTensor", "CharTensor", "ShortTensor", "IntTensor", "LongTensor",
     "BoolTensor", "typename", "set_default_tensor_type", "compile",
