@@ -29,6 +29,7 @@ from ._ops.linalg import *  # noqa: F401,F403
 from ._ops.random import *  # noqa: F401,F403
 from ._ops.activation import *  # noqa: F401,F403
 from ._misc import *  # noqa: F401,F403
+from ._aliases import *  # noqa: F401,F403
 from . import (  # noqa: F401
     accelerator, backends, cuda, linalg, nn, optim, random, return_types, serialization, utils,
 )
