@@ -248,3 +248,12 @@ def test_float32_matmul_precision_wants_a_str(value):
     with pytest.raises(RuntimeError) as ours:
         ember.set_float32_matmul_precision(value)
     assert str(ours.value) == str(theirs.value)
+
+
+def test_version_module_like_a_cpu_build():
+    import ember.version
+
+    assert ember.version.__version__ == ember.__version__
+    assert ember.version.cuda == (None if not ember.cuda.is_available() else ember.version.cuda)
+    assert isinstance(ember.version.git_version, str) and ember.version.hip is None
+    assert {"cuda", "git_version", "hip", "debug"} <= set(dir(torch.version))
