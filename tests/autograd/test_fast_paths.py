@@ -182,3 +182,57 @@ FLIPS = [((2, 3, 4), -1), ((2, 3, 4), 0), ((2, 3, 4), (0, 2)), ((2, 3, 4), [1]),
 def test_flip_fast_path(shape, dims):
     e_out, _ = check(lambda lib, x: x.flip(dims), randn(*shape))
     assert e_out.is_contiguous()
+
+
+# .grad adopts a fresh gradient array without copying only when nothing else holds it;
+# each scenario then writes into the tensors involved and compares every value with torch
+def _shared_add(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = lib.tensor([3.0, 4.0], requires_grad=True)
+    (x + y).backward(lib.tensor([1.0, 1.0]))
+    (x * 2.0).sum().backward()  # accumulates into x.grad in place
+    return x.grad, y.grad
+
+
+def _user_gradient(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    upstream = lib.tensor([5.0, 6.0])
+    x.backward(upstream)
+    (x * 3.0).sum().backward()
+    return x.grad, upstream
+
+
+def _retained_pass_through(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    z = x + 0.0
+    z.retain_grad()
+    w = z - lib.tensor([1.0, 1.0])
+    w.retain_grad()
+    w.backward(lib.tensor([2.0, 3.0]))
+    (x * 4.0).sum().backward()
+    return x.grad, z.grad, w.grad
+
+
+def _leaf_hook_keeps_gradient(lib):
+    kept = []
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(kept.append)
+    (x * lib.tensor([2.0, 5.0])).sum().backward()
+    (x * 1.0).sum().backward()
+    return x.grad, kept[0]
+
+
+def _matmul_twice(lib):
+    a = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    b = lib.tensor([[0.5, -1.0], [2.0, 1.0]], requires_grad=True)
+    (a @ b).sum().backward()
+    (a @ b).sum().backward()
+    return a.grad, b.grad
+
+
+@pytest.mark.parametrize("scenario", [
+    _shared_add, _user_gradient, _retained_pass_through, _leaf_hook_keeps_gradient,
+    _matmul_twice,
+], ids=lambda f: f.__name__.strip("_"))
+def test_grad_adoption_never_aliases(scenario):
+    assert_same(scenario(ember), scenario(torch))

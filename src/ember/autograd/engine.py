@@ -10,6 +10,9 @@ instead of in every op's backward.
 from __future__ import annotations
 
 import heapq
+import sys
+
+import numpy as np
 
 from .._tensor import Tensor, _make
 from . import grad_mode
@@ -311,6 +314,9 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
                 run = False
             if leaf_node:
                 if run and accumulate:
+                    # Drop this loop's references to earlier nodes' results, so that
+                    # _accumulate can tell a gradient nothing else holds (see _sole_owner).
+                    input_grads = arrays = first = second = g = data = None
                     _accumulate(node, grads[0], create_graph)
                 continue
             if run and target_nodes and not accumulate and node in target_nodes \
@@ -487,15 +493,34 @@ def _run_leaf_hooks(variable, g):
     return g
 
 
+def _sole_owner(g):
+    """Whether ``g`` (a gradient arriving at a leaf, called from _accumulate) is the only
+    holder of its array: an owning NumPy array referenced only by ``g``, and ``g`` only by
+    the engine's buffer list and the two calls' arguments. Reference counts are exact, so
+    any other holder (another leaf's buffer, a hook, the caller's gradient, a view) makes
+    this False and the gradient is copied."""
+    data = g._data
+    if type(data) is not np.ndarray or data.base is not None or not data.flags.writeable:
+        return False
+    del data
+    # g: the buffer list, _accumulate's argument, this argument, getrefcount's argument
+    # g._data: g's slot and getrefcount's argument
+    return sys.getrefcount(g) <= 4 and sys.getrefcount(g._data) <= 2
+
+
 def _accumulate(node, g, create_graph):
     variable = node.variable
     if variable.grad is None:
         if create_graph:
             variable.grad = g
         else:
-            # Always a fresh array: the same gradient tensor may reach several leaves
-            # (AddBackward passes one tensor to both), and .grad is later updated in place.
-            variable.grad = _make(g._data.copy())
+            # .grad is later updated in place, so it must own its array: the same gradient
+            # tensor may reach several leaves (AddBackward passes one tensor to both) or
+            # be held elsewhere. A fresh array that nothing else holds is adopted as is.
+            if _sole_owner(g):
+                variable.grad = _make(g._data)
+            else:
+                variable.grad = _make(g._data.copy())
     elif create_graph or variable.grad._requires_grad:
         variable.grad = variable.grad + g
     else:
