@@ -13,6 +13,9 @@ imports it in a try block and falls back to a small stand-in for the three names
 (FakeData, ToTensor, Normalize) under real PyTorch; through `ember run`, ``torchvision``
 resolves to ember.vision and the stand-in is not used.
 
+checkpoint_interop.py also runs crossed: saved under PyTorch and loaded through `ember
+run`, and the other way round; what it loads must print as in its own PyTorch run.
+
 The subprocesses run a few at a time from one module fixture, so the file costs about as
 long as its slowest script under PyTorch rather than the sum.
 """
@@ -42,6 +45,7 @@ SCRIPTS = [
     "pruning.py",           # nn.utils.prune: unstructured, structured, iterative, global, remove
     "nn_from_scratch.py",   # raw tensors to nn.Module: x[range(n), y], manual SGD, DataLoader, fit
     "gan_and_friends.py",   # DCGAN step, affine_grid/grid_sample, n-gram embeddings, GRU attention
+    "checkpoint_interop.py",  # checkpoints saved by one library, loaded by the other (see below)
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -59,9 +63,13 @@ CLAIMS = {
     "pruning.py": ["pruned entries get no gradient: True", "Global sparsity: 20.00%"],
     "nn_from_scratch.py": ["['weights', 'bias']", "(0): Lambda()"],
     "gan_and_friends.py": ["fake: (4, 3, 8, 8) torch.float32", "warp: (1, 8, 8, 2)"],
+    "checkpoint_interop.py": ["<All keys matched successfully>", "Parameter True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
+
+
+INTEROP = "checkpoint_interop.py"
 
 
 def _run(command):
@@ -83,6 +91,26 @@ def results():
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {key: pool.submit(_run, jobs[key]) for key in order}
         return {key: future.result() for key, future in futures.items()}
+
+
+@pytest.fixture(scope="module")
+def crossed(tmp_path_factory):
+    """checkpoint_interop.py's load output for checkpoints written by the other library:
+    keyed by (who saved, who loaded)."""
+    script = str(HERE / INTEROP)
+    commands = {"torch": [sys.executable, script], "ember run": [
+        sys.executable, "-m", "ember", "run", script]}
+    pairs = [("torch", "ember run"), ("ember run", "torch")]
+    folders = {pair: tmp_path_factory.mktemp("interop") for pair in pairs}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        saved = [pool.submit(_run, commands[writer] + ["save", str(folders[writer, reader])])
+                 for writer, reader in pairs]
+        for future in saved:
+            _ok(future.result())
+        loads = {(writer, reader): pool.submit(
+            _run, commands[reader] + ["load", str(folders[writer, reader])])
+            for writer, reader in pairs}
+        return {pair: future.result() for pair, future in loads.items()}
 
 
 def _ok(result) -> str:
@@ -149,3 +177,8 @@ def test_script_keeps_its_promises(results, name):
     output = _ok(results[(name, "ember run")])
     for claim in CLAIMS[name]:
         assert claim in output, (claim, output)
+
+
+@pytest.mark.parametrize("writer, reader", [("torch", "ember run"), ("ember run", "torch")])
+def test_checkpoints_cross_between_the_libraries(results, crossed, writer, reader):
+    assert_same_output(_ok(crossed[writer, reader]), _ok(results[(INTEROP, "torch")]))
