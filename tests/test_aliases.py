@@ -25,14 +25,3 @@ CASES = {
 def test_top_level_alias_matches_torch(name):
     fn, inputs = CASES[name]
     check(fn, *inputs)
-
-
-def test_matmul_precision_setting():
-    import torch
-
-    import ember
-
-    for lib in (ember, torch):
-        lib.set_float32_matmul_precision("high")
-        assert lib.get_float32_matmul_precision() == "high"
-        lib.set_float32_matmul_precision("highest")

@@ -1,6 +1,5 @@
 """Top-level spellings PyTorch also exposes for nn.functional ops (``torch.conv2d``,
-``torch.layer_norm``, ``torch.dropout``, ...), with torch's top-level argument orders, and
-the matmul-precision setting. Each forwards to the one implementation in ``_ops``."""
+``torch.layer_norm``, ``torch.dropout``, ...), with torch's top-level argument orders. Each forwards to the one implementation in ``_ops``."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d",
     "adaptive_max_pool1d", "layer_norm", "group_norm", "batch_norm", "instance_norm",
     "dropout", "embedding", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
-    "set_float32_matmul_precision", "get_float32_matmul_precision",
 ]
 
 conv1d, conv2d, conv3d = _conv.conv1d, _conv.conv2d, _conv.conv3d
@@ -76,17 +74,3 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
 
     return _embedding(indices, weight, None if padding_idx == -1 else padding_idx,
                       scale_grad_by_freq=scale_grad_by_freq)
-
-
-_matmul_precision = ["highest"]
-
-
-def set_float32_matmul_precision(precision: str) -> None:
-    """Accepted for compatibility: NumPy's float32 GEMM has one precision ("highest")."""
-    if precision not in ("highest", "high", "medium"):
-        raise RuntimeError(f"Invalid precision '{precision}'")
-    _matmul_precision[0] = precision
-
-
-def get_float32_matmul_precision() -> str:
-    return _matmul_precision[0]
