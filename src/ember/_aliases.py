@@ -1,5 +1,6 @@
 """Top-level spellings PyTorch also exposes for nn.functional ops (``torch.conv2d``,
-``torch.layer_norm``, ``torch.dropout``, ...), with torch's top-level argument orders. Each forwards to the one implementation in ``_ops``."""
+``torch.layer_norm``, ``torch.dropout``, ...), with torch's top-level argument orders.
+Each forwards to the one implementation in ``_ops``."""
 
 from __future__ import annotations
 
