@@ -46,6 +46,7 @@ SCRIPTS = [
     "nn_from_scratch.py",   # raw tensors to nn.Module: x[range(n), y], manual SGD, DataLoader, fit
     "gan_and_friends.py",   # DCGAN step, affine_grid/grid_sample, n-gram embeddings, GRU attention
     "checkpoint_interop.py",  # checkpoints saved by one library, loaded by the other (see below)
+    "blitz_neural_networks.py",  # LeNet, backward(gradient), MSELoss, f.data.sub_, optim.SGD
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -64,6 +65,7 @@ CLAIMS = {
     "nn_from_scratch.py": ["['weights', 'bias']", "(0): Lambda()"],
     "gan_and_friends.py": ["fake: (4, 3, 8, 8) torch.float32", "warp: (1, 8, 8, 2)"],
     "checkpoint_interop.py": ["<All keys matched successfully>", "Parameter True"],
+    "blitz_neural_networks.py": ["graph recorded: True", "grads cleared to None: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
