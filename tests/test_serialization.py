@@ -11,7 +11,6 @@ import pytest
 import torch
 
 import ember
-from ember._serialization_format import CheckpointError
 from oracle import as_numpy
 
 DTYPES = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",

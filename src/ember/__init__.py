@@ -3,6 +3,8 @@
 ``import ember as torch`` and write PyTorch code.
 """
 
+# ruff: noqa: F401  (this module re-exports the public namespace)
+
 __version__ = "0.1.0"
 
 from ._backend import (

@@ -4,7 +4,6 @@ Each forwards to the one implementation in ``_ops``."""
 
 from __future__ import annotations
 
-from ._ops import activation as _act
 from ._ops import conv as _conv
 from ._ops import norm as _norm
 from ._ops import pool as _pool

@@ -122,7 +122,7 @@ def _nuclear_norm(input, dim, keepdim):
     if dim is None:
         if ndim != 2:
             raise RuntimeError(
-                f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+                "linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
         dim = (0, 1)
     if len(dim) != 2:
         raise RuntimeError(_two_tuple_message(dim))
