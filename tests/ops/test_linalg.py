@@ -630,3 +630,24 @@ def test_ex_variants_report_info_per_batch_element():
     indefinite = np.stack([np.eye(2), -np.eye(2), np.diag([1.0, -1.0])]).astype(np.float32)
     check(lambda lib, x: lib.linalg.cholesky_ex(x).info, indefinite, grad=False)
     check(lambda lib, x: lib.linalg.cholesky_ex(x).L[0], indefinite, grad=False)
+
+
+@pytest.mark.parametrize("name,make", [
+    ("mm", lambda lib: (lib.ones(2, 3), lib.ones(3, 4))),
+    ("bmm", lambda lib: (lib.ones(2, 2, 3), lib.ones(2, 3, 4))),
+    ("mv", lambda lib: (lib.ones(2, 3), lib.ones(3))),
+    ("dot", lambda lib: (lib.ones(3), lib.ones(3))),
+    ("outer", lambda lib: (lib.ones(3), lib.arange(2.0))),
+    ("addmm", lambda lib: (lib.ones(2, 4), lib.ones(2, 3), lib.ones(3, 4))),
+    ("inverse", lambda lib: (lib.eye(3) * 2,)),
+])
+def test_products_honour_out(name, make):
+    import torch
+
+    results = []
+    for lib in (ember, torch):
+        out = lib.zeros(1)
+        returned = getattr(lib, name)(*make(lib), out=out)
+        assert returned is out
+        results.append(out.tolist())
+    assert results[0] == results[1]

@@ -587,6 +587,25 @@ def _imatmul(self, other):
 
 from .einsum import cdist, cross, einsum, kron, linalg_cross, tensordot  # noqa: E402
 
+
+def _honour_out(fn):
+    """Wrap a product so ``out=`` receives the result (resized as PyTorch does)."""
+
+    def wrapper(*args, out=None, **kwargs):
+        result = fn(*args, **kwargs)
+        return result if out is None else write_out(result, out, fn.__name__)
+
+    wrapper.__name__, wrapper.__qualname__, wrapper.__doc__ = fn.__name__, fn.__name__, fn.__doc__
+    return wrapper
+
+
+mm, bmm, mv, dot, vdot, inner, outer, ger = (
+    _honour_out(f) for f in (mm, bmm, mv, dot, vdot, inner, outer, ger))
+addmm, addmv, baddbmm, addbmm, addr, chain_matmul = (
+    _honour_out(f) for f in (addmm, addmv, baddbmm, addbmm, addr, chain_matmul))
+inverse, cholesky, cholesky_solve, cholesky_inverse = (
+    _honour_out(f) for f in (inverse, cholesky, cholesky_solve, cholesky_inverse))
+
 __all__ = [
     "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv",
     "addbmm", "baddbmm", "addr", "einsum", "tensordot", "kron", "cross", "cdist",
