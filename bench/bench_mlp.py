@@ -17,35 +17,6 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import compare, print_table  # noqa: E402
 
 
-def _steady_malloc():
-    """Fix glibc's malloc thresholds for the whole process (both libraries). By default
-    glibc returns freed large blocks to the OS and adapts its thresholds to what was freed
-    so far, so whichever library is timed first pays page faults on every large array
-    (measured: the MLP step 5.8 ms when timed first, 4.5 ms when timed second)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return  # not glibc
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    libc.mallopt(m_mmap_threshold, 64 << 20)
-    libc.mallopt(m_trim_threshold, 256 << 20)
-
-
-def _limit_threads():
-    """``BENCH_THREADS=n`` gives both libraries n threads (BLAS and intra-op). On a shared,
-    loaded machine multi-threaded GEMMs stall whenever one thread is descheduled, which
-    swamps the per-library difference; one thread each measures the libraries."""
-    count = os.environ.get("BENCH_THREADS")
-    if count:
-        import torch
-
-        import ember
-
-        torch.set_num_threads(int(count))
-        ember.set_num_threads(int(count))
-
 RNG = np.random.default_rng(0)
 TRAIN_X = RNG.standard_normal((128, 784)).astype(np.float32)
 TRAIN_Y = RNG.integers(0, 10, 128).astype(np.int64)
@@ -88,8 +59,6 @@ def mlp_inference(lib):
 
 
 def main():
-    _steady_malloc()
-    _limit_threads()
     rows = [
         compare("MLP 784-512-256-10 train step, batch 128", mlp_train_step, repeat=30,
                 warmup=15),
