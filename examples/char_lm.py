@@ -1,6 +1,6 @@
 """A character-level language model: an LSTM learns to write like Python's documentation.
 
-    python examples/char_lm.py [--steps 200] [--sample 400] [--seed 0]
+    python examples/char_lm.py [--steps 400] [--sample 400] [--seed 0]
 
 The text is the docstrings of a fixed list of standard-library modules (they ship with
 every Python, so nothing is downloaded) plus the Zen of Python. The model is
@@ -93,7 +93,7 @@ def sample(model, stoi, itos, prime: str, length: int, temperature: float = 0.8)
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description="Train a character-level LSTM on Python's "
                                                  "docstrings, then sample from it.")
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--length", type=int, default=64)
     parser.add_argument("--sample", type=int, default=400, help="characters to generate")
