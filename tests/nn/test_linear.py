@@ -244,3 +244,16 @@ def test_linear_partial_requires_grad(needs):
         assert (t_grad is None) == (e_grad is None)
         if t_grad is not None:
             np.testing.assert_allclose(e_grad.numpy(), t_grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 4), (5, 2, 4)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_node_names_as_torch(shape, bias):
+    import torch
+
+    names = []
+    for lib in (ember, torch):
+        weight = lib.randn(3, 4, requires_grad=True)
+        b = lib.randn(3, requires_grad=True) if bias else None
+        names.append(lib.nn.functional.linear(lib.randn(*shape), weight, b).grad_fn.name())
+    assert names[0] == names[1]

@@ -651,3 +651,11 @@ def test_products_honour_out(name, make):
         assert returned is out
         results.append(out.tolist())
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (3, 4)), ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)),
+                                    ((5, 2, 3), (5, 3, 4)), ((5, 2, 3), (3, 4))])
+def test_matmul_node_names_as_torch(shapes):
+    names = [(lib.randn(*shapes[0], requires_grad=True) @ lib.randn(*shapes[1])).grad_fn.name()
+             for lib in (ember, torch)]
+    assert names[0] == names[1]

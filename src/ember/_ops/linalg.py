@@ -224,11 +224,21 @@ def _matmul_backward_arrays(grad, a, b, a_nd, b_nd, needs_a, needs_b):
     return grad_a, grad_b
 
 
+_MATMUL_NODE_NAMES = {
+    (2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackward0",
+    (1, 2): "SqueezeBackward4",
+}
+
+
 class Matmul(Function):
     """a @ b with PyTorch's rules: 1-D operands are promoted and squeezed, batch dims
     broadcast, both operands must share a dtype."""
 
     _array_io = True
+
+    def name(self):
+        """The node PyTorch's matmul decomposition ends in, for these operand ranks."""
+        return _MATMUL_NODE_NAMES.get(getattr(self, "ndims", None), "UnsafeViewBackward0")
 
     @staticmethod
     def forward(ctx, a, b):

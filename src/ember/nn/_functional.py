@@ -41,6 +41,15 @@ class Linear(Function):
 
     _array_io = True
 
+    def name(self):
+        """PyTorch's node for linear: addmm/mm for 2-D input, a view otherwise."""
+        rank, has_bias = getattr(self, "signature", (2, True))
+        if rank == 2:
+            return "AddmmBackward0" if has_bias else "MmBackward0"
+        if rank == 1 and not has_bias:
+            return "SqueezeBackward4"
+        return "ViewBackward0" if has_bias else "UnsafeViewBackward0"
+
     @staticmethod
     def forward(ctx, x, weight, bias):
         if x.dtype != weight.dtype:
@@ -72,6 +81,8 @@ class Linear(Function):
         needs = ctx.needs_input_grad
         if needs[0] or needs[1]:
             ctx.save_for_backward(x if needs[1] else None, weight if needs[0] else None)
+        if x.ndim != 2 or bias is None:
+            ctx.signature = (x.ndim, bias is not None)
         return out if x.ndim == 2 else out.reshape(*x.shape[:-1], weight.shape[0])
 
     @staticmethod
