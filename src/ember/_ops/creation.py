@@ -21,6 +21,7 @@ from .._backend import (
 )
 from .._backend import dtypes as _dt
 from ..autograd.function import Function
+from ..autograd.grad_mode import _grad_enabled
 from .._tensor import Size
 from ._util import Tensor, _make, array_module
 
@@ -661,8 +662,16 @@ def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=
 
 
 def _cast(np_name):
+    target = getattr(_dt, np_name)
+
     def method(self, memory_format=None):
-        return to(self, getattr(_dt, np_name))
+        array = self._data
+        if array.dtype == target.np:
+            return self
+        if not (self._requires_grad and _grad_enabled[0]):
+            # Nothing to record: a plain astype (per-sample data pipelines call this a lot).
+            return _make(array.astype(target.numpy_dtype))
+        return to(self, target)
 
     method.__name__ = np_name
     return method
