@@ -207,20 +207,7 @@ class Function:
                 out = cls.forward(ctx, *forward_args, **kwargs)
             except (TypeError, ValueError) as exc:  # TypeError: CuPy refusing a host array
                 _reraise_broadcast(exc, forward_args)
-            if type(out) is tuple or ctx._non_diff is not None:
-                return _finish_recording(cls, ctx, args, forward_args, out)
-            ctx._num_outputs = 1
-            if out.dtype.kind in _DIFFERENTIABLE_KINDS:
-                result = _make(out, True, ctx, 0)
-            else:
-                result = _make(out)
-            to_save = ctx._to_save
-            if to_save:
-                ctx._to_save = None
-                _resolve_saved_single(ctx, to_save, args, forward_args, result, out)
-            else:
-                ctx._saved = ()
-            return result
+            return _finish_output(cls, ctx, args, forward_args, out)
         record = False
         if _grad_enabled[0]:
             for arg in args:
@@ -303,20 +290,7 @@ def apply_binary(cls, a, b):
         out = cls.forward(ctx, x, y)
     except (TypeError, ValueError) as exc:  # TypeError: CuPy refusing a host array
         _reraise_broadcast(exc, [x, y])
-    if type(out) is tuple or ctx._non_diff is not None:
-        return _finish_recording(cls, ctx, (a, b), [x, y], out)
-    ctx._num_outputs = 1
-    if out.dtype.kind in _DIFFERENTIABLE_KINDS:
-        result = _make(out, True, ctx, 0)
-    else:
-        result = _make(out)
-    to_save = ctx._to_save
-    if to_save:
-        ctx._to_save = None
-        _resolve_saved_single(ctx, to_save, (a, b), (x, y), result, out)
-    else:
-        ctx._saved = ()
-    return result
+    return _finish_output(cls, ctx, (a, b), [x, y], out)
 
 
 def apply_unary(cls, a):
@@ -336,8 +310,14 @@ def apply_unary(cls, a):
     ctx.needs_input_grad = _ONE_GRAD
     ctx._input_meta = ((x.shape, x.dtype, type(x)),)
     out = cls.forward(ctx, x)
+    return _finish_output(cls, ctx, (a,), [x], out)
+
+
+def _finish_output(cls, ctx, args, forward_args, out):
+    """Wrap a recorded forward's result: the one-output case inline (the common one),
+    anything else through ``_finish_recording``. Shared by apply and its fast paths."""
     if type(out) is tuple or ctx._non_diff is not None:
-        return _finish_recording(cls, ctx, (a,), [x], out)
+        return _finish_recording(cls, ctx, args, forward_args, out)
     ctx._num_outputs = 1
     if out.dtype.kind in _DIFFERENTIABLE_KINDS:
         result = _make(out, True, ctx, 0)
@@ -346,7 +326,7 @@ def apply_unary(cls, a):
     to_save = ctx._to_save
     if to_save:
         ctx._to_save = None
-        _resolve_saved_single(ctx, to_save, (a,), (x,), result, out)
+        _resolve_saved_single(ctx, to_save, args, forward_args, result, out)
     else:
         ctx._saved = ()
     return result
