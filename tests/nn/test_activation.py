@@ -319,3 +319,31 @@ def test_inplace_negative_slope_backward_raises(name, args):
     check_raises(lambda lib, x: getattr(F(lib), name)(x.requires_grad_() * 1, *args)
                  .sum().backward(), spread(3), match="backward calculation is triggered with a")
     check(lambda lib, x: getattr(F(lib), name)(x * 1, *args), spread(3), grad=False)
+
+
+SPECIAL_VALUES = np.array([-0.0, 0.0, np.nan, -1.5, 2.0, np.inf, -np.inf, 7.0], dtype=np.float32)
+
+
+@pytest.mark.parametrize("name", ["relu", "relu6", "hardtanh", "leaky_relu"])
+def test_piecewise_signed_zero_nan_inf(name):
+    """-0.0 stays -0.0 (PyTorch's relu is a clamp), NaN propagates forward and passes the
+    gradient backward (PyTorch masks with ``x <= threshold``, false at NaN)."""
+    def fn(lib, x):
+        return getattr(F(lib), name)(x)
+
+    check(fn, SPECIAL_VALUES.copy())
+    for lib in (ember, __import__("torch")):
+        out = fn(lib, lib.tensor(SPECIAL_VALUES))
+        signs = np.signbit(np.asarray(out.numpy()))[:2]
+        assert list(signs) == [True, False] or name == "leaky_relu", (lib.__name__, signs)
+
+
+@pytest.mark.parametrize("shape", [(3,), (64, 130), (4, 8, 16, 16)])
+def test_relu_no_grad_path_matches_graph_path(shape):
+    """Under no_grad relu skips the slope; the values are the same either way."""
+    x = randn(*shape)
+    with ember.no_grad():
+        fast = ember.relu(ember.tensor(x))
+    slow = ember.relu(ember.tensor(x, requires_grad=True))
+    np.testing.assert_array_equal(fast.numpy(), slow.detach().numpy())
+    check(lambda lib, t: F(lib).relu(t), x)
