@@ -12,15 +12,19 @@ import statistics
 import time
 
 
-def _median_seconds(step, repeat, warmup):
-    for _ in range(warmup):
-        step()
-    samples = []
+def _interleaved_medians(steps, repeat, warmup):
+    """Median seconds per step, sampling the steps in turn (a, b, a, b, ...) so that a
+    change in machine load during the run touches every library alike."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    samples = {label: [] for label in steps}
     for _ in range(repeat):
-        start = time.perf_counter()
-        step()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for label, step in steps.items():
+            start = time.perf_counter()
+            step()
+            samples[label].append(time.perf_counter() - start)
+    return {label: statistics.median(values) for label, values in samples.items()}
 
 
 def threads():
@@ -56,11 +60,11 @@ def compare(name, setup, repeat=20, warmup=3, libs=None, extra=None):
     ember.set_num_threads(threads())
     torch.set_num_threads(threads())
     libs = libs or {"ember": ember, "torch": torch}
-    times = {}
+    steps = {}
     for label, lib in libs.items():
         lib.manual_seed(0)
-        step = setup(lib)
-        times[label] = _median_seconds(step, repeat, warmup)
+        steps[label] = setup(lib)
+    times = _interleaved_medians(steps, repeat, warmup)
     row = {"workload": name, "ember_ms": times["ember"] * 1e3, "torch_ms": times["torch"] * 1e3,
            "ratio": times["ember"] / times["torch"]}
     if extra:
