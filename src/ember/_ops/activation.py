@@ -21,6 +21,11 @@ from ._inplace import apply_inplace
 from ._softmax import LogSoftmax, Softmax, _prepare_softmax, _require_float
 from ._util import Tensor, _make, type_name, wrap_dim, xp_of
 
+try:  # the clip ufunc itself: np.clip's Python wrapper costs ~3 us per call
+    from numpy._core.umath import clip as _np_clip
+except ImportError:  # NumPy 1.x
+    from numpy.core.umath import clip as _np_clip
+
 # ---------------------------------------------------------------------------
 # erf (NumPy has none; SciPy is optional)
 # ---------------------------------------------------------------------------
@@ -105,8 +110,8 @@ class Relu(_Piecewise):
         """clip(x, 0, inf) for floats: NumPy's maximum with a scalar operand runs an
         unvectorised loop (3x slower than clip, measured 50 vs 17 us on 256x512 float32),
         and clip keeps -0.0 as PyTorch's relu does."""
-        if x.dtype.kind == "f" and x.dtype.itemsize >= 2 and x.dtype.char in "efd":
-            return xp.clip(x, 0, math.inf)
+        if x.dtype.char in "efd":
+            return (_np_clip if xp is np else xp.clip)(x, 0, math.inf)
         return xp.maximum(x, 0)
 
     @classmethod
