@@ -1,0 +1,126 @@
+"""Helpers every tensor factory shares: ``out=``, size parsing, placing arrays on a
+device and wrapping them as leaf tensors."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .._backend import get_default_device, get_default_dtype, module_for, to_device, to_dtype
+from ._util import Tensor, _make, type_name
+
+
+def supports_out(fn):
+    """``out=``: the result's dtype defaults to ``out``'s, and is written into ``out``
+    (resized when the shape differs, as PyTorch resizes out tensors)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        if kwargs.get("dtype") is None and "dtype" in _params(fn):
+            kwargs["dtype"] = out.dtype
+        elif kwargs.get("dtype") is not None and to_dtype(kwargs["dtype"]) != out.dtype:
+            raise RuntimeError(
+                f"dtype {type_name(to_dtype(kwargs['dtype']).np)} does not match dtype of out "
+                f"parameter ({type_name(out._data.dtype)})"
+            )
+        result = fn(*args, **kwargs)
+        source = result._data.astype(out._data.dtype, copy=False)
+        if out._data.shape == source.shape:
+            out._data[...] = source
+        else:
+            out._data = source.copy() if source is result._data else source
+        out._vc[0] += 1
+        return out
+
+    return wrapper
+
+
+def _params(fn):
+    import inspect
+
+    return inspect.signature(fn).parameters
+
+
+class _OnDevice:
+    """CuPy with each call made while device ``index`` is current: CuPy allocates on the
+    current device, and ``zeros(..., device='cuda:1')`` must not land on cuda:0."""
+
+    __slots__ = ("_xp", "_index")
+
+    def __init__(self, xp, index):
+        self._xp, self._index = xp, index
+
+    def __getattr__(self, name):
+        attr = getattr(self._xp, name)
+        if not callable(attr) or isinstance(attr, type):
+            return attr
+
+        def on_device(*args, **kwargs):
+            with self._xp.cuda.Device(self._index):
+                return attr(*args, **kwargs)
+
+        return on_device
+
+
+def _module_for_device(dev):
+    xp = module_for(dev)
+    if xp is np or dev.index is None:
+        return xp
+    return _OnDevice(xp, dev.index)
+
+
+def _module_and_device(device):
+    dev = to_device(device) if device is not None else get_default_device()
+    return _module_for_device(dev), dev
+
+
+def _on_device(array, dev):
+    """Move a NumPy array to ``dev`` (a no-op for cpu)."""
+    if dev is None or dev.type == "cpu":
+        if type(array) is not np.ndarray and hasattr(array, "get"):
+            return array.get()
+        return array
+    xp = module_for(dev)
+    with xp.cuda.Device(dev.index):  # None: the current device
+        return xp.asarray(array)
+
+
+def _finish(array, requires_grad):
+    t = _make(array)
+    if requires_grad:
+        if array.dtype.kind not in "fcV":  # factories word it differently from requires_grad_
+            raise RuntimeError(
+                "Only Tensors of floating point and complex dtype can require gradients"
+            )
+        t._requires_grad = True
+    return t
+
+
+def _np_dtype(dtype):
+    """The NumPy dtype for a factory's ``dtype=`` argument (None: the default dtype)."""
+    return to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
+
+
+def _size(size):
+    """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` and ``f(torch.Size(...))``."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = int(s.item())
+        if not isinstance(s, (int, np.integer)):
+            raise TypeError(
+                f"empty(): argument 'size' must be tuple of ints, but found element of type "
+                f"{type(s).__name__}"
+            )
+        if s < 0:
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {s}: {list(size)}"
+            )
+        out.append(int(s))
+    return tuple(out)
+
