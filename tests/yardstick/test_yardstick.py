@@ -47,6 +47,10 @@ SCRIPTS = [
     "gan_and_friends.py",   # DCGAN step, affine_grid/grid_sample, n-gram embeddings, GRU attention
     "checkpoint_interop.py",  # checkpoints saved by one library, loaded by the other (see below)
     "blitz_neural_networks.py",  # LeNet, backward(gradient), MSELoss, f.data.sub_, optim.SGD
+    "examples_polynomial.py",  # "Learning PyTorch with Examples": numpy to nn, RMSprop, DynamicNet
+    "recipes_save_load.py",  # define a net, state_dicts, zeroing grads, save/load, warmstart
+    "vae.py",               # pytorch/examples vae: randn_like, binary_cross_entropy sum, argparse
+    "mnist_example.py",     # pytorch/examples mnist: Adadelta, StepLR, nll_loss sum, test loop
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -66,6 +70,11 @@ CLAIMS = {
     "gan_and_friends.py": ["fake: (4, 3, 8, 8) torch.float32", "warp: (1, 8, 8, 2)"],
     "checkpoint_interop.py": ["<All keys matched successfully>", "Parameter True"],
     "blitz_neural_networks.py": ["graph recorded: True", "grads cleared to None: True"],
+    "examples_polynomial.py": ["['a', 'b', 'c', 'd', 'e']", "xx: torch.Size([2000, 3])"],
+    "recipes_save_load.py": ["accumulates without zeroing: True", "warm weights copied: True",
+                             "entire model: SmallNet True", "BytesIO: True True"],
+    "vae.py": ["loss fell: True", "comparison: (16, 1, 28, 28) True True"],
+    "mnist_example.py": ["test loss fell: True accuracy above chance: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
