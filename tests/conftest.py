@@ -7,6 +7,14 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--device", default=os.environ.get("EMBER_TEST_DEVICE", "cpu"), choices=("cpu", "cuda"),
+        help="device the oracle (tests/oracle.py) builds ember's inputs on; torch's too when "
+             "torch has it, else torch stays on cpu. cuda without a GPU runs on the NumPy "
+             "CuPy double in tests/cuda_sim/fake_cupy.py. Default: $EMBER_TEST_DEVICE or cpu.")
+
+
 def pytest_configure(config):
     """One BLAS thread per test process, for NumPy and torch alike: pytest-xdist already
     runs one worker per core, and oversubscribed OpenBLAS threads on a loaded machine
@@ -16,6 +24,36 @@ def pytest_configure(config):
 
     threadpoolctl.threadpool_limits(1)
     torch.set_num_threads(1)
+    device = config.getoption("--device")
+    if device != "cpu":
+        _use_device(device)
+
+
+def _use_device(device):
+    """Point the oracle at ``device``; for cuda without a GPU, install the CuPy double for
+    the whole session (tests/cuda_sim's fixture swaps it per test and puts it back)."""
+    import oracle
+
+    if device == "cuda" and not _real_gpu():
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cuda_sim"))
+        import fake_cupy
+
+        from ember._backend import device as backend_device
+
+        sys.modules["cupy"], sys.modules["cupy.cuda"] = fake_cupy, fake_cupy.cuda
+        backend_device._cupy, backend_device._cupy_checked = None, False
+    oracle.set_device(device)
+
+
+def _real_gpu():
+    if os.environ.get("EMBER_FAKE_CUPY") == "1":
+        return False
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
 
 
 @pytest.fixture(autouse=True)

@@ -5,9 +5,18 @@ compares outputs (values, dtype, shape), then back-propagates the same random up
 gradient through both and compares every input's gradient. Inputs are NumPy arrays
 (become tensors; float ones require grad when ``grad=True``) or anything else (passed
 as is). Tolerances default to PyTorch's ``assert_close`` defaults for the dtype.
+
+Devices: ``DEVICE`` (``pytest --device cuda`` or ``EMBER_TEST_DEVICE=cuda``; default cpu)
+is where ember's inputs are built. torch's go to ``TORCH_DEVICE``: the same device when
+torch can use it, else cpu (torch on cpu stays the oracle). Results are compared on the
+host, and every ember output and gradient must be on the device its inputs were on.
+``check_raises`` always runs torch on cpu (a bad index on torch-cuda is a device-side
+assert that poisons the CUDA context for every later test).
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import torch
@@ -16,19 +25,64 @@ import ember
 
 RNG = np.random.default_rng(1234)
 
+DEVICE = "cpu"
+TORCH_DEVICE = "cpu"
 
-def to_torch(x, requires_grad=False):
+
+def set_device(name):
+    """Build ember's inputs on ``name`` ('cpu' or 'cuda'); torch's on the same device when
+    torch has it. Called once by tests/conftest.py from ``--device``."""
+    global DEVICE, TORCH_DEVICE
+    DEVICE = str(ember.device(name).type)
+    TORCH_DEVICE = DEVICE if DEVICE == "cpu" or _torch_has(DEVICE) else "cpu"
+    if TORCH_DEVICE == "cuda":
+        # cuDNN convolutions default to TF32 (10-bit mantissa); CuPy's do not.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+
+def _torch_has(device_type):
+    try:
+        return device_type == "cuda" and torch.cuda.is_available()
+    except Exception:
+        return False
+
+
+set_device(os.environ.get("EMBER_TEST_DEVICE", "cpu"))
+
+
+class _Nowhere:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def on_device(lib):
+    """The library's default-device context for the oracle's device (a no-op on cpu), so
+    tensors a test builds inside ``fn`` (``lib.tensor([0, 2])``, ``lib.zeros(3)``) land
+    where the inputs are, as they would in a test written for one device."""
+    device = DEVICE if lib is ember else TORCH_DEVICE
+    return _Nowhere() if device == "cpu" else lib.device(device)
+
+
+def to_torch(x, requires_grad=False, device=None):
     if isinstance(x, np.ndarray):
         t = torch.from_numpy(x.copy())
+        device = TORCH_DEVICE if device is None else device
+        if device != "cpu":
+            t = t.to(device)
         if requires_grad and t.is_floating_point():
             t.requires_grad_(True)
         return t
     return x
 
 
-def to_ember(x, requires_grad=False):
+def to_ember(x, requires_grad=False, device=None):
     if isinstance(x, np.ndarray):
-        t = ember.tensor(x.copy())
+        device = DEVICE if device is None else device
+        t = ember.tensor(x.copy()) if device == "cpu" else ember.tensor(x, device=device)
         if requires_grad and t.is_floating_point():
             t.requires_grad_(True)
         return t
@@ -40,9 +94,12 @@ def as_numpy(x):
         x = x.detach()
         if x.dtype == torch.bfloat16:
             x = x.float()
-        return x.numpy()
+        return x.cpu().numpy()
     if isinstance(x, ember.Tensor):
-        a = np.asarray(x.detach().__array__())
+        x = x.detach()
+        if x.device.type != "cpu":
+            x = x.cpu()
+        a = np.asarray(x.__array__())
         if a.dtype.kind == "V":
             a = a.astype(np.float32)
         return a
@@ -91,7 +148,16 @@ def _tol(np_dtype, rtol, atol):
         np.dtype(np.complex128): (1e-7, 1e-7),
     }
     r, a = defaults.get(np_dtype, (1.6e-2, 1e-5))
+    if DEVICE != "cpu" and np_dtype in (np.float32, np.complex64) and _real_accelerator():
+        r = max(r, 1e-5)  # a GPU sums in another order than the host (float32: ~1e-6)
     return (r if rtol is None else rtol), (a if atol is None else atol)
+
+
+def _real_accelerator():
+    from ember._backend.device import cupy_module
+
+    cp = cupy_module()
+    return cp is not None and not getattr(cp, "__version__", "").endswith("-fake")
 
 
 def _flat_tensors(out):
@@ -103,14 +169,31 @@ def _flat_tensors(out):
     return [out]
 
 
+def _check_devices(e_out, t_out, e_inputs):
+    """Every ember output is on the device of ember's inputs (or on cpu where torch's is
+    on cpu while its inputs are on another device): no result silently lands on the host."""
+    if DEVICE == "cpu":
+        return
+    if not any(isinstance(x, ember.Tensor) and x.device.type == DEVICE for x in e_inputs):
+        return
+    for i, (e, t) in enumerate(zip(_flat_tensors(e_out), _flat_tensors(t_out))):
+        if not isinstance(e, ember.Tensor) or not isinstance(t, torch.Tensor):
+            continue
+        expected = DEVICE if TORCH_DEVICE == "cpu" or t.device.type != "cpu" else "cpu"
+        assert e.device.type == expected, f"output[{i}]: on {e.device}, expected {expected}"
+
+
 def check(fn, *inputs, grad=True, rtol=None, atol=None, grad_rtol=None, grad_atol=None,
           check_dtype=True):
     """Compare ``fn(ember, *inputs)`` with ``fn(torch, *inputs)``: outputs and gradients."""
     t_inputs = [to_torch(x, grad) for x in inputs]
     e_inputs = [to_ember(x, grad) for x in inputs]
-    t_out = fn(torch, *t_inputs)
-    e_out = fn(ember, *e_inputs)
+    with on_device(torch):
+        t_out = fn(torch, *t_inputs)
+    with on_device(ember):
+        e_out = fn(ember, *e_inputs)
     assert_same(e_out, t_out, rtol, atol, check_dtype=check_dtype)
+    _check_devices(e_out, t_out, e_inputs)
     if not grad:
         return e_out, t_out
     t_flat = [o for o in _flat_tensors(t_out) if isinstance(o, torch.Tensor) and o.requires_grad]
@@ -121,10 +204,12 @@ def check(fn, *inputs, grad=True, rtol=None, atol=None, grad_rtol=None, grad_ato
     upstream = [RNG.standard_normal(o.shape).astype(as_numpy(o).dtype) for o in t_flat]
     t_leaves = [x for x in t_inputs if isinstance(x, torch.Tensor) and x.requires_grad]
     e_leaves = [x for x in e_inputs if isinstance(x, ember.Tensor) and x.requires_grad]
-    t_grads = torch.autograd.grad(t_flat, t_leaves, [torch.from_numpy(u) for u in upstream],
-                                  allow_unused=True)
-    e_grads = ember.autograd.grad(e_flat, e_leaves, [ember.tensor(u) for u in upstream],
-                                  allow_unused=True)
+    t_grads = torch.autograd.grad(
+        t_flat, t_leaves, [torch.from_numpy(u).to(o.device) for u, o in zip(upstream, t_flat)],
+        allow_unused=True)
+    e_grads = ember.autograd.grad(
+        e_flat, e_leaves, [to_ember(u, device=str(o.device)) for u, o in zip(upstream, e_flat)],
+        allow_unused=True)
     for i, (eg, tg) in enumerate(zip(e_grads, t_grads)):
         if tg is None:
             assert eg is None or np.all(as_numpy(eg) == 0), f"grad[{i}]: expected None"
@@ -132,6 +217,8 @@ def check(fn, *inputs, grad=True, rtol=None, atol=None, grad_rtol=None, grad_ato
         assert eg is not None, f"grad[{i}]: ember gave None"
         assert_same(eg, tg, grad_rtol if grad_rtol is not None else rtol,
                     grad_atol if grad_atol is not None else atol, f"grad[{i}]")
+        assert eg.device == e_leaves[i].device, \
+            f"grad[{i}]: on {eg.device}, its input on {e_leaves[i].device}"
     return e_out, t_out
 
 
@@ -139,17 +226,17 @@ def check_raises(fn, *inputs, match=None):
     """Both libraries raise the same exception type (and ember's message matches)."""
     import pytest
 
-    t_inputs = [to_torch(x) for x in inputs]
+    t_inputs = [to_torch(x, device="cpu") for x in inputs]
     e_inputs = [to_ember(x) for x in inputs]
     with pytest.raises(Exception) as t_info:
-        fn(torch, *t_inputs)
+        fn(torch, *t_inputs)  # on cpu: see the module's docstring
     expected = type(t_info.value)
     # torch raises subclasses of builtin types for some errors; compare on the builtin base
     for base in (IndexError, ValueError, TypeError, RuntimeError, NotImplementedError):
         if issubclass(expected, base):
             expected = base
             break
-    with pytest.raises(expected, match=match) as e_info:
+    with pytest.raises(expected, match=match) as e_info, on_device(ember):
         fn(ember, *e_inputs)
     return e_info.value, t_info.value
 

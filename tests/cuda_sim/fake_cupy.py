@@ -54,9 +54,16 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
     def set(self, host, stream=None):
         self[...] = host
 
+    @property
+    def data(self):
+        """CuPy's ``MemoryPointer``: ``.ptr`` is the address of the first element."""
+        return _MemoryPointer(self.__array_interface__["data"][0])
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         outs = tuple(kwargs.get("out", ()))
-        device_id = _common_device(inputs + outs)
+        # Inside a NumPy function (einsum's matmul on its own temporaries) only the
+        # caller's arguments were checked, as in __array_function__.
+        device_id = _common_device(inputs + outs, allow_host=_nesting["depth"] > 0)
         kwargs_plain = dict(kwargs)
         if outs:
             kwargs_plain["out"] = tuple(_plain(a) for a in outs)
@@ -114,13 +121,18 @@ def _plain(value):
     return value.view(numpy.ndarray) if isinstance(value, ndarray) else value
 
 
-def _common_device(values):
+class _MemoryPointer:
+    def __init__(self, ptr):
+        self.ptr = ptr
+
+
+def _common_device(values, allow_host=False):
     """The one device of the device arrays among ``values``; CuPy's errors otherwise."""
     ids = set()
     for value in values:
         if isinstance(value, ndarray):
             ids.add(value._device_id)
-        elif _is_host_array(value) and value.ndim > 0:
+        elif _is_host_array(value) and value.ndim > 0 and not allow_host:
             raise TypeError(f"Unsupported type {numpy.ndarray}")
     if len(ids) > 1:
         raise ValueError(f"Array device must be same as the current device: {sorted(ids)}")
