@@ -111,7 +111,7 @@ def inv_ex(A, *, check_errors=False, out=None):
             raise
         inverse = _make(xp_of(A._data).full(A._data.shape, np.nan, A._data.dtype))
         info = _per_matrix_info(A._data, _singular_info)
-    return _inv_ex_t(inverse, _make(info))
+    return _inv_ex_t(inverse, _make(xp_of(A._data).asarray(info)))
 
 
 class Det(Function):
@@ -355,7 +355,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
         if bool(good.any()):
             factors[good] = xp.linalg.cholesky(A._data[good])
         factor = _make(xp.swapaxes(factors, -1, -2).copy() if upper else factors)
-    return _cholesky_ex_t(factor, _make(info))
+    return _cholesky_ex_t(factor, _make(xp_of(A._data).asarray(info)))
 
 
 class QR(Function):
