@@ -1,0 +1,246 @@
+"""Choosing between operands elementwise: ``where``, ``clamp``, ``maximum``/``minimum``,
+``fmax``/``fmin`` and ``lerp`` (re-exported through pointwise.py)."""
+
+from __future__ import annotations
+
+from .._backend import result_np
+from ..autograd.function import Function
+from ._elementwise import _out, _promote, inplace_of
+from ._util import Tensor, _make, type_name, xp_of
+
+
+class Where(Function):
+    """where(condition, x, y): gradient flows to the chosen branch only."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, condition, x, y):
+        ctx.save_for_backward(condition)
+        x, y, _ = _promote(x, y)
+        return xp_of(condition, x, y).where(condition, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (condition,) = ctx.saved_tensors
+        grad_x = where(condition, grad, 0.0) if ctx.needs_input_grad[1] else None
+        grad_y = where(condition, 0.0, grad) if ctx.needs_input_grad[2] else None
+        return None, grad_x, grad_y
+
+
+class Clamp(Function):
+    """clamp(x, min, max) with scalar or tensor bounds; min > max gives max everywhere."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, low, high):
+        xp = xp_of(x)
+        dt = result_np(*(v for v in (x, low, high) if v is not None))
+        x_cast = x.astype(dt, copy=False)
+        out = x_cast
+        if low is not None:
+            out = xp.maximum(out, _cast_operand(low, dt))
+        if high is not None:
+            out = xp.minimum(out, _cast_operand(high, dt))
+        if out is x:
+            out = out.copy()
+        ctx.save_for_backward(x, low, high)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, low, high = ctx.saved_tensors
+        keep = None
+        if low is not None:
+            keep = x >= low
+        if high is not None:
+            keep = (x <= high) if keep is None else keep & (x <= high)
+        grad_x = where(keep, grad, 0.0) if ctx.needs_input_grad[0] else None
+        grad_low = grad_high = None
+        if ctx.needs_input_grad[1]:
+            below = x < low
+            if high is not None:
+                below = below & (low < high)
+            grad_low = where(below, grad, 0.0)
+        if ctx.needs_input_grad[2]:
+            above = x > high
+            if low is not None:
+                above = above | (high < low)
+            grad_high = where(above, grad, 0.0)
+        return grad_x, grad_low, grad_high
+
+
+def _zero_where(mask, values):
+    """``values`` with zeros where ``mask`` holds (masked_fill, differentiable)."""
+    return where(mask, 0.0, values)
+
+
+class _ClampScalar(Clamp):
+    _node_name = "ClampBackward1"  # number bounds, as PyTorch names it
+
+
+def _cast_operand(value, dt):
+    if hasattr(value, "dtype"):
+        return value.astype(dt, copy=False)
+    return dt.type(value) if dt.kind == "V" else value  # bfloat16 would go float32
+
+
+class _MinMax(Function):
+    """maximum/minimum (NaN propagates; ties split the gradient in half, as PyTorch) and
+    fmax/fmin (NaN ignored; the gradient goes to the operand that was picked)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, y, kind):
+        ctx.kind = kind
+        ctx.save_for_backward(x, y)
+        a, b, _ = _promote(x, y)
+        return getattr(xp_of(a, b), kind)(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        kind = ctx.kind
+        if kind in ("fmax", "fmin"):
+            picks_x = (x >= y) if kind == "fmax" else (x <= y)
+            picks_x = picks_x | y.isnan()
+            grad_x = _zero_where(picks_x.logical_not(), grad)
+            grad_y = _zero_where(picks_x, grad)
+            return grad_x, grad_y, None
+        half = where(x == y, grad / 2, grad)
+        x_loses = (x < y) if kind == "maximum" else (x > y)
+        y_loses = (x > y) if kind == "maximum" else (x < y)
+        return _zero_where(x_loses, half), _zero_where(y_loses, half), None
+
+
+# one subclass per op so grad_fn prints as PyTorch's (MaximumBackward0, FminBackward0, ...)
+_MINMAX = {
+    kind: type(kind.capitalize(), (_MinMax,), {"__module__": __name__})
+    for kind in ("maximum", "minimum", "fmax", "fmin")
+}
+
+
+class Lerp(Function):
+    """start + weight * (end - start), evaluated from the nearer end as PyTorch does."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        if start.dtype.kind not in "fcV":
+            raise NotImplementedError(
+                f'"lerp_kernel_scalar" not implemented for \'{type_name(start.dtype)}\''
+            )
+        ctx.save_for_backward(start, end, weight)
+        xp = xp_of(start)
+        diff = end - start
+        w = weight
+        if hasattr(w, "dtype"):
+            near_start = xp.abs(w) < 0.5
+            return xp.where(near_start, start + w * diff, end - diff * (1 - w)).astype(start.dtype)
+        near_start = abs(w) < 0.5
+        if start.dtype.kind == "V":  # NumPy would compute bfloat16 with a float in float32
+            w = start.dtype.type(w)
+        if near_start:
+            return start + w * diff
+        return end - diff * (1 - w)
+
+    @staticmethod
+    def backward(ctx, grad):
+        start, end, weight = ctx.saved_tensors
+        grad_start = grad * (1 - weight) if ctx.needs_input_grad[0] else None
+        grad_end = grad * weight if ctx.needs_input_grad[1] else None
+        grad_weight = grad * (end - start) if ctx.needs_input_grad[2] else None
+        return grad_start, grad_end, grad_weight
+
+
+class _LerpTensor(Lerp):
+    _node_name = "LerpBackward1"
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """Elements of ``input`` where ``condition`` holds, else of ``other`` (either may be
+    a Python number); ``where(condition)`` is ``nonzero(condition, as_tuple=True)``."""
+    if input is None and other is None:
+        from .index import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    cond = condition._data if isinstance(condition, Tensor) else condition
+    if cond.dtype.kind != "b":
+        raise RuntimeError(
+            "where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{condition.dtype}"
+        )
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        dt = result_np(input, other)
+        xp = xp_of(cond)
+        input, other = _make(xp.asarray(input, dtype=dt)), _make(xp.asarray(other, dtype=dt))
+    return _out(Where.apply(condition, input, other), out)
+
+
+def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's names
+    """Limit input to [min, max]; bounds are numbers or tensors; min > max gives max."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    scalar_bounds = not isinstance(min, Tensor) and not isinstance(max, Tensor)
+    return _out((_ClampScalar if scalar_bounds else Clamp).apply(input, min, max), out)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):  # noqa: A002
+    return (Clamp if isinstance(min, Tensor) else _ClampScalar).apply(input, min, None)
+
+
+def clamp_max(input, max):  # noqa: A002
+    return (Clamp if isinstance(max, Tensor) else _ClampScalar).apply(input, None, max)
+
+
+def _binary_tensor_op(kind):
+    def op(input, other, *, out=None):
+        if not isinstance(other, Tensor):
+            raise TypeError(
+                f"{kind}(): argument 'other' (position 2) must be Tensor, not "
+                f"{type(other).__name__}"
+            )
+        return _out(_MINMAX[kind].apply(input, other, kind), out)
+
+    op.__name__ = kind
+    return op
+
+
+maximum = _binary_tensor_op("maximum")
+minimum = _binary_tensor_op("minimum")
+fmax = _binary_tensor_op("fmax")
+fmin = _binary_tensor_op("fmin")
+
+
+def lerp(input, end, weight, *, out=None):
+    """input + weight * (end - input); weight is a number or a tensor."""
+    cls = _LerpTensor if isinstance(weight, Tensor) else Lerp
+    return _out(cls.apply(input, end, weight), out)
+
+
+def _where_method(self, condition, other):
+    return where(condition, self, other)
+
+
+__all__ = [
+    "where", "clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum", "fmax", "fmin",
+    "lerp",
+]
+
+_OUT_OF_PLACE = {
+    "clamp": clamp, "clip": clip, "clamp_min": clamp_min, "clamp_max": clamp_max,
+    "maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "lerp": lerp,
+    "where": _where_method,
+}
+
+TENSOR_METHODS = {
+    **_OUT_OF_PLACE,
+    **{name + "_": inplace_of(_OUT_OF_PLACE[name])
+       for name in ("clamp", "clip", "clamp_min", "clamp_max", "lerp")},
+}
