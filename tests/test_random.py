@@ -342,3 +342,42 @@ def test_inplace_sampler_on_graph_gives_zero_gradient(method, args, node):
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros(3))
     scalar = (ember.ones((), requires_grad=True) * 2).normal_()
     assert scalar.shape == ()
+
+
+@pytest.mark.parametrize("low, high", [(0, 9), (-5, 3), (0, 2 ** 31), (-(2 ** 40), 2 ** 40),
+                                       (7, 8), (-(2 ** 63), 2 ** 63 - 1)])
+def test_small_draws_continue_the_same_stream(low, high):
+    """A few values are drawn one by one (a faster path than numpy's size= draw): the
+    concatenated small draws equal one large draw from the same seed."""
+    g = ember.Generator().manual_seed(3)
+    sizes = [(2,), (), (1, 1), (3,), (0,), (1,), (2, 0), (5,)]
+    parts = [ember.randint(low, high, size, generator=g).reshape(-1) for size in sizes]
+    ints = ember.empty(1, dtype=ember.int64).random_(low, high, generator=g)
+    small = ember.cat(parts + [ints])
+    g.manual_seed(3)
+    whole = ember.randint(low, high, (small.numel(),), generator=g)
+    assert small.tolist() == whole.tolist()
+    assert all(low <= v < high for v in small.tolist())
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int32", "float32", "bool"])
+def test_small_randint_dtypes(dtype):
+    g = ember.Generator().manual_seed(4)
+    high = 2 if dtype == "bool" else 100
+    small = [ember.randint(0, high, (2,), dtype=getattr(ember, dtype), generator=g)
+             for _ in range(3)]
+    g.manual_seed(4)
+    whole = ember.randint(0, high, (6,), dtype=getattr(ember, dtype), generator=g)
+    assert all(t.dtype == whole.dtype for t in small)
+    assert ember.cat(small).tolist() == whole.tolist()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_rand_0d_continues_the_same_stream(dtype):
+    g = ember.Generator().manual_seed(5)
+    dt = getattr(ember, dtype)
+    scalars = [ember.rand((), dtype=dt, generator=g) for _ in range(3)]
+    assert all(s.shape == () and s.dtype == dt for s in scalars)
+    g.manual_seed(5)
+    whole = ember.rand(3, dtype=dt, generator=g)
+    assert [s.item() for s in scalars] == whole.tolist()

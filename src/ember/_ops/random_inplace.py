@@ -10,7 +10,7 @@ from ..autograd.function import Function
 from ._util import Tensor, inplace_check, type_name
 from .creation import _on_device
 from .random import (
-    _check_probability, _host, _int_bounds_check, _normal, _rng, _uniform,
+    _INT64, _check_probability, _host, _int_bounds_check, _integers, _normal, _rng, _uniform,
 )
 
 
@@ -132,7 +132,7 @@ def random_(self, *bounds, generator=None, **kwargs) -> Tensor:
             digits = {2: 11, 4: 24, 8: 53}[np_dtype.itemsize] if np_dtype.kind == "f" else 8
             to = 2 ** digits + 1
     _int_bounds_check(from_, to, np_dtype)
-    values = _rng(generator).integers(from_, to, size=self._data.shape, dtype=np.int64)
+    values = _integers(_rng(generator), from_, to, self._data.shape, _INT64)
     return _write(self, values.astype(np_dtype), "RandomBackward2")
 
 
