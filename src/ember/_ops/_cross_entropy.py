@@ -85,7 +85,10 @@ class _IndexTargetLoss(Function):
     the gradient is ``softmax * rowsum(A)`` with the target entries corrected in place."""
 
     _array_io = True
-    _node_name = "NllLossBackward0"
+
+    def name(self):
+        """PyTorch's node: nll_loss2d's for spatial (N, C, d1, ...) input."""
+        return "NllLoss2DBackward0" if self.__dict__.get("spatial") else "NllLossBackward0"
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, from_logits):
@@ -126,6 +129,8 @@ class _IndexTargetLoss(Function):
             loss = loss * float("nan")
         ctx.meta = (class_axis, reduction, from_logits, index, target_coef, smooth_coef,
                     class_weight)
+        if x.ndim > 2:
+            ctx.spatial = True
         ctx.save_for_backward(x, logp if from_logits else None)
         return xp.asarray(loss, dtype=dtype)
 
@@ -240,6 +245,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if not 0.0 <= label_smoothing <= 1.0:
             raise RuntimeError(
                 f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         return _ProbabilityTargetLoss.apply(input, target, weight, label_smoothing, reduction)
     _check_nll_args(input, target, weight, ignore_index, label_smoothing)
     _refuse_grad(weight, "nll_loss_forward", "weight")
