@@ -1,7 +1,8 @@
 """Adaptive (average and max) and fractional max pooling.
 
-Adaptive average pooling is separable: one small averaging matrix per spatial dimension
-(plain Tensor matmuls, so autograd and double backward come for free). Adaptive and
+Adaptive average pooling is separable: one small averaging matrix per spatial dimension,
+a linear map whose adjoint (the transposed matrices) is its backward, so double backward
+comes for free. Adaptive and
 fractional max pooling gather every window's candidates by flat per-plane index (all
 windows at once, padded to the widest by repeating the last element, which cannot change
 a max or its first position) and take the max in PyTorch's scan order.
@@ -15,6 +16,7 @@ import numpy as np
 
 from ..autograd.grad_mode import _grad_enabled
 from ._conv_kernels import _expand
+from ._linear_pair import _LinearMap, linear_map_pair
 from ._pool_planes import _gather_planes, _GatherPlanes, _planes, _with_indices
 from ._util import _make, xp_of
 
@@ -45,6 +47,51 @@ def _adaptive_bounds(size, out):
     return start, end
 
 
+class _AdaptiveGeometry:
+    """One (input size, output size) averaging matrix per pooled (trailing) axis."""
+
+    __slots__ = ("matrices", "node")
+
+    def __init__(self, matrices, node):
+        self.matrices, self.node = matrices, node
+
+
+def _adaptive_avg_array(x, geo):
+    xp = xp_of(x)
+    nd = len(geo.matrices)
+    out = x
+    for axis, matrix in zip(range(-nd, 0), geo.matrices):
+        out = xp.moveaxis(xp.moveaxis(out, axis, -1) @ matrix, -1, axis)
+    return xp.ascontiguousarray(out)
+
+
+def _adaptive_avg_adjoint_array(grad, geo):
+    xp = xp_of(grad)
+    nd = len(geo.matrices)
+    out = grad
+    for axis, matrix in zip(range(-nd, 0), geo.matrices):
+        out = xp.moveaxis(xp.moveaxis(out, axis, -1) @ matrix.T, -1, axis)
+    return xp.ascontiguousarray(out)
+
+
+class _AdaptiveAvgPool(_LinearMap):
+    """Adaptive average pooling: separable, one averaging matrix per axis."""
+
+    def name(self):
+        return self.geo.node
+
+
+class _AdaptiveAvgPoolAdjoint(_LinearMap):
+    """Its adjoint (the pool's gradient): the transposed matrices."""
+
+    def name(self):
+        return self.geo.node.replace("Backward0", "BackwardBackward0")
+
+
+linear_map_pair(_adaptive_avg_array, _adaptive_avg_adjoint_array, _AdaptiveAvgPool,
+                _AdaptiveAvgPoolAdjoint)
+
+
 def _adaptive_avg(input, output_size, nd):
     op = f"adaptive_avg_pool{nd}d"
     out = _adaptive_sizes(input, output_size, nd, op)
@@ -52,21 +99,23 @@ def _adaptive_avg(input, output_size, nd):
     dims = tuple(range(input.dim() - nd, input.dim()))
     if all(o == 1 for o in out):
         return input.mean(dims, keepdim=True)
+    if nd == 1:  # PyTorch pools (..., L) as (..., 1, L) and squeezes the row away
+        return _adaptive_avg(input.unsqueeze(-2), (1,) + out, 2).squeeze(-2)
+    node = f"AdaptiveAvgPool{nd}DBackward0"
     if all(s % o == 0 for s, o in zip(spatial, out)) and input.dim() == nd + 2:
         from .pool import _avg_pool_nd  # pool imports this module: resolve at call time
 
         kernel = tuple(s // o for s, o in zip(spatial, out))
-        return _avg_pool_nd(input, kernel, kernel, 0, False, True, None, nd)
+        return _avg_pool_nd(input, kernel, kernel, 0, False, True, None, nd, node)
     xp = xp_of(input._data)
-    result = input
-    for axis, (size, o) in zip(dims, zip(spatial, out)):
+    matrices = []
+    for size, o in zip(spatial, out):
         start, end = _adaptive_bounds(size, o)
         positions = np.arange(size)
         inside = (positions >= start[:, None]) & (positions < end[:, None])
         weights = inside / (end - start)[:, None]
-        matrix = _make(xp.asarray(weights.T.astype(input._data.dtype)))  # (size, o)
-        result = result.transpose(axis, -1).matmul(matrix).transpose(axis, -1)
-    return result
+        matrices.append(xp.asarray(weights.T.astype(input._data.dtype)))  # (size, o)
+    return _AdaptiveAvgPool.apply(input, _AdaptiveGeometry(matrices, node))
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -132,6 +181,11 @@ def _candidate_grid(xp, per_dim, spatial):
 def _adaptive_max(input, output_size, return_indices, nd):
     op = f"adaptive_max_pool{nd}d"
     out = _adaptive_sizes(input, output_size, nd, op)
+    if nd == 1:  # PyTorch pools (..., L) as (..., 1, L) and squeezes the row away
+        result = _adaptive_max(input.unsqueeze(-2), (1,) + out, return_indices, 2)
+        if return_indices:
+            return result[0].squeeze(-2), result[1].squeeze(-2)
+        return result.squeeze(-2)
     x, unbatched = (input.unsqueeze(0), True) if input.dim() == nd + 1 else (input, False)
     xp = xp_of(x._data)
     spatial = tuple(x.shape[2:])
@@ -145,12 +199,12 @@ def _adaptive_max(input, output_size, return_indices, nd):
         index = xp.zeros(tuple(x.shape[:2]) + out, dtype=np.int64)
     else:
         index = _max_over_candidates(x._data, _candidate_grid(xp, per_dim, spatial))
-    return _finish_max(x, index, unbatched, return_indices)
+    return _finish_max(x, index, unbatched, return_indices, f"AdaptiveMaxPool{nd}DBackward0")
 
 
-def _finish_max(x, index, unbatched, return_indices):
+def _finish_max(x, index, unbatched, return_indices, node):
     if _grad_enabled[0] and x.requires_grad:
-        result = _GatherPlanes.apply(x, index)
+        result = _GatherPlanes.apply(x, index, node=node)
     else:
         result = _make(_gather_planes(x._data, index))
     indices = _make(index)
@@ -239,7 +293,7 @@ def _fractional_max(input, kernel_size, output_size, output_ratio, return_indice
                                     kernel[axis], dtype)
         per_dim.append(starts[..., None] + xp.arange(kernel[axis], dtype=np.int64))
     index = _max_over_candidates(x._data, _candidate_grid(xp, per_dim, spatial))
-    return _finish_max(x, index, unbatched, return_indices)
+    return _finish_max(x, index, unbatched, return_indices, f"FractionalMaxPool{nd}DBackward0")
 
 
 def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None,

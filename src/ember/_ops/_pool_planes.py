@@ -49,13 +49,19 @@ def _scatter_planes(values, index, shape, accumulate):
 
 
 class _GatherPlanes(Function):
-    """Values at per-plane indices; ``values`` may carry the already-computed result."""
+    """Values at per-plane indices; ``values`` may carry the already-computed result.
+    ``node`` is the name PyTorch gives the pool this node stands for."""
 
     _array_io = True
 
+    def name(self):
+        return self.__dict__.get("node") or "GatherBackward0"
+
     @staticmethod
-    def forward(ctx, x, index, values=None, unique=False):
+    def forward(ctx, x, index, values=None, unique=False, node=None):
         ctx.index, ctx.shape, ctx.unique = index, x.shape, unique
+        if node is not None:
+            ctx.node = node
         return _gather_planes(x, index) if values is None else values
 
     @staticmethod
@@ -68,9 +74,14 @@ class _GatherPlanes(Function):
 class _ScatterPlanes(Function):
     _array_io = True
 
+    def name(self):
+        return self.__dict__.get("node") or "ScatterBackward0"
+
     @staticmethod
-    def forward(ctx, values, index, shape, accumulate):
+    def forward(ctx, values, index, shape, accumulate, node=None):
         ctx.index = index
+        if node is not None:
+            ctx.node = node
         return _scatter_planes(values, index, shape, accumulate)
 
     @staticmethod

@@ -11,15 +11,21 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
-
-from ..autograd.function import Function
 from ._util import Tensor, _make, xp_of
-from .activation import logsigmoid, relu, softplus
+from ._loss_margin import MultiMarginLoss, MultilabelMarginLoss
+from ._loss_pointwise import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss,
+                              MseLoss, SmoothL1Loss, SoftMarginLoss)
+from .activation import logsigmoid, relu
 from ._loss_common import (  # noqa: F401 - _legacy_reduction is read by nn.modules.loss
     _check_bounds, _check_reduction, _legacy_reduction, _reduce, _refuse_grad, _resolve, _size_warning,
     _weighted, _where,
 )
+
+
+def _array_or_none(tensor):
+    """A non-differentiable weight argument as a plain array for the fused losses."""
+    return None if tensor is None else tensor._data
+
 
 # ---------------------------------------------------------------------------
 # Regression losses
@@ -40,11 +46,11 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     _size_warning(input, target)
     reduction = _resolve(reduction, size_average, reduce)
-    diff = input - target
-    loss = diff * diff
-    if weight is not None:
-        return _weighted(loss, weight, input, reduction, mean_by_weight=True)
-    return _reduce(loss, reduction)
+    if weight is not None:  # PyTorch's weighted form is a composite, too
+        return _weighted((input - target).pow(2), weight, input, reduction,
+                         mean_by_weight=True)
+    _check_reduction(reduction)
+    return MseLoss.apply(input, target, reduction=reduction)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -54,12 +60,10 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     reduction = _resolve(reduction, size_average, reduce)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    diff = input - target
-    magnitude = diff.abs()
-    if beta == 0:
-        return _reduce(magnitude, reduction)
-    loss = _where(magnitude < beta, diff * diff * (0.5 / beta), magnitude - 0.5 * beta)
-    return _reduce(loss, reduction)
+    if beta == 0:  # PyTorch falls back to l1_loss
+        return _reduce((input - target).abs(), reduction)
+    _check_reduction(reduction)
+    return SmoothL1Loss.apply(input, target, reduction=reduction, limit=beta)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
@@ -68,12 +72,11 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _size_warning(input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    diff = input - target
-    magnitude = diff.abs()
-    loss = _where(magnitude < delta, diff * diff * 0.5, (magnitude - 0.5 * delta) * delta)
     if weight is not None:
+        loss = HuberLoss.apply(input, target, reduction="none", limit=delta)
         return _weighted(loss, weight, input, reduction, mean_by_weight=False)
-    return _reduce(loss, reduction)
+    _check_reduction(reduction)
+    return HuberLoss.apply(input, target, reduction=reduction, limit=delta)
 
 
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
@@ -127,37 +130,6 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
 # ---------------------------------------------------------------------------
 
 
-class BinaryCrossEntropy(Function):
-    """-(t log x + (1 - t) log(1 - x)), each log clamped at -100 as PyTorch does."""
-
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, t):
-        xp = xp_of(x)
-        if bool(((x < 0) | (x > 1)).any()):
-            raise RuntimeError("all elements of input should be between 0 and 1")
-        with np.errstate(divide="ignore", invalid="ignore"):  # log(0): -inf, as PyTorch
-            raw_log_x = xp.log(x)
-            raw_log_1mx = xp.log1p(-x)
-            log_ratio = raw_log_1mx - raw_log_x  # unclamped: PyTorch's target gradient
-        log_x = xp.maximum(raw_log_x, -100)
-        log_1mx = xp.maximum(raw_log_1mx, -100)
-        ctx.save_for_backward(x, t, log_ratio)
-        return -(t * log_x + (1 - t) * log_1mx)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, t, log_ratio = ctx.saved_tensors
-        grad_x = grad_t = None
-        if ctx.needs_input_grad[0]:
-            spread = (1 - x) * x
-            grad_x = grad * (x - t) / _where(spread > 1e-12, spread, 1e-12)
-        if ctx.needs_input_grad[1]:
-            grad_t = grad * log_ratio
-        return grad_x, grad_t
-
-
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     reduction = _resolve(reduction, size_average, reduce)
@@ -167,10 +139,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             f"({input.shape}) is deprecated. Please ensure they have the same size.")
     _check_reduction(reduction)
     _refuse_grad(weight, "binary_cross_entropy", "weight")
-    loss = BinaryCrossEntropy.apply(input, target)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    return BinaryCrossEntropy.apply(input, target, weight=_array_or_none(weight),
+                                    reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
@@ -185,11 +155,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
             f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     _refuse_grad(weight, "binary_cross_entropy_with_logits", "weight")
     _refuse_grad(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
-    log_weight = 1 if pos_weight is None else (pos_weight - 1) * target + 1
-    loss = (1 - target) * input - log_weight * logsigmoid(input)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    return BinaryCrossEntropyWithLogits.apply(
+        input, target, weight=_array_or_none(weight), pos_weight=_array_or_none(pos_weight),
+        reduction=reduction)
 
 
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -197,7 +165,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
     reduction = _resolve(reduction, size_average, reduce)
     _check_reduction(reduction)
     _refuse_grad(target, "soft_margin_loss", "target")
-    return _reduce(softplus(-target * input, 1.0, math.inf), reduction)
+    return SoftMarginLoss.apply(input, target=target._data, reduction=reduction)
 
 
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -249,7 +217,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
         raise RuntimeError(
             f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
-    return _reduce(relu(-target * (input1 - input2) + margin), reduction)
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
@@ -275,13 +243,6 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     return _reduce(positive + negative, reduction)
 
 
-def _one_hot_array(xp, target, num_classes, class_axis, dtype):
-    """A constant (..., C, ...) array with 1 at each target class along ``class_axis``."""
-    classes = xp.arange(num_classes).reshape(
-        (num_classes,) + (1,) * (target.ndim - class_axis))
-    return (xp.expand_dims(target, class_axis) == classes).astype(dtype)
-
-
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
                       weight: Tensor | None = None, size_average=None, reduce=None,
                       reduction: str = "mean") -> Tensor:
@@ -293,22 +254,11 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if weight is not None and weight.dim() != 1:
         raise ValueError("weight must be one-dimensional")
     _refuse_grad(weight, "multi_margin_loss", "weight")
-    x = input if input.dim() else input.reshape(1)
-    class_axis = x.dim() - 1
-    num_classes = x.shape[class_axis]
-    t = target._data.reshape(x.shape[:-1])
+    num_classes = input.shape[-1] if input.dim() else 1
+    t = target._data.reshape(input.shape[:-1] if input.dim() else ())
     _check_bounds(xp_of(t), t, num_classes, None, "multi_margin_loss")
-    one_hot = _one_hot_array(xp_of(t), t, num_classes, class_axis, x._data.dtype)
-    picked = (x * _make(one_hot)).sum(class_axis, keepdim=True)
-    hinge = relu(x - picked + margin)
-    if p == 2:
-        hinge = hinge * hinge
-    if weight is not None:
-        hinge = hinge * (_make(one_hot) * weight).sum(class_axis, keepdim=True)
-    loss = (hinge * _make(1 - one_hot)).sum(class_axis) / num_classes
-    if input.dim() == 0:
-        loss = loss.reshape(())
-    return _reduce(loss, reduction)
+    return MultiMarginLoss.apply(input, target=t, p=p, margin=margin,
+                                 weight=_array_or_none(weight), reduction=reduction)
 
 
 def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -317,21 +267,15 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
     max(0, 1 - (x[j] - x[i])), summed and divided by C. Vectorised over all (j, i) pairs."""
     reduction = _resolve(reduction, size_average, reduce)
     _check_reduction(reduction)
-    x = input if input.dim() >= 2 else input.reshape(1, -1)
-    tgt = target._data.reshape(x.shape)
+    shape = tuple(input.shape) if input.dim() >= 2 else (1, input.numel())
+    tgt = target._data.reshape(shape)
     xp = xp_of(tgt)
-    num_classes = x.shape[1]
     valid = xp.cumprod(tgt != -1, axis=1).astype(bool)
-    _check_bounds(xp, xp.where(valid, tgt, 0), num_classes, None, "multilabel_margin_loss")
-    is_target = xp.zeros(x.shape, dtype=bool)
-    rows = xp.broadcast_to(xp.arange(x.shape[0])[:, None], tgt.shape)
+    _check_bounds(xp, xp.where(valid, tgt, 0), shape[1], None, "multilabel_margin_loss")
+    is_target = xp.zeros(shape, dtype=bool)
+    rows = xp.broadcast_to(xp.arange(shape[0])[:, None], shape)
     is_target[rows[valid], tgt[valid]] = True
-    pair_mask = (is_target[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype)
-    margins = relu(1 - (x.unsqueeze(2) - x.unsqueeze(1))) * _make(pair_mask)
-    loss = margins.sum((1, 2)) / num_classes
-    if input.dim() < 2:
-        loss = loss.reshape(())
-    return _reduce(loss, reduction)
+    return MultilabelMarginLoss.apply(input, is_target=is_target, reduction=reduction)
 
 
 def _pairwise_distance(x1, x2, p=2.0, eps=1e-6):
@@ -358,7 +302,7 @@ def _triplet_loss(anchor, positive, negative, distance, margin, swap, reduction)
     if swap:
         dist_swap = distance(positive, negative)
         dist_neg = _where(dist_swap < dist_neg, dist_swap, dist_neg)
-    return _reduce(relu(margin + dist_pos - dist_neg), reduction)
+    return _reduce((margin + dist_pos - dist_neg).clamp_min(0), reduction)
 
 
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,

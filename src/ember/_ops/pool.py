@@ -168,22 +168,37 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
                  nd):
     op = f"max_pool{nd}d"
     x, unbatched = _batched(input, nd, op)
-    kernel, stride, padding, pad_hi, dilation, out = _window_geometry(
-        x, kernel_size, stride, padding, dilation, ceil_mode, nd, op, return_indices)
+    geometry = _window_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, op,
+                                return_indices)
+    if nd == 1:  # PyTorch pools (N, C, L) as (N, C, 1, L) and squeezes the row away
+        x = x.unsqueeze(2)
+        geometry = _as_rows(geometry)
+    kernel, stride, padding, pad_hi, dilation, out = geometry
     recording = _grad_enabled[0] and x.requires_grad
     values, index = _max_pool_arrays(x._data, kernel, stride, padding, pad_hi, dilation, out,
                                      return_indices or recording)
     if recording:
         disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
-        result = _GatherPlanes.apply(x, index, values, disjoint)
+        node = "MaxPool3DWithIndicesBackward0" if nd == 3 else "MaxPool2DWithIndicesBackward0"
+        result = _GatherPlanes.apply(x, index, values, disjoint, node=node)
     else:
         result = _make(values)
+    if nd == 1:
+        result = result.squeeze(2)
+        index = None if index is None else index[:, :, 0]
     if unbatched:
         result = result.squeeze(0)
     if not return_indices:
         return result
     indices = _make(index)
     return result, (indices.squeeze(0) if unbatched else indices)
+
+
+def _as_rows(geometry):
+    """1-d window geometry as the 2-d geometry of rows of height 1."""
+    kernel, stride, padding, pad_hi, dilation, out = geometry
+    return ((1,) + kernel, (1,) + stride, (0,) + padding, (0,) + pad_hi, (1,) + dilation,
+            (1,) + out)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -240,7 +255,12 @@ def _max_unpool_nd(input, indices, kernel_size, stride, padding, output_size, nd
         bad = int(index_data.max()) if int(index_data.max()) >= plane else int(index_data.min())
         raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
                            f"{'x'.join(str(s) for s in spatial)}")
-    out = _ScatterPlanes.apply(x, index_data, tuple(x.shape[:2]) + spatial, False)
+    if nd == 1:  # as PyTorch: unpool rows of height 1, then squeeze the row away
+        x, index_data, spatial = x.unsqueeze(2), index_data[:, :, None], (1,) + spatial
+    node = "MaxUnpool3DBackward0" if nd == 3 else "MaxUnpool2DBackward0"
+    out = _ScatterPlanes.apply(x, index_data, tuple(x.shape[:2]) + spatial, False, node=node)
+    if nd == 1:
+        out = out.squeeze(2)
     return out.squeeze(0) if unbatched else out
 
 
@@ -266,11 +286,13 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 class _AvgGeometry:
     __slots__ = ("kernel", "stride", "pad_lo", "pad_hi", "in_spatial", "out_spatial",
-                 "divisor")
+                 "divisor", "node")
 
-    def __init__(self, kernel, stride, pad_lo, pad_hi, in_spatial, out_spatial, divisor):
+    def __init__(self, kernel, stride, pad_lo, pad_hi, in_spatial, out_spatial, divisor,
+                 node):
         self.kernel, self.stride, self.pad_lo, self.pad_hi = kernel, stride, pad_lo, pad_hi
         self.in_spatial, self.out_spatial, self.divisor = in_spatial, out_spatial, divisor
+        self.node = node  # PyTorch's name for the pool's node (AvgPool2DBackward0, ...)
 
 
 def _avg_divisor(xp, dtype, kernel, stride, padding, spatial, out, count_include_pad,
@@ -329,16 +351,22 @@ def _avg_pool_adjoint_array(grad, geo):
 class _AvgPool(_LinearMap):
     """Average pooling: a linear map of the input."""
 
+    def name(self):
+        return self.geo.node
+
 
 class _AvgPoolAdjoint(_LinearMap):
     """Its adjoint: each output's share spread back over its window (the pool's gradient)."""
+
+    def name(self):
+        return self.geo.node.replace("Backward0", "BackwardBackward0")
 
 
 linear_map_pair(_avg_pool_array, _avg_pool_adjoint_array, _AvgPool, _AvgPoolAdjoint)
 
 
 def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                 divisor_override, nd):
+                 divisor_override, nd, node=None):
     op = f"avg_pool{nd}d"
     x, unbatched = _batched(input, nd, op)
     if nd == 3:
@@ -349,17 +377,23 @@ def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_p
                 f"kernel size (kT: {kernel[0]} kH: {kernel[1]} kW: {kernel[2]})")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    kernel, stride, padding, pad_hi, _, out = _window_geometry(
-        x, kernel_size, stride, padding, 1, ceil_mode, nd, op)
+    geometry = _window_geometry(x, kernel_size, stride, padding, 1, ceil_mode, nd, op)
     xp = xp_of(x._data)
     dtype = x._data.dtype
     if dtype.kind != "f":
         raise NotImplementedError(f'"{op}" not implemented for '
                                   f"'{_c_name(dtype)}'")
+    if nd == 1:  # PyTorch pools (N, C, L) as (N, C, 1, L) and squeezes the row away
+        x = x.unsqueeze(2)
+        geometry = _as_rows(geometry)
+    kernel, stride, padding, pad_hi, _, out = geometry
     divisor = _avg_divisor(xp, dtype, kernel, stride, padding, x.shape[2:], out,
                            count_include_pad, divisor_override)
-    geo = _AvgGeometry(kernel, stride, padding, pad_hi, tuple(x.shape[2:]), out, divisor)
+    node = node or ("AvgPool3DBackward0" if nd == 3 else "AvgPool2DBackward0")
+    geo = _AvgGeometry(kernel, stride, padding, pad_hi, tuple(x.shape[2:]), out, divisor, node)
     result = _AvgPool.apply(x, geo)
+    if nd == 1:
+        result = result.squeeze(2)
     return result.squeeze(0) if unbatched else result
 
 
