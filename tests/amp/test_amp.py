@@ -48,6 +48,20 @@ def test_autocast_nesting_disable_and_decorator():
     assert f(a).dtype == ember.bfloat16
 
 
+def _top_level_state(lib):
+    """torch.is_autocast_enabled / torch.get_autocast_dtype, as scripts call them."""
+    outside = (lib.is_autocast_enabled(), lib.is_autocast_enabled("cpu"),
+               lib.get_autocast_dtype("cpu"))
+    with lib.autocast("cpu", dtype=lib.bfloat16):
+        inside = (lib.is_autocast_enabled(), lib.is_autocast_enabled("cpu"),
+                  lib.get_autocast_dtype("cpu"))
+    return [str(v) for v in outside + inside]
+
+
+def test_top_level_autocast_state_like_torch():
+    assert _top_level_state(ember) == _top_level_state(torch)
+
+
 def test_autocast_errors():
     with pytest.raises(RuntimeError):
         ember.autocast("cpu", dtype=ember.float64)
