@@ -217,6 +217,7 @@ class _EmbeddingFn(Function):
     ``scale_grad_by_freq``, divides each row by its count in the batch."""
 
     _array_io = True
+    _node_name = "EmbeddingBackward0"
 
     @staticmethod
     def forward(ctx, weight, index, padding_idx, scale_grad_by_freq):
@@ -324,32 +325,74 @@ def _bag_ids(input, offsets, include_last_offset):
     return input._data, ids, bags
 
 
-class _BagMax(Function):
-    """Per-bag, per-column max of ``values`` (N, D); empty bags give 0."""
+class _EmbeddingBag(Function):
+    """Sums, means or maxes of bags of rows of ``weight`` in one node, as PyTorch's:
+    rows are scatter-added straight into their bag (no (B, L, D) intermediate). ``ids``
+    gives each index its bag; id ``bags`` collects what is dropped (padding_idx, indices
+    past include_last_offset's last offset). Backward gathers the bag gradients back to
+    the rows with Tensor ops, so double backward works."""
 
     _array_io = True
+    _node_name = "EmbeddingBagBackward0"
 
     @staticmethod
-    def forward(ctx, values, ids, bags):
-        xp = xp_of(values)
-        out = xp.full((bags + 1, values.shape[1]), -xp.inf, dtype=values.dtype)
-        xp.maximum.at(out, ids, values)
-        winners = values == out[ids]
-        # first winning position per (bag, column), so ties send the gradient once
-        positions = xp.where(winners, xp.arange(values.shape[0])[:, None], values.shape[0])
-        first = xp.full(out.shape, values.shape[0], dtype=positions.dtype)
-        xp.minimum.at(first, ids, positions)
-        mask = (positions == first[ids]) & winners
-        ctx.meta = (ids, mask.astype(values.dtype))
-        out = out[:bags]
-        out[xp.isneginf(out)] = 0
+    def forward(ctx, weight, per_sample_weights, index=None, ids=None, bags=0, mode="mean",
+                scale_grad_by_freq=False):
+        xp = xp_of(weight)
+        rows = weight[index]
+        if per_sample_weights is not None:
+            rows = rows * per_sample_weights.reshape(-1, 1)
+        scale = None
+        if mode == "max":
+            out, scale = _bag_max(xp, rows, ids, bags)
+        else:
+            out = xp.zeros((bags + 1, weight.shape[1]), dtype=rows.dtype)
+            xp.add.at(out, ids, rows)
+            out = out[:bags]
+            if mode == "mean":
+                share = 1 / xp.maximum(xp.bincount(ids, minlength=bags + 1), 1)
+                share = share.astype(out.dtype).reshape(-1, 1)
+                out *= share[:bags]
+                scale = share[ids]
+        ctx.meta = (index, ids, weight.shape[0], scale, scale_grad_by_freq)
+        ctx.save_for_backward(weight if ctx.needs_input_grad[1] else None, per_sample_weights)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        ids, mask = ctx.meta
-        padded = _pad_rows(grad)
-        return _GatherRows.apply(padded, ids) * _make(mask), None, None
+        weight, per_sample_weights = ctx.saved_tensors
+        index, ids, num_rows, scale, scale_grad_by_freq = ctx.meta
+        grad_rows = _GatherRows.apply(_pad_rows(grad), ids)  # (N, D); dropped rows get 0
+        if scale is not None:  # mean's 1 / bag size, or max's winner mask
+            grad_rows = grad_rows * _make(scale)
+        grad_weight = grad_psw = None
+        if ctx.needs_input_grad[1]:
+            grad_psw = (grad_rows * _GatherRows.apply(weight, index)).sum(1)
+        if ctx.needs_input_grad[0]:
+            if per_sample_weights is not None:
+                grad_rows = grad_rows * per_sample_weights.reshape(-1, 1)
+            if scale_grad_by_freq:
+                xp = xp_of(index)
+                counts = xp.bincount(index, minlength=num_rows)
+                freq = (1 / xp.maximum(counts, 1))[index].astype(grad_rows._data.dtype)
+                grad_rows = grad_rows * _make(freq.reshape(-1, 1))
+            grad_weight = _ScatterAddRows.apply(grad_rows, index, num_rows)
+        return grad_weight, grad_psw
+
+
+def _bag_max(xp, values, ids, bags):
+    """Per-bag, per-column max of ``values`` (N, D) (empty bags give 0) and the mask of
+    the first winner of each (bag, column), which alone receives its gradient."""
+    out = xp.full((bags + 1, values.shape[1]), -xp.inf, dtype=values.dtype)
+    xp.maximum.at(out, ids, values)
+    winners = values == out[ids]
+    positions = xp.where(winners, xp.arange(values.shape[0])[:, None], values.shape[0])
+    first = xp.full(out.shape, values.shape[0], dtype=positions.dtype)
+    xp.minimum.at(first, ids, positions)
+    mask = (positions == first[ids]) & winners
+    out = out[:bags]
+    out[xp.isneginf(out)] = 0
+    return out, mask.astype(values.dtype)
 
 
 def _pad_rows(grad):
@@ -389,16 +432,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     xp = xp_of(index)
     if padding_idx is not None:
         ids = xp.where(index == padding_idx, bags, ids)  # padding rows go to the dropped bag
-    rows = _EmbeddingFn.apply(weight, index, padding_idx, scale_grad_by_freq)
-    if per_sample_weights is not None:
-        rows = rows * per_sample_weights.reshape(-1, 1)
-    if mode == "max":
-        return _BagMax.apply(rows, ids, bags)
-    summed = _ScatterAddRows.apply(rows, ids, bags + 1)[:bags]
-    if mode == "sum":
-        return summed
-    counts = xp.bincount(ids, minlength=bags + 1)[:bags]
-    return summed / _make(xp.maximum(counts, 1).astype(summed._data.dtype).reshape(-1, 1))
+    return _EmbeddingBag.apply(weight, per_sample_weights, index=index, ids=ids, bags=bags,
+                               mode=mode, scale_grad_by_freq=scale_grad_by_freq)
 
 
 # -- dropout ----------------------------------------------------------------------------------
