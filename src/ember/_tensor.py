@@ -30,7 +30,7 @@ class Tensor:
 
     __slots__ = (
         "_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_base", "_acc",
-        "_retains_grad", "_hooks", "__dict__", "__weakref__",
+        "_retains_grad", "_hooks", "_view_vc", "__dict__", "__weakref__",
     )
     # NumPy must defer to Tensor's reflected operators (ndarray * tensor -> tensor).
     __array_priority__ = 1000

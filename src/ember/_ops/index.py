@@ -360,10 +360,23 @@ def rebase_view(view, result):
     base._requires_grad = True
     base.grad_fn = new_base.grad_fn
     base._output_nr = new_base._output_nr
+    return reread_view(view, positions)
+
+
+def reread_view(view, positions=None):
+    """Give ``view`` the history of reading its elements from its base's current value
+    (PyTorch's regenerated ``AsStridedBackward0``): after an in-place write through this
+    view, or through the base or another view since this view's history was recorded."""
+    base = view._base
+    if positions is None:
+        if view._data.dtype != base._data.dtype:
+            return view  # a view(dtype): element positions do not map onto the base
+        positions = _view_positions(view._data, base._data)
     reread = TakeFlat.apply(base, positions)
     view._requires_grad = True
     view.grad_fn = reread.grad_fn
     view._output_nr = 0
+    view._view_vc = view._vc[0]
     return view
 
 
@@ -414,6 +427,7 @@ def getitem(self, index):
                 out = _make(array)
                 out._vc = self._vc
                 out._base = self._base if self._base is not None else self
+                out._view_vc = self._vc[0]
                 return out
     if self._data.ndim == 0:
         _check_0d_index(index)

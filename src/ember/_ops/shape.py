@@ -12,6 +12,7 @@ def view_of(out: Tensor, base: Tensor) -> Tensor:
     """Mark ``out`` as a view of ``base``: same version counter, same root base."""
     out._vc = base._vc
     out._base = base._base if base._base is not None else base
+    out._view_vc = base._vc[0]  # the version its history was recorded at
     return out
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._tensor import Tensor, _make
 from . import grad_mode
-from .function import AccumulateGrad, _RemovableHandle, accumulator_of
+from .function import AccumulateGrad, _RemovableHandle, accumulator_of, refresh_view
 
 _anomaly = [False]
 
@@ -81,6 +81,8 @@ def _root_edge(tensor, index):
         raise RuntimeError(
             f"element {index} of tensors does not require grad and does not have a grad_fn"
         )
+    if tensor._base is not None and tensor._vc[0] != tensor._view_vc:
+        refresh_view(tensor)
     if tensor.grad_fn is not None:
         return tensor.grad_fn, tensor._output_nr
     return accumulator_of(tensor), 0

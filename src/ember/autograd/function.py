@@ -168,6 +168,8 @@ class Function:
                         array = arg._data
                         forward_args.append(array)
                         if arg._requires_grad:
+                            if arg._base is not None and arg._vc[0] != arg._view_vc:
+                                refresh_view(arg)
                             if edges is None:
                                 edges = [None] * len(args)
                                 metas = [None] * len(args)
@@ -247,6 +249,19 @@ class Function:
         self._saved = None
 
 
+def refresh_view(view):
+    """Called when ``view``'s base was written in place after the view's history was
+    recorded (the shared version counter moved). If the base's history changed, the view's
+    recorded one is stale: re-derive it from the base's, as PyTorch regenerates a view's
+    grad_fn. A leaf base written under no_grad (an optimizer step) keeps its history, and
+    so does the view."""
+    view._view_vc = view._vc[0]
+    if view._base.grad_fn is not None and _grad_enabled[0]:
+        from .._ops.index import reread_view
+
+        reread_view(view)
+
+
 def apply_binary(cls, a, b):
     """``cls.apply(a, b)`` for a one-output array-io op with two operands (Tensors or
     numbers), as the arithmetic operator slots call it: the same steps as ``apply``
@@ -272,12 +287,16 @@ def apply_binary(cls, a, b):
     ctx._seq = next(_sequence)
     ctx._to_save = None
     if a_grad:
+        if a._base is not None and a._vc[0] != a._view_vc:
+            refresh_view(a)
         fn = a.grad_fn
         a_edge = (fn, a._output_nr) if fn is not None else (accumulator_of(a), 0)
         a_meta = (x.shape, x.dtype, type(x))
     else:
         a_edge = a_meta = None
     if b_grad:
+        if b._base is not None and b._vc[0] != b._view_vc:
+            refresh_view(b)
         fn = b.grad_fn
         b_edge = (fn, b._output_nr) if fn is not None else (accumulator_of(b), 0)
         b_meta = (y.shape, y.dtype, type(y))
@@ -305,6 +324,8 @@ def apply_unary(cls, a):
         return _make(cls.forward(ctx, x))
     ctx._seq = next(_sequence)
     ctx._to_save = None
+    if a._base is not None and a._vc[0] != a._view_vc:
+        refresh_view(a)
     fn = a.grad_fn
     ctx.next_functions = ((fn, a._output_nr) if fn is not None else (accumulator_of(a), 0),)
     ctx.needs_input_grad = _ONE_GRAD
@@ -447,6 +468,8 @@ def _apply_recording(cls, ctx, args, forward_args, kwargs):
     metas = []
     for arg in args:
         if isinstance(arg, Tensor) and arg._requires_grad:
+            if arg._base is not None and arg._vc[0] != arg._view_vc:
+                refresh_view(arg)
             fn = arg.grad_fn
             edges.append((fn, arg._output_nr) if fn is not None else (accumulator_of(arg), 0))
             array = arg._data
