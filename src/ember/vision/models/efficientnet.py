@@ -22,7 +22,14 @@ from ._api import (
     override_num_classes,
     register_model,
 )
-from ._layers import Conv2dNormActivation, SqueezeExcitation, StochasticDepth, make_divisible
+from ._layers import (
+    Conv2dNormActivation,
+    SqueezeExcitation,
+    StochasticDepth,
+    init_conv_norm_linear,
+    inverted_residual_layers,
+    make_divisible,
+)
 
 __all__ = ["EfficientNet", "EfficientNet_B0_Weights", "efficientnet_b0", "MBConvConfig"]
 
@@ -54,22 +61,12 @@ class MBConv(nn.Module):
         if not (1 <= cnf.stride <= 2):
             raise ValueError("illegal stride value")
         self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels
-        layers: list[nn.Module] = []
-        activation_layer = nn.SiLU
         expanded = cnf.adjust_channels(cnf.input_channels, cnf.expand_ratio)
-        if expanded != cnf.input_channels:
-            layers.append(Conv2dNormActivation(cnf.input_channels, expanded, kernel_size=1,
-                                               norm_layer=norm_layer,
-                                               activation_layer=activation_layer))
-        layers.append(Conv2dNormActivation(expanded, expanded, kernel_size=cnf.kernel,
-                                           stride=cnf.stride, groups=expanded,
-                                           norm_layer=norm_layer,
-                                           activation_layer=activation_layer))
-        squeeze_channels = max(1, cnf.input_channels // 4)
-        layers.append(se_layer(expanded, squeeze_channels,
-                               activation=partial(nn.SiLU, inplace=True)))
-        layers.append(Conv2dNormActivation(expanded, cnf.out_channels, kernel_size=1,
-                                           norm_layer=norm_layer, activation_layer=None))
+        squeeze = se_layer(expanded, max(1, cnf.input_channels // 4),
+                           activation=partial(nn.SiLU, inplace=True))
+        layers = inverted_residual_layers(cnf.input_channels, expanded, cnf.out_channels,
+                                          cnf.kernel, cnf.stride, norm_layer, nn.SiLU,
+                                          squeeze=squeeze)
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
         self.out_channels = cnf.out_channels
@@ -79,6 +76,11 @@ class MBConv(nn.Module):
         if self.use_res_connect:
             result = self.stochastic_depth(result) + input
         return result
+
+
+def _uniform_by_fan_out(linear: nn.Linear) -> None:
+    init_range = 1.0 / math.sqrt(linear.out_features)
+    nn.init.uniform_(linear.weight, -init_range, init_range)
 
 
 class EfficientNet(nn.Module):
@@ -116,18 +118,7 @@ class EfficientNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True),
                                         nn.Linear(lastconv_out, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                init_range = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -init_range, init_range)
-                nn.init.zeros_(m.bias)
+        init_conv_norm_linear(self, _uniform_by_fan_out)
 
     def forward(self, x):
         x = ember.flatten(self.avgpool(self.features(x)), 1)

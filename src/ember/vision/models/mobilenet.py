@@ -20,7 +20,13 @@ from ._api import (
     override_num_classes,
     register_model,
 )
-from ._layers import Conv2dNormActivation, SqueezeExcitation, make_divisible
+from ._layers import (
+    Conv2dNormActivation,
+    SqueezeExcitation,
+    init_conv_norm_linear,
+    inverted_residual_layers,
+    make_divisible,
+)
 
 __all__ = [
     "MobileNetV2", "MobileNet_V2_Weights", "mobilenet_v2", "MobileNetV3",
@@ -43,17 +49,8 @@ class InvertedResidual(nn.Module):
         self.stride = stride
         hidden_dim = int(round(inp * expand_ratio))
         self.use_res_connect = stride == 1 and inp == oup
-        layers: list[nn.Module] = []
-        if expand_ratio != 1:
-            layers.append(Conv2dNormActivation(inp, hidden_dim, kernel_size=1,
-                                               norm_layer=norm_layer,
-                                               activation_layer=nn.ReLU6))
-        layers += [
-            Conv2dNormActivation(hidden_dim, hidden_dim, stride=stride, groups=hidden_dim,
-                                 norm_layer=norm_layer, activation_layer=nn.ReLU6),
-            nn.Conv2d(hidden_dim, oup, 1, 1, 0, bias=False),
-            norm_layer(oup),
-        ]
+        layers = inverted_residual_layers(inp, hidden_dim, oup, 3, stride, norm_layer, nn.ReLU6,
+                                          expand=expand_ratio != 1, plain_projection=True)
         self.conv = nn.Sequential(*layers)
         self.out_channels = oup
         self._is_cn = stride > 1
@@ -102,17 +99,7 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout),
                                         nn.Linear(self.last_channel, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_conv_norm_linear(self)
 
     def forward(self, x):
         x = self.features(x)
@@ -151,22 +138,14 @@ class InvertedResidualV3(nn.Module):
             raise ValueError("illegal stride value")
         self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels
         activation_layer = nn.Hardswish if cnf.use_hs else nn.ReLU
-        layers: list[nn.Module] = []
-        if cnf.expanded_channels != cnf.input_channels:
-            layers.append(Conv2dNormActivation(cnf.input_channels, cnf.expanded_channels,
-                                               kernel_size=1, norm_layer=norm_layer,
-                                               activation_layer=activation_layer))
-        stride = 1 if cnf.dilation > 1 else cnf.stride
-        layers.append(Conv2dNormActivation(
-            cnf.expanded_channels, cnf.expanded_channels, kernel_size=cnf.kernel,
-            stride=stride, dilation=cnf.dilation, groups=cnf.expanded_channels,
-            norm_layer=norm_layer, activation_layer=activation_layer))
+        squeeze = None
         if cnf.use_se:
             squeeze_channels = make_divisible(cnf.expanded_channels // 4, 8)
-            layers.append(se_layer(cnf.expanded_channels, squeeze_channels))
-        layers.append(Conv2dNormActivation(cnf.expanded_channels, cnf.out_channels,
-                                           kernel_size=1, norm_layer=norm_layer,
-                                           activation_layer=None))
+            squeeze = se_layer(cnf.expanded_channels, squeeze_channels)
+        stride = 1 if cnf.dilation > 1 else cnf.stride
+        layers = inverted_residual_layers(
+            cnf.input_channels, cnf.expanded_channels, cnf.out_channels, cnf.kernel, stride,
+            norm_layer, activation_layer, dilation=cnf.dilation, squeeze=squeeze)
         self.block = nn.Sequential(*layers)
         self.out_channels = cnf.out_channels
         self._is_cn = cnf.stride > 1
@@ -205,17 +184,7 @@ class MobileNetV3(nn.Module):
         self.classifier = nn.Sequential(
             nn.Linear(lastconv_out, last_channel), nn.Hardswish(inplace=True),
             nn.Dropout(p=dropout, inplace=True), nn.Linear(last_channel, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_conv_norm_linear(self)
 
     def forward(self, x):
         x = ember.flatten(self.avgpool(self.features(x)), 1)

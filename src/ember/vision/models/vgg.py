@@ -17,6 +17,7 @@ from ._api import (
     override_num_classes,
     register_model,
 )
+from ._layers import init_conv_norm_linear
 
 __all__ = [
     "VGG", "VGG11_Weights", "VGG11_BN_Weights",
@@ -68,17 +69,7 @@ class VGG(nn.Module):
             nn.Linear(4096, num_classes),
         )
         if init_weights:
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d):
-                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                    if m.bias is not None:
-                        nn.init.constant_(m.bias, 0)
-                elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.constant_(m.weight, 1)
-                    nn.init.constant_(m.bias, 0)
-                elif isinstance(m, nn.Linear):
-                    nn.init.normal_(m.weight, 0, 0.01)
-                    nn.init.constant_(m.bias, 0)
+            init_conv_norm_linear(self)
 
     def forward(self, x):
         x = ember.flatten(self.avgpool(self.features(x)), 1)
