@@ -118,7 +118,11 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)
+        needs = ctx.needs_input_grad
+        if needs[0] or needs[1]:  # (save_for_backward, without the call)
+            ctx._to_save = (x if needs[1] else None, y)
+        if _same_float(x, y):
+            return x / y
         x, y, dt = _promote(x, y)
         if dt.kind != "f":
             target = float_np(dt)
