@@ -51,6 +51,11 @@ SCRIPTS = [
     "recipes_save_load.py",  # define a net, state_dicts, zeroing grads, save/load, warmstart
     "vae.py",               # pytorch/examples vae: randn_like, binary_cross_entropy sum, argparse
     "mnist_example.py",     # pytorch/examples mnist: Adadelta, StepLR, nll_loss sum, test loop
+    "word_language_model.py",  # pytorch/examples: RNNModel, TransformerModel, BPTT, multinomial
+    "char_rnn_names.py",    # char-RNN names: Dataset, random_split, nn.RNN, collate_fn + packing
+    "data_and_schedules.py",  # collate/samplers/IterableDataset, LR finder, schedulers, accumulation
+    "amp_and_compile.py",   # autocast('cpu', bfloat16), GradScaler(enabled=False), torch.compile
+    "seq2seq_translation.py",  # seq2seq with Bahdanau attention, teacher forcing, topk decoding
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -75,6 +80,14 @@ CLAIMS = {
                              "entire model: SmallNet True", "BytesIO: True True"],
     "vae.py": ["loss fell: True", "comparison: (16, 1, 28, 28) True True"],
     "mnist_example.py": ["test loss fell: True accuracy above chance: True"],
+    "word_language_model.py": ["tied: True", "generated: 12 True (13, 1)",
+                               "test loss below start: True"],
+    "char_rnn_names.py": ["loss fell: True", "padding zero: True", "Slusarski"],
+    "data_and_schedules.py": ["accumulated == big batch: True", "restored: True",
+                              "accuracy: 1.0"],
+    "amp_and_compile.py": ["output: torch.bfloat16", "compiled matches eager: True",
+                           "bf16 close to fp32: True", "decorated: torch.bfloat16"],
+    "seq2seq_translation.py": ["attentions: (1, 8, 4) 8.0000", "(40 100%)"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
