@@ -38,6 +38,17 @@ class _WeightedLoss(_Loss):
         self.register_buffer("weight", weight)
 
 
+class _MarginLoss(_Loss):
+    """A loss with a ``margin`` (HingeEmbedding, CosineEmbedding, MarginRanking)."""
+
+    __constants__ = ["margin", "reduction"]
+
+    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+
 class L1Loss(_Loss):
     """Mean absolute error."""
 
@@ -152,13 +163,10 @@ class BCEWithLogitsLoss(_Loss):
                                                   reduction=self.reduction)
 
 
-class HingeEmbeddingLoss(_Loss):
-    __constants__ = ["margin", "reduction"]
-
+class HingeEmbeddingLoss(_MarginLoss):
     def __init__(self, margin: float = 1.0, size_average=None, reduce=None,
                  reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
+        super().__init__(margin, size_average, reduce, reduction)
 
     def forward(self, input, target):
         return F.hinge_embedding_loss(input, target, margin=self.margin,
@@ -200,26 +208,16 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
                                              reduction=self.reduction)
 
 
-class CosineEmbeddingLoss(_Loss):
-    __constants__ = ["margin", "reduction"]
-
-    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
+class CosineEmbeddingLoss(_MarginLoss):
+    """1 - cos(x1, x2) for similar pairs (y=1), max(0, cos - margin) for dissimilar."""
 
     def forward(self, input1, input2, target):
         return F.cosine_embedding_loss(input1, input2, target, margin=self.margin,
                                        reduction=self.reduction)
 
 
-class MarginRankingLoss(_Loss):
-    __constants__ = ["margin", "reduction"]
-
-    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
+class MarginRankingLoss(_MarginLoss):
+    """max(0, -y * (x1 - x2) + margin): rank x1 above x2 where y=1, below where y=-1."""
 
     def forward(self, input1, input2, target):
         return F.margin_ranking_loss(input1, input2, target, margin=self.margin,
