@@ -25,6 +25,10 @@ class _ProbabilityTargetLoss(Function):
 
     _array_io = True
 
+    def name(self):
+        """The node PyTorch's composite for probability targets ends in."""
+        return "DivBackward1" if self.meta[1] == "mean" else "NegBackward0"
+
     @staticmethod
     def forward(ctx, x, target, weight, label_smoothing, reduction):
         class_axis = 1 if x.ndim >= 2 else 0
@@ -87,8 +91,16 @@ class _IndexTargetLoss(Function):
     _array_io = True
 
     def name(self):
-        """PyTorch's node: nll_loss2d's for spatial (N, C, d1, ...) input."""
-        return "NllLoss2DBackward0" if self.__dict__.get("spatial") else "NllLossBackward0"
+        """The node PyTorch's cross_entropy/nll_loss ends in: nll_loss2d's for spatial
+        input (a view of it for 'none' unless 4-D), the sum of the two terms with label
+        smoothing."""
+        class_axis, reduction, _, _, _, smooth_coef, _ = self.meta
+        if smooth_coef is not None:
+            return "AddBackward0"
+        ndim = len(self._input_meta[0][0])
+        if ndim <= 2:
+            return "NllLossBackward0"
+        return "ViewBackward0" if reduction == "none" and ndim != 4 else "NllLoss2DBackward0"
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, from_logits):
@@ -129,8 +141,6 @@ class _IndexTargetLoss(Function):
             loss = loss * float("nan")
         ctx.meta = (class_axis, reduction, from_logits, index, target_coef, smooth_coef,
                     class_weight)
-        if x.ndim > 2:
-            ctx.spatial = True
         ctx.save_for_backward(x, logp if from_logits else None)
         return xp.asarray(loss, dtype=dtype)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function, same_float, saved_arrays
+from ..autograd.grad_mode import _grad_enabled
 from ._util import _make, promote_arrays, xp_of
 
 
@@ -156,7 +157,8 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     def backward(ctx, grad):
         x, t, log_ratio = ctx.saved_tensors
-        grad = grad * ctx.norm
+        if ctx.norm != 1.0:
+            grad = grad * ctx.norm
         if ctx.weight is not None:
             grad = grad * _make(ctx.weight)
         grad_x = grad_t = None
@@ -166,6 +168,8 @@ class BinaryCrossEntropy(Function):
             spread = (1 - x) * x
             grad_x = grad * (x - t) / where(spread > 1e-12, spread, 1e-12)
         if ctx.needs_input_grad[1]:
+            if _grad_enabled[0]:  # create_graph: keep log(1 - x) - log(x) connected to x
+                log_ratio = (-x).log1p() - x.log()
             grad_t = grad * log_ratio
         return grad_x, grad_t
 

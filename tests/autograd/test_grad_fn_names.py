@@ -1,0 +1,583 @@
+"""grad_fn nodes as PyTorch names them.
+
+For each case the same call runs on ember and on torch; the result's ``grad_fn.name()``
+and the names of the nodes its first-level ``next_functions`` lead to must agree (what
+``print(loss)``, graph visualisers and code that walks ``grad_fn`` see). Edges to
+nothing (``None``) are left out of the comparison: ember records one edge per
+positional argument of a node, PyTorch one per differentiable tensor input. Mismatches that live in files other than losses, pools and
+embedding are marked ``xfail(strict=True)`` with the reason, so they flip when fixed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.autograd import gradcheck, gradgradcheck
+
+_RNG = np.random.default_rng(7)
+
+
+def _arrays():
+    rng = _RNG
+    return {
+        "x": rng.standard_normal((4, 5)),
+        "y": rng.standard_normal((4, 5)),
+        "z": rng.standard_normal((4, 5)),
+        "t": rng.standard_normal((4, 5)),
+        "w": rng.random((4, 5)),
+        "p": rng.uniform(0.05, 0.95, (4, 5)),
+        "pt": rng.random((4, 5)),
+        "bits": (rng.random((4, 5)) > 0.5).astype(np.float64),
+        "sign": np.where(rng.random((4, 5)) > 0.5, 1.0, -1.0),
+        "cls": rng.integers(0, 5, (4,)),
+        "cls2d": rng.integers(0, 5, (2, 3, 3)),
+        "cw": rng.random(5),
+        "pos": rng.random(5),
+        "y4": np.array([1.0, -1.0, 1.0, -1.0]),
+        "ml": np.array([[0, 1, -1, 0, 0]] * 4),
+        "img4": rng.standard_normal((2, 5, 3, 3)),
+        "v1": rng.standard_normal((2, 3, 8)),
+        "v2": rng.standard_normal((2, 3, 8, 8)),
+        "v3": rng.standard_normal((2, 3, 4, 4, 4)),
+        "k2": rng.standard_normal((4, 3, 3, 3)),
+        "b4": rng.standard_normal(4),
+        "emb": rng.standard_normal((10, 3)),
+        "ids": rng.integers(0, 10, (2, 4)),
+        "flat_ids": rng.integers(0, 10, (6,)),
+        "offsets": np.array([0, 2]),
+        "logp": rng.standard_normal((6, 2, 4)),
+        "ctc_t": np.array([[1, 2], [1, 1]]),
+        "ctc_il": np.array([6, 6]),
+        "ctc_tl": np.array([2, 2]),
+        "m": rng.standard_normal((5, 3)),
+        "bm": rng.standard_normal((2, 5, 3)),
+        "vec": rng.standard_normal(5),
+        "lw": rng.standard_normal((3, 5)),
+        "lb": rng.standard_normal(3),
+        "idx": np.array([0, 2, 2]),
+        "mask": rng.random((4, 5)) > 0.5,
+        "gamma": rng.random(3) + 0.5,
+        "beta": rng.standard_normal(3),
+    }
+
+
+_ARRAYS = _arrays()
+_GRAD = {"x", "y", "z", "p", "img4", "v1", "v2", "v3", "k2", "b4", "emb", "m", "bm", "vec",
+         "lw", "lb", "gamma", "beta"}
+
+
+class _Inputs:
+    """The case's tensors for one library, built from the same arrays."""
+
+    def __init__(self, lib):
+        for key, array in _ARRAYS.items():
+            tensor = lib.tensor(array.copy())
+            if key in _GRAD:
+                tensor.requires_grad_(True)
+            setattr(self, key, tensor)
+        logp = lib.tensor(_ARRAYS["logp"]).log_softmax(2).detach()
+        self.logp = logp.requires_grad_(True)
+
+
+def _edge_name(edge):
+    if edge is None or edge[0] is None:
+        return None
+    return edge[0].name()
+
+
+def describe(out):
+    """(node name, names of the nodes its first-level next_functions lead to)."""
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    node = out.grad_fn
+    if node is None:
+        return (None, ())
+    edges = [_edge_name(edge) for edge in node.next_functions]
+    return node.name(), tuple(name for name in edges if name is not None)
+
+
+def _run(fn, lib):
+    F = lib.nn.functional
+    return fn(lib, F, _Inputs(lib))
+
+
+def _xfail(reason):
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+# Mismatches owned by other files (flip to passing when they are fixed there).
+CLAMP_MIN = _xfail("pointwise.py: clamp_min's node is ClampBackward1, PyTorch's "
+                   "ClampMinBackward0")
+SQUEEZE_DIM = _xfail("shape.py: squeeze(dim)'s node is SqueezeBackward0, PyTorch's "
+                     "SqueezeBackward1")
+MEAN_DIM = _xfail("reduce.py: mean over dims is MeanBackward0, PyTorch's MeanBackward1")
+RESAMPLE = _xfail("resample.py: interpolate and pad build UpsampleBackward0 nodes (two for "
+                  "2-d); PyTorch has one node per mode (UpsampleBilinear2DBackward0, "
+                  "ReflectionPad2DBackward0, ...)")
+PIXEL_SHUFFLE = _xfail("pixel_shuffle is a view/permute composite; PyTorch has "
+                       "PixelShuffleBackward0")
+GROUP_NORM = _xfail("norm.py: group_norm ends in a view of NativeGroupNormBackward0; "
+                    "PyTorch's node takes input, weight and bias directly")
+INSTANCE_NORM = _xfail("norm.py: instance_norm is one NativeBatchNormBackward0 node; "
+                       "PyTorch's ends in a view of it")
+BMM = _xfail("linalg.py: bmm is named UnsafeViewBackward0, PyTorch's BmmBackward0")
+MATMUL_ND = _xfail("linalg.py: batched @ 2-d is one node over the operands; PyTorch's "
+                   "UnsafeView sits on an MmBackward0")
+LINEAR_T = _xfail("nn/_functional.py: fused Linear takes the weight directly; PyTorch's "
+                  "addmm/mm takes weight.t() (TBackward0)")
+LINEAR_3D = _xfail("nn/_functional.py: linear on 3-d input ends in a view; PyTorch's ends "
+                   "in AddBackward0 over UnsafeView(mm)")
+EINSUM = _xfail("einsum.py: one EinsumBackward0 node; PyTorch's einsum is a "
+                "permute/bmm/view composite")
+ADDMM = _xfail("linalg.py: addmm is named AddMatmulBackward0, PyTorch's AddmmBackward0")
+# Ours, kept on purpose: cross_entropy fuses log_softmax and the NLL (measured: splitting
+# it costs ~30 us of a ~350 us forward+backward at 128x10); the node's name is PyTorch's.
+CE_FUSED = _xfail("_cross_entropy.py fuses log_softmax into the loss node for speed; "
+                  "PyTorch's loss node has LogSoftmaxBackward0 (or mul/sum nodes) below it")
+
+LOSS_CASES = [
+    ("l1_loss", lambda L, F, I, r: F.l1_loss(I.x, I.t, reduction=r)),
+    ("l1_loss_both", lambda L, F, I, r: F.l1_loss(I.x, I.y, reduction=r)),
+    ("l1_loss_weight", lambda L, F, I, r: F.l1_loss(I.x, I.t, reduction=r, weight=I.w)),
+    ("mse_loss", lambda L, F, I, r: F.mse_loss(I.x, I.t, reduction=r)),
+    ("mse_loss_both", lambda L, F, I, r: F.mse_loss(I.x, I.y, reduction=r)),
+    ("mse_loss_weight", lambda L, F, I, r: F.mse_loss(I.x, I.t, reduction=r, weight=I.w)),
+    ("smooth_l1_loss", lambda L, F, I, r: F.smooth_l1_loss(I.x, I.t, reduction=r)),
+    ("smooth_l1_loss_beta0", lambda L, F, I, r: F.smooth_l1_loss(I.x, I.t, reduction=r,
+                                                                   beta=0.0)),
+    ("smooth_l1_loss_both", lambda L, F, I, r: F.smooth_l1_loss(I.x, I.y, reduction=r,
+                                                                  beta=0.5)),
+    ("huber_loss", lambda L, F, I, r: F.huber_loss(I.x, I.t, reduction=r)),
+    ("huber_loss_both", lambda L, F, I, r: F.huber_loss(I.x, I.y, reduction=r, delta=0.7)),
+    ("huber_loss_weight", lambda L, F, I, r: F.huber_loss(I.x, I.t, reduction=r, weight=I.w)),
+    ("poisson_nll_loss", lambda L, F, I, r: F.poisson_nll_loss(I.x, I.w, reduction=r)),
+    ("poisson_nll_loss_full", lambda L, F, I, r: F.poisson_nll_loss(
+        I.x, I.w * 3, reduction=r, full=True)),
+    ("gaussian_nll_loss", lambda L, F, I, r: F.gaussian_nll_loss(I.x, I.t, I.w + 0.1,
+                                                                   reduction=r)),
+    ("binary_cross_entropy", lambda L, F, I, r: F.binary_cross_entropy(I.p, I.pt,
+                                                                         reduction=r)),
+    ("binary_cross_entropy_weight", lambda L, F, I, r: F.binary_cross_entropy(
+        I.p, I.pt, weight=I.w, reduction=r)),
+    ("binary_cross_entropy_with_logits", lambda L, F, I, r: F.binary_cross_entropy_with_logits(
+        I.x, I.pt, reduction=r)),
+    ("binary_cross_entropy_with_logits_both", lambda L, F, I, r:
+        F.binary_cross_entropy_with_logits(I.x, I.p, reduction=r)),
+    ("binary_cross_entropy_with_logits_weights", lambda L, F, I, r:
+        F.binary_cross_entropy_with_logits(I.x, I.pt, weight=I.w, pos_weight=I.pos,
+                                           reduction=r)),
+    ("soft_margin_loss", lambda L, F, I, r: F.soft_margin_loss(I.x, I.sign, reduction=r)),
+    ("multilabel_soft_margin_loss", lambda L, F, I, r: F.multilabel_soft_margin_loss(
+        I.x, I.bits, reduction=r)),
+    ("kl_div", lambda L, F, I, r: F.kl_div(I.x, I.pt, reduction=r)),
+    ("kl_div_log_target", lambda L, F, I, r: F.kl_div(I.x, I.t, reduction=r,
+                                                        log_target=True)),
+    ("margin_ranking_loss", lambda L, F, I, r: F.margin_ranking_loss(
+        I.x[:, 0], I.y[:, 0], I.y4, reduction=r)),
+    ("hinge_embedding_loss", lambda L, F, I, r: F.hinge_embedding_loss(I.x, I.sign,
+                                                                         reduction=r)),
+    ("cosine_embedding_loss", lambda L, F, I, r: F.cosine_embedding_loss(I.x, I.y, I.y4,
+                                                                           reduction=r)),
+    ("multi_margin_loss", lambda L, F, I, r: F.multi_margin_loss(I.x, I.cls, reduction=r)),
+    ("multi_margin_loss_p2_weight", lambda L, F, I, r: F.multi_margin_loss(
+        I.x, I.cls, p=2, margin=0.5, weight=I.cw, reduction=r)),
+    ("multilabel_margin_loss", lambda L, F, I, r: F.multilabel_margin_loss(I.x, I.ml,
+                                                                             reduction=r)),
+    ("triplet_margin_loss", lambda L, F, I, r: F.triplet_margin_loss(I.x, I.y, I.z,
+                                                                       reduction=r)),
+    ("triplet_margin_with_distance_loss", lambda L, F, I, r:
+        F.triplet_margin_with_distance_loss(I.x, I.y, I.z, reduction=r)),
+    ("nll_loss", lambda L, F, I, r: F.nll_loss(I.x, I.cls, reduction=r)),
+    ("nll_loss_weight", lambda L, F, I, r: F.nll_loss(I.x, I.cls, weight=I.cw, reduction=r)),
+    ("nll_loss_2d", lambda L, F, I, r: F.nll_loss(I.img4, I.cls2d, reduction=r)),
+    ("cross_entropy", lambda L, F, I, r: F.cross_entropy(I.x, I.cls, reduction=r)),
+    ("cross_entropy_2d", lambda L, F, I, r: F.cross_entropy(I.img4, I.cls2d, reduction=r)),
+    ("cross_entropy_weight", lambda L, F, I, r: F.cross_entropy(I.x, I.cls, weight=I.cw,
+                                                                  reduction=r)),
+    ("cross_entropy_smoothing", lambda L, F, I, r: F.cross_entropy(
+        I.x, I.cls, label_smoothing=0.1, reduction=r)),
+    ("cross_entropy_probs", lambda L, F, I, r: F.cross_entropy(I.x, I.pt, reduction=r)),
+    ("ctc_loss", lambda L, F, I, r: F.ctc_loss(I.logp, I.ctc_t, I.ctc_il, I.ctc_tl,
+                                               reduction=r)),
+]
+
+# Known mismatches, keyed by (case, reduction); None: every reduction.
+LOSS_XFAILS = {
+    ("margin_ranking_loss", None): CLAMP_MIN,
+    ("triplet_margin_loss", None): CLAMP_MIN,
+    ("triplet_margin_with_distance_loss", None): CLAMP_MIN,
+    ("cross_entropy", None): CE_FUSED,
+    ("cross_entropy_2d", None): CE_FUSED,
+    ("cross_entropy_weight", None): CE_FUSED,
+    ("cross_entropy_smoothing", None): CE_FUSED,
+    ("cross_entropy_probs", None): CE_FUSED,
+}
+CE_CASES = {"cross_entropy", "cross_entropy_2d", "cross_entropy_weight",
+            "cross_entropy_smoothing", "cross_entropy_probs"}
+
+
+def _loss_params():
+    params = []
+    for name, fn in LOSS_CASES:
+        for reduction in ("none", "mean", "sum"):
+            marks = LOSS_XFAILS.get((name, reduction)) or LOSS_XFAILS.get((name, None))
+            params.append(pytest.param(fn, reduction, id=f"{name}-{reduction}",
+                                       marks=marks or ()))
+    return params
+
+
+@pytest.mark.parametrize("fn, reduction", _loss_params())
+def test_loss_node_names(fn, reduction):
+    ours = describe(_run(lambda L, F, I: fn(L, F, I, reduction), ember))
+    theirs = describe(_run(lambda L, F, I: fn(L, F, I, reduction), torch))
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("name", sorted(CE_CASES))
+def test_cross_entropy_node_name(name, reduction):
+    """The fused cross_entropy node carries the name PyTorch's graph ends in, so printing
+    the loss reads the same."""
+    fn = dict(LOSS_CASES)[name]
+    ours = _run(lambda L, F, I: fn(L, F, I, reduction), ember)
+    theirs = _run(lambda L, F, I: fn(L, F, I, reduction), torch)
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+
+
+def test_loss_repr_as_torch():
+    for lib in (ember, torch):
+        loss = lib.nn.functional.mse_loss(lib.tensor([1.0, 2.0], requires_grad=True),
+                                          lib.tensor([1.0, 1.0]))
+        assert "grad_fn=<MseLossBackward0>" in repr(loss)
+
+
+@_xfail("autograd/function.py: an ember node's type is the op's Function class (MseLoss); "
+        "PyTorch's node type is named like the node (MseLossBackward0)")
+def test_node_type_name_as_torch():
+    names = []
+    for lib in (ember, torch):
+        loss = lib.nn.functional.mse_loss(lib.ones(2, requires_grad=True), lib.zeros(2))
+        names.append(type(loss.grad_fn).__name__)
+    assert names[0] == names[1]
+
+
+def test_kl_div_batchmean_node_names():
+    fn = lambda L, F, I: F.kl_div(I.x, I.pt, reduction="batchmean")  # noqa: E731
+    assert describe(_run(fn, ember)) == describe(_run(fn, torch))
+
+
+OP_CASES = [
+    # pooling
+    ("max_pool1d", lambda L, F, I: F.max_pool1d(I.v1, 2)),
+    ("max_pool1d_indices", lambda L, F, I: F.max_pool1d(I.v1, 2, return_indices=True)),
+    ("max_pool2d", lambda L, F, I: F.max_pool2d(I.v2, 2)),
+    ("max_pool2d_pad", lambda L, F, I: F.max_pool2d(I.v2, 3, 2, 1)),
+    ("max_pool2d_indices", lambda L, F, I: F.max_pool2d(I.v2, 2, return_indices=True)),
+    ("max_pool3d", lambda L, F, I: F.max_pool3d(I.v3, 2)),
+    ("max_pool3d_indices", lambda L, F, I: F.max_pool3d(I.v3, 2, return_indices=True)),
+    ("max_unpool2d", lambda L, F, I: F.max_unpool2d(*F.max_pool2d(I.v2, 2, return_indices=True),
+                                                    2)),
+    ("avg_pool1d", lambda L, F, I: F.avg_pool1d(I.v1, 2)),
+    ("avg_pool2d", lambda L, F, I: F.avg_pool2d(I.v2, 2)),
+    ("avg_pool2d_pad", lambda L, F, I: F.avg_pool2d(I.v2, 3, 2, 1, count_include_pad=False)),
+    ("avg_pool3d", lambda L, F, I: F.avg_pool3d(I.v3, 2)),
+    ("lp_pool2d", lambda L, F, I: F.lp_pool2d(I.v2, 2, 2)),
+    ("adaptive_avg_pool1d", lambda L, F, I: F.adaptive_avg_pool1d(I.v1, 3)),
+    ("adaptive_avg_pool2d", lambda L, F, I: F.adaptive_avg_pool2d(I.v2, 3)),
+    ("adaptive_avg_pool2d_1", lambda L, F, I: F.adaptive_avg_pool2d(I.v2, 1)),
+    ("adaptive_avg_pool3d", lambda L, F, I: F.adaptive_avg_pool3d(I.v3, 3)),
+    ("adaptive_max_pool1d", lambda L, F, I: F.adaptive_max_pool1d(I.v1, 3)),
+    ("adaptive_max_pool2d", lambda L, F, I: F.adaptive_max_pool2d(I.v2, 3)),
+    ("adaptive_max_pool2d_indices", lambda L, F, I: F.adaptive_max_pool2d(
+        I.v2, 3, return_indices=True)),
+    ("adaptive_max_pool3d", lambda L, F, I: F.adaptive_max_pool3d(I.v3, 3)),
+    # embedding
+    ("embedding", lambda L, F, I: F.embedding(I.ids, I.emb)),
+    ("embedding_padding_idx", lambda L, F, I: F.embedding(I.ids, I.emb, padding_idx=0)),
+    ("embedding_bag_mean", lambda L, F, I: F.embedding_bag(I.flat_ids, I.emb, I.offsets)),
+    ("embedding_bag_sum", lambda L, F, I: F.embedding_bag(I.flat_ids, I.emb, I.offsets,
+                                                          mode="sum")),
+    ("embedding_bag_max", lambda L, F, I: F.embedding_bag(I.flat_ids, I.emb, I.offsets,
+                                                          mode="max")),
+    ("one_hot_matmul", lambda L, F, I: F.one_hot(I.cls, 5).double() @ I.m),
+    # resampling and padding
+    ("interpolate_nearest", lambda L, F, I: F.interpolate(I.v2, scale_factor=2)),
+    ("interpolate_bilinear", lambda L, F, I: F.interpolate(I.v2, scale_factor=2,
+                                                           mode="bilinear")),
+    ("interpolate_bilinear_ac", lambda L, F, I: F.interpolate(
+        I.v2, size=5, mode="bilinear", align_corners=True)),
+    ("interpolate_linear", lambda L, F, I: F.interpolate(I.v1, scale_factor=2, mode="linear")),
+    ("interpolate_bicubic", lambda L, F, I: F.interpolate(I.v2, size=5, mode="bicubic")),
+    ("interpolate_trilinear", lambda L, F, I: F.interpolate(I.v3, size=5, mode="trilinear")),
+    ("interpolate_nearest_exact", lambda L, F, I: F.interpolate(I.v2, size=5,
+                                                                mode="nearest-exact")),
+    ("interpolate_area", lambda L, F, I: F.interpolate(I.v2, size=4, mode="area")),
+    ("pad_constant", lambda L, F, I: F.pad(I.v2, (1, 2, 1, 0))),
+    ("pad_reflect", lambda L, F, I: F.pad(I.v2, (1, 2, 1, 0), mode="reflect")),
+    ("pad_replicate", lambda L, F, I: F.pad(I.v2, (1, 2, 1, 0), mode="replicate")),
+    ("pad_circular", lambda L, F, I: F.pad(I.v2, (1, 2, 1, 0), mode="circular")),
+    ("pixel_shuffle", lambda L, F, I: F.pixel_shuffle(I.k2, 1)),
+    # convolution and normalisation
+    ("conv2d", lambda L, F, I: F.conv2d(I.v2, I.k2, I.b4)),
+    ("conv2d_nobias", lambda L, F, I: F.conv2d(I.v2, I.k2, padding=1)),
+    ("conv1d", lambda L, F, I: F.conv1d(I.v1, I.k2[:, :, 0])),
+    ("conv_transpose2d", lambda L, F, I: F.conv_transpose2d(I.v2, I.k2.transpose(0, 1))),
+    ("batch_norm_train", lambda L, F, I: F.batch_norm(I.v2, None, None, I.gamma, I.beta,
+                                                      training=True)),
+    ("batch_norm_eval", lambda L, F, I: F.batch_norm(I.v2, L.zeros(3, dtype=L.float64),
+                                                     L.ones(3, dtype=L.float64), I.gamma,
+                                                     I.beta)),
+    ("layer_norm", lambda L, F, I: F.layer_norm(I.v2, (8,), I.gamma.sum() + L.ones(8, dtype=L.float64))),
+    ("layer_norm_plain", lambda L, F, I: F.layer_norm(I.v2, (8, 8))),
+    ("group_norm", lambda L, F, I: F.group_norm(I.v2, 3, I.gamma, I.beta)),
+    ("instance_norm", lambda L, F, I: F.instance_norm(I.v2)),
+    ("dropout_eval", lambda L, F, I: F.dropout(I.x, training=False)),
+    ("dropout_train", lambda L, F, I: F.dropout(I.x, 0.5)),
+    ("dropout_p0", lambda L, F, I: F.dropout(I.x, 0.0)),
+    # activations
+    ("relu", lambda L, F, I: F.relu(I.x)),
+    ("leaky_relu", lambda L, F, I: F.leaky_relu(I.x)),
+    ("gelu", lambda L, F, I: F.gelu(I.x)),
+    ("silu", lambda L, F, I: F.silu(I.x)),
+    ("elu", lambda L, F, I: F.elu(I.x)),
+    ("softplus", lambda L, F, I: F.softplus(I.x)),
+    ("hardtanh", lambda L, F, I: F.hardtanh(I.x)),
+    ("sigmoid", lambda L, F, I: L.sigmoid(I.x)),
+    ("tanh", lambda L, F, I: L.tanh(I.x)),
+    ("softmax", lambda L, F, I: F.softmax(I.x, 1)),
+    ("log_softmax", lambda L, F, I: F.log_softmax(I.x, 1)),
+    ("logsigmoid", lambda L, F, I: F.logsigmoid(I.x)),
+    # pointwise
+    ("add", lambda L, F, I: I.x + I.y),
+    ("add_scalar", lambda L, F, I: I.x + 1),
+    ("sub", lambda L, F, I: I.x - I.y),
+    ("mul", lambda L, F, I: I.x * I.y),
+    ("mul_scalar", lambda L, F, I: I.x * 2),
+    ("div", lambda L, F, I: I.x / I.y),
+    ("div_scalar", lambda L, F, I: I.x / 2),
+    ("neg", lambda L, F, I: -I.x),
+    ("pow_scalar", lambda L, F, I: I.x ** 2),
+    ("pow_tensor", lambda L, F, I: I.p ** I.y),
+    ("exp", lambda L, F, I: I.x.exp()),
+    ("log", lambda L, F, I: I.p.log()),
+    ("abs", lambda L, F, I: I.x.abs()),
+    ("sqrt", lambda L, F, I: I.p.sqrt()),
+    ("clamp", lambda L, F, I: I.x.clamp(-0.5, 0.5)),
+    ("clamp_min", lambda L, F, I: I.x.clamp_min(0)),
+    ("where", lambda L, F, I: L.where(I.mask, I.x, I.y)),
+    ("maximum", lambda L, F, I: L.maximum(I.x, I.y)),
+    # reductions
+    ("sum", lambda L, F, I: I.x.sum()),
+    ("sum_dim", lambda L, F, I: I.x.sum(1)),
+    ("mean", lambda L, F, I: I.x.mean()),
+    ("mean_dim", lambda L, F, I: I.x.mean(0)),
+    ("max", lambda L, F, I: I.x.max()),
+    ("max_dim", lambda L, F, I: I.x.max(1)),
+    ("amax", lambda L, F, I: I.x.amax(1)),
+    ("logsumexp", lambda L, F, I: I.x.logsumexp(1)),
+    ("norm", lambda L, F, I: I.x.norm()),
+    ("var", lambda L, F, I: I.x.var(1)),
+    ("prod", lambda L, F, I: I.x.prod(1)),
+    ("cumsum", lambda L, F, I: I.x.cumsum(1)),
+    # shape
+    ("view", lambda L, F, I: I.x.view(20)),
+    ("reshape", lambda L, F, I: I.x.reshape(2, 10)),
+    ("flatten", lambda L, F, I: I.v2.flatten(1)),
+    ("transpose", lambda L, F, I: I.x.transpose(0, 1)),
+    ("t", lambda L, F, I: I.x.t()),
+    ("permute", lambda L, F, I: I.v2.permute(0, 2, 3, 1)),
+    ("unsqueeze", lambda L, F, I: I.x.unsqueeze(0)),
+    ("squeeze", lambda L, F, I: I.x.unsqueeze(0).squeeze(0)),
+    ("expand", lambda L, F, I: I.vec.expand(3, 5)),
+    ("contiguous_t", lambda L, F, I: I.x.t().contiguous()),
+    ("clone", lambda L, F, I: I.x.clone()),
+    ("cat", lambda L, F, I: L.cat([I.x, I.y])),
+    ("stack", lambda L, F, I: L.stack([I.x, I.y])),
+    ("split", lambda L, F, I: I.x.split(2)[1]),
+    ("chunk", lambda L, F, I: I.x.chunk(2, 1)[0]),
+    ("unbind", lambda L, F, I: I.x.unbind(0)[1]),
+    ("repeat", lambda L, F, I: I.x.repeat(2, 1)),
+    ("flip", lambda L, F, I: I.x.flip(0)),
+    ("roll", lambda L, F, I: I.x.roll(1, 0)),
+    # indexing
+    ("index_int", lambda L, F, I: I.x[1]),
+    ("index_slice", lambda L, F, I: I.x[1:3]),
+    ("index_slice_step", lambda L, F, I: I.x[:, ::2]),
+    ("index_tensor", lambda L, F, I: I.x[I.idx]),
+    ("index_mask", lambda L, F, I: I.x[I.mask]),
+    ("index_select", lambda L, F, I: I.x.index_select(0, I.idx)),
+    ("gather", lambda L, F, I: I.x.gather(1, I.cls[:, None])),
+    ("masked_fill", lambda L, F, I: I.x.masked_fill(I.mask, 0.0)),
+    # products
+    ("matmul", lambda L, F, I: I.x @ I.m),
+    ("bmm", lambda L, F, I: L.bmm(I.bm.transpose(1, 2), I.bm)),
+    ("matmul_batched", lambda L, F, I: I.bm @ I.m.t()),
+    ("mv", lambda L, F, I: I.m.t() @ I.vec),
+    ("linear", lambda L, F, I: F.linear(I.x, I.lw, I.lb)),
+    ("linear_nobias", lambda L, F, I: F.linear(I.x, I.lw)),
+    ("linear_3d", lambda L, F, I: F.linear(I.bm.transpose(1, 2), I.lw, I.lb)),
+    ("einsum", lambda L, F, I: L.einsum("ij,jk->ik", I.x, I.m)),
+    ("addmm", lambda L, F, I: L.addmm(I.lb, I.x, I.m)),
+]
+
+OP_XFAILS = {
+    "max_pool1d": SQUEEZE_DIM, "max_pool1d_indices": SQUEEZE_DIM, "avg_pool1d": SQUEEZE_DIM,
+    "adaptive_avg_pool1d": SQUEEZE_DIM, "adaptive_max_pool1d": SQUEEZE_DIM,
+    "squeeze": SQUEEZE_DIM, "adaptive_avg_pool2d_1": MEAN_DIM, "mean_dim": MEAN_DIM,
+    "interpolate_nearest": RESAMPLE, "interpolate_bilinear": RESAMPLE,
+    "interpolate_bilinear_ac": RESAMPLE, "interpolate_linear": RESAMPLE,
+    "interpolate_bicubic": RESAMPLE, "interpolate_trilinear": RESAMPLE,
+    "interpolate_nearest_exact": RESAMPLE, "interpolate_area": RESAMPLE,
+    "pad_reflect": RESAMPLE, "pad_replicate": RESAMPLE, "pad_circular": RESAMPLE,
+    "pixel_shuffle": PIXEL_SHUFFLE, "group_norm": GROUP_NORM, "instance_norm": INSTANCE_NORM,
+    "clamp_min": CLAMP_MIN, "bmm": BMM, "matmul_batched": MATMUL_ND, "linear": LINEAR_T,
+    "linear_nobias": LINEAR_T, "linear_3d": LINEAR_3D, "einsum": EINSUM, "addmm": ADDMM,
+}
+
+
+def _op_params():
+    return [pytest.param(fn, id=name, marks=OP_XFAILS.get(name, ()))
+            for name, fn in OP_CASES]
+
+
+@pytest.mark.parametrize("fn", _op_params())
+def test_op_node_names(fn):
+    assert describe(_run(fn, ember)) == describe(_run(fn, torch))
+
+
+# -- the single-node losses, pools and embedding_bag: first and second derivatives ------------
+
+
+def _double(*shape, low=None):
+    array = _RNG.standard_normal(shape) if low is None else _RNG.uniform(low, 1 - low, shape)
+    return ember.tensor(array, requires_grad=True)
+
+
+def _const(array):
+    return ember.tensor(np.asarray(array, dtype=np.float64))
+
+
+GRAD_CASES = {
+    "mse_loss": lambda r: (lambda x, t: ember.nn.functional.mse_loss(x, t, reduction=r),
+                           (_double(3, 4), _double(3, 4))),
+    "mse_loss_broadcast": lambda r: (
+        lambda x, t: ember.nn.functional.mse_loss(x, t, reduction=r),
+        (_double(3, 4), _double(4))),
+    "huber_loss": lambda r: (
+        lambda x, t: ember.nn.functional.huber_loss(x, t, reduction=r, delta=0.8),
+        (_double(3, 4), _double(3, 4))),
+    "smooth_l1_loss": lambda r: (
+        lambda x, t: ember.nn.functional.smooth_l1_loss(x, t, reduction=r, beta=0.6),
+        (_double(3, 4), _double(3, 4))),
+    "binary_cross_entropy": lambda r, w=_const(_RNG.random(4)): (
+        lambda x, t: ember.nn.functional.binary_cross_entropy(x, t, weight=w, reduction=r),
+        (_double(3, 4, low=0.1), _double(3, 4, low=0.1))),
+    "binary_cross_entropy_with_logits": lambda r, w=_const(_RNG.random((3, 4))): (
+        lambda x, t: ember.nn.functional.binary_cross_entropy_with_logits(
+            x, t, weight=w, reduction=r),
+        (_double(3, 4), _double(3, 4, low=0.1))),
+    "binary_cross_entropy_with_logits_pos_weight": lambda r, w=_const(_RNG.random(4) + 0.5): (
+        lambda x, t: ember.nn.functional.binary_cross_entropy_with_logits(
+            x, t, pos_weight=w, reduction=r),
+        (_double(3, 4), _double(3, 4, low=0.1))),
+    "soft_margin_loss": lambda r, t=_const(np.where(_RNG.random((3, 4)) > 0.5, 1.0, -1.0)): (
+        lambda x: ember.nn.functional.soft_margin_loss(x, t, reduction=r),
+        (_double(3, 4),)),
+    "multi_margin_loss": lambda r: (
+        lambda x: ember.nn.functional.multi_margin_loss(
+            x, ember.tensor([0, 3, 2]), margin=0.7, reduction=r),
+        (_double(3, 4),)),
+    "multi_margin_loss_p2_weight": lambda r: (
+        lambda x: ember.nn.functional.multi_margin_loss(
+            x, ember.tensor([0, 3, 2]), p=2, weight=_const([0.5, 1.0, 2.0, 1.5]),
+            reduction=r),
+        (_double(3, 4),)),
+    "multilabel_margin_loss": lambda r: (
+        lambda x: ember.nn.functional.multilabel_margin_loss(
+            x, ember.tensor([[3, 0, -1, 1], [1, -1, 2, 2], [-1, 0, 0, 0]]), reduction=r),
+        (_double(3, 4),)),
+}
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("name", list(GRAD_CASES))
+def test_single_node_loss_gradgradcheck(name, reduction):
+    fn, inputs = GRAD_CASES[name](reduction)
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
+
+
+POOL_GRAD_CASES = {
+    "max_pool1d": lambda x: ember.nn.functional.max_pool1d(x, 3, 2, 1),
+    "max_pool2d_overlap": lambda x: ember.nn.functional.max_pool2d(x.reshape(2, 3, 4, 4), 3,
+                                                                   1, 1),
+    "max_pool3d": lambda x: ember.nn.functional.max_pool3d(x.reshape(2, 3, 2, 2, 4), 2),
+    "avg_pool1d": lambda x: ember.nn.functional.avg_pool1d(x, 3, 2, 1),
+    "avg_pool2d": lambda x: ember.nn.functional.avg_pool2d(x.reshape(2, 3, 4, 4), 3, 2, 1,
+                                                           count_include_pad=False),
+    "adaptive_avg_pool1d": lambda x: ember.nn.functional.adaptive_avg_pool1d(x, 5),
+    "adaptive_avg_pool2d": lambda x: ember.nn.functional.adaptive_avg_pool2d(
+        x.reshape(2, 3, 4, 4), (3, 2)),
+    "adaptive_avg_pool2d_unbatched": lambda x: ember.nn.functional.adaptive_avg_pool2d(
+        x.reshape(6, 4, 4), 3),
+    "adaptive_max_pool1d": lambda x: ember.nn.functional.adaptive_max_pool1d(x, 5),
+    "adaptive_max_pool2d": lambda x: ember.nn.functional.adaptive_max_pool2d(
+        x.reshape(2, 3, 4, 4), 3),
+    "max_unpool1d": lambda x: ember.nn.functional.max_unpool1d(
+        *ember.nn.functional.max_pool1d(x, 2, return_indices=True), 2),
+}
+
+
+@pytest.mark.parametrize("name", list(POOL_GRAD_CASES))
+def test_pool_gradgradcheck(name):
+    x = _double(2, 3, 16)
+    assert gradcheck(POOL_GRAD_CASES[name], (x,))
+    assert gradgradcheck(POOL_GRAD_CASES[name], (x,))
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+                                  "adaptive_max_pool2d"])
+def test_pool_node_names_unbatched_and_values(name):
+    """Pools give the same values as torch's after the renaming (1-d through 2-d rows)."""
+    from oracle import check
+
+    arrays = _RNG.standard_normal((3, 7, 7))
+    args = {"max_pool2d": (2,), "avg_pool2d": (3, 2, 1), "adaptive_avg_pool2d": (3,),
+            "adaptive_max_pool2d": (3,)}[name]
+    check(lambda lib, x: getattr(lib.nn.functional, name)(x, *args), arrays)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_gradgradcheck(mode):
+    weight = _double(10, 3)
+    index = ember.tensor([1, 2, 4, 5, 4, 3, 2, 9])
+    offsets = ember.tensor([0, 4, 4])
+
+    def fn(w):
+        return ember.nn.functional.embedding_bag(index, w, offsets, mode=mode, padding_idx=3)
+
+    assert gradcheck(fn, (weight,))
+    assert gradgradcheck(fn, (weight,))
+
+
+def test_embedding_bag_per_sample_weights_gradgradcheck():
+    weight = _double(10, 3)
+    per_sample = _double(8)
+    index = ember.tensor([1, 2, 4, 5, 4, 3, 2, 9])
+    offsets = ember.tensor([0, 4])
+
+    def fn(w, p):
+        return ember.nn.functional.embedding_bag(index, w, offsets, mode="sum",
+                                                 per_sample_weights=p)
+
+    assert gradcheck(fn, (weight, per_sample))
+    assert gradgradcheck(fn, (weight, per_sample))
+    for lib in (ember, torch):
+        out = lib.nn.functional.embedding_bag(
+            lib.tensor([1, 2]), lib.ones(4, 2, requires_grad=True), lib.tensor([0]),
+            mode="sum", per_sample_weights=lib.ones(2, requires_grad=True))
+        assert out.grad_fn.name() == "EmbeddingBagBackward0"
+        assert len([e for e in out.grad_fn.next_functions if e and e[0]]) == 2
