@@ -19,6 +19,12 @@ SAMPLERS = {
     "rand_tuple": lambda lib, g: lib.rand((4,), generator=g),
     "rand_size": lambda lib, g: lib.rand(lib.Size([2, 2]), generator=g),
     "rand_0d": lambda lib, g: lib.rand((), generator=g),
+    "rand_0d_f64": lambda lib, g: lib.rand((), dtype=lib.float64, generator=g),
+    "rand_0d_f16": lambda lib, g: lib.rand((), dtype=lib.float16, generator=g),
+    "rand_np_int": lambda lib, g: lib.rand(np.int64(2), generator=g),
+    "randint_0d": lambda lib, g: lib.randint(0, 9, (), generator=g),
+    "randint_1x1": lambda lib, g: lib.randint(0, 9, (1, 1), generator=g),
+    "randint_3": lambda lib, g: lib.randint(-4, 9, [3], generator=g),
     "rand_empty": lambda lib, g: lib.rand(0, 3, generator=g),
     "rand_f64_grad": lambda lib, g: lib.rand(3, dtype=lib.float64, requires_grad=True,
                                              generator=g),
@@ -203,6 +209,12 @@ def test_generator_api():
     lambda lib: lib.randint(0, 10, 3),
     lambda lib: lib.randint(10, size=3),
     lambda lib: lib.normal(0.0, 1.0, 3),
+    lambda lib: lib.rand(2, -1),
+    lambda lib: lib.rand((2, -1)),
+    lambda lib: lib.rand(2.0),
+    lambda lib: lib.randn((2, 3.0)),
+    lambda lib: lib.randint(0, 5, (2, -3)),
+    lambda lib: lib.randint(0, 5, (2, 1.5)),
 ], ids=lambda f: "")
 def test_errors_match_torch(fn):
     check_raises(fn)

@@ -150,18 +150,31 @@ def _float_np(dtype, op_name):
     return np_dtype
 
 
+def _shape(size):
+    """``_size`` with a fast path for the usual plain non-negative ints."""
+    if len(size) == 1 and type(size[0]) is tuple:
+        size = size[0]
+    for s in size:
+        if type(s) is not int or s < 0:
+            return _size(size)
+    return size
+
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
 def _uniform(rng, shape, np_dtype, low=0.0, high=1.0):
     """Uniform in [low, high); complex dtypes draw real and imaginary parts."""
+    if shape == () and (np_dtype is _F32 or np_dtype is _F64) and low == 0.0 and high == 1.0:
+        # One value: the scalar draw (a Python float holding the exact float32 or float64
+        # sample) skips random(size)'s array set-up; same stream.
+        return np.array(rng.random(dtype=np_dtype), np_dtype)
     if np_dtype.kind == "c":
         real = np.dtype(np.float32 if np_dtype.itemsize == 8 else np.float64)
         pair = _uniform(rng, shape + (2,), real, low, high)
         return (pair[..., 0] + 1j * pair[..., 1]).astype(np_dtype)
     if np_dtype in (np.float32, np.float64):
         work = np_dtype
-        if shape == () and low == 0.0 and high == 1.0:
-            # One value: the scalar draw (a Python float holding the exact float32 or
-            # float64 sample) skips random(size)'s array set-up; same stream.
-            return np.array(rng.random(dtype=work), work)
         values = rng.random(shape, dtype=work)
     else:
         # float16/bfloat16: multiples of 2**-digits, so rounding never yields 1.0
@@ -209,7 +222,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     """Uniform samples in [0, 1)."""
     np_dtype = _float_np(dtype, "check_uniform_bounds")
     _, dev = _module_and_device(device)
-    array = _uniform(_rng(generator), _size(size), np_dtype)
+    array = _uniform(_rng(generator), _shape(size), np_dtype)
     return _finish(array, dev, requires_grad)
 
 
@@ -219,7 +232,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     """Standard normal samples."""
     np_dtype = _float_np(dtype, "normal_kernel_cpu")
     _, dev = _module_and_device(device)
-    array = _normal(_rng(generator), _size(size), np_dtype)
+    array = _normal(_rng(generator), _shape(size), np_dtype)
     return _finish(array, dev, requires_grad)
 
 
@@ -306,7 +319,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
         raise TypeError(
             f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}"
         )
-    shape = _size(tuple(size))
+    shape = _shape(tuple(size))
     array = _integers(_rng(generator), low, high, shape, np_dtype)
     return _finish(array, dev, requires_grad)
 
