@@ -460,6 +460,12 @@ def _const(array):
     return ember.tensor(np.asarray(array, dtype=np.float64))
 
 
+# Constants of the functions under gradcheck (drawn once: the function must not change).
+_BCE_WEIGHT = _const(_RNG.random(4))
+_BCE_LOGITS_WEIGHT = _const(_RNG.random((3, 4)))
+_POS_WEIGHT = _const(_RNG.random(4) + 0.5)
+_SIGNS = _const(np.where(_RNG.random((3, 4)) > 0.5, 1.0, -1.0))
+
 GRAD_CASES = {
     "mse_loss": lambda r: (lambda x, t: ember.nn.functional.mse_loss(x, t, reduction=r),
                            (_double(3, 4), _double(3, 4))),
@@ -472,19 +478,20 @@ GRAD_CASES = {
     "smooth_l1_loss": lambda r: (
         lambda x, t: ember.nn.functional.smooth_l1_loss(x, t, reduction=r, beta=0.6),
         (_double(3, 4), _double(3, 4))),
-    "binary_cross_entropy": lambda r, w=_const(_RNG.random(4)): (
-        lambda x, t: ember.nn.functional.binary_cross_entropy(x, t, weight=w, reduction=r),
+    "binary_cross_entropy": lambda r: (
+        lambda x, t: ember.nn.functional.binary_cross_entropy(x, t, weight=_BCE_WEIGHT,
+                                                              reduction=r),
         (_double(3, 4, low=0.1), _double(3, 4, low=0.1))),
-    "binary_cross_entropy_with_logits": lambda r, w=_const(_RNG.random((3, 4))): (
+    "binary_cross_entropy_with_logits": lambda r: (
         lambda x, t: ember.nn.functional.binary_cross_entropy_with_logits(
-            x, t, weight=w, reduction=r),
+            x, t, weight=_BCE_LOGITS_WEIGHT, reduction=r),
         (_double(3, 4), _double(3, 4, low=0.1))),
-    "binary_cross_entropy_with_logits_pos_weight": lambda r, w=_const(_RNG.random(4) + 0.5): (
+    "binary_cross_entropy_with_logits_pos_weight": lambda r: (
         lambda x, t: ember.nn.functional.binary_cross_entropy_with_logits(
-            x, t, pos_weight=w, reduction=r),
+            x, t, pos_weight=_POS_WEIGHT, reduction=r),
         (_double(3, 4), _double(3, 4, low=0.1))),
-    "soft_margin_loss": lambda r, t=_const(np.where(_RNG.random((3, 4)) > 0.5, 1.0, -1.0)): (
-        lambda x: ember.nn.functional.soft_margin_loss(x, t, reduction=r),
+    "soft_margin_loss": lambda r: (
+        lambda x: ember.nn.functional.soft_margin_loss(x, _SIGNS, reduction=r),
         (_double(3, 4),)),
     "multi_margin_loss": lambda r: (
         lambda x: ember.nn.functional.multi_margin_loss(

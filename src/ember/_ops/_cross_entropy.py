@@ -94,7 +94,7 @@ class _IndexTargetLoss(Function):
         """The node PyTorch's cross_entropy/nll_loss ends in: nll_loss2d's for spatial
         input (a view of it for 'none' unless 4-D), the sum of the two terms with label
         smoothing."""
-        class_axis, reduction, _, _, _, smooth_coef, _ = self.meta
+        _, reduction, _, _, _, smooth_coef, _ = self.meta
         if smooth_coef is not None:
             return "AddBackward0"
         ndim = len(self._input_meta[0][0])
