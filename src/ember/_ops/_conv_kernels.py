@@ -101,8 +101,7 @@ def _im2col(x, geo):
     g = geo.groups
     rows = (c // g) * math.prod(geo.kernel)
     positions = math.prod(geo.out_spatial)
-    if (all(k == 1 for k in geo.kernel) and all(s == 1 for s in geo.stride)
-            and tuple(x.shape[2:]) == tuple(geo.out_spatial)):
+    if _is_pointwise(geo, x.shape[2:]):
         return xp.ascontiguousarray(x).reshape(n, g, rows, positions)  # 1x1: no copy
     win = _windows(_pad_array(x, geo.pad_lo, geo.pad_hi), geo.kernel, geo.stride,
                    geo.dilation, geo.out_spatial)
@@ -140,21 +139,25 @@ def _grad_by_group(gy, groups):
     return xp_of(gy).ascontiguousarray(gy).reshape(n, groups, o // groups, positions)
 
 
-# below this many weight columns (C/g * kH * kW) the row-GEMM form of conv2d wins
-_ROW_GEMM_MAX_COLUMNS = 320
+# Output positions per sample below which the forward folds the batch into one GEMM
+# (columns (C * K, N * P)): per-sample GEMMs with so few columns run OpenBLAS at a third
+# of its rate (ResNet-18's 512-channel 7x7 stage: 30 -> 21 ms at batch 8).
+_FOLD_MAX_POSITIONS = 64
 
 
-# the forward's row GEMMs also win on wide outputs whatever the channel count; the
-# weight gradient's per-sample GEMMs only for few columns (measured on ResNet shapes)
-_ROW_GEMM_MIN_WIDTH = 14
+def _is_pointwise(geo, in_spatial):
+    """1x1 kernel, stride 1, no padding: the input already is the column matrix."""
+    return (all(k == 1 for k in geo.kernel) and all(s == 1 for s in geo.stride)
+            and tuple(in_spatial) == tuple(geo.out_spatial))
 
 
-def _uses_row_gemms(geo, in_channels_per_group, n, for_weight=False):
-    if len(geo.kernel) != 2 or geo.groups != 1 or n == 0:
-        return False
-    if in_channels_per_group * geo.kernel[0] * geo.kernel[1] <= _ROW_GEMM_MAX_COLUMNS:
-        return True
-    return not for_weight and geo.out_spatial[1] >= _ROW_GEMM_MIN_WIDTH
+def _uses_row_gemms(geo, x):
+    """conv2d with one group and a kernel wider than 1x1, float32/64: the row-GEMM form
+    (measured faster than im2col on every LeNet/ResNet shape, forward and weight
+    gradient, and kW rather than kH * kW times the input in memory)."""
+    return (len(geo.kernel) == 2 and geo.groups == 1 and x.shape[0] > 0
+            and not _is_pointwise(geo, x.shape[2:]) and x.dtype.kind == "f"
+            and x.dtype.itemsize >= 4)
 
 
 def _shifted_rows(x, geo):
@@ -201,25 +204,26 @@ def _row_block(rows, i, geo):
     return rows[:, :, phase, q0 * ow:(q0 + oh) * ow]
 
 
-def _conv2d_row_weight_grad(x, gy, geo, weight_shape):
-    """grad_weight from the same shifted-row buffer: per kernel row, per-sample GEMMs
-    summed over the batch."""
+def _conv2d_row_weight_grad(x, gy, geo, weight_shape, rows=None):
+    """grad_weight from the same shifted-row buffer (the forward's when it kept it): per
+    kernel row, per-sample GEMMs block @ gy^T (this orientation measured 10-30% faster
+    than gy @ block^T) summed over the batch."""
     xp = xp_of(x)
     n, c = x.shape[:2]
     out_channels = weight_shape[0]
     kh, kw = geo.kernel
     oh, ow = geo.out_spatial
-    rows = _shifted_rows(x, geo)
-    gy_flat = gy.reshape(n, out_channels, oh * ow)
-    per_row = xp.empty((kh, out_channels, c * kw), dtype=rows.dtype)
+    if rows is None:
+        rows = _shifted_rows(x, geo)
+    gy_t = gy.reshape(n, out_channels, oh * ow).transpose(0, 2, 1)
+    per_row = xp.empty((kh, c * kw, out_channels), dtype=rows.dtype)
     for i in range(kh):
-        block = _row_block(rows, i, geo)
-        per_row[i] = xp.matmul(gy_flat, block.transpose(0, 2, 1)).sum(0)
-    grad_w = per_row.reshape(kh, out_channels, c, kw).transpose(1, 2, 0, 3)
+        xp.matmul(_row_block(rows, i, geo), gy_t).sum(0, out=per_row[i])
+    grad_w = per_row.reshape(kh, c, kw, out_channels).transpose(3, 1, 0, 2)
     return xp.ascontiguousarray(grad_w)
 
 
-def _conv2d_row_gemms(x, weight, geo):
+def _conv2d_row_gemms(x, weight, geo, saved=None):
     """conv2d (groups 1) without a full im2col: copy only the kW shifted copies of the
     input rows, then one GEMM per kernel row whose operand is a strided view of that
     buffer. The buffer is kH times smaller than im2col's, which wins when C * kH * kW is
@@ -230,6 +234,8 @@ def _conv2d_row_gemms(x, weight, geo):
     kh, kw = geo.kernel
     oh, ow = geo.out_spatial
     rows = _shifted_rows(x, geo)
+    if saved is not None:
+        saved.append(rows)
     per_row = xp.ascontiguousarray(weight.transpose(2, 0, 1, 3)).reshape(kh, out_channels,
                                                                           c * kw)
     out = xp.matmul(per_row[0], _row_block(rows, 0, geo))
@@ -240,21 +246,44 @@ def _conv2d_row_gemms(x, weight, geo):
     return out.reshape((n, out_channels, oh, ow))
 
 
-def _conv_forward(x, weight, bias, geo):
+def _folded_columns(x, geo):
+    """Columns (g, C/g * prod(K), N * P) with the batch folded into the GEMM's columns:
+    the layout of one GEMM per group over the whole batch."""
+    xp = xp_of(x)
+    n, c = x.shape[:2]
+    g = geo.groups
+    rows = (c // g) * math.prod(geo.kernel)
+    if _is_pointwise(geo, x.shape[2:]):
+        flat = x.reshape(n, c, math.prod(x.shape[2:]))
+        cols = xp.ascontiguousarray(flat.transpose(1, 0, 2))
+    else:
+        nd = len(geo.kernel)
+        win = _windows(_pad_array(x, geo.pad_lo, geo.pad_hi), geo.kernel, geo.stride,
+                       geo.dilation, geo.out_spatial)
+        order = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
+        cols = xp.ascontiguousarray(win.transpose(order))
+    return cols.reshape(g, rows, n * math.prod(geo.out_spatial))
+
+
+def _conv_forward(x, weight, bias, geo, saved=None):
+    """conv(x, w) + b. A list ``saved`` receives the row-GEMM buffer when that form is
+    used, for the weight gradient to reuse (kW times the input: a small price for not
+    copying it again)."""
     xp = xp_of(x)
     n = x.shape[0]
     out_channels = weight.shape[0]
     g = geo.groups
-    if _uses_row_gemms(geo, weight.shape[1], n):
-        out = _conv2d_row_gemms(x, weight, geo)
-        if bias is not None:
-            out += bias.reshape(1, -1, 1, 1)
-        return out
-    cols = _im2col(x, geo)
+    positions = math.prod(geo.out_spatial)
     w = weight.reshape(g, out_channels // g, -1)
-    out = xp.matmul(w, cols)  # (N, g, O/g, P)
-    del cols
-    out = out.reshape((n, out_channels) + tuple(geo.out_spatial))
+    if positions < _FOLD_MAX_POSITIONS and n > 1 and not _is_pointwise(geo, x.shape[2:]):
+        out = xp.matmul(w, _folded_columns(x, geo))  # (g, O/g, N * P)
+        out = out.reshape(out_channels, n, positions).transpose(1, 0, 2)
+        out = xp.ascontiguousarray(out).reshape((n, out_channels) + tuple(geo.out_spatial))
+    elif _uses_row_gemms(geo, x):
+        out = _conv2d_row_gemms(x, weight, geo, saved)
+    else:
+        out = xp.matmul(w, _im2col(x, geo))  # (N, g, O/g, P)
+        out = out.reshape((n, out_channels) + tuple(geo.out_spatial))
     if bias is not None:
         out += bias.reshape((1, -1) + (1,) * len(geo.kernel))
     return out
@@ -264,8 +293,9 @@ def _conv_input_grad(gy_grouped, weight, geo, n):
     """gy in group layout (N, g, O/g, P), weight (O, C/g, *K) -> (N, C, *S).
 
     Stride 1: a "full" convolution of gy with the flipped, channel-swapped weight (a copy
-    plus a GEMM, measured ~3x faster than GEMM + col2im's strided adds). Otherwise: GEMM
-    to columns, then col2im."""
+    plus a GEMM, measured ~3x faster than GEMM + col2im's strided adds). conv2d with a
+    stride: one GEMM per kernel tap into stride-phase buffers (_conv2d_phase_input_grad).
+    Otherwise: GEMM to columns, then col2im."""
     xp = xp_of(weight)
     g = geo.groups
     out_channels, cg = weight.shape[:2]
@@ -284,34 +314,92 @@ def _conv_input_grad(gy_grouped, weight, geo, n):
                          tuple(geo.out_spatial), tuple(geo.kernel), tuple(geo.in_spatial))
         gy = gy_grouped.reshape((n, out_channels) + tuple(geo.out_spatial))
         return _conv_forward(gy, swapped, None, full)
+    if (nd == 2 and g == 1 and n > 0 and math.prod(geo.kernel) > 1
+            and weight.dtype.kind == "f" and weight.dtype.itemsize >= 4):
+        gy = gy_grouped.reshape((n, out_channels) + tuple(geo.out_spatial))
+        return _conv2d_phase_input_grad(gy, weight, geo)
     w = weight.reshape(g, out_channels // g, -1)
     gcols = xp.matmul(w.transpose(0, 2, 1), gy_grouped)  # (N, g, C/g * K, P)
     gcols = gcols.reshape((n, g * cg) + tuple(geo.kernel) + tuple(geo.out_spatial))
     return _col2im(gcols, geo, gcols.dtype)
 
 
-def _conv_weight_grad(x, gy_grouped, geo, weight_shape):
-    """One GEMM per group contracting over batch and positions together:
-    columns (g, C/g * K, N * P) @ gy (g, N * P, O/g). The columns are rebuilt from x here
-    rather than kept from the forward (they are prod(K) times the input)."""
-    xp = xp_of(x)
-    n, c = x.shape[:2]
-    g = geo.groups
-    if _uses_row_gemms(geo, c // g, n, for_weight=True):
-        gy = gy_grouped.reshape((n, -1) + tuple(geo.out_spatial))
-        return _conv2d_row_weight_grad(x, gy, geo, weight_shape)
-    rows = (c // g) * math.prod(geo.kernel)
-    if (all(k == 1 for k in geo.kernel) and all(s == 1 for s in geo.stride)
-            and tuple(x.shape[2:]) == tuple(geo.out_spatial)):
-        flat = x.reshape(n, c, math.prod(x.shape[2:]))
-        cols = xp.ascontiguousarray(flat.transpose(1, 0, 2))
+def _phase_extent(out_size, kernel, dilation, stride):
+    """Length of one stride phase of the padded input that the taps reach."""
+    return out_size + dilation * (kernel - 1) // stride
+
+
+def _conv2d_phase_input_grad(gy, weight, geo):
+    """grad_input of a strided conv2d (one group) without col2im's short strided adds.
+
+    Kernel tap (i, j) only reaches padded input pixels of stride phase
+    (i * dH % sH, j * dW % sW), shifted by (i * dH // sH, j * dW // sW) phase rows and
+    columns. The gradient is widened with zero columns to the phase width, so each tap's
+    GEMM result lands on one contiguous range of its phase buffer per (sample, channel):
+    long adds instead of short strided ones. The phases are interleaved at the end."""
+    xp = xp_of(gy)
+    n, out_channels, oh, ow = gy.shape
+    c = weight.shape[1]
+    kh, kw = geo.kernel
+    sh, sw = geo.stride
+    dh, dw = geo.dilation
+    h, w = geo.in_spatial
+    top, left = geo.pad_lo
+    qh = _phase_extent(oh, kh, dh, sh)
+    qw = _phase_extent(ow, kw, dw, sw)
+    if qw == ow:
+        wide = xp.ascontiguousarray(gy)
     else:
-        nd = len(geo.kernel)
-        win = _windows(_pad_array(x, geo.pad_lo, geo.pad_hi), geo.kernel, geo.stride,
-                       geo.dilation, geo.out_spatial)
-        order = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
-        cols = xp.ascontiguousarray(win.transpose(order))
-    cols = cols.reshape(g, rows, n * math.prod(geo.out_spatial))
+        wide = xp.zeros((n, out_channels, oh, qw), dtype=gy.dtype)
+        wide[..., :ow] = gy
+    wide = wide.reshape(n, out_channels, oh * qw)
+    taps = xp.ascontiguousarray(weight.transpose(2, 3, 1, 0))  # (kH, kW, C, O)
+    span = qh * qw
+    phases = {}  # (row phase, column phase) -> (N, C, span + spare) buffer
+    product = xp.empty((n, c, oh * qw), dtype=gy.dtype)
+    for i in range(kh):
+        row_phase, row_shift = (i * dh) % sh, (i * dh) // sh
+        for j in range(kw):
+            col_phase, col_shift = (j * dw) % sw, (j * dw) // sw
+            buf = phases.get((row_phase, col_phase))
+            if buf is None:
+                # qw - ow spare: the last tap's zero columns run past the last phase row
+                buf = phases[row_phase, col_phase] = xp.zeros((n, c, span + qw - ow),
+                                                              dtype=gy.dtype)
+            xp.matmul(taps[i, j], wide, out=product)
+            start = row_shift * qw + col_shift
+            buf[:, :, start:start + oh * qw] += product
+    # pixels of phases no tap reaches, or past the last window, get zeros
+    covered = len(phases) == sh * sw and sh * qh >= top + h and sw * qw >= left + w
+    out = (xp.empty if covered else xp.zeros)((n, c, h, w), dtype=gy.dtype)
+    for (row_phase, col_phase), buf in phases.items():
+        q_first = max(0, -((row_phase - top) // sh))
+        q_last = min(qh - 1, (h - 1 + top - row_phase) // sh)
+        r_first = max(0, -((col_phase - left) // sw))
+        r_last = min(qw - 1, (w - 1 + left - col_phase) // sw)
+        if q_last < q_first or r_last < r_first:
+            continue
+        buf = buf[:, :, :span].reshape(n, c, qh, qw)
+        i0 = row_phase + sh * q_first - top
+        j0 = col_phase + sw * r_first - left
+        rows_out = slice(i0, i0 + sh * (q_last - q_first) + 1, sh)
+        cols_out = slice(j0, j0 + sw * (r_last - r_first) + 1, sw)
+        out[:, :, rows_out, cols_out] = buf[:, :, q_first:q_last + 1, r_first:r_last + 1]
+    return out
+
+
+def _conv_weight_grad(x, gy_grouped, geo, weight_shape, rows=None):
+    """conv2d: the row-GEMM form. Otherwise one GEMM per group contracting over batch and
+    positions together: columns (g, C/g * K, N * P) @ gy (g, N * P, O/g). The columns
+    are rebuilt from x here rather than kept from the forward (they are prod(K) times
+    the input)."""
+    xp = xp_of(x)
+    n = x.shape[0]
+    g = geo.groups
+    if _uses_row_gemms(geo, x):
+        gy = gy_grouped.reshape((n, -1) + tuple(geo.out_spatial))
+        return _conv2d_row_weight_grad(x, gy, geo, weight_shape, rows)
+    cols = _folded_columns(x, geo)
     og = gy_grouped.shape[2]
     gy_rows = xp.ascontiguousarray(gy_grouped.transpose(1, 2, 0, 3)).reshape(g, og, cols.shape[2])
     grad_w_t = xp.matmul(cols, gy_rows.transpose(0, 2, 1))  # (g, C/g * K, O/g)

@@ -40,7 +40,9 @@ class _Conv(Function):
         needs = ctx.needs_input_grad
         if needs[0] or needs[1]:
             ctx.save_for_backward(x if needs[1] else None, weight if needs[0] else None)
-        out = _conv_forward(x, weight, bias, geo)
+        kept = [] if needs[1] else None
+        out = _conv_forward(x, weight, bias, geo, kept)
+        ctx.rows = kept[0] if kept else None  # the weight gradient's buffer, if built
         # ml_dtypes returns float32 from a bfloat16 GEMM; PyTorch keeps the input dtype.
         return out if out.dtype == x.dtype else out.astype(x.dtype)
 
@@ -65,7 +67,8 @@ class _Conv(Function):
             grad_x = _make(_conv_input_grad(grouped, weight._data, geo, g.shape[0]))
         if needs[1]:
             grad_w = _make(_conv_weight_grad(x._data, grouped, geo,
-                                             _weight_shape_of(ctx, x, grad)))
+                                             _weight_shape_of(ctx, x, grad), ctx.rows))
+        ctx.rows = None
         if needs[2]:
             grad_b = _make(_bias_grad(g))
         return grad_x, grad_w, grad_b, None
