@@ -19,20 +19,33 @@ def check_common(lr, eps=None, betas=None, weight_decay=None) -> None:
     """PyTorch's shared argument checks, in its order and with its messages."""
     if not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")
-    if eps is not None and not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
+    if eps is not None:
+        check_non_negative(epsilon=eps)
     if betas is not None:
         if not 0.0 <= betas[0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if weight_decay is not None and not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    if weight_decay is not None:
+        check_non_negative(weight_decay=weight_decay)
+
+
+def check_non_negative(**values) -> None:
+    """PyTorch's ``Invalid <name> value: <value>`` checks, in the order given (NaN fails)."""
+    for name, value in values.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {name} value: {value}")
 
 
 def zero_step() -> ember.Tensor:
     """The 'step' counter: a 0-d float tensor, as PyTorch stores it."""
     return scalar_tensor(0.0)
+
+
+def zero_state(p, *names: str) -> dict:
+    """A fresh per-parameter state: the step counter, then one zero buffer shaped like
+    ``p`` per name (in PyTorch's key order)."""
+    return {"step": zero_step(), **{name: ember.zeros_like(p) for name in names}}
 
 
 def scalar_value(t) -> float:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ember
-
-from ._common import bump_step, prepare_grad, zero_step
+from ._common import bump_step, check_common, check_non_negative, prepare_grad, zero_state
 from ._flat import ElementwiseOptimizer
 from ._inplace import addcmul_
 
@@ -19,14 +17,10 @@ class Adadelta(ElementwiseOptimizer):
                  weight_decay: float = 0, foreach: bool | None = None, *,
                  capturable: bool = False, maximize: bool = False,
                  differentiable: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_common(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_non_negative(epsilon=eps, weight_decay=weight_decay)
         defaults = {
             "lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
             "maximize": maximize, "capturable": capturable, "foreach": foreach,
@@ -35,8 +29,7 @@ class Adadelta(ElementwiseOptimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group) -> dict:
-        return {"step": zero_step(), "square_avg": ember.zeros_like(p),
-                "acc_delta": ember.zeros_like(p)}
+        return zero_state(p, "square_avg", "acc_delta")
 
     def _update(self, p, grad, state, group) -> None:
         rho, eps = group["rho"], group["eps"]

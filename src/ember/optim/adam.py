@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, check_common, prepare_grad, update_moments, zero_step
+from ._common import bump_step, check_common, prepare_grad, update_moments, zero_state
 from ._flat import ElementwiseOptimizer
 from ._inplace import addcdiv_, copy_, maximum
 
@@ -35,8 +35,7 @@ class Adam(ElementwiseOptimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group) -> dict:
-        state = {"step": zero_step(), "exp_avg": ember.zeros_like(p),
-                 "exp_avg_sq": ember.zeros_like(p)}
+        state = zero_state(p, "exp_avg", "exp_avg_sq")
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = ember.zeros_like(p)
         return state

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ember
-
-from ._common import bump_step, check_common, prepare_grad, zero_step
+from ._common import bump_step, check_common, prepare_grad, zero_state
 from ._flat import ElementwiseOptimizer
 from ._inplace import addcdiv_, copy_, lerp_, maximum
 
@@ -27,8 +25,7 @@ class Adamax(ElementwiseOptimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group) -> dict:
-        return {"step": zero_step(), "exp_avg": ember.zeros_like(p),
-                "exp_inf": ember.zeros_like(p)}
+        return zero_state(p, "exp_avg", "exp_inf")
 
     def _update(self, p, grad, state, group) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]

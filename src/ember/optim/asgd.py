@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, prepare_grad, scalar_value, zero_step
+from ._common import bump_step, check_common, prepare_grad, scalar_value, zero_step
 from ._flat import ElementwiseOptimizer
 from ._inplace import copy_, scalar_tensor
 
@@ -19,10 +19,7 @@ class ASGD(ElementwiseOptimizer):
                  t0: float = 1e6, weight_decay: float = 0, foreach: bool | None = None,
                  maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_common(lr, weight_decay=weight_decay)
         defaults = {
             "lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0, "weight_decay": weight_decay,
             "foreach": foreach, "maximize": maximize, "differentiable": differentiable,

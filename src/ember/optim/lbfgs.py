@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ember
 
+from ._common import check_common
 from ._inplace import copy_, dot, flat_cat
 from .optimizer import Optimizer
 
@@ -132,8 +133,7 @@ class LBFGS(Optimizer):
     def __init__(self, params, lr: float = 1, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
                  history_size: int = 100, line_search_fn: str | None = None) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_common(lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ember
 
-from ._common import (bump_step, check_common, prepare_grad, scalar_value, update_moments,
-                      zero_step)
+from ._common import (bump_step, check_common, check_non_negative, prepare_grad, scalar_value,
+                      update_moments, zero_step)
 from ._flat import ElementwiseOptimizer
 from ._inplace import addcdiv_, scalar_tensor
 
@@ -22,8 +22,7 @@ class NAdam(ElementwiseOptimizer):
                  maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False) -> None:
         check_common(lr, eps, betas, weight_decay)
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        check_non_negative(momentum_decay=momentum_decay)
         defaults = {
             "lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
             "momentum_decay": momentum_decay, "decoupled_weight_decay": decoupled_weight_decay,

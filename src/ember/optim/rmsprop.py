@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, prepare_grad, zero_step
+from ._common import bump_step, check_common, check_non_negative, prepare_grad, zero_state
 from ._flat import ElementwiseOptimizer
 from ._inplace import addcdiv_, addcmul_, lerp_
 
@@ -19,16 +19,9 @@ class RMSprop(ElementwiseOptimizer):
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
                  differentiable: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        check_common(lr)
+        check_non_negative(epsilon=eps, momentum=momentum, weight_decay=weight_decay,
+                           alpha=alpha)
         defaults = {
             "lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
             "weight_decay": weight_decay, "capturable": capturable, "foreach": foreach,
@@ -37,7 +30,7 @@ class RMSprop(ElementwiseOptimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group) -> dict:
-        state = {"step": zero_step(), "square_avg": ember.zeros_like(p)}
+        state = zero_state(p, "square_avg")
         if group["momentum"] > 0:
             state["momentum_buffer"] = ember.zeros_like(p)
         if group["centered"]:

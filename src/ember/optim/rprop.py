@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ember
 
-from ._common import bump_step, zero_step
+from ._common import bump_step, check_common, zero_step
 from ._flat import ElementwiseOptimizer
 from ._inplace import addcmul_, clamp_, copy_
 
@@ -20,8 +20,7 @@ class Rprop(ElementwiseOptimizer):
                  step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False,
                  differentiable: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_common(lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         defaults = {
