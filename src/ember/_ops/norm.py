@@ -38,10 +38,19 @@ class _Normalize(Function):
         count = 1
         for axis in axes:
             count *= x.shape[axis]
-        mean = x.sum(axis=axes, keepdims=True)
-        mean /= max(count, 1)
-        out = x - mean
-        var = _dot_reduce(out, out, axes)
+        if _is_channel_layout(axes, x.ndim):
+            # batch norm: per-channel sums as einsum over an (N, C, L) view, several times
+            # faster than a sum over axes (0, 2, 3)
+            keep = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+            mean = _channel_sum(x).reshape(keep)
+            mean /= max(count, 1)
+            out = x - mean
+            var = _channel_dot(out, out).reshape(keep)
+        else:
+            mean = x.sum(axis=axes, keepdims=True)
+            mean /= max(count, 1)
+            out = x - mean
+            var = _dot_reduce(out, out, axes)
         var /= max(count, 1)
         invstd = 1.0 / xp.sqrt(var + eps)
         offset = x.ndim - len(param_shape)
@@ -94,6 +103,22 @@ class _Normalize(Function):
         return grad_x, grad_weight, grad_bias, None, None, None, None
 
 
+def _is_channel_layout(axes, ndim):
+    """Statistics over every dim but 1 (batch norm's layout)."""
+    return ndim >= 2 and axes == (0,) + tuple(range(2, ndim))
+
+
+def _channel_sum(a):
+    """(N, C, *) -> (C,) sums: einsum over an (N, C, L) view."""
+    return xp_of(a).einsum("ncl->c", a.reshape(a.shape[0], a.shape[1], -1))
+
+
+def _channel_dot(a, b):
+    """(N, C, *) x2 -> (C,) sums of products, without the product array."""
+    n, c = a.shape[:2]
+    return xp_of(a).einsum("ncl,ncl->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
+
+
 def _dot_reduce(a, b, axes):
     """``(a * b).sum(axes, keepdims=True)`` without the product array: one einsum."""
     letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
@@ -111,6 +136,8 @@ def _normalize_backward_arrays(ctx, grad, x, weight):
     out_dtype = x.dtype
     if x.dtype.itemsize == 2:
         x, grad = x.astype(np.float32), grad.astype(np.float32)
+    if _is_channel_layout(axes, x.ndim):
+        return _batch_norm_backward_arrays(ctx, grad, x, weight, out_dtype)
     centered = x - mean
     grad_weight = grad_bias = None
     if weight is not None and ctx.needs_input_grad[1]:
@@ -132,6 +159,35 @@ def _normalize_backward_arrays(ctx, grad, x, weight):
     centered *= invstd * invstd * invstd * projection
     grad_xhat -= centered
     grad_x = _make(grad_xhat.astype(out_dtype, copy=False))
+    return grad_x, grad_weight, grad_bias, None, None, None, None
+
+
+def _batch_norm_backward_arrays(ctx, grad, x, weight, out_dtype):
+    """Batch norm's backward in one centred buffer: two per-channel reductions (sum of
+    g, sum of g * (x - mean)), which are also the bias and weight gradients, then
+    ``grad_x = w * invstd * (g - mean(g) - (x - mean) * invstd**2 * mean(g * (x - mean)))``
+    as four in-place passes."""
+    mean, invstd, count = ctx.stats
+    needs = ctx.needs_input_grad
+    keep = mean.shape
+    scale = max(count, 1)
+    invstd_c = invstd.reshape(-1)
+    sum_grad = _channel_sum(grad)
+    centered = x - mean
+    dot = _channel_dot(grad, centered)
+    grad_x = grad_weight = grad_bias = None
+    if weight is not None and needs[1]:
+        grad_weight = _make((dot * invstd_c).reshape(weight.shape))
+    if needs[2]:
+        grad_bias = _make(sum_grad.reshape(ctx.bias_shape))
+    if needs[0]:
+        centered *= (dot * (invstd_c * invstd_c / -scale)).reshape(keep)
+        centered += grad
+        centered -= (sum_grad / scale).reshape(keep)
+        alpha = invstd_c if weight is None else \
+            invstd_c * weight._data.reshape(-1).astype(centered.dtype, copy=False)
+        centered *= alpha.reshape(keep)
+        grad_x = _make(centered.astype(out_dtype, copy=False))
     return grad_x, grad_weight, grad_bias, None, None, None, None
 
 
