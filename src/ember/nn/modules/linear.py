@@ -29,6 +29,11 @@ class Identity(Module):
         return input
 
 
+def _bias(enabled: bool, out_features: int, device, dtype):
+    """The ``bias`` parameter, or None (still registered, as PyTorch's ``bias=False``)."""
+    return Parameter(empty(out_features, device=device, dtype=dtype)) if enabled else None
+
+
 class Linear(Module):
     """``y = x @ W.T + b``.
 
@@ -54,10 +59,7 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(empty((out_features, in_features), device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", _bias(bias, out_features, device, dtype))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -96,10 +98,7 @@ class Bilinear(Module):
         self.out_features = out_features
         self.weight = Parameter(empty((out_features, in1_features, in2_features), device=device,
                                       dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", _bias(bias, out_features, device, dtype))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
