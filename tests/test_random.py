@@ -356,13 +356,18 @@ def test_inplace_sampler_on_graph_gives_zero_gradient(method, args, node):
     assert scalar.shape == ()
 
 
-@pytest.mark.parametrize("low, high", [(0, 9), (-5, 3), (0, 2 ** 31), (-(2 ** 40), 2 ** 40),
-                                       (7, 8), (-(2 ** 63), 2 ** 63 - 1)])
+SPANS = [(0, 9), (-5, 3), (0, 2 ** 31), (0, 2 ** 31 + 1), (0, 3 * 2 ** 30), (0, 2 ** 32 - 1),
+         (-(2 ** 31), 2 ** 31), (0, 2 ** 32 + 1), (-(2 ** 40), 2 ** 40), (7, 8),
+         (-(2 ** 63), 2 ** 63 - 1)]
+
+
+@pytest.mark.parametrize("low, high", SPANS)
 def test_small_draws_continue_the_same_stream(low, high):
-    """A few values are drawn one by one (a faster path than numpy's size= draw): the
-    concatenated small draws equal one large draw from the same seed."""
+    """A few values are drawn one by one (faster than numpy's size= draw; for spans up to
+    2**32 by ember's replay of numpy's routine): the concatenated small draws equal one
+    large draw from the same seed."""
     g = ember.Generator().manual_seed(3)
-    sizes = [(2,), (), (1, 1), (3,), (0,), (1,), (2, 0), (5,)]
+    sizes = [(2,), (), (1, 1), (3,), (0,), (1,), (2, 0), (5,), (2, 4), (9,), (7,)]
     parts = [ember.randint(low, high, size, generator=g).reshape(-1) for size in sizes]
     ints = ember.empty(1, dtype=ember.int64).random_(low, high, generator=g)
     small = ember.cat(parts + [ints])
@@ -370,6 +375,40 @@ def test_small_draws_continue_the_same_stream(low, high):
     whole = ember.randint(low, high, (small.numel(),), generator=g)
     assert small.tolist() == whole.tolist()
     assert all(low <= v < high for v in small.tolist())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345])
+def test_small_draws_are_numpys_stream(seed):
+    """ember samples from numpy's PCG64 Generator: small randint draws (replayed by ember
+    for spans up to 2**32) give exactly numpy's values, interleaved with other draws that
+    share the bit generator (next_uint32 keeps half a 64-bit word buffered)."""
+    g = ember.Generator().manual_seed(seed)
+    reference = np.random.Generator(np.random.PCG64(seed))
+    for low, high in SPANS * 3:
+        for count in (1, 2, 5, 8):
+            got = ember.randint(low, high, (count,), generator=g).tolist()
+            assert got == reference.integers(low, high, size=count).tolist()
+        assert ember.rand((), generator=g).item() == reference.random(dtype=np.float32)
+        assert ember.randint(0, 7, (), generator=g).item() == reference.integers(0, 7)
+
+
+def test_small_draws_under_threads_use_the_generator_lock():
+    import threading
+
+    g = ember.Generator().manual_seed(7)
+    drawn = []
+
+    def work():
+        for _ in range(500):
+            drawn.extend(ember.randint(0, 1000, (2,), generator=g).tolist())
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    reference = np.random.Generator(np.random.PCG64(7)).integers(0, 1000, size=len(drawn))
+    assert sorted(drawn) == sorted(reference.tolist())
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int32", "float32", "bool"])
