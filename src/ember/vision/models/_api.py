@@ -266,9 +266,11 @@ def get_weight(name: str):
     raise ValueError(f"Invalid weight name provided: '{name}'")
 
 
-def handle_legacy(weights, kwargs, enum_cls):
-    """Accept the deprecated ``pretrained=True`` as torchvision still does: it means the
-    first (IMAGENET1K_V1) weights, with torchvision's deprecation warnings."""
+def resolve_weights(weights, kwargs: dict, enum_cls):
+    """A builder's ``weights`` as torchvision resolves them: the deprecated
+    ``pretrained=True`` means the first (IMAGENET1K_V1) weights, with torchvision's
+    deprecation warnings; ``weights`` must belong to ``enum_cls``; ``num_classes``
+    defaults to (and must agree with) the weights' category count."""
     if "pretrained" in kwargs:
         import warnings
 
@@ -284,7 +286,9 @@ def handle_legacy(weights, kwargs, enum_cls):
                 f"equivalent to passing `weights={enum_cls.__name__}.{weights.name}`. You can "
                 f"also use `weights={enum_cls.__name__}.DEFAULT` to get the most up-to-date "
                 "weights.", UserWarning, stacklevel=3)
-    return enum_cls.verify(weights)
+    weights = enum_cls.verify(weights)
+    override_num_classes(kwargs, weights)
+    return weights
 
 
 def apply_weights(model, weights, progress: bool, fix_keys: Callable | None = None):

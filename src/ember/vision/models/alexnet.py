@@ -11,11 +11,10 @@ from ember import nn
 
 from ._api import (
     apply_weights,
-    handle_legacy,
     imagenet_weights,
     make_weights_enum,
-    override_num_classes,
     register_model,
+    resolve_weights,
 )
 
 __all__ = ["AlexNet", "AlexNet_Weights", "alexnet"]
@@ -59,6 +58,5 @@ AlexNet_Weights = make_weights_enum("AlexNet_Weights", {
 def alexnet(*, weights: AlexNet_Weights | None = None, progress: bool = True,
             **kwargs) -> AlexNet:
     """AlexNet, 61.1M parameters."""
-    weights = handle_legacy(weights, kwargs, AlexNet_Weights)
-    override_num_classes(kwargs, weights)
+    weights = resolve_weights(weights, kwargs, AlexNet_Weights)
     return apply_weights(AlexNet(**kwargs), weights, progress)

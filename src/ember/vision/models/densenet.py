@@ -14,11 +14,10 @@ from ember import nn
 
 from ._api import (
     apply_weights,
-    handle_legacy,
     imagenet_weights,
     make_weights_enum,
-    override_num_classes,
     register_model,
+    resolve_weights,
 )
 
 __all__ = ["DenseNet", "DenseNet121_Weights", "DenseNet161_Weights", "DenseNet169_Weights",
@@ -157,8 +156,7 @@ DenseNet201_Weights = _enum("DenseNet201_Weights", "densenet201-c1103571.pth", 2
 
 def _densenet(growth_rate, block_config, num_init_features, weights, progress, enum_cls,
               kwargs) -> DenseNet:
-    weights = handle_legacy(weights, kwargs, enum_cls)
-    override_num_classes(kwargs, weights)
+    weights = resolve_weights(weights, kwargs, enum_cls)
     model = DenseNet(growth_rate, block_config, num_init_features, **kwargs)
     return apply_weights(model, weights, progress, _rename_old_keys)
 

@@ -16,11 +16,10 @@ from ember import nn
 
 from ._api import (
     apply_weights,
-    handle_legacy,
     imagenet_weights,
     make_weights_enum,
-    override_num_classes,
     register_model,
+    resolve_weights,
 )
 from ._layers import (
     Conv2dNormActivation,
@@ -143,7 +142,6 @@ def _b0_setting(width_mult: float = 1.0, depth_mult: float = 1.0) -> list[MBConv
 def efficientnet_b0(*, weights: EfficientNet_B0_Weights | None = None,
                     progress: bool = True, **kwargs) -> EfficientNet:
     """EfficientNet-B0, 5.3M parameters."""
-    weights = handle_legacy(weights, kwargs, EfficientNet_B0_Weights)
-    override_num_classes(kwargs, weights)
+    weights = resolve_weights(weights, kwargs, EfficientNet_B0_Weights)
     model = EfficientNet(_b0_setting(), kwargs.pop("dropout", 0.2), **kwargs)
     return apply_weights(model, weights, progress)

@@ -14,11 +14,10 @@ from ember import nn
 
 from ._api import (
     apply_weights,
-    handle_legacy,
     imagenet_weights,
     make_weights_enum,
-    override_num_classes,
     register_model,
+    resolve_weights,
 )
 from ._layers import (
     Conv2dNormActivation,
@@ -247,14 +246,12 @@ MobileNet_V3_Small_Weights = make_weights_enum("MobileNet_V3_Small_Weights", {
 def mobilenet_v2(*, weights: MobileNet_V2_Weights | None = None, progress: bool = True,
                  **kwargs) -> MobileNetV2:
     """MobileNetV2, 3.5M parameters."""
-    weights = handle_legacy(weights, kwargs, MobileNet_V2_Weights)
-    override_num_classes(kwargs, weights)
+    weights = resolve_weights(weights, kwargs, MobileNet_V2_Weights)
     return apply_weights(MobileNetV2(**kwargs), weights, progress)
 
 
 def _mobilenet_v3(arch, weights, progress, enum_cls, kwargs) -> MobileNetV3:
-    weights = handle_legacy(weights, kwargs, enum_cls)
-    override_num_classes(kwargs, weights)
+    weights = resolve_weights(weights, kwargs, enum_cls)
     setting, last_channel = _mobilenet_v3_conf(
         arch, width_mult=kwargs.pop("width_mult", 1.0),
         reduced_tail=kwargs.pop("reduced_tail", False), dilated=kwargs.pop("dilated", False))

@@ -13,11 +13,10 @@ from ember import nn
 
 from ._api import (
     apply_weights,
-    handle_legacy,
     imagenet_weights,
     make_weights_enum,
-    override_num_classes,
     register_model,
+    resolve_weights,
 )
 
 __all__ = [
@@ -229,8 +228,7 @@ Wide_ResNet101_2_Weights = _v1_v2("Wide_ResNet101_2_Weights",
 
 
 def _resnet(block, layers, weights, progress, enum_cls, kwargs) -> ResNet:
-    weights = handle_legacy(weights, kwargs, enum_cls)
-    override_num_classes(kwargs, weights)
+    weights = resolve_weights(weights, kwargs, enum_cls)
     model = ResNet(block, layers, **kwargs)
     return apply_weights(model, weights, progress)
 

@@ -7,11 +7,10 @@ from ember import nn
 
 from ._api import (
     apply_weights,
-    handle_legacy,
     imagenet_weights,
     make_weights_enum,
-    override_num_classes,
     register_model,
+    resolve_weights,
 )
 
 __all__ = ["SqueezeNet", "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "squeezenet1_0",
@@ -91,8 +90,7 @@ SqueezeNet1_1_Weights = make_weights_enum("SqueezeNet1_1_Weights", {
 
 
 def _squeezenet(version, weights, progress, enum_cls, kwargs) -> SqueezeNet:
-    weights = handle_legacy(weights, kwargs, enum_cls)
-    override_num_classes(kwargs, weights)
+    weights = resolve_weights(weights, kwargs, enum_cls)
     return apply_weights(SqueezeNet(version, **kwargs), weights, progress)
 
 

@@ -11,11 +11,10 @@ from ember import nn
 
 from ._api import (
     apply_weights,
-    handle_legacy,
     imagenet_weights,
     make_weights_enum,
-    override_num_classes,
     register_model,
+    resolve_weights,
 )
 from ._layers import init_conv_norm_linear
 
@@ -96,10 +95,9 @@ VGG19_BN_Weights = _vgg_enum("VGG19_BN_Weights", "vgg19_bn-c79401a0.pth", 143678
 
 
 def _vgg(cfg: str, batch_norm: bool, weights, progress: bool, enum_cls, kwargs) -> VGG:
-    weights = handle_legacy(weights, kwargs, enum_cls)
+    weights = resolve_weights(weights, kwargs, enum_cls)
     if weights is not None:
         kwargs["init_weights"] = False
-    override_num_classes(kwargs, weights)
     model = VGG(make_layers(_CFGS[cfg], batch_norm=batch_norm), **kwargs)
     return apply_weights(model, weights, progress)
 

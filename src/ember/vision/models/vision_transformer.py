@@ -17,11 +17,10 @@ from ember import nn
 
 from ._api import (
     apply_weights,
-    handle_legacy,
     imagenet_weights,
     make_weights_enum,
-    override_num_classes,
     register_model,
+    resolve_weights,
 )
 
 __all__ = ["VisionTransformer", "ViT_B_16_Weights", "vit_b_16"]
@@ -163,8 +162,7 @@ ViT_B_16_Weights = make_weights_enum("ViT_B_16_Weights", {
 def vit_b_16(*, weights: ViT_B_16_Weights | None = None, progress: bool = True,
              **kwargs) -> VisionTransformer:
     """ViT-B/16: 12 layers, 12 heads, width 768, MLP 3072, 86.6M parameters."""
-    weights = handle_legacy(weights, kwargs, ViT_B_16_Weights)
-    override_num_classes(kwargs, weights)
+    weights = resolve_weights(weights, kwargs, ViT_B_16_Weights)
     if weights is not None and "image_size" in kwargs and kwargs["image_size"] != 224:
         raise ValueError(f"The parameter 'image_size' expected value 224 but got "
                          f"{kwargs['image_size']} instead.")
