@@ -251,10 +251,10 @@ def _cohen_kappa_compute(state, *, weights=None, replace_undefined_by=math.nan, 
 # ----------------------------------------------------------------------------- functional
 
 
-def _functional(compute):
-    def metric(preds, target, **options):
-        return compute(classification_state(preds, target, **options), **options)
-    return metric
+def _functional(compute, preds, target, **options):
+    """A functional metric: the batch's statistics, then ``compute`` on them (the stateful
+    classes run the same two steps over many batches)."""
+    return compute(classification_state(preds, target, **options), **options)
 
 
 def accuracy(preds, target, task=None, num_classes=None, threshold=0.5, average="micro",
@@ -270,8 +270,8 @@ def accuracy(preds, target, task=None, num_classes=None, threshold=0.5, average=
     >>> accuracy(ember.tensor([0, 2, 1]), ember.tensor([0, 1, 1]))
     tensor(0.6667)
     """
-    return _functional(_accuracy_compute)(
-        preds, target, task=task, num_classes=num_classes, threshold=threshold,
+    return _functional(
+        _accuracy_compute, preds, target, task=task, num_classes=num_classes, threshold=threshold,
         average=average, top_k=top_k, ignore_index=ignore_index, exact_match=exact_match,
         zero_division=zero_division,
     )
@@ -280,20 +280,18 @@ def accuracy(preds, target, task=None, num_classes=None, threshold=0.5, average=
 def precision(preds, target, task=None, num_classes=None, average="auto", threshold=0.5,
               ignore_index=None, labels=None, zero_division="warn"):
     """tp / (tp + fp): how many predicted positives were right (sklearn's precision_score)."""
-    return _functional(_precision_compute)(
-        preds, target, task=task, num_classes=num_classes, average=average,
-        threshold=threshold, ignore_index=ignore_index, labels=labels,
-        zero_division=zero_division,
+    return _functional(
+        _precision_compute, preds, target, task=task, num_classes=num_classes, average=average,
+        threshold=threshold, ignore_index=ignore_index, labels=labels, zero_division=zero_division,
     )
 
 
 def recall(preds, target, task=None, num_classes=None, average="auto", threshold=0.5,
            ignore_index=None, labels=None, zero_division="warn"):
     """tp / (tp + fn): how many true positives were found (sklearn's recall_score)."""
-    return _functional(_recall_compute)(
-        preds, target, task=task, num_classes=num_classes, average=average,
-        threshold=threshold, ignore_index=ignore_index, labels=labels,
-        zero_division=zero_division,
+    return _functional(
+        _recall_compute, preds, target, task=task, num_classes=num_classes, average=average,
+        threshold=threshold, ignore_index=ignore_index, labels=labels, zero_division=zero_division,
     )
 
 
@@ -302,9 +300,9 @@ def fbeta_score(preds, target, beta, task=None, num_classes=None, average="auto"
     """(1 + b^2) tp / ((1 + b^2) tp + b^2 fn + fp): recall weighted b times precision."""
     if beta < 0:
         raise ValueError(f"beta should be >=0, got {beta}")
-    return _functional(_fbeta_compute)(
-        preds, target, beta=beta, task=task, num_classes=num_classes, average=average,
-        threshold=threshold, ignore_index=ignore_index, labels=labels,
+    return _functional(
+        _fbeta_compute, preds, target, beta=beta, task=task, num_classes=num_classes,
+        average=average, threshold=threshold, ignore_index=ignore_index, labels=labels,
         zero_division=zero_division,
     )
 
@@ -319,10 +317,9 @@ def f1_score(preds, target, task=None, num_classes=None, average="auto", thresho
 def specificity(preds, target, task=None, num_classes=None, average="auto", threshold=0.5,
                 ignore_index=None, labels=None, zero_division="warn"):
     """tn / (tn + fp): the recall of the negatives (per class: one-vs-rest)."""
-    return _functional(_specificity_compute)(
-        preds, target, task=task, num_classes=num_classes, average=average,
-        threshold=threshold, ignore_index=ignore_index, labels=labels,
-        zero_division=zero_division,
+    return _functional(
+        _specificity_compute, preds, target, task=task, num_classes=num_classes, average=average,
+        threshold=threshold, ignore_index=ignore_index, labels=labels, zero_division=zero_division,
     )
 
 
@@ -335,33 +332,33 @@ def confusion_matrix(preds, target, task=None, num_classes=None, normalize=None,
     ``[[tn, fp], [fn, tp]]`` block per label, shape (L, 2, 2) (sklearn's
     multilabel_confusion_matrix).
     """
-    return _functional(_confusion_matrix_compute)(
-        preds, target, task=task, num_classes=num_classes, normalize=normalize,
-        labels=labels, threshold=threshold, ignore_index=ignore_index,
+    return _functional(
+        _confusion_matrix_compute, preds, target, task=task, num_classes=num_classes,
+        normalize=normalize, labels=labels, threshold=threshold, ignore_index=ignore_index,
     )
 
 
 def balanced_accuracy(preds, target, task=None, adjusted=False, threshold=0.5,
                       ignore_index=None):
     """Mean recall over the classes present in target (sklearn's balanced_accuracy_score)."""
-    return _functional(_balanced_accuracy_compute)(
-        preds, target, task=task, adjusted=adjusted, threshold=threshold,
-        ignore_index=ignore_index,
+    return _functional(
+        _balanced_accuracy_compute, preds, target, task=task, adjusted=adjusted,
+        threshold=threshold, ignore_index=ignore_index,
     )
 
 
 def matthews_corrcoef(preds, target, task=None, threshold=0.5, ignore_index=None):
     """Correlation between true and predicted classes in [-1, 1]; 0 when undefined."""
-    return _functional(_matthews_compute)(
-        preds, target, task=task, threshold=threshold, ignore_index=ignore_index,
+    return _functional(
+        _matthews_compute, preds, target, task=task, threshold=threshold, ignore_index=ignore_index,
     )
 
 
 def cohen_kappa(preds, target, task=None, weights=None, threshold=0.5, ignore_index=None,
                 replace_undefined_by=math.nan):
     """Agreement beyond chance; ``weights`` "linear"/"quadratic" for ordinal classes."""
-    return _functional(_cohen_kappa_compute)(
-        preds, target, task=task, weights=weights, threshold=threshold,
+    return _functional(
+        _cohen_kappa_compute, preds, target, task=task, weights=weights, threshold=threshold,
         ignore_index=ignore_index, replace_undefined_by=replace_undefined_by,
     )
 
