@@ -37,9 +37,6 @@ class SGD(ElementwiseOptimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
 
-    # measured: three ops per parameter cost about what the flat copies would
-    _flat_pays = False
-
     def _init_state(self, p, group) -> dict:
         return {}  # the momentum buffer starts as a copy of the first gradient
 

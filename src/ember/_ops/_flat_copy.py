@@ -1,0 +1,33 @@
+"""Gather many tensors into one flat buffer and scatter it back, without autograd.
+
+The optimizers' flat path (``ember/optim/_flat.py``) updates a whole parameter group as
+one 1-D buffer. Moving the parameters and gradients in and out of that buffer with one
+``Tensor.copy_`` per tensor cost more than the update itself for groups of small
+parameters (each copy_ re-checks shapes, devices and grad mode). These helpers do the
+same copies with one backend call for the gather and one slice assignment per tensor
+for the scatter, and bump each written tensor's version counter as copy_ does.
+
+Callers guarantee what copy_ would check: no graph is being recorded, the tensors share
+the buffer's device, and ``bounds`` are the tensors' offsets in the buffer.
+"""
+
+from __future__ import annotations
+
+from ._util import xp_of
+
+
+def flat_gather_(flat, tensors) -> None:
+    """``flat[:] = cat([t.reshape(-1) for t in tensors])`` in one backend call."""
+    data = flat._data
+    xp = xp_of(data)
+    xp.concatenate([t._data.reshape(-1) for t in tensors], out=data)
+    flat._vc[0] += 1
+
+
+def flat_scatter_(tensors, flat, bounds) -> None:
+    """``t.copy_(flat[a:b].view_as(t))`` for each tensor and its ``(a, b)`` bounds."""
+    data = flat._data
+    for t, (start, stop) in zip(tensors, bounds):
+        target = t._data
+        target[...] = data[start:stop].reshape(target.shape)
+        t._vc[0] += 1
