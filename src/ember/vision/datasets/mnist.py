@@ -145,11 +145,7 @@ class MNIST(VisionDataset):
     def __getitem__(self, index: int):
         img = _image(self.data[index].numpy())
         target = int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(img, target)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -319,11 +315,7 @@ class QMNIST(MNIST):
         target = self.targets[index]
         if self.compat:
             target = int(target[0])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(img, target)
 
     def extra_repr(self) -> str:
         return f"Split: {self.what}"

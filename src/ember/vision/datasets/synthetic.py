@@ -42,11 +42,7 @@ class FakeData(VisionDataset):
         pixels = (img.numpy() * 255).astype(np.int64).astype(np.uint8)
         pixels = np.moveaxis(pixels, 0, -1)
         pil = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
-        if self.transform is not None:
-            pil = self.transform(pil)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return pil, target
+        return self._transformed(pil, target)
 
     def __len__(self) -> int:
         return self.size
@@ -88,11 +84,7 @@ class Digits(VisionDataset):
 
         img = Image.fromarray(self.data[index].numpy())
         target = int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(img, target)
 
     def __len__(self) -> int:
         return len(self.data)

@@ -9,6 +9,16 @@ from ember.utils.data import Dataset
 __all__ = ["VisionDataset", "StandardTransform"]
 
 
+def _apply_transforms(owner, input, target):
+    """``owner.transform`` on the input and ``owner.target_transform`` on the target,
+    each where set: a StandardTransform's call and every dataset's ``__getitem__``."""
+    if owner.transform is not None:
+        input = owner.transform(input)
+    if owner.target_transform is not None:
+        target = owner.target_transform(target)
+    return input, target
+
+
 class StandardTransform:
     """Apply ``transform`` to the input and ``target_transform`` to the target."""
 
@@ -17,11 +27,7 @@ class StandardTransform:
         self.target_transform = target_transform
 
     def __call__(self, input, target):
-        if self.transform is not None:
-            input = self.transform(input)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return input, target
+        return _apply_transforms(self, input, target)
 
     @staticmethod
     def _format(transform, head: str) -> list[str]:
@@ -60,6 +66,11 @@ class VisionDataset(Dataset):
 
     def __getitem__(self, index):
         raise NotImplementedError
+
+    def _transformed(self, input, target):
+        """What ``__getitem__`` returns: ``transform(input), target_transform(target)``
+        (as torchvision, a joint ``transforms`` alone is not applied here)."""
+        return _apply_transforms(self, input, target)
 
     def __len__(self) -> int:
         raise NotImplementedError
