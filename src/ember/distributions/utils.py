@@ -1,0 +1,70 @@
+"""Helpers shared by the distributions (PyTorch's ``torch.distributions.utils``)."""
+
+from __future__ import annotations
+
+import functools
+from numbers import Number
+
+import ember
+import ember.nn.functional as F
+
+__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs",
+           "probs_to_logits"]
+
+
+def broadcast_all(*values):
+    """Tensors and numbers broadcast to one shape; numbers take the first tensor's dtype
+    and device (the default dtype when all are numbers)."""
+    if not all(isinstance(v, (ember.Tensor, Number)) for v in values):
+        raise ValueError("Input arguments must all be instances of Number, "
+                         "torch.Tensor or objects implementing __torch_function__.")
+    if not all(isinstance(v, ember.Tensor) for v in values):
+        options = {"dtype": ember.get_default_dtype()}
+        for value in values:
+            if isinstance(value, ember.Tensor):
+                options = {"dtype": value.dtype, "device": value.device}
+                break
+        values = [v if isinstance(v, ember.Tensor) else ember.tensor(v, **options)
+                  for v in values]
+    return ember.broadcast_tensors(*values)
+
+
+def _sum_rightmost(value, dim: int):
+    if dim == 0:
+        return value
+    return value.reshape(value.shape[:value.dim() - dim] + (-1,)).sum(-1)
+
+
+def clamp_probs(probs):
+    eps = ember.finfo(probs.dtype).eps
+    return probs.clamp(min=eps, max=1 - eps)
+
+
+def logits_to_probs(logits, is_binary: bool = False):
+    if is_binary:
+        return ember.sigmoid(logits)
+    return F.softmax(logits, dim=-1)
+
+
+def probs_to_logits(probs, is_binary: bool = False):
+    ps_clamped = clamp_probs(probs)
+    if is_binary:
+        return ember.log(ps_clamped) - ember.log1p(-ps_clamped)
+    return ember.log(ps_clamped)
+
+
+class lazy_property:
+    """Computed on first access and then stored on the instance (``probs`` from
+    ``logits`` and the other way round)."""
+
+    def __init__(self, wrapped):
+        self.wrapped = wrapped
+        functools.update_wrapper(self, wrapped)
+
+    def __get__(self, instance, obj_type=None):
+        if instance is None:
+            return self
+        with ember.enable_grad():
+            value = self.wrapped(instance)
+        setattr(instance, self.wrapped.__name__, value)
+        return value
