@@ -216,3 +216,67 @@ FLATTEN_MODULES = [
 def test_flatten_unflatten_identity_forward_backward(name, make, shape):
     check_module(make, randn(*shape))
     assert repr(make(ember)) == repr(make(torch))
+
+
+# ---------------------------------------------------------------------------
+# Every issue-3 layer with torch's parameters copied in: outputs, input and parameter
+# gradients, in train and in eval mode
+# ---------------------------------------------------------------------------
+
+def _spread(*shape):
+    """Values away from the activations' kinks (0, +-0.5, +-1, +-3, 6)."""
+    x = randn(*shape).astype(np.float64) * 2.5
+    x = np.where(np.abs(np.round(x * 2) - x * 2) < 0.02, x + 0.05, x)
+    return x.astype(np.float32)
+
+
+DETERMINISTIC_LAYERS = [
+    ("Linear(6, 4)", (3, 6)), ("Linear(6, 4, bias=False)", (2, 5, 6)),
+    ("Bilinear(6, 3, 4)", (3, 6), (3, 3)), ("LazyLinear(4)", (3, 6)),
+    ("CosineSimilarity(dim=1, eps=1e-6)", (3, 6), (3, 6)),
+    ("PairwiseDistance(p=1.5, keepdim=True)", (3, 6), (3, 6)),
+    ("Identity()", (3, 6)), ("Flatten()", (2, 3, 4)), ("Unflatten(1, (2, 3))", (4, 6)),
+    ("ReLU()", (3, 6)), ("ReLU6()", (3, 6)), ("LeakyReLU(0.3)", (3, 6)),
+    ("PReLU(6, 0.2)", (3, 6)), ("ELU(0.7)", (3, 6)), ("SELU()", (3, 6)),
+    ("CELU(1.5)", (3, 6)), ("GELU()", (3, 6)), ("GELU(approximate='tanh')", (3, 6)),
+    ("SiLU()", (3, 6)), ("Mish()", (3, 6)), ("Sigmoid()", (3, 6)), ("Tanh()", (3, 6)),
+    ("Hardtanh(-2.0, 1.5)", (3, 6)), ("Hardsigmoid()", (3, 6)), ("Hardswish()", (3, 6)),
+    ("Softplus(beta=2, threshold=4)", (3, 6)), ("Softsign()", (3, 6)),
+    ("Softmax(dim=1)", (3, 6)), ("Softmin(dim=0)", (3, 6)), ("LogSoftmax(dim=-1)", (3, 6)),
+    ("Softmax2d()", (2, 3, 2, 2)), ("Threshold(0.2, -1.0)", (3, 6)), ("GLU(dim=-1)", (3, 6)),
+    ("LogSigmoid()", (3, 6)), ("Tanhshrink()", (3, 6)), ("Softshrink(0.7)", (3, 6)),
+    ("Hardshrink(0.4)", (3, 6)), ("MultiheadAttention(6, 2, batch_first=True)", (2, 3, 6)),
+]
+
+
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("spec", DETERMINISTIC_LAYERS, ids=[s[0] for s in DETERMINISTIC_LAYERS])
+def test_layer_train_and_eval_match_torch(spec, train):
+    name, *shapes = spec
+    inputs = [_spread(*s) for s in shapes]
+    if name.startswith("MultiheadAttention"):
+        inputs = inputs * 3  # query, key, value
+
+    def make(lib):
+        module = eval("lib.nn." + name, {"lib": lib})
+        if name.startswith("Lazy"):
+            with lib.no_grad():
+                module(lib.zeros(*shapes[0]))
+        return module
+
+    e_mod, t_mod, _, _ = check_module(make, *inputs, train=train, rtol=1e-5, atol=1e-5)
+    assert repr(e_mod) == repr(t_mod)
+
+
+STOCHASTIC_LAYERS = ["Dropout(0.3)", "AlphaDropout(0.3)", "RReLU(0.1, 0.4)",
+                     "Dropout1d(0.3)", "Dropout2d(0.3)", "Dropout3d(0.3)",
+                     "FeatureAlphaDropout(0.3)"]
+
+
+@pytest.mark.parametrize("name", STOCHASTIC_LAYERS)
+def test_stochastic_layers_in_eval_match_torch(name):
+    shape = (2, 3, 4, 2, 2) if "3d" in name else (2, 3, 4, 5)
+    if "1d" in name:
+        shape = (2, 3, 4)
+    check_module(lambda lib: eval("lib.nn." + name, {"lib": lib}), _spread(*shape),
+                 train=False)
