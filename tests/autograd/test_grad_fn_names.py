@@ -294,6 +294,24 @@ OP_CASES = [
     ("adaptive_max_pool2d_indices", lambda L, F, I: F.adaptive_max_pool2d(
         I.v2, 3, return_indices=True)),
     ("adaptive_max_pool3d", lambda L, F, I: F.adaptive_max_pool3d(I.v3, 3)),
+    ("max_pool2d_ceil", lambda L, F, I: F.max_pool2d(I.v2, 3, 2, ceil_mode=True)),
+    ("avg_pool2d_divisor", lambda L, F, I: F.avg_pool2d(I.v2, 2, divisor_override=3)),
+    ("max_unpool1d", lambda L, F, I: F.max_unpool1d(*F.max_pool1d(I.v1, 2, return_indices=True),
+                                                    2)),
+    ("max_unpool3d", lambda L, F, I: F.max_unpool3d(*F.max_pool3d(I.v3, 2, return_indices=True),
+                                                    2)),
+    ("fractional_max_pool2d", lambda L, F, I: F.fractional_max_pool2d(
+        I.v2, 2, output_size=4, _random_samples=L.full((2, 3, 2), 0.3, dtype=L.float64))),
+    ("fractional_max_pool3d", lambda L, F, I: F.fractional_max_pool3d(
+        I.v3, 2, output_size=2, _random_samples=L.full((2, 3, 3), 0.3, dtype=L.float64))),
+    ("max_pool2d_unbatched", lambda L, F, I: F.max_pool2d(I.v2[0], 2)),
+    ("max_pool3d_unbatched", lambda L, F, I: F.max_pool3d(I.v3[0], 2)),
+    ("avg_pool2d_unbatched", lambda L, F, I: F.avg_pool2d(I.v2[0], 3, 2, 1)),
+    ("avg_pool3d_unbatched", lambda L, F, I: F.avg_pool3d(I.v3[0], 2)),
+    ("adaptive_max_pool2d_unbatched", lambda L, F, I: F.adaptive_max_pool2d(I.v2[0], 3)),
+    ("adaptive_avg_pool2d_unbatched", lambda L, F, I: F.adaptive_avg_pool2d(I.v2[0], 3)),
+    ("adaptive_avg_pool2d_unbatched_even", lambda L, F, I: F.adaptive_avg_pool2d(I.v2[0], 4)),
+    ("max_pool1d_unbatched", lambda L, F, I: F.max_pool1d(I.v1[0], 2)),
     # embedding
     ("embedding", lambda L, F, I: F.embedding(I.ids, I.emb)),
     ("embedding_padding_idx", lambda L, F, I: F.embedding(I.ids, I.emb, padding_idx=0)),
@@ -425,6 +443,7 @@ OP_CASES = [
 
 OP_XFAILS = {
     "max_pool1d": SQUEEZE_DIM, "max_pool1d_indices": SQUEEZE_DIM, "avg_pool1d": SQUEEZE_DIM,
+    "max_pool1d_unbatched": SQUEEZE_DIM, "max_unpool1d": SQUEEZE_DIM,
     "adaptive_avg_pool1d": SQUEEZE_DIM, "adaptive_max_pool1d": SQUEEZE_DIM,
     "squeeze": SQUEEZE_DIM, "adaptive_avg_pool2d_1": MEAN_DIM, "mean_dim": MEAN_DIM,
     "interpolate_nearest": RESAMPLE, "interpolate_bilinear": RESAMPLE,
@@ -436,6 +455,20 @@ OP_XFAILS = {
     "clamp_min": CLAMP_MIN, "bmm": BMM, "matmul_batched": MATMUL_ND, "linear": LINEAR_T,
     "linear_nobias": LINEAR_T, "linear_3d": LINEAR_3D, "einsum": EINSUM, "addmm": ADDMM,
 }
+
+
+@pytest.mark.parametrize("pool", ["max_pool2d", "avg_pool2d", "max_pool3d", "avg_pool3d"])
+def test_pool_double_backward_node_name(pool):
+    """The pool gradient's own node, as create_graph=True records it."""
+    names = []
+    for lib in (ember, torch):
+        x = lib.tensor(_ARRAYS["v3"][:, :, 0] if pool.endswith("2d") else _ARRAYS["v3"],
+                       requires_grad=True)
+        out = getattr(lib.nn.functional, pool)(x, 2)
+        upstream = lib.ones(out.shape, dtype=lib.float64, requires_grad=True)
+        grad = lib.autograd.grad(out, x, upstream, create_graph=True)[0]
+        names.append(grad.grad_fn.name())
+    assert names[0] == names[1]
 
 
 def _op_params():
@@ -533,6 +566,16 @@ POOL_GRAD_CASES = {
     "adaptive_max_pool1d": lambda x: ember.nn.functional.adaptive_max_pool1d(x, 5),
     "adaptive_max_pool2d": lambda x: ember.nn.functional.adaptive_max_pool2d(
         x.reshape(2, 3, 4, 4), 3),
+    "adaptive_max_pool2d_unbatched": lambda x: ember.nn.functional.adaptive_max_pool2d(
+        x.reshape(6, 4, 4), 3),
+    "max_pool2d_unbatched": lambda x: ember.nn.functional.max_pool2d(x.reshape(6, 4, 4), 3, 1,
+                                                                     1),
+    "max_pool1d_unbatched": lambda x: ember.nn.functional.max_pool1d(x.reshape(6, 16), 3, 2),
+    "avg_pool2d_unbatched": lambda x: ember.nn.functional.avg_pool2d(x.reshape(6, 4, 4), 3, 1,
+                                                                     1),
+    "avg_pool1d_unbatched": lambda x: ember.nn.functional.avg_pool1d(x.reshape(6, 16), 3, 2),
+    "max_unpool2d_unbatched": lambda x: ember.nn.functional.max_unpool2d(
+        *ember.nn.functional.max_pool2d(x.reshape(6, 4, 4), 2, return_indices=True), 2),
     "max_unpool1d": lambda x: ember.nn.functional.max_unpool1d(
         *ember.nn.functional.max_pool1d(x, 2, return_indices=True), 2),
 }
@@ -545,16 +588,18 @@ def test_pool_gradgradcheck(name):
     assert gradgradcheck(POOL_GRAD_CASES[name], (x,))
 
 
-@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-                                  "adaptive_max_pool2d"])
-def test_pool_node_names_unbatched_and_values(name):
-    """Pools give the same values as torch's after the renaming (1-d through 2-d rows)."""
+@pytest.mark.parametrize("name, shape, args", [
+    ("max_pool1d", (3, 9), (2,)), ("max_pool2d", (3, 7, 7), (2,)),
+    ("max_pool3d", (2, 5, 5, 5), (2,)), ("avg_pool1d", (3, 9), (3, 2, 1)),
+    ("avg_pool2d", (3, 7, 7), (3, 2, 1)), ("avg_pool3d", (2, 5, 5, 5), (2,)),
+    ("adaptive_avg_pool2d", (3, 7, 7), (3,)), ("adaptive_max_pool2d", (3, 7, 7), (3,)),
+    ("adaptive_max_pool1d", (3, 9), (4,)), ("adaptive_avg_pool1d", (3, 9), (4,))])
+def test_unbatched_pool_values_and_grads(name, shape, args):
+    """Unbatched pools (one node on the sample itself) against torch: values, grads."""
     from oracle import check
 
-    arrays = _RNG.standard_normal((3, 7, 7))
-    args = {"max_pool2d": (2,), "avg_pool2d": (3, 2, 1), "adaptive_avg_pool2d": (3,),
-            "adaptive_max_pool2d": (3,)}[name]
-    check(lambda lib, x: getattr(lib.nn.functional, name)(x, *args), arrays)
+    check(lambda lib, x: getattr(lib.nn.functional, name)(x, *args),
+          _RNG.standard_normal(shape))
 
 
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])

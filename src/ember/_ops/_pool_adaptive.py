@@ -186,31 +186,36 @@ def _adaptive_max(input, output_size, return_indices, nd):
         if return_indices:
             return result[0].squeeze(-2), result[1].squeeze(-2)
         return result.squeeze(-2)
-    x, unbatched = (input.unsqueeze(0), True) if input.dim() == nd + 1 else (input, False)
-    xp = xp_of(x._data)
-    spatial = tuple(x.shape[2:])
+    data = input._data[None] if input.dim() == nd + 1 else input._data  # (N, C, *spatial)
+    xp = xp_of(data)
+    spatial = tuple(data.shape[2:])
     per_dim = []
     for size, o in zip(spatial, out):
         start, end = _adaptive_bounds(size, o)
         width = int((end - start).max()) if o else 1
         rows = np.minimum(start[:, None] + np.arange(width), end[:, None] - 1)
         per_dim.append(xp.asarray(rows.reshape(1, 1, o, width).astype(np.int64)))
-    if any(o == 0 for o in out) or x.numel() == 0:
-        index = xp.zeros(tuple(x.shape[:2]) + out, dtype=np.int64)
+    if any(o == 0 for o in out) or data.size == 0:
+        index = xp.zeros(tuple(data.shape[:2]) + out, dtype=np.int64)
     else:
-        index = _max_over_candidates(x._data, _candidate_grid(xp, per_dim, spatial))
-    return _finish_max(x, index, unbatched, return_indices, f"AdaptiveMaxPool{nd}DBackward0")
+        index = _max_over_candidates(data, _candidate_grid(xp, per_dim, spatial))
+    return _finish_max(input, data, index, return_indices, f"AdaptiveMaxPool{nd}DBackward0")
 
 
-def _finish_max(x, index, unbatched, return_indices, node):
-    if _grad_enabled[0] and x.requires_grad:
-        result = _GatherPlanes.apply(x, index, node=node)
-    else:
-        result = _make(_gather_planes(x._data, index))
-    indices = _make(index)
+def _finish_max(input, data, index, return_indices, node):
+    """The pooled values as one node on ``input`` (PyTorch's kernels take an unbatched
+    sample as it is); ``data`` is input's array with a batch dim (of one if unbatched)."""
+    values = _gather_planes(data, index)
+    unbatched = data.ndim != input.dim()
     if unbatched:
-        result, indices = result.squeeze(0), indices.squeeze(0)
-    return (result, indices) if return_indices else result
+        values = values[0]
+    if _grad_enabled[0] and input.requires_grad:
+        result = _GatherPlanes.apply(input, index, values, node=node, shape=data.shape)
+    else:
+        result = _make(values)
+    if not return_indices:
+        return result
+    return result, _make(index[0] if unbatched else index)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -268,7 +273,7 @@ def _fractional_max(input, kernel_size, output_size, output_ratio, return_indice
             (output_ratio,) * nd
         output_size = tuple(int(input.shape[-nd + i] * ratio[i]) for i in range(nd))
     out = _expand(output_size, nd)
-    x, unbatched = (input.unsqueeze(0), True) if input.dim() == nd + 1 else (input, False)
+    x = input.unsqueeze(0) if input.dim() == nd + 1 else input
     if x.dim() != nd + 2:
         raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: "
                            f"{list(input.shape)}")
@@ -293,7 +298,7 @@ def _fractional_max(input, kernel_size, output_size, output_ratio, return_indice
                                     kernel[axis], dtype)
         per_dim.append(starts[..., None] + xp.arange(kernel[axis], dtype=np.int64))
     index = _max_over_candidates(x._data, _candidate_grid(xp, per_dim, spatial))
-    return _finish_max(x, index, unbatched, return_indices, f"FractionalMaxPool{nd}DBackward0")
+    return _finish_max(input, x._data, index, return_indices, f"FractionalMaxPool{nd}DBackward0")
 
 
 def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None,

@@ -58,8 +58,9 @@ class _GatherPlanes(Function):
         return self.__dict__.get("node") or "GatherBackward0"
 
     @staticmethod
-    def forward(ctx, x, index, values=None, unique=False, node=None):
-        ctx.index, ctx.shape, ctx.unique = index, x.shape, unique
+    def forward(ctx, x, index, values=None, unique=False, node=None, shape=None):
+        # ``shape``: x's (N, C, ...) shape when x is one unbatched sample (C, ...)
+        ctx.index, ctx.shape, ctx.unique = index, x.shape if shape is None else shape, unique
         if node is not None:
             ctx.node = node
         return _gather_planes(x, index) if values is None else values
@@ -67,7 +68,12 @@ class _GatherPlanes(Function):
     @staticmethod
     def backward(ctx, grad):
         # indices that never repeat (non-overlapping windows) need no accumulation
-        scattered = _ScatterPlanes.apply(grad, ctx.index, ctx.shape, not ctx.unique)
+        node = ctx.__dict__.get("node")
+        scattered = _ScatterPlanes.apply(grad, ctx.index, ctx.shape, not ctx.unique,
+                                         node=node and node[:-1] + "Backward0")
+        x_shape = ctx._input_meta[0][0]
+        if scattered.shape != x_shape:  # an unbatched input: drop the batch of one
+            scattered = scattered.reshape(x_shape)
         return scattered, None, None, None
 
 
@@ -86,7 +92,12 @@ class _ScatterPlanes(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _GatherPlanes.apply(grad, ctx.index), None, None, None
+        node = ctx.__dict__.get("node")
+        picked = _GatherPlanes.apply(grad, ctx.index, node=node and node[:-1] + "Backward0")
+        values_shape = ctx._input_meta[0][0]
+        if picked.shape != values_shape:  # unbatched values: drop the batch of one
+            picked = picked.reshape(values_shape)
+        return picked, None, None, None
 
 
 def _with_indices(fn):

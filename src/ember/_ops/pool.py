@@ -170,28 +170,31 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
     x, unbatched = _batched(input, nd, op)
     geometry = _window_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, op,
                                 return_indices)
+    source = input  # the node's input: unbatched too, as PyTorch's kernels take it
     if nd == 1:  # PyTorch pools (N, C, L) as (N, C, 1, L) and squeezes the row away
-        x = x.unsqueeze(2)
+        source = input.unsqueeze(-2)
         geometry = _as_rows(geometry)
     kernel, stride, padding, pad_hi, dilation, out = geometry
-    recording = _grad_enabled[0] and x.requires_grad
-    values, index = _max_pool_arrays(x._data, kernel, stride, padding, pad_hi, dilation, out,
+    data = source._data[None] if unbatched else source._data
+    recording = _grad_enabled[0] and input.requires_grad
+    values, index = _max_pool_arrays(data, kernel, stride, padding, pad_hi, dilation, out,
                                      return_indices or recording)
+    if unbatched:
+        values = values[0]
     if recording:
         disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
         node = "MaxPool3DWithIndicesBackward0" if nd == 3 else "MaxPool2DWithIndicesBackward0"
-        result = _GatherPlanes.apply(x, index, values, disjoint, node=node)
+        result = _GatherPlanes.apply(source, index, values, disjoint, node=node,
+                                     shape=data.shape)
     else:
         result = _make(values)
     if nd == 1:
-        result = result.squeeze(2)
-        index = None if index is None else index[:, :, 0]
-    if unbatched:
-        result = result.squeeze(0)
+        result = result.squeeze(-2)
     if not return_indices:
         return result
-    indices = _make(index)
-    return result, (indices.squeeze(0) if unbatched else indices)
+    if nd == 1:
+        index = index[:, :, 0]
+    return result, _make(index[0] if unbatched else index)
 
 
 def _as_rows(geometry):
@@ -319,6 +322,8 @@ def _avg_divisor(xp, dtype, kernel, stride, padding, spatial, out, count_include
 
 
 def _avg_pool_array(x, geo):
+    if x.ndim == len(geo.kernel) + 1:  # one unbatched sample
+        return _avg_pool_array(x[None], geo)[0]
     padded = _pad_array(x, geo.pad_lo, geo.pad_hi)
     lead = (slice(None), slice(None))
     total = None
@@ -334,6 +339,8 @@ def _avg_pool_array(x, geo):
 
 
 def _avg_pool_adjoint_array(grad, geo):
+    if grad.ndim == len(geo.kernel) + 1:  # one unbatched sample
+        return _avg_pool_adjoint_array(grad[None], geo)[0]
     xp = xp_of(grad)
     share = grad / geo.divisor
     padded_spatial = tuple(s + lo + hi for s, lo, hi in
@@ -368,7 +375,7 @@ linear_map_pair(_avg_pool_array, _avg_pool_adjoint_array, _AvgPool, _AvgPoolAdjo
 def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                  divisor_override, nd, node=None):
     op = f"avg_pool{nd}d"
-    x, unbatched = _batched(input, nd, op)
+    x, _ = _batched(input, nd, op)
     if nd == 3:
         kernel = _expand(kernel_size, 3)
         if any(s < k for s, k in zip(x.shape[2:], kernel)) and not any(_expand(padding, 3)):
@@ -383,18 +390,18 @@ def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_p
     if dtype.kind != "f":
         raise NotImplementedError(f'"{op}" not implemented for '
                                   f"'{_c_name(dtype)}'")
+    source = input  # the node's input: unbatched too, as PyTorch's kernels take it
     if nd == 1:  # PyTorch pools (N, C, L) as (N, C, 1, L) and squeezes the row away
-        x = x.unsqueeze(2)
+        source = input.unsqueeze(-2)
         geometry = _as_rows(geometry)
     kernel, stride, padding, pad_hi, _, out = geometry
-    divisor = _avg_divisor(xp, dtype, kernel, stride, padding, x.shape[2:], out,
+    spatial = tuple(source.shape[-len(kernel):])
+    divisor = _avg_divisor(xp, dtype, kernel, stride, padding, spatial, out,
                            count_include_pad, divisor_override)
     node = node or ("AvgPool3DBackward0" if nd == 3 else "AvgPool2DBackward0")
-    geo = _AvgGeometry(kernel, stride, padding, pad_hi, tuple(x.shape[2:]), out, divisor, node)
-    result = _AvgPool.apply(x, geo)
-    if nd == 1:
-        result = result.squeeze(2)
-    return result.squeeze(0) if unbatched else result
+    geo = _AvgGeometry(kernel, stride, padding, pad_hi, spatial, out, divisor, node)
+    result = _AvgPool.apply(source, geo)
+    return result.squeeze(-2) if nd == 1 else result
 
 
 def _c_name(dtype):
