@@ -432,3 +432,18 @@ def test_rand_0d_continues_the_same_stream(dtype):
     g.manual_seed(5)
     whole = ember.rand(3, dtype=dt, generator=g)
     assert [s.item() for s in scalars] == whole.tolist()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bounds", [(0.0, 1.0), (0.1, 0.5), (-3, 2), (np.float64(-1.5), 2.25)])
+def test_one_value_uniform_matches_the_array_path(dtype, bounds):
+    """One-element draws take a scalar path; values equal the array path's bit for bit."""
+    dt = getattr(ember, dtype)
+    g = ember.Generator().manual_seed(6)
+    single = [ember.empty(1, dtype=dt).uniform_(*bounds, generator=g) for _ in range(2)]
+    single.append(ember.empty(1, 1, dtype=dt).uniform_(*bounds, generator=g).reshape(1))
+    single.append(ember.empty((), dtype=dt).uniform_(*bounds, generator=g).reshape(1))
+    g.manual_seed(6)
+    whole = ember.empty(4, dtype=dt).uniform_(*bounds, generator=g)
+    assert ember.cat(single).tolist() == whole.tolist()
+    assert all(s.dtype == dt for s in single)

@@ -165,10 +165,15 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 def _uniform(rng, shape, np_dtype, low=0.0, high=1.0):
     """Uniform in [low, high); complex dtypes draw real and imaginary parts."""
-    if shape == () and (np_dtype is _F32 or np_dtype is _F64) and low == 0.0 and high == 1.0:
+    if (np_dtype is _F32 or np_dtype is _F64) and math.prod(shape) == 1:
         # One value: the scalar draw (a Python float holding the exact float32 or float64
-        # sample) skips random(size)'s array set-up; same stream.
-        return np.array(rng.random(dtype=np_dtype), np_dtype)
+        # sample) skips random(size)'s array set-up; same stream, and the same arithmetic
+        # as below on a NumPy scalar of the work dtype.
+        value = rng.random(dtype=np_dtype)
+        if low != 0.0 or high != 1.0:
+            value = np_dtype.type(value) * (high - low) + low
+        value = np.array(value, np_dtype)
+        return value if shape == () else value.reshape(shape)
     if np_dtype.kind == "c":
         real = np.dtype(np.float32 if np_dtype.itemsize == 8 else np.float64)
         pair = _uniform(rng, shape + (2,), real, low, high)

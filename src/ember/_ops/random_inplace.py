@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ._inplace import apply_inplace, needs_graph
 from ._util import Tensor, inplace_check, type_name
 from .creation import _on_device
 from .random import (
@@ -35,8 +36,6 @@ class _SampleInto(Function):
 
 
 def _write(self, values, node_name):
-    from ._inplace import apply_inplace, needs_graph
-
     values = _on_device(values, self.device)
     if needs_graph(self):
         return apply_inplace(self, _SampleInto.apply(self, values, node_name))
