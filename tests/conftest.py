@@ -40,7 +40,7 @@ def _use_device(device):
 
         from ember._backend import device as backend_device
 
-        sys.modules["cupy"], sys.modules["cupy.cuda"] = fake_cupy, fake_cupy.cuda
+        sys.modules.update(fake_cupy.modules())
         backend_device._cupy, backend_device._cupy_checked = None, False
     oracle.set_device(device)
 

@@ -169,9 +169,10 @@ def _flat_tensors(out):
     return [out]
 
 
-def _check_devices(e_out, t_out, e_inputs):
-    """Every ember output is on the device of ember's inputs (or on cpu where torch's is
-    on cpu while its inputs are on another device): no result silently lands on the host."""
+def _check_devices(e_out, t_out, e_inputs, host_outputs=()):
+    """Every ember output is on the device of ember's inputs, except those PyTorch keeps on
+    the host (``host_outputs``: indices into the flattened outputs; when torch runs on the
+    device too, its own placement decides): no result silently lands on the host."""
     if DEVICE == "cpu":
         return
     if not any(isinstance(x, ember.Tensor) and x.device.type == DEVICE for x in e_inputs):
@@ -179,13 +180,18 @@ def _check_devices(e_out, t_out, e_inputs):
     for i, (e, t) in enumerate(zip(_flat_tensors(e_out), _flat_tensors(t_out))):
         if not isinstance(e, ember.Tensor) or not isinstance(t, torch.Tensor):
             continue
-        expected = DEVICE if TORCH_DEVICE == "cpu" or t.device.type != "cpu" else "cpu"
+        if TORCH_DEVICE == "cpu":
+            expected = "cpu" if i in host_outputs else DEVICE
+        else:
+            expected = t.device.type
         assert e.device.type == expected, f"output[{i}]: on {e.device}, expected {expected}"
 
 
 def check(fn, *inputs, grad=True, rtol=None, atol=None, grad_rtol=None, grad_atol=None,
-          check_dtype=True):
-    """Compare ``fn(ember, *inputs)`` with ``fn(torch, *inputs)``: outputs and gradients."""
+          check_dtype=True, host_outputs=()):
+    """Compare ``fn(ember, *inputs)`` with ``fn(torch, *inputs)``: outputs and gradients.
+    ``host_outputs``: indices of (flattened) outputs PyTorch returns on cpu whatever the
+    inputs' device (PackedSequence.batch_sizes, lengths)."""
     t_inputs = [to_torch(x, grad) for x in inputs]
     e_inputs = [to_ember(x, grad) for x in inputs]
     with on_device(torch):
@@ -193,7 +199,7 @@ def check(fn, *inputs, grad=True, rtol=None, atol=None, grad_rtol=None, grad_ato
     with on_device(ember):
         e_out = fn(ember, *e_inputs)
     assert_same(e_out, t_out, rtol, atol, check_dtype=check_dtype)
-    _check_devices(e_out, t_out, e_inputs)
+    _check_devices(e_out, t_out, e_inputs, host_outputs)
     if not grad:
         return e_out, t_out
     t_flat = [o for o in _flat_tensors(t_out) if isinstance(o, torch.Tensor) and o.requires_grad]

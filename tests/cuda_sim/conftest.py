@@ -45,11 +45,11 @@ def cupy_backend():
         return
     import fake_cupy
 
-    saved = {name: sys.modules.get(name) for name in ("cupy", "cupy.cuda")}
+    fake_modules = fake_cupy.modules()
+    saved = {name: sys.modules.get(name) for name in fake_modules}
     saved_backend = backend_device._cupy, backend_device._cupy_checked
     fake_cupy.reset()
-    sys.modules["cupy"] = fake_cupy
-    sys.modules["cupy.cuda"] = fake_cupy.cuda
+    sys.modules.update(fake_modules)
     backend_device._cupy, backend_device._cupy_checked = None, False
     try:
         yield fake_cupy

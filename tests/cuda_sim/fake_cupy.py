@@ -248,11 +248,15 @@ def __getattr__(name):
 
 class _LinalgModule(types.ModuleType):
     def __getattr__(self, name):
+        if name.startswith("__"):  # __file__, __path__: tools that scan sys.modules ask
+            raise AttributeError(name)
         return _device_function(getattr(numpy.linalg, name))
 
 
 class _RandomModule(types.ModuleType):
     def __getattr__(self, name):
+        if name.startswith("__"):  # __file__, __path__: tools that scan sys.modules ask
+            raise AttributeError(name)
         return _device_function(getattr(numpy.random, name))
 
 
@@ -439,6 +443,36 @@ cuda.get_current_stream = get_current_stream
 cuda.get_elapsed_time = get_elapsed_time
 cuda.MemoryPool = MemoryPool
 cuda.is_available = lambda: True
+
+
+# -- cupyx: the scatter and special functions ember's kernels use ----------------------------
+
+
+def _scatter_add(a, slices, value):
+    """``cupyx.scatter_add``: unbuffered ``a[slices] += value`` (NumPy's ``add.at``)."""
+    _common_device([a, value] + list(slices if isinstance(slices, tuple) else [slices]))
+    numpy.add.at(a.view(numpy.ndarray), _unwrap_key(slices), _plain(value))
+
+
+class _SpecialModule(types.ModuleType):
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        import scipy.special
+
+        return _device_function(getattr(scipy.special, name))
+
+
+cupyx = types.ModuleType("cupyx")
+cupyx.scatter_add = _scatter_add
+cupyx.scipy = types.ModuleType("cupyx.scipy")
+cupyx.scipy.special = _SpecialModule("cupyx.scipy.special")
+
+
+def modules():
+    """The ``sys.modules`` entries that make this module ``cupy`` (and ``cupyx``)."""
+    return {"cupy": sys.modules[__name__], "cupy.cuda": cuda, "cupyx": cupyx,
+            "cupyx.scipy": cupyx.scipy, "cupyx.scipy.special": cupyx.scipy.special}
 
 
 def reset():

@@ -4,6 +4,7 @@ and buffers into ember, and compare outputs, input gradients and parameter gradi
 from __future__ import annotations
 
 import numpy as np
+import oracle
 import torch
 from oracle import RNG, as_numpy, assert_same, to_ember, to_torch
 
@@ -22,6 +23,8 @@ def check_module(make, *inputs, train=True, rtol=None, atol=None, grad_rtol=None
     """``make(lib)`` builds the module; inputs are NumPy arrays (float ones need grad)."""
     t_mod, e_mod = make(torch), make(ember)
     copy_state(t_mod, e_mod)
+    t_mod.to(oracle.TORCH_DEVICE)
+    e_mod.to(oracle.DEVICE)
     t_mod.train(train)
     e_mod.train(train)
     t_in = [to_torch(x, True) for x in inputs]
@@ -31,8 +34,10 @@ def check_module(make, *inputs, train=True, rtol=None, atol=None, grad_rtol=None
     t_outs = t_out if isinstance(t_out, tuple) else (t_out,)
     e_outs = e_out if isinstance(e_out, tuple) else (e_out,)
     upstream = [RNG.standard_normal(tuple(o.shape)).astype(as_numpy(o).dtype) for o in t_outs]
-    torch.autograd.backward(t_outs, [torch.from_numpy(u) for u in upstream])
-    ember.autograd.backward(e_outs, [ember.tensor(u) for u in upstream])
+    torch.autograd.backward(t_outs, [torch.from_numpy(u).to(o.device)
+                                     for u, o in zip(upstream, t_outs)])
+    ember.autograd.backward(e_outs, [to_ember(u, device=str(o.device))
+                                     for u, o in zip(upstream, e_outs)])
     grad_rtol = rtol if grad_rtol is None else grad_rtol
     grad_atol = atol if grad_atol is None else grad_atol
     for i, (ti, ei) in enumerate(zip(t_in, e_in)):

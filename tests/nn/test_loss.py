@@ -439,7 +439,7 @@ def test_loss_module(spec, inputs):
         assert e_mod.reduction == t_mod.reduction
 
         def fn(lib, *xs):
-            module = e_mod if lib is ember else t_mod
+            module = (e_mod if lib is ember else t_mod).to(xs[0].device)  # pytest --device
             if len(xs) >= 2 and "Gaussian" not in spec and "Triplet" not in spec:
                 xs = xs[:-1] + (xs[-1].detach(),) if xs[-1].is_floating_point() else xs
             return module(*xs)

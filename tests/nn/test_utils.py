@@ -13,7 +13,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from module_oracle import check_module, copy_state  # noqa: E402
-from oracle import assert_same, randn  # noqa: E402
+from oracle import as_numpy, assert_same, randn  # noqa: E402
 
 import ember  # noqa: E402
 
@@ -216,9 +216,9 @@ def test_data_parallel_runs_module_with_prefixed_keys():
     assert list(e_mod.state_dict()) == list(t_mod.state_dict()) == ["module.weight",
                                                                      "module.bias"]
     assert repr(e_mod) == repr(t_mod)
-    x = ember.randn(2, 3)
+    x = ember.randn(2, 3, device=e_mod.module.weight.device)
     out = ember.nn.parallel.data_parallel(e_mod.module, x)
-    np.testing.assert_array_equal(out.detach().numpy(), e_mod(x).detach().numpy())
+    np.testing.assert_array_equal(as_numpy(out), as_numpy(e_mod(x)))
     from ember.nn.parallel.data_parallel import DataParallel
 
     assert DataParallel is ember.nn.DataParallel
@@ -249,7 +249,7 @@ def test_orthogonal_parametrization_matches_torch(shape, orth_map, triv):
     assert list(e_mod.state_dict()) == list(t_mod.state_dict())
     householder = orth_map == "householder" or (orth_map is None and shape[0] != shape[1])
     if not householder:  # Householder scales columns by int(diagonal), as PyTorch does
-        w = e_mod.weight.detach().numpy().astype(np.float64)
+        w = as_numpy(e_mod.weight).astype(np.float64)
         gram = w.T @ w if shape[0] >= shape[1] else w @ w.T
         np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-5)
 

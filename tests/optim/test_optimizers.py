@@ -7,12 +7,13 @@ loss in each library, and steps 10 times; the parameters must agree after every 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 import numpy as np
 import pytest
 import torch
-from oracle import assert_same, check_raises
+from oracle import assert_same, check_raises, on_device
 
 import ember
 
@@ -69,16 +70,18 @@ CASES = [
 
 
 def _make(lib, kwargs, group1):
-    params = [lib.tensor(a.copy(), requires_grad=True) for a in INIT]
+    # ember's on the test device (pytest --device; cpu by default), torch's on cpu: the
+    # round-trip tests read torch's with .numpy()
+    with on_device(lib) if lib is ember else contextlib.nullcontext():
+        params = [lib.tensor(a.copy(), requires_grad=True) for a in INIT]
     groups = [{"params": params[:2]}, {"params": params[2:], **group1}]
     return params, groups
 
 
 def _quadratic_step(lib, params, opt):
     opt.zero_grad()
-    loss = sum(
-        (lib.tensor(c) * (p - lib.tensor(t)) ** 2).sum() for p, t, c in zip(params, TARGET, CURV)
-    )
+    loss = sum((lib.tensor(c).to(p.device) * (p - lib.tensor(t).to(p.device)) ** 2).sum()
+               for p, t, c in zip(params, TARGET, CURV))
     loss.backward()
     opt.step()
 
