@@ -57,7 +57,7 @@ class MultiMarginLoss(Function):
         loss = term.sum(axis=1) / num_classes
         ctx.meta = (one_hot, labels, p, margin, weight, reduction, num_classes)
         ctx.save_for_backward(x)
-        out_shape = x.shape[:-1] if x.ndim else ()
+        out_shape = x.shape[:-1] if x.ndim >= 2 else target.shape  # as PyTorch's 'none'
         return _reduce_rows(loss.astype(x.dtype, copy=False), reduction, out_shape)
 
     @staticmethod

@@ -255,7 +255,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise ValueError("weight must be one-dimensional")
     _refuse_grad(weight, "multi_margin_loss", "weight")
     num_classes = input.shape[-1] if input.dim() else 1
-    t = target._data.reshape(input.shape[:-1] if input.dim() else ())
+    t = target._data
     _check_bounds(xp_of(t), t, num_classes, None, "multi_margin_loss")
     return MultiMarginLoss.apply(input, target=t, p=p, margin=margin,
                                  weight=_array_or_none(weight), reduction=reduction)
