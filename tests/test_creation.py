@@ -1,6 +1,8 @@
 """Creation ops against PyTorch: dtype inference, shapes, values, memory sharing,
 ``to``/``clone``/``contiguous`` and the ``new_*`` methods."""
 
+import collections
+
 import numpy as np
 import pytest
 import torch
@@ -22,6 +24,10 @@ CREATE = {
     "tensor_nested_empty": lambda lib: lib.tensor([[], []]),
     "tensor_nested": lambda lib: lib.tensor([[1, 2], [3, 4]]),
     "tensor_tuple": lambda lib: lib.tensor((1.0, 2.0)),
+    "tensor_deque": lambda lib: lib.tensor(collections.deque([1.5, 2.0])),
+    "tensor_deque_nested": lambda lib: lib.tensor(collections.deque([[1, 2], [3, 4]])),
+    "tensor_userlist": lambda lib: lib.tensor(collections.UserList([True, False])),
+    "tensor_range": lambda lib: lib.tensor(range(2, 5)),
     "tensor_dtype": lambda lib: lib.tensor([1, 2], dtype=lib.float64),
     "tensor_dtype_py": lambda lib: lib.tensor([1.7, 2.2], dtype=int),
     "tensor_bf16": lambda lib: lib.tensor([1.0, 2.5], dtype=lib.bfloat16),
@@ -162,6 +168,9 @@ def test_default_dtype_drives_inference():
     lambda lib: lib.from_numpy([1, 2]),
     lambda lib: lib.from_numpy(np.array(["a"])),
     lambda lib: lib.tensor(object()),
+    lambda lib: lib.tensor({1, 2}),
+    lambda lib: lib.tensor({1: 2}),
+    lambda lib: lib.tensor("12"),
     lambda lib: lib.device("gpu"),
     lambda lib: lib.full(3, 2.0),
     lambda lib: lib.arange(0, 1, 0.3, dtype=lib.int64),

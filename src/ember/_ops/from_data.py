@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import collections.abc
 import numbers
 import warnings
 
@@ -139,9 +140,19 @@ def _copy_tensor(data, dtype, device, requires_grad):
     return _finish(array, requires_grad)
 
 
+def _plain_sequence(item):
+    """A nested deque or UserList as a list (PyTorch reads any Python sequence)."""
+    if type(item) is list or type(item) is tuple or isinstance(item, (str, bytes)):
+        return item
+    return list(item) if isinstance(item, collections.abc.Sequence) else item
+
+
 def _tensor_from_data(data, dtype, device, requires_grad):
-    if isinstance(data, range):
-        data = list(data)
+    if type(data) is not list and type(data) is not tuple:
+        if isinstance(data, str):
+            raise TypeError("new(): invalid data type 'str'")
+        if isinstance(data, collections.abc.Sequence) and not isinstance(data, bytes):
+            data = [_plain_sequence(item) for item in data]  # range, deque, UserList
     if not isinstance(data, (list, tuple, np.ndarray, numbers.Number, np.generic)) and not (
         hasattr(data, "__array__")
     ):
