@@ -51,6 +51,8 @@ def vision_or_torch(vision_fn, torch_fn):
     ((2, 3, 4, 5), [0.1, 0.2, 0.3], [1.0, 2.0, 3.0]),
     ((1, 4, 4), [0.5], [0.25]),
     ((2, 2, 3, 3, 3), (0.0, 1.0, 2.0), (1.0, 1.0, 0.5)),
+    ((3, 4, 5), [0, 1, 2], [1, 2, 4]),
+    ((3, 4, 5), [0.5, 1, 2], (1, 0.5, 4.0)),
 ])
 def test_normalize_matches_torch(shape, mean, std):
     def spec(x):
@@ -71,7 +73,39 @@ def test_normalize_float64_and_inplace():
     np.testing.assert_allclose(as_np(e), (x - 0.5) / 0.5)
 
 
+@pytest.mark.parametrize("make_stats", [
+    lambda lib: (lib.tensor([0.5, 0.4, 0.3]), lib.tensor([0.2, 0.3, 0.4])),
+    lambda lib: (lib.tensor([0.5, 0.4, 0.3], dtype=lib.float64), [0.2, 0.3, 0.4]),
+    lambda lib: (lib.full((3, 1, 1), 0.5), lib.rand(3, 4, 5) + 0.5),
+    lambda lib: (np.array([0.5, 0.4, 0.3]), (np.float64(0.2), 0.3, 0.4)),
+    lambda lib: ([0.5], [True]),
+], ids=["tensors", "float64_tensor_and_list", "per_pixel", "numpy", "bool_std"])
+def test_normalize_tensor_and_array_statistics(make_stats):
+    torch.manual_seed(0)
+    mean, std = make_stats(torch)
+    mean_e, std_e = (ember.tensor(v.numpy()) if isinstance(v, torch.Tensor) else v
+                     for v in (mean, std))
+    x = rand(3, 4, 5)
+
+    def spec(t):
+        m = torch.as_tensor(mean, dtype=t.dtype)
+        s = torch.as_tensor(std, dtype=t.dtype)
+        return (t - (m.view(-1, 1, 1) if m.ndim == 1 else m)) / (
+            s.view(-1, 1, 1) if s.ndim == 1 else s)
+
+    check(vision_or_torch(lambda t: VF.normalize(t, mean_e, std_e), spec), x)
+
+
+def test_normalize_nan_std_is_not_zero():
+    out = VF.normalize(ember.ones(1, 2, 2), [0.0], [float("nan")])
+    assert bool(out.isnan().all())
+
+
 @pytest.mark.parametrize("args,exc,msg", [
+    ((ember.zeros(3, 4, 4, dtype=ember.half), [0.5], [1e-10]), ValueError,
+     "std evaluated to zero after conversion to torch.float16"),
+    ((ember.zeros(3, 4, 4), [0.5], ember.tensor([1.0, 0.0, 2.0])), ValueError,
+     "std evaluated to zero"),
     ((ember.zeros(3, 4, 4, dtype=ember.uint8), [0.5], [0.5]), TypeError,
      "Input tensor should be a float tensor. Got torch.uint8."),
     ((ember.zeros(4, 4), [0.5], [0.5]), ValueError,
@@ -109,6 +143,10 @@ def test_convert_image_dtype_unsafe_cast():
 CROPS = [
     ("crop", (3, 8, 10), lambda x: VF.crop(x, 1, 2, 4, 5), lambda x: x[..., 1:5, 2:7]),
     ("crop_batch", (2, 3, 8, 10), lambda x: VF.crop(x, 0, 0, 8, 3), lambda x: x[..., :8, :3]),
+    ("crop_2d", (8, 10), lambda x: VF.crop(x, 2, 1, 3, 4), lambda x: x[2:5, 1:5]),
+    ("crop_5d", (2, 2, 3, 8, 10), lambda x: VF.crop(x, 1, 1, 2, 2), lambda x: x[..., 1:3, 1:3]),
+    ("crop_outside_2d", (6, 6), lambda x: VF.crop(x, 4, -1, 4, 3),
+     lambda x: TF.pad(x[None, 4:6, 0:2], [1, 0, 0, 2])[0]),
     ("crop_outside", (3, 6, 6), lambda x: VF.crop(x, -2, 3, 5, 5),
      lambda x: TF.pad(x[..., 0:3, 3:6], [0, 2, 2, 0])),
     ("center_crop", (3, 8, 10), lambda x: VF.center_crop(x, [4, 5]), lambda x: x[..., 2:6, 2:7]),

@@ -90,8 +90,18 @@ def crop(img, top: int, left: int, height: int, width: int):
     if left < 0 or top < 0 or right > w or bottom > h:
         padding_ltrb = [max(-left + min(0, right), 0), max(-top + min(0, bottom), 0),
                         max(right - max(w, left), 0), max(bottom - max(h, top), 0)]
-        return pad(img[..., max(top, 0):bottom, max(left, 0):right], padding_ltrb, fill=0)
-    return img[..., top:bottom, left:right]
+        return pad(_last_two(img, slice(max(top, 0), bottom), slice(max(left, 0), right)),
+                   padding_ltrb, fill=0)
+    return _last_two(img, slice(top, bottom), slice(left, right))
+
+
+_ALL = slice(None)
+
+
+def _last_two(img, rows, cols):
+    """``img[..., rows, cols]``, spelled with one slice per leading dim: plain slices take
+    indexing's fast path (1 us, where an Ellipsis costs 4.7)."""
+    return img[(_ALL,) * (img.ndim - 2) + (rows, cols)]
 
 
 def hflip(img):
@@ -495,6 +505,16 @@ def convert_image_dtype(image, dtype=ember.float32):
     return image.to(dtype) * factor
 
 
+def _per_channel(values, dtype, device):
+    """Normalize's mean or std as a tensor, one value per channel shaped (C, 1, 1) when
+    given 1-D. A list of numbers is built in that shape directly (a view costs more than
+    the conversion)."""
+    if type(values) in (list, tuple) and values and all(type(v) in (float, int) for v in values):
+        return ember.as_tensor([[[v]] for v in values], dtype=dtype, device=device)
+    values = ember.as_tensor(values, dtype=dtype, device=device)
+    return values.view(-1, 1, 1) if values.ndim == 1 else values
+
+
 def normalize(tensor, mean, std, inplace: bool = False):
     if not tensor.is_floating_point():
         raise TypeError(f"Input tensor should be a float tensor. Got {tensor.dtype}.")
@@ -502,15 +522,11 @@ def normalize(tensor, mean, std, inplace: bool = False):
         raise ValueError("Expected tensor to be a tensor image of size (..., C, H, W). Got "
                          f"tensor.size() = {tensor.size()}")
     dtype = tensor.dtype
-    mean = ember.as_tensor(mean, dtype=dtype, device=tensor.device)
-    std = ember.as_tensor(std, dtype=dtype, device=tensor.device)
-    if bool((std == 0).any()):
+    mean = _per_channel(mean, dtype, tensor.device)
+    std = _per_channel(std, dtype, tensor.device)
+    if not bool(std.all()):  # (NaN is nonzero, as in std == 0)
         raise ValueError(f"std evaluated to zero after conversion to {dtype}, leading to "
                          "division by zero.")
-    if mean.ndim == 1:
-        mean = mean.view(-1, 1, 1)
-    if std.ndim == 1:
-        std = std.view(-1, 1, 1)
     if inplace:
         return tensor.sub_(mean).div_(std)
     return (tensor - mean) / std
