@@ -57,6 +57,7 @@ SCRIPTS = [
     "amp_and_compile.py",   # autocast('cpu', bfloat16), GradScaler(enabled=False), torch.compile
     "seq2seq_translation.py",  # seq2seq with Bahdanau attention, teacher forcing, topk decoding
     "time_sequence_prediction.py",  # pytorch/examples: LSTMCell stepping, float64, LBFGS closure
+    "reinforcement_learning.py",  # pytorch/examples REINFORCE + actor-critic: Categorical, deque
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -90,6 +91,7 @@ CLAIMS = {
                            "bf16 close to fp32: True", "decorated: torch.bfloat16"],
     "seq2seq_translation.py": ["attentions: (1, 8, 4) 8.0000", "(40 100%)"],
     "time_sequence_prediction.py": ["torch.float64 torch.float64", "after 20 evaluations"],
+    "reinforcement_learning.py": ["REINFORCE solved: True", "actor-critic solved: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
