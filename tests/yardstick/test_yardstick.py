@@ -58,6 +58,7 @@ SCRIPTS = [
     "seq2seq_translation.py",  # seq2seq with Bahdanau attention, teacher forcing, topk decoding
     "time_sequence_prediction.py",  # pytorch/examples: LSTMCell stepping, float64, LBFGS closure
     "reinforcement_learning.py",  # pytorch/examples REINFORCE + actor-critic: Categorical, deque
+    "transfer_learning.py",  # ResNet blocks, freeze + new fc, set_grad_enabled, best-weights copy
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -92,6 +93,8 @@ CLAIMS = {
     "seq2seq_translation.py": ["attentions: (1, 8, 4) 8.0000", "(40 100%)"],
     "time_sequence_prediction.py": ["torch.float64 torch.float64", "after 20 evaluations"],
     "reinforcement_learning.py": ["REINFORCE solved: True", "actor-critic solved: True"],
+    "transfer_learning.py": ["frozen layers unchanged: True conv grad: None",
+                             "trainable: ['fc.weight', 'fc.bias'] 34"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
