@@ -135,12 +135,17 @@ class RNNBase(Module):
                                f"{self.input_size}, got {input.size(-1)}")
 
     def get_expected_hidden_size(self, input: Tensor, batch_sizes) -> tuple[int, int, int]:
+        size = self.proj_size if self.proj_size > 0 else self.hidden_size
+        return self._expected_state_size(input, batch_sizes, size)
+
+    def _expected_state_size(self, input: Tensor, batch_sizes,
+                             size: int) -> tuple[int, int, int]:
+        """(layers * directions, batch, size): the shape of h0 (and LSTM's c0)."""
         if batch_sizes is not None:
             mini_batch = int(batch_sizes[0])
         else:
             mini_batch = input.size(0) if self.batch_first else input.size(1)
         num_directions = 2 if self.bidirectional else 1
-        size = self.proj_size if self.proj_size > 0 else self.hidden_size
         return (self.num_layers * num_directions, mini_batch, size)
 
     def check_hidden_size(self, hx: Tensor, expected_hidden_size,
@@ -374,12 +379,7 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def get_expected_cell_size(self, input: Tensor, batch_sizes) -> tuple[int, int, int]:
-        if batch_sizes is not None:
-            mini_batch = int(batch_sizes[0])
-        else:
-            mini_batch = input.size(0) if self.batch_first else input.size(1)
-        num_directions = 2 if self.bidirectional else 1
-        return (self.num_layers * num_directions, mini_batch, self.hidden_size)
+        return self._expected_state_size(input, batch_sizes, self.hidden_size)
 
     def check_forward_args(self, input: Tensor, hidden, batch_sizes) -> None:
         self.check_input(input, batch_sizes)
