@@ -1,9 +1,12 @@
 """Loss functions, as ``torch.nn.functional`` has them.
 
-cross_entropy and nll_loss are one fused Function in ``_cross_entropy.py`` and ctc_loss
-lives in ``_ctc.py``; both are exported from here. Binary cross entropy is fused to clamp
-its logs at -100 exactly as PyTorch does. The other losses are short compositions of ops.
-The reduction helpers they share are in ``_loss_common.py``.
+Where PyTorch computes a loss as one autograd node (mse, huber, smooth_l1, the binary
+cross entropies, soft_margin, multi_margin, multilabel_margin), so does ember, with the
+reduction inside and PyTorch's node name (``grad_fn=<MseLossBackward0>``): those
+Functions live in ``_loss_pointwise.py`` and ``_loss_margin.py``. cross_entropy and
+nll_loss are one fused Function in ``_cross_entropy.py`` and ctc_loss lives in
+``_ctc.py``; all are exported from here. The other losses are short compositions of ops,
+as PyTorch's are. The reduction helpers they share are in ``_loss_common.py``.
 """
 
 from __future__ import annotations
