@@ -18,7 +18,7 @@ from ._tensor import Size, Tensor
 from ._tensor_str import set_printoptions, get_printoptions
 from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .autograd import is_inference_mode_enabled
+from .autograd import is_anomaly_enabled, is_inference_mode_enabled
 from . import _ops
 from ._ops.creation import *  # noqa: F401,F403
 from ._ops.pointwise import *  # noqa: F401,F403

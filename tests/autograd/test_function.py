@@ -468,6 +468,15 @@ def test_detect_anomaly_off_lets_nan_through():
     assert ember.autograd.is_anomaly_enabled() is False
 
 
+def test_anomaly_state_at_top_level_like_torch():
+    for lib in LIBS:
+        states = [lib.is_anomaly_enabled()]
+        with lib.autograd.set_detect_anomaly(True):
+            states.append(lib.is_anomaly_enabled())
+        states.append(lib.is_anomaly_enabled())
+        assert states == [False, True, False], lib.__name__
+
+
 class _nothing:
     def __enter__(self):
         return self
