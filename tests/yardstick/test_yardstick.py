@@ -59,6 +59,7 @@ SCRIPTS = [
     "time_sequence_prediction.py",  # pytorch/examples: LSTMCell stepping, float64, LBFGS closure
     "reinforcement_learning.py",  # pytorch/examples REINFORCE + actor-critic: Categorical, deque
     "transfer_learning.py",  # ResNet blocks, freeze + new fc, set_grad_enabled, best-weights copy
+    "autograd_advanced.py",  # hooks, Grad-CAM, WGAN-GP double backward, autograd.functional
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -95,6 +96,8 @@ CLAIMS = {
     "reinforcement_learning.py": ["REINFORCE solved: True", "actor-critic solved: True"],
     "transfer_learning.py": ["frozen layers unchanged: True conv grad: None",
                              "trainable: ['fc.weight', 'fc.bias'] 34"],
+    "autograd_advanced.py": ["anomaly mode off again: False", "pre-hook saw: [(2, 1, 6, 6)]",
+                             "y.grad_fn: MulBackward0"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
