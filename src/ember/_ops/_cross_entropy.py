@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._util import Tensor, _make, shape_str, type_name, xp_of
-from ._softmax import _log_softmax_array
+from ._softmax import LogSoftmax, _log_softmax_array
 from .activation import log_softmax as _log_softmax_op
 from ._loss_common import _check_bounds, _check_reduction, _refuse_grad, _resolve
 
@@ -243,7 +243,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """log_softmax over dim 1 (dim 0 for unbatched input) and NLL in one fused Function.
+    """log_softmax over dim 1 (dim 0 for unbatched input) and NLL: two nodes as PyTorch's
+    graph has them; one fused Function with label smoothing or probability targets.
 
     Target: class indices of shape (N, d1, ...), or class probabilities shaped like input.
     ``mean`` divides by the summed weights of the non-ignored targets (index targets) or
@@ -261,6 +262,12 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     _check_nll_args(input, target, weight, ignore_index, label_smoothing)
     _refuse_grad(weight, "nll_loss_forward", "weight")
     target = _make(target._data.astype(np.int64, copy=False))
+    if label_smoothing == 0:
+        # PyTorch's graph, NllLossBackward0 over LogSoftmaxBackward0: two nodes cost ~2 us
+        # of CPU time per step more than the fused one (128 x 10 logits, measured)
+        log_probs = LogSoftmax.apply(input, 1 if input.dim() >= 2 else 0)
+        return _IndexTargetLoss.apply(log_probs, target, _plain(weight), ignore_index, 0.0,
+                                      reduction, False)
     return _IndexTargetLoss.apply(input, target, _plain(weight), ignore_index, label_smoothing,
                                   reduction, True)
 
