@@ -91,16 +91,11 @@ class _IndexTargetLoss(Function):
     _array_io = True
 
     def name(self):
-        """The node PyTorch's cross_entropy/nll_loss ends in: nll_loss2d's for spatial
-        input (a view of it for 'none' unless 4-D), the sum of the two terms with label
-        smoothing."""
-        _, reduction, _, _, _, smooth_coef, _ = self.meta
-        if smooth_coef is not None:
+        """PyTorch's node: nll_loss2d's for spatial input; with label smoothing (fused
+        here), the sum PyTorch's composite ends in."""
+        if self.meta[5] is not None:  # label smoothing's coefficients
             return "AddBackward0"
-        ndim = len(self._input_meta[0][0])
-        if ndim <= 2:
-            return "NllLossBackward0"
-        return "ViewBackward0" if reduction == "none" and ndim != 4 else "NllLoss2DBackward0"
+        return "NllLossBackward0" if len(self._input_meta[0][0]) <= 2 else "NllLoss2DBackward0"
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, from_logits):
@@ -235,9 +230,27 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     _check_reduction(reduction)
     _check_nll_args(input, target, weight, ignore_index)
     _refuse_grad(weight, "nll_loss_forward", "weight")
-    target = _make(target._data.astype(np.int64, copy=False))
-    return _IndexTargetLoss.apply(input, target, _plain(weight), ignore_index, 0.0, reduction,
-                                  False)
+    return _nll(input, target, weight, ignore_index, reduction)
+
+
+def _nll(log_probs, target, weight, ignore_index, reduction):
+    """nll_loss's graph as PyTorch's nll_loss_nd builds it: 3-d and over-4-d input is
+    viewed as (N, C, 1, -1) for the NllLoss2D node, and a 'none' result viewed back."""
+    target = target._data.astype(np.int64, copy=False)
+    ndim = log_probs.dim()
+    if ndim == 3 or ndim > 4:
+        n, c = log_probs.shape[:2]
+        out_shape = target.shape
+        if log_probs.numel():
+            log_probs = log_probs.reshape(n, c, 1, -1)
+        else:
+            log_probs = log_probs.reshape(n, c, 0, 0)
+        target = target.reshape((n, 1, -1) if target.size else (n, 0, 0))
+        loss = _IndexTargetLoss.apply(log_probs, _make(target), _plain(weight), ignore_index,
+                                      0.0, reduction, False)
+        return loss.reshape(out_shape) if reduction == "none" else loss
+    return _IndexTargetLoss.apply(log_probs, _make(target), _plain(weight), ignore_index, 0.0,
+                                  reduction, False)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -261,13 +274,12 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         return _ProbabilityTargetLoss.apply(input, target, weight, label_smoothing, reduction)
     _check_nll_args(input, target, weight, ignore_index, label_smoothing)
     _refuse_grad(weight, "nll_loss_forward", "weight")
-    target = _make(target._data.astype(np.int64, copy=False))
     if label_smoothing == 0:
         # PyTorch's graph, NllLossBackward0 over LogSoftmaxBackward0: two nodes cost ~2 us
         # of CPU time per step more than the fused one (128 x 10 logits, measured)
         log_probs = LogSoftmax.apply(input, 1 if input.dim() >= 2 else 0)
-        return _IndexTargetLoss.apply(log_probs, target, _plain(weight), ignore_index, 0.0,
-                                      reduction, False)
+        return _nll(log_probs, target, weight, ignore_index, reduction)
+    target = _make(target._data.astype(np.int64, copy=False))
     return _IndexTargetLoss.apply(input, target, _plain(weight), ignore_index, label_smoothing,
                                   reduction, True)
 
