@@ -60,6 +60,7 @@ SCRIPTS = [
     "reinforcement_learning.py",  # pytorch/examples REINFORCE + actor-critic: Categorical, deque
     "transfer_learning.py",  # ResNet blocks, freeze + new fc, set_grad_enabled, best-weights copy
     "autograd_advanced.py",  # hooks, Grad-CAM, WGAN-GP double backward, autograd.functional
+    "custom_layers_and_utilities.py",  # Variable, _pair conv, checkpoint, assert_close, distributions
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -98,6 +99,9 @@ CLAIMS = {
                              "trainable: ['fc.weight', 'fc.bias'] 34"],
     "autograd_advanced.py": ["anomaly mode off again: False", "pre-hook saw: [(2, 1, 6, 6)]",
                              "y.grad_fn: MulBackward0"],
+    "custom_layers_and_utilities.py": ["checkpointed loss: -0.13507 grads equal: True",
+                                       "Variable: Tensor True True True",
+                                       "rsample: (8, 4) True log_prob: (8,)"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
