@@ -56,22 +56,27 @@ class _AdaptiveGeometry:
         self.matrices, self.node = matrices, node
 
 
-def _adaptive_avg_array(x, geo):
+def _contract_axes(x, matrices):
+    """x (..., s_1, ..., s_k) times one (s_i, o_i) matrix per trailing axis, each as one
+    2-D GEMM over every other axis (NumPy's stacked matmul would loop over the batch);
+    the last axis first, as it needs no copy."""
     xp = xp_of(x)
-    nd = len(geo.matrices)
+    nd = len(matrices)
     out = x
-    for axis, matrix in zip(range(-nd, 0), geo.matrices):
-        out = xp.moveaxis(xp.moveaxis(out, axis, -1) @ matrix, -1, axis)
+    for axis in range(-1, -nd - 1, -1):
+        matrix = matrices[axis]
+        moved = xp.ascontiguousarray(xp.moveaxis(out, axis, -1))
+        product = moved.reshape(-1, moved.shape[-1]) @ matrix
+        out = xp.moveaxis(product.reshape(moved.shape[:-1] + (matrix.shape[1],)), -1, axis)
     return xp.ascontiguousarray(out)
+
+
+def _adaptive_avg_array(x, geo):
+    return _contract_axes(x, geo.matrices)
 
 
 def _adaptive_avg_adjoint_array(grad, geo):
-    xp = xp_of(grad)
-    nd = len(geo.matrices)
-    out = grad
-    for axis, matrix in zip(range(-nd, 0), geo.matrices):
-        out = xp.moveaxis(xp.moveaxis(out, axis, -1) @ matrix.T, -1, axis)
-    return xp.ascontiguousarray(out)
+    return _contract_axes(grad, [matrix.T for matrix in geo.matrices])
 
 
 class _AdaptiveAvgPool(_LinearMap):
