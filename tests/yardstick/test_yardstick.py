@@ -61,6 +61,7 @@ SCRIPTS = [
     "transfer_learning.py",  # ResNet blocks, freeze + new fc, set_grad_enabled, best-weights copy
     "autograd_advanced.py",  # hooks, Grad-CAM, WGAN-GP double backward, autograd.functional
     "custom_layers_and_utilities.py",  # Variable, _pair conv, checkpoint, assert_close, distributions
+    "text_classification.py",  # torchtext tutorial: EmbeddingBag with offsets, collate_batch, SGD lr 5
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -102,6 +103,7 @@ CLAIMS = {
     "custom_layers_and_utilities.py": ["checkpointed loss: -0.13507 grads equal: True",
                                        "Variable: Tensor True True True",
                                        "rsample: (8, 4) True log_prob: (8,)"],
+    "text_classification.py": ["This is a Sports news", "random_split: 91 5"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
