@@ -440,3 +440,70 @@ def test_resnet18_forward_backward_batch8_peak_rss_under_4gib():
         sys.path.remove(bench)
     peak_mib = bench_cnn.resnet18_peak_rss_mib()  # a fresh process: its ru_maxrss is ours
     assert peak_mib < 4096, f"peak RSS {peak_mib:.0f} MiB"
+
+
+# ---------------------------------------------------------------------------
+# interpolate: every mode x dims x align_corners x size / scale_factor / recompute
+# ---------------------------------------------------------------------------
+
+_INTERP_SHAPES = {1: (2, 3, 7), 2: (2, 3, 5, 6), 3: (1, 2, 3, 4, 5)}
+_INTERP_MODES = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "linear": (1,),
+                 "bilinear": (2,), "bicubic": (2,), "trilinear": (3,), "area": (1, 2, 3)}
+_INTERP_SIZES = {
+    "size": lambda nd: dict(size=(4, 9, 3)[:nd]),
+    "scale": lambda nd: dict(scale_factor=1.5),
+    "scale_tuple": lambda nd: dict(scale_factor=(0.6, 2.3, 1.7)[:nd]),
+    "recompute": lambda nd: dict(scale_factor=1.7, recompute_scale_factor=True),
+    "no_recompute_down": lambda nd: dict(scale_factor=0.45, recompute_scale_factor=False),
+}
+INTERP_CASES = [(mode, nd, align, how) for mode, dims in _INTERP_MODES.items() for nd in dims
+                for align in ((None,) if mode in ("nearest", "nearest-exact", "area")
+                              else (True, False))
+                for how in _INTERP_SIZES]
+
+
+@pytest.mark.parametrize("mode,nd,align,how", INTERP_CASES,
+                         ids=[f"{m}-{n}d-{a}-{h}" for m, n, a, h in INTERP_CASES])
+def test_interpolate_every_option(mode, nd, align, how):
+    kwargs = _INTERP_SIZES[how](nd)
+    check(lambda lib, x: F(lib).interpolate(x, mode=mode, align_corners=align, **kwargs),
+          randn(*_INTERP_SHAPES[nd]), rtol=1e-4, atol=1e-5)
+
+
+RESAMPLE_MODULES = [
+    "Upsample(scale_factor=2)", "Upsample(size=(7, 4), mode='bilinear', align_corners=True)",
+    "Upsample(scale_factor=1.5, mode='bicubic')", "UpsamplingNearest2d(scale_factor=2)",
+    "UpsamplingBilinear2d(size=(7, 9))", "PixelShuffle(2)", "PixelUnshuffle(2)",
+    "ChannelShuffle(2)",
+]
+
+
+@pytest.mark.parametrize("spec", RESAMPLE_MODULES)
+def test_resample_modules(spec):
+    e_mod, t_mod, _, _ = check_module(lambda lib: eval("lib.nn." + spec, {"lib": lib}),
+                                      randn(2, 4, 4, 6), rtol=1e-4, atol=1e-5)
+    assert repr(e_mod) == repr(t_mod)
+
+
+# ---------------------------------------------------------------------------
+# Padding modules: every kind in 1d/2d/3d, int and tuple padding, batched and unbatched
+# ---------------------------------------------------------------------------
+
+PAD_MODULES = [(kind, nd, pad, batched)
+               for kind in ("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad",
+                            "CircularPad")
+               for nd in (1, 2, 3) for pad in ("int", "tuple") for batched in (True, False)]
+
+
+@pytest.mark.parametrize("kind,nd,pad,batched", PAD_MODULES,
+                         ids=[f"{k}{n}d-{p}-{'batched' if b else 'unbatched'}"
+                              for k, n, p, b in PAD_MODULES])
+def test_padding_modules_every_kind(kind, nd, pad, batched):
+    padding = 2 if pad == "int" else (1, 2, 0, 1, 2, 1)[:2 * nd]
+    extra = ", 0.5" if kind == "ConstantPad" else ""
+    spec = f"{kind}{nd}d({padding!r}{extra})"
+    shape = {1: (2, 3, 5), 2: (2, 3, 4, 5), 3: (1, 2, 3, 4, 5)}[nd]
+    shape = shape if batched else shape[1:]
+    e_mod, t_mod, _, _ = check_module(lambda lib: eval("lib.nn." + spec, {"lib": lib}),
+                                      randn(*shape))
+    assert repr(e_mod) == repr(t_mod)
