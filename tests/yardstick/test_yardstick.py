@@ -63,6 +63,7 @@ SCRIPTS = [
     "custom_layers_and_utilities.py",  # Variable, _pair conv, checkpoint, assert_close, distributions
     "text_classification.py",  # torchtext tutorial: EmbeddingBag with offsets, collate_batch, SGD lr 5
     "adversarial_and_style.py",  # FGSM (input gradients, sign, clamp); style transfer with LBFGS
+    "dcgan.py",             # pytorch/examples dcgan: FakeData, worker processes, save_image, .pth
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -107,6 +108,8 @@ CLAIMS = {
     "text_classification.py": ["This is a Sports news", "random_split: 91 5"],
     "adversarial_and_style.py": ["Epsilon: 0\tTest Accuracy = 24 / 24 = 1.0",
                                  "cnn untouched: True", "deepcopy equal: True"],
+    "dcgan.py": ["reloaded generator matches: True batches tracked: 12",
+                 "real_samples.png", "[1/2][3/4] losses finite: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
