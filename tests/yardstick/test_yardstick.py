@@ -3,15 +3,17 @@
 Each script here is written as a PyTorch learner writes one (``import torch``, and
 ``import torchvision`` where natural) and prints deterministic results: shapes, dtypes,
 and numbers that do not depend on a random-number stream (weights start from fixed NumPy
-values, loaders do not shuffle, dropout-dependent values are not printed). Each runs
+values, loaders do not shuffle, dropout-dependent values are not printed; where a
+program samples by design (VAE, GAN, REINFORCE, text generation) it prints what does not
+depend on the draws: shapes, ranges, whether the loss fell or the task was solved). Each runs
 twice as a subprocess: under real PyTorch (``python script.py``) and through
 ``python -m ember run script.py``; the printed lines must agree, numbers within float
 tolerance (the libraries sum in different orders).
 
 torchvision cannot be installed next to the oracle's torch wheel, so cnn_classifier.py
-imports it in a try block and falls back to a small stand-in for the three names it uses
-(FakeData, ToTensor, Normalize) under real PyTorch; through `ember run`, ``torchvision``
-resolves to ember.vision and the stand-in is not used.
+and dcgan.py import it in a try block and fall back to a small stand-in for the few names
+they use (FakeData, ToTensor, Normalize, save_image) under real PyTorch; through `ember
+run`, ``torchvision`` resolves to ember.vision and the stand-in is not used.
 
 checkpoint_interop.py also runs crossed: saved under PyTorch and loaded through `ember
 run`, and the other way round; what it loads must print as in its own PyTorch run.
