@@ -33,7 +33,6 @@ def _reduce_array(loss, reduction):
 def _record_reduction(ctx, loss, reduction):
     """What backward needs to spread the upstream gradient back over the elements."""
     ctx.norm = 1.0 / max(loss.size, 1) if reduction == "mean" else 1.0
-    ctx.unreduced = reduction == "none"
 
 
 def _difference(x, t):
@@ -226,7 +225,8 @@ class BinaryCrossEntropyWithLogits(Function):
         if pos_weight is not None or ctx.needs_input_grad[1] or not same_float(grad, x, t):
             return NotImplemented
         xp = xp_of(x)
-        grad_x = 1 / (1 + xp.exp(-x))
+        with np.errstate(over="ignore"):  # exp(-x) overflows to inf for x << 0: sigmoid 0
+            grad_x = 1 / (1 + xp.exp(-x))
         grad_x -= t
         grad_x *= grad * ctx.norm
         if weight is not None:
