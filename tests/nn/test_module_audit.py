@@ -15,10 +15,10 @@ import torch
 from scipy import stats
 
 sys.path.insert(0, os.path.dirname(__file__))
-from module_oracle import check_module  # noqa: E402
-from oracle import assert_same, randn  # noqa: E402
+from module_oracle import check_module
+from oracle import assert_same, randn
 
-import ember  # noqa: E402
+import ember
 
 # ---------------------------------------------------------------------------
 # Default initialisation: same distribution as PyTorch for every layer's parameters

@@ -12,11 +12,11 @@ import pytest
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "nn"))
-from module_oracle import check_module  # noqa: E402
-from oracle import check, randn  # noqa: E402
+from module_oracle import check_module
+from oracle import check, randn
 
-import ember  # noqa: E402
-from ember.autograd import gradcheck  # noqa: E402
+import ember
+from ember.autograd import gradcheck
 
 # float32 sums run in another order than PyTorch's kernels
 F32 = dict(rtol=1e-4, atol=1e-4)

@@ -14,16 +14,16 @@ import pytest
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_lr_scheduler import CASES as SCHEDULERS  # noqa: E402
-from test_lr_scheduler import _close, _comparable, _optimizer, _run  # noqa: E402
-from test_optimizers import (  # noqa: E402
+from test_lr_scheduler import CASES as SCHEDULERS
+from test_lr_scheduler import _close, _comparable, _optimizer, _run
+from test_optimizers import (
     _assert_params,
     _assert_state_dicts,
     _build,
     _quadratic_step,
 )
 
-import ember  # noqa: E402
+import ember
 
 COMBOS = [
     ("SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.5, "weight_decay": 0.1,
