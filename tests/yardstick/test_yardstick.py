@@ -66,6 +66,7 @@ SCRIPTS = [
     "text_classification.py",  # torchtext tutorial: EmbeddingBag with offsets, collate_batch, SGD lr 5
     "adversarial_and_style.py",  # FGSM (input gradients, sign, clamp); style transfer with LBFGS
     "dcgan.py",             # pytorch/examples dcgan: FakeData, worker processes, save_image, .pth
+    "lstm_tagger_crf.py",   # NLP tutorials: LSTM POS tagger, Bi-LSTM CRF forward algorithm/Viterbi
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -112,6 +113,7 @@ CLAIMS = {
                                  "cnn untouched: True", "deepcopy equal: True"],
     "dcgan.py": ["reloaded generator matches: True batches tracked: 12",
                  "real_samples.png", "[1/2][3/4] losses finite: True"],
+    "lstm_tagger_crf.py": ["step-by-step == whole sequence: True", "after: "],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
