@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from oracle import check, rand, randn
 
 CASES = [

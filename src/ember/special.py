@@ -26,7 +26,7 @@ log1p = ember.log1p
 logit = ember.logit
 logsumexp = ember.logsumexp
 polygamma = ember.polygamma
-round = ember.round  # noqa: A001 - PyTorch's name
+round = ember.round
 sinc = ember.sinc
 xlogy = ember.xlogy
 
