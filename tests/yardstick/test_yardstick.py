@@ -67,6 +67,7 @@ SCRIPTS = [
     "adversarial_and_style.py",  # FGSM (input gradients, sign, clamp); style transfer with LBFGS
     "dcgan.py",             # pytorch/examples dcgan: FakeData, worker processes, save_image, .pth
     "lstm_tagger_crf.py",   # NLP tutorials: LSTM POS tagger, Bi-LSTM CRF forward algorithm/Viterbi
+    "transformer_translation.py",  # nn.Transformer seq2seq: masks, key padding, greedy decode
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -114,6 +115,8 @@ CLAIMS = {
     "dcgan.py": ["reloaded generator matches: True batches tracked: 12",
                  "real_samples.png", "[1/2][3/4] losses finite: True"],
     "lstm_tagger_crf.py": ["step-by-step == whole sequence: True", "after: "],
+    "transformer_translation.py": ["same as nn.Transformer's: True",
+                                   "translation is English words: True True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
