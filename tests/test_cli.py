@@ -186,6 +186,25 @@ def test_run_sees_modules_next_to_the_script(tmp_path):
     assert result.stdout.strip() == "2.0"
 
 
+def test_run_gives_spawned_children_the_alias(tmp_path):
+    """mp.set_start_method('spawn') children re-import the script: torch is ember there."""
+    (tmp_path / "spawner.py").write_text(
+        "import sys\n"
+        "import torch\n"
+        "import torch.multiprocessing as mp\n\n\n"
+        "def work(rank, queue, x):\n"
+        "    queue.put((rank, (x * (rank + 1)).sum().item(), type(x).__module__.split('.')[0],\n"
+        "               sys.modules['torch'].__name__))\n\n\n"
+        "if __name__ == '__main__':\n"
+        "    mp.set_start_method('spawn', force=True)\n"
+        "    queue = mp.SimpleQueue()\n"
+        "    mp.spawn(work, args=(queue, torch.ones(3)), nprocs=2)\n"
+        "    print(sorted(queue.get() for _ in range(2)))\n")
+    result = _ember("run", "spawner.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[(0, 3.0, 'ember', 'ember'), (1, 6.0, 'ember', 'ember')]"
+
+
 # --- ember demo ---------------------------------------------------------------------------------
 
 def test_demo_end_to_end(tmp_path):

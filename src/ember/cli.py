@@ -177,6 +177,7 @@ def _cmd_run(args) -> int:
         print(f"ember run: can't open file '{args.script}': no such file", file=sys.stderr)
         return 2
     install_torch_alias()
+    _alias_spawned_children()
     sys.argv = [str(script), *args.args]
     sys.path.insert(0, str(script.resolve().parent))  # as `python script.py` does
     try:
@@ -185,6 +186,28 @@ def _cmd_run(args) -> int:
         _name_missing_import(error)
         raise
     return 0
+
+
+def _alias_spawned_children() -> None:
+    """Processes started with the ``spawn`` start method (``mp.set_start_method('spawn')``,
+    DataLoader workers with ``multiprocessing_context='spawn'``) are fresh interpreters
+    that re-import the script: give them the torch alias before they do."""
+    from multiprocessing import spawn
+
+    original = spawn.get_command_line
+    if getattr(original, "__ember_alias__", False):
+        return
+
+    def get_command_line(**kwds):
+        command = original(**kwds)
+        if "-c" in command:
+            at = command.index("-c") + 1
+            command[at] = ("from ember.cli import install_torch_alias; install_torch_alias(); "
+                           + command[at])
+        return command
+
+    get_command_line.__ember_alias__ = True
+    spawn.get_command_line = get_command_line
 
 
 def _name_missing_import(error: ImportError) -> None:
