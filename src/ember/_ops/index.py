@@ -39,6 +39,8 @@ def _convert_index(index, data):
             array = item._data
             if array.dtype.kind not in "biu":
                 raise IndexError(_INDEX_TYPE_ERROR)
+            if type(array) is not type(data):
+                array = _index_on_device(array, data, xp)
             parts.append(array)
             basic = False
         elif isinstance(item, (list, range, np.ndarray)):  # x[range(n), y]: nn tutorial
@@ -450,7 +452,7 @@ def setitem(self, index, value):
             fast = data.dtype.kind == "f"
         else:
             fast = (kind is Tensor and not value._requires_grad
-                    and value._data.dtype == data.dtype)
+                    and value._data.dtype == data.dtype and type(value._data) is type(data))
             value = value._data if fast else value
         if fast:
             try:
@@ -462,6 +464,8 @@ def setitem(self, index, value):
                 return
     parts, basic = _convert_index(index, self._data)
     inplace_check(self)
+    if isinstance(value, Tensor) and type(value._data) is not type(self._data):
+        value = _value_on_device(self, value, basic)
     if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
         value = _setitem_cast(self, parts, basic, value)
     tracked = self._requires_grad or (self._base is not None and self._base._requires_grad)
@@ -477,6 +481,31 @@ def setitem(self, index, value):
     except ValueError as exc:
         raise RuntimeError(_broadcast_message(exc)) from None
     self._vc[0] += 1
+
+
+def _index_on_device(array, data, xp):
+    """PyTorch indexes a tensor on any device with cpu indices; device indices only index
+    their own device."""
+    from .._backend.device import device_of
+
+    if type(array) is np.ndarray:
+        return xp.asarray(array)
+    if xp is np and device_of(array).type != "cpu":
+        raise RuntimeError("indices should be either on cpu or on the same device as the "
+                           "indexed tensor (cpu)")
+    return array
+
+
+def _value_on_device(self, value, basic):
+    """A value from another device: basic writes copy it over (``copy_``), as do 0-d values
+    (scalars); advanced writes (``index_put_``) need it on the tensor's device."""
+    if value.device == self.device:
+        return value
+    if basic or value._data.ndim == 0:
+        return value.to(self.device)
+    raise RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{self.device} and {value.device}!")
 
 
 def _setitem_cast(self, parts, basic, value):
