@@ -23,6 +23,7 @@ import zipfile
 import numpy as np
 
 from ._backend import dtypes as _dt
+from ._backend.device import array_module
 
 STORAGE_NAMES = {
     "FloatStorage": _dt.float32, "DoubleStorage": _dt.float64, "HalfStorage": _dt.float16,
@@ -61,10 +62,11 @@ class TorchGlobal:
 
 
 class _StorageRef:
-    __slots__ = ("key", "storage_name", "numel")
+    __slots__ = ("key", "storage_name", "numel", "location")
 
-    def __init__(self, key, storage_name, numel):
+    def __init__(self, key, storage_name, numel, location="cpu"):
         self.key, self.storage_name, self.numel = key, storage_name, numel
+        self.location = location
 
 
 class _TorchPickler(pickle._Pickler):
@@ -84,7 +86,8 @@ class _TorchPickler(pickle._Pickler):
 
     def persistent_id(self, obj):
         if isinstance(obj, _StorageRef):
-            return ("storage", TorchGlobal("torch", obj.storage_name), obj.key, "cpu", obj.numel)
+            return ("storage", TorchGlobal("torch", obj.storage_name), obj.key, obj.location,
+                    obj.numel)
         return None
 
 
@@ -153,8 +156,10 @@ class _Writer:
 
     def tensor(self, tensor):
         array = tensor._data
+        location = "cpu"
         if type(array) is not np.ndarray:
-            array = array.get()  # CuPy: saved as a cpu storage, like map_location='cpu'
+            location = f"cuda:{array.device.id}"  # load restores it there, as PyTorch's does
+            array = array.get()
         root = _root_array(array)
         itemsize = array.itemsize
         if (root.dtype != array.dtype or not root.flags.c_contiguous
@@ -170,7 +175,7 @@ class _Writer:
             st // itemsize if n > 1 else _contiguous_stride(shape, i)
             for i, (st, n) in enumerate(zip(array.strides, shape))
         )
-        storage = _StorageRef(key, storage_name, root.size)
+        storage = _StorageRef(key, storage_name, root.size, location)
         from .nn.parameter import Parameter
 
         rebuilt = _Reduce(
@@ -269,12 +274,30 @@ class StorageType:
 
 
 class LoadedStorage:
-    """One storage's bytes as a flat NumPy array of its dtype."""
+    """One storage's bytes as a flat NumPy (or, once restored to a GPU, CuPy) array."""
 
     __slots__ = ("array",)
 
     def __init__(self, array):
         self.array = array
+
+    @property
+    def device(self):
+        from ._backend.device import device_of
+
+        return device_of(self.array)
+
+    def cpu(self):
+        """For ``map_location`` callables: ``lambda storage, loc: storage.cpu()``."""
+        from .serialization import _storage_to
+
+        return _storage_to(self, "cpu")
+
+    def cuda(self, device=None):
+        """For ``map_location`` callables: ``lambda storage, loc: storage.cuda(1)``."""
+        from .serialization import _storage_to
+
+        return _storage_to(self, "cuda" if device is None else f"cuda:{int(device)}")
 
 
 def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
@@ -304,8 +327,9 @@ def view_storage(storage, offset, size, stride):
     if len(size) != len(stride) or offset < 0 or any(s < 0 for s in size) or any(
             s < 0 for s in stride):
         raise CheckpointError(f"invalid tensor geometry: size {size}, stride {stride}")
+    xp = array_module(flat)  # a storage restored to a GPU holds a CuPy array
     if 0 in size:
-        return np.zeros(size, flat.dtype)
+        return xp.zeros(size, flat.dtype)
     extent = offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
     if extent > flat.size:
         raise CheckpointError(
@@ -313,7 +337,7 @@ def view_storage(storage, offset, size, stride):
             f"not fit in a storage of {flat.size} elements"
         )
     itemsize = flat.dtype.itemsize
-    return np.lib.stride_tricks.as_strided(
+    return xp.lib.stride_tricks.as_strided(
         flat[offset:], shape=size, strides=tuple(s * itemsize for s in stride)
     )
 
@@ -376,7 +400,9 @@ def _data_offset(mapped, info):
     return info.header_offset + 30 + name_len + extra_len
 
 
-def read_zip(file, unpickler_factory, mmap_path=None):
+def read_zip(file, unpickler_factory, mmap_path=None, restore=None):
+    """``restore(storage, location)`` places each storage (once) where it belongs: the
+    device it was saved from unless ``map_location`` says otherwise."""
     with zipfile.ZipFile(file) as archive:
         names = archive.namelist()
         pkl = [n for n in names if n.endswith("data.pkl") and n.count("/") <= 1]
@@ -387,6 +413,7 @@ def read_zip(file, unpickler_factory, mmap_path=None):
         if byteorder in names and archive.read(byteorder) not in (b"little", b"little\n"):
             raise CheckpointError("big-endian checkpoints are not supported")
         load_storage = _read_zip_storages(archive, prefix, mmap_path)
+        restored = {}
 
         def persistent_load(pid):
             if not isinstance(pid, tuple) or len(pid) < 5 or pid[0] != "storage":
@@ -394,7 +421,12 @@ def read_zip(file, unpickler_factory, mmap_path=None):
             _, storage_type, key, _location, numel = pid[:5]
             if not isinstance(storage_type, StorageType) or not isinstance(numel, int):
                 raise pickle.UnpicklingError(f"unsupported storage record {pid!r}")
-            return load_storage(str(key), storage_type.dtype, numel)
+            storage = load_storage(str(key), storage_type.dtype, numel)
+            if restore is None:
+                return storage
+            if str(key) not in restored:
+                restored[str(key)] = restore(storage, str(_location))
+            return restored[str(key)]
 
         data = archive.read(pkl[0])
         unpickler = unpickler_factory(io.BytesIO(data))

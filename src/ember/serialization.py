@@ -242,7 +242,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         try:
             if head == b"PK\x03\x04":
                 result = fmt.read_zip(stream, make_unpickler,
-                                      mmap_path=os.fspath(f) if mmap else None)
+                                      mmap_path=os.fspath(f) if mmap else None,
+                                      restore=_restorer(map_location))
+                map_location = None  # applied per storage
             elif head[:1] == b"\x80" or head[:1] in (b"K", b"J", b"\x8a"):
                 result = fmt.read_legacy(stream, make_unpickler)
             elif not head:
@@ -304,8 +306,58 @@ def _check_map_location(map_location):
             raise RuntimeError(f"don't know how to restore data location of {dev}")
 
 
+def _restorer(map_location):
+    """PyTorch's restore rule for one storage saved at ``location`` ('cpu', 'cuda:1'): a
+    callable's answer if it gives one; else the dict's mapping of that location, or the
+    one device named; else where it was saved."""
+    from ._backend.device import device
+
+    def restore(storage, location):
+        target = location
+        if isinstance(map_location, dict):
+            target = str(map_location.get(location, location))
+        elif isinstance(map_location, (str, device)):
+            target = str(map_location)
+        elif callable(map_location):
+            result = map_location(storage, location)
+            if result is not None:
+                return result if isinstance(result, fmt.LoadedStorage) else \
+                    fmt.LoadedStorage(getattr(result, "_data", result))
+        return _storage_to(storage, target)
+
+    return restore
+
+
+def _storage_to(storage, location):
+    """``storage`` with its array on ``location``; PyTorch's errors for a missing GPU."""
+    from ._backend.device import cupy_module, device, device_of
+
+    dev = location if isinstance(location, device) else device(str(location))
+    if dev.type == "cpu":
+        array = storage.array
+        return storage if device_of(array).type == "cpu" else fmt.LoadedStorage(array.get())
+    if dev.type != "cuda":
+        raise RuntimeError(f"don't know how to restore data location of {location}")
+    cp = cupy_module()
+    if cp is None:
+        raise RuntimeError(
+            "Attempting to deserialize object on a CUDA device but "
+            "ember.cuda.is_available() is False. If you are running on a CPU-only "
+            "machine, please use ember.load with map_location=ember.device('cpu') to "
+            "map your storages to the CPU.")
+    count = int(cp.cuda.runtime.getDeviceCount())
+    index = int(cp.cuda.runtime.getDevice()) if dev.index is None else dev.index
+    if index >= count:
+        raise RuntimeError(
+            f"Attempting to deserialize object on CUDA device {index} but "
+            f"ember.cuda.device_count() is {count}. Please use ember.load with map_location "
+            "to map your storages to an existing device.")
+    with cp.cuda.Device(index):
+        return fmt.LoadedStorage(cp.asarray(storage.array))
+
+
 def _apply_map_location(obj, map_location):
-    """Move every tensor to the requested device (checkpoints always load to cpu first)."""
+    """Move every tensor to the requested device (legacy checkpoints load to cpu first)."""
     if map_location is None:
         return obj
     from ._tensor import Tensor
