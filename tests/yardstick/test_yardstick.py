@@ -68,6 +68,7 @@ SCRIPTS = [
     "dcgan.py",             # pytorch/examples dcgan: FakeData, worker processes, save_image, .pth
     "lstm_tagger_crf.py",   # NLP tutorials: LSTM POS tagger, Bi-LSTM CRF forward algorithm/Viterbi
     "transformer_translation.py",  # nn.Transformer seq2seq: masks, key padding, greedy decode
+    "multiprocess_evaluation.py",  # torch.multiprocessing spawn ranks, SimpleQueue, loader workers
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -117,6 +118,8 @@ CLAIMS = {
     "lstm_tagger_crf.py": ["step-by-step == whole sequence: True", "after: "],
     "transformer_translation.py": ["same as nn.Transformer's: True",
                                    "translation is English words: True True"],
+    "multiprocess_evaluation.py": ["start method: spawn", "RuntimeError: shard 1 is corrupt",
+                                   "loader: [([0.0, 1.0, 2.0, 3.0], [0, 0, 0, 0])"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
