@@ -64,10 +64,20 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return
-    coef = float(max_norm) / (float(total_norm) + 1e-6)
-    coef = min(coef, 1.0)
+    if isinstance(total_norm, Tensor):
+        # As PyTorch: the coefficient stays an array on the norm's device, so clipping
+        # CUDA gradients never waits for the GPU to hand a number to the host.
+        total = total_norm._data
+        coef = xp_of(total).minimum(float(max_norm) / (total + 1e-6), 1.0)
+    else:
+        total, coef = None, min(float(max_norm) / (float(total_norm) + 1e-6), 1.0)
     for g in grads:
-        g._data *= g._data.dtype.type(coef) if g._data.dtype.kind != "V" else coef
+        data = g._data
+        if total is None or data.dtype.kind == "V" or type(total) is not type(data):
+            factor = float(coef)
+            data *= data.dtype.type(factor) if data.dtype.kind != "V" else factor
+        else:
+            data *= coef.astype(data.dtype, copy=False)
         g._vc[0] += 1
 
 
