@@ -477,6 +477,8 @@ LINALG = [
      (well_conditioned(6).reshape(2, 3, 6), randn(2, 3))),
     ("matrix_exp", lambda lib, a: lib.linalg.matrix_exp(a), (randn(3, 3),)),
     ("matrix_exp_large", lambda lib, a: lib.linalg.matrix_exp(a * 3), (randn(2, 3, 3),)),
+    ("matrix_exp_top_level", lambda lib, a: lib.matrix_exp(a), (randn(3, 3),)),
+    ("matrix_exp_method", lambda lib, a: a.matrix_exp(), (randn(2, 3, 3),)),
     ("cond", lambda lib, a: lib.linalg.cond(a), (well_conditioned(3),)),
     # values only: torch's own backward of cond(A, 'fro') fails (inv_ex output modified in place)
     ("cond_fro", lambda lib, a: lib.linalg.cond(a.detach(), "fro"), (well_conditioned(3),)),

@@ -620,8 +620,17 @@ __all__ = [
     "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv",
     "addbmm", "baddbmm", "addr", "einsum", "tensordot", "kron", "cross", "cdist",
     "chain_matmul", "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power",
+    "matrix_exp",
     "cholesky", "cholesky_solve", "cholesky_inverse", "svd", "qr",
 ]
+
+
+def matrix_exp(input):
+    """``torch.matrix_exp`` / ``Tensor.matrix_exp``: ``ember.linalg.matrix_exp``, which is
+    composed from the primitives here (imported on use: it sits one layer up)."""
+    from .. import linalg as _linalg
+    return _linalg.matrix_exp(input)
+
 
 TENSOR_METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "vdot": vdot,
@@ -630,5 +639,5 @@ TENSOR_METHODS = {
     "__matmul__": _matmul_operator, "__rmatmul__": _rmatmul, "det": det, "logdet": logdet,
     "slogdet": slogdet, "inverse": inverse, "pinverse": pinverse,
     "matrix_power": matrix_power, "cholesky": cholesky, "cholesky_solve": cholesky_solve,
-    "cholesky_inverse": cholesky_inverse, "svd": svd, "qr": qr,
+    "cholesky_inverse": cholesky_inverse, "svd": svd, "qr": qr, "matrix_exp": matrix_exp,
 }
