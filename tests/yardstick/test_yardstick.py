@@ -69,6 +69,7 @@ SCRIPTS = [
     "lstm_tagger_crf.py",   # NLP tutorials: LSTM POS tagger, Bi-LSTM CRF forward algorithm/Viterbi
     "transformer_translation.py",  # nn.Transformer seq2seq: masks, key padding, greedy decode
     "multiprocess_evaluation.py",  # torch.multiprocessing spawn ranks, SimpleQueue, loader workers
+    "parametrizations.py",  # Parametrizations tutorial (matrix_exp), module containers and buffers
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -120,6 +121,8 @@ CLAIMS = {
                                    "translation is English words: True True"],
     "multiprocess_evaluation.py": ["start method: spawn", "RuntimeError: shard 1 is corrupt",
                                    "loader: [([0.0, 1.0, 2.0, 3.0], [0, 0, 0, 0])"],
+    "parametrizations.py": ["orthogonal via exp(skew): True 2", "cached: True uncached: False",
+                            "buffers: ['running', 'scratch']"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
