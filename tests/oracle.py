@@ -42,10 +42,7 @@ def set_device(name):
 
 
 def _torch_has(device_type):
-    try:
-        return device_type == "cuda" and torch.cuda.is_available()
-    except Exception:
-        return False
+    return device_type == "cuda" and torch.cuda.is_available()
 
 
 set_device(os.environ.get("EMBER_TEST_DEVICE", "cpu"))

@@ -379,16 +379,17 @@ class Tensor:
         return self.to(dev)
 
     def pin_memory(self, device=None) -> Tensor:
-        """Page-locked host memory only matters for GPU copies; CuPy stages those itself,
-        so this returns self when a GPU exists and raises as PyTorch does when none does."""
-        from ._backend import cupy_module
+        """A copy in page-locked host memory (``self`` if already pinned), for asynchronous
+        GPU copies; PyTorch's errors without a GPU and for device tensors."""
+        from .cuda._pinned import pin
 
-        if cupy_module() is None:
-            raise RuntimeError("Cannot access accelerator device when none is available.")
-        return self
+        pinned = pin(self._data)
+        return self if pinned is self._data else _make(pinned)
 
     def is_pinned(self, device=None) -> bool:
-        return False
+        from .cuda._pinned import is_pinned
+
+        return is_pinned(self._data)
 
     def type(self, dtype=None, non_blocking=False):
         if dtype is None:

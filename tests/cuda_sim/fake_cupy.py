@@ -321,6 +321,18 @@ class _Runtime(types.ModuleType):
             raise RuntimeError(f"cudaErrorInvalidDevice: invalid device ordinal {index}")
         _current["device"] = int(index)
 
+    memoryTypeHost = 1  # CuPy's name
+    memoryTypeDevice = 2
+
+    @staticmethod
+    def pointerGetAttributes(ptr):  # noqa: N802
+        """Page-locked host memory from ``cupyx.empty_pinned`` is type 1, the rest 0."""
+        kind = 0
+        for start, end in list(_pinned_blocks.values()):
+            if start <= ptr < end:
+                kind = 1
+        return types.SimpleNamespace(type=kind, device=-1 if kind == 0 else 0)
+
     @staticmethod
     def getDeviceProperties(index):  # noqa: N802
         if not 0 <= index < _DEVICE_COUNT:
@@ -448,6 +460,19 @@ cuda.is_available = lambda: True
 # -- cupyx: the scatter and special functions ember's kernels use ----------------------------
 
 
+_pinned_blocks: dict = {}  # id -> (first byte, end) of live empty_pinned blocks
+
+
+def _empty_pinned(shape, dtype=float, order="C"):
+    """``cupyx.empty_pinned``: a host ``numpy.ndarray`` over a "page-locked" block."""
+    block = numpy.empty(shape, dtype=dtype, order=order)
+    start = block.__array_interface__["data"][0]
+    key = id(block)
+    _pinned_blocks[key] = (start, start + max(block.nbytes, 1))
+    weakref.finalize(block, _pinned_blocks.pop, key, None)
+    return block
+
+
 def _scatter_add(a, slices, value):
     """``cupyx.scatter_add``: unbuffered ``a[slices] += value`` (NumPy's ``add.at``)."""
     _common_device([a, value] + list(slices if isinstance(slices, tuple) else [slices]))
@@ -465,6 +490,7 @@ class _SpecialModule(types.ModuleType):
 
 cupyx = types.ModuleType("cupyx")
 cupyx.scatter_add = _scatter_add
+cupyx.empty_pinned = _empty_pinned
 cupyx.scipy = types.ModuleType("cupyx.scipy")
 cupyx.scipy.special = _SpecialModule("cupyx.scipy.special")
 
