@@ -70,6 +70,7 @@ SCRIPTS = [
     "transformer_translation.py",  # nn.Transformer seq2seq: masks, key padding, greedy decode
     "multiprocess_evaluation.py",  # torch.multiprocessing spawn ranks, SimpleQueue, loader workers
     "parametrizations.py",  # Parametrizations tutorial (matrix_exp), module containers and buffers
+    "graph_networks.py",    # GCN/GAT from scratch: index_add_, scatter_add_, scatter_reduce amax
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -123,6 +124,8 @@ CLAIMS = {
                                    "loader: [([0.0, 1.0, 2.0, 3.0], [0, 0, 0, 0])"],
     "parametrizations.py": ["orthogonal via exp(skew): True 2", "cached: True uncached: False",
                             "buffers: ['running', 'scratch']"],
+    "graph_networks.py": ["dense == message passing: True",
+                          "attention sums to one per node: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
