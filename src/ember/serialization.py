@@ -398,9 +398,11 @@ def _apply_map_location(obj, map_location):
 # ---------------------------------------------------------------------------
 
 
-def _rebuild_from_array(array, requires_grad):
+def _rebuild_from_array(array, requires_grad, location="cpu"):
     from ._tensor import _make
 
+    if location != "cpu":  # a pickled cuda tensor comes back on its device, as PyTorch's
+        array = _storage_to(fmt.LoadedStorage(array), location).array
     tensor = _make(array)
     if requires_grad:
         tensor.requires_grad_(True)
@@ -409,9 +411,12 @@ def _rebuild_from_array(array, requires_grad):
 
 def _reduce_tensor(tensor):
     array = tensor._data
+    location = "cpu"
     if hasattr(array, "get"):
+        location = f"cuda:{array.device.id}"
         array = array.get()
     state = {k: v for k, v in tensor.__dict__.items() if not k.startswith("_post")}
     if type(tensor).__name__ == "Parameter":
-        return (type(tensor), (_rebuild_from_array(array, False), tensor.requires_grad), state or None)
-    return (_rebuild_from_array, (array, tensor.requires_grad), state or None)
+        data = _rebuild_from_array(array, False, location)
+        return (type(tensor), (data, tensor.requires_grad), state or None)
+    return (_rebuild_from_array, (array, tensor.requires_grad, location), state or None)

@@ -176,6 +176,20 @@ def test_views_saved_from_cuda_share_memory_after_loading():
     assert loaded["base"].is_cuda and loaded["base"][0].item() == 5.0
 
 
+def test_pickle_and_deepcopy_keep_cuda_tensors_on_their_device():
+    import copy
+    import pickle
+
+    last = _last()
+    tensor = ember.arange(3.0, device=f"cuda:{last}").requires_grad_()
+    param = ember.nn.Parameter(ember.ones(2, device="cuda"))
+    back, back_param = pickle.loads(pickle.dumps((tensor, param)))
+    assert back.device == ember.device("cuda", last) and back.requires_grad
+    assert isinstance(back_param, ember.nn.Parameter) and back_param.is_cuda
+    assert back.tolist() == [0.0, 1.0, 2.0]
+    assert copy.deepcopy(ember.nn.Linear(2, 2).cuda()).weight.is_cuda
+
+
 def test_checkpoint_from_cuda_reads_in_torch_with_its_location():
     buffer = io.BytesIO()
     ember.save({"w": ember.arange(3.0, device="cuda")}, buffer)
