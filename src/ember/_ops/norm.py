@@ -38,6 +38,17 @@ class _Normalize(Function):
         count = 1
         for axis in axes:
             count *= x.shape[axis]
+        if _is_trailing_layout(axes, param_shape, x.ndim):
+            keep = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
+            out, mean, var, invstd = _layer_norm_forward_arrays(x, weight, bias, count, eps,
+                                                                keep)
+            stats_sink.append((mean, var))
+            ctx.save_for_backward(x, weight)
+            ctx.stats = (mean, invstd, count)
+            ctx.meta = (axes, param_shape, eps)
+            ctx.bias_shape = None if bias is None else bias.shape
+            ctx.param_axes = tuple(range(x.ndim - len(axes)))
+            return out.astype(out_dtype, copy=False)
         if _is_channel_layout(axes, x.ndim):
             # batch norm: per-channel sums as einsum over an (N, C, L) view, several times
             # faster than a sum over axes (0, 2, 3)
@@ -108,6 +119,69 @@ def _is_channel_layout(axes, ndim):
     return ndim >= 2 and axes == (0,) + tuple(range(2, ndim))
 
 
+def _is_trailing_layout(axes, param_shape, ndim):
+    """Statistics over the trailing dims that weight and bias span (layer norm)."""
+    k = len(param_shape)
+    return len(axes) == k and axes == tuple(range(ndim - k, ndim))
+
+
+def _layer_norm_forward_arrays(x, weight, bias, count, eps, keep):
+    """Layer norm on an (R, K) view: row statistics by einsum (a single read each, about
+    3x faster than sum's pairwise reduction), then the normalised rows scaled in place.
+    Returns the output and the (mean, biased var, invstd) shaped ``keep``."""
+    xp = xp_of(x)
+    k = max(count, 1)
+    x2 = x.reshape(x.size // k if count else 0, count)
+    mean = xp.einsum("rk->r", x2)
+    mean /= k
+    out = x2 - mean[:, None]
+    var = xp.einsum("rk,rk->r", out, out)
+    var /= k
+    invstd = 1.0 / xp.sqrt(var + eps)
+    out *= invstd[:, None]
+    if weight is not None:
+        out *= weight.reshape(-1).astype(out.dtype, copy=False)
+    if bias is not None:
+        out += bias.reshape(-1).astype(out.dtype, copy=False)
+    return out.reshape(x.shape), mean.reshape(keep), var.reshape(keep), invstd.reshape(keep)
+
+
+def _layer_norm_backward_arrays(ctx, grad, x, weight, out_dtype):
+    """``invstd * (g' - mean(g') - xhat * mean(g' * xhat))`` with ``g' = grad * weight``
+    on (R, K) views: row means by einsum, column sums (the weight and bias gradients) by
+    einsum / a GEMM with a ones row, the rest in place on two buffers."""
+    xp = xp_of(x)
+    mean, invstd, count = ctx.stats
+    needs = ctx.needs_input_grad
+    k = max(count, 1)
+    rows = x.size // k if count else 0
+    g2 = grad.reshape(rows, count)
+    scale = invstd.reshape(rows, 1)
+    xhat = x.reshape(rows, count) - mean.reshape(rows, 1)
+    xhat *= scale
+    grad_x = grad_weight = grad_bias = None
+    if weight is not None and needs[1]:
+        grad_weight = _make(xp.einsum("rk,rk->k", g2, xhat).reshape(weight.shape))
+    if needs[2]:
+        column_sum = xp.ones((1, rows), dtype=g2.dtype) @ g2
+        grad_bias = _make(column_sum.reshape(ctx.bias_shape))
+    if needs[0]:
+        if weight is None:
+            grad_xhat = g2.copy()
+        else:
+            grad_xhat = g2 * weight._data.reshape(-1).astype(g2.dtype, copy=False)
+        row_mean = xp.einsum("rk->r", grad_xhat)
+        row_mean /= k
+        projection = xp.einsum("rk,rk->r", grad_xhat, xhat)
+        projection /= k
+        xhat *= projection[:, None]
+        grad_xhat -= xhat
+        grad_xhat -= row_mean[:, None]
+        grad_xhat *= scale
+        grad_x = _make(grad_xhat.reshape(x.shape).astype(out_dtype, copy=False))
+    return grad_x, grad_weight, grad_bias, None, None, None, None
+
+
 def _channel_sum(a):
     """(N, C, *) -> (C,) sums: einsum over an (N, C, L) view."""
     return xp_of(a).einsum("ncl->c", a.reshape(a.shape[0], a.shape[1], -1))
@@ -138,6 +212,8 @@ def _normalize_backward_arrays(ctx, grad, x, weight):
         x, grad = x.astype(np.float32), grad.astype(np.float32)
     if _is_channel_layout(axes, x.ndim):
         return _batch_norm_backward_arrays(ctx, grad, x, weight, out_dtype)
+    if _is_trailing_layout(axes, param_shape, x.ndim):
+        return _layer_norm_backward_arrays(ctx, grad, x, weight, out_dtype)
     centered = x - mean
     grad_weight = grad_bias = None
     if weight is not None and ctx.needs_input_grad[1]:
