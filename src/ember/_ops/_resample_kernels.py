@@ -261,12 +261,16 @@ class TapSum(Function):
 
 
 def _pick_all(x, indices):
-    """x[n, c, index_t[n, p]] for every tap t, as (N, C, T, P), in one gather."""
+    """x[n, c, index_t[n, p]] for every tap t, as an (N, C, T, P) view, in one gather:
+    whole channel rows taken from a channels-last copy (take_along_axis's broadcast
+    fancy index measured 7x slower)."""
     xp = xp_of(x)
-    batch, channels, _ = x.shape
-    joined = xp.concatenate(indices, axis=1)
-    picked = xp.take_along_axis(x, joined[:, None, :], axis=2)
-    return picked.reshape(batch, channels, len(indices), -1)
+    batch, channels, length = x.shape
+    joined = xp.concatenate(indices, axis=1)  # (N, T * P)
+    rows = (joined + (xp.arange(batch) * length)[:, None]).reshape(-1)
+    channels_last = xp.ascontiguousarray(x.transpose(0, 2, 1)).reshape(batch * length, channels)
+    picked = channels_last.take(rows, axis=0)  # (N * T * P, C)
+    return picked.reshape(batch, len(indices), -1, channels).transpose(0, 3, 1, 2)
 
 
 def _scatter_points(values, indices, length):
