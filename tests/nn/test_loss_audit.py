@@ -159,7 +159,7 @@ def test_loss_module_options(spec, inputs):
     assert list(e_mod.state_dict()) == list(t_mod.state_dict())
 
     def fn(lib, *xs):
-        module = e_mod if lib is ember else t_mod
+        module = (e_mod if lib is ember else t_mod).to(xs[0].device)  # pytest --device
         if "Gaussian" not in spec and "Triplet" not in spec and xs[-1].is_floating_point():
             xs = xs[:-1] + (xs[-1].detach(),)
         return module(*xs)
