@@ -3,9 +3,10 @@ unsqueeze, ...) share memory and the version counter with their base, as in PyTo
 
 from __future__ import annotations
 
+from .._backend.dtypes import dtype as _dtype
 from ..autograd.function import Function, _legacy_type
 from ..autograd.grad_mode import _grad_enabled
-from ._util import Tensor, inplace_check, normalize_dims, shape_str, wrap_dim, xp_of
+from ._util import Tensor, _make, inplace_check, normalize_dims, shape_str, wrap_dim, xp_of
 
 
 def view_of(out: Tensor, base: Tensor) -> Tensor:
@@ -136,15 +137,27 @@ class Expand(Function):
         return grad, None  # the engine sums the broadcast dims back
 
 
-def view(self, *shape):
-    from .._backend import dtypes as _dt
+def _plain_view(tensor, shape):
+    """``tensor`` viewed as ``shape`` with nothing to record, or None (a graph to record,
+    or a shape the memory layout cannot give without a copy: View.apply raises then)."""
+    if tensor._requires_grad and _grad_enabled[0]:
+        return None
+    out = tensor._data.view()
+    try:
+        out.shape = shape
+    except AttributeError:
+        return None
+    return view_of(_make(out), tensor)
 
-    if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
+
+def view(self, *shape):
+    if len(shape) == 1 and isinstance(shape[0], _dtype):
         from .index import view_dtype
 
         return view_dtype(self, shape[0])
     shape = _infer_shape(_shape_arg(shape), self._data.size)
-    return view_of(View.apply(self, shape), self)
+    plain = _plain_view(self, shape)
+    return plain if plain is not None else view_of(View.apply(self, shape), self)
 
 
 def _can_view(array, shape):
@@ -158,6 +171,9 @@ def _can_view(array, shape):
 
 def reshape(input, *shape):
     shape = _infer_shape(_shape_arg(shape), input._data.size)
+    plain = _plain_view(input, shape)
+    if plain is not None:
+        return plain
     if _can_view(input._data, shape):
         return view_of(View.apply(input, shape), input)
     return UnsafeView.apply(input.contiguous(), shape)
