@@ -1,0 +1,38 @@
+"""The oracle suite's core, re-run with ember's inputs on cuda (``pytest --device cuda``).
+
+In CI the "GPU" is the CuPy double (tests/cuda_sim/fake_cupy.py), installed for the whole
+child session by tests/conftest.py, so every op of these files runs through ember's CUDA
+code paths: host arrays mixed into device ops, results landing on the host and
+device-unaware kernels fail here as they would on a GPU. Each group is one child pytest
+(the device is a session setting); pytest-xdist spreads the groups over its workers.
+scripts/gpu_check.sh runs the same files on a real GPU. ~55 s of CPU in all.
+"""
+
+import os
+import subprocess
+import sys
+
+import oracle
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+SLICE = {
+    "ops": ["tests/ops"],  # pointwise, unary, reduce, shape, views, index, sort, linalg
+    "nn": ["tests/nn"],  # functional, modules, losses, conv/pool/norm, rnn, attention
+    "optim-amp": ["tests/optim/test_optimizers.py", "tests/optim/test_lr_scheduler.py",
+                  "tests/amp"],
+}
+
+
+@pytest.mark.parametrize("group", list(SLICE))
+def test_oracle_slice_on_cuda(group):
+    if oracle.DEVICE == "cuda":
+        return  # this session already runs every oracle test on cuda
+    env = {k: v for k, v in os.environ.items() if k != "EMBER_TEST_DEVICE"}
+    command = [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider",
+               "-q", "--device", "cuda", "-x", *SLICE[group]]
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, \
+        f"{' '.join(command[3:])}:\n{run.stdout[-6000:]}{run.stderr[-2000:]}"
