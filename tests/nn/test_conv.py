@@ -45,10 +45,11 @@ CONV_CASES = [
     ("2d 1x1 stride2", (2, 8, 5, 5), (4, 8, 1, 1), False, dict(stride=2)),
     ("2d kernel 7 stride 2", (1, 3, 16, 16), (4, 3, 7, 7), False, dict(stride=2, padding=3)),
     ("2d unbatched", (3, 6, 6), (2, 3, 3, 3), True, dict(padding=1)),
-    # conv2d kernel paths (_conv_kernels): under 64 output positions the batch is folded
-    # into one GEMM, otherwise row GEMMs (im2col for tall kernels on few channels); a
-    # stride's grad_input goes through stride-phase buffers
-    ("2d folded batch", (4, 8, 6, 6), (6, 8, 3, 3), True, dict(padding=1)),
+    # conv2d kernel paths (_conv_kernels): under 64 output positions with many weight
+    # columns the batch is folded into one GEMM, otherwise row GEMMs (im2col for tall
+    # kernels on few channels); a stride's grad_input goes through stride-phase buffers
+    ("2d folded batch", (3, 256, 3, 3), (4, 256, 3, 3), True, dict(padding=1)),
+    ("2d small map rows", (4, 8, 6, 6), (6, 8, 3, 3), True, dict(padding=1)),
     ("2d rows stride2", (2, 3, 17, 16), (4, 3, 3, 3), True, dict(stride=2, padding=1)),
     ("2d rows dilated rect", (2, 3, 12, 14), (4, 3, 3, 2), False,
      dict(padding=(2, 1), dilation=(2, 3))),

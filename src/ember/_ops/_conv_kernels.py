@@ -143,6 +143,10 @@ def _grad_by_group(gy, groups):
 # (columns (C * K, N * P)): per-sample GEMMs with so few columns run OpenBLAS at a third
 # of its rate (ResNet-18's 512-channel 7x7 stage: 30 -> 21 ms at batch 8).
 _FOLD_MAX_POSITIONS = 64
+# ... but only from this many weight columns (C/g * prod(K)) on when row GEMMs are the
+# alternative: they stay faster up to 128 channels (64 ch on 8x8: 1.6 vs 2.6 ms at batch
+# 32), folding wins from 256 (256 ch on 7x7: 5.7 vs 6.5 ms at batch 8)
+_FOLD_MIN_COLUMNS = 2048
 
 
 def _is_pointwise(geo, in_spatial):
@@ -283,11 +287,13 @@ def _conv_forward(x, weight, bias, geo, saved=None):
     g = geo.groups
     positions = math.prod(geo.out_spatial)
     w = weight.reshape(g, out_channels // g, -1)
-    if positions < _FOLD_MAX_POSITIONS and n > 1 and not _is_pointwise(geo, x.shape[2:]):
+    rows = _uses_row_gemms(geo, x) and not _row_adds_dominate(geo, x.shape[1], out_channels)
+    if (positions < _FOLD_MAX_POSITIONS and n > 1 and not _is_pointwise(geo, x.shape[2:])
+            and (not rows or w.shape[2] >= _FOLD_MIN_COLUMNS)):
         out = xp.matmul(w, _folded_columns(x, geo))  # (g, O/g, N * P)
         out = out.reshape(out_channels, n, positions).transpose(1, 0, 2)
         out = xp.ascontiguousarray(out).reshape((n, out_channels) + tuple(geo.out_spatial))
-    elif _uses_row_gemms(geo, x) and not _row_adds_dominate(geo, x.shape[1], out_channels):
+    elif rows:
         out = _conv2d_row_gemms(x, weight, geo, saved)
     else:
         out = xp.matmul(w, _im2col(x, geo))  # (N, g, O/g, P)
