@@ -71,6 +71,7 @@ SCRIPTS = [
     "multiprocess_evaluation.py",  # torch.multiprocessing spawn ranks, SimpleQueue, loader workers
     "parametrizations.py",  # Parametrizations tutorial (matrix_exp), module containers and buffers
     "graph_networks.py",    # GCN/GAT from scratch: index_add_, scatter_add_, scatter_reduce amax
+    "profiler_recipe.py",   # torch.profiler: record_function, tables, schedule + on_trace_ready
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -126,6 +127,8 @@ CLAIMS = {
                             "buffers: ['running', 'scratch']"],
     "graph_networks.py": ["dense == message passing: True",
                           "attention sums to one per node: True"],
+    "profiler_recipe.py": ["traces saved at steps: [(4, True), (8, True)]",
+                           "labelled regions: {'model_inference': 1}"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
