@@ -388,20 +388,38 @@ def commit_inplace(self, result):
     return apply_inplace(self, result)
 
 
-def _plain_basic(index):
-    """Whether ``index`` is an int, a forward slice or a tuple of those: NumPy's basic
-    indexing then means exactly PyTorch's (a view)."""
+def _basic_key(index):
+    """NumPy's key for ``index`` when it is an int, a forward slice, None, one Ellipsis or a
+    tuple of those: NumPy's basic indexing then means exactly PyTorch's (a view). The key
+    holds an Ellipsis, so a 0-d result is a view rather than a NumPy scalar. None for any
+    other index (the general path)."""
     kind = type(index)
-    if kind is int:
-        return True
+    if kind is int or index is None:
+        return (index, Ellipsis)
     if kind is slice:
-        return index.step is None or (type(index.step) is int and index.step > 0)
+        step = index.step
+        if step is None or (type(step) is int and step > 0):
+            return (index, Ellipsis)
+        return None
+    if index is Ellipsis:
+        return index
     if kind is tuple:
+        ellipsis = False
         for item in index:
-            if not _plain_basic(item) or type(item) is tuple:
-                return False
-        return True
-    return False
+            kind = type(item)
+            if kind is int or item is None:
+                continue
+            if kind is slice:
+                step = item.step
+                if step is None or (type(step) is int and step > 0):
+                    continue
+                return None
+            if item is Ellipsis and not ellipsis:  # PyTorch allows more; NumPy does not
+                ellipsis = True
+                continue
+            return None
+        return index if ellipsis else index + (Ellipsis,)
+    return None
 
 
 def _check_0d_index(index):
@@ -416,12 +434,12 @@ def _check_0d_index(index):
 
 
 def getitem(self, index):
-    if not (self._requires_grad and _grad_enabled[0]) and _plain_basic(index):
-        # Nothing to record: index the array directly (the trailing Ellipsis keeps a 0-d
-        # result a view instead of a NumPy scalar); errors take the general path below.
+    key = None if self._requires_grad and _grad_enabled[0] else _basic_key(index)
+    if key is not None:
+        # Nothing to record: index the array directly; errors take the general path below.
         data = self._data
         try:
-            array = data[index + (Ellipsis,)] if type(index) is tuple else data[index, ...]
+            array = data[key]
         except IndexError:
             pass
         else:
@@ -441,8 +459,8 @@ def getitem(self, index):
 
 
 def setitem(self, index, value):
-    if not self._requires_grad and _plain_basic(index) and (
-            self._base is None or not self._base._requires_grad):
+    key = None if self._requires_grad else _basic_key(index)
+    if key is not None and (self._base is None or not self._base._requires_grad):
         # Nothing tracked: a basic write straight into the array (what the general path
         # below ends in), for a Python number into a float tensor or a same-dtype tensor
         # that needs no grad. Errors take the general path for PyTorch's messages.
@@ -456,7 +474,7 @@ def setitem(self, index, value):
             value = value._data if fast else value
         if fast:
             try:
-                data[index] = value
+                data[key] = value
             except (IndexError, ValueError):
                 pass
             else:
