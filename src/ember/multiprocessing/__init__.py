@@ -2,10 +2,10 @@
 ``multiprocessing`` under PyTorch's name, plus ``spawn``/``start_processes`` for
 launching one function per rank and the sharing-strategy switches.
 
-Tensors cross process boundaries by pickling (a copy). PyTorch moves tensors into shared
-memory instead, so ``model.share_memory()`` followed by training in child processes
-(Hogwild) updates the parent's parameters there; ember does not share memory yet, so
-such children train their own copies."""
+Tensors cross process boundaries by pickling: a copy, unless ``share_memory_()`` (or
+``model.share_memory()``) put them in shared memory first; then the receiving process maps
+the same memory, so Hogwild-style training in child processes updates the parent's
+parameters as in PyTorch (see ``_shared.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import multiprocessing
 import sys
 import traceback
 from multiprocessing import *  # torch.multiprocessing re-exports it all
+
+from . import _shared
 
 __all__ = [  # noqa: PLE0604 - multiprocessing's names are strings
     *multiprocessing.__all__, "ProcessContext", "ProcessExitedException",
@@ -130,3 +132,6 @@ def spawn(fn, args=(), nprocs=1, join=True, daemon=False, start_method="spawn"):
     """``start_processes`` with the ``spawn`` start method (PyTorch's
     ``torch.multiprocessing.spawn``)."""
     return start_processes(fn, args, nprocs, join, daemon, start_method)
+
+
+_shared.install()

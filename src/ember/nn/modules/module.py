@@ -411,6 +411,9 @@ class Module(_HookRegistration, _StateDict):
                 grad._vc[0] += 1
 
     def share_memory(self):
+        """Move every parameter and buffer into shared memory (``Tensor.share_memory_``)."""
+        for tensor in (*self.parameters(), *self.buffers()):
+            tensor.share_memory_()
         return self
 
     # -- device and dtype ---------------------------------------------------------------
