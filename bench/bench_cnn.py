@@ -88,10 +88,10 @@ def resnet18(lib, num_classes=1000):
         nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(512, num_classes))
 
 
-def lenet_train_step(lib):
-    model = lenet5(lib)
+def lenet_train_step(lib, device="cpu"):
+    model = lenet5(lib).to(device)
     opt = lib.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = lib.tensor(LENET_X), lib.tensor(LENET_Y)
+    x, y = lib.tensor(LENET_X, device=device), lib.tensor(LENET_Y, device=device)
 
     def step():
         opt.zero_grad()
@@ -101,10 +101,10 @@ def lenet_train_step(lib):
     return step
 
 
-def small_resnet_train_step(lib):
-    model = small_resnet(lib)
+def small_resnet_train_step(lib, device="cpu"):
+    model = small_resnet(lib).to(device)
     opt = lib.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    x, y = lib.tensor(SMALL_X), lib.tensor(SMALL_Y)
+    x, y = lib.tensor(SMALL_X, device=device), lib.tensor(SMALL_Y, device=device)
 
     def step():
         opt.zero_grad()

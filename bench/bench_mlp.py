@@ -29,12 +29,12 @@ def _mlp(lib):
                          nn.Linear(256, 10))
 
 
-def mlp_train_step(lib):
+def mlp_train_step(lib, device="cpu"):
     """Forward, cross_entropy, backward and an SGD (momentum) update."""
-    model = _mlp(lib)
+    model = _mlp(lib).to(device)
     opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = lib.tensor(TRAIN_X)
-    y = lib.tensor(TRAIN_Y)
+    x = lib.tensor(TRAIN_X, device=device)
+    y = lib.tensor(TRAIN_Y, device=device)
 
     def step():
         opt.zero_grad()
@@ -45,11 +45,11 @@ def mlp_train_step(lib):
     return step
 
 
-def mlp_inference(lib):
+def mlp_inference(lib, device="cpu"):
     """Forward only, no graph."""
-    model = _mlp(lib)
+    model = _mlp(lib).to(device)
     model.eval()
-    x = lib.tensor(INFER_X)
+    x = lib.tensor(INFER_X, device=device)
 
     def step():
         with lib.no_grad():

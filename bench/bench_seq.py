@@ -32,7 +32,7 @@ T_X = RNG.standard_normal((T_BATCH, T_SEQ, D_MODEL)).astype(np.float32)
 T_Y = RNG.integers(0, CLASSES, (T_BATCH, T_SEQ)).astype(np.int64)
 
 
-def lstm_lm_step(lib):
+def lstm_lm_step(lib, device="cpu"):
     """Embedding -> 2-layer LSTM -> Linear decoder; truncated BPTT with a carried state."""
     nn = lib.nn
 
@@ -47,10 +47,11 @@ def lstm_lm_step(lib):
             output, state = self.rnn(self.encoder(tokens), state)
             return self.decoder(output), state
 
-    model = WordLM()
+    model = WordLM().to(device)
     opt = lib.optim.SGD(model.parameters(), lr=20.0)
-    inputs, targets = lib.tensor(LM_TOKENS[:-1]), lib.tensor(LM_TOKENS[1:])
-    zeros = lib.zeros(2, BATCH, HIDDEN)
+    inputs = lib.tensor(LM_TOKENS[:-1], device=device)
+    targets = lib.tensor(LM_TOKENS[1:], device=device)
+    zeros = lib.zeros(2, BATCH, HIDDEN, device=device)
     state = [(zeros, zeros)]
 
     def step():
@@ -66,16 +67,16 @@ def lstm_lm_step(lib):
     return step
 
 
-def transformer_encoder_step(lib):
+def transformer_encoder_step(lib, device="cpu"):
     """2-layer TransformerEncoder (batch first, causal) with a linear head, AdamW."""
     nn = lib.nn
     layer = nn.TransformerEncoderLayer(D_MODEL, HEADS, FF, dropout=0.1, batch_first=True)
-    encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
-    head = nn.Linear(D_MODEL, CLASSES)
+    encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).to(device)
+    head = nn.Linear(D_MODEL, CLASSES).to(device)
     params = list(encoder.parameters()) + list(head.parameters())
     opt = lib.optim.AdamW(params, lr=1e-3)
-    x, y = lib.tensor(T_X), lib.tensor(T_Y)
-    mask = nn.Transformer.generate_square_subsequent_mask(T_SEQ)
+    x, y = lib.tensor(T_X, device=device), lib.tensor(T_Y, device=device)
+    mask = nn.Transformer.generate_square_subsequent_mask(T_SEQ).to(device)
 
     def step():
         opt.zero_grad()

@@ -1,5 +1,6 @@
 import os
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -13,6 +14,20 @@ def pytest_addoption(parser):
         help="device the oracle (tests/oracle.py) builds ember's inputs on; torch's too when "
              "torch has it, else torch stays on cpu. cuda without a GPU runs on the NumPy "
              "CuPy double in tests/cuda_sim/fake_cupy.py. Default: $EMBER_TEST_DEVICE or cpu.")
+    parser.addoption(
+        "--time-budget", type=float, default=0.0,
+        help="stop (with the usual summary) once this many seconds have passed; for "
+             "scripts/gpu_check.sh, whose lent GPU has minutes, not hours")
+
+
+def pytest_sessionstart(session):
+    session.config._ember_started = time.monotonic()
+
+
+def pytest_runtest_teardown(item, nextitem):
+    budget = item.config.getoption("--time-budget")
+    if budget and time.monotonic() - item.config._ember_started > budget:
+        item.session.shouldstop = f"--time-budget of {budget:g} s spent"
 
 
 def pytest_configure(config):
@@ -43,6 +58,11 @@ def _use_device(device):
         sys.modules.update(fake_cupy.modules())
         backend_device._cupy, backend_device._cupy_checked = None, False
     oracle.set_device(device)
+    from hypothesis import settings
+
+    # A GPU compiles each new kernel on first use: an example's time says nothing there.
+    settings.register_profile("ember-device", deadline=None)
+    settings.load_profile("ember-device")
 
 
 def _real_gpu():

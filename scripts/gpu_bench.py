@@ -1,0 +1,110 @@
+"""The bench workloads on a GPU: ember-cuda against torch-cuda, one table.
+
+    PYTHONPATH=src python3 scripts/gpu_bench.py [--device cuda] [--repeat 20]
+
+The workloads are bench/'s own (``setup(lib, device) -> step``), so the GPU rows time the
+same code as the CPU rows. Each step is followed by the library's synchronize, so a row
+is the wall time of one whole step on the device (CuPy and PyTorch both launch
+asynchronously). ``--torch-device cpu`` keeps torch on the host (used by the tests on
+the CuPy double, where torch has no GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+
+from bench_cnn import lenet_train_step  # noqa: E402
+from bench_mlp import mlp_train_step  # noqa: E402
+from bench_seq import lstm_lm_step, transformer_encoder_step  # noqa: E402
+
+WORKLOADS = [
+    ("MLP 784-512-256-10 train step, b128", mlp_train_step),
+    ("LeNet-5 train step, b64, Adam", lenet_train_step),
+    ("LSTM word LM step (2x200, 35x20)", lstm_lm_step),
+    ("TransformerEncoder step (2x128, 64x32)", transformer_encoder_step),
+]
+
+
+def _synchronizer(lib, device):
+    if device.startswith("cuda"):
+        return lib.cuda.synchronize
+    return lambda: None
+
+
+def median_ms(step, sync, repeat, warmup):
+    for _ in range(warmup):
+        step()
+    sync()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        step()
+        sync()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1e3
+
+
+def run(device="cuda", torch_device=None, repeat=20, warmup=5, workloads=None):
+    """One row per workload: ember and torch medians (ms) and their ratio; a workload
+    that raises gets its error in place of the numbers, and the others still run."""
+    import torch
+
+    import ember
+
+    torch_device = torch_device or device
+    rows = []
+    for name, setup in workloads or WORKLOADS:
+        row = {"workload": name}
+        for label, lib, dev in (("ember", ember, device), ("torch", torch, torch_device)):
+            try:
+                lib.manual_seed(0)
+                step = setup(lib, device=dev)
+                row[label] = median_ms(step, _synchronizer(lib, dev), repeat, warmup)
+            except Exception as exc:  # noqa: BLE001 - report it in the table, go on
+                row[label] = None
+                error = f"{label}: {type(exc).__name__}: {str(exc)[:120]}"
+                row["error"] = f"{row['error']}; {error}" if "error" in row else error
+        rows.append(row)
+    return rows
+
+
+def format_table(rows, device_name=""):
+    lines = [f"{'workload':<40} {'ember ms':>10} {'torch ms':>10} {'ratio':>7}"
+             + (f"   ({device_name})" if device_name else "")]
+    for row in rows:
+        e, t = row.get("ember"), row.get("torch")
+        cells = [f"{v:>10.3f}" if v is not None else f"{'-':>10}" for v in (e, t)]
+        ratio = f"{e / t:>7.2f}" if e is not None and t else f"{'-':>7}"
+        lines.append(f"{row['workload']:<40} {cells[0]} {cells[1]} {ratio}")
+        if "error" in row:
+            lines.append(f"    {row['error']}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--torch-device", default=None)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=5)
+    args = parser.parse_args(argv)
+    import torch
+
+    name = ""
+    if args.device.startswith("cuda") and torch.cuda.is_available():
+        name = torch.cuda.get_device_name(0)
+        torch.backends.cudnn.benchmark = False
+    rows = run(args.device, args.torch_device, args.repeat, args.warmup)
+    print(format_table(rows, name))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
