@@ -548,8 +548,30 @@ def logsumexp(input, dim, keepdim=False, *, out=None):
 # ---------------------------------------------------------------------------
 
 
+try:  # the C function behind np.count_nonzero, without its Python wrapper
+    from numpy._core.multiarray import count_nonzero as _count_nonzero_c
+except ImportError:  # NumPy 1.x
+    _count_nonzero_c = np.count_nonzero
+
+_LOGICAL_REDUCE = {"any": np.logical_or.reduce, "all": np.logical_and.reduce}
+
+
 def _logical_reduce(input, dim, keepdim, name):
     x = input._data
+    if type(x) is np.ndarray and x.dtype.kind != "V":
+        # The ufunc reductions directly: np.any/np.all's Python wrappers cost more than
+        # the reduction on small tensors. A whole bool tensor is one count of nonzeros
+        # (vectorised in NumPy; the logical reductions are not).
+        if dim is None and not keepdim:
+            if x.dtype.kind == "b":
+                count = _count_nonzero_c(x)
+                return _make(np.array(count != 0 if name == "any" else count == x.size))
+            out = _LOGICAL_REDUCE[name](x, None)
+        else:
+            out = _LOGICAL_REDUCE[name](x, reduce_dims(dim, x.ndim), None, None, keepdim)
+        if x.dtype == np.uint8:
+            out = out.astype(np.uint8)
+        return _make(out)
     dims = reduce_dims(dim, x.ndim)
     out = getattr(xp_of(x), name)(x.astype(bool, copy=False), axis=dims, keepdims=keepdim)
     if x.dtype == np.uint8:
