@@ -18,6 +18,7 @@ from .linalg import _check_float, svdvals
 
 class VectorNorm(Function):
     _array_io = True
+    _node_name = "LinalgVectorNormBackward0"
 
     @staticmethod
     def forward(ctx, x, ord, dims, keepdim):

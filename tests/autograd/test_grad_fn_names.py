@@ -109,11 +109,6 @@ def _xfail(reason):
 
 
 # Mismatches owned by other files (flip to passing when they are fixed there).
-CLAMP_MIN = _xfail("pointwise.py: clamp_min's node is ClampBackward1, PyTorch's "
-                   "ClampMinBackward0")
-SQUEEZE_DIM = _xfail("shape.py: squeeze(dim)'s node is SqueezeBackward0, PyTorch's "
-                     "SqueezeBackward1")
-MEAN_DIM = _xfail("reduce.py: mean over dims is MeanBackward0, PyTorch's MeanBackward1")
 RESAMPLE = _xfail("resample.py: interpolate and pad build UpsampleBackward0 nodes (two for "
                   "2-d); PyTorch has one node per mode (UpsampleBilinear2DBackward0, "
                   "ReflectionPad2DBackward0, ...)")
@@ -123,7 +118,6 @@ GROUP_NORM = _xfail("norm.py: group_norm ends in a view of NativeGroupNormBackwa
                     "PyTorch's node takes input, weight and bias directly")
 INSTANCE_NORM = _xfail("norm.py: instance_norm is one NativeBatchNormBackward0 node; "
                        "PyTorch's ends in a view of it")
-BMM = _xfail("linalg.py: bmm is named UnsafeViewBackward0, PyTorch's BmmBackward0")
 MATMUL_ND = _xfail("linalg.py: batched @ 2-d is one node over the operands; PyTorch's "
                    "UnsafeView sits on an MmBackward0")
 LINEAR_T = _xfail("nn/_functional.py: fused Linear takes the weight directly; PyTorch's "
@@ -132,20 +126,15 @@ LINEAR_3D = _xfail("nn/_functional.py: linear on 3-d input ends in a view; PyTor
                    "in AddBackward0 over UnsafeView(mm)")
 EINSUM = _xfail("einsum.py: one EinsumBackward0 node; PyTorch's einsum is a "
                 "permute/bmm/view composite")
-ADDMM = _xfail("linalg.py: addmm is named AddMatmulBackward0, PyTorch's AddmmBackward0")
 ACTIVATION = _xfail("activation.py: a composite (or EluBackward0 for celu) where PyTorch has "
                     "one node (GluBackward0, PreluKernelBackward0, CeluBackward0, "
                     "MishBackward0)")
-VECTOR_NORM = _xfail("nn/_functional.py: pairwise_distance's norm node is "
-                     "_VectorNormBackward0 over a scalar add; PyTorch's NormBackward1 over "
-                     "AddBackward1")
 GRID = _xfail("_grid.py: grid_sample/affine_grid are composites; PyTorch has "
               "GridSampler2DBackward0 / AffineGridGeneratorBackward0")
 ATTENTION = _xfail("nn/_attention.py: sdpa's last matmul takes the softmax directly; "
                    "PyTorch's UnsafeView sits on a BmmBackward0")
 TRIL = _xfail("shape_copy.py: tril/triu are TriBackward0, PyTorch's TrilBackward0")
 TRACE = _xfail("shape_slices.py: trace is sum(diagonal); PyTorch has TraceBackward0")
-OUTER = _xfail("linalg.py: outer multiplies an unsqueeze; PyTorch's mul takes a view")
 MASKED_SELECT = _xfail("index_ops.py: masked_select is an index of an expand; PyTorch has "
                        "MaskedSelectBackward0")
 SCATTER = _xfail("index_ops.py: out-of-place scatter/index_add nodes are ScatterInto/"
@@ -231,9 +220,6 @@ LOSS_CASES = [
 
 # Known mismatches, keyed by (case, reduction); None: every reduction.
 LOSS_XFAILS = {
-    ("margin_ranking_loss", None): CLAMP_MIN,
-    ("triplet_margin_loss", None): CLAMP_MIN,
-    ("triplet_margin_with_distance_loss", None): CLAMP_MIN,
     ("cross_entropy_smoothing", None): CE_FUSED,
     ("cross_entropy_probs", None): CE_FUSED,
 }
@@ -537,22 +523,18 @@ def _setitem(target, values):
     return target
 
 OP_XFAILS = {
-    "max_pool1d": SQUEEZE_DIM, "max_pool1d_indices": SQUEEZE_DIM, "avg_pool1d": SQUEEZE_DIM,
-    "max_pool1d_unbatched": SQUEEZE_DIM, "max_unpool1d": SQUEEZE_DIM,
-    "adaptive_avg_pool1d": SQUEEZE_DIM, "adaptive_max_pool1d": SQUEEZE_DIM,
-    "squeeze": SQUEEZE_DIM, "adaptive_avg_pool2d_1": MEAN_DIM, "mean_dim": MEAN_DIM,
     "interpolate_nearest": RESAMPLE, "interpolate_bilinear": RESAMPLE,
     "interpolate_bilinear_ac": RESAMPLE, "interpolate_linear": RESAMPLE,
     "interpolate_bicubic": RESAMPLE, "interpolate_trilinear": RESAMPLE,
     "interpolate_nearest_exact": RESAMPLE, "interpolate_area": RESAMPLE,
     "pad_reflect": RESAMPLE, "pad_replicate": RESAMPLE, "pad_circular": RESAMPLE,
     "pixel_shuffle": PIXEL_SHUFFLE, "group_norm": GROUP_NORM, "instance_norm": INSTANCE_NORM,
-    "clamp_min": CLAMP_MIN, "bmm": BMM, "matmul_batched": MATMUL_ND, "linear": LINEAR_T,
-    "linear_nobias": LINEAR_T, "linear_3d": LINEAR_3D, "einsum": EINSUM, "addmm": ADDMM,
-    "pairwise_distance": VECTOR_NORM, "glu": ACTIVATION, "prelu": ACTIVATION,
+    "matmul_batched": MATMUL_ND, "linear": LINEAR_T,
+    "linear_nobias": LINEAR_T, "linear_3d": LINEAR_3D, "einsum": EINSUM,
+    "glu": ACTIVATION, "prelu": ACTIVATION,
     "celu": ACTIVATION, "mish": ACTIVATION, "grid_sample": GRID, "affine_grid": GRID,
-    "scaled_dot_product_attention": ATTENTION, "mean_all_dims": MEAN_DIM, "tril": TRIL,
-    "trace": TRACE, "outer": OUTER, "masked_select": MASKED_SELECT, "scatter": SCATTER,
+    "scaled_dot_product_attention": ATTENTION, "tril": TRIL,
+    "trace": TRACE, "masked_select": MASKED_SELECT, "scatter": SCATTER,
     "index_add": SCATTER, "setitem": COPY_SLICES,
 }
 

@@ -296,6 +296,26 @@ class AddMatmul(Function):
         return grad_bias, grad_a, grad_b, None, None
 
 
+class _Addmm(AddMatmul):
+    _node_name = "AddmmBackward0"
+
+
+class _Addmv(AddMatmul):
+    _node_name = "AddmvBackward0"
+
+
+class _Baddbmm(AddMatmul):
+    _node_name = "BaddbmmBackward0"
+
+
+class _Bmm(Matmul):
+    """bmm: the batched product under PyTorch's node name (matmul of 3-D operands ends in
+    an UnsafeView instead)."""
+
+    _node_name = "BmmBackward0"
+    name = Function.name
+
+
 def _expand_check(shape, target):
     if len(shape) > len(target):
         raise RuntimeError(
@@ -374,7 +394,7 @@ def bmm(input, mat2, *, out=None):
     if type(input) is not Tensor or type(mat2) is not Tensor:
         _check_tensors("bmm", ("input", "mat2"), (input, mat2))
     _check_bmm(input, mat2)
-    return Matmul.apply(input, mat2)
+    return _Bmm.apply(input, mat2)
 
 
 def _check_mv(mat, vec, bias=None):
@@ -444,7 +464,7 @@ def outer(input, vec2, *, out=None):
         raise RuntimeError(f"outer: Expected 1-D argument self, but got {input.ndim}-D")
     if vec2.ndim != 1:
         raise RuntimeError(f"outer: Expected 1-D argument vec2, but got {vec2.ndim}-D")
-    return input.unsqueeze(1) * vec2
+    return input.reshape(-1, 1) * vec2  # a view, as PyTorch's (ViewBackward0)
 
 
 def ger(input, vec2, *, out=None):
@@ -460,7 +480,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     if mat2.ndim != 2:
         raise RuntimeError(f"mat2 must be a matrix, got {mat2.ndim}-D tensor")
     _check_mm(mat1._data, mat2._data)
-    return AddMatmul.apply(input, mat1, mat2, beta, alpha)
+    return _Addmm.apply(input, mat1, mat2, beta, alpha)
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
@@ -468,7 +488,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     if type(input) is not Tensor or type(mat) is not Tensor or type(vec) is not Tensor:
         _check_tensors("addmv", ("input", "mat", "vec"), (input, mat, vec))
     _check_mv(mat, vec, input)
-    return AddMatmul.apply(input, mat, vec, beta, alpha)
+    return _Addmv.apply(input, mat, vec, beta, alpha)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
@@ -476,7 +496,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     if type(input) is not Tensor or type(batch1) is not Tensor or type(batch2) is not Tensor:
         _check_tensors("baddbmm", ("input", "batch1", "batch2"), (input, batch1, batch2))
     _check_bmm(batch1, batch2)
-    return AddMatmul.apply(input, batch1, batch2, beta, alpha)
+    return _Baddbmm.apply(input, batch1, batch2, beta, alpha)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):

@@ -19,6 +19,7 @@ from ._loss_margin import MultiMarginLoss, MultilabelMarginLoss
 from ._loss_pointwise import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss,
                               MseLoss, SmoothL1Loss, SoftMarginLoss)
 from .activation import logsigmoid, relu
+from .pointwise import AddScalar
 from ._loss_common import (  # noqa: F401 - _legacy_reduction is read by nn.modules.loss
     _check_bounds, _check_reduction, _legacy_reduction, _reduce, _refuse_grad, _resolve, _size_warning,
     _weighted, _where,
@@ -220,7 +221,8 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
         raise RuntimeError(
             f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
-    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+    hinge = AddScalar.apply(-target * (input1 - input2), margin)  # PyTorch's add(Scalar)
+    return _reduce(hinge.clamp_min(0), reduction)
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
@@ -305,7 +307,7 @@ def _triplet_loss(anchor, positive, negative, distance, margin, swap, reduction)
     if swap:
         dist_swap = distance(positive, negative)
         dist_neg = _where(dist_swap < dist_neg, dist_swap, dist_neg)
-    return _reduce((margin + dist_pos - dist_neg).clamp_min(0), reduction)
+    return _reduce((AddScalar.apply(dist_pos, margin) - dist_neg).clamp_min(0), reduction)
 
 
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,

@@ -55,6 +55,13 @@ class Add(Function):
         return grad, grad
 
 
+class AddScalar(Add):
+    """tensor + number where PyTorch's own composites call add(Tensor, Scalar)
+    (``AddBackward1``); Python's ``x + 1`` records AddBackward0, as in PyTorch."""
+
+    _node_name = "AddBackward1"
+
+
 class Sub(Function):
     """x - y, broadcasting."""
 

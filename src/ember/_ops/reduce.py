@@ -88,6 +88,9 @@ class Mean(Function):
         return expand_grad(grad, shape, dims, keepdim) / count, None, None, None
 
 
+_MEAN_DIM = named(Mean, "MeanBackward1")  # mean over given dims, as PyTorch names it
+
+
 class NanSum(Function):
     """Sum treating NaN as zero; NaN positions get zero gradient."""
 
@@ -150,7 +153,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Mean over ``dim``. Integer inputs raise unless ``dtype`` gives a float type (PyTorch
     never silently picks one); the mean of nothing is nan."""
-    result = Mean.apply(input, reduce_dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
+    fn = Mean if dim is None else _MEAN_DIM
+    result = fn.apply(input, reduce_dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
     return write_out(result, out, "mean")
 
 

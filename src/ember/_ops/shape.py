@@ -76,6 +76,14 @@ class Squeeze(View):
     """View under PyTorch's node name (``grad_fn=<SqueezeBackward0>``)."""
 
 
+class _SqueezeDim(View):
+    _node_name = "SqueezeBackward1"  # squeeze(int), as PyTorch names it
+
+
+class _SqueezeDims(View):
+    _node_name = "SqueezeBackward2"  # squeeze(tuple of dims)
+
+
 class Unsqueeze(View):
     pass
 
@@ -246,10 +254,12 @@ def squeeze(input, dim=None):
     shape = input._data.shape
     if dim is None:
         new = tuple(s for s in shape if s != 1)
+        node = Squeeze
     else:
         dims = normalize_dims(dim, len(shape)) if len(shape) else ()
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    return view_of(Squeeze.apply(input, new), input)
+        node = _SqueezeDims if isinstance(dim, (tuple, list)) else _SqueezeDim
+    return view_of(node.apply(input, new), input)
 
 
 def unsqueeze(input, dim):

@@ -80,6 +80,17 @@ class _ClampScalar(Clamp):
     _node_name = "ClampBackward1"  # number bounds, as PyTorch names it
 
 
+# clamp_min / clamp_max under PyTorch's names: Backward0 for a number bound, 1 for a tensor
+_CLAMP_ONE_SIDED = {
+    (side, tensor_bound): type(
+        f"_Clamp{side}", (Clamp,),
+        {"_node_name": f"Clamp{side}Backward{int(tensor_bound)}", "__module__": __name__},
+    )
+    for side in ("Min", "Max") for tensor_bound in (False, True)
+}
+_CLAMP_MIN_NUMBER = _CLAMP_ONE_SIDED["Min", False]
+
+
 def _cast_operand(value, dt):
     if hasattr(value, "dtype"):
         return value.astype(dt, copy=False)
@@ -192,11 +203,13 @@ clip = clamp
 
 
 def clamp_min(input, min):  # noqa: A002
-    return (Clamp if isinstance(min, Tensor) else _ClampScalar).apply(input, min, None)
+    if isinstance(min, Tensor):
+        return _CLAMP_ONE_SIDED["Min", True].apply(input, min, None)
+    return _CLAMP_MIN_NUMBER.apply(input, min, None)
 
 
 def clamp_max(input, max):  # noqa: A002
-    return (Clamp if isinstance(max, Tensor) else _ClampScalar).apply(input, None, max)
+    return _CLAMP_ONE_SIDED["Max", isinstance(max, Tensor)].apply(input, None, max)
 
 
 def _binary_tensor_op(kind):

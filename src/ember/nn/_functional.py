@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .._ops._util import _make, type_name, wrap_dim, xp_of
+from .._ops.pointwise import AddScalar
 from ..autograd.function import Function, same_float, saved_arrays
 
 __all__ = [
@@ -332,6 +333,7 @@ class _VectorNorm(Function):
     PyTorch, rather than 0/0."""
 
     _array_io = True
+    _node_name = "LinalgVectorNormBackward0"  # what Tensor.norm records in PyTorch
 
     @staticmethod
     def forward(ctx, x, p, dims, keepdim):
@@ -372,6 +374,10 @@ class _VectorNorm(Function):
         return grad * scaled, None, None, None
 
 
+class _PairwiseNorm(_VectorNorm):
+    _node_name = "NormBackward1"  # pairwise_distance calls at::norm(diff, p, dim)
+
+
 def _norm(x, p, dim, keepdim=False):
     ndim = x.dim()
     dims = tuple(sorted(wrap_dim(d, ndim) for d in
@@ -398,6 +404,7 @@ class _ClampMinNoGrad(Function):
     under no_grad, so the gradient flows as if unclamped."""
 
     _array_io = True
+    _node_name = "CloneBackward0"  # PyTorch's graph sees only the clone it clamps
 
     @staticmethod
     def forward(ctx, x, eps):
@@ -412,6 +419,7 @@ class _ClampMin(Function):
     """``max(x, eps)``; the gradient passes where x >= eps, as PyTorch's clamp_min."""
 
     _array_io = True
+    _node_name = "ClampMinBackward0"
 
     @staticmethod
     def forward(ctx, x, eps):
@@ -447,7 +455,8 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """``||x1 - x2 + eps||_p`` over the last dimension."""
     out_dim = max(x1.dim(), x2.dim())
     _broadcast_shape(x1.shape, x2.shape)
-    diff = x1 - x2 + eps
+    diff = AddScalar.apply(x1 - x2, eps)
     if out_dim == 0:
         return diff.abs()
-    return _norm(diff, p, out_dim - 1, keepdim)
+    ndim = diff.dim()
+    return _PairwiseNorm.apply(diff, float(p), (ndim - 1,), keepdim)
