@@ -72,6 +72,7 @@ SCRIPTS = [
     "parametrizations.py",  # Parametrizations tutorial (matrix_exp), module containers and buffers
     "graph_networks.py",    # GCN/GAT from scratch: index_add_, scatter_add_, scatter_reduce amax
     "profiler_recipe.py",   # torch.profiler: record_function, tables, schedule + on_trace_ready
+    "mnist_hogwild.py",     # pytorch/examples mnist_hogwild: share_memory, spawned trainers
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -129,6 +130,8 @@ CLAIMS = {
                           "attention sums to one per node: True"],
     "profiler_recipe.py": ["traces saved at steps: [(4, True), (8, True)]",
                            "labelled regions: {'model_inference': 1}"],
+    "mnist_hogwild.py": ["parameters shared: True", "shared parameters moved: True",
+                         "test loss fell: True accuracy above chance: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
