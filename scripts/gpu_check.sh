@@ -7,7 +7,9 @@
 #   2. the bench workloads (MLP, LeNet, LSTM, Transformer steps) on ember-cuda against
 #      torch-cuda, one table (scripts/gpu_bench.py);
 #   3. a summary that prints whatever happened above.
-#   bash scripts/gpu_check.sh          (TEST_BUDGET=seconds, BENCH_REPEAT=n to change)
+#   bash scripts/gpu_check.sh          (TEST_BUDGET=seconds, BENCH_REPEAT=n to change;
+#                                       EMBER_TEST_TORCH_DEVICE=cpu keeps torch's side of
+#                                       the oracle on the host)
 set -u
 cd "$(dirname "$0")/.."
 export PYTHONPATH=src PYTHONUNBUFFERED=1

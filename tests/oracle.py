@@ -29,12 +29,17 @@ DEVICE = "cpu"
 TORCH_DEVICE = "cpu"
 
 
-def set_device(name):
-    """Build ember's inputs on ``name`` ('cpu' or 'cuda'); torch's on the same device when
-    torch has it. Called once by tests/conftest.py from ``--device``."""
+def set_device(name, torch_device=None):
+    """Build ember's inputs on ``name`` ('cpu' or 'cuda'); torch's on ``torch_device``
+    ($EMBER_TEST_TORCH_DEVICE; default: the same device when torch has it, else cpu).
+    Called once by tests/conftest.py from ``--device``."""
     global DEVICE, TORCH_DEVICE
     DEVICE = str(ember.device(name).type)
-    TORCH_DEVICE = DEVICE if DEVICE == "cpu" or _torch_has(DEVICE) else "cpu"
+    torch_device = torch_device or os.environ.get("EMBER_TEST_TORCH_DEVICE")
+    if torch_device:
+        TORCH_DEVICE = str(torch.device(torch_device).type)
+    else:
+        TORCH_DEVICE = DEVICE if DEVICE == "cpu" or _torch_has(DEVICE) else "cpu"
     if TORCH_DEVICE == "cuda":
         # cuDNN convolutions default to TF32 (10-bit mantissa); CuPy's do not.
         torch.backends.cudnn.allow_tf32 = False
