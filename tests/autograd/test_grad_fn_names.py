@@ -133,12 +133,6 @@ GRID = _xfail("_grid.py: grid_sample/affine_grid are composites; PyTorch has "
               "GridSampler2DBackward0 / AffineGridGeneratorBackward0")
 ATTENTION = _xfail("nn/_attention.py: sdpa's last matmul takes the softmax directly; "
                    "PyTorch's UnsafeView sits on a BmmBackward0")
-TRIL = _xfail("shape_copy.py: tril/triu are TriBackward0, PyTorch's TrilBackward0")
-TRACE = _xfail("shape_slices.py: trace is sum(diagonal); PyTorch has TraceBackward0")
-MASKED_SELECT = _xfail("index_ops.py: masked_select is an index of an expand; PyTorch has "
-                       "MaskedSelectBackward0")
-SCATTER = _xfail("index_ops.py: out-of-place scatter/index_add nodes are ScatterInto/"
-                 "IndexAddInto, PyTorch's ScatterBackward0/IndexAddBackward0")
 COPY_SLICES = _xfail("index.py: x[i] = v records IndexPutBackward0; PyTorch rewrites the "
                      "base's history as torch::autograd::CopySlices")
 # Ours, kept on purpose: with label smoothing or probability targets cross_entropy stays
@@ -533,9 +527,7 @@ OP_XFAILS = {
     "linear_nobias": LINEAR_T, "linear_3d": LINEAR_3D, "einsum": EINSUM,
     "glu": ACTIVATION, "prelu": ACTIVATION,
     "celu": ACTIVATION, "mish": ACTIVATION, "grid_sample": GRID, "affine_grid": GRID,
-    "scaled_dot_product_attention": ATTENTION, "tril": TRIL,
-    "trace": TRACE, "masked_select": MASKED_SELECT, "scatter": SCATTER,
-    "index_add": SCATTER, "setitem": COPY_SLICES,
+    "scaled_dot_product_attention": ATTENTION, "setitem": COPY_SLICES,
 }
 
 

@@ -99,7 +99,7 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, grad):
         shape, dim, index = ctx.meta
-        return ScatterInto.apply(None, grad, shape, dim, index, "add", True), None, None
+        return _ScatterAdd.apply(None, grad, shape, dim, index, "add", True), None, None
 
 
 class ScatterInto(Function):
@@ -142,6 +142,23 @@ class ScatterInto(Function):
         return grad_x, grad_src, None, None, None, None, None
 
 
+# ScatterInto under PyTorch's node names, one per public overload
+class _Scatter(ScatterInto):
+    _node_name = "ScatterBackward0"  # src tensor
+
+
+class _ScatterValue(ScatterInto):
+    _node_name = "ScatterBackward1"  # src number
+
+
+class _ScatterAdd(ScatterInto):
+    _node_name = "ScatterAddBackward0"
+
+
+class _ScatterReduceArg(ScatterInto):
+    _node_name = "torch::autograd::NotImplemented"  # scatter(..., reduce=): no derivative
+
+
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     dim = wrap_dim(dim, input._data.ndim)
     _check_index_like("gather", input._data, dim, index._data)
@@ -160,11 +177,13 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
         if src._data.dtype != input._data.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
         _check_index_like("scatter", input._data, dim, index._data, src._data)
-        return ScatterInto.apply(input, src, None, dim, index._data, reduce, False)
+        node = _Scatter if reduce is None else _ScatterReduceArg
+        return node.apply(input, src, None, dim, index._data, reduce, False)
     _check_index_like("scatter", input._data, dim, index._data)
     if isinstance(value, Tensor):
         value = value.item()
-    return ScatterInto.apply(input, value, None, dim, index._data, reduce, False)
+    node = _ScatterValue if reduce is None else _ScatterReduceArg
+    return node.apply(input, value, None, dim, index._data, reduce, False)
 
 
 def scatter_add(input, dim, index, src):
@@ -172,7 +191,7 @@ def scatter_add(input, dim, index, src):
     if src._data.dtype != input._data.dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     _check_index_like("scatter_add", input._data, dim, index._data, src._data)
-    return ScatterInto.apply(input, src, None, dim, index._data, "add", True)
+    return _ScatterAdd.apply(input, src, None, dim, index._data, "add", True)
 
 
 class ScatterReduce(Function):
@@ -313,6 +332,7 @@ class IndexAddInto(Function):
     """``x`` (or zeros(shape)) with ``alpha * src`` added at ``index`` along ``dim``."""
 
     _array_io = True
+    _node_name = "IndexAddBackward0"
 
     @staticmethod
     def forward(ctx, x, src, shape, dim, index, alpha):
@@ -489,14 +509,34 @@ def masked_scatter(input, mask, source):
     return MaskedScatter.apply(input, mask._data, source)
 
 
+class MaskedSelect(Function):
+    """The elements of ``x`` where ``mask`` holds (both broadcast), as a 1-D tensor."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        if x.shape != mask.shape:
+            xp = xp_of(x)
+            shape = np.broadcast_shapes(x.shape, mask.shape)
+            x, mask = xp.broadcast_to(x, shape), xp.broadcast_to(mask, shape)
+        ctx.mask = mask
+        return x[mask]
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask = ctx.mask
+        zeros = _make(xp_of(mask).zeros(mask.shape, grad._data.dtype))
+        return MaskedScatter.apply(zeros, mask, grad), None
+
+
 def masked_select(input, mask, *, out=None):
     if mask._data.dtype.kind != "b":
         raise RuntimeError("masked_select: expected BoolTensor for mask")
-    from .index import getitem
-    from .shape import broadcast_tensors
+    from .shape import _broadcast_shape_of
 
-    values, full_mask = broadcast_tensors(input, mask)
-    return getitem(values, full_mask)
+    _broadcast_shape_of((mask, input))  # PyTorch names the mask as tensor a
+    return MaskedSelect.apply(input, mask._data)
 
 
 # -- flat and dim-wise takes, nonzero, index_put, put ------------------------------------------

@@ -9,11 +9,24 @@ import numpy as np
 
 from .._backend import promote_np
 from ..autograd.function import Function
-from ._util import Tensor, shape_str, wrap_dim, xp_of
+from ..autograd.grad_mode import _grad_enabled
+from ._util import Tensor, _make, shape_str, wrap_dim, xp_of
 
 
 _REVERSED = slice(None, None, -1)
 _ALL = slice(None)
+
+
+def _flipped(x, dims):
+    """``x`` reversed along ``dims`` (wrapped), in new C-order memory: a reversed-slice
+    view copied once, as np.flip + ascontiguousarray, without np.flip's axis checks."""
+    if x.ndim == 0:
+        return x.copy()  # a 0-d tensor accepts dim 0/-1 and flips nothing
+    if len(dims) == 1:
+        flipped = (_ALL,) * dims[0] + (_REVERSED,)
+    else:
+        flipped = tuple([_REVERSED if d in dims else _ALL for d in range(x.ndim)])
+    return x[flipped].copy()
 
 
 class Flip(Function):
@@ -22,15 +35,7 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        # A reversed-slice view copied to C order: what np.flip + ascontiguousarray do,
-        # without np.flip's axis normalisation (dims are already wrapped).
-        if x.ndim == 0:
-            return x.copy()  # a 0-d tensor accepts dim 0/-1 and flips nothing
-        if len(dims) == 1:
-            flipped = (_ALL,) * dims[0] + (_REVERSED,)
-        else:
-            flipped = tuple([_REVERSED if d in dims else _ALL for d in range(x.ndim)])
-        return x[flipped].copy()
+        return _flipped(x, dims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -38,16 +43,18 @@ class Flip(Function):
 
 
 def flip(input, *dims):
-    if len(dims) == 1:
-        if type(dims[0]) is int:  # the common x.flip(-1): one dim, nothing to de-duplicate
-            return Flip.apply(input, (wrap_dim(dims[0], input._data.ndim),))
-        if isinstance(dims[0], (list, tuple)):
-            dims = tuple(dims[0])
     ndim = input._data.ndim
-    wrapped = tuple(wrap_dim(d, ndim) for d in dims)
-    if len(set(wrapped)) != len(wrapped):
-        raise RuntimeError(f"dim {wrapped[0]} appears multiple times in the list of dims")
-    return Flip.apply(input, wrapped)
+    if len(dims) == 1 and type(dims[0]) is int:  # the common x.flip(-1): nothing to de-dup
+        wrapped = (wrap_dim(dims[0], ndim),)
+    else:
+        if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+            dims = tuple(dims[0])
+        wrapped = tuple(wrap_dim(d, ndim) for d in dims)
+        if len(set(wrapped)) != len(wrapped):
+            raise RuntimeError(f"dim {wrapped[0]} appears multiple times in the list of dims")
+    if input._requires_grad and _grad_enabled[0]:
+        return Flip.apply(input, wrapped)
+    return _make(_flipped(input._data, wrapped))  # nothing to record: no Function call
 
 
 def fliplr(input):
@@ -136,13 +143,21 @@ class Tri(Function):
     @staticmethod
     def backward(ctx, grad):
         diagonal, upper = ctx.meta
-        return Tri.apply(grad, diagonal, upper), None, None
+        return (Triu if upper else Tril).apply(grad, diagonal, upper), None, None
+
+
+class Tril(Tri):
+    """tril under PyTorch's node name (``TrilBackward0``)."""
+
+
+class Triu(Tri):
+    """triu under PyTorch's node name (``TriuBackward0``)."""
 
 
 def tril(input, diagonal=0):
     if input._data.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
-    return Tri.apply(input, int(diagonal), False)
+    return Tril.apply(input, int(diagonal), False)
 
 
 def _tril_(self, diagonal=0):
@@ -160,7 +175,7 @@ def _triu_(self, diagonal=0):
 def triu(input, diagonal=0):
     if input._data.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
-    return Tri.apply(input, int(diagonal), True)
+    return Triu.apply(input, int(diagonal), True)
 
 
 class Repeat(Function):

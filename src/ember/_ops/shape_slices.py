@@ -5,8 +5,10 @@ Re-exported through ``_ops/shape.py`` (its ``__all__`` and ``TENSOR_METHODS``)."
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Function
-from ._util import Tensor, shape_str, wrap_dim, xp_of
+from ._util import Tensor, _make, shape_str, wrap_dim, xp_of
 from .shape import view_of
 
 
@@ -100,12 +102,35 @@ def diag(input, diagonal=0):
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {ndim}D")
 
 
+class Trace(Function):
+    """Sum of a matrix's main diagonal, one node as PyTorch's (``TraceBackward0``);
+    integer inputs sum to int64, as ``sum``."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        diag = x.diagonal()
+        if diag.dtype.kind == "b":
+            raise NotImplementedError('"trace" not implemented for \'Bool\'')
+        if diag.dtype.kind in "iu":
+            diag = diag.astype(np.int64)
+        elif diag.dtype.itemsize == 2:  # float16 / bfloat16 accumulate in float32
+            return diag.astype(np.float32).sum().astype(diag.dtype)
+        return diag.sum()
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, cols = ctx.shape
+        eye = xp_of(grad._data).eye(rows, cols, dtype=grad._data.dtype)
+        return grad * _make(eye)
+
+
 def trace(input):
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
-    from .reduce import sum as _sum
-
-    return _sum(diagonal(input))
+    return Trace.apply(input)
 
 
 class Copy(Function):
