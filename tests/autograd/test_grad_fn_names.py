@@ -126,9 +126,6 @@ LINEAR_3D = _xfail("nn/_functional.py: linear on 3-d input ends in a view; PyTor
                    "in AddBackward0 over UnsafeView(mm)")
 EINSUM = _xfail("einsum.py: one EinsumBackward0 node; PyTorch's einsum is a "
                 "permute/bmm/view composite")
-ACTIVATION = _xfail("activation.py: a composite (or EluBackward0 for celu) where PyTorch has "
-                    "one node (GluBackward0, PreluKernelBackward0, CeluBackward0, "
-                    "MishBackward0)")
 GRID = _xfail("_grid.py: grid_sample/affine_grid are composites; PyTorch has "
               "GridSampler2DBackward0 / AffineGridGeneratorBackward0")
 ATTENTION = _xfail("nn/_attention.py: sdpa's last matmul takes the softmax directly; "
@@ -525,8 +522,7 @@ OP_XFAILS = {
     "pixel_shuffle": PIXEL_SHUFFLE, "group_norm": GROUP_NORM, "instance_norm": INSTANCE_NORM,
     "matmul_batched": MATMUL_ND, "linear": LINEAR_T,
     "linear_nobias": LINEAR_T, "linear_3d": LINEAR_3D, "einsum": EINSUM,
-    "glu": ACTIVATION, "prelu": ACTIVATION,
-    "celu": ACTIVATION, "mish": ACTIVATION, "grid_sample": GRID, "affine_grid": GRID,
+    "grid_sample": GRID, "affine_grid": GRID,
     "scaled_dot_product_attention": ATTENTION, "setitem": COPY_SLICES,
 }
 

@@ -6,7 +6,9 @@ one Function: the forward kernel returns the output and the local slope, and bac
 the in-place variants (``relu_``, ``inplace=True``) write over their input and still
 back-propagate. Smooth activations whose naive formula overflows (softplus, logsigmoid,
 elu family), which need erf (gelu) or which are hot in real models (silu) are fused
-Functions; the rest are compositions. The softmax family's Functions live in _softmax.py.
+Functions; so are mish, glu and prelu (_activation_fused.py), which PyTorch records as
+one node each; the rest are compositions. The softmax family's Functions live in
+_softmax.py.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
+from ._activation_fused import Glu, Mish, PreluKernel
 from ._inplace import apply_inplace
 from ._softmax import LogSoftmax, Softmax, _prepare_softmax, _require_float
 from ._util import Tensor, _make, type_name, wrap_dim, xp_of
@@ -212,6 +215,10 @@ class Elu(Function):
             return _make((g * slope).astype(g.dtype, copy=False)), None, None, None
         negative_slope = (out + scale * alpha) * input_scale
         return _where(positive, grad * scale, grad * negative_slope), None, None, None
+
+
+class Celu(Elu):
+    """celu as elu with ``input_scale = 1 / alpha``, under PyTorch's node name."""
 
 
 class Softplus(Function):
@@ -468,15 +475,18 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x if x > 0 else weight * x, with one weight per channel (dim 1) or one shared."""
     channels = input.shape[1] if input.dim() >= 2 else 1
     count = weight.numel()
-    if count != 1:
-        if count != channels:
-            raise RuntimeError(
-                "Mismatch of parameter numbers and input channel size. Found parameter "
-                f"numbers = {count} and channel size = {channels}.")
-        weight = weight.reshape((channels,) + (1,) * (input.dim() - 2))
-    elif weight.dim() > input.dim():
+    if count != 1 and count != channels:
+        raise RuntimeError(
+            "Mismatch of parameter numbers and input channel size. Found parameter "
+            f"numbers = {count} and channel size = {channels}.")
+    ndim = input.dim()
+    if ndim == 0:
         weight = weight.reshape(())
-    return _where(input > 0, input, weight * input)
+    elif ndim == 1 and weight.dim() > 1:
+        weight = weight.reshape(count)
+    elif ndim >= 2:  # a view that broadcasts over dims 2.. (PyTorch's ViewBackward0)
+        weight = weight.reshape((count,) + (1,) * (ndim - 2))
+    return PreluKernel.apply(input, weight)
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
@@ -524,7 +534,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     _require_float(input._data, "elu_cpu")
-    return _negative_slope_inplace(input, Elu.apply(input, alpha, 1.0, 1.0 / alpha), alpha,
+    return _negative_slope_inplace(input, Celu.apply(input, alpha, 1.0, 1.0 / alpha), alpha,
                                    inplace, "elu")
 
 
@@ -552,8 +562,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     _require_float(input._data, "mish_cpu")
-    source = _saved_source(input, inplace)
-    return _inplace_or_not(input, source * softplus(source).tanh(), inplace)
+    return _inplace_or_not(input, Mish.apply(_saved_source(input, inplace)), inplace)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -612,9 +621,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         raise RuntimeError(
             f"Halving dimension must be even, but dimension {dim} is size {size}")
     _require_float(input._data, "glu_cpu")
-    lead = (slice(None),) * dim
-    half = size // 2
-    return input[lead + (slice(0, half),)] * input[lead + (slice(half, size),)].sigmoid()
+    return Glu.apply(input, dim)
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
