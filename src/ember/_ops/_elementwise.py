@@ -8,11 +8,14 @@ import warnings
 
 import numpy as np
 
+from .._backend import autocast_state
 from ..autograd.function import apply_binary
+from ..autograd.grad_mode import _grad_enabled
 from ._inplace import apply_inplace, check_cast, needs_graph
-from ._util import Tensor, inplace_check, promote_arrays
+from ._util import Tensor, _make, inplace_check, promote_arrays
 
 _SCALARS = (bool, int, float, complex)
+_autocast = autocast_state.ACTIVE
 _OPERANDS = (Tensor,) + _SCALARS
 
 # NumPy warns on overflow/invalid/divide-by-zero (inf/nan results) where PyTorch is
@@ -106,16 +109,35 @@ def _slot(fn, reflected=False):
 
 
 def _binary_slot(cls, reflected=False):
-    """``_slot`` for an arithmetic Function: calls ``apply_binary`` directly."""
+    """``_slot`` for an arithmetic Function: calls ``apply_binary`` directly. A Function
+    with ``_same_float_op`` (``operator.sub`` for Sub) is that NumPy operator on float
+    arrays of one dtype with each other or with Python floats: when nothing records, the
+    slot calls it on the arrays and skips the Function (ctx, forward, dtype checks)."""
+    array_op = getattr(cls, "_same_float_op", None)
 
     def method(self, other):
         kind = type(other)
-        if not (kind is Tensor or kind is float or kind is int):
-            if not isinstance(other, _OPERANDS):
-                if isinstance(other, np.generic):
-                    other = other.item()
-                else:
-                    return NotImplemented
+        if kind is Tensor:
+            if array_op is not None and not (
+                    (self._requires_grad or other._requires_grad) and _grad_enabled[0]):
+                x = self._data
+                y = other._data
+                if (type(x) is _ndarray and x.dtype.kind == "f" and type(y) is _ndarray
+                        and y.dtype is x.dtype and _autocast[0] is None):
+                    try:
+                        return _make(array_op(y, x) if reflected else array_op(x, y))
+                    except ValueError:
+                        pass  # a broadcast failure: apply_binary raises PyTorch's error
+        elif kind is float:
+            if array_op is not None and not (self._requires_grad and _grad_enabled[0]):
+                x = self._data
+                if type(x) is _ndarray and x.dtype.kind == "f" and _autocast[0] is None:
+                    return _make(array_op(other, x) if reflected else array_op(x, other))
+        elif kind is not int and not isinstance(other, _OPERANDS):
+            if isinstance(other, np.generic):
+                other = other.item()
+            else:
+                return NotImplemented
         if reflected:
             return apply_binary(cls, other, self)
         return apply_binary(cls, self, other)

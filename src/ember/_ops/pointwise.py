@@ -11,6 +11,7 @@ to the graph for higher-order gradients. The unary math functions live in unary.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -42,6 +43,7 @@ class Add(Function):
     """x + y, broadcasting."""
 
     _array_io = True
+    _same_float_op = operator.add  # what forward computes for _same_float operands
 
     @staticmethod
     def forward(ctx, x, y):
@@ -66,6 +68,7 @@ class Sub(Function):
     """x - y, broadcasting."""
 
     _array_io = True
+    _same_float_op = operator.sub  # what forward computes for _same_float operands
 
     @staticmethod
     def forward(ctx, x, y):
@@ -92,6 +95,7 @@ class Mul(Function):
     """x * y, broadcasting."""
 
     _array_io = True
+    _same_float_op = operator.mul  # what forward computes for _same_float operands
 
     @staticmethod
     def forward(ctx, x, y):
@@ -122,6 +126,7 @@ class Div(Function):
     """x / y (true division: integer inputs give the default float dtype)."""
 
     _array_io = True
+    _same_float_op = operator.truediv  # what forward computes for _same_float operands
 
     @staticmethod
     def forward(ctx, x, y):
