@@ -250,7 +250,7 @@ def tensor_repr(tensor) -> str:
             suffixes.append(f"dtype={dtype}")
         body = _tensor_str(array, indent)
     if tensor.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{tensor.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{tensor.grad_fn.name().rsplit('::', 1)[-1]}>")
     elif tensor.requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + body, suffixes, indent)

@@ -264,12 +264,10 @@ ERRORS = [
     ("pixel_unshuffle size", lambda lib: F(lib).pixel_unshuffle(_z(lib, 1, 2, 5, 4), 2)),
     ("Dropout2d p", lambda lib: lib.nn.Dropout2d(1.5)),
     ("feature_alpha_dropout p", lambda lib: F(lib).feature_alpha_dropout(_z(lib, 2, 3, 4), -0.1)),
-    pytest.param("avg_pool1d kernel > input",
-                 lambda lib: F(lib).avg_pool1d(_z(lib, 1, 2, 2), 3),
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "message names the 3-d shapes torch's avg_pool2d sees: torch says "
-                     "'Given input size: (2x1x2). Calculated output size: (2x1x0)', ember "
-                     "'(2x2)' and '(2x0)'")), id="avg_pool1d kernel > input"),
+    ("avg_pool1d kernel > input", lambda lib: F(lib).avg_pool1d(_z(lib, 1, 2, 2), 3)),
+    ("max_pool1d indices kernel > input",
+     lambda lib: F(lib).max_pool1d(_z(lib, 1, 2, 2), 3, return_indices=True)),
+    ("lp_pool1d kernel > input", lambda lib: F(lib).lp_pool1d(_z(lib, 1, 2, 2), 2, 3)),
 ]
 
 

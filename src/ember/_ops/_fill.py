@@ -115,7 +115,7 @@ class FillDiagonal(Function):
     gradient, the rest passes through."""
 
     _array_io = True
-    _node_name = "CopySlices"
+    _node_name = "torch::autograd::CopySlices"
 
     @staticmethod
     def forward(ctx, x, value, wrap):

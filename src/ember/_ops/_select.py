@@ -107,7 +107,7 @@ def named(cls, node_name):
     key = (cls, node_name)
     sub = _NAMED.get(key)
     if sub is None:
-        sub = _NAMED[key] = type(cls.__name__, (cls,), {"_node_name": node_name})
+        sub = _NAMED[key] = type(cls._op_name, (cls,), {"_node_name": node_name})
     return sub
 
 

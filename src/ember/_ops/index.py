@@ -96,8 +96,20 @@ def _stages(index):
     """Split an index mixing ints and advanced parts the way PyTorch applies it: ints (with
     slices, None, Ellipsis) first as a basic view, then the advanced parts. NumPy would
     instead broadcast the ints with the arrays, moving dims differently."""
-    has_int = any(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in index)
-    has_advanced = any(hasattr(p, "dtype") or isinstance(p, bool) for p in index)
+    has_int = has_advanced = False
+    for part in index:  # one pass, no generators: every indexing op calls this
+        kind = type(part)
+        if kind is int:
+            has_int = True
+        elif kind is slice or part is None or part is Ellipsis:
+            continue
+        elif kind is bool:
+            has_advanced = True
+        else:
+            if hasattr(part, "dtype"):  # arrays; NumPy integers count as both, as before
+                has_advanced = True
+            if isinstance(part, (int, np.integer)):
+                has_int = True
     if not (has_int and has_advanced):
         return None
     first, second = [], []
@@ -232,6 +244,13 @@ class IndexPut(Function):
         return grad_x, grad_value, None, None
 
 
+class _SetSlices(IndexPut):
+    """``x[basic index] = value``: PyTorch writes through the sliced view, so its node is
+    the base's CopySlices."""
+
+    _node_name = "torch::autograd::CopySlices"
+
+
 def _broadcast_message(exc):
     shapes = re.findall(r"shape \(([^)]*)\)", str(exc))
     if len(shapes) == 2:
@@ -280,9 +299,7 @@ class CopySlices(Function):
     ``base``."""
 
     _array_io = True
-
-    def name(self):
-        return "CopySlices"
+    _node_name = "torch::autograd::CopySlices"
 
     @staticmethod
     def forward(ctx, base, result, positions):
@@ -306,9 +323,7 @@ class TakeFlat(Function):
     """``x.reshape(-1)[positions]``: how a rebased view reads its base."""
 
     _array_io = True
-
-    def name(self):
-        return "AsStridedBackward0"
+    _node_name = "AsStridedBackward0"
 
     @staticmethod
     def forward(ctx, x, positions):
@@ -434,21 +449,25 @@ def _check_0d_index(index):
 
 
 def getitem(self, index):
-    key = None if self._requires_grad and _grad_enabled[0] else _basic_key(index)
+    key = _basic_key(index)
     if key is not None:
-        # Nothing to record: index the array directly; errors take the general path below.
         data = self._data
-        try:
-            array = data[key]
-        except IndexError:
-            pass
+        if self._requires_grad and _grad_enabled[0]:
+            if data.ndim:  # the key is the index _convert_index builds for basic parts
+                return view_of(GetItem.apply(self, key), self)
         else:
-            if data.ndim:
-                out = _make(array)
-                out._vc = self._vc
-                out._base = self._base if self._base is not None else self
-                out._view_vc = self._vc[0]
-                return out
+            # Nothing to record: index the array directly; errors take the general path.
+            try:
+                array = data[key]
+            except IndexError:
+                pass
+            else:
+                if data.ndim:
+                    out = _make(array)
+                    out._vc = self._vc
+                    out._base = self._base if self._base is not None else self
+                    out._view_vc = self._vc[0]
+                    return out
     if self._data.ndim == 0:
         _check_0d_index(index)
     parts, basic = _convert_index(index, self._data)
@@ -488,7 +507,7 @@ def setitem(self, index, value):
         value = _setitem_cast(self, parts, basic, value)
     tracked = self._requires_grad or (self._base is not None and self._base._requires_grad)
     if _grad_enabled[0] and (tracked or (isinstance(value, Tensor) and value._requires_grad)):
-        commit_inplace(self, IndexPut.apply(self, value, parts, False))
+        commit_inplace(self, (_SetSlices if basic else IndexPut).apply(self, value, parts, False))
         return
     data = value._data if isinstance(value, Tensor) else value
     target, rest = _target(self._data, parts)

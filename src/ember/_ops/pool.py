@@ -73,10 +73,11 @@ def _window_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, o
     out = tuple(_out_size(s, k, p, st, d, ceil_mode) for s, k, p, st, d in
                 zip(spatial, kernel, padding, stride, dilation))
     if any(o <= 0 for o in out):
-        if op == "max_pool1d":
+        if op == "max_pool1d" and not return_indices:
             raise RuntimeError(f"max_pool1d() Invalid computed output size: {min(out)}")
-        dims = "x".join(str(v) for v in (x.shape[1],) + spatial)
-        outs = "x".join(str(v) for v in (x.shape[1],) + out)
+        row = (1,) if nd == 1 else ()  # 1-d pools run as 2-d ones over a (1, L) plane
+        dims = "x".join(str(v) for v in (x.shape[1],) + row + spatial)
+        outs = "x".join(str(v) for v in (x.shape[1],) + row + out)
         raise RuntimeError(f"Given input size: ({dims}). Calculated output size: ({outs}). "
                            f"Output size is too small")
     # high-side padding large enough for ceil_mode's last partial window

@@ -74,6 +74,25 @@ class Function:
     # and the gradient is a real float array; it returns a tuple with one array or None
     # per forward argument, or NotImplemented to fall back to ``backward`` (mixed dtypes).
     _array_backward = None
+    _op_name = "Function"
+    _node_name = "FunctionBackward"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The class's own name, kept for what keys on the op (autocast's op lists, operator
+        # slot names) before a built-in op's class takes its node's name below.
+        cls._op_name = cls.__name__
+        node_name = cls.__dict__.get("_node_name")
+        if node_name is None:
+            node_name = cls.__name__ + ("Backward0" if cls._array_io else "Backward")
+            cls._node_name = node_name
+        if cls._array_io and cls.name is Function.name:
+            # PyTorch's node types are named as their nodes (type(y.grad_fn).__name__ ==
+            # "MulBackward0"; CopySlices for torch::autograd::CopySlices): so are built-in
+            # ops whose node name is static. __qualname__ keeps the class's own name, so the
+            # class still pickles and imports by it. User Functions keep their name (the
+            # class is theirs), their nodes read "<Name>Backward" through name().
+            cls.__name__ = node_name.rsplit("::", 1)[-1]
 
     # -- the ctx API -------------------------------------------------------------------
 
@@ -119,13 +138,10 @@ class Function:
     # -- graph-node API ------------------------------------------------------------------
 
     def name(self) -> str:
-        cls = type(self)
-        return cls.__dict__.get("_node_name") or (
-            cls.__name__ + ("Backward0" if cls._array_io else "Backward")
-        )
+        return self._node_name
 
     def __repr__(self):
-        return f"<{self.name()} object at {id(self):#x}>"
+        return f"<{self.name().rsplit('::', 1)[-1]} object at {id(self):#x}>"
 
     def register_hook(self, hook):
         """Run ``hook(grad_inputs, grad_outputs)`` after this node's backward."""
