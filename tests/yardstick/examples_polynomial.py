@@ -15,7 +15,7 @@ x_np = np.linspace(-math.pi, math.pi, 2000)
 y_np = np.sin(x_np)
 a, b, c, d = 0.1, -0.2, 0.3, -0.1
 learning_rate = 1e-6
-for t in range(2000):
+for t in range(1000):
     y_pred = a + b * x_np + c * x_np ** 2 + d * x_np ** 3
     loss = np.square(y_pred - y_np).sum()
     grad_y_pred = 2.0 * (y_pred - y_np)
@@ -30,10 +30,10 @@ device = torch.device("cpu")
 x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
 y = torch.sin(x)
 a, b, c, d = (torch.tensor(v, device=device, dtype=dtype) for v in (0.1, -0.2, 0.3, -0.1))
-for t in range(2000):
+for t in range(1000):
     y_pred = a + b * x + c * x ** 2 + d * x ** 3
     loss = (y_pred - y).pow(2).sum().item()
-    if t % 500 == 499:
+    if t % 250 == 249:
         print(t, f"{loss:.3f}")
     grad_y_pred = 2.0 * (y_pred - y)
     a -= learning_rate * grad_y_pred.sum()
@@ -43,10 +43,10 @@ for t in range(2000):
 print(f"tensors: y = {a.item():.4f} + {b.item():.4f} x + {c.item():.4f} x^2 + {d.item():.4f} x^3")
 
 a, b, c, d = (torch.tensor(v, dtype=dtype, requires_grad=True) for v in (0.1, -0.2, 0.3, -0.1))
-for t in range(2000):
+for t in range(1000):
     y_pred = a + b * x + c * x ** 2 + d * x ** 3
     loss = (y_pred - y).pow(2).sum()
-    if t % 500 == 499:
+    if t % 250 == 249:
         print(t, f"{loss.item():.3f}")
     loss.backward()
     with torch.no_grad():
@@ -78,11 +78,11 @@ b = torch.full((), -1.0, dtype=dtype, requires_grad=True)
 c = torch.full((), 0.0, dtype=dtype, requires_grad=True)
 d = torch.full((), 0.3, dtype=dtype, requires_grad=True)
 learning_rate = 5e-6
-for t in range(2000):
+for t in range(1000):
     P3 = LegendrePolynomial3.apply
     y_pred = a + b * P3(c + d * x)
     loss = (y_pred - y).pow(2).sum()
-    if t % 500 == 499:
+    if t % 250 == 249:
         print(t, f"{loss.item():.3f}")
     loss.backward()
     with torch.no_grad():
@@ -100,10 +100,10 @@ with torch.no_grad():
     model[0].bias.fill_(0.0)
 loss_fn = torch.nn.MSELoss(reduction="sum")
 learning_rate = 1e-6
-for t in range(2000):
+for t in range(1000):
     y_pred = model(xx)
     loss = loss_fn(y_pred, y)
-    if t % 500 == 499:
+    if t % 250 == 249:
         print(t, f"{loss.item():.3f}")
     model.zero_grad()
     loss.backward()
@@ -148,9 +148,9 @@ class Polynomial3(torch.nn.Module):
 model = Polynomial3()
 criterion = torch.nn.MSELoss(reduction="sum")
 optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
-for t in range(2000):
+for t in range(1000):
     loss = criterion(model(x), y)
-    if t % 500 == 499:
+    if t % 250 == 249:
         print(t, f"{loss.item():.3f}")
     optimizer.zero_grad()
     loss.backward()
@@ -183,9 +183,9 @@ model = DynamicNet()
 print([name for name, _ in model.named_parameters()])
 criterion = torch.nn.MSELoss(reduction="sum")
 optimizer = torch.optim.SGD(model.parameters(), lr=1e-8, momentum=0.9)
-for t in range(3000):
+for t in range(1500):
     loss = criterion(model(x), y)
-    if t % 1000 == 999:
+    if t % 500 == 499:
         print(t, f"{loss.item():.2f}")
     optimizer.zero_grad()
     loss.backward()
