@@ -142,7 +142,7 @@ def _binary_slot(cls, reflected=False):
             return apply_binary(cls, other, self)
         return apply_binary(cls, self, other)
 
-    method.__name__ = "__" + cls.__name__.lower() + "__"
+    method.__name__ = "__" + cls._op_name.lower() + "__"
     return method
 
 
