@@ -417,7 +417,7 @@ def _basic_key(index):
             return (index, Ellipsis)
         return None
     if index is Ellipsis:
-        return index
+        return (index,)
     if kind is tuple:
         ellipsis = False
         for item in index:
