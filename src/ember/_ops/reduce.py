@@ -32,6 +32,11 @@ from ._vector_norm import norm
 # ---------------------------------------------------------------------------
 
 
+_add_reduce = np.add.reduce
+_max_reduce = np.maximum.reduce
+_min_reduce = np.minimum.reduce
+
+
 class Sum(Function):
     _array_io = True
 
@@ -43,7 +48,10 @@ class Sum(Function):
         if np_dtype is not None and np_dtype != x.dtype:
             x = x.astype(np_dtype)
         x, back = acc(x)
-        out = x.sum(axis=axis_arg(dims, x.ndim), keepdims=keepdim)
+        if type(x) is np.ndarray:  # the ufunc itself, without ndarray.sum's Python layer
+            out = _add_reduce(x, axis_arg(dims, x.ndim), None, None, keepdim)
+        else:
+            out = x.sum(axis=axis_arg(dims, x.ndim), keepdims=keepdim)
         return out.astype(back) if back is not None else out
 
     @staticmethod
@@ -142,7 +150,11 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 
     """
     if dim is None and dtype is None and out is None:
         # the common full sum: no dim normalisation, no dtype lookup
-        ndim = input._data.ndim
+        x = input._data
+        if (type(x) is np.ndarray and x.dtype.kind == "f" and x.dtype.itemsize >= 4
+                and not (input._requires_grad and _grad_enabled[0])):
+            return _make(_add_reduce(x, None))  # nothing to record: the reduction alone
+        ndim = x.ndim
         dims = _ALL_DIMS[ndim] if ndim < len(_ALL_DIMS) else tuple(range(ndim))
         return Sum.apply(input, dims, keepdim, None)
     fn = Sum if dim is None else named(Sum, "SumBackward1")
@@ -241,6 +253,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 
 def _check_nonempty(name, shape, dims, all_dims):
     """PyTorch's errors for reducing over an empty dim without identity."""
+    if 0 not in shape:  # the common case, without the generator below
+        return
     if not builtins.any(shape[d] == 0 for d in dims) and not (all_dims and 0 in shape):
         return
     if all_dims:
@@ -301,10 +315,10 @@ def amin(input, dim=(), keepdim=False, *, out=None):
 
 def _arg_extreme(x, dim, largest):
     """Index of the first extreme along ``dim`` (NaN counts as the extreme), keepdims."""
-    xp = xp_of(x)
     if x.dtype.kind == "b":
         x = x.view(np.uint8)
-    return (xp.argmax if largest else xp.argmin)(x, axis=dim, keepdims=True)
+    # the array's method: np.argmax's Python wrapper costs more than a small argmax
+    return (x.argmax if largest else x.argmin)(axis=dim, keepdims=True)
 
 
 def _select_along(name, input, dim, keepdim, largest):
@@ -337,6 +351,11 @@ def _max_min(name, input, dim, keepdim, other):
     if dim is None:
         if keepdim:
             raise TypeError(f"{name}() received an invalid combination of arguments")
+        x = input._data
+        if (type(x) is np.ndarray and x.size and x.dtype.kind != "V"
+                and not (input._requires_grad and _grad_enabled[0])):
+            # nothing to record: the reduction alone (Extreme's no-grad forward)
+            return _make((_max_reduce if name == "max" else _min_reduce)(x, None))
         dims = tuple(range(input._data.ndim))
         _check_nonempty(name, input._data.shape, dims, True)
         node = "MaxBackward1" if name == "max" else "MinBackward1"
