@@ -567,6 +567,7 @@ class _Concat(Function):
     other family's internals)."""
 
     _array_io = True
+    _node_name = "CatBackward0"
 
     @staticmethod
     def forward(ctx, dim, *arrays):

@@ -23,6 +23,7 @@ class _GatherRows(Function):
     """``table[index]`` for an integer index array of any shape."""
 
     _array_io = True
+    _node_name = "EmbeddingBackward0"
 
     @staticmethod
     def forward(ctx, table, index):
@@ -39,6 +40,7 @@ class _ScatterAddRows(Function):
     """Rows of ``values`` summed into a zero table at ``index`` (the gather's adjoint)."""
 
     _array_io = True
+    _node_name = "EmbeddingDenseBackwardBackward0"  # embedding's gradient, under create_graph
 
     @staticmethod
     def forward(ctx, values, index, rows):

@@ -73,6 +73,7 @@ class _BackwardHookFn(Function):
     the node full backward hooks sit on, at the module's inputs and at its outputs."""
 
     _array_io = True
+    _node_name = "BackwardHookFunctionBackward"  # PyTorch's is a Python Function
 
     @staticmethod
     def forward(ctx, callback, *arrays):

@@ -47,6 +47,7 @@ class _MatrixExp(Function):
     gradient, read off the exp of the block matrix [[A^T, G], [0, A^T]]."""
 
     _array_io = True
+    _node_name = "LinalgMatrixExpBackward0"
 
     @staticmethod
     def forward(ctx, a):

@@ -24,6 +24,7 @@ class _FlatCat(Function):
     """Concatenation of flattened tensors; the gradient is split back into their shapes."""
 
     _array_io = True
+    _node_name = "CatBackward0"  # parameters_to_vector's cat, as PyTorch's
 
     @staticmethod
     def forward(ctx, *arrays):
