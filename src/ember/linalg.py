@@ -234,7 +234,7 @@ class _IdentityPower(Function):
     """A^0: identity matrices of A's shape; the gradient is zero (not None), as PyTorch."""
 
     _array_io = True
-    _node_name = "CopyBackwards"  # PyTorch copies an identity into A's shape
+    _node_name = "torch::autograd::CopyBackwards"  # PyTorch copies an identity into A's shape
 
     @staticmethod
     def forward(ctx, a):

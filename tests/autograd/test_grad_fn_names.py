@@ -584,3 +584,32 @@ def _op_params():
 @pytest.mark.parametrize("fn", _op_params())
 def test_op_node_names(fn):
     assert describe(_run(fn, ember)) == describe(_run(fn, torch))
+
+
+INPLACE_CASES = [
+    ("elu_", lambda L, F, t: F.elu(t, inplace=True)),
+    ("celu_", lambda L, F, t: F.celu(t, inplace=True)),
+    ("selu_", lambda L, F, t: F.selu(t, inplace=True)),
+    ("leaky_relu_", lambda L, F, t: F.leaky_relu(t, inplace=True)),
+    ("threshold_", lambda L, F, t: F.threshold(t, 0.1, 0.0, inplace=True)),
+    ("rrelu_eval", lambda L, F, t: F.rrelu(t)),
+    ("rrelu_eval_", lambda L, F, t: F.rrelu(t, inplace=True)),
+    ("rrelu_train_", lambda L, F, t: F.rrelu(t, training=True, inplace=True)),
+    ("relu_", lambda L, F, t: F.relu(t, inplace=True)),
+    ("mish_", lambda L, F, t: F.mish(t, inplace=True)),
+    ("clamp_min_", lambda L, F, t: t.clamp_min_(0)),
+    ("tril_", lambda L, F, t: t.tril_()),
+    ("copy_", lambda L, F, t: t.copy_(L.ones(4, 5, dtype=L.float64))),
+    ("fill_diagonal_", lambda L, F, t: t.fill_diagonal_(1.0)),
+]
+
+
+@pytest.mark.parametrize("fn", [pytest.param(fn, id=name) for name, fn in INPLACE_CASES])
+def test_inplace_node_names(fn):
+    """In-place forms record PyTorch's nodes for them (EluBackward1, CopySlices, ...)."""
+    names = []
+    for lib in (ember, torch):
+        x = lib.tensor(_ARRAYS["x"], requires_grad=True)
+        out = fn(lib, lib.nn.functional, x.clone())
+        names.append((out.grad_fn.name(), type(out.grad_fn).__name__))
+    assert names[0] == names[1]

@@ -44,7 +44,7 @@ class CopyFrom(Function):
     sums it over broadcast dims and casts it to src's dtype)."""
 
     _array_io = True
-    _node_name = "CopyBackwards"
+    _node_name = "torch::autograd::CopyBackwards"
 
     @staticmethod
     def forward(ctx, x, src):

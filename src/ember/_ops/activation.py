@@ -21,6 +21,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._activation_fused import Glu, Mish, PreluKernel
 from ._inplace import apply_inplace
+from ._select import named
 from ._softmax import LogSoftmax, Softmax, _prepare_softmax, _require_float
 from ._util import Tensor, _make, type_name, wrap_dim, xp_of
 
@@ -155,6 +156,15 @@ class RreluWithNoise(_Piecewise):
         return x * slope, slope
 
 
+# In-place forms under PyTorch's names for them (elu_ records EluBackward1, ...); rrelu in
+# eval is a leaky relu recorded as RreluWithNoise.
+_ThresholdInplace = named(Threshold, "ThresholdBackward1")
+_LeakyReluInplace = named(LeakyRelu, "LeakyReluBackward1")
+_RreluInplace = named(RreluWithNoise, "RreluWithNoiseBackward1")
+_RreluEval = named(LeakyRelu, "RreluWithNoiseBackward0")
+_RreluEvalInplace = named(LeakyRelu, "RreluWithNoiseBackward1")
+
+
 class Hardsigmoid(_Piecewise):
     @staticmethod
     def kernel(xp, x):
@@ -219,6 +229,10 @@ class Elu(Function):
 
 class Celu(Elu):
     """celu as elu with ``input_scale = 1 / alpha``, under PyTorch's node name."""
+
+
+_EluInplace = named(Elu, "EluBackward1")
+_CeluInplace = named(Celu, "CeluBackward1")
 
 
 class Softplus(Function):
@@ -430,11 +444,12 @@ def _negative_slope_inplace(input, result, slope, inplace, kind):
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    return _inplace_or_not(input, Threshold.apply(input, threshold, value), inplace)
+    node = _ThresholdInplace if inplace else Threshold
+    return _inplace_or_not(input, node.apply(input, threshold, value), inplace)
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
-    return apply_inplace(input, Threshold.apply(input, threshold, value))
+    return apply_inplace(input, _ThresholdInplace.apply(input, threshold, value))
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -463,7 +478,8 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     _require_float(input._data, "leaky_relu_cpu")
-    return _negative_slope_inplace(input, LeakyRelu.apply(input, negative_slope),
+    node = _LeakyReluInplace if inplace else LeakyRelu
+    return _negative_slope_inplace(input, node.apply(input, negative_slope),
                                    negative_slope, inplace, "leaky_relu")
 
 
@@ -497,9 +513,12 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
         from .random import rand  # the default generator, so manual_seed reproduces it
 
         uniform = rand(input.shape, dtype=input.dtype, device=input.device)._data
-        return _inplace_or_not(input, RreluWithNoise.apply(input, uniform, lower, upper),
-                               inplace)
-    return leaky_relu(input, (lower + upper) / 2, inplace)
+        node = _RreluInplace if inplace else RreluWithNoise
+        return _inplace_or_not(input, node.apply(input, uniform, lower, upper), inplace)
+    _require_float(input._data, "leaky_relu_cpu")
+    node = _RreluEvalInplace if inplace else _RreluEval
+    slope = (lower + upper) / 2
+    return _negative_slope_inplace(input, node.apply(input, slope), slope, inplace, "leaky_relu")
 
 
 def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
@@ -509,7 +528,8 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _require_float(input._data, "elu_cpu")
-    return _negative_slope_inplace(input, Elu.apply(input, alpha, 1.0, 1.0), alpha, inplace,
+    node = _EluInplace if inplace else Elu
+    return _negative_slope_inplace(input, node.apply(input, alpha, 1.0, 1.0), alpha, inplace,
                                    "elu")
 
 
@@ -523,7 +543,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     _require_float(input._data, "elu_cpu")
-    return _inplace_or_not(input, Elu.apply(input, _SELU_ALPHA, _SELU_SCALE, 1.0), inplace)
+    node = _EluInplace if inplace else Elu
+    return _inplace_or_not(input, node.apply(input, _SELU_ALPHA, _SELU_SCALE, 1.0), inplace)
 
 
 def selu_(input: Tensor) -> Tensor:
@@ -534,7 +555,8 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     _require_float(input._data, "elu_cpu")
-    return _negative_slope_inplace(input, Celu.apply(input, alpha, 1.0, 1.0 / alpha), alpha,
+    node = _CeluInplace if inplace else Celu
+    return _negative_slope_inplace(input, node.apply(input, alpha, 1.0, 1.0 / alpha), alpha,
                                    inplace, "elu")
 
 
