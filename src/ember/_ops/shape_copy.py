@@ -302,7 +302,38 @@ def _is_legacy_empty(array):
     return array.ndim == 1 and array.shape[0] == 0
 
 
+def _plain_arrays(tensors):
+    """The NumPy arrays of ``tensors`` when they are plain Tensors of one dtype with nothing
+    to record and none a legacy empty (1-d, size 0); None otherwise."""
+    record = _grad_enabled[0]
+    arrays = []
+    dtype = None
+    for tensor in tensors:
+        if type(tensor) is not Tensor:
+            return None
+        array = tensor._data
+        if type(array) is not np.ndarray or (record and tensor._requires_grad):
+            return None
+        if dtype is None:
+            dtype = array.dtype
+        elif array.dtype != dtype or (array.ndim == 1 and not array.shape[0]):
+            return None
+        arrays.append(array)
+    if arrays and arrays[0].ndim == 1 and not arrays[0].shape[0]:
+        return None
+    return arrays
+
+
 def cat(tensors, dim=0, *, out=None):
+    if out is None and type(dim) is int and type(tensors) in (list, tuple) and tensors:
+        arrays = _plain_arrays(tensors)
+        if arrays is not None:
+            # Nothing to record or promote: NumPy's concatenate alone. Anything it refuses
+            # (shapes, 0-d, dim) takes the general path below for PyTorch's errors.
+            try:
+                return _make(np.concatenate(arrays, axis=dim))
+            except (ValueError, TypeError, IndexError):
+                pass
     tensors = list(tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
