@@ -37,6 +37,13 @@ _max_reduce = np.maximum.reduce
 _min_reduce = np.minimum.reduce
 
 
+def _plain_float(input, x):
+    """Whether ``input`` (array ``x``) is a float32/float64 NumPy tensor with nothing to
+    record: its reductions then are the NumPy ufunc's alone (no Function, no dtype cast)."""
+    return (type(x) is np.ndarray and x.dtype.kind == "f" and x.dtype.itemsize >= 4
+            and not (input._requires_grad and _grad_enabled[0]))
+
+
 class Sum(Function):
     _array_io = True
 
@@ -83,7 +90,10 @@ class Mean(Function):
             x = x.astype(np_dtype)
         x, back = acc(x)
         # sum / count: what ndarray.mean does, minus its Python-level overhead.
-        out = x.sum(axis=axis_arg(dims, x.ndim), keepdims=keepdim)
+        if type(x) is np.ndarray:
+            out = _add_reduce(x, axis_arg(dims, x.ndim), None, None, keepdim)
+        else:
+            out = x.sum(axis=axis_arg(dims, x.ndim), keepdims=keepdim)
         if count:
             out = out / count
         else:  # PyTorch quietly gives nan for an empty mean
@@ -148,12 +158,13 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 
         >>> ember.tensor([[1, 2], [3, 4]]).sum(0)
         tensor([4, 6])
     """
+    x = input._data
+    if dtype is None and out is None and _plain_float(input, x):
+        # nothing to record: the reduction alone
+        axis = None if dim is None else axis_arg(reduce_dims(dim, x.ndim), x.ndim)
+        return _make(_add_reduce(x, axis, None, None, keepdim))
     if dim is None and dtype is None and out is None:
         # the common full sum: no dim normalisation, no dtype lookup
-        x = input._data
-        if (type(x) is np.ndarray and x.dtype.kind == "f" and x.dtype.itemsize >= 4
-                and not (input._requires_grad and _grad_enabled[0])):
-            return _make(_add_reduce(x, None))  # nothing to record: the reduction alone
         ndim = x.ndim
         dims = _ALL_DIMS[ndim] if ndim < len(_ALL_DIMS) else tuple(range(ndim))
         return Sum.apply(input, dims, keepdim, None)
@@ -165,6 +176,12 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001 
 def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Mean over ``dim``. Integer inputs raise unless ``dtype`` gives a float type (PyTorch
     never silently picks one); the mean of nothing is nan."""
+    x = input._data
+    if dtype is None and out is None and _plain_float(input, x):
+        dims = reduce_dims(dim, x.ndim)
+        count = reduced_numel(x.shape, dims)
+        if count:  # nothing to record: sum / count, as Mean's forward
+            return _make(_add_reduce(x, axis_arg(dims, x.ndim), None, None, keepdim) / count)
     fn = Mean if dim is None else _MEAN_DIM
     result = fn.apply(input, reduce_dims(dim, input._data.ndim), keepdim, np_dtype_of(dtype))
     return write_out(result, out, "mean")
