@@ -351,7 +351,9 @@ def _select_along(name, input, dim, keepdim, largest):
     if input._requires_grad and _grad_enabled[0]:
         node = "MaxBackward0" if largest else "MinBackward0"
         values = take_along(input, indices, d, squeeze=not keepdim, node_name=node)
-    else:  # nothing to record: NumPy's own max is cheaper than gathering
+    elif type(x) is np.ndarray:  # nothing to record: the ufunc is cheaper than gathering
+        values = _make((_max_reduce if largest else _min_reduce)(x, d, None, None, keepdim))
+    else:
         values = _make((x.max if largest else x.min)(axis=d, keepdims=keepdim))
     if not keepdim:
         indices = indices.reshape(values._data.shape)
