@@ -94,6 +94,13 @@ REDUCE = [
     ("argmin_dim_keepdim", lambda L, x: x.argmin(1, keepdim=True)),
     ("flip_last", lambda L, x: x.flip(-1)),
     ("flip_two", lambda L, x: L.flip(x, [0, 2])),
+    ("sum_dims", lambda L, x: x.sum((0, 2))),
+    ("mean_dim_keepdim", lambda L, x: x.mean(-1, keepdim=True)),
+    ("max_dim", lambda L, x: x.max(1)),
+    ("min_dim_keepdim", lambda L, x: x.min(0, keepdim=True)),
+    ("cat_dim1", lambda L, x: L.cat([x, x * 2.0], 1)),
+    ("cat_negative_dim", lambda L, x: L.cat((x, x[..., :1]), dim=-1)),
+    ("cat_legacy_empty", lambda L, x: L.cat([x, L.zeros(0)])),
 ]
 
 
@@ -107,7 +114,9 @@ def test_reductions_and_flip(name, fn, grad):
 
 
 @pytest.mark.parametrize("fn", [lambda L, x: x.max(), lambda L, x: x.argmax(),
-                                lambda L, x: x.flip(0, 0)])
+                                lambda L, x: x.flip(0, 0), lambda L, x: x.sum(2),
+                                lambda L, x: L.cat([x, x.t()]), lambda L, x: L.cat([x, x], 2),
+                                lambda L, x: L.cat([x, x[0, 0]])])
 def test_reduction_errors(fn):
     check_raises(fn, np.zeros((0, 3), np.float32))
 
