@@ -113,8 +113,6 @@ def _xfail(reason):
 RESAMPLE = _xfail("resample.py: interpolate and pad build UpsampleBackward0 nodes (two for "
                   "2-d); PyTorch has one node per mode (UpsampleBilinear2DBackward0, "
                   "ReflectionPad2DBackward0, ...)")
-PIXEL_SHUFFLE = _xfail("resample.py: pixel_shuffle is a view/permute composite; PyTorch has "
-                       "PixelShuffleBackward0")
 GROUP_NORM = _xfail("norm.py: group_norm ends in a view of NativeGroupNormBackward0; "
                     "PyTorch's node takes input, weight and bias directly")
 INSTANCE_NORM = _xfail("norm.py: instance_norm is one NativeBatchNormBackward0 node; "
@@ -351,6 +349,9 @@ OP_CASES = [
     ("pad_replicate", lambda L, F, I: F.pad(I.v2, (1, 2, 1, 0), mode="replicate")),
     ("pad_circular", lambda L, F, I: F.pad(I.v2, (1, 2, 1, 0), mode="circular")),
     ("pixel_shuffle", lambda L, F, I: F.pixel_shuffle(I.k2, 1)),
+    ("pixel_shuffle_2", lambda L, F, I: F.pixel_shuffle(I.k2.transpose(0, 1), 2)),
+    ("pixel_unshuffle", lambda L, F, I: F.pixel_unshuffle(I.v2, 2)),
+    ("channel_shuffle", lambda L, F, I: F.channel_shuffle(I.k2.transpose(0, 1), 2)),
     # convolution and normalisation
     ("conv2d", lambda L, F, I: F.conv2d(I.v2, I.k2, I.b4)),
     ("conv2d_nobias", lambda L, F, I: F.conv2d(I.v2, I.k2, padding=1)),
@@ -554,7 +555,7 @@ OP_XFAILS = {
     "interpolate_bicubic": RESAMPLE, "interpolate_trilinear": RESAMPLE,
     "interpolate_nearest_exact": RESAMPLE, "interpolate_area": RESAMPLE,
     "pad_reflect": RESAMPLE, "pad_replicate": RESAMPLE, "pad_circular": RESAMPLE,
-    "pixel_shuffle": PIXEL_SHUFFLE, "group_norm": GROUP_NORM, "instance_norm": INSTANCE_NORM,
+    "group_norm": GROUP_NORM, "instance_norm": INSTANCE_NORM,
     "matmul_batched": MATMUL_ND, "linear": LINEAR_T,
     "linear_nobias": LINEAR_T, "linear_3d": LINEAR_3D, "einsum": EINSUM,
     "grid_sample": GRID, "affine_grid": GRID,

@@ -439,3 +439,18 @@ GRID_ERRORS = [
                          ids=[e[0] for e in GRID_ERRORS])
 def test_grid_errors(fn, shape_a, shape_b, match):
     check_raises(fn, randn(*shape_a), randn(*shape_b), match=match)
+
+
+@pytest.mark.parametrize("name, args, shape", [
+    ("pixel_shuffle", (2,), (2, 8, 3, 5)), ("pixel_shuffle", (3,), (9, 2, 4)),
+    ("pixel_unshuffle", (2,), (2, 3, 4, 6)), ("pixel_unshuffle", (2,), (1, 2, 3, 4, 2)),
+    ("channel_shuffle", (3,), (2, 6, 3)), ("channel_shuffle", (2,), (1, 4, 2, 3)),
+])
+def test_shuffles_are_one_node_with_double_backward(name, args, shape):
+    """pixel_shuffle/unshuffle and channel_shuffle are single nodes whose backward is the
+    inverse shuffle: values, gradients and second-order gradients as PyTorch's."""
+    x = np.random.default_rng(0).standard_normal(shape)
+    fn = getattr(ember.nn.functional, name)
+    check(lambda lib, t: getattr(lib.nn.functional, name)(t, *args), x.astype(np.float32))
+    assert ember.autograd.gradgradcheck(lambda t: fn(t, *args),
+                                        (ember.tensor(x, requires_grad=True),))

@@ -449,6 +449,71 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 # ---------------------------------------------------------------------------
 
 
+# -- shuffles: one node each, as PyTorch's (PixelShuffleBackward0, ...); each one's
+# backward is its inverse shuffle, so double backward works ---------------------------------
+
+
+def _pixel_shuffled(x, r):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r), a C-contiguous copy."""
+    *batch, channels, height, width = x.shape
+    nb = len(batch)
+    out = x.reshape(*batch, channels // (r * r), r, r, height, width)
+    out = out.transpose(*range(nb + 1), nb + 3, nb + 1, nb + 4, nb + 2)
+    return out.reshape(*batch, channels // (r * r), height * r, width * r)
+
+
+def _pixel_unshuffled(x, r):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W), a C-contiguous copy."""
+    *batch, channels, height, width = x.shape
+    nb = len(batch)
+    out = x.reshape(*batch, channels, height // r, r, width // r, r)
+    out = out.transpose(*range(nb + 1), nb + 2, nb + 4, nb + 1, nb + 3)
+    return out.reshape(*batch, channels * r * r, height // r, width // r)
+
+
+class PixelShuffle(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, r):
+        ctx.r = r
+        return _pixel_shuffled(x, r)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return PixelUnshuffle.apply(grad, ctx.r), None
+
+
+class PixelUnshuffle(Function):
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, r):
+        ctx.r = r
+        return _pixel_unshuffled(x, r)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return PixelShuffle.apply(grad, ctx.r), None
+
+
+class ChannelShuffle(Function):
+    """(N, g*k, *) -> (N, k*g, *): channel j*g + i of the output is channel i*k + j."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, groups):
+        batch, channels, *rest = x.shape
+        ctx.inverse_groups = channels // groups
+        out = x.reshape(batch, groups, channels // groups, *rest).swapaxes(1, 2)
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ChannelShuffle.apply(grad, ctx.inverse_groups), None
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C*r*r, H, W) -> (*, C, H*r, W*r)."""
     r = int(upscale_factor)
@@ -463,11 +528,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
             "pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
             f"square of upscale_factor, but input.size(-3)={channels} is not divisible by "
             f"{r * r}")
-    nb = len(batch)
-    out = input.reshape(*batch, channels // (r * r), r, r, height, width)
-    order = list(range(nb + 1)) + [nb + 3, nb + 1, nb + 4, nb + 2]
-    out = out.permute(*order)
-    return out.reshape(*batch, channels // (r * r), height * r, width * r)
+    return PixelShuffle.apply(input, r)
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
@@ -485,11 +546,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     if width % r:
         raise RuntimeError("pixel_unshuffle expects width to be divisible by downscale_factor, "
                            f"but input.size(-1)={width} is not divisible by {r}")
-    nb = len(batch)
-    out = input.reshape(*batch, channels, height // r, r, width // r, r)
-    order = list(range(nb + 1)) + [nb + 2, nb + 4, nb + 1, nb + 3]
-    out = out.permute(*order)
-    return out.reshape(*batch, channels * r * r, height // r, width // r)
+    return PixelUnshuffle.apply(input, r)
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:
@@ -506,8 +563,7 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     if channels % groups:
         raise RuntimeError(f"Number of channels must be divisible by groups. Got {channels} "
                            f"channels and {groups} groups.")
-    out = input.reshape(batch, groups, channels // groups, *rest).transpose(1, 2)
-    return out.reshape(input.shape)
+    return ChannelShuffle.apply(input, groups)
 
 
 native_channel_shuffle = channel_shuffle
