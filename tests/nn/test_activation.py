@@ -90,6 +90,18 @@ def test_unary_empty_and_noncontiguous(name):
     check(lambda lib, x: UNARY[name](lib, x.t()), spread(4, 6))
 
 
+@pytest.mark.parametrize("name", ["softmax_-1", "log_softmax", "softmin"])
+def test_softmax_empty_reduced_dim(name):
+    check(UNARY[name], np.zeros((3, 0), np.float32))
+
+    def unrecorded(lib, x):
+        with lib.no_grad():
+            return UNARY[name](lib, x)
+
+    check(unrecorded, np.zeros((3, 0), np.float32), grad=False)
+    check(unrecorded, spread(3, 4), grad=False)
+
+
 @pytest.mark.parametrize("name", ["relu", "elu", "selu", "gelu", "softplus", "softmax_0",
                                   "log_softmax_0", "hardswish", "logsigmoid", "tanh"])
 def test_unary_scalar(name):

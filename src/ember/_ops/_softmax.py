@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
+from .._backend import autocast_state
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._util import _make, float_np, type_name, wrap_dim, xp_of
+
+_autocast = autocast_state.ACTIVE
 
 
 def _as_float(x):
@@ -25,14 +30,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        xp = xp_of(x)
-        x = _as_float(x)
-        if x.ndim == 0:
-            out = xp.ones_like(x)
-        else:
-            out = x - x.max(axis=dim, keepdims=True)
-            xp.exp(out, out=out)
-            out /= out.sum(axis=dim, keepdims=True)
+        out = _softmax_array(_as_float(x), dim)
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out
@@ -72,16 +70,50 @@ class LogSoftmax(Function):
         return grad - out.exp() * grad.sum(dim, keepdim=True), None
 
 
+def _softmax_array(x, dim):
+    """exp(x - max) / sum, max-shifted along ``dim``."""
+    if x.ndim and not x.shape[dim]:
+        return x.copy()  # nothing to normalise over (the max below has no identity)
+    if type(x) is np.ndarray:
+        if x.ndim == 0:
+            return np.ones_like(x)
+        # the ufuncs' reduce directly: ndarray.max/sum add a Python wrapper each
+        out = x - np.maximum.reduce(x, dim, None, None, True)
+        np.exp(out, out=out)
+        out /= np.add.reduce(out, dim, None, None, True)
+        return out
+    xp = xp_of(x)
+    if x.ndim == 0:
+        return xp.ones_like(x)
+    out = x - x.max(axis=dim, keepdims=True)
+    xp.exp(out, out=out)
+    out /= out.sum(axis=dim, keepdims=True)
+    return out
+
+
 def _log_softmax_array(x, dim):
     """x - logsumexp(x, dim) in one max-shifted pass (also used by cross_entropy)."""
     xp = xp_of(x)
     if x.ndim == 0:
         return xp.zeros_like(x)
-    shifted = x - x.max(axis=dim, keepdims=True)
     if x.shape[dim] == 0:
+        return x.copy()  # nothing to normalise over (the max has no identity)
+    if xp is np:
+        shifted = x - np.maximum.reduce(x, dim, None, None, True)
+        shifted -= np.log(np.add.reduce(np.exp(shifted), dim, None, None, True))
         return shifted
+    shifted = x - x.max(axis=dim, keepdims=True)
     shifted -= xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
     return shifted
+
+
+def _unrecorded_softmax(input, dim, log):
+    """softmax/log_softmax of a Tensor autograd does not record (no grad needed, no
+    autocast), without the Function; None when the Function must run."""
+    if (input._requires_grad and _grad_enabled[0]) or _autocast[0] is not None:
+        return None
+    x = _as_float(input._data)
+    return _make(_log_softmax_array(x, dim) if log else _softmax_array(x, dim))
 
 
 def _softmax_dim(name, ndim, stacklevel):

@@ -22,7 +22,8 @@ from ..autograd.grad_mode import _grad_enabled
 from ._activation_fused import Glu, Mish, PreluKernel
 from ._inplace import apply_inplace
 from ._select import named
-from ._softmax import LogSoftmax, Softmax, _prepare_softmax, _require_float
+from ._softmax import (LogSoftmax, Softmax, _prepare_softmax, _require_float,
+                       _unrecorded_softmax)
 from ._util import Tensor, _make, type_name, wrap_dim, xp_of
 
 try:  # the clip ufunc itself: np.clip's Python wrapper costs ~3 us per call
@@ -648,7 +649,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     input, dim = _prepare_softmax(input, dim, dtype, "softmax", _stacklevel)
-    return Softmax.apply(input, dim)
+    plain = _unrecorded_softmax(input, dim, False)
+    return plain if plain is not None else Softmax.apply(input, dim)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
@@ -659,7 +661,8 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype=None) -> Tensor:
     input, dim = _prepare_softmax(input, dim, dtype, "log_softmax", _stacklevel)
-    return LogSoftmax.apply(input, dim)
+    plain = _unrecorded_softmax(input, dim, True)
+    return plain if plain is not None else LogSoftmax.apply(input, dim)
 
 
 def tanh(input: Tensor) -> Tensor:
