@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
-from .._backend import result_np
+import numpy as np
+
+from .._backend import autocast_state, result_np
 from ..autograd.function import Function
+from ..autograd.grad_mode import _grad_enabled
 from ._elementwise import _out, _promote, inplace_of
 from ._util import Tensor, _make, type_name, xp_of
+
+_autocast = autocast_state.ACTIVE
 
 
 class Where(Function):
@@ -195,11 +200,35 @@ def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's nam
     """Limit input to [min, max]; bounds are numbers or tensors; min > max gives max."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if out is None:
+        plain = _unrecorded_clamp(input, min, max)
+        if plain is not None:
+            return plain
     scalar_bounds = not isinstance(min, Tensor) and not isinstance(max, Tensor)
     return _out((_ClampScalar if scalar_bounds else Clamp).apply(input, min, max), out)
 
 
 clip = clamp
+
+_NUMBER_BOUND = (int, float, type(None))
+
+
+def _unrecorded_clamp(input, low, high):
+    """clamp of a float NumPy tensor between Python numbers with nothing to record, as
+    two ufunc calls (the numbers keep the tensor's dtype); None for every other case."""
+    if (type(low) not in _NUMBER_BOUND or type(high) not in _NUMBER_BOUND
+            or not isinstance(input, Tensor) or _autocast[0] is not None
+            or (input._requires_grad and _grad_enabled[0])):
+        return None
+    x = input._data
+    if type(x) is not np.ndarray or x.dtype.kind != "f":
+        return None
+    if low is None:
+        return _make(np.minimum(x, high))
+    result = np.maximum(x, low)
+    if high is not None:
+        np.minimum(result, high, out=result)
+    return _make(result)
 
 
 def clamp_min(input, min):  # noqa: A002
