@@ -51,6 +51,36 @@ def test_no_grad_mode(name, fn):
     check(under_no_grad, X)
 
 
+# distinct values (PyTorch's order among equal values is its kernel's, not positional)
+SMALL = np.array([[1.0, 3.0, 2.5, np.nan, -0.5, 0.0, 3.5, 1.5],
+                 [2.0, 2.2, 2.4, 2.6, 1.0, 1.2, 5.0, 5.5]], np.float32)
+WIDE = randn(3, 100)
+
+TOPK = [
+    ("largest", lambda L, x: L.topk(x, 3, 1), SMALL),
+    ("smallest", lambda L, x: L.topk(x, 3, largest=False), SMALL),
+    ("dim0", lambda L, x: x.topk(1, 0), SMALL),
+    ("k_all", lambda L, x: L.topk(x, 8), SMALL),
+    ("k_zero", lambda L, x: L.topk(x, 0), SMALL),
+    ("wide_partition", lambda L, x: L.topk(x, 5), WIDE),
+    ("wide_smallest", lambda L, x: L.topk(x, 7, -1, False), WIDE),
+]
+
+
+@pytest.mark.parametrize("grad", [True, False], ids=["grad", "nograd"])
+@pytest.mark.parametrize("name,fn,values", TOPK, ids=[row[0] for row in TOPK])
+def test_topk(name, fn, values, grad):
+    check(fn, values, grad=grad)
+
+
+def test_topk_integers_and_contiguous_indices():
+    ints = np.array([[4, 1, 5, 9, 0, 8], [3, 7, 2, -3, 6, 1]], np.int64)
+    check(lambda L, x: L.topk(x, 2), ints, grad=False)
+    check(lambda L, x: L.topk(x, 4, largest=False), ints, grad=False)
+    values, indices = ember.topk(ember.tensor(SMALL), 3)
+    assert values.is_contiguous() and indices.is_contiguous()
+
+
 def test_integer_inputs():
     ints = np.array([[-3, 0, 2], [5, 1, -1]], np.int64)
     check(lambda L, x: L.clamp(x, 0, 2), ints, grad=False)

@@ -13,9 +13,13 @@ import builtins
 
 import numpy as np
 
+from .._backend import autocast_state
 from ..autograd.function import Function
+from ..autograd.grad_mode import _grad_enabled
 from ._select import RETURN_TYPES, const, named, numpy_aliases, take_along, write_out
 from ._util import Tensor, _make, type_name, wrap_dim, xp_of
+
+_autocast = autocast_state.ACTIVE
 
 
 def _stable_argsort(x, dim, descending):
@@ -28,9 +32,10 @@ def _stable_argsort(x, dim, descending):
         return xp.argsort(x, axis=dim, kind="stable")
     n = x.shape[dim]
     # Sort the reversed array ascending, then reverse: descending values, and among equals
-    # the original order is restored.
-    order = xp.argsort(xp.flip(x, axis=dim), axis=dim, kind="stable")
-    return (n - 1) - xp.flip(order, axis=dim)
+    # the original order is restored. (A reversing slice: xp.flip's wrapper costs ~1.5 us.)
+    reverse = (slice(None),) * dim + (slice(None, None, -1),)
+    order = xp.argsort(x[reverse], axis=dim, kind="stable")
+    return (n - 1) - order[reverse]
 
 
 def _one_d(fn, input, dim, *args):
@@ -82,7 +87,7 @@ def _topk(input, dim, k, largest, sorted_):
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     xp = xp_of(x)
-    if 0 < k < n // 2:
+    if 0 < k < n // 2 and n > 64:
         # Partial selection (O(n)) of the k candidates, then sort only those: by value,
         # equal values by position.
         data = x.view(np.uint8) if x.dtype.kind == "b" else x
@@ -94,8 +99,13 @@ def _topk(input, dim, k, largest, sorted_):
         indices = xp.take_along_axis(candidates, order, axis=dim)
     else:
         indices = _stable_argsort(x, dim, largest)
-        indices = xp.take(indices, xp.arange(k), axis=dim) if k != n else indices
-    values = take_along(input, indices, dim, node_name="TopkBackward0")
+        if k != n:  # the first k, copied out (contiguous, as PyTorch's indices)
+            indices = indices[(slice(None),) * dim + (slice(0, k),)].copy()
+    if ((input._requires_grad and _grad_enabled[0]) or type(x) is not np.ndarray
+            or _autocast[0] is not None):
+        values = take_along(input, indices, dim, node_name="TopkBackward0")
+    else:  # nothing to record: the values straight from the indices
+        values = _make(np.take_along_axis(x, indices, dim))
     return values, _make(indices.astype(np.int64, copy=False))
 
 
