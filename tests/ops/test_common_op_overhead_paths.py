@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ember
-from oracle import check, randn
+from oracle import check, check_raises, randn
 
 X = randn(3, 5)
 
@@ -79,6 +79,33 @@ def test_topk_integers_and_contiguous_indices():
     check(lambda L, x: L.topk(x, 4, largest=False), ints, grad=False)
     values, indices = ember.topk(ember.tensor(SMALL), 3)
     assert values.is_contiguous() and indices.is_contiguous()
+
+
+GATHER_INDEX = np.array([[0, 4, 4], [1, 0, 2]], np.int64)
+
+INDEXING = [
+    ("gather", lambda L, x, i: L.gather(x, 1, i)),
+    ("gather_dim0", lambda L, x, i: x.gather(0, i[:, :2] % 3)),
+    ("gather_repeats_grad_accumulates", lambda L, x, i: L.gather(x, 1, i * 0)),
+    ("index_select", lambda L, x, i: L.index_select(x, 1, i[0])),
+    ("index_select_negative_dim", lambda L, x, i: x.index_select(-2, i[1])),
+]
+
+
+@pytest.mark.parametrize("grad", [True, False], ids=["grad", "nograd"])
+@pytest.mark.parametrize("name,fn", INDEXING, ids=[row[0] for row in INDEXING])
+def test_gather_index_select(name, fn, grad):
+    check(fn, X, GATHER_INDEX, grad=grad)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, x: L.gather(x, 1, L.tensor([[5]])),
+    lambda L, x: L.index_select(x, 0, L.tensor([3])),
+    lambda L, x: L.index_select(x, 0, L.tensor([-4])),
+    lambda L, x: L.index_select(x, 0, L.tensor([0.0])),
+], ids=["gather_out_of_range", "index_select_high", "index_select_low", "index_select_float"])
+def test_gather_index_select_errors(fn):
+    check_raises(fn, X)
 
 
 def test_integer_inputs():

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import autocast_state
 from ..autograd.function import Function
+from ..autograd.grad_mode import _grad_enabled
 from ._util import Tensor, _make, shape_str, wrap_dim, xp_of
+
+_autocast = autocast_state.ACTIVE
 
 _REDUCE_UFUNCS = {"sum": "add", "add": "add", "prod": "multiply", "multiply": "multiply",
                   "mean": "add", "amax": "maximum", "amin": "minimum"}
@@ -36,9 +40,24 @@ def _along(index, dim):
     return tuple(parts)
 
 
+def _index_range(index):
+    """(min, max) of a non-empty index array as ints (NumPy: the ufunc reductions
+    directly, without ndarray.min/max's Python wrappers)."""
+    if type(index) is np.ndarray:
+        return int(np.minimum.reduce(index, None)), int(np.maximum.reduce(index, None))
+    return int(index.min()), int(index.max())
+
+
+def _unrecorded(input):
+    """Whether ``input`` holds a NumPy array autograd records nothing for (no grad
+    wanted, no autocast): the op's array result can be wrapped directly."""
+    return (type(input._data) is np.ndarray and _autocast[0] is None
+            and not (input._requires_grad and _grad_enabled[0]))
+
+
 def _check_bounds(index, size, dim, error=RuntimeError):
     if index.size:
-        low, high = int(index.min()), int(index.max())
+        low, high = _index_range(index)
         bad = high if high >= size else (low if low < -size else None)
         if bad is not None:
             raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
@@ -86,15 +105,19 @@ def _src_part(src, index):
     return src[tuple(slice(0, n) for n in index.shape)]
 
 
+def _gathered(x, dim, index):
+    source = x.reshape(1) if x.ndim == 0 else x
+    out = source[_along(index.reshape(index.shape or (1,)), dim)]
+    return out.reshape(index.shape)
+
+
 class Gather(Function):
     _array_io = True
 
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.meta = (x.shape, dim, index)
-        source = x.reshape(1) if x.ndim == 0 else x
-        out = source[_along(index.reshape(index.shape or (1,)), dim)]
-        return out.reshape(index.shape)
+        return _gathered(x, dim, index)
 
     @staticmethod
     def backward(ctx, grad):
@@ -162,6 +185,8 @@ class _ScatterReduceArg(ScatterInto):
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     dim = wrap_dim(dim, input._data.ndim)
     _check_index_like("gather", input._data, dim, index._data)
+    if _unrecorded(input):
+        return _make(_gathered(input._data, dim, index._data))
     return Gather.apply(input, dim, index._data)
 
 
@@ -314,13 +339,17 @@ def _vector_index(name, input, dim, index):
     return data.reshape(-1)
 
 
+def _selected(x, dim, index):
+    return x.take(index, axis=dim) if x.ndim else x.reshape(1)[index].reshape(())
+
+
 class IndexSelect(Function):
     _array_io = True
 
     @staticmethod
     def forward(ctx, x, dim, index):
         ctx.meta = (x.shape, dim, index)
-        return xp_of(x).take(x, index, axis=dim) if x.ndim else x.reshape(1)[index].reshape(())
+        return _selected(x, dim, index)
 
     @staticmethod
     def backward(ctx, grad):
@@ -360,8 +389,12 @@ def index_select(input, dim, index, *, out=None):
     dim = wrap_dim(dim, input._data.ndim)
     data = _vector_index("index_select", input, dim, index)
     size = input._data.shape[dim] if input._data.ndim else 1
-    if data.size and (int(data.max()) >= size or int(data.min()) < -size):
-        raise IndexError("index out of range in self")
+    if data.size:
+        low, high = _index_range(data)
+        if high >= size or low < -size:
+            raise IndexError("index out of range in self")
+    if _unrecorded(input):
+        return _make(_selected(input._data, dim, data))
     return IndexSelect.apply(input, dim, data)
 
 
