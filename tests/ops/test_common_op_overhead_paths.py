@@ -54,7 +54,7 @@ def test_no_grad_mode(name, fn):
 # distinct values (PyTorch's order among equal values is its kernel's, not positional)
 SMALL = np.array([[1.0, 3.0, 2.5, np.nan, -0.5, 0.0, 3.5, 1.5],
                  [2.0, 2.2, 2.4, 2.6, 1.0, 1.2, 5.0, 5.5]], np.float32)
-WIDE = randn(3, 100)
+WIDE = randn(30, 100)  # over the size where topk partitions first
 
 TOPK = [
     ("largest", lambda L, x: L.topk(x, 3, 1), SMALL),
