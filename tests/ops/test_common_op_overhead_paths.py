@@ -108,6 +108,14 @@ def test_gather_index_select_errors(fn):
     check_raises(fn, X)
 
 
+@pytest.mark.parametrize("grad", [True, False], ids=["grad", "nograd"])
+def test_clamp_keeps_signed_zeros(grad):
+    # 1 / result tells -0.0 (-inf) from 0.0 (inf): PyTorch's clamp keeps an input -0.0
+    zeros = np.array([-0.0, 0.0, -0.0, 2.0], np.float32)
+    check(lambda L, x: 1.0 / L.clamp(x, 0.0, 1.0).detach(), zeros, grad=grad)
+    check(lambda L, x: 1.0 / L.clamp(x, -0.0, 0.0).detach(), zeros, grad=grad)
+
+
 def test_integer_inputs():
     ints = np.array([[-3, 0, 2], [5, 1, -1]], np.int64)
     check(lambda L, x: L.clamp(x, 0, 2), ints, grad=False)

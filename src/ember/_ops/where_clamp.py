@@ -13,6 +13,11 @@ from ._util import Tensor, _make, type_name, xp_of
 
 _autocast = autocast_state.ACTIVE
 
+try:  # the clip ufunc itself (np.clip's Python wrapper costs ~3 us per call)
+    from numpy._core.umath import clip as _np_clip
+except ImportError:  # NumPy 1.x
+    from numpy.core.umath import clip as _np_clip
+
 
 class Where(Function):
     """where(condition, x, y): gradient flows to the chosen branch only."""
@@ -44,10 +49,14 @@ class Clamp(Function):
         dt = result_np(*(v for v in (x, low, high) if v is not None))
         x_cast = x.astype(dt, copy=False)
         out = x_cast
-        if low is not None:
-            out = xp.maximum(out, _cast_operand(low, dt))
-        if high is not None:
-            out = xp.minimum(out, _cast_operand(high, dt))
+        if low is not None and high is not None and xp is np and dt.kind in "fiu":
+            # one ufunc, and PyTorch's signed zeros (maximum(-0.0, 0.0) gives 0.0)
+            out = _np_clip(out, _cast_operand(low, dt), _cast_operand(high, dt))
+        else:
+            if low is not None:
+                out = xp.maximum(out, _cast_operand(low, dt))
+            if high is not None:
+                out = xp.minimum(out, _cast_operand(high, dt))
         if out is x:
             out = out.copy()
         ctx.save_for_backward(x, low, high)
@@ -215,7 +224,7 @@ _NUMBER_BOUND = (int, float, type(None))
 
 def _unrecorded_clamp(input, low, high):
     """clamp of a float NumPy tensor between Python numbers with nothing to record, as
-    two ufunc calls (the numbers keep the tensor's dtype); None for every other case."""
+    one ufunc call (the numbers keep the tensor's dtype); None for every other case."""
     if (type(low) not in _NUMBER_BOUND or type(high) not in _NUMBER_BOUND
             or not isinstance(input, Tensor) or _autocast[0] is not None
             or (input._requires_grad and _grad_enabled[0])):
@@ -225,10 +234,9 @@ def _unrecorded_clamp(input, low, high):
         return None
     if low is None:
         return _make(np.minimum(x, high))
-    result = np.maximum(x, low)
-    if high is not None:
-        np.minimum(result, high, out=result)
-    return _make(result)
+    if high is None:
+        return _make(np.maximum(x, low))
+    return _make(_np_clip(x, low, high))
 
 
 def clamp_min(input, min):  # noqa: A002
