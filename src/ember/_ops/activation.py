@@ -22,8 +22,7 @@ from ..autograd.grad_mode import _grad_enabled
 from ._activation_fused import Glu, Mish, PreluKernel
 from ._inplace import apply_inplace
 from ._select import named
-from ._softmax import (LogSoftmax, Softmax, _prepare_softmax, _require_float,
-                       _unrecorded_softmax)
+from ._softmax import LogSoftmax, Softmax, _prepare_softmax, _require_float, _unrecorded_softmax
 from ._util import Tensor, _make, type_name, wrap_dim, xp_of
 
 try:  # the clip ufunc itself: np.clip's Python wrapper costs ~3 us per call
