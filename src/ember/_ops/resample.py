@@ -471,47 +471,53 @@ def _pixel_unshuffled(x, r):
     return out.reshape(*batch, channels * r * r, height // r, width // r)
 
 
-class PixelShuffle(Function):
+class _Shuffle(Function):
+    """A shuffle of elements: ``kernel(x, param)`` forward; backward is the inverse shuffle
+    (``inverse(ctx) -> (op, param)``), itself a recorded op, so double backward works."""
+
     _array_io = True
 
-    @staticmethod
-    def forward(ctx, x, r):
-        ctx.r = r
-        return _pixel_shuffled(x, r)
+    @classmethod
+    def forward(cls, ctx, x, param):
+        ctx.param = param
+        ctx.in_shape = x.shape
+        return cls.kernel(x, param)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        op, param = cls.inverse(ctx)
+        return op.apply(grad, param), None
+
+
+class PixelShuffle(_Shuffle):
+    kernel = staticmethod(_pixel_shuffled)
 
     @staticmethod
-    def backward(ctx, grad):
-        return PixelUnshuffle.apply(grad, ctx.r), None
+    def inverse(ctx):
+        return PixelUnshuffle, ctx.param
 
 
-class PixelUnshuffle(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, r):
-        ctx.r = r
-        return _pixel_unshuffled(x, r)
+class PixelUnshuffle(_Shuffle):
+    kernel = staticmethod(_pixel_unshuffled)
 
     @staticmethod
-    def backward(ctx, grad):
-        return PixelShuffle.apply(grad, ctx.r), None
+    def inverse(ctx):
+        return PixelShuffle, ctx.param
 
 
-class ChannelShuffle(Function):
+def _channel_shuffled(x, groups):
     """(N, g*k, *) -> (N, k*g, *): channel j*g + i of the output is channel i*k + j."""
+    batch, channels, *rest = x.shape
+    out = x.reshape(batch, groups, channels // groups, *rest).swapaxes(1, 2)
+    return out.reshape(x.shape)
 
-    _array_io = True
 
-    @staticmethod
-    def forward(ctx, x, groups):
-        batch, channels, *rest = x.shape
-        ctx.inverse_groups = channels // groups
-        out = x.reshape(batch, groups, channels // groups, *rest).swapaxes(1, 2)
-        return out.reshape(x.shape)
+class ChannelShuffle(_Shuffle):
+    kernel = staticmethod(_channel_shuffled)
 
     @staticmethod
-    def backward(ctx, grad):
-        return ChannelShuffle.apply(grad, ctx.inverse_groups), None
+    def inverse(ctx):
+        return ChannelShuffle, ctx.in_shape[1] // ctx.param
 
 
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
