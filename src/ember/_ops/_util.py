@@ -7,6 +7,12 @@ import numpy as np
 from .._backend import array_module, from_numpy_dtype, get_default_dtype, result_np, to_dtype
 from .._tensor import Tensor, _make, _wrap_dim
 
+try:  # the clip ufunc itself: np.clip's Python wrapper costs ~3 us per call, and
+    # maximum/minimum with a scalar operand run an unvectorised loop (3x slower)
+    from numpy._core.umath import clip as np_clip
+except ImportError:  # NumPy 1.x
+    from numpy.core.umath import clip as np_clip  # noqa: F401 - re-exported
+
 __all__ = [
     "Tensor", "_make", "array_module", "promote_arrays", "wrap_dim", "normalize_dims",
     "as_tensor_arg", "np_dtype_of", "float_np", "is_float_array", "xp_of", "type_name",

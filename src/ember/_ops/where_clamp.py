@@ -9,14 +9,10 @@ from .._backend import autocast_state, result_np
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._elementwise import _out, _promote, inplace_of
-from ._util import Tensor, _make, type_name, xp_of
+from ._util import Tensor, _make, np_clip, type_name, xp_of
 
 _autocast = autocast_state.ACTIVE
 
-try:  # the clip ufunc itself (np.clip's Python wrapper costs ~3 us per call)
-    from numpy._core.umath import clip as _np_clip
-except ImportError:  # NumPy 1.x
-    from numpy.core.umath import clip as _np_clip
 
 
 class Where(Function):
@@ -51,7 +47,7 @@ class Clamp(Function):
         out = x_cast
         if low is not None and high is not None and xp is np and dt.kind in "fiu":
             # one ufunc, and PyTorch's signed zeros (maximum(-0.0, 0.0) gives 0.0)
-            out = _np_clip(out, _cast_operand(low, dt), _cast_operand(high, dt))
+            out = np_clip(out, _cast_operand(low, dt), _cast_operand(high, dt))
         else:
             if low is not None:
                 out = xp.maximum(out, _cast_operand(low, dt))
@@ -236,7 +232,7 @@ def _unrecorded_clamp(input, low, high):
         return _make(np.minimum(x, high))
     if high is None:
         return _make(np.maximum(x, low))
-    return _make(_np_clip(x, low, high))
+    return _make(np_clip(x, low, high))
 
 
 def clamp_min(input, min):  # noqa: A002
