@@ -30,6 +30,9 @@ from ._ops.index import *  # noqa: F401,F403
 from ._ops.linalg import *  # noqa: F401,F403
 from ._ops.random import *  # noqa: F401,F403
 from ._ops.activation import *  # noqa: F401,F403
+from ._ops.complex import *  # noqa: F401,F403
+from ._ops.scientific import *  # noqa: F401,F403
+from ._ops.combine import *  # noqa: F401,F403
 from ._misc import *  # noqa: F401,F403
 from ._aliases import *  # noqa: F401,F403
 from . import (  # noqa: F401
@@ -39,6 +42,8 @@ from .serialization import *  # noqa: F401,F403
 from . import amp  # noqa: F401
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401
 from . import distributions, multiprocessing, special, testing  # noqa: F401,E402
+from . import distributed, fft, func, onnx  # noqa: F401,E402
+from .func import vmap  # noqa: F401,E402
 
 half, float, double = float16, float32, float64  # noqa: A001 - PyTorch's aliases
 cfloat, cdouble = complex64, complex128

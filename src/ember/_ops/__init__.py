@@ -7,13 +7,13 @@ its op methods, so ``_tensor.py`` imports no op family and no import cycle forms
 
 from .._tensor import Tensor
 from . import (
-    activation, conv, creation, index, linalg, loss, norm, pointwise, pool, random, reduce,
-    resample, shape, sort, unary,
+    activation, combine, complex, conv, creation, index, linalg, loss, norm, pointwise, pool,
+    random, reduce, resample, scientific, shape, sort, spectral, unary,
 )
 
 FAMILIES = [
     creation, pointwise, unary, reduce, sort, shape, index, linalg, random, activation, loss,
-    conv, pool, norm, resample,
+    conv, pool, norm, resample, complex, spectral, scientific, combine,
 ]
 
 for _family in FAMILIES:

@@ -1,0 +1,5 @@
+"""ops family: combine."""
+
+__all__: list = []
+
+TENSOR_METHODS: dict = {}

@@ -1,0 +1,5 @@
+"""ops family: complex."""
+
+__all__: list = []
+
+TENSOR_METHODS: dict = {}

@@ -1,0 +1,5 @@
+"""ops family: scientific."""
+
+__all__: list = []
+
+TENSOR_METHODS: dict = {}

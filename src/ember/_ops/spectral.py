@@ -1,0 +1,5 @@
+"""ops family: spectral."""
+
+__all__: list = []
+
+TENSOR_METHODS: dict = {}
