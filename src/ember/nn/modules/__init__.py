@@ -22,5 +22,6 @@ from .channelshuffle import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403
 
-from . import module, container, linear, activation, _mha, loss, dropout, sparse, distance, flatten, conv, pooling, batchnorm, normalization, instancenorm, padding, upsampling, pixelshuffle, channelshuffle, fold, rnn, transformer  # noqa: F401
+from . import module, container, linear, activation, _mha, loss, dropout, sparse, distance, flatten, conv, pooling, batchnorm, normalization, instancenorm, padding, upsampling, pixelshuffle, channelshuffle, fold, rnn, transformer, adaptive  # noqa: F401
