@@ -110,9 +110,8 @@ def _xfail(reason):
 
 
 # Mismatches still to fix in their files (flip to passing when fixed there).
-RESAMPLE = _xfail("resample.py: interpolate and pad build UpsampleBackward0 nodes (two for "
-                  "2-d); PyTorch has one node per mode (UpsampleBilinear2DBackward0, "
-                  "ReflectionPad2DBackward0, ...)")
+CIRCULAR_PAD = _xfail("resample.py: circular padding is one gather node; PyTorch's is a "
+                      "composite of slice copies (CopySlices over CopySlices and a slice)")
 GROUP_NORM = _xfail("norm.py: group_norm ends in a view of NativeGroupNormBackward0; "
                     "PyTorch's node takes input, weight and bias directly")
 INSTANCE_NORM = _xfail("norm.py: instance_norm is one NativeBatchNormBackward0 node; "
@@ -550,11 +549,7 @@ def _setitem_slice(target, values):
     return target
 
 OP_XFAILS = {
-    "interpolate_nearest": RESAMPLE, "interpolate_bilinear": RESAMPLE,
-    "interpolate_bilinear_ac": RESAMPLE, "interpolate_linear": RESAMPLE,
-    "interpolate_bicubic": RESAMPLE, "interpolate_trilinear": RESAMPLE,
-    "interpolate_nearest_exact": RESAMPLE, "interpolate_area": RESAMPLE,
-    "pad_reflect": RESAMPLE, "pad_replicate": RESAMPLE, "pad_circular": RESAMPLE,
+    "pad_circular": CIRCULAR_PAD,
     "group_norm": GROUP_NORM, "instance_norm": INSTANCE_NORM,
     "matmul_batched": MATMUL_ND, "linear": LINEAR_T,
     "linear_nobias": LINEAR_T, "linear_3d": LINEAR_3D, "einsum": EINSUM,

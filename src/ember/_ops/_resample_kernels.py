@@ -114,6 +114,45 @@ def _scatter_axis(values, plan, size, dim):
     return out
 
 
+def _gather_array(x, dim, taps):
+    """``sum_j take(x, index_j, dim) * weight_j`` on arrays (a weight of None means 1)."""
+    xp = xp_of(x)
+    out_size = len(taps[0][0])
+    if taps[0][1] is not None and x.shape[dim] <= _DENSE_LIMIT:
+        return _matmul_axis(x, _dense(taps, out_size, x.shape[dim], np.float64), dim)
+    out = None
+    for index, weight in taps:
+        term = xp.take(x, xp.asarray(index), axis=dim)
+        if weight is not None:
+            term *= xp.asarray(_view(weight.astype(x.dtype, copy=False), x.ndim, dim))
+        if out is None:
+            out = term
+        else:
+            out += term
+    return out
+
+
+def _scatter_array(grad, dim, taps, size):
+    """The transpose of ``_gather_array``: scatter-add ``grad * weight_j`` to ``index_j``
+    of a dim of ``size`` slots."""
+    xp = xp_of(grad)
+    out_size = grad.shape[dim]
+    if taps[0][1] is not None and size <= _DENSE_LIMIT:
+        return _matmul_axis(grad, _dense(taps, out_size, size, np.float64).T, dim)
+    out = None
+    for index, weight in taps:
+        values = grad
+        if weight is not None:
+            values = grad * xp.asarray(_view(weight.astype(grad.dtype, copy=False),
+                                             grad.ndim, dim))
+        part = _scatter_axis(values, _Plan(index), size, dim)
+        if out is None:
+            out = part
+        else:
+            out += part
+    return out
+
+
 class AxisGather(Function):
     """``sum_j take(x, index_j, dim) * weight_j`` (a weight of None means 1)."""
 
@@ -122,21 +161,8 @@ class AxisGather(Function):
 
     @staticmethod
     def forward(ctx, x, dim, taps):
-        xp = xp_of(x)
         ctx.meta = (dim, taps, x.shape[dim])
-        out_size = len(taps[0][0])
-        if taps[0][1] is not None and x.shape[dim] <= _DENSE_LIMIT:
-            return _matmul_axis(x, _dense(taps, out_size, x.shape[dim], np.float64), dim)
-        out = None
-        for index, weight in taps:
-            term = xp.take(x, xp.asarray(index), axis=dim)
-            if weight is not None:
-                term *= xp.asarray(_view(weight.astype(x.dtype, copy=False), x.ndim, dim))
-            if out is None:
-                out = term
-            else:
-                out += term
-        return out
+        return _gather_array(x, dim, taps)
 
     @staticmethod
     def backward(ctx, grad):
@@ -151,28 +177,104 @@ class AxisScatter(Function):
 
     @staticmethod
     def forward(ctx, grad, dim, taps, size):
-        xp = xp_of(grad)
         ctx.meta = (dim, taps)
-        out_size = grad.shape[dim]
-        if taps[0][1] is not None and size <= _DENSE_LIMIT:
-            return _matmul_axis(grad, _dense(taps, out_size, size, np.float64).T, dim)
-        out = None
-        for index, weight in taps:
-            values = grad
-            if weight is not None:
-                values = grad * xp.asarray(_view(weight.astype(grad.dtype, copy=False),
-                                                 grad.ndim, dim))
-            part = _scatter_axis(values, _Plan(index), size, dim)
-            if out is None:
-                out = part
-            else:
-                out += part
-        return out
+        return _scatter_array(grad, dim, taps, size)
 
     @staticmethod
     def backward(ctx, grad):
         dim, taps = ctx.meta
         return AxisGather.apply(grad, dim, taps), None, None, None
+
+
+# -- several per-dim stages as one node, named as PyTorch's op for the mode ----------------
+
+
+def _run_stages(x, stages):
+    """Apply the stages in order; each is ``(dim, taps, matrix, in_size)`` with either
+    taps (AxisGather's) or an (out, in) matrix. A copy when there are none, so the
+    result never aliases the input."""
+    out = x
+    for dim, taps, matrix, _ in stages:
+        if matrix is None:
+            out = _gather_array(out, dim, taps)
+        else:
+            out = _matmul_axis(out, matrix, dim)
+    return x.copy() if out is x else out
+
+
+def _run_adjoints(grad, stages):
+    """The transpose of ``_run_stages``: every stage's adjoint, last stage first."""
+    out = grad
+    for dim, taps, matrix, in_size in reversed(stages):
+        if matrix is None:
+            out = _scatter_array(out, dim, taps, in_size)
+        else:
+            out = _matmul_axis(out, matrix.T, dim)
+    return grad.copy() if out is grad else out
+
+
+class _Separable(Function):
+    """A separable linear resampling (interpolate, reflect/replicate padding) as one node:
+    its per-dim stages run back to back on arrays. Backward is the paired adjoint node
+    (``_adjoint``), whose backward is this op again, so any order of derivative works."""
+
+    _array_io = True
+    _adjoint = None
+
+    @staticmethod
+    def forward(ctx, x, stages):
+        ctx.stages = stages
+        return _run_stages(x, stages)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        return cls._adjoint.apply(grad, ctx.stages), None
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        return _run_adjoints(grad, ctx.stages), None
+
+
+class _SeparableAdjoint(Function):
+    """The transpose of a ``_Separable`` op (its gradient)."""
+
+    _array_io = True
+    _primal = None
+
+    @staticmethod
+    def forward(ctx, grad, stages):
+        ctx.stages = stages
+        return _run_adjoints(grad, stages)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        return cls._primal.apply(grad, ctx.stages), None
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        return _run_stages(grad, ctx.stages), None
+
+
+_SEPARABLE = {}
+
+
+def separable(name):
+    """The ``_Separable`` op whose node PyTorch names ``{name}Backward0`` (its gradient's
+    ``{name}BackwardBackward0``), made once per name and importable from this module
+    under that name (so nodes' classes pickle)."""
+    op = _SEPARABLE.get(name)
+    if op is None:
+        op = type(name, (_Separable,), {"_node_name": f"{name}Backward0",
+                                        "__module__": __name__, "__qualname__": name})
+        adjoint_name = f"{name}Backward"
+        adjoint = type(adjoint_name, (_SeparableAdjoint,), {
+            "_node_name": f"{adjoint_name}Backward0", "__module__": __name__,
+            "__qualname__": adjoint_name})
+        op._adjoint, adjoint._primal = adjoint, op
+        globals()[name] = op
+        globals()[adjoint_name] = adjoint
+        _SEPARABLE[name] = op
+    return op
 
 
 class PointGather(Function):

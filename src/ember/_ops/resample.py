@@ -19,7 +19,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._grid import affine_grid, grid_sample
-from ._resample_kernels import AxisGather, DenseAxis
+from ._resample_kernels import separable
 from ._util import Tensor, shape_str, xp_of
 
 __all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
@@ -156,12 +156,13 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     if value is not None and value != 0:
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     _check_non_constant(input, pad, mode)
-    out = input
+    stages = []
     for i in range(len(pad) // 2):
         d = input.dim() - 1 - i
         index = _pad_index(input.shape[d], pad[2 * i], pad[2 * i + 1], mode)
-        out = AxisGather.apply(out, d, ((index, None),))
-    return out
+        stages.append((d, ((index, None),), None, input.shape[d]))
+    kind = {"reflect": "ReflectionPad", "replicate": "ReplicationPad"}.get(mode, "CircularPad")
+    return separable(f"{kind}{len(pad) // 2}D").apply(input, tuple(stages))
 
 
 # ---------------------------------------------------------------------------
@@ -337,9 +338,10 @@ def _antialias_matrix(in_size, out_size, scale, align_corners, cubic, opmath):
     return np.divide(weights, total, out=np.zeros_like(weights), where=total != 0)
 
 
-def _apply_matrix(x, dim, matrix):
-    """Contract ``dim`` of x with an (out, in) matrix."""
-    return DenseAxis.apply(x, dim, matrix)
+_MODE_NODES = {"nearest": "UpsampleNearest", "nearest-exact": "UpsampleNearestExact",
+               "linear": "UpsampleLinear", "bilinear": "UpsampleBilinear",
+               "bicubic": "UpsampleBicubic", "trilinear": "UpsampleTrilinear",
+               "area": "AdaptiveAvgPool"}
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
@@ -394,18 +396,20 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     opmath = np.float64 if input._data.dtype == np.float64 else np.float32
     if scales is None:
         scales = [None] * len(output)
-    out = input
+    stages = []
     # Last spatial dim first: the same nesting of products as PyTorch's kernels.
     for axis in reversed(range(len(output))):
         dim = axis + 2
         in_size, out_size, scale = input.shape[dim], output[axis], scales[axis]
+        taps = matrix = None
         if mode in ("nearest", "nearest-exact"):
             index = _nearest_index(in_size, out_size, scale, mode == "nearest-exact",
                                    shortcuts=ndim == 4)
-            out = AxisGather.apply(out, dim, ((index, None),))
+            taps = ((index, None),)
         elif mode == "area":
-            if in_size != out_size:
-                out = _apply_matrix(out, dim, _area_matrix(in_size, out_size))
+            if in_size == out_size:
+                continue
+            matrix = _area_matrix(in_size, out_size)
         elif in_size == out_size and (antialias or mode != "bicubic"):
             # PyTorch's separable kernels (linear family, antialias) skip a dim whose size
             # does not change, whatever the scale factor says; bicubic's does not
@@ -413,14 +417,21 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         elif antialias:
             matrix = _antialias_matrix(in_size, out_size, scale, align_corners,
                                        mode == "bicubic", opmath)
-            out = _apply_matrix(out, dim, matrix)
         elif mode == "bicubic":
-            taps = _cubic_taps(in_size, out_size, scale, align_corners, opmath)
-            out = AxisGather.apply(out, dim, tuple(taps))
+            taps = tuple(_cubic_taps(in_size, out_size, scale, align_corners, opmath))
         else:
-            taps = _linear_taps(in_size, out_size, scale, align_corners, opmath)
-            out = AxisGather.apply(out, dim, tuple(taps))
-    return out
+            taps = tuple(_linear_taps(in_size, out_size, scale, align_corners, opmath))
+        stages.append((dim, taps, matrix, in_size))
+    # One node, named as PyTorch's kernel for the mode and rank (UpsampleBilinear2D, ...;
+    # area is adaptive average pooling, whose 1-d form PyTorch runs as 2-d on an
+    # unsqueezed view)
+    rank = ndim - 2
+    if mode == "area" and rank == 1:
+        stages = [(3, None, matrix, in_size) for _, _, matrix, in_size in stages]
+        op = separable("AdaptiveAvgPool2D")
+        return op.apply(input.unsqueeze(-2), tuple(stages)).squeeze(-2)
+    name = f"{_MODE_NODES[mode]}{rank}D" + ("Aa" if antialias else "")
+    return separable(name).apply(input, tuple(stages))
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
