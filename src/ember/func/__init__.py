@@ -1,7 +1,42 @@
-"""ember.func: torch.func's function transforms (vmap, grad, jacrev, ...)."""
+"""ember.func: torch.func's function transforms (vmap, grad, jacrev, ...).
 
-__all__: list = []
+vmap lives in ``_vmap``, the differentiating transforms in ``_eager_transforms`` and the
+module helpers in ``_functional_call``.
+"""
+
+from ._eager_transforms import (
+    grad,
+    grad_and_value,
+    hessian,
+    jacfwd,
+    jacrev,
+    jvp,
+    linearize,
+    vjp,
+)
+from ._functional_call import functional_call, stack_module_state
+from ._vmap import vmap
+
+__all__ = [
+    "functional_call", "functionalize", "grad", "grad_and_value", "hessian", "jacfwd",
+    "jacrev", "jvp", "linearize", "stack_module_state", "vjp", "vmap",
+]
 
 
-def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
-    raise NotImplementedError("filled in by the func helper")
+def functionalize(func, *, remove="mutations"):
+    """``torch.func.functionalize``: PyTorch rewrites mutations into out-of-place ops for
+    its tracers; eager ember has no tracer to serve, so the function runs as it is (same
+    results, inputs mutated as the original would mutate them)."""
+    import functools
+
+    if remove not in ("mutations", "mutations_and_views"):
+        raise RuntimeError(
+            f"functionalize(f, remove='mutations'): received invalid argument for "
+            f"remove={remove}."
+        )
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):
+        return func(*args, **kwargs)
+
+    return wrapped
