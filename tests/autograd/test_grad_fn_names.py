@@ -609,3 +609,62 @@ def test_inplace_node_names(fn):
         out = fn(lib, lib.nn.functional, x.clone())
         names.append((out.grad_fn.name(), type(out.grad_fn).__name__))
     assert names[0] == names[1]
+
+
+RESAMPLE_CASES = [
+    ("nearest_1d", lambda L, F, I: F.interpolate(I.v1, scale_factor=2)),
+    ("nearest_3d", lambda L, F, I: F.interpolate(I.v3, scale_factor=2)),
+    ("nearest_exact_1d", lambda L, F, I: F.interpolate(I.v1, size=5, mode="nearest-exact")),
+    ("nearest_exact_3d", lambda L, F, I: F.interpolate(I.v3, size=5, mode="nearest-exact")),
+    ("area_1d", lambda L, F, I: F.interpolate(I.v1, size=3, mode="area")),
+    ("area_3d", lambda L, F, I: F.interpolate(I.v3, size=3, mode="area")),
+    ("area_same_size", lambda L, F, I: F.interpolate(I.v2, size=8, mode="area")),
+    ("bilinear_same_size", lambda L, F, I: F.interpolate(I.v2, size=8, mode="bilinear")),
+    ("bilinear_antialias", lambda L, F, I: F.interpolate(I.v2, size=5, mode="bilinear",
+                                                         antialias=True)),
+    ("bicubic_antialias", lambda L, F, I: F.interpolate(I.v2, size=5, mode="bicubic",
+                                                        antialias=True)),
+    ("reflect_1d", lambda L, F, I: F.pad(I.v1, (2, 1), mode="reflect")),
+    ("reflect_3d", lambda L, F, I: F.pad(I.v3, (1, 1, 0, 2, 1, 0), mode="reflect")),
+    ("replicate_1d", lambda L, F, I: F.pad(I.v1, (2, 1), mode="replicate")),
+    ("replicate_3d", lambda L, F, I: F.pad(I.v3, (1, 1, 0, 2, 1, 0), mode="replicate")),
+    ("reflect_crop", lambda L, F, I: F.pad(I.v2, (-1, 2, 1, -2), mode="reflect")),
+]
+
+
+@pytest.mark.parametrize("fn", [pytest.param(fn, id=name) for name, fn in RESAMPLE_CASES])
+def test_resample_node_names(fn):
+    """interpolate and pad are one node named for the mode and rank, as PyTorch's kernels;
+    their gradient (create_graph=True) is that node's ...BackwardBackward0."""
+    names = []
+    for lib in (ember, torch):
+        out = _run(fn, lib)
+        x = out.grad_fn.next_functions[0][0]
+        while x.name() != "torch::autograd::AccumulateGrad":  # area_1d: under views
+            x = x.next_functions[0][0]
+        upstream = lib.ones(out.shape, dtype=lib.float64, requires_grad=True)
+        grad = lib.autograd.grad(out, x.variable, upstream, create_graph=True)[0]
+        names.append((describe(out), grad.grad_fn.name()))
+    assert names[0] == names[1]
+
+
+def test_interpolate_same_size_is_a_copy():
+    x = ember.tensor(_ARRAYS["v2"], requires_grad=True)
+    out = ember.nn.functional.interpolate(x, size=8, mode="bilinear")
+    assert out is not x and out.data_ptr() != x.data_ptr()
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: x.unsqueeze(0), lambda x: x.squeeze(), lambda x: x.squeeze(1),
+    lambda x: x.squeeze((1, 3)), lambda x: x.view(16),
+], ids=["unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "view"])
+def test_view_gradient_node_names(fn):
+    """A squeeze's gradient is an unsqueeze and the reverse, as PyTorch records them."""
+    names = []
+    for lib in (ember, torch):
+        x = lib.tensor(_ARRAYS["v2"][:, :1, :, :1].copy(), requires_grad=True)
+        out = fn(x)
+        upstream = lib.ones(out.shape, dtype=lib.float64, requires_grad=True)
+        grad = lib.autograd.grad(out, x, upstream, create_graph=True)[0]
+        names.append((out.grad_fn.name(), grad.grad_fn.name()))
+    assert names[0] == names[1]

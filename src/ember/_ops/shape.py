@@ -69,8 +69,14 @@ class View(Function):
             ) from None
         return out
 
-    @staticmethod
-    def backward(ctx, grad):
+    _adjoint = None  # the squeeze/unsqueeze that undoes a squeeze/unsqueeze
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        if cls._adjoint is not None:
+            # Adding or dropping size-1 dims is a view of any strides: the gradient's node
+            # is the inverse op, as PyTorch's (SqueezeBackward1 under an unsqueeze, ...)
+            return cls._adjoint.apply(grad, ctx.input_shape), None
         return grad.reshape(ctx.input_shape), None
 
 
@@ -88,6 +94,10 @@ class _SqueezeDims(View):
 
 class Unsqueeze(View):
     pass
+
+
+Squeeze._adjoint = _SqueezeDim._adjoint = _SqueezeDims._adjoint = Unsqueeze
+Unsqueeze._adjoint = _SqueezeDim
 
 
 class UnsafeView(View):
