@@ -33,6 +33,7 @@ from ._ops.activation import *  # noqa: F401,F403
 from ._ops.complex import *  # noqa: F401,F403
 from ._ops.scientific import *  # noqa: F401,F403
 from ._ops.combine import *  # noqa: F401,F403
+from ._ops.linalg_legacy import *  # noqa: F401,F403
 from ._misc import *  # noqa: F401,F403
 from ._aliases import *  # noqa: F401,F403
 from . import (  # noqa: F401

@@ -146,11 +146,19 @@ def lu(A, *, pivot=True, out=None):
 
 
 def lu_factor(A, *, pivot=True, out=None):
-    """(LU, pivots): L and U packed in one matrix, LAPACK's 1-based pivots (int32)."""
-    _check_float("linalg.lu_factor", A._data)
+    """(LU, pivots): L and U packed in one matrix, LAPACK's 1-based pivots (int32); raises
+    on a zero pivot, as PyTorch (``linalg.lu_factor_ex`` reports it instead)."""
+    packed, pivots, info = factor_packed(A, pivot, "torch.linalg.lu_factor")
+    raise_zero_pivot("torch.linalg.lu_factor", info)
+    return _lu_factor_t(packed, pivots)
+
+
+def factor_packed(A, pivot, name):
+    """(packed LU, pivots, info) as getrf: info is 1 + the first zero pivot's index, or 0."""
+    _check_float(name.replace("torch.", ""), A._data)
     if A.ndim < 2:
         raise RuntimeError(
-            "torch.linalg.lu_factor: Expected tensor with 2 or more dimensions. Got size: "
+            f"{name}: Expected tensor with 2 or more dimensions. Got size: "
             f"{list(A.shape)} instead"
         )
     if not pivot:
@@ -160,7 +168,23 @@ def lu_factor(A, *, pivot=True, out=None):
     _, lower, upper, pivots = LU.apply(A)
     m, n = A.shape[-2], A.shape[-1]
     packed = _pad_to(lower, (m, n)) - _identity_like(m, n, A) + _pad_to(upper, (m, n))
-    return _lu_factor_t(packed, pivots)
+    xp = xp_of(upper._data)
+    zero = xp.diagonal(upper._data, 0, -2, -1) == 0
+    info = xp.where(zero.any(axis=-1), xp.argmax(zero, axis=-1) + 1, 0).astype(np.int32)
+    return packed, pivots, info
+
+
+def raise_zero_pivot(name, info):
+    """PyTorch's error for the first batch element whose U has a zero on its diagonal."""
+    flat = np.asarray(info.tolist()).reshape(-1)
+    bad = np.flatnonzero(flat)
+    if bad.size:
+        where = f"(Batch element {int(bad[0])}): " if np.ndim(info) else ""
+        value = int(flat[bad[0]])
+        raise RuntimeError(  # PyTorch raises a plain RuntimeError here, not LinAlgError
+            f"{name}: {where}U[{value},{value}] is zero and using it on lu_solve would result "
+            "in a division by zero. If you still want to perform the factorization, consider "
+            "calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
 
 
 def _identity_like(m, n, like):

@@ -620,6 +620,9 @@ from ._linalg_composite import (  # noqa: E402 - composed from the primitives ab
     cond, matrix_exp, solve_triangular, tensorinv, tensorsolve, vander,
 )
 from ._linalg_lu import lu, lu_factor, lu_solve  # noqa: E402 - uses inv and solve above
+from ._linalg_extra import (  # noqa: E402 - builds on the LU family and solve
+    eig, eigvals, householder_product, lu_factor_ex, solve_ex,
+)
 
 
 def vecdot(x, y, *, dim=-1, out=None):
@@ -635,5 +638,6 @@ __all__ = [
     "inv_ex", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
     "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
     "diagonal", "cond", "matrix_exp", "solve_triangular", "tensorinv", "tensorsolve", "vander",
-    "lu", "lu_factor", "lu_solve",
+    "lu", "lu_factor", "lu_solve", "lu_factor_ex", "solve_ex", "householder_product", "eig",
+    "eigvals",
 ]

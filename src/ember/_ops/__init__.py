@@ -7,13 +7,14 @@ its op methods, so ``_tensor.py`` imports no op family and no import cycle forms
 
 from .._tensor import Tensor
 from . import (
-    activation, combine, complex, conv, creation, index, linalg, loss, norm, pointwise, pool,
-    random, reduce, resample, scientific, shape, sort, spectral, unary,
+    activation, combine, complex, conv, creation, index, linalg, linalg_legacy, loss, norm,
+    pointwise, pool, random, reduce, resample, scientific, shape, sort, spectral, unary,
 )
 
 FAMILIES = [
     creation, pointwise, unary, reduce, sort, shape, index, linalg, random, activation, loss,
     conv, pool, norm, resample, complex, spectral, scientific, combine,
+    linalg_legacy,
 ]
 
 for _family in FAMILIES:
