@@ -25,6 +25,10 @@ from .grad_mode import _grad_enabled
 
 _sequence = itertools.count()
 _autocast = autocast_state.ACTIVE
+# ``trace_hook[0]``: None, or while ember.onnx traces a model a callable
+# ``hook(cls, args, kwargs)`` that runs the op (with the hook cleared) and records it.
+# One list index per op when off, the same price as the autocast check.
+trace_hook: list = [None]
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -168,6 +172,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if trace_hook[0] is not None:
+            return trace_hook[0](cls, args, kwargs)
         if _autocast[0] is not None:
             args = autocast_state.cast(cls, args)
         ctx = _new(cls)
@@ -282,7 +288,7 @@ def apply_binary(cls, a, b):
     """``cls.apply(a, b)`` for a one-output array-io op with two operands (Tensors or
     numbers), as the arithmetic operator slots call it: the same steps as ``apply``
     without the per-argument loops and lists."""
-    if _autocast[0] is not None:
+    if _autocast[0] is not None or trace_hook[0] is not None:
         return cls.apply(a, b)
     a_tensor = type(a) is Tensor or isinstance(a, Tensor)
     b_tensor = type(b) is Tensor or isinstance(b, Tensor)
@@ -331,7 +337,8 @@ def apply_binary(cls, a, b):
 def apply_unary(cls, a):
     """``cls.apply(a)`` for a one-output array-io op of one Tensor (the unary math
     functions): the same steps as ``apply`` without the per-argument loops and lists."""
-    if _autocast[0] is not None or not (type(a) is Tensor or isinstance(a, Tensor)):
+    if (_autocast[0] is not None or trace_hook[0] is not None
+            or not (type(a) is Tensor or isinstance(a, Tensor))):
         return cls.apply(a)
     x = a._data
     ctx = _new(cls)

@@ -1,3 +1,19 @@
-"""ember.onnx: export a model to an ONNX file (the ``onnx`` extra)."""
+"""ember.onnx: export a model to an ONNX file (the ``onnx`` extra).
 
-__all__: list = []
+``export`` traces one forward run, as ``torch.onnx.export(..., dynamo=False)`` does.
+The ``onnx`` package is imported only when ``export`` runs, so ``import ember`` works
+without the extra installed.
+"""
+
+from . import errors
+from .errors import OnnxExporterError, UnsupportedOperatorError
+from .export import TrainingMode, export, is_in_onnx_export
+
+__all__ = [
+           "OnnxExporterError",
+           "TrainingMode",
+           "UnsupportedOperatorError",
+           "errors",
+           "export",
+           "is_in_onnx_export",
+]

@@ -1,0 +1,210 @@
+"""Converters for the layers: linear algebra, convolution, pooling, normalisation,
+embedding. Pooling is recorded at the level of ``_max_pool_nd``/``_avg_pool_nd`` (see
+``converts_call``): below them, max pooling is a gather by precomputed indices and the
+window geometry is gone."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._ops import _pool_adaptive, conv, linalg, norm, pool
+from .._ops._conv_kernels import _expand
+from ..nn import _embedding, _functional
+from ._converters_shape import reshape
+from ._trace import converts, converts_call
+from .errors import UnsupportedOperatorError
+
+# -- linear algebra -----------------------------------------------------------------------
+
+
+@converts(_functional.Linear)
+def _linear(g, op):
+    x, weight = op.input(0), op.input(1)
+    bias = op.input(2)
+    if len(op.shape(0)) == 2:
+        return g.op("Gemm", x, weight, bias, transB=1, shape=op.out_shape())
+    out = g.op("MatMul", x, g.op("Transpose", weight, perm=[1, 0]), shape=op.out_shape())
+    return out if bias is None else g.op("Add", out, bias)
+
+
+@converts(linalg.Matmul)
+def _matmul(g, op):
+    return g.op("MatMul", op.input(0), op.input(1), shape=op.out_shape())
+
+
+@converts(linalg.AddMatmul)
+def _add_matmul(g, op):
+    """beta * bias + alpha * (a @ b): one Gemm for matrices."""
+    bias, a, b = op.input(0), op.input(1), op.input(2)
+    beta, alpha = float(op.args[3]), float(op.args[4])
+    if len(op.shape(1)) == 2 and len(op.shape(2)) == 2:
+        return g.op("Gemm", a, b, bias, alpha=alpha, beta=beta, shape=op.out_shape())
+    out = g.op("MatMul", a, b, shape=op.out_shape())
+    if alpha != 1.0:
+        out = g.op("Mul", out, g.scalar_like(alpha, out))
+    if beta != 1.0:
+        bias = g.op("Mul", bias, g.scalar_like(beta, bias))
+    return g.op("Add", out, bias) if beta != 0.0 else out
+
+
+# -- convolution --------------------------------------------------------------------------
+
+
+def _conv_attributes(geo):
+    return {"kernel_shape": list(geo.kernel), "strides": list(geo.stride),
+            "pads": list(geo.pad_lo) + list(geo.pad_hi), "dilations": list(geo.dilation),
+            "group": int(geo.groups)}
+
+
+@converts(conv._Conv)
+def _conv(g, op):
+    geo = op.args[3]
+    return g.op("Conv", op.input(0), op.input(1), op.input(2), shape=op.out_shape(),
+                **_conv_attributes(geo))
+
+
+@converts(conv._ConvInputGrad)
+def _conv_transpose(g, op):
+    """conv_transpose: the conv's adjoint; output_padding is whatever the traced output
+    size adds to the size ONNX computes from stride, padding and kernel."""
+    geo = op.args[3]
+    output_padding = [
+        size - ((i - 1) * s - lo - hi + d * (k - 1) + 1)
+        for size, i, s, lo, hi, d, k in zip(geo.in_spatial, geo.out_spatial, geo.stride,
+                                            geo.pad_lo, geo.pad_hi, geo.dilation, geo.kernel)
+    ]
+    return g.op("ConvTranspose", op.input(0), op.input(1), op.input(2), shape=op.out_shape(),
+                output_padding=output_padding, **_conv_attributes(geo))
+
+
+# -- pooling ------------------------------------------------------------------------------
+
+
+def _pool_input(g, op, nd):
+    """The pool's input as a batched graph value (unbatched inputs gain a batch dim)."""
+    x = op.input(0)
+    unbatched = len(op.shape(0)) == nd + 1
+    return (g.unsqueeze(x, [0]) if unbatched else x), unbatched
+
+
+def _pool_output(g, out, unbatched):
+    return g.squeeze(out, [0]) if unbatched else out
+
+
+@converts_call(pool, "_max_pool_nd")
+def _max_pool(g, op):
+    # _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode,
+    #              return_indices, nd)
+    kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd = op.args[1:8]
+    if return_indices:
+        raise UnsupportedOperatorError(f"ember::max_pool{nd}d_with_indices", g.opset)
+    kernel = _expand(kernel_size, nd)
+    stride = kernel if stride is None or (not isinstance(stride, int) and not len(stride)) \
+        else _expand(stride, nd)
+    padding = _expand(padding, nd)
+    x, unbatched = _pool_input(g, op, nd)
+    out = g.op("MaxPool", x, kernel_shape=list(kernel), strides=list(stride),
+               pads=list(padding) * 2, dilations=list(_expand(dilation, nd)),
+               ceil_mode=int(bool(ceil_mode)))
+    return _pool_output(g, out, unbatched)
+
+
+@converts_call(pool, "_avg_pool_nd")
+def _avg_pool(g, op):
+    # _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+    #              divisor_override, nd, node=None)
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor, nd = op.args[1:8]
+    kernel = _expand(kernel_size, nd)
+    stride = kernel if stride is None or (not isinstance(stride, int) and not len(stride)) \
+        else _expand(stride, nd)
+    padding = _expand(padding, nd)
+    x, unbatched = _pool_input(g, op, nd)
+    out = g.op("AveragePool", x, kernel_shape=list(kernel), strides=list(stride),
+               pads=list(padding) * 2, ceil_mode=int(bool(ceil_mode)),
+               count_include_pad=int(bool(count_include_pad) or bool(divisor)))
+    if divisor:
+        out = g.op("Mul", out, g.scalar_like(math.prod(kernel) / divisor, x))
+    return _pool_output(g, out, unbatched)
+
+
+@converts(_pool_adaptive._AdaptiveAvgPool)
+def _adaptive_avg_pool(g, op):
+    """Separable: a MatMul by each axis's (in, out) averaging matrix, last axis first."""
+    x = op.input(0)
+    matrices = op.args[1].matrices
+    ndim = len(op.shape(0))
+    for offset, matrix in enumerate(reversed(matrices)):
+        axis = ndim - 1 - offset
+        host = matrix.get() if hasattr(matrix, "get") else np.asarray(matrix)
+        if axis == ndim - 1:
+            x = g.op("MatMul", x, g.const(host))
+            continue
+        perm = list(range(ndim))
+        perm[axis], perm[-1] = perm[-1], perm[axis]
+        x = g.op("Transpose", x, perm=perm)
+        x = g.op("MatMul", x, g.const(host))
+        x = g.op("Transpose", x, perm=perm)
+    return x
+
+
+# -- normalisation ------------------------------------------------------------------------
+
+
+def _param_or(g, op, index, fill, size, dtype):
+    if op.args[index] is not None:
+        return op.input(index)
+    return g.const(np.full(size, fill, dtype=dtype))
+
+
+@converts(norm._AffineStats)
+def _batch_norm_eval(g, op):
+    # (x, weight, bias, running_mean, running_var, param_shape, eps)
+    dtype = op.args[0]._data.dtype
+    channels = op.shape(0)[1]
+    scale = _param_or(g, op, 1, 1.0, channels, dtype)
+    bias = _param_or(g, op, 2, 0.0, channels, dtype)
+    mean = g.cast(op.input(3), dtype)
+    var = g.cast(op.input(4), dtype)
+    return g.op("BatchNormalization", op.input(0), scale, bias, mean, var,
+                epsilon=float(op.args[6]))
+
+
+@converts(norm._LayerNorm)
+def _layer_norm(g, op):
+    # (x, weight, bias, axes, param_shape, eps, stats_sink)
+    if g.opset < 17:
+        return _normalize(g, op)
+    dtype = op.args[0]._data.dtype
+    param_shape = tuple(op.args[4])
+    scale = _param_or(g, op, 1, 1.0, param_shape, dtype)
+    bias = _param_or(g, op, 2, 0.0, param_shape, dtype)
+    return g.op("LayerNormalization", op.input(0), scale, bias, axis=-len(op.args[3]),
+                epsilon=float(op.args[5]))
+
+
+@converts(norm._Normalize)
+def _normalize(g, op):
+    """(x - mean) / sqrt(var + eps) * weight + bias with the statistics of x over
+    ``axes``: group norm, instance norm, batch norm in training."""
+    x = op.input(0)
+    axes, param_shape, eps = op.args[3], tuple(op.args[4]), float(op.args[5])
+    mean = g.reduce("ReduceMean", x, axes, True)
+    centered = g.op("Sub", x, mean)
+    var = g.reduce("ReduceMean", g.op("Mul", centered, centered), axes, True)
+    out = g.op("Div", centered, g.op("Sqrt", g.op("Add", var, g.scalar_like(eps, x))))
+    if op.args[1] is not None:
+        out = g.op("Mul", out, reshape(g, op.input(1), op.shape(1), param_shape))
+    if op.args[2] is not None:
+        out = g.op("Add", out, reshape(g, op.input(2), op.shape(2), param_shape))
+    return out
+
+
+# -- embedding ----------------------------------------------------------------------------
+
+
+@converts(_embedding._EmbeddingFn, _embedding._GatherRows)
+def _embedding_op(g, op):
+    return g.op("Gather", op.input(0), g.cast(op.input(1), np.int64), axis=0,
+                shape=op.out_shape())

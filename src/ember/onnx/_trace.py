@@ -1,0 +1,268 @@
+"""Tracing one forward run: every op the model applies becomes ONNX nodes as it runs.
+
+The exporter runs the model once with ``Function.apply``'s trace hook set (see
+``ember.autograd.function.trace_hook``). The hook runs each op as usual, then hands the
+op's Function class, arguments and outputs to the converter registered for that class,
+which appends ONNX nodes to the graph and returns the names of the op's outputs.
+
+Which ONNX value an ember Tensor is: a Tensor produced by a traced op has that op's node
+(``grad_fn``) as its history, so values are looked up by (node, output index); in-place
+ops adopt the history of their out-of-place result, so a tensor written in place resolves
+to the value written. Tensors without history (graph inputs, parameters, buffers, integer
+results) are looked up by identity; anything else is a constant, becoming an initializer.
+The trace runs with grad enabled and float inputs requiring grad, so ops take their
+recording path through ``Function.apply`` rather than a no-graph fast path.
+
+A few ops are composites whose Function-level form loses their meaning (max pooling
+records a gather by precomputed indices): the tracer wraps those functions for the
+duration of the export and records the call as one op (``composite``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd import function as _function
+from .errors import SymbolicValueError, UnsupportedOperatorError
+
+# Function class -> converter(g, op); filled by the _converters* modules.
+CONVERTERS: dict = {}
+# (module, attribute name, converter): functions recorded as one op while tracing.
+COMPOSITES: list = []
+
+
+def converts(*classes):
+    """Register the decorated ``converter(g, op)`` for these Function classes (and their
+    subclasses, unless one has its own)."""
+
+    def register(fn):
+        for cls in classes:
+            CONVERTERS[cls] = fn
+        return fn
+
+    return register
+
+
+def converts_call(module, attribute: str):
+    """Register the decorated converter for calls of ``module.attribute``."""
+
+    def register(fn):
+        COMPOSITES.append((module, attribute, fn))
+        return fn
+
+    return register
+
+
+def converter_for(cls):
+    for klass in cls.__mro__:
+        fn = CONVERTERS.get(klass)
+        if fn is not None:
+            return fn
+    return None
+
+
+def op_label(cls) -> str:
+    return f"ember::{getattr(cls, '_op_name', getattr(cls, '__name__', str(cls)))}"
+
+
+class TracedOp:
+    """What a converter sees of one applied op: its arguments and outputs, the node it
+    recorded (``ctx``, holding what forward computed: stride, padding, ...) and the names
+    of its tensor arguments in the graph (``op.input(i)``)."""
+
+    __slots__ = ("_tracer", "args", "cls", "ctx", "kwargs", "outputs")
+
+    def __init__(self, cls, args, kwargs, outputs, tracer):
+        self.cls, self.args, self.kwargs, self.outputs = cls, args, kwargs, outputs
+        self._tracer = tracer
+        self.ctx = next((o.grad_fn for o in outputs
+                         if isinstance(o, Tensor) and o.grad_fn is not None), None)
+
+    def input(self, index: int) -> str | None:
+        """The graph value of argument ``index`` (a Tensor or array), or None for None."""
+        value = self.args[index]
+        return None if value is None else self._tracer.name_of(value)
+
+    def value(self, value) -> str:
+        return self._tracer.name_of(value)
+
+    def shape(self, index: int) -> tuple:
+        value = self.args[index]
+        return tuple((value._data if isinstance(value, Tensor) else value).shape)
+
+    def out_shape(self, index: int = 0) -> tuple:
+        return tuple(self.outputs[index]._data.shape)
+
+    def out_dtype(self, index: int = 0):
+        return self.outputs[index]._data.dtype
+
+    @property
+    def label(self) -> str:
+        return op_label(self.cls)
+
+
+class Tracer:
+    """Installs the trace hook (and composite wrappers) for one export; maps tensors to
+    graph values."""
+
+    def __init__(self, graph, fold_constants: bool = True):
+        self.graph = graph
+        self._saved_attrs = []
+        self.fold_constants = fold_constants
+        self.live = set()  # values that depend on graph inputs or parameters
+        self._by_node = {}  # id(node) -> (node, [output names])
+        self._by_tensor = {}  # id(tensor) -> (tensor, name)
+        self._by_array = {}  # id(array) -> (array, name)
+        self._saved = []
+
+    # -- values ------------------------------------------------------------------------
+
+    def bind(self, tensor, name: str, live: bool = True):
+        """``tensor`` is graph value ``name`` from now on."""
+        node = tensor.grad_fn
+        if node is not None:
+            entry = self._by_node.get(id(node))
+            if entry is None:
+                entry = self._by_node[id(node)] = (node, [None] * max(node._num_outputs, 1))
+            names = entry[1]
+            if tensor._output_nr >= len(names):
+                names.extend([None] * (tensor._output_nr + 1 - len(names)))
+            names[tensor._output_nr] = name
+        else:
+            self._by_tensor[id(tensor)] = (tensor, name)
+        self.bind_array(tensor._data, name)
+        if live:
+            self.live.add(name)
+
+    def bind_array(self, array, name: str):
+        self._by_array[id(array)] = (array, name)
+
+    def known(self, value) -> str | None:
+        """The graph value ``value`` already is, or None."""
+        if isinstance(value, Tensor):
+            node = value.grad_fn
+            if node is not None:
+                entry = self._by_node.get(id(node))
+                if entry is not None and entry[0] is node and value._output_nr < len(entry[1]):
+                    return entry[1][value._output_nr]
+                return None
+            entry = self._by_tensor.get(id(value))
+            if entry is not None and entry[0] is value:
+                return entry[1]
+            value = value._data
+        entry = self._by_array.get(id(value))
+        if entry is not None and entry[0] is value:
+            return entry[1]
+        return None
+
+    def name_of(self, value) -> str:
+        name = self.known(value)
+        if name is not None:
+            return name
+        if isinstance(value, Tensor):
+            if value.grad_fn is not None:
+                raise SymbolicValueError(
+                    f"a tensor of shape {list(value.shape)} reached the export with history "
+                    f"({value.grad_fn.name()}) computed outside the trace; compute it inside "
+                    "the model's forward")
+            base = value._base
+            if base is not None and self.known(base) in self.live:
+                raise SymbolicValueError(
+                    f"a view of shape {list(value.shape)} of a traced tensor was taken by a "
+                    "path the exporter cannot see (an op on a tensor that does not require "
+                    "grad, such as an integer input); use ops that record")
+            array = value._data
+        else:
+            array = value
+        host = array.get() if hasattr(array, "get") else np.asarray(array)
+        name = self.graph.const(host)
+        if isinstance(value, Tensor):
+            self._saved.append(value)  # keep ids stable while the trace runs
+            self._by_tensor[id(value)] = (value, name)
+        else:
+            self._by_array[id(array)] = (array, name)
+        return name
+
+    # -- recording ---------------------------------------------------------------------
+
+    def __call__(self, cls, args, kwargs):
+        """The ``Function.apply`` hook: run the op untraced, then convert it."""
+        _function.trace_hook[0] = None
+        try:
+            result = cls.apply(*args, **kwargs)
+        finally:
+            _function.trace_hook[0] = self
+        self.record(cls, converter_for(cls), args, kwargs, result)
+        return result
+
+    def _depends_on_graph(self, args, kwargs) -> bool:
+        for value in list(args) + list(kwargs.values()):
+            if isinstance(value, (list, tuple)):
+                if self._depends_on_graph(value, {}):
+                    return True
+            elif isinstance(value, Tensor) or hasattr(value, "dtype"):
+                if self.known(value) in self.live:
+                    return True
+                if isinstance(value, Tensor) and value.grad_fn is not None:
+                    return True  # history from outside the trace: name_of explains
+        return False
+
+    def record(self, cls, converter, args, kwargs, result):
+        outputs = result if type(result) is tuple else (result,)
+        if self.fold_constants and not self._depends_on_graph(args, kwargs):
+            return  # constant folding: the outputs become initializers when used
+        if converter is None:
+            raise UnsupportedOperatorError(op_label(cls), self.graph.opset)
+        op = TracedOp(cls, args, kwargs, outputs, self)
+        names = converter(self.graph, op)
+        if isinstance(names, str):
+            names = (names,)
+        for tensor, name in zip(outputs, names):
+            if isinstance(tensor, Tensor) and name is not None:
+                self.graph.dtype[name] = tensor._data.dtype
+                self.graph.shape[name] = tuple(tensor._data.shape)
+                self.bind(tensor, name)
+                self._saved.append(tensor)
+
+    def _wrap(self, fn, converter, label):
+        tracer = self
+
+        def traced(*args, **kwargs):
+            if _function.trace_hook[0] is not tracer:  # inside another recorded op
+                return fn(*args, **kwargs)
+            _function.trace_hook[0] = None
+            try:
+                result = fn(*args, **kwargs)
+            finally:
+                _function.trace_hook[0] = tracer
+            tracer.record(_Composite(label), converter, args, kwargs, result)
+            return result
+
+        return traced
+
+    # -- installing --------------------------------------------------------------------
+
+    def __enter__(self):
+        for module, attribute, converter in COMPOSITES:
+            original = getattr(module, attribute)
+            self._saved_attrs.append((module, attribute, original))
+            setattr(module, attribute, self._wrap(original, converter, attribute))
+        _function.trace_hook[0] = self
+        return self
+
+    def __exit__(self, *exc):
+        _function.trace_hook[0] = None
+        for module, attribute, original in reversed(self._saved_attrs):
+            setattr(module, attribute, original)
+        self._saved_attrs = []
+        return False
+
+
+class _Composite:
+    """Stands in for a Function class when a composite function is recorded."""
+
+    __slots__ = ("_op_name",)
+
+    def __init__(self, name):
+        self._op_name = name
