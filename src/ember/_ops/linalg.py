@@ -157,7 +157,13 @@ def _matmul_backward(grad, a, b, a_nd, b_nd, needs_a, needs_b):
     dims away. A batched ``a`` against a matrix ``b`` folds the batch into one GEMM.
 
     Without create_graph (grad mode off) nothing needs recording, so the GEMMs run on the
-    arrays directly: no Function or transpose-view overhead per call."""
+    arrays directly: no Function or transpose-view overhead per call.
+
+    Complex operands: the gradients use conjugate transposes (grad @ b^H, a^H @ grad), so
+    ``a`` and ``b`` are conjugated first."""
+    if grad._data.dtype.kind == "c":
+        a = a.conj_physical() if a is not None else None
+        b = b.conj_physical() if b is not None else None
     if not _grad_enabled[0]:
         grad_a, grad_b = _matmul_backward_arrays(
             grad._data, a._data if a is not None else None, b._data if b is not None else None,
@@ -290,10 +296,14 @@ class AddMatmul(Function):
         needs = ctx.needs_input_grad
         grad_bias = None
         if needs[0]:
-            grad_bias = grad if beta == 1 else grad * beta
-        scaled = grad if alpha == 1 else grad * alpha
+            grad_bias = grad if beta == 1 else grad * _conj_scalar(beta)
+        scaled = grad if alpha == 1 else grad * _conj_scalar(alpha)
         grad_a, grad_b = _matmul_backward(scaled, a, b, a_nd, b_nd, needs[1], needs[2])
         return grad_bias, grad_a, grad_b, None, None
+
+
+def _conj_scalar(value):
+    return value.conjugate() if type(value) is complex else value
 
 
 class _Addmm(AddMatmul):

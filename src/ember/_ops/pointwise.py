@@ -112,6 +112,8 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":  # d(xy) passes grad * conj(other) back
+            x, y = _conj(x), _conj(y)
         return (grad * y if y is not None else None), (grad * x if x is not None else None)
 
     @staticmethod
@@ -146,6 +148,8 @@ class Div(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":  # grad / conj(y), -grad * conj(x / y^2)
+            x, y = _conj(x), _conj(y)
         grad_x = grad / y if ctx.needs_input_grad[0] else None
         grad_y = -grad * x / (y * y) if ctx.needs_input_grad[1] else None
         return grad_x, grad_y
@@ -251,6 +255,10 @@ class Pow(Function):
     def backward(ctx, grad):
         x, y, out = ctx.saved_tensors
         grad_x = grad_y = None
+        if grad._data.dtype.kind == "c":
+            # holomorphic in each operand: the conjugated derivatives, i.e. the same
+            # formulas on conjugated values; y >= 0 tests the exponent's real part
+            return _complex_pow_backward(ctx, grad, _conj(x), _conj(y), _conj(out))
         if ctx.needs_input_grad[0]:
             if isinstance(y, Tensor):
                 grad_x = grad * _zero_where(y == 0, y * x ** (y - 1))
@@ -267,6 +275,37 @@ class Pow(Function):
             else:
                 grad_y = grad * out * math.log(x)
         return grad_x, grad_y
+
+
+def _conj(value):
+    """The complex conjugate of a saved operand (a Tensor, a Python number or None)."""
+    if isinstance(value, Tensor):
+        return value.conj_physical() if value._data.dtype.kind == "c" else value
+    if type(value) is complex:
+        return value.conjugate()
+    return value
+
+
+def _complex_pow_backward(ctx, grad, x, y, out):
+    import cmath
+
+    grad_x = grad_y = None
+    if ctx.needs_input_grad[0]:
+        if isinstance(y, Tensor):
+            grad_x = grad * _zero_where(y == 0, y * x ** (y - 1))
+        elif y == 0:
+            grad_x = _zeros_like(grad)
+        else:
+            grad_x = grad * (y * x ** (y - 1))
+    if ctx.needs_input_grad[1]:
+        y_real = y.real if isinstance(y, Tensor) else y
+        if isinstance(x, Tensor):
+            grad_y = grad * out * where((x == 0) & (y_real >= 0), 0.0, x.log())
+        elif x == 0:
+            grad_y = _zero_where(y_real >= 0, grad * out)
+        else:
+            grad_y = grad * out * cmath.log(x)
+    return grad_x, grad_y
 
 
 class _PowTensor(Pow):

@@ -230,6 +230,8 @@ class Prod(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         dim, keepdim = ctx.meta
+        if x._data.dtype.kind == "c":  # holomorphic: grad * conj(product of the others)
+            x = x.conj_physical()
         if dim is None:
             flat = x.reshape(-1)
             others = _prod_of_others(flat, 0)

@@ -45,6 +45,10 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
     """
     kernel = torch_kernel or f"{name.lower()}_cpu"
     saves = save in ("input", "output")
+    # A holomorphic f passes grad * conj(f'(z)) back (PyTorch's convention). f' has real
+    # Taylor coefficients for every op here, so conj(f'(z)) is the derivative formula
+    # evaluated at the conjugated saved value; only abs (not holomorphic) is excluded.
+    holomorphic = name != "Abs"
 
     def forward(ctx, x):
         kind = x.dtype.kind
@@ -71,6 +75,8 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
         if save is None:
             return _zeros(grad)
         (saved,) = ctx.saved_tensors
+        if holomorphic and saved._data.dtype.kind == "c":
+            saved = saved.conj_physical()
         return derivative(grad, saved)
 
     def array_backward(ctx, grad):
@@ -98,6 +104,8 @@ _ARRAY_SAFE = frozenset({
 
 def _sigmoid(xp, x):
     """1 / (1 + exp(-x)) from exp(-|x|): no overflow, full relative accuracy for x << 0."""
+    if x.dtype.kind == "c":  # no order on complex numbers: the plain formula
+        return 1 / (1 + xp.exp(-x))
     decay = xp.exp(-xp.abs(x))
     # one division into the selected numerator: the same values as choosing between
     # 1 / (1 + decay) and decay / (1 + decay), two ufunc calls and a temporary fewer
@@ -140,7 +148,7 @@ _TABLE = {
                lambda g, o: g * _SQRT_PI_OVER_TWO * (o * o).exp(), "float"),
     "Lgamma": (_special.lgamma, "input", lambda g, x: g * x.digamma(), "float"),
     "Digamma": (_special.digamma, "input", lambda g, x: g * polygamma(1, x), "float"),
-    "Abs": (lambda xp, x: xp.abs(x), "input", lambda g, x: g * x.sign(), "same"),
+    "Abs": (lambda xp, x: xp.abs(x), "input", lambda g, x: g * x.sgn(), "same"),
     "Floor": (lambda xp, x: xp.floor(x), None, None, "keep"),
     "Ceil": (lambda xp, x: xp.ceil(x), None, None, "keep"),
     "Trunc": (lambda xp, x: xp.trunc(x), None, None, "keep"),
@@ -232,7 +240,29 @@ def sign(input, *, out=None):
 
 
 class Sgn(Sign):
+    """z / |z| (0 at 0). For complex z it has a gradient: sgn moves only along the circle,
+    so the incoming g loses its component along sgn(z) and is scaled by 1 / |z|."""
+
     complex_ok = True
+
+    @staticmethod
+    def forward(ctx, x):
+        out = Sign.forward(ctx, x)
+        if x.dtype.kind == "c" and ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.saved_tensors:
+            return _zeros(grad)
+        from .pointwise import where
+
+        x, direction = ctx.saved_tensors
+        magnitude = x.abs()
+        zero = magnitude == 0
+        tangent = grad - (grad * direction.conj_physical()).real * direction
+        return where(zero, 0.0, tangent / where(zero, 1.0, magnitude))
 
 
 def sgn(input, *, out=None):

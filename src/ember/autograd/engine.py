@@ -459,6 +459,8 @@ def _fit_to_input(g, meta):
     if g._data.dtype != np_dtype:
         from .._backend import from_numpy_dtype
 
+        if g._data.dtype.kind == "c" and np_dtype.kind != "c":
+            g = g.real  # a real input of a complex op: PyTorch keeps the real part
         g = g.to(from_numpy_dtype(np_dtype))
     return g
 
