@@ -1,3 +1,30 @@
-"""ember.distributed: collectives and process groups over MPI (the ``distributed`` extra)."""
+"""ember.distributed (PyTorch's ``torch.distributed``): process groups and collectives
+over MPI, for data-parallel training on CPUs (``gloo``/``mpi``) and CUDA (``nccl``, moved
+through MPI as well).
 
-__all__: list = []
+Start the processes with the launcher, which runs ``mpirun`` and sets RANK, WORLD_SIZE,
+LOCAL_RANK, MASTER_ADDR and MASTER_PORT as torchrun does::
+
+    ember run --nproc-per-node 2 train.py
+    python -m ember.distributed.run --nproc-per-node 2 train.py
+
+and in the script::
+
+    import ember.distributed as dist
+    dist.init_process_group("gloo")
+    dist.all_reduce(tensor)          # summed over both processes
+
+Scripts that start their own workers with ``multiprocessing.spawn`` and pass
+``rank=r, world_size=w`` need the launcher instead: independent processes cannot join
+one MPI job (``init_process_group`` says so). mpi4py is imported on first use, so
+``import ember`` works without the ``distributed`` extra.
+"""
+
+from ._collectives import *
+from ._collectives import __all__ as _collectives_all
+from ._group import *
+from ._group import __all__ as _group_all
+from ._objects import *
+from ._objects import __all__ as _objects_all
+
+__all__ = [*_group_all, *_collectives_all, *_objects_all]  # noqa: PLE0604
