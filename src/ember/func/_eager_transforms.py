@@ -84,7 +84,7 @@ def _detach(tree):
     return tree_map(lambda leaf: leaf.detach() if isinstance(leaf, Tensor) else leaf, tree)
 
 
-def _autograd_grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=True):
+def _autograd_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=True):
     """autograd.grad over the outputs that require grad; zeros for inputs they miss."""
     from .._ops.creation import zeros_like
 
@@ -406,8 +406,13 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
 
 def linearize(func, *primals):
     """``(func(*primals), jvp_fn)``: ``jvp_fn(*tangents)`` is the Jacobian-vector product
-    at ``primals``, reusing one traced graph for every call."""
-    traced = _Traced(func, primals, None, False, "linearize")
+    at ``primals``, reusing one traced graph for every call. As PyTorch's, ``func`` runs
+    twice (once plainly for the output, once to trace), and jvp_fn treats the primals as
+    constants: its results are differentiable in the tangents only."""
+    output = func(*primals)
+    with grad_mode.no_grad():  # as PyTorch's traced jvp_fn: primals are constants in it
+        detached = tree_map(lambda p: p.detach() if isinstance(p, Tensor) else p, primals)
+    traced = _Traced(func, detached, None, False, "linearize")
     flat_primals = tree_flatten(primals)[0]
 
     def jvp_fn(*tangents):
@@ -425,7 +430,7 @@ def linearize(func, *primals):
                     )
         return tree_unflatten(traced.jvp(flat_tangents), traced.out_spec)
 
-    return traced.value(), jvp_fn
+    return output, jvp_fn
 
 
 # ---------------------------------------------------------------------------------------

@@ -300,7 +300,9 @@ def _empty_batch(func, out_dims, flat_in_dims, flat_args, spec, kwargs):
             continue
         shape = tuple(arg.shape[:d]) + tuple(arg.shape[d + 1:])
         sample_args.append(zeros(shape, dtype=arg.dtype, device=arg.device))
-    with ember_random.fork_rng(), grad_mode.no_grad():
+    forbidden = isinstance(_random.default_generator._rng, _RandomForbidden)
+    keep_rng = contextlib.nullcontext() if forbidden else ember_random.fork_rng()
+    with keep_rng, grad_mode.no_grad():
         output = func(*tree_unflatten(sample_args, spec), **kwargs)
     name = _get_name(func)
     flat_out_dims, out_spec = _flat_out_dims(func, output, out_dims)
