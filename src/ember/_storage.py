@@ -99,12 +99,6 @@ class UntypedStorage(_StorageBase):
 
         return cls(storage_flat(tensor._data).view(np.uint8))
 
-    @property
-    def dtype(self):
-        from ._backend.dtypes import uint8
-
-        return uint8
-
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return UntypedStorage(self._flat[idx])

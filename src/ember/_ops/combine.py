@@ -396,6 +396,10 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
 
 
 def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    """``input`` with ``src`` written at ``input.as_strided(size, stride, offset)``. The
+    input's gradient is the upstream gradient off the written positions (PyTorch 2.13's
+    AsStridedScatterBackward gives it *on* them instead; its composition
+    ``clone().as_strided(...).copy_(src)`` agrees with ember)."""
     offset = 0 if storage_offset is None else storage_offset
     return _embed(input, src, lambda out: as_strided(out, size, stride, offset))
 
@@ -479,7 +483,7 @@ def unravel_index(indices, shape):
     does: -1 is the last element)."""
     if not isinstance(indices, Tensor):
         indices = _creation.tensor(indices)
-    if indices.is_floating_point() or indices.is_complex() or indices.dtype.is_bool:
+    if indices._data.dtype.kind not in "iu":
         raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
     if any(s < 0 for s in shape):
