@@ -134,11 +134,11 @@ def _check_tensor_list(value, name):
 
 
 def _check_same_dtype(*tensors):
-    dtypes = [t.dtype for t in tensors]
-    for dtype in dtypes[1:]:
-        if dtype != dtypes[0]:
-            raise ValueError(f"Invalid usage of tensors with different dtypesFound {dtype} and "
-                             f" {dtypes[0]}")
+    first = tensors[0].dtype if tensors else None
+    for tensor in tensors[1:]:
+        if tensor.dtype != first:
+            raise ValueError(f"Invalid usage of tensors with different dtypesFound {first} and "
+                             f" {tensor.dtype}")
 
 
 def _shape_text(shape) -> str:
@@ -363,7 +363,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
         if not gather_list:
             raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
         _check_tensor_list(gather_list, "gather_list")
-        _check_same_dtype(*gather_list, tensor)
+        _check_same_dtype(tensor, *gather_list)
         if len(gather_list) != pg.size():
             raise RuntimeError(f"ProcessGroupGloo::gather: Incorrect output list size "
                                f"{len(gather_list)}. Output list size should be {pg.size()}, "
@@ -392,7 +392,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
         if not scatter_list:
             raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
         _check_tensor_list(scatter_list, "scatter_list")
-        _check_same_dtype(*scatter_list, tensor)
+        _check_same_dtype(tensor, *scatter_list)
         if len(scatter_list) != pg.size():
             raise RuntimeError(f"ProcessGroupGloo::scatter: Incorrect input list size "
                                f"{len(scatter_list)}. Input list size should be {pg.size()}, "

@@ -10,5 +10,6 @@ from __future__ import annotations
 
 from . import data_parallel as _data_parallel_module  # noqa: F401
 from .data_parallel import DataParallel, data_parallel
+from .distributed import DistributedDataParallel
 
-__all__ = ["DataParallel", "data_parallel"]
+__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel"]
