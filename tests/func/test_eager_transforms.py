@@ -244,3 +244,34 @@ ERRORS = [
 @pytest.mark.parametrize("name,fn,inputs,match", ERRORS, ids=[c[0] for c in ERRORS])
 def test_transform_errors(name, fn, inputs, match):
     check_raises(fn, *inputs, match=match)
+
+
+@pytest.mark.parametrize("aux", ["int", "str_in_tuple", "none"])
+def test_aux_must_hold_tensors(aux):
+    def run(lib):
+        x = lib.tensor(X)
+        value = {"int": 3, "str_in_tuple": (x, "s"), "none": None}[aux]
+        return lib.func.grad(lambda a: (a.sum(), value), has_aux=True)(x)
+
+    with pytest.raises(RuntimeError, match="Expected tensors, got unsupported type") as t_info:
+        run(torch)
+    with pytest.raises(RuntimeError) as e_info:
+        run(ember)
+    assert str(e_info.value) == str(t_info.value)
+
+
+def test_aux_nested_structures():
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "first second")
+
+    def run(lib):
+        x = lib.tensor(X)
+        return lib.func.grad(lambda a: (a.sum(), [Pair(a * 2, {"k": a.exp()})]),
+                             has_aux=True)(x)
+
+    e, t = run(ember), run(torch)
+    assert type(e[1][0]) is Pair and type(t[1][0]) is Pair
+    assert_same(e[0], t[0])
+    assert_same(e[1][0].first, t[1][0].first)
+    assert_same(e[1][0].second["k"], t[1][0].second["k"])

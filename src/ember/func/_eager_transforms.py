@@ -80,8 +80,18 @@ def _differentiable(value, connected):
     return value.detach().requires_grad_(True)
 
 
-def _detach(tree):
-    return tree_map(lambda leaf: leaf.detach() if isinstance(leaf, Tensor) else leaf, tree)
+def _unwrap_aux(aux, connected):
+    """has_aux's second output: tensors in (nested) tuples, lists and dicts only, as
+    PyTorch's; detached unless the transform is connected."""
+    if isinstance(aux, Tensor):
+        return aux if connected else aux.detach()
+    if isinstance(aux, tuple) and hasattr(aux, "_fields"):
+        return type(aux)(*(_unwrap_aux(a, connected) for a in aux))
+    if isinstance(aux, (tuple, list)):
+        return type(aux)(_unwrap_aux(a, connected) for a in aux)
+    if isinstance(aux, dict):
+        return type(aux)((k, _unwrap_aux(v, connected)) for k, v in aux.items())
+    raise RuntimeError(f"Expected tensors, got unsupported type {type(aux)}")
 
 
 def _autograd_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=True):
@@ -195,6 +205,7 @@ def _grad_and_value(func, argnums, has_aux, args, kwargs):
                     "(output, aux) if has_aux is True"
                 )
             output, aux = output
+            aux = _unwrap_aux(aux, connected)
         if not isinstance(output, Tensor):
             raise RuntimeError(  # noqa: TRY004
                 f"grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got "
@@ -209,7 +220,7 @@ def _grad_and_value(func, argnums, has_aux, args, kwargs):
         grads = _autograd_grad([output], roots, create_graph=connected)
     gradient = tree_unflatten(grads, diff_spec)
     if not connected:
-        output, aux = output.detach(), _detach(aux)
+        output = output.detach()
     if has_aux:
         return gradient, (output, aux)
     return gradient, output
@@ -242,9 +253,8 @@ class _Traced:
                         f"{api}: output of function f should be a tuple: (output, aux) if "
                         "has_aux is True"
                     )
-                output, self.aux = output
-                if not self.connected:
-                    self.aux = _detach(self.aux)
+                output, aux = output
+                self.aux = _unwrap_aux(aux, self.connected)
             self.outputs, self.out_spec = tree_flatten(output)
             if (len(self.outputs) == 1 and self.outputs[0] is None) or not self.outputs:
                 raise RuntimeError(
