@@ -68,3 +68,20 @@ class lazy_property:
             value = self.wrapped(instance)
         setattr(instance, self.wrapped.__name__, value)
         return value
+
+
+def expand_params(dist, cls, batch_shape, _instance, names, event_dims=0):
+    """``dist.expand(batch_shape)`` for a distribution whose state is the tensors
+    ``names`` (those present on ``dist``), each with ``event_dims`` trailing dims that
+    stay as they are."""
+    new = dist._get_checked_instance(cls, _instance)
+    batch_shape = ember.Size(batch_shape)
+    for name in names:
+        if name in dist.__dict__:
+            value = dist.__dict__[name]
+            trailing = value.shape[value.dim() - event_dims:] if event_dims else ()
+            setattr(new, name, value.expand(batch_shape + ember.Size(trailing)))
+    from .distribution import Distribution
+    Distribution.__init__(new, batch_shape, dist.event_shape, validate_args=False)
+    new._validate_args = dist._validate_args
+    return new
