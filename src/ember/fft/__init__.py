@@ -8,6 +8,8 @@ factories (``fftfreq``, ``rfftfreq``) and compositions of ``roll`` (``fftshift``
 
 from __future__ import annotations
 
+import math
+
 from .._backend import get_default_dtype, to_dtype
 from .._ops._factory import _finish, _module_and_device, supports_out
 from .._ops._fft import (
@@ -30,6 +32,7 @@ from .._ops._fft import (
     rfft2,
     rfftn,
 )
+from .._ops._util import type_name
 from .._tensor import Tensor
 
 __all__ = [
@@ -62,17 +65,23 @@ def _frequencies(fname, n, d, dtype, device, requires_grad, one_sided):
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
     if np_dtype.kind not in "fc":
         raise RuntimeError(f"{fname} requires a floating point or complex dtype")
-    if n < 0:
-        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    if np_dtype.kind == "c":  # PyTorch accepts the dtype, then its arange refuses it
+        raise NotImplementedError(
+            f'"arange_cpu" not implemented for \'{type_name(np_dtype)}\'')
+    # rfftfreq's length is n / 2 + 1 in C++ integer division (truncating toward zero)
+    count = int(n / 2) + 1 if one_sided else n
+    if count < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {count}: [{count}]")
     xp, _ = _module_and_device(device)
     if one_sided:
-        samples = xp.arange(n // 2 + 1, dtype=np_dtype)
+        samples = xp.arange(count, dtype=np_dtype)
     else:
         # 0, 1, ..., ceil(n/2) - 1, then -floor(n/2), ..., -1
         samples = xp.arange(n, dtype=np_dtype)
         samples[(n + 1) // 2:] -= n
     # PyTorch multiplies by 1/(n*d) in the result dtype, not divides: same rounding
-    scale = 1.0 / (n * d) if n else 0.0
+    spacing = n * d
+    scale = 1.0 / spacing if spacing else math.inf  # rfftfreq(0) is [nan], as PyTorch
     return _finish(samples * np_dtype.type(scale), requires_grad)
 
 
@@ -107,8 +116,8 @@ def _shift(input, dim, inverse):
         dims = list(dim)
     sizes = input.shape
     shifts = [(sizes[d] + 1) // 2 if inverse else sizes[d] // 2 for d in dims]
-    if not dims:
-        return input.clone()
+    if not dims:  # roll's own complaint, as PyTorch (0-d input or dim=())
+        raise RuntimeError("`shifts` required")
     return input.roll(shifts, dims)
 
 
