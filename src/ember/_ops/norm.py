@@ -96,22 +96,27 @@ class _Normalize(Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        axes, param_shape, eps = ctx.meta
-        if not _grad_enabled[0]:
-            return _normalize_backward_arrays(ctx, grad._data, x._data, weight)
-        mean = x.mean(axes, keepdim=True)
-        centered = x - mean
-        invstd = ((centered * centered).mean(axes, keepdim=True) + eps).rsqrt()
-        xhat = centered * invstd
-        grad_xhat = grad if weight is None else grad * weight.reshape(param_shape)
-        grad_x = invstd * (grad_xhat - grad_xhat.mean(axes, keepdim=True)
-                           - xhat * (grad_xhat * xhat).mean(axes, keepdim=True))
-        grad_weight = grad_bias = None
-        if weight is not None and ctx.needs_input_grad[1]:
-            grad_weight = (grad * xhat).sum(ctx.param_axes).reshape(weight.shape)
-        if ctx.needs_input_grad[2]:
-            grad_bias = grad.sum(ctx.param_axes).reshape(ctx.bias_shape)
-        return grad_x, grad_weight, grad_bias, None, None, None, None
+        return _normalize_backward(ctx, grad, x, weight)
+
+
+def _normalize_backward(ctx, grad, x, weight):
+    """_Normalize's gradients for (x, weight, bias), then Nones for the constants."""
+    axes, param_shape, eps = ctx.meta
+    if not _grad_enabled[0]:
+        return _normalize_backward_arrays(ctx, grad._data, x._data, weight)
+    mean = x.mean(axes, keepdim=True)
+    centered = x - mean
+    invstd = ((centered * centered).mean(axes, keepdim=True) + eps).rsqrt()
+    xhat = centered * invstd
+    grad_xhat = grad if weight is None else grad * weight.reshape(param_shape)
+    grad_x = invstd * (grad_xhat - grad_xhat.mean(axes, keepdim=True)
+                       - xhat * (grad_xhat * xhat).mean(axes, keepdim=True))
+    grad_weight = grad_bias = None
+    if weight is not None and ctx.needs_input_grad[1]:
+        grad_weight = (grad * xhat).sum(ctx.param_axes).reshape(weight.shape)
+    if ctx.needs_input_grad[2]:
+        grad_bias = grad.sum(ctx.param_axes).reshape(ctx.bias_shape)
+    return grad_x, grad_weight, grad_bias, None, None, None, None
 
 
 def _is_channel_layout(axes, ndim):
@@ -271,8 +276,50 @@ class _LayerNorm(_Normalize):
     _node_name = "NativeLayerNormBackward0"
 
 
-class _GroupNorm(_Normalize):
+class _NormalizeGrouped(_Normalize):
+    """_Normalize over a regrouping (``inner_shape``) of its input, done inside the node:
+    group norm's statistics need (N, G, C/G, L) and instance norm's (N, C, L), while
+    PyTorch's nodes take the input's own shape and give ``out_shape`` (the input's for
+    group norm, (1, N*C, *) for instance norm's batch norm). The input itself is saved,
+    so an in-place change to it before backward is caught."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, inner_shape, out_shape, axes, param_shape, eps,
+                stats_sink):
+        out = _Normalize.forward(ctx, x.reshape(inner_shape), weight, bias, axes,
+                                 param_shape, eps, stats_sink)
+        ctx.save_for_backward(x, weight)
+        ctx.inner_shape = inner_shape
+        return out.reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        inner = ctx.inner_shape
+        grad_x, grad_weight, grad_bias = _normalize_backward(
+            ctx, grad.reshape(inner), x.reshape(inner), weight)[:3]
+        if grad_x is not None:
+            grad_x = grad_x.reshape(x.shape)
+        return grad_x, grad_weight, grad_bias, None, None, None, None, None, None
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        x = x._data
+        inner = ctx.inner_shape
+        grads = _normalize_backward_arrays(ctx, grad.reshape(inner), x.reshape(inner), weight)
+        grad_x, grad_weight, grad_bias = (None if g is None else g._data for g in grads[:3])
+        if grad_x is not None:
+            grad_x = grad_x.reshape(x.shape)
+        return grad_x, grad_weight, grad_bias, None, None, None, None, None, None
+
+
+class _GroupNorm(_NormalizeGrouped):
     _node_name = "NativeGroupNormBackward0"
+
+
+class _InstanceNorm(_NormalizeGrouped):
+    _node_name = "NativeBatchNormBackward0"  # PyTorch's batch norm over (1, N*C, *)
 
 
 def _normalize(x, weight, bias, axes, param_shape, eps, fn=_Normalize):
@@ -440,9 +487,19 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
                                "use_input_stats is false")
         return _batch_norm_eval(input, running_mean, running_var, weight, bias, param_shape,
                                 eps)
-    axes = tuple(range(2, input.dim()))
-    out, mean, var = _normalize(input, weight, bias, axes, param_shape, eps)
-    count = input.numel() // max(input.shape[0] * channels, 1)
+    # PyTorch runs batch norm on a (1, N*C, *) view and views the result back; the node
+    # here normalises each row of an (N, C, L) regrouping of the input (the per-channel
+    # affine broadcast as (C, 1)) and gives batch norm's (1, N*C, *) result
+    batch = input.shape[0]
+    spatial = tuple(input.shape[2:])
+    count = 1
+    for size in spatial:
+        count *= size
+    sink = []
+    out = _InstanceNorm.apply(input, weight, bias, (batch, channels, count),
+                              (1, batch * channels, *spatial), (2,), (channels, 1), eps, sink)
+    mean, var = sink[0]
+    out = out.view(input.shape)
     if running_mean is not None:
         _check_channels("running_mean", running_mean, channels)
         _update_running(running_mean, mean.reshape(input.shape[:2]).mean(axis=0), momentum)
@@ -510,12 +567,15 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                 f"Expected {name} to be a vector of size equal to the number of channels in "
                 f"input, but got {name} of shape {shape_str(param.shape)} and input of shape "
                 f"{shape_str(input.shape)}")
-    # (N, G, C/G, spatial): statistics over the last two dims, the per-channel affine
-    # broadcast as (G, C/G, 1), all in the one fused node.
-    grouped = input.reshape(batch, num_groups, channels // num_groups, -1)
+    # (N, G, C/G, spatial) inside the one fused node: statistics over the last two dims,
+    # the per-channel affine broadcast as (G, C/G, 1)
+    count = 1
+    for size in input.shape[2:]:
+        count *= size
+    inner = (batch, num_groups, channels // num_groups, count)
     param_shape = (num_groups, channels // num_groups, 1)
-    out, _, _ = _normalize(grouped, weight, bias, (2, 3), param_shape, eps, _GroupNorm)
-    return out.reshape(input.shape)
+    return _GroupNorm.apply(input, weight, bias, inner, input.shape, (2, 3), param_shape,
+                            eps, [])
 
 
 def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,

@@ -79,6 +79,10 @@ class View(Function):
             return cls._adjoint.apply(grad, ctx.input_shape), None
         return grad.reshape(ctx.input_shape), None
 
+    @staticmethod
+    def _array_backward(ctx, grad):
+        return grad.reshape(ctx.input_shape), None
+
 
 class Squeeze(View):
     """View under PyTorch's node name (``grad_fn=<SqueezeBackward0>``)."""
@@ -505,7 +509,8 @@ moveaxis = movedim
 
 
 def adjoint(input):
-    return transpose(input, -2, -1)
+    """The conjugate transpose of the last two dims (a plain transpose for real tensors)."""
+    return _conj(transpose(input, -2, -1))
 
 
 TENSOR_METHODS = {
