@@ -63,6 +63,8 @@ class CumProd(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         dim = ctx.dim
+        if x._data.dtype.kind == "c":  # holomorphic: grad times conjugated derivatives
+            x, out = x.conj_physical(), out.conj_physical()
         if not (x._data == 0).any():
             return _reverse_cumsum(grad * out, dim) / x, None, None
         return _cumprod_backward_with_zeros(x, grad, dim), None, None

@@ -37,14 +37,15 @@ class VectorNorm(Function):
             elif p == -math.inf:
                 out = xp.amin(magnitude, axis=dims, keepdims=True)
             elif p == 0:
-                out = (magnitude != 0).sum(axis=dims, keepdims=True).astype(work.dtype)
+                out = (magnitude != 0).sum(axis=dims, keepdims=True).astype(magnitude.dtype)
             elif p == 1:
                 out = magnitude.sum(axis=dims, keepdims=True)
             elif p == 2:
                 out = xp.sqrt((magnitude * magnitude).sum(axis=dims, keepdims=True))
             else:
                 out = (magnitude ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
-        out = out.astype(back) if back is not None else out.astype(x.dtype, copy=False)
+        real_dtype = x.dtype if x.dtype.kind != "c" else magnitude.dtype  # |complex| is real
+        out = out.astype(back) if back is not None else out.astype(real_dtype, copy=False)
         if not keepdim:
             out = out.reshape(reduced_shape(x.shape, dims, False))
         ctx.meta = (p, dims, keepdim)
@@ -60,11 +61,11 @@ class VectorNorm(Function):
         if p == 0:
             return grad * 0, None, None, None
         if p == 1:
-            return grad * x.sign(), None, None, None
+            return grad * x.sgn(), None, None, None
         if p in (math.inf, -math.inf):
             tied = x._data.__abs__() == norm_k._data
             weight = tied / tied.sum(axis=dims, keepdims=True)
-            return grad * x.sign() * const(weight, grad), None, None, None
+            return grad * x.sgn() * const(weight, grad), None, None, None
         zero = norm_k._data == 0
         safe_norm = norm_k + const(zero, norm_k)
         mask = const(~zero, norm_k)
@@ -72,7 +73,7 @@ class VectorNorm(Function):
             return grad * x / safe_norm * mask, None, None, None
         scale = x.abs() ** (p - 2) if p >= 2 else None
         if scale is None:  # p < 2: write |x|^(p-1) sign(x) to avoid 0^(negative)
-            direction = x.sign() * x.abs() ** (p - 1)
+            direction = x.sgn() * x.abs() ** (p - 1)
         else:
             direction = x * scale
         return grad * direction / safe_norm ** (p - 1) * mask, None, None, None

@@ -362,6 +362,9 @@ class _AddC(Function):
         t1, t2 = ctx.saved_tensors
         value = ctx.value
         needs = ctx.needs_input_grad
+        if grad._data.dtype.kind == "c":  # holomorphic in t1, t2: conjugated factors
+            t1, t2 = t1.conj_physical(), t2.conj_physical()
+            value = value.conjugate() if type(value) is complex else value
         grad_x = grad if needs[0] else None
         if ctx.divide:
             grad_t1 = grad * value / t2 if needs[1] else None

@@ -141,6 +141,8 @@ def _einsum_operand_grad(grad, output, terms, operands, k):
                                        device=operand.device))
     in_terms = [output] + others + extra_terms
     in_operands = [grad] + [o for i, o in enumerate(operands) if i != k] + extra_operands
+    if grad._data.dtype.kind == "c":  # complex: the other operands enter conjugated
+        in_operands[1:] = [o.conj_physical() for o in in_operands[1:]]
     if not _grad_enabled[0]:
         # No graph to build (no create_graph): one einsum on the arrays, no Function.
         arrays = [o._data for o in in_operands]

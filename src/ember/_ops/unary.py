@@ -45,10 +45,11 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
     """
     kernel = torch_kernel or f"{name.lower()}_cpu"
     saves = save in ("input", "output")
-    # A holomorphic f passes grad * conj(f'(z)) back (PyTorch's convention). f' has real
-    # Taylor coefficients for every op here, so conj(f'(z)) is the derivative formula
-    # evaluated at the conjugated saved value; only abs (not holomorphic) is excluded.
+    # A holomorphic f passes grad * conj(f'(z)) back (PyTorch's convention): the formula
+    # run on conj(grad), conjugated (exact on branch cuts too, where f'(conj z) is not
+    # conj(f'(z))). abs is not holomorphic: its formula (grad * sgn) is already complex-ready.
     holomorphic = name != "Abs"
+    refuses_complex = _NO_COMPLEX.get(name)
 
     def forward(ctx, x):
         kind = x.dtype.kind
@@ -61,6 +62,8 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
                 return x.copy()
             values = x if ints == "same" else x.astype(float_np(x.dtype))
         else:
+            if kind == "c" and refuses_complex is not None:
+                _refuse_complex(refuses_complex, x.dtype)
             values = x
         xp = np if type(x) is np.ndarray else xp_of(x)
         out = compute(xp, values)  # NumPy's inf/nan warnings are filtered
@@ -76,7 +79,7 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
             return _zeros(grad)
         (saved,) = ctx.saved_tensors
         if holomorphic and saved._data.dtype.kind == "c":
-            saved = saved.conj_physical()
+            return derivative(grad.conj_physical(), saved).conj_physical()
         return derivative(grad, saved)
 
     def array_backward(ctx, grad):
@@ -102,6 +105,27 @@ _ARRAY_SAFE = frozenset({
 })
 
 
+# Ops PyTorch does not define for complex inputs: the message it raises ({} is the dtype).
+_NO_COMPLEX = {
+    "Erf": '"erf_vml_cpu" not implemented for \'{}\'',
+    "Erfc": '"erfc_vml_cpu" not implemented for \'{}\'',
+    "Erfinv": '"erfinv_vml_cpu" not implemented for \'{}\'',
+    "Lgamma": '"lgamma_vml_cpu" not implemented for \'{}\'',
+    "Digamma": '"digamma" not implemented for \'{}\'',
+    "Floor": "floor is not supported for complex inputs",
+    "Ceil": "ceil is not supported for complex inputs",
+    "Trunc": "trunc is not supported for complex inputs",
+    "Frac": '"frac_cpu" not implemented for \'{}\'',
+    "Round": '"round_vml_cpu" not implemented for \'{}\'',
+    "Logit": '"logit_cpu" not implemented for \'{}\'',
+    "Polygamma": '"trigamma" not implemented for \'{}\'',
+}
+
+
+def _refuse_complex(message, np_dtype):
+    raise NotImplementedError(message.format(type_name(np_dtype)))
+
+
 def _sigmoid(xp, x):
     """1 / (1 + exp(-x)) from exp(-|x|): no overflow, full relative accuracy for x << 0."""
     if x.dtype.kind == "c":  # no order on complex numbers: the plain formula
@@ -112,6 +136,12 @@ def _sigmoid(xp, x):
     out = xp.where(x >= 0, 1, decay)
     out /= decay + 1
     return out
+
+
+def _acosh_derivative(g, x):
+    if x._data.dtype.kind == "c":
+        return g * ((x - 1).rsqrt() * (x + 1).rsqrt())
+    return g * (x * x - 1).rsqrt()
 
 
 _TABLE = {
@@ -136,7 +166,9 @@ _TABLE = {
     "Cosh": (lambda xp, x: xp.cosh(x), "input", lambda g, x: g * x.sinh(), "float"),
     "Tanh": (lambda xp, x: xp.tanh(x), "output", lambda g, o: g * (1 - o * o), "float"),
     "Asinh": (lambda xp, x: xp.arcsinh(x), "input", lambda g, x: g * (x * x + 1).rsqrt(), "float"),
-    "Acosh": (lambda xp, x: xp.arccosh(x), "input", lambda g, x: g * (x * x - 1).rsqrt(), "float"),
+    # (x - 1)^-1/2 (x + 1)^-1/2, not (x^2 - 1)^-1/2: the same for real x > 1, and the
+    # principal branch for complex x (as PyTorch)
+    "Acosh": (lambda xp, x: xp.arccosh(x), "input", _acosh_derivative, "float"),
     "Atanh": (lambda xp, x: xp.arctanh(x), "input", lambda g, x: g / (1 - x * x), "float"),
     "Sigmoid": (_sigmoid, "output",
                 lambda g, o: g * o * (1 - o), "float"),
@@ -288,6 +320,9 @@ class Round(Function):
                     f'"round_cpu" not implemented for \'{type_name(x.dtype)}\''
                 )
             return x.copy()
+        if x.dtype.kind == "c":
+            _refuse_complex(_NO_COMPLEX["Round"] if decimals == 0 else
+                            '"round_cpu" not implemented for \'{}\'', x.dtype)
         xp = xp_of(x)
         if decimals == 0:
             return xp.rint(x)
@@ -316,6 +351,8 @@ class Logit(Function):
 
     @staticmethod
     def forward(ctx, x, eps):
+        if x.dtype.kind == "c":
+            _refuse_complex(_NO_COMPLEX["Logit"], x.dtype)
         ctx.eps = eps
         ctx.save_for_backward(x)
         values = x.astype(float_np(x.dtype), copy=False)
@@ -347,6 +384,8 @@ class Polygamma(Function):
 
     @staticmethod
     def forward(ctx, x, n):
+        if x.dtype.kind == "c":
+            _refuse_complex(_NO_COMPLEX["Polygamma"], x.dtype)
         ctx.n = n
         ctx.save_for_backward(x)
         values = x.astype(float_np(x.dtype), copy=False)
@@ -383,6 +422,8 @@ class Sinc(Function):
         (x,) = ctx.saved_tensors
         safe = where(x == 0, 1.0, x) * math.pi
         slope = (safe * safe.cos() - safe.sin()) / (safe * safe) * math.pi
+        if slope._data.dtype.kind == "c":  # holomorphic: grad * conj(sinc'(x))
+            slope = slope.conj_physical()
         return grad * where(x == 0, 0.0, slope)
 
 
@@ -391,10 +432,14 @@ def sinc(input, *, out=None):
 
 
 def deg2rad(input, *, out=None):
+    if input._data.dtype.kind == "c":
+        raise RuntimeError("deg2rad is not supported for complex tensors.")
     return _out(input * (math.pi / 180.0), out)
 
 
 def rad2deg(input, *, out=None):
+    if input._data.dtype.kind == "c":
+        raise RuntimeError("rad2deg is not supported for complex tensors.")
     return _out(input * (180.0 / math.pi), out)
 
 

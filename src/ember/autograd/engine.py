@@ -50,7 +50,7 @@ def _make_grads(tensors, grad_tensors, is_grads_batched=False):
                 continue
             if tensor._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if tensor._data.dtype.kind not in "fcV":
+            if tensor._data.dtype.kind not in "fV":
                 raise RuntimeError(
                     "grad can be implicitly created only for real scalar outputs but got "
                     f"{tensor.dtype}"

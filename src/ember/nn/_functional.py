@@ -90,6 +90,9 @@ class Linear(Function):
         saved = ctx.saved_tensors
         x, weight = saved if saved else (None, None)
         grad_x = grad_w = grad_b = None
+        if grad._data.dtype.kind == "c":  # complex: conjugate transposes
+            x = x.conj_physical() if x is not None else None
+            weight = weight.conj_physical() if weight is not None else None
         if ctx.needs_input_grad[0]:
             grad_x = grad.matmul(weight)
         grad2 = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
