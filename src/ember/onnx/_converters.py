@@ -13,7 +13,7 @@ import numpy as np
 from .._ops import _activation_fused as fused
 from .._ops import _softmax, activation, pointwise, reduce, unary, where_clamp
 from .._tensor import Tensor
-from ._trace import converts
+from ._trace import converts, converts_call
 
 
 def _operand(g, op, index, dtype):
@@ -358,3 +358,107 @@ def _var(g, op):
     total = g.reduce("ReduceSum", g.op("Mul", centered, centered), dims, keepdim)
     out = g.op("Div", total, g.scalar_like(max(count - correction, 0), x))
     return g.op("Sqrt", out) if std else out
+
+
+# -- composites: comparisons and arg-extremes compute without a Function --------------------
+
+
+@converts_call(reduce, "_select_along")
+def _max_min_dim(g, op):
+    # _select_along(name, input, dim, keepdim, largest) -> (values, indices)
+    x = op.input(1)
+    ndim = len(op.shape(1))
+    dim, keepdim, largest = op.args[2] % max(ndim, 1), op.args[3], op.args[4]
+    values = g.reduce("ReduceMax" if largest else "ReduceMin", x, [dim], keepdim)
+    indices = g.op("ArgMax" if largest else "ArgMin", x, axis=dim, keepdims=int(keepdim),
+                   dtype=np.int64)
+    return values, indices
+
+
+@converts_call(reduce, "_argmax_min")
+def _argmax_min(g, op):
+    # _argmax_min(name, input, dim, keepdim, largest)
+    x = op.input(1)
+    in_shape = op.shape(1)
+    dim, keepdim, largest = op.args[2], op.args[3], op.args[4]
+    kind = "ArgMax" if largest else "ArgMin"
+    if dim is None:
+        flat = g.op("Reshape", x, g.ints([-1]))
+        index = g.op(kind, flat, axis=0, keepdims=0, dtype=np.int64)
+        if keepdim:
+            index = g.op("Reshape", index, g.ints([1] * len(in_shape)))
+        return index
+    return g.op(kind, x, axis=dim % max(len(in_shape), 1), keepdims=int(keepdim),
+                dtype=np.int64)
+
+
+def _common_operands(g, op):
+    """Both operands of a comparison in one dtype (NumPy's promotion of the two; a Python
+    number takes the tensor's dtype unless it is a float meeting integers)."""
+    values = op.args[:2]
+    dtypes = [v._data.dtype if isinstance(v, Tensor) else None for v in values]
+    known = [d for d in dtypes if d is not None]
+    dtype = np.result_type(*known)
+    for value in values:
+        if not isinstance(value, Tensor) and isinstance(value, float) and dtype.kind in "biu":
+            dtype = np.dtype(np.float32)
+    names = []
+    for index, value in enumerate(values):
+        if isinstance(value, Tensor):
+            names.append(g.cast(op.input(index), dtype))
+        else:
+            names.append(g.const(np.asarray(value, dtype=dtype)))
+    return names
+
+
+def _comparison(onnx_type, negate=False):
+    def convert(g, op):
+        out = g.op(onnx_type, *_common_operands(g, op), dtype=np.bool_)
+        return g.op("Not", out) if negate else out
+
+    return convert
+
+
+def _logical(onnx_type):
+    def convert(g, op):
+        operands = [g.cast(op.input(i), np.bool_) for i in range(len(op.args))]
+        return g.op(onnx_type, *operands, dtype=np.bool_)
+
+    return convert
+
+
+def _register_everywhere(name, converter):
+    """``name`` is reachable as ember.name, Tensor.name, Tensor.__name__ (operators) and
+    the compare module's own function: wrap each for the trace."""
+    import sys
+
+    from .._ops import compare
+
+    owners = [(compare, name), (sys.modules["ember"], name), (Tensor, name)]
+    if name in ("eq", "ne", "lt", "le", "gt", "ge"):
+        owners.append((Tensor, f"__{name}__"))
+    for owner, attribute in owners:
+        if getattr(owner, attribute, None) is not None:
+            converts_call(owner, attribute)(converter)
+
+
+for _name, _onnx, _negate in (("eq", "Equal", False), ("ne", "Equal", True),
+                              ("lt", "Less", False), ("le", "LessOrEqual", False),
+                              ("gt", "Greater", False), ("ge", "GreaterOrEqual", False)):
+    _register_everywhere(_name, _comparison(_onnx, _negate))
+for _name, _onnx in (("logical_and", "And"), ("logical_or", "Or"), ("logical_xor", "Xor"),
+                     ("logical_not", "Not")):
+    _register_everywhere(_name, _logical(_onnx))
+
+
+def _bitwise_not(g, op):
+    x = op.input(0)
+    if op.args[0]._data.dtype.kind == "b":
+        return g.op("Not", x, dtype=np.bool_)
+    if g.opset < 18:
+        return g.op("Sub", g.op("Neg", x), g.scalar_like(1, x))  # ~x == -x - 1
+    return g.op("BitwiseNot", x)
+
+
+_register_everywhere("bitwise_not", _bitwise_not)
+converts_call(Tensor, "__invert__")(_bitwise_not)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._ops import copies, shape, shape_copy, shape_slices
+from .._ops import copies, index_ops, shape, shape_copy, shape_slices
 from .._ops.index import GetItem
 from ._trace import converts
 
@@ -240,3 +240,24 @@ def _getitem(g, op):
     if x == op.input(0):
         x = g.op("Identity", x)
     return x
+
+
+@converts(index_ops.MaskedFill)
+def _masked_fill(g, op):
+    x = op.input(0)
+    dtype = op.out_dtype()
+    value = op.args[2]
+    fill = g.cast(op.value(value), dtype) if hasattr(value, "shape") else \
+        g.const(np.asarray(value, dtype=dtype))
+    return g.op("Where", g.cast(op.input(1), np.bool_), fill, x, dtype=dtype)
+
+
+@converts(index_ops.Gather)
+def _gather_elements(g, op):
+    # (x, dim, index array)
+    return g.op("GatherElements", op.input(0), g.cast(op.input(2), np.int64), axis=op.args[1])
+
+
+@converts(index_ops.IndexSelect)
+def _index_select(g, op):
+    return g.op("Gather", op.input(0), g.cast(op.input(2), np.int64), axis=op.args[1])

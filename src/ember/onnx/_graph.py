@@ -84,7 +84,7 @@ class GraphBuilder:
             cached = self._const_cache.get(key)
             if cached is not None:
                 return cached
-        name = self.initializer(self._fresh("Constant"), np.ascontiguousarray(array))
+        name = self.initializer(self._fresh("Constant"), np.array(array, order="C"))
         if key is not None:
             self._const_cache[key] = name
         return name

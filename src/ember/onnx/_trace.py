@@ -209,7 +209,7 @@ class Tracer:
         return False
 
     def record(self, cls, converter, args, kwargs, result):
-        outputs = result if type(result) is tuple else (result,)
+        outputs = tuple(result) if isinstance(result, tuple) else (result,)
         if self.fold_constants and not self._depends_on_graph(args, kwargs):
             return  # constant folding: the outputs become initializers when used
         if converter is None:
@@ -223,7 +223,17 @@ class Tracer:
                 self.graph.dtype[name] = tensor._data.dtype
                 self.graph.shape[name] = tuple(tensor._data.shape)
                 self.bind(tensor, name)
+                self.flag_traced(tensor)
                 self._saved.append(tensor)
+
+    @staticmethod
+    def flag_traced(tensor):
+        """Integer and bool tensors cannot require grad, so ops on them would take the
+        paths that skip ``Function.apply`` (and the trace would bake their values in).
+        Traced ones are flagged as requiring grad for the rest of the trace (the field
+        only: no backward ever runs), so their ops record too."""
+        if not tensor._requires_grad:
+            tensor._requires_grad = True
 
     def _wrap(self, fn, converter, label):
         tracer = self

@@ -165,8 +165,7 @@ def _bind_inputs(model, graph, tracer, args, kwargs, input_names):
     copies = {}
     for tensor, name in zip(tensors, names):
         copy = tensor.detach().clone()
-        if copy._data.dtype.kind in "fc":
-            copy.requires_grad_(True)
+        tracer.flag_traced(copy)
         graph.dtype[name] = copy._data.dtype
         graph.shape[name] = tuple(copy._data.shape)
         tracer.bind(copy, name)
@@ -248,7 +247,7 @@ def _assemble(graph, inputs, outputs, initializers, dynamic_axes,
     output_infos = [graph.value_info(name, _symbolic_dims(name, graph.shape[name],
                                                           dynamic_axes))
                     for name in outputs]
-    tensors = [numpy_helper.from_array(np.ascontiguousarray(array), name)
+    tensors = [numpy_helper.from_array(np.array(array, order="C"), name)
                for name, array in initializers]
     graph_proto = helper.make_graph(graph.node_protos(), "main_graph", input_infos,
                                     output_infos, tensors)
