@@ -176,6 +176,9 @@ def _cmd_run(args) -> int:
     if not script.is_file():
         print(f"ember run: can't open file '{args.script}': no such file", file=sys.stderr)
         return 2
+    if args.nproc_per_node is not None:  # N processes through mpirun, as torchrun
+        from .distributed.run import launch
+        return launch([args.script, *args.args], args.nproc_per_node, torch_alias=True)
     install_torch_alias()
     _alias_spawned_children()
     sys.argv = [str(script), *args.args]
@@ -550,6 +553,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a PyTorch script on ember",
                               description="Run an unmodified PyTorch script with `torch` and "
                               "`torchvision` resolved to ember for this process.")
+    run.add_argument("--nproc-per-node", "--nproc_per_node", type=int, default=None,
+                     help="start N processes through mpirun (torchrun's variables set)")
     run.add_argument("script", help="the Python file to run as __main__")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
     run.set_defaults(handler=_cmd_run)

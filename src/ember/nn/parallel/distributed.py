@@ -194,6 +194,8 @@ class DistributedDataParallel(Module):
             buffers = list(self.module.buffers())
             if buffers:
                 self._broadcast(buffers)
+        # As PyTorch: buffers sync when the previous forward was a synchronising one.
+        self.require_forward_param_sync = syncing
         output = self.module(*inputs, **kwargs)
         if syncing:
             self._unused = []
