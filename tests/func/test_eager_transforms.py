@@ -275,3 +275,23 @@ def test_aux_nested_structures():
     assert_same(e[0], t[0])
     assert_same(e[1][0].first, t[1][0].first)
     assert_same(e[1][0].second["k"], t[1][0].second["k"])
+
+
+def test_closure_parameters_stay_connected():
+    """A gradient penalty: grad with respect to an input that does not require grad, of a
+    function closing over parameters that do; backward reaches the parameters."""
+    def run(lib):
+        w = lib.tensor(M, requires_grad=True)
+        x = lib.tensor(X)
+        g = lib.func.grad(lambda a: (w @ a).tanh().sum())(x)
+        out, vjp_fn = lib.func.vjp(lambda a: (w @ a).sin(), x)
+        jac = lib.func.jacrev(lambda a: (w @ a).exp())(x)
+        _, tangent = lib.func.jvp(lambda a: (w @ a).cos(), (x,), (x,))
+        flags = (g.requires_grad, out.requires_grad, vjp_fn(out)[0].requires_grad,
+                 jac.requires_grad, tangent.requires_grad)
+        ((g ** 2).sum() + vjp_fn(out)[0].sum() + jac.sum() + tangent.sum()).backward()
+        return flags, w.grad
+
+    (e_flags, e_grad), (t_flags, t_grad) = run(ember), run(torch)
+    assert e_flags == t_flags
+    assert_same(e_grad, t_grad)

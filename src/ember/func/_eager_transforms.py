@@ -6,10 +6,11 @@ an outer derivative has to reach it), runs the function, and asks ``autograd.gra
 
 Composition (grad of grad, jacfwd of jacrev, grad inside vmap, plain ``.backward()`` on a
 result) needs the inner transform to build a differentiable graph. A transform does so
-when it is *connected*: grad mode is on and either it runs inside another transform or
-one of its inputs already requires grad. Otherwise it builds nothing and returns plain
-tensors, as PyTorch's do. (A tensor captured by closure is not an input: a transform at
-top level with no input requiring grad returns results detached from it.)
+when it is *connected*: grad mode is on and it runs inside another transform, or one of
+its inputs already requires grad, or the function's graph reaches a tensor outside that
+requires grad (a closed-over parameter: a gradient penalty backpropagates through
+``grad``'s result into the model). Otherwise it builds nothing and returns plain tensors,
+as PyTorch's do.
 
 Forward mode (jvp, linearize, jacfwd) uses the double-vjp trick: with a dummy cotangent
 ``u`` that requires grad, ``g(u) = J^T u`` is linear in ``u``, so the gradient of
@@ -68,6 +69,37 @@ def _connected(*trees) -> bool:
     if _Nesting.depth > 0:
         return True
     return any(t.requires_grad for tree in trees for t in _tensor_leaves(tree))
+
+
+def _reaches_outside(values, roots) -> bool:
+    """Whether the graph of ``values`` reaches a tensor that requires grad other than the
+    transform's own roots: a closed-over parameter, say, whose gradient an outer
+    ``.backward()`` will want through the transform's results."""
+    root_ids = {id(root) for root in roots}
+    stack = []
+    for value in values:
+        if not isinstance(value, Tensor) or not value.requires_grad:
+            continue
+        if value.grad_fn is None:
+            if id(value) not in root_ids:
+                return True
+            continue
+        stack.append(value.grad_fn)
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        variable = getattr(node, "variable", None)
+        if variable is not None:  # a leaf's AccumulateGrad
+            if id(variable) not in root_ids:
+                return True
+            continue
+        for edge in node.next_functions or ():
+            if edge is not None and edge[0] is not None:
+                stack.append(edge[0])
+    return False
 
 
 def _differentiable(value, connected):
@@ -190,6 +222,7 @@ def grad(func, argnums=0, has_aux=False):
 
 
 def _grad_and_value(func, argnums, has_aux, args, kwargs):
+    outer_grad = grad_mode.is_grad_enabled()
     connected = _connected(args, kwargs)
     with _transform_level():
         argnums = _normalize_argnums(argnums, len(args))
@@ -205,7 +238,6 @@ def _grad_and_value(func, argnums, has_aux, args, kwargs):
                     "(output, aux) if has_aux is True"
                 )
             output, aux = output
-            aux = _unwrap_aux(aux, connected)
         if not isinstance(output, Tensor):
             raise RuntimeError(  # noqa: TRY004
                 f"grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got "
@@ -217,6 +249,10 @@ def _grad_and_value(func, argnums, has_aux, args, kwargs):
                 f"tensor with {output.dim()} dims. Maybe you wanted to use the vjp or jacrev "
                 "APIs instead?"
             )
+        if outer_grad and not connected:
+            connected = _reaches_outside([output, *_tensor_leaves(aux)], roots)
+        if has_aux:
+            aux = _unwrap_aux(aux, connected)
         grads = _autograd_grad([output], roots, create_graph=connected)
     gradient = tree_unflatten(grads, diff_spec)
     if not connected:
@@ -231,6 +267,7 @@ class _Traced:
     and jacfwd all start from."""
 
     def __init__(self, func, args, argnums, has_aux, api):
+        outer_grad = grad_mode.is_grad_enabled()
         self.connected = _connected(args)
         with _transform_level():
             if argnums is None:
@@ -246,7 +283,7 @@ class _Traced:
             else:
                 call_args = _replace_args(args, rooted, argnums)
             output = func(*call_args)
-            self.aux = None
+            self.aux = aux = None
             if has_aux:
                 if not (isinstance(output, tuple) and len(output) == 2):
                     raise RuntimeError(
@@ -254,8 +291,12 @@ class _Traced:
                         "has_aux is True"
                     )
                 output, aux = output
-                self.aux = _unwrap_aux(aux, self.connected)
             self.outputs, self.out_spec = tree_flatten(output)
+            if outer_grad and not self.connected:
+                self.connected = _reaches_outside(self.outputs + _tensor_leaves(aux),
+                                                  self.roots)
+            if has_aux:
+                self.aux = _unwrap_aux(aux, self.connected)
             if (len(self.outputs) == 1 and self.outputs[0] is None) or not self.outputs:
                 raise RuntimeError(
                     f"{api}: Expected f to be a function that has non-empty output (got "
