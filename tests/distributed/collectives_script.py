@@ -13,8 +13,8 @@ os.environ.setdefault("WORLD_SIZE", os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))
 os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
 os.environ.setdefault("MASTER_PORT", sys.argv[1] if len(sys.argv) > 1 else "29561")
 
-import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
+import torch
+import torch.distributed as dist
 
 results = {}
 
@@ -35,7 +35,7 @@ def case(name, function):
     """Record what ``function`` returns, or its exception's type and message."""
     try:
         results[name] = encode(function())
-    except Exception as error:  # the error paths are part of the record
+    except Exception as error:  # noqa: BLE001 - the error paths are part of the record
         results[name] = {"error": type(error).__name__, "message": str(error)}
 
 
@@ -248,6 +248,53 @@ def groups():
 
 case("groups", groups)
 case("barrier", lambda: dist.barrier())
+
+
+def batch_isend_irecv():
+    received = torch.zeros(2)
+    works = dist.batch_isend_irecv([
+        dist.P2POp(dist.isend, torch.tensor([float(rank), 1.0]), 1 - rank),
+        dist.P2POp(dist.irecv, received, 1 - rank)])
+    for work in works:
+        work.wait()
+    return received
+
+
+case("batch_isend_irecv", batch_isend_irecv)
+
+
+def object_send_recv():
+    if rank == 0:
+        dist.send_object_list(["hello", 3], dst=1)
+        return None
+    received = [None, None]
+    sender = dist.recv_object_list(received)
+    return [sender, received]
+
+
+case("object_send_recv", object_send_recv)
+
+if torch.__name__ == "ember":  # cases PyTorch's gloo rejects or leaves unspecified
+    def stacked():
+        output = torch.zeros(world, 2)
+        dist.all_gather_into_tensor(output, torch.arange(2.0) + rank)
+        return output
+
+    def reduce_elsewhere():
+        tensor = torch.ones(2) * (rank + 1)
+        dist.reduce(tensor, dst=0)
+        return tensor
+
+    def async_broadcast():
+        tensor = torch.ones(2) * 5 if rank == 0 else torch.zeros(2)
+        work = dist.broadcast(tensor, src=0, async_op=True)
+        work.wait()
+        return [work.is_completed(), tensor, work.result()[0] is tensor]
+
+    case("extra_all_gather_into_tensor_stacked", stacked)
+    case("extra_reduce_non_root_untouched", reduce_elsewhere)
+    case("extra_avg_int", lambda: all_reduce(torch.tensor([1, 3, -1]) + rank, op=R.AVG))
+    case("extra_async_broadcast", async_broadcast)
 
 # error paths (every rank fails the same way before communicating)
 ones = torch.ones(3)

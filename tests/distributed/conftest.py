@@ -1,0 +1,90 @@
+"""The multi-process runs the distributed tests check, started together once per session
+(each mpirun costs about a second and a half plus imports, so they overlap)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+_LAUNCH_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR",
+                     "MASTER_PORT", "TORCHELASTIC_RUN_ID")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def clean_env() -> dict:
+    """This process's environment without MPI's or a launcher's variables."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("OMPI_", "PMIX_", "PRTE_", "PMI_"))
+           and name not in _LAUNCH_VARIABLES}
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def mpirun_command(count: int) -> list:
+    from ember.distributed.run import find_mpirun
+    command = [find_mpirun(), "-n", str(count), "--oversubscribe"]
+    if os.geteuid() == 0:
+        command.append("--allow-run-as-root")
+    return command
+
+
+class Run:
+    """A started process tree; ``output()`` waits for it and returns its stdout."""
+
+    def __init__(self, command, cwd=HERE):
+        self.command = command
+        self.process = subprocess.Popen(command, cwd=cwd, env=clean_env(), text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._result = None
+
+    def output(self) -> str:
+        if self._result is None:
+            try:
+                stdout, stderr = self.process.communicate(timeout=180)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                stdout, stderr = self.process.communicate()
+            self._result = (self.process.returncode, stdout, stderr)
+        code, stdout, stderr = self._result
+        assert code == 0, f"{self.command} exited with {code}:\n{stdout[-2000:]}\n{stderr[-4000:]}"
+        return stdout
+
+    def results(self) -> dict:
+        """The ``RESULT {json}`` lines, by rank (or the one line under key 0)."""
+        found = {}
+        for line in self.output().splitlines():
+            if line.startswith("RESULT "):
+                record = json.loads(line[len("RESULT "):])
+                found[record.get("rank", 0)] = record.get("results", record)
+        return found
+
+
+@pytest.fixture(scope="session")
+def runs():
+    python = sys.executable
+    started = {
+        # ember, through the torchrun-like launcher with torch resolved to ember
+        "collectives_ember": Run([python, "-m", "ember.distributed.run", "--nproc-per-node",
+                                  "2", "--torch-alias", "collectives_script.py"]),
+        # the oracle: the same script on real PyTorch's gloo
+        "collectives_torch": Run([*mpirun_command(2), python, "collectives_script.py",
+                                  str(free_port())]),
+        "ddp": Run([*mpirun_command(2), python, "ddp_script.py"]),
+        "launcher": Run([python, "-m", "ember", "run", "--nproc-per-node", "2",
+                         "launcher_script.py"]),
+    }
+    yield started
+    for run in started.values():
+        if run.process.poll() is None:
+            run.process.kill()
+            run.process.communicate()

@@ -1,0 +1,149 @@
+"""ember.distributed's collectives against real PyTorch's gloo: collectives_script.py runs
+under both on 2 processes and every case's values, dtypes, shapes and errors must match.
+The single-process checks (errors before init, init arguments) run in this process."""
+
+import os
+
+import pytest
+
+import ember
+import ember.distributed as dist
+
+
+@pytest.fixture(scope="module")
+def both(runs):
+    return runs["collectives_ember"].results(), runs["collectives_torch"].results()
+
+
+def test_every_case_matches_torch(both):
+    ember_results, torch_results = both
+    assert sorted(ember_results) == sorted(torch_results) == [0, 1]
+    for rank in (0, 1):
+        extra = {name for name in ember_results[rank] if name.startswith("extra_")}
+        assert sorted(set(ember_results[rank]) - extra) == sorted(torch_results[rank])
+        mismatched = {name: (ember_results[rank][name], expected)
+                      for name, expected in torch_results[rank].items()
+                      if ember_results[rank][name] != expected}
+        assert not mismatched, f"rank {rank}: {mismatched}"
+
+
+def test_values_are_the_expected_ones(both):
+    """Independent of the oracle: a few results written out."""
+    results = both[0]
+    assert results[0]["all_reduce_SUM"]["values"] == [[1.0, 4.0, 7.0], [10.0, 13.0, 16.0]]
+    assert results[1]["all_reduce_AVG"]["values"] == [[0.5, 2.0, 3.5], [5.0, 6.5, 8.0]]
+    assert results[0]["all_reduce_int_BXOR"]["values"] == [1 ^ 2, 0, 6, -5 ^ -4]
+    assert results[1]["all_reduce_bool"] == {"dtype": "bool", "shape": [4],
+                                             "values": [True, False, True, False]}
+    assert results[0]["all_reduce_half"]["dtype"] == "float16"
+    assert results[0]["all_reduce_view"][0]["values"] == [[3.0, 3.0]] * 3
+    assert results[1]["broadcast"]["values"] == [0.0, 3.0, 6.0, 9.0, 12.0]
+    assert results[0]["all_gather_into_tensor"]["values"] == [0.0, 1.0, 2.0, 1.0, 2.0, 3.0]
+    assert results[1]["gather"][1]["values"] == [0.0, 2.0, 4.0]
+    assert results[1]["scatter"]["values"] == [1, 10]
+    assert results[0]["reduce_scatter"]["values"] == [1.0, 3.0, 5.0]
+    assert results[1]["all_to_all"][0]["values"] == [0.0, 1.0]
+    assert results[0]["all_to_all_single_splits"]["values"] == [0.0, 10.0, 11.0, 12.0]
+    assert results[1]["all_to_all_single_splits"]["values"] == [1.0, 2.0, 13.0]
+    assert results[0]["send_recv"] == [1, {"dtype": "float32", "shape": [3],
+                                           "values": [14.0, 16.0, 18.0]}]
+    assert results[1]["isend_irecv"][3]["values"] == [0, 5]
+    assert results[0]["objects"][0] == [{"rank": 0, "name": "r0"}, {"rank": 1, "name": "r1"}]
+    assert results[1]["objects"][3] == [[1, "s"]]
+    assert results[0]["groups"][0] == -1 and results[1]["groups"][0] == 0
+    assert results[0]["groups"][2]["values"] == [1.0, 1.0]  # outside the group: untouched
+    assert results[0]["error_after_destroy"]["error"] == "ValueError"
+    assert results[1]["batch_isend_irecv"]["values"] == [0.0, 1.0]
+    assert results[1]["object_send_recv"] == [0, ["hello", 3]]
+
+
+def test_ember_only_cases(both):
+    """Cases PyTorch's gloo rejects or leaves unspecified, checked by value."""
+    results = both[0]
+    assert results[0]["extra_all_gather_into_tensor_stacked"]["values"] == [[0.0, 1.0],
+                                                                            [1.0, 2.0]]
+    assert results[1]["extra_reduce_non_root_untouched"]["values"] == [2.0, 2.0]
+    assert results[0]["extra_reduce_non_root_untouched"]["values"] == [3.0, 3.0]
+    # integer AVG truncates toward zero: [3, 7, -1] / 2
+    assert results[1]["extra_avg_int"]["values"] == [1, 3, 0]
+    assert results[1]["extra_async_broadcast"] == [
+        True, {"dtype": "float32", "shape": [2], "values": [5.0, 5.0]}, True]
+
+
+# -- one process, no mpirun ---------------------------------------------------------------
+
+NOT_INITIALIZED = ("Default process group has not been initialized, please make sure to call "
+                   "init_process_group.")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: dist.get_rank(), lambda: dist.get_world_size(), lambda: dist.barrier(),
+    lambda: dist.all_reduce(ember.ones(2)), lambda: dist.broadcast(ember.ones(2), src=0),
+    lambda: dist.new_group([0]), lambda: dist.destroy_process_group(),
+])
+def test_not_initialized(call):
+    assert not dist.is_initialized()
+    with pytest.raises(ValueError, match="^" + NOT_INITIALIZED.replace(".", r"\.") + "$"):
+        call()
+
+
+def test_single_process_group(monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    assert dist.is_available() and dist.is_mpi_available() and dist.is_gloo_available()
+    with pytest.raises(RuntimeError, match="Invalid backend: 'bogus'"):
+        dist.init_process_group("bogus")
+    with pytest.raises(RuntimeError, match=r"world_size=2 was requested but this MPI job has 1 "
+                                           r"process\. Start the script with `ember run "
+                                           r"--nproc-per-node 2"):
+        dist.init_process_group("gloo", rank=1, world_size=2)  # the mp.spawn pattern
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    with pytest.raises(RuntimeError, match="world_size=3 was requested"):
+        dist.init_process_group("gloo")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    with pytest.raises(ValueError, match=r"Invalid rank 4, rank should be in the interval "
+                                         r"\[0, 0\]"):
+        dist.init_process_group("gloo", rank=4)
+    assert not dist.is_initialized()
+    dist.init_process_group("mpi", init_method="env://")
+    try:
+        assert dist.is_initialized() and dist.get_backend() == "mpi"
+        assert (dist.get_rank(), dist.get_world_size()) == (0, 1)
+        tensor = ember.arange(4.0)
+        version = tensor._version
+        assert dist.all_reduce(tensor, op=dist.ReduceOp.MAX, async_op=True).wait()
+        assert tensor.tolist() == [0.0, 1.0, 2.0, 3.0] and tensor._version > version
+        with pytest.raises(ValueError, match="trying to initialize the default process group "
+                                             "twice!"):
+            dist.init_process_group("gloo")
+        with pytest.raises(TypeError, match="Expected parameter `tensor` of type torch.Tensor"):
+            dist.all_reduce([1.0])
+        with pytest.raises(RuntimeError, match=r"ProcessGroupGloo::reduce: invalid root rank: "
+                                               r"3"):
+            dist.reduce(tensor, dst=3)
+        model = ember.nn.Linear(2, 1)
+        ddp = ember.nn.parallel.DistributedDataParallel(model)
+        ddp(ember.ones(3, 2)).sum().backward()
+        assert model.weight.grad.tolist() == [[3.0, 3.0]]  # the world of one averages nothing
+    finally:
+        dist.destroy_process_group()
+    assert not dist.is_initialized()
+
+
+def test_reduce_op_and_backend_names():
+    assert dist.ReduceOp.SUM == dist.ReduceOp.RedOpType.SUM
+    assert dist.ReduceOp(dist.ReduceOp.MAX) == dist.ReduceOp.MAX
+    assert list(dist.ReduceOp.RedOpType.__members__) == [
+        "SUM", "AVG", "PRODUCT", "MIN", "MAX", "BAND", "BOR", "BXOR", "PREMUL_SUM"]
+    assert dist.Backend("GLOO") == "gloo" == dist.Backend.GLOO
+    assert dist.GroupMember.NON_GROUP_MEMBER == -100
+    assert dist.group.WORLD is None
+
+
+def test_launcher_refuses_several_nodes(capsys):
+    from ember.distributed import run
+    assert run.main(["--nnodes", "2", "script.py"]) == 2
+    assert "one machine only" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="--nproc-per-node must be at least 1"):
+        run.launch(["script.py"], 0)
+    assert os.path.basename(run.find_mpirun()) in ("mpirun", "mpiexec")
