@@ -59,6 +59,8 @@ CASES = [
      (X, Y)),
     ("chunk_one", lambda lib, x: vm(lib, lambda a: a.cumsum(0), chunk_size=1)(x), (X,)),
     ("scalar_per_sample", lambda lib, x: vm(lib, lambda a: a * 2)(x[:, 0]), (X,)),
+    ("none_argument", lambda lib, x: vm(lib, lambda a, n: a * 2 if n is None else a,
+                                        in_dims=(0, None))(x, None), (X,)),
     ("select_in_sample", lambda lib, x: vm(lib, lambda a: a[1:] - a[:-1])(x), (X,)),
 ]
 
@@ -114,6 +116,10 @@ ERRORS = [
      "expected in_dim to satisfy -2 <= in_dim < 2"),
     ("in_dim_on_non_tensor", lambda lib, x: vm(lib, lambda a, b: a)(x, 1), (X,),
      "We cannot vmap over non-Tensor arguments"),
+    ("none_is_a_leaf", lambda lib, x: vm(lib, lambda a, n: a)(x, None), (X,),
+     "the input is of type <class 'NoneType'>"),
+    ("returns_none", lambda lib, x: vm(lib, lambda a: (a, None))(x), (X,),
+     "must only return Tensors, got type <class 'NoneType'>"),
     ("batch_size_mismatch", lambda lib, x, v: vm(lib, lambda a, b: a)(x, v), (X, V),
      r"got sizes \[4, 3\] for the mapped dimension"),
     ("nothing_to_map", lambda lib, x: vm(lib, lambda a: a, in_dims=(None,))(x), (X,),

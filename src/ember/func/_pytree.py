@@ -2,8 +2,7 @@
 
 The function transforms take and return arbitrary nests of tensors (a dict of parameters,
 a tuple of outputs); they all work on the flat list of leaves and rebuild the structure at
-the end. ``None`` is a node with no children, as in PyTorch, so a ``None`` argument holds
-no leaves and needs no in_dim.
+the end. ``None`` is a leaf, as in PyTorch's Python pytree.
 """
 
 from __future__ import annotations
@@ -49,8 +48,6 @@ LEAF = TreeSpec(None, None, [])
 
 def _node(tree):
     """(kind, context, children) for a container, or None for a leaf."""
-    if tree is None:
-        return "NoneType", None, []
     if isinstance(tree, tuple):
         if hasattr(tree, "_fields"):
             return type(tree), None, list(tree)
@@ -97,8 +94,6 @@ def _build(iterator, spec):
     if spec.kind is None:
         return next(iterator)
     children = [_build(iterator, c) for c in spec.children]
-    if spec.kind == "NoneType":
-        return None
     if spec.kind == "tuple":
         return tuple(children)
     if spec.kind == "list":
@@ -127,7 +122,7 @@ def broadcast_prefix(prefix, spec):
 
 def _broadcast_into(prefix, spec, result):
     node = _node(prefix)
-    if node is None or (prefix is None and spec.kind != "NoneType"):
+    if node is None:
         result.extend([prefix] * spec.num_leaves)  # a leaf of the prefix covers a subtree
         return True
     kind, context, children = node
