@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import ember
+from ember._ops import _special_kernels as _kernels
+from ember._ops._util import _make, float_np, xp_of
 
 __all__ = [
     "digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
@@ -100,3 +104,207 @@ def multigammaln(input, p: int):
     offsets = ember.arange(p, dtype=input.dtype, device=input.device) * -0.5
     terms = ember.lgamma(input.unsqueeze(-1) + offsets)
     return terms.sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+
+
+# -- Bessel, Airy, incomplete gamma, zeta and the orthogonal polynomials ------------------------
+# Kernels: ember._ops._special_kernels (NumPy/CuPy, float64, no SciPy). i0, i0e, i1, i1e and
+# erfcx carry gradients as PyTorch's do; the rest are not differentiable in PyTorch either
+# (their results do not require grad).
+
+i0 = ember.i0
+gammainc = ember.igamma
+gammaincc = ember.igammac
+
+
+def _float_array(x):
+    return x if x.dtype.kind in "fc" else x.astype(float_np(x.dtype))
+
+
+def _evaluate(kernel, input):
+    """``kernel`` on ``input``'s values, cast back to its float dtype; nothing recorded."""
+    x = _float_array(_as_tensor(input)._data)
+    return _make(kernel(xp_of(x), x).astype(x.dtype))
+
+
+class _ScaledI0(ember.autograd.Function):
+    """``exp(-|x|) I0(x)``; derivative ``i1e(x) - sign(x) i0e(x)``."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        x = _float_array(x)
+        ctx.save_for_backward(x)
+        return _kernels.i0e(xp_of(x), x).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (i1e(x) - x.sign() * i0e(x))
+
+
+class _I1(ember.autograd.Function):
+    """``I1(x)``; derivative ``I0(x) - I1(x) / x`` (1/2 at 0)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        x = _float_array(x)
+        ctx.save_for_backward(x)
+        return _kernels.i1(xp_of(x), x).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        safe = ember.where(x == 0, ember.ones_like(x), x)
+        slope = ember.where(x == 0, ember.full_like(x, 0.5), i0(x) - i1(x) / safe)
+        return grad * slope
+
+
+class _ScaledI1(ember.autograd.Function):
+    """``exp(-|x|) I1(x)``; derivative ``i0e(x) - i1e(x) (sign(x) + 1/x)`` (1/2 at 0)."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        x = _float_array(x)
+        ctx.save_for_backward(x)
+        return _kernels.i1e(xp_of(x), x).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        safe = ember.where(x == 0, ember.ones_like(x), x)
+        slope = i0e(x) - i1e(x) * (x.sign() + 1 / safe)
+        return grad * ember.where(x == 0, ember.full_like(x, 0.5), slope)
+
+
+class _Erfcx(ember.autograd.Function):
+    """``exp(x^2) erfc(x)``; derivative ``2 x erfcx(x) - 2 / sqrt(pi)``."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x):
+        x = _float_array(x)
+        ctx.save_for_backward(x)
+        return _kernels.erfcx(xp_of(x), x).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (2 * x * erfcx(x) - 2 / math.sqrt(math.pi))
+
+
+def i0e(input):
+    """The exponentially scaled modified Bessel function of order 0."""
+    return _ScaledI0.apply(_as_tensor(input))
+
+
+def i1(input):
+    """The modified Bessel function of the first kind of order 1."""
+    return _I1.apply(_as_tensor(input))
+
+
+def i1e(input):
+    """The exponentially scaled modified Bessel function of order 1."""
+    return _ScaledI1.apply(_as_tensor(input))
+
+
+def erfcx(input):
+    """The scaled complementary error function ``exp(x^2) erfc(x)``, finite where erfc
+    underflows."""
+    return _Erfcx.apply(_as_tensor(input))
+
+
+class _Zeta(ember.autograd.Function):
+    """The Hurwitz zeta; PyTorch records it but has no derivative."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, x, q):
+        dtype = np.result_type(_float_array(x).dtype, _float_array(q).dtype)
+        return _kernels.zeta(xp_of(x, q), x, q).astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+
+
+def zeta(input, other):
+    """The Hurwitz zeta function ``sum_k (k + other) ** -input``."""
+    if not isinstance(input, ember.Tensor):
+        input = _as_tensor(input, other)
+    return _Zeta.apply(input, _as_tensor(other, input))
+
+
+def _elementwise(kernel, doc):
+    def fn(input):
+        return _evaluate(kernel, input)
+
+    fn.__doc__ = doc
+    return fn
+
+
+bessel_j0 = _elementwise(_kernels.j0, "The Bessel function of the first kind of order 0.")
+bessel_j1 = _elementwise(_kernels.j1, "The Bessel function of the first kind of order 1.")
+bessel_y0 = _elementwise(_kernels.y0, "The Bessel function of the second kind of order 0.")
+bessel_y1 = _elementwise(_kernels.y1, "The Bessel function of the second kind of order 1.")
+modified_bessel_i0 = _elementwise(_kernels.i0, "The modified Bessel function I0.")
+modified_bessel_i1 = _elementwise(_kernels.i1, "The modified Bessel function I1.")
+modified_bessel_k0 = _elementwise(_kernels.k0, "The modified Bessel function K0.")
+modified_bessel_k1 = _elementwise(_kernels.k1, "The modified Bessel function K1.")
+scaled_modified_bessel_k0 = _elementwise(_kernels.k0e, "``exp(x) K0(x)``.")
+scaled_modified_bessel_k1 = _elementwise(_kernels.k1e, "``exp(x) K1(x)``.")
+spherical_bessel_j0 = _elementwise(_kernels.spherical_j0, "``sin(x) / x`` (1 at 0).")
+airy_ai = _elementwise(_kernels.airy_ai, "The Airy function Ai.")
+
+
+def _polynomial(kernel, shift, doc):
+    """``p_n(x)`` for tensor-or-number x and n (n truncated to an integer), in the promoted
+    float dtype."""
+
+    def fn(input, n):
+        if not isinstance(input, ember.Tensor) and not isinstance(n, ember.Tensor):
+            raise TypeError("expected at least one of input and n to be a Tensor")
+        x = input if isinstance(input, ember.Tensor) else _as_tensor(input, n)
+        n = n if isinstance(n, ember.Tensor) else _as_tensor(n, x)
+        dtype = ember.result_type(x, n)
+        if not dtype.is_floating_point:
+            dtype = ember.get_default_dtype()
+        xs = x._data.astype(np.float64)
+        if shift:
+            xs = 2 * xs - 1
+        values = kernel(xp_of(xs), xs, xp_of(xs).trunc(n._data.astype(np.float64)))
+        return _make(values.astype(dtype.np))
+
+    fn.__doc__ = doc
+    return fn
+
+
+chebyshev_polynomial_t = _polynomial(_kernels.chebyshev_t, False, "Chebyshev T_n(x).")
+chebyshev_polynomial_u = _polynomial(_kernels.chebyshev_u, False, "Chebyshev U_n(x).")
+chebyshev_polynomial_v = _polynomial(_kernels.chebyshev_v, False, "Chebyshev V_n(x).")
+chebyshev_polynomial_w = _polynomial(_kernels.chebyshev_w, False, "Chebyshev W_n(x).")
+shifted_chebyshev_polynomial_t = _polynomial(_kernels.chebyshev_t, True, "T_n(2x - 1).")
+shifted_chebyshev_polynomial_u = _polynomial(_kernels.chebyshev_u, True, "U_n(2x - 1).")
+shifted_chebyshev_polynomial_v = _polynomial(_kernels.chebyshev_v, True, "V_n(2x - 1).")
+shifted_chebyshev_polynomial_w = _polynomial(_kernels.chebyshev_w, True, "W_n(2x - 1).")
+hermite_polynomial_h = _polynomial(_kernels.hermite_h, False, "Physicists' Hermite H_n(x).")
+hermite_polynomial_he = _polynomial(_kernels.hermite_he, False, "Probabilists' Hermite He_n(x).")
+laguerre_polynomial_l = _polynomial(_kernels.laguerre_l, False, "Laguerre L_n(x).")
+legendre_polynomial_p = _polynomial(_kernels.legendre_p, False, "Legendre P_n(x).")
+
+__all__ += [
+    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
+    "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "erfcx",
+    "gammainc", "gammaincc", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1",
+    "i1e", "laguerre_polynomial_l", "legendre_polynomial_p", "modified_bessel_i0",
+    "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+    "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "shifted_chebyshev_polynomial_t",
+    "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+    "shifted_chebyshev_polynomial_w", "spherical_bessel_j0", "zeta",
+]
