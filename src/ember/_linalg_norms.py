@@ -33,7 +33,7 @@ class VectorNorm(Function):
         elif ord == float("-inf"):
             out = magnitude.min(axis=dims, keepdims=keepdim)
         elif ord == 0:
-            out = (magnitude != 0).sum(axis=dims, keepdims=keepdim).astype(x.dtype)
+            out = (magnitude != 0).sum(axis=dims, keepdims=keepdim).astype(magnitude.dtype)
         else:
             out = (magnitude ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
         out = xp.asarray(out, dtype=x.real.dtype if x.dtype.kind == "c" else x.dtype)
@@ -52,11 +52,11 @@ class VectorNorm(Function):
         if ord == 0:
             return x * 0, None, None, None
         if ord == 1:
-            return grad * x.sign(), None, None, None
+            return grad * x.sgn(), None, None, None
         if ord in (float("inf"), float("-inf")):
             hit = (x.abs() == norm).to(x.dtype)
             count = hit.sum(dims, keepdim=True)
-            return x.sign() * hit * (grad / count), None, None, None
+            return x.sgn() * hit * (grad / count), None, None, None
         zero = norm == 0
         safe = _where(zero, 1.0, norm)
         if ord == 2:

@@ -71,6 +71,7 @@ class Real(Function):
     """Re(z) as a view. A real gradient g of Re(z) is g + 0i for z."""
 
     _array_io = True
+    _node_name = "SelectBackward0"  # PyTorch selects from view_as_real
 
     @staticmethod
     def forward(ctx, z):
@@ -86,6 +87,7 @@ class Imag(Function):
     """Im(z) as a view. A real gradient g of Im(z) is 0 + gi for z."""
 
     _array_io = True
+    _node_name = "SelectBackward0"  # PyTorch selects from view_as_real
 
     @staticmethod
     def forward(ctx, z):
