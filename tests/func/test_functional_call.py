@@ -238,3 +238,22 @@ def test_stack_module_state_errors(case):
     with pytest.raises(RuntimeError) as e_info:
         run(ember)
     assert str(e_info.value) == str(t_info.value)
+
+
+def test_replace_all_batch_norm_modules():
+    def run(lib):
+        model = lib.nn.Sequential(lib.nn.Linear(3, 3), lib.nn.BatchNorm1d(3))
+        assert lib.func.replace_all_batch_norm_modules_(model) is model
+        bn = model[1]
+        out = lib.func.vmap(model, in_dims=1)(lib.tensor(X).unsqueeze(1).expand(4, 2, 3))
+        return (bn.running_mean, bn.running_var, bn.num_batches_tracked,
+                bn.track_running_stats, tuple(dict(model.named_buffers())), out.shape)
+
+    e, t = both(run)
+    assert e[:5] == t[:5]
+    assert tuple(e[5]) == tuple(t[5])
+
+
+def test_debug_unwrap_is_identity():
+    x = ember.ones(2)
+    assert ember.func.debug_unwrap(x) is x

@@ -14,13 +14,24 @@ from ._eager_transforms import (
     linearize,
     vjp,
 )
-from ._functional_call import functional_call, stack_module_state
+from ._functional_call import (
+    functional_call,
+    replace_all_batch_norm_modules_,
+    stack_module_state,
+)
 from ._vmap import vmap
 
 __all__ = [
-    "functional_call", "functionalize", "grad", "grad_and_value", "hessian", "jacfwd",
-    "jacrev", "jvp", "linearize", "stack_module_state", "vjp", "vmap",
+    "debug_unwrap", "functional_call", "functionalize", "grad", "grad_and_value", "hessian",
+    "jacfwd", "jacrev", "jvp", "linearize", "replace_all_batch_norm_modules_",
+    "stack_module_state", "vjp", "vmap",
 ]
+
+
+def debug_unwrap(tensor, *, recurse=True):
+    """PyTorch unwraps its transform wrappers (BatchedTensor, GradTrackingTensor) here;
+    ember's transforms hand plain tensors to the function, so there is nothing to peel."""
+    return tensor
 
 
 def functionalize(func, *, remove="mutations"):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from .._tensor import Tensor
 
-__all__ = ["functional_call", "stack_module_state"]
+__all__ = ["functional_call", "replace_all_batch_norm_modules_", "stack_module_state"]
 
 _MISSING = object()
 
@@ -175,3 +175,18 @@ def stack_module_state(models):
         return result
 
     return (stacked(lambda m: m.named_parameters()), stacked(lambda m: m.named_buffers()))
+
+
+def replace_all_batch_norm_modules_(root):
+    """Stop every batch-norm module in ``root`` (``root`` included) from tracking running
+    statistics, in place: with them, vmap over a model would write every sample's
+    statistics into one shared buffer. Returns ``root``."""
+    from ..nn.modules.batchnorm import _BatchNorm
+
+    for module in root.modules():
+        if isinstance(module, _BatchNorm) and module.track_running_stats:
+            module.running_mean = None
+            module.running_var = None
+            module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root
