@@ -187,9 +187,22 @@ def _layer_norm(g, op):
 @converts(norm._Normalize)
 def _normalize(g, op):
     """(x - mean) / sqrt(var + eps) * weight + bias with the statistics of x over
-    ``axes``: group norm, instance norm, batch norm in training."""
-    x = op.input(0)
-    axes, param_shape, eps = op.args[3], tuple(op.args[4]), float(op.args[5])
+    ``axes``: batch norm in training, layer norm before opset 17."""
+    # (x, weight, bias, axes, param_shape, eps, stats_sink)
+    return _normalized(g, op, op.input(0), op.args[3], tuple(op.args[4]), float(op.args[5]))
+
+
+@converts(norm._NormalizeGrouped)
+def _normalize_grouped(g, op):
+    """Group and instance norm: the same over a regrouping of the input, reshaped back."""
+    # (x, weight, bias, inner_shape, out_shape, axes, param_shape, eps, stats_sink)
+    in_shape, inner, out_shape = op.shape(0), tuple(op.args[3]), tuple(op.args[4])
+    x = reshape(g, op.input(0), in_shape, inner)
+    out = _normalized(g, op, x, op.args[5], tuple(op.args[6]), float(op.args[7]))
+    return reshape(g, out, inner, out_shape)
+
+
+def _normalized(g, op, x, axes, param_shape, eps):
     mean = g.reduce("ReduceMean", x, axes, True)
     centered = g.op("Sub", x, mean)
     var = g.reduce("ReduceMean", g.op("Mul", centered, centered), axes, True)

@@ -1,0 +1,156 @@
+"""ember.onnx.export for layers and whole models: the same architecture is built with
+ember.nn and torch.nn, ember's weights are copied into torch, and onnxruntime's outputs
+for the exported file are compared with both."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _onnx_harness import copy_weights, check  # noqa: I001
+
+RNG = np.random.default_rng(11)
+
+
+def _f(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def _randomize_stats(model):
+    """Non-trivial running statistics, so eval-mode batch norm is really tested."""
+    with ember.no_grad():
+        for name, buffer in model.named_buffers():
+            if name.endswith("running_mean"):
+                buffer.copy_(ember.tensor(_f(*buffer.shape)))
+            elif name.endswith("running_var"):
+                buffer.copy_(ember.tensor(RNG.uniform(0.5, 2.0, buffer.shape).astype(np.float32)))
+    return model
+
+
+class LeNet:
+    """LeNet-5 for 1x28x28 inputs, written against either library's nn."""
+
+    @staticmethod
+    def build(nn):
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+                self.pool = nn.MaxPool2d(2)
+                self.conv2 = nn.Conv2d(6, 16, 5)
+                self.fc1 = nn.Linear(16 * 5 * 5, 120)
+                self.fc2 = nn.Linear(120, 84)
+                self.fc3 = nn.Linear(84, 10)
+
+            def forward(self, x):
+                x = self.pool(nn.functional.relu(self.conv1(x)))
+                x = self.pool(nn.functional.relu(self.conv2(x)))
+                x = x.view(x.size(0), -1)
+                x = nn.functional.relu(self.fc1(x))
+                x = nn.functional.relu(self.fc2(x))
+                return nn.functional.log_softmax(self.fc3(x), dim=1)
+
+        return Net()
+
+
+# id -> (builder(nn), inputs, tolerance or None)
+_CONV_TOL = (1e-4, 1e-4)  # onnxruntime's convolution kernels sum in another order
+LAYERS = {
+    "linear_3d": (lambda nn: nn.Linear(4, 6), [_f(2, 3, 4)], None),
+    "linear_no_bias": (lambda nn: nn.Linear(4, 6, bias=False), [_f(5, 4)], None),
+    "conv1d": (lambda nn: nn.Conv1d(3, 4, 3, stride=2, padding=1), [_f(2, 3, 11)], _CONV_TOL),
+    "conv2d_groups_dilation": (lambda nn: nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2),
+                               [_f(2, 4, 9, 8)], _CONV_TOL),
+    "conv2d_same": (lambda nn: nn.Conv2d(3, 4, (2, 3), padding="same"), [_f(1, 3, 6, 7)],
+                    _CONV_TOL),
+    "conv_transpose2d": (lambda nn: nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1,
+                                                       output_padding=1), [_f(2, 4, 5, 5)],
+                         _CONV_TOL),
+    "batchnorm1d": (lambda nn: nn.BatchNorm1d(5), [_f(4, 5)], None),
+    "batchnorm1d_3d": (lambda nn: nn.BatchNorm1d(5, affine=False), [_f(4, 5, 3)], None),
+    "batchnorm2d": (lambda nn: nn.BatchNorm2d(3), [_f(2, 3, 4, 4)], None),
+    "layernorm": (lambda nn: nn.LayerNorm(6), [_f(2, 3, 6)], None),
+    "layernorm_2d_no_affine": (lambda nn: nn.LayerNorm((3, 6), elementwise_affine=False),
+                               [_f(2, 3, 6)], None),
+    "groupnorm": (lambda nn: nn.GroupNorm(2, 4), [_f(2, 4, 3, 3)], None),
+    "instancenorm": (lambda nn: nn.InstanceNorm2d(3, affine=True), [_f(2, 3, 4, 5)], None),
+    "activations": (lambda nn: nn.Sequential(nn.ReLU(), nn.LeakyReLU(0.1), nn.GELU(), nn.SiLU(),
+                                             nn.Sigmoid(), nn.Tanh(), nn.Softmax(-1)),
+                    [_f(2, 3, 5)], None),
+    "log_softmax": (lambda nn: nn.LogSoftmax(dim=1), [_f(2, 7)], None),
+    "maxpool2d": (lambda nn: nn.MaxPool2d(3, stride=2, padding=1), [_f(2, 3, 9, 8)], None),
+    "maxpool2d_ceil_dilation": (lambda nn: nn.MaxPool2d(2, ceil_mode=True, dilation=1),
+                                [_f(1, 2, 7, 7)], None),
+    "maxpool1d": (lambda nn: nn.MaxPool1d(2), [_f(2, 3, 9)], None),
+    "avgpool2d": (lambda nn: nn.AvgPool2d(3, stride=2, padding=1), [_f(2, 3, 9, 8)], None),
+    "avgpool2d_exclude_pad": (lambda nn: nn.AvgPool2d(3, stride=2, padding=1,
+                                                      count_include_pad=False),
+                              [_f(2, 3, 9, 8)], None),
+    "adaptive_avgpool_1": (lambda nn: nn.AdaptiveAvgPool2d(1), [_f(2, 3, 5, 6)], None),
+    "adaptive_avgpool_divisible": (lambda nn: nn.AdaptiveAvgPool2d((2, 3)), [_f(2, 3, 4, 6)],
+                                   None),
+    "adaptive_avgpool_uneven": (lambda nn: nn.AdaptiveAvgPool2d((3, 4)), [_f(2, 3, 5, 7)],
+                                None),
+    "flatten_dropout": (lambda nn: nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(12, 3)),
+                        [_f(2, 3, 2, 2)], None),
+    "embedding": (lambda nn: nn.Embedding(10, 4), [RNG.integers(0, 10, (2, 5))], None),
+    "mlp": (lambda nn: nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(0.1),
+                                     nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3)),
+            [_f(4, 8)], None),
+    "lenet": (LeNet.build, [_f(2, 1, 28, 28)], _CONV_TOL),
+}
+
+
+def _pair(builder):
+    ember.manual_seed(0)
+    mine = _randomize_stats(builder(ember.nn))
+    theirs = copy_weights(mine, builder(torch.nn))
+    return mine, theirs
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_layer(name):
+    builder, inputs, tolerance = LAYERS[name]
+    mine, theirs = _pair(builder)
+    rtol, atol = tolerance or (None, None)
+    check(mine, theirs, inputs, rtol=rtol, atol=atol)
+
+
+def test_parameters_are_named_by_state_dict_keys():
+    import onnx
+
+    mine, _ = _pair(LeNet.build)
+    data = check(mine, None, [_f(1, 1, 28, 28)], rtol=1e-4, atol=1e-4,
+                 input_names=["image"], output_names=["scores"])
+    graph = onnx.load_from_string(data).graph
+    assert {t.name for t in graph.initializer} >= set(mine.state_dict())
+    assert [i.name for i in graph.input] == ["image"]
+    assert [o.name for o in graph.output] == ["scores"]
+
+
+def test_resnet18_dynamic_batch():
+    """resnet18 exported at batch 1 runs at batch 3 (dynamic_axes on dim 0); in-place
+    ReLU and ``out += identity`` resolve to the values they wrote."""
+    from _onnx_harness import export_bytes, run_onnx
+
+    from ember.vision.models import resnet18
+
+    ember.manual_seed(0)
+    model = _randomize_stats(resnet18(num_classes=10)).eval()
+    data = export_bytes(model, ember.tensor(_f(1, 3, 64, 64)), input_names=["x"],
+                        output_names=["logits"],
+                        dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+    batch = _f(3, 3, 64, 64)
+    (got,) = run_onnx(data, [batch])
+    with ember.no_grad():
+        expected = model(ember.tensor(batch)).numpy()
+    # 20 stacked convolutions summed in onnxruntime's order: float32 rounding accumulates
+    torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected),
+                               rtol=1e-3, atol=1e-3)
