@@ -113,8 +113,6 @@ def _xfail(reason):
 CIRCULAR_PAD = _xfail("resample.py: circular padding is one gather node (CircularPad2D..., "
                       "kept on purpose: PyTorch's composite of slice copies, CopySlices over "
                       "CopySlices and a slice, measured 3x slower forward+backward in ember)")
-GRID = _xfail("_grid.py: grid_sample/affine_grid are composites; PyTorch has "
-              "GridSampler2DBackward0 / AffineGridGeneratorBackward0")
 # Ours, kept on purpose: one fused node where PyTorch's graph has several (a view, a
 # transpose or a reshape around the GEMM, mul/sum nodes below a loss). Each extra node is
 # per-call overhead on the hot path; the last node carries PyTorch's name where it can.
@@ -549,7 +547,6 @@ OP_XFAILS = {
     "pad_circular": CIRCULAR_PAD,
     "matmul_batched": MATMUL_ND, "linear": LINEAR_T,
     "linear_nobias": LINEAR_T, "linear_3d": LINEAR_3D, "einsum": EINSUM,
-    "grid_sample": GRID, "affine_grid": GRID,
     "scaled_dot_product_attention": ATTENTION,
 }
 

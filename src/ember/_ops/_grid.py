@@ -1,10 +1,15 @@
 """grid_sample and affine_grid (re-exported by ``resample``).
 
-grid_sample is written with Tensor ops over whole batches: the grid is unnormalised and
-padded (clip / reflect) with differentiable ops, the corner taps are found with a
-(non-differentiable) floor, and every tap is one ``gather`` from the flattened input.
-Gradients for both input (a bincount scatter-add, PointGather's backward) and grid
-(through the interpolation weights) therefore come from autograd, as PyTorch's formulas.
+grid_sample's arithmetic is written with Tensor ops over whole batches: the grid is
+unnormalised and padded (clip / reflect) with differentiable ops, the corner taps are
+found with a (non-differentiable) floor, and every tap is one ``gather`` from the
+flattened input. Gradients for both input (a bincount scatter-add, PointGather's
+backward) and grid (through the interpolation weights) therefore come from autograd, as
+PyTorch's formulas. The caller sees one node, PyTorch's ``GridSampler2DBackward0`` (3D),
+whose backward runs that inner graph (recorded on detached copies of the inputs); a
+graph-building backward (create_graph=True) re-runs the arithmetic on the real inputs so
+that higher derivatives reach them. affine_grid is one ``AffineGridGeneratorBackward0``
+node: a product with a constant base grid, whose gradient is the transposed product.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import warnings
 
 import numpy as np
 
+from ..autograd.function import Function
+from ..autograd.grad_mode import _grad_enabled, enable_grad, no_grad
 from ._resample_kernels import TapSum
 from ._util import Tensor, _make, shape_str, xp_of
 
@@ -161,6 +168,63 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
             f"with sizes {shape_str(input.shape)} and grid with sizes {shape_str(grid.shape)}")
     if mode == "bicubic" and nd != 2:
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    node = _GridSampler2D if nd == 2 else _GridSampler3D
+    return node.apply(input, grid, mode, padding_mode, align_corners)
+
+
+class _GridSampler(Function):
+    """grid_sample as one node over (input, grid); see the module docstring."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, input, grid, mode, padding_mode, align_corners):
+        options = (mode, padding_mode, align_corners)
+        needs = ctx.needs_input_grad
+        if not (needs[0] or needs[1]):  # nothing records: no inner graph either
+            with no_grad():
+                return _sample(_make(input), _make(grid), *options)._data
+        leaves = (_make(input, needs[0]), _make(grid, needs[1]))
+        with enable_grad():
+            inner = _sample(*leaves, *options)
+        ctx.save_for_backward(input, grid)
+        ctx.inner = (inner, leaves, options)
+        return inner._data
+
+    @staticmethod
+    def backward(ctx, grad):
+        from ..autograd import grad as autograd_grad
+
+        inputs = ctx.saved_tensors  # the freed-graph and modified-input checks
+        inner, leaves, options = ctx.inner
+        wanted = [i for i in (0, 1) if ctx.needs_input_grad[i]]
+        if _grad_enabled[0]:  # create_graph: the arithmetic again, on the real inputs
+            with enable_grad():
+                inner = _sample(*inputs, *options)
+            found = autograd_grad(inner, [inputs[i] for i in wanted], grad,
+                                  create_graph=True, allow_unused=True)
+        else:
+            found = autograd_grad(inner, [leaves[i] for i in wanted], grad,
+                                  retain_graph=True, allow_unused=True)
+        grads = [None] * 5
+        for i, value in zip(wanted, found):
+            # nearest mode's grid has no path to the output: PyTorch gives it zeros
+            grads[i] = value if value is not None else inputs[i].detach() * 0
+        return tuple(grads)
+
+
+class _GridSampler2D(_GridSampler):
+    _node_name = "GridSampler2DBackward0"
+
+
+class _GridSampler3D(_GridSampler):
+    _node_name = "GridSampler3DBackward0"
+
+
+def _sample(input, grid, mode, padding_mode, align_corners):
+    """grid_sample's arithmetic on validated arguments, as Tensor ops."""
+    spatial = tuple(input.shape[2:])
+    nd = len(spatial)
     flat = input.reshape(input.shape[0], input.shape[1], -1)
     # grid[..., k] indexes spatial dim nd-1-k; list coordinates in spatial order.
     coords = [_unnormalize(grid[..., nd - 1 - d], spatial[d], align_corners) for d in range(nd)]
@@ -242,6 +306,27 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
     mesh = np.meshgrid(*axes, indexing="ij")
     nd = len(spatial)
     base = np.stack([mesh[nd - 1 - k] for k in range(nd)] + [np.ones_like(mesh[0])], axis=-1)
-    base = _make(xp_of(theta._data).asarray(base.reshape(1, -1, nd + 1)))
-    grid = base @ theta.transpose(1, 2)
-    return grid.reshape(size[0], *spatial, nd)
+    base = xp_of(theta._data).asarray(base.reshape(-1, nd + 1))
+    return _AffineGridGenerator.apply(theta, base, (size[0], *spatial, nd))
+
+
+class _AffineGridGenerator(Function):
+    """grid[n, p] = base[p] @ theta[n]^T for a constant (P, nd + 1) base grid; the
+    gradient is ``sum_p grad[n, p]^T base[p]``, linear in grad, so double backward is
+    that product recorded again."""
+
+    _array_io = True
+    _node_name = "AffineGridGeneratorBackward0"
+
+    @staticmethod
+    def forward(ctx, theta, base, out_shape):
+        ctx.base = base
+        out = xp_of(theta).matmul(base, theta.transpose(0, 2, 1))
+        return out.reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        base = ctx.base
+        rows = grad.reshape(grad.shape[0], base.shape[0], -1)
+        return rows.transpose(1, 2) @ _make(base.astype(grad._data.dtype, copy=False)), \
+            None, None

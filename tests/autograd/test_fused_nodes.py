@@ -1,0 +1,109 @@
+"""Ops that are one graph node over an inner computation: grid_sample (its inner graph
+replayed in backward), affine_grid, interpolate/pad (per-dim stages in one node).
+
+The node-name tables live in test_grad_fn_names.py; here: gradients against torch where
+the one-node form changes how they are produced (grid gradient of nearest sampling,
+double backward through the re-run inner graph, backward twice), checked in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+_RNG = np.random.default_rng(3)
+_IMAGE = _RNG.standard_normal((2, 3, 5, 4))
+_GRID = np.tanh(_RNG.standard_normal((2, 3, 4, 2))) * 1.1
+_VOLUME = _RNG.standard_normal((1, 2, 3, 4, 3))
+_GRID3 = np.tanh(_RNG.standard_normal((1, 2, 3, 2, 3)))
+
+
+def _pair(lib, image, grid):
+    return (lib.tensor(image, requires_grad=True), lib.tensor(grid, requires_grad=True))
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_gradients_match_torch(mode, padding_mode):
+    results = []
+    for lib in (ember, torch):
+        x, g = _pair(lib, _IMAGE, _GRID)
+        out = lib.nn.functional.grid_sample(x, g, mode, padding_mode, align_corners=False)
+        upstream = lib.tensor(np.linspace(-1, 1, out.numel()).reshape(tuple(out.shape)))
+        gx, gg = lib.autograd.grad(out, (x, g), upstream)
+        results.append([t.detach().numpy() for t in (out, gx, gg)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("case", ["2d", "3d"])
+def test_grid_sample_double_backward(case):
+    image, grid = (_IMAGE, _GRID) if case == "2d" else (_VOLUME, _GRID3)
+    x, g = _pair(ember, image, grid)
+    assert ember.autograd.gradgradcheck(
+        lambda a, b: ember.nn.functional.grid_sample(a, b, align_corners=True), (x, g))
+    seconds = []
+    for lib in (ember, torch):
+        x, g = _pair(lib, image, grid)
+        out = lib.nn.functional.grid_sample(x, g, align_corners=True)
+        gx, gg = lib.autograd.grad((out * out).sum(), (x, g), create_graph=True)
+        seconds.append(lib.autograd.grad((gx * gx).sum() + gg.sum(), (x, g)))
+    for ours, theirs in zip(*seconds):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-7, atol=1e-7)
+
+
+def test_grid_sample_backward_twice():
+    errors = []
+    for lib in (ember, torch):
+        x, g = _pair(lib, _IMAGE, _GRID)
+        out = lib.nn.functional.grid_sample(x, g, align_corners=False).sum()
+        out.backward(retain_graph=True)
+        first = x.grad.clone()
+        out.backward()
+        np.testing.assert_allclose(x.grad.numpy(), 2 * first.numpy(), rtol=1e-12)
+        with pytest.raises(RuntimeError) as info:
+            out.backward()
+        errors.append(str(info.value).split(".")[0])
+    assert errors[0] == errors[1]
+
+
+def test_grid_sample_input_modified_in_place():
+    for lib in (ember, torch):
+        x, g = _pair(lib, _IMAGE, _GRID)
+        x = x.clone()
+        out = lib.nn.functional.grid_sample(x, g, align_corners=False)
+        x.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+
+
+def test_grid_sample_without_grad_records_nothing():
+    x, g = _pair(ember, _IMAGE, _GRID)
+    with ember.no_grad():
+        out = ember.nn.functional.grid_sample(x, g, align_corners=False)
+    expected = torch.nn.functional.grid_sample(torch.tensor(_IMAGE), torch.tensor(_GRID),
+                                               align_corners=False)
+    assert out.grad_fn is None and not out.requires_grad
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("size", [(2, 3, 4, 5), (2, 1, 3, 2, 4)])
+def test_affine_grid_double_backward(size):
+    shape = (2, 2, 3) if len(size) == 4 else (2, 3, 4)
+    theta = _RNG.standard_normal(shape)
+    t = ember.tensor(theta, requires_grad=True)
+    assert ember.autograd.gradcheck(
+        lambda a: ember.nn.functional.affine_grid(a, size, align_corners=False), (t,))
+    assert ember.autograd.gradgradcheck(
+        lambda a: ember.nn.functional.affine_grid(a, size, align_corners=False) ** 2, (t,))
+    names = []
+    for lib in (ember, torch):
+        t = lib.tensor(theta, requires_grad=True)
+        out = lib.nn.functional.affine_grid(t, size, align_corners=False)
+        grad = lib.autograd.grad(out, t, lib.ones_like(out, requires_grad=True),
+                                 create_graph=True)[0]
+        names.append(grad.requires_grad)
+    assert names[0] == names[1]
