@@ -31,6 +31,7 @@ from ._ops.linalg import *  # noqa: F401,F403
 from ._ops.random import *  # noqa: F401,F403
 from ._ops.activation import *  # noqa: F401,F403
 from ._ops.complex import *  # noqa: F401,F403
+from ._ops.spectral import *  # noqa: F401,F403
 from ._ops.scientific import *  # noqa: F401,F403
 from ._ops.combine import *  # noqa: F401,F403
 from ._ops.linalg_legacy import *  # noqa: F401,F403

@@ -65,8 +65,9 @@ ND_CASES = [
 @pytest.mark.parametrize("name", ND)
 @pytest.mark.parametrize("shape,s,dim", ND_CASES)
 def test_n_dim(name, shape, s, dim):
-    if name.endswith("2") and ((s is not None and len(s) != 2) or (dim is not None and len(dim) != 2)
-                               or len(shape) < 2):
+    two_dim_mismatch = ((s is not None and len(s) != 2) or (dim is not None and len(dim) != 2)
+                        or len(shape) < 2)
+    if name.endswith("2") and two_dim_mismatch:
         return _two_dim_default(name, shape)
     kwargs = {}
     if s is not None:
@@ -199,7 +200,8 @@ def test_out():
 
 ERRORS = [
     ("half", lambda lib: lib.fft.fft(lib.ones(4, dtype=lib.float16)), "Unsupported dtype Half"),
-    ("bf16", lambda lib: lib.fft.rfft(lib.ones(4, dtype=lib.bfloat16)), "Unsupported dtype BFloat16"),
+    ("bf16", lambda lib: lib.fft.rfft(lib.ones(4, dtype=lib.bfloat16)),
+     "Unsupported dtype BFloat16"),
     ("rfft_complex", lambda lib: lib.fft.rfft(lib.ones(4, dtype=lib.complex64)),
      "rfft expects a real input tensor, but got ComplexFloat"),
     ("ihfft_complex", lambda lib: lib.fft.ihfft(lib.ones(4, dtype=lib.complex64)),
@@ -222,7 +224,8 @@ ERRORS = [
     ("s_dim_len", lambda lib: lib.fft.fftn(lib.ones(4, 6), s=(3,), dim=(0, 1)),
      "When given, dim and shape arguments must have the same length"),
     ("dup_dims", lambda lib: lib.fft.fftn(lib.ones(4, 6), dim=(0, 0)), "FFT dims must be unique"),
-    ("dup_dims_neg", lambda lib: lib.fft.rfftn(lib.ones(4, 6), dim=(1, -1)), "FFT dims must be unique"),
+    ("dup_dims_neg", lambda lib: lib.fft.rfftn(lib.ones(4, 6), dim=(1, -1)),
+     "FFT dims must be unique"),
     ("long_s", lambda lib: lib.fft.fftn(lib.ones(4, 6), s=(3, 4, 5)),
      "Got shape with 3 values but input tensor only has 2 dimensions."),
     ("rfftn_no_axis", lambda lib: lib.fft.rfftn(lib.ones(4, 6), dim=()),
