@@ -614,3 +614,29 @@ def test_printing_with_grad_fn():
 def test_implicit_grad_needs_a_real_scalar():
     check_raises(lambda lib, x: x.requires_grad_().sum().backward(), cz(3),
                  match="real scalar outputs")
+
+
+def test_inplace_through_real_imag_views_records_gradients():
+    """z.real.mul_(a) on a tracked z: the write lands on z's (re, im) pairs (CopySlices),
+    and views read the base's new value, as in PyTorch."""
+    z0, a0 = cz(3), rn(3)
+
+    def run(lib, z, a):
+        y = z * (1 + 1j)
+        y.real.mul_(a)
+        y.imag[1:] += a[:2] ** 2
+        first = (y * y).abs().sum()
+        y = z * 2
+        part = y.imag
+        y.mul_(a)  # the base changes after the view's history was recorded
+        second = (part * part).sum()
+        y = z * 2
+        pairs = lib.view_as_real(y)
+        pairs[:, 0].add_(a)
+        return first + second + y.abs().sum() + pairs.sum()
+
+    check_c(run, z0, a0)
+
+
+def test_inplace_on_part_of_a_leaf_raises():
+    check_raises(lambda lib, z: z.requires_grad_().real.mul_(2), cz(3), match="leaf Variable")

@@ -125,6 +125,48 @@ def _set_part(getter):
     return setter
 
 
+def is_float_view_of_complex(view) -> bool:
+    """Whether ``view`` is real/imag/view_as_real (or a view of those) of a complex base."""
+    base = view._base
+    return base._data.dtype.kind == "c" and view._data.dtype == base._data.real.dtype
+
+
+def rebase_part(view, result):
+    """In-place ``result`` into a float view of a complex base (``z.real.mul_(2)``): the
+    base, seen as (real, imag) pairs, takes the write as PyTorch's CopySlices does, and the
+    view then reads its new value from the base."""
+    from .index import CopySlices, _view_positions
+
+    base = view._base
+    pairs = ViewAsReal.apply(base)
+    positions = _view_positions(view._data, pairs._data)
+    value = result if result._data.shape == view._data.shape else result.expand(
+        view._data.shape)
+    new_base = ViewAsComplex.apply(CopySlices.apply(pairs, value, positions))
+    base._data[...] = new_base._data
+    base._vc[0] += 1
+    base._requires_grad = True
+    base.grad_fn = new_base.grad_fn
+    base._output_nr = new_base._output_nr
+    return reread_part(view, positions)
+
+
+def reread_part(view, positions=None):
+    """Give a float view of a complex base the history of reading its elements from the
+    base's current value (after an in-place write through the view or the base)."""
+    from .index import TakeFlat, _view_positions
+
+    pairs = ViewAsReal.apply(view._base)
+    if positions is None:
+        positions = _view_positions(view._data, pairs._data)
+    reread = TakeFlat.apply(pairs, positions)
+    view._requires_grad = True
+    view.grad_fn = reread.grad_fn
+    view._output_nr = 0
+    view._view_vc = view._vc[0]
+    return view
+
+
 # ---------------------------------------------------------------------------
 # view_as_real / view_as_complex
 # ---------------------------------------------------------------------------

@@ -363,6 +363,10 @@ def rebase_view(view, result):
         )
     check_cast(result._data.dtype, view._data.dtype)
     if view._data.dtype != base._data.dtype:  # a view(dtype): positions do not map
+        from .complex import is_float_view_of_complex, rebase_part
+
+        if is_float_view_of_complex(view):  # z.real / z.imag / view_as_real(z): they do
+            return rebase_part(view, result)
         raise RuntimeError(
             "in-place operation with autograd on a view of a different dtype than its base "
             "is not supported"
@@ -387,6 +391,10 @@ def reread_view(view, positions=None):
     base = view._base
     if positions is None:
         if view._data.dtype != base._data.dtype:
+            from .complex import is_float_view_of_complex, reread_part
+
+            if is_float_view_of_complex(view):  # real/imag parts map onto (re, im) pairs
+                return reread_part(view)
             return view  # a view(dtype): element positions do not map onto the base
         positions = _view_positions(view._data, base._data)
     reread = TakeFlat.apply(base, positions)
