@@ -281,3 +281,18 @@ def test_array_protocol_copy_flag():
     shared = np.asarray(t)
     shared[1] = 2
     assert t[1].item() == 2
+
+
+def test_float_of_a_tensor_requiring_grad_warns_as_torch():
+    import warnings
+
+    for lib in (torch, ember):
+        x = lib.ones(1, requires_grad=True) * 2
+        with pytest.warns(UserWarning, match="Converting a tensor with requires_grad=True to a "
+                                             "scalar may lead to unexpected behavior"):
+            float(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # item(), int() and detached floats stay quiet
+            x.item()
+            int(x)
+            float(x.detach())

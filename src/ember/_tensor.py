@@ -306,6 +306,12 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self):
+        if self.requires_grad:
+            import warnings
+
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                          "unexpected behavior.\nConsider using tensor.detach() first.",
+                          UserWarning, stacklevel=2)
         return float(self._scalar())
 
     def __int__(self):

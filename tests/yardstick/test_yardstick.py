@@ -73,6 +73,7 @@ SCRIPTS = [
     "graph_networks.py",    # GCN/GAT from scratch: index_add_, scatter_add_, scatter_reduce amax
     "profiler_recipe.py",   # torch.profiler: record_function, tables, schedule + on_trace_ready
     "mnist_hogwild.py",     # pytorch/examples mnist_hogwild: share_memory, spawned trainers
+    "tensorboard_tutorial.py",  # SummaryWriter: images, graph, embedding, scalars, figures, PR
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -132,6 +133,8 @@ CLAIMS = {
                            "labelled regions: {'model_inference': 1}"],
     "mnist_hogwild.py": ["parameters shared: True", "shared parameters moved: True",
                          "test loss fell: True accuracy above chance: True"],
+    "tensorboard_tutorial.py": ["graph written: True", "sub-runs: ['loss_half', 'loss_train', "
+                                "'trial']", "pr curve shape: [6, 127]"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
