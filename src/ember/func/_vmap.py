@@ -208,11 +208,14 @@ def _vmap_impl(func, in_dims, out_dims, randomness, chunk_size, args, kwargs):
             None if d is None else _per_sample(arg, d) for arg, d in zip(flat_args, flat_in_dims)
         ]
         same = _SameRandomness(randomness)
+        flat_call = all(child.is_leaf() for child in spec.children)  # f(x, y): no nests
         outputs = []
         for b in range(batch_size):
             same.rewind()
             sample_args = [arg if s is None else s[b] for arg, s in zip(flat_args, samples)]
-            outputs.append(func(*tree_unflatten(sample_args, spec), **kwargs))
+            if not flat_call:
+                sample_args = tree_unflatten(sample_args, spec)
+            outputs.append(func(*sample_args, **kwargs))
     return _stack_outputs(func, outputs, out_dims)
 
 
