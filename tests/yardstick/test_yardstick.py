@@ -74,6 +74,7 @@ SCRIPTS = [
     "profiler_recipe.py",   # torch.profiler: record_function, tables, schedule + on_trace_ready
     "mnist_hogwild.py",     # pytorch/examples mnist_hogwild: share_memory, spawned trainers
     "tensorboard_tutorial.py",  # SummaryWriter: images, graph, embedding, scalars, figures, PR
+    "benchmark_recipe.py",  # torch.utils.benchmark: Timer, blocked/adaptive autorange, Compare
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -135,6 +136,7 @@ CLAIMS = {
                          "test loss fell: True accuracy above chance: True"],
     "tensorboard_tutorial.py": ["graph written: True", "sub-runs: ['loss_half', 'loss_train', "
                                 "'trial']", "pr curve shape: [6, 127]"],
+    "benchmark_recipe.py": ["versions agree: True", "thread groups: ['1 threads', '2 threads']"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
