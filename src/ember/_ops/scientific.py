@@ -120,6 +120,11 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
         if len(spacings) == 1 and len(dims) > 1:
             spacings = spacings * len(dims)
         if len(spacings) != len(dims):
+            if dim is None:
+                raise RuntimeError(
+                    f"torch.gradient expected spacing to be unspecified, a scalar, or a list of "
+                    f"length equal to 'self.dim() = {input.dim()}', since dim argument was not "
+                    f"given, but got a list of length {len(spacings)}")
             raise RuntimeError(
                 f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing "
                 f"and dim arguments to have the same length, but got a spacing argument of "
@@ -183,7 +188,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     """Covariance of the rows (variables) of a 2-D input over its columns (observations),
     with optional integer frequency and float observation weights."""
     if input.dim() > 2:
-        raise ValueError(f"cov(): expected input to have two or fewer dimensions but got an "
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
                          f"input with {input.dim()} dimensions")
     x = input.reshape(1, -1) if input.dim() < 2 else input
     x = _as_float(x)
@@ -225,11 +230,11 @@ def corrcoef(input):
     return c.clamp(-1, 1)
 
 
-def _histogram_edges(input, bins, range, name):
+def _histogram_edges(input, bins, range, name, dim=0):
     if isinstance(bins, Tensor):
         return bins.detach()
     if bins <= 0:
-        raise RuntimeError(f"{name}(): bins must be > 0, but got {bins} for dimension 0")
+        raise RuntimeError(f"{name}(): bins must be > 0, but got {bins} for dimension {dim}")
     if range is not None:
         low, high = float(range[0]), float(range[1])
     elif input.numel():
@@ -237,7 +242,8 @@ def _histogram_edges(input, bins, range, name):
     else:
         low, high = 0.0, 0.0
     if low > high:
-        raise ValueError(f"{name}(): max must be larger than min")
+        raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min "
+                           f"{low:g} max {high:g} for dimension {dim}")
     if low == high:
         low, high = low - 0.5, high + 0.5
     return _creation.linspace(low, high, bins + 1, dtype=input.dtype, device=input.device)
@@ -288,7 +294,7 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
     for d in builtins.range(dims):
         column = points[:, d]
         span = None if range is None else (range[2 * d], range[2 * d + 1])
-        edges = _histogram_edges(column, bins[d], span, "torch.histogramdd")
+        edges = _histogram_edges(column, bins[d], span, "torch.histogramdd", d)
         edge_values = edges._data
         count = edge_values.size - 1
         values = column._data
@@ -310,7 +316,7 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
             volume = volume * widths
         total = hist.sum()
         hist = (hist / (total * volume)).astype(input._data.dtype)
-    return RETURN_TYPES["histogramdd"](_make(hist), all_edges)
+    return RETURN_TYPES["histogramdd"](_make(hist), tuple(all_edges))
 
 
 # -- float bits and integers -------------------------------------------------------------------
@@ -352,11 +358,12 @@ def ldexp_(input, other):
 
 def nextafter(input, other):
     """The next representable float after ``input`` towards ``other`` (no gradient)."""
+    from .. import result_type
+
     other = _as_tensor(other, input)
-    if input.dtype != other.dtype:
-        raise RuntimeError(f"expected both inputs to have same dtype, but got "
-                           f"{type_name(input._data.dtype)} and {type_name(other._data.dtype)}")
-    return _make(xp_of(input._data).nextafter(input._data, other._data))
+    dtype = result_type(input, other).np
+    return _make(xp_of(input._data).nextafter(input._data.astype(dtype),
+                                              other._data.astype(dtype)))
 
 
 def _integer_binary(name, ufunc):
@@ -472,7 +479,7 @@ def igammac(input, other):
 def mvlgamma(input, p):
     """The multivariate log-gamma of dimension ``p``."""
     if p < 1:
-        raise RuntimeError(f"p has to be greater than or equal to 1, but got {p}")
+        raise RuntimeError("p has to be greater than or equal to 1")
     x = _as_float(input)
     offsets = _creation.arange(p, dtype=x.dtype, device=x.device) * -0.5
     terms = (x.unsqueeze(-1) + offsets).lgamma()
@@ -553,6 +560,9 @@ def renorm(input, p, dim, maxnorm):
         raise RuntimeError("renorm: non-positive-norm not supported")
     if maxnorm < 0:
         raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if input.dim() < 2:
+        raise RuntimeError(
+            f"renorm: input needs at least 2 dimensions, got {input.dim()} dimensions")
     dim = wrap_dim(dim, input.dim())
     others = tuple(d for d in builtins.range(input.dim()) if d != dim)
     norms = vector_norm(input, p, others, keepdim=True)
@@ -580,9 +590,13 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
             f"{reduce}.")
     dim = wrap_dim(dim, input.dim())
     if index.dim() > 1:
-        raise IndexError("index_reduce_(): Index is supposed to be a vector")
+        raise IndexError(
+            f"index_reduce_(): Index is supposed to be a vector, but got dim: {index.dim()} "
+            f"with type: {type_name(index._data.dtype)} and size: {list(index.shape)}")
     if source.dim() and source.shape[dim] != index.numel():
-        raise RuntimeError("index_reduce_(): Number of indices should be equal to source.size(dim)")
+        raise RuntimeError(
+            f"index_reduce_(): Number of indices ({index.numel()}) should be equal to "
+            f"source.size(dim): ({source.shape[dim]}), for dim: {dim}")
     shape = [1] * source.dim()
     if source.dim():
         shape[dim] = -1
