@@ -166,6 +166,28 @@ def test_ops_without_complex_support_raise(name):
     assert "omplex" in str(err)
 
 
+BINARY_WITHOUT_COMPLEX = {
+    "atan2": lambda lib, a, b: lib.atan2(a, b),
+    "atan2_real_first": lambda lib, a, b: lib.atan2(a.real, b),
+    "fmod": lambda lib, a, b: lib.fmod(a, b),
+    "remainder": lambda lib, a, b: a % b,
+    "floor_divide": lambda lib, a, b: a // b,
+    "div_floor": lambda lib, a, b: lib.div(a, b, rounding_mode="floor"),
+    "div_trunc": lambda lib, a, b: lib.div(a, b, rounding_mode="trunc"),
+    "xlogy": lambda lib, a, b: lib.xlogy(a.real, b),
+    "xlogy_scalar": lambda lib, a, b: lib.xlogy(a.real, 1j),
+    "copysign": lambda lib, a, b: lib.copysign(a, b),
+    "heaviside": lambda lib, a, b: lib.heaviside(a, b),
+}
+
+
+@pytest.mark.parametrize("name", list(BINARY_WITHOUT_COMPLEX))
+def test_binary_ops_without_complex_support_raise(name):
+    err, t_err = check_raises(BINARY_WITHOUT_COMPLEX[name], cz(2, dtype=np.complex64),
+                              cz(2, dtype=np.complex64))
+    assert str(err) == str(t_err)
+
+
 def test_round_decimals_and_polygamma_refuse_complex():
     check_raises(lambda lib, x: lib.round(x, decimals=2), cz(3), match="round_cpu")
     check_raises(lambda lib, x: lib.polygamma(1, x), cz(3), match="trigamma")

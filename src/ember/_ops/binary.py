@@ -36,6 +36,18 @@ def _float_operands(x, y):
     return a, b
 
 
+def _refuse_complex(kernel, dt):
+    """PyTorch defines these ops for real dtypes only (called once the promoted dtype
+    ``dt`` is known to be complex)."""
+    raise NotImplementedError(f'"{kernel}" not implemented for \'{type_name(dt)}\'')
+
+
+def _any_complex(a, b):
+    return (getattr(a, "dtype", None) is not None and a.dtype.kind == "c") or (
+        getattr(b, "dtype", None) is not None and b.dtype.kind == "c") or (
+        type(a) is complex or type(b) is complex)
+
+
 def _require_tensor(name, other):
     if not isinstance(other, Tensor):
         raise TypeError(
@@ -50,6 +62,8 @@ class Atan2(Function):
     def forward(ctx, y, x):
         ctx.save_for_backward(y, x)
         a, b = _float_operands(y, x)
+        if _any_complex(a, b):
+            _refuse_complex("atan2_cpu", result_np(a, b))
         return xp_of(a, b).arctan2(a, b)
 
     @staticmethod
@@ -100,6 +114,8 @@ class _Modulo(Function):
         ctx.floored = floored
         ctx.save_for_backward(x, y)
         a, b, dt = _promote(x, y)
+        if dt.kind == "c":
+            _refuse_complex("remainder_cpu" if floored else "fmod_cpu", dt)
         xp = xp_of(a, b)
         if dt.kind in "iub":
             _int_zero_check(b)
@@ -196,6 +212,8 @@ class Xlogy(Function):
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
         a, b = _float_operands(x, y)
+        if _any_complex(a, b):
+            _refuse_complex("xlogy_cpu", result_np(a, b))
         xp = xp_of(a, b)
         out = xp.where(a == 0, 0.0, a * xp.log(b))
         return xp.asarray(xp.where(b != b, b, out), dtype=xp.result_type(a, b))
@@ -280,6 +298,8 @@ class Copysign(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = _float_operands(a, b)
+        if _any_complex(x, y):
+            _refuse_complex("copysign_cpu", result_np(x, y))
         out = xp_of(x, y).copysign(x, y)
         ctx.save_for_backward(a, out)
         return out
@@ -310,6 +330,8 @@ class Heaviside(Function):
     @staticmethod
     def forward(ctx, x, values):
         a, b, dt = _promote(x, values)
+        if dt.kind == "c":
+            raise RuntimeError("heaviside is not yet implemented for complex tensors.")
         xp = xp_of(a, b)
         return xp.asarray(xp.where(a == 0, b, a > 0), dtype=dt)
 

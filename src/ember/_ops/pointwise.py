@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd.function import Function, apply_binary, same_float, saved_arrays
 from ._elementwise import _arr, _binary_slot, _out, _promote, _slot, _wrap_int, inplace_of
 from ._inplace import apply_inplace, ufunc_inplace
-from ._util import Tensor, float_np, promote_arrays, xp_of
+from ._util import Tensor, float_np, promote_arrays, type_name, xp_of
 from . import compare, where_clamp
 from .compare import *  # noqa: F401,F403 - comparisons, logical, bitwise (re-exported)
 from .where_clamp import *  # noqa: F401,F403 - where, clamp, maximum, lerp (re-exported)
@@ -179,6 +179,9 @@ class _RoundedDiv(Function):
     @staticmethod
     def forward(ctx, x, y, mode):
         x, y, dt = promote_arrays(x, y)
+        if dt.kind == "c":
+            raise NotImplementedError(
+                f'"div_{mode}_cpu" not implemented for \'{type_name(dt)}\'')
         xp = xp_of(x, y)
         if dt.kind in "iu":
             _int_zero_check(y)
