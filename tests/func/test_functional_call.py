@@ -257,3 +257,27 @@ def test_replace_all_batch_norm_modules():
 def test_debug_unwrap_is_identity():
     x = ember.ones(2)
     assert ember.func.debug_unwrap(x) is x
+
+
+def test_jacobians_and_hessians_over_parameter_dicts():
+    """vmap(jacrev) of a model over its parameter dict, and hessian with respect to the
+    parameters (nested dicts of blocks) and to the input, through functional_call."""
+    def run(lib):
+        model = make_mlp(lib, 4)
+        params = {k: v.detach() for k, v in model.named_parameters()}
+        x = lib.tensor(X)
+
+        def loss(p, sample):
+            return lib.func.functional_call(model, p, (sample,)).square().sum()
+
+        jac = lib.func.vmap(lib.func.jacrev(lambda p, s: lib.func.functional_call(model, p, (s,))),
+                            in_dims=(None, 0))(params, x)
+        hess = lib.func.hessian(loss)(params, x[0])
+        hess_x = lib.func.vmap(lib.func.hessian(loss, argnums=1), in_dims=(None, 0))(params, x)
+        names = list(params)
+        return (tuple(jac[k] for k in names),
+                tuple(hess[a][b] for a in names for b in names), hess_x)
+
+    e, t = both(run)
+    # float32 second derivatives summed in different orders: loosened atol
+    assert_same(e, t, rtol=1e-4, atol=1e-5)
