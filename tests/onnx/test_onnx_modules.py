@@ -154,3 +154,75 @@ def test_resnet18_dynamic_batch():
     # 20 stacked convolutions summed in onnxruntime's order: float32 rounding accumulates
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected),
                                rtol=1e-3, atol=1e-3)
+
+
+SEQUENCES = {
+    "transformer_encoder_layer": (lambda nn: nn.TransformerEncoderLayer(
+        16, 4, 32, dropout=0.1, batch_first=True), [_f(2, 5, 16)]),
+    "transformer_encoder_layer_gelu_norm_first": (lambda nn: nn.TransformerEncoderLayer(
+        16, 2, 32, activation="gelu", norm_first=True), [_f(5, 2, 16)]),
+    "lstm": (lambda nn: nn.LSTM(16, 8, batch_first=True), [_f(2, 5, 16)]),
+    "lstm_2_layers_bidirectional": (lambda nn: nn.LSTM(16, 8, num_layers=2,
+                                                       bidirectional=True), [_f(5, 2, 16)]),
+    "lstm_no_bias": (lambda nn: nn.LSTM(16, 8, bias=False), [_f(5, 2, 16)]),
+    "gru_2_layers": (lambda nn: nn.GRU(16, 8, num_layers=2), [_f(5, 2, 16)]),
+    "rnn_relu": (lambda nn: nn.RNN(16, 8, nonlinearity="relu", batch_first=True),
+                 [_f(2, 5, 16)]),
+}
+
+
+@pytest.mark.parametrize("name", list(SEQUENCES))
+def test_sequence_model(name):
+    builder, inputs = SEQUENCES[name]
+    mine, theirs = _pair(builder)
+    # softmax attention / 5 recurrent steps in onnxruntime's summation order
+    check(mine, theirs, inputs, rtol=1e-4, atol=1e-4)
+
+
+class TextClassifier:
+    """Embedding -> LSTM -> last step -> Linear: integer input, dynamic batch."""
+
+    @staticmethod
+    def build(nn):
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(20, 8)
+                self.lstm = nn.LSTM(8, 12, batch_first=True)
+                self.head = nn.Linear(12, 3)
+
+            def forward(self, tokens):
+                out, (h, _) = self.lstm(self.embed(tokens))
+                return self.head(out[:, -1]) + self.head(h[-1])
+
+        return Net()
+
+
+def test_embedding_lstm_dynamic_batch():
+    from _onnx_harness import run_onnx
+
+    mine, theirs = _pair(TextClassifier.build)
+    tokens = RNG.integers(0, 20, (2, 6))
+    data = check(mine, theirs, [tokens], rtol=1e-4, atol=1e-4, input_names=["tokens"],
+                 dynamic_axes={"tokens": {0: "batch"}})
+    bigger = RNG.integers(0, 20, (5, 6))
+    (got,) = run_onnx(data, [bigger])
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(bigger)).numpy()
+    torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
+                               atol=1e-4)
+
+
+def test_transformer_dynamic_batch():
+    from _onnx_harness import run_onnx
+
+    builder = SEQUENCES["transformer_encoder_layer"][0]
+    mine, theirs = _pair(builder)
+    data = check(mine, theirs, [_f(2, 5, 16)], rtol=1e-4, atol=1e-4,
+                 dynamic_axes={"input": [0], "output": [0]})
+    bigger = _f(4, 5, 16)
+    (got,) = run_onnx(data, [bigger])
+    with torch.no_grad():
+        expected = theirs.eval()(torch.from_numpy(bigger)).numpy()
+    torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
+                               atol=1e-4)

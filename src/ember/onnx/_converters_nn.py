@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .._ops import _pool_adaptive, conv, linalg, norm, pool
+from .._ops import _pool_adaptive, conv, linalg, norm, pool, rnn
 from .._ops._conv_kernels import _expand
 from ..nn import _embedding, _functional
 from ._converters_shape import reshape
@@ -221,3 +221,68 @@ def _normalized(g, op, x, axes, param_shape, eps):
 def _embedding_op(g, op):
     return g.op("Gather", op.input(0), g.cast(op.input(1), np.int64), axis=0,
                 shape=op.out_shape())
+
+
+# -- recurrent layers ---------------------------------------------------------------------
+
+# ONNX's gate order as indices into PyTorch's: LSTM i,f,g,o -> i,o,f,c; GRU r,z,n -> z,r,h
+_GATE_ORDER = {"LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2], "RNN_TANH": [0], "RNN_RELU": [0]}
+_ONNX_RNN = {"LSTM": "LSTM", "GRU": "GRU", "RNN_TANH": "RNN", "RNN_RELU": "RNN"}
+
+
+def _gates_reordered(g, name, mode):
+    """A (gates * hidden, ...) weight or bias with its gate blocks in ONNX's order."""
+    order = _GATE_ORDER[mode]
+    if len(order) == 1:
+        return name
+    blocks = g.op("Split", name, g.ints([g.shape[name][0] // len(order)] * len(order)),
+                  outputs=len(order), axis=0)
+    return g.op("Concat", *[blocks[i] for i in order], axis=0)
+
+
+def _initial_state(g, op, index):
+    """h0/c0 as (1, B, H), or None when it is a constant zero (ONNX's default), so a
+    default initial state does not fix the batch size."""
+    value = op.args[index]
+    if value is None:
+        return None
+    name = op.input(index)
+    if name in g.initializers and not np.any(g.initializers[name]):
+        return None
+    return g.unsqueeze(name, [0])
+
+
+@converts(rnn.RecurrentLayer)
+def _recurrent(g, op):
+    """One direction of one layer: the (rows, in) step-major input becomes (T, B, in) for
+    ONNX's LSTM/GRU/RNN, and its outputs are reshaped back."""
+    # (x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, mode, steps, reverse)
+    mode, steps, reverse = op.args[8], op.args[9], op.args[10]
+    if op.args[5] is not None:
+        raise UnsupportedOperatorError("ember::LSTM (proj_size > 0)", g.opset)
+    if len({batch for _, batch in steps}) > 1:
+        raise UnsupportedOperatorError("ember::RecurrentLayer (a PackedSequence)", g.opset)
+    gates = len(_GATE_ORDER[mode])
+    hidden = op.shape(2)[1]
+    features = op.shape(0)[1]
+    x = g.op("Reshape", op.input(0), g.ints([len(steps), -1, features]))
+    weight = g.unsqueeze(_gates_reordered(g, op.input(1), mode), [0])
+    recurrent = g.unsqueeze(_gates_reordered(g, op.input(2), mode), [0])
+    dtype = op.args[0]._data.dtype
+    biases = [_gates_reordered(g, op.input(i), mode) if op.args[i] is not None
+              else g.const(np.zeros(gates * hidden, dtype=dtype)) for i in (3, 4)]
+    bias = g.unsqueeze(g.op("Concat", *biases, axis=0), [0])
+    attrs = {"hidden_size": hidden, "direction": "reverse" if reverse else "forward"}
+    if mode == "GRU":
+        attrs["linear_before_reset"] = 1
+    if mode.startswith("RNN"):
+        attrs["activations"] = ["Relu" if mode == "RNN_RELU" else "Tanh"]
+    inputs = [x, weight, recurrent, bias, None, _initial_state(g, op, 6)]
+    if mode == "LSTM":
+        inputs.append(_initial_state(g, op, 7))
+    while inputs[-1] is None:
+        inputs.pop()
+    outs = g.op(_ONNX_RNN[mode], *inputs, outputs=3 if mode == "LSTM" else 2, **attrs)
+    y = g.op("Reshape", g.squeeze(outs[0], [1]), g.ints([-1, hidden]))
+    states = [g.squeeze(state, [0]) for state in outs[1:]]
+    return (y, *states)

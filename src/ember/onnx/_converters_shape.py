@@ -17,9 +17,11 @@ from ._trace import converts
 _INT64_MAX = np.iinfo(np.int64).max
 
 
-def reshape_target(in_shape, out_shape):
+def reshape_target(in_shape, out_shape, dynamic_sizes=()):
     """Reshape's shape input for ``in_shape`` -> ``out_shape``: 0 for the leading dims
-    both share, -1 for the first dim after them, the traced sizes for the rest."""
+    both share, -1 for one dim after them, the traced sizes for the rest. The -1 goes to
+    a dim whose traced size is that of a dynamic input dim (``dynamic_sizes``: the batch
+    split back out of a merged dim), else to the first one."""
     prefix = 0
     while (prefix < min(len(in_shape), len(out_shape))
            and in_shape[prefix] == out_shape[prefix]):
@@ -28,7 +30,9 @@ def reshape_target(in_shape, out_shape):
         prefix = max(len(out_shape) - 1, 0)  # ... so let the last kept one be -1
     target = [0] * prefix + list(out_shape[prefix:])
     if prefix < len(out_shape):
-        target[prefix] = -1
+        inferred = next((i for i in range(prefix, len(out_shape))
+                         if out_shape[i] in dynamic_sizes), prefix)
+        target[inferred] = -1
     return target
 
 
@@ -38,7 +42,8 @@ def reshape(g, name, in_shape, out_shape):
         return g.op("Identity", name)
     if len(out_shape) == 2 and len(in_shape) > 2 and out_shape[0] == in_shape[0]:
         return g.op("Flatten", name, axis=1, shape=out_shape)
-    return g.op("Reshape", name, g.ints(reshape_target(in_shape, out_shape)), shape=out_shape)
+    target = reshape_target(in_shape, out_shape, g.dynamic_sizes)
+    return g.op("Reshape", name, g.ints(target), shape=out_shape)
 
 
 @converts(shape.View)

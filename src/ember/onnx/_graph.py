@@ -23,6 +23,8 @@ class GraphBuilder:
         self.shape = {}  # value name -> shape seen by the trace
         self._counts = {}
         self._const_cache = {}  # (dtype, shape, bytes) -> name, for small constants
+        # traced sizes of the inputs' dynamic dims: reshapes keep them inferred (-1)
+        self.dynamic_sizes = frozenset()
 
     # -- names -------------------------------------------------------------------------
 

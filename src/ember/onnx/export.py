@@ -85,6 +85,7 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
     param_names = _bind_state(model, graph, tracer)
     inputs, forward_args, forward_kwargs = _bind_inputs(
         model, graph, tracer, forward_args, forward_kwargs, input_names)
+    graph.dynamic_sizes = _dynamic_sizes(graph, inputs, dynamic_axes or {})
     if not export_params:
         inputs += [name for name in param_names]
 
@@ -174,6 +175,17 @@ def _bind_inputs(model, graph, tracer, args, kwargs, input_names):
     kwargs = {k: copies.get(id(v), v) if isinstance(v, Tensor) else v
               for k, v in kwargs.items()}
     return names[:len(tensors)], args, kwargs
+
+
+def _dynamic_sizes(graph, inputs, dynamic_axes):
+    """The traced sizes of the inputs' dims that dynamic_axes marks."""
+    sizes = set()
+    for name in inputs:
+        axes = dynamic_axes.get(name, ())
+        shape = graph.shape[name]
+        for axis in axes:  # a list of dims or a {dim: symbol} dict
+            sizes.add(shape[axis])
+    return frozenset(sizes)
 
 
 def _flatten(result):
