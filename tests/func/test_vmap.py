@@ -141,6 +141,9 @@ ERRORS = [
      r"chunk_size should be None or greater than 0. \(got 0\)"),
     ("random_in_error_mode", lambda lib, x: vm(lib, lambda a: a + lib.rand(3))(x), (X,),
      "called random operation while in randomness error mode"),
+    ("explicit_generator_in_error_mode", lambda lib, x: vm(
+        lib, lambda a: a + lib.rand(3, generator=lib.Generator()))(x), (X,),
+     "called random operation while in randomness error mode"),
     ("dropout_in_error_mode", lambda lib, x: vm(lib, lambda a: lib.nn.functional.dropout(a))(x),
      (X,), "randomness error mode"),
     ("random_in_inner_vmap_of_error_outer", lambda lib, x: vm(
@@ -156,9 +159,20 @@ def test_vmap_errors(name, fn, inputs, match):
 
 def test_random_error_mode_restores_generator():
     x = ember.tensor(X)
+    generator = ember.Generator().manual_seed(5)
     with pytest.raises(RuntimeError):
         ember.vmap(lambda a: a + ember.randn(3))(x)
+    with pytest.raises(RuntimeError):
+        ember.vmap(lambda a: a + ember.randn(3, generator=generator))(x)
     ember.rand(2)  # drawing works again outside vmap
+    reseeded = ember.Generator().manual_seed(5)
+    assert_same(ember.rand(4, generator=generator),
+                torch.from_numpy(ember.rand(4, generator=reseeded).numpy()))
+    # a generator seeded inside an error-mode vmap keeps its stream
+    inside = []
+    ember.vmap(lambda a: inside.append(ember.Generator().manual_seed(5)) or a)(x)
+    assert_same(inside[0].get_state(), torch.from_numpy(reseeded.manual_seed(5).get_state()
+                                                        .numpy()))
 
 
 def test_randomness_same_and_different():

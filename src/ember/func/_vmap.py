@@ -47,32 +47,39 @@ def _check_randomness_arg(randomness) -> None:
         )
 
 
-class _RandomForbidden:
-    """Stands in for the default generator's NumPy stream while randomness='error': any
-    draw (any attribute a sampler reads) raises PyTorch's error."""
+class _ForbiddenStream:
+    """While a randomness='error' vmap runs, this data descriptor sits on
+    ``Generator._rng``, where every sampler takes its NumPy stream from (the default
+    generator and explicit ``generator=`` ones alike): reading it raises PyTorch's error,
+    setting it (manual_seed) still works. Process-wide while the vmap runs, as the
+    generators are."""
 
-    __slots__ = ()
-
-    def __getattr__(self, name):
+    def __get__(self, generator, owner=None):
+        if generator is None:
+            return self
         raise RuntimeError(_RANDOM_ERROR)
+
+    def __set__(self, generator, stream):
+        generator.__dict__["_rng"] = stream
+
+
+def _random_forbidden() -> bool:
+    return isinstance(_random.Generator.__dict__.get("_rng"), _ForbiddenStream)
 
 
 @contextlib.contextmanager
 def _randomness(mode):
-    """'error' forbids draws from the default generator inside the block; 'same' and
-    'different' leave it alone (the loop gives each sample its own draws, and 'same'
+    """'error' forbids draws from every generator inside the block; 'same' and
+    'different' leave them alone (the loop gives each sample its own draws, and 'same'
     rewinds the state before each sample, see _SameRandomness)."""
-    generator = _random.default_generator
-    if mode != "error" or isinstance(generator._rng, _RandomForbidden):
+    if mode != "error" or _random_forbidden():
         yield
         return
-    saved = generator._rng
-    generator._rng = _RandomForbidden()
+    _random.Generator._rng = _ForbiddenStream()
     try:
         yield
     finally:
-        if isinstance(generator._rng, _RandomForbidden):
-            generator._rng = saved
+        del _random.Generator._rng
 
 
 class _SameRandomness:
@@ -80,9 +87,8 @@ class _SameRandomness:
     so all of them draw the same numbers (and the stream ends advanced by one sample)."""
 
     def __init__(self, mode):
-        generator = _random.default_generator
-        active = mode == "same" and not isinstance(generator._rng, _RandomForbidden)
-        self.state = generator.get_state() if active else None
+        active = mode == "same" and not _random_forbidden()
+        self.state = _random.default_generator.get_state() if active else None
 
     def rewind(self):
         if self.state is not None:
@@ -303,8 +309,7 @@ def _empty_batch(func, out_dims, flat_in_dims, flat_args, spec, kwargs):
             continue
         shape = tuple(arg.shape[:d]) + tuple(arg.shape[d + 1:])
         sample_args.append(zeros(shape, dtype=arg.dtype, device=arg.device))
-    forbidden = isinstance(_random.default_generator._rng, _RandomForbidden)
-    keep_rng = contextlib.nullcontext() if forbidden else ember_random.fork_rng()
+    keep_rng = contextlib.nullcontext() if _random_forbidden() else ember_random.fork_rng()
     with keep_rng, grad_mode.no_grad():
         output = func(*tree_unflatten(sample_args, spec), **kwargs)
     name = _get_name(func)
