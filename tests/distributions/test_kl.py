@@ -11,6 +11,7 @@ from torch.distributions.kl import _KL_REGISTRY
 
 import ember
 
+
 def rand(*shape, low=0.0, high=1.0, dtype=np.float64):
     """float64 throughout: pairs mix families, and a float32 intermediate would be
     compared at float64 tolerance."""
