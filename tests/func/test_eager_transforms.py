@@ -187,6 +187,12 @@ def test_per_sample_gradcheck():
     assert ember.autograd.gradcheck(ember.func.grad(f_scalar), (x,))
     assert ember.autograd.gradcheck(ember.func.jacfwd(f_vec), (x,))
     assert ember.autograd.gradcheck(lambda a: ember.func.jvp(f_vec, (a,), (a.cos(),))[1], (x,))
+    assert ember.autograd.gradcheck(ember.func.jacrev(f_vec), (x,))
+    assert ember.autograd.gradcheck(ember.func.hessian(f_scalar), (x,))
+    assert ember.autograd.gradcheck(lambda a: ember.func.vjp(f_vec, a)[1](a.sin())[0], (x,))
+    _, jvp_fn = ember.func.linearize(f_vec, ember.tensor(Y))  # linear in the tangent
+    assert ember.autograd.gradcheck(jvp_fn, (x,))
+    assert ember.autograd.gradgradcheck(ember.func.grad(f_scalar), (x,))
 
 
 def test_wraps_name():
