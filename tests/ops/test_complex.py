@@ -662,3 +662,49 @@ def test_inplace_through_real_imag_views_records_gradients():
 
 def test_inplace_on_part_of_a_leaf_raises():
     check_raises(lambda lib, z: z.requires_grad_().real.mul_(2), cz(3), match="leaf Variable")
+
+
+ORDER_WITHOUT_COMPLEX = {
+    "max": lambda lib, x: x.max(),
+    "max_dim": lambda lib, x: x.max(0),
+    "min": lambda lib, x: x.min(),
+    "min_dim": lambda lib, x: x.min(1),
+    "amax": lambda lib, x: x.amax(),
+    "amin": lambda lib, x: x.amin(0),
+    "argmax": lambda lib, x: x.argmax(),
+    "argmin": lambda lib, x: x.argmin(0),
+    "aminmax": lambda lib, x: x.aminmax(),
+    "nansum": lambda lib, x: x.nansum(),
+    "nanmean": lambda lib, x: x.nanmean(),
+    "maximum": lambda lib, x: lib.maximum(x, x),
+    "max_other": lambda lib, x: lib.max(x, x),
+    "fmin": lambda lib, x: lib.fmin(x, x.real),
+    "clamp": lambda lib, x: x.clamp(0, 1),
+    "clamp_min": lambda lib, x: x.clamp(min=0),
+    "clamp_tensor": lambda lib, x: x.clamp(max=x.real),
+}
+
+
+@pytest.mark.parametrize("name", list(ORDER_WITHOUT_COMPLEX))
+def test_orderings_refuse_complex(name):
+    err, t_err = check_raises(ORDER_WITHOUT_COMPLEX[name], cz(2, 4, dtype=np.complex64))
+    assert str(err) == str(t_err)
+
+
+SPACED = {
+    "linspace": lambda lib: lib.linspace(0, 1j, 3),
+    "linspace_both": lambda lib: lib.linspace(1j, 2 + 1j, 4, dtype=lib.complex128),
+    "linspace_tensor_end": lambda lib: lib.linspace(lib.tensor(1j), 2, 3),
+    "linspace_complex_dtype": lambda lib: lib.linspace(0, 2, 3, dtype=lib.complex64),
+    "logspace": lambda lib: lib.logspace(0, 1j, 3, base=2),
+}
+
+
+@pytest.mark.parametrize("name", list(SPACED))
+def test_linspace_logspace_complex(name):
+    assert_same(SPACED[name](ember), SPACED[name](torch))
+
+
+def test_linspace_complex_ends_refuse_real_dtype():
+    check_raises(lambda lib: lib.linspace(0, 1j, 3, dtype=lib.float32), match="can't be safely")
+    check_raises(lambda lib: lib.logspace(0, 1j, 3, dtype=lib.float64), match="can't be safely")

@@ -155,8 +155,9 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     xp, _ = _module_and_device(device)
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
-    np_dtype = _np_dtype(dtype)
-    array = xp.linspace(start, end, steps, dtype=np.float64)
+    np_dtype = _spaced_dtype("linspace", start, end, dtype)
+    array = xp.linspace(start, end, steps, dtype=np.complex128 if np_dtype.kind == "c" else
+                        np.float64)
     if np_dtype.kind in "iu":
         array = xp.trunc(array)
     return _finish(array.astype(np_dtype), requires_grad)
@@ -166,9 +167,26 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False) -> Tensor:
     xp, _ = _module_and_device(device)
+    np_dtype = _spaced_dtype("logspace", start, end, dtype)
+    exponents = xp.linspace(start, end, steps, dtype=np.complex128 if np_dtype.kind == "c" else
+                            np.float64)
+    return _finish(xp.power(base, exponents).astype(np_dtype), requires_grad)
+
+
+def _spaced_dtype(name, start, end, dtype):
+    """linspace/logspace's dtype: complex endpoints make the default complex dtype, and
+    refuse a real ``dtype``, as PyTorch."""
     np_dtype = _np_dtype(dtype)
-    array = xp.power(base, xp.linspace(start, end, steps, dtype=np.float64))
-    return _finish(array.astype(np_dtype), requires_grad)
+    if isinstance(start, complex) or isinstance(end, complex):
+        from .._backend.dtypes import default_complex
+
+        if dtype is None:
+            return default_complex().np
+        if np_dtype.kind != "c":
+            raise RuntimeError(
+                f"torch.{name}(): inferred dtype c10::complex<float> can't be safely cast to "
+                f"passed dtype {type_name(np_dtype)}")
+    return np_dtype
 
 
 @supports_out

@@ -118,6 +118,8 @@ class NanSum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype, mean):
         xp = xp_of(x)
+        if x.dtype.kind == "c":
+            raise RuntimeError("nansum on CPU does not support complex inputs")
         if mean and x.dtype.kind not in "fcV":
             raise RuntimeError(
                 "nanmean(): expected input to have floating point or complex dtype but got "
@@ -319,6 +321,7 @@ class Extreme(Function):
 def amax(input, dim=(), keepdim=False, *, out=None):
     """Maximum over ``dim`` (tuple allowed). Tied maxima share the gradient equally."""
     dims = reduce_dims(dim, input._data.ndim)
+    _refuse_complex(input, "max_values_cpu")
     _check_nonempty("amax", input._data.shape, dims, _all_dims(dim))
     result = named(Extreme, "AmaxBackward0").apply(input, dims, keepdim, True)
     return write_out(result, out, "amax")
@@ -327,9 +330,18 @@ def amax(input, dim=(), keepdim=False, *, out=None):
 def amin(input, dim=(), keepdim=False, *, out=None):
     """Minimum over ``dim`` (tuple allowed). Tied minima share the gradient equally."""
     dims = reduce_dims(dim, input._data.ndim)
+    _refuse_complex(input, "min_values_cpu")
     _check_nonempty("amin", input._data.shape, dims, _all_dims(dim))
     result = named(Extreme, "AminBackward0").apply(input, dims, keepdim, False)
     return write_out(result, out, "amin")
+
+
+def _refuse_complex(input, kernel):
+    """Orderings (max, min, argmax, ...) are undefined for complex numbers: PyTorch's
+    error instead of NumPy's lexicographic order."""
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError(
+            f'"{kernel}" not implemented for \'{type_name(input._data.dtype)}\'')
 
 
 def _arg_extreme(x, dim, largest):
@@ -369,6 +381,10 @@ def _max_min(name, input, dim, keepdim, other):
         from . import pointwise
 
         return getattr(pointwise, "maximum" if name == "max" else "minimum")(input, other)
+    if input._data.dtype.kind == "c":
+        if dim is None:
+            _refuse_complex(input, f"{name}_all")
+        raise RuntimeError(f"{name}(): does not support complex input")
     if dim is None:
         if keepdim:
             raise TypeError(f"{name}() received an invalid combination of arguments")
@@ -397,6 +413,7 @@ def min(input, dim=None, keepdim=False, *, other=None, out=None):  # noqa: A001
 def aminmax(input, *, dim=None, keepdim=False):
     """``(min, max)`` as a named tuple, in one call."""
     name = "aminmax"
+    _refuse_complex(input, "aminmax_cpu")
     shape = input._data.shape
     dims = reduce_dims(dim, input._data.ndim)
     if dim is not None and input._data.ndim and shape[dims[0]] == 0:
@@ -415,8 +432,9 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 def _argmax_min(name, input, dim, keepdim, largest):
     x = input._data
-    if x.dtype.kind == "b":
-        raise RuntimeError(f"{name}(): does not support bool input")
+    if x.dtype.kind in "bc":
+        kind = "bool" if x.dtype.kind == "b" else "complex"
+        raise RuntimeError(f"{name}(): does not support {kind} input")
     if dim is None:
         _check_nonempty(name, x.shape, tuple(range(x.ndim)), True)
         index = _arg_extreme(x.reshape(-1), 0, largest).reshape(())

@@ -43,6 +43,8 @@ class Clamp(Function):
     def forward(ctx, x, low, high):
         xp = xp_of(x)
         dt = result_np(*(v for v in (x, low, high) if v is not None))
+        if dt.kind == "c":  # no order on complex numbers
+            raise NotImplementedError("clamp is not supported for complex types")
         x_cast = x.astype(dt, copy=False)
         out = x_cast
         if low is not None and high is not None and xp is np and dt.kind in "fiu":
@@ -117,7 +119,9 @@ class _MinMax(Function):
     def forward(ctx, x, y, kind):
         ctx.kind = kind
         ctx.save_for_backward(x, y)
-        a, b, _ = _promote(x, y)
+        a, b, dt = _promote(x, y)
+        if dt.kind == "c":  # no order on complex numbers
+            raise RuntimeError(f"{kind} not implemented for complex tensors.")
         return getattr(xp_of(a, b), kind)(a, b)
 
     @staticmethod
