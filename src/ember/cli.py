@@ -524,6 +524,23 @@ def run_demo(epochs: int = 12, seed: int = 0, out: Path = Path("ember_runs/demo"
     return 0
 
 
+def _cmd_serve(args) -> int:
+    try:
+        from .serve import load_model, serve
+    except ImportError as error:
+        print(f"ember serve needs the serve extra ({error.name} is missing): "
+              "pip install 'ember[serve]'", file=sys.stderr)
+        return 1
+    try:
+        model = load_model(args.checkpoint, args.model, map_location=args.device)
+    except (OSError, ValueError, RuntimeError) as error:
+        print(f"ember serve: {error}", file=sys.stderr)
+        return 1
+    serve(model, host=args.host, port=args.port, max_batch_size=args.max_batch_size,
+          max_delay_ms=args.max_delay_ms, device=args.device)
+    return 0
+
+
 def _cmd_demo(args) -> int:
     return run_demo(epochs=args.epochs, seed=args.seed, out=Path(args.out),
                     batch_size=args.batch_size, lr=args.lr)
@@ -536,7 +553,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ember", description="ember: PyTorch's API on NumPy (CPU) and CuPy (CUDA).")
     parser.add_argument("--version", action="version", version=f"ember {ember.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{demo,run,info}")
+    commands = parser.add_subparsers(dest="command", metavar="{demo,run,info,serve}")
 
     demo = commands.add_parser("demo", help="train a small CNN on handwritten digits",
                                description="Train a small CNN on scikit-learn's 8x8 "
@@ -561,6 +578,21 @@ def _parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="versions, BLAS, threads, devices, extras")
     info.set_defaults(handler=_cmd_info)
+
+    serve = commands.add_parser("serve", help="serve a saved model over HTTP",
+                                description="Serve a model over HTTP (POST /predict, GET "
+                                "/health, /metadata, /metrics) with dynamic batching. Needs "
+                                "the serve extra: pip install 'ember[serve]'.")
+    serve.add_argument("checkpoint", help="a torch.save'd module, or a state_dict with --model")
+    serve.add_argument("--model", default=None, metavar="MODULE:FACTORY",
+                       help="builds the module a state_dict checkpoint loads into")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--max-batch-size", type=int, default=32)
+    serve.add_argument("--max-delay-ms", type=float, default=5.0,
+                       help="how long a request waits for others to batch with")
+    serve.add_argument("--device", default="cpu")
+    serve.set_defaults(handler=_cmd_serve)
     return parser
 
 
