@@ -73,6 +73,11 @@ ROWS = [
      lambda p: p[0] + _pos(4, low=0.0, high=3.0)),
     ("kumaraswamy", lambda lib, a, b: _d(lib, "Kumaraswamy")(a, b), [_pos(4), _pos(4)],
      lambda p: _pos(2, 4, low=0.05, high=0.95)),
+    ("inversegamma", lambda lib, a, r: _d(lib, "InverseGamma")(a, r),
+     [_pos(4, high=3.0), _pos(4)], lambda p: _pos(2, 4, low=0.1, high=4.0)),
+    ("generalizedpareto", lambda lib, m, s, c: _d(lib, "GeneralizedPareto")(m, s, c),
+     [randn(4), _pos(4), np.array([0.3, -0.2, 0.0, 0.7], dtype=np.float32)],
+     lambda p: p[0] + 0.3 * p[1]),
     ("fishersnedecor", lambda lib, a, b: _d(lib, "FisherSnedecor")(a, b),
      [_pos(4, low=1.0, high=6.0), _pos(4, low=5.0, high=9.0)],
      lambda p: _pos(2, 4, low=0.1, high=3.0)),
@@ -203,6 +208,7 @@ def test_shapes_repr_support_and_expand(row):
 CDF_ROWS = [r for r in ROWS if r[0] in {
     "exponential", "laplace", "gamma", "chi2", "lognormal", "halfnormal", "halfcauchy",
     "cauchy", "gumbel", "weibull", "pareto", "kumaraswamy", "continuousbernoulli",
+    "generalizedpareto",
     "transformed_tanh"}]
 
 

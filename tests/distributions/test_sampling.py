@@ -32,6 +32,9 @@ def _build(lib, name):
         "weibull": lambda: d.Weibull(t([1.0, 2.0]), t([1.5, 3.0])),
         "pareto": lambda: d.Pareto(t([1.0, 2.0]), t([5.0, 6.0])),
         "kumaraswamy": lambda: d.Kumaraswamy(t([2.0, 0.8]), t([3.0, 1.5])),
+        "inversegamma": lambda: d.InverseGamma(t([6.0, 9.0]), t([1.0, 2.0])),
+        "generalizedpareto": lambda: d.GeneralizedPareto(t([0.0, 1.0]), t([1.0, 2.0]),
+                                                         t([0.1, -0.3])),
         "fishersnedecor": lambda: d.FisherSnedecor(t([5.0, 8.0]), t([10.0, 12.0])),
         "continuousbernoulli": lambda: d.ContinuousBernoulli(t([0.2, 0.8])),
         "relaxedbernoulli": lambda: d.RelaxedBernoulli(t(2.0), t([0.3, 0.6])),
@@ -52,7 +55,7 @@ def _build(lib, name):
 
 NAMES = ["exponential", "laplace", "gamma", "chi2", "beta", "dirichlet", "lognormal",
          "halfnormal", "studentt", "gumbel", "weibull", "pareto", "kumaraswamy",
-         "fishersnedecor", "continuousbernoulli", "logisticnormal", "mvn", "lowrank_mvn",
+         "fishersnedecor", "inversegamma", "generalizedpareto", "continuousbernoulli", "logisticnormal", "mvn", "lowrank_mvn",
          "poisson", "binomial", "geometric", "negativebinomial", "multinomial", "onehot",
          "mixture"]
 
@@ -200,4 +203,4 @@ def test_straight_through_gradient_is_the_probs_gradient():
     weights = np.array([1.0, 2.0, 3.0])
     expected = 5 * probs * (weights - (probs * weights).sum())  # d/dlogits of 5 E[w . onehot]
     np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-5)
-    assert math.isfinite(float(dist.log_prob(draw.detach()).sum()))
+    assert math.isfinite(dist.log_prob(draw.detach()).sum().item())

@@ -82,7 +82,7 @@ class _StandardGamma(Function):
     def forward(ctx, concentration):
         alpha = _host(concentration)
         draws = default_generator._rng.standard_gamma(alpha)
-        tiny = np.finfo(np.dtype(str(concentration.dtype).replace("torch.", ""))).tiny
+        tiny = ember.finfo(concentration.dtype).tiny
         sample = _like(np.maximum(draws, tiny), concentration)
         ctx.save_for_backward(concentration, sample)
         return sample

@@ -1,6 +1,7 @@
 """Transformed uniforms and exponentials: ``Gumbel`` (double log of a uniform),
-``Weibull`` (power of an exponential), ``Pareto`` (exp of an exponential) and
-``Kumaraswamy`` (powers of a uniform)."""
+``Weibull`` (power of an exponential), ``Pareto`` (exp of an exponential),
+``Kumaraswamy`` (powers of a uniform) and ``GeneralizedPareto`` (its inverse CDF of a
+uniform)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from typing import ClassVar
 import ember
 
 from . import constraints
+from .distribution import Distribution
 from .exponential import Exponential
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, ExpTransform, PowerTransform
 from .uniform import Uniform
-from .utils import broadcast_all
+from .utils import broadcast_all, expand_params
 
-__all__ = ["Gumbel", "Kumaraswamy", "Pareto", "Weibull"]
+__all__ = ["GeneralizedPareto", "Gumbel", "Kumaraswamy", "Pareto", "Weibull"]
 
 EULER_GAMMA = 0.57721566490153286060
 
@@ -214,3 +216,90 @@ class Kumaraswamy(TransformedDistribution):
         t0 = 1 - self.concentration0.reciprocal()
         h0 = ember.digamma(self.concentration0 + 1) + EULER_GAMMA
         return t0 + t1 * h0 - ember.log(self.concentration1) - ember.log(self.concentration0)
+
+
+class GeneralizedPareto(Distribution):
+    """Peaks over a threshold: ``loc + scale ((1 - U)^(-concentration) - 1) /
+    concentration``; ``concentration = 0`` is the exponential limit."""
+
+    arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive,
+                                       "concentration": constraints.real}
+    has_rsample = True
+
+    def __init__(self, loc, scale, concentration, validate_args=None):
+        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
+        if all(isinstance(v, Number) for v in (loc, scale, concentration)):
+            batch_shape = ember.Size()
+        else:
+            batch_shape = self.loc.size()
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return expand_params(self, GeneralizedPareto, batch_shape, _instance,
+                             ["loc", "scale", "concentration"])
+
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        return self.icdf(ember.rand(shape, dtype=self.loc.dtype, device=self.loc.device))
+
+    def _safe_concentration(self):
+        """(is the concentration 0, the concentration with 1 in place of 0): the
+        closed forms divide by it, and ``where`` must not see a NaN branch's gradient."""
+        is_zero = ember.isclose(self.concentration, ember.zeros_like(self.concentration))
+        return is_zero, ember.where(is_zero, ember.ones_like(self.concentration),
+                                    self.concentration)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        z = (value - self.loc) / self.scale
+        is_zero, safe = self._safe_concentration()
+        y = 1 / safe + ember.ones_like(z)
+        nonzero = ember.where(y == 0, y, y * ember.log1p(safe * z))
+        return -self.scale.log() - ember.where(is_zero, z, nonzero)
+
+    def log_survival_function(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        z = (value - self.loc) / self.scale
+        is_zero, safe = self._safe_concentration()
+        return ember.where(is_zero, -z, -ember.log1p(safe * z) / safe)
+
+    def log_cdf(self, value):
+        return ember.log1p(-ember.exp(self.log_survival_function(value)))
+
+    def cdf(self, value):
+        return ember.exp(self.log_cdf(value))
+
+    def icdf(self, value):
+        is_zero, safe = self._safe_concentration()
+        log_u = ember.log1p(-value)
+        nonzero = self.loc + self.scale / safe * ember.expm1(-safe * log_u)
+        return ember.where(is_zero, self.loc - self.scale * log_u, nonzero)
+
+    @property
+    def mean(self):
+        valid = self.concentration < 1
+        safe = ember.where(valid, self.concentration, 0.5)
+        return ember.where(valid, self.loc + self.scale / (1 - safe), math.nan)
+
+    @property
+    def variance(self):
+        valid = self.concentration < 0.5
+        safe = ember.where(valid, self.concentration, 0.25)
+        result = self.scale ** 2 / ((1 - safe) ** 2 * (1 - 2 * safe))
+        return ember.where(valid, result, math.nan)
+
+    def entropy(self):
+        return ember.broadcast_to(ember.log(self.scale) + self.concentration + 1,
+                                  self._batch_shape)
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        upper = ember.where(self.concentration < 0,
+                            self.loc - self.scale / self.concentration, math.inf)
+        return constraints.interval(self.loc, upper)
