@@ -77,3 +77,12 @@ def test_storage_errors_and_warning():
     _storage._warned[0] = False
     with pytest.warns(UserWarning, match="TypedStorage is deprecated"):
         e_view.storage()
+
+
+def test_is_storage_and_top_level_classes():
+    e_view, t_view = _pair()
+    for lib, view in ((ember, e_view), (torch, t_view)):
+        assert lib.is_storage(_typed(view)) and lib.is_storage(view.untyped_storage())
+        assert not lib.is_storage(view)
+        assert isinstance(_typed(view), lib.TypedStorage)
+        assert isinstance(view.untyped_storage(), lib.UntypedStorage)

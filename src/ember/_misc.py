@@ -124,7 +124,7 @@ def is_nonzero(input) -> bool:
 
 
 def is_storage(obj) -> bool:
-    return False
+    return type(obj).__module__ == "ember._storage"  # TypedStorage, UntypedStorage
 
 
 def _operand(value):

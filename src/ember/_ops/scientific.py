@@ -499,7 +499,12 @@ class LogCumSumExp(Function):
             raise NotImplementedError(
                 f"\"logcumsumexp_out_cpu\" not implemented for '{type_name(x.dtype)}'")
         xp = xp_of(x)
-        out = xp.logaddexp.accumulate(x, axis=dim) if x.ndim else x.copy()
+        if not x.ndim:
+            out = x.copy()
+        elif xp is np:
+            out = np.logaddexp.accumulate(x, axis=dim)
+        else:  # CuPy's ufuncs have no accumulate: one host round trip
+            out = xp.asarray(np.logaddexp.accumulate(xp.asnumpy(x), axis=dim))
         ctx.dim = dim
         ctx.save_for_backward(x, out)
         return out
