@@ -218,3 +218,30 @@ def test_gradcheck_through_vmap():
     f = ember.vmap(lambda a, m: (m @ a).sin(), in_dims=(0, None))
     assert ember.autograd.gradcheck(f, (x, w))
     assert ember.autograd.gradgradcheck(f, (x, w))
+
+
+def test_randomness_same_covers_explicit_generators():
+    generator = ember.Generator().manual_seed(1)
+    out = ember.vmap(lambda a: a + ember.rand(3, generator=generator), randomness="same")(
+        ember.zeros(4, 3))
+    assert bool((out == out[0]).all())
+    # the generator ends one sample's draws further on
+    reference = ember.Generator().manual_seed(1)
+    ember.rand(3, generator=reference)
+    assert_same(ember.rand(2, generator=generator),
+                torch.from_numpy(ember.rand(2, generator=reference).numpy()))
+
+
+@pytest.mark.parametrize("outer,inner", [("same", "different"), ("different", "same"),
+                                         ("same", "same")])
+def test_nested_randomness_modes(outer, inner):
+    """Which levels see the same numbers follows each level's mode, in ember and torch."""
+    def run(lib):
+        x = lib.zeros(3, 4, 2)
+        f = lib.func.vmap(lambda a: a + lib.rand(2), randomness=inner)
+        out = lib.func.vmap(f, randomness=outer)(x)
+        same_outer = bool((out == out[0:1]).all())
+        same_inner = bool((out == out[:, 0:1]).all())
+        return same_outer, same_inner
+
+    assert run(ember) == run(torch)

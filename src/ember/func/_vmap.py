@@ -47,52 +47,70 @@ def _check_randomness_arg(randomness) -> None:
         )
 
 
-class _ForbiddenStream:
-    """While a randomness='error' vmap runs, this data descriptor sits on
+# The randomness modes of the running vmaps, outermost first: "error" or a _SameRecorder
+# ('different' needs nothing: the loop gives every sample its own draws).
+_ACTIVE_MODES = []
+
+
+class _GuardedStream:
+    """While a vmap with randomness 'error' or 'same' runs, this data descriptor sits on
     ``Generator._rng``, where every sampler takes its NumPy stream from (the default
-    generator and explicit ``generator=`` ones alike): reading it raises PyTorch's error,
-    setting it (manual_seed) still works. Process-wide while the vmap runs, as the
+    generator and explicit ``generator=`` ones alike). Under 'error' reading it raises
+    PyTorch's error; under 'same' it notes the generator so the loop can rewind it.
+    Setting it (manual_seed) works as before. Process-wide while the vmap runs, as the
     generators are."""
 
     def __get__(self, generator, owner=None):
         if generator is None:
             return self
-        raise RuntimeError(_RANDOM_ERROR)
+        if "error" in _ACTIVE_MODES:
+            raise RuntimeError(_RANDOM_ERROR)
+        for recorder in _ACTIVE_MODES:
+            recorder.record(generator)
+        return generator.__dict__["_rng"]
 
     def __set__(self, generator, stream):
         generator.__dict__["_rng"] = stream
 
 
+class _SameRecorder:
+    """randomness='same': the state each generator had before its first draw in the
+    first sample; rewinding to it before every sample gives all samples the same numbers
+    (and the streams end advanced by one sample, as PyTorch's)."""
+
+    def __init__(self):
+        self.saved = {}
+
+    def record(self, generator):
+        if id(generator) not in self.saved:
+            stream = generator.__dict__["_rng"]
+            self.saved[id(generator)] = (generator, stream.bit_generator.state)
+
+    def rewind(self):
+        for generator, state in self.saved.values():
+            generator.__dict__["_rng"].bit_generator.state = state
+
+
 def _random_forbidden() -> bool:
-    return isinstance(_random.Generator.__dict__.get("_rng"), _ForbiddenStream)
+    return "error" in _ACTIVE_MODES
 
 
 @contextlib.contextmanager
 def _randomness(mode):
-    """'error' forbids draws from every generator inside the block; 'same' and
-    'different' leave them alone (the loop gives each sample its own draws, and 'same'
-    rewinds the state before each sample, see _SameRandomness)."""
-    if mode != "error" or _random_forbidden():
-        yield
+    """Run a block under a vmap randomness mode; yields the _SameRecorder for 'same'."""
+    if mode == "different":
+        yield None
         return
-    _random.Generator._rng = _ForbiddenStream()
+    entry = "error" if mode == "error" else _SameRecorder()
+    if not _ACTIVE_MODES:
+        _random.Generator._rng = _GuardedStream()
+    _ACTIVE_MODES.append(entry)
     try:
-        yield
+        yield entry if mode == "same" else None
     finally:
-        del _random.Generator._rng
-
-
-class _SameRandomness:
-    """randomness='same': every sample starts from the state the first one started from,
-    so all of them draw the same numbers (and the stream ends advanced by one sample)."""
-
-    def __init__(self, mode):
-        active = mode == "same" and not _random_forbidden()
-        self.state = _random.default_generator.get_state() if active else None
-
-    def rewind(self):
-        if self.state is not None:
-            _random.default_generator.set_state(self.state)
+        _ACTIVE_MODES.pop()
+        if not _ACTIVE_MODES:
+            del _random.Generator._rng
 
 
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
@@ -207,17 +225,17 @@ def _per_sample(arg, in_dim):
 def _vmap_impl(func, in_dims, out_dims, randomness, chunk_size, args, kwargs):
     _check_out_dims(out_dims, func)
     batch_size, flat_in_dims, flat_args, spec = _process_inputs(in_dims, args, func)
-    with _randomness(randomness):
+    with _randomness(randomness) as same:
         if batch_size == 0:
             return _empty_batch(func, out_dims, flat_in_dims, flat_args, spec, kwargs)
         samples = [
             None if d is None else _per_sample(arg, d) for arg, d in zip(flat_args, flat_in_dims)
         ]
-        same = _SameRandomness(randomness)
         flat_call = all(child.is_leaf() for child in spec.children)  # f(x, y): no nests
         outputs = []
         for b in range(batch_size):
-            same.rewind()
+            if same is not None:
+                same.rewind()
             sample_args = [arg if s is None else s[b] for arg, s in zip(flat_args, samples)]
             if not flat_call:
                 sample_args = tree_unflatten(sample_args, spec)
