@@ -162,7 +162,8 @@ ERRORS = [
     lambda lib: lib.distributions.TransformedDistribution(lib.distributions.Normal(0.0, 1.0),
                                                           "exp"),
     lambda lib: lib.distributions.TransformedDistribution(
-        lib.distributions.Normal(0.0, 1.0), [lib.distributions.transforms.StickBreakingTransform()]),
+        lib.distributions.Normal(0.0, 1.0),
+        [lib.distributions.transforms.StickBreakingTransform()]),
     lambda lib: lib.distributions.Binomial(lib.tensor([2.0, 3.0]), lib.tensor([0.5, 0.5])
                                            ).enumerate_support(),
     lambda lib: lib.distributions.ContinuousBernoulli(lib.tensor([1.5]), validate_args=True),

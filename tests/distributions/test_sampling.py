@@ -55,7 +55,8 @@ def _build(lib, name):
 
 NAMES = ["exponential", "laplace", "gamma", "chi2", "beta", "dirichlet", "lognormal",
          "halfnormal", "studentt", "gumbel", "weibull", "pareto", "kumaraswamy",
-         "fishersnedecor", "inversegamma", "generalizedpareto", "continuousbernoulli", "logisticnormal", "mvn", "lowrank_mvn",
+         "fishersnedecor", "inversegamma", "generalizedpareto", "continuousbernoulli",
+         "logisticnormal", "mvn", "lowrank_mvn",
          "poisson", "binomial", "geometric", "negativebinomial", "multinomial", "onehot",
          "mixture"]
 

@@ -8,7 +8,8 @@ gradients to the parameters, as policy-gradient and VAE code needs. Draws come f
 ember's generator (``ember.manual_seed`` makes them reproducible); they are not
 PyTorch's random streams."""
 
-from . import constraints, kl_cross, kl_families, transforms  # noqa: F401 - registering their KL pairs
+# kl_cross and kl_families register their KL pairs on import
+from . import constraints, kl_cross, kl_families, transforms  # noqa: F401
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .cauchy import Cauchy, StudentT

@@ -24,12 +24,15 @@ class MixtureSameFamily(Distribution):
     def __init__(self, mixture_distribution, component_distribution, validate_args=None):
         self._mixture_distribution = mixture_distribution
         self._component_distribution = component_distribution
+        # ValueError, not TypeError, for a wrong type: PyTorch's choice
         if not isinstance(mixture_distribution, Categorical):
-            raise ValueError(" The Mixture distribution needs to be an  instance of "  # noqa: TRY004 - PyTorch's type
-                             "torch.distributions.Categorical")
+            raise ValueError(  # noqa: TRY004
+                " The Mixture distribution needs to be an  instance of "
+                "torch.distributions.Categorical")
         if not isinstance(component_distribution, Distribution):
-            raise ValueError("The Component distribution needs to be an instance of "  # noqa: TRY004
-                             "torch.distributions.Distribution")
+            raise ValueError(  # noqa: TRY004
+                "The Component distribution needs to be an instance of "
+                "torch.distributions.Distribution")
         mdbs = mixture_distribution.batch_shape
         cdbs = component_distribution.batch_shape[:-1]
         for size1, size2 in zip(reversed(mdbs), reversed(cdbs)):
