@@ -21,6 +21,16 @@ def _f(*shape):
 
 
 X = _f(2, 3, 4)
+IMAGE = _f(2, 3, 5, 6)
+
+
+def _pad(t, x, pad, **kwargs):
+    return t.nn.functional.pad(x, pad, **kwargs)
+
+
+def _resize(t, x, **kwargs):
+    return t.nn.functional.interpolate(x, **kwargs)
+
 
 # id -> (fn(lib, *inputs), inputs)
 OPS = {
@@ -106,6 +116,24 @@ OPS = {
     "gather": (lambda t, x: x.gather(2, x.argmax(2, keepdim=True)), [X]),
     "index_select": (lambda t, x: x.index_select(1, t.tensor([2, 0])), [X]),
     "float_to_long": (lambda t, x: (x * 3).long().sum(-1), [X]),
+    "pad_constant_and_crop": (lambda t, x: _pad(t, x, (1, 2, 0, -1), value=0.5), [IMAGE]),
+    "pad_reflect": (lambda t, x: _pad(t, x, (2, 1, 1, 1), mode="reflect"), [IMAGE]),
+    "pad_replicate": (lambda t, x: _pad(t, x, (2, 1, 0, 1), mode="replicate"), [IMAGE]),
+    "pad_circular": (lambda t, x: _pad(t, x, (2, 1, 1, 0), mode="circular"), [IMAGE]),
+    "interpolate_nearest": (lambda t, x: _resize(t, x, scale_factor=2), [IMAGE]),
+    "interpolate_bilinear": (lambda t, x: _resize(t, x, size=(7, 9), mode="bilinear"),
+                             [IMAGE]),
+    "interpolate_bilinear_corners": (lambda t, x: _resize(t, x, scale_factor=1.5,
+                                                          mode="bilinear", align_corners=True),
+                                     [IMAGE]),
+    "interpolate_bicubic": (lambda t, x: _resize(t, x, size=(4, 8), mode="bicubic"), [IMAGE]),
+    "interpolate_area": (lambda t, x: _resize(t, x, size=(2, 3), mode="area"), [IMAGE]),
+    "cumsum": (lambda t, x: x.cumsum(1) + x.cumsum(-1), [X]),
+    "norms": (lambda t, x: x.norm(dim=-1) + x.norm(p=1, dim=-1) + x.norm()
+              + t.linalg.vector_norm(x, ord=3, dim=(1, 2)).sum()
+              + t.linalg.vector_norm(x, float("inf")), [IMAGE]),
+    "normalize_cosine": (lambda t, x: t.nn.functional.normalize(x, dim=1).sum(1)
+                         + t.nn.functional.cosine_similarity(x, x * 2 + 1, dim=1), [IMAGE]),
     "dropout_eval": (lambda t, x: t.nn.functional.dropout(x, 0.5, training=False) + 1, [X]),
 }
 

@@ -9,7 +9,19 @@ import math
 
 import numpy as np
 
-from .._ops import _pool_adaptive, conv, linalg, norm, pool, rnn
+from .. import _linalg_norms
+from .._ops import (
+    _cumulative,
+    _pool_adaptive,
+    _resample_kernels,
+    _vector_norm,
+    conv,
+    linalg,
+    norm,
+    pool,
+    resample,
+    rnn,
+)
 from .._ops._conv_kernels import _expand
 from ..nn import _embedding, _functional
 from ._converters_shape import reshape
@@ -286,3 +298,97 @@ def _recurrent(g, op):
     y = g.op("Reshape", g.squeeze(outs[0], [1]), g.ints([-1, hidden]))
     states = [g.squeeze(state, [0]) for state in outs[1:]]
     return (y, *states)
+
+
+# -- padding and resampling ---------------------------------------------------------------
+
+
+@converts(resample.ConstantPad)
+def _constant_pad(g, op):
+    # (x, pads, value): pads as F.pad's, last dim first; negative pads crop (so do ONNX's)
+    ndim = len(op.shape(0))
+    pads = op.args[1]
+    begins, ends = [0] * ndim, [0] * ndim
+    for i in range(len(pads) // 2):
+        begins[ndim - 1 - i], ends[ndim - 1 - i] = pads[2 * i], pads[2 * i + 1]
+    x = op.input(0)
+    return g.op("Pad", x, g.ints(begins + ends), g.scalar_like(op.args[2], x), mode="constant")
+
+
+def _along(g, x, dim, ndim, fn):
+    """Apply ``fn`` (a MatMul on the last axis) to axis ``dim``."""
+    if dim == ndim - 1:
+        return fn(x)
+    perm = list(range(ndim))
+    perm[dim], perm[-1] = perm[-1], perm[dim]
+    return g.op("Transpose", fn(g.op("Transpose", x, perm=perm)), perm=perm)
+
+
+def _gather_taps(g, x, dim, ndim, taps):
+    """sum_j take(x, index_j, dim) * weight_j, a weight of None meaning 1."""
+    out = None
+    for index, weight in taps:
+        host = index.get() if hasattr(index, "get") else np.asarray(index)
+        term = g.op("Gather", x, g.const(host.astype(np.int64)), axis=dim)
+        if weight is not None:
+            weight = weight.get() if hasattr(weight, "get") else np.asarray(weight)
+            shape = (-1,) + (1,) * (ndim - 1 - dim)
+            term = g.op("Mul", term, g.const(weight.astype(g.dtype[x]).reshape(shape)))
+        out = term if out is None else g.op("Add", out, term)
+    return out
+
+
+@converts(_resample_kernels._Separable)
+def _separable(g, op):
+    """interpolate (every mode) and reflect/replicate/circular padding: per-dim stages,
+    each a gather of weighted taps or an (out, in) matrix, exactly as ember computes."""
+    x = op.input(0)
+    ndim = len(op.shape(0))
+    for dim, taps, matrix, _ in op.args[1]:
+        if matrix is None:
+            x = _gather_taps(g, x, dim, ndim, taps)
+        else:
+            host = matrix.get() if hasattr(matrix, "get") else np.asarray(matrix)
+            constant = g.const(np.ascontiguousarray(host.T.astype(g.dtype[x])))
+            x = _along(g, x, dim, ndim, lambda value, c=constant: g.op("MatMul", value, c))
+    return x if x != op.input(0) else g.op("Identity", x)
+
+
+@converts(_resample_kernels.AxisGather)
+def _axis_gather(g, op):
+    return _gather_taps(g, op.input(0), op.args[1], len(op.shape(0)), op.args[2])
+
+
+# -- cumulative sums and norms ------------------------------------------------------------
+
+
+@converts(_cumulative.CumSum)
+def _cumsum(g, op):
+    x = g.cast(op.input(0), op.out_dtype())
+    return g.op("CumSum", x, g.const(np.asarray(op.args[1], dtype=np.int64)))
+
+
+@converts(_vector_norm.VectorNorm, _functional._VectorNorm, _linalg_norms.VectorNorm)
+def _vector_norm(g, op):
+    # (x, p, dims, keepdim)
+    x = op.input(0)
+    p, dims, keepdim = op.args[1], op.args[2], op.args[3]
+    dims = () if dims is None else (dims,) if isinstance(dims, int) else tuple(dims)
+    if p == 2:
+        return g.reduce("ReduceL2", x, dims, keepdim)
+    if p == 1:
+        return g.reduce("ReduceL1", x, dims, keepdim)
+    if p in (math.inf, -math.inf):
+        return g.reduce("ReduceMax" if p > 0 else "ReduceMin", g.op("Abs", x), dims, keepdim)
+    if p == 0:
+        nonzero = g.cast(g.op("Not", g.op("Equal", x, g.scalar_like(0, x), dtype=np.bool_)),
+                         g.dtype[x])
+        return g.reduce("ReduceSum", nonzero, dims, keepdim)
+    powered = g.op("Pow", g.op("Abs", x), g.scalar_like(p, x))
+    return g.op("Pow", g.reduce("ReduceSum", powered, dims, keepdim), g.scalar_like(1 / p, x))
+
+
+@converts(_functional._ClampMin, _functional._ClampMinNoGrad)
+def _clamp_min(g, op):
+    x = op.input(0)
+    return g.op("Max", x, g.scalar_like(op.args[1], x))
