@@ -269,6 +269,7 @@ class _Traced:
     def __init__(self, func, args, argnums, has_aux, api):
         outer_grad = grad_mode.is_grad_enabled()
         self.connected = _connected(args)
+        self.transposed = None  # built on the first jvp
         with _transform_level():
             if argnums is None:
                 diff = args
@@ -332,7 +333,7 @@ class _Traced:
         """g(u) = J^T u for dummy cotangents u, kept differentiable in u."""
         from .._ops.creation import zeros_like
 
-        if hasattr(self, "transposed"):
+        if self.transposed is not None:
             return
         self.dummies = {}
         self.transposed = []
