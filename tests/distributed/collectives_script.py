@@ -33,6 +33,8 @@ def encode(value):
 
 def case(name, function):
     """Record what ``function`` returns, or its exception's type and message."""
+    if os.environ.get("DEBUG_CASES"):
+        print("case", name, flush=True)
     try:
         results[name] = encode(function())
     except Exception as error:  # noqa: BLE001 - the error paths are part of the record
@@ -268,13 +270,33 @@ def object_send_recv():
         dist.send_object_list(["hello", 3], dst=1)
         return None
     received = [None, None]
-    sender = dist.recv_object_list(received)
+    sender = dist.recv_object_list(received, src=0)
     return [sender, received]
 
 
 case("object_send_recv", object_send_recv)
 
+
+
+def ddp_step():
+    from torch.nn.parallel import DistributedDataParallel
+
+    torch.manual_seed(rank)
+    model = DistributedDataParallel(torch.nn.Linear(3, 1))
+    model(torch.ones(4, 3) * (rank + 1)).sum().backward()
+    weights = [torch.zeros(1, 3) for _ in range(world)]
+    dist.all_gather(weights, model.module.weight.detach())
+    return [model.module.weight.grad, bool((weights[0] == weights[1]).all()),
+            list(model.state_dict())]
+
+
+case("ddp_step", ddp_step)
+
 if torch.__name__ == "ember":  # cases PyTorch's gloo rejects or leaves unspecified
+    case("extra_module", lambda: torch.__name__)
+    case("extra_launcher_env", lambda: {name: os.environ.get(name) for name in (
+        "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+        "TORCHELASTIC_RUN_ID")})
     def stacked():
         output = torch.zeros(world, 2)
         dist.all_gather_into_tensor(output, torch.arange(2.0) + rank)
@@ -309,8 +331,8 @@ case("error_band_float", lambda: dist.all_reduce(torch.ones(2), op=R.BAND))
 case("error_max_complex",
      lambda: dist.all_reduce(torch.ones(2, dtype=torch.complex64), op=R.MAX))
 case("error_gather_list", lambda: dist.gather(ones, [ones, ones] if rank == 1 else None, dst=0))
-case("error_new_group_rank", lambda: dist.new_group([0, 7]))
 case("error_object_list_short", lambda: dist.all_gather_object([None], 1))
+case("error_new_group_rank", lambda: dist.new_group([0, 7]))
 case("error_init_twice", lambda: dist.init_process_group("gloo"))
 dist.barrier()
 dist.destroy_process_group()

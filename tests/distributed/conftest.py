@@ -73,15 +73,15 @@ class Run:
 def runs():
     python = sys.executable
     started = {
-        # ember, through the torchrun-like launcher with torch resolved to ember
-        "collectives_ember": Run([python, "-m", "ember.distributed.run", "--nproc-per-node",
-                                  "2", "--torch-alias", "collectives_script.py"]),
+        # ember through `ember run --nproc-per-node 2`: torch resolved to ember everywhere
+        "collectives_ember": Run([python, "-m", "ember", "run", "--nproc-per-node", "2",
+                                  "collectives_script.py"]),
         # the oracle: the same script on real PyTorch's gloo
         "collectives_torch": Run([*mpirun_command(2), python, "collectives_script.py",
                                   str(free_port())]),
-        "ddp": Run([*mpirun_command(2), python, "ddp_script.py"]),
-        "launcher": Run([python, "-m", "ember", "run", "--nproc-per-node", "2",
-                         "launcher_script.py"]),
+        # DDP training through the torchrun-like module
+        "ddp": Run([python, "-m", "ember.distributed.run", "--nproc-per-node", "2",
+                    "--master-port", "29512", "ddp_script.py"]),
     }
     yield started
     for run in started.values():

@@ -5,6 +5,7 @@ error. Rank 0 prints one JSON line that tests/distributed/test_ddp.py checks."""
 
 import copy
 import json
+import os
 
 import ember
 import ember.distributed as dist
@@ -14,7 +15,8 @@ from ember.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 dist.init_process_group("gloo")
 rank, world = dist.get_rank(), dist.get_world_size()
-report = {}
+report = {"env": {name: os.environ.get(name) for name in (
+    "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}}
 
 
 def make_model():

@@ -57,6 +57,22 @@ def test_values_are_the_expected_ones(both):
     assert results[1]["object_send_recv"] == [0, ["hello", 3]]
 
 
+def test_ddp_step_and_launcher(both):
+    """An unmodified PyTorch DDP step under ``ember run --nproc-per-node 2``."""
+    ember_results = both[0]
+    for rank in (0, 1):
+        grad, same_weights, keys = ember_results[rank]["ddp_step"]
+        # d(sum of outputs)/dW = sum of the input rows, 4 * (rank + 1), averaged over ranks
+        assert grad["values"] == [[6.0, 6.0, 6.0]] and same_weights
+        assert keys == ["module.weight", "module.bias"]
+        assert ember_results[rank]["extra_module"] == "ember"  # `import torch` gave ember
+        env = ember_results[rank]["extra_launcher_env"]
+        assert (env["RANK"], env["LOCAL_RANK"], env["WORLD_SIZE"]) == (str(rank), str(rank), "2")
+        assert (env["LOCAL_WORLD_SIZE"], env["MASTER_ADDR"], env["MASTER_PORT"]) == (
+            "2", "127.0.0.1", "29500")
+        assert env["TORCHELASTIC_RUN_ID"]
+
+
 def test_ember_only_cases(both):
     """Cases PyTorch's gloo rejects or leaves unspecified, checked by value."""
     results = both[0]
