@@ -133,6 +133,13 @@ def test_gradcheck_float64(name):
     assert gradcheck(GRADCHECK[name], (x,))
 
 
+def test_logcumsumexp_double_backward():
+    x = ember.tensor([0.3, -1.2, 0.8, 2.0], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda t: ember.logcumsumexp(t, 0), (x,))
+    check(lambda lib, x, g: lib.autograd.grad(lib.logcumsumexp(x, 1), x, g, create_graph=True)[0],
+          randn(2, 4, dtype=np.float64), randn(2, 4, dtype=np.float64))
+
+
 def test_ldexp_negative_exponents():
     # values only: torch 2.13's ldexp backward computes 2**other in integers (0 for other < 0)
     check(lambda lib, x: lib.ldexp(x.detach(), lib.tensor([-2, -1, 3])), randn(3))

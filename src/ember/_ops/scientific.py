@@ -515,7 +515,10 @@ class LogCumSumExp(Function):
         dim = ctx.dim
         if x.dim() == 0:
             return grad, None
-        from .. import where
+        from .. import is_grad_enabled, where
+
+        if is_grad_enabled():  # create_graph: the pairwise form, smooth to differentiate
+            return _logcumsumexp_grad_pairwise(x, out, grad, dim), None
 
         def reversed_lcse(values):
             return logcumsumexp(values.flip(dim), dim).flip(dim)
@@ -524,6 +527,19 @@ class LogCumSumExp(Function):
         log_pos = where(grad > 0, grad.abs().log(), neg_inf) - out
         log_neg = where(grad < 0, grad.abs().log(), neg_inf) - out
         return (reversed_lcse(log_pos) + x).exp() - (reversed_lcse(log_neg) + x).exp(), None
+
+
+def _logcumsumexp_grad_pairwise(x, out, grad, dim):
+    """``grad_i = sum_{j>=i} g_j exp(x_i - out_j)`` as an (n, n) product: every kept
+    exponent is <= 0 (out_j >= x_i for j >= i), so nothing overflows, and every op is
+    differentiable (no -inf arithmetic), which the log-space form is not twice."""
+    from .. import where
+
+    n = x.shape[dim]
+    xm, om, gm = x.movedim(dim, -1), out.movedim(dim, -1), grad.movedim(dim, -1)
+    keep = _creation.ones(n, n, dtype=None, device=x.device).triu().bool()
+    exponent = where(keep, xm.unsqueeze(-1) - om.unsqueeze(-2), float("-inf"))
+    return (exponent.exp() * gm.unsqueeze(-2)).sum(-1).movedim(-1, dim)
 
 
 def logcumsumexp(input, dim):
