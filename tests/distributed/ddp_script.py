@@ -168,5 +168,19 @@ except RuntimeError as error:
     report["no_params_error"] = str(error)
 
 dist.destroy_process_group()
+
+# -- explicit ranks: a permutation reorders the group, anything else is refused ----------
+mpi_rank = rank
+dist.init_process_group("gloo", rank=1 - mpi_rank, world_size=2)
+token = ember.tensor([float(mpi_rank)])
+dist.broadcast(token, src=0)  # group rank 0 is MPI rank 1 now
+report["permuted"] = [dist.get_rank(), token.item()] if mpi_rank == 0 else None
+dist.destroy_process_group()
+try:
+    dist.init_process_group("gloo", rank=0, world_size=2)
+    report["duplicate_rank_error"] = None
+except RuntimeError as error:
+    report["duplicate_rank_error"] = str(error)
+report["initialized_after_refusal"] = dist.is_initialized()
 if rank == 0:
     print("RESULT " + json.dumps(report), flush=True)

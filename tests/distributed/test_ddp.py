@@ -55,3 +55,10 @@ def test_started_by_the_launcher_module(report):
     assert (env["RANK"], env["LOCAL_RANK"], env["WORLD_SIZE"], env["LOCAL_WORLD_SIZE"]) == (
         "0", "0", "2", "2")
     assert (env["MASTER_ADDR"], env["MASTER_PORT"]) == ("127.0.0.1", "29512")
+
+
+def test_explicit_ranks(report):
+    assert report["permuted"] == [1, 1.0]  # MPI rank 0 became rank 1 and got rank 0's value
+    assert report["duplicate_rank_error"] == ("the ranks passed to init_process_group by the 2 "
+                                              "processes are [0, 0], not a permutation of 0..1")
+    assert report["initialized_after_refusal"] is False
