@@ -179,7 +179,12 @@ class ViewAsReal(Function):
 
     @staticmethod
     def forward(ctx, z):
-        return z[..., None].view(_real_np(z.dtype))
+        if type(z) is np.ndarray:
+            return z[..., None].view(_real_np(z.dtype))
+        # CuPy changes itemsize only on C-contiguous arrays: stride the real part instead
+        real_part = z.real
+        return xp_of(z).lib.stride_tricks.as_strided(
+            real_part, z.shape + (2,), real_part.strides + (real_part.itemsize,))
 
     @staticmethod
     def backward(ctx, grad):
@@ -193,7 +198,12 @@ class ViewAsComplex(Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x.view(_complex_np(x.dtype))[..., 0]
+        np_dtype = _complex_np(x.dtype)
+        try:
+            return x.view(np_dtype)[..., 0]
+        except ValueError:  # CuPy changes itemsize only on C-contiguous arrays
+            return xp_of(x).ndarray(x.shape[:-1], np_dtype, memptr=x.data,
+                                    strides=x.strides[:-1])
 
     @staticmethod
     def backward(ctx, grad):
