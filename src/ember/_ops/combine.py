@@ -145,9 +145,10 @@ class AsStrided(Function):
         start = flat[offset:] if offset < flat.size else flat[flat.size:]
         out = xp.lib.stride_tricks.as_strided(
             start, shape=tuple(size), strides=tuple(s * itemsize for s in stride))
-        base_shift = _data_ptr(x) - _data_ptr(flat)
-        ctx.meta = (flat.size, _element_offsets(x, base_shift) // itemsize,
-                    _strided_positions(xp, size, stride, offset))
+        if ctx.needs_input_grad[0]:  # the geometry backward needs, built only then
+            base_shift = _data_ptr(x) - _data_ptr(flat)
+            ctx.meta = (flat.size, _element_offsets(x, base_shift) // itemsize,
+                        _strided_positions(xp, size, stride, offset))
         return out
 
     @staticmethod
