@@ -126,6 +126,15 @@ ROWS = [
     ("lowrank_mvn", lambda lib, m, w, d: _d(lib, "LowRankMultivariateNormal")(m, w, d),
      [randn(2, 3, dtype=np.float64), randn(3, 2, dtype=np.float64),
       _pos(3, dtype=np.float64)], lambda p: randn(4, 2, 3, dtype=np.float64)),
+    ("lkj_cholesky", lambda lib, c: _d(lib, "LKJCholesky")(3, c),
+     [_pos(2, dtype=np.float64)], lambda p: torch.distributions.transforms.CorrCholeskyTransform()(
+         torch.tensor(randn(2, 3, dtype=np.float64))).numpy()),
+    ("wishart_cov", lambda lib, df, c: _d(lib, "Wishart")(df, covariance_matrix=c),
+     [_pos(2, low=3.0, high=6.0, dtype=np.float64), _spd(3)], lambda p: _spd(3, (2,))),
+    ("wishart_tril", lambda lib, df, t: _d(lib, "Wishart")(df, scale_tril=t),
+     [_pos(2, low=3.0, high=6.0, dtype=np.float64), _tril(3, (2,))], lambda p: _spd(3)),
+    ("wishart_precision", lambda lib, c: _d(lib, "Wishart")(4.5, precision_matrix=c),
+     [_spd(3, (2,))], lambda p: _spd(3)),
     ("mixture", lambda lib, lg, m, s: _d(lib, "MixtureSameFamily")(
         _d(lib, "Categorical")(logits=lg), _d(lib, "Normal")(m, s)),
      [randn(2, 3), randn(2, 3), _pos(2, 3)], lambda p: randn(4, 2)),
@@ -179,6 +188,7 @@ def test_moments_and_entropy(row):
               else getattr(build(lib, *p), q), *params, grad=query != "mode")
 
 
+@pytest.mark.filterwarnings("ignore:Singular sample detected")  # torch's Wishart warns always
 @pytest.mark.parametrize("row", ROWS, ids=IDS)
 def test_shapes_repr_support_and_expand(row):
     _, build, params, _ = row

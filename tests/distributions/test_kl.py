@@ -167,6 +167,14 @@ ERRORS = [
     lambda lib: lib.distributions.Binomial(lib.tensor([2.0, 3.0]), lib.tensor([0.5, 0.5])
                                            ).enumerate_support(),
     lambda lib: lib.distributions.ContinuousBernoulli(lib.tensor([1.5]), validate_args=True),
+    lambda lib: lib.distributions.LKJCholesky(1),
+    lambda lib: lib.distributions.Wishart(lib.tensor(1.0), lib.eye(3)),
+    lambda lib: lib.distributions.Wishart(4.0, lib.eye(3), scale_tril=lib.eye(3)),
+    lambda lib: lib.distributions.Wishart(4.0, lib.ones(3)),
+    lambda lib: lib.distributions.Wishart(4.0, lib.eye(2)).log_prob(lib.tensor(
+        [[1.0, 2.0], [2.0, 1.0]])),
+    lambda lib: lib.distributions.GeneralizedPareto(0.0, -1.0, 0.5),
+    lambda lib: lib.distributions.InverseGamma(lib.tensor([1.0]), lib.tensor([0.0])),
     lambda lib: lib.distributions.Gamma(1.0, 1.0).log_prob(0.5 if lib is torch else None),
 ]
 

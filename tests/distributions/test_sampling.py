@@ -48,6 +48,7 @@ def _build(lib, name):
         "negativebinomial": lambda: d.NegativeBinomial(t([3.0, 1.5]), t([0.4, 0.2])),
         "multinomial": lambda: d.Multinomial(7, t([0.2, 0.3, 0.5])),
         "onehot": lambda: d.OneHotCategorical(t([0.2, 0.3, 0.5])),
+        "wishart": lambda: d.Wishart(t(5.0), t([[2.0, 0.5], [0.5, 1.0]])),
         "mixture": lambda: d.MixtureSameFamily(d.Categorical(t([0.3, 0.7])),
                                                d.Normal(t([-2.0, 1.0]), t([0.5, 1.0]))),
     }[name]()
@@ -58,7 +59,7 @@ NAMES = ["exponential", "laplace", "gamma", "chi2", "beta", "dirichlet", "lognor
          "fishersnedecor", "inversegamma", "generalizedpareto", "continuousbernoulli",
          "logisticnormal", "mvn", "lowrank_mvn",
          "poisson", "binomial", "geometric", "negativebinomial", "multinomial", "onehot",
-         "mixture"]
+         "mixture", "wishart"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -108,6 +109,16 @@ def test_von_mises_and_cauchy_by_ks():
     assert stats.kstest(draws.double().numpy(), stats.cauchy(1.0, 2.0).cdf).pvalue > 1e-3
     draws = ember.distributions.HalfCauchy(ember.tensor(2.0)).sample((5000,))
     assert stats.kstest(draws.double().numpy(), stats.halfcauchy(scale=2.0).cdf).pvalue > 1e-3
+
+
+def test_lkj_correlation_is_beta_distributed():
+    """For dim 2 the correlation r has density (1 - r^2)^(eta - 1): (r + 1) / 2 is
+    Beta(eta, eta)."""
+    ember.manual_seed(8)
+    factors = ember.distributions.LKJCholesky(2, ember.tensor(2.5)).sample((5000,))
+    r = factors[:, 1, 0].double().numpy()
+    assert stats.kstest(r, stats.beta(2.5, 2.5, loc=-1, scale=2).cdf).pvalue > 1e-3
+    assert bool(ember.distributions.constraints.corr_cholesky.check(factors).all())
 
 
 @pytest.mark.parametrize("name", NAMES + ["relaxedbernoulli"])
