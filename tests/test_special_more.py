@@ -134,3 +134,15 @@ def test_polynomials_match_torch(name):
         assert str(e.dtype) == str(t.dtype)
         torch.testing.assert_close(torch.from_numpy(e.numpy()), t)
     assert not getattr(es, name)(ember.tensor([0.5], requires_grad=True), 3).requires_grad
+
+
+def test_grad_fn_names_match_torch():
+    for fn in (lambda lib, x: lib.special.i0e(x), lambda lib, x: lib.special.i1(x),
+               lambda lib, x: lib.special.i1e(x), lambda lib, x: lib.special.erfcx(x),
+               lambda lib, x: lib.special.zeta(x, lib.ones(3)), lambda lib, x: lib.i0(x),
+               lambda lib, x: lib.logcumsumexp(x, 0), lambda lib, x: lib.igamma(lib.ones(3), x),
+               lambda lib, x: lib.igammac(lib.ones(3), x),
+               lambda lib, x: lib.as_strided(x, (2,), (1,))):
+        e = fn(ember, ember.tensor([0.5, 1.0, 2.0], requires_grad=True))
+        t = fn(torch, torch.tensor([0.5, 1.0, 2.0], requires_grad=True))
+        assert e.grad_fn.name() == t.grad_fn.name()

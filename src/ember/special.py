@@ -130,6 +130,7 @@ class _ScaledI0(ember.autograd.Function):
     """``exp(-|x|) I0(x)``; derivative ``i1e(x) - sign(x) i0e(x)``."""
 
     _array_io = True
+    _node_name = "SpecialI0EBackward0"
 
     @staticmethod
     def forward(ctx, x):
@@ -147,6 +148,7 @@ class _I1(ember.autograd.Function):
     """``I1(x)``; derivative ``I0(x) - I1(x) / x`` (1/2 at 0)."""
 
     _array_io = True
+    _node_name = "SpecialI1Backward0"
 
     @staticmethod
     def forward(ctx, x):
@@ -166,6 +168,7 @@ class _ScaledI1(ember.autograd.Function):
     """``exp(-|x|) I1(x)``; derivative ``i0e(x) - i1e(x) (sign(x) + 1/x)`` (1/2 at 0)."""
 
     _array_io = True
+    _node_name = "SpecialI1EBackward0"
 
     @staticmethod
     def forward(ctx, x):
@@ -185,6 +188,7 @@ class _Erfcx(ember.autograd.Function):
     """``exp(x^2) erfc(x)``; derivative ``2 x erfcx(x) - 2 / sqrt(pi)``."""
 
     _array_io = True
+    _node_name = "SpecialErfcxBackward0"
 
     @staticmethod
     def forward(ctx, x):
@@ -223,6 +227,7 @@ class _Zeta(ember.autograd.Function):
     """The Hurwitz zeta; PyTorch records it but has no derivative."""
 
     _array_io = True
+    _node_name = "SpecialZetaBackward0"
 
     @staticmethod
     def forward(ctx, x, q):

@@ -459,10 +459,11 @@ class _IncompleteGamma(Function):
 
 
 class IGamma(_IncompleteGamma):
-    pass
+    _node_name = "IgammaBackward0"
 
 
 class IGammac(_IncompleteGamma):
+    _node_name = "IgammacBackward0"
     upper = True
 
 
@@ -489,9 +490,11 @@ def mvlgamma(input, p):
 class LogCumSumExp(Function):
     """``log(cumsum(exp(x)))`` without overflow (``logaddexp.accumulate``). Backward, in
     log space so it neither overflows: ``grad_i = sum_{j>=i} g_j exp(x_i - out_j)``, split
-    into the positive and negative parts of ``g``, each a reversed logcumsumexp."""
+    into the positive and negative parts of ``g``, each a reversed logcumsumexp (with
+    create_graph, the pairwise form, which is twice differentiable)."""
 
     _array_io = True
+    _node_name = "LogcumsumexpBackward0"
 
     @staticmethod
     def forward(ctx, x, dim):
