@@ -267,6 +267,16 @@ lib.stride_tricks.as_strided = _device_function(numpy.lib.stride_tricks.as_strid
 random = _RandomModule("cupy.random")
 
 
+class _FftModule(types.ModuleType):
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _device_function(getattr(numpy.fft, name))
+
+
+fft = _FftModule("cupy.fft")
+
+
 # -- cupy.cuda: devices, runtime, streams, events, memory pool -------------------------------
 
 

@@ -5,11 +5,16 @@ gradients; transforms need complex inputs and complex upstream gradients (both t
 and imaginary parts of a gradient matter), and torch returns some results with its lazy
 conjugate bit set. ``compare`` handles those, and ``compare_double`` checks the second
 derivative (the gradient's own gradient, with respect to input and upstream) too.
+
+Devices as tests/oracle.py: ember's inputs (and upstream gradients) are built on
+``oracle.DEVICE`` (``pytest --device cuda``), ``fn`` runs under that default device, and
+every ember result must stay there; torch stays on cpu.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import oracle
 import torch
 
 import ember
@@ -36,7 +41,12 @@ def sample(shape, dtype=np.float64):
 def to_numpy(t):
     if isinstance(t, torch.Tensor):
         return t.detach().resolve_conj().numpy()
-    return np.asarray(t.detach().__array__())
+    return np.asarray(t.detach().cpu().__array__())
+
+
+def on_device(array):
+    """An ember tensor of ``array`` on the oracle's device."""
+    return ember.tensor(array.copy(), device=oracle.DEVICE)
 
 
 def assert_same(e, t, rtol=None, atol=None, what="output"):
@@ -47,6 +57,7 @@ def assert_same(e, t, rtol=None, atol=None, what="output"):
     assert isinstance(e, ember.Tensor), f"{what}: {type(e).__name__}"
     assert tuple(e.shape) == tuple(t.shape), f"{what}: shape {tuple(e.shape)} != {tuple(t.shape)}"
     assert str(e.dtype) == str(t.dtype), f"{what}: dtype {e.dtype} != {t.dtype}"
+    assert e.device.type == oracle.DEVICE, f"{what}: on {e.device}, expected {oracle.DEVICE}"
     ea, ta = to_numpy(e), to_numpy(t)
     r, a = TOL.get(ta.dtype, (1e-7, 1e-7))
     np.testing.assert_allclose(ea, ta, rtol=r if rtol is None else rtol,
@@ -55,7 +66,7 @@ def assert_same(e, t, rtol=None, atol=None, what="output"):
 
 def _inputs(arrays, grad):
     t_in = [torch.from_numpy(a.copy()) if isinstance(a, np.ndarray) else a for a in arrays]
-    e_in = [ember.tensor(a.copy()) if isinstance(a, np.ndarray) else a for a in arrays]
+    e_in = [on_device(a) if isinstance(a, np.ndarray) else a for a in arrays]
     for t, e in zip(t_in, e_in):
         if grad and isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex()):
             t.requires_grad_(True)
@@ -72,13 +83,14 @@ def compare(fn, *arrays, grad=True, rtol=None, atol=None):
     gradient under the same random (complex, for complex outputs) upstream gradient."""
     t_in, e_in = _inputs(arrays, grad)
     t_out = fn(torch, *t_in)
-    e_out = fn(ember, *e_in)
+    with oracle.on_device(ember):
+        e_out = fn(ember, *e_in)
     assert_same(e_out, t_out, rtol, atol)
     if not grad:
         return e_out, t_out
     upstream = sample(tuple(t_out.shape), to_numpy(t_out).dtype)
     t_grads = torch.autograd.grad(t_out, _leaves(t_in, torch), torch.from_numpy(upstream))
-    e_grads = ember.autograd.grad(e_out, _leaves(e_in, ember), ember.tensor(upstream))
+    e_grads = ember.autograd.grad(e_out, _leaves(e_in, ember), on_device(upstream))
     assert_same(e_grads, t_grads, rtol, atol, "grad")
     return e_out, t_out
 
@@ -89,15 +101,17 @@ def compare_double(fn, *arrays, rtol=None, atol=None):
     transforms are linear, so that is the whole second-order story), compared with
     torch's."""
     t_in, e_in = _inputs(arrays, True)
-    t_out, e_out = fn(torch, *t_in), fn(ember, *e_in)
+    t_out = fn(torch, *t_in)
+    with oracle.on_device(ember):
+        e_out = fn(ember, *e_in)
     out_dtype = to_numpy(t_out).dtype
     upstream = sample(tuple(t_out.shape), out_dtype)
     t_up = torch.from_numpy(upstream).requires_grad_(True)
-    e_up = ember.tensor(upstream.copy(), requires_grad=True)
+    e_up = on_device(upstream).requires_grad_(True)
     t_g = torch.autograd.grad(t_out, t_in[0], t_up, create_graph=True)[0]
     e_g = ember.autograd.grad(e_out, e_in[0], e_up, create_graph=True)[0]
     assert_same(e_g, t_g, rtol, atol, "grad")
     probe = sample(tuple(t_g.shape), to_numpy(t_g).dtype)
     t_gg = torch.autograd.grad(t_g, t_up, torch.from_numpy(probe))
-    e_gg = ember.autograd.grad(e_g, e_up, ember.tensor(probe))
+    e_gg = ember.autograd.grad(e_g, e_up, on_device(probe))
     assert_same(e_gg, t_gg, rtol, atol, "grad of grad")

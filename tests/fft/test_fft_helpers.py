@@ -6,11 +6,13 @@ import os
 import sys
 
 import numpy as np
+import oracle
 import pytest
 import torch
 
 import ember
 
+DEV = oracle.DEVICE
 sys.path.insert(0, os.path.dirname(__file__))
 from fft_oracle import assert_same, compare, sample
 
@@ -25,18 +27,19 @@ def test_frequencies(name, n, d):
                 lib.fft.fftfreq(n, d)
         return
     # rfftfreq(-1) is [-0.] and rfftfreq(-3) empty: C++'s truncating n / 2, kept
-    assert_same(getattr(ember.fft, name)(n, d), getattr(torch.fft, name)(n, d))
+    assert_same(getattr(ember.fft, name)(n, d, device=DEV), getattr(torch.fft, name)(n, d))
 
 
 @pytest.mark.parametrize("name", ["fftfreq", "rfftfreq"])
 def test_frequency_options(name):
     for dtype in ("float64", "float32"):
-        e = getattr(ember.fft, name)(7, 0.5, dtype=getattr(ember, dtype))
+        e = getattr(ember.fft, name)(7, 0.5, dtype=getattr(ember, dtype), device=DEV)
         t = getattr(torch.fft, name)(7, 0.5, dtype=getattr(torch, dtype))
         assert_same(e, t)
-    e = getattr(ember.fft, name)(6, dtype=ember.float64, requires_grad=True)
+    e = getattr(ember.fft, name)(6, dtype=ember.float64, requires_grad=True, device=DEV)
     assert e.requires_grad and e.is_leaf
-    e_out, t_out = ember.empty(2, dtype=ember.float64), torch.empty(2, dtype=torch.float64)
+    e_out = ember.empty(0, dtype=ember.float64, device=DEV)
+    t_out = torch.empty(0, dtype=torch.float64)
     assert getattr(ember.fft, name)(9, out=e_out) is e_out
     getattr(torch.fft, name)(9, out=t_out)
     assert_same(e_out, t_out)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .._backend import get_default_dtype, to_dtype
-from .._ops._factory import _finish, _module_and_device, supports_out
+from .._ops._factory import _finish, _module_and_device
 from .._ops._fft import (
     fft,
     fft2,
@@ -32,6 +32,7 @@ from .._ops._fft import (
     rfft2,
     rfftn,
 )
+from .._ops._select import write_out
 from .._ops._util import type_name
 from .._tensor import Tensor
 
@@ -61,7 +62,10 @@ __all__ = [
 ]
 
 
-def _frequencies(fname, n, d, dtype, device, requires_grad, one_sided):
+def _frequencies(fname, n, d, dtype, device, requires_grad, one_sided, out):
+    if out is not None:  # out= decides what the call left open: dtype and device
+        dtype = out.dtype if dtype is None else dtype
+        device = out.device if device is None else device
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
     if np_dtype.kind not in "fc":
         raise RuntimeError(f"{fname} requires a floating point or complex dtype")
@@ -82,10 +86,9 @@ def _frequencies(fname, n, d, dtype, device, requires_grad, one_sided):
     # PyTorch multiplies by 1/(n*d) in the result dtype, not divides: same rounding
     spacing = n * d
     scale = 1.0 / spacing if spacing else math.inf  # rfftfreq(0) is [nan], as PyTorch
-    return _finish(samples * np_dtype.type(scale), requires_grad)
+    return write_out(_finish(samples * np_dtype.type(scale), requires_grad), out, fname)
 
 
-@supports_out
 def fftfreq(n: int, d: float = 1.0, *, out=None, dtype=None, layout=None, device=None,
             requires_grad: bool = False) -> Tensor:
     """The sample frequencies of :func:`fft`'s bins for a signal of ``n`` samples spaced
@@ -96,15 +99,14 @@ def fftfreq(n: int, d: float = 1.0, *, out=None, dtype=None, layout=None, device
         >>> ember.fft.fftfreq(5)
         tensor([ 0.0000,  0.2000,  0.4000, -0.4000, -0.2000])
     """
-    return _frequencies("fftfreq", n, d, dtype, device, requires_grad, False)
+    return _frequencies("fftfreq", n, d, dtype, device, requires_grad, False, out)
 
 
-@supports_out
 def rfftfreq(n: int, d: float = 1.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """The sample frequencies of :func:`rfft`'s ``n // 2 + 1`` bins:
     ``[0, 1, ..., n // 2] / (n * d)``."""
-    return _frequencies("rfftfreq", n, d, dtype, device, requires_grad, True)
+    return _frequencies("rfftfreq", n, d, dtype, device, requires_grad, True, out)
 
 
 def _shift(input, dim, inverse):
