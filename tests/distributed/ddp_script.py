@@ -67,6 +67,12 @@ report["params_equal_across_ranks"] = params_equal
 accumulate_x = inputs[rank * 8:(rank + 1) * 8], inputs[16 + rank * 8:16 + (rank + 1) * 8]
 accumulate_y = targets[rank * 8:(rank + 1) * 8], targets[16 + rank * 8:16 + (rank + 1) * 8]
 optimizer.zero_grad()
+with ddp.no_sync():  # as PyTorch, it is the forward that decides
+    output = ddp(accumulate_x[0])
+loss_fn(output, accumulate_y[0]).backward()
+report["forward_in_no_sync_stays_local"] = not all(
+    bool((p.grad == gathered(p.grad)[1 - rank]).all()) for p in model.parameters())
+optimizer.zero_grad()
 with ddp.no_sync():
     loss_fn(ddp(accumulate_x[0]), accumulate_y[0]).backward()
 local_after_no_sync = [p.grad.clone() for p in model.parameters()]

@@ -87,6 +87,8 @@ _SUPPORTED_BACKENDS = ("gloo", "mpi", "nccl")
 
 
 class _RedOpType(enum.IntEnum):
+    """``ReduceOp.RedOpType``: its members are what ``ReduceOp.SUM`` etc. are."""
+
     SUM = 0
     AVG = 1
     PRODUCT = 2
@@ -96,6 +98,9 @@ class _RedOpType(enum.IntEnum):
     BOR = 6
     BXOR = 7
     PREMUL_SUM = 8
+
+
+_RedOpType.__name__ = _RedOpType.__qualname__ = "RedOpType"  # reprs as PyTorch's
 
 
 class ReduceOp:
@@ -267,10 +272,11 @@ def init_process_group(backend=None, init_method=None, timeout: timedelta | None
             raise AssertionError("rank must be non-negative if using store")
     backend_name = _parse_backend(backend, device_id)
     if init_method is None or str(init_method).startswith("env://"):
-        if world_size == -1:
-            world_size = _env_int("WORLD_SIZE") if _env_int("WORLD_SIZE") is not None else -1
-        if rank == -1:
-            rank = _env_int("RANK") if _env_int("RANK") is not None else -1
+        env_world_size, env_rank = _env_int("WORLD_SIZE"), _env_int("RANK")
+        if world_size == -1 and env_world_size is not None:
+            world_size = env_world_size
+        if rank == -1 and env_rank is not None:
+            rank = env_rank
     MPI = _mpi()
     world = MPI.COMM_WORLD
     mpi_size, mpi_rank = world.Get_size(), world.Get_rank()

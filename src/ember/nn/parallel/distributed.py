@@ -220,11 +220,9 @@ class DistributedDataParallel(Module):
     # -- backward ----------------------------------------------------------------------------
 
     def _grad_ready(self, param) -> None:
-        if not self.require_backward_grad_sync:
-            return
-        if not self._armed:  # a second backward through the same forward's graph
-            self._arm()
-        if id(param) in self._ready:
+        # As PyTorch: only a backward through a synchronising forward's graph averages
+        # (a forward inside no_sync(), or a second backward through a finished round, not).
+        if not self._armed or id(param) in self._ready:
             return
         self._got_hook = True
         self._mark_ready(param)
