@@ -115,6 +115,7 @@ def _pair(builder):
     return mine, theirs
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on even kernels
 @pytest.mark.parametrize("name", list(LAYERS))
 def test_layer(name):
     builder, inputs, tolerance = LAYERS[name]

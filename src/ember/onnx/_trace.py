@@ -20,11 +20,14 @@ duration of the export and records the call as one op (``composite``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import function as _function
-from .errors import SymbolicValueError, UnsupportedOperatorError
+from ..autograd import grad_mode
+from .errors import SymbolicValueError, TracerWarning, UnsupportedOperatorError
 
 # Function class -> converter(g, op); filled by the _converters* modules.
 CONVERTERS: dict = {}
@@ -258,6 +261,10 @@ class Tracer:
             original = getattr(module, attribute)
             self._saved_attrs.append((module, attribute, original))
             setattr(module, attribute, self._wrap(original, converter, attribute))
+        for owner in (grad_mode.no_grad, grad_mode.inference_mode):
+            original = owner.__enter__
+            self._saved_attrs.append((owner, "__enter__", original))
+            owner.__enter__ = _warn_grad_off(original)
         _function.trace_hook[0] = self
         return self
 
@@ -267,6 +274,22 @@ class Tracer:
             setattr(module, attribute, original)
         self._saved_attrs = []
         return False
+
+
+def _warn_grad_off(enter):
+    """``no_grad().__enter__`` that warns: inside the traced forward, ops that record
+    nothing may skip ``Function.apply``, and what they compute would be exported as a
+    constant."""
+
+    def warned(self):
+        if _function.trace_hook[0] is not None:
+            warnings.warn(
+                "the traced forward turned gradients off (no_grad or inference_mode): ops "
+                "that record nothing can skip the tracer, so their results may be exported "
+                "as constants", TracerWarning, stacklevel=2)
+        return enter(self)
+
+    return warned
 
 
 class _Composite:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["OnnxExporterError", "SymbolicValueError", "UnsupportedOperatorError"]
+__all__ = ["OnnxExporterError", "SymbolicValueError", "TracerWarning",
+           "UnsupportedOperatorError"]
 
 
 class OnnxExporterError(RuntimeError):
@@ -30,3 +31,9 @@ class UnsupportedOperatorError(OnnxExporterError):
 
 class SymbolicValueError(OnnxExporterError):
     """A value the exporter cannot express in the graph (an op read outside the trace)."""
+
+
+class TracerWarning(UserWarning):
+    """Something in the traced forward may not export as it runs (PyTorch's
+    ``torch.jit.TracerWarning``): for example ops under no_grad, which may take paths the
+    tracer does not see, so their results can become constants."""
