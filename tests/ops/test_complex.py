@@ -708,3 +708,36 @@ def test_linspace_logspace_complex(name):
 def test_linspace_complex_ends_refuse_real_dtype():
     check_raises(lambda lib: lib.linspace(0, 1j, 3, dtype=lib.float32), match="can't be safely")
     check_raises(lambda lib: lib.logspace(0, 1j, 3, dtype=lib.float64), match="can't be safely")
+
+
+OPTIMIZERS = [
+    ("SGD", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+    ("Adam", {"amsgrad": True, "weight_decay": 0.1}), ("AdamW", {}),
+    ("RMSprop", {"momentum": 0.5, "centered": True}), ("Adagrad", {}), ("Adadelta", {}),
+    ("Adamax", {}), ("NAdam", {}), ("RAdam", {}), ("ASGD", {}), ("Rprop", {}),
+]
+
+
+@pytest.mark.parametrize("name, options", OPTIMIZERS)
+def test_optimizers_step_complex_parameters(name, options):
+    """PyTorch's optimizers update a complex parameter as its (re, im) pairs; the state
+    stays complex."""
+    weight, bias = cz(3, 4), cz(4)
+    results = []
+    for lib in (torch, ember):
+        p = lib.nn.Parameter(lib.tensor(weight))
+        q = lib.nn.Parameter(lib.tensor(bias))
+        optimizer = getattr(lib.optim, name)([p, q], lr=0.1, **options)
+        for _ in range(3):
+            optimizer.zero_grad()
+            loss = (p * p.conj()).real.sum() + (p.real ** 3).sum() + (q.imag * p.sum(0)).abs().sum()
+            loss.backward()
+            optimizer.step()
+        state = {k: v for k, v in optimizer.state[p].items() if v.dim()}
+        results.append((p, q, state))
+    (tp, tq, t_state), (ep, eq, e_state) = results
+    assert_same(ep, tp)
+    assert_same(eq, tq)
+    assert sorted(e_state) == sorted(t_state)
+    for key, value in t_state.items():
+        assert_same(e_state[key], value, what=key)

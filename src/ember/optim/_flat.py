@@ -172,6 +172,9 @@ class ElementwiseOptimizer(Optimizer):
             large = list(zip(params, states))
         entries = len(self.state)
         for p, state in large:
+            if p.is_complex():
+                self._update_complex(p, state if state else self._lazy_state(p), group)
+                continue
             self._update(p, p.grad, state if state else self._lazy_state(p), group)
         if flat is not None:
             self._step_flat(flat, small, group)
@@ -197,6 +200,16 @@ class ElementwiseOptimizer(Optimizer):
         for key in [k for k in flat.state if k not in known]:
             flat.adopt(key, flat.state[key], [self.state[p] for p in params])
         flat_scatter_(params, flat.param, flat.bounds)
+
+    def _update_complex(self, p, state, group) -> None:
+        """A complex parameter updates as its (re, im) pairs, as PyTorch's optimizers view
+        it (view_as_real): the complex state tensors are updated in place through views."""
+        pairs = {k: ember.view_as_real(v) if isinstance(v, ember.Tensor) and v.is_complex()
+                 else v for k, v in state.items()}
+        self._update(ember.view_as_real(p), ember.view_as_real(p.grad), pairs, group)
+        for key, value in pairs.items():  # state created during the update (SGD momentum)
+            if key not in state:
+                state[key] = ember.view_as_complex(value)
 
     def _lazy_state(self, p):
         """The state dict of a param whose state starts empty (SGD's momentum buffer)."""

@@ -30,8 +30,9 @@ class Rprop(ElementwiseOptimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group) -> dict:
+        lr = group["lr"]  # a complex p steps its (re, im) pairs: lr for both, as PyTorch
         return {"step": zero_step(), "prev": ember.zeros_like(p),
-                "step_size": ember.full_like(p, group["lr"])}
+                "step_size": ember.full_like(p, complex(lr, lr) if p.is_complex() else lr)}
 
     def _update(self, p, grad, state, group) -> None:
         etaminus, etaplus = group["etas"]
