@@ -235,6 +235,9 @@ _EXTRAS = (  # (extra, distribution names to look for, what it enables)
     ("data", ("scikit-learn",), "the offline digits dataset, ember demo"),
     ("cuda", _CUPY_DISTRIBUTIONS, "CUDA tensors"),
     ("distributed", ("mpi4py",), "multi-process training over MPI"),
+    ("onnx", ("onnx",), "ONNX export (onnxruntime runs the files)"),
+    ("serve", ("uvicorn",), "ember serve: a model server over HTTP"),
+    ("tensorboard", ("tensorboard",), "utils.tensorboard.SummaryWriter logs"),
     ("threads", ("threadpoolctl",), "BLAS thread inspection"),
 )
 
