@@ -262,3 +262,32 @@ def test_no_grad_inside_forward_warns():
     assert not ember.onnx.is_in_onnx_export()
     with ember.no_grad():  # no warning outside an export
         assert ember.randn(2).sum() is not None
+
+
+class _ScaledRelu(ember.autograd.Function):
+    """A user Function: ``symbolic`` tells the exporter its ONNX form, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        return x.clamp(min=0) * alpha
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @staticmethod
+    def symbolic(g, x, alpha):
+        return g.op("Mul", g.op("Relu", x), g.op("Constant", value_t=ember.tensor(alpha)))
+
+
+class _NoSymbolic(_ScaledRelu):
+    symbolic = None
+
+
+def test_user_function_with_symbolic():
+    model = Fn(lambda t, x: _ScaledRelu.apply(x, 1.5) + 1)
+    data = export_bytes(model, ember.randn(3, 2))
+    x = _f(3, 2)
+    np.testing.assert_allclose(run_onnx(data, [x])[0], np.maximum(x, 0) * 1.5 + 1, rtol=1e-6)
+    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="_NoSymbolic"):
+        export_bytes(Fn(lambda t, x: _NoSymbolic.apply(x, 1.5)), ember.randn(3, 2))

@@ -62,7 +62,46 @@ def converter_for(cls):
         fn = CONVERTERS.get(klass)
         if fn is not None:
             return fn
+    if callable(getattr(cls, "symbolic", None)):
+        return _symbolic_converter
     return None
+
+
+def _symbolic_converter(g, op):
+    """A user Function with PyTorch's ``symbolic(g, *args)`` staticmethod: its tensor
+    arguments arrive as graph value names, the rest as they were passed."""
+    args = [op.input(i) if isinstance(a, Tensor) else a for i, a in enumerate(op.args)]
+    return op.cls.symbolic(SymbolicContext(g), *args, **op.kwargs)
+
+
+class SymbolicContext:
+    """The ``g`` a ``symbolic`` method receives: ``g.op("Name", *inputs, outputs=1,
+    attr_f=1.0, attr_i=2, ...)`` as in PyTorch (the type suffix is optional here)."""
+
+    _SUFFIXES = ("_i", "_f", "_s", "_t", "_is", "_fs", "_ss", "_ts")
+
+    def __init__(self, graph):
+        self.graph = graph
+
+    @property
+    def opset(self) -> int:
+        return self.graph.opset
+
+    def op(self, op_type: str, *inputs, outputs: int = 1, **attributes):
+        attrs = {}
+        for key, value in attributes.items():
+            for suffix in self._SUFFIXES:
+                if key.endswith(suffix):
+                    key = key[: -len(suffix)]
+                    break
+            if isinstance(value, Tensor):
+                from onnx import numpy_helper
+
+                value = numpy_helper.from_array(value.numpy())
+            attrs[key] = value
+        names = [self.graph.const(np.asarray(i)) if not isinstance(i, str) and i is not None
+                 else i for i in inputs]
+        return self.graph.op(op_type, *names, outputs=outputs, **attrs)
 
 
 def op_label(cls) -> str:
