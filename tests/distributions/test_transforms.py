@@ -14,13 +14,15 @@ def _t(lib):
     return lib.distributions.transforms
 
 
-# (id, build(lib) -> Transform, input x as numpy)
+# (id, build(lib) -> Transform, input x as numpy). Maps whose inverse is ill-conditioned
+# (tanh near +-1, stick-breaking, correlation Cholesky) run in float64: in float32 a
+# one-ulp difference in the forward value grows past the tolerance on the way back.
 TRANSFORMS = [
     ("exp", lambda lib: _t(lib).ExpTransform(), randn(3, 4)),
     ("power", lambda lib: _t(lib).PowerTransform(lib.tensor([0.5, 2.0, 3.0])),
      rand(2, 3, low=0.5, high=2.0)),
     ("sigmoid", lambda lib: _t(lib).SigmoidTransform(), randn(5)),
-    ("tanh", lambda lib: _t(lib).TanhTransform(), randn(2, 3)),
+    ("tanh", lambda lib: _t(lib).TanhTransform(), randn(2, 3, dtype=np.float64)),
     ("softplus", lambda lib: _t(lib).SoftplusTransform(), randn(4)),
     ("affine", lambda lib: _t(lib).AffineTransform(lib.tensor([1.0, -2.0]),
                                                  lib.tensor([0.5, -3.0])), randn(3, 2)),
@@ -32,9 +34,12 @@ TRANSFORMS = [
     ("independent", lambda lib: _t(lib).IndependentTransform(_t(lib).ExpTransform(), 1),
      randn(2, 3)),
     ("reshape", lambda lib: _t(lib).ReshapeTransform((2, 3), (6,)), randn(4, 2, 3)),
-    ("stick_breaking", lambda lib: _t(lib).StickBreakingTransform(), randn(2, 3)),
+    ("stick_breaking", lambda lib: _t(lib).StickBreakingTransform(),
+     randn(2, 3, dtype=np.float64)),
     ("lower_cholesky", lambda lib: _t(lib).LowerCholeskyTransform(), randn(2, 3, 3)),
-    ("corr_cholesky", lambda lib: _t(lib).CorrCholeskyTransform(), randn(2, 6)),
+    # float64: inverting tanh near +-1 magnifies float32 rounding past the tolerance
+    ("corr_cholesky", lambda lib: _t(lib).CorrCholeskyTransform(),
+     randn(2, 6, dtype=np.float64)),
     ("cat", lambda lib: _t(lib).CatTransform(
         [_t(lib).ExpTransform(), _t(lib).SigmoidTransform()], dim=1, lengths=[2, 1]),
      randn(4, 3)),
@@ -166,3 +171,12 @@ def test_registry_errors_match_torch():
             lib.distributions.biject_to(lib.distributions.constraints.integer_interval(0, 3))
         with pytest.raises(TypeError, match="Expected constraint"):
             lib.distributions.biject_to.register(int, lambda c: None)
+
+
+@pytest.mark.parametrize("diag", [-2, -1, 0, 1])
+def test_tril_vector_helpers(diag):
+    n = 4
+    size = len(np.tril_indices(n, diag)[0])
+    check(lambda lib, v: lib.distributions.utils.vec_to_tril_matrix(v, diag), randn(2, size))
+    check(lambda lib, m: lib.distributions.utils.tril_matrix_to_vec(m, diag), randn(2, n, n))
+    assert ember.distributions.utils.euler_constant == torch.distributions.utils.euler_constant

@@ -11,7 +11,7 @@ import ember.nn.functional as F
 
 from . import constraints
 from .transforms import Transform
-from .utils import _sum_rightmost, lazy_property
+from .utils import _sum_rightmost, lazy_property, tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = [
     "CatTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform",
@@ -148,21 +148,6 @@ class PositiveDefiniteTransform(Transform):
         return LowerCholeskyTransform().inv(ember.linalg.cholesky(y))
 
 
-def _vec_to_tril(vec, diag: int = 0):
-    """Fill the lower triangle (below diagonal ``diag``) row by row from ``vec``."""
-    n = round((math.sqrt(1 + 8 * vec.shape[-1]) - 1) / 2 - diag)
-    rows, cols = ember.tril_indices(n, n, offset=diag, device=vec.device)
-    mat = vec.new_zeros(vec.shape[:-1] + (n * n,))
-    flat_index = (rows * n + cols).expand(vec.shape[:-1] + (vec.shape[-1],))
-    return mat.scatter(-1, flat_index, vec).reshape(vec.shape[:-1] + (n, n))
-
-
-def _tril_to_vec(mat, diag: int = 0):
-    n = mat.shape[-1]
-    rows, cols = ember.tril_indices(n, n, offset=diag, device=mat.device)
-    return mat[..., rows, cols]
-
-
 class CorrCholeskyTransform(Transform):
     """``R^(D(D-1)/2)`` to Cholesky factors of correlation matrices: ``tanh`` gives
     partial correlations in (-1, 1), and each row is stick-broken so it has unit norm
@@ -179,7 +164,7 @@ class CorrCholeskyTransform(Transform):
 
     def _call(self, x):
         eps = ember.finfo(x.dtype).eps
-        r = _vec_to_tril(x.tanh().clamp(min=-1 + eps, max=1 - eps), diag=-1)
+        r = vec_to_tril_matrix(x.tanh().clamp(min=-1 + eps, max=1 - eps), diag=-1)
         remaining = (1 - r ** 2).sqrt().cumprod(-1)
         r = r + ember.eye(r.shape[-1], dtype=r.dtype, device=r.device)
         return r * _pad_last(remaining[..., :-1], 1, 0, 1.0)
@@ -187,12 +172,12 @@ class CorrCholeskyTransform(Transform):
     def _inverse(self, y):
         left = 1 - ember.cumsum(y * y, dim=-1)
         left_before = _pad_last(left[..., :-1], 1, 0, 1.0)
-        t = _tril_to_vec(y, diag=-1) / _tril_to_vec(left_before, diag=-1).sqrt()
+        t = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(left_before, diag=-1).sqrt()
         return (t.log1p() - t.neg().log1p()) / 2
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
         left = 1 - (y * y).cumsum(dim=-1)
-        stick_breaking_logdet = 0.5 * _tril_to_vec(left, diag=-2).log().sum(-1)
+        stick_breaking_logdet = 0.5 * tril_matrix_to_vec(left, diag=-2).log().sum(-1)
         tanh_logdet = -2 * (x + F.softplus(-2 * x) - math.log(2.0)).sum(dim=-1)
         return stick_breaking_logdet + tanh_logdet
 

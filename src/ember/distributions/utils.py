@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
+import math
 from numbers import Number
 
 import ember
 import ember.nn.functional as F
 
-__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs",
-           "probs_to_logits"]
+__all__ = ["broadcast_all", "clamp_probs", "euler_constant", "lazy_property", "logits_to_probs",
+           "probs_to_logits", "tril_matrix_to_vec", "vec_to_tril_matrix"]
+
+euler_constant = 0.57721566490153286060  # Euler-Mascheroni
 
 
 def broadcast_all(*values):
@@ -85,3 +88,22 @@ def expand_params(dist, cls, batch_shape, _instance, names, event_dims=0):
     Distribution.__init__(new, batch_shape, dist.event_shape, validate_args=False)
     new._validate_args = dist._validate_args
     return new
+
+
+def vec_to_tril_matrix(vec, diag: int = 0):
+    """Fill the lower triangle (below diagonal ``diag``) row by row from ``vec``."""
+    # n from the triangle's size m: the root of n^2 + (1 + 2 diag) n + ... = 2 m
+    m = vec.shape[-1]
+    n = round((-(1 + 2 * diag) + math.sqrt((1 + 2 * diag) ** 2 + 8 * m
+                                           + 4 * abs(diag) * (diag + 1))) / 2)
+    rows, cols = ember.tril_indices(n, n, offset=diag, device=vec.device)
+    mat = vec.new_zeros(vec.shape[:-1] + (n * n,))
+    flat_index = (rows * n + cols).expand(vec.shape[:-1] + (vec.shape[-1],))
+    return mat.scatter(-1, flat_index, vec).reshape(vec.shape[:-1] + (n, n))
+
+
+def tril_matrix_to_vec(mat, diag: int = 0):
+    """The lower triangle (below diagonal ``diag``) of ``mat``, row by row."""
+    n = mat.shape[-1]
+    rows, cols = ember.tril_indices(n, n, offset=diag, device=mat.device)
+    return mat[..., rows, cols]
