@@ -25,13 +25,16 @@ class GraphBuilder:
         self._const_cache = {}  # (dtype, shape, bytes) -> name, for small constants
         # traced sizes of the inputs' dynamic dims: reshapes keep them inferred (-1)
         self.dynamic_sizes = frozenset()
+        self.scope = ""  # "/<qualified module name>" of the module whose forward runs
 
     # -- names -------------------------------------------------------------------------
 
     def _fresh(self, hint: str) -> str:
-        count = self._counts.get(hint, 0)
-        self._counts[hint] = count + 1
-        return f"/{hint}_{count}"
+        """A unique name under the current module scope: ``/fc1/Gemm_0``."""
+        key = f"{self.scope}/{hint}"
+        count = self._counts.get(key, 0)
+        self._counts[key] = count + 1
+        return f"{key}_{count}"
 
     def rename(self, old: str, new: str):
         """Give a value a new name everywhere (graph outputs take the user's names)."""
@@ -86,7 +89,9 @@ class GraphBuilder:
             cached = self._const_cache.get(key)
             if cached is not None:
                 return cached
+        scope, self.scope = self.scope, ""  # constants are shared across modules
         name = self.initializer(self._fresh("Constant"), np.array(array, order="C"))
+        self.scope = scope
         if key is not None:
             self._const_cache[key] = name
         return name

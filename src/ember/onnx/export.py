@@ -91,7 +91,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
 
     from ..autograd.grad_mode import enable_grad
 
-    with _training_mode(model, training), enable_grad(), tracer, _exporting():
+    with _training_mode(model, training), _module_scopes(model, graph), enable_grad(), \
+            tracer, _exporting():
         result = model(*forward_args, **forward_kwargs)
 
     outputs = _bind_outputs(graph, tracer, _flatten(result), output_names, set(inputs))
@@ -336,6 +337,34 @@ def _training_mode(model, training):
     finally:
         for module, mode in saved:
             module.training = mode
+
+
+@contextlib.contextmanager
+def _module_scopes(model, graph):
+    """Name nodes after the submodule whose forward made them (``/layer1.0.conv1/Conv_0``),
+    as PyTorch's exporter scopes them, through forward hooks removed afterwards."""
+    handles = []
+    if hasattr(model, "named_modules"):
+        for name, module in model.named_modules():
+            if not name:
+                continue
+
+            def enter(module, args, name=name):
+                module.__dict__.setdefault("_onnx_scopes", []).append(graph.scope)
+                graph.scope = "/" + name
+
+            def leave(module, args, output):
+                graph.scope = module.__dict__["_onnx_scopes"].pop()
+
+            handles.append(module.register_forward_pre_hook(enter))
+            handles.append(module.register_forward_hook(leave))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+        for _, module in (model.named_modules() if handles else ()):
+            module.__dict__.pop("_onnx_scopes", None)
 
 
 @contextlib.contextmanager
