@@ -98,6 +98,31 @@ def test_gammainc_and_zeta():
     assert es.zeta(ember.tensor([2.0]), 1).dtype == ember.float32
 
 
+EDGES = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1e-300, -1e-300, 1e308, -1e308])
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_special_edge_values(name):
+    e = getattr(es, name)(ember.tensor(EDGES))
+    t = getattr(torch.special, name)(torch.tensor(EDGES))
+    torch.testing.assert_close(torch.from_numpy(e.numpy()), t, equal_nan=True, rtol=1e-6,
+                               atol=0)
+
+
+def test_incomplete_gamma_and_zeta_at_infinities():
+    a = np.array([np.inf, 1.0, np.nan, 2.0, 1.0, 0.0, np.inf])
+    x = np.array([1.0, np.inf, 1.0, np.nan, 0.0, 0.0, np.inf])
+    for name in ("gammainc", "gammaincc"):
+        e = getattr(es, name)(ember.tensor(a), ember.tensor(x))
+        t = getattr(torch.special, name)(torch.tensor(a), torch.tensor(x))
+        torch.testing.assert_close(torch.from_numpy(e.numpy()), t, equal_nan=True)
+    s = np.array([np.inf, 2.0, np.nan, 2.0, 1.0, np.inf, np.inf])
+    q = np.array([1.0, np.inf, 1.0, 0.0, -1.0, 2.0, 0.5])
+    e = es.zeta(ember.tensor(s), ember.tensor(q))
+    t = torch.special.zeta(torch.tensor(s), torch.tensor(q))
+    torch.testing.assert_close(torch.from_numpy(e.numpy()), t, equal_nan=True)
+
+
 def test_zeta_records_but_has_no_derivative():
     x = ember.tensor([2.0, 3.0], requires_grad=True)
     out = es.zeta(x, ember.tensor([1.0, 1.0]))

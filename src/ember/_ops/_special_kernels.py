@@ -56,7 +56,7 @@ def _i_asymptotic_scaled(xp, x, order):
     for k in range(1, 30):
         term = term * -(mu - (2 * k - 1) ** 2) / (k * 8.0 * x)
         total = total + term
-    return total / xp.sqrt(2 * math.pi * x)
+    return total / math.sqrt(2 * math.pi) / xp.sqrt(x)  # no overflow of 2 pi x
 
 
 def _i_scaled(xp, x, order):
@@ -137,7 +137,7 @@ def _k_asymptotic_scaled(xp, x, order):
     for k in range(1, 30):
         term = term * (mu - (2 * k - 1) ** 2) / (k * 8.0 * x)
         total = total + term
-    return total * xp.sqrt(math.pi / (2 * x))
+    return total * math.sqrt(math.pi / 2) / xp.sqrt(x)
 
 
 def _k_scaled(xp, x, order):
@@ -221,7 +221,7 @@ def _hankel(xp, x, order):
         else:
             p = p + (term if k % 4 == 0 else -term)
     phase = x - (order / 2.0 + 0.25) * math.pi
-    return p, q, phase, xp.sqrt(2 / (math.pi * x))
+    return p, q, phase, math.sqrt(2 / math.pi) / xp.sqrt(x)
 
 
 def _j(xp, x, order):
@@ -332,7 +332,7 @@ def airy_ai(xp, x):
         angle = zeta + math.pi / 4
         left = (p * xp.sin(angle) - q * xp.cos(angle)) / (math.sqrt(math.pi) * xn ** 0.25)
     out = xp.where(mid, series, xp.where(x > 5, right, left))
-    out = xp.where(xp.isposinf(x), 0.0, out)
+    out = xp.where(xp.isposinf(x), np.nan, out)  # PyTorch's kernel gives NaN at +inf
     return xp.where(xp.isnan(x), x, out)
 
 
@@ -386,7 +386,9 @@ def _incomplete_gamma(xp, a, x, upper):
         out = xp.where(x == 0, 0.0, out)
         out = xp.where((a == 0) & (x > 0), 1.0, out)
         out = xp.where(xp.isposinf(x), 1.0, out)
+    out = xp.where(xp.isposinf(a), 1.0 if upper else 0.0, out)  # all mass at infinity
     invalid = (a < 0) | (x < 0) | xp.isnan(a) | xp.isnan(x) | ((a == 0) & (x == 0))
+    invalid = invalid | (xp.isposinf(a) & xp.isposinf(x))
     return xp.where(invalid, np.nan, out)
 
 
@@ -445,7 +447,10 @@ def zeta(xp, s, q):
     non_positive_integer_q = (q <= 0) & (q == xp.floor(q))
     out = xp.where(non_positive_integer_q & (s >= 1), np.inf, out)
     out = xp.where((q < 0) & (s != xp.floor(s)) & ~non_positive_integer_q, np.nan, out)
-    return out
+    # s = inf: 1 at q = 1, inf below; NaN above, as PyTorch's Cephes kernel gives there
+    at_infinity = xp.where(q == 1, 1.0, xp.where(q > 1, np.nan, np.inf))
+    out = xp.where(xp.isposinf(s) & (q > 0), at_infinity, out)
+    return xp.where(xp.isposinf(q), np.nan, out)
 
 
 # -- orthogonal polynomials by their three-term recurrences --------------------------------------
@@ -464,7 +469,7 @@ def _recurrence(xp, x, n, first, second, step):
             previous, current = current, step(k, x, current, previous)
             out = xp.where(n == k + 1, current, out)
     out = xp.where(n < 0, 0.0, out)
-    return xp.where(xp.isnan(x), x, out)
+    return xp.where(xp.isnan(x) & (n != 0), x, out)  # p_0 = 1 even at NaN, as PyTorch
 
 
 def chebyshev_t(xp, x, n):
