@@ -230,3 +230,25 @@ def test_transformer_dynamic_batch():
         expected = theirs.eval()(torch.from_numpy(bigger)).numpy()
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
                                atol=1e-4)
+
+
+def test_export_from_the_test_device():
+    """A model and inputs on the test device (``--device cuda``: CuPy arrays) export the
+    same file contents: parameters, buffers and constants are copied to the host."""
+    from _onnx_harness import export_bytes, run_onnx
+    from oracle import DEVICE
+
+    def build(nn):
+        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Upsample(scale_factor=2, mode="bilinear"),
+                             nn.AdaptiveAvgPool2d((3, 2)), nn.Flatten(), nn.Linear(24, 5))
+
+    mine, theirs = _pair(build)
+    x = _f(2, 3, 8, 8)
+    mine = mine.to(DEVICE).eval()
+    data = export_bytes(mine, ember.tensor(x, device=DEVICE))
+    (got,) = run_onnx(data, [x])
+    with torch.no_grad():
+        expected = theirs.eval()(torch.from_numpy(x)).numpy()
+    torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
+                               atol=1e-4)
