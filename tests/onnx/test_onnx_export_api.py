@@ -291,3 +291,17 @@ def test_user_function_with_symbolic():
     np.testing.assert_allclose(run_onnx(data, [x])[0], np.maximum(x, 0) * 1.5 + 1, rtol=1e-6)
     with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="_NoSymbolic"):
         export_bytes(Fn(lambda t, x: _NoSymbolic.apply(x, 1.5)), ember.randn(3, 2))
+
+
+def test_dynamic_shapes_as_dynamo_takes_them():
+    model = _TwoInputs()
+    batch = torch.export.Dim("batch")
+    data = export_bytes(model, (ember.randn(2, 4), ember.randn(2, 4)), dynamo=True,
+                        dynamic_shapes={"x": {0: batch}, "y": (batch, None)})
+    graph = onnx.load_from_string(data).graph
+    assert [i.type.tensor_type.shape.dim[0].dim_param for i in graph.input] == ["batch"] * 2
+    x, y = _f(5, 4), _f(5, 4)
+    with ember.no_grad():
+        want = model(ember.tensor(x), ember.tensor(y))
+    for got, expected in zip(run_onnx(data, [x, y]), want):
+        np.testing.assert_allclose(got, expected.numpy(), rtol=1.3e-6, atol=1e-5)

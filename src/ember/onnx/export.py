@@ -58,6 +58,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
         training: TrainingMode.EVAL (default), PRESERVE or TRAINING.
         do_constant_folding: compute ops on constants at export time.
         dynamo: accepted for PyTorch compatibility; ember always traces (dynamo=False).
+            torch.export-style ``dynamic_shapes=`` is read as dynamic_axes when those are
+            not given; the dynamo exporter's other options are ignored.
 
     Example::
 
@@ -85,6 +87,9 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
     param_names = _bind_state(model, graph, tracer)
     inputs, forward_args, forward_kwargs = _bind_inputs(
         model, graph, tracer, forward_args, forward_kwargs, input_names)
+    if dynamic_axes is None and ignored.get("dynamic_shapes") is not None:
+        dynamic_axes = _axes_from_dynamic_shapes(model, forward_args, forward_kwargs, inputs,
+                                                 ignored["dynamic_shapes"])
     graph.dynamic_sizes = _dynamic_sizes(graph, inputs, dynamic_axes or {})
     if not export_params:
         inputs += [name for name in param_names]
@@ -176,6 +181,37 @@ def _bind_inputs(model, graph, tracer, args, kwargs, input_names):
     kwargs = {k: copies.get(id(v), v) if isinstance(v, Tensor) else v
               for k, v in kwargs.items()}
     return names[:len(tensors)], args, kwargs
+
+
+def _axes_from_dynamic_shapes(model, args, kwargs, inputs, dynamic_shapes):
+    """torch.export-style ``dynamic_shapes`` (per forward argument, by name or position:
+    ``{dim: Dim or name}`` or one entry per dim, None for static) as dynamic_axes."""
+    import inspect
+
+    tensors = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    if isinstance(dynamic_shapes, dict):
+        forward = getattr(model, "forward", model)
+        params = list(inspect.signature(forward).parameters)
+        by_name = {params[i]: i for i in range(min(len(params), len(args)))}
+        specs = {by_name.get(k, k): v for k, v in dynamic_shapes.items()}
+    else:
+        specs = dict(enumerate(dynamic_shapes))
+    keyword = [k for k, v in kwargs.items() if isinstance(v, Tensor)]
+    positions = tensors + keyword
+    axes = {}
+    for name, position in zip(inputs, positions):
+        spec = specs.get(position)
+        if spec is None:
+            continue
+        items = spec.items() if isinstance(spec, dict) else enumerate(spec)
+        symbols = {}
+        for axis, dim in items:
+            if dim is not None:
+                symbols[axis] = getattr(dim, "__name__", None) or (
+                    dim if isinstance(dim, str) else f"{name}_dim_{axis}")
+        if symbols:
+            axes[name] = symbols
+    return axes
 
 
 def _dynamic_sizes(graph, inputs, dynamic_axes):
