@@ -79,6 +79,9 @@ def runs():
         # the oracle: the same script on real PyTorch's gloo
         "collectives_torch": Run([*mpirun_command(2), python, "collectives_script.py",
                                   str(free_port())]),
+        # PyTorch's mp.spawn pattern: no MPI, ember's TCP transport
+        "collectives_spawn": Run([python, "-m", "ember", "run", "spawn_script.py",
+                                  str(free_port())]),
         # DDP training through the torchrun-like module
         "ddp": Run([python, "-m", "ember.distributed.run", "--nproc-per-node", "2",
                     "--master-port", "29512", "ddp_script.py"]),

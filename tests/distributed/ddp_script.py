@@ -188,5 +188,10 @@ try:
 except RuntimeError as error:
     report["duplicate_rank_error"] = str(error)
 report["initialized_after_refusal"] = dist.is_initialized()
+try:
+    dist.init_process_group("gloo", world_size=3)
+    report["world_size_error"] = None
+except RuntimeError as error:
+    report["world_size_error"] = str(error)
 if rank == 0:
     print("RESULT " + json.dumps(report), flush=True)

@@ -1,8 +1,12 @@
 """ember.distributed's collectives against real PyTorch's gloo: collectives_script.py runs
-under both on 2 processes and every case's values, dtypes, shapes and errors must match.
+on 2 processes under PyTorch and under ember, twice: over MPI (``ember run
+--nproc-per-node 2``) and over ember's TCP transport (PyTorch's ``mp.spawn`` pattern,
+spawn_script.py). Every case's values, dtypes, shapes and errors must match.
 The single-process checks (errors before init, init arguments) run in this process."""
 
 import os
+import socket
+from datetime import timedelta
 
 import pytest
 
@@ -10,9 +14,10 @@ import ember
 import ember.distributed as dist
 
 
-@pytest.fixture(scope="module")
-def both(runs):
-    return runs["collectives_ember"].results(), runs["collectives_torch"].results()
+@pytest.fixture(scope="module", params=["collectives_ember", "collectives_spawn"],
+                ids=["mpi", "tcp"])
+def both(runs, request):
+    return runs[request.param].results(), runs["collectives_torch"].results()
 
 
 def test_every_case_matches_torch(both):
@@ -57,9 +62,9 @@ def test_values_are_the_expected_ones(both):
     assert results[1]["object_send_recv"] == [0, ["hello", 3]]
 
 
-def test_ddp_step_and_launcher(both):
+def test_ddp_step_and_launcher(runs):
     """An unmodified PyTorch DDP step under ``ember run --nproc-per-node 2``."""
-    ember_results = both[0]
+    ember_results = runs["collectives_ember"].results()
     for rank in (0, 1):
         grad, same_weights, keys = ember_results[rank]["ddp_step"]
         # d(sum of outputs)/dW = sum of the input rows, 4 * (rank + 1), averaged over ranks
@@ -104,22 +109,29 @@ def test_not_initialized(call):
 
 
 def test_single_process_group(monkeypatch):
-    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         monkeypatch.delenv(name, raising=False)
     assert dist.is_available() and dist.is_mpi_available() and dist.is_gloo_available()
     with pytest.raises(RuntimeError, match="Invalid backend: 'bogus'"):
         dist.init_process_group("bogus")
-    with pytest.raises(RuntimeError, match=r"world_size=2 was requested but this MPI job has 1 "
-                                           r"process\. Start the script with `ember run "
-                                           r"--nproc-per-node 2"):
-        dist.init_process_group("gloo", rank=1, world_size=2)  # the mp.spawn pattern
+    # PyTorch's env:// errors when the mp.spawn pattern lacks its variables
+    with pytest.raises(ValueError, match="environment variable MASTER_ADDR expected, but not "
+                                         "set"):
+        dist.init_process_group("gloo", rank=1, world_size=2)
     monkeypatch.setenv("WORLD_SIZE", "3")
-    with pytest.raises(RuntimeError, match="world_size=3 was requested"):
+    with pytest.raises(ValueError, match="environment variable RANK expected, but not set"):
         dist.init_process_group("gloo")
     monkeypatch.setenv("WORLD_SIZE", "1")
     with pytest.raises(ValueError, match=r"Invalid rank 4, rank should be in the interval "
                                          r"\[0, 0\]"):
         dist.init_process_group("gloo", rank=4)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(RuntimeError, match="Timed out initializing process group: rank 1 "
+                                           "could not connect to 127.0.0.1"):
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
+                                rank=1, world_size=2, timeout=timedelta(seconds=0.3))
     assert not dist.is_initialized()
     dist.init_process_group("mpi", init_method="env://")
     try:

@@ -62,3 +62,5 @@ def test_explicit_ranks(report):
     assert report["duplicate_rank_error"] == ("the ranks passed to init_process_group by the 2 "
                                               "processes are [0, 0], not a permutation of 0..1")
     assert report["initialized_after_refusal"] is False
+    assert report["world_size_error"] == ("world_size=3 was requested but this MPI job has 2 "
+                                          "processes")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ._group import ReduceOp, _mpi, _op_type, _resolve
+from ._group import ReduceOp, _op_type, _resolve
 
 __all__ = [
     "P2POp", "Work", "all_gather", "all_gather_into_tensor", "all_reduce", "all_to_all",
@@ -49,7 +49,8 @@ class Work:
     """A started collective: ``wait()`` blocks until it is done (and writes results into
     the output tensors), ``is_completed()`` polls without blocking."""
 
-    def __init__(self, requests, finish, outputs, source=None):
+    def __init__(self, requests, finish, outputs, source=None, mpi=None):
+        self._mpi = mpi if mpi is not None else source.mpi
         self._requests = requests
         self._finish = finish
         self._outputs = outputs
@@ -66,7 +67,7 @@ class Work:
 
     def wait(self, timeout=None) -> bool:
         if not self._done:
-            MPI = _mpi()
+            MPI = self._mpi
             if self._source is not None:  # a receive: keep its status for the sender's rank
                 self._status = MPI.Status()
                 self._requests[0].Wait(self._status)
@@ -78,10 +79,10 @@ class Work:
     def is_completed(self) -> bool:
         if not self._done:
             if self._source is not None:
-                self._status = _mpi().Status()
+                self._status = self._mpi.Status()
                 finished = self._requests[0].Test(self._status)
             else:
-                finished = _mpi().Request.Testall(self._requests)
+                finished = self._mpi.Request.Testall(self._requests)
             if finished:
                 self._complete()
         return self._done
@@ -107,8 +108,8 @@ class Work:
         return self._source.ranks[group_rank]
 
 
-def _start(requests, finish, async_op, outputs):
-    work = Work(requests, finish, outputs)
+def _start(pg, requests, finish, async_op, outputs):
+    work = Work(requests, finish, outputs, mpi=pg.mpi)
     if async_op:
         return work
     work.wait()
@@ -223,8 +224,7 @@ def _reducible(array, op_type, op_name):
     return array, None
 
 
-def _mpi_op(op_type):
-    MPI = _mpi()
+def _mpi_op(MPI, op_type):
     return {_RED.SUM: MPI.SUM, _RED.AVG: MPI.SUM, _RED.PRODUCT: MPI.PROD, _RED.MIN: MPI.MIN,
             _RED.MAX: MPI.MAX, _RED.BAND: MPI.BAND, _RED.BOR: MPI.BOR,
             _RED.BXOR: MPI.BXOR}[op_type]
@@ -263,10 +263,9 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     op_type = _op_type(op)
     host, copied = _buffer(tensor)
     reduced, restore = _reducible(host, op_type, "all_reduce")
-    MPI = _mpi()
-    request = pg.comm.Iallreduce(MPI.IN_PLACE, reduced, _mpi_op(op_type))
+    request = pg.comm.Iallreduce(pg.mpi.IN_PLACE, reduced, _mpi_op(pg.mpi, op_type))
     finish = _finish_reduction(tensor, reduced, restore, op_type, pg.size(), copied)
-    return _start([request], finish, async_op, [tensor])
+    return _start(pg, [request], finish, async_op, [tensor])
 
 
 def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
@@ -278,7 +277,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     root = _peer(pg, src, group_src, "src", "broadcast")
     host, copied = _buffer(tensor)
     request = pg.comm.Ibcast(_bytes(host), root)
-    return _start([request], _writer(tensor, host, copied), async_op, [tensor])
+    return _start(pg, [request], _writer(tensor, host, copied), async_op, [tensor])
 
 
 def _writer(tensor, host, copied):
@@ -297,14 +296,13 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     op_type = _op_type(op)
     host, copied = _buffer(tensor)
     reduced, restore = _reducible(host, op_type, "reduce")
-    MPI = _mpi()
     if pg.rank() == root:
-        request = pg.comm.Ireduce(MPI.IN_PLACE, reduced, _mpi_op(op_type), root)
+        request = pg.comm.Ireduce(pg.mpi.IN_PLACE, reduced, _mpi_op(pg.mpi, op_type), root)
         finish = _finish_reduction(tensor, reduced, restore, op_type, pg.size(), copied)
     else:
-        request = pg.comm.Ireduce(reduced, None, _mpi_op(op_type), root)
+        request = pg.comm.Ireduce(reduced, None, _mpi_op(pg.mpi, op_type), root)
         finish = None
-    return _start([request], finish, async_op, [tensor])
+    return _start(pg, [request], finish, async_op, [tensor])
 
 
 def _scatter_into(tensors, gathered):
@@ -330,7 +328,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     host, _ = _buffer(tensor)
     gathered = np.empty((pg.size(), host.nbytes), np.uint8)
     request = pg.comm.Iallgather(_bytes(host), gathered)
-    return _start([request], _scatter_into(tensor_list, gathered), async_op, tensor_list)
+    return _start(pg, [request], _scatter_into(tensor_list, gathered), async_op, tensor_list)
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
@@ -349,7 +347,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     host, _ = _buffer(input_tensor)
     out, copied = _buffer(output_tensor)
     request = pg.comm.Iallgather(_bytes(host), _bytes(out))
-    return _start([request], _writer(output_tensor, out, copied), async_op, [output_tensor])
+    return _start(pg, [request], _writer(output_tensor, out, copied), async_op, [output_tensor])
 
 
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
@@ -376,9 +374,9 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     if pg.rank() == root:
         gathered = np.empty((pg.size(), host.nbytes), np.uint8)
         request = pg.comm.Igather(_bytes(host), gathered, root)
-        return _start([request], _scatter_into(gather_list, gathered), async_op, gather_list)
+        return _start(pg, [request], _scatter_into(gather_list, gathered), async_op, gather_list)
     request = pg.comm.Igather(_bytes(host), None, root)
-    return _start([request], None, async_op, [])
+    return _start(pg, [request], None, async_op, [])
 
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
@@ -405,7 +403,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
         rows = None
     out, copied = _buffer(tensor)
     request = pg.comm.Iscatter(rows, _bytes(out), root)
-    return _start([request], _writer(tensor, out, copied), async_op, [tensor])
+    return _start(pg, [request], _writer(tensor, out, copied), async_op, [tensor])
 
 
 def _reduce_scatter_flat(output, flat, op_type, pg, async_op, op_name):
@@ -413,9 +411,9 @@ def _reduce_scatter_flat(output, flat, op_type, pg, async_op, op_name):
     this rank's block in ``output``."""
     reduced, restore = _reducible(flat, op_type, op_name)
     block = np.empty(output.numel(), reduced.dtype)
-    request = pg.comm.Ireduce_scatter_block(reduced, block, _mpi_op(op_type))
+    request = pg.comm.Ireduce_scatter_block(reduced, block, _mpi_op(pg.mpi, op_type))
     finish = _finish_reduction(output, block, restore, op_type, pg.size(), True)
-    return _start([request], finish, async_op, [output])
+    return _start(pg, [request], finish, async_op, [output])
 
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
@@ -453,13 +451,13 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
 
 
 def _alltoallv(pg, send, send_counts, recv, recv_counts, finish, async_op, outputs):
-    MPI = _mpi()
+    MPI = pg.mpi
     send_displs = np.concatenate([[0], np.cumsum(send_counts)[:-1]]).astype(np.int64)
     recv_displs = np.concatenate([[0], np.cumsum(recv_counts)[:-1]]).astype(np.int64)
     request = pg.comm.Ialltoallv(
         [send, (list(map(int, send_counts)), list(map(int, send_displs))), MPI.BYTE],
         [recv, (list(map(int, recv_counts)), list(map(int, recv_displs))), MPI.BYTE])
-    return _start([request], finish, async_op, outputs)
+    return _start(pg, [request], finish, async_op, outputs)
 
 
 def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False):
@@ -531,7 +529,7 @@ def barrier(group=None, async_op=False, device_ids=None):
     pg = _resolve(group)
     if pg is None:
         return None
-    return _start([pg.comm.Ibarrier()], None, async_op, [])
+    return _start(pg, [pg.comm.Ibarrier()], None, async_op, [])
 
 
 # -- point to point ----------------------------------------------------------------------
@@ -553,7 +551,7 @@ def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
     host, _ = _buffer(tensor)
     host = host.copy()  # the caller may change the tensor before the send completes
     request = pg.comm.Isend(_bytes(host), peer, tag)
-    return Work([request], None, [tensor])
+    return Work([request], None, [tensor], mpi=pg.mpi)
 
 
 def irecv(tensor, src=None, group=None, tag=0, group_src=None):
@@ -563,7 +561,7 @@ def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     pg = _resolve(group)
     if pg is None:
         return None
-    MPI = _mpi()
+    MPI = pg.mpi
     if src is None and group_src is None:
         peer = MPI.ANY_SOURCE
     else:

@@ -1,12 +1,16 @@
-"""Process groups over MPI: the default (world) group, ``new_group``, rank queries.
+"""Process groups: the default (world) group, ``new_group``, rank queries.
 
-Every backend name runs on one MPI communicator: ``gloo`` and ``mpi`` move host arrays
-through mpi4py; ``nccl`` is accepted for CUDA tensors and also moves them through MPI
-(copied to the host and back), since NCCL needs a CuPy build with it. The processes
-themselves come from ``mpirun`` (``ember run --nproc-per-node N`` or
-``python -m ember.distributed.run``), which also fixes each process's MPI rank; an
-explicit ``rank=`` (or ``RANK``) that differs from it reorders the communicator, as long
-as the ranks all processes pass form a permutation of ``0..world_size-1``.
+Every backend name runs on one communicator: ``gloo`` and ``mpi`` move host arrays;
+``nccl`` is accepted for CUDA tensors and moves them the same way (copied to the host and
+back). Two transports serve it:
+
+- MPI (mpi4py) when an MPI launcher started the process (``ember run --nproc-per-node N``,
+  ``python -m ember.distributed.run``, ``mpirun``): ranks come from MPI; an explicit
+  ``rank=`` (or ``RANK``) that differs reorders the communicator, as long as the ranks
+  all processes pass form a permutation of ``0..world_size-1``.
+- TCP sockets (``_tcp``) otherwise: the ``multiprocessing.spawn`` pattern, where each
+  process passes ``rank`` and ``world_size`` and meets the others at MASTER_ADDR and
+  MASTER_PORT (or ``init_method="tcp://host:port"``), as with PyTorch's gloo.
 
 mpi4py is imported on first use, so ``import ember`` works without the ``distributed``
 extra.
@@ -42,18 +46,19 @@ def _mpi():
 
 
 def is_available() -> bool:
-    """Whether collectives can run here: mpi4py imports (without starting MPI)."""
+    """Always: the TCP transport needs only the standard library."""
+    return True
+
+
+def is_mpi_available() -> bool:
+    """Whether mpi4py is installed (checked without starting MPI)."""
     import importlib.util
     return importlib.util.find_spec("mpi4py") is not None
 
 
-def is_mpi_available() -> bool:
-    return is_available()
-
-
 def is_gloo_available() -> bool:
-    """``gloo`` is a name for the same MPI transport, so it is there when MPI is."""
-    return is_available()
+    """``gloo`` is a name for ember's transports, which are always there."""
+    return True
 
 
 def is_nccl_available() -> bool:
@@ -150,10 +155,11 @@ class ProcessGroup:
     ``rank()`` and ``size()`` are this process's rank within the group and the group's
     size; ``ranks`` lists the global ranks of the members, group rank order."""
 
-    __slots__ = ("__weakref__", "backend", "comm", "group_name", "ranks")
+    __slots__ = ("__weakref__", "backend", "comm", "group_name", "mpi", "ranks")
 
-    def __init__(self, comm, backend: str, ranks: list, group_name: str):
+    def __init__(self, comm, backend: str, ranks: list, group_name: str, mpi):
         self.comm, self.backend, self.ranks, self.group_name = comm, backend, ranks, group_name
+        self.mpi = mpi  # the namespace of the communicator's constants: mpi4py's MPI or _tcp's
 
     def rank(self) -> int:
         return self.comm.Get_rank()
@@ -225,12 +231,26 @@ def _env_int(name: str) -> int | None:
                          f"(got {value!r})") from None
 
 
-def _launcher_hint(world_size: int, mpi_size: int) -> str:
-    return (f"ember.distributed runs over MPI: world_size={world_size} was requested but this "
-            f"MPI job has {mpi_size} process{'es' if mpi_size != 1 else ''}. Start the script "
-            f"with `ember run --nproc-per-node {world_size} script.py` or `python -m "
-            f"ember.distributed.run --nproc-per-node {world_size} script.py` (processes made "
-            "by multiprocessing.spawn cannot join one MPI job).")
+_MPI_LAUNCH_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
+
+
+def _launched_by_mpi() -> bool:
+    return any(os.environ.get(name) for name in _MPI_LAUNCH_VARIABLES)
+
+
+def _master_address(init_method) -> tuple:
+    """(host, port) to meet at: ``tcp://host:port`` or MASTER_ADDR / MASTER_PORT."""
+    if init_method is not None and str(init_method).startswith("tcp://"):
+        host, _, port = str(init_method)[len("tcp://"):].partition("?")[0].rpartition(":")
+        return host.strip("[]"), int(port)
+    if init_method is not None and not str(init_method).startswith("env://"):
+        raise ValueError(f"ember.distributed supports init_method env:// and tcp://host:port "
+                         f"without an MPI launcher, got {init_method!r}")
+    for name in ("MASTER_ADDR", "MASTER_PORT"):
+        if not os.environ.get(name):
+            raise ValueError(f"Error initializing torch.distributed using env:// rendezvous: "
+                             f"environment variable {name} expected, but not set")
+    return os.environ["MASTER_ADDR"], _env_int("MASTER_PORT")
 
 
 def _parse_backend(backend, device_id) -> str:
@@ -250,16 +270,20 @@ def _parse_backend(backend, device_id) -> str:
 def init_process_group(backend=None, init_method=None, timeout: timedelta | None = None,
                        world_size: int = -1, rank: int = -1, store=None, group_name: str = "",
                        pg_options=None, device_id=None) -> None:
-    """Join the default process group: every process of the MPI job, with ranks and
-    world size from MPI unless ``rank``/``world_size`` (or ``RANK``/``WORLD_SIZE``)
-    say otherwise consistently.
+    """Join the default process group.
+
+    Under an MPI launcher every process of the MPI job joins, with ranks and world size
+    from MPI unless ``rank``/``world_size`` (or ``RANK``/``WORLD_SIZE``) say otherwise
+    consistently. Without one (``multiprocessing.spawn``), ``world_size`` processes that
+    each pass their ``rank`` meet over TCP at MASTER_ADDR:MASTER_PORT; a lone process
+    with neither forms a world of one.
 
     Args:
-        backend: ``"gloo"``, ``"mpi"`` or ``"nccl"``; all move data through MPI.
-        init_method: ``"env://"`` (default), ``"tcp://..."`` or ``"file://..."``; MPI
-            does the rendezvous, so only env:// is read (for RANK and WORLD_SIZE).
-        world_size, rank: must agree with the MPI job's size; ranks may be permuted.
-        timeout: accepted for compatibility (MPI has no collective timeout).
+        backend: ``"gloo"``, ``"mpi"`` or ``"nccl"``; all use the same transport.
+        init_method: ``"env://"`` (default) or ``"tcp://host:port"``; under MPI the
+            launcher does the rendezvous and only RANK and WORLD_SIZE are read.
+        world_size, rank: as PyTorch's; under MPI, ranks may permute MPI's.
+        timeout: how long the TCP rendezvous waits for the other ranks (30 min).
     """
     if GroupMember.WORLD is not None:
         raise ValueError("trying to initialize the default process group twice!")
@@ -277,11 +301,33 @@ def init_process_group(backend=None, init_method=None, timeout: timedelta | None
             world_size = env_world_size
         if rank == -1 and env_rank is not None:
             rank = env_rank
-    MPI = _mpi()
+    if _launched_by_mpi():
+        MPI = _mpi()
+        comm, ranks = _join_mpi(MPI, world_size, rank)
+    else:
+        from . import _tcp
+        MPI = _tcp.MPI
+        size = 1 if world_size == -1 else world_size
+        if size > 1 and rank == -1:
+            raise ValueError("Error initializing torch.distributed using env:// rendezvous: "
+                             "environment variable RANK expected, but not set")
+        rank = 0 if rank == -1 else rank
+        if not 0 <= rank < size:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
+                             f"[0, {size - 1}]")
+        host, port = _master_address(init_method) if size > 1 else ("", 0)
+        seconds = 1800.0 if timeout is None else timeout.total_seconds()
+        comm, ranks = _tcp.world(rank, size, host, port, seconds), list(range(size))
+    GroupMember.WORLD = ProcessGroup(comm, backend_name, ranks, group_name or "0", MPI)
+
+
+def _join_mpi(MPI, world_size, rank):
+    """The MPI job's communicator, reordered when the requested ranks permute MPI's."""
     world = MPI.COMM_WORLD
     mpi_size, mpi_rank = world.Get_size(), world.Get_rank()
     if world_size != -1 and world_size != mpi_size:
-        raise RuntimeError(_launcher_hint(world_size, mpi_size))
+        raise RuntimeError(f"world_size={world_size} was requested but this MPI job has "
+                           f"{mpi_size} process{'es' if mpi_size != 1 else ''}")
     if rank != -1 and not 0 <= rank < mpi_size:
         raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
                          f"[0, {mpi_size - 1}]")
@@ -291,8 +337,7 @@ def init_process_group(backend=None, init_method=None, timeout: timedelta | None
         raise RuntimeError(f"the ranks passed to init_process_group by the {mpi_size} "
                            f"processes are {everyone}, not a permutation of 0..{mpi_size - 1}")
     comm = world.Dup() if everyone == list(range(mpi_size)) else world.Split(0, requested)
-    GroupMember.WORLD = ProcessGroup(comm, backend_name, list(range(mpi_size)),
-                                     group_name or "0")
+    return comm, list(range(mpi_size))
 
 
 def destroy_process_group(group=None) -> None:
@@ -328,15 +373,14 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
                              f"(world_size={size})")
     if len(set(members)) != len(members):
         raise ValueError(f"ranks passed to new_group must be unique, got {members}")
-    MPI = _mpi()
     my_rank = world.rank()
     inside = my_rank in members
-    color = 0 if inside else MPI.UNDEFINED
+    color = 0 if inside else world.mpi.UNDEFINED
     comm = world.comm.Split(color, members.index(my_rank) if inside else 0)
     if not inside:
         return GroupMember.NON_GROUP_MEMBER
     backend_name = world.backend if backend is None else _parse_backend(backend, device_id)
-    created = ProcessGroup(comm, backend_name, members, str(len(_groups) + 1))
+    created = ProcessGroup(comm, backend_name, members, str(len(_groups) + 1), world.mpi)
     _groups.append(created)
     return created
 

@@ -97,8 +97,7 @@ def recv_object_list(object_list: list, src=None, group=None, device=None,
     pg = _resolve(group)
     if pg is None:
         return -1
-    from ._group import _mpi
-    MPI = _mpi()
+    MPI = pg.mpi
     peer = MPI.ANY_SOURCE if src is None and group_src is None else _peer(
         pg, src, group_src, "src", "recv")
     status = MPI.Status()
