@@ -1,6 +1,6 @@
 """ember.distributed (PyTorch's ``torch.distributed``): process groups and collectives
-over MPI, for data-parallel training on CPUs (``gloo``/``mpi``) and CUDA (``nccl``, moved
-through MPI as well).
+for data-parallel training on CPUs (``gloo``/``mpi``) and CUDA (``nccl``, moved through
+the host the same way).
 
 Start the processes with the launcher, which runs ``mpirun`` and sets RANK, WORLD_SIZE,
 LOCAL_RANK, MASTER_ADDR and MASTER_PORT as torchrun does::
@@ -14,10 +14,12 @@ and in the script::
     dist.init_process_group("gloo")
     dist.all_reduce(tensor)          # summed over both processes
 
-Scripts that start their own workers with ``multiprocessing.spawn`` and pass
-``rank=r, world_size=w`` need the launcher instead: independent processes cannot join
-one MPI job (``init_process_group`` says so). mpi4py is imported on first use, so
-``import ember`` works without the ``distributed`` extra.
+Under an MPI launcher the data moves through MPI (mpi4py). Scripts that start their own
+workers with ``multiprocessing.spawn`` and call ``init_process_group("gloo", rank=r,
+world_size=w)`` work too: their processes meet at MASTER_ADDR:MASTER_PORT and talk over
+plain TCP sockets (``_tcp``), slower than MPI but with nothing to install. mpi4py is
+imported only under an MPI launcher, so ``import ember`` works without the
+``distributed`` extra.
 """
 
 from ._collectives import *
