@@ -243,6 +243,21 @@ def test_histogram_weights_method_and_errors():
                  match="min should not exceed max")
 
 
+def test_histogram_of_no_data_and_degenerate_cov():
+    e, t = ember.histogram(ember.zeros(0), 3), torch.histogram(torch.zeros(0), 3)
+    torch.testing.assert_close(torch.from_numpy(e.bin_edges.numpy()), t.bin_edges)
+    for fn in (lambda lib: lib.cov(lib.tensor([[1.0, 2], [3, 4]]), correction=3),
+               lambda lib: lib.cov(lib.zeros(2, 0)),
+               lambda lib: lib.cov(lib.tensor([[1.0, 2]]), correction=0)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            e, t = fn(ember), fn(torch)
+        assert e.shape == t.shape
+        torch.testing.assert_close(torch.from_numpy(e.numpy()), t, equal_nan=True)
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
+        ember.cov(ember.tensor([[1.0, 2]]), correction=2)
+
+
 def test_histogramdd_matches_torch():
     points = randn(40, 2)
     for bins, kwargs in [([2, 3], {}), (4, {"density": True}),
@@ -280,6 +295,14 @@ ERRORS = [
     (lambda lib: lib.renorm(lib.ones(2, 2), 2, 0, -1), "maxnorm to be >= 0"),
     (lambda lib: lib.renorm(lib.ones(2), 2, 0, 1), "needs at least 2 dimensions"),
     (lambda lib: lib.mvlgamma(lib.tensor([3.0]), 0), "greater than or equal to 1"),
+    (lambda lib: lib.trapezoid(lib.tensor([1.0, 2, 3]), lib.tensor([1.0, 2])),
+     "one `x` value for each sample point"),
+    (lambda lib: lib.gradient(lib.ones(3), spacing=[lib.tensor(2.0)]),
+     "each element of spacing to have one dimension"),
+    (lambda lib: lib.ldexp(lib.tensor([1.0, 2]), 2), "must be Tensor, not int"),
+    (lambda lib: lib.igamma(lib.tensor([1, 2]), lib.tensor([1, 2])), "not implemented for 'Long'"),
+    (lambda lib: lib.cartesian_prod(lib.tensor([1, 2]), lib.tensor([1.5])), "same dtype"),
+    (lambda lib: lib.cartesian_prod(), "non-empty TensorList"),
     (lambda lib: lib.index_reduce(lib.ones(3, 2), 0, lib.tensor([0]), lib.ones(1, 2), "sum"),
      "Expected reduce to be one of prod, mean, amax or amin"),
     (lambda lib: lib.index_reduce(lib.ones(3, 2), 0, lib.tensor([[0]]), lib.ones(1, 2), "prod"),

@@ -417,7 +417,11 @@ def _require_1d(tensors):
 def cartesian_prod(*tensors) -> Tensor:
     """Every tuple (a, b, ...) with a from the first tensor, b from the second, ...: a
     (N1*N2*..., k) tensor (the 1-D input itself for one tensor)."""
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
     _require_1d(tensors)
+    if any(t.dtype != tensors[0].dtype for t in tensors):
+        raise RuntimeError("meshgrid expects all tensors to have the same dtype")
     if len(tensors) == 1:
         return tensors[0]
     grids = _grid_of(tensors)

@@ -22,6 +22,7 @@ from ..autograd.function import Function
 from . import _special_kernels as _kernels
 from . import creation as _creation
 from . import shape_copy as _shape_copy
+from ._histogram import histogram, histogramdd
 from ._select import RETURN_TYPES, _return_type
 from ._util import Tensor, _make, float_np, type_name, wrap_dim, xp_of
 
@@ -133,8 +134,10 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
         input.to(get_default_dtype())
     out = []
     for d, h in zip(dims, spacings):
-        if isinstance(h, Tensor) and h.dim() == 0:
-            h = h.item()
+        if isinstance(h, Tensor) and h.dim() != 1:
+            raise RuntimeError(
+                f"torch.gradient expected each element of spacing to have one dimension, but "
+                f"got an element with {h.dim()} dimensions!")
         out.append(_gradient_one(f, d, h, edge_order))
     return tuple(out)
 
@@ -144,6 +147,8 @@ def _trapezoid_terms(y, x, dx, dim):
     n = y.shape[dim]
     pairs = _slice(y, dim, 1, None) + _slice(y, dim, 0, n - 1 if n else 0)
     if x is not None:
+        if x.dim() == 1 and x.shape[0] != n:
+            raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
         if x.dim() == 1:
             steps = _along(x[1:] - x[:-1], dim, y.dim())
         else:
@@ -212,10 +217,16 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
             norm = total - correction
         else:
             norm = total - correction * (weights * aweights).sum() / total
+    if (norm if isinstance(norm, (int, float)) else norm.item()) <= 0:
+        import warnings
+
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the number of observations.", UserWarning, stacklevel=2)
+        norm = 0.0  # PyTorch clamps the divisor to 0: inf, or NaN for 0/0
     centered = x - mean
     weighted = centered if weights is None else centered * weights
     out = weighted.matmul(centered.transpose(0, 1).conj()) / norm
-    return out.squeeze() if input.dim() < 2 else out
+    return out.squeeze() if input.dim() < 2 or x.shape[0] == 1 else out
 
 
 def corrcoef(input):
@@ -228,95 +239,6 @@ def corrcoef(input):
     c = c / stddev.unsqueeze(1)
     c = c / stddev.unsqueeze(0)
     return c.clamp(-1, 1)
-
-
-def _histogram_edges(input, bins, range, name, dim=0):
-    if isinstance(bins, Tensor):
-        return bins.detach()
-    if bins <= 0:
-        raise RuntimeError(f"{name}(): bins must be > 0, but got {bins} for dimension {dim}")
-    if range is not None:
-        low, high = float(range[0]), float(range[1])
-    elif input.numel():
-        low, high = input.min().item(), input.max().item()
-    else:
-        low, high = 0.0, 0.0
-    if low > high:
-        raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min "
-                           f"{low:g} max {high:g} for dimension {dim}")
-    if low == high:
-        low, high = low - 0.5, high + 0.5
-    return _creation.linspace(low, high, bins + 1, dtype=input.dtype, device=input.device)
-
-
-def histogram(input, bins=100, *, range=None, weight=None, density=False):
-    """Counts (or summed weights) of ``input`` in ``bins`` equal bins over ``range`` (the
-    data's min/max by default) or between the given edges; the last bin includes its right
-    edge and values outside are dropped. Returns ``(hist, bin_edges)``."""
-    if not input.is_floating_point():
-        raise NotImplementedError(
-            f"\"histogramdd\" not implemented for '{type_name(input._data.dtype)}'")
-    edges = _histogram_edges(input, bins, range, "torch.histogram")
-    xp = xp_of(input._data)
-    values = input._data.reshape(-1)
-    edge_values = edges._data
-    count = edge_values.size - 1
-    index = xp.searchsorted(edge_values, values, side="right") - 1
-    index = xp.where(values == edge_values[-1], count - 1, index)
-    inside = (values >= edge_values[0]) & (values <= edge_values[-1])
-    w = weight._data.reshape(-1) if weight is not None else None
-    hist = xp.bincount(index[inside], weights=None if w is None else w[inside],
-                       minlength=count).astype(input._data.dtype)
-    if density:
-        widths = xp.diff(edge_values)
-        total = hist.sum()
-        hist = hist / (total * widths) if total else hist / widths * 0
-        hist = hist.astype(input._data.dtype)
-    return RETURN_TYPES["histogram"](_make(hist), _make(edge_values.copy()))
-
-
-def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
-    """The multi-dimensional histogram of the (N, D) points in ``input``: ``bins`` is a
-    count per dim (or one for all) or a list of edge tensors; ``range`` is (lo, hi) per
-    dim flattened. Returns ``(hist, [edges per dim])``."""
-    if not input.is_floating_point():
-        raise NotImplementedError(
-            f"\"histogramdd\" not implemented for '{type_name(input._data.dtype)}'")
-    points = input.reshape(-1, input.shape[-1])
-    dims = points.shape[1]
-    if isinstance(bins, int):
-        bins = [bins] * dims
-    xp = xp_of(input._data)
-    all_edges = []
-    flat_index = xp.zeros(points.shape[0], dtype=np.int64)
-    inside = xp.ones(points.shape[0], dtype=bool)
-    shape = []
-    for d in builtins.range(dims):
-        column = points[:, d]
-        span = None if range is None else (range[2 * d], range[2 * d + 1])
-        edges = _histogram_edges(column, bins[d], span, "torch.histogramdd", d)
-        edge_values = edges._data
-        count = edge_values.size - 1
-        values = column._data
-        index = xp.searchsorted(edge_values, values, side="right") - 1
-        index = xp.where(values == edge_values[-1], count - 1, index)
-        inside &= (values >= edge_values[0]) & (values <= edge_values[-1])
-        flat_index = flat_index * count + xp.clip(index, 0, count - 1)
-        shape.append(count)
-        all_edges.append(_make(edge_values.copy()))
-    w = weight._data.reshape(-1) if weight is not None else None
-    total_bins = int(np.prod(shape))
-    hist = xp.bincount(flat_index[inside], weights=None if w is None else w[inside],
-                       minlength=total_bins).astype(input._data.dtype).reshape(shape)
-    if density:
-        volume = xp.ones(shape, dtype=input._data.dtype)
-        for d, edges in enumerate(all_edges):
-            widths = xp.diff(edges._data).reshape([-1 if i == d else 1 for i in
-                                                   builtins.range(dims)])
-            volume = volume * widths
-        total = hist.sum()
-        hist = (hist / (total * volume)).astype(input._data.dtype)
-    return RETURN_TYPES["histogramdd"](_make(hist), tuple(all_edges))
 
 
 # -- float bits and integers -------------------------------------------------------------------
@@ -337,7 +259,9 @@ def frexp(input):
 
 def ldexp(input, other):
     """``input * 2 ** other``, in a float dtype."""
-    other = _as_tensor(other, input)
+    if not isinstance(other, Tensor):
+        raise TypeError(f"ldexp(): argument 'other' (position 2) must be Tensor, not "
+                        f"{type(other).__name__}")
     return input * (2.0 ** other.to(float_dtype_for(input, other)))
 
 
@@ -467,14 +391,25 @@ class IGammac(_IncompleteGamma):
     upper = True
 
 
+def _gamma_operands(name, input, other):
+    from .. import result_type
+
+    other = _as_tensor(other, input)
+    dtype = result_type(input, other)
+    if not dtype.is_floating_point:
+        raise NotImplementedError(
+            f"\"{name}_cpu\" not implemented for '{type_name(dtype.np)}'")
+    return input, other
+
+
 def igamma(input, other):
     """The regularized lower incomplete gamma ``P(input, other)``."""
-    return IGamma.apply(input, _as_tensor(other, input))
+    return IGamma.apply(*_gamma_operands("igamma", input, other))
 
 
 def igammac(input, other):
     """The regularized upper incomplete gamma ``Q(input, other) = 1 - P``."""
-    return IGammac.apply(input, _as_tensor(other, input))
+    return IGammac.apply(*_gamma_operands("igammac", input, other))
 
 
 def mvlgamma(input, p):
