@@ -305,3 +305,19 @@ def test_dynamic_shapes_as_dynamo_takes_them():
         want = model(ember.tensor(x), ember.tensor(y))
     for got, expected in zip(run_onnx(data, [x, y]), want):
         np.testing.assert_allclose(got, expected.numpy(), rtol=1.3e-6, atol=1e-5)
+
+
+def _twice(t, x):
+    doubled = x * 2
+    return doubled, doubled
+
+
+def test_the_same_tensor_returned_twice():
+    model = Fn(lambda t, x: (x * 2, x * 2 + 0, x.relu()))
+    shared = Fn(_twice)
+    x = _f(3)
+    for module in (model, shared):
+        data = export_bytes(module, ember.tensor(x), output_names=["a", "b"])
+        outputs = run_onnx(data, [x])
+        np.testing.assert_allclose(outputs[0], x * 2)
+        np.testing.assert_allclose(outputs[1], x * 2)

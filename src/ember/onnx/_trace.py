@@ -180,6 +180,21 @@ class Tracer:
     def bind_array(self, array, name: str):
         self._by_array[id(array)] = (array, name)
 
+    def rename(self, old: str, new: str):
+        """Value ``old`` is called ``new`` from now on, in the graph and for every tensor
+        bound to it (graph outputs take the user's names)."""
+        self.graph.rename(old, new)
+        for _, names in self._by_node.values():
+            for index, name in enumerate(names):
+                if name == old:
+                    names[index] = new
+        for table in (self._by_tensor, self._by_array):
+            for key, (value, name) in list(table.items()):
+                if name == old:
+                    table[key] = (value, new)
+        if old in self.live:
+            self.live.add(new)
+
     def known(self, value) -> str | None:
         """The graph value ``value`` already is, or None."""
         if isinstance(value, Tensor):

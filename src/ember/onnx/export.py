@@ -39,7 +39,7 @@ def is_in_onnx_export() -> bool:
 def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=False,
            input_names=None, output_names=None, opset_version=None, dynamic_axes=None,
            keep_initializers_as_inputs=False, training=TrainingMode.EVAL,
-           do_constant_folding=True, dynamo=False, **ignored):
+           do_constant_folding=True, dynamo=False, **dynamo_options):
     """Export ``model`` run on ``args`` to the ONNX file ``f``.
 
     Args:
@@ -87,9 +87,9 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
     param_names = _bind_state(model, graph, tracer)
     inputs, forward_args, forward_kwargs = _bind_inputs(
         model, graph, tracer, forward_args, forward_kwargs, input_names)
-    if dynamic_axes is None and ignored.get("dynamic_shapes") is not None:
+    if dynamic_axes is None and dynamo_options.get("dynamic_shapes") is not None:
         dynamic_axes = _axes_from_dynamic_shapes(model, forward_args, forward_kwargs, inputs,
-                                                 ignored["dynamic_shapes"])
+                                                 dynamo_options["dynamic_shapes"])
     graph.dynamic_sizes = _dynamic_sizes(graph, inputs, dynamic_axes or {})
     if not export_params:
         inputs += [name for name in param_names]
@@ -248,13 +248,9 @@ def _bind_outputs(graph, tracer, results, output_names, inputs):
     for tensor, name in zip(results, names):
         value = tracer.name_of(tensor)
         if value in produced and value not in taken and value not in inputs:
-            graph.rename(value, name)
-            for key, entry in list(tracer._by_array.items()):
-                if entry[1] == value:
-                    tracer._by_array[key] = (entry[0], name)
-        else:
-            identity = graph.op("Identity", value)
-            graph.rename(identity, name)
+            tracer.rename(value, name)
+        else:  # a graph input, an initializer or an output already named: copy it
+            graph.rename(graph.op("Identity", value), name)
         graph.dtype[name] = tensor._data.dtype
         graph.shape[name] = tuple(tensor._data.shape)
         taken.add(name)
