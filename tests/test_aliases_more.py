@@ -210,6 +210,17 @@ def test_functional_top_level(name):
     check(fn, *inputs)
 
 
+def test_functional_top_level_errors():
+    check_raises(lambda lib: lib.convolution(lib.ones(1, 1, 3), lib.ones(1, 1, 1, 1), None, [1],
+                                             [0], [1], False, [0], 1),
+                 match="Expected 4-dimensional input for 4-dimensional weight")
+    check_raises(lambda lib: lib.constant_pad_nd(lib.ones(2), [1]), match="Length of pad must be even")
+    check_raises(lambda lib: lib.lstm_cell(lib.ones(1, 2), (lib.ones(1, 3),), lib.ones(12, 2),
+                                           lib.ones(12, 3)), match="expects two hidden states")
+    # any reduction code other than 1 (mean) and 2 (sum) reduces nothing, as torch's
+    check(lambda lib, x: lib.hinge_embedding_loss(x, lib.ones(2), 1.0, 3), randn(2))
+
+
 def test_pdist_errors():
     check_raises(lambda lib, x: lib.pdist(x), randn(2, 3, 4), match="2D")
     check_raises(lambda lib, x: lib.pdist(x, -1), randn(3, 4), match="non-negative")

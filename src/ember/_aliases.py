@@ -344,9 +344,7 @@ _REDUCTIONS = ("none", "mean", "sum")
 def _reduction(value):
     if isinstance(value, str):
         return value
-    if value not in (0, 1, 2):
-        raise ValueError(f"{value} is not a valid value for reduction")
-    return _REDUCTIONS[value]
+    return _REDUCTIONS[value] if value in (1, 2) else "none"  # torch: any other int is none
 
 
 def bilinear(input1, input2, weight, bias=None):
@@ -422,6 +420,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
 
 
 def constant_pad_nd(input, pad, value=0):
+    if len(pad) % 2:
+        raise RuntimeError(f"Length of pad must be even but instead it equals {len(pad)}")
     return _resample.pad(input, pad, "constant", value)
 
 
@@ -429,6 +429,11 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
                 groups):
     """The generic convolution entry point: the weight's rank picks 1-, 2- or 3-d."""
     nd = weight.dim() - 2
+    if input.dim() != weight.dim():
+        raise RuntimeError(
+            f"Expected {weight.dim()}-dimensional input for {weight.dim()}-dimensional weight "
+            f"{list(weight.shape)}, but got {input.dim()}-dimensional input of size "
+            f"{list(input.shape)} instead")
     if nd not in (1, 2, 3):
         raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
                            f"input of size: {list(input.shape)}")
@@ -503,7 +508,7 @@ def pdist(input, p=2):
 def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """One LSTM step; ``hx`` is ``(h, c)``; returns ``(h', c')``."""
     if len(hx) != 2:
-        raise RuntimeError(f"lstm_cell: Expected hx to be a pair of tensors, got {len(hx)}")
+        raise RuntimeError("lstm_cell expects two hidden states")
     return _rnn.lstm_cell(input, hx[0], hx[1], w_ih, w_hh, b_ih, b_hh)
 
 

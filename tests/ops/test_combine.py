@@ -58,6 +58,10 @@ def test_as_strided_errors():
                  match="Negative strides are not supported")
     check_raises(lambda lib, x: lib.as_strided(x, (3,), (1,), -1), randn(4),
                  match="invalid storage offset -1")
+    check_raises(lambda lib, x: lib.as_strided(x, (2, 2), (1,)), randn(4),
+                 match=r"dimensionality of sizes \(2\) must match dimensionality of strides \(1\)")
+    check_raises(lambda lib, x: lib.as_strided(x, (-1,), (1,)), randn(4),
+                 match="Storage size calculation overflowed")
 
 
 def test_empty_strided_and_empty_permuted_layouts():
@@ -70,6 +74,7 @@ def test_empty_strided_and_empty_permuted_layouts():
     assert ember.empty_strided((2, 0), (1, 1)).shape == (2, 0)
     check_raises(lambda lib: lib.empty_permuted((2, 3, 4), (2, 0)),
                  match="does not match the length of the physical_layout")
+    check_raises(lambda lib: lib.empty_permuted((2, 3), (0, 0)), match="Duplicate dim")
 
 
 def test_frombuffer_shares_the_buffer():
@@ -124,6 +129,8 @@ def test_ravel_is_a_view_when_contiguous():
 def test_split_and_sum_to_size_errors():
     check_raises(lambda lib, x: lib.split_with_sizes(x, [1, 2]), randn(4, 3),
                  match="split_with_sizes expects split_sizes to sum exactly to 4")
+    check_raises(lambda lib, x: lib.split_with_sizes(x, [5, -1]), randn(4, 3),
+                 match="only non-negative entries")
     check_raises(lambda lib, x: x.sum_to_size(2, 3), randn(4, 3),
                  match=r"size \{\[2, 3\]\} is not expandable to size \{\[4, 3\]\}")
 

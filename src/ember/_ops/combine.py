@@ -99,14 +99,15 @@ def storage_offset_of(array) -> int:
 
 def _check_geometry(size, stride, offset, itemsize, storage_elements):
     if len(size) != len(stride):
-        raise RuntimeError("mismatch in length of strides and shape")
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality "
+                           f"of strides ({len(stride)})")
     if any(s < 0 for s in stride):
         raise RuntimeError(
             f"as_strided: Negative strides are not supported at the moment, got strides: "
             f"{_shape_str(stride)}")
     if any(s < 0 for s in size):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: "
-                           f"{_shape_str(size)}")
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={_shape_str(size)} "
+                           f"and strides={_shape_str(stride)}")
     if offset < 0:
         raise RuntimeError(f"Tensor: invalid storage offset {offset}")
     if 0 in size:
@@ -195,8 +196,9 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
             f"Number of dimensions in size does not match the length of the physical_layout; "
             f"i.e. len(size) = {len(size)} is not equal to len(physical_layout) = "
             f"{len(physical_layout)}")
-    if sorted(physical_layout) != list(range(len(size))):
-        raise RuntimeError(f"Dimension {physical_layout} is not a permutation")
+    if len(set(physical_layout)) != len(physical_layout):
+        raise RuntimeError("Duplicate dim not allowed")
+    physical_layout = tuple(wrap_dim(d, len(size)) for d in physical_layout)
     physical = _creation.empty(*[size[d] for d in physical_layout], dtype=dtype, device=device)
     inverse = [0] * len(size)
     for position, dim in enumerate(physical_layout):
@@ -244,7 +246,11 @@ def ravel(input) -> Tensor:
 
 
 def split_with_sizes(input, split_sizes, dim=0):
-    return _slices.split(input, [int(s) for s in split_sizes], dim)
+    sizes = [int(s) for s in split_sizes]
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
+                           f"entries, but got split_sizes={_shape_str(sizes)}")
+    return _slices.split(input, sizes, dim)
 
 
 def unsafe_split(input, split_size, dim=0):
