@@ -43,26 +43,41 @@ def _host(array):
 
 
 def _numerical_jacobians(func, inputs, diff_positions, outputs, eps):
-    """{(input i, output j): array (numel_in, numel_out)} by central differences."""
+    """{(input i, output j): array (rows_in, cols_out)} by central differences. A complex
+    input is perturbed along its real parts, then its imaginary parts (2 * numel rows);
+    a complex output contributes its real parts, then its imaginary parts (2 * numel
+    columns): the Jacobian of the function seen as a map between real spaces."""
     jacobians = {}
     for i in diff_positions:
         tensor = inputs[i]
         array = tensor._data
         n_in = array.size
-        per_output = [np.zeros((n_in, o._data.size), dtype=_host_dtype(o)) for o in outputs]
-        for flat in range(n_in):
-            index = np.unravel_index(flat, array.shape) if array.ndim else ()
-            original = array[index].copy()
-            array[index] = original - eps
-            minus = [_host(o._data) for o in _differentiable_outputs(_as_tuple(func(*inputs)))]
-            array[index] = original + eps
-            plus = [_host(o._data) for o in _differentiable_outputs(_as_tuple(func(*inputs)))]
-            array[index] = original
-            for j, (lo, hi) in enumerate(zip(minus, plus)):
-                per_output[j][flat] = ((hi - lo) / (2 * eps)).reshape(-1)
+        steps = (eps, eps * 1j) if array.dtype.kind == "c" else (eps,)
+        per_output = [np.zeros((n_in * len(steps), _columns(o)), dtype=_real_host_dtype(o))
+                      for o in outputs]
+        for part, step in enumerate(steps):
+            for flat in range(n_in):
+                index = np.unravel_index(flat, array.shape) if array.ndim else ()
+                original = array[index].copy()
+                array[index] = original - step
+                minus = [_host(o._data) for o in _differentiable_outputs(_as_tuple(func(*inputs)))]
+                array[index] = original + step
+                plus = [_host(o._data) for o in _differentiable_outputs(_as_tuple(func(*inputs)))]
+                array[index] = original
+                for j, (lo, hi) in enumerate(zip(minus, plus)):
+                    per_output[j][part * n_in + flat] = _as_real_row((hi - lo) / (2 * eps))
         for j, jac in enumerate(per_output):
             jacobians[(i, j)] = jac
     return jacobians
+
+
+def _columns(tensor):
+    return tensor._data.size * (2 if tensor._data.dtype.kind == "c" else 1)
+
+
+def _as_real_row(values):
+    values = values.reshape(-1)
+    return np.concatenate([values.real, values.imag]) if values.dtype.kind == "c" else values
 
 
 def _host_dtype(tensor):
@@ -70,30 +85,41 @@ def _host_dtype(tensor):
     return tensor._data.dtype if kind in "fc" else np.float32
 
 
+def _real_host_dtype(tensor):
+    np_dtype = np.dtype(_host_dtype(tensor))
+    return np_dtype.type(0).real.dtype if np_dtype.kind == "c" else np_dtype
+
+
 def _analytical_jacobians(inputs, diff_positions, outputs):
-    """{(input i, output j): array (numel_in, numel_out)} from the backward engine, one
-    backward per output element with a one-hot upstream gradient."""
+    """{(input i, output j): array (rows_in, cols_out)} from the backward engine, one
+    backward per output element with a one-hot upstream gradient (1, then i for the
+    imaginary parts of a complex output). With PyTorch's convention the gradient of a
+    complex input is d/dRe + i d/dIm of Re(conj(upstream) * output): its real and
+    imaginary parts fill the rows laid out as in _numerical_jacobians."""
     from .engine import grad as autograd_grad
 
     diff_inputs = [inputs[i] for i in diff_positions]
     jacobians = {}
     for j, out in enumerate(outputs):
         n_out = out._data.size
-        columns = {i: np.zeros((inputs[i]._data.size, n_out), dtype=_host_dtype(inputs[i]))
+        parts = (1, 1j) if out._data.dtype.kind == "c" else (1,)
+        columns = {i: np.zeros((_columns(inputs[i]), n_out * len(parts)),
+                               dtype=_real_host_dtype(inputs[i]))
                    for i in diff_positions}
         if out._requires_grad:
             xp = _array_module(out._data)
-            for flat in range(n_out):
-                one_hot = xp.zeros(out._data.size, dtype=out._data.dtype)
-                one_hot[flat] = 1
-                upstream = _make(one_hot.reshape(out._data.shape))
-                grads = autograd_grad((out,), diff_inputs, (upstream,), retain_graph=True,
-                                      allow_unused=True)
-                for i, g in zip(diff_positions, grads):
-                    if g is not None:
-                        if tuple(g.shape) != tuple(inputs[i].shape):
-                            raise GradcheckError("Gradient has incorrect size")
-                        columns[i][:, flat] = _host(g._data).reshape(-1)
+            for part, unit in enumerate(parts):
+                for flat in range(n_out):
+                    one_hot = xp.zeros(out._data.size, dtype=out._data.dtype)
+                    one_hot[flat] = unit
+                    upstream = _make(one_hot.reshape(out._data.shape))
+                    grads = autograd_grad((out,), diff_inputs, (upstream,), retain_graph=True,
+                                          allow_unused=True)
+                    for i, g in zip(diff_positions, grads):
+                        if g is not None:
+                            if tuple(g.shape) != tuple(inputs[i].shape):
+                                raise GradcheckError("Gradient has incorrect size")
+                            columns[i][:, part * n_out + flat] = _as_real_row(_host(g._data))
         for i in diff_positions:
             jacobians[(i, j)] = columns[i]
     return jacobians
