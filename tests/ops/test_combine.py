@@ -352,3 +352,12 @@ def test_gumbel_softmax_hard_is_one_hot_with_soft_gradient():
         hard = F.gumbel_softmax(logits, hard=True)
     expected = torch.tensor([2.0, 0.0, 0.0]).softmax(0)[0].item()
     assert abs(hard[:, 0].mean().item() - expected) < 0.03
+
+
+def test_inplace_through_an_as_strided_view_reaches_the_base_gradient():
+    def fn(lib, x):
+        y = x * 2
+        y.as_strided((2, 2), (3, 1), 1).mul_(10)
+        return y * lib.arange(6.0)
+
+    check(fn, randn(6))
