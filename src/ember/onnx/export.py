@@ -115,8 +115,9 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
                             keep_initializers_as_inputs)
     if verbose:
         print(onnx.helper.printable_graph(model_proto.graph))
-    onnx.checker.check_model(model_proto)
-    _write(model_proto, f)
+    data = model_proto.SerializeToString()  # once: the checker reads the same bytes
+    onnx.checker.check_model(data)
+    _write(data, f)
 
 
 # -- arguments ----------------------------------------------------------------------------
@@ -341,8 +342,7 @@ def _host(array):
     return array.get() if hasattr(array, "get") else np.asarray(array)
 
 
-def _write(model_proto, f):
-    data = model_proto.SerializeToString()
+def _write(data, f):
     if isinstance(f, (str, os.PathLike)):
         with open(f, "wb") as handle:
             handle.write(data)
