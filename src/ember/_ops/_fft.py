@@ -14,12 +14,19 @@ bins doubled (each stands for two bins of the full spectrum); R2C's is the real 
 the inverse transform of the zero-padded gradient, computed as a C2R of the gradient with
 those bins halved (the imaginary parts of the DC and Nyquist bins drop out of both).
 
+On the host the transforms run on ``scipy.fft`` when SciPy is installed (the same
+pocketfft with SIMD kernels: 5-15x faster than ``numpy.fft`` on float32/complex64, whose
+multi-axis single-precision path is slow in NumPy 2), else on ``numpy.fft``; the two share
+their call signatures, so one code path serves both and CuPy.
+
 ``norm`` becomes a scale mode (0: none, 1: 1/sqrt(n), 2: 1/n) once the direction is
 known, as PyTorch's ``fft_norm_mode``; the backend call is then told the matching
 ``norm=`` string for its own direction, so no extra multiplication pass is made.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .._backend import get_default_dtype
 from ..autograd.function import Function
@@ -53,12 +60,63 @@ _FORWARD_NORM = ("backward", "ortho", "forward")
 _INVERSE_NORM = ("forward", "ortho", "backward")
 
 
+_host_fft: list = []  # scipy.fft or numpy.fft, resolved on first use (SciPy is optional)
+
+
+def _fft_module(array):
+    """The FFT module for ``array``'s backend."""
+    xp = xp_of(array)
+    if xp is not np:
+        return xp.fft
+    if not _host_fft:
+        try:
+            import scipy.fft as host
+        except ImportError:
+            host = np.fft
+        _host_fft.append(host)
+    return _host_fft[0]
+
+
+_COMPLEX_OF = {np.dtype(np.float32): np.dtype(np.complex64),
+               np.dtype(np.float64): np.dtype(np.complex128)}
+_REAL_OF = {np.dtype(np.complex64): np.dtype(np.float32),
+            np.dtype(np.complex128): np.dtype(np.float64)}
+
+
 def _complex_of(np_dtype):
-    return np_dtype if np_dtype.kind == "c" else (np_dtype.type(0) * 1j).dtype
+    return _COMPLEX_OF.get(np_dtype, np_dtype)
 
 
 def _real_of(np_dtype):
-    return np_dtype if np_dtype.kind != "c" else np_dtype.type(0).real.dtype
+    return _REAL_OF.get(np_dtype, np_dtype)
+
+
+# One transformed dim goes to the 1-D functions: same result, a third less call overhead.
+
+
+def _fftn(fft, x, dims, norm):
+    if len(dims) == 1:
+        return fft.fft(x, axis=dims[0], norm=norm)
+    return fft.fftn(x, axes=dims, norm=norm)
+
+
+def _ifftn(fft, x, dims, norm):
+    if len(dims) == 1:
+        return fft.ifft(x, axis=dims[0], norm=norm)
+    return fft.ifftn(x, axes=dims, norm=norm)
+
+
+def _rfftn(fft, x, dims, norm):
+    if len(dims) == 1:
+        return fft.rfft(x, axis=dims[0], norm=norm)
+    return fft.rfftn(x, axes=dims, norm=norm)
+
+
+def _irfftn(fft, x, dims, last_size, norm):
+    if len(dims) == 1:
+        return fft.irfft(x, n=last_size, axis=dims[0], norm=norm)
+    sizes = [x.shape[d] for d in dims[:-1]] + [last_size]
+    return fft.irfftn(x, s=sizes, axes=dims, norm=norm)
 
 
 def _last_axis_index(ndim, axis, start, stop):
@@ -82,11 +140,11 @@ class FftC2C(Function):
     @staticmethod
     def forward(ctx, x, dims, mode, forward):
         ctx.args = (dims, mode, forward)
-        fft = xp_of(x).fft
+        fft = _fft_module(x)
         if forward:
-            out = fft.fftn(x, axes=dims, norm=_FORWARD_NORM[mode])
+            out = _fftn(fft, x, dims, _FORWARD_NORM[mode])
         else:
-            out = fft.ifftn(x, axes=dims, norm=_INVERSE_NORM[mode])
+            out = _ifftn(fft, x, dims, _INVERSE_NORM[mode])
         return out.astype(_complex_of(x.dtype), copy=False)
 
     @staticmethod
@@ -106,15 +164,15 @@ class FftR2C(Function):
     @staticmethod
     def forward(ctx, x, dims, mode, onesided, forward):
         ctx.args = (dims, mode, onesided, forward, x.shape[dims[-1]])
-        fft = xp_of(x).fft
+        fft = _fft_module(x)
         if onesided:
-            out = fft.rfftn(x, axes=dims, norm=_FORWARD_NORM[mode])
+            out = _rfftn(fft, x, dims, _FORWARD_NORM[mode])
             if not forward:
                 out = out.conj()
         elif forward:
-            out = fft.fftn(x, axes=dims, norm=_FORWARD_NORM[mode])
+            out = _fftn(fft, x, dims, _FORWARD_NORM[mode])
         else:
-            out = fft.ifftn(x, axes=dims, norm=_INVERSE_NORM[mode])
+            out = _ifftn(fft, x, dims, _INVERSE_NORM[mode])
         return out.astype(_complex_of(x.dtype), copy=False)
 
     @staticmethod
@@ -132,11 +190,11 @@ class _R2CAdjoint(Function):
     @staticmethod
     def forward(ctx, grad, dims, mode, onesided, forward, last_size):
         ctx.args = (dims, mode, onesided, forward)
-        fft = xp_of(grad).fft
+        fft = _fft_module(grad)
         # R2C with forward=False is conj o (forward transform): its adjoint conjugates first
         g = grad if forward else grad.conj()
         if not onesided:
-            out = fft.ifftn(g, axes=dims, norm=_INVERSE_NORM[mode]).real
+            out = _ifftn(fft, g, dims, _INVERSE_NORM[mode]).real
         else:
             axis = dims[-1]
             mirrored = last_size - g.shape[axis]
@@ -145,8 +203,7 @@ class _R2CAdjoint(Function):
                 # zero-padded spectrum has them once
                 g = g.copy() if g is grad else g
                 g[_last_axis_index(g.ndim, axis, 1, 1 + mirrored)] *= 0.5
-            sizes = [g.shape[d] for d in dims[:-1]] + [last_size]
-            out = fft.irfftn(g, s=sizes, axes=dims, norm=_INVERSE_NORM[mode])
+            out = _irfftn(fft, g, dims, last_size, _INVERSE_NORM[mode])
         return out.astype(_real_of(grad.dtype), copy=False)
 
     @staticmethod
@@ -167,8 +224,7 @@ class FftC2R(Function):
         ctx.args = (dims, mode, conj_input, x.dtype.kind != "c")
         if conj_input and x.dtype.kind == "c":
             x = x.conj()
-        sizes = [x.shape[d] for d in dims[:-1]] + [last_size]
-        out = xp_of(x).fft.irfftn(x, s=sizes, axes=dims, norm=_INVERSE_NORM[mode])
+        out = _irfftn(_fft_module(x), x, dims, last_size, _INVERSE_NORM[mode])
         return out.astype(_real_of(x.dtype), copy=False)
 
     @staticmethod
@@ -187,7 +243,7 @@ class _C2RAdjoint(Function):
     def forward(ctx, grad, dims, mode, conj_input, real_input):
         axis = dims[-1]
         ctx.args = (dims, mode, grad.shape[axis], conj_input)
-        out = xp_of(grad).fft.rfftn(grad, axes=dims, norm=_FORWARD_NORM[mode])
+        out = _rfftn(_fft_module(grad), grad, dims, _FORWARD_NORM[mode])
         doubled = grad.shape[axis] - out.shape[axis]
         if doubled > 0:
             out[_last_axis_index(out.ndim, axis, 1, 1 + doubled)] *= 2

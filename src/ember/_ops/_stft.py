@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import warnings
 
+from ..autograd.function import Function
 from ._fft import FftC2C, FftC2R, FftR2C
-from ._util import Tensor, type_name
+from ._util import Tensor, type_name, xp_of
 
 _warned: set = set()  # PyTorch's TORCH_WARN_ONCE: one warning per process and message
 
@@ -22,6 +23,37 @@ def _warn_once(key, message):
     if key not in _warned:
         _warned.add(key)
         warnings.warn(message, UserWarning, stacklevel=3)
+
+
+class OverlapAdd(Function):
+    """Frames ``(..., T, n_fft)`` summed into a signal ``(..., length)``, frame ``t`` at
+    offset ``t * hop``: the adjoint of ``unfold`` (PyTorch's unfold_backward). Within a
+    block of ``hop`` columns consecutive frames land on adjacent, non-overlapping spans, so
+    the sum is ``ceil(n_fft / hop)`` strided additions, not one per column."""
+
+    _array_io = True
+    _node_name = "UnfoldBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, frames, length, hop):
+        xp = xp_of(frames)
+        lead, (count, n_fft) = frames.shape[:-2], frames.shape[-2:]
+        ctx.args = (n_fft, hop)
+        out = xp.zeros(lead + (length,), frames.dtype)
+        for start in range(0, n_fft, hop):
+            width = min(hop, n_fft - start)
+            block = frames[..., start:start + width]
+            if width < hop:  # the last, narrower block: zero columns keep the spans adjacent
+                block = xp.concatenate(
+                    [block, xp.zeros(lead + (count, hop - width), frames.dtype)], axis=-1)
+            span = min(count * hop, length - start)
+            out[..., start:start + span] += block.reshape(lead + (count * hop,))[..., :span]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        n_fft, hop = ctx.args
+        return grad.unfold(-1, n_fft, hop), None, None
 
 
 def _legacy_type(t):
@@ -254,13 +286,9 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None,
         if not onesided:
             frames = frames.narrow(-1, 0, n_fft // 2 + 1)
         frames = FftC2R.apply(frames, (2,), mode, n_fft, False)
-    from .shape_slices import UnfoldBackward  # overlap-add: the adjoint of unfold
-
-    channels = frames.shape[0]
-    signal = UnfoldBackward.apply(frames * window.view(1, 1, n_fft),
-                                  (channels, expected_length), 1, n_fft, hop_length)
-    envelope = UnfoldBackward.apply(window.pow(2).expand(1, n_frames, n_fft),
-                                    (1, expected_length), 1, n_fft, hop_length)
+    signal = OverlapAdd.apply(frames * window.view(1, 1, n_fft), expected_length, hop_length)
+    envelope = OverlapAdd.apply(window.pow(2).expand(1, n_frames, n_fft), expected_length,
+                                hop_length)
     start = n_fft // 2 if center else 0
     if length is not None:
         end = start + length
