@@ -18,7 +18,7 @@ import numpy as np
 from . import _special
 
 _EULER = 0.5772156649015329
-_SERIES_TERMS = 90
+_SERIES_TERMS = 48  # the I and J series below their switch points: terms < 1e-25 by then
 _I_SWITCH = 15.0   # I: power series below, asymptotic expansion above
 _J_SWITCH = 12.0   # J, Y: power series below, Hankel expansion above
 _K_SWITCH = 2.0    # K: power series below, the cosh integral above
@@ -27,6 +27,18 @@ _K_FAR = 30.0      # K: the asymptotic expansion above
 
 def _f64(xp, x):
     return xp.asarray(x, dtype=np.float64)
+
+
+def _piecewise(xp, x, pieces, fill=np.nan):
+    """Each ``(mask, fn)`` evaluates ``fn`` on ``x[mask]`` only: the series, integral and
+    asymptotic branches each cost a few dozen array passes, so no element pays for a
+    branch it does not use."""
+    out = xp.full(x.shape, fill, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        for mask, fn in pieces:
+            if bool(mask.any()):
+                out[mask] = fn(x[mask])
+    return out
 
 
 def _harmonic(k):
@@ -64,10 +76,10 @@ def _i_scaled(xp, x, order):
     x = _f64(xp, x)
     ax = xp.abs(x)
     small = ax <= _I_SWITCH
-    with np.errstate(all="ignore"):
-        near = _i_series(xp, xp.where(small, ax, 1.0), order) * xp.exp(-ax)
-        far = _i_asymptotic_scaled(xp, xp.where(small, _I_SWITCH * 2, ax), order)
-    out = xp.where(small, near, far)
+    out = _piecewise(xp, ax, [
+        (small, lambda v: _i_series(xp, v, order) * xp.exp(-v)),
+        (ax > _I_SWITCH, lambda v: _i_asymptotic_scaled(xp, v, order)),
+    ])
     if order == 1:
         out = xp.where(x < 0, -out, out)
     return xp.where(xp.isnan(x), x, out)
@@ -143,13 +155,11 @@ def _k_asymptotic_scaled(xp, x, order):
 def _k_scaled(xp, x, order):
     """exp(x) K_order(x): inf at 0, NaN below 0."""
     x = _f64(xp, x)
-    small = x <= _K_SWITCH
-    large = x > _K_FAR
-    with np.errstate(all="ignore"):
-        near = _k_series(xp, xp.where(small & (x > 0), x, 1.0), order) * xp.exp(x)
-        mid = k_scaled_integral(xp, xp.where(small | large, _K_SWITCH * 2, x), order, 0.1, 80)
-        far = _k_asymptotic_scaled(xp, xp.where(large, x, _K_FAR * 2), order)
-    out = xp.where(small, near, xp.where(large, far, mid))
+    out = _piecewise(xp, x, [
+        ((x > 0) & (x <= _K_SWITCH), lambda v: _k_series(xp, v, order) * xp.exp(v)),
+        ((x > _K_SWITCH) & (x <= _K_FAR), lambda v: k_scaled_integral(xp, v, order, 0.1, 80)),
+        (x > _K_FAR, lambda v: _k_asymptotic_scaled(xp, v, order)),
+    ])
     out = xp.where(x == 0, np.inf, out)
     return xp.where((x < 0) | xp.isnan(x), np.nan, out)
 
@@ -227,12 +237,13 @@ def _hankel(xp, x, order):
 def _j(xp, x, order):
     x = _f64(xp, x)
     ax = xp.abs(x)
-    small = ax <= _J_SWITCH
-    with np.errstate(all="ignore"):
-        near = _j_series(xp, xp.where(small, ax, 1.0), order)
-        p, q, phase, amp = _hankel(xp, xp.where(small, _J_SWITCH * 2, ax), order)
-        far = amp * (p * xp.cos(phase) - q * xp.sin(phase))
-    out = xp.where(small, near, far)
+
+    def far(v):
+        p, q, phase, amp = _hankel(xp, v, order)
+        return amp * (p * xp.cos(phase) - q * xp.sin(phase))
+
+    out = _piecewise(xp, ax, [(ax <= _J_SWITCH, lambda v: _j_series(xp, v, order)),
+                              (ax > _J_SWITCH, far)])
     if order == 1:
         out = xp.where(x < 0, -out, out)
     return xp.where(xp.isnan(x), x, out)
@@ -240,12 +251,13 @@ def _j(xp, x, order):
 
 def _y(xp, x, order):
     x = _f64(xp, x)
-    small = x <= _J_SWITCH
-    with np.errstate(all="ignore"):
-        near = _y_series(xp, xp.where(small & (x > 0), x, 1.0), order)
-        p, q, phase, amp = _hankel(xp, xp.where(small, _J_SWITCH * 2, x), order)
-        far = amp * (p * xp.sin(phase) + q * xp.cos(phase))
-    out = xp.where(small, near, far)
+
+    def far(v):
+        p, q, phase, amp = _hankel(xp, v, order)
+        return amp * (p * xp.sin(phase) + q * xp.cos(phase))
+
+    out = _piecewise(xp, x, [((x > 0) & (x <= _J_SWITCH), lambda v: _y_series(xp, v, order)),
+                             (x > _J_SWITCH, far)])
     out = xp.where(x == 0, -np.inf, out)
     return xp.where((x < 0) | xp.isnan(x), np.nan, out)
 
