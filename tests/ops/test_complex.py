@@ -173,6 +173,22 @@ def test_double_backward(name):
             assert_same(e, t.resolve_conj())
 
 
+INPLACE_ERRORS = {
+    "abs_": (lambda lib, x, r: x.abs_(), "In-place abs"),
+    "mul_": (lambda lib, x, r: r.mul_(1j), "can't be cast"),
+    "add_": (lambda lib, x, r: r.add_(2j, alpha=2), "can't be cast"),
+    "div_": (lambda lib, x, r: r.div_(1j), "can't be cast"),
+    "isub": (lambda lib, x, r: r.__isub__(1j), "can't be cast"),
+    "int_mul_": (lambda lib, x, r: r.long().mul_(1j), "can't be cast"),
+}
+
+
+@pytest.mark.parametrize("name", list(INPLACE_ERRORS))
+def test_inplace_complex_results_into_real_tensors_raise(name):
+    fn, match = INPLACE_ERRORS[name]
+    check_raises(fn, cz(3, dtype=np.complex64), rn(3, dtype=np.float32), match=match)
+
+
 def test_sign_refuses_complex():
     check_raises(lambda lib, x: lib.sign(x), cz(3), match="torch.sgn instead")
 

@@ -441,9 +441,17 @@ def pow(input, exponent, *, out=None):  # noqa: A001 - PyTorch's name
 
 
 def _int_operand(self, other):
-    """Wrap an out-of-range Python int for an integer tensor (NumPy would raise)."""
-    if type(other) is int and self._data.dtype.kind in "iu":
+    """Wrap an out-of-range Python int for an integer tensor (NumPy would raise); refuse a
+    Python complex for a real tensor (NumPy would drop its imaginary part)."""
+    kind = type(other)
+    if kind is int and self._data.dtype.kind in "iu":
         return _wrap_int(other, self._data.dtype)
+    if kind is complex and self._data.dtype.kind != "c":
+        from .._backend import result_np
+
+        raise RuntimeError(
+            f"result type {type_name(result_np(self._data, other))} can't be cast to the "
+            f"desired output type {type_name(self._data.dtype)}")
     return other
 
 
@@ -479,6 +487,7 @@ def _div_cloned(self, other):
 
 
 def _idiv(self, other):
+    other = _int_operand(self, other) if type(other) is complex else other
     if self._data.dtype.kind not in "fcV":
         return apply_inplace(self, Div.apply(self, other))
     return ufunc_inplace(self, xp_of(self._data).true_divide, other, _div_cloned)

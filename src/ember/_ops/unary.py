@@ -534,6 +534,15 @@ def _no_inplace_derivative(name):
     return guarded
 
 
+def _no_complex_abs_(method):
+    def abs_(self):
+        if self._data.dtype.kind == "c":  # |z| is real: it cannot be stored in z
+            raise RuntimeError("In-place abs is not supported for complex tensors.")
+        return method(self)
+
+    return abs_
+
+
 TENSOR_METHODS = {
     **binary.TENSOR_METHODS,
     **_OUT_OF_PLACE,
@@ -542,3 +551,4 @@ TENSOR_METHODS = {
     **{name + "_": _no_inplace_derivative(name) for name in ("asinh", "acosh", "atanh")},
     "__abs__": abs,
 }
+TENSOR_METHODS["abs_"] = TENSOR_METHODS["absolute_"] = _no_complex_abs_(TENSOR_METHODS["abs_"])
