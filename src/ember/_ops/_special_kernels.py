@@ -296,56 +296,73 @@ _AI0 = 0.355028053887817239260
 _AIP0 = 0.258819403792806798405
 
 
-def airy_ai(xp, x):
-    """Maclaurin series on [-8, 5]; sqrt(x/3)/pi K_{1/3}(2/3 x^1.5) on (5, 12]; the
-    asymptotic expansions beyond (decaying above 12, oscillatory below -8)."""
-    x = _f64(xp, x)
-    mid = (x >= -8) & (x <= 5)
-    xm = xp.where(mid, x, 0.0)
-    cube = xm ** 3
-    f_term = xp.ones_like(xm)
-    g_term = xm.copy()
+def _airy_coefficients(count):
+    """u_k = (2k+1)(2k+3)...(6k-1) / (216^k k!), the Airy asymptotic coefficients."""
+    out, value = [], 1.0
+    for k in range(1, count):
+        value = value * (6 * k - 5) * (6 * k - 3) * (6 * k - 1) / (216.0 * k * (2 * k - 1))
+        out.append(value)
+    return out
+
+
+_AIRY_U = _airy_coefficients(24)
+
+
+def _airy_series(xp, x):
+    """Ai(0) f(x) - (-Ai'(0)) g(x), the Maclaurin series."""
+    cube = x ** 3
+    f_term = xp.ones_like(x)
+    g_term = x.copy()
     f_total, g_total = f_term, g_term
     for k in range(1, 70):
         f_term = f_term * cube / ((3 * k - 1) * (3 * k))
         g_term = g_term * cube / ((3 * k) * (3 * k + 1))
         f_total = f_total + f_term
         g_total = g_total + g_term
-    series = _AI0 * f_total - _AIP0 * g_total
-    with np.errstate(all="ignore"):
-        xp_pos = xp.where((x > 5) & (x <= 12), x, 6.0)
-        zeta = 2.0 / 3.0 * xp_pos ** 1.5
-        right = (xp.sqrt(xp_pos / 3) / math.pi * xp.exp(-zeta)
-                 * k_scaled_integral(xp, zeta, 1.0 / 3.0, 0.1, 60))
-        x_far = xp.where(x > 12, x, 13.0)
-        zeta = 2.0 / 3.0 * x_far ** 1.5
-        series_far = xp.ones_like(x_far)
-        coefficient = 1.0
-        for k in range(1, 24):
-            coefficient = coefficient * (6 * k - 5) * (6 * k - 3) * (6 * k - 1) / (
-                216.0 * k * (2 * k - 1))
-            series_far = series_far + (-1) ** k * coefficient / zeta ** k
-        right_far = xp.exp(-zeta) * series_far / (2 * math.sqrt(math.pi) * x_far ** 0.25)
-        right = xp.where(x > 12, right_far, right)
-        xn = xp.where(x < -8, -x, 9.0)
-        zeta = 2.0 / 3.0 * xn ** 1.5
-        p = xp.ones_like(xn)
-        q = xp.zeros_like(xn)
-        coefficient = 1.0
-        term = xp.ones_like(xn)
-        for k in range(1, 24):
-            coefficient = coefficient * (6 * k - 5) * (6 * k - 3) * (6 * k - 1) / (
-                216.0 * k * (2 * k - 1))
-            term = coefficient / zeta ** k
-            if k % 2:
-                q = q + (term if k % 4 == 1 else -term)
-            else:
-                p = p + (term if k % 4 == 0 else -term)
-        angle = zeta + math.pi / 4
-        left = (p * xp.sin(angle) - q * xp.cos(angle)) / (math.sqrt(math.pi) * xn ** 0.25)
-    out = xp.where(mid, series, xp.where(x > 5, right, left))
-    out = xp.where(xp.isposinf(x), np.nan, out)  # PyTorch's kernel gives NaN at +inf
-    return xp.where(xp.isnan(x), x, out)
+    return _AI0 * f_total - _AIP0 * g_total
+
+
+def _airy_right_integral(xp, x):
+    zeta = 2.0 / 3.0 * x ** 1.5
+    return (xp.sqrt(x / 3) / math.pi * xp.exp(-zeta)
+            * k_scaled_integral(xp, zeta, 1.0 / 3.0, 0.1, 60))
+
+
+def _airy_right_asymptotic(xp, x):
+    zeta = 2.0 / 3.0 * x ** 1.5
+    total = xp.ones_like(x)
+    for k, u in enumerate(_AIRY_U, start=1):
+        total = total + (-1) ** k * u / zeta ** k
+    return xp.exp(-zeta) * total / (2 * math.sqrt(math.pi) * x ** 0.25)
+
+
+def _airy_left_asymptotic(xp, x):
+    xn = -x
+    zeta = 2.0 / 3.0 * xn ** 1.5
+    p = xp.ones_like(xn)
+    q = xp.zeros_like(xn)
+    for k, u in enumerate(_AIRY_U, start=1):
+        term = u / zeta ** k
+        if k % 2:
+            q = q + (term if k % 4 == 1 else -term)
+        else:
+            p = p + (term if k % 4 == 0 else -term)
+    angle = zeta + math.pi / 4
+    return (p * xp.sin(angle) - q * xp.cos(angle)) / (math.sqrt(math.pi) * xn ** 0.25)
+
+
+def airy_ai(xp, x):
+    """Maclaurin series on [-8, 5]; sqrt(x/3)/pi K_{1/3}(2/3 x^1.5) on (5, 12]; the
+    asymptotic expansions beyond (decaying above 12, oscillatory below -8)."""
+    x = _f64(xp, x)
+    finite = xp.isfinite(x)
+    out = _piecewise(xp, x, [
+        ((x >= -8) & (x <= 5), lambda v: _airy_series(xp, v)),
+        ((x > 5) & (x <= 12), lambda v: _airy_right_integral(xp, v)),
+        ((x > 12) & finite, lambda v: _airy_right_asymptotic(xp, v)),
+        ((x < -8) & finite, lambda v: _airy_left_asymptotic(xp, v)),
+    ])
+    return out  # NaN at +-inf (the fill), as PyTorch's kernel gives
 
 
 # -- incomplete gamma, erfcx, zeta --------------------------------------------------------------
@@ -417,15 +434,18 @@ def erfcx(xp, x):
     (no underflow), the product directly elsewhere; 2 exp(x^2) - erfcx(-x) below 0."""
     x = _f64(xp, x)
     ax = xp.abs(x)
-    large = ax >= 2.5
-    with np.errstate(all="ignore"):
-        direct = xp.exp(ax * ax) * _special.erfc(xp, xp.where(large, 0.0, ax))
-        tail = xp.where(large, ax, 2.5)
-        cf = tail.copy()
+
+    def continued_fraction(v):
+        cf = v.copy()
         for k in range(120, 0, -1):
-            cf = tail + (k / 2.0) / cf
-        far = 1.0 / (math.sqrt(math.pi) * cf)
-        positive = xp.where(large, far, direct)
+            cf = v + (k / 2.0) / cf
+        return 1.0 / (math.sqrt(math.pi) * cf)
+
+    positive = _piecewise(xp, ax, [
+        (ax < 2.5, lambda v: xp.exp(v * v) * _special.erfc(xp, v)),
+        (ax >= 2.5, continued_fraction),
+    ])
+    with np.errstate(all="ignore"):
         out = xp.where(x < 0, 2 * xp.exp(x * x) - positive, positive)
     return xp.where(xp.isnan(x), x, out)
 
