@@ -252,3 +252,27 @@ def test_export_from_the_test_device():
         expected = theirs.eval()(torch.from_numpy(x)).numpy()
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
                                atol=1e-4)
+
+
+def test_vision_transformer_dynamic_batch():
+    """The class token is expanded to the batch: the expand follows the input's batch dim
+    at run time instead of the traced one."""
+    from _onnx_harness import export_bytes, run_onnx
+
+    from ember.vision.models.vision_transformer import VisionTransformer
+
+    ember.manual_seed(0)
+    model = VisionTransformer(image_size=16, patch_size=8, num_layers=1, num_heads=2,
+                              hidden_dim=16, mlp_dim=32, num_classes=5).eval()
+    with ember.no_grad():
+        for parameter in model.heads.parameters():  # zero-initialised, as torchvision's
+            parameter.copy_(ember.randn(*parameter.shape))
+    data = export_bytes(model, ember.tensor(_f(2, 3, 16, 16)), input_names=["x"],
+                        dynamic_axes={"x": {0: "batch"}})
+    images = _f(3, 3, 16, 16)
+    (got,) = run_onnx(data, [images])
+    with ember.no_grad():
+        expected = model(ember.tensor(images)).numpy()
+    assert np.abs(expected).max() > 0.1
+    torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
+                               atol=1e-4)

@@ -100,7 +100,14 @@ def _expand(g, op):
     for i, size in enumerate(in_shape):
         if target[lead + i] == size:
             target[lead + i] = 1
-    return g.op("Expand", op.input(0), g.ints(target), shape=op.args[1])
+    # a dim broadcast up to a dynamic input's size (a class token expanded to the batch)
+    # follows that input at run time
+    pieces = [g.dim_of_input(size) if size != 1 else None for size in target]
+    if not any(pieces):
+        return g.op("Expand", op.input(0), g.ints(target), shape=op.args[1])
+    parts = [piece or g.ints([size]) for piece, size in zip(pieces, target)]
+    shape = g.op("Concat", *parts, axis=0, dtype=np.int64, shape=(len(target),))
+    return g.op("Expand", op.input(0), shape, shape=op.args[1])
 
 
 @converts(copies.Clone, shape_slices.Copy)

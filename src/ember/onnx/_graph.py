@@ -25,6 +25,7 @@ class GraphBuilder:
         self._const_cache = {}  # (dtype, shape, bytes) -> name, for small constants
         # traced sizes of the inputs' dynamic dims: reshapes keep them inferred (-1)
         self.dynamic_sizes = frozenset()
+        self.dynamic_dims = {}  # traced size -> (graph input, axis) it was read from
         self.scope = ""  # "/<qualified module name>" of the module whose forward runs
 
     # -- names -------------------------------------------------------------------------
@@ -103,6 +104,17 @@ class GraphBuilder:
     def scalar_like(self, value, name: str) -> str:
         """A 0-d constant of ``name``'s dtype (a Python number meeting a tensor)."""
         return self.const(np.asarray(value, dtype=self.dtype[name]))
+
+    def dim_of_input(self, size: int) -> str | None:
+        """A 1-element int64 value holding, at run time, the graph input's dynamic dim
+        whose traced size is ``size`` (the batch a constant target shape must follow), or
+        None when no dynamic dim has that size."""
+        found = self.dynamic_dims.get(size)
+        if found is None:
+            return None
+        name, axis = found
+        shape = self.op("Shape", name, dtype=np.int64, shape=(len(self.shape[name]),))
+        return self.op("Gather", shape, self.ints([axis]), axis=0, dtype=np.int64, shape=(1,))
 
     # -- helpers that depend on the opset ----------------------------------------------
 

@@ -90,7 +90,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
     if dynamic_axes is None and dynamo_options.get("dynamic_shapes") is not None:
         dynamic_axes = _axes_from_dynamic_shapes(model, forward_args, forward_kwargs, inputs,
                                                  dynamo_options["dynamic_shapes"])
-    graph.dynamic_sizes = _dynamic_sizes(graph, inputs, dynamic_axes or {})
+    graph.dynamic_dims = _dynamic_dims(graph, inputs, dynamic_axes or {})
+    graph.dynamic_sizes = frozenset(graph.dynamic_dims)
     if not export_params:
         inputs += [name for name in param_names]
 
@@ -215,15 +216,14 @@ def _axes_from_dynamic_shapes(model, args, kwargs, inputs, dynamic_shapes):
     return axes
 
 
-def _dynamic_sizes(graph, inputs, dynamic_axes):
-    """The traced sizes of the inputs' dims that dynamic_axes marks."""
-    sizes = set()
+def _dynamic_dims(graph, inputs, dynamic_axes):
+    """{traced size: (input, axis)} for the inputs' dims that dynamic_axes marks."""
+    dims = {}
     for name in inputs:
         axes = dynamic_axes.get(name, ())
-        shape = graph.shape[name]
         for axis in axes:  # a list of dims or a {dim: symbol} dict
-            sizes.add(shape[axis])
-    return frozenset(sizes)
+            dims.setdefault(graph.shape[name][axis], (name, axis))
+    return dims
 
 
 def _flatten(result):
