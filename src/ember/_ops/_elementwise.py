@@ -10,6 +10,7 @@ import numpy as np
 
 from .._backend import autocast_state
 from ..autograd.function import apply_binary
+from ..autograd.function import trace_hook as _trace_hook
 from ..autograd.grad_mode import _grad_enabled
 from ._inplace import apply_inplace, check_cast, needs_graph
 from ._util import Tensor, _make, inplace_check, promote_arrays
@@ -123,7 +124,8 @@ def _binary_slot(cls, reflected=False):
                 x = self._data
                 y = other._data
                 if (type(x) is _ndarray and x.dtype.kind == "f" and type(y) is _ndarray
-                        and y.dtype is x.dtype and _autocast[0] is None):
+                        and y.dtype is x.dtype and _autocast[0] is None
+                        and _trace_hook[0] is None):  # forward AD/ONNX see every op
                     try:
                         return _make(array_op(y, x) if reflected else array_op(x, y))
                     except ValueError:
@@ -131,7 +133,8 @@ def _binary_slot(cls, reflected=False):
         elif kind is float:
             if array_op is not None and not (self._requires_grad and _grad_enabled[0]):
                 x = self._data
-                if type(x) is _ndarray and x.dtype.kind == "f" and _autocast[0] is None:
+                if (type(x) is _ndarray and x.dtype.kind == "f" and _autocast[0] is None
+                        and _trace_hook[0] is None):
                     return _make(array_op(other, x) if reflected else array_op(x, other))
         elif kind is not int and not isinstance(other, _OPERANDS):
             if isinstance(other, np.generic):

@@ -9,6 +9,7 @@ counter is bumped, so a backward that saved the old value raises PyTorch's error
 from __future__ import annotations
 
 from .._backend.dtypes import category
+from ..autograd import forward_ad as _forward_ad
 from ..autograd.grad_mode import _grad_enabled
 from ._util import Tensor, inplace_check, type_name
 
@@ -39,7 +40,10 @@ def apply_inplace(self, result):
     ):  # a view of a tracked tensor: the base takes the history (PyTorch's CopySlices)
         from .index import rebase_view
 
-        return rebase_view(self, result)
+        out = rebase_view(self, result)
+        if _forward_ad.ACTIVE[0]:  # forward AD: self takes the result's tangent
+            _forward_ad.inherit_tangent(self, result)
+        return out
     inplace_check(self)
     src = result._data
     dst = self._data
@@ -58,6 +62,8 @@ def apply_inplace(self, result):
         self._requires_grad = True
         self.grad_fn = result.grad_fn
         self._output_nr = result._output_nr
+    if _forward_ad.ACTIVE[0]:  # forward AD: self takes the result's tangent
+        _forward_ad.inherit_tangent(self, result)
     return self
 
 
@@ -70,7 +76,7 @@ def _broadcast_shape(a, b):
 
 def ufunc_inplace(self, ufunc, other, out_of_place, *args):
     """``self.op_(other)``: a direct ufunc write when nothing is recorded."""
-    if needs_graph(self, other):
+    if needs_graph(self, other) or _forward_ad.ACTIVE[0]:
         return apply_inplace(self, out_of_place(self, other, *args))
     inplace_check(self)
     operand = other._data if isinstance(other, Tensor) else other

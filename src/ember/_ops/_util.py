@@ -129,7 +129,8 @@ def inplace_check(tensor):
     """In-place ops on a leaf that requires grad are an error while grad mode is on."""
     from ..autograd.grad_mode import _grad_enabled
 
-    if tensor._requires_grad and tensor.grad_fn is None and _grad_enabled[0]:
+    if (tensor._requires_grad and tensor.grad_fn is None and _grad_enabled[0]
+            and not getattr(tensor, "_fw_hidden_grad", False)):  # forward AD's dual tensors
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )

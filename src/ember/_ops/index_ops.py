@@ -11,6 +11,7 @@ import numpy as np
 
 from .._backend import autocast_state
 from ..autograd.function import Function
+from ..autograd.function import trace_hook as _trace_hook
 from ..autograd.grad_mode import _grad_enabled
 from ._util import Tensor, _make, shape_str, wrap_dim, xp_of
 
@@ -52,6 +53,7 @@ def _unrecorded(input):
     """Whether ``input`` holds a NumPy array autograd records nothing for (no grad
     wanted, no autocast): the op's array result can be wrapped directly."""
     return (type(input._data) is np.ndarray and _autocast[0] is None
+            and _trace_hook[0] is None  # forward AD and ONNX tracing see every op
             and not (input._requires_grad and _grad_enabled[0]))
 
 
