@@ -53,7 +53,10 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
         input_names, output_names: names for the graph's inputs and outputs, in order.
         opset_version: the ONNX opset (default 17; 13 and later are supported).
         dynamic_axes: ``{name: [dims]}`` or ``{name: {dim: "symbol"}}``: dims that may
-            change at run time (the batch, a sequence length).
+            change at run time (the batch, a sequence length). Reshapes and expands that
+            carry such a dim are written to follow it; they recognise it by its traced
+            size, so trace with a size no static dim of the model shares (a batch of 3
+            rather than 1 or 2 when there are 2 heads).
         keep_initializers_as_inputs: also list initializers as graph inputs.
         training: TrainingMode.EVAL (default), PRESERVE or TRAINING.
         do_constant_folding: compute ops on constants at export time.
