@@ -197,6 +197,8 @@ def test_shapes_repr_support_and_expand(row):
     assert (e.batch_shape, e.event_shape) == (t.batch_shape, t.event_shape)
     assert repr(e) == repr(t)
     assert repr(e.support) == repr(t.support)
+    assert ({k: repr(v) for k, v in e.arg_constraints.items()}
+            == {k: repr(v) for k, v in t.arg_constraints.items()})
     assert (e.has_rsample, e.has_enumerate_support) == (t.has_rsample, t.has_enumerate_support)
     for shape in [(), (2,), (3, 2)]:
         e_sample, t_sample = e.sample(shape), t.sample(shape)
