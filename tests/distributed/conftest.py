@@ -6,6 +6,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -39,30 +41,38 @@ def mpirun_command(count: int) -> list:
 
 
 class Run:
-    """A started process tree; ``output()`` waits for it and returns its stdout."""
+    """A started process tree, collected by a thread as it runs; ``output()`` waits for
+    it and returns its stdout, ``seconds`` is its wall time."""
 
     def __init__(self, command, cwd=HERE):
         self.command = command
+        self.started = time.monotonic()
         self.process = subprocess.Popen(command, cwd=cwd, env=clean_env(), text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._result = None
+        self._collector = threading.Thread(target=self._collect, daemon=True)
+        self._collector.start()
 
-    def output(self) -> str:
-        if self._result is None:
-            try:
-                stdout, stderr = self.process.communicate(timeout=180)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                stdout, stderr = self.process.communicate()
-            self._result = (self.process.returncode, stdout, stderr)
+    def _collect(self):
+        try:
+            stdout, stderr = self.process.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            stdout, stderr = self.process.communicate()
+        self.seconds = time.monotonic() - self.started
+        self._result = (self.process.returncode, stdout, stderr)
+
+    def output(self, expected_status: int = 0) -> str:
+        self._collector.join()
         code, stdout, stderr = self._result
-        assert code == 0, f"{self.command} exited with {code}:\n{stdout[-2000:]}\n{stderr[-4000:]}"
+        assert code == expected_status, (
+            f"{self.command} exited with {code}:\n{stdout[-2000:]}\n{stderr[-4000:]}")
         return stdout
 
-    def results(self) -> dict:
+    def results(self, expected_status: int = 0) -> dict:
         """The ``RESULT {json}`` lines, by rank (or the one line under key 0)."""
         found = {}
-        for line in self.output().splitlines():
+        for line in self.output(expected_status).splitlines():
             if line.startswith("RESULT "):
                 record = json.loads(line[len("RESULT "):])
                 found[record.get("rank", 0)] = record.get("results", record)
@@ -82,6 +92,10 @@ def runs():
         # PyTorch's mp.spawn pattern: no MPI, ember's TCP transport
         "collectives_spawn": Run([python, "-m", "ember", "run", "spawn_script.py",
                                   str(free_port())]),
+        # the torchrun-like module without mpirun: subprocesses over TCP
+        "launcher_tcp": Run([python, "-m", "ember.distributed.run", "--transport", "tcp",
+                             "--nproc-per-node", "2", "--master-port", str(free_port()),
+                             "launcher_script.py"]),
         # DDP training through the torchrun-like module
         "ddp": Run([python, "-m", "ember.distributed.run", "--nproc-per-node", "2",
                     "--master-port", "29512", "ddp_script.py"]),
@@ -90,4 +104,4 @@ def runs():
     for run in started.values():
         if run.process.poll() is None:
             run.process.kill()
-            run.process.communicate()
+        run._collector.join()

@@ -64,3 +64,16 @@ def test_explicit_ranks(report):
     assert report["initialized_after_refusal"] is False
     assert report["world_size_error"] == ("world_size=3 was requested but this MPI job has 2 "
                                           "processes")
+
+
+def test_launcher_without_mpirun(runs):
+    """``--transport tcp``: torchrun's variables, no MPI, and the first failing rank's
+    status (3) ends the job instead of rank 0's minute of sleep."""
+    results = runs["launcher_tcp"].results(expected_status=3)
+    assert runs["launcher_tcp"].seconds < 55  # rank 0 was stopped, not waited for
+    assert sorted(results) == [0, 1]
+    for rank, record in results.items():
+        assert record["total"] == 3.0 and record["mpi"] is False
+        env = record["env"]
+        assert (env["RANK"], env["LOCAL_RANK"], env["WORLD_SIZE"], env["LOCAL_WORLD_SIZE"]) == (
+            str(rank), str(rank), "2", "2")

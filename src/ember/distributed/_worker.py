@@ -1,6 +1,6 @@
-"""One process started by ``ember.distributed.run``: take RANK and LOCAL_RANK from the
-MPI launcher's variables (Open MPI, MPICH/Hydra, PMIx), then run the script (or module)
-as ``__main__``, optionally with ``torch`` resolved to ember."""
+"""One process started by ``ember.distributed.run``: under mpirun, take RANK and LOCAL_RANK
+from the MPI launcher's variables (Open MPI, MPICH/Hydra, PMIx), then run the script (or
+module) as ``__main__``, optionally with ``torch`` resolved to ember."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ def main(argv: list) -> int:
     module = argv[:1] == ["-m"]
     if module:
         argv = argv[1:]
-    rank = _first(_RANK_VARIABLES) or "0"
-    os.environ["RANK"] = rank
-    os.environ["ROLE_RANK"] = rank
-    os.environ["LOCAL_RANK"] = _first(_LOCAL_RANK_VARIABLES) or rank
+    rank = _first(_RANK_VARIABLES)
+    if rank is not None:  # under mpirun; without it the launcher set them already
+        os.environ["RANK"] = os.environ["ROLE_RANK"] = rank
+        os.environ["LOCAL_RANK"] = _first(_LOCAL_RANK_VARIABLES) or rank
     if torch_alias and not module:
         from ember.cli import main as ember_main
         return ember_main(["run", *argv])

@@ -1,7 +1,9 @@
 """``python -m ember.distributed.run --nproc-per-node N script.py [args]``: torchrun for ember.
 
 Starts N copies of the script on this machine through ``mpirun`` (the one next to the
-Python interpreter, else the first on PATH), each with the variables torchrun sets:
+Python interpreter, else the first on PATH; without one, or with ``--transport tcp``, as
+N plain subprocesses that meet over TCP as torchrun's do), each with the variables
+torchrun sets:
 RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK, ROLE_RANK, ROLE_WORLD_SIZE,
 MASTER_ADDR, MASTER_PORT, TORCHELASTIC_RUN_ID (and OMP_NUM_THREADS=1 unless set, as
 torchrun does for more than one process). ``init_process_group()`` in the script then
@@ -18,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -46,12 +49,21 @@ def _is_open_mpi(mpirun: str) -> bool:
 
 def launch(target: list, nproc_per_node: int, master_addr: str = "127.0.0.1",
            master_port: int = 29500, module: bool = False, torch_alias: bool = False,
-           run_id: str | None = None) -> int:
+           run_id: str | None = None, transport: str | None = None) -> int:
     """Run ``target`` (a script and its arguments, or ``module`` and its arguments) in
-    ``nproc_per_node`` processes under mpirun; returns mpirun's exit status."""
+    ``nproc_per_node`` processes; returns the exit status (the first failure's).
+
+    ``transport``: ``"mpi"`` (mpirun, required), ``"tcp"`` (plain subprocesses), or
+    None: mpirun when there is one, else subprocesses."""
     if nproc_per_node < 1:
         raise ValueError(f"--nproc-per-node must be at least 1, got {nproc_per_node}")
-    mpirun = find_mpirun()
+    mpirun = None
+    if transport != "tcp":
+        try:
+            mpirun = find_mpirun()
+        except RuntimeError:
+            if transport == "mpi":
+                raise
     env = dict(os.environ)
     env.update({
         "WORLD_SIZE": str(nproc_per_node), "LOCAL_WORLD_SIZE": str(nproc_per_node),
@@ -64,18 +76,46 @@ def launch(target: list, nproc_per_node: int, master_addr: str = "127.0.0.1",
         env.pop(name, None)  # each worker sets its own from MPI
     if nproc_per_node > 1:
         env.setdefault("OMP_NUM_THREADS", "1")
+    worker = [sys.executable, "-m", "ember.distributed._worker"]
+    worker += ["--torch-alias"] if torch_alias else []
+    worker += ["-m"] if module else []
+    worker += [str(part) for part in target]
+    if mpirun is None:
+        return _run_subprocesses(worker, nproc_per_node, env)
     command = [mpirun, "-n", str(nproc_per_node)]
     if _is_open_mpi(mpirun):
         command += ["--oversubscribe"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command += ["--allow-run-as-root"]
-    command += [sys.executable, "-m", "ember.distributed._worker"]
-    if torch_alias:
-        command += ["--torch-alias"]
-    if module:
-        command += ["-m"]
-    command += [str(part) for part in target]
-    return subprocess.call(command, env=env)
+    return subprocess.call(command + worker, env=env)
+
+
+def _run_subprocesses(worker: list, count: int, env: dict) -> int:
+    """One process per rank with RANK/LOCAL_RANK set; the first to fail stops the rest."""
+    processes = []
+    for rank in range(count):
+        rank_env = dict(env, RANK=str(rank), LOCAL_RANK=str(rank), ROLE_RANK=str(rank))
+        processes.append(subprocess.Popen(worker, env=rank_env))
+    status = 0
+    try:
+        running = list(processes)
+        while running:
+            for process in list(running):
+                code = process.poll()
+                if code is None:
+                    continue
+                running.remove(process)
+                if code != 0 and status == 0:
+                    status = code
+                    for other in running:
+                        other.terminate()
+            time.sleep(0.05)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return status
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,6 +133,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-id", "--run_id", default=None)
     parser.add_argument("-m", "--module", action="store_true",
                         help="run the target as a module, as python -m does")
+    parser.add_argument("--transport", choices=("mpi", "tcp"), default=None,
+                        help="mpi: through mpirun; tcp: plain subprocesses (default: mpi when "
+                             "mpirun is found)")
     parser.add_argument("--torch-alias", action="store_true",
                         help="resolve `import torch` to ember in every process (ember run)")
     parser.add_argument("target", help="the script (or module with -m) to run")
@@ -108,7 +151,7 @@ def main(argv: list | None = None) -> int:
         return 2
     return launch([args.target, *args.args], args.nproc_per_node, args.master_addr,
                   args.master_port, module=args.module, torch_alias=args.torch_alias,
-                  run_id=args.run_id)
+                  run_id=args.run_id, transport=args.transport)
 
 
 if __name__ == "__main__":
