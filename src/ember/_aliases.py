@@ -497,7 +497,14 @@ def pdist(input, p=2):
 
     pairs = _creation.triu_indices(rows, rows, 1, device=input.device)
     diff = input[pairs[0]] - input[pairs[1]]
-    return vector_norm(diff, p, -1)
+    if p != float("inf"):
+        return vector_norm(diff, p, -1)
+    # torch's inf-norm gradient goes in full to every tied maximum (amax splits it): the
+    # value from amax, the gradient from the tied entries' own |diff|
+    size = diff.abs()
+    largest = size.amax(-1, keepdim=True).detach()
+    tied = (size.detach() == largest).to(size.dtype)
+    return largest.squeeze(-1) + ((size - size.detach()) * tied).sum(-1)
 
 
 
