@@ -45,7 +45,7 @@ from .serialization import *  # noqa: F401,F403
 from . import amp  # noqa: F401
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401
 from . import distributions, multiprocessing, special, testing  # noqa: F401,E402
-from . import distributed, fft, func, jit, onnx  # noqa: F401,E402
+from . import distributed, fft, func, jit, onnx, signal  # noqa: F401,E402
 from .func import vmap  # noqa: F401,E402
 
 half, float, double = float16, float32, float64  # noqa: A001 - PyTorch's aliases
