@@ -1,6 +1,9 @@
-"""Top-level spellings PyTorch also exposes for nn.functional ops (``torch.conv2d``,
-``torch.layer_norm``, ``torch.dropout``, ...), with torch's top-level argument orders.
-Each forwards to the one implementation in ``_ops``."""
+"""Top-level spellings PyTorch also exposes: nn.functional ops (``torch.conv2d``,
+``torch.layer_norm``, ``torch.kl_div``, the recurrent cells, ...) with torch's top-level
+argument orders (losses take ``reduction`` as an int code), Tensor methods as functions
+(``torch.abs_(x)``, ``torch.detach(x)``), comparison aliases (``torch.greater``) and a
+few small constructors and predicates (``torch.range``, ``torch.scalar_tensor``,
+``torch.fill``). Each forwards to the one implementation in ``_ops`` or ``nn``."""
 
 from __future__ import annotations
 
