@@ -134,6 +134,23 @@ OPS = {
               + t.linalg.vector_norm(x, float("inf")), [IMAGE]),
     "normalize_cosine": (lambda t, x: t.nn.functional.normalize(x, dim=1).sum(1)
                          + t.nn.functional.cosine_similarity(x, x * 2 + 1, dim=1), [IMAGE]),
+    "einsum": (lambda t, x: t.einsum("bij,bkj->bik", x, x), [X]),
+    "flip": (lambda t, x: x.flip(1) + x.flip(0, 2), [X]),
+    "roll": (lambda t, x: x.roll(1, 2) + x.roll((1, -1), (0, 1)) + x.roll(5), [X]),
+    "topk": (lambda t, x: x.topk(2, dim=-1)[0]
+             + x.topk(2, dim=1, largest=False).indices.sum(), [X]),
+    "sort_argsort": (lambda t, x: x.sort(-1)[0] + x.argsort(-1)
+                     + x.sort(1, descending=True).values.sum(1, keepdim=True), [X]),
+    "pixel_shuffle": (lambda t, x: t.nn.functional.pixel_shuffle(x, 2), [_f(2, 8, 3, 4)]),
+    "pixel_unshuffle": (lambda t, x: t.nn.functional.pixel_unshuffle(x, 2), [_f(2, 2, 4, 6)]),
+    "one_hot": (lambda t, x: t.nn.functional.one_hot(x.argmax(-1), 4).float() + x, [X]),
+    "addcmul_addcdiv": (lambda t, x: t.addcmul(x, x, x, value=0.5)
+                        + t.addcdiv(x, x, x.abs() + 1), [X]),
+    "lerp": (lambda t, x: t.lerp(x, x * 2, 0.3) + t.lerp(x, x * 2, x.sigmoid()), [X]),
+    "shrinks": (lambda t, x: t.nn.functional.hardshrink(x) + t.nn.functional.softshrink(x)
+                + t.nn.functional.tanhshrink(x) + t.nn.functional.softsign(x), [X]),
+    "attention": (lambda t, x: t.nn.functional.scaled_dot_product_attention(
+        x, x * 2, x + 1, is_causal=True), [X]),
     "dropout_eval": (lambda t, x: t.nn.functional.dropout(x, 0.5, training=False) + 1, [X]),
 }
 

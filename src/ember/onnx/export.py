@@ -72,7 +72,12 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
     """
     import onnx
 
-    from . import _converters, _converters_nn, _converters_shape  # noqa: F401 - registers
+    from . import (  # noqa: F401 - importing registers the converters
+        _converters,
+        _converters_more,
+        _converters_nn,
+        _converters_shape,
+    )
     from ._graph import GraphBuilder
     from ._trace import Tracer
 
