@@ -25,6 +25,7 @@ __all__ = ["binomial_draw", "poisson_draw", "standard_gamma", "standard_gamma_gr
 # O(sqrt(a)) terms.
 _LARGE_CONCENTRATION = 2000.0
 _SERIES_TERMS = 100000
+_CHECK_EVERY = 8
 
 
 def _host(t):
@@ -37,19 +38,32 @@ def _like(array, t):
 
 def _series_grad(x, a):
     """``-sum_n c_n (log x - digamma(a + n + 1))`` with ``c_n = x^(n+1) G(a) / G(a+n+1)``:
-    ``-(dP/da) / p(x)`` summed until the terms stop mattering (float64)."""
+    ``-(dP/da) / p(x)`` summed (float64) until the terms stop mattering. Every few terms
+    the entries that have converged (past the largest term, last step negligible) leave
+    the working arrays, so a few slow entries do not keep the whole batch iterating."""
+    x, a = x.ravel(), a.ravel()
     log_x = np.log(x)
     term = x / a
     psi = _special.digamma(np, a) + 1.0 / a
     total = term * (log_x - psi)
+    out = np.empty_like(total)
+    active = np.arange(x.size)
     for n in range(1, _SERIES_TERMS):
         term = term * x / (a + n)
         psi = psi + 1.0 / (a + n)
         step = term * (log_x - psi)
         total = total + step
-        if n > 4 and np.all(np.abs(step) <= 1e-17 * np.abs(total) + 1e-300):
-            break
-    return -total
+        if n % _CHECK_EVERY == 0:
+            done = (a + n > x) & (np.abs(step) <= 1e-17 * np.abs(total) + 1e-300)
+            if done.any():
+                out[active[done]] = total[done]
+                keep = ~done
+                if not keep.any():
+                    return -out
+                active, x, a, log_x = active[keep], x[keep], a[keep], log_x[keep]
+                term, psi, total = term[keep], psi[keep], total[keep]
+    out[active] = total
+    return -out
 
 
 def _wilson_hilferty_grad(x, a):
@@ -71,7 +85,8 @@ def standard_gamma_grad(x, a):
         out[large] = _wilson_hilferty_grad(x[large], a[large])
     small = ~large
     if small.any():
-        out[small] = _series_grad(np.maximum(x[small], 1e-300), a[small])
+        out[small] = _series_grad(np.maximum(x[small], 1e-300), a[small]).reshape(
+            out[small].shape)
     return out
 
 
