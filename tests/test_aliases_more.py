@@ -255,3 +255,10 @@ def test_top_level_dropout_errors_are_runtime_errors():
                      match="dropout probability has to be between 0 and 1")
     check_raises(lambda lib, x: lib.feature_dropout(x, 0.5, True), randn(3),
                  match="at least 2 dimensions")
+
+
+def test_embedding_bag_weighted_sum_and_last_offset():
+    weight, per_sample = randn(6, 3), rand(6)
+    check(lambda lib, w, p: lib.embedding_bag(w, lib.tensor([0, 2, 1, 4, 4, 3]),
+                                              lib.tensor([0, 2, 2, 6]), False, 0, False,
+                                              p, True), weight, per_sample)
