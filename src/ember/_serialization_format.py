@@ -305,7 +305,16 @@ def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False
     from ._tensor import _make
 
     array = view_storage(storage, storage_offset, size, stride)
+    if metadata and (metadata.get("conj") or metadata.get("neg")):
+        # PyTorch saves a conjugate (or negative) view as its unresolved storage plus the
+        # bit; ember's conj is physical, so the values are resolved here (the bit kept)
+        array = -array if metadata.get("neg") else array.copy()
+        if metadata.get("conj"):
+            array = array.conj()
     tensor = _make(array)
+    for bit in ("conj", "neg"):
+        if metadata and metadata.get(bit):
+            tensor.__dict__[f"_is_{bit}"] = True
     if requires_grad:
         tensor.requires_grad_(True)
     return tensor

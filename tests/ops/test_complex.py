@@ -750,3 +750,18 @@ def test_optimizers_step_complex_parameters(name, options):
     assert sorted(e_state) == sorted(t_state)
     for key, value in t_state.items():
         assert_same(e_state[key], value, what=key)
+
+
+def test_load_torch_checkpoint_with_conj_and_neg_views(tmp_path):
+    """torch.save keeps a conjugate view's unresolved storage and a 'conj' bit (an imag of a
+    conjugate: 'neg'); ember.load resolves them to the same values."""
+    z = torch.tensor(cz(3, dtype=np.complex64))
+    saved = {"conj": z.conj(), "plain": z, "neg": torch.tensor(cz(2)).conj().imag}
+    torch.save(saved, tmp_path / "views.pt")
+    loaded = ember.load(tmp_path / "views.pt")
+    for key, value in saved.items():
+        assert_same(loaded[key], value.resolve_conj().resolve_neg())
+        assert loaded[key].is_conj() == value.is_conj()
+        assert loaded[key].is_neg() == value.is_neg()
+    ember.save({"conj": ember.tensor(z.numpy()).conj()}, tmp_path / "ember.pt")
+    torch.testing.assert_close(torch.load(tmp_path / "ember.pt")["conj"], z.conj())
