@@ -13,7 +13,7 @@ from __future__ import annotations
 import warnings
 
 from ..autograd.function import Function
-from ._fft import FftC2C, FftC2R, FftR2C
+from ._fft_kernels import FftC2C, FftC2R, FftR2C
 from ._util import Tensor, type_name, xp_of
 
 _warned: set = set()  # PyTorch's TORCH_WARN_ONCE: one warning per process and message

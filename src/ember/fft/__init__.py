@@ -1,9 +1,9 @@
 """ember.fft: torch.fft's discrete Fourier transforms and their helpers.
 
-The transforms live in the ops layer (``ember/_ops/_fft.py``: three differentiable
-primitives as PyTorch's, on ``numpy.fft`` or ``cupy.fft``); the helpers here are
-factories (``fftfreq``, ``rfftfreq``) and compositions of ``roll`` (``fftshift``,
-``ifftshift``), so they need no backward of their own.
+The transforms live in the ops layer (``ember/_ops/_fft.py``, over three differentiable
+primitives as PyTorch's in ``_fft_kernels.py``, run by ``scipy.fft``/``numpy.fft`` or
+``cupy.fft``); the helpers here are factories (``fftfreq``, ``rfftfreq``) and compositions
+of ``roll`` (``fftshift``, ``ifftshift``), so they need no backward of their own.
 """
 
 from __future__ import annotations
