@@ -269,3 +269,14 @@ def test_float64_gradcheck_of_log_prob():
         a = ember.tensor([1.5, 2.5], dtype=ember.float64, requires_grad=True)
         b = ember.tensor([0.7, 3.0], dtype=ember.float64, requires_grad=True)
         assert ember.autograd.gradcheck(fn, (a, b))
+
+
+MATRIX_ROWS = [r for r in ROWS if r[0].startswith(("mvn", "lowrank", "wishart"))]
+
+
+@pytest.mark.parametrize("row", MATRIX_ROWS, ids=[r[0] for r in MATRIX_ROWS])
+@pytest.mark.parametrize("prop", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_matrix_parametrisations(row, prop):
+    """Each of the three matrix views, derived from whichever one was given."""
+    _, build, params, _ = row
+    check(lambda lib, *p: getattr(build(lib, *p), prop), *params)
