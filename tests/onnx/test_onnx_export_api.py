@@ -321,3 +321,23 @@ def test_the_same_tensor_returned_twice():
         outputs = run_onnx(data, [x])
         np.testing.assert_allclose(outputs[0], x * 2)
         np.testing.assert_allclose(outputs[1], x * 2)
+
+
+def test_verify_runs_onnxruntime_against_the_model():
+    model = _TwoInputs()
+    args = (ember.randn(2, 4), {"y": ember.randn(2, 4), "scale": 3.0})
+    export_bytes(model, args, verify=True)
+    export_bytes(_mlp(), ember.randn(2, 4), verify=True, export_params=False)
+
+    class Replays(nn.Module):
+        """float(...) leaves the trace: the sum is exported as the traced constant."""
+
+        def forward(self, x):
+            return x * float(x.sum())
+
+    # exported with only PyTorch's warning about float() on a tensor that requires grad
+    with pytest.warns(UserWarning, match="requires_grad=True to a scalar"):
+        export_bytes(Replays(), ember.randn(3))
+    with pytest.raises(ember.onnx.OnnxExporterError, match="fresh inputs"), \
+            pytest.warns(UserWarning, match="requires_grad=True to a scalar"):
+        export_bytes(Replays(), ember.randn(3), verify=True)  # verification catches it

@@ -39,7 +39,7 @@ def is_in_onnx_export() -> bool:
 def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=False,
            input_names=None, output_names=None, opset_version=None, dynamic_axes=None,
            keep_initializers_as_inputs=False, training=TrainingMode.EVAL,
-           do_constant_folding=True, dynamo=False, **dynamo_options):
+           do_constant_folding=True, verify=False, dynamo=False, **dynamo_options):
     """Export ``model`` run on ``args`` to the ONNX file ``f``.
 
     Args:
@@ -60,6 +60,9 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
         keep_initializers_as_inputs: also list initializers as graph inputs.
         training: TrainingMode.EVAL (default), PRESERVE or TRAINING.
         do_constant_folding: compute ops on constants at export time.
+        verify: run the file in onnxruntime on the example inputs and on fresh ones of
+            the same shapes and raise OnnxExporterError if it disagrees with the model
+            (catches values the trace baked in as constants).
         dynamo: accepted for PyTorch compatibility; ember always traces (dynamo=False).
             torch.export-style ``dynamic_shapes=`` is read as dynamic_axes when those are
             not given; the dynamo exporter's other options are ignored.
@@ -89,6 +92,7 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
     if f is None:
         raise ValueError("export needs a file name or a file-like object to write to (f)")
     forward_args, forward_kwargs = _split_args(args, kwargs)
+    example_args, example_kwargs = forward_args, forward_kwargs
     graph = GraphBuilder(opset)
     tracer = Tracer(graph, fold_constants=do_constant_folding)
 
@@ -127,6 +131,13 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
     data = model_proto.SerializeToString()  # once: the checker reads the same bytes
     onnx.checker.check_model(data)
     _write(data, f)
+    if verify:
+        from ._verify import verify as run_verification
+
+        with _training_mode(model, training):
+            run_verification(model, example_args, example_kwargs, data,
+                             len(inputs) - (0 if export_params else len(params)),
+                             dict(params))
 
 
 # -- arguments ----------------------------------------------------------------------------
