@@ -368,11 +368,19 @@ def airy_ai(xp, x):
 # -- incomplete gamma, erfcx, zeta --------------------------------------------------------------
 
 
+def _gamma_terms(xp, a):
+    """Series terms / fraction depth that reach double precision for shape ``a``: near
+    x = a both converge like exp(-n^2 / 2a), so about 9 sqrt(a) of them (at least 100)."""
+    finite = a[xp.isfinite(a)]
+    largest = float(finite.max()) if finite.size else 1.0
+    return int(min(100 + 12 * math.sqrt(max(largest, 1.0)), 50000))
+
+
 def _igamma_series(xp, a, x):
     """P(a, x) = x^a e^-x / Gamma(a+1) sum_n x^n / ((a+1)...(a+n)), for x < a + 1."""
     term = xp.ones_like(x)
     total = term
-    for n in range(1, 400):
+    for n in range(1, _gamma_terms(xp, a)):
         term = term * x / (a + n)
         total = total + term
     log_prefactor = a * xp.log(x) - x - _special.lgamma(xp, a + 1)
@@ -386,7 +394,7 @@ def _igammac_cf(xp, a, x):
     c = xp.full_like(x, 1 / tiny)
     d = 1 / b
     h = d
-    for i in range(1, 300):
+    for i in range(1, _gamma_terms(xp, a)):
         an = -i * (i - a)
         b = b + 2
         d = an * d + b
@@ -401,10 +409,16 @@ def _igammac_cf(xp, a, x):
 
 def _incomplete_gamma(xp, a, x, upper):
     a, x = _f64(xp, a), _f64(xp, x)
+    a, x = xp.broadcast_arrays(a, x)
     use_series = x < a + 1
-    with np.errstate(all="ignore"):
-        lower = _igamma_series(xp, xp.where(use_series, a, 1.0), xp.where(use_series, x, 0.5))
-        upper_cf = _igammac_cf(xp, xp.where(use_series, 1.0, a), xp.where(use_series, 2.0, x))
+    use_fraction = ~use_series & (x > 0) & xp.isfinite(x) & xp.isfinite(a)
+    lower = xp.full(x.shape, np.nan)
+    upper_cf = xp.full(x.shape, np.nan)
+    with np.errstate(all="ignore"):  # each branch on its own elements only
+        if bool(use_series.any()):
+            lower[use_series] = _igamma_series(xp, a[use_series], x[use_series])
+        if bool(use_fraction.any()):
+            upper_cf[use_fraction] = _igammac_cf(xp, a[use_fraction], x[use_fraction])
     if upper:
         out = xp.where(use_series, 1 - lower, upper_cf)
         out = xp.where(x == 0, 1.0, out)
