@@ -32,9 +32,8 @@ class _OverCategorical(Distribution):
         new = self._get_checked_instance(type(self), _instance)
         batch_shape = ember.Size(batch_shape)
         new._categorical = self._categorical.expand(batch_shape)
-        for name in ("total_count",):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name])
+        if "total_count" in self.__dict__:  # Multinomial
+            new.total_count = self.total_count
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
