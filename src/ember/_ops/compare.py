@@ -14,8 +14,13 @@ from ._util import _make, type_name, xp_of
 
 
 def _compare(ufunc_name, torch_name):
+    ordered = torch_name not in ("eq", "ne")
+
     def op(input, other, *, out=None):
-        a, b, _ = _promote(_arr(input), _arr(_check_operand(torch_name, other)))
+        a, b, dt = _promote(_arr(input), _arr(_check_operand(torch_name, other)))
+        if ordered and dt.kind == "c":  # complex numbers have no order (NumPy's is lexical)
+            raise NotImplementedError(
+                f'"{torch_name}_cpu" not implemented for \'{type_name(dt)}\'')
         return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
 
     op.__name__ = torch_name
