@@ -341,3 +341,14 @@ def test_verify_runs_onnxruntime_against_the_model():
     with pytest.raises(ember.onnx.OnnxExporterError, match="fresh inputs"), \
             pytest.warns(UserWarning, match="requires_grad=True to a scalar"):
         export_bytes(Replays(), ember.randn(3), verify=True)  # verification catches it
+
+
+def test_forward_may_write_to_its_input_in_place():
+    class Net(nn.Module):
+        def forward(self, x):
+            x.mul_(2).add_(1)
+            return x.relu_()
+
+    x = _f(2, 3)
+    data = export_bytes(Net(), ember.tensor(x))
+    np.testing.assert_allclose(run_onnx(data, [x])[0], np.maximum(x * 2 + 1, 0), rtol=1e-6)

@@ -194,6 +194,8 @@ def _bind_inputs(model, graph, tracer, args, kwargs, input_names):
     for tensor, name in zip(tensors, names):
         copy = tensor.detach().clone()
         tracer.flag_traced(copy)
+        if copy._data.dtype.kind in "fc":
+            copy = copy.clone()  # not a leaf, so forward may write to its input in place
         graph.dtype[name] = copy._data.dtype
         graph.shape[name] = tuple(copy._data.shape)
         tracer.bind(copy, name)
