@@ -75,6 +75,10 @@ SCRIPTS = [
     "mnist_hogwild.py",     # pytorch/examples mnist_hogwild: share_memory, spawned trainers
     "tensorboard_tutorial.py",  # SummaryWriter: images, graph, embedding, scalars, figures, PR
     "benchmark_recipe.py",  # torch.utils.benchmark: Timer, blocked/adaptive autorange, Compare
+    "forward_ad_usage.py",  # forward_ad: dual_level, make_dual/unpack_dual, modules, Function.jvp
+    "fusing_conv_bn.py",    # fused conv+BN autograd.Function, gradcheck, nn.utils.fusion
+    "func_jacobians_hessians.py",  # torch.func: jacrev/jacfwd, vmap, hessian, hvp (jvp of grad)
+    "func_per_sample_grads.py",  # vmap(grad) per-sample gradients, stack_module_state ensembles
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -137,6 +141,14 @@ CLAIMS = {
     "tensorboard_tutorial.py": ["graph written: True", "sub-runs: ['loss_half', 'loss_train', "
                                 "'trial']", "pr curve shape: [6, 127]"],
     "benchmark_recipe.py": ["versions agree: True", "thread groups: ['1 threads', '2 threads']"],
+    "forward_ad_usage.py": ["tangent kept as is: True", "after the level: None",
+                            "functional_call agrees: True", "gradcheck forward AD: True"],
+    "fusing_conv_bn.py": ["fused gradcheck: True", "fused == conv then bn: True",
+                          "AssertionError: Fusion only for eval!"],
+    "func_jacobians_hessians.py": ["jacfwd matches: True", "summed-output trick agrees: True",
+                                   "reverse-over-reverse agrees: True"],
+    "func_per_sample_grads.py": ["fc2.bias: (16, 10) matches loop: True",
+                                 "different minibatches: (5, 8, 10) True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
