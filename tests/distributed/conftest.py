@@ -79,29 +79,55 @@ class Run:
         return found
 
 
-@pytest.fixture(scope="session")
-def runs():
+def _start_group(group: str) -> dict:
     python = sys.executable
-    started = {
-        # ember through `ember run --nproc-per-node 2`: torch resolved to ember everywhere
-        "collectives_ember": Run([python, "-m", "ember", "run", "--nproc-per-node", "2",
-                                  "collectives_script.py"]),
-        # the oracle: the same script on real PyTorch's gloo
-        "collectives_torch": Run([*mpirun_command(2), python, "collectives_script.py",
-                                  str(free_port())]),
-        # PyTorch's mp.spawn pattern: no MPI, ember's TCP transport
-        "collectives_spawn": Run([python, "-m", "ember", "run", "spawn_script.py",
-                                  str(free_port())]),
+    if group == "collectives":
+        return {
+            # ember through `ember run --nproc-per-node 2`: torch resolved to ember everywhere
+            "collectives_ember": Run([python, "-m", "ember", "run", "--nproc-per-node", "2",
+                                      "collectives_script.py"]),
+            # the oracle: the same script on real PyTorch's gloo
+            "collectives_torch": Run([*mpirun_command(2), python, "collectives_script.py",
+                                      str(free_port())]),
+            # PyTorch's mp.spawn pattern: no MPI, ember's TCP transport
+            "collectives_spawn": Run([python, "-m", "ember", "run", "spawn_script.py",
+                                      str(free_port())]),
+        }
+    return {
+        # DDP training through the torchrun-like module
+        "ddp": Run([python, "-m", "ember.distributed.run", "--nproc-per-node", "2",
+                    "--master-port", "29512", "ddp_script.py"]),
         # the torchrun-like module without mpirun: subprocesses over TCP
         "launcher_tcp": Run([python, "-m", "ember.distributed.run", "--transport", "tcp",
                              "--nproc-per-node", "2", "--master-port", str(free_port()),
                              "launcher_script.py"]),
-        # DDP training through the torchrun-like module
-        "ddp": Run([python, "-m", "ember.distributed.run", "--nproc-per-node", "2",
-                    "--master-port", "29512", "ddp_script.py"]),
     }
+
+
+class Runs:
+    """``runs[name]``: the first request starts every run at once, so they overlap; under
+    pytest-xdist only the group of runs ``name`` belongs to (one test file's), so workers
+    that collect other files' tests do not start them."""
+
+    def __init__(self):
+        self.started = {}
+
+    def __getitem__(self, name: str) -> Run:
+        if name not in self.started:
+            if os.environ.get("PYTEST_XDIST_WORKER"):
+                groups = ["collectives" if name.startswith("collectives") else "ddp"]
+            else:  # one process runs every test: overlap everything
+                groups = ["collectives", "ddp"]
+            for group in groups:
+                self.started.update(_start_group(group))
+        return self.started[name]
+
+
+@pytest.fixture(scope="session")
+def runs():
+    started = Runs()
     yield started
-    for run in started.values():
+    for run in started.started.values():
         if run.process.poll() is None:
             run.process.kill()
         run._collector.join()
