@@ -53,7 +53,32 @@ class OverlapAdd(Function):
     @staticmethod
     def backward(ctx, grad):
         n_fft, hop = ctx.args
-        return grad.unfold(-1, n_fft, hop), None, None
+        return Frames.apply(grad, n_fft, hop), None, None
+
+
+class Frames(Function):
+    """Frames of ``n_fft`` samples every ``hop`` along the last dim, ``(..., T, n_fft)``,
+    as a contiguous copy (the strided view is internal to stft, and the copy is what the
+    window product would make anyway). Backward is OverlapAdd: ``ceil(n_fft / hop)`` block
+    additions where unfold's generic backward takes one per frame column."""
+
+    _array_io = True
+    _node_name = "UnfoldBackward0"
+
+    @staticmethod
+    def forward(ctx, x, n_fft, hop):
+        ctx.args = (x.shape[-1], hop)
+        count = (x.shape[-1] - n_fft) // hop + 1
+        shape = x.shape[:-1] + (count, n_fft)
+        strides = x.strides[:-1] + (x.strides[-1] * hop, x.strides[-1])
+        xp = xp_of(x)
+        view = xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+        return xp.ascontiguousarray(view)
+
+    @staticmethod
+    def backward(ctx, grad):
+        length, hop = ctx.args
+        return OverlapAdd.apply(grad, length, hop), None, None
 
 
 def _legacy_type(t):
@@ -172,7 +197,7 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
         if align_to_window:
             # frames start where their (centred) window starts: shift the signal by `left`
             frames = pad(frames, (left, n_fft - win_length - left))
-    frames = frames.unfold(-1, n_fft, hop_length)
+    frames = Frames.apply(frames, n_fft, hop_length)
     if window is not None:
         frames = frames * window
     mode = 1 if normalized else 0
