@@ -352,3 +352,18 @@ def test_forward_may_write_to_its_input_in_place():
     x = _f(2, 3)
     data = export_bytes(Net(), ember.tensor(x))
     np.testing.assert_allclose(run_onnx(data, [x])[0], np.maximum(x * 2 + 1, 0), rtol=1e-6)
+
+
+def test_verify_an_exported_file(tmp_path):
+    model = _mlp()
+    x = ember.randn(2, 4)
+    path = tmp_path / "mlp.onnx"
+    ember.onnx.export(model, x, path)
+    ember.onnx.verify(model, x, path)
+    ember.onnx.verify(model, (x,), path.read_bytes())
+    with open(path, "rb") as handle:
+        ember.onnx.verify(model, x, handle)
+    with ember.no_grad():
+        model[0].bias.add_(1.0)  # the model moved on: the file no longer matches it
+    with pytest.raises(ember.onnx.OnnxExporterError, match="example inputs"):
+        ember.onnx.verify(model, x, path)

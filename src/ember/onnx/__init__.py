@@ -7,13 +7,9 @@ without the extra installed.
 
 from . import errors
 from .errors import OnnxExporterError, UnsupportedOperatorError
-from .export import TrainingMode, export, is_in_onnx_export
+from .export import TrainingMode, export, is_in_onnx_export, verify
 
 __all__ = [
-           "OnnxExporterError",
-           "TrainingMode",
-           "UnsupportedOperatorError",
-           "errors",
-           "export",
-           "is_in_onnx_export",
+    "OnnxExporterError", "TrainingMode", "UnsupportedOperatorError", "errors", "export",
+    "is_in_onnx_export", "verify",
 ]

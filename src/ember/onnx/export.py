@@ -428,3 +428,35 @@ def _exporting():
     finally:
         _in_export[0] = False
 
+
+
+def verify(model, args, f, *, kwargs=None, rtol: float = 1e-3, atol: float = 1e-5,
+           training=TrainingMode.EVAL) -> None:
+    """Check an exported file against ``model``: run it in onnxruntime on ``args`` and on
+    fresh inputs of the same shapes, and raise OnnxExporterError naming the first output
+    that differs. ``f`` is a path, a binary file object or the file's bytes.
+
+    Example::
+
+        >>> ember.onnx.export(model, x, "model.onnx")
+        >>> ember.onnx.verify(model, x, "model.onnx")
+    """
+    from ._verify import verify as run_verification
+
+    if isinstance(f, (bytes, bytearray)):
+        data = bytes(f)
+    elif isinstance(f, (str, os.PathLike)):
+        with open(f, "rb") as handle:
+            data = handle.read()
+    else:
+        data = f.read()
+    forward_args, forward_kwargs = _split_args(args, kwargs)
+    count = sum(isinstance(a, Tensor) for a in forward_args)
+    count += sum(isinstance(v, Tensor) for v in forward_kwargs.values())
+    params = {}
+    if hasattr(model, "named_parameters"):
+        params = dict(model.named_parameters())
+        params.update(dict(model.named_buffers()))
+    with _training_mode(model, training):
+        run_verification(model, forward_args, forward_kwargs, data, count, params,
+                         rtol=rtol, atol=atol)
