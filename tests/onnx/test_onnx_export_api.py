@@ -367,3 +367,26 @@ def test_verify_an_exported_file(tmp_path):
         model[0].bias.add_(1.0)  # the model moved on: the file no longer matches it
     with pytest.raises(ember.onnx.OnnxExporterError, match="example inputs"):
         ember.onnx.verify(model, x, path)
+
+
+def test_register_custom_op_symbolic():
+    """An op without a converter exports once a symbolic is registered for it (from its
+    opset on); PyTorch's aten name for the op works too."""
+
+    def doubled(g, x):  # not lgamma: only to see that the registered symbolic is used
+        return g.op("Mul", x, g.op("Constant", value_t=ember.tensor(2.0)))
+
+    model = Fn(lambda t, x: x.lgamma())
+    ember.onnx.register_custom_op_symbolic("aten::lgamma", doubled, 15)
+    try:
+        data = export_bytes(model, ember.randn(3), opset_version=17)
+        x = _f(3)
+        np.testing.assert_allclose(run_onnx(data, [x])[0], x * 2, rtol=1e-6)
+        with pytest.raises(ember.onnx.errors.UnsupportedOperatorError):
+            ember.onnx.export(model, ember.randn(3), io.BytesIO(), opset_version=14)
+    finally:
+        ember.onnx.unregister_custom_op_symbolic("ember::Lgamma", 15)
+    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError):
+        ember.onnx.export(model, ember.randn(3), io.BytesIO())
+    with pytest.raises(ValueError, match="domain::name"):
+        ember.onnx.register_custom_op_symbolic("lgamma", doubled, 15)

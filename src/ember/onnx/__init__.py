@@ -7,9 +7,17 @@ without the extra installed.
 
 from . import errors
 from .errors import OnnxExporterError, UnsupportedOperatorError
-from .export import TrainingMode, export, is_in_onnx_export, verify
+from .export import (
+    TrainingMode,
+    export,
+    is_in_onnx_export,
+    register_custom_op_symbolic,
+    unregister_custom_op_symbolic,
+    verify,
+)
 
 __all__ = [
     "OnnxExporterError", "TrainingMode", "UnsupportedOperatorError", "errors", "export",
-    "is_in_onnx_export", "verify",
+    "is_in_onnx_export", "register_custom_op_symbolic", "unregister_custom_op_symbolic",
+    "verify",
 ]

@@ -57,21 +57,41 @@ def converts_call(module, attribute: str):
     return register
 
 
-def converter_for(cls):
+# normalised op name -> {opset: symbolic fn}: ember.onnx.register_custom_op_symbolic
+CUSTOM_SYMBOLICS: dict = {}
+
+
+def symbolic_key(name: str) -> str:
+    """``"aten::layer_norm"``, ``"ember::LayerNorm"`` and ``"LayerNorm"`` all name one op."""
+    return name.rsplit("::", 1)[-1].replace("_", "").lower()
+
+
+def converter_for(cls, opset: int | None = None):
+    custom = CUSTOM_SYMBOLICS.get(symbolic_key(getattr(cls, "_op_name", "")))
+    if custom:
+        usable = [v for v in custom if opset is None or v <= opset]
+        if usable:
+            return _symbolic_converter(custom[max(usable)])
     for klass in cls.__mro__:
         fn = CONVERTERS.get(klass)
         if fn is not None:
             return fn
     if callable(getattr(cls, "symbolic", None)):
-        return _symbolic_converter
+        return _symbolic_converter(None)
     return None
 
 
-def _symbolic_converter(g, op):
-    """A user Function with PyTorch's ``symbolic(g, *args)`` staticmethod: its tensor
-    arguments arrive as graph value names, the rest as they were passed."""
-    args = [op.input(i) if isinstance(a, Tensor) else a for i, a in enumerate(op.args)]
-    return op.cls.symbolic(SymbolicContext(g), *args, **op.kwargs)
+def _symbolic_converter(symbolic):
+    """A converter calling PyTorch-style ``symbolic(g, *args)`` (a user Function's own
+    staticmethod when ``symbolic`` is None): tensor arguments arrive as graph value
+    names, the rest as they were passed."""
+
+    def convert(g, op):
+        fn = symbolic or op.cls.symbolic
+        args = [op.input(i) if isinstance(a, Tensor) else a for i, a in enumerate(op.args)]
+        return fn(SymbolicContext(g), *args, **op.kwargs)
+
+    return convert
 
 
 class SymbolicContext:
@@ -250,7 +270,7 @@ class Tracer:
             result = cls.apply(*args, **kwargs)
         finally:
             _function.trace_hook[0] = self
-        self.record(cls, converter_for(cls), args, kwargs, result)
+        self.record(cls, converter_for(cls, self.graph.opset), args, kwargs, result)
         return result
 
     def _depends_on_graph(self, args, kwargs) -> bool:

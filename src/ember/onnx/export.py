@@ -460,3 +460,25 @@ def verify(model, args, f, *, kwargs=None, rtol: float = 1e-3, atol: float = 1e-
     with _training_mode(model, training):
         run_verification(model, forward_args, forward_kwargs, data, count, params,
                          rtol=rtol, atol=atol)
+
+
+def register_custom_op_symbolic(symbolic_name: str, symbolic_fn, opset_version: int) -> None:
+    """Export the op ``symbolic_name`` (``"ember::Lgamma"``; PyTorch's ``"aten::lgamma"``
+    names the same op) with ``symbolic_fn(g, *args)`` from ``opset_version`` on, as
+    ``torch.onnx.register_custom_op_symbolic``. ``g.op("Name", *inputs, attr_f=...)``
+    adds nodes; tensor arguments arrive as graph values, the others as passed."""
+    from ._trace import CUSTOM_SYMBOLICS, symbolic_key
+
+    if "::" not in symbolic_name:
+        raise ValueError(f"Failed to register operator {symbolic_name}. The symbolic name "
+                         "must match the format domain::name, and should start with a letter "
+                         "and contain only alphanumerical characters")
+    CUSTOM_SYMBOLICS.setdefault(symbolic_key(symbolic_name), {})[int(opset_version)] = \
+        symbolic_fn
+
+
+def unregister_custom_op_symbolic(symbolic_name: str, opset_version: int) -> None:
+    """Undo ``register_custom_op_symbolic`` for that op and opset."""
+    from ._trace import CUSTOM_SYMBOLICS, symbolic_key
+
+    CUSTOM_SYMBOLICS.get(symbolic_key(symbolic_name), {}).pop(int(opset_version), None)
