@@ -79,6 +79,8 @@ SCRIPTS = [
     "fusing_conv_bn.py",    # fused conv+BN autograd.Function, gradcheck, nn.utils.fusion
     "func_jacobians_hessians.py",  # torch.func: jacrev/jacfwd, vmap, hessian, hvp (jvp of grad)
     "func_per_sample_grads.py",  # vmap(grad) per-sample gradients, stack_module_state ensembles
+    "knowledge_distillation.py",  # teacher/student: softened-logit KL, cosine and MSE hint losses
+    "fft_filtering.py",     # torch.fft: rfft/irfft filtering, FFT conv == conv1d, learned gains
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -149,6 +151,10 @@ CLAIMS = {
                                    "reverse-over-reverse agrees: True"],
     "func_per_sample_grads.py": ["fc2.bias: (16, 10) matches loop: True",
                                  "different minibatches: (5, 8, 10) True"],
+    "knowledge_distillation.py": ["Student hidden representation shape: torch.Size([2, 16])",
+                                  "missing keys: ['regressor.0.weight', 'regressor.0.bias']"],
+    "fft_filtering.py": ["strongest bins: [5, 12]", "fft conv == conv1d: torch.Size([2, 1, 92]) "
+                         "True", "2-D FFT blur == circular conv2d: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
