@@ -44,6 +44,12 @@ OPS = {
     "rdiv": (lambda t, x: 2.0 / (x.abs() + 1), [X]),
     "floor_divide": (lambda t, x: t.div(x, 0.7, rounding_mode="floor"), [X]),
     "trunc_divide": (lambda t, x: t.div(x, 0.7, rounding_mode="trunc"), [X]),
+    "int_divisions": (lambda t, x: ((x * 4).long() // 3) + t.div((x * 4).long(), -3,
+                                                                 rounding_mode="trunc")
+                      + (x * 4).long() % 3 + t.fmod((x * 4).long(), -3), [X]),
+    "float_remainder_fmod": (lambda t, x: x % 0.7 + t.fmod(x, -0.7) + t.remainder(x, -0.3),
+                             [X]),
+    "int_true_division": (lambda t, x: (x * 4).long() / 3, [X]),
     "pow_scalar": (lambda t, x: x ** 2, [X]),
     "pow_tensor": (lambda t, x, y: x.abs() ** y, [X, X]),
     "neg": (lambda t, x: -x, [X]),

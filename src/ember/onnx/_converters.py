@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .._ops import _activation_fused as fused
-from .._ops import _softmax, activation, pointwise, reduce, unary, where_clamp
+from .._ops import _softmax, activation, binary, pointwise, reduce, unary, where_clamp
 from .._tensor import Tensor
 from ._trace import converts, converts_call
 
@@ -41,25 +41,35 @@ converts(pointwise.Mul)(_binary("Mul"))
 converts(pointwise.Pow)(_binary("Pow"))
 
 
-@converts(pointwise.Div)
-def _div(g, op):
-    dtype = op.out_dtype()
-    if dtype.kind in "iu":  # integer results come from rounding modes only
-        return _binary("Div")(g, op)
-    return g.op("Div", _operand(g, op, 0, dtype), _operand(g, op, 1, dtype), dtype=dtype)
+converts(pointwise.Div)(_binary("Div"))  # int / int operands are cast to the float result
 
 
 @converts(pointwise._RoundedDiv)
 def _rounded_div(g, op):
     dtype = op.out_dtype()
-    quotient = g.op("Div", _operand(g, op, 0, dtype), _operand(g, op, 1, dtype), dtype=dtype)
+    x, y = _operand(g, op, 0, dtype), _operand(g, op, 1, dtype)
+    mode = op.args[2]
     if dtype.kind in "iu":
-        if op.args[2] == "trunc":
-            return quotient  # ONNX's integer Div truncates
-        raise _unsupported(g, op, "integer floor division")
-    if op.args[2] == "floor":
-        return g.op("Floor", quotient)
-    return _trunc(g, quotient)
+        if mode == "trunc":
+            return g.op("Div", x, y)  # ONNX's integer Div truncates
+        # floor: (x - x mod y) / y is exact, with the divisor's sign for mod as Python's
+        return g.op("Div", g.op("Sub", x, g.op("Mod", x, y, fmod=0)), y)
+    quotient = g.op("Div", x, y)
+    return g.op("Floor", quotient) if mode == "floor" else _trunc(g, quotient)
+
+
+@converts(binary._Modulo)
+def _modulo(g, op):
+    """remainder (the divisor's sign) and fmod (the dividend's)."""
+    dtype = op.out_dtype()
+    x, y = _operand(g, op, 0, dtype), _operand(g, op, 1, dtype)
+    floored = op.args[2]
+    if dtype.kind in "iu":
+        return g.op("Mod", x, y, fmod=0 if floored else 1)
+    if not floored:
+        return g.op("Mod", x, y, fmod=1)
+    # x - floor(x / y) * y: ONNX's float Mod requires fmod=1 (C's fmod)
+    return g.op("Sub", x, g.op("Mul", g.op("Floor", g.op("Div", x, y)), y))
 
 
 def _trunc(g, name):
