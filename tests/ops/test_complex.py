@@ -401,6 +401,27 @@ def test_real_imag_setters():
     assert_same(x, tx)
 
 
+def test_real_imag_setters_record_gradients():
+    def fn(lib, z, a):
+        y = z * 2
+        y.real = a * 3
+        y.imag = a * a
+        return (y * y).abs() + y.imag * y.real
+
+    check_c(fn, cz(3), rn(3))
+    check_raises(lambda lib, z, a: setattr(z.requires_grad_(), "real", a), cz(2), rn(2),
+                 match="leaf Variable")
+
+
+def test_conj_physical_out():
+    for array in (cz(3, dtype=np.complex64), rn(3, dtype=np.float32)):
+        dtype = str(array.dtype)
+        e_out, t_out = ember.empty(3, dtype=dtype), torch.empty(3, dtype=getattr(torch, dtype))
+        assert ember.conj_physical(ember.tensor(array), out=e_out) is e_out
+        torch.conj_physical(torch.tensor(array), out=t_out)
+        assert_same(e_out, t_out)
+
+
 def test_real_imag_need_a_tensor():
     check_raises(lambda lib: lib.real(1 + 2j))
     check_raises(lambda lib: lib.view_as_real([1j]))

@@ -288,9 +288,13 @@ def conj(input: Tensor) -> Tensor:
     return _flag(out, "_is_conj")
 
 
-def conj_physical(input: Tensor) -> Tensor:
+def conj_physical(input: Tensor, *, out=None) -> Tensor:
     """The complex conjugate, materialised (``input`` itself for real tensors)."""
     _require_tensor("conj_physical", input)
+    if out is not None:
+        from ._elementwise import _out
+
+        return _out(ConjPhysical.apply(input) if _is_complex(input) else input * 1, out)
     if not _is_complex(input):
         return input
     return ConjPhysical.apply(input)
