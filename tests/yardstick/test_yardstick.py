@@ -81,6 +81,7 @@ SCRIPTS = [
     "func_per_sample_grads.py",  # vmap(grad) per-sample gradients, stack_module_state ensembles
     "knowledge_distillation.py",  # teacher/student: softened-logit KL, cosine and MSE hint losses
     "fft_filtering.py",     # torch.fft: rfft/irfft filtering, FFT conv == conv1d, learned gains
+    "double_backward_custom_function.py",  # gradgradcheck of custom Functions, backward Function
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -155,6 +156,8 @@ CLAIMS = {
                                   "missing keys: ['regressor.0.weight', 'regressor.0.bias']"],
     "fft_filtering.py": ["strongest bins: [5, 12]", "2-D FFT blur == circular conv2d: True",
                          "fft conv == conv1d: torch.Size([2, 1, 92]) True"],
+    "double_backward_custom_function.py": ["Cube gradgradcheck: True",
+                                           "SinhBad gradgradcheck raised GradcheckError True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
