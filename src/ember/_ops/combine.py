@@ -511,15 +511,13 @@ def unravel_index(indices, shape):
 # -- Tensor.new, storages ----------------------------------------------------------------------
 
 
-def new(self, *args, **kwargs):
+def new(self, *args, device=None, dtype=None):
     """Legacy ``self.new(...)``: data or sizes in ``self``'s dtype and device; a tensor of
     the same dtype is returned as an alias."""
     from .from_data import _legacy_new
 
-    if kwargs.get("device") is not None or kwargs.get("dtype") is not None:
-        device, dtype = kwargs.get("device", self.device), kwargs.get("dtype", self.dtype)
-    else:
-        device, dtype = self.device, self.dtype
+    device = self.device if device is None else device
+    dtype = self.dtype if dtype is None else dtype
     if len(args) == 1 and isinstance(args[0], Tensor):
         if args[0].dtype != self.dtype:
             raise TypeError(f"expected {self.dtype} (got {args[0].dtype})")

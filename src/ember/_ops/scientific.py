@@ -262,10 +262,10 @@ def ldexp(input, other):
     if not isinstance(other, Tensor):
         raise TypeError(f"ldexp(): argument 'other' (position 2) must be Tensor, not "
                         f"{type(other).__name__}")
-    return input * (2.0 ** other.to(float_dtype_for(input, other)))
+    return input * (2.0 ** other.to(_float_dtype_for(input, other)))
 
 
-def float_dtype_for(input, other):
+def _float_dtype_for(input, other):
     from .._backend import from_numpy_dtype
 
     if input.is_floating_point() or input.is_complex():
@@ -277,7 +277,7 @@ def float_dtype_for(input, other):
 
 def ldexp_(input, other):
     other = _as_tensor(other, input)
-    return input.mul_(2.0 ** other.to(float_dtype_for(input, other)))
+    return input.mul_(2.0 ** other.to(_float_dtype_for(input, other)))
 
 
 def nextafter(input, other):
