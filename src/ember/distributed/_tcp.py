@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import pickle
+import queue
 import socket
 import struct
 import threading
@@ -251,6 +252,21 @@ class Mesh:
         self._sockets.clear()
 
 
+def _collective(body):
+    def start(self, *args):
+        return self._submit(body, self._next_key(), args)
+    start.__name__ = body.__name__
+    return start
+
+
+def _work_through(jobs) -> None:
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        job()
+
+
 class Comm:
     """A communicator over some of the mesh's processes (group rank order ``members``)."""
 
@@ -260,6 +276,7 @@ class Comm:
         self._sequence = 0
         self._children = 0
         self._owns_mesh = owns_mesh
+        self._jobs = None  # the worker thread's queue, made on first use
 
     def Get_rank(self) -> int:
         return self.rank
@@ -294,8 +311,7 @@ class Comm:
             total = part.copy() if total is None else op.ufunc(total, part)
         return total
 
-    def Iallreduce(self, sendbuf, recvbuf, op):
-        key = self._next_key()
+    def _allreduce(self, key, sendbuf, recvbuf, op):
         array = recvbuf if sendbuf is MPI.IN_PLACE else sendbuf
         total = self._reduce_to(0, array, op, key)
         if self.rank == 0:
@@ -307,23 +323,21 @@ class Comm:
                 recvbuf.shape)
         return _Request()
 
-    def Ireduce(self, sendbuf, recvbuf, op, root):
-        key = self._next_key()
+    def _reduce(self, key, sendbuf, recvbuf, op, root):
         array = recvbuf if sendbuf is MPI.IN_PLACE else sendbuf
         total = self._reduce_to(root, array, op, key)
         if self.rank == root:
             recvbuf[...] = total
         return _Request()
 
-    def Ireduce_scatter_block(self, sendbuf, recvbuf, op):
+    def _reduce_scatter_block(self, key, sendbuf, recvbuf, op):
         total = sendbuf.copy()
-        self.Iallreduce(MPI.IN_PLACE, total, op)
+        self._allreduce(key, MPI.IN_PLACE, total, op)
         count = recvbuf.size
         recvbuf[...] = total.reshape(-1)[self.rank * count:(self.rank + 1) * count]
         return _Request()
 
-    def Ibcast(self, buf, root):
-        key = self._next_key()
+    def _bcast(self, key, buf, root):
         if self.rank == root:
             for peer in self._others():
                 self._send(peer, key, buf)
@@ -331,8 +345,7 @@ class Comm:
             buf[...] = np.frombuffer(self._recv(root, key), buf.dtype).reshape(buf.shape)
         return _Request()
 
-    def Iallgather(self, sendbuf, recvbuf):
-        key = self._next_key()
+    def _allgather(self, key, sendbuf, recvbuf):
         for peer in self._others():
             self._send(peer, key, sendbuf)
         rows = recvbuf.reshape(len(self.members), -1)
@@ -341,8 +354,7 @@ class Comm:
                 self._recv(source, key), np.uint8)
         return _Request()
 
-    def Igather(self, sendbuf, recvbuf, root):
-        key = self._next_key()
+    def _gather(self, key, sendbuf, recvbuf, root):
         if self.rank != root:
             self._send(root, key, sendbuf)
             return _Request()
@@ -352,8 +364,7 @@ class Comm:
                 self._recv(source, key), np.uint8)
         return _Request()
 
-    def Iscatter(self, sendbuf, recvbuf, root):
-        key = self._next_key()
+    def _scatter(self, key, sendbuf, recvbuf, root):
         if self.rank == root:
             for peer in self._others():
                 self._send(peer, key, np.ascontiguousarray(sendbuf[peer]))
@@ -362,8 +373,7 @@ class Comm:
             recvbuf[...] = np.frombuffer(self._recv(root, key), np.uint8)
         return _Request()
 
-    def Ialltoallv(self, send_spec, recv_spec):
-        key = self._next_key()
+    def _alltoallv(self, key, send_spec, recv_spec):
         send, (send_counts, send_displs), _ = send_spec
         recv, (recv_counts, recv_displs), _ = recv_spec
         for peer in range(len(self.members)):
@@ -375,8 +385,45 @@ class Comm:
                 self._recv(source, key), np.uint8)
         return _Request()
 
-    def Ibarrier(self):
-        return self.Iallreduce(MPI.IN_PLACE, np.zeros(1, np.int8), MPI.SUM)
+    def _barrier(self, key):
+        self._allreduce(key, MPI.IN_PLACE, np.zeros(1, np.int8), MPI.SUM)
+
+    # The public non-blocking calls: each takes its message key now, in call order (the
+    # same on every rank), and runs on the communicator's worker thread, so it overlaps
+    # the caller's work and returns at once, as MPI's do.
+    Iallreduce = _collective(_allreduce)
+    Ireduce = _collective(_reduce)
+    Ireduce_scatter_block = _collective(_reduce_scatter_block)
+    Ibcast = _collective(_bcast)
+    Iallgather = _collective(_allgather)
+    Igather = _collective(_gather)
+    Iscatter = _collective(_scatter)
+    Ialltoallv = _collective(_alltoallv)
+    Ibarrier = _collective(_barrier)
+
+    def _submit(self, body, key, args):
+        if self._jobs is None:
+            self._jobs = queue.SimpleQueue()
+            threading.Thread(target=_work_through, args=(self._jobs,), daemon=True,
+                             name=f"ember-dist-comm-{self.cid}").start()
+        done, failure = threading.Event(), []
+
+        def job():
+            try:
+                body(self, key, *args)
+            except BaseException as error:  # noqa: BLE001 - re-raised by Wait
+                failure.append(error)
+            finally:
+                done.set()
+
+        def complete(block):
+            if not (done.wait() if block else done.is_set()):
+                return None
+            if failure:
+                raise failure[0]
+            return -1
+        self._jobs.put(job)
+        return _Request(complete)
 
     def Isend(self, buf, dest, tag):
         self._send(dest, (self.cid, "p2p", tag), buf)
@@ -458,6 +505,9 @@ class Comm:
         return Comm(self.mesh, members, self.cid + (self._children, color))
 
     def Free(self) -> None:
+        if self._jobs is not None:
+            self._jobs.put(None)
+            self._jobs = None
         if self._owns_mesh:
             self.mesh.close()
 
