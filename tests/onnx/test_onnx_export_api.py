@@ -187,7 +187,9 @@ def test_opsets(opset):
         return t.nn.functional.max_pool1d(h, 2) + t.nn.functional.avg_pool1d(h, 2)
 
     data = check(Fn(forward), TorchFn(forward), [_f(2, 3, 4), _f(3, 4)], opset_version=opset)
-    assert onnx.load_from_string(data).opset_import[0].version == opset
+    proto = onnx.load_from_string(data)
+    assert proto.opset_import[0].version == opset
+    assert proto.ir_version == {13: 7, 15: 8, 17: 8, 18: 8, 20: 9}[opset]  # the oldest allowed
 
 
 def test_bad_opset_and_bad_file():

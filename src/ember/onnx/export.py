@@ -72,6 +72,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
         >>> model = nn.Sequential(nn.Linear(4, 2), nn.ReLU())
         >>> ember.onnx.export(model, ember.randn(1, 4), "model.onnx",
         ...                   input_names=["x"], dynamic_axes={"x": {0: "batch"}})
+
+    Exporting is not thread-safe: ops other threads run during the trace are traced too.
     """
     import onnx
 
@@ -321,7 +323,8 @@ def _assemble(graph, inputs, outputs, initializers, dynamic_axes,
     model = helper.make_model(
         graph_proto, opset_imports=[helper.make_opsetid("", graph.opset)],
         producer_name="ember", producer_version=_version())
-    model.ir_version = min(model.ir_version, 9)  # what current onnxruntime releases read
+    # the oldest IR version the opset allows: what the widest range of runtimes reads
+    model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
     if dynamic_axes:
         model = _infer_output_shapes(model, outputs, dynamic_axes)
     return model
