@@ -10,8 +10,10 @@ deadlock.
 
 The classes below answer the subset of mpi4py's ``Comm`` and ``MPI`` API that
 ``_collectives`` and ``_group`` call, so one collective implementation serves both
-transports. Collectives are simple (gather to rank 0 and send back), meant for the few
-processes of one machine; mpirun with MPI is the fast path.
+transports. Collectives are simple (reduce at rank 0 in rank order and send the result
+back, which also makes every rank's result bit-identical), meant for the few processes of
+one machine. The non-blocking ones run on a worker thread per communicator, so
+``async_op=True`` and DDP's bucketed all-reduces overlap the caller's work.
 """
 
 from __future__ import annotations
