@@ -86,3 +86,16 @@ def test_is_storage_and_top_level_classes():
         assert not lib.is_storage(view)
         assert isinstance(_typed(view), lib.TypedStorage)
         assert isinstance(view.untyped_storage(), lib.UntypedStorage)
+
+
+def test_storage_constructors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for args, kwargs in [((4,), {}), (([1, 2, 44],), {})]:
+            e, t = ember.UntypedStorage(*args, **kwargs), torch.UntypedStorage(*args, **kwargs)
+            assert e.size() == t.size() and e.tolist() == t.tolist()
+        for args, dtype in [((3,), None), (([1.5, 2],), "float64"), (([1, 2],), None)]:
+            e = ember.TypedStorage(*args, dtype=None if dtype is None else getattr(ember, dtype))
+            t = torch.TypedStorage(*args, dtype=None if dtype is None else getattr(torch, dtype))
+            assert e.size() == t.size() and str(e.dtype) == str(t.dtype)
+            assert e.tolist() == t.tolist()

@@ -22,8 +22,25 @@ _warned = [False]
 class _StorageBase:
     __slots__ = ("_flat",)
 
-    def __init__(self, flat):
-        self._flat = flat
+    def __init__(self, *args, dtype=None, device=None):
+        """``Storage(size)`` (zeros) or ``Storage(sequence)``, as PyTorch's constructors;
+        the tensor methods wrap existing memory through ``_wrap`` instead."""
+        from ._ops.from_data import _module_and_device, _on_device
+
+        np_dtype = self._np_dtype(dtype)
+        data = args[0] if args else 0
+        if isinstance(data, (int, np.integer)):
+            host = np.zeros(int(data), np_dtype)
+        else:
+            host = np.asarray(list(data), dtype=np_dtype)
+        _, dev = _module_and_device(device)
+        self._flat = _on_device(host, dev)
+
+    @classmethod
+    def _wrap(cls, flat):
+        storage = object.__new__(cls)
+        storage._flat = flat
+        return storage
 
     # -- size and identity ------------------------------------------------------------------
 
@@ -97,15 +114,19 @@ class UntypedStorage(_StorageBase):
     def _of(cls, tensor):
         from ._ops.combine import storage_flat
 
-        return cls(storage_flat(tensor._data).view(np.uint8))
+        return cls._wrap(storage_flat(tensor._data).view(np.uint8))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return UntypedStorage(self._flat[idx])
+            return UntypedStorage._wrap(self._flat[idx])
         return int(self._flat[self._index(int(idx))])
 
     def untyped(self):
         return self
+
+    @staticmethod
+    def _np_dtype(dtype):
+        return np.dtype(np.uint8)
 
     def __repr__(self):
         return self._repr_body("torch.storage.UntypedStorage", "")
@@ -132,7 +153,7 @@ class TypedStorage(_StorageBase):
         flat = storage_flat(tensor._data)
         if flat.dtype != tensor._data.dtype:  # a view(dtype) of a storage of another dtype
             flat = flat.view(tensor._data.dtype)
-        return cls(flat)
+        return cls._wrap(flat)
 
     @property
     def dtype(self):
@@ -146,7 +167,13 @@ class TypedStorage(_StorageBase):
         return self._flat[self._index(int(idx))].item()
 
     def untyped(self):
-        return UntypedStorage(self._flat.view(np.uint8))
+        return UntypedStorage._wrap(self._flat.view(np.uint8))
+
+    @staticmethod
+    def _np_dtype(dtype):
+        from ._backend import get_default_dtype
+
+        return np.dtype((dtype if dtype is not None else get_default_dtype()).np)
 
     def type(self, dtype=None):
         from ._tensor import _LEGACY_TYPES
