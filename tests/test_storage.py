@@ -93,9 +93,12 @@ def test_storage_constructors():
         warnings.simplefilter("ignore")
         for args, kwargs in [((4,), {}), (([1, 2, 44],), {})]:
             e, t = ember.UntypedStorage(*args, **kwargs), torch.UntypedStorage(*args, **kwargs)
-            assert e.size() == t.size() and e.tolist() == t.tolist()
+            assert e.size() == t.size()
+            if isinstance(args[0], list):  # a size gives uninitialised memory in torch
+                assert e.tolist() == t.tolist()
         for args, dtype in [((3,), None), (([1.5, 2],), "float64"), (([1, 2],), None)]:
             e = ember.TypedStorage(*args, dtype=None if dtype is None else getattr(ember, dtype))
             t = torch.TypedStorage(*args, dtype=None if dtype is None else getattr(torch, dtype))
             assert e.size() == t.size() and str(e.dtype) == str(t.dtype)
-            assert e.tolist() == t.tolist()
+            if isinstance(args[0], list):
+                assert e.tolist() == t.tolist()
