@@ -135,8 +135,8 @@ def test_parameters_are_named_by_state_dict_keys():
     assert [i.name for i in graph.input] == ["image"]
     assert [o.name for o in graph.output] == ["scores"]
     # nodes are scoped by the submodule that made them, as PyTorch's exporter names them
-    assert [n.name for n in graph.node if n.op_type == "Conv"] == ["/conv1/Conv_0",
-                                                                    "/conv2/Conv_0"]
+    assert [n.name for n in graph.node if n.op_type == "Conv"] == ["/conv1/Conv", "/conv2/Conv"]
+    assert [n.name for n in graph.node if n.op_type == "Relu"][:2] == ["/Relu", "/Relu_1"]
 
 
 def test_resnet18_dynamic_batch():

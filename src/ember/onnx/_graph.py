@@ -31,11 +31,12 @@ class GraphBuilder:
     # -- names -------------------------------------------------------------------------
 
     def _fresh(self, hint: str) -> str:
-        """A unique name under the current module scope: ``/fc1/Gemm_0``."""
+        """A unique name under the current module scope, as PyTorch's exporter names
+        nodes: ``/fc1/Gemm``, then ``/fc1/Gemm_1``, ..."""
         key = f"{self.scope}/{hint}"
         count = self._counts.get(key, 0)
         self._counts[key] = count + 1
-        return f"{key}_{count}"
+        return f"{key}_{count}" if count else key
 
     def rename(self, old: str, new: str):
         """Give a value a new name everywhere (graph outputs take the user's names)."""

@@ -397,7 +397,7 @@ def _training_mode(model, training):
 
 @contextlib.contextmanager
 def _module_scopes(model, graph):
-    """Name nodes after the submodule whose forward made them (``/layer1.0.conv1/Conv_0``),
+    """Name nodes after the submodule whose forward made them (``/layer1.0.conv1/Conv``),
     as PyTorch's exporter scopes them, through forward hooks removed afterwards."""
     handles = []
     if hasattr(model, "named_modules"):
