@@ -279,6 +279,12 @@ case("object_send_recv", object_send_recv)
 
 
 def ddp_step():
+    from torch.distributed.elastic.multiprocessing.errors import record
+
+    return record(ddp_step_body)()
+
+
+def ddp_step_body():
     from torch.nn.parallel import DistributedDataParallel
 
     torch.manual_seed(rank)

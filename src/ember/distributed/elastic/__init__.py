@@ -1,0 +1,1 @@
+"""``torch.distributed.elastic`` names that torchrun scripts import (``errors.record``)."""
