@@ -158,6 +158,22 @@ def test_single_process_group(monkeypatch):
     assert not dist.is_initialized()
 
 
+def test_node_local_rank_and_monitored_barrier(monkeypatch):
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert dist.get_node_local_rank(fallback_rank=3) == 3
+    with pytest.raises(RuntimeError, match="LOCAL_RANK is not in the environment"):
+        dist.get_node_local_rank()
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert dist.get_node_local_rank(fallback_rank=3) == 1
+    for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    dist.init_process_group("gloo")  # a world of one, no MPI launcher: the TCP transport
+    try:
+        assert dist.monitored_barrier() is None
+    finally:
+        dist.destroy_process_group()
+
+
 def test_reduce_op_and_backend_names():
     assert dist.ReduceOp.SUM == dist.ReduceOp.RedOpType.SUM
     assert dist.ReduceOp(dist.ReduceOp.MAX) == dist.ReduceOp.MAX

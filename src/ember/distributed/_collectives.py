@@ -21,7 +21,8 @@ from ._group import ReduceOp, _op_type, _resolve
 __all__ = [
     "P2POp", "Work", "all_gather", "all_gather_into_tensor", "all_reduce", "all_to_all",
     "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "gather", "irecv",
-    "isend", "recv", "reduce", "reduce_scatter", "reduce_scatter_tensor", "scatter", "send",
+    "isend", "monitored_barrier", "recv", "reduce", "reduce_scatter",
+    "reduce_scatter_tensor", "scatter", "send",
 ]
 
 _RED = ReduceOp.RedOpType
@@ -530,6 +531,11 @@ def barrier(group=None, async_op=False, device_ids=None):
     if pg is None:
         return None
     return _start(pg, [pg.comm.Ibarrier()], None, async_op, [])
+
+
+def monitored_barrier(group=None, timeout=None, wait_all_ranks=False) -> None:
+    """``barrier``: MPI and ember's TCP transport report a lost peer themselves."""
+    barrier(group)
 
 
 # -- point to point ----------------------------------------------------------------------

@@ -289,7 +289,8 @@ class DistributedDataParallel(Module):
         finally:
             self.require_backward_grad_sync = previous
 
-    def join(self, divide_by_initial_world_size=True, enable=True, throw_on_early_termination=False):
+    def join(self, divide_by_initial_world_size=True, enable=True,
+             throw_on_early_termination=False):
         raise NotImplementedError("ember's DistributedDataParallel does not implement join(); "
                                   "give every rank the same number of batches "
                                   "(DistributedSampler does)")
