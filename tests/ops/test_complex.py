@@ -147,6 +147,7 @@ DOUBLE_BACKWARD = {
     "complex": lambda lib, a, b: lib.complex(a.real, b.imag) ** 2,
     "polar": lambda lib, a, b: lib.polar(a.abs(), b.real) ** 2,
     "prod": lambda lib, a, b: a.prod(1), "norm": lambda lib, a, b: a.norm(dim=1),
+    "conv1d": lambda lib, a, b: lib.nn.functional.conv1d(a[None], b[:, :, None], padding=1),
 }
 
 
@@ -336,6 +337,11 @@ PRODUCTS = {
     "linear": (lambda lib, a, b: lib.nn.functional.linear(a, b), (3, 4), (5, 4)),
     "addmm": (lambda lib, a, b: lib.addmm(a @ b, a, b, beta=0.5 + 1j, alpha=2 - 1j),
               (4, 4), (4, 4)),
+    "conv1d": (lambda lib, a, b: lib.nn.functional.conv1d(a, b, padding=1), (2, 3, 8), (4, 3, 3)),
+    "conv2d": (lambda lib, a, b: lib.nn.functional.conv2d(a, b, stride=2, groups=2),
+               (1, 4, 6, 6), (2, 2, 3, 3)),
+    "conv_transpose1d": (lambda lib, a, b: lib.nn.functional.conv_transpose1d(a, b, stride=2),
+                         (2, 3, 5), (3, 4, 3)),
 }
 
 

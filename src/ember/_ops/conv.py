@@ -51,6 +51,8 @@ class _Conv(Function):
         geo = ctx.geo
         needs = ctx.needs_input_grad
         x, weight = ctx.saved_tensors if (needs[0] or needs[1]) else (None, None)
+        if grad._data.dtype.kind == "c":  # bilinear: the adjoints take conjugated factors
+            x, weight = _conj(x), _conj(weight)
         grad_x = grad_w = grad_b = None
         if _grad_enabled[0]:  # create_graph: recorded ops, so double backward sees them
             if needs[0]:
@@ -103,6 +105,8 @@ class _ConvInputGrad(Function):
         geo = ctx.geo
         needs = ctx.needs_input_grad
         gy, weight = ctx.saved_tensors if (needs[0] or needs[1]) else (None, None)
+        if grad._data.dtype.kind == "c":
+            gy, weight = _conj(gy), _conj(weight)
         grad_gy = grad_w = grad_b = None
         if needs[0]:
             grad_gy = _Conv.apply(grad, weight, None, geo)
@@ -129,10 +133,16 @@ class _ConvWeightGrad(Function):
     def backward(ctx, grad):
         geo = ctx.geo
         x, gy = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":
+            x, gy = _conj(x), _conj(gy)
         needs = ctx.needs_input_grad
         grad_x = _ConvInputGrad.apply(gy, grad, None, geo, x.shape[1]) if needs[0] else None
         grad_gy = _Conv.apply(x, grad, None, geo) if needs[1] else None
         return grad_x, grad_gy, None, None
+
+
+def _conj(tensor):
+    return tensor.conj_physical() if tensor is not None else None
 
 
 # ---------------------------------------------------------------------------
