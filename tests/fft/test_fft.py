@@ -7,13 +7,14 @@ import os
 import sys
 
 import numpy as np
+import oracle
 import pytest
 import torch
 
 import ember
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fft_oracle import compare, compare_double, sample
+from fft_oracle import compare, compare_double, sample, to_numpy
 
 F64, C128 = np.float64, np.complex128
 NORMS = [None, "backward", "ortho", "forward"]
@@ -265,3 +266,12 @@ def test_numpy_fft_fallback(name, monkeypatch):
     for dtype in _dtypes(name) + ([] if name in REAL_ONLY else [np.complex64]) + [np.float32]:
         kwargs = {"n": 7} if name in ONE_DIM else {"s": (4, 7)}
         compare(lambda lib, t, kw=kwargs: getattr(lib.fft, name)(t, **kw), sample((3, 6), dtype))
+
+
+def test_real_input_spectrum_prints_as_torch():
+    """No negative-zero imaginary parts in the zero and Nyquist bins of a real signal's full
+    spectrum (SciPy's mirroring leaves them; PyTorch and NumPy print ``6.+0.j``)."""
+    e = ember.fft.fft(ember.arange(4.0, device=oracle.DEVICE))
+    t = torch.fft.fft(torch.arange(4.0))
+    assert repr(e.cpu()) == repr(t)
+    np.testing.assert_array_equal(np.signbit(to_numpy(e).imag), np.signbit(t.numpy().imag))

@@ -151,6 +151,10 @@ class FftR2C(Function):
                 out = out.conj()
         elif forward:
             out = _fftn(fft, x, dims, _FORWARD_NORM[mode])
+            if fft is not np.fft and xp_of(x) is np:
+                # scipy.fft mirrors the one-sided half with negative-zero imaginary parts
+                # (fft(arange(4.))[0] prints 6.-0.j); NumPy and PyTorch give +0 there
+                out.imag += 0.0
         else:
             out = _ifftn(fft, x, dims, _INVERSE_NORM[mode])
         return out.astype(_complex_of(x.dtype), copy=False)
