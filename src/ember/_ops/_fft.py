@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .._backend import get_default_dtype
 from ._fft_kernels import FftC2C, FftC2R, FftR2C, _complex_of, _InverseR2C
-from ._select import write_out
+from ._select import named, write_out
 from ._util import Tensor, type_name, wrap_dim
 
 __all__ = [
@@ -150,7 +150,12 @@ def _one_dim(x, n, dim, default_n=None):
 # ---------------------------------------------------------------------------
 
 
-def _c2c(fname, x, dims, shape, norm, forward, out):
+# PyTorch's n-D transforms promote real input to complex and run c2c; ember runs the
+# full-spectrum r2c (no complex copy of the input) under the node name users see there.
+_RealC2C = named(FftR2C, "FftC2CBackward0")
+
+
+def _c2c(fname, x, dims, shape, norm, forward, out, n_dim=False):
     """A full transform: C2C for complex input, a full-spectrum R2C for real input."""
     x = _resize(x, dims, shape)
     mode = _norm_mode(norm, forward)
@@ -159,7 +164,7 @@ def _c2c(fname, x, dims, shape, norm, forward, out):
     elif x._data.dtype.kind == "c":
         result = FftC2C.apply(x, tuple(dims), mode, forward)
     else:
-        op = FftR2C if forward else _InverseR2C
+        op = _RealC2C if n_dim else FftR2C if forward else _InverseR2C
         result = op.apply(x, tuple(dims), mode, False, forward)
     return write_out(result, out, fname)
 
@@ -175,7 +180,7 @@ def _c2c_nd(fname, input, s, dim, norm, forward, out):
     _check_out(fname, out, True)
     x = _promote(fname, input)
     dims, shape = _dims_and_shape(x, s, dim)
-    return _c2c(fname, x, dims, shape, norm, forward, out)
+    return _c2c(fname, x, dims, shape, norm, forward, out, n_dim=True)
 
 
 def fft(input, n=None, dim=-1, norm=None, *, out=None) -> Tensor:
