@@ -34,6 +34,9 @@ class Tensor:
     )
     # NumPy must defer to Tensor's reflected operators (ndarray * tensor -> tensor).
     __array_priority__ = 1000
+    # How a view was made when that restricts in-place use (see _ops/shape.view_of); set
+    # on the few views it concerns, in their __dict__.
+    _view_creation = None
 
     def __new__(cls, *args, device=None, dtype=None):
         """Legacy constructor: ``Tensor([1, 2])`` copies data as float32,
@@ -179,16 +182,17 @@ class Tensor:
         return (start - base) // array.dtype.itemsize
 
     def is_contiguous(self, memory_format=None) -> bool:
-        return bool(self._data.flags.c_contiguous)
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        from ._memory_format import is_contiguous_as
+
+        return is_contiguous_as(self._data, memory_format)
 
     def data_ptr(self) -> int:
         array = self._data
         if type(array) is np.ndarray:
             return array.__array_interface__["data"][0]
         return array.data.ptr
-
-    def untyped_storage(self):
-        return _Storage(self)
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind in "fV"
@@ -461,32 +465,6 @@ class Size(tuple):
 
     def __reduce__(self):
         return (Size, (tuple(self),))
-
-
-class _Storage:
-    """Just enough of untyped_storage() for code that compares data pointers or sizes."""
-
-    __slots__ = ("_tensor",)
-
-    def __init__(self, tensor):
-        self._tensor = tensor
-
-    def data_ptr(self):
-        array = self._tensor._data
-        root = array
-        while getattr(root, "base", None) is not None and hasattr(root.base, "__array_interface__"):
-            root = root.base
-        return root.__array_interface__["data"][0]
-
-    def nbytes(self):
-        array = self._tensor._data
-        root = array
-        while getattr(root, "base", None) is not None and hasattr(root.base, "nbytes"):
-            root = root.base
-        return root.nbytes
-
-    def size(self):
-        return self.nbytes()
 
 
 class _RetainGrad:
