@@ -241,7 +241,10 @@ def ifftn(input, s=None, dim=None, norm=None, *, out=None) -> Tensor:
 def _r2c(fname, x, dims, shape, norm, forward, out):
     x = _resize(x, dims, shape)
     mode = _norm_mode(norm, forward)
-    op = FftR2C if forward else _InverseR2C
+    if forward:
+        op = FftR2C
+    else:  # PyTorch's ihfftn ends in a conj (one dim) or a c2c over the other dims
+        op = _InverseR2C if len(dims) == 1 else _RealC2C
     return write_out(op.apply(x, tuple(dims), mode, True, forward), out, fname)
 
 
