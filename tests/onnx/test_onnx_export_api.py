@@ -392,3 +392,21 @@ def test_register_custom_op_symbolic():
         ember.onnx.export(model, ember.randn(3), io.BytesIO())
     with pytest.raises(ValueError, match="domain::name"):
         ember.onnx.register_custom_op_symbolic("lgamma", doubled, 15)
+
+
+def test_training_mode_exports_batch_statistics_and_dropout():
+    model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.0))
+    x = ember.randn(5, 4)
+    data = export_bytes(model, x, training=ember.onnx.TrainingMode.TRAINING)
+    with ember.no_grad():
+        expected = model.train()(x).numpy()  # batch statistics
+    np.testing.assert_allclose(run_onnx(data, [x.numpy()])[0], expected, rtol=1e-5, atol=1e-6)
+    data = export_bytes(nn.Dropout(0.5), ember.randn(400),
+                        training=ember.onnx.TrainingMode.TRAINING)
+    assert "Dropout" in {n.op_type for n in onnx.load_from_string(data).graph.node}
+    ones = np.ones(400, np.float32)
+    first, second = run_onnx(data, [ones])[0], run_onnx(data, [ones])[0]
+    assert set(np.unique(first)) <= {0.0, 2.0} and not np.array_equal(first, second)
+    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="feature_dropout"):
+        ember.onnx.export(nn.Dropout2d(0.5), ember.randn(2, 3, 4, 4), io.BytesIO(),
+                          training=ember.onnx.TrainingMode.TRAINING)

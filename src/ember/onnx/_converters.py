@@ -430,8 +430,10 @@ def _comparison(onnx_type, negate=False):
 
 
 def _logical(onnx_type):
+    arity = 1 if onnx_type == "Not" else 2
+
     def convert(g, op):
-        operands = [g.cast(op.input(i), np.bool_) for i in range(len(op.args))]
+        operands = [g.cast(op.input(i), np.bool_) for i in range(arity)]
         return g.op(onnx_type, *operands, dtype=np.bool_)
 
     return convert

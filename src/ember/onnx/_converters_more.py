@@ -152,3 +152,21 @@ def _one_hot(g, op):
 
 converts_call(_functional, "one_hot")(_one_hot)
 converts_call(functional, "one_hot")(_one_hot)
+
+
+@converts_call(_functional, "_dropout_impl")
+def _dropout(g, op):
+    """Identity in eval; ONNX's Dropout in training (its mask is drawn at run time, where
+    the traced one would be a constant)."""
+    # _dropout_impl(input, p, training, inplace, feature, alpha)
+    x = op.input(0)
+    p, training, feature, alpha = op.args[1], op.args[2], op.args[4], op.args[5]
+    if p == 0 or not training or op.args[0].numel() == 0:
+        return x if op.outputs[0] is op.args[0] else g.op("Identity", x)
+    if feature or alpha:
+        from .errors import UnsupportedOperatorError
+
+        kind = "alpha_dropout" if alpha else "feature_dropout"
+        raise UnsupportedOperatorError(f"ember::{kind} (in training mode)", g.opset)
+    ratio = g.const(np.asarray(p, dtype=g.dtype[x]))
+    return g.op("Dropout", x, ratio, g.const(np.asarray(True)))

@@ -20,6 +20,7 @@ duration of the export and records the call as one op (``composite``).
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -313,7 +314,13 @@ class Tracer:
             tensor._requires_grad = True
 
     def _wrap(self, fn, converter, label):
+        """``fn`` recorded as one op; its converter sees every parameter positionally, in
+        the signature's order and with defaults filled in."""
         tracer = self
+        try:
+            signature = inspect.signature(fn)
+        except (TypeError, ValueError):  # a builtin without one
+            signature = None
 
         def traced(*args, **kwargs):
             if _function.trace_hook[0] is not tracer:  # inside another recorded op
@@ -323,6 +330,10 @@ class Tracer:
                 result = fn(*args, **kwargs)
             finally:
                 _function.trace_hook[0] = tracer
+            if signature is not None:
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                args, kwargs = tuple(bound.arguments.values()), {}
             tracer.record(_Composite(label), converter, args, kwargs, result)
             return result
 
