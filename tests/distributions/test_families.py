@@ -280,3 +280,18 @@ def test_matrix_parametrisations(row, prop):
     """Each of the three matrix views, derived from whichever one was given."""
     _, build, params, _ = row
     check(lambda lib, *p: getattr(build(lib, *p), prop), *params)
+
+
+def test_torch_module_paths_import():
+    """Every torch.distributions submodule has an ember counterpart exporting the same
+    public names (``from ember.distributions.beta import Beta``)."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(torch.distributions.__path__):
+        theirs = importlib.import_module(f"torch.distributions.{info.name}")
+        ours = importlib.import_module(f"ember.distributions.{info.name}")
+        names = [n for n in getattr(theirs, "__all__", []) if n[0].isupper()]
+        missing = [n for n in names if not hasattr(ours, n)]
+        assert not missing, (info.name, missing)
+    assert set(torch.distributions.__all__) <= set(ember.distributions.__all__)

@@ -14,11 +14,13 @@ from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .cauchy import Cauchy, StudentT
 from .constraint_registry import biject_to, transform_to
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Beta, Dirichlet
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .extreme import GeneralizedPareto, Gumbel, Kumaraswamy, Pareto, Weibull
+from .fishersnedecor import FisherSnedecor
 from .gamma import Chi2, Gamma
 from .independent import Independent
 from .inverse_gamma import InverseGamma
@@ -55,7 +57,7 @@ from .transforms import (
     identity_transform,
 )
 from .uniform import Uniform
-from .von_mises import ContinuousBernoulli, FisherSnedecor, VonMises
+from .von_mises import VonMises
 from .wishart import LKJCholesky, Wishart
 
 __all__ = [
@@ -75,3 +77,30 @@ __all__ = [
     "Wishart", "biject_to", "constraints", "identity_transform", "kl_divergence",
     "register_kl", "transform_to", "transforms",
 ]
+
+
+def _alias_torch_module_paths():
+    """PyTorch keeps one family per module (``torch.distributions.beta``); ember groups
+    close relatives (Beta with Dirichlet, Binomial with Poisson). Registering PyTorch's
+    module names for the grouped modules makes ``from ember.distributions.beta import
+    Beta`` work as it does for PyTorch."""
+    import sys
+    from importlib import import_module
+
+    grouped = {
+        "beta": "dirichlet", "binomial": "poisson", "chi2": "gamma",
+        "generalized_pareto": "extreme", "geometric": "poisson", "gumbel": "extreme",
+        "half_cauchy": "log_normal", "half_normal": "log_normal", "kumaraswamy": "extreme",
+        "lkj_cholesky": "wishart", "logistic_normal": "log_normal",
+        "lowrank_multivariate_normal": "multivariate_normal",
+        "multinomial": "one_hot_categorical", "negative_binomial": "poisson",
+        "pareto": "extreme", "relaxed_bernoulli": "relaxed", "relaxed_categorical": "relaxed",
+        "studentT": "cauchy", "weibull": "extreme",
+    }
+    for torch_name, module_name in grouped.items():
+        module = import_module(f"{__name__}.{module_name}")
+        sys.modules[f"{__name__}.{torch_name}"] = module
+        globals()[torch_name] = module
+
+
+_alias_torch_module_paths()

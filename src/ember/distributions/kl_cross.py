@@ -9,6 +9,7 @@ import math
 import ember
 
 from .bernoulli import Bernoulli
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Beta
 from .exponential import Exponential
 from .extreme import EULER_GAMMA, Gumbel, Pareto
@@ -18,7 +19,6 @@ from .laplace import Laplace
 from .normal import Normal
 from .poisson import Binomial, Poisson
 from .uniform import Uniform
-from .von_mises import ContinuousBernoulli
 
 __all__: list = []
 

@@ -11,6 +11,7 @@ import math
 import ember
 
 from .cauchy import Cauchy
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Beta, Dirichlet
 from .exp_family import ExponentialFamily
 from .exponential import Exponential
@@ -29,7 +30,6 @@ from .one_hot_categorical import OneHotCategorical
 from .poisson import Binomial, Geometric, Poisson
 from .transformed_distribution import TransformedDistribution
 from .utils import _sum_rightmost
-from .von_mises import ContinuousBernoulli
 
 __all__: list = []
 
