@@ -15,6 +15,9 @@ from ._backend.dtypes import (
     int8, int16, int32, int64, uint8, uint16, uint32, uint64,
 )
 from ._tensor import Size, Tensor
+from ._memory_format import (  # noqa: F401
+    channels_last, channels_last_3d, contiguous_format, memory_format, preserve_format,
+)
 from ._tensor_str import set_printoptions, get_printoptions
 from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled

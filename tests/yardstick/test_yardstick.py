@@ -82,6 +82,8 @@ SCRIPTS = [
     "knowledge_distillation.py",  # teacher/student: softened-logit KL, cosine and MSE hint losses
     "fft_filtering.py",     # torch.fft: rfft/irfft filtering, FFT conv == conv1d, learned gains
     "double_backward_custom_function.py",  # gradgradcheck of custom Functions, backward Function
+    "spatial_transformer.py",  # STN: localization net, affine_grid + grid_sample, SGD training
+    "memory_format.py",     # channels_last: strides, is_contiguous(memory_format), model.to(...)
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -158,6 +160,10 @@ CLAIMS = {
                          "fft conv == conv1d: torch.Size([2, 1, 92]) True"],
     "double_backward_custom_function.py": ["Cube gradgradcheck: True",
                                            "SinhBad gradgradcheck raised GradcheckError True"],
+    "spatial_transformer.py": ["identity warp: True", "shift by 2 px: True",
+                               "moved away from identity: True"],
+    "memory_format.py": ["(3072, 1, 96, 3)", "weight channels last: True (27, 1, 9, 3)",
+                         "grads agree: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")

@@ -5,6 +5,15 @@ from __future__ import annotations
 
 from .._backend import device_of, module_for, to_device, to_dtype
 from .._backend import dtypes as _dt
+from .._memory_format import (
+    as_format,
+    check_rank,
+    contiguous_format,
+    has_canonical_strides,
+    is_contiguous_as,
+    preserve_format,
+    suggest_format,
+)
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._factory import _on_device
@@ -50,14 +59,32 @@ class ToCopy(Function):
 
 
 def clone(input, *, memory_format=None) -> Tensor:
-    return Clone.apply(input)
+    """A copy; ``preserve_format`` (the default) keeps a channels-last layout."""
+    out = Clone.apply(input)
+    if memory_format is None or memory_format is preserve_format:
+        memory_format = suggest_format(input._data)
+        if memory_format is None:
+            return out
+    out._data = as_format(out._data, memory_format, array_module(out._data))
+    return out
 
 
 def contiguous(self, memory_format=None) -> Tensor:
-    if self._data.flags.c_contiguous:
+    """Self when already laid out in ``memory_format`` (default contiguous), else a copy
+    that is."""
+    if memory_format is preserve_format:
+        memory_format = suggest_format(self._data)
+    if memory_format is None or memory_format is contiguous_format:
+        if self._data.flags.c_contiguous:
+            return self
+        out = Clone.apply(self)
+        out._data = array_module(out._data).ascontiguousarray(out._data)
+        return out
+    if is_contiguous_as(self._data, memory_format):
         return self
+    check_rank(self._data.ndim, memory_format)
     out = Clone.apply(self)
-    out._data = array_module(out._data).ascontiguousarray(out._data)
+    out._data = as_format(out._data, memory_format, array_module(out._data))
     return out
 
 
@@ -66,7 +93,7 @@ def _parse_to(self, args, kwargs):
     device = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
+    memory_format = kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
     flags = []  # positional (non_blocking, copy), after the dtype/device/other arguments
@@ -93,13 +120,23 @@ def _parse_to(self, args, kwargs):
             )
     if len(flags) > 1:
         copy = copy or flags[1]
-    return dtype, device, copy
+    return dtype, device, copy, memory_format
 
 
 def to(self, *args, **kwargs) -> Tensor:
     """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; returns self
     when nothing changes (unless ``copy=True``)."""
-    dtype, device, copy = _parse_to(self, list(args), dict(kwargs))
+    dtype, device, copy, memory_format = _parse_to(self, list(args), dict(kwargs))
+    if memory_format is not None and memory_format is not preserve_format:
+        # A layout change (channels_last, ...): the dtype/device move first, then the copy.
+        moved = to(self, dtype=dtype, device=device, copy=copy) if (
+            dtype is not None or device is not None or copy) else self
+        check_rank(moved._data.ndim, memory_format)
+        if has_canonical_strides(moved._data, memory_format):
+            return moved
+        out = Clone.apply(moved)
+        out._data = as_format(out._data, memory_format, array_module(out._data))
+        return out
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else None
     dev = to_device(device) if device is not None else None
     if dev is not None and dev.type == "cuda" and dev.index is None:

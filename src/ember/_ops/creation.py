@@ -11,7 +11,8 @@ import numpy as np
 
 from .._backend import get_default_dtype, to_device, to_dtype
 from .._backend import dtypes as _dt
-from ._util import Tensor, type_name
+from .._memory_format import as_format, contiguous_format, preserve_format, suggest_format
+from ._util import Tensor, array_module, type_name
 from . import copies, from_data
 from ._factory import (  # noqa: F401 - re-exported: other families import them from here
     _finish, _module_and_device, _module_for_device, _np_dtype, _on_device, _size, supports_out,
@@ -44,7 +45,10 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=Fa
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, memory_format=None) -> Tensor:
     # Zero-filled: uninitialised memory would make tests and users' bugs irreproducible.
-    return _filled(size, dtype, device, requires_grad, "zeros")
+    result = _filled(size, dtype, device, requires_grad, "zeros")
+    if memory_format is not None and memory_format not in (contiguous_format, preserve_format):
+        result._data = as_format(result._data, memory_format, array_module(result._data))
+    return result
 
 
 @supports_out
@@ -92,7 +96,12 @@ def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fals
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None) -> Tensor:
-    return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
+    result = zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
+    if memory_format is None or memory_format is preserve_format:
+        memory_format = suggest_format(input._data)  # keeps a channels-last layout
+    if memory_format is not None and memory_format is not contiguous_format:
+        result._data = as_format(result._data, memory_format, array_module(result._data))
+    return result
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,

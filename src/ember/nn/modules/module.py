@@ -469,6 +469,7 @@ class Module(_HookRegistration, _StateDict):
         parameters and buffers take the dtype, all take the device."""
         device = kwargs.get("device")
         dtype = kwargs.get("dtype")
+        memory_format = kwargs.get("memory_format")  # applied to 4-d and 5-d tensors only
         if "tensor" in kwargs:
             device, dtype = kwargs["tensor"].device, kwargs["tensor"].dtype
         for arg in args:
@@ -491,6 +492,8 @@ class Module(_HookRegistration, _StateDict):
                 options["device"] = device
             if dtype is not None and floating:
                 options["dtype"] = dtype
+            if memory_format is not None and t.dim() in (4, 5):
+                options["memory_format"] = memory_format
             return t.to(**options) if options else t
 
         return self._apply(convert)
