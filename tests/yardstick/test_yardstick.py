@@ -84,6 +84,7 @@ SCRIPTS = [
     "double_backward_custom_function.py",  # gradgradcheck of custom Functions, backward Function
     "spatial_transformer.py",  # STN: localization net, affine_grid + grid_sample, SGD training
     "memory_format.py",     # channels_last: strides, is_contiguous(memory_format), model.to(...)
+    "normalizing_flow.py",  # distributions: VAE posterior KL, TransformedDistribution flow
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -164,6 +165,8 @@ CLAIMS = {
                                "moved away from identity: True"],
     "memory_format.py": ["(3072, 1, 96, 3)", "weight channels last: True (27, 1, 9, 3)",
                          "grads agree: True"],
+    "normalizing_flow.py": ["kl matches closed form: True", "LogNormal == exp(Normal): True",
+                            "LeakyMap inverse: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
