@@ -88,7 +88,7 @@ class Inv(Function):
     @staticmethod
     def backward(ctx, grad):
         (inverse,) = ctx.saved_tensors
-        inverse_t = inverse.mT
+        inverse_t = inverse.mH  # conjugate transpose: complex gradients as PyTorch
         return -(inverse_t.matmul(grad).matmul(inverse_t))
 
 
@@ -132,7 +132,7 @@ class Det(Function):
         singular = det_a == 0
         if bool(singular._data.any()):
             a = _where(singular.unsqueeze(-1).unsqueeze(-1), _eye_like(a.shape[-1], a), a)
-        return (grad * det_a).unsqueeze(-1).unsqueeze(-1) * inv(a).mT
+        return (grad * det_a.conj()).unsqueeze(-1).unsqueeze(-1) * inv(a).mH
 
 
 def det(A, *, out=None):
@@ -157,7 +157,7 @@ class Slogdet(Function):
         (a,) = ctx.saved_tensors
         if grad_logabsdet is None:
             return None
-        return grad_logabsdet.unsqueeze(-1).unsqueeze(-1) * inv(a).mT
+        return grad_logabsdet.unsqueeze(-1).unsqueeze(-1) * inv(a).mH
 
 
 def slogdet(A, *, out=None):
@@ -193,8 +193,8 @@ class Solve(Function):
     @staticmethod
     def backward(ctx, grad):
         a, x = ctx.saved_tensors
-        grad_b = Solve.apply(a.mT, grad)
-        grad_a = -grad_b.matmul(x.mT) if ctx.needs_input_grad[0] else None
+        grad_b = Solve.apply(a.mH, grad)  # mH: complex gradients as PyTorch
+        grad_a = -grad_b.matmul(x.mH) if ctx.needs_input_grad[0] else None
         return grad_a, grad_b
 
 
@@ -325,6 +325,12 @@ class Cholesky(Function):
     def backward(ctx, grad):
         (lower,) = ctx.saved_tensors
         n = lower.shape[-1]
+        if lower._data.dtype.kind == "c":
+            # PyTorch's complex form: Phi = tril(L^H G), A's gradient is
+            # L^-H (Phi + tril(Phi, -1)^H) / 2 L^-1 (its diagonal keeps Phi's imaginary part)
+            phi = lower.mH.matmul(grad).tril()
+            lower_inv = inv(lower)
+            return lower_inv.mH.matmul(0.5 * (phi + phi.tril(-1).mH)).matmul(lower_inv)
         phi = lower.mT.matmul(grad) * _lower_half_mask(n, lower)
         lower_inv = inv(lower)
         grad_a = lower_inv.mT.matmul(phi).matmul(lower_inv)
@@ -336,7 +342,7 @@ def cholesky(A, *, upper=False, out=None):
     _check_square("linalg.cholesky", A._data)
     _check_float("linalg.cholesky", A._data)
     lower = Cholesky.apply(A)
-    return lower.mT if upper else lower
+    return lower.mH if upper else lower
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
@@ -517,11 +523,13 @@ class Eigh(Function):
             n = values.shape[-1]
             gap = values.unsqueeze(-2) - values.unsqueeze(-1) + _eye_like(n, values)
             off = 1 - _eye_like(n, values)
-            inner = vectors.mT.matmul(grad_vectors) / gap * off
+            inner = vectors.mH.matmul(grad_vectors) / gap * off
         if grad_values is not None:
             diag = _diag_embed(grad_values)
+            if vectors._data.dtype.kind == "c":  # a Hermitian A: real values, complex V
+                diag = diag.to(vectors.dtype)
             inner = diag if inner is None else inner + diag
-        return vectors.matmul(inner).matmul(vectors.mT), None
+        return vectors.matmul(inner).matmul(vectors.mH), None
 
 
 def eigh(A, UPLO="L", *, out=None):
@@ -555,7 +563,10 @@ class Pinv(Function):
         cutoff = xp.maximum(atol, rtol * s_max)
         keep = s > cutoff
         s_inv = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(a.dtype)
-        out = xp.matmul(xp.swapaxes(vh, -1, -2) * s_inv[..., None, :], xp.swapaxes(u, -1, -2))
+        v, u_h = xp.swapaxes(vh, -1, -2), xp.swapaxes(u, -1, -2)
+        if a.dtype.kind == "c":  # V S^-1 U^H: conjugate transposes
+            v, u_h = v.conj(), u_h.conj()
+        out = xp.matmul(v * s_inv[..., None, :], u_h)
         ctx.save_for_backward(a, out)
         return out
 
@@ -563,12 +574,12 @@ class Pinv(Function):
     def backward(ctx, grad):
         a, p = ctx.saved_tensors
         m, n = a.shape[-2], a.shape[-1]
-        pt = p.mT
+        pt, grad_t = p.mH, grad.mH  # conjugate transposes (plain ones for real)
         grad_a = -pt.matmul(grad).matmul(pt)
         left = _eye_like(m, a) - a.matmul(p)
         right = _eye_like(n, a) - p.matmul(a)
-        grad_a = grad_a + left.matmul(grad.mT).matmul(p).matmul(pt)
-        grad_a = grad_a + pt.matmul(p).matmul(grad.mT).matmul(right)
+        grad_a = grad_a + left.matmul(grad_t).matmul(p).matmul(pt)
+        grad_a = grad_a + pt.matmul(p).matmul(grad_t).matmul(right)
         return grad_a, None, None, None
 
 

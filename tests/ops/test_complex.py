@@ -351,6 +351,43 @@ def test_products_complex(name):
     check_c(fn, cz(*sa), cz(*sb))
 
 
+def _spd(lib, a):
+    return a @ a.mH + lib.eye(a.shape[-1])
+
+
+def _top_projector(lib, a, b):
+    vectors = lib.linalg.eigh(a + a.mH)[1][:, :1]  # gauge-free: v v^H
+    return vectors @ vectors.mH
+
+
+LINALG = {
+    "inv": lambda lib, a, b: lib.linalg.inv(a),
+    "det": lambda lib, a, b: lib.linalg.det(a),
+    "logabsdet": lambda lib, a, b: lib.linalg.slogdet(a)[1],
+    "solve": lambda lib, a, b: lib.linalg.solve(a, b),
+    "solve_right": lambda lib, a, b: lib.linalg.solve(a, b.mT, left=False),
+    "cholesky": lambda lib, a, b: lib.linalg.cholesky(_spd(lib, a)),
+    "cholesky_upper": lambda lib, a, b: lib.linalg.cholesky(_spd(lib, a), upper=True),
+    "cholesky_solve": lambda lib, a, b: lib.cholesky_solve(
+        b, lib.linalg.cholesky(_spd(lib, a), upper=True), upper=True),
+    "cholesky_inverse": lambda lib, a, b: lib.cholesky_inverse(lib.linalg.cholesky(_spd(lib, a))),
+    "pinv": lambda lib, a, b: lib.linalg.pinv(b),
+    "pinv_wide": lambda lib, a, b: lib.linalg.pinv(b.mT),
+    "lstsq": lambda lib, a, b: lib.linalg.lstsq(a, b).solution,
+    "solve_triangular": lambda lib, a, b: lib.linalg.solve_triangular(a.triu(), b, upper=True),
+    "eigvalsh": lambda lib, a, b: lib.linalg.eigvalsh(a + a.mH),
+    "eigh_projector": _top_projector,
+    "cross": lambda lib, a, b: lib.linalg.cross(a, a.mT),
+    "matrix_power": lambda lib, a, b: lib.linalg.matrix_power(a, 3),
+}
+
+
+@pytest.mark.parametrize("name", list(LINALG))
+def test_linalg_complex(name):
+    """Values and gradients of complex linear algebra: adjoints are conjugate transposes."""
+    check_c(LINALG[name], cz(3, 3) + 3 * np.eye(3), cz(3, 2))
+
+
 def test_products_gradcheck():
     _gradchecks(lambda a, b: a @ b, cz(2, 3), cz(3, 2))
     _gradchecks(lambda a: (a.mH @ a).abs(), cz(3, 2))

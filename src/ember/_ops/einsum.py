@@ -259,6 +259,9 @@ class Cross(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":  # bilinear: conjugated factors
+            a = a.conj_physical() if a is not None else None
+            b = b.conj_physical() if b is not None else None
         grad_a = Cross.apply(b, grad, ctx.dim) if b is not None else None
         grad_b = Cross.apply(grad, a, ctx.dim) if a is not None else None
         return grad_a, grad_b, None

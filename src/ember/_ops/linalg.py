@@ -583,13 +583,13 @@ def cholesky(input, upper=False, *, out=None):
 def cholesky_solve(B, L, upper=False, *, out=None):
     """Solve A X = B given the Cholesky factor of A."""
     linalg = _linalg()
-    lower = L.mT if upper else L
-    return linalg.solve(lower.matmul(lower.mT), B)
+    lower = L.mH if upper else L  # A = L L^H (conjugate transposes: complex as PyTorch)
+    return linalg.solve(lower.matmul(lower.mH), B)
 
 
 def cholesky_inverse(L, upper=False, *, out=None):
-    lower = L.mT if upper else L
-    return _linalg().inv(lower.matmul(lower.mT))
+    lower = L.mH if upper else L
+    return _linalg().inv(lower.matmul(lower.mH))
 
 
 def svd(input, some=True, compute_uv=True, *, out=None):
@@ -600,7 +600,7 @@ def svd(input, some=True, compute_uv=True, *, out=None):
         batch, (m, n) = tuple(input.shape[:-2]), tuple(input.shape[-2:])
         return linalg._svd_old_t(u.detach().new_zeros(batch + (m, m)), s,
                                  vh.detach().new_zeros(batch + (n, n)))
-    return linalg._svd_old_t(u, s, vh.mT)
+    return linalg._svd_old_t(u, s, vh.mH)
 
 
 def qr(input, some=True, *, out=None):
