@@ -157,6 +157,15 @@ OPS = {
                 + t.nn.functional.tanhshrink(x) + t.nn.functional.softsign(x), [X]),
     "attention": (lambda t, x: t.nn.functional.scaled_dot_product_attention(
         x, x * 2, x + 1, is_causal=True), [X]),
+    "pools_ceil_mode": (lambda t, x: t.nn.functional.max_pool2d(x, 3, 3, 1, ceil_mode=True)
+                        + t.nn.functional.avg_pool2d(x, 3, 3, 1, ceil_mode=True)
+                        + t.nn.functional.avg_pool2d(x, 3, 3, 1, ceil_mode=True,
+                                                     count_include_pad=False), [_f(1, 2, 5, 5)]),
+    "pools_1d_3d": (lambda t, x: t.nn.functional.avg_pool1d(x[0], 2, 1, 1).sum()
+                    + t.nn.functional.max_pool1d(x[0], 2, ceil_mode=True).sum()
+                    + t.nn.functional.max_pool3d(x[None], 2, ceil_mode=True).sum()
+                    + t.nn.functional.avg_pool2d(x, 2, 2, 1, divisor_override=3).sum()
+                    + t.nn.functional.max_pool2d(x, 2, 1, 1, dilation=2).sum(), [_f(1, 2, 5, 5)]),
     "dropout_eval": (lambda t, x: t.nn.functional.dropout(x, 0.5, training=False) + 1, [X]),
 }
 

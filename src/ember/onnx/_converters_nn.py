@@ -105,6 +105,25 @@ def _pool_output(g, out, unbatched):
     return g.squeeze(out, [0]) if unbatched else out
 
 
+class _Batched:
+    """What ``pool._window_geometry`` reads of its input: the batched shape."""
+
+    def __init__(self, shape, nd):
+        self.shape = tuple(shape) if len(shape) == nd + 2 else (1, *shape)
+
+
+def _window(op, kernel_size, stride, padding, dilation, ceil_mode, nd):
+    """PyTorch's pooling geometry as ONNX attributes: ceil_mode becomes explicit high-side
+    padding (ONNX's ceil_mode keeps a last window that starts in the padding, PyTorch's
+    drops it), so the output sizes agree."""
+    kernel, stride, padding, pad_hi, dilation, out = pool._window_geometry(
+        _Batched(op.shape(0), nd), kernel_size, stride, padding, dilation, ceil_mode, nd,
+        f"pool{nd}d")
+    attrs = {"kernel_shape": list(kernel), "strides": list(stride),
+             "pads": list(padding) + list(pad_hi)}
+    return attrs, (kernel, stride, padding, out)
+
+
 @converts_call(pool, "_max_pool_nd")
 def _max_pool(g, op):
     # _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode,
@@ -112,32 +131,32 @@ def _max_pool(g, op):
     kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd = op.args[1:8]
     if return_indices:
         raise UnsupportedOperatorError(f"ember::max_pool{nd}d_with_indices", g.opset)
-    kernel = _expand(kernel_size, nd)
-    stride = kernel if stride is None or (not isinstance(stride, int) and not len(stride)) \
-        else _expand(stride, nd)
-    padding = _expand(padding, nd)
+    attrs, _ = _window(op, kernel_size, stride, padding, dilation, ceil_mode, nd)
     x, unbatched = _pool_input(g, op, nd)
-    out = g.op("MaxPool", x, kernel_shape=list(kernel), strides=list(stride),
-               pads=list(padding) * 2, dilations=list(_expand(dilation, nd)),
-               ceil_mode=int(bool(ceil_mode)))
+    out = g.op("MaxPool", x, dilations=list(_expand(dilation, nd)), **attrs)
     return _pool_output(g, out, unbatched)
 
 
 @converts_call(pool, "_avg_pool_nd")
 def _avg_pool(g, op):
+    """AveragePool over the in-bounds elements, rescaled by a constant map to PyTorch's
+    divisor (which counts padding but not the ceil_mode overhang, or is overridden)."""
     # _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     #              divisor_override, nd, node=None)
     kernel_size, stride, padding, ceil_mode, count_include_pad, divisor, nd = op.args[1:8]
-    kernel = _expand(kernel_size, nd)
-    stride = kernel if stride is None or (not isinstance(stride, int) and not len(stride)) \
-        else _expand(stride, nd)
-    padding = _expand(padding, nd)
+    attrs, (kernel, stride, padding, out_size) = _window(op, kernel_size, stride, padding, 1,
+                                                         ceil_mode, nd)
     x, unbatched = _pool_input(g, op, nd)
-    out = g.op("AveragePool", x, kernel_shape=list(kernel), strides=list(stride),
-               pads=list(padding) * 2, ceil_mode=int(bool(ceil_mode)),
-               count_include_pad=int(bool(count_include_pad) or bool(divisor)))
-    if divisor:
-        out = g.op("Mul", out, g.scalar_like(math.prod(kernel) / divisor, x))
+    out = g.op("AveragePool", x, count_include_pad=0, **attrs)
+    dtype = np.dtype(g.dtype[x])
+    spatial = op.shape(0)[-nd:]
+    inside = pool._avg_divisor(np, dtype, kernel, stride, padding, spatial, out_size, False,
+                               None)
+    wanted = pool._avg_divisor(np, dtype, kernel, stride, padding, spatial, out_size,
+                               count_include_pad, divisor)
+    scale = np.asarray(inside, dtype=np.float64) / np.asarray(wanted, dtype=np.float64)
+    if not np.all(scale == 1):
+        out = g.op("Mul", out, g.const(scale.astype(dtype)))
     return _pool_output(g, out, unbatched)
 
 
