@@ -411,3 +411,24 @@ def _vector_norm(g, op):
 def _clamp_min(g, op):
     x = op.input(0)
     return g.op("Max", x, g.scalar_like(op.args[1], x))
+
+
+@converts_call(_pool_adaptive, "_adaptive_max")
+def _adaptive_max_pool(g, op):
+    """ReduceMax for an output of 1, MaxPool when the sizes divide (windows are then
+    disjoint and equal), else no ONNX form."""
+    # _adaptive_max(input, output_size, return_indices, nd)
+    nd, return_indices = op.args[3], op.args[2]
+    in_shape = op.shape(0)
+    spatial = in_shape[-nd:]
+    out = op.out_shape(0)[-nd:] if not return_indices else None
+    if out is None or any(s % o for s, o in zip(spatial, out)):
+        what = "return_indices" if out is None else "sizes that do not divide"
+        raise UnsupportedOperatorError(f"ember::adaptive_max_pool{nd}d ({what})", g.opset)
+    axes = list(range(len(in_shape) - nd, len(in_shape)))
+    if all(o == 1 for o in out):
+        return g.reduce("ReduceMax", op.input(0), axes, True)
+    kernel = [s // o for s, o in zip(spatial, out)]
+    x, unbatched = _pool_input(g, op, nd)
+    pooled = g.op("MaxPool", x, kernel_shape=kernel, strides=kernel)
+    return _pool_output(g, pooled, unbatched)
