@@ -101,6 +101,9 @@ LAYERS = {
     "adaptive_maxpool": (lambda nn: nn.Sequential(nn.AdaptiveMaxPool2d((3, 2)),
                                                   nn.AdaptiveMaxPool2d(1)), [_f(2, 3, 6, 4)],
                          None),
+    "prelu_hardswish_shuffle": (lambda nn: nn.Sequential(
+        nn.Conv2d(4, 4, 1), nn.PReLU(4), nn.Hardswish(), nn.ChannelShuffle(2), nn.Softmax2d()),
+        [_f(2, 4, 3, 3)], None),
     "flatten_dropout": (lambda nn: nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(12, 3)),
                         [_f(2, 3, 2, 2)], None),
     "embedding": (lambda nn: nn.Embedding(10, 4), [RNG.integers(0, 10, (2, 5))], None),
@@ -277,5 +280,36 @@ def test_vision_transformer_dynamic_batch():
     with ember.no_grad():
         expected = model(ember.tensor(images)).numpy()
     assert np.abs(expected).max() > 0.1
+    torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
+                               atol=1e-4)
+
+
+class MaskedAttention:
+    @staticmethod
+    def build(nn):
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.attention = nn.MultiheadAttention(16, 4, batch_first=True)
+
+            def forward(self, x, padding):
+                return self.attention(x, x, x, key_padding_mask=padding)[0]
+
+        return Net()
+
+
+def test_attention_with_a_padding_mask_input():
+    """A bool mask is a graph input: the file follows the mask it is given at run time
+    (masked_fill_ into a fresh tensor, then view/expand/reshape of the mask)."""
+    from _onnx_harness import run_onnx
+
+    mine, theirs = _pair(MaskedAttention.build)
+    x = _f(2, 5, 16)
+    mask = np.array([[False] * 4 + [True], [False] * 5])
+    data = check(mine, theirs, [x, mask], rtol=1e-4, atol=1e-4)
+    other = np.array([[False, True, False, True, False], [False] * 3 + [True] * 2])
+    (got,) = run_onnx(data, [x, other])
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x), torch.from_numpy(other)).numpy()
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
                                atol=1e-4)

@@ -170,3 +170,15 @@ def _dropout(g, op):
         raise UnsupportedOperatorError(f"ember::{kind} (in training mode)", g.opset)
     ratio = g.const(np.asarray(p, dtype=g.dtype[x]))
     return g.op("Dropout", x, ratio, g.const(np.asarray(True)))
+
+
+@converts(resample.ChannelShuffle)
+def _channel_shuffle(g, op):
+    """(N, g*k, *S) -> (N, k*g, *S) as reshape (N, g, k, *S), swap, reshape back."""
+    in_shape = op.shape(0)
+    groups = int(op.args[1])
+    split = (in_shape[0], groups, in_shape[1] // groups, *in_shape[2:])
+    x = reshape(g, op.input(0), in_shape, split)
+    perm = [0, 2, 1, *range(3, len(split))]
+    swapped = (split[0], split[2], split[1], *split[3:])
+    return reshape(g, g.op("Transpose", x, perm=perm), swapped, in_shape)

@@ -300,18 +300,22 @@ class Tracer:
             if isinstance(tensor, Tensor) and name is not None:
                 self.graph.dtype[name] = tensor._data.dtype
                 self.graph.shape[name] = tuple(tensor._data.shape)
-                self.bind(tensor, name)
                 self.flag_traced(tensor)
+                self.bind(tensor, name)
                 self._saved.append(tensor)
 
     @staticmethod
     def flag_traced(tensor):
-        """Integer and bool tensors cannot require grad, so ops on them would take the
-        paths that skip ``Function.apply`` (and the trace would bake their values in).
-        Traced ones are flagged as requiring grad for the rest of the trace (the field
-        only: no backward ever runs), so their ops record too."""
-        if not tensor._requires_grad:
-            tensor._requires_grad = True
+        """Give a traced tensor that has no history (an integer or bool result, or one
+        computed from arrays only) a stand-in node and mark it as requiring grad, for the
+        rest of the trace: ops on it then take their recording paths through
+        ``Function.apply`` instead of paths that would bake its values in, and a tensor
+        an in-place op writes it into adopts the node, so it resolves to this value too.
+        No backward ever runs through these nodes."""
+        if tensor.grad_fn is None:
+            tensor.grad_fn = _TracedValue()
+            tensor._output_nr = 0
+        tensor._requires_grad = True
 
     def _wrap(self, fn, converter, label):
         """``fn`` recorded as one op; its converter sees every parameter positionally, in
@@ -375,6 +379,17 @@ def _warn_grad_off(enter):
         return enter(self)
 
     return warned
+
+
+class _TracedValue:
+    """The stand-in history of a traced tensor that has none (see ``flag_traced``)."""
+
+    __slots__ = ("__weakref__",)
+    _num_outputs = 1
+    next_functions = ()
+
+    def name(self):
+        return "TracedValue"
 
 
 class _Composite:

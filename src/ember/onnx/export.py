@@ -195,9 +195,9 @@ def _bind_inputs(model, graph, tracer, args, kwargs, input_names):
     copies = {}
     for tensor, name in zip(tensors, names):
         copy = tensor.detach().clone()
-        tracer.flag_traced(copy)
         if copy._data.dtype.kind in "fc":
-            copy = copy.clone()  # not a leaf, so forward may write to its input in place
+            copy = copy.requires_grad_().clone()  # not a leaf: forward may write to it
+        tracer.flag_traced(copy)
         graph.dtype[name] = copy._data.dtype
         graph.shape[name] = tuple(copy._data.shape)
         tracer.bind(copy, name)
