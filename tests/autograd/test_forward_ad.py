@@ -261,3 +261,35 @@ def test_errors_match_torch(case):
     if fw_e._current_level != -1:  # torch leaves the level open too; close both
         fw_e.exit_dual_level()
         fw_t.exit_dual_level()
+
+
+_SCALE = [1.0]  # the factor the jvp below applies (1 is right)
+
+
+def test_gradcheck_checks_forward_ad():
+    """gradcheck(check_forward_ad=True) compares forward-mode Jacobians with numerical ones:
+    a wrong jvp fails as in torch, a right one and built-in ops pass."""
+    x = randn(3, 2, dtype=np.float64)
+    y = randn(3, 2, dtype=np.float64)
+    kwargs = {"check_forward_ad": True, "check_backward_ad": False,
+              "check_undefined_grad": False, "check_batched_grad": False}
+    for lib, convert in ((ember, to_ember), (torch, to_torch)):
+        class Exp(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                ctx.result = a.exp()
+                return ctx.result
+
+            @staticmethod
+            def jvp(ctx, t):
+                return t * ctx.result * _SCALE[0]
+
+        a, b = convert(x, requires_grad=True), convert(y, requires_grad=True)
+        _SCALE[0] = 1.0
+        assert lib.autograd.gradcheck(Exp.apply, (a,), **kwargs)
+        _SCALE[0] = 2.0
+        assert not lib.autograd.gradcheck(Exp.apply, (a,), raise_exception=False, **kwargs)
+        with pytest.raises(RuntimeError, match="Jacobian computed with forward mode mismatch"):
+            lib.autograd.gradcheck(Exp.apply, (a,), **kwargs)
+        assert lib.autograd.gradcheck(lambda p, q: (p * q.sin(), (p @ q.T).sum()), (a, b),
+                                      check_forward_ad=True)
