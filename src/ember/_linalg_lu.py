@@ -31,7 +31,12 @@ def _getrf(a):
     rows = xp.arange(flat.shape[0])
     pivots = xp.zeros((flat.shape[0], steps), dtype=np.int32)
     for k in range(steps):  # over columns, as getrf; the batch is vectorized
-        pivot = k + xp.argmax(xp.abs(flat[:, k:, k]), axis=1)
+        column = flat[:, k:, k]
+        if column.dtype.kind == "c":  # LAPACK's izamax ranks complex pivots by |re| + |im|
+            size = xp.abs(column.real) + xp.abs(column.imag)
+        else:
+            size = xp.abs(column)
+        pivot = k + xp.argmax(size, axis=1)
         pivots[:, k] = pivot + 1
         row_k = flat[rows, k].copy()
         flat[rows, k] = flat[rows, pivot]
@@ -97,9 +102,9 @@ class LU(Function):
         upper_mask = _mask(k, upper, strict_lower=False)
         if m == n:
             # gA = P L^{-T} (tril(L^T gL, -1) + triu(gU U^T)) U^{-T}   (PyTorch, square)
-            phi = (lower.mT.matmul(grad_lower) * strict_lower
-                   + grad_upper.matmul(upper.mT) * upper_mask)
-            return perm.matmul(inv(lower).mT).matmul(phi).matmul(inv(upper).mT)
+            phi = (lower.mH.matmul(grad_lower) * strict_lower
+                   + grad_upper.matmul(upper.mH) * upper_mask)
+            return perm.matmul(inv(lower).mH).matmul(phi).matmul(inv(upper).mH)
         from ._ops.shape_copy import cat
 
         if m > n:
@@ -108,11 +113,11 @@ class LU(Function):
             # phi = tril(L1^T gL1, -1) + triu(gU U^T) - triu(L2^T gL2).
             lower_top, lower_bottom = lower[..., :n, :], lower[..., n:, :]
             grad_top, grad_bottom = grad_lower[..., :n, :], grad_lower[..., n:, :]
-            upper_inv_t = inv(upper).mT
-            phi = (lower_top.mT.matmul(grad_top) * strict_lower
-                   + grad_upper.matmul(upper.mT) * upper_mask
-                   - lower_bottom.mT.matmul(grad_bottom) * upper_mask)
-            grad_a1 = inv(lower_top).mT.matmul(phi).matmul(upper_inv_t)
+            upper_inv_t = inv(upper).mH
+            phi = (lower_top.mH.matmul(grad_top) * strict_lower
+                   + grad_upper.matmul(upper.mH) * upper_mask
+                   - lower_bottom.mH.matmul(grad_bottom) * upper_mask)
+            grad_a1 = inv(lower_top).mH.matmul(phi).matmul(upper_inv_t)
             grad_a2 = grad_bottom.matmul(upper_inv_t)
             return perm.matmul(cat([grad_a1, grad_a2], dim=-2))
         # Wide: A' = L [U1 U2]. With X = L^{-1} dA1 U1^{-1}:
@@ -120,11 +125,11 @@ class LU(Function):
         # phi = tril(L^T gL, -1) + triu(gU1 U1^T) - tril(gU2 U2^T, -1).
         upper_left, upper_right = upper[..., :, :m], upper[..., :, m:]
         grad_left, grad_right = grad_upper[..., :, :m], grad_upper[..., :, m:]
-        lower_inv_t = inv(lower).mT
-        phi = (lower.mT.matmul(grad_lower) * strict_lower
-               + grad_left.matmul(upper_left.mT) * upper_mask
-               - grad_right.matmul(upper_right.mT) * strict_lower)
-        grad_a1 = lower_inv_t.matmul(phi).matmul(inv(upper_left).mT)
+        lower_inv_t = inv(lower).mH
+        phi = (lower.mH.matmul(grad_lower) * strict_lower
+               + grad_left.matmul(upper_left.mH) * upper_mask
+               - grad_right.matmul(upper_right.mH) * strict_lower)
+        grad_a1 = lower_inv_t.matmul(phi).matmul(inv(upper_left).mH)
         grad_a2 = lower_inv_t.matmul(grad_right)
         return perm.matmul(cat([grad_a1, grad_a2], dim=-1))
 
@@ -214,7 +219,7 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     perm = _make(_permutation(pivots._data, n, LU._data.dtype, xp))
     matrix = perm.matmul(lower).matmul(upper)
     if adjoint:
-        matrix = matrix.mT
+        matrix = matrix.mH  # A^H (plain A^T for real)
     return solve(matrix, B, left=left)
 
 

@@ -149,15 +149,23 @@ class Slogdet(Function):
     def forward(ctx, a):
         xp = xp_of(a)
         sign, logabsdet = xp.linalg.slogdet(a)
-        ctx.save_for_backward(a)
-        return xp.asarray(sign), xp.asarray(logabsdet)
+        sign = xp.asarray(sign)
+        ctx.save_for_backward(a, sign)
+        return sign, xp.asarray(logabsdet)
 
     @staticmethod
     def backward(ctx, grad_sign, grad_logabsdet):
-        (a,) = ctx.saved_tensors
-        if grad_logabsdet is None:
+        a, sign = ctx.saved_tensors
+        if a._data.dtype.kind == "c" and grad_sign is not None:
+            # sign = e^{i theta}, d theta = Im tr(A^-1 dA): the sign's gradient enters as
+            # i Im(g_sign conj(sign)) beside g_logabsdet, both times A^-H
+            phase = (grad_sign * sign.conj()).imag * 1j
+            scale = phase if grad_logabsdet is None else grad_logabsdet + phase
+        elif grad_logabsdet is None:
             return None
-        return grad_logabsdet.unsqueeze(-1).unsqueeze(-1) * inv(a).mH
+        else:
+            scale = grad_logabsdet
+        return scale.unsqueeze(-1).unsqueeze(-1) * inv(a).mH
 
 
 def slogdet(A, *, out=None):
@@ -397,19 +405,20 @@ class QR(Function):
             raise NotImplementedError(
                 "The derivative of linalg.qr is not implemented when nrows < ncols."
             )
-        # M = R gR^T - gQ^T Q; gA = (gQ + Q copyltu(M)) R^{-T}
+        # M = R gR^H - gQ^H Q; gA = (gQ + Q copyltu(M)) R^{-H}, copyltu(M) = tril(M, -1)
+        # + tril(M, -1)^H + Re(diag(M)) (conjugate transposes: complex as PyTorch)
         m_term = None
         if grad_r is not None:
-            m_term = r.matmul(grad_r.mT)
+            m_term = r.matmul(grad_r.mH)
         if grad_q is not None:
-            qq = grad_q.mT.matmul(q)
+            qq = grad_q.mH.matmul(q)
             m_term = -qq if m_term is None else m_term - qq
         lower = m_term * _tril_mask(n, m_term, strict=True)
-        copyltu = lower + lower.mT + _diag_embed(_diagonal(m_term))
+        copyltu = lower + lower.mH + _diag_embed(_diagonal(m_term).real)
         base = q.matmul(copyltu)
         if grad_q is not None:
             base = base + grad_q
-        return Solve.apply(r, base.mT).mT, None
+        return Solve.apply(r, base.mH).mH, None
 
 
 def _tril_mask(n, like, strict=False):
@@ -456,6 +465,8 @@ def _svd_backward(grad_u, grad_s, grad_vh, u, s, vh):
     """PyTorch's svd_backward (real case):
     gA = U [(skew(U^T gU) / E) S + S (skew(V^T gV) / E) + diag(gS)] V^T
          + (I - U U^T) gU S^{-1} V^T + U S^{-1} gV^T (I - V V^T),  E_jk = s_k^2 - s_j^2."""
+    if u._data.dtype.kind == "c":
+        return _svd_backward_complex(grad_u, grad_s, grad_vh, u, s, vh)
     v = vh.mT
     m, n = u.shape[-2], v.shape[-2]
     if grad_u is None and grad_vh is None:
@@ -486,6 +497,44 @@ def _svd_backward(grad_u, grad_s, grad_vh, u, s, vh):
         grad_v = grad_vh.mT
         projected = grad_v - v.matmul(v.mT.matmul(grad_v))
         grad_a = grad_a + (u / s.unsqueeze(-2)).matmul(projected.mT)
+    return grad_a
+
+
+def _svd_backward_complex(grad_u, grad_s, grad_vh, u, s, vh):
+    """The complex case of PyTorch's svd_backward: conjugate transposes, skew(X) = X - X^H,
+    and on the diagonal, besides gS, i Im(diag(U^H gU)) / S (the phase of U's columns)."""
+    v = vh.mH
+    m, n = u.shape[-2], v.shape[-2]
+    if grad_u is None and grad_vh is None:
+        if grad_s is None:
+            return None
+        return (u * grad_s.unsqueeze(-2).to(u.dtype)).matmul(vh)
+    k = s.shape[-1]
+    eye_k = _eye_like(k, s)
+    squared = s * s
+    gap = squared.unsqueeze(-2) - squared.unsqueeze(-1) + eye_k
+    off = 1 - eye_k
+    inner = None
+    if grad_u is not None:
+        skew_u = u.mH.matmul(grad_u)
+        skew_u = skew_u - skew_u.mH
+        inner = (skew_u / gap) * s.unsqueeze(-2) * off + _diag_embed(
+            _diagonal(skew_u) / (2 * s))
+    if grad_vh is not None:
+        skew_v = vh.matmul(grad_vh.mH)
+        skew_v = skew_v - skew_v.mH
+        term = s.unsqueeze(-1) * (skew_v / gap) * off
+        inner = term if inner is None else inner + term
+    if grad_s is not None:
+        inner = inner + _diag_embed(grad_s).to(inner.dtype)
+    grad_a = u.matmul(inner).matmul(vh)
+    if grad_u is not None and m > k:
+        projected = grad_u - u.matmul(u.mH.matmul(grad_u))
+        grad_a = grad_a + (projected / s.unsqueeze(-2)).matmul(vh)
+    if grad_vh is not None and n > k:
+        grad_v = grad_vh.mH
+        projected = grad_v - v.matmul(v.mH.matmul(grad_v))
+        grad_a = grad_a + (u / s.unsqueeze(-2)).matmul(projected.mH)
     return grad_a
 
 

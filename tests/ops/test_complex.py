@@ -379,7 +379,24 @@ LINALG = {
     "eigh_projector": _top_projector,
     "cross": lambda lib, a, b: lib.linalg.cross(a, a.mT),
     "matrix_power": lambda lib, a, b: lib.linalg.matrix_power(a, 3),
+    "slogdet_sign": lambda lib, a, b: lib.linalg.slogdet(a)[0],
+    "svdvals": lambda lib, a, b: lib.linalg.svdvals(a),
+    "svd_parts": lambda lib, a, b: _gauge_free_svd(lib, b),
+    "svd_parts_wide": lambda lib, a, b: _gauge_free_svd(lib, b.mT),
+    "nuclear_norm": lambda lib, a, b: lib.linalg.matrix_norm(a, "nuc"),
+    "qr": lambda lib, a, b: lib.linalg.qr(a).Q.sum() * lib.linalg.qr(a).R.sum(),
+    "qr_tall": lambda lib, a, b: lib.linalg.qr(b).Q @ lib.linalg.qr(b).R.mH,
+    "lu": lambda lib, a, b: lib.linalg.lu(b.mT).L.sum() * lib.linalg.lu(b.mT).U.sum(),
+    "lu_factor": lambda lib, a, b: lib.linalg.lu_factor(a)[0],
+    "lu_solve_adjoint": lambda lib, a, b: lib.linalg.lu_solve(*lib.linalg.lu_factor(a), b,
+                                                              adjoint=True),
 }
+
+
+def _gauge_free_svd(lib, a):
+    """Functions of U and V that do not depend on the phases of their columns."""
+    u, s, vh = lib.linalg.svd(a, full_matrices=False)
+    return u[:, :1] @ vh[:1] * s[0] + u.abs().sum() + vh.abs().sum()
 
 
 @pytest.mark.parametrize("name", list(LINALG))
