@@ -188,3 +188,118 @@ def test_copy_slices_names():
         view.add_(L.ones(4, requires_grad=True))
         assert "grad_fn=<CopySlices>" in repr(h)
         assert view.grad_fn.name() == "AsStridedBackward0"
+
+
+# -- views made under no_grad / inference_mode of a tensor that requires grad ------------
+
+NO_GRAD_VIEWS = [
+    ("select", lambda x: x[0]), ("slice", lambda x: x[1:]), ("view", lambda x: x.view(12)),
+    ("t", lambda x: x.t()), ("unsqueeze", lambda x: x.unsqueeze(0)),
+    ("unbind", lambda x: x.unbind(0)[1]), ("split", lambda x: x.split(2)[0]),
+    ("expand", lambda x: x[:1].expand(2, 4)), ("narrow", lambda x: x.narrow(1, 1, 2)),
+]
+INPLACE = [
+    ("add_", lambda v: v.add_(1)), ("mul_", lambda v: v.mul_(2)),
+    ("zero_", lambda v: v.zero_()), ("fill_", lambda v: v.fill_(3.0)),
+    ("copy_", lambda v: v.copy_(v.detach() * 0 + 1)), ("setitem", lambda v: v.__setitem__(0, 5.0)),
+]
+
+
+def _error_or_none(fn):
+    try:
+        fn()
+    except RuntimeError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "nonleaf"])
+@pytest.mark.parametrize("name,make", NO_GRAD_VIEWS, ids=[v[0] for v in NO_GRAD_VIEWS])
+def test_no_grad_view_requires_grad_as_a_leaf(name, make, leaf):
+    """A view made under no_grad of a tensor that requires grad requires grad too, with no
+    history: a leaf, as PyTorch's."""
+    seen = []
+    for L in (ember, torch):
+        x = L.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+        base = x if leaf else x * 1
+        with L.no_grad():
+            view = make(base)
+        seen.append((view.requires_grad, view.is_leaf, view.grad_fn is None))
+    assert seen[0] == seen[1] == [(True, True, True)][0]
+
+
+@pytest.mark.parametrize("op,inplace", INPLACE, ids=[v[0] for v in INPLACE])
+@pytest.mark.parametrize("name,make", NO_GRAD_VIEWS[:5], ids=[v[0] for v in NO_GRAD_VIEWS[:5]])
+def test_no_grad_view_inplace_in_grad_mode_raises(name, make, op, inplace):
+    messages = []
+    for L in (ember, torch):
+        base = L.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True) * 1
+        with L.no_grad():
+            view = make(base)
+        messages.append(_error_or_none(lambda: inplace(view)))
+        with L.no_grad():  # the same write under no_grad is allowed
+            inplace(make(base))
+    assert messages[0] is not None and messages[0] == messages[1]
+
+
+def test_view_of_no_grad_view_inplace_raises_naming_the_op():
+    messages = []
+    for L in (ember, torch):
+        base = L.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True) * 1
+        with L.no_grad():
+            flat = base.view(12)
+        part = flat[:3]
+        assert part.requires_grad and part.grad_fn is not None
+        messages.append(_error_or_none(lambda: part.add_(1)))
+    assert messages[0] is not None and messages[0] == messages[1]
+    assert messages[0].startswith("Output 0 of Slice is a view of a view")
+
+
+def test_inference_mode_view_inplace_raises():
+    messages = []
+    for L in (ember, torch):
+        x = L.tensor(np.arange(4.0), requires_grad=True)
+        with L.inference_mode():
+            view = x[:2]
+        assert view.requires_grad
+        messages.append(_error_or_none(lambda: view.add_(1)))
+    assert messages[0] is not None and messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("when", ["no_grad", "grad"])
+@pytest.mark.parametrize("leaf", [True, False], ids=["leaf", "nonleaf"])
+def test_no_grad_view_used_after_base_written_raises(when, leaf):
+    """Once its base was written in place, a no_grad view can no longer be used in grad
+    mode (its history cannot be regenerated); under no_grad it still reads fine."""
+    results = []
+    for L in (ember, torch):
+        x = L.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+        base = x if leaf else x * 1
+        with L.no_grad():
+            view = base[0]
+        if when == "grad" and not leaf:
+            base.mul_(2)
+        else:
+            with L.no_grad():
+                base.mul_(2)
+        with L.no_grad():
+            value = (view * 2).sum().item()
+        results.append((value, _error_or_none(lambda: (view * 2).sum())))
+    assert results[0] == results[1]
+    assert results[0][1] is not None
+
+
+def test_no_grad_view_records_but_gets_no_gradient():
+    """Ops on a no_grad view record (their result requires grad), but the view has no
+    gradient accumulator: backward runs and leaves both the view and its base alone."""
+    seen = []
+    for L in (ember, torch):
+        x = L.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+        with L.no_grad():
+            view = x[1]
+        out = (view * view).exp().sum()
+        mul = out.grad_fn.next_functions[0][0].next_functions[0][0]
+        edges = [e for e in mul.next_functions if e is not None and e[0] is not None]
+        out.backward()
+        seen.append((out.requires_grad, edges, view.grad, x.grad))
+    assert seen[0] == seen[1] == (True, [], None, None)

@@ -22,7 +22,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._inplace import apply_inplace, check_cast
 from ._util import Tensor, _make, inplace_check, shape_str, type_name, xp_of
-from .shape import view_of
+from .shape import check_view_inplace, mark_no_grad_view, view_of
 
 _INDEX_TYPE_ERROR = "tensors used as indices must be long, int, byte or bool tensors"
 
@@ -152,6 +152,19 @@ def _index_error(exc):
     return IndexError(message.replace("axis", "dimension"))
 
 
+def _last_view_step(index):
+    """The view op PyTorch applies last for a basic index: Select, Slice, Unsqueeze or
+    Alias (nothing but an Ellipsis)."""
+    for part in reversed(index):
+        if isinstance(part, (int, np.integer)):
+            return "Select"
+        if isinstance(part, slice):
+            return "Slice"
+        if part is None:
+            return "Unsqueeze"
+    return "Alias"
+
+
 class GetItem(Function):
     _array_io = True
 
@@ -161,14 +174,7 @@ class GetItem(Function):
         index = self.meta[1]
         if not _is_basic(index):
             return "IndexBackward0"
-        for part in reversed(index):
-            if isinstance(part, (int, np.integer)):
-                return "SelectBackward0"
-            if isinstance(part, slice):
-                return "SliceBackward0"
-            if part is None:
-                return "UnsqueezeBackward0"
-        return "AliasBackward0"
+        return _last_view_step(index) + "Backward0"
 
     @staticmethod
     def forward(ctx, x, index):
@@ -356,6 +362,7 @@ def rebase_view(view, result):
     """In-place ``result`` into ``view`` (a view of a base), recording the write on the base
     as PyTorch's CopySlices does; the view then reads its new value from the base."""
     base = view._base
+    check_view_inplace(view)
     if base._requires_grad and base.grad_fn is None and _grad_enabled[0]:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place "
@@ -460,7 +467,8 @@ def getitem(self, index):
     key = _basic_key(index)
     if key is not None:
         data = self._data
-        if self._requires_grad and _grad_enabled[0]:
+        requires_grad = self._requires_grad
+        if requires_grad and _grad_enabled[0]:
             if data.ndim:  # the key is the index _convert_index builds for basic parts
                 return view_of(GetItem.apply(self, key), self)
         else:
@@ -475,6 +483,8 @@ def getitem(self, index):
                     out._vc = self._vc
                     out._base = self._base if self._base is not None else self
                     out._view_vc = self._vc[0]
+                    if requires_grad:  # a view made under no_grad
+                        mark_no_grad_view(out)
                     return out
     if self._data.ndim == 0:
         _check_0d_index(index)
@@ -508,6 +518,8 @@ def setitem(self, index, value):
                 self._vc[0] += 1
                 return
     parts, basic = _convert_index(index, self._data)
+    if self._view_creation is not None and _grad_enabled[0]:
+        _check_setitem_on_no_grad_view(self, parts, basic)
     inplace_check(self)
     if isinstance(value, Tensor) and type(value._data) is not type(self._data):
         value = _value_on_device(self, value, basic)
@@ -526,6 +538,22 @@ def setitem(self, index, value):
     except ValueError as exc:
         raise RuntimeError(_broadcast_message(exc)) from None
     self._vc[0] += 1
+
+
+def _check_setitem_on_no_grad_view(view, parts, basic):
+    """``view[index] = value`` on a view made under no_grad, in grad mode: PyTorch writes
+    through a view of the view for a basic index (naming that view's op), else into the
+    view itself; both are errors."""
+    step = _last_view_step(parts) if basic else "Alias"
+    if step != "Alias" and view._view_creation != "inference":
+        raise RuntimeError(
+            f"Output 0 of {step} is a view of a view which was created in no_grad mode and is "
+            "being modified inplace with grad mode enabled. Given that this use case is "
+            "ambiguous and error-prone, it is forbidden. You can clarify your code by moving "
+            "both the view and the inplace either both inside the no_grad block (if you "
+            "don't want the inplace to be tracked) or both outside (if you want the inplace "
+            "to be tracked).")
+    check_view_inplace(view)
 
 
 def _index_on_device(array, data, xp):

@@ -7,16 +7,82 @@ import numpy as np
 
 from .._backend.dtypes import dtype as _dtype
 from ..autograd.function import Function, _legacy_type
-from ..autograd.grad_mode import _grad_enabled
+from ..autograd.grad_mode import _grad_enabled, _inference
 from ._util import Tensor, _make, inplace_check, normalize_dims, shape_str, wrap_dim, xp_of
+
+# How a view of a tensor that requires grad was made, when that forbids later in-place use
+# in grad mode (PyTorch's CreationMeta): kept in ``Tensor._view_creation`` (None: freely).
+NO_GRAD_VIEW = "no_grad"
+INFERENCE_VIEW = "inference"
+VIEW_OF_NO_GRAD_VIEW = "view of no_grad"
 
 
 def view_of(out: Tensor, base: Tensor) -> Tensor:
-    """Mark ``out`` as a view of ``base``: same version counter, same root base."""
-    out._vc = base._vc
-    out._base = base._base if base._base is not None else base
-    out._view_vc = base._vc[0]  # the version its history was recorded at
+    """Mark ``out`` as a view of ``base``: same version counter, same root base. A view
+    of a tensor that requires grad made under no_grad requires grad too, as PyTorch's,
+    with no history (a leaf) and a mark that makes in-place use of it in grad mode an
+    error; so does a view of such a view."""
+    vc = out._vc = base._vc
+    root = base._base
+    out._base = base if root is None else root
+    out._view_vc = vc[0]  # the version its history was recorded at
+    if base._requires_grad:
+        if not _grad_enabled[0]:
+            mark_no_grad_view(out)
+        elif root is not None and base._view_creation is not None:
+            out._view_creation = VIEW_OF_NO_GRAD_VIEW
     return out
+
+
+def mark_no_grad_view(out):
+    """``out``, a view just made without recording from a base that requires grad."""
+    out._requires_grad = True
+    out._view_creation = INFERENCE_VIEW if _inference[0] else NO_GRAD_VIEW
+
+
+_CLARIFY = (
+    " Given that this use case is ambiguous and error-prone, it is forbidden. You can "
+    "clarify your code by moving both the view and the inplace either both inside the "
+    "{block} block (if you don't want the inplace to be tracked) or both outside (if you "
+    "want the inplace to be tracked)."
+)
+
+
+def check_view_inplace(view):
+    """PyTorch's error for an in-place op in grad mode on a view made under no_grad or
+    inference mode, or on a view of such a view."""
+    creation = view._view_creation
+    if creation is None:
+        return
+    if creation == INFERENCE_VIEW:
+        raise RuntimeError("A view was created in inference mode and is being modified "
+                           "inplace in normal mode." + _CLARIFY.format(block="inference_mode"))
+    if creation == NO_GRAD_VIEW:
+        raise RuntimeError("A view was created in no_grad mode and is being modified inplace "
+                           "with grad mode enabled." + _CLARIFY.format(block="no_grad"))
+    op = "Function" if view.grad_fn is None else view.grad_fn.name()
+    op = op.rsplit("::", 1)[-1].split("Backward")[0]
+    raise RuntimeError(
+        f"Output {view._output_nr} of {op} is a view of a view which was created in no_grad "
+        "mode and is being modified inplace with grad mode enabled." +
+        _CLARIFY.format(block="no_grad"))
+
+
+def check_view_rebased(view):
+    """PyTorch's error when a view made under no_grad (or inference mode), or a view of
+    one, is used in grad mode after it, its base or another view of the base was
+    modified in place: its history cannot be regenerated."""
+    creation = view._view_creation
+    if creation is None:
+        return
+    if creation == INFERENCE_VIEW:
+        raise RuntimeError(
+            "A view was created in inference mode and its base or another view of its base "
+            "has been modified inplace in normal mode." +
+            _CLARIFY.format(block="inference_mode"))
+    raise RuntimeError(
+        "A view was created in no_grad mode and its base or another view of its base has "
+        "been modified inplace with grad mode enabled." + _CLARIFY.format(block="no_grad"))
 
 
 def _infer_shape(shape, numel):

@@ -197,7 +197,8 @@ class Function:
                                 metas = [None] * len(args)
                             fn = arg.grad_fn
                             edges[index] = ((fn, arg._output_nr) if fn is not None
-                                            else (accumulator_of(arg), 0))
+                                            else (accumulator_of(arg), 0)
+                                            if arg._base is None else _leaf_view_edge(arg))
                             metas[index] = (array.shape, array.dtype, type(array))
                     else:
                         forward_args.append(arg)
@@ -277,6 +278,10 @@ def refresh_view(view):
     recorded one is stale: re-derive it from the base's, as PyTorch regenerates a view's
     grad_fn. A leaf base written under no_grad (an optimizer step) keeps its history, and
     so does the view."""
+    if view._view_creation is not None:  # made under no_grad: no history to regenerate
+        from .._ops.shape import check_view_rebased
+
+        check_view_rebased(view)
     view._view_vc = view._vc[0]
     if view._base.grad_fn is not None and _grad_enabled[0]:
         from .._ops.index import reread_view
@@ -312,7 +317,8 @@ def apply_binary(cls, a, b):
         if a._base is not None and a._vc[0] != a._view_vc:
             refresh_view(a)
         fn = a.grad_fn
-        a_edge = (fn, a._output_nr) if fn is not None else (accumulator_of(a), 0)
+        a_edge = ((fn, a._output_nr) if fn is not None else (accumulator_of(a), 0)
+                  if a._base is None else _leaf_view_edge(a))
         a_meta = (x.shape, x.dtype, type(x))
     else:
         a_edge = a_meta = None
@@ -320,7 +326,8 @@ def apply_binary(cls, a, b):
         if b._base is not None and b._vc[0] != b._view_vc:
             refresh_view(b)
         fn = b.grad_fn
-        b_edge = (fn, b._output_nr) if fn is not None else (accumulator_of(b), 0)
+        b_edge = ((fn, b._output_nr) if fn is not None else (accumulator_of(b), 0)
+                  if b._base is None else _leaf_view_edge(b))
         b_meta = (y.shape, y.dtype, type(y))
     else:
         b_edge = b_meta = None
@@ -350,7 +357,8 @@ def apply_unary(cls, a):
     if a._base is not None and a._vc[0] != a._view_vc:
         refresh_view(a)
     fn = a.grad_fn
-    ctx.next_functions = ((fn, a._output_nr) if fn is not None else (accumulator_of(a), 0),)
+    ctx.next_functions = ((fn, a._output_nr) if fn is not None else (accumulator_of(a), 0)
+                          if a._base is None else _leaf_view_edge(a),)
     ctx.needs_input_grad = _ONE_GRAD
     ctx._input_meta = ((x.shape, x.dtype, type(x)),)
     out = cls.forward(ctx, x)
@@ -494,7 +502,8 @@ def _apply_recording(cls, ctx, args, forward_args, kwargs):
             if arg._base is not None and arg._vc[0] != arg._view_vc:
                 refresh_view(arg)
             fn = arg.grad_fn
-            edges.append((fn, arg._output_nr) if fn is not None else (accumulator_of(arg), 0))
+            edges.append((fn, arg._output_nr) if fn is not None else (accumulator_of(arg), 0)
+                         if arg._base is None else _leaf_view_edge(arg))
             array = arg._data
             metas.append((array.shape, array.dtype, type(array)))
         else:
@@ -686,6 +695,15 @@ class AccumulateGrad:
 
     register_hook = Function.register_hook
     register_prehook = Function.register_prehook
+
+
+def _leaf_view_edge(tensor):
+    """The edge to a view that requires grad and has no history: none for a view made
+    under no_grad (PyTorch gives it no gradient accumulator: ops on it record, backward
+    leaves it alone), its AccumulateGrad otherwise (``detach()``-then-view leaves)."""
+    if tensor._view_creation is not None:
+        return None
+    return accumulator_of(tensor), 0
 
 
 def accumulator_of(tensor):
