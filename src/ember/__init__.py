@@ -50,6 +50,8 @@ from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401
 from . import distributions, multiprocessing, special, testing  # noqa: F401,E402
 from . import distributed, fft, func, jit, onnx, signal  # noqa: F401,E402
 from .func import vmap  # noqa: F401,E402
+from . import sparse  # noqa: F401,E402
+from .sparse import layout, smm, sparse_coo, sparse_coo_tensor, spmm, strided  # noqa: F401,E402
 
 half, float, double = float16, float32, float64  # noqa: A001 - PyTorch's aliases
 cfloat, cdouble = complex64, complex128

@@ -155,6 +155,13 @@ class _Writer:
         return result
 
     def tensor(self, tensor):
+        if tensor.is_sparse:  # torch._utils._rebuild_sparse_tensor(layout, (i, v, size, c))
+            layout = _Reduce(TorchGlobal("torch.serialization", "_get_layout"),
+                             ("torch.sparse_coo",))
+            size = _Reduce(TorchGlobal("torch", "Size"), (tuple(tensor.shape),))
+            return _Reduce(TorchGlobal("torch._utils", "_rebuild_sparse_tensor"), (layout, (
+                self.tensor(tensor._indices()), self.tensor(tensor._values().detach()), size,
+                tensor.is_coalesced())))
         array = tensor._data
         location = "cpu"
         if type(array) is not np.ndarray:

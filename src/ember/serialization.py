@@ -60,7 +60,15 @@ def safe_globals(safe_globals):
 
 
 def _get_layout(name):
-    return name
+    from .sparse._layout import layout_from_name
+
+    return layout_from_name(name)
+
+
+def _rebuild_sparse_tensor(layout, data):
+    from .sparse._coo import _rebuild_sparse_tensor as rebuild
+
+    return rebuild(layout, data)
 
 
 def _builtin_allowlist():
@@ -82,6 +90,7 @@ def _builtin_allowlist():
         "torch._utils._rebuild_parameter_with_state": fmt.rebuild_parameter,
         "torch._tensor._rebuild_from_type_v2": fmt.rebuild_from_type_v2,
         "torch.serialization._get_layout": _get_layout,
+        "torch._utils._rebuild_sparse_tensor": _rebuild_sparse_tensor,
         "torch.Size": Size,
         "torch.Tensor": Tensor,
         "torch.device": device,

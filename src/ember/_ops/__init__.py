@@ -10,11 +10,12 @@ from . import (
     activation, combine, complex, conv, creation, index, linalg, linalg_legacy, loss, norm,
     pointwise, pool, random, reduce, resample, scientific, shape, sort, spectral, unary,
 )
+from ..sparse import _methods as sparse_methods
 
 FAMILIES = [
     creation, pointwise, unary, reduce, sort, shape, index, linalg, random, activation, loss,
     conv, pool, norm, resample, complex, spectral, scientific, combine,
-    linalg_legacy,
+    linalg_legacy, sparse_methods,
 ]
 
 for _family in FAMILIES:

@@ -358,6 +358,13 @@ def _check_tensors(fn_name, names, values):
             )
 
 
+def _sparse_math():
+    """Products with a sparse COO operand live in ember.sparse (one layer up)."""
+    from ..sparse import _math
+
+    return _math
+
+
 # -- the named products -----------------------------------------------------------------
 
 
@@ -365,6 +372,8 @@ def matmul(input, other, *, out=None):
     """Matrix product with broadcasting (``input @ other``)."""
     if type(input) is not Tensor or type(other) is not Tensor:
         _check_tensors("matmul", ("input", "other"), (input, other))
+        if input.is_sparse or other.is_sparse:
+            return _sparse_math().matmul(input, other)
     if out is not None:
         return write_out(Matmul.apply(input, other), out, "matmul")
     return Matmul.apply(input, other)
@@ -374,6 +383,8 @@ def mm(input, mat2, *, out=None):
     """Product of two matrices (no broadcasting)."""
     if type(input) is not Tensor or type(mat2) is not Tensor:
         _check_tensors("mm", ("input", "mat2"), (input, mat2))
+        if input.is_sparse or mat2.is_sparse:
+            return _sparse_math().mm(input, mat2)
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -485,6 +496,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * (mat1 @ mat2)`` as one GEMM plus an in-place add (Linear)."""
     if type(input) is not Tensor or type(mat1) is not Tensor or type(mat2) is not Tensor:
         _check_tensors("addmm", ("input", "mat1", "mat2"), (input, mat1, mat2))
+        if input.is_sparse or mat1.is_sparse or mat2.is_sparse:
+            return _sparse_math().addmm(input, mat1, mat2, beta=beta, alpha=alpha)
     if mat1.ndim != 2:
         raise RuntimeError(f"mat1 must be a matrix, got {mat1.ndim}-D tensor")
     if mat2.ndim != 2:

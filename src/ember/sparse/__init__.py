@@ -1,0 +1,66 @@
+"""``ember.sparse``: the COO layout (``torch.sparse_coo``) and the ``torch.sparse`` functions
+graph-network code uses: ``mm``, ``addmm``, ``sum``, ``softmax``, ``log_softmax``.
+
+``ember.sparse_coo_tensor(indices, values, size)`` builds a tensor; ``x.to_sparse()``
+converts a dense one and ``s.to_dense()`` converts back. See ``_coo.py`` for how autograd
+reaches ``values``.
+"""
+
+from __future__ import annotations
+
+from . import _math
+from ._coo import SparseCooTensor, dense_to_sparse, sparse_coo_tensor
+from ._layout import layout, sparse_coo, strided
+
+__all__ = [
+    "SparseCooTensor", "addmm", "dense_to_sparse", "layout", "log_softmax", "mm", "smm",
+    "softmax", "sparse_coo", "sparse_coo_tensor", "spmm", "strided", "sum",
+]
+
+
+def _require_sparse(name, input):
+    if not isinstance(input, SparseCooTensor):
+        raise TypeError(f"{name}: expected a sparse COO tensor, got layout {input.layout}")
+
+
+def mm(mat1, mat2):
+    """Matrix product with a sparse operand: ``sparse @ dense`` and ``dense @ sparse`` give
+    dense results; gradients reach the sparse operand's values (its own indices)."""
+    return _math.mm(mat1, mat2)
+
+
+def spmm(input, mat2):
+    """``torch.spmm``: ``mm`` with a sparse first operand."""
+    _require_sparse("spmm", input)
+    return _math.mm(input, mat2)
+
+
+def smm(input, mat):
+    """``torch.smm``: ``sparse @ dense`` returned sparse (all columns of each stored row)."""
+    return _math.smm(input, mat)
+
+
+def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
+    """``beta * mat + alpha * (mat1 @ mat2)`` with ``mat1`` sparse, ``mat``/``mat2`` dense."""
+    _require_sparse("addmm", mat1)
+    return _math.addmm(mat, mat1, mat2, beta=beta, alpha=alpha)
+
+
+def sum(input, dim=None, dtype=None):
+    """Sum of all elements (a dense 0-d tensor) or over ``dim`` (sparse while a sparse
+    dimension remains)."""
+    _require_sparse("sparse.sum", input)
+    return _math.sum(input, dim, dtype=dtype)
+
+
+def softmax(input, dim, *, dtype=None):
+    """Softmax over ``dim`` among the stored entries: unstored entries act as -inf, so the
+    result keeps the (coalesced) input's indices."""
+    _require_sparse("sparse.softmax", input)
+    return _math.softmax(input, dim, dtype)
+
+
+def log_softmax(input, dim, *, dtype=None):
+    """``log(softmax(input, dim))`` on the stored entries, computed stably."""
+    _require_sparse("sparse.log_softmax", input)
+    return _math.log_softmax(input, dim, dtype)

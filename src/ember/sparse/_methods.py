@@ -1,0 +1,75 @@
+"""The sparse family's method tables.
+
+``TENSOR_METHODS`` is bound onto every Tensor by ``ember._ops`` (as each op family's is):
+``to_sparse``/``to_sparse_coo``, ``to_dense`` (``self`` for a strided tensor) and the
+``layout`` attribute as a real ``torch.layout`` object. ``SPARSE_METHODS`` are the
+operators and methods of ``SparseCooTensor`` itself; a dense left operand reaches them
+because Python tries a subclass's reflected operator (``__radd__``, ``__rmatmul__``) first.
+"""
+
+from __future__ import annotations
+
+from . import _math
+from ._coo import SparseCooTensor, dense_to_sparse
+from ._layout import strided
+
+
+def _to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+    if layout is not None and str(layout) not in ("torch.sparse_coo",):
+        raise RuntimeError(f"to_sparse: layout {layout} is not supported in ember")
+    return dense_to_sparse(self, sparse_dim)
+
+
+def _to_sparse_coo(self, sparse_dim=None):
+    return dense_to_sparse(self, sparse_dim)
+
+
+def _to_dense(self, dtype=None, *, masked_grad=None):
+    return self if dtype is None else self.to(dtype)
+
+
+def _rsub(self, other):
+    return _math.add(other, _math.neg(self))
+
+
+def _rtruediv(self, other):
+    raise RuntimeError("Sparse division requires a scalar or zero-dim dense tensor divisor "
+                       "(got a sparse divisor)")
+
+
+def _sparse_matmul(self, other):
+    return _math.matmul(self, other)
+
+
+def _sparse_rmatmul(self, other):
+    return _math.matmul(other, self)
+
+
+def _sum(self, dim=None, keepdim=False, dtype=None):
+    if keepdim:
+        raise RuntimeError("sum: keepdim=True is not supported for sparse tensors")
+    return _math.sum(self, dim, dtype=dtype)
+
+
+TENSOR_METHODS = {
+    "to_sparse": _to_sparse,
+    "to_sparse_coo": _to_sparse_coo,
+    "to_dense": _to_dense,
+    "layout": strided,
+}
+
+SPARSE_METHODS = {
+    "__neg__": _math.neg, "neg": _math.neg,
+    "__mul__": _math.mul, "__rmul__": _math.mul, "mul": _math.mul,
+    "__truediv__": _math.div, "div": _math.div, "__rtruediv__": _rtruediv,
+    "__add__": _math.add, "add": _math.add,
+    "__radd__": lambda self, other: _math.add(other, self),
+    "__sub__": _math.sub, "sub": _math.sub, "__rsub__": _rsub,
+    "t": _math.t, "transpose": _math.transpose,
+    "sum": _sum,
+    "mm": _math.mm, "matmul": _sparse_matmul,
+    "__matmul__": _sparse_matmul, "__rmatmul__": _sparse_rmatmul,
+}
+
+for _name, _fn in SPARSE_METHODS.items():
+    setattr(SparseCooTensor, _name, _fn)

@@ -1,0 +1,62 @@
+"""PyTorch's printed form of a COO tensor::
+
+    tensor(indices=tensor([[0, 1, 1],
+                           [2, 0, 2]]),
+           values=tensor([3., 4., 5.]),
+           size=(2, 3), nnz=3, layout=torch.sparse_coo)
+
+Same element formatting as dense tensors (ember._tensor_str); the suffixes always start a
+new line, as PyTorch forces for sparse tensors.
+"""
+
+from __future__ import annotations
+
+from .._backend import dtypes as _dt
+from .._backend import get_default_device
+from .._tensor_str import PRINT_OPTS, _tensor_str
+
+
+def _part(prefix, tensor, indent):
+    array = tensor.detach().__array__()
+    body = _tensor_str(array, indent + len(prefix))
+    if array.size == 0:
+        body += f", size={tuple(array.shape)}"
+    return prefix + body + ")"
+
+
+def _add_suffixes(text, suffixes, indent):
+    parts = [text]
+    last_line_len = len(text) - text.rfind("\n") + 1
+    force_newline = True
+    for suffix in suffixes:
+        if force_newline or last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+            parts.append(",\n" + " " * indent + suffix)
+            last_line_len = indent + len(suffix)
+            force_newline = False
+        else:
+            parts.append(", " + suffix)
+            last_line_len += len(suffix) + 2
+    parts.append(")")
+    return "".join(parts)
+
+
+def sparse_repr(tensor) -> str:
+    prefix = "tensor("
+    indent = len(prefix)
+    suffixes = []
+    device = tensor.device
+    if device.type != get_default_device().type:
+        suffixes.append(f"device='{device}'")
+    suffixes.append(f"size={tuple(tensor.shape)}")
+    suffixes.append(f"nnz={tensor._nnz()}")
+    implicit = (_dt.get_default_dtype(), _dt.default_complex(), _dt.int64, _dt.bool_)
+    if tensor.dtype not in implicit:
+        suffixes.append(f"dtype={tensor.dtype}")
+    suffixes.append("layout=torch.sparse_coo")
+    text = (_part("indices=tensor(", tensor._indices(), indent) + ",\n" + " " * indent
+            + _part("values=tensor(", tensor._values(), indent))
+    if tensor.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{tensor.grad_fn.name().rsplit('::', 1)[-1]}>")
+    elif tensor.requires_grad:
+        suffixes.append("requires_grad=True")
+    return _add_suffixes(prefix + text, suffixes, indent)
