@@ -313,3 +313,22 @@ def test_attention_with_a_padding_mask_input():
         expected = theirs(torch.from_numpy(x), torch.from_numpy(other)).numpy()
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
                                atol=1e-4)
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_transformer_dynamic_batch_and_sequence(batch_first):
+    """Two dynamic dims: the reshapes that split heads follow both at run time."""
+    from _onnx_harness import export_bytes, run_onnx
+
+    ember.manual_seed(0)
+    model = ember.nn.TransformerEncoderLayer(16, 4, 32, batch_first=batch_first).eval()
+    shape, axes = ((2, 5, 16), {0: "batch", 1: "sequence"}) if batch_first else \
+        ((5, 2, 16), {0: "sequence", 1: "batch"})
+    data = export_bytes(model, ember.tensor(_f(*shape)), input_names=["x"],
+                        dynamic_axes={"x": axes, "output": axes})
+    other = _f(3, 7, 16) if batch_first else _f(7, 3, 16)
+    (got,) = run_onnx(data, [other])
+    with ember.no_grad():
+        expected = model(ember.tensor(other)).numpy()
+    torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
+                               atol=1e-4)

@@ -43,7 +43,14 @@ def reshape(g, name, in_shape, out_shape):
     if len(out_shape) == 2 and len(in_shape) > 2 and out_shape[0] == in_shape[0]:
         return g.op("Flatten", name, axis=1, shape=out_shape)
     target = reshape_target(in_shape, out_shape, g.dynamic_sizes)
-    return g.op("Reshape", name, g.ints(target), shape=out_shape)
+    # other dims of a dynamic size (a second dynamic axis) follow the input at run time
+    pieces = [g.dim_of_input(size) if size > 1 and size in g.dynamic_sizes else None
+              for size in target]
+    if not any(pieces):
+        return g.op("Reshape", name, g.ints(target), shape=out_shape)
+    parts = [piece or g.ints([size]) for piece, size in zip(pieces, target)]
+    shape = g.op("Concat", *parts, axis=0, dtype=np.int64, shape=(len(target),))
+    return g.op("Reshape", name, shape, shape=out_shape)
 
 
 @converts(shape.View)
