@@ -332,3 +332,23 @@ def test_transformer_dynamic_batch_and_sequence(batch_first):
         expected = model(ember.tensor(other)).numpy()
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
                                atol=1e-4)
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_lstm_dynamic_batch_and_sequence(batch_first):
+    from _onnx_harness import export_bytes, run_onnx
+
+    ember.manual_seed(0)
+    model = ember.nn.LSTM(4, 6, num_layers=2, batch_first=batch_first,
+                          bidirectional=True).eval()
+    shape, axes = ((2, 5, 4), {0: "batch", 1: "sequence"}) if batch_first else \
+        ((5, 2, 4), {0: "sequence", 1: "batch"})
+    data = export_bytes(model, ember.tensor(_f(*shape)), input_names=["x"],
+                        dynamic_axes={"x": axes})
+    other = _f(3, 7, 4) if batch_first else _f(7, 3, 4)
+    got = run_onnx(data, [other])
+    with ember.no_grad():
+        out, (h, c) = model(ember.tensor(other))
+    for mine, expected in zip(got, (out, h, c)):
+        torch.testing.assert_close(torch.from_numpy(mine), torch.from_numpy(expected.numpy()),
+                                   rtol=1e-4, atol=1e-4)

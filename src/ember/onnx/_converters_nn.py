@@ -296,7 +296,8 @@ def _recurrent(g, op):
     gates = len(_GATE_ORDER[mode])
     hidden = op.shape(2)[1]
     features = op.shape(0)[1]
-    x = g.op("Reshape", op.input(0), g.ints([len(steps), -1, features]))
+    batch = steps[0][1]
+    x = reshape(g, op.input(0), op.shape(0), (len(steps), batch, features))
     weight = g.unsqueeze(_gates_reordered(g, op.input(1), mode), [0])
     recurrent = g.unsqueeze(_gates_reordered(g, op.input(2), mode), [0])
     dtype = op.args[0]._data.dtype
