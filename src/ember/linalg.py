@@ -179,6 +179,11 @@ def slogdet(A, *, out=None):
 def logdet(A):
     """log(det(A)): NaN where the determinant is negative, -inf where it is zero."""
     sign, logabsdet = slogdet(A)
+    if A._data.dtype.kind == "c":  # the principal complex log: log|det| + i arg(det)
+        from ._ops.complex import complex as _complex
+
+        phase = _where(sign == 0, float("nan"), sign.angle())  # PyTorch: -inf + nan i
+        return _complex(logabsdet, phase)
     if bool((sign._data < 0).any()):
         logabsdet = _where(sign < 0, float("nan"), logabsdet)
     return logabsdet

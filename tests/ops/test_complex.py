@@ -380,6 +380,7 @@ LINALG = {
     "cross": lambda lib, a, b: lib.linalg.cross(a, a.mT),
     "matrix_power": lambda lib, a, b: lib.linalg.matrix_power(a, 3),
     "slogdet_sign": lambda lib, a, b: lib.linalg.slogdet(a)[0],
+    "logdet": lambda lib, a, b: lib.logdet(a),
     "svdvals": lambda lib, a, b: lib.linalg.svdvals(a),
     "svd_parts": lambda lib, a, b: _gauge_free_svd(lib, b),
     "svd_parts_wide": lambda lib, a, b: _gauge_free_svd(lib, b.mT),
