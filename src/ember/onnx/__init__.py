@@ -1,6 +1,12 @@
 """ember.onnx: export a model to an ONNX file (the ``onnx`` extra).
 
-``export`` traces one forward run, as ``torch.onnx.export(..., dynamo=False)`` does.
+``export`` traces one forward run, as ``torch.onnx.export(..., dynamo=False)`` does:
+every op the model applies becomes ONNX nodes (converters keyed by the op's Function
+class, see _trace.py), parameters and buffers become initializers named by their
+state_dict keys, and ``dynamic_axes`` makes dims symbolic. ``verify`` runs a file in
+onnxruntime against the model; ``register_custom_op_symbolic`` and a Function's own
+``symbolic`` staticmethod export ops ember has no converter for.
+
 The ``onnx`` package is imported only when ``export`` runs, so ``import ember`` works
 without the extra installed.
 """
