@@ -14,6 +14,7 @@ from ._backend.dtypes import (
     bfloat16, bool_ as bool, complex64, complex128, dtype, float16, float32, float64,
     int8, int16, int32, int64, uint8, uint16, uint32, uint64,
 )
+from ._backend.dtypes import qint8, qint32, quint8
 from ._tensor import Size, Tensor
 from ._memory_format import (  # noqa: F401
     channels_last, channels_last_3d, contiguous_format, memory_format, preserve_format,
@@ -38,6 +39,7 @@ from ._ops.spectral import *  # noqa: F401,F403
 from ._ops.scientific import *  # noqa: F401,F403
 from ._ops.combine import *  # noqa: F401,F403
 from ._ops.linalg_legacy import *  # noqa: F401,F403
+from ._ops.quantized import *  # noqa: F401,F403
 from ._misc import *  # noqa: F401,F403
 from ._aliases import *  # noqa: F401,F403
 from ._storage import TypedStorage, UntypedStorage  # noqa: F401

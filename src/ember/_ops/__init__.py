@@ -10,12 +10,14 @@ from . import (
     activation, combine, complex, conv, creation, index, linalg, linalg_legacy, loss, norm,
     pointwise, pool, random, reduce, resample, scientific, shape, sort, spectral, unary,
 )
+from . import quantized
 from ..sparse import _methods as sparse_methods
 
 FAMILIES = [
     creation, pointwise, unary, reduce, sort, shape, index, linalg, random, activation, loss,
     conv, pool, norm, resample, complex, spectral, scientific, combine,
-    linalg_legacy, sparse_methods,
+    linalg_legacy,
+    quantized, sparse_methods,
 ]
 
 for _family in FAMILIES:

@@ -1,0 +1,525 @@
+"""Quantized tensors and fake quantization, as ``torch.quantize_per_tensor`` and friends.
+
+A quantized tensor is a ``QuantizedTensor``: a ``Tensor`` whose array holds the integer
+representation (int8 for qint8, uint8 for quint8, int32 for qint32) and whose quantizer
+(scheme, scale, zero point, axis) lives beside it. Keeping the integers as the array,
+rather than a float copy, is what makes a quantized model small and lets the quantized
+modules (``ember.nn.quantized``) run integer matmuls on them directly.
+
+Rounding follows PyTorch's CPU kernels: ``q = zero_point + nearbyint(x * (1.0f / scale))``
+in float32 (``nearbyint`` rounds half to even, as NumPy's ``rint``), then clamped to the
+dtype's range; ``dequantize`` is ``(q - zero_point) * scale`` in float32.
+
+Fake quantization (quantization-aware training) quantizes and dequantizes in one op; its
+gradient is the straight-through estimator: the upstream gradient passes where the
+rounded value lies inside ``[quant_min, quant_max]`` and is zero where it was clamped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._backend import dtypes as _dt
+from .._tensor import _init_fields
+from ..autograd.function import Function
+from ._util import Tensor, _make, xp_of
+
+__all__ = [
+    "dequantize", "fake_quantize_per_channel_affine", "fake_quantize_per_tensor_affine",
+    "per_channel_affine", "per_channel_affine_float_qparams", "per_channel_symmetric",
+    "per_tensor_affine", "per_tensor_symmetric", "qscheme", "quantize_per_channel",
+    "quantize_per_tensor", "quantize_per_tensor_dynamic",
+]
+
+
+class qscheme:
+    """A quantization scheme, printed as PyTorch prints it (``torch.per_tensor_affine``)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):  # pickled by name: unpickling gives the module's own object
+        return self.name
+
+
+per_tensor_affine = qscheme("per_tensor_affine")
+per_channel_affine = qscheme("per_channel_affine")
+per_tensor_symmetric = qscheme("per_tensor_symmetric")
+per_channel_symmetric = qscheme("per_channel_symmetric")
+per_channel_affine_float_qparams = qscheme("per_channel_affine_float_qparams")
+
+# quantized dtype -> (integer NumPy dtype, qmin, qmax)
+_QRANGE = {
+    _dt.qint8: (np.dtype(np.int8), -128, 127),
+    _dt.quint8: (np.dtype(np.uint8), 0, 255),
+    _dt.qint32: (np.dtype(np.int32), -(2**31), 2**31 - 1),
+}
+
+
+def _torch_type_name(np_dtype):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(str(np_dtype), str(np_dtype))
+
+
+def _check_qdtype(dtype):
+    if dtype not in _QRANGE:
+        raise RuntimeError(
+            f"ScalarType {_torch_type_name(dtype.np) if dtype.np is not None else dtype.name}"
+            " is not supported in new_qtensor."
+        )
+    return _QRANGE[dtype]
+
+
+def _check_float_input(x):
+    if x._data.dtype != np.float32:
+        raise RuntimeError(
+            f"Quantize only works on Float Tensor, got {_torch_type_name(x._data.dtype)}"
+        )
+
+
+def _quantize_array(xp, array, scale, zero_point, qdtype, fused=False):
+    """nearbyint(x * float(1 / scale) + zero_point), clamped to the dtype's range.
+
+    PyTorch's kernels differ in one rounding step, and matching it matters at ties: the
+    per-tensor int8 paths (fbgemm) use one fused multiply-add, emulated here exactly in
+    float64 (a float32 product fits in 48 bits); the others round the product to float32
+    before adding the zero point. ``scale``/``zero_point`` broadcast against ``array``.
+    """
+    np_int, qmin, qmax = _QRANGE[qdtype]
+    inv_scale = xp.float32(1.0) / xp.asarray(scale, dtype=xp.float32)
+    x = array.astype(xp.float32, copy=False)
+    if fused:
+        shifted = x.astype(xp.float64) * inv_scale.astype(xp.float64)
+        shifted = (shifted + xp.asarray(zero_point, dtype=xp.float64)).astype(xp.float32)
+    else:
+        shifted = x * inv_scale + xp.asarray(zero_point, dtype=xp.float32)
+    q = xp.clip(xp.rint(shifted.astype(xp.float64)), qmin, qmax)
+    return q.astype(np_int)
+
+
+class QuantizedTensor(Tensor):
+    """A tensor of qint8/quint8/qint32 integers with its quantizer (``torch`` keeps this in
+    ``Tensor`` itself; a subclass keeps the float hot path free of quantizer checks)."""
+
+    is_quantized = True
+
+    @property
+    def dtype(self):
+        return self.__dict__["_qdtype"]
+
+    @property
+    def requires_grad(self):
+        return False
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        return self
+
+    def int_repr(self):
+        return _make(self._data.copy())
+
+    def dequantize(self):
+        xp = xp_of(self._data)
+        scale, zero_point = self._broadcast_qparams(xp)
+        centred = self._data.astype(xp.int64) - zero_point
+        # per-tensor: float32 arithmetic; per-channel scales are float64 and so is the product
+        return _make((centred.astype(scale.dtype) * scale).astype(xp.float32, copy=False))
+
+    def _broadcast_qparams(self, xp):
+        """scale (float32 per tensor, float64 per channel, as PyTorch keeps them) and
+        zero_point (int64), shaped to broadcast against the data."""
+        d = self.__dict__
+        if d["_qscheme"] is per_tensor_affine:
+            return xp.float32(d["_scale"]), d["_zero_point"]
+        shape = [1] * self._data.ndim
+        shape[d["_axis"]] = -1
+        scale = d["_scale"]._data.reshape(shape)
+        zero_point = d["_zero_point"]._data.astype(xp.int64).reshape(shape)
+        return scale, zero_point
+
+    def qscheme(self):
+        return self.__dict__["_qscheme"]
+
+    def q_scale(self):
+        self._expect_scheme(per_tensor_affine)
+        return self.__dict__["_scale"]
+
+    def q_zero_point(self):
+        self._expect_scheme(per_tensor_affine)
+        return self.__dict__["_zero_point"]
+
+    def q_per_channel_scales(self):
+        self._expect_scheme(per_channel_affine)
+        return _make(self.__dict__["_scale"]._data.copy())
+
+    def q_per_channel_zero_points(self):
+        self._expect_scheme(per_channel_affine)
+        return _make(self.__dict__["_zero_point"]._data.copy())
+
+    def q_per_channel_axis(self):
+        self._expect_scheme(per_channel_affine)
+        return self.__dict__["_axis"]
+
+    def _expect_scheme(self, scheme):
+        if self.__dict__["_qscheme"] is not scheme:
+            wanted = ("kPerTensorAffine" if scheme is per_tensor_affine else
+                      "kPerChannelAffine || quantizer->qscheme() == kPerChannelAffineFloatQParams")
+            raise RuntimeError(
+                f"Expected quantizer->qscheme() == {wanted} to be true, but got false.  (Could "
+                "this error message be improved?  If so, please report an enhancement request "
+                "to PyTorch.)"
+            )
+
+    def element_size(self):
+        return self._data.dtype.itemsize
+
+    def numpy(self, *, force=False):
+        raise TypeError(f"Got unsupported ScalarType {_QNAME[self.dtype]}")
+
+    def __repr__(self, *, tensor_contents=None):
+        from .._tensor_str import _add_suffixes, _tensor_str
+
+        array = self.dequantize()._data
+        prefix = "tensor("
+        indent = len(prefix)
+        body = "[]" if array.size == 0 else _tensor_str(array, indent)
+        d = self.__dict__
+        suffixes = [f"size={tuple(array.shape)}", f"dtype={self.dtype}",
+                    f"quantization_scheme={d['_qscheme']}"]
+        if d["_qscheme"] is per_tensor_affine:
+            suffixes += [f"scale={d['_scale']}", f"zero_point={d['_zero_point']}"]
+        else:
+            suffixes += [f"scale={d['_scale']!r}", f"zero_point={d['_zero_point']!r}",
+                         f"axis={d['_axis']}"]
+        return _add_suffixes(prefix + body, suffixes, indent)
+
+    __str__ = __repr__
+
+    # Views of a per-tensor quantized tensor are quantized with the same parameters, as
+    # PyTorch's (slicing, reshape, transpose); a view that moves a per-channel axis is not
+    # needed by the quantized modules and raises rather than guessing the new axis.
+    def _rewrap(self, array, keeps_axis=False):
+        d = self.__dict__
+        if d["_qscheme"] is not per_tensor_affine and not keeps_axis:
+            raise NotImplementedError(
+                "views of per-channel quantized tensors that move the channel axis are not "
+                "supported"
+            )
+        return _new_qtensor(array, self.dtype, d["_qscheme"], d["_scale"], d["_zero_point"],
+                            d["_axis"])
+
+    def __getitem__(self, index):
+        return self._rewrap(self.int_repr()[index]._data)
+
+    def view(self, *shape):
+        return self._rewrap(self.int_repr().view(*shape)._data)
+
+    def reshape(self, *shape):
+        return self._rewrap(self.int_repr().reshape(*shape)._data)
+
+    def transpose(self, dim0, dim1):
+        return self._rewrap(self.int_repr().transpose(dim0, dim1)._data)
+
+    def permute(self, *dims):
+        return self._rewrap(self.int_repr().permute(*dims)._data)
+
+    def t(self):
+        return self._rewrap(self.int_repr().t()._data)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return self._rewrap(self.int_repr().flatten(start_dim, end_dim)._data)
+
+    def clone(self, *, memory_format=None):
+        return self._rewrap(self._data.copy(), keeps_axis=True)
+
+    def contiguous(self, memory_format=None):
+        return self._rewrap(self._data.copy(), keeps_axis=True)
+
+    def detach(self):
+        return self
+
+    def float(self):
+        raise RuntimeError("Creation of quantized tensor requires quantized dtype like "
+                           "torch.quint8")
+
+    def _unsupported(self, *args, **kwargs):
+        raise NotImplementedError(
+            "Could not run this operator with arguments from the 'QuantizedCPU' backend: "
+            "dequantize() the tensor first, or use the quantized modules in ember.nn.quantized"
+        )
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _unsupported
+    __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __neg__ = _unsupported
+    __iadd__ = __isub__ = __imul__ = __itruediv__ = __pow__ = _unsupported
+    sum = mean = add = mul = sub = div = matmul = exp = _unsupported
+
+
+_QNAME = {_dt.qint8: "QInt8", _dt.quint8: "QUInt8", _dt.qint32: "QInt32"}
+
+
+def _new_qtensor(int_array, qdtype, scheme, scale, zero_point, axis=None):
+    t = object.__new__(QuantizedTensor)
+    _init_fields(t, int_array)
+    t.__dict__.update(_qdtype=qdtype, _qscheme=scheme, _scale=scale,
+                      _zero_point=zero_point, _axis=axis)
+    return t
+
+
+def quantize_per_tensor(input, scale, zero_point, dtype):
+    """Quantize ``input`` (float32) to ``dtype`` with one scale and zero point.
+
+    ``input`` may be a list of tensors with tensors of scales and zero points (one each),
+    as PyTorch's overload; the result is then a tuple.
+    """
+    if isinstance(input, (list, tuple)):
+        scales = [float(s) for s in scale.tolist()]
+        zero_points = [int(z) for z in zero_point.tolist()]
+        return tuple(quantize_per_tensor(x, s, z, dtype)
+                     for x, s, z in zip(input, scales, zero_points))
+    _, qmin, qmax = _check_qdtype(dtype)
+    scale = float(scale.item() if isinstance(scale, Tensor) else scale)
+    zero_point = int(zero_point.item() if isinstance(zero_point, Tensor) else zero_point)
+    if zero_point > qmax:
+        raise RuntimeError(
+            f"quantize_tensor_per_tensor_affine zero_point {zero_point} is above upper bound."
+        )
+    if zero_point < qmin:
+        raise RuntimeError(
+            f"quantize_tensor_per_tensor_affine zero_point {zero_point} is below lower bound."
+        )
+    _check_float_input(input)
+    xp = xp_of(input._data)
+    q = _quantize_array(xp, input._data, scale, zero_point, dtype, dtype is not _dt.qint32)
+    return _new_qtensor(q, dtype, per_tensor_affine, scale, zero_point)
+
+
+def quantize_per_channel(input, scales, zero_points, axis, dtype):
+    """Quantize ``input`` with one scale and zero point per slice along ``axis``; the
+    scales are kept as float64 and the zero points as int64, as PyTorch keeps them."""
+    _check_qdtype(dtype)
+    ndim = input._data.ndim
+    if not 0 <= axis < ndim:
+        raise RuntimeError(
+            "Channel axis out of range in per channel affine quantization. Got: "
+            f"{axis}Expected: [0, {ndim})"
+        )
+    channels = input._data.shape[axis]
+    if scales.numel() != channels:
+        raise RuntimeError(
+            f"length of scales must equal to channel, expected {channels} got, {scales.numel()}"
+        )
+    if zero_points.numel() != channels:
+        raise RuntimeError(
+            f"length of zero_points must equal to channel expected {channels} got, "
+            f"{zero_points.numel()}"
+        )
+    _check_float_input(input)
+    xp = xp_of(input._data)
+    scale_t = _make(scales._data.astype(xp.float64))
+    zero_t = _make(zero_points._data.astype(xp.int64))
+    shape = [1] * ndim
+    shape[axis] = -1
+    q = _quantize_array(xp, input._data, scale_t._data.reshape(shape),
+                        zero_t._data.reshape(shape), dtype)
+    return _new_qtensor(q, dtype, per_channel_affine, scale_t, zero_t, axis)
+
+
+def choose_qparams(min_val, max_val, qmin, qmax, reduce_range=False, preserve_sparsity=False):
+    """PyTorch's ChooseQuantizationParams (the one the dynamic kernels use): the range is
+    widened to hold 0, the scale is (max - min) / (qmax - qmin) in float64 from float32
+    bounds, and the zero point is taken from whichever end loses less precision."""
+    min_val = min(float(np.float32(min_val)), 0.0)
+    max_val = max(float(np.float32(max_val)), 0.0)
+    if reduce_range:
+        qmin, qmax = qmin // 2, qmax // 2
+    if min_val < 0 and max_val > 0 and preserve_sparsity:
+        sym_qmin = -((qmax - qmin) // 2 + 1)
+        sym_qmax = (qmax - qmin) // 2
+        max_scale = max(abs(min_val / sym_qmin), abs(max_val / sym_qmax))
+        min_val, max_val = max_scale * sym_qmin, max_scale * sym_qmax
+    scale = (max_val - min_val) / (qmax - qmin)
+    if float(np.float32(scale)) == 0.0 or np.isinf(np.float32(1.0) / np.float32(scale)):
+        scale = 0.1
+    small = float(np.float32(6.1e-5))
+    if scale < small:
+        amplifier = small / scale
+        if min_val == 0.0:
+            max_val = small * (qmax - qmin)
+        elif max_val == 0.0:
+            min_val = -small * (qmax - qmin)
+        else:
+            min_val, max_val = min_val * amplifier, max_val * amplifier
+        scale = small
+    from_min = qmin - min_val / scale
+    from_max = qmax - max_val / scale
+    from_min_error = abs(qmin) - abs(min_val / scale)
+    from_max_error = abs(qmax) - abs(max_val / scale)
+    initial = from_min if from_min_error < from_max_error else from_max
+    if min_val < 0 and max_val > 0 and preserve_sparsity:
+        initial = (qmin + qmax) / 2
+    zero_point = qmin if initial < qmin else qmax if initial > qmax else int(np.rint(initial))
+    return scale, zero_point
+
+
+def quantize_per_tensor_dynamic(input, dtype, reduce_range):
+    """Quantize with parameters chosen from the tensor's own range (the activation path
+    of dynamic quantization)."""
+    if dtype not in (_dt.qint8, _dt.quint8):
+        raise RuntimeError(
+            "Expected dtype to be quint8 or qint8, but got " + repr(dtype)
+        )
+    _, qmin, qmax = _QRANGE[dtype]
+    _check_float_input(input)
+    data = input._data
+    low = float(data.min()) if data.size else 0.0
+    high = float(data.max()) if data.size else 0.0
+    scale, zero_point = choose_qparams(low, high, qmin, qmax, reduce_range)
+    return quantize_per_tensor(input, scale, zero_point, dtype)
+
+
+def dequantize(tensor):
+    """The float32 values a quantized tensor stands for; a list gives a list."""
+    if isinstance(tensor, (list, tuple)):
+        return [dequantize(t) for t in tensor]
+    return tensor.dequantize()
+
+
+# ---------------------------------------------------------------------------
+# Fake quantization
+# ---------------------------------------------------------------------------
+
+
+def _fake_quant_arrays(xp, x, scale, zero_point, quant_min, quant_max, float32_out=False):
+    """(output, mask) of PyTorch's cachemask kernels: the mask marks where the rounded
+    value fell inside the range, which is where the straight-through gradient flows.
+    The per-tensor kernel forms its output in float32 whatever the input's dtype."""
+    inv_scale = (xp.float32(1.0) / xp.asarray(scale, dtype=xp.float32)).astype(x.dtype)
+    zero = xp.asarray(zero_point, dtype=x.dtype)
+    if getattr(zero_point, "dtype", None) is not None and zero_point.dtype.kind == "f":
+        # float zero points: one fused multiply-add in float32 (exact in float64 here)
+        fused = x.astype(xp.float64) * inv_scale.astype(xp.float64) + zero
+        qval = xp.rint(fused.astype(xp.float32)).astype(x.dtype)
+    else:
+        qval = xp.rint(x * inv_scale) + zero
+    mask = (qval >= quant_min) & (qval <= quant_max)
+    centred = xp.clip(qval, quant_min, quant_max) - zero
+    scale_f32 = xp.asarray(scale, dtype=xp.float32)
+    if float32_out:
+        out = centred.astype(xp.float32) * scale_f32
+    else:
+        out = centred * scale_f32.astype(x.dtype)
+    return out.astype(x.dtype, copy=False), mask
+
+
+class _FakeQuantizeBase(Function):
+    """Straight-through estimator: grad * mask, the mask saved from the forward pass."""
+
+    _array_io = True
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        return (grad * mask,) + (None,) * (ctx.n_args - 1)
+
+
+class FakeQuantizePerTensorAffineCachemask(_FakeQuantizeBase):
+    @staticmethod
+    def forward(ctx, x, scale, zero_point, quant_min, quant_max):
+        out, mask = _fake_quant_arrays(xp_of(x), x, scale, zero_point, quant_min, quant_max,
+                                       float32_out=True)
+        ctx.n_args = 5
+        ctx.save_for_backward(mask)
+        return out
+
+
+class FakeQuantizePerChannelAffineCachemask(_FakeQuantizeBase):
+    @staticmethod
+    def forward(ctx, x, scale, zero_point, axis, quant_min, quant_max):
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        out, mask = _fake_quant_arrays(xp_of(x), x, scale.reshape(shape),
+                                       zero_point.reshape(shape), quant_min, quant_max)
+        ctx.n_args = 6
+        ctx.save_for_backward(mask)
+        return out
+
+
+def _check_fake_range(quant_min, quant_max):
+    if quant_min > quant_max:
+        raise RuntimeError("`quant_min` should be less than or         equal to `quant_max`.")
+
+
+def _check_fake_input(x, name):
+    if x._data.dtype.kind != "f" and x._data.dtype != _dt.bfloat16.np:
+        raise NotImplementedError(
+            f'"{name}" not implemented for \'{_torch_type_name(x._data.dtype)}\''
+        )
+
+
+def fake_quantize_per_tensor_affine(input, scale, zero_point, quant_min, quant_max):
+    """quantize then dequantize, differentiable by the straight-through estimator."""
+    _check_fake_range(quant_min, quant_max)
+    scale = float(scale.item() if isinstance(scale, Tensor) else scale)
+    zero_point = int(zero_point.item() if isinstance(zero_point, Tensor) else zero_point)
+    if not quant_min <= zero_point <= quant_max:
+        raise RuntimeError("`zero_point` must be between `quant_min` and `quant_max`.")
+    _check_fake_input(input, "fake_quantize_tensor_cachemask_kernel_type_handling")
+    return FakeQuantizePerTensorAffineCachemask.apply(input, scale, zero_point, quant_min,
+                                                      quant_max)
+
+
+def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, quant_max):
+    """Per-channel fake quantization along ``axis``; ``zero_point`` is int32 or float."""
+    _check_fake_range(quant_min, quant_max)
+    zp_dtype = zero_point._data.dtype
+    if zp_dtype not in (np.int32, np.float32, np.float16):
+        raise RuntimeError(
+            f"Zero-point must be Int32, Float or Half, found {_torch_type_name(zp_dtype)}"
+        )
+    if not 0 <= axis < input._data.ndim:
+        raise RuntimeError("`axis` must be between 0 and number of dimensions of input")
+    channels = input._data.shape[axis]
+    if scale.dim() != 1 or zero_point.dim() != 1 or scale.numel() != channels \
+            or zero_point.numel() != channels:
+        raise RuntimeError("dimensions of scale and zero-point are not consistent with input "
+                           "tensor")
+    zp_values = zero_point._data
+    if (zp_values < quant_min).any() or (zp_values > quant_max).any():
+        raise RuntimeError("`zero_point` must be between `quant_min` and `quant_max`.")
+    _check_fake_input(input, "fake_quantize_per_channel_cachemask_kernel_type_handling")
+    return FakeQuantizePerChannelAffineCachemask.apply(
+        input, scale._data, zp_values, axis, quant_min, quant_max)
+
+
+# Methods every Tensor has: on a float tensor, dequantize is the identity and the
+# quantizer accessors raise as PyTorch's dispatcher does for a non-quantized tensor.
+def _not_quantized(name):
+    def method(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"Could not run 'aten::{name}' with arguments from the 'CPU' backend. This could "
+            "be because the operator doesn't exist for this backend"
+        )
+
+    method.__name__ = name
+    return method
+
+
+def _float_dequantize(self):
+    return self
+
+
+TENSOR_METHODS = {"dequantize": _float_dequantize}
+for _name in ("int_repr", "q_scale", "q_zero_point", "q_per_channel_scales",
+              "q_per_channel_zero_points", "q_per_channel_axis", "qscheme"):
+    TENSOR_METHODS[_name] = _not_quantized(_name)
