@@ -123,6 +123,10 @@ def _running_extreme(name, input, dim, largest):
     """(values, indices): the running max/min and where it was last attained (ties and
     NaN move the index forward, as PyTorch's loop does)."""
     x = input._data
+    if x.dtype.kind == "c":  # no order on complex numbers
+        from ._util import type_name
+
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'{type_name(x.dtype)}\'')
     if x.ndim == 0:
         wrap_dim(dim, 0)
         values, indices = _running_extreme(name, input.reshape(1), 0, largest)

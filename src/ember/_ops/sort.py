@@ -63,6 +63,8 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
         values=tensor([1., 2., 3.]),
         indices=tensor([1, 2, 0]))
     """
+    if input._data.dtype.kind == "c":  # no order on complex numbers (PyTorch's message)
+        raise RuntimeError(" Sort does not support complex dtypes on CPU")
     if input._data.ndim == 0:
         result = RETURN_TYPES["sort"](*_one_d(_sort, input, dim, descending))
     else:
@@ -116,6 +118,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):  # noqa: A00
     order. Small ``k`` uses an O(n) partition before sorting the k candidates."""
     if input._data.dtype.kind == "b":
         raise RuntimeError("topk does not support bool dtypes on CPU")
+    if input._data.dtype.kind == "c":
+        raise RuntimeError(" topk does not support complex dtypes on CPU")
     if input._data.ndim == 0:
         if k not in (0, 1):
             raise RuntimeError("selected index k out of range")
@@ -211,8 +215,9 @@ def _median_ranks(x, dim, ignore_nan):
 
 
 def _reject_bool(kernel, x):
-    if x.dtype.kind == "b":
-        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+    """PyTorch's error for bool inputs, and for complex ones (which have no order)."""
+    if x.dtype.kind in "bc":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{type_name(x.dtype)}'")
 
 
 def _median(name, input, dim, keepdim, ignore_nan):
@@ -276,6 +281,8 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
     """Most frequent value along ``dim`` (the smallest among equally frequent values)
     and the index of its last occurrence, as PyTorch reports it."""
     x = input._data
+    if x.dtype.kind == "c":
+        _reject_bool("mode_cpu", x)
     if x.ndim == 0:
         result = RETURN_TYPES["mode"](*_one_d(lambda t, d: _mode(t, d, False), input, dim))
     else:
@@ -392,6 +399,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     """Sorted unique elements (or unique slices along ``dim``), optionally with the
     inverse mapping and the counts."""
     x = input._data
+    if x.dtype.kind == "c":
+        _reject_bool("unique", x)
     xp = xp_of(x)
     if dim is None:
         values, inverse, counts = xp.unique(x.reshape(-1), return_inverse=True, return_counts=True)
@@ -443,6 +452,8 @@ def _unique_result(values, inverse, counts, return_inverse, return_counts):
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     """Collapse runs of equal consecutive elements (or slices along ``dim``)."""
     x = input._data
+    if x.dtype.kind == "c":
+        _reject_bool("unique", x)
     xp = xp_of(x)
     if dim is None:
         flat = x.reshape(-1)
@@ -514,6 +525,9 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     ``sorted_sequence`` sorted (rows searched in parallel for N-D sequences)."""
     seq = sorted_sequence._data
     xp = xp_of(seq)
+    for operand in (seq, getattr(input, "_data", None)):
+        if operand is not None and operand.dtype.kind == "c":
+            _reject_bool("searchsorted_out_cpu", operand)
     scalar = not isinstance(input, Tensor)
     values = xp.asarray(input, dtype=seq.dtype) if scalar else input._data
     if side is not None:
