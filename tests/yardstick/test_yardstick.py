@@ -85,6 +85,7 @@ SCRIPTS = [
     "spatial_transformer.py",  # STN: localization net, affine_grid + grid_sample, SGD training
     "memory_format.py",     # channels_last: strides, is_contiguous(memory_format), model.to(...)
     "normalizing_flow.py",  # distributions: VAE posterior KL, TransformedDistribution flow
+    "neural_tangent_kernels.py",  # torch.func NTK: vmap(jacrev) contraction and NTK-vector products
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -167,6 +168,8 @@ CLAIMS = {
                          "grads agree: True"],
     "normalizing_flow.py": ["kl matches closed form: True", "LogNormal == exp(Normal): True",
                             "LeakyMap inverse: True"],
+    "neural_tangent_kernels.py": ["NTK-vector products agree: torch.Size([2, 3, 5, 5]) True",
+                                  "diagonal NTK: torch.Size([6, 4, 5]) True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
