@@ -15,9 +15,12 @@ generator is rewound before the real run). When grad mode is on and something th
 depends on requires grad, the tangent keeps its graph (backward through a jvp works).
 A user ``autograd.Function`` needs a ``jvp`` staticmethod, as in PyTorch.
 
-Only one level at a time, as PyTorch. Not covered: a tangent written through a view into
-its base (in-place on a view of a dual tensor updates only the view's tangent here), the
-``tangent=`` part of a dual tensor's repr, and complex tangents.
+Only one level at a time, as PyTorch. Not covered: under ``no_grad`` many ops take a
+shortcut that skips the hook (reductions, views, softmax, ...) and their outputs come
+back without a tangent (PyTorch propagates tangents there); a tangent written through a
+view into its base (in-place on a view of a dual tensor updates only the view's tangent
+here); complex tangents; a dual tensor whose primal requires grad prints without its
+``tangent=`` part.
 """
 
 from __future__ import annotations
