@@ -53,6 +53,9 @@ EXAMPLES = [
     ("polynomial_6_optim.py", True, None),
     ("polynomial_7_custom_module.py", True, None),
     ("polynomial_8_dynamic_control_flow.py", True, None),
+    ("10_tensorboard.py", True, RUNS),
+    ("12_serving.py", True, None),                 # ember.serve has no torch counterpart
+    ("13_function_transforms.py", True, RUNS),
 ]
 # Arguments an example runs with here: checkpointing.py checks its own resume (and
 # writes only to its own temporary folder, so two copies can run side by side).
@@ -65,6 +68,8 @@ _REWRITES = [
     (r"^from ember import nn\b.*$", "from torch import nn"),
     (r"^from ember\.utils\.data import", "from torch.utils.data import"),
     (r"^from ember\.vision import", "from torchvision import"),
+    (r"^from ember\.func import", "from torch.func import"),
+    (r"^from ember\.utils\.tensorboard import", "from torch.utils.tensorboard import"),
 ]
 
 
@@ -116,6 +121,8 @@ def test_every_example_is_listed():
     mine = {name for name, _, _ in EXAMPLES}
     expected = {f"0{i}_" for i in range(1, 10)}
     assert {name[:3] for name in mine if name[0] == "0"} == expected
+    numbered = sorted(path.name for path in EXAMPLES_DIR.glob("[0-9][0-9]_*.py"))
+    assert set(numbered) <= mine, set(numbered) - mine
     assert sum(name.startswith("polynomial_") for name in mine) == 8
     for name in mine:
         assert (EXAMPLES_DIR / name).is_file(), name
