@@ -343,6 +343,22 @@ class Tracer:
 
         return traced
 
+    def _warn_to_python(self, method, kind):
+        """``Tensor.item`` (``float()``, ``bool()``, ...) that warns, as PyTorch's tracer
+        does, when the tensor is a traced value: the Python value leaves the graph."""
+        tracer = self
+
+        def warned(tensor, *args, **kwargs):
+            if _function.trace_hook[0] is tracer and tracer.known(tensor) in tracer.live:
+                warnings.warn(
+                    f"Converting a tensor to a Python {kind} might cause the trace to be "
+                    "incorrect. The exporter cannot record the data flow of Python values, "
+                    "so this value will be treated as a constant. This means that the trace "
+                    "might not generalize to other inputs!", TracerWarning, stacklevel=2)
+            return method(tensor, *args, **kwargs)
+
+        return warned
+
     # -- installing --------------------------------------------------------------------
 
     def __enter__(self):
@@ -354,6 +370,10 @@ class Tracer:
             original = owner.__enter__
             self._saved_attrs.append((owner, "__enter__", original))
             owner.__enter__ = _warn_grad_off(original)
+        for attribute, kind in _TO_PYTHON.items():
+            original = getattr(Tensor, attribute)
+            self._saved_attrs.append((Tensor, attribute, original))
+            setattr(Tensor, attribute, self._warn_to_python(original, kind))
         _function.trace_hook[0] = self
         return self
 
@@ -363,6 +383,11 @@ class Tracer:
             setattr(module, attribute, original)
         self._saved_attrs = []
         return False
+
+
+# Tensor methods that turn a tensor into Python values, and what they give.
+_TO_PYTHON = {"item": "number", "tolist": "list", "__float__": "float", "__int__": "integer",
+              "__bool__": "boolean", "__index__": "index"}
 
 
 def _warn_grad_off(enter):
