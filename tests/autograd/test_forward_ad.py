@@ -47,6 +47,14 @@ OPS = [
     ("linalg", lambda lib, a: (lib.linalg.inv(a + 3 * lib.eye(3)), a.det()), [(3, 3)]),
     ("cross_entropy", lambda lib, x: lib.nn.functional.cross_entropy(
         x, lib.tensor([0, 2, 1])), [(3, 4)]),
+    ("pools", lambda lib, x: (lib.nn.functional.max_pool1d(x, 2),
+                              lib.nn.functional.adaptive_avg_pool1d(x, 3),
+                              lib.nn.functional.adaptive_max_pool1d(x, 2)), [(2, 3, 6)]),
+    ("fft_through_complex", lambda lib, x: lib.fft.irfft(lib.fft.rfft(x) * 1j, n=6).sin()
+     + lib.fft.fft(x).abs(), [(2, 6)]),
+    ("indexing_scatter", lambda lib, x: (x[[0, 2]], x[x > 0], x.gather(1, lib.tensor([[1], [0],
+                                         [3]])), lib.zeros(5, 4, dtype=x.dtype).index_add(
+        0, lib.tensor([0, 2, 4]), x)), [(3, 4)]),
 ]
 
 
@@ -293,3 +301,18 @@ def test_gradcheck_checks_forward_ad():
             lib.autograd.gradcheck(Exp.apply, (a,), **kwargs)
         assert lib.autograd.gradcheck(lambda p, q: (p * q.sin(), (p @ q.T).sum()), (a, b),
                                       check_forward_ad=True)
+
+
+def test_complex_primal():
+    """Tangents of a complex dual tensor follow PyTorch's (real-linear) convention."""
+    z = randn(4, dtype=np.float64) + 1j * randn(4, dtype=np.float64)
+    t = randn(4, dtype=np.float64) + 1j * randn(4, dtype=np.float64)
+
+    def fn(lib, d):
+        return d * d * (2 - 1j), (d.conj() * d).real, d.abs()
+
+    e_primal, e_tangent, _ = _jvp(ember, fn, [z], [t])
+    t_primal, t_tangent, _ = _jvp(torch, fn, [z], [t])
+    assert_same(e_primal, t_primal)
+    for e, t_ in zip(e_tangent, t_tangent):
+        assert_same(e, t_, what="tangent")

@@ -214,7 +214,7 @@ def _finish_max(input, data, index, return_indices, node):
     unbatched = data.ndim != input.dim()
     if unbatched:
         values = values[0]
-    if _grad_enabled[0] and input.requires_grad:
+    if _grad_enabled[0] and input._requires_grad:
         result = _GatherPlanes.apply(input, index, values, node=node, shape=data.shape)
     else:
         result = _make(values)

@@ -177,7 +177,7 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
         geometry = _as_rows(geometry)
     kernel, stride, padding, pad_hi, dilation, out = geometry
     data = source._data[None] if unbatched else source._data
-    recording = _grad_enabled[0] and input.requires_grad
+    recording = _grad_enabled[0] and input._requires_grad
     values, index = _max_pool_arrays(data, kernel, stride, padding, pad_hi, dilation, out,
                                      return_indices or recording)
     if unbatched:

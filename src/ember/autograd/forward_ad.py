@@ -19,7 +19,7 @@ Only one level at a time, as PyTorch. Not covered: under ``no_grad`` many ops ta
 shortcut that skips the hook (reductions, views, softmax, ...) and their outputs come
 back without a tangent (PyTorch propagates tangents there); a tangent written through a
 view into its base (in-place on a view of a dual tensor updates only the view's tangent
-here); complex tangents; a dual tensor whose primal requires grad prints without its
+here); a dual tensor whose primal requires grad prints without its
 ``tangent=`` part.
 """
 
@@ -369,7 +369,12 @@ def _propagate_by_backward(cls, args, kwargs):
             total = None
             for vjp, tangent in zip(vjps, dual_tangents):
                 if vjp is not None:
-                    term = (vjp * tangent).sum()
+                    # The real inner product <J^T v, t>: complex numbers as pairs of reals,
+                    # the view PyTorch's complex gradients take.
+                    if vjp.is_complex():
+                        term = (vjp.conj() * tangent).real.sum()
+                    else:
+                        term = (vjp * tangent).sum()
                     total = term if total is None else total + term
             if total is not None:
                 if not total.requires_grad:  # J^T v is constant in v: J is zero
