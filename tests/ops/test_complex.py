@@ -10,7 +10,7 @@ the real and imaginary parts, as torch's gradcheck does for complex functions).
 import numpy as np
 import pytest
 import torch
-from oracle import RNG, assert_same, check_raises, to_ember, to_torch
+from oracle import RNG, assert_same, check_raises, on_device, to_ember, to_torch
 
 import ember
 
@@ -53,7 +53,10 @@ def check_c(fn, *arrays, grad=True, rtol=None, atol=None, grad_rtol=None, grad_a
     gradient."""
     t_in = [_leaf(torch, a, grad) for a in arrays]
     e_in = [_leaf(ember, a, grad) for a in arrays]
-    t_out, e_out = fn(torch, *t_in), fn(ember, *e_in)
+    with on_device(torch):
+        t_out = fn(torch, *t_in)
+    with on_device(ember):
+        e_out = fn(ember, *e_in)
     assert_same(e_out, _resolved(t_out), rtol, atol)
     if not grad:
         return e_out, t_out
@@ -161,8 +164,8 @@ def test_double_backward(name):
         x, y = _leaf(lib, a, True), _leaf(lib, b, True)
         out = DOUBLE_BACKWARD[name](lib, x, y)
         up = _upstream(out) if up is None else up
-        grads = lib.autograd.grad(out, (x, y), lib.tensor(up), create_graph=True,
-                                  allow_unused=True)
+        upstream = (to_torch if lib is torch else to_ember)(up)
+        grads = lib.autograd.grad(out, (x, y), upstream, create_graph=True, allow_unused=True)
         grads = [g for g in grads if g is not None]
         size = sum((g * g.conj()).real.sum() for g in grads)
         results.append((grads, lib.autograd.grad(size, (x, y), allow_unused=True)))
