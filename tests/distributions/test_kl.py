@@ -187,3 +187,18 @@ def test_errors_match_torch(index):
         return
     ours, theirs = check_raises(fn)
     assert str(ours) == str(theirs)
+
+
+def test_ambiguous_registration_warns_as_torch():
+    for lib in (ember, torch):
+        class P(lib.distributions.Normal):
+            pass
+
+        class Q(lib.distributions.Normal):
+            pass
+
+        lib.distributions.register_kl(P, lib.distributions.Normal)(lambda p, q: 1)
+        lib.distributions.register_kl(lib.distributions.Normal, Q)(lambda p, q: 2)
+        with pytest.warns(RuntimeWarning, match="Ambiguous kl_divergence\\(P, Q\\). "
+                                                 "Please register_kl\\(P, Q\\)"):
+            assert lib.distributions.kl_divergence(P(0.0, 1.0), Q(0.0, 1.0)) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import ember
 import ember.nn.functional as F
@@ -32,14 +33,22 @@ def register_kl(type_p, type_q):
 
 
 def _dispatch_kl(type_p, type_q):
-    """The registered pair closest to (type_p, type_q) along both MROs."""
+    """The registered pair closest to (type_p, type_q) along both MROs: nearest in p
+    first; when nearest in q first picks another function, PyTorch's ambiguity warning."""
     matches = [(super_p, super_q) for super_p, super_q in _KL_REGISTRY
                if issubclass(type_p, super_p) and issubclass(type_q, super_q)]
     if not matches:
         return NotImplemented
-    best = min(matches, key=lambda pair: (type_p.__mro__.index(pair[0]),
-                                          type_q.__mro__.index(pair[1])))
-    return _KL_REGISTRY[best]
+    left_p, left_q = min(matches, key=lambda pair: (type_p.__mro__.index(pair[0]),
+                                                    type_q.__mro__.index(pair[1])))
+    right_p, right_q = min(matches, key=lambda pair: (type_q.__mro__.index(pair[1]),
+                                                      type_p.__mro__.index(pair[0])))
+    left_fun = _KL_REGISTRY[left_p, left_q]
+    if left_fun is not _KL_REGISTRY[right_p, right_q]:
+        warnings.warn(f"Ambiguous kl_divergence({type_p.__name__}, {type_q.__name__}). "
+                      f"Please register_kl({left_p.__name__}, {right_q.__name__})",
+                      RuntimeWarning, stacklevel=3)
+    return left_fun
 
 
 def kl_divergence(p, q):
