@@ -172,6 +172,7 @@ class Tracer:
     def __init__(self, graph, fold_constants: bool = True):
         self.graph = graph
         self._saved_attrs = []
+        self._converting = False
         self.fold_constants = fold_constants
         self.live = set()  # values that depend on graph inputs or parameters
         self._by_node = {}  # id(node) -> (node, [output names])
@@ -349,13 +350,19 @@ class Tracer:
         tracer = self
 
         def warned(tensor, *args, **kwargs):
+            if tracer._converting:  # float() calling item(): one warning
+                return method(tensor, *args, **kwargs)
             if _function.trace_hook[0] is tracer and tracer.known(tensor) in tracer.live:
                 warnings.warn(
                     f"Converting a tensor to a Python {kind} might cause the trace to be "
                     "incorrect. The exporter cannot record the data flow of Python values, "
                     "so this value will be treated as a constant. This means that the trace "
                     "might not generalize to other inputs!", TracerWarning, stacklevel=2)
-            return method(tensor, *args, **kwargs)
+            tracer._converting = True
+            try:
+                return method(tensor, *args, **kwargs)
+            finally:
+                tracer._converting = False
 
         return warned
 
