@@ -1,8 +1,8 @@
 """The "Fusing Convolution and Batch Norm using Custom Function" tutorial: a Conv2d and a
 BatchNorm2d (training mode) written as one autograd.Function with hand-written backward
-(conv backward through conv2d/conv_transpose2d, batch-norm backward from saved
-statistics), checked by gradcheck in float64, wrapped in a module and trained against the
-unfused pair from the same weights; then inference-time folding with
+(conv backward through conv2d/conv_transpose2d, checked against torch.nn.grad; batch-norm
+backward from saved statistics), checked by gradcheck in float64, wrapped in a module and
+trained against the unfused pair from the same weights; then inference-time folding with
 torch.nn.utils.fusion.fuse_conv_bn_eval. Data and weights are fixed NumPy values."""
 
 import numpy as np
@@ -129,6 +129,11 @@ weight = torch.from_numpy(rng.random((5, 3, 3, 3)))
 X = torch.from_numpy(rng.random((4, 3, 5, 5)))
 print("conv gradcheck:", torch.autograd.gradcheck(
     Conv2D.apply, (X.clone().requires_grad_(), weight.clone().requires_grad_())))
+grad_out = torch.from_numpy(rng.random((4, 5, 3, 3)))
+grad_X, grad_w = convolution_backward(grad_out, X, weight)
+print("torch.nn.grad agrees:",
+      torch.allclose(grad_X, torch.nn.grad.conv2d_input(X.shape, weight, grad_out)),
+      torch.allclose(grad_w, torch.nn.grad.conv2d_weight(X, weight.shape, grad_out)))
 a = torch.from_numpy(rng.random((1, 2, 3, 4))).requires_grad_()
 print("batch norm gradcheck:", torch.autograd.gradcheck(BatchNorm.apply, (a,), fast_mode=False))
 print("fused gradcheck:", torch.autograd.gradcheck(
