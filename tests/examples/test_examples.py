@@ -54,6 +54,7 @@ EXAMPLES = [
     ("polynomial_7_custom_module.py", True, None),
     ("polynomial_8_dynamic_control_flow.py", True, None),
     ("10_tensorboard.py", True, RUNS),
+    ("11_onnx_export.py", True, None),             # torch 2.13 exports through dynamo/onnxscript
     ("12_serving.py", True, None),                 # ember.serve has no torch counterpart
     ("13_function_transforms.py", True, RUNS),
 ]
