@@ -294,3 +294,10 @@ def test_torch_module_paths_import():
         missing = [n for n in names if not hasattr(ours, n)]
         assert not missing, (info.name, missing)
     assert set(torch.distributions.__all__) <= set(ember.distributions.__all__)
+
+
+def test_binomial_gradient_at_even_odds():
+    """probs = 1/2 gives logits exactly 0, where max(logits, 0) has a kink: PyTorch's
+    half-and-half subgradient."""
+    check(lambda lib, p: lib.distributions.Binomial(6, p).log_prob(lib.tensor([2.0, 3.0])),
+          np.array([0.5, 0.3], dtype=np.float32))

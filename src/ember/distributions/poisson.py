@@ -100,6 +100,12 @@ class _CountWithProbs(Distribution):
         return self._param.size()
 
 
+def _clamp_by_zero(x):
+    """``max(x, 0)`` whose gradient at 0 is 1/2 (the average of both sides), as PyTorch
+    computes it: logits are exactly 0 whenever probs is 1/2."""
+    return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
+
+
 class Binomial(_CountWithProbs):
     """Successes in ``total_count`` coin flips of success probability ``probs``."""
 
@@ -140,7 +146,7 @@ class Binomial(_CountWithProbs):
         log_factorial_k = ember.lgamma(value + 1)
         log_factorial_nmk = ember.lgamma(self.total_count - value + 1)
         # n * log(1 + exp(logits)), computed without overflow
-        normalize_term = (self.total_count * self.logits.clamp(min=0)
+        normalize_term = (self.total_count * _clamp_by_zero(self.logits)
                           + self.total_count * ember.log1p(ember.exp(-ember.abs(self.logits)))
                           - log_factorial_n)
         return value * self.logits - log_factorial_k - log_factorial_nmk - normalize_term
