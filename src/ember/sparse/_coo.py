@@ -168,7 +168,18 @@ class SparseCooTensor(Tensor):
         values_grad = self._sp_values.grad
         if values_grad is None or not self.is_leaf:
             return None
-        return _new(self._sp_indices, values_grad, self._sp_shape, self._sp_coalesced)
+        indices = self._sp_indices
+        if not self._sp_coalesced and indices.shape[1] > 1:
+            # Duplicates of one position get equal gradients (every op sees their sum);
+            # PyTorch reports that gradient once per position, coalesced.
+            array = indices._data
+            xp = array_module(array)
+            sparse_shape = self._sp_shape[:array.shape[0]]
+            unique, first = xp.unique(_linear(array, sparse_shape), return_index=True)
+            if unique.shape[0] < array.shape[1]:
+                return _new(_make(_unravel(unique, sparse_shape)),
+                            values_grad[_make(first.astype(np.int64))], self._sp_shape, True)
+        return _new(indices, values_grad, self._sp_shape, self._sp_coalesced)
 
     @grad.setter
     def grad(self, value):

@@ -177,7 +177,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     sparse_dims = [d for d in dims if d < sparse_dim]
     if not sparse_dims:
         shape = [n for d, n in enumerate(input._sp_shape) if d not in dims]
-        return _new(input._sp_indices, values, shape, input._sp_coalesced)
+        return _new(input._sp_indices, values, shape, input._sp_coalesced).coalesce()
     keep = [d for d in range(sparse_dim) if d not in sparse_dims]
     if not keep:
         return values.sum(0)
