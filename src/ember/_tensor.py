@@ -63,7 +63,11 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
-        return self._requires_grad
+        if not self._requires_grad and self._base is not None and self._vc[0] != self._view_vc:
+            from .autograd.function import refresh_stale_view  # its base may have gained a
+
+            refresh_stale_view(self)  # history by an in-place write since: PyTorch's view then
+        return self._requires_grad  # requires grad too
 
     @requires_grad.setter
     def requires_grad(self, flag):

@@ -303,3 +303,39 @@ def test_no_grad_view_records_but_gets_no_gradient():
         out.backward()
         seen.append((out.requires_grad, edges, view.grad, x.grad))
     assert seen[0] == seen[1] == (True, [], None, None)
+
+
+# -- a view whose base gains a history through a later in-place write ---------------------
+
+FAST_PATH_GAP = pytest.mark.xfail(strict=True, reason=(
+    "ops with their own unrecorded fast path (clamp, sum, getitem, ...) do not refresh a "
+    "stale view that does not require grad; Function.apply and the binary/unary fast "
+    "paths do, as does reading requires_grad"))
+GAINED = [
+    ("mul", lambda v: (v * 2).sum()), ("exp", lambda v: v.exp().sum()),
+    ("matmul", lambda v: v @ v), ("requires_grad_read", lambda v: v.requires_grad and v.sum()),
+    pytest.param("clamp", lambda v: v.clamp(min=0.5).sum(), marks=FAST_PATH_GAP),
+]
+
+
+@pytest.mark.parametrize("name,use", GAINED, ids=lambda g: g if isinstance(g, str) else "")
+@pytest.mark.parametrize("write", ["add_", "copy_", "setitem"])
+def test_view_of_base_that_gains_history_requires_grad(name, use, write):
+    """``a = zeros(3); v = a[:2]; a.add_(w)``: v now reads a's new value, requires grad and
+    gradients flow through it to w, as PyTorch's regenerated view (AsStridedBackward0)."""
+    seen = []
+    for L in (ember, torch):
+        w = L.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        a = L.zeros(3, dtype=L.float64)
+        v = a[:2]
+        if write == "add_":
+            a.add_(w)
+        elif write == "copy_":
+            a.copy_(w * 3)
+        else:
+            a[1:] = w[1:] * w[1:]
+        out = use(v)
+        out.backward()
+        seen.append((out.requires_grad, v.requires_grad, v.grad_fn.name(),
+                     w.grad.numpy().tolist(), out.item()))
+    assert seen[0] == seen[1]

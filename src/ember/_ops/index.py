@@ -484,7 +484,7 @@ def getitem(self, index):
                     out._base = self._base if self._base is not None else self
                     out._view_vc = self._vc[0]
                     if requires_grad:  # a view made under no_grad
-                        mark_no_grad_view(out)
+                        mark_no_grad_view(out, False)
                     return out
     if self._data.ndim == 0:
         _check_0d_index(index)

@@ -34,10 +34,11 @@ def view_of(out: Tensor, base: Tensor) -> Tensor:
     return out
 
 
-def mark_no_grad_view(out):
+def mark_no_grad_view(out, check_dtype=True):
     """``out``, a view just made without recording from a base that requires grad."""
-    out._requires_grad = True
-    out._view_creation = INFERENCE_VIEW if _inference[0] else NO_GRAD_VIEW
+    if not check_dtype or out._data.dtype.kind in "fcV":  # not a view(dtype) as integers
+        out._requires_grad = True
+        out._view_creation = INFERENCE_VIEW if _inference[0] else NO_GRAD_VIEW
 
 
 _CLARIFY = (

@@ -189,9 +189,9 @@ class Function:
                     if type(arg) is Tensor or isinstance(arg, Tensor):
                         array = arg._data
                         forward_args.append(array)
+                        if arg._base is not None and arg._vc[0] != arg._view_vc:
+                            refresh_view(arg)  # may start requiring grad: see refresh_view
                         if arg._requires_grad:
-                            if arg._base is not None and arg._vc[0] != arg._view_vc:
-                                refresh_view(arg)
                             if edges is None:
                                 edges = [None] * len(args)
                                 metas = [None] * len(args)
@@ -236,9 +236,12 @@ class Function:
         record = False
         if _grad_enabled[0]:
             for arg in args:
-                if isinstance(arg, Tensor) and arg._requires_grad:
-                    record = True
-                    break
+                if isinstance(arg, Tensor):
+                    if arg._base is not None and arg._vc[0] != arg._view_vc:
+                        refresh_view(arg)
+                    if arg._requires_grad:
+                        record = True
+                        break
         if not record:
             ctx.needs_input_grad = (False,) * len(args)
             from .grad_mode import no_grad
@@ -277,7 +280,8 @@ def refresh_view(view):
     recorded (the shared version counter moved). If the base's history changed, the view's
     recorded one is stale: re-derive it from the base's, as PyTorch regenerates a view's
     grad_fn. A leaf base written under no_grad (an optimizer step) keeps its history, and
-    so does the view."""
+    so does the view. A view of a base that gained a history by the write (``a.add_(w)``
+    with ``w`` requiring grad) starts requiring grad here, as PyTorch's."""
     if view._view_creation is not None:  # made under no_grad: no history to regenerate
         from .._ops.shape import check_view_rebased
 
@@ -287,6 +291,13 @@ def refresh_view(view):
         from .._ops.index import reread_view
 
         reread_view(view)
+
+
+def refresh_stale_view(view):
+    """``refresh_view`` for a view read outside an op (``requires_grad``): only in grad
+    mode, where an op would refresh it too."""
+    if _grad_enabled[0]:
+        refresh_view(view)
 
 
 def apply_binary(cls, a, b):
@@ -302,6 +313,10 @@ def apply_binary(cls, a, b):
     ctx = _new(cls)
     a_grad = a_tensor and a._requires_grad
     b_grad = b_tensor and b._requires_grad
+    if not (a_grad and b_grad) and _grad_enabled[0] and (
+            (a_tensor and not a_grad and a._base is not None and a._vc[0] != a._view_vc)
+            or (b_tensor and not b_grad and b._base is not None and b._vc[0] != b._view_vc)):
+        return cls.apply(a, b)  # a view whose base was written since: apply refreshes it
     if not ((a_grad or b_grad) and _grad_enabled[0]):
         ctx.needs_input_grad = _NO_GRADS[2]
         try:
@@ -350,6 +365,8 @@ def apply_unary(cls, a):
     x = a._data
     ctx = _new(cls)
     if not (a._requires_grad and _grad_enabled[0]):
+        if _grad_enabled[0] and a._base is not None and a._vc[0] != a._view_vc:
+            return cls.apply(a)  # a view whose base was written since: apply refreshes it
         ctx.needs_input_grad = _NO_GRADS[1]
         return _make(cls.forward(ctx, x))
     ctx._seq = next(_sequence)
