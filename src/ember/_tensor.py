@@ -64,10 +64,12 @@ class Tensor:
     @property
     def requires_grad(self) -> bool:
         if not self._requires_grad and self._base is not None and self._vc[0] != self._view_vc:
-            from .autograd.function import refresh_stale_view  # its base may have gained a
+            # the base may have gained a history by an in-place write since this view was
+            # made: PyTorch's view then requires grad too
+            from .autograd.function import refresh_stale_view
 
-            refresh_stale_view(self)  # history by an in-place write since: PyTorch's view then
-        return self._requires_grad  # requires grad too
+            refresh_stale_view(self)
+        return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag):
