@@ -243,12 +243,14 @@ def test_dropout_tangent_uses_the_same_mask():
 
 
 @pytest.mark.parametrize("case", ["no_level", "size", "int_primal", "nested", "twice",
-                                  "exit_wrong"])
+                                  "exit_wrong", "exit_without_level"])
 def test_errors_match_torch(case):
     def run(lib, x):
         fw = lib.autograd.forward_ad
         if case == "no_level":
             return fw.make_dual(x, x)
+        if case == "exit_without_level":
+            return fw.exit_dual_level()
         if case == "exit_wrong":
             with fw.dual_level():
                 fw.exit_dual_level(level=3)

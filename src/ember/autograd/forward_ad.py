@@ -74,6 +74,8 @@ def exit_dual_level(*, level=None) -> None:
             "Trying to exit a forward AD level that was not the last one that was created. "
             "This is not supported."
         )
+    if level < 0:
+        raise RuntimeError("Dual level must be a positive number.")
     _tangents.clear()
     for ref in list(_hidden.values()):
         tensor = ref()
