@@ -185,6 +185,7 @@ REFUSED = {
     **{name: (lambda lib, a, b, name=name: getattr(lib, name)(a)) for name in UNARY_WITHOUT_COMPLEX},
     "round_decimals": lambda lib, a, b: lib.round(a, decimals=2),
     "polygamma": lambda lib, a, b: lib.polygamma(1, a),
+    "logaddexp2": lambda lib, a, b: lib.logaddexp2(a, b),
     "atan2": lambda lib, a, b: lib.atan2(a, b),
     "atan2_real_first": lambda lib, a, b: lib.atan2(a.real, b),
     "fmod": lambda lib, a, b: lib.fmod(a, b),
@@ -265,6 +266,7 @@ BINARY = {
     "addcmul": lambda lib, a, b: lib.addcmul(a, a, b, value=2 + 1j),
     "addcdiv": lambda lib, a, b: lib.addcdiv(b, a, b, value=0.5j),
     "where": lambda lib, a, b: lib.where(a.real > 0, a, b),
+    "logaddexp": lambda lib, a, b: lib.logaddexp(a * 4, b * 3),
 }
 
 

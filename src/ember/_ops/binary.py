@@ -252,10 +252,13 @@ class _LogAddExp(Function):
         ctx.base2 = base2
         ctx.save_for_backward(a, b)
         x, y, dt = _promote(a, b)
-        if dt.kind not in "fV":
+        if dt.kind not in "fV" and (base2 or dt.kind != "c"):
             name = "logaddexp2" if base2 else "logaddexp"
             raise NotImplementedError(f'"{name}_cpu" not implemented for \'{type_name(dt)}\'')
         xp = xp_of(x, y)
+        if dt.kind == "c":  # from the operand with the larger real part: no overflow
+            larger = xp.where(x.real >= y.real, x, y)
+            return xp.asarray(larger + xp.log1p(xp.exp(x + y - 2 * larger)), dtype=dt)
         larger = xp.maximum(x, y)
         gap = -xp.abs(x - y)
         if base2:
@@ -269,6 +272,9 @@ class _LogAddExp(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         scale = _LN2 if ctx.base2 else 1.0
+        if grad._data.dtype.kind == "c":  # holomorphic: conjugated derivatives
+            a = a.conj_physical() if isinstance(a, Tensor) else a
+            b = b.conj_physical() if isinstance(b, Tensor) else b
         grad_a = grad * ((a - b) * scale).sigmoid() if ctx.needs_input_grad[0] else None
         grad_b = grad * ((b - a) * scale).sigmoid() if ctx.needs_input_grad[1] else None
         return grad_a, grad_b, None
