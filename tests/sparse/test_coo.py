@@ -7,6 +7,7 @@ nnz, dtype and autograd state exactly as PyTorch prints them) and by their parts
 from __future__ import annotations
 
 import numpy as np
+import oracle
 import pytest
 import torch
 from oracle import as_numpy, check_raises
@@ -139,5 +140,22 @@ def test_dense_ops_refuse_sparse_operands():
     for fn, op in ((lambda lib, s: lib.exp(s), "exp"), (lambda lib, s: s.view(6), "view"),
                    (lambda lib, s: s.sigmoid(), "sigmoid")):
         e, t = check_raises(lambda lib, fn=fn: fn(lib, CONSTRUCT["2d"](lib)))
-        assert f"Could not run 'aten::{op}' with arguments from the 'SparseCPU' backend" in str(e)
+        backend = "SparseCUDA" if oracle.DEVICE == "cuda" else "SparseCPU"
+        assert f"Could not run 'aten::{op}' with arguments from the '{backend}' backend" in str(e)
         assert f"'aten::{op}'" in str(t) and "'SparseCPU'" in str(t)
+
+
+def test_to_device_and_back():
+    """``.to(device)``/``.cuda()`` move indices and values through the backend layer (on
+    the oracle's device: cuda runs on CuPy, or on its NumPy double without a GPU)."""
+    e, t = both(CONSTRUCT["2d"])
+    moved = e.to(oracle.DEVICE)
+    assert moved.device.type == oracle.DEVICE and moved._indices().device == moved.device
+    if oracle.DEVICE == "cuda":
+        assert e.cuda().device.type == "cuda"
+        assert "device='cuda:0'" in repr(moved)
+    dense = ember.ones(3, 2, device=oracle.DEVICE)
+    out = ember.sparse.mm(moved, dense)
+    assert out.device == moved.device
+    np.testing.assert_allclose(as_numpy(out), (t @ torch.ones(3, 2)).numpy())
+    same_sparse(moved.cpu(), t)
