@@ -1,0 +1,26 @@
+"""Quantized fused modules (``torch.ao.nn.intrinsic.quantized``): the ReLU is applied to
+the float result before re-quantization, so no separate pass over the integers."""
+
+from __future__ import annotations
+
+from .....nn.quantized import modules as _nnq
+
+__all__ = ["ConvReLU2d", "LinearReLU"]
+
+
+class LinearReLU(_nnq.Linear):
+    """Quantized Linear with a fused ReLU."""
+
+    _relu = True
+
+    def _get_name(self):
+        return "QuantizedLinearReLU"
+
+
+class ConvReLU2d(_nnq.Conv2d):
+    """Quantized Conv2d with a fused ReLU."""
+
+    _relu = True
+
+    def _get_name(self):
+        return "QuantizedConvReLU2d"

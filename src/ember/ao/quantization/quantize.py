@@ -1,0 +1,274 @@
+"""Eager-mode quantization: stubs, prepare (observers), convert (module swaps),
+quantize_dynamic, and the default module mappings, as ``torch.ao.quantization``.
+
+The flow is PyTorch's: ``propagate_qconfig_`` gives every module a ``qconfig``;
+``prepare`` attaches an ``activation_post_process`` observer (run by a forward hook) to
+each leaf that will be quantized; calibration data flows through; ``convert`` replaces
+each observed module by its quantized counterpart's ``from_float``.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import warnings
+
+import ember
+
+from ... import nn
+from ...nn.modules.module import Module
+from ...nn.quantized import dynamic as nnqd
+from ...nn.quantized import modules as nnq
+from ..nn import intrinsic as nni
+from ..nn.intrinsic import quantized as nniq
+from .observer import ObserverBase
+from .qconfig import (
+    default_dynamic_qconfig,
+    float16_dynamic_qconfig,
+    float_qparams_weight_only_qconfig,
+)
+
+__all__ = [
+    "DeQuantStub", "QuantStub", "QuantWrapper", "add_quant_dequant", "convert",
+    "get_default_dynamic_quant_module_mappings", "get_default_qconfig_propagation_list",
+    "get_default_static_quant_module_mappings", "prepare", "propagate_qconfig_", "quantize",
+    "quantize_dynamic", "swap_module",
+]
+
+
+class QuantStub(Module):
+    """Marks where float tensors enter the quantized region (becomes ``Quantize``)."""
+
+    def __init__(self, qconfig=None):
+        super().__init__()
+        if qconfig:
+            self.qconfig = qconfig
+
+    def forward(self, x):
+        return x
+
+
+class DeQuantStub(Module):
+    """Marks where quantized tensors leave it (becomes ``DeQuantize``)."""
+
+    def __init__(self, qconfig=None):
+        super().__init__()
+        if qconfig:
+            self.qconfig = qconfig
+
+    def forward(self, x):
+        return x
+
+
+class QuantWrapper(Module):
+    """``module`` between a QuantStub and a DeQuantStub."""
+
+    def __init__(self, module):
+        super().__init__()
+        qconfig = getattr(module, "qconfig", None)
+        self.add_module("quant", QuantStub(qconfig))
+        self.add_module("dequant", DeQuantStub(qconfig))
+        self.add_module("module", module)
+        self.train(module.training)
+
+    def forward(self, X):
+        return self.dequant(self.module(self.quant(X)))
+
+
+def add_quant_dequant(module):
+    """Wrap every leaf that has a qconfig in a QuantWrapper."""
+    if not list(module.children()) and getattr(module, "qconfig", None):
+        return QuantWrapper(module)
+    for name, child in module.named_children():
+        module._modules[name] = add_quant_dequant(child)
+    return module
+
+
+def get_default_static_quant_module_mappings():
+    """Float module type -> quantized module type for ``convert``. ember adds
+    ``nn.ReLU``: PyTorch keeps the float ReLU, whose kernel accepts quantized tensors;
+    ember's float ops do not read quantizers, so the ReLU is swapped for one working on
+    the integers (it prints as ``ReLU()`` all the same)."""
+    return {
+        QuantStub: nnq.Quantize, DeQuantStub: nnq.DeQuantize,
+        nn.Linear: nnq.Linear, nn.modules.linear.NonDynamicallyQuantizableLinear: nnq.Linear,
+        nn.Conv2d: nnq.Conv2d, nn.ReLU6: nnq.ReLU6, nn.ReLU: nnq._QuantizedReLU,
+        nni.LinearReLU: nniq.LinearReLU, nni.ConvReLU2d: nniq.ConvReLU2d,
+    }
+
+
+def get_default_dynamic_quant_module_mappings():
+    return {
+        nn.Linear: nnqd.Linear, nn.modules.linear.NonDynamicallyQuantizableLinear: nnqd.Linear,
+    }
+
+
+def get_default_qconfig_propagation_list():
+    """Module types that receive observers (ReLU does not: it keeps its input's scale)."""
+    types = set(get_default_static_quant_module_mappings()) - {nn.ReLU}
+    return types | set(get_default_dynamic_quant_module_mappings()) | {nn.Sequential}
+
+
+def propagate_qconfig_(module, qconfig_dict=None, prepare_custom_config_dict=None):
+    """Give every submodule a ``qconfig``: its own, else its type's or name's entry in
+    ``qconfig_dict``, else its parent's."""
+    _propagate(module, qconfig_dict or {}, None, "")
+
+
+def _propagate(module, qconfig_dict, parent_qconfig, prefix):
+    qconfig = qconfig_dict.get(type(module), parent_qconfig)
+    qconfig = qconfig_dict.get(prefix, qconfig)
+    qconfig = getattr(module, "qconfig", qconfig)
+    module.qconfig = qconfig
+    for name, child in module.named_children():
+        _propagate(child, qconfig_dict, qconfig, f"{prefix}.{name}" if prefix else name)
+
+
+def _observer_forward_hook(self, input, output):
+    """Run the module's output through its observer (registered first among hooks)."""
+    return self.activation_post_process(output)
+
+
+def _needs_observation(module):
+    return getattr(module, "qconfig", None) is not None
+
+
+def _insert_observer(module):
+    if _needs_observation(module) and not isinstance(module, DeQuantStub):
+        module.add_module("activation_post_process", module.qconfig.activation())
+        module.register_forward_hook(_observer_forward_hook, prepend=True)
+
+
+def _add_observer_(module, propagation_list, non_leaf_module_list=None):
+    for child in module.children():
+        if type(child) is nn.Dropout:
+            continue
+        if isinstance(child, nni._FusedModule) or (
+                non_leaf_module_list is not None and type(child) in non_leaf_module_list):
+            _insert_observer(child)
+        else:
+            _add_observer_(child, propagation_list, non_leaf_module_list)
+    is_leaf = not list(module.children())
+    if is_leaf and not isinstance(module, nn.Sequential) and type(module) in propagation_list:
+        _insert_observer(module)
+
+
+def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list=None,
+            prepare_custom_config_dict=None):
+    """Attach observers so calibration data records activation ranges."""
+    if not inplace:
+        model = copy.deepcopy(model)
+    propagation_list = allow_list or get_default_qconfig_propagation_list()
+    propagate_qconfig_(model)
+    if not any(getattr(m, "qconfig", None) for m in model.modules()):
+        warnings.warn(
+            "None of the submodule got qconfig applied. Make sure you passed correct "
+            "configuration through `qconfig_dict` or by assigning the `.qconfig` attribute "
+            "directly on submodules", stacklevel=2)
+    _add_observer_(model, propagation_list, observer_non_leaf_module_list)
+    return model
+
+
+def _remove_activation_post_process(module):
+    if isinstance(getattr(module, "activation_post_process", None), ObserverBase):
+        del module.activation_post_process
+    for key, hook in list(module._forward_hooks.items()):
+        if hook is _observer_forward_hook:
+            del module._forward_hooks[key]
+
+
+def _remove_qconfig(module):
+    for child in module.children():
+        _remove_qconfig(child)
+    if hasattr(module, "qconfig"):
+        del module.qconfig
+    _remove_activation_post_process(module)
+
+
+def swap_module(mod, mapping, custom_module_class_mapping=None,
+                use_precomputed_fake_quant=False):
+    """The quantized replacement of ``mod`` when it has a qconfig and a mapping entry,
+    keeping its user hooks; otherwise ``mod`` itself."""
+    if getattr(mod, "qconfig", None) is None or type(mod) not in mapping:
+        return mod
+    new_mod = mapping[type(mod)].from_float(mod)
+    for pre_hook in mod._forward_pre_hooks.values():
+        new_mod.register_forward_pre_hook(pre_hook)
+    for hook in mod._forward_hooks.values():
+        if hook is not _observer_forward_hook:
+            new_mod.register_forward_hook(hook)
+    return new_mod
+
+
+def _convert(module, mapping):
+    swapped = {}
+    for name, child in module.named_children():
+        if not isinstance(child, nni._FusedModule):
+            _convert(child, mapping)
+        swapped[name] = swap_module(child, mapping)
+    for name, child in swapped.items():
+        module._modules[name] = child
+    return module
+
+
+def convert(module, mapping=None, inplace=False, remove_qconfig=True, is_reference=False,
+            convert_custom_config_dict=None, use_precomputed_fake_quant=False):
+    """Swap observed modules for quantized ones (``from_float``)."""
+    if is_reference:
+        raise NotImplementedError("reference quantized modules are not provided")
+    if mapping is None:
+        mapping = get_default_static_quant_module_mappings()
+    if not inplace:
+        module = copy.deepcopy(module)
+    _convert(module, mapping)
+    if remove_qconfig:
+        _remove_qconfig(module)
+    return module
+
+
+def quantize(model, run_fn, run_args, mapping=None, inplace=False):
+    """prepare, calibrate with ``run_fn(model, *run_args)``, convert."""
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.eval()
+    prepare(model, inplace=True)
+    run_fn(model, *run_args)
+    convert(model, mapping, inplace=True)
+    return model
+
+
+def quantize_dynamic(model, qconfig_spec=None, dtype=None, mapping=None, inplace=False):
+    """Swap Linear layers for dynamically quantized ones: int8 weights, activations
+    quantized per batch at run time.
+
+    ``qconfig_spec`` is a set of module types (``{nn.Linear}``) or a dict from types or
+    submodule names to qconfigs.
+    """
+    dtype = dtype or ember.qint8
+    if qconfig_spec is None:
+        if dtype is ember.qint8:
+            qconfig_spec = {nn.Linear: default_dynamic_qconfig}
+        elif dtype is ember.float16:
+            qconfig_spec = {nn.Linear: float16_dynamic_qconfig}
+        else:
+            raise ValueError(
+                f"Don't know how to quantize with default settings for {dtype}. Provide full "
+                "qconfig please")
+    elif isinstance(qconfig_spec, set):
+        if dtype is ember.qint8:
+            default = default_dynamic_qconfig
+        elif dtype is ember.float16:
+            default = float16_dynamic_qconfig
+        elif dtype is ember.quint8:
+            default = float_qparams_weight_only_qconfig
+        else:
+            raise RuntimeError("Unknown dtype specified for quantize_dynamic: ", str(dtype))
+        qconfig_spec = dict(zip(qconfig_spec, itertools.repeat(default)))
+    if mapping is None:
+        mapping = get_default_dynamic_quant_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.eval()
+    propagate_qconfig_(model, qconfig_spec)
+    convert(model, mapping, inplace=True)
+    return model

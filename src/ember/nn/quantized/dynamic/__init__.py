@@ -1,0 +1,5 @@
+"""Dynamically quantized modules, as ``torch.ao.nn.quantized.dynamic``."""
+
+from .modules import Linear
+
+__all__ = ["Linear"]
