@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from ..autograd.function import Function
-from ..autograd.grad_mode import _grad_enabled, enable_grad, no_grad
+from ..autograd.grad_mode import _grad_enabled, enable_grad
 from ._resample_kernels import TapSum
 from ._util import Tensor, _make, shape_str, xp_of
 
@@ -181,9 +181,8 @@ class _GridSampler(Function):
     def forward(ctx, input, grid, mode, padding_mode, align_corners):
         options = (mode, padding_mode, align_corners)
         needs = ctx.needs_input_grad
-        if not (needs[0] or needs[1]):  # nothing records: no inner graph either
-            with no_grad():
-                return _sample(_make(input), _make(grid), *options)._data
+        if not (needs[0] or needs[1]):  # nothing requires grad: no inner graph either
+            return _sample(_make(input), _make(grid), *options)._data
         leaves = (_make(input, needs[0]), _make(grid, needs[1]))
         with enable_grad():
             inner = _sample(*leaves, *options)
