@@ -109,13 +109,13 @@ def _xfail(reason):
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-# Mismatches still to fix in their files (flip to passing when fixed there).
-CIRCULAR_PAD = _xfail("resample.py: circular padding is one gather node (CircularPad2D..., "
-                      "kept on purpose: PyTorch's composite of slice copies, CopySlices over "
-                      "CopySlices and a slice, measured 3x slower forward+backward in ember)")
 # Ours, kept on purpose: one fused node where PyTorch's graph has several (a view, a
-# transpose or a reshape around the GEMM, mul/sum nodes below a loss). Each extra node is
-# per-call overhead on the hot path; the last node carries PyTorch's name where it can.
+# transpose or a reshape around the GEMM, mul/sum nodes below a loss, slice copies). Each
+# extra node is per-call overhead on the hot path; the last node carries PyTorch's name
+# where it can.
+CIRCULAR_PAD = _xfail("resample.py: circular padding is one gather node (CircularPad2D...); "
+                      "PyTorch's is a composite of slice copies (CopySlices over CopySlices "
+                      "and a slice), measured 3x slower forward+backward written so in ember")
 MATMUL_ND = _xfail("linalg.py: batched @ 2-d is one UnsafeViewBackward0 node over the "
                    "operands; PyTorch's UnsafeView sits on an MmBackward0 over a view")
 LINEAR_T = _xfail("nn/_functional.py: fused Linear takes the weight directly; PyTorch's "
