@@ -49,9 +49,32 @@ from . import (  # noqa: F401
 from .serialization import *  # noqa: F401,F403
 from . import amp  # noqa: F401
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401
-from . import distributions, multiprocessing, special, testing  # noqa: F401,E402
-from . import distributed, fft, func, jit, onnx, signal  # noqa: F401,E402
-from .func import vmap  # noqa: F401,E402
+from . import multiprocessing, special, testing  # noqa: F401,E402
+
+# Namespaces imported on first use (``ember.distributions``, ``import ember.fft``): each
+# costs start-up time that a script not using it should not pay.
+_LAZY_SUBMODULES = frozenset({
+    "ao", "distributed", "distributions", "fft", "func", "jit", "onnx", "quantization",
+    "serve", "signal",
+})
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    if name == "vmap":
+        from .func import vmap
+
+        return vmap
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _LAZY_SUBMODULES | {"vmap"})
+
+
 from . import sparse  # noqa: F401,E402
 from .sparse import layout, smm, sparse_coo, sparse_coo_tensor, spmm, strided  # noqa: F401,E402
 
