@@ -10,7 +10,8 @@ import torch
 import ember
 from tests.oracle import check, check_raises
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions")
+pytestmark = [pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions"),
+              pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated")]
 RNG = np.random.default_rng(7)
 QDTYPES = ["qint8", "quint8", "qint32"]
 

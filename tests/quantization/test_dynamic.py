@@ -1,0 +1,139 @@
+"""Dynamic quantization (quantize_dynamic) against PyTorch's fbgemm kernels.
+
+Tolerance: ember's int8 weights and per-batch activation parameters equal PyTorch's
+exactly (asserted below), and the int32 sums are exact on both sides; what can differ is
+the float32 rescaling order (acc * (x_scale * w_scale) + bias), at most a few ulps.
+Measured: max |ember - torch| <= 4.8e-7 on outputs of magnitude ~10, so assert_close's
+float32 defaults (rtol 1.3e-6, atol 1e-5) hold without loosening.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+import ember.ao.quantization as eq
+
+pytestmark = [pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions"),
+              pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated")]
+RNG = np.random.default_rng(11)
+
+
+def _pair(sizes, bias=True):
+    """The same float MLP in torch and ember (weights copied from torch's)."""
+    layers_t, layers_e = [], []
+    for i, (k, n) in enumerate(itertools.pairwise(sizes)):
+        t = torch.nn.Linear(k, n, bias=bias)
+        e = ember.nn.Linear(k, n, bias=bias)
+        e.weight.data = ember.tensor(t.weight.detach().numpy())
+        if bias:
+            e.bias.data = ember.tensor(t.bias.detach().numpy())
+        layers_t.append(t)
+        layers_e.append(e)
+        if i < len(sizes) - 2:
+            layers_t.append(torch.nn.ReLU())
+            layers_e.append(ember.nn.ReLU())
+    return torch.nn.Sequential(*layers_t), ember.nn.Sequential(*layers_e)
+
+
+def _close(e, t):
+    torch.testing.assert_close(torch.from_numpy(e.detach().numpy()), t.detach())
+
+
+@pytest.mark.parametrize("sizes,batch", [
+    ((4, 3, 2), (2,)), ((64, 32, 10), (16,)), ((300, 40), (3, 5)), ((1500, 20), (4,)),
+])
+@pytest.mark.parametrize("bias", [True, False])
+def test_quantize_dynamic_matches_torch(sizes, batch, bias):
+    tm, em = _pair(sizes, bias)
+    tq = torch.ao.quantization.quantize_dynamic(tm, {torch.nn.Linear}, dtype=torch.qint8)
+    eqm = eq.quantize_dynamic(em, {ember.nn.Linear}, dtype=ember.qint8)
+    assert repr(eqm) == repr(tq)
+    for t_layer, e_layer in zip(tq, eqm):
+        if isinstance(t_layer, torch.nn.ReLU):
+            continue
+        tw, ew = t_layer.weight(), e_layer.weight()
+        np.testing.assert_array_equal(ew.int_repr().numpy(), tw.int_repr().numpy())
+        assert ew.q_scale() == tw.q_scale() and ew.q_zero_point() == tw.q_zero_point()
+    for scale in (1.0, 30.0, 1e-3):
+        x = (RNG.standard_normal(batch + (sizes[0],)) * scale).astype(np.float32)
+        _close(eqm(ember.tensor(x)), tq(torch.tensor(x)))
+    # the float model is untouched (inplace=False deep-copies)
+    assert type(em[0]) is ember.nn.Linear
+
+
+def test_per_channel_and_default_spec():
+    tm, em = _pair((20, 12, 6))
+    tq = torch.ao.quantization.quantize_dynamic(
+        tm, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig})
+    eqm = eq.quantize_dynamic(em, {ember.nn.Linear: eq.per_channel_dynamic_qconfig})
+    assert repr(eqm) == repr(tq)
+    tw, ew = tq[0].weight(), eqm[0].weight()
+    np.testing.assert_array_equal(ew.int_repr().numpy(), tw.int_repr().numpy())
+    np.testing.assert_array_equal(ew.q_per_channel_scales().numpy(),
+                                  tw.q_per_channel_scales().numpy())
+    x = RNG.standard_normal((7, 20)).astype(np.float32)
+    _close(eqm(ember.tensor(x)), tq(torch.tensor(x)))
+    # qconfig_spec=None quantizes every Linear with default_dynamic_qconfig
+    e_default = eq.quantize_dynamic(em)
+    t_default = torch.ao.quantization.quantize_dynamic(tm)
+    _close(e_default(ember.tensor(x)), t_default(torch.tensor(x)))
+
+
+def test_float16_dynamic():
+    tm, em = _pair((10, 5))
+    tq = torch.ao.quantization.quantize_dynamic(tm, {torch.nn.Linear}, dtype=torch.float16)
+    eqm = eq.quantize_dynamic(em, {ember.nn.Linear}, dtype=ember.float16)
+    assert repr(eqm) == repr(tq)
+    x = RNG.standard_normal((3, 10)).astype(np.float32)
+    _close(eqm(ember.tensor(x)), tq(torch.tensor(x)))
+
+
+def test_submodule_names_and_state_dict():
+    class Net(ember.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = ember.nn.Linear(6, 4)
+            self.fc2 = ember.nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.fc2(self.fc1(x).relu())
+
+    net = Net()
+    only_fc2 = eq.quantize_dynamic(net, {"fc2": eq.default_dynamic_qconfig})
+    assert type(only_fc2.fc1) is ember.nn.Linear
+    assert type(only_fc2.fc2).__name__ == "Linear" and only_fc2.fc2._get_name() == \
+        "DynamicQuantizedLinear"
+    tq = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(6, 4)))
+    eqm = eq.quantize_dynamic(ember.nn.Sequential(ember.nn.Linear(6, 4)))
+    t_sd, e_sd = tq.state_dict(), eqm.state_dict()
+    assert list(e_sd) == list(t_sd)
+    assert e_sd["0._packed_params.dtype"] is ember.qint8
+    assert e_sd["0.scale"].dtype is ember.float32 and e_sd["0.zero_point"].dtype is ember.int64
+    weight, bias = e_sd["0._packed_params._packed_params"]
+    assert weight.is_quantized and bias.shape == (4,)
+    # load into a fresh quantized module: same outputs
+    fresh = eq.quantize_dynamic(ember.nn.Sequential(ember.nn.Linear(6, 4)))
+    fresh.load_state_dict(e_sd)
+    x = ember.randn(3, 6)
+    np.testing.assert_array_equal(fresh(x).numpy(), eqm(x).numpy())
+
+
+def test_errors():
+    with pytest.raises(RuntimeError, match="Unknown dtype specified for quantize_dynamic"):
+        eq.quantize_dynamic(ember.nn.Linear(2, 2), {ember.nn.Linear}, dtype=ember.int8)
+    with pytest.raises(ValueError, match="QConfig received observer instance"):
+        eq.QConfig(activation=eq.MinMaxObserver(), weight=eq.default_weight_observer)
+    with pytest.raises(ValueError, match="QConfig received observer instance"):
+        torch.ao.quantization.QConfig(activation=torch.ao.quantization.MinMaxObserver(),
+                                      weight=torch.ao.quantization.default_weight_observer)
+
+
+def test_torch_quantization_alias():
+    import ember.quantization as old
+
+    assert old.quantize_dynamic is eq.quantize_dynamic
+    assert old.QuantStub is eq.QuantStub and old.default_qconfig is eq.default_qconfig
+    assert old.MinMaxObserver is eq.observer.MinMaxObserver
