@@ -1,7 +1,8 @@
-"""Complex numbers where they meet the rest of ember, against PyTorch: dtype promotion
-and Python complex scalars, item/tolist, printing, linspace/logspace with complex ends,
-optimizers stepping complex parameters, and torch checkpoints holding conjugate views.
-(The complex ops and their gradients are in test_complex.py.)"""
+"""Complex numbers where they meet the rest of ember, against PyTorch: the ops PyTorch
+refuses for complex inputs, dtype promotion and Python complex scalars, item/tolist,
+printing, linspace/logspace with complex ends, optimizers stepping complex parameters, and
+torch checkpoints holding conjugate views. (The complex ops and their gradients are in
+test_complex.py.)"""
 
 import numpy as np
 import pytest
@@ -13,6 +14,84 @@ import ember
 
 def cz(*shape, dtype=np.complex128):
     return np.asarray(RNG.standard_normal(shape) + 1j * RNG.standard_normal(shape), dtype)
+
+
+# ---------------------------------------------------------------------------
+# what PyTorch refuses for complex inputs
+# ---------------------------------------------------------------------------
+
+UNARY_WITHOUT_COMPLEX = [
+    "sign", "erf", "erfc", "erfinv", "lgamma", "digamma", "floor", "ceil", "trunc", "frac",
+    "round", "logit", "deg2rad", "rad2deg",
+]
+REFUSED = {
+    **{name: (lambda lib, a, b, name=name: getattr(lib, name)(a)) for name in UNARY_WITHOUT_COMPLEX},
+    "round_decimals": lambda lib, a, b: lib.round(a, decimals=2),
+    "polygamma": lambda lib, a, b: lib.polygamma(1, a),
+    "logaddexp2": lambda lib, a, b: lib.logaddexp2(a, b),
+    "atan2": lambda lib, a, b: lib.atan2(a, b),
+    "atan2_real_first": lambda lib, a, b: lib.atan2(a.real, b),
+    "fmod": lambda lib, a, b: lib.fmod(a, b),
+    "remainder": lambda lib, a, b: a % b,
+    "floor_divide": lambda lib, a, b: a // b,
+    "div_floor": lambda lib, a, b: lib.div(a, b, rounding_mode="floor"),
+    "div_trunc": lambda lib, a, b: lib.div(a, b, rounding_mode="trunc"),
+    "xlogy": lambda lib, a, b: lib.xlogy(a.real, b),
+    "xlogy_scalar": lambda lib, a, b: lib.xlogy(a.real, 1j),
+    "copysign": lambda lib, a, b: lib.copysign(a, b),
+    "heaviside": lambda lib, a, b: lib.heaviside(a, b),
+    "max": lambda lib, a, b: a.max(),
+    "max_dim": lambda lib, a, b: a.max(0),
+    "min": lambda lib, a, b: a.min(),
+    "min_dim": lambda lib, a, b: a.min(1),
+    "amax": lambda lib, a, b: a.amax(),
+    "amin": lambda lib, a, b: a.amin(0),
+    "argmax": lambda lib, a, b: a.argmax(),
+    "argmin": lambda lib, a, b: a.argmin(0),
+    "aminmax": lambda lib, a, b: a.aminmax(),
+    "nansum": lambda lib, a, b: a.nansum(),
+    "nanmean": lambda lib, a, b: a.nanmean(),
+    "gt": lambda lib, a, b: a > b,
+    "lt_number": lambda lib, a, b: a < 1,
+    "ge_real": lambda lib, a, b: lib.ge(b.real, a),
+    "le_complex_number": lambda lib, a, b: b.real <= 1j,
+    "maximum": lambda lib, a, b: lib.maximum(a, b),
+    "max_other": lambda lib, a, b: lib.max(a, b),
+    "fmin": lambda lib, a, b: lib.fmin(a, b.real),
+    "clamp": lambda lib, a, b: a.clamp(0, 1),
+    "clamp_min": lambda lib, a, b: a.clamp(min=0),
+    "clamp_tensor": lambda lib, a, b: a.clamp(max=b.real),
+    "sort": lambda lib, a, b: a.sort(),
+    "argsort": lambda lib, a, b: a.argsort(),
+    "msort": lambda lib, a, b: a.msort(),
+    "topk": lambda lib, a, b: a.topk(1),
+    "kthvalue": lambda lib, a, b: a.kthvalue(1),
+    "median": lambda lib, a, b: a.median(),
+    "median_dim": lambda lib, a, b: a.median(0),
+    "nanmedian": lambda lib, a, b: a.nanmedian(),
+    "mode": lambda lib, a, b: a.mode(),
+    "unique": lambda lib, a, b: a.unique(),
+    "unique_consecutive": lambda lib, a, b: lib.unique_consecutive(a),
+    "cummax": lambda lib, a, b: a.cummax(0),
+    "cummin": lambda lib, a, b: a.cummin(1),
+    "searchsorted": lambda lib, a, b: lib.searchsorted(a, b),
+    "bucketize": lambda lib, a, b: lib.bucketize(a, b[0]),
+    "abs_": lambda lib, a, b: a.abs_(),
+    "real_mul_": lambda lib, a, b: b.real.clone().mul_(1j),
+    "real_add_": lambda lib, a, b: b.real.clone().add_(2j, alpha=2),
+    "real_div_": lambda lib, a, b: b.real.clone().div_(1j),
+    "real_isub": lambda lib, a, b: b.real.clone().__isub__(1j),
+    "int_mul_": lambda lib, a, b: b.real.long().mul_(1j),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_ops_without_complex_support_raise(name):
+    """What PyTorch does not define for complex numbers (no order, no real-only kernels, no
+    complex result stored into a real tensor) raises its error, word for word."""
+    err, t_err = check_raises(REFUSED[name], cz(2, 4, dtype=np.complex64),
+                              cz(2, 4, dtype=np.complex64))
+    assert str(err) == str(t_err)
 
 
 # ---------------------------------------------------------------------------
