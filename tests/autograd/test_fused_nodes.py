@@ -107,3 +107,47 @@ def test_affine_grid_double_backward(size):
                                  create_graph=True)[0]
         names.append(grad.requires_grad)
     assert names[0] == names[1]
+
+
+@pytest.mark.parametrize("use_input_stats", [True, False])
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (2, 3, 7), (1, 3, 2, 2, 2)])
+def test_instance_norm_gradients_match_torch(shape, use_input_stats):
+    """instance_norm is PyTorch's view of a batch-norm node over a (1, N*C, *) view in both
+    modes; values and every gradient as PyTorch's, float64."""
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(shape), rng.random(3) + 0.5, rng.standard_normal(3)]
+    upstream = rng.standard_normal(shape)
+    results = []
+    for lib in (ember, torch):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
+        mean = lib.tensor(np.linspace(-0.5, 0.5, 3))
+        var = lib.tensor(np.linspace(0.5, 2.0, 3))
+        out = lib.nn.functional.instance_norm(x, mean, var, w, b,
+                                              use_input_stats=use_input_stats)
+        grads = lib.autograd.grad(out, (x, w, b), lib.tensor(upstream))
+        results.append([t.detach().numpy() for t in (out, *grads)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-7)
+    x, w, b = (ember.tensor(a, requires_grad=True) for a in arrays)
+    mean, var = ember.tensor(np.zeros(3)), ember.tensor(np.ones(3))
+    assert ember.autograd.gradgradcheck(
+        lambda *t: ember.nn.functional.instance_norm(
+            t[0], mean, var, t[1], t[2], use_input_stats=use_input_stats), (x, w, b))
+
+
+@pytest.mark.parametrize("groups", [1, 3])
+def test_group_norm_gradients_match_torch(groups):
+    rng = np.random.default_rng(6)
+    arrays = [rng.standard_normal((2, 3, 4, 3)), rng.random(3) + 0.5, rng.standard_normal(3)]
+    upstream = rng.standard_normal((2, 3, 4, 3))
+    results = []
+    for lib in (ember, torch):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
+        out = lib.nn.functional.group_norm(x, groups, w, b)
+        grads = lib.autograd.grad(out, (x, w, b), lib.tensor(upstream))
+        results.append([t.detach().numpy() for t in (out, *grads)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-7)
+    x, w, b = (ember.tensor(a, requires_grad=True) for a in arrays)
+    assert ember.autograd.gradgradcheck(
+        lambda *t: ember.nn.functional.group_norm(t[0], groups, t[1], t[2]), (x, w, b))

@@ -360,6 +360,10 @@ OP_CASES = [
     ("layer_norm_plain", lambda L, F, I: F.layer_norm(I.v2, (8, 8))),
     ("group_norm", lambda L, F, I: F.group_norm(I.v2, 3, I.gamma, I.beta)),
     ("instance_norm", lambda L, F, I: F.instance_norm(I.v2)),
+    ("instance_norm_affine", lambda L, F, I: F.instance_norm(I.v2, weight=I.gamma, bias=I.beta)),
+    ("instance_norm_running", lambda L, F, I: F.instance_norm(
+        I.v2, L.zeros(3, dtype=L.float64), L.ones(3, dtype=L.float64), I.gamma, I.beta,
+        use_input_stats=False)),
     ("dropout_eval", lambda L, F, I: F.dropout(I.x, training=False)),
     ("dropout_train", lambda L, F, I: F.dropout(I.x, 0.5)),
     ("dropout_p0", lambda L, F, I: F.dropout(I.x, 0.0)),

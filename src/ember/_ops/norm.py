@@ -471,6 +471,23 @@ class _AffineStats(Function):
         return tuple(grads)
 
 
+class _InstanceAffineStats(_AffineStats):
+    """_AffineStats whose result is given as ``out_shape`` (instance norm's (1, N*C, *)
+    batch-norm view); the gradient comes back in the input's shape."""
+
+    _node_name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, mean, var, param_shape, eps, out_shape):
+        return _AffineStats.forward(ctx, x, weight, bias, mean, var, param_shape,
+                                    eps).reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.saved_tensors[0]
+        return _AffineStats.backward(ctx, grad.reshape(x.shape)) + (None,)
+
+
 def _batch_norm_eval(x, running_mean, running_var, weight, bias, param_shape, eps):
     """Normalise with the running statistics (evaluation mode)."""
     return _AffineStats.apply(x, weight, bias, running_mean._data, running_var._data,
@@ -498,8 +515,12 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
         if running_mean is None or running_var is None:
             raise RuntimeError("Expected running_mean and running_var to be defined when "
                                "use_input_stats is false")
-        return _batch_norm_eval(input, running_mean, running_var, weight, bias, param_shape,
-                                eps)
+        # PyTorch's batch norm of the (1, N*C, *) view, viewed back; the node scales the
+        # input by per-channel constants and gives that (1, N*C, *) result
+        flat_shape = (1, input.shape[0] * channels, *input.shape[2:])
+        out = _InstanceAffineStats.apply(input, weight, bias, running_mean._data,
+                                         running_var._data, param_shape, eps, flat_shape)
+        return out.view(input.shape)
     # PyTorch runs batch norm on a (1, N*C, *) view and views the result back; the node
     # here normalises each row of an (N, C, L) regrouping of the input (the per-channel
     # affine broadcast as (C, 1)) and gives batch norm's (1, N*C, *) result
