@@ -22,6 +22,9 @@ I = [[0, 1, 1, 0], [2, 0, 2, 2]]
 V = [3.0, 4.0, 5.0, 1.0]
 
 
+DENSE = np.array([[0.0, 1.5, 0.0], [-2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [3.0, 0.0, 4.0]],
+                 dtype=np.float32)
+
 CONSTRUCT = {
     "2d": lambda lib: lib.sparse_coo_tensor(lib.tensor(I), lib.tensor(V), (2, 3)),
     "inferred_size": lambda lib: lib.sparse_coo_tensor(lib.tensor(I), lib.tensor(V)),
@@ -37,6 +40,13 @@ CONSTRUCT = {
     "int32_values": lambda lib: lib.sparse_coo_tensor(I, lib.tensor([1, 2, 3, 4],
                                                                     dtype=lib.int32), (2, 3)),
     "3d": lambda lib: lib.sparse_coo_tensor([[0, 1], [1, 0], [2, 3]], [1.5, -2.0], (2, 2, 4)),
+    "values_requiring_grad": lambda lib: lib.sparse_coo_tensor(
+        I, lib.tensor(V, requires_grad=True), (2, 3)),
+    "to_sparse_grad": lambda lib: lib.tensor(DENSE, dtype=lib.float64,
+                                             requires_grad=True).to_sparse(),
+    "to_sparse1_grad": lambda lib: lib.tensor(DENSE, requires_grad=True).to_sparse(1),
+    "coalesce_grad": lambda lib: lib.sparse_coo_tensor(
+        I, lib.tensor(V, requires_grad=True), (2, 3)).coalesce(),
     "check_invariants": lambda lib: lib.sparse_coo_tensor(I, V, (2, 3), check_invariants=True),
 }
 
@@ -79,10 +89,6 @@ def test_layouts():
     assert ember.strided != ember.sparse_coo
     assert isinstance(ember.sparse_coo, ember.layout)
     assert ember.zeros(2).is_sparse is False
-
-
-DENSE = np.array([[0.0, 1.5, 0.0], [-2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [3.0, 0.0, 4.0]],
-                 dtype=np.float32)
 
 
 @pytest.mark.parametrize("sparse_dim", [None, 1, 2])

@@ -26,7 +26,7 @@ def _require_sparse(name, input):
 def mm(mat1, mat2):
     """Matrix product with a sparse operand: ``sparse @ dense`` and ``dense @ sparse`` give
     dense results; gradients reach the sparse operand's values (its own indices)."""
-    return _math.mm(mat1, mat2)
+    return _math.mm(mat1, mat2, "SparseAddmmBackward0")
 
 
 def spmm(input, mat2):
@@ -43,7 +43,7 @@ def smm(input, mat):
 def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
     """``beta * mat + alpha * (mat1 @ mat2)`` with ``mat1`` sparse, ``mat``/``mat2`` dense."""
     _require_sparse("addmm", mat1)
-    return _math.addmm(mat, mat1, mat2, beta=beta, alpha=alpha)
+    return _math.addmm(mat, mat1, mat2, beta=beta, alpha=alpha, node_name="SparseAddmmBackward0")
 
 
 def sum(input, dim=None, dtype=None):

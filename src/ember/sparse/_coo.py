@@ -25,6 +25,7 @@ import numpy as np
 from .._backend import array_module, device_of
 from .._tensor import Size, Tensor, _make
 from ._layout import sparse_coo
+from ._names import named
 
 
 def _caller_op_name():
@@ -249,6 +250,7 @@ class SparseCooTensor(Tensor):
         values = self._sp_values
         summed = values.new_zeros((unique.shape[0],) + tuple(values.shape[1:]))
         summed = summed.index_add(0, _make(inverse.reshape(-1)), values)
+        summed = named(summed, "CoalesceBackward0")
         return _new(_make(_unravel(unique, sparse_shape)), summed, self._sp_shape, True)
 
     def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
@@ -259,7 +261,7 @@ class SparseCooTensor(Tensor):
         dense_shape = tuple(values.shape[1:])
         flat = values.new_zeros((math.prod(sparse_shape),) + dense_shape)
         flat = flat.index_add(0, _make(_linear(indices, sparse_shape)), values)
-        return flat.reshape(self._sp_shape)
+        return named(flat.reshape(self._sp_shape), "ToDenseBackward0")
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
         if sparse_dim is not None and sparse_dim != self.sparse_dim():
@@ -480,8 +482,8 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
     if requires_grad:
         values = values.detach()
         values.requires_grad_(True)
-    elif values.requires_grad:
-        values = values.view_as(values)  # not a leaf: gradients go on to ``values``
+    elif values.requires_grad:  # not a leaf: gradients go on to ``values``
+        values = named(values, "SparseCooTensorWithDimsAndTensorsBackward0")
     coalesced = nnz <= 1 if is_coalesced is None else is_coalesced
     return _new(indices, values, size, coalesced)
 
@@ -502,6 +504,7 @@ def dense_to_sparse(input: Tensor, sparse_dim=None) -> SparseCooTensor:
     """``Tensor.to_sparse``: the non-zero entries of the first ``sparse_dim`` dimensions
     (a slice counts if any of its dense elements is non-zero), coalesced."""
     ndim = input.ndim
+    node_name = "ToSparseBackward1" if sparse_dim is None else "ToSparseBackward0"
     if sparse_dim is None:
         sparse_dim = ndim
     if not 0 <= sparse_dim <= ndim:
@@ -519,4 +522,4 @@ def dense_to_sparse(input: Tensor, sparse_dim=None) -> SparseCooTensor:
         where = xp.nonzero(mask)
         indices = xp.stack(where).astype(np.int64) if where else xp.zeros((0, 0), np.int64)
         values = input[tuple(_make(w.astype(np.int64)) for w in where)]
-    return _new(_make(indices), values, tuple(input.shape), True)
+    return _new(_make(indices), named(values, node_name), tuple(input.shape), True)

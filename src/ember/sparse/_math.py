@@ -15,6 +15,7 @@ import numpy as np
 from .._backend import array_module
 from .._tensor import Tensor, _make
 from ._coo import SparseCooTensor, _linear, _new, _unravel, _wrap
+from ._names import named
 
 
 def _is_sparse(x):
@@ -30,6 +31,12 @@ def _gather(dense, indices):
 def _is_scalar(x):
     return isinstance(x, numbers.Number) or (isinstance(x, Tensor) and not _is_sparse(x)
                                              and x.ndim == 0)
+
+
+def _renamed(sparse, node_name):
+    """``sparse`` with its values behind a node named as PyTorch's."""
+    return _new(sparse._sp_indices, named(sparse._sp_values, node_name), sparse._sp_shape,
+                sparse._sp_coalesced)
 
 
 # -- pointwise ---------------------------------------------------------------------------
@@ -94,7 +101,7 @@ def _check_same_size(a, b, name):
             f"{list(a.shape)} != {list(b.shape)}")
 
 
-def add(input, other, *, alpha=1):
+def add(input, other, *, alpha=1, node_name="AddBackward0"):
     """sparse + sparse -> sparse; dense + sparse -> dense (sparse + dense is refused, as
     PyTorch refuses it)."""
     if _is_sparse(input) and _is_sparse(other):
@@ -111,7 +118,7 @@ def add(input, other, *, alpha=1):
         both = input._sp_coalesced and other._sp_coalesced
         result = _new(indices, values, input._sp_shape, False)
         # Coalesced inputs give a coalesced sum, as PyTorch's merge of sorted indices does.
-        return result.coalesce() if both else result
+        return _renamed(result.coalesce() if both else result, node_name)
     if _is_sparse(input):
         if isinstance(other, Tensor):
             raise RuntimeError(
@@ -125,13 +132,17 @@ def add(input, other, *, alpha=1):
 
 
 def sub(input, other, *, alpha=1):
-    return add(input, other, alpha=-alpha)
+    if isinstance(input, Tensor) and not _is_sparse(input) and _is_sparse(other):
+        _check_same_size(input, other, "sub")
+        dense = other.to_dense()
+        return input - (dense if alpha == 1 else dense * alpha)
+    return add(input, other, alpha=-alpha, node_name="SubBackward0")
 
 
 # -- shape -------------------------------------------------------------------------------
 
 
-def transpose(input, dim0, dim1):
+def transpose(input, dim0, dim1, node_name="TransposeBackward0"):
     ndim = input.ndim
     dim0, dim1 = _wrap(dim0, ndim), _wrap(dim1, ndim)
     if dim0 == dim1:
@@ -146,7 +157,7 @@ def transpose(input, dim0, dim1):
     shape = list(input._sp_shape)
     shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
     indices = _make(input._sp_indices._data[order])
-    return _new(indices, input._sp_values, shape, False)
+    return _new(indices, named(input._sp_values, node_name), shape, False)
 
 
 def t(input):
@@ -154,13 +165,13 @@ def t(input):
         raise RuntimeError(
             f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, but got "
             f"{input.sparse_dim()} sparse and {input.dense_dim()} dense dimensions")
-    return input if input.ndim < 2 else transpose(input, 0, 1)
+    return input if input.ndim < 2 else transpose(input, 0, 1, "TBackward0")
 
 
 # -- reductions --------------------------------------------------------------------------
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def sum(input, dim=None, keepdim=False, *, dtype=None, node_name="SparseSumBackward0"):
     """Sum over all elements (dense 0-d result) or over ``dim``: sparse while some sparse
     dimension survives, dense otherwise (``torch.sparse.sum``)."""
     values = input._sp_values if dtype is None else input._sp_values.to(dtype)
@@ -177,13 +188,14 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     sparse_dims = [d for d in dims if d < sparse_dim]
     if not sparse_dims:
         shape = [n for d, n in enumerate(input._sp_shape) if d not in dims]
-        return _new(input._sp_indices, values, shape, input._sp_coalesced).coalesce()
+        return _renamed(_new(input._sp_indices, values, shape, input._sp_coalesced).coalesce(),
+                        node_name)
     keep = [d for d in range(sparse_dim) if d not in sparse_dims]
     if not keep:
-        return values.sum(0)
+        return named(values.sum(0), node_name)
     shape = [n for d, n in enumerate(input._sp_shape) if d not in dims]
     indices = _make(input._sp_indices._data[keep])
-    return _new(indices, values, shape, False).coalesce()
+    return _renamed(_new(indices, values, shape, False).coalesce(), node_name)
 
 
 # -- products ----------------------------------------------------------------------------
@@ -214,25 +226,22 @@ def _sparse_dense_mm(sparse, dense):
     return out.index_add(0, rows, contributions)
 
 
-def mm(mat1, mat2):
+def mm(mat1, mat2, node_name="MmBackward0"):
     """sparse @ dense -> dense; dense @ sparse -> dense (through the transposes)."""
     if _is_sparse(mat1) and not _is_sparse(mat2):
         _check_mm(mat1, mat2)
-        return _sparse_dense_mm(mat1, mat2)
+        return named(_sparse_dense_mm(mat1, mat2), node_name)
     if _is_sparse(mat2) and not _is_sparse(mat1):
         if mat1.ndim != 2:
             raise RuntimeError(f"addmm: matrices expected, got {mat1.ndim}D tensor")
-        if mat1.shape[1] != mat2.shape[0]:
-            raise RuntimeError(
-                f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} "
-                f"and {mat2.shape[0]}x{mat2.shape[1]})")
-        return _sparse_dense_mm(t(mat2), mat1.t()).t()
+        _check_mm(t(mat2), mat1.t())  # PyTorch computes (mat2^T @ mat1^T)^T, and says so
+        return named(_sparse_dense_mm(t(mat2), mat1.t()).t(), node_name)
     if _is_sparse(mat1) and _is_sparse(mat2):
         if mat1.shape[1] != mat2.shape[0]:
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} "
                 f"and {mat2.shape[0]}x{mat2.shape[1]})")
-        return mm(mat1, mat2.to_dense()).to_sparse()
+        return mm(mat1, mat2.to_dense(), node_name).to_sparse()
     raise TypeError("ember.sparse.mm expects a sparse operand")
 
 
@@ -246,16 +255,20 @@ def matmul(input, other):
         f"{other.ndim}-D)")
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, node_name="AddmmBackward0"):
     """``beta * input + alpha * (mat1 @ mat2)`` with ``mat1`` sparse (``torch.sparse.addmm``)."""
-    product = mm(mat1, mat2)
+    if _is_sparse(mat1) and not _is_sparse(mat2):
+        _check_mm(mat1, mat2)
+        product = _sparse_dense_mm(mat1, mat2)
+    else:
+        product = mm(mat1, mat2)
     if alpha != 1:
         product = product * alpha
     if _is_sparse(input):
         input = input.to_dense()
     if beta == 0:  # PyTorch ignores ``input`` then (NaNs in it do not propagate)
-        return product
-    return (input if beta == 1 else input * beta) + product
+        return named(product, node_name)
+    return named((input if beta == 1 else input * beta) + product, node_name)
 
 
 # -- softmax over a dimension --------------------------------------------------------------
@@ -267,12 +280,13 @@ def _softmax(input, dim, dtype, log):
     ndim = input.ndim
     dim = _wrap(dim, ndim)
     input = input.coalesce()
+    node_name = "SparseLogSoftmaxBackward0" if log else "SparseSoftmaxBackward0"
     values = input._sp_values
     sparse_dim = input.sparse_dim()
     if dim >= sparse_dim:  # a dense dimension: an ordinary softmax of each stored slice
         d = dim - sparse_dim + 1
         out = values.log_softmax(d) if log else values.softmax(d)
-        return _new(input._sp_indices, out, input._sp_shape, True)
+        return _new(input._sp_indices, named(out, node_name), input._sp_shape, True)
     # Entries that differ only in ``dim`` form one group; unstored entries count as -inf.
     indices = input._sp_indices._data
     xp = array_module(indices)
@@ -294,7 +308,7 @@ def _softmax(input, dim, dtype, log):
     exp = shifted.exp()
     total = exp.new_zeros((count,) + tuple(exp.shape[1:])).index_add(0, group_t, exp)
     out = shifted - total.log()[group_t] if log else exp / total[group_t]
-    return _new(input._sp_indices, out, input._sp_shape, True)
+    return _new(input._sp_indices, named(out, node_name), input._sp_shape, True)
 
 
 def softmax(input, dim, dtype=None):

@@ -29,7 +29,7 @@ def _to_dense(self, dtype=None, *, masked_grad=None):
 
 
 def _rsub(self, other):
-    return _math.add(other, _math.neg(self))
+    return _math.sub(other, self)
 
 
 def _rtruediv(self, other):
@@ -48,7 +48,7 @@ def _sparse_rmatmul(self, other):
 def _sum(self, dim=None, keepdim=False, dtype=None):
     if keepdim:
         raise RuntimeError("sum: keepdim=True is not supported for sparse tensors")
-    return _math.sum(self, dim, dtype=dtype)
+    return _math.sum(self, dim, dtype=dtype, node_name="SumBackward1")
 
 
 TENSOR_METHODS = {
