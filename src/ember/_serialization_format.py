@@ -155,6 +155,10 @@ class _Writer:
         return result
 
     def tensor(self, tensor):
+        if tensor.is_quantized:  # torch._utils._rebuild_qtensor, written by the quantized ops
+            from ._ops.quantized import checkpoint_reduce
+
+            return checkpoint_reduce(self, tensor)
         if tensor.is_sparse:  # torch._utils._rebuild_sparse_tensor(layout, (i, v, size, c))
             layout = _Reduce(TorchGlobal("torch.serialization", "_get_layout"),
                              ("torch.sparse_coo",))

@@ -102,6 +102,9 @@ def _builtin_allowlist():
         allowed[f"torch.{d.name}"] = d
     for alias, d in _dt.ALIASES.items():
         allowed[f"torch.{alias}"] = d
+    from ._ops.quantized import checkpoint_globals  # quantized tensors, dtypes, qschemes
+
+    allowed.update(checkpoint_globals())
     return allowed
 
 

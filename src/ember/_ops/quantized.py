@@ -523,3 +523,68 @@ TENSOR_METHODS = {"dequantize": _float_dequantize}
 for _name in ("int_repr", "q_scale", "q_zero_point", "q_per_channel_scales",
               "q_per_channel_zero_points", "q_per_channel_axis", "qscheme"):
     TENSOR_METHODS[_name] = _not_quantized(_name)
+
+
+# ---------------------------------------------------------------------------
+# Checkpoints: PyTorch's record of a quantized tensor, read and written
+# ---------------------------------------------------------------------------
+
+_QSTORAGE = {_dt.qint8: "QInt8Storage", _dt.quint8: "QUInt8Storage",
+             _dt.qint32: "QInt32Storage"}
+_QDTYPE_OF_ARRAY = {np.dtype(np.int8): _dt.qint8, np.dtype(np.uint8): _dt.quint8,
+                    np.dtype(np.int32): _dt.qint32}
+
+
+def checkpoint_reduce(writer, tensor):
+    """``torch._utils._rebuild_qtensor(storage, offset, size, stride, quantizer_params,
+    requires_grad, hooks)`` for ember's checkpoint writer: the integers go in a
+    QInt8/QUInt8/QInt32 storage, the quantizer beside them, as ``torch.save`` writes."""
+    from .._serialization_format import TorchGlobal, _Reduce
+
+    plain = writer.tensor(_make(tensor._data))
+    storage, offset, size, stride = plain.args[:4]
+    key, root, _ = next(e for e in writer.storages.values() if e[0] == storage.key)
+    writer.storages[id(root)] = (key, root, _QSTORAGE[tensor.dtype])
+    storage.storage_name = _QSTORAGE[tensor.dtype]
+    d = tensor.__dict__
+    if d["_qscheme"] is per_tensor_affine:
+        params = (TorchGlobal("torch", "per_tensor_affine"), d["_scale"], d["_zero_point"])
+    else:
+        params = (TorchGlobal("torch", "per_channel_affine"), writer.tensor(d["_scale"]),
+                  writer.tensor(d["_zero_point"]), d["_axis"])
+    hooks = _Reduce(TorchGlobal("collections", "OrderedDict"), ())
+    return _Reduce(TorchGlobal("torch._utils", "_rebuild_qtensor"),
+                   (storage, offset, size, stride, params, False, hooks))
+
+
+def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
+                    requires_grad=False, backward_hooks=None):
+    """What ``torch._utils._rebuild_qtensor`` loads as (the reader's allow-list)."""
+    from .._serialization_format import view_storage
+
+    array = view_storage(storage, storage_offset, size, stride)
+    qdtype = _QDTYPE_OF_ARRAY[array.dtype]
+    scheme = quantizer_params[0]
+    if scheme is per_tensor_affine:
+        return _new_qtensor(array, qdtype, scheme, float(quantizer_params[1]),
+                            int(quantizer_params[2]))
+    if scheme in (per_channel_affine, per_channel_affine_float_qparams):
+        scales, zero_points, axis = quantizer_params[1:4]
+        return _new_qtensor(array, qdtype, per_channel_affine,
+                            _make(scales._data.astype(np.float64)),
+                            _make(zero_points._data.astype(np.int64)), int(axis))
+    raise RuntimeError(f"Can't deserialize quantized tensor with qscheme {scheme}")
+
+
+def checkpoint_globals():
+    """Names a checkpoint of quantized tensors refers to, for the reader's allow-list."""
+    names = {"torch._utils._rebuild_qtensor": rebuild_qtensor}
+    for scheme in (per_tensor_affine, per_channel_affine, per_tensor_symmetric,
+                   per_channel_symmetric, per_channel_affine_float_qparams):
+        names[f"torch.{scheme.name}"] = scheme
+    from .._serialization_format import StorageType
+
+    for qdtype, storage_name in _QSTORAGE.items():
+        names[f"torch.{qdtype.name}"] = qdtype
+        names[f"torch.{storage_name}"] = StorageType(qdtype)
+    return names
