@@ -2,9 +2,12 @@
 
 Everything here is separable or a pure gather, so it is built from precomputed index and
 weight arrays (NumPy, computed once per call from the sizes) applied one spatial dim at a
-time by ``AxisGather`` (taps along a dim; its backward is the matching scatter-add, see
-``_resample_kernels.py``), ``matmul`` (area, antialias) or ``reshape``/``permute``
-(shuffles): a few vectorised array ops per dim, with double backward for free.
+time: taps along a dim (their adjoint is the matching scatter-add) or a matrix (area,
+antialias), see ``_resample_kernels.py``; shuffles are ``reshape``/``permute``. One call
+is one graph node named as PyTorch's kernel for the mode and rank
+(``UpsampleBilinear2DBackward0``, ``ReflectionPad1DBackward0``, ...) running its stages
+back to back; its gradient is the paired adjoint node, whose gradient is the op again, so
+double backward is free.
 Index and weight arithmetic follows PyTorch's CPU kernels (float32 coordinate math for
 float32 inputs), so results agree to rounding. ``grid_sample``/``affine_grid`` live in
 ``_grid.py`` and are re-exported here.
