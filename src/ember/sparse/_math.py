@@ -58,9 +58,7 @@ def mul(input, other):
     if not isinstance(other, Tensor):
         return NotImplemented
     if tuple(other.shape) != input._sp_shape:
-        raise RuntimeError(
-            f"mul(sparse, dense): expected sizes to match, but {list(input._sp_shape)} != "
-            f"{list(other.shape)}")
+        other = other.expand(input._sp_shape)  # broadcasting: PyTorch's error if it cannot
     picked = _gather(other, input._sp_indices)
     return _new(input._sp_indices, input._sp_values * picked, input._sp_shape,
                 input._sp_coalesced)
@@ -333,3 +331,58 @@ def smm(input, mat):
     values = full[_make(rows.astype(np.int64))].reshape(-1)
     indices = xp.stack([xp.repeat(rows, ncols), xp.tile(xp.arange(ncols), rows.shape[0])])
     return _new(_make(indices.astype(np.int64)), values, (input.shape[0], ncols), False)
+
+
+# -- zero-preserving elementwise functions (f(0) == 0): applied to the stored values --------
+
+ZERO_PRESERVING = (
+    "abs", "asin", "asinh", "atan", "atanh", "ceil", "deg2rad", "erf", "expm1", "floor",
+    "log1p", "nan_to_num", "rad2deg", "relu", "round", "sgn", "sign", "sin", "sinh", "sqrt",
+    "square", "tan", "tanh", "trunc",
+)
+
+# PyTorch's node names where ember's dense op is composed or named otherwise.
+_NODE_NAMES = {"log1p": "Log1PBackward0", "deg2rad": "Deg2RadBackward0",
+               "rad2deg": "Rad2DegBackward0"}
+
+
+def elementwise(name):
+    """The method ``name`` on a sparse tensor: coalesce (so duplicates are summed before the
+    non-linear function, as PyTorch does), then apply it to the values."""
+
+    def method(self, *args, **kwargs):
+        coalesced = self.coalesce()
+        values = getattr(coalesced._sp_values, name)(*args, **kwargs)
+        if name in _NODE_NAMES:
+            values = named(values, _NODE_NAMES[name])
+        return _new(coalesced._sp_indices, values, coalesced._sp_shape, True)
+
+    method.__name__ = name
+    return method
+
+
+def pow(input, exponent):
+    """``input ** exponent`` on the stored values, for a non-zero scalar exponent."""
+    if not isinstance(exponent, numbers.Number):
+        raise NotImplementedError(
+            "Could not run 'aten::pow.Tensor_Tensor' with arguments from the 'SparseCPU' "
+            "backend: the exponent must be a Python number")
+    if exponent == 0:
+        raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would make "
+                           "the result tensor dense")
+    coalesced = input.coalesce()
+    return _new(coalesced._sp_indices, coalesced._sp_values ** exponent, coalesced._sp_shape,
+                True)
+
+
+def sparse_mask(input, mask):
+    """``dense.sparse_mask(mask)``: ``input``'s entries at ``mask``'s indices, as a sparse
+    tensor with that pattern (differentiable in ``input``)."""
+    if not _is_sparse(mask):
+        raise RuntimeError("sparse_mask expects mask to be a sparse COO tensor")
+    if tuple(input.shape) != mask._sp_shape:
+        raise RuntimeError(
+            f"sparse_mask(): operands have incompatible sizes; self has size "
+            f"{list(input.shape)} but mask has size {list(mask._sp_shape)}")
+    values = named(_gather(input, mask._sp_indices), "SparseMaskBackward0")
+    return _new(mask._sp_indices, values, mask._sp_shape, mask._sp_coalesced)

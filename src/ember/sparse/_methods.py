@@ -55,6 +55,7 @@ TENSOR_METHODS = {
     "to_sparse": _to_sparse,
     "to_sparse_coo": _to_sparse_coo,
     "to_dense": _to_dense,
+    "sparse_mask": _math.sparse_mask,
     "layout": strided,
 }
 
@@ -70,6 +71,9 @@ SPARSE_METHODS = {
     "mm": _math.mm, "matmul": _sparse_matmul,
     "__matmul__": _sparse_matmul, "__rmatmul__": _sparse_rmatmul,
 }
+
+SPARSE_METHODS.update({name: _math.elementwise(name) for name in _math.ZERO_PRESERVING})
+SPARSE_METHODS.update({"pow": _math.pow, "__pow__": _math.pow})
 
 for _name, _fn in SPARSE_METHODS.items():
     setattr(SparseCooTensor, _name, _fn)
