@@ -21,6 +21,38 @@ from .observer import _EPS, UniformQuantizationObserverBase
 __all__ = ["HistogramObserver"]
 
 
+def _linspace_f32(start, end, steps):
+    """float32 linspace as PyTorch's CPU kernel rounds it: a float32 step, the first half
+    counted up from ``start`` and the second down from ``end``, each point one fused
+    multiply-add (exact here in float64). Bucket boundaries decide which bin a
+    re-binned histogram's mass lands in, so the last bit matters."""
+    start, end = float(np.float32(start)), float(np.float32(end))
+    step = float(np.float32((np.float32(end) - np.float32(start)) / np.float32(steps - 1))) \
+        if steps > 1 else 0.0
+    index = ember.arange(steps, dtype=ember.float64)
+    half = steps // 2
+    up = start + step * index
+    down = end - step * (steps - 1 - index)
+    return ember.where(index < half, up, down).to(ember.float32)
+
+
+def _histc_f32(x, bins, low, high):
+    """histc as PyTorch's kernel bins: ``(x - low) * bins / (high - low)`` in float32,
+    truncated, the top edge folded into the last bin, values outside dropped (ember's
+    general histc may round a boundary value into the neighbouring bin)."""
+    low_t = ember.tensor(low, dtype=ember.float32)
+    high_t = ember.tensor(high, dtype=ember.float32)
+    values = x.flatten().to(ember.float32)
+    if float(high_t) == float(low_t) and values.numel():  # as histc: the data's range,
+        low_t, high_t = values.min(), values.max()  # widened by one if a single value
+    if float(high_t) == float(low_t):
+        low_t, high_t = low_t - 1, high_t + 1
+    values = values[(values >= low_t) & (values <= high_t)]
+    position = ((values - low_t) * float(bins) / (high_t - low_t)).long()
+    position = ember.clamp(position, 0, bins - 1)
+    return ember.bincount(position, minlength=bins).to(ember.float32)
+
+
 class HistogramObserver(UniformQuantizationObserverBase):
     """Histogram of the values seen; ``calculate_qparams`` searches its best range."""
 
@@ -126,21 +158,24 @@ class HistogramObserver(UniformQuantizationObserverBase):
         ``upsample_rate`` times finer (each fine bin goes where its midpoint falls)."""
         fine = self.bins * self.upsample_rate
         histogram = histogram.repeat_interleave(self.upsample_rate) / self.upsample_rate
-        bin_size = (orig_max - orig_min) / fine
-        mid_points = ember.linspace(orig_min, orig_max, fine + 1)[:-1] + 0.5 * bin_size
-        boundaries = ember.linspace(update_min, update_max, self.bins + 1)
+        bin_size = (orig_max - orig_min) / fine  # a float32 tensor, as in PyTorch
+        mid_points = _linspace_f32(orig_min.item(), orig_max.item(), fine + 1)[:-1] \
+            + 0.5 * bin_size
+        boundaries = _linspace_f32(update_min.item(), update_max.item(), self.bins + 1)
         buckets = ember.bucketize(mid_points, boundaries, right=True) - 1
         buckets = ember.clamp(buckets, 0, self.bins - 1)
         return ember.bincount(buckets, weights=histogram, minlength=self.bins)
 
     def _combine_histograms(self, orig_hist, orig_min, orig_max, update_hist, update_min,
                             update_max):
-        if update_min == orig_min and update_max == orig_max:
+        """``orig_hist`` (over [orig_min, orig_max]) re-binned into the update's range and
+        added to ``update_hist``; the bounds are float32 0-d tensors."""
+        if float(update_min) == float(orig_min) and float(update_max) == float(orig_max):
             return orig_hist + update_hist
-        if orig_min == orig_max:
+        if float(orig_min) == float(orig_max):
             bin_value = ember.sum(orig_hist)
-            transformed = ember.histc(ember.tensor([orig_min]), bins=self.bins,
-                                      min=update_min, max=update_max) * bin_value
+            transformed = _histc_f32(orig_min.reshape(1), self.bins, update_min.item(),
+                                     update_max.item()) * bin_value
             return transformed + update_hist
         transformed = self._upscale_histogram(orig_hist, orig_min, orig_max, update_min,
                                               update_max)
@@ -149,8 +184,7 @@ class HistogramObserver(UniformQuantizationObserverBase):
     def reset_histogram(self, x, min_val, max_val):
         self.min_val.copy_(min_val)
         self.max_val.copy_(max_val)
-        self._buffers["histogram"] = ember.histc(x, self.bins, min=min_val.item(),
-                                                 max=max_val.item())
+        self._buffers["histogram"] = _histc_f32(x, self.bins, min_val.item(), max_val.item())
 
     def forward(self, x_orig):
         if x_orig.numel() == 0:
@@ -169,13 +203,12 @@ class HistogramObserver(UniformQuantizationObserverBase):
             return x_orig
         new_min = ember.minimum(current_min, x_min)
         new_max = ember.maximum(current_max, x_max)
-        update = ember.histc(x, self.bins, min=new_min.item(), max=new_max.item())
+        update = _histc_f32(x, self.bins, new_min.item(), new_max.item())
         if float(new_min) == float(current_min) and float(new_max) == float(current_max):
             combined = self.histogram + update
         else:
             combined = self._combine_histograms(
-                self.histogram, current_min.item(), current_max.item(), update,
-                new_min.item(), new_max.item())
+                self.histogram, current_min, current_max, update, new_min, new_max)
         self._buffers["histogram"] = combined.to(ember.float32)
         self.min_val.copy_(new_min)
         self.max_val.copy_(new_max)

@@ -1,0 +1,252 @@
+"""Observers, fusion and eager post-training static quantization against PyTorch."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+import torch.ao.quantization as tq
+
+import ember
+import ember.ao.quantization as eq
+import ember.nn.quantized as enq
+
+pytestmark = [pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions"),
+              pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated"),
+              pytest.mark.filterwarnings("ignore:Please use quant_min and quant_max")]
+RNG = np.random.default_rng(5)
+
+
+def _lib_args(lib, kwargs):
+    return {k: getattr(lib, v[6:]) if isinstance(v, str) and v.startswith("torch.") else v
+            for k, v in kwargs.items()}
+
+
+OBSERVERS = [
+    ("MinMaxObserver", {}),
+    ("MinMaxObserver", {"dtype": "torch.qint8", "qscheme": "torch.per_tensor_symmetric"}),
+    ("MinMaxObserver", {"quant_min": 0, "quant_max": 127}),
+    ("MinMaxObserver", {"reduce_range": True}),
+    ("MovingAverageMinMaxObserver", {"averaging_constant": 0.1}),
+    ("PerChannelMinMaxObserver", {"ch_axis": 1}),
+    ("PerChannelMinMaxObserver", {"dtype": "torch.qint8",
+                                  "qscheme": "torch.per_channel_symmetric"}),
+    ("MovingAveragePerChannelMinMaxObserver", {}),
+    ("HistogramObserver", {}),
+    ("HistogramObserver", {"reduce_range": True}),
+    ("HistogramObserver", {"dtype": "torch.qint8", "qscheme": "torch.per_tensor_symmetric"}),
+    ("HistogramObserver", {"quant_min": 0, "quant_max": 127, "bins": 512}),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", OBSERVERS)
+def test_observers_match_torch(name, kwargs):
+    e = getattr(eq, name)(**_lib_args(ember, kwargs))
+    t = getattr(tq, name)(**_lib_args(torch, kwargs))
+    es, ez = e.calculate_qparams()  # nothing seen yet: the defaults (with a warning)
+    ts, tz = t.calculate_qparams()
+    assert es.tolist() == ts.tolist() and ez.tolist() == tz.tolist()
+    for i in range(4):  # growing, shifting ranges: histograms are re-binned each time
+        x = (RNG.standard_normal((6, 5, 7)) * (i + 1) + 0.4 * i).astype(np.float32)
+        e(ember.tensor(x))
+        t(torch.tensor(x))
+    es, ez = e.calculate_qparams()
+    ts, tz = t.calculate_qparams()
+    np.testing.assert_array_equal(es.numpy(), ts.numpy())
+    np.testing.assert_array_equal(ez.numpy(), tz.numpy())
+    assert repr(es.dtype) == repr(ts.dtype) and repr(ez.dtype) == repr(tz.dtype)
+    assert repr(e) == repr(t)
+    assert list(e.state_dict()) == list(t.state_dict())
+    if name == "HistogramObserver":
+        np.testing.assert_array_equal(e.histogram.numpy(), t.histogram.numpy())
+
+
+def test_observer_errors_and_qconfigs():
+    with pytest.raises(NotImplementedError, match="Cannot reduce range for symmetric"):
+        eq.MinMaxObserver(qscheme=ember.per_tensor_symmetric, reduce_range=True)
+    with pytest.raises(Exception, match="calculate_qparams should not be called"):
+        eq.PlaceholderObserver().calculate_qparams()
+    for backend in ("x86", "fbgemm", "qnnpack", "onednn"):
+        e_repr = repr(eq.get_default_qconfig(backend)).replace("ember.", "torch.")
+        assert e_repr == repr(tq.get_default_qconfig(backend))
+    assert repr(eq.default_dynamic_qconfig).replace("ember.", "torch.") == \
+        repr(tq.default_dynamic_qconfig)
+    with pytest.raises(AssertionError, match="backend: tpu not supported"):
+        eq.get_default_qconfig("tpu")
+
+
+def _quantized_input(lib, x, scale=0.05, zero_point=60):
+    return lib.quantize_per_tensor(lib.tensor(x), scale, zero_point, lib.quint8)
+
+
+def _copy_qmodule(t_mod, e_mod):
+    """Give the ember module torch's quantized weight (same integers and scales)."""
+    w, b = t_mod._weight_bias()
+    if w.qscheme() == torch.per_tensor_affine:
+        ew = ember.quantize_per_tensor(ember.tensor(w.dequantize().numpy()), w.q_scale(),
+                                       w.q_zero_point(), ember.qint8)
+    else:
+        ew = ember.quantize_per_channel(ember.tensor(w.dequantize().numpy()),
+                                        ember.tensor(w.q_per_channel_scales().numpy()),
+                                        ember.tensor(w.q_per_channel_zero_points().numpy()),
+                                        0, ember.qint8)
+    np.testing.assert_array_equal(ew.int_repr().numpy(), w.int_repr().numpy())
+    e_mod.set_weight_bias(ew, None if b is None else ember.tensor(b.detach().numpy()))
+    e_mod.scale, e_mod.zero_point = t_mod.scale, t_mod.zero_point
+
+
+def _float_pair(lib_t_mod, e_cls, *args, **kwargs):
+    e = e_cls(*args, **kwargs)
+    for name, p in lib_t_mod.named_parameters():
+        getattr(e, name).data = ember.tensor(p.detach().numpy())
+    return e
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_quantized_linear_and_conv_integers(fused, per_channel):
+    """Given the same quantized weights and input, the output integers are PyTorch's."""
+    import torch.ao.nn.intrinsic.quantized as tniq
+    import torch.ao.nn.quantized as tnq
+
+    from ember.ao.nn.intrinsic import quantized as eniq
+
+    weight_qscheme = torch.per_channel_symmetric if per_channel else torch.per_tensor_symmetric
+    observer = (tq.PerChannelMinMaxObserver if per_channel else tq.MinMaxObserver)
+    cases = [
+        (tniq.LinearReLU if fused else tnq.Linear, eniq.LinearReLU if fused else enq.Linear,
+         (24, 10), (6, 24), torch.nn.Linear(24, 10)),
+        (tniq.ConvReLU2d if fused else tnq.Conv2d, eniq.ConvReLU2d if fused else enq.Conv2d,
+         (3, 8, 3), (2, 3, 9, 9), torch.nn.Conv2d(3, 8, 3)),
+    ]
+    for t_cls, e_cls, args, x_shape, float_mod in cases:
+        obs = observer(dtype=torch.qint8, qscheme=weight_qscheme)
+        obs(float_mod.weight)
+        scale, zp = obs.calculate_qparams()
+        if per_channel:
+            w = torch.quantize_per_channel(float_mod.weight.detach(), scale.double(),
+                                           zp.long(), 0, torch.qint8)
+        else:
+            w = torch.quantize_per_tensor(float_mod.weight.detach(), float(scale), int(zp),
+                                          torch.qint8)
+        kwargs = {"padding": 1, "stride": 2} if t_cls.__name__.startswith("Conv") else {}
+        t_mod = t_cls(*args, **kwargs)
+        t_mod.set_weight_bias(w, float_mod.bias.detach())
+        t_mod.scale, t_mod.zero_point = 0.021, 64
+        e_mod = e_cls(*args, **kwargs)
+        _copy_qmodule(t_mod, e_mod)
+        assert repr(e_mod) == repr(t_mod)
+        x = RNG.standard_normal(x_shape).astype(np.float32) * 2
+        t_out = t_mod(_quantized_input(torch, x))
+        e_out = e_mod(_quantized_input(ember, x))
+        np.testing.assert_array_equal(e_out.int_repr().numpy(), t_out.int_repr().numpy())
+        assert e_out.q_scale() == t_out.q_scale() and repr(e_out.dtype) == repr(t_out.dtype)
+
+
+def test_quantized_relu6_and_stubs():
+    x = RNG.standard_normal((4, 7)).astype(np.float32) * 5
+    t = torch.ao.nn.quantized.ReLU6()(_quantized_input(torch, x, 0.07, 50))
+    e = enq.ReLU6()(_quantized_input(ember, x, 0.07, 50))
+    np.testing.assert_array_equal(e.int_repr().numpy(), t.int_repr().numpy())
+    t = torch.relu(_quantized_input(torch, x, 0.07, 50))
+    e = enq.modules._QuantizedReLU()(_quantized_input(ember, x, 0.07, 50))
+    np.testing.assert_array_equal(e.int_repr().numpy(), t.int_repr().numpy())
+    q = enq.Quantize(0.1, 3, ember.quint8)
+    assert repr(q) == repr(torch.ao.nn.quantized.Quantize(0.1, 3, torch.quint8))
+    np.testing.assert_array_equal(enq.DeQuantize()(q(ember.tensor(x))).numpy(),
+                                  torch.ao.nn.quantized.Quantize(0.1, 3, torch.quint8)(
+                                      torch.tensor(x)).dequantize().numpy())
+
+
+def _build(lib, aq):
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = aq.QuantStub()
+            self.conv = nn.Conv2d(2, 4, 3, padding=1)
+            self.bn = nn.BatchNorm2d(4)
+            self.relu = nn.ReLU()
+            self.conv2 = nn.Conv2d(4, 4, 3, stride=2)
+            self.relu2 = nn.ReLU()
+            self.fc = nn.Linear(16, 5)
+            self.relu3 = nn.ReLU()
+            self.fc2 = nn.Linear(5, 3)
+            self.dequant = aq.DeQuantStub()
+
+        def forward(self, x):
+            x = self.quant(x)
+            x = self.relu(self.bn(self.conv(x)))
+            x = self.relu2(self.conv2(x))
+            x = self.relu3(self.fc(x.flatten(1)))
+            return self.dequant(self.fc2(x))
+
+    return Net()
+
+
+@pytest.mark.parametrize("backend", ["x86", "qnnpack", None])
+def test_post_training_static_quantization_matches_torch(backend):
+    """fuse -> prepare -> calibrate -> convert, side by side with PyTorch. The observers
+    see the float model's activations, which differ from PyTorch's in the last float32
+    bits (different conv/GEMM summation orders), so the chosen scales may differ by an
+    ulp: scales are compared with rtol 1e-6 and final outputs within one quantum of the
+    output scale; the input quantization is compared exactly."""
+    tm, em = _build(torch, tq), _build(ember, eq)
+    with torch.no_grad():
+        tm.bn.running_mean.uniform_(-0.5, 0.5)
+        tm.bn.running_var.uniform_(0.5, 2.0)
+    em.load_state_dict({k: ember.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    tm.eval()
+    em.eval()
+    tm.qconfig = tq.get_default_qconfig(backend) if backend else tq.default_qconfig
+    em.qconfig = eq.get_default_qconfig(backend) if backend else eq.default_qconfig
+    groups = [["conv", "bn", "relu"], ["conv2", "relu2"], ["fc", "relu3"]]
+    tf, ef = tq.fuse_modules(tm, groups), eq.fuse_modules(em, groups)
+    assert repr(ef) == repr(tf)
+    tp, ep = tq.prepare(tf), eq.prepare(ef)
+    assert repr(ep) == repr(tp)
+    assert type(em.conv) is ember.nn.Conv2d  # not in place by default
+    for _ in range(3):
+        x = RNG.standard_normal((4, 2, 6, 6)).astype(np.float32)
+        tp(torch.tensor(x))
+        ep(ember.tensor(x))
+    tc, ec = tq.convert(tp), eq.convert(ep)
+    assert list(ec.state_dict()) == list(tc.state_dict())
+    assert not hasattr(ec.fc2, "activation_post_process") and not hasattr(ec, "qconfig")
+    for t_mod, e_mod in ((tc.conv, ec.conv), (tc.conv2, ec.conv2), (tc.fc, ec.fc),
+                         (tc.fc2, ec.fc2)):
+        assert e_mod._get_name() == t_mod._get_name()
+        np.testing.assert_allclose(e_mod.scale, t_mod.scale, rtol=1e-6)
+        assert e_mod.zero_point == t_mod.zero_point
+    x = RNG.standard_normal((8, 2, 6, 6)).astype(np.float32)
+    np.testing.assert_array_equal(ec.quant(ember.tensor(x)).int_repr().numpy(),
+                                  tc.quant(torch.tensor(x)).int_repr().numpy())
+    out_e, out_t = ec(ember.tensor(x)).numpy(), tc(torch.tensor(x)).numpy()
+    assert np.abs(out_e - out_t).max() <= tc.fc2.scale * 1.001
+    # the converted model's checkpoint loads into torch's converted model
+    buf = io.BytesIO()
+    ember.save(ec.state_dict(), buf)
+    buf.seek(0)
+    tc.load_state_dict(torch.load(buf, weights_only=True))
+    np.testing.assert_array_equal(tc(torch.tensor(x)).numpy(), out_e)
+
+
+def test_fuse_errors_and_quant_wrapper():
+    net = ember.nn.Sequential(ember.nn.Conv2d(1, 2, 3), ember.nn.BatchNorm2d(2))
+    with pytest.raises(AssertionError, match="did not find fuser method"):
+        eq.fuse_modules(ember.nn.Sequential(ember.nn.ReLU(), ember.nn.Linear(2, 2)),
+                        ["0", "1"])
+    with pytest.raises(AssertionError):  # conv-bn folding needs eval mode, as PyTorch's
+        eq.fuse_modules(net, ["0", "1"])
+    fused = eq.fuse_modules(net.eval(), ["0", "1"])
+    x = ember.randn(2, 1, 5, 5)
+    np.testing.assert_allclose(fused(x).detach().numpy(), net(x).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    wrapped = eq.QuantWrapper(ember.nn.Linear(4, 3))
+    wrapped.qconfig = eq.default_qconfig
+    eq.prepare(wrapped, inplace=True)
+    wrapped(ember.randn(5, 4))
+    converted = eq.convert(wrapped)
+    assert converted.module._get_name() == "QuantizedLinear"
+    assert converted(ember.randn(2, 4)).dtype is ember.float32
