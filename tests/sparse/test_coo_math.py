@@ -295,3 +295,20 @@ def test_pow_and_broadcast_mul_and_sparse_mask():
     check(lambda lib, d, v: d.sparse_mask(coalesced(lib, v)).to_dense(),
           RNG.standard_normal((3, 3)).astype(np.float32), vals(4))
     check_raises(lambda lib: coo(lib, lib.ones(5)).pow(0), match="cannot raise to zeroth power")
+
+
+def test_mm_without_scipy(monkeypatch):
+    """The NumPy path (sort by row, one add.reduceat) gives SciPy's result, duplicates and
+    unsorted rows included."""
+    from ember.sparse import _spmm
+
+    rng = np.random.default_rng(1)
+    rows, cols = rng.integers(0, 40, 300), rng.integers(0, 30, 300)
+    values = rng.standard_normal(300)
+    dense = rng.standard_normal((30, 5))
+    with_scipy = _spmm._spmm_arrays(values, dense, rows, cols, 40)
+    monkeypatch.setitem(__import__("sys").modules, "scipy", None)
+    without = _spmm._spmm_arrays(values, dense, rows, cols, 40)
+    np.testing.assert_allclose(without, with_scipy, rtol=1e-12, atol=1e-12)
+    empty = _spmm._spmm_arrays(values[:0], dense, rows[:0], cols[:0], 40)
+    assert empty.shape == (40, 5) and not empty.any()

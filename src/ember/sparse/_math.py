@@ -16,6 +16,7 @@ from .._backend import array_module
 from .._tensor import Tensor, _make
 from ._coo import SparseCooTensor, _linear, _new, _unravel, _wrap
 from ._names import named
+from ._spmm import SparseDenseMm
 
 
 def _is_sparse(x):
@@ -213,15 +214,13 @@ def _check_mm(sparse, dense, name="addmm"):
 
 
 def _sparse_dense_mm(sparse, dense):
-    """Row ``r`` of the result gathers ``value * dense[col]`` for the entries of row ``r``:
-    one gather and one scatter-add over nnz rows, no Python loop."""
+    """One node (``_spmm.SparseDenseMm``): a compiled CSR product or a gather plus a
+    segmented sum over the stored entries, no Python loop."""
     indices = sparse._sp_indices._data
-    rows, cols = _make(indices[0]), _make(indices[1])
-    values = sparse._sp_values.to(dense.dtype) if sparse.dtype != dense.dtype else \
-        sparse._sp_values
-    contributions = values.unsqueeze(1) * dense[cols]
-    out = dense.new_zeros((sparse.shape[0], dense.shape[1]))
-    return out.index_add(0, rows, contributions)
+    values = sparse._sp_values
+    if values.dtype != dense.dtype:
+        values = values.to(dense.dtype)
+    return SparseDenseMm.apply(values, dense, indices[0], indices[1], sparse.shape[0])
 
 
 def mm(mat1, mat2, node_name="MmBackward0"):
