@@ -17,7 +17,8 @@ import ember
 import ember.ao.quantization as eq
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions"),
-              pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated")]
+              pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated"),
+              pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")]
 RNG = np.random.default_rng(11)
 
 

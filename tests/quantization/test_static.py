@@ -43,8 +43,10 @@ OBSERVERS = [
 def test_observers_match_torch(name, kwargs):
     e = getattr(eq, name)(**_lib_args(ember, kwargs))
     t = getattr(tq, name)(**_lib_args(torch, kwargs))
-    es, ez = e.calculate_qparams()  # nothing seen yet: the defaults (with a warning)
-    ts, tz = t.calculate_qparams()
+    with pytest.warns(UserWarning, match="must run observer before calling calculate_qparams"):
+        es, ez = e.calculate_qparams()  # nothing seen yet: the defaults, with a warning
+    with pytest.warns(UserWarning, match="must run observer before calling calculate_qparams"):
+        ts, tz = t.calculate_qparams()
     assert es.tolist() == ts.tolist() and ez.tolist() == tz.tolist()
     for i in range(4):  # growing, shifting ranges: histograms are re-binned each time
         x = (RNG.standard_normal((6, 5, 7)) * (i + 1) + 0.4 * i).astype(np.float32)
