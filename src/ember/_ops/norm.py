@@ -574,6 +574,16 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift
     elementwise by weight and bias of that shape."""
+    if type(normalized_shape) is tuple and normalized_shape:
+        # the common call (nn.LayerNorm's tuple, shapes that fit): checked on the arrays'
+        # shapes, the full checks below only to explain a mismatch
+        x_shape = input._data.shape
+        k = len(normalized_shape)
+        if (x_shape[len(x_shape) - k:] == normalized_shape
+                and (weight is None or weight._data.shape == normalized_shape)
+                and (bias is None or bias._data.shape == normalized_shape)):
+            axes = tuple(range(len(x_shape) - k, len(x_shape)))
+            return _LayerNorm.apply(input, weight, bias, axes, normalized_shape, eps, [])
     _require_shape_sequence("layer_norm", normalized_shape)
     shape = _normalized_shape(normalized_shape)
     _check_normalized_shape(input, shape, weight, bias)
