@@ -180,3 +180,12 @@ def test_checkpoints_round_trip_with_torch_and_shrink():
     np.testing.assert_array_equal(w.int_repr().numpy(), pc[0].weight().int_repr().numpy())
     np.testing.assert_array_equal(w.q_per_channel_scales().numpy(),
                                   pc[0].weight().q_per_channel_scales().numpy())
+
+
+def test_namespaces_need_no_extra_import():
+    import subprocess
+    import sys
+
+    code = ("import ember; ember.nn.quantized.dynamic.Linear; ember.ao.quantization.QuantStub;"
+            " ember.quantization.quantize_dynamic")
+    subprocess.run([sys.executable, "-c", code], check=True)

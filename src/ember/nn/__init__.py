@@ -4,3 +4,12 @@ from . import functional, grad, init, modules, parallel, utils  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from .parameter import *  # noqa: F401,F403
 from .parallel import *  # noqa: F401,F403
+
+
+def __getattr__(name):
+    # ``torch.nn.quantized`` needs no import of its own; loaded on first use (start-up).
+    if name == "quantized":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.quantized")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
