@@ -151,3 +151,21 @@ def test_group_norm_gradients_match_torch(groups):
     x, w, b = (ember.tensor(a, requires_grad=True) for a in arrays)
     assert ember.autograd.gradgradcheck(
         lambda *t: ember.nn.functional.group_norm(t[0], groups, t[1], t[2]), (x, w, b))
+
+
+def test_resample_node_classes_unpickle_in_a_fresh_process():
+    """The per-mode node classes are made at import, so pickles of them resolve anywhere."""
+    import pickle
+    import subprocess
+    import sys
+
+    F = ember.nn.functional
+    x = ember.tensor(_IMAGE, requires_grad=True)
+    classes = [type(F.interpolate(x, size=7, mode="bicubic").grad_fn),
+               type(F.pad(x, (1, 1, 2, 0), mode="replicate").grad_fn)]
+    code = ("import pickle, sys; print(' '.join(c.__name__ for c in "
+            "pickle.loads(sys.stdin.buffer.read())))")
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(classes),
+                         capture_output=True, check=True)
+    assert out.stdout.decode().split() == ["UpsampleBicubic2DBackward0",
+                                           "ReplicationPad2DBackward0"]

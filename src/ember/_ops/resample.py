@@ -345,6 +345,15 @@ _MODE_NODES = {"nearest": "UpsampleNearest", "nearest-exact": "UpsampleNearestEx
                "linear": "UpsampleLinear", "bilinear": "UpsampleBilinear",
                "bicubic": "UpsampleBicubic", "trilinear": "UpsampleTrilinear",
                "area": "AdaptiveAvgPool"}
+# Every node class made up front, so a pickled node class resolves in a fresh process.
+for _name in ("UpsampleNearest1D", "UpsampleNearest2D", "UpsampleNearest3D",
+              "UpsampleNearestExact1D", "UpsampleNearestExact2D", "UpsampleNearestExact3D",
+              "UpsampleLinear1D", "UpsampleBilinear2D", "UpsampleBicubic2D",
+              "UpsampleTrilinear3D", "UpsampleBilinear2DAa", "UpsampleBicubic2DAa",
+              "AdaptiveAvgPool2D", "AdaptiveAvgPool3D", "ReflectionPad1D", "ReflectionPad2D",
+              "ReflectionPad3D", "ReplicationPad1D", "ReplicationPad2D", "ReplicationPad3D",
+              "CircularPad1D", "CircularPad2D", "CircularPad3D"):
+    separable(_name)
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
