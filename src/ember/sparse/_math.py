@@ -156,7 +156,8 @@ def transpose(input, dim0, dim1, node_name="TransposeBackward0"):
     shape = list(input._sp_shape)
     shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
     indices = _make(input._sp_indices._data[order])
-    return _new(indices, named(input._sp_values, node_name), shape, False)
+    # Swapping index rows breaks the sort order; PyTorch keeps the flag only when empty.
+    return _new(indices, named(input._sp_values, node_name), shape, input._nnz() == 0)
 
 
 def t(input):
