@@ -57,6 +57,15 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     return _solve_ex_t(regular.where(~fill_mask, float("nan")), _make(info))
 
 
+def vecdot(x, y, *, dim=-1, out=None):
+    """Dot products along ``dim``, conjugating ``x`` when complex."""
+    return (x.conj() * y if x._data.dtype.kind == "c" else x * y).sum(dim)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    return A.diagonal(offset=offset, dim1=dim1, dim2=dim2)
+
+
 # -- Householder reflectors --------------------------------------------------------------
 
 

@@ -686,16 +686,8 @@ from ._linalg_composite import (  # noqa: E402 - composed from the primitives ab
 )
 from ._linalg_lu import lu, lu_factor, lu_solve  # noqa: E402 - uses inv and solve above
 from ._linalg_extra import (  # noqa: E402 - builds on the LU family and solve
-    eig, eigvals, householder_product, lu_factor_ex, solve_ex,
+    diagonal, eig, eigvals, householder_product, lu_factor_ex, solve_ex, vecdot,
 )
-
-
-def vecdot(x, y, *, dim=-1, out=None):
-    return (x.conj() * y if x._data.dtype.kind == "c" else x * y).sum(dim)
-
-
-def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
-    return A.diagonal(offset=offset, dim1=dim1, dim2=dim2)
 
 
 __all__ = [
