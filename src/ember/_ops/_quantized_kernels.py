@@ -14,10 +14,15 @@ transposed and cast to the GEMM dtype, with its float32 scales.
 
 from __future__ import annotations
 
-from .._backend import dtypes as _dt
 from ._util import _make, xp_of
 from .conv import conv2d
-from .quantized import _new_qtensor, _quantize_array, choose_qparams, per_tensor_affine
+from .quantized import (
+    _new_qtensor,
+    _quantize_array,
+    _quantized_values,
+    choose_qparams,
+    per_tensor_affine,
+)
 
 _EXACT_FLOAT32 = 2**24
 
@@ -77,14 +82,17 @@ def linear_dynamic(input, packed, reduce_range=True):
     low = float(flat.min()) if flat.size else 0.0
     high = float(flat.max()) if flat.size else 0.0
     scale, zero_point = choose_qparams(low, high, 0, 255, reduce_range)
-    x_q = _quantize_array(xp, flat, scale, zero_point, _dt.quint8, fused=True)
-    a_bound = max(zero_point, 255 - zero_point)
-    acc = _centred_product(xp, x_q.astype(xp.int32) - zero_point, a_bound, packed)
-    multiplier = xp.float32(scale) * packed.scales
-    out = acc.astype(xp.float32) * multiplier
+    centred = _quantized_values(xp, flat, scale, zero_point, 0, 255, fused=True)
+    centred -= zero_point  # exact: small integers in float32
+    # the range chosen maps onto [0, 127] (reduce_range) or [0, 255]; rounding can reach
+    # one past the top, hence 128 rather than 127
+    a_bound = max(zero_point, (128 if reduce_range else 255) - zero_point)
+    acc = _centred_product(xp, centred, a_bound, packed)
+    acc = acc.astype(xp.float32, copy=False)
+    acc *= xp.float32(scale) * packed.scales
     if packed.bias is not None:
-        out += packed.bias._data.astype(xp.float32)
-    return _make(out.reshape(x.shape[:-1] + (out.shape[-1],)))
+        acc += packed.bias._data.astype(xp.float32)
+    return _make(acc.reshape(x.shape[:-1] + (acc.shape[-1],)))
 
 
 def _requantize(xp, real, scale, zero_point, qdtype):

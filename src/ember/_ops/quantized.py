@@ -83,24 +83,35 @@ def _check_float_input(x):
         )
 
 
-def _quantize_array(xp, array, scale, zero_point, qdtype, fused=False):
-    """nearbyint(x * float(1 / scale) + zero_point), clamped to the dtype's range.
+def _quantized_values(xp, array, scale, zero_point, qmin, qmax, fused=False):
+    """nearbyint(x * float(1 / scale) + zero_point) clamped to [qmin, qmax], as a float
+    array of integer values (the integer kernels use them as is, without a cast).
 
     PyTorch's kernels differ in one rounding step, and matching it matters at ties: the
     per-tensor int8 paths (fbgemm) use one fused multiply-add, emulated here exactly in
     float64 (a float32 product fits in 48 bits); the others round the product to float32
     before adding the zero point. ``scale``/``zero_point`` broadcast against ``array``.
     """
-    np_int, qmin, qmax = _QRANGE[qdtype]
     inv_scale = xp.float32(1.0) / xp.asarray(scale, dtype=xp.float32)
     x = array.astype(xp.float32, copy=False)
     if fused:
-        shifted = x.astype(xp.float64) * inv_scale.astype(xp.float64)
-        shifted = (shifted + xp.asarray(zero_point, dtype=xp.float64)).astype(xp.float32)
+        wide = x.astype(xp.float64)
+        wide *= inv_scale.astype(xp.float64)
+        wide += xp.asarray(zero_point, dtype=xp.float64)
+        shifted = xp.asarray(wide.astype(xp.float32))
     else:
-        shifted = x * inv_scale + xp.asarray(zero_point, dtype=xp.float32)
-    q = xp.clip(xp.rint(shifted.astype(xp.float64)), qmin, qmax)
-    return q.astype(np_int)
+        shifted = xp.asarray(x * inv_scale)  # an array even for 0-d input
+        shifted += xp.asarray(zero_point, dtype=xp.float32)
+    xp.rint(shifted, out=shifted)
+    if qmax > 2**24:  # int32 bounds are not float32 values: clamp in float64
+        shifted = shifted.astype(xp.float64)
+    return xp.clip(shifted, qmin, qmax, out=shifted)
+
+
+def _quantize_array(xp, array, scale, zero_point, qdtype, fused=False):
+    """The integer representation (see ``_quantized_values``) in the dtype's array type."""
+    np_int, qmin, qmax = _QRANGE[qdtype]
+    return _quantized_values(xp, array, scale, zero_point, qmin, qmax, fused).astype(np_int)
 
 
 class QuantizedTensor(Tensor):
