@@ -5,11 +5,20 @@ each compared with PyTorch."""
 import warnings
 
 import numpy as np
+import oracle
 import pytest
 import torch
-from oracle import check, check_raises, rand, randn
+from oracle import as_numpy, check, check_raises, rand, randn
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 # name -> the input's range, for the in-place unary aliases (torch.abs_(x) is x.abs_())
 UNARY_INPLACE = {
@@ -72,7 +81,8 @@ def test_detach_and_get_device_and_signedness():
     assert ember.detach(x).requires_grad is False
     y = x * 2
     assert ember.detach_(y) is y and not y.requires_grad
-    assert ember.get_device(x) == torch.get_device(torch.ones(3)) == -1
+    assert ember.get_device(ember.ones(3, device="cpu")) == torch.get_device(torch.ones(3)) == -1
+    assert ember.get_device(x) == (-1 if oracle.DEVICE == "cpu" else 0)  # cuda: the index
     for dtype in ("uint8", "int8", "float32", "bool"):
         assert ember.is_signed(ember.ones(1, dtype=getattr(ember, dtype))) == \
             torch.is_signed(torch.ones(1, dtype=getattr(torch, dtype)))
@@ -105,7 +115,7 @@ def test_range_is_inclusive_and_warns():
             warnings.simplefilter("ignore")
             t = torch.range(*args, **kw_t)
         assert str(e.dtype) == str(t.dtype)
-        np.testing.assert_allclose(e.numpy(), t.numpy())
+        np.testing.assert_allclose(as_numpy(e), as_numpy(t))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_raises(lambda lib: lib.range(1, 4, 0), match="step must be nonzero")
@@ -138,7 +148,7 @@ def test_dropout_family_in_training():
     x = ember.ones(200, 50, 2)
     out = ember.feature_dropout(x, 0.5, True)
     # whole channels (dim 1) are zeroed: each (n, c) pair is all zero or all 2
-    per_channel = out.numpy().reshape(200, 50, 2)
+    per_channel = as_numpy(out).reshape(200, 50, 2)
     assert np.all(per_channel[..., 0] == per_channel[..., 1])
     assert set(np.unique(per_channel)) <= {0.0, 2.0}
     assert 0.4 < (per_channel == 0).mean() < 0.6

@@ -1,18 +1,34 @@
 """Tensor.storage() / untyped_storage() against PyTorch's TypedStorage and UntypedStorage:
 sizes, bytes, data pointers, elements, and memory shared with the tensor."""
 
+import re
 import warnings
 
 import numpy as np
+import oracle
 import pytest
 import torch
 
 import ember
 
 
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
+
 def _pair(dtype="float32"):
     data = np.arange(6, dtype=dtype).reshape(2, 3)
     return ember.tensor(data)[:, 1:], torch.tensor(data)[:, 1:]
+
+
+def _on_device(text):
+    """torch's text for a cpu storage as torch writes it for one on the oracle's device."""
+    if oracle.DEVICE == "cpu":
+        return text
+    return re.sub(r"^torch\.(\w+Storage)$", r"torch.cuda.\1", text.replace("cpu", "cuda:0"))
 
 
 def _typed(tensor):
@@ -27,12 +43,12 @@ def test_typed_storage_matches_torch(dtype):
     e, t = _typed(e_view), _typed(t_view)
     assert e.size() == t.size() == len(e) == len(t)
     assert e.nbytes() == t.nbytes() and e.element_size() == t.element_size()
-    assert str(e.dtype) == str(t.dtype) and str(e.device) == str(t.device)
+    assert str(e.dtype) == str(t.dtype) and str(e.device) == _on_device(str(t.device))
     assert e.tolist() == t.tolist() and list(e) == list(t)
     assert e[2] == t[2] and e[-1] == t[-1]
-    assert e.type() == t.type()
+    assert e.type() == _on_device(t.type())
     assert e.data_ptr() == e_view.data_ptr() - e_view.storage_offset() * e_view.element_size()
-    assert repr(e) == repr(t)
+    assert repr(e) == _on_device(repr(t))
 
 
 def test_untyped_storage_matches_torch():
@@ -43,7 +59,7 @@ def test_untyped_storage_matches_torch():
     assert e[4:8].tolist() == t[4:8].tolist() and e[4:8].size() == 4
     assert e.element_size() == t.element_size()
     assert hasattr(e, "dtype") == hasattr(t, "dtype")  # bytes have no dtype
-    assert repr(e) == repr(t)
+    assert repr(e) == _on_device(repr(t))
     assert e.untyped() is e
     assert _typed(e_view).untyped().tolist() == t.tolist()
 

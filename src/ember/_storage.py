@@ -179,7 +179,8 @@ class TypedStorage(_StorageBase):
         from ._tensor import _LEGACY_TYPES
 
         name = next((n for n, d in _LEGACY_TYPES.items() if d.np == self._flat.dtype), None)
-        return f"torch.{name[:-len('Tensor')]}Storage" if name else "torch.TypedStorage"
+        module = "torch.cuda" if self.is_cuda else "torch"  # torch.cuda.FloatStorage, as torch
+        return f"{module}.{name[:-len('Tensor')]}Storage" if name else "torch.TypedStorage"
 
     def __repr__(self):
         return self._repr_body("torch.storage.TypedStorage", f"dtype={self.dtype}, ")

@@ -11,9 +11,18 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import oracle
 from oracle import assert_same
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 CONFIG = {"in_features": 16, "n_classes": 20, "cutoffs": [4, 10, 15], "div_value": 2.0}
 

@@ -6,13 +6,22 @@ Tensor.new and F.gumbel_softmax."""
 import warnings
 
 import numpy as np
+import oracle
 import pytest
 import torch
-from oracle import check, check_raises, randn
+from oracle import as_numpy, check, check_raises, randn
 
 import ember
 import ember.nn.functional as F
 from ember.autograd import gradcheck
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 # -- as_strided ---------------------------------------------------------------------------------
 
@@ -174,7 +183,7 @@ def test_copy_forms_match_torch(name):
         assert out.is_contiguous()
         if out.numel():
             out.view(-1)[0] = 123.0  # its own memory: the input is unchanged
-    assert not np.any(x.numpy() == 123.0)
+    assert not np.any(as_numpy(x) == 123.0)
 
 
 def test_view_copy_to_dtype():
@@ -322,26 +331,26 @@ def test_gumbel_softmax_soft_sample_and_its_gradient():
     tau = 0.7
     x = ember.tensor(logits, requires_grad=True)
     y = F.gumbel_softmax(x, tau)
-    np.testing.assert_allclose(y.sum(-1).detach().numpy(), 1, rtol=1e-6)
+    np.testing.assert_allclose(as_numpy(y.sum(-1)), 1, rtol=1e-6)
     # rebuild torch's graph with the same noise: (logits + g) / tau = log(y) * 1 + const
-    noise = torch.from_numpy(np.log(y.detach().numpy()) * tau - logits)
+    noise = torch.from_numpy(np.log(as_numpy(y.detach())) * tau - logits)
     t_x = torch.tensor(logits, requires_grad=True)
     t_y = ((t_x + noise) / tau).softmax(-1)
-    torch.testing.assert_close(torch.from_numpy(y.detach().numpy()), t_y.detach())
+    torch.testing.assert_close(torch.from_numpy(as_numpy(y.detach())), t_y.detach())
     upstream = randn(4, 5)
     y.backward(ember.tensor(upstream))
     t_y.backward(torch.from_numpy(upstream))
-    torch.testing.assert_close(torch.from_numpy(x.grad.numpy()), t_x.grad)
+    torch.testing.assert_close(torch.from_numpy(as_numpy(x.grad)), t_x.grad)
 
 
 def test_gumbel_softmax_hard_is_one_hot_with_soft_gradient():
     ember.manual_seed(1)
     x = ember.randn(6, 4, requires_grad=True)
     y = F.gumbel_softmax(x, 0.5, hard=True, dim=1)
-    values = y.detach().numpy()
+    values = as_numpy(y.detach())
     assert set(np.unique(values)) <= {0.0, 1.0} and np.all(values.sum(1) == 1)
     y.sum().backward()  # the soft part's gradient of a constant sum is zero
-    np.testing.assert_allclose(x.grad.numpy(), 0, atol=1e-6)
+    np.testing.assert_allclose(as_numpy(x.grad), 0, atol=1e-6)
     with pytest.warns(UserWarning, match="`eps` parameter is deprecated"):
         F.gumbel_softmax(x, eps=1e-3)
     # the samples follow softmax(logits): the argmax frequency of a strong logit

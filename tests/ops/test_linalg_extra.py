@@ -14,12 +14,20 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from oracle import assert_same, check
+import oracle
+from oracle import as_numpy, assert_same, check
 
 import ember
 
 RNG = np.random.default_rng(3)
 SINGULAR = np.array([[1.0, 2.0], [2.0, 4.0]])
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember's tensors built in these tests land on the oracle's device (--device cuda)."""
+    with oracle.on_device(ember):
+        yield
 
 
 def _t(x, grad=False):
@@ -134,10 +142,10 @@ def test_eig_values_dtypes_and_gradients_match_torch(dtype):
     if dtype == np.float32:
         # NumPy's eig works in double and rounds, LAPACK's sgeev in single: eigenvalues may
         # come in another order, so compare A V = V diag(L) and the sorted values instead
-        np.testing.assert_allclose(np.sort_complex(e_l.detach().numpy().ravel()),
+        np.testing.assert_allclose(np.sort_complex(as_numpy(e_l).ravel()),
                                    np.sort_complex(t_l.detach().numpy().ravel()), atol=1e-4)
-        lhs = a.astype(np.complex64) @ e_v.detach().numpy()
-        rhs = e_v.detach().numpy() * e_l.detach().numpy()[..., None, :]
+        lhs = a.astype(np.complex64) @ as_numpy(e_v)
+        rhs = as_numpy(e_v) * as_numpy(e_l)[..., None, :]
         np.testing.assert_allclose(lhs, rhs, atol=1e-4)
         assert e_l.dtype == ember.complex64 and e_v.dtype == ember.complex64
         return
@@ -216,7 +224,7 @@ def test_svd_and_pca_lowrank_are_exact_for_low_rank_matrices():
         e_u, e_s, e_v = ember.svd_lowrank(_e(x), q=5)
         _, t_s, _ = torch.svd_lowrank(_t(x), q=5)
         assert_same(e_s[:3], t_s[:3])
-        np.testing.assert_allclose((e_u @ ember.diag(e_s) @ e_v.mT).numpy(), x, atol=1e-10)
+        np.testing.assert_allclose(as_numpy(e_u @ ember.diag(e_s) @ e_v.mT), x, atol=1e-10)
     e_u, e_s, e_v = ember.pca_lowrank(_e(a), q=4)
     _, t_s, _ = torch.pca_lowrank(_t(a), q=4)
     assert_same(e_s[:3], t_s[:3])

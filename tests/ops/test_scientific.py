@@ -4,12 +4,21 @@ gradcheck for the differentiable ones) and error types/messages."""
 import warnings
 
 import numpy as np
+import oracle
 import pytest
 import torch
-from oracle import check, check_raises, rand, randn
+from oracle import as_numpy, check, check_raises, rand, randn
 
 import ember
 from ember.autograd import gradcheck
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 CASES = {
     # finite differences and quadrature
@@ -186,7 +195,7 @@ def test_inplace_variants():
                        for a in args)
         assert getattr(e, name)(*args) is e
         getattr(t, name)(*t_args)
-        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1.3e-6)
+        np.testing.assert_allclose(as_numpy(e), as_numpy(t), rtol=1.3e-6)
     e = ember.tensor([1.5, 2.5])
     assert ember.i0_(e) is e and ember.ldexp_(e, ember.tensor([1])) is e
     assert ember.gcd_(ember.tensor([4]), ember.tensor([6])).tolist() == [2]
@@ -196,7 +205,7 @@ def test_renorm_inplace():
     e, t = ember.tensor([[1.0, 2.0], [0.1, 0.2]]), torch.tensor([[1.0, 2.0], [0.1, 0.2]])
     assert e.renorm_(2, 0, 0.5) is e
     t.renorm_(2, 0, 0.5)
-    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1.3e-6)
+    np.testing.assert_allclose(as_numpy(e), as_numpy(t), rtol=1.3e-6)
 
 
 def test_index_reduce_inplace():
@@ -229,14 +238,14 @@ def test_histogram_matches_torch(case):
     t = torch.histogram(torch.tensor(values), t_bins, **kwargs)
     assert type(e).__name__ == "histogram" and e._fields == ("hist", "bin_edges")
     for a, b in zip(e, t):
-        torch.testing.assert_close(torch.from_numpy(a.numpy()), b)
+        torch.testing.assert_close(torch.from_numpy(as_numpy(a)), b)
 
 
 def test_histogram_weights_method_and_errors():
     values, weights = randn(30), rand(30)
     e = ember.tensor(values).histogram(4, weight=ember.tensor(weights))
     t = torch.tensor(values).histogram(4, weight=torch.tensor(weights))
-    torch.testing.assert_close(torch.from_numpy(e.hist.numpy()), t.hist)
+    torch.testing.assert_close(torch.from_numpy(as_numpy(e.hist)), t.hist)
     check_raises(lambda lib: lib.histogram(lib.tensor([1, 2]), 2), match="not implemented")
     check_raises(lambda lib: lib.histogram(lib.tensor([1.0, 2]), -1), match="bins must be > 0")
     check_raises(lambda lib: lib.histogram(lib.tensor([1.0, 2]), 3, range=(3.0, 1.0)),
@@ -245,7 +254,7 @@ def test_histogram_weights_method_and_errors():
 
 def test_histogram_of_no_data_and_degenerate_cov():
     e, t = ember.histogram(ember.zeros(0), 3), torch.histogram(torch.zeros(0), 3)
-    torch.testing.assert_close(torch.from_numpy(e.bin_edges.numpy()), t.bin_edges)
+    torch.testing.assert_close(torch.from_numpy(as_numpy(e.bin_edges)), t.bin_edges)
     for fn in (lambda lib: lib.cov(lib.tensor([[1.0, 2], [3, 4]]), correction=3),
                lambda lib: lib.cov(lib.zeros(2, 0)),
                lambda lib: lib.cov(lib.tensor([[1.0, 2]]), correction=0)):
@@ -253,7 +262,7 @@ def test_histogram_of_no_data_and_degenerate_cov():
             warnings.simplefilter("ignore")
             e, t = fn(ember), fn(torch)
         assert e.shape == t.shape
-        torch.testing.assert_close(torch.from_numpy(e.numpy()), t, equal_nan=True)
+        torch.testing.assert_close(torch.from_numpy(as_numpy(e)), t, equal_nan=True)
     with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
         ember.cov(ember.tensor([[1.0, 2]]), correction=2)
 
@@ -264,20 +273,28 @@ def test_histogramdd_matches_torch():
                          ([3, 3], {"range": [-1.0, 1.0, -2.0, 2.0]})]:
         e = ember.histogramdd(ember.tensor(points), bins, **kwargs)
         t = torch.histogramdd(torch.tensor(points), bins, **kwargs)
-        torch.testing.assert_close(torch.from_numpy(e.hist.numpy()), t.hist)
+        torch.testing.assert_close(torch.from_numpy(as_numpy(e.hist)), t.hist)
         assert len(e.bin_edges) == len(t.bin_edges)
         for a, b in zip(e.bin_edges, t.bin_edges):
-            torch.testing.assert_close(torch.from_numpy(a.numpy()), b)
+            torch.testing.assert_close(torch.from_numpy(as_numpy(a)), b)
 
 
 def test_map_and_apply_run_python_per_element():
+    """map_/apply_ run Python per element, on cpu tensors only (torch raises TypeError
+    for any other device)."""
+    if oracle.DEVICE != "cpu":
+        x = ember.tensor([1, 2, 3])
+        with pytest.raises(TypeError, match="map_ is only implemented on CPU tensors"):
+            x.map_(ember.tensor([3, 4, 5]), lambda a, b: a * b)
+        with pytest.raises(TypeError, match="apply_ is only implemented on CPU tensors"):
+            x.apply_(lambda a: a + 1)
     for lib in (ember, torch):
-        x = lib.tensor([1, 2, 3])
+        x = lib.tensor([1, 2, 3], device="cpu")
         assert x.map_(lib.tensor([3, 4, 5]), lambda a, b: a * b) is x
         assert x.tolist() == [3, 8, 15]
         assert x.apply_(lambda a: a + 1) is x and x.tolist() == [4, 9, 16]
-        y = lib.zeros(2, 2)
-        y.map_(lib.tensor([1.0, 2.0]), lambda a, b: a + b)  # broadcast along rows
+        y = lib.zeros(2, 2, device="cpu")
+        y.map_(lib.tensor([1.0, 2.0], device="cpu"), lambda a, b: a + b)  # broadcast along rows
         assert y.tolist() == [[1.0, 2.0], [1.0, 2.0]]
 
 

@@ -10,9 +10,19 @@ import pytest
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
+import oracle
+from oracle import as_numpy
 from test_optimizers import _assert_params, _assert_state_dicts, _build, _quadratic_step
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 CASES = [
     {},
@@ -46,7 +56,7 @@ def test_adafactor_factors_a_3d_parameter():
             opt.step()
     assert tuple(e_opt.state[e_p]["row_var"].shape) == (2, 3, 1)
     assert tuple(e_opt.state[e_p]["col_var"].shape) == (2, 1, 4)
-    torch.testing.assert_close(torch.from_numpy(e_p.detach().numpy()), t_p.detach())
+    torch.testing.assert_close(torch.from_numpy(as_numpy(e_p.detach())), t_p.detach())
 
 
 @pytest.mark.parametrize("kwargs,message", [
