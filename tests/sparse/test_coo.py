@@ -165,3 +165,44 @@ def test_to_device_and_back():
     assert out.device == moved.device
     np.testing.assert_allclose(as_numpy(out), (t @ torch.ones(3, 2)).numpy())
     same_sparse(moved.cpu(), t)
+
+
+def test_check_sparse_tensor_invariants():
+    for lib in (ember, torch):
+        checker = lib.sparse.check_sparse_tensor_invariants
+        assert not checker.is_enabled()
+        with checker():
+            assert checker.is_enabled()
+            with pytest.raises(RuntimeError, match="size is 3 but found index 5"):
+                lib.sparse_coo_tensor([[0, 5]], [1.0, 2.0], (3,))
+            assert lib.sparse_coo_tensor([[0, 5]], [1.0, 2.0], (3,),
+                                         check_invariants=False)._nnz() == 2
+        assert not checker.is_enabled()
+
+
+def test_data_and_flags():
+    e, t = both(lambda lib: lib.sparse_coo_tensor(I, V, (2, 3), requires_grad=True))
+    same_sparse(e.data, t.data)
+    assert not e.data.requires_grad
+    assert e.is_sparse_csr is t.is_sparse_csr is False
+    assert ember.zeros(1).is_sparse_csr is torch.zeros(1).is_sparse_csr
+
+
+INDEX_SELECT = {
+    "rows_repeated": (lambda lib: lib.sparse_coo_tensor(
+        [[0, 1, 1, 2], [0, 0, 2, 1]], [1.0, 2, 3, 4], (3, 3)), 0, [1, 1, 0]),
+    "columns": (lambda lib: lib.sparse_coo_tensor(
+        [[0, 1, 1, 2], [0, 0, 2, 1]], [1.0, 2, 3, 4], (3, 3)), 1, [2, 0]),
+    "hybrid_dense_dim": (CONSTRUCT["hybrid"], 1, [1, 1, 0]),
+    "absent": (CONSTRUCT["2d"], 0, [1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INDEX_SELECT))
+def test_index_select(name):
+    make, dim, index = INDEX_SELECT[name]
+    e, t = both(lambda lib: make(lib).index_select(dim, lib.tensor(index)))
+    if name in ("rows_repeated", "columns", "hybrid_dense_dim"):
+        same_sparse(e, t)
+    # PyTorch orders the entries by a size heuristic: compare coalesced contents.
+    same_sparse(e.coalesce(), t.coalesce())

@@ -9,11 +9,16 @@ reaches ``values``.
 from __future__ import annotations
 
 from . import _math
-from ._coo import SparseCooTensor, dense_to_sparse, sparse_coo_tensor
+from ._coo import (
+    SparseCooTensor,
+    check_sparse_tensor_invariants,
+    dense_to_sparse,
+    sparse_coo_tensor,
+)
 from ._layout import layout, sparse_coo, strided
 
 __all__ = [
-    "SparseCooTensor", "addmm", "dense_to_sparse", "layout", "log_softmax", "mm", "smm",
+    "SparseCooTensor", "addmm", "check_sparse_tensor_invariants", "dense_to_sparse", "layout", "log_softmax", "mm", "smm",
     "softmax", "sparse_coo", "sparse_coo_tensor", "spmm", "strided", "sum",
 ]
 

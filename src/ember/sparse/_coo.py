@@ -60,7 +60,12 @@ class SparseCooTensor(Tensor):
     __slots__ = ("_sp_coalesced", "_sp_indices", "_sp_shape", "_sp_values")
 
     is_sparse = True
+    is_sparse_csr = False
     layout = sparse_coo
+
+    @property
+    def data(self):
+        return self.detach()
 
     def __new__(cls, *args, **kwargs):
         raise TypeError("use ember.sparse_coo_tensor to build a sparse tensor")
@@ -477,6 +482,8 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
         raise RuntimeError(
             f"values has incorrect size, expected {list(size[sparse_dim:])}, got "
             f"{list(dense_shape)}")
+    if check_invariants is None:
+        check_invariants = _CHECK_INVARIANTS[0]
     if check_invariants and nnz:
         _check_indices(array, size[:sparse_dim])
     if requires_grad:
@@ -486,6 +493,50 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
         values = named(values, "SparseCooTensorWithDimsAndTensorsBackward0")
     coalesced = nnz <= 1 if is_coalesced is None else is_coalesced
     return _new(indices, values, size, coalesced)
+
+
+_CHECK_INVARIANTS = [False]
+
+
+class check_sparse_tensor_invariants:
+    """Whether ``sparse_coo_tensor`` validates indices by default (off, as PyTorch's: the
+    check costs a pass over the indices). A context manager and decorator; ``enable()``,
+    ``disable()`` and ``is_enabled()`` set and read the global default."""
+
+    def __init__(self, enable: bool = True):
+        self.state = bool(enable)
+        self.saved = None
+
+    @staticmethod
+    def is_enabled() -> bool:
+        return _CHECK_INVARIANTS[0]
+
+    @staticmethod
+    def enable():
+        _CHECK_INVARIANTS[0] = True
+
+    @staticmethod
+    def disable():
+        _CHECK_INVARIANTS[0] = False
+
+    def __enter__(self):
+        self.saved = _CHECK_INVARIANTS[0]
+        _CHECK_INVARIANTS[0] = self.state
+        return self
+
+    def __exit__(self, *exc):
+        _CHECK_INVARIANTS[0] = self.saved
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with check_sparse_tensor_invariants(self.state):
+                return fn(*args, **kwargs)
+
+        return wrapper
 
 
 def _check_indices(indices, sparse_shape):

@@ -386,3 +386,31 @@ def sparse_mask(input, mask):
             f"{list(input.shape)} but mask has size {list(mask._sp_shape)}")
     values = named(_gather(input, mask._sp_indices), "SparseMaskBackward0")
     return _new(mask._sp_indices, values, mask._sp_shape, mask._sp_coalesced)
+
+
+def index_select(input, dim, index):
+    """Entries whose index along ``dim`` appears in ``index``, renumbered to its positions
+    (an entry is repeated for each position naming it): position by position, entries in
+    their stored order. A dense dimension selects inside the values."""
+    dim = _wrap(dim, input.ndim)
+    sparse_dim = input.sparse_dim()
+    shape = list(input._sp_shape)
+    shape[dim] = int(index.shape[0])
+    if dim >= sparse_dim:
+        values = input._sp_values.index_select(dim - sparse_dim + 1, index)
+        return _new(input._sp_indices, values, shape, input._sp_coalesced)
+    indices = input._sp_indices._data
+    xp = array_module(indices)
+    wanted = index._data.astype(np.int64).reshape(-1)
+    order = xp.argsort(indices[dim], kind="stable")
+    sorted_keys = indices[dim][order]
+    low = xp.searchsorted(sorted_keys, wanted, side="left")
+    counts = xp.searchsorted(sorted_keys, wanted, side="right") - low
+    position = xp.repeat(xp.arange(wanted.shape[0]), counts)
+    offsets = xp.arange(position.shape[0]) - xp.repeat(xp.cumsum(counts) - counts, counts)
+    entry = order[xp.repeat(low, counts) + offsets]
+    new_indices = indices[:, entry]
+    new_indices[dim] = position
+    values = input._sp_values[_make(entry.astype(np.int64))]
+    return _new(_make(new_indices.astype(np.int64)), named(values, "IndexSelectBackward0"),
+                shape, False)

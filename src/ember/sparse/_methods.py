@@ -56,6 +56,7 @@ TENSOR_METHODS = {
     "to_sparse_coo": _to_sparse_coo,
     "to_dense": _to_dense,
     "sparse_mask": _math.sparse_mask,
+    "is_sparse_csr": False,
     "layout": strided,
 }
 
@@ -67,7 +68,7 @@ SPARSE_METHODS = {
     "__radd__": lambda self, other: _math.add(other, self),
     "__sub__": _math.sub, "sub": _math.sub, "__rsub__": _rsub,
     "t": _math.t, "transpose": _math.transpose,
-    "sum": _sum,
+    "sum": _sum, "index_select": _math.index_select,
     "mm": _math.mm, "matmul": _sparse_matmul,
     "__matmul__": _sparse_matmul, "__rmatmul__": _sparse_rmatmul,
 }
