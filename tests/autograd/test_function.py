@@ -1,6 +1,8 @@
 """Custom autograd.Function with the whole ctx API, hooks, backward/grad options, grad
 modes and anomaly detection: each scenario runs on ember and on torch and must agree."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -624,3 +626,27 @@ def test_set_detect_anomaly_as_function_and_context_manager():
             assert enabled
         assert not (torch.is_anomaly_enabled() if lib is torch
                     else lib.autograd.is_anomaly_enabled())
+
+
+def test_saving_the_returned_tensor_keeps_its_history_for_double_backward():
+    """The "Double Backward with Custom Functions" tutorial's Exp: forward saves the very
+    tensor it returns; backward must see it as the output (with its graph), as PyTorch's
+    saved-output handling does, so the second derivative is exp(x), not 0."""
+
+    class Exp(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            result = ember.exp(x)
+            ctx.save_for_backward(result)
+            return result
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (result,) = ctx.saved_tensors
+            return grad_output * result
+
+    x = ember.tensor(0.5, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradgradcheck(Exp.apply, x)
+    (first,) = ember.autograd.grad(Exp.apply(x), x, create_graph=True)
+    (second,) = ember.autograd.grad(first, x)
+    assert abs(second.item() - math.exp(0.5)) < 1e-12

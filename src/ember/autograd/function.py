@@ -622,7 +622,10 @@ def _resolve_saved_single(ctx, to_save, args, forward_args, result, out):
             index += 1
         else:
             if isinstance(item, Tensor):
-                entry = (item, item._vc[0])
+                # a user Function saving the tensor it returns: the same array as the
+                # output, which must come back with the output's history (double backward)
+                entry = (_SavedOutput(out, 0, result._vc, result._vc[0]) if item._data is out
+                         else (item, item._vc[0]))
         saved.append(entry)
     ctx._saved = tuple(saved)
 
@@ -645,11 +648,16 @@ def _resolve_saved(ctx, to_save, args, forward_args, outputs, out_arrays):
                     tensor = args[index]
                     entry = (tensor, tensor._vc[0]) if isinstance(tensor, Tensor) else tensor
                     break
-        if entry is None:
-            if isinstance(item, Tensor):
-                entry = (item, item._vc[0])
+        if entry is None and isinstance(item, Tensor):
+            for index, array in enumerate(out_arrays):
+                if item._data is array:  # a user Function's own returned tensor
+                    out_t = outputs[index]
+                    entry = _SavedOutput(array, index, out_t._vc, out_t._vc[0])
+                    break
             else:
-                entry = item
+                entry = (item, item._vc[0])
+        if entry is None:
+            entry = item
         saved.append(entry)
     ctx._saved = tuple(saved)
 
