@@ -44,6 +44,10 @@ def _caller_op_name():
         return "unknown"
     name = frames[-1].f_code.co_name
     if name in _GENERIC_FRAMES:  # a generated wrapper: its Function class names the op
+        for inner in reversed(frames):
+            wrapped = inner.f_locals.get("fn")
+            if callable(wrapped) and getattr(wrapped, "__name__", "fn") not in _GENERIC_FRAMES:
+                return wrapped.__name__.strip("_")
         for inner in frames:
             cls = inner.f_locals.get("cls")
             if isinstance(cls, type):
