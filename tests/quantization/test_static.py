@@ -252,3 +252,23 @@ def test_fuse_errors_and_quant_wrapper():
     converted = eq.convert(wrapped)
     assert converted.module._get_name() == "QuantizedLinear"
     assert converted(ember.randn(2, 4)).dtype is ember.float32
+
+
+def test_quantized_module_errors():
+    t_lin, e_lin = torch.ao.nn.quantized.Linear(3, 2), enq.Linear(3, 2)
+    t_conv, e_conv = torch.ao.nn.quantized.Conv2d(3, 2, 3), enq.Conv2d(3, 2, 3)
+    with pytest.raises(NotImplementedError, match="Could not run 'quantized::linear'"):
+        t_lin(torch.randn(2, 3))
+    with pytest.raises(NotImplementedError, match="Could not run 'quantized::linear'"):
+        e_lin(ember.randn(2, 3))
+    with pytest.raises(NotImplementedError, match="Could not run 'quantized::conv2d.new'"):
+        t_conv(torch.randn(1, 3, 5, 5))
+    with pytest.raises(NotImplementedError, match="Could not run 'quantized::conv2d.new'"):
+        e_conv(ember.randn(1, 3, 5, 5))
+    x = RNG.standard_normal((2, 4)).astype(np.float32)
+    with pytest.raises(RuntimeError, match="packB should be equal to K: 4"):
+        t_lin(_quantized_input(torch, x))
+    with pytest.raises(RuntimeError, match="packB should be equal to K: 4"):
+        e_lin(_quantized_input(ember, x))
+    with pytest.raises(RuntimeError, match="packB should be equal to K: 4"):
+        eq.quantize_dynamic(ember.nn.Sequential(ember.nn.Linear(3, 2)))(ember.tensor(x))

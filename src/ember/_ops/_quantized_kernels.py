@@ -68,6 +68,9 @@ class PackedWeight:
 
 def _centred_product(xp, a_centred, a_bound, packed):
     """Exact sum_k a[m, k] * w[n, k] as float integers (the int32 accumulator)."""
+    if a_centred.shape[-1] != packed.centred.shape[-1]:
+        raise RuntimeError(
+            f"The number of rows in the packB should be equal to K: {a_centred.shape[-1]}")
     weight = packed.in_dtype(xp, a_centred.shape[-1], a_bound)
     return a_centred.astype(weight.dtype) @ weight.T
 
@@ -100,7 +103,13 @@ def _requantize(xp, real, scale, zero_point, qdtype):
     return _new_qtensor(q, qdtype, per_tensor_affine, float(scale), int(zero_point))
 
 
-def _activation_parts(qinput):
+def _activation_parts(qinput, op="linear"):
+    if not qinput.is_quantized:  # e.g. a float tensor, or a quantized one that went
+        # through an ember function which does not read quantizers (ember.flatten(q))
+        raise NotImplementedError(
+            f"Could not run 'quantized::{op}' with arguments from the 'CPU' backend: it "
+            f"takes a quantized tensor, got {qinput.dtype} (quantize with a QuantStub or "
+            "quantize_per_tensor; use the tensor's own view methods, q.flatten(1))")
     d = qinput.__dict__
     if d["_qscheme"] is not per_tensor_affine:
         raise RuntimeError("quantized modules expect per-tensor quantized activations")
@@ -131,7 +140,7 @@ def conv2d_quantized(qinput, packed, stride, padding, dilation, groups, scale, z
     which stands for 0.0, as PyTorch pads; the integer sums run through ember's float
     conv (im2col + one GEMM) in a dtype where they are exact."""
     xp = xp_of(qinput._data)
-    x_scale, x_zp, centred = _activation_parts(qinput)
+    x_scale, x_zp, centred = _activation_parts(qinput, "conv2d.new")
     weight = packed.in_dtype(xp, packed.centred[0].size, max(x_zp, 255 - x_zp))
     acc = conv2d(_make(centred.astype(weight.dtype)), _make(weight), None, stride, padding,
                  dilation, groups)._data
@@ -149,7 +158,7 @@ def relu_quantized(qinput, upper=None):
     stands for 0.0, and at the integer standing for ``upper``; the quantizer is kept."""
     xp = xp_of(qinput._data)
     d = qinput.__dict__
-    _, x_zp, _ = _activation_parts(qinput)
+    _, x_zp, _ = _activation_parts(qinput, "relu")
     low = x_zp
     high = None
     if upper is not None:
