@@ -8,17 +8,26 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import oracle
 import pytest
 import torch
+from oracle import as_numpy
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
 
 
 def _pair():
     torch.manual_seed(0)
     t_model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
     e_model = ember.nn.Sequential(ember.nn.Linear(3, 4), ember.nn.ReLU(), ember.nn.Linear(4, 2))
-    e_model.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t_model.state_dict().items()})
+    e_model.load_state_dict({k: ember.tensor(as_numpy(v)) for k, v in t_model.state_dict().items()})
     return e_model, t_model
 
 
@@ -33,7 +42,7 @@ def test_script_module_types_repr_and_shared_parameters():
     assert e_script[0].weight is e_model[0].weight and len(e_script) == 3
     assert e_script.original_name == t_script.original_name == "Sequential"
     x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
-    np.testing.assert_allclose(e_script(ember.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(as_numpy(e_script(ember.tensor(x))),
                                t_script(torch.tensor(x)).detach().numpy(), rtol=1e-6)
     e_script.eval()
     assert not e_model.training and not e_model[0].training

@@ -9,10 +9,20 @@ double backward through the re-run inner graph, backward twice), checked in floa
 from __future__ import annotations
 
 import numpy as np
+import oracle
 import pytest
 import torch
+from oracle import as_numpy
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 _RNG = np.random.default_rng(3)
 _IMAGE = _RNG.standard_normal((2, 3, 5, 4))
@@ -34,7 +44,7 @@ def test_grid_sample_gradients_match_torch(mode, padding_mode):
         out = lib.nn.functional.grid_sample(x, g, mode, padding_mode, align_corners=False)
         upstream = lib.tensor(np.linspace(-1, 1, out.numel()).reshape(tuple(out.shape)))
         gx, gg = lib.autograd.grad(out, (x, g), upstream)
-        results.append([t.detach().numpy() for t in (out, gx, gg)])
+        results.append([as_numpy(t.detach()) for t in (out, gx, gg)])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-7)
 
@@ -52,7 +62,7 @@ def test_grid_sample_double_backward(case):
         gx, gg = lib.autograd.grad((out * out).sum(), (x, g), create_graph=True)
         seconds.append(lib.autograd.grad((gx * gx).sum() + gg.sum(), (x, g)))
     for ours, theirs in zip(*seconds):
-        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-7, atol=1e-7)
+        np.testing.assert_allclose(as_numpy(ours), as_numpy(theirs), rtol=1e-7, atol=1e-7)
 
 
 def test_grid_sample_backward_twice():
@@ -63,7 +73,7 @@ def test_grid_sample_backward_twice():
         out.backward(retain_graph=True)
         first = x.grad.clone()
         out.backward()
-        np.testing.assert_allclose(x.grad.numpy(), 2 * first.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(as_numpy(x.grad), 2 * as_numpy(first), rtol=1e-12)
         with pytest.raises(RuntimeError) as info:
             out.backward()
         errors.append(str(info.value).split(".")[0])
@@ -87,7 +97,7 @@ def test_grid_sample_without_grad_records_nothing():
     expected = torch.nn.functional.grid_sample(torch.tensor(_IMAGE), torch.tensor(_GRID),
                                                align_corners=False)
     assert out.grad_fn is None and not out.requires_grad
-    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(as_numpy(out), as_numpy(expected), rtol=1e-12)
 
 
 @pytest.mark.parametrize("size", [(2, 3, 4, 5), (2, 1, 3, 2, 4)])
@@ -125,7 +135,7 @@ def test_instance_norm_gradients_match_torch(shape, use_input_stats):
         out = lib.nn.functional.instance_norm(x, mean, var, w, b,
                                               use_input_stats=use_input_stats)
         grads = lib.autograd.grad(out, (x, w, b), lib.tensor(upstream))
-        results.append([t.detach().numpy() for t in (out, *grads)])
+        results.append([as_numpy(t.detach()) for t in (out, *grads)])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-7)
     x, w, b = (ember.tensor(a, requires_grad=True) for a in arrays)
@@ -145,7 +155,7 @@ def test_group_norm_gradients_match_torch(groups):
         x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
         out = lib.nn.functional.group_norm(x, groups, w, b)
         grads = lib.autograd.grad(out, (x, w, b), lib.tensor(upstream))
-        results.append([t.detach().numpy() for t in (out, *grads)])
+        results.append([as_numpy(t.detach()) for t in (out, *grads)])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-7)
     x, w, b = (ember.tensor(a, requires_grad=True) for a in arrays)

@@ -12,10 +12,19 @@ when fixed; a few are fusions kept on purpose (see the constants below).
 from __future__ import annotations
 
 import numpy as np
+import oracle
 import pytest
 import torch
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 _RNG = np.random.default_rng(7)
 
@@ -270,7 +279,7 @@ def test_node_class_pickles_and_prints():
 
 
 def test_kl_div_batchmean_node_names():
-    fn = lambda L, F, I: F.kl_div(I.x, I.pt, reduction="batchmean")  # noqa: E731
+    fn = lambda L, F, I: F.kl_div(I.x, I.pt, reduction="batchmean")
     assert describe(_run(fn, ember)) == describe(_run(fn, torch))
 
 

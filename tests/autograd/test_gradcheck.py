@@ -3,10 +3,19 @@
 import warnings
 
 import numpy as np
+import oracle
 import pytest
 import torch
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 LIBS = [ember, torch]
 A = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])

@@ -3,11 +3,20 @@ values, shapes, dtypes, the gradients of the results (composition with autograd)
 with each other and with vmap, and PyTorch's errors."""
 
 import numpy as np
+import oracle
 import pytest
 import torch
 from oracle import assert_same, check, check_raises, randn
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 X = randn(3, dtype=np.float64)
 Y = randn(3, dtype=np.float64)

@@ -4,11 +4,19 @@ patterns built on them: per-sample gradients and model ensembling."""
 import copy
 
 import numpy as np
+import oracle
 import pytest
 import torch
-from oracle import assert_same, randn
+from oracle import as_numpy, assert_same, randn
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
 
 
 def make_mlp(lib, seed):
@@ -19,7 +27,7 @@ def make_mlp(lib, seed):
     if lib is torch:
         return t_model
     e_model = ember.nn.Sequential(ember.nn.Linear(3, 5), ember.nn.Tanh(), ember.nn.Linear(5, 2))
-    e_model.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t_model.state_dict().items()})
+    e_model.load_state_dict({k: ember.tensor(as_numpy(v)) for k, v in t_model.state_dict().items()})
     return e_model
 
 
@@ -169,8 +177,8 @@ def test_per_sample_gradients_tutorial():
             out = model(lib.tensor(X[i:i + 1]))
             lib.nn.functional.cross_entropy(out, lib.tensor(TARGET[i:i + 1])).backward()
             for name, p in model.named_parameters():
-                np.testing.assert_allclose(np.asarray(grads[name][i].detach().numpy()),
-                                           np.asarray(p.grad.detach().numpy()), rtol=1e-5,
+                np.testing.assert_allclose(as_numpy(grads[name][i]),
+                                           as_numpy(p.grad), rtol=1e-5,
                                            atol=1e-6)
         return tuple(grads[k] for k in params)
 
@@ -195,8 +203,8 @@ def test_model_ensembling_tutorial():
                                                                  lib.tensor(X))
         own_batch = lib.func.vmap(fmodel)(params, buffers, lib.tensor(minibatches))
         for i, model in enumerate(models):
-            np.testing.assert_allclose(own_batch[i].detach().numpy(),
-                                       model(lib.tensor(minibatches[i])).detach().numpy(),
+            np.testing.assert_allclose(as_numpy(own_batch[i].detach()),
+                                       as_numpy(model(lib.tensor(minibatches[i]))),
                                        rtol=1e-5, atol=1e-6)
         (same_batch.sum() + (own_batch ** 2).sum()).backward()
         assert all(p.requires_grad and p.is_leaf for p in params.values())

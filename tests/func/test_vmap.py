@@ -2,11 +2,20 @@
 through the map, and PyTorch's errors."""
 
 import numpy as np
+import oracle
 import pytest
 import torch
-from oracle import assert_same, check, check_raises, randn
+from oracle import as_numpy, assert_same, check, check_raises, randn
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 B, N = 4, 3
 X = randn(B, N, dtype=np.float64)
@@ -167,7 +176,7 @@ def test_random_error_mode_restores_generator():
     ember.rand(2)  # drawing works again outside vmap
     reseeded = ember.Generator().manual_seed(5)
     assert_same(ember.rand(4, generator=generator),
-                torch.from_numpy(ember.rand(4, generator=reseeded).numpy()))
+                torch.from_numpy(as_numpy(ember.rand(4, generator=reseeded))))
     # a generator seeded inside an error-mode vmap keeps its stream
     inside = []
     ember.vmap(lambda a: inside.append(ember.Generator().manual_seed(5)) or a)(x)
@@ -197,7 +206,7 @@ def test_randomness_same_advances_stream_once():
     after_vmap = ember.rand(2)
     ember.manual_seed(3)
     ember.rand(3)
-    assert_same(after_vmap, torch.from_numpy(ember.rand(2).numpy()))
+    assert_same(after_vmap, torch.from_numpy(as_numpy(ember.rand(2))))
 
 
 def test_gradient_through_vmap_backward():
@@ -229,7 +238,7 @@ def test_randomness_same_covers_explicit_generators():
     reference = ember.Generator().manual_seed(1)
     ember.rand(3, generator=reference)
     assert_same(ember.rand(2, generator=generator),
-                torch.from_numpy(ember.rand(2, generator=reference).numpy()))
+                torch.from_numpy(as_numpy(ember.rand(2, generator=reference))))
 
 
 @pytest.mark.parametrize("outer,inner", [("same", "different"), ("different", "same"),

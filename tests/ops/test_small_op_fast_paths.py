@@ -3,10 +3,19 @@ None, any/all, flip, arithmetic slots, full sum/max/min, argmax) against PyTorch
 without grad, plus the view and version-counter rules they must keep."""
 
 import numpy as np
+import oracle
 import pytest
+from oracle import check, check_raises, randn
 
 import ember
-from oracle import check, check_raises, randn
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 B = randn(2, 3, 4)
 

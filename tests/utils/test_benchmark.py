@@ -4,12 +4,21 @@ same raw times, Compare's tables, the unit helpers, and Timer's measuring loops.
 from __future__ import annotations
 
 import numpy as np
+import oracle
 import pytest
 import torch
 import torch.utils.benchmark as tb
 
 import ember
 import ember.utils.benchmark as eb
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 RNG = np.random.default_rng(0)
 

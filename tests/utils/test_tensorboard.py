@@ -8,6 +8,7 @@ import glob
 import os
 
 import numpy as np
+import oracle
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
@@ -15,6 +16,14 @@ from torch.utils.tensorboard import SummaryWriter as TorchWriter
 
 import ember
 from ember.utils.tensorboard import SummaryWriter
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 RNG = np.random.default_rng(0)
 
