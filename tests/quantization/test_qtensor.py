@@ -199,6 +199,20 @@ def test_fake_quantize_per_channel(dtype, zp_dtype, axis):
     assert type(e.grad_fn).__name__ == type(t.grad_fn).__name__
 
 
+def test_fake_quantize_tensor_qparams():
+    x = _with_ties((4, 9), 0.1)
+
+    def fn(m, a):
+        return m.fake_quantize_per_tensor_affine(a, m.tensor(0.1), m.tensor(3, dtype=m.int32),
+                                                 -20, 20)
+
+    e, t = check(fn, x, rtol=0, atol=0)
+    assert type(e.grad_fn).__name__ == type(t.grad_fn).__name__
+    check_raises(lambda m, a: m.fake_quantize_per_tensor_affine(
+        a, m.tensor(0.1, requires_grad=True), m.tensor(0, dtype=m.int32), -10, 10), x,
+        match="not differentiable with respect to argument 'scale'")
+
+
 def test_fake_quantize_double_backward_is_masked():
     x = ember.tensor([0.31, 9.0, -0.2], dtype=ember.float64, requires_grad=True)
     y = ember.fake_quantize_per_tensor_affine(x, 0.1, 0, -10, 10)

@@ -466,6 +466,10 @@ class FakeQuantizePerChannelAffineCachemask(_FakeQuantizeBase):
         return out
 
 
+class FakeQuantizePerTensorAffineCachemaskTensorQparams(FakeQuantizePerTensorAffineCachemask):
+    """The same op with scale/zero point given as tensors (PyTorch names it apart)."""
+
+
 def _check_fake_range(quant_min, quant_max):
     if quant_min > quant_max:
         raise RuntimeError("`quant_min` should be less than or         equal to `quant_max`.")
@@ -481,13 +485,21 @@ def _check_fake_input(x, name):
 def fake_quantize_per_tensor_affine(input, scale, zero_point, quant_min, quant_max):
     """quantize then dequantize, differentiable by the straight-through estimator."""
     _check_fake_range(quant_min, quant_max)
+    op = FakeQuantizePerTensorAffineCachemask
+    if isinstance(scale, Tensor) or isinstance(zero_point, Tensor):
+        op = FakeQuantizePerTensorAffineCachemaskTensorQparams
+        for name, value in (("scale", scale), ("zero_point", zero_point)):
+            if isinstance(value, Tensor) and value.requires_grad:
+                raise RuntimeError(
+                    "The function '_fake_quantize_per_tensor_affine_cachemask_tensor_qparams' "
+                    f"is not differentiable with respect to argument '{name}'. This input "
+                    "cannot have requires_grad True.")
     scale = float(scale.item() if isinstance(scale, Tensor) else scale)
     zero_point = int(zero_point.item() if isinstance(zero_point, Tensor) else zero_point)
     if not quant_min <= zero_point <= quant_max:
         raise RuntimeError("`zero_point` must be between `quant_min` and `quant_max`.")
     _check_fake_input(input, "fake_quantize_tensor_cachemask_kernel_type_handling")
-    return FakeQuantizePerTensorAffineCachemask.apply(input, scale, zero_point, quant_min,
-                                                      quant_max)
+    return op.apply(input, scale, zero_point, quant_min, quant_max)
 
 
 def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, quant_max):
