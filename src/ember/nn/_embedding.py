@@ -13,7 +13,7 @@ import numpy as np
 
 from .._ops._util import _make, type_name, xp_of
 from ..autograd.function import Function
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 
 
 # -- row gather / scatter (embedding) -----------------------------------------------------------
@@ -137,6 +137,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None:
         with no_grad():
             _renorm_rows_(weight, index, max_norm, norm_type)
+    if sparse and weight.requires_grad and is_grad_enabled():
+        from ..sparse._embedding import sparse_embedding
+
+        return sparse_embedding(weight, index, padding_idx, scale_grad_by_freq)
     return _EmbeddingFn.apply(weight, index, padding_idx, scale_grad_by_freq)
 
 
