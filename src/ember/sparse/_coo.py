@@ -160,6 +160,14 @@ class SparseCooTensor(Tensor):
         return self
 
     @property
+    def _requires_grad(self):  # what Tensor's own fast paths read
+        return self._sp_values._requires_grad
+
+    @_requires_grad.setter
+    def _requires_grad(self, flag):
+        self._sp_values._requires_grad = flag
+
+    @property
     def grad_fn(self):
         return self._sp_values.grad_fn
 
