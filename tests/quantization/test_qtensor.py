@@ -45,6 +45,13 @@ def test_dtypes_print_and_flags():
         assert pickle.loads(pickle.dumps(e)) is e
     # an int8 array is still torch.int8, not qint8
     assert ember.tensor([1], dtype=ember.int8).dtype is ember.int8
+    # factories refuse quantized dtypes (no scale to give them), as PyTorch's do
+    for make in (lambda m: m.tensor([1, 2], dtype=m.qint8),
+                 lambda m: m.ones(2).to(m.quint8)):
+        with pytest.raises(RuntimeError):
+            make(torch)
+        with pytest.raises(RuntimeError, match="not supported on quantized tensors"):
+            make(ember)
     for name in ("per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
                  "per_channel_symmetric", "per_channel_affine_float_qparams"):
         assert repr(getattr(ember, name)) == repr(getattr(torch, name))

@@ -72,11 +72,27 @@ ALL_DTYPES = (
     float16, bfloat16, float32, float64, complex64, complex128,
     uint8, uint16, uint32, uint64, int8, int16, int32, int64, bool_,
 )
+
+
+class _QuantizedDtype(dtype):
+    """qint8/quint8/qint32: ``np`` is the integer representation's type; factories
+    (which read ``numpy_dtype``) refuse them, as PyTorch's do: quantized tensors come
+    from quantize_per_tensor/quantize_per_channel, which carry a scale."""
+
+    __slots__ = ()
+
+    @property
+    def numpy_dtype(self):
+        raise RuntimeError(
+            f"empty_strided not supported on quantized tensors yet ({self!r}): create "
+            "quantized tensors with torch.quantize_per_tensor or quantize_per_channel")
+
+
 # Quantized dtypes: their arrays hold the integer representation, but they are kept out
 # of ALL_DTYPES and the NumPy lookup so an int8 array still reads as torch.int8.
-qint8 = dtype("qint8", np.dtype(np.int8), False, False, True)
-quint8 = dtype("quint8", np.dtype(np.uint8), False, False, False)
-qint32 = dtype("qint32", np.dtype(np.int32), False, False, True)
+qint8 = _QuantizedDtype("qint8", np.dtype(np.int8), False, False, True)
+quint8 = _QuantizedDtype("quint8", np.dtype(np.uint8), False, False, False)
+qint32 = _QuantizedDtype("qint32", np.dtype(np.int32), False, False, True)
 QUANTIZED_DTYPES = (qint8, quint8, qint32)
 _BY_NAME = {d.name: d for d in ALL_DTYPES + QUANTIZED_DTYPES}
 # PyTorch's aliases: torch.half, torch.float, torch.double, torch.long, ...

@@ -609,5 +609,6 @@ def checkpoint_globals():
 
     for qdtype, storage_name in _QSTORAGE.items():
         names[f"torch.{qdtype.name}"] = qdtype
-        names[f"torch.{storage_name}"] = StorageType(qdtype)
+        # the storage holds the plain integers; rebuild_qtensor adds the quantizer
+        names[f"torch.{storage_name}"] = StorageType(_dt.from_numpy_dtype(qdtype.np))
     return names
