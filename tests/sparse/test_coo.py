@@ -206,3 +206,15 @@ def test_index_select(name):
         same_sparse(e, t)
     # PyTorch orders the entries by a size heuristic: compare coalesced contents.
     same_sparse(e.coalesce(), t.coalesce())
+
+
+def test_values_is_differentiable_alias():
+    grads = []
+    for lib in (ember, torch):
+        s = lib.sparse_coo_tensor([[0, 1]], [1.0, 2.0], (3,), requires_grad=True,
+                                  is_coalesced=True)
+        values = s.values()
+        assert values.grad_fn.name() == "ValuesBackward0" and not values.is_leaf
+        (values * lib.tensor([3.0, 4.0])).sum().backward()
+        grads.append(s.grad)
+    same_sparse(*grads, check_coalesced=False)

@@ -247,7 +247,7 @@ class SparseCooTensor(Tensor):
         if not self._sp_coalesced:
             raise RuntimeError(
                 "Cannot get values on an uncoalesced tensor, please call .coalesce() first")
-        return self._sp_values
+        return named(self._sp_values, "ValuesBackward0")
 
     def is_coalesced(self) -> bool:
         return self._sp_coalesced
