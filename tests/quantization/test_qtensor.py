@@ -142,6 +142,15 @@ def test_views_of_quantized_tensors():
     assert e.element_size() == t.element_size() == 1
     plain = ember.tensor(x)
     assert plain.dequantize() is plain
+    import copy
+
+    for made in (copy.deepcopy(e), pickle.loads(pickle.dumps(e))):
+        _same_q(made, t)
+        assert made.q_scale() == t.q_scale()
+    per_channel = ember.quantize_per_channel(ember.tensor(x), ember.tensor([0.1, 0.2, 0.3, 0.4]),
+                                             ember.tensor([0, 1, 2, 3]), 0, ember.quint8)
+    again = pickle.loads(pickle.dumps(per_channel))
+    assert repr(again) == repr(per_channel)
 
 
 def test_quantized_errors():

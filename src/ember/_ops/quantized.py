@@ -195,6 +195,12 @@ class QuantizedTensor(Tensor):
     def element_size(self):
         return self._data.dtype.itemsize
 
+    def __reduce_ex__(self, protocol):
+        """Pickled (multiprocessing, copy, a pickled model) with its quantizer."""
+        d = self.__dict__
+        return (_new_qtensor, (self._data, d["_qdtype"], d["_qscheme"], d["_scale"],
+                               d["_zero_point"], d["_axis"]))
+
     def numpy(self, *, force=False):
         raise TypeError(f"Got unsupported ScalarType {_QNAME[self.dtype]}")
 
