@@ -5,11 +5,25 @@ LAPACK has failed, so it may loop over the matrices of a batch.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 
 class LinAlgError(RuntimeError):
     """A matrix was singular or not positive-definite (a RuntimeError, as PyTorch's)."""
+
+
+def lapack_errors(xp):
+    """A context in which ``xp.linalg``'s inv, solve and cholesky raise NumPy's LinAlgError
+    on a singular (or not positive-definite) input. NumPy always does; CuPy reads
+    cuSOLVER's info back (one device sync, as PyTorch's CUDA inv/solve/cholesky do) only
+    under ``cupyx.errstate(linalg="raise")``; by default it returns inf/nan silently."""
+    if xp is np:
+        return contextlib.nullcontext()
+    import cupyx
+
+    return cupyx.errstate(linalg="raise")
 
 
 def _batch_prefix(array, index):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._linalg_errors import (  # noqa: F401 - LinAlgError is public here, as torch.linalg's
     LinAlgError, _not_pd_order, _per_matrix_info, _raise_not_pd, _raise_singular,
-    _raise_solve_singular, _singular_info,
+    _raise_solve_singular, _singular_info, lapack_errors,
 )
 from ._ops._select import _return_type
 from ._ops._util import _make, type_name, xp_of
@@ -78,8 +78,10 @@ class Inv(Function):
 
     @staticmethod
     def forward(ctx, a):
+        xp = xp_of(a)
         try:
-            out = xp_of(a).linalg.inv(a)
+            with lapack_errors(xp):
+                out = xp.linalg.inv(a)
         except np.linalg.LinAlgError:
             _raise_singular("linalg.inv", a)
         ctx.save_for_backward(out)
@@ -196,8 +198,10 @@ class Solve(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        xp = xp_of(a)
         try:
-            out = xp_of(a).linalg.solve(a, b)
+            with lapack_errors(xp):
+                out = xp.linalg.solve(a, b)
         except np.linalg.LinAlgError:
             _raise_solve_singular(a)
         ctx.save_for_backward(a, out)
@@ -327,8 +331,10 @@ class Cholesky(Function):
 
     @staticmethod
     def forward(ctx, a):
+        xp = xp_of(a)
         try:
-            lower = xp_of(a).linalg.cholesky(a)
+            with lapack_errors(xp):
+                lower = xp.linalg.cholesky(a)
         except np.linalg.LinAlgError:
             _raise_not_pd(a)
         ctx.save_for_backward(lower)

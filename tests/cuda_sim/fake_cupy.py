@@ -246,11 +246,40 @@ def __getattr__(name):
     return value
 
 
+# CuPy has no general (non-Hermitian) eigensolver: code must not reach for these on a GPU.
+_LINALG_MISSING = {"eig", "eigvals"}
+# cuSOLVER's info is read back (a device sync) only under ``cupyx.errstate(linalg="raise")``;
+# by default CuPy's inv/solve/cholesky return inf/nan for a singular (or not positive-
+# definite) input where NumPy raises LinAlgError.
+_LINALG_CHECKED = {"inv", "solve", "cholesky"}
+_config = {"linalg": "ignore"}
+
+
 class _LinalgModule(types.ModuleType):
     def __getattr__(self, name):
         if name.startswith("__"):  # __file__, __path__: tools that scan sys.modules ask
             raise AttributeError(name)
-        return _device_function(getattr(numpy.linalg, name))
+        if name in _LINALG_MISSING:
+            raise AttributeError(f"module 'cupy.linalg' has no attribute '{name}'")
+        func = _device_function(getattr(numpy.linalg, name))
+        if name not in _LINALG_CHECKED:
+            return func
+
+        def unchecked(a, *args, **kwargs):
+            try:
+                return func(a, *args, **kwargs)
+            except numpy.linalg.LinAlgError:
+                if _config["linalg"] == "raise":
+                    raise
+            shape = a.shape
+            if name == "solve":
+                b = args[0] if args else kwargs["b"]
+                shape = a.shape[:-1] if b.ndim == 1 else \
+                    numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:]
+            dtype = numpy.result_type(a, *args[:1])
+            return _wrap(numpy.full(shape, numpy.nan, dtype), _common_device([a, *args[:1]]))
+
+        return unchecked
 
 
 class _RandomModule(types.ModuleType):
@@ -498,7 +527,30 @@ class _SpecialModule(types.ModuleType):
         return _device_function(getattr(scipy.special, name))
 
 
+class errstate:
+    """``cupyx.errstate(linalg="raise")``: inv/solve/cholesky raise LinAlgError inside."""
+
+    def __init__(self, *, linalg=None):
+        self.linalg, self._previous = linalg, []
+
+    def __enter__(self):
+        self._previous.append(dict(_config))
+        if self.linalg is not None:
+            _config["linalg"] = self.linalg
+        return self
+
+    def __exit__(self, *exc):
+        _config.update(self._previous.pop())
+        return False
+
+
+def _geterr():
+    return dict(_config)
+
+
 cupyx = types.ModuleType("cupyx")
+cupyx.errstate = errstate
+cupyx.geterr = _geterr
 cupyx.scatter_add = _scatter_add
 cupyx.empty_pinned = _empty_pinned
 cupyx.scipy = types.ModuleType("cupyx.scipy")
@@ -514,5 +566,6 @@ def modules():
 def reset():
     """Back to device 0, no streams entered, empty pools (between tests)."""
     _current["device"] = 0
+    _config["linalg"] = "ignore"
     Stream._stack.clear()
     _memory_pool.total = _memory_pool.used
