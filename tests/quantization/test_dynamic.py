@@ -189,3 +189,33 @@ def test_namespaces_need_no_extra_import():
     code = ("import ember; ember.nn.quantized.dynamic.Linear; ember.ao.quantization.QuantStub;"
             " ember.quantization.quantize_dynamic")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"num_layers": 2, "batch_first": True}, {"bidirectional": True, "num_layers": 2},
+])
+def test_dynamic_lstm_matches_torch(kwargs):
+    """Same int8 weights, the input-hidden product over the whole sequence and the
+    hidden-hidden product per step, as PyTorch's quantized LSTM: outputs and states
+    within assert_close's float32 defaults (measured <= 1.2e-7)."""
+    t = torch.nn.LSTM(5, 4, **kwargs)
+    e = ember.nn.LSTM(5, 4, **kwargs)
+    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    tq = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(t), {torch.nn.LSTM})
+    eqm = eq.quantize_dynamic(ember.nn.Sequential(e), {ember.nn.LSTM})
+    assert repr(eqm) == repr(tq)
+    for name, tw in tq[0].get_weight().items():
+        np.testing.assert_array_equal(eqm[0].get_weight()[name].int_repr().numpy(),
+                                      tw.int_repr().numpy())
+    x = RNG.standard_normal((3, 6, 5)).astype(np.float32)
+    layers = kwargs.get("num_layers", 1) * (2 if kwargs.get("bidirectional") else 1)
+    h0 = RNG.standard_normal((layers, 3 if kwargs.get("batch_first") else 6, 4))
+    c0 = RNG.standard_normal(h0.shape)
+    h0, c0 = h0.astype(np.float32), c0.astype(np.float32)
+    for hx in (None, (h0, c0)):
+        t_hx = None if hx is None else tuple(torch.tensor(a) for a in hx)
+        e_hx = None if hx is None else tuple(ember.tensor(a) for a in hx)
+        t_out, (t_h, t_c) = tq[0](torch.tensor(x), t_hx)
+        e_out, (e_h, e_c) = eqm[0](ember.tensor(x), e_hx)
+        for a, b in ((e_out, t_out), (e_h, t_h), (e_c, t_c)):
+            _close(a, b)

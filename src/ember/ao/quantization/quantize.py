@@ -100,6 +100,7 @@ def get_default_static_quant_module_mappings():
 def get_default_dynamic_quant_module_mappings():
     return {
         nn.Linear: nnqd.Linear, nn.modules.linear.NonDynamicallyQuantizableLinear: nnqd.Linear,
+        nn.LSTM: nnqd.LSTM,
     }
 
 
@@ -247,7 +248,7 @@ def quantize_dynamic(model, qconfig_spec=None, dtype=None, mapping=None, inplace
     dtype = dtype or ember.qint8
     if qconfig_spec is None:
         if dtype is ember.qint8:
-            qconfig_spec = {nn.Linear: default_dynamic_qconfig}
+            qconfig_spec = {nn.Linear: default_dynamic_qconfig, nn.LSTM: default_dynamic_qconfig}
         elif dtype is ember.float16:
             qconfig_spec = {nn.Linear: float16_dynamic_qconfig}
         else:

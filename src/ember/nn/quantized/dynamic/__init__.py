@@ -1,5 +1,6 @@
 """Dynamically quantized modules, as ``torch.ao.nn.quantized.dynamic``."""
 
 from .modules import Linear
+from .rnn import LSTM
 
-__all__ = ["Linear"]
+__all__ = ["LSTM", "Linear"]
