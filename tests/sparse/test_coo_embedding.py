@@ -4,6 +4,7 @@ PyTorch's parameter trajectory and state."""
 from __future__ import annotations
 
 import numpy as np
+import oracle
 import pytest
 import torch
 from oracle import as_numpy, check_raises
@@ -71,3 +72,19 @@ def test_sparse_adam_refuses_dense_gradients():
         lib.optim.SparseAdam([p]).step()
 
     check_raises(run, match="SparseAdam does not support dense gradients")
+
+
+def test_sparse_adam_on_the_oracle_device():
+    """State and updates stay on the parameters' device (cuda: CuPy or its NumPy double)."""
+    results = []
+    for device in ("cpu", oracle.DEVICE):
+        module = embedding(ember).to(device)
+        optimizer = ember.optim.SparseAdam(module.parameters(), lr=0.1)
+        for batch in BATCHES:
+            optimizer.zero_grad()
+            module(ember.tensor(batch, device=device)).pow(2).sum().backward()
+            assert module.weight.grad.device == module.weight.device
+            optimizer.step()
+        assert optimizer.state[module.weight]["exp_avg"].device == module.weight.device
+        results.append(as_numpy(module.weight))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6, atol=1e-7)
