@@ -47,6 +47,8 @@ CONSTRUCT = {
     "to_sparse1_grad": lambda lib: lib.tensor(DENSE, requires_grad=True).to_sparse(1),
     "coalesce_grad": lambda lib: lib.sparse_coo_tensor(
         I, lib.tensor(V, requires_grad=True), (2, 3)).coalesce(),
+    "float_indices": lambda lib: lib.sparse_coo_tensor(lib.tensor(I).float(), V, (2, 3)),
+    "int32_indices": lambda lib: lib.sparse_coo_tensor(lib.tensor(I, dtype=lib.int32), V),
     "check_invariants": lambda lib: lib.sparse_coo_tensor(I, V, (2, 3), check_invariants=True),
 }
 

@@ -460,13 +460,9 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
                 [4., 0., 5.]])
     """
     values = _as_tensor(values, dtype, device)
-    if isinstance(indices, Tensor) and indices.is_floating_point():
-        raise RuntimeError(f"indices must be an int64 tensor (got {indices.dtype})")
     indices = _as_tensor(indices, None, values.device)
-    if indices.is_floating_point():
-        raise RuntimeError(f"indices must be an int64 tensor (got {indices.dtype})")
-    if indices.dtype.name != "int64":
-        indices = indices.long()
+    if indices.dtype.name != "int64":  # PyTorch converts (float indices included)
+        indices = indices.detach().long()
     if indices.ndim != 2:
         raise RuntimeError(
             f"indices must be sparse_dim x nnz, but got: {list(indices.shape)}")
