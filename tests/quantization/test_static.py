@@ -170,8 +170,10 @@ def _build(lib, aq):
             self.conv = nn.Conv2d(2, 4, 3, padding=1)
             self.bn = nn.BatchNorm2d(4)
             self.relu = nn.ReLU()
-            self.conv2 = nn.Conv2d(4, 4, 3, stride=2)
+            self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
             self.relu2 = nn.ReLU()
+            self.pool = nn.MaxPool2d(3, stride=2)
+            self.drop = nn.Dropout(0.3)
             self.fc = nn.Linear(16, 5)
             self.relu3 = nn.ReLU()
             self.fc2 = nn.Linear(5, 3)
@@ -180,8 +182,8 @@ def _build(lib, aq):
         def forward(self, x):
             x = self.quant(x)
             x = self.relu(self.bn(self.conv(x)))
-            x = self.relu2(self.conv2(x))
-            x = self.relu3(self.fc(x.flatten(1)))
+            x = self.pool(self.relu2(self.conv2(x)))
+            x = self.relu3(self.fc(self.drop(x).flatten(1)))
             return self.dequant(self.fc2(x))
 
     return Net()

@@ -176,3 +176,12 @@ def linear_dynamic_fp16(input, weight_fp16, bias):
     if bias is not None:
         out += bias._data.astype(xp.float32)
     return _make(out)
+
+
+def rewrap_quantized(qinput, values):
+    """Integer values (as floats) computed from ``qinput``'s integers, quantized with
+    ``qinput``'s own per-tensor parameters (for order-preserving ops such as max pool)."""
+    _, x_zp, _ = _activation_parts(qinput, "max_pool2d")
+    d = qinput.__dict__
+    ints = values._data.astype(qinput._data.dtype)
+    return _new_qtensor(ints, qinput.dtype, per_tensor_affine, d["_scale"], x_zp)

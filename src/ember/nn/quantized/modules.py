@@ -332,3 +332,25 @@ class ReLU6(_QuantizedReLU):
 
     def _get_name(self):
         return "QuantizedReLU6"
+
+
+class _QuantizedMaxPool2d(ember.nn.MaxPool2d):
+    """MaxPool2d on a quantized tensor: the maximum commutes with the (increasing) affine
+    map, so pooling the integers and keeping the quantizer is exact, as PyTorch's kernel
+    does; ember swaps the module in ``convert`` because its float pooling does not read
+    quantizers. Prints as ``MaxPool2d(...)``."""
+
+    def _get_name(self):
+        return "MaxPool2d"
+
+    def forward(self, x):
+        if not x.is_quantized:
+            return super().forward(x)
+        pooled = super().forward(x.int_repr().float())  # integers are exact in float32
+        return _k.rewrap_quantized(x, pooled)
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        new = cls.__new__(cls)
+        new.__dict__.update(mod.__dict__)
+        return new
