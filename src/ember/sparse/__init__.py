@@ -3,7 +3,13 @@ graph-network code uses: ``mm``, ``addmm``, ``sum``, ``softmax``, ``log_softmax`
 
 ``ember.sparse_coo_tensor(indices, values, size)`` builds a tensor; ``x.to_sparse()``
 converts a dense one and ``s.to_dense()`` converts back. See ``_coo.py`` for how autograd
-reaches ``values``.
+reaches ``values``, ``_embedding.py`` for ``nn.Embedding(sparse=True)``'s gradient.
+
+Dense ops that have no sparse version here refuse a sparse operand with PyTorch's
+"Could not run 'aten::op' with arguments from the 'SparseCPU' backend". Function forms of
+the sparse methods (``torch.add(dense, s)``, ``torch.abs(s)``) are not dispatched: use the
+methods and operators (``dense + s``, ``s.abs()``), ``torch.sparse.*`` or ``torch.mm``/
+``torch.matmul``/``torch.addmm``/``@``, which are.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from ._coo import (
 from ._layout import layout, sparse_coo, strided
 
 __all__ = [
-    "SparseCooTensor", "addmm", "check_sparse_tensor_invariants", "dense_to_sparse", "layout", "log_softmax", "mm", "smm",
-    "softmax", "sparse_coo", "sparse_coo_tensor", "spmm", "strided", "sum",
+    "SparseCooTensor", "addmm", "check_sparse_tensor_invariants", "dense_to_sparse", "layout",
+    "log_softmax", "mm", "smm", "softmax", "sparse_coo", "sparse_coo_tensor", "spmm", "strided",
+    "sum",
 ]
 
 
