@@ -339,3 +339,42 @@ def test_view_of_base_that_gains_history_requires_grad(name, use, write):
         seen.append((out.requires_grad, v.requires_grad, v.grad_fn.name(),
                      w.grad.numpy().tolist(), out.item()))
     assert seen[0] == seen[1]
+
+
+# -- outputs of functions that return several views (split, chunk, unbind) -----------------
+
+MULTI = [
+    ("split", lambda y: y.split(2)[0]), ("split_last", lambda y: y.split(2)[1]),
+    ("chunk", lambda y: y.chunk(2)[1]), ("unbind", lambda y: y.unbind(1)[2]),
+    ("split_single", lambda y: y.split(4)[0]),
+]
+MULTI_USES = [
+    ("add_", lambda v: v.add_(1)), ("setitem", lambda v: v.__setitem__(0, 1.0)),
+    ("view_then_mul_", lambda v: v.view(-1).mul_(2)),
+]
+
+
+@pytest.mark.parametrize("use,write", MULTI_USES, ids=[u[0] for u in MULTI_USES])
+@pytest.mark.parametrize("name,make", MULTI, ids=[m[0] for m in MULTI])
+def test_multi_output_view_inplace_raises(name, make, use, write):
+    """In grad mode an in-place op on a recorded split/chunk/unbind output (or on a view
+    of one) is PyTorch's error; without a graph it is allowed."""
+    messages = []
+    for L in (ember, torch):
+        x = L.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+        messages.append(_error_or_none(write, make(x * 1)))
+        allowed = [_error_or_none(write, make(x.detach().clone()))]
+        with L.no_grad():
+            allowed.append(_error_or_none(write, make(x * 1)))
+        assert allowed == [None, None]
+    assert messages[0] is not None and messages[0] == messages[1]
+
+
+def test_multi_output_view_used_after_base_written_raises():
+    messages = []
+    for L in (ember, torch):
+        y = L.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True) * 1
+        first, _ = y.split(2)
+        y.mul_(2)
+        messages.append(_error_or_none(first.mul, 2))
+    assert messages[0] is not None and messages[0] == messages[1]

@@ -541,10 +541,16 @@ def setitem(self, index, value):
 
 
 def _check_setitem_on_no_grad_view(view, parts, basic):
-    """``view[index] = value`` on a view made under no_grad, in grad mode: PyTorch writes
-    through a view of the view for a basic index (naming that view's op), else into the
-    view itself; both are errors."""
+    """``view[index] = value`` in grad mode on a view made under no_grad or output by
+    split/unbind: PyTorch writes through a view of the view for a basic index (naming
+    that view's op), else into the view itself; both are errors."""
     step = _last_view_step(parts) if basic else "Alias"
+    if step != "Alias" and view._view_creation == "multi-output":
+        raise RuntimeError(
+            f"Output 0 of {step} is a view and is being modified inplace. This view is the "
+            "output of a function that returns multiple views. Such functions do not allow "
+            "the output views to be modified inplace. You should replace the inplace "
+            "operation by an out-of-place one.")
     if step != "Alias" and view._view_creation != "inference":
         raise RuntimeError(
             f"Output 0 of {step} is a view of a view which was created in no_grad mode and is "

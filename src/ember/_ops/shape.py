@@ -15,6 +15,10 @@ from ._util import Tensor, _make, inplace_check, normalize_dims, shape_str, wrap
 NO_GRAD_VIEW = "no_grad"
 INFERENCE_VIEW = "inference"
 VIEW_OF_NO_GRAD_VIEW = "view of no_grad"
+MULTI_OUTPUT_VIEW = "multi-output"  # split/chunk/unbind results (and views of them)
+_MULTI = (" This view is the output of a function that returns multiple views. Such "
+          "functions do not allow the output views to be modified inplace. You should replace "
+          "the inplace operation by an out-of-place one.")
 
 
 def view_of(out: Tensor, base: Tensor) -> Tensor:
@@ -30,8 +34,24 @@ def view_of(out: Tensor, base: Tensor) -> Tensor:
         if not _grad_enabled[0]:
             mark_no_grad_view(out)
         elif root is not None and base._view_creation is not None:
-            out._view_creation = VIEW_OF_NO_GRAD_VIEW
+            out._view_creation = (MULTI_OUTPUT_VIEW if base._view_creation == MULTI_OUTPUT_VIEW
+                                  else VIEW_OF_NO_GRAD_VIEW)
     return out
+
+
+def mark_multi_output_views(outs):
+    """The recorded outputs of split/chunk/unbind: PyTorch forbids in-place ops on them
+    (and on views of them) in grad mode, as one node computes them all."""
+    for out in outs:
+        if out.grad_fn is not None and out._view_creation is None:
+            out._view_creation = MULTI_OUTPUT_VIEW
+    return outs
+
+
+def _op_of(view):
+    """``(output number, op name)`` of a view's node, as PyTorch's messages name it."""
+    op = "Function" if view.grad_fn is None else view.grad_fn.name()
+    return view._output_nr, op.rsplit("::", 1)[-1].split("Backward")[0]
 
 
 def mark_no_grad_view(out, check_dtype=True):
@@ -61,12 +81,13 @@ def check_view_inplace(view):
     if creation == NO_GRAD_VIEW:
         raise RuntimeError("A view was created in no_grad mode and is being modified inplace "
                            "with grad mode enabled." + _CLARIFY.format(block="no_grad"))
-    op = "Function" if view.grad_fn is None else view.grad_fn.name()
-    op = op.rsplit("::", 1)[-1].split("Backward")[0]
+    nr, op = _op_of(view)
+    if creation == MULTI_OUTPUT_VIEW:
+        raise RuntimeError(f"Output {nr} of {op} is a view and is being modified inplace." +
+                           _MULTI)
     raise RuntimeError(
-        f"Output {view._output_nr} of {op} is a view of a view which was created in no_grad "
-        "mode and is being modified inplace with grad mode enabled." +
-        _CLARIFY.format(block="no_grad"))
+        f"Output {nr} of {op} is a view of a view which was created in no_grad mode and is "
+        "being modified inplace with grad mode enabled." + _CLARIFY.format(block="no_grad"))
 
 
 def check_view_rebased(view):
@@ -76,6 +97,10 @@ def check_view_rebased(view):
     creation = view._view_creation
     if creation is None:
         return
+    if creation == MULTI_OUTPUT_VIEW:
+        nr, op = _op_of(view)
+        raise RuntimeError(f"Output {nr} of {op} is a view and its base or another view of its "
+                           "base has been modified inplace." + _MULTI)
     if creation == INFERENCE_VIEW:
         raise RuntimeError(
             "A view was created in inference mode and its base or another view of its base "

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._util import Tensor, _make, shape_str, wrap_dim, xp_of
-from .shape import view_of
+from .shape import mark_multi_output_views, view_of
 
 
 def _strided_view(array, shape, byte_strides):
@@ -265,7 +265,7 @@ def _split_views(input, dim, bounds):
     if not bounds:
         return ()
     outs = Split.apply(input, dim, tuple(bounds))
-    return tuple(view_of(out, input) for out in outs)
+    return mark_multi_output_views(tuple(view_of(out, input) for out in outs))
 
 
 def chunk(input, chunks, dim=0):
@@ -335,7 +335,7 @@ def unbind(input, dim=0):
     dim = wrap_dim(dim, input._data.ndim)
     if input._data.shape[dim] == 0:
         return ()
-    return tuple(view_of(out, input) for out in Unbind.apply(input, dim))
+    return mark_multi_output_views(tuple(view_of(out, input) for out in Unbind.apply(input, dim)))
 
 
 class Unfold(Function):
