@@ -145,6 +145,28 @@ def test_quantized_linear_and_conv_integers(fused, per_channel):
         assert e_out.q_scale() == t_out.q_scale() and repr(e_out.dtype) == repr(t_out.dtype)
 
 
+@pytest.mark.parametrize("make", [
+    lambda nn: nn.MaxPool2d(3, stride=2, padding=1), lambda nn: nn.AvgPool2d(2),
+    lambda nn: nn.AvgPool2d(3, stride=2, padding=1), lambda nn: nn.AdaptiveAvgPool2d((3, 2)),
+    lambda nn: nn.AdaptiveAvgPool2d(1),
+])
+def test_pools_on_quantized_tensors(make):
+    from ember.ao.quantization.quantize import get_default_static_quant_module_mappings
+
+    float_pool = make(ember.nn)
+    pool = get_default_static_quant_module_mappings()[type(float_pool)].from_float(float_pool)
+    t_pool = make(torch.nn)
+    assert repr(pool) == repr(t_pool)
+    x = RNG.standard_normal((2, 3, 7, 6)).astype(np.float32) * 3
+    e_out = pool(_quantized_input(ember, x, 0.05, 30))
+    t_out = t_pool(_quantized_input(torch, x, 0.05, 30))
+    np.testing.assert_array_equal(e_out.int_repr().numpy(), t_out.int_repr().numpy())
+    assert e_out.q_scale() == t_out.q_scale() and e_out.q_zero_point() == t_out.q_zero_point()
+    # float input: the float pool, unchanged
+    torch.testing.assert_close(torch.from_numpy(pool(ember.tensor(x)).numpy()),
+                               t_pool(torch.tensor(x)))
+
+
 def test_quantized_relu6_and_stubs():
     x = RNG.standard_normal((4, 7)).astype(np.float32) * 5
     t = torch.ao.nn.quantized.ReLU6()(_quantized_input(torch, x, 0.07, 50))

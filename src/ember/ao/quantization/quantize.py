@@ -88,12 +88,13 @@ def get_default_static_quant_module_mappings():
     """Float module type -> quantized module type for ``convert``. ember adds
     ``nn.ReLU``: PyTorch keeps the float ReLU, whose kernel accepts quantized tensors;
     ember's float ops do not read quantizers, so the ReLU is swapped for one working on
-    the integers (it prints as ``ReLU()`` all the same); ``nn.MaxPool2d`` likewise."""
+    the integers (it prints as ``ReLU()`` all the same); the 2-d pools likewise."""
     return {
         QuantStub: nnq.Quantize, DeQuantStub: nnq.DeQuantize,
         nn.Linear: nnq.Linear, nn.modules.linear.NonDynamicallyQuantizableLinear: nnq.Linear,
         nn.Conv2d: nnq.Conv2d, nn.ReLU6: nnq.ReLU6, nn.ReLU: nnq._QuantizedReLU,
-        nn.MaxPool2d: nnq._QuantizedMaxPool2d,
+        nn.MaxPool2d: nnq._QuantizedMaxPool2d, nn.AvgPool2d: nnq._QuantizedAvgPool2d,
+        nn.AdaptiveAvgPool2d: nnq._QuantizedAdaptiveAvgPool2d,
         nni.LinearReLU: nniq.LinearReLU, nni.ConvReLU2d: nniq.ConvReLU2d,
     }
 
@@ -106,9 +107,10 @@ def get_default_dynamic_quant_module_mappings():
 
 
 def get_default_qconfig_propagation_list():
-    """Module types that receive observers (ReLU and max pool do not: their outputs keep
+    """Module types that receive observers (ReLU and pools do not: their outputs keep
     their input's scale)."""
-    types = set(get_default_static_quant_module_mappings()) - {nn.ReLU, nn.MaxPool2d}
+    types = set(get_default_static_quant_module_mappings()) - {
+        nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d}
     return types | set(get_default_dynamic_quant_module_mappings()) | {nn.Sequential}
 
 

@@ -334,23 +334,43 @@ class ReLU6(_QuantizedReLU):
         return "QuantizedReLU6"
 
 
-class _QuantizedMaxPool2d(ember.nn.MaxPool2d):
-    """MaxPool2d on a quantized tensor: the maximum commutes with the (increasing) affine
-    map, so pooling the integers and keeping the quantizer is exact, as PyTorch's kernel
-    does; ember swaps the module in ``convert`` because its float pooling does not read
-    quantizers. Prints as ``MaxPool2d(...)``."""
+class _QuantizedPool:
+    """Pooling on a quantized tensor, swapped in by ``convert`` (ember's float pooling does
+    not read quantizers) and printed as the float module. Max pooling commutes with the
+    increasing affine map, so the integers are pooled as they are; average pooling
+    averages ``q - zero_point`` (so zero padding stands for 0.0) and rounds half to even,
+    as PyTorch's quantized kernels do. The input's scale and zero point are kept."""
+
+    _average = False
 
     def _get_name(self):
-        return "MaxPool2d"
+        return type(self).__mro__[2].__name__
 
     def forward(self, x):
         if not x.is_quantized:
             return super().forward(x)
-        pooled = super().forward(x.int_repr().float())  # integers are exact in float32
-        return _k.rewrap_quantized(x, pooled)
+        zero_point = x.q_zero_point()
+        ints = x.int_repr().float()  # integers are exact in float32
+        if not self._average:
+            return _k.rewrap_quantized(x, super().forward(ints))
+        pooled = super().forward(ints - zero_point).round() + zero_point
+        low, high = (0, 255) if x.dtype is ember.quint8 else (-128, 127)
+        return _k.rewrap_quantized(x, pooled.clamp(low, high))
 
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         new = cls.__new__(cls)
         new.__dict__.update(mod.__dict__)
         return new
+
+
+class _QuantizedMaxPool2d(_QuantizedPool, ember.nn.MaxPool2d):
+    pass
+
+
+class _QuantizedAvgPool2d(_QuantizedPool, ember.nn.AvgPool2d):
+    _average = True
+
+
+class _QuantizedAdaptiveAvgPool2d(_QuantizedPool, ember.nn.AdaptiveAvgPool2d):
+    _average = True
