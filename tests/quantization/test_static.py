@@ -296,3 +296,67 @@ def test_quantized_module_errors():
         e_lin(_quantized_input(ember, x))
     with pytest.raises(RuntimeError, match="packB should be equal to K: 4"):
         eq.quantize_dynamic(ember.nn.Sequential(ember.nn.Linear(3, 2)))(ember.tensor(x))
+
+
+def _residual(lib, aq, nnq):
+    nn = lib.nn
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = aq.QuantStub()
+            self.fc1 = nn.Linear(8, 8)
+            self.fc2 = nn.Linear(8, 8)
+            self.skip = nnq.FloatFunctional()
+            self.dequant = aq.DeQuantStub()
+
+        def forward(self, x):
+            x = self.quant(x)
+            return self.dequant(self.skip.add_relu(self.fc2(self.fc1(x)), x))
+
+    return Residual()
+
+
+def test_float_functional_residual_matches_torch():
+    import torch.ao.nn.quantized as tnq
+
+    tm, em = _residual(torch, tq, tnq), _residual(ember, eq, enq)
+    em.load_state_dict({k: ember.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    tm.eval().qconfig = tq.default_qconfig
+    em.eval().qconfig = eq.default_qconfig
+    tp, ep = tq.prepare(tm), eq.prepare(em)
+    assert repr(ep) == repr(tp)
+    for _ in range(2):
+        x = RNG.standard_normal((16, 8)).astype(np.float32)
+        tp(torch.tensor(x))
+        ep(ember.tensor(x))
+    tc, ec = tq.convert(tp), eq.convert(ep)
+    # (full reprs differ only in scales' last float32 bits: see the pipeline test)
+    assert [m._get_name() for m in ec.modules()] == [m._get_name() for m in tc.modules()]
+    assert repr(ec.skip) == repr(tc.skip).replace(str(tc.skip.scale), str(ec.skip.scale))
+    np.testing.assert_allclose(ec.skip.scale, tc.skip.scale, rtol=1e-6)
+    assert ec.skip.zero_point == tc.skip.zero_point
+    assert list(ec.state_dict()) == list(tc.state_dict())
+    x = RNG.standard_normal((5, 8)).astype(np.float32)
+    assert np.abs(ec(ember.tensor(x)).numpy() - tc(torch.tensor(x)).numpy()).max() <= \
+        tc.skip.scale * 1.001
+    with pytest.raises(RuntimeError, match="FloatFunctional is not intended to use"):
+        enq.FloatFunctional()(ember.zeros(1))
+
+
+@pytest.mark.parametrize("op", ["add", "add_relu", "mul", "cat"])
+def test_qfunctional_integers(op):
+    import torch.ao.nn.quantized as tnq
+
+    a = RNG.standard_normal((6, 9)).astype(np.float32) * 2
+    b = RNG.standard_normal((6, 9)).astype(np.float32)
+    t_f, e_f = tnq.QFunctional(), enq.QFunctional()
+    for f in (t_f, e_f):
+        f.scale, f.zero_point = 0.043, 110
+    assert repr(e_f) == repr(t_f)
+    outs = []
+    for lib, f in ((torch, t_f), (ember, e_f)):
+        qa, qb = _quantized_input(lib, a, 0.031, 120), _quantized_input(lib, b, 0.017, 100)
+        outs.append(f.cat([qa, qb], dim=1) if op == "cat" else getattr(f, op)(qa, qb))
+    np.testing.assert_array_equal(outs[1].int_repr().numpy(), outs[0].int_repr().numpy())
+    assert outs[1].q_scale() == outs[0].q_scale()

@@ -96,6 +96,7 @@ def get_default_static_quant_module_mappings():
         nn.MaxPool2d: nnq._QuantizedMaxPool2d, nn.AvgPool2d: nnq._QuantizedAvgPool2d,
         nn.AdaptiveAvgPool2d: nnq._QuantizedAdaptiveAvgPool2d,
         nni.LinearReLU: nniq.LinearReLU, nni.ConvReLU2d: nniq.ConvReLU2d,
+        nnq.FloatFunctional: nnq.QFunctional,
     }
 
 
@@ -148,7 +149,10 @@ def _add_observer_(module, propagation_list, non_leaf_module_list=None):
     for child in module.children():
         if type(child) is nn.Dropout:
             continue
-        if isinstance(child, nni._FusedModule) or (
+        if isinstance(child, (nnq.FloatFunctional, nnq.QFunctional)):
+            if _needs_observation(child):  # observed through its methods, not a hook
+                child.activation_post_process = child.qconfig.activation()
+        elif isinstance(child, nni._FusedModule) or (
                 non_leaf_module_list is not None and type(child) in non_leaf_module_list):
             _insert_observer(child)
         else:

@@ -1,8 +1,18 @@
 """Quantized modules, as ``torch.ao.nn.quantized`` (``torch.nn.quantized``)."""
 
 from . import dynamic
-from .modules import Conv2d, DeQuantize, Linear, LinearPackedParams, Quantize, ReLU6
+from .modules import (
+    Conv2d,
+    DeQuantize,
+    FloatFunctional,
+    Linear,
+    LinearPackedParams,
+    QFunctional,
+    Quantize,
+    ReLU6,
+)
 
 __all__ = [
-    "Conv2d", "DeQuantize", "Linear", "LinearPackedParams", "Quantize", "ReLU6", "dynamic",
+    "Conv2d", "DeQuantize", "FloatFunctional", "Linear", "LinearPackedParams", "QFunctional",
+    "Quantize", "ReLU6", "dynamic",
 ]

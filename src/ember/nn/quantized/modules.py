@@ -16,7 +16,8 @@ from ...nn.modules.module import Module
 from ...nn.modules.utils import _pair
 
 __all__ = [
-    "Conv2d", "DeQuantize", "Linear", "LinearPackedParams", "Quantize", "ReLU6",
+    "Conv2d", "DeQuantize", "FloatFunctional", "Linear", "LinearPackedParams", "QFunctional",
+    "Quantize", "ReLU6",
 ]
 
 
@@ -374,3 +375,95 @@ class _QuantizedAvgPool2d(_QuantizedPool, ember.nn.AvgPool2d):
 
 class _QuantizedAdaptiveAvgPool2d(_QuantizedPool, ember.nn.AdaptiveAvgPool2d):
     _average = True
+
+
+class FloatFunctional(Module):
+    """Float add/mul/cat whose outputs an observer can watch (residual connections in a
+    model to be quantized): ``self.skip = FloatFunctional(); self.skip.add(x, y)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.activation_post_process = ember.nn.Identity()
+
+    def forward(self, x):
+        raise RuntimeError(
+            "FloatFunctional is not intended to use the 'forward'. Please use the underlying "
+            "operation")
+
+    def add(self, x, y):
+        return self.activation_post_process(ember.add(x, y))
+
+    def add_scalar(self, x, y):
+        return ember.add(x, y)  # not observed: PyTorch keeps the input's parameters
+
+    def mul(self, x, y):
+        return self.activation_post_process(ember.mul(x, y))
+
+    def mul_scalar(self, x, y):
+        return ember.mul(x, y)
+
+    def cat(self, x, dim=0):
+        return self.activation_post_process(ember.cat(x, dim=dim))
+
+    def add_relu(self, x, y):
+        return self.activation_post_process(ember.relu(ember.add(x, y)))
+
+    def matmul(self, x, y):
+        return self.activation_post_process(ember.matmul(x, y))
+
+
+class QFunctional(Module):
+    """FloatFunctional's quantized counterpart: operands are dequantized, combined in
+    float32 and re-quantized to ``scale``/``zero_point`` (PyTorch's quantized add/mul)."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = 1.0
+        self.zero_point = 0
+        self.activation_post_process = ember.nn.Identity()
+
+    def _get_name(self):
+        return "QFunctional"
+
+    def extra_repr(self):
+        return f"scale={self.scale}, zero_point={self.zero_point}"
+
+    def forward(self, x):
+        raise RuntimeError(
+            "Functional is not intended to use the 'forward'. Please use the underlying "
+            "operation")
+
+    def _requantize(self, real, like):
+        return ember.quantize_per_tensor(real, self.scale, self.zero_point, like.dtype)
+
+    def add(self, x, y):
+        return self._requantize(x.dequantize() + y.dequantize(), x)
+
+    def add_relu(self, x, y):
+        return self._requantize(ember.relu(x.dequantize() + y.dequantize()), x)
+
+    def mul(self, x, y):
+        return self._requantize(x.dequantize() * y.dequantize(), x)
+
+    def cat(self, x, dim=0):
+        return self._requantize(ember.cat([t.dequantize() for t in x], dim=dim), x[0])
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "scale"] = ember.tensor(self.scale)
+        destination[prefix + "zero_point"] = ember.tensor(self.zero_point)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        self.scale = float(state_dict.pop(prefix + "scale"))
+        self.zero_point = int(state_dict.pop(prefix + "zero_point"))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        scale, zero_point = mod.activation_post_process.calculate_qparams()
+        new = cls()
+        new.scale = float(scale)
+        new.zero_point = int(zero_point)
+        return new
