@@ -34,7 +34,7 @@ NEW_FAMILIES = [
     "tests/autograd/test_gradcheck.py", "tests/func",
     "tests/fft", "tests/utils/test_tensorboard.py", "tests/utils/test_benchmark.py",
     "tests/optim/test_adafactor.py", "tests/nn/test_adaptive.py", "tests/nn/test_fusion.py",
-    "tests/nn/test_nn_grad.py",
+    "tests/nn/test_nn_grad.py", "tests/serve/test_server.py::test_model_runner_on_the_oracle_device",
 ]
 SLICE = {
     "ops": [f"tests/ops/test_{name}.py" for name in OPS],

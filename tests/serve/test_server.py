@@ -217,3 +217,18 @@ def test_ember_serve_reports_a_state_dict_without_a_factory(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "ember", "serve", str(tmp_path / "no.pt")],
                              capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode == 1 and "no checkpoint at" in missing.stderr
+
+
+def test_model_runner_on_the_oracle_device():
+    """A model on the oracle's device (pytest --device cuda) serves: each batch goes to the
+    model's device and the answer comes back as a host array."""
+    import oracle
+
+    from ember.serve.app import ModelRunner
+
+    runner = ModelRunner(_model().to(oracle.DEVICE))
+    assert runner.device.type == oracle.DEVICE
+    batch = RNG.standard_normal((5, 4)).astype(np.float32)
+    out = runner(batch)
+    assert type(out) is np.ndarray
+    np.testing.assert_allclose(out, _model()(ember.tensor(batch)).detach().numpy(), rtol=RTOL)
