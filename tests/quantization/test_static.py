@@ -360,3 +360,22 @@ def test_qfunctional_integers(op):
         outs.append(f.cat([qa, qb], dim=1) if op == "cat" else getattr(f, op)(qa, qb))
     np.testing.assert_array_equal(outs[1].int_repr().numpy(), outs[0].int_repr().numpy())
     assert outs[1].q_scale() == outs[0].q_scale()
+
+
+def test_quantize_helper_equals_prepare_calibrate_convert():
+    net = eq.QuantWrapper(ember.nn.Sequential(ember.nn.Linear(6, 4), ember.nn.ReLU()))
+    net.qconfig = eq.default_qconfig
+    data = [ember.randn(8, 6) for _ in range(3)]
+
+    def calibrate(model, batches):
+        for batch in batches:
+            model(batch)
+
+    one_call = eq.quantize(net, calibrate, [data])
+    by_hand = eq.prepare(net)
+    calibrate(by_hand, data)
+    by_hand = eq.convert(by_hand)
+    assert repr(one_call) == repr(by_hand)
+    x = ember.randn(4, 6)
+    np.testing.assert_array_equal(one_call(x).numpy(), by_hand(x).numpy())
+    assert type(net.module[0]) is ember.nn.Linear  # the float model is left as it was
