@@ -527,6 +527,15 @@ class _SpecialModule(types.ModuleType):
         return _device_function(getattr(scipy.special, name))
 
 
+def _scatter_with(ufunc):
+    def scatter(a, slices, value):
+        """``cupyx.scatter_max``/``scatter_min``: unbuffered, as NumPy's ``ufunc.at``."""
+        _common_device([a, value] + list(slices if isinstance(slices, tuple) else [slices]))
+        ufunc.at(a.view(numpy.ndarray), _unwrap_key(slices), _plain(value))
+
+    return scatter
+
+
 class errstate:
     """``cupyx.errstate(linalg="raise")``: inv/solve/cholesky raise LinAlgError inside."""
 
@@ -552,6 +561,8 @@ cupyx = types.ModuleType("cupyx")
 cupyx.errstate = errstate
 cupyx.geterr = _geterr
 cupyx.scatter_add = _scatter_add
+cupyx.scatter_max = _scatter_with(numpy.maximum)
+cupyx.scatter_min = _scatter_with(numpy.minimum)
 cupyx.empty_pinned = _empty_pinned
 cupyx.scipy = types.ModuleType("cupyx.scipy")
 cupyx.scipy.special = _SpecialModule("cupyx.scipy.special")
