@@ -313,11 +313,11 @@ def apply_binary(cls, a, b):
     ctx = _new(cls)
     a_grad = a_tensor and a._requires_grad
     b_grad = b_tensor and b._requires_grad
-    if not (a_grad and b_grad) and _grad_enabled[0] and (
-            (a_tensor and not a_grad and a._base is not None and a._vc[0] != a._view_vc)
-            or (b_tensor and not b_grad and b._base is not None and b._vc[0] != b._view_vc)):
-        return cls.apply(a, b)  # a view whose base was written since: apply refreshes it
     if not ((a_grad or b_grad) and _grad_enabled[0]):
+        if _grad_enabled[0] and (
+                (a_tensor and a._base is not None and a._vc[0] != a._view_vc)
+                or (b_tensor and b._base is not None and b._vc[0] != b._view_vc)):
+            return cls.apply(a, b)  # a view whose base was written since: apply refreshes it
         ctx.needs_input_grad = _NO_GRADS[2]
         try:
             out = cls.forward(ctx, x, y)
@@ -335,6 +335,8 @@ def apply_binary(cls, a, b):
         a_edge = ((fn, a._output_nr) if fn is not None else (accumulator_of(a), 0)
                   if a._base is None else _leaf_view_edge(a))
         a_meta = (x.shape, x.dtype, type(x))
+    elif a_tensor and a._base is not None and a._vc[0] != a._view_vc:
+        return cls.apply(a, b)  # a view whose base was written since: apply refreshes it
     else:
         a_edge = a_meta = None
     if b_grad:
@@ -344,6 +346,8 @@ def apply_binary(cls, a, b):
         b_edge = ((fn, b._output_nr) if fn is not None else (accumulator_of(b), 0)
                   if b._base is None else _leaf_view_edge(b))
         b_meta = (y.shape, y.dtype, type(y))
+    elif b_tensor and b._base is not None and b._vc[0] != b._view_vc:
+        return cls.apply(a, b)  # a view whose base was written since: apply refreshes it
     else:
         b_edge = b_meta = None
     ctx.next_functions = (a_edge, b_edge)
