@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from oracle import as_numpy
 
 import ember
 
@@ -36,7 +37,7 @@ class TorchFn(torch.nn.Module):
 
 def copy_weights(ember_model, torch_model):
     """Load ember's parameters and buffers into the torch twin."""
-    state = {k: torch.from_numpy(np.array(v.detach().numpy()))
+    state = {k: torch.from_numpy(np.array(as_numpy(v.detach())))
              for k, v in ember_model.state_dict().items()}
     torch_model.load_state_dict(state)
     return torch_model
@@ -70,7 +71,7 @@ def check(ember_model, torch_model, arrays, rtol=None, atol=None, **export_kwarg
     data = export_bytes(ember_model, inputs, **export_kwargs)
     got = run_onnx(data, arrays)
     with ember.no_grad():
-        mine = [t.numpy() for t in _as_list(ember_model(*inputs))]
+        mine = [as_numpy(t) for t in _as_list(ember_model(*inputs))]
     assert len(got) == len(mine)
     tolerance = {} if rtol is None else {"rtol": rtol, "atol": atol}
     for onnx_out, ember_out in zip(got, mine):
@@ -82,14 +83,14 @@ def check(ember_model, torch_model, arrays, rtol=None, atol=None, **export_kwarg
     fresh = [np.random.default_rng(99).standard_normal(a.shape).astype(a.dtype)
              if a.dtype.kind == "f" else a for a in arrays]
     with ember.no_grad():
-        mine = [t.numpy() for t in _as_list(ember_model(*(ember.tensor(a) for a in fresh)))]
+        mine = [as_numpy(t) for t in _as_list(ember_model(*(ember.tensor(a) for a in fresh)))]
     for onnx_out, ember_out in zip(run_onnx(data, fresh), mine):
         torch.testing.assert_close(torch.from_numpy(onnx_out), torch.from_numpy(ember_out),
                                    **tolerance)
     if torch_model is not None:
         torch_model.eval()
         with torch.no_grad():
-            expected = [t.numpy() for t in _as_list(
+            expected = [as_numpy(t) for t in _as_list(
                 torch_model(*(torch.from_numpy(a) for a in arrays)))]
         for onnx_out, torch_out in zip(got, expected):
             torch.testing.assert_close(torch.from_numpy(onnx_out), torch.from_numpy(torch_out),

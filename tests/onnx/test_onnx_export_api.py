@@ -12,8 +12,10 @@ import warnings
 
 import numpy as np
 import onnx
+import oracle
 import pytest
 import torch
+from oracle import as_numpy
 
 import ember
 from ember import nn
@@ -21,6 +23,14 @@ from ember.autograd import function as autograd_function
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _onnx_harness import Fn, TorchFn, check, export_bytes, run_onnx
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 RNG = np.random.default_rng(5)
 
@@ -36,7 +46,7 @@ def _mlp():
 
 def _expected(model, *arrays):
     with ember.no_grad():
-        return model.eval()(*(ember.tensor(a) for a in arrays)).numpy()
+        return as_numpy(model.eval()(*(ember.tensor(a) for a in arrays)))
 
 
 def test_writes_to_a_path_and_to_a_file_object(tmp_path):
@@ -73,8 +83,8 @@ def test_trailing_dict_is_keyword_arguments_and_names_are_used():
     total, difference = run_onnx(data, [x, y])
     with ember.no_grad():
         want = model(ember.tensor(x), y=ember.tensor(y), scale=2.0)
-    np.testing.assert_allclose(total, want[0].numpy(), rtol=1.3e-6, atol=1e-5)
-    np.testing.assert_allclose(difference, want[1].numpy(), rtol=1.3e-6, atol=1e-5)
+    np.testing.assert_allclose(total, as_numpy(want[0]), rtol=1.3e-6, atol=1e-5)
+    np.testing.assert_allclose(difference, as_numpy(want[1]), rtol=1.3e-6, atol=1e-5)
     # the kwargs= argument is the same thing
     again = export_bytes(model, (ember.tensor(x),), kwargs={"y": ember.tensor(y), "scale": 2.0},
                          input_names=["x", "y"], output_names=["sum", "difference"])
@@ -307,7 +317,7 @@ def test_dynamic_shapes_as_dynamo_takes_them():
     with ember.no_grad():
         want = model(ember.tensor(x), ember.tensor(y))
     for got, expected in zip(run_onnx(data, [x, y]), want):
-        np.testing.assert_allclose(got, expected.numpy(), rtol=1.3e-6, atol=1e-5)
+        np.testing.assert_allclose(got, as_numpy(expected), rtol=1.3e-6, atol=1e-5)
 
 
 def _twice(t, x):
@@ -406,8 +416,8 @@ def test_training_mode_exports_batch_statistics_and_dropout():
     x = ember.randn(5, 4)
     data = export_bytes(model, x, training=ember.onnx.TrainingMode.TRAINING)
     with ember.no_grad():
-        expected = model.train()(x).numpy()  # batch statistics
-    np.testing.assert_allclose(run_onnx(data, [x.numpy()])[0], expected, rtol=1e-5, atol=1e-6)
+        expected = as_numpy(model.train()(x))  # batch statistics
+    np.testing.assert_allclose(run_onnx(data, [as_numpy(x)])[0], expected, rtol=1e-5, atol=1e-6)
     data = export_bytes(nn.Dropout(0.5), ember.randn(400),
                         training=ember.onnx.TrainingMode.TRAINING)
     assert "Dropout" in {n.op_type for n in onnx.load_from_string(data).graph.node}

@@ -8,13 +8,23 @@ import os
 import sys
 
 import numpy as np
+import oracle
 import pytest
 import torch
+from oracle import as_numpy
 
 import ember
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _onnx_harness import copy_weights, check  # noqa: I001
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 RNG = np.random.default_rng(11)
 
@@ -160,7 +170,7 @@ def test_resnet18_dynamic_batch():
     batch = _f(3, 3, 64, 64)
     (got,) = run_onnx(data, [batch])
     with ember.no_grad():
-        expected = model(ember.tensor(batch)).numpy()
+        expected = as_numpy(model(ember.tensor(batch)))
     # 20 stacked convolutions summed in onnxruntime's order: float32 rounding accumulates
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected),
                                rtol=1e-3, atol=1e-3)
@@ -218,7 +228,7 @@ def test_embedding_lstm_dynamic_batch():
     bigger = RNG.integers(0, 20, (5, 6))
     (got,) = run_onnx(data, [bigger])
     with torch.no_grad():
-        expected = theirs(torch.from_numpy(bigger)).numpy()
+        expected = as_numpy(theirs(torch.from_numpy(bigger)))
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
                                atol=1e-4)
 
@@ -233,7 +243,7 @@ def test_transformer_dynamic_batch():
     bigger = _f(4, 5, 16)
     (got,) = run_onnx(data, [bigger])
     with torch.no_grad():
-        expected = theirs.eval()(torch.from_numpy(bigger)).numpy()
+        expected = as_numpy(theirs.eval()(torch.from_numpy(bigger)))
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
                                atol=1e-4)
 
@@ -255,7 +265,7 @@ def test_export_from_the_test_device():
     data = export_bytes(mine, ember.tensor(x, device=DEVICE))
     (got,) = run_onnx(data, [x])
     with torch.no_grad():
-        expected = theirs.eval()(torch.from_numpy(x)).numpy()
+        expected = as_numpy(theirs.eval()(torch.from_numpy(x)))
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
                                atol=1e-4)
 
@@ -278,7 +288,7 @@ def test_vision_transformer_dynamic_batch():
     images = _f(3, 3, 16, 16)
     (got,) = run_onnx(data, [images])
     with ember.no_grad():
-        expected = model(ember.tensor(images)).numpy()
+        expected = as_numpy(model(ember.tensor(images)))
     assert np.abs(expected).max() > 0.1
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
                                atol=1e-4)
@@ -310,7 +320,7 @@ def test_attention_with_a_padding_mask_input():
     other = np.array([[False, True, False, True, False], [False] * 3 + [True] * 2])
     (got,) = run_onnx(data, [x, other])
     with torch.no_grad():
-        expected = theirs(torch.from_numpy(x), torch.from_numpy(other)).numpy()
+        expected = as_numpy(theirs(torch.from_numpy(x), torch.from_numpy(other)))
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
                                atol=1e-4)
 
@@ -329,7 +339,7 @@ def test_transformer_dynamic_batch_and_sequence(batch_first):
     other = _f(3, 7, 16) if batch_first else _f(7, 3, 16)
     (got,) = run_onnx(data, [other])
     with ember.no_grad():
-        expected = model(ember.tensor(other)).numpy()
+        expected = as_numpy(model(ember.tensor(other)))
     torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), rtol=1e-4,
                                atol=1e-4)
 
@@ -350,5 +360,5 @@ def test_lstm_dynamic_batch_and_sequence(batch_first):
     with ember.no_grad():
         out, (h, c) = model(ember.tensor(other))
     for mine, expected in zip(got, (out, h, c)):
-        torch.testing.assert_close(torch.from_numpy(mine), torch.from_numpy(expected.numpy()),
+        torch.testing.assert_close(torch.from_numpy(mine), torch.from_numpy(as_numpy(expected)),
                                    rtol=1e-4, atol=1e-4)

@@ -11,7 +11,18 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import oracle
 from _onnx_harness import Fn, TorchFn, check
+
+import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 RNG = np.random.default_rng(7)
 

@@ -118,7 +118,7 @@ class SymbolicContext:
             if isinstance(value, Tensor):
                 from onnx import numpy_helper
 
-                value = numpy_helper.from_array(value.numpy())
+                value = numpy_helper.from_array(value.detach().cpu().numpy())  # any device
             attrs[key] = value
         names = [self.graph.const(np.asarray(i)) if not isinstance(i, str) and i is not None
                  else i for i in inputs]
