@@ -41,6 +41,7 @@ SLICE = {
     "nn": [f"tests/nn/test_{name}.py" for name in NN],
     "optim-amp": ["tests/optim/test_optimizers.py", "tests/amp"],
     "new-families": NEW_FAMILIES,
+    "onnx": ["tests/onnx"],  # export from cuda models and inputs (~20 s)
 }
 
 
