@@ -2,8 +2,9 @@
 # One prepared check for a lent GPU machine (CuPy, PyTorch with CUDA, pytest, hypothesis
 # already there; nothing is installed). Under 6 minutes on an H100, in three parts:
 #   1. the oracle suite's core with ember's (and torch's) inputs on cuda: tests/cuda_sim
-#      (real CuPy here), tests/test_devices.py, tests/ops, tests/nn, the optimizer and
-#      amp tests (`pytest --device cuda`, stopped by --time-budget);
+#      (real CuPy here), tests/test_devices.py, CI's fake-cuda SLICE (ops, nn, optimizer,
+#      amp, the newer families, onnx), then the rest of tests/ops and tests/nn
+#      (`pytest --device cuda`, stopped by --time-budget);
 #   2. the bench workloads (MLP, LeNet, LSTM, Transformer steps) on ember-cuda against
 #      torch-cuda, one table (scripts/gpu_bench.py);
 #   3. a summary that prints whatever happened above.
