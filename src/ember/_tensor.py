@@ -25,6 +25,9 @@ from ._backend import (
 from ._backend import dtypes as _dt
 
 
+# whether float() of a tensor requiring grad has warned yet (PyTorch warns once)
+_FLOAT_OF_GRAD_WARNED = [False]
+
 class Tensor:
     """A multi-dimensional array with autograd, as ``torch.Tensor``."""
 
@@ -316,9 +319,10 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self):
-        if self.requires_grad:
+        if self.requires_grad and not _FLOAT_OF_GRAD_WARNED[0]:
             import warnings
 
+            _FLOAT_OF_GRAD_WARNED[0] = True  # once per process, as PyTorch's TORCH_WARN_ONCE
             warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
                           "unexpected behavior.\nConsider using tensor.detach() first.",
                           UserWarning, stacklevel=2)

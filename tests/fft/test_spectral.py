@@ -106,9 +106,10 @@ def test_stft_float32_and_mixed_dtypes():
             sample((16,), np.float64))
     # a float32 window promoted into float64 math: ember's window is the correctly rounded
     # float32 value, torch's comes from float32 arithmetic (within 1 ulp of it), so the
-    # float64 results differ at float32's precision
+    # float64 results (and their gradients, sums of such products) differ at float32's
+    # precision: a few 1e-6 at worst
     compare(_quiet(lambda lib, t: lib.stft(t.double(), 16, window=lib.hann_window(16),
-                                           return_complex=True)), x, rtol=1e-6, atol=1e-6)
+                                           return_complex=True)), x, rtol=1e-5, atol=1e-5)
 
 
 def test_stft_return_real():
