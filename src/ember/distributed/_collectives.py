@@ -155,6 +155,28 @@ def _check_sizes(op_name, expected, tensors):
                                f"{_shape_text(tensor.shape)})")
 
 
+def _check_root_list(pg, root, tensor, tensor_list, op_name, role, direction) -> bool:
+    """Validate the ``<op_name>_list`` argument of gather/scatter, which only the root
+    rank may pass (one tensor per rank, ``tensor``'s dtype and shape), with Gloo's
+    messages; ``role`` names the root ("destination"/"source") and ``direction`` the
+    list ("output"/"input"). Returns whether this rank is the root."""
+    name = f"{op_name}_list"
+    if pg.rank() != root:
+        if tensor_list:
+            raise ValueError(f"Argument ``{name}`` must NOT be specified on non-{role} ranks.")
+        return False
+    if not tensor_list:
+        raise ValueError(f"Argument ``{name}`` must be specified on {role} rank.")
+    _check_tensor_list(tensor_list, name)
+    _check_same_dtype(tensor, *tensor_list)
+    if len(tensor_list) != pg.size():
+        raise RuntimeError(f"ProcessGroupGloo::{op_name}: Incorrect {direction} list size "
+                           f"{len(tensor_list)}. {direction.capitalize()} list size should be "
+                           f"{pg.size()}, same as size of the process group.")
+    _check_sizes(op_name, tensor.shape, tensor_list)
+    return True
+
+
 def _peer(group, global_rank, group_rank, what, op_name) -> int:
     """The group rank of a peer given as a global rank or as a group rank."""
     if global_rank is not None and group_rank is not None:
@@ -358,21 +380,9 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     if pg is None:
         return None
     root = _peer(pg, dst, group_dst, "dst", "gather")
-    if pg.rank() == root:
-        if not gather_list:
-            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-        _check_tensor_list(gather_list, "gather_list")
-        _check_same_dtype(tensor, *gather_list)
-        if len(gather_list) != pg.size():
-            raise RuntimeError(f"ProcessGroupGloo::gather: Incorrect output list size "
-                               f"{len(gather_list)}. Output list size should be {pg.size()}, "
-                               "same as size of the process group.")
-        _check_sizes("gather", tensor.shape, gather_list)
-    elif gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination "
-                         "ranks.")
+    is_root = _check_root_list(pg, root, tensor, gather_list, "gather", "destination", "output")
     host, _ = _buffer(tensor)
-    if pg.rank() == root:
+    if is_root:
         gathered = np.empty((pg.size(), host.nbytes), np.uint8)
         request = pg.comm.Igather(_bytes(host), gathered, root)
         return _start(pg, [request], _scatter_into(gather_list, gathered), async_op, gather_list)
@@ -387,19 +397,8 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     if pg is None:
         return None
     root = _peer(pg, src, group_src, "src", "scatter")
-    if pg.rank() == root:
-        if not scatter_list:
-            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-        _check_tensor_list(scatter_list, "scatter_list")
-        _check_same_dtype(tensor, *scatter_list)
-        if len(scatter_list) != pg.size():
-            raise RuntimeError(f"ProcessGroupGloo::scatter: Incorrect input list size "
-                               f"{len(scatter_list)}. Input list size should be {pg.size()}, "
-                               "same as size of the process group.")
-        _check_sizes("scatter", tensor.shape, scatter_list)
+    if _check_root_list(pg, root, tensor, scatter_list, "scatter", "source", "input"):
         rows = np.stack([_bytes(_buffer(item)[0]) for item in scatter_list])
-    elif scatter_list:
-        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
     else:
         rows = None
     out, copied = _buffer(tensor)
