@@ -14,7 +14,12 @@ from ._sampling import binomial_draw
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .gamma import Gamma
-from .utils import broadcast_all, expand_params, lazy_property, logits_to_probs, probs_to_logits
+from .utils import (
+    BinaryProbsLogits,
+    broadcast_all,
+    expand_params,
+    lazy_property,
+)
 
 __all__ = ["Binomial", "Geometric", "NegativeBinomial", "Poisson"]
 
@@ -64,7 +69,7 @@ class Poisson(ExponentialFamily):
         return ember.exp(x)
 
 
-class _CountWithProbs(Distribution):
+class _CountWithProbs(BinaryProbsLogits, Distribution):
     """Shared state of Binomial and NegativeBinomial: ``total_count`` and one of
     ``probs``/``logits`` (the other computed on demand)."""
 
@@ -86,14 +91,6 @@ class _CountWithProbs(Distribution):
                             ["total_count", "probs", "logits"])
         new._param = new.probs if "probs" in self.__dict__ else new.logits
         return new
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self):
@@ -220,7 +217,7 @@ class NegativeBinomial(_CountWithProbs):
         return log_unnormalized - log_normalization
 
 
-class Geometric(Distribution):
+class Geometric(BinaryProbsLogits, Distribution):
     """Failures before the first success, each trial a success with ``probs``."""
 
     arg_constraints: ClassVar[dict] = {"probs": constraints.unit_interval,
@@ -260,14 +257,6 @@ class Geometric(Distribution):
     @property
     def variance(self):
         return (1.0 / self.probs - 1.0) / self.probs
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)

@@ -73,6 +73,21 @@ class lazy_property:
         return value
 
 
+class BinaryProbsLogits:
+    """Mixin for a two-outcome parameter given as ``probs`` or ``logits``: whichever was
+    not given is computed from the other on first access (sigmoid / log-odds), so
+    Bernoulli, Geometric, Binomial, NegativeBinomial and LogitRelaxedBernoulli share one
+    definition."""
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=True)
+
+
 def expand_params(dist, cls, batch_shape, _instance, names, event_dims=0):
     """``dist.expand(batch_shape)`` for a distribution whose state is the tensors
     ``names`` (those present on ``dist``), each with ``event_dims`` trailing dims that
