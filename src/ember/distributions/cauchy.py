@@ -4,7 +4,6 @@ families, reparameterisable."""
 from __future__ import annotations
 
 import math
-from numbers import Number
 from typing import ClassVar
 
 import ember
@@ -12,7 +11,7 @@ import ember
 from . import constraints
 from .distribution import Distribution
 from .gamma import Chi2
-from .utils import broadcast_all, expand_params
+from .utils import batch_shape_of, broadcast_all, expand_params
 
 __all__ = ["Cauchy", "StudentT"]
 
@@ -26,10 +25,7 @@ class Cauchy(Distribution):
 
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, Number) and isinstance(scale, Number):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.loc.size()
+        batch_shape = batch_shape_of((loc, scale), self.loc)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

@@ -4,7 +4,6 @@ two Gamma draws."""
 from __future__ import annotations
 
 import math
-from numbers import Number
 from typing import ClassVar
 
 import ember
@@ -12,7 +11,7 @@ import ember
 from . import constraints
 from .distribution import Distribution
 from .gamma import Gamma
-from .utils import broadcast_all, expand_params
+from .utils import batch_shape_of, broadcast_all, expand_params
 
 __all__ = ["FisherSnedecor"]
 
@@ -29,10 +28,7 @@ class FisherSnedecor(Distribution):
         self.df1, self.df2 = broadcast_all(df1, df2)
         self._gamma1 = Gamma(self.df1 * 0.5, self.df1)
         self._gamma2 = Gamma(self.df2 * 0.5, self.df2)
-        if isinstance(df1, Number) and isinstance(df2, Number):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.df1.size()
+        batch_shape = batch_shape_of((df1, df2), self.df1)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

@@ -3,7 +3,6 @@ gradients of the Gamma draw (see ``_sampling``)."""
 
 from __future__ import annotations
 
-from numbers import Number
 from typing import ClassVar
 
 import ember
@@ -12,7 +11,7 @@ from . import constraints
 from ._sampling import standard_gamma
 from ._special import gammainc
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all, expand_params
+from .utils import batch_shape_of, broadcast_all, expand_params
 
 __all__ = ["Chi2", "Gamma"]
 
@@ -35,10 +34,7 @@ class Gamma(ExponentialFamily):
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
-        if isinstance(concentration, Number) and isinstance(rate, Number):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.concentration.size()
+        batch_shape = batch_shape_of((concentration, rate), self.concentration)
         super().__init__(batch_shape, validate_args=validate_args)
 
     @property

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from numbers import Number
-
 import ember
 
 from . import constraints
 from .distribution import Distribution
-from .utils import broadcast_all
+from .utils import batch_shape_of, broadcast_all
 
 __all__ = ["Uniform"]
 
@@ -25,10 +23,7 @@ class Uniform(Distribution):
 
     def __init__(self, low, high, validate_args=None):
         self.low, self.high = broadcast_all(low, high)
-        if isinstance(low, Number) and isinstance(high, Number):
-            batch_shape = ember.Size()
-        else:
-            batch_shape = self.low.size()
+        batch_shape = batch_shape_of((low, high), self.low)
         super().__init__(batch_shape, validate_args=validate_args)
 
     @property

@@ -32,6 +32,16 @@ def broadcast_all(*values):
     return ember.broadcast_tensors(*values)
 
 
+def batch_shape_of(params, broadcast):
+    """Batch shape of a distribution built from ``params`` after ``broadcast_all``
+    turned them into ``broadcast`` (one of its results): ``()`` when every parameter
+    was a Python number, else the broadcast shape (PyTorch's rule for its elementwise
+    families)."""
+    if all(isinstance(p, Number) for p in params):
+        return ember.Size()
+    return broadcast.size()
+
+
 def _sum_rightmost(value, dim: int):
     if dim == 0:
         return value
