@@ -300,34 +300,9 @@ class _PositiveDefinite(_Symmetric):
         return ember.linalg.cholesky_ex(value).info.eq(0)
 
 
-class _Cat(Constraint):
-    """Constraints ``cseq`` on consecutive slices of ``lengths`` along ``dim`` (as
-    ``cat`` would join them)."""
-
-    def __init__(self, cseq, dim=0, lengths=None):
-        self.cseq = list(cseq)
-        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
-        self.dim = dim
-        super().__init__()
-
-    @property
-    def is_discrete(self):
-        return any(c.is_discrete for c in self.cseq)
-
-    @property
-    def event_dim(self):
-        return max(c.event_dim for c in self.cseq)
-
-    def check(self, value):
-        checks, start = [], 0
-        for constraint, length in zip(self.cseq, self.lengths):
-            checks.append(constraint.check(value.narrow(self.dim, start, length)))
-            start = start + length
-        return ember.cat(checks, self.dim)
-
-
-class _Stack(Constraint):
-    """Constraints ``cseq`` on the slices along ``dim`` (as ``stack`` would join them)."""
+class _Joined(Constraint):
+    """Constraints ``cseq`` applied piece by piece along ``dim`` (the part cat and stack
+    share): discrete when any piece is, events as wide as the widest piece's."""
 
     def __init__(self, cseq, dim=0):
         self.cseq = list(cseq)
@@ -340,7 +315,31 @@ class _Stack(Constraint):
 
     @property
     def event_dim(self):
-        dim = max(c.event_dim for c in self.cseq)
+        return max(c.event_dim for c in self.cseq)
+
+
+class _Cat(_Joined):
+    """Constraints ``cseq`` on consecutive slices of ``lengths`` along ``dim`` (as
+    ``cat`` would join them)."""
+
+    def __init__(self, cseq, dim=0, lengths=None):
+        super().__init__(cseq, dim)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+
+    def check(self, value):
+        checks, start = [], 0
+        for constraint, length in zip(self.cseq, self.lengths):
+            checks.append(constraint.check(value.narrow(self.dim, start, length)))
+            start = start + length
+        return ember.cat(checks, self.dim)
+
+
+class _Stack(_Joined):
+    """Constraints ``cseq`` on the slices along ``dim`` (as ``stack`` would join them)."""
+
+    @property
+    def event_dim(self):
+        dim = super().event_dim
         if self.dim + dim < 0:
             dim += 1
         return dim
