@@ -16,6 +16,7 @@ from .exp_family import ExponentialFamily
 from .gamma import Gamma
 from .utils import (
     BinaryProbsLogits,
+    batch_shape_of,
     broadcast_all,
     expand_params,
     lazy_property,
@@ -32,7 +33,7 @@ class Poisson(ExponentialFamily):
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)
-        batch_shape = ember.Size() if isinstance(rate, Number) else self.rate.size()
+        batch_shape = batch_shape_of((rate,), self.rate)
         super().__init__(batch_shape, validate_args=validate_args)
 
     @property
