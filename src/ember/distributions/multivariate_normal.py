@@ -41,7 +41,22 @@ def _precision_to_scale_tril(precision):
     return ember.linalg.solve_triangular(inverse_factor, identity, upper=False)
 
 
-class MultivariateNormal(Distribution):
+class _FromScaleTril:
+    """``scale_tril`` and ``covariance_matrix`` of a distribution that keeps one
+    Cholesky factor ``_unbroadcasted_scale_tril`` (shared across the batch) and expands
+    it to ``_matrix_shape()`` only when asked (MultivariateNormal, Wishart)."""
+
+    @lazy_property
+    def scale_tril(self):
+        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
+
+    @lazy_property
+    def covariance_matrix(self):
+        tril = self._unbroadcasted_scale_tril
+        return ember.matmul(tril, tril.mT).expand(self._matrix_shape())
+
+
+class MultivariateNormal(_FromScaleTril, Distribution):
     """Gaussian over vectors, with ``loc`` and exactly one of ``covariance_matrix``,
     ``precision_matrix`` or ``scale_tril``.
 
@@ -101,15 +116,6 @@ class MultivariateNormal(Distribution):
 
     def _matrix_shape(self):
         return self._batch_shape + self._event_shape + self._event_shape
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        tril = self._unbroadcasted_scale_tril
-        return ember.matmul(tril, tril.mT).expand(self._matrix_shape())
 
     @lazy_property
     def precision_matrix(self):

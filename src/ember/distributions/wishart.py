@@ -16,7 +16,7 @@ from .dirichlet import Beta
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .gamma import Chi2
-from .multivariate_normal import _precision_to_scale_tril
+from .multivariate_normal import _FromScaleTril, _precision_to_scale_tril
 from .utils import broadcast_all, lazy_property
 
 __all__ = ["LKJCholesky", "Wishart"]
@@ -95,7 +95,7 @@ class LKJCholesky(Distribution):
         return unnormalized - normalizer
 
 
-class Wishart(ExponentialFamily):
+class Wishart(_FromScaleTril, ExponentialFamily):
     """Wishart over ``p x p`` positive-definite matrices with ``df`` degrees of freedom
     and scale given as covariance, precision or Cholesky factor."""
 
@@ -169,15 +169,6 @@ class Wishart(ExponentialFamily):
 
     def _matrix_shape(self):
         return self._batch_shape + self._event_shape
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        tril = self._unbroadcasted_scale_tril
-        return (tril @ tril.transpose(-2, -1)).expand(self._matrix_shape())
 
     @lazy_property
     def precision_matrix(self):
