@@ -89,6 +89,19 @@ class BinaryProbsLogits:
     Bernoulli, Geometric, Binomial, NegativeBinomial and LogitRelaxedBernoulli share one
     definition."""
 
+    def _set_probs_or_logits(self, probs, logits):
+        """Keep whichever of ``probs``/``logits`` was given (exactly one must be) as a
+        tensor, also as ``_param``; returns the batch shape it implies."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+            self._param = self.probs
+        else:
+            (self.logits,) = broadcast_all(logits)
+            self._param = self.logits
+        return batch_shape_of((probs if probs is not None else logits,), self._param)
+
     @lazy_property
     def logits(self):
         return probs_to_logits(self.probs, is_binary=True)
