@@ -81,6 +81,12 @@ class _DependentProperty(property, _Dependent):
 dependent_property = _DependentProperty
 
 
+def _all_after(result, keep):
+    """``result`` reduced with ``all`` over every dim after its first ``keep`` (the event
+    dims a wrapping constraint adds to its base's check)."""
+    return result.reshape(result.shape[:keep] + (-1,)).all(-1)
+
+
 class _IndependentConstraint(Constraint):
     """Reinterpret ``reinterpreted_batch_ndims`` batch dims of ``base`` as event dims."""
 
@@ -102,9 +108,7 @@ class _IndependentConstraint(Constraint):
         if result.dim() < self.reinterpreted_batch_ndims:
             expected = self.base_constraint.event_dim + self.reinterpreted_batch_ndims
             raise ValueError(f"Expected value.dim() >= {expected} but got {value.dim()}")
-        result = result.reshape(
-            result.shape[:result.dim() - self.reinterpreted_batch_ndims] + (-1,))
-        return result.all(-1)
+        return _all_after(result, result.dim() - self.reinterpreted_batch_ndims)
 
     def __repr__(self):
         return (f"{self.__class__.__name__[1:]}({self.base_constraint!r}, "
@@ -399,8 +403,7 @@ class MixtureSameFamilyConstraint(Constraint):
         result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
         if value.dim() < self.event_dim:
             raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
-        keep = value.dim() - self.event_dim
-        return result.reshape(result.shape[:keep] + (-1,)).all(-1)
+        return _all_after(result, value.dim() - self.event_dim)
 
     def __repr__(self):
         return f"{self.__class__.__name__}({self.base_constraint!r})"
