@@ -87,17 +87,25 @@ def _all_after(result, keep):
     return result.reshape(result.shape[:keep] + (-1,)).all(-1)
 
 
-class _IndependentConstraint(Constraint):
-    """Reinterpret ``reinterpreted_batch_ndims`` batch dims of ``base`` as event dims."""
+class _Wrapping(Constraint):
+    """A constraint built on one ``base_constraint`` (independent, the mixture's
+    support): discrete exactly when its base is."""
 
-    def __init__(self, base_constraint, reinterpreted_batch_ndims):
+    def __init__(self, base_constraint):
         self.base_constraint = base_constraint
-        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
         super().__init__()
 
     @property
     def is_discrete(self):
         return self.base_constraint.is_discrete
+
+
+class _IndependentConstraint(_Wrapping):
+    """Reinterpret ``reinterpreted_batch_ndims`` batch dims of ``base`` as event dims."""
+
+    def __init__(self, base_constraint, reinterpreted_batch_ndims):
+        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+        super().__init__(base_constraint)
 
     @property
     def event_dim(self):
@@ -383,17 +391,9 @@ cat = _Cat
 stack = _Stack
 
 
-class MixtureSameFamilyConstraint(Constraint):
+class MixtureSameFamilyConstraint(_Wrapping):
     """A mixture's support: the component support checked with the component dim
     added back (every component shares it)."""
-
-    def __init__(self, base_constraint):
-        self.base_constraint = base_constraint
-        super().__init__()
-
-    @property
-    def is_discrete(self):
-        return self.base_constraint.is_discrete
 
     @property
     def event_dim(self):
