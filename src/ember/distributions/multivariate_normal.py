@@ -42,9 +42,20 @@ def _precision_to_scale_tril(precision):
 
 
 class _FromScaleTril:
-    """``scale_tril`` and ``covariance_matrix`` of a distribution that keeps one
-    Cholesky factor ``_unbroadcasted_scale_tril`` (shared across the batch) and expands
-    it to ``_matrix_shape()`` only when asked (MultivariateNormal, Wishart)."""
+    """A distribution that keeps one Cholesky factor ``_unbroadcasted_scale_tril``
+    (shared across the batch), set from whichever matrix it was given, and expands
+    ``scale_tril``/``covariance_matrix`` to ``_matrix_shape()`` only when asked
+    (MultivariateNormal, Wishart)."""
+
+    def _set_scale_tril(self, scale_tril, covariance_matrix, precision_matrix):
+        """The factor from whichever one of the three matrices was given (the original,
+        unexpanded one, so the batch keeps sharing it)."""
+        if scale_tril is not None:
+            self._unbroadcasted_scale_tril = scale_tril
+        elif covariance_matrix is not None:
+            self._unbroadcasted_scale_tril = ember.linalg.cholesky(covariance_matrix)
+        else:
+            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
 
     @lazy_property
     def scale_tril(self):
@@ -93,12 +104,7 @@ class MultivariateNormal(_FromScaleTril, Distribution):
         setattr(self, name, matrix.expand(batch_shape + (-1, -1)))
         self.loc = loc.expand(batch_shape + (-1,))
         super().__init__(batch_shape, self.loc.shape[-1:], validate_args=validate_args)
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = ember.linalg.cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._set_scale_tril(scale_tril, covariance_matrix, precision_matrix)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(MultivariateNormal, _instance)

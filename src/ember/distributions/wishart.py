@@ -16,7 +16,7 @@ from .dirichlet import Beta
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .gamma import Chi2
-from .multivariate_normal import _FromScaleTril, _precision_to_scale_tril
+from .multivariate_normal import _FromScaleTril
 from .utils import broadcast_all, lazy_property
 
 __all__ = ["LKJCholesky", "Wishart"]
@@ -138,12 +138,7 @@ class Wishart(_FromScaleTril, ExponentialFamily):
                           "occur for ndim - 1 < df < ndim.", stacklevel=2)
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
         self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = ember.linalg.cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._set_scale_tril(scale_tril, covariance_matrix, precision_matrix)
         self._dist_chi2 = self._bartlett_chi2(batch_shape)
 
     def _bartlett_chi2(self, batch_shape):
