@@ -9,8 +9,8 @@ from typing import ClassVar
 import ember
 
 from . import constraints
-from .categorical import Categorical
 from .distribution import Distribution
+from .one_hot_categorical import _OverCategorical
 from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform, SigmoidTransform
 from .utils import (
@@ -96,7 +96,7 @@ class RelaxedBernoulli(_FromRelaxedBase, TransformedDistribution):
         return super().expand(batch_shape, _instance=new)
 
 
-class ExpRelaxedCategorical(Distribution):
+class ExpRelaxedCategorical(_OverCategorical):
     """The log of a RelaxedOneHotCategorical draw: a log-softmax of Gumbel-perturbed
     logits divided by ``temperature``."""
 
@@ -106,31 +106,13 @@ class ExpRelaxedCategorical(Distribution):
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits)
         self.temperature = temperature
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
-                         validate_args=validate_args)
+        self._init_over(probs, logits, validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(ExpRelaxedCategorical, _instance)
-        batch_shape = ember.Size(batch_shape)
         new.temperature = self.temperature
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def probs(self):
-        return self._categorical.probs
+        return super().expand(batch_shape, _instance=new)
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
