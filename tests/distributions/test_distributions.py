@@ -3,11 +3,19 @@ divergences and their gradients; sample shapes, dtypes and ranges; reprs and the
 validation errors with PyTorch's messages."""
 
 import numpy as np
+import oracle
 import pytest
 import torch
-from oracle import check, check_raises, rand, randn
+from oracle import as_numpy, check, check_raises, rand, randn
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
 
 
 def _positive(*shape):
@@ -94,11 +102,11 @@ def test_rsample_carries_gradients_to_the_parameters(name):
     assert draws.requires_grad and draws.shape == (20000, 2)
     draws.mean(0).sum().backward()
     if name == "normal":
-        np.testing.assert_allclose(loc.grad.numpy(), [1.0, 1.0], rtol=1e-3)
-        np.testing.assert_allclose(draws.mean(0).detach().numpy(), [0.5, -1.0], atol=0.05)
-        np.testing.assert_allclose(draws.std(0).detach().numpy(), [2.0, 0.5], rtol=0.05)
+        np.testing.assert_allclose(as_numpy(loc.grad), [1.0, 1.0], rtol=1e-3)
+        np.testing.assert_allclose(as_numpy(draws.mean(0).detach()), [0.5, -1.0], atol=0.05)
+        np.testing.assert_allclose(as_numpy(draws.std(0).detach()), [2.0, 0.5], rtol=0.05)
     else:
-        np.testing.assert_allclose(scale.grad.numpy(), [0.5, 0.5], atol=0.02)
+        np.testing.assert_allclose(as_numpy(scale.grad), [0.5, 0.5], atol=0.02)
         assert bool(((draws >= loc) & (draws < loc + scale)).all())
 
 
@@ -107,10 +115,10 @@ def test_categorical_samples_follow_the_probabilities():
     probs = ember.tensor([0.1, 0.6, 0.3])
     draws = ember.distributions.Categorical(probs * 5).sample((20000,))
     assert draws.dtype == ember.int64
-    np.testing.assert_allclose(np.bincount(draws.numpy(), minlength=3) / 20000,
+    np.testing.assert_allclose(np.bincount(as_numpy(draws), minlength=3) / 20000,
                                [0.1, 0.6, 0.3], atol=0.02)
     coins = ember.distributions.Bernoulli(ember.tensor([0.2, 0.9])).sample((20000,))
-    np.testing.assert_allclose(coins.mean(0).numpy(), [0.2, 0.9], atol=0.02)
+    np.testing.assert_allclose(as_numpy(coins.mean(0)), [0.2, 0.9], atol=0.02)
 
 
 @pytest.mark.parametrize("build", [
@@ -224,9 +232,9 @@ def test_policy_gradient_pattern():
         loss = (-dist.log_prob(lib.tensor([2, 0])) * lib.tensor([1.5, -0.5])).sum()
         loss.backward()
         if lib is ember:
-            ours = logits.grad.numpy()
+            ours = as_numpy(logits.grad)
         else:
-            np.testing.assert_allclose(ours, logits.grad.numpy(), rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(ours, as_numpy(logits.grad), rtol=1e-6, atol=1e-7)
 
 
 def test_reachable_as_attribute_and_submodules():

@@ -4,11 +4,19 @@ cdf/icdf, shapes, reprs, supports, expand and enumerate_support, one table row p
 family. Sampling is checked by statistics in test_sampling.py."""
 
 import numpy as np
+import oracle
 import pytest
 import torch
-from oracle import check, rand, randn
+from oracle import as_numpy, check, rand, randn
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
 
 
 def _pos(*shape, low=0.5, high=2.0, dtype=np.float32):
@@ -213,8 +221,8 @@ def test_shapes_repr_support_and_expand(row):
     assert (e_big.batch_shape, e_big.event_shape) == (t_big.batch_shape, t_big.event_shape)
     assert type(e_big).__name__ == type(t_big).__name__
     drawn = t_big.sample((2,))
-    np.testing.assert_allclose(e_big.log_prob(ember.tensor(drawn.numpy())).numpy(),
-                               t_big.log_prob(drawn).numpy(), rtol=2e-5, atol=1e-5)
+    np.testing.assert_allclose(as_numpy(e_big.log_prob(ember.tensor(as_numpy(drawn)))),
+                               as_numpy(t_big.log_prob(drawn)), rtol=2e-5, atol=1e-5)
 
 
 CDF_ROWS = [r for r in ROWS if r[0] in {

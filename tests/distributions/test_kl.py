@@ -2,6 +2,7 @@
 its dispatch, and the validation errors of the new families with PyTorch's messages."""
 
 import numpy as np
+import oracle
 import pytest
 import torch
 from oracle import check, check_raises
@@ -10,6 +11,13 @@ from oracle import randn as _randn
 from torch.distributions.kl import _KL_REGISTRY
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
 
 
 def rand(*shape, low=0.0, high=1.0, dtype=np.float64):

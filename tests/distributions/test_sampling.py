@@ -6,11 +6,21 @@ gradients of rsample (Gamma's implicit gradient against torch._standard_gamma_gr
 import math
 
 import numpy as np
+import oracle
 import pytest
 import torch
+from oracle import as_numpy
 from scipy import stats
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
+
 
 N = 20000
 
@@ -65,14 +75,14 @@ NAMES = ["exponential", "laplace", "gamma", "chi2", "beta", "dirichlet", "lognor
 @pytest.mark.parametrize("name", NAMES)
 def test_sample_moments_match_torch_closed_forms(name):
     ember.manual_seed(1)
-    draws = _build(ember, name).sample((N,)).double().numpy()
+    draws = as_numpy(_build(ember, name).sample((N,)).double())
     t_dist = _build(torch, name)
     if name == "logisticnormal":  # no closed form: torch's own draws are the reference
         torch.manual_seed(1)
-        reference = t_dist.sample((N,)).double().numpy()
+        reference = as_numpy(t_dist.sample((N,)).double())
         mean, var = reference.mean(0), reference.var(0)
     else:
-        mean, var = t_dist.mean.double().numpy(), t_dist.variance.double().numpy()
+        mean, var = as_numpy(t_dist.mean.double()), as_numpy(t_dist.variance.double())
     # mean within 5 standard errors; variance within 15% (heavy tails included)
     assert np.all(np.abs(draws.mean(0) - mean) <= 5 * np.sqrt(var / N) + 1e-3), (
         draws.mean(0), mean)
@@ -97,18 +107,18 @@ KS = [  # (name, component index, scipy frozen distribution)
 @pytest.mark.parametrize("name, index, reference", KS, ids=[f"{k[0]}{k[1]}" for k in KS])
 def test_kolmogorov_smirnov(name, index, reference):
     ember.manual_seed(2)
-    draws = _build(ember, name).sample((5000,)).double().numpy()[:, index]
+    draws = as_numpy(_build(ember, name).sample((5000,)).double())[:, index]
     assert stats.kstest(draws, reference.cdf).pvalue > 1e-3
 
 
 def test_von_mises_and_cauchy_by_ks():
     ember.manual_seed(3)
     draws = ember.distributions.VonMises(ember.tensor(0.5), ember.tensor(2.0)).sample((5000,))
-    assert stats.kstest(draws.double().numpy(), stats.vonmises(2.0, loc=0.5).cdf).pvalue > 1e-3
+    assert stats.kstest(as_numpy(draws.double()), stats.vonmises(2.0, loc=0.5).cdf).pvalue > 1e-3
     draws = ember.distributions.Cauchy(ember.tensor(1.0), ember.tensor(2.0)).sample((5000,))
-    assert stats.kstest(draws.double().numpy(), stats.cauchy(1.0, 2.0).cdf).pvalue > 1e-3
+    assert stats.kstest(as_numpy(draws.double()), stats.cauchy(1.0, 2.0).cdf).pvalue > 1e-3
     draws = ember.distributions.HalfCauchy(ember.tensor(2.0)).sample((5000,))
-    assert stats.kstest(draws.double().numpy(), stats.halfcauchy(scale=2.0).cdf).pvalue > 1e-3
+    assert stats.kstest(as_numpy(draws.double()), stats.halfcauchy(scale=2.0).cdf).pvalue > 1e-3
 
 
 def test_lkj_correlation_is_beta_distributed():
@@ -116,7 +126,7 @@ def test_lkj_correlation_is_beta_distributed():
     Beta(eta, eta)."""
     ember.manual_seed(8)
     factors = ember.distributions.LKJCholesky(2, ember.tensor(2.5)).sample((5000,))
-    r = factors[:, 1, 0].double().numpy()
+    r = as_numpy(factors[:, 1, 0].double())
     assert stats.kstest(r, stats.beta(2.5, 2.5, loc=-1, scale=2).cdf).pvalue > 1e-3
     assert bool(ember.distributions.constraints.corr_cholesky.check(factors).all())
 
@@ -127,7 +137,7 @@ def test_manual_seed_reproduces_draws(name):
     ember.manual_seed(7)
     first = dist.sample((3,))
     ember.manual_seed(7)
-    assert np.array_equal(dist.sample((3,)).numpy(), first.numpy())
+    assert np.array_equal(as_numpy(dist.sample((3,))), as_numpy(first))
 
 
 def test_gamma_rsample_implicit_gradient_matches_torch():
@@ -136,11 +146,11 @@ def test_gamma_rsample_implicit_gradient_matches_torch():
                          requires_grad=True)
     draws = ember.distributions.Gamma(alpha, 1.0).rsample()
     draws.sum().backward()
-    expected = torch._standard_gamma_grad(torch.tensor(alpha.detach().numpy()),
-                                          torch.tensor(draws.detach().numpy()))
+    expected = torch._standard_gamma_grad(torch.tensor(as_numpy(alpha.detach())),
+                                          torch.tensor(as_numpy(draws.detach())))
     # torch's own d(sample)/d(alpha) is an approximation good to ~5e-4 relative;
     # ours is exact to ~1e-6 (checked against finite differences of scipy's quantile)
-    np.testing.assert_allclose(alpha.grad.numpy(), expected.numpy(), rtol=2e-3)
+    np.testing.assert_allclose(as_numpy(alpha.grad), as_numpy(expected), rtol=2e-3)
     quantile = 0.3
     for a in (0.3, 2.0, 40.0):
         x = stats.gamma.ppf(quantile, a)
@@ -171,9 +181,9 @@ def test_rsample_gradients_are_unbiased(name, build, grad_of_mean):
     draws = build(a, b).rsample((N,))
     first = draws[..., 0] if name == "dirichlet" else draws
     first.mean(0).sum().backward()
-    expected_a, expected_b = grad_of_mean(a.detach().numpy(), b.detach().numpy())
-    np.testing.assert_allclose(a.grad.numpy(), expected_a, rtol=0.05, atol=0.01)
-    np.testing.assert_allclose(b.grad.numpy(), expected_b, rtol=0.05, atol=0.01)
+    expected_a, expected_b = grad_of_mean(as_numpy(a.detach()), as_numpy(b.detach()))
+    np.testing.assert_allclose(as_numpy(a.grad), expected_a, rtol=0.05, atol=0.01)
+    np.testing.assert_allclose(as_numpy(b.grad), expected_b, rtol=0.05, atol=0.01)
 
 
 @pytest.mark.parametrize("name", ["exponential", "laplace", "lognormal", "halfnormal",
@@ -200,9 +210,9 @@ def test_rsample_is_differentiable(name):
     ember.manual_seed(6)
     draw = dist.rsample((4,))
     (grad,) = ember.autograd.grad(draw.sum(), p)
-    assert np.all(np.isfinite(grad.numpy())) and np.any(grad.numpy() != 0)
+    assert np.all(np.isfinite(as_numpy(grad))) and np.any(as_numpy(grad) != 0)
     ember.manual_seed(6)
-    np.testing.assert_allclose(dist.sample((4,)).numpy(), draw.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(as_numpy(dist.sample((4,))), as_numpy(draw.detach()), rtol=1e-6)
 
 
 def test_straight_through_gradient_is_the_probs_gradient():
@@ -211,10 +221,10 @@ def test_straight_through_gradient_is_the_probs_gradient():
     draw = dist.rsample((5,))
     assert bool((draw.detach().sum(-1) == 1).all())
     (grad,) = ember.autograd.grad((draw * ember.tensor([1.0, 2.0, 3.0])).sum(), logits)
-    probs = ember.softmax(logits.detach(), -1).numpy()
+    probs = as_numpy(ember.softmax(logits.detach(), -1))
     weights = np.array([1.0, 2.0, 3.0])
     expected = 5 * probs * (weights - (probs * weights).sum())  # d/dlogits of 5 E[w . onehot]
-    np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(as_numpy(grad), expected, rtol=1e-5)
     assert math.isfinite(dist.log_prob(draw.detach()).sum().item())
 
 
@@ -233,7 +243,7 @@ def test_variational_fit_through_gamma_rsample():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    fitted = ember.nn.functional.softplus(raw).detach().numpy()
+    fitted = as_numpy(ember.nn.functional.softplus(raw).detach())
     np.testing.assert_allclose(fitted, [3.0, 2.0], rtol=0.15)
     q = ember.distributions.Gamma(*ember.nn.functional.softplus(raw.detach()).unbind())
     assert ember.distributions.kl_divergence(q, target).item() < 0.01

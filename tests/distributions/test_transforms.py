@@ -3,11 +3,19 @@ inverse, log|det J| (values and gradients), shapes, domains/codomains, reprs, ca
 and the constraint registry's choice of transform."""
 
 import numpy as np
+import oracle
 import pytest
 import torch
 from oracle import check, rand, randn
 
 import ember
+
+
+@pytest.fixture(autouse=True)
+def _on_oracle_device():
+    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
+    with oracle.on_device(ember):
+        yield
 
 
 def _t(lib):
