@@ -42,6 +42,7 @@ SLICE = {
     "optim-amp": ["tests/optim/test_optimizers.py", "tests/amp"],
     "new-families": NEW_FAMILIES,
     "onnx": ["tests/onnx"],  # export from cuda models and inputs (~20 s)
+    "distributions": ["tests/distributions"],  # ~15 s
 }
 
 
