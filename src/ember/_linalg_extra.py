@@ -57,6 +57,18 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     return _solve_ex_t(regular.where(~fill_mask, float("nan")), _make(info))
 
 
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    """How many singular values exceed max(atol, rtol * largest) (NumPy's default rtol)."""
+    xp = xp_of(A._data)
+    s = xp.linalg.svd(A._data, compute_uv=False)
+    s_max = s[..., :1] if s.shape[-1] else s
+    if rtol is None:
+        rtol = 0.0 if (atol is not None and atol > 0) else (
+            float(np.finfo(A._data.dtype).eps) * max(A.shape[-2], A.shape[-1]))
+    cutoff = xp.maximum(atol or 0.0, rtol * s_max)
+    return _make((s > cutoff).sum(-1).astype(np.int64))
+
+
 def vecdot(x, y, *, dim=-1, out=None):
     """Dot products along ``dim``, conjugating ``x`` when complex."""
     return (x.conj() * y if x._data.dtype.kind == "c" else x * y).sum(dim)

@@ -675,24 +675,13 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return _lstsq_t(solution, empty, rank, _make(xp.empty((0,), A._data.dtype)))
 
 
-def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
-    xp = xp_of(A._data)
-    s = xp.linalg.svd(A._data, compute_uv=False)
-    s_max = s[..., :1] if s.shape[-1] else s
-    if rtol is None:
-        rtol = 0.0 if (atol is not None and atol > 0) else (
-            float(np.finfo(A._data.dtype).eps) * max(A.shape[-2], A.shape[-1]))
-    cutoff = xp.maximum(atol or 0.0, rtol * s_max)
-    return _make((s > cutoff).sum(-1).astype(np.int64))
-
-
 from ._linalg_norms import matrix_norm, norm, vector_norm  # noqa: E402 - uses svdvals above
 from ._linalg_composite import (  # noqa: E402 - composed from the primitives above
     cond, matrix_exp, solve_triangular, tensorinv, tensorsolve, vander,
 )
 from ._linalg_lu import lu, lu_factor, lu_solve  # noqa: E402 - uses inv and solve above
 from ._linalg_extra import (  # noqa: E402 - builds on the LU family and solve
-    diagonal, eig, eigvals, householder_product, lu_factor_ex, solve_ex, vecdot,
+    diagonal, eig, eigvals, householder_product, lu_factor_ex, matrix_rank, solve_ex, vecdot,
 )
 
 
