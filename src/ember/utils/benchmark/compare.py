@@ -53,17 +53,22 @@ class _Table:
 
     def _format(self, column):
         """A number format shared by one column: enough integer digits for its largest
-        value and the decimals its least certain value supports."""
+        value and the decimals its least certain value supports; a column holding a noisy
+        measurement gives every cell a 7-wide spread slot (blank for the steady ones)."""
         values = [m for m in (self.cells.get((row, column)) for row in self.rows) if m]
         leading = [math.ceil(math.log10(m.median / self.scale)) for m in values]
         decimals = (min(max(m.significant_figures - d, 0) for m, d in zip(values, leading))
                     if self.trim else 1)
         width = max(leading) + decimals + (1 if decimals else 0)
-        return lambda m: f"{{:>{width}.{decimals}f}}".format(
-            common.trim_sigfig(m.median / self.scale, m.significant_figures) if self.trim
-            else m.median / self.scale) + (
-            f" (! {m.iqr / m.median * 100:.0f}%)" if self.highlight and m.has_warnings
-            else "")
+        flagged = self.highlight and any(m.has_warnings for m in values)
+
+        def cell(m):
+            value = (common.trim_sigfig(m.median / self.scale, m.significant_figures)
+                     if self.trim else m.median / self.scale)
+            spread = f" (! {m.iqr / m.median * 100:.0f}%)" if m.has_warnings else ""
+            return f"{value:>{width}.{decimals}f}" + (f"{spread:>7}" if flagged else "")
+
+        return cell
 
     def render(self) -> str:
         formats = {column: self._format(column) for column in self.columns}
