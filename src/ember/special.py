@@ -126,17 +126,26 @@ def _evaluate(kernel, input):
     return _make(kernel(xp_of(x), x).astype(x.dtype))
 
 
-class _ScaledI0(ember.autograd.Function):
+class _SavingKernel(ember.autograd.Function):
+    """A one-input special function: ``_kernels.<_kernel>`` on the float input, which is
+    saved for the subclass's backward."""
+
+    _array_io = True
+
+    @classmethod
+    def forward(cls, ctx, x):
+        x = _float_array(x)
+        ctx.save_for_backward(x)
+        return getattr(_kernels, cls._kernel)(xp_of(x), x).astype(x.dtype)
+
+
+class _ScaledI0(_SavingKernel):
     """``exp(-|x|) I0(x)``; derivative ``i1e(x) - sign(x) i0e(x)``."""
 
     _array_io = True
     _node_name = "SpecialI0EBackward0"
 
-    @staticmethod
-    def forward(ctx, x):
-        x = _float_array(x)
-        ctx.save_for_backward(x)
-        return _kernels.i0e(xp_of(x), x).astype(x.dtype)
+    _kernel = "i0e"
 
     @staticmethod
     def backward(ctx, grad):
@@ -144,17 +153,13 @@ class _ScaledI0(ember.autograd.Function):
         return grad * (i1e(x) - x.sign() * i0e(x))
 
 
-class _I1(ember.autograd.Function):
+class _I1(_SavingKernel):
     """``I1(x)``; derivative ``I0(x) - I1(x) / x`` (1/2 at 0)."""
 
     _array_io = True
     _node_name = "SpecialI1Backward0"
 
-    @staticmethod
-    def forward(ctx, x):
-        x = _float_array(x)
-        ctx.save_for_backward(x)
-        return _kernels.i1(xp_of(x), x).astype(x.dtype)
+    _kernel = "i1"
 
     @staticmethod
     def backward(ctx, grad):
@@ -164,17 +169,13 @@ class _I1(ember.autograd.Function):
         return grad * slope
 
 
-class _ScaledI1(ember.autograd.Function):
+class _ScaledI1(_SavingKernel):
     """``exp(-|x|) I1(x)``; derivative ``i0e(x) - i1e(x) (sign(x) + 1/x)`` (1/2 at 0)."""
 
     _array_io = True
     _node_name = "SpecialI1EBackward0"
 
-    @staticmethod
-    def forward(ctx, x):
-        x = _float_array(x)
-        ctx.save_for_backward(x)
-        return _kernels.i1e(xp_of(x), x).astype(x.dtype)
+    _kernel = "i1e"
 
     @staticmethod
     def backward(ctx, grad):
@@ -184,17 +185,13 @@ class _ScaledI1(ember.autograd.Function):
         return grad * ember.where(x == 0, ember.full_like(x, 0.5), slope)
 
 
-class _Erfcx(ember.autograd.Function):
+class _Erfcx(_SavingKernel):
     """``exp(x^2) erfc(x)``; derivative ``2 x erfcx(x) - 2 / sqrt(pi)``."""
 
     _array_io = True
     _node_name = "SpecialErfcxBackward0"
 
-    @staticmethod
-    def forward(ctx, x):
-        x = _float_array(x)
-        ctx.save_for_backward(x)
-        return _kernels.erfcx(xp_of(x), x).astype(x.dtype)
+    _kernel = "erfcx"
 
     @staticmethod
     def backward(ctx, grad):
