@@ -28,6 +28,8 @@ from .mnasnet import *  # noqa: F401,F403
 from .mnasnet import __all__ as _mnasnet_all
 from .mobilenet import *  # noqa: F401,F403
 from .mobilenet import __all__ as _mobilenet_all
+from .regnet import *  # noqa: F401,F403
+from .regnet import __all__ as _regnet_all
 from .resnet import *  # noqa: F401,F403
 from .resnet import __all__ as _resnet_all
 from .shufflenetv2 import *  # noqa: F401,F403
@@ -42,4 +44,5 @@ from .vision_transformer import __all__ as _vit_all
 __all__ = ["Weights", "WeightsEnum", "get_model", "get_model_builder", "get_model_weights",
            "get_weight", "list_models", *_alexnet_all, *_vgg_all, *_densenet_all,
            *_efficientnet_all, *_mobilenet_all, *_resnet_all, *_squeezenet_all, *_vit_all,
-           *_googlenet_all, *_inception_all, *_mnasnet_all, *_shufflenet_all]
+           *_googlenet_all, *_inception_all, *_mnasnet_all, *_shufflenet_all,
+           *_regnet_all]
