@@ -1,4 +1,4 @@
-"""ember.vision: torchvision's transforms, datasets, models, io and utils.
+"""ember.vision: torchvision's transforms, datasets, models, ops, io and utils.
 
 Subpackages load on first access, so ``import ember.vision`` stays cheap and Pillow is
 only imported by the parts that need it.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["transforms", "datasets", "models", "utils", "io"]
+__all__ = ["transforms", "datasets", "models", "utils", "io", "ops"]
 
 
 def __getattr__(name: str):
