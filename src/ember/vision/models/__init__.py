@@ -16,6 +16,8 @@ from ._api import (
 )
 from .alexnet import *  # noqa: F401,F403
 from .alexnet import __all__ as _alexnet_all
+from .convnext import *  # noqa: F401,F403
+from .convnext import __all__ as _convnext_all
 from .densenet import *  # noqa: F401,F403
 from .densenet import __all__ as _densenet_all
 from .efficientnet import *  # noqa: F401,F403
@@ -45,4 +47,4 @@ __all__ = ["Weights", "WeightsEnum", "get_model", "get_model_builder", "get_mode
            "get_weight", "list_models", *_alexnet_all, *_vgg_all, *_densenet_all,
            *_efficientnet_all, *_mobilenet_all, *_resnet_all, *_squeezenet_all, *_vit_all,
            *_googlenet_all, *_inception_all, *_mnasnet_all, *_shufflenet_all,
-           *_regnet_all]
+           *_regnet_all, *_convnext_all]

@@ -143,3 +143,39 @@ class StochasticDepth(nn.Module):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(p={self.p}, mode={self.mode})"
+
+
+class Permute(nn.Module):
+    """Reorder dimensions inside a Sequential (ConvNeXt and Swin switch between NCHW for
+    convolutions and NHWC for LayerNorm/Linear over channels)."""
+
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return x.permute(*self.dims)
+
+
+class MLP(nn.Sequential):
+    """Linear layers of ``hidden_channels`` widths; each but the last is followed by an
+    optional norm, the activation and dropout; the last by dropout only. Keys 0, 1, ...
+    as torchvision.ops.MLP, so Swin/MaxViT checkpoints load."""
+
+    def __init__(self, in_channels: int, hidden_channels: list[int],
+                 norm_layer: Callable | None = None,
+                 activation_layer: Callable | None = nn.ReLU, inplace: bool | None = None,
+                 bias: bool = True, dropout: float = 0.0) -> None:
+        params = {} if inplace is None else {"inplace": inplace}
+        layers: list[nn.Module] = []
+        in_dim = in_channels
+        for hidden_dim in hidden_channels[:-1]:
+            layers.append(nn.Linear(in_dim, hidden_dim, bias=bias))
+            if norm_layer is not None:
+                layers.append(norm_layer(hidden_dim))
+            layers.append(activation_layer(**params))
+            layers.append(nn.Dropout(dropout, **params))
+            in_dim = hidden_dim
+        layers.append(nn.Linear(in_dim, hidden_channels[-1], bias=bias))
+        layers.append(nn.Dropout(dropout, **params))
+        super().__init__(*layers)
