@@ -4,16 +4,32 @@ be identical (they are what a quantized model stores), dequantized values exact.
 import pickle
 
 import numpy as np
+import oracle
 import pytest
 import torch
+from oracle import as_numpy, check, check_raises
 
 import ember
-from tests.oracle import check, check_raises
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions"),
               pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated")]
 RNG = np.random.default_rng(7)
 QDTYPES = ["qint8", "quint8", "qint32"]
+
+
+def _tensor(data, **kwargs):
+    """An ember tensor on the oracle's device (``pytest --device cuda``): quantized tensors
+    live there as PyTorch's QuantizedCUDA ones do (the integer kernels stay host-only)."""
+    return ember.tensor(data, device=oracle.DEVICE, **kwargs)
+
+
+def _same_repr(e, t):
+    """ember's printed form is torch's (on cpu here); on another device it names the
+    device, except where that device is the default one, as PyTorch prints."""
+    if oracle.DEVICE != "cpu":
+        assert f"device='{e.device}'" in repr(e)
+    with oracle.on_device(ember):
+        assert repr(e) == repr(t)
 
 
 def _with_ties(shape, scale):
@@ -30,9 +46,11 @@ def _same_q(e, t):
     assert repr(e.dtype) == repr(t.dtype)
     assert tuple(e.shape) == tuple(t.shape)
     assert repr(e.qscheme()) == repr(t.qscheme())
-    np.testing.assert_array_equal(e.int_repr().numpy(), t.int_repr().numpy())
-    np.testing.assert_array_equal(e.dequantize().numpy(), t.dequantize().numpy())
+    np.testing.assert_array_equal(as_numpy(e.int_repr()), t.int_repr().numpy())
+    np.testing.assert_array_equal(as_numpy(e.dequantize()), t.dequantize().numpy())
     assert e.int_repr().dtype == getattr(ember, str(t.int_repr().dtype)[6:])
+    for part in (e, e.int_repr(), e.dequantize()):
+        assert part.device.type == oracle.DEVICE
 
 
 def test_dtypes_print_and_flags():
@@ -64,23 +82,23 @@ def test_quantize_per_tensor(name, shape):
     scale = 0.0731
     x = _with_ties(shape, scale)
     zero_point = {"qint8": -5, "quint8": 100, "qint32": 17}[name]
-    e = ember.quantize_per_tensor(ember.tensor(x), scale, zero_point, getattr(ember, name))
+    e = ember.quantize_per_tensor(_tensor(x), scale, zero_point, getattr(ember, name))
     t = torch.quantize_per_tensor(torch.tensor(x), scale, zero_point, getattr(torch, name))
     _same_q(e, t)
     assert e.q_scale() == t.q_scale() and e.q_zero_point() == t.q_zero_point()
-    assert e.is_quantized and not ember.tensor(x).is_quantized
-    assert repr(e) == repr(t)
+    assert e.is_quantized and not _tensor(x).is_quantized
+    _same_repr(e, t)
 
 
 def test_quantize_saturates_and_tensor_qparams():
     x = np.array([-1e6, -3.0, 0.0, 2.5, 1e6], dtype=np.float32)
-    e = ember.quantize_per_tensor(ember.tensor(x), ember.tensor(0.1), ember.tensor(2),
+    e = ember.quantize_per_tensor(_tensor(x), _tensor(0.1), _tensor(2),
                                   ember.quint8)
     t = torch.quantize_per_tensor(torch.tensor(x), torch.tensor(0.1), torch.tensor(2),
                                   torch.quint8)
     _same_q(e, t)
-    el = ember.quantize_per_tensor([ember.tensor(x), ember.tensor(x)], ember.tensor([0.1, 0.2]),
-                                   ember.tensor([2, 1]), ember.quint8)
+    el = ember.quantize_per_tensor([_tensor(x), _tensor(x)], _tensor([0.1, 0.2]),
+                                   _tensor([2, 1]), ember.quint8)
     tl = torch.quantize_per_tensor([torch.tensor(x), torch.tensor(x)], torch.tensor([0.1, 0.2]),
                                    torch.tensor([2, 1]), torch.quint8)
     for a, b in zip(el, tl):
@@ -96,22 +114,22 @@ def test_quantize_per_channel(name, axis):
     scales = RNG.uniform(0.01, 0.3, channels)
     low = {"qint8": -20, "quint8": 0, "qint32": -1000}[name]
     zero_points = RNG.integers(low, 30, channels)
-    e = ember.quantize_per_channel(ember.tensor(x), ember.tensor(scales),
-                                   ember.tensor(zero_points), axis, getattr(ember, name))
+    e = ember.quantize_per_channel(_tensor(x), _tensor(scales),
+                                   _tensor(zero_points), axis, getattr(ember, name))
     t = torch.quantize_per_channel(torch.tensor(x), torch.tensor(scales),
                                    torch.tensor(zero_points), axis, getattr(torch, name))
     _same_q(e, t)
-    np.testing.assert_array_equal(e.q_per_channel_scales().numpy(),
+    np.testing.assert_array_equal(as_numpy(e.q_per_channel_scales()),
                                   t.q_per_channel_scales().numpy())
     assert e.q_per_channel_scales().dtype is ember.float64
     assert e.q_per_channel_zero_points().dtype is ember.int64
     assert e.q_per_channel_axis() == t.q_per_channel_axis()
     small = np.array([[-1.0, 0.3, 2.5], [0.7, 100.0, -3.0]], dtype=np.float32)
-    e = ember.quantize_per_channel(ember.tensor(small), ember.tensor([0.1, 0.2]),
-                                   ember.tensor([0, 1]), 0, ember.qint8)
+    e = ember.quantize_per_channel(_tensor(small), _tensor([0.1, 0.2]),
+                                   _tensor([0, 1]), 0, ember.qint8)
     t = torch.quantize_per_channel(torch.tensor(small), torch.tensor([0.1, 0.2]),
                                    torch.tensor([0, 1]), 0, torch.qint8)
-    assert repr(e) == repr(t)
+    _same_repr(e, t)
 
 
 @pytest.mark.parametrize("name", ["qint8", "quint8"])
@@ -121,7 +139,7 @@ def test_quantize_per_tensor_dynamic(name, reduce_range, kind):
     x = RNG.standard_normal((6, 9)).astype(np.float32) * 4
     x = {"mixed": x, "positive": np.abs(x), "negative": -np.abs(x), "zeros": x * 0,
          "tiny": x * 1e-7}[kind]
-    e = ember.quantize_per_tensor_dynamic(ember.tensor(x), getattr(ember, name), reduce_range)
+    e = ember.quantize_per_tensor_dynamic(_tensor(x), getattr(ember, name), reduce_range)
     t = torch.quantize_per_tensor_dynamic(torch.tensor(x), getattr(torch, name), reduce_range)
     assert e.q_scale() == t.q_scale() and e.q_zero_point() == t.q_zero_point()
     _same_q(e, t)
@@ -129,7 +147,7 @@ def test_quantize_per_tensor_dynamic(name, reduce_range, kind):
 
 def test_views_of_quantized_tensors():
     x = RNG.standard_normal((4, 6)).astype(np.float32)
-    e = ember.quantize_per_tensor(ember.tensor(x), 0.05, 3, ember.qint8)
+    e = ember.quantize_per_tensor(_tensor(x), 0.05, 3, ember.qint8)
     t = torch.quantize_per_tensor(torch.tensor(x), 0.05, 3, torch.qint8)
     _same_q(e[1], t[1])
     _same_q(e[:, 1:3], t[:, 1:3])
@@ -138,19 +156,20 @@ def test_views_of_quantized_tensors():
     _same_q(e.view(-1), t.view(-1))
     _same_q(e.permute(1, 0), t.permute(1, 0))
     _same_q(e.clone(), t.clone())
-    np.testing.assert_array_equal(ember.dequantize(e).numpy(), torch.dequantize(t).numpy())
+    np.testing.assert_array_equal(as_numpy(ember.dequantize(e)), torch.dequantize(t).numpy())
     assert e.element_size() == t.element_size() == 1
-    plain = ember.tensor(x)
+    plain = _tensor(x)
     assert plain.dequantize() is plain
     import copy
 
     for made in (copy.deepcopy(e), pickle.loads(pickle.dumps(e))):
         _same_q(made, t)
         assert made.q_scale() == t.q_scale()
-    per_channel = ember.quantize_per_channel(ember.tensor(x), ember.tensor([0.1, 0.2, 0.3, 0.4]),
-                                             ember.tensor([0, 1, 2, 3]), 0, ember.quint8)
+    per_channel = ember.quantize_per_channel(_tensor(x), _tensor([0.1, 0.2, 0.3, 0.4]),
+                                             _tensor([0, 1, 2, 3]), 0, ember.quint8)
     again = pickle.loads(pickle.dumps(per_channel))
     assert repr(again) == repr(per_channel)
+    assert again.device == per_channel.device
 
 
 def test_quantized_errors():
@@ -172,7 +191,8 @@ def test_quantized_errors():
     check_raises(lambda m, a: m.quantize_per_channel(
         a, m.tensor([0.1, 0.2, 0.3]), m.tensor([0, 0, 0]), 0, m.qint8).q_scale(), x,
         match="kPerTensorAffine")
-    check_raises(lambda m, a: a.int_repr(), x, match="aten::int_repr")
+    error, _ = check_raises(lambda m, a: a.int_repr(), x, match="aten::int_repr")
+    assert f"from the '{oracle.DEVICE.upper()}' backend" in str(error)
     check_raises(lambda m, a: a.q_scale(), x, match="aten::q_scale")
     check_raises(lambda m, a: m.quantize_per_tensor(a, 0.1, 0, m.qint8) + 1, x)
     check_raises(lambda m, a: m.quantize_per_tensor(a, 0.1, 0, m.qint8).sum(), x)
@@ -230,7 +250,7 @@ def test_fake_quantize_tensor_qparams():
 
 
 def test_fake_quantize_double_backward_is_masked():
-    x = ember.tensor([0.31, 9.0, -0.2], dtype=ember.float64, requires_grad=True)
+    x = _tensor([0.31, 9.0, -0.2], dtype=ember.float64, requires_grad=True)
     y = ember.fake_quantize_per_tensor_affine(x, 0.1, 0, -10, 10)
     (g,) = ember.autograd.grad(y.sum(), x, create_graph=True)
     assert g.tolist() == [1.0, 0.0, 1.0]

@@ -20,8 +20,10 @@ from .quantized import (
     _new_qtensor,
     _quantize_array,
     _quantized_values,
+    backend_name,
     choose_qparams,
     per_tensor_affine,
+    refuse_on_device,
 )
 
 _EXACT_FLOAT32 = 2**24
@@ -52,7 +54,8 @@ class PackedWeight:
 
     __slots__ = ("bias", "bound", "centred", "qweight", "scales")
 
-    def __init__(self, qweight, bias):
+    def __init__(self, qweight, bias, op="quantized::linear_prepack"):
+        refuse_on_device(op, qweight)
         xp = xp_of(qweight._data)
         centred, self.scales, self.bound = _weight_parts(xp, qweight)
         self.qweight = qweight
@@ -78,6 +81,7 @@ def _centred_product(xp, a_centred, a_bound, packed):
 def linear_dynamic(input, packed, reduce_range=True):
     """PyTorch's quantized::linear_dynamic: quantize the activations to uint8 with
     parameters from their own range, multiply in integers, rescale to float32, add bias."""
+    refuse_on_device("quantized::linear_dynamic", input)
     x = input._data
     xp = xp_of(x)
     k = x.shape[-1]
@@ -107,7 +111,8 @@ def _activation_parts(qinput, op="linear"):
     if not qinput.is_quantized:  # e.g. a float tensor, or a quantized one that went
         # through an ember function which does not read quantizers (ember.flatten(q))
         raise NotImplementedError(
-            f"Could not run 'quantized::{op}' with arguments from the 'CPU' backend: it "
+            f"Could not run 'quantized::{op}' with arguments from the "
+            f"'{backend_name(qinput)}' backend: it "
             f"takes a quantized tensor, got {qinput.dtype} (quantize with a QuantStub or "
             "quantize_per_tensor; use the tensor's own view methods, q.flatten(1))")
     d = qinput.__dict__
@@ -120,6 +125,7 @@ def _activation_parts(qinput, op="linear"):
 def linear_quantized(qinput, packed, scale, zero_point, relu=False):
     """quantized::linear: uint8 activations x int8 weights, int32 sums, float bias added
     after rescaling, result re-quantized to ``scale``/``zero_point`` (quint8)."""
+    refuse_on_device("quantized::linear", qinput)
     xp = xp_of(qinput._data)
     x_scale, x_zp, centred = _activation_parts(qinput)
     k = centred.shape[-1]
@@ -139,6 +145,7 @@ def conv2d_quantized(qinput, packed, stride, padding, dilation, groups, scale, z
     """quantized::conv2d: zero padding in the centred integers is the input's zero point,
     which stands for 0.0, as PyTorch pads; the integer sums run through ember's float
     conv (im2col + one GEMM) in a dtype where they are exact."""
+    refuse_on_device("quantized::conv2d.new", qinput)
     xp = xp_of(qinput._data)
     x_scale, x_zp, centred = _activation_parts(qinput, "conv2d.new")
     weight = packed.in_dtype(xp, packed.centred[0].size, max(x_zp, 255 - x_zp))
@@ -171,6 +178,7 @@ def relu_quantized(qinput, upper=None):
 
 def linear_dynamic_fp16(input, weight_fp16, bias):
     """quantized::linear_dynamic_fp16: weights rounded to float16, math in float32."""
+    refuse_on_device("quantized::linear_dynamic_fp16", input)
     xp = xp_of(input._data)
     out = input._data.astype(xp.float32) @ weight_fp16._data.astype(xp.float32).T
     if bias is not None:

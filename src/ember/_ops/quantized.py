@@ -205,15 +205,19 @@ class QuantizedTensor(Tensor):
         raise TypeError(f"Got unsupported ScalarType {_QNAME[self.dtype]}")
 
     def __repr__(self, *, tensor_contents=None):
+        from .._backend import get_default_device
         from .._tensor_str import _add_suffixes, _tensor_str
 
-        array = self.dequantize()._data
+        array = self.dequantize().__array__()  # printed from the host, as any tensor
         prefix = "tensor("
         indent = len(prefix)
         body = "[]" if array.size == 0 else _tensor_str(array, indent)
         d = self.__dict__
-        suffixes = [f"size={tuple(array.shape)}", f"dtype={self.dtype}",
-                    f"quantization_scheme={d['_qscheme']}"]
+        suffixes = []
+        if self.device.type != get_default_device().type:
+            suffixes.append(f"device='{self.device}'")  # before the quantizer, as PyTorch's
+        suffixes += [f"size={tuple(array.shape)}", f"dtype={self.dtype}",
+                     f"quantization_scheme={d['_qscheme']}"]
         if d["_qscheme"] is per_tensor_affine:
             suffixes += [f"scale={d['_scale']}", f"zero_point={d['_zero_point']}"]
         else:
@@ -272,8 +276,9 @@ class QuantizedTensor(Tensor):
 
     def _unsupported(self, *args, **kwargs):
         raise NotImplementedError(
-            "Could not run this operator with arguments from the 'QuantizedCPU' backend: "
-            "dequantize() the tensor first, or use the quantized modules in ember.nn.quantized"
+            f"Could not run this operator with arguments from the '{backend_name(self)}' "
+            "backend: dequantize() the tensor first, or use the quantized modules in "
+            "ember.nn.quantized"
         )
 
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _unsupported
@@ -536,12 +541,32 @@ def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, 
 def _not_quantized(name):
     def method(self, *args, **kwargs):
         raise NotImplementedError(
-            f"Could not run 'aten::{name}' with arguments from the 'CPU' backend. This could "
-            "be because the operator doesn't exist for this backend"
+            f"Could not run 'aten::{name}' with arguments from the '{backend_name(self)}' "
+            "backend. This could be because the operator doesn't exist for this backend"
         )
 
     method.__name__ = name
     return method
+
+
+def backend_name(tensor):
+    """The dispatch key PyTorch names in "Could not run ..." errors for ``tensor``."""
+    device = "CUDA" if tensor.device.type == "cuda" else "CPU"
+    return f"Quantized{device}" if tensor.is_quantized else device
+
+
+def refuse_on_device(op, tensor):
+    """PyTorch's quantized kernels (fbgemm/qnnpack: packed int8 weights, integer GEMMs)
+    run on the CPU only; on a CUDA tensor it refuses them with this error, and so do we,
+    rather than run a kernel PyTorch users could not run on that device either."""
+    if tensor.device.type != "cpu":
+        raise NotImplementedError(
+            f"Could not run '{op}' with arguments from the '{backend_name(tensor)}' backend. "
+            "This could be because the operator doesn't exist for this backend, or was "
+            "omitted during the selective/custom build process (if using custom build). "
+            f"'{op}' is only available for these backends: [QuantizedCPU] (move the model "
+            "and its inputs to the cpu)."
+        )
 
 
 def _float_dequantize(self):

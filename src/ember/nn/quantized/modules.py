@@ -54,6 +54,7 @@ class LinearPackedParams(Module):
 
     def set_weight_bias(self, weight, bias) -> None:
         if self.dtype is ember.float16:
+            _k.refuse_on_device("quantized::linear_prepack_fp16", weight)
             self._packed_params = (weight.to(ember.float16), bias)
             self._kernel = None
         else:
@@ -225,7 +226,7 @@ class Conv2d(_WeightedQuantized):
 
     def set_weight_bias(self, weight, bias) -> None:
         self._weight_bias_pair = (weight, bias)
-        self._kernel = _k.PackedWeight(weight, bias)
+        self._kernel = _k.PackedWeight(weight, bias, "quantized::conv2d_prepack")
 
     def _weight_bias(self):
         return self._weight_bias_pair
