@@ -38,6 +38,8 @@ from .shufflenetv2 import *  # noqa: F401,F403
 from .shufflenetv2 import __all__ as _shufflenet_all
 from .squeezenet import *  # noqa: F401,F403
 from .squeezenet import __all__ as _squeezenet_all
+from .swin_transformer import *  # noqa: F401,F403
+from .swin_transformer import __all__ as _swin_all
 from .vgg import *  # noqa: F401,F403
 from .vgg import __all__ as _vgg_all
 from .vision_transformer import *  # noqa: F401,F403
@@ -47,4 +49,4 @@ __all__ = ["Weights", "WeightsEnum", "get_model", "get_model_builder", "get_mode
            "get_weight", "list_models", *_alexnet_all, *_vgg_all, *_densenet_all,
            *_efficientnet_all, *_mobilenet_all, *_resnet_all, *_squeezenet_all, *_vit_all,
            *_googlenet_all, *_inception_all, *_mnasnet_all, *_shufflenet_all,
-           *_regnet_all, *_convnext_all]
+           *_regnet_all, *_convnext_all, *_swin_all]
