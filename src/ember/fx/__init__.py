@@ -1,0 +1,34 @@
+"""ember.fx: torch.fx's symbolic tracing and graph manipulation, in pure Python.
+
+``symbolic_trace`` records a module's ``forward`` as a ``Graph`` of ``Node``s; passes edit
+the graph (``replace_all_uses_with``, ``inserting_after``, ``subgraph_rewriter``), a
+``GraphModule`` runs the code generated from it, and an ``Interpreter`` runs it node by
+node (``ShapeProp`` stores each node's shape and dtype). Generated code and graph
+printouts read as PyTorch's, so tutorials carry over.
+"""
+
+from . import passes  # noqa: F401
+from ._symbolic_trace import PH, Tracer, symbolic_trace, wrap
+from .graph import Graph, PythonCode
+from .graph_module import GraphModule
+from .interpreter import Interpreter, Transformer
+from .node import Node, map_arg
+from .proxy import Proxy, TraceError
+from .subgraph_rewriter import replace_pattern
+
+__all__ = [
+    "PH",
+    "Graph",
+    "GraphModule",
+    "Interpreter",
+    "Node",
+    "Proxy",
+    "PythonCode",
+    "TraceError",
+    "Tracer",
+    "Transformer",
+    "map_arg",
+    "replace_pattern",
+    "symbolic_trace",
+    "wrap",
+]

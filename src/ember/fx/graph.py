@@ -1,0 +1,682 @@
+"""``Graph``: the FX intermediate representation, and its Python code generator.
+
+A Graph is a linked list of ``Node``s in program order. ``python_code`` turns it back into
+the source of a ``forward`` function that reads as PyTorch's: operators print as ``x + y``,
+functions under their public torch names (``torch.relu``, ``torch.nn.functional.relu``),
+and each value is released (``;  x = None``) after its last use, so the generated code
+frees memory as eagerly as PyTorch's does. The code runs on ember: its ``torch`` global is
+a small resolver (``_TorchNames``) that maps the torch names it prints to ember's objects.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import keyword
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _call_forms
+from .node import Node, _type_repr, map_arg
+
+__all__ = ["Graph", "PythonCode"]
+
+_ILLEGAL_NAMES = {name: object() for name in keyword.kwlist}
+_ILLEGAL_NAMES.update(builtins.__dict__)
+_ILLEGAL_CHAR = re.compile("[^0-9a-zA-Z_]+")
+_NAME_RE = re.compile(r"^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$")
+_SNAKE_RE = re.compile(r"(?<=[a-z])([A-Z])")
+
+_REFLECTABLE = {
+    "add": "{} + {}", "sub": "{} - {}", "mul": "{} * {}", "floordiv": "{} // {}",
+    "truediv": "{} / {}", "div": "{} / {}", "mod": "{} % {}", "pow": "{} ** {}",
+    "lshift": "{} << {}", "rshift": "{} >> {}", "and_": "{} & {}", "or_": "{} | {}",
+    "xor": "{} ^ {}", "getitem": "{}[{}]", "matmul": "{} @ {}",
+}
+MAGIC_METHODS = {
+    "eq": "{} == {}", "ne": "{} != {}", "lt": "{} < {}", "gt": "{} > {}", "le": "{} <= {}",
+    "ge": "{} >= {}", "pos": "+{}", "neg": "-{}", "invert": "~{}", **_REFLECTABLE,
+}
+INPLACE_METHODS = {
+    "iadd": "{} += {}", "iand": "{} &= {}", "ifloordiv": "{} //= {}", "ilshift": "{} <<= {}",
+    "imod": "{} %= {}", "imul": "{} *= {}", "imatmul": "{} @= {}", "ior": "{} |= {}",
+    "ipow": "{} **= {}", "irshift": "{} >>= {}", "isub": "{} -= {}", "itruediv": "{} /= {}",
+    "ixor": "{} ^= {}", "setitem": "{}[{}] = {}",
+}
+
+
+def _snake_case(name: str) -> str:
+    return _SNAKE_RE.sub(r"_\1", name).lower()
+
+
+# -- public names of ember's functions, as torch prints them ---------------------------------
+
+_QUALNAMES: dict[int, tuple[Any, str]] = {}
+_BY_QUALNAME: dict[str, Any] = {}
+
+
+def _public_namespaces():
+    """(module, printed prefix, {name: printed qualified name}) for every namespace whose
+    functions tracing records; earlier entries win when one function has several names."""
+    import ember
+    import ember.fft
+    import ember.linalg
+    import ember.nn.functional
+    import ember.special
+
+    spaces = [(ember, "torch", _call_forms.TORCH_QUALNAMES),
+              (ember.nn.functional, "torch.nn.functional", _call_forms.F_QUALNAMES)]
+    for sub, module in (("special", ember.special), ("linalg", ember.linalg),
+                        ("fft", ember.fft)):
+        prefix = _call_forms.SUBMODULE_C_PREFIX[sub]
+        names = {name: f"torch._C._{sub}.{prefix}_{name}" for name in dir(module)
+                 if not name.startswith("_")}
+        spaces.append((module, f"torch.{sub}", names))
+    return spaces
+
+
+def _public_functions(module):
+    for name in dir(module):
+        if name.startswith("_"):
+            continue
+        obj = getattr(module, name, None)
+        if callable(obj) and not isinstance(obj, type) and not inspect.ismodule(obj):
+            yield name, obj
+
+
+def _build_qualnames() -> None:
+    if _QUALNAMES:
+        return
+    from . import _symbolic_trace
+
+    for module, prefix, renamed in _public_namespaces():
+        for name, obj in _public_functions(module):
+            qualname = renamed.get(name, f"{prefix}.{name}")
+            _BY_QUALNAME.setdefault(qualname, obj)
+            _QUALNAMES.setdefault(id(obj), (obj, qualname))
+    _BY_QUALNAME["torch._assert"] = _symbolic_trace._assert
+    _QUALNAMES[id(_symbolic_trace._assert)] = (_symbolic_trace._assert, "torch._assert")
+    _QUALNAMES[id(_symbolic_trace.wrap)] = (_symbolic_trace.wrap, "torch.fx._symbolic_trace.wrap")
+    _BY_QUALNAME["torch.fx._symbolic_trace.wrap"] = _symbolic_trace.wrap
+
+
+def _get_qualified_name(func) -> str:
+    """The dotted name torch.fx prints for ``func`` (``torch.relu``, ``operator.add``)."""
+    name = getattr(func, "__name__", None)
+    if name is not None and getattr(builtins, name, None) is func:
+        return name
+    _build_qualnames()
+    known = _QUALNAMES.get(id(func))
+    if known is not None and known[0] is func:
+        return known[1]
+    import ember
+
+    if getattr(ember.Tensor, name or "", None) is func:
+        return f"torch.Tensor.{name}"
+    if name == "<lambda>":
+        raise RuntimeError("Unable to represent lambda")
+    module = getattr(func, "__module__", None) or ""
+    module = module.replace("ember.", "torch.") if module.startswith("ember.") else module
+    return f"{module}.{name}" if module else str(name)
+
+
+def _is_torch_name(qualname: str) -> bool:
+    return qualname.startswith("torch.") and _resolves(qualname)
+
+
+def _resolves(qualname: str) -> bool:
+    _build_qualnames()
+    return qualname in _BY_QUALNAME or qualname.startswith("torch.Tensor.")
+
+
+class _TorchNames:
+    """The ``torch`` global of generated code: resolves the torch names the code prints
+    (``torch.relu``, ``torch._C._nn.linear``, ``torch.nn.functional.relu``) to ember."""
+
+    def __init__(self, path: str = "torch") -> None:
+        self.__dict__["_path"] = path
+
+    def __getattr__(self, name: str):
+        path = f"{self._path}.{name}"
+        _build_qualnames()
+        if path in _BY_QUALNAME:
+            value = _BY_QUALNAME[path]
+        else:
+            value = _resolve_ember(path)
+            if value is None:
+                value = _TorchNames(path)
+        self.__dict__[name] = value
+        return value
+
+    def __repr__(self) -> str:
+        return f"<ember names for {self._path}>"
+
+
+def _resolve_ember(path: str):
+    import importlib
+
+    import ember
+
+    obj = ember
+    for atom in path.split(".")[1:]:
+        nxt = getattr(obj, atom, None)
+        if nxt is None:
+            try:
+                nxt = importlib.import_module(f"{obj.__name__}.{atom}")
+            except (ImportError, AttributeError):
+                return None
+        obj = nxt
+    return None if inspect.ismodule(obj) else obj
+
+
+_TORCH = _TorchNames()
+_CUSTOM_BUILTINS = {"inf": math.inf, "nan": math.nan, "NoneType": type(None), "torch": _TORCH}
+
+
+class _Namespace:
+    """Unique Python identifiers for nodes and globals: each object one name, no name
+    twice, and no shadowing of builtins (``sum`` becomes ``sum_1``)."""
+
+    def __init__(self) -> None:
+        self._obj_to_name: dict[Any, str] = {}
+        self._used_names: set[str] = set()
+        self._base_count: dict[str, int] = {}
+
+    def create_name(self, candidate: str, obj) -> str:
+        if obj is not None and obj in self._obj_to_name:
+            return self._obj_to_name[obj]
+        match = _NAME_RE.match(candidate)
+        if match is None:
+            candidate = _ILLEGAL_CHAR.sub("_", candidate) or "_unnamed"
+            if candidate[0].isdigit():
+                candidate = f"_{candidate}"
+            match = _NAME_RE.match(candidate)
+        base, num = match.group(1, 2)
+        if num is None or candidate in self._used_names:
+            num = self._base_count.get(base, 0)
+            if _ILLEGAL_NAMES.get(candidate, obj) is not obj:
+                num += 1
+                candidate = f"{base}_{num}"
+        else:
+            num = int(num)
+        while candidate in self._used_names:
+            num += 1
+            candidate = f"{base}_{num}"
+        self._used_names.add(candidate)
+        self._base_count[base] = num
+        if obj is not None:
+            self._obj_to_name[obj] = candidate
+        return candidate
+
+    def associate_name_with_obj(self, name: str, obj) -> None:
+        self._obj_to_name.setdefault(obj, name)
+
+
+@dataclass
+class PythonCode:
+    """Source of the generated ``forward`` and the globals it runs with."""
+
+    src: str
+    globals: dict[str, Any]
+    _lineno_map: dict[int, int | None] | None = field(default=None)
+
+
+class _InsertPoint:
+    def __init__(self, graph: Graph, new_insert: Callable) -> None:
+        self.graph = graph
+        self.orig_insert, graph._insert = graph._insert, new_insert
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        self.graph._insert = self.orig_insert
+
+
+class _NodeList:
+    """Live view of a graph's nodes (iterating while erasing the current node is safe)."""
+
+    def __init__(self, graph: Graph, direction: str = "_next") -> None:
+        self.graph = graph
+        self.direction = direction
+
+    def __len__(self) -> int:
+        return self.graph._len
+
+    def __iter__(self):
+        root = self.graph._root
+        node = getattr(root, self.direction)
+        while node is not root:
+            if not node._erased:
+                yield node
+            node = getattr(node, self.direction)
+
+    def __reversed__(self):
+        return _NodeList(self.graph, "_prev" if self.direction == "_next" else "_next")
+
+
+def _format_target(base: str, target: str) -> str:
+    result = base
+    for atom in target.split("."):
+        result = f"{result}.{atom}" if atom.isidentifier() else f'getattr({result}, "{atom}")'
+    return result
+
+
+class Graph:
+    """The FX graph: ``placeholder`` inputs, operations, one ``output``.
+
+    Example::
+
+        graph = Graph()
+        x = graph.placeholder("x")
+        relu = graph.call_function(torch.relu, (x,))
+        graph.output(relu)
+    """
+
+    def __init__(self, owning_module=None, tracer_cls=None, tracer_extras=None) -> None:
+        self._root = Node(self, "", "root", "", (), {})
+        self._used_names: dict[str, int] = {}
+        self._insert = self._root.prepend
+        self._len = 0
+        self._graph_namespace = _Namespace()
+        self._owning_module = owning_module
+        self._tracer_cls = tracer_cls
+        self._tracer_extras = tracer_extras
+        self._co_fields: dict[str, Any] = {}
+
+    @property
+    def owning_module(self):
+        return self._owning_module
+
+    @owning_module.setter
+    def owning_module(self, module) -> None:
+        self._owning_module = module
+
+    @property
+    def nodes(self) -> _NodeList:
+        return _NodeList(self)
+
+    def find_nodes(self, *, op: str, target=None, sort: bool = True) -> list[Node]:
+        return [node for node in self.nodes
+                if node.op == op and (target is None or node.target == target)]
+
+    # -- building -------------------------------------------------------------------------
+
+    def create_node(self, op: str, target, args: tuple | None = None,
+                    kwargs: dict | None = None, name: str | None = None,
+                    type_expr=None) -> Node:
+        """Create a node at the current insertion point (end of graph by default)."""
+        args = () if args is None else args
+        kwargs = {} if kwargs is None else kwargs
+        if not isinstance(args, tuple):
+            raise AssertionError("args must be a tuple")
+        if not isinstance(kwargs, dict):
+            raise AssertionError("kwargs must be a dict")
+        candidate = name if name is not None else self._target_to_str(target)
+        unique = self._graph_namespace.create_name(candidate, None)
+        node = Node(self, unique, op, target, args, kwargs, type_expr)
+        self._graph_namespace.associate_name_with_obj(unique, node)
+        self._insert(node)
+        self._len += 1
+        return node
+
+    def _target_to_str(self, target) -> str:
+        if callable(target):
+            op = target.__name__
+        else:
+            op = target
+            if op.startswith("__") and op.endswith("__"):
+                op = op[2:-2]
+        return _snake_case(op)
+
+    def placeholder(self, name: str, type_expr=None,
+                    default_value: Any = inspect.Signature.empty) -> Node:
+        args = () if default_value is inspect.Signature.empty else (default_value,)
+        return self.create_node("placeholder", name, args=args, type_expr=type_expr)
+
+    def get_attr(self, qualified_name: str, type_expr=None) -> Node:
+        return self.create_node("get_attr", qualified_name, type_expr=type_expr)
+
+    def call_module(self, module_name: str, args=None, kwargs=None, type_expr=None) -> Node:
+        return self.create_node("call_module", module_name, args, kwargs, type_expr=type_expr)
+
+    def call_method(self, method_name: str, args=None, kwargs=None, type_expr=None) -> Node:
+        return self.create_node("call_method", method_name, args, kwargs, type_expr=type_expr)
+
+    def call_function(self, the_function: Callable, args=None, kwargs=None, type_expr=None,
+                      name: str | None = None) -> Node:
+        return self.create_node("call_function", the_function, args, kwargs, name=name,
+                                type_expr=type_expr)
+
+    def output(self, result, type_expr=None) -> Node:
+        return self.create_node(op="output", target="output", args=(result,),
+                                type_expr=type_expr)
+
+    def node_copy(self, node: Node, arg_transform: Callable = lambda x: x) -> Node:
+        """Copy ``node`` (from any graph) into this one; ``arg_transform`` maps its input
+        nodes to nodes of this graph."""
+        args = map_arg(node.args, arg_transform)
+        kwargs = map_arg(node.kwargs, arg_transform)
+        result = self.create_node(node.op, node.target, args, kwargs, node.name, node.type)
+        result.meta = dict(node.meta)
+        result._qualname_hint = node._qualname_hint
+        return result
+
+    def graph_copy(self, g: Graph, val_map: dict, return_output_node: bool = False):
+        """Copy all of ``g``'s nodes except its output into this graph; ``val_map`` maps
+        g's nodes to the copies (pre-seed it to substitute inputs). Returns the value the
+        output node would return."""
+        for node in g.nodes:
+            if node in val_map:
+                continue
+            if node.op == "output":
+                result = map_arg(node.args[0], lambda n: val_map[n])
+                return (result, node) if return_output_node else result
+            val_map[node] = self.node_copy(node, lambda n: val_map[n])
+        return None
+
+    def __deepcopy__(self, memo=None) -> Graph:
+        memo = memo if memo is not None else {}
+        copied = Graph(tracer_cls=self._tracer_cls)
+        output_vals = copied.graph_copy(self, val_map=memo, return_output_node=True)
+        if output_vals is not None:
+            value, old_output = output_vals
+            new_output = copied.output(value, type_expr=old_output.type)
+            new_output.meta = dict(old_output.meta)
+        return copied
+
+    def erase_node(self, to_erase: Node) -> None:
+        """Remove a node with no users."""
+        if len(to_erase.users) > 0:
+            raise RuntimeError(f"Tried to erase Node {to_erase} but it still had "
+                               f"{len(to_erase.users)} users in the graph: {to_erase.users}!")
+        if to_erase.graph is not self:
+            raise RuntimeError(f"Attempting to remove {to_erase} from wrong graph!")
+        if to_erase._erased:
+            return
+        to_erase._remove_from_list()
+        to_erase._erased = True
+        self._len -= 1
+        to_erase._update_args_kwargs(map_arg(to_erase.args, lambda n: None),
+                                     map_arg(to_erase.kwargs, lambda n: None))
+
+    def inserting_before(self, n: Node | None = None) -> _InsertPoint:
+        """``with graph.inserting_before(node):`` new nodes go just before ``node``
+        (the start of the graph when None)."""
+        if n is None:
+            return self.inserting_after(self._root)
+        return _InsertPoint(self, n.prepend)
+
+    def inserting_after(self, n: Node | None = None) -> _InsertPoint:
+        """New nodes go just after ``n`` (the end of the graph when None). As in PyTorch,
+        several nodes created in one such block end up in reverse creation order."""
+        if n is None:
+            return self.inserting_before(self._root)
+        return _InsertPoint(self, n.append)
+
+    # -- checking and cleaning ------------------------------------------------------------
+
+    def lint(self) -> None:
+        """Check ownership, topological order, unique names and that get_attr/call_module
+        targets exist on the owning module."""
+        seen_names: set[str] = set()
+        seen_values: set[Node] = set()
+        for node in self.nodes:
+            if node.graph is not self:
+                raise RuntimeError(f"Node '{node}' does not belong to this Graph!")
+            for arg in node.all_input_nodes:
+                context = f" of Node '{node}' "
+                if arg.graph is not self:
+                    raise RuntimeError(
+                        f"Argument '{arg}'{context}does not belong to this Graph, but was used "
+                        "as an argument! If you are copying nodes from another graph, make "
+                        f"sure to use ``arg_transform`` on node_copy() to remap values\n{self}")
+                if arg not in seen_values:
+                    raise RuntimeError(
+                        f"Argument '{arg}'{context}was used before it has been defined! Please "
+                        f"check that Nodes in the graph are topologically ordered\n{self}")
+            seen_values.add(node)
+            if node.name in seen_names:
+                raise RuntimeError(f"Node redefined name {node.name}!")
+            seen_names.add(node.name)
+        if self.owning_module is None:
+            return
+        from ..nn.modules.module import Module
+
+        for node in self.nodes:
+            if node.op not in ("get_attr", "call_module"):
+                continue
+            current = self.owning_module
+            atoms = node.target.split(".")
+            for index, atom in enumerate(atoms):
+                nxt = getattr(current, atom, None)
+                seen = ".".join(atoms[:index])
+                if nxt is None:
+                    raise RuntimeError(f"Node {node} target {node.target} references "
+                                       f"nonexistent attribute {atom} of {seen}")
+                if node.op == "call_module" and not isinstance(nxt, Module):
+                    raise RuntimeError(f"Node {node} target {node.target} {atom} of {seen} "
+                                       "does not reference an nn.Module")
+                current = nxt
+
+    def eliminate_dead_code(self, is_impure_node: Callable | None = None) -> bool:
+        """Erase nodes nobody uses and without side effects; True if any went."""
+        self.lint()
+        changed = False
+        for node in reversed(self.nodes):
+            impure = is_impure_node(node) if is_impure_node is not None else node.is_impure()
+            if not impure and len(node.users) == 0:
+                self.erase_node(node)
+                changed = True
+        return changed
+
+    # -- printing -------------------------------------------------------------------------
+
+    def __str__(self) -> str:
+        placeholder_names: list[str] = []
+        return_typename = [""]
+        lines = [node.format_node(placeholder_names, return_typename) for node in self.nodes]
+        text = f"graph({', '.join(placeholder_names)}){return_typename[0]}:"
+        for line in lines:
+            if line:
+                text += "\n    " + line
+        return text
+
+    def print_tabular(self) -> None:
+        """Print opcode/name/target/args/kwargs as a table. PyTorch needs the ``tabulate``
+        package for this; ember formats the same ``simple`` table itself."""
+        rows = [[n.op, n.name, n.target, n.args, n.kwargs] for n in self.nodes]
+        headers = ["opcode", "name", "target", "args", "kwargs"]
+        cells = [headers] + [[str(c) for c in row] for row in rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+        out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+               "  ".join("-" * w for w in widths)]
+        out += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells[1:]]
+        print("\n".join(out))
+
+    # -- code generation ------------------------------------------------------------------
+
+    def python_code(self, root_module: str, *, verbose: bool = False) -> PythonCode:
+        """The Python source of ``forward`` (its first parameter named ``root_module``)."""
+        gen = _CodeGen(self, root_module)
+        gen.verbose = verbose
+        return gen.generate()
+
+
+def _dtype_abbr(dtype) -> str:
+    name = str(dtype).split(".")[-1]
+    special = {"bool": "b8", "bfloat16": "bf16"}
+    if name in special:
+        return special[name]
+    for prefix, letter in (("float", "f"), ("int", "i"), ("uint", "u"), ("complex", "c")):
+        if name.startswith(prefix) and name[len(prefix):].isdigit():
+            return letter + name[len(prefix):]
+    return name
+
+
+class _CodeGen:
+    """Turns a graph into ``def forward(...)`` source plus its globals."""
+
+    def __init__(self, graph: Graph, root_module: str) -> None:
+        self.graph = graph
+        self.root_module = root_module
+        self.namespace = _Namespace()
+        self.globals: dict[str, Any] = {}
+        self.verbose = False
+        for node in graph.nodes:
+            self.namespace.create_name(node.name, node)
+        for name, obj in _CUSTOM_BUILTINS.items():
+            self.add_global(name, obj)
+
+    def add_global(self, name_hint: str, obj) -> str:
+        if obj is _TORCH:
+            self.globals["torch"] = _TORCH
+            self.namespace._used_names.add("torch")
+            return "torch"
+        if callable(obj) and not isinstance(obj, type):
+            qualname = _get_qualified_name(obj) if name_hint is None else name_hint
+            if _is_torch_name(qualname):
+                return qualname
+        name = self.namespace.create_name(name_hint, obj)
+        if name in self.globals and self.globals[name] is not obj:
+            raise AssertionError(f"Global name {name} already assigned to different object")
+        self.globals[name] = obj
+        return name
+
+    def repr_arg(self, arg) -> str:
+        import ember
+
+        if isinstance(arg, Node):
+            return arg.name
+        if isinstance(arg, tuple) and hasattr(arg, "_fields"):
+            name = self.add_global(_get_qualified_name(type(arg)), type(arg))
+            return f"{name}{self.repr_arg(tuple(arg))}"
+        if isinstance(arg, ember.Tensor):
+            return f"torch.Tensor(size={list(arg.size())}, dtype={str(arg.dtype).split('.')[-1]})"
+        if isinstance(arg, tuple):
+            if len(arg) == 1:
+                return f"({self.repr_arg(arg[0])},)"
+            return "(" + ", ".join(self.repr_arg(a) for a in arg) + ")"
+        if isinstance(arg, list):
+            return "[" + ", ".join(self.repr_arg(a) for a in arg) + "]"
+        if isinstance(arg, dict):
+            return "{" + ", ".join(f"{self.repr_arg(k)}: {self.repr_arg(v)}"
+                                   for k, v in arg.items()) + "}"
+        if isinstance(arg, slice):
+            return (f"slice({self.repr_arg(arg.start)}, {self.repr_arg(arg.stop)}, "
+                    f"{self.repr_arg(arg.step)})")
+        if isinstance(arg, ember.dtype):
+            return f"torch.{str(arg).split('.')[-1]}"
+        if isinstance(arg, ember.device):
+            self.add_global("device", ember.device)
+            return repr(arg)
+        if isinstance(arg, type):
+            return self.add_global(_type_repr(arg), arg)
+        return repr(arg)
+
+    def format_args(self, args, kwargs) -> str:
+        parts = [self.repr_arg(a) for a in args]
+        parts += [f"{k} = {self.repr_arg(v)}" for k, v in kwargs.items()]
+        return ", ".join(parts)
+
+    def emit(self, node: Node, free_vars: list, wrapped: dict) -> str | None:
+        annotation = ""
+        if node.type is not None:
+            annotation = f" : {self.add_global(_type_repr(node.type), node.type)}"
+        meta = node.meta.get("tensor_meta") if self.verbose else None
+        if meta is not None and hasattr(meta, "dtype"):
+            shape = ", ".join(str(d) for d in meta.shape)
+            annotation = f': "{_dtype_abbr(meta.dtype)}[{shape}]"'
+        if node.op == "placeholder":
+            default = "" if not node.args else f" = {self.repr_arg(node.args[0])}"
+            free_vars.append(f"{node.target}{annotation}{default}")
+            raw_name = node.target.replace("*", "")
+            return f"{node.name} = {raw_name}" if raw_name != node.name else None
+        if node.op == "call_method":
+            target = _format_target(self.repr_arg(node.args[0]), node.target)
+            return f"{node.name}{annotation} = {target}({self.format_args(node.args[1:], node.kwargs)})"
+        if node.op == "call_function":
+            return self.emit_call_function(node, annotation, wrapped)
+        if node.op == "call_module":
+            target = _format_target(self.root_module, node.target)
+            return f"{node.name}{annotation} = {target}({self.format_args(node.args, node.kwargs)})"
+        if node.op == "get_attr":
+            return f"{node.name}{annotation} = {_format_target(self.root_module, node.target)}"
+        if node.op == "output":
+            return f"return {self.repr_arg(node.args[0])}"
+        raise NotImplementedError(f"node: {node.op} {node.target}")
+
+    def emit_call_function(self, node: Node, annotation: str, wrapped: dict) -> str:
+        target = node.target
+        module = getattr(target, "__module__", "")
+        name = getattr(target, "__name__", "")
+        if module == "_operator" and name in MAGIC_METHODS:
+            text = MAGIC_METHODS[name].format(*(self.repr_arg(a) for a in node.args))
+            return f"{node.name}{annotation} = {text}"
+        if module == "_operator" and name in INPLACE_METHODS:
+            text = INPLACE_METHODS[name].format(*(self.repr_arg(a) for a in node.args))
+            return f"{text};  {node.name}{annotation} = {self.repr_arg(node.args[0])}"
+        qualname = node._qualname_hint or _get_qualified_name(target)
+        global_name = self.add_global(qualname, target)
+        if (global_name == "getattr" and len(node.args) == 2 and isinstance(node.args[1], str)
+                and node.args[1].isidentifier()):
+            attribute = _format_target(self.repr_arg(node.args[0]), node.args[1])
+            return f"{node.name}{annotation} = {attribute}"
+        if node.meta.get("is_wrapped", False):
+            wrapped.setdefault(global_name)
+        return f"{node.name}{annotation} = {global_name}({self.format_args(node.args, node.kwargs)})"
+
+    def generate(self) -> PythonCode:
+        nodes = list(self.graph.nodes)
+        last_use: dict[Node, Node] = {}
+        to_free: dict[Node, list[Node]] = {}
+        for node in reversed(nodes):
+            for used in node.all_input_nodes:
+                if used not in last_use:
+                    last_use[used] = node
+                    to_free.setdefault(node, []).append(used)
+        free_vars: list[str] = [self.root_module] if self.root_module else []
+        wrapped: dict[str, None] = {}
+        body: list[str] = []
+        summary_written = False
+        for node in nodes:
+            if self.verbose and not summary_written and node.op not in ("placeholder", "output"):
+                body.append("\n# No stacktrace found for following nodes\n")
+                summary_written = True
+            line = self.emit(node, free_vars, wrapped)
+            if node.op == "placeholder":
+                if line is not None:
+                    body.append(line + "\n")
+                continue
+            body.append(line)
+            if node.op == "output":
+                body.append("\n")
+                continue
+            freed = list(to_free.get(node, []))
+            if len(node.users) == 0:
+                freed.append(node)
+            if freed:
+                body.append(";  " + " = ".join([n.name for n in freed] + ["None"]) + "\n")
+            else:
+                body.append("\n")
+        if not body:
+            body.append("pass\n")
+        wrap_stmts = ""
+        if wrapped:
+            from ._symbolic_trace import wrap
+
+            wrap_name = self.add_global("wrap", wrap)
+            wrap_stmts = "\n".join(f'{wrap_name}("{name}")' for name in wrapped)
+        code = "".join(body).lstrip("\n")
+        code = "\n".join("    " + line for line in code.split("\n"))
+        return_annotation = ""
+        output = [n for n in nodes if n.op == "output"]
+        if output and output[0].type is not None:
+            return_annotation = f" -> {self.add_global(_type_repr(output[0].type), output[0].type)}"
+        prologue = f"def forward({', '.join(free_vars)}){return_annotation}:"
+        src = f"\n{wrap_stmts}\n\n{prologue}\n{code}"
+        return PythonCode(src, dict(self.globals))
+
