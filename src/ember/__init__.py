@@ -54,7 +54,7 @@ from . import multiprocessing, special, testing  # noqa: F401,E402
 # Namespaces imported on first use (``ember.distributions``, ``import ember.fft``): each
 # costs start-up time that a script not using it should not pay.
 _LAZY_SUBMODULES = frozenset({
-    "ao", "distributed", "distributions", "fft", "func", "jit", "onnx", "quantization",
+    "ao", "distributed", "distributions", "fft", "func", "fx", "jit", "onnx", "quantization",
     "serve", "signal",
 })
 
