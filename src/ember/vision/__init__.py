@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["transforms", "datasets", "models", "utils", "io", "ops"]
+__all__ = ["datasets", "io", "models", "ops", "transforms", "utils"]
 
 
 def __getattr__(name: str):

@@ -1,0 +1,83 @@
+"""``torchvision.transforms.v2``: transforms over whole samples.
+
+A v2 transform takes any nesting of tuples, lists and dicts holding images (PIL, plain
+tensor, ``tv_tensors.Image``), videos, masks, bounding boxes and keypoints, draws its
+random parameters once, and applies them to every leaf it knows (a flip moves the boxes
+with the pixels); other leaves pass through. Image kernels are v1's, so on a single
+image a v2 transform gives v1's result.
+"""
+
+from __future__ import annotations
+
+from ember.vision import tv_tensors  # noqa: F401  (imported for its side of the API)
+
+from ..functional import InterpolationMode
+from . import functional
+from ._augment import (
+    AutoAugment,
+    AutoAugmentPolicy,
+    CutMix,
+    MixUp,
+    RandAugment,
+    RandomErasing,
+    TrivialAugmentWide,
+)
+from ._color import (
+    RGB,
+    ColorJitter,
+    Grayscale,
+    RandomAdjustSharpness,
+    RandomAutocontrast,
+    RandomChannelPermutation,
+    RandomEqualize,
+    RandomGrayscale,
+    RandomInvert,
+    RandomPhotometricDistort,
+    RandomPosterize,
+    RandomSolarize,
+)
+from ._container import Compose, RandomApply, RandomChoice, RandomOrder
+from ._geometry import (
+    CenterCrop,
+    FiveCrop,
+    Pad,
+    RandomAffine,
+    RandomCrop,
+    RandomHorizontalFlip,
+    RandomIoUCrop,
+    RandomPerspective,
+    RandomResizedCrop,
+    RandomRotation,
+    RandomVerticalFlip,
+    RandomZoomOut,
+    Resize,
+    TenCrop,
+)
+from ._meta import ClampBoundingBoxes, ClampKeyPoints, ConvertBoundingBoxFormat, SetClampingMode
+from ._misc import (
+    ConvertImageDtype,
+    GaussianBlur,
+    Identity,
+    Lambda,
+    LinearTransformation,
+    Normalize,
+    SanitizeBoundingBoxes,
+    ToDtype,
+)
+from ._transform import Transform
+from ._type_conversion import PILToTensor, ToImage, ToPILImage, ToPureTensor, ToTensor
+
+__all__ = [
+    "RGB", "AutoAugment", "AutoAugmentPolicy", "CenterCrop", "ClampBoundingBoxes",
+    "ClampKeyPoints", "ColorJitter", "Compose", "ConvertBoundingBoxFormat",
+    "ConvertImageDtype", "CutMix", "FiveCrop", "GaussianBlur", "Grayscale", "Identity",
+    "InterpolationMode", "Lambda", "LinearTransformation", "MixUp", "Normalize", "PILToTensor",
+    "Pad", "RandAugment", "RandomAdjustSharpness", "RandomAffine", "RandomApply",
+    "RandomAutocontrast", "RandomChannelPermutation", "RandomChoice", "RandomCrop",
+    "RandomEqualize", "RandomErasing", "RandomGrayscale", "RandomHorizontalFlip",
+    "RandomInvert", "RandomIoUCrop", "RandomOrder", "RandomPerspective",
+    "RandomPhotometricDistort", "RandomPosterize", "RandomResizedCrop", "RandomRotation",
+    "RandomSolarize", "RandomVerticalFlip", "RandomZoomOut", "Resize", "SanitizeBoundingBoxes",
+    "SetClampingMode", "TenCrop", "ToDtype", "ToImage", "ToPILImage", "ToPureTensor",
+    "ToTensor", "Transform", "TrivialAugmentWide", "functional",
+]
