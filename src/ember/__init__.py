@@ -54,8 +54,8 @@ from . import multiprocessing, special, testing  # noqa: F401,E402
 # Namespaces imported on first use (``ember.distributions``, ``import ember.fft``): each
 # costs start-up time that a script not using it should not pay.
 _LAZY_SUBMODULES = frozenset({
-    "ao", "distributed", "distributions", "fft", "func", "fx", "jit", "onnx", "quantization",
-    "serve", "signal",
+    "ao", "distributed", "distributions", "fft", "func", "futures", "fx", "jit", "onnx",
+    "quantization", "serve", "signal",
 })
 
 

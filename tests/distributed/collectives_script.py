@@ -298,6 +298,10 @@ def ddp_step_body():
 
 case("ddp_step", ddp_step)
 
+import hooks_join_cases
+
+hooks_join_cases.run(case, torch, dist, rank, world)
+
 if torch.__name__ == "ember":  # cases PyTorch's gloo rejects or leaves unspecified
     case("extra_module", lambda: torch.__name__)
     case("extra_launcher_env", lambda: {name: os.environ.get(name) for name in (

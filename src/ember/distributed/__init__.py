@@ -24,9 +24,10 @@ imported only under an MPI launcher, so ``import ember`` works without the
 
 from ._collectives import *
 from ._collectives import __all__ as _collectives_all
+from ._grad_bucket import GradBucket
 from ._group import *
 from ._group import __all__ as _group_all
 from ._objects import *
 from ._objects import __all__ as _objects_all
 
-__all__ = [*_group_all, *_collectives_all, *_objects_all]  # noqa: PLE0604
+__all__ = [*_group_all, *_collectives_all, *_objects_all, "GradBucket"]  # noqa: PLE0604

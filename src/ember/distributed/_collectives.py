@@ -29,21 +29,15 @@ _RED = ReduceOp.RedOpType
 _BITWISE = (_RED.BAND, _RED.BOR, _RED.BXOR)
 
 
-class _Future:
-    """What ``Work.get_future()`` returns: ``wait()``/``value()`` give the output tensors."""
+# Started operations nobody has waited for yet. A caller may drop an async Work (PyTorch's
+# Join drops its "not joined yet" all-reduce): MPI still writes into the Work's buffers,
+# so the Work must outlive its caller's reference until the operation has finished.
+_IN_FLIGHT = set()
 
-    def __init__(self, work):
-        self._work = work
 
-    def wait(self):
-        self._work.wait()
-        return self._work.result()
-
-    def value(self):
-        return self.wait()
-
-    def done(self) -> bool:
-        return self._work.is_completed()
+def _reap_finished() -> None:
+    for work in list(_IN_FLIGHT):
+        work.is_completed()
 
 
 class Work:
@@ -58,10 +52,14 @@ class Work:
         self._source = source
         self._status = None
         self._done = False
+        if _IN_FLIGHT:
+            _reap_finished()
+        _IN_FLIGHT.add(self)
 
     def _complete(self):
         self._done = True
         self._requests = None
+        _IN_FLIGHT.discard(self)
         if self._finish is not None:
             self._finish()
             self._finish = None
@@ -100,8 +98,22 @@ class Work:
     def result(self) -> list:
         return list(self._outputs)
 
-    def get_future(self) -> _Future:
-        return _Future(self)
+    def get_future(self):
+        """A ``torch.futures.Future`` of the output tensors: ``wait()`` finishes the
+        operation, ``done()`` polls it, ``then`` chains work on the result (the DDP
+        communication hooks' idiom)."""
+        from ..futures import Future
+
+        def drive(future):
+            self.wait()
+            if not future._event.is_set():
+                future.set_result(self.result())
+
+        def poll(future):
+            if self.is_completed() and not future._event.is_set():
+                future.set_result(self.result())
+
+        return Future._driven(drive, poll)
 
     def _source_rank(self) -> int:
         self.wait()

@@ -18,9 +18,11 @@ leaves the reduction unfinished and the next forward raises PyTorch's error.
 from __future__ import annotations
 
 import contextlib
+import inspect
 
 from ... import _tensor
 from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...distributed.algorithms.join import Join, Joinable, JoinHook, _JoinConfig
 from ..modules.module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -70,16 +72,17 @@ def _reachable_leaves(outputs) -> set:
 
 
 class _Bucket:
-    __slots__ = ("flat", "params", "pending", "work")
+    __slots__ = ("flat", "index", "params", "pending", "work")
 
-    def __init__(self, params):
+    def __init__(self, index, params):
+        self.index = index
         self.params = params
         self.pending = len(params)
         self.flat = None
-        self.work = None
+        self.work = None  # a Work (built-in all-reduce) or a Future (communication hook)
 
 
-class DistributedDataParallel(Module):
+class DistributedDataParallel(Module, Joinable):
     """Data parallelism across processes: wrap the model after ``init_process_group``.
 
     Args:
@@ -134,13 +137,22 @@ class DistributedDataParallel(Module):
         self._verify_same_model()
         if init_sync:
             self._broadcast([*self._params, *module.buffers()])
-        cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
-        self._buckets = self._make_buckets(cap)
-        self._bucket_of = {id(p): b for b in self._buckets for p in b.params}
+        self._bucket_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
+        # As PyTorch: without unused-parameter detection the first iteration reduces one
+        # bucket in registration order; after it, buckets are rebuilt in (about) the
+        # order backward produces gradients, at most bucket_cap_mb each.
+        self._rebuilt = find_unused_parameters
+        self._rounds = 0
+        self._set_buckets(self._make_buckets(reversed(self._params), self._bucket_cap)
+                          if self._rebuilt else self._make_buckets(self._params, None))
         self._ready, self._next, self._unused = set(), 0, []
         self._armed = self._got_hook = False
         self._hook_handles = [p.register_post_accumulate_grad_hook(self._grad_ready)
                               for p in self._params]
+        self._comm_hook = self._comm_state = None
+        self._join_config = _JoinConfig.construct_disabled_join_config()
+        self._divide_by_initial_world_size = True
+        self._div_factor = self._world
 
     # -- construction --------------------------------------------------------------------
 
@@ -159,28 +171,43 @@ class DistributedDataParallel(Module):
                                        f"{self._rank} has parameter {index} of shape "
                                        f"{list(mine)}, while rank {rank} has {list(other)}.")
 
-    def _broadcast(self, tensors) -> None:
-        """Rank 0's values (group rank 0) into every rank's ``tensors``."""
-        source = self._dist.get_global_rank(self.process_group, 0) if self._world else 0
+    def _broadcast(self, tensors, group_source=0) -> None:
+        """Group rank ``group_source``'s values into every rank's ``tensors``."""
+        source = self._dist.get_global_rank(self.process_group, group_source)
         with no_grad():
             works = [self._dist.broadcast(t.detach(), src=source, group=self.process_group,
                                           async_op=True) for t in tensors]
             for work in works:
                 work.wait()
 
-    def _make_buckets(self, cap_bytes):
+    def _set_buckets(self, buckets) -> None:
+        self._buckets = buckets
+        self._bucket_of = {id(p): b for b in buckets for p in b.params}
+
+    def _rebuild_buckets(self) -> None:
+        """After the first synchronised round (every rank counts the same rounds, joined
+        ranks' shadow rounds included, so all rebuild at the same iteration)."""
+        if not self._rebuilt and self._rounds > 0:
+            self._rebuilt = True
+            self._set_buckets(self._make_buckets(reversed(self._params), self._bucket_cap))
+
+    @staticmethod
+    def _make_buckets(params, cap_bytes):
+        """Consecutive ``params`` of one dtype and device, up to ``cap_bytes`` a bucket
+        (None: no limit)."""
         buckets, current, size, key = [], [], 0, None
-        for param in reversed(self._params):
+        for param in params:
             param_key = (param.dtype, str(param.device))
             nbytes = param.numel() * param.element_size()
-            if current and (param_key != key or size + nbytes > cap_bytes):
-                buckets.append(_Bucket(current))
+            full = cap_bytes is not None and size + nbytes > cap_bytes
+            if current and (param_key != key or full):
+                buckets.append(_Bucket(len(buckets), current))
                 current, size = [], 0
             current.append(param)
             size += nbytes
             key = param_key
         if current:
-            buckets.append(_Bucket(current))
+            buckets.append(_Bucket(len(buckets), current))
         return buckets
 
     # -- forward ---------------------------------------------------------------------------
@@ -190,10 +217,21 @@ class DistributedDataParallel(Module):
         if syncing and self._got_hook:
             missing = [i for i, p in enumerate(self._params) if id(p) not in self._ready]
             raise RuntimeError(_UNFINISHED.format(rank=self._rank, indices=missing))
-        if self.broadcast_buffers and self.require_forward_param_sync and self._world > 1:
-            buffers = list(self.module.buffers())
-            if buffers:
-                self._broadcast(buffers)
+        # Inside ``join()``: tell the ranks that ran out of inputs this one still trains
+        # (their main hook answers each collective below, in this order).
+        if syncing:
+            self._rebuild_buckets()
+        notify = Join.notify_join_context(self)
+        self._div_factor = self._world
+        if notify is not None and not self._divide_by_initial_world_size:
+            notify.wait()
+            self._div_factor = int(notify.result()[0].item())  # ranks still training
+        joining = self._join_config.enable
+        if self._will_sync_buffers():
+            source = self._find_common_rank(self._rank, True) if joining else 0
+            self._broadcast(list(self.module.buffers()), source)
+        if joining:
+            self._global_backward_sync(joined=False)
         # As PyTorch: buffers sync when the previous forward was a synchronising one.
         self.require_forward_param_sync = syncing
         output = self.module(*inputs, **kwargs)
@@ -204,6 +242,26 @@ class DistributedDataParallel(Module):
                 self._unused = [p for p in self._params if id(p) not in used]
             self._arm()
         return output
+
+    def _will_sync_buffers(self) -> bool:
+        return (self.broadcast_buffers and self.require_forward_param_sync and self._world > 1
+                and any(True for _ in self.module.buffers()))
+
+    def _find_common_rank(self, rank, candidate) -> int:
+        """The highest group rank among the ranks with ``candidate`` True."""
+        from ... import tensor
+        chosen = tensor([rank if candidate else -1])
+        self._dist.all_reduce(chosen, op=self._dist.ReduceOp.MAX, group=self.process_group)
+        if chosen.item() == -1:
+            raise ValueError("BUG! Expected rank_cond to be true for at least one process.")
+        return int(chosen.item())
+
+    def _global_backward_sync(self, joined) -> bool:
+        """Whether any rank still training will average gradients this iteration."""
+        from ... import tensor
+        flag = tensor([0.0 if joined or not self.require_backward_grad_sync else 1.0])
+        self._dist.all_reduce(flag, group=self.process_group)
+        return flag.item() != 0
 
     def _arm(self) -> None:
         """Start a round: expect every parameter's gradient; the forward's unused ones
@@ -239,7 +297,8 @@ class DistributedDataParallel(Module):
             self._finish()
 
     def _launch(self, bucket) -> None:
-        """Flatten the bucket's gradients (zeros for unused ones) and start the sum."""
+        """Flatten the bucket's gradients (zeros for unused ones) and start the
+        reduction: the communication hook's, or a sum of the pre-divided gradients."""
         from ... import cat, zeros
         unused = {id(p) for p in self._unused}
         with no_grad():
@@ -247,34 +306,141 @@ class DistributedDataParallel(Module):
                       if p.grad is None or id(p) in unused else p.grad.detach().reshape(-1)
                       for p in bucket.params]
             bucket.flat = cat(pieces) if len(pieces) > 1 else pieces[0].clone()
-        bucket.work = self._dist.all_reduce(bucket.flat, group=self.process_group,
-                                            async_op=True)
+        bucket.work = self._reduce(bucket, bucket.flat)
+
+    def _reduce(self, bucket, flat):
+        """Start reducing ``flat`` (the bucket's gradients); a Work or a Future."""
+        if self._comm_hook is not None:
+            from ...distributed import GradBucket
+            grad_bucket = GradBucket(bucket.index, flat, bucket.params,
+                                     bucket.index == len(self._buckets) - 1)
+            with no_grad():
+                return self._comm_hook(self._comm_state, grad_bucket)
+        with no_grad():
+            flat.div_(self._div_factor)  # before the sum, as PyTorch (no overflow)
+        return self._dist.all_reduce(flat, group=self.process_group, async_op=True)
+
+    def _reduced(self, bucket):
+        """The bucket's averaged gradients, once its reduction finished."""
+        if self._comm_hook is None:
+            bucket.work.wait()
+            return bucket.flat
+        result = bucket.work.wait()
+        if not isinstance(result, _tensor.Tensor) or result.numel() != bucket.flat.numel():
+            raise RuntimeError("The communication hook's future must hold a tensor with the "
+                               f"bucket's {bucket.flat.numel()} elements, got {result!r}")
+        return result
 
     def _finish(self) -> None:
-        """Wait for every bucket, average, write back into ``.grad``."""
+        """Wait for every bucket and write the averages back into ``.grad``."""
         used_anywhere = None
         if self.find_unused_parameters:  # every rank takes part, used or not
-            from ... import tensor
-            unused = {id(p) for p in self._unused}
-            mask = tensor([0 if id(p) in unused else 1 for p in self._params])
-            self._dist.all_reduce(mask, op=self._dist.ReduceOp.MAX, group=self.process_group)
-            used_anywhere = {id(p) for p, flag in zip(self._params, mask.tolist()) if flag}
+            used_anywhere = self._used_anywhere({id(p) for p in self._unused})
         with no_grad():
             for bucket in self._buckets:
-                bucket.work.wait()
-                bucket.flat.div_(self._world)
+                average = self._reduced(bucket)
                 offset = 0
                 for param in bucket.params:
                     count = param.numel()
-                    average = bucket.flat[offset:offset + count].view(param.shape)
+                    piece = average[offset:offset + count].view(param.shape)
                     offset += count
                     if param.grad is not None:
-                        param.grad.copy_(average)
+                        param.grad.copy_(piece)
                     elif used_anywhere is None or id(param) in used_anywhere:
-                        param.grad = average.clone()
+                        param.grad = piece.to(param.dtype).clone()
                 bucket.flat, bucket.work = None, None
         self._armed = False
         self._got_hook = False
+        self._rounds += 1
+
+    def _used_anywhere(self, unused) -> set:
+        """ids of the parameters some rank used (a joined rank passes all unused)."""
+        from ... import tensor
+        mask = tensor([0 if id(p) in unused else 1 for p in self._params])
+        self._dist.all_reduce(mask, op=self._dist.ReduceOp.MAX, group=self.process_group)
+        return {id(p) for p, flag in zip(self._params, mask.tolist()) if flag}
+
+    # -- uneven inputs ---------------------------------------------------------------------
+
+    def join(self, divide_by_initial_world_size: bool = True, enable: bool = True,
+             throw_on_early_termination: bool = False):
+        """A context manager for ranks with different numbers of inputs: a rank that ran
+        out shadows the others' collectives with zero gradients until all are done, then
+        every rank takes the model of a rank that joined last.
+
+        Args:
+            divide_by_initial_world_size: average over the world size (joined ranks
+                count as zero gradients), or over the ranks still training.
+            enable: False makes it a no-op.
+            throw_on_early_termination: raise on every rank once one runs out.
+        """
+        return Join([self], enable, throw_on_early_termination,
+                    divide_by_initial_world_size=divide_by_initial_world_size)
+
+    def join_hook(self, **kwargs) -> JoinHook:
+        return _DDPJoinHook(self, kwargs.get("divide_by_initial_world_size", True))
+
+    @property
+    def join_device(self):
+        return self._params[0].device
+
+    @property
+    def join_process_group(self):
+        return self.process_group
+
+    def _shadow_iteration(self) -> None:
+        """A joined rank's side of one training iteration of the others."""
+        if self._will_sync_buffers():
+            self._broadcast(list(self.module.buffers()), self._find_common_rank(self._rank,
+                                                                                 False))
+        should_sync = self._global_backward_sync(joined=True)
+        self.require_forward_param_sync = should_sync
+        if not should_sync:
+            return
+        self._rebuild_buckets()
+        from ... import zeros
+        pending = []
+        for bucket in self._buckets:
+            count = sum(p.numel() for p in bucket.params)
+            flat = zeros(count, dtype=bucket.params[0].dtype, device=bucket.params[0].device)
+            pending.append(self._reduce(bucket, flat))
+        for work in pending:
+            work.wait()
+        if self.find_unused_parameters:
+            self._used_anywhere({id(p) for p in self._params})
+        self._rounds += 1
+
+    def _sync_final_model(self, is_last_joiner) -> None:
+        source = self._find_common_rank(self._rank, is_last_joiner)
+        tensors = [*self._params, *(self.module.buffers() if self.broadcast_buffers else ())]
+        self._broadcast(tensors, source)
+
+    # -- communication hooks -----------------------------------------------------------------
+
+    def register_comm_hook(self, state: object, hook) -> None:
+        """Replace the gradient all-reduce: ``hook(state, bucket)`` gets each bucket as
+        a ``dist.GradBucket`` and returns a ``torch.futures.Future`` of a tensor with the
+        bucket's elements, which becomes the bucket's gradients. The hook does its own
+        averaging (``default_hooks.allreduce_hook`` divides by the world size).
+
+        Example::
+
+            >>> from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
+            >>> ddp.register_comm_hook(None, default_hooks.fp16_compress_hook)
+        """
+        from ...distributed import GradBucket
+        if not callable(hook):
+            raise TypeError("Communication hook must be callable.")
+        signature = inspect.signature(hook)
+        bucket_parameter = signature.parameters.get("bucket")
+        if (bucket_parameter is not None and bucket_parameter.annotation is not inspect._empty
+                and bucket_parameter.annotation is not GradBucket):
+            raise ValueError("Communication hook: bucket annotation should be "
+                             "dist.GradBucket.")
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be "
+                               "called once.")
+        self._comm_state, self._comm_hook = state, hook
 
     # -- the rest of PyTorch's surface ---------------------------------------------------
 
@@ -289,15 +455,19 @@ class DistributedDataParallel(Module):
         finally:
             self.require_backward_grad_sync = previous
 
-    def join(self, divide_by_initial_world_size=True, enable=True,
-             throw_on_early_termination=False):
-        raise NotImplementedError("ember's DistributedDataParallel does not implement join(); "
-                                  "give every rank the same number of batches "
-                                  "(DistributedSampler does)")
-
-    def register_comm_hook(self, state, hook):
-        raise NotImplementedError("ember's DistributedDataParallel does not implement "
-                                  "communication hooks")
-
     def _set_static_graph(self) -> None:
         self.static_graph = True
+
+
+class _DDPJoinHook(JoinHook):
+    """DDP's side of ``Join``: shadow each iteration, then agree on the final model."""
+
+    def __init__(self, ddp, divide_by_initial_world_size):
+        self.ddp = ddp
+        ddp._divide_by_initial_world_size = divide_by_initial_world_size
+
+    def main_hook(self) -> None:
+        self.ddp._shadow_iteration()
+
+    def post_hook(self, is_last_joiner: bool) -> None:
+        self.ddp._sync_final_model(is_last_joiner)

@@ -1,0 +1,266 @@
+"""DDP communication hooks, futures and the Join context manager, written against
+PyTorch's API: collectives_script.py runs these cases under real PyTorch (gloo) and under
+ember, so every record here is compared with PyTorch's.
+
+Models use dyadic weights and inputs in float64 so every product and sum is exact: the
+trained parameters must be equal, not only close, whatever order the BLAS adds in."""
+
+
+def run(case, torch, dist, rank, world):
+    from torch.distributed.algorithms.ddp_comm_hooks import debugging_hooks, default_hooks
+    from torch.distributed.algorithms.join import Join, Joinable, JoinHook
+    from torch.futures import Future, collect_all, wait_all
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    # -- futures -------------------------------------------------------------------------
+    def futures_basic():
+        first = Future()
+        done_before = first.done()
+        first.set_result(5)
+        chained = first.then(lambda fut: fut.value() + 1).then(lambda fut: fut.value() * 10)
+        calls = []
+        first.add_done_callback(lambda fut: calls.append(fut.value()))
+        later = Future()
+        later.add_done_callback(lambda fut: calls.append(fut.value() * 2))
+        later.set_result(4)
+        return [done_before, first.done(), first.wait(), first.value(), chained.wait(), calls]
+
+    def futures_errors():
+        record = []
+        done = Future()
+        done.set_result(1)
+        try:
+            done.set_result(2)
+        except RuntimeError as error:
+            record.append(str(error))
+        failing = done.then(lambda fut: 1 // 0)
+        try:
+            failing.wait()
+        except RuntimeError as error:
+            record.append(str(error).split("\n")[0])
+        broken = Future()
+        broken.set_exception(ValueError("bad input"))
+        try:
+            broken.wait()
+        except ValueError as error:
+            record += [broken.done(), type(error).__name__, str(error)]
+        return record
+
+    def futures_collect():
+        a, b = Future(), Future()
+        both = collect_all([a, b])
+        states = [both.done()]
+        a.set_result(1)
+        states.append(both.done())
+        b.set_result(torch.ones(2))
+        states.append(both.done())
+        values = [fut.value() for fut in both.wait()]
+        failed = Future()
+        failed.set_exception(ValueError("lost"))
+        try:
+            wait_all([a, failed])
+        except ValueError as error:
+            states.append(str(error))
+        return [states, values, wait_all([a, b])]
+
+    def futures_from_work():
+        tensor = torch.arange(3.0) * (rank + 1)
+        fut = dist.all_reduce(tensor, async_op=True).get_future()
+        doubled = fut.then(lambda f: f.value()[0] * 2)
+        value = fut.wait()
+        return [len(value), value[0] is tensor, value[0], doubled.wait()]
+
+    case("futures_basic", futures_basic)
+    case("futures_errors", futures_errors)
+    case("futures_collect", futures_collect)
+    case("futures_from_work", futures_from_work)
+
+    # -- DDP with communication hooks ----------------------------------------------------
+    def make_model():
+        model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2)).double()
+        with torch.no_grad():
+            model[0].weight.copy_(torch.arange(12.0).view(3, 4) / 8 - 0.75)
+            model[0].bias.copy_(torch.tensor([0.5, -0.25, 0.125]))
+            model[1].weight.copy_(torch.arange(6.0).view(2, 3) / 4 - 0.5)
+            model[1].bias.copy_(torch.tensor([0.25, -0.5]))
+        return model
+
+    def batch(step, for_rank=None):
+        owner = rank if for_rank is None else for_rank
+        x = (torch.arange(8.0).view(2, 4) + 3 * owner - step) / 4
+        return x.double()
+
+    def coefficients():
+        return torch.tensor([[1.0, -0.5], [0.25, 2.0]], dtype=torch.float64)
+
+    def train(ddp, steps, batches=None):
+        optimizer = torch.optim.SGD(ddp.parameters(), lr=0.25)
+        for step in range(steps if batches is None else batches):
+            optimizer.zero_grad()
+            (ddp(batch(step)) * coefficients()).sum().backward()
+            optimizer.step()
+        return [p.detach().clone() for p in ddp.module.parameters()]
+
+    def hooked(hook, state=None, steps=2):
+        def body():
+            ddp = DDP(make_model())
+            if hook is not None:
+                ddp.register_comm_hook(state, hook)
+            return train(ddp, steps)
+        return body
+
+    case("ddp_hook_none", hooked(None))
+    case("ddp_hook_allreduce", hooked(default_hooks.allreduce_hook))
+    case("ddp_hook_fp16", hooked(default_hooks.fp16_compress_hook))
+    case("ddp_hook_fp16_wrapper",
+         hooked(default_hooks.fp16_compress_wrapper(default_hooks.allreduce_hook)))
+    case("ddp_hook_noop", hooked(debugging_hooks.noop_hook))
+
+    def inspect_buckets():
+        seen = []
+
+        def spy(state, bucket):
+            state["calls"] += 1
+            seen.append([bucket.index(), bucket.is_last(), str(bucket.buffer().dtype).split(".")[-1],
+                         list(bucket.buffer().shape),
+                         [list(g.shape) for g in bucket.gradients()],
+                         [list(p.shape) for p in bucket.parameters()],
+                         bucket.buffer().clone()])
+            summed = dist.all_reduce(bucket.buffer(), async_op=True).get_future()
+            # a hook may return any future of the bucket's flat tensor: here sum * 0.5
+            return summed.then(lambda fut: fut.value()[0] * 0.5)
+
+        state = {"calls": 0}
+        ddp = DDP(make_model())
+        ddp.register_comm_hook(state, spy)
+        params = train(ddp, 2)
+        return [state["calls"], seen, params]
+
+    case("ddp_hook_bucket", inspect_buckets)
+
+    def set_buffer_hook():
+        def halve_then_sum(state, bucket):
+            bucket.set_buffer(bucket.buffer() / world)
+            fut = dist.all_reduce(bucket.buffer(), async_op=True).get_future()
+            return fut.then(lambda f: f.value()[0])
+
+        return hooked(halve_then_sum)()
+
+    case("ddp_hook_set_buffer", set_buffer_hook)
+
+    def hook_errors():
+        ddp = DDP(make_model())
+        record = []
+        for bad in (None, 5):
+            try:
+                ddp.register_comm_hook(None, bad)
+            except TypeError as error:
+                record.append(str(error))
+
+        def annotated(state, bucket: int):
+            return None
+
+        try:
+            ddp.register_comm_hook(None, annotated)
+        except ValueError as error:
+            record.append(str(error))
+        ddp.register_comm_hook(None, default_hooks.allreduce_hook)
+        try:
+            ddp.register_comm_hook(None, default_hooks.allreduce_hook)
+        except RuntimeError as error:
+            record.append(str(error))
+        return record
+
+    case("ddp_hook_errors", hook_errors)
+
+    # -- Join: uneven inputs -------------------------------------------------------------
+    class CounterJoinHook(JoinHook):
+        def __init__(self, counter, sync_max_count):
+            self.counter = counter
+            self.sync_max_count = sync_max_count
+
+        def main_hook(self):
+            shadow = torch.zeros(1)
+            dist.all_reduce(shadow)
+
+        def post_hook(self, is_last_joiner):
+            self.counter.last_joiner = is_last_joiner
+            if not self.sync_max_count:
+                return
+            candidate = torch.tensor([rank if is_last_joiner else -1])
+            dist.all_reduce(candidate, op=dist.ReduceOp.MAX)
+            if rank == candidate.item():
+                self.counter.max_count = self.counter.count.detach().clone()
+            dist.broadcast(self.counter.max_count, src=int(candidate.item()))
+
+    class Counter(Joinable):
+        def __init__(self):
+            super().__init__()
+            self.count = torch.zeros(1)
+            self.max_count = torch.zeros(1)
+            self.last_joiner = None
+
+        def __call__(self):
+            Join.notify_join_context(self)
+            ones = torch.ones(1)
+            dist.all_reduce(ones)
+            self.count += ones
+
+        def join_hook(self, **kwargs):
+            return CounterJoinHook(self, kwargs.get("sync_max_count", False))
+
+        @property
+        def join_device(self):
+            return torch.device("cpu")
+
+        @property
+        def join_process_group(self):
+            return dist.group.WORLD
+
+    def counter():
+        counters = [Counter(), Counter()]
+        with Join(counters, sync_max_count=True):
+            for _ in range(3 + 2 * rank):
+                for item in counters:
+                    item()
+        return [[c.count, c.max_count, c.last_joiner] for c in counters]
+
+    case("join_counter", counter)
+
+    def join_errors():
+        record = []
+        try:
+            Join([])
+        except ValueError as error:
+            record.append(str(error))
+        try:
+            Joinable()
+        except TypeError as error:
+            record.append(type(error).__name__)
+        return record
+
+    case("join_errors", join_errors)
+
+    def uneven(divide=True, hook=None, throw=False, batches_by_rank=(2, 4)):
+        def body():
+            ddp = DDP(make_model())
+            if hook is not None:
+                ddp.register_comm_hook(None, hook)
+            optimizer = torch.optim.SGD(ddp.parameters(), lr=0.25)
+            grads = []
+            with ddp.join(divide_by_initial_world_size=divide, throw_on_early_termination=throw):
+                for step in range(batches_by_rank[rank]):
+                    optimizer.zero_grad()
+                    (ddp(batch(step)) * coefficients()).sum().backward()
+                    grads.append(ddp.module[0].weight.grad.clone())
+                    optimizer.step()
+            return [grads, [p.detach().clone() for p in ddp.module.parameters()]]
+        return body
+
+    case("join_ddp", uneven())
+    case("join_ddp_divide_by_current", uneven(divide=False))
+    case("join_ddp_hook", uneven(hook=default_hooks.allreduce_hook))
+    case("join_ddp_rank0_longer", uneven(batches_by_rank=(3, 1)))
+    case("join_ddp_even", uneven(batches_by_rank=(2, 2)))
+    case("join_ddp_throw", uneven(throw=True))
+    dist.barrier()
