@@ -1,6 +1,6 @@
 """``ember.autograd``: Function, the backward engine, grad modes, gradcheck."""
 
-from . import forward_ad, functional, grad_mode, profiler
+from . import forward_ad, functional, grad_mode, graph, profiler
 from .engine import backward, detect_anomaly, grad, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
@@ -17,6 +17,6 @@ from .variable import Variable
 __all__ = [
     "Function", "FunctionCtx", "GradcheckError", "Variable", "backward", "detect_anomaly",
     "enable_grad", "forward_ad", "functional", "grad", "grad_mode", "gradcheck", "gradgradcheck",
-    "inference_mode", "is_anomaly_enabled", "is_grad_enabled", "is_inference_mode_enabled",
+    "graph", "inference_mode", "is_anomaly_enabled", "is_grad_enabled", "is_inference_mode_enabled",
     "no_grad", "once_differentiable", "profiler", "set_detect_anomaly", "set_grad_enabled",
 ]

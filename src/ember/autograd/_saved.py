@@ -9,7 +9,9 @@ functions that work on arrays.
 
 from __future__ import annotations
 
-from .._tensor import Tensor
+import weakref
+
+from .._tensor import Tensor, _make
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -24,6 +26,166 @@ class _SavedOutput:
 
     def __init__(self, array, index, vc, version):
         self.array, self.index, self.vc, self.version = array, index, vc, version
+
+
+# -- saved-tensor hooks (ember.autograd.graph.saved_tensors_hooks) ----------------------
+
+# (pack_hook, unpack_hook) pairs, innermost last. Saving pays one truth test of this list
+# when no hooks are set: the whole hooks machinery sits behind it.
+_default_hooks: list = []
+# The error message while disable_saved_tensors_hooks is active, else None.
+_hooks_disabled: list = [None]
+
+_PACK_INPLACE = (
+    "A saved tensor pack hook is modifying its input in place. Tensors provided as input to "
+    "pack hook cannot be modified by in-place operations as this can lead to unexpected "
+    "side-effects. Please open an issue if you need to perform in-place operations on the "
+    "input to a pack hook."
+)
+_INPUT, _OUTPUT, _INTERMEDIATE, _NUMBER = range(4)
+
+
+class _Packed:
+    """A saved tensor that went through a pack hook: the packed object, its unpack hook,
+    and how to reconnect the unpacked tensor to the graph. As PyTorch's SavedVariable with
+    hooks: no version check on unpack, and the unpacked tensor is a new Tensor with the
+    saved one's history (its node and output number, or a leaf's gradient accumulator)."""
+
+    __slots__ = ("acc", "grad_fn", "kind", "output_nr", "packed", "requires_grad", "unpack_hook")
+
+    def unpack(self, node):
+        value = self.unpack_hook(self.packed)
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                "Output of saved tensor unpack_hook expected to be a Tensor but got result "
+                f"of type {type(value).__name__}"
+            )
+        data = value._data
+        kind = self.kind
+        if kind == _OUTPUT:  # the node's own output: its history is the node (no cycle kept)
+            return _make(data, True, node, self.output_nr)
+        if kind == _NUMBER:
+            return value.item()
+        if self.grad_fn is not None:
+            return _make(data, True, self.grad_fn, self.output_nr)
+        out = _make(data, self.requires_grad)
+        if self.acc is not None:  # a leaf: gradients still reach the saved leaf's .grad
+            out._acc = weakref.ref(self.acc)
+        return out
+
+
+def _entry_tensor(node, entry, outputs):
+    """The Tensor a pack hook receives for a saved entry, and the entry's kind; (None,
+    None) for what is not packed (None, or a Python number an op keeps as is)."""
+    kind = type(entry)
+    if kind is tuple:
+        return entry[0], _INPUT
+    if kind is _SavedOutput:
+        if outputs is not None:
+            return outputs[entry.index], _OUTPUT
+        out = _make(entry.array, True, node, entry.index)
+        out._vc = entry.vc
+        return out, _OUTPUT
+    if isinstance(entry, Tensor):
+        return entry, _INPUT
+    if hasattr(entry, "dtype") and hasattr(entry, "shape"):
+        return _make(entry), _INTERMEDIATE
+    return None, None
+
+
+def _wrapped_number(value):
+    """A Python number as PyTorch's 0-d "wrapped number" tensor (float64, int64 or
+    complex128: NumPy's types for Python numbers)."""
+    import numpy as np
+
+    from .._ops.creation import tensor
+
+    return tensor(np.asarray(value))
+
+
+def _pack_entry(node, entry, hooks, outputs=None, numbers=False):
+    tensor, kind = _entry_tensor(node, entry, outputs)
+    if tensor is None:
+        if not numbers or entry is None or isinstance(entry, bool):
+            return entry
+        tensor, kind = _wrapped_number(entry), _NUMBER
+    pack_hook, unpack_hook = hooks
+    version = tensor._vc[0]
+    # The stack is emptied while the hook runs: what the hook itself computes saves
+    # nothing through the hooks (no recursion into pack).
+    stack = _default_hooks[:]
+    _default_hooks.clear()
+    try:
+        packed = pack_hook(tensor)
+    finally:
+        _default_hooks[:] = stack
+    if tensor._vc[0] != version:
+        raise RuntimeError(_PACK_INPLACE)
+    result = _Packed()
+    result.packed, result.unpack_hook, result.kind = packed, unpack_hook, kind
+    result.requires_grad = tensor._requires_grad
+    result.grad_fn = tensor.grad_fn if kind == _INPUT else None
+    result.output_nr = entry.index if kind == _OUTPUT else tensor._output_nr
+    result.acc = None
+    if kind == _INPUT and result.requires_grad and tensor.grad_fn is None:
+        ref = tensor._acc
+        result.acc = ref() if ref is not None else None
+        if result.acc is None and tensor._base is None:
+            from .function import accumulator_of
+
+            result.acc = accumulator_of(tensor)
+    return result
+
+
+def _pack_all(ctx, saved, outputs):
+    """Run the innermost pack hook on every tensor ``ctx`` saves (inputs, outputs and
+    intermediate arrays alike, as PyTorch packs every SavedVariable)."""
+    hooks = _default_hooks[-1]
+    return tuple(_pack_entry(ctx, entry, hooks, outputs) for entry in saved)
+
+
+class SavedTensor:
+    """``grad_fn._raw_saved_<name>``: one saved tensor of a node, on which a pair of
+    pack/unpack hooks can be set after the fact (PyTorch's
+    ``torch._C._autograd.SavedTensor``)."""
+
+    __slots__ = ("_index", "_node")
+
+    def __init__(self, node, index):
+        self._node, self._index = node, index
+
+    def register_hooks(self, pack_hook, unpack_hook):
+        """Pack the saved tensor now with ``pack_hook``; backward (or ``_saved_<name>``)
+        gets it back through ``unpack_hook``."""
+        if not (callable(pack_hook) and callable(unpack_hook)):
+            raise TypeError(
+                "register_hooks(): incompatible function arguments. The following argument "
+                "types are supported:\n    1. (self: torch._C._autograd.SavedTensor, arg0: "
+                "collections.abc.Callable, arg1: collections.abc.Callable) -> None"
+            )
+        node, index = self._node, self._index
+        saved = node._saved
+        if saved is None:
+            raise RuntimeError(
+                "Calling register_hooks on a saved tensor after it has been freed. Saved "
+                "intermediate values of the graph are freed when you call .backward() or "
+                "autograd.grad(). Specify retain_graph=True if you need to backward through "
+                "the graph a second time or if you need to access saved variables after "
+                "calling backward."
+            )
+        entry = saved[index]
+        if entry is None:
+            raise RuntimeError("Calling register_hooks on a saved tensor with value None is forbidden")
+        if type(entry) is _Packed:
+            raise RuntimeError(
+                "Calling register_hooks on a saved tensor whose hooks have already been set. "
+                "Hint: only one pair of hooks is allowed at a time."
+            )
+        packed = _pack_entry(node, entry, (pack_hook, unpack_hook), numbers=True)
+        node._saved = saved[:index] + (packed,) + saved[index + 1:]
+
+    def __repr__(self):
+        return f"<torch._C._autograd.SavedTensor object at {id(self):#x}>"
 
 
 
@@ -45,6 +207,9 @@ def saved_arrays(ctx):
             if entry.vc[0] != entry.version:
                 ctx._unpack(entry)
             arrays.append(entry.array)
+        elif kind is _Packed:
+            value = entry.unpack(ctx)
+            arrays.append(value._data if isinstance(value, Tensor) else value)
         else:
             arrays.append(entry)
     return arrays
@@ -98,7 +263,7 @@ def _resolve_saved_single(ctx, to_save, args, forward_args, result, out):
                 entry = (_SavedOutput(out, 0, result._vc, result._vc[0]) if item._data is out
                          else (item, item._vc[0]))
         saved.append(entry)
-    ctx._saved = tuple(saved)
+    ctx._saved = tuple(saved) if not _default_hooks else _pack_all(ctx, saved, (result,))
 
 
 def _resolve_saved(ctx, to_save, args, forward_args, outputs, out_arrays):
@@ -130,4 +295,67 @@ def _resolve_saved(ctx, to_save, args, forward_args, outputs, out_arrays):
         if entry is None:
             entry = item
         saved.append(entry)
-    ctx._saved = tuple(saved)
+    ctx._saved = tuple(saved) if not _default_hooks else _pack_all(ctx, saved, outputs)
+
+
+# -- grad_fn._saved_<name> / _raw_saved_<name> ------------------------------------------
+
+# PyTorch's names for what a node saved, by node name, one per position of ember's saved
+# tuple (None: a position PyTorch's node does not expose). Only nodes whose saved tuple
+# holds exactly what PyTorch's holds are listed (tests/autograd/test_graph.py checks each
+# against torch); "^T" marks Linear's weight, which PyTorch saves transposed.
+_SAVED_NAMES = {
+    "MulBackward0": ("self", "other"),
+    "DivBackward0": ("self", "other"),
+    "PowBackward0": ("self", "exponent", None),
+    "PowBackward1": ("self", "exponent", "result"),
+    "PowBackward2": ("self", "exponent", "result"),
+    "MmBackward0": ("self", "mat2"),
+    "AddmmBackward0": ("mat1", "mat2"),
+    "ClampBackward1": ("self", "min", "max"),
+    "GeluBackward0": ("self", None),
+    "SiluBackward0": ("self", None),
+}
+for _name in ("Exp", "Tanh", "Sigmoid", "Sqrt", "Rsqrt", "Reciprocal", "Softmax", "LogSoftmax"):
+    _SAVED_NAMES[_name + "Backward0"] = ("result",)
+for _name in ("Sin", "Cos", "Log", "Abs"):
+    _SAVED_NAMES[_name + "Backward0"] = ("self",)
+_LINEAR_NAMES = {"AddmmBackward0": ("mat1", "mat2^T"), "MmBackward0": ("self", "mat2^T")}
+# Operands PyTorch keeps as 0-d "wrapped number" tensors when they are Python numbers.
+_WRAPPED = frozenset({"self", "other"})
+
+
+def _saved_position(node, name):
+    node_name = node.name()
+    names = (_LINEAR_NAMES if type(node)._op_name == "Linear" else _SAVED_NAMES).get(node_name)
+    if names is not None:
+        for index, saved_name in enumerate(names):
+            if saved_name is not None and saved_name.split("^")[0] == name:
+                return index, saved_name.endswith("^T")
+    return None, False
+
+
+def saved_attribute(node, attr):
+    """``node._saved_<name>`` (the unpacked value, as backward would read it) and
+    ``node._raw_saved_<name>`` (a SavedTensor); AttributeError for anything else."""
+    raw = attr.startswith("_raw_saved_")
+    if raw or attr.startswith("_saved_"):
+        index, transposed = _saved_position(node, attr[11:] if raw else attr[7:])
+        if index is not None:
+            if raw:
+                return SavedTensor(node, index)
+            saved = node._saved
+            if saved is None:
+                raise RuntimeError(_FREED)
+            if index >= len(saved):
+                return None
+            entry = saved[index]
+            if entry is None or type(entry) is bool:
+                return entry
+            if type(entry) in (int, float, complex):
+                if attr[7:] in _WRAPPED:
+                    return _wrapped_number(entry)
+                return entry
+            value = node._unpack(entry)
+            return value.t() if transposed else value
+    raise AttributeError(f"'{type(node).__name__}' object has no attribute '{attr}'")

@@ -10,6 +10,7 @@ instead of in every op's backward.
 from __future__ import annotations
 
 import heapq
+import itertools
 import sys
 
 import numpy as np
@@ -19,6 +20,10 @@ from . import grad_mode
 from .function import AccumulateGrad, _RemovableHandle, accumulator_of, refresh_view
 
 _anomaly = [False]
+# Running backward passes, innermost last: (task id, dependencies, needed, roots), which
+# autograd.graph reads (register_multi_grad_hook asks which nodes this pass will run).
+_graph_tasks: list = []
+_task_ids = itertools.count()
 
 
 def add_tensor_hook(tensor, hook, retain=False):
@@ -120,11 +125,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 
 
 def _target_edge(tensor):
+    if _is_edge(tensor):  # an autograd.graph.GradientEdge
+        return tensor[0], tensor[1]
     if not tensor._requires_grad:
         raise RuntimeError("One of the differentiated Tensors does not require grad")
     if tensor.grad_fn is None:
         return accumulator_of(tensor), 0
     return tensor.grad_fn, tensor._output_nr
+
+
+def _is_edge(value):
+    return isinstance(value, tuple) and hasattr(value, "output_nr")
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -133,7 +144,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if is_grads_batched:
         return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
                              allow_unused, materialize_grads)
-    single_input = isinstance(inputs, Tensor)
+    single_input = isinstance(inputs, Tensor) or _is_edge(inputs)
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if single_input else tuple(inputs)
     if isinstance(grad_outputs, Tensor):
@@ -277,6 +288,7 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
 
     previous_mode = grad_mode._grad_enabled[0]
     grad_mode._grad_enabled[0] = bool(create_graph)
+    _graph_tasks.append((next(_task_ids), dependencies, needed, roots))
     heappop, heappush = heapq.heappop, heapq.heappush
     arrays_ok = not create_graph  # no graph is built: array backwards may run
     following = None  # the one node that became ready when no other was: skips the heap
@@ -384,6 +396,7 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
                 else:
                     following = ready  # a chain: the only ready node runs next
     finally:
+        _graph_tasks.pop()
         grad_mode._grad_enabled[0] = previous_mode
     return captured
 

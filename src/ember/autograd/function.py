@@ -21,9 +21,17 @@ import weakref
 from .._backend import autocast_state
 from .._backend.device import check_same_device
 from .._tensor import Tensor, _make
+from ..utils.hooks import _list_handle as _RemovableHandle
 from ._saved import (  # noqa: F401 - saved_arrays and _legacy_type are imported from here
-    _FREED, _legacy_type, _raise_modified, _resolve_saved, _resolve_saved_single, _SavedOutput,
+    _FREED,
+    _legacy_type,
+    _Packed,
+    _raise_modified,
+    _resolve_saved,
+    _resolve_saved_single,
+    _SavedOutput,
     saved_arrays,
+    saved_attribute,
 )
 from .grad_mode import _grad_enabled
 
@@ -256,9 +264,16 @@ class Function:
             out = _make(entry.array, True, self, entry.index)
             out._vc = entry.vc
             return out
+        if type(entry) is _Packed:
+            return entry.unpack(self)
         if hasattr(entry, "dtype"):
             return _make(entry)  # an intermediate array saved by a built-in op
         return entry
+
+    def __getattr__(self, name):
+        # Only reached for names not found: ``_saved_<name>`` / ``_raw_saved_<name>`` as
+        # PyTorch's nodes expose them, AttributeError otherwise.
+        return saved_attribute(self, name)
 
     def _release(self):
         self._saved = None
@@ -547,25 +562,6 @@ def _wrap_outputs_user(ctx, args, outs):
         else:
             outputs.append(_make(out._data))
     return outputs
-
-
-class _RemovableHandle:
-    __slots__ = ("_list", "_item")
-
-    def __init__(self, hook_list, item):
-        self._list, self._item = hook_list, item
-
-    def remove(self):
-        try:
-            self._list.remove(self._item)
-        except ValueError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def once_differentiable(backward):

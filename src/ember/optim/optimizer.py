@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import ember
 from ember import Tensor
+from ember.utils.hooks import RemovableHandle as _RemovableHandle
 
 __all__ = [
     "Optimizer", "register_optimizer_step_post_hook", "register_optimizer_step_pre_hook",
@@ -30,26 +31,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-class _RemovableHandle:
-    """What ``register_*_hook`` returns: ``handle.remove()`` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, hooks_dict: OrderedDict):
-        self._hooks_ref = hooks_dict
-        self.id = _RemovableHandle._next_id
-        _RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self._hooks_ref.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _add_hook(hooks: OrderedDict, hook: Callable, prepend: bool = False) -> _RemovableHandle:

@@ -10,6 +10,7 @@ from collections import OrderedDict, namedtuple
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...autograd.grad_mode import _grad_enabled
+from ...utils.hooks import RemovableHandle
 
 __all__ = [
     "RemovableHandle", "register_module_forward_pre_hook", "register_module_forward_hook",
@@ -17,33 +18,6 @@ __all__ = [
     "register_module_backward_hook", "register_module_buffer_registration_hook",
     "register_module_module_registration_hook", "register_module_parameter_registration_hook",
 ]
-
-
-class RemovableHandle:
-    """Removes a hook from its dict (and the flag dicts that go with it), as
-    ``torch.utils.hooks.RemovableHandle``."""
-
-    next_id = 0
-
-    def __init__(self, hooks_dict, *, extra_dict=None):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = RemovableHandle.next_id
-        RemovableHandle.next_id += 1
-        if isinstance(extra_dict, dict):
-            extra_dict = [extra_dict]
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in (extra_dict or ()))
-
-    def remove(self):
-        for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
-            hooks = ref()
-            if hooks is not None and self.id in hooks:
-                del hooks[self.id]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
