@@ -3,9 +3,11 @@
 import io
 
 import numpy as np
+import oracle
 import pytest
 import torch
 import torch.ao.quantization as tq
+from oracle import as_numpy
 
 import ember
 import ember.ao.quantization as eq
@@ -41,7 +43,8 @@ OBSERVERS = [
 
 @pytest.mark.parametrize("name,kwargs", OBSERVERS)
 def test_observers_match_torch(name, kwargs):
-    e = getattr(eq, name)(**_lib_args(ember, kwargs))
+    # observers are plain tensor code: they run on the oracle's device, as PyTorch's do
+    e = getattr(eq, name)(**_lib_args(ember, kwargs)).to(oracle.DEVICE)
     t = getattr(tq, name)(**_lib_args(torch, kwargs))
     with pytest.warns(UserWarning, match="must run observer before calling calculate_qparams"):
         es, ez = e.calculate_qparams()  # nothing seen yet: the defaults, with a warning
@@ -50,17 +53,20 @@ def test_observers_match_torch(name, kwargs):
     assert es.tolist() == ts.tolist() and ez.tolist() == tz.tolist()
     for i in range(4):  # growing, shifting ranges: histograms are re-binned each time
         x = (RNG.standard_normal((6, 5, 7)) * (i + 1) + 0.4 * i).astype(np.float32)
-        e(ember.tensor(x))
+        assert e(ember.tensor(x, device=oracle.DEVICE)).device.type == oracle.DEVICE
         t(torch.tensor(x))
     es, ez = e.calculate_qparams()
     ts, tz = t.calculate_qparams()
-    np.testing.assert_array_equal(es.numpy(), ts.numpy())
-    np.testing.assert_array_equal(ez.numpy(), tz.numpy())
+    np.testing.assert_array_equal(as_numpy(es), ts.numpy())
+    np.testing.assert_array_equal(as_numpy(ez), tz.numpy())
+    assert es.device.type == ez.device.type == oracle.DEVICE
     assert repr(es.dtype) == repr(ts.dtype) and repr(ez.dtype) == repr(tz.dtype)
-    assert repr(e) == repr(t)
+    with oracle.on_device(ember):  # printed as torch's would be with cuda as the default
+        assert repr(e) == repr(t)
     assert list(e.state_dict()) == list(t.state_dict())
     if name == "HistogramObserver":
-        np.testing.assert_array_equal(e.histogram.numpy(), t.histogram.numpy())
+        np.testing.assert_array_equal(as_numpy(e.histogram), t.histogram.numpy())
+        assert e.histogram.device.type == oracle.DEVICE
 
 
 def test_observer_errors_and_qconfigs():
@@ -77,8 +83,18 @@ def test_observer_errors_and_qconfigs():
         eq.get_default_qconfig("tpu")
 
 
-def _quantized_input(lib, x, scale=0.05, zero_point=60):
+def _quantized_input(lib, x, scale=0.05, zero_point=60, device=None):
+    """quint8 activations; ember's on the oracle's device (torch's stay on the cpu)."""
+    if lib is ember:
+        x = ember.tensor(x, device=device or oracle.DEVICE)
+        return ember.quantize_per_tensor(x, scale, zero_point, ember.quint8)
     return lib.quantize_per_tensor(lib.tensor(x), scale, zero_point, lib.quint8)
+
+
+def _same_ints(e, t):
+    """Same integers, on the device ember's input was on."""
+    np.testing.assert_array_equal(as_numpy(e.int_repr()), t.int_repr().numpy())
+    assert e.device.type == oracle.DEVICE
 
 
 def _copy_qmodule(t_mod, e_mod):
@@ -140,7 +156,12 @@ def test_quantized_linear_and_conv_integers(fused, per_channel):
         assert repr(e_mod) == repr(t_mod)
         x = RNG.standard_normal(x_shape).astype(np.float32) * 2
         t_out = t_mod(_quantized_input(torch, x))
-        e_out = e_mod(_quantized_input(ember, x))
+        if oracle.DEVICE != "cpu":  # fbgemm's kernels are host-only, as in PyTorch
+            op = "linear" if "Linear" in t_cls.__name__ else "conv2d.new"
+            with pytest.raises(NotImplementedError,
+                               match=f"'quantized::{op}' with arguments from the 'QuantizedCUDA'"):
+                e_mod(_quantized_input(ember, x))
+        e_out = e_mod(_quantized_input(ember, x, device="cpu"))
         np.testing.assert_array_equal(e_out.int_repr().numpy(), t_out.int_repr().numpy())
         assert e_out.q_scale() == t_out.q_scale() and repr(e_out.dtype) == repr(t_out.dtype)
 
@@ -160,24 +181,27 @@ def test_pools_on_quantized_tensors(make):
     x = RNG.standard_normal((2, 3, 7, 6)).astype(np.float32) * 3
     e_out = pool(_quantized_input(ember, x, 0.05, 30))
     t_out = t_pool(_quantized_input(torch, x, 0.05, 30))
-    np.testing.assert_array_equal(e_out.int_repr().numpy(), t_out.int_repr().numpy())
+    _same_ints(e_out, t_out)  # PyTorch pools QuantizedCUDA tensors too
     assert e_out.q_scale() == t_out.q_scale() and e_out.q_zero_point() == t_out.q_zero_point()
     # float input: the float pool, unchanged
-    torch.testing.assert_close(torch.from_numpy(pool(ember.tensor(x)).numpy()),
-                               t_pool(torch.tensor(x)))
+    torch.testing.assert_close(
+        torch.from_numpy(as_numpy(pool(ember.tensor(x, device=oracle.DEVICE)))),
+        t_pool(torch.tensor(x)))
 
 
 def test_quantized_relu6_and_stubs():
     x = RNG.standard_normal((4, 7)).astype(np.float32) * 5
     t = torch.ao.nn.quantized.ReLU6()(_quantized_input(torch, x, 0.07, 50))
     e = enq.ReLU6()(_quantized_input(ember, x, 0.07, 50))
-    np.testing.assert_array_equal(e.int_repr().numpy(), t.int_repr().numpy())
+    _same_ints(e, t)
     t = torch.relu(_quantized_input(torch, x, 0.07, 50))
     e = enq.modules._QuantizedReLU()(_quantized_input(ember, x, 0.07, 50))
-    np.testing.assert_array_equal(e.int_repr().numpy(), t.int_repr().numpy())
+    _same_ints(e, t)
     q = enq.Quantize(0.1, 3, ember.quint8)
     assert repr(q) == repr(torch.ao.nn.quantized.Quantize(0.1, 3, torch.quint8))
-    np.testing.assert_array_equal(enq.DeQuantize()(q(ember.tensor(x))).numpy(),
+    _same_ints(q(ember.tensor(x, device=oracle.DEVICE)),
+               torch.ao.nn.quantized.Quantize(0.1, 3, torch.quint8)(torch.tensor(x)))
+    np.testing.assert_array_equal(as_numpy(enq.DeQuantize()(q(ember.tensor(x)))),
                                   torch.ao.nn.quantized.Quantize(0.1, 3, torch.quint8)(
                                       torch.tensor(x)).dequantize().numpy())
 
@@ -224,7 +248,7 @@ def test_post_training_static_quantization_matches_torch(backend):
         tm.bn.running_var.uniform_(0.5, 2.0)
     em.load_state_dict({k: ember.tensor(v.numpy()) for k, v in tm.state_dict().items()})
     tm.eval()
-    em.eval()
+    em.eval().to(oracle.DEVICE)  # fusion, observers and calibration run on the device
     tm.qconfig = tq.get_default_qconfig(backend) if backend else tq.default_qconfig
     em.qconfig = eq.get_default_qconfig(backend) if backend else eq.default_qconfig
     groups = [["conv", "bn", "relu"], ["conv2", "relu2"], ["fc", "relu3"]]
@@ -236,7 +260,14 @@ def test_post_training_static_quantization_matches_torch(backend):
     for _ in range(3):
         x = RNG.standard_normal((4, 2, 6, 6)).astype(np.float32)
         tp(torch.tensor(x))
-        ep(ember.tensor(x))
+        ep(ember.tensor(x, device=oracle.DEVICE))
+    assert {b.device.type for b in ep.buffers()} == {oracle.DEVICE}
+    if oracle.DEVICE != "cpu":
+        # the integer kernels are host-only, as PyTorch's (fbgemm/qnnpack): packing the
+        # weights of a cuda model refuses, and a model is converted on the cpu
+        with pytest.raises(NotImplementedError, match="quantized::conv2d_prepack.*QuantizedCUDA"):
+            eq.convert(ep)
+        ep.to("cpu")
     tc, ec = tq.convert(tp), eq.convert(ep)
     assert list(ec.state_dict()) == list(tc.state_dict())
     assert not hasattr(ec.fc2, "activation_post_process") and not hasattr(ec, "qconfig")
@@ -293,7 +324,7 @@ def test_quantized_module_errors():
     with pytest.raises(RuntimeError, match="packB should be equal to K: 4"):
         t_lin(_quantized_input(torch, x))
     with pytest.raises(RuntimeError, match="packB should be equal to K: 4"):
-        e_lin(_quantized_input(ember, x))
+        e_lin(_quantized_input(ember, x, device="cpu"))
     with pytest.raises(RuntimeError, match="packB should be equal to K: 4"):
         eq.quantize_dynamic(ember.nn.Sequential(ember.nn.Linear(3, 2)))(ember.tensor(x))
 
@@ -323,13 +354,20 @@ def test_float_functional_residual_matches_torch():
     tm, em = _residual(torch, tq, tnq), _residual(ember, eq, enq)
     em.load_state_dict({k: ember.tensor(v.numpy()) for k, v in tm.state_dict().items()})
     tm.eval().qconfig = tq.default_qconfig
-    em.eval().qconfig = eq.default_qconfig
+    em.eval().to(oracle.DEVICE).qconfig = eq.default_qconfig
     tp, ep = tq.prepare(tm), eq.prepare(em)
     assert repr(ep) == repr(tp)
     for _ in range(2):
         x = RNG.standard_normal((16, 8)).astype(np.float32)
         tp(torch.tensor(x))
-        ep(ember.tensor(x))
+        ep(ember.tensor(x, device=oracle.DEVICE))
+    assert {b.device.type for b in ep.buffers()} == {oracle.DEVICE}
+    if oracle.DEVICE != "cpu":
+        # the integer kernels are host-only, as PyTorch's (fbgemm/qnnpack): packing the
+        # weights of a cuda model refuses, and a model is converted on the cpu
+        with pytest.raises(NotImplementedError, match="quantized::linear_prepack.*QuantizedCUDA"):
+            eq.convert(ep)
+        ep.to("cpu")
     tc, ec = tq.convert(tp), eq.convert(ep)
     # (full reprs differ only in scales' last float32 bits: see the pipeline test)
     assert [m._get_name() for m in ec.modules()] == [m._get_name() for m in tc.modules()]
@@ -358,7 +396,7 @@ def test_qfunctional_integers(op):
     for lib, f in ((torch, t_f), (ember, e_f)):
         qa, qb = _quantized_input(lib, a, 0.031, 120), _quantized_input(lib, b, 0.017, 100)
         outs.append(f.cat([qa, qb], dim=1) if op == "cat" else getattr(f, op)(qa, qb))
-    np.testing.assert_array_equal(outs[1].int_repr().numpy(), outs[0].int_repr().numpy())
+    _same_ints(outs[1], outs[0])
     assert outs[1].q_scale() == outs[0].q_scale()
 
 

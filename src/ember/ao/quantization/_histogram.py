@@ -21,7 +21,7 @@ from .observer import _EPS, UniformQuantizationObserverBase
 __all__ = ["HistogramObserver"]
 
 
-def _linspace_f32(start, end, steps):
+def _linspace_f32(start, end, steps, device=None):
     """float32 linspace as PyTorch's CPU kernel rounds it: a float32 step, the first half
     counted up from ``start`` and the second down from ``end``, each point one fused
     multiply-add (exact here in float64). Bucket boundaries decide which bin a
@@ -29,7 +29,7 @@ def _linspace_f32(start, end, steps):
     start, end = float(np.float32(start)), float(np.float32(end))
     step = float(np.float32((np.float32(end) - np.float32(start)) / np.float32(steps - 1))) \
         if steps > 1 else 0.0
-    index = ember.arange(steps, dtype=ember.float64)
+    index = ember.arange(steps, dtype=ember.float64, device=device)
     half = steps // 2
     up = start + step * index
     down = end - step * (steps - 1 - index)
@@ -40,8 +40,8 @@ def _histc_f32(x, bins, low, high):
     """histc as PyTorch's kernel bins: ``(x - low) * bins / (high - low)`` in float32,
     truncated, the top edge folded into the last bin, values outside dropped (ember's
     general histc may round a boundary value into the neighbouring bin)."""
-    low_t = ember.tensor(low, dtype=ember.float32)
-    high_t = ember.tensor(high, dtype=ember.float32)
+    low_t = ember.tensor(low, dtype=ember.float32, device=x.device)
+    high_t = ember.tensor(high, dtype=ember.float32, device=x.device)
     values = x.flatten().to(ember.float32)
     if float(high_t) == float(low_t) and values.numel():  # as histc: the data's range,
         low_t, high_t = values.min(), values.max()  # widened by one if a single value
@@ -88,7 +88,8 @@ class HistogramObserver(UniformQuantizationObserverBase):
         dst_bin_width = bin_width * (next_end_bin - next_start_bin + 1) / self.dst_nbins
         if dst_bin_width == 0.0:
             return 0.0
-        src_bin = ember.arange(self.bins)
+        device = self.histogram.device
+        src_bin = ember.arange(self.bins, device=device)
         src_bin_begin = (src_bin - next_start_bin) * bin_width
         src_bin_end = src_bin_begin + bin_width
         last = self.dst_nbins - 1
@@ -98,16 +99,17 @@ class HistogramObserver(UniformQuantizationObserverBase):
         dst_bin_of_end = ember.clamp(
             ember.div(src_bin_end, dst_bin_width, rounding_mode="floor"), 0, last)
         density = self.histogram / bin_width
-        norm = ember.zeros(self.bins)
+        norm = ember.zeros(self.bins, device=device)
         delta_begin = src_bin_begin - dst_bin_of_begin_center
         delta_end = dst_bin_width / 2
-        norm += self._get_norm(delta_begin, ember.ones(self.bins) * delta_end, density)
+        norm += self._get_norm(delta_begin, ember.ones(self.bins, device=device) * delta_end, density)
         norm += (dst_bin_of_end - dst_bin_of_begin - 1) * self._get_norm(
-            ember.tensor(-dst_bin_width / 2), ember.tensor(dst_bin_width / 2), density)
+            ember.tensor(-dst_bin_width / 2, device=device),
+            ember.tensor(dst_bin_width / 2, device=device), density)
         dst_bin_of_end_center = dst_bin_of_end * dst_bin_width + dst_bin_width / 2
         delta_begin = -dst_bin_width / 2
         delta_end = src_bin_end - dst_bin_of_end_center
-        norm += self._get_norm(ember.tensor(delta_begin), delta_end, density)
+        norm += self._get_norm(ember.tensor(delta_begin, device=device), delta_end, density)
         return norm.sum().item()
 
     def _non_linear_param_search(self):
@@ -118,7 +120,7 @@ class HistogramObserver(UniformQuantizationObserverBase):
         total = ember.sum(self.histogram).item()
         # the scalar walk reads the float32 cumulative sums on the host (compared in
         # float32 against the quantile, as a float32 tensor compares with a Python float)
-        cumulative = ember.cumsum(self.histogram, dim=0).numpy()
+        cumulative = ember.cumsum(self.histogram, dim=0).cpu().numpy()  # one copy back
         stepsize = 1e-5
         alpha, beta = 0.0, 1.0
         start_bin, end_bin = 0, self.bins - 1
@@ -159,9 +161,10 @@ class HistogramObserver(UniformQuantizationObserverBase):
         fine = self.bins * self.upsample_rate
         histogram = histogram.repeat_interleave(self.upsample_rate) / self.upsample_rate
         bin_size = (orig_max - orig_min) / fine  # a float32 tensor, as in PyTorch
-        mid_points = _linspace_f32(orig_min.item(), orig_max.item(), fine + 1)[:-1] \
+        device = histogram.device
+        mid_points = _linspace_f32(orig_min.item(), orig_max.item(), fine + 1, device)[:-1] \
             + 0.5 * bin_size
-        boundaries = _linspace_f32(update_min.item(), update_max.item(), self.bins + 1)
+        boundaries = _linspace_f32(update_min.item(), update_max.item(), self.bins + 1, device)
         buckets = ember.bucketize(mid_points, boundaries, right=True) - 1
         buckets = ember.clamp(buckets, 0, self.bins - 1)
         return ember.bincount(buckets, weights=histogram, minlength=self.bins)
@@ -219,7 +222,8 @@ class HistogramObserver(UniformQuantizationObserverBase):
             warnings.warn(
                 "must run observer before calling calculate_qparams. Returning default "
                 "scale and zero point ", stacklevel=2)
-            return ember.tensor([1.0]), ember.tensor([0])
+            device = self.min_val.device
+            return ember.tensor([1.0], device=device), ember.tensor([0], device=device)
         if self.bins != len(self.histogram):
             raise AssertionError("The number of bins in histogram should be equal to the "
                                  "number of bins supplied while making this observer")

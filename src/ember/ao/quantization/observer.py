@@ -123,39 +123,42 @@ class UniformQuantizationObserverBase(ObserverBase):
 
     def _calculate_qparams(self, min_val, max_val):
         """(scale, zero_point) from a float32 range, as PyTorch's observers compute it."""
+        device = min_val.device  # the parameters live where the statistics do
+        eps = self.eps.to(device)  # a per-channel observer's stats follow its input
         if not _min_max_valid(min_val, max_val):
-            return ember.tensor([1.0]), ember.tensor([0])
+            return ember.tensor([1.0], device=device), ember.tensor([0], device=device)
         quant_min, quant_max = self.quant_min, self.quant_max
         zeros = ember.zeros_like(min_val)
         min_val_neg = ember.minimum(min_val, zeros)
         max_val_pos = ember.maximum(max_val, zeros)
-        zero_point = ember.zeros(min_val_neg.shape, dtype=ember.int64)
+        zero_point = ember.zeros(min_val_neg.shape, dtype=ember.int64, device=device)
         symmetric = self.qscheme in (ember.per_tensor_symmetric, ember.per_channel_symmetric)
         if symmetric:
             max_val_pos = ember.maximum(-min_val_neg, max_val_pos)
             scale = max_val_pos / (float(quant_max - quant_min) / 2)
-            scale = ember.maximum(scale, self.eps)
+            scale = ember.maximum(scale, eps)
             if self.dtype in (ember.quint8, ember.uint8):
                 middle = (quant_min + quant_max) // 2 if self.has_customized_qrange else 128
-                zero_point = ember.full(zero_point.shape, middle, dtype=ember.int64)
+                zero_point = ember.full(zero_point.shape, middle, dtype=ember.int64, device=device)
             elif self.dtype is ember.uint16:
                 middle = (quant_min + quant_max) // 2 if self.has_customized_qrange else 2**15
-                zero_point = ember.full(zero_point.shape, middle, dtype=ember.int64)
+                zero_point = ember.full(zero_point.shape, middle, dtype=ember.int64, device=device)
         elif self.qscheme is ember.per_channel_affine_float_qparams:
             scale = (max_val - min_val) / float(quant_max - quant_min)
-            scale = ember.where(scale > self.eps, scale, ember.ones_like(scale))
+            scale = ember.where(scale > eps, scale, ember.ones_like(scale))
             zero_point = -1 * min_val / scale
         else:
             scale = (max_val_pos - min_val_neg) / float(quant_max - quant_min)
-            scale = ember.maximum(scale, self.eps)
+            scale = ember.maximum(scale, eps)
             zero_point = quant_min - ember.round(min_val_neg / scale).to(ember.int32)
             zero_point = ember.clamp(zero_point, quant_min, quant_max)
         if scale.dim() == 0:
-            scale = ember.tensor([float(scale)], dtype=scale.dtype)
+            scale = ember.tensor([float(scale)], dtype=scale.dtype, device=device)
         if zero_point.dim() == 0:
-            zero_point = ember.tensor([int(zero_point)], dtype=zero_point.dtype)
+            zero_point = ember.tensor([int(zero_point)], dtype=zero_point.dtype, device=device)
             if self.qscheme is ember.per_channel_affine_float_qparams:
-                zero_point = ember.tensor([float(zero_point)], dtype=zero_point.dtype)
+                zero_point = ember.tensor([float(zero_point)], dtype=zero_point.dtype,
+                                          device=device)
         return scale, zero_point
 
     def reset_min_max_vals(self):

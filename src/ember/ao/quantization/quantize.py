@@ -139,27 +139,43 @@ def _needs_observation(module):
     return getattr(module, "qconfig", None) is not None
 
 
-def _insert_observer(module):
+def _new_observer(qconfig, device):
+    """An activation observer on the model's device, as PyTorch's prepare places it: a
+    model calibrated on cuda keeps its statistics there."""
+    observer = qconfig.activation()
+    return observer if device is None else observer.to(device)
+
+
+def _unique_device(module):
+    devices = {p.device for p in module.parameters()} | {b.device for b in module.buffers()}
+    if len(devices) > 1:
+        raise AssertionError(
+            f"prepare only works with cpu or single-device CUDA modules, but got devices "
+            f"{devices}")
+    return next(iter(devices)) if devices else None
+
+
+def _insert_observer(module, device=None):
     if _needs_observation(module) and not isinstance(module, DeQuantStub):
-        module.add_module("activation_post_process", module.qconfig.activation())
+        module.add_module("activation_post_process", _new_observer(module.qconfig, device))
         module.register_forward_hook(_observer_forward_hook, prepend=True)
 
 
-def _add_observer_(module, propagation_list, non_leaf_module_list=None):
+def _add_observer_(module, propagation_list, non_leaf_module_list=None, device=None):
     for child in module.children():
         if type(child) is nn.Dropout:
             continue
         if isinstance(child, (nnq.FloatFunctional, nnq.QFunctional)):
             if _needs_observation(child):  # observed through its methods, not a hook
-                child.activation_post_process = child.qconfig.activation()
+                child.activation_post_process = _new_observer(child.qconfig, device)
         elif isinstance(child, nni._FusedModule) or (
                 non_leaf_module_list is not None and type(child) in non_leaf_module_list):
-            _insert_observer(child)
+            _insert_observer(child, device)
         else:
-            _add_observer_(child, propagation_list, non_leaf_module_list)
+            _add_observer_(child, propagation_list, non_leaf_module_list, device)
     is_leaf = not list(module.children())
     if is_leaf and not isinstance(module, nn.Sequential) and type(module) in propagation_list:
-        _insert_observer(module)
+        _insert_observer(module, device)
 
 
 def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list=None,
@@ -174,7 +190,8 @@ def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list
             "None of the submodule got qconfig applied. Make sure you passed correct "
             "configuration through `qconfig_dict` or by assigning the `.qconfig` attribute "
             "directly on submodules", stacklevel=2)
-    _add_observer_(model, propagation_list, observer_non_leaf_module_list)
+    _add_observer_(model, propagation_list, observer_non_leaf_module_list,
+                   _unique_device(model))
     return model
 
 
