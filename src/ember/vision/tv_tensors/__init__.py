@@ -110,6 +110,13 @@ class TVTensor(Tensor):
     def pin_memory(self, *args, **kwargs):
         return self._rewrap(Tensor.pin_memory(self, *args, **kwargs))
 
+    def as_subclass(self, cls):
+        """This tensor's data and history as an instance of ``cls`` (e.g. ember.Tensor)."""
+        out = _as_subclass(self, cls)
+        if cls is not Tensor and issubclass(cls, TVTensor):
+            out.__dict__.update(self.__dict__)
+        return out
+
     def __getattribute__(self, name):
         attr = object.__getattribute__(self, name)
         if not _RETURN_SUBCLASS[0] or name[0] == "_" or name in _OWN_METHODS:
@@ -135,7 +142,28 @@ class TVTensor(Tensor):
         return (_rebuild, (type(self), Tensor.detach(self), dict(self.__dict__)))
 
 
-_OWN_METHODS = {"clone", "to", "detach", "requires_grad_", "pin_memory", "wrap"}
+_OWN_METHODS = {"clone", "to", "detach", "requires_grad_", "pin_memory", "wrap",
+                "as_subclass"}
+
+
+def _plain_cast(name):
+    """``img.float()`` on a float image returns the object itself in ember; torchvision
+    returns a plain Tensor there (only ``to`` keeps the class), so unwrap that case."""
+    method = getattr(Tensor, name)
+
+    def cast(self, *args, **kwargs):
+        out = method(self, *args, **kwargs)
+        if out is self and not _RETURN_SUBCLASS[0]:
+            return _as_subclass(self, Tensor)
+        return out
+    cast.__name__ = name
+    return cast
+
+
+for _name in ("float", "double", "half", "bfloat16", "int", "long", "short", "byte", "char",
+              "bool", "contiguous", "cpu", "type_as", "view_as", "reshape_as", "expand_as"):
+    if hasattr(Tensor, _name):
+        setattr(TVTensor, _name, _plain_cast(_name))
 
 
 def _rebuild(cls, tensor, state):

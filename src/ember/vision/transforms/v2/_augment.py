@@ -168,8 +168,8 @@ class CutMix(_BaseMixUpCutMix):
     def make_params(self, flat_inputs):
         lam = float(self._dist.sample(()).item())
         height, width = query_size(flat_inputs)
-        r_x = int(ember.randint(width, size=(1,)).item())
-        r_y = int(ember.randint(height, size=(1,)).item())
+        r_x = int(ember.randint(0, width, size=(1,)).item())
+        r_y = int(ember.randint(0, height, size=(1,)).item())
         r = 0.5 * math.sqrt(1.0 - lam)
         r_w_half, r_h_half = int(r * width), int(r * height)
         x1, y1 = max(r_x - r_w_half, 0), max(r_y - r_h_half, 0)

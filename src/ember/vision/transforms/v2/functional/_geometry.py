@@ -484,7 +484,11 @@ def _affine_points_fn(canvas_size, angle, translate, scale, shear, center, expan
         frame = ember.tensor([[0.0, 0.0], [0.0, float(height)], [float(width), float(height)],
                               [float(width), 0.0]], dtype=points.dtype, device=points.device)
         shift = _map_points(frame, forward).amin(dim=0, keepdim=True)
-        inverse = F1._get_inverse_affine_matrix(center, angle, translate, scale, shear)
+        # the canvas as the image kernel computes it (about the centre, in centred
+        # coordinates), so image and boxes agree on the new size (torchvision's box kernel
+        # passes pixel coordinates here and can come out one pixel off the image)
+        centred = [center[0] - width * 0.5, center[1] - height * 0.5]
+        inverse = F1._get_inverse_affine_matrix(centred, angle, translate, scale, shear)
         new_w, new_h = F_t.compute_affine_output_size(inverse, width, height)
         return moved - shift, (new_h, new_w)
     return point_fn
