@@ -124,7 +124,7 @@ PROBE = textwrap.dedent('''
                 obj = getattr(obj, part)
         except AttributeError as error:
             print("attr", error)
-    for statement in ("import torch.nested", "import torchvision.ops", "import torch.nn.nope"):
+    for statement in ("import torch.nested", "import torchvision.nope", "import torch.nn.nope"):
         try:
             exec(statement)
         except ModuleNotFoundError as error:
@@ -156,7 +156,7 @@ def test_run_aliases_torch_and_torchvision(tmp_path):
     ]
     assert lines[10:13] == [
         "import ember does not implement torch.nested yet",
-        "import ember does not implement torchvision.ops yet",
+        "import ember does not implement torchvision.nope yet",
         "import ember does not implement torch.nn.nope yet",
     ]
     assert lines[13] == "other No module named 'torchaudio'"

@@ -269,7 +269,7 @@ def test_fpn_keys_and_version1_checkpoint():
     old = OrderedDict((k.replace(".0.weight", ".weight").replace(".0.bias", ".bias"),
                        ember.ones_like(v)) for k, v in fpn.state_dict().items())
     fpn.load_state_dict(old)  # no version metadata: torchvision's v1 layout, renamed on load
-    assert float(fpn.layer_blocks[1][0].bias.sum()) == 4.0
+    assert float(fpn.layer_blocks[1][0].bias.detach().sum()) == 4.0
     with pytest.raises(ValueError, match="in_channels=0 is currently not supported"):
         ops.FeaturePyramidNetwork([0], 4)
     with pytest.raises(TypeError, match="extra_blocks should be of type ExtraFPNBlock"):
