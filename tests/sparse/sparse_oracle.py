@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import numpy as np
-from oracle import as_numpy
+from oracle import as_numpy, on_device
 
 
 def same_sparse(e, t, rtol=1.3e-6, atol=1e-5, check_repr=True, check_coalesced=True):
     """Same indices, values, size, nnz, dtype and coalesced flag; with ``check_repr`` the
     printed forms agree too (they include grad_fn names, which differ for some ops)."""
+    import ember
+
     assert e.is_sparse and t.is_sparse
-    if check_repr:
+    if check_repr and e.device.type == "cpu":
         assert repr(e) == repr(t)
+    elif check_repr:
+        with on_device(ember):  # printed as torch's would be with ember's device as default
+            assert repr(e) == repr(t)
+    device = e.device.type
+    assert e._indices().device.type == e._values().device.type == device
     if check_coalesced:
         assert e.is_coalesced() == t.is_coalesced()
     assert tuple(e.shape) == tuple(t.shape) and str(e.dtype) == str(t.dtype)
@@ -22,8 +29,15 @@ def same_sparse(e, t, rtol=1.3e-6, atol=1e-5, check_repr=True, check_coalesced=T
 
 
 def both(fn):
+    """``fn(ember)`` and ``fn(torch)``, each library building its tensors on its oracle
+    device (``pytest --device cuda`` puts ember's on cuda; torch's stay on the cpu
+    unless torch has a GPU)."""
     import torch
 
     import ember
 
-    return fn(ember), fn(torch)
+    with on_device(ember):
+        e = fn(ember)
+    with on_device(torch):
+        t = fn(torch)
+    return e, t

@@ -27,12 +27,14 @@ def embedding(lib, **kwargs):
 def test_sparse_weight_grad(padding_idx):
     grads = []
     for lib in (ember, torch):
-        module = embedding(lib, padding_idx=padding_idx)
-        for batch in BATCHES[:2]:  # two backward passes accumulate (concatenated)
-            out = module(lib.tensor(batch))
-            (out * lib.arange(float(out.numel())).reshape(out.shape)).sum().backward()
+        with oracle.on_device(lib):
+            module = embedding(lib, padding_idx=padding_idx)
+            for batch in BATCHES[:2]:  # two backward passes accumulate (concatenated)
+                out = module(lib.tensor(batch))
+                (out * lib.arange(float(out.numel())).reshape(out.shape)).sum().backward()
         grads.append(module.weight.grad)
     same_sparse(*grads)
+    assert grads[0].device.type == oracle.DEVICE
     np.testing.assert_allclose(as_numpy(grads[0].to_dense()), as_numpy(grads[1].to_dense()))
 
 
@@ -48,13 +50,14 @@ def test_scale_grad_by_freq_refused():
 def test_sparse_adam_trajectory(maximize):
     results = []
     for lib in (ember, torch):
-        module = embedding(lib, padding_idx=1)
-        optimizer = lib.optim.SparseAdam(module.parameters(), lr=0.1, maximize=maximize)
-        for batch in BATCHES * 2:
-            optimizer.zero_grad()
-            out = module(lib.tensor(batch))
-            (out * out).sum().backward()
-            optimizer.step()
+        with oracle.on_device(lib):
+            module = embedding(lib, padding_idx=1)
+            optimizer = lib.optim.SparseAdam(module.parameters(), lr=0.1, maximize=maximize)
+            for batch in BATCHES * 2:
+                optimizer.zero_grad()
+                out = module(lib.tensor(batch))
+                (out * out).sum().backward()
+                optimizer.step()
         state = optimizer.state_dict()["state"][0]
         results.append((as_numpy(module.weight), state["step"], as_numpy(state["exp_avg"]),
                         as_numpy(state["exp_avg_sq"])))

@@ -5,6 +5,7 @@ PyTorch from the same weights: losses and parameters must follow the same trajec
 from __future__ import annotations
 
 import numpy as np
+import oracle
 import pytest
 import torch
 from oracle import as_numpy
@@ -62,8 +63,10 @@ def train(lib, steps=4):
 
 
 def test_gcn_training_matches_torch():
-    e_losses, e_params = train(ember)
-    t_losses, t_params = train(torch)
+    with oracle.on_device(ember):
+        e_losses, e_params = train(ember)
+    with oracle.on_device(torch):
+        t_losses, t_params = train(torch)
     np.testing.assert_allclose(e_losses, t_losses, rtol=1e-5, atol=1e-6)
     assert e_losses[-1] < e_losses[0]
     for e, t in zip(e_params, t_params):
@@ -77,12 +80,16 @@ def test_attention_softmax_over_edges():
     scores_np = np.random.default_rng(5).standard_normal(edges.shape[1]).astype(np.float32)
     grads = []
     for lib in (ember, torch):
-        scores = lib.tensor(scores_np, requires_grad=True)
-        x = lib.tensor(x_np, requires_grad=True)
-        attention = lib.sparse.softmax(
-            lib.sparse_coo_tensor(lib.tensor(edges), scores, (NODES, NODES)), 1)
-        out = lib.sparse.mm(attention, x)
-        (out * lib.arange(float(FEATURES))).sum().backward()
+        with oracle.on_device(lib):
+            scores = lib.tensor(scores_np, requires_grad=True)
+            x = lib.tensor(x_np, requires_grad=True)
+            attention = lib.sparse.softmax(
+                lib.sparse_coo_tensor(lib.tensor(edges), scores, (NODES, NODES)), 1)
+            out = lib.sparse.mm(attention, x)
+            (out * lib.arange(float(FEATURES))).sum().backward()
+        if lib is ember:
+            assert out.device == scores.grad.device == x.grad.device == attention.device
+            assert out.device.type == oracle.DEVICE
         grads.append((as_numpy(out), as_numpy(scores.grad), as_numpy(x.grad)))
     for e, t in zip(*grads):
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)

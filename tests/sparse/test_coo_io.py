@@ -9,6 +9,7 @@ import io
 import pickle
 
 import numpy as np
+import oracle
 import pytest
 import torch
 from sparse_oracle import same_sparse
@@ -35,20 +36,27 @@ def test_checkpoints_both_ways(name):
     buffer = io.BytesIO()
     torch.save({"s": t, "dense": torch.ones(2)}, buffer)
     buffer.seek(0)
-    loaded = ember.load(buffer)
+    loaded = ember.load(buffer, map_location=oracle.DEVICE)
     same_sparse(loaded["s"], t)
-    assert loaded["s"].layout is ember.sparse_coo
+    assert loaded["s"].layout is ember.sparse_coo and loaded["s"].device.type == oracle.DEVICE
 
     buffer = io.BytesIO()
-    ember.save({"s": cases(ember)[name], "dense": ember.ones(2)}, buffer)
+    with oracle.on_device(ember):  # a checkpoint of device tensors names their device
+        saved = cases(ember)[name]
+        ember.save({"s": saved, "dense": ember.ones(2)}, buffer)
     buffer.seek(0)
-    same_sparse(cases(ember)[name], torch.load(buffer, weights_only=True)["s"])
+    same_sparse(saved.cpu(), torch.load(buffer, weights_only=True, map_location="cpu")["s"])
+    buffer.seek(0)
+    assert ember.load(buffer)["s"].device == saved.device
 
 
 def test_pickle_and_deepcopy():
-    for name, s in cases(ember).items():
-        same_sparse(pickle.loads(pickle.dumps(s)), cases(torch)[name])
-        same_sparse(copy.deepcopy(s), cases(torch)[name])
+    with oracle.on_device(ember):
+        ember_cases = cases(ember)
+    for name, s in ember_cases.items():
+        for made in (pickle.loads(pickle.dumps(s)), copy.deepcopy(s)):
+            same_sparse(made, cases(torch)[name])
+            assert made.device == s.device and made.device.type == oracle.DEVICE
     assert pickle.loads(pickle.dumps(ember.sparse_coo)) is ember.sparse_coo
     assert pickle.loads(pickle.dumps(ember.strided)) is ember.strided
 

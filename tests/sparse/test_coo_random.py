@@ -4,10 +4,11 @@ operations, against PyTorch: a sweep that catches index bookkeeping slips."""
 from __future__ import annotations
 
 import numpy as np
+import oracle
 import pytest
 import torch
 from oracle import as_numpy
-from sparse_oracle import same_sparse
+from sparse_oracle import both, same_sparse
 
 import ember
 
@@ -33,7 +34,8 @@ def build(lib, case):
 @pytest.mark.parametrize("seed", range(24))
 def test_random_sparse_tensors(seed):
     case = random_case(seed)
-    e, t = build(ember, case), build(torch, case)
+    e, t = both(lambda lib: build(lib, case))
+    assert e.device.type == oracle.DEVICE
     same_sparse(e, t)
     same_sparse(e.coalesce(), t.coalesce())
     np.testing.assert_allclose(as_numpy(e.to_dense()), as_numpy(t.to_dense()), rtol=1e-12)
@@ -48,14 +50,15 @@ def test_random_sparse_tensors(seed):
         if e._nnz():
             same_sparse(ember.sparse.softmax(e, dim), torch.sparse.softmax(t, dim))
     dense = torch.tensor(np.random.default_rng(seed).standard_normal(tuple(t.shape)))
-    np.testing.assert_allclose(as_numpy(ember.tensor(dense.numpy()) + e),
+    np.testing.assert_allclose(as_numpy(ember.tensor(dense.numpy(), device=e.device) + e),
                                as_numpy(dense + t), rtol=1e-12)
     if e.sparse_dim() >= 2:
         same_sparse(e.transpose(0, 1), t.transpose(0, 1))
     if e.sparse_dim() == 2 and e.dense_dim() == 0:
         right = np.random.default_rng(seed).standard_normal((t.shape[1], 3))
-        np.testing.assert_allclose(as_numpy(ember.sparse.mm(e, ember.tensor(right))),
+        np.testing.assert_allclose(as_numpy(ember.sparse.mm(e, ember.tensor(right,
+                                                                          device=e.device))),
                                    torch.sparse.mm(t, torch.tensor(right)).numpy(),
                                    rtol=1e-12, atol=1e-12)
-    same_sparse(ember.tensor(as_numpy(t.to_dense())).to_sparse(e.sparse_dim()),
+    same_sparse(ember.tensor(as_numpy(t.to_dense()), device=e.device).to_sparse(e.sparse_dim()),
                 t.to_dense().to_sparse(t.sparse_dim()))
