@@ -19,6 +19,8 @@ import urllib.error
 import urllib.request
 import zipfile
 
+from ...hub import _sha256_of, check_hash_prefix
+
 __all__ = [
     "DownloadError", "calculate_md5", "check_md5", "check_integrity", "download_url",
     "extract_archive", "download_and_extract_archive", "verify_str_arg",
@@ -127,14 +129,11 @@ def download_url(url: str, root: str, filename: str | None = None, md5: str | No
         raise RuntimeError(f"File not found or corrupted: {filename} downloaded from {url} "
                            f"has md5 {actual}, expected {md5}.")
     if sha256_prefix:
-        digest = hashlib.sha256()
-        with open(fpath, "rb") as f:
-            for chunk in iter(lambda: f.read(_CHUNK), b""):
-                digest.update(chunk)
-        if not digest.hexdigest().startswith(sha256_prefix):
+        try:
+            check_hash_prefix(_sha256_of(fpath), sha256_prefix)
+        except RuntimeError as err:
             os.remove(fpath)
-            raise RuntimeError(f'invalid hash value (expected "{sha256_prefix}", got '
-                               f'"{digest.hexdigest()}") for {filename} from {url}')
+            raise RuntimeError(f"{err} for {filename} from {url}") from None
     return fpath
 
 

@@ -1,15 +1,14 @@
 """Weights enums, the checkpoint cache and the model registry (torchvision.models._api).
 
 A ``Weights`` entry names a torchvision checkpoint file by URL; loading looks for that file
-in a hub-style cache folder first (so a file fetched once, by ember or by PyTorch, is reused
-offline), and downloads it through the datasets' download helper otherwise.
+in the hub cache folders first (so a file fetched once, by ember or by PyTorch, is reused
+offline), and downloads it through ``ember.hub`` otherwise.
 """
 
 from __future__ import annotations
 
 import enum
 import os
-import re
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable
@@ -170,41 +169,33 @@ def checkpoint_dirs() -> list[str]:
     return dirs
 
 
-_HASH_PREFIX = re.compile(r"-([a-f0-9]*)\.")
-
-
 def load_state_dict_from_url(url: str, model_dir: str | None = None, map_location=None,
                              progress: bool = True, check_hash: bool = False,
                              file_name: str | None = None, weights_only: bool = True):
-    """Load a checkpoint named by ``url`` from the cache, downloading it when missing.
+    """``ember.hub.load_state_dict_from_url`` over several cache folders: a file already in
+    any of :func:`checkpoint_dirs` (PyTorch's cache included) is used offline; otherwise it
+    is downloaded into the first one.
 
     Raises RuntimeError naming the file, the folders searched and the network error when
     the file is neither cached nor downloadable.
     """
-    import ember
+    from urllib.error import URLError
 
-    from ..datasets._download import download_url
+    from ... import hub
 
     filename = file_name or os.path.basename(url.split("?")[0])
     dirs = [model_dir] if model_dir else checkpoint_dirs()
-    for folder in dirs:
-        path = os.path.join(folder, filename)
-        if os.path.isfile(path):
-            return ember.load(path, map_location=map_location, weights_only=weights_only)
-    target = dirs[0]
-    hash_prefix = None
-    if check_hash:
-        match = _HASH_PREFIX.search(filename)
-        hash_prefix = match.group(1) if match else None
+    folder = next((d for d in dirs if os.path.isfile(os.path.join(d, filename))), dirs[0])
     try:
-        path = download_url(url, target, filename=filename, progress=progress,
-                            sha256_prefix=hash_prefix)
-    except RuntimeError as err:
+        return hub.load_state_dict_from_url(url, folder, map_location=map_location,
+                                            progress=progress, check_hash=check_hash,
+                                            file_name=filename, weights_only=weights_only)
+    except (URLError, ValueError) as err:  # ValueError: a URL urllib cannot open
+        reason = getattr(err, "reason", err)
         raise RuntimeError(
             f"Weights file {filename} was not found in {', '.join(dirs)} and could not be "
-            f"downloaded from {url}: {err}. Place the file in one of those folders to use "
+            f"downloaded from {url}: {reason}. Place the file in one of those folders to use "
             f"it offline.") from err
-    return ember.load(path, map_location=map_location, weights_only=weights_only)
 
 
 # -- registry ----------------------------------------------------------------------------
