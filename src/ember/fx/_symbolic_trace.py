@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _call_forms
+from ._module_forwards import traced_forward
 from .graph import Graph
 from .node import map_aggregate
 from .proxy import ParameterProxy, Proxy, TracerBase, _find_proxy
@@ -99,25 +100,50 @@ def _normalize_call(original, form, args, kwargs):
     return positional, keywords
 
 
-def _make_recorder(original, qualname: str, form=None, method: str | None = None):
-    node_name = qualname.rsplit(".", 1)[1]
+class _Recorder:
+    """Stands in for one ember function while tracing: records a node when an argument
+    holds a Proxy, else calls through. It compares and hashes equal to the function, so a
+    pass written ``if target == torch.sigmoid`` still matches while namespaces are
+    patched (inside ``Transformer.transform``)."""
 
-    def recorder(*args, **kwargs):
+    def __init__(self, original, qualname: str, form=None, method: str | None = None):
+        functools.update_wrapper(self, original)
+        self._fx_original = original
+        self._qualname = qualname
+        self._node_name = qualname.rsplit(".", 1)[1]
+        self._form = form
+        self._method = method
+
+    def __call__(self, *args, **kwargs):
         proxy = _find_proxy(args, kwargs)
         if proxy is None:
-            return original(*args, **kwargs)
+            return self._fx_original(*args, **kwargs)
         tracer = proxy.tracer
-        if method is not None:
-            return tracer.create_proxy("call_method", method, args, kwargs)
-        if form is not None:
-            args, kwargs = _normalize_call(original, form, args, kwargs)
-        result = tracer.create_proxy("call_function", original, args, kwargs, name=node_name)
-        result.node._qualname_hint = qualname
+        if self._method is not None:
+            return tracer.create_proxy("call_method", self._method, args, kwargs)
+        if self._form is not None:
+            args, kwargs = _normalize_call(self._fx_original, self._form, args, kwargs)
+        result = tracer.create_proxy("call_function", self._fx_original, args, kwargs,
+                                     name=self._node_name)
+        result.node._qualname_hint = (self._fx_original, self._qualname)
         return result
 
-    functools.update_wrapper(recorder, original)
-    recorder._fx_original = original
-    return recorder
+    def __eq__(self, other) -> bool:
+        return other is self or other is self._fx_original
+
+    def __hash__(self) -> int:
+        return hash(self._fx_original)
+
+    def __repr__(self) -> str:
+        return repr(self._fx_original)
+
+    def __get__(self, obj, objtype=None):
+        # stored as a class attribute it must not bind like a method
+        return self
+
+
+def _make_recorder(original, qualname: str, form=None, method: str | None = None):
+    return _Recorder(original, qualname, form, method)
 
 
 _RECORDERS: list[tuple[Any, str, Any, Callable]] = []
@@ -284,6 +310,9 @@ class Tracer(TracerBase):
         """Record a leaf module as ``call_module``; trace through any other."""
         module_qualified_name = self.path_of_module(m)
         if not self.is_leaf_module(m, module_qualified_name):
+            pytorch_forward = traced_forward(m)
+            if pytorch_forward is not None:
+                return pytorch_forward(m, *args, **kwargs)
             return forward(*args, **kwargs)
         return self.create_proxy("call_module", module_qualified_name, args, kwargs)
 
@@ -356,7 +385,7 @@ class Tracer(TracerBase):
                         "call_function", _assert,
                         (out == x, f"{name} has been specialized to have value {x} but got "
                                    "another value"), {}, name="_assert")
-                    check.node._qualname_hint = "torch._assert"
+                    check.node._qualname_hint = (_assert, "torch._assert")
                 elif x is None:
                     self.create_proxy("call_function", _assert_is_none,
                                       (out, f"{name} has been specialized to have value None "
@@ -390,6 +419,8 @@ class Tracer(TracerBase):
             if isinstance(root, Module):
                 self.root = root
                 fn = getattr(type(root), self.traced_func_name)
+                if self.traced_func_name == "forward" and traced_forward(root) is not None:
+                    fn = traced_forward(root)
                 self.root_module_name = root._get_name()
                 self.submodule_paths = {id(mod): name for name, mod in root.named_modules()}
             else:

@@ -101,6 +101,9 @@ def _build_qualnames() -> None:
     _QUALNAMES[id(_symbolic_trace._assert)] = (_symbolic_trace._assert, "torch._assert")
     _QUALNAMES[id(_symbolic_trace.wrap)] = (_symbolic_trace.wrap, "torch.fx._symbolic_trace.wrap")
     _BY_QUALNAME["torch.fx._symbolic_trace.wrap"] = _symbolic_trace.wrap
+    is_none = _symbolic_trace._assert_is_none
+    _QUALNAMES[id(is_none)] = (is_none, "torch.fx._symbolic_trace._assert_is_none")
+    _BY_QUALNAME["torch.fx._symbolic_trace._assert_is_none"] = is_none
 
 
 def _get_qualified_name(func) -> str:
@@ -537,7 +540,9 @@ class _CodeGen:
             self.namespace._used_names.add("torch")
             return "torch"
         if callable(obj) and not isinstance(obj, type):
-            qualname = _get_qualified_name(obj) if name_hint is None else name_hint
+            if _is_torch_name(name_hint):
+                return name_hint
+            qualname = _get_qualified_name(obj)
             if _is_torch_name(qualname):
                 return qualname
         name = self.namespace.create_name(name_hint, obj)
@@ -619,7 +624,7 @@ class _CodeGen:
         if module == "_operator" and name in INPLACE_METHODS:
             text = INPLACE_METHODS[name].format(*(self.repr_arg(a) for a in node.args))
             return f"{text};  {node.name}{annotation} = {self.repr_arg(node.args[0])}"
-        qualname = node._qualname_hint or _get_qualified_name(target)
+        qualname = node._hinted_qualname() or _get_qualified_name(target)
         global_name = self.add_global(qualname, target)
         if (global_name == "getattr" and len(node.args) == 2 and isinstance(node.args[1], str)
                 and node.args[1].isidentifier()):

@@ -78,7 +78,8 @@ def _addindent(text: str, num_spaces: int) -> str:
     if len(lines) == 1:
         return text
     first = lines.pop(0)
-    return first + "\n" + "\n".join(" " * num_spaces + line for line in lines)
+    return first + "\n" + "\n".join(" " * num_spaces + line if line.strip() else ""
+                                     for line in lines)
 
 
 class GraphModule(Module):
@@ -205,12 +206,12 @@ class GraphModule(Module):
     def __deepcopy__(self, memo) -> GraphModule:
         fake = Module()
         fake.__dict__ = copy.deepcopy(self.__dict__, memo)
-        result = GraphModule(fake, fake.__dict__["_graph"], self._get_name())
+        result = GraphModule(fake, fake.__dict__["_graph"])
         result.meta = copy.deepcopy(getattr(self, "meta", {}), memo)
         return result
 
     def __copy__(self) -> GraphModule:
-        result = GraphModule(self, self.graph, self._get_name())
+        result = GraphModule(self, self.graph)
         result.meta = getattr(self, "meta", {})
         return result
 

@@ -66,6 +66,8 @@ class Interpreter:
                     msg = f"While executing {node.format_node()}"
                     msg = f"{e.args[0]}\n\n{msg}" if e.args else str(msg)
                     msg += f"\nOriginal traceback:\n{node.stack_trace}"
+                    msg += ("\nUse tlparse to see full graph. (https://github.com/pytorch/"
+                            "tlparse?tab=readme-ov-file#tlparse-parse-structured-pt2-logs)")
                     e.args = (msg,) + e.args[1:]
                     if isinstance(e, KeyError):
                         raise RuntimeError(*e.args) from e
@@ -194,7 +196,7 @@ class Transformer(Interpreter):
 
     def run_node(self, n: Node):
         result = super().run_node(n)
-        if isinstance(result, Proxy) and n.op == "call_function" and result.node.target is n.target:
+        if isinstance(result, Proxy) and n.op == "call_function":
             result.node._qualname_hint = n._qualname_hint
         return result
 

@@ -114,7 +114,7 @@ class Node:
         self._prev = self
         self._next = self
         self._erased = False
-        self._qualname_hint: str | None = None
+        self._qualname_hint: tuple | None = None
         self.meta: dict[str, Any] = {}
         self._args: tuple = ()
         self._kwargs: dict = {}
@@ -210,6 +210,14 @@ class Node:
     def update_kwarg(self, key: str, arg) -> None:
         self.kwargs = {**self.kwargs, key: arg}
 
+    def _hinted_qualname(self) -> str | None:
+        """The public name the tracer saw this target called under (``F.relu`` and
+        ``torch.relu`` are one ember function), while the target is still that function."""
+        hint = self._qualname_hint
+        if hint is not None and hint[0] is self.target:
+            return hint[1]
+        return None
+
     @property
     def stack_trace(self) -> str | None:
         return self.meta.get("stack_trace", None)
@@ -286,7 +294,7 @@ class Node:
             if self.type and maybe_return_typename:
                 maybe_return_typename[0] = f" -> {_type_repr(self.type)}"
             return f"return {self.args[0]}"
-        target = self._qualname_hint or _pretty_print_target(self.target)
+        target = self._hinted_qualname() or _pretty_print_target(self.target)
         return (f"%{self.name} : {typename}{users} = {self.op}[target={target}]("
                 f"args = {_format_arg(self.args)}, kwargs = {_format_arg(self.kwargs)})")
 

@@ -90,7 +90,7 @@ def _find_matches(graph: Graph, pattern: Graph) -> list[Match]:
         if escapes or inner_set & taken:
             continue
         taken |= inner_set
-        matches.append(Match(anchor=anchor, nodes_map=nodes_map))
+        matches.append(Match(anchor=returned, nodes_map=nodes_map))
     return matches
 
 
@@ -116,11 +116,17 @@ def replace_pattern(gm, pattern: Callable | Graph, replacement: Callable | Graph
     replacement_placeholders = [n for n in replacement_graph.nodes if n.op == "placeholder"]
     if len(pattern_placeholders) != len(replacement_placeholders):
         raise AssertionError("pattern and replacement must take the same number of inputs")
+    replaced: dict[Node, Node] = {}  # an earlier match's output -> its replacement
     for match in matches:
-        val_map = {rn: match.nodes_map[pn]
-                   for rn, pn in zip(replacement_placeholders, pattern_placeholders)
-                   if pn in match.nodes_map}
-        anchor = match.anchor
+        val_map = {}
+        for rn, pn in zip(replacement_placeholders, pattern_placeholders):
+            if pn in match.nodes_map:
+                gn = match.nodes_map[pn]
+                while gn in replaced:
+                    gn = replaced[gn]
+                match.nodes_map[pn] = gn
+                val_map[rn] = gn
+        anchor = match.nodes_map[match.anchor]
         users = set(anchor.users)
         insert_before = next((n for n in graph.nodes if n in users), anchor.next)
         with graph.inserting_before(insert_before):
@@ -128,6 +134,7 @@ def replace_pattern(gm, pattern: Callable | Graph, replacement: Callable | Graph
         if isinstance(copied, (tuple, list)):
             copied = copied[0]
         anchor.replace_all_uses_with(copied)
+        replaced[anchor] = copied
         for pn in reversed(list(pattern_graph.nodes)):
             if pn.op not in ("placeholder", "output") and pn in match.nodes_map:
                 graph.erase_node(match.nodes_map[pn])
