@@ -25,6 +25,10 @@ def u8_image(h=12, w=14):
     return ember.tensor(RNG.integers(0, 256, (3, h, w), dtype=np.uint8))
 
 
+def float_image(h=12, w=14):
+    return ember.tensor(RNG.random((3, h, w)).astype(np.float32))
+
+
 def np_of(t):
     return np.asarray(t.detach().numpy())
 
@@ -34,10 +38,10 @@ def np_of(t):
 V1_PAIRS = [
     (lambda m: m.RandomHorizontalFlip(p=0.5), 4),
     (lambda m: m.RandomVerticalFlip(p=0.5), 4),
-    (lambda m: m.RandomResizedCrop((6, 7), antialias=True), 3),
+    (lambda m: m.RandomResizedCrop((6, 7), antialias=True), -3),
     (lambda m: m.CenterCrop(7), 1),
     (lambda m: m.CenterCrop((16, 5)), 1),
-    (lambda m: m.Resize(9), 1),
+    (lambda m: m.Resize(9), -1),
     (lambda m: m.Resize((5, 11), interpolation=m.InterpolationMode.NEAREST), 1),
     (lambda m: m.RandomRotation(40, fill=3), 3),
     (lambda m: m.RandomRotation(25, expand=True), 2),
@@ -65,10 +69,13 @@ V1_PAIRS = [
 
 @pytest.mark.parametrize("make, draws", V1_PAIRS)
 def test_v2_on_a_plain_image_equals_v1(make, draws):
-    """Same seed -> the same draws -> the same pixels, for tensors, Images and PIL."""
+    """Same seed -> the same draws -> the same pixels, for tensors, Images and PIL.
+
+    (A negative count means float images: torchvision v2 resizes uint8 bilinear/bicubic
+    with PyTorch's native uint8 kernel, tested against torch below.)"""
     t1, t2 = make(v1), make(v2)
-    for seed in range(draws):
-        img = u8_image()
+    for seed in range(abs(draws)):
+        img = float_image() if draws < 0 else u8_image()
         ember.manual_seed(seed)
         expected = t1(img)
         ember.manual_seed(seed)
@@ -84,6 +91,55 @@ def test_v2_on_a_plain_image_equals_v1(make, draws):
     expected = t1(pil)
     ember.manual_seed(0)
     np.testing.assert_array_equal(np.asarray(t2(pil)), np.asarray(expected))
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("antialias", [True, False])
+@pytest.mark.parametrize("shape, size", [((3, 12, 14), [7, 9]), ((1, 12, 14), [20, 23]),
+                                         ((4, 31, 17), [10, 30]), ((2, 3, 5, 64), [5, 13])])
+def test_uint8_resize_equals_torch_native_uint8(mode, antialias, shape, size):
+    """uint8 images take torch's uint8 interpolate, as torchvision v2 on CPU does."""
+    data = RNG.integers(0, 256, shape, dtype=np.uint8)
+    ref = torch.nn.functional.interpolate(
+        torch.tensor(data).reshape(-1, *shape[-3:]), size=size, mode=mode,
+        antialias=antialias, align_corners=False).reshape(*shape[:-2], *size)
+    out = F.resize(T.Image(ember.tensor(data)), size, interpolation=mode, antialias=antialias)
+    assert type(out) is T.Image and out.dtype == ember.uint8
+    np.testing.assert_array_equal(np_of(out), ref.numpy())
+
+
+def test_random_resized_crop_uint8_against_torch():
+    img = u8_image(20, 24)
+    transform = v2.RandomResizedCrop((9, 11))
+    ember.manual_seed(4)
+    params = transform.make_params([img])
+    ember.manual_seed(4)
+    out = transform(img)
+    top, left, h, w = params["top"], params["left"], params["height"], params["width"]
+    crop = torch.tensor(np_of(img))[None, :, top:top + h, left:left + w]
+    ref = torch.nn.functional.interpolate(crop, size=(9, 11), mode="bilinear",
+                                          antialias=True, align_corners=False)[0]
+    np.testing.assert_array_equal(np_of(out), ref.numpy())
+
+
+def test_interpolation_names_and_random_resizes():
+    img = float_image()
+    by_name = v2.Resize(7, interpolation="bicubic")(img)
+    by_mode = v2.Resize(7, interpolation=v2.InterpolationMode.BICUBIC)(img)
+    np.testing.assert_array_equal(np_of(by_name), np_of(by_mode))
+    with pytest.raises(ValueError, match="Invalid interpolation mode: 'cubic'"):
+        F.resize(img, 5, interpolation="cubic")
+    ember.manual_seed(2)
+    scale = float(ember.rand(1).item()) * 1.5 + 0.5
+    ember.manual_seed(2)
+    out = v2.ScaleJitter((16, 20), scale_range=(0.5, 2.0))(img)
+    r = torch.tensor([scale], dtype=torch.float32) * min(20 / 12, 16 / 14)
+    assert tuple(out.shape[-2:]) == (int(12 * r), int(14 * r))
+    out = v2.RandomShortestSize([6, 8, 10], max_size=11)(img)
+    assert min(out.shape[-2:]) in (6, 8, 10) or max(out.shape[-2:]) == 11
+    out = v2.RandomResize(5, 9)(img)
+    assert 5 <= min(out.shape[-2:]) < 9
+    assert v2.Resize(None, max_size=7)(img).shape == (3, 6, 7)
 
 
 def test_random_erasing_and_normalize_match_torch_reference():

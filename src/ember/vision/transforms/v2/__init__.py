@@ -46,11 +46,14 @@ from ._geometry import (
     RandomHorizontalFlip,
     RandomIoUCrop,
     RandomPerspective,
+    RandomResize,
     RandomResizedCrop,
     RandomRotation,
+    RandomShortestSize,
     RandomVerticalFlip,
     RandomZoomOut,
     Resize,
+    ScaleJitter,
     TenCrop,
 )
 from ._meta import ClampBoundingBoxes, ClampKeyPoints, ConvertBoundingBoxFormat, SetClampingMode
@@ -76,8 +79,9 @@ __all__ = [
     "RandomAutocontrast", "RandomChannelPermutation", "RandomChoice", "RandomCrop",
     "RandomEqualize", "RandomErasing", "RandomGrayscale", "RandomHorizontalFlip",
     "RandomInvert", "RandomIoUCrop", "RandomOrder", "RandomPerspective",
-    "RandomPhotometricDistort", "RandomPosterize", "RandomResizedCrop", "RandomRotation",
-    "RandomSolarize", "RandomVerticalFlip", "RandomZoomOut", "Resize", "SanitizeBoundingBoxes",
+    "RandomPhotometricDistort", "RandomPosterize", "RandomResize", "RandomResizedCrop", "RandomRotation",
+    "RandomShortestSize", "RandomSolarize", "RandomVerticalFlip", "RandomZoomOut", "Resize",
+    "SanitizeBoundingBoxes", "ScaleJitter",
     "SetClampingMode", "TenCrop", "ToDtype", "ToImage", "ToPILImage", "ToPureTensor",
     "ToTensor", "Transform", "TrivialAugmentWide", "functional",
 ]

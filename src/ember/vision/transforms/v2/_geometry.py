@@ -15,7 +15,7 @@ from ember.vision import tv_tensors
 
 from .. import transforms as _v1
 from .._base import _randint, _uniform
-from ..functional import InterpolationMode, _interpolation
+from ..functional import InterpolationMode
 from . import functional as F
 from ._transform import Transform, _RandomApplyTransform
 from ._utils import (
@@ -28,6 +28,7 @@ from ._utils import (
     has_any,
     query_size,
 )
+from .functional._geometry import _interpolation
 from .functional._utils import is_pure_tensor
 
 _SIZE_MSG = "Please provide only two dimensions (h, w) for size."
@@ -99,16 +100,17 @@ class RandomResizedCrop(Transform):
                  interpolation=InterpolationMode.BILINEAR, antialias=True):
         super().__init__()
         self.size = _setup_size(size, error_msg=_SIZE_MSG)
-        if not isinstance(scale, Sequence):
-            raise TypeError("Scale should be a sequence")
-        if not isinstance(ratio, Sequence):
-            raise TypeError("Ratio should be a sequence")
+        if not isinstance(scale, Sequence) or len(scale) != 2:
+            raise TypeError("Scale should be a sequence of two floats.")
+        if not isinstance(ratio, Sequence) or len(ratio) != 2:
+            raise TypeError("Ratio should be a sequence of two floats.")
         if (scale[0] > scale[1]) or (ratio[0] > ratio[1]):
             warnings.warn("Scale and ratio should be of kind (min, max)")
         self.scale, self.ratio = scale, ratio
         self.interpolation = _interpolation(interpolation)
         self.antialias = antialias
-        self._log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        # float32, as torchvision draws it (ember's v1 uses double precision here)
+        self._log_ratio = ember.log(ember.tensor(list(ratio))).tolist()
 
     def make_params(self, flat_inputs):
         height, width = query_size(flat_inputs)
@@ -116,7 +118,8 @@ class RandomResizedCrop(Transform):
         log_ratio = self._log_ratio
         for _ in range(10):
             target_area = area * _uniform(self.scale[0], self.scale[1])
-            aspect_ratio = math.exp(_uniform(log_ratio[0], log_ratio[1]))
+            aspect_ratio = float(ember.exp(ember.empty(1).uniform_(log_ratio[0],
+                                                                   log_ratio[1])).item())
             w = round(math.sqrt(target_area * aspect_ratio))
             h = round(math.sqrt(target_area / aspect_ratio))
             if 0 < w <= width and 0 < h <= height:
@@ -483,3 +486,63 @@ class RandomIoUCrop(Transform):
             # mark boxes outside as degenerate; SanitizeBoundingBoxes removes them
             output[~params["is_within_crop_area"]] = 0
         return output
+
+
+class ScaleJitter(Transform):
+    """Large Scale Jitter: resize to ``target_size`` (h, w) times a scale drawn from
+    ``scale_range``, keeping the aspect ratio."""
+
+    def __init__(self, target_size, scale_range=(0.1, 2.0), interpolation="bilinear",
+                 antialias=True):
+        super().__init__()
+        self.target_size, self.scale_range = target_size, scale_range
+        self.interpolation, self.antialias = interpolation, antialias
+
+    def make_params(self, flat_inputs):
+        orig_height, orig_width = query_size(flat_inputs)
+        scale = self.scale_range[0] + ember.rand(1) * (self.scale_range[1] - self.scale_range[0])
+        r = min(self.target_size[1] / orig_height, self.target_size[0] / orig_width) * scale
+        # float32 products, as torchvision's int(size * tensor)
+        return {"size": (int((orig_height * r).item()), int((orig_width * r).item()))}
+
+    def transform(self, inpt, params):
+        return self._call_kernel(F.resize, inpt, size=params["size"],
+                                 interpolation=self.interpolation, antialias=self.antialias)
+
+
+class RandomShortestSize(Transform):
+    """Resize the shorter edge to one of ``min_size`` (random), the longer edge bounded by
+    ``max_size``."""
+
+    def __init__(self, min_size, max_size=None, interpolation="bilinear", antialias=True):
+        super().__init__()
+        self.min_size = [min_size] if isinstance(min_size, int) else list(min_size)
+        self.max_size, self.interpolation, self.antialias = max_size, interpolation, antialias
+
+    def make_params(self, flat_inputs):
+        orig_height, orig_width = query_size(flat_inputs)
+        min_size = self.min_size[int(ember.randint(0, len(self.min_size), ()).item())]
+        r = min_size / min(orig_height, orig_width)
+        if self.max_size is not None:
+            r = min(r, self.max_size / max(orig_height, orig_width))
+        return {"size": (int(orig_height * r), int(orig_width * r))}
+
+    def transform(self, inpt, params):
+        return self._call_kernel(F.resize, inpt, size=params["size"],
+                                 interpolation=self.interpolation, antialias=self.antialias)
+
+
+class RandomResize(Transform):
+    """Resize the shorter edge to a size drawn from [min_size, max_size)."""
+
+    def __init__(self, min_size, max_size, interpolation="bilinear", antialias=True):
+        super().__init__()
+        self.min_size, self.max_size = min_size, max_size
+        self.interpolation, self.antialias = interpolation, antialias
+
+    def make_params(self, flat_inputs):
+        return {"size": [int(ember.randint(self.min_size, self.max_size, ()).item())]}
+
+    def transform(self, inpt, params):
+        return self._call_kernel(F.resize, inpt, params["size"],
+                                 interpolation=self.interpolation, antialias=self.antialias)

@@ -16,11 +16,27 @@ from ember.vision.tv_tensors import BoundingBoxFormat
 
 from ... import _functional_tensor as F_t
 from ... import functional as F1
-from ...functional import InterpolationMode, _interpolation
+from ...functional import InterpolationMode
+from ...functional import _interpolation as _v1_interpolation
 from ._meta import _check_axis_aligned, _clamp_bounding_boxes, _convert_bounding_box_format
+from ._uint8_resize import resize_uint8
 from ._utils import _register_kernel_internal, dispatcher, register_image_kernel, unwrap
 
 _NEAREST = InterpolationMode.NEAREST
+_INTERPOLATION_STRING_TO_MODE = {mode.value: mode for mode in InterpolationMode}
+
+
+def _interpolation(interpolation) -> InterpolationMode:
+    """v2 also takes the mode's name ("bilinear", "nearest-exact", ...)."""
+    if isinstance(interpolation, str):
+        if interpolation not in _INTERPOLATION_STRING_TO_MODE:
+            raise ValueError(f"Invalid interpolation mode: '{interpolation}'. Supported string "
+                             f"values are: {list(_INTERPOLATION_STRING_TO_MODE.keys())}.")
+        return _INTERPOLATION_STRING_TO_MODE[interpolation]
+    if isinstance(interpolation, (int, InterpolationMode)):
+        return _v1_interpolation(interpolation)
+    raise ValueError("Argument interpolation should be an `InterpolationMode` or a "
+                     f"corresponding Pillow integer constant, but got {interpolation}.")
 _XYXY = BoundingBoxFormat.XYXY
 
 
@@ -208,6 +224,12 @@ def resize_image(image, size, interpolation=InterpolationMode.BILINEAR, max_size
     interpolation = _interpolation(interpolation)
     _, height, width = F1.get_dimensions(image)
     new_size = _compute_resized_output_size((height, width), size, max_size)
+    if (isinstance(image, ember.Tensor) and image.dtype == ember.uint8
+            and interpolation in (InterpolationMode.BILINEAR, InterpolationMode.BICUBIC)
+            and image.device.type == "cpu" and [height, width] != list(new_size)
+            and image.numel() > 0):
+        # torchvision v2 resizes uint8 natively on CPU (fixed point, rounded per pass)
+        return resize_uint8(image, new_size, interpolation.value, bool(antialias))
     return F1.resize(image, new_size, interpolation, antialias=antialias)
 
 
@@ -502,8 +524,8 @@ def affine(inpt, angle, translate, scale, shear, interpolation=InterpolationMode
 
 def affine_image(image, angle, translate, scale, shear, interpolation=_NEAREST, fill=None,
                  center=None):
-    return F1.affine(image, angle, list(translate), scale, shear, interpolation=interpolation,
-                     fill=fill, center=center)
+    return F1.affine(image, angle, list(translate), scale, shear,
+                     interpolation=_interpolation(interpolation), fill=fill, center=center)
 
 
 def affine_mask(mask, angle, translate, scale, shear, fill=0, center=None, **kwargs):
@@ -550,7 +572,7 @@ def rotate(inpt, angle, interpolation=InterpolationMode.NEAREST, expand=False, c
 
 
 def rotate_image(image, angle, interpolation=_NEAREST, expand=False, center=None, fill=None):
-    return F1.rotate(image, angle, interpolation, expand, center, fill)
+    return F1.rotate(image, angle, _interpolation(interpolation), expand, center, fill)
 
 
 def rotate_mask(mask, angle, expand=False, center=None, fill=0, **kwargs):
@@ -595,7 +617,7 @@ def perspective_image(image, startpoints, endpoints, interpolation=Interpolation
     if coefficients is not None:
         raise ValueError("ember's perspective takes startpoints and endpoints, not "
                          "coefficients")
-    return F1.perspective(image, startpoints, endpoints, interpolation, fill)
+    return F1.perspective(image, startpoints, endpoints, _interpolation(interpolation), fill)
 
 
 def perspective_mask(mask, startpoints, endpoints, fill=0, **kwargs):

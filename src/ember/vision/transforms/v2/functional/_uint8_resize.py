@@ -1,0 +1,59 @@
+"""torchvision v2's uint8 resize on CPU: PyTorch's native fixed-point kernel.
+
+For uint8 images with bilinear or bicubic sampling, torchvision v2 skips the float
+round trip and calls interpolate on the uint8 tensor (on AVX2/AVX512 and ARM CPUs).
+PyTorch then quantises the separable weights to 16-bit fixed point, resizes rows first
+and columns second, and rounds and clamps to [0, 255] after each pass. Results differ
+from the float path by a few levels (more for bicubic, whose overshoot is clamped
+between the passes), so v2 reproduces this path where torchvision takes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import ember
+
+from ..._resample import _antialias_weights, _plain_weights
+
+
+def _fixed_point_weights(in_size: int, out_size: int, mode: str, antialias: bool):
+    """(out, in) int64 weights and their precision in bits, as PyTorch's
+    _compute_index_ranges_int16_weights: v1's float weight matrix, rounded half away
+    from zero at the largest precision that keeps every weight below 2**15."""
+    make = _antialias_weights if antialias else _plain_weights
+    weights = make(in_size, out_size, mode)
+    w_max = weights.max()
+    precision = 0
+    while precision < 22 and int(0.5 + w_max * (1 << (precision + 1))) < (1 << 15):
+        precision += 1
+    scaled = weights * (1 << precision)
+    fixed = np.where(scaled < 0, (-0.5 + scaled).astype(np.int64),
+                     (0.5 + scaled).astype(np.int64))
+    return fixed, precision
+
+
+def _pass(values, matrix, precision, axis_last: bool):
+    """One separable pass in integers: (sum w*x + 2**(p-1)) >> p, clamped to uint8."""
+    weights = ember.tensor(matrix, device=values.device)
+    if axis_last:
+        acc = ember.matmul(values, weights.T)
+    else:
+        acc = ember.matmul(weights, values)
+    acc = ember.div(acc + (1 << (precision - 1)), 1 << precision, rounding_mode="floor")
+    return acc.clamp(0, 255)
+
+
+def resize_uint8(image, size, mode: str, antialias: bool):
+    """Resize a uint8 (..., C, H, W) image as PyTorch's native uint8 interpolate."""
+    shape = image.shape
+    h, w = shape[-2:]
+    oh, ow = size
+    values = image.reshape(-1, h, w).to(ember.int64)
+    if ow != w:
+        matrix, precision = _fixed_point_weights(w, ow, mode, antialias)
+        values = _pass(values, matrix, precision, axis_last=True)
+    if oh != h:
+        matrix, precision = _fixed_point_weights(h, oh, mode, antialias)
+        values = _pass(values, matrix, precision, axis_last=False)
+    return values.to(ember.uint8).reshape(tuple(shape[:-2]) + (oh, ow))
