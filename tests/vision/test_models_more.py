@@ -8,6 +8,8 @@ keys and outputs are checked against PyTorch models written independently in
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -170,12 +172,61 @@ def _small_swin(v2):
     return build
 
 
+def _pair(torch_model, ember_model):
+    """Randomised reference and an ember model holding the same weights, built without
+    ember's random init (it is overwritten)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
+                     "kaiming_uniform_", "kaiming_normal_"):
+            patch.setattr(init, name, lambda tensor, *args, **kwargs: tensor)
+        model = ember_model()
+    torch.manual_seed(0)
+    reference = _randomize(torch_model())
+    assert list(model.state_dict().keys()) == list(reference.state_dict().keys())
+    _copy(reference, model)
+    return reference, model
+
+
+@pytest.fixture(scope="module")
+def googlenet_pair():
+    """GoogLeNet with aux heads, dropout off so train-mode outputs are deterministic."""
+    return _pair(lambda: TorchGoogLeNet(5, dropout=0.0, dropout_aux=0.0),
+                 lambda: M.googlenet(num_classes=5, init_weights=False, dropout=0.0,
+                                     dropout_aux=0.0))
+
+
+@pytest.fixture(scope="module")
+def inception_pair():
+    return _pair(lambda: TorchInceptionV3(3, dropout=0.0),
+                 lambda: M.inception_v3(num_classes=3, init_weights=False, dropout=0.0))
+
+
+def _run_both(reference, model, x, train=False):
+    reference.train(train)
+    model.train(train)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x))
+    with ember.no_grad():
+        got = model(ember.from_numpy(x))
+    return expected, got
+
+
+def test_googlenet_matches_torch_eval(googlenet_pair):
+    x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    expected, got = _run_both(*googlenet_pair, x)
+    assert isinstance(got, ember.Tensor) and expected[1] is None
+    np.testing.assert_allclose(got.numpy(), expected[0].numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_inception_v3_matches_torch_eval_at_min_size(inception_pair):
+    x = np.random.default_rng(0).standard_normal((2, 3, 75, 75)).astype(np.float32)
+    expected, got = _run_both(*inception_pair, x)
+    assert isinstance(got, ember.Tensor)
+    np.testing.assert_allclose(got.numpy(), expected[0].numpy(), rtol=1e-4, atol=1e-4)
+
+
 MATCH = [
     # id, ember builder(num_classes), torch builder(num_classes), input size
-    ("googlenet", lambda n: M.googlenet(num_classes=n, init_weights=False),
-     lambda n: TorchGoogLeNet(n), 64),
-    ("inception_v3", lambda n: M.inception_v3(num_classes=n, init_weights=False),
-     lambda n: TorchInceptionV3(n), 75),
     ("shufflenet_v2_x0_5", lambda n: M.shufflenet_v2_x0_5(num_classes=n),
      lambda n: TorchShuffleNetV2([24, 48, 96, 192, 1024], n), 64),
     ("mnasnet0_5", lambda n: M.mnasnet0_5(num_classes=n),
@@ -219,3 +270,193 @@ def test_matches_torch_reference_eval(no_init, ember_builder, torch_builder, siz
         got = ember_model(ember.from_numpy(x))
     assert isinstance(got, ember.Tensor) and got.dtype == ember.float32
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+# -- training-mode outputs, gradients --------------------------------------------------------
+
+def test_googlenet_train_mode_returns_named_outputs(googlenet_pair):
+    """Train mode with aux heads: GoogLeNetOutputs(logits, aux_logits2, aux_logits1), each
+    equal to the reference (batch-statistics BN, dropout off)."""
+    reference, model = googlenet_pair
+    x = np.random.default_rng(1).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    expected, out = _run_both(reference, model, x, train=True)
+    assert isinstance(out, M.GoogLeNetOutputs) and out._fields == ("logits", "aux_logits2",
+                                                                   "aux_logits1")
+    for got, want in zip(out, expected):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_inception_v3_aux_output_at_299(inception_pair):
+    """InceptionOutputs(logits, aux_logits) in train mode; the aux head needs the 17x17
+    grid of 299x299 inputs. BN kept in eval so one image suffices (and the test is fast)."""
+    reference, model = inception_pair
+    x = np.random.default_rng(2).standard_normal((1, 3, 299, 299)).astype(np.float32)
+    reference.train()
+    model.train()
+    for net in (reference, model):
+        for m in net.modules():
+            if "BatchNorm" in type(m).__name__:
+                m.eval()
+    with torch.no_grad():
+        logits, aux = reference(torch.from_numpy(x))
+    with ember.no_grad():
+        out = model(ember.from_numpy(x))
+    assert isinstance(out, M.InceptionOutputs) and out._fields == ("logits", "aux_logits")
+    np.testing.assert_allclose(out.logits.numpy(), logits.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(out.aux_logits.numpy(), aux.numpy(), rtol=1e-4, atol=1e-4)
+    model.aux_logits = False
+    with ember.no_grad():
+        assert isinstance(model(ember.from_numpy(x)), ember.Tensor)
+    model.aux_logits = True
+
+
+def test_transform_input_renormalises(no_init):
+    """transform_input maps ImageNet-normalised inputs to Google's (x - 0.5) / 0.5 scale."""
+    torch.manual_seed(0)
+    torch_model = _randomize(TorchGoogLeNet(4, aux_logits=False, transform_input=True)).eval()
+    ember_model = M.googlenet(num_classes=4, aux_logits=False, transform_input=True,
+                              init_weights=False).eval()
+    _copy(torch_model, ember_model)
+    x = np.random.default_rng(3).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected = torch_model(torch.from_numpy(x))[0].numpy()
+    with ember.no_grad():
+        got = ember_model(ember.from_numpy(x)).numpy()
+        assert isinstance(ember_model.train()(ember.from_numpy(x)), ember.Tensor)  # no aux
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("v2", [False, True], ids=["swin_v1", "swin_v2"])
+def test_swin_gradients_match_torch_float64(no_init, v2):
+    """Backward through padding, roll, the shift mask, the relative-position gather (and
+    V2's cosine attention, logit clamp and CPB MLP): every parameter gradient agrees."""
+    torch.manual_seed(0)
+    torch_model = _randomize(TorchSwin(8, [2, 2], [2, 2], [3, 3], 4, v2=v2)).double().train()
+    extra = {"block": M.swin_transformer.SwinTransformerBlockV2,
+             "downsample_layer": M.swin_transformer.PatchMergingV2} if v2 else {}
+    ember_model = M.SwinTransformer([4, 4], 8, [2, 2], [2, 2], [3, 3],
+                                    stochastic_depth_prob=0.0, num_classes=4, **extra)
+    ember_model = ember_model.double().train()
+    _copy(torch_model, ember_model)
+    x = np.random.default_rng(4).standard_normal((2, 3, 28, 20))  # 7x5 tokens: pads, shifts
+    upstream = np.random.default_rng(5).standard_normal((2, 4))
+    torch_model(torch.from_numpy(x)).backward(torch.from_numpy(upstream))
+    ember_model(ember.from_numpy(x)).backward(ember.from_numpy(upstream))
+    ember_params = dict(ember_model.named_parameters())
+    for name, p in torch_model.named_parameters():
+        np.testing.assert_allclose(ember_params[name].grad.numpy(), p.grad.numpy(),
+                                   rtol=1e-7, atol=1e-10, err_msg=name)
+
+
+def test_stochastic_depth_schedules(no_init):
+    swin = M.swin_t()
+    probs = [m.stochastic_depth.p for m in swin.modules() if hasattr(m, "stochastic_depth")]
+    assert probs == pytest.approx([0.2 * i / 11 for i in range(12)])
+    convnext = M.ConvNeXt([CNBlockConfig(8, 16, 2), CNBlockConfig(16, None, 3)],
+                          stochastic_depth_prob=0.4)
+    probs = [m.stochastic_depth.p for m in convnext.modules() if hasattr(m, "stochastic_depth")]
+    assert probs == pytest.approx([0.4 * i / 4 for i in range(5)])
+    shifts = [m.attn.shift_size for m in swin.features[1]]
+    assert shifts == [[0, 0], [3, 3]]
+
+
+# -- weights: checkpoint conventions and metadata ---------------------------------------------
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.delenv("EMBER_HOME", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    folder = tmp_path / "torch_home" / "hub" / "checkpoints"
+    os.makedirs(folder)
+    return folder
+
+
+def test_googlenet_weights_drop_aux_and_transform_input(hub, no_init):
+    """A torchvision-format googlenet checkpoint (with aux heads) loads; by default the aux
+    heads are dropped and transform_input is on, as torchvision's builder does."""
+    torch.manual_seed(0)
+    torch_model = _randomize(TorchGoogLeNet(1000, transform_input=True)).eval()
+    torch.save(torch_model.state_dict(), hub / "googlenet-1378be20.pth")
+    model = M.googlenet(weights=M.GoogLeNet_Weights.IMAGENET1K_V1).eval()
+    assert model.aux1 is None and model.aux2 is None and not model.aux_logits
+    assert model.transform_input
+    x = np.random.default_rng(6).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected = torch_model(torch.from_numpy(x))[0].numpy()
+    with ember.no_grad():
+        got = model(ember.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    with pytest.warns(UserWarning, match="auxiliary heads in the pretrained googlenet"):
+        with_aux = M.googlenet(weights="DEFAULT", aux_logits=True, transform_input=False)
+    assert with_aux.aux1 is not None and not with_aux.transform_input
+    with pytest.raises(ValueError, match="expected value 1000 but got 10"):
+        M.googlenet(weights="DEFAULT", num_classes=10)
+
+
+def test_mnasnet_checkpoint_versions(no_init):
+    """Version-2 checkpoints load as is; version-1 checkpoints of alpha != 1 (stem widths
+    32/16) rebuild the stem with torchvision's warning; a dict without versions is refused
+    as torchvision refuses it."""
+    torch.manual_seed(0)
+    old = _randomize(TorchMNASNet([32, 16, 16, 24, 40, 48, 96, 160], 7)).eval()
+    old._version = 1
+    model = M.mnasnet0_5(num_classes=7).eval()
+    with pytest.warns(UserWarning, match="A new version of MNASNet model has been implemented"):
+        _copy(old, model)
+    assert model.layers[0].weight.shape == (32, 3, 3, 3) and model._version == 1
+    x = np.random.default_rng(7).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected = old(torch.from_numpy(x)).numpy()
+    with ember.no_grad():
+        np.testing.assert_allclose(model(ember.from_numpy(x)).numpy(), expected, rtol=1e-4,
+                                   atol=1e-4)
+    plain = dict(M.mnasnet0_5(num_classes=7).state_dict())
+    with pytest.raises(ValueError, match="version should be set to 1 or 2 instead of None"):
+        M.mnasnet0_5(num_classes=7).load_state_dict(plain)
+
+
+def test_weights_enums_metadata(no_init):
+    W = M.RegNet_Y_16GF_Weights
+    assert [w.name for w in W] == ["IMAGENET1K_V1", "IMAGENET1K_V2", "IMAGENET1K_SWAG_E2E_V1",
+                                   "IMAGENET1K_SWAG_LINEAR_V1"]
+    assert W.DEFAULT is W.IMAGENET1K_V2
+    swag = W.IMAGENET1K_SWAG_E2E_V1.transforms()
+    assert swag.crop_size == [384] and swag.resize_size == [384]
+    assert swag.interpolation == "bicubic"
+    assert M.RegNet_Y_128GF_Weights.DEFAULT is M.RegNet_Y_128GF_Weights.IMAGENET1K_SWAG_E2E_V1
+    assert M.RegNet_X_400MF_Weights.IMAGENET1K_V2.url == \
+        "https://download.pytorch.org/models/regnet_x_400mf-62229a5f.pth"
+    inception = M.Inception_V3_Weights.DEFAULT
+    assert inception.meta["min_size"] == (75, 75)
+    assert inception.transforms().crop_size == [299]
+    assert inception.transforms().resize_size == [342]
+    swin = M.Swin_V2_B_Weights.DEFAULT
+    assert swin.meta["_metrics"]["ImageNet-1K"]["acc@1"] == 84.112
+    assert swin.transforms().crop_size == [256] and swin.transforms().resize_size == [272]
+    assert M.ConvNeXt_Tiny_Weights.DEFAULT.transforms().resize_size == [236]
+    assert M.ShuffleNet_V2_X2_0_Weights.DEFAULT.url.endswith("shufflenetv2_x2_0-8be3c8ee.pth")
+    assert M.get_weight("MNASNet1_3_Weights.IMAGENET1K_V1").meta["num_params"] == 6282256
+    assert M.get_model_weights("swin_v2_s") is M.Swin_V2_S_Weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # init_weights given: no FutureWarning
+        M.googlenet(init_weights=False)
+    with pytest.warns(FutureWarning, match="default weight initialization of inception_v3"):
+        M.Inception3(init_weights=None, aux_logits=False)
+
+
+def test_bad_arguments_raise_torchvision_errors():
+    with pytest.raises(ValueError, match="illegal stride value"):
+        M.shufflenetv2.InvertedResidual(8, 8, 4)
+    with pytest.raises(ValueError, match="expected stages_repeats as list of 3 positive ints"):
+        M.ShuffleNetV2([4, 8], [24, 48, 96, 192, 1024])
+    with pytest.raises(ValueError, match="alpha should be greater than 0.0 instead of 0"):
+        M.MNASNet(0)
+    with pytest.raises(ValueError, match="The block_setting should not be empty"):
+        M.ConvNeXt([])
+    with pytest.raises(TypeError, match=r"The block_setting should be List\[CNBlockConfig\]"):
+        M.ConvNeXt([1, 2])
+    with pytest.raises(ValueError, match="blocks length should be 3 instead of 2"):
+        M.GoogLeNet(blocks=[1, 2], init_weights=False)
+    with pytest.raises(ValueError, match="window_size and shift_size must be of length 2"):
+        M.swin_transformer.ShiftedWindowAttention(8, [4], [0, 0], 2)
