@@ -18,8 +18,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import oracle
 import pytest
 import uvicorn
+from oracle import as_numpy
 
 import ember
 from ember.serve import create_app
@@ -30,15 +32,18 @@ RNG = np.random.default_rng(0)
 RTOL = 1e-5
 
 
-def _model():
+def _model(device="cpu"):
+    """The served model, built on the cpu (same weights everywhere), then moved."""
     ember.manual_seed(0)
-    return ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.ReLU(), ember.nn.Linear(8, 3))
+    return ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.ReLU(),
+                               ember.nn.Linear(8, 3)).to(device)
 
 
 @pytest.fixture(scope="module")
 def server():
-    """(base url, model, app) of a server running in a background thread."""
-    model = _model()
+    """(base url, model, app) of a server running in a background thread, its model on the
+    oracle's device (pytest --device cuda): requests arrive and leave as host arrays."""
+    model = _model(oracle.DEVICE)
     app = create_app(model, max_batch_size=16, max_delay_ms=30)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     running = uvicorn.Server(config)
@@ -65,8 +70,9 @@ def _post(url, body, content_type="application/json"):
 
 
 def _expected(model, x):
+    device = next(model.parameters()).device
     with ember.no_grad():
-        return model(ember.tensor(x, dtype=ember.float32)).numpy()
+        return as_numpy(model(ember.tensor(x, dtype=ember.float32, device=device)))
 
 
 def test_predict_json_batch_and_instance(server):
@@ -142,14 +148,16 @@ def test_a_bad_request_batched_with_good_ones_fails_alone(server):
 def test_integer_inputs_become_floats_except_token_ids():
     from ember.serve.app import ModelRunner
 
-    linear = ModelRunner(_model())
+    linear = ModelRunner(_model(oracle.DEVICE))
     ints = np.array([[1, 2, 3, 4]])
-    np.testing.assert_allclose(linear(ints), _expected(_model(), ints.astype(np.float32)))
+    np.testing.assert_allclose(linear(ints), _expected(_model(), ints.astype(np.float32)),
+                               rtol=RTOL)
     ember.manual_seed(0)
     tagger = ember.nn.Sequential(ember.nn.Embedding(10, 4), ember.nn.Linear(4, 2))
-    out = ModelRunner(tagger)(np.array([[1, 2, 3]]))
+    out = ModelRunner(tagger.to(oracle.DEVICE))(np.array([[1, 2, 3]]))
     with ember.no_grad():
-        assert np.array_equal(out, tagger(ember.tensor([[1, 2, 3]])).numpy())
+        expected = tagger(ember.tensor([[1, 2, 3]], device=oracle.DEVICE))
+    assert type(out) is np.ndarray and np.array_equal(out, as_numpy(expected))
 
 
 def test_health_metadata_metrics(server):
@@ -159,7 +167,8 @@ def test_health_metadata_metrics(server):
     with urllib.request.urlopen(url + "/metadata", timeout=10) as response:
         meta = json.loads(response.read())
     assert meta["model"] == "Sequential" and meta["parameters"] == 4 * 8 + 8 + 8 * 3 + 3
-    assert meta["max_batch_size"] == 16 and meta["device"] == "cpu"
+    assert meta["max_batch_size"] == 16
+    assert meta["device"] == ("cpu" if oracle.DEVICE == "cpu" else f"{oracle.DEVICE}:0")
     with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
         text = response.read().decode()
     assert "# TYPE ember_requests_total counter" in text
@@ -173,10 +182,15 @@ def _free_port():
 
 
 def test_ember_serve_command_serves_a_checkpoint(tmp_path):
-    model = _model()
+    """A state_dict checkpoint saved from the oracle's device: `ember serve` maps it onto
+    its --device (cpu here: the child process has no GPU, as a CPU-only server has not)."""
+    model = _model(oracle.DEVICE)
     whole, weights = tmp_path / "model.pt", tmp_path / "weights.pt"
-    ember.save(model, whole)
+    ember.save(_model(), whole)  # a whole pickled module: saved from the cpu
     ember.save({"model": model.state_dict(), "epoch": 3}, weights)
+    for where in ("cpu", oracle.DEVICE):
+        loaded = ember.load(weights, map_location=where)["model"]
+        assert {t.device.type for t in loaded.values()} == {where}
     (tmp_path / "netdef.py").write_text(
         "import ember\n\ndef build():\n    return ember.nn.Sequential(ember.nn.Linear(4, 8), "
         "ember.nn.ReLU(), ember.nn.Linear(8, 3))\n")
