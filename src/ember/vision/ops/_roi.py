@@ -92,13 +92,44 @@ def sample_grid(start, bin_size, roi_extent, pooled: int, sampling_ratio: int):
     return coord, mask, grid
 
 
+def axis_matrix(low, high, w_low, w_high, size: int):
+    """Sum one axis's bilinear weights over each bin's samples: ``[K, P, S]`` sample
+    neighbours and weights become a ``[K, P, size]`` interpolation matrix."""
+    pixels = ember.arange(size, device=low.device)
+    matrix = (w_low[..., None] * (low[..., None] == pixels)).sum(2)
+    return matrix + (w_high[..., None] * (high[..., None] == pixels)).sum(2)
+
+
+def per_image(input, batch, fn):
+    """``fn(image [C, H, W], rows)`` for the RoIs of each image (``rows`` index them);
+    results concatenated back into RoI order. A loop over images, not boxes."""
+    images = sorted(set(batch.tolist()))
+    if len(images) == 1:
+        return fn(input[images[0]], None)
+    pieces, positions = [], []
+    for n in images:
+        rows = ember.where(batch == n)[0]
+        pieces.append(fn(input[n], rows))
+        positions.append(rows)
+    return ember.cat(pieces)[ember.argsort(ember.cat(positions))]
+
+
 def bilinear_pool(input, rois, pooled_h: int, pooled_w: int, spatial_scale: float,
                   sampling_ratio: int, offset: float, clamp_extent: bool,
                   position_sensitive: bool):
     """Average of bilinear samples per bin: ``roi_align`` (all channels per bin) or
     ``ps_roi_align`` (bin ``(ph, pw)`` of output channel ``c`` reads input channel
-    ``(c * PH + ph) * PW + pw``)."""
+    ``(c * PH + ph) * PW + pw``).
+
+    A sample's weight is a product of a y factor and an x factor (out-of-range samples
+    zero either factor), so each RoI's bins are ``Ay @ image @ Ax^T`` with ``Ay [PH, H]``
+    and ``Ax [PW, W]`` holding the summed sample weights: two GEMMs per image instead of a
+    gather of every sample's four neighbours."""
     _, channels, height, width = input.shape
+    k = rois.shape[0]
+    if k == 0:
+        out_channels = channels // (pooled_h * pooled_w) if position_sensitive else channels
+        return input.reshape(-1)[:0].reshape(0, out_channels, pooled_h, pooled_w)
     with ember.no_grad():
         batch = rois[:, 0].long()
         start_w = rois[:, 1] * spatial_scale - offset
@@ -115,32 +146,28 @@ def bilinear_pool(input, rois, pooled_h: int, pooled_w: int, spatial_scale: floa
         count = grid_h * grid_w
         if not position_sensitive:
             count = count.clamp(min=1)
-        y_lo, y_hi, wy_lo, wy_hi = bilinear_axis(y, height, ymask)
-        x_lo, x_hi, wx_lo, wx_hi = bilinear_axis(x, width, xmask)
-    corners = ((y_lo, wy_lo, x_lo, wx_lo), (y_lo, wy_lo, x_hi, wx_hi),
-               (y_hi, wy_hi, x_lo, wx_lo), (y_hi, wy_hi, x_hi, wx_hi))
-    total = None
-    if position_sensitive:
-        out_channels = channels // (pooled_h * pooled_w)
-        channel = ember.arange(out_channels * pooled_h * pooled_w, device=input.device)
-        channel = channel.reshape(1, out_channels, pooled_h, pooled_w, 1, 1)
-        b = batch.reshape(-1, 1, 1, 1, 1, 1)
-        for yi, wy, xi, wx in corners:
-            # y is [K, PH, IY] -> [K, 1, PH, 1, IY, 1]; x is [K, PW, IX] -> [K, 1, 1, PW, 1, IX]
-            values = gather_channels(input, b, channel, yi[:, None, :, None, :, None],
-                                     xi[:, None, None, :, None, :])
-            weight = wy[:, None, :, None, :, None] * wx[:, None, None, :, None, :]
-            term = (values * weight).sum((-1, -2))
-            total = term if total is None else total + term
-        return total / count.reshape(-1, 1, 1, 1)
-    b = batch.reshape(-1, 1, 1, 1, 1)
-    for yi, wy, xi, wx in corners:
-        # y -> [K, PH, 1, IY, 1], x -> [K, 1, PW, 1, IX]; values gain channels last
-        values = gather_rows(input, b, yi[:, :, None, :, None], xi[:, None, :, None, :])
-        weight = wy[:, :, None, :, None] * wx[:, None, :, None, :]
-        term = (values * weight[..., None]).sum((3, 4))
-        total = term if total is None else total + term
-    return (total / count.reshape(-1, 1, 1, 1)).permute(0, 3, 1, 2)
+        a_y = axis_matrix(*bilinear_axis(y, height, ymask), height) / count[:, None, None]
+        a_x = axis_matrix(*bilinear_axis(x, width, xmask), width)
+
+    def pool_image(image, rows):
+        ay = a_y if rows is None else a_y[rows]
+        ax = a_x if rows is None else a_x[rows]
+        n = ay.shape[0]
+        # [n * PH, H] @ [H, C * W] -> [n, PH * C, W] @ [n, W, PW] -> [n, C, PH, PW]
+        cols = ay.reshape(n * pooled_h, height) @ image.permute(1, 0, 2).reshape(
+            height, channels * width)
+        bins = cols.reshape(n, pooled_h * channels, width) @ ax.transpose(1, 2)
+        return bins.reshape(n, pooled_h, channels, pooled_w).permute(0, 2, 1, 3)
+
+    pooled = per_image(input, batch, pool_image)
+    if not position_sensitive:
+        return pooled
+    # keep, for bin (ph, pw), only its own channel group: a diagonal of [K, C', PH, PW, PH, PW]
+    out_channels = channels // (pooled_h * pooled_w)
+    grouped = pooled.reshape(k, out_channels, pooled_h, pooled_w, pooled_h, pooled_w)
+    ph = ember.arange(pooled_h, device=input.device)[:, None]
+    pw = ember.arange(pooled_w, device=input.device)[None, :]
+    return grouped[:, :, ph, pw, ph, pw]
 
 
 def _round_half_away(t):
