@@ -26,6 +26,8 @@ from .googlenet import *  # noqa: F401,F403
 from .googlenet import __all__ as _googlenet_all
 from .inception import *  # noqa: F401,F403
 from .inception import __all__ as _inception_all
+from .maxvit import *  # noqa: F401,F403
+from .maxvit import __all__ as _maxvit_all
 from .mnasnet import *  # noqa: F401,F403
 from .mnasnet import __all__ as _mnasnet_all
 from .mobilenet import *  # noqa: F401,F403
@@ -49,4 +51,5 @@ __all__ = ["Weights", "WeightsEnum", "get_model", "get_model_builder", "get_mode
            "get_weight", "list_models", *_alexnet_all, *_vgg_all, *_densenet_all,
            *_efficientnet_all, *_mobilenet_all, *_resnet_all, *_squeezenet_all, *_vit_all,
            *_googlenet_all, *_inception_all, *_mnasnet_all, *_shufflenet_all,
-           *_regnet_all, *_convnext_all, *_swin_all]
+           *_regnet_all, *_convnext_all, *_swin_all,
+           *_maxvit_all]
