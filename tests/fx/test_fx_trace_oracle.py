@@ -216,7 +216,7 @@ def test_symbolic_trace_matches_torch(name):
 
 
 def test_trace_matches_eager_and_keeps_namespaces_intact():
-    torch_model, ember_model = _pair(cnn_bn)
+    _, ember_model = _pair(cnn_bn)
     before = (ember.relu, ember.nn.functional.relu, ember.nn.Module.__call__, ember.cat)
     gm = ember.fx.symbolic_trace(ember_model)
     assert (ember.relu, ember.nn.functional.relu, ember.nn.Module.__call__, ember.cat) == before

@@ -121,6 +121,23 @@ FORWARDS = {
 }
 
 
+def _annotate(name: str, forward):
+    """PyTorch's forwards are annotated ``(self, input: Tensor) -> Tensor`` (max pooling
+    has no return annotation); a traced root's signature shows them."""
+    annotations = {"input": ember.Tensor}
+    if not name.startswith("MaxPool"):
+        annotations["return"] = ember.Tensor
+    def annotated(self, input):
+        return forward(self, input)
+
+    annotated.__name__ = annotated.__qualname__ = "forward"
+    annotated.__annotations__ = annotations
+    return annotated
+
+
+FORWARDS = {name: _annotate(name, forward) for name, forward in FORWARDS.items()}
+
+
 def traced_forward(module):
     """The PyTorch-shaped forward for a built-in ember.nn module, or None."""
     cls = type(module)

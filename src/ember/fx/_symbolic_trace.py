@@ -69,8 +69,8 @@ def wrap(fn_or_name: str | Callable):
     calls that receive a Proxy record a ``call_function`` node instead of running it.
     Call at module scope, as ``torch.fx.wrap``."""
     if not callable(fn_or_name) and not isinstance(fn_or_name, str):
-        raise RuntimeError("Unsupported type for global function! Must be either a callable "
-                           "or string name")
+        raise RuntimeError(  # noqa: TRY004 - PyTorch's type
+            "Unsupported type for global function! Must be either a callable or string name")
     fn_name = fn_or_name if isinstance(fn_or_name, str) else fn_or_name.__name__
     frame = inspect.currentframe().f_back
     if frame.f_code.co_name != "<module>":
@@ -292,8 +292,7 @@ class Tracer(TracerBase):
         from ember.nn import Sequential
 
         module_name = type(m).__module__
-        return (module_name.startswith("ember.nn") or module_name.startswith("torch.nn")) \
-            and not isinstance(m, Sequential)
+        return module_name.startswith(("ember.nn", "torch.nn")) and not isinstance(m, Sequential)
 
     def path_of_module(self, mod) -> str:
         if self.submodule_paths is not None:
@@ -383,13 +382,13 @@ class Tracer(TracerBase):
                 if type(x) in (bool, int, float, str, complex):
                     check = self.create_proxy(
                         "call_function", _assert,
-                        (out == x, f"{name} has been specialized to have value {x} but got "
-                                   "another value"), {}, name="_assert")
+                        (out == x, (f"{name} has been specialized to have value {x} but got "
+                                    "another value")), {}, name="_assert")
                     check.node._qualname_hint = (_assert, "torch._assert")
                 elif x is None:
                     self.create_proxy("call_function", _assert_is_none,
-                                      (out, f"{name} has been specialized to have value None "
-                                            "but got another value"), {})
+                                      (out, (f"{name} has been specialized to have value None "
+                                             "but got another value")), {})
                 else:
                     warnings.warn(f"Was not able to add assertion to guarantee correct input "
                                   f"{name} to specialized function. It is up to the user to make "

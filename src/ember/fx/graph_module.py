@@ -27,7 +27,7 @@ def _exec_with_source(src: str, globals_: dict[str, Any]) -> None:
     tracebacks and ``inspect.getsource`` show the generated lines."""
     key = f"<eval_with_key>.{next(_KEY_COUNTER)}"
     linecache.cache[key] = (len(src), None, src.splitlines(True), key)
-    exec(compile(src, key, "exec"), globals_)
+    exec(compile(src, key, "exec"), globals_)  # noqa: S102
 
 
 def _forward_from_src(src: str, globals_: dict[str, Any]):
@@ -94,12 +94,10 @@ class GraphModule(Module):
     """
 
     def __new__(cls, *args, **kwargs):
-        for base in cls.__mro__:
-            if base.__qualname__.split(".")[-1] != "GraphModuleImpl":
-                cls = base
-                break
+        base = next(t for t in cls.__mro__
+                    if t.__qualname__.split(".")[-1] != "GraphModuleImpl")
 
-        class GraphModuleImpl(cls):
+        class GraphModuleImpl(base):
             pass
 
         return super().__new__(GraphModuleImpl)
@@ -124,7 +122,7 @@ class GraphModule(Module):
             for target in sorted(targets, key=lambda t: t.count(".")):
                 _assign_attr(root[target], self, target)
         else:
-            raise RuntimeError(f"Unsupported type {root} passed for root!")
+            raise RuntimeError(f"Unsupported type {root} passed for root!")  # noqa: TRY004
         self.graph = graph
         self._tracer_cls = graph._tracer_cls
         self.meta: dict[str, Any] = {}
@@ -136,7 +134,7 @@ class GraphModule(Module):
     @graph.setter
     def graph(self, g: Graph) -> None:
         if not isinstance(g, Graph):
-            raise AssertionError(f"Expected a Graph instance, but got {type(g)}")
+            raise AssertionError(f"Expected a Graph instance, but got {type(g)}")  # noqa: TRY004
         self.__dict__["_graph"] = g
         g.owning_module = self
         self.recompile()
@@ -243,7 +241,7 @@ def _print_readable(module: GraphModule, module_name: str, print_output: bool) -
 
 
 def _verbose_code(graph: Graph) -> str:
-    from .graph import _CodeGen
+    from ._codegen import _CodeGen
 
     gen = _CodeGen(graph, "self")
     gen.verbose = True

@@ -42,7 +42,7 @@ def map_aggregate(a, fn: Callable):
 def map_arg(a, fn: Callable):
     """Apply ``fn`` to every Node inside a (nested) argument."""
     if not callable(fn):
-        raise AssertionError("torch.fx.map_arg(a, fn): fn must be a callable")
+        raise AssertionError("torch.fx.map_arg(a, fn): fn must be a callable")  # noqa: TRY004
     return map_aggregate(a, lambda x: fn(x) if isinstance(x, Node) else x)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dis
 import inspect
 import operator
-from typing import Any
+from typing import Any, ClassVar
 
 from .graph import _REFLECTABLE, MAGIC_METHODS, Graph
 from .node import Node, map_aggregate
@@ -42,8 +42,8 @@ class TracerBase:
     proxy_buffer_attributes = False
     traced_func_name = "forward"
     scope = None
-    module_stack: dict = {}
-    node_name_to_scope: dict = {}
+    module_stack: ClassVar[dict] = {}
+    node_name_to_scope: ClassVar[dict] = {}
 
     def create_node(self, kind: str, target, args: tuple, kwargs: dict,
                     name: str | None = None, type_expr=None) -> Node:
@@ -59,7 +59,8 @@ class TracerBase:
         args_ = self.create_arg(args)
         kwargs_ = self.create_arg(kwargs)
         if not isinstance(args_, tuple) or not isinstance(kwargs_, dict):
-            raise AssertionError("create_arg must return a tuple for args and a dict for kwargs")
+            raise AssertionError(  # noqa: TRY004 - PyTorch's type
+                "create_arg must return a tuple for args and a dict for kwargs")
         node = self.create_node(kind, target, args_, kwargs_, name, type_expr)
         return self.proxy(node) if proxy_factory_fn is None else proxy_factory_fn(node)
 
@@ -77,8 +78,9 @@ class TracerBase:
             for key, value in a.items():
                 key = self.create_arg(key)
                 if isinstance(key, Node):
-                    raise RuntimeError(f"Keys for dictionaries used as an argument cannot "
-                                       f"contain a Node. Got key: {key}")
+                    raise RuntimeError(  # noqa: TRY004 - PyTorch's type
+                        f"Keys for dictionaries used as an argument cannot contain a Node. "
+                        f"Got key: {key}")
                 out[key] = self.create_arg(value)
             return out
         if isinstance(a, slice):
