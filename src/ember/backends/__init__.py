@@ -7,6 +7,9 @@ them run unchanged, and each ``is_available()`` answers truthfully for ember.
 
 from __future__ import annotations
 
-from . import cpu, cuda, cudnn, mkl, mkldnn, mps, openmp
+from . import cpu, cuda, cudnn, kleidiai, mha, mkl, mkldnn, mps, nnpack, openmp, opt_einsum
 
-__all__ = ["cpu", "cuda", "cudnn", "mkl", "mkldnn", "mps", "openmp"]
+__all__ = [
+    "cpu", "cuda", "cudnn", "kleidiai", "mha", "mkl", "mkldnn", "mps", "nnpack", "openmp",
+    "opt_einsum",
+]
