@@ -5,15 +5,34 @@ import copy
 import pickle
 
 import numpy as np
+import oracle
 import pytest
 import torch
-from oracle import check, check_raises, randn
+from oracle import as_numpy, check, check_raises, randn
 
 import ember
 
+DEVICE = oracle.DEVICE  # pytest --device cuda: ember's tensors live there (torch's on cpu)
+
 
 def _pair(array):
-    return ember.tensor(array.copy()), torch.tensor(array.copy())
+    return ember.tensor(array.copy(), device=DEVICE), torch.tensor(array.copy())
+
+
+def _on_device(query, value):
+    """What torch's answer to ``query`` would be for its tensor on ``DEVICE`` (torch may
+    have no GPU here: its tensor stays on the cpu)."""
+    if DEVICE == "cpu":
+        return value
+    if query == "device":
+        return f"{DEVICE}:0"
+    if query == "get_device":
+        return 0
+    if query == "is_cuda":
+        return DEVICE == "cuda"
+    if query == "type":
+        return value.replace("torch.", f"torch.{DEVICE}.")
+    return value
 
 
 SAMPLES = {
@@ -63,7 +82,7 @@ def test_queries_match_torch(sample, query):
     if (sample, query) == ("u8_empty", "stride"):
         return  # torch.tensor(empty ndarray) keeps NumPy's (0, 0); zeros(0, 3) is below
     e, t = _pair(SAMPLES[sample])
-    assert QUERIES[query](e) == QUERIES[query](t)
+    assert QUERIES[query](e) == _on_device(query, QUERIES[query](t))
 
 
 VIEWS = {
@@ -83,6 +102,7 @@ VIEWS = {
 def test_view_strides_and_offsets(view):
     e, t = _pair(np.arange(6, dtype=np.float32).reshape(2, 3))
     ve, vt = VIEWS[view](e), VIEWS[view](t)
+    assert ve.device == e.device and ve._base is e  # a view, on its base's device
     assert tuple(ve.shape) == tuple(vt.shape)
     assert ve.stride() == vt.stride()
     assert ve.storage_offset() == vt.storage_offset()
@@ -99,9 +119,9 @@ def test_size_is_a_tuple():
     assert isinstance(s[:1], ember.Size) and s[0] == 2
     assert isinstance(s + (4,), ember.Size)
     assert pickle.loads(pickle.dumps(s)) == s
-    assert ember.zeros(2, 3).shape == torch.zeros(2, 3).shape
-    assert ember.zeros(2, 3).size() == (2, 3)
-    assert ember.zeros(0, 3).stride() == torch.zeros(0, 3).stride()
+    assert ember.zeros(2, 3, device=DEVICE).shape == torch.zeros(2, 3).shape
+    assert ember.zeros(2, 3, device=DEVICE).size() == (2, 3)
+    assert ember.zeros(0, 3, device=DEVICE).stride() == torch.zeros(0, 3).stride()
 
 
 @pytest.mark.parametrize("fn", [
@@ -113,7 +133,7 @@ def test_size_is_a_tuple():
     lambda lib: lib.Size([2, 3])[1],
     lambda lib: lib.Size(),
     lambda lib: lib.Size([lib.tensor(3), np.int64(2)]),
-    lambda lib: lib.Size((d for d in (1, 2))),
+    lambda lib: lib.Size(d for d in (1, 2)),
     lambda lib: lib.zeros(2, 3).shape[1:],
 ])
 def test_size_ops(fn):
@@ -140,18 +160,20 @@ def test_size_errors():
                          ids=["f32", "i64", "bool", "f64_11", "u8"])
 def test_scalar_conversions(fn, value):
     e, t = _pair(value)
-    got, want = fn(e), fn(t)
+    with oracle.on_device(ember):  # f"{t}" prints as torch's would with DEVICE the default
+        got = fn(e)
+    want = fn(t)
     assert got == want and type(got) is type(want)
 
 
 def test_index_protocol():
     seq = list(range(10))
-    assert seq[ember.tensor(3)] == seq[torch.tensor(3)]
-    assert seq[ember.tensor([4])] == 4
-    assert [1, 2, 3][ember.tensor(1, dtype=ember.int32)] == 2
+    assert seq[ember.tensor(3, device=DEVICE)] == seq[torch.tensor(3)]
+    assert seq[ember.tensor([4], device=DEVICE)] == 4
+    assert [1, 2, 3][ember.tensor(1, dtype=ember.int32, device=DEVICE)] == 2
     import operator
 
-    assert operator.index(ember.tensor(5)) == 5
+    assert operator.index(ember.tensor(5, device=DEVICE)) == 5
 
 
 @pytest.mark.parametrize("fn", [
@@ -191,21 +213,40 @@ def test_numpy_shares_memory_and_array_protocol():
     assert bf.item() == 1.5
 
 
+def test_numpy_on_the_oracle_device():
+    """.numpy() needs a host tensor: a cuda one raises PyTorch's TypeError and is copied
+    with .cpu() first; the host copy is the device tensor's values."""
+    e, t = _pair(np.arange(6, dtype=np.float32).reshape(2, 3))
+    if DEVICE == "cpu":
+        assert np.shares_memory(e.numpy(), np.asarray(e))
+    else:
+        message = (f"can't convert {e.device} device type tensor to numpy. Use Tensor.cpu() "
+                   "to copy the tensor to host memory first.")
+        with pytest.raises(TypeError) as error:
+            e.numpy()
+        assert str(error.value) == message
+    host = e.cpu().numpy()
+    assert type(host) is np.ndarray and np.array_equal(host, t.numpy())
+    assert np.array_equal(e.numpy(force=True), t.numpy())
+
+
 def test_iteration_yields_rows():
     e, t = _pair(np.arange(6).reshape(3, 2))
     assert [r.tolist() for r in e] == [r.tolist() for r in t]
-    assert [x.item() for x in ember.arange(3)] == [0, 1, 2]
+    assert all(r.device == e.device for r in e)
+    assert [x.item() for x in ember.arange(3, device=DEVICE)] == [0, 1, 2]
 
 
 def test_detach_and_data():
-    x = ember.ones(3, requires_grad=True)
+    x = ember.ones(3, requires_grad=True, device=DEVICE)
     y = x * 2
     d = y.detach()
     assert not d.requires_grad and d.grad_fn is None and d.is_leaf
     d[0] = 5  # shares memory and version counter with y
     assert y[0].item() == 5 and y._version == d._version
     assert not x.data.requires_grad
-    x.data = ember.zeros(3)
+    assert d.device == y.device == x.data.device
+    x.data = ember.zeros(3, device=DEVICE)
     assert x.tolist() == [0.0, 0.0, 0.0] and x.requires_grad
     z = x * 3
     assert z.detach_() is z and z.grad_fn is None and not z.requires_grad
@@ -247,14 +288,16 @@ def test_dtype_aliases_and_default_dtype():
 
 
 def test_deepcopy_and_pickle_keep_values():
-    x = ember.arange(4.0).requires_grad_()
-    y = copy.deepcopy(x)
-    assert y.tolist() == x.tolist() and y.requires_grad and y._data is not x._data
+    x = ember.arange(4.0, device=DEVICE).requires_grad_()
+    for y in (copy.deepcopy(x), pickle.loads(pickle.dumps(x))):
+        assert y.tolist() == x.tolist() and y.requires_grad and y._data is not x._data
+        assert y.device == x.device
+        np.testing.assert_array_equal(as_numpy(y), as_numpy(x))
     check_raises(lambda lib: copy.deepcopy(lib.ones(2, requires_grad=True) * 2))
 
 
 def test_requires_grad_flags():
-    x = ember.zeros(2)
+    x = ember.zeros(2, device=DEVICE)
     assert x.requires_grad_() is x and x.requires_grad
     x.requires_grad = False
     assert not x.requires_grad
