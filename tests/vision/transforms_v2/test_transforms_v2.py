@@ -58,7 +58,6 @@ V1_PAIRS = [
     (lambda m: m.RandomInvert(p=0.5), 3),
     (lambda m: m.RandomPosterize(3, p=0.5), 3),
     (lambda m: m.RandomSolarize(100, p=0.5), 3),
-    (lambda m: m.RandomAutocontrast(p=0.5), 3),
     (lambda m: m.RandomEqualize(p=0.5), 3),
     (lambda m: m.RandomAdjustSharpness(2.0, p=0.5), 3),
     (lambda m: m.TrivialAugmentWide(), 3),

@@ -3,6 +3,8 @@ keypoints have no kernel, so v2 transforms pass them through untouched."""
 
 from __future__ import annotations
 
+import ember
+
 from ... import _functional_tensor as F_t
 from ... import functional as F1
 from ._utils import dispatcher, register_image_kernel
@@ -91,6 +93,46 @@ def _grayscale_to_rgb_pil(image):
     return image.convert(mode="RGB")
 
 
+def autocontrast_image(image):
+    """torchvision v2's autocontrast: (x - min) / ((max - min) / bound). v1 multiplies by
+    bound / (max - min) instead, which rounds differently on integer images."""
+    if image.shape[-3] not in (1, 3):
+        raise TypeError("Input image tensor permitted channel values are 1 or 3, but found "
+                        f"{image.shape[-3]}")
+    if image.numel() == 0:
+        return image
+    bound = F_t.max_value(image.dtype)
+    float_image = image if image.is_floating_point() else image.to(ember.float32)
+    minimum = float_image.amin(dim=(-2, -1), keepdim=True)
+    maximum = float_image.amax(dim=(-2, -1), keepdim=True)
+    flat = maximum == minimum  # a constant channel is left as it is
+    inv_scale = ember.where(flat, ember.ones_like(maximum), (maximum - minimum) * (1.0 / bound))
+    minimum = ember.where(flat, ember.zeros_like(minimum), minimum)
+    return ((float_image - minimum) / inv_scale).clamp(0, bound).to(image.dtype)
+
+
+def posterize_image(image, bits):
+    """Keep ``bits`` bits; v2 also posterizes float images (to 2**bits levels)."""
+    if not isinstance(bits, int) or not 0 <= bits <= 8:
+        raise TypeError(f"bits must be a positive integer in the range [0, 8], got {bits} "
+                        "instead.")
+    if image.is_floating_point():
+        levels = 1 << bits
+        return ember.floor(image * levels).clamp(0, levels - 1) * (1.0 / levels)
+    return F_t.posterize(image, bits)
+
+
+def equalize_image(image):
+    """v1's uint8 equalisation; other dtypes go through uint8 and back, as v2."""
+    if image.numel() == 0:
+        return image
+    if image.dtype == ember.uint8:
+        return F_t.equalize(image)
+    from ._misc import to_dtype_image
+    as_uint8 = to_dtype_image(image, ember.uint8, scale=True)
+    return to_dtype_image(F_t.equalize(as_uint8), image.dtype, scale=True)
+
+
 def permute_channels_image(image, permutation):
     shape = image.shape
     channels, height, width = shape[-3:]
@@ -112,11 +154,11 @@ for _functional, _kernel, _pil in (
         (adjust_sharpness, F1.adjust_sharpness, None),
         (rgb_to_grayscale, F1.rgb_to_grayscale, None),
         (grayscale_to_rgb, grayscale_to_rgb_image, _grayscale_to_rgb_pil),
-        (posterize, F1.posterize, None),
+        (posterize, posterize_image, F1.posterize),
         (solarize, F1.solarize, None),
         (invert, F1.invert, None),
-        (equalize, F1.equalize, None),
-        (autocontrast, F1.autocontrast, None),
+        (equalize, equalize_image, F1.equalize),
+        (autocontrast, autocontrast_image, F1.autocontrast),
         (permute_channels, permute_channels_image, _permute_channels_pil)):
     # v1's functionals take tensors and PIL images alike
     register_image_kernel(_functional, _kernel, pil_kernel=_pil or _kernel)
