@@ -1,6 +1,9 @@
 """ember.fx against torch.fx: the same modules traced by both must give the same generated
 code, graph printout, node list, state_dict keys and outputs. One row per model."""
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -274,3 +277,16 @@ def test_tracing_through_builtin_modules_matches_torch(name, args):
         module = getattr(lib.nn, name)(*args, **kwargs)
         codes.append(lib.fx.GraphModule(module, NoLeaves().trace(module)).code)
     assert codes[1] == codes[0]
+
+
+@pytest.mark.parametrize("name", ["cnn_bn", "functions_methods_operators", "parameter_getattr"])
+def test_pickle_and_deepcopy_round_trip(name):
+    builder, shapes = MODELS[name]
+    gm = ember.fx.symbolic_trace(builder(ember).eval())
+    x = ember.tensor(np.random.default_rng(2).standard_normal(shapes[0]).astype(np.float32))
+    for copied in (pickle.loads(pickle.dumps(gm)), copy.deepcopy(gm)):
+        assert copied.code == gm.code
+        assert str(copied.graph) == str(gm.graph)
+        assert list(copied.state_dict()) == list(gm.state_dict())
+        for expected, actual in zip(_flat(gm(x)), _flat(copied(x))):
+            np.testing.assert_array_equal(actual.detach().numpy(), expected.detach().numpy())

@@ -274,6 +274,42 @@ class _NodeList:
         return _NodeList(self.graph, "_prev" if self.direction == "_next" else "_next")
 
 
+class _TorchTarget:
+    """A pickled call_function target named by its torch name."""
+
+    def __init__(self, qualname: str) -> None:
+        self.qualname = qualname
+
+
+class _NodeRef:
+    """A pickled reference to an earlier node, by name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _rebuild_graph(rows) -> Graph:
+    from .node import map_aggregate
+
+    _build_qualnames()
+    graph = Graph()
+    by_name: dict[str, Node] = {}
+    for op, name, target, args, kwargs, type_expr, meta, hinted in rows:
+        if isinstance(target, _TorchTarget):
+            target = _BY_QUALNAME[target.qualname]
+
+        def resolve(value):
+            return by_name[value.name] if isinstance(value, _NodeRef) else value
+
+        node = graph.create_node(op, target, map_aggregate(args, resolve),
+                                 map_aggregate(kwargs, resolve), name, type_expr)
+        node.meta = meta
+        if hinted is not None:
+            node._qualname_hint = (target, hinted)
+        by_name[name] = node
+    return graph
+
+
 def _format_target(base: str, target: str) -> str:
     result = base
     for atom in target.split("."):
@@ -393,6 +429,23 @@ class Graph:
                 return (result, node) if return_output_node else result
             val_map[node] = self.node_copy(node, lambda n: val_map[n])
         return None
+
+    def __reduce__(self):
+        """Pickle node by node; ember functions travel as the torch names they print as
+        (several are closures that pickle cannot name), everything else by reference."""
+        rows = []
+        for node in self.nodes:
+            target = node.target
+            hinted = node._hinted_qualname()
+            if node.op == "call_function":
+                qualname = hinted or _get_qualified_name(target)
+                if _is_torch_name(qualname) and _BY_QUALNAME.get(qualname) is target:
+                    target = _TorchTarget(qualname)
+            args = map_arg(node.args, lambda n: _NodeRef(n.name))
+            kwargs = map_arg(node.kwargs, lambda n: _NodeRef(n.name))
+            rows.append((node.op, node.name, target, args, kwargs, node.type, node.meta,
+                         hinted))
+        return (_rebuild_graph, (rows,))
 
     def __deepcopy__(self, memo=None) -> Graph:
         memo = memo if memo is not None else {}

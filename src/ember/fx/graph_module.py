@@ -214,17 +214,20 @@ class GraphModule(Module):
         return result
 
     def __reduce__(self):
-        return (_rebuild_graph_module, (self._get_name(), dict(self.__dict__)))
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_graph", "_code")}
+        return (_rebuild_graph_module, (self._get_name(), state, self._graph))
 
     def __str__(self) -> str:
         reminder = "# To see more debug info, please use `graph_module.print_readable()`"
         return "\n".join([super().__str__(), self._code, reminder])
 
 
-def _rebuild_graph_module(class_name: str, state: dict) -> GraphModule:
+def _rebuild_graph_module(class_name: str, state: dict, graph: Graph) -> GraphModule:
     fake = Module()
     fake.__dict__.update(state)
-    return GraphModule(fake, state["_graph"], class_name)
+    result = GraphModule(fake, graph, class_name)
+    result.meta = state.get("meta", {})
+    return result
 
 
 def _print_readable(module: GraphModule, module_name: str, print_output: bool) -> str:
