@@ -17,6 +17,7 @@ from .boxes import (
     nms,
     remove_small_boxes,
 )
+from .deform_conv import DeformConv2d, deform_conv2d
 from .drop_block import DropBlock2d, DropBlock3d, drop_block2d, drop_block3d
 from .feature_pyramid_network import FeaturePyramidNetwork
 from .losses import (
@@ -42,6 +43,7 @@ __all__ = [
                     "MLP",
                     "Conv2dNormActivation",
                     "Conv3dNormActivation",
+    "DeformConv2d",
                     "DropBlock2d",
                     "DropBlock3d",
                     "FeaturePyramidNetwork",
@@ -61,6 +63,7 @@ __all__ = [
                     "clip_boxes_to_image",
                     "complete_box_iou",
                     "complete_box_iou_loss",
+    "deform_conv2d",
                     "distance_box_iou",
                     "distance_box_iou_loss",
                     "drop_block2d",
