@@ -20,6 +20,7 @@ from vision.torch_models_more import (
     TorchConvNeXt,
     TorchGoogLeNet,
     TorchInceptionV3,
+    TorchMaxVit,
     TorchMNASNet,
     TorchRegNet,
     TorchShuffleNetV2,
@@ -109,6 +110,13 @@ COUNTS = [
       ("features.1.0.attn.logit_scale", (3, 1, 1)), ("features.2.norm.weight", (192,))]),
     ("swin_v2_s", {}, 49737442, []),
     ("swin_v2_b", {}, 87930848, []),
+    ("maxvit_t", {}, 30919624,
+     [("blocks.0.layers.0.layers.window_attention.attn_layer.1.relative_position_bias_table",
+       (169, 2)),
+      ("blocks.3.layers.1.layers.grid_attention.attn_layer.1.relative_position_index",
+       (49, 49)),
+      ("blocks.0.layers.0.layers.MBconv.layers.squeeze_excitation.fc1.weight",
+       (16, 256, 1, 1)), ("classifier.5.weight", (1000, 512))]),
 ]
 
 
@@ -235,18 +243,43 @@ MATCH = [
      lambda n: TorchRegNet("regnet_y_400mf", n), 64),
     ("regnet_x_400mf", lambda n: M.regnet_x_400mf(num_classes=n),
      lambda n: TorchRegNet("regnet_x_400mf", n), 32),
-    ("convnext_tiny", lambda n: M.convnext_tiny(num_classes=n),
-     lambda n: TorchConvNeXt([96, 192, 384, 768], [3, 3, 9, 3], n), 32),
     ("convnext_small_config", _small_convnext, lambda n: TorchConvNeXt([16, 32], [1, 2], n), 32),
-    ("swin_t", lambda n: M.swin_t(num_classes=n),
-     lambda n: TorchSwin(96, [2, 2, 6, 2], [3, 6, 12, 24], [7, 7], n), 64),
-    ("swin_v2_t", lambda n: M.swin_v2_t(num_classes=n),
-     lambda n: TorchSwin(96, [2, 2, 6, 2], [3, 6, 12, 24], [8, 8], n, v2=True), 64),
     ("swin_small_config", _small_swin(False),
      lambda n: TorchSwin(16, [2, 2, 2], [2, 2, 4], [4, 4], n), 48),
     ("swin_v2_small_config", _small_swin(True),
      lambda n: TorchSwin(16, [2, 2, 2], [2, 2, 4], [4, 4], n, v2=True), 48),
+    ("maxvit_small_config", lambda n: M.MaxVit((64, 64), 16, 4, [16, 32], [1, 2], 8, 0.0,
+                                               num_classes=n),
+     lambda n: TorchMaxVit(16, [16, 32], [1, 2], 8, 4, n), 64),
 ]
+
+
+FULL_SIZE = [
+    ("convnext_tiny", lambda: TorchConvNeXt([96, 192, 384, 768], [3, 3, 9, 3], 1000)),
+    ("swin_t", lambda: TorchSwin(96, [2, 2, 6, 2], [3, 6, 12, 24], [7, 7])),
+    ("swin_v2_t", lambda: TorchSwin(96, [2, 2, 6, 2], [3, 6, 12, 24], [8, 8], v2=True)),
+    ("maxvit_t", lambda: TorchMaxVit(64, [64, 128, 256, 512], [2, 2, 5, 2], 32, 7, 1000)),
+]
+
+
+@pytest.mark.parametrize("name,torch_builder", FULL_SIZE, ids=[f[0] for f in FULL_SIZE])
+def test_full_size_layout_matches_reference(no_init, monkeypatch, name, torch_builder):
+    """The published configurations have the reference's keys, order and shapes (their
+    numerics are covered by the small configurations above, same code path). The
+    reference skips torch's default init too: only shapes are read."""
+    for fn in ("kaiming_uniform_", "uniform_"):
+        monkeypatch.setattr(torch.nn.init, fn, lambda tensor, *args, **kwargs: tensor)
+    reference = torch_builder()
+    expected = [(k, tuple(v.shape)) for k, v in reference.state_dict().items()]
+    assert [(k, tuple(v.shape)) for k, v in M.get_model(name).state_dict().items()] == expected
+
+
+def test_maxvit_drop_schedule_and_input_size_check(no_init):
+    model = M.maxvit_t()
+    probs = [m.p for m in model.modules() if type(m).__name__ == "StochasticDepth"]
+    assert probs[::3] == pytest.approx(list(np.linspace(0, 0.2, 11)))
+    with pytest.raises(ValueError, match=r"Input size \(8, 8\) of block 0 is not divisible"):
+        M.maxvit_t(input_size=(32, 32))
 
 
 def _first(out):

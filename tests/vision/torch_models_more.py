@@ -459,13 +459,9 @@ class TorchWindowAttention(nn.Module):
         else:
             self.relative_position_bias_table = nn.Parameter(
                 torch.randn((2 * wh - 1) * (2 * ww - 1), heads) * 0.02)
-        index = torch.empty(wh * ww, wh * ww, dtype=torch.int64)
-        for i in range(wh * ww):
-            for j in range(wh * ww):
-                dh = i // ww - j // ww + wh - 1
-                dw = i % ww - j % ww + ww - 1
-                index[i, j] = dh * (2 * ww - 1) + dw
-        self.register_buffer("relative_position_index", index.flatten())
+        index = [(i // ww - j // ww + wh - 1) * (2 * ww - 1) + (i % ww - j % ww + ww - 1)
+                 for i in range(wh * ww) for j in range(wh * ww)]
+        self.register_buffer("relative_position_index", torch.tensor(index))
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
         if v2:
@@ -566,3 +562,120 @@ class TorchSwin(nn.Module):
 
     def forward(self, x):
         return self.head(self.norm(self.features(x)).mean((1, 2)))
+
+
+# -- MaxViT: attention group by group (windows are blocks, grids are strided slices) ----------
+
+def _bn3(c):
+    return nn.BatchNorm2d(c, eps=1e-3)
+
+
+class TorchMaxVitAttention(nn.Module):
+    def __init__(self, dim, head_dim, size):
+        super().__init__()
+        self.heads, self.dim = dim // head_dim, dim
+        self.relative_position_bias_table = nn.Parameter(
+            torch.randn((2 * size - 1) ** 2, self.heads) * 0.02)
+        n = size * size
+        index = [[(i // size - j // size + size - 1) * (2 * size - 1)
+                  + (i % size - j % size + size - 1) for j in range(n)] for i in range(n)]
+        self.register_buffer("relative_position_index", torch.tensor(index))
+        self.to_qkv = nn.Linear(dim, 3 * dim)
+        self.merge = nn.Linear(dim, dim)
+
+    def forward(self, tokens):  # (B, T, C)
+        b, t, c = tokens.shape
+        q, k, v = self.to_qkv(tokens).view(b, t, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        bias = self.relative_position_bias_table[self.relative_position_index].permute(2, 0, 1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.dim) + bias
+        return self.merge((att.softmax(-1) @ v).transpose(1, 2).reshape(b, t, c))
+
+
+class TorchPartitionAttention(nn.Module):
+    def __init__(self, dim, head_dim, partition, grid):
+        super().__init__()
+        self.partition, self.grid = partition, grid
+        self.attn_layer = nn.Sequential(nn.LayerNorm(dim),
+                                        TorchMaxVitAttention(dim, head_dim, partition))
+        self.mlp_layer = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 4 * dim), nn.GELU(),
+                                       nn.Linear(4 * dim, dim))
+
+    def forward(self, x):
+        p, out = self.partition, x.clone()
+        stride = x.shape[2] // p
+        for a in range(stride):
+            for c in range(stride):
+                if self.grid:  # every stride-th pixel, offset (a, c)
+                    index = (slice(None), slice(None), slice(a, None, stride),
+                             slice(c, None, stride))
+                else:
+                    index = (slice(None), slice(None), slice(a * p, (a + 1) * p),
+                             slice(c * p, (c + 1) * p))
+                tokens = x[index].flatten(2).transpose(1, 2)
+                tokens = tokens + self.attn_layer(tokens)
+                tokens = tokens + self.mlp_layer(tokens)
+                out[index] = tokens.transpose(1, 2).reshape(out[index].shape)
+        return out
+
+
+class TorchMBConvV(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        mid, sq = 4 * cout, cout // 4
+        self.proj = None
+        if stride == 2:
+            self.proj = nn.Sequential(nn.AvgPool2d(3, 2, 1), nn.Conv2d(cin, cout, 1))
+        elif cin != cout:
+            self.proj = nn.Sequential(nn.Conv2d(cin, cout, 1))
+        self.layers = nn.Sequential()
+        self.layers.add_module("pre_norm", _bn3(cin))
+        self.layers.add_module("conv_a", nn.Sequential(nn.Conv2d(cin, mid, 1, bias=False),
+                                                       _bn3(mid), nn.GELU()))
+        self.layers.add_module("conv_b", nn.Sequential(
+            nn.Conv2d(mid, mid, 3, stride, 1, groups=mid, bias=False), _bn3(mid), nn.GELU()))
+        se = nn.Module()
+        se.fc1, se.fc2 = nn.Conv2d(mid, sq, 1), nn.Conv2d(sq, mid, 1)
+        self.layers.add_module("squeeze_excitation", se)
+        self.layers.add_module("conv_c", nn.Conv2d(mid, cout, 1))
+
+    def forward(self, x):
+        shortcut = x if self.proj is None else self.proj(x)
+        y = self.layers.conv_b(self.layers.conv_a(self.layers.pre_norm(x)))
+        se = self.layers.squeeze_excitation
+        y = y * torch.sigmoid(se.fc2(F.silu(se.fc1(y.mean((2, 3), keepdim=True)))))
+        return shortcut + self.layers.conv_c(y)
+
+
+class TorchMaxVit(nn.Module):
+    def __init__(self, stem, channels, layers, head_dim, partition, num_classes):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Sequential(nn.Conv2d(3, stem, 3, 2, 1, bias=False), _bn3(stem), nn.GELU()),
+            nn.Sequential(nn.Conv2d(stem, stem, 3, 1, 1)))
+        self.blocks = nn.ModuleList()
+        cin = stem
+        for cout, n in zip(channels, layers):
+            block = nn.Module()
+            block.layers = nn.ModuleList()
+            for i in range(n):
+                layer = nn.Module()
+                layer.layers = nn.Sequential()
+                layer.layers.add_module("MBconv", TorchMBConvV(cin if i == 0 else cout, cout,
+                                                               2 if i == 0 else 1))
+                layer.layers.add_module("window_attention",
+                                        TorchPartitionAttention(cout, head_dim, partition, False))
+                layer.layers.add_module("grid_attention",
+                                        TorchPartitionAttention(cout, head_dim, partition, True))
+                block.layers.append(layer)
+            self.blocks.append(block)
+            cin = cout
+        self.classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                        nn.LayerNorm(cin), nn.Linear(cin, cin), nn.Tanh(),
+                                        nn.Linear(cin, num_classes, bias=False))
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            for layer in block.layers:
+                x = layer.layers(x)
+        return self.classifier(x)
