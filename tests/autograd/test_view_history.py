@@ -2,16 +2,23 @@
 follow the base's new history (PyTorch regenerates the view's grad_fn), never the stale one."""
 
 import numpy as np
+import oracle
 import pytest
 import torch
+from oracle import as_numpy
 
 import ember
 
+DEVICE = oracle.DEVICE  # pytest --device cuda: ember's tensors live there
+
 
 def _grads(lib, program):
-    x = lib.tensor(np.arange(1.0, 7.0), requires_grad=True)
-    program(lib, x).backward()
-    return x.grad.numpy()
+    """x's gradient, with every tensor the program builds on the library's oracle device."""
+    with oracle.on_device(lib):
+        x = lib.tensor(np.arange(1.0, 7.0), requires_grad=True)
+        program(lib, x).backward()
+    assert x.grad.device == x.device
+    return as_numpy(x.grad)
 
 
 def _base_mul_then_views(lib, x):
@@ -69,12 +76,13 @@ def test_gradient_follows_new_base_history(program):
 
 def test_backward_called_on_stale_view():
     def run(lib):
-        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
-        a = x * 1
-        v = a[:2]
-        a.mul_(4)
-        v.backward(lib.ones(2))
-        return x.grad.numpy()
+        with oracle.on_device(lib):
+            x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+            a = x * 1
+            v = a[:2]
+            a.mul_(4)
+            v.backward(lib.ones(2))
+        return as_numpy(x.grad)
 
     np.testing.assert_array_equal(run(ember), run(torch))
 
@@ -82,17 +90,18 @@ def test_backward_called_on_stale_view():
 def test_leaf_written_under_no_grad_keeps_view_history():
     """An optimizer-style no_grad update of a leaf does not change any history: a view
     taken before keeps its own node (no regeneration needed) and its gradient."""
-    w = ember.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    w = ember.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, device=DEVICE)
     wt = w.t()
     with ember.no_grad():
         w.add_(1.0)
-    (wt * ember.tensor([[1.0, 0.0], [0.0, 2.0]])).sum().backward()
+    (wt * ember.tensor([[1.0, 0.0], [0.0, 2.0]], device=DEVICE)).sum().backward()
     assert wt.grad_fn.name() == "TBackward0"
-    np.testing.assert_array_equal(w.grad.numpy(), [[1.0, 0.0], [0.0, 2.0]])
+    np.testing.assert_array_equal(as_numpy(w.grad), [[1.0, 0.0], [0.0, 2.0]])
 
 
 def test_values_of_views_are_current():
-    a = ember.tensor([1.0, 2.0, 3.0], requires_grad=True).clone()
+    a = ember.tensor([1.0, 2.0, 3.0], requires_grad=True, device=DEVICE).clone()
     v = a[1:]
     a.mul_(2)
-    np.testing.assert_array_equal(v.detach().numpy(), [4.0, 6.0])
+    np.testing.assert_array_equal(as_numpy(v.detach()), [4.0, 6.0])
+    assert v.device == a.device
