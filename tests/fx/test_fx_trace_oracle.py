@@ -197,6 +197,20 @@ def unpack_and_chunks(lib):
     return Chunks()
 
 
+def constants_and_reflected_operators(lib):
+    class Consts(lib.nn.Module):
+        def forward(self, x, y):
+            c = lib.tensor([1.0, 2.0])
+            a = (c + x, c * y, c / x, c ** y, c @ x, 2 - x, 1 / (y + 3), 2 ** x, x // 2, x % 2)
+            b = (x.to(lib.float64), lib.zeros_like(x), lib.arange(x.size(0)), x.new_zeros(2, 3),
+                 x.type_as(y), lib.ones(2, dtype=lib.int64) + x.sum().long(),
+                 (x > 0) & (y < 1) | ~(x == y), x.masked_fill(x > 0, 0.0),
+                 lib.stack([x, y]).max(dim=0).values, lib.max(x, y), x.unsqueeze(-1).squeeze())
+            return a, b, x.shape[-1]
+
+    return Consts()
+
+
 MODELS = {
     "mlp": (mlp, [(2, 4)]),
     "cnn_bn": (cnn_bn, [(2, 1, 8, 8)]),
@@ -205,6 +219,7 @@ MODELS = {
     "parameter_getattr": (parameter_getattr, [(2, 4)]),
     "functional_namespaces": (functional_namespaces, [(2, 4)]),
     "unpack_and_chunks": (unpack_and_chunks, [(2, 4)]),
+    "constants_and_reflected_operators": (constants_and_reflected_operators, [(2,), (2,)]),
 }
 
 

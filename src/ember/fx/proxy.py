@@ -196,10 +196,25 @@ def _binary(method_name: str):
     return impl
 
 
+# ``tensor + proxy`` reaches PyTorch's tracer as the Tensor method below (through
+# __torch_function__); ember's Tensor declines the operand and Python calls the Proxy's
+# reflected slot, which records the same call_method.
+_TENSOR_METHOD_OF = {
+    "add": "add", "sub": "sub", "mul": "mul", "truediv": "div", "floordiv": "__floordiv__",
+    "mod": "remainder", "pow": "pow", "matmul": "matmul", "and_": "__and__", "or_": "__or__",
+    "xor": "__xor__", "lshift": "__lshift__", "rshift": "__rshift__",
+}
+
+
 def _reflected(method_name: str):
     target = getattr(operator, method_name)
+    tensor_method = _TENSOR_METHOD_OF.get(method_name)
 
     def impl(self, rhs):
+        import ember
+
+        if isinstance(rhs, ember.Tensor) and tensor_method is not None:
+            return self.tracer.create_proxy("call_method", tensor_method, (rhs, self), {})
         return self.tracer.create_proxy("call_function", target, (rhs, self), {})
 
     impl.__name__ = f"__r{method_name.strip('_')}__"
