@@ -294,3 +294,21 @@ def test_multi_scale_roi_align():
     for k, (name, scale) in enumerate(levels):
         expected = ops.roi_align(feats[name], ember.tensor([rows[k]]), 2, scale, 2)
         np.testing.assert_allclose(as_numpy(out[k]), as_numpy(expected[0]), rtol=1e-6)
+
+
+def test_split_normalization_params():
+    from ember.vision.ops._utils import split_normalization_params
+
+    model = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3),
+                          nn.Sequential(nn.Linear(3, 3), nn.LayerNorm(3)), nn.GroupNorm(1, 3))
+    model[0].bias.requires_grad_(False)
+    norm, other = split_normalization_params(model)
+    ids = [id(p) for p in norm]
+    assert ids == [id(p) for p in (model[1].weight, model[1].bias, model[2][1].weight,
+                                   model[2][1].bias, model[3].weight, model[3].bias)]
+    assert [id(p) for p in other] == [id(p) for p in (model[0].weight, model[2][0].weight,
+                                                      model[2][0].bias)]
+    norm, other = split_normalization_params(model, [nn.LayerNorm])
+    assert len(norm) == 2 and len(other) == 7
+    with pytest.raises(ValueError, match="is not a subclass of nn.Module"):
+        split_normalization_params(model, [int])

@@ -63,3 +63,31 @@ def _loss_inter_union(boxes1, boxes2):
     intsctk = ember.where(overlaps, (xkis2 - xkis1) * (ykis2 - ykis1), ember.zeros_like(x1))
     unionk = (x2 - x1) * (y2 - y1) + (x2g - x1g) * (y2g - y1g) - intsctk
     return intsctk, unionk
+
+
+def split_normalization_params(model, norm_classes=None):
+    """Split ``model``'s trainable parameters into those of normalization layers and the
+    rest, so training recipes can exempt norm weights from weight decay.
+
+    Returns:
+        (norm_params, other_params): two lists, each in ``model.modules()`` order.
+    """
+    from ember import nn
+
+    if not norm_classes:
+        norm_classes = [nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm,
+                        nn.modules.instancenorm._InstanceNorm, nn.LocalResponseNorm]
+    for t in norm_classes:
+        if not issubclass(t, nn.Module):
+            raise ValueError(f"Class {t} is not a subclass of nn.Module.")  # noqa: TRY004 (as torchvision)
+    classes = tuple(norm_classes)
+    norm_params, other_params = [], []
+    for module in model.modules():
+        if next(module.children(), None):
+            # a container: only its own direct parameters; children are visited themselves
+            other_params.extend(p for p in module.parameters(recurse=False) if p.requires_grad)
+        elif isinstance(module, classes):
+            norm_params.extend(p for p in module.parameters() if p.requires_grad)
+        else:
+            other_params.extend(p for p in module.parameters() if p.requires_grad)
+    return norm_params, other_params
