@@ -304,6 +304,7 @@ hooks_join_cases.run(case, torch, dist, rank, world)
 
 if torch.__name__ == "ember":  # cases PyTorch's gloo rejects or leaves unspecified
     case("extra_module", lambda: torch.__name__)
+    case("extra_transport", lambda: "mpi" if "mpi4py.MPI" in sys.modules else "tcp")
     case("extra_launcher_env", lambda: {name: os.environ.get(name) for name in (
         "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
         "TORCHELASTIC_RUN_ID")})
@@ -348,5 +349,26 @@ dist.barrier()
 dist.destroy_process_group()
 case("error_after_destroy", lambda: dist.get_rank())
 case("is_initialized_after_destroy", lambda: dist.is_initialized())
-print("RESULT " + json.dumps({"rank": rank, "results": results},
-                             default=lambda z: [z.real, z.imag]), flush=True)
+line = "RESULT " + json.dumps({"rank": rank, "results": results},
+                              default=lambda z: [z.real, z.imag])
+if os.environ.get("EMBER_TEST_OUT"):  # one file per rank: long lines on one pipe interleave
+    with open(os.path.join(os.environ["EMBER_TEST_OUT"], f"rank{rank}.out"), "w") as out:
+        out.write(line + "\n")
+else:
+    print(line, flush=True)
+
+if os.environ.get("EMBER_TEST_DDP"):  # ember's own DDP checks go on in the same processes
+    import runpy
+
+    runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ddp_script.py"),
+                   run_name="__main__")
+if os.environ.get("EMBER_TEST_FAIL"):
+    # The launcher must end the job with the first failing rank's status (3) instead of
+    # waiting out rank 0's minute.
+    import time
+
+    dist.init_process_group("gloo")
+    dist.barrier()  # both ranks' results are written
+    if rank == 1:
+        sys.exit(3)
+    time.sleep(60)

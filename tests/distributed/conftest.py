@@ -1,5 +1,7 @@
 """The multi-process runs the distributed tests check, started together once per session
-(each mpirun costs about a second and a half plus imports, so they overlap)."""
+(each launch costs about a second and a half plus every rank's imports, so there are as
+few as possible and they overlap). Both test files share one xdist group, so one worker
+starts them once."""
 
 import json
 import os
@@ -44,10 +46,12 @@ class Run:
     """A started process tree, collected by a thread as it runs; ``output()`` waits for
     it and returns its stdout, ``seconds`` is its wall time."""
 
-    def __init__(self, command, cwd=HERE):
+    def __init__(self, command, cwd=HERE, env=None):
         self.command = command
+        self.env = env or {}
         self.started = time.monotonic()
-        self.process = subprocess.Popen(command, cwd=cwd, env=clean_env(), text=True,
+        self.process = subprocess.Popen(command, cwd=cwd, env={**clean_env(), **self.env},
+                                        text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._result = None
         self._collector = threading.Thread(target=self._collect, daemon=True)
@@ -55,7 +59,7 @@ class Run:
 
     def _collect(self):
         try:
-            stdout, stderr = self.process.communicate(timeout=240)
+            stdout, stderr = self.process.communicate(timeout=120)
         except subprocess.TimeoutExpired:
             self.process.kill()
             stdout, stderr = self.process.communicate()
@@ -69,65 +73,49 @@ class Run:
             f"{self.command} exited with {code}:\n{stdout[-2000:]}\n{stderr[-4000:]}")
         return stdout
 
-    def results(self, expected_status: int = 0) -> dict:
-        """The ``RESULT {json}`` lines, by rank (or the one line under key 0)."""
+    def results(self, expected_status: int = 0, tag: str = "RESULT") -> dict:
+        """The ``RESULT {json}`` lines (printed, or written to one file per rank under
+        EMBER_TEST_OUT), by rank (a line without one under key 0)."""
+        lines = self.output(expected_status).splitlines()
+        folder = self.env.get("EMBER_TEST_OUT")
+        if folder:
+            for path in sorted(Path(folder).glob("rank*.out")):
+                lines += path.read_text().splitlines()
         found = {}
-        for line in self.output(expected_status).splitlines():
-            if line.startswith("RESULT "):
-                record = json.loads(line[len("RESULT "):])
+        for line in lines:
+            if line.startswith(tag + " "):
+                record = json.loads(line[len(tag) + 1:])
                 found[record.get("rank", 0)] = record.get("results", record)
         return found
 
 
-def _start_group(group: str) -> dict:
+def _start_all(folder: Path) -> dict:
+    """Three launches cover everything: collectives_script.py (every collective, DDP
+    hooks, Join, futures) on PyTorch's gloo as the oracle and on ember over both
+    transports; the MPI run goes on with ddp_script.py, the TCP run ends with a failing
+    rank so the launcher's exit handling is checked by the same launch."""
     python = sys.executable
-    if group == "collectives":
-        return {
-            # ember through `ember run --nproc-per-node 2`: torch resolved to ember everywhere
-            "collectives_ember": Run([python, "-m", "ember", "run", "--nproc-per-node", "2",
-                                      "collectives_script.py"]),
-            # the oracle: the same script on real PyTorch's gloo
-            "collectives_torch": Run([*mpirun_command(2), python, "collectives_script.py",
-                                      str(free_port())]),
-            # PyTorch's mp.spawn pattern: no MPI, ember's TCP transport
-            "collectives_spawn": Run([python, "-m", "ember", "run", "spawn_script.py",
-                                      str(free_port())]),
-        }
     return {
-        # DDP training through the torchrun-like module
-        "ddp": Run([python, "-m", "ember.distributed.run", "--nproc-per-node", "2",
-                    "--master-port", "29512", "ddp_script.py"]),
-        # the torchrun-like module without mpirun: subprocesses over TCP
-        "launcher_tcp": Run([python, "-m", "ember.distributed.run", "--transport", "tcp",
-                             "--nproc-per-node", "2", "--master-port", str(free_port()),
-                             "launcher_script.py"]),
+        # the oracle: the script on real PyTorch's gloo
+        "torch": Run([*mpirun_command(2), python, "collectives_script.py", str(free_port())]),
+        # ember through `ember run --nproc-per-node 2`: torch resolved to ember everywhere
+        "mpi": Run([python, "-m", "ember", "run", "--nproc-per-node", "2",
+                    "collectives_script.py"], env={"EMBER_TEST_DDP": "1"}),
+        # the torchrun-like module without mpirun: subprocesses over TCP; rank 1 then
+        # fails (exit status 3) while rank 0 would wait a minute
+        "tcp": Run([python, "-m", "ember.distributed.run", "--torch-alias",
+                    "--transport", "tcp", "--nproc-per-node", "2",
+                    "--master-port", str(free_port()), "collectives_script.py"],
+                   env={"EMBER_TEST_OUT": str(folder), "EMBER_TEST_FAIL": "1"}),
     }
 
 
-class Runs:
-    """``runs[name]``: the first request starts every run at once, so they overlap; under
-    pytest-xdist only the group of runs ``name`` belongs to (one test file's), so workers
-    that collect other files' tests do not start them."""
-
-    def __init__(self):
-        self.started = {}
-
-    def __getitem__(self, name: str) -> Run:
-        if name not in self.started:
-            if os.environ.get("PYTEST_XDIST_WORKER"):
-                groups = ["collectives" if name.startswith("collectives") else "ddp"]
-            else:  # one process runs every test: overlap everything
-                groups = ["collectives", "ddp"]
-            for group in groups:
-                self.started.update(_start_group(group))
-        return self.started[name]
-
-
 @pytest.fixture(scope="session")
-def runs():
-    started = Runs()
+def runs(tmp_path_factory):
+    """The three runs, started together on first use (they overlap)."""
+    started = _start_all(tmp_path_factory.mktemp("tcp_ranks"))
     yield started
-    for run in started.started.values():
+    for run in started.values():
         if run.process.poll() is None:
             run.process.kill()
         run._collector.join()

@@ -1,7 +1,8 @@
-"""Run under mpirun with 2 processes (ember only): DistributedDataParallel training over a
-DistributedSampler split against single-process training on the full batches, plus
-no_sync, find_unused_parameters, buffers, state_dict keys and the unfinished-reduction
-error. Rank 0 prints one JSON line that tests/distributed/test_ddp.py checks."""
+"""Run by collectives_script.py under ``ember run --nproc-per-node 2`` (ember only, after the
+collectives): DistributedDataParallel training over a DistributedSampler split against
+single-process training on the full batches, plus no_sync, find_unused_parameters,
+buffers, state_dict keys and the unfinished-reduction error. Rank 0 prints one
+``DDP_RESULT`` JSON line that tests/distributed/test_ddp.py checks."""
 
 import copy
 import json
@@ -38,7 +39,7 @@ inputs = ember.randn(48, 5, dtype=ember.float64)
 targets = ember.randint(0, 3, (48,))
 dataset = TensorDataset(inputs, targets)
 ddp = DDP(model, bucket_cap_mb=0.0005)  # ~500 bytes: several buckets
-report["buckets"] = len(ddp._buckets)
+first_buckets = len(ddp._buckets)
 initial = copy.deepcopy(model.state_dict())
 report["state_dict_keys"] = list(ddp.state_dict())[:2]
 optimizer = ember.optim.SGD(ddp.parameters(), lr=0.2, momentum=0.9)
@@ -60,6 +61,7 @@ grads_equal = all(bool((g == gathered(p.grad)[0]).all())
                   for p in model.parameters() for g in gathered(p.grad))
 params_equal = all(bool((q == gathered(p)[0]).all())
                    for p in model.parameters() for q in gathered(p))
+report["buckets"] = [first_buckets, len(ddp._buckets)]  # one, then rebuilt after a round
 report["grads_equal_across_ranks"] = grads_equal
 report["params_equal_across_ranks"] = params_equal
 
@@ -194,4 +196,4 @@ try:
 except RuntimeError as error:
     report["world_size_error"] = str(error)
 if rank == 0:
-    print("RESULT " + json.dumps(report), flush=True)
+    print("DDP_RESULT " + json.dumps(report), flush=True)

@@ -115,6 +115,10 @@ def run(case, torch, dist, rank, world):
     case("ddp_hook_fp16_wrapper",
          hooked(default_hooks.fp16_compress_wrapper(default_hooks.allreduce_hook)))
     case("ddp_hook_noop", hooked(debugging_hooks.noop_hook))
+    if torch.__name__ == "ember":  # PyTorch allows the bfloat16 hooks with NCCL only
+        case("extra_ddp_hook_bf16", hooked(default_hooks.bf16_compress_hook))
+        case("extra_ddp_hook_bf16_wrapper",
+             hooked(default_hooks.bf16_compress_wrapper(default_hooks.allreduce_hook)))
 
     def inspect_buckets():
         seen = []
