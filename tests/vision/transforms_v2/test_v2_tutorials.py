@@ -1,0 +1,103 @@
+"""The 'Getting started with transforms v2' tutorial on synthetic data, arbitrary input
+structures, and custom TVTensors with registered kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.vision import tv_tensors as T
+from ember.vision.transforms import v2
+from ember.vision.transforms.v2 import functional as F
+
+RNG = np.random.default_rng(17)
+
+
+def synthetic_image(h=60, w=72):
+    return ember.tensor(RNG.integers(0, 256, (3, h, w), dtype=np.uint8))
+
+
+def test_classification_pipeline_equals_its_functional_steps():
+    img = synthetic_image()
+    transforms = v2.Compose([
+        v2.RandomResizedCrop(size=(32, 32), antialias=True),
+        v2.RandomHorizontalFlip(p=0.5),
+        v2.ToDtype(ember.float32, scale=True),
+        v2.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
+    ])
+    ember.manual_seed(5)
+    out = transforms(img)
+    ember.manual_seed(5)
+    params = transforms.transforms[0].make_params([img])
+    flip = float(ember.rand(1).item()) < 0.5
+    # the same steps in torch: crop, torch's uint8 resize, flip, scale, normalize
+    x = torch.tensor(img.numpy())[None, :, params["top"]:params["top"] + params["height"],
+                                  params["left"]:params["left"] + params["width"]]
+    x = torch.nn.functional.interpolate(x, size=(32, 32), mode="bilinear", antialias=True,
+                                        align_corners=False)[0]
+    x = x.flip(-1) if flip else x
+    x = x.to(torch.float32).mul(1.0 / 255)
+    x = (x - torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)) / torch.tensor(
+        [0.229, 0.224, 0.225]).view(3, 1, 1)
+    assert type(out) is ember.Tensor and out.shape == (3, 32, 32)
+    torch.testing.assert_close(torch.from_numpy(out.numpy()), x)
+
+
+def test_detection_boxes_move_with_the_image():
+    img = synthetic_image()
+    boxes = T.BoundingBoxes([[15, 10, 37, 51], [27, 34, 51, 51], [13, 34, 21, 42]],
+                            format="XYXY", canvas_size=img.shape[-2:])
+    transforms = v2.Compose([v2.RandomResizedCrop(size=(32, 32), antialias=True),
+                             v2.RandomPhotometricDistort(p=1), v2.RandomHorizontalFlip(p=1)])
+    ember.manual_seed(9)
+    out_img, out_boxes = transforms(img, boxes)
+    ember.manual_seed(9)
+    params = transforms.transforms[0].make_params([img, boxes])
+    expected = F.horizontal_flip(F.resized_crop(boxes, **params, size=[32, 32]))
+    assert type(out_img) is ember.Tensor and type(out_boxes) is T.BoundingBoxes
+    assert out_boxes.canvas_size == (32, 32)
+    np.testing.assert_array_equal(out_boxes.numpy(), expected.numpy())
+
+
+def test_arbitrary_input_structure():
+    img = T.Image(synthetic_image(20, 24))
+    boxes = T.BoundingBoxes([[1, 2, 10, 12]], format="XYXY", canvas_size=(20, 24))
+    label = 3
+    out = v2.RandomHorizontalFlip(p=1)(img, (boxes, label), {"Hello": "World"})
+    out_img, (out_boxes, out_label), extra = out
+    assert out_label == 3 and extra == {"Hello": "World"}
+    assert out_boxes.tolist() == [[14, 2, 23, 12]]
+    np.testing.assert_array_equal(out_img.numpy(), img.numpy()[..., ::-1])
+
+
+class Heatmap(T.TVTensor):
+    """A user TVTensor: the docs' custom-TVTensor example."""
+
+
+def test_custom_tv_tensor_kernel_and_passthrough():
+    heat = Heatmap.wrap(ember.arange(12, dtype=ember.float32).reshape(3, 4), like=None)
+    # without a kernel, transforms pass it through and the functional refuses it
+    assert v2.RandomHorizontalFlip(p=1)(heat) is heat
+    with pytest.raises(TypeError, match="Functional F.horizontal_flip supports inputs"):
+        F.horizontal_flip(heat)
+
+    @F.register_kernel(F.horizontal_flip, Heatmap)
+    def _flip_heatmap(inpt):
+        return T.wrap(F.horizontal_flip_image(F._utils.unwrap(inpt)), like=inpt)
+
+    out = v2.RandomHorizontalFlip(p=1)(heat)
+    assert type(out) is Heatmap
+    np.testing.assert_array_equal(out.numpy(), heat.numpy()[:, ::-1])
+    with pytest.raises(ValueError, match="builtin tv_tensor classes"):
+        F.register_kernel(F.horizontal_flip, T.Image)
+
+
+def test_to_pil_and_back():
+    img = T.Image(synthetic_image(8, 9))
+    pil = v2.ToPILImage()(img)
+    assert pil.size == (9, 8)
+    back = v2.PILToTensor()(pil)
+    assert type(back) is ember.Tensor
+    np.testing.assert_array_equal(back.numpy(), img.numpy())
