@@ -425,6 +425,8 @@ def test_googlenet_weights_drop_aux_and_transform_input(hub, no_init):
     assert with_aux.aux1 is not None and not with_aux.transform_input
     with pytest.raises(ValueError, match="expected value 1000 but got 10"):
         M.googlenet(weights="DEFAULT", num_classes=10)
+    with pytest.raises(ValueError, match="'aux_logits' expected value True but got False"):
+        M.googlenet(weights="DEFAULT", aux_logits=False)
 
 
 def test_mnasnet_checkpoint_versions(no_init):

@@ -199,14 +199,23 @@ def load_google_weights(model: nn.Module, weights, progress: bool, aux_logits: b
     return model
 
 
+def _overwrite_named_param(kwargs: dict, param: str, new_value) -> None:
+    """Set ``param``, refusing a caller's conflicting value (torchvision's rule)."""
+    if param in kwargs and kwargs[param] != new_value:
+        raise ValueError(f"The parameter '{param}' expected value {new_value} but got "
+                         f"{kwargs[param]} instead.")
+    kwargs[param] = new_value
+
+
 def prepare_google_kwargs(weights, kwargs: dict) -> None:
     """With weights: transform_input defaults to True, aux heads are built (the checkpoint
-    has them) and the slow random init is skipped."""
+    has them; asking for aux_logits=False is an error, as in torchvision) and the slow
+    random init is skipped."""
     if weights is None:
         return
     kwargs.setdefault("transform_input", True)
-    kwargs["aux_logits"] = True
-    kwargs["init_weights"] = False
+    _overwrite_named_param(kwargs, "aux_logits", True)
+    _overwrite_named_param(kwargs, "init_weights", False)
 
 
 @register_model()
