@@ -9,9 +9,11 @@ functions that work on arrays.
 
 from __future__ import annotations
 
+import re
 import weakref
 
 from .._tensor import Tensor, _make
+from .grad_mode import _grad_enabled
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -103,22 +105,26 @@ def _wrapped_number(value):
     return tensor(np.asarray(value))
 
 
-def _pack_entry(node, entry, hooks, outputs=None, numbers=False):
+def _pack_entry(node, entry, hooks, outputs=None, raw=False):
+    """Pack one saved entry. ``raw``: through ``SavedTensor.register_hooks``, where
+    PyTorch's pack hook gets the saved data without history, and a Python number as its
+    wrapped-number tensor."""
     tensor, kind = _entry_tensor(node, entry, outputs)
     if tensor is None:
-        if not numbers or entry is None or isinstance(entry, bool):
+        if not raw or entry is None or isinstance(entry, bool):
             return entry
         tensor, kind = _wrapped_number(entry), _NUMBER
     pack_hook, unpack_hook = hooks
     version = tensor._vc[0]
-    # The stack is emptied while the hook runs: what the hook itself computes saves
-    # nothing through the hooks (no recursion into pack).
-    stack = _default_hooks[:]
-    _default_hooks.clear()
+    given = tensor.detach() if raw else tensor
+    # The hook runs in no-grad mode, as PyTorch's: what it computes records and saves
+    # nothing (no recursion into pack), and it may write a leaf's copy.
+    previous = _grad_enabled[0]
+    _grad_enabled[0] = False
     try:
-        packed = pack_hook(tensor)
+        packed = pack_hook(given)
     finally:
-        _default_hooks[:] = stack
+        _grad_enabled[0] = previous
     if tensor._vc[0] != version:
         raise RuntimeError(_PACK_INPLACE)
     result = _Packed()
@@ -141,7 +147,21 @@ def _pack_all(ctx, saved, outputs):
     """Run the innermost pack hook on every tensor ``ctx`` saves (inputs, outputs and
     intermediate arrays alike, as PyTorch packs every SavedVariable)."""
     hooks = _default_hooks[-1]
-    return tuple(_pack_entry(ctx, entry, hooks, outputs) for entry in saved)
+    order = _PACK_ORDER.get(ctx.name())
+    if order is None or len(order) != len(saved):
+        return tuple(_pack_entry(ctx, entry, hooks, outputs) for entry in saved)
+    packed = list(saved)
+    for index in order:  # PyTorch's order, which pack hooks with side effects observe
+        packed[index] = _pack_entry(ctx, saved[index], hooks, outputs)
+    return tuple(packed)
+
+
+# Nodes whose PyTorch counterpart saves their tensors in another order than ember's
+# saved tuple lists them (its generated code saves ``other`` before ``self``).
+_PACK_ORDER = {
+    "MulBackward0": (1, 0), "DivBackward0": (1, 0), "MmBackward0": (1, 0),
+    "PowBackward1": (1, 0, 2), "PowBackward2": (1, 0, 2),
+}
 
 
 class SavedTensor:
@@ -154,10 +174,11 @@ class SavedTensor:
     def __init__(self, node, index):
         self._node, self._index = node, index
 
-    def register_hooks(self, pack_hook, unpack_hook):
-        """Pack the saved tensor now with ``pack_hook``; backward (or ``_saved_<name>``)
-        gets it back through ``unpack_hook``."""
-        if not (callable(pack_hook) and callable(unpack_hook)):
+    def register_hooks(self, *hooks):
+        """``register_hooks(pack_hook, unpack_hook)``: pack the saved tensor now with
+        ``pack_hook``; backward (or ``_saved_<name>``) gets it back through
+        ``unpack_hook``."""
+        if len(hooks) != 2 or not all(callable(hook) for hook in hooks):
             raise TypeError(
                 "register_hooks(): incompatible function arguments. The following argument "
                 "types are supported:\n    1. (self: torch._C._autograd.SavedTensor, arg0: "
@@ -181,7 +202,7 @@ class SavedTensor:
                 "Calling register_hooks on a saved tensor whose hooks have already been set. "
                 "Hint: only one pair of hooks is allowed at a time."
             )
-        packed = _pack_entry(node, entry, (pack_hook, unpack_hook), numbers=True)
+        packed = _pack_entry(node, entry, hooks, raw=True)
         node._saved = saved[:index] + (packed,) + saved[index + 1:]
 
     def __repr__(self):
@@ -216,16 +237,29 @@ def saved_arrays(ctx):
 
 
 def _raise_modified(node, shape, np_dtype, output_nr, now, expected):
+    """PyTorch's error for a saved tensor written in place since it was saved. ``node``
+    produced the tensor (None for a leaf): the message names it without its
+    ``Backward<N>`` suffix, as PyTorch's does."""
     from .._backend import from_numpy_dtype
+    from .engine import _anomaly
 
     type_name = f"torch.{_legacy_type(from_numpy_dtype(np_dtype))}"
     dims = ", ".join(str(s) for s in shape)
-    where = f", which is output {output_nr} of {node.name()}," if output_nr is not None else ""
+    where = ""
+    if node is not None and output_nr is not None:
+        name = re.sub(r"Backward\d*$", "", node.name())
+        where = f", which is output {output_nr} of {name},"
+    if _anomaly[0]:
+        hint = ("the backtrace further above shows the operation that failed to compute its "
+                "gradient. The variable in question was changed in there or anywhere later. "
+                "Good luck!")
+    else:
+        hint = ("enable anomaly detection to find the operation that failed to compute its "
+                "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an "
         f"inplace operation: [{type_name} [{dims}]]{where} is at version {now}; expected "
-        f"version {expected} instead. Hint: the backtrace further above can point at the "
-        "operation that failed to compute its gradient."
+        f"version {expected} instead. Hint: {hint}"
     )
 
 
@@ -321,8 +355,11 @@ for _name in ("Exp", "Tanh", "Sigmoid", "Sqrt", "Rsqrt", "Reciprocal", "Softmax"
 for _name in ("Sin", "Cos", "Log", "Abs"):
     _SAVED_NAMES[_name + "Backward0"] = ("self",)
 _LINEAR_NAMES = {"AddmmBackward0": ("mat1", "mat2^T"), "MmBackward0": ("self", "mat2^T")}
-# Operands PyTorch keeps as 0-d "wrapped number" tensors when they are Python numbers.
-_WRAPPED = frozenset({"self", "other"})
+# Saved Scalars (not tensors): PyTorch gives them no ``_raw_saved_<name>``.
+_SCALARS = frozenset({("PowBackward0", "exponent"), ("PowBackward2", "self"),
+                      ("ClampBackward1", "min"), ("ClampBackward1", "max")})
+# Nodes whose Python-number operands PyTorch keeps as 0-d "wrapped number" tensors.
+_WRAPPED = frozenset({"MulBackward0", "DivBackward0"})
 
 
 def _saved_position(node, name):
@@ -340,8 +377,9 @@ def saved_attribute(node, attr):
     ``node._raw_saved_<name>`` (a SavedTensor); AttributeError for anything else."""
     raw = attr.startswith("_raw_saved_")
     if raw or attr.startswith("_saved_"):
-        index, transposed = _saved_position(node, attr[11:] if raw else attr[7:])
-        if index is not None:
+        name = attr[11:] if raw else attr[7:]
+        index, transposed = _saved_position(node, name)
+        if index is not None and not (raw and (node.name(), name) in _SCALARS):
             if raw:
                 return SavedTensor(node, index)
             saved = node._saved
@@ -349,13 +387,8 @@ def saved_attribute(node, attr):
                 raise RuntimeError(_FREED)
             if index >= len(saved):
                 return None
-            entry = saved[index]
-            if entry is None or type(entry) is bool:
-                return entry
-            if type(entry) in (int, float, complex):
-                if attr[7:] in _WRAPPED:
-                    return _wrapped_number(entry)
-                return entry
-            value = node._unpack(entry)
+            value = node._unpack(saved[index])
+            if type(value) in (int, float, complex) and node.name() in _WRAPPED:
+                return _wrapped_number(value)
             return value.t() if transposed else value
     raise AttributeError(f"'{type(node).__name__}' object has no attribute '{attr}'")

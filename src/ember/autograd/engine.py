@@ -20,7 +20,8 @@ from . import grad_mode
 from .function import AccumulateGrad, _RemovableHandle, accumulator_of, refresh_view
 
 _anomaly = [False]
-# Running backward passes, innermost last: (task id, dependencies, needed, roots), which
+# Running backward passes, innermost last: (task id, dependencies, needed, roots,
+# accumulate), which
 # autograd.graph reads (register_multi_grad_hook asks which nodes this pass will run).
 _graph_tasks: list = []
 _task_ids = itertools.count()
@@ -288,7 +289,7 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
 
     previous_mode = grad_mode._grad_enabled[0]
     grad_mode._grad_enabled[0] = bool(create_graph)
-    _graph_tasks.append((next(_task_ids), dependencies, needed, roots))
+    _graph_tasks.append((next(_task_ids), dependencies, needed, roots, accumulate))
     heappop, heappush = heapq.heappop, heapq.heappush
     arrays_ok = not create_graph  # no graph is built: array backwards may run
     following = None  # the one node that became ready when no other was: skips the heap
@@ -305,7 +306,7 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
             leaf_node = type(node) is AccumulateGrad
             run = False
             if grads is not None:
-                if node._tensor_pre_hooks:
+                if node._tensor_pre_hooks and (needed is None or node in needed):
                     _run_tensor_pre_hooks(node._tensor_pre_hooks, grads)
                 if node._retain_hooks:
                     for nr, hooks in node._retain_hooks.items():

@@ -254,7 +254,9 @@ class Function:
         if type(entry) is tuple:
             tensor, version = entry
             if tensor._vc[0] != version:
-                _raise_modified(self, tensor.shape, tensor._data.dtype, None, tensor._vc[0], version)
+                fn = tensor.grad_fn
+                _raise_modified(fn, tensor.shape, tensor._data.dtype,
+                                None if fn is None else tensor._output_nr, tensor._vc[0], version)
             return tensor
         if type(entry) is _SavedOutput:
             if entry.vc[0] != entry.version:

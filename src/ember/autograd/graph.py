@@ -225,9 +225,17 @@ def _will_engine_execute_node(node) -> bool:
         raise RuntimeError(
             "_will_engine_execute_node should only be called during the backward pass"
         )
-    _, dependencies, needed, roots = tasks[-1]
+    _, dependencies, needed, roots, accumulate = tasks[-1]
     in_graph = node in dependencies or any(node is root for root, _ in roots)
-    return in_graph and (needed is None or node in needed)
+    if not in_graph or (needed is not None and node not in needed):
+        return False
+    if not accumulate and type(node) is AccumulateGrad:
+        # autograd.grad captures a leaf's gradient instead of running its node
+        raise RuntimeError(
+            "A leaf node was passed to _will_engine_execute_node but we are currently "
+            "running autograd.grad(). This is currently not supported."
+        )
+    return True
 
 
 class _MultiHandle(RemovableHandle):
