@@ -238,6 +238,8 @@ class RegNet(nn.Module):
 
 _URL = "https://download.pytorch.org/models/"
 _NEW_RECIPE = "https://github.com/pytorch/vision/issues/3995#new-recipe"
+_FIXRES = _NEW_RECIPE + "-with-fixres"
+_LINEAR_PROBE = "https://github.com/pytorch/vision/pull/5793"
 _SWAG = {"recipe": "https://github.com/facebookresearch/SWAG",
          "license": "https://github.com/facebookresearch/SWAG/blob/main/LICENSE"}
 
@@ -247,15 +249,16 @@ def _v1(file, params, acc1, acc5, ops, size, recipe):
                             _file_size=size)
 
 
-def _v2(file, params, acc1, acc5, ops, size):
-    return imagenet_weights(_URL + file, params, acc1, acc5, resize=232, recipe=_NEW_RECIPE,
+def _v2(file, params, acc1, acc5, ops, size, recipe=_NEW_RECIPE):
+    return imagenet_weights(_URL + file, params, acc1, acc5, resize=232, recipe=recipe,
                             _ops=ops, _file_size=size)
 
 
 def _swag(file, params, acc1, acc5, ops, size, linear_probe):
     crop = 224 if linear_probe else 384
+    meta = dict(_SWAG, recipe=_LINEAR_PROBE) if linear_probe else _SWAG
     return imagenet_weights(_URL + file, params, acc1, acc5, crop=crop, resize=crop,
-                            interpolation="bicubic", _ops=ops, _file_size=size, **_SWAG)
+                            interpolation="bicubic", _ops=ops, _file_size=size, **meta)
 
 
 def _enum(name, members, default="IMAGENET1K_V2"):
@@ -264,17 +267,17 @@ def _enum(name, members, default="IMAGENET1K_V2"):
     return make_weights_enum(name, members, __name__)
 
 
-_PAPER = "https://github.com/facebookresearch/pycls/tree/main/configs/imagenet"
 _CLASSIC = "https://github.com/pytorch/vision/tree/main/references/classification#small-models"
 _MEDIUM = "https://github.com/pytorch/vision/tree/main/references/classification#medium-models"
 _LARGE = "https://github.com/pytorch/vision/tree/main/references/classification#large-models"
 
 
-def _pair(name, stem, params, v1, v2, ops, size, recipe, extra=None, size2=None):
+def _pair(name, stem, params, v1, v2, ops, size, recipe, extra=None, size2=None,
+          recipe2=_NEW_RECIPE):
     members = {"IMAGENET1K_V1": _v1(f"{stem}-{v1[0]}.pth", params, v1[1], v1[2], ops, size,
                                     recipe),
                "IMAGENET1K_V2": _v2(f"{stem}-{v2[0]}.pth", params, v2[1], v2[2], ops,
-                                    size2 or size)}
+                                    size2 or size, recipe2)}
     members.update(extra or {})
     return _enum(name, members)
 
@@ -316,13 +319,13 @@ RegNet_Y_128GF_Weights = _enum("RegNet_Y_128GF_Weights", {
 }, default="IMAGENET1K_SWAG_E2E_V1")
 RegNet_X_400MF_Weights = _pair("RegNet_X_400MF_Weights", "regnet_x_400mf", 5495976,
                                ("adf1edd5", 72.834, 90.950), ("62229a5f", 74.864, 92.322),
-                               0.414, 21.258, _CLASSIC, size2=21.257)
+                               0.414, 21.258, _CLASSIC, size2=21.257, recipe2=_FIXRES)
 RegNet_X_800MF_Weights = _pair("RegNet_X_800MF_Weights", "regnet_x_800mf", 7259656,
                                ("ad17e45c", 75.212, 92.348), ("94a99ebd", 77.522, 93.826),
-                               0.8, 27.945, _CLASSIC)
+                               0.8, 27.945, _CLASSIC, recipe2=_FIXRES)
 RegNet_X_1_6GF_Weights = _pair("RegNet_X_1_6GF_Weights", "regnet_x_1_6gf", 9190136,
                                ("e3633e7f", 77.040, 93.440), ("a12f2b72", 79.668, 94.922),
-                               1.603, 35.339, _CLASSIC)
+                               1.603, 35.339, _CLASSIC, recipe2=_FIXRES)
 RegNet_X_3_2GF_Weights = _pair("RegNet_X_3_2GF_Weights", "regnet_x_3_2gf", 15296552,
                                ("f342aeae", 78.364, 93.992), ("7071aa85", 81.196, 95.430),
                                3.177, 58.756, _MEDIUM)
