@@ -495,3 +495,23 @@ def test_bad_arguments_raise_torchvision_errors():
         M.GoogLeNet(blocks=[1, 2], init_weights=False)
     with pytest.raises(ValueError, match="window_size and shift_size must be of length 2"):
         M.swin_transformer.ShiftedWindowAttention(8, [4], [0, 0], 2)
+
+
+def test_ember_checkpoint_loads_into_torch_reference(tmp_path, no_init):
+    """ember.save of a Swin V2 state_dict (int64 index buffers, float coords table, logit
+    scale) is a file torch.load reads into the reference, with equal outputs."""
+    ember_model = _small_swin(True)(3).eval()
+    with ember.no_grad():
+        for p in ember_model.parameters():
+            p.copy_(ember.randn(*p.shape) * 0.1)
+    ember.save(ember_model.state_dict(), tmp_path / "swin.pth")
+    reference = TorchSwin(16, [2, 2, 2], [2, 2, 4], [4, 4], 3, v2=True).eval()
+    state = torch.load(tmp_path / "swin.pth", weights_only=True)
+    assert state["features.1.0.attn.relative_position_index"].dtype == torch.int64
+    reference.load_state_dict(state)
+    x = np.random.default_rng(8).standard_normal((1, 3, 48, 48)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    with ember.no_grad():
+        got = ember_model(ember.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
