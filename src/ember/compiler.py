@@ -76,11 +76,15 @@ allow_in_graph = assume_constant_result = _identity_decorator
 
 def substitute_in_graph(original_fn, *, can_constant_fold_through: bool = False,
                         skip_signature_check: bool = False):
-    """A decorator registering a traceable stand-in for ``original_fn``; returns the
-    stand-in unchanged (eager code keeps calling ``original_fn`` itself)."""
+    """A decorator registering a traceable stand-in for ``original_fn``. The decorated name
+    is bound to ``original_fn`` itself, as in PyTorch: eager code runs the original."""
     if not callable(original_fn):
         raise TypeError(f"substitute_in_graph expects a function but got {type(original_fn)!r}")
-    return _identity_decorator
+
+    def register(stand_in):
+        return original_fn
+
+    return register
 
 
 class _Disable:
