@@ -101,3 +101,47 @@ def test_to_pil_and_back():
     back = v2.PILToTensor()(pil)
     assert type(back) is ember.Tensor
     np.testing.assert_array_equal(back.numpy(), img.numpy())
+
+
+def test_containers_and_lambda():
+    img = T.Image(synthetic_image(10, 12))
+    flip = v2.RandomHorizontalFlip(p=1)
+    flipped = img.numpy()[..., ::-1]
+    assert v2.RandomApply([flip], p=0.0)(img) is img
+    np.testing.assert_array_equal(v2.RandomApply([flip], p=1.0)(img).numpy(), flipped)
+    choice = v2.RandomChoice([flip, v2.Identity()], p=[1.0, 0.0])
+    np.testing.assert_array_equal(choice(img).numpy(), flipped)
+    assert choice.p == [1.0, 0.0]
+    ember.manual_seed(0)
+    order = ember.randperm(2).tolist()
+    ember.manual_seed(0)
+    out = v2.RandomOrder([v2.Pad([0, 0, 3, 0]), v2.CenterCrop((10, 12))])(img)
+    expected = img.numpy()
+    for idx in order:  # the crop keeps the left 12 columns or the padded right ones
+        expected = (np.pad(expected, ((0, 0), (0, 0), (0, 3))) if idx == 0
+                    else expected[..., :, (expected.shape[-1] - 12 + 1) // 2:][..., :12])
+    np.testing.assert_array_equal(out.numpy(), expected)
+    boxes = T.BoundingBoxes([[0, 0, 2, 2]], format="XYXY", canvas_size=(10, 12))
+    double = v2.Lambda(lambda x: x * 2, T.BoundingBoxes)
+    out_img, out_boxes = double(img, boxes)
+    assert out_img is img and out_boxes.tolist() == [[0, 0, 4, 4]]
+    with pytest.raises(TypeError, match="Argument lambd should be callable, got 'int'"):
+        v2.Lambda(3)
+    with pytest.raises(ValueError, match="Length of p doesn't match"):
+        v2.RandomChoice([flip], p=[0.5, 0.5])
+
+
+def test_reprs_follow_nn_module():
+    class Compose(torch.nn.Module):
+        def __init__(self, lines):
+            super().__init__()
+            self.lines = lines
+
+        def extra_repr(self):
+            return "\n".join(f"    {line}" for line in self.lines)
+
+    inner = ["Resize(size=[9], interpolation=InterpolationMode.BILINEAR, antialias=True)",
+             "RandomHorizontalFlip(p=0.5)", "ToDtype(scale=True)"]
+    pipeline = v2.Compose([v2.Resize(9), v2.RandomHorizontalFlip(),
+                           v2.ToDtype(ember.float32, scale=True)])
+    assert repr(pipeline) == repr(Compose(inner))

@@ -31,10 +31,6 @@ class Compose(Transform):
     def extra_repr(self) -> str:
         return "\n".join(f"    {t}" for t in self.transforms)
 
-    def __repr__(self) -> str:
-        lines = "".join(f"\n    {t}" for t in self.transforms)
-        return f"{type(self).__name__}({lines}\n)"
-
 
 class RandomApply(Transform):
     """Apply all ``transforms`` with probability p, else none."""
