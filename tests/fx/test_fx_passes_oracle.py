@@ -32,6 +32,16 @@ torch.fx.wrap("len")
 ember.fx.wrap("len")
 
 
+def record_value(x):
+    return x
+
+
+torch.fx.wrap("record_value")
+ember.fx.wrap("record_value")
+torch.fx.has_side_effect(record_value)
+ember.fx.has_side_effect(record_value)
+
+
 def _value(t):
     return t.detach().numpy() if hasattr(t, "detach") else t
 
@@ -124,8 +134,24 @@ def node_moves_and_copies(lib):
     return gm.code, str(graph), gm(lib.ones(2)), copy_gm.code, type(copy_gm).__name__
 
 
+def dead_code(lib):
+    def fn(x, flag):
+        unused_add = x + 1  # noqa: F841 - dead on purpose
+        x.add_(1)
+        lib.neg(x)
+        record_value(x)
+        return x * 2
+
+    gm = lib.fx.symbolic_trace(fn, concrete_args={"flag": False})
+    changed = gm.graph.eliminate_dead_code()
+    gm.recompile()
+    kept = [n.name for n in gm.graph.nodes]
+    unchanged = gm.graph.eliminate_dead_code()
+    return changed, kept, unchanged, gm.code, gm(lib.ones(2), False)
+
+
 @pytest.mark.parametrize("scenario", [edit_targets_and_insert, build_graph_by_hand,
-                                      node_moves_and_copies])
+                                      node_moves_and_copies, dead_code])
 def test_graph_editing_matches_torch(scenario):
     _assert_same(*_both(scenario))
 

@@ -8,27 +8,15 @@ printouts read as PyTorch's, so tutorials carry over.
 """
 
 from . import passes  # noqa: F401
-from ._symbolic_trace import PH, Tracer, symbolic_trace, wrap
-from .graph import Graph, PythonCode
+from ._symbolic_trace import PH, Tracer, symbolic_trace, wrap  # noqa: F401 - torch.fx.PH
+from .graph import Graph
 from .graph_module import GraphModule
 from .interpreter import Interpreter, Transformer
-from .node import Node, map_arg
-from .proxy import Proxy, TraceError
+from .node import Node, has_side_effect, map_arg
+from .proxy import Proxy
 from .subgraph_rewriter import replace_pattern
 
 __all__ = [
-    "PH",
-    "Graph",
-    "GraphModule",
-    "Interpreter",
-    "Node",
-    "Proxy",
-    "PythonCode",
-    "TraceError",
-    "Tracer",
-    "Transformer",
-    "map_arg",
-    "replace_pattern",
-    "symbolic_trace",
-    "wrap",
+    "Graph", "GraphModule", "Interpreter", "Node", "Proxy", "Tracer", "Transformer",
+    "has_side_effect", "map_arg", "replace_pattern", "symbolic_trace", "wrap",
 ]

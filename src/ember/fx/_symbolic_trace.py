@@ -24,7 +24,7 @@ from typing import Any
 from . import _call_forms
 from ._module_forwards import traced_forward
 from .graph import Graph
-from .node import map_aggregate
+from .node import has_side_effect, map_aggregate
 from .proxy import ParameterProxy, Proxy, TracerBase, _find_proxy
 
 __all__ = ["PH", "PHBase", "PHWithMeta", "Tracer", "symbolic_trace", "wrap"]
@@ -35,12 +35,14 @@ _TRACE_LOCK = threading.RLock()
 _wrapped_fns_to_patch: dict[tuple[int, str], dict] = {}
 
 
+@has_side_effect
 def _assert(condition, message: str = "") -> None:
     """``torch._assert``: a traceable ``assert`` (generated code checks concrete_args)."""
     if not condition:
         raise AssertionError(message)
 
 
+@has_side_effect
 def _assert_is_none(value, msg: str) -> None:
     if value is not None:
         raise AssertionError(msg)

@@ -9,12 +9,12 @@ and removal O(1) while ``graph.nodes`` iterates in program order.
 
 from __future__ import annotations
 
-import builtins
+import operator
 import types
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Argument", "Node", "Target", "map_aggregate", "map_arg"]
+__all__ = ["Argument", "Node", "Target", "has_side_effect", "map_aggregate", "map_arg"]
 
 Argument = Any
 Target = Any
@@ -252,19 +252,19 @@ class Node:
         self._update_args_kwargs(map_arg(self._args, swap), map_arg(self._kwargs, swap))
 
     def is_impure(self, impure_random: bool = True) -> bool:
-        """Placeholders and outputs always stay; so do in-place calls (their effect is not
-        their return value) and modules flagged ``_is_impure``."""
+        """Whether dead-code elimination must keep this node: placeholders, the output,
+        functions registered with ``has_side_effect`` (asserts, ``operator.setitem``) and
+        modules flagged ``_is_impure``. As in PyTorch, method calls (even in-place ones)
+        count as pure."""
         if self.op in ("placeholder", "output"):
             return True
-        if self.op == "call_function":
-            return self.target in _side_effectful_functions()
-        if self.op == "call_method":
-            return self.target.endswith("_") and not self.target.endswith("__")
         if self.op == "call_module":
-            root = getattr(self.graph, "owning_module", None)
-            if root is not None:
-                module = root.get_submodule(self.target)
-                return bool(getattr(module, "_is_impure", False))
+            root = self.graph.owning_module
+            if root is None:
+                raise AssertionError("self.graph.owning_module not set for purity check")
+            return bool(getattr(root.get_submodule(self.target), "_is_impure", False))
+        if self.op == "call_function":
+            return self.target in _side_effectful_functions
         return False
 
     # -- printing -------------------------------------------------------------------------
@@ -299,14 +299,10 @@ class Node:
                 f"args = {_format_arg(self.args)}, kwargs = {_format_arg(self.kwargs)})")
 
 
-def _side_effectful_functions() -> set:
-    import operator
+_side_effectful_functions: set = {operator.setitem}
 
-    import ember
 
-    from . import _symbolic_trace
-
-    return {ember._assert, _symbolic_trace._assert_is_none, operator.setitem,
-            operator.iadd, operator.isub, operator.imul, operator.itruediv,
-            builtins.print} if hasattr(ember, "_assert") else {
-        _symbolic_trace._assert_is_none, operator.setitem, builtins.print}
+def has_side_effect(fn: Callable) -> Callable:
+    """Register ``fn`` so ``Graph.eliminate_dead_code`` keeps calls to it."""
+    _side_effectful_functions.add(fn)
+    return fn
