@@ -13,6 +13,7 @@ import numpy as np
 
 import ember
 
+from ._box_iou_rotated import box_iou_rotated
 from ._utils import _upcast
 
 __all__ = [
@@ -269,7 +270,9 @@ def _box_inter_union(boxes1, boxes2, fmt: str = "xyxy"):
 
 
 def box_iou(boxes1, boxes2, fmt: str = "xyxy"):
-    """Pairwise intersection-over-union: ``[..., N, 4]`` x ``[..., M, 4]`` -> ``[..., N, M]``.
+    """Pairwise intersection-over-union: ``[..., N, K]`` x ``[..., M, K]`` -> ``[..., N, M]``,
+    for axis-aligned boxes (K = 4: 'xyxy', 'xywh', 'cxcywh') or rotated ones ('cxcywhr',
+    'xywhr': K = 5, r in degrees counter-clockwise; 'xyxyxyxy': K = 8).
 
     Example::
 
@@ -280,9 +283,10 @@ def box_iou(boxes1, boxes2, fmt: str = "xyxy"):
         inter, union = _box_inter_union(boxes1, boxes2, fmt=fmt)
         return inter / union
     if fmt in _ROTATED:
-        # torchvision computes rotated IoU with a compiled polygon-clipping kernel.
-        raise NotImplementedError(f"box_iou for rotated boxes (fmt '{fmt}') is not "
-                                  "implemented in ember")
+        if fmt != "cxcywhr":
+            boxes1 = box_convert(boxes1, in_fmt=fmt, out_fmt="cxcywhr")
+            boxes2 = box_convert(boxes2, in_fmt=fmt, out_fmt="cxcywhr")
+        return box_iou_rotated(boxes1, boxes2)
     raise ValueError(f"Unsupported format '{fmt}'. Supported axis-aligned formats: "
                      f"{_AXIS_ALIGNED}. Supported rotated formats: {_ROTATED}.")
 
