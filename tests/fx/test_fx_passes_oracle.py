@@ -134,6 +134,26 @@ def node_moves_and_copies(lib):
     return gm.code, str(graph), gm(lib.ones(2)), copy_gm.code, type(copy_gm).__name__
 
 
+def dict_root_and_submodules(lib):
+    graph = lib.fx.Graph()
+    x = graph.placeholder("x")
+    scale = graph.get_attr("block.scale")
+    lin = graph.call_module("block.lin", (x,))
+    graph.output(graph.call_function(lib.mul, (lin, scale)))
+    root = {"block.scale": lib.nn.Parameter(lib.full((2,), 3.0)),
+            "block.lin": lib.nn.Linear(2, 2)}
+    gm = lib.fx.GraphModule(root, graph, "FromDict")
+    added = gm.add_submodule("extra.act", lib.nn.ReLU())
+    listed = str(gm)
+    gm.delete_all_unused_submodules()
+    deleted = gm.delete_submodule("block.missing")
+    with lib.no_grad():
+        gm.block.lin.weight.fill_(1.0)
+        gm.block.lin.bias.zero_()
+    return (gm.code, listed, str(gm), added, deleted, list(gm.state_dict()),
+            gm(lib.tensor([1.0, 2.0])))
+
+
 def dead_code(lib):
     def fn(x, flag):
         unused_add = x + 1  # noqa: F841 - dead on purpose
@@ -151,7 +171,8 @@ def dead_code(lib):
 
 
 @pytest.mark.parametrize("scenario", [edit_targets_and_insert, build_graph_by_hand,
-                                      node_moves_and_copies, dead_code])
+                                      node_moves_and_copies, dict_root_and_submodules,
+                                      dead_code])
 def test_graph_editing_matches_torch(scenario):
     _assert_same(*_both(scenario))
 
