@@ -34,10 +34,7 @@ class _StrongRef:
 
 
 def _ref(container):
-    try:
-        return weakref.ref(container)
-    except TypeError:
-        return _StrongRef(container)
+    return _StrongRef(container) if type(container) is list else weakref.ref(container)
 
 
 class RemovableHandle:
@@ -61,7 +58,7 @@ class RemovableHandle:
     _item = _NO_ITEM  # a list handle's own hook (see _list_handle)
 
     def __init__(self, hooks_dict: Any, *, extra_dict: Any = None) -> None:
-        self.hooks_dict_ref = _ref(hooks_dict)
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
         self.id = RemovableHandle.next_id
         RemovableHandle.next_id += 1
         self.extra_dict_ref: tuple = ()
@@ -111,7 +108,11 @@ class RemovableHandle:
 
 def _list_handle(hook_list: list, hook) -> RemovableHandle:
     """The handle for a hook kept in an autograd hook list (node or tensor hooks)."""
-    handle = RemovableHandle(hook_list)
+    handle = RemovableHandle.__new__(RemovableHandle)
+    handle.hooks_dict_ref = _StrongRef(hook_list)
+    handle.id = RemovableHandle.next_id
+    RemovableHandle.next_id += 1
+    handle.extra_dict_ref = ()
     handle._item = hook
     return handle
 
