@@ -101,3 +101,69 @@ def test_affine_and_rotate_against_torch_reference(kind, mode, fill):
         m = inverse_affine([0.0, 0.0], -angle, [0.0, 0.0], 1.0, [0.0, 0.0])
         compare(F.rotate(image, angle, interpolation=mode, expand=True, fill=fill),
                 ref_warp(torch.tensor(data), m, mode, fill, expand=True))
+
+
+def perspective_coeffs(startpoints, endpoints):
+    """torchvision's least squares for the output -> input homography, in float64."""
+    a_matrix = torch.zeros(8, 8, dtype=torch.float64)
+    for i, (p1, p2) in enumerate(zip(endpoints, startpoints)):
+        a_matrix[2 * i] = torch.tensor([p1[0], p1[1], 1, 0, 0, 0, -p2[0] * p1[0],
+                                        -p2[0] * p1[1]])
+        a_matrix[2 * i + 1] = torch.tensor([0, 0, 0, p1[0], p1[1], 1, -p2[1] * p1[0],
+                                            -p2[1] * p1[1]])
+    b_matrix = torch.tensor(startpoints, dtype=torch.float64).view(8)
+    return torch.linalg.lstsq(a_matrix, b_matrix, driver="gels").solution.to(torch.float32)
+
+
+@pytest.mark.parametrize("use_coefficients", [False, True])
+def test_perspective_boxes_against_torch_reference(use_coefficients):
+    start = [[0, 0], [23, 0], [23, 19], [0, 19]]
+    end = [[2, 1], [21, 3], [22, 18], [1, 17]]
+    boxes = np.array([[6.0, 5.0, 15.0, 12.0], [0.0, 0.0, 24.0, 20.0], [20.0, 2.0, 23.0, 9.0]])
+    coeffs = perspective_coeffs(start, end)
+    homography = torch.cat([coeffs.double(), torch.ones(1, dtype=torch.float64)]).view(3, 3)
+    forward = torch.linalg.inv(homography)
+    b = torch.tensor(boxes)
+    corners = torch.stack([b[:, [0, 1]], b[:, [2, 1]], b[:, [2, 3]], b[:, [0, 3]]], 1)
+    points = torch.cat([corners, torch.ones(3, 4, 1, dtype=torch.float64)], -1) @ forward.T
+    points = points[..., :2] / points[..., 2:]
+    ref = torch.cat([points.amin(1), points.amax(1)], 1)
+    ref = torch.minimum(ref.clamp(min=0), torch.tensor([24.0, 20, 24, 20], dtype=ref.dtype))
+    arg = T.BoundingBoxes(boxes, format="XYXY", canvas_size=(20, 24))
+    if use_coefficients:
+        out = F.perspective(arg, None, None, coefficients=coeffs.tolist())
+    else:
+        out = F.perspective(arg, start, end)
+    assert type(out) is T.BoundingBoxes and out.canvas_size == (20, 24)
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="shouldn't be defined concurrently"):
+        F.perspective(arg, start, end, coefficients=coeffs.tolist())
+
+
+def ref_blur(t, kernel_size, sigma):
+    """torchvision v2's blur: softmax-normalised Gaussian taps, reflect pad, conv2d."""
+    dtype = t.dtype if t.is_floating_point() else torch.float32
+    taps = []
+    for k, s in zip(kernel_size, sigma):
+        lim = (k - 1) / (2.0 * math.sqrt(2.0))
+        x = torch.linspace(-lim, lim, steps=k, dtype=dtype)
+        taps.append(torch.softmax(x.div(s).pow(2).neg(), dim=0))
+    kernel = taps[1].unsqueeze(-1) * taps[0]
+    x = t.reshape(-1, *t.shape[-3:]).to(dtype)
+    kernel = kernel.expand(x.shape[1], 1, *kernel.shape)
+    pad = [kernel_size[0] // 2] * 2 + [kernel_size[1] // 2] * 2
+    x = torch.nn.functional.conv2d(torch.nn.functional.pad(x, pad, mode="reflect"), kernel,
+                                   groups=x.shape[1])
+    x = x if t.is_floating_point() else x.round()
+    return x.to(t.dtype).reshape(t.shape)
+
+
+@pytest.mark.parametrize("kind", ["uint8", "float32"])
+@pytest.mark.parametrize("kernel_size, sigma", [([3, 3], [0.8, 0.8]), ([5, 3], [1.7, 0.4]),
+                                                ([7, 5], [1.1, 2.0])])
+def test_gaussian_blur_against_torch_reference(kind, kernel_size, sigma):
+    shape = (2, 3, 11, 13)
+    data = (RNG.integers(0, 256, shape, dtype=np.uint8) if kind == "uint8"
+            else RNG.random(shape).astype(np.float32))
+    got = F.gaussian_blur(T.Image(ember.tensor(data)), kernel_size, sigma)
+    compare(got, ref_blur(torch.tensor(data), kernel_size, sigma))

@@ -14,6 +14,7 @@ import ember
 from ember.vision import tv_tensors
 from ember.vision.tv_tensors import BoundingBoxFormat
 
+from ... import _functional_pil as F_pil
 from ... import _functional_tensor as F_t
 from ... import functional as F1
 from ...functional import InterpolationMode
@@ -609,50 +610,70 @@ _register_keypoints(rotate, lambda p, c, angle, expand=False, center=None, **kw:
 @dispatcher
 def perspective(inpt, startpoints, endpoints, interpolation=InterpolationMode.BILINEAR,
                 fill=None, coefficients=None):
-    """Warp so the four ``startpoints`` land on ``endpoints``; boxes follow their corners."""
+    """Warp so the four ``startpoints`` land on ``endpoints`` (or by the 8 ``coefficients``
+    of the output -> input map); boxes follow their corners."""
+
+
+def _perspective_coefficients(startpoints, endpoints, coefficients) -> list[float]:
+    if coefficients is not None:
+        if startpoints is not None and endpoints is not None:
+            raise ValueError("The startpoints/endpoints and the coefficients shouldn't be "
+                             "defined concurrently.")
+        if len(coefficients) != 8:
+            raise ValueError("Argument coefficients should have 8 float values")
+        return list(coefficients)
+    if startpoints is not None and endpoints is not None:
+        return F1._get_perspective_coeffs(startpoints, endpoints)
+    raise ValueError("Either the startpoints/endpoints or the coefficients must have non "
+                     "`None` values.")
 
 
 def perspective_image(image, startpoints, endpoints, interpolation=InterpolationMode.BILINEAR,
                       fill=None, coefficients=None):
-    if coefficients is not None:
-        raise ValueError("ember's perspective takes startpoints and endpoints, not "
-                         "coefficients")
-    return F1.perspective(image, startpoints, endpoints, _interpolation(interpolation), fill)
+    coeffs = _perspective_coefficients(startpoints, endpoints, coefficients)
+    interpolation = _interpolation(interpolation)
+    if not isinstance(image, ember.Tensor):
+        return F_pil.perspective(image, coeffs, F1._PIL_MODES[interpolation], fill)
+    channels = F_t.get_dimensions(image)[0]
+    return F_t.perspective(image, coeffs, interpolation.value, F1._tensor_fill(fill, channels))
 
 
-def perspective_mask(mask, startpoints, endpoints, fill=0, **kwargs):
+def perspective_mask(mask, startpoints, endpoints, fill=0, coefficients=None, **kwargs):
     return _mask_kernel(perspective_image)(mask, startpoints, endpoints, _NEAREST,
-                                           0 if fill is None else fill)
+                                           0 if fill is None else fill, coefficients)
 
 
-def _perspective_points_fn(startpoints, endpoints, canvas_size):
-    """Points follow the forward map start -> end (the image kernel samples end -> start)."""
-    coeffs = F1._get_perspective_coeffs(endpoints, startpoints)
-    a, b, c, d, e, f, g, h = (np.float64(v) for v in coeffs)
+def _perspective_points_fn(coeffs, canvas_size):
+    """Points move by the inverse of the sampling map (output -> input) the image uses."""
+    a, b, c, d, e, f, g, h = coeffs
+    forward = np.linalg.inv(np.array([[a, b, c], [d, e, f], [g, h, 1.0]], dtype=np.float64))
+    forward = forward / forward[2, 2]
 
     def point_fn(points):
-        x, y = points.unbind(-1)
-        denom = g * x + h * y + 1.0
-        return ember.stack(((a * x + b * y + c) / denom, (d * x + e * y + f) / denom),
-                           dim=-1), canvas_size
+        weights = ember.tensor(forward.T, dtype=ember.float64, device=points.device)
+        ones = ember.ones(points.shape[0], 1, dtype=ember.float64, device=points.device)
+        moved = ember.cat((points.to(ember.float64), ones), dim=-1) @ weights
+        return (moved[:, :2] / moved[:, 2:]).to(points.dtype), canvas_size
     return point_fn
 
 
 def perspective_bounding_boxes(bounding_boxes, format, canvas_size, startpoints, endpoints,
-                               clamping_mode="soft"):
-    fn = _perspective_points_fn(startpoints, endpoints, canvas_size)
+                               coefficients=None, clamping_mode="soft"):
+    coeffs = _perspective_coefficients(startpoints, endpoints, coefficients)
+    fn = _perspective_points_fn(coeffs, canvas_size)
     return _boxes_by_points(bounding_boxes, format, canvas_size, fn, clamping_mode)[0]
 
 
-def perspective_keypoints(keypoints, canvas_size, startpoints, endpoints):
-    return _points_kernel(keypoints, _perspective_points_fn(startpoints, endpoints,
-                                                            canvas_size))[0]
+def perspective_keypoints(keypoints, canvas_size, startpoints, endpoints, coefficients=None):
+    coeffs = _perspective_coefficients(startpoints, endpoints, coefficients)
+    return _points_kernel(keypoints, _perspective_points_fn(coeffs, canvas_size))[0]
 
 
 register_image_kernel(perspective, perspective_image, pil_kernel=perspective_image)
 _register_mask(perspective, perspective_mask)
-_register_boxes(perspective, lambda b, f, c, startpoints, endpoints, clamping_mode="soft",
-                **kw: (perspective_bounding_boxes(b, f, c, startpoints, endpoints,
-                                                  clamping_mode), c))
-_register_keypoints(perspective, lambda p, c, startpoints, endpoints, **kw:
-                    (perspective_keypoints(p, c, startpoints, endpoints), c))
+_register_boxes(perspective, lambda b, f, c, startpoints, endpoints, coefficients=None,
+                clamping_mode="soft", **kw:
+                (perspective_bounding_boxes(b, f, c, startpoints, endpoints, coefficients,
+                                            clamping_mode), c))
+_register_keypoints(perspective, lambda p, c, startpoints, endpoints, coefficients=None, **kw:
+                    (perspective_keypoints(p, c, startpoints, endpoints, coefficients), c))
