@@ -95,9 +95,9 @@ def sample_grid(start, bin_size, roi_extent, pooled: int, sampling_ratio: int):
 def axis_matrix(low, high, w_low, w_high, size: int):
     """Sum one axis's bilinear weights over each bin's samples: ``[K, P, S]`` sample
     neighbours and weights become a ``[K, P, size]`` interpolation matrix."""
-    pixels = ember.arange(size, device=low.device)
-    matrix = (w_low[..., None] * (low[..., None] == pixels)).sum(2)
-    return matrix + (w_high[..., None] * (high[..., None] == pixels)).sum(2)
+    k, p, _ = low.shape
+    matrix = ember.zeros((k, p, size), dtype=w_low.dtype, device=w_low.device)
+    return matrix.scatter_add(2, low, w_low).scatter_add(2, high, w_high)
 
 
 def per_image(input, batch, fn):
