@@ -34,6 +34,10 @@ from pathlib import Path
 
 import pytest
 
+# One xdist worker runs this whole module, so the module fixture's subprocesses run once
+# (the suite runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("yardstick")
+
 HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     "quickstart.py",        # Dataset/DataLoader, nn.Module, train/test loops, state_dict save/load
