@@ -3,7 +3,8 @@
 # already there; nothing is installed). Under 6 minutes on an H100, in three parts:
 #   1. the oracle suite's core with ember's (and torch's) inputs on cuda: tests/cuda_sim
 #      (real CuPy here), tests/test_devices.py, CI's fake-cuda SLICE (ops, nn, optimizer,
-#      amp, the newer families, onnx), then the rest of tests/ops and tests/nn
+#      amp, the newer families, onnx, quantization/sparse/Tensor/views), tests/serve and
+#      the dynamic quantization tests, then the rest of tests/ops and tests/nn
 #      (`pytest --device cuda`, stopped by --time-budget);
 #   2. the bench workloads (MLP, LeNet, LSTM, Transformer steps) on ember-cuda against
 #      torch-cuda, one table (scripts/gpu_bench.py);
@@ -41,9 +42,12 @@ import sys; sys.path[:0] = ['tests', 'tests/cuda_sim']
 from test_oracle_on_cuda import SLICE
 print(' '.join(path for paths in SLICE.values() for path in paths))")
 REST=$(ls tests/ops/test_*.py tests/nn/test_*.py | grep -v -x -F -f <(tr ' ' '\n' <<< "$SLICE"))
+# device-aware files outside CI's slice (too slow for it on the double: HTTP server,
+# subprocesses); the quantized integer kernels are host-only there, as PyTorch's
+EXTRA="tests/serve tests/quantization/test_dynamic.py"
 timeout -k 10 $((TEST_BUDGET + 60)) python3 -m pytest -p no:cacheprovider -p no:xdist \
     --device cuda --time-budget "$TEST_BUDGET" --continue-on-collection-errors -rfE $PER_TEST \
-    tests/cuda_sim tests/test_devices.py $SLICE $REST > "$LOG/tests.txt" 2>&1
+    tests/cuda_sim tests/test_devices.py $SLICE $EXTRA $REST > "$LOG/tests.txt" 2>&1
 TESTS_RC=$?
 grep -E "^(FAILED|ERROR) " "$LOG/tests.txt" | cut -c1-220 | head -n 60
 tail -n 1 "$LOG/tests.txt"

@@ -36,11 +36,21 @@ NEW_FAMILIES = [
     "tests/optim/test_adafactor.py", "tests/nn/test_adaptive.py", "tests/nn/test_fusion.py",
     "tests/nn/test_nn_grad.py", "tests/serve/test_server.py::test_model_runner_on_the_oracle_device",
 ]
+# Families whose tests build ember's tensors on the oracle's device since issue 9's last
+# pass: quantized tensors and observers (the integer kernels refuse cuda, as PyTorch's),
+# COO tensors, Tensor basics, views. Measured on the double: 12 s of CPU in one child
+# (22-44 s wall on a 2-core machine at load 10). tests/serve and tests/quantization/
+# test_dynamic.py run on a GPU through scripts/gpu_check.sh only.
+HOST_FAMILIES = [
+    "tests/quantization/test_qtensor.py", "tests/quantization/test_static.py", "tests/sparse",
+    "tests/test_tensor.py", "tests/autograd/test_view_history.py",
+]
 SLICE = {
     "ops": [f"tests/ops/test_{name}.py" for name in OPS],
     "nn": [f"tests/nn/test_{name}.py" for name in NN],
     "optim-amp": ["tests/optim/test_optimizers.py", "tests/amp"],
     "new-families": NEW_FAMILIES,
+    "quantization-sparse-tensor": HOST_FAMILIES,
     "onnx": ["tests/onnx"],  # export from cuda models and inputs (~20 s)
     "distributions": ["tests/distributions"],  # ~15 s
 }
@@ -53,7 +63,7 @@ def test_oracle_slice_on_cuda(group):
     env = {k: v for k, v in os.environ.items() if k != "EMBER_TEST_DEVICE"}
     command = [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider",
                "-q", "--device", "cuda", "-x", *SLICE[group]]
-    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False,
                          timeout=600)
     assert run.returncode == 0, \
         f"{' '.join(command[3:])}:\n{run.stdout[-6000:]}{run.stderr[-2000:]}"
