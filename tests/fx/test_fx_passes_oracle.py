@@ -222,9 +222,15 @@ def trace_errors(lib):
 
 
 def test_trace_errors_match_torch():
+    originals = (ember.relu, ember.nn.functional.linear, ember.special.expit,
+                 ember.nn.Module.__call__, ember.nn.Module.__getattr__)
     expected, actual = _both(trace_errors)
     assert actual == expected
     assert expected[0][0] == "TraceError"
+    # a failed trace puts every patched function back
+    assert all(a is b for a, b in zip(originals, (
+        ember.relu, ember.nn.functional.linear, ember.special.expit,
+        ember.nn.Module.__call__, ember.nn.Module.__getattr__)))
     with pytest.raises(ember.fx.proxy.TraceError,
                        match="symbolically traced variables cannot be used as inputs"):
         ember.fx.symbolic_trace(lambda x: x if x.max() else -x)

@@ -72,17 +72,17 @@ def _public_namespaces():
     for sub, module in (("special", ember.special), ("linalg", ember.linalg),
                         ("fft", ember.fft)):
         prefix = _call_forms.SUBMODULE_C_PREFIX[sub]
-        names = {name: f"torch._C._{sub}.{prefix}_{name}" for name in dir(module)
+        names = {name: f"torch._C._{sub}.{prefix}_{name}" for name in vars(module)
                  if not name.startswith("_")}
         spaces.append((module, f"torch.{sub}", names))
     return spaces
 
 
 def _public_functions(module):
-    for name in dir(module):
+    # vars(), not dir(): dir(ember) lists the lazy submodules and getattr would import them
+    for name, obj in sorted(vars(module).items()):
         if name.startswith("_"):
             continue
-        obj = getattr(module, name, None)
         if callable(obj) and not isinstance(obj, type) and not inspect.ismodule(obj):
             yield name, obj
 
