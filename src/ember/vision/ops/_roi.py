@@ -195,6 +195,8 @@ def window_index(lo, hi, size: int):
     steps = ember.arange(span, device=lo.device)
     positions = lo[:, :, None] + steps
     mask = positions < hi[:, :, None]
+    # past a window's end, repeat its last position: harmless for a max, masked for a mean
+    positions = ember.min(positions, (hi[:, :, None] - 1).clamp(min=0))
     return positions.clamp(max=size - 1), mask
 
 
@@ -228,9 +230,6 @@ def pool_windows(input, rois, pooled_h: int, pooled_w: int, spatial_scale: float
         return ember.where(empty[:, None], ember.zeros_like(mean), mean)
     values = gather_rows(input, batch.reshape(-1, 1, 1, 1, 1), hs[:, :, None, :, None],
                          ws[:, None, :, None, :])
-    mask = (hmask[:, :, None, :, None] & wmask[:, None, :, None, :])[..., None]
-    lowest = ember.full_like(values, float("-inf"))
-    values = ember.where(mask, values, lowest)
     k, ph, pw, sh, sw, c = values.shape
     best = values.reshape(k, ph, pw, sh * sw, c).max(dim=3).values
     best = ember.where(empty[..., None], ember.zeros_like(best), best)
