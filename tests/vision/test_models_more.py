@@ -280,6 +280,8 @@ def test_maxvit_drop_schedule_and_input_size_check(no_init):
     assert probs[::3] == pytest.approx(list(np.linspace(0, 0.2, 11)))
     with pytest.raises(ValueError, match=r"Input size \(8, 8\) of block 0 is not divisible"):
         M.maxvit_t(input_size=(32, 32))
+    with pytest.raises(ValueError, match=r"'input_size' expected value \(224, 224\) but got"):
+        M.maxvit_t(weights="DEFAULT", input_size=(256, 256))
 
 
 def _first(out):

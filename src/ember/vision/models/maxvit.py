@@ -26,6 +26,7 @@ from ._api import (
     resolve_weights,
 )
 from ._layers import Conv2dNormActivation, SqueezeExcitation, StochasticDepth
+from .googlenet import _overwrite_named_param
 
 __all__ = ["MaxVit", "MaxVit_T_Weights", "maxvit_t"]
 
@@ -353,7 +354,7 @@ def maxvit_t(*, weights: MaxVit_T_Weights | None = None, progress: bool = True,
     """MaxViT-T, 30.9M parameters, for 224x224 inputs (``input_size`` to change it)."""
     weights = resolve_weights(weights, kwargs, MaxVit_T_Weights)
     if weights is not None:
-        kwargs["input_size"] = weights.meta["min_size"]
+        _overwrite_named_param(kwargs, "input_size", weights.meta["min_size"])
     input_size = kwargs.pop("input_size", (224, 224))
     model = MaxVit(stem_channels=64, block_channels=[64, 128, 256, 512],
                    block_layers=[2, 2, 5, 2], head_dim=32, stochastic_depth_prob=0.2,
