@@ -12,6 +12,7 @@ import torch
 
 import ember
 from ember.vision import tv_tensors as T
+from ember.vision.transforms import v2
 from ember.vision.transforms.v2 import functional as F
 
 RNG = np.random.default_rng(8)
@@ -167,3 +168,51 @@ def test_gaussian_blur_against_torch_reference(kind, kernel_size, sigma):
             else RNG.random(shape).astype(np.float32))
     got = F.gaussian_blur(T.Image(ember.tensor(data)), kernel_size, sigma)
     compare(got, ref_blur(torch.tensor(data), kernel_size, sigma))
+
+
+def identity_grid(h, w, dtype=torch.float32):
+    grid = torch.empty(1, h, w, 2, dtype=dtype)
+    grid[..., 0].copy_(torch.linspace((-w + 1) / w, (w - 1) / w, w, dtype=dtype))
+    grid[..., 1].copy_(torch.linspace((-h + 1) / h, (h - 1) / h, h, dtype=dtype)[:, None])
+    return grid
+
+
+@pytest.mark.parametrize("kind", ["uint8", "float32"])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_elastic_against_torch_reference(kind, mode):
+    h, w = 14, 16
+    disp = ((RNG.random((1, h, w, 2)) - 0.5) * 0.3).astype(np.float32)
+    data = (RNG.integers(0, 256, (3, h, w), dtype=np.uint8) if kind == "uint8"
+            else RNG.random((3, h, w)).astype(np.float32))
+    t = torch.tensor(data)
+    dtype = t.dtype if t.is_floating_point() else torch.float32
+    grid = identity_grid(h, w, dtype) + torch.tensor(disp).to(dtype)
+    x = torch.nn.functional.grid_sample(t[None].to(dtype), grid, mode=mode,
+                                        padding_mode="zeros", align_corners=False)[0]
+    expected = x if t.is_floating_point() else x.round().to(t.dtype)
+    compare(F.elastic(T.Image(ember.tensor(data)), ember.tensor(disp), interpolation=mode),
+            expected)
+    # boxes: corners, rounded up, move by the inverse displacement at their pixel
+    boxes = torch.tensor([[2.3, 3.1, 9.0, 11.5], [0.0, 0.0, 16.0, 14.0]])
+    inverse = identity_grid(h, w) - torch.tensor(disp)
+    corners = boxes[:, [[0, 1], [2, 1], [2, 3], [0, 3]]].reshape(-1, 2).ceil().long()
+    moved = inverse[0, corners[:, 1].clamp(0, h - 1), corners[:, 0].clamp(0, w - 1)]
+    moved = ((moved + 1) * (0.5 * torch.tensor([w, h])) - 0.5).reshape(-1, 4, 2)
+    ref = torch.cat([moved.amin(1), moved.amax(1)], 1)
+    ref = torch.minimum(ref.clamp(min=0), torch.tensor([w, h, w, h], dtype=ref.dtype))
+    out = F.elastic(T.BoundingBoxes(boxes.numpy(), format="XYXY", canvas_size=(h, w)),
+                    ember.tensor(disp))
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), atol=1e-6)
+
+
+def test_elastic_transform_moves_the_sample_together():
+    img = T.Image(ember.tensor(RNG.integers(0, 256, (3, 14, 16), dtype=np.uint8)))
+    boxes = T.BoundingBoxes([[2, 3, 9, 11]], format="XYXY", canvas_size=(14, 16))
+    ember.manual_seed(0)
+    out_img, out_boxes, out_mask = v2.ElasticTransform(alpha=20.0, sigma=1.0)(
+        img, boxes, T.Mask(ember.zeros(14, 16)))
+    assert (type(out_img), type(out_boxes), type(out_mask)) == (T.Image, T.BoundingBoxes,
+                                                                T.Mask)
+    ember.manual_seed(0)
+    again = v2.ElasticTransform(alpha=20.0, sigma=1.0)(img)
+    np.testing.assert_array_equal(again.numpy(), out_img.numpy())

@@ -39,6 +39,7 @@ from ._color import (
 from ._container import Compose, RandomApply, RandomChoice, RandomOrder
 from ._geometry import (
     CenterCrop,
+    ElasticTransform,
     FiveCrop,
     Pad,
     RandomAffine,
@@ -73,7 +74,7 @@ from ._type_conversion import PILToTensor, ToImage, ToPILImage, ToPureTensor, To
 __all__ = [
     "RGB", "AutoAugment", "AutoAugmentPolicy", "CenterCrop", "ClampBoundingBoxes",
     "ClampKeyPoints", "ColorJitter", "Compose", "ConvertBoundingBoxFormat",
-    "ConvertImageDtype", "CutMix", "FiveCrop", "GaussianBlur", "Grayscale", "Identity",
+    "ConvertImageDtype", "CutMix", "ElasticTransform", "FiveCrop", "GaussianBlur", "Grayscale", "Identity",
     "InterpolationMode", "Lambda", "LinearTransformation", "MixUp", "Normalize", "PILToTensor",
     "Pad", "RandAugment", "RandomAdjustSharpness", "RandomAffine", "RandomApply",
     "RandomAutocontrast", "RandomChannelPermutation", "RandomChoice", "RandomCrop",

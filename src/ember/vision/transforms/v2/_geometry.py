@@ -22,6 +22,7 @@ from ._utils import (
     _check_sequence_input,
     _get_fill,
     _setup_fill_arg,
+    _setup_number_or_seq,
     _setup_size,
     get_bounding_boxes,
     has_all,
@@ -546,3 +547,35 @@ class RandomResize(Transform):
     def transform(self, inpt, params):
         return self._call_kernel(F.resize, inpt, params["size"],
                                  interpolation=self.interpolation, antialias=self.antialias)
+
+
+class ElasticTransform(Transform):
+    """Elastic deformation: a smoothed random displacement field (``alpha`` strength,
+    ``sigma`` smoothness) moves pixels, masks, boxes and keypoints alike."""
+
+    def __init__(self, alpha=50.0, sigma=5.0, interpolation="bilinear", fill=0):
+        super().__init__()
+        self.alpha = _setup_number_or_seq(alpha, "alpha")
+        self.sigma = _setup_number_or_seq(sigma, "sigma")
+        self.interpolation = interpolation
+        self.fill = fill
+        self._fill = _setup_fill_arg(fill)
+
+    def _field(self, height, width, sigma, alpha, extent):
+        field = ember.rand(1, 1, height, width) * 2 - 1
+        if sigma > 0.0:
+            size = int(8 * sigma + 1)
+            size += 1 - size % 2  # odd
+            field = self._call_kernel(F.gaussian_blur, field, [size, size], list(self.sigma))
+        return field * alpha / extent
+
+    def make_params(self, flat_inputs):
+        height, width = query_size(flat_inputs)
+        dx = self._field(height, width, self.sigma[0], self.alpha[0], width)
+        dy = self._field(height, width, self.sigma[1], self.alpha[1], height)
+        return {"displacement": ember.cat([dx, dy], 1).permute([0, 2, 3, 1])}
+
+    def transform(self, inpt, params):
+        fill = _get_fill(self._fill, type(inpt))
+        return self._call_kernel(F.elastic, inpt, **params, fill=fill,
+                                 interpolation=self.interpolation)

@@ -677,3 +677,89 @@ _register_boxes(perspective, lambda b, f, c, startpoints, endpoints, coefficient
                                             clamping_mode), c))
 _register_keypoints(perspective, lambda p, c, startpoints, endpoints, coefficients=None, **kw:
                     (perspective_keypoints(p, c, startpoints, endpoints, coefficients), c))
+
+
+# ----------------------------------------------------------------------------- elastic
+
+@dispatcher
+def elastic(inpt, displacement, interpolation=InterpolationMode.BILINEAR, fill=None):
+    """Move each pixel by ``displacement`` (1, H, W, 2), in grid_sample's [-1, 1] units."""
+
+
+def _identity_grid(height: int, width: int) -> np.ndarray:
+    xs = np.linspace((-width + 1) / width, (width - 1) / width, width)
+    ys = np.linspace((-height + 1) / height, (height - 1) / height, height)
+    return np.stack([np.broadcast_to(xs, (height, width)),
+                     np.broadcast_to(ys[:, None], (height, width))], axis=-1)
+
+
+def _check_displacement(displacement, height, width):
+    if not isinstance(displacement, ember.Tensor):
+        raise TypeError("Argument displacement should be a Tensor")
+    expected = (1, height, width, 2)
+    if tuple(displacement.shape) != expected:
+        raise ValueError(f"Argument displacement shape should be {expected}, but given "
+                         f"{displacement.shape}")
+
+
+def elastic_image(image, displacement, interpolation=InterpolationMode.BILINEAR, fill=None):
+    interpolation = _interpolation(interpolation)
+    if not isinstance(image, ember.Tensor):  # PIL: through a tensor and back
+        tensor = elastic_image(F1.pil_to_tensor(image), displacement, interpolation, fill)
+        return F1.to_pil_image(tensor, mode=image.mode)
+    height, width = image.shape[-2:]
+    _check_displacement(displacement, height, width)
+    dtype = image.dtype if image.is_floating_point() else ember.float32
+    # the grid is a constant of the warp (torchvision draws it without gradient)
+    offsets = displacement.detach().to(dtype).cpu().numpy()[0]
+    grid = _identity_grid(height, width).astype(offsets.dtype) + offsets
+    channels = F_t.get_dimensions(image)[0]
+    return F_t._apply_grid(image, grid, interpolation.value, F1._tensor_fill(fill, channels))
+
+
+def elastic_mask(mask, displacement, fill=None, **kwargs):
+    return _mask_kernel(elastic_image)(mask, displacement, _NEAREST, fill)
+
+
+def _elastic_points(points, canvas_size, displacement):
+    """Look up where each (rounded) point samples from, by the inverse displacement."""
+    height, width = canvas_size
+    _check_displacement(displacement, height, width)
+    inverse = ember.tensor(_identity_grid(height, width), dtype=points.dtype,
+                           device=points.device) - displacement[0].to(points.dtype)
+    index_x = points[:, 0].to(ember.int64).clamp(0, width - 1)
+    index_y = points[:, 1].to(ember.int64).clamp(0, height - 1)
+    size = ember.tensor([float(width), float(height)], dtype=points.dtype, device=points.device)
+    return (inverse[index_y, index_x] + 1) * (0.5 * size) - 0.5
+
+
+def elastic_bounding_boxes(bounding_boxes, format, canvas_size, displacement,
+                           clamping_mode="soft"):
+    """Corners (rounded up) move by the inverse displacement at their pixel."""
+    _check_axis_aligned(format)
+    if bounding_boxes.numel() == 0:
+        return bounding_boxes
+    dtype, shape = bounding_boxes.dtype, bounding_boxes.shape
+    floats = bounding_boxes if bounding_boxes.is_floating_point() else bounding_boxes.float()
+    xyxy = _convert_bounding_box_format(floats, format, _XYXY).reshape(-1, 4)
+    corners = ember.ceil(xyxy[:, [0, 1, 2, 1, 2, 3, 0, 3]].reshape(-1, 2))
+    moved = _elastic_points(corners, canvas_size, displacement).reshape(-1, 4, 2)
+    out = ember.cat((moved.amin(dim=1), moved.amax(dim=1)), dim=1).to(dtype)
+    out = _clamp_bounding_boxes(out, _XYXY, canvas_size, clamping_mode)
+    return _convert_bounding_box_format(out, _XYXY, format).reshape(shape)
+
+
+def elastic_keypoints(keypoints, canvas_size, displacement):
+    if keypoints.numel() == 0:
+        return keypoints
+    floats = keypoints if keypoints.is_floating_point() else keypoints.float()
+    moved = _elastic_points(floats.reshape(-1, 2), canvas_size, displacement)
+    return moved.to(keypoints.dtype).reshape(keypoints.shape)
+
+
+register_image_kernel(elastic, elastic_image, pil_kernel=elastic_image)
+_register_mask(elastic, elastic_mask)
+_register_boxes(elastic, lambda b, f, c, displacement, clamping_mode="soft", **kw:
+                (elastic_bounding_boxes(b, f, c, displacement, clamping_mode), c))
+_register_keypoints(elastic, lambda p, c, displacement, **kw:
+                    (elastic_keypoints(p, c, displacement), c))
