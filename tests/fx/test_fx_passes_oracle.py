@@ -503,3 +503,52 @@ def test_print_tabular_lists_every_node():
         ["placeholder", "x"], ["call_method", "relu"], ["call_function", "add"],
         ["output", "output"]]
     assert "<built-in function add>" in lines[4] and "(relu, 1)" in lines[4]
+
+
+def decompose_with_proxies(lib):
+    """The torch.fx Proxy/retracing tutorial: rebuild a graph, emitting replacement
+    nodes through Proxies on a GraphAppendingTracer."""
+    F = lib.nn.functional
+
+    class M(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = lib.nn.Linear(3, 3)
+
+        def forward(self, x):
+            return F.relu(self.lin(x)) + F.relu(x).sum()
+
+    def relu_decomposition(x):
+        return (x > 0) * x
+
+    rules = {F.relu: relu_decomposition}
+    model = M()
+    if lib is ember:
+        _load_from_torch(model, _torch_lin_holder())
+    graph = lib.fx.Tracer().trace(model)
+    new_graph = lib.fx.Graph()
+    env = {}
+    tracer = lib.fx.proxy.GraphAppendingTracer(new_graph)
+    for node in graph.nodes:
+        if node.op == "call_function" and node.target in rules:
+            proxy_args = [lib.fx.Proxy(env[a.name], tracer) if isinstance(a, lib.fx.Node) else a
+                          for a in node.args]
+            env[node.name] = rules[node.target](*proxy_args).node
+        else:
+            env[node.name] = new_graph.node_copy(node, lambda a: env[a.name])
+    gm = lib.fx.GraphModule(model, new_graph)
+    x = lib.tensor([[1.0, -2.0, 3.0]])
+    return gm.code, str(gm.graph), gm(x), model(x)
+
+
+def _torch_lin_holder():
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(3, 3)
+
+    return M()
+
+
+def test_proxy_decomposition_tutorial_matches_torch():
+    _assert_same(*_both(decompose_with_proxies))
