@@ -149,3 +149,10 @@ def test_module_and_errors():
         ops.DeformConv2d(4, 3, 3, groups=2)
     with pytest.raises(RuntimeError, match=r"should be a multiple of 2 \* weight.size\[2\]"):
         ops.deform_conv2d(x, ember.zeros(1, 4, 5, 5), m.weight, padding=1)
+
+
+def test_double_backward():
+    x = ember.tensor(RNG.standard_normal((1, 1, 3, 3)), requires_grad=True)
+    offset = ember.tensor(RNG.uniform(0.1, 0.4, (1, 8, 2, 2)), requires_grad=True)
+    weight = ember.tensor(RNG.standard_normal((1, 1, 2, 2)), requires_grad=True)
+    assert ember.autograd.gradgradcheck(ops.deform_conv2d, (x, offset, weight))

@@ -251,3 +251,10 @@ def test_gradcheck(op, kwargs):
     x = ember.tensor(feature(1, 4, 5, 6, dtype=np.float64), requires_grad=True)
     r = ember.tensor(np.array([[0, 0.3, 0.6, 4.2, 3.9], [0, 2.2, 1.1, 5.4, 4.6]]))
     assert ember.autograd.gradcheck(lambda t: op(t, r, 2, 1.0, **kwargs), (x,))
+
+
+def test_roi_align_double_backward():
+    # built from matmuls, so its gradient is differentiable again (torchvision's is not)
+    x = ember.tensor(feature(1, 2, 4, 5, dtype=np.float64), requires_grad=True)
+    r = ember.tensor(np.array([[0, 0.3, 0.6, 3.2, 2.9]]))
+    assert ember.autograd.gradgradcheck(lambda t: ops.roi_align(t, r, 2, 1.0, 2, True) ** 2, (x,))
