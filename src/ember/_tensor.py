@@ -171,10 +171,14 @@ class Tensor:
     def stride(self, dim=None):
         itemsize = self._data.dtype.itemsize
         shape = self._data.shape
-        if self._data.size == 0:  # NumPy gives empty arrays arbitrary strides
+        byte_strides = self._data.strides
+        if self._data.size == 0 and not any(byte_strides):
+            # NumPy gives fresh empty arrays all-zero strides; PyTorch gives them contiguous
+            # strides counting size-0 dims as 1. Views of empties keep NumPy's strides, as
+            # PyTorch's views keep their base's.
             strides = tuple(_contiguous_stride(shape, i) for i in range(len(shape)))
         else:
-            strides = _torch_strides(shape, self._data.strides, itemsize)
+            strides = _torch_strides(shape, byte_strides, itemsize)
         if dim is None:
             return strides
         return strides[_wrap_dim(dim, self._data.ndim)]
@@ -535,7 +539,7 @@ def _torch_strides(shape, byte_strides, itemsize):
 def _contiguous_stride(shape, i):
     n = 1
     for s in shape[i + 1:]:
-        n *= s
+        n *= max(s, 1)
     return n
 
 

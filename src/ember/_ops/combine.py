@@ -176,13 +176,32 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, pin_mem
     """An uninitialised tensor with the given strides, over a storage just large enough."""
     size = tuple(int(s) for s in size)
     stride = tuple(int(s) for s in stride)
+    if len(size) == len(stride):  # the factory's own checks come before as_strided's
+        negative = [n for n in size if n < 0]
+        if negative:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {negative[0]}: "
+                               f"{list(size)}")
+        if any(s < 0 for s in stride):
+            raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} "
+                               f"and strides={list(stride)}")
     needed = 0 if 0 in size else sum((n - 1) * s for n, s in zip(size, stride)) + 1
     storage = _creation.empty(needed, dtype=dtype, device=device)
     _check_geometry(size, stride, 0, storage._data.dtype.itemsize, needed)
+    if requires_grad and storage._data.dtype.kind not in "fcV":
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                           "gradients")
     out = _make(xp_of(storage._data).lib.stride_tricks.as_strided(
         storage._data, shape=size, strides=tuple(s * storage._data.dtype.itemsize
                                                  for s in stride)))
     return out.requires_grad_(True) if requires_grad else out
+
+
+def _new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=None,
+                       pin_memory=False, requires_grad=False) -> Tensor:
+    """``x.new_empty_strided(size, stride)``: ``empty_strided`` with ``x``'s dtype and
+    device as the defaults."""
+    return empty_strided(size, stride, dtype=dtype or self.dtype, device=device or self.device,
+                         requires_grad=requires_grad)
 
 
 def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
@@ -557,4 +576,5 @@ TENSOR_METHODS: dict = {
     "as_strided_scatter": as_strided_scatter, "diagflat": diagflat, "new": new,
     "storage": _storage, "untyped_storage": _untyped_storage, "is_same_size": _is_same_size,
     "is_inference": _is_inference, "is_nonzero": _is_nonzero,
+    "new_empty_strided": _new_empty_strided,
 }
