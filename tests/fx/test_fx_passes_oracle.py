@@ -274,6 +274,24 @@ def concrete_args_and_wrap(lib):
             wrapped(lib.ones(3)), starred.code, starred(lib.ones(2), lib.ones(2)))
 
 
+def annotations(lib):
+    class M(lib.nn.Module):
+        def forward(self, x: lib.Tensor, n: int = 2) -> lib.Tensor:
+            return x * n
+
+    def fn(x: lib.Tensor, y: float) -> lib.Tensor:
+        return x + y
+
+    module_gm, fn_gm = lib.fx.symbolic_trace(M()), lib.fx.symbolic_trace(fn)
+    return (module_gm.code, str(module_gm.graph), fn_gm.code, str(fn_gm.graph),
+            [str(n.type) != "None" for n in fn_gm.graph.nodes], module_gm(lib.ones(2)),
+            fn_gm.print_readable(print_output=False, include_stride=True))
+
+
+def test_annotations_match_torch():
+    _assert_same(*_both(annotations))
+
+
 def test_concrete_args_and_wrap_match_torch():
     _assert_same(*_both(concrete_args_and_wrap))
 

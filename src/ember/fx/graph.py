@@ -1,11 +1,10 @@
-"""``Graph``: the FX intermediate representation, and its Python code generator.
+"""``Graph``: the FX intermediate representation, and the names its code prints.
 
-A Graph is a linked list of ``Node``s in program order. ``python_code`` turns it back into
-the source of a ``forward`` function that reads as PyTorch's: operators print as ``x + y``,
-functions under their public torch names (``torch.relu``, ``torch.nn.functional.relu``),
-and each value is released (``;  x = None``) after its last use, so the generated code
-frees memory as eagerly as PyTorch's does. The code runs on ember: its ``torch`` global is
-a small resolver (``_TorchNames``) that maps the torch names it prints to ember's objects.
+A Graph is a linked list of ``Node``s in program order. ``python_code`` (in
+``_codegen.py``) turns it back into the source of a ``forward`` that reads as PyTorch's,
+with functions under their public torch names (``torch.relu``, ``torch._C._nn.linear``).
+That code runs on ember: its ``torch`` global is a small resolver (``_TorchNames``) mapping
+the torch names it prints to ember's objects.
 """
 
 from __future__ import annotations
@@ -128,15 +127,7 @@ def _get_qualified_name(func) -> str:
 
 def _public_type_repr(obj) -> str:
     """A type as torch prints it: ember's classes under their torch names."""
-    text = _type_repr(obj)
-    if isinstance(obj, type) and text.startswith("ember."):
-        import ember
-
-        if getattr(ember, obj.__name__, None) is obj:
-            return f"torch.{obj.__name__}"
-        if text.startswith("ember.nn.") and getattr(ember.nn, obj.__name__, None) is obj:
-            return f"torch.nn.{obj.__name__}"
-    return text
+    return _type_repr(obj)
 
 
 def _is_torch_name(qualname: str) -> bool:
@@ -545,10 +536,11 @@ class Graph:
     # -- printing -------------------------------------------------------------------------
 
     def __str__(self) -> str:
+        # as PyTorch's: placeholders print as nodes (the empty list is falsy) and the
+        # return annotation is not collected
         placeholder_names: list[str] = []
-        return_typename = [""]
-        lines = [node.format_node(placeholder_names, return_typename) for node in self.nodes]
-        text = f"graph({', '.join(placeholder_names)}){return_typename[0]}:"
+        lines = [node.format_node(placeholder_names) for node in self.nodes]
+        text = f"graph({', '.join(placeholder_names)}):"
         for line in lines:
             if line:
                 text += "\n    " + line
@@ -568,8 +560,14 @@ class Graph:
 
     # -- code generation ------------------------------------------------------------------
 
-    def python_code(self, root_module: str, *, verbose: bool = False) -> PythonCode:
-        """The Python source of ``forward`` (its first parameter named ``root_module``)."""
+    def python_code(self, root_module: str, *, verbose: bool = False,
+                    include_stride: bool = False, include_device: bool = False,
+                    colored: bool = False) -> PythonCode:
+        """The Python source of ``forward`` (its first parameter named ``root_module``).
+        ``verbose`` adds the stack-trace comment and ShapeProp's ``"f32[2, 3]"``
+        annotations; as in PyTorch, strides and devices are shown only for real tensors
+        in ``meta['val']``, which ember's passes do not store, and ``colored`` applies to
+        terminals only, so those three leave ember's text unchanged."""
         from ._codegen import _CodeGen
 
         gen = _CodeGen(self, root_module)

@@ -157,7 +157,9 @@ class GraphModule(Module):
     def print_readable(self, print_output: bool = True, include_stride: bool = False,
                        include_device: bool = False, colored: bool = False) -> str:
         """The generated code as a ``class <Name>(torch.nn.Module)`` listing, nested
-        GraphModule children included; printed unless ``print_output`` is False."""
+        GraphModule children included; printed unless ``print_output`` is False. The
+        stride/device/colour options change nothing ember prints (see
+        ``Graph.python_code``)."""
         return _print_readable(self, self._get_name(), print_output)
 
     def add_submodule(self, target: str, m: Module) -> bool:

@@ -47,9 +47,17 @@ def map_arg(a, fn: Callable):
 
 
 def _type_repr(obj) -> str:
+    """A type as torch.fx prints it; ember's public classes under their torch names."""
     if isinstance(obj, type):
         if obj.__module__ == "builtins":
             return obj.__qualname__
+        if obj.__module__.startswith("ember."):
+            import ember
+
+            if getattr(ember, obj.__name__, None) is obj:
+                return f"torch.{obj.__name__}"
+            if getattr(ember.nn, obj.__name__, None) is obj:
+                return f"torch.nn.{obj.__name__}"
         return f"{obj.__module__}.{obj.__qualname__}"
     if obj is ...:
         return "..."
