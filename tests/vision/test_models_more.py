@@ -33,6 +33,9 @@ from ember.vision import models as M
 from ember.vision.models.convnext import CNBlockConfig
 from ember.vision.models.regnet import BlockParams
 
+# One worker builds the module-scoped GoogLeNet/Inception pairs once.
+pytestmark = pytest.mark.xdist_group("vision_models_more")
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_blas_thread():
