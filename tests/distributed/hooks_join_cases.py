@@ -6,6 +6,9 @@ Models use dyadic weights and inputs in float64 so every product and sum is exac
 trained parameters must be equal, not only close, whatever order the BLAS adds in."""
 
 
+import copy
+
+
 def run(case, torch, dist, rank, world):
     from torch.distributed.algorithms.ddp_comm_hooks import debugging_hooks, default_hooks
     from torch.distributed.algorithms.join import Join, Joinable, JoinHook
@@ -267,4 +270,49 @@ def run(case, torch, dist, rank, world):
     case("join_ddp_rank0_longer", uneven(batches_by_rank=(3, 1)))
     case("join_ddp_even", uneven(batches_by_rank=(2, 2)))
     case("join_ddp_throw", uneven(throw=True))
+
+    # -- ZeroRedundancyOptimizer ---------------------------------------------------------
+    from torch.distributed.optim import ZeroRedundancyOptimizer
+
+    def zero(optimizer_class, groups=False, batches_by_rank=(3, 3), reload=False, **kwargs):
+        def body():
+            ddp = DDP(make_model())
+            params = ddp.parameters()
+            if groups:
+                params = [{"params": list(ddp.module[0].parameters())},
+                          {"params": list(ddp.module[1].parameters()), "lr": 0.125}]
+            optimizer = ZeroRedundancyOptimizer(params, optimizer_class=optimizer_class,
+                                                **kwargs)
+            shard = [[list(p.shape) for p in g["params"]] for g in optimizer.optim.param_groups]
+            with Join([ddp, optimizer]):
+                for step in range(batches_by_rank[rank]):
+                    optimizer.zero_grad()
+                    (ddp(batch(step)) * coefficients()).sum().backward()
+                    optimizer.step()
+            optimizer.consolidate_state_dict(to=0)
+            try:
+                saved = optimizer.state_dict()
+                record = copy.deepcopy([saved["state"],
+                                        [g["params"] for g in saved["param_groups"]],
+                                        [g["lr"] for g in saved["param_groups"]]])
+            except RuntimeError as error:
+                saved, record = None, str(error)
+            trained = [p.detach().clone() for p in ddp.module.parameters()]
+            if reload:  # a fresh optimizer on every rank resumes from rank 0's checkpoint
+                shared = [saved]
+                dist.broadcast_object_list(shared, src=0)
+                fresh = DDP(make_model())
+                resumed = ZeroRedundancyOptimizer(fresh.parameters(),
+                                                  optimizer_class=optimizer_class, **kwargs)
+                resumed.load_state_dict(shared[0])
+                (fresh(batch(0)) * coefficients()).sum().backward()
+                resumed.step()
+                trained.append([p.detach().clone() for p in fresh.module.parameters()])
+                trained.append(sorted(k for k, v in shared[0]["state"].items() if v is None))
+            return [shard, record, trained]
+        return body
+
+    case("zero_sgd", zero(torch.optim.SGD, lr=0.25, momentum=0.5, reload=True))
+    case("zero_adam_groups", zero(torch.optim.Adam, groups=True, lr=0.0625))
+    case("zero_join", zero(torch.optim.SGD, batches_by_rank=(2, 4), lr=0.25, momentum=0.5))
     dist.barrier()

@@ -129,6 +129,14 @@ def test_hooks_join_futures_values(both):
     calls, seen, _ = results[0]["ddp_hook_bucket"]
     assert calls == 2 and [entry[:4] for entry in seen] == [[0, True, "float64", [23]]] * 2
     assert results[0]["futures_basic"] == [False, True, 5, 5, 60, [5, 8]]
+    # ZeRO: largest parameter first, each to the emptier rank (12 elements vs 6 + 3 + 2)
+    assert results[0]["zero_sgd"][0] == [[[3, 4]]]
+    assert results[1]["zero_sgd"][0] == [[[2, 3], [3], [2]]]
+    assert sorted(results[0]["zero_sgd"][1][0]) == ["0", "1", "2", "3"]  # all gathered on 0
+    assert results[1]["zero_sgd"][1].startswith("Optimizer state has not been consolidated")
+    assert results[0]["zero_sgd"][2][-1] == [1, 2, 3]  # loading kept rank 0's shard only
+    for rank in (0, 1):  # every rank ends with the same parameters
+        assert results[rank]["zero_join"][2] == results[0]["zero_join"][2]
     assert results[1]["futures_from_work"][2]["values"] == [0.0, 3.0, 6.0]
 
 
