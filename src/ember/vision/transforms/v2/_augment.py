@@ -102,7 +102,8 @@ class _BaseMixUpCutMix(Transform):
                              "boxes, keypoints and masks.")
         labels = self._labels_getter(inputs)
         if not isinstance(labels, ember.Tensor):
-            raise ValueError(f"The labels must be a tensor, but got {type(labels)} instead.")  # noqa: TRY004
+            raise ValueError(  # noqa: TRY004
+                f"The labels must be a tensor, but got {type(labels)} instead.")
         if labels.ndim not in (1, 2):
             raise ValueError("labels should be index based with shape (batch_size,) or "
                              "probability based with shape (batch_size, num_classes), but got "

@@ -66,8 +66,9 @@ class Resize(Transform):
             size = list(size)
         elif size is None:
             if not isinstance(max_size, int):
-                raise ValueError(f"max_size must be an integer when size is None, but got "  # noqa: TRY004
-                                 f"{max_size} instead.")
+                raise ValueError(  # noqa: TRY004
+                    f"max_size must be an integer when size is None, but got "
+                    f"{max_size} instead.")
         else:
             raise ValueError(f"size can be an integer, a sequence of one or two integers, or "
                              f"None, but got {size} instead.")

@@ -97,7 +97,8 @@ class ToDtype(Transform):
     def __init__(self, dtype, scale=False):
         super().__init__()
         if not isinstance(dtype, (dict, ember.dtype)):
-            raise ValueError(f"dtype must be a dict or a torch.dtype, got {type(dtype)} instead")  # noqa: TRY004
+            raise ValueError(  # noqa: TRY004
+                f"dtype must be a dict or a torch.dtype, got {type(dtype)} instead")
         if isinstance(dtype, dict) and ember.Tensor in dtype and any(
                 cls in dtype for cls in (tv_tensors.Image, tv_tensors.Video)):
             warnings.warn("Got `dtype` values for `torch.Tensor` and either "
@@ -166,7 +167,8 @@ class SanitizeBoundingBoxes(Transform):
         inputs = inputs if len(inputs) > 1 else inputs[0]
         labels = self._labels_getter(inputs)
         if labels is not None:
-            msg = "The labels in the input to forward() must be a tensor or None, got {type} instead."
+            msg = ("The labels in the input to forward() must be a tensor or None, "
+                   "got {type} instead.")
             if isinstance(labels, ember.Tensor):
                 labels = (labels,)
             elif isinstance(labels, (tuple, list)):

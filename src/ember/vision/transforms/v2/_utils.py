@@ -169,7 +169,8 @@ def _setup_number_or_seq(arg, name: str) -> Sequence[float]:
     if isinstance(arg, Sequence):
         for element in arg:
             if not isinstance(element, (int, float)):
-                raise ValueError(f"{name} should be a sequence of numbers. Got {type(element)}")  # noqa: TRY004
+                raise ValueError(  # noqa: TRY004
+                    f"{name} should be a sequence of numbers. Got {type(element)}")
     if isinstance(arg, (int, float)):
         arg = [float(arg), float(arg)]
     elif len(arg) == 1:

@@ -115,8 +115,9 @@ def sanitize_bounding_boxes(bounding_boxes, format=None, canvas_size=None, min_s
                                                   min_size, min_area)
         return bounding_boxes[valid], valid
     if not isinstance(bounding_boxes, tv_tensors.BoundingBoxes):
-        raise ValueError("bounding_boxes must be a tv_tensors.BoundingBoxes instance or a "  # noqa: TRY004
-                         "pure tensor.")
+        raise ValueError(  # noqa: TRY004
+            "bounding_boxes must be a tv_tensors.BoundingBoxes instance or a "
+            "pure tensor.")
     if format is not None or canvas_size is not None:
         raise ValueError(
             "format and canvas_size must be None when bounding_boxes is a "
