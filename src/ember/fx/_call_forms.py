@@ -178,3 +178,6 @@ F_AS_METHOD = {"sigmoid": "sigmoid", "tanh": "tanh"}
 
 # torch.<sub>.<name> is the C builtin torch._C._<sub>.<sub>_<name>
 SUBMODULE_C_PREFIX = {"special": "special", "linalg": "linalg", "fft": "fft"}
+
+# torch.<name> functions that do not dispatch on their argument: they run on the Proxy
+TORCH_NOT_RECORDED = frozenset({"is_tensor", "is_storage", "typename"})

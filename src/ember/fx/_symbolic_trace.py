@@ -164,6 +164,8 @@ def _namespace_recorders() -> list[tuple[Any, str, Any, Callable]]:
         for name, original in _public_functions(module):
             if getattr(original, "_fx_original", None) is not None:
                 continue
+            if prefix == "torch" and name in _call_forms.TORCH_NOT_RECORDED:
+                continue
             qualname = renamed.get(name, f"{prefix}.{name}")
             method = _call_forms.F_AS_METHOD.get(name) if is_f else None
             recorder = _make_recorder(original, qualname, forms.get(name), method)
