@@ -300,3 +300,33 @@ def test_masks_to_boxes():
     np.testing.assert_array_equal(out.numpy(), np.array(reference, np.float32))
     np.testing.assert_array_equal(out.numpy()[:3], [[2, 1, 5, 3], [0, 5, 0, 5], [1, 0, 6, 5]])
     assert ops.masks_to_boxes(ember.zeros((0, 3, 3))).shape == (0, 4)
+
+
+def _iou_row(a, others):
+    """IoU of box ``a`` with each row of ``others`` (the same formula, vectorised)."""
+    iw = (torch.min(a[2], others[:, 2]) - torch.max(a[0], others[:, 0])).clamp(min=0)
+    ih = (torch.min(a[3], others[:, 3]) - torch.max(a[1], others[:, 1])).clamp(min=0)
+    union = ((a[2] - a[0]) * (a[3] - a[1])
+             + (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1]) - iw * ih)
+    return iw * ih / union
+
+
+def test_batched_nms_many_boxes_runs_per_category():
+    # past 1000 boxes torchvision runs one NMS per category; the result is the same set
+    n = 1100
+    b = boxes(n=n, scale=40.0)
+    s = RNG.permutation(n).astype(np.float32) / n  # distinct scores: one valid order
+    idxs = RNG.integers(0, 3, n)
+    keep = ops.batched_nms(ember.tensor(b), ember.tensor(s), ember.tensor(idxs), 0.4)
+    tb, ts = torch.from_numpy(b), torch.from_numpy(s)
+    expected = []
+    for c in range(3):
+        members = torch.where(torch.from_numpy(idxs) == c)[0]
+        members = members[ts[members].argsort(descending=True)]
+        kept = []
+        for i in members.tolist():  # greedy, against the kept boxes of this category
+            if not kept or bool((_iou_row(tb[i], tb[kept]) <= 0.4).all()):
+                kept.append(i)
+        expected += kept
+    expected.sort(key=lambda i: -float(ts[i]))
+    np.testing.assert_array_equal(keep.numpy(), expected)

@@ -93,11 +93,27 @@ def batched_nms(boxes, scores, idxs, iou_threshold: float):
     """
     if boxes.numel() == 0:
         return ember.empty((0,), dtype=ember.int64, device=boxes.device)
+    # torchvision's switch: past this size one NMS per category is faster, and it keeps
+    # full coordinate precision (the offset trick adds up to classes * max_coordinate)
+    if boxes.numel() > (4000 if boxes.device.type == "cpu" else 100_000):
+        return _batched_nms_per_category(boxes, scores, idxs, iou_threshold)
     with ember.no_grad():
         max_coordinate = boxes.max()
         offsets = idxs.to(boxes) * (max_coordinate + ember.tensor(1).to(boxes))
         boxes_for_nms = boxes + offsets[:, None]
     return nms(boxes_for_nms, scores, iou_threshold)
+
+
+def _batched_nms_per_category(boxes, scores, idxs, iou_threshold: float):
+    """One NMS per category (a loop over categories, not boxes), merged by score."""
+    keep_mask = ember.zeros_like(scores, dtype=ember.bool)
+    for class_id in ember.unique(idxs).tolist():
+        members = ember.where(idxs == class_id)[0]
+        kept = nms(boxes[members], scores[members], iou_threshold)
+        keep_mask[members[kept]] = True
+    keep_indices = ember.where(keep_mask)[0]
+    order = ember.sort(scores[keep_indices], stable=True, descending=True).indices
+    return keep_indices[order]
 
 
 def remove_small_boxes(boxes, min_size: float):
