@@ -17,7 +17,11 @@ class _MatmulFlags:
 
 matmul = _MatmulFlags()
 
-_sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True}
+import contextlib
+import warnings
+
+# The scaled-dot-product switches, shared with ember.nn.attention.sdpa_kernel.
+_sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True, "overrideable": True}
 
 
 def is_built() -> bool:
@@ -59,8 +63,26 @@ def enable_cudnn_sdp(enabled: bool) -> None:
     _sdp["cudnn"] = bool(enabled)
 
 
+@contextlib.contextmanager
+def sdp_kernel(enable_flash: bool = True, enable_math: bool = True,
+               enable_mem_efficient: bool = True, enable_cudnn: bool = True):
+    """The deprecated spelling of ``ember.nn.attention.sdpa_kernel`` (keyword switches)."""
+    warnings.warn(
+        "`torch.backends.cuda.sdp_kernel()` is deprecated. In the future, this context "
+        "manager will be removed. Please see `torch.nn.attention.sdpa_kernel()` for the new "
+        "context manager, with updated signature.", FutureWarning, stacklevel=3)
+    previous = dict(_sdp)
+    try:
+        _sdp.update(flash=bool(enable_flash), math=bool(enable_math),
+                    mem_efficient=bool(enable_mem_efficient), cudnn=bool(enable_cudnn))
+        yield {}
+    finally:
+        _sdp.clear()
+        _sdp.update(previous)
+
+
 __all__ = [
-    "matmul", "is_built", "flash_sdp_enabled", "enable_flash_sdp", "mem_efficient_sdp_enabled",
+    "sdp_kernel", "matmul", "is_built", "flash_sdp_enabled", "enable_flash_sdp", "mem_efficient_sdp_enabled",
     "enable_mem_efficient_sdp", "math_sdp_enabled", "enable_math_sdp", "cudnn_sdp_enabled",
     "enable_cudnn_sdp",
 ]

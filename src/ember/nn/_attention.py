@@ -26,6 +26,7 @@ from .._ops.linalg import baddbmm, bmm
 from .._ops.resample import pad
 from .._ops.shape import cat
 from ._functional import dropout, linear
+from .attention import _check_kernel_available
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -79,6 +80,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                 f"Expected attn_mask dtype to be bool or float or to match query dtype, but "
                 f"got attn_mask.dtype: {_dtype_name(attn_mask)} and  query.dtype: "
                 f"{_dtype_name(query)} instead.")
+    _check_kernel_available(query.device.type)
     if enable_gqa and query.dim() >= 3 and key.dim() >= 3:
         heads, kv_heads = query.size(-3), key.size(-3)
         if heads != kv_heads:

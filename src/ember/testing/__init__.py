@@ -1,4 +1,4 @@
-"""``ember.testing`` (PyTorch's ``torch.testing``): ``assert_close``.
+"""``ember.testing`` (PyTorch's ``torch.testing``): ``assert_close`` and ``make_tensor``.
 
 Compares tensors, NumPy arrays, Python numbers and (nested) sequences or mappings of
 them with PyTorch's default tolerances per dtype and its failure messages."""
@@ -13,7 +13,9 @@ import numpy as np
 
 import ember
 
-__all__ = ["assert_close"]
+from ._creation import make_tensor
+
+__all__ = ["assert_close", "make_tensor"]
 
 _DTYPE_PRECISIONS = {
     "float16": (0.001, 1e-5), "bfloat16": (0.016, 1e-5), "float32": (1.3e-6, 1e-5),
