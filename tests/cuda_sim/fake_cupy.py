@@ -376,13 +376,30 @@ class _Runtime(types.ModuleType):
     def getDeviceProperties(index):  # noqa: N802
         if not 0 <= index < _DEVICE_COUNT:
             raise RuntimeError(f"cudaErrorInvalidDevice: invalid device ordinal {index}")
-        return {
+        return {  # an A100's numbers, with this device's own PCI slot and UUID
             "name": f"Fake CuPy GPU {index}".encode(),
             "totalGlobalMem": 16 * 1024 ** 3,
             "major": 8,
             "minor": 0,
             "multiProcessorCount": 108,
+            "maxThreadsPerMultiProcessor": 2048,
+            "warpSize": 32,
+            "regsPerMultiprocessor": 65536,
+            "l2CacheSize": 40 * 1024 ** 2,
+            "integrated": 0,
+            "isMultiGpuBoard": 0,
+            "pciBusID": 7 + index,
+            "pciDeviceID": 0,
+            "pciDomainID": 0,
+            "sharedMemPerBlock": 49152,
+            "uuid": bytes(range(16 * index, 16 * index + 16)),
         }
+
+    @staticmethod
+    def memGetInfo():  # noqa: N802
+        """(free, total) bytes of the current device: what the default pool holds is used."""
+        total = 16 * 1024 ** 3
+        return total - _memory_pool.total, total
 
 
 _runtime = _Runtime("cupy.cuda.runtime")
@@ -392,9 +409,12 @@ class Stream:
     """A stream that runs everything at once (host execution is synchronous)."""
 
     _stack: list = []
+    _used: list = []  # the stream made current by use(), if any
 
     def __init__(self, null=False, non_blocking=False, ptds=False, priority=None):
         self.done = True
+        self.ptr = 0 if null else id(self)  # cudaStream_t: 0 is the legacy default stream
+        self.priority = priority or 0
 
     def synchronize(self):
         pass
@@ -408,6 +428,7 @@ class Stream:
         pass
 
     def use(self):
+        Stream._used[:] = [self]
         return self
 
     def __enter__(self):
@@ -423,7 +444,9 @@ _null_stream = Stream(null=True)
 
 
 def get_current_stream():
-    return Stream._stack[-1] if Stream._stack else _null_stream
+    if Stream._stack:
+        return Stream._stack[-1]
+    return Stream._used[0] if Stream._used else _null_stream
 
 
 class Event:
@@ -579,4 +602,5 @@ def reset():
     _current["device"] = 0
     _config["linalg"] = "ignore"
     Stream._stack.clear()
+    Stream._used.clear()
     _memory_pool.total = _memory_pool.used

@@ -46,6 +46,8 @@ def _index(device=None) -> int:
     if isinstance(device, int):
         return device
     dev = _device_type(device)
+    if dev.type != "cuda":  # a cpu device must not silently mean the current GPU
+        raise ValueError(f"Expected a cuda device, but got: {dev}")
     return dev.index if dev.index is not None else current_device()
 
 
@@ -58,21 +60,49 @@ def set_device(device) -> None:
     cp.cuda.runtime.setDevice(_index(device))
 
 
+# torch's _CudaDeviceProperties field -> the cudaDeviceProp key CuPy's runtime returns
+_PROPERTY_KEYS = {
+    "major": "major", "minor": "minor", "is_multi_gpu_board": "isMultiGpuBoard",
+    "is_integrated": "integrated", "multi_processor_count": "multiProcessorCount",
+    "total_memory": "totalGlobalMem",
+    "max_threads_per_multi_processor": "maxThreadsPerMultiProcessor", "warp_size": "warpSize",
+    "regs_per_multiprocessor": "regsPerMultiprocessor", "L2_cache_size": "l2CacheSize",
+    "pci_bus_id": "pciBusID", "pci_device_id": "pciDeviceID", "pci_domain_id": "pciDomainID",
+    "shared_memory_per_block": "sharedMemPerBlock",
+    "shared_memory_per_block_optin": "sharedMemPerBlockOptin",
+    "shared_memory_per_multiprocessor": "sharedMemPerMultiprocessor",
+    "clock_rate": "clockRate", "memory_clock_rate": "memoryClockRate",
+    "memory_bus_width": "memoryBusWidth",
+}
+
+
+def _uuid_string(raw):
+    """The device UUID as PyTorch prints it: 16 bytes as 8-4-4-4-12 hex digits."""
+    digits = bytes(raw or b"")[:16].ljust(16, b"\0").hex()
+    return "-".join((digits[:8], digits[8:12], digits[12:16], digits[16:20], digits[20:]))
+
+
 class _DeviceProperties:
-    """The fields of ``torch.cuda.get_device_properties`` that scripts read."""
+    """``torch.cuda.get_device_properties``'s fields (memory in bytes, as PyTorch's) read
+    from CuPy's cudaDeviceProp dictionary; a field the runtime does not report is 0."""
 
     def __init__(self, props):
-        self.name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
-        self.total_memory = int(props["totalGlobalMem"])
-        self.major = int(props["major"])
-        self.minor = int(props["minor"])
-        self.multi_processor_count = int(props["multiProcessorCount"])
+        name = props["name"]
+        self.name = name.decode() if isinstance(name, bytes) else name
+        self.gcnArchName = self.name  # PyTorch's CUDA builds alias the HIP-only field
+        for field, key in _PROPERTY_KEYS.items():
+            setattr(self, field, int(props.get(key, 0)))
+        self.uuid = _uuid_string(props.get("uuid"))
 
     def __repr__(self):
+        megabyte = 1024 * 1024
         return (
             f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
-            f"total_memory={self.total_memory // (1024 * 1024)}MB, "
-            f"multi_processor_count={self.multi_processor_count})"
+            f"total_memory={self.total_memory // megabyte}MB, "
+            f"multi_processor_count={self.multi_processor_count}, uuid={self.uuid}, "
+            f"pci_bus_id={self.pci_bus_id}, pci_device_id={self.pci_device_id}, "
+            f"pci_domain_id={self.pci_domain_id}, "
+            f"L2_cache_size={self.L2_cache_size // megabyte}MB)"
         )
 
 
@@ -142,6 +172,26 @@ def max_memory_reserved(device=None) -> int:
     return max(_peaks[_index(device)]["reserved"], current)
 
 
+def memory_stats(device=None) -> dict:
+    """The allocator counters PyTorch's ``memory_stats`` names that CuPy's pool can give:
+    bytes in use ("allocated") and held ("reserved"), current and peak (peaks as in
+    ``max_memory_allocated``)."""
+    stats = {}
+    for kind, current, peak in (("allocated", memory_allocated, max_memory_allocated),
+                                ("reserved", memory_reserved, max_memory_reserved)):
+        stats[f"{kind}_bytes.all.current"] = current(device)
+        stats[f"{kind}_bytes.all.peak"] = peak(device)
+    return dict(sorted(stats.items()))
+
+
+def mem_get_info(device=None) -> tuple:
+    """(free, total) bytes of the device's memory, as the CUDA runtime reports them."""
+    cp = _cupy()
+    with cp.cuda.Device(_index(device)):
+        free, total = cp.cuda.runtime.memGetInfo()
+    return int(free), int(total)
+
+
 def reset_peak_memory_stats(device=None) -> None:
     _cupy()
     _peaks.pop(_index(device), None)
@@ -190,9 +240,16 @@ class Stream:
     def __init__(self, device=None, priority=0, **kwargs):
         cp = _cupy()
         index = _index(device)
+        options = {"priority": priority} if priority else {}  # CuPy's default otherwise
         with cp.cuda.Device(index):  # a CuPy stream belongs to the device current at creation
-            self._stream = cp.cuda.Stream(non_blocking=True)
+            self._stream = cp.cuda.Stream(non_blocking=True, **options)
         self.device = _device_type("cuda", index)
+        self.priority = priority
+
+    @property
+    def cuda_stream(self) -> int:
+        """The raw ``cudaStream_t`` (0 for the default stream), for interop."""
+        return int(self._stream.ptr)
 
     def synchronize(self) -> None:
         self._stream.synchronize()
@@ -200,8 +257,22 @@ class Stream:
     def query(self) -> bool:
         return bool(self._stream.done)
 
+    def wait_event(self, event) -> None:
+        """Later work on this stream waits until ``event`` has completed."""
+        self._stream.wait_event(event._event)
+
     def wait_stream(self, stream) -> None:
         self._stream.wait_event(stream._stream.record())
+
+    def __eq__(self, other):
+        return isinstance(other, Stream) and self.cuda_stream == other.cuda_stream \
+            and self.device == other.device
+
+    def __hash__(self):
+        return hash((self.cuda_stream, self.device))
+
+    def __repr__(self):
+        return f"<ember.cuda.Stream device={self.device} cuda_stream={self.cuda_stream:#x}>"
 
     def record_event(self, event=None):
         event = event or Event()
@@ -246,10 +317,17 @@ def current_stream(device=None) -> Stream:
     wrapper = Stream.__new__(Stream)
     wrapper._stream = cp.cuda.get_current_stream()
     wrapper.device = _device_type("cuda", _index(device))
+    wrapper.priority = 0
     return wrapper
 
 
 default_stream = current_stream
+
+
+def set_stream(stream) -> None:
+    """Make ``stream`` current (for the rest of the thread, unlike ``with stream:``)."""
+    if stream is not None:
+        stream._stream.use()
 
 
 def stream(s):
@@ -284,13 +362,46 @@ class device:
         return False
 
 
+def device_of(obj):
+    """``with ember.cuda.device_of(t):`` makes ``t``'s GPU current (a no-op for a cpu
+    tensor), for code that allocates next to an input."""
+    return device(obj.get_device() if obj.is_cuda else -1)
+
+
 __all__ = [
-    "is_available", "is_initialized", "init", "device_count", "current_device",
-    "set_device", "get_device_properties", "get_device_name", "get_device_capability",
-    "is_bf16_supported", "synchronize", "memory_allocated", "max_memory_allocated",
-    "memory_reserved", "max_memory_reserved", "reset_peak_memory_stats", "empty_cache",
-    "manual_seed", "manual_seed_all", "seed", "seed_all", "initial_seed", "Stream", "Event",
-    "current_stream", "default_stream", "stream", "device", "amp",
+    "Event",
+    "Stream",
+    "amp",
+    "current_device",
+    "current_stream",
+    "default_stream",
+    "device",
+    "device_count",
+    "device_of",
+    "empty_cache",
+    "get_device_capability",
+    "get_device_name",
+    "get_device_properties",
+    "init",
+    "initial_seed",
+    "is_available",
+    "is_bf16_supported",
+    "is_initialized",
+    "manual_seed",
+    "manual_seed_all",
+    "max_memory_allocated",
+    "max_memory_reserved",
+    "mem_get_info",
+    "memory_allocated",
+    "memory_reserved",
+    "memory_stats",
+    "reset_peak_memory_stats",
+    "seed",
+    "seed_all",
+    "set_device",
+    "set_stream",
+    "stream",
+    "synchronize",
 ]
 
-from . import amp  # noqa: E402 - torch.cuda.amp's deprecated spellings; needs ember.amp
+from . import amp

@@ -43,7 +43,7 @@ def is_pinned(array) -> bool:
     runtime = cp.cuda.runtime
     try:
         attributes = runtime.pointerGetAttributes(array.__array_interface__["data"][0])
-    except Exception:  # CUDA < 11 reports plain pageable memory as an error
+    except Exception:  # noqa: BLE001 - CUDA < 11 reports pageable memory as an error
         return False
     return int(attributes.type) == int(getattr(runtime, "memoryTypeHost", 1))
 
