@@ -65,13 +65,11 @@ def test_enum_and_nesting():
 
 def test_bad_backend_argument():
     for bad in (3, (ember_attention.SDPBackend.MATH,)):
-        with pytest.raises(AssertionError) as theirs:
-            with torch_attention.sdpa_kernel(bad if bad == 3 else (
-                    torch_attention.SDPBackend.MATH,)):
-                pass
-        with pytest.raises(AssertionError) as ours:
-            with ember_attention.sdpa_kernel(bad):
-                pass
+        torch_bad = bad if bad == 3 else (torch_attention.SDPBackend.MATH,)
+        with pytest.raises(AssertionError) as theirs, torch_attention.sdpa_kernel(torch_bad):
+            pass
+        with pytest.raises(AssertionError) as ours, ember_attention.sdpa_kernel(bad):
+            pass
         assert str(ours.value) == str(theirs.value)
 
 

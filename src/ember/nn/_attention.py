@@ -28,7 +28,7 @@ from .._ops.shape import cat
 from ._functional import dropout, linear
 from .attention import _check_kernel_available
 
-__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
+__all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
 
 
 def __getattr__(name):

@@ -15,7 +15,7 @@ from enum import Enum
 
 from ...backends import cuda as _cuda_flags
 
-__all__ = ["SDPBackend", "WARN_FOR_UNFUSED_KERNELS", "sdpa_kernel"]
+__all__ = ["WARN_FOR_UNFUSED_KERNELS", "SDPBackend", "sdpa_kernel"]
 
 WARN_FOR_UNFUSED_KERNELS = False
 
@@ -48,7 +48,7 @@ def sdpa_kernel(backends, set_priority: bool = False):
     if isinstance(backends, SDPBackend):
         backends = [backends]
     elif not isinstance(backends, list):  # PyTorch checks only the container's type
-        raise AssertionError(
+        raise AssertionError(  # noqa: TRY004 - PyTorch's assert, so AssertionError
             "Backend must be an instance of SDPBackend or a list of SDPBackend instances, "
             f"got {type(backends).__name__}")
     previous = dict(_cuda_flags._sdp)
