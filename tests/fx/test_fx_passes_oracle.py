@@ -570,3 +570,13 @@ def _torch_lin_holder():
 
 def test_proxy_decomposition_tutorial_matches_torch():
     _assert_same(*_both(decompose_with_proxies))
+
+
+def test_failing_generated_line_is_shown_like_torch(capsys):
+    gm = ember.fx.symbolic_trace(lambda x, y: (x + 1) @ y)
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied"):
+        gm(ember.ones(2, 3), ember.ones(2, 3))
+    err = capsys.readouterr().err
+    assert "Call using an FX-traced Module, line 6 of the traced Module's generated forward " \
+        "function:" in err
+    assert "    matmul = add @ y;  add = y = None\n\n" + "~" * 33 + "~~~ <--- HERE" in err

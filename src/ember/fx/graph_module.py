@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import itertools
 import linecache
+import sys
+import traceback
 from typing import Any
 
 from ..nn.modules.module import Module
@@ -71,6 +73,19 @@ def _assign_value(module: Module, field: str, value) -> None:
         module.register_buffer(field, value)
     else:
         setattr(module, field, value)
+
+
+def _error_context(frame: traceback.FrameSummary) -> str:
+    lines = linecache.getlines(frame.filename)
+    lineno = frame.lineno
+    return "\n".join([
+        traceback.format_exc(),
+        (f"Call using an FX-traced Module, line {lineno} of the traced Module's generated "
+         "forward function:"),
+        "".join(lines[lineno - 2:lineno]),
+        "~" * len(frame.line) + "~~~ <--- HERE",
+        "\n".join(lines[lineno:lineno + 2]),
+    ])
 
 
 def _addindent(text: str, num_spaces: int) -> str:
@@ -153,6 +168,20 @@ class GraphModule(Module):
         cls = type(self)
         cls.forward = _forward_from_src(self._code, python_code.globals)
         return python_code
+
+    def __call__(self, *args, **kwargs):
+        """Run ``forward``; if it fails inside the generated code, print the failing
+        generated line with context to stderr first, as PyTorch's GraphModule does."""
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as e:
+            frames = traceback.extract_tb(e.__traceback__)
+            generated = [f for f in frames if "eval_with_key" in f.filename]
+            if not generated:
+                raise
+            print(_error_context(generated[-1]), file=sys.stderr)
+            # as PyTorch: the printout above already holds the traceback
+            raise e.with_traceback(None)
 
     def print_readable(self, print_output: bool = True, include_stride: bool = False,
                        include_device: bool = False, colored: bool = False) -> str:
