@@ -258,3 +258,14 @@ def test_roi_align_double_backward():
     x = ember.tensor(feature(1, 2, 4, 5, dtype=np.float64), requires_grad=True)
     r = ember.tensor(np.array([[0, 0.3, 0.6, 3.2, 2.9]]))
     assert ember.autograd.gradgradcheck(lambda t: ops.roi_align(t, r, 2, 1.0, 2, True) ** 2, (x,))
+
+
+def test_boxes_must_match_the_input_dtype():
+    x = ember.tensor(feature())
+    with pytest.raises(RuntimeError, match="Expected tensor for argument #1 'input' to have the "
+                       r"same type as tensor for argument #2 'rois'; but type torch.FloatTensor "
+                       r"does not equal torch.DoubleTensor \(while checking arguments for "
+                       "roi_align_forward_kernel\\)"):
+        ops.roi_align(x, ember.tensor(rois(2, dtype=np.float64)), 2)
+    with pytest.raises(RuntimeError, match="roi_pool_forward_kernel"):
+        ops.roi_pool(x, [ember.zeros((1, 4), dtype=ember.float64)], 2)

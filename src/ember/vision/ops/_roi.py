@@ -22,14 +22,20 @@ def _pair(value):
     return (value, value)
 
 
-def rois_tensor(input, boxes):
-    """Boxes (Tensor[K, 5] or a list of Tensor[L, 4]) as a constant Tensor[K, 5] in the
-    input's dtype: column 0 the image index, then ``x1, y1, x2, y2``."""
+def rois_tensor(input, boxes, op_name: str):
+    """Boxes (Tensor[K, 5] or a list of Tensor[L, 4]) as a constant Tensor[K, 5]: column 0
+    the image index, then ``x1, y1, x2, y2``. Like torchvision's kernels, the boxes must
+    have the input's dtype."""
     check_roi_boxes_shape(boxes)
     rois = boxes if isinstance(boxes, ember.Tensor) else convert_boxes_to_roi_format(boxes)
     if input.dim() != 4:
         raise RuntimeError(f"input should be a 4d tensor (N, C, H, W), got {input.dim()}D")
-    return rois.detach().to(input.dtype)
+    if rois.dtype != input.dtype:
+        raise RuntimeError(
+            "Expected tensor for argument #1 'input' to have the same type as tensor for "
+            f"argument #2 'rois'; but type {input.type()} does not equal {rois.type()} "
+            f"(while checking arguments for {op_name}_forward_kernel)")
+    return rois.detach()
 
 
 def gather_rows(input, batch, y, x):

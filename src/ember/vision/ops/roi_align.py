@@ -32,7 +32,7 @@ def roi_align(input, boxes, output_size, spatial_scale: float = 1.0,
     Returns:
         Tensor[K, C, output_size[0], output_size[1]].
     """
-    rois = rois_tensor(input, boxes)
+    rois = rois_tensor(input, boxes, "roi_align")
     pooled_h, pooled_w = _pair(output_size)
     return bilinear_pool(input, rois, pooled_h, pooled_w, spatial_scale, sampling_ratio,
                          offset=0.5 if aligned else 0.0, clamp_extent=not aligned,
@@ -47,7 +47,7 @@ def ps_roi_align(input, boxes, output_size, spatial_scale: float = 1.0,
     Returns:
         Tensor[K, C / (PH * PW), PH, PW].
     """
-    rois = rois_tensor(input, boxes)
+    rois = rois_tensor(input, boxes, "ps_roi_align")
     pooled_h, pooled_w = _pair(output_size)
     _check_ps_channels(input, pooled_h, pooled_w)
     return bilinear_pool(input, rois, pooled_h, pooled_w, spatial_scale, sampling_ratio,

@@ -20,7 +20,7 @@ def roi_pool(input, boxes, output_size, spatial_scale: float = 1.0):
     Returns:
         Tensor[K, C, output_size[0], output_size[1]].
     """
-    rois = rois_tensor(input, boxes)
+    rois = rois_tensor(input, boxes, "roi_pool")
     pooled_h, pooled_w = _pair(output_size)
     return pool_windows(input, rois, pooled_h, pooled_w, spatial_scale,
                         position_sensitive=False)
@@ -33,7 +33,7 @@ def ps_roi_pool(input, boxes, output_size, spatial_scale: float = 1.0):
     Returns:
         Tensor[K, C / (PH * PW), PH, PW].
     """
-    rois = rois_tensor(input, boxes)
+    rois = rois_tensor(input, boxes, "ps_roi_pool")
     pooled_h, pooled_w = _pair(output_size)
     _check_ps_channels(input, pooled_h, pooled_w)
     return pool_windows(input, rois, pooled_h, pooled_w, spatial_scale,
