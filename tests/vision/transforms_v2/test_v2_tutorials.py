@@ -145,3 +145,48 @@ def test_reprs_follow_nn_module():
     pipeline = v2.Compose([v2.Resize(9), v2.RandomHorizontalFlip(),
                            v2.ToDtype(ember.float32, scale=True)])
     assert repr(pipeline) == repr(Compose(inner))
+
+
+def test_uniform_temporal_subsample_against_torch():
+    data = RNG.random((2, 7, 3, 4, 4)).astype(np.float32)
+    indices = torch.linspace(0, 6, 4).long()
+    expected = torch.index_select(torch.tensor(data), -4, indices)
+    out = v2.UniformTemporalSubsample(4)(T.Video(ember.tensor(data)))
+    assert type(out) is T.Video
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())
+
+
+class AddNoiseToImages(v2.Transform):
+    """The docs' custom transform: override make_params and transform."""
+
+    def make_params(self, flat_inputs):
+        return {"offset": float(ember.rand(1).item())}
+
+    def transform(self, inpt, params):
+        if isinstance(inpt, T.Image):
+            return T.wrap(inpt + params["offset"], like=inpt)
+        return inpt
+
+
+def test_custom_transform_shares_params_across_the_sample():
+    a, b = T.Image(ember.zeros(1, 2, 2)), T.Image(ember.zeros(1, 2, 2))
+    boxes = T.BoundingBoxes([[0, 0, 1, 1]], format="XYXY", canvas_size=(2, 2))
+    out_a, out_b, out_boxes = AddNoiseToImages()(a, b, boxes)
+    assert type(out_a) is T.Image and out_boxes is boxes
+    np.testing.assert_array_equal(out_a.numpy(), out_b.numpy())
+    assert float(out_a[0, 0, 0]) > 0.0
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: F.resize(x, [5, 7]),
+    lambda x: F.resized_crop(x, 1, 2, 6, 5, [4, 4]),
+    lambda x: F.affine(x, 20.0, [1, -1], 0.9, [5.0, 0.0], interpolation="bilinear"),
+    lambda x: F.normalize(x, [0.2, 0.4], [0.5, 0.25]),
+    lambda x: F.rotate(x, 30.0, interpolation="bilinear", expand=True),
+])
+def test_gradients_flow_through_tv_tensors(call):
+    data = RNG.random((2, 8, 9))
+    x = ember.tensor(data, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda t: call(T.Image(t)), (x,))
+    out = call(T.Image(x))
+    assert type(out) is T.Image and out.requires_grad

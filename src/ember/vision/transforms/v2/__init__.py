@@ -67,6 +67,7 @@ from ._misc import (
     Normalize,
     SanitizeBoundingBoxes,
     ToDtype,
+    UniformTemporalSubsample,
 )
 from ._transform import Transform
 from ._type_conversion import PILToTensor, ToImage, ToPILImage, ToPureTensor, ToTensor
@@ -84,5 +85,5 @@ __all__ = [
     "RandomRotation", "RandomShortestSize", "RandomSolarize", "RandomVerticalFlip",
     "RandomZoomOut", "Resize", "SanitizeBoundingBoxes", "ScaleJitter", "SetClampingMode",
     "TenCrop", "ToDtype", "ToImage", "ToPILImage", "ToPureTensor", "ToTensor", "Transform",
-    "TrivialAugmentWide", "functional",
+    "TrivialAugmentWide", "UniformTemporalSubsample", "functional",
 ]

@@ -228,3 +228,16 @@ class LinearTransformation(Transform):
         return output if is_pure_tensor(inpt) else tv_tensors.wrap(output, like=inpt)
 
 
+
+
+class UniformTemporalSubsample(Transform):
+    """Keep ``num_samples`` equispaced frames of videos (T is dim -4)."""
+
+    _transformed_types = (ember.Tensor,)
+
+    def __init__(self, num_samples):
+        super().__init__()
+        self.num_samples = num_samples
+
+    def transform(self, inpt, params):
+        return self._call_kernel(F.uniform_temporal_subsample, inpt, self.num_samples)

@@ -104,6 +104,7 @@ from ._misc import (
     sanitize_bounding_boxes,
     to_dtype,
     to_dtype_image,
+    uniform_temporal_subsample,
 )
 from ._type_conversion import pil_to_tensor, to_image, to_pil_image, to_tensor
 from ._utils import is_pure_tensor, register_kernel
@@ -130,6 +131,6 @@ __all__ = [
     "resized_crop_mask", "rgb_to_grayscale", "rotate", "rotate_bounding_boxes", "rotate_image",
     "rotate_keypoints", "rotate_mask", "sanitize_bounding_boxes", "solarize", "ten_crop",
     "to_dtype", "to_dtype_image", "to_grayscale", "to_image", "to_pil_image", "to_tensor",
-    "vertical_flip", "vertical_flip_bounding_boxes", "vertical_flip_image",
-    "vertical_flip_keypoints", "vflip",
+    "uniform_temporal_subsample", "vertical_flip", "vertical_flip_bounding_boxes",
+    "vertical_flip_image", "vertical_flip_keypoints", "vflip",
 ]

@@ -127,3 +127,20 @@ def sanitize_bounding_boxes(bounding_boxes, format=None, canvas_size=None, min_s
     valid = _get_sanitize_bounding_boxes_mask(bounding_boxes, bounding_boxes.format,
                                               bounding_boxes.canvas_size, min_size, min_area)
     return tv_tensors.wrap(bounding_boxes[valid], like=bounding_boxes), valid
+
+
+@dispatcher
+def uniform_temporal_subsample(inpt, num_samples):
+    """``num_samples`` equispaced frames of a video (..., T, C, H, W)."""
+
+
+def uniform_temporal_subsample_video(video, num_samples):
+    t_max = video.shape[-4] - 1
+    indices = ember.linspace(0, t_max, num_samples, device=video.device).long()
+    return video.index_select(-4, indices)
+
+
+_register_kernel_internal(uniform_temporal_subsample, ember.Tensor)(
+    uniform_temporal_subsample_video)
+_register_kernel_internal(uniform_temporal_subsample, tv_tensors.Video)(
+    uniform_temporal_subsample_video)
