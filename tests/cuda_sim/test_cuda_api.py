@@ -106,3 +106,22 @@ def test_device_of_a_tensor():
     assert ember.cuda.current_device() == 0
     with ember.cuda.device_of(ember.zeros(2)):  # a cpu tensor changes nothing
         assert ember.cuda.current_device() == 0
+
+
+def test_cuda_seed_makes_cuda_sampling_reproducible():
+    ember.cuda.manual_seed(5)
+    first = ember.randn(4, device="cuda")
+    ember.cuda.manual_seed_all(5)
+    again = ember.randn(4, device="cuda")
+    assert again.device.type == "cuda" and again.tolist() == first.tolist()
+    assert ember.cuda.initial_seed() == 5
+    state = ember.cuda.get_rng_state()
+    assert state.dtype is ember.uint8 and state.device.type == "cpu"
+    drawn = ember.rand(3, device="cuda").tolist()
+    ember.cuda.set_rng_state(state)
+    assert ember.rand(3, device="cuda").tolist() == drawn
+    states = ember.cuda.get_rng_state_all()
+    assert len(states) == ember.cuda.device_count()
+    drawn = ember.rand(3, device="cuda").tolist()
+    ember.cuda.set_rng_state_all(states)
+    assert ember.rand(3, device="cuda").tolist() == drawn

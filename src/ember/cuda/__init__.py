@@ -208,10 +208,20 @@ def empty_cache() -> None:
 _seed = {"value": None}
 
 
+def _generator():
+    from .._ops.random import default_generator
+
+    return default_generator
+
+
 def manual_seed(seed: int) -> None:
-    """Record the CUDA seed. ember draws CUDA samples from the host generator (see
-    ``ember.manual_seed``), so this changes no stream; without a GPU it is a no-op."""
+    """Seed the generator CUDA samples come from. ember draws them on the host (so cpu and
+    cuda tensors seeded alike hold the same values) from the default generator, which
+    this seeds: ``cuda.manual_seed(s)`` before each run makes cuda sampling reproducible,
+    as in PyTorch. Without a GPU it is a no-op, as PyTorch's lazy CUDA seeding is."""
     _seed["value"] = int(seed)
+    if is_available():
+        _generator().manual_seed(seed)
 
 
 def manual_seed_all(seed: int) -> None:
@@ -228,7 +238,29 @@ def seed_all() -> None:
 
 def initial_seed() -> int:
     _cupy()
-    return _seed["value"] if _seed["value"] is not None else 0
+    return _seed["value"] if _seed["value"] is not None else _generator().initial_seed()
+
+
+def get_rng_state(device="cuda"):
+    """The state of the generator cuda samples come from (a uint8 cpu tensor)."""
+    _cupy()
+    _index(device)
+    return _generator().get_state()
+
+
+def set_rng_state(new_state, device="cuda") -> None:
+    _cupy()
+    _index(device)
+    _generator().set_state(new_state)
+
+
+def get_rng_state_all() -> list:
+    return [get_rng_state(index) for index in range(device_count())]
+
+
+def set_rng_state_all(new_states) -> None:
+    for index, state in enumerate(new_states):
+        set_rng_state(state, index)
 
 
 # -- streams, events, device context --------------------------------------------------------
@@ -382,6 +414,8 @@ __all__ = [
     "get_device_capability",
     "get_device_name",
     "get_device_properties",
+    "get_rng_state",
+    "get_rng_state_all",
     "init",
     "initial_seed",
     "is_available",
@@ -399,6 +433,8 @@ __all__ = [
     "seed",
     "seed_all",
     "set_device",
+    "set_rng_state",
+    "set_rng_state_all",
     "set_stream",
     "stream",
     "synchronize",
