@@ -2,12 +2,18 @@
 
 At construction every rank takes rank 0's parameters and buffers. During backward each
 parameter's post-accumulate-grad hook marks it ready; parameters are grouped into
-buckets (in reverse registration order, about the order backward produces gradients),
-and a bucket whose gradients are all ready is flattened into one tensor and all-reduced
-asynchronously while backward goes on. When the last expected gradient arrives, the
-hook waits for every bucket, divides by the world size and writes the averages back into
-``.grad``, so ``optimizer.step()`` right after ``backward()`` sees averaged gradients on
-every rank, as in PyTorch.
+buckets, and a bucket whose gradients are all ready is flattened into one tensor,
+divided by the world size and all-reduced asynchronously while backward goes on. When
+the last expected gradient arrives, the hook waits for every bucket and writes the
+averages back into ``.grad``, so ``optimizer.step()`` right after ``backward()`` sees
+averaged gradients on every rank, as in PyTorch. As PyTorch's, the first iteration uses
+one bucket in registration order; the buckets are then rebuilt in reverse registration
+order (about the order backward produces gradients), ``bucket_cap_mb`` each.
+
+``register_comm_hook(state, hook)`` replaces the divide-and-sum of each bucket with
+``hook(state, GradBucket)``, whose future's tensor becomes the bucket's gradients.
+``join()`` (a ``Joinable`` for ``torch.distributed.algorithms.Join``) lets ranks with
+fewer inputs shadow the others' collectives with zero gradients.
 
 ``find_unused_parameters=True`` walks the autograd graph of the forward's outputs to
 learn which parameters will get no gradient; those count as ready with zeros, and a
