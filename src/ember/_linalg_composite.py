@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from ._linalg_errors import check_lapack_dtype
 from ._ops.creation import eye as _eye
 from ._ops.linalg import matmul
 from .linalg import _check_float, _check_square, inv, solve, svdvals
@@ -97,6 +98,7 @@ def vander(x, *, N=None):
     """Columns x**0, x**1, ..., x**(N-1) (increasing powers, as torch.linalg.vander)."""
     from ._ops.shape_copy import stack
 
+    check_lapack_dtype("linalg.vander", x._data)
     if x.ndim == 0:
         raise RuntimeError("linalg.vander: Expected x to have at least one dimension")
     columns = x.shape[-1] if N is None else N

@@ -109,3 +109,51 @@ def _raise_not_pd(a):
                 f"minor of order {order} is not positive-definite)."
             )
     raise LinAlgError("linalg.cholesky: The input is not positive-definite.")
+
+
+# -- half and bfloat16 inputs -------------------------------------------------------------
+# LAPACK has no 16-bit routines, and NumPy would raise a TypeError of its own. PyTorch
+# refuses these dtypes up front with one of three kinds of message, depending on the op:
+# a dtype check, the name of the CPU kernel that is not instantiated, or a float/double
+# check. The table says which for every op ember routes through check_lapack_dtype.
+_LOW_PRECISION_NAMES = {"float16": "Half", "bfloat16": "BFloat16"}
+_CHECKED = "{name}: Low precision dtypes not supported. Got {dtype}"
+_FLOAT_DOUBLE = "This function doesn't handle types other than float and double"
+_LOW_PRECISION = {
+    "linalg.inv": _CHECKED, "linalg.slogdet": _CHECKED, "logdet": _CHECKED,
+    # matrix_norm checks only where it takes singular values (ord 2, -2, 'nuc')
+    "linalg.matrix_norm(svd)": "linalg.matrix_norm: Low precision dtypes not supported. "
+                               "Got {dtype}",
+    "linalg.lstsq": _FLOAT_DOUBLE, "linalg.matrix_rank": _FLOAT_DOUBLE,
+    "linalg.pinv": ("linalg.pinv({dtype}{{{shape}}}): expected a tensor with 2 or more "
+                    "dimensions of float, double, cfloat or cdouble types"),
+    "linalg.vander": ("linalg.vander supports floating point, complex, and integer tensors, "
+                      "but got {dtype}"),
+}
+_LOW_PRECISION_KERNEL = {
+    "linalg.det": "lu_cpu", "linalg.solve": "lu_cpu", "linalg.solve_ex": "lu_cpu",
+    "linalg.lu": "lu_cpu", "linalg.lu_factor": "lu_cpu", "linalg.lu_factor_ex": "lu_cpu",
+    "linalg.lu_solve": "linalg.lu_solve_cpu", "linalg.cholesky": "cholesky_cpu",
+    "cholesky_solve": "cholesky_solve_cpu", "cholesky_inverse": "cholesky_inverse_out_cpu",
+    "linalg.qr": "geqrf_cpu", "geqrf": "geqrf_cpu", "linalg.householder_product": "orgqr_cpu",
+    "ormqr": "ormqr_cpu", "linalg.svd": "linalg_svd_cpu", "linalg.eig": "linalg_eig_out_cpu",
+    "linalg.eigvals": "linalg_eig_out_cpu", "linalg.eigh": "linalg_eigh_cpu",
+    "linalg.eigvalsh": "linalg_eigh_cpu", "linalg.solve_triangular": "triangular_solve_cpu",
+}
+
+
+def check_lapack_dtype(name, array):
+    """Raise PyTorch's error when ``array`` is float16/bfloat16 and op ``name`` cannot take
+    it (RuntimeError, or NotImplementedError naming the kernel). One itemsize comparison
+    for every other input."""
+    if array.dtype.itemsize != 2:
+        return
+    dtype = _LOW_PRECISION_NAMES.get(array.dtype.name)
+    if dtype is None:  # int16 / uint16
+        return
+    kernel = _LOW_PRECISION_KERNEL.get(name)
+    if kernel is not None:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dtype}\'')
+    template = _LOW_PRECISION.get(name)
+    if template is not None:
+        raise RuntimeError(template.format(name=name, dtype=dtype, shape=list(array.shape)))

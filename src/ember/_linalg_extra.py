@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._linalg_errors import LinAlgError
+from ._linalg_errors import LinAlgError, check_lapack_dtype
 from ._linalg_lu import _identity_like, factor_packed, raise_zero_pivot
 from ._ops._select import _return_type
 from ._ops._util import _make, type_name, xp_of
@@ -59,6 +59,7 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """How many singular values exceed max(atol, rtol * largest) (NumPy's default rtol)."""
+    check_lapack_dtype("linalg.matrix_rank", A._data)
     xp = xp_of(A._data)
     s = xp.linalg.svd(A._data, compute_uv=False)
     s_max = s[..., :1] if s.shape[-1] else s
@@ -127,6 +128,7 @@ def _check_householder(name, A, tau):
 def householder_product(A, tau, *, out=None):
     """The first n columns of the product of Householder reflectors stored in ``A``
     and ``tau`` (as geqrf returns them): LAPACK's orgqr."""
+    check_lapack_dtype("linalg.householder_product", A._data)
     _check_householder("linalg.householder_product", A, tau)
     return _apply_reflectors(A, tau, A.shape[-1], "linalg.householder_product")
 
@@ -167,6 +169,7 @@ def geqrf(input, *, out=None):
 def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     """``Q @ other`` (or other @ Q, with Q^H for ``transpose``) for the Q of geqrf's
     reflectors, without forming it as a separate call: LAPACK's ormqr."""
+    check_lapack_dtype("ormqr", input._data)
     import ember
 
     if input.shape[-2] < tau.shape[-1]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._linalg_errors import check_lapack_dtype
 from ._ops._select import _return_type
 from ._ops._util import _make, xp_of
 from .autograd.function import Function
@@ -211,6 +212,7 @@ def _pad_to(matrix, shape):
 
 def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     """Solve A X = B from A's lu_factor (A^H X = B with adjoint; X A = B with left=False)."""
+    check_lapack_dtype("linalg.lu_solve", LU._data)
     xp = xp_of(LU._data)
     n = LU.shape[-1]
     eye_n = _make(xp.eye(n, dtype=LU._data.dtype))

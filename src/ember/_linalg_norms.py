@@ -7,6 +7,7 @@ gradient of an inf-norm evenly.
 
 from __future__ import annotations
 
+from ._linalg_errors import check_lapack_dtype
 from ._ops.pointwise import where as _where
 from ._ops._util import xp_of
 from .autograd.function import Function
@@ -117,6 +118,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     if ord == "fro":
         return vector_norm(A, 2, (row, col), keepdim)
     if ord in ("nuc", 2, -2):
+        check_lapack_dtype("linalg.matrix_norm(svd)", A._data)
         moved = A.movedim((row, col), (-2, -1)) if (row, col) != (A.ndim - 2, A.ndim - 1) else A
         values = svdvals(moved)
         if ord == "nuc":

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._linalg_errors import (  # noqa: F401 - LinAlgError is public here, as torch.linalg's
     LinAlgError, _not_pd_order, _per_matrix_info, _raise_not_pd, _raise_singular,
-    _raise_solve_singular, _singular_info, lapack_errors,
+    _raise_solve_singular, _singular_info, check_lapack_dtype, lapack_errors,
 )
 from ._ops._select import _return_type
 from ._ops._util import _make, type_name, xp_of
@@ -38,7 +38,8 @@ _cholesky_ex_t = _return_type("cholesky_ex", ("L", "info"))
 
 
 def _check_float(name, array):
-    if array.dtype.kind not in "fc":
+    check_lapack_dtype(name, array)  # half/bfloat16: PyTorch's error, not NumPy's TypeError
+    if array.dtype.kind not in "fc" and array.dtype.name != "bfloat16":
         raise RuntimeError(
             f"{name}: Expected a floating point or complex tensor as input. Got "
             f"{type_name(array.dtype)}"
@@ -180,6 +181,7 @@ def slogdet(A, *, out=None):
 
 def logdet(A):
     """log(det(A)): NaN where the determinant is negative, -inf where it is zero."""
+    check_lapack_dtype("logdet", A._data)
     sign, logabsdet = slogdet(A)
     if A._data.dtype.kind == "c":  # the principal complex log: log|det| + i arg(det)
         from ._ops.complex import complex as _complex
@@ -645,6 +647,7 @@ class Pinv(Function):
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """Pseudo-inverse; default rtol = eps * max(m, n) when atol is not given."""
+    check_lapack_dtype("linalg.pinv", A._data)
     if A.ndim < 2 or A._data.dtype.kind not in "fc":
         raise RuntimeError(
             f"linalg.pinv({type_name(A._data.dtype)}{{{list(A.shape)}}}): expected a tensor with "

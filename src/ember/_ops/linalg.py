@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._linalg_errors import check_lapack_dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._select import write_out
@@ -595,12 +596,14 @@ def cholesky(input, upper=False, *, out=None):
 
 def cholesky_solve(B, L, upper=False, *, out=None):
     """Solve A X = B given the Cholesky factor of A."""
+    check_lapack_dtype("cholesky_solve", L._data)
     linalg = _linalg()
     lower = L.mH if upper else L  # A = L L^H (conjugate transposes: complex as PyTorch)
     return linalg.solve(lower.matmul(lower.mH), B)
 
 
 def cholesky_inverse(L, upper=False, *, out=None):
+    check_lapack_dtype("cholesky_inverse", L._data)
     lower = L.mH if upper else L
     return _linalg().inv(lower.matmul(lower.mH))
 
