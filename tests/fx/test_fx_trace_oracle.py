@@ -305,3 +305,24 @@ def test_pickle_and_deepcopy_round_trip(name):
         assert list(copied.state_dict()) == list(gm.state_dict())
         for expected, actual in zip(_flat(gm(x)), _flat(copied(x))):
             np.testing.assert_array_equal(actual.detach().numpy(), expected.detach().numpy())
+
+
+def test_resnet18_traces_like_torchvision():
+    """ember.vision's resnet18 traces through its blocks; the tail reads as torchvision's
+    (torchvision is not installed here, so its well-known code is spelled out)."""
+    from ember.vision.models import resnet18
+
+    model = resnet18(num_classes=4).eval()
+    gm = ember.fx.symbolic_trace(model)
+    assert gm.code.splitlines()[-6:] == [
+        '    layer4_1_relu_1 = getattr(self.layer4, "1").relu(add_7);  add_7 = None',
+        "    avgpool = self.avgpool(layer4_1_relu_1);  layer4_1_relu_1 = None",
+        "    flatten = torch.flatten(avgpool, 1);  avgpool = None",
+        "    fc = self.fc(flatten);  flatten = None",
+        "    return fc",
+        "    ",
+    ]
+    # stem 4, eight blocks of 6 (relu twice), 3 downsamples of 2, avgpool, fc
+    assert sum(n.op == "call_module" for n in gm.graph.nodes) == 60
+    x = ember.tensor(np.random.default_rng(3).standard_normal((1, 3, 32, 32)).astype(np.float32))
+    np.testing.assert_array_equal(gm(x).detach().numpy(), model(x).detach().numpy())
