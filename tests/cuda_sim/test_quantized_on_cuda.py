@@ -86,3 +86,17 @@ def test_dynamic_quantization_is_host_only():
         enq.Conv2d(1, 1, 1).set_weight_bias(
             ember.quantize_per_tensor(ember.ones(1, 1, 1, 1, device="cuda"), 0.1, 0,
                                       ember.qint8), None)
+
+
+def test_per_channel_parameters_follow_the_input():
+    """Scales and zero points given on the host are kept beside the device integers."""
+    x = ember.tensor(X, device="cuda")
+    q = ember.quantize_per_channel(x, ember.tensor([0.1, 0.2, 0.3, 0.4]),
+                                   ember.tensor([0, 1, 2, 3]), 0, ember.qint8)
+    host = ember.quantize_per_channel(ember.tensor(X), ember.tensor([0.1, 0.2, 0.3, 0.4]),
+                                      ember.tensor([0, 1, 2, 3]), 0, ember.qint8)
+    assert q.q_per_channel_scales().device.type == "cuda"
+    assert q.q_per_channel_scales().dtype is ember.float64
+    assert q.q_per_channel_zero_points().dtype is ember.int64
+    np.testing.assert_array_equal(q.int_repr().cpu().numpy(), host.int_repr().numpy())
+    np.testing.assert_array_equal(q.dequantize().cpu().numpy(), host.dequantize().numpy())

@@ -348,8 +348,9 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
         )
     _check_float_input(input)
     xp = xp_of(input._data)
-    scale_t = _make(scales._data.astype(xp.float64))
-    zero_t = _make(zero_points._data.astype(xp.int64))
+    # kept beside the integers, on their device (q_per_channel_scales() reads them there)
+    scale_t = scales.detach().to(input.device, _dt.float64).clone()
+    zero_t = zero_points.detach().to(input.device, _dt.int64).clone()
     shape = [1] * ndim
     shape[axis] = -1
     q = _quantize_array(xp, input._data, scale_t._data.reshape(shape),
