@@ -160,6 +160,8 @@ def _pack_all(ctx, saved, outputs):
 # saved tuple lists them (its generated code saves ``other`` before ``self``).
 _PACK_ORDER = {
     "MulBackward0": (1, 0), "DivBackward0": (1, 0), "MmBackward0": (1, 0),
+    "BmmBackward0": (1, 0), "Atan2Backward0": (1, 0), "MaximumBackward0": (1, 0),
+    "MinimumBackward0": (1, 0), "XlogyBackward0": (1, 0),
     "PowBackward1": (1, 0, 2), "PowBackward2": (1, 0, 2),
 }
 
@@ -289,7 +291,7 @@ def _resolve_saved_single(ctx, to_save, args, forward_args, result, out):
                 tensor = args[index]
                 entry = (tensor, tensor._vc[0]) if isinstance(tensor, Tensor) else tensor
                 break
-            index += 1
+            index += 1  # noqa: SIM113 - a counter, not enumerate's tuple per step (hot path)
         else:
             if isinstance(item, Tensor):
                 # a user Function saving the tensor it returns: the same array as the
@@ -349,11 +351,24 @@ _SAVED_NAMES = {
     "ClampBackward1": ("self", "min", "max"),
     "GeluBackward0": ("self", None),
     "SiluBackward0": ("self", None),
+    "SoftplusBackward0": ("self", None),
+    "BmmBackward0": ("self", "mat2"),
+    "MvBackward0": ("self", "vec"),
+    "DotBackward0": ("self", "tensor"),
+    "MseLossBackward0": ("self", "target"),
+    "WhereBackward0": ("condition",),
+    "LinalgVectorNormBackward0": ("self", "result"),
+    "VarBackward0": ("self", None),
+    "StdBackward0": ("self", None),
 }
-for _name in ("Exp", "Tanh", "Sigmoid", "Sqrt", "Rsqrt", "Reciprocal", "Softmax", "LogSoftmax"):
+for _name in ("Exp", "Exp2", "Expm1", "Tan", "Tanh", "Sigmoid", "Sqrt", "Rsqrt", "Reciprocal",
+              "Softmax", "LogSoftmax"):
     _SAVED_NAMES[_name + "Backward0"] = ("result",)
-for _name in ("Sin", "Cos", "Log", "Abs"):
+for _name in ("Sin", "Cos", "Log", "Log2", "Log10", "Log1p", "Log1P", "Abs", "Asin", "Acos", "Atan",
+              "Sinh", "Cosh", "Erf", "Prod", "LogSigmoid"):
     _SAVED_NAMES[_name + "Backward0"] = ("self",)
+for _name in ("Atan2", "Maximum", "Minimum", "Xlogy"):
+    _SAVED_NAMES[_name + "Backward0"] = ("self", "other")
 _LINEAR_NAMES = {"AddmmBackward0": ("mat1", "mat2^T"), "MmBackward0": ("self", "mat2^T")}
 # Saved Scalars (not tensors): PyTorch gives them no ``_raw_saved_<name>``.
 _SCALARS = frozenset({("PowBackward0", "exponent"), ("PowBackward2", "self"),
