@@ -466,3 +466,17 @@ def test_object_detection_tutorial_flow():
     np.testing.assert_array_equal(np_of(img2), np_of(img))
     plain_img, plain_out = v2.ToPureTensor()(img, out)
     assert type(plain_img) is ember.Tensor and type(plain_out["boxes"]) is ember.Tensor
+
+
+def test_sanitize_keypoints():
+    points = T.KeyPoints([[[1.0, 1.0], [2.0, 3.0]], [[-1.0, 0.0], [1.0, 1.0]],
+                          [[3.0, 9.9], [0.0, 0.0]], [[4.0, 10.0], [1.0, 1.0]]],
+                         canvas_size=(10, 5))
+    labels = ember.tensor([1, 2, 3, 4])
+    out_points, out_labels = v2.SanitizeKeyPoints(labels_getter=lambda s: s[1])(points, labels)
+    assert type(out_points) is T.KeyPoints and out_labels.tolist() == [1, 3]
+    assert out_points.shape == (2, 2, 2)
+    kept, valid = F.sanitize_keypoints(ember.tensor([[1.0, 2.0], [5.0, 1.0]]), canvas_size=(4, 5))
+    assert kept.tolist() == [[1.0, 2.0]] and valid.tolist() == [True, False]
+    with pytest.raises(ValueError, match="canvas_size cannot be None"):
+        F.sanitize_keypoints(ember.zeros(1, 2))

@@ -66,6 +66,7 @@ from ._misc import (
     LinearTransformation,
     Normalize,
     SanitizeBoundingBoxes,
+    SanitizeKeyPoints,
     ToDtype,
     UniformTemporalSubsample,
 )
@@ -83,7 +84,7 @@ __all__ = [
     "RandomInvert", "RandomIoUCrop", "RandomOrder", "RandomPerspective",
     "RandomPhotometricDistort", "RandomPosterize", "RandomResize", "RandomResizedCrop",
     "RandomRotation", "RandomShortestSize", "RandomSolarize", "RandomVerticalFlip",
-    "RandomZoomOut", "Resize", "SanitizeBoundingBoxes", "ScaleJitter", "SetClampingMode",
-    "TenCrop", "ToDtype", "ToImage", "ToPILImage", "ToPureTensor", "ToTensor", "Transform",
-    "TrivialAugmentWide", "UniformTemporalSubsample", "functional",
+    "RandomZoomOut", "Resize", "SanitizeBoundingBoxes", "SanitizeKeyPoints", "ScaleJitter",
+    "SetClampingMode", "TenCrop", "ToDtype", "ToImage", "ToPILImage", "ToPureTensor",
+    "ToTensor", "Transform", "TrivialAugmentWide", "UniformTemporalSubsample", "functional",
 ]

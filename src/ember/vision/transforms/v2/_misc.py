@@ -149,6 +149,20 @@ class ConvertImageDtype(Transform):
         return self._call_kernel(F.to_dtype, inpt, dtype=self.dtype, scale=True)
 
 
+def _parse_labels(labels):
+    if labels is None:
+        return None
+    msg = "The labels in the input to forward() must be a tensor or None, got {type} instead."
+    if isinstance(labels, ember.Tensor):
+        return (labels,)
+    if isinstance(labels, (tuple, list)):
+        for entry in labels:
+            if not isinstance(entry, ember.Tensor):
+                raise ValueError(msg.format(type=type(entry)))  # noqa: TRY004
+        return labels
+    raise ValueError(msg.format(type=type(labels)))
+
+
 class SanitizeBoundingBoxes(Transform):
     """Remove boxes smaller than ``min_size``/``min_area`` or outside the canvas, with
     their labels (found by ``labels_getter``) and per-instance masks."""
@@ -165,38 +179,26 @@ class SanitizeBoundingBoxes(Transform):
 
     def forward(self, *inputs):
         inputs = inputs if len(inputs) > 1 else inputs[0]
-        labels = self._labels_getter(inputs)
-        if labels is not None:
-            msg = ("The labels in the input to forward() must be a tensor or None, "
-                   "got {type} instead.")
-            if isinstance(labels, ember.Tensor):
-                labels = (labels,)
-            elif isinstance(labels, (tuple, list)):
-                for entry in labels:
-                    if not isinstance(entry, ember.Tensor):
-                        raise ValueError(msg.format(type=type(entry)))  # noqa: TRY004
-            else:
-                raise ValueError(msg.format(type=type(labels)))
+        labels = _parse_labels(self._labels_getter(inputs))
         flat_inputs, spec = tree_flatten(inputs)
         boxes = get_bounding_boxes(flat_inputs)
-        if labels is not None:
-            for label in labels:
-                if boxes.shape[0] != label.shape[0]:
-                    raise ValueError(
-                        f"Number of boxes (shape={boxes.shape}) and must match the number of "
-                        f"labels.Found labels with shape={label.shape}).")
+        for label in labels or ():
+            if boxes.shape[0] != label.shape[0]:
+                raise ValueError(
+                    f"Number of boxes (shape={boxes.shape}) and must match the number of "
+                    f"labels.Found labels with shape={label.shape}).")
         valid = F._misc._get_sanitize_bounding_boxes_mask(
             F._utils.unwrap(boxes), boxes.format, boxes.canvas_size, self.min_size,
             self.min_area)
         params = {"valid": valid, "labels": labels}
         return tree_unflatten([self.transform(inpt, params) for inpt in flat_inputs], spec)
 
+    _sanitized_types = (tv_tensors.BoundingBoxes, tv_tensors.Mask)
+
     def transform(self, inpt, params):
         is_label = params["labels"] is not None and any(inpt is label
                                                         for label in params["labels"])
-        is_boxes = isinstance(inpt, tv_tensors.BoundingBoxes)
-        is_mask = isinstance(inpt, tv_tensors.Mask)
-        if not (is_label or is_boxes or is_mask):
+        if not (is_label or isinstance(inpt, self._sanitized_types)):
             return inpt
         try:
             output = F._utils.unwrap(inpt)[params["valid"]]
@@ -204,6 +206,35 @@ class SanitizeBoundingBoxes(Transform):
             # a semantic mask (H, W) does not follow the boxes
             return inpt
         return output if is_label else tv_tensors.wrap(output, like=inpt)
+
+
+class SanitizeKeyPoints(SanitizeBoundingBoxes):
+    """Remove keypoints (or whole groups of them) outside the image, with their labels."""
+
+    _sanitized_types = (tv_tensors.KeyPoints,)
+
+    def __init__(self, labels_getter=None):
+        Transform.__init__(self)
+        self.labels_getter = labels_getter
+        self._labels_getter = _parse_labels_getter(labels_getter)
+
+    def forward(self, *inputs):
+        inputs = inputs if len(inputs) > 1 else inputs[0]
+        labels = _parse_labels(self._labels_getter(inputs))
+        flat_inputs, spec = tree_flatten(inputs)
+        try:
+            points = next(x for x in flat_inputs if isinstance(x, tv_tensors.KeyPoints))
+        except StopIteration:
+            raise ValueError("No keypoints were found in the sample") from None
+        for label in labels or ():
+            if points.shape[0] != label.shape[0]:
+                raise ValueError(
+                    f"Number of kepyoints (shape={points.shape}) must match the number of "
+                    f"labels.Found labels with shape={label.shape}).")
+        valid = F._misc._get_sanitize_keypoints_mask(F._utils.unwrap(points),
+                                                     points.canvas_size)
+        params = {"valid": valid, "labels": labels}
+        return tree_unflatten([self.transform(inpt, params) for inpt in flat_inputs], spec)
 
 
 class LinearTransformation(Transform):

@@ -144,3 +144,31 @@ _register_kernel_internal(uniform_temporal_subsample, ember.Tensor)(
     uniform_temporal_subsample_video)
 _register_kernel_internal(uniform_temporal_subsample, tv_tensors.Video)(
     uniform_temporal_subsample_video)
+
+
+def _get_sanitize_keypoints_mask(keypoints, canvas_size):
+    """True for points (or whole groups of points) inside [0, W) x [0, H)."""
+    height, width = canvas_size
+    x, y = keypoints[..., 0], keypoints[..., 1]
+    valid = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+    return valid.flatten(start_dim=1).all(dim=1) if valid.ndim > 1 else valid
+
+
+def sanitize_keypoints(key_points, canvas_size=None):
+    """Drop keypoints (or groups) outside the image; returns (kept, boolean mask)."""
+    if is_pure_tensor(key_points):
+        if canvas_size is None:
+            raise ValueError("canvas_size cannot be None if key_points is a pure tensor. Set it "
+                             "to an appropriate value or pass key_points as a "
+                             "tv_tensors.KeyPoints object.")
+        valid = _get_sanitize_keypoints_mask(key_points, canvas_size)
+        return key_points[valid], valid
+    if not isinstance(key_points, tv_tensors.KeyPoints):
+        raise ValueError(  # noqa: TRY004
+            "key_points must be a tv_tensors.KeyPoints instance or a pure tensor.")
+    if canvas_size is not None:
+        raise ValueError("canvas_size must be None when key_points is a tv_tensors.KeyPoints "
+                         f"instance. Got canvas_size={canvas_size}. Leave it to None or pass "
+                         "key_points as a pure tensor.")
+    valid = _get_sanitize_keypoints_mask(key_points, key_points.canvas_size)
+    return tv_tensors.wrap(key_points[valid], like=key_points), valid
