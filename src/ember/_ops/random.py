@@ -627,9 +627,10 @@ def _multinomial_method(self, num_samples, replacement=False, *, generator=None)
 __all__ = [
     "Generator", "default_generator", "manual_seed", "seed", "initial_seed",
     "get_rng_state", "set_rng_state", "rand", "randn", "randint", "randperm", "rand_like",
-    "randn_like", "randint_like", "normal", "bernoulli", "poisson", "multinomial",
+    "randn_like", "randint_like", "normal", "bernoulli", "poisson", "multinomial", "binomial",
 ]
 
+from ._binomial import binomial  # noqa: E402 - it draws with the helpers above
 from .random_inplace import (  # noqa: E402 - they draw with the helpers above
     bernoulli_, cauchy_, exponential_, geometric_, log_normal_, normal_, random_, uniform_,
 )
