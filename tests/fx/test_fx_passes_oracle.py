@@ -580,3 +580,35 @@ def test_failing_generated_line_is_shown_like_torch(capsys):
     assert "Call using an FX-traced Module, line 6 of the traced Module's generated forward " \
         "function:" in err
     assert "    matmul = add @ y;  add = y = None\n\n" + "~" * 33 + "~~~ <--- HERE" in err
+
+
+def rewrite_multi_output_with_filters(lib):
+    def pattern(x, y):
+        s = lib.add(x, y)
+        return s.relu(), s.sigmoid()
+
+    def replacement(x, y):
+        d = lib.sub(x, y)
+        return d.neg(), d.tanh()
+
+    class M(lib.nn.Module):
+        def forward(self, a, b, c):
+            s = lib.add(a, b)
+            r, g = s.relu(), s.sigmoid()
+            t = lib.add(r, c)
+            return r * g, t.relu() + t.sigmoid()
+
+    def not_on_c(match, original_graph, pattern_graph):
+        return all(n.name != "c" for n in match.placeholder_nodes)
+
+    gm = lib.fx.symbolic_trace(M())
+    rewriter = lib.fx.subgraph_rewriter
+    done = rewriter.replace_pattern_with_filters(gm, pattern, replacement, [not_on_c])
+    summary = [(r.anchor.name, sorted(n.name for n in r.replacements)) for r in done]
+    rest = rewriter.replace_pattern(gm, pattern, replacement)
+    out = gm(lib.ones(2), lib.full((2,), 2.0), lib.full((2,), 3.0))
+    return summary, len(rest), [m.anchor.name for m in rest], gm.code, out
+
+
+def test_multi_output_pattern_and_filters_match_torch():
+    _assert_same(*_both(rewrite_multi_output_with_filters))

@@ -10,12 +10,13 @@ inside a match may not be used outside it. Overlapping matches keep the earliest
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .graph import Graph
 from .node import Node
 
-__all__ = ["Match", "replace_pattern"]
+__all__ = ["Match", "ReplacedPatterns", "replace_pattern", "replace_pattern_with_filters"]
 
 
 class Match(NamedTuple):
@@ -67,30 +68,62 @@ def _match_arg(pa, ga, nodes_map) -> bool:
     return type(pa) is type(ga) and pa == ga
 
 
-def _find_matches(graph: Graph, pattern: Graph) -> list[Match]:
-    outputs = [n for n in pattern.nodes if n.op == "output"]
-    returned = outputs[0].args[0]
-    if isinstance(returned, (tuple, list)):
-        if len(returned) != 1:
-            raise NotImplementedError("ember's replace_pattern supports patterns that return "
-                                      "one value")
-        returned = returned[0]
-    matches: list[Match] = []
+@dataclass
+class InternalMatch:
+    """A match as filters see it (``torch.fx.passes.utils.matcher_utils.InternalMatch``)."""
+
+    anchors: list[Node]
+    nodes_map: dict[Node, Node] = field(default_factory=dict)
+    placeholder_nodes: list[Node] = field(default_factory=list)
+    returning_nodes: list[Node] = field(default_factory=list)
+    name_node_map: dict[str, Node] = field(default_factory=dict)
+
+
+@dataclass
+class ReplacedPatterns:
+    """One replaced occurrence and the nodes that replaced it."""
+
+    anchor: Node
+    nodes_map: dict[Node, Node]
+    replacements: list[Node]
+
+
+def _returned_nodes(pattern: Graph) -> list[Node]:
+    output = next(n for n in pattern.nodes if n.op == "output")
+    returned = output.args[0]
+    return list(returned) if isinstance(returned, (tuple, list)) else [returned]
+
+
+def _match_outputs(graph: Graph, returned: list[Node], index: int, nodes_map: dict):
+    """Every way to map ``returned[index:]`` onto graph nodes consistently with
+    ``nodes_map`` (the first output anchors the search, the others are found next)."""
+    if index == len(returned):
+        yield nodes_map
+        return
+    for candidate in graph.nodes:
+        if candidate.op in ("placeholder", "output"):
+            continue
+        trial = dict(nodes_map)
+        if _match_node(returned[index], candidate, trial):
+            yield from _match_outputs(graph, returned, index + 1, trial)
+
+
+def _find_matches(graph: Graph, pattern: Graph) -> list[InternalMatch]:
+    returned = _returned_nodes(pattern)
+    placeholders = [n for n in pattern.nodes if n.op == "placeholder"]
+    matches: list[InternalMatch] = []
     taken: set[Node] = set()
-    for anchor in graph.nodes:
-        if anchor.op in ("placeholder", "output"):
+    for nodes_map in _match_outputs(graph, returned, 0, {}):
+        inner = {gn for pn, gn in nodes_map.items() if pn.op != "placeholder"}
+        outputs = {nodes_map[pn] for pn in returned}
+        escapes = any(user not in inner for gn in inner - outputs for user in gn.users)
+        if escapes or inner & taken:
             continue
-        nodes_map: dict[Node, Node] = {}
-        if not _match_node(returned, anchor, nodes_map):
-            continue
-        inner = [gn for pn, gn in nodes_map.items() if pn.op != "placeholder"]
-        inner_set = set(inner)
-        escapes = any(user not in inner_set for gn in inner if gn is not anchor
-                      for user in gn.users)
-        if escapes or inner_set & taken:
-            continue
-        taken |= inner_set
-        matches.append(Match(anchor=returned, nodes_map=nodes_map))
+        taken |= inner
+        matches.append(InternalMatch(
+            anchors=list(returned), nodes_map=nodes_map,
+            placeholder_nodes=[nodes_map[pn] for pn in placeholders if pn in nodes_map],
+            returning_nodes=[nodes_map[pn] for pn in returned]))
     return matches
 
 
@@ -108,16 +141,40 @@ def replace_pattern(gm, pattern: Callable | Graph, replacement: Callable | Graph
 
         fx.replace_pattern(gm, pattern, replacement)
     """
+    replaced = _replace_pattern(gm, pattern, replacement)
+    return [Match(anchor=r.anchor, nodes_map=r.nodes_map) for r in replaced]
+
+
+def replace_pattern_with_filters(gm, pattern, replacement=None, match_filters=None,
+                                 ignore_literals: bool = False, replacement_callback=None,
+                                 node_name_match: str = "") -> list[ReplacedPatterns]:
+    """``replace_pattern`` keeping only matches every ``match_filters`` function accepts
+    (each called as ``f(match, original_graph, pattern_graph)``); ``replacement_callback``
+    may build the replacement per match."""
+    if ignore_literals or node_name_match:
+        raise NotImplementedError("ember's replace_pattern_with_filters does not support "
+                                  "ignore_literals or node_name_match")
+    return _replace_pattern(gm, pattern, replacement, match_filters or [],
+                            replacement_callback)
+
+
+def _replace_pattern(gm, pattern, replacement, match_filters=(), replacement_callback=None):
     graph = gm.graph
     pattern_graph = _as_graph(pattern)
-    replacement_graph = _as_graph(replacement)
-    matches = _find_matches(graph, pattern_graph)
+    matches = [m for m in _find_matches(graph, pattern_graph)
+               if all(f(m, graph, pattern_graph) for f in match_filters)]
     pattern_placeholders = [n for n in pattern_graph.nodes if n.op == "placeholder"]
-    replacement_placeholders = [n for n in replacement_graph.nodes if n.op == "placeholder"]
-    if len(pattern_placeholders) != len(replacement_placeholders):
-        raise AssertionError("pattern and replacement must take the same number of inputs")
     replaced: dict[Node, Node] = {}  # an earlier match's output -> its replacement
+    results: list[ReplacedPatterns] = []
     for match in matches:
+        if replacement_callback is not None:
+            replacement_graph = replacement_callback(match, graph, pattern_graph)
+        else:
+            replacement_graph = _as_graph(replacement)
+        replacement_placeholders = [n for n in replacement_graph.nodes
+                                    if n.op == "placeholder"]
+        if len(pattern_placeholders) != len(replacement_placeholders):
+            raise AssertionError("pattern and replacement must take the same number of inputs")
         val_map = {}
         for rn, pn in zip(replacement_placeholders, pattern_placeholders):
             if pn in match.nodes_map:
@@ -126,17 +183,21 @@ def replace_pattern(gm, pattern: Callable | Graph, replacement: Callable | Graph
                     gn = replaced[gn]
                 match.nodes_map[pn] = gn
                 val_map[rn] = gn
-        anchor = match.nodes_map[match.anchor]
-        users = set(anchor.users)
-        insert_before = next((n for n in graph.nodes if n in users), anchor.next)
+        returning = match.returning_nodes
+        users = {user for node in returning for user in node.users}
+        insert_before = next((n for n in graph.nodes if n in users), returning[0].next)
+        before = set(graph.nodes)
         with graph.inserting_before(insert_before):
             copied = graph.graph_copy(replacement_graph, val_map)
-        if isinstance(copied, (tuple, list)):
-            copied = copied[0]
-        anchor.replace_all_uses_with(copied)
-        replaced[anchor] = copied
+        copied = list(copied) if isinstance(copied, (tuple, list)) else [copied]
+        for old, new in zip(returning, copied):
+            old.replace_all_uses_with(new)
+            replaced[old] = new
         for pn in reversed(list(pattern_graph.nodes)):
             if pn.op not in ("placeholder", "output") and pn in match.nodes_map:
                 graph.erase_node(match.nodes_map[pn])
+        results.append(ReplacedPatterns(
+            anchor=match.anchors[0], nodes_map=match.nodes_map,
+            replacements=[n for n in graph.nodes if n not in before]))
     gm.recompile()
-    return matches
+    return results
