@@ -480,3 +480,18 @@ def test_sanitize_keypoints():
     assert kept.tolist() == [[1.0, 2.0]] and valid.tolist() == [True, False]
     with pytest.raises(ValueError, match="canvas_size cannot be None"):
         F.sanitize_keypoints(ember.zeros(1, 2))
+
+
+def test_transforms_that_refuse_inputs():
+    pil = PILImage.fromarray(RNG.integers(0, 256, (6, 6, 3), dtype=np.uint8))
+    with pytest.raises(TypeError, match=r"Normalize\(\) does not support PIL images."):
+        v2.Normalize([0.5] * 3, [0.5] * 3)(pil)
+    img = T.Image(ember.zeros(3, 8, 8))
+    with pytest.raises(TypeError, match="BoundingBoxes'es and Mask's are not supported by "
+                                        r"FiveCrop\(\)"):
+        v2.FiveCrop(4)(img, T.Mask(ember.zeros(8, 8)))
+    assert len(v2.TenCrop(4)(img)) == 10
+    with pytest.warns(UserWarning, match=r"RandomErasing\(\) is currently passing through"):
+        v2.RandomErasing(p=1.0)(img, T.Mask(ember.zeros(8, 8)))
+    with pytest.raises(TypeError, match=r"RandomIoUCrop\(\) requires input sample"):
+        v2.RandomIoUCrop()(img)

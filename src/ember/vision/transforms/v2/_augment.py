@@ -52,6 +52,13 @@ class RandomErasing(_RandomApplyTransform):
             self.value = [float(v) for v in value]
         self._log_ratio = ember.log(ember.tensor(self.ratio))
 
+    def _call_kernel(self, functional, inpt, *args, **kwargs):
+        if isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.KeyPoints, tv_tensors.Mask)):
+            warnings.warn(f"{type(self).__name__}() is currently passing through inputs of type "
+                          f"tv_tensors.{type(inpt).__name__}. This will likely change in the "
+                          "future.")
+        return super()._call_kernel(functional, inpt, *args, **kwargs)
+
     def make_params(self, flat_inputs):
         img_c, img_h, img_w = query_chw(flat_inputs)
         if self.value is not None and len(self.value) not in (1, img_c):

@@ -154,8 +154,8 @@ class FiveCrop(Transform):
         self.size = _setup_size(size, error_msg=_SIZE_MSG)
 
     def check_inputs(self, flat_inputs):
-        if has_any(flat_inputs, tv_tensors.BoundingBoxes, tv_tensors.Mask, tv_tensors.KeyPoints):
-            raise TypeError(f"BoundingBoxes'es, KeyPoints'es and Mask's are not supported by "
+        if has_any(flat_inputs, tv_tensors.BoundingBoxes, tv_tensors.Mask):
+            raise TypeError(f"BoundingBoxes'es and Mask's are not supported by "
                             f"{type(self).__name__}()")
 
     def transform(self, inpt, params):

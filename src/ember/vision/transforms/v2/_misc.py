@@ -16,6 +16,7 @@ from ._utils import (
     _setup_number_or_seq,
     _setup_size,
     get_bounding_boxes,
+    has_any,
     tree_flatten,
     tree_unflatten,
 )
@@ -59,6 +60,10 @@ class Normalize(Transform):
     def __init__(self, mean, std, inplace=False):
         super().__init__()
         self.mean, self.std, self.inplace = list(mean), list(std), inplace
+
+    def check_inputs(self, flat_inputs):
+        if has_any(flat_inputs, F._type_conversion.F_pil.is_pil_image):
+            raise TypeError(f"{type(self).__name__}() does not support PIL images.")
 
     def transform(self, inpt, params):
         return self._call_kernel(F.normalize, inpt, mean=self.mean, std=self.std,
@@ -248,7 +253,6 @@ class LinearTransformation(Transform):
         self.transformation_matrix, self.mean_vector = transformation_matrix, mean_vector
 
     def check_inputs(self, flat_inputs):
-        from ._utils import has_any
         if has_any(flat_inputs, F._type_conversion.F_pil.is_pil_image):
             raise TypeError(f"{type(self).__name__}() does not support PIL images.")
 
