@@ -153,7 +153,34 @@ def _pack_all(ctx, saved, outputs):
     packed = list(saved)
     for index in order:  # PyTorch's order, which pack hooks with side effects observe
         packed[index] = _pack_entry(ctx, saved[index], hooks, outputs)
-    return tuple(packed)
+    result = _OrderedSaved(packed)
+    result.order, result.node_ref = order, weakref.ref(ctx)
+    return result
+
+
+class _Unpacked:
+    """A packed entry already unpacked by ``_OrderedSaved`` (for this one read)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+class _OrderedSaved(tuple):
+    """A node's packed saved tuple whose PyTorch counterpart unpacks in another order:
+    iterating it (as ``saved_tensors`` and ``saved_arrays`` do) runs the unpack hooks in
+    PyTorch's order and yields the results in ember's positions. Only built while hooks
+    are set, so plain saving and unpacking never see it."""
+
+    def __iter__(self):
+        entries = list(tuple.__iter__(self))
+        node = self.node_ref()
+        for index in self.order:
+            entry = entries[index]
+            if type(entry) is _Packed:
+                entries[index] = _Unpacked(entry.unpack(node))
+        return iter(entries)
 
 
 # Nodes whose PyTorch counterpart saves their tensors in another order than ember's
@@ -230,8 +257,8 @@ def saved_arrays(ctx):
             if entry.vc[0] != entry.version:
                 ctx._unpack(entry)
             arrays.append(entry.array)
-        elif kind is _Packed:
-            value = entry.unpack(ctx)
+        elif kind is _Packed or kind is _Unpacked:
+            value = entry.unpack(ctx) if kind is _Packed else entry.value
             arrays.append(value._data if isinstance(value, Tensor) else value)
         else:
             arrays.append(entry)

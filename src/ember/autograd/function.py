@@ -30,6 +30,7 @@ from ._saved import (  # noqa: F401 - saved_arrays and _legacy_type are imported
     _resolve_saved,
     _resolve_saved_single,
     _SavedOutput,
+    _Unpacked,
     saved_arrays,
     saved_attribute,
 )
@@ -268,6 +269,8 @@ class Function:
             return out
         if type(entry) is _Packed:
             return entry.unpack(self)
+        if type(entry) is _Unpacked:
+            return entry.value
         if hasattr(entry, "dtype"):
             return _make(entry)  # an intermediate array saved by a built-in op
         return entry
