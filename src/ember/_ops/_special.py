@@ -4,6 +4,11 @@ NumPy has none of these and SciPy is not a dependency, so they are computed here
 convergent series, a continued fraction and asymptotic expansions, vectorised with a
 fixed number of array passes (never a loop over elements). Everything is evaluated in
 float64 (accurate to ~1e-14 relative); callers cast back to the input's dtype.
+
+The error-function family is also the slowest of them here (~100 array passes) and the
+one whose kernels SciPy (host) and CuPy (``cupyx.scipy.special``, device) have with the
+same edge values: erf, erfc and erfinv use those when present (about 100x faster on a
+million elements), the series otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +25,24 @@ _ERF_SWITCH = 2.5  # below: series for erf; above: continued fraction for erfc
 
 def _f64(xp, x):
     return xp.asarray(x, dtype=np.float64)
+
+
+_host_library: list = []  # [scipy.special or None], resolved on first use
+
+
+def _library(xp):
+    """The compiled special-function module for ``xp``'s arrays, or None."""
+    if xp is not np:
+        from cupyx.scipy import special
+
+        return special
+    if not _host_library:
+        try:
+            from scipy import special
+        except ImportError:
+            special = None
+        _host_library.append(special)
+    return _host_library[0]
 
 
 def _erf_series(xp, x):
@@ -48,6 +71,13 @@ def _erfc_cf(xp, x):
 
 def erf(xp, x):
     x = _f64(xp, x)
+    library = _library(xp)
+    if library is not None:
+        return library.erf(x)
+    return _erf_from_series(xp, x)
+
+
+def _erf_from_series(xp, x):
     ax = xp.abs(x)
     small = ax < _ERF_SWITCH
     with np.errstate(all="ignore"):
@@ -60,6 +90,13 @@ def erf(xp, x):
 
 def erfc(xp, x):
     x = _f64(xp, x)
+    library = _library(xp)
+    if library is not None:
+        return library.erfc(x)
+    return _erfc_from_series(xp, x)
+
+
+def _erfc_from_series(xp, x):
     ax = xp.abs(x)
     small = ax < _ERF_SWITCH
     with np.errstate(all="ignore"):
@@ -72,9 +109,17 @@ def erfc(xp, x):
 
 
 def erfinv(xp, y):
-    """Inverse error function: a closed-form first guess (Winitzki, ~1e-3) refined by
-    Halley steps on erf (or on erfc near +-1, where 1 - |y| is exact)."""
     y = _f64(xp, y)
+    library = _library(xp)
+    if library is not None:
+        return library.erfinv(y)
+    return _erfinv_from_series(xp, y)
+
+
+def _erfinv_from_series(xp, y):
+    """Inverse error function: a closed-form first guess (Winitzki, ~1e-3) refined by
+    Halley steps on erf (or on erfc near +-1, where 1 - |y| is exact); Halley's cubic
+    convergence reaches the float64 floor (~1e-13 relative) in two."""
     a = xp.abs(y)
     with np.errstate(all="ignore"):
         log_term = xp.log1p(-a * a)
@@ -84,8 +129,9 @@ def erfinv(xp, y):
         x = xp.where(a < 1, x, 0.0)
         one_minus_a = 1.0 - a
         tail = a > 0.5
-        for _ in range(4):
-            residual = xp.where(tail, one_minus_a - erfc(xp, x), erf(xp, x) - a)
+        for _ in range(2):
+            residual = xp.where(tail, one_minus_a - _erfc_from_series(xp, x),
+                                _erf_from_series(xp, x) - a)
             slope = 2.0 / _SQRT_PI * xp.exp(-x * x)
             step = residual / slope
             x = x - step / (1.0 + x * step)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
+from . import _special
 from ._activation_fused import Glu, Mish, PreluKernel
 from ._inplace import apply_inplace
 from ._select import named
@@ -32,21 +33,11 @@ from ._util import Tensor, _make, np_clip, type_name, wrap_dim, xp_of
 
 def _erf(xp, x):
     """erf on a backend array. Single/half precision: a rational approximation (the one
-    Eigen and XLA use, within a few float32 ulp, ~15 array ops); double precision: SciPy's
-    when installed, else the float64 series in ``_special``."""
+    Eigen and XLA use, within a few float32 ulp, ~15 array ops); double precision:
+    ``_special.erf`` (SciPy's or CuPy's kernel when present, else a float64 series)."""
     if x.dtype.itemsize <= 4:
         return _erf_float32(xp, x)
-    if xp.__name__ != "numpy":
-        from cupyx.scipy.special import erf
-
-        return erf(x)
-    try:
-        from scipy.special import erf
-    except ImportError:
-        from ._special import erf as series_erf
-
-        return series_erf(xp, x).astype(x.dtype, copy=False)
-    return erf(x)
+    return _special.erf(xp, x).astype(x.dtype, copy=False)
 
 
 _ERF_NUMERATOR = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,

@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
-
+from .._ops import _special
 from .._ops._util import xp_of
 from ..autograd.grad_mode import no_grad
 
@@ -65,32 +64,6 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
         return tensor.normal_(mean, std, generator=generator)
 
 
-def _erfinv(y):
-    """Inverse error function (Giles' approximation, refined by two Newton steps)."""
-    xp = xp_of(y)
-    y = y.astype(np.float64)
-    w = -xp.log((1.0 - y) * (1.0 + y))
-    central = w < 5.0
-    wc = w - 2.5
-    pc = 2.81022636e-08
-    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
-              -0.00417768164, 0.246640727, 1.50140941):
-        pc = c + pc * wc
-    wt = xp.sqrt(xp.maximum(w, 5.0)) - 3.0
-    pt = -0.000200214257
-    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
-              0.00943887047, 1.00167406, 2.83297682):
-        pt = c + pt * wt
-    x = xp.where(central, pc, pt) * y
-    erf = np.frompyfunc(math.erf, 1, 1)
-    for _ in range(2):
-        x_host = x if xp is np else x.get()
-        err = erf(x_host).astype(np.float64) - (y if xp is np else y.get())
-        step = err / (2.0 / math.sqrt(math.pi) * np.exp(-x_host * x_host))
-        x = x - (xp.asarray(step) if xp is not np else step)
-    return x
-
-
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std^2) truncated to [a, b], by inverting the normal CDF on a uniform draw
     (PyTorch's method)."""
@@ -105,8 +78,9 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         low = norm_cdf((a - mean) / std)
         high = norm_cdf((b - mean) / std)
         tensor.uniform_(2 * low - 1, 2 * high - 1, generator=generator)
-        values = _erfinv(tensor._data) * (std * math.sqrt(2.0)) + mean
         xp = xp_of(tensor._data)
+        # the same inverse error function as ember.erfinv (PyTorch's erfinv_ here)
+        values = _special.erfinv(xp, tensor._data) * (std * math.sqrt(2.0)) + mean
         return _write(tensor, xp.clip(values, a, b))
 
 
