@@ -83,12 +83,17 @@ def wrap(fn_or_name: str | Callable):
 
 # -- recording wrappers for ember's namespaces ----------------------------------------------
 
+@functools.cache
+def _signature(fn) -> inspect.Signature:
+    return inspect.signature(fn)
+
+
 def _normalize_call(original, form, args, kwargs):
     """Arguments as PyTorch's Python function forwards them to ``handle_torch_function``:
     the first ``n`` parameters positionally, the listed ones by keyword (defaults filled)."""
     npos, kwnames = form
     try:
-        bound = inspect.signature(original).bind(*args, **kwargs)
+        bound = _signature(original).bind(*args, **kwargs)
     except (TypeError, ValueError):
         return args, kwargs
     bound.apply_defaults()

@@ -13,7 +13,7 @@ import inspect
 from contextlib import contextmanager
 from typing import Any
 
-from ._symbolic_trace import Tracer, _namespace_recorders, _Patcher
+from ._symbolic_trace import _TRACE_LOCK, Tracer, _namespace_recorders, _Patcher
 from .graph import Graph
 from .graph_module import GraphModule
 from .node import Node, map_aggregate, map_arg
@@ -204,6 +204,10 @@ class Transformer(Interpreter):
         """Run the walk (ember functions called on Proxies record nodes meanwhile) and
         return a GraphModule over the new graph."""
         patcher = _Patcher()
+        with _TRACE_LOCK:
+            return self._transform_locked(patcher)
+
+    def _transform_locked(self, patcher: _Patcher) -> GraphModule:
         try:
             for module, name, _original, recorder in _namespace_recorders():
                 patcher.patch_attr(module, name, recorder)
