@@ -57,8 +57,15 @@ class Function:
     """
 
     __slots__ = (
-        "__dict__", "__weakref__", "next_functions", "needs_input_grad", "_input_meta",
-        "_saved", "_seq", "_num_outputs", "_to_save",
+        "__dict__",
+        "__weakref__",
+        "_input_meta",
+        "_num_outputs",
+        "_saved",
+        "_seq",
+        "_to_save",
+        "needs_input_grad",
+        "next_functions",
     )
     # Rarely-set node state lives on the class until a hook or flag is set on an instance
     # (then in the instance __dict__): recording an op pays for none of it.
@@ -200,7 +207,7 @@ class Function:
                             metas[index] = (array.shape, array.dtype, type(array))
                     else:
                         forward_args.append(arg)
-                    index += 1
+                    index += 1  # noqa: SIM113 - a counter, not a tuple per argument (hot path)
             else:
                 for arg in args:
                     if type(arg) is Tensor or isinstance(arg, Tensor):
@@ -586,8 +593,15 @@ def once_differentiable(backward):
 class AccumulateGrad:
     """The node at a leaf: adds the incoming gradient into ``variable.grad``."""
 
-    __slots__ = ("variable", "next_functions", "_hooks", "_pre_hooks", "_tensor_pre_hooks",
-                 "_seq", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_hooks",
+        "_pre_hooks",
+        "_seq",
+        "_tensor_pre_hooks",
+        "next_functions",
+        "variable",
+    )
 
     _num_outputs = 1
     _retain_hooks = None
