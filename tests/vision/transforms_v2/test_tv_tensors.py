@@ -138,3 +138,15 @@ def test_deepcopy_and_pickle_keep_metadata():
         assert type(copied) is T.BoundingBoxes and copied.canvas_size == (5, 6)
         np.testing.assert_array_equal(copied.detach().numpy(), boxes.detach().numpy())
     assert copy.deepcopy(boxes).requires_grad
+
+
+def test_wrap_checks_dims_but_method_results_keep_their_shape():
+    boxes = T.BoundingBoxes([[1, 2, 3, 4], [5, 6, 7, 8]], format="XYXY", canvas_size=(9, 9))
+    assert T.wrap(ember.tensor([1, 2, 3, 4]), like=boxes).shape == (1, 4)
+    with pytest.raises(ValueError, match="Expected a 1D or 2D tensor, got 3D"):
+        T.wrap(ember.zeros(1, 1, 4), like=boxes)
+    with T.set_return_type("TVTensor"):
+        first = boxes[0]
+        assert type(first) is T.BoundingBoxes and first.shape == (4,)
+        halves = boxes.unbind(0)
+        assert all(type(h) is T.BoundingBoxes and h.canvas_size == (9, 9) for h in halves)

@@ -87,10 +87,15 @@ class TVTensor(Tensor):
     def wrap(cls, tensor: Tensor, like: TVTensor, **kwargs: Any) -> TVTensor:
         return _as_subclass(tensor, cls)
 
+    @classmethod
+    def _wrap_output(cls, tensor: Tensor, like: TVTensor) -> TVTensor:
+        """Wrap the result of a Tensor method (any shape: ``boxes[0]`` stays 1-D)."""
+        return cls.wrap(tensor, like)
+
     def _rewrap(self, output):
         """Put a result of a subclass-keeping method back into this object's class."""
         if isinstance(output, Tensor) and not isinstance(output, type(self)):
-            return type(self).wrap(output, like=self)
+            return type(self)._wrap_output(output, self)
         if isinstance(output, (tuple, list)):
             return type(output)(self._rewrap(part) for part in output)
         return output
@@ -295,8 +300,12 @@ class BoundingBoxes(TVTensor):
     def wrap(cls, tensor, like, **kwargs) -> BoundingBoxes:
         return cls._wrap(tensor, format=kwargs.get("format", like.format),
                          canvas_size=kwargs.get("canvas_size", like.canvas_size),
-                         clamping_mode=kwargs.get("clamping_mode", like.clamping_mode),
-                         check_dims=False)
+                         clamping_mode=kwargs.get("clamping_mode", like.clamping_mode))
+
+    @classmethod
+    def _wrap_output(cls, tensor, like) -> BoundingBoxes:
+        return cls._wrap(tensor, format=like.format, canvas_size=like.canvas_size,
+                         clamping_mode=like.clamping_mode, check_dims=False)
 
     def __new__(cls, data: Any, *, format, canvas_size, clamping_mode="soft", dtype=None,
                 device=None, requires_grad=None):
@@ -328,8 +337,11 @@ class KeyPoints(TVTensor):
 
     @classmethod
     def wrap(cls, tensor, like, **kwargs) -> KeyPoints:
-        return cls._wrap(tensor, canvas_size=kwargs.get("canvas_size", like.canvas_size),
-                         check_dims=False)
+        return cls._wrap(tensor, canvas_size=kwargs.get("canvas_size", like.canvas_size))
+
+    @classmethod
+    def _wrap_output(cls, tensor, like) -> KeyPoints:
+        return cls._wrap(tensor, canvas_size=like.canvas_size, check_dims=False)
 
     def __new__(cls, data: Any, *, canvas_size, dtype=None, device=None,
                 requires_grad=None):
