@@ -612,3 +612,29 @@ def rewrite_multi_output_with_filters(lib):
 
 def test_multi_output_pattern_and_filters_match_torch():
     _assert_same(*_both(rewrite_multi_output_with_filters))
+
+
+def tracer_options(lib):
+    class M(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = lib.nn.Parameter(lib.ones(3, 2))
+            self.register_buffer("b", lib.ones(2))
+
+        def forward(self, x, y):
+            b = self.b
+            z = x.reshape(-1, self.w.shape[0]) @ self.w
+            return lib.nn.functional.relu(z + y, inplace=True) - b
+
+    class BufferProxies(lib.fx.Tracer):
+        proxy_buffer_attributes = True
+
+    shapes_constant = str(lib.fx.Tracer(param_shapes_constant=True).trace(M()))
+    buffers = lib.fx.GraphModule(M(), BufferProxies().trace(M())).code
+    placeholder = lib.fx.symbolic_trace(M(), concrete_args={"y": lib.fx.PH})
+    out = placeholder(lib.ones(2, 3), lib.full((2,), -1.0))
+    return shapes_constant, buffers, placeholder.code, out
+
+
+def test_tracer_options_match_torch():
+    _assert_same(*_both(tracer_options))

@@ -325,22 +325,36 @@ class Tracer(TracerBase):
         return self.create_proxy("call_module", module_qualified_name, args, kwargs)
 
     def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict):
-        """A parameter read in ``forward`` becomes a (cached) ``get_attr`` Proxy."""
+        """A parameter read in ``forward`` becomes a (cached) ``get_attr`` Proxy; so does
+        a buffer when ``proxy_buffer_attributes`` is set (otherwise buffers become
+        ``get_attr`` nodes where they are used)."""
+        import ember
         from ember.nn import Parameter
 
-        if not isinstance(attr_val, Parameter):
-            return attr_val
-        for name, param in self.root.named_parameters():
-            if attr_val is param:
-                if name not in parameter_proxy_cache:
+        if isinstance(attr_val, Parameter):
+            proxy = self._attr_proxy(attr_val, self.root.named_parameters(),
+                                     parameter_proxy_cache)
+            if proxy is not None:
+                return proxy
+        if self.proxy_buffer_attributes and isinstance(attr_val, ember.Tensor):
+            proxy = self._attr_proxy(attr_val, self.root.named_buffers(),
+                                     parameter_proxy_cache)
+            if proxy is not None:
+                return proxy
+        return attr_val
+
+    def _attr_proxy(self, attr_val, named_values, cache: dict) -> Proxy | None:
+        for name, value in named_values:
+            if attr_val is value:
+                if name not in cache:
                     factory = None
                     if self.param_shapes_constant:
-                        def factory(node, name=name, param=param):
-                            return ParameterProxy(self, node, name, param)
-                    parameter_proxy_cache[name] = self.create_proxy(
-                        "get_attr", name, (), {}, proxy_factory_fn=factory)
-                return parameter_proxy_cache[name]
-        return attr_val
+                        def factory(node, name=name, value=value):
+                            return ParameterProxy(self, node, name, value)
+                    cache[name] = self.create_proxy("get_attr", name, (), {},
+                                                    proxy_factory_fn=factory)
+                return cache[name]
+        return None
 
     # -- inputs ---------------------------------------------------------------------------
 
