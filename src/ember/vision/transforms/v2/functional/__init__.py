@@ -37,11 +37,6 @@ from ._geometry import (
     crop_bounding_boxes,
     crop_image,
     crop_keypoints,
-    elastic,
-    elastic_bounding_boxes,
-    elastic_image,
-    elastic_keypoints,
-    elastic_mask,
     five_crop,
     hflip,
     horizontal_flip,
@@ -53,11 +48,6 @@ from ._geometry import (
     pad_image,
     pad_keypoints,
     pad_mask,
-    perspective,
-    perspective_bounding_boxes,
-    perspective_image,
-    perspective_keypoints,
-    perspective_mask,
     resize,
     resize_bounding_boxes,
     resize_image,
@@ -109,6 +99,18 @@ from ._misc import (
 )
 from ._type_conversion import pil_to_tensor, to_image, to_pil_image, to_tensor
 from ._utils import is_pure_tensor, register_kernel
+from ._warps import (
+    elastic,
+    elastic_bounding_boxes,
+    elastic_image,
+    elastic_keypoints,
+    elastic_mask,
+    perspective,
+    perspective_bounding_boxes,
+    perspective_image,
+    perspective_keypoints,
+    perspective_mask,
+)
 
 __all__ = [
     "InterpolationMode", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue",
