@@ -100,3 +100,26 @@ def test_per_channel_parameters_follow_the_input():
     assert q.q_per_channel_zero_points().dtype is ember.int64
     np.testing.assert_array_equal(q.int_repr().cpu().numpy(), host.int_repr().numpy())
     np.testing.assert_array_equal(q.dequantize().cpu().numpy(), host.dequantize().numpy())
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_quantized_tensors_move_between_devices_with_their_quantizer(per_channel):
+    host = ember.tensor(X)
+    if per_channel:
+        q = ember.quantize_per_channel(host, ember.tensor([0.1, 0.2, 0.3, 0.4]),
+                                       ember.tensor([0, 1, 2, 3]), 0, ember.quint8)
+    else:
+        q = ember.quantize_per_tensor(host, 0.05, 3, ember.qint8)
+    for moved in (q.cuda(), q.to("cuda"), q.to(ember.device("cuda", 0)),
+                  q.to(device="cuda", dtype=q.dtype)):
+        assert moved.is_quantized and moved.device.type == "cuda" and moved.dtype is q.dtype
+        assert moved.qscheme() is q.qscheme()
+        back = moved.cpu()
+        assert back.device.type == "cpu" and repr(back) == repr(q)
+        np.testing.assert_array_equal(back.int_repr().numpy(), q.int_repr().numpy())
+    on_gpu = q.cuda()
+    assert q.to("cpu") is q and on_gpu.to("cuda") is on_gpu and on_gpu.cuda(0) is on_gpu
+    if per_channel:
+        assert q.cuda().q_per_channel_scales().device.type == "cuda"
+    with pytest.raises(RuntimeError, match="requires quantized dtype"):
+        q.to("cuda", ember.float32)

@@ -158,6 +158,7 @@ def test_views_of_quantized_tensors():
     _same_q(e.clone(), t.clone())
     np.testing.assert_array_equal(as_numpy(ember.dequantize(e)), torch.dequantize(t).numpy())
     assert e.element_size() == t.element_size() == 1
+    assert e.to(oracle.DEVICE) is e and t.to("cpu") is t  # nothing to move: the same tensor
     plain = _tensor(x)
     assert plain.dequantize() is plain
     import copy
@@ -196,6 +197,8 @@ def test_quantized_errors():
     check_raises(lambda m, a: a.q_scale(), x, match="aten::q_scale")
     check_raises(lambda m, a: m.quantize_per_tensor(a, 0.1, 0, m.qint8) + 1, x)
     check_raises(lambda m, a: m.quantize_per_tensor(a, 0.1, 0, m.qint8).sum(), x)
+    check_raises(lambda m, a: m.quantize_per_tensor(a, 0.1, 0, m.qint8).to(m.float32), x,
+                 match="Creation of quantized tensor requires quantized dtype")
     check_raises(lambda m, a: m.quantize_per_tensor(a, 0.1, 0, m.qint8).requires_grad_(), x,
                  match="only Tensors of floating point dtype can require gradients")
 

@@ -274,6 +274,38 @@ class QuantizedTensor(Tensor):
         raise RuntimeError("Creation of quantized tensor requires quantized dtype like "
                            "torch.quint8")
 
+    def to(self, *args, **kwargs):
+        """Another device keeps the quantizer (the integers and any per-channel parameters
+        move together, as PyTorch's ``_to_copy`` does); another dtype raises, as the
+        integers would otherwise silently become a plain tensor."""
+        from .._backend.device import device as device_type
+
+        target, dtype = kwargs.get("device"), kwargs.get("dtype")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                target, dtype = arg.device, arg.dtype
+            elif isinstance(arg, (str, int, device_type)):
+                target = arg
+            elif arg is not None and not isinstance(arg, bool):
+                dtype = arg
+        if dtype is not None and dtype is not self.dtype:
+            self.float()
+        if target is None or device_type(target) == self.device or (
+                device_type(target).index is None and device_type(target).type == self.device.type):
+            return self
+        d = self.__dict__
+        moved = self.int_repr().to(target)._data
+        scale, zero_point = d["_scale"], d["_zero_point"]
+        if d["_qscheme"] is not per_tensor_affine:
+            scale, zero_point = scale.to(target), zero_point.to(target)
+        return _new_qtensor(moved, self.dtype, d["_qscheme"], scale, zero_point, d["_axis"])
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        return self.to("cuda" if device is None else device)
+
+    def cpu(self, memory_format=None):
+        return self.to("cpu")
+
     def _unsupported(self, *args, **kwargs):
         raise NotImplementedError(
             f"Could not run this operator with arguments from the '{backend_name(self)}' "
