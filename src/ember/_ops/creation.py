@@ -30,20 +30,21 @@ def _filled(size, dtype, device, requires_grad, kind):
 
 
 @supports_out
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-          pin_memory=False) -> Tensor:
-    return _filled(size, dtype, device, requires_grad, "zeros")
+def zeros(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False) -> Tensor:
+    return _filled(sizes if size is None else (size,), dtype, device, requires_grad, "zeros")
 
 
 @supports_out
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-         pin_memory=False) -> Tensor:
-    return _filled(size, dtype, device, requires_grad, "ones")
+def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False) -> Tensor:
+    return _filled(sizes if size is None else (size,), dtype, device, requires_grad, "ones")
 
 
 @supports_out
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-          pin_memory=False, memory_format=None) -> Tensor:
+def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False, memory_format=None) -> Tensor:
+    size = sizes if size is None else (size,)
     # Zero-filled: uninitialised memory would make tests and users' bugs irreproducible.
     result = _filled(size, dtype, device, requires_grad, "zeros")
     if memory_format is not None and memory_format not in (contiguous_format, preserve_format):
@@ -243,9 +244,9 @@ def _new_sized(factory):
     """``self.new_zeros(*size)`` and kin: ``factory`` with self's dtype and device as the
     defaults."""
 
-    def method(self, *size, dtype=None, device=None, requires_grad=False):
-        return factory(*size, dtype=dtype or self.dtype, device=device or self.device,
-                       requires_grad=requires_grad)
+    def method(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
+        return factory(*(sizes if size is None else (size,)), dtype=dtype or self.dtype,
+                       device=device or self.device, requires_grad=requires_grad)
 
     method.__name__ = "new_" + factory.__name__
     return method

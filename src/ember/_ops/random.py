@@ -222,9 +222,10 @@ def _finish(array, dev, requires_grad):
 
 
 @supports_out
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False) -> Tensor:
     """Uniform samples in [0, 1)."""
+    size = sizes if size is None else (size,)
     np_dtype = _float_np(dtype, "check_uniform_bounds")
     _, dev = _module_and_device(device)
     array = _uniform(_rng(generator), _shape(size), np_dtype)
@@ -232,9 +233,10 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 
 
 @supports_out
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-          requires_grad=False, pin_memory=False) -> Tensor:
+def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None,
+          device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Standard normal samples."""
+    size = sizes if size is None else (size,)
     np_dtype = _float_np(dtype, "normal_kernel_cpu")
     _, dev = _module_and_device(device)
     array = _normal(_rng(generator), _shape(size), np_dtype)

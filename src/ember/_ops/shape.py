@@ -269,7 +269,9 @@ def _plain_view(tensor, shape):
     return view_of(_make(out), tensor)
 
 
-def view(self, *shape):
+def view(self, *shape, size=None, dtype=None):
+    if size is not None or dtype is not None:  # the keyword spellings view(size=...)
+        shape = (size if dtype is None else dtype,)
     if len(shape) == 1 and isinstance(shape[0], _dtype):
         from .index import view_dtype
 
@@ -288,8 +290,8 @@ def _can_view(array, shape):
     return True
 
 
-def reshape(input, *shape):
-    shape = _infer_shape(_shape_arg(shape), input._data.size)
+def reshape(input, *sizes, shape=None):
+    shape = _infer_shape(_shape_arg(sizes if shape is None else (shape,)), input._data.size)
     plain = _plain_view(input, shape)
     if plain is not None:
         return plain
@@ -312,8 +314,8 @@ def t(input):
     return view_of(T.apply(input, 0, 1), input)
 
 
-def permute(input, *dims):
-    dims = _shape_arg(dims)
+def permute(input, *args, dims=None):
+    dims = _shape_arg(args if dims is None else (dims,))
     ndim = input._data.ndim
     if len(dims) != ndim:
         raise RuntimeError(
@@ -327,8 +329,8 @@ def permute(input, *dims):
     return view_of(Permute.apply(input, dims), input)
 
 
-def expand(self, *sizes):
-    sizes = _shape_arg(sizes)
+def expand(self, *sizes, size=None):
+    sizes = _shape_arg(sizes if size is None else (size,))
     shape = self._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(

@@ -42,7 +42,8 @@ class Flip(Function):
         return Flip.apply(grad, ctx.dims), None
 
 
-def flip(input, *dims):
+def flip(input, *args, dims=None):
+    dims = args if dims is None else (dims,)
     ndim = input._data.ndim
     if len(dims) == 1 and type(dims[0]) is int:  # the common x.flip(-1): nothing to de-dup
         wrapped = (wrap_dim(dims[0], ndim),)
@@ -200,7 +201,9 @@ class Repeat(Function):
         return summed.reshape(input_shape), None
 
 
-def repeat(self, *sizes):
+def repeat(self, *sizes, repeats=None):
+    if repeats is not None:
+        sizes = (repeats,)
     if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
         sizes = tuple(sizes[0])
     sizes = tuple(int(s) for s in sizes)

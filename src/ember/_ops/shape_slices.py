@@ -190,7 +190,9 @@ def narrow(input, dim, start, length):
     return _slice_dim(input, dim, slice(start, start + length))
 
 
-def split(tensor, split_size_or_sections, dim=0):
+def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
+    if split_size is not None:  # Tensor.split's own parameter name
+        split_size_or_sections = split_size
     dim = wrap_dim(dim, tensor._data.ndim)
     size = tensor._data.shape[dim]
     if isinstance(split_size_or_sections, int):
