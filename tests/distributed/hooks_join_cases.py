@@ -118,10 +118,28 @@ def run(case, torch, dist, rank, world):
     case("ddp_hook_fp16_wrapper",
          hooked(default_hooks.fp16_compress_wrapper(default_hooks.allreduce_hook)))
     case("ddp_hook_noop", hooked(debugging_hooks.noop_hook))
+    from torch.distributed.algorithms.ddp_comm_hooks import powerSGD_hook as powerSGD
+
+    def power_sgd(rank_of_factors, steps=4, **kwargs):
+        def body():
+            state = powerSGD.PowerSGDState(None, matrix_approximation_rank=rank_of_factors,
+                                           start_powerSGD_iter=2, **kwargs)
+            params = hooked(powerSGD.powerSGD_hook, state, steps)()
+            return [params, state.iter, sorted(state.error_dict), state.compression_stats()]
+        return body
+
+    # factors of full rank reproduce the average (PowerSGD's random Qs cannot matter)
+    case("ddp_hook_powersgd_full", power_sgd(3, min_compression_rate=0))
+    case("ddp_hook_powersgd_full_no_feedback",
+         power_sgd(3, min_compression_rate=0, use_error_feedback=False, warm_start=False))
+    case("ddp_hook_powersgd_plain", power_sgd(1))  # nothing 2x smaller: all plain
+    case("ddp_hook_powersgd_error", lambda: powerSGD.PowerSGDState(None, start_powerSGD_iter=1))
     if torch.__name__ == "ember":  # PyTorch allows the bfloat16 hooks with NCCL only
         case("extra_ddp_hook_bf16", hooked(default_hooks.bf16_compress_hook))
         case("extra_ddp_hook_bf16_wrapper",
              hooked(default_hooks.bf16_compress_wrapper(default_hooks.allreduce_hook)))
+        # rank-1 factors: a real approximation, from ember's own random Qs
+        case("extra_powersgd_rank1", power_sgd(1, min_compression_rate=1))
 
     def inspect_buckets():
         seen = []

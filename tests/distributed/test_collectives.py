@@ -154,6 +154,21 @@ def test_bf16_hooks(both):
         assert results[rank]["extra_ddp_hook_bf16"] == results[rank]["extra_ddp_hook_bf16_wrapper"]
 
 
+def test_power_sgd_low_rank(both):
+    """Rank-1 PowerSGD draws ember's own random Qs, so it is checked by its properties:
+    every rank holds the same model, which moved off the exact average, with the error
+    kept for feedback and fewer numbers sent."""
+    results = both[0]
+    trained, iterations, error_buckets, (rate, before, after) = results[0]["extra_powersgd_rank1"]
+    assert trained == results[1]["extra_powersgd_rank1"][0]
+    assert trained != results[0]["ddp_hook_none"] and iterations == 4 and error_buckets == [0]
+    assert before == 46 and after == 34 and rate == before / after  # 2 compressed steps
+    exact = results[0]["ddp_hook_powersgd_full"][0]
+    for mine, reference in zip(trained, exact):
+        np.testing.assert_allclose(np.array(mine["values"]), np.array(reference["values"]),
+                                   rtol=1.0, atol=3.0)  # near the average, not on it
+
+
 # -- one process, no mpirun ---------------------------------------------------------------
 
 NOT_INITIALIZED = ("Default process group has not been initialized, please make sure to call "

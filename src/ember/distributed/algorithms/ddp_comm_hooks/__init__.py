@@ -2,6 +2,6 @@
 functions ``hook(state, bucket) -> Future[Tensor]`` that replace DDP's gradient
 all-reduce, registered with ``DistributedDataParallel.register_comm_hook``."""
 
-from . import debugging_hooks, default_hooks
+from . import debugging_hooks, default_hooks, powerSGD_hook
 
-__all__ = ["debugging_hooks", "default_hooks"]
+__all__ = ["debugging_hooks", "default_hooks", "powerSGD_hook"]
