@@ -123,3 +123,27 @@ def test_quantized_tensors_move_between_devices_with_their_quantizer(per_channel
         assert q.cuda().q_per_channel_scales().device.type == "cuda"
     with pytest.raises(RuntimeError, match="requires quantized dtype"):
         q.to("cuda", ember.float32)
+
+
+def test_checkpoints_of_cuda_quantized_tensors():
+    """Saved from the device, read by PyTorch on the host (map_location) and by ember on
+    either device, quantizer included."""
+    import io
+
+    import torch
+
+    host = ember.tensor(X)
+    for q in (ember.quantize_per_tensor(host, 0.1, 2, ember.quint8),
+              ember.quantize_per_channel(host, ember.tensor([0.1, 0.2, 0.3, 0.4]),
+                                         ember.tensor([0, 1, 2, 3]), 0, ember.qint8)):
+        buffer = io.BytesIO()
+        ember.save({"q": q.cuda()}, buffer)
+        buffer.seek(0)
+        loaded = torch.load(buffer, map_location="cpu", weights_only=True)["q"]
+        assert repr(loaded.dtype) == repr(q.dtype) and repr(loaded.qscheme()) == repr(q.qscheme())
+        np.testing.assert_array_equal(loaded.int_repr().numpy(), q.int_repr().numpy())
+        for where in ("cuda", "cpu"):
+            buffer.seek(0)
+            again = ember.load(buffer, map_location=where)["q"]
+            assert again.is_quantized and again.device.type == where
+            assert repr(again.cpu()) == repr(q)
