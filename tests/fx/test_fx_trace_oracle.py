@@ -211,6 +211,18 @@ def constants_and_reflected_operators(lib):
     return Consts()
 
 
+def tensor_constant_methods(lib):
+    class Methods(lib.nn.Module):
+        def forward(self, x):
+            c = lib.tensor([1.0, 2.0])
+            d = c.clone()
+            d[0] = x.sum()
+            return (c.add(x), c.mul(x), c < x, c >= x, c[x.long()], d, c.expand_as(x),
+                    c.new_ones(2) + x, c + x, c // (x + 3))
+
+    return Methods()
+
+
 MODELS = {
     "mlp": (mlp, [(2, 4)]),
     "cnn_bn": (cnn_bn, [(2, 1, 8, 8)]),
@@ -220,6 +232,7 @@ MODELS = {
     "functional_namespaces": (functional_namespaces, [(2, 4)]),
     "unpack_and_chunks": (unpack_and_chunks, [(2, 4)]),
     "constants_and_reflected_operators": (constants_and_reflected_operators, [(2,), (2,)]),
+    "tensor_constant_methods": (tensor_constant_methods, [(2,)]),
 }
 
 

@@ -178,6 +178,59 @@ def _namespace_recorders() -> list[tuple[Any, str, Any, Callable]]:
     return _RECORDERS
 
 
+# Tensor operator slots and the method name PyTorch records when a real tensor meets a
+# Proxy (``constant + proxy`` is ``constant.add(proxy)``; ``constant[proxy]`` keeps the slot)
+_TENSOR_SLOT_METHODS = {
+    "__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div",
+    "__floordiv__": "__floordiv__", "__mod__": "remainder", "__pow__": "pow",
+    "__matmul__": "matmul", "__and__": "__and__", "__or__": "__or__", "__xor__": "__xor__",
+    "__lshift__": "__lshift__", "__rshift__": "__rshift__", "__lt__": "lt", "__le__": "le",
+    "__eq__": "eq", "__ne__": "ne", "__gt__": "gt", "__ge__": "ge",
+    "__getitem__": "__getitem__", "__setitem__": "__setitem__",
+}
+_TENSOR_RECORDERS: list[tuple[str, Callable]] = []
+
+
+def _tensor_method_recorders() -> list[tuple[str, Callable]]:
+    """(attribute, recorder) for ember.Tensor's methods: called on a real tensor with a
+    Proxy argument they record ``call_method`` (PyTorch sees these through
+    ``__torch_function__``); otherwise they run the real method."""
+    if _TENSOR_RECORDERS:
+        return _TENSOR_RECORDERS
+    import ember
+
+    names = dict.fromkeys(n for n in dir(ember.Tensor) if not n.startswith("_"))
+    names.update(dict.fromkeys(_TENSOR_SLOT_METHODS))
+    for attr in names:
+        original = inspect.getattr_static(ember.Tensor, attr, None)
+        if not callable(original) or isinstance(original, (type, staticmethod, classmethod)):
+            continue
+        _TENSOR_RECORDERS.append((attr, _make_method_recorder(
+            original, _TENSOR_SLOT_METHODS.get(attr, attr))))
+    return _TENSOR_RECORDERS
+
+
+def _patch_recorders(patcher: _Patcher) -> None:
+    """Swap in the recording wrappers of ember's namespaces and Tensor methods."""
+    import ember
+
+    for module, name, _original, recorder in _namespace_recorders():
+        patcher.patch_attr(module, name, recorder)
+    for name, recorder in _tensor_method_recorders():
+        patcher.patch_attr(ember.Tensor, name, recorder)
+
+
+def _make_method_recorder(original, method_name: str):
+    def method(self, *args, **kwargs):
+        proxy = _find_proxy(args, kwargs)
+        if proxy is None:
+            return original(self, *args, **kwargs)
+        return proxy.tracer.create_proxy("call_method", method_name, (self, *args), kwargs)
+
+    functools.update_wrapper(method, original)
+    return method
+
+
 def _make_wrapped_function(original):
     """``wrap``/autowrap: record a call_function node (flagged ``is_wrapped``)."""
     def wrapped(*args, **kwargs):
@@ -496,8 +549,7 @@ class Tracer(TracerBase):
 
         patcher.patch_attr(Module, "__getattr__", module_getattr_wrapper)
         patcher.patch_attr(Module, "__call__", module_call_wrapper)
-        for module, name, _original, recorder in _namespace_recorders():
-            patcher.patch_attr(module, name, recorder)
+        _patch_recorders(patcher)
         for (_, name), globals_dict in _wrapped_fns_to_patch.items():
             original = globals_dict.get(name, builtins.__dict__.get(name))
             if original is not None:

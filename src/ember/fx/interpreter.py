@@ -13,7 +13,7 @@ import inspect
 from contextlib import contextmanager
 from typing import Any
 
-from ._symbolic_trace import _TRACE_LOCK, Tracer, _namespace_recorders, _Patcher
+from ._symbolic_trace import _TRACE_LOCK, Tracer, _patch_recorders, _Patcher
 from .graph import Graph
 from .graph_module import GraphModule
 from .node import Node, map_aggregate, map_arg
@@ -209,8 +209,7 @@ class Transformer(Interpreter):
 
     def _transform_locked(self, patcher: _Patcher) -> GraphModule:
         try:
-            for module, name, _original, recorder in _namespace_recorders():
-                patcher.patch_attr(module, name, recorder)
+            _patch_recorders(patcher)
             self.tracer.submodule_paths = {id(m): name for name, m in self.module.named_modules()}
             result = super().run(enable_io_processing=False)
         finally:
