@@ -12,7 +12,8 @@ import ember.ao.quantization as eq
 import ember.nn.quantized as enq
 import ember.nn.quantized.dynamic as enqd
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions")
+pytestmark = [pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions"),
+              pytest.mark.filterwarnings("ignore:Please use quant_min and quant_max")]
 X = np.random.default_rng(3).standard_normal((4, 6)).astype(np.float32)
 
 
