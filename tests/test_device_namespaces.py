@@ -124,6 +124,8 @@ MPS_CALLS = [
     lambda lib: lib.mps.profiler.profile().__enter__(),
     lambda lib: lib.backends.mps.is_available(),
     lambda lib: lib.backends.mps.is_built(),
+    lambda lib: lib.backends.mps.is_macos_or_newer(14, 0),
+    lambda lib: lib.backends.mps.is_macos13_or_newer(),
     lambda lib: sorted(lib.mps.__all__),
 ]
 

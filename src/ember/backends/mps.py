@@ -11,4 +11,13 @@ def is_built() -> bool:
     return False
 
 
-__all__ = ["is_available", "is_built"]
+def is_macos_or_newer(major: int, minor: int) -> bool:
+    """PyTorch asks the MPS backend for the macOS version, and fails without one."""
+    raise RuntimeError("Cannot execute isOnMacOSorNewer() without MPS backend.")
+
+
+def is_macos13_or_newer(minor: int = 0) -> bool:
+    return is_macos_or_newer(13, minor)
+
+
+__all__ = ["is_available", "is_built", "is_macos13_or_newer", "is_macos_or_newer"]
