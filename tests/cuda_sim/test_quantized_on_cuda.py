@@ -13,7 +13,8 @@ import ember.nn.quantized as enq
 import ember.nn.quantized.dynamic as enqd
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions"),
-              pytest.mark.filterwarnings("ignore:Please use quant_min and quant_max")]
+              pytest.mark.filterwarnings("ignore:Please use quant_min and quant_max"),
+              pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")]
 X = np.random.default_rng(3).standard_normal((4, 6)).astype(np.float32)
 
 
