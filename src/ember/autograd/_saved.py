@@ -5,6 +5,10 @@ array and version counter (``_SavedOutput``), rebuilt with ``grad_fn=ctx`` when 
 so no reference cycle forms. Unpacking checks the versions and raises PyTorch's
 modified-by-an-inplace-operation error; ``saved_arrays`` is the same for backward
 functions that work on arrays.
+
+Under ``autograd.graph.saved_tensors_hooks`` each saved tensor is packed when saved and
+unpacked when read (``_Packed``); ``grad_fn._saved_<name>`` / ``_raw_saved_<name>`` map
+PyTorch's names onto the saved tuple (``saved_attribute``).
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from .function import AccumulateGrad, _RemovableHandle, accumulator_of, refresh_
 
 _anomaly = [False]
 # Running backward passes, innermost last: (task id, dependencies, needed, roots,
-# accumulate), which
-# autograd.graph reads (register_multi_grad_hook asks which nodes this pass will run).
+# accumulate). autograd.graph reads it: register_multi_grad_hook asks which nodes the
+# running pass will execute.
 _graph_tasks: list = []
 _task_ids = itertools.count()
 
