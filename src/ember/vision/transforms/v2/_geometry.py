@@ -473,7 +473,8 @@ class RandomIoUCrop(Transform):
                 inside = (left < cx) & (cx < right) & (top < cy) & (cy < bottom)
                 if not bool(inside.any()):
                     continue
-                crop_box = ember.tensor([[left, top, right, bottom]], dtype=xyxy.dtype)
+                crop_box = ember.tensor([[left, top, right, bottom]], dtype=xyxy.dtype,
+                                        device=xyxy.device)
                 if float(_box_iou(xyxy[inside], crop_box).max()) < min_jaccard_overlap:
                     continue
                 return {"top": top, "left": left, "height": new_h, "width": new_w,

@@ -147,7 +147,7 @@ def _elastic_points(points, canvas_size, displacement):
     height, width = canvas_size
     _check_displacement(displacement, height, width)
     inverse = ember.tensor(_identity_grid(height, width), dtype=points.dtype,
-                           device=points.device) - displacement[0].to(points.dtype)
+                           device=points.device) - displacement[0].to(points.device, points.dtype)
     index_x = points[:, 0].to(ember.int64).clamp(0, width - 1)
     index_y = points[:, 1].to(ember.int64).clamp(0, height - 1)
     size = ember.tensor([float(width), float(height)], dtype=points.dtype, device=points.device)
