@@ -289,6 +289,37 @@ def run(case, torch, dist, rank, world):
     case("join_ddp_even", uneven(batches_by_rank=(2, 2)))
     case("join_ddp_throw", uneven(throw=True))
 
+    def join_buffers_unused():
+        """Buffers come from the highest rank still training; a branch only rank 1 uses
+        needs find_unused_parameters, and the joined rank 0 shadows its used-map too."""
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = make_model()
+                self.norm = torch.nn.BatchNorm1d(2).double()
+                self.extra = torch.nn.Linear(2, 2).double()
+
+            def forward(self, x, branch):
+                out = self.norm(self.body(x))
+                return self.extra(out) if branch else out
+
+        torch.manual_seed(0)
+        net = Net()
+        with torch.no_grad():
+            net.extra.weight.copy_(torch.tensor([[0.5, -0.25], [1.0, 0.75]]))
+            net.extra.bias.zero_()
+        ddp = DDP(net, find_unused_parameters=True)
+        optimizer = torch.optim.SGD(ddp.parameters(), lr=0.125)
+        with ddp.join():
+            for step in range((2, 3)[rank]):
+                optimizer.zero_grad()
+                (ddp(batch(step), step == 2) * coefficients()).sum().backward()
+                optimizer.step()
+        return [[p.detach().clone() for p in net.parameters()],
+                [b.clone() for b in net.buffers()]]
+
+    case("join_ddp_buffers_unused", join_buffers_unused)
+
     # -- ZeroRedundancyOptimizer ---------------------------------------------------------
     from torch.distributed.optim import ZeroRedundancyOptimizer
 
