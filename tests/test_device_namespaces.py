@@ -245,7 +245,12 @@ def test_compiler_default_backend_and_stance_restore():
     ember.compiler.set_default_backend(None)
     assert ember.compiler.get_default_backend() == "inductor"
     with ember.compiler.set_stance("force_eager"):
-        pass
+        assert ember.compiler._stance == "force_eager"
+    assert ember.compiler._stance == "default"
+    ember.compiler.set_stance("eager_on_recompile")(_double)
+    assert ember.compiler._stance == "default"
+    with pytest.raises(RuntimeError, match="non-default stance cannot have force_backend set"):
+        ember.compiler.set_stance("force_eager", force_backend="eager")
     with ember.compiler.disable():
         assert not ember.compiler.is_compiling()
     model = ember.nn.Linear(2, 2)

@@ -126,17 +126,21 @@ def get_default_backend():
 
 
 class set_stance:
-    """Record how compiled code should behave (``"force_eager"``, ...); as a context manager
-    or decorator the previous stance returns afterwards. ember is always eager."""
+    """Record how compiled code should behave (``"force_eager"``, ...). Called, it sets the
+    stance; as a context manager or decorator the stance holds inside and the previous one
+    returns afterwards. ember is always eager, so nothing reads it."""
 
     def __init__(self, stance: str = "default", *, skip_guard_eval_unsafe: bool = False,
                  force_backend=None):
         global _stance
+        if force_backend is not None and stance != "default":
+            raise RuntimeError("non-default stance cannot have force_backend set")
         self.stance, self.prev = stance, _stance
         _stance = stance
 
     def __enter__(self):
-        return self
+        global _stance
+        _stance = self.stance
 
     def __exit__(self, *exc):
         global _stance
@@ -144,14 +148,13 @@ class set_stance:
         return False
 
     def __call__(self, fn):
+        global _stance
+        _stance = self.prev  # as a decorator it applies only while ``fn`` runs
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            global _stance
-            prev, _stance = _stance, self.stance
-            try:
+            with self:
                 return fn(*args, **kwargs)
-            finally:
-                _stance = prev
 
         return wrapper
 
