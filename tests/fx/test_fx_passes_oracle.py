@@ -106,7 +106,9 @@ def build_graph_by_hand(lib):
     total = graph.call_method("sum", (relu,), {"dim": 0})
     total2 = graph.call_function(lib.sum, (total,))
     attr = graph.call_function(getattr, (a, "shape"))
-    graph.output((total2, total, attr, b))
+    smooth = graph.call_function(lib.nn.functional.gelu, (a,))
+    clipped = graph.call_function(lib.nn.functional.hardtanh, (smooth,))
+    graph.output((total2, total, attr, b, clipped))
     copied = lib.fx.Graph()
     copied.output(copied.graph_copy(graph, {}))
     gm = lib.fx.GraphModule(lib.nn.Module(), graph, "Hand")
@@ -114,7 +116,7 @@ def build_graph_by_hand(lib):
     rows = [(n.op, n.name, [u.name for u in n.users], [i.name for i in n.all_input_nodes])
             for n in graph.nodes]
     return (str(graph), graph.python_code("self").src, str(copied), gm.code, rows,
-            out[0], out[1], tuple(out[2]), out[3], relu.prev.name, relu.next.name,
+            out[0], out[1], tuple(out[2]), out[3], out[4], relu.prev.name, relu.next.name,
             relu.format_node(), type(gm).__name__)
 
 

@@ -181,3 +181,11 @@ SUBMODULE_C_PREFIX = {"special": "special", "linalg": "linalg", "fft": "fft"}
 
 # torch.<name> functions that do not dispatch on their argument: they run on the Proxy
 TORCH_NOT_RECORDED = frozenset({"is_tensor", "is_storage", "typename"})
+
+# ember.<name> functions PyTorch has only as torch.nn.functional.<name>: they print (and
+# are recorded) under their functional names
+F_ONLY = frozenset({
+    "elu", "elu_", "gelu", "glu", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
+    "leaky_relu", "leaky_relu_", "logsigmoid", "mish", "relu6", "silu", "softmin", "softplus",
+    "softshrink", "softsign", "tanhshrink",
+})

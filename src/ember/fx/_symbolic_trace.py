@@ -173,7 +173,10 @@ def _namespace_recorders() -> list[tuple[Any, str, Any, Callable]]:
                 continue
             qualname = renamed.get(name, f"{prefix}.{name}")
             method = _call_forms.F_AS_METHOD.get(name) if is_f else None
-            recorder = _make_recorder(original, qualname, forms.get(name), method)
+            form = forms.get(name)
+            if prefix == "torch" and name in _call_forms.F_ONLY:
+                form = _call_forms.F_FORMS.get(name)
+            recorder = _make_recorder(original, qualname, form, method)
             _RECORDERS.append((module, name, original, recorder))
     return _RECORDERS
 

@@ -66,7 +66,10 @@ def _public_namespaces():
     import ember.nn.functional
     import ember.special
 
-    spaces = [(ember, "torch", _call_forms.TORCH_QUALNAMES),
+    top_level = dict(_call_forms.TORCH_QUALNAMES)
+    top_level.update({name: _call_forms.F_QUALNAMES.get(name, f"torch.nn.functional.{name}")
+                      for name in _call_forms.F_ONLY})
+    spaces = [(ember, "torch", top_level),
               (ember.nn.functional, "torch.nn.functional", _call_forms.F_QUALNAMES)]
     for sub, module in (("special", ember.special), ("linalg", ember.linalg),
                         ("fft", ember.fft)):
