@@ -314,6 +314,13 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
+    def __contains__(self, element):
+        """``element in tensor``: whether any entry equals it (a tensor or a number)."""
+        if not isinstance(element, (Tensor, int, float, complex, bool)):
+            raise RuntimeError("Tensor.__contains__ only supports Tensor or scalar, but you "
+                               f"passed in a {type(element)}.")
+        return bool((self == element).any().item())
+
     def __bool__(self):
         if self._data.size != 1:
             raise RuntimeError(
