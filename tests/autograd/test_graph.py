@@ -666,3 +666,58 @@ def test_allow_mutation_copies_die_with_the_graph():
         ref = weakref.ref(y.grad_fn)
         del y
         assert ref() is None and len(state.original) == 0
+
+
+@pytest.fixture
+def fake_cuda():
+    """A "cuda" device backed by tests/cuda_sim's NumPy CuPy double, for this test only."""
+    import importlib
+    import importlib.util
+    import os
+    import sys
+
+    backend_device = importlib.import_module("ember._backend.device")
+    fake_cupy = sys.modules.get("fake_cupy")  # the module tests/cuda_sim imports
+    if fake_cupy is None:
+        path = os.path.join(os.path.dirname(__file__), "..", "cuda_sim", "fake_cupy.py")
+        spec = importlib.util.spec_from_file_location("fake_cupy", path)
+        fake_cupy = importlib.util.module_from_spec(spec)
+        sys.modules["fake_cupy"] = fake_cupy
+        spec.loader.exec_module(fake_cupy)
+    fake_cupy.reset()
+    fake_modules = fake_cupy.modules()
+    saved = {name: sys.modules.get(name) for name in fake_modules}
+    saved_backend = backend_device._cupy, backend_device._cupy_checked
+    sys.modules.update(fake_modules)
+    backend_device._cupy, backend_device._cupy_checked = None, False
+    try:
+        yield
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+        backend_device._cupy, backend_device._cupy_checked = saved_backend
+        fake_cupy.reset()
+
+
+def test_save_on_cpu_moves_saved_tensors_off_the_device(fake_cuda):
+    """What save_on_cpu is for: saved tensors wait on the host, backward gets them back on
+    the device; gradients as torch's on the CPU."""
+    x = ember.tensor(A, dtype=ember.float32, device="cuda", requires_grad=True)
+    w = ember.tensor(B, dtype=ember.float32, device="cuda", requires_grad=True)
+    for pin_memory in (False, True):
+        x.grad = w.grad = None
+        with ember.autograd.graph.save_on_cpu(pin_memory=pin_memory):
+            out = (x * w).exp().sum()
+        exp_node = out.grad_fn.next_functions[0][0]
+        packed_device, packed = exp_node._saved[0].packed
+        assert str(packed_device) == "cuda:0" and packed.device.type == "cpu"
+        assert exp_node._saved_result.device.type == "cuda"
+        out.backward()
+        tx, tw = leaf(torch, A), leaf(torch, B)
+        (tx * tw).exp().sum().backward()
+        for e_grad, t_grad in ((x.grad, tx.grad), (w.grad, tw.grad)):
+            assert e_grad.device.type == "cuda"
+            np.testing.assert_allclose(as_numpy(e_grad), t_grad.numpy(), rtol=1e-5)
