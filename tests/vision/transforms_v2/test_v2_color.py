@@ -137,3 +137,36 @@ def test_color_transforms_on_video_and_errors():
     assert type(out) is T.Video and out.shape == (2, 3, 6, 6)
     with pytest.raises(TypeError, match="bits must be a positive integer in the range"):
         F.posterize(video, 9)
+
+
+@pytest.mark.parametrize("kind", ["uint8", "float32"])
+@pytest.mark.parametrize("clip", [True, False])
+def test_gaussian_noise_against_torch_formula(kind, clip):
+    shape = (3, 6, 7)
+    data = (RNG.integers(0, 256, shape, dtype=np.uint8) if kind == "uint8"
+            else RNG.random(shape).astype(np.float32))
+    ember.manual_seed(4)
+    noise = ember.randn(*shape).numpy()  # the draw the kernel makes under this seed
+    ember.manual_seed(4)
+    out = v2.GaussianNoise(mean=0.1, sigma=0.2, clip=clip)(T.Image(ember.tensor(data)))
+    t = torch.tensor(data)
+    if kind == "uint8":
+        ref = t + (0.1 * 255 + torch.tensor(noise) * (0.2 * 255)).to(torch.int16)
+        ref = (ref.clamp(0, 255) if clip else ref).to(torch.uint8)
+    else:
+        ref = t + (0.1 + torch.tensor(noise) * 0.2)
+        ref = ref.clamp(0, 1) if clip else ref
+    assert type(out) is T.Image
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+    with pytest.raises(ValueError, match="sigma shouldn't be negative. Got -1"):
+        F.gaussian_noise(ember.zeros(1, 2, 2), sigma=-1)
+
+
+def test_per_type_kernel_names():
+    video = ember.tensor(RNG.integers(0, 256, (2, 3, 3, 8, 8), dtype=np.uint8))
+    np.testing.assert_array_equal(F.resize_video(video, [4, 4]).numpy(),
+                                  F.resize(T.Video(video), [4, 4]).numpy())
+    mask = ember.tensor(RNG.integers(0, 3, (8, 8)))
+    assert F.crop_mask(mask, 1, 2, 3, 4).shape == (3, 4)
+    np.testing.assert_array_equal(F.horizontal_flip_mask(mask).numpy(), mask.numpy()[:, ::-1])
+    assert F.elastic_transform is F.elastic and F.get_image_num_channels(video) == 3

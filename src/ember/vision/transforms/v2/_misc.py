@@ -276,3 +276,15 @@ class UniformTemporalSubsample(Transform):
 
     def transform(self, inpt, params):
         return self._call_kernel(F.uniform_temporal_subsample, inpt, self.num_samples)
+
+
+class GaussianNoise(Transform):
+    """Add Gaussian noise to images and videos (clipped to the valid range by default)."""
+
+    def __init__(self, mean=0.0, sigma=0.1, clip=True):
+        super().__init__()
+        self.mean, self.sigma, self.clip = mean, sigma, clip
+
+    def transform(self, inpt, params):
+        return self._call_kernel(F.gaussian_noise, inpt, mean=self.mean, sigma=self.sigma,
+                                 clip=self.clip)

@@ -182,6 +182,8 @@ def vertical_flip_keypoints(keypoints, canvas_size):
     return ember.stack((x, (canvas_size[0] - 1) - y), dim=-1)
 
 
+horizontal_flip_mask, vertical_flip_mask = F1.hflip, F1.vflip
+
 for _functional, _image, _boxes, _points in (
         (horizontal_flip, F1.hflip, horizontal_flip_bounding_boxes, horizontal_flip_keypoints),
         (vertical_flip, F1.vflip, vertical_flip_bounding_boxes, vertical_flip_keypoints)):
@@ -299,8 +301,9 @@ def crop_keypoints(keypoints, top, left, height, width):
     return keypoints - shift, (height, width)
 
 
+crop_mask = _mask_kernel(crop_image)
 register_image_kernel(crop, crop_image, pil_kernel=crop_image)
-_register_mask(crop, _mask_kernel(crop_image))
+_register_mask(crop, crop_mask)
 _register_boxes(crop, lambda b, f, c, top, left, height, width, clamping_mode="soft":
                 crop_bounding_boxes(b, f, top, left, height, width, clamping_mode))
 _register_keypoints(crop, lambda p, c, top, left, height, width:
@@ -341,8 +344,9 @@ def center_crop_keypoints(keypoints, canvas_size, output_size):
     return crop_keypoints(keypoints, top, left, crop_h, crop_w)
 
 
+center_crop_mask = _mask_kernel(center_crop_image)
 register_image_kernel(center_crop, center_crop_image, pil_kernel=center_crop_image)
-_register_mask(center_crop, _mask_kernel(center_crop_image))
+_register_mask(center_crop, center_crop_mask)
 _register_boxes(center_crop, center_crop_bounding_boxes)
 _register_keypoints(center_crop, center_crop_keypoints)
 

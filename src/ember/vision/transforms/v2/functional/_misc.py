@@ -172,3 +172,26 @@ def sanitize_keypoints(key_points, canvas_size=None):
                          "key_points as a pure tensor.")
     valid = _get_sanitize_keypoints_mask(key_points, key_points.canvas_size)
     return tv_tensors.wrap(key_points[valid], like=key_points), valid
+
+
+@dispatcher
+def gaussian_noise(inpt, mean=0.0, sigma=0.1, clip=True):
+    """Add N(mean, sigma) noise (on the [0, 1] scale; uint8 images scale it by 255)."""
+
+
+def gaussian_noise_image(image, mean=0.0, sigma=0.1, clip=True):
+    if sigma < 0:
+        raise ValueError(f"sigma shouldn't be negative. Got {sigma}")
+    if image.is_floating_point():
+        out = image + (mean + ember.randn_like(image) * sigma)
+        return out.clamp(0, 1) if clip else out
+    if image.dtype == ember.uint8:
+        # int16 holds image + noise without wrapping around, as torchvision's
+        noise = (mean * 255 + ember.randn_like(image, dtype=ember.float32) * (sigma * 255))
+        out = image + noise.to(ember.int16)
+        return (out.clamp(0, 255) if clip else out).to(ember.uint8)
+    raise ValueError(f"Input tensor is expected to be in uint8 or float dtype, got "
+                     f"dtype={image.dtype}")
+
+
+register_image_kernel(gaussian_noise, gaussian_noise_image)
