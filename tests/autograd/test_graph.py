@@ -606,7 +606,10 @@ def test_gradient_edge():
                     edge_x.node.name().rsplit("::", 1)[-1], edge_x.ownership_token is None,
                     isinstance(edge_y, tuple)])
         log.append(lib.autograd.grad(z, (edge_y, edge_x), retain_graph=True))
-        log.append(lib.autograd.grad(z, edge_x))
+        log.append(lib.autograd.grad(z, edge_x, retain_graph=True))
+        z.backward(inputs=[edge_x], retain_graph=True)
+        z.backward(inputs=edge_y)  # a non-leaf edge: nothing to accumulate
+        log.append(x.grad)
         graph.get_gradient_edge(x.detach())
 
     run_both(scenario)

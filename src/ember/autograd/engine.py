@@ -105,7 +105,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if isinstance(grad_tensors, Tensor):
         grad_tensors = (grad_tensors,)
     if inputs is not None:
-        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        inputs = (inputs,) if isinstance(inputs, Tensor) or _is_edge(inputs) else tuple(inputs)
         if len(inputs) == 0:
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
     grads = _make_grads(tensors, grad_tensors)
@@ -119,7 +119,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if inputs is not None:
         # A non-leaf named in ``inputs`` gets its gradient in ``.grad``, as PyTorch does.
         for tensor, g in zip(inputs, captured):
-            if tensor.grad_fn is not None and g is not None:
+            if g is not None and not _is_edge(tensor) and tensor.grad_fn is not None:
                 if not create_graph:
                     g = _make(g._data.copy())
                 tensor.grad = g if tensor.grad is None else tensor.grad + g
