@@ -272,8 +272,10 @@ def concrete_args_and_wrap(lib):
         return x + args[0]
 
     starred = lib.fx.symbolic_trace(star)
+    flag_only = lib.fx.symbolic_trace(branchy, concrete_args={"flag": True})
+    retraced = (lib.fx.symbolic_trace(flag_only).code, lib.fx.symbolic_trace(wrapped).code)
     return (gm.code, str(gm.graph), out, error, wrapped.code, str(wrapped.graph),
-            wrapped(lib.ones(3)), starred.code, starred(lib.ones(2), lib.ones(2)))
+            wrapped(lib.ones(3)), starred.code, starred(lib.ones(2), lib.ones(2)), retraced)
 
 
 def annotations(lib):

@@ -38,12 +38,23 @@ _wrapped_fns_to_patch: dict[tuple[int, str], dict] = {}
 @has_side_effect
 def _assert(condition, message: str = "") -> None:
     """``torch._assert``: a traceable ``assert`` (generated code checks concrete_args)."""
+    proxy = _find_proxy(condition, message)
+    if proxy is not None:
+        node = proxy.tracer.create_proxy("call_function", _assert, (condition, message), {},
+                                         name="_assert").node
+        node._qualname_hint = (_assert, "torch._assert")
+        return
     if not condition:
         raise AssertionError(message)
+    return
 
 
 @has_side_effect
 def _assert_is_none(value, msg: str) -> None:
+    proxy = _find_proxy(value, msg)
+    if proxy is not None:
+        proxy.tracer.create_proxy("call_function", _assert_is_none, (value, msg), {})
+        return
     if value is not None:
         raise AssertionError(msg)
 
@@ -214,13 +225,20 @@ def _tensor_method_recorders() -> list[tuple[str, Callable]]:
 
 
 def _patch_recorders(patcher: _Patcher) -> None:
-    """Swap in the recording wrappers of ember's namespaces and Tensor methods."""
+    """Swap in the recording wrappers of ember's namespaces and Tensor methods (and of
+    the torch names generated code calls, so GraphModules trace too)."""
     import ember
 
+    from .graph import _set_recording
+
+    by_qualname = {}
     for module, name, _original, recorder in _namespace_recorders():
         patcher.patch_attr(module, name, recorder)
+        by_qualname.setdefault(recorder._qualname, recorder)
     for name, recorder in _tensor_method_recorders():
         patcher.patch_attr(ember.Tensor, name, recorder)
+    _set_recording(by_qualname)
+    patcher.on_restore.append(lambda: _set_recording({}))
 
 
 def _make_method_recorder(original, method_name: str):
@@ -256,6 +274,7 @@ class _Patcher:
     def __init__(self) -> None:
         self.undo: list[tuple[Any, str, Any, bool]] = []
         self.visited: set[int] = set()
+        self.on_restore: list[Callable[[], None]] = []
 
     def patch_attr(self, owner, name: str, new) -> None:
         self.undo.append((owner, name, owner.__dict__.get(name, self._MISSING), False))
@@ -266,6 +285,8 @@ class _Patcher:
         mapping[name] = new
 
     def restore(self) -> None:
+        while self.on_restore:
+            self.on_restore.pop()()
         while self.undo:
             owner, name, old, is_dict = self.undo.pop()
             if is_dict:

@@ -142,6 +142,20 @@ def _resolves(qualname: str) -> bool:
     return qualname in _BY_QUALNAME or qualname.startswith("torch.Tensor.")
 
 
+# torch name -> recording wrapper while a trace runs, so that tracing a GraphModule
+# records the calls its generated code makes
+_RECORDING: dict[str, Any] = {}
+
+
+def _set_recording(recorders: dict[str, Any]) -> None:
+    """Point generated code's ``torch.*`` names at ``recorders`` (empty: at ember's
+    functions again), dropping the names cached so far."""
+    _RECORDING.clear()
+    _RECORDING.update(recorders)
+    for name in [k for k in _TORCH.__dict__ if k != "_path"]:
+        del _TORCH.__dict__[name]
+
+
 class _TorchNames:
     """The ``torch`` global of generated code: resolves the torch names the code prints
     (``torch.relu``, ``torch._C._nn.linear``, ``torch.nn.functional.relu``) to ember."""
@@ -151,6 +165,8 @@ class _TorchNames:
 
     def __getattr__(self, name: str):
         path = f"{self._path}.{name}"
+        if path in _RECORDING:
+            return _RECORDING[path]  # not cached: tracing ends and the names go back
         _build_qualnames()
         if path in _BY_QUALNAME:
             value = _BY_QUALNAME[path]
