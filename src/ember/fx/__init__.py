@@ -5,6 +5,19 @@ the graph (``replace_all_uses_with``, ``inserting_after``, ``subgraph_rewriter``
 ``GraphModule`` runs the code generated from it, and an ``Interpreter`` runs it node by
 node (``ShapeProp`` stores each node's shape and dtype). Generated code and graph
 printouts read as PyTorch's, so tutorials carry over.
+
+How it differs from torch.fx:
+
+- ember has no ``__torch_function__``. While ``symbolic_trace`` / ``Tracer.trace`` /
+  ``Transformer.transform`` run, ember's public functions (``ember``,
+  ``ember.nn.functional``, ``special``, ``linalg``, ``fft``) and Tensor methods are swapped
+  for recording wrappers, then restored. An ember function called on a Proxy outside
+  those calls (a free-standing ``Proxy`` in a hand-written pass) does not record;
+  operators and Tensor methods on Proxies always do.
+- ``ember.relu`` and ``ember.nn.functional.relu`` are one function: a graph built by hand
+  with it prints ``torch.relu`` (tracing knows which name was called).
+- ``Graph.print_tabular`` prints its own table (PyTorch requires ``tabulate``).
+- pytree-structured ``concrete_args`` and custom ``CodeGen`` classes are not supported.
 """
 
 from . import passes  # noqa: F401
