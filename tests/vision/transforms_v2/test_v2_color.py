@@ -170,3 +170,38 @@ def test_per_type_kernel_names():
     assert F.crop_mask(mask, 1, 2, 3, 4).shape == (3, 4)
     np.testing.assert_array_equal(F.horizontal_flip_mask(mask).numpy(), mask.numpy()[:, ::-1])
     assert F.elastic_transform is F.elastic and F.get_image_num_channels(video) == 3
+
+
+class _FixedMix(v2.AugMix):
+    """AugMix with fixed Dirichlet draws (as torchvision's own tests pin them)."""
+
+    def __init__(self, original_weight, **kwargs):
+        super().__init__(**kwargs)
+        self.original_weight = original_weight
+
+    def _sample_dirichlet(self, params):
+        n, k = params.shape
+        if k == 2:
+            row = [self.original_weight, 1.0 - self.original_weight]
+        else:
+            row = [1.0 / k] * k
+        return ember.tensor([row] * n)
+
+
+def test_augmix_weights_and_inputs():
+    data = RNG.integers(0, 256, (2, 3, 12, 12), dtype=np.uint8)
+    out = _FixedMix(1.0)(ember.tensor(data))  # all weight on the original
+    np.testing.assert_array_equal(out.numpy(), data)
+    ember.manual_seed(3)
+    a = v2.AugMix()(T.Image(ember.tensor(data[0])))
+    ember.manual_seed(3)
+    b = v2.AugMix()(T.Image(ember.tensor(data[0])))
+    assert type(a) is T.Image and a.dtype == ember.uint8
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    video = v2.AugMix(all_ops=False, chain_depth=2)(T.Video(ember.tensor(data)))
+    assert type(video) is T.Video and video.shape == (2, 3, 12, 12)
+    with pytest.raises(ValueError, match=r"The severity must be between \[1, 10\]. Got 0"):
+        v2.AugMix(severity=0)
+    with pytest.raises(TypeError, match="does not support bounding boxes"):
+        v2.AugMix()(T.Image(ember.tensor(data[0])),
+                    T.BoundingBoxes([[0, 0, 1, 1]], format="XYXY", canvas_size=(12, 12)))

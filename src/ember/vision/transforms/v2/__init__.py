@@ -22,6 +22,7 @@ from ._augment import (
     RandomErasing,
     TrivialAugmentWide,
 )
+from ._augmix import AugMix
 from ._color import (
     RGB,
     ColorJitter,
@@ -76,7 +77,7 @@ from ._type_conversion import PILToTensor, ToImage, ToPILImage, ToPureTensor, To
 
 __all__ = [
     "RGB",
-    "AutoAugment",
+    "AugMix", "AutoAugment",
     "AutoAugmentPolicy",
     "CenterCrop",
     "ClampBoundingBoxes",

@@ -223,13 +223,13 @@ class _AutoAugmentBase(Transform):
         if len(found) > 1:
             raise TypeError(f"Auto augment transformations are only properly defined for a "
                             f"single image or video, but found {len(found)}.")
-        idx = found[0]
-        inpt = flat_inputs[idx]
-        if isinstance(inpt, tv_tensors.TVTensor):
-            flat_inputs[idx] = tv_tensors.wrap(self._policy(unwrap(inpt)), like=inpt)
-        else:
-            flat_inputs[idx] = self._policy(inpt)
+        flat_inputs[found[0]] = self._apply(flat_inputs[found[0]])
         return tree_unflatten(flat_inputs, spec)
+
+    def _apply(self, inpt):
+        if isinstance(inpt, tv_tensors.TVTensor):
+            return tv_tensors.wrap(self._policy(unwrap(inpt)), like=inpt)
+        return self._policy(inpt)
 
 
 class AutoAugment(_AutoAugmentBase):
