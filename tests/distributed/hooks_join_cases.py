@@ -185,10 +185,18 @@ def run(case, torch, dist, rank, world):
         def annotated(state, bucket: int):
             return None
 
-        try:
-            ddp.register_comm_hook(None, annotated)
-        except ValueError as error:
-            record.append(str(error))
+        def returns_int(state, bucket: dist.GradBucket) -> int:
+            return 0
+
+        def well_annotated(state, bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
+            return default_hooks.allreduce_hook(state, bucket)
+
+        for hook in (annotated, returns_int):
+            try:
+                ddp.register_comm_hook(None, hook)
+            except ValueError as error:
+                record.append(str(error))
+        DDP(make_model()).register_comm_hook(None, well_annotated)
         ddp.register_comm_hook(None, default_hooks.allreduce_hook)
         try:
             ddp.register_comm_hook(None, default_hooks.allreduce_hook)

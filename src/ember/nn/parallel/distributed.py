@@ -439,10 +439,15 @@ class DistributedDataParallel(Module, Joinable):
             raise TypeError("Communication hook must be callable.")
         signature = inspect.signature(hook)
         bucket_parameter = signature.parameters.get("bucket")
-        if (bucket_parameter is not None and bucket_parameter.annotation is not inspect._empty
+        if (bucket_parameter is not None and bucket_parameter.annotation is not inspect.Parameter.empty
                 and bucket_parameter.annotation is not GradBucket):
             raise ValueError("Communication hook: bucket annotation should be "
                              "dist.GradBucket.")
+        from ...futures import Future
+        returns = signature.return_annotation
+        if returns is not inspect.Signature.empty and returns != Future[_tensor.Tensor]:
+            raise ValueError("Communication hook: return annotation should be "
+                             "torch.futures.Future[torch.Tensor].")
         if self._comm_hook is not None:
             raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be "
                                "called once.")
