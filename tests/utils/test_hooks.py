@@ -92,7 +92,6 @@ def test_removable_handle_holds_weak_references():
         extra = OrderedDict()
         handle = lib.utils.hooks.RemovableHandle(hooks, extra_dict=extra)
         del hooks, extra
-        gc.collect()
         log.append(handle.hooks_dict_ref() is None)
         handle.remove()  # the dict is gone: nothing to do, no error
         log.append(handle.extra_dict_ref[0]() is None)
@@ -115,7 +114,6 @@ def test_removable_handle_pickles():
         log.append(both[0].hooks_dict_ref() is both[1])
         # a dead reference pickles as None and comes back dead
         orphan = Handle(OrderedDict())
-        gc.collect()
         revived = pickle.loads(pickle.dumps(orphan))
         log.append(revived.hooks_dict_ref() is None)
         revived.remove()
