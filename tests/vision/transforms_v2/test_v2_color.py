@@ -205,3 +205,22 @@ def test_augmix_weights_and_inputs():
     with pytest.raises(TypeError, match="does not support bounding boxes"):
         v2.AugMix()(T.Image(ember.tensor(data[0])),
                     T.BoundingBoxes([[0, 0, 1, 1]], format="XYXY", canvas_size=(12, 12)))
+
+
+def test_jpeg_tensor_path_equals_pillows_round_trip():
+    import io
+
+    from PIL import Image as PILImage
+    data = RNG.integers(0, 256, (2, 3, 16, 16), dtype=np.uint8)
+    out = F.jpeg(T.Image(ember.tensor(data)), quality=40)
+    for frame, got in zip(data, out.numpy()):
+        buffer = io.BytesIO()
+        PILImage.fromarray(frame.transpose(1, 2, 0)).save(buffer, format="JPEG", quality=40)
+        expected = np.asarray(PILImage.open(buffer)).transpose(2, 0, 1)
+        np.testing.assert_array_equal(got, expected)
+    pil = F.jpeg(PILImage.fromarray(data[0].transpose(1, 2, 0)), quality=40)
+    np.testing.assert_array_equal(np.asarray(pil).transpose(2, 0, 1), out.numpy()[0])
+    ember.manual_seed(0)
+    assert v2.JPEG((5, 50))(T.Image(ember.tensor(data))).shape == data.shape
+    with pytest.raises(ValueError, match="quality must be an integer from 1 to 100"):
+        v2.JPEG(0)

@@ -14,6 +14,7 @@ from ember.vision import tv_tensors  # noqa: F401  (imported for its side of the
 from ..functional import InterpolationMode
 from . import functional
 from ._augment import (
+    JPEG,
     AutoAugment,
     AutoAugmentPolicy,
     CutMix,
@@ -76,8 +77,10 @@ from ._transform import Transform
 from ._type_conversion import PILToTensor, ToImage, ToPILImage, ToPureTensor, ToTensor
 
 __all__ = [
+    "JPEG",
     "RGB",
-    "AugMix", "AutoAugment",
+    "AugMix",
+    "AutoAugment",
     "AutoAugmentPolicy",
     "CenterCrop",
     "ClampBoundingBoxes",

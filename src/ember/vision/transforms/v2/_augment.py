@@ -16,6 +16,7 @@ from .. import autoaugment as _v1_aa
 from . import functional as F
 from ._transform import Transform, _RandomApplyTransform
 from ._utils import (
+    _check_sequence_input,
     _parse_labels_getter,
     has_any,
     query_chw,
@@ -245,3 +246,27 @@ class TrivialAugmentWide(_AutoAugmentBase):
 
 
 AutoAugmentPolicy = _v1_aa.AutoAugmentPolicy
+
+
+class JPEG(Transform):
+    """JPEG-compress images at a quality drawn from ``quality`` = (min, max) (or fixed)."""
+
+    def __init__(self, quality):
+        super().__init__()
+        if isinstance(quality, int):
+            if isinstance(quality, bool):
+                raise TypeError("quality can't be bool")
+            quality = [quality, quality]
+        else:
+            _check_sequence_input(quality, "quality", req_sizes=(2,))
+        if not (1 <= quality[0] <= quality[1] <= 100 and isinstance(quality[0], int)
+                and isinstance(quality[1], int)):
+            raise ValueError(f"quality must be an integer from 1 to 100, got {quality =}")
+        self.quality = quality
+
+    def make_params(self, flat_inputs):
+        low, high = self.quality
+        return {"quality": int(ember.randint(low, high + 1, ()).item())}
+
+    def transform(self, inpt, params):
+        return self._call_kernel(F.jpeg, inpt, quality=params["quality"])

@@ -195,3 +195,30 @@ def gaussian_noise_image(image, mean=0.0, sigma=0.1, clip=True):
 
 
 register_image_kernel(gaussian_noise, gaussian_noise_image)
+
+
+@dispatcher
+def jpeg(inpt, quality):
+    """JPEG-compress and decode each image at ``quality`` (1-100): compression artefacts."""
+
+
+def jpeg_image(image, quality):
+    from ember.vision import io
+    original_shape = image.shape
+    flat = image.reshape((-1,) + tuple(image.shape[-3:]))
+    if flat.shape[0] == 0:
+        return image.clone()
+    decoded = [io.decode_jpeg(io.encode_jpeg(frame, quality=quality)) for frame in flat.unbind(0)]
+    return ember.stack(decoded, dim=0).reshape(original_shape)
+
+
+def _jpeg_image_pil(image, quality):
+    import io as _io
+
+    from ... import _functional_pil as F_pil
+    raw = _io.BytesIO()
+    image.save(raw, format="JPEG", quality=quality)
+    return F_pil.Image.open(raw).copy()
+
+
+register_image_kernel(jpeg, jpeg_image, pil_kernel=_jpeg_image_pil)
