@@ -150,3 +150,15 @@ def test_wrap_checks_dims_but_method_results_keep_their_shape():
         assert type(first) is T.BoundingBoxes and first.shape == (4,)
         halves = boxes.unbind(0)
         assert all(type(h) is T.BoundingBoxes and h.canvas_size == (9, 9) for h in halves)
+
+
+def test_inplace_ops_write_through_but_return_plain_tensors():
+    img = T.Image(ember.zeros(1, 2, 2))
+    out = img.add_(1)
+    assert type(out) is ember.Tensor and type(img) is T.Image
+    assert float(img.sum()) == 4.0 and float(out.sum()) == 4.0
+    alias = img
+    alias += 1  # torchvision: the name is rebound to a plain Tensor sharing memory
+    assert type(alias) is ember.Tensor and float(img.sum()) == 8.0
+    with T.set_return_type("TVTensor"):
+        assert type(img.mul_(1)) is T.Image

@@ -124,8 +124,18 @@ class TVTensor(Tensor):
 
     def __getattribute__(self, name):
         attr = object.__getattribute__(self, name)
-        if not _RETURN_SUBCLASS[0] or name[0] == "_" or name in _OWN_METHODS:
+        if name[0] == "_" or name in _OWN_METHODS:
             return attr
+        if not _RETURN_SUBCLASS[0]:
+            if name[-1] != "_" or not callable(attr):
+                return attr
+
+            # in-place methods write into this object but, as torchvision's, hand back a
+            # plain Tensor (the same memory)
+            def plain_result(*args, **kwargs):
+                out = attr(*args, **kwargs)
+                return _as_subclass(out, Tensor) if out is self else out
+            return plain_result
         if not (callable(attr) and hasattr(Tensor, name)):
             return attr
 
@@ -182,8 +192,12 @@ def _keep_operator(name):
 
     def operator(self, *args):
         out = method(self, *args)
-        if _RETURN_SUBCLASS[0] and out is not NotImplemented:
+        if out is NotImplemented:
+            return out
+        if _RETURN_SUBCLASS[0]:
             return self._rewrap(out)
+        if out is self:  # ``img += 1`` rebinds ``img`` to a plain Tensor, as torchvision
+            return _as_subclass(out, Tensor)
         return out
     operator.__name__ = name
     return operator
@@ -192,7 +206,9 @@ def _keep_operator(name):
 # operators are looked up on the type, not through __getattribute__
 for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
               "__truediv__", "__rtruediv__", "__floordiv__", "__pow__", "__neg__", "__abs__",
-              "__getitem__", "__matmul__", "__mod__", "__and__", "__or__", "__xor__"):
+              "__getitem__", "__matmul__", "__mod__", "__and__", "__or__", "__xor__",
+              "__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__ipow__",
+              "__iand__", "__ior__", "__ixor__"):
     if hasattr(Tensor, _name):
         setattr(TVTensor, _name, _keep_operator(_name))
 
