@@ -4,11 +4,16 @@ queries, and the device context managers. Run on the CuPy double in CI and on re
 by scripts/gpu_check.sh (where the values come from the card)."""
 
 import re
+import sys
 
 import pytest
-from conftest import REAL_GPU
 
 import ember
+
+
+def _real_gpu():
+    """Whether this test runs on real CuPy (the double's version ends in -fake)."""
+    return not sys.modules["cupy"].__version__.endswith("-fake")
 
 # torch.cuda.get_device_properties(i)'s attributes (PyTorch 2.13), all ints but name/uuid
 INT_FIELDS = ["major", "minor", "is_multi_gpu_board", "is_integrated", "multi_processor_count",
@@ -32,7 +37,7 @@ def test_device_properties_fields_and_repr():
         f"pci_bus_id={props.pci_bus_id}, pci_device_id={props.pci_device_id}, "
         f"pci_domain_id={props.pci_domain_id}, "
         f"L2_cache_size={props.L2_cache_size // megabyte}MB)")
-    if not REAL_GPU:  # the double's numbers: an A100's, its own PCI slot and UUID
+    if not _real_gpu():  # the double's numbers: an A100's, its own PCI slot and UUID
         assert (props.warp_size, props.L2_cache_size, props.pci_bus_id) == (32, 40 * megabyte, 7)
         assert props.uuid == "00010203-0405-0607-0809-0a0b0c0d0e0f"
     last = ember.cuda.device_count() - 1
@@ -93,8 +98,8 @@ def test_memory_stats_and_mem_get_info():
     assert stats["allocated_bytes.all.peak"] >= stats["allocated_bytes.all.current"]
     assert stats["reserved_bytes.all.current"] == ember.cuda.memory_reserved()
     free, total = ember.cuda.mem_get_info()
-    assert 0 < free <= total == ember.cuda.get_device_properties(0).total_memory or REAL_GPU
-    assert ember.cuda.mem_get_info(0) == ember.cuda.mem_get_info("cuda:0") or REAL_GPU
+    assert 0 < free <= total == ember.cuda.get_device_properties(0).total_memory or _real_gpu()
+    assert ember.cuda.mem_get_info(0) == ember.cuda.mem_get_info("cuda:0") or _real_gpu()
 
 
 def test_device_of_a_tensor():
@@ -125,3 +130,21 @@ def test_cuda_seed_makes_cuda_sampling_reproducible():
     drawn = ember.rand(3, device="cuda").tolist()
     ember.cuda.set_rng_state_all(states)
     assert ember.rand(3, device="cuda").tolist() == drawn
+
+
+@pytest.mark.parametrize("args", [
+    ("cuda:1",), ("cuda", 1), ("cpu", 0), ("xla",), ("meta",), ("cuda", -1), ("cuda:-1",),
+    ("cuda:01",), ("cuda:",), (" cuda",), ("CUDA",), ("gpu",), ("cuda:0:1",), ("cuda:0", 1),
+])
+def test_device_strings_parse_as_torch(args):
+    """ember.device accepts and refuses what torch.device does, with torch's messages."""
+    import torch
+
+    try:
+        expected = str(torch.device(*args))
+    except RuntimeError as error:
+        with pytest.raises(RuntimeError) as raised:
+            ember.device(*args)
+        assert str(raised.value) == str(error)
+        return
+    assert str(ember.device(*args)) == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 _cupy = None
@@ -18,17 +20,25 @@ def cupy_module():
 
             if cupy.cuda.runtime.getDeviceCount() > 0:
                 _cupy = cupy
-        except Exception:
+        except Exception:  # noqa: BLE001 - any CuPy failure (no driver, no GPU) means none
             _cupy = None
     return _cupy
+
+
+# PyTorch's device types, in its order (its error message lists them): a device object of
+# any of them can be named; only cpu and cuda have an array module (module_for says so).
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip",
+                 "ve", "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
+                 "privateuseone")
+_DEVICE_STRING = re.compile(r"([a-zA-Z_]+)(?::([1-9]\d*|0))?")
 
 
 class device:
     """``ember.device('cpu')``, ``ember.device('cuda:0')``, ``ember.device('cuda', 1)``."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("index", "type")
 
-    def __init__(self, type, index=None):  # noqa: A002 - PyTorch's argument name
+    def __init__(self, type, index=None):
         if isinstance(type, device):
             self.type, self.index = type.type, type.index
             return
@@ -36,21 +46,21 @@ class device:
             type, index = "cuda", type
         if not isinstance(type, str):
             raise TypeError(f"device() received an invalid combination of arguments: {type!r}")
-        if ":" in type:
-            if index is not None:
-                raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type}")
-            type, _, idx = type.partition(":")
-            try:
-                index = int(idx)
-            except ValueError:
-                raise RuntimeError(f"Invalid device string: '{type}:{idx}'") from None
-        if type not in ("cpu", "cuda", "meta", "mps"):
+        if ":" in type and index is not None:
+            raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type}")
+        parsed = _DEVICE_STRING.fullmatch(type)
+        if parsed is None:  # 'cuda:', 'cuda:01', 'cuda:-1', ' cuda' as PyTorch parses them
+            raise RuntimeError(f"Invalid device string: '{type}'")
+        type, digits = parsed.groups()
+        if digits is not None:
+            index = int(digits)
+        if type not in _DEVICE_TYPES:
             raise RuntimeError(
-                "Expected one of cpu, cuda, mps, meta device type at start of device "
+                f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of device "
                 f"string: {type}"
             )
         if index is not None and index < 0:
-            raise RuntimeError(f"Device index must not be negative, got {index}")
+            raise RuntimeError("Device index must not be negative")
         self.type = type
         self.index = index
 
