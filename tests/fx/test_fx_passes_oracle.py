@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 import torch
 import torch.fx
+import torch.fx.experimental.optimization
 import torch.fx.passes.shape_prop
 import torch.fx.subgraph_rewriter
 import torch.nn.utils.fusion
 
 import ember
 import ember.fx
+import ember.fx.experimental.optimization
 import ember.fx.passes.shape_prop
 import ember.fx.subgraph_rewriter
 import ember.nn.utils.fusion
@@ -642,3 +644,45 @@ def tracer_options(lib):
 
 def test_tracer_options_match_torch():
     _assert_same(*_both(tracer_options))
+
+
+def _fuse_net(lib):
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 3, 3)
+            self.bn = nn.BatchNorm2d(3)
+            self.shared = nn.Conv2d(3, 3, 1)
+            self.bn_shared = nn.BatchNorm2d(3)
+            self.fc = nn.Linear(3, 4)
+            self.bn_fc = nn.BatchNorm1d(4)
+
+        def forward(self, x):
+            y = self.bn(self.conv(x)).relu()
+            s = self.shared(y)
+            y = self.bn_shared(s) + s
+            return self.bn_fc(self.fc(y.mean(dim=(2, 3))))
+
+    model = Net()
+    with lib.no_grad():
+        model.bn.running_mean.copy_(lib.tensor([0.1, -0.2, 0.3]))
+        model.bn.running_var.copy_(lib.tensor([0.5, 1.5, 2.0]))
+        model.bn_fc.running_mean.copy_(lib.tensor([0.2, 0.0, -0.1, 0.4]))
+    return model.eval()
+
+
+def experimental_fuse(lib):
+    """torch.fx.experimental.optimization.fuse: conv+bn and linear+bn fold; the conv whose
+    output is used twice keeps its BatchNorm."""
+    model = _fuse_net(lib)
+    if lib is ember:
+        _load_from_torch(model, _fuse_net(torch))
+    fused = lib.fx.experimental.optimization.fuse(model)
+    x = lib.tensor(np.linspace(-1, 1, 2 * 2 * 5 * 5, dtype=np.float32).reshape(2, 2, 5, 5))
+    return fused.code, str(fused), fused(x), model(x), list(fused.state_dict())
+
+
+def test_experimental_fuse_matches_torch():
+    _assert_same(*_both(experimental_fuse))

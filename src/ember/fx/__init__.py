@@ -33,3 +33,5 @@ __all__ = [
     "Graph", "GraphModule", "Interpreter", "Node", "Proxy", "Tracer", "Transformer",
     "has_side_effect", "map_arg", "replace_pattern", "symbolic_trace", "wrap",
 ]
+
+from . import experimental  # noqa: F401 - needs the names above
