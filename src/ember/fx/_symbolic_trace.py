@@ -229,7 +229,7 @@ def _patch_recorders(patcher: _Patcher) -> None:
     the torch names generated code calls, so GraphModules trace too)."""
     import ember
 
-    from .graph import _set_recording
+    from .graph import _RECORDING, _set_recording
 
     by_qualname = {}
     for module, name, _original, recorder in _namespace_recorders():
@@ -237,8 +237,9 @@ def _patch_recorders(patcher: _Patcher) -> None:
         by_qualname.setdefault(recorder._qualname, recorder)
     for name, recorder in _tensor_method_recorders():
         patcher.patch_attr(ember.Tensor, name, recorder)
+    previous = dict(_RECORDING)  # a trace inside a trace hands the outer one's back
     _set_recording(by_qualname)
-    patcher.on_restore.append(lambda: _set_recording({}))
+    patcher.on_restore.append(lambda: _set_recording(previous))
 
 
 def _make_method_recorder(original, method_name: str):
