@@ -90,6 +90,7 @@ SCRIPTS = [
     "memory_format.py",     # channels_last: strides, is_contiguous(memory_format), model.to(...)
     "normalizing_flow.py",  # distributions: VAE posterior KL, TransformedDistribution flow
     "neural_tangent_kernels.py",  # torch.func NTK: vmap(jacrev) contraction and NTK-vector products
+    "fx_graph_transforms.py",  # torch.fx: trace, rewrite, insert, conv-bn fusion, Interpreter, ShapeProp
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -175,6 +176,8 @@ CLAIMS = {
                             "LeakyMap inverse: True"],
     "neural_tangent_kernels.py": ["NTK-vector products agree: torch.Size([2, 3, 5, 5]) True",
                                   "diagonal NTK: torch.Size([6, 4, 5]) True"],
+    "fx_graph_transforms.py": ["fused == eager: True", "concrete flag=False: [2.0]",
+                               "silu = torch.nn.functional.silu(x, inplace = False)"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
