@@ -70,6 +70,9 @@ def test_streams_events_and_timing():
     assert end.query() and stream.query()
     assert start.elapsed_time(end) >= 0.0
     assert y.item() == 64 * 64 * 64
+    never = ember.cuda.Event(enable_timing=True)
+    with pytest.raises(RuntimeError, match="Both events must be recorded before calculating"):
+        start.elapsed_time(never)
     untimed = ember.cuda.Event()
     untimed.record()
     with pytest.raises(RuntimeError):

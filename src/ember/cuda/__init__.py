@@ -325,9 +325,11 @@ class Event:
     def __init__(self, enable_timing=False, blocking=False, interprocess=False):
         cp = _cupy()
         self._event = cp.cuda.Event(block=blocking, disable_timing=not enable_timing)
+        self._recorded = False
 
     def record(self, stream=None) -> None:
         self._event.record(None if stream is None else stream._stream)
+        self._recorded = True
 
     def synchronize(self) -> None:
         self._event.synchronize()
@@ -341,6 +343,8 @@ class Event:
 
     def elapsed_time(self, end_event) -> float:
         """Milliseconds between this event and ``end_event``."""
+        if not (self._recorded and end_event._recorded):
+            raise RuntimeError("Both events must be recorded before calculating elapsed time.")
         return float(_cupy().cuda.get_elapsed_time(self._event, end_event._event))
 
 
