@@ -90,7 +90,7 @@ SCRIPTS = [
     "memory_format.py",     # channels_last: strides, is_contiguous(memory_format), model.to(...)
     "normalizing_flow.py",  # distributions: VAE posterior KL, TransformedDistribution flow
     "neural_tangent_kernels.py",  # torch.func NTK: vmap(jacrev) contraction and NTK-vector products
-    "fx_graph_transforms.py",  # torch.fx: trace, rewrite, insert, conv-bn fusion, Interpreter, ShapeProp
+    "fx_graph_transforms.py",  # torch.fx: trace, rewrite, conv-bn fusion, Interpreter, ShapeProp
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
