@@ -418,6 +418,38 @@ def _saved_position(node, name):
     return None, False
 
 
+def saved_properties():
+    """``{attribute: property}`` for every ``_saved_<name>`` / ``_raw_saved_<name>`` some
+    node has; each raises AttributeError on nodes without that name. A value a user
+    Function stores under such a name on its ctx is kept and read back as set."""
+    names = {name.split("^")[0] for table in (_SAVED_NAMES, _LINEAR_NAMES)
+             for entry in table.values() for name in entry if name is not None}
+    properties = {}
+    for name in sorted(names):
+        for attr in ("_saved_" + name, "_raw_saved_" + name):
+            properties[attr] = property(*_accessors(attr))
+    return properties
+
+
+def _accessors(attr):
+    def get(node):
+        stored = node.__dict__
+        if attr in stored:
+            return stored[attr]
+        return saved_attribute(node, attr)
+
+    def assign(node, value):
+        node.__dict__[attr] = value
+
+    def delete(node):
+        try:
+            del node.__dict__[attr]
+        except KeyError:
+            raise AttributeError(attr) from None
+
+    return get, assign, delete
+
+
 def saved_attribute(node, attr):
     """``node._saved_<name>`` (the unpacked value, as backward would read it) and
     ``node._raw_saved_<name>`` (a SavedTensor); AttributeError for anything else."""

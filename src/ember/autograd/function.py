@@ -32,7 +32,7 @@ from ._saved import (  # noqa: F401 - saved_arrays and _legacy_type are imported
     _SavedOutput,
     _Unpacked,
     saved_arrays,
-    saved_attribute,
+    saved_properties,
 )
 from .grad_mode import _grad_enabled
 
@@ -282,13 +282,14 @@ class Function:
             return _make(entry)  # an intermediate array saved by a built-in op
         return entry
 
-    def __getattr__(self, name):
-        # Only reached for names not found: ``_saved_<name>`` / ``_raw_saved_<name>`` as
-        # PyTorch's nodes expose them, AttributeError otherwise.
-        return saved_attribute(self, name)
-
     def _release(self):
         self._saved = None
+
+
+# ``grad_fn._saved_<name>`` / ``_raw_saved_<name>`` as PyTorch's nodes expose them:
+# properties (not a ``__getattr__``, which would slow every attribute read of a node).
+for _attr, _prop in saved_properties().items():
+    setattr(Function, _attr, _prop)
 
 
 def refresh_view(view):
