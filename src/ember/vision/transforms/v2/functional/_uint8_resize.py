@@ -34,13 +34,18 @@ def _fixed_point_weights(in_size: int, out_size: int, mode: str, antialias: bool
 
 
 def _pass(values, matrix, precision, axis_last: bool):
-    """One separable pass in integers: (sum w*x + 2**(p-1)) >> p, clamped to uint8."""
-    weights = ember.tensor(matrix, device=values.device)
+    """One separable pass: (sum w*x + 2**(p-1)) >> p, clamped to [0, 255].
+
+    The integer arithmetic runs in float64 (BLAS): every product and partial sum is an
+    integer below 2**31 (weights sum to about 2**p <= 2**22, pixels are < 256), so float64
+    holds them exactly and the division by 2**p is exact too.
+    """
+    weights = ember.tensor(matrix.astype(np.float64), device=values.device)
     if axis_last:
         acc = ember.matmul(values, weights.T)
     else:
         acc = ember.matmul(weights, values)
-    acc = ember.div(acc + (1 << (precision - 1)), 1 << precision, rounding_mode="floor")
+    acc = ember.floor((acc + float(1 << (precision - 1))) * (1.0 / (1 << precision)))
     return acc.clamp(0, 255)
 
 
@@ -49,7 +54,7 @@ def resize_uint8(image, size, mode: str, antialias: bool):
     shape = image.shape
     h, w = shape[-2:]
     oh, ow = size
-    values = image.reshape(-1, h, w).to(ember.int64)
+    values = image.reshape(-1, h, w).to(ember.float64)
     if ow != w:
         matrix, precision = _fixed_point_weights(w, ow, mode, antialias)
         values = _pass(values, matrix, precision, axis_last=True)
