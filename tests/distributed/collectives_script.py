@@ -6,6 +6,7 @@ tests/distributed/test_collectives.py runs it both ways and compares the lines."
 import json
 import os
 import sys
+import time
 
 # torchrun's variables from Open MPI's (real PyTorch's env:// rendezvous needs them)
 os.environ.setdefault("RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0"))
@@ -33,12 +34,13 @@ def encode(value):
 
 def case(name, function):
     """Record what ``function`` returns, or its exception's type and message."""
-    if os.environ.get("DEBUG_CASES"):
-        print("case", name, flush=True)
+    started = time.perf_counter()
     try:
         results[name] = encode(function())
     except Exception as error:  # noqa: BLE001 - the error paths are part of the record
         results[name] = {"error": type(error).__name__, "message": str(error)}
+    if os.environ.get("DEBUG_CASES"):  # which cases cost what
+        print(f"case {name} {time.perf_counter() - started:.3f}s", flush=True)
 
 
 def all_reduce(tensor, **kwargs):
