@@ -33,18 +33,37 @@ def _fixed_point_weights(in_size: int, out_size: int, mode: str, antialias: bool
     return fixed, precision
 
 
-def _pass(values, matrix, precision, axis_last: bool):
-    """One separable pass: (sum w*x + 2**(p-1)) >> p, clamped to [0, 255].
+def _taps(matrix):
+    """The banded (out, in) matrix as per-output windows: (out, taps) indices, weights."""
+    nonzero = matrix != 0
+    first = np.argmax(nonzero, axis=1)
+    last = matrix.shape[1] - 1 - np.argmax(nonzero[:, ::-1], axis=1)
+    taps = int((last - first).max()) + 1
+    index = np.minimum(first[:, None] + np.arange(taps), matrix.shape[1] - 1)
+    weights = np.take_along_axis(matrix, index, axis=1)
+    # a clipped index repeats the last column: its weight must count once
+    weights = np.where(first[:, None] + np.arange(taps) <= last[:, None], weights, 0)
+    return index, weights
 
-    The integer arithmetic runs in float64 (BLAS): every product and partial sum is an
-    integer below 2**31 (weights sum to about 2**p <= 2**22, pixels are < 256), so float64
-    holds them exactly and the division by 2**p is exact too.
+
+def _pass(values, matrix, precision, axis: int):
+    """One separable pass along ``axis`` (-1 or -2): (sum w*x + 2**(p-1)) >> p, clamped.
+
+    Only each output's window of taps is gathered (the weights are banded). The integer
+    arithmetic runs in float64: every product and partial sum is an integer below 2**31
+    (weights sum to about 2**p <= 2**22, pixels are < 256), so float64 holds them exactly
+    and the division by 2**p is exact too.
     """
-    weights = ember.tensor(matrix.astype(np.float64), device=values.device)
-    if axis_last:
-        acc = ember.matmul(values, weights.T)
+    index, weights = _taps(matrix)
+    out_size, taps = index.shape
+    gathered = values.index_select(axis, ember.tensor(index.reshape(-1), device=values.device))
+    weights = ember.tensor(weights.astype(np.float64), device=values.device)
+    if axis == -1:
+        shape = tuple(values.shape[:-1]) + (out_size, taps)
+        acc = (gathered.reshape(shape) * weights).sum(dim=-1)
     else:
-        acc = ember.matmul(weights, values)
+        shape = tuple(values.shape[:-2]) + (out_size, taps, values.shape[-1])
+        acc = (gathered.reshape(shape) * weights[:, :, None]).sum(dim=-2)
     acc = ember.floor((acc + float(1 << (precision - 1))) * (1.0 / (1 << precision)))
     return acc.clamp(0, 255)
 
@@ -57,8 +76,8 @@ def resize_uint8(image, size, mode: str, antialias: bool):
     values = image.reshape(-1, h, w).to(ember.float64)
     if ow != w:
         matrix, precision = _fixed_point_weights(w, ow, mode, antialias)
-        values = _pass(values, matrix, precision, axis_last=True)
+        values = _pass(values, matrix, precision, axis=-1)
     if oh != h:
         matrix, precision = _fixed_point_weights(h, oh, mode, antialias)
-        values = _pass(values, matrix, precision, axis_last=False)
+        values = _pass(values, matrix, precision, axis=-2)
     return values.to(ember.uint8).reshape(tuple(shape[:-2]) + (oh, ow))
