@@ -724,3 +724,20 @@ def test_save_on_cpu_moves_saved_tensors_off_the_device(fake_cuda):
         for e_grad, t_grad in ((x.grad, tx.grad), (w.grad, tw.grad)):
             assert e_grad.device.type == "cuda"
             np.testing.assert_allclose(as_numpy(e_grad), t_grad.numpy(), rtol=1e-5)
+
+
+def test_packed_graph_does_not_keep_saved_tensors_alive():
+    """The point of offloading: once packed, the graph holds the packed object, not the
+    tensor (without hooks it holds the tensor)."""
+    x = leaf(ember, A)
+    for hooked in (False, True):
+        with hooks(ember)(lambda t: as_numpy(t).copy(), ember.tensor) if hooked else _nothing():
+            h = x.exp()
+            y = h.sin().sum()
+        ref = weakref.ref(h)
+        del h
+        assert (ref() is None) == hooked
+        y.backward()
+    tx = leaf(torch, A)
+    (2 * tx.exp().sin().sum()).backward()
+    np.testing.assert_allclose(as_numpy(x.grad), tx.grad.numpy(), rtol=1e-5)
