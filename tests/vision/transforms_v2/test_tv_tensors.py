@@ -162,3 +162,9 @@ def test_inplace_ops_write_through_but_return_plain_tensors():
     assert type(alias) is ember.Tensor and float(img.sum()) == 8.0
     with T.set_return_type("TVTensor"):
         assert type(img.mul_(1)) is T.Image
+
+
+def test_reachable_as_an_attribute_of_ember_vision():
+    import ember.vision
+
+    assert ember.vision.tv_tensors is T
