@@ -141,6 +141,18 @@ def run(case, torch, dist, rank, world):
         # rank-1 factors: a real approximation, from ember's own random Qs
         case("extra_powersgd_rank1", power_sgd(1, min_compression_rate=1))
 
+    def hook_by_name():
+        from torch.distributed.algorithms.ddp_comm_hooks import (
+            DDPCommHookType,
+            register_ddp_comm_hook,
+        )
+
+        ddp = DDP(make_model())
+        register_ddp_comm_hook(DDPCommHookType.FP16_COMPRESS, ddp)
+        return [DDPCommHookType.FP16_COMPRESS.name, train(ddp, 2)]
+
+    case("ddp_hook_by_name", hook_by_name)
+
     def inspect_buckets():
         seen = []
 

@@ -125,6 +125,7 @@ def test_hooks_join_futures_values(both):
     assert results[1]["join_ddp"][1] != results[1]["join_ddp_divide_by_current"][1]
     assert results[0]["ddp_hook_allreduce"] == results[0]["ddp_hook_none"]
     assert results[0]["ddp_hook_fp16"] != results[0]["ddp_hook_none"]  # really compressed
+    assert results[0]["ddp_hook_by_name"][1] == results[0]["ddp_hook_fp16"]
     assert results[0]["ddp_hook_noop"] != results[1]["ddp_hook_noop"]  # nothing averaged
     calls, seen, _ = results[0]["ddp_hook_bucket"]
     assert calls == 2 and [entry[:4] for entry in seen] == [[0, True, "float64", [23]]] * 2
