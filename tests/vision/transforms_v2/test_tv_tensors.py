@@ -167,4 +167,5 @@ def test_inplace_ops_write_through_but_return_plain_tensors():
 def test_reachable_as_an_attribute_of_ember_vision():
     import ember.vision
 
-    assert ember.vision.tv_tensors is T
+    # the package loads subpackages lazily through its module __getattr__
+    assert ember.vision.__getattr__("tv_tensors") is T
