@@ -151,3 +151,22 @@ def test_device_strings_parse_as_torch(args):
         assert str(raised.value) == str(error)
         return
     assert str(ember.device(*args)) == expected
+
+
+def test_without_a_gpu_the_error_is_torchs_assertion(monkeypatch):
+    """PyTorch's CPU builds raise AssertionError("Torch not compiled with CUDA enabled");
+    ember's error is that and a RuntimeError (what ember raised before), so either except
+    clause catches it."""
+    import importlib
+
+    backend_device = importlib.import_module("ember._backend.device")
+
+    monkeypatch.setattr(backend_device, "_cupy", None)
+    monkeypatch.setattr(backend_device, "_cupy_checked", True)
+    assert not ember.cuda.is_available()
+    for call in (ember.cuda.current_device, ember.cuda.get_device_name,
+                 lambda: ember.ones(1, device="cuda"), lambda: ember.ones(1).cuda()):
+        with pytest.raises(AssertionError, match="^Torch not compiled with CUDA enabled"):
+            call()
+        with pytest.raises(RuntimeError, match="^Torch not compiled with CUDA enabled"):
+            call()

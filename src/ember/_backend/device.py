@@ -127,6 +127,16 @@ def device_of(array) -> device:
     return CPU
 
 
+class CudaUnavailableError(AssertionError, RuntimeError):
+    """No CuPy or no GPU. PyTorch's CPU builds raise an AssertionError here ("Torch not
+    compiled with CUDA enabled"); it is a RuntimeError too, so ``except RuntimeError``
+    written for ember's earlier error, or for other device errors, still catches it."""
+
+
+NO_CUDA = ("Torch not compiled with CUDA enabled: ember's CUDA backend needs CuPy and an "
+           "NVIDIA GPU (pip install 'ember[cuda]')")
+
+
 def module_for(dev: device):
     """The array module that allocates on ``dev``; a clear error when it cannot."""
     if dev is None or dev.type == "cpu":
@@ -134,10 +144,7 @@ def module_for(dev: device):
     if dev.type == "cuda":
         cp = cupy_module()
         if cp is None:
-            raise RuntimeError(
-                "Torch not compiled with CUDA enabled: ember's CUDA backend needs CuPy and "
-                "an NVIDIA GPU (pip install 'ember[cuda]')"
-            )
+            raise CudaUnavailableError(NO_CUDA)
         return cp
     raise RuntimeError(f"ember has no backend for device type '{dev.type}'")
 

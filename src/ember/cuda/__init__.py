@@ -7,19 +7,14 @@ everything else raises a RuntimeError that says why.
 
 from __future__ import annotations
 
-from .._backend.device import cupy_module
+from .._backend.device import NO_CUDA, CudaUnavailableError, cupy_module
 from .._backend.device import device as _device_type
-
-_NO_CUDA = (
-    "Torch not compiled with CUDA enabled: ember's CUDA backend needs CuPy and an NVIDIA "
-    "GPU (pip install 'ember[cuda]')"
-)
 
 
 def _cupy():
     cp = cupy_module()
     if cp is None:
-        raise RuntimeError(_NO_CUDA)
+        raise CudaUnavailableError(NO_CUDA)
     return cp
 
 
