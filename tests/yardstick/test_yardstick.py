@@ -91,6 +91,7 @@ SCRIPTS = [
     "normalizing_flow.py",  # distributions: VAE posterior KL, TransformedDistribution flow
     "neural_tangent_kernels.py",  # torch.func NTK: vmap(jacrev) contraction and NTK-vector products
     "fx_graph_transforms.py",  # torch.fx: trace, rewrite, conv-bn fusion, Interpreter, ShapeProp
+    "saved_tensor_hooks.py",  # autograd.graph: _saved_*, pack/unpack hooks, save_on_cpu, to disk
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -176,6 +177,8 @@ CLAIMS = {
                             "LeakyMap inverse: True"],
     "neural_tangent_kernels.py": ["NTK-vector products agree: torch.Size([2, 3, 5, 5]) True",
                                   "diagonal NTK: torch.Size([6, 4, 5]) True"],
+    "saved_tensor_hooks.py": ["log after backward: ['pack', 'unpack'] grad: [4.0, 4.0, 4.0]",
+                              "files after the graph is freed: 0", "disabled: no hooks here"],
     "fx_graph_transforms.py": ["fused == eager: True", "concrete flag=False: [2.0]",
                                "silu = torch.nn.functional.silu(x, inplace = False)"],
 }
