@@ -1,0 +1,144 @@
+"""Reference models in real PyTorch for EfficientNet B1..B7 / V2 and ViT with a conv stem
+and a pre-logits head, written from the papers' tables and torchvision's documented module
+layout (``features.N.M.block.K``, ``conv_proj.conv_bn_relu_I``, ``heads.pre_logits``), so
+tests can copy their weights into ember's models and compare outputs.
+
+Built differently from ember's code where the math allows: stages come from explicit
+rows (kind, expand, kernel, stride, in, out, repeats) with widths and repeats scaled here,
+the ViT block is written out with ``torch.nn.MultiheadAttention`` and a plain Sequential.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import torch
+from torch import nn
+from vision.torch_models import _torch_cna, _TorchMBBlock
+
+
+def scale_width(channels, width_mult):
+    """The paper's round_filters: nearest multiple of 8, never more than 10% below."""
+    target = channels * width_mult
+    rounded = max(8, int(target + 4) // 8 * 8)
+    return rounded + 8 if rounded < 0.9 * target else rounded
+
+
+class TorchFusedMBConv(nn.Module):
+    """EfficientNetV2's Fused-MBConv: kxk conv (expand) + 1x1 project, or one kxk conv."""
+
+    def __init__(self, cin, cout, k, stride, expand, eps):
+        super().__init__()
+        hidden = cin * expand
+        if expand == 1:
+            layers = [_torch_cna(cin, cout, k, stride, 1, eps, nn.SiLU)]
+        else:
+            layers = [_torch_cna(cin, hidden, k, stride, 1, eps, nn.SiLU),
+                      _torch_cna(hidden, cout, 1, 1, 1, eps, None)]
+        self.block = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return self.block(x) + x if self.residual else self.block(x)
+
+
+class TorchEfficientNet(nn.Module):
+    """rows: ("F" fused / "M" MBConv, expand, kernel, stride, in, out, repeats)."""
+
+    def __init__(self, rows, num_classes, width=1.0, depth=1.0, last_channel=None, eps=1e-5):
+        super().__init__()
+        silu = nn.SiLU
+        stem = scale_width(rows[0][4], width)
+        layers = [_torch_cna(3, stem, 3, 2, 1, eps, silu)]
+        for kind, expand, k, stride, cin, cout, repeats in rows:
+            cin, cout = scale_width(cin, width), scale_width(cout, width)
+            blocks = []
+            for r in range(math.ceil(repeats * depth)):
+                block_in, block_stride = (cin, stride) if r == 0 else (cout, 1)
+                if kind == "F":
+                    blocks.append(TorchFusedMBConv(block_in, cout, k, block_stride, expand, eps))
+                else:
+                    blocks.append(_TorchMBBlock(block_in, k, block_in * expand, cout,
+                                                block_stride, silu, max(1, block_in // 4),
+                                                nn.Sigmoid, eps))
+            layers.append(nn.Sequential(*blocks))
+        last_in = scale_width(rows[-1][5], width)
+        last = last_channel or 4 * last_in
+        layers.append(_torch_cna(last_in, last, 1, 1, 1, eps, silu))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(last, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+V2_S_ROWS = [("F", 1, 3, 1, 24, 24, 2), ("F", 4, 3, 2, 24, 48, 4), ("F", 4, 3, 2, 48, 64, 4),
+             ("M", 4, 3, 2, 64, 128, 6), ("M", 6, 3, 1, 128, 160, 9),
+             ("M", 6, 3, 2, 160, 256, 15)]
+B_ROWS = [("M", 1, 3, 1, 32, 16, 1), ("M", 6, 3, 2, 16, 24, 2), ("M", 6, 5, 2, 24, 40, 2),
+          ("M", 6, 3, 2, 40, 80, 3), ("M", 6, 5, 1, 80, 112, 3), ("M", 6, 5, 2, 112, 192, 4),
+          ("M", 6, 3, 1, 192, 320, 1)]
+
+
+class TorchEncoderBlock(nn.Module):
+    def __init__(self, hidden, heads, mlp):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(hidden, eps=1e-6)
+        self.self_attention = nn.MultiheadAttention(hidden, heads, batch_first=True)
+        self.dropout = nn.Dropout(0.0)
+        self.ln_2 = nn.LayerNorm(hidden, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(hidden, mlp), nn.GELU(), nn.Dropout(0.0),
+                                 nn.Linear(mlp, hidden), nn.Dropout(0.0))
+
+    def forward(self, x):
+        y = self.ln_1(x)
+        x = x + self.self_attention(y, y, y, need_weights=False)[0]
+        return x + self.mlp(self.ln_2(x))
+
+
+class _TorchEncoder(nn.Module):
+    def __init__(self, seq, layers, hidden, heads, mlp):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.randn(1, seq, hidden) * 0.02)
+        self.layers = nn.Sequential(OrderedDict(
+            (f"encoder_layer_{i}", TorchEncoderBlock(hidden, heads, mlp)) for i in range(layers)))
+        self.ln = nn.LayerNorm(hidden, eps=1e-6)
+
+    def forward(self, x):
+        return self.ln(self.layers(x + self.pos_embedding))
+
+
+class TorchViT(nn.Module):
+    """ViT with an optional conv stem ``[(out, kernel, stride), ...]`` (BN + ReLU, then a
+    1x1 conv to ``hidden``) and an optional tanh pre-logits layer."""
+
+    def __init__(self, image, patch, layers, heads, hidden, mlp, num_classes, stem=None,
+                 representation_size=None):
+        super().__init__()
+        self.hidden = hidden
+        if stem is None:
+            self.conv_proj = nn.Conv2d(3, hidden, patch, patch)
+        else:
+            seq, prev = nn.Sequential(), 3
+            for i, (out, k, s) in enumerate(stem):
+                seq.add_module(f"conv_bn_relu_{i}", nn.Sequential(
+                    nn.Conv2d(prev, out, k, s, (k - 1) // 2, bias=False), nn.BatchNorm2d(out),
+                    nn.ReLU(inplace=True)))
+                prev = out
+            seq.add_module("conv_last", nn.Conv2d(prev, hidden, 1))
+            self.conv_proj = seq
+        self.class_token = nn.Parameter(torch.randn(1, 1, hidden) * 0.1)
+        self.encoder = _TorchEncoder((image // patch) ** 2 + 1, layers, hidden, heads, mlp)
+        heads_ = OrderedDict()
+        if representation_size is not None:
+            heads_["pre_logits"] = nn.Linear(hidden, representation_size)
+            heads_["act"] = nn.Tanh()
+        heads_["head"] = nn.Linear(representation_size or hidden, num_classes)
+        self.heads = nn.Sequential(heads_)
+
+    def forward(self, x):
+        tokens = self.conv_proj(x).flatten(2).transpose(1, 2)
+        tokens = torch.cat([self.class_token.expand(x.shape[0], -1, -1), tokens], 1)
+        return self.heads(self.encoder(tokens)[:, 0])
