@@ -432,3 +432,34 @@ def test_double_backward_one_input(which):
         return (g * g).sum()
 
     check(fn, x if which == "input" else w)
+
+
+# Mixed input/weight/bias dtypes: PyTorch checks the bias first for conv and the weight
+# first for conv_transpose, and a float64/float16 input reports through its slow kernel
+# ("expected scalar type Double but found Float", the usual float64-NumPy-data mistake).
+_DT = {"f": "float32", "d": "float64", "h": "float16", "b": "bfloat16"}
+DTYPE_MISMATCH = [(fn, xd, wd, bd) for fn in ("conv1d", "conv2d", "conv3d", "conv_transpose2d")
+                  for xd, wd, bd in [("d", "f", None), ("d", "f", "f"), ("f", "d", None),
+                                     ("f", "d", "f"), ("f", "d", "d"), ("f", "f", "d"),
+                                     ("d", "h", None), ("h", "f", None), ("b", "f", None),
+                                     ("f", "b", None), ("d", "b", None), ("f", "f", "b"),
+                                     ("b", "b", "f"), ("d", "d", "b")]
+                  if not (fn == "conv_transpose2d" and xd == "d" and wd == "d")]
+
+
+@pytest.mark.parametrize("fn,xd,wd,bd", DTYPE_MISMATCH)
+def test_dtype_mismatch_error_text_matches_torch(fn, xd, wd, bd):
+    nd = 2 if fn == "conv_transpose2d" else int(fn[4])
+    x_shape, w_shape = (2, 3) + (5,) * nd, (3, 4) + (3,) * nd
+    if fn != "conv_transpose2d":
+        w_shape = (4, 3) + (3,) * nd
+    messages = []
+    for lib in (torch, ember):
+        args = [lib.zeros(x_shape, dtype=getattr(lib, _DT[xd])),
+                lib.zeros(w_shape, dtype=getattr(lib, _DT[wd]))]
+        if bd is not None:
+            args.append(lib.zeros(4, dtype=getattr(lib, _DT[bd])))
+        with pytest.raises(RuntimeError) as info:
+            getattr(lib.nn.functional, fn)(*args)
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]

@@ -166,18 +166,54 @@ def _legacy_name(tensor):
     from .._backend import from_numpy_dtype
     from ..autograd.function import _legacy_type
 
-    return f"torch.{_legacy_type(from_numpy_dtype(tensor._data.dtype))}"
+    dtype = from_numpy_dtype(tensor._data.dtype)
+    if dtype.name == "bfloat16":  # PyTorch names its legacy bfloat16 type this way here
+        return "CPUBFloat16Type"
+    return f"torch.{_legacy_type(dtype)}"
+
+
+_SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
+                 "bfloat16": "BFloat16"}
+_CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+              "bfloat16": "c10::BFloat16"}
+
+
+def _dtype_name(tensor, names):
+    from .._backend import from_numpy_dtype
+
+    name = from_numpy_dtype(tensor._data.dtype).name
+    return names.get(name, name)
+
+
+def _weight_mismatch(x, weight):
+    """PyTorch's text for an input/weight dtype mismatch: float32 and bfloat16 inputs go
+    through its oneDNN check, float64 and float16 inputs through the slow kernel's."""
+    if _dtype_name(x, _CPP_NAMES) in ("double", "c10::Half"):
+        return RuntimeError(f"expected scalar type {_dtype_name(x, _SCALAR_NAMES)} but found "
+                            f"{_dtype_name(weight, _SCALAR_NAMES)}")
+    return RuntimeError(
+        f"Input type ({_legacy_name(x)}) and weight type ({_legacy_name(weight)}) should "
+        f"be the same or input should be a MKLDNN tensor and weight is a dense tensor")
 
 
 def _check_dtypes(x, weight, bias):
-    if x._data.dtype != weight._data.dtype:
+    """Dtype checks of conv1d/2d/3d in PyTorch's order: bias against input first."""
+    if bias is not None and bias._data.dtype != x._data.dtype:
         raise RuntimeError(
-            f"Input type ({_legacy_name(x)}) and weight type ({_legacy_name(weight)}) should "
-            f"be the same or input should be a MKLDNN tensor and weight is a dense tensor")
+            f"Input type ({_dtype_name(x, _CPP_NAMES)}) and bias type "
+            f"({_dtype_name(bias, _CPP_NAMES)}) should be the same")
+    if x._data.dtype != weight._data.dtype:
+        raise _weight_mismatch(x, weight)
+
+
+def _check_transposed_dtypes(x, weight, bias):
+    """Dtype checks of conv_transpose*: weight against input first."""
+    if x._data.dtype != weight._data.dtype:
+        raise _weight_mismatch(x, weight)
     if bias is not None and bias._data.dtype != x._data.dtype:
         raise RuntimeError(
             f"Input type ({_legacy_name(x)}) and bias type ({_legacy_name(bias)}) should be "
-            f"the same")
+            f"the same or input should be a MKLDNN tensor and bias is a dense tensor")
 
 
 def _conv_nd(x, weight, bias, stride, padding, dilation, groups, nd):
@@ -311,7 +347,7 @@ def _conv_transpose_nd(x, weight, bias, stride, padding, output_padding, groups,
         parts += [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]
         raise RuntimeError("output padding must be smaller than either stride or dilation, "
                            "but got " + " ".join(parts))
-    _check_dtypes(x, weight, bias)
+    _check_transposed_dtypes(x, weight, bias)
     kernel = tuple(weight.shape[2:])
     grad_spatial = tuple(x.shape[2:])
     in_spatial = tuple((i - 1) * s - 2 * p + d * (k - 1) + op_ + 1 for i, s, p, d, k, op_ in
