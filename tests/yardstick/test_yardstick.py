@@ -181,6 +181,13 @@ CLAIMS = {
                               "files after the graph is freed: 0", "disabled: no hooks here"],
     "fx_graph_transforms.py": ["fused == eager: True", "concrete flag=False: [2.0]",
                                "silu = torch.nn.functional.silu(x, inplace = False)"],
+    "dqn_gridworld.py": ["target equals policy: True", "target lags policy: True",
+                         "'exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'step'"],
+    "llama_from_scratch.py": ["rope complex == real: True norm kept: True",
+                              "sdpa causal == einsum: True", "kv cache == full pass: True",
+                              "rescored == beam scores: True"],
+    "unet_and_denoiser.py": ["ignored pixels have zero loss: True", "odd size: (1, 3, 12, 12)",
+                             "recon: (8, 1, 16, 16)", "pixel acc above 0.6: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
