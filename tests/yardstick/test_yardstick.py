@@ -188,6 +188,12 @@ CLAIMS = {
                               "rescored == beam scores: True"],
     "unet_and_denoiser.py": ["ignored pixels have zero loss: True", "odd size: (1, 3, 12, 12)",
                              "recon: (8, 1, 16, 16)", "pixel acc above 0.6: True"],
+    "word2vec_and_swa.py": ["sparse grad: True torch.sparse_coo (17, 10)",
+                            "swa n_averaged: 4 ema n_averaged: 40",
+                            "update_bn changed running stats: True momentum restored: 0.1",
+                            "checkpoint grads equal: True True"],
+    "mixture_and_vi.py": ["responsibilities sum to one: True", "Independent == diagonal MVN: True",
+                          "_LowerCholesky check: True", "sample shapes: (4, 2) (5, 2, 3) (2, 3, 3)"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
