@@ -16,15 +16,25 @@ import numpy as np
 import pytest
 import torch
 from vision.torch_models import randomize_bn_stats
-from vision.torch_models_variants import B_ROWS, V2_S_ROWS, TorchEfficientNet, TorchViT
+from vision.torch_models_variants import (
+    B_ROWS,
+    V2_S_ROWS,
+    TorchEfficientNet,
+    TorchQuantizableResNet,
+    TorchViT,
+)
 
 import ember
+import ember.ao.quantization as eq
 from ember import nn
 from ember.nn import init
 from ember.vision import models as M
 from ember.vision.models.efficientnet import FusedMBConv, FusedMBConvConfig, MBConvConfig
 
-pytestmark = pytest.mark.xdist_group("vision_models_variants")
+pytestmark = [pytest.mark.xdist_group("vision_models_variants"),
+              pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated"),
+              pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions"),
+              pytest.mark.filterwarnings("ignore:Please use quant_min and quant_max")]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -93,13 +103,21 @@ TORCHVISION_CLASSIFIERS = [
 ]
 
 
+QUANTIZED = ["quantized_resnet18", "quantized_resnet50", "quantized_resnext101_32x8d",
+             "quantized_resnext101_64x4d"]
+
+
 def test_registry_has_every_torchvision_classifier():
-    """torchvision 0.28's ``list_models(module=torchvision.models)``, name for name."""
-    assert M.list_models() == TORCHVISION_CLASSIFIERS
+    """torchvision 0.28's ``list_models(module=torchvision.models)``, name for name; a
+    ``module`` argument keeps the builders defined directly in that package."""
+    assert M.list_models(module=M) == TORCHVISION_CLASSIFIERS
+    assert M.list_models(module=M.quantization) == QUANTIZED
+    assert set(M.list_models()) == set(TORCHVISION_CLASSIFIERS + QUANTIZED)
+    assert M.list_models(module=M.vision_transformer) == []  # not a package of builders
     assert M.list_models(include="efficientnet_v2*") == [
         "efficientnet_v2_l", "efficientnet_v2_m", "efficientnet_v2_s"]
-    assert M.list_models(module=M.vision_transformer) == [
-        "vit_b_16", "vit_b_32", "vit_h_14", "vit_l_16", "vit_l_32"]
+    assert M.list_models(include=["vit_l*", "quantized_resnet*"], exclude="*_32") == [
+        "quantized_resnet18", "quantized_resnet50", "vit_l_16"]
     for name in TORCHVISION_CLASSIFIERS:
         assert callable(getattr(M, name))
 
@@ -428,3 +446,157 @@ def test_configs_compare_and_scale_like_torchvision():
     assert repr(FusedMBConvConfig(1, 3, 1, 24, 24, 2)).startswith(
         "FusedMBConvConfig(expand_ratio=1, kernel=3, stride=1, input_channels=24, "
         "out_channels=24, num_layers=2, block=")
+
+
+# -- quantizable ResNet / ResNeXt (models.quantization) -------------------------------------
+
+Q = M.quantization
+
+
+def _layer_names(model):
+    """Module type names, the models' own classes (named differently) as "Block"."""
+    own = ("QuantizableResNet", "QuantizableBasicBlock", "QuantizableBottleneck",
+           "TorchQuantizableResNet", "_TorchQBasic", "_TorchQBottleneck")
+    return ["Block" if m._get_name() in own else m._get_name() for m in model.modules()]
+
+
+def _torch_qconfig(per_channel=True):
+    tq = torch.ao.quantization
+    weight = tq.default_per_channel_weight_observer if per_channel else \
+        tq.default_weight_observer
+    return tq.QConfig(activation=tq.default_observer, weight=weight)
+
+
+def _ember_qconfig(per_channel=True):
+    weight = eq.default_per_channel_weight_observer if per_channel else \
+        eq.default_weight_observer
+    return eq.QConfig(activation=eq.default_observer, weight=weight)
+
+
+@pytest.mark.parametrize("bottleneck,groups,width,per_channel", [
+    (False, 1, 64, True), (True, 2, 8, False)], ids=["basic-fbgemm", "resnext-qnnpack"])
+def test_quantizable_resnet_matches_torch(no_init, bottleneck, groups, width, per_channel):
+    """Float outputs, fused-float outputs, then fuse -> prepare -> calibrate -> convert on
+    both sides: same module names and state_dict keys, scales within float32 rounding,
+    int8 logits within a few output quanta (float32 summation order moves observers by
+    an ulp, which can flip a rounding deep in the net)."""
+    torch.manual_seed(0)
+    reference = _randomize(TorchQuantizableResNet(bottleneck, [1, 1, 1, 1], 5, groups,
+                                                  width)).eval()
+    block = Q.resnet.QuantizableBottleneck if bottleneck else Q.resnet.QuantizableBasicBlock
+    model = Q.QuantizableResNet(block, [1, 1, 1, 1], num_classes=5, groups=groups,
+                                width_per_group=width)
+    Q.utils._replace_relu(model)
+    model.eval()
+    assert list(model.state_dict()) == list(reference.state_dict())
+    _copy(reference, model)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    with ember.no_grad():
+        np.testing.assert_allclose(model(ember.from_numpy(x)).numpy(), expected, rtol=1e-4,
+                                   atol=1e-4)
+        reference.fuse_model()
+        model.fuse_model()
+        assert _layer_names(model) == _layer_names(reference)
+        np.testing.assert_allclose(model(ember.from_numpy(x)).numpy(), expected, rtol=1e-4,
+                                   atol=1e-4)
+    reference.qconfig, model.qconfig = _torch_qconfig(per_channel), _ember_qconfig(per_channel)
+    torch.ao.quantization.prepare(reference, inplace=True)
+    eq.prepare(model, inplace=True)
+    calib = rng.random((2, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        reference(torch.from_numpy(calib))
+    with ember.no_grad():
+        model(ember.from_numpy(calib))
+    torch.ao.quantization.convert(reference, inplace=True)
+    eq.convert(model, inplace=True)
+    assert _layer_names(model) == _layer_names(reference)
+    assert list(model.state_dict()) == list(reference.state_dict())
+    for (name, m), t in zip(model.named_modules(), reference.modules()):
+        if hasattr(t, "scale") and not isinstance(t.scale, torch.Tensor):
+            np.testing.assert_allclose(float(m.scale), t.scale, rtol=1e-5, err_msg=name)
+    # the stem (quantize, conv-bn-relu in int8, max pool) is exact
+    with torch.no_grad():
+        t_stem = reference.maxpool(reference.conv1(reference.quant(torch.from_numpy(calib))))
+    e_stem = model.maxpool(model.conv1(model.quant(ember.from_numpy(calib))))
+    np.testing.assert_array_equal(e_stem.int_repr().numpy(), t_stem.int_repr().numpy())
+    # each stage, fed the same int8 input: the requantized residual add may round a tie
+    # the other way (one quantum), nothing more
+    t_in = t_stem
+    for i in range(1, 5):
+        t_stage, e_stage = getattr(reference, f"layer{i}"), getattr(model, f"layer{i}")
+        with torch.no_grad():
+            t_out = t_stage(t_in)
+        e_in = ember.quantize_per_tensor(ember.from_numpy(t_in.dequantize().numpy()),
+                                         t_in.q_scale(), t_in.q_zero_point(), ember.quint8)
+        np.testing.assert_array_equal(e_in.int_repr().numpy(), t_in.int_repr().numpy())
+        diff = np.abs(e_stage(e_in).int_repr().numpy().astype(int) -
+                      t_out.int_repr().numpy().astype(int))
+        assert diff.max() <= 1 and (diff > 0).mean() < 0.01, i
+        t_in = t_out
+    # end to end those one-quantum flips compound; the logits' 7-bit scale is fine
+    with torch.no_grad():
+        q_expected = reference(torch.from_numpy(calib)).numpy()
+    q_got = model(ember.from_numpy(calib)).numpy()
+    assert np.abs(q_got - q_expected).max() <= 12 * reference.fc.scale
+
+
+def test_quantize_true_builds_torchvisions_int8_model():
+    """``quantize=True``: torchvision's recipe (fbgemm: per-channel weights, calibration
+    on one random image) end to end on ResNet-18 (real init: observers need finite
+    weights); the converted layout equals the torch reference's, key for key."""
+    torch.manual_seed(0)
+    ember.manual_seed(0)
+    model = Q.resnet18(quantize=True, num_classes=10)
+    reference = TorchQuantizableResNet(False, [2, 2, 2, 2], 10).eval()
+    reference.fuse_model()
+    reference.qconfig = _torch_qconfig()
+    torch.ao.quantization.prepare(reference, inplace=True)
+    reference(torch.rand(1, 3, 32, 32))
+    torch.ao.quantization.convert(reference, inplace=True)
+    assert list(model.state_dict()) == list(reference.state_dict())
+    assert _layer_names(model) == _layer_names(reference)
+    assert model.layer1[0].conv1.weight().qscheme() == ember.per_channel_affine  # as torch
+    assert model.fc.weight().q_per_channel_scales().shape == (10,)
+    assert np.isfinite(model.fc.scale) and model.fc.scale > 0
+    out = model(ember.rand(1, 3, 64, 64))
+    assert out.shape == (1, 10) and out.dtype == ember.float32 and not out.is_quantized
+
+
+def test_quantized_builders(no_init):
+    q = Q.resnext101_32x8d(quantize=False)
+    assert q.layer1[0].conv2.groups == 32 and type(q.layer1[0].relu1) is nn.ReLU
+    assert not q.layer1[0].relu1.inplace
+    assert sum(p.numel() for p in q.parameters()) == \
+        Q.ResNeXt101_32X8D_QuantizedWeights.DEFAULT.meta["num_params"]
+    for builder, enum in ((Q.resnet50, Q.ResNet50_QuantizedWeights),
+                          (Q.resnext101_64x4d, Q.ResNeXt101_64X4D_QuantizedWeights)):
+        assert sum(p.numel() for p in builder().parameters()) == enum.DEFAULT.meta["num_params"]
+    with pytest.raises(ValueError, match="'groups' expected value 64 but got 32"):
+        Q.resnext101_64x4d(groups=32)
+    with pytest.raises(RuntimeError, match="Quantized backend not supported"):
+        Q.resnet18(quantize=True, backend="onednn")
+    with pytest.raises(ValueError, match="'backend' expected value fbgemm but got qnnpack"):
+        Q.resnet18(quantize=True, weights="DEFAULT", backend="qnnpack")
+    with pytest.raises(TypeError, match="expected ResNet18_QuantizedWeights but received"):
+        Q.resnet18(quantize=True, weights=M.ResNet18_Weights.DEFAULT)
+    assert M.get_model_builder("quantized_resnet50") is Q.resnet50
+
+
+def test_quantized_weights_metadata():
+    W = Q.ResNet50_QuantizedWeights
+    assert [w.name for w in W] == ["IMAGENET1K_FBGEMM_V1", "IMAGENET1K_FBGEMM_V2"]
+    assert W.DEFAULT is W.IMAGENET1K_FBGEMM_V2
+    assert W.DEFAULT.meta["unquantized"] is M.ResNet50_Weights.IMAGENET1K_V2
+    assert W.DEFAULT.meta["backend"] == "fbgemm" and W.DEFAULT.meta["_file_size"] == 24.953
+    assert W.DEFAULT.transforms().resize_size == [232]
+    assert W.DEFAULT.url == \
+        "https://download.pytorch.org/models/quantized/resnet50_fbgemm-23753f79.pth"
+    r18 = Q.ResNet18_QuantizedWeights.DEFAULT
+    assert r18.meta["_metrics"]["ImageNet-1K"] == {"acc@1": 69.494, "acc@5": 88.882}
+    assert Q.ResNeXt101_64X4D_QuantizedWeights.DEFAULT.meta["recipe"] == \
+        "https://github.com/pytorch/vision/pull/5935"
+    assert M.get_weight("ResNeXt101_32X8D_QuantizedWeights.IMAGENET1K_FBGEMM_V1").meta[
+        "_ops"] == 16.414

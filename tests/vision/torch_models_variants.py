@@ -142,3 +142,98 @@ class TorchViT(nn.Module):
         tokens = self.conv_proj(x).flatten(2).transpose(1, 2)
         tokens = torch.cat([self.class_token.expand(x.shape[0], -1, -1), tokens], 1)
         return self.heads(self.encoder(tokens)[:, 0])
+
+
+# -- quantizable ResNet (torchvision.models.quantization layout) ----------------------------
+
+class _TorchQBasic(nn.Module):
+    expansion = 1
+
+    def __init__(self, cin, planes, stride, downsample, groups=1, width=64):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.add_relu = torch.ao.nn.quantized.FloatFunctional()
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.add_relu.add_relu(out, identity)
+
+    def fuse_model(self):
+        torch.ao.quantization.fuse_modules(self, [["conv1", "bn1", "relu"], ["conv2", "bn2"]],
+                                           inplace=True)
+
+
+class _TorchQBottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, cin, planes, stride, downsample, groups=1, width=64):
+        super().__init__()
+        mid = int(planes * width / 64) * groups
+        self.conv1 = nn.Conv2d(cin, mid, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.conv2 = nn.Conv2d(mid, mid, 3, stride, 1, groups=groups, bias=False)
+        self.bn2 = nn.BatchNorm2d(mid)
+        self.conv3 = nn.Conv2d(mid, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.relu = nn.ReLU()
+        self.downsample = downsample
+        self.skip_add_relu = torch.ao.nn.quantized.FloatFunctional()
+        self.relu1 = nn.ReLU()
+        self.relu2 = nn.ReLU()
+
+    def forward(self, x):
+        out = self.relu1(self.bn1(self.conv1(x)))
+        out = self.bn3(self.conv3(self.relu2(self.bn2(self.conv2(out)))))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.skip_add_relu.add_relu(out, identity)
+
+    def fuse_model(self):
+        torch.ao.quantization.fuse_modules(
+            self, [["conv1", "bn1", "relu1"], ["conv2", "bn2", "relu2"], ["conv3", "bn3"]],
+            inplace=True)
+
+
+class TorchQuantizableResNet(nn.Module):
+    def __init__(self, bottleneck, layers, num_classes, groups=1, width=64):
+        super().__init__()
+        block = _TorchQBottleneck if bottleneck else _TorchQBasic
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        cin = 64
+        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), layers)):
+            blocks = []
+            for j in range(n):
+                stride = 2 if i > 0 and j == 0 else 1
+                down = None
+                if j == 0 and (stride != 1 or cin != planes * block.expansion):
+                    down = nn.Sequential(
+                        nn.Conv2d(cin, planes * block.expansion, 1, stride, bias=False),
+                        nn.BatchNorm2d(planes * block.expansion))
+                blocks.append(block(cin, planes, stride, down, groups, width))
+                cin = planes * block.expansion
+            setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(cin, num_classes)
+        self.quant = torch.ao.quantization.QuantStub()
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(self.quant(x)))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.dequant(self.fc(torch.flatten(self.avgpool(x), 1)))
+
+    def fuse_model(self):
+        torch.ao.quantization.fuse_modules(self, ["conv1", "bn1", "relu"], inplace=True)
+        for m in self.modules():
+            if isinstance(m, (_TorchQBasic, _TorchQBottleneck)):
+                m.fuse_model()
+                if m.downsample is not None:
+                    torch.ao.quantization.fuse_modules(m.downsample, ["0", "1"], inplace=True)

@@ -5,6 +5,7 @@ State-dict keys equal torchvision's, so its checkpoint files load into these mod
 
 from __future__ import annotations
 
+from . import quantization  # noqa: F401 - the torchvision.models.quantization namespace
 from ._api import (
     Weights,
     WeightsEnum,

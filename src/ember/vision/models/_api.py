@@ -211,11 +211,14 @@ def register_model(name: str | None = None):
 
 
 def list_models(module=None, include=None, exclude=None) -> list[str]:
-    """Names of the registered builders, sorted (``fnmatch`` filters as torchvision)."""
+    """Names of the registered builders, sorted; ``module`` (a package such as
+    ``models.quantization``) keeps those defined directly in it; ``fnmatch`` filters as
+    torchvision's."""
     import fnmatch
 
+    # a package, as torchvision: models lists the classifiers, models.quantization its own
     names = sorted(n for n, fn in _BUILDERS.items()
-                   if module is None or fn.__module__.startswith(module.__name__))
+                   if module is None or fn.__module__.rsplit(".", 1)[0] == module.__name__)
     if include:
         pats = [include] if isinstance(include, str) else include
         names = [n for n in names if any(fnmatch.fnmatch(n, p) for p in pats)]

@@ -1,0 +1,34 @@
+"""ember.vision.models.quantization: torchvision's quantizable classifiers.
+
+``quantize=True`` returns an int8 model (post-training static quantization, eager
+mode); without it, a float model with quant/dequant stubs and ``fuse_model()``, ready
+for a user's own calibration. Builders register as ``quantized_<name>``.
+"""
+
+from __future__ import annotations
+
+from .resnet import (
+    QuantizableResNet,
+    ResNet18_QuantizedWeights,
+    ResNet50_QuantizedWeights,
+    ResNeXt101_32X8D_QuantizedWeights,
+    ResNeXt101_64X4D_QuantizedWeights,
+    resnet18,
+    resnet50,
+    resnext101_32x8d,
+    resnext101_64x4d,
+)
+from .utils import quantize_model
+
+__all__ = [
+    "QuantizableResNet",
+    "ResNeXt101_32X8D_QuantizedWeights",
+    "ResNeXt101_64X4D_QuantizedWeights",
+    "ResNet18_QuantizedWeights",
+    "ResNet50_QuantizedWeights",
+    "quantize_model",
+    "resnet18",
+    "resnet50",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
+]
