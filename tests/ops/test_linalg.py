@@ -165,6 +165,25 @@ def test_cdist_zero_distance_gradient_is_zero():
           np.ones((2, 3), np.float32))
 
 
+@pytest.mark.parametrize("shape", [(12, 8), (2, 9, 4)])
+def test_cdist_gradient_of_nearly_coincident_rows(shape):
+    """Embeddings early in metric learning sit close together (distances ~1e-2 against
+    norms ~1): below 26 rows PyTorch differentiates the direct difference, and the
+    gradient must not lose digits to |x|*sum(g/d) - (g/d)@y cancellation. (Above 25 rows
+    both libraries take a GEMM route whose distances are themselves noise at this scale.)"""
+    rows, n = shape[-2], int(np.prod(shape))
+    common = np.sin(np.arange(shape[-1]) * 0.73).astype(np.float32)
+    x = common + 0.01 * np.cos(np.arange(n) * 1.7).reshape(shape).astype(np.float32)
+    upstream = np.cos(np.arange(n // shape[-1] * rows) * 0.37).reshape(
+        shape[:-1] + (rows,)).astype(np.float32)
+    grads = []
+    for lib in (torch, ember):
+        t = lib.tensor(x, requires_grad=True)
+        (lib.cdist(t, t) * lib.tensor(upstream)).sum().backward()
+        grads.append(t.grad.numpy())
+    assert np.abs(grads[1] - grads[0]).max() <= 1e-5 * np.abs(grads[0]).max()
+
+
 # -- einsum -----------------------------------------------------------------------------
 
 EINSUM = [

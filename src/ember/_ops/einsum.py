@@ -322,7 +322,8 @@ class Cdist(Function):
     """p-norm distance between each row of x1 and each row of x2 (batched).
 
     p=2 computes through one GEMM (|a|^2 + |b|^2 - 2 a.b), as PyTorch does for more than
-    25 rows; other p go through the broadcast difference. Backward is written as PyTorch
+    25 rows; other p, and p=2 with fewer rows, go through the broadcast difference, in
+    forward and backward alike. Backward is written as PyTorch
     writes it: zero gradient where the distance is zero.
     """
 
@@ -354,6 +355,7 @@ class Cdist(Function):
                 dist = (diff ** p).sum(-1) ** (1.0 / p)
         ctx.save_for_backward(x1, x2, dist)
         ctx.p = p
+        ctx.use_mm = use_mm
         return dist
 
     @staticmethod
@@ -363,14 +365,20 @@ class Cdist(Function):
         if p == 0:
             return x1 * 0, x2 * 0, None, None
         zero = dist == 0
-        if p == 2:
-            # d dist / d x1_i = (x1_i - x2_j) / dist: contract with GEMMs, no 4-D temp.
+        if p == 2 and ctx.use_mm:
+            # d dist / d x1_i = (x1_i - x2_j) / dist, contracted with GEMMs as PyTorch does
+            # on its GEMM route (no 4-D temporary).
             scaled = (grad / dist.masked_fill(zero, 1.0)).masked_fill(zero, 0.0)
             grad_x1 = x1 * scaled.sum(-1).unsqueeze(-1) - scaled.matmul(x2)
             grad_x2 = x2 * scaled.sum(-2).unsqueeze(-1) - scaled.mT.matmul(x1)
             return grad_x1, grad_x2, None, None
         diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-        if p == 1:
+        if p == 2:
+            # The direct route differentiates the difference itself: the GEMM form above
+            # loses digits when rows nearly coincide (|x| * sum(g/d) minus (g/d) @ y).
+            scaled = (grad / dist.masked_fill(zero, 1.0)).masked_fill(zero, 0.0)
+            grad_diff = diff * scaled.unsqueeze(-1)
+        elif p == 1:
             grad_diff = grad.unsqueeze(-1) * diff.sign()
         elif p == float("inf"):
             hit = (diff.abs() == dist.unsqueeze(-1)).to(diff.dtype)
