@@ -194,6 +194,9 @@ CLAIMS = {
                             "checkpoint grads equal: True True"],
     "mixture_and_vi.py": ["responsibilities sum to one: True", "Independent == diagonal MVN: True",
                           "_LowerCholesky check: True", "sample shapes: (4, 2) (5, 2, 3) (2, 3, 3)"],
+    "metric_learning_and_stats.py": ["fold back: True", "cdist p=1 == manual: True",
+                                     "unique_consecutive: [1, 2, 3, 1] [2, 3, 1, 2]",
+                                     "sizes: [20, 20, 20]"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
