@@ -237,3 +237,51 @@ class TorchQuantizableResNet(nn.Module):
                 m.fuse_model()
                 if m.downsample is not None:
                     torch.ao.quantization.fuse_modules(m.downsample, ["0", "1"], inplace=True)
+
+
+class _TorchQInvertedResidual(nn.Module):
+    def __init__(self, cin, cout, stride, t):
+        super().__init__()
+        hidden = cin * t
+        layers = [] if t == 1 else [_torch_cna(cin, hidden, 1, 1, 1, 1e-5, nn.ReLU)]
+        layers += [_torch_cna(hidden, hidden, 3, stride, hidden, 1e-5, nn.ReLU),
+                   nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+        self.conv = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+        self.skip_add = torch.ao.nn.quantized.FloatFunctional()
+
+    def forward(self, x):
+        return self.skip_add.add(x, self.conv(x)) if self.residual else self.conv(x)
+
+
+class TorchQuantizableMobileNetV2(nn.Module):
+    """rows: (expansion t, channels c, repeats n, first stride s); ReLU already in place
+    of ReLU6, as torchvision's quantizable builder leaves it."""
+
+    def __init__(self, rows, num_classes):
+        super().__init__()
+        layers, cin = [_torch_cna(3, 32, 3, 2, 1, 1e-5, nn.ReLU)], 32
+        for t, c, n, s in rows:
+            for i in range(n):
+                layers.append(_TorchQInvertedResidual(cin, c, s if i == 0 else 1, t))
+                cin = c
+        layers.append(_torch_cna(cin, 1280, 1, 1, 1, 1e-5, nn.ReLU))
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, num_classes))
+        self.quant = torch.ao.quantization.QuantStub()
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x):
+        x = self.features(self.quant(x))
+        x = torch.flatten(nn.functional.adaptive_avg_pool2d(x, (1, 1)), 1)
+        return self.dequant(self.classifier(x))
+
+    def fuse_model(self):
+        fuse = torch.ao.quantization.fuse_modules
+        for m in self.modules():
+            if isinstance(m, nn.Sequential) and len(m) == 3 and isinstance(m[2], nn.ReLU):
+                fuse(m, ["0", "1", "2"], inplace=True)
+            if isinstance(m, _TorchQInvertedResidual):
+                for idx in range(len(m.conv)):
+                    if type(m.conv[idx]) is nn.Conv2d:
+                        fuse(m.conv, [str(idx), str(idx + 1)], inplace=True)

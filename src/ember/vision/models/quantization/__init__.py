@@ -7,6 +7,7 @@ for a user's own calibration. Builders register as ``quantized_<name>``.
 
 from __future__ import annotations
 
+from .mobilenetv2 import MobileNet_V2_QuantizedWeights, QuantizableMobileNetV2, mobilenet_v2
 from .resnet import (
     QuantizableResNet,
     ResNet18_QuantizedWeights,
@@ -21,11 +22,14 @@ from .resnet import (
 from .utils import quantize_model
 
 __all__ = [
+    "MobileNet_V2_QuantizedWeights",
+    "QuantizableMobileNetV2",
     "QuantizableResNet",
     "ResNeXt101_32X8D_QuantizedWeights",
     "ResNeXt101_64X4D_QuantizedWeights",
     "ResNet18_QuantizedWeights",
     "ResNet50_QuantizedWeights",
+    "mobilenet_v2",
     "quantize_model",
     "resnet18",
     "resnet50",
