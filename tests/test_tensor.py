@@ -344,3 +344,40 @@ def test_float_of_a_tensor_requiring_grad_warns_once_as_torch(monkeypatch):
         x.item()
         int(x)
         float(x.detach())
+
+
+def test_float_of_a_tensor_requiring_grad_is_quiet_outside_grad_mode(monkeypatch):
+    """PyTorch checks grad mode too: float() under no_grad/inference_mode neither warns
+    nor uses up the once-per-process warning (LBFGS's float(loss) runs under no_grad)."""
+    import subprocess
+    import sys
+    import warnings
+
+    from ember import _tensor
+
+    program = ("import warnings, {lib} as torch\n"
+               "warnings.simplefilter('always')\n"
+               "x = torch.ones(1, requires_grad=True) * 2\n"
+               "with warnings.catch_warnings(record=True) as caught:\n"
+               "    with torch.no_grad():\n"
+               "        float(x)\n"
+               "    with torch.inference_mode():\n"
+               "        float(x)\n"
+               "    print(len(caught))\n"
+               "    float(x)\n"
+               "    print(len(caught))\n")
+    counts = subprocess.run([sys.executable, "-c", program.format(lib="torch")],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert counts == ["0", "1"]
+    monkeypatch.setattr(_tensor, "_FLOAT_OF_GRAD_WARNED", [False])
+    x = ember.ones(1, requires_grad=True) * 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with ember.no_grad():
+            float(x)
+        with ember.inference_mode():
+            float(x)
+        ours = [str(len(caught))]
+        float(x)
+        ours.append(str(len(caught)))
+    assert ours == counts

@@ -28,6 +28,14 @@ from ._backend import dtypes as _dt
 # whether float() of a tensor requiring grad has warned yet (PyTorch warns once)
 _FLOAT_OF_GRAD_WARNED = [False]
 
+
+def _grad_mode_on():
+    """PyTorch warns about float() of a tensor requiring grad only while grad mode is on
+    (so optimizers' float(loss) under no_grad, as LBFGS's, stay quiet)."""
+    from .autograd.grad_mode import is_grad_enabled
+
+    return is_grad_enabled()
+
 class Tensor:
     """A multi-dimensional array with autograd, as ``torch.Tensor``."""
 
@@ -330,7 +338,7 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self):
-        if self.requires_grad and not _FLOAT_OF_GRAD_WARNED[0]:
+        if self.requires_grad and not _FLOAT_OF_GRAD_WARNED[0] and _grad_mode_on():
             import warnings
 
             _FLOAT_OF_GRAD_WARNED[0] = True  # once per process, as PyTorch's TORCH_WARN_ONCE

@@ -212,6 +212,28 @@ def test_lbfgs_rosenbrock(kwargs):
     assert (e_evals, e_iter) == (t_evals, t_iter)
 
 
+def test_lbfgs_step_does_not_warn_about_float_of_the_loss(monkeypatch):
+    """PyTorch's LBFGS reads float(loss) outside grad mode, so a fresh process sees no
+    'Converting a tensor with requires_grad=True to a scalar' warning from step()."""
+    import warnings
+
+    from ember import _tensor
+
+    monkeypatch.setattr(_tensor, "_FLOAT_OF_GRAD_WARNED", [False])
+    x = ember.tensor(np.array([-1.5, 2.0]), requires_grad=True)
+    opt = ember.optim.LBFGS([x], max_iter=5, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = _rosenbrock(x)
+        loss.backward()
+        return loss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.step(closure)
+
+
 def test_lbfgs_several_params_float32():
     results = []
     for lib in (ember, torch):

@@ -175,8 +175,7 @@ class LBFGS(Optimizer):
 
     def _directional_evaluate(self, closure, x, t, d):
         self._add_grad(t, d)
-        with ember.enable_grad():
-            loss = float(closure())
+        loss = float(self._evaluate(closure))  # float() outside grad mode, as PyTorch
         flat_grad = self._gather_flat_grad()
         self._set_param(x)
         return loss, flat_grad
