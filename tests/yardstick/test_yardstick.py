@@ -197,6 +197,9 @@ CLAIMS = {
     "metric_learning_and_stats.py": ["fold back: True", "cdist p=1 == manual: True",
                                      "unique_consecutive: [1, 2, 3, 1] [2, 3, 1, 2]",
                                      "sizes: [20, 20, 20]"],
+    "classical_ml_and_audio.py": ["solve == cholesky_solve == lstsq: True True",
+                                  "cholesky mll == slogdet mll: True", "arcs separated: True",
+                                  "istft round trip: True", "stft: (65, 33) torch.complex64"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
