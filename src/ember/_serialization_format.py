@@ -74,9 +74,20 @@ class _TorchPickler(pickle._Pickler):
 
     dispatch = dict(pickle._Pickler.dispatch)
 
-    def __init__(self, file, storages):
+    def __init__(self, file, writer):
         super().__init__(file, protocol=2)
-        self._storages = storages
+        self._writer = writer
+        from ._tensor import Tensor
+
+        self._tensor_type = Tensor
+
+    def reducer_override(self, obj):
+        """Tensors inside objects the writer does not walk (a whole Module's parameters and
+        buffers, a user object's attributes) are written as storages too, as torch writes
+        them, so ``map_location`` applies to them when the file is loaded."""
+        if isinstance(obj, self._tensor_type):
+            return self._writer.tensor(obj).__reduce__()
+        return NotImplemented
 
     def save_torch_global(self, obj):
         self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
@@ -240,7 +251,7 @@ def write_zip(obj, file, archive_name="archive"):
     writer = _Writer()
     converted = writer.convert(obj, {})
     pickled = io.BytesIO()
-    _TorchPickler(pickled, writer.storages).dump(converted)
+    _TorchPickler(pickled, writer).dump(converted)
     records = [
         ("data.pkl", pickled.getvalue()),
         (".format_version", b"1"),

@@ -469,6 +469,22 @@ def test_save_on_cuda_load_on_cpu_and_reverse():
             _close(on_gpu["w"], cpu_state["w"], rtol=0, atol=0)
 
 
+def test_whole_module_checkpoint_follows_map_location():
+    """ember.save(model) pickles the module itself: its parameters and buffers are written
+    as storages (as torch writes them), so map_location moves them too."""
+    model = ember.nn.Sequential(_mlp(), ember.nn.BatchNorm1d(4)).cuda()
+    buffer = io.BytesIO()
+    ember.save(model, buffer)
+    for location, expected in (("cpu", "cpu"), (None, "cuda")):
+        buffer.seek(0)
+        loaded = ember.load(buffer, map_location=location, weights_only=False)
+        tensors = list(loaded.parameters()) + list(loaded.buffers())
+        assert tensors and all(t.device.type == expected for t in tensors)
+        assert all(type(p).__name__ == "Parameter" for p in loaded.parameters())
+        for mine, original in zip(loaded.state_dict().values(), model.state_dict().values()):
+            np.testing.assert_array_equal(mine.cpu().numpy(), original.cpu().numpy())
+
+
 def test_load_state_dict_from_cpu_into_cuda_module():
     source = _mlp()
     target = _mlp().cuda()
