@@ -200,6 +200,9 @@ CLAIMS = {
     "classical_ml_and_audio.py": ["solve == cholesky_solve == lstsq: True True",
                                   "cholesky mll == slogdet mll: True", "arcs separated: True",
                                   "istft round trip: True", "stft: (65, 33) torch.complex64"],
+    "modules_tour.py": ["(7): ChannelShuffle(groups=2)", "last forward state == h_n: True",
+                        "masked keys get zero: True", "g is row norms: True",
+                        "pixel shuffle: ((4, 48, 4, 4), (4, 12, 8, 8)) hook calls: 6"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
