@@ -20,6 +20,7 @@ from vision.torch_models_variants import (
     B_ROWS,
     V2_S_ROWS,
     TorchEfficientNet,
+    TorchQuantizableGoogLeNet,
     TorchQuantizableMobileNetV2,
     TorchQuantizableResNet,
     TorchViT,
@@ -106,8 +107,8 @@ TORCHVISION_CLASSIFIERS = [
 ]
 
 
-QUANTIZED = ["quantized_mobilenet_v2", "quantized_resnet18", "quantized_resnet50",
-             "quantized_resnext101_32x8d", "quantized_resnext101_64x4d"]
+QUANTIZED = ["quantized_googlenet", "quantized_mobilenet_v2", "quantized_resnet18",
+             "quantized_resnet50", "quantized_resnext101_32x8d", "quantized_resnext101_64x4d"]
 
 
 def test_registry_has_every_torchvision_classifier():
@@ -462,7 +463,9 @@ def _layer_names(model):
     own = ("QuantizableResNet", "QuantizableBasicBlock", "QuantizableBottleneck",
            "TorchQuantizableResNet", "_TorchQBasic", "_TorchQBottleneck",
            "QuantizableMobileNetV2", "QuantizableInvertedResidual",
-           "TorchQuantizableMobileNetV2", "_TorchQInvertedResidual")
+           "TorchQuantizableMobileNetV2", "_TorchQInvertedResidual",
+           "QuantizableGoogLeNet", "QuantizableBasicConv2d", "QuantizableInception",
+           "TorchQuantizableGoogLeNet", "_TorchQConv", "_TorchQInception")
     # ember's convert keeps nn.Dropout (torch swaps in its QuantizedDropout subclass: the
     # same identity in eval, no state): a difference of ember.ao.quantization's mapping
     rename = {"Conv2dNormActivation": "Sequential", "QuantizedDropout": "Dropout"}
@@ -510,9 +513,26 @@ def _mobilenet_pair():
     return reference, model, stages
 
 
+def _googlenet_pair():
+    reference = TorchQuantizableGoogLeNet(5)
+    model = Q.QuantizableGoogLeNet(num_classes=5, aux_logits=False, init_weights=False)
+
+    def stages(m):
+        first = [lambda x: m.maxpool1(m.conv1(m.quant(x)))]
+        if isinstance(m, torch.nn.Module):
+            return first + m.stages()
+        return first + [getattr(m, name) for name in (
+            "conv2", "conv3", "maxpool2", "inception3a", "inception3b", "maxpool3",
+            "inception4a", "inception4b", "inception4c", "inception4d", "inception4e",
+            "maxpool4", "inception5a", "inception5b")]
+
+    return reference, model, stages
+
+
 @pytest.mark.parametrize("make,per_channel", [
     (partial(_resnet_pair, False, 1, 64), True), (partial(_resnet_pair, True, 2, 8), False),
-    (_mobilenet_pair, False)], ids=["resnet-fbgemm", "resnext-qnnpack", "mobilenet_v2"])
+    (_mobilenet_pair, False), (_googlenet_pair, True)],
+    ids=["resnet-fbgemm", "resnext-qnnpack", "mobilenet_v2", "googlenet"])
 def test_quantizable_models_match_torch(no_init, make, per_channel):
     """Float outputs, fused-float outputs, then fuse -> prepare -> calibrate -> convert on
     both sides: same module types and state_dict keys, scales within float32 rounding,
@@ -619,6 +639,13 @@ def test_quantized_builders(no_init):
     assert M.get_model_weights("quantized_resnext101_32x8d") is \
         Q.ResNeXt101_32X8D_QuantizedWeights
     assert M.get_model_weights("quantized_mobilenet_v2") is Q.MobileNet_V2_QuantizedWeights
+    g = Q.googlenet(aux_logits=False, init_weights=False)
+    assert sum(p.numel() for p in g.parameters()) == \
+        Q.GoogLeNet_QuantizedWeights.DEFAULT.meta["num_params"]
+    assert type(g.conv1.relu) is nn.ReLU and g.inception3a.cat and g.aux1 is None
+    assert type(Q.googlenet(init_weights=False).aux1).__name__ == "QuantizableInceptionAux"
+    with pytest.raises(ValueError, match="'aux_logits' expected value True but got False"):
+        Q.googlenet(quantize=True, weights="DEFAULT", aux_logits=False)
     mv2 = Q.mobilenet_v2()
     assert sum(p.numel() for p in mv2.parameters()) == \
         Q.MobileNet_V2_QuantizedWeights.DEFAULT.meta["num_params"]
@@ -643,6 +670,9 @@ def test_quantized_weights_metadata():
         "https://github.com/pytorch/vision/pull/5935"
     assert M.get_weight("ResNeXt101_32X8D_QuantizedWeights.IMAGENET1K_FBGEMM_V1").meta[
         "_ops"] == 16.414
+    g = Q.GoogLeNet_QuantizedWeights.DEFAULT
+    assert g.meta["min_size"] == (15, 15) and g.meta["_file_size"] == 12.618
+    assert g.meta["unquantized"] is M.GoogLeNet_Weights.IMAGENET1K_V1
     mv2 = Q.MobileNet_V2_QuantizedWeights.IMAGENET1K_QNNPACK_V1
     assert Q.MobileNet_V2_QuantizedWeights.DEFAULT is mv2
     assert mv2.meta["backend"] == "qnnpack" and mv2.meta["_ops"] == 0.301

@@ -285,3 +285,75 @@ class TorchQuantizableMobileNetV2(nn.Module):
                 for idx in range(len(m.conv)):
                     if type(m.conv[idx]) is nn.Conv2d:
                         fuse(m.conv, [str(idx), str(idx + 1)], inplace=True)
+
+
+class _TorchQConv(nn.Module):
+    """conv (no bias) -> BN (eps 1e-3) -> ReLU module, keys conv / bn."""
+
+    def __init__(self, cin, cout, k, stride=1, padding=0):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, padding, bias=False)
+        self.bn = nn.BatchNorm2d(cout, eps=0.001)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.bn(self.conv(x)))
+
+
+class _TorchQInception(nn.Module):
+    def __init__(self, cin, c1, c3r, c3, c5r, c5, pool):
+        super().__init__()
+        self.branch1 = _TorchQConv(cin, c1, 1)
+        self.branch2 = nn.Sequential(_TorchQConv(cin, c3r, 1), _TorchQConv(c3r, c3, 3, 1, 1))
+        self.branch3 = nn.Sequential(_TorchQConv(cin, c5r, 1), _TorchQConv(c5r, c5, 3, 1, 1))
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True),
+                                     _TorchQConv(cin, pool, 1))
+        self.cat = torch.ao.nn.quantized.FloatFunctional()
+
+    def forward(self, x):
+        return self.cat.cat([self.branch1(x), self.branch2(x), self.branch3(x),
+                             self.branch4(x)], 1)
+
+
+class TorchQuantizableGoogLeNet(nn.Module):
+    """Without auxiliary heads (eval only), as the quantized checkpoints are used."""
+
+    def __init__(self, num_classes):
+        from vision.torch_models_more import GOOGLENET_BLOCKS
+
+        super().__init__()
+        self.conv1 = _TorchQConv(3, 64, 7, 2, 3)
+        self.maxpool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.conv2 = _TorchQConv(64, 64, 1)
+        self.conv3 = _TorchQConv(64, 192, 3, 1, 1)
+        self.maxpool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
+        for name, *cfg in GOOGLENET_BLOCKS:
+            setattr(self, name, _TorchQInception(*cfg))
+            if name == "inception3b":
+                self.maxpool3 = nn.MaxPool2d(3, 2, ceil_mode=True)
+            if name == "inception4e":
+                self.maxpool4 = nn.MaxPool2d(2, 2, ceil_mode=True)
+        self.aux1 = self.aux2 = None
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(0.2)
+        self.fc = nn.Linear(1024, num_classes)
+        self.quant = torch.ao.quantization.QuantStub()
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def stages(self):
+        names = ["conv2", "conv3", "maxpool2", "inception3a", "inception3b", "maxpool3",
+                 "inception4a", "inception4b", "inception4c", "inception4d", "inception4e",
+                 "maxpool4", "inception5a", "inception5b"]
+        return [getattr(self, n) for n in names]
+
+    def forward(self, x):
+        x = self.maxpool1(self.conv1(self.quant(x)))
+        for stage in self.stages():
+            x = stage(x)
+        x = self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
+        return self.dequant(x)
+
+    def fuse_model(self):
+        for m in self.modules():
+            if isinstance(m, _TorchQConv):
+                torch.ao.quantization.fuse_modules(m, ["conv", "bn", "relu"], inplace=True)

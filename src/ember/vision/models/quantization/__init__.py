@@ -7,6 +7,7 @@ for a user's own calibration. Builders register as ``quantized_<name>``.
 
 from __future__ import annotations
 
+from .googlenet import GoogLeNet_QuantizedWeights, QuantizableGoogLeNet, googlenet
 from .mobilenetv2 import MobileNet_V2_QuantizedWeights, QuantizableMobileNetV2, mobilenet_v2
 from .resnet import (
     QuantizableResNet,
@@ -22,13 +23,16 @@ from .resnet import (
 from .utils import quantize_model
 
 __all__ = [
+    "GoogLeNet_QuantizedWeights",
     "MobileNet_V2_QuantizedWeights",
+    "QuantizableGoogLeNet",
     "QuantizableMobileNetV2",
     "QuantizableResNet",
     "ResNeXt101_32X8D_QuantizedWeights",
     "ResNeXt101_64X4D_QuantizedWeights",
     "ResNet18_QuantizedWeights",
     "ResNet50_QuantizedWeights",
+    "googlenet",
     "mobilenet_v2",
     "quantize_model",
     "resnet18",
