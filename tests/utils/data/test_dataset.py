@@ -315,6 +315,10 @@ COLLATE_CASES = {
     "namedtuple": lambda lib: [Point(lib.ones(2) * i, i) for i in range(3)],
     "nested": lambda lib: [{"a": [(i, 2.0)], "b": {"c": np.ones(2) * i}} for i in range(2)],
     "single": lambda lib: [lib.arange(4)],
+    # strings inside tuple/list samples come back as the tuple zip(*batch) made
+    "tuple_with_strings": lambda lib: [(i, (2.0 * i, f"s{i}")) for i in range(3)],
+    "list_with_strings": lambda lib: [[lib.ones(1) * i, f"s{i}", b"b"] for i in range(2)],
+    "namedtuple_with_strings": lambda lib: [Point(f"p{i}", [f"q{i}", i]) for i in range(2)],
 }
 
 

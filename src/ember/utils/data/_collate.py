@@ -98,8 +98,8 @@ def collate(batch, *, collate_fn_map: dict[type | tuple[type, ...], Callable] | 
         elem_size = len(elem)
         if any(len(sample) != elem_size for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        columns = [collate(list(samples), collate_fn_map=collate_fn_map)
-                   for samples in zip(*batch)]
+        # each column stays the tuple zip() makes: strings come back as that tuple
+        columns = [collate(samples, collate_fn_map=collate_fn_map) for samples in zip(*batch)]
         if isinstance(elem, tuple):
             return columns  # PyTorch returns a list for tuples (backwards compatibility)
         try:
