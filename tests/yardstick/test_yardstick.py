@@ -203,6 +203,9 @@ CLAIMS = {
     "modules_tour.py": ["(7): ChannelShuffle(groups=2)", "last forward state == h_n: True",
                         "masked keys get zero: True", "g is row norms: True",
                         "pixel shuffle: ((4, 48, 4, 4), (4, 12, 8, 8)) hook calls: 6"],
+    "tabular_pipeline.py": ["collate nested: [tensor([1, 3]), [tensor([2, 4]), ('a', 'b')]]",
+                            "collate namedtuple: Pair torch.float64 [3, 6]",
+                            "reload: <All keys matched successfully>", "same predictions: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
