@@ -182,7 +182,10 @@ def test_cuda_without_gpu():
     ember.cuda.manual_seed(1)
     ember.cuda.manual_seed_all(1)
     ember.cuda.empty_cache()
-    for call in (ember.cuda.current_device, ember.cuda.synchronize, ember.cuda.memory_allocated,
+    for name in ("memory_allocated", "max_memory_allocated", "memory_reserved",
+                 "max_memory_reserved", "memory_stats"):  # nothing allocated: 0, as torch
+        assert getattr(ember.cuda, name)() == getattr(torch.cuda, name)(), name
+    for call in (ember.cuda.current_device, ember.cuda.synchronize,
                  ember.cuda.get_device_name, ember.cuda.Event, ember.cuda.Stream,
                  lambda: ember.cuda.set_device(0), lambda: ember.zeros(2, device="cuda"),
                  lambda: ember.zeros(2).cuda(), lambda: ember.zeros(2).to("cuda:0"),

@@ -7,6 +7,8 @@ everything else raises a RuntimeError that says why.
 
 from __future__ import annotations
 
+import collections
+
 from .._backend.device import NO_CUDA, CudaUnavailableError, cupy_module
 from .._backend.device import device as _device_type
 
@@ -138,7 +140,10 @@ _peaks: dict = {}  # device index -> {"allocated": bytes, "reserved": bytes}
 def _pool_bytes(device, kind):
     """Bytes the default pool of ``device`` holds in use ("allocated") or in all
     ("reserved"); CuPy keeps one pool per device and answers for the current one. The
-    peak is the largest value seen by these queries (CuPy reports no allocator peak)."""
+    peak is the largest value seen by these queries (CuPy reports no allocator peak).
+    Without a GPU nothing was allocated: 0, as PyTorch answers."""
+    if cupy_module() is None:
+        return 0
     cp = _cupy()
     index = _index(device)
     with cp.cuda.Device(index):
@@ -155,6 +160,8 @@ def memory_allocated(device=None) -> int:
 
 def max_memory_allocated(device=None) -> int:
     current = _pool_bytes(device, "allocated")
+    if cupy_module() is None:
+        return current
     return max(_peaks[_index(device)]["allocated"], current)
 
 
@@ -164,13 +171,17 @@ def memory_reserved(device=None) -> int:
 
 def max_memory_reserved(device=None) -> int:
     current = _pool_bytes(device, "reserved")
+    if cupy_module() is None:
+        return current
     return max(_peaks[_index(device)]["reserved"], current)
 
 
 def memory_stats(device=None) -> dict:
     """The allocator counters PyTorch's ``memory_stats`` names that CuPy's pool can give:
     bytes in use ("allocated") and held ("reserved"), current and peak (peaks as in
-    ``max_memory_allocated``)."""
+    ``max_memory_allocated``); empty without a GPU, as PyTorch's."""
+    if cupy_module() is None:
+        return collections.OrderedDict()
     stats = {}
     for kind, current, peak in (("allocated", memory_allocated, max_memory_allocated),
                                 ("reserved", memory_reserved, max_memory_reserved)):
