@@ -23,6 +23,7 @@ from vision.torch_models_variants import (
     TorchQuantizableGoogLeNet,
     TorchQuantizableMobileNetV2,
     TorchQuantizableResNet,
+    TorchQuantizableShuffleNetV2,
     TorchViT,
 )
 
@@ -108,7 +109,9 @@ TORCHVISION_CLASSIFIERS = [
 
 
 QUANTIZED = ["quantized_googlenet", "quantized_mobilenet_v2", "quantized_resnet18",
-             "quantized_resnet50", "quantized_resnext101_32x8d", "quantized_resnext101_64x4d"]
+             "quantized_resnet50", "quantized_resnext101_32x8d", "quantized_resnext101_64x4d",
+             "quantized_shufflenet_v2_x0_5", "quantized_shufflenet_v2_x1_0",
+             "quantized_shufflenet_v2_x1_5", "quantized_shufflenet_v2_x2_0"]
 
 
 def test_registry_has_every_torchvision_classifier():
@@ -465,7 +468,8 @@ def _layer_names(model):
            "QuantizableMobileNetV2", "QuantizableInvertedResidual",
            "TorchQuantizableMobileNetV2", "_TorchQInvertedResidual",
            "QuantizableGoogLeNet", "QuantizableBasicConv2d", "QuantizableInception",
-           "TorchQuantizableGoogLeNet", "_TorchQConv", "_TorchQInception")
+           "TorchQuantizableGoogLeNet", "_TorchQConv", "_TorchQInception",
+           "QuantizableShuffleNetV2", "TorchQuantizableShuffleNetV2", "_TorchQShuffleBlock")
     # ember's convert keeps nn.Dropout (torch swaps in its QuantizedDropout subclass: the
     # same identity in eval, no state): a difference of ember.ao.quantization's mapping
     rename = {"Conv2dNormActivation": "Sequential", "QuantizedDropout": "Dropout"}
@@ -473,17 +477,11 @@ def _layer_names(model):
     return [rename.get(n, n) for n in names]
 
 
-def _torch_qconfig(per_channel=True):
-    tq = torch.ao.quantization
-    weight = tq.default_per_channel_weight_observer if per_channel else \
-        tq.default_weight_observer
-    return tq.QConfig(activation=tq.default_observer, weight=weight)
-
-
-def _ember_qconfig(per_channel=True):
-    weight = eq.default_per_channel_weight_observer if per_channel else \
-        eq.default_weight_observer
-    return eq.QConfig(activation=eq.default_observer, weight=weight)
+def _qconfig(q, per_channel=True):
+    """torchvision's recipe from ``q`` (torch.ao.quantization or ember's): 7-bit
+    activations, per-channel ("fbgemm") or per-tensor ("qnnpack") int8 weights."""
+    weight = q.default_per_channel_weight_observer if per_channel else q.default_weight_observer
+    return q.QConfig(activation=q.default_observer, weight=weight)
 
 
 def _resnet_pair(bottleneck, groups, width):
@@ -529,10 +527,21 @@ def _googlenet_pair():
     return reference, model, stages
 
 
+def _shufflenet_pair():
+    reference = TorchQuantizableShuffleNetV2([1, 2, 1], [8, 16, 32, 64, 128], 5)
+    model = Q.QuantizableShuffleNetV2([1, 2, 1], [8, 16, 32, 64, 128], num_classes=5)
+
+    def stages(m):
+        return [lambda x: m.maxpool(m.conv1(m.quant(x))), m.stage2, m.stage3, m.stage4,
+                m.conv5]
+
+    return reference, model, stages
+
+
 @pytest.mark.parametrize("make,per_channel", [
     (partial(_resnet_pair, False, 1, 64), True), (partial(_resnet_pair, True, 2, 8), False),
-    (_mobilenet_pair, False), (_googlenet_pair, True)],
-    ids=["resnet-fbgemm", "resnext-qnnpack", "mobilenet_v2", "googlenet"])
+    (_mobilenet_pair, False), (_googlenet_pair, True), (_shufflenet_pair, True)],
+    ids=["resnet-fbgemm", "resnext-qnnpack", "mobilenet_v2", "googlenet", "shufflenet_v2"])
 def test_quantizable_models_match_torch(no_init, make, per_channel):
     """Float outputs, fused-float outputs, then fuse -> prepare -> calibrate -> convert on
     both sides: same module types and state_dict keys, scales within float32 rounding,
@@ -557,7 +566,8 @@ def test_quantizable_models_match_torch(no_init, make, per_channel):
         assert _layer_names(model) == _layer_names(reference)
         np.testing.assert_allclose(model(ember.from_numpy(x)).numpy(), expected, rtol=1e-4,
                                    atol=1e-4)
-    reference.qconfig, model.qconfig = _torch_qconfig(per_channel), _ember_qconfig(per_channel)
+    reference.qconfig = _qconfig(torch.ao.quantization, per_channel)
+    model.qconfig = _qconfig(eq, per_channel)
     torch.ao.quantization.prepare(reference, inplace=True)
     eq.prepare(model, inplace=True)
     calib = rng.random((2, 3, 32, 32)).astype(np.float32)
@@ -605,7 +615,7 @@ def test_quantize_true_builds_torchvisions_int8_model():
     model = Q.resnet18(quantize=True, num_classes=10)
     reference = TorchQuantizableResNet(False, [2, 2, 2, 2], 10).eval()
     reference.fuse_model()
-    reference.qconfig = _torch_qconfig()
+    reference.qconfig = _qconfig(torch.ao.quantization)
     torch.ao.quantization.prepare(reference, inplace=True)
     reference(torch.rand(1, 3, 32, 32))
     torch.ao.quantization.convert(reference, inplace=True)
@@ -625,7 +635,11 @@ def test_quantized_builders(no_init):
     assert sum(p.numel() for p in q.parameters()) == \
         Q.ResNeXt101_32X8D_QuantizedWeights.DEFAULT.meta["num_params"]
     for builder, enum in ((Q.resnet50, Q.ResNet50_QuantizedWeights),
-                          (Q.resnext101_64x4d, Q.ResNeXt101_64X4D_QuantizedWeights)):
+                          (Q.resnext101_64x4d, Q.ResNeXt101_64X4D_QuantizedWeights),
+                          (Q.shufflenet_v2_x0_5, Q.ShuffleNet_V2_X0_5_QuantizedWeights),
+                          (Q.shufflenet_v2_x1_0, Q.ShuffleNet_V2_X1_0_QuantizedWeights),
+                          (Q.shufflenet_v2_x1_5, Q.ShuffleNet_V2_X1_5_QuantizedWeights),
+                          (Q.shufflenet_v2_x2_0, Q.ShuffleNet_V2_X2_0_QuantizedWeights)):
         assert sum(p.numel() for p in builder().parameters()) == enum.DEFAULT.meta["num_params"]
     with pytest.raises(ValueError, match="'groups' expected value 64 but got 32"):
         Q.resnext101_64x4d(groups=32)
@@ -670,6 +684,12 @@ def test_quantized_weights_metadata():
         "https://github.com/pytorch/vision/pull/5935"
     assert M.get_weight("ResNeXt101_32X8D_QuantizedWeights.IMAGENET1K_FBGEMM_V1").meta[
         "_ops"] == 16.414
+    s2 = Q.ShuffleNet_V2_X2_0_QuantizedWeights.DEFAULT
+    assert s2.meta["recipe"] == "https://github.com/pytorch/vision/pull/5906"
+    assert s2.transforms().resize_size == [232] and s2.meta["_ops"] == 0.583
+    assert s2.meta["unquantized"] is M.ShuffleNet_V2_X2_0_Weights.IMAGENET1K_V1
+    assert Q.ShuffleNet_V2_X0_5_QuantizedWeights.DEFAULT.url.endswith(
+        "quantized/shufflenetv2_x0.5_fbgemm-00845098.pth")
     g = Q.GoogLeNet_QuantizedWeights.DEFAULT
     assert g.meta["min_size"] == (15, 15) and g.meta["_file_size"] == 12.618
     assert g.meta["unquantized"] is M.GoogLeNet_Weights.IMAGENET1K_V1

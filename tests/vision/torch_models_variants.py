@@ -357,3 +357,68 @@ class TorchQuantizableGoogLeNet(nn.Module):
         for m in self.modules():
             if isinstance(m, _TorchQConv):
                 torch.ao.quantization.fuse_modules(m, ["conv", "bn", "relu"], inplace=True)
+
+
+def _torch_dw_bn(c, stride):
+    return [nn.Conv2d(c, c, 3, stride, 1, groups=c, bias=False), nn.BatchNorm2d(c)]
+
+
+def _torch_pw_bn_relu(cin, cout):
+    return [nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+class _TorchQShuffleBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        half = cout // 2
+        self.stride = stride
+        self.branch1 = nn.Sequential(*_torch_dw_bn(cin, stride), *_torch_pw_bn_relu(cin, half)) \
+            if stride > 1 else nn.Sequential()
+        self.branch2 = nn.Sequential(*_torch_pw_bn_relu(cin if stride > 1 else half, half),
+                                     *_torch_dw_bn(half, stride), *_torch_pw_bn_relu(half, half))
+        self.cat = torch.ao.nn.quantized.FloatFunctional()
+
+    def forward(self, x):
+        if self.stride == 1:
+            x1, x2 = x.chunk(2, dim=1)
+            out = self.cat.cat([x1, self.branch2(x2)], dim=1)
+        else:
+            out = self.cat.cat([self.branch1(x), self.branch2(x)], dim=1)
+        n, c, h, w = out.shape  # interleave the two halves' channels
+        return out.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class TorchQuantizableShuffleNetV2(nn.Module):
+    def __init__(self, repeats, channels, num_classes):
+        super().__init__()
+        self.conv1 = nn.Sequential(nn.Conv2d(3, channels[0], 3, 2, 1, bias=False),
+                                   nn.BatchNorm2d(channels[0]), nn.ReLU())
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        cin = channels[0]
+        for i, (n, out) in enumerate(zip(repeats, channels[1:4]), 2):
+            setattr(self, f"stage{i}", nn.Sequential(
+                _TorchQShuffleBlock(cin, out, 2),
+                *[_TorchQShuffleBlock(out, out, 1) for _ in range(n - 1)]))
+            cin = out
+        self.conv5 = nn.Sequential(*_torch_pw_bn_relu(cin, channels[4]))
+        self.fc = nn.Linear(channels[4], num_classes)
+        self.quant = torch.ao.quantization.QuantStub()
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x):
+        x = self.maxpool(self.conv1(self.quant(x)))
+        x = self.conv5(self.stage4(self.stage3(self.stage2(x))))
+        # torchvision takes x.mean([2, 3]); torch 2.13's quantized mean raises on conv
+        # outputs ("required rank 4 tensor to use channels_last format"), global average
+        # pooling is the same mean
+        return self.dequant(self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)))
+
+    def fuse_model(self):
+        fuse = torch.ao.quantization.fuse_modules
+        fuse(self.conv1, ["0", "1", "2"], inplace=True)
+        fuse(self.conv5, ["0", "1", "2"], inplace=True)
+        for m in self.modules():
+            if isinstance(m, _TorchQShuffleBlock):
+                if len(m.branch1) > 0:
+                    fuse(m.branch1, [["0", "1"], ["2", "3", "4"]], inplace=True)
+                fuse(m.branch2, [["0", "1", "2"], ["3", "4"], ["5", "6", "7"]], inplace=True)

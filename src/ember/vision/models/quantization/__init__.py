@@ -20,6 +20,17 @@ from .resnet import (
     resnext101_32x8d,
     resnext101_64x4d,
 )
+from .shufflenetv2 import (
+    QuantizableShuffleNetV2,
+    ShuffleNet_V2_X0_5_QuantizedWeights,
+    ShuffleNet_V2_X1_0_QuantizedWeights,
+    ShuffleNet_V2_X1_5_QuantizedWeights,
+    ShuffleNet_V2_X2_0_QuantizedWeights,
+    shufflenet_v2_x0_5,
+    shufflenet_v2_x1_0,
+    shufflenet_v2_x1_5,
+    shufflenet_v2_x2_0,
+)
 from .utils import quantize_model
 
 __all__ = [
@@ -28,10 +39,15 @@ __all__ = [
     "QuantizableGoogLeNet",
     "QuantizableMobileNetV2",
     "QuantizableResNet",
+    "QuantizableShuffleNetV2",
     "ResNeXt101_32X8D_QuantizedWeights",
     "ResNeXt101_64X4D_QuantizedWeights",
     "ResNet18_QuantizedWeights",
     "ResNet50_QuantizedWeights",
+    "ShuffleNet_V2_X0_5_QuantizedWeights",
+    "ShuffleNet_V2_X1_0_QuantizedWeights",
+    "ShuffleNet_V2_X1_5_QuantizedWeights",
+    "ShuffleNet_V2_X2_0_QuantizedWeights",
     "googlenet",
     "mobilenet_v2",
     "quantize_model",
@@ -39,4 +55,8 @@ __all__ = [
     "resnet50",
     "resnext101_32x8d",
     "resnext101_64x4d",
+    "shufflenet_v2_x0_5",
+    "shufflenet_v2_x1_0",
+    "shufflenet_v2_x1_5",
+    "shufflenet_v2_x2_0",
 ]
