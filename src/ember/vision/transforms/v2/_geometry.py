@@ -235,14 +235,7 @@ class RandomZoomOut(_RandomApplyTransform):
         return self._call_kernel(F.pad, inpt, **params, fill=fill)
 
 
-def _setup_angle(x, name, req_sizes=(2,)):
-    if isinstance(x, numbers.Number):
-        if x < 0:
-            raise ValueError(f"If {name} is a single number, it must be positive.")
-        x = [-x, x]
-    else:
-        _check_sequence_input(x, name, req_sizes)
-    return [float(d) for d in x]
+_setup_angle = _v1._setup_angle  # the same check as v1
 
 
 class RandomRotation(Transform):

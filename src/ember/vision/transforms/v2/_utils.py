@@ -11,6 +11,7 @@ import ember
 from ember.vision import tv_tensors
 
 from .. import _functional_pil as F_pil
+from .. import transforms as _v1_transforms
 from .functional import get_dimensions, get_size
 from .functional._utils import is_pure_tensor
 
@@ -143,22 +144,9 @@ def get_bounding_boxes(flat_inputs):
 
 # ----------------------------------------------------------------------------- arguments
 
-def _setup_size(size, error_msg):
-    if isinstance(size, numbers.Number):
-        return int(size), int(size)
-    if isinstance(size, Sequence) and len(size) == 1:
-        return size[0], size[0]
-    if len(size) != 2:
-        raise ValueError(error_msg)
-    return size
-
-
-def _check_sequence_input(x, name, req_sizes) -> None:
-    msg = req_sizes[0] if len(req_sizes) < 2 else " or ".join(str(s) for s in req_sizes)
-    if not isinstance(x, Sequence):
-        raise TypeError(f"{name} should be a sequence of length {msg}.")
-    if len(x) not in req_sizes:
-        raise ValueError(f"{name} should be a sequence of length {msg}.")
+# one implementation of the argument checks for v1 and v2
+_setup_size = _v1_transforms._setup_size
+_check_sequence_input = _v1_transforms._check_sequence_input
 
 
 def _setup_number_or_seq(arg, name: str) -> Sequence[float]:
