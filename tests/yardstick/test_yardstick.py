@@ -206,6 +206,9 @@ CLAIMS = {
     "tabular_pipeline.py": ["collate nested: [tensor([1, 3]), [tensor([2, 4]), ('a', 'b')]]",
                             "collate namedtuple: Pair torch.float64 [3, 6]",
                             "reload: <All keys matched successfully>", "same predictions: True"],
+    "numerics_and_inplace.py": ["ste grad passes through: True", "alive: 5",
+                                "fake_quantize_per_channel_affine agrees: True",
+                                "torch::autograd::CopySlices", "tensor([ True, False])"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
