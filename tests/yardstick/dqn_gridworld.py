@@ -91,7 +91,7 @@ policy_net = fixed_(DQN(16, 4))
 target_net = DQN(16, 4)
 target_net.load_state_dict(policy_net.state_dict())
 optimizer = optim.AdamW(policy_net.parameters(), lr=LR, amsgrad=True)
-memory = ReplayMemory(500)
+memory = ReplayMemory(300)
 print(policy_net)
 print("target equals policy:", all(torch.equal(a, b) for a, b in zip(policy_net.parameters(), target_net.parameters())))
 
@@ -137,7 +137,7 @@ def optimize_model():
 
 
 episode_returns, losses = [], []
-for i_episode in range(20):
+for i_episode in range(12):
     state = env.reset()
     total = 0.0
     for t in count():
@@ -157,7 +157,7 @@ for i_episode in range(20):
         if done or t >= 30:
             break
     episode_returns.append(total)
-    if i_episode % 10 == 9:
+    if i_episode % 6 == 5:
         print(f"episode {i_episode + 1}: return {total:.2f} steps {t + 1} memory {len(memory)} loss {losses[-1]:.5f}")
 
 print("optimizer steps:", len(losses), f"first loss: {losses[0]:.5f}")
