@@ -263,6 +263,8 @@ def test_quantized_builders(no_init):
         assert sum(p.numel() for p in builder().parameters()) == enum.DEFAULT.meta["num_params"]
     with pytest.raises(ValueError, match="'groups' expected value 64 but got 32"):
         Q.resnext101_64x4d(groups=32)
+    with pytest.raises(NotImplementedError, match="fuse_modules_qat"):
+        Q.resnet18().fuse_model()  # a model in training mode asks for QAT fusion
     with pytest.raises(RuntimeError, match="Quantized backend not supported"):
         Q.resnet18(quantize=True, backend="onednn")
     with pytest.raises(ValueError, match="'backend' expected value fbgemm but got qnnpack"):
@@ -318,3 +320,40 @@ def test_quantized_weights_metadata():
     assert mv2.meta["backend"] == "qnnpack" and mv2.meta["_ops"] == 0.301
     assert mv2.meta["unquantized"] is M.MobileNet_V2_Weights.IMAGENET1K_V1
     assert mv2.url.endswith("quantized/mobilenet_v2_qnnpack_37f702c5.pth")
+
+
+def test_torch_quantized_checkpoint_loads_bit_exact(no_init):
+    """The path of the torchvision quantized weights: a checkpoint saved by torch from a
+    converted model (packed int8 weights, per-channel scales, QFunctional scales) loads
+    into an ember model converted the same way (calibrated on other data) and then
+    computes torch's int8 outputs exactly."""
+    import io
+
+    torch.manual_seed(0)
+    reference = _randomize(TorchQuantizableResNet(False, [1, 1, 1, 1], 5)).eval()
+    reference.fuse_model()
+    reference.qconfig = _qconfig(torch.ao.quantization)
+    torch.ao.quantization.prepare(reference, inplace=True)
+    reference(torch.rand(2, 3, 32, 32))
+    torch.ao.quantization.convert(reference, inplace=True)
+    buffer = io.BytesIO()
+    torch.save(reference.state_dict(), buffer)
+    buffer.seek(0)
+    model = Q.QuantizableResNet(Q.resnet.QuantizableBasicBlock, [1, 1, 1, 1], num_classes=5)
+    Q.utils._replace_relu(model)
+    with ember.no_grad():  # init was skipped; calibration needs finite values
+        for p in model.parameters():
+            p.fill_(0.5)
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_var.fill_(1.0)
+    model.eval().fuse_model()
+    model.qconfig = _qconfig(eq)
+    eq.prepare(model, inplace=True)
+    model(ember.rand(1, 3, 32, 32))
+    eq.convert(model, inplace=True)
+    model.load_state_dict(ember.load(buffer, weights_only=True))
+    x = np.random.default_rng(9).random((2, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(model(ember.from_numpy(x)).numpy(), expected)
