@@ -437,3 +437,14 @@ def test_fill_diagonal_writes_through_views_and_ints():
 def test_fill_diagonal_errors(shape):
     ours, theirs = check_raises(lambda lib, x: x.fill_diagonal_(1), randn(*shape))
     assert str(ours) == str(theirs)
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
+def test_pin_memory_without_an_accelerator_raises_as_torch(name):
+    with pytest.raises(RuntimeError) as theirs:
+        getattr(torch, name)(2, pin_memory=True)
+    with pytest.raises(RuntimeError) as ours:
+        getattr(ember, name)(2, pin_memory=True)
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(RuntimeError, match="no pinned memory allocator"):
+        ember.tensor([1.0], pin_memory=True)

@@ -497,6 +497,18 @@ def test_load_state_dict_from_cpu_into_cuda_module():
 # -- pinned memory and the DataLoader -------------------------------------------------------
 
 
+@pytest.mark.parametrize("factory", [
+    lambda: ember.zeros(2, 3, pin_memory=True), lambda: ember.ones(4, pin_memory=True),
+    lambda: ember.empty(2, pin_memory=True), lambda: ember.full((2,), 7.0, pin_memory=True),
+    lambda: ember.tensor([1.0, 2.0], pin_memory=True), lambda: ember.rand(3, pin_memory=True),
+    lambda: ember.randn(3, pin_memory=True), lambda: ember.randint(5, (3,), pin_memory=True),
+    lambda: ember.randperm(4, pin_memory=True),
+])
+def test_factories_with_pin_memory_give_pinned_host_tensors(factory):
+    made = factory()
+    assert made.is_pinned() and made.device.type == "cpu" and made.is_leaf
+
+
 def test_pin_memory_and_dataloader():
     host = ember.arange(6.0)
     pinned = host.pin_memory()

@@ -32,13 +32,15 @@ def _filled(size, dtype, device, requires_grad, kind):
 @supports_out
 def zeros(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False) -> Tensor:
-    return _filled(sizes if size is None else (size,), dtype, device, requires_grad, "zeros")
+    result = _filled(sizes if size is None else (size,), dtype, device, requires_grad, "zeros")
+    return _pin_created(result) if pin_memory else result
 
 
 @supports_out
 def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False) -> Tensor:
-    return _filled(sizes if size is None else (size,), dtype, device, requires_grad, "ones")
+    result = _filled(sizes if size is None else (size,), dtype, device, requires_grad, "ones")
+    return _pin_created(result) if pin_memory else result
 
 
 @supports_out
@@ -49,7 +51,7 @@ def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
     result = _filled(size, dtype, device, requires_grad, "zeros")
     if memory_format is not None and memory_format not in (contiguous_format, preserve_format):
         result._data = as_format(result._data, memory_format, array_module(result._data))
-    return result
+    return _pin_created(result) if pin_memory else result
 
 
 @supports_out
@@ -74,7 +76,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
             f"full(): argument 'size' (position 1) must be tuple of ints, not "
             f"{type(size).__name__}"
         )
-    return _finish(xp.full(_size((size,)), fill_value, np_dtype), requires_grad)
+    result = _finish(xp.full(_size((size,)), fill_value, np_dtype), requires_grad)
+    return _pin_created(result) if pin_memory else result
 
 
 def _like(input, dtype, device):
@@ -280,3 +283,10 @@ TENSOR_METHODS = {
     "new_tensor": _new_tensor, "new_zeros": _new_sized(zeros), "new_ones": _new_sized(ones),
     "new_empty": _new_sized(empty), "new_full": _new_full,
 }
+
+
+def _pin_created(new_tensor):
+    """``pin_memory=True`` of a factory: the new tensor in page-locked memory."""
+    from ..cuda._pinned import pin_created
+
+    return pin_created(new_tensor)

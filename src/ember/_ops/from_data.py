@@ -111,6 +111,11 @@ def _is_device_array(data) -> bool:
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Copy ``data`` (nested lists, scalars, arrays, tensors) into a new leaf tensor."""
+    if pin_memory:
+        from .creation import _pin_created
+
+        return _pin_created(tensor(data, dtype=dtype, device=device,
+                                   requires_grad=requires_grad))
     if isinstance(data, Tensor):
         _warn_copy_construct("torch.tensor(sourceTensor)")
         return _copy_tensor(data, dtype, device, requires_grad)

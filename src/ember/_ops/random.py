@@ -16,7 +16,7 @@ import numpy as np
 from .._backend import get_default_device, get_default_dtype, to_device, to_dtype
 from ..autograd.function import Function
 from ._util import Tensor, _make, type_name
-from .creation import _module_and_device, _on_device, _size, supports_out
+from .creation import _module_and_device, _on_device, _pin_created, _size, supports_out
 
 # PyTorch's default CPU generator starts from this seed too.
 _DEFAULT_SEED = 67280421310721
@@ -229,7 +229,8 @@ def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, d
     np_dtype = _float_np(dtype, "check_uniform_bounds")
     _, dev = _module_and_device(device)
     array = _uniform(_rng(generator), _shape(size), np_dtype)
-    return _finish(array, dev, requires_grad)
+    result = _finish(array, dev, requires_grad)
+    return _pin_created(result) if pin_memory else result
 
 
 @supports_out
@@ -240,7 +241,8 @@ def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None,
     np_dtype = _float_np(dtype, "normal_kernel_cpu")
     _, dev = _module_and_device(device)
     array = _normal(_rng(generator), _shape(size), np_dtype)
-    return _finish(array, dev, requires_grad)
+    result = _finish(array, dev, requires_grad)
+    return _pin_created(result) if pin_memory else result
 
 
 _INT64 = np.dtype(np.int64)
@@ -359,7 +361,8 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
         )
     shape = _shape(tuple(size))
     array = _integers(_rng(generator), low, high, shape, np_dtype)
-    return _finish(array, dev, requires_grad)
+    result = _finish(array, dev, requires_grad)
+    return _pin_created(result) if pin_memory else result
 
 
 @supports_out
@@ -372,7 +375,8 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else np.dtype(np.int64)
     _, dev = _module_and_device(device)
     array = _rng(generator).permutation(n).astype(np_dtype)
-    return _finish(array, dev, requires_grad)
+    result = _finish(array, dev, requires_grad)
+    return _pin_created(result) if pin_memory else result
 
 
 def _like(input, dtype, device):

@@ -13,6 +13,17 @@ import numpy as np
 from .._backend.device import cupy_module, device_of
 
 _NO_ACCELERATOR = "Cannot access accelerator device when none is available."
+_NO_ALLOCATOR = ("pin_memory=True requires a CUDA or other accelerator backend; no pinned "
+                 "memory allocator is available on this system.")
+
+
+def pin_created(tensor):
+    """A factory's ``pin_memory=True``: its new tensor moved into page-locked memory (the
+    tensor object is fresh and has no views yet, so its array is swapped in place)."""
+    if cupy_module() is None:
+        raise RuntimeError(_NO_ALLOCATOR)
+    tensor._data = pin(tensor._data)
+    return tensor
 
 
 def pin(array):
