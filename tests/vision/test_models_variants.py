@@ -28,6 +28,7 @@ import ember
 from ember import nn
 from ember.nn import init
 from ember.vision import models as M
+from ember.vision.models import vision_transformer as VT
 from ember.vision.models.efficientnet import FusedMBConv, FusedMBConvConfig, MBConvConfig
 
 pytestmark = pytest.mark.xdist_group("vision_models_variants")
@@ -254,9 +255,9 @@ SMALL = [
      lambda n: TorchEfficientNet(B_ROWS[:4], n, width=1.4, depth=1.8), 32),
     ("vit_conv_stem_pre_logits",
      lambda n: M.VisionTransformer(32, 8, 2, 4, 32, 48, num_classes=n, representation_size=24,
-                                   conv_stem_configs=[M.ConvStemConfig(8, 3, 2),
-                                                      M.ConvStemConfig(16, 3, 2),
-                                                      M.ConvStemConfig(16, 3, 2)]),
+                                   conv_stem_configs=[VT.ConvStemConfig(8, 3, 2),
+                                                      VT.ConvStemConfig(16, 3, 2),
+                                                      VT.ConvStemConfig(16, 3, 2)]),
      lambda n: TorchViT(32, 8, 2, 4, 32, 48, n, stem=[(8, 3, 2), (16, 3, 2), (16, 3, 2)],
                         representation_size=24), 32),
     ("vit_patch_32", lambda n: M.VisionTransformer(64, 32, 2, 4, 32, 64, num_classes=n),
@@ -314,8 +315,8 @@ def test_vit_gradients_match_torch_float64(no_init):
     reference = _randomize(TorchViT(16, 4, 1, 2, 16, 24, 3, stem=stem,
                                     representation_size=8)).double().train()
     model = M.VisionTransformer(16, 4, 1, 2, 16, 24, num_classes=3, representation_size=8,
-                                conv_stem_configs=[M.ConvStemConfig(8, 3, 2),
-                                                   M.ConvStemConfig(16, 3, 2)])
+                                conv_stem_configs=[VT.ConvStemConfig(8, 3, 2),
+                                                   VT.ConvStemConfig(16, 3, 2)])
     model = model.double().train()
     _copy(reference, model)
     rng = np.random.default_rng(4)
@@ -366,7 +367,7 @@ def test_interpolate_embeddings_matches_torch(size, mode, reset):
     state = OrderedDict([("encoder.pos_embedding", ember.from_numpy(pos)),
                          ("heads.head.weight", ember.zeros(3, 6)),
                          ("conv_proj.bias", ember.zeros(6))])
-    out = M.interpolate_embeddings(size, 4, state, interpolation_mode=mode, reset_heads=reset)
+    out = VT.interpolate_embeddings(size, 4, state, interpolation_mode=mode, reset_heads=reset)
     side = size // 4
     if side == 4:
         assert out is state and "heads.head.weight" in out  # unchanged length: untouched
@@ -385,11 +386,11 @@ def test_interpolate_embeddings_matches_torch(size, mode, reset):
 
 def test_interpolate_embeddings_errors():
     with pytest.raises(ValueError, match="Unexpected position embedding shape"):
-        M.interpolate_embeddings(32, 4, {"encoder.pos_embedding": ember.zeros(2, 17, 4)})
+        VT.interpolate_embeddings(32, 4, {"encoder.pos_embedding": ember.zeros(2, 17, 4)})
     with pytest.raises(ValueError, match="seq_length is not a perfect square! Instead got "
                                          "seq_length_1d \\* seq_length_1d = 4 and "
                                          "seq_length = 6"):
-        M.interpolate_embeddings(32, 4, {"encoder.pos_embedding": ember.zeros(1, 7, 4)})
+        VT.interpolate_embeddings(32, 4, {"encoder.pos_embedding": ember.zeros(1, 7, 4)})
 
 
 def test_builder_arguments(no_init):

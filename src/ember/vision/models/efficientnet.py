@@ -45,7 +45,6 @@ __all__ = [
     "EfficientNet_V2_L_Weights",
     "EfficientNet_V2_M_Weights",
     "EfficientNet_V2_S_Weights",
-    "FusedMBConvConfig",
     "MBConvConfig",
     "efficientnet_b0",
     "efficientnet_b1",

@@ -27,10 +27,11 @@ from ._api import (
 )
 from ._layers import MLP, Conv2dNormActivation
 
+# as torchvision's: ConvStemConfig and interpolate_embeddings live in this module only
 __all__ = [
-    "ConvStemConfig", "ViT_B_16_Weights", "ViT_B_32_Weights", "ViT_H_14_Weights",
-    "ViT_L_16_Weights", "ViT_L_32_Weights", "VisionTransformer", "interpolate_embeddings",
-    "vit_b_16", "vit_b_32", "vit_h_14", "vit_l_16", "vit_l_32",
+    "ViT_B_16_Weights", "ViT_B_32_Weights", "ViT_H_14_Weights", "ViT_L_16_Weights",
+    "ViT_L_32_Weights", "VisionTransformer", "vit_b_16", "vit_b_32", "vit_h_14", "vit_l_16",
+    "vit_l_32",
 ]
 
 
