@@ -445,13 +445,14 @@ DTYPE_MISMATCH = [(fn, xd, wd, bd) for fn in ("conv1d", "conv2d", "conv3d", "con
                                      ("f", "b", None), ("d", "b", None), ("f", "f", "b"),
                                      ("b", "b", "f"), ("d", "d", "b")]
                   if not (fn == "conv_transpose2d" and xd == "d" and wd == "d")]
+DTYPE_MISMATCH += [("conv_transpose3d", "d", "d", "f"), ("conv_transpose3d", "f", "f", "d")]
 
 
 @pytest.mark.parametrize("fn,xd,wd,bd", DTYPE_MISMATCH)
 def test_dtype_mismatch_error_text_matches_torch(fn, xd, wd, bd):
-    nd = 2 if fn == "conv_transpose2d" else int(fn[4])
+    nd = int(fn[-2])
     x_shape, w_shape = (2, 3) + (5,) * nd, (3, 4) + (3,) * nd
-    if fn != "conv_transpose2d":
+    if not fn.startswith("conv_transpose"):
         w_shape = (4, 3) + (3,) * nd
     messages = []
     for lib in (torch, ember):
@@ -463,3 +464,25 @@ def test_dtype_mismatch_error_text_matches_torch(fn, xd, wd, bd):
             getattr(lib.nn.functional, fn)(*args)
         messages.append(str(info.value))
     assert messages[1] == messages[0]
+
+
+@pytest.mark.parametrize("fn,xd,bd", [("conv_transpose1d", "d", "f"), ("conv_transpose2d", "d", "f"),
+                                      ("conv_transpose2d", "d", "b"), ("conv_transpose2d", "h", "f")])
+def test_conv_transpose_takes_a_bias_of_another_float_dtype(fn, xd, bd):
+    """PyTorch's float64/float16 transposed 1-d/2-d kernels add a bias of another float
+    dtype in the input's dtype; the bias's gradient comes back in its own dtype."""
+    nd = int(fn[-2])
+    x_np, w_np, b_np = randn(1, 3, *(4,) * nd), randn(3, 2, *(3,) * nd), randn(2)
+    results = []
+    for lib in (torch, ember):
+        x = lib.tensor(x_np, dtype=getattr(lib, _DT[xd]), requires_grad=True)
+        w = lib.tensor(w_np, dtype=getattr(lib, _DT[xd]))
+        b = lib.tensor(b_np, dtype=getattr(lib, _DT[bd]), requires_grad=True)
+        out = getattr(lib.nn.functional, fn)(x, w, b)
+        out.float().pow(2).sum().backward()
+        results.append((out, b.grad))
+    (t_out, t_grad), (e_out, e_grad) = results
+    assert str(e_out.dtype) == str(t_out.dtype) and str(e_grad.dtype) == str(t_grad.dtype)
+    np.testing.assert_allclose(e_out.float().detach().numpy(), t_out.float().detach().numpy(),
+                               rtol=1e-2, atol=1e-2)
+    np.testing.assert_allclose(e_grad.float().numpy(), t_grad.float().numpy(), rtol=1e-2, atol=5e-2)

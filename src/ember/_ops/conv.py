@@ -206,14 +206,22 @@ def _check_dtypes(x, weight, bias):
         raise _weight_mismatch(x, weight)
 
 
-def _check_transposed_dtypes(x, weight, bias):
-    """Dtype checks of conv_transpose*: weight against input first."""
+def _check_transposed_dtypes(x, weight, bias, nd):
+    """Dtype checks of conv_transpose*: weight against input first. Returns the bias to
+    use: PyTorch's float64/float16 kernels for 1-d and 2-d take a bias of another float
+    dtype and add it in the input's dtype (its gradient comes back in the bias's own)."""
     if x._data.dtype != weight._data.dtype:
         raise _weight_mismatch(x, weight)
-    if bias is not None and bias._data.dtype != x._data.dtype:
+    if bias is None or bias._data.dtype == x._data.dtype:
+        return bias
+    if _dtype_name(x, _CPP_NAMES) not in ("double", "c10::Half"):
         raise RuntimeError(
             f"Input type ({_legacy_name(x)}) and bias type ({_legacy_name(bias)}) should be "
             f"the same or input should be a MKLDNN tensor and bias is a dense tensor")
+    if nd == 3:
+        raise RuntimeError(f"expected scalar type {_dtype_name(x, _SCALAR_NAMES)} but found "
+                           f"{_dtype_name(bias, _SCALAR_NAMES)}")
+    return bias.to(x.dtype)
 
 
 def _conv_nd(x, weight, bias, stride, padding, dilation, groups, nd):
@@ -347,7 +355,7 @@ def _conv_transpose_nd(x, weight, bias, stride, padding, output_padding, groups,
         parts += [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]
         raise RuntimeError("output padding must be smaller than either stride or dilation, "
                            "but got " + " ".join(parts))
-    _check_transposed_dtypes(x, weight, bias)
+    bias = _check_transposed_dtypes(x, weight, bias, nd)
     kernel = tuple(weight.shape[2:])
     grad_spatial = tuple(x.shape[2:])
     in_spatial = tuple((i - 1) * s - 2 * p + d * (k - 1) + op_ + 1 for i, s, p, d, k, op_ in
