@@ -518,3 +518,26 @@ def test_hypothesis_setitem_gradients_match_torch(case):
         results.append((y.detach().numpy(), x.grad.numpy(), v.grad.numpy()))
     for got, want in zip(results[1], results[0]):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+# gather/scatter index dtypes: int32 and int64 are taken; anything else raises PyTorch's
+# text, which names "scatter()" for scatter_add and scatter_reduce too.
+_INDEX_OPS = {
+    "gather": lambda L, idx: L.ones(3).gather(0, idx),
+    "scatter": lambda L, idx: L.zeros(3).scatter(0, idx, L.ones(2)),
+    "scatter_value": lambda L, idx: L.zeros(3).scatter(0, idx, 2.0),
+    "scatter_add": lambda L, idx: L.zeros(3).scatter_add(0, idx, L.ones(2)),
+    "scatter_reduce": lambda L, idx: L.zeros(3).scatter_reduce(0, idx, L.ones(2), "amax"),
+}
+
+
+@pytest.mark.parametrize("op", list(_INDEX_OPS))
+@pytest.mark.parametrize("dtype", ["int32", "int16", "uint8", "float32"])
+def test_gather_scatter_index_dtypes_match_torch(op, dtype):
+    outcomes = []
+    for lib in (torch, ember):
+        try:
+            outcomes.append(_INDEX_OPS[op](lib, lib.tensor([0, 1], dtype=getattr(lib, dtype))).tolist())
+        except RuntimeError as err:
+            outcomes.append(str(err))
+    assert outcomes[1] == outcomes[0]

@@ -68,8 +68,10 @@ def _check_bounds(index, size, dim, error=RuntimeError):
 def _check_index_like(name, input, dim, index, src=None):
     """PyTorch's gather/scatter checks: an integer index of the input's rank, no larger
     than the input outside ``dim`` (and than ``src`` everywhere), indices in bounds."""
-    if index.dtype.kind not in "iu":
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.dtype not in (np.int64, np.int32):
+        # PyTorch names scatter_add and scatter_reduce "scatter()" here
+        op = "gather" if name == "gather" else "scatter"
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index")
     x_shape = input.shape if input.ndim else (1,)
     i_shape = index.shape if index.ndim else (1,)
     if len(i_shape) != len(x_shape):
