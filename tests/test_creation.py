@@ -448,3 +448,28 @@ def test_pin_memory_without_an_accelerator_raises_as_torch(name):
     assert str(ours.value) == str(theirs.value)
     with pytest.raises(RuntimeError, match="no pinned memory allocator"):
         ember.tensor([1.0], pin_memory=True)
+
+
+@pytest.mark.parametrize("data", [[[1, 2], [3]], [[1], [2, 3]], [[[1, 2], [3, 4]], [[1, 2], [3]]],
+                                  [[1, 2], [3, 4], [5, 6, 7]], [[[1]], [[1], [2]]],
+                                  [[1, 2], (3,)], [[1, 2], 3], [[1.5, 2.5], [3.5]]])
+def test_ragged_nested_lists_raise_torchs_error(data):
+    errors = []
+    for lib in (torch, ember):
+        with pytest.raises(Exception) as info:
+            lib.tensor(data)
+        errors.append((type(info.value), str(info.value)))
+    assert errors[1] == errors[0]
+
+
+@pytest.mark.parametrize("array", [np.array([1, "a"], dtype=object), np.array(["a", "b"]),
+                                   np.array([1], dtype="datetime64[D]"), np.array([b"a"]),
+                                   np.array([1], dtype=np.longdouble)])
+@pytest.mark.parametrize("how", ["tensor", "from_numpy", "as_tensor"])
+def test_unsupported_numpy_dtypes_name_the_numpy_type(array, how):
+    errors = []
+    for lib in (torch, ember):
+        with pytest.raises(TypeError) as info:
+            getattr(lib, how)(array)
+        errors.append(str(info.value))
+    assert errors[1] == errors[0]

@@ -71,6 +71,31 @@ def _sequence_np_dtype(data):
     return result if result is not None else get_default_dtype().np
 
 
+def _raise_ragged(data):
+    """PyTorch's error for a ragged nested list: the sizes come from the first element at
+    each depth, and the first sequence (depth first) that disagrees is named."""
+    sizes = []
+    item = data
+    while isinstance(item, (list, tuple)):
+        sizes.append(len(item))
+        if not item:
+            break
+        item = item[0]
+
+    def visit(seq, dim):
+        if dim == len(sizes):
+            return
+        if not isinstance(seq, (list, tuple)):
+            raise TypeError("not a sequence")
+        if len(seq) != sizes[dim]:
+            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} "
+                             f"(got {len(seq)})")
+        for element in seq:
+            visit(element, dim + 1)
+
+    visit(data, 0)
+
+
 def _to_numpy_data(data):
     """Turn nested lists/tuples (possibly holding tensors) into a NumPy array."""
     if isinstance(data, Tensor):
@@ -90,6 +115,7 @@ def _to_numpy_data(data):
         try:
             return np.array(data)
         except ValueError as exc:
+            _raise_ragged(data)
             raise ValueError(f"expected sequence of equal-length sequences: {exc}") from None
     if isinstance(data, np.ndarray):
         return data
