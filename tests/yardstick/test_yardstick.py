@@ -92,6 +92,18 @@ SCRIPTS = [
     "neural_tangent_kernels.py",  # torch.func NTK: vmap(jacrev) contraction and NTK-vector products
     "fx_graph_transforms.py",  # torch.fx: trace, rewrite, conv-bn fusion, Interpreter, ShapeProp
     "saved_tensor_hooks.py",  # autograd.graph: _saved_*, pack/unpack hooks, save_on_cpu, to disk
+    "dqn_gridworld.py",     # DQN tutorial on a grid world: replay memory, target net, gather, Huber
+    "llama_from_scratch.py",  # RoPE via complex views, RMSNorm, GQA, SwiGLU, SDPA causal, beams
+    "unet_and_denoiser.py",  # U-Net skips + per-pixel CE/Dice/IoU; ConvTranspose2d denoiser, BCE
+    "word2vec_and_swa.py",  # skip-gram negative sampling, SparseAdam; swa_utils SWA/EMA, update_bn
+    "mixture_and_vi.py",    # GMM by MixtureSameFamily and EM, constraints, VI ELBO, analytic KLs
+    "metric_learning_and_stats.py",  # patch encoder, NT-Xent, batch-hard triplets, k-means, stats
+    "classical_ml_and_audio.py",  # PCA/ridge/GP via linalg, LBFGS strong Wolfe, stft/istft, CTC
+    "modules_tour.py",      # MobileNet/SE/ChannelShuffle, PixelShuffle, unpool, packed biGRU, MHA
+    "tabular_pipeline.py",  # dict datasets, default_collate trees, entity embeddings, AUC
+    "numerics_and_inplace.py",  # int wraparound, rounding modes, fake quant, life, views, printing
+    "maml_and_hypernets.py",  # MAML 1st/2nd order via functional_call, double backward, hypernet
+    "common_mistakes.py",   # beginners' errors: exception types and PyTorch's message texts
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -193,7 +205,8 @@ CLAIMS = {
                             "update_bn changed running stats: True momentum restored: 0.1",
                             "checkpoint grads equal: True True"],
     "mixture_and_vi.py": ["responsibilities sum to one: True", "Independent == diagonal MVN: True",
-                          "_LowerCholesky check: True", "sample shapes: (4, 2) (5, 2, 3) (2, 3, 3)"],
+                          "_LowerCholesky check: True",
+                          "sample shapes: (4, 2) (5, 2, 3) (2, 3, 3)"],
     "metric_learning_and_stats.py": ["fold back: True", "cdist p=1 == manual: True",
                                      "unique_consecutive: [1, 2, 3, 1] [2, 3, 1, 2]",
                                      "sizes: [20, 20, 20]"],
@@ -212,6 +225,10 @@ CLAIMS = {
     "maml_and_hypernets.py": ["orders differ: True", "improved: True",
                               "bn buffers updated by functional_call: 2",
                               "generated parameters per task: 25"],
+    "common_mistakes.py": ["from list ragged: ValueError: expected sequence of length 2 at dim 1",
+                           "scatter dtype: RuntimeError: scatter(): Expected dtype int32/int64",
+                           "TypeError: can't convert np.ndarray of type numpy.object_",
+                           "mat1 and mat2 shapes cannot be multiplied (4x10 and 20x5)"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
