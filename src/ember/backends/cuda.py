@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 
 class _MatmulFlags:
     """``ember.backends.cuda.matmul``: PyTorch's cuBLAS precision switches."""
@@ -16,9 +19,6 @@ class _MatmulFlags:
 
 
 matmul = _MatmulFlags()
-
-import contextlib
-import warnings
 
 # The scaled-dot-product switches, shared with ember.nn.attention.sdpa_kernel.
 _sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True, "overrideable": True}
