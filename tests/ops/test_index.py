@@ -541,3 +541,37 @@ def test_gather_scatter_index_dtypes_match_torch(op, dtype):
         except RuntimeError as err:
             outcomes.append(str(err))
     assert outcomes[1] == outcomes[0]
+
+
+
+# Mask shapes and values that do not fit: PyTorch's texts (a basic index writes through a
+# view with copy_, so the error is expand's; an advanced index reports the broadcast).
+_FIT_ERRORS = {
+    "mask short": lambda L: L.ones(3)[L.tensor([True, False])],
+    "mask 2d": lambda L: L.ones(2, 3)[L.tensor([[True, False, True]])],
+    "mask 1d on 2d": lambda L: L.ones(2, 3)[L.tensor([True, False, True])],
+    "mask dim1": lambda L: L.ones(2, 3)[:, L.tensor([True, False])],
+    "mask after ellipsis": lambda L: L.ones(2, 3, 4)[..., L.tensor([True, False])],
+    "mask with None": lambda L: L.ones(2, 3)[None, L.tensor([True, False, True])],
+    "mask setitem": lambda L: L.ones(3).__setitem__(L.tensor([True, False]), 1.0),
+    "mask tracked": lambda L: (L.ones(3, requires_grad=True) * 2)[L.tensor([True, False])],
+    "set basic": lambda L: L.ones(3).__setitem__(slice(None), L.ones(2)),
+    "set basic 2d": lambda L: L.ones(3).__setitem__(slice(None), L.ones(2, 3)),
+    "set leading ones": lambda L: L.ones(3).__setitem__(slice(None), L.ones(1, 1, 2)),
+    "set row": lambda L: L.ones(2, 3).__setitem__(0, L.ones(2)),
+    "set column": lambda L: L.ones(2, 3).__setitem__((slice(None), 1), L.ones(3)),
+    "set advanced": lambda L: L.ones(2, 3).__setitem__([0, 1], L.ones(3, 3)),
+    "set tracked": lambda L: (L.ones(2, 3, requires_grad=True) * 1).__setitem__(0, L.ones(2)),
+    "where float cond": lambda L: L.where(L.ones(2), L.ones(2), L.zeros(2)),
+    "where long cond": lambda L: L.where(L.ones(2, dtype=L.long), 1.0, 0.0),
+}
+
+
+@pytest.mark.parametrize("name", list(_FIT_ERRORS))
+def test_mask_and_value_shape_errors_match_torch(name):
+    messages = []
+    for lib in (torch, ember):
+        with pytest.raises((IndexError, RuntimeError)) as info:
+            _FIT_ERRORS[name](lib)
+        messages.append((type(info.value).__name__, str(info.value)))
+    assert messages[1] == messages[0]

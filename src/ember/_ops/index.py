@@ -144,8 +144,39 @@ def _target(array, index):
 _TOO_MANY = re.compile(r"too many indices for array: array is (\d+)-dimensional")
 
 
-def _index_error(exc):
+def _mask_error(index, shape):
+    """PyTorch's text for a boolean mask whose shape disagrees with the dims it covers:
+    the mask's shape and the indexed tensor's, each with the first disagreeing position."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    consumed = sum(getattr(p, "ndim", 1) if getattr(p, "dtype", None) is not None and
+                   p.dtype.kind == "b" else (0 if p is None or p is Ellipsis else 1)
+                   for p in index)
+    dim, shape = 0, list(shape)
+    for part in index:
+        if part is Ellipsis:
+            dim += len(shape) - consumed
+        elif part is None:  # PyTorch unsqueezes first: the new dim shows in its message
+            shape.insert(dim, 1)
+            dim += 1
+        elif getattr(part, "dtype", None) is not None and part.dtype.kind == "b":
+            for j, size in enumerate(part.shape):
+                if dim + j < len(shape) and size != shape[dim + j]:
+                    return IndexError(
+                        f"The shape of the mask {list(part.shape)} at index {j} does not match "
+                        f"the shape of the indexed tensor {shape} at index {dim + j}")
+            dim += part.ndim
+        else:
+            dim += 1
+    return None
+
+
+def _index_error(exc, index=None, shape=None):
     message = str(exc)
+    if index is not None and message.startswith("boolean index did not match"):
+        mask_error = _mask_error(index, shape)
+        if mask_error is not None:
+            return mask_error
     match = _TOO_MANY.search(message)
     if match:
         return IndexError(f"too many indices for tensor of dimension {match.group(1)}")
@@ -183,7 +214,7 @@ class GetItem(Function):
         try:
             return target[rest]
         except IndexError as exc:
-            raise _index_error(exc) from None
+            raise _index_error(exc, index, x.shape) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -235,9 +266,9 @@ class IndexPut(Function):
             else:
                 target[rest] = value
         except IndexError as exc:
-            raise _index_error(exc) from None
+            raise _index_error(exc, index, x.shape) from None
         except ValueError as exc:
-            raise RuntimeError(_broadcast_message(exc)) from None
+            raise _setitem_error(exc, target, rest, value, _is_basic(index), x.dtype) from None
         return out
 
     @staticmethod
@@ -255,6 +286,21 @@ class _SetSlices(IndexPut):
     the base's CopySlices."""
 
     _node_name = "torch::autograd::CopySlices"
+
+
+def _setitem_error(exc, target, rest, value, basic, dtype):
+    """PyTorch's error for a value that does not fit ``x[index]``: a basic index writes
+    through a view with copy_, so the text is expand's; an advanced index reports the
+    broadcast failure."""
+    if basic:
+        shape = tuple(getattr(value, "shape", ()))
+        while shape and shape[0] == 1:  # copy_ drops leading ones before expanding
+            shape = shape[1:]
+        try:
+            _make(xp_of(target).zeros(shape, dtype=dtype)).expand(list(target[rest].shape))
+        except RuntimeError as expand_error:
+            return expand_error
+    return RuntimeError(_broadcast_message(exc))
 
 
 def _broadcast_message(exc):
@@ -534,9 +580,9 @@ def setitem(self, index, value):
     try:
         target[rest] = data
     except IndexError as exc:
-        raise _index_error(exc) from None
+        raise _index_error(exc, parts, self._data.shape) from None
     except ValueError as exc:
-        raise RuntimeError(_broadcast_message(exc)) from None
+        raise _setitem_error(exc, target, rest, data, basic, self._data.dtype) from None
     self._vc[0] += 1
 
 

@@ -196,7 +196,7 @@ def where(condition, input=None, other=None, *, out=None):
     if cond.dtype.kind != "b":
         raise RuntimeError(
             "where expected condition to be a boolean tensor, but got a tensor with dtype "
-            f"{condition.dtype}"
+            f"{type_name(cond.dtype)}"
         )
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         dt = result_np(input, other)
