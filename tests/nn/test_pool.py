@@ -328,3 +328,16 @@ def test_empty_batch():
     x = randn(0, 3, 6, 6)
     check(lambda lib, x: F(lib).max_pool2d(x, 2, return_indices=True), x)
     check(lambda lib, x: F(lib).avg_pool2d(x, 2), x)
+
+
+@pytest.mark.parametrize("fn,output_size,nd", [
+    ("adaptive_avg_pool1d", 0, 1), ("adaptive_avg_pool2d", 0, 2), ("adaptive_avg_pool2d", (0, 2), 2),
+    ("adaptive_avg_pool2d", (2, 0), 2), ("adaptive_avg_pool3d", 0, 3), ("adaptive_max_pool2d", 0, 2),
+])
+def test_adaptive_pool_to_an_empty_output(fn, output_size, nd):
+    """An output size of 0 gives an empty result, as PyTorch's forward (not a crash)."""
+    results = []
+    for lib in (torch, ember):
+        out = getattr(lib.nn.functional, fn)(lib.ones((1, 2) + (4,) * nd), output_size)
+        results.append((tuple(out.shape), str(out.dtype)))
+    assert results[1] == results[0]

@@ -107,7 +107,7 @@ def _adaptive_avg(input, output_size, nd):
     if nd == 1:  # PyTorch pools (..., L) as (..., 1, L) and squeezes the row away
         return _adaptive_avg(input.unsqueeze(-2), (1,) + out, 2).squeeze(-2)
     node = f"AdaptiveAvgPool{nd}DBackward0"
-    if all(s % o == 0 for s, o in zip(spatial, out)) and input.dim() == nd + 2:
+    if all(o and s % o == 0 for s, o in zip(spatial, out)) and input.dim() == nd + 2:
         from .pool import _avg_pool_nd  # pool imports this module: resolve at call time
 
         kernel = tuple(s // o for s, o in zip(spatial, out))
