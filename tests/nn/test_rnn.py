@@ -454,3 +454,31 @@ def test_output_edited_in_place_keeps_gradients_right(name):
         out.sum().backward()
         grads.append(leaf.grad)
     assert_same(grads[1], grads[0])
+
+
+# An initial state of another dtype than the weights: PyTorch's kernels refuse it (ember
+# used to promote silently); the text is theirs (oneDNN's for a float32 LSTM).
+_STATE_DTYPES = {
+    "RNN h64": lambda L: L.nn.RNN(4, 8)(L.ones(2, 3, 4), L.zeros(1, 3, 8, dtype=L.float64)),
+    "GRU h64": lambda L: L.nn.GRU(4, 8)(L.ones(2, 3, 4), L.zeros(1, 3, 8, dtype=L.float64)),
+    "GRU batch_first h64": lambda L: L.nn.GRU(4, 8, batch_first=True)(
+        L.ones(2, 3, 4), L.zeros(1, 2, 8, dtype=L.float64)),
+    "LSTM h64": lambda L: L.nn.LSTM(4, 8)(
+        L.ones(2, 3, 4), (L.zeros(1, 3, 8, dtype=L.float64), L.zeros(1, 3, 8))),
+    "LSTM c64": lambda L: L.nn.LSTM(4, 8)(
+        L.ones(2, 3, 4), (L.zeros(1, 3, 8), L.zeros(1, 3, 8, dtype=L.float64))),
+    "LSTM double h32": lambda L: L.nn.LSTM(4, 8).double()(
+        L.ones(2, 3, 4, dtype=L.float64), (L.zeros(1, 3, 8), L.zeros(1, 3, 8, dtype=L.float64))),
+    "GRU double h32": lambda L: L.nn.GRU(4, 8).double()(
+        L.ones(2, 3, 4, dtype=L.float64), L.zeros(1, 3, 8)),
+}
+
+
+@pytest.mark.parametrize("name", list(_STATE_DTYPES))
+def test_initial_state_of_another_dtype_raises_torchs_error(name):
+    messages = []
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError) as info:
+            _STATE_DTYPES[name](lib)
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]

@@ -260,6 +260,9 @@ class RNNBase(Module):
         final_h, final_c = [], []
         layer_input = rows
         weights = self._flat_weights
+        for state in (h0, c0) if lstm else (h0,):
+            if state.dtype != weights[0].dtype:
+                raise _state_dtype_error(state, weights[0], lstm)
         per_direction = len(weights) // (self.num_layers * num_directions)
         for layer in range(self.num_layers):
             outputs = []
@@ -286,6 +289,18 @@ class RNNBase(Module):
         rows, steps, _, hx, restore = self._prepare(input, hx, name)
         output, h_n, _ = self._run(rows, steps, hx, None)
         return restore(output, h_n)
+
+
+def _state_dtype_error(state, weight, lstm):
+    """PyTorch's kernels' texts for an initial state whose dtype is not the weights':
+    its float32 LSTM goes through oneDNN, which has no float64 type; the others multiply
+    the state by the weights."""
+    from ..._ops._util import type_name
+
+    if lstm and str(weight.dtype) == "torch.float32" and str(state.dtype) == "torch.float64":
+        return RuntimeError("get_mkldnn_dtype: unsupported data type")
+    return RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                        f"{type_name(state._data.dtype)} and {type_name(weight._data.dtype)}")
 
 
 def _squeeze_hidden(hidden):
