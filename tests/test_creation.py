@@ -473,3 +473,18 @@ def test_unsupported_numpy_dtypes_name_the_numpy_type(array, how):
             getattr(lib, how)(array)
         errors.append(str(info.value))
     assert errors[1] == errors[0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda L: L.zeros(-1), lambda L: L.zeros((2, -3)), lambda L: L.zeros(2, -1, dtype=L.long),
+    lambda L: L.ones(2, -1), lambda L: L.empty(-2), lambda L: L.full((-1,), 1.0),
+    lambda L: L.ones(2).new_zeros(-1), lambda L: L.ones(2).new_ones((3, -1)),
+])
+def test_negative_sizes_raise_torchs_text(make):
+    """torch.zeros checks sizes with its own text; the other factories with the generic."""
+    messages = []
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError) as info:
+            make(lib)
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]

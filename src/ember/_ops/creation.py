@@ -26,7 +26,13 @@ from .from_data import (  # noqa: F401
 
 def _filled(size, dtype, device, requires_grad, kind):
     xp, _ = _module_and_device(device)
-    return _finish(getattr(xp, kind)(_size(size), _np_dtype(dtype)), requires_grad)
+    try:
+        shape = _size(size)
+    except RuntimeError:
+        if kind == "zeros":  # PyTorch's zeros checks sizes itself, with its own text
+            raise RuntimeError("zeros: Dimension size must be non-negative.") from None
+        raise
+    return _finish(getattr(xp, kind)(shape, _np_dtype(dtype)), requires_grad)
 
 
 @supports_out
@@ -47,6 +53,7 @@ def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
 def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, memory_format=None) -> Tensor:
     size = sizes if size is None else (size,)
+    _size(size)  # the generic negative-size text, not zeros' own
     # Zero-filled: uninitialised memory would make tests and users' bugs irreproducible.
     result = _filled(size, dtype, device, requires_grad, "zeros")
     if memory_format is not None and memory_format not in (contiguous_format, preserve_format):
@@ -248,8 +255,10 @@ def _new_sized(factory):
     defaults."""
 
     def method(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
-        return factory(*(sizes if size is None else (size,)), dtype=dtype or self.dtype,
-                       device=device or self.device, requires_grad=requires_grad)
+        sizes = sizes if size is None else (size,)
+        _size(sizes)  # PyTorch's new_* check sizes with the generic text, zeros' own aside
+        return factory(*sizes, dtype=dtype or self.dtype, device=device or self.device,
+                       requires_grad=requires_grad)
 
     method.__name__ = "new_" + factory.__name__
     return method
