@@ -488,3 +488,14 @@ def test_negative_sizes_raise_torchs_text(make):
             make(lib)
         messages.append(str(info.value))
     assert messages[1] == messages[0]
+
+
+@pytest.mark.parametrize("factory", ["zeros", "ones", "empty", "rand", "randn"])
+@pytest.mark.parametrize("args", [(2.0,), ((2, 2.0),), (2, 2.0), ("a",)])
+def test_non_integer_sizes_raise_torchs_text(factory, args):
+    messages = []
+    for lib in (torch, ember):
+        with pytest.raises(TypeError) as info:
+            getattr(lib, factory)(*args)
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]

@@ -104,19 +104,23 @@ def _np_dtype(dtype):
     return to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
 
 
-def _size(size):
-    """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` and ``f(torch.Size(...))``."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
+def _size(size, name="empty"):
+    """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` and ``f(torch.Size(...))``;
+    ``name`` is the factory PyTorch's argument-parsing errors name."""
+    one = len(size) == 1
+    if one and isinstance(size[0], (tuple, list)):
+        size, one = tuple(size[0]), False
     out = []
-    for s in size:
+    for position, s in enumerate(size, 1):
         if isinstance(s, Tensor):
             s = int(s.item())
         if not isinstance(s, (int, np.integer)):
-            raise TypeError(
-                f"empty(): argument 'size' must be tuple of ints, but found element of type "
-                f"{type(s).__name__}"
-            )
+            kind = type(s).__name__
+            if one:
+                raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, "
+                                f"not {kind}")
+            raise TypeError(f"{name}(): argument 'size' failed to unpack the object at pos "
+                            f'{position} with error "type must be tuple of ints,but got {kind}"')
         if s < 0:
             raise RuntimeError(
                 f"Trying to create tensor with negative dimension {s}: {list(size)}"

@@ -27,7 +27,7 @@ from .from_data import (  # noqa: F401
 def _filled(size, dtype, device, requires_grad, kind):
     xp, _ = _module_and_device(device)
     try:
-        shape = _size(size)
+        shape = _size(size, kind)
     except RuntimeError:
         if kind == "zeros":  # PyTorch's zeros checks sizes itself, with its own text
             raise RuntimeError("zeros: Dimension size must be non-negative.") from None
@@ -53,7 +53,7 @@ def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
 def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, memory_format=None) -> Tensor:
     size = sizes if size is None else (size,)
-    _size(size)  # the generic negative-size text, not zeros' own
+    _size(size, "empty")  # the generic negative-size text, not zeros' own
     # Zero-filled: uninitialised memory would make tests and users' bugs irreproducible.
     result = _filled(size, dtype, device, requires_grad, "zeros")
     if memory_format is not None and memory_format not in (contiguous_format, preserve_format):

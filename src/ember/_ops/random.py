@@ -150,14 +150,13 @@ def _float_np(dtype, op_name):
     return np_dtype
 
 
-def _shape(size):
+def _shape(size, name="empty"):
     """``_size`` with a fast path for the usual plain non-negative ints."""
-    if len(size) == 1 and type(size[0]) is tuple:
-        size = size[0]
-    for s in size:
+    plain = size[0] if len(size) == 1 and type(size[0]) is tuple else size
+    for s in plain:
         if type(s) is not int or s < 0:
-            return _size(size)
-    return size
+            return _size(size, name)
+    return plain
 
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -228,7 +227,7 @@ def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, d
     size = sizes if size is None else (size,)
     np_dtype = _float_np(dtype, "check_uniform_bounds")
     _, dev = _module_and_device(device)
-    array = _uniform(_rng(generator), _shape(size), np_dtype)
+    array = _uniform(_rng(generator), _shape(size, "rand"), np_dtype)
     result = _finish(array, dev, requires_grad)
     return _pin_created(result) if pin_memory else result
 
@@ -240,7 +239,7 @@ def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None,
     size = sizes if size is None else (size,)
     np_dtype = _float_np(dtype, "normal_kernel_cpu")
     _, dev = _module_and_device(device)
-    array = _normal(_rng(generator), _shape(size), np_dtype)
+    array = _normal(_rng(generator), _shape(size, "randn"), np_dtype)
     result = _finish(array, dev, requires_grad)
     return _pin_created(result) if pin_memory else result
 
