@@ -20,22 +20,6 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples",
                        "transfer_learning.py")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """The CPU-heavy checks here run on a shared 2-core box; a busy-waiting multi-threaded
-    BLAS there is 20-40x slower than one thread, so these tests pin BLAS (and torch's
-    intra-op pool) to one thread, restoring both afterwards."""
-    from threadpoolctl import threadpool_limits
-
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        torch.set_num_threads(torch_threads)
-
-
 def _load_example():
     spec = importlib.util.spec_from_file_location("transfer_learning_example", EXAMPLE)
     module = importlib.util.module_from_spec(spec)

@@ -38,21 +38,6 @@ from vision.torch_models import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """The CPU-heavy checks here run on a shared 2-core box; a busy-waiting multi-threaded
-    BLAS there is 20-40x slower than one thread, so these tests pin BLAS (and torch's
-    intra-op pool) to one thread, restoring both afterwards."""
-    from threadpoolctl import threadpool_limits
-
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        torch.set_num_threads(torch_threads)
-
 BN = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
@@ -239,15 +224,6 @@ ARCHS = [
      [("encoder.pos_embedding", (1, 197, 768)), ("conv_proj.weight", (768, 3, 16, 16)),
       ("encoder.layers.encoder_layer_0.self_attention.in_proj_weight", (2304, 768))]),
 ]
-
-
-@pytest.fixture
-def no_init(monkeypatch):
-    """Skip random initialisation where only the structure matters or the weights are
-    overwritten by a load: drawing ~140M random numbers per big model dominates the time."""
-    for name in ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
-                 "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *args, **kwargs: tensor)
 
 
 @pytest.mark.parametrize("name,num_params,keys,shapes", ARCHS, ids=[a[0] for a in ARCHS])

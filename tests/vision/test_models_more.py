@@ -37,29 +37,6 @@ from ember.vision.models.regnet import BlockParams
 pytestmark = pytest.mark.xdist_group("vision_models_more")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """One BLAS thread (and one torch thread): multi-threaded BLAS busy-waits on the shared
-    2-core box and is many times slower there."""
-    from threadpoolctl import threadpool_limits
-
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        torch.set_num_threads(torch_threads)
-
-
-@pytest.fixture
-def no_init(monkeypatch):
-    """Skip random initialisation where weights are overwritten or only shapes matter."""
-    for name in ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
-                 "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_"):
-        monkeypatch.setattr(init, name, lambda tensor, *args, **kwargs: tensor)
-
-
 # -- documented parameter counts, registry, a few shapes ---------------------------------------
 
 NO_INIT_KW = {"init_weights": False}

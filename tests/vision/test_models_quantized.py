@@ -23,7 +23,6 @@ from vision.torch_models_variants import (
 import ember
 import ember.ao.quantization as eq
 from ember import nn
-from ember.nn import init
 from ember.vision import models as M
 
 pytestmark = [pytest.mark.xdist_group("vision_models_quantized"),
@@ -34,30 +33,6 @@ pytestmark = [pytest.mark.xdist_group("vision_models_quantized"),
               pytest.mark.filterwarnings("ignore:must run observer before calling")]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """One BLAS thread (and one torch thread): multi-threaded BLAS busy-waits on the shared
-    2-core box and is many times slower there."""
-    from threadpoolctl import threadpool_limits
-
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        torch.set_num_threads(torch_threads)
-
-
-_INITS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
-          "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_")
-
-
-@pytest.fixture
-def no_init(monkeypatch):
-    """Skip random initialisation where weights are overwritten or only shapes matter."""
-    for name in _INITS:
-        monkeypatch.setattr(init, name, lambda tensor, *args, **kwargs: tensor)
 
 
 def _copy(torch_model, ember_model):
