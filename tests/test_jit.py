@@ -152,3 +152,22 @@ def test_freeze_and_optimize_for_inference_match_torch():
             lib.jit.freeze(model)
         assert type(lib.jit.optimize_for_inference(lib.jit.script(model))).__name__ == \
             "RecursiveScriptModule"
+
+
+def test_deprecation_warnings_point_into_the_library_as_torchs_do():
+    """torch warns at stack level 1, so the default filters (DeprecationWarning shown only
+    when attributed to __main__) keep it quiet for users; ember must not point at them."""
+    import warnings
+
+    def double(x):
+        return x * 2
+
+    for lib in (torch, ember):
+        for name, args in (("script", (double,)), ("trace", (double, lib.ones(2)))):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                getattr(lib.jit, name)(*args)
+            mine = [w for w in caught if f"`torch.jit.{name}`" in str(w.message)]
+            assert mine and all(w.category is DeprecationWarning for w in mine)
+            assert all(w.filename != __file__ for w in mine)
+            assert all(f"{lib.__name__}/jit" in w.filename.replace("\\", "/") for w in mine)

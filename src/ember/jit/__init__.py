@@ -15,6 +15,7 @@ import contextlib
 import inspect
 import io
 import os
+import sys
 import textwrap
 import typing
 import warnings
@@ -138,11 +139,23 @@ class ScriptFunction:
         return f"<ember.jit.ScriptFunction object at {id(self):#x}>"
 
 
+def _deprecated(name):
+    """PyTorch's deprecation warning, raised at stack level 1 as torch's is: it points into
+    ember.jit, not at the caller, so the default filters (which show DeprecationWarning
+    only when attributed to ``__main__``) keep it hidden, as they do for torch."""
+    if sys.version_info >= (3, 14):
+        text = (f"`torch.jit.{name}` is not supported in Python 3.14+ and may break. "
+                "Please switch to `torch.compile` or `torch.export`.")
+    else:
+        text = (f"`torch.jit.{name}` is deprecated. Please switch to `torch.compile` or "
+                "`torch.export`.")
+    warnings.warn(text, DeprecationWarning, stacklevel=1)
+
+
 def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     """A module as a RecursiveScriptModule, a function as a ScriptFunction; classes and
     already scripted objects come back unchanged."""
-    warnings.warn("`torch.jit.script` is deprecated. Please switch to `torch.compile` or "
-                  "`torch.export`.", DeprecationWarning, stacklevel=2)
+    _deprecated("script")
     if isinstance(obj, (ScriptModule, ScriptFunction)) or inspect.isclass(obj):
         return obj
     if isinstance(obj, Module):
@@ -157,8 +170,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
           check_tolerance=1e-5, strict=True, _force_outplace=False, _module_class=None,
           _compilation_unit=None, example_kwarg_inputs=None, _store_inputs=True):
     """Run ``func`` once on the example inputs (as tracing does) and wrap it."""
-    warnings.warn("`torch.jit.trace` is deprecated. Please switch to `torch.compile` or "
-                  "`torch.export`.", DeprecationWarning, stacklevel=2)
+    _deprecated("trace")
     if example_inputs is None and example_kwarg_inputs is None:
         if isinstance(func, Module):
             raise RuntimeError("example_kwarg_inputs should be a dict")
