@@ -11,7 +11,17 @@ import numpy as np
 
 
 class LinAlgError(RuntimeError):
-    """A matrix was singular or not positive-definite (a RuntimeError, as PyTorch's)."""
+    """A matrix was singular or not positive-definite (a RuntimeError, as PyTorch's).
+
+    PyTorch's class is ``torch._C._LinAlgError`` (``torch.linalg.LinAlgError`` is the same
+    object), so its repr reads ``_LinAlgError('...')`` and a traceback names the private
+    class; ember names it ``_LinAlgError`` too, homed in ``ember.linalg`` (which exports
+    both names, so pickling finds it)."""
+
+
+LinAlgError.__name__ = LinAlgError.__qualname__ = "_LinAlgError"
+LinAlgError.__module__ = "ember.linalg"
+_LinAlgError = LinAlgError
 
 
 def lapack_errors(xp):

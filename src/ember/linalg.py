@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._linalg_errors import (  # noqa: F401 - LinAlgError is public here, as torch.linalg's
-    LinAlgError, _not_pd_order, _per_matrix_info, _raise_not_pd, _raise_singular,
+    LinAlgError, _LinAlgError, _not_pd_order, _per_matrix_info, _raise_not_pd, _raise_singular,
     _raise_solve_singular, _singular_info, check_lapack_dtype, lapack_errors,
 )
 from ._ops._select import _return_type
