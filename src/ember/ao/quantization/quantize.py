@@ -17,6 +17,7 @@ import ember
 
 from ... import nn
 from ...nn.modules.module import Module
+from ...nn.quantized import activation as nnqa
 from ...nn.quantized import dynamic as nnqd
 from ...nn.quantized import modules as nnq
 from ..nn import intrinsic as nni
@@ -97,6 +98,7 @@ def get_default_static_quant_module_mappings():
         nn.AdaptiveAvgPool2d: nnq._QuantizedAdaptiveAvgPool2d,
         nni.LinearReLU: nniq.LinearReLU, nni.ConvReLU2d: nniq.ConvReLU2d,
         nnq.FloatFunctional: nnq.QFunctional,
+        nn.Hardswish: nnqa.Hardswish, nn.Hardsigmoid: nnqa._QuantizedHardsigmoid,
     }
 
 
@@ -111,7 +113,7 @@ def get_default_qconfig_propagation_list():
     """Module types that receive observers (ReLU and pools do not: their outputs keep
     their input's scale)."""
     types = set(get_default_static_quant_module_mappings()) - {
-        nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d}
+        nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Hardsigmoid}
     return types | set(get_default_dynamic_quant_module_mappings()) | {nn.Sequential}
 
 
