@@ -134,6 +134,7 @@ class Tensor:
 
     is_sparse = False
     is_quantized = False
+    _plain_dispatch = True  # QuantizedTensor's raises: see autograd.function.apply
     is_meta = False
     is_nested = False
     layout = "torch.strided"

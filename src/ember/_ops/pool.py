@@ -27,6 +27,7 @@ from ._pool_adaptive import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_
                              fractional_max_pool3d, fractional_max_pool3d_with_indices)
 from ._pool_planes import _GatherPlanes, _ScatterPlanes, _with_indices
 from ._linear_pair import _LinearMap, linear_map_pair
+from ._quantized_dispatch import quantized_call
 from ._util import _make, xp_of
 
 # ---------------------------------------------------------------------------
@@ -167,6 +168,9 @@ def _max_pool_arrays(x, kernel, stride, padding, pad_hi, dilation, out, want_ind
 
 def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
                  nd):
+    if input.is_quantized:  # torch's quantized max pool: on the integers, quantizer kept
+        return quantized_call(_max_pool_nd, "ints", input, kernel_size, stride, padding,
+                              dilation, ceil_mode, return_indices, nd)
     op = f"max_pool{nd}d"
     x, unbatched = _batched(input, nd, op)
     geometry = _window_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, op,
@@ -375,6 +379,9 @@ linear_map_pair(_avg_pool_array, _avg_pool_adjoint_array, _AvgPool, _AvgPoolAdjo
 
 def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                  divisor_override, nd, node=None):
+    if input.is_quantized:  # torch's quantized avg pool: requantized with input's params
+        return quantized_call(_avg_pool_nd, "requant", input, kernel_size, stride, padding,
+                              ceil_mode, count_include_pad, divisor_override, nd, node)
     op = f"avg_pool{nd}d"
     x, _ = _batched(input, nd, op)
     if nd == 3:

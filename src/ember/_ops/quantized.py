@@ -21,7 +21,7 @@ import numpy as np
 
 from .._backend import dtypes as _dt
 from .._tensor import _init_fields
-from ..autograd.function import Function
+from ..autograd.function import Function, QuantizedArgument
 from ._util import Tensor, _make, xp_of
 
 __all__ = [
@@ -119,6 +119,12 @@ class QuantizedTensor(Tensor):
     ``Tensor`` itself; a subclass keeps the float hot path free of quantizer checks)."""
 
     is_quantized = True
+
+    @property
+    def _plain_dispatch(self):
+        """Read by Function.apply for Tensor subclasses only: hands the op to
+        ``_quantized_dispatch`` (torch's quantized kernel or torch's refusal)."""
+        raise QuantizedArgument
 
     @property
     def dtype(self):
@@ -305,19 +311,6 @@ class QuantizedTensor(Tensor):
 
     def cpu(self, memory_format=None):
         return self.to("cpu")
-
-    def _unsupported(self, *args, **kwargs):
-        raise NotImplementedError(
-            f"Could not run this operator with arguments from the '{backend_name(self)}' "
-            "backend: dequantize() the tensor first, or use the quantized modules in "
-            "ember.nn.quantized"
-        )
-
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _unsupported
-    __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __neg__ = _unsupported
-    __iadd__ = __isub__ = __imul__ = __itruediv__ = __pow__ = _unsupported
-    sum = mean = add = mul = sub = div = matmul = exp = _unsupported
-
 
 _QNAME = {_dt.qint8: "QInt8", _dt.quint8: "QUInt8", _dt.qint32: "QInt32"}
 

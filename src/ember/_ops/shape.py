@@ -259,8 +259,8 @@ class Expand(Function):
 def _plain_view(tensor, shape):
     """``tensor`` viewed as ``shape`` with nothing to record, or None (a graph to record,
     or a shape the memory layout cannot give without a copy: View.apply raises then)."""
-    if tensor._requires_grad and _grad_enabled[0]:
-        return None
+    if tensor._requires_grad and _grad_enabled[0] or tensor.is_quantized:
+        return None  # a QuantizedTensor: View.apply keeps its quantizer (_quantized_dispatch)
     out = tensor._data.view()
     try:
         out.shape = shape

@@ -49,6 +49,12 @@ _ONE_GRAD = (True,)
 _new = object.__new__
 
 
+class QuantizedArgument(Exception):
+    """Raised by ``QuantizedTensor._plain_dispatch`` while ``apply`` unwraps arguments:
+    the op goes to ``_ops._quantized_dispatch`` instead (Tensor's attribute is True, so
+    plain Tensors never read it and Parameters read one class attribute)."""
+
+
 class Function:
     """Subclass and define ``forward(ctx, ...)`` and ``backward(ctx, *grads)``; call
     ``apply``. The ctx API: ``save_for_backward``, ``saved_tensors``,
@@ -186,34 +192,39 @@ class Function:
             # One pass: unwrap Tensors to arrays and, when grad mode is on, collect the
             # graph edges of inputs that require grad (with their shape, dtype and array
             # type only: the arrays themselves may be large).
-            forward_args = []
-            edges = metas = None
-            if _grad_enabled[0]:
-                index = 0
-                for arg in args:
-                    if type(arg) is Tensor or isinstance(arg, Tensor):
-                        array = arg._data
-                        forward_args.append(array)
-                        if arg._base is not None and arg._vc[0] != arg._view_vc:
-                            refresh_view(arg)  # may start requiring grad: see refresh_view
-                        if arg._requires_grad:
-                            if edges is None:
-                                edges = [None] * len(args)
-                                metas = [None] * len(args)
-                            fn = arg.grad_fn
-                            edges[index] = ((fn, arg._output_nr) if fn is not None
-                                            else (accumulator_of(arg), 0)
-                                            if arg._base is None else _leaf_view_edge(arg))
-                            metas[index] = (array.shape, array.dtype, type(array))
-                    else:
-                        forward_args.append(arg)
-                    index += 1  # noqa: SIM113 - a counter, not a tuple per argument (hot path)
-            else:
-                for arg in args:
-                    if type(arg) is Tensor or isinstance(arg, Tensor):
-                        forward_args.append(arg._data)
-                    else:
-                        forward_args.append(arg)
+            try:  # free unless raised (3.11): QuantizedTensor._plain_dispatch raises
+                forward_args = []
+                edges = metas = None
+                if _grad_enabled[0]:
+                    index = 0
+                    for arg in args:
+                        if type(arg) is Tensor or isinstance(arg, Tensor) and arg._plain_dispatch:
+                            array = arg._data
+                            forward_args.append(array)
+                            if arg._base is not None and arg._vc[0] != arg._view_vc:
+                                refresh_view(arg)  # may start requiring grad: see refresh_view
+                            if arg._requires_grad:
+                                if edges is None:
+                                    edges = [None] * len(args)
+                                    metas = [None] * len(args)
+                                fn = arg.grad_fn
+                                edges[index] = ((fn, arg._output_nr) if fn is not None
+                                                else (accumulator_of(arg), 0)
+                                                if arg._base is None else _leaf_view_edge(arg))
+                                metas[index] = (array.shape, array.dtype, type(array))
+                        else:
+                            forward_args.append(arg)
+                        index += 1  # noqa: SIM113 - a counter, not a tuple per argument (hot path)
+                else:
+                    for arg in args:
+                        if type(arg) is Tensor or isinstance(arg, Tensor) and arg._plain_dispatch:
+                            forward_args.append(arg._data)
+                        else:
+                            forward_args.append(arg)
+            except QuantizedArgument:
+                from .._ops._quantized_dispatch import quantized_apply
+
+                return quantized_apply(cls, args, kwargs)
             if edges is None:
                 n = len(args)
                 ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
@@ -323,8 +334,11 @@ def apply_binary(cls, a, b):
     without the per-argument loops and lists."""
     if _autocast[0] is not None or trace_hook[0] is not None:
         return cls.apply(a, b)
-    a_tensor = type(a) is Tensor or isinstance(a, Tensor)
-    b_tensor = type(b) is Tensor or isinstance(b, Tensor)
+    try:  # free unless raised: a QuantizedTensor operand goes through apply's dispatch
+        a_tensor = type(a) is Tensor or isinstance(a, Tensor) and a._plain_dispatch
+        b_tensor = type(b) is Tensor or isinstance(b, Tensor) and b._plain_dispatch
+    except QuantizedArgument:
+        return cls.apply(a, b)
     x = a._data if a_tensor else a
     y = b._data if b_tensor else b
     ctx = _new(cls)

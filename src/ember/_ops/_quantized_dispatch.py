@@ -1,0 +1,194 @@
+"""Quantized tensors through ember's ops: torch's results, or torch's refusal.
+
+PyTorch dispatches every op on a quantized tensor to a QuantizedCPU kernel: a few exist
+(views, relu, pooling, cat, upsampling) and return quantized tensors; every other op
+raises "Could not run 'aten::...' with arguments from the 'QuantizedCPU' backend". ember's
+ops would otherwise compute on the integer representation and return a plain integer
+tensor (wrong values: relu of a quint8 with zero_point 10 is not ``max(q, 0)``).
+
+Design (the float hot path pays nothing measurable):
+
+- ``Function.apply`` unwraps arguments with ``type(arg) is Tensor or isinstance(...)``;
+  plain Tensors stop at the first test. Only subclasses (Parameter, QuantizedTensor)
+  reach the ``isinstance`` branch, which now also reads one class attribute
+  (``_qdispatch``: False on Tensor, True on QuantizedTensor) and hands the whole call to
+  ``quantized_apply`` here when it is set. ``apply_binary`` (operator slots) does the same
+  after its own ``type(x) is Tensor`` test.
+- Fast paths that bypass ``apply`` and would accept integers: ``shape._plain_view``
+  (reshape/view/flatten) reads ``is_quantized`` only after its cheap checks and declines,
+  so the call falls to ``View.apply``; max/avg pooling check ``is_quantized`` at their
+  entry (pool.py), as torch's own pooling entry points branch on ``is_quantized()``.
+  Float fast paths guarded by a float-dtype test (reductions, elementwise math) already
+  fall back to ``apply`` for the integer arrays a QuantizedTensor holds.
+
+``quantized_apply`` looks the op up by its class name:
+
+- ``_INTEGER_OPS``: the op only moves or copies elements (views, split, pad with the zero
+  point, nearest upsampling, pixel shuffle...): it runs on the integers and each output is
+  re-wrapped with the input's quantizer, as PyTorch's kernels do.
+- ``_REQUANT_OPS``: averaging and clamping ops (mean, avg pool, bilinear upsampling,
+  hardtanh, leaky relu): dequantize, run the float op, quantize the result with the
+  input's own scale and zero point (what torch's quantized kernels return).
+- relu clamps the integers at the zero point; cat re-quantizes every input to the first
+  input's parameters (torch's quantized cat).
+- anything else raises torch's NotImplementedError naming the aten op.
+
+Per-channel tensors: clone/contiguous keep the quantizer (QuantizedTensor's methods); the
+ops above raise NotImplementedError for them rather than guess a moved channel axis.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._util import Tensor, _make, xp_of
+
+_INTEGER_OPS = frozenset({
+    "View", "UnsafeView", "Permute", "Transpose", "T", "Squeeze", "_SqueezeDim",
+    "_SqueezeDims", "Unsqueeze", "Split", "Unbind", "GetItem", "Repeat", "Clone",
+    "UpsampleNearest1D", "UpsampleNearest2D", "UpsampleNearest3D", "ChannelShuffle",
+    "PixelShuffle", "PixelUnshuffle", "Expand", "Flip", "Narrow", "Select", "Slice",
+    "IndexSelect", "Contiguous", "TakeAlong",
+})
+_REQUANT_OPS = frozenset({
+    "Mean", "MeanDim", "_MeanDim", "_AvgPool", "_AdaptiveAvgPool", "UpsampleBilinear2D",
+    "Hardtanh", "LeakyRelu", "ClampScalar", "Clamp",
+})
+# aten overload names torch's refusal quotes, where it is not the op's plain snake name
+_ATEN_NAMES = {
+    "Add": "add.out", "Sub": "sub.out", "Mul": "mul.out", "Div": "div.out",
+    "Sum": "sum.IntList_out", "SumDim": "sum.IntList_out", "Exp": "exp.out",
+    "Log": "log.out", "Matmul": "bmm.out", "Bmm": "bmm.out", "Mm": "mm",
+    "Softmax": "_softmax.out", "LogSoftmax": "_log_softmax.out", "Hardswish": "hardswish",
+    "Roll": "roll", "Pow": "pow.Tensor_Scalar_out", "Neg": "neg.out", "Abs": "abs.out",
+    "Sqrt": "sqrt.out",
+}
+
+
+def _aten_name(cls):
+    name = cls._op_name
+    if name in _ATEN_NAMES:
+        return _ATEN_NAMES[name]
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.lstrip("_")).lower()
+
+
+def refuse(op, backend="QuantizedCPU"):
+    """torch's dispatcher error for an op with no kernel for ``backend``."""
+    raise NotImplementedError(
+        f"Could not run 'aten::{op}' with arguments from the '{backend}' backend. This could "
+        "be because the operator doesn't exist for this backend, or was omitted during the "
+        "selective/custom build process (if using custom build)."
+    )
+
+
+def _isq(a):
+    return isinstance(a, Tensor) and a.is_quantized
+
+
+def _quantized_args(args):
+    return [a for a in args if _isq(a)]
+
+
+def _per_tensor(q, op):
+    from .quantized import backend_name, per_tensor_affine
+
+    if q.__dict__["_qscheme"] is not per_tensor_affine:
+        refuse(op, backend_name(q))  # per-channel: torch's kernels take per-tensor only
+    return q.__dict__
+
+
+def _wrap(out, like):
+    from .quantized import _new_qtensor
+
+    d = like.__dict__
+    return _new_qtensor(out._data, like.dtype, d["_qscheme"], d["_scale"], d["_zero_point"],
+                        d["_axis"])
+
+
+def _requantize(out, like):
+    from .quantized import _new_qtensor, _quantize_array, per_tensor_affine
+
+    d = like.__dict__
+    xp = xp_of(out._data)
+    ints = _quantize_array(xp, out._data, d["_scale"], d["_zero_point"], like.dtype,
+                           like.dtype is not _qint32())
+    return _new_qtensor(ints, like.dtype, per_tensor_affine, d["_scale"], d["_zero_point"])
+
+
+def _qint32():
+    from .._backend import dtypes
+
+    return dtypes.qint32
+
+
+def _each(result, fn, like):
+    if type(result) is tuple:
+        return tuple(fn(r, like) if r is not None else None for r in result)
+    if isinstance(result, list):
+        return [fn(r, like) for r in result]
+    return fn(result, like)
+
+
+def quantized_apply(cls, args, kwargs):
+    """``cls.apply(*args, **kwargs)`` where an argument is a QuantizedTensor."""
+    name = cls._op_name
+    qargs = _quantized_args(args)
+    first = qargs[0]
+    op = _aten_name(cls)
+    if name == "Cat":
+        return _cat(cls, args, kwargs, qargs)
+    if name in _INTEGER_OPS:
+        _per_tensor(first, op)
+        plain = [_make(a._data) if _isq(a) else a for a in args]
+        return _each(cls.apply(*plain, **kwargs), _wrap, first)
+    if name in _REQUANT_OPS:
+        _per_tensor(first, op)
+        plain = [a.dequantize() if _isq(a) else a for a in args]
+        return _each(cls.apply(*plain, **kwargs), _requantize, first)
+    if name == "Relu":
+        from ._quantized_kernels import relu_quantized
+
+        _per_tensor(first, op)
+        return relu_quantized(first)
+    from .quantized import backend_name
+
+    refuse(op, backend_name(first))
+
+
+def _cat(cls, args, kwargs, qargs):
+    """torch's quantized cat: every input quantized, the result carries the first one's
+    scale and zero point, the others are re-quantized to them."""
+    from .quantized import backend_name
+
+    dim, _, *tensors = args
+    first = tensors[0]
+    if not first.is_quantized:
+        refuse("cat.out", "CPU")
+    _per_tensor(first, "cat")
+    ints = []
+    for t in tensors:
+        if not t.is_quantized:
+            raise NotImplementedError(
+                "Could not run 'aten::cat' with arguments from the 'CPU' backend with a "
+                f"'{backend_name(first)}' tensor: all inputs of a quantized cat must be "
+                "quantized")
+        same = (t.dtype is first.dtype and
+                t.__dict__["_qscheme"] is first.__dict__["_qscheme"] and
+                t.__dict__["_scale"] == first.__dict__["_scale"] and
+                t.__dict__["_zero_point"] == first.__dict__["_zero_point"])
+        ints.append(_make(t._data) if same else _make(_requantize(t.dequantize(), first)._data))
+    return _wrap(cls.apply(dim, ints[0]._data.dtype, *ints, **kwargs), first)
+
+
+def quantized_call(fn, mode, input, *args, **kwargs):
+    """A function entry point (pooling) given a quantized ``input``: ``mode`` "ints" runs
+    ``fn`` on the integers (max pooling: order-preserving), "requant" on the dequantized
+    values and quantizes the result with the input's parameters (average pooling)."""
+    op = fn.__name__.lstrip("_")
+    _per_tensor(input, op)
+    if mode == "ints":
+        result = fn(_make(input._data), *args, **kwargs)
+        if type(result) is tuple:  # (values, indices)
+            return (_wrap(result[0], input),) + result[1:]
+        return _wrap(result, input)
+    return _requantize(fn(input.dequantize(), *args, **kwargs), input)
