@@ -4,9 +4,13 @@ non-leaf ``.grad`` warning."""
 
 from __future__ import annotations
 
+import decimal
+import fractions
 import pickle
 import traceback
 
+import numpy as np
+import pytest
 import torch
 
 import ember
@@ -34,3 +38,52 @@ def test_linalg_error_prints_its_private_name_as_torch():
     assert e_last.split(": ", 1)[1] == t_last.split(": ", 1)[1]
     again = pickle.loads(pickle.dumps(e_err))
     assert type(again) is ember.linalg.LinAlgError and str(again) == str(e_err)
+
+
+class _MyFloat(float):
+    pass
+
+
+_SETITEM_VALUES = {  # value kinds torch's __setitem__ accepts or refuses with a TypeError
+    "ndarray": lambda: np.ones(1, np.float32),
+    "ndarray 0-d": lambda: np.array(1.0),
+    "np.float32": lambda: np.float32(1.0),
+    "np.float16": lambda: np.float16(1.0),
+    "np.bool_": lambda: np.bool_(True),
+    "np.float64": lambda: np.float64(2.0),
+    "np.int32": lambda: np.int32(3),
+    "np.uint8": lambda: np.uint8(3),
+    "list": lambda: [1.0],
+    "tuple": lambda: (1.0,),
+    "None": lambda: None,
+    "str": lambda: "a",
+    "Decimal": lambda: decimal.Decimal(1),
+    "Fraction": lambda: fractions.Fraction(1, 2),
+    "float subclass": lambda: _MyFloat(2.5),
+    "bool": lambda: True,
+}
+
+
+@pytest.mark.parametrize("name", list(_SETITEM_VALUES))
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool", "float64"])
+@pytest.mark.parametrize("index", ["int", "slice", "mask", "ellipsis"])
+def test_setitem_value_types_as_torch(name, dtype, index):
+    results = []
+    for lib in (torch, ember):
+        target = lib.zeros(3, dtype=getattr(lib, dtype))
+        key = {"int": 0, "slice": slice(0, 2), "ellipsis": Ellipsis,
+               "mask": lib.tensor([True, False, True])}[index]
+        try:
+            target[key] = _SETITEM_VALUES[name]()
+        except Exception as error:  # noqa: BLE001 - compared between the libraries
+            results.append((type(error).__name__, str(error)))
+        else:
+            results.append(target.tolist())
+    assert results[1] == results[0]
+
+
+def test_setitem_type_error_comes_before_the_index_check():
+    for lib in (torch, ember):
+        with pytest.raises(TypeError, match=r"^can't assign a numpy.ndarray to a torch\."
+                                            r"DoubleTensor$"):
+            lib.zeros(3, dtype=lib.float64)[10] = np.ones(1)

@@ -554,15 +554,16 @@ def setitem(self, index, value):
         else:
             fast = (kind is Tensor and not value._requires_grad
                     and value._data.dtype == data.dtype and type(value._data) is type(data))
-            value = value._data if fast else value
         if fast:
             try:
-                data[key] = value
+                data[key] = value._data if kind is Tensor else value
             except (IndexError, ValueError):
                 pass
             else:
                 self._vc[0] += 1
                 return
+    if not isinstance(value, _SETITEM_VALUE_TYPES) or type(value) is np.bool_:
+        _raise_setitem_value_type(self, value)
     parts, basic = _convert_index(index, self._data)
     if self._view_creation is not None and _grad_enabled[0]:
         _check_setitem_on_no_grad_view(self, parts, basic)
@@ -584,6 +585,22 @@ def setitem(self, index, value):
     except ValueError as exc:
         raise _setitem_error(exc, target, rest, data, basic, self._data.dtype) from None
     self._vc[0] += 1
+
+
+# What PyTorch's ``__setitem__`` takes as a value: a tensor, a Python number (bool, int,
+# float, complex and their subclasses, so NumPy's float64/complex128) or a NumPy integer
+# scalar. Arrays, lists, None and other NumPy scalars are a TypeError, checked before
+# the index.
+_SETITEM_VALUE_TYPES = (Tensor, int, float, complex, np.integer)
+
+
+def _raise_setitem_value_type(self, value):
+    kind = type(value)
+    # CPython's tp_name: a class defined in Python shows its bare name, a builtin or
+    # extension type (numpy.ndarray, decimal.Decimal) its dotted one.
+    heap = kind.__flags__ & (1 << 9) or kind.__module__ == "builtins"
+    name = kind.__name__ if heap else f"{kind.__module__}.{kind.__name__}"
+    raise TypeError(f"can't assign a {name} to a {self.type()}")
 
 
 def _check_setitem_on_no_grad_view(view, parts, basic):
