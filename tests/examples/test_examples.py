@@ -57,6 +57,7 @@ EXAMPLES = [
     ("11_onnx_export.py", True, None),             # torch 2.13 exports through dynamo/onnxscript
     ("12_serving.py", True, None),                 # ember.serve has no torch counterpart
     ("13_function_transforms.py", True, RUNS),
+    ("14_detection_data.py", True, None),          # torchvision is not installed with torch
 ]
 # Arguments an example runs with here: checkpointing.py checks its own resume (and
 # writes only to its own temporary folder, so two copies can run side by side).
@@ -69,6 +70,7 @@ _REWRITES = [
     (r"^from ember import nn\b.*$", "from torch import nn"),
     (r"^from ember\.utils\.data import", "from torch.utils.data import"),
     (r"^from ember\.vision import", "from torchvision import"),
+    (r"^from ember\.vision\.", "from torchvision."),
     (r"^from ember\.func import", "from torch.func import"),
     (r"^from ember\.utils\.tensorboard import", "from torch.utils.tensorboard import"),
 ]
@@ -168,6 +170,10 @@ def test_checks_the_examples_make_themselves(results):
     accuracy = re.search(r"^accuracy:\s+([\d.]+)", _ok(results[("07_evaluation.py", "python")]),
                          re.MULTILINE)
     assert accuracy and float(accuracy.group(1)) > 0.85
+    detection = _ok(results[("14_detection_data.py", "python")])
+    assert "box 0 covers lit pixels: True" in detection and "[0, 2]" in detection
+    iou = re.search(r"mean IoU with the true boxes: ([\d.]+)", detection)
+    assert iou and float(iou.group(1)) > 0.8
     fit = _ok(results[("polynomial_1_numpy.py", "python")]).splitlines()[-1]
     assert fit.startswith("Result: y = ") and " x^3" in fit
     for how in ("python", "ember run"):
