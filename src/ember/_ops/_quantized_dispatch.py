@@ -52,7 +52,7 @@ _INTEGER_OPS = frozenset({
 })
 _REQUANT_OPS = frozenset({
     "Mean", "MeanDim", "_MeanDim", "_AvgPool", "_AdaptiveAvgPool", "UpsampleBilinear2D",
-    "Hardtanh", "LeakyRelu", "ClampScalar", "Clamp",
+    "Hardtanh", "LeakyRelu", "_ClampScalar", "Clamp", "ConstantPad",
 })
 # aten overload names torch's refusal quotes, where it is not the op's plain snake name
 _ATEN_NAMES = {
@@ -63,6 +63,27 @@ _ATEN_NAMES = {
     "Roll": "roll", "Pow": "pow.Tensor_Scalar_out", "Neg": "neg.out", "Abs": "abs.out",
     "Sqrt": "sqrt.out",
 }
+
+
+# ops whose quantized kernels give fixed output parameters (their range is known):
+# (scale, zero point) for quint8 and qint8, as torch's qsigmoid / qtanh choose them
+_FIXED_QPARAMS = {
+    "Sigmoid": {"quint8": (1.0 / 256, 0), "qint8": (1.0 / 256, -128)},
+    "Tanh": {"quint8": (2.0 / 256, 128), "qint8": (2.0 / 256, 0)},
+}
+
+
+def _fixed_qparams(cls, q, name):
+    """dequantize, the float op, quantize with the op's fixed output parameters."""
+    from .quantized import _new_qtensor, _quantize_array, per_tensor_affine
+
+    params = _FIXED_QPARAMS[name].get(q.dtype.name)
+    if params is None:  # qint32: torch has no kernel
+        refuse(name.lower(), "QuantizedCPU")
+    scale, zero_point = params
+    out = cls.apply(q.dequantize())
+    ints = _quantize_array(xp_of(out._data), out._data, scale, zero_point, q.dtype, True)
+    return _new_qtensor(ints, q.dtype, per_tensor_affine, scale, zero_point)
 
 
 def _aten_name(cls):
@@ -135,8 +156,15 @@ def quantized_apply(cls, args, kwargs):
     qargs = _quantized_args(args)
     first = qargs[0]
     op = _aten_name(cls)
-    if name == "Cat":
+    if name in ("Cat", "Stack"):
         return _cat(cls, args, kwargs, qargs)
+    if name in _FIXED_QPARAMS:
+        _per_tensor(first, op)
+        return _fixed_qparams(cls, first, name)
+    if name in _ATEN_NAMES and any(isinstance(a, (bool, int, float)) for a in args):
+        # a quantized tensor and a Python number: torch fails allocating the result
+        raise RuntimeError("empty_strided not supported on quantized tensors yet see "
+                           "https://github.com/pytorch/pytorch/issues/74540")
     if name in _INTEGER_OPS:
         _per_tensor(first, op)
         plain = [_make(a._data) if _isq(a) else a for a in args]

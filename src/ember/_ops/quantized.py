@@ -276,6 +276,9 @@ class QuantizedTensor(Tensor):
     def detach(self):
         return self
 
+    def tolist(self):
+        raise RuntimeError("load_scalar: invalid type")  # torch reads no quantized scalars
+
     def float(self):
         raise RuntimeError("Creation of quantized tensor requires quantized dtype like "
                            "torch.quint8")
@@ -311,6 +314,31 @@ class QuantizedTensor(Tensor):
 
     def cpu(self, memory_format=None):
         return self.to("cpu")
+
+def _integer_method(name):
+    """A Tensor method whose fast path (no graph to record) skips Function.apply and
+    only moves elements: run on the integers, re-wrap the values with the quantizer
+    (per-tensor only), as torch's QuantizedCPU kernels (flip, narrow, max, sort...)."""
+    def method(self, *args, **kwargs):  # Tensor's methods are bound after this module
+        from ._quantized_dispatch import _per_tensor
+
+        _per_tensor(self, name)
+        result = getattr(Tensor, name)(_make(self._data), *args, **kwargs)
+        if isinstance(result, Tensor):
+            return self._rewrap(result._data)
+        if type(result) in (tuple, list):  # split / chunk / unbind
+            return tuple(self._rewrap(part._data) for part in result)
+        # (values, indices) return types: the values are quantized, the indices are not
+        return type(result)(self._rewrap(result[0]._data), *result[1:])
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("expand", "expand_as", "flip", "narrow", "select", "index_select",
+              "unsqueeze", "max", "min", "topk", "sort", "view_as", "repeat", "squeeze",
+              "split", "chunk", "unbind", "tensor_split"):
+    setattr(QuantizedTensor, _name, _integer_method(_name))
 
 _QNAME = {_dt.qint8: "QInt8", _dt.quint8: "QUInt8", _dt.qint32: "QInt32"}
 

@@ -431,7 +431,8 @@ def _host_unrecorded(tensors):
     """Whether ``tensors`` all hold NumPy arrays and autograd records none of them."""
     record = _grad_enabled[0]
     for tensor in tensors:
-        if type(tensor._data) is not np.ndarray or (record and tensor._requires_grad):
+        if type(tensor._data) is not np.ndarray or (record and tensor._requires_grad) \
+                or tensor.is_quantized:  # Stack.apply: torch's quantized stack
             return False
     return True
 

@@ -395,8 +395,8 @@ def apply_unary(cls, a):
     """``cls.apply(a)`` for a one-output array-io op of one Tensor (the unary math
     functions): the same steps as ``apply`` without the per-argument loops and lists."""
     if (_autocast[0] is not None or trace_hook[0] is not None
-            or not (type(a) is Tensor or isinstance(a, Tensor))):
-        return cls.apply(a)
+            or not (type(a) is Tensor or isinstance(a, Tensor) and not a.is_quantized)):
+        return cls.apply(a)  # a QuantizedTensor too: apply hands it to _quantized_dispatch
     x = a._data
     ctx = _new(cls)
     if not (a._requires_grad and _grad_enabled[0]):
