@@ -87,3 +87,57 @@ def test_setitem_type_error_comes_before_the_index_check():
         with pytest.raises(TypeError, match=r"^can't assign a numpy.ndarray to a torch\."
                                             r"DoubleTensor$"):
             lib.zeros(3, dtype=lib.float64)[10] = np.ones(1)
+
+
+def _output_nrs(lib):
+    x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    u = lib.arange(12.0).reshape(3, 4).requires_grad_() * 2
+    values, indices = u.sort(0)
+    s, v, d = lib.linalg.svd(lib.eye(3, requires_grad=True) * 2)
+
+    class Two(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2, a * 3
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga + gb
+
+    return ([x.output_nr, lib.ones(2).output_nr, u.output_nr]
+            + [t.output_nr for t in x.split(2)] + [t.output_nr for t in u.unbind(0)]
+            + [t.output_nr for t in u.chunk(2, 1)] + [values.output_nr, indices.output_nr]
+            + [s.output_nr, v.output_nr, d.output_nr] + [t.output_nr for t in Two.apply(x)])
+
+
+def test_output_nr_as_torch():
+    assert _output_nrs(ember) == _output_nrs(torch)
+    for lib in (torch, ember):
+        with pytest.raises(AttributeError):
+            lib.ones(1).output_nr = 1
+
+
+def test_log1p_node_name_and_node_subclass_checks_as_torch():
+    class Double(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+
+    rows = []
+    for lib, fn in ((torch, None), (ember, Double)):
+        if fn is None:
+            class fn(torch.autograd.Function):  # torch's twin of Double
+                forward, backward = Double.forward, Double.backward
+        x = lib.ones(2, requires_grad=True)
+        y, z = x.log1p(), fn.apply(x)
+        node = lib.autograd.graph.Node
+        rows.append([y.grad_fn.name(), type(y.grad_fn).__name__, issubclass(fn, node),
+                     issubclass(lib.autograd.Function, node), isinstance(z.grad_fn, node),
+                     isinstance(y.grad_fn, node), issubclass(type(y.grad_fn), node),
+                     isinstance(y.grad_fn.next_functions[0][0], node), isinstance(x, node)])
+    assert rows[1] == rows[0]
+    assert rows[0][:2] == ["Log1PBackward0", "Log1PBackward0"]

@@ -109,6 +109,12 @@ class Tensor:
         return self.grad_fn is None
 
     @property
+    def output_nr(self) -> int:
+        """Which output of its grad_fn this tensor is (0 for leaves and single outputs):
+        the input slot its gradient arrives in. Read-only, as PyTorch's."""
+        return self._output_nr
+
+    @property
     def retains_grad(self) -> bool:
         return self._retains_grad
 

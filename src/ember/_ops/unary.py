@@ -94,6 +94,8 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
     }
     if name in _ARRAY_SAFE:
         body["_array_backward"] = staticmethod(array_backward)
+    if name == "Log1p":
+        body["_node_name"] = "Log1PBackward0"  # PyTorch's spelling (derivatives.yaml)
     return type(name, (Function,), body)
 
 

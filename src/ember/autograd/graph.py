@@ -34,7 +34,18 @@ __all__ = [
 ]
 
 
-class Node(abc.ABC):
+class _NodeMeta(abc.ABCMeta):
+    """ember's node is the ctx, an instance of the op's Function class, so ``isinstance``
+    must accept every Function instance while ``issubclass`` (as PyTorch's) accepts only
+    the built-in node types: a user's ``Function`` subclass is not a Node there."""
+
+    def __instancecheck__(cls, instance):
+        if cls is Node and isinstance(instance, (Function, AccumulateGrad)):
+            return True
+        return super().__instancecheck__(instance)
+
+
+class Node(metaclass=_NodeMeta):
     """The type of every graph node: ``isinstance(t.grad_fn, Node)`` holds for the nodes
     of built-in ops, user ``Function`` nodes and leaves' ``AccumulateGrad``."""
 
@@ -65,9 +76,11 @@ class Node(abc.ABC):
 
     @classmethod
     def __subclasshook__(cls, subclass: type) -> bool:
-        # ember's nodes are Function instances (the ctx is the node) and AccumulateGrad.
-        if cls is Node and isinstance(subclass, type) and issubclass(
-                subclass, (Function, AccumulateGrad)):
+        # Built-in ops' node classes (named as their nodes, e.g. MulBackward0) and
+        # AccumulateGrad are Node subclasses; user Functions are not (as in PyTorch).
+        if cls is Node and isinstance(subclass, type) and (
+                issubclass(subclass, AccumulateGrad)
+                or (issubclass(subclass, Function) and subclass._array_io)):
             return True
         return NotImplemented
 
