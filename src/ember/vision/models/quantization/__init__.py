@@ -8,7 +8,13 @@ for a user's own calibration. Builders register as ``quantized_<name>``.
 from __future__ import annotations
 
 from .googlenet import GoogLeNet_QuantizedWeights, QuantizableGoogLeNet, googlenet
+from .inception import Inception_V3_QuantizedWeights, QuantizableInception3, inception_v3
 from .mobilenetv2 import MobileNet_V2_QuantizedWeights, QuantizableMobileNetV2, mobilenet_v2
+from .mobilenetv3 import (
+    MobileNet_V3_Large_QuantizedWeights,
+    QuantizableMobileNetV3,
+    mobilenet_v3_large,
+)
 from .resnet import (
     QuantizableResNet,
     ResNet18_QuantizedWeights,
@@ -35,9 +41,13 @@ from .utils import quantize_model
 
 __all__ = [
     "GoogLeNet_QuantizedWeights",
+    "Inception_V3_QuantizedWeights",
     "MobileNet_V2_QuantizedWeights",
+    "MobileNet_V3_Large_QuantizedWeights",
     "QuantizableGoogLeNet",
+    "QuantizableInception3",
     "QuantizableMobileNetV2",
+    "QuantizableMobileNetV3",
     "QuantizableResNet",
     "QuantizableShuffleNetV2",
     "ResNeXt101_32X8D_QuantizedWeights",
@@ -49,7 +59,9 @@ __all__ = [
     "ShuffleNet_V2_X1_5_QuantizedWeights",
     "ShuffleNet_V2_X2_0_QuantizedWeights",
     "googlenet",
+    "inception_v3",
     "mobilenet_v2",
+    "mobilenet_v3_large",
     "quantize_model",
     "resnet18",
     "resnet50",

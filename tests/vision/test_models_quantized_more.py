@@ -1,0 +1,197 @@
+"""Quantizable MobileNetV3-Large and Inception V3 (ember.vision.models.quantization)
+against torch.ao references written here from torchvision's documented layout: float
+and fused outputs, fuse -> prepare -> calibrate -> convert side by side (module types,
+state_dict keys, scales), the int8 stem integer for integer, each later stage fed the
+same int8 input within one quantum, the int8 logits close; builders and weights enums.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn as tnn
+from vision.test_models_quantized import _copy, _qconfig, _randomize
+
+import ember
+import ember.ao.quantization as eq
+from ember.vision import models as M
+
+Q = M.quantization
+TQ = torch.ao.quantization
+pytestmark = [pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated"),
+              pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions"),
+              pytest.mark.filterwarnings("ignore:Please use quant_min and quant_max"),
+              pytest.mark.filterwarnings("ignore:must run observer before calling")]
+
+
+def _cbn(cin, cout, k, stride=1, groups=1, act=None, eps=0.001):
+    """Conv2dNormActivation as a plain Sequential (conv without bias, BN, activation)."""
+    layers = [tnn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+              tnn.BatchNorm2d(cout, eps=eps, momentum=0.01)]
+    return tnn.Sequential(*layers, *([act()] if act else []))
+
+
+def _divisible(v):
+    """Nearest multiple of 8, never more than 10% below ``v`` (the papers' rounding)."""
+    r = max(8, int(v + 4) // 8 * 8)
+    return r + 8 if r < 0.9 * v else r
+
+
+class _TorchSE(tnn.Module):
+    def __init__(self, c, squeeze):
+        super().__init__()
+        self.avgpool = tnn.AdaptiveAvgPool2d(1)
+        self.fc1, self.fc2 = tnn.Conv2d(c, squeeze, 1), tnn.Conv2d(squeeze, c, 1)
+        self.activation, self.scale_activation = tnn.ReLU(), tnn.Hardsigmoid()
+        self.skip_mul = tnn.quantized.FloatFunctional()
+
+    def forward(self, x):
+        s = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        return self.skip_mul.mul(s, x)
+
+
+class _TorchV3Block(tnn.Module):
+    def __init__(self, cin, k, exp, cout, se, hs, stride):
+        super().__init__()
+        act = tnn.Hardswish if hs else tnn.ReLU
+        layers = [_cbn(cin, exp, 1, act=act)] if exp != cin else []
+        layers.append(_cbn(exp, exp, k, stride, exp, act))
+        if se:
+            layers.append(_TorchSE(exp, _divisible(exp // 4)))
+        layers.append(_cbn(exp, cout, 1))
+        self.block = tnn.Sequential(*layers)
+        self.skip_add = tnn.quantized.FloatFunctional()
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return self.skip_add.add(x, self.block(x)) if self.residual else self.block(x)
+
+
+# (in, kernel, expanded, out, SE, hardswish, stride): the rows ember's config takes
+_V3_ROWS = [(16, 3, 16, 16, False, False, 1), (16, 5, 48, 24, True, False, 2),
+            (24, 3, 72, 24, True, True, 1), (24, 3, 64, 32, False, True, 2)]
+
+
+class TorchQuantizableMobileNetV3(tnn.Module):
+    def __init__(self, rows, last_channel, num_classes):
+        super().__init__()
+        feats = [_cbn(3, rows[0][0], 3, 2, act=tnn.Hardswish)]
+        feats += [_TorchV3Block(*row) for row in rows]
+        feats.append(_cbn(rows[-1][3], 6 * rows[-1][3], 1, act=tnn.Hardswish))
+        self.features = tnn.Sequential(*feats)
+        self.avgpool = tnn.AdaptiveAvgPool2d(1)
+        self.classifier = tnn.Sequential(
+            tnn.Linear(6 * rows[-1][3], last_channel), tnn.Hardswish(), tnn.Dropout(0.2),
+            tnn.Linear(last_channel, num_classes))
+        self.quant, self.dequant = TQ.QuantStub(), TQ.DeQuantStub()
+
+    def forward(self, x):
+        x = self.avgpool(self.features(self.quant(x)))
+        return self.dequant(self.classifier(torch.flatten(x, 1)))
+
+    def fuse_model(self):
+        for m in self.modules():
+            if type(m) is tnn.Sequential and len(m) >= 2 and type(m[0]) is tnn.Conv2d:
+                names = ["0", "1"] + (["2"] if len(m) == 3 and type(m[2]) is tnn.ReLU else [])
+                TQ.fuse_modules(m, names, inplace=True)
+            elif type(m) is _TorchSE:
+                TQ.fuse_modules(m, ["fc1", "activation"], inplace=True)
+
+
+def _mobilenet_v3_pair():
+    reference = TorchQuantizableMobileNetV3(_V3_ROWS, 40, 5)
+    from ember.vision.models.mobilenet import InvertedResidualConfig
+    setting = [InvertedResidualConfig(cin, k, exp, cout, se, "HS" if hs else "RE", s, 1, 1.0)
+               for cin, k, exp, cout, se, hs, s in _V3_ROWS]
+    model = Q.QuantizableMobileNetV3(setting, 40, num_classes=5,
+                                     block=Q.mobilenetv3.QuantizableInvertedResidual)
+
+    def stages(m):
+        return [lambda x: m.features[0](m.quant(x)), *list(m.features)[1:]]
+
+    return reference, model, stages
+
+
+_OWN = {"QuantizableMobileNetV3", "TorchQuantizableMobileNetV3", "QuantizableInvertedResidual",
+        "_TorchV3Block", "QuantizableSqueezeExcitation", "_TorchSE",
+        "QuantizableInception3", "TorchQuantizableInception3", "QuantizableBasicConv2d",
+        "_TorchBasicConv", "QuantizableInceptionA", "QuantizableInceptionB",
+        "QuantizableInceptionC", "QuantizableInceptionD", "QuantizableInceptionE",
+        "_TorchInceptionA", "_TorchInceptionB", "_TorchInceptionC", "_TorchInceptionD",
+        "_TorchInceptionE"}
+
+
+def _layer_names(model):
+    """Module type names; the models' own classes as "Block", Conv2dNormActivation as
+    Sequential, torch's QuantizedDropout as Dropout (ember's convert keeps nn.Dropout)."""
+    rename = {"Conv2dNormActivation": "Sequential", "QuantizedDropout": "Dropout"}
+    names = ["Block" if m._get_name() in _OWN else m._get_name() for m in model.modules()]
+    return [rename.get(n, n) for n in names]
+
+
+def _check_pipeline(reference, model, stages, size, per_channel):
+    """The shared method of tests/vision/test_models_quantized.py, on these two models."""
+    reference = _randomize(reference).eval()
+    Q.utils._replace_relu(model)
+    model.eval()
+    assert list(model.state_dict()) == list(reference.state_dict())
+    _copy(reference, model)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, size, size)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    with ember.no_grad():
+        np.testing.assert_allclose(model(ember.from_numpy(x)).numpy(), expected, rtol=1e-4,
+                                   atol=1e-4)
+        reference.fuse_model()
+        model.fuse_model()
+        assert _layer_names(model) == _layer_names(reference)
+        np.testing.assert_allclose(model(ember.from_numpy(x)).numpy(), expected, rtol=1e-4,
+                                   atol=1e-4)
+    reference.qconfig = _qconfig(TQ, per_channel)
+    model.qconfig = _qconfig(eq, per_channel)
+    TQ.prepare(reference, inplace=True)
+    eq.prepare(model, inplace=True)
+    calib = rng.random((2, 3, size, size)).astype(np.float32)
+    with torch.no_grad():
+        reference(torch.from_numpy(calib))
+    with ember.no_grad():
+        model(ember.from_numpy(calib))
+    TQ.convert(reference, inplace=True)
+    eq.convert(model, inplace=True)
+    assert _layer_names(model) == _layer_names(reference)
+    assert list(model.state_dict()) == list(reference.state_dict())
+    for (name, m), t in zip(model.named_modules(), reference.modules()):
+        if hasattr(t, "scale"):
+            np.testing.assert_allclose(float(m.scale), float(t.scale), rtol=1e-5, err_msg=name)
+    t_stages, e_stages = stages(reference), stages(model)
+    with torch.no_grad():
+        t_in = t_stages[0](torch.from_numpy(calib))
+    e_out = e_stages[0](ember.from_numpy(calib))
+    np.testing.assert_array_equal(e_out.int_repr().numpy(), t_in.int_repr().numpy())
+    for i, (t_stage, e_stage) in enumerate(zip(t_stages[1:], e_stages[1:])):
+        with torch.no_grad():
+            t_out = t_stage(t_in)
+        e_in = ember.quantize_per_tensor(ember.from_numpy(t_in.dequantize().numpy()),
+                                         t_in.q_scale(), t_in.q_zero_point(), ember.quint8)
+        np.testing.assert_array_equal(e_in.int_repr().numpy(), t_in.int_repr().numpy())
+        diff = np.abs(e_stage(e_in).int_repr().numpy().astype(int) -
+                      t_out.int_repr().numpy().astype(int))
+        assert diff.max() <= 1 and (diff > 0).mean() < 0.01, i
+        t_in = t_out
+    with torch.no_grad():
+        q_expected = reference(torch.from_numpy(calib)).numpy()
+    q_got = model(ember.from_numpy(calib)).numpy()
+    return q_got, q_expected
+
+
+@pytest.mark.parametrize("per_channel", [False, True], ids=["qnnpack", "fbgemm"])
+def test_quantizable_mobilenet_v3_matches_torch(no_init, per_channel):
+    torch.manual_seed(0)
+    reference, model, stages = _mobilenet_v3_pair()
+    q_got, q_expected = _check_pipeline(reference, model, stages, 32, per_channel)
+    assert np.abs(q_got - q_expected).max() <= 12 * reference.classifier[3].scale
+    assert type(model.features[2].block[2].scale_activation).__name__ == \
+        "_QuantizedHardsigmoid"
+    assert repr(model.features[3].block[0][1]) == repr(reference.features[3].block[0][1])
