@@ -195,3 +195,173 @@ def test_quantizable_mobilenet_v3_matches_torch(no_init, per_channel):
     assert type(model.features[2].block[2].scale_activation).__name__ == \
         "_QuantizedHardsigmoid"
     assert repr(model.features[3].block[0][1]) == repr(reference.features[3].block[0][1])
+
+
+class _TorchBasicConv(tnn.Module):
+    def __init__(self, cin, cout, **kwargs):
+        super().__init__()
+        self.conv = tnn.Conv2d(cin, cout, bias=False, **kwargs)
+        self.bn = tnn.BatchNorm2d(cout, eps=0.001)
+        self.relu = tnn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.bn(self.conv(x)))
+
+
+def _convs(module, rows):
+    """Register ``name: (cin, cout, kernel, stride, padding)`` conv blocks in order."""
+    for name, (cin, cout, k, s, p) in rows.items():
+        setattr(module, name, _TorchBasicConv(cin, cout, kernel_size=k, stride=s, padding=p))
+
+
+def _chain(module, names, x):
+    for name in names:
+        x = getattr(module, name)(x)
+    return x
+
+
+_T1, _T3 = (1, 7), (7, 1)
+_P1, _P3 = (0, 3), (3, 0)
+
+
+class _TorchInceptionA(tnn.Module):
+    def __init__(self, c, pool):
+        super().__init__()
+        _convs(self, {"branch1x1": (c, 64, 1, 1, 0), "branch5x5_1": (c, 48, 1, 1, 0),
+                      "branch5x5_2": (48, 64, 5, 1, 2), "branch3x3dbl_1": (c, 64, 1, 1, 0),
+                      "branch3x3dbl_2": (64, 96, 3, 1, 1), "branch3x3dbl_3": (96, 96, 3, 1, 1),
+                      "branch_pool": (c, pool, 1, 1, 0)})
+        self.myop = tnn.quantized.FloatFunctional()
+
+    def forward(self, x):
+        pool = self.branch_pool(torch.nn.functional.avg_pool2d(x, 3, 1, 1))
+        return self.myop.cat([self.branch1x1(x), _chain(self, ["branch5x5_1", "branch5x5_2"], x),
+                              _chain(self, [f"branch3x3dbl_{i}" for i in (1, 2, 3)], x),
+                              pool], 1)
+
+
+class _TorchInceptionB(tnn.Module):
+    def __init__(self, c):
+        super().__init__()
+        _convs(self, {"branch3x3": (c, 384, 3, 2, 0), "branch3x3dbl_1": (c, 64, 1, 1, 0),
+                      "branch3x3dbl_2": (64, 96, 3, 1, 1), "branch3x3dbl_3": (96, 96, 3, 2, 0)})
+        self.myop = tnn.quantized.FloatFunctional()
+
+    def forward(self, x):
+        return self.myop.cat([self.branch3x3(x),
+                              _chain(self, [f"branch3x3dbl_{i}" for i in (1, 2, 3)], x),
+                              torch.nn.functional.max_pool2d(x, 3, 2)], 1)
+
+
+class _TorchInceptionC(tnn.Module):
+    def __init__(self, c, c7):
+        super().__init__()
+        _convs(self, {"branch1x1": (c, 192, 1, 1, 0), "branch7x7_1": (c, c7, 1, 1, 0),
+                      "branch7x7_2": (c7, c7, _T1, 1, _P1), "branch7x7_3": (c7, 192, _T3, 1, _P3),
+                      "branch7x7dbl_1": (c, c7, 1, 1, 0), "branch7x7dbl_2": (c7, c7, _T3, 1, _P3),
+                      "branch7x7dbl_3": (c7, c7, _T1, 1, _P1),
+                      "branch7x7dbl_4": (c7, c7, _T3, 1, _P3),
+                      "branch7x7dbl_5": (c7, 192, _T1, 1, _P1), "branch_pool": (c, 192, 1, 1, 0)})
+        self.myop = tnn.quantized.FloatFunctional()
+
+    def forward(self, x):
+        pool = self.branch_pool(torch.nn.functional.avg_pool2d(x, 3, 1, 1))
+        return self.myop.cat([self.branch1x1(x),
+                              _chain(self, [f"branch7x7_{i}" for i in (1, 2, 3)], x),
+                              _chain(self, [f"branch7x7dbl_{i}" for i in range(1, 6)], x),
+                              pool], 1)
+
+
+class _TorchInceptionD(tnn.Module):
+    def __init__(self, c):
+        super().__init__()
+        _convs(self, {"branch3x3_1": (c, 192, 1, 1, 0), "branch3x3_2": (192, 320, 3, 2, 0),
+                      "branch7x7x3_1": (c, 192, 1, 1, 0),
+                      "branch7x7x3_2": (192, 192, _T1, 1, _P1),
+                      "branch7x7x3_3": (192, 192, _T3, 1, _P3),
+                      "branch7x7x3_4": (192, 192, 3, 2, 0)})
+        self.myop = tnn.quantized.FloatFunctional()
+
+    def forward(self, x):
+        return self.myop.cat([_chain(self, ["branch3x3_1", "branch3x3_2"], x),
+                              _chain(self, [f"branch7x7x3_{i}" for i in (1, 2, 3, 4)], x),
+                              torch.nn.functional.max_pool2d(x, 3, 2)], 1)
+
+
+class _TorchInceptionE(tnn.Module):
+    def __init__(self, c):
+        super().__init__()
+        _convs(self, {"branch1x1": (c, 320, 1, 1, 0), "branch3x3_1": (c, 384, 1, 1, 0),
+                      "branch3x3_2a": (384, 384, (1, 3), 1, (0, 1)),
+                      "branch3x3_2b": (384, 384, (3, 1), 1, (1, 0)),
+                      "branch3x3dbl_1": (c, 448, 1, 1, 0), "branch3x3dbl_2": (448, 384, 3, 1, 1),
+                      "branch3x3dbl_3a": (384, 384, (1, 3), 1, (0, 1)),
+                      "branch3x3dbl_3b": (384, 384, (3, 1), 1, (1, 0)),
+                      "branch_pool": (c, 192, 1, 1, 0)})
+        self.myop1 = tnn.quantized.FloatFunctional()
+        self.myop2 = tnn.quantized.FloatFunctional()
+        self.myop3 = tnn.quantized.FloatFunctional()
+
+    def forward(self, x):
+        b3 = self.branch3x3_1(x)
+        b3 = self.myop1.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1)
+        dbl = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+        dbl = self.myop2.cat([self.branch3x3dbl_3a(dbl), self.branch3x3dbl_3b(dbl)], 1)
+        pool = self.branch_pool(torch.nn.functional.avg_pool2d(x, 3, 1, 1))
+        return self.myop3.cat([self.branch1x1(x), b3, dbl, pool], 1)
+
+
+class TorchQuantizableInception3(tnn.Module):
+    """Inception v3 without the auxiliary head (as torchvision with aux_logits=False)."""
+
+    def __init__(self, num_classes):
+        super().__init__()
+        _convs(self, {"Conv2d_1a_3x3": (3, 32, 3, 2, 0), "Conv2d_2a_3x3": (32, 32, 3, 1, 0),
+                      "Conv2d_2b_3x3": (32, 64, 3, 1, 1)})
+        self.maxpool1 = tnn.MaxPool2d(3, 2)
+        _convs(self, {"Conv2d_3b_1x1": (64, 80, 1, 1, 0), "Conv2d_4a_3x3": (80, 192, 3, 1, 0)})
+        self.maxpool2 = tnn.MaxPool2d(3, 2)
+        self.Mixed_5b, self.Mixed_5c = _TorchInceptionA(192, 32), _TorchInceptionA(256, 64)
+        self.Mixed_5d, self.Mixed_6a = _TorchInceptionA(288, 64), _TorchInceptionB(288)
+        self.Mixed_6b, self.Mixed_6c = _TorchInceptionC(768, 128), _TorchInceptionC(768, 160)
+        self.Mixed_6d, self.Mixed_6e = _TorchInceptionC(768, 160), _TorchInceptionC(768, 192)
+        self.Mixed_7a, self.Mixed_7b = _TorchInceptionD(768), _TorchInceptionE(1280)
+        self.Mixed_7c = _TorchInceptionE(2048)
+        self.avgpool, self.dropout = tnn.AdaptiveAvgPool2d((1, 1)), tnn.Dropout(0.5)
+        self.fc = tnn.Linear(2048, num_classes)
+        self.quant, self.dequant = TQ.QuantStub(), TQ.DeQuantStub()
+
+    def stages(self):
+        return [self.Conv2d_2a_3x3, self.Conv2d_2b_3x3, self.maxpool1, self.Conv2d_3b_1x1,
+                self.Conv2d_4a_3x3, self.maxpool2] + [getattr(self, f"Mixed_{n}") for n in (
+                    "5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b", "7c")]
+
+    def forward(self, x):
+        x = self.Conv2d_1a_3x3(self.quant(x))
+        for stage in self.stages():
+            x = stage(x)
+        return self.dequant(self.fc(torch.flatten(self.dropout(self.avgpool(x)), 1)))
+
+    def fuse_model(self):
+        for m in self.modules():
+            if type(m) is _TorchBasicConv:
+                TQ.fuse_modules(m, ["conv", "bn", "relu"], inplace=True)
+
+
+def test_quantizable_inception_v3_matches_torch(no_init):
+    torch.manual_seed(0)
+    reference = TorchQuantizableInception3(5)
+    model = Q.QuantizableInception3(num_classes=5, aux_logits=False, init_weights=False)
+
+    def stages(m):
+        first = [lambda x: m.Conv2d_1a_3x3(m.quant(x))]
+        if isinstance(m, torch.nn.Module):
+            return first + m.stages()
+        return first + [getattr(m, name) for name in (
+            "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1", "Conv2d_3b_1x1", "Conv2d_4a_3x3",
+            "maxpool2", "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b",
+            "Mixed_6c", "Mixed_6d", "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c")]
+
+    q_got, q_expected = _check_pipeline(reference, model, stages, 75, True)
+    assert np.abs(q_got - q_expected).max() <= 12 * reference.fc.scale
+    assert type(model.Mixed_7b.myop3).__name__ == "QFunctional"
