@@ -98,6 +98,10 @@ linear_map_pair(_adaptive_avg_array, _adaptive_avg_adjoint_array, _AdaptiveAvgPo
 
 
 def _adaptive_avg(input, output_size, nd):
+    if input.is_quantized:  # torch's quantized kernel: on q - zero_point, rounded
+        from ._quantized_dispatch import quantized_call
+
+        return quantized_call(_adaptive_avg, "centred", input, output_size, nd)
     op = f"adaptive_avg_pool{nd}d"
     out = _adaptive_sizes(input, output_size, nd, op)
     spatial = tuple(input.shape[-nd:])

@@ -43,6 +43,7 @@ import re
 
 from ._util import Tensor, _make, xp_of
 
+_BINARY = frozenset({"Add", "Sub", "Mul", "Div"})
 _INTEGER_OPS = frozenset({
     "View", "UnsafeView", "Permute", "Transpose", "T", "Squeeze", "_SqueezeDim",
     "_SqueezeDims", "Unsqueeze", "Split", "Unbind", "GetItem", "Repeat", "Clone",
@@ -50,8 +51,11 @@ _INTEGER_OPS = frozenset({
     "PixelShuffle", "PixelUnshuffle", "Expand", "Flip", "Narrow", "Select", "Slice",
     "IndexSelect", "Contiguous", "TakeAlong",
 })
+# averaging kernels that work on q - zero_point and round the average (lrint), with the
+# input's own parameters: run the float op on the centred integers, round, re-centre
+_CENTRED_OPS = frozenset({"_AvgPool", "_AdaptiveAvgPool", "UpsampleBilinear2D"})
 _REQUANT_OPS = frozenset({
-    "Mean", "MeanDim", "_MeanDim", "_AvgPool", "_AdaptiveAvgPool", "UpsampleBilinear2D",
+    "Mean", "MeanDim", "_MeanDim",
     "Hardtanh", "LeakyRelu", "_ClampScalar", "Clamp", "ConstantPad",
 })
 # aten overload names torch's refusal quotes, where it is not the op's plain snake name
@@ -110,12 +114,30 @@ def _quantized_args(args):
     return [a for a in args if _isq(a)]
 
 
-def _per_tensor(q, op):
-    from .quantized import backend_name, per_tensor_affine
+def _per_tensor(q, op=None):
+    """The quantizer fields of a per-tensor ``q``; per-channel raises torch's check."""
+    from .quantized import per_tensor_affine
 
-    if q.__dict__["_qscheme"] is not per_tensor_affine:
-        refuse(op, backend_name(q))  # per-channel: torch's kernels take per-tensor only
+    q._expect_scheme(per_tensor_affine)  # torch's quantized kernels: per-tensor only
     return q.__dict__
+
+
+# per-channel tensors: torch keeps the axis number through reshapes (View/UnsafeView),
+# refuses strided views and cat with these texts
+_PER_CHANNEL_VIEWS = frozenset({"View", "UnsafeView"})
+_STRIDES = "Setting strides is possible only on uniformly quantized tensor"
+_PER_CHANNEL_REFUSED = {"Permute": _STRIDES, "Transpose": _STRIDES, "T": _STRIDES,
+                        "Cat": "Only per-tensor quantization is supported in 'cat'!",
+                        "Stack": "Only per-tensor quantization is supported in 'cat'!"}
+
+
+def _per_channel(cls, name, first, args, kwargs):
+    if name in _PER_CHANNEL_REFUSED:
+        raise RuntimeError(_PER_CHANNEL_REFUSED[name])
+    if name in _PER_CHANNEL_VIEWS:
+        return _wrap(cls.apply(*[_make(a._data) if _isq(a) else a for a in args], **kwargs),
+                     first)
+    return None
 
 
 def _wrap(out, like):
@@ -136,6 +158,27 @@ def _requantize(out, like):
     return _new_qtensor(ints, like.dtype, per_tensor_affine, d["_scale"], d["_zero_point"])
 
 
+_QNAMES = {"qint8": "QInt8", "quint8": "QUInt8", "qint32": "QInt32"}
+
+
+def _centred(q):
+    """``q - zero_point`` as float32 (exact: small integers)."""
+    xp = xp_of(q._data)
+    return _make((q._data.astype(xp.int64) - q.__dict__["_zero_point"]).astype(xp.float32))
+
+
+def _recentre(out, like):
+    """An average of centred integers back to ``like``'s quantizer: round half to even
+    (lrint), add the zero point, clamp to the dtype's range."""
+    from .quantized import _QRANGE, _new_qtensor
+
+    xp = xp_of(out._data)
+    np_int, qmin, qmax = _QRANGE[like.dtype]
+    d = like.__dict__
+    ints = xp.clip(xp.rint(out._data) + d["_zero_point"], qmin, qmax).astype(np_int)
+    return _new_qtensor(ints, like.dtype, d["_qscheme"], d["_scale"], d["_zero_point"])
+
+
 def _qint32():
     from .._backend import dtypes
 
@@ -152,31 +195,42 @@ def _each(result, fn, like):
 
 def quantized_apply(cls, args, kwargs):
     """``cls.apply(*args, **kwargs)`` where an argument is a QuantizedTensor."""
+    from .quantized import per_tensor_affine
+
     name = cls._op_name
     qargs = _quantized_args(args)
     first = qargs[0]
     op = _aten_name(cls)
+    if first.__dict__["_qscheme"] is not per_tensor_affine:
+        out = _per_channel(cls, name, first, args, kwargs)
+        if out is not None:
+            return out
+        if name in _INTEGER_OPS or name in _REQUANT_OPS or name in _CENTRED_OPS \
+                or name in _FIXED_QPARAMS or name == "Relu":
+            _per_tensor(first)  # torch's per-tensor check
     if name in ("Cat", "Stack"):
         return _cat(cls, args, kwargs, qargs)
     if name in _FIXED_QPARAMS:
-        _per_tensor(first, op)
         return _fixed_qparams(cls, first, name)
-    if name in _ATEN_NAMES and any(isinstance(a, (bool, int, float)) for a in args):
+    if name in _BINARY and any(isinstance(a, (bool, int, float)) for a in args):
         # a quantized tensor and a Python number: torch fails allocating the result
         raise RuntimeError("empty_strided not supported on quantized tensors yet see "
                            "https://github.com/pytorch/pytorch/issues/74540")
+    if name == "ChannelShuffle" and first.dtype.name != "quint8":
+        raise RuntimeError("Quantized channel shuffle works only on QUInt8 but got "
+                           f"{_QNAMES[first.dtype.name]}")
     if name in _INTEGER_OPS:
-        _per_tensor(first, op)
         plain = [_make(a._data) if _isq(a) else a for a in args]
         return _each(cls.apply(*plain, **kwargs), _wrap, first)
+    if name in _CENTRED_OPS:
+        plain = [_centred(a) if _isq(a) else a for a in args]
+        return _each(cls.apply(*plain, **kwargs), _recentre, first)
     if name in _REQUANT_OPS:
-        _per_tensor(first, op)
         plain = [a.dequantize() if _isq(a) else a for a in args]
         return _each(cls.apply(*plain, **kwargs), _requantize, first)
     if name == "Relu":
         from ._quantized_kernels import relu_quantized
 
-        _per_tensor(first, op)
         return relu_quantized(first)
     from .quantized import backend_name
 
@@ -219,4 +273,6 @@ def quantized_call(fn, mode, input, *args, **kwargs):
         if type(result) is tuple:  # (values, indices)
             return (_wrap(result[0], input),) + result[1:]
         return _wrap(result, input)
+    if mode == "centred":
+        return _recentre(fn(_centred(input), *args, **kwargs), input)
     return _requantize(fn(input.dequantize(), *args, **kwargs), input)

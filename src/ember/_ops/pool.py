@@ -380,7 +380,7 @@ linear_map_pair(_avg_pool_array, _avg_pool_adjoint_array, _AvgPool, _AvgPoolAdjo
 def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                  divisor_override, nd, node=None):
     if input.is_quantized:  # torch's quantized avg pool: requantized with input's params
-        return quantized_call(_avg_pool_nd, "requant", input, kernel_size, stride, padding,
+        return quantized_call(_avg_pool_nd, "centred", input, kernel_size, stride, padding,
                               ceil_mode, count_include_pad, divisor_override, nd, node)
     op = f"avg_pool{nd}d"
     x, _ = _batched(input, nd, op)

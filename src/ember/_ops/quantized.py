@@ -234,8 +234,8 @@ class QuantizedTensor(Tensor):
     __str__ = __repr__
 
     # Views of a per-tensor quantized tensor are quantized with the same parameters, as
-    # PyTorch's (slicing, reshape, transpose); a view that moves a per-channel axis is not
-    # needed by the quantized modules and raises rather than guessing the new axis.
+    # PyTorch's (slicing, reshape, transpose). Per-channel: reshapes keep the axis number,
+    # as torch's do; other views that move the axis raise rather than guess it.
     def _rewrap(self, array, keeps_axis=False):
         d = self.__dict__
         if d["_qscheme"] is not per_tensor_affine and not keeps_axis:
@@ -250,22 +250,27 @@ class QuantizedTensor(Tensor):
         return self._rewrap(self.int_repr()[index]._data)
 
     def view(self, *shape):
-        return self._rewrap(self.int_repr().view(*shape)._data)
+        return self._rewrap(self.int_repr().view(*shape)._data, keeps_axis=True)
 
     def reshape(self, *shape):
-        return self._rewrap(self.int_repr().reshape(*shape)._data)
+        return self._rewrap(self.int_repr().reshape(*shape)._data, keeps_axis=True)
+
+    def _strided(self, array):
+        if self.__dict__["_qscheme"] is not per_tensor_affine:
+            raise RuntimeError("Setting strides is possible only on uniformly quantized tensor")
+        return self._rewrap(array)
 
     def transpose(self, dim0, dim1):
-        return self._rewrap(self.int_repr().transpose(dim0, dim1)._data)
+        return self._strided(self.int_repr().transpose(dim0, dim1)._data)
 
     def permute(self, *dims):
-        return self._rewrap(self.int_repr().permute(*dims)._data)
+        return self._strided(self.int_repr().permute(*dims)._data)
 
     def t(self):
-        return self._rewrap(self.int_repr().t()._data)
+        return self._strided(self.int_repr().t()._data)
 
     def flatten(self, start_dim=0, end_dim=-1):
-        return self._rewrap(self.int_repr().flatten(start_dim, end_dim)._data)
+        return self._rewrap(self.int_repr().flatten(start_dim, end_dim)._data, keeps_axis=True)
 
     def clone(self, *, memory_format=None):
         return self._rewrap(self._data.copy(), keeps_axis=True)
