@@ -355,7 +355,9 @@ class _QuantizedPool:
         ints = x.int_repr().float()  # integers are exact in float32
         if not self._average:
             return _k.rewrap_quantized(x, super().forward(ints))
-        pooled = super().forward(ints - zero_point).round() + zero_point
+        # the zero point is added before rounding (PyTorch's kernels round the shifted
+        # value): with an odd zero point a tie then goes the other way
+        pooled = (super().forward(ints - zero_point) + zero_point).round()
         low, high = (0, 255) if x.dtype is ember.quint8 else (-128, 127)
         return _k.rewrap_quantized(x, pooled.clamp(low, high))
 
