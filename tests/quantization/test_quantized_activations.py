@@ -121,3 +121,18 @@ def test_convert_swaps_hardswish_keeps_hardsigmoid_unobserved():
         expected = reference(torch.from_numpy(_X)).numpy()
     got = model(ember.from_numpy(_X)).numpy()
     assert np.abs(got - expected).max() <= 2 / 256 and (got != expected).mean() < 0.02
+
+
+@pytest.mark.parametrize("zero_point", [7, 8])
+def test_quantized_average_pools_round_ties_as_torch(zero_point):
+    """Power-of-two windows give exact .5 averages; PyTorch rounds after adding the zero
+    point, so an odd zero point sends the tie the other way than rounding first."""
+    from ember.nn.quantized.modules import _QuantizedAdaptiveAvgPool2d, _QuantizedAvgPool2d
+
+    x = np.random.default_rng(1).random((2, 16, 4, 4)).astype(np.float32) * 3
+    t = torch.quantize_per_tensor(torch.from_numpy(x), 0.0237, zero_point, torch.quint8)
+    e = ember.quantize_per_tensor(ember.from_numpy(x), 0.0237, zero_point, ember.quint8)
+    for got, expected in (
+            (_QuantizedAdaptiveAvgPool2d(1)(e), torch.nn.functional.adaptive_avg_pool2d(t, 1)),
+            (_QuantizedAvgPool2d(2, 2)(e), torch.nn.functional.avg_pool2d(t, 2, 2))):
+        _same(got, expected)
