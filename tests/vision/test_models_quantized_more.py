@@ -402,3 +402,61 @@ def test_torch_quantized_mobilenet_v3_checkpoint_loads_bit_exact(no_init):
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
     np.testing.assert_array_equal(model(ember.from_numpy(x)).numpy(), expected)
+
+
+def test_quantized_mobilenet_v3_and_inception_builders(no_init):
+    mv3 = Q.mobilenet_v3_large()
+    assert sum(p.numel() for p in mv3.parameters()) == \
+        Q.MobileNet_V3_Large_QuantizedWeights.DEFAULT.meta["num_params"]
+    se = mv3.features[4].block[2]
+    assert type(se).__name__ == "QuantizableSqueezeExcitation" and se._version == 2
+    assert type(se.scale_activation) is nn.Hardsigmoid and se.skip_mul
+    assert type(mv3.features[1].block[0][2]) is nn.ReLU and mv3.features[2].skip_add
+    with pytest.raises(NotImplementedError, match="quantization-aware-training"):
+        Q.mobilenet_v3_large(quantize=True, weights="DEFAULT")
+    with pytest.raises(ValueError, match="'backend' expected value qnnpack but got fbgemm"):
+        Q.mobilenet_v3_large(quantize=True, weights="DEFAULT", backend="fbgemm")
+    with pytest.raises(TypeError, match="expected MobileNet_V3_Large_QuantizedWeights"):
+        Q.mobilenet_v3_large(quantize=True, weights=M.MobileNet_V3_Large_Weights.DEFAULT)
+    assert M.get_model_builder("quantized_mobilenet_v3_large") is Q.mobilenet_v3_large
+    assert M.get_model_weights("quantized_inception_v3") is Q.Inception_V3_QuantizedWeights
+    inc = Q.inception_v3(init_weights=False)
+    assert sum(p.numel() for p in inc.parameters()) == \
+        Q.Inception_V3_QuantizedWeights.DEFAULT.meta["num_params"]
+    assert type(inc.AuxLogits).__name__ == "QuantizableInceptionAux"
+    assert type(inc.Mixed_5b.branch1x1.relu) is nn.ReLU and inc.Mixed_7c.myop3
+    assert type(inc.Mixed_6a).__name__ == "QuantizableInceptionB"
+    with pytest.raises(ValueError, match="'aux_logits' expected value True but got False"):
+        Q.inception_v3(quantize=True, weights="DEFAULT", aux_logits=False)
+    with pytest.raises(ValueError, match="'backend' expected value fbgemm but got qnnpack"):
+        Q.inception_v3(quantize=True, weights="DEFAULT", backend="qnnpack")
+
+
+def test_quantized_weights_metadata_mobilenet_v3_inception():
+    w = Q.MobileNet_V3_Large_QuantizedWeights.DEFAULT
+    assert w is Q.MobileNet_V3_Large_QuantizedWeights.IMAGENET1K_QNNPACK_V1
+    assert w.url.endswith("quantized/mobilenet_v3_large_qnnpack-5bcacf28.pth")
+    assert w.meta["backend"] == "qnnpack" and w.meta["_ops"] == 0.217
+    assert w.meta["_metrics"]["ImageNet-1K"] == {"acc@1": 73.004, "acc@5": 90.858}
+    assert w.meta["unquantized"] is M.MobileNet_V3_Large_Weights.IMAGENET1K_V1
+    i = Q.Inception_V3_QuantizedWeights.DEFAULT
+    assert i.url.endswith("quantized/inception_v3_google_fbgemm-a2837893.pth")
+    assert i.meta["min_size"] == (75, 75) and i.meta["_file_size"] == 23.146
+    assert i.transforms().resize_size == [342] and i.transforms().crop_size == [299]
+    assert i.meta["unquantized"] is M.Inception_V3_Weights.IMAGENET1K_V1
+
+
+def test_quantize_true_mobilenet_v3_int8_layout():
+    """``quantize=True`` (post-training recipe here): Hardswish becomes QuantizedHardswish
+    with calibrated quantizers, the SE gate stays a fixed-grid Hardsigmoid, and the int8
+    model runs end to end."""
+    ember.manual_seed(0)
+    model = Q.mobilenet_v3_large(quantize=True, num_classes=7, width_mult=0.5)
+    names = {type(m).__name__ for m in model.modules()}
+    assert {"_QuantizedHardsigmoid", "QFunctional", "ConvReLU2d"} <= names
+    assert "Hardsigmoid" not in names and "FloatFunctional" not in names
+    assert not any(type(m) is nn.Hardswish for m in model.modules())
+    assert sum(type(m) is ember.nn.quantized.Hardswish for m in model.modules()) > 10
+    assert repr(model.features[0][2]) == "QuantizedHardswish()"
+    out = model(ember.rand(1, 3, 64, 64))
+    assert out.shape == (1, 7) and not out.is_quantized and np.isfinite(out.numpy()).all()
