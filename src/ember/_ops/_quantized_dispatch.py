@@ -194,7 +194,19 @@ def _each(result, fn, like):
 
 
 def quantized_apply(cls, args, kwargs):
-    """``cls.apply(*args, **kwargs)`` where an argument is a QuantizedTensor."""
+    """``cls.apply(*args, **kwargs)`` where an argument is a QuantizedTensor (called while
+    apply handles the QuantizedArgument signal, which a user's traceback should not show)."""
+    from ..autograd.function import QuantizedArgument
+
+    try:
+        return _quantized_apply(cls, args, kwargs)
+    except Exception as exc:
+        if isinstance(exc.__context__, QuantizedArgument):
+            exc.__suppress_context__ = True
+        raise
+
+
+def _quantized_apply(cls, args, kwargs):
     from .quantized import per_tensor_affine
 
     name = cls._op_name
@@ -212,8 +224,9 @@ def quantized_apply(cls, args, kwargs):
         return _cat(cls, args, kwargs, qargs)
     if name in _FIXED_QPARAMS:
         return _fixed_qparams(cls, first, name)
-    if name in _BINARY and any(isinstance(a, (bool, int, float)) for a in args):
-        # a quantized tensor and a Python number: torch fails allocating the result
+    if name in _BINARY and first.device.type == "cpu" and \
+            any(isinstance(a, (bool, int, float)) for a in args):
+        # a quantized CPU tensor and a Python number: torch fails allocating the result
         raise RuntimeError("empty_strided not supported on quantized tensors yet see "
                            "https://github.com/pytorch/pytorch/issues/74540")
     if name == "ChannelShuffle" and first.dtype.name != "quint8":
