@@ -56,7 +56,7 @@ from . import multiprocessing, special, testing  # noqa: F401,E402
 _LAZY_SUBMODULES = frozenset({
     "ao", "distributed", "distributions", "fft", "func", "futures", "fx", "jit", "onnx",
     "quantization", "serve", "signal",
-    "compiler", "cpu", "hub", "mps", "xpu",
+    "compiler", "cpu", "hub", "mps", "xpu", "quasirandom",
 })
 
 
