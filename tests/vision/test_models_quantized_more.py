@@ -460,3 +460,52 @@ def test_quantize_true_mobilenet_v3_int8_layout():
     assert repr(model.features[0][2]) == "QuantizedHardswish()"
     out = model(ember.rand(1, 3, 64, 64))
     assert out.shape == (1, 7) and not out.is_quantized and np.isfinite(out.numpy()).all()
+
+
+def test_torch_quantized_inception_v3_checkpoint_loads_bit_exact(no_init):
+    """Inception v3 the same way: torch's converted checkpoint (per-channel int8 conv
+    weights, every ``myop`` concatenation's scale) loads value for value; the logits
+    agree within a quantum (ember's int8 conv requantizes a rare tie the other way)."""
+    import io
+
+    torch.manual_seed(0)
+    reference = _randomize(TorchQuantizableInception3(5)).eval()
+    reference.fuse_model()
+    reference.qconfig = _qconfig(TQ)
+    TQ.prepare(reference, inplace=True)
+    reference(torch.rand(1, 3, 75, 75))
+    TQ.convert(reference, inplace=True)
+    buffer = io.BytesIO()
+    torch.save(reference.state_dict(), buffer)
+    buffer.seek(0)
+    model = Q.QuantizableInception3(num_classes=5, aux_logits=False, init_weights=False)
+    Q.utils._replace_relu(model)
+    with ember.no_grad():
+        for p in model.parameters():
+            p.fill_(0.01)
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_var.fill_(1.0)
+    model.eval().fuse_model()
+    model.qconfig = _qconfig(eq)
+    eq.prepare(model, inplace=True)
+    model(ember.rand(1, 3, 75, 75))
+    eq.convert(model, inplace=True)
+    model.load_state_dict(ember.load(buffer, weights_only=True))
+    x = np.random.default_rng(9).random((1, 3, 75, 75)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    got_state, ref_state = model.state_dict(), reference.state_dict()
+    assert list(got_state) == list(ref_state)
+    for key, value in ref_state.items():
+        got = got_state[key]
+        if isinstance(value, tuple):  # a Linear's packed (weight, bias)
+            value, got = value[0], got[0]
+        if isinstance(value, torch.Tensor) and value.is_quantized:
+            np.testing.assert_array_equal(got.int_repr().numpy(), value.int_repr().numpy())
+            np.testing.assert_array_equal(got.q_per_channel_scales().numpy(),
+                                          value.q_per_channel_scales().numpy())
+        elif isinstance(value, torch.Tensor):
+            np.testing.assert_array_equal(got.numpy(), value.numpy(), err_msg=key)
+    assert np.abs(model(ember.from_numpy(x)).numpy() - expected).max() <= \
+        1.01 * reference.fc.scale
