@@ -88,7 +88,13 @@ CASES = {
     "cat_diff": lambda L, q, q2: L.cat([q, q2], 1),
     "stack": lambda L, q, q2: L.stack([q, q2], 1),
     "dropout_eval": lambda L, q, q2: L.nn.functional.dropout(q, training=False),
+    "unfold": lambda L, q, q2: q.unfold(2, 2, 1),
+    "item": lambda L, q, q2: L.tensor(q[0, 1, 2, 0].item()),
     # refused by torch
+    "adaptive_max_pool2d": lambda L, q, q2: L.nn.functional.adaptive_max_pool2d(q, 2),
+    "maximum": lambda L, q, q2: L.maximum(q, q2),
+    "where": lambda L, q, q2: L.where(q.int_repr() > 20, q, q2),
+    "mul": lambda L, q, q2: q * q2,
     "add": lambda L, q, q2: q + q2,
     "add_fn": lambda L, q, q2: L.add(q, q2),
     "add_scalar": lambda L, q, q2: q + 1,

@@ -188,6 +188,10 @@ def _candidate_grid(xp, per_dim, spatial):
 
 
 def _adaptive_max(input, output_size, return_indices, nd):
+    if input.is_quantized:  # torch has no quantized kernel for it
+        from ._quantized_dispatch import refuse
+
+        refuse(f"adaptive_max_pool{nd}d.out")
     op = f"adaptive_max_pool{nd}d"
     out = _adaptive_sizes(input, output_size, nd, op)
     if nd == 1:  # PyTorch pools (..., L) as (..., 1, L) and squeezes the row away

@@ -49,7 +49,7 @@ _INTEGER_OPS = frozenset({
     "_SqueezeDims", "Unsqueeze", "Split", "Unbind", "GetItem", "Repeat", "Clone",
     "UpsampleNearest1D", "UpsampleNearest2D", "UpsampleNearest3D", "ChannelShuffle",
     "PixelShuffle", "PixelUnshuffle", "Expand", "Flip", "Narrow", "Select", "Slice",
-    "IndexSelect", "Contiguous", "TakeAlong",
+    "IndexSelect", "Contiguous", "TakeAlong", "Unfold",
 })
 # averaging kernels that work on q - zero_point and round the average (lrint), with the
 # input's own parameters: run the float op on the centred integers, round, re-centre
@@ -65,7 +65,8 @@ _ATEN_NAMES = {
     "Log": "log.out", "Matmul": "bmm.out", "Bmm": "bmm.out", "Mm": "mm",
     "Softmax": "_softmax.out", "LogSoftmax": "_log_softmax.out", "Hardswish": "hardswish",
     "Roll": "roll", "Pow": "pow.Tensor_Scalar_out", "Neg": "neg.out", "Abs": "abs.out",
-    "Sqrt": "sqrt.out",
+    "Sqrt": "sqrt.out", "Maximum": "maximum.out", "Minimum": "minimum.out",
+    "Where": "where.self",
 }
 
 

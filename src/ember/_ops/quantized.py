@@ -281,6 +281,9 @@ class QuantizedTensor(Tensor):
     def detach(self):
         return self
 
+    def item(self):
+        return self.dequantize().item()  # torch reads a quantized scalar as its float
+
     def tolist(self):
         raise RuntimeError("load_scalar: invalid type")  # torch reads no quantized scalars
 
