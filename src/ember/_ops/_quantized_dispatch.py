@@ -8,33 +8,39 @@ tensor (wrong values: relu of a quint8 with zero_point 10 is not ``max(q, 0)``).
 
 Design (the float hot path pays nothing measurable):
 
-- ``Function.apply`` unwraps arguments with ``type(arg) is Tensor or isinstance(...)``;
-  plain Tensors stop at the first test. Only subclasses (Parameter, QuantizedTensor)
-  reach the ``isinstance`` branch, which now also reads one class attribute
-  (``_qdispatch``: False on Tensor, True on QuantizedTensor) and hands the whole call to
-  ``quantized_apply`` here when it is set. ``apply_binary`` (operator slots) does the same
-  after its own ``type(x) is Tensor`` test.
-- Fast paths that bypass ``apply`` and would accept integers: ``shape._plain_view``
-  (reshape/view/flatten) reads ``is_quantized`` only after its cheap checks and declines,
-  so the call falls to ``View.apply``; max/avg pooling check ``is_quantized`` at their
-  entry (pool.py), as torch's own pooling entry points branch on ``is_quantized()``.
-  Float fast paths guarded by a float-dtype test (reductions, elementwise math) already
-  fall back to ``apply`` for the integer arrays a QuantizedTensor holds.
+- ``Function.apply`` unwraps arguments with ``type(arg) is Tensor or isinstance(arg,
+  Tensor) and arg._plain_dispatch``: plain Tensors stop at the first test; only subclasses
+  read ``_plain_dispatch``, a class attribute (True on Tensor, so a Parameter pays one
+  attribute read) that QuantizedTensor makes a property raising ``QuantizedArgument``.
+  The unwrapping loop sits in a ``try`` (free in CPython 3.11 unless raised) whose
+  handler hands the whole call to ``quantized_apply`` here. ``apply_binary`` (operator
+  slots) does the same; ``apply_unary`` sends a non-plain argument to ``apply``.
+- Fast paths that bypass ``apply`` and would accept integers decline for quantized
+  inputs: ``shape._plain_view`` (view/reshape/flatten) after its own tests, stack's
+  ``_host_unrecorded``; max/avg/adaptive pooling branch on ``is_quantized`` at their
+  entry, as torch's own pooling entry points do. Float fast paths guarded by a float
+  dtype test (reductions, elementwise math) already fall back to ``apply`` for the
+  integer arrays a QuantizedTensor holds. QuantizedTensor's own methods cover the
+  method forms of flip/narrow/select/expand/max/sort/... whose no-grad fast paths skip
+  ``apply`` (their function forms ``torch.flip(q)`` still do: a known gap).
 
 ``quantized_apply`` looks the op up by its class name:
 
-- ``_INTEGER_OPS``: the op only moves or copies elements (views, split, pad with the zero
-  point, nearest upsampling, pixel shuffle...): it runs on the integers and each output is
+- ``_INTEGER_OPS``: the op only moves or copies elements (views, split, nearest
+  upsampling, pixel shuffle, unfold...): it runs on the integers and each output is
   re-wrapped with the input's quantizer, as PyTorch's kernels do.
-- ``_REQUANT_OPS``: averaging and clamping ops (mean, avg pool, bilinear upsampling,
-  hardtanh, leaky relu): dequantize, run the float op, quantize the result with the
-  input's own scale and zero point (what torch's quantized kernels return).
-- relu clamps the integers at the zero point; cat re-quantizes every input to the first
-  input's parameters (torch's quantized cat).
-- anything else raises torch's NotImplementedError naming the aten op.
+- ``_CENTRED_OPS`` (avg / adaptive avg pooling, bilinear upsampling): torch's kernels
+  average ``q - zero_point`` and round half to even; so do we, exactly.
+- ``_REQUANT_OPS`` (mean, hardtanh/relu6, clamp, constant pad): dequantize, run the float
+  op, quantize with the input's own scale and zero point.
+- relu clamps the integers at the zero point; sigmoid/tanh quantize with torch's fixed
+  output parameters; cat/stack re-quantize every input to the first one's parameters.
+- anything else raises torch's NotImplementedError naming the aten op (number operands of
+  arithmetic: torch's ``empty_strided`` RuntimeError).
 
-Per-channel tensors: clone/contiguous keep the quantizer (QuantizedTensor's methods); the
-ops above raise NotImplementedError for them rather than guess a moved channel axis.
+Per-channel tensors follow torch: reshapes keep the axis number, clone keeps the
+quantizer, permute/transpose and cat raise torch's RuntimeErrors, the per-tensor kernels
+(relu, pooling...) raise its ``qscheme() == kPerTensorAffine`` check.
 """
 
 from __future__ import annotations
