@@ -136,3 +136,28 @@ def test_quantized_average_pools_round_ties_as_torch(zero_point):
             (_QuantizedAdaptiveAvgPool2d(1)(e), torch.nn.functional.adaptive_avg_pool2d(t, 1)),
             (_QuantizedAvgPool2d(2, 2)(e), torch.nn.functional.avg_pool2d(t, 2, 2))):
         _same(got, expected)
+
+
+def test_quantized_activations_refuse_cuda_as_torch(monkeypatch):
+    """Like PyTorch's (QuantizedCPU only), the kernels refuse a CUDA quantized tensor;
+    the GPU is tests/cuda_sim's NumPy-backed CuPy double, restored afterwards."""
+    import importlib
+    import os
+    import sys
+
+    monkeypatch.syspath_prepend(os.path.join(os.path.dirname(__file__), "..", "cuda_sim"))
+    fake_cupy = importlib.import_module("fake_cupy")
+    for name, module in fake_cupy.modules().items():
+        monkeypatch.setitem(sys.modules, name, module)
+    backend_device = importlib.import_module("ember._backend.device")
+    monkeypatch.setattr(backend_device, "_cupy", None)
+    monkeypatch.setattr(backend_device, "_cupy_checked", False)
+    fake_cupy.reset()
+    x = ember.quantize_per_tensor(ember.randn(4, device="cuda"), 0.1, 3, ember.quint8)
+    for op, run in (("quantized::hardswish", ennq.Hardswish(0.1, 2)),
+                    ("aten::hardsigmoid", ennq._QuantizedHardsigmoid())):
+        with pytest.raises(NotImplementedError,
+                           match=f"Could not run '{op}' with arguments from the "
+                                 "'QuantizedCUDA' backend"):
+            run(x)
+    fake_cupy.reset()

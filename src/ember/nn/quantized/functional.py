@@ -60,7 +60,7 @@ def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6 of a quantized tensor on the fixed grid [0, 1] / 256 (no observer:
     PyTorch fixes the output quantizers, so ``prepare`` leaves Hardsigmoid unobserved)."""
     _refuse_float(input, "hardsigmoid")
-    ember._ops.quantized.refuse_on_device("quantized::hardsigmoid", input)
+    ember._ops.quantized.refuse_on_device("aten::hardsigmoid", input)
     zero_point = _HARDSIGMOID_ZERO_POINT["quint8" if input.dtype is ember.quint8 else "qint8"]
     return _activation(input, 1.0 / 256.0, zero_point, swish=False)
 
