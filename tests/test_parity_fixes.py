@@ -141,3 +141,55 @@ def test_log1p_node_name_and_node_subclass_checks_as_torch():
                      isinstance(y.grad_fn.next_functions[0][0], node), isinstance(x, node)])
     assert rows[1] == rows[0]
     assert rows[0][:2] == ["Log1PBackward0", "Log1PBackward0"]
+
+
+def _grad_warnings(lib):
+    """For each way of reading ``.grad``: (is None, count of non-leaf warnings)."""
+    import warnings
+
+    def reads():
+        x = lib.ones(2, requires_grad=True)
+        y = x * 2
+        yield "leaf before backward", x
+        yield "non-leaf", y
+        z = x * 3
+        z.retain_grad()
+        yield "retained", z
+        (y * z).sum().backward(retain_graph=True)
+        yield "leaf after backward", x
+        yield "non-leaf after backward", y
+        yield "retained after backward", z
+        w = x * 4
+        w.sum().backward(inputs=[w])
+        yield "non-leaf named in inputs", w
+        v = x * 5
+        v.grad = lib.zeros(2)
+        yield "non-leaf with a set grad", v
+        del v.grad
+        yield "non-leaf after del", v
+        yield "no-grad result", x.detach() * 2
+
+    rows = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for name, tensor in reads():
+            before = len(caught)
+            value = tensor.grad
+            new = caught[before:]
+            rows.append((name, value is None, len(new),
+                         [(w.category, w.filename) for w in new]))
+            texts = [str(w.message) for w in new]
+            assert all(t.startswith("The .grad attribute of a Tensor that is not a leaf Tensor "
+                                    "is being accessed.") for t in texts)
+            assert all("github.com/pytorch/pytorch/pull/30531 for more information." in t
+                       for t in texts)
+        assert len(caught) == sum(row[2] for row in rows)  # nothing warned outside reads
+    return rows
+
+
+def test_non_leaf_grad_warning_as_torch():
+    t_rows, e_rows = _grad_warnings(torch), _grad_warnings(ember)
+    assert [r[:3] for r in e_rows] == [r[:3] for r in t_rows]
+    for row in e_rows:  # attributed to the reading line, as torch's
+        assert all(cat is UserWarning and name == __file__ for cat, name in row[3])
+    assert sum(r[2] for r in e_rows) == 3

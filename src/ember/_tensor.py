@@ -9,6 +9,8 @@ conversions that need no graph.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._backend import (
@@ -40,7 +42,7 @@ class Tensor:
     """A multi-dimensional array with autograd, as ``torch.Tensor``."""
 
     __slots__ = (
-        "_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_base", "_acc",
+        "_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_vc", "_base", "_acc",
         "_retains_grad", "_hooks", "_view_vc", "__dict__", "__weakref__",
     )
     # NumPy must defer to Tensor's reflected operators (ndarray * tensor -> tensor).
@@ -107,6 +109,25 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward (leaves, and non-leaves that called
+        ``retain_grad``). Reading it while still None on another non-leaf warns, as
+        PyTorch does: backward will not fill it. A property over the ``_grad`` slot: one
+        extra check per read, which optimizers and the engine do not notice."""
+        grad = self._grad
+        if grad is None and self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
 
     @property
     def output_nr(self) -> int:
@@ -391,8 +412,8 @@ class Tensor:
         new = object.__new__(type(self))
         _init_fields(new, self._data.copy())
         new._requires_grad = self._requires_grad
-        if self.grad is not None:
-            new.grad = self.grad.__deepcopy__(memo)
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
         new.__dict__.update({k: v for k, v in self.__dict__.items() if not k.startswith("_post")})
         memo[id(self)] = new
         return new
@@ -516,14 +537,21 @@ class _RetainGrad:
     def __call__(self, grad):
         tensor = self.tensor_ref()
         if tensor is not None:
-            if tensor.grad is None:
-                tensor.grad = grad.detach() if not grad.requires_grad else grad
-                if tensor.grad._data is grad._data:
-                    tensor.grad = _make(grad._data.copy())
+            if tensor._grad is None:
+                tensor._grad = grad.detach() if not grad.requires_grad else grad
+                if tensor._grad._data is grad._data:
+                    tensor._grad = _make(grad._data.copy())
             else:
-                tensor.grad = tensor.grad + grad
+                tensor._grad = tensor._grad + grad
         return None
 
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead. See github.com/pytorch/pytorch/pull/30531 for more information.")
 
 _LEGACY_TYPES = {
     "FloatTensor": _dt.float32, "DoubleTensor": _dt.float64, "HalfTensor": _dt.float16,
@@ -584,7 +612,7 @@ _np_generic = np.generic
 def _init_fields(t, array):
     t._data = array
     t._requires_grad = False
-    t.grad = None
+    t._grad = None
     t.grad_fn = None
     t._output_nr = 0
     t._vc = [0]
@@ -601,7 +629,7 @@ def _make(array, requires_grad=False, grad_fn=None, output_nr=0):
     t = _new(Tensor)
     t._data = array
     t._requires_grad = requires_grad
-    t.grad = None
+    t._grad = None
     t.grad_fn = grad_fn
     t._output_nr = output_nr
     t._vc = [0]

@@ -122,7 +122,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             if g is not None and not _is_edge(tensor) and tensor.grad_fn is not None:
                 if not create_graph:
                     g = _make(g._data.copy())
-                tensor.grad = g if tensor.grad is None else tensor.grad + g
+                tensor._grad = g if tensor._grad is None else tensor._grad + g
 
 
 def _target_edge(tensor):
