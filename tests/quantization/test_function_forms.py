@@ -151,6 +151,12 @@ PER_CHANNEL = {
     "cat": lambda L, q: L.cat([q, q], 1),
     "sum": lambda L, q: q.sum(),
     "avg_pool2d": lambda L, q: L.nn.functional.avg_pool2d(q, 2),
+    "unsqueeze0": lambda L, q: q.unsqueeze(0),
+    "unsqueeze2": lambda L, q: q.unsqueeze(2),
+    "unsqueeze_last": lambda L, q: q.unsqueeze(-1),
+    "select0": lambda L, q: q.select(0, 1),
+    "narrow2": lambda L, q: q.narrow(2, 0, 2),
+    "squeeze0": lambda L, q: q.narrow(0, 0, 1).squeeze(0),
 }
 
 

@@ -296,3 +296,56 @@ def quantized_call(fn, mode, input, *args, **kwargs):
     if mode == "centred":
         return _recentre(fn(_centred(input), *args, **kwargs), input)
     return _requantize(fn(input.dequantize(), *args, **kwargs), input)
+
+
+# ---------------------------------------------------------------------------
+# QuantizedTensor methods whose fast paths skip Function.apply
+# ---------------------------------------------------------------------------
+
+
+def _per_channel_axis(name, axis, ndim, args, kwargs):
+    """The channel axis after ``name(*args)`` on a per-channel tensor, as torch keeps it
+    (dims before the axis shift it; the axis itself is not moved), or None where torch's
+    per-tensor check applies instead."""
+    if kwargs or not args or type(args[0]) is not int:
+        return None
+    dim = args[0]
+    if name == "unsqueeze":
+        dim = dim + ndim + 1 if dim < 0 else dim
+        return axis + 1 if dim <= axis else axis
+    dim = dim + ndim if dim < 0 else dim
+    if name == "narrow" and dim != axis:
+        return axis
+    if name in ("select", "squeeze") and dim < axis:
+        return axis - 1
+    if name in ("select", "squeeze") and dim > axis:
+        return axis
+    return None
+
+
+def integer_method(name):
+    """A Tensor method whose fast path (no graph to record) skips Function.apply and
+    only moves elements: run on the integers, re-wrap the values with the quantizer, as
+    torch's QuantizedCPU kernels (flip, narrow, max, sort...). Per-channel: the axis
+    torch keeps for unsqueeze/squeeze/select/narrow, torch's per-tensor check otherwise."""
+    def method(self, *args, **kwargs):  # Tensor's methods are bound after this module
+        from .quantized import _new_qtensor, per_tensor_affine
+
+        d = self.__dict__
+        if d["_qscheme"] is not per_tensor_affine:
+            axis = _per_channel_axis(name, d["_axis"], self._data.ndim, args, kwargs)
+            if axis is not None:
+                out = getattr(Tensor, name)(_make(self._data), *args, **kwargs)._data
+                return _new_qtensor(out, self.dtype, d["_qscheme"], d["_scale"],
+                                    d["_zero_point"], axis)
+        _per_tensor(self, name)
+        result = getattr(Tensor, name)(_make(self._data), *args, **kwargs)
+        if isinstance(result, Tensor):
+            return self._rewrap(result._data)
+        if type(result) in (tuple, list):  # split / chunk / unbind
+            return tuple(self._rewrap(part._data) for part in result)
+        # (values, indices) return types: the values are quantized, the indices are not
+        return type(result)(self._rewrap(result[0]._data), *result[1:])
+
+    method.__name__ = name
+    return method

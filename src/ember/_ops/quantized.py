@@ -22,6 +22,7 @@ import numpy as np
 from .._backend import dtypes as _dt
 from .._tensor import _init_fields
 from ..autograd.function import Function, QuantizedArgument
+from ._quantized_dispatch import integer_method
 from ._util import Tensor, _make, xp_of
 
 __all__ = [
@@ -323,30 +324,10 @@ class QuantizedTensor(Tensor):
     def cpu(self, memory_format=None):
         return self.to("cpu")
 
-def _integer_method(name):
-    """A Tensor method whose fast path (no graph to record) skips Function.apply and
-    only moves elements: run on the integers, re-wrap the values with the quantizer
-    (per-tensor only), as torch's QuantizedCPU kernels (flip, narrow, max, sort...)."""
-    def method(self, *args, **kwargs):  # Tensor's methods are bound after this module
-        from ._quantized_dispatch import _per_tensor
-
-        _per_tensor(self, name)
-        result = getattr(Tensor, name)(_make(self._data), *args, **kwargs)
-        if isinstance(result, Tensor):
-            return self._rewrap(result._data)
-        if type(result) in (tuple, list):  # split / chunk / unbind
-            return tuple(self._rewrap(part._data) for part in result)
-        # (values, indices) return types: the values are quantized, the indices are not
-        return type(result)(self._rewrap(result[0]._data), *result[1:])
-
-    method.__name__ = name
-    return method
-
-
 for _name in ("expand", "expand_as", "flip", "narrow", "select", "index_select",
               "unsqueeze", "max", "min", "topk", "sort", "view_as", "repeat", "squeeze",
               "split", "chunk", "unbind", "tensor_split"):
-    setattr(QuantizedTensor, _name, _integer_method(_name))
+    setattr(QuantizedTensor, _name, integer_method(_name))
 
 _QNAME = {_dt.qint8: "QInt8", _dt.quint8: "QUInt8", _dt.qint32: "QInt32"}
 
