@@ -359,3 +359,13 @@ def test_relu_no_grad_path_matches_graph_path(shape):
     slow = ember.relu(ember.tensor(x, requires_grad=True))
     np.testing.assert_array_equal(fast.numpy(), slow.detach().numpy())
     check(lambda lib, t: F(lib).relu(t), x)
+
+
+@pytest.mark.parametrize("dtype_name", ["float16", "bfloat16", "float32", "float64"])
+def test_hardsigmoid_bit_exact_with_torch(dtype_name):
+    """PyTorch computes min(max(x + 3, 0), 6) / 6 (half precision in float32): the same
+    order gives the same last bit on every input."""
+    values = np.random.default_rng(3).uniform(-4, 4, 4096).astype(np.float32)
+    ours = ember.nn.functional.hardsigmoid(ember.tensor(values).to(getattr(ember, dtype_name)))
+    theirs = torch.nn.functional.hardsigmoid(torch.tensor(values).to(getattr(torch, dtype_name)))
+    np.testing.assert_array_equal(ours.float().numpy(), theirs.float().numpy())

@@ -154,7 +154,10 @@ _RreluEvalInplace = named(LeakyRelu, "RreluWithNoiseBackward1")
 class Hardsigmoid(_Piecewise):
     @staticmethod
     def kernel(xp, x):
-        out = xp.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+        # PyTorch's order, min(max(x + 3, 0), 6) / 6 (x / 6 + 0.5 differs in the last ulp),
+        # in float32 for half-precision inputs as PyTorch's kernels compute them
+        work = x.astype(np.float32) if x.dtype.itemsize == 2 else x
+        out = (xp.clip(work + 3, 0, 6) / 6).astype(x.dtype, copy=False)
         slope = ((x > -3) & (x < 3)) * xp.asarray(1 / 6, x.dtype)
         return out, slope
 
