@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from oracle import check, check_raises, randn
 
 import ember
