@@ -273,8 +273,6 @@ MODULES = [
 
 @pytest.mark.parametrize("spec", MODULES)
 def test_module_repr(spec):
-    import torch
-
     assert repr(eval("ember.nn." + spec)) == repr(eval("torch.nn." + spec))
 
 
