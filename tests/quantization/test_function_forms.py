@@ -184,3 +184,18 @@ def test_float_and_parameter_paths_unchanged():
     y.backward()
     assert w.grad.tolist() == [[2.0] * 3] * 2
     assert ember.relu(ember.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+
+
+AVERAGING = ["avg_pool2d", "avg_pool2d_s1", "aap1", "aap2", "interp_bilinear", "mean", "mean_fn"]
+
+
+@pytest.mark.parametrize("zero_point", [11, 3])
+@pytest.mark.parametrize("name", AVERAGING)
+def test_averaging_rounds_ties_as_torch_with_odd_zero_points(name, zero_point):
+    """torch's kernels add the zero point before rounding half to even: with an odd zero
+    point the ties of an average go the other way than rounding the centred value."""
+    def run(lib):
+        q = lib.quantize_per_tensor(lib.tensor(X), 0.02, zero_point, lib.quint8)
+        return _describe(CASES[name](lib, q, q))
+
+    assert run(ember) == run(torch)

@@ -175,14 +175,16 @@ def _centred(q):
 
 
 def _recentre(out, like):
-    """An average of centred integers back to ``like``'s quantizer: round half to even
-    (lrint), add the zero point, clamp to the dtype's range."""
+    """An average of centred integers back to ``like``'s quantizer: add the zero point,
+    then round half to even (lrint), in torch's order (ties differ for an odd zero
+    point), and clamp to the dtype's range."""
     from .quantized import _QRANGE, _new_qtensor
 
     xp = xp_of(out._data)
     np_int, qmin, qmax = _QRANGE[like.dtype]
     d = like.__dict__
-    ints = xp.clip(xp.rint(out._data) + d["_zero_point"], qmin, qmax).astype(np_int)
+    ints = xp.clip(xp.rint(out._data + xp.float32(d["_zero_point"])), qmin, qmax)
+    ints = ints.astype(np_int)
     return _new_qtensor(ints, like.dtype, d["_qscheme"], d["_scale"], d["_zero_point"])
 
 
