@@ -193,3 +193,30 @@ def test_non_leaf_grad_warning_as_torch():
     for row in e_rows:  # attributed to the reading line, as torch's
         assert all(cat is UserWarning and name == __file__ for cat, name in row[3])
     assert sum(r[2] for r in e_rows) == 3
+
+
+_SCALAR_DTYPES = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int8", "uint8",
+                  "bool", "complex64", "complex128"]
+_SCALARS = [complex(1, 0), complex(1, 2), complex(float("nan"), 0), complex(0, float("nan")),
+            1e300, float("inf"), float("nan"), -1e20, 2**70, -2**63, 2**63, 65519.0, 70000, -1,
+            -255, -256, 256, 127.9, 128.0, -129, -0.5, 3.5e38, 2147483648.0, np.int64(300),
+            np.uint64(2**64 - 1)]
+
+
+@pytest.mark.parametrize("dtype", _SCALAR_DTYPES)
+def test_setitem_scalar_range_checks_as_torch(dtype):
+    """Python scalars into each dtype: PyTorch's overflow errors, wraps and roundings."""
+    results = []
+    for lib in (torch, ember):
+        rows = []
+        for value in _SCALARS:
+            for key in (0, lib.tensor([True, False])):
+                target = lib.zeros(2, dtype=getattr(lib, dtype))
+                try:
+                    target[key] = value
+                except Exception as error:  # noqa: BLE001 - compared between the libraries
+                    rows.append((type(error).__name__, str(error)))
+                else:
+                    rows.append(repr(target.tolist()))
+        results.append(rows)
+    assert results[1] == results[0]
