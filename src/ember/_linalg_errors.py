@@ -16,7 +16,8 @@ class LinAlgError(RuntimeError):
     PyTorch's class is ``torch._C._LinAlgError`` (``torch.linalg.LinAlgError`` is the same
     object), so its repr reads ``_LinAlgError('...')`` and a traceback names the private
     class; ember names it ``_LinAlgError`` too, homed in ``ember.linalg`` (which exports
-    both names, so pickling finds it)."""
+    both names, so pickling finds it). Raised ``from None``: NumPy's error it replaces
+    would otherwise print first as a chained traceback, which PyTorch's has not."""
 
 
 LinAlgError.__name__ = LinAlgError.__qualname__ = "_LinAlgError"
@@ -68,8 +69,8 @@ def _raise_singular(name, array):
             raise LinAlgError(
                 f"{name}: {_batch_prefix(host, index)}The diagonal element {pivot} is zero, the "
                 "inversion could not be completed because the input matrix is singular."
-            )
-    raise LinAlgError(f"{name}: The input matrix is singular.")
+            ) from None
+    raise LinAlgError(f"{name}: The input matrix is singular.") from None
 
 
 def _per_matrix_info(array, info_of):
@@ -104,7 +105,7 @@ def _raise_solve_singular(a):
         prefix = f"(Batch element {index}): "
     raise LinAlgError(
         f"torch.linalg.solve: {prefix}The solver failed because the input matrix is singular."
-    )
+    ) from None
 
 
 def _raise_not_pd(a):
@@ -117,8 +118,8 @@ def _raise_not_pd(a):
                 f"linalg.cholesky: {_batch_prefix(host, index)}The factorization could not "
                 "be completed because the input is not positive-definite (the leading "
                 f"minor of order {order} is not positive-definite)."
-            )
-    raise LinAlgError("linalg.cholesky: The input is not positive-definite.")
+            ) from None
+    raise LinAlgError("linalg.cholesky: The input is not positive-definite.") from None
 
 
 # -- half and bfloat16 inputs -------------------------------------------------------------
