@@ -14,7 +14,6 @@ Take views after in-place writes (the usual pattern) and the results match.
 
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np
@@ -22,6 +21,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._inplace import apply_inplace, check_cast
+from ._setitem_value import check_value_type, checked_scalar
 from ._util import Tensor, _make, inplace_check, shape_str, type_name, xp_of
 from .shape import check_view_inplace, mark_no_grad_view, view_of
 
@@ -563,10 +563,9 @@ def setitem(self, index, value):
             else:
                 self._vc[0] += 1
                 return
-    if not isinstance(value, _SETITEM_VALUE_TYPES) or type(value) is np.bool_:
-        _raise_setitem_value_type(self, value)
     if not isinstance(value, Tensor):
-        value = _checked_scalar(self._data.dtype, value)
+        check_value_type(self, value)
+        value = checked_scalar(self._data.dtype, value)
     parts, basic = _convert_index(index, self._data)
     if self._view_creation is not None and _grad_enabled[0]:
         _check_setitem_on_no_grad_view(self, parts, basic)
@@ -588,66 +587,6 @@ def setitem(self, index, value):
     except ValueError as exc:
         raise _setitem_error(exc, target, rest, data, basic, self._data.dtype) from None
     self._vc[0] += 1
-
-
-# What PyTorch's ``__setitem__`` takes as a value: a tensor, a Python number (bool, int,
-# float, complex and their subclasses, so NumPy's float64/complex128) or a NumPy integer
-# scalar. Arrays, lists, None and other NumPy scalars are a TypeError, checked before
-# the index.
-_SETITEM_VALUE_TYPES = (Tensor, int, float, complex, np.integer)
-
-
-def _raise_setitem_value_type(self, value):
-    kind = type(value)
-    # CPython's tp_name: a class defined in Python shows its bare name, a builtin or
-    # extension type (numpy.ndarray, decimal.Decimal) its dotted one.
-    heap = kind.__flags__ & (1 << 9) or kind.__module__ == "builtins"
-    name = kind.__name__ if heap else f"{kind.__module__}.{kind.__name__}"
-    raise TypeError(f"can't assign a {name} to a {self.type()}")
-
-
-# c10's names in "value cannot be converted to type ... without overflow" (16-bit floats
-# are converted through double, and only a complex value's imaginary part is checked)
-_C_TYPES = {"float32": "float", "float64": "double", "float16": "double", "bfloat16": "double",
-            "int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t",
-            "uint8": "uint8_t", "complex64": "c10::complex<float>",
-            "complex128": "c10::complex<double>"}
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _checked_scalar(np_dtype, value):
-    """A Python/NumPy scalar checked as PyTorch's ``checked_convert`` does before a fill
-    (ints past int64, a complex with an imaginary part into a real dtype, values out of an
-    integer's or float32's range are errors), returned as the value NumPy should store."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = int(value)
-        if not -2**63 <= value < 2**63:
-            raise ValueError("Overflow when unpacking long long")
-    kind = "f" if np_dtype.name == "bfloat16" else np_dtype.kind  # ml_dtypes' kind is "V"
-    if kind == "b" or kind not in "fciu" or isinstance(value, bool):
-        return value
-    real, imag = (value.real, value.imag) if isinstance(value, complex) else (value, 0)
-    if kind == "c":
-        ok = str(np_dtype) != "complex64" or not any(
-            math.isfinite(part) and abs(part) > _FLOAT32_MAX for part in (real, imag))
-        return value if ok else _raise_overflow(np_dtype)
-    if imag != 0:
-        _raise_overflow(np_dtype)
-    if kind == "f":
-        if str(np_dtype) == "float32" and math.isfinite(real) and abs(real) > _FLOAT32_MAX:
-            _raise_overflow(np_dtype)
-        return real
-    info = np.iinfo(np_dtype)
-    if info.min <= real <= info.max:
-        return real
-    if kind == "u" and isinstance(real, int) and -info.max <= real < 0:
-        return real % (info.max + 1)  # a negative int wraps into an unsigned type
-    return _raise_overflow(np_dtype)
-
-
-def _raise_overflow(np_dtype):
-    raise RuntimeError(f"value cannot be converted to type "
-                       f"{_C_TYPES.get(str(np_dtype), str(np_dtype))} without overflow")
 
 
 def _check_setitem_on_no_grad_view(view, parts, basic):
