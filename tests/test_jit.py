@@ -171,3 +171,48 @@ def test_deprecation_warnings_point_into_the_library_as_torchs_do():
             assert mine and all(w.category is DeprecationWarning for w in mine)
             assert all(w.filename != __file__ for w in mine)
             assert all(f"{lib.__name__}/jit" in w.filename.replace("\\", "/") for w in mine)
+
+
+def _jit_warnings(lib, tmp_path):
+    """Per jit entry point: its distinct DeprecationWarning texts, in order, and whether
+    each was attributed inside the library (torch repeats some while checking a trace)."""
+    import warnings
+
+    def double(x):
+        return x * 2
+
+    model = lib.nn.Linear(2, 2).eval()
+    path = str(tmp_path / f"{lib.__name__}.pt")
+    calls = {
+        "trace function": lambda: lib.jit.trace(double, lib.ones(2)),
+        "trace module": lambda: lib.jit.trace(model, lib.ones(1, 2)),
+        "trace_module": lambda: lib.jit.trace_module(model, {"forward": lib.ones(1, 2)}),
+        "freeze": lambda: lib.jit.freeze(scripted),
+        "optimize_for_inference": lambda: lib.jit.optimize_for_inference(scripted),
+        "fork": lambda: lib.jit.fork(double, lib.ones(1)),
+        "wait": lambda: lib.jit.wait(future),
+        "save": lambda: lib.jit.save(scripted, path),
+        "load": lambda: lib.jit.load(path),
+        "ignore": lambda: lib.jit.ignore(double),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = lib.jit.script(model)
+        future = lib.jit.fork(double, lib.ones(1))
+    seen = {}
+    for name, call in calls.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        texts = []
+        for w in caught:
+            assert w.category is DeprecationWarning
+            assert f"{lib.__name__}/jit" in w.filename.replace("\\", "/")
+            if str(w.message) not in texts:
+                texts.append(str(w.message))
+        seen[name] = texts
+    return seen
+
+
+def test_every_deprecation_warning_as_torchs(tmp_path):
+    assert _jit_warnings(ember, tmp_path) == _jit_warnings(torch, tmp_path)

@@ -139,16 +139,21 @@ class ScriptFunction:
         return f"<ember.jit.ScriptFunction object at {id(self):#x}>"
 
 
-def _deprecated(name):
+_COMPILE_OR_EXPORT = "`torch.compile` or `torch.export`"
+
+
+def _deprecated(name, target=_COMPILE_OR_EXPORT):
     """PyTorch's deprecation warning, raised at stack level 1 as torch's is: it points into
     ember.jit, not at the caller, so the default filters (which show DeprecationWarning
-    only when attributed to ``__main__``) keep it hidden, as they do for torch."""
-    if sys.version_info >= (3, 14):
+    only when attributed to ``__main__``) keep it hidden, as they do for torch. script,
+    trace, trace_method, save and load have a Python 3.14 wording; the rest one text."""
+    if target is None:
+        text = f"`torch.jit.{name}` is deprecated. Please use `torch.compile` instead."
+    elif sys.version_info >= (3, 14):
         text = (f"`torch.jit.{name}` is not supported in Python 3.14+ and may break. "
-                "Please switch to `torch.compile` or `torch.export`.")
+                f"Please switch to {target}.")
     else:
-        text = (f"`torch.jit.{name}` is deprecated. Please switch to `torch.compile` or "
-                "`torch.export`.")
+        text = f"`torch.jit.{name}` is deprecated. Please switch to {target}."
     warnings.warn(text, DeprecationWarning, stacklevel=1)
 
 
@@ -182,6 +187,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
     with _tracing_on(), ember.no_grad():
         func(*args, **(example_kwarg_inputs or {}))
     if isinstance(func, Module):
+        _deprecated("trace_method")  # PyTorch traces a module through trace_module
         traced = TopLevelTracedModule(func)
         return traced
     return ScriptFunction(func)
@@ -191,6 +197,7 @@ def trace_module(mod, inputs, **kwargs):
     """``trace`` for the methods named in ``inputs`` ({"forward": example_inputs})."""
     import ember
 
+    _deprecated("trace_method")  # sic: PyTorch's trace_module warns under this name
     with _tracing_on(), ember.no_grad():
         for method, example in inputs.items():
             getattr(mod, method)(*(example if isinstance(example, tuple) else (example,)))
@@ -242,6 +249,7 @@ def annotate(the_type, the_value):
 
 
 def freeze(mod, preserved_attrs=None, optimize_numerics=True):
+    _deprecated("freeze", None)
     if not isinstance(mod, ScriptModule):
         raise RuntimeError(  # noqa: TRY004 - PyTorch's type
             "Freezing expects a ScriptModule as input. Please use "
@@ -254,12 +262,13 @@ def freeze(mod, preserved_attrs=None, optimize_numerics=True):
 
 
 def optimize_for_inference(mod, other_methods=None):
+    _deprecated("optimize_for_inference", None)
     if not isinstance(mod, ScriptModule):
         raise RuntimeError(  # noqa: TRY004 - PyTorch's type
             "optimize_for_inference expects a ScriptModule as input. Please "
                            "use torch.jit.script or torch.jit.trace to script your "
                            "'nn.Module'.")
-    return freeze(mod.eval()) if mod.training else mod
+    return freeze(mod.eval())  # as PyTorch, which freezes every ScriptModule here
 
 
 class Future:
@@ -286,6 +295,7 @@ class Future:
 
 
 def fork(func, *args, **kwargs) -> Future:
+    _deprecated("fork", None)
     try:
         return Future(func(*args, **kwargs))
     except Exception as error:  # noqa: BLE001 - raised again by wait(), as PyTorch's
@@ -293,11 +303,13 @@ def fork(func, *args, **kwargs) -> Future:
 
 
 def wait(future: Future):
+    _deprecated("wait", None)
     return future.wait()
 
 
 def save(m, f, _extra_files=None) -> None:
     """Write a scripted module to ``f`` (a path or a binary file object)."""
+    _deprecated("save", "`torch.export`")
     if not isinstance(m, ScriptModule):
         raise AttributeError(  # noqa: TRY004 - PyTorch's type
             f"'{type(m).__name__}' object has no attribute 'save_to_buffer'")
@@ -316,6 +328,7 @@ def save(m, f, _extra_files=None) -> None:
 
 def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
     """A scripted module saved by ``jit.save``; ``_extra_files`` names are filled in."""
+    _deprecated("load", "`torch.export`")
     if isinstance(f, (str, os.PathLike)):
         if not os.path.exists(f):
             raise ValueError(f"The provided filename {f} does not exist")
