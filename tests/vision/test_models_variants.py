@@ -75,8 +75,10 @@ TORCHVISION_CLASSIFIERS = [
 ]
 
 
-QUANTIZED = ["quantized_googlenet", "quantized_mobilenet_v2", "quantized_resnet18",
-             "quantized_resnet50", "quantized_resnext101_32x8d", "quantized_resnext101_64x4d",
+# torchvision 0.28's twelve quantized builders
+QUANTIZED = ["quantized_googlenet", "quantized_inception_v3", "quantized_mobilenet_v2",
+             "quantized_mobilenet_v3_large", "quantized_resnet18", "quantized_resnet50",
+             "quantized_resnext101_32x8d", "quantized_resnext101_64x4d",
              "quantized_shufflenet_v2_x0_5", "quantized_shufflenet_v2_x1_0",
              "quantized_shufflenet_v2_x1_5", "quantized_shufflenet_v2_x2_0"]
 
