@@ -31,7 +31,7 @@ from ..googlenet import (
     load_google_weights,
     prepare_google_kwargs,
 )
-from .utils import _fuse_modules, _replace_relu, quantize_model
+from .utils import _fuse_modules, _pop_backend, _replace_relu, quantize_model
 
 __all__ = ["GoogLeNet_QuantizedWeights", "QuantizableGoogLeNet", "googlenet"]
 
@@ -128,13 +128,7 @@ def googlenet(*, weights: GoogLeNet_QuantizedWeights | GoogLeNet_Weights | None 
                               else GoogLeNet_Weights)
     original_aux_logits = kwargs.get("aux_logits", False)
     prepare_google_kwargs(weights, kwargs)
-    if weights is not None and "backend" in weights.meta:
-        backend = weights.meta["backend"]
-        if "backend" in kwargs and kwargs["backend"] != backend:
-            raise ValueError(f"The parameter 'backend' expected value {backend} but got "
-                             f"{kwargs['backend']} instead.")
-        kwargs["backend"] = backend
-    backend = kwargs.pop("backend", "fbgemm")
+    backend = _pop_backend(weights, kwargs, "fbgemm")
     model = QuantizableGoogLeNet(**kwargs)
     _replace_relu(model)
     if quantize:

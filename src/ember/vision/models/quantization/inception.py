@@ -33,7 +33,7 @@ from ..inception import (
     InceptionE,
 )
 from .googlenet import QuantizableBasicConv2d as _GoogLeNetQuantizableBasicConv2d
-from .utils import _replace_relu, quantize_model
+from .utils import _pop_backend, _replace_relu, quantize_model
 
 __all__ = ["Inception_V3_QuantizedWeights", "QuantizableInception3", "inception_v3"]
 
@@ -196,13 +196,7 @@ def inception_v3(*, weights: Inception_V3_QuantizedWeights | Inception_V3_Weight
                               else Inception_V3_Weights)
     original_aux_logits = kwargs.get("aux_logits", False)
     prepare_google_kwargs(weights, kwargs)
-    if weights is not None and "backend" in weights.meta:
-        backend = weights.meta["backend"]
-        if "backend" in kwargs and kwargs["backend"] != backend:
-            raise ValueError(f"The parameter 'backend' expected value {backend} but got "
-                             f"{kwargs['backend']} instead.")
-        kwargs["backend"] = backend
-    backend = kwargs.pop("backend", "fbgemm")
+    backend = _pop_backend(weights, kwargs, "fbgemm")
     model = QuantizableInception3(**kwargs)
     _replace_relu(model)
     if quantize:

@@ -24,7 +24,7 @@ from .._api import (
 )
 from .._layers import Conv2dNormActivation
 from ..mobilenet import InvertedResidual, MobileNet_V2_Weights, MobileNetV2
-from .utils import _fuse_modules, _replace_relu, quantize_model
+from .utils import _fuse_modules, _pop_backend, _replace_relu, quantize_model
 
 __all__ = ["MobileNet_V2_QuantizedWeights", "QuantizableMobileNetV2", "mobilenet_v2"]
 
@@ -92,13 +92,7 @@ def mobilenet_v2(*, weights: MobileNet_V2_QuantizedWeights | MobileNet_V2_Weight
     "qnnpack", the one its quantized weights were trained for)."""
     weights = resolve_weights(weights, kwargs, MobileNet_V2_QuantizedWeights if quantize
                               else MobileNet_V2_Weights)
-    if weights is not None and "backend" in weights.meta:
-        backend = weights.meta["backend"]
-        if "backend" in kwargs and kwargs["backend"] != backend:
-            raise ValueError(f"The parameter 'backend' expected value {backend} but got "
-                             f"{kwargs['backend']} instead.")
-        kwargs["backend"] = backend
-    backend = kwargs.pop("backend", "qnnpack")
+    backend = _pop_backend(weights, kwargs, "qnnpack")
     model = QuantizableMobileNetV2(block=QuantizableInvertedResidual, **kwargs)
     _replace_relu(model)
     if quantize:

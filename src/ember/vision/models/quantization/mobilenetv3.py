@@ -35,7 +35,7 @@ from ..mobilenet import (
     MobileNetV3,
     _mobilenet_v3_conf,
 )
-from .utils import _fuse_modules, _replace_relu, quantize_model
+from .utils import _fuse_modules, _pop_backend, _replace_relu, quantize_model
 
 __all__ = ["MobileNet_V3_Large_QuantizedWeights", "QuantizableMobileNetV3",
            "mobilenet_v3_large"]
@@ -119,13 +119,7 @@ def mobilenet_v3_large(*, weights: MobileNet_V3_Large_QuantizedWeights
     post-training recipe (default backend "qnnpack")."""
     weights = resolve_weights(weights, kwargs, MobileNet_V3_Large_QuantizedWeights
                               if quantize else MobileNet_V3_Large_Weights)
-    if weights is not None and "backend" in weights.meta:
-        backend = weights.meta["backend"]
-        if "backend" in kwargs and kwargs["backend"] != backend:
-            raise ValueError(f"The parameter 'backend' expected value {backend} but got "
-                             f"{kwargs['backend']} instead.")
-        kwargs["backend"] = backend
-    backend = kwargs.pop("backend", "qnnpack")
+    backend = _pop_backend(weights, kwargs, "qnnpack")
     if quantize and weights is not None:
         raise NotImplementedError(
             "the quantized MobileNetV3 weights are a quantization-aware-training checkpoint "

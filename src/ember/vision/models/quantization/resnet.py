@@ -31,7 +31,7 @@ from ..resnet import (
     ResNeXt101_32X8D_Weights,
     ResNeXt101_64X4D_Weights,
 )
-from .utils import _fuse_modules, _replace_relu, quantize_model
+from .utils import _fuse_modules, _pop_backend, _replace_relu, quantize_model
 
 __all__ = [
     "QuantizableResNet",
@@ -118,13 +118,7 @@ class QuantizableResNet(ResNet):
 
 def _resnet(block, layers, weights, progress: bool, quantize: bool,
             kwargs: dict) -> QuantizableResNet:
-    if weights is not None and "backend" in weights.meta:
-        backend = weights.meta["backend"]
-        if "backend" in kwargs and kwargs["backend"] != backend:
-            raise ValueError(f"The parameter 'backend' expected value {backend} but got "
-                             f"{kwargs['backend']} instead.")
-        kwargs["backend"] = backend
-    backend = kwargs.pop("backend", "fbgemm")
+    backend = _pop_backend(weights, kwargs, "fbgemm")
     model = QuantizableResNet(block, layers, **kwargs)
     _replace_relu(model)
     if quantize:

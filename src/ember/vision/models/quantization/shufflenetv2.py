@@ -30,7 +30,7 @@ from ..shufflenetv2 import (
     ShuffleNetV2,
     channel_shuffle,
 )
-from .utils import _fuse_modules, _replace_relu, quantize_model
+from .utils import _fuse_modules, _pop_backend, _replace_relu, quantize_model
 
 __all__ = [
     "QuantizableShuffleNetV2", "ShuffleNet_V2_X0_5_QuantizedWeights",
@@ -119,13 +119,7 @@ ShuffleNet_V2_X2_0_QuantizedWeights = _qweights(
 
 
 def _shufflenetv2(repeats, channels, weights, progress, quantize, kwargs):
-    if weights is not None and "backend" in weights.meta:
-        backend = weights.meta["backend"]
-        if "backend" in kwargs and kwargs["backend"] != backend:
-            raise ValueError(f"The parameter 'backend' expected value {backend} but got "
-                             f"{kwargs['backend']} instead.")
-        kwargs["backend"] = backend
-    backend = kwargs.pop("backend", "fbgemm")
+    backend = _pop_backend(weights, kwargs, "fbgemm")
     model = QuantizableShuffleNetV2(repeats, channels, **kwargs)
     _replace_relu(model)
     if quantize:

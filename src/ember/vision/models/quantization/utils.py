@@ -15,6 +15,18 @@ __all__ = ["quantize_model"]
 _ENGINES = ("fbgemm", "qnnpack")
 
 
+def _pop_backend(weights, kwargs: dict, default: str) -> str:
+    """The quantized engine a builder uses: the weights' own (a different ``backend=``
+    argument is refused, as torchvision refuses it), else the argument, else ``default``."""
+    if weights is not None and "backend" in weights.meta:
+        backend = weights.meta["backend"]
+        if "backend" in kwargs and kwargs["backend"] != backend:
+            raise ValueError(f"The parameter 'backend' expected value {backend} but got "
+                             f"{kwargs['backend']} instead.")
+        kwargs["backend"] = backend
+    return kwargs.pop("backend", default)
+
+
 def _replace_relu(module: nn.Module) -> None:
     """Exactly ReLU or ReLU6 (not subclasses) -> ``nn.ReLU(inplace=False)``, recursively:
     fused conv-bn-relu kernels clamp at zero only, and each use needs its own module."""
