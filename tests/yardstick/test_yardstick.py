@@ -104,6 +104,7 @@ SCRIPTS = [
     "numerics_and_inplace.py",  # int wraparound, rounding modes, fake quant, life, views, printing
     "maml_and_hypernets.py",  # MAML 1st/2nd order via functional_call, double backward, hypernet
     "common_mistakes.py",   # beginners' errors: exception types and PyTorch's message texts
+    "mlp_mixer_recipe.py",  # MLP-Mixer: label smoothing, AdamW groups, OneCycleLR, clipping, EMA
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -229,6 +230,8 @@ CLAIMS = {
                            "scatter dtype: RuntimeError: scatter(): Expected dtype int32/int64",
                            "TypeError: can't convert np.ndarray of type numpy.object_",
                            "mat1 and mat2 shapes cannot be multiplied (4x10 and 20x5)"],
+    "mlp_mixer_recipe.py": ["reshape == unfold: True", "ema fns agree: True",
+                            "n_averaged: 18 18", "label smoothing by hand: 0.92027 0.92027 True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
