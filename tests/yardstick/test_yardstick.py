@@ -105,6 +105,7 @@ SCRIPTS = [
     "maml_and_hypernets.py",  # MAML 1st/2nd order via functional_call, double backward, hypernet
     "common_mistakes.py",   # beginners' errors: exception types and PyTorch's message texts
     "mlp_mixer_recipe.py",  # MLP-Mixer: label smoothing, AdamW groups, OneCycleLR, clipping, EMA
+    "gru_beam_search.py",   # biGRU over packed batches, masked attention + loss, beam search
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -232,6 +233,9 @@ CLAIMS = {
                            "mat1 and mat2 shapes cannot be multiplied (4x10 and 20x5)"],
     "mlp_mixer_recipe.py": ["reshape == unfold: True", "ema fns agree: True",
                             "n_averaged: 18 18", "label smoothing by hand: 0.92027 0.92027 True"],
+    "gru_beam_search.py": ["sorted: [3, 2, 1, 0]", "left padding: [[1, 2], [0, 3]]",
+                           "padding rows zero: True", "reversed correctly: 4 of 4",
+                           "attention on padding: 0.0 rows sum to one: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
