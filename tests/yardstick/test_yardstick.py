@@ -106,6 +106,7 @@ SCRIPTS = [
     "common_mistakes.py",   # beginners' errors: exception types and PyTorch's message texts
     "mlp_mixer_recipe.py",  # MLP-Mixer: label smoothing, AdamW groups, OneCycleLR, clipping, EMA
     "gru_beam_search.py",   # biGRU over packed batches, masked attention + loss, beam search
+    "hooks_and_higher_order.py",  # module/tensor/node hooks, n-th derivatives, batched vjp, HVP
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -236,6 +237,10 @@ CLAIMS = {
     "gru_beam_search.py": ["sorted: [3, 2, 1, 0]", "left padding: [[1, 2], [0, 3]]",
                            "padding rows zero: True", "reversed correctly: 4 of 4",
                            "attention on padding: 0.0 rows sum to one: True"],
+    "hooks_and_higher_order.py": ["('pre', (2, 3), ['factor'])", "('bwd', (2, 3), [20.0, 20.0])",
+                                  "global forward hook saw: ['Linear', 'ReLU', 'Sequential']",
+                                  "node hooks: ['prehook', ('hook', 1)]", "match: True",
+                                  "materialize_grads: [3.0, 4.0] 0.0", "inputs=[v]: None"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
