@@ -25,6 +25,7 @@ from ._backend import (
     to_dtype,
 )
 from ._backend import dtypes as _dt
+from ._grad_assign import _check_assigned_grad
 
 
 # whether float() of a tensor requiring grad has warned yet (PyTorch warns once)
@@ -123,6 +124,10 @@ class Tensor:
 
     @grad.setter
     def grad(self, value):
+        """Assigning checks what backward would otherwise trip over later, with PyTorch's
+        errors: a tensor (or None) of this tensor's dtype, device and size."""
+        if value is not None:
+            _check_assigned_grad(self, value)
         self._grad = value
 
     @grad.deleter
@@ -318,12 +323,21 @@ class Tensor:
         return array
 
     def __array__(self, dtype=None, copy=None):
-        array = self._data
-        if type(array) is not np.ndarray:
-            array = array.get()
-        if dtype is not None:
-            return array.astype(dtype, copy=bool(copy))
+        """``np.asarray(tensor)`` goes through ``numpy()``, as PyTorch's: a tensor that
+        requires grad or lives on a GPU raises instead of silently leaving the graph or
+        the device. NumPy 2's ``copy=`` is honoured (False raises when a copy is needed)."""
+        array = self.numpy()
+        if dtype is not None and np.dtype(dtype) != array.dtype:
+            if copy is False:
+                raise ValueError(f"Unable to avoid copy while converting {array.dtype} to "
+                                 f"{np.dtype(dtype)}")
+            return array.astype(dtype)
         return array.copy() if copy else array
+
+    def _host_array(self):
+        """The values as a NumPy array whatever requires_grad or the device (tolist)."""
+        array = self._data
+        return array if type(array) is np.ndarray else array.get()
 
     def item(self):
         if self._data.size != 1:
@@ -335,7 +349,7 @@ class Tensor:
         )
 
     def tolist(self):
-        array = self.__array__()
+        array = self._host_array()
         if array.dtype.kind == "V":
             array = array.astype(np.float32)
         return array.tolist()

@@ -226,7 +226,7 @@ def tensor_repr(tensor) -> str:
     from ._backend import get_default_device
     from ._tensor import Tensor
 
-    array = tensor.__array__()
+    array = tensor._host_array()
     dtype = tensor.dtype
     plain = type(tensor) is Tensor or type(tensor).__name__ == "Parameter"
     prefix = "tensor(" if plain else f"{type(tensor).__name__}("

@@ -73,8 +73,7 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            other = device(other)
+        # A string is not a device: torch.device('cpu') == 'cpu' is False in PyTorch.
         if not isinstance(other, device):
             return NotImplemented
         return self.type == other.type and self.index == other.index

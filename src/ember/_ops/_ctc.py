@@ -140,7 +140,7 @@ class CTC(Function):
 
 def _as_lengths(lengths):
     if isinstance(lengths, Tensor):
-        return [int(v) for v in np.asarray(lengths.detach().__array__()).reshape(-1)]
+        return [int(v) for v in np.asarray(lengths.detach()._host_array()).reshape(-1)]
     if isinstance(lengths, int):
         return [lengths]
     return [int(v) for v in lengths]

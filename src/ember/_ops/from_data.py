@@ -99,16 +99,16 @@ def _raise_ragged(data):
 def _to_numpy_data(data):
     """Turn nested lists/tuples (possibly holding tensors) into a NumPy array."""
     if isinstance(data, Tensor):
-        return data.__array__()
+        return data._host_array()  # a tensor requiring grad is data here, as in PyTorch
     if isinstance(data, (list, tuple)):
         if any(isinstance(item, Tensor) for item in data):
             items = []
             for item in data:
                 if isinstance(item, Tensor):
-                    if item.numel() != 1 and item.ndim > 0:
-                        items.append(item.__array__())
-                    else:
-                        items.append(item.__array__().reshape(()))
+                    if item.numel() != 1:  # PyTorch reads tensors in a list as scalars
+                        raise ValueError(
+                            "only one element tensors can be converted to Python scalars")
+                    items.append(item._host_array().reshape(()))
                 else:
                     items.append(_to_numpy_data(item))
             return np.array(items)
@@ -167,7 +167,7 @@ def _copy_tensor(data, dtype, device, requires_grad):
     if src_dev == dev:
         array = array.astype(np_dtype, copy=True)
     else:
-        array = _on_device(data.__array__().astype(np_dtype), dev)
+        array = _on_device(data._host_array().astype(np_dtype), dev)
     return _finish(array, requires_grad)
 
 

@@ -215,7 +215,7 @@ class QuantizedTensor(Tensor):
         from .._backend import get_default_device
         from .._tensor_str import _add_suffixes, _tensor_str
 
-        array = self.dequantize().__array__()  # printed from the host, as any tensor
+        array = self.dequantize()._host_array()  # printed from the host, as any tensor
         prefix = "tensor("
         indent = len(prefix)
         body = "[]" if array.size == 0 else _tensor_str(array, indent)

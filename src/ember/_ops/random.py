@@ -75,7 +75,7 @@ class Generator:
             raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
         if new_state._data.dtype != np.uint8:
             raise TypeError("RNG state must be a torch.ByteTensor")
-        raw = bytes(np.ascontiguousarray(new_state.__array__()).tobytes())
+        raw = bytes(np.ascontiguousarray(new_state._host_array()).tobytes())
         if len(raw) != _STATE_BYTES:
             raise RuntimeError(
                 f"Expected a CPUGeneratorImplState of size {_STATE_BYTES} but found the input "

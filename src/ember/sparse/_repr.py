@@ -17,7 +17,7 @@ from .._tensor_str import PRINT_OPTS, _tensor_str
 
 
 def _part(prefix, tensor, indent):
-    array = tensor.detach().__array__()
+    array = tensor.detach()._host_array()
     body = _tensor_str(array, indent + len(prefix))
     if array.size == 0:
         body += f", size={tuple(array.shape)}"

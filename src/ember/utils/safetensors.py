@@ -45,7 +45,7 @@ def _flatten(tensors, keep_alive):
         dtype_name = str(tensor.dtype).replace("torch.", "")
         if dtype_name not in _CODES:
             raise ValueError(f"dtype {tensor.dtype} cannot be stored in a safetensors file")
-        array = np.ascontiguousarray(tensor.detach().__array__())
+        array = np.ascontiguousarray(tensor.detach()._host_array())
         keep_alive.append(array)
         flat[name] = spec(dtype=dtype_name, shape=array.shape, data_ptr=array.ctypes.data,
                           data_len=array.nbytes)
