@@ -231,7 +231,7 @@ def _vmap_impl(func, in_dims, out_dims, randomness, chunk_size, args, kwargs):
         samples = [
             None if d is None else _per_sample(arg, d) for arg, d in zip(flat_args, flat_in_dims)
         ]
-        flat_call = all(child.is_leaf() for child in spec.children)  # f(x, y): no nests
+        flat_call = all(child.is_leaf() for child in spec.children())  # f(x, y): no nests
         outputs = []
         for b in range(batch_size):
             if same is not None:
