@@ -225,17 +225,16 @@ class Xlogy(Function):
         x, y = ctx.saved_tensors
         grad_x = grad_y = None
         if ctx.needs_input_grad[0]:
-            log_y = y.log() if isinstance(y, Tensor) else _scalar_log(y)
-            grad_x = grad * where(x == 0, 0.0, log_y)
+            # PyTorch's rule: log(y) also where x == 0 (Gamma/Poisson log_prob at
+            # concentration 1 need it); zero only where x == 0 and y <= 0.
+            grad_x = xlogy(grad, y)
+            if not isinstance(y, Tensor):
+                grad_x = where(x == 0, 0.0, grad_x) if y <= 0 else grad_x
+            else:
+                grad_x = where((x == 0) & (y <= 0), 0.0, grad_x)
         if ctx.needs_input_grad[1]:
             grad_y = grad * x / y
         return grad_x, grad_y
-
-
-def _scalar_log(value):
-    if value > 0:
-        return math.log(value)
-    return -math.inf if value == 0 else math.nan
 
 
 def xlogy(input, other, *, out=None):
