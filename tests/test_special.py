@@ -29,6 +29,10 @@ CASES = [
     ("xlog1py_zeros", lambda lib, y: lib.special.xlog1py(lib.zeros(3), y),
      [np.array([-1.0, 0.5, np.nan], dtype=np.float32)]),
     ("xlog1py_scalar", lambda lib, y: lib.special.xlog1py(2.0, y), [rand(3)]),
+    # input == 0 still gets log1p(other) as its gradient (0 only where other <= -1)
+    ("xlog1py_zero_input_grad", lambda lib, x, y: lib.special.xlog1py(x, y),
+     [np.array([0.0, 0.0, 0.0, 1.5], dtype=np.float64),
+      np.array([1.0, -1.0, -2.0, 3.0], dtype=np.float64)]),
     ("entr", lambda lib, x: lib.special.entr(x),
      [np.array([-1.0, 0.0, 0.25, 1.0, 3.0], dtype=np.float32)]),
     ("ndtr", lambda lib, x: lib.special.ndtr(x), [randn(6) * 3]),

@@ -56,8 +56,10 @@ def xlog1py(input, other):
     if not isinstance(input, ember.Tensor):
         input = _as_tensor(input, other)
     other = _as_tensor(other, input)
-    product = input * ember.log1p(other)
-    return ember.where((input == 0) & ~ember.isnan(other), ember.zeros_like(product), product)
+    # Mask the log, not the product: where input == 0 the input's gradient is still
+    # log1p(other), as PyTorch's, and 0 * log1p(-1) gives 0, not NaN.
+    safe = ember.where((input == 0) & (other <= -1), ember.zeros_like(other), ember.log1p(other))
+    return input * safe
 
 
 class _Entr(ember.autograd.Function):
