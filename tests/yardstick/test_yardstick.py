@@ -107,6 +107,7 @@ SCRIPTS = [
     "mlp_mixer_recipe.py",  # MLP-Mixer: label smoothing, AdamW groups, OneCycleLR, clipping, EMA
     "gru_beam_search.py",   # biGRU over packed batches, masked attention + loss, beam search
     "hooks_and_higher_order.py",  # module/tensor/node hooks, n-th derivatives, batched vjp, HVP
+    "kalman_and_fitting.py",  # Kalman filter + RTS smoother, MLE via transform_to, lstsq/LU/QR/PCA
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -241,6 +242,9 @@ CLAIMS = {
                                   "global forward hook saw: ['Linear', 'ReLU', 'Sequential']",
                                   "node hooks: ['prehook', ('hook', 1)]", "match: True",
                                   "materialize_grads: [3.0, 4.0] 0.0", "inputs=[v]: None"],
+    "kalman_and_fitting.py": ["smoother beats filter: True", "Gamma     nll 1.02493",
+                              "normal equations == qr: True", "svd agrees: True",
+                              "cholesky_ex info: 0 inverse via cholesky_inverse: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
