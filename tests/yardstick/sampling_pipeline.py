@@ -10,10 +10,24 @@ prints what a seed does not change: sizes, sets, counts and balance."""
 from collections import Counter
 
 import torch
-from torch.utils.data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset,
-                              DistributedSampler, IterableDataset, RandomSampler, Sampler,
-                              StackDataset, Subset, SubsetRandomSampler, TensorDataset,
-                              WeightedRandomSampler, get_worker_info, random_split)
+from torch.utils.data import (
+    BatchSampler,
+    ChainDataset,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    IterableDataset,
+    RandomSampler,
+    Sampler,
+    StackDataset,
+    Subset,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    get_worker_info,
+    random_split,
+)
 from torch.utils.data.dataloader import default_collate
 
 
@@ -146,7 +160,7 @@ for kwargs in ({"prefetch_factor": 2}, {"persistent_workers": True}):
     try:
         DataLoader(data, **kwargs)
     except ValueError as e:
-        print(f"{list(kwargs)[0]} without workers: ValueError", str(e)[:70])
+        print(f"{next(iter(kwargs))} without workers: ValueError", str(e)[:70])
 try:
     DataLoader(data, batch_size=2, shuffle=True, sampler=sampler)
 except ValueError as e:

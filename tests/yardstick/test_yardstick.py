@@ -108,6 +108,7 @@ SCRIPTS = [
     "gru_beam_search.py",   # biGRU over packed batches, masked attention + loss, beam search
     "hooks_and_higher_order.py",  # module/tensor/node hooks, n-th derivatives, batched vjp, HVP
     "kalman_and_fitting.py",  # Kalman filter + RTS smoother, MLE via transform_to, lstsq/LU/QR/PCA
+    "sampling_pipeline.py",  # weighted/bucketing/subset/distributed samplers, StackDataset, shards
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -245,6 +246,9 @@ CLAIMS = {
     "kalman_and_fitting.py": ["smoother beats filter: True", "Gamma     nll 1.02493",
                               "normal equations == qr: True", "svd agrees: True",
                               "cholesky_ex info: 0 inverse via cholesky_inverse: True"],
+    "sampling_pipeline.py": ["every item once: True", "same seed, same epoch: True",
+                             "distributed drop_last=False: [[0, 2, 4, 6, 8, 10], [1, 3, 5, 7, 9, 0]]",
+                             "two workers shard the stream: True", "worker_init_fn calls: []"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
