@@ -109,6 +109,7 @@ SCRIPTS = [
     "hooks_and_higher_order.py",  # module/tensor/node hooks, n-th derivatives, batched vjp, HVP
     "kalman_and_fitting.py",  # Kalman filter + RTS smoother, MLE via transform_to, lstsq/LU/QR/PCA
     "sampling_pipeline.py",  # weighted/bucketing/subset/distributed samplers, StackDataset, shards
+    "einsum_and_binning.py",  # einsum attention/bilinear forms, cdist, bucketize/histogram/unique
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -249,6 +250,10 @@ CLAIMS = {
     "sampling_pipeline.py": ["every item once: True", "same seed, same epoch: True",
                              "distributed drop_last=False: [[0, 2, 4, 6, 8, 10], [1, 3, 5, 7, 9, 0]]",
                              "two workers shard the stream: True", "worker_init_fn calls: []"],
+    "einsum_and_binning.py": ["ellipsis == flattened batch: True", "Bilinear == einsum: True",
+                              "cdist modes agree off the diagonal: True",
+                              "bucketize right int32: tensor([1, 1, 1, 2, 3, 3, 3, 4, 5, 0], "
+                              "dtype=torch.int32)", "unique rows: [[0, 1], [1, 2], [3, 3]]"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
