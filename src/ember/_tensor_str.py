@@ -226,6 +226,10 @@ def tensor_repr(tensor) -> str:
     from ._backend import get_default_device
     from ._tensor import Tensor
 
+    if tensor.is_meta:  # no values to show: PyTorch's "tensor(..., device='meta', ...)"
+        from ._device_meta import meta_repr
+
+        return meta_repr(tensor)
     array = tensor._host_array()
     dtype = tensor.dtype
     plain = type(tensor) is Tensor or type(tensor).__name__ == "Parameter"

@@ -3,7 +3,7 @@
 Nothing here knows about autograd; the tensor layer builds on it.
 """
 
-from .device import CPU, array_module, cupy_module, device, device_of, module_for, to_device
+from .device import CPU, META, array_module, cupy_module, device, device_of, module_for, to_device
 from .dtypes import (
     ALL_DTYPES,
     dtype,
@@ -22,22 +22,40 @@ import numpy as _np
 # tensors. So ember sets NumPy's floating-point error handling to "ignore" once.
 _np.seterr(all="ignore")
 
-# `with ember.device('cuda'):` and set_default_device push here.
-_default_device_stack: list = []
+from .device import _default
+
+# set_default_device's own context: PyTorch's global DeviceContext, entered and exited like
+# a ``with`` block so that nesting with ``with device(...)`` restores as PyTorch's does.
+_global_context: list = [None]
 
 
 def get_default_device() -> device:
-    return _default_device_stack[-1] if _default_device_stack else CPU
+    """The device factories use when given none: cpu unless ``set_default_device`` or a
+    ``with ember.device(...)`` block says otherwise."""
+    return _default[0] or CPU
+
+
+def explicit_default_device():
+    """The default device if one was set, else None: some factories (``tensor`` of a
+    tensor, ``as_tensor``) keep their source's device unless a default was set."""
+    return _default[0]
 
 
 def set_default_device(dev) -> None:
-    _default_device_stack.clear()
+    """``torch.set_default_device``: None goes back to cpu."""
+    if _global_context[0] is not None:
+        _global_context[0].__exit__(None, None, None)
+        _global_context[0] = None
     if dev is not None:
-        _default_device_stack.append(to_device(dev))
+        context = to_device(dev)
+        context = device(context.type, context.index)  # its own object: entered once
+        context.__enter__()
+        _global_context[0] = context
 
 
 __all__ = [
-    "ALL_DTYPES", "CPU", "array_module", "cupy_module", "device", "device_of", "dtype",
+    "ALL_DTYPES", "CPU", "META", "array_module", "cupy_module", "device", "device_of", "dtype",
+    "explicit_default_device",
     "from_numpy_dtype", "get_default_device", "get_default_dtype", "module_for",
     "promote_np", "result_np", "set_default_device", "set_default_dtype", "to_device",
     "to_dtype",

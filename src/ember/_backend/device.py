@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 
+from .meta import META_NUMPY, MetaArray
+
 _cupy = None
 _cupy_checked = False
 
@@ -85,18 +87,27 @@ class device:
         return (device, (self.type, self.index))
 
     def __enter__(self):
-        from . import _default_device_stack
-
-        _default_device_stack.append(self)
+        """Factories and module constructors without ``device=`` use this device inside
+        the block; leaving it restores the default it found (PyTorch's DeviceContext)."""
+        _entered.append((self, _default[0]))
+        _default[0] = self
         return self
 
     def __exit__(self, *exc):
-        from . import _default_device_stack
-
-        _default_device_stack.pop()
+        for position in range(len(_entered) - 1, -1, -1):
+            if _entered[position][0] is self:
+                _default[0] = _entered.pop(position)[1]
+                return
 
 
 CPU = device("cpu")
+META = device("meta")
+
+# The default device: None until ``set_default_device`` or ``with device(...)`` names one
+# (factories then use cpu). ``_entered`` holds (device, the default it replaced) per
+# active ``with`` block.
+_default: list = [None]
+_entered: list = []
 
 
 def to_device(d) -> device:
@@ -114,6 +125,8 @@ def array_module(array):
     cp = _cupy
     if cp is not None and isinstance(array, cp.ndarray):
         return cp
+    if isinstance(array, MetaArray):
+        return META_NUMPY
     return np
 
 
@@ -123,6 +136,8 @@ def device_of(array) -> device:
     cp = _cupy
     if cp is not None and isinstance(array, cp.ndarray):
         return device("cuda", array.device.id)
+    if isinstance(array, MetaArray):
+        return META
     return CPU
 
 
@@ -145,6 +160,8 @@ def module_for(dev: device):
         if cp is None:
             raise CudaUnavailableError(NO_CUDA)
         return cp
+    if dev.type == "meta":
+        return META_NUMPY
     raise RuntimeError(f"ember has no backend for device type '{dev.type}'")
 
 
@@ -166,6 +183,9 @@ def check_same_device(arrays) -> None:
         if first is None:
             first = dev
         elif dev != first:
+            if "meta" in (dev.type, first.type):  # PyTorch words meta mixes differently
+                raise RuntimeError(f"Tensor on device {dev} is not on the expected device "
+                                   f"{first}!")
             raise RuntimeError(
                 "Expected all tensors to be on the same device, but found at least two "
                 f"devices, {first} and {dev}!"

@@ -23,3 +23,8 @@ FAMILIES = [
 for _family in FAMILIES:
     for _name, _fn in _family.TENSOR_METHODS.items():
         setattr(Tensor, _name, _fn)
+
+from .. import _device_meta  # after the families: it wraps the samplers bound above
+
+for _name, _fn in _device_meta.TENSOR_METHODS.items():
+    setattr(Tensor, _name, _fn)

@@ -8,6 +8,7 @@ import functools
 import numpy as np
 
 from .._backend import get_default_device, get_default_dtype, module_for, to_device, to_dtype
+from .._backend.meta import to_meta
 from ._util import Tensor, _make, type_name
 
 
@@ -78,11 +79,14 @@ def _module_and_device(device):
 
 
 def _on_device(array, dev):
-    """Move a NumPy array to ``dev`` (a no-op for cpu)."""
+    """Move a NumPy array to ``dev`` (a no-op for cpu). Onto meta only the shape, dtype
+    and layout travel; off meta, ``get`` raises PyTorch's 'no data' error."""
     if dev is None or dev.type == "cpu":
         if type(array) is not np.ndarray and hasattr(array, "get"):
             return array.get()
         return array
+    if dev.type == "meta":
+        return to_meta(array)
     xp = module_for(dev)
     with xp.cuda.Device(dev.index):  # None: the current device
         return xp.asarray(array)

@@ -1,0 +1,395 @@
+"""The meta device: arrays with a shape, a dtype and strides but no data.
+
+PyTorch users build models too big for memory on ``meta`` (``with torch.device('meta'):``),
+run forwards there to infer shapes, then ``to_empty`` the model onto a real device. The
+tensor layer needs nothing new for this if a meta tensor's ``_data`` answers ``shape``,
+``dtype``, ``strides`` and NumPy's functions like any array. So a meta array is an
+``ndarray`` subclass, ``MetaArray``, whose memory is never meant to be read:
+
+- Creation is free: large arrays are views of an anonymous ``mmap`` reserved without
+  backing (``MAP_NORESERVE``): the kernel hands out pages only when written, and nothing
+  writes them (a 10-billion-element meta parameter costs an address range, not 40 GB).
+  Small ones are zero-filled NumPy arrays (cheaper than a system call). Reading an
+  unwritten page gives zeros, so ops that do read (below) see valid all-zero data.
+- Writes are no-ops: ``a[i] = v``, ``fill``, ufuncs with ``out=``, ``copyto``, ``put``
+  check the shapes and keep nothing, so in-place initialisation allocates nothing.
+- Elementwise ufuncs (most of an op's work) are free: the result's dtype comes from
+  applying the ufunc to 0-d samples, its shape from broadcasting; ``matmul`` likewise.
+- Everything else (reductions, ``einsum``, ``concatenate``, ``take``, ...) runs NumPy on
+  the zero data and wraps the result as meta: correct shapes and dtypes for the price of
+  the real op on zeros (time, and memory for the output). Views (``reshape``,
+  ``transpose``, slicing, ``as_strided``) are real views, so strides and storage offsets
+  are PyTorch's without extra bookkeeping.
+- Data-dependent results (``nonzero``, boolean masks, ``unique``) raise
+  ``NotImplementedError`` as PyTorch's meta kernels do, instead of answering from zeros.
+- Mixing a meta array with a non-scalar host array in one op raises ``TypeError`` (as
+  CuPy refuses host arrays); the op layer turns that into PyTorch's device error through
+  ``check_same_device``.
+
+Array math inside ops reaches NumPy through ``array_module(array)``, which for meta arrays
+is ``META_NUMPY``: NumPy's namespace with the creation functions returning meta arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import sys
+
+import numpy as np
+
+# Python 3.11 has no mmap.MAP_NORESERVE; Linux's value is 0x4000 on every architecture
+# ember runs on. Elsewhere anonymous mappings are lazily committed anyway.
+_MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("linux") else 0)
+_SMALL_BYTES = 1 << 16  # below this a zeroed NumPy allocation beats an mmap system call
+
+NO_DATA = "Cannot copy out of meta tensor; no data!"
+NO_ITEM = "Tensor.item() cannot be called on meta tensors"
+
+
+def _no_kernel(name):
+    return NotImplementedError(
+        f"aten::{name}: attempted to run this operator with Meta tensors, but there was no "
+        "fake impl or Meta kernel registered: its output shape depends on the data"
+    )
+
+
+class _MetaPointer:
+    """``array.data.ptr`` as CuPy spells it: meta tensors report a null data pointer."""
+
+    __slots__ = ()
+    ptr = 0
+
+
+class MetaArray(np.ndarray):
+    """An array on the meta device: real shape, dtype and strides, no meaningful data."""
+
+    __array_priority__ = 50.0
+
+    # -- NumPy's protocols ---------------------------------------------------------------
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _check_not_mixed(inputs)
+        out = kwargs.pop("out", None)
+        if out is not None:
+            return _ufunc_into(ufunc, method, inputs, out, kwargs)
+        if method == "__call__" and "where" not in kwargs:
+            if ufunc.signature is None:
+                return _elementwise(ufunc, inputs, kwargs)
+            if ufunc is np.matmul:
+                return _matmul(inputs, kwargs)
+        if method == "at":
+            return None  # an in-place scatter into meta: nothing to write
+        result = getattr(ufunc, method)(*[_zeros_view(x) for x in inputs], **kwargs)
+        return wrap(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        name = func.__name__
+        if name in _DATA_DEPENDENT:
+            raise _no_kernel(name)
+        if name in _WRITES:
+            return None
+        _check_not_mixed(args)
+        return wrap(func(*_plain(args), **_plain(kwargs)))
+
+    # -- writes keep nothing --------------------------------------------------------------
+
+    def __setitem__(self, index, value):
+        target = _plain_view(self)[_plain_index(index)]
+        np.broadcast_to(_zeros_view(value), np.shape(target))  # NumPy's shape error
+
+    def fill(self, value):
+        return None
+
+    def sort(self, *args, **kwargs):
+        return None
+
+    # -- reads have no data to give ---------------------------------------------------------
+
+    def __getitem__(self, index):
+        return np.ndarray.__getitem__(self, _plain_index(index, check_masks=True))
+
+    def item(self, *args):
+        raise RuntimeError(NO_ITEM)
+
+    def tolist(self):
+        raise NotImplementedError(NO_DATA)
+
+    def tobytes(self, order="C"):
+        raise NotImplementedError(NO_DATA)
+
+    def get(self, *args, **kwargs):
+        """CuPy's device-to-host copy, which ``Tensor.cpu()`` and ``tolist`` call."""
+        raise NotImplementedError(NO_DATA)
+
+    @property
+    def data(self):
+        return _MetaPointer()
+
+    def nonzero(self):
+        raise _no_kernel("nonzero")
+
+    # -- copies are fresh meta arrays, not copies of zeros ----------------------------------
+
+    def copy(self, order="C"):
+        return empty_like(self, order=order)
+
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        dtype = np.dtype(dtype)
+        if not copy and dtype == self.dtype:
+            return self
+        return empty_like(self, dtype=dtype, order=order)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = shape[0]
+        view = np.ndarray.view(self)
+        try:
+            view.shape = shape  # succeeds exactly when NumPy's reshape would not copy
+            return view
+        except AttributeError:
+            new_shape = np.broadcast_to(np.zeros((), self.dtype), self.shape).reshape(shape).shape
+            return empty(new_shape, self.dtype)
+
+    def ravel(self, order="C"):
+        return self.reshape(-1)
+
+    def flatten(self, order="C"):
+        return empty((self.size,), self.dtype)
+
+    def __reduce__(self):
+        return (empty, (self.shape, self.dtype))
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def __copy__(self):
+        return self.copy()
+
+
+# -- creation ------------------------------------------------------------------------------
+
+def _memory(nbytes):
+    """An unbacked anonymous mapping of ``nbytes`` (None when the system refuses one)."""
+    try:
+        if hasattr(mmap, "MAP_ANONYMOUS"):
+            flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
+            return mmap.mmap(-1, nbytes, flags=flags)
+        return mmap.mmap(-1, nbytes)
+    except (OSError, OverflowError, ValueError):
+        return None
+
+
+def empty(shape, dtype=float, order="C") -> MetaArray:
+    """A meta array; free at any size (see the module docstring)."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    shape = tuple(int(s) for s in shape)
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes <= _SMALL_BYTES:
+        return np.zeros(shape, dtype, order="F" if order == "F" else "C").view(MetaArray)
+    buffer = _memory(nbytes)
+    if buffer is None:  # no address space to reserve: zero strides, still no data
+        return np.lib.stride_tricks.as_strided(
+            np.zeros(1, dtype), shape, (0,) * len(shape), writeable=False).view(MetaArray)
+    return MetaArray(shape, dtype, buffer=buffer, order="F" if order == "F" else "C")
+
+
+def empty_like(array, dtype=None, order="K", shape=None) -> MetaArray:
+    """A meta array shaped like ``array``; ``order='K'`` keeps its axis order, as
+    ``empty_like`` and PyTorch's preserve_format do."""
+    dtype = array.dtype if dtype is None else np.dtype(dtype)
+    if shape is not None:
+        return empty(shape, dtype, order if order in ("C", "F") else "C")
+    shape = np.shape(array)
+    strides = getattr(array, "strides", None)
+    if order != "K" or not strides or len(shape) < 2:
+        return empty(shape, dtype, "F" if order == "F" else "C")
+    # axes from largest to smallest stride: allocate contiguous in that order, view back
+    axes = sorted(range(len(shape)), key=lambda axis: -abs(strides[axis]))
+    out = empty(tuple(shape[axis] for axis in axes), dtype)
+    return out.transpose(np.argsort(axes))
+
+
+def to_meta(array) -> MetaArray:
+    """``array`` (any device) as a meta array of the same shape, dtype and layout."""
+    return empty_like(array)
+
+
+def wrap(result):
+    """Results of NumPy calls as meta arrays (tuples and lists of them too)."""
+    if isinstance(result, np.ndarray):
+        return result if isinstance(result, MetaArray) else result.view(MetaArray)
+    if isinstance(result, np.generic):
+        return empty((), result.dtype)
+    if isinstance(result, tuple):
+        return tuple(wrap(r) for r in result)
+    if isinstance(result, list):
+        return [wrap(r) for r in result]
+    return result
+
+
+# -- the ufunc shortcuts -----------------------------------------------------------------
+
+def _elementwise(ufunc, inputs, kwargs):
+    shape = np.broadcast_shapes(*[np.shape(x) for x in inputs])
+    samples = [np.zeros((), x.dtype) if isinstance(x, np.ndarray) else x for x in inputs]
+    with np.errstate(all="ignore"):
+        result = ufunc(*samples, **kwargs)
+    if isinstance(result, tuple):
+        return tuple(empty(shape, r.dtype) for r in result)
+    return empty(shape, np.asarray(result).dtype)
+
+
+def _matmul(inputs, kwargs):
+    a, b = (np.shape(x) for x in inputs)
+    if len(a) == 0 or len(b) == 0 or (a if len(a) == 1 else a[-1:]) != (
+            b if len(b) == 1 else b[-2:-1]):
+        np.matmul(*[_zeros_view(x) for x in inputs], **kwargs)  # raises NumPy's error
+    batch = np.broadcast_shapes(a[:-2], b[:-2])
+    shape = batch + a[-2:-1] + b[-1:] if len(b) > 1 else batch + a[-2:-1]
+    dtype = np.matmul(*[np.zeros((1, 1), np.asarray(x).dtype) for x in inputs], **kwargs).dtype
+    return empty(shape, dtype)
+
+
+def _ufunc_into(ufunc, method, inputs, out, kwargs):
+    """A ufunc writing into ``out``: meta outputs take nothing; the shape checks stay."""
+    outs = out if isinstance(out, tuple) else (out,)
+    if not all(isinstance(o, MetaArray) for o in outs):
+        raise TypeError("a meta array's result cannot be written into a host array")
+    if method == "__call__" and ufunc.signature is None and "where" not in kwargs:
+        shape = np.broadcast_shapes(*[np.shape(x) for x in inputs])
+        for o in outs:
+            np.broadcast_to(np.zeros((), bool), o.shape if shape == () else shape)
+            if np.broadcast_shapes(shape, o.shape) != o.shape:
+                raise ValueError(
+                    f"non-broadcastable output operand with shape {o.shape} doesn't match "
+                    f"the broadcast shape {shape}")
+    return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+def _zeros_view(value):
+    """A read-only all-zero stand-in of ``value``'s shape that costs no memory."""
+    if isinstance(value, MetaArray):
+        return np.broadcast_to(np.zeros((), value.dtype), value.shape)
+    return value
+
+
+def _plain_view(array):
+    return np.ndarray.view(array, np.ndarray)
+
+
+def _plain(value):
+    """Arguments for a NumPy call with meta arrays as plain views of their (zero) memory,
+    so views taken by the call are real views with real strides."""
+    if isinstance(value, MetaArray):
+        return np.ndarray.view(value, np.ndarray)
+    if type(value) is tuple or type(value) is list:
+        return type(value)(_plain(v) for v in value)
+    if type(value) is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _plain_index(index, check_masks=False):
+    if isinstance(index, MetaArray):
+        if check_masks and index.dtype == np.bool_:
+            raise _no_kernel("nonzero")
+        return _zeros_view(index)
+    if type(index) is tuple:
+        return tuple(_plain_index(i, check_masks) for i in index)
+    return index
+
+
+def _check_not_mixed(values):
+    """TypeError when a host array (0-d arrays are scalars) meets a meta array."""
+    for value in values:
+        if type(value) is np.ndarray and value.ndim:
+            raise TypeError("meta and host arrays in one operation")
+        if type(value) is tuple or type(value) is list:
+            _check_not_mixed(value)
+
+
+_DATA_DEPENDENT = frozenset({
+    "nonzero", "flatnonzero", "argwhere", "unique", "unique_values", "unique_counts",
+    "unique_inverse", "unique_all", "compress", "extract", "array_equal", "allclose",
+    "array_equiv",
+})
+_WRITES = frozenset({"copyto", "put", "place", "putmask", "put_along_axis", "fill_diagonal"})
+
+
+class _MetaNumPy:
+    """NumPy's namespace for meta arrays: what ``array_module`` answers for them, so an
+    op's ``xp.zeros(...)`` / ``xp.asarray(...)`` lands on meta as its inputs did."""
+
+    __name__ = "ember.meta_numpy"
+
+    def __init__(self):
+        self.lib = _MetaLib()
+
+    @staticmethod
+    def empty(shape, dtype=float, order="C", **kwargs):
+        return empty(shape, dtype, order)
+
+    zeros = ones = empty
+
+    @staticmethod
+    def full(shape, fill_value, dtype=None, order="C", **kwargs):
+        return empty(shape, np.full((), fill_value, dtype).dtype, order)
+
+    @staticmethod
+    def empty_like(prototype, dtype=None, order="K", subok=True, shape=None, **kwargs):
+        return empty_like(prototype, dtype, order, shape)
+
+    zeros_like = ones_like = empty_like
+
+    @staticmethod
+    def full_like(prototype, fill_value, dtype=None, order="K", subok=True, shape=None):
+        return empty_like(prototype, dtype, order, shape)
+
+    def __getattr__(self, name):
+        attr = getattr(np, name)
+        if not callable(attr) or isinstance(attr, (type, np.ufunc)):
+            return attr
+        if name in _DATA_DEPENDENT:
+            raise _no_kernel(name)
+
+        def on_meta(*args, **kwargs):
+            # meta arguments dispatch through MetaArray.__array_function__; what comes
+            # back from argument-free calls (arange, eye, asarray of a list) is made meta
+            return wrap(attr(*args, **kwargs))
+
+        on_meta.__name__ = name
+        return on_meta
+
+
+class _MetaLib:
+    """``xp.lib`` for meta arrays: ``as_strided`` keeps the subclass (NumPy's default
+    returns a plain ndarray, which would be a cpu array)."""
+
+    def __init__(self):
+        self.stride_tricks = _MetaStrideTricks()
+
+    def __getattr__(self, name):
+        return getattr(np.lib, name)
+
+
+class _MetaStrideTricks:
+    @staticmethod
+    def as_strided(x, shape=None, strides=None, subok=False, writeable=True):
+        return wrap(np.lib.stride_tricks.as_strided(x, shape, strides, subok=True,
+                                                    writeable=writeable))
+
+    @staticmethod
+    def sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
+        return wrap(np.lib.stride_tricks.sliding_window_view(
+            x, window_shape, axis, subok=True, writeable=writeable))
+
+    def __getattr__(self, name):
+        return getattr(np.lib.stride_tricks, name)
+
+
+META_NUMPY = _MetaNumPy()
