@@ -5,7 +5,12 @@ State-dict keys equal torchvision's, so its checkpoint files load into these mod
 
 from __future__ import annotations
 
-from . import quantization  # noqa: F401 - the torchvision.models.quantization namespace
+from . import (  # noqa: F401 - torchvision's subpackages
+    optical_flow,
+    quantization,
+    segmentation,
+    video,
+)
 from ._api import (
     Weights,
     WeightsEnum,
