@@ -241,7 +241,7 @@ def test_device_objects():
         t = torch.device(*spec) if isinstance(spec, tuple) else torch.device(spec)
         assert repr(e) == repr(t) and str(e) == str(t)
         assert e.type == t.type and e.index == t.index
-    assert ember.device("cpu") == "cpu"
+    assert (ember.device("cpu") == "cpu") == (torch.device("cpu") == "cpu")  # False in both
     assert ember.zeros(1).device == ember.device("cpu")
     assert ember.get_default_device() == ember.device("cpu")
     with ember.device("cpu"):
