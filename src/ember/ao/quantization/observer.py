@@ -17,12 +17,27 @@ import ember
 from ...nn.modules.module import Module
 
 __all__ = [
-    "HistogramObserver", "MinMaxObserver", "MovingAverageMinMaxObserver",
-    "MovingAveragePerChannelMinMaxObserver", "NoopObserver", "ObserverBase",
-    "PerChannelMinMaxObserver", "PlaceholderObserver", "default_debug_observer",
-    "default_dynamic_quant_observer", "default_float_qparams_observer",
-    "default_histogram_observer", "default_observer", "default_per_channel_weight_observer",
-    "default_placeholder_observer", "default_weight_observer",
+    "FixedQParamsObserver",
+    "HistogramObserver",
+    "MinMaxObserver",
+    "MovingAverageMinMaxObserver",
+    "MovingAveragePerChannelMinMaxObserver",
+    "NoopObserver",
+    "ObserverBase",
+    "PerChannelMinMaxObserver",
+    "PlaceholderObserver",
+    "default_affine_fixed_qparams_observer",
+    "default_debug_observer",
+    "default_dynamic_quant_observer",
+    "default_fixed_qparams_range_0to1_observer",
+    "default_fixed_qparams_range_neg1to1_observer",
+    "default_float_qparams_observer",
+    "default_histogram_observer",
+    "default_observer",
+    "default_per_channel_weight_observer",
+    "default_placeholder_observer",
+    "default_symmetric_fixed_qparams_observer",
+    "default_weight_observer",
 ]
 
 _EPS = 1.1920928955078125e-07  # torch.finfo(torch.float32).eps
@@ -373,6 +388,29 @@ class NoopObserver(ObserverBase):
         raise Exception("calculate_qparams should not be called for NoopObserver")  # noqa: TRY002 - as PyTorch
 
 
+class FixedQParamsObserver(ObserverBase):
+    """Constant ``scale``/``zero_point`` buffers: the outputs of sigmoid-like functions
+    have a known range, so quantization-aware training does not observe them."""
+
+    def __init__(self, scale, zero_point, dtype=None, qscheme=None, quant_min=0,
+                 quant_max=255, is_dynamic=False, **kwargs):
+        if is_dynamic:
+            raise NotImplementedError(
+                "FixedQParamsObserver doesn't support dynamic quantization")
+        super().__init__(dtype=dtype or ember.quint8, is_dynamic=is_dynamic)
+        self.quant_min = quant_min
+        self.quant_max = quant_max
+        self.register_buffer("scale", ember.tensor([scale], dtype=ember.float32))
+        self.register_buffer("zero_point", ember.tensor([zero_point], dtype=ember.int32))
+        self.qscheme = qscheme or ember.per_tensor_affine
+
+    def forward(self, X):
+        return X
+
+    def calculate_qparams(self):
+        return self.scale, self.zero_point
+
+
 # HistogramObserver builds on the classes above: imported once they exist.
 from ._histogram import HistogramObserver
 
@@ -386,5 +424,11 @@ default_per_channel_weight_observer = PerChannelMinMaxObserver.with_args(
     dtype=ember.qint8, qscheme=ember.per_channel_symmetric)
 default_dynamic_quant_observer = PlaceholderObserver.with_args(
     dtype=ember.quint8, quant_min=0, quant_max=255, is_dynamic=True)
+default_fixed_qparams_range_neg1to1_observer = FixedQParamsObserver.with_args(
+    scale=2.0 / 256.0, zero_point=128, dtype=ember.quint8, quant_min=0, quant_max=255)
+default_fixed_qparams_range_0to1_observer = FixedQParamsObserver.with_args(
+    scale=1.0 / 256.0, zero_point=0, dtype=ember.quint8, quant_min=0, quant_max=255)
+default_symmetric_fixed_qparams_observer = default_fixed_qparams_range_neg1to1_observer
+default_affine_fixed_qparams_observer = default_fixed_qparams_range_0to1_observer
 default_float_qparams_observer = PerChannelMinMaxObserver.with_args(
     dtype=ember.quint8, qscheme=ember.per_channel_affine_float_qparams, ch_axis=0)

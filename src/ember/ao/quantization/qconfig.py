@@ -18,8 +18,18 @@ from .observer import (
 )
 
 __all__ = [
-    "QConfig", "QConfigDynamic", "default_dynamic_qconfig", "default_qconfig",
-    "float16_dynamic_qconfig", "float_qparams_weight_only_qconfig", "get_default_qconfig",
+    "QConfig",
+    "QConfigDynamic",
+    "default_activation_only_qconfig",
+    "default_dynamic_qconfig",
+    "default_qat_qconfig",
+    "default_qat_qconfig_v2",
+    "default_qconfig",
+    "default_weight_only_qconfig",
+    "float16_dynamic_qconfig",
+    "float_qparams_weight_only_qconfig",
+    "get_default_qat_qconfig",
+    "get_default_qconfig",
     "per_channel_dynamic_qconfig",
 ]
 
@@ -73,3 +83,42 @@ def get_default_qconfig(backend="x86", version=0):
     return QConfig(activation=HistogramObserver.with_args(reduce_range=False),
                    weight=default_per_channel_weight_observer)
 
+
+# fake_quantize imports the observers above; qconfig is imported after both exist
+from . import fake_quantize as _fq
+
+default_qat_qconfig = QConfig(activation=_fq.default_fake_quant,
+                              weight=_fq.default_weight_fake_quant)
+default_qat_qconfig_v2 = QConfig(activation=_fq.default_fused_act_fake_quant,
+                                 weight=_fq.default_fused_wt_fake_quant)
+default_weight_only_qconfig = QConfig(activation=ember.nn.Identity,
+                                      weight=_fq.default_weight_fake_quant)
+default_activation_only_qconfig = QConfig(activation=_fq.default_fake_quant,
+                                          weight=ember.nn.Identity)
+
+
+def get_default_qat_qconfig(backend="x86", version=1):
+    """PyTorch's default quantization-aware-training qconfig per backend: moving-average
+    fake quantization of activations (7-bit on x86/fbgemm), symmetric int8 weights (per
+    channel but on qnnpack); version 1 uses the fused observer + fake-quant modules."""
+    supported = ["fbgemm", "x86", "qnnpack", "onednn"]
+    if backend not in supported:
+        raise AssertionError(f"backend: {backend} not supported. backend must be one of "
+                             f"{supported}")
+    if version not in (0, 1):
+        raise AssertionError(f"Version number: {version}in get_default_qat_qconfig is not "
+                             "supported. Version number must be 0 or 1")
+    fused = version == 1
+    act_class = _fq.FusedMovingAvgObsFakeQuantize if fused else _fq.FakeQuantize
+    activation = act_class.with_args(
+        observer=_fq.MovingAverageMinMaxObserver, quant_min=0, quant_max=255,
+        reduce_range=backend in ("fbgemm", "x86"))
+    if backend == "onednn":
+        activation = act_class.with_args(observer=_fq.MovingAverageMinMaxObserver,
+                                         quant_min=0, quant_max=255)
+    if backend == "qnnpack":
+        weight = _fq.default_fused_wt_fake_quant if fused else _fq.default_weight_fake_quant
+    else:
+        weight = (_fq.default_fused_per_channel_wt_fake_quant if fused
+                  else _fq.default_per_channel_weight_fake_quant)
+    return QConfig(activation=activation, weight=weight)

@@ -21,7 +21,14 @@ from ...nn.quantized import activation as nnqa
 from ...nn.quantized import dynamic as nnqd
 from ...nn.quantized import modules as nnq
 from ..nn import intrinsic as nni
+from ..nn import qat as nnqat
+from ..nn.intrinsic import qat as nniqat
 from ..nn.intrinsic import quantized as nniq
+from .fake_quantize import (
+    FakeQuantizeBase,
+    default_fixed_qparams_range_0to1_fake_quant,
+    default_fixed_qparams_range_neg1to1_fake_quant,
+)
 from .observer import ObserverBase
 from .qconfig import (
     default_dynamic_qconfig,
@@ -31,9 +38,10 @@ from .qconfig import (
 
 __all__ = [
     "DeQuantStub", "QuantStub", "QuantWrapper", "add_quant_dequant", "convert",
-    "get_default_dynamic_quant_module_mappings", "get_default_qconfig_propagation_list",
-    "get_default_static_quant_module_mappings", "prepare", "propagate_qconfig_", "quantize",
-    "quantize_dynamic", "swap_module",
+    "get_default_dynamic_quant_module_mappings", "get_default_qat_module_mappings",
+    "get_default_qconfig_propagation_list", "get_default_static_quant_module_mappings",
+    "prepare", "prepare_qat", "propagate_qconfig_", "quantize", "quantize_dynamic",
+    "quantize_qat", "swap_module",
 ]
 
 
@@ -99,6 +107,37 @@ def get_default_static_quant_module_mappings():
         nni.LinearReLU: nniq.LinearReLU, nni.ConvReLU2d: nniq.ConvReLU2d,
         nnq.FloatFunctional: nnq.QFunctional,
         nn.Hardswish: nnqa.Hardswish, nn.Hardsigmoid: nnqa._QuantizedHardsigmoid,
+        # quantization-aware-training modules: their trained fake-quantizers give the
+        # weight and output parameters, conv-bn folds its BatchNorm first
+        nnqat.Linear: nnq.Linear, nnqat.Conv2d: nnq.Conv2d,
+        nniqat.ConvBn2d: nnq.Conv2d, nniqat.ConvBnReLU2d: nniq.ConvReLU2d,
+        nniqat.ConvReLU2d: nniq.ConvReLU2d, nniqat.LinearReLU: nniq.LinearReLU,
+        nniqat.LinearBn1d: nnq.Linear,
+    }
+
+
+def get_default_qat_module_mappings():
+    """Float (or fused float) module type -> its quantization-aware-training module, for
+    ``prepare_qat``."""
+    return {
+        nn.Conv2d: nnqat.Conv2d, nn.Conv3d: nnqat.Conv3d, nn.Linear: nnqat.Linear,
+        nn.modules.linear.NonDynamicallyQuantizableLinear: nnqat.Linear,
+        nni.ConvBn1d: nniqat.ConvBn1d, nni.ConvBn2d: nniqat.ConvBn2d,
+        nni.ConvBn3d: nniqat.ConvBn3d, nni.ConvBnReLU1d: nniqat.ConvBnReLU1d,
+        nni.ConvBnReLU2d: nniqat.ConvBnReLU2d, nni.ConvBnReLU3d: nniqat.ConvBnReLU3d,
+        nni.ConvReLU2d: nniqat.ConvReLU2d, nni.ConvReLU3d: nniqat.ConvReLU3d,
+        nni.LinearReLU: nniqat.LinearReLU, nni.LinearBn1d: nniqat.LinearBn1d,
+    }
+
+
+def _special_act_post_process():
+    """Activations whose output range is fixed: under QAT they get constant-parameter
+    fake quantization instead of an observer."""
+    return {
+        nn.Hardsigmoid: default_fixed_qparams_range_0to1_fake_quant,
+        nn.Sigmoid: default_fixed_qparams_range_0to1_fake_quant,
+        nn.Softmax: default_fixed_qparams_range_0to1_fake_quant,
+        nn.Tanh: default_fixed_qparams_range_neg1to1_fake_quant,
     }
 
 
@@ -141,10 +180,10 @@ def _needs_observation(module):
     return getattr(module, "qconfig", None) is not None
 
 
-def _new_observer(qconfig, device):
+def _new_observer(qconfig, device, special=None):
     """An activation observer on the model's device, as PyTorch's prepare places it: a
     model calibrated on cuda keeps its statistics there."""
-    observer = qconfig.activation()
+    observer = qconfig.activation() if special is None else special()
     return observer if device is None else observer.to(device)
 
 
@@ -157,9 +196,10 @@ def _unique_device(module):
     return next(iter(devices)) if devices else None
 
 
-def _insert_observer(module, device=None):
+def _insert_observer(module, device=None, special=None):
     if _needs_observation(module) and not isinstance(module, DeQuantStub):
-        module.add_module("activation_post_process", _new_observer(module.qconfig, device))
+        module.add_module("activation_post_process",
+                          _new_observer(module.qconfig, device, special))
         module.register_forward_hook(_observer_forward_hook, prepend=True)
 
 
@@ -173,6 +213,8 @@ def _add_observer_(module, propagation_list, non_leaf_module_list=None, device=N
         elif isinstance(child, nni._FusedModule) or (
                 non_leaf_module_list is not None and type(child) in non_leaf_module_list):
             _insert_observer(child, device)
+        elif child.training and type(child) in _special_act_post_process():
+            _insert_observer(child, device, _special_act_post_process()[type(child)])
         else:
             _add_observer_(child, propagation_list, non_leaf_module_list, device)
     is_leaf = not list(module.children())
@@ -198,7 +240,8 @@ def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list
 
 
 def _remove_activation_post_process(module):
-    if isinstance(getattr(module, "activation_post_process", None), ObserverBase):
+    if isinstance(getattr(module, "activation_post_process", None),
+                  (ObserverBase, FakeQuantizeBase)):
         del module.activation_post_process
     for key, hook in list(module._forward_hooks.items()):
         if hook is _observer_forward_hook:
@@ -262,6 +305,38 @@ def quantize(model, run_fn, run_args, mapping=None, inplace=False):
     prepare(model, inplace=True)
     run_fn(model, *run_args)
     convert(model, mapping, inplace=True)
+    return model
+
+
+def prepare_qat(model, mapping=None, inplace=False):
+    """Swap float (and fused) modules for their quantization-aware-training forms and
+    attach fake-quantizers to their outputs; the model then trains as usual.
+
+    Args:
+        model: a model in training mode whose modules (or itself) carry ``qconfig``.
+        mapping: float type -> QAT type (default ``get_default_qat_module_mappings()``).
+        inplace: modify ``model`` instead of a deep copy.
+    """
+    if not model.training:
+        raise AssertionError("prepare_qat only works on models in training mode")
+    if mapping is None:
+        mapping = get_default_qat_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    propagate_qconfig_(model, qconfig_dict=None)
+    convert(model, mapping=mapping, inplace=True, remove_qconfig=False)
+    prepare(model, observer_non_leaf_module_list=set(mapping.values()), inplace=True)
+    return model
+
+
+def quantize_qat(model, run_fn, run_args, inplace=False):
+    """prepare_qat, train with ``run_fn(model, *run_args)``, convert."""
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.train()
+    prepare_qat(model, inplace=True)
+    run_fn(model, *run_args)
+    convert(model, inplace=True)
     return model
 
 

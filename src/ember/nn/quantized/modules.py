@@ -38,6 +38,28 @@ def _quantize_weight(weight, observer):
     raise ValueError(f"Unsupported qscheme {observer.qscheme} for a quantized weight")
 
 
+def _post_processes(mod):
+    """(module holding the weight, weight observer, activation observer) for
+    ``from_float``. A quantization-aware-training module brings its trained weight
+    fake-quantizer, and a QAT conv-bn / linear-bn first has its BatchNorm folded into
+    the weight by the running statistics (PyTorch mutates the QAT module the same way);
+    an observed float module gets a fresh weight observer from its qconfig."""
+    activation_post_process = mod.activation_post_process
+    if hasattr(mod, "weight_fake_quant"):
+        if hasattr(mod, "bn") and hasattr(mod, "freeze_bn"):
+            from ...nn.utils.fusion import fuse_conv_bn_weights, fuse_linear_bn_weights
+
+            fuse = fuse_linear_bn_weights if mod.weight.dim() == 2 else fuse_conv_bn_weights
+            mod.weight, mod.bias = fuse(mod.weight, mod.bias, mod.bn.running_mean,
+                                        mod.bn.running_var, mod.bn.eps, mod.bn.weight,
+                                        mod.bn.bias)
+        return mod, mod.weight_fake_quant, activation_post_process
+    weight_post_process = mod.qconfig.weight()
+    if isinstance(mod, ember.nn.Sequential):  # fused LinearReLU / ConvReLU2d: part [0]
+        mod = mod[0]
+    return mod, weight_post_process, activation_post_process
+
+
 class LinearPackedParams(Module):
     """The (weight, bias) pair of a quantized Linear, prepared for the integer GEMM."""
 
@@ -166,10 +188,7 @@ class Linear(_WeightedQuantized):
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized module of an observed float Linear (or fused LinearReLU)."""
-        activation_post_process = mod.activation_post_process
-        weight_post_process = mod.qconfig.weight()
-        if isinstance(mod, ember.nn.Sequential):  # fused LinearReLU: the Linear is [0]
-            mod = mod[0]
+        mod, weight_post_process, activation_post_process = _post_processes(mod)
         weight_post_process(mod.weight)
         qweight = _quantize_weight(mod.weight.detach().float(), weight_post_process)
         act_scale, act_zp = activation_post_process.calculate_qparams()
@@ -254,10 +273,7 @@ class Conv2d(_WeightedQuantized):
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized conv of an observed float Conv2d (or fused ConvReLU2d)."""
-        activation_post_process = mod.activation_post_process
-        weight_post_process = mod.qconfig.weight()
-        if isinstance(mod, ember.nn.Sequential):
-            mod = mod[0]
+        mod, weight_post_process, activation_post_process = _post_processes(mod)
         weight_post_process(mod.weight)
         qweight = _quantize_weight(mod.weight.detach().float(), weight_post_process)
         qconv = cls(mod.in_channels, mod.out_channels, mod.kernel_size, mod.stride,

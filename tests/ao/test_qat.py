@@ -1,0 +1,198 @@
+"""Quantization-aware training against PyTorch: fake-quantize modules, QAT modules with
+BatchNorm folding, prepare_qat / convert, trained side by side from the same weights."""
+
+import io
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.ao.quantization as tq
+
+import ember
+import ember.ao.quantization as eq
+
+pytestmark = [pytest.mark.filterwarnings("ignore:.*quantized tensor creation functions"),
+              pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated"),
+              pytest.mark.filterwarnings("ignore:Please use quant_min and quant_max")]
+RNG = np.random.default_rng(11)
+
+
+def _e(array):
+    return ember.tensor(np.asarray(array))
+
+
+def _same(e_tensor, t_tensor, **tol):
+    e_arr, t_arr = e_tensor.detach().numpy(), t_tensor.detach().numpy()
+    assert e_arr.dtype == t_arr.dtype and e_arr.shape == t_arr.shape
+    if tol:
+        np.testing.assert_allclose(e_arr, t_arr, **tol)
+    else:
+        np.testing.assert_array_equal(e_arr, t_arr)
+
+
+FAKE_QUANTS = ["default_fake_quant", "default_weight_fake_quant",
+               "default_per_channel_weight_fake_quant", "default_fused_act_fake_quant",
+               "default_fused_wt_fake_quant", "default_fused_per_channel_wt_fake_quant",
+               "fused_wt_fake_quant_range_neg_127_to_127",
+               "default_fixed_qparams_range_0to1_fake_quant",
+               "default_fixed_qparams_range_neg1to1_fake_quant"]
+
+
+@pytest.mark.parametrize("name", FAKE_QUANTS)
+def test_fake_quantize_modules_match_torch(name):
+    """Outputs, straight-through gradients, observer statistics and scale/zero point
+    after each step, bit for bit; then with the observer and fake quantization off."""
+    e_fq = getattr(eq.fake_quantize, name)()
+    t_fq = getattr(tq.fake_quantize, name)()
+    assert repr(e_fq) == repr(t_fq)
+    assert list(e_fq.state_dict()) == list(t_fq.state_dict())
+    for step in range(4):
+        if step == 2:
+            e_fq.apply(eq.disable_observer)
+            t_fq.apply(tq.disable_observer)
+        if step == 3:
+            e_fq.apply(eq.disable_fake_quant)
+            t_fq.apply(tq.disable_fake_quant)
+        x = (RNG.standard_normal((3, 4, 5)) * (step + 1) + 0.3 * step).astype(np.float32)
+        ex, tx = _e(x).requires_grad_(), torch.tensor(x, requires_grad=True)
+        ey, ty = e_fq(ex), t_fq(tx)
+        _same(ey, ty)
+        g = RNG.standard_normal(x.shape).astype(np.float32)
+        ey.backward(_e(g))
+        ty.backward(torch.tensor(g))
+        _same(ex.grad, tx.grad)
+        for key, t_value in t_fq.state_dict().items():
+            _same(e_fq.state_dict()[key], t_value)
+    assert repr(e_fq) == repr(t_fq)
+
+
+def test_fake_quantize_checks_and_state_dict():
+    with pytest.raises(AssertionError, match="quant_min out of bound"):
+        eq.FakeQuantize(quant_min=-1, quant_max=255)
+    with pytest.raises(AssertionError, match="quant_min must be less than or equal"):
+        eq.FakeQuantize(quant_min=5, quant_max=3)
+    with pytest.raises(AssertionError, match="Fused observer"):
+        eq.FusedMovingAvgObsFakeQuantize(observer=eq.MinMaxObserver)
+    # a trained per-channel fake quantizer's state loads into a fresh one (resized)
+    t_fq = tq.default_per_channel_weight_fake_quant()
+    t_fq(torch.randn(3, 2))
+    e_fq = eq.default_per_channel_weight_fake_quant()
+    e_fq.load_state_dict({k: _e(v.numpy()) for k, v in t_fq.state_dict().items()})
+    for key, value in t_fq.state_dict().items():
+        _same(e_fq.state_dict()[key], value)
+    for backend in ("x86", "fbgemm", "qnnpack", "onednn"):
+        for version in (0, 1):
+            e_qc = eq.get_default_qat_qconfig(backend, version)
+            t_qc = tq.get_default_qat_qconfig(backend, version)
+            assert repr(e_qc.activation()) == repr(t_qc.activation())
+            assert repr(e_qc.weight()) == repr(t_qc.weight())
+    with pytest.raises(AssertionError, match="not supported"):
+        eq.get_default_qat_qconfig("arm")
+
+
+def _build(lib, aq):
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = aq.QuantStub()
+            self.conv = nn.Conv2d(2, 4, 3, padding=1, bias=False)
+            self.bn = nn.BatchNorm2d(4)
+            self.relu = nn.ReLU()
+            self.conv2 = nn.Conv2d(4, 4, 3)
+            self.bn2 = nn.BatchNorm2d(4)
+            self.conv3 = nn.Conv2d(4, 4, 1)
+            self.relu3 = nn.ReLU()
+            self.fc = nn.Linear(16, 6)
+            self.bn4 = nn.BatchNorm1d(6)
+            self.fc2 = nn.Linear(6, 5)
+            self.relu5 = nn.ReLU()
+            self.fc3 = nn.Linear(5, 3)
+            self.dequant = aq.DeQuantStub()
+
+        def forward(self, x):
+            x = self.quant(x)
+            x = self.relu(self.bn(self.conv(x)))
+            x = self.relu3(self.conv3(self.bn2(self.conv2(x))))
+            x = self.bn4(self.fc(x.flatten(1)))
+            x = self.fc3(self.relu5(self.fc2(x)))
+            return self.dequant(x)
+
+    return Net()
+
+
+FUSE = [["conv", "bn", "relu"], ["conv2", "bn2"], ["conv3", "relu3"], ["fc", "bn4"],
+        ["fc2", "relu5"]]
+
+
+@pytest.mark.parametrize("backend,version", [("x86", 1), ("qnnpack", 1), ("fbgemm", 0),
+                                             ("qnnpack", 0)])
+def test_qat_training_and_convert_match_torch(backend, version):
+    """fuse_modules_qat -> prepare_qat -> a few SGD steps -> freeze -> convert, side by
+    side. Fake-quantized training outputs, every gradient, observer statistics and the
+    fake quantizers' scale/zero point agree to float32 rounding (rtol 1e-5): conv and
+    GEMM sum in a different order than PyTorch's kernels, which can move a value across
+    a rounding boundary of the fake quantization, so values are compared to one quantum.
+    The converted model's qparams and integer outputs are then compared."""
+    tm, em = _build(torch, tq), _build(ember, eq)
+    em.load_state_dict({k: _e(v.numpy()) for k, v in tm.state_dict().items()})
+    tm.train()
+    em.train()
+    tm.qconfig = tq.get_default_qat_qconfig(backend, version)
+    em.qconfig = eq.get_default_qat_qconfig(backend, version)
+    tf, ef = tq.fuse_modules_qat(tm, FUSE), eq.fuse_modules_qat(em, FUSE)
+    assert repr(ef) == repr(tf)
+    tp, ep = tq.prepare_qat(tf), eq.prepare_qat(ef)
+    assert type(em.conv) is ember.nn.Conv2d
+    assert list(ep.state_dict()) == list(tp.state_dict())
+    t_opt = torch.optim.SGD(tp.parameters(), lr=0.05, momentum=0.9)
+    e_opt = ember.optim.SGD(ep.parameters(), lr=0.05, momentum=0.9)
+    for step in range(4):
+        if step == 2:
+            tp.apply(torch.ao.nn.intrinsic.qat.freeze_bn_stats)
+            ep.apply(ember.ao.nn.intrinsic.qat.freeze_bn_stats)
+        if step == 3:
+            tp.apply(tq.disable_observer)
+            ep.apply(eq.disable_observer)
+        x = RNG.standard_normal((4, 2, 4, 4)).astype(np.float32)
+        target = RNG.integers(0, 3, 4)
+        t_loss = torch.nn.functional.cross_entropy(tp(torch.tensor(x)), torch.tensor(target))
+        e_loss = ember.nn.functional.cross_entropy(ep(_e(x)), _e(target))
+        np.testing.assert_allclose(e_loss.item(), t_loss.item(), rtol=1e-5)
+        t_opt.zero_grad()
+        e_opt.zero_grad()
+        t_loss.backward()
+        e_loss.backward()
+        for (name, t_p), e_p in zip(tp.named_parameters(), ep.parameters()):
+            _same(e_p.grad, t_p.grad, rtol=1e-4, atol=1e-5)
+        t_opt.step()
+        e_opt.step()
+        e_state = ep.state_dict()
+        for key, t_value in tp.state_dict().items():
+            _same(e_state[key], t_value, rtol=1e-5, atol=1e-6)
+    tp.eval()
+    ep.eval()
+    tc, ec = tq.convert(tp), eq.convert(ep)
+    assert _no_scales(repr(ec)) == _no_scales(repr(tc))
+    assert list(ec.state_dict()) == list(tc.state_dict())
+    for name in ("conv", "conv2", "conv3", "fc", "fc2", "fc3"):
+        t_mod, e_mod = getattr(tc, name), getattr(ec, name)
+        assert e_mod._get_name() == t_mod._get_name()
+        np.testing.assert_allclose(e_mod.scale, t_mod.scale, rtol=1e-5)
+        assert e_mod.zero_point == t_mod.zero_point
+        _same(e_mod.weight().int_repr(), t_mod.weight().int_repr())
+    x = RNG.standard_normal((5, 2, 4, 4)).astype(np.float32)
+    out_e, out_t = ec(_e(x)).numpy(), tc(torch.tensor(x)).numpy()
+    assert np.abs(out_e - out_t).max() <= tc.fc3.scale * 2.001
+    # torch's converted checkpoint in ember's converted model: the same integers out
+    buf = io.BytesIO()
+    torch.save(tc.state_dict(), buf)
+    buf.seek(0)
+    ec.load_state_dict(ember.load(buf))
+    np.testing.assert_array_equal(ec(_e(x)).numpy(), out_t)
+
+
+def _no_scales(text):
+    return re.sub(r"scale=[0-9.e-]+", "scale=?", text)
