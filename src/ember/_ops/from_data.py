@@ -10,7 +10,8 @@ import warnings
 import numpy as np
 
 from .._backend import (
-    cupy_module, device_of, from_numpy_dtype, get_default_dtype, to_device, to_dtype,
+    CPU, cupy_module, device_of, explicit_default_device, from_numpy_dtype, get_default_dtype,
+    to_device, to_dtype,
 )
 from .._backend import dtypes as _dt
 from .._tensor import Size
@@ -162,7 +163,8 @@ def _warn_copy_construct(spelling):
 def _copy_tensor(data, dtype, device, requires_grad):
     array = data._data
     src_dev = device_of(array)
-    dev = to_device(device) if device is not None else src_dev
+    # a set default device wins over the source's, as PyTorch's tensor(t) under one
+    dev = to_device(device) if device is not None else explicit_default_device() or src_dev
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else array.dtype
     if src_dev == dev:
         array = array.astype(np_dtype, copy=True)
@@ -208,6 +210,8 @@ def _tensor_from_data(data, dtype, device, requires_grad):
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like ``tensor`` but shares memory with a tensor/array of matching dtype and device."""
+    if device is None:  # a set default device is where PyTorch's as_tensor puts data
+        device = explicit_default_device()
     if isinstance(data, Tensor):
         if (dtype is None or to_dtype(dtype) == data.dtype) and (
             device is None or to_device(device) == data.device
@@ -240,7 +244,7 @@ def from_numpy(array) -> Tensor:
 def _legacy_new(args, device, dtype):
     """Arrays for ``Tensor(...)``/``FloatTensor(...)``: data or sizes."""
     np_dtype = _np_dtype(dtype)
-    xp, dev = _module_and_device(device)
+    xp, dev = _module_and_device(device or CPU)  # the default device does not apply here
     if not args:
         return xp.zeros((0,), np_dtype)
     if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
