@@ -111,6 +111,7 @@ SCRIPTS = [
     "sampling_pipeline.py",  # weighted/bucketing/subset/distributed samplers, StackDataset, shards
     "einsum_and_binning.py",  # einsum attention/bilinear forms, cdist, bucketize/histogram/unique
     "optimizer_state_roundtrip.py",  # 10 optimizer+scheduler pairs resumed mid-run, weights_only
+    "pointnet_pointclouds.py",  # PointNet + T-Net, FPS, kNN gather, EdgeConv via scatter_reduce
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -261,6 +262,9 @@ CLAIMS = {
                                      "steps per param: [2, 2, 1, 1]",
                                      "ValueError: loaded state dict has a different number of "
                                      "parameter groups"],
+    "pointnet_pointclouds.py": ["gather at argmax == max-pool: True", "permutation invariant: True",
+                                "centre is its own nearest: True",
+                                "edge list == dense EdgeConv: True", "== sum / count: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
