@@ -65,6 +65,38 @@ class Tensor:
     def __init__(self, *args, **kwargs):
         pass
 
+    # -- the __torch_function__ protocol (ember.overrides) --------------------------------
+
+    def __init_subclass__(cls, **kwargs):
+        """A user subclass that can dispatch turns the protocol on; ember's own subclasses
+        get ``_disabled_torch_function_impl`` (see ember.overrides)."""
+        super().__init_subclass__(**kwargs)
+        from .overrides import _register_subclass
+
+        _register_subclass(cls)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """The default of every subclass: run ``func`` and return Tensor results as
+        ``cls``, as PyTorch's ``Tensor.__torch_function__``."""
+        from .overrides import _default_torch_function
+
+        return _default_torch_function(cls, func, types, args, kwargs)
+
+    def as_subclass(self, cls):
+        """An alias of this tensor (same memory, ``AliasBackward0`` in a graph) whose
+        class is ``cls``, a Tensor subclass."""
+        from .overrides import _as_subclass
+
+        return _as_subclass(self, cls)
+
+    @staticmethod
+    def _make_subclass(cls, data, require_grad=False, **dispatch_options):
+        """A detached leaf of class ``cls`` sharing ``data``'s memory."""
+        from .overrides import _make_subclass
+
+        return _make_subclass(cls, data, require_grad, **dispatch_options)
+
     # -- identity -----------------------------------------------------------------------
 
     @property

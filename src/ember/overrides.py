@@ -1,0 +1,710 @@
+"""``torch.overrides``: the ``__torch_function__`` protocol, TorchFunctionMode, subclasses.
+
+How a call reaches ``__torch_function__`` without slowing plain tensors down:
+
+- Until something could use the protocol, ember's functions and Tensor methods are the
+  plain ones and pay nothing. The first Tensor subclass whose ``__torch_function__`` is
+  not ``_disabled_torch_function_impl`` (``Tensor.__init_subclass__``), the first class
+  statement defining ``__torch_function__`` (a duck type such as the docs' ScalarTensor:
+  a ``builtins.__build_class__`` hook that removes itself once used) or the first
+  TorchFunctionMode entered installs the dispatch (``_install``).
+- Installing swaps the *code* of every public function object (``ember.add``,
+  ``ember.nn.functional.relu``, ``Tensor.__add__``, ...) for a trampoline and keeps the
+  original code in a copy of the function. The objects themselves stay the same, so
+  ``func is torch.add`` holds in user code, names imported earlier with
+  ``from ember import relu`` dispatch too, and ember.fx's tables keyed by these objects
+  keep working. The trampoline passes a call straight to the original when every
+  positional argument's type is known not to dispatch and no keyword or mode is in play;
+  otherwise ``_dispatch`` collects the overloaded arguments in PyTorch's priority order
+  (subclasses before their superclasses, else left to right) and calls the mode on top
+  of the stack, then each ``__torch_function__``, until one returns something other than
+  NotImplemented.
+- ``Tensor.__torch_function__`` (the default of every subclass) runs the function under
+  ``DisableTorchFunctionSubclass`` and makes Tensor results instances of the subclass
+  (``as_subclass``: an alias with ``AliasBackward0``, as PyTorch's ``_convert``).
+  ember's own subclasses (Parameter, QuantizedTensor, TVTensor, ...) are given
+  ``_disabled_torch_function_impl``, so their results stay plain tensors as before.
+- Backward entry points run with the protocol off, as PyTorch's C++ engine never calls
+  ``__torch_function__``: gradients are plain tensors.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import types as _types
+import warnings
+
+from ._tensor import Size, Tensor
+
+__all__ = [
+    "BaseTorchFunctionMode", "TorchFunctionMode", "enable_reentrant_dispatch",
+    "get_default_nowrap_functions", "get_ignored_functions", "get_overridable_functions",
+    "handle_torch_function", "has_torch_function", "has_torch_function_unary",
+    "has_torch_function_variadic", "is_tensor_like", "is_tensor_method_or_property",
+    "resolve_name", "wrap_torch_function",
+]
+
+
+class _DisabledTorchFunctionImpl:
+    """``torch._C._disabled_torch_function_impl``: run ``func`` with subclass dispatch off
+    and return its result unconverted. A callable object, not a function, so that as a
+    class attribute (``__torch_function__ = _disabled_torch_function_impl``) it does not
+    bind to instances, as PyTorch's builtin does not."""
+
+    __slots__ = ()
+    __name__ = "_disabled_torch_function_impl"
+
+    def __call__(self, func, types, args=(), kwargs=None):
+        with DisableTorchFunctionSubclass():
+            return func(*args, **(kwargs or {}))
+
+    def __repr__(self):
+        return "<built-in function _disabled_torch_function_impl>"
+
+
+_disabled_torch_function_impl = _DisabledTorchFunctionImpl()
+
+# -- global state ---------------------------------------------------------------------------
+
+_SUBCLASS_ON = [True]  # False under DisableTorchFunctionSubclass / DisableTorchFunction
+_MODES_ON = [True]  # False under DisableTorchFunction
+_MODE_STACK: list = []
+# _SLOW[0]: every call must go through _dispatch (a mode is active); read by trampolines
+_SLOW = [False]
+_INSTALLED = [False]
+# Types whose instances never dispatch (a trampoline's fast path); grows as _dispatch meets
+# new ones. Containers are never added: their elements are looked at.
+_PLAIN: set = {Tensor, int, float, bool, complex, str, type(None), slice, type(Ellipsis), Size}
+_CONTAINERS = (tuple, list)
+
+
+def _refresh():
+    _SLOW[0] = bool(_MODE_STACK) and _MODES_ON[0]
+
+
+class DisableTorchFunctionSubclass:
+    """``torch._C.DisableTorchFunctionSubclass``: inside, subclasses' ``__torch_function__``
+    is not called (modes still are)."""
+
+    def __enter__(self):
+        self._previous = _SUBCLASS_ON[0]
+        _SUBCLASS_ON[0] = False
+        return self
+
+    def __exit__(self, *exc):
+        _SUBCLASS_ON[0] = self._previous
+
+
+class DisableTorchFunction:
+    """``torch._C.DisableTorchFunction``: inside, neither subclasses nor modes are called."""
+
+    def __enter__(self):
+        self._previous = (_SUBCLASS_ON[0], _MODES_ON[0])
+        _SUBCLASS_ON[0] = _MODES_ON[0] = False
+        _refresh()
+        return self
+
+    def __exit__(self, *exc):
+        _SUBCLASS_ON[0], _MODES_ON[0] = self._previous
+        _refresh()
+
+
+def _is_torch_function_enabled() -> bool:
+    return _SUBCLASS_ON[0]
+
+
+def _is_torch_function_mode_enabled() -> bool:
+    return _SLOW[0]
+
+
+# -- which arguments dispatch --------------------------------------------------------------
+
+def _overloads(cls) -> bool:
+    """Whether instances of ``cls`` take part in dispatch (PyTorch's has_torch_function for
+    one type): plain Tensor and classes with the disabled implementation do not."""
+    if cls is Tensor:
+        return False
+    impl = getattr(cls, "__torch_function__", None)
+    return impl is not None and impl is not _disabled_torch_function_impl
+
+
+def _add_overloaded(arg, found: list, seen: list) -> None:
+    cls = type(arg)
+    if cls in seen:
+        return
+    seen.append(cls)
+    # a subclass goes before the first argument of a class it derives from
+    for position, other in enumerate(found):
+        if issubclass(cls, type(other)):
+            found.insert(position, arg)
+            return
+    found.append(arg)
+
+
+def _collect(values, found: list, seen: list) -> None:
+    plain = _PLAIN
+    for value in values:
+        cls = type(value)
+        if cls in plain:
+            continue
+        if cls in _CONTAINERS:
+            for item in value:
+                item_cls = type(item)
+                if item_cls not in plain and item_cls not in _CONTAINERS:
+                    if _overloads(item_cls):
+                        _add_overloaded(item, found, seen)
+                    else:
+                        plain.add(item_cls)
+        elif _overloads(cls):
+            _add_overloaded(value, found, seen)
+        else:
+            plain.add(cls)
+
+
+def _get_overloaded_args(relevant_args) -> list:
+    """The arguments whose ``__torch_function__`` is called, in call order."""
+    found: list = []
+    _collect(relevant_args, found, [])
+    return found
+
+
+def has_torch_function(relevant_args) -> bool:
+    """Whether a call with these arguments goes to ``__torch_function__`` (an overloaded
+    argument while subclass dispatch is on, or an active mode)."""
+    if _SLOW[0]:
+        return True
+    return _SUBCLASS_ON[0] and bool(_get_overloaded_args(relevant_args))
+
+
+def has_torch_function_unary(arg) -> bool:
+    return has_torch_function((arg,))
+
+
+def has_torch_function_variadic(*args) -> bool:
+    return has_torch_function(args)
+
+
+def is_tensor_like(inp) -> bool:
+    """True for Tensors and for objects whose type defines ``__torch_function__``."""
+    return type(inp) is Tensor or hasattr(inp, "__torch_function__")
+
+
+# -- calling the overrides -------------------------------------------------------------------
+
+_MULTIPLE_DISPATCH = ("Multiple dispatch failed for '{name}'; all __torch_function__ handlers "
+                      "returned NotImplemented:\n\n{lines}\n\nFor more information, try "
+                      "re-running with TORCH_LOGS=not_implemented")
+
+
+def _no_implementation(public, overloaded, mode, name=None, python_style=True):
+    """PyTorch's TypeError when every handler returned NotImplemented: a function written
+    in Python words it as ``handle_torch_function`` does, a builtin as its C++ dispatcher."""
+    if name is None:
+        name = f"{getattr(public, '__module__', None)}.{getattr(public, '__name__', public)}"
+    if python_style:
+        message = (f"no implementation found for '{name}' on types that implement "
+                   f"__torch_function__: {[type(arg) for arg in overloaded]}")
+        if mode is not None:
+            message += f" nor in mode {mode}"
+        return TypeError(message)
+    lines = [f"  - tensor subclass {type(arg)}" for arg in overloaded]
+    if mode is not None:
+        lines.insert(0, f"  - mode object {mode!r}")
+    return TypeError(_MULTIPLE_DISPATCH.format(name=name, lines="\n".join(lines)))
+
+
+def _call_handlers(public, overloaded, args, kwargs, name=None, python_style=True):
+    mode = None
+    if _SLOW[0]:
+        mode = _MODE_STACK.pop()
+        _refresh()
+        try:
+            result = mode.__torch_function__(public, tuple(type(a) for a in overloaded),
+                                             args, kwargs)
+        finally:
+            _MODE_STACK.append(mode)
+            _refresh()
+        if result is not NotImplemented:
+            return result
+    types = tuple(type(arg) for arg in overloaded)
+    for arg in overloaded:
+        handler = arg.__torch_function__
+        if getattr(handler, "__self__", None) is arg:
+            warnings.warn(
+                "Defining your `__torch_function__` as a plain method is deprecated and will be "
+                "an error in future, please define it as a classmethod.", DeprecationWarning,
+                stacklevel=3)
+        result = handler(public, types, args, kwargs)
+        if result is not NotImplemented:
+            return result
+    raise _no_implementation(public, overloaded, mode, name, python_style)
+
+
+def handle_torch_function(public_api, relevant_args, *args, **kwargs):
+    """Call the ``__torch_function__`` of the active mode and of the overloaded
+    ``relevant_args`` for ``public_api(*args, **kwargs)`` (what a Python function that
+    supports the protocol calls when ``has_torch_function`` is true)."""
+    overloaded = _get_overloaded_args(relevant_args) if _SUBCLASS_ON[0] else []
+    return _call_handlers(public_api, overloaded, args, kwargs)
+
+
+def wrap_torch_function(dispatcher):
+    """Decorator: the function dispatches on the arguments ``dispatcher(*args, **kwargs)``
+    returns, so a user-defined function becomes overridable."""
+    def inner(func):
+        @functools.wraps(func)
+        def wrapped(*args, **kwargs):
+            relevant_args = dispatcher(*args, **kwargs)
+            if has_torch_function(relevant_args):
+                return handle_torch_function(wrapped, relevant_args, *args, **kwargs)
+            return func(*args, **kwargs)
+        return wrapped
+    return inner
+
+
+# -- the default implementation of subclasses ------------------------------------------------
+
+def _convert(ret, cls):
+    if cls is Tensor:
+        return ret
+    if isinstance(ret, Tensor) and not isinstance(ret, cls):
+        return _as_subclass(ret, cls)
+    if isinstance(ret, _CONTAINERS):
+        parts = [_convert(part, cls) for part in ret]
+        if hasattr(ret, "_fields"):  # ember.return_types are named tuples
+            return type(ret)(*parts)
+        return type(ret)(parts)
+    return ret
+
+
+def _default_torch_function(cls, func, types, args, kwargs):
+    """``Tensor.__torch_function__``: decline when another argument's class is not a base
+    of ``cls``; else run ``func`` with subclass dispatch off and return Tensor results as
+    ``cls`` (what keeps ``sub + 1`` a subclass instance)."""
+    if kwargs is None:
+        kwargs = {}
+    for other in types:
+        if not issubclass(cls, other):
+            return NotImplemented
+    with DisableTorchFunctionSubclass():
+        ret = func(*args, **kwargs)
+        if func in get_default_nowrap_functions():
+            return ret
+        return _convert(ret, cls)
+
+
+def get_default_nowrap_functions() -> set:
+    """Functions whose results ``Tensor.__torch_function__`` leaves unconverted."""
+    return {Tensor._base.__get__, Tensor.grad.__get__, Tensor._grad.__get__}
+
+
+def _retype(tensor, cls):
+    """``tensor`` (a fresh alias) as an instance of ``cls``: a class change where the
+    layout allows (no extra ``__slots__``), else a new object with the same fields."""
+    try:
+        tensor.__class__ = cls
+        return tensor
+    except TypeError:
+        out = object.__new__(cls)
+        for field in Tensor.__slots__:
+            if field not in ("__dict__", "__weakref__") and hasattr(tensor, field):
+                object.__setattr__(out, field, getattr(tensor, field))
+        out.__dict__.update(tensor.__dict__)
+        return out
+
+
+def _check_subclass(cls):
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError("Creating a Tensor subclass from a class that does not inherit from "
+                        "Tensor is not possible. Make sure your class inherits from Tensor.")
+
+
+def _as_subclass(tensor, cls):
+    """``tensor.as_subclass(cls)``: an alias of ``tensor`` (same memory and version
+    counter, ``AliasBackward0`` in a graph) whose class is ``cls``."""
+    _check_subclass(cls)
+    with DisableTorchFunction():
+        alias = Tensor.__getitem__(tensor, Ellipsis)
+    return _retype(alias, cls)
+
+
+def _make_subclass(cls, data, require_grad=False, **_dispatch_options):
+    """``Tensor._make_subclass(cls, data, require_grad)``: a detached leaf of class ``cls``
+    sharing ``data``'s memory (how Parameter-like subclasses are built in ``__new__``)."""
+    _check_subclass(cls)
+    if not isinstance(data, Tensor):
+        raise TypeError("_make_subclass(): argument 'data' (position 2) must be Tensor, not "
+                        f"{type(data).__name__}")
+    with DisableTorchFunction():
+        out = Tensor.detach(data)
+        if require_grad:
+            Tensor.requires_grad_(out, True)
+    return _retype(out, cls)
+
+
+def _register_subclass(cls) -> None:
+    """``Tensor.__init_subclass__``: ember's own subclasses keep plain results; a user's
+    subclass that can dispatch installs the trampolines."""
+    if "__torch_function__" not in cls.__dict__ and cls.__module__.startswith("ember."):
+        cls.__torch_function__ = _disabled_torch_function_impl
+    elif not _INSTALLED[0] and _overloads(cls):
+        _install()
+
+
+# -- modes -----------------------------------------------------------------------------------
+
+class TorchFunctionMode:
+    """Subclass and define ``__torch_function__(self, func, types, args=(), kwargs=None)``;
+    inside ``with Mode():`` every ember function and Tensor method call goes to it (the
+    mode is off while its own ``__torch_function__`` runs, so calling ``func`` there runs
+    the function, or the next mode down)."""
+
+    def __init__(self):
+        pass
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        raise NotImplementedError
+
+    def __enter__(self):
+        if not _INSTALLED[0]:
+            _install()
+        _MODE_STACK.append(self)
+        _refresh()
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        if _MODE_STACK and _MODE_STACK[-1] is self:
+            _MODE_STACK.pop()
+        else:
+            _MODE_STACK.remove(self)
+        _refresh()
+
+    @classmethod
+    def push(cls, *args, **kwargs):
+        warnings.warn("`Mode.push()` is no longer necessary and can be replaced with just "
+                      "`with Mode()`", stacklevel=2)
+        return cls(*args, **kwargs)
+
+
+class BaseTorchFunctionMode(TorchFunctionMode):
+    """A mode that runs every function unchanged: subclass it to override a few."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+
+
+def _get_current_function_mode():
+    return _MODE_STACK[-1] if _MODE_STACK else None
+
+
+def _get_current_function_mode_stack() -> list:
+    return list(_MODE_STACK)
+
+
+@contextlib.contextmanager
+def _pop_mode_temporarily():
+    mode = _MODE_STACK.pop()
+    _refresh()
+    try:
+        yield mode
+    finally:
+        _MODE_STACK.append(mode)
+        _refresh()
+
+
+@contextlib.contextmanager
+def enable_reentrant_dispatch():
+    """In PyTorch this restores the C++ dispatcher's Python state so ``__torch_dispatch__``
+    code can call back into the dispatcher. ember has no dispatcher below
+    ``__torch_function__``, so there is no such state and the block runs as it is."""
+    yield
+
+
+# -- installing the trampolines --------------------------------------------------------------
+
+# Public functions that are configuration or utilities, not ops: PyTorch does not dispatch
+# them (its get_ignored_functions, plus its pure-Python helpers that take no tensors).
+_NOT_DISPATCHED = frozenset("""
+are_deterministic_algorithms_enabled broadcast_shapes can_cast compile from_numpy frombuffer
+get_autocast_dtype get_default_device get_default_dtype get_float32_matmul_precision
+get_num_interop_threads get_num_threads get_printoptions get_rng_state initial_seed
+is_anomaly_enabled is_autocast_enabled is_deterministic_algorithms_warn_only_enabled
+is_grad_enabled is_inference_mode_enabled is_storage is_tensor load manual_seed
+promote_types save seed set_default_device set_default_dtype set_default_tensor_type
+set_float32_matmul_precision set_num_interop_threads set_num_threads set_printoptions
+set_rng_state typename use_deterministic_algorithms
+""".split())
+# Tensor attributes that never dispatch: construction, the protocol itself, NumPy and
+# pickling hooks (PyTorch's own list holds the same kinds of names).
+_TENSOR_IGNORED = frozenset({"as_subclass", "_make_subclass", "__torch_function__"})
+_TENSOR_DUNDERS = tuple("""
+__abs__ __add__ __and__ __bool__ __complex__ __contains__ __div__ __eq__ __float__
+__floordiv__ __format__ __ge__ __getitem__ __gt__ __iadd__ __iand__ __idiv__ __ifloordiv__
+__ilshift__ __imod__ __imul__ __index__ __int__ __invert__ __ior__ __ipow__ __irshift__
+__isub__ __iter__ __itruediv__ __ixor__ __le__ __len__ __long__ __lshift__ __lt__ __matmul__
+__mod__ __mul__ __ne__ __neg__ __nonzero__ __or__ __pos__ __pow__ __radd__ __rand__ __rdiv__
+__repr__ __reversed__ __rfloordiv__ __rlshift__ __rmatmul__ __rmod__ __rmul__ __ror__
+__rpow__ __rrshift__ __rshift__ __rsub__ __rtruediv__ __rxor__ __setitem__ __sub__
+__truediv__ __xor__
+""".split())
+_UNARY_DUNDERS = frozenset("""
+__abs__ __bool__ __complex__ __float__ __format__ __index__ __int__ __invert__ __iter__
+__len__ __long__ __neg__ __nonzero__ __pos__ __repr__ __reversed__ __getitem__ __setitem__
+__contains__
+""".split())
+_TENSOR_PROPERTIES = ("T", "mT", "H", "mH", "real", "imag", "data")
+# Functions PyTorch writes in Python (its not-implemented TypeError is worded differently
+# from its builtins'): in torch, torch.nn.functional (all but the builtins below), Tensor.
+_PY_TORCH = frozenset("""
+atleast_1d atleast_2d atleast_3d block_diag broadcast_tensors cartesian_prod cdist
+chain_matmul einsum lu meshgrid norm split stft tensordot unique unique_consecutive
+unravel_index
+""".split())
+_C_FUNCTIONAL = frozenset("""
+threshold_ relu_ hardtanh_ leaky_relu_ prelu rrelu_ elu_ selu_ celu_ gelu softplus logsigmoid
+softshrink hardshrink conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d
+avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d pixel_shuffle pixel_unshuffle
+channel_shuffle native_channel_shuffle scaled_dot_product_attention linear bilinear one_hot
+cosine_similarity pairwise_distance pdist
+""".split())
+_PY_TENSOR = frozenset("""
+__contains__ __floordiv__ __format__ __ipow__ __iter__ __len__ __pow__ __repr__ __rfloordiv__
+__rlshift__ __rmatmul__ __rmod__ __rpow__ __rrshift__ __rsub__ __rtruediv__ backward istft lu
+norm register_hook register_post_accumulate_grad_hook share_memory_ split stft unflatten
+unique unique_consecutive
+""".split())
+# The method PyTorch hands to __torch_function__ for an operator (``z + 1`` gives add)
+_OPERATOR_METHODS = dict(pair.split(":") for pair in """
+__add__:add __radd__:add __sub__:sub __mul__:mul __rmul__:mul __truediv__:div __div__:div
+__pow__:pow __matmul__:matmul __neg__:neg __pos__:positive __abs__:abs __lt__:lt __le__:le
+__gt__:gt __ge__:ge __ne__:ne __mod__:remainder __iadd__:add_ __isub__:sub_ __imul__:mul_
+__itruediv__:div_ __idiv__:div_ __ifloordiv__:floor_divide_ __ipow__:pow_ __imod__:remainder_
+""".split())
+_BINARY = 1  # an operator slot: a TypeError from the handlers becomes NotImplemented
+_ISOLATE = 2  # an autograd entry point: runs with the protocol off (no fast path)
+_MISSING = object()
+_SWAPPED: list = []  # (function, original code, original kwdefaults, original __wrapped__)
+_TEMPLATES: dict = {}
+_TABLE: list = []
+
+
+def _template_code(nfree: int):
+    """The trampoline's code, with ``nfree`` free variables so that it can replace the
+    code of a closure with that many cells (CPython requires the counts to match)."""
+    code = _TEMPLATES.get(nfree)
+    if code is None:
+        cells = [f"_cell{i}" for i in range(nfree)]
+        keep = f"        ({', '.join(cells)},)\n" if cells else ""
+        source = (
+            f"def _outer({', '.join(cells)}):\n"
+            "    def trampoline(*args, _ember_tf=None, **kwargs):\n"
+            "        plain = _ember_tf[3]\n"
+            "        for arg in args:\n"
+            "            if arg.__class__ not in plain:\n"
+            "                return _ember_tf[2](_ember_tf, args, kwargs)\n"
+            "        if kwargs or _ember_tf[4][0]:\n"
+            "            return _ember_tf[2](_ember_tf, args, kwargs)\n"
+            "        return _ember_tf[0](*args, **kwargs)\n"
+            + keep + "    return trampoline\n")
+        namespace: dict = {}
+        exec(compile(source, "<ember.overrides trampoline>", "exec"), namespace)  # noqa: S102
+        code = namespace["_outer"](*range(nfree)).__code__
+        _TEMPLATES[nfree] = code
+    return code
+
+
+def _dispatch(entry, args, kwargs):
+    """A trampoline's slow path: find the overloaded arguments and call the handlers, or
+    run the original function."""
+    if _SUBCLASS_ON[0]:
+        found: list = []
+        seen: list = []
+        _collect(args, found, seen)
+        if kwargs:
+            _collect(kwargs.values(), found, seen)
+    else:
+        found = []
+    flags = entry[7]
+    if found or _SLOW[0]:
+        if flags & _BINARY:
+            try:
+                return _call_handlers(entry[1], found, args, kwargs, entry[5], entry[6])
+            except TypeError:
+                return NotImplemented
+        return _call_handlers(entry[1], found, args, kwargs, entry[5], entry[6])
+    if flags & _ISOLATE:
+        with DisableTorchFunction():
+            return entry[0](*args, **kwargs)
+    return entry[0](*args, **kwargs)
+
+
+def _namespaces():
+    import ember
+    import ember.autograd
+    import ember.fft
+    import ember.linalg
+    import ember.nn.functional
+    import ember.nn.init
+    import ember.special
+
+    return [(ember, "torch"), (ember.nn.functional, "torch.nn.functional"),
+            (ember.special, "torch.special"), (ember.linalg, "torch.linalg"),
+            (ember.fft, "torch.fft"), (ember.nn.init, "torch.nn.init")]
+
+
+def _table() -> list:
+    """(namespace, name, function, public object, qualified name, Python-style message,
+    flags) for everything that dispatches, each function object once."""
+    if _TABLE:
+        return _TABLE
+    import ember.autograd
+
+    taken: set = set()
+
+    def add(owner, name, fn, public, qualname, python_style, flags=0):
+        if id(fn) in taken:
+            return
+        taken.add(id(fn))
+        _TABLE.append((owner, name, fn, public, qualname, python_style, flags))
+
+    for name in ("backward", "grad"):
+        fn = getattr(ember.autograd, name)
+        add(ember.autograd, name, fn, fn, f"torch.autograd.{name}", True, _ISOLATE)
+    add(Tensor, "backward", Tensor.backward, Tensor.backward, "torch.Tensor.backward", True,
+        _ISOLATE)
+    for module, prefix in _namespaces():
+        for name, fn in sorted(vars(module).items()):
+            if (name.startswith("_") or name in _NOT_DISPATCHED
+                    or type(fn) is not _types.FunctionType
+                    or not fn.__module__.startswith("ember.")
+                    or fn.__module__.startswith("ember._backend")):
+                continue
+            if prefix == "torch.nn.functional":
+                python_style = name not in _C_FUNCTIONAL
+            else:
+                python_style = prefix == "torch" and name in _PY_TORCH
+            add(module, name, fn, fn, f"{prefix}.{name}", python_style)
+    names = [n for n in dir(Tensor) if not n.startswith("_") and n not in _TENSOR_IGNORED]
+    for name in names + list(_TENSOR_DUNDERS):
+        fn = Tensor.__dict__.get(name, _MISSING)
+        if type(fn) is not _types.FunctionType:
+            continue
+        binary = name.startswith("__") and name not in _UNARY_DUNDERS
+        method = _OPERATOR_METHODS.get(name, name)
+        public = Tensor.__dict__.get(method)
+        if type(public) is not _types.FunctionType:
+            public, method = fn, name
+        add(Tensor, name, fn, public, f"torch.Tensor.{method}", method in _PY_TENSOR,
+            _BINARY if binary else 0)
+    for name in _TENSOR_PROPERTIES:
+        prop = Tensor.__dict__.get(name)
+        if isinstance(prop, property) and type(prop.fget) is _types.FunctionType:
+            add(Tensor, name, prop.fget, prop.__get__, f"torch.Tensor.{name}.__get__", False)
+    return _TABLE
+
+
+def _swap(fn, public, qualname, python_style, flags) -> None:
+    original = fn.__code__
+    copy = _types.FunctionType(original, fn.__globals__, fn.__name__, fn.__defaults__,
+                               fn.__closure__)
+    copy.__kwdefaults__ = fn.__kwdefaults__
+    copy.__dict__.update(fn.__dict__)
+    copy.__qualname__, copy.__module__, copy.__doc__ = fn.__qualname__, fn.__module__, fn.__doc__
+    plain = frozenset() if flags & _ISOLATE else _PLAIN
+    entry = (copy, public, _dispatch, plain, _SLOW, qualname, python_style, flags)
+    _SWAPPED.append((fn, original, fn.__kwdefaults__, fn.__dict__.get("__wrapped__", _MISSING)))
+    fn.__code__ = _template_code(len(original.co_freevars)).replace(
+        co_name=original.co_name, co_qualname=original.co_qualname)
+    fn.__kwdefaults__ = {"_ember_tf": entry}
+    fn.__wrapped__ = copy  # inspect.signature and ember.fx see the original parameters
+
+
+def _install() -> None:
+    """Route every public function and Tensor method through ``_dispatch`` (once, when
+    the protocol first could be used: see the module docstring)."""
+    if _INSTALLED[0]:
+        return
+    _INSTALLED[0] = True
+    _unhook_build_class()
+    for _owner, _name, fn, public, qualname, python_style, flags in _table():
+        _swap(fn, public, qualname, python_style, flags)
+
+
+def _uninstall() -> None:
+    """Put the original code back (tests use it to leave ember as they found it)."""
+    while _SWAPPED:
+        fn, code, kwdefaults, wrapped = _SWAPPED.pop()
+        fn.__code__ = code
+        fn.__kwdefaults__ = kwdefaults
+        if wrapped is _MISSING:
+            fn.__dict__.pop("__wrapped__", None)
+        else:
+            fn.__wrapped__ = wrapped
+    _INSTALLED[0] = False
+    _hook_build_class()
+
+
+def get_overridable_functions() -> dict:
+    """{namespace: [functions]} for everything a ``__torch_function__`` can override."""
+    found: dict = {}
+    for owner, _name, _fn, public, *_rest in _table():
+        found.setdefault(owner, []).append(public)
+    return found
+
+
+def get_ignored_functions() -> set:
+    """Public functions that never dispatch (configuration, utilities, constructors of
+    the protocol itself)."""
+    ignored = {Tensor.as_subclass, Tensor._make_subclass}
+    for module, _prefix in _namespaces():
+        for name in _NOT_DISPATCHED:
+            fn = vars(module).get(name)
+            if callable(fn):
+                ignored.add(fn)
+    return ignored
+
+
+def is_tensor_method_or_property(func) -> bool:
+    """Whether ``func`` is a Tensor method or property getter (those receive the tensor
+    as their first argument)."""
+    if getattr(func, "__name__", None) == "__get__":
+        return True
+    return any(owner is Tensor and public is func for owner, _n, _f, public, *_r in _table())
+
+
+def resolve_name(f):
+    """The qualified name (``torch.add``, ``torch.Tensor.sum``) of an overridable
+    function, or None."""
+    for _owner, _name, _fn, public, qualname, *_rest in _table():
+        if public is f or (qualname.endswith("__get__") and public == f):
+            return qualname
+    return None
+
+
+# -- duck types: a class statement defining __torch_function__ installs the trampolines ------
+
+_PREVIOUS_BUILD_CLASS = [None]
+
+
+def _build_class(func, name, *bases, **kwargs):
+    cls = _PREVIOUS_BUILD_CLASS[0](func, name, *bases, **kwargs)
+    if (isinstance(cls, type) and "__torch_function__" in cls.__dict__
+            and not cls.__module__.startswith("ember.")):
+        _install()
+    return cls
+
+
+def _hook_build_class() -> None:
+    if builtins.__build_class__ is not _build_class:
+        _PREVIOUS_BUILD_CLASS[0] = builtins.__build_class__
+        builtins.__build_class__ = _build_class
+
+
+def _unhook_build_class() -> None:
+    if builtins.__build_class__ is _build_class:
+        builtins.__build_class__ = _PREVIOUS_BUILD_CLASS[0]
+
+
+_hook_build_class()
