@@ -58,6 +58,7 @@ _LAZY_SUBMODULES = frozenset({
     "ao", "distributed", "distributions", "fft", "func", "futures", "fx", "jit", "onnx",
     "quantization", "serve", "signal",
     "compiler", "cpu", "hub", "mps", "xpu", "quasirandom",
+    "export", "library", "ops",  # torch.export, torch.library, torch.ops
 })
 
 

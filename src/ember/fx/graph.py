@@ -125,6 +125,7 @@ def _get_qualified_name(func) -> str:
         raise RuntimeError("Unable to represent lambda")
     module = getattr(func, "__module__", None) or ""
     module = module.replace("ember.", "torch.") if module.startswith("ember.") else module
+    module = module.replace("torch._ops.", "torch.ops.")  # OpOverloads, as torch.fx prints
     return f"{module}.{name}" if module else str(name)
 
 
@@ -139,7 +140,7 @@ def _is_torch_name(qualname: str) -> bool:
 
 def _resolves(qualname: str) -> bool:
     _build_qualnames()
-    return qualname in _BY_QUALNAME or qualname.startswith("torch.Tensor.")
+    return qualname in _BY_QUALNAME or qualname.startswith(("torch.Tensor.", "torch.ops."))
 
 
 # torch name -> recording wrapper while a trace runs, so that tracing a GraphModule
