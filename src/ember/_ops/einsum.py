@@ -99,8 +99,7 @@ class Einsum(Function):
     def forward(ctx, terms, output, *arrays):
         ctx.save_for_backward(*arrays)
         ctx.meta = (terms, output)
-        equation = ",".join(terms) + "->" + output
-        return xp_of(*arrays).einsum(equation, *arrays, optimize=len(arrays) > 1)
+        return _einsum_arrays(",".join(terms) + "->" + output, arrays)
 
     @staticmethod
     def backward(ctx, grad):
@@ -113,6 +112,18 @@ class Einsum(Function):
                 continue
             grads.append(_einsum_operand_grad(grad, output, terms, operands, k))
         return tuple(grads)
+
+
+def _einsum_arrays(equation, arrays):
+    """NumPy's einsum, keeping bfloat16: ml_dtypes' bfloat16 operands come back float32
+    (or raise, with one operand), so they are summed in float32 and the result cast back,
+    as torch returns bfloat16."""
+    xp = xp_of(*arrays)
+    dtype = arrays[0].dtype
+    if dtype.kind == "V":
+        arrays = [a.astype(np.float32) for a in arrays]
+    out = xp.einsum(equation, *arrays, optimize=len(arrays) > 1)
+    return out.astype(dtype) if dtype.kind == "V" else out
 
 
 def _einsum_operand_grad(grad, output, terms, operands, k):
@@ -146,8 +157,7 @@ def _einsum_operand_grad(grad, output, terms, operands, k):
     if not _grad_enabled[0]:
         # No graph to build (no create_graph): one einsum on the arrays, no Function.
         arrays = [o._data for o in in_operands]
-        equation = ",".join(in_terms) + "->" + "".join(labels)
-        return _make(xp_of(*arrays).einsum(equation, *arrays, optimize=len(arrays) > 1))
+        return _make(_einsum_arrays(",".join(in_terms) + "->" + "".join(labels), arrays))
     return Einsum.apply(in_terms, "".join(labels), *in_operands)
 
 
