@@ -686,6 +686,7 @@ from ._linalg_lu import lu, lu_factor, lu_solve  # noqa: E402 - uses inv and sol
 from ._linalg_extra import (  # noqa: E402 - builds on the LU family and solve
     diagonal, eig, eigvals, householder_product, lu_factor_ex, matrix_rank, solve_ex, vecdot,
 )
+from ._linalg_ldl import ldl_factor, ldl_factor_ex, ldl_solve
 
 
 __all__ = [
@@ -694,5 +695,5 @@ __all__ = [
     "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
     "diagonal", "cond", "matrix_exp", "solve_triangular", "tensorinv", "tensorsolve", "vander",
     "lu", "lu_factor", "lu_solve", "lu_factor_ex", "solve_ex", "householder_product", "eig",
-    "eigvals",
+    "eigvals", "ldl_factor", "ldl_factor_ex", "ldl_solve",
 ]
