@@ -85,7 +85,8 @@ def test_singular_info_and_errors(backend):
     _compare_factor(a, False, np.float64)
     for name in ("ldl_factor", "ldl_factor_ex"):
         kwargs = {"check_errors": True} if name == "ldl_factor_ex" else {}
-        error, _ = check_raises(lambda lib, x: getattr(lib.linalg, name)(x, **kwargs), a)
+        error, _ = check_raises(
+            lambda lib, x, name=name, kwargs=kwargs: getattr(lib.linalg, name)(x, **kwargs), a)
         assert str(error).endswith(f"torch.linalg.{name}: Unknown error code: 1.")
 
 
