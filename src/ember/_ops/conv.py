@@ -98,7 +98,8 @@ class _ConvInputGrad(Function):
         out = _conv_input_grad(grouped, weight, geo, gy.shape[0])
         if bias is not None:
             out += bias.reshape((1, -1) + (1,) * len(geo.kernel))
-        return out
+        # as _Conv: a bfloat16 GEMM comes back float32 from ml_dtypes (conv_transpose)
+        return out if out.dtype == gy.dtype else out.astype(gy.dtype)
 
     @staticmethod
     def backward(ctx, grad):
