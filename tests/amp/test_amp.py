@@ -129,3 +129,35 @@ def _module_dtypes(lib, x):
 def test_autocast_cpu_modules_like_torch():
     x = randn(2, 1, 4, 4)
     assert _module_dtypes(ember, ember.tensor(x)) == _module_dtypes(torch, torch.tensor(x))
+
+
+# One row per op whose autocast policy keys on ember's op class (_op_name): the
+# underscored classes (_Bmm, _Addmm, ...) and the padding / grid-sample / CTC kernels.
+_AUTOCAST_OPS = {
+    "bmm": lambda lib, a, b: lib.bmm(a[None], b[None]),
+    "baddbmm": lambda lib, a, b: lib.baddbmm(lib.zeros(1, 4, 3), a[None], b[None]),
+    "addmm": lambda lib, a, b: lib.addmm(lib.zeros(4, 3), a, b),
+    "addmv (not listed)": lambda lib, a, b: lib.addmv(lib.zeros(4), a, b[:, 0]),
+    "prelu": lambda lib, a, b: lib.nn.functional.prelu(a, lib.tensor([0.25])),
+    "conv_transpose2d": lambda lib, a, b: lib.nn.functional.conv_transpose2d(
+        a.reshape(1, 2, 3, 4), b.reshape(2, 1, 3, 3), stride=2),
+    "einsum": lambda lib, a, b: lib.einsum("ij,jk->ik", a, b),
+    "reflection_pad": lambda lib, a, b: lib.nn.functional.pad(
+        (a @ b)[None], (1, 1, 1, 1), mode="reflect"),
+    "replication_pad": lambda lib, a, b: lib.nn.functional.pad(
+        (a @ b)[None], (1, 1), mode="replicate"),
+    "grid_sample": lambda lib, a, b: lib.nn.functional.grid_sample(
+        (a @ b)[None, None], lib.zeros(1, 2, 2, 2), align_corners=False),
+    "ctc_loss": lambda lib, a, b: lib.nn.functional.ctc_loss(
+        (a @ b)[:, None].log_softmax(2), lib.tensor([[1]]), [4], [1]),
+}
+
+
+@pytest.mark.parametrize("name", list(_AUTOCAST_OPS))
+def test_autocast_cpu_op_policies_like_torch(name):
+    a, b = randn(4, 6), randn(6, 3)
+    dtypes = []
+    for lib in (ember, torch):
+        with lib.autocast("cpu", dtype=lib.bfloat16):
+            dtypes.append(str(_AUTOCAST_OPS[name](lib, lib.tensor(a), lib.tensor(b)).dtype))
+    assert dtypes[0] == dtypes[1], dtypes

@@ -22,6 +22,8 @@ LOWER_PRECISION = {
     "Matmul", "Mm", "Bmm", "Addmm", "Addmv", "Addbmm", "Baddbmm", "Linear", "Bilinear",
     "Conv", "ConvNd", "_Conv", "ConvTranspose", "ConvTransposeNd", "Prelu", "PReLU",
     "ScaledDotProductAttention", "Einsum",
+    # ember's op classes for these (their _op_name), which the names above missed
+    "_Bmm", "_Baddbmm", "_Addmm", "PreluKernel", "_ConvInputGrad",
 }
 _LOSSES_FP32 = {
     "MseLoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "KlDiv", "NllLoss", "NLLLoss",
@@ -43,6 +45,8 @@ FLOAT32 = {
     "cpu": _LOSSES_FP32 | {
         "Prod", "Quantile", "Cdist", "Trace", "Cholesky", "Inv", "Inverse", "Pinv",
         "AvgPool3d", "MaxPool3d", "GridSample", "Solve", "Det", "Slogdet", "Svd", "Qr", "Eigh",
+        "ReflectionPad1D", "ReflectionPad2D", "ReplicationPad1D", "ReplicationPad2D",
+        "ReplicationPad3D", "_GridSampler2D", "_GridSampler3D", "CTC",
     },
 }
 PROMOTE = {"Addcdiv", "Addcmul", "Atan2", "Cross", "Dot", "Tensordot", "IndexPut", "ScatterAdd"}
