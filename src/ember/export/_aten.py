@@ -1,0 +1,271 @@
+"""ATen names for the calls ``ember.export`` records, and the ops behind them.
+
+PyTorch's exported graphs call ATen operators (``torch.ops.aten.linear.default``,
+``aten.add.Tensor``, ``aten.sum.dim_IntList``). ember has no ATen; this module names each
+recorded ember call the way PyTorch's export names the same call (overload chosen from
+the arguments, arguments in the ATen schema's order, trailing defaults dropped) and
+registers ``ember.ops.aten.<name>.<overload>`` operators that compute them with ember's
+functions, so exported graphs print like PyTorch's and run on ember.
+
+Calls without an entry here keep ember's Python signature under ``aten.<name>.default``;
+that is PyTorch's name for most ops, but the argument lists of some may differ from
+ATen's schema.
+"""
+
+from __future__ import annotations
+
+import inspect
+import operator
+from collections.abc import Callable
+
+import ember
+import ember.nn.functional as F
+
+from .. import ops as _ops
+
+_TENSOR = ember.Tensor
+
+# method / dunder name -> the function name (and overload family) PyTorch records
+_BINARY = {
+    "add": "add", "__add__": "add", "__radd__": "add", "__iadd__": "add_", "add_": "add_",
+    "sub": "sub", "__sub__": "sub", "subtract": "sub", "__isub__": "sub_", "sub_": "sub_",
+    "mul": "mul", "__mul__": "mul", "__rmul__": "mul", "multiply": "mul", "__imul__": "mul_",
+    "mul_": "mul_", "div": "div", "__truediv__": "div", "divide": "div", "true_divide": "div",
+    "__itruediv__": "div_", "div_": "div_",
+    "eq": "eq", "__eq__": "eq", "ne": "ne", "__ne__": "ne", "lt": "lt", "__lt__": "lt",
+    "le": "le", "__le__": "le", "gt": "gt", "__gt__": "gt", "ge": "ge", "__ge__": "ge",
+    "remainder": "remainder", "__mod__": "remainder",
+}
+_SCALAR_OVERLOAD = {"eq", "ne", "lt", "le", "gt", "ge", "remainder"}
+_RENAMED = {
+    "__matmul__": "matmul", "__neg__": "neg", "negative": "neg", "__abs__": "abs",
+    "absolute": "abs", "__invert__": "bitwise_not", "__floordiv__": "floor_divide",
+    "concat": "cat", "concatenate": "cat", "__and__": "bitwise_and", "__or__": "bitwise_or",
+    "__xor__": "bitwise_xor",
+}
+_SIZE_VARARGS = {"view", "reshape", "permute", "expand", "repeat", "tile", "new_ones",
+                 "new_zeros", "new_empty"}
+_INT_OVERLOAD = {"transpose", "select", "softmax", "log_softmax", "swapaxes"}
+_DIM_OVERLOAD = {"sum": "dim_IntList", "mean": "dim", "amax": "default", "amin": "default"}
+_FACTORIES = {"zeros", "ones", "empty", "full", "arange", "rand", "randn", "randint",
+              "eye", "linspace", "tensor", "zeros_like", "ones_like", "empty_like",
+              "full_like", "rand_like", "randn_like"}
+
+
+def _resolve(name: str):
+    """The ember callable computing ``aten.<name>`` from ember-ordered arguments."""
+    for space in (ember, F, ember.special, ember.linalg):
+        fn = vars(space).get(name)
+        if callable(fn) and not isinstance(fn, type):
+            return fn
+    fn = getattr(_TENSOR, name, None)
+    if callable(fn):
+        return fn
+    raise AttributeError(f"'_OpNamespace' 'aten' object has no attribute '{name}'")
+
+
+def _splatting(fn: Callable) -> Callable:
+    """``fn`` taking its ``*sizes`` as one list, as ATen's ``int[] size`` arguments."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return fn
+    kinds = [p.kind for p in params]
+    if inspect.Parameter.VAR_POSITIONAL not in kinds:
+        return fn
+    index = kinds.index(inspect.Parameter.VAR_POSITIONAL)
+
+    def call(*args, **kwargs):
+        if len(args) > index and isinstance(args[index], (list, tuple)):
+            args = args[:index] + tuple(args[index]) + args[index + 1:]
+        return fn(*args, **kwargs)
+    return call
+
+
+def _binary_impl(name: str) -> Callable:
+    inplace = name.endswith("_")
+    base = name.rstrip("_")
+    python_ops = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+                  "div": operator.truediv, "eq": operator.eq, "ne": operator.ne,
+                  "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
+                  "remainder": operator.mod}
+
+    def call(a, b, *, alpha=1, rounding_mode=None):
+        if inplace:
+            method = getattr(a, name)
+            if base in ("add", "sub"):
+                return method(b, alpha=alpha)
+            if base == "div" and rounding_mode is not None:
+                return method(b, rounding_mode=rounding_mode)
+            return method(b)
+        if base in ("add", "sub") and alpha != 1:
+            return getattr(ember, base)(a, b, alpha=alpha)
+        if base == "div" and rounding_mode is not None:
+            return ember.div(a, b, rounding_mode=rounding_mode)
+        return python_ops[base](a, b)
+    return call
+
+
+def _batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps,
+                cudnn_enabled=False):
+    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+_SPECIAL_IMPLS: dict[str, Callable] = {
+    "batch_norm": _batch_norm,
+    "rsub": lambda a, b, alpha=1: b - a * alpha if alpha != 1 else b - a,
+    "pow": lambda a, b: a ** b,
+    "sym_size": lambda x, dim: x.size(dim),
+    "dropout": lambda x, p, train: F.dropout(x, p, train),
+    "to": lambda x, *args, **kwargs: x.to(*args, **kwargs),
+}
+
+
+def register_aten_op(name: str, overload: str = "default") -> _ops.OpOverload:
+    """``ember.ops.aten.<name>.<overload>``, registered on first use."""
+    packets = _ops._namespace("aten").__dict__["_packets"]
+    packet = packets.get(name)
+    if packet is not None and overload in packet._overloads:
+        return packet._overloads[overload]
+    if name in _SPECIAL_IMPLS:
+        impl = _SPECIAL_IMPLS[name]
+    elif name.rstrip("_") in _SCALAR_OVERLOAD | {"add", "sub", "mul", "div"}:
+        impl = _binary_impl(name)
+    else:
+        impl = _splatting(_resolve(name))
+    return _ops._register("aten", name, overload, impl)
+
+
+# -- from a recorded ember call to an ATen call ------------------------------------------
+
+def _bound(fn, args, kwargs):
+    """(positional values, keyword-only values) of a call, trailing defaults dropped,
+    ``*sizes`` packed into one list."""
+    try:
+        sig = inspect.signature(fn)
+        bound = sig.bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return list(args), dict(kwargs)
+    positional, keywords, defaults = [], {}, []
+    for name, param in sig.parameters.items():
+        if param.kind is param.VAR_POSITIONAL:
+            values = bound.arguments.get(name, ())
+            if len(values) == 1 and isinstance(values[0], (list, tuple)):
+                values = values[0]
+            positional.append(list(values))
+            defaults.append(None)
+        elif param.kind is param.VAR_KEYWORD:
+            keywords.update(bound.arguments.get(name, {}))
+        elif param.kind is param.KEYWORD_ONLY:
+            if name in bound.arguments and not _same(bound.arguments[name], param.default):
+                keywords[name] = bound.arguments[name]
+        elif name in bound.arguments:
+            positional.append(bound.arguments[name])
+            defaults.append(param.default)
+        else:
+            positional.append(param.default)
+            defaults.append(param.default)
+    while positional and defaults and defaults[-1] is not inspect.Parameter.empty and \
+            defaults[-1] is not None and _same(positional[-1], defaults[-1]):
+        positional.pop()
+        defaults.pop()
+    while positional and defaults and defaults[-1] is None and positional[-1] is None:
+        positional.pop()
+        defaults.pop()
+    # drop private arguments (_stacklevel) PyTorch's ATen schemas do not have
+    keywords = {k: v for k, v in keywords.items() if not k.startswith("_")}
+    return positional, keywords
+
+
+def _same(value, default) -> bool:
+    if default is inspect.Parameter.empty:
+        return False
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+
+
+def to_aten(name: str, fn: Callable, args: tuple, kwargs: dict):
+    """(target, args, kwargs) of the ATen call PyTorch's export records for ember's
+    ``name(*args, **kwargs)``; target is an OpOverload or ``operator.getitem``."""
+    if name == "__getitem__":
+        return operator.getitem, tuple(args), {}
+    if name == "__setitem__":
+        return operator.setitem, tuple(args), {}
+    if name in _BINARY:
+        return _binary(name, args, kwargs)
+    if name == "__rsub__":
+        return register_aten_op("rsub", "Scalar"), (args[0], args[1]), {}
+    if name == "__rtruediv__":
+        reciprocal = register_aten_op("reciprocal")
+        return ("reciprocal-then-mul", reciprocal), (args[0], args[1]), {}
+    if name in ("pow", "__pow__", "float_power"):
+        other = args[1] if len(args) > 1 else kwargs.get("exponent")
+        overload = "Tensor_Tensor" if isinstance(other, _TENSOR) else "Tensor_Scalar"
+        return register_aten_op("pow", overload), (args[0], other), {}
+    if name == "__rpow__":
+        return register_aten_op("pow", "Scalar"), (args[1], args[0]), {}
+    if name in ("__rmatmul__",):
+        return register_aten_op("matmul"), (args[1], args[0]), {}
+    if name == "batch_norm":
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound.apply_defaults()
+        a = bound.arguments
+        values = (a["input"], a.get("weight"), a.get("bias"), a.get("running_mean"),
+                  a.get("running_var"), a.get("training", False), a.get("momentum", 0.1),
+                  a.get("eps", 1e-5), False)
+        return register_aten_op("batch_norm"), values, {}
+    name = _RENAMED.get(name, name)
+    positional, keywords = _bound(fn, args, kwargs)
+    overload = "default"
+    if name in _DIM_OVERLOAD and (len(positional) > 1 or "dim" in keywords):
+        dim = positional[1] if len(positional) > 1 else keywords.pop("dim")
+        dims = list(dim) if isinstance(dim, (list, tuple)) else [dim]
+        positional = [positional[0], dims, *positional[2:]]
+        overload = _DIM_OVERLOAD[name]
+    elif name in ("max", "min") and len(positional) > 1 and not isinstance(positional[1],
+                                                                           _TENSOR):
+        overload = "dim"
+    elif name in ("max", "min") and len(positional) > 1:
+        overload = "other"
+    elif name == "flatten":
+        overload = "using_ints"
+    elif name in _INT_OVERLOAD:
+        overload = "int"
+        positional = positional[:3] if name in ("transpose", "select", "swapaxes") else \
+            positional[:2]
+    elif name == "split" and len(positional) > 1:
+        overload = "Tensor" if isinstance(positional[1], int) else "sizes"
+    elif name == "squeeze" and len(positional) > 1:
+        overload = "dim" if isinstance(positional[1], int) else "dims"
+    elif name == "to" and len(positional) > 1 and isinstance(positional[1], ember.dtype):
+        overload = "dtype"
+    elif name == "dropout":
+        positional = (positional + [0.5, True])[:3]
+    if name in ("float", "double", "half", "long", "int", "bool"):
+        dtypes = {"float": ember.float32, "double": ember.float64, "half": ember.float16,
+                  "long": ember.int64, "int": ember.int32, "bool": ember.bool}
+        return register_aten_op("to", "dtype"), (positional[0], dtypes[name]), {}
+    return register_aten_op(name, overload), tuple(positional), keywords
+
+
+def _binary(name, args, kwargs):
+    base = _BINARY[name]
+    a = args[0]
+    b = args[1] if len(args) > 1 else kwargs.get("other")
+    keywords = {}
+    if kwargs.get("alpha", 1) != 1:
+        keywords["alpha"] = kwargs["alpha"]
+    if kwargs.get("rounding_mode") is not None:
+        keywords["rounding_mode"] = kwargs["rounding_mode"]
+        return register_aten_op(base, "Tensor_mode"), (a, b), keywords
+    if base.rstrip("_") in _SCALAR_OVERLOAD:
+        overload = "Tensor" if isinstance(b, _TENSOR) else "Scalar"
+    else:
+        overload = "Tensor"
+    return register_aten_op(base, overload), (a, b), keywords
+
+
+def is_factory(name: str) -> bool:
+    return name in _FACTORIES

@@ -1,0 +1,105 @@
+"""``ExportedProgram.run_decompositions``: lower composite ops to PyTorch's core ATen ops.
+
+The lowerings are the ones PyTorch's default decomposition table applies to these ops
+(``linear`` -> ``permute`` + ``addmm``, ``flatten`` -> ``view``, ``sum`` over all dims ->
+``sum.dim_IntList(x, [])``, inference ``batch_norm`` ->
+``_native_batch_norm_legit_no_training`` + ``getitem``). Other ops are kept as they are:
+ember implements only this subset, and says so instead of pretending to lower the rest.
+"""
+
+from __future__ import annotations
+
+import copy
+import operator
+
+import ember
+import ember.nn.functional as F
+from ember.fx import Graph, GraphModule
+from ember.nn import Module
+
+from .. import ops as _ops
+from ._aten import register_aten_op
+from ._trace import TensorMeta
+
+
+def _bn_no_training(input, weight, bias, running_mean, running_var, momentum, eps):
+    out = F.batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    empty = ember.empty(0, dtype=input.dtype, device=input.device)
+    return out, empty, empty
+
+
+def _op(name: str, overload: str = "default"):
+    if name == "_native_batch_norm_legit_no_training":
+        packets = _ops._namespace("aten").__dict__["_packets"]
+        if name not in packets:
+            _ops._register("aten", name, "default", _bn_no_training)
+        return packets[name]._overloads["default"]
+    return register_aten_op(name, overload)
+
+
+def _static(meta) -> bool:
+    return isinstance(meta, TensorMeta) and all(isinstance(s, int) for s in meta.shape)
+
+
+def decompose(program, decomp_table=None):
+    from .exported_program import ExportedProgram
+
+    graph = Graph()
+    env: dict = {}
+
+    def new_node(target, args, name, meta):
+        node = graph.create_node("call_function", target, args, {}, name=name)
+        node.meta["val"] = node.meta["tensor_meta"] = meta
+        return node
+
+    for node in program.graph.nodes:
+        if node.op == "placeholder":
+            env[node] = graph.placeholder(node.name)
+            env[node].meta = copy.copy(node.meta)
+            continue
+        if node.op == "output":
+            graph.output(_map(node.args[0], env))
+            continue
+        args = _map(node.args, env)
+        target = node.target
+        meta = node.meta.get("val")
+        name = str(target)
+        replaced = None
+        if name == "aten.linear.default" and len(args) >= 2 and _static(meta) and \
+                len(node.args[0].meta["val"].shape) == 2:
+            weight_meta = node.args[1].meta["val"]
+            permuted = TensorMeta(tuple(reversed(weight_meta.shape)), weight_meta.dtype,
+                                  weight_meta.device)
+            permute = new_node(_op("permute"), (args[1], [1, 0]), "permute", permuted)
+            if len(args) > 2 and args[2] is not None:
+                replaced = new_node(_op("addmm"), (args[2], args[0], permute), "addmm", meta)
+            else:
+                replaced = new_node(_op("mm"), (args[0], permute), "mm", meta)
+        elif name == "aten.flatten.using_ints" and _static(meta):
+            replaced = new_node(_op("view"), (args[0], list(meta.shape)), "view", meta)
+        elif name == "aten.sum.default" and len(args) == 1 and not node.kwargs:
+            replaced = new_node(_op("sum", "dim_IntList"), (args[0], []), "sum", meta)
+        elif name == "aten.batch_norm.default" and len(args) >= 8 and args[5] is False:
+            x, weight, bias, mean, var, _, momentum, eps = args[:8]
+            op = _op("_native_batch_norm_legit_no_training")
+            triple = new_node(op, (x, weight, bias, mean, var, momentum, eps),
+                              "_native_batch_norm_legit_no_training", None)
+            replaced = new_node(operator.getitem, (triple, 0), "getitem", meta)
+        if replaced is None:
+            base = getattr(target, "_opname", None) or node.name
+            replaced = graph.create_node(node.op, target, args, _map(node.kwargs, env),
+                                         name=base)
+            replaced.meta = copy.copy(node.meta)
+        env[node] = replaced
+    return ExportedProgram(GraphModule(Module(), graph), program.graph_signature,
+                           program.state_dict, program.range_constraints, program.constants,
+                           program._in_spec, program._out_spec, program._input_guards,
+                           program.example_inputs)
+
+
+def _map(value, env):
+    from ember.fx.node import map_arg
+
+    return map_arg(value, lambda n: env[n])
+
+

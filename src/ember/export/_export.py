@@ -1,0 +1,299 @@
+"""``ember.export.export``: trace a module into an ``ExportedProgram``."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections import OrderedDict
+
+import ember
+from ember.fx import GraphModule
+from ember.nn import Module
+from ember.utils._pytree import (
+    tree_flatten,
+    tree_flatten_with_path,
+)
+
+from . import _trace
+from .dynamic_shapes import Dim, RangeConstraint, Symbol, UserError, _DimHint, _DimHintType
+from .exported_program import ExportedProgram
+from .graph_signature import (
+    ConstantArgument,
+    ExportGraphSignature,
+    InputKind,
+    InputSpec,
+    OutputKind,
+    OutputSpec,
+    TensorArgument,
+)
+
+_HINT = ("\n\nThe error above occurred when calling torch.export.export. If you would like to "
+         "view some more information about this error, and get a list of all other errors "
+         "that may occur in your export call, you can replace your `export()` call with "
+         "`draft_export()`.")
+
+
+def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shapes=None,
+           strict: bool = False, preserve_module_call_signature: tuple = (),
+           prefer_deferred_runtime_asserts_over_guards: bool = False) -> ExportedProgram:
+    """Trace ``mod(*args, **kwargs)`` into an ``ExportedProgram``.
+
+    ember always traces the way PyTorch's non-strict mode does (running the Python code);
+    ``strict`` is accepted and changes nothing.
+
+    Example::
+
+        ep = torch.export.export(model, (torch.randn(2, 4),))
+        print(ep)
+        out = ep.module()(torch.randn(2, 4))
+    """
+    if not isinstance(mod, Module):
+        raise ValueError(f"Expected `mod` to be an instance of `torch.nn.Module`, got "
+                         f"{type(mod)}.")
+    if not isinstance(args, tuple):
+        raise UserError(  # noqa: TRY004 - PyTorch's type
+            f"Expecting `args` to be a tuple of example positional inputs, got "
+                        f"{type(args)}")
+    kwargs = dict(kwargs or {})
+    names = _input_names(mod, args, kwargs)
+    shapes = _flat_dynamic_shapes(mod, args, kwargs, dynamic_shapes)
+    flat_inputs, in_spec = tree_flatten((args, kwargs))
+    tracer = _trace.ExportTracer(mod)
+    graph = tracer.graph
+    input_specs = []
+    state_dict = OrderedDict()
+    constants: dict = {}
+    param_ids = {}
+    for name, param in mod.named_parameters():
+        node = graph.placeholder("p_" + name.replace(".", "_"))
+        tracer.track(param, node)
+        param_ids[id(param)] = name
+        state_dict[name] = param
+        input_specs.append(InputSpec(InputKind.PARAMETER, TensorArgument(node.name), name))
+    buffer_versions = {}
+    for name, buf in mod.named_buffers():
+        node = graph.placeholder("b_" + name.replace(".", "_"))
+        tracer.track(buf, node)
+        persistent = _is_persistent(mod, name)
+        (state_dict if persistent else constants)[name] = buf
+        buffer_versions[name] = (buf, buf._version, node)
+        input_specs.append(InputSpec(InputKind.BUFFER, TensorArgument(node.name), name,
+                                     persistent=persistent))
+    user_specs, guards, ranges = [], [], {}
+    for index, (value, name) in enumerate(zip(flat_inputs, names)):
+        node = graph.placeholder(name)
+        if tracer.first_user_input is None:
+            tracer.first_user_input = node
+        if isinstance(value, ember.Tensor):
+            _mark_dynamic(tracer, value, shapes[index], name, ranges)
+            tracer.track(value, node)
+            guards.append((index, name, node.meta["val"].shape,
+                           {d: (s.dim_min, s.dim_max) for d, s in enumerate(
+                               node.meta["val"].shape) if isinstance(s, Symbol)}))
+            user_specs.append(InputSpec(InputKind.USER_INPUT, TensorArgument(node.name), None))
+        else:
+            user_specs.append(InputSpec(InputKind.USER_INPUT,
+                                        ConstantArgument(node.name, value), None))
+    output = _trace.run(tracer, lambda: mod(*args, **kwargs))
+    out_leaves, out_spec = tree_flatten(output)
+    out_nodes, output_specs = [], []
+    for name, (buf, version, placeholder) in buffer_versions.items():
+        latest = tracer.node_of.get(id(buf), placeholder)
+        if latest is not placeholder or buf._version != version:
+            out_nodes.append(latest)
+            output_specs.append(OutputSpec(OutputKind.BUFFER_MUTATION,
+                                           TensorArgument(latest.name), name))
+    for leaf in out_leaves:
+        if isinstance(leaf, ember.Tensor):
+            node = tracer.node_of.get(id(leaf))
+            if node is None:
+                node = tracer.lift_constant(leaf)
+            out_nodes.append(node)
+            output_specs.append(OutputSpec(OutputKind.USER_OUTPUT, TensorArgument(node.name),
+                                           None))
+        else:
+            out_nodes.append(leaf)
+            output_specs.append(OutputSpec(OutputKind.USER_OUTPUT, ConstantArgument("", leaf),
+                                           None))
+    graph.output(tuple(out_nodes))
+    constant_specs = []
+    for node, target in tracer.constant_nodes:
+        constants[target] = tracer.constants[target]
+        constant_specs.append(InputSpec(InputKind.CONSTANT_TENSOR, TensorArgument(node.name),
+                                        target))
+    signature = ExportGraphSignature(input_specs + constant_specs + user_specs, output_specs)
+    graph_module = GraphModule(Module(), graph)
+    program = ExportedProgram(graph_module, signature, state_dict, ranges, constants, in_spec,
+                              out_spec, guards, (args, kwargs))
+    _check_specialization(program, flat_inputs, ranges)
+    return program
+
+
+def _is_persistent(mod: Module, name: str) -> bool:
+    *path, field = name.split(".")
+    owner = mod.get_submodule(".".join(path)) if path else mod
+    return field not in getattr(owner, "_non_persistent_buffers_set", set())
+
+
+def _signature_names(mod: Module) -> list[str]:
+    forward = type(mod).forward
+    from ember.fx._module_forwards import traced_forward
+
+    forward = traced_forward(mod) or forward
+    params = list(inspect.signature(forward).parameters.values())[1:]
+    return [p.name for p in params]
+
+
+def _input_names(mod, args, kwargs) -> list[str]:
+    """Placeholder names of the flat inputs: the forward's parameter names, with the key
+    path appended inside containers (``inputs_0``, ``batch_image``)."""
+    params = _signature_names(mod)
+    paths, _ = tree_flatten_with_path((args, kwargs))
+    names = []
+    for path, _leaf in paths:
+        top, key = path[0].idx, path[1]
+        if top == 0:
+            index = key.idx
+            base = params[index] if index < len(params) else f"args_{index}"
+        else:
+            base = key.key
+        rest = "".join(str(k) for k in path[2:])
+        for char in "[]'.\"":
+            rest = rest.replace(char, "_")
+        suffix = "_".join(part for part in rest.split("_") if part)
+        names.append(f"{base}_{suffix}" if suffix else base)
+    return names
+
+
+def _flat_dynamic_shapes(mod, args, kwargs, dynamic_shapes) -> list:
+    """One ``{dim: Dim | hint}`` (or None) per flat input."""
+    flat_inputs, _ = tree_flatten((args, kwargs))
+    if dynamic_shapes is None:
+        return [None] * len(flat_inputs)
+    if isinstance(dynamic_shapes, dict):
+        params = _signature_names(mod)
+        bound_names = params[:len(args)] + list(kwargs)
+        if set(dynamic_shapes) - set(bound_names):
+            raise UserError(
+                "When `dynamic_shapes` is specified as a dict, its top-level keys must be the "
+                f"arg names {bound_names} of `inputs`, but here they are "
+                f"{list(dynamic_shapes)}. Alternatively, you could also ignore arg names "
+                "entirely and specify `dynamic_shapes` as a list/tuple matching `inputs`. For "
+                "more information about this error, see: "
+                "https://pytorch.org/docs/main/generated/exportdb/index.html"
+                "#dynamic-shapes-validation" + _HINT)
+        per_arg = [dynamic_shapes.get(name) for name in params[:len(args)]]
+        per_kwarg = {k: dynamic_shapes.get(k) for k in kwargs}
+    else:
+        per_arg = list(dynamic_shapes)[:len(args)]
+        per_kwarg = {k: None for k in kwargs}
+    result = []
+    for value, shape in list(zip(args, per_arg)) + [(kwargs[k], per_kwarg[k]) for k in kwargs]:
+        leaves = tree_flatten(value)[0]
+        if isinstance(value, ember.Tensor) or len(leaves) == 1 and leaves[0] is value:
+            result.append(_tensor_dims(shape))
+        else:
+            sub = _match_leaves(value, shape)
+            result.extend(_tensor_dims(s) for s in sub)
+    return result
+
+
+def _match_leaves(value, shape) -> list:
+    if shape is None:
+        return [None] * len(tree_flatten(value)[0])
+    if isinstance(value, (list, tuple)):
+        return [s for v, sh in zip(value, shape) for s in _match_leaves(v, sh)]
+    if isinstance(value, dict):
+        return [s for k in value for s in _match_leaves(value[k], shape.get(k))]
+    return [shape]
+
+
+def _tensor_dims(shape) -> dict | None:
+    if shape is None:
+        return None
+    if isinstance(shape, dict):
+        return dict(shape)
+    return {d: s for d, s in enumerate(shape) if s is not None}
+
+
+def _mark_dynamic(tracer, tensor, dims: dict | None, name: str, ranges: dict) -> None:
+    for dim, spec in (dims or {}).items():
+        if isinstance(spec, _DimHint) and spec.type == _DimHintType.STATIC:
+            continue
+        if not isinstance(spec, (Dim, _DimHint)):
+            raise UserError(f"Unexpected dimension mapped to index {dim} in input tensor "
+                            f"shape {spec} specified at `dynamic_shapes['{name}']` (expected "
+                            "None, an int, a Dim, Dim.AUTO, Dim.STATIC, or Dim.DYNAMIC)")
+        hint = int(tensor.shape[dim])
+        existing = next((s for s in ranges if s.dim is spec and isinstance(spec, Dim)), None)
+        symbol = existing or Symbol(f"s{len(ranges)}", hint, spec if isinstance(spec, Dim)
+                                    else None)
+        low = spec.min if spec.min is not None else 0
+        high = spec.max if spec.max is not None else math.inf
+        symbol.dim_min, symbol.dim_max = low, high
+        symbol.dim_name = getattr(spec, "__name__", f"{name}_dim{dim}")
+        symbol.auto = isinstance(spec, _DimHint) and spec.type == _DimHintType.AUTO
+        ranges[symbol] = RangeConstraint(max(low, 2), high)
+        tracer.symbols[(id(tensor), dim % tensor.dim())] = symbol
+        tracer.hints.setdefault(hint, symbol)
+
+
+def _check_specialization(program: ExportedProgram, flat_inputs: list, ranges: dict) -> None:
+    """A dim marked dynamic whose size the graph baked in (a Linear's in_features) raises
+    PyTorch's "Constraints violated" error (for ``Dim.AUTO`` it becomes static instead):
+    the graph is re-run with that dim's size changed, on copies of the state."""
+    for symbol in list(ranges):
+        low, high = max(symbol.dim_min, 2), symbol.dim_max
+        new = symbol.hint + 1 if symbol.hint + 1 <= high else symbol.hint - 1
+        if new < low or _runs_with(program, flat_inputs, symbol, new):
+            continue
+        if symbol.dim is None and symbol.auto:
+            _make_static(program, symbol, ranges)
+            continue
+        name = symbol.dim_name
+        raise UserError(
+            f"Constraints violated ({name})! For more information, run with "
+            'TORCH_LOGS="+dynamic".\n'
+            f"  - You marked {name} as dynamic but your code specialized it to be a constant "
+            f"({symbol.hint}). If you're using mark_dynamic, either remove it or use "
+            "maybe_mark_dynamic. If you're using Dim.DYNAMIC, replace it with either "
+            f"Dim.STATIC or Dim.AUTO.\nSuggested fixes:\n  {name} = {symbol.hint}" + _HINT)
+
+
+def _runs_with(program: ExportedProgram, flat_inputs: list, symbol: Symbol, size: int) -> bool:
+    values = [v.detach().clone() for v in program._lifted_values()]
+    inputs = []
+    for node, value in zip(_user_placeholders(program), flat_inputs):
+        if not isinstance(value, ember.Tensor):
+            inputs.append(value)
+            continue
+        shape = [size if s is symbol else int(value.shape[d])
+                 for d, s in enumerate(node.meta["val"].shape)]
+        if value.is_floating_point():
+            inputs.append(ember.rand(*shape, dtype=value.dtype, device=value.device))
+        else:
+            inputs.append(ember.zeros(*shape, dtype=value.dtype, device=value.device))
+    try:
+        with ember.no_grad():
+            program.graph_module(*values, *inputs)
+    except Exception:  # noqa: BLE001 - any failure means the size was baked in
+        return False
+    return True
+
+
+def _user_placeholders(program: ExportedProgram) -> list:
+    users = {s.arg.name for s in program.graph_signature.input_specs
+             if s.kind == InputKind.USER_INPUT}
+    return [n for n in program.graph.nodes if n.op == "placeholder" and n.name in users]
+
+
+def _make_static(program: ExportedProgram, symbol: Symbol, ranges: dict) -> None:
+    for node in program.graph.nodes:
+        meta = node.meta.get("val")
+        if isinstance(meta, _trace.TensorMeta):
+            meta.shape = tuple(symbol.hint if s is symbol else s for s in meta.shape)
+    program._input_guards = [
+        (index, name, tuple(symbol.hint if s is symbol else s for s in shape),
+         {d: r for d, r in dims.items() if shape[d] is not symbol})
+        for index, name, shape, dims in program._input_guards]
+    del ranges[symbol]

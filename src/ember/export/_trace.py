@@ -1,0 +1,368 @@
+"""The tracer behind ``ember.export``: run the module once on the example inputs and
+record every public ember call it makes.
+
+PyTorch's export traces at the dispatcher with fake tensors. ember has no dispatcher, so
+this tracer runs the model for real (make_fx's idea) while ember's public functions
+(``ember.*``, ``ember.nn.functional.*``, ``special``, ``linalg``, ``fft``), Tensor methods
+and operators are swapped for wrappers (the same namespaces ``ember.fx`` swaps). A wrapper
+called from user code (not from inside another ember function) records one node, named
+as PyTorch's ATen op (``_aten.to_aten``), whose arguments point at the nodes that produced
+its input tensors (looked up by identity). Built-in ``ember.nn`` modules run their
+PyTorch-shaped forward (``fx._module_forwards``), which calls the functional API.
+
+Python control flow and non-tensor values (``x.shape[1]``, ``x.item()``) are evaluated on
+the example and baked in, as PyTorch's export specializes static shapes. A dimension
+marked dynamic gets a symbol: ``x.size(0)`` / ``x.shape[0]`` then return a ``SymInt``
+(an ``int`` carrying a node), so ``x.view(x.size(0), -1)`` stays correct at other sizes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import operator
+import threading
+
+import ember
+from ember.fx import Graph
+from ember.fx._symbolic_trace import _namespace_recorders, _Patcher
+from ember.fx.node import map_aggregate
+from ember.utils._pytree import tree_leaves
+
+from . import _aten
+
+_ACTIVE = threading.local()
+
+# Tensor attributes that are metadata or bookkeeping, never graph nodes
+_NOT_RECORDED = {
+    "size", "dim", "ndimension", "numel", "nelement", "item", "tolist", "numpy", "stride",
+    "is_contiguous", "data_ptr", "element_size", "requires_grad_", "retain_grad",
+    "register_hook", "register_post_accumulate_grad_hook", "backward", "is_floating_point",
+    "is_complex", "get_device", "storage", "untyped_storage", "storage_offset", "type",
+    "is_signed", "is_set_to", "equal", "allclose", "dim_order", "has_names", "is_shared",
+    "share_memory_", "pin_memory", "is_pinned", "cpu", "cuda", "new_tensor",
+    "__repr__", "__format__", "__bool__", "__len__", "__hash__", "__index__", "__int__",
+    "__float__", "__complex__", "__iter__", "__array__", "__reduce_ex__", "__deepcopy__",
+    "__setstate__", "__contains__", "__dlpack__", "__dlpack_device__", "__array_wrap__",
+}
+_DUNDERS = [
+    "__add__", "__radd__", "__iadd__", "__sub__", "__rsub__", "__isub__", "__mul__",
+    "__rmul__", "__imul__", "__truediv__", "__rtruediv__", "__itruediv__", "__floordiv__",
+    "__mod__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__", "__abs__",
+    "__invert__", "__and__", "__or__", "__xor__", "__eq__", "__ne__", "__lt__", "__le__",
+    "__gt__", "__ge__", "__getitem__", "__setitem__",
+]
+
+
+def _active():
+    return getattr(_ACTIVE, "tracer", None)
+
+
+class SymInt(int):
+    """A traced size: the example's value, plus the node computing it at run time.
+    Arithmetic with ints records ``operator`` nodes while a trace runs."""
+
+    def __new__(cls, value: int, node, expr: str):
+        obj = int.__new__(cls, value)
+        obj.node, obj.expr = node, expr
+        return obj
+
+    def _binary(self, other, op, symbol, reflected=False):
+        value = op(int(other), int(self)) if reflected else op(int(self), int(other))
+        tracer = _active()
+        if tracer is None or not isinstance(other, int) or isinstance(other, bool):
+            return value
+        mine = self.node
+        theirs = other.node if isinstance(other, SymInt) else int(other)
+        args = (theirs, mine) if reflected else (mine, theirs)
+        node = tracer.graph.create_node("call_function", op, args, {}, name=op.__name__)
+        left = other.expr if isinstance(other, SymInt) else str(int(other))
+        expr = f"{left} {symbol} {self.expr}" if reflected else f"{self.expr} {symbol} {left}"
+        node.meta["sym_expr"] = expr
+        return SymInt(value, node, expr)
+
+    def __add__(self, other):
+        return self._binary(other, operator.add, "+")
+
+    def __radd__(self, other):
+        return self._binary(other, operator.add, "+", True)
+
+    def __sub__(self, other):
+        return self._binary(other, operator.sub, "-")
+
+    def __rsub__(self, other):
+        return self._binary(other, operator.sub, "-", True)
+
+    def __mul__(self, other):
+        return self._binary(other, operator.mul, "*")
+
+    def __rmul__(self, other):
+        return self._binary(other, operator.mul, "*", True)
+
+    def __floordiv__(self, other):
+        return self._binary(other, operator.floordiv, "//")
+
+    def __rfloordiv__(self, other):
+        return self._binary(other, operator.floordiv, "//", True)
+
+    def __repr__(self) -> str:
+        return str(int(self))
+
+    def __reduce__(self):
+        return (int, (int(self),))
+
+
+class TensorMeta:
+    """What a node's value looks like: shape (ints and symbols), dtype, device."""
+
+    __slots__ = ("device", "dtype", "requires_grad", "shape")
+
+    def __init__(self, shape: tuple, dtype, device, requires_grad: bool = False) -> None:
+        self.shape, self.dtype, self.device = shape, dtype, device
+        self.requires_grad = requires_grad
+
+    def __repr__(self) -> str:
+        return f"TensorMeta(shape={list(self.shape)}, dtype={self.dtype})"
+
+
+class ExportTracer:
+    """One export run: the graph, the tensor -> node map, the symbols of dynamic dims."""
+
+    def __init__(self, root) -> None:
+        self.root = root
+        self.graph = Graph()
+        self.node_of: dict[int, object] = {}
+        self.alive: list = []  # keeps traced tensors alive, so ids are not reused
+        self.depth = 0
+        self.symbols: dict[tuple[int, int], object] = {}  # (id(tensor), dim) -> Symbol
+        self.hints: dict[int, object] = {}  # example value -> Symbol (for derived tensors)
+        self.size_nodes: dict[tuple[int, int], SymInt] = {}
+        self.constants: dict[str, ember.Tensor] = {}
+        self.constant_nodes: list = []
+        self.first_user_input = None  # lifted constants go before the user inputs
+        self.module_tensors = {}
+        for prefix, module in root.named_modules():
+            for key, value in vars(module).items():
+                if isinstance(value, ember.Tensor):
+                    self.module_tensors[id(value)] = f"{prefix}.{key}" if prefix else key
+
+    # -- values -> nodes ---------------------------------------------------------------
+
+    def track(self, tensor, node) -> None:
+        self.node_of[id(tensor)] = node
+        self.alive.append(tensor)
+        node.meta["val"] = self.meta_of(tensor)
+        node.meta["tensor_meta"] = node.meta["val"]
+
+    def meta_of(self, tensor) -> TensorMeta:
+        shape = []
+        for dim, size in enumerate(tensor.shape):
+            symbol = self.symbols.get((id(tensor), dim))
+            shape.append(symbol if symbol is not None else int(size))
+        return TensorMeta(tuple(shape), tensor.dtype, tensor.device, tensor.requires_grad)
+
+    def arg(self, value):
+        """A call argument with tensors and SymInts replaced by their nodes."""
+        def convert(item):
+            if isinstance(item, ember.Tensor):
+                node = self.node_of.get(id(item))
+                return node if node is not None else self.lift_constant(item)
+            if isinstance(item, SymInt):
+                return item.node
+            return item
+        return map_aggregate(value, convert)
+
+    def lift_constant(self, tensor):
+        """A tensor made outside the trace (a plain module attribute, a global): a
+        ``CONSTANT_TENSOR`` input, as PyTorch lifts it."""
+        qualname = self.module_tensors.get(id(tensor))
+        name = f"c_{qualname.replace('.', '_')}" if qualname else \
+            f"c_lifted_tensor_{len([n for n in self.constants if 'lifted' in n])}"
+        target = qualname or name[2:]
+        with self.graph.inserting_before(self.first_user_input):
+            node = self.graph.placeholder(name)
+        self.constants[target] = tensor
+        self.constant_nodes.append((node, target))
+        self.track(tensor, node)
+        return node
+
+    def contains_traced(self, value) -> bool:
+        return any(isinstance(leaf, (ember.Tensor, SymInt)) for leaf in _leaves(value))
+
+    # -- recording -----------------------------------------------------------------------
+
+    def record(self, name: str, fn, args: tuple, kwargs: dict, result) -> None:
+        if name in _NOT_RECORDED:
+            return
+        results = _leaves(result)
+        if not any(isinstance(r, ember.Tensor) for r in results):
+            if name == "__setitem__" and args and isinstance(args[0], ember.Tensor):
+                pass
+            else:
+                return
+        if not (self.contains_traced((args, kwargs)) or _aten.is_factory(name)):
+            return
+        target, aten_args, aten_kwargs = _aten.to_aten(name, fn, args, kwargs)
+        node_name = getattr(target, "_opname", None) or getattr(target, "__name__", name)
+        node = self.graph.create_node("call_function", target, self.arg(tuple(aten_args)),
+                                      self.arg(dict(aten_kwargs)), name=node_name)
+        if name == "__setitem__":
+            node.meta["val"] = None
+            return
+        if isinstance(result, ember.Tensor):
+            self.propagate_symbols(result)
+            self.track(result, node)
+            return
+        node.meta["val"] = None
+        for index, item in enumerate(result):
+            if isinstance(item, ember.Tensor):
+                getter = self.graph.create_node("call_function", operator.getitem,
+                                                (node, index), {}, name="getitem")
+                self.propagate_symbols(item)
+                self.track(item, getter)
+
+    def propagate_symbols(self, tensor) -> None:
+        """A result's dims whose size equals a dynamic input's example size get its symbol
+        (how the printout and later ``size()`` calls see them)."""
+        for dim, size in enumerate(tensor.shape):
+            symbol = self.hints.get(int(size))
+            if symbol is not None:
+                self.symbols[(id(tensor), dim)] = symbol
+
+    def symbolic_size(self, tensor, dim: int):
+        dim = dim % max(tensor.dim(), 1)
+        value = tensor.shape[dim]
+        symbol = self.symbols.get((id(tensor), dim))
+        node = self.node_of.get(id(tensor))
+        if symbol is None or node is None:
+            return int(value)
+        key = (id(tensor), dim)
+        if key not in self.size_nodes:
+            size_op = _aten.register_aten_op("sym_size", "int")
+            size_node = self.graph.create_node("call_function", size_op, (node, dim), {},
+                                               name="sym_size_int")
+            size_node.meta["sym_expr"] = symbol.name
+            self.size_nodes[key] = SymInt(int(value), size_node, symbol.name)
+        return self.size_nodes[key]
+
+
+def _leaves(value) -> list:
+    if isinstance(value, ember.Tensor):
+        return [value]
+    return tree_leaves(value)
+
+
+# -- patching ember while a trace runs ----------------------------------------------------
+
+def _wrap(name: str, original):
+    def wrapper(*args, **kwargs):
+        tracer = _active()
+        if tracer is None or tracer.depth:
+            return original(*args, **kwargs)
+        tracer.depth += 1
+        try:
+            result = original(*args, **kwargs)
+        finally:
+            tracer.depth -= 1
+        tracer.record(name, original, args, kwargs, result)
+        return result
+
+    wrapper.__name__ = getattr(original, "__name__", name)
+    wrapper.__doc__ = getattr(original, "__doc__", None)
+    wrapper._export_original = original
+    return wrapper
+
+
+def _patch_ember(patcher: _Patcher, root) -> None:
+    originals: dict[int, object] = {}
+    for module, name, original, _recorder in _namespace_recorders():
+        wrapper = _wrap(name, original)
+        originals[id(original)] = wrapper
+        patcher.patch_attr(module, name, wrapper)
+    names = {n for n in dir(ember.Tensor) if not n.startswith("_")} | set(_DUNDERS)
+    for attr in sorted(names - _NOT_RECORDED):
+        original = inspect.getattr_static(ember.Tensor, attr, None)
+        if not callable(original) or isinstance(original, (type, staticmethod, classmethod)):
+            continue
+        patcher.patch_attr(ember.Tensor, attr, _wrap(attr, original))
+    _patch_properties(patcher)
+    visited = set()
+    for module in root.modules():
+        forward = getattr(type(module), "forward", None)
+        globals_ = getattr(forward, "__globals__", None)
+        if globals_ is None or id(globals_) in visited:
+            continue
+        visited.add(id(globals_))
+        for key, value in list(globals_.items()):
+            if callable(value) and id(value) in originals:
+                patcher.patch_dict(globals_, key, originals[id(value)])
+    _patch_module_call(patcher)
+
+
+def _patch_properties(patcher: _Patcher) -> None:
+    original_size = ember.Tensor.size
+    original_shape = inspect.getattr_static(ember.Tensor, "shape")
+
+    def size(self, dim=None):
+        tracer = _active()
+        if tracer is None or tracer.depth or not tracer.symbols:
+            return original_size(self, dim) if dim is not None else original_size(self)
+        if dim is not None:
+            return tracer.symbolic_size(self, dim)
+        return ember.Size([tracer.symbolic_size(self, d) for d in range(self.dim())])
+
+    def shape(self):
+        tracer = _active()
+        if tracer is None or tracer.depth or not tracer.symbols:
+            return original_shape.fget(self)
+        return size(self)
+
+    patcher.patch_attr(ember.Tensor, "size", size)
+    patcher.patch_attr(ember.Tensor, "shape", property(shape))
+    for prop, recorded in (("T", "numpy_T"), ("mT", "mT")):
+        original = inspect.getattr_static(ember.Tensor, prop, None)
+        if isinstance(original, property):
+            patcher.patch_attr(ember.Tensor, prop, property(_wrap(recorded, original.fget)))
+
+
+def _patch_module_call(patcher: _Patcher) -> None:
+    """Built-in modules run their PyTorch-shaped forward; a module whose output tensors
+    the trace did not see (computed outside ember's public functions) is an error, not
+    a silently constant result."""
+    from ember.fx._module_forwards import traced_forward
+    from ember.nn import Module
+
+    original_call = Module.__call__
+
+    def call(module, *args, **kwargs):
+        tracer = _active()
+        forward = traced_forward(module) if tracer is not None else None
+        if forward is not None and not module._forward_hooks and \
+                not module._forward_pre_hooks:
+            result = forward(module, *args, **kwargs)
+        else:
+            result = original_call(module, *args, **kwargs)
+        if tracer is not None and not tracer.depth:
+            inputs_traced = any(isinstance(t, ember.Tensor) and id(t) in tracer.node_of
+                                for t in _leaves((args, kwargs)))
+            for out in _leaves(result):
+                if inputs_traced and isinstance(out, ember.Tensor) and \
+                        id(out) not in tracer.node_of:
+                    raise RuntimeError(
+                        f"ember.export: {type(module).__name__}.forward computed an output "
+                        "outside ember's public functions and Tensor methods, so the graph "
+                        "cannot record it; call ember / ember.nn.functional functions there")
+        return result
+
+    patcher.patch_attr(Module, "__call__", call)
+
+
+def run(tracer: ExportTracer, call):
+    patcher = _Patcher()
+    previous = _active()
+    _ACTIVE.tracer = tracer
+    try:
+        _patch_ember(patcher, tracer.root)
+        return call()
+    finally:
+        patcher.restore()
+        _ACTIVE.tracer = previous
