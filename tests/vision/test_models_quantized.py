@@ -238,8 +238,9 @@ def test_quantized_builders(no_init):
         assert sum(p.numel() for p in builder().parameters()) == enum.DEFAULT.meta["num_params"]
     with pytest.raises(ValueError, match="'groups' expected value 64 but got 32"):
         Q.resnext101_64x4d(groups=32)
-    with pytest.raises(NotImplementedError, match="fuse_modules_qat"):
-        Q.resnet18().fuse_model()  # a model in training mode asks for QAT fusion
+    qat_fused = Q.resnet18()
+    qat_fused.fuse_model()  # a model in training mode gets QAT fusion, as torchvision's
+    assert type(qat_fused.conv1).__name__ == "ConvBnReLU2d"
     with pytest.raises(RuntimeError, match="Quantized backend not supported"):
         Q.resnet18(quantize=True, backend="onednn")
     with pytest.raises(ValueError, match="'backend' expected value fbgemm but got qnnpack"):

@@ -412,8 +412,6 @@ def test_quantized_mobilenet_v3_and_inception_builders(no_init):
     assert type(se).__name__ == "QuantizableSqueezeExcitation" and se._version == 2
     assert type(se.scale_activation) is nn.Hardsigmoid and se.skip_mul
     assert type(mv3.features[1].block[0][2]) is nn.ReLU and mv3.features[2].skip_add
-    with pytest.raises(NotImplementedError, match="quantization-aware-training"):
-        Q.mobilenet_v3_large(quantize=True, weights="DEFAULT")
     with pytest.raises(ValueError, match="'backend' expected value qnnpack but got fbgemm"):
         Q.mobilenet_v3_large(quantize=True, weights="DEFAULT", backend="fbgemm")
     with pytest.raises(TypeError, match="expected MobileNet_V3_Large_QuantizedWeights"):

@@ -6,16 +6,17 @@ keeps unobserved on its fixed 1/256 grid; the shortcut add goes through a
 ``FloatFunctional`` too, Hardswish becomes ``nn.quantized.Hardswish``.
 ``fuse_model()`` folds conv-bn(-relu) runs and the SE's fc1 + ReLU.
 
-torchvision builds ``quantize=True`` by quantization-aware training preparation
-(``prepare_qat``) so its QAT checkpoint loads before ``convert``; ember has no QAT
-modules, so ``quantize=True`` without weights runs the post-training recipe instead
-(same int8 layout), and the QAT checkpoint is refused with that reason.
+``quantize=True`` is built as torchvision builds it: the model is fused for
+quantization-aware training and prepared (``prepare_qat``, the backend's default QAT
+qconfig), the QAT checkpoint (fake-quantize scales, BatchNorm statistics) loads into it,
+and ``convert`` then folds the BatchNorms and quantizes.
 """
 
 from __future__ import annotations
 
 from functools import partial
 
+import ember
 import ember.ao.quantization as aq
 import ember.nn.quantized as nnq
 from ember import nn
@@ -35,7 +36,7 @@ from ..mobilenet import (
     MobileNetV3,
     _mobilenet_v3_conf,
 )
-from .utils import _fuse_modules, _pop_backend, _replace_relu, quantize_model
+from .utils import _fuse_modules, _pop_backend, _replace_relu
 
 __all__ = ["MobileNet_V3_Large_QuantizedWeights", "QuantizableMobileNetV3",
            "mobilenet_v3_large"]
@@ -53,6 +54,27 @@ class QuantizableSqueezeExcitation(SqueezeExcitation):
 
     def forward(self, input):
         return self.skip_mul.mul(self._scale(input), input)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
+        """Checkpoints older than version 2 predate the Hardsigmoid's fixed-parameter
+        fake quantizer: a QAT-prepared module fills in its defaults, as torchvision."""
+        version = local_metadata.get("version", None)
+        if hasattr(self, "qconfig") and (version is None or version < 2):
+            post = "scale_activation.activation_post_process."
+            defaults = {
+                post + "scale": ember.tensor([1.0]),
+                post + "activation_post_process.scale": ember.tensor([1.0]),
+                post + "zero_point": ember.tensor([0], dtype=ember.int32),
+                post + "activation_post_process.zero_point":
+                    ember.tensor([0], dtype=ember.int32),
+                post + "fake_quant_enabled": ember.tensor([1]),
+                post + "observer_enabled": ember.tensor([1]),
+            }
+            for key, value in defaults.items():
+                state_dict.setdefault(prefix + key, value)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
 
     def fuse_model(self, is_qat: bool | None = None) -> None:
         _fuse_modules(self, ["fc1", "activation"], is_qat, inplace=True)
@@ -115,15 +137,12 @@ MobileNet_V3_Large_QuantizedWeights = make_weights_enum(
 def mobilenet_v3_large(*, weights: MobileNet_V3_Large_QuantizedWeights
                        | MobileNet_V3_Large_Weights | None = None, progress: bool = True,
                        quantize: bool = False, **kwargs) -> QuantizableMobileNetV3:
-    """Quantizable MobileNetV3-Large; ``quantize=True`` gives an int8 model by the
-    post-training recipe (default backend "qnnpack")."""
+    """Quantizable MobileNetV3-Large; ``quantize=True`` gives the int8 model, prepared
+    for quantization-aware training so the QAT checkpoint loads, then converted (default
+    backend "qnnpack"), as torchvision builds it."""
     weights = resolve_weights(weights, kwargs, MobileNet_V3_Large_QuantizedWeights
                               if quantize else MobileNet_V3_Large_Weights)
     backend = _pop_backend(weights, kwargs, "qnnpack")
-    if quantize and weights is not None:
-        raise NotImplementedError(
-            "the quantized MobileNetV3 weights are a quantization-aware-training checkpoint "
-            "(fake-quantize modules), and ember has no QAT modules to load it into")
     setting, last_channel = _mobilenet_v3_conf(
         "mobilenet_v3_large", width_mult=kwargs.pop("width_mult", 1.0),
         reduced_tail=kwargs.pop("reduced_tail", False), dilated=kwargs.pop("dilated", False))
@@ -131,5 +150,17 @@ def mobilenet_v3_large(*, weights: MobileNet_V3_Large_QuantizedWeights
                                    **kwargs)
     _replace_relu(model)
     if quantize:
-        quantize_model(model, backend)
-    return apply_weights(model, weights, progress)
+        _prepare_qat(model, backend)
+    apply_weights(model, weights, progress)
+    if quantize:
+        aq.convert(model, inplace=True)
+        model.eval()
+    return model
+
+
+def _prepare_qat(model: QuantizableMobileNetV3, backend: str) -> None:
+    """torchvision's preparation of the QAT checkpoint's layout: QAT fusion, the
+    backend's default QAT qconfig, ``prepare_qat`` in place (the model in training)."""
+    model.fuse_model(is_qat=True)
+    model.qconfig = aq.get_default_qat_qconfig(backend)
+    aq.prepare_qat(model, inplace=True)

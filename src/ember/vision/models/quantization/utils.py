@@ -40,13 +40,12 @@ def _replace_relu(module: nn.Module) -> None:
 
 
 def _fuse_modules(model: nn.Module, modules_to_fuse, is_qat: bool | None, **kwargs):
-    """``fuse_modules`` for inference; quantization-aware training fusion is not built."""
+    """``fuse_modules_qat`` for a model in training (or ``is_qat=True``): conv-bn stay two
+    modules folded at each step; ``fuse_modules`` (BatchNorm folded now) otherwise."""
     if is_qat is None:
         is_qat = model.training
-    if is_qat:
-        raise NotImplementedError("quantization-aware training fusion (fuse_modules_qat) "
-                                  "is not available in ember")
-    return aq.fuse_modules(model, modules_to_fuse, **kwargs)
+    method = aq.fuse_modules_qat if is_qat else aq.fuse_modules
+    return method(model, modules_to_fuse, **kwargs)
 
 
 def quantize_model(model: nn.Module, backend: str) -> None:
