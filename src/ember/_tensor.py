@@ -205,7 +205,7 @@ class Tensor:
 
     def get_device(self) -> int:
         dev = self.device
-        return -1 if dev.type == "cpu" else dev.index
+        return -1 if dev.index is None else dev.index  # cpu and meta: -1
 
     @property
     def shape(self):
@@ -348,7 +348,7 @@ class Tensor:
         if type(array) is not np.ndarray:
             if not force:
                 raise TypeError(
-                    f"can't convert {self.device.type}:{self.device.index} device type tensor to "
+                    f"can't convert {self.device} device type tensor to "
                     "numpy. Use Tensor.cpu() to copy the tensor to host memory first."
                 )
             return array.get()
