@@ -4,24 +4,25 @@
 protocol's Python implementation in ``ember.overrides``.
 """
 
-# ruff: noqa: F401  (re-exports)
+# ruff: noqa: F401, N999  (re-exports; the module is named as PyTorch's)
 
+from . import overrides as _overrides
 from .overrides import (
     DisableTorchFunction,
     DisableTorchFunctionSubclass,
     _disabled_torch_function_impl,
     _is_torch_function_enabled,
     _is_torch_function_mode_enabled,
-    has_torch_function as _has_torch_function,
-    has_torch_function_unary as _has_torch_function_unary,
-    has_torch_function_variadic as _has_torch_function_variadic,
 )
-from .overrides import _MODE_STACK as _mode_stack
+
+_has_torch_function = _overrides.has_torch_function
+_has_torch_function_unary = _overrides.has_torch_function_unary
+_has_torch_function_variadic = _overrides.has_torch_function_variadic
 
 
 def _len_torch_function_stack() -> int:
-    return len(_mode_stack)
+    return len(_overrides._MODE_STACK)
 
 
 def _get_function_stack_at(index: int):
-    return _mode_stack[index]
+    return _overrides._MODE_STACK[index]

@@ -91,7 +91,7 @@ class Tensor:
         return _as_subclass(self, cls)
 
     @staticmethod
-    def _make_subclass(cls, data, require_grad=False, **dispatch_options):
+    def _make_subclass(cls, data, require_grad=False, **dispatch_options):  # noqa: PLW0211
         """A detached leaf of class ``cls`` sharing ``data``'s memory."""
         from .overrides import _make_subclass
 

@@ -216,6 +216,7 @@ def _no_implementation(public, overloaded, mode, name=None, python_style=True):
 
 
 def _call_handlers(public, overloaded, args, kwargs, name=None, python_style=True):
+    """The mode on top of the stack, then each overloaded argument's handler."""
     mode = None
     if _SLOW[0]:
         mode = _MODE_STACK.pop()
@@ -232,10 +233,11 @@ def _call_handlers(public, overloaded, args, kwargs, name=None, python_style=Tru
     for arg in overloaded:
         handler = arg.__torch_function__
         if getattr(handler, "__self__", None) is arg:
+            # Python functions warn as handle_torch_function does, builtins as C++ code
             warnings.warn(
                 "Defining your `__torch_function__` as a plain method is deprecated and will be "
-                "an error in future, please define it as a classmethod.", DeprecationWarning,
-                stacklevel=3)
+                "an error in future, please define it as a classmethod.",
+                DeprecationWarning if python_style else UserWarning, stacklevel=3)
         result = handler(public, types, args, kwargs)
         if result is not NotImplemented:
             return result
@@ -425,63 +427,76 @@ def enable_reentrant_dispatch():
 # -- installing the trampolines --------------------------------------------------------------
 
 # Public functions that are configuration or utilities, not ops: PyTorch does not dispatch
-# them (its get_ignored_functions, plus its pure-Python helpers that take no tensors).
-_NOT_DISPATCHED = frozenset("""
-are_deterministic_algorithms_enabled broadcast_shapes can_cast compile from_numpy frombuffer
-get_autocast_dtype get_default_device get_default_dtype get_float32_matmul_precision
-get_num_interop_threads get_num_threads get_printoptions get_rng_state initial_seed
-is_anomaly_enabled is_autocast_enabled is_deterministic_algorithms_warn_only_enabled
-is_grad_enabled is_inference_mode_enabled is_storage is_tensor load manual_seed
-promote_types save seed set_default_device set_default_dtype set_default_tensor_type
-set_float32_matmul_precision set_num_interop_threads set_num_threads set_printoptions
-set_rng_state typename use_deterministic_algorithms
-""".split())
+# them (its get_ignored_functions, plus its pure-Python helpers that take no tensors); the
+# last line: ember's array helpers that its namespaces happen to import.
+_NOT_DISPATCHED = frozenset((
+    "are_deterministic_algorithms_enabled", "broadcast_shapes", "calculate_gain", "can_cast", "check_lapack_dtype",
+    "compile", "float_np", "from_numpy", "frombuffer", "get_autocast_dtype", "get_default_device",
+    "get_default_dtype", "get_float32_matmul_precision", "get_num_interop_threads",
+    "get_num_threads", "get_printoptions", "get_rng_state", "initial_seed", "is_anomaly_enabled",
+    "is_autocast_enabled", "is_deterministic_algorithms_warn_only_enabled", "is_grad_enabled",
+    "is_inference_mode_enabled", "is_storage", "is_tensor", "lapack_errors", "load",
+    "manual_seed", "promote_types", "save", "seed", "set_default_device", "set_default_dtype",
+    "set_default_tensor_type", "set_float32_matmul_precision", "set_num_interop_threads",
+    "set_num_threads", "set_printoptions", "set_rng_state", "to_dtype", "type_name", "typename",
+    "use_deterministic_algorithms", "write_out", "xp_of",
+))
 # Tensor attributes that never dispatch: construction, the protocol itself, NumPy and
 # pickling hooks (PyTorch's own list holds the same kinds of names).
 _TENSOR_IGNORED = frozenset({"as_subclass", "_make_subclass", "__torch_function__"})
-_TENSOR_DUNDERS = tuple("""
-__abs__ __add__ __and__ __bool__ __complex__ __contains__ __div__ __eq__ __float__
-__floordiv__ __format__ __ge__ __getitem__ __gt__ __iadd__ __iand__ __idiv__ __ifloordiv__
-__ilshift__ __imod__ __imul__ __index__ __int__ __invert__ __ior__ __ipow__ __irshift__
-__isub__ __iter__ __itruediv__ __ixor__ __le__ __len__ __long__ __lshift__ __lt__ __matmul__
-__mod__ __mul__ __ne__ __neg__ __nonzero__ __or__ __pos__ __pow__ __radd__ __rand__ __rdiv__
-__repr__ __reversed__ __rfloordiv__ __rlshift__ __rmatmul__ __rmod__ __rmul__ __ror__
-__rpow__ __rrshift__ __rshift__ __rsub__ __rtruediv__ __rxor__ __setitem__ __sub__
-__truediv__ __xor__
-""".split())
-_UNARY_DUNDERS = frozenset("""
-__abs__ __bool__ __complex__ __float__ __format__ __index__ __int__ __invert__ __iter__
-__len__ __long__ __neg__ __nonzero__ __pos__ __repr__ __reversed__ __getitem__ __setitem__
-__contains__
-""".split())
+_TENSOR_DUNDERS = (
+    "__abs__", "__add__", "__and__", "__bool__", "__complex__", "__contains__", "__div__",
+    "__eq__", "__float__", "__floordiv__", "__format__", "__ge__", "__getitem__", "__gt__",
+    "__iadd__", "__iand__", "__idiv__", "__ifloordiv__", "__ilshift__", "__imod__", "__imul__",
+    "__index__", "__int__", "__invert__", "__ior__", "__ipow__", "__irshift__", "__isub__",
+    "__iter__", "__itruediv__", "__ixor__", "__le__", "__len__", "__long__", "__lshift__",
+    "__lt__", "__matmul__", "__mod__", "__mul__", "__ne__", "__neg__", "__nonzero__", "__or__",
+    "__pos__", "__pow__", "__radd__", "__rand__", "__rdiv__", "__repr__", "__reversed__",
+    "__rfloordiv__", "__rlshift__", "__rmatmul__", "__rmod__", "__rmul__", "__ror__", "__rpow__",
+    "__rrshift__", "__rshift__", "__rsub__", "__rtruediv__", "__rxor__", "__setitem__", "__sub__",
+    "__truediv__", "__xor__",
+)
+_UNARY_DUNDERS = frozenset((
+    "__abs__", "__bool__", "__complex__", "__contains__", "__float__", "__format__",
+    "__getitem__", "__index__", "__int__", "__invert__", "__iter__", "__len__", "__long__",
+    "__neg__", "__nonzero__", "__pos__", "__repr__", "__reversed__", "__setitem__",
+))
 _TENSOR_PROPERTIES = ("T", "mT", "H", "mH", "real", "imag", "data")
 # Functions PyTorch writes in Python (its not-implemented TypeError is worded differently
 # from its builtins'): in torch, torch.nn.functional (all but the builtins below), Tensor.
-_PY_TORCH = frozenset("""
-atleast_1d atleast_2d atleast_3d block_diag broadcast_tensors cartesian_prod cdist
-chain_matmul einsum lu meshgrid norm split stft tensordot unique unique_consecutive
-unravel_index
-""".split())
-_C_FUNCTIONAL = frozenset("""
-threshold_ relu_ hardtanh_ leaky_relu_ prelu rrelu_ elu_ selu_ celu_ gelu softplus logsigmoid
-softshrink hardshrink conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d
-avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d pixel_shuffle pixel_unshuffle
-channel_shuffle native_channel_shuffle scaled_dot_product_attention linear bilinear one_hot
-cosine_similarity pairwise_distance pdist
-""".split())
-_PY_TENSOR = frozenset("""
-__contains__ __floordiv__ __format__ __ipow__ __iter__ __len__ __pow__ __repr__ __rfloordiv__
-__rlshift__ __rmatmul__ __rmod__ __rpow__ __rrshift__ __rsub__ __rtruediv__ backward istft lu
-norm register_hook register_post_accumulate_grad_hook share_memory_ split stft unflatten
-unique unique_consecutive
-""".split())
+_PY_TORCH = frozenset((
+    "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors", "cartesian_prod",
+    "cdist", "chain_matmul", "einsum", "lu", "meshgrid", "norm", "split", "stft", "tensordot",
+    "unique", "unique_consecutive", "unravel_index",
+))
+_C_FUNCTIONAL = frozenset((
+    "adaptive_avg_pool1d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "bilinear", "celu_",
+    "channel_shuffle", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d", "cosine_similarity", "elu_", "gelu", "hardshrink", "hardtanh_",
+    "leaky_relu_", "linear", "logsigmoid", "native_channel_shuffle", "one_hot",
+    "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu_", "rrelu_",
+    "scaled_dot_product_attention", "selu_", "softplus", "softshrink", "threshold_",
+))
+_C_NN = frozenset((
+    "avg_pool2d", "avg_pool3d", "elu_", "gelu", "hardtanh_", "leaky_relu_", "linear",
+    "logsigmoid", "one_hot", "scaled_dot_product_attention", "softplus", "softshrink",
+))
+_PY_TENSOR = frozenset((
+    "__contains__", "__floordiv__", "__format__", "__ipow__", "__iter__", "__len__", "__pow__",
+    "__repr__", "__rfloordiv__", "__rlshift__", "__rmatmul__", "__rmod__", "__rpow__",
+    "__rrshift__", "__rsub__", "__rtruediv__", "backward", "istft", "lu", "norm", "register_hook",
+    "register_post_accumulate_grad_hook", "share_memory_", "split", "stft", "unflatten", "unique",
+    "unique_consecutive",
+))
 # The method PyTorch hands to __torch_function__ for an operator (``z + 1`` gives add)
-_OPERATOR_METHODS = dict(pair.split(":") for pair in """
-__add__:add __radd__:add __sub__:sub __mul__:mul __rmul__:mul __truediv__:div __div__:div
-__pow__:pow __matmul__:matmul __neg__:neg __pos__:positive __abs__:abs __lt__:lt __le__:le
-__gt__:gt __ge__:ge __ne__:ne __mod__:remainder __iadd__:add_ __isub__:sub_ __imul__:mul_
-__itruediv__:div_ __idiv__:div_ __ifloordiv__:floor_divide_ __ipow__:pow_ __imod__:remainder_
-""".split())
+_OPERATOR_METHODS = {
+    "__add__": "add", "__radd__": "add", "__sub__": "sub", "__mul__": "mul", "__rmul__": "mul",
+    "__truediv__": "div", "__div__": "div", "__pow__": "pow", "__matmul__": "matmul",
+    "__neg__": "neg", "__pos__": "positive", "__abs__": "abs", "__lt__": "lt", "__le__": "le",
+    "__gt__": "gt", "__ge__": "ge", "__ne__": "ne", "__mod__": "remainder", "__iadd__": "add_",
+    "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_", "__idiv__": "div_",
+    "__ifloordiv__": "floor_divide_", "__ipow__": "pow_", "__imod__": "remainder_",
+}
 _BINARY = 1  # an operator slot: a TypeError from the handlers becomes NotImplemented
 _ISOLATE = 2  # an autograd entry point: runs with the protocol off (no fast path)
 _MISSING = object()
@@ -574,18 +589,26 @@ def _table() -> list:
         add(ember.autograd, name, fn, fn, f"torch.autograd.{name}", True, _ISOLATE)
     add(Tensor, "backward", Tensor.backward, Tensor.backward, "torch.Tensor.backward", True,
         _ISOLATE)
-    for module, prefix in _namespaces():
+    spaces = _namespaces()
+    # a function that is both torch.X and torch.nn.functional.X in ember is named as PyTorch
+    # names the Python one (F.relu, F.softmax) where torch.nn.functional's is Python
+    python_f = [(spaces[1][0], spaces[1][1], lambda name: name not in _C_FUNCTIONAL)]
+    for module, prefix, wanted in python_f + [(m, p, None) for m, p in spaces]:
         for name, fn in sorted(vars(module).items()):
             if (name.startswith("_") or name in _NOT_DISPATCHED
                     or type(fn) is not _types.FunctionType
                     or not fn.__module__.startswith("ember.")
-                    or fn.__module__.startswith("ember._backend")):
+                    or fn.__module__.startswith("ember._backend")
+                    or (wanted is not None and not wanted(name))):
                 continue
+            qualname = f"{prefix}.{name}"
             if prefix == "torch.nn.functional":
                 python_style = name not in _C_FUNCTIONAL
+                if not python_style:  # builtins PyTorch names torch.nn.X or torch.X
+                    qualname = f"torch.nn.{name}" if name in _C_NN else f"torch.{name}"
             else:
                 python_style = prefix == "torch" and name in _PY_TORCH
-            add(module, name, fn, fn, f"{prefix}.{name}", python_style)
+            add(module, name, fn, fn, qualname, python_style)
     names = [n for n in dir(Tensor) if not n.startswith("_") and n not in _TENSOR_IGNORED]
     for name in names + list(_TENSOR_DUNDERS):
         fn = Tensor.__dict__.get(name, _MISSING)
@@ -605,7 +628,7 @@ def _table() -> list:
     return _TABLE
 
 
-def _swap(fn, public, qualname, python_style, flags) -> None:
+def _swap(fn, public, qualname, python_style, flags, name) -> None:
     original = fn.__code__
     copy = _types.FunctionType(original, fn.__globals__, fn.__name__, fn.__defaults__,
                                fn.__closure__)
@@ -614,7 +637,12 @@ def _swap(fn, public, qualname, python_style, flags) -> None:
     copy.__qualname__, copy.__module__, copy.__doc__ = fn.__qualname__, fn.__module__, fn.__doc__
     plain = frozenset() if flags & _ISOLATE else _PLAIN
     entry = (copy, public, _dispatch, plain, _SLOW, qualname, python_style, flags)
-    _SWAPPED.append((fn, original, fn.__kwdefaults__, fn.__dict__.get("__wrapped__", _MISSING)))
+    _SWAPPED.append((fn, original, fn.__kwdefaults__, fn.__dict__.get("__wrapped__", _MISSING),
+                     fn.__name__))
+    if fn is public and name.isidentifier():
+        # a Tensor method made by a factory (``float``, ``add_``) or bound to a slot
+        # (``__getitem__``): handlers that log ``func.__name__`` see the name called
+        fn.__name__ = name
     fn.__code__ = _template_code(len(original.co_freevars)).replace(
         co_name=original.co_name, co_qualname=original.co_qualname)
     fn.__kwdefaults__ = {"_ember_tf": entry}
@@ -628,15 +656,16 @@ def _install() -> None:
         return
     _INSTALLED[0] = True
     _unhook_build_class()
-    for _owner, _name, fn, public, qualname, python_style, flags in _table():
-        _swap(fn, public, qualname, python_style, flags)
+    for owner, name, fn, public, qualname, python_style, flags in _table():
+        _swap(fn, public, qualname, python_style, flags, name if owner is Tensor else fn.__name__)
 
 
 def _uninstall() -> None:
     """Put the original code back (tests use it to leave ember as they found it)."""
     while _SWAPPED:
-        fn, code, kwdefaults, wrapped = _SWAPPED.pop()
+        fn, code, kwdefaults, wrapped, name = _SWAPPED.pop()
         fn.__code__ = code
+        fn.__name__ = name
         fn.__kwdefaults__ = kwdefaults
         if wrapped is _MISSING:
             fn.__dict__.pop("__wrapped__", None)
@@ -647,10 +676,16 @@ def _uninstall() -> None:
 
 
 def get_overridable_functions() -> dict:
-    """{namespace: [functions]} for everything a ``__torch_function__`` can override."""
+    """{namespace: [functions]} for everything a ``__torch_function__`` can override (a
+    function reachable from two namespaces is listed under both)."""
+    dispatching = {id(fn) for _owner, _name, fn, *_rest in _table()}
     found: dict = {}
-    for owner, _name, _fn, public, *_rest in _table():
-        found.setdefault(owner, []).append(public)
+    for module, _prefix in _namespaces():
+        found[module] = [fn for name, fn in sorted(vars(module).items())
+                         if not name.startswith("_") and id(fn) in dispatching]
+    found[Tensor] = [public for owner, _name, _fn, public, *_rest in _table() if owner is Tensor]
+    found[Tensor] += [fn for name, fn in sorted(vars(Tensor).items())
+                      if id(fn) in dispatching and fn not in found[Tensor]]
     return found
 
 
