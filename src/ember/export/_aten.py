@@ -111,7 +111,17 @@ def _batch_norm(input, weight, bias, running_mean, running_var, training, moment
     return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
+def _slice(x, dim=0, start=None, end=None, step=1):
+    dim = dim % x.dim()
+    return x[(slice(None),) * dim + (slice(start, end, step),)]
+
+
 _SPECIAL_IMPLS: dict[str, Callable] = {
+    "slice": _slice,
+    "select": lambda x, dim, index: x.select(dim, index),
+    "numpy_T": lambda x: x.T,
+    "alias": lambda x: x.view_as(x),
+    "mT": lambda x: x.mT,
     "batch_norm": _batch_norm,
     "rsub": lambda a, b, alpha=1: b - a * alpha if alpha != 1 else b - a,
     "pow": lambda a, b: a ** b,
@@ -197,9 +207,6 @@ def to_aten(name: str, fn: Callable, args: tuple, kwargs: dict):
         return _binary(name, args, kwargs)
     if name == "__rsub__":
         return register_aten_op("rsub", "Scalar"), (args[0], args[1]), {}
-    if name == "__rtruediv__":
-        reciprocal = register_aten_op("reciprocal")
-        return ("reciprocal-then-mul", reciprocal), (args[0], args[1]), {}
     if name in ("pow", "__pow__", "float_power"):
         other = args[1] if len(args) > 1 else kwargs.get("exponent")
         overload = "Tensor_Tensor" if isinstance(other, _TENSOR) else "Tensor_Scalar"
@@ -217,6 +224,11 @@ def to_aten(name: str, fn: Callable, args: tuple, kwargs: dict):
                   a.get("eps", 1e-5), False)
         return register_aten_op("batch_norm"), values, {}
     name = _RENAMED.get(name, name)
+    if name == "to":
+        rest = args[1:]
+        if len(rest) == 1 and isinstance(rest[0], ember.dtype) and not kwargs:
+            return register_aten_op("to", "dtype"), (args[0], rest[0]), {}
+        return register_aten_op("to"), tuple(args), dict(kwargs)
     positional, keywords = _bound(fn, args, kwargs)
     overload = "default"
     if name in _DIM_OVERLOAD and (len(positional) > 1 or "dim" in keywords):
@@ -265,6 +277,41 @@ def _binary(name, args, kwargs):
     else:
         overload = "Tensor"
     return register_aten_op(base, overload), (a, b), keywords
+
+
+_END = 9223372036854775807  # PyTorch's "to the end" for aten.slice
+
+
+def lower_getitem(ndim: int, index):
+    """``x[index]`` as PyTorch's export records it: a chain of ``(op, args)`` steps
+    (``slice.Tensor``, ``select.int``, ``unsqueeze``) applied to the previous result,
+    or None for indices it keeps as one op (tensors, booleans)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if not all(i is None or i is Ellipsis or isinstance(i, slice) or
+               (isinstance(i, int) and not isinstance(i, bool)) for i in items):
+        return None
+    if sum(i is Ellipsis for i in items) > 1:
+        return None
+    consumed = sum(1 for i in items if i is not None and i is not Ellipsis)
+    steps, dim = [], 0
+    for item in items:
+        if item is Ellipsis:
+            dim += ndim - consumed
+        elif item is None:
+            steps.append((register_aten_op("unsqueeze"), (dim,), "unsqueeze"))
+            dim += 1
+        elif isinstance(item, int):
+            steps.append((register_aten_op("select", "int"), (dim, item), "select"))
+        else:
+            if item == slice(None):
+                dim += 1
+                continue
+            start = 0 if item.start is None else item.start
+            end = _END if item.stop is None else item.stop
+            args = (dim, start, end) if item.step in (None, 1) else (dim, start, end, item.step)
+            steps.append((register_aten_op("slice", "Tensor"), args, "slice"))
+            dim += 1
+    return steps
 
 
 def is_factory(name: str) -> bool:

@@ -48,12 +48,12 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
         out = ep.module()(torch.randn(2, 4))
     """
     if not isinstance(mod, Module):
-        raise ValueError(f"Expected `mod` to be an instance of `torch.nn.Module`, got "
+        raise ValueError(  # noqa: TRY004 - PyTorch's type
+            f"Expected `mod` to be an instance of `torch.nn.Module`, got "
                          f"{type(mod)}.")
     if not isinstance(args, tuple):
-        raise UserError(  # noqa: TRY004 - PyTorch's type
-            f"Expecting `args` to be a tuple of example positional inputs, got "
-                        f"{type(args)}")
+        raise UserError(f"Expecting `args` to be a tuple of example positional inputs, got "
+                        f"{type(args)}" + _HINT)
     kwargs = dict(kwargs or {})
     names = _input_names(mod, args, kwargs)
     shapes = _flat_dynamic_shapes(mod, args, kwargs, dynamic_shapes)
@@ -224,7 +224,7 @@ def _mark_dynamic(tracer, tensor, dims: dict | None, name: str, ranges: dict) ->
             raise UserError(f"Unexpected dimension mapped to index {dim} in input tensor "
                             f"shape {spec} specified at `dynamic_shapes['{name}']` (expected "
                             "None, an int, a Dim, Dim.AUTO, Dim.STATIC, or Dim.DYNAMIC)")
-        hint = int(tensor.shape[dim])
+        hint = int(_trace._RAW_SHAPE(tensor)[dim])
         existing = next((s for s in ranges if s.dim is spec and isinstance(spec, Dim)), None)
         symbol = existing or Symbol(f"s{len(ranges)}", hint, spec if isinstance(spec, Dim)
                                     else None)
@@ -275,7 +275,7 @@ def _runs_with(program: ExportedProgram, flat_inputs: list, symbol: Symbol, size
             inputs.append(ember.zeros(*shape, dtype=value.dtype, device=value.device))
     try:
         with ember.no_grad():
-            program.graph_module(*values, *inputs)
+            program.graph_module.forward(*values, *inputs)  # no error printout
     except Exception:  # noqa: BLE001 - any failure means the size was baked in
         return False
     return True

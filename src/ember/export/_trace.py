@@ -25,12 +25,14 @@ import threading
 import ember
 from ember.fx import Graph
 from ember.fx._symbolic_trace import _namespace_recorders, _Patcher
+from ember.fx.graph import _snake_case
 from ember.fx.node import map_aggregate
 from ember.utils._pytree import tree_leaves
 
 from . import _aten
 
 _ACTIVE = threading.local()
+_RAW_SHAPE = inspect.getattr_static(ember.Tensor, "shape").fget  # unpatched, for the tracer
 
 # Tensor attributes that are metadata or bookkeeping, never graph nodes
 _NOT_RECORDED = {
@@ -51,6 +53,9 @@ _DUNDERS = [
     "__invert__", "__and__", "__or__", "__xor__", "__eq__", "__ne__", "__lt__", "__le__",
     "__gt__", "__ge__", "__getitem__", "__setitem__",
 ]
+
+
+_IN_PLACE = {"__iadd__", "__isub__", "__imul__", "__itruediv__", "__setitem__"}
 
 
 def _active():
@@ -155,7 +160,7 @@ class ExportTracer:
 
     def meta_of(self, tensor) -> TensorMeta:
         shape = []
-        for dim, size in enumerate(tensor.shape):
+        for dim, size in enumerate(_RAW_SHAPE(tensor)):
             symbol = self.symbols.get((id(tensor), dim))
             shape.append(symbol if symbol is not None else int(size))
         return TensorMeta(tuple(shape), tensor.dtype, tensor.device, tensor.requires_grad)
@@ -201,8 +206,39 @@ class ExportTracer:
                 return
         if not (self.contains_traced((args, kwargs)) or _aten.is_factory(name)):
             return
+        in_place = (name.endswith("_") and not name.endswith("__")) or name in _IN_PLACE
+        if not in_place and isinstance(result, ember.Tensor) and any(
+                result is a for a in _leaves((args, kwargs))):
+            return  # returned an input unchanged (dropout in eval, contiguous): no node
+        if name == "__rtruediv__":
+            # ``2 / x`` is ``x.reciprocal() * 2`` in PyTorch's Tensor.__rtruediv__
+            reciprocal = self.graph.create_node(
+                "call_function", _aten.register_aten_op("reciprocal"), (self.arg(args[0]),),
+                {}, name="reciprocal")
+            node = self.graph.create_node(
+                "call_function", _aten.register_aten_op("mul", "Tensor"),
+                (reciprocal, self.arg(args[1])), {}, name="mul")
+            self.track(result, node)
+            return
+        if name == "__getitem__" and isinstance(args[0], ember.Tensor) and \
+                isinstance(result, ember.Tensor):
+            steps = _aten.lower_getitem(args[0].dim(), args[1])
+            if steps:
+                node = self.arg(args[0])
+                for op, op_args, op_name in steps:
+                    node = self.graph.create_node("call_function", op, (node, *op_args), {},
+                                                  name=op_name)
+                self.propagate_symbols(result)
+                self.track(result, node)
+                return
+            if steps == []:  # x[:] / x[...]: the same values, as PyTorch's alias
+                node = self.graph.create_node("call_function", _aten.register_aten_op(
+                    "alias"), (self.arg(args[0]),), {}, name="alias")
+                self.track(result, node)
+                return
         target, aten_args, aten_kwargs = _aten.to_aten(name, fn, args, kwargs)
-        node_name = getattr(target, "_opname", None) or getattr(target, "__name__", name)
+        node_name = _snake_case(getattr(target, "_opname", None) or
+                                getattr(target, "__name__", name))
         node = self.graph.create_node("call_function", target, self.arg(tuple(aten_args)),
                                       self.arg(dict(aten_kwargs)), name=node_name)
         if name == "__setitem__":
@@ -223,14 +259,14 @@ class ExportTracer:
     def propagate_symbols(self, tensor) -> None:
         """A result's dims whose size equals a dynamic input's example size get its symbol
         (how the printout and later ``size()`` calls see them)."""
-        for dim, size in enumerate(tensor.shape):
+        for dim, size in enumerate(_RAW_SHAPE(tensor)):
             symbol = self.hints.get(int(size))
             if symbol is not None:
                 self.symbols[(id(tensor), dim)] = symbol
 
     def symbolic_size(self, tensor, dim: int):
         dim = dim % max(tensor.dim(), 1)
-        value = tensor.shape[dim]
+        value = _RAW_SHAPE(tensor)[dim]
         symbol = self.symbols.get((id(tensor), dim))
         node = self.node_of.get(id(tensor))
         if symbol is None or node is None:

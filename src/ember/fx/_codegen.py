@@ -113,6 +113,8 @@ class _CodeGen:
         if meta is not None and hasattr(meta, "dtype"):
             shape = ", ".join(str(d) for d in meta.shape)
             annotation = f': "{_dtype_abbr(meta.dtype)}[{shape}]"'
+        if self.verbose and node.meta.get("sym_expr") is not None:
+            annotation = f': "Sym({node.meta["sym_expr"]})"'  # an exported graph's size node
         if node.op == "placeholder":
             default = "" if not node.args else f" = {self.repr_arg(node.args[0])}"
             free_vars.append(f"{node.target}{annotation}{default}")
