@@ -36,6 +36,15 @@ import functools
 import types as _types
 import warnings
 
+from ._C import (
+    _MODE_STACK,
+    _SLOW,
+    _SUBCLASS_ON,
+    DisableTorchFunction,
+    DisableTorchFunctionSubclass,
+    _disabled_torch_function_impl,
+    _refresh,
+)
 from ._tensor import Size, Tensor
 
 __all__ = [
@@ -47,76 +56,11 @@ __all__ = [
 ]
 
 
-class _DisabledTorchFunctionImpl:
-    """``torch._C._disabled_torch_function_impl``: run ``func`` with subclass dispatch off
-    and return its result unconverted. A callable object, not a function, so that as a
-    class attribute (``__torch_function__ = _disabled_torch_function_impl``) it does not
-    bind to instances, as PyTorch's builtin does not."""
-
-    __slots__ = ()
-    __name__ = "_disabled_torch_function_impl"
-
-    def __call__(self, func, types, args=(), kwargs=None):
-        with DisableTorchFunctionSubclass():
-            return func(*args, **(kwargs or {}))
-
-    def __repr__(self):
-        return "<built-in function _disabled_torch_function_impl>"
-
-
-_disabled_torch_function_impl = _DisabledTorchFunctionImpl()
-
-# -- global state ---------------------------------------------------------------------------
-
-_SUBCLASS_ON = [True]  # False under DisableTorchFunctionSubclass / DisableTorchFunction
-_MODES_ON = [True]  # False under DisableTorchFunction
-_MODE_STACK: list = []
-# _SLOW[0]: every call must go through _dispatch (a mode is active); read by trampolines
-_SLOW = [False]
 _INSTALLED = [False]
 # Types whose instances never dispatch (a trampoline's fast path); grows as _dispatch meets
 # new ones. Containers are never added: their elements are looked at.
 _PLAIN: set = {Tensor, int, float, bool, complex, str, type(None), slice, type(Ellipsis), Size}
 _CONTAINERS = (tuple, list)
-
-
-def _refresh():
-    _SLOW[0] = bool(_MODE_STACK) and _MODES_ON[0]
-
-
-class DisableTorchFunctionSubclass:
-    """``torch._C.DisableTorchFunctionSubclass``: inside, subclasses' ``__torch_function__``
-    is not called (modes still are)."""
-
-    def __enter__(self):
-        self._previous = _SUBCLASS_ON[0]
-        _SUBCLASS_ON[0] = False
-        return self
-
-    def __exit__(self, *exc):
-        _SUBCLASS_ON[0] = self._previous
-
-
-class DisableTorchFunction:
-    """``torch._C.DisableTorchFunction``: inside, neither subclasses nor modes are called."""
-
-    def __enter__(self):
-        self._previous = (_SUBCLASS_ON[0], _MODES_ON[0])
-        _SUBCLASS_ON[0] = _MODES_ON[0] = False
-        _refresh()
-        return self
-
-    def __exit__(self, *exc):
-        _SUBCLASS_ON[0], _MODES_ON[0] = self._previous
-        _refresh()
-
-
-def _is_torch_function_enabled() -> bool:
-    return _SUBCLASS_ON[0]
-
-
-def _is_torch_function_mode_enabled() -> bool:
-    return _SLOW[0]
 
 
 # -- which arguments dispatch --------------------------------------------------------------
@@ -430,7 +374,8 @@ def enable_reentrant_dispatch():
 # them (its get_ignored_functions, plus its pure-Python helpers that take no tensors); the
 # last line: ember's array helpers that its namespaces happen to import.
 _NOT_DISPATCHED = frozenset((
-    "are_deterministic_algorithms_enabled", "broadcast_shapes", "calculate_gain", "can_cast", "check_lapack_dtype",
+    "are_deterministic_algorithms_enabled", "broadcast_shapes", "calculate_gain", "can_cast",
+    "check_lapack_dtype",
     "compile", "float_np", "from_numpy", "frombuffer", "get_autocast_dtype", "get_default_device",
     "get_default_dtype", "get_float32_matmul_precision", "get_num_interop_threads",
     "get_num_threads", "get_printoptions", "get_rng_state", "initial_seed", "is_anomaly_enabled",
