@@ -54,6 +54,9 @@ def _no_kernel(name):
     )
 
 
+_nesting = [0]  # > 0 while NumPy's own implementation of a function runs on meta arrays
+
+
 class _MetaPointer:
     """``array.data.ptr`` as CuPy spells it: meta tensors report a null data pointer."""
 
@@ -69,7 +72,8 @@ class MetaArray(np.ndarray):
     # -- NumPy's protocols ---------------------------------------------------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        _check_not_mixed(inputs)
+        if not _nesting[0]:
+            _check_not_mixed(inputs)
         out = kwargs.pop("out", None)
         if out is not None:
             return _ufunc_into(ufunc, method, inputs, out, kwargs)
@@ -89,8 +93,21 @@ class MetaArray(np.ndarray):
             raise _no_kernel(name)
         if name in _WRITES:
             return None
-        _check_not_mixed(args)
-        return wrap(func(*_plain(args), **_plain(kwargs)))
+        if name in _FREE:
+            return _FREE[name](*args, **kwargs)
+        implementation = getattr(func, "_implementation", None)
+        if implementation is None:
+            return wrap(func(*_plain(args), **_plain(kwargs)))
+        # NumPy's own code on the meta arrays themselves: the ufuncs and methods it calls
+        # come back here (np.clip is a ufunc underneath: free). Its internal temporaries
+        # are host arrays, so only the caller's arguments are checked for mixing.
+        if not _nesting[0]:
+            _check_not_mixed(args)
+        _nesting[0] += 1
+        try:
+            return wrap(implementation(*args, **kwargs))
+        finally:
+            _nesting[0] -= 1
 
     # -- writes keep nothing --------------------------------------------------------------
 
@@ -233,7 +250,11 @@ def wrap(result):
 # -- the ufunc shortcuts -----------------------------------------------------------------
 
 def _elementwise(ufunc, inputs, kwargs):
-    shape = np.broadcast_shapes(*[np.shape(x) for x in inputs])
+    try:
+        shape = np.broadcast_shapes(*[np.shape(x) for x in inputs])
+    except ValueError:  # the ufunc's own error, which the op layer words as PyTorch's
+        ufunc(*[_zeros_view(x) for x in inputs], **kwargs)
+        raise
     samples = [np.zeros((), x.dtype) if isinstance(x, np.ndarray) else x for x in inputs]
     with np.errstate(all="ignore"):
         result = ufunc(*samples, **kwargs)
@@ -313,6 +334,58 @@ def _check_not_mixed(values):
             _check_not_mixed(value)
 
 
+def _asarray(a, dtype=None, order=None, **kwargs):
+    if isinstance(a, MetaArray):
+        return a if dtype is None or np.dtype(dtype) == a.dtype else a.astype(dtype)
+    return wrap(np.asarray(a, dtype=dtype, order=order, **kwargs))
+
+
+def _array(a, dtype=None, *, copy=True, order="K", **kwargs):
+    if isinstance(a, MetaArray):
+        if not copy and (dtype is None or np.dtype(dtype) == a.dtype):
+            return a
+        return empty_like(a, dtype=dtype, order=order)
+    return wrap(np.array(a, dtype=dtype, copy=copy, order=order, **kwargs))
+
+
+def _ascontiguousarray(a, dtype=None, **kwargs):
+    if isinstance(a, MetaArray):
+        if a.flags.c_contiguous and (dtype is None or np.dtype(dtype) == a.dtype):
+            return a
+        return empty(a.shape, a.dtype if dtype is None else dtype)
+    return wrap(np.ascontiguousarray(a, dtype=dtype, **kwargs))
+
+
+def _asfortranarray(a, dtype=None, **kwargs):
+    if isinstance(a, MetaArray):
+        if a.flags.f_contiguous and (dtype is None or np.dtype(dtype) == a.dtype):
+            return a
+        return empty(a.shape, a.dtype if dtype is None else dtype, "F")
+    return wrap(np.asfortranarray(a, dtype=dtype, **kwargs))
+
+
+def _like(prototype, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    return empty_like(prototype, dtype, order, shape)
+
+
+def _full_like(prototype, fill_value, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    return empty_like(prototype, dtype, order, shape)
+
+
+def _copy(a, order="K", **kwargs):
+    return empty_like(a, order=order)
+
+
+# NumPy functions whose meta answer needs no computation (so no memory): one table for
+# calls through META_NUMPY (``xp.asarray``) and through NumPy itself (``np.copy(meta)``)
+_FREE = {
+    "asarray": _asarray, "asanyarray": _asarray, "array": _array,
+    "ascontiguousarray": _ascontiguousarray, "asfortranarray": _asfortranarray,
+    "empty_like": _like, "zeros_like": _like, "ones_like": _like,
+    "full_like": _full_like,
+    "copy": _copy,
+}
+
 _DATA_DEPENDENT = frozenset({
     "nonzero", "flatnonzero", "argwhere", "unique", "unique_values", "unique_counts",
     "unique_inverse", "unique_all", "compress", "extract", "array_equal", "allclose",
@@ -340,22 +413,14 @@ class _MetaNumPy:
     def full(shape, fill_value, dtype=None, order="C", **kwargs):
         return empty(shape, np.full((), fill_value, dtype).dtype, order)
 
-    @staticmethod
-    def empty_like(prototype, dtype=None, order="K", subok=True, shape=None, **kwargs):
-        return empty_like(prototype, dtype, order, shape)
-
-    zeros_like = ones_like = empty_like
-
-    @staticmethod
-    def full_like(prototype, fill_value, dtype=None, order="K", subok=True, shape=None):
-        return empty_like(prototype, dtype, order, shape)
-
     def __getattr__(self, name):
         attr = getattr(np, name)
         if not callable(attr) or isinstance(attr, (type, np.ufunc)):
             return attr
         if name in _DATA_DEPENDENT:
             raise _no_kernel(name)
+        if name in _FREE:
+            return _FREE[name]
 
         def on_meta(*args, **kwargs):
             # meta arguments dispatch through MetaArray.__array_function__; what comes

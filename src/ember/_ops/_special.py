@@ -32,7 +32,7 @@ _host_library: list = []  # [scipy.special or None], resolved on first use
 
 def _library(xp):
     """The compiled special-function module for ``xp``'s arrays, or None."""
-    if xp is not np:
+    if xp is not np and hasattr(xp, "cuda"):  # CuPy; meta arrays take the host ufuncs
         from cupyx.scipy import special
 
         return special

@@ -26,7 +26,7 @@ def skip_init(module_cls, *args, **kwargs):
         >>> linear = nn.utils.skip_init(nn.Linear, 5, 1)
     """
     if not isinstance(module_cls, type) or not issubclass(module_cls, Module):
-        raise RuntimeError(f"Expected a Module; got {module_cls}")
+        raise RuntimeError(f"Expected a Module; got {module_cls}")  # noqa: TRY004 - PyTorch's type
     if "device" not in inspect.signature(module_cls).parameters:
         raise RuntimeError("Module must support a 'device' arg to skip initialization")
     final_device = kwargs.pop("device", "cpu")
