@@ -6,6 +6,7 @@ State-dict keys equal torchvision's, so its checkpoint files load into these mod
 from __future__ import annotations
 
 from . import (  # noqa: F401 - torchvision's subpackages
+    detection,
     optical_flow,
     quantization,
     segmentation,

@@ -124,7 +124,8 @@ def keypointrcnn_loss(keypoint_logits, proposals, gt_keypoints, keypoint_matched
     valid = ember.where(ember.cat(valid, dim=0).to(dtype=ember.uint8))[0]
     if keypoint_targets.numel() == 0 or len(valid) == 0:
         return keypoint_logits.sum() * 0
-    keypoint_logits = keypoint_logits.view(N * K, H * W)
+    # reshape, not view: ember's bilinear upsampling may hand back a non-contiguous layout
+    keypoint_logits = keypoint_logits.reshape(N * K, H * W)
     return F.cross_entropy(keypoint_logits[valid], keypoint_targets[valid])
 
 
