@@ -18,3 +18,21 @@ def test_conv_transpose_keeps_bfloat16(fn, x, w, bias):
 
     check(run, randn(*x), randn(*w), randn(w[1]), rtol=2e-2, atol=5e-2)
 
+
+
+@pytest.mark.parametrize("which", ["input", "weight", "both", "neither"])
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
+def test_conv_output_is_channels_last_like_torch(which, op):
+    import torch
+
+    import ember
+
+    strides = []
+    for lib in (ember, torch):
+        x, w = lib.ones(2, 2, 5, 5), lib.ones(2, 2, 3, 3)
+        if which in ("input", "both"):
+            x = x.to(memory_format=lib.channels_last)
+        if which in ("weight", "both"):
+            w = w.to(memory_format=lib.channels_last)
+        strides.append(getattr(lib.nn.functional, op)(x, w, stride=2).stride())
+    assert strides[0] == strides[1]

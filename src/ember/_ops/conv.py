@@ -15,17 +15,25 @@ import math
 
 import numpy as np
 
+from .._memory_format import as_format, suggest_format
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._conv_kernels import (_bias_grad, _conv_forward, _conv_input_grad, _conv_weight_grad,
                             _expand, _fold_array, _Geometry, _grad_by_group, _unfold_array)
 from ._linear_pair import _LinearMap, linear_map_pair
-from ._util import _make
+from ._util import _make, xp_of
 
 
 # ---------------------------------------------------------------------------
 # Functions
 # ---------------------------------------------------------------------------
+
+
+def _like_inputs(out, x, weight):
+    """The memory format PyTorch's convolutions give their result: channels-last when the
+    input or the weight is channels-last (suggest_memory_format), else contiguous."""
+    fmt = suggest_format(x) or suggest_format(weight)
+    return out if fmt is None else as_format(out, fmt, xp_of(out))
 
 
 class _Conv(Function):
@@ -44,7 +52,7 @@ class _Conv(Function):
         out = _conv_forward(x, weight, bias, geo, kept)
         ctx.rows = kept[0] if kept else None  # the weight gradient's buffer, if built
         # ml_dtypes returns float32 from a bfloat16 GEMM; PyTorch keeps the input dtype.
-        return out if out.dtype == x.dtype else out.astype(x.dtype)
+        return _like_inputs(out if out.dtype == x.dtype else out.astype(x.dtype), x, weight)
 
     @staticmethod
     def backward(ctx, grad):
@@ -99,7 +107,7 @@ class _ConvInputGrad(Function):
         if bias is not None:
             out += bias.reshape((1, -1) + (1,) * len(geo.kernel))
         # as _Conv: a bfloat16 GEMM comes back float32 from ml_dtypes (conv_transpose)
-        return out if out.dtype == gy.dtype else out.astype(gy.dtype)
+        return _like_inputs(out if out.dtype == gy.dtype else out.astype(gy.dtype), gy, weight)
 
     @staticmethod
     def backward(ctx, grad):
