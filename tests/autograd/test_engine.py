@@ -85,3 +85,33 @@ def test_broadcast_failure_is_torch_runtime_error(a, b):
 
     e, t = check_raises(lambda lib, x, y: x * y, np.ones(a, np.float32), np.ones(b, np.float32))
     assert str(e) == str(t)
+
+
+# PyTorch's AccumulateGrad layout contract: a leaf's first .grad takes the leaf's strides
+# when the leaf is dense and non-overlapping, else it is contiguous.
+_LAYOUT_CASES = {
+    "channels_last leaf, conv": lambda lib: (
+        lib.rand(2, 2, 5, 5).to(memory_format=lib.channels_last),
+        lambda x: lib.nn.functional.conv2d(x, lib.ones(2, 2, 3, 3), padding=1).sum()),
+    "channels_last leaf, mul": lambda lib: (
+        lib.rand(2, 3, 4, 4).to(memory_format=lib.channels_last), lambda x: (x * 2).sum()),
+    "transposed leaf": lambda lib: (lib.rand(4, 3).t(), lambda x: (x @ lib.ones(4, 2)).sum()),
+    "strided (not dense) leaf": lambda lib: (lib.rand(4, 6)[:, ::2], lambda x: (x * 3).sum()),
+    "contiguous leaf, transposed grad": lambda lib: (lib.rand(3, 4), lambda x: (x.t() * 2).sum()),
+    "size-1 dim leaf, expanded grad": lambda lib: (lib.rand(1, 4),
+                                                   lambda x: x.expand(3, 4).sum()),
+}
+
+
+@pytest.mark.parametrize("name", list(_LAYOUT_CASES))
+def test_leaf_grad_follows_the_layout_contract_like_torch(name):
+    import torch
+
+    strides = []
+    for lib in (ember, torch):
+        leaf, loss = _LAYOUT_CASES[name](lib)
+        leaf = leaf.detach().requires_grad_()
+        loss(leaf).backward()
+        loss(leaf).backward()  # the second accumulation keeps the layout
+        strides.append((leaf.stride(), leaf.grad.stride()))
+    assert strides[0] == strides[1]

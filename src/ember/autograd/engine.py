@@ -526,6 +526,31 @@ def _sole_owner(g):
     return sys.getrefcount(g) <= 4 and sys.getrefcount(g._data) <= 2
 
 
+def _obey_layout(data, like):
+    """PyTorch's AccumulateGrad layout contract for a leaf's first .grad: the leaf's own
+    strides when it is dense and non-overlapping (channels-last, transposed), else
+    contiguous. ``data`` itself when it already complies (the common case: both C-order)."""
+    if data.strides == like.strides:
+        return data
+    if _dense(like):
+        xp = np if isinstance(data, np.ndarray) else __import__("cupy")
+        out = xp.empty_like(like, dtype=data.dtype)  # order "K": like's strides
+        out[...] = data
+        return out
+    return data if data.flags.c_contiguous else data.copy()
+
+
+def _dense(array):
+    """Whether ``array``'s elements tile its memory span exactly, in some order of axes."""
+    expected = array.itemsize
+    for stride, size in sorted((abs(st), sz) for st, sz in zip(array.strides, array.shape)
+                               if sz != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
 def _accumulate(node, g, create_graph):
     variable = node.variable
     if variable.grad is None:
@@ -535,10 +560,12 @@ def _accumulate(node, g, create_graph):
             # .grad is later updated in place, so it must own its array: the same gradient
             # tensor may reach several leaves (AddBackward passes one tensor to both) or
             # be held elsewhere. A fresh array that nothing else holds is adopted as is.
-            if _sole_owner(g):
-                variable.grad = _make(g._data)
+            data = g._data
+            laid = _obey_layout(data, variable._data)
+            if laid is not data or _sole_owner(g):
+                variable.grad = _make(laid)
             else:
-                variable.grad = _make(g._data.copy())
+                variable.grad = _make(data.copy(order="K"))
     elif create_graph or variable.grad._requires_grad:
         variable.grad = variable.grad + g
     else:
