@@ -90,3 +90,83 @@ def test_builder_layout(name, no_init):
     """Parameter count, trainable count and state_dict layout (keys and shapes) equal
     torchvision's for each builder."""
     assert_matches(C.case_builder(ember, det, name), f"builder_{name}")
+
+
+@pytest.mark.parametrize("kind", ["mask"])
+def test_training_steps_reduce_loss(kind):
+    """model(images, targets) gives torchvision's loss keys, and a few SGD steps on one
+    tiny synthetic batch lower the summed loss (the real random sampler in use)."""
+    ember.manual_seed(0)
+    model = C.tiny_model(ember, det, ops, models, kind)
+    images, targets = C.model_inputs(ember)
+    if kind == "keypoint":
+        for t in targets:
+            t["labels"] = ember.ones_like(t["labels"])
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = ember.optim.SGD(params, lr=0.01, momentum=0.9)
+    model.train()
+    totals = []
+    for _ in range(5):
+        losses = model(images, targets)
+        total = sum(losses.values())
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        totals.append(float(total.detach()))
+    extra = {"mask": "loss_mask", "keypoint": "loss_keypoint"}[kind]
+    assert sorted(losses) == sorted(["loss_classifier", "loss_box_reg", "loss_objectness",
+                                     "loss_rpn_box_reg", extra])
+    assert all(np.isfinite(totals))
+    assert totals[-1] < 0.8 * totals[0], totals
+
+
+@pytest.mark.parametrize("enum_name, builder, frozen_norm", [
+    ("FasterRCNN_ResNet50_FPN_Weights", "fasterrcnn_resnet50_fpn", True),
+    ("FasterRCNN_ResNet50_FPN_V2_Weights", "fasterrcnn_resnet50_fpn_v2", False),
+    ("FasterRCNN_MobileNet_V3_Large_FPN_Weights", "fasterrcnn_mobilenet_v3_large_fpn", True),
+    ("MaskRCNN_ResNet50_FPN_Weights", "maskrcnn_resnet50_fpn", True),
+    ("MaskRCNN_ResNet50_FPN_V2_Weights", "maskrcnn_resnet50_fpn_v2", False),
+    ("KeypointRCNN_ResNet50_FPN_Weights", "keypointrcnn_resnet50_fpn", True),
+])
+def test_weights_num_params_match_the_model_they_load_into(enum_name, builder, frozen_norm,
+                                                          no_init, monkeypatch):
+    """Each enum's num_params (torchvision's metadata) counts the model the builder makes
+    for those weights: FrozenBatchNorm2d backbones for v1, where BN holds no parameters.
+    The checkpoint itself is replaced by the model's own state_dict (no download)."""
+    enum = getattr(det, enum_name)
+    weights = enum.DEFAULT
+    monkeypatch.setattr(type(weights), "get_state_dict",
+                        lambda self, progress=True, check_hash=False: reference.state_dict())
+    reference = getattr(det, builder)(weights=None, weights_backbone=None,
+                                      num_classes=len(weights.meta["categories"]))
+    if frozen_norm:  # the reference must hold FrozenBatchNorm2d buffers to load from
+        reference = _frozen_twin(builder, weights)
+    model = getattr(det, builder)(weights=weights)
+    count = sum(p.numel() for p in model.parameters())
+    assert count == weights.meta["num_params"]
+    frozen = [m for m in model.modules() if isinstance(m, ops.FrozenBatchNorm2d)]
+    assert bool(frozen) == frozen_norm
+    if weights.meta["_metrics"]["COCO-val2017"]["box_map"] in (37.0, 37.9, 54.6):
+        assert all(m.eps == 0.0 for m in frozen)  # overwrite_eps for the v1 checkpoints
+
+
+def _frozen_twin(builder, weights):
+    from ember.vision.models.detection import backbone_utils
+
+    # a model shaped as with pretrained weights (frozen BN), built without any download
+    resnet_like = "resnet" in builder
+    body = (models.resnet50(norm_layer=ops.FrozenBatchNorm2d) if resnet_like
+            else models.mobilenet_v3_large(norm_layer=ops.FrozenBatchNorm2d))
+    extractor = (backbone_utils._resnet_fpn_extractor(body, 3) if resnet_like
+                 else backbone_utils._mobilenet_extractor(body, True, 3))
+    num_classes = len(weights.meta["categories"])
+    if builder.startswith("mask"):
+        return det.MaskRCNN(extractor, num_classes)
+    if builder.startswith("keypoint"):
+        return det.KeypointRCNN(extractor, num_classes, num_keypoints=17)
+    if resnet_like:
+        return det.FasterRCNN(extractor, num_classes)
+    anchor_sizes = ((32, 64, 128, 256, 512),) * 3
+    return det.FasterRCNN(extractor, num_classes,
+                          rpn_anchor_generator=det.anchor_utils.AnchorGenerator(
+                              anchor_sizes, ((0.5, 1.0, 2.0),) * 3))
