@@ -6,6 +6,8 @@ The classes are built per library inside a fixture (a class statement is what tu
 protocol on), and the fixture turns it off again so the rest of the suite runs as before.
 """
 
+import copy
+import pickle
 import types
 
 import numpy as np
@@ -79,6 +81,7 @@ PROPAGATION = {
     "exp method": lambda lib, s, t: s.exp(),
     "size": lambda lib, s, t: s.size(),
     "tolist": lambda lib, s, t: s.tolist(),
+    "iter": lambda lib, s, t: list(s),
 }
 
 
@@ -211,3 +214,17 @@ def test_disable_torch_function_subclass(libs):
         assert type(s + 1) is libs[lib].Sub
         with lib._C.DisableTorchFunction():
             assert type(lib.add(s, 1)) is lib.Tensor
+
+
+def test_pickle_and_copy_keep_class_and_attributes(libs):
+    seen = {}
+    for lib in (ember, torch):
+        cls = libs[lib].Sub  # pickle finds a class by module and qualified name
+        cls.__qualname__ = f"_Sub_{lib.__name__}"
+        globals()[cls.__qualname__] = cls
+        s = lib.ones(2, requires_grad=True).as_subclass(cls).detach().requires_grad_()
+        s.tag = "kept"
+        rebuilt = (pickle.loads(pickle.dumps(s)), copy.copy(s))
+        seen[lib] = [(type(t).__name__, t.tag, t.is_leaf, t.requires_grad, t.tolist())
+                     for t in rebuilt]
+    assert seen[ember] == seen[torch]

@@ -443,6 +443,10 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         from .serialization import _reduce_tensor
 
+        if type(self) is not Tensor:  # a subclass comes back as itself, with its attributes
+            from .overrides import _reduce_subclass
+
+            return _reduce_subclass(self, _reduce_tensor(self))
         return _reduce_tensor(self)
 
     def __deepcopy__(self, memo):

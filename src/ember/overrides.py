@@ -290,6 +290,24 @@ def _make_subclass(cls, data, require_grad=False, **_dispatch_options):
     return _retype(out, cls)
 
 
+def _reduce_subclass(tensor, reduced):
+    """Pickle a subclass instance as PyTorch does: the plain tensor's reduction, then the
+    class and the instance's attributes (``_rebuild_from_type_v2``)."""
+    state = {key: value for key, value in tensor.__dict__.items() if key != "_view_creation"}
+    return (_rebuild_from_type_v2, (reduced[0], type(tensor), reduced[1], state))
+
+
+def _rebuild_from_type_v2(func, new_type, args, state):
+    ret = func(*args)
+    if type(ret) is not new_type:
+        ret = _as_subclass(ret, new_type)  # an alias, as PyTorch's (not a leaf if it was)
+    if getattr(type(ret), "__setstate__", None) is not None:
+        ret.__setstate__(state)
+    else:
+        ret.__dict__.update(state)
+    return ret
+
+
 def _register_subclass(cls) -> None:
     """``Tensor.__init_subclass__``: ember's own subclasses keep plain results; a user's
     subclass that can dispatch installs the trampolines."""
@@ -394,7 +412,7 @@ _TENSOR_DUNDERS = (
     "__eq__", "__float__", "__floordiv__", "__format__", "__ge__", "__getitem__", "__gt__",
     "__iadd__", "__iand__", "__idiv__", "__ifloordiv__", "__ilshift__", "__imod__", "__imul__",
     "__index__", "__int__", "__invert__", "__ior__", "__ipow__", "__irshift__", "__isub__",
-    "__iter__", "__itruediv__", "__ixor__", "__le__", "__len__", "__long__", "__lshift__",
+    "__itruediv__", "__ixor__", "__le__", "__len__", "__long__", "__lshift__",
     "__lt__", "__matmul__", "__mod__", "__mul__", "__ne__", "__neg__", "__nonzero__", "__or__",
     "__pos__", "__pow__", "__radd__", "__rand__", "__rdiv__", "__repr__", "__reversed__",
     "__rfloordiv__", "__rlshift__", "__rmatmul__", "__rmod__", "__rmul__", "__ror__", "__rpow__",
