@@ -60,6 +60,19 @@ CASES = {
     "max_dim": lambda L, q, q2: q.max(1),
     "topk": lambda L, q, q2: q.topk(2),
     "sort": lambda L, q, q2: q.sort(1),
+    # function forms whose no-grad fast paths skip Function.apply
+    "flip_fn": lambda L, q, q2: L.flip(q, [1, 3]),
+    "narrow_fn": lambda L, q, q2: L.narrow(q, 1, 1, 2),
+    "select_fn": lambda L, q, q2: L.select(q, 2, -1),
+    "index_select_fn": lambda L, q, q2: L.index_select(q, 1, L.tensor([3, 0, 3])),
+    "max_fn": lambda L, q, q2: L.max(q),
+    "min_fn": lambda L, q, q2: L.min(q),
+    "max_dim_fn": lambda L, q, q2: L.max(q, 1),
+    "min_dim_fn": lambda L, q, q2: L.min(q, 2, keepdim=True),
+    "topk_fn": lambda L, q, q2: L.topk(q[1:], 2, 1, largest=False),  # no ties: torch's order
+    "sort_fn": lambda L, q, q2: L.sort(q, 1, descending=True),
+    "repeat_interleave_fn": lambda L, q, q2: L.repeat_interleave(q, 2, 1),
+    "repeat_interleave_flat": lambda L, q, q2: L.repeat_interleave(q, 2),
     "pixel_shuffle": lambda L, q, q2: L.nn.functional.pixel_shuffle(q, 2),
     "channel_shuffle": lambda L, q, q2: L.nn.functional.channel_shuffle(q, 2),
     # activations and pooling: torch's quantized kernels
@@ -199,3 +212,45 @@ def test_averaging_rounds_ties_as_torch_with_odd_zero_points(name, zero_point):
         return _describe(CASES[name](lib, q, q))
 
     assert run(ember) == run(torch)
+
+
+def _per_channel(lib):
+    scales = lib.tensor([0.01, 0.02, 0.03, 0.04], dtype=lib.float64)
+    return lib.quantize_per_channel(lib.tensor(X), scales, lib.tensor([1, 2, 3, 4]), 1,
+                                    lib.quint8)
+
+
+def _describe_per_channel(value):
+    if isinstance(value, (tuple, list)):
+        value = value[0]
+    return (value.q_per_channel_axis(), value.q_per_channel_scales().tolist(),
+            value.q_per_channel_zero_points().tolist(), value.int_repr().tolist())
+
+
+PER_CHANNEL = {
+    "flip_fn": lambda L, q: L.flip(q, [1]),
+    "select_axis": lambda L, q: L.select(q, 1, 2),
+    "select_before": lambda L, q: L.select(q, 0, 1),
+    "narrow_axis": lambda L, q: L.narrow(q, 1, -3, 2),
+    "narrow_axis_m": lambda L, q: q.narrow(1, 1, 2),
+    "narrow_other": lambda L, q: L.narrow(q, 0, 1, 1),
+    "index_select_fn": lambda L, q: L.index_select(q, 1, L.tensor([0])),
+    "max_fn": lambda L, q: L.max(q),
+    "max_dim_fn": lambda L, q: L.max(q, 1),
+    "min_m": lambda L, q: q.min(),
+    "topk_fn": lambda L, q: L.topk(q, 2),
+    "sort_fn": lambda L, q: L.sort(q, 1),
+}
+
+
+@pytest.mark.parametrize("name", list(PER_CHANNEL))
+def test_per_channel_function_forms_match_torch(name):
+    """Per-channel inputs: torch keeps the axis (and slices its scales along it) or
+    raises its own per-op message."""
+    results = []
+    for lib in (ember, torch):
+        try:
+            results.append(("ok", _describe_per_channel(PER_CHANNEL[name](lib, _per_channel(lib)))))
+        except RuntimeError as exc:
+            results.append(("raise", str(exc).split("\n")[0]))
+    assert results[0] == results[1]

@@ -22,7 +22,9 @@ Design (the float hot path pays nothing measurable):
   dtype test (reductions, elementwise math) already fall back to ``apply`` for the
   integer arrays a QuantizedTensor holds. QuantizedTensor's own methods cover the
   method forms of flip/narrow/select/expand/max/sort/... whose no-grad fast paths skip
-  ``apply`` (their function forms ``torch.flip(q)`` still do: a known gap).
+  ``apply``; the function forms' fast paths (flip, narrow, select, index_select,
+  max/min, topk; repeat_interleave through index_select) hand a quantized input to
+  those methods, behind one ``type(input) is not Tensor`` test on the no-grad branch.
 
 ``quantized_apply`` looks the op up by its class name:
 
@@ -325,6 +327,35 @@ def _per_channel_axis(name, axis, ndim, args, kwargs):
     return None
 
 
+_ONLY_PER_TENSOR = ("{} operator for quantized tensors only works for per tensor quantized "
+                    "tensors. Please open an issue on https://github.com/pytorch/pytorch/issues "
+                    "if you need per channel quantized tensor support.")
+# torch's own refusals of these ops on a per-channel tensor (others: its generic check)
+_PER_CHANNEL_METHOD_ERRORS = {
+    "flip": _STRIDES,
+    "index_select": "Only per_tensor quantized quantized tensors are supported by "
+                    "index_select.",
+    "max": _ONLY_PER_TENSOR.format("Max"), "min": _ONLY_PER_TENSOR.format("Min"),
+    "topk": "Top-K is only supported on per-tensor quantization",
+    "select": "Expected quantizer->qscheme() == kPerChannelAffine || quantizer->qscheme() "
+              "== kPerChannelAffineFloatQParams to be true, but got false.  (Could this error "
+              "message be improved?  If so, please report an enhancement request to "
+              "PyTorch.)",
+}
+
+
+def _narrow_channels(q, dim, start, length):
+    """narrow along a per-channel tensor's own axis: torch keeps the axis and slices the
+    scales and zero points with the channels."""
+    from .quantized import _new_qtensor
+
+    d = q.__dict__
+    out = Tensor.narrow(_make(q._data), dim, start, length)._data
+    start = int(start) + q._data.shape[d["_axis"]] if int(start) < 0 else int(start)
+    return _new_qtensor(out, q.dtype, d["_qscheme"], d["_scale"][start:start + length],
+                        d["_zero_point"][start:start + length], d["_axis"])
+
+
 def integer_method(name):
     """A Tensor method whose fast path (no graph to record) skips Function.apply and
     only moves elements: run on the integers, re-wrap the values with the quantizer, as
@@ -340,6 +371,10 @@ def integer_method(name):
                 out = getattr(Tensor, name)(_make(self._data), *args, **kwargs)._data
                 return _new_qtensor(out, self.dtype, d["_qscheme"], d["_scale"],
                                     d["_zero_point"], axis)
+            if name == "narrow" and not kwargs and len(args) == 3:
+                return _narrow_channels(self, *args)
+            if name in _PER_CHANNEL_METHOD_ERRORS:
+                raise RuntimeError(_PER_CHANNEL_METHOD_ERRORS[name])
         _per_tensor(self, name)
         result = getattr(Tensor, name)(_make(self._data), *args, **kwargs)
         if isinstance(result, Tensor):

@@ -398,6 +398,8 @@ def index_select(input, dim, index, *, out=None):
         if high >= size or low < -size:
             raise IndexError("index out of range in self")
     if _unrecorded(input):
+        if type(input) is not Tensor and input.is_quantized:  # keeps its quantizer
+            return input.index_select(dim, index)
         return _make(_selected(input._data, dim, data))
     return IndexSelect.apply(input, dim, data)
 

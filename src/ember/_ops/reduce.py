@@ -366,6 +366,8 @@ def _select_along(name, input, dim, keepdim, largest):
         node = "MaxBackward0" if largest else "MinBackward0"
         values = take_along(input, indices, d, squeeze=not keepdim, node_name=node)
     elif type(x) is np.ndarray:  # nothing to record: the ufunc is cheaper than gathering
+        if type(input) is not Tensor and input.is_quantized:  # keeps its quantizer
+            return getattr(input, name)(dim, keepdim)
         values = _make((_max_reduce if largest else _min_reduce)(x, d, None, None, keepdim))
     else:
         values = _make((x.max if largest else x.min)(axis=d, keepdims=keepdim))
@@ -391,6 +393,8 @@ def _max_min(name, input, dim, keepdim, other):
         x = input._data
         if (type(x) is np.ndarray and x.size and x.dtype.kind != "V"
                 and not (input._requires_grad and _grad_enabled[0])):
+            if type(input) is not Tensor and input.is_quantized:  # keeps its quantizer
+                return getattr(input, name)()
             # nothing to record: the reduction alone (Extreme's no-grad forward)
             return _make((_max_reduce if name == "max" else _min_reduce)(x, None))
         dims = tuple(range(input._data.ndim))

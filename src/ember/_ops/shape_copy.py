@@ -55,6 +55,8 @@ def flip(input, *args, dims=None):
             raise RuntimeError(f"dim {wrapped[0]} appears multiple times in the list of dims")
     if input._requires_grad and _grad_enabled[0]:
         return Flip.apply(input, wrapped)
+    if type(input) is not Tensor and input.is_quantized:  # keeps its quantizer
+        return input.flip(wrapped)
     return _make(_flipped(input._data, wrapped))  # nothing to record: no Function call
 
 

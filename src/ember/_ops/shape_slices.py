@@ -159,6 +159,8 @@ def _slice_dim(input, dim, index):
 
 
 def select(input, dim, index):
+    if type(input) is not Tensor and input.is_quantized:  # keeps its quantizer
+        return input.select(dim, index)
     ndim = input._data.ndim
     if ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
@@ -174,6 +176,8 @@ def select(input, dim, index):
 
 
 def narrow(input, dim, start, length):
+    if type(input) is not Tensor and input.is_quantized:  # keeps its quantizer
+        return input.narrow(dim, start, length)
     dim = wrap_dim(dim, input._data.ndim)
     size = input._data.shape[dim]
     start = int(start)

@@ -108,6 +108,8 @@ def _topk(input, dim, k, largest, sorted_):
     if ((input._requires_grad and _grad_enabled[0]) or type(x) is not np.ndarray
             or _autocast[0] is not None):
         values = take_along(input, indices, dim, node_name="TopkBackward0")
+    elif type(input) is not Tensor and input.is_quantized:  # keeps its quantizer
+        return tuple(input.topk(k, dim, largest, sorted_))
     else:  # nothing to record: the values straight from the indices
         values = _make(np.take_along_axis(x, indices, dim))
     return values, _make(indices.astype(np.int64, copy=False))
