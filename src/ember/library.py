@@ -530,7 +530,7 @@ class CustomOpDef:
         return f"<CustomOpDef({self._qualname})>"
 
     def __call__(self, *args, **kwargs):
-        return self._operator.call(*args, **kwargs)
+        return self._operator.overload(*args, **kwargs)
 
     def register_kernel(self, device_types, fn: Callable | None = None):
         """The implementation for inputs on ``device_types`` ("cpu", "cuda")."""

@@ -19,6 +19,10 @@ from typing import Any
 __all__ = ["OpOverload", "OpOverloadPacket"]
 
 
+# set by ember.export while it traces: (op, args, kwargs) -> result
+_CALL_HOOK: list = [None]
+
+
 class OpOverload:
     """One overload of an operator (``mylib.foo.default``): callable, with its schema.
 
@@ -55,6 +59,9 @@ class OpOverload:
         return base if self._overloadname == "default" else f"{base}.{self._overloadname}"
 
     def __call__(self, *args, **kwargs):
+        hook = _CALL_HOOK[0]
+        if hook is not None:  # an ember.export trace records the call
+            return hook(self, args, kwargs)
         return self._call(*args, **kwargs)
 
     def __repr__(self) -> str:

@@ -12,8 +12,8 @@ How it differs from PyTorch's:
 - Ops are named as PyTorch's pre-dispatch export names them for the common ones
   (``_aten``); others keep ember's Python argument list under ``aten.<name>.default``.
   Indexing records ``operator.getitem`` (PyTorch: ``aten.select``/``aten.slice``).
-- The graph is not functionalized: in-place ops stay in-place nodes; buffers that a
-  forward mutates are still reported as ``BUFFER_MUTATION`` outputs.
+- As PyTorch's default (training IR) export, in-place ops stay in-place nodes
+  (``aten.add_.Tensor`` on ``num_batches_tracked``); nothing is functionalized.
 - Symbols of dynamic dims are ``s0, s1, ...`` (PyTorch: ``s77``-style hashes), and a
   result dimension gets a symbol when its example size equals a dynamic input's (use
   example sizes that differ from the static sizes).

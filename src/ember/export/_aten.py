@@ -57,11 +57,18 @@ def _resolve(name: str):
     for space in (ember, F, ember.special, ember.linalg):
         fn = vars(space).get(name)
         if callable(fn) and not isinstance(fn, type):
-            return fn
+            return _unwrapped(fn)
     fn = getattr(_TENSOR, name, None)
     if callable(fn):
-        return fn
+        return _unwrapped(fn)
     raise AttributeError(f"'_OpNamespace' 'aten' object has no attribute '{name}'")
+
+
+def _unwrapped(fn):
+    """The ember function itself, not a tracing wrapper standing in for it."""
+    for attr in ("_export_original", "_fx_original"):
+        fn = getattr(fn, attr, fn)
+    return fn
 
 
 def _splatting(fn: Callable) -> Callable:
@@ -170,7 +177,10 @@ def _bound(fn, args, kwargs):
             if name in bound.arguments and not _same(bound.arguments[name], param.default):
                 keywords[name] = bound.arguments[name]
         elif name in bound.arguments:
-            positional.append(bound.arguments[name])
+            value = bound.arguments[name]
+            if isinstance(value, tuple) and all(type(v) is int for v in value):
+                value = list(value)  # int[] arguments print as lists
+            positional.append(value)
             defaults.append(param.default)
         else:
             positional.append(param.default)
@@ -190,6 +200,9 @@ def _bound(fn, args, kwargs):
 def _same(value, default) -> bool:
     if default is inspect.Parameter.empty:
         return False
+    if isinstance(value, (list, tuple)) and isinstance(default, int) and value and \
+            all(type(v) is int and v == default for v in value):
+        return True  # stride=(1, 1) is the default stride=1
     try:
         return type(value) is type(default) and bool(value == default)
     except (TypeError, ValueError, RuntimeError):

@@ -70,13 +70,11 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
         param_ids[id(param)] = name
         state_dict[name] = param
         input_specs.append(InputSpec(InputKind.PARAMETER, TensorArgument(node.name), name))
-    buffer_versions = {}
     for name, buf in mod.named_buffers():
         node = graph.placeholder("b_" + name.replace(".", "_"))
         tracer.track(buf, node)
         persistent = _is_persistent(mod, name)
         (state_dict if persistent else constants)[name] = buf
-        buffer_versions[name] = (buf, buf._version, node)
         input_specs.append(InputSpec(InputKind.BUFFER, TensorArgument(node.name), name,
                                      persistent=persistent))
     user_specs, guards, ranges = [], [], {}
@@ -94,15 +92,9 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
         else:
             user_specs.append(InputSpec(InputKind.USER_INPUT,
                                         ConstantArgument(node.name, value), None))
-    output = _trace.run(tracer, lambda: mod(*args, **kwargs))
+    output = _run_without_side_effects(mod, tracer, args, kwargs)
     out_leaves, out_spec = tree_flatten(output)
     out_nodes, output_specs = [], []
-    for name, (buf, version, placeholder) in buffer_versions.items():
-        latest = tracer.node_of.get(id(buf), placeholder)
-        if latest is not placeholder or buf._version != version:
-            out_nodes.append(latest)
-            output_specs.append(OutputSpec(OutputKind.BUFFER_MUTATION,
-                                           TensorArgument(latest.name), name))
     for leaf in out_leaves:
         if isinstance(leaf, ember.Tensor):
             node = tracer.node_of.get(id(leaf))
@@ -127,6 +119,22 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
                               out_spec, guards, (args, kwargs))
     _check_specialization(program, flat_inputs, ranges)
     return program
+
+
+def _run_without_side_effects(mod, tracer, args, kwargs):
+    """Trace by running ``mod`` for real, then put back what that run changed (buffers a
+    training forward updates, the random generator): PyTorch's export runs on fake
+    tensors and leaves the model as it was."""
+    saved = [(t, t.detach().clone()) for t in list(mod.parameters()) + list(mod.buffers())]
+    rng_state = ember.get_rng_state()
+    try:
+        return _trace.run(tracer, lambda: mod(*args, **kwargs))
+    finally:
+        with ember.no_grad():
+            for tensor, value in saved:
+                if not ember.equal(tensor, value):
+                    tensor.copy_(value)
+        ember.set_rng_state(rng_state)
 
 
 def _is_persistent(mod: Module, name: str) -> bool:

@@ -55,6 +55,9 @@ _DUNDERS = [
 ]
 
 
+# ops PyTorch records even when they return their input (dropout in eval mode)
+_RECORDED_IDENTITY = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+                      "feature_alpha_dropout"}
 _IN_PLACE = {"__iadd__", "__isub__", "__imul__", "__itruediv__", "__setitem__"}
 
 
@@ -207,7 +210,8 @@ class ExportTracer:
         if not (self.contains_traced((args, kwargs)) or _aten.is_factory(name)):
             return
         in_place = (name.endswith("_") and not name.endswith("__")) or name in _IN_PLACE
-        if not in_place and isinstance(result, ember.Tensor) and any(
+        if not in_place and name not in _RECORDED_IDENTITY and isinstance(
+                result, ember.Tensor) and any(
                 result is a for a in _leaves((args, kwargs))):
             return  # returned an input unchanged (dropout in eval, contiguous): no node
         if name == "__rtruediv__":
@@ -228,7 +232,7 @@ class ExportTracer:
                 for op, op_args, op_name in steps:
                     node = self.graph.create_node("call_function", op, (node, *op_args), {},
                                                   name=op_name)
-                self.propagate_symbols(result)
+                self.propagate_symbols(result, (args, kwargs))
                 self.track(result, node)
                 return
             if steps == []:  # x[:] / x[...]: the same values, as PyTorch's alias
@@ -245,7 +249,7 @@ class ExportTracer:
             node.meta["val"] = None
             return
         if isinstance(result, ember.Tensor):
-            self.propagate_symbols(result)
+            self.propagate_symbols(result, (args, kwargs))
             self.track(result, node)
             return
         node.meta["val"] = None
@@ -253,16 +257,32 @@ class ExportTracer:
             if isinstance(item, ember.Tensor):
                 getter = self.graph.create_node("call_function", operator.getitem,
                                                 (node, index), {}, name="getitem")
-                self.propagate_symbols(item)
+                self.propagate_symbols(item, (args, kwargs))
                 self.track(item, getter)
 
-    def propagate_symbols(self, tensor) -> None:
-        """A result's dims whose size equals a dynamic input's example size get its symbol
-        (how the printout and later ``size()`` calls see them)."""
-        for dim, size in enumerate(_RAW_SHAPE(tensor)):
-            symbol = self.hints.get(int(size))
-            if symbol is not None:
-                self.symbols[(id(tensor), dim)] = symbol
+    def propagate_symbols(self, tensor, inputs=()) -> None:
+        """Give a result's dims the symbols of its inputs' dynamic dims: dim ``i`` gets
+        symbol ``s`` when an input has ``s`` at the same position counted from the front
+        or from the back and the sizes agree (a heuristic: there are no symbolic shape
+        rules per op; a dim it misses is treated as static)."""
+        if not self.hints:
+            return
+        front, back = {}, {}
+        for value in _leaves(inputs):
+            if not isinstance(value, ember.Tensor):
+                continue
+            ndim = value.dim()
+            for dim in range(ndim):
+                symbol = self.symbols.get((id(value), dim))
+                if symbol is not None:
+                    front.setdefault(dim, symbol)
+                    back.setdefault(dim - ndim, symbol)
+        shape = _RAW_SHAPE(tensor)
+        for dim, size in enumerate(shape):
+            for symbol in (front.get(dim), back.get(dim - len(shape))):
+                if symbol is not None and symbol.hint == int(size):
+                    self.symbols[(id(tensor), dim)] = symbol
+                    break
 
     def symbolic_size(self, tensor, dim: int):
         dim = dim % max(tensor.dim(), 1)
@@ -392,13 +412,46 @@ def _patch_module_call(patcher: _Patcher) -> None:
     patcher.patch_attr(Module, "__call__", call)
 
 
+def _op_call_hook(op, args, kwargs):
+    """``ember.ops.<ns>.<op>.<overload>(...)`` (custom ops included) while tracing: one node
+    whose target is the operator itself, as PyTorch records it."""
+    tracer = _active()
+    if tracer is None or tracer.depth:
+        return op._call(*args, **kwargs)
+    tracer.depth += 1
+    try:
+        result = op._call(*args, **kwargs)
+    finally:
+        tracer.depth -= 1
+    if not tracer.contains_traced((args, kwargs)):
+        return result
+    node = tracer.graph.create_node("call_function", op, tracer.arg(tuple(args)),
+                                    tracer.arg(dict(kwargs)), name=_snake_case(op._opname))
+    if isinstance(result, ember.Tensor):
+        tracer.propagate_symbols(result, (args, kwargs))
+        tracer.track(result, node)
+    elif isinstance(result, (list, tuple)):
+        node.meta["val"] = None
+        for index, item in enumerate(result):
+            if isinstance(item, ember.Tensor):
+                getter = tracer.graph.create_node("call_function", operator.getitem,
+                                                  (node, index), {}, name="getitem")
+                tracer.track(item, getter)
+    return result
+
+
 def run(tracer: ExportTracer, call):
+    from .. import ops
+
     patcher = _Patcher()
     previous = _active()
+    previous_hook = ops._CALL_HOOK[0]
     _ACTIVE.tracer = tracer
+    ops._CALL_HOOK[0] = _op_call_hook
     try:
         _patch_ember(patcher, tracer.root)
         return call()
     finally:
         patcher.restore()
         _ACTIVE.tracer = previous
+        ops._CALL_HOOK[0] = previous_hook

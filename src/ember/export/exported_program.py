@@ -192,6 +192,12 @@ class _ExportedModule(GraphModule):
         outputs = super().__call__(*flat)
         return tree_unflatten(list(outputs), self._out_spec)
 
+    def train(self, mode: bool = True):
+        raise NotImplementedError("Calling train() is not supported yet.")
+
+    def eval(self):
+        raise NotImplementedError("Calling eval() is not supported yet.")
+
 
 def _unlift(program: ExportedProgram, check_guards: bool) -> Module:
     signature = program.graph_signature
