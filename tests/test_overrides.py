@@ -303,6 +303,7 @@ def _helpers(lib):
         lib.add in overridable[lib], lib.Tensor.add in overridable[lib.Tensor],
         lib.nn.functional.relu in overridable[lib.nn.functional],
         o.is_tensor_method_or_property(lib.Tensor.add),
+        o.is_tensor_method_or_property(lib.Tensor.sum),
         lib.nn.Parameter.__torch_function__ is lib._C._disabled_torch_function_impl,
     )
     with lib._C.DisableTorchFunctionSubclass():

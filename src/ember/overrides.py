@@ -2,28 +2,26 @@
 
 How a call reaches ``__torch_function__`` without slowing plain tensors down:
 
-- Until something could use the protocol, ember's functions and Tensor methods are the
-  plain ones and pay nothing. The first Tensor subclass whose ``__torch_function__`` is
-  not ``_disabled_torch_function_impl`` (``Tensor.__init_subclass__``), the first class
+- Until something could use the protocol, ember's functions and methods are the plain
+  ones and pay nothing. The first Tensor subclass whose ``__torch_function__`` is not
+  ``_disabled_torch_function_impl`` (``Tensor.__init_subclass__``), the first class
   statement defining ``__torch_function__`` (a duck type such as the docs' ScalarTensor:
-  a ``builtins.__build_class__`` hook that removes itself once used) or the first
-  TorchFunctionMode entered installs the dispatch (``_install``).
+  a ``builtins.__build_class__`` hook, removed once used) or the first mode entered
+  installs the dispatch (``_install``).
 - Installing swaps the *code* of every public function object (``ember.add``,
   ``ember.nn.functional.relu``, ``Tensor.__add__``, ...) for a trampoline and keeps the
-  original code in a copy of the function. The objects themselves stay the same, so
-  ``func is torch.add`` holds in user code, names imported earlier with
-  ``from ember import relu`` dispatch too, and ember.fx's tables keyed by these objects
-  keep working. The trampoline passes a call straight to the original when every
-  positional argument's type is known not to dispatch and no keyword or mode is in play;
-  otherwise ``_dispatch`` collects the overloaded arguments in PyTorch's priority order
-  (subclasses before their superclasses, else left to right) and calls the mode on top
-  of the stack, then each ``__torch_function__``, until one returns something other than
-  NotImplemented.
-- ``Tensor.__torch_function__`` (the default of every subclass) runs the function under
-  ``DisableTorchFunctionSubclass`` and makes Tensor results instances of the subclass
-  (``as_subclass``: an alias with ``AliasBackward0``, as PyTorch's ``_convert``).
-  ember's own subclasses (Parameter, QuantizedTensor, TVTensor, ...) are given
-  ``_disabled_torch_function_impl``, so their results stay plain tensors as before.
+  original code in a copy. The objects stay the same, so ``func is torch.add`` holds,
+  names imported earlier (``from ember import relu``) dispatch too, and ember.fx's tables
+  keyed by these objects keep working. The trampoline calls the original straight away
+  when every positional argument's type is known not to dispatch and no keyword or mode
+  is in play; otherwise ``_dispatch`` orders the overloaded arguments as PyTorch does
+  (subclasses before their bases, else left to right) and calls the top mode, then each
+  ``__torch_function__``, until one returns something other than NotImplemented.
+- ``Tensor.__torch_function__`` (every subclass's default) runs the function under
+  ``DisableTorchFunctionSubclass`` and returns Tensor results as the subclass
+  (``as_subclass``: an alias with ``AliasBackward0``, as PyTorch's ``_convert``). ember's
+  own subclasses (Parameter, QuantizedTensor, TVTensor, ...) get
+  ``_disabled_torch_function_impl``: their results stay plain tensors.
 - Backward entry points run with the protocol off, as PyTorch's C++ engine never calls
   ``__torch_function__``: gradients are plain tensors.
 """
@@ -236,14 +234,17 @@ def _default_torch_function(cls, func, types, args, kwargs):
             return NotImplemented
     with DisableTorchFunctionSubclass():
         ret = func(*args, **kwargs)
-        if func in get_default_nowrap_functions():
+        if func in _NOWRAP:
             return ret
         return _convert(ret, cls)
 
 
 def get_default_nowrap_functions() -> set:
     """Functions whose results ``Tensor.__torch_function__`` leaves unconverted."""
-    return {Tensor._base.__get__, Tensor.grad.__get__, Tensor._grad.__get__}
+    return set(_NOWRAP)
+
+
+_NOWRAP = frozenset({Tensor._base.__get__, Tensor.grad.__get__, Tensor._grad.__get__})
 
 
 def _retype(tensor, cls):
@@ -325,9 +326,6 @@ class TorchFunctionMode:
     mode is off while its own ``__torch_function__`` runs, so calling ``func`` there runs
     the function, or the next mode down)."""
 
-    def __init__(self):
-        pass
-
     def __torch_function__(self, func, types, args=(), kwargs=None):
         raise NotImplementedError
 
@@ -393,8 +391,8 @@ def enable_reentrant_dispatch():
 # last line: ember's array helpers that its namespaces happen to import.
 _NOT_DISPATCHED = frozenset((
     "are_deterministic_algorithms_enabled", "broadcast_shapes", "calculate_gain", "can_cast",
-    "check_lapack_dtype",
-    "compile", "float_np", "from_numpy", "frombuffer", "get_autocast_dtype", "get_default_device",
+    "check_lapack_dtype", "compile", "float_np", "from_numpy", "frombuffer", "get_autocast_dtype",
+    "get_default_device",
     "get_default_dtype", "get_float32_matmul_precision", "get_num_interop_threads",
     "get_num_threads", "get_printoptions", "get_rng_state", "initial_seed", "is_anomaly_enabled",
     "is_autocast_enabled", "is_deterministic_algorithms_warn_only_enabled", "is_grad_enabled",
@@ -410,19 +408,18 @@ _TENSOR_IGNORED = frozenset({"as_subclass", "_make_subclass", "__torch_function_
 _TENSOR_DUNDERS = (
     "__abs__", "__add__", "__and__", "__bool__", "__complex__", "__contains__", "__div__",
     "__eq__", "__float__", "__floordiv__", "__format__", "__ge__", "__getitem__", "__gt__",
-    "__iadd__", "__iand__", "__idiv__", "__ifloordiv__", "__ilshift__", "__imod__", "__imul__",
-    "__index__", "__int__", "__invert__", "__ior__", "__ipow__", "__irshift__", "__isub__",
-    "__itruediv__", "__ixor__", "__le__", "__len__", "__long__", "__lshift__",
-    "__lt__", "__matmul__", "__mod__", "__mul__", "__ne__", "__neg__", "__nonzero__", "__or__",
-    "__pos__", "__pow__", "__radd__", "__rand__", "__rdiv__", "__repr__", "__reversed__",
-    "__rfloordiv__", "__rlshift__", "__rmatmul__", "__rmod__", "__rmul__", "__ror__", "__rpow__",
-    "__rrshift__", "__rshift__", "__rsub__", "__rtruediv__", "__rxor__", "__setitem__", "__sub__",
-    "__truediv__", "__xor__",
+    "__iadd__", "__iand__", "__ifloordiv__", "__ilshift__", "__imod__", "__imul__", "__index__",
+    "__int__", "__invert__", "__ior__", "__ipow__", "__irshift__", "__isub__", "__itruediv__",
+    "__ixor__", "__le__", "__len__", "__lshift__", "__lt__", "__matmul__", "__mod__", "__mul__",
+    "__ne__", "__neg__", "__or__", "__pos__", "__pow__", "__radd__", "__rand__", "__repr__",
+    "__reversed__", "__rfloordiv__", "__rlshift__", "__rmatmul__", "__rmod__", "__rmul__",
+    "__ror__", "__rpow__", "__rrshift__", "__rshift__", "__rsub__", "__rtruediv__", "__rxor__",
+    "__setitem__", "__sub__", "__truediv__", "__xor__",
 )
-_UNARY_DUNDERS = frozenset((
-    "__abs__", "__bool__", "__complex__", "__contains__", "__float__", "__format__",
-    "__getitem__", "__index__", "__int__", "__invert__", "__iter__", "__len__", "__long__",
-    "__neg__", "__nonzero__", "__pos__", "__repr__", "__reversed__", "__setitem__",
+_NOT_OPERANDS = frozenset((  # slots that do not take a second operand Python could ask
+    "__abs__", "__bool__", "__complex__", "__contains__", "__float__", "__format__", "__index__",
+    "__getitem__", "__int__", "__invert__", "__len__", "__neg__", "__pos__", "__repr__",
+    "__reversed__", "__setitem__",
 ))
 _TENSOR_PROPERTIES = ("T", "mT", "H", "mH", "real", "imag", "data")
 # Functions PyTorch writes in Python (its not-implemented TypeError is worded differently
@@ -496,22 +493,20 @@ def _template_code(nfree: int):
 def _dispatch(entry, args, kwargs):
     """A trampoline's slow path: find the overloaded arguments and call the handlers, or
     run the original function."""
+    found: list = []
     if _SUBCLASS_ON[0]:
-        found: list = []
         seen: list = []
         _collect(args, found, seen)
         if kwargs:
             _collect(kwargs.values(), found, seen)
-    else:
-        found = []
     flags = entry[7]
     if found or _SLOW[0]:
-        if flags & _BINARY:
-            try:
-                return _call_handlers(entry[1], found, args, kwargs, entry[5], entry[6])
-            except TypeError:
-                return NotImplemented
-        return _call_handlers(entry[1], found, args, kwargs, entry[5], entry[6])
+        try:
+            return _call_handlers(entry[1], found, args, kwargs, entry[5], entry[6])
+        except TypeError:
+            if not flags & _BINARY:
+                raise
+            return NotImplemented
     if flags & _ISOLATE:
         with DisableTorchFunction():
             return entry[0](*args, **kwargs)
@@ -577,7 +572,7 @@ def _table() -> list:
         fn = Tensor.__dict__.get(name, _MISSING)
         if type(fn) is not _types.FunctionType:
             continue
-        binary = name.startswith("__") and name not in _UNARY_DUNDERS
+        binary = name.startswith("__") and name not in _NOT_OPERANDS
         method = _OPERATOR_METHODS.get(name, name)
         public = Tensor.__dict__.get(method)
         if type(public) is not _types.FunctionType:
@@ -669,7 +664,7 @@ def is_tensor_method_or_property(func) -> bool:
     as their first argument)."""
     if getattr(func, "__name__", None) == "__get__":
         return True
-    return any(owner is Tensor and public is func for owner, _n, _f, public, *_r in _table())
+    return any(fn is func for fn in get_overridable_functions()[Tensor])
 
 
 def resolve_name(f):
