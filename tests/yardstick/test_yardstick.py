@@ -112,6 +112,7 @@ SCRIPTS = [
     "einsum_and_binning.py",  # einsum attention/bilinear forms, cdist, bucketize/histogram/unique
     "optimizer_state_roundtrip.py",  # 10 optimizer+scheduler pairs resumed mid-run, weights_only
     "pointnet_pointclouds.py",  # PointNet + T-Net, FPS, kNN gather, EdgeConv via scatter_reduce
+    "autocast_scaler_checkpoint.py",  # autocast op table, custom_fwd, CPU GradScaler, checkpoint
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -265,6 +266,11 @@ CLAIMS = {
     "pointnet_pointclouds.py": ["gather at argmax == max-pool: True", "permutation invariant: True",
                                 "centre is its own nearest: True",
                                 "edge list == dense EdgeConv: True", "== sum / count: True"],
+    "autocast_scaler_checkpoint.py": ["    bmm                bfloat16", "    einsum             float16",
+                                      "    conv_transpose2d   bfloat16",
+                                      "step 2 scale 256.0 finite False updated False",
+                                      "checkpoint == plain with dropout: True True True aux: aux",
+                                      "channels_last kept: True grad: True (50, 1, 10, 2)"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
