@@ -132,7 +132,8 @@ def test_autocast_cpu_modules_like_torch():
 
 
 # One row per op whose autocast policy keys on ember's op class (_op_name): the
-# underscored classes (_Bmm, _Addmm, ...) and the padding / grid-sample / CTC kernels.
+# underscored classes (_Bmm, _Addmm, ...) and the padding / grid-sample / CTC kernels;
+# then float64 inputs and the composite ops that carry _ops/_autocast.py's wrapper.
 _AUTOCAST_OPS = {
     "bmm": lambda lib, a, b: lib.bmm(a[None], b[None]),
     "baddbmm": lambda lib, a, b: lib.baddbmm(lib.zeros(1, 4, 3), a[None], b[None]),
@@ -150,6 +151,20 @@ _AUTOCAST_OPS = {
         (a @ b)[None, None], lib.zeros(1, 2, 2, 2), align_corners=False),
     "ctc_loss": lambda lib, a, b: lib.nn.functional.ctc_loss(
         (a @ b)[:, None].log_softmax(2), lib.tensor([[1]]), [4], [1]),
+    # float64 is not eligible: it stays float64 under either policy
+    "mm float64": lambda lib, a, b: a.double() @ b.double(),
+    "mse_loss float64": lambda lib, a, b: lib.nn.functional.mse_loss(a.double(), a.double()),
+    # composite losses on the float32 list: the whole composition runs in float32
+    "l1_loss": lambda lib, a, b: lib.nn.functional.l1_loss(a @ b, (a @ b).flip(0)),
+    "kl_div": lambda lib, a, b: lib.nn.functional.kl_div(
+        (a @ b).log_softmax(1), (a @ b).softmax(0), reduction="batchmean"),
+    "hinge_embedding_loss": lambda lib, a, b: lib.nn.functional.hinge_embedding_loss(
+        a @ b, lib.ones(4, 3)),
+    "cosine_embedding_loss": lambda lib, a, b: lib.nn.functional.cosine_embedding_loss(
+        a @ b, (a @ b).flip(0), target=lib.ones(4)),
+    "poisson_nll_loss": lambda lib, a, b: lib.nn.functional.poisson_nll_loss(a @ b, (a @ b).abs()),
+    "triplet_margin_loss": lambda lib, a, b: lib.nn.functional.triplet_margin_loss(
+        a @ b, (a @ b).flip(0), (a @ b).flip(1)),
 }
 
 

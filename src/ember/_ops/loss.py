@@ -20,6 +20,7 @@ from ._loss_pointwise import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, 
                               MseLoss, SmoothL1Loss, SoftMarginLoss)
 from .activation import logsigmoid, relu
 from .pointwise import AddScalar
+from ._autocast import float32_in_autocast
 from ._loss_common import (  # noqa: F401 - _legacy_reduction is read by nn.modules.loss
     _check_bounds, _check_reduction, _legacy_reduction, _reduce, _refuse_grad, _resolve, _size_warning,
     _weighted, _where,
@@ -36,6 +37,7 @@ def _array_or_none(tensor):
 # ---------------------------------------------------------------------------
 
 
+@float32_in_autocast
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     _size_warning(input, target)
@@ -83,6 +85,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return HuberLoss.apply(input, target, reduction=reduction, limit=delta)
 
 
+@float32_in_autocast
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
                      size_average=None, eps: float = 1e-8, reduce=None,
                      reduction: str = "mean") -> Tensor:
@@ -185,6 +188,7 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
     return _reduce(loss, reduction)
 
 
+@float32_in_autocast
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """Pointwise target * (log target - input), 0 where target is 0."""
@@ -225,6 +229,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _reduce(hinge.clamp_min(0), reduction)
 
 
+@float32_in_autocast
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     reduction = _resolve(reduction, size_average, reduce)
@@ -234,6 +239,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     return _reduce(margin_part + self_part, reduction)
 
 
+@float32_in_autocast
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                           size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     reduction = _resolve(reduction, size_average, reduce)
@@ -310,6 +316,7 @@ def _triplet_loss(anchor, positive, negative, distance, margin, swap, reduction)
     return _reduce((AddScalar.apply(dist_pos, margin) - dist_neg).clamp_min(0), reduction)
 
 
+@float32_in_autocast
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
                         p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
                         reduce=None, reduction: str = "mean") -> Tensor:

@@ -90,7 +90,9 @@ def cast_args(cls, args):
             target = _dt.promote_np(target, a._data.dtype)
     result = []
     for a in args:
-        if isinstance(a, Tensor) and a._data.dtype.kind in "fV" and a._data.dtype != target:
+        if (isinstance(a, Tensor) and a._data.dtype.kind in "fV" and a._data.dtype != target
+                and (policy == "promote" or a._data.dtype != np.float64)):
+            # PyTorch's lower/fp32 casts skip float64 (autocast's is_eligible)
             a = a.to(_dt.from_numpy_dtype(target))
         result.append(a)
     return tuple(result)
