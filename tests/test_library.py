@@ -226,3 +226,35 @@ def test_opcheck_finds_undeclared_mutation():
                        match="test_schema failed with Argument x is not defined as mutable "
                              "but was mutated"):
         ember.library.opcheck(mut, (ember.ones(2),))
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.ops.aten.add.Tensor(lib.ones(2), 1),
+    lambda lib: lib.ops.aten.relu.default(lib.tensor([-1.0, 2.0])),
+    lambda lib: lib.ops.aten.sum.dim_IntList(lib.ones(2, 3), [1]),
+    lambda lib: lib.ops.aten.view.default(lib.arange(6.0), [3, 2]),
+    lambda lib: lib.ops.aten.linear.default(lib.ones(2, 3), lib.ones(4, 3)),
+    lambda lib: lib.ops.aten.add(lib.ones(2), lib.ones(2)),
+])
+def test_aten_operators(call):
+    np.testing.assert_array_equal(call(ember).numpy(), call(torch).numpy())
+    assert repr(ember.ops.aten.add.Tensor) == repr(torch.ops.aten.add.Tensor)
+    assert str(ember.ops.aten.sum.dim_IntList) == str(torch.ops.aten.sum.dim_IntList)
+
+
+def test_module_level_define_impl_register_fake():
+    outs = []
+    for lib in (torch, ember):
+        lib.library.define("tlib::cube", "(Tensor x) -> Tensor")
+
+        @lib.library.impl("tlib::cube", "cpu")
+        def cube(x):
+            return x * x * x
+
+        @lib.library.register_fake("tlib::cube")
+        def _(x):
+            return x.new_empty(x.shape)
+
+        outs.append((lib.ops.tlib.cube(lib.tensor([2.0])).tolist(),
+                     str(lib.ops.tlib.cube.default._schema)))
+    assert outs[1] == outs[0]

@@ -75,6 +75,12 @@ class OpOverload:
         return (_lookup_overload, (self.namespace, self._opname, self._overloadname))
 
 
+# overload names ember's ATen ops answer to (the ones its exported graphs use)
+_ATEN_OVERLOADS = {"default", "Tensor", "Scalar", "dim", "dim_IntList", "int", "using_ints",
+                   "Tensor_Scalar", "Tensor_Tensor", "Tensor_mode", "dtype", "sizes", "dims",
+                   "other"}
+
+
 class OpOverloadPacket:
     """All overloads of one operator name (``mylib.foo``); calling it calls the default
     overload (or the only one)."""
@@ -93,6 +99,10 @@ class OpOverloadPacket:
         overloads = self.__dict__.get("_overloads", {})
         if overload in overloads:
             return overloads[overload]
+        if self.__dict__.get("_namespace") == "aten" and overload in _ATEN_OVERLOADS:
+            from .export._aten import register_aten_op
+
+            return register_aten_op(self._name, overload)
         raise AttributeError(f"The underlying op of '{self._namespace}.{self._name}' has no "
                              f"overload name '{overload}'")
 
