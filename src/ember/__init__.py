@@ -43,6 +43,7 @@ from ._ops.quantized import *  # noqa: F401,F403
 from ._misc import *  # noqa: F401,F403
 from ._aliases import *  # noqa: F401,F403
 from ._storage import TypedStorage, UntypedStorage  # noqa: F401
+from ._linalg_lobpcg import lobpcg  # noqa: F401
 from . import (  # noqa: F401
     accelerator, backends, cuda, linalg, nn, optim, random, return_types, serialization, utils,
 )
