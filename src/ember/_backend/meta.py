@@ -47,7 +47,14 @@ NO_DATA = "Cannot copy out of meta tensor; no data!"
 NO_ITEM = "Tensor.item() cannot be called on meta tensors"
 
 
+# the PyTorch operator behind each data-dependent NumPy function, for the error text
+_ATEN_NAMES = {"array_equal": "equal", "array_equiv": "equal", "unique": "_unique2",
+               "compress": "masked_select", "extract": "masked_select", "argwhere": "nonzero",
+               "flatnonzero": "nonzero"}
+
+
 def _no_kernel(name):
+    name = _ATEN_NAMES.get(name, name)
     return NotImplementedError(
         f"aten::{name}: attempted to run this operator with Meta tensors, but there was no "
         "fake impl or Meta kernel registered: its output shape depends on the data"

@@ -167,7 +167,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     flat_index = batch_idx * steps + time_idx if batch_first else time_idx * batch + batch_idx
     flat = input.reshape((steps * batch,) + tuple(input.shape[2:]))
     data = flat.index_select(0, as_tensor(flat_index, device=input.device))
-    return PackedSequence(data, as_tensor(batch_sizes), sorted_indices, None)
+    return PackedSequence(data, as_tensor(batch_sizes, device="cpu"), sorted_indices, None)
 
 
 def _packed_positions(batch_sizes: np.ndarray):
@@ -212,7 +212,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     if unsorted_indices is not None:
         padded = padded.index_select(0 if batch_first else 1, unsorted_indices)
         lengths = lengths[_lengths_array(unsorted_indices)]
-    return padded, as_tensor(lengths)
+    return padded, as_tensor(lengths, device="cpu")  # on cpu, as PyTorch's
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
