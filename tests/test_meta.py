@@ -383,3 +383,16 @@ def test_skip_init():
             lib.nn.utils.skip_init(int)
         with pytest.raises(RuntimeError, match="must support a 'device' arg"):
             lib.nn.utils.skip_init(lib.nn.ReLU)
+
+
+def test_huge_layer_forward_and_backward_cost_nothing():
+    """Shape inference through a 10-billion-parameter layer: matmuls on meta compute only
+    their result's shape and dtype, so forward and backward take milliseconds."""
+    start = time.perf_counter()
+    layer = ember.nn.Linear(100_000, 100_000, device="meta")
+    out = layer(ember.empty(4, 100_000, device="meta"))
+    out.relu().sum().backward()
+    assert time.perf_counter() - start < 1.0
+    assert describe(layer.weight.grad) == ("meta", (100_000, 100_000), "float32", (100_000, 1),
+                                           0, False, True)
+    assert describe(out)[:3] == ("meta", (4, 100_000), "float32")
