@@ -481,7 +481,7 @@ def _template_code(nfree: int):
             "                return _ember_tf[2](_ember_tf, args, kwargs)\n"
             "        if kwargs or _ember_tf[4][0]:\n"
             "            return _ember_tf[2](_ember_tf, args, kwargs)\n"
-            "        return _ember_tf[0](*args, **kwargs)\n"
+            "        return _ember_tf[0](*args)\n"
             + keep + "    return trampoline\n")
         namespace: dict = {}
         exec(compile(source, "<ember.overrides trampoline>", "exec"), namespace)  # noqa: S102
