@@ -6,10 +6,13 @@ indices as torchvision's, so its checkpoints load.
 
 from __future__ import annotations
 
+from functools import partial
+
 import ember
 from ember import nn
 
 from ._api import (
+    ImageClassification,
     apply_weights,
     imagenet_weights,
     make_weights_enum,
@@ -86,7 +89,18 @@ VGG11_BN_Weights = _vgg_enum("VGG11_BN_Weights", "vgg11_bn-6002323d.pth", 132868
 VGG13_Weights = _vgg_enum("VGG13_Weights", "vgg13-19584684.pth", 133047848, 69.928, 89.246)
 VGG13_BN_Weights = _vgg_enum("VGG13_BN_Weights", "vgg13_bn-abd245e5.pth", 133053736,
                              71.586, 90.374)
-VGG16_Weights = _vgg_enum("VGG16_Weights", "vgg16-397923af.pth", 138357544, 71.592, 90.382)
+_VGG16_V1 = imagenet_weights(_URL + "vgg16-397923af.pth", 138357544, 71.592, 90.382)
+# SSD300's backbone: only ``features`` hold trained values; inputs in 0-255 units
+_VGG16_FEATURES = imagenet_weights(
+    _URL + "vgg16_features-amdegroot-88682ab5.pth", 138357544, float("nan"), float("nan"),
+    min_size=(32, 32), categories=None, _ops=15.47, _file_size=527.802,
+    recipe="https://github.com/amdegroot/ssd.pytorch#training-ssd")
+_VGG16_FEATURES.transforms = partial(ImageClassification, crop_size=224,
+                                     mean=(0.48235, 0.45882, 0.40784),
+                                     std=(1.0 / 255.0, 1.0 / 255.0, 1.0 / 255.0))
+VGG16_Weights = make_weights_enum("VGG16_Weights", {
+    "IMAGENET1K_V1": _VGG16_V1, "IMAGENET1K_FEATURES": _VGG16_FEATURES,
+    "DEFAULT": _VGG16_V1}, __name__)
 VGG16_BN_Weights = _vgg_enum("VGG16_BN_Weights", "vgg16_bn-6c64b313.pth", 138365992,
                              73.360, 91.516)
 VGG19_Weights = _vgg_enum("VGG19_Weights", "vgg19-dcbb9e9d.pth", 143667240, 72.376, 90.876)

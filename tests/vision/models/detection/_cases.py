@@ -331,7 +331,30 @@ def case_model(lib, det, ops, models, kind: str):
 
 BUILDERS = ["fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2",
             "fasterrcnn_mobilenet_v3_large_fpn", "fasterrcnn_mobilenet_v3_large_320_fpn",
-            "maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2", "keypointrcnn_resnet50_fpn"]
+            "maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2", "keypointrcnn_resnet50_fpn",
+            "retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2", "fcos_resnet50_fpn",
+            "ssd300_vgg16", "ssdlite320_mobilenet_v3_large"]
+
+ENUMS = ["FasterRCNN_ResNet50_FPN_Weights", "FasterRCNN_ResNet50_FPN_V2_Weights",
+         "FasterRCNN_MobileNet_V3_Large_FPN_Weights",
+         "FasterRCNN_MobileNet_V3_Large_320_FPN_Weights", "MaskRCNN_ResNet50_FPN_Weights",
+         "MaskRCNN_ResNet50_FPN_V2_Weights", "KeypointRCNN_ResNet50_FPN_Weights",
+         "RetinaNet_ResNet50_FPN_Weights", "RetinaNet_ResNet50_FPN_V2_Weights",
+         "FCOS_ResNet50_FPN_Weights", "SSD300_VGG16_Weights",
+         "SSDLite320_MobileNet_V3_Large_Weights"]
+
+
+def case_weights(det):
+    """Every enum's members (DEFAULT included), URLs, metadata and preset, as text."""
+    import json
+
+    out = {}
+    for name in ENUMS:
+        enum = getattr(det, name)
+        for member, w in enum.__members__.items():
+            meta = json.dumps(w.meta, sort_keys=True, default=str)
+            out[f"{name}.{member}"] = np.array(f"{w.url}\n{meta}\n{w.transforms()!r}")
+    return out
 
 
 def case_builder(lib, det, name: str):
@@ -340,3 +363,131 @@ def case_builder(lib, det, name: str):
             "trainable": np.array(sum(p.numel() for p in model.parameters()
                                       if p.requires_grad)),
             "digest": np.array(state_dict_digest(model))}
+
+
+def tiny_one_stage(lib, det, ops, models, kind: str):
+    """RetinaNet / FCOS on a ResNet-18 FPN (width 32, P6/P7), SSD / SSDlite on a
+    two-conv backbone with one feature map."""
+    nn = lib.nn
+    from functools import partial
+
+    if kind in ("retinanet", "fcos"):
+        from_fpn = __import__(ops.__name__ + ".feature_pyramid_network", fromlist=["x"])
+        body = models.resnet18(norm_layer=ops.FrozenBatchNorm2d)
+        backbone = det.backbone_utils.BackboneWithFPN(
+            body, {"layer2": "0", "layer3": "1", "layer4": "2"}, [128, 256, 512], 32,
+            extra_blocks=from_fpn.LastLevelP6P7(32, 32))
+        if kind == "retinanet":
+            anchors = det.anchor_utils.AnchorGenerator(
+                ((16, 20), (32, 40), (64, 80), (128, 160), (256, 320)), ((0.5, 1.0, 2.0),) * 5)
+            head = det.retinanet.RetinaNetHead(32, 6, 5, norm_layer=partial(nn.GroupNorm, 8))
+            head.regression_head._loss_type = "giou"
+            model = det.retinanet.RetinaNet(backbone, 5, min_size=64, max_size=96,
+                                            anchor_generator=anchors, head=head,
+                                            score_thresh=0.05, detections_per_img=10,
+                                            topk_candidates=50)
+        else:
+            model = det.fcos.FCOS(backbone, 5, min_size=64, max_size=96,
+                                  head=det.fcos.FCOSHead(32, 1, 5, num_convs=2),
+                                  score_thresh=0.05, detections_per_img=10, topk_candidates=50)
+    else:
+        backbone = nn.Sequential(nn.Conv2d(3, 16, 3, stride=4, padding=1), nn.ReLU(),
+                                 nn.Conv2d(16, 16, 3, stride=2, padding=1), nn.ReLU())
+        anchors = det.anchor_utils.DefaultBoxGenerator([[2]], min_ratio=0.2, max_ratio=0.9)
+        head = None
+        if kind == "ssdlite":
+            head = det.ssdlite.SSDLiteHead([16], [4], 4,
+                                           partial(nn.BatchNorm2d, eps=0.001, momentum=0.03))
+        model = det.ssd.SSD(backbone, anchors, (64, 64), 4, head=head, score_thresh=0.05,
+                            detections_per_img=10, topk_candidates=20)
+    return init_weights(lib, model, 31)
+
+
+def case_one_stage(lib, det, ops, models, kind: str):
+    model = tiny_one_stage(lib, det, ops, models, kind)
+    images, targets = model_inputs(lib)
+    targets = [{"boxes": t["boxes"], "labels": t["labels"]} for t in targets]
+    out = {}
+    model.eval()
+    with lib.no_grad():
+        result = model(images)
+    for i, r in enumerate(result):
+        for k, v in r.items():
+            out[f"eval{i}_{k}"] = _np(v)
+    model.train()
+    losses = model(images, targets)
+    out["loss_keys"] = np.array(sorted(losses))
+    for k, v in losses.items():
+        out[k] = _np(v)
+    sum(losses.values()).backward()
+    params = [p for p in model.parameters() if p.grad is not None]
+    out["grad_first"] = _np(params[0].grad)
+    out["grad_last"] = _np(params[-1].grad)
+    return out
+
+
+def _outcome(fn):
+    """'TypeName: message' of what ``fn()`` raises, plus the warnings it emits."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fn()
+            result = "no error"
+        except Exception as err:  # noqa: BLE001 - the type is what is compared
+            result = f"{type(err).__name__}: {err}"
+    return np.array([result] + [f"{w.category.__name__}: {w.message}" for w in caught])
+
+
+def case_errors(lib, det, ops):
+    """Error types and messages (and warnings) on misuse, as text."""
+    nn = lib.nn
+    fr = det.faster_rcnn
+    tiny = nn.Conv2d(3, 8, 3)
+    tiny.out_channels = 8
+    images = [lib.rand(3, 32, 32)]
+    model = fr.FasterRCNN(tiny, num_classes=3, min_size=32, max_size=32,
+                          rpn_anchor_generator=det.anchor_utils.AnchorGenerator(((16,),),
+                                                                                ((1.0,),)),
+                          box_roi_pool=ops.MultiScaleRoIAlign(["0"], 7, 2))
+    cases = {
+        "no_out_channels": lambda: fr.FasterRCNN(nn.Conv2d(3, 8, 3), num_classes=3),
+        "classes_and_predictor": lambda: fr.FasterRCNN(tiny, num_classes=3,
+                                                       box_predictor=fr.FastRCNNPredictor(8, 3)),
+        "no_classes": lambda: fr.FasterRCNN(tiny),
+        "bad_anchor_type": lambda: fr.FasterRCNN(tiny, 3, rpn_anchor_generator=object()),
+        "uint8_image": lambda: model.eval()([lib.zeros(3, 32, 32, dtype=lib.uint8)]),
+        "2d_image": lambda: model.eval()([lib.zeros(32, 32)]),
+        "train_no_targets": lambda: model.train()(images),
+        "bad_box_shape": lambda: model.train()(images, [{"boxes": lib.zeros(4),
+                                                         "labels": lib.zeros(1)}]),
+        "degenerate_box": lambda: model.train()(images, [{
+            "boxes": lib.tensor([[4.0, 4.0, 20.0, 30.0], [10.0, 10.0, 10.0, 20.0]]),
+            "labels": lib.tensor([1, 2])}]),
+        "int_labels": lambda: model.train()(images, [{
+            "boxes": lib.tensor([[4.0, 4.0, 20.0, 30.0]]),
+            "labels": lib.tensor([1], dtype=lib.int32)}]),
+        "matcher_empty": lambda: det._utils.Matcher(0.5, 0.4)(lib.zeros(0, 3)),
+        "matcher_no_preds": lambda: det._utils.Matcher(0.5, 0.4)(lib.zeros(3, 0)),
+        "matcher_order": lambda: det._utils.Matcher(0.3, 0.4),
+        "trainable_warning": lambda: det.backbone_utils._validate_trainable_layers(
+            False, 3, 5, 3),
+        "trainable_range": lambda: det.backbone_utils._validate_trainable_layers(True, 7, 5, 3),
+        "returned_layers": lambda: det.backbone_utils._resnet_fpn_extractor(
+            models_resnet18(lib, det), 3, returned_layers=[0, 1]),
+        "legacy_flags": lambda: det.ssdlite320_mobilenet_v3_large(pretrained=False,
+                                                                  pretrained_backbone=False),
+        "bad_weights_type": lambda: det.fasterrcnn_resnet50_fpn(
+            weights=det.MaskRCNN_ResNet50_FPN_Weights.COCO_V1),
+        "num_classes_vs_weights": lambda: det.ssdlite320_mobilenet_v3_large(
+            weights="COCO_V1", num_classes=3),
+        "fcos_anchors": lambda: det.fcos.FCOS(tiny, 3, anchor_generator=(
+            det.anchor_utils.AnchorGenerator(((16,),), ((0.5, 1.0),)))),
+    }
+    return {k: _outcome(fn) for k, fn in cases.items()}
+
+
+def models_resnet18(lib, det):
+    name = det.__name__.replace(".detection", "")
+    return __import__(name, fromlist=["resnet18"]).resnet18()

@@ -73,6 +73,10 @@ def main(wheel_dir: str) -> None:
     add("roi_heads", C.case_roi_heads(torch, det, ops))
     for kind in ("faster", "mask", "keypoint"):
         add(f"model_{kind}", C.case_model(torch, det, ops, models, kind))
+    for kind in ("retinanet", "fcos", "ssd", "ssdlite"):
+        add(f"one_stage_{kind}", C.case_one_stage(torch, det, ops, models, kind))
+    add("weights", C.case_weights(det))
+    add("errors", C.case_errors(torch, det, ops))
     for name in C.BUILDERS:
         add(f"builder_{name}", C.case_builder(torch, det, name))
     np.savez_compressed(os.path.join(HERE, "golden.npz"), **golden)

@@ -85,6 +85,21 @@ def test_model_end_to_end(kind, fixed_sampler):
     assert_matches(result, f"model_{kind}", loose=loose)
 
 
+@pytest.mark.parametrize("kind", ["retinanet", "fcos", "ssd", "ssdlite"])
+def test_one_stage_end_to_end(kind):
+    """Eval detections, training losses (focal / GIoU / centerness / hard-negative mined
+    cross-entropy) and gradients of tiny RetinaNet, FCOS, SSD and SSDlite models."""
+    result = C.case_one_stage(ember, det, ops, models, kind)
+    loose = tuple(k for k in golden(f"one_stage_{kind}") if k != "loss_keys")
+    assert_matches(result, f"one_stage_{kind}", loose=loose)
+
+
+def test_weight_enums():
+    """Members, URLs, metadata (categories, num_params, metrics, recipes, docs) and the
+    preset of every detection weight enum equal torchvision's."""
+    assert_matches(C.case_weights(det), "weights")
+
+
 @pytest.mark.parametrize("name", C.BUILDERS)
 def test_builder_layout(name, no_init):
     """Parameter count, trainable count and state_dict layout (keys and shapes) equal

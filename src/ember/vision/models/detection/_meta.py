@@ -48,6 +48,9 @@ class ObjectDetection(nn.Module):
 
 
 _URL = "https://download.pytorch.org/models/"
+_PAPER_RECIPE = "These weights were produced by following a similar training recipe as on the paper."
+_ENHANCED_RECIPE = ("These weights were produced using an enhanced training recipe to boost the "
+                    "model accuracy.")
 
 
 def coco_weights(file: str, num_params: int, recipe: str, metrics: dict, ops: float,
@@ -55,6 +58,7 @@ def coco_weights(file: str, num_params: int, recipe: str, metrics: dict, ops: fl
     """A detection Weights entry: COCO categories and torchvision's metadata fields."""
     info = {"categories": categories or _COCO_CATEGORIES, "min_size": (1, 1),
             "num_params": num_params, "recipe": recipe,
-            "_metrics": {"COCO-val2017": metrics}, "_ops": ops, "_file_size": file_size}
+            "_metrics": {"COCO-val2017": metrics}, "_ops": ops, "_file_size": file_size,
+            "_docs": _PAPER_RECIPE}
     info.update(meta)
     return Weights(url=_URL + file, transforms=ObjectDetection, meta=info)

@@ -11,7 +11,7 @@ from .._api import make_weights_enum, register_model
 from .._utils import _legacy_weights, _ovewrite_value_param
 from ..mobilenet import MobileNet_V3_Large_Weights, mobilenet_v3_large
 from ..resnet import ResNet50_Weights, resnet50
-from ._meta import coco_weights
+from ._meta import _ENHANCED_RECIPE, coco_weights
 from ._utils import overwrite_eps
 from .anchor_utils import AnchorGenerator
 from .backbone_utils import (
@@ -182,7 +182,7 @@ FasterRCNN_ResNet50_FPN_Weights = make_weights_enum("FasterRCNN_ResNet50_FPN_Wei
 FasterRCNN_ResNet50_FPN_V2_Weights = make_weights_enum("FasterRCNN_ResNet50_FPN_V2_Weights", {
     "COCO_V1": coco_weights("fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth", 43712278,
                             "https://github.com/pytorch/vision/pull/5763", {"box_map": 46.7},
-                            280.371, 167.104)}, __name__)
+                            280.371, 167.104, _docs=_ENHANCED_RECIPE)}, __name__)
 FasterRCNN_MobileNet_V3_Large_FPN_Weights = make_weights_enum(
     "FasterRCNN_MobileNet_V3_Large_FPN_Weights", {
         "COCO_V1": coco_weights("fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth", 19386354,

@@ -54,14 +54,7 @@ class GeneralizedRCNN(nn.Module):
             original_image_sizes.append((size[0], size[1]))
         images, targets = self.transform(images, targets)
         if targets is not None:
-            for target_idx, target in enumerate(targets):
-                boxes = target["boxes"]
-                degenerate = boxes[:, 2:] <= boxes[:, :2]
-                if degenerate.any():
-                    bad = ember.where(degenerate.any(dim=1))[0][0]
-                    raise AssertionError(
-                        "All bounding boxes should have positive height and width. Found "
-                        f"invalid box {boxes[bad].tolist()} for target at index {target_idx}.")
+            _check_degenerate(targets)
         features = self.backbone(images.tensors)
         if isinstance(features, ember.Tensor):
             features = OrderedDict([("0", features)])
@@ -74,3 +67,15 @@ class GeneralizedRCNN(nn.Module):
         losses.update(detector_losses)
         losses.update(proposal_losses)
         return self.eager_outputs(losses, detections)
+
+
+def _check_degenerate(targets) -> None:
+    """Boxes must have x2 > x1 and y2 > y1 after resizing (torchvision's assertion)."""
+    for target_idx, target in enumerate(targets):
+        boxes = target["boxes"]
+        degenerate = boxes[:, 2:] <= boxes[:, :2]
+        if degenerate.any():
+            bad = ember.where(degenerate.any(dim=1))[0][0]
+            raise AssertionError(
+                "All bounding boxes should have positive height and width. Found invalid box "
+                f"{boxes[bad].tolist()} for target at index {target_idx}.")

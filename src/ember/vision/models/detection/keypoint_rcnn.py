@@ -94,16 +94,22 @@ class KeypointRCNNPredictor(nn.Module):
                              align_corners=False, recompute_scale_factor=False)
 
 
-def _person_weights(file, recipe, metrics, ops):
+def _person_weights(file, recipe, metrics, ops, **meta):
     return coco_weights(file, 59137258, recipe, metrics, ops, 226.054,
                         categories=_COCO_PERSON_CATEGORIES,
-                        keypoint_names=_COCO_PERSON_KEYPOINT_NAMES)
+                        keypoint_names=_COCO_PERSON_KEYPOINT_NAMES, **meta)
 
+
+# torchvision's text, its source indentation included
+_LEGACY_DOCS = ("\n" + " " * 16 + "These weights were produced by following a similar training "
+                "recipe as on the paper but use a checkpoint\n" + " " * 16
+                + "from an early epoch.\n" + " " * 12)
 
 KeypointRCNN_ResNet50_FPN_Weights = make_weights_enum("KeypointRCNN_ResNet50_FPN_Weights", {
     "COCO_LEGACY": _person_weights("keypointrcnn_resnet50_fpn_coco-9f466800.pth",
                                    "https://github.com/pytorch/vision/issues/1606",
-                                   {"box_map": 50.6, "kp_map": 61.1}, 133.924),
+                                   {"box_map": 50.6, "kp_map": 61.1}, 133.924,
+                                   _docs=_LEGACY_DOCS),
     "COCO_V1": _person_weights(
         "keypointrcnn_resnet50_fpn_coco-fc266e95.pth",
         "https://github.com/pytorch/vision/tree/main/references/detection#keypoint-r-cnn",

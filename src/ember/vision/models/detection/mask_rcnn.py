@@ -10,7 +10,7 @@ from ember.vision.ops import Conv2dNormActivation, FrozenBatchNorm2d, MultiScale
 
 from .._api import make_weights_enum, register_model
 from ..resnet import ResNet50_Weights, resnet50
-from ._meta import coco_weights
+from ._meta import _ENHANCED_RECIPE, coco_weights
 from ._utils import overwrite_eps
 from .backbone_utils import _resnet_fpn_extractor, _validate_trainable_layers
 from .faster_rcnn import (
@@ -118,7 +118,7 @@ MaskRCNN_ResNet50_FPN_V2_Weights = make_weights_enum("MaskRCNN_ResNet50_FPN_V2_W
     "COCO_V1": coco_weights(
         "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth", 46359409,
         "https://github.com/pytorch/vision/pull/5773", {"box_map": 47.4, "mask_map": 41.8},
-        333.577, 177.219)}, __name__)
+        333.577, 177.219, _docs=_ENHANCED_RECIPE)}, __name__)
 
 
 @register_model()
