@@ -341,3 +341,26 @@ def test_adaptive_pool_to_an_empty_output(fn, output_size, nd):
         out = getattr(lib.nn.functional, fn)(lib.ones((1, 2) + (4,) * nd), output_size)
         results.append((tuple(out.shape), str(out.dtype)))
     assert results[1] == results[0]
+
+
+# bfloat16 (ml_dtypes' 'V' kind): max pools fill padding with -inf, 1-d/2-d average pools
+# sum in float32 and cast back, as PyTorch's kernels (3-d average pooling refuses it).
+@pytest.mark.parametrize("name, fn", [
+    ("max_pool2d", lambda F, t: F.max_pool2d(t, 3, 2, 1)),
+    ("max_pool1d", lambda F, t: F.max_pool1d(t[0], 2)),
+    ("max_pool3d", lambda F, t: F.max_pool3d(t[None], 2)),
+    ("max_unpool2d", lambda F, t: F.max_unpool2d(*F.max_pool2d(t, 2, return_indices=True), 2)),
+    ("avg_pool2d", lambda F, t: F.avg_pool2d(t, 3, 2, 1)),
+    ("avg_pool1d", lambda F, t: F.avg_pool1d(t[0], 3)),
+])
+def test_pools_take_bfloat16_like_torch(name, fn):
+    check(lambda lib, x: fn(lib.nn.functional, x.to(lib.bfloat16)),
+          np.sin(np.arange(144, dtype=np.float32)).reshape(1, 4, 6, 6) * 3,
+          rtol=1e-2, atol=2e-2)
+
+
+def test_avg_pool3d_refuses_bfloat16_like_torch():
+    from oracle import check_raises
+
+    check_raises(lambda lib, x: lib.nn.functional.avg_pool3d(x.to(lib.bfloat16), 2),
+                 np.ones((1, 1, 2, 2, 2), np.float32))

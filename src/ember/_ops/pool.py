@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import _grad_enabled
+from ._autocast import float32_in_autocast
 from ._conv_kernels import _expand, _offset_slices, _pad_array
 from ._pool_adaptive import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,
                              adaptive_max_pool1d, adaptive_max_pool1d_with_indices,
@@ -118,7 +119,7 @@ def _check_half_kernel_padding(kernel, padding, dilation, op, return_indices):
 
 
 def _lowest(dtype):
-    if dtype.kind == "f":
+    if dtype.kind in "fV":  # V: ml_dtypes' bfloat16
         return -np.inf
     return np.iinfo(dtype).min
 
@@ -230,6 +231,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                         return_indices, 2)
 
 
+@float32_in_autocast
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over sliding windows of (N, C, D, H, W)."""
@@ -277,11 +279,13 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _max_unpool_nd(input, indices, kernel_size, stride, padding, output_size, 1)
 
 
+@float32_in_autocast
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Partial inverse of max_pool2d; output size (I - 1) * s - 2p + k unless given."""
     return _max_unpool_nd(input, indices, kernel_size, stride, padding, output_size, 2)
 
 
+@float32_in_autocast
 def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Partial inverse of max_pool3d."""
     return _max_unpool_nd(input, indices, kernel_size, stride, padding, output_size, 3)
@@ -332,32 +336,35 @@ def _avg_pool_array(x, geo):
     padded = _pad_array(x, geo.pad_lo, geo.pad_hi)
     lead = (slice(None), slice(None))
     total = None
+    low = x.dtype.kind == "V"  # bfloat16: sum in float32, as PyTorch's kernel
     for offset in itertools.product(*(range(k) for k in geo.kernel)):
         window = padded[lead + _offset_slices(offset, geo.stride, (1,) * len(geo.kernel),
                                               geo.out_spatial)]
         if total is None:
-            total = window.copy()
+            total = window.astype(np.float32) if low else window.copy()
         else:
             total += window
     total /= geo.divisor
-    return total
+    return total.astype(x.dtype) if low else total
 
 
 def _avg_pool_adjoint_array(grad, geo):
     if grad.ndim == len(geo.kernel) + 1:  # one unbatched sample
         return _avg_pool_adjoint_array(grad[None], geo)[0]
     xp = xp_of(grad)
-    share = grad / geo.divisor
+    low = grad.dtype.kind == "V"  # bfloat16: sum the shares in float32, cast back at the end
+    share = (grad / geo.divisor).astype(np.float32) if low else grad / geo.divisor
     padded_spatial = tuple(s + lo + hi for s, lo, hi in
                            zip(geo.in_spatial, geo.pad_lo, geo.pad_hi))
-    out = xp.zeros(grad.shape[:2] + padded_spatial, dtype=grad.dtype)
+    out = xp.zeros(grad.shape[:2] + padded_spatial, dtype=share.dtype)
     lead = (slice(None), slice(None))
     for offset in itertools.product(*(range(k) for k in geo.kernel)):
         target = out[lead + _offset_slices(offset, geo.stride, (1,) * len(geo.kernel),
                                            geo.out_spatial)]
         target += share
     inner = tuple(slice(lo, lo + s) for lo, s in zip(geo.pad_lo, geo.in_spatial))
-    return xp.ascontiguousarray(out[lead + inner])
+    out = out[lead + inner]
+    return out.astype(grad.dtype) if low else xp.ascontiguousarray(out)
 
 
 class _AvgPool(_LinearMap):
@@ -395,7 +402,7 @@ def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_p
     geometry = _window_geometry(x, kernel_size, stride, padding, 1, ceil_mode, nd, op)
     xp = xp_of(x._data)
     dtype = x._data.dtype
-    if dtype.kind != "f":
+    if dtype.kind != "f" and not (dtype.kind == "V" and nd < 3):  # bfloat16: 1-d/2-d only
         raise NotImplementedError(f'"{op}" not implemented for '
                                   f"'{_c_name(dtype)}'")
     source = input  # the node's input: unbatched too, as PyTorch's kernels take it
@@ -432,6 +439,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                         divisor_override, 2)
 
 
+@float32_in_autocast
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over sliding windows of (N, C, D, H, W)."""
