@@ -165,7 +165,24 @@ _AUTOCAST_OPS = {
     "poisson_nll_loss": lambda lib, a, b: lib.nn.functional.poisson_nll_loss(a @ b, (a @ b).abs()),
     "triplet_margin_loss": lambda lib, a, b: lib.nn.functional.triplet_margin_loss(
         a @ b, (a @ b).flip(0), (a @ b).flip(1)),
+    # pools, quantile and stft on the cpu float32 list (bfloat16 in, float32 out)
+    "avg_pool3d": lambda lib, a, b: lib.nn.functional.avg_pool3d(_vol(a, b), 2),
+    "max_pool3d": lambda lib, a, b: lib.nn.functional.max_pool3d(_vol(a, b), 2),
+    "adaptive_avg_pool3d": lambda lib, a, b: lib.nn.functional.adaptive_avg_pool3d(_vol(a, b), 1),
+    "adaptive_max_pool3d": lambda lib, a, b: lib.nn.functional.adaptive_max_pool3d(_vol(a, b), 1),
+    "fractional_max_pool2d": lambda lib, a, b: lib.nn.functional.fractional_max_pool2d(
+        _vol(a, b)[0], 2, output_size=1),
+    "max_unpool2d": lambda lib, a, b: lib.nn.functional.max_unpool2d(
+        *lib.nn.functional.max_pool2d(_vol(a, b)[0], 2, return_indices=True), 2),
+    "quantile": lambda lib, a, b: lib.quantile(a @ b, 0.3),
+    "stft": lambda lib, a, b: lib.stft((a @ b).flatten(), 4, window=lib.ones(4),
+                                       return_complex=True).real,
 }
+
+
+def _vol(a, b):
+    """A bfloat16 (1, 1, 2, 2, 3) volume from an autocast matmul."""
+    return (a @ b).reshape(1, 1, 2, 2, 3)
 
 
 @pytest.mark.parametrize("name", list(_AUTOCAST_OPS))

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import _grad_enabled
+from ._autocast import float32_in_autocast
 from ._conv_kernels import _expand
 from ._linear_pair import _LinearMap, linear_map_pair
 from ._pool_planes import _gather_planes, _GatherPlanes, _planes, _with_indices
@@ -138,6 +139,7 @@ def adaptive_avg_pool2d(input, output_size):
     return _adaptive_avg(input, output_size, 2)
 
 
+@float32_in_autocast
 def adaptive_avg_pool3d(input, output_size):
     """Mean over windows chosen to give an ``output_size`` (D, H, W) volume."""
     return _adaptive_avg(input, output_size, 3)
@@ -241,6 +243,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return _adaptive_max(input, output_size, return_indices, 2)
 
 
+@float32_in_autocast
 def adaptive_max_pool3d(input, output_size, return_indices=False):
     """Max over adaptive windows of (N, C, D, H, W)."""
     return _adaptive_max(input, output_size, return_indices, 3)
@@ -314,6 +317,7 @@ def _fractional_max(input, kernel_size, output_size, output_ratio, return_indice
     return _finish_max(input, x._data, index, return_indices, f"FractionalMaxPool{nd}DBackward0")
 
 
+@float32_in_autocast
 def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None,
                           return_indices=False, _random_samples=None):
     """Max over pseudo-random windows (Graham, 2014) giving ``output_size`` (or
@@ -322,6 +326,7 @@ def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=Non
                            _random_samples, 2)
 
 
+@float32_in_autocast
 def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None,
                           return_indices=False, _random_samples=None):
     """Fractional max pooling over (N, C, D, H, W); samples (N, C, 3)."""

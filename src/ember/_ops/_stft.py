@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 
 from ..autograd.function import Function
+from ._autocast import float32_in_autocast
 from ._fft_kernels import FftC2C, FftC2R, FftR2C
 from ._util import Tensor, type_name, xp_of
 
@@ -99,6 +100,7 @@ def _window_repr(window):
     return "None" if window is None else f"{_legacy_type(window)}{{[{_sizes(window)}]}}"
 
 
+@float32_in_autocast
 def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
          window: Tensor | None = None, center: bool = True, pad_mode: str = "reflect",
          normalized: bool = False, onesided: bool | None = None,

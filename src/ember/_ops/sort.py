@@ -16,6 +16,7 @@ import numpy as np
 from .._backend import autocast_state
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
+from ._autocast import float32_in_autocast
 from ._select import RETURN_TYPES, const, named, numpy_aliases, take_along, write_out
 from ._util import Tensor, _make, type_name, wrap_dim, xp_of
 
@@ -301,6 +302,7 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
+@float32_in_autocast
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
     """q-th quantiles (``q`` a float or 1-D tensor in [0, 1]) along ``dim`` or of the
     flattened input; a tensor ``q`` adds a leading dim. ``interpolation`` picks between
@@ -309,6 +311,7 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=N
     return write_out(result, out, "quantile")
 
 
+@float32_in_autocast
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
     """``quantile`` ignoring NaN (nan where a slice holds only NaN)."""
     result = _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
