@@ -187,6 +187,14 @@ OPS = {
     "dropout": lambda lib: lib.nn.functional.dropout(meta(lib, 2, 3), 0.5),
     "interpolate": lambda lib: lib.nn.functional.interpolate(meta(lib, 1, 2, 4, 4),
                                                              scale_factor=2),
+    "add_": lambda lib: meta(lib, 2, 3).add_(meta(lib, 3)),
+    "mul_scalar_": lambda lib: meta(lib, 2, 3).mul_(2),
+    "clamp_": lambda lib: meta(lib, 2, 3).t().clamp_(0, 1),
+    "relu_": lambda lib: lib.relu_(meta(lib, 2, 3)),
+    "sub_cpu_": lambda lib: meta(lib, 2, 3).sub_(lib.ones(2, 3)),
+    "index_add_": lambda lib: meta(lib, 3, 2).index_add_(0, meta(lib, 2, dtype=lib.long),
+                                                         meta(lib, 2, 2)),
+    "masked_fill_": lambda lib: meta(lib, 2, 3).masked_fill_(meta(lib, 2, 3, dtype=lib.bool), 1),
 }
 
 
@@ -247,6 +255,8 @@ ERRORS = {
     "mask": lambda lib: meta(lib, 3)[meta(lib, 3) > 0],
     "shape_mismatch": lambda lib: meta(lib, 2, 3) + meta(lib, 4, 3),
     "matmul_mismatch": lambda lib: meta(lib, 2, 3) @ meta(lib, 4, 5),
+    "inplace_shape": lambda lib: meta(lib, 2, 3).add_(meta(lib, 4, 3)),
+    "inplace_grow": lambda lib: meta(lib, 3).add_(meta(lib, 2, 3)),
     "inplace_leaf": lambda lib: meta(lib, 3, requires_grad=True).normal_(),
     "fill_leaf": lambda lib: meta(lib, 3, requires_grad=True).fill_(1.0),
 }
@@ -260,7 +270,8 @@ def test_errors(name):
         ERRORS[name](ember)
     assert type(e_err.value) is type(t_err.value)
     # the texts of these name torch's meta kernels
-    if name not in ("nonzero", "mask", "matmul_mismatch", "shape_mismatch"):
+    if name not in ("nonzero", "mask", "matmul_mismatch", "shape_mismatch", "inplace_shape",
+                    "inplace_grow"):
         assert str(e_err.value) == str(t_err.value)
 
 

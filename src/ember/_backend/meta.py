@@ -79,11 +79,11 @@ class MetaArray(np.ndarray):
     # -- NumPy's protocols ---------------------------------------------------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.pop("out", None)
+        if out is not None:  # in place into meta: host operands are fine, as in PyTorch
+            return _ufunc_into(ufunc, method, inputs, out, kwargs)
         if not _nesting[0]:
             _check_not_mixed(inputs)
-        out = kwargs.pop("out", None)
-        if out is not None:
-            return _ufunc_into(ufunc, method, inputs, out, kwargs)
         if method == "__call__" and "where" not in kwargs:
             if ufunc.signature is None:
                 return _elementwise(ufunc, inputs, kwargs)
@@ -167,6 +167,8 @@ class MetaArray(np.ndarray):
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = shape[0]
+        if order != "C":
+            return wrap(np.ndarray.reshape(_plain_view(self), shape, order=order))
         view = np.ndarray.view(self)
         try:
             view.shape = shape  # succeeds exactly when NumPy's reshape would not copy
@@ -285,11 +287,14 @@ def _ufunc_into(ufunc, method, inputs, out, kwargs):
     """A ufunc writing into ``out``: meta outputs take nothing; the shape checks stay."""
     outs = out if isinstance(out, tuple) else (out,)
     if not all(isinstance(o, MetaArray) for o in outs):
-        raise TypeError("a meta array's result cannot be written into a host array")
+        raise RuntimeError("Tensor on device meta is not on the expected device cpu!")
     if method == "__call__" and ufunc.signature is None and "where" not in kwargs:
-        shape = np.broadcast_shapes(*[np.shape(x) for x in inputs])
+        try:
+            shape = np.broadcast_shapes(*[np.shape(x) for x in inputs])
+        except ValueError:  # the ufunc's own wording, as for results
+            ufunc(*[_zeros_view(x) for x in inputs], **kwargs)
+            raise
         for o in outs:
-            np.broadcast_to(np.zeros((), bool), o.shape if shape == () else shape)
             if np.broadcast_shapes(shape, o.shape) != o.shape:
                 raise ValueError(
                     f"non-broadcastable output operand with shape {o.shape} doesn't match "
