@@ -345,8 +345,14 @@ def test_meta_init_then_to_empty_then_load():
 
 def test_to_empty_then_reset_parameters():
     for lib in (ember, torch):
-        layer = lib.nn.Linear(3, 2, device="meta").to_empty(device="cpu")
+        layer = lib.nn.Linear(3, 2, device="meta")
+        weight = layer.weight
+        optimizer = lib.optim.SGD(layer.parameters(), lr=0.1)
+        assert layer.to_empty(device="cpu") is layer
+        assert layer.weight is weight  # the optimizer built on meta still holds it
         layer.reset_parameters()
+        layer(lib.ones(1, 3)).sum().backward()
+        optimizer.step()
         assert layer.weight.device.type == "cpu" and float(layer.weight.detach().abs().max()) > 0
 
 

@@ -460,6 +460,12 @@ class Module(_HookRegistration, _StateDict):
         return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
     def to_empty(self, *, device, recurse: bool = True):
+        """Give every parameter and buffer fresh storage on ``device`` without copying: the
+        way off the meta device, where there is nothing to copy (``to`` raises there). The
+        values are not initialised (zero-filled in ember); load a state dict or call
+        ``reset_parameters`` next. Parameters keep their identity, so optimizers built
+        before still see them.
+        """
         from ..._ops.creation import empty_like
 
         return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
