@@ -242,6 +242,23 @@ def to_aten(name: str, fn: Callable, args: tuple, kwargs: dict):
         if len(rest) == 1 and isinstance(rest[0], ember.dtype) and not kwargs:
             return register_aten_op("to", "dtype"), (args[0], rest[0]), {}
         return register_aten_op("to"), tuple(args), dict(kwargs)
+    original = _unwrapped(fn)
+    if inplace_requested(fn, args, kwargs):
+        # F.relu(x, inplace=True) is aten.relu_.default(x), as PyTorch records it
+        bound = inspect.signature(original).bind(*args, **kwargs)
+        positional = [v for k, v in bound.arguments.items() if k != "inplace"]
+        return register_aten_op(name + "_"), tuple(positional), {}
+    try:
+        impl = _SPECIAL_IMPLS.get(name) or _unwrapped(_resolve(name))
+    except AttributeError:
+        return original, tuple(args), dict(kwargs)  # no ATen name: the function itself
+    if impl is not original and name not in _SPECIAL_IMPLS and \
+            not _same_convention(impl, original):
+        converted = _convert_call(impl, original, args, kwargs)
+        if converted is None:
+            return original, tuple(args), dict(kwargs)
+        args, kwargs = converted
+        fn = impl
     positional, keywords = _bound(fn, args, kwargs)
     overload = "default"
     if name in _DIM_OVERLOAD and (len(positional) > 1 or "dim" in keywords):
@@ -273,6 +290,71 @@ def to_aten(name: str, fn: Callable, args: tuple, kwargs: dict):
                   "long": ember.int64, "int": ember.int32, "bool": ember.bool}
         return register_aten_op("to", "dtype"), (positional[0], dtypes[name]), {}
     return register_aten_op(name, overload), tuple(positional), keywords
+
+
+_ALIASES = {"indices": "input", "train": "training"}
+_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
+
+
+def _parameters(fn):
+    try:
+        return list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+
+
+def _same_convention(impl, original) -> bool:
+    """Both take the same arguments in the same order (``self`` may be ``input``)."""
+    a, b = _parameters(impl), _parameters(original)
+    if a is None or b is None or len(a) != len(b):
+        return False
+    return all(p.kind == q.kind and (i == 0 or p.name == q.name)
+               for i, (p, q) in enumerate(zip(a, b)))
+
+
+def _convert_call(impl, original, args, kwargs):
+    """A ``torch.nn.functional`` call as the ATen-ordered ``torch.*`` function takes it
+    (``F.embedding(input, weight)`` -> ``embedding(weight, input)``, reduction names to
+    their enum values); None when an argument has no place there."""
+    original_params, impl_params = _parameters(original), _parameters(impl)
+    if original_params is None or impl_params is None:
+        return None
+    try:
+        bound = inspect.signature(original).bind(*args, **kwargs)
+    except TypeError:
+        return None
+    bound.apply_defaults()
+    values = dict(bound.arguments)
+    used, new_args, new_kwargs = set(), [], {}
+    for index, param in enumerate(impl_params):
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            return None
+        if param.name in values:
+            key = param.name
+        elif _ALIASES.get(param.name) in values:
+            key = _ALIASES[param.name]
+        elif index == 0 and original_params:
+            key = original_params[0].name
+        else:
+            key = None
+        if key is not None:
+            value = values[key]
+            used.add(key)
+        elif param.default is not param.empty:
+            value = param.default
+        else:
+            return None
+        if param.name == "reduction" and isinstance(value, str):
+            value = _REDUCTIONS[value]
+        if param.kind is param.KEYWORD_ONLY:
+            new_kwargs[param.name] = value
+        else:
+            new_args.append(value)
+    for param in original_params:
+        if param.name not in used and param.name in values and not (
+                values[param.name] is param.default or _same(values[param.name], param.default)):
+            return None
+    return tuple(new_args), new_kwargs
 
 
 def _binary(name, args, kwargs):
@@ -325,6 +407,20 @@ def lower_getitem(ndim: int, index):
             steps.append((register_aten_op("slice", "Tensor"), args, "slice"))
             dim += 1
     return steps
+
+
+def inplace_requested(fn, args, kwargs) -> bool:
+    """True for a call passing ``inplace=True`` (``F.relu(x, inplace=True)``)."""
+    if kwargs.get("inplace") is True:
+        return True
+    params = _parameters(_unwrapped(fn))
+    if not params:
+        return False
+    names = [p.name for p in params]
+    if "inplace" not in names:
+        return False
+    index = names.index("inplace")
+    return len(args) > index and args[index] is True
 
 
 def is_factory(name: str) -> bool:

@@ -9,10 +9,7 @@ from collections import OrderedDict
 import ember
 from ember.fx import GraphModule
 from ember.nn import Module
-from ember.utils._pytree import (
-    tree_flatten,
-    tree_flatten_with_path,
-)
+from ember.utils._pytree import tree_flatten, tree_flatten_with_path, tree_unflatten
 
 from . import _trace
 from .dynamic_shapes import Dim, RangeConstraint, Symbol, UserError, _DimHint, _DimHintType
@@ -92,6 +89,7 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
         else:
             user_specs.append(InputSpec(InputKind.USER_INPUT,
                                         ConstantArgument(node.name, value), None))
+    rng_state = ember.get_rng_state()
     output = _run_without_side_effects(mod, tracer, args, kwargs)
     out_leaves, out_spec = tree_flatten(output)
     out_nodes, output_specs = [], []
@@ -117,8 +115,52 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
     graph_module = GraphModule(Module(), graph)
     program = ExportedProgram(graph_module, signature, state_dict, ranges, constants, in_spec,
                               out_spec, guards, (args, kwargs))
+    _check_replay(program, mod, flat_inputs, in_spec, rng_state)
     _check_specialization(program, flat_inputs, ranges)
     return program
+
+
+def _check_replay(program: ExportedProgram, mod: Module, flat_inputs: list, in_spec,
+                  rng_state) -> None:
+    """Run the module and the recorded graph on fresh random inputs of the example's
+    shapes (integer inputs kept) and compare: a computation the trace could not see (a
+    private function, NumPy on ``.numpy()``) would otherwise be baked in as a constant
+    without a word. Models whose eager run fails on such inputs are not checked."""
+    inputs = [ember.randn(v.shape, dtype=v.dtype, device=v.device)
+              if isinstance(v, ember.Tensor) and v.is_floating_point() else
+              v.detach().clone() if isinstance(v, ember.Tensor) else v for v in flat_inputs]
+    args, kwargs = tree_unflatten(inputs, in_spec)
+    saved = [(t, t.detach().clone()) for t in list(mod.parameters()) + list(mod.buffers())]
+    current = ember.get_rng_state()
+    try:
+        ember.set_rng_state(rng_state)
+        with ember.no_grad():
+            expected = tree_flatten(mod(*args, **kwargs))[0]
+    except Exception:  # noqa: BLE001 - an input the model refuses: nothing to compare
+        return
+    finally:
+        with ember.no_grad():
+            for tensor, value in saved:
+                tensor.copy_(value)
+        ember.set_rng_state(current)
+    values = [v.detach().clone() for v in program._lifted_values()]
+    try:
+        ember.set_rng_state(rng_state)
+        with ember.no_grad():
+            replayed = program.graph_module.forward(*values, *inputs)
+    finally:
+        ember.set_rng_state(current)
+    for index, (got, want) in enumerate(zip(replayed, expected)):
+        if not isinstance(want, ember.Tensor):
+            continue
+        same = got.shape == want.shape and got.dtype == want.dtype and bool(ember.allclose(
+            got, want, rtol=1e-4, atol=1e-5, equal_nan=True))
+        if not same:
+            raise RuntimeError(
+                f"ember.export: the recorded graph does not reproduce output {index} of "
+                f"{type(mod).__name__} on other inputs: part of the result is computed "
+                "outside ember's public functions and Tensor methods (or depends on the "
+                "input values through Python control flow), which the trace cannot see")
 
 
 def _run_without_side_effects(mod, tracer, args, kwargs):

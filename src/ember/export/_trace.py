@@ -209,7 +209,8 @@ class ExportTracer:
                 return
         if not (self.contains_traced((args, kwargs)) or _aten.is_factory(name)):
             return
-        in_place = (name.endswith("_") and not name.endswith("__")) or name in _IN_PLACE
+        in_place = (name.endswith("_") and not name.endswith("__")) or name in _IN_PLACE or \
+            _aten.inplace_requested(fn, args, kwargs)
         if not in_place and name not in _RECORDED_IDENTITY and isinstance(
                 result, ember.Tensor) and any(
                 result is a for a in _leaves((args, kwargs))):
@@ -341,6 +342,11 @@ def _patch_ember(patcher: _Patcher, root) -> None:
             continue
         patcher.patch_attr(ember.Tensor, attr, _wrap(attr, original))
     _patch_properties(patcher)
+    for module in root.modules():
+        # functions kept as attributes (TransformerEncoderLayer.activation = F.relu)
+        for key, value in list(vars(module).items()):
+            if callable(value) and id(value) in originals:
+                patcher.patch_attr(module, key, originals[id(value)])
     visited = set()
     for module in root.modules():
         forward = getattr(type(module), "forward", None)
