@@ -370,3 +370,20 @@ def test_inplace_through_an_as_strided_view_reaches_the_base_gradient():
         return y * lib.arange(6.0)
 
     check(fn, randn(6))
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.arange(20.0).view(2, 10).unfold(1, 4, 3),
+    lambda lib: lib.arange(20.0).view(2, 10).unfold(1, 4, 3)[:, 1:],
+    lambda lib: lib.arange(10.0).unfold(0, 3, 2).unfold(1, 2, 1)[1:],
+], ids=["unfold", "unfold_sliced", "unfold_twice"])
+def test_storage_of_unfold_windows_like_torch(make):
+    """unfold's windows (NumPy's as_strided, whose base is a DummyArray) live in their
+    source's storage: same storage, offset and size as PyTorch's."""
+    seen = []
+    for lib in (ember, torch):
+        w = make(lib)
+        seen.append((w.storage_offset(), w.untyped_storage().nbytes(), w.stride()))
+    assert seen[0] == seen[1]
+    w = make(ember)
+    assert w.untyped_storage().data_ptr() == w._base.untyped_storage().data_ptr()

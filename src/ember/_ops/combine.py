@@ -76,9 +76,14 @@ def storage_root(array):
     """The array that owns ``array``'s memory (its storage), found through ``.base``."""
     root = array
     kind = type(array)
-    while isinstance(root.base, kind):
-        root = root.base
-    return root
+    while True:
+        base = root.base
+        if not isinstance(base, kind):
+            # NumPy's as_strided (unfold's windows) hangs its source off a DummyArray
+            base = getattr(base, "base", None)
+            if not isinstance(base, kind):
+                return root
+        root = base
 
 
 def storage_flat(array):
