@@ -229,7 +229,8 @@ def test_torch_function_mode_sees_every_call():
             z[0]
             z.add_(1)
             lib.where(z > 0, z, y)
-        seen[lib] = (log, type(z).__name__, z.tolist())
+            shape = (1 / z).shape
+        seen[lib] = (log, type(z).__name__, z.tolist(), shape)
     assert seen[ember] == seen[torch]
 
 
@@ -330,3 +331,29 @@ def test_names_bound_before_the_protocol_was_on_dispatch():
     assert str(inspect.signature(ember.add)) == signature
     assert pickle.loads(pickle.dumps(ember.add)) is ember.add
     assert ember.Tensor.__dict__["sum"] is ember.sum
+
+
+def test_protocol_turns_on_for_user_classes_only():
+    overrides._uninstall()
+
+    class FromTorch:  # PyTorch's own classes (torch imported after ember) leave it off
+        __module__ = "torch.fake"
+
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return NotImplemented
+
+    class Unrelated(ember.Tensor):  # no __torch_function__ of its own, but it dispatches
+        __torch_function__ = ember._C._disabled_torch_function_impl
+
+    assert not overrides._INSTALLED[0]
+    assert ember.add.__code__.co_filename != "<ember.overrides trampoline>"
+
+    class Duck:
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return "duck"
+
+    assert overrides._INSTALLED[0]
+    assert ember.add(Duck(), 1) == "duck"
+    assert type(ember.add(ember.ones(1).as_subclass(Unrelated), 1)) is ember.Tensor

@@ -421,7 +421,8 @@ _NOT_OPERANDS = frozenset((  # slots that do not take a second operand Python co
     "__getitem__", "__int__", "__invert__", "__len__", "__neg__", "__pos__", "__repr__",
     "__reversed__", "__setitem__",
 ))
-_TENSOR_PROPERTIES = ("T", "mT", "H", "mH", "real", "imag", "data")
+_TENSOR_PROPERTIES = ("T", "mT", "H", "mH", "real", "imag", "data", "shape", "dtype", "device",
+                      "ndim", "requires_grad", "is_leaf", "grad")
 # Functions PyTorch writes in Python (its not-implemented TypeError is worded differently
 # from its builtins'): in torch, torch.nn.functional (all but the builtins below), Tensor.
 _PY_TORCH = frozenset((
@@ -444,7 +445,7 @@ _C_NN = frozenset((
 _PY_TENSOR = frozenset((
     "__contains__", "__floordiv__", "__format__", "__ipow__", "__iter__", "__len__", "__pow__",
     "__repr__", "__rfloordiv__", "__rlshift__", "__rmatmul__", "__rmod__", "__rpow__",
-    "__rrshift__", "__rsub__", "__rtruediv__", "backward", "istft", "lu", "norm", "register_hook",
+    "__rdiv__", "__rrshift__", "__rsub__", "backward", "istft", "lu", "norm", "register_hook",
     "register_post_accumulate_grad_hook", "share_memory_", "split", "stft", "unflatten", "unique",
     "unique_consecutive",
 ))
@@ -456,6 +457,7 @@ _OPERATOR_METHODS = {
     "__gt__": "gt", "__ge__": "ge", "__ne__": "ne", "__mod__": "remainder", "__iadd__": "add_",
     "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_", "__idiv__": "div_",
     "__ifloordiv__": "floor_divide_", "__ipow__": "pow_", "__imod__": "remainder_",
+    "__rtruediv__": "__rdiv__",
 }
 _BINARY = 1  # an operator slot: a TypeError from the handlers becomes NotImplemented
 _ISOLATE = 2  # an autograd entry point: runs with the protocol off (no fast path)
@@ -575,9 +577,9 @@ def _table() -> list:
         binary = name.startswith("__") and name not in _NOT_OPERANDS
         method = _OPERATOR_METHODS.get(name, name)
         public = Tensor.__dict__.get(method)
-        if type(public) is not _types.FunctionType:
-            public, method = fn, name
-        add(Tensor, name, fn, public, f"torch.Tensor.{method}", method in _PY_TENSOR,
+        if type(public) is not _types.FunctionType:  # no such method: the slot's own name
+            public = fn
+        add(Tensor, method, fn, public, f"torch.Tensor.{method}", method in _PY_TENSOR,
             _BINARY if binary else 0)
     for name in _TENSOR_PROPERTIES:
         prop = Tensor.__dict__.get(name)
@@ -679,12 +681,15 @@ def resolve_name(f):
 # -- duck types: a class statement defining __torch_function__ installs the trampolines ------
 
 _PREVIOUS_BUILD_CLASS = [None]
+# ember's own classes, and PyTorch's when torch is imported next to ember, are not meant for
+# ember's functions: they leave the protocol off
+_OWN_PACKAGES = frozenset({"ember", "torch", "torchvision", "torchaudio", "functorch"})
 
 
 def _build_class(func, name, *bases, **kwargs):
     cls = _PREVIOUS_BUILD_CLASS[0](func, name, *bases, **kwargs)
-    if (isinstance(cls, type) and "__torch_function__" in cls.__dict__
-            and not cls.__module__.startswith("ember.")):
+    if (isinstance(cls, type) and "__torch_function__" in cls.__dict__ and _overloads(cls)
+            and str(cls.__module__).partition(".")[0] not in _OWN_PACKAGES):
         _install()
     return cls
 
