@@ -463,12 +463,35 @@ class Module(_HookRegistration, _StateDict):
         """Give every parameter and buffer fresh storage on ``device`` without copying: the
         way off the meta device, where there is nothing to copy (``to`` raises there). The
         values are not initialised (zero-filled in ember); load a state dict or call
-        ``reset_parameters`` next. Parameters keep their identity, so optimizers built
-        before still see them.
+        ``reset_parameters`` next.
+
+        As in PyTorch, a parameter crossing between meta and a real device is a new
+        ``Parameter`` object (build optimizers afterwards); between real devices it keeps
+        its identity.
         """
         from ..._ops.creation import empty_like
 
-        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
+        for module in self.modules() if recurse else (self,):
+            for key, param in module._parameters.items():
+                if param is None:
+                    continue
+                with no_grad():
+                    fresh = empty_like(param, device=device)
+                    grad = None if param._grad is None else empty_like(param._grad,
+                                                                        device=device)
+                if param.is_meta == fresh.is_meta:
+                    param._data = fresh._data
+                    if grad is not None:
+                        param._grad._data = grad._data
+                    continue
+                moved = Parameter(fresh, param.requires_grad)
+                if grad is not None:
+                    moved._grad = grad
+                module._parameters[key] = moved
+            for key, buf in module._buffers.items():
+                if buf is not None:
+                    module._buffers[key] = empty_like(buf, device=device)
+        return self
 
     def to(self, *args, **kwargs):
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``: floating
