@@ -31,6 +31,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import functools
+import importlib
 import types as _types
 import warnings
 
@@ -516,17 +517,9 @@ def _dispatch(entry, args, kwargs):
 
 
 def _namespaces():
-    import ember
-    import ember.autograd
-    import ember.fft
-    import ember.linalg
-    import ember.nn.functional
-    import ember.nn.init
-    import ember.special
-
-    return [(ember, "torch"), (ember.nn.functional, "torch.nn.functional"),
-            (ember.special, "torch.special"), (ember.linalg, "torch.linalg"),
-            (ember.fft, "torch.fft"), (ember.nn.init, "torch.nn.init")]
+    """(module, PyTorch's name for it) for every namespace whose functions dispatch."""
+    names = ("", ".nn.functional", ".special", ".linalg", ".fft", ".nn.init")
+    return [(importlib.import_module("ember" + name), "torch" + name) for name in names]
 
 
 def _table() -> list:
