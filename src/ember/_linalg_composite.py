@@ -1,5 +1,6 @@
 """ember.linalg functions composed from the primitives in ``linalg.py``: triangular and
-tensor solves, the matrix exponential, condition numbers, Vandermonde matrices.
+tensor solves, least squares, the matrix exponential, condition numbers, Vandermonde
+matrices.
 
 Being compositions, their gradients come from the primitives' backward formulas, so they
 restrict to the same structure PyTorch's do (a triangular solve's gradient lives on the
@@ -10,10 +11,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ._linalg_errors import check_lapack_dtype
+from ._ops._select import _return_type
+from ._ops._util import _make, type_name, xp_of
 from ._ops.creation import eye as _eye
 from ._ops.linalg import matmul
-from .linalg import _check_float, _check_square, inv, solve, svdvals
+from .linalg import _check_float, _check_square, inv, pinv, solve, svdvals
+
+_lstsq_t = _return_type("lstsq", ("solution", "residuals", "rank", "singular_values"))
 
 
 def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
@@ -108,3 +115,38 @@ def vander(x, *, N=None):
     for _ in range(1, columns):  # over the requested number of columns
         powers.append(powers[-1] * x)
     return stack(powers, dim=-1)
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """Least-squares solution of A X = B with PyTorch's per-driver outputs: residuals when
+    m > n, every matrix has full rank and the driver is gels/gelsd/gelss; rank unless gels;
+    singular values for gelsd/gelss; empty tensors otherwise."""
+    _check_float("linalg.lstsq", A._data)
+    driver = "gelsy" if driver is None else driver
+    if driver not in ("gels", "gelsy", "gelsd", "gelss"):
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
+                           "gelsy, gelsd, gelss)")
+    if A.dtype != B.dtype:
+        raise RuntimeError(
+            "torch.linalg.lstsq: Expected input and other to have the same dtype, but got "
+            f"input's dtype {type_name(A._data.dtype)} and other's dtype "
+            f"{type_name(B._data.dtype)}")
+    vector = B.ndim == A.ndim - 1
+    rhs = B.unsqueeze(-1) if vector else B
+    if A.shape[-2] != rhs.shape[-2]:
+        raise RuntimeError(
+            "torch.linalg.lstsq: input.size(-2) should match other.size(-2)"
+        )
+    solution = matmul(pinv(A, rtol=rcond) if rcond is not None else pinv(A), rhs)
+    xp = xp_of(A._data)
+    real = A._data.real.dtype
+    rank_array = xp.asarray(xp.linalg.matrix_rank(A._data)).astype(np.int64)
+    m, n = A.shape[-2], A.shape[-1]
+    residuals = _make(xp.empty((0,), real))
+    if driver != "gelsy" and m > n and bool((rank_array == n).all()):
+        residuals = (matmul(A, solution) - rhs).abs().pow(2).sum(-2)
+    rank = _make(rank_array) if driver != "gels" else _make(xp.empty((0,), np.int64))
+    singular = svdvals(A) if driver in ("gelsd", "gelss") else _make(xp.empty((0,), real))
+    if vector:
+        solution = solution.squeeze(-1)
+    return _lstsq_t(solution, residuals, rank, singular)

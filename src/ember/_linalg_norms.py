@@ -8,11 +8,10 @@ gradient of an inf-norm evenly.
 from __future__ import annotations
 
 from ._linalg_errors import check_lapack_dtype
+from ._ops._util import type_name, xp_of
 from ._ops.pointwise import where as _where
-from ._ops._util import xp_of
 from .autograd.function import Function
 from .linalg import _check_float, svdvals
-
 
 # -- norms ------------------------------------------------------------------------------
 
@@ -68,16 +67,33 @@ class VectorNorm(Function):
 
 
 def _norm_dims(dim, ndim):
+    """Sorted non-negative dims; PyTorch's IndexError out of range, RuntimeError for a
+    repeated dim."""
     if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, int):
         dim = (dim,)
-    return tuple(sorted(d % ndim if ndim else 0 for d in dim))
+    low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
+    seen = []
+    for d in dim:
+        if not low <= d <= high:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{low}, "
+                             f"{high}], but got {d})")
+        wrapped = d % ndim if ndim else 0
+        if wrapped in seen:
+            raise RuntimeError(f"dim {wrapped} appears multiple times in the list of dims")
+        seen.append(wrapped)
+    return tuple(sorted(seen))
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     """p-norm of x over ``dim`` (all elements when None), as one vector."""
     if dtype is not None:
+        wanted_complex = str(dtype).split(".")[-1].startswith("complex")
+        if wanted_complex != x.is_complex():
+            kind = "complex" if x.is_complex() else "real"
+            raise RuntimeError(f"linalg.vector_norm: dtype should be {kind} for {kind} inputs, "
+                               f"but got {type_name(str(dtype).split('.')[-1])}")
         x = x.to(dtype)
     _check_float("linalg.vector_norm", x._data)
     ord = float(ord)
@@ -123,6 +139,10 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         values = svdvals(moved)
         if ord == "nuc":
             result = values.sum(-1)
+        elif values.shape[-1] == 0:  # an empty matrix: PyTorch's amax gives 0, amin raises
+            if ord == -2:
+                raise IndexError("amin(): Expected reduction dim -1 to have non-zero size.")
+            result = values.sum(-1)
         else:
             result = vector_norm(values, float("inf") if ord == 2 else float("-inf"), -1)
         if keepdim:
@@ -133,8 +153,15 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         summed_dim = row if abs(ord) == 1 else col
         sums = vector_norm(A, 1, summed_dim, keepdim=True)
         reduce_dim = col if abs(ord) == 1 else row
-        result = vector_norm(sums, float("inf") if ord > 0 else float("-inf"), reduce_dim,
-                             keepdim=True)
+        if A.shape[reduce_dim] == 0:  # as for an empty spectrum above
+            if ord < 0:
+                shown = reduce_dim - (summed_dim < reduce_dim)
+                raise IndexError(
+                    f"amin(): Expected reduction dim {shown} to have non-zero size.")
+            result = sums.sum(reduce_dim, keepdim=True)
+        else:
+            result = vector_norm(sums, float("inf") if ord > 0 else float("-inf"), reduce_dim,
+                                 keepdim=True)
         if not keepdim:
             result = result.squeeze(max(row, col)).squeeze(min(row, col))
         return result
@@ -145,6 +172,8 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     """Vector or matrix norm, chosen by ``ord`` and ``dim`` as PyTorch does."""
     if dim is not None and not isinstance(dim, int):
         dim = tuple(dim)
+    if isinstance(ord, str):  # 'fro' and 'nuc' are matrix norms whatever A's shape
+        return matrix_norm(A, ord, (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
     if ord is None:
         if isinstance(dim, tuple) and len(dim) == 2:
             return matrix_norm(A, "fro", dim, keepdim, dtype=dtype)

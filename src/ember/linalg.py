@@ -29,7 +29,6 @@ _qr_t = _return_type("qr", ("Q", "R"))
 _svd_t = _return_type("svd", ("U", "S", "Vh"))
 _svd_old_t = _return_type("svd", ("U", "S", "V"))
 _eigh_t = _return_type("eigh", ("eigenvalues", "eigenvectors"))
-_lstsq_t = _return_type("lstsq", ("solution", "residuals", "rank", "singular_values"))
 _inv_ex_t = _return_type("inv_ex", ("inverse", "info"))
 _cholesky_ex_t = _return_type("cholesky_ex", ("L", "info"))
 
@@ -659,28 +658,9 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     return Pinv.apply(A, float(atol or 0.0), float(rtol), hermitian)
 
 
-def lstsq(A, B, rcond=None, *, driver=None):
-    """Least-squares solution of A X = B (as the 'gelsy' driver: residuals and singular
-    values empty, rank reported)."""
-    _check_float("linalg.lstsq", A._data)
-    vector = B.ndim == A.ndim - 1
-    rhs = B.unsqueeze(-1) if vector else B
-    if A.shape[-2] != rhs.shape[-2]:
-        raise RuntimeError(
-            "torch.linalg.lstsq: input.size(-2) should match other.size(-2)"
-        )
-    solution = matmul(pinv(A, rtol=rcond) if rcond is not None else pinv(A), rhs)
-    if vector:
-        solution = solution.squeeze(-1)
-    xp = xp_of(A._data)
-    rank = _make(xp.asarray(xp.linalg.matrix_rank(A._data)).astype(np.int64))
-    empty = _make(xp.empty((0,), A._data.dtype))
-    return _lstsq_t(solution, empty, rank, _make(xp.empty((0,), A._data.dtype)))
-
-
 from ._linalg_norms import matrix_norm, norm, vector_norm  # noqa: E402 - uses svdvals above
 from ._linalg_composite import (  # noqa: E402 - composed from the primitives above
-    cond, matrix_exp, solve_triangular, tensorinv, tensorsolve, vander,
+    cond, lstsq, matrix_exp, solve_triangular, tensorinv, tensorsolve, vander,
 )
 from ._linalg_lu import lu, lu_factor, lu_solve  # noqa: E402 - uses inv and solve above
 from ._linalg_extra import (  # noqa: E402 - builds on the LU family and solve
