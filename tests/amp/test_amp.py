@@ -151,6 +151,11 @@ _AUTOCAST_OPS = {
         (a @ b)[None, None], lib.zeros(1, 2, 2, 2), align_corners=False),
     "ctc_loss": lambda lib, a, b: lib.nn.functional.ctc_loss(
         (a @ b)[:, None].log_softmax(2), lib.tensor([[1]]), [4], [1]),
+    # a bfloat16 activation into a float32 conv (weight and bias): cast before the checks
+    "conv1d after bf16": lambda lib, a, b: lib.nn.functional.conv1d(
+        (a @ b)[None], lib.ones(2, 4, 2), lib.zeros(2)),
+    "conv_transpose1d after bf16": lambda lib, a, b: lib.nn.functional.conv_transpose1d(
+        (a @ b)[None], lib.ones(4, 2, 2), lib.zeros(2), stride=2),
     # float64 is not eligible: it stays float64 under either policy
     "mm float64": lambda lib, a, b: a.double() @ b.double(),
     "mse_loss float64": lambda lib, a, b: lib.nn.functional.mse_loss(a.double(), a.double()),

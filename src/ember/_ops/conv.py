@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from .._backend import autocast_state
 from .._memory_format import as_format, suggest_format
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
@@ -281,6 +282,8 @@ def _conv_nd(x, weight, bias, stride, padding, dilation, groups, nd):
         raise RuntimeError(
             f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
             f"with {out_channels} elements, but got bias of size {list(bias.shape)} instead")
+    if autocast_state.ACTIVE[0] is not None:  # cast first, as PyTorch's autocast does
+        x, weight, bias = autocast_state.cast(_Conv, (x, weight, bias))
     _check_dtypes(x, weight, bias)
     in_spatial = tuple(x.shape[2:])
     padded = tuple(s + lo + hi for s, lo, hi in zip(in_spatial, pad_lo, pad_hi))
@@ -364,6 +367,8 @@ def _conv_transpose_nd(x, weight, bias, stride, padding, output_padding, groups,
         parts += [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]
         raise RuntimeError("output padding must be smaller than either stride or dilation, "
                            "but got " + " ".join(parts))
+    if autocast_state.ACTIVE[0] is not None:  # cast first, as PyTorch's autocast does
+        x, weight, bias = autocast_state.cast(_ConvInputGrad, (x, weight, bias))
     bias = _check_transposed_dtypes(x, weight, bias, nd)
     kernel = tuple(weight.shape[2:])
     grad_spatial = tuple(x.shape[2:])
