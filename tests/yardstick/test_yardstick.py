@@ -113,6 +113,7 @@ SCRIPTS = [
     "optimizer_state_roundtrip.py",  # 10 optimizer+scheduler pairs resumed mid-run, weights_only
     "pointnet_pointclouds.py",  # PointNet + T-Net, FPS, kNN gather, EdgeConv via scatter_reduce
     "autocast_scaler_checkpoint.py",  # autocast op table, custom_fwd, CPU GradScaler, checkpoint
+    "tcn_forecasting.py",   # causal dilated TCN, weight_norm, unfold windows, pinball, bf16 AE
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -271,6 +272,10 @@ CLAIMS = {
                                       "step 2 scale 256.0 finite False updated False",
                                       "checkpoint == plain with dropout: True True True aux: aux",
                                       "channels_last kept: True grad: True (50, 1, 10, 2)"],
+    "tcn_forecasting.py": ["shares storage: True", "receptive field: 13 .. 20 causal: True",
+                           "anomaly flagged: True",
+                           "autocast dtypes: torch.bfloat16 torch.bfloat16 torch.bfloat16",
+                           "bf16 close to fp32: True tcn: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
