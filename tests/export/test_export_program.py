@@ -264,3 +264,31 @@ def _export_custom_op(lib):
 
     ep = lib.export.export(UsesOp(), (lib.ones(2, 3),))
     return _nodes(ep), ep.module()(lib.full((2, 3), -1.0)).numpy()
+
+
+@pytest.mark.parametrize("build", [
+    lambda lib: lib.nn.LSTM(4, 5, batch_first=True),
+    lambda lib: lib.nn.GRU(4, 5, num_layers=2, bidirectional=True),
+    lambda lib: lib.nn.RNN(4, 5, nonlinearity="relu"),
+])
+def test_recurrent_modules_are_one_aten_node(build):
+    t_model, e_model = _pair(build)
+    x = np.random.default_rng(6).standard_normal((2, 3, 4)).astype(np.float32)
+    t_ep = torch.export.export(t_model, (torch.tensor(x),))
+    e_ep = ember.export.export(e_model, (ember.tensor(x),))
+    assert _nodes(e_ep) == _nodes(t_ep)
+    other = np.random.default_rng(7).standard_normal((2, 3, 4)).astype(np.float32)
+    got = ember.utils._pytree.tree_leaves(e_ep.module()(ember.tensor(other)))
+    want = torch.utils._pytree.tree_leaves(t_ep.module()(torch.tensor(other)))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_untraceable_computation_is_refused():
+    class ViaNumpy(ember.nn.Module):
+        def forward(self, x):
+            return ember.from_numpy(x.numpy() * 2) + x
+
+    with pytest.raises(RuntimeError, match="does not reproduce output 0 of ViaNumpy"):
+        ember.export.export(ViaNumpy(), (ember.randn(3),))

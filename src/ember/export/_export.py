@@ -77,6 +77,8 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
     user_specs, guards, ranges = [], [], {}
     for index, (value, name) in enumerate(zip(flat_inputs, names)):
         node = graph.placeholder(name)
+        if node.name != name and name not in {n.name for n in graph.nodes}:
+            node.name = name  # PyTorch's export keeps ``input`` (fx would say input_1)
         if tracer.first_user_input is None:
             tracer.first_user_input = node
         if isinstance(value, ember.Tensor):

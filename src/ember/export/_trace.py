@@ -29,7 +29,7 @@ from ember.fx.graph import _snake_case
 from ember.fx.node import map_aggregate
 from ember.utils._pytree import tree_leaves
 
-from . import _aten
+from . import _aten, _rnn
 
 _ACTIVE = threading.local()
 _RAW_SHAPE = inspect.getattr_static(ember.Tensor, "shape").fget  # unpatched, for the tracer
@@ -397,6 +397,14 @@ def _patch_module_call(patcher: _Patcher) -> None:
 
     def call(module, *args, **kwargs):
         tracer = _active()
+        if tracer is not None and not tracer.depth and _rnn.is_recordable(module, args, kwargs):
+            tracer.depth += 1
+            try:
+                result = original_call(module, *args, **kwargs)
+            finally:
+                tracer.depth -= 1
+            _rnn.record(tracer, module, args, kwargs, result)
+            return result
         forward = traced_forward(module) if tracer is not None else None
         if forward is not None and not module._forward_hooks and \
                 not module._forward_pre_hooks:
