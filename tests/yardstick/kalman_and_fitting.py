@@ -79,7 +79,8 @@ A = torch.stack([torch.ones_like(t), t, t ** 2, t ** 3], dim=1)
 b = torch.cos(3 * t)
 for driver in ["gelsd", "gelsy", "gelss"]:
     sol = torch.linalg.lstsq(A, b.unsqueeze(1), driver=driver)
-    print(f"lstsq {driver}:", [round(v, 5) for v in sol.solution.squeeze(1).tolist()], "rank", sol.rank.item())
+    print(f"lstsq {driver}:", [round(v, 5) for v in sol.solution.squeeze(1).tolist()], "rank", sol.rank.item(),
+          "singular values", [round(v, 4) for v in sol.singular_values.tolist()])
 LU, pivots = torch.linalg.lu_factor(A.T @ A)
 x_lu = torch.linalg.lu_solve(LU, pivots, (A.T @ b).unsqueeze(1)).squeeze(1)
 Qm, Rm = torch.linalg.qr(A)
