@@ -305,6 +305,8 @@ def _helpers(lib):
         lib.nn.functional.relu in overridable[lib.nn.functional],
         o.is_tensor_method_or_property(lib.Tensor.add),
         o.is_tensor_method_or_property(lib.Tensor.sum),
+        [o.resolve_name(f) for f in (lib.add, lib.Tensor.view, lib.Tensor.__getitem__,
+                                     lib.Tensor.shape.__get__, len)],
         lib.nn.Parameter.__torch_function__ is lib._C._disabled_torch_function_impl,
     )
     with lib._C.DisableTorchFunctionSubclass():
