@@ -26,6 +26,10 @@ _lstsq_t = _return_type("lstsq", ("solution", "residuals", "rank", "singular_val
 def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     """Solve A X = B (or X A = B) reading only A's upper or lower triangle."""
     _check_float("linalg.solve_triangular", A._data)
+    for name, value in (("A", A), ("B", B)):
+        if value.ndim < 2:
+            raise RuntimeError(f"linalg.solve_triangular: The input tensor {name} must have at "
+                               "least 2 dimensions.")
     triangle = A.triu() if upper else A.tril()
     if unitriangular:
         identity = _eye(A.shape[-1], dtype=A.dtype, device=A.device)
@@ -94,6 +98,14 @@ def cond(A, p=None, *, out=None):
     from ._linalg_norms import matrix_norm
 
     _check_float("linalg.cond", A._data)
+    if p is not None and p not in (2, -2):
+        if A.ndim < 2:
+            raise RuntimeError(f"linalg.cond(ord={p}): The input tensor A must have at least "
+                               "2 dimensions.")
+        if A.shape[-1] != A.shape[-2]:
+            raise RuntimeError(
+                f"linalg.cond(ord={p}): A must be batches of square matrices, but they are "
+                f"{A.shape[-2]} by {A.shape[-1]} matrices")
     if p is None or p == 2 or p == -2:
         values = svdvals(A)
         ratio = values[..., 0] / values[..., -1]

@@ -57,11 +57,19 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     return _solve_ex_t(regular.where(~fill_mask, float("nan")), _make(info))
 
 
-def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
-    """How many singular values exceed max(atol, rtol * largest) (NumPy's default rtol)."""
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """How many singular values exceed max(atol, rtol * largest) (NumPy's default rtol).
+    ``tol`` is PyTorch's deprecated spelling of atol with rtol 0; ``hermitian`` reads the
+    eigenvalues of the lower triangle, as eigvalsh."""
     check_lapack_dtype("linalg.matrix_rank", A._data)
+    if tol is not None:
+        atol, rtol = tol, 0.0
     xp = xp_of(A._data)
-    s = xp.linalg.svd(A._data, compute_uv=False)
+    if hermitian:
+        _check_square("linalg.eigh", A._data)
+        s = xp.sort(xp.abs(xp.linalg.eigvalsh(A._data, UPLO="L")), axis=-1)[..., ::-1]
+    else:
+        s = xp.linalg.svd(A._data, compute_uv=False)
     s_max = s[..., :1] if s.shape[-1] else s
     if rtol is None:
         rtol = 0.0 if (atol is not None and atol > 0) else (
@@ -72,6 +80,10 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):
 
 def vecdot(x, y, *, dim=-1, out=None):
     """Dot products along ``dim``, conjugating ``x`` when complex."""
+    if x.dtype != y.dtype:
+        raise RuntimeError(
+            "linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+            f"{type_name(x._data.dtype)} and y of type {type_name(y._data.dtype)} instead")
     return (x.conj() * y if x._data.dtype.kind == "c" else x * y).sum(dim)
 
 

@@ -230,6 +230,10 @@ def solve(A, B, *, left=True, out=None):
             f"{type_name(A._data.dtype)} and B of type {type_name(B._data.dtype)} instead"
         )
     if not left:
+        if B.ndim >= 2 and B.shape[-1] != A.shape[-2]:
+            raise RuntimeError(
+                "linalg.solve: Incompatible shapes of A and B for the equation XA = B "
+                f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
         return solve(A.mT, B.mT, left=True).mT
     vector = _is_vector_rhs(A, B)
     if vector:
@@ -295,6 +299,13 @@ def multi_dot(tensors, *, out=None):
             raise RuntimeError(f"multi_dot(): the last tensor must be 1D or 2D but got {t.ndim}D")
         if 0 < i < len(tensors) - 1 and t.ndim != 2:
             raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+        if t.dtype != tensors[0].dtype:
+            from ._grad_assign import _CPP_TYPE_NAMES
+
+            first, this = (_CPP_TYPE_NAMES.get(str(x.dtype).split(".")[-1])
+                           for x in (tensors[0], t))
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but "
+                               f"tensor 0 is {first} and tensor {i} {this}")
     originals = [tuple(t.shape) for t in tensors]
     first_vector = tensors[0].ndim == 1
     last_vector = tensors[-1].ndim == 1
@@ -550,9 +561,16 @@ def _svd_backward_complex(grad_u, grad_s, grad_vh, u, s, vh):
     return grad_a
 
 
+def _check_driver(A, driver):
+    if driver is not None and A.device.type != "cuda":
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on "
+                           "CUDA inputs with cuSOLVER backend.")
+
+
 def svd(A, full_matrices=True, *, driver=None, out=None):
     """Singular value decomposition A = U diag(S) Vh."""
     _check_float("linalg.svd", A._data)
+    _check_driver(A, driver)
     u, s, vh = SVD.apply(A, full_matrices)
     return _svd_t(u, s, vh)
 
@@ -560,6 +578,7 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
 def svdvals(A, *, driver=None, out=None):
     """Singular values in descending order."""
     _check_float("linalg.svd", A._data)
+    _check_driver(A, driver)
     if not A._requires_grad:
         return _make(xp_of(A._data).linalg.svd(A._data, compute_uv=False))
     return SVD.apply(A, False)[1]
@@ -593,10 +612,16 @@ class Eigh(Function):
         return vectors.matmul(inner).matmul(vectors.mH), None
 
 
+def _check_uplo(UPLO):
+    if UPLO not in ("L", "U", "l", "u"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+
+
 def eigh(A, UPLO="L", *, out=None):
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix."""
     _check_square("linalg.eigh", A._data)
     _check_float("linalg.eigh", A._data)
+    _check_uplo(UPLO)
     values, vectors = Eigh.apply(A, UPLO)
     return _eigh_t(values, vectors)
 
@@ -605,6 +630,7 @@ def eigvalsh(A, UPLO="L", *, out=None):
     """Eigenvalues (ascending) of a symmetric matrix."""
     _check_square("linalg.eigvalsh", A._data)
     _check_float("linalg.eigvalsh", A._data)
+    _check_uplo(UPLO)
     if not A._requires_grad:
         return _make(xp_of(A._data).linalg.eigvalsh(A._data, UPLO=UPLO))
     return Eigh.apply(A, UPLO)[0]
@@ -655,6 +681,9 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     if rtol is None:
         rtol = 0.0 if (atol is not None and atol > 0) else (
             float(np.finfo(A._data.dtype).eps) * max(A.shape[-2], A.shape[-1]))
+    if hermitian:  # PyTorch goes through eigh, which reads only the lower triangle
+        _check_square("linalg.eigh", A._data)
+        A = A.tril() + A.tril(-1).mH
     return Pinv.apply(A, float(atol or 0.0), float(rtol), hermitian)
 
 
