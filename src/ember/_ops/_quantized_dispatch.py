@@ -64,8 +64,14 @@ _INTEGER_OPS = frozenset({
 _CENTRED_OPS = frozenset({"_AvgPool", "_AdaptiveAvgPool", "UpsampleBilinear2D"})
 _REQUANT_OPS = frozenset({
     "Mean", "MeanDim", "_MeanDim",
-    "Hardtanh", "LeakyRelu", "_ClampScalar", "Clamp", "ConstantPad",
+    "Hardtanh", "_ClampScalar", "Clamp", "ConstantPad",
 })
+# activations with torch's own quantized kernels (quantized_activations.py): op name ->
+# (module function, how many of the op's arguments after the input it takes)
+_ACTIVATIONS = {
+    "LeakyRelu": ("leaky_relu", 1), "Threshold": ("threshold", 2), "Gelu": ("gelu", 1),
+    "Hardsigmoid": ("hardsigmoid", 0),
+}
 # aten overload names torch's refusal quotes, where it is not the op's plain snake name
 _ATEN_NAMES = {
     "Add": "add.out", "Sub": "sub.out", "Mul": "mul.out", "Div": "div.out",
@@ -74,7 +80,9 @@ _ATEN_NAMES = {
     "Softmax": "_softmax.out", "LogSoftmax": "_log_softmax.out", "Hardswish": "hardswish",
     "Roll": "roll", "Pow": "pow.Tensor_Scalar_out", "Neg": "neg.out", "Abs": "abs.out",
     "Sqrt": "sqrt.out", "Maximum": "maximum.out", "Minimum": "minimum.out",
-    "Where": "where.self",
+    "Where": "where.self", "Elu": "elu.out", "_EluInplace": "elu.out", "Celu": "elu.out",
+    "_CeluInplace": "elu.out", "Silu": "silu.out", "Mish": "mish.out",
+    "Softplus": "softplus.out",
 }
 
 
@@ -229,7 +237,7 @@ def _quantized_apply(cls, args, kwargs):
         if out is not None:
             return out
         if name in _INTEGER_OPS or name in _REQUANT_OPS or name in _CENTRED_OPS \
-                or name in _FIXED_QPARAMS or name == "Relu":
+                or name in _FIXED_QPARAMS or name in _ACTIVATIONS or name == "Relu":
             _per_tensor(first)  # torch's per-tensor check
     if name in ("Cat", "Stack"):
         return _cat(cls, args, kwargs, qargs)
@@ -249,6 +257,15 @@ def _quantized_apply(cls, args, kwargs):
     if name in _CENTRED_OPS:
         plain = [_centred(a) if _isq(a) else a for a in args]
         return _each(cls.apply(*plain, **kwargs), _recentre, first)
+    if name in _ACTIVATIONS:
+        from . import quantized_activations
+        from .quantized import backend_name
+
+        if first.device.type != "cpu":  # torch's kernels are QuantizedCPU only
+            refuse(op, backend_name(first))
+
+        kernel, count = _ACTIVATIONS[name]
+        return getattr(quantized_activations, kernel)(first, *args[1:1 + count])
     if name in _REQUANT_OPS:
         plain = [a.dequantize() if _isq(a) else a for a in args]
         return _each(cls.apply(*plain, **kwargs), _requantize, first)
@@ -354,6 +371,27 @@ def _narrow_channels(q, dim, start, length):
     start = int(start) + q._data.shape[d["_axis"]] if int(start) < 0 else int(start)
     return _new_qtensor(out, q.dtype, d["_qscheme"], d["_scale"][start:start + length],
                         d["_zero_point"][start:start + length], d["_axis"])
+
+
+def quantized_inplace(input, result):
+    """``input`` takes ``result``'s integers and quantizer in place (torch's in-place
+    activations with their own output grid, hardsigmoid_)."""
+    input._data[...] = result._data
+    input.__dict__.update({k: result.__dict__[k] for k in
+                           ("_qscheme", "_scale", "_zero_point", "_axis")})
+    input._vc[0] += 1
+    return input
+
+
+def require_float_or_quantized(input, kernel_name):
+    """The float-dtype check of activations that torch also computes on quantized
+    tensors: a quantized input passes (its op's ``apply`` brings it here), any other
+    non-float input gets the kernel's NotImplementedError. One dtype test, as before."""
+    if input._data.dtype.kind not in "fcV" and not input.is_quantized:
+        from ._util import type_name
+
+        raise NotImplementedError(
+            f'"{kernel_name}" not implemented for \'{type_name(input._data.dtype)}\'')
 
 
 def integer_method(name):

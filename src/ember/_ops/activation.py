@@ -22,6 +22,7 @@ from ..autograd.grad_mode import _grad_enabled
 from . import _special
 from ._activation_fused import Glu, Mish, PreluKernel
 from ._inplace import apply_inplace
+from ._quantized_dispatch import quantized_inplace, refuse, require_float_or_quantized
 from ._select import named
 from ._softmax import LogSoftmax, Softmax, _prepare_softmax, _require_float, _unrecorded_softmax
 from ._util import Tensor, _make, np_clip, type_name, wrap_dim, xp_of
@@ -432,11 +433,15 @@ def _negative_slope_inplace(input, result, slope, inplace, kind):
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    if inplace and input.is_quantized:  # torch has no in-place quantized kernel
+        refuse("threshold.out")
     node = _ThresholdInplace if inplace else Threshold
     return _inplace_or_not(input, node.apply(input, threshold, value), inplace)
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    if type(input) is not Tensor and input.is_quantized:
+        refuse("threshold.out")
     return apply_inplace(input, _ThresholdInplace.apply(input, threshold, value))
 
 
@@ -465,7 +470,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    _require_float(input._data, "leaky_relu_cpu")
+    require_float_or_quantized(input, "leaky_relu_cpu")  # torch's qleaky_relu
     node = _LeakyReluInplace if inplace else LeakyRelu
     return _negative_slope_inplace(input, node.apply(input, negative_slope),
                                    negative_slope, inplace, "leaky_relu")
@@ -515,7 +520,7 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    _require_float(input._data, "elu_cpu")
+    require_float_or_quantized(input, "elu_cpu")
     node = _EluInplace if inplace else Elu
     return _negative_slope_inplace(input, node.apply(input, alpha, 1.0, 1.0), alpha, inplace,
                                    "elu")
@@ -530,7 +535,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
-    _require_float(input._data, "elu_cpu")
+    require_float_or_quantized(input, "elu_cpu")
     node = _EluInplace if inplace else Elu
     return _inplace_or_not(input, node.apply(input, _SELU_ALPHA, _SELU_SCALE, 1.0), inplace)
 
@@ -542,7 +547,7 @@ def selu_(input: Tensor) -> Tensor:
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    _require_float(input._data, "elu_cpu")
+    require_float_or_quantized(input, "elu_cpu")
     node = _CeluInplace if inplace else Celu
     return _negative_slope_inplace(input, node.apply(input, alpha, 1.0, 1.0 / alpha), alpha,
                                    inplace, "elu")
@@ -555,7 +560,7 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
-    _require_float(input._data, "GeluKernelImpl")
+    require_float_or_quantized(input, "GeluKernelImpl")  # torch's qgelu
     return Gelu.apply(input, approximate)
 
 
@@ -566,27 +571,29 @@ def _saved_source(input, inplace):
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    _require_float(input._data, "silu_cpu")
+    require_float_or_quantized(input, "silu_cpu")
     return _inplace_or_not(input, Silu.apply(_saved_source(input, inplace)), inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
-    _require_float(input._data, "mish_cpu")
+    require_float_or_quantized(input, "mish_cpu")
     return _inplace_or_not(input, Mish.apply(_saved_source(input, inplace)), inplace)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
-    _require_float(input._data, "hardsigmoid_cpu")
+    require_float_or_quantized(input, "hardsigmoid_cpu")  # torch's qhardsigmoid
+    if inplace and input.is_quantized:  # takes the fixed [0, 1] / 256 output grid
+        return quantized_inplace(input, Hardsigmoid.apply(input))
     return _inplace_or_not(input, Hardsigmoid.apply(input), inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    _require_float(input._data, "hardswish_cpu")
+    require_float_or_quantized(input, "hardswish_cpu")
     return _inplace_or_not(input, Hardswish.apply(_saved_source(input, inplace)), inplace)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    _require_float(input._data, "softplus_cpu")
+    require_float_or_quantized(input, "softplus_cpu")
     return Softplus.apply(input, beta, threshold)
 
 

@@ -107,6 +107,7 @@ def get_default_static_quant_module_mappings():
         nni.LinearReLU: nniq.LinearReLU, nni.ConvReLU2d: nniq.ConvReLU2d,
         nnq.FloatFunctional: nnq.QFunctional,
         nn.Hardswish: nnqa.Hardswish, nn.Hardsigmoid: nnqa._QuantizedHardsigmoid,
+        nn.LeakyReLU: nnqa.LeakyReLU, nn.ELU: nnqa.ELU,
         # quantization-aware-training modules: their trained fake-quantizers give the
         # weight and output parameters, conv-bn folds its BatchNorm first
         nnqat.Linear: nnq.Linear, nnqat.Conv2d: nnq.Conv2d,

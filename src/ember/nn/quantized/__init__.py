@@ -3,7 +3,14 @@
 import sys
 
 from . import dynamic, functional
-from .activation import Hardswish, _QuantizedHardsigmoid  # noqa: F401 (convert maps to it)
+from .activation import (  # noqa: F401 (convert maps to _QuantizedHardsigmoid)
+    ELU,
+    Hardswish,
+    LeakyReLU,
+    Sigmoid,
+    Softmax,
+    _QuantizedHardsigmoid,
+)
 from .modules import (
     Conv2d,
     DeQuantize,
@@ -16,15 +23,19 @@ from .modules import (
 )
 
 __all__ = [
+    "ELU",
     "Conv2d",
     "DeQuantize",
     "FloatFunctional",
     "Hardswish",
+    "LeakyReLU",
     "Linear",
     "LinearPackedParams",
     "QFunctional",
     "Quantize",
     "ReLU6",
+    "Sigmoid",
+    "Softmax",
     "dynamic",
     "functional",
 ]
