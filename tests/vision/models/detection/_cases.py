@@ -452,7 +452,7 @@ def case_errors(lib, det, ops):
                                                                                 ((1.0,),)),
                           box_roi_pool=ops.MultiScaleRoIAlign(["0"], 7, 2))
     cases = {
-        "no_out_channels": lambda: fr.FasterRCNN(nn.Conv2d(3, 8, 3), num_classes=3),
+        "no_out_channels": lambda: fr.FasterRCNN(nn.ReLU(), num_classes=3),
         "classes_and_predictor": lambda: fr.FasterRCNN(tiny, num_classes=3,
                                                        box_predictor=fr.FastRCNNPredictor(8, 3)),
         "no_classes": lambda: fr.FasterRCNN(tiny),
@@ -491,3 +491,12 @@ def case_errors(lib, det, ops):
 def models_resnet18(lib, det):
     name = det.__name__.replace(".detection", "")
     return __import__(name, fromlist=["resnet18"]).resnet18()
+
+
+def case_reprs(lib, det, ops, models):
+    """What print(model) shows for the tiny models and the builders' small heads."""
+    out = {kind: np.array(repr(tiny_model(lib, det, ops, models, kind)))
+           for kind in ("mask", "keypoint")}
+    for kind in ("retinanet", "fcos", "ssdlite"):
+        out[kind] = np.array(repr(tiny_one_stage(lib, det, ops, models, kind)))
+    return out

@@ -77,6 +77,7 @@ def main(wheel_dir: str) -> None:
         add(f"one_stage_{kind}", C.case_one_stage(torch, det, ops, models, kind))
     add("weights", C.case_weights(det))
     add("errors", C.case_errors(torch, det, ops))
+    add("reprs", C.case_reprs(torch, det, ops, models))
     for name in C.BUILDERS:
         add(f"builder_{name}", C.case_builder(torch, det, name))
     np.savez_compressed(os.path.join(HERE, "golden.npz"), **golden)

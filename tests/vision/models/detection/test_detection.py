@@ -100,6 +100,16 @@ def test_weight_enums():
     assert_matches(C.case_weights(det), "weights")
 
 
+def test_errors_and_warnings():
+    """Exception types and messages on misuse (bad backbones, images, targets, weights,
+    layer counts) and the deprecation warnings of pretrained=/pretrained_backbone=."""
+    assert_matches(C.case_errors(ember, det, ops), "errors")
+
+
+def test_reprs():
+    assert_matches(C.case_reprs(ember, det, ops, models), "reprs")
+
+
 @pytest.mark.parametrize("name", C.BUILDERS)
 def test_builder_layout(name, no_init):
     """Parameter count, trainable count and state_dict layout (keys and shapes) equal
