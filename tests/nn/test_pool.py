@@ -364,3 +364,20 @@ def test_avg_pool3d_refuses_bfloat16_like_torch():
 
     check_raises(lambda lib, x: lib.nn.functional.avg_pool3d(x.to(lib.bfloat16), 2),
                  np.ones((1, 1, 2, 2, 2), np.float32))
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("max_pool2d padded", lambda lib, t: lib.nn.functional.max_pool2d(t, 3, 2, 1)),
+    ("max_pool2d indices", lambda lib, t: lib.nn.functional.max_pool2d(
+        t, 2, return_indices=True)[1]),
+    ("avg_pool2d", lambda lib, t: lib.nn.functional.avg_pool2d(t, 3, 2, 1)),
+    ("max_pool3d", lambda lib, t: lib.nn.functional.max_pool3d(
+        t[None].to(memory_format=lib.channels_last_3d), 2)),
+])
+def test_pools_keep_channels_last_like_torch(name, fn):
+    strides = []
+    for lib in (ember, torch):
+        x = lib.arange(2 * 3 * 6 * 6, dtype=lib.float32).reshape(2, 3, 6, 6).sin()
+        x = x.to(memory_format=lib.channels_last).requires_grad_()
+        strides.append(fn(lib, x).stride())
+    assert strides[0] == strides[1]

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from .._memory_format import as_format, suggest_format
 from ..autograd.grad_mode import _grad_enabled
 from ._autocast import float32_in_autocast
 from ._conv_kernels import _expand, _offset_slices, _pad_array
@@ -137,7 +138,7 @@ def _max_pool_arrays(x, kernel, stride, padding, pad_hi, dilation, out, want_ind
     for window in windows[1:]:
         xp.maximum(best, window, out=best)  # propagates NaN, as PyTorch's max pool
     if not want_index:
-        return best, None
+        return _keep_format(best, x), None
     # the first offset (scan order) equal to the max wins: assign in reverse order, in a
     # small integer type (the mask copies dominate the cost)
     winner = xp.zeros(best.shape, dtype=np.uint8 if len(windows) < 256 else np.int32)
@@ -164,7 +165,13 @@ def _max_pool_arrays(x, kernel, stride, padding, pad_hi, dilation, out, want_ind
                          * plane_strides[axis]).reshape(shape)
     index = xp.asarray(displacement).take(winner.astype(np.intp, copy=False))
     index += xp.asarray(start)
-    return best, index
+    return _keep_format(best, x), _keep_format(index, x)
+
+
+def _keep_format(out, x):
+    """A channels-last input pools to a channels-last result (and indices), as PyTorch."""
+    fmt = suggest_format(x)
+    return out if fmt is None else as_format(out, fmt, xp_of(out))
 
 
 def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
@@ -345,7 +352,7 @@ def _avg_pool_array(x, geo):
         else:
             total += window
     total /= geo.divisor
-    return total.astype(x.dtype) if low else total
+    return _keep_format(total.astype(x.dtype) if low else total, x)
 
 
 def _avg_pool_adjoint_array(grad, geo):
