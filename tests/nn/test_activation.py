@@ -237,7 +237,7 @@ ERRORS += [
         ("leaky_relu", lambda F, x: F.leaky_relu(x), '"leaky_relu_cpu" not implemented'),
         ("glu", lambda F, x: F.glu(x[:2], 0), '"glu_cpu" not implemented'),
         ("softplus", lambda F, x: F.softplus(x), '"softplus_cpu" not implemented'),
-        ("logsigmoid", lambda F, x: F.logsigmoid(x), '"log_sigmoid_forward_cpu" not'),
+        ("logsigmoid", lambda F, x: F.logsigmoid(x), '"log_sigmoid_cpu" not'),
     ]
 ]
 

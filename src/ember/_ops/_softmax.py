@@ -21,7 +21,7 @@ def _as_float(x):
 
 
 def _require_float(x, kernel_name):
-    if x.dtype.kind not in "fcV":
+    if x.dtype.kind not in "fV":  # complex too: PyTorch has no complex softmax kernel
         raise NotImplementedError(f'"{kernel_name}" not implemented for \'{type_name(x.dtype)}\'')
 
 

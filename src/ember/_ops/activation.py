@@ -447,11 +447,13 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0). Keeps integer dtypes, as PyTorch does."""
+    if input._data.dtype.kind == "c":  # complex numbers have no order
+        raise NotImplementedError("clamp is not supported for complex types")
     return _inplace_or_not(input, Relu.apply(input), inplace)
 
 
 def relu_(input: Tensor) -> Tensor:
-    return apply_inplace(input, Relu.apply(input))
+    return apply_inplace(input, relu(input))
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
@@ -602,7 +604,7 @@ def softsign(input: Tensor) -> Tensor:
 
 
 def logsigmoid(input: Tensor) -> Tensor:
-    _require_float(input._data, "log_sigmoid_forward_cpu")
+    _require_float(input._data, "log_sigmoid_cpu")
     return LogSigmoid.apply(input)
 
 

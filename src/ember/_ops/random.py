@@ -251,6 +251,9 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 def _int_bounds_check(low, high, np_dtype):
     if np_dtype is _INT64 and _INT64_MIN <= low < high and high - 1 <= _INT64_MAX:
         return  # the default dtype: one comparison chain instead of the table lookups
+    if np_dtype.kind == "c":
+        raise RuntimeError(
+            "check_random_bounds handles only integral, floating-point and boolean types")
     if low >= high:
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
