@@ -214,6 +214,23 @@ def test_pytree_inputs_names_and_structure_errors():
         assert str(info.value) == str(expected)
 
 
+def _varargs_model(lib):
+    class VarArgs(lib.nn.Module):
+        def forward(self, x, *rest, k=None, **extra):
+            return x + rest[0] + k + extra["z"]
+
+    return VarArgs()
+
+
+def test_varargs_and_keyword_placeholder_names():
+    names = []
+    for lib in (torch, ember):
+        ep = lib.export.export(_varargs_model(lib), (lib.ones(2), lib.ones(2)),
+                               {"k": lib.ones(2), "z": lib.ones(2)})
+        names.append([(n.name, n.target) for n in ep.graph.nodes if n.op == "placeholder"])
+    assert names[1] == names[0]
+
+
 def test_export_argument_errors_match_torch():
     for bad in (lambda lib: lib.export.export(lambda x: x, (lib.ones(1),)),
                 lambda lib: lib.export.export(lib.nn.ReLU(), lib.ones(1))):

@@ -193,7 +193,17 @@ def _signature_names(mod: Module) -> list[str]:
 
     forward = traced_forward(mod) or forward
     params = list(inspect.signature(forward).parameters.values())[1:]
-    return [p.name for p in params]
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _var_positional_name(mod: Module) -> str:
+    from ember.fx._module_forwards import traced_forward
+
+    forward = traced_forward(mod) or type(mod).forward
+    for param in inspect.signature(forward).parameters.values():
+        if param.kind is param.VAR_POSITIONAL:
+            return param.name
+    return "args"
 
 
 def _input_names(mod, args, kwargs) -> list[str]:
@@ -206,7 +216,8 @@ def _input_names(mod, args, kwargs) -> list[str]:
         top, key = path[0].idx, path[1]
         if top == 0:
             index = key.idx
-            base = params[index] if index < len(params) else f"args_{index}"
+            base = params[index] if index < len(params) else \
+                f"{_var_positional_name(mod)}_{index - len(params)}"
         else:
             base = key.key
         rest = "".join(str(k) for k in path[2:])

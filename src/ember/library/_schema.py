@@ -21,6 +21,10 @@ class Argument:
         self.kwarg_only, self.alias = kwarg_only, alias
 
     @property
+    def default_value(self):
+        return None if self.default is _NO_DEFAULT else self.default
+
+    @property
     def is_mutable(self) -> bool:
         return self.alias is not None and self.alias.endswith("!")
 
