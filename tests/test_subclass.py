@@ -228,3 +228,35 @@ def test_pickle_and_copy_keep_class_and_attributes(libs):
         seen[lib] = [(type(t).__name__, t.tag, t.is_leaf, t.requires_grad, t.tolist())
                      for t in rebuilt]
     assert seen[ember] == seen[torch]
+
+
+def _tagged(lib):
+    class Tagged(lib.Tensor):
+        """The common pattern: __new__ through _make_subclass, metadata copied to results."""
+
+        @staticmethod
+        def __new__(cls, data, tag):
+            t = lib.Tensor._make_subclass(cls, data, data.requires_grad)
+            t.tag = tag
+            return t
+
+        def __init__(self, data, tag):
+            pass
+
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            out = super().__torch_function__(func, types, args, kwargs or {})
+            tags = [a.tag for a in args if isinstance(a, Tagged) and hasattr(a, "tag")]
+            if isinstance(out, Tagged) and tags:
+                out.tag = tags[0]
+            return out
+
+    t = Tagged(lib.ones(2, requires_grad=True), "a")
+    u = (t * 2 + 1).relu()
+    u.sum().backward()
+    return (type(u).__name__, u.tag, u.grad_fn.name(), t.is_leaf, t.grad.tolist(),
+            type(t.grad).__name__)
+
+
+def test_metadata_carrying_subclass(libs):
+    assert _tagged(ember) == _tagged(torch)
