@@ -706,3 +706,7 @@ __all__ = [
     "lu", "lu_factor", "lu_solve", "lu_factor_ex", "solve_ex", "householder_product", "eig",
     "eigvals", "ldl_factor", "ldl_factor_ex", "ldl_solve",
 ]
+
+from ._linalg_out import wrap_out  # noqa: E402 - wraps the functions defined above
+
+wrap_out(globals(), __all__)
