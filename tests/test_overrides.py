@@ -359,3 +359,27 @@ def test_protocol_turns_on_for_user_classes_only():
     assert overrides._INSTALLED[0]
     assert ember.add(Duck(), 1) == "duck"
     assert type(ember.add(ember.ones(1).as_subclass(Unrelated), 1)) is ember.Tensor
+
+
+def _modes_per_thread(lib):
+    import threading
+
+    log = []
+    other = {}
+    Sub = type("Sub", (lib.Tensor,), {})
+    s = lib.ones(2).as_subclass(Sub)
+
+    def elsewhere():
+        other["add"] = type(lib.add(s, 1)).__name__
+        other["mode"] = lib._C._is_torch_function_mode_enabled()
+
+    with _counting_mode(lib, log, "m")(), lib._C.DisableTorchFunctionSubclass():
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        here = type(lib.add(s, 1)).__name__
+    return log, other, here
+
+
+def test_modes_and_switches_are_per_thread():
+    assert _modes_per_thread(ember) == _modes_per_thread(torch)

@@ -8,15 +8,48 @@ module; this is plain Python state.
 
 from __future__ import annotations
 
-_SUBCLASS_ON = [True]  # False under DisableTorchFunctionSubclass / DisableTorchFunction
-_MODES_ON = [True]  # False under DisableTorchFunction
-_MODE_STACK: list = []
-# _SLOW[0]: every call must go through _dispatch (a mode is active); read by trampolines
+import threading
+
+
+class _ThreadState(threading.local):
+    """Per thread, as PyTorch's: the Disable switches and the mode stack."""
+
+    def __init__(self):
+        self.subclass_on = True  # False under DisableTorchFunctionSubclass / DisableTorchFunction
+        self.modes_on = True  # False under DisableTorchFunction
+        self.modes: list = []
+
+
+_STATE = _ThreadState()
+# _SLOW[0]: some thread has a mode pushed, so trampolines take the slow path (which reads
+# this thread's stack); a global list read by every trampoline, not a thread-local lookup
 _SLOW = [False]
+_PUSHED = [0]
+_LOCK = threading.Lock()
 
 
-def _refresh():
-    _SLOW[0] = bool(_MODE_STACK) and _MODES_ON[0]
+def _push_mode(mode) -> None:
+    with _LOCK:
+        _STATE.modes.append(mode)
+        _PUSHED[0] += 1
+        _SLOW[0] = True
+
+
+def _pop_mode(mode) -> None:
+    with _LOCK:
+        stack = _STATE.modes
+        if stack and stack[-1] is mode:
+            stack.pop()
+        else:
+            stack.remove(mode)
+        _PUSHED[0] -= 1
+        _SLOW[0] = _PUSHED[0] > 0
+
+
+def _mode_active() -> bool:
+    """Whether this thread's calls go to a mode."""
+    state = _STATE
+    return bool(state.modes) and state.modes_on
 
 
 class DisableTorchFunctionSubclass:
@@ -24,42 +57,41 @@ class DisableTorchFunctionSubclass:
     is not called (modes still are)."""
 
     def __enter__(self):
-        self._previous = _SUBCLASS_ON[0]
-        _SUBCLASS_ON[0] = False
+        self._previous = _STATE.subclass_on
+        _STATE.subclass_on = False
         return self
 
     def __exit__(self, *exc):
-        _SUBCLASS_ON[0] = self._previous
+        _STATE.subclass_on = self._previous
 
 
 class DisableTorchFunction:
     """``torch._C.DisableTorchFunction``: inside, neither subclasses nor modes are called."""
 
     def __enter__(self):
-        self._previous = (_SUBCLASS_ON[0], _MODES_ON[0])
-        _SUBCLASS_ON[0] = _MODES_ON[0] = False
-        _refresh()
+        state = _STATE
+        self._previous = (state.subclass_on, state.modes_on)
+        state.subclass_on = state.modes_on = False
         return self
 
     def __exit__(self, *exc):
-        _SUBCLASS_ON[0], _MODES_ON[0] = self._previous
-        _refresh()
+        _STATE.subclass_on, _STATE.modes_on = self._previous
 
 
 def _is_torch_function_enabled() -> bool:
-    return _SUBCLASS_ON[0]
+    return _STATE.subclass_on
 
 
 def _is_torch_function_mode_enabled() -> bool:
-    return _SLOW[0]
+    return _mode_active()
 
 
 def _len_torch_function_stack() -> int:
-    return len(_MODE_STACK)
+    return len(_STATE.modes)
 
 
 def _get_function_stack_at(index: int):
-    return _MODE_STACK[index]
+    return _STATE.modes[index]
 
 
 def _has_torch_function(args) -> bool:

@@ -36,13 +36,14 @@ import types as _types
 import warnings
 
 from ._C import (
-    _MODE_STACK,
     _SLOW,
-    _SUBCLASS_ON,
+    _STATE,
     DisableTorchFunction,
     DisableTorchFunctionSubclass,
     _disabled_torch_function_impl,
-    _refresh,
+    _mode_active,
+    _pop_mode,
+    _push_mode,
 )
 from ._tensor import Size, Tensor
 
@@ -116,9 +117,9 @@ def _get_overloaded_args(relevant_args) -> list:
 def has_torch_function(relevant_args) -> bool:
     """Whether a call with these arguments goes to ``__torch_function__`` (an overloaded
     argument while subclass dispatch is on, or an active mode)."""
-    if _SLOW[0]:
+    if _SLOW[0] and _mode_active():
         return True
-    return _SUBCLASS_ON[0] and bool(_get_overloaded_args(relevant_args))
+    return _STATE.subclass_on and bool(_get_overloaded_args(relevant_args))
 
 
 def has_torch_function_unary(arg) -> bool:
@@ -161,15 +162,14 @@ def _no_implementation(public, overloaded, mode, name=None, python_style=True):
 def _call_handlers(public, overloaded, args, kwargs, name=None, python_style=True):
     """The mode on top of the stack, then each overloaded argument's handler."""
     mode = None
-    if _SLOW[0]:
-        mode = _MODE_STACK.pop()
-        _refresh()
+    if _SLOW[0] and _mode_active():
+        stack = _STATE.modes
+        mode = stack.pop()  # off while its own handler runs (the count in _C stays)
         try:
             result = mode.__torch_function__(public, tuple(type(a) for a in overloaded),
                                              args, kwargs)
         finally:
-            _MODE_STACK.append(mode)
-            _refresh()
+            stack.append(mode)
         if result is not NotImplemented:
             return result
     types = tuple(type(arg) for arg in overloaded)
@@ -191,7 +191,7 @@ def handle_torch_function(public_api, relevant_args, *args, **kwargs):
     """Call the ``__torch_function__`` of the active mode and of the overloaded
     ``relevant_args`` for ``public_api(*args, **kwargs)`` (what a Python function that
     supports the protocol calls when ``has_torch_function`` is true)."""
-    overloaded = _get_overloaded_args(relevant_args) if _SUBCLASS_ON[0] else []
+    overloaded = _get_overloaded_args(relevant_args) if _STATE.subclass_on else []
     return _call_handlers(public_api, overloaded, args, kwargs)
 
 
@@ -333,16 +333,11 @@ class TorchFunctionMode:
     def __enter__(self):
         if not _INSTALLED[0]:
             _install()
-        _MODE_STACK.append(self)
-        _refresh()
+        _push_mode(self)
         return self
 
     def __exit__(self, exc_type, exc_value, traceback):
-        if _MODE_STACK and _MODE_STACK[-1] is self:
-            _MODE_STACK.pop()
-        else:
-            _MODE_STACK.remove(self)
-        _refresh()
+        _pop_mode(self)
 
     @classmethod
     def push(cls, *args, **kwargs):
@@ -359,22 +354,21 @@ class BaseTorchFunctionMode(TorchFunctionMode):
 
 
 def _get_current_function_mode():
-    return _MODE_STACK[-1] if _MODE_STACK else None
+    return _STATE.modes[-1] if _STATE.modes else None
 
 
 def _get_current_function_mode_stack() -> list:
-    return list(_MODE_STACK)
+    return list(_STATE.modes)
 
 
 @contextlib.contextmanager
 def _pop_mode_temporarily():
-    mode = _MODE_STACK.pop()
-    _refresh()
+    stack = _STATE.modes
+    mode = stack.pop()
     try:
         yield mode
     finally:
-        _MODE_STACK.append(mode)
-        _refresh()
+        stack.append(mode)
 
 
 @contextlib.contextmanager
@@ -497,13 +491,13 @@ def _dispatch(entry, args, kwargs):
     """A trampoline's slow path: find the overloaded arguments and call the handlers, or
     run the original function."""
     found: list = []
-    if _SUBCLASS_ON[0]:
+    if _STATE.subclass_on:
         seen: list = []
         _collect(args, found, seen)
         if kwargs:
             _collect(kwargs.values(), found, seen)
     flags = entry[7]
-    if found or _SLOW[0]:
+    if found or (_SLOW[0] and _mode_active()):
         try:
             return _call_handlers(entry[1], found, args, kwargs, entry[5], entry[6])
         except TypeError:
