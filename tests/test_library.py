@@ -258,3 +258,72 @@ def test_module_level_define_impl_register_fake():
         outs.append((lib.ops.tlib.cube(lib.tensor([2.0])).tolist(),
                      str(lib.ops.tlib.cube.default._schema)))
     assert outs[1] == outs[0]
+
+
+def _tutorial_ops(lib, ns):
+    """The 'Custom Python Operators' tutorial's crop/paste (NumPy in place of PIL: the
+    HWC round trip leaves the output non-contiguous, as PIL's does) and numpy_sin_out."""
+    from collections.abc import Sequence
+
+    def to_hwc(t):
+        return np.ascontiguousarray(t.numpy().transpose(1, 2, 0))
+
+    def from_hwc(array):
+        return lib.from_numpy(array).permute(2, 0, 1)
+
+    @lib.library.custom_op(f"{ns}::crop", mutates_args=())
+    def crop(pic: lib.Tensor, box: Sequence[int]) -> lib.Tensor:
+        x0, y0, x1, y1 = box
+        return from_hwc(to_hwc(pic)[y0:y1, x0:x1].copy())
+
+    @crop.register_fake
+    def _(pic, box):
+        x0, y0, x1, y1 = box
+        return pic.new_empty(pic.shape[0], y1 - y0, x1 - x0)
+
+    @lib.library.custom_op(f"{ns}::paste", mutates_args=())
+    def paste(im1: lib.Tensor, im2: lib.Tensor, coord: Sequence[int]) -> lib.Tensor:
+        canvas = to_hwc(im1)
+        x0, y0 = coord
+        canvas[y0:y0 + im2.shape[1], x0:x0 + im2.shape[2]] = to_hwc(im2)
+        return from_hwc(canvas)
+
+    def backward(ctx, grad_output):
+        grad_input = grad_output.new_zeros(ctx.pic_shape)
+        return paste(grad_input, grad_output, ctx.coords), None
+
+    def setup_context(ctx, inputs, output):
+        pic, box = inputs
+        ctx.coords = box[:2]
+        ctx.pic_shape = pic.shape
+
+    crop.register_autograd(backward, setup_context=setup_context)
+
+    @lib.library.custom_op(f"{ns}::numpy_sin_out", mutates_args={"output"}, device_types="cpu")
+    def numpy_sin_out(input: lib.Tensor, output: lib.Tensor) -> None:
+        np.sin(input.numpy(), out=output.numpy())
+
+    return crop, numpy_sin_out
+
+
+def test_custom_python_operators_tutorial():
+    image = np.random.default_rng(3).random((3, 16, 16)).astype(np.float32)
+    results = []
+    for lib in (torch, ember):
+        crop, numpy_sin_out = _tutorial_ops(lib, "tutlib")
+        pic = lib.tensor(image, requires_grad=True)
+        out = crop(pic, (2, 3, 10, 12))
+        (out * lib.arange(216.0).reshape(3, 9, 8)).sum().backward()
+        with pytest.raises(Exception) as info:
+            lib.library.opcheck(crop, (lib.tensor(image), (2, 3, 10, 12)))
+        x, y = lib.tensor(image[0, 0]), lib.empty(16)
+        numpy_sin_out(x, y)
+        results.append((tuple(out.shape), out.stride(), pic.grad.numpy(), str(info.value),
+                        str(lib.ops.tutlib.crop.default._schema),
+                        str(lib.ops.tutlib.numpy_sin_out.default._schema), y.numpy(),
+                        lib.library.opcheck(numpy_sin_out, (lib.randn(3), lib.empty(3)))))
+    for got, want in zip(results[1], results[0]):
+        if isinstance(want, np.ndarray):
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+        else:
+            assert got == want

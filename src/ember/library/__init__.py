@@ -120,6 +120,9 @@ class _Operator:
         return self.function_cls().apply(*values)
 
     def run_kernel(self, values):
+        """Call the kernel below autograd: it sees its tensors detached (``.numpy()``
+        works, as in PyTorch's kernels), sharing memory and versions with the inputs."""
+        values = [_detached(v) for v in values]
         pos, kw = self.split(values)
         output = self.kernel_for(values)(*pos, **kw)
         _check_aliasing(self, values, output)
@@ -166,6 +169,15 @@ class _Operator:
                 "forward": staticmethod(forward), "setup_context": staticmethod(setup_context),
                 "backward": staticmethod(backward)})
         return self._function_cls
+
+
+def _detached(value):
+    tensor = _tensor_type()
+    if isinstance(value, tensor):
+        return value.detach()
+    if isinstance(value, (list, tuple)) and any(isinstance(v, tensor) for v in value):
+        return type(value)(v.detach() if isinstance(v, tensor) else v for v in value)
+    return value
 
 
 def _flat(values):

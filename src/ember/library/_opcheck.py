@@ -65,6 +65,8 @@ def _test_autograd_reg(operator, args, kwargs) -> None:
 
 
 def _test_faketensor(operator, args, kwargs) -> None:
+    if not operator.schema.returns:
+        return  # nothing to describe: PyTorch generates the fake of an op returning ()
     if operator.fake is None:
         raise RuntimeError(
             f"There was no fake impl registered for <CustomOpDef({operator.qualname})>. This "
@@ -81,10 +83,27 @@ def _test_faketensor(operator, args, kwargs) -> None:
         raise RuntimeError(f"fake implementation returned {len(fakes)} outputs, the operator "
                            f"{len(reals)}")
     for r, f in zip(reals, fakes):
-        if (tuple(r.shape), r.dtype) != (tuple(f.shape), f.dtype):
-            raise RuntimeError(f"fake implementation's output (shape {tuple(f.shape)}, "
-                               f"{f.dtype}) differs from the kernel's (shape {tuple(r.shape)}, "
-                               f"{r.dtype})")
+        problem = _metadata_mismatch(r, f)
+        if problem is not None:
+            raise RuntimeError(
+                f"When comparing the output of {operator.overload} on FakeTensor and concrete "
+                f"Tensors, found mismatched tensor metadata: {problem}")
+
+
+def _metadata_mismatch(real, fake) -> str | None:
+    """PyTorch's compare_tensor_meta: shape, dtype, device, then the strides of the dims
+    longer than 1."""
+    if tuple(real.shape) != tuple(fake.shape):
+        return f"Shapes {real.shape} and {fake.shape} are not equal!"
+    if real.dtype != fake.dtype:
+        return f"Dtypes {real.dtype} and {fake.dtype} are not equal!"
+    if real.device != fake.device:
+        return f"Devices {real.device} and {fake.device} are not equal!"
+    for index, size in enumerate(real.shape):
+        if size > 1 and real.stride()[index] != fake.stride()[index]:
+            return (f"Stride mismatch! Strides are {real.stride()} and {fake.stride()} "
+                    f"(mismatched at {index})!")
+    return None
 
 
 def _test_forward_backward(operator, args, kwargs) -> None:

@@ -210,7 +210,7 @@ def infer_schema(prototype_function: Callable, /, *, mutates_args, op_name: str 
         raise ValueError(f"infer_schema(func): {what} Got func with signature {sig})")
 
     table = _annotation_types()
-    params, star, alias_index = [], False, 0
+    params, star = [], False
     if mutates_args != "unknown" and not isinstance(mutates_args, str):
         unknown = set(mutates_args) - set(sig.parameters)
         if unknown:
@@ -230,8 +230,7 @@ def infer_schema(prototype_function: Callable, /, *, mutates_args, op_name: str 
         mutable = mutates_args == "unknown" or (not isinstance(mutates_args, str)
                                                 and name in mutates_args)
         if mutable and type_.startswith("Tensor"):
-            alias = f"a{alias_index}!"
-            alias_index += 1
+            alias = f"a{list(sig.parameters).index(name)}!"  # PyTorch numbers by position
         elif mutable and mutates_args != "unknown":
             error(f"Parameter {name} is in mutable_args but only Tensors or collections of "
                   "Tensors can be mutated")
