@@ -57,17 +57,34 @@ _CASTABLE = {"eig": ("eigenvalues", "eigenvectors"), "eigvals": ("eigenvalues",)
              "matrix_rank": ("result",)}
 
 
+# The kernel PyTorch names when refusing out= with inputs that require grad (default
+# linalg_<name>), and the composite functions that do not refuse.
+_ATEN_NAMES = {
+    "inv": "linalg_inv_ex", "det": "_linalg_det", "solve": "_linalg_solve_ex",
+    "solve_ex": "_linalg_solve_ex", "cholesky": "linalg_cholesky_ex", "svd": "_linalg_svd",
+    "svdvals": "_linalg_svd", "eigh": "_linalg_eigh", "eigvalsh": "_linalg_eigh",
+    "slogdet": "_linalg_slogdet", "lu_factor": "linalg_lu_factor_ex", "multi_dot": "mm",
+    "matrix_power": "matmul", "vecdot": "sum",
+}
+_COMPOSITE = frozenset({"norm", "matrix_norm", "cond", "eigvals", "matrix_rank", "tensorinv",
+                        "tensorsolve"})
+
+
 def _with_out(name, function):
     @functools.wraps(function)
     def wrapper(*args, out=None, **kwargs):
         if out is None:
             return function(*args, **kwargs)
         tensors = [value for value in (*args, *kwargs.values()) if hasattr(value, "_data")]
-        if any(tensor.requires_grad for tensor in tensors):
+        if name not in _COMPOSITE and any(tensor.requires_grad for tensor in tensors):
             raise RuntimeError(
-                f"linalg_{name}(): functions with out=... arguments don't support automatic "
-                "differentiation, but one of the arguments requires grad.")
+                f"{_ATEN_NAMES.get(name, 'linalg_' + name)}(): functions with out=... "
+                "arguments don't support automatic differentiation, but one of the arguments "
+                "requires grad.")
         result = function(*args, **kwargs)
+        if name in _COMPOSITE:  # PyTorch fills out= of these from a finished result
+            result = type(result)(*(value.detach() for value in result)) if isinstance(
+                result, tuple) else result.detach()
         several = isinstance(result, tuple)
         results, outs = (tuple(result), tuple(out)) if several else ((result,), (out,))
         if len(outs) != len(results):

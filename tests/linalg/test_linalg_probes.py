@@ -1,0 +1,118 @@
+"""Differences the torch-vs-ember probes found in linalg (and a few complex/random ops),
+one row each: the same call on both libraries gives the same values, dtype and shape, or
+the same exception type and message."""
+
+import numpy as np
+import pytest
+import torch
+from oracle import assert_same
+
+import ember
+
+RNG = np.random.default_rng(3)
+M34 = RNG.standard_normal((3, 4)).astype(np.float32)
+M33 = RNG.standard_normal((3, 3)).astype(np.float32)
+M53 = RNG.standard_normal((5, 3)).astype(np.float32)
+M52 = RNG.standard_normal((5, 2)).astype(np.float32)
+C34 = (RNG.standard_normal((3, 4)) + 1j * RNG.standard_normal((3, 4))).astype(np.complex64)
+
+
+def _t(lib, array):
+    return lib.tensor(array)
+
+
+CASES = {
+    # vector_norm / matrix_norm / norm
+    "vnorm_complex_real_dtype": lambda lib: lib.linalg.vector_norm(_t(lib, C34),
+                                                                   dtype=lib.float64),
+    "vnorm_real_complex_dtype": lambda lib: lib.linalg.vector_norm(_t(lib, M34),
+                                                                   dtype=lib.complex64),
+    "vnorm_complex_dtype": lambda lib: lib.linalg.vector_norm(_t(lib, C34),
+                                                              dtype=lib.complex128),
+    "vnorm_dim_range": lambda lib: lib.linalg.vector_norm(_t(lib, M34), dim=5),
+    "vnorm_dim_repeat": lambda lib: lib.linalg.vector_norm(_t(lib, M34), dim=(0, -2)),
+    "vnorm_0d_dim0": lambda lib: lib.linalg.vector_norm(lib.tensor(2.0), dim=0),
+    "mnorm_empty_2": lambda lib: lib.linalg.matrix_norm(lib.zeros(0, 4), ord=2),
+    "mnorm_empty_batch_inf": lambda lib: lib.linalg.matrix_norm(lib.zeros(2, 0, 3),
+                                                                ord=float("inf")),
+    "mnorm_empty_minus2": lambda lib: lib.linalg.matrix_norm(lib.zeros(0, 4), ord=-2),
+    "mnorm_empty_minus1": lambda lib: lib.linalg.matrix_norm(lib.zeros(4, 0), ord=-1),
+    "mnorm_empty_1": lambda lib: lib.linalg.matrix_norm(lib.zeros(4, 0), ord=1),
+    "norm_fro_1d": lambda lib: lib.linalg.norm(_t(lib, M34[0]), ord="fro"),
+    # lstsq drivers
+    "lstsq_gelsd": lambda lib: tuple(lib.linalg.lstsq(_t(lib, M53), _t(lib, M52),
+                                                      driver="gelsd")),
+    "lstsq_gels": lambda lib: tuple(lib.linalg.lstsq(_t(lib, M53), _t(lib, M52),
+                                                     driver="gels")),
+    "lstsq_gelss_vector": lambda lib: tuple(lib.linalg.lstsq(_t(lib, M53), _t(lib, M52[:, 0]),
+                                                             driver="gelss")),
+    "lstsq_default": lambda lib: tuple(lib.linalg.lstsq(_t(lib, M53), _t(lib, M52))),
+    "lstsq_bad_driver": lambda lib: lib.linalg.lstsq(_t(lib, M53), _t(lib, M52), driver="x"),
+    "lstsq_dtype": lambda lib: lib.linalg.lstsq(_t(lib, M53), _t(lib, M52).double()),
+    # other argument checks
+    "eigvalsh_uplo": lambda lib: lib.linalg.eigvalsh(_t(lib, M33), UPLO="X"),
+    "solve_left_false_shape": lambda lib: lib.linalg.solve(_t(lib, M33), _t(lib, M34[:, :2]),
+                                                          left=False),
+    "pinv_hermitian_lower": lambda lib: lib.linalg.pinv(_t(lib, M33), hermitian=True),
+    "matrix_rank_hermitian_square": lambda lib: lib.linalg.matrix_rank(_t(lib, M34),
+                                                                       hermitian=True),
+    "matrix_rank_tol": lambda lib: lib.linalg.matrix_rank(_t(lib, M33), tol=0.5),
+    "matrix_rank_hermitian": lambda lib: lib.linalg.matrix_rank(_t(lib, M33 + M33.T),
+                                                                hermitian=True),
+    "multi_dot_dtype": lambda lib: lib.linalg.multi_dot([_t(lib, M34), _t(lib, M34[0]).double()]),
+    "vecdot_dtype": lambda lib: lib.linalg.vecdot(_t(lib, M34), _t(lib, M34).double()),
+    "solve_triangular_1d": lambda lib: lib.linalg.solve_triangular(_t(lib, M33),
+                                                                   _t(lib, M33[0]), upper=True),
+    "cond_nonsquare": lambda lib: lib.linalg.cond(_t(lib, M34), p=1),
+    "svd_driver_cpu": lambda lib: lib.linalg.svd(_t(lib, M34), driver="gesvd"),
+    # out=
+    "out_dtype": lambda lib: lib.linalg.inv(_t(lib, M33), out=lib.empty(0, dtype=lib.float64)),
+    "out_norm_dtype": lambda lib: lib.linalg.norm(_t(lib, M33),
+                                                  out=lib.empty(0, dtype=lib.float64)),
+    "out_eigvals_castable": lambda lib: lib.linalg.eigvals(
+        _t(lib, M33), out=lib.empty(0, dtype=lib.complex128)),
+    "out_eigvals_real": lambda lib: lib.linalg.eigvals(_t(lib, M33), out=lib.empty(0)),
+    "out_rank_float": lambda lib: lib.linalg.matrix_rank(_t(lib, M33), out=lib.empty(0)),
+    "out_rank_bool": lambda lib: lib.linalg.matrix_rank(_t(lib, M33),
+                                                        out=lib.empty(0, dtype=lib.bool)),
+    "out_tuple": lambda lib: lib.linalg.slogdet(_t(lib, M33),
+                                                out=(lib.empty(5), lib.empty(0))),
+    "out_requires_grad": lambda lib: lib.linalg.inv(lib.tensor(M33, requires_grad=True),
+                                                    out=lib.empty(0)),
+    "out_eigh_requires_grad": lambda lib: lib.linalg.eigh(
+        lib.tensor(M33, requires_grad=True), out=(lib.empty(0), lib.empty(0))),
+    "out_norm_requires_grad": lambda lib: lib.linalg.norm(lib.tensor(M33, requires_grad=True),
+                                                          out=lib.empty(0)),
+    # complex and random
+    "relu_complex": lambda lib: lib.relu(_t(lib, C34)),
+    "relu__complex": lambda lib: _t(lib, C34).relu_(),
+    "softmax_complex_last": lambda lib: _t(lib, C34).softmax(1),
+    "log_softmax_complex": lambda lib: _t(lib, C34).log_softmax(0),
+    "logsigmoid_long": lambda lib: lib.nn.functional.logsigmoid(lib.ones(2, dtype=lib.int64)),
+    "randint_complex": lambda lib: lib.randint(0, 5, (3,), dtype=lib.complex64),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_probe_case_matches_torch(name):
+    fn = CASES[name]
+    try:
+        expected = fn(torch)
+    except Exception as error:  # noqa: BLE001 - the oracle decides what is expected
+        with pytest.raises(type(error)) as got:
+            fn(ember)
+        assert str(got.value) == str(error)
+        return
+    assert_same(fn(ember), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_out_writes_into_the_given_tensor():
+    for lib in (torch, ember):
+        target = lib.empty(2)
+        result = lib.linalg.inv(_t(lib, M33), out=target)
+        assert result is target and tuple(target.shape) == (3, 3)
+        pair = (lib.empty(0), lib.empty(0))
+        values = lib.linalg.eigh(_t(lib, M33 + M33.T), out=pair)
+        assert values[0] is pair[0] and tuple(pair[1].shape) == (3, 3)
+    np.testing.assert_allclose(ember.linalg.inv(_t(ember, M33)).numpy(),
+                               torch.linalg.inv(_t(torch, M33)).numpy(), rtol=1e-5)
