@@ -147,6 +147,7 @@ def test_qat_training_and_convert_match_torch(backend, version):
     tp, ep = tq.prepare_qat(tf), eq.prepare_qat(ef)
     assert type(em.conv) is ember.nn.Conv2d
     assert list(ep.state_dict()) == list(tp.state_dict())
+    assert repr(ep) == repr(tp)
     t_opt = torch.optim.SGD(tp.parameters(), lr=0.05, momentum=0.9)
     e_opt = ember.optim.SGD(ep.parameters(), lr=0.05, momentum=0.9)
     for step in range(4):
@@ -196,3 +197,87 @@ def test_qat_training_and_convert_match_torch(backend, version):
 
 def _no_scales(text):
     return re.sub(r"scale=[0-9.e-]+", "scale=?", text)
+
+
+QAT_MODULES = [
+    ("intrinsic.qat.ConvBn1d", (3, 4, 3), {"padding": 1}, (2, 3, 7)),
+    ("intrinsic.qat.ConvBnReLU1d", (3, 4, 3), {"bias": True}, (2, 3, 7)),
+    ("intrinsic.qat.ConvBn2d", (3, 4, 3), {"stride": 2, "bias": True}, (2, 3, 7, 7)),
+    ("intrinsic.qat.ConvBnReLU2d", (3, 4, 3), {"groups": 1}, (2, 3, 6, 6)),
+    ("intrinsic.qat.ConvBn3d", (2, 3, 2), {}, (2, 2, 4, 4, 4)),
+    ("intrinsic.qat.ConvReLU2d", (3, 4, 3), {}, (2, 3, 6, 6)),
+    ("intrinsic.qat.LinearReLU", (5, 4), {}, (6, 5)),
+    ("intrinsic.qat.LinearBn1d", (5, 4), {}, (6, 5)),
+    ("qat.Linear", (5, 4), {"bias": False}, (6, 5)),
+    ("qat.Conv1d", (3, 4, 3), {}, (2, 3, 7)),
+    ("qat.Conv2d", (3, 4, 3), {"padding": 1}, (2, 3, 5, 5)),
+    ("qat.Conv3d", (2, 3, 2), {}, (2, 2, 4, 4, 4)),
+]
+
+
+def _resolve(lib, dotted):
+    module = lib.ao.nn
+    for part in dotted.split("."):
+        module = getattr(module, part)
+    return module
+
+
+@pytest.mark.parametrize("name,args,kwargs,shape", QAT_MODULES)
+def test_qat_modules_match_torch(name, args, kwargs, shape):
+    """Each QAT module on its own, from the same state: two training steps (BatchNorm
+    statistics move), then frozen BatchNorm, then eval; outputs, input and parameter
+    gradients, buffers, ``to_float`` and repr."""
+    torch.manual_seed(0)
+    t_mod = _resolve(torch, name)(*args, qconfig=tq.default_qat_qconfig, **kwargs)
+    e_mod = _resolve(ember, name)(*args, qconfig=eq.default_qat_qconfig, **kwargs)
+    with torch.no_grad():
+        if hasattr(t_mod, "bn"):  # folding divides by bn.weight: keep it away from 0,
+            t_mod.bn.weight.uniform_(0.5, 1.5)  # where a last-bit difference is amplified
+        if t_mod.bias is not None:  # torch's LinearBn1d leaves its bias uninitialised
+            t_mod.bias.uniform_(-0.5, 0.5)
+    e_mod.load_state_dict({k: _e(v.numpy()) for k, v in t_mod.state_dict().items()})
+    assert repr(e_mod) == repr(t_mod)
+    for step in range(4):
+        if step == 2 and hasattr(t_mod, "freeze_bn_stats"):
+            t_mod.freeze_bn_stats()
+            e_mod.freeze_bn_stats()
+        if step == 3:
+            t_mod.eval()
+            e_mod.eval()
+        x = RNG.standard_normal(shape).astype(np.float32)
+        tx, ex = torch.tensor(x, requires_grad=True), _e(x).requires_grad_()
+        ty, ey = t_mod(tx), e_mod(ex)
+        _same(ey, ty, rtol=1e-5, atol=1e-5)
+        g = RNG.standard_normal(ty.shape).astype(np.float32)
+        ty.backward(torch.tensor(g))
+        ey.backward(_e(g))
+        _same(ex.grad, tx.grad, rtol=1e-4, atol=1e-5)
+        for (key, t_p), e_p in zip(t_mod.named_parameters(), e_mod.parameters()):
+            _same(e_p.grad, t_p.grad, rtol=1e-4, atol=1e-4)
+        e_state = e_mod.state_dict()
+        for key, value in t_mod.state_dict().items():
+            _same(e_state[key], value, rtol=1e-5, atol=1e-6)
+    t_float, e_float = t_mod.to_float(), e_mod.to_float()
+    assert repr(e_float) == repr(t_float)
+    for key, value in t_float.state_dict().items():
+        _same(e_float.state_dict()[key], value, rtol=1e-5, atol=1e-6)
+
+
+def test_qat_module_errors_match_torch():
+    for lib, q in ((torch, tq), (ember, eq)):
+        with pytest.raises(AssertionError, match="qconfig must be provided for QAT module"):
+            lib.ao.nn.qat.Linear(2, 3)
+        linear = lib.nn.Linear(2, 3)
+        with pytest.raises(AssertionError, match="Input float module must have qconfig"):
+            lib.ao.nn.qat.Linear.from_float(linear)
+        with pytest.raises(AssertionError, match="qat.Linear.from_float only works for Linear"):
+            lib.ao.nn.qat.Linear.from_float(lib.nn.Conv2d(1, 1, 1))
+        with pytest.raises(AssertionError, match="prepare_qat only works on models in training"):
+            q.prepare_qat(lib.nn.Sequential(lib.nn.Linear(2, 2)).eval())
+        with pytest.raises(AssertionError, match="Output channel of Conv2d must match"):
+            q.fuse_modules_qat(lib.nn.Sequential(lib.nn.Conv2d(1, 2, 1), lib.nn.BatchNorm2d(3)),
+                               ["0", "1"])
+        with pytest.raises(AssertionError, match="Incorrect types for input modules: Conv2d, "
+                                                 "BatchNorm2d, and ReLU6"):
+            lib.ao.nn.intrinsic.ConvBnReLU2d(lib.nn.Conv2d(1, 2, 1), lib.nn.BatchNorm2d(2),
+                                             lib.nn.ReLU6())
