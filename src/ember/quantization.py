@@ -1,5 +1,11 @@
 """``torch.quantization``: the old name of ``torch.ao.quantization``, kept by PyTorch for
-scripts written before the move; the same objects under the old name."""
+scripts written before the move; the same objects under the old name (its submodules
+too: ``torch.quantization.fake_quantize`` is ``torch.ao.quantization.fake_quantize``)."""
+
+import sys
 
 from .ao.quantization import *
-from .ao.quantization import __all__, observer, qconfig  # noqa: F401
+from .ao.quantization import __all__, fake_quantize, observer, qconfig  # noqa: F401
+
+for _name in ("fake_quantize", "observer", "qconfig"):
+    sys.modules[f"{__name__}.{_name}"] = globals()[_name]
