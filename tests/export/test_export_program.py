@@ -309,3 +309,35 @@ def test_untraceable_computation_is_refused():
 
     with pytest.raises(RuntimeError, match="does not reproduce output 0 of ViaNumpy"):
         ember.export.export(ViaNumpy(), (ember.randn(3),))
+
+
+def _branchy(lib):
+    class Branchy(lib.nn.Module):
+        def forward(self, x):
+            if x.sum() > 0:
+                return x + 1
+            return x - 1
+
+    return Branchy()
+
+
+def _item_model(lib):
+    class UsesItem(lib.nn.Module):
+        def forward(self, x):
+            return x * x.sum().item()
+
+    return UsesItem()
+
+
+def test_data_dependent_branch_refused_and_item_traced():
+    with pytest.raises(Exception) as want:
+        torch.export.export(_branchy(torch), (torch.ones(2),))
+    with pytest.raises(RuntimeError) as got:
+        ember.export.export(_branchy(ember), (ember.ones(2),))
+    assert type(got.value).__name__ == type(want.value).__name__
+    assert str(got.value).split("\n")[0] == str(want.value).split("\n")[0]
+    t_ep = torch.export.export(_item_model(torch), (torch.ones(2),))
+    e_ep = ember.export.export(_item_model(ember), (ember.ones(2),))
+    assert _nodes(e_ep) == _nodes(t_ep)
+    np.testing.assert_array_equal(e_ep.module()(ember.full((2,), 3.0)).numpy(),
+                                  t_ep.module()(torch.full((2,), 3.0)).numpy())

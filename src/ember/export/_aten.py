@@ -128,6 +128,7 @@ _SPECIAL_IMPLS: dict[str, Callable] = {
     "select": lambda x, dim, index: x.select(dim, index),
     "numpy_T": lambda x: x.T,
     "alias": lambda x: x.view_as(x),
+    "item": lambda x: x.item(),
     "mT": lambda x: x.mT,
     "batch_norm": _batch_norm,
     "rsub": lambda a, b, alpha=1: b - a * alpha if alpha != 1 else b - a,

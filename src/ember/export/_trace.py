@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import inspect
 import operator
-import threading
 
 import ember
 from ember.fx import Graph
@@ -30,8 +29,15 @@ from ember.fx.node import map_aggregate
 from ember.utils._pytree import tree_leaves
 
 from . import _aten, _rnn
+from ._symbolic import (
+    _ACTIVE,
+    SymFloat,
+    SymInt,
+    _active,
+    data_dependent_error,
+    traced_number,
+)
 
-_ACTIVE = threading.local()
 _RAW_SHAPE = inspect.getattr_static(ember.Tensor, "shape").fget  # unpatched, for the tracer
 
 # Tensor attributes that are metadata or bookkeeping, never graph nodes
@@ -59,64 +65,6 @@ _DUNDERS = [
 _RECORDED_IDENTITY = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
                       "feature_alpha_dropout"}
 _IN_PLACE = {"__iadd__", "__isub__", "__imul__", "__itruediv__", "__setitem__"}
-
-
-def _active():
-    return getattr(_ACTIVE, "tracer", None)
-
-
-class SymInt(int):
-    """A traced size: the example's value, plus the node computing it at run time.
-    Arithmetic with ints records ``operator`` nodes while a trace runs."""
-
-    def __new__(cls, value: int, node, expr: str):
-        obj = int.__new__(cls, value)
-        obj.node, obj.expr = node, expr
-        return obj
-
-    def _binary(self, other, op, symbol, reflected=False):
-        value = op(int(other), int(self)) if reflected else op(int(self), int(other))
-        tracer = _active()
-        if tracer is None or not isinstance(other, int) or isinstance(other, bool):
-            return value
-        mine = self.node
-        theirs = other.node if isinstance(other, SymInt) else int(other)
-        args = (theirs, mine) if reflected else (mine, theirs)
-        node = tracer.graph.create_node("call_function", op, args, {}, name=op.__name__)
-        left = other.expr if isinstance(other, SymInt) else str(int(other))
-        expr = f"{left} {symbol} {self.expr}" if reflected else f"{self.expr} {symbol} {left}"
-        node.meta["sym_expr"] = expr
-        return SymInt(value, node, expr)
-
-    def __add__(self, other):
-        return self._binary(other, operator.add, "+")
-
-    def __radd__(self, other):
-        return self._binary(other, operator.add, "+", True)
-
-    def __sub__(self, other):
-        return self._binary(other, operator.sub, "-")
-
-    def __rsub__(self, other):
-        return self._binary(other, operator.sub, "-", True)
-
-    def __mul__(self, other):
-        return self._binary(other, operator.mul, "*")
-
-    def __rmul__(self, other):
-        return self._binary(other, operator.mul, "*", True)
-
-    def __floordiv__(self, other):
-        return self._binary(other, operator.floordiv, "//")
-
-    def __rfloordiv__(self, other):
-        return self._binary(other, operator.floordiv, "//", True)
-
-    def __repr__(self) -> str:
-        return str(int(self))
-
-    def __reduce__(self):
-        return (int, (int(self),))
 
 
 class TensorMeta:
@@ -147,6 +95,7 @@ class ExportTracer:
         self.constants: dict[str, ember.Tensor] = {}
         self.constant_nodes: list = []
         self.first_user_input = None  # lifted constants go before the user inputs
+        self.unbacked = 0  # u0, u1, ...: values read out of traced tensors
         self.module_tensors = {}
         for prefix, module in root.named_modules():
             for key, value in vars(module).items():
@@ -174,7 +123,7 @@ class ExportTracer:
             if isinstance(item, ember.Tensor):
                 node = self.node_of.get(id(item))
                 return node if node is not None else self.lift_constant(item)
-            if isinstance(item, SymInt):
+            if isinstance(item, (SymInt, SymFloat)):
                 return item.node
             return item
         return map_aggregate(value, convert)
@@ -194,7 +143,8 @@ class ExportTracer:
         return node
 
     def contains_traced(self, value) -> bool:
-        return any(isinstance(leaf, (ember.Tensor, SymInt)) for leaf in _leaves(value))
+        return any(isinstance(leaf, (ember.Tensor, SymInt, SymFloat))
+                   for leaf in _leaves(value))
 
     # -- recording -----------------------------------------------------------------------
 
@@ -379,11 +329,42 @@ def _patch_properties(patcher: _Patcher) -> None:
         return size(self)
 
     patcher.patch_attr(ember.Tensor, "size", size)
+    _patch_value_reads(patcher)
     patcher.patch_attr(ember.Tensor, "shape", property(shape))
     for prop, recorded in (("T", "numpy_T"), ("mT", "mT")):
         original = inspect.getattr_static(ember.Tensor, prop, None)
         if isinstance(original, property):
             patcher.patch_attr(ember.Tensor, prop, property(_wrap(recorded, original.fget)))
+
+
+def _patch_value_reads(patcher: _Patcher) -> None:
+    """``bool(tensor)`` on a traced tensor is refused (PyTorch's data-dependent guard
+    error); ``tensor.item()`` records ``aten.item.default`` and returns a traced number."""
+    original_bool = ember.Tensor.__bool__
+    original_item = ember.Tensor.item
+
+    def __bool__(self):
+        tracer = _active()
+        if tracer is not None and not tracer.depth and id(self) in tracer.node_of:
+            tracer.unbacked += 1
+            raise data_dependent_error(tracer.unbacked - 1)
+        return original_bool(self)
+
+    def item(self):
+        value = original_item(self)
+        tracer = _active()
+        if tracer is None or tracer.depth or id(self) not in tracer.node_of or \
+                isinstance(value, bool):
+            return value
+        node = tracer.graph.create_node("call_function", _aten.register_aten_op("item"),
+                                        (tracer.node_of[id(self)],), {}, name="item")
+        name = f"u{tracer.unbacked}"
+        tracer.unbacked += 1
+        node.meta["sym_expr"] = name
+        return traced_number(value, node, name)
+
+    patcher.patch_attr(ember.Tensor, "__bool__", __bool__)
+    patcher.patch_attr(ember.Tensor, "item", item)
 
 
 def _patch_module_call(patcher: _Patcher) -> None:
