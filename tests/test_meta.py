@@ -113,10 +113,14 @@ def test_huge_parameter_costs_nothing():
     with ember.no_grad():
         weight.fill_(1.0).uniform_().copy_(ember.empty(100_000, device="meta"))
         weight.zero_()
-    doubled = weight * 2  # elementwise results are free too
+    doubled = weight * 2  # elementwise results and reductions are free too
+    reduced = [weight.sum(), weight.mean(1), weight.amax(0, keepdim=True), weight.argmax(1),
+               weight.norm(), (weight > 0).any()]
     elapsed = time.perf_counter() - start
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert weight.shape == (100_000, 100_000) and weight.is_meta and doubled.is_meta
+    assert [tuple(r.shape) for r in reduced] == [(), (100_000,), (1, 100_000), (100_000,), (),
+                                                 ()]
     assert elapsed < 1.0 and grown_mib < 200
 
 
@@ -149,6 +153,14 @@ OPS = {
     "mean": lambda lib: meta(lib, 2, 3).mean(-1),
     "max_dim": lambda lib: tuple(meta(lib, 2, 3).max(1)),
     "argmax": lambda lib: meta(lib, 2, 3).argmax(0),
+    "argmin_keepdim": lambda lib: meta(lib, 2, 3).argmin(1, keepdim=True),
+    "argmax_all": lambda lib: meta(lib, 2, 3).argmax(),
+    "amax_dims": lambda lib: meta(lib, 2, 3, 4).amax((0, 2)),
+    "sum_dtype": lambda lib: meta(lib, 2, 3).sum(1, dtype=lib.float64),
+    "any": lambda lib: (meta(lib, 2, 3) > 0).any(0),
+    "norm": lambda lib: meta(lib, 2, 3).norm(),
+    "var": lambda lib: meta(lib, 2, 3).var(0),
+    "sum_empty_dim": lambda lib: meta(lib, 0, 3).sum(0),
     "matmul": lambda lib: meta(lib, 2, 3) @ meta(lib, 3, 4),
     "matmul_batched": lambda lib: meta(lib, 5, 1, 2, 3) @ meta(lib, 4, 3, 6),
     "matmul_vec": lambda lib: meta(lib, 2, 3) @ meta(lib, 3),

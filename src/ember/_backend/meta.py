@@ -89,6 +89,12 @@ class MetaArray(np.ndarray):
                 return _elementwise(ufunc, inputs, kwargs)
             if ufunc is np.matmul:
                 return _matmul(inputs, kwargs)
+        if kwargs.get("where", False) is True:
+            del kwargs["where"]  # ndarray.sum and friends pass where=True: no mask
+        if method == "reduce" and len(inputs) == 1 and "where" not in kwargs:
+            reduced = _reduce(ufunc, inputs[0], kwargs)
+            if reduced is not None:
+                return reduced
         if method == "at":
             return None  # an in-place scatter into meta: nothing to write
         result = getattr(ufunc, method)(*[_zeros_view(x) for x in inputs], **kwargs)
@@ -152,6 +158,12 @@ class MetaArray(np.ndarray):
 
     def nonzero(self):
         raise _no_kernel("nonzero")
+
+    def argmax(self, axis=None, out=None, *, keepdims=False):
+        return _arg_reduce(self, "argmax", axis, out, keepdims)
+
+    def argmin(self, axis=None, out=None, *, keepdims=False):
+        return _arg_reduce(self, "argmin", axis, out, keepdims)
 
     # -- copies are fresh meta arrays, not copies of zeros ----------------------------------
 
@@ -281,6 +293,43 @@ def _matmul(inputs, kwargs):
     shape = batch + a[-2:-1] + b[-1:] if len(b) > 1 else batch + a[-2:-1]
     dtype = np.matmul(*[np.zeros((1, 1), np.asarray(x).dtype) for x in inputs], **kwargs).dtype
     return empty(shape, dtype)
+
+
+def _reduce(ufunc, array, kwargs):
+    """``ufunc.reduce`` (sum, max, any, ...) by shape rule: the dtype from reducing a
+    one-element sample, the shape from dropping (or keeping as 1) the reduced axes. None
+    where NumPy must decide (empty axes, bad axes, 0-d): the caller runs it on zeros."""
+    shape = array.shape
+    ndim = len(shape)
+    axis = kwargs.get("axis", 0)
+    if axis is None:
+        axes = set(range(ndim))
+    else:
+        axes = set()
+        for a in axis if isinstance(axis, tuple) else (axis,):
+            if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+                return None
+            axes.add(int(a) % ndim)
+    if ndim == 0 or any(shape[a] == 0 for a in axes):
+        return None
+    keepdims = kwargs.get("keepdims", False)
+    dtype = ufunc.reduce(np.zeros((1,) * ndim, array.dtype), **kwargs).dtype
+    out_shape = tuple(1 if i in axes else size for i, size in enumerate(shape)
+                      if keepdims or i not in axes)
+    return empty(out_shape, dtype)
+
+
+def _arg_reduce(array, name, axis, out, keepdims):
+    """argmax/argmin by shape rule (NumPy's C methods would read every element)."""
+    if out is not None or array.size == 0:  # NumPy's errors for empty arrays
+        return wrap(getattr(_plain_view(array), name)(axis, out, keepdims=keepdims))
+    if axis is None:
+        shape = (1,) * array.ndim if keepdims else ()
+    else:
+        axis = np.lib.array_utils.normalize_axis_index(axis, array.ndim)
+        shape = tuple(1 if i == axis else n for i, n in enumerate(array.shape)
+                      if keepdims or i != axis)
+    return empty(shape, np.intp)
 
 
 def _ufunc_into(ufunc, method, inputs, out, kwargs):
