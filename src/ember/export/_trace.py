@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import operator
+import sys
 
 import ember
 from ember.fx import Graph
@@ -281,10 +282,18 @@ def _wrap(name: str, original):
 
 def _patch_ember(patcher: _Patcher, root) -> None:
     originals: dict[int, object] = {}
+    patched = set()
     for module, name, original, _recorder in _namespace_recorders():
-        wrapper = _wrap(name, original)
-        originals[id(original)] = wrapper
-        patcher.patch_attr(module, name, wrapper)
+        wrapper = originals.setdefault(id(original), _wrap(name, original))
+        # the public name, and the defining module's (modules reach functions through
+        # internal aliases too: nn.modules.pooling's ``F`` is ember._ops.pool)
+        home = sys.modules.get(getattr(original, "__module__", None) or "")
+        for owner, attr in ((module, name), (home, getattr(original, "__name__", name))):
+            if owner is None or (id(owner), attr) in patched:
+                continue
+            if owner is module or vars(owner).get(attr) is original:
+                patched.add((id(owner), attr))
+                patcher.patch_attr(owner, attr, wrapper)
     names = {n for n in dir(ember.Tensor) if not n.startswith("_")} | set(_DUNDERS)
     for attr in sorted(names - _NOT_RECORDED):
         original = inspect.getattr_static(ember.Tensor, attr, None)
@@ -292,11 +301,20 @@ def _patch_ember(patcher: _Patcher, root) -> None:
             continue
         patcher.patch_attr(ember.Tensor, attr, _wrap(attr, original))
     _patch_properties(patcher)
+    patched_classes = set()
     for module in root.modules():
         # functions kept as attributes (TransformerEncoderLayer.activation = F.relu)
         for key, value in list(vars(module).items()):
             if callable(value) and id(value) in originals:
                 patcher.patch_attr(module, key, originals[id(value)])
+        # ... or as class attributes (ConvTranspose2d._functional = staticmethod(...))
+        for klass in type(module).__mro__:
+            if klass in patched_classes or klass is object:
+                continue
+            patched_classes.add(klass)
+            for key, value in list(vars(klass).items()):
+                if isinstance(value, staticmethod) and id(value.__func__) in originals:
+                    patcher.patch_attr(klass, key, staticmethod(originals[id(value.__func__)]))
     visited = set()
     for module in root.modules():
         forward = getattr(type(module), "forward", None)
