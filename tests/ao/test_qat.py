@@ -222,14 +222,24 @@ def _resolve(lib, dotted):
     return module
 
 
-@pytest.mark.parametrize("name,args,kwargs,shape", QAT_MODULES)
-def test_qat_modules_match_torch(name, args, kwargs, shape):
+SLOW_PATH = [("intrinsic.qat.ConvBn2d", (3, 4, 3), {"bias": True}, (2, 3, 6, 6)),
+             ("intrinsic.qat.ConvBnReLU1d", (3, 4, 3), {}, (3, 3, 7))]
+
+
+@pytest.mark.parametrize("name,args,kwargs,shape,slow",
+                         [(*row, False) for row in QAT_MODULES]
+                         + [(*row, True) for row in SLOW_PATH])
+def test_qat_modules_match_torch(name, args, kwargs, shape, slow):
     """Each QAT module on its own, from the same state: two training steps (BatchNorm
     statistics move), then frozen BatchNorm, then eval; outputs, input and parameter
-    gradients, buffers, ``to_float`` and repr."""
+    gradients, buffers, ``to_float`` and repr. ``slow``: conv-bn's exact folding
+    (``_enable_slow_path_for_better_numerical_stability``)."""
     torch.manual_seed(0)
     t_mod = _resolve(torch, name)(*args, qconfig=tq.default_qat_qconfig, **kwargs)
     e_mod = _resolve(ember, name)(*args, qconfig=eq.default_qat_qconfig, **kwargs)
+    if slow:
+        t_mod._enable_slow_path_for_better_numerical_stability = True
+        e_mod._enable_slow_path_for_better_numerical_stability = True
     with torch.no_grad():
         if hasattr(t_mod, "bn"):  # folding divides by bn.weight: keep it away from 0,
             t_mod.bn.weight.uniform_(0.5, 1.5)  # where a last-bit difference is amplified

@@ -101,6 +101,7 @@ class _ConvBnNd(_BnFolding, nn.modules.conv._ConvNd, nni._FusedModule):
                        dilation, groups, False, padding_mode)
         self._init_bn(self._FLOAT_BN_MODULE, out_channels, eps, momentum, freeze_bn,
                       qconfig, bias)
+        self._enable_slow_path_for_better_numerical_stability = False
 
     def reset_bn_parameters(self):
         self.bn.reset_running_stats()
@@ -112,8 +113,47 @@ class _ConvBnNd(_BnFolding, nn.modules.conv._ConvNd, nni._FusedModule):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        out = self._folded_forward(input, self._conv_forward)
+        if self._enable_slow_path_for_better_numerical_stability:
+            out = self._forward_slow(input)
+        else:
+            out = self._folded_forward(input, self._conv_forward)
         return F.relu(out) if self._FLOAT_RELU_MODULE is not None else out
+
+    def _forward_slow(self, input):
+        """PyTorch's exact folding (two convolutions): the batch statistics come from the
+        unscaled conv, so a zero bn.weight does not divide by zero. In training the
+        folded conv is rescaled by running_std / batch_std and shifted by the batch
+        mean; in eval the running statistics fold in as at inference."""
+        zero_bias = ember.zeros(self.out_channels, device=self.weight.device,
+                                dtype=input.dtype)
+        weight_shape = [1] * self.weight.dim()
+        weight_shape[0] = -1
+        bias_shape = [1] * self.weight.dim()
+        bias_shape[1] = -1
+        if self.bn.training:
+            conv_out = self._conv_forward(input, self.weight, zero_bias)
+            with ember.no_grad():  # the BatchNorm only updates its running statistics
+                self.bn(conv_out if self.bias is None
+                        else conv_out + self.bias.reshape(bias_shape))
+        running_std = ember.sqrt(self.bn.running_var + self.bn.eps)
+        scale_factor = self.bn.weight / running_std
+        scaled_weight = self.weight_fake_quant(self.weight * scale_factor.reshape(weight_shape))
+        conv_bn = self._conv_forward(input, scaled_weight, zero_bias)
+        if self.bn.training:
+            avg_dims = [0, *range(2, self.weight.dim())]
+            batch_mean = conv_out.mean(avg_dims)
+            batch_var = ember.square(conv_out - batch_mean.reshape(bias_shape)).mean(avg_dims)
+            batch_std = ember.sqrt(batch_var + self.bn.eps)
+            conv_bn = conv_bn * (running_std / batch_std).reshape(bias_shape)
+            fused_mean, fused_std = batch_mean, batch_std
+        else:
+            fused_mean = self.bn.running_mean - (self.bias if self.bias is not None else 0)
+            fused_std = running_std
+        fused_bias = self.bn.bias - self.bn.weight * fused_mean / fused_std
+        conv_bn = conv_bn + fused_bias.reshape(bias_shape)
+        if self.bias is not None:  # keeps the bias in the graph (a zero contribution)
+            conv_bn = conv_bn + (self.bias - self.bias).reshape(bias_shape)
+        return conv_bn
 
     def extra_repr(self):
         return nn.modules.conv._ConvNd.extra_repr(self)
