@@ -195,3 +195,27 @@ def _frozen_twin(builder, weights):
     return det.FasterRCNN(extractor, num_classes,
                           rpn_anchor_generator=det.anchor_utils.AnchorGenerator(
                               anchor_sizes, ((0.5, 1.0, 2.0),) * 3))
+
+
+@pytest.mark.parametrize("builder, enum_name, frozen_eps", [
+    ("retinanet_resnet50_fpn", "RetinaNet_ResNet50_FPN_Weights", 0.0),
+    ("retinanet_resnet50_fpn_v2", "RetinaNet_ResNet50_FPN_V2_Weights", None),
+    ("fcos_resnet50_fpn", "FCOS_ResNet50_FPN_Weights", 1e-5),
+    ("ssd300_vgg16", "SSD300_VGG16_Weights", None),
+    ("ssdlite320_mobilenet_v3_large", "SSDLite320_MobileNet_V3_Large_Weights", None),
+])
+def test_one_stage_weights_build_the_counted_model(builder, enum_name, frozen_eps, no_init,
+                                                   monkeypatch):
+    """With weights, the one-stage builders make the model torchvision's num_params
+    counts (frozen BN where torchvision freezes it, eps 0 only for RetinaNet v1); the
+    checkpoint load itself is stubbed out (no download)."""
+    weights = getattr(det, enum_name).COCO_V1
+    monkeypatch.setattr(type(weights), "get_state_dict",
+                        lambda self, progress=True, check_hash=False: {})
+    monkeypatch.setattr(ember.nn.Module, "load_state_dict",
+                        lambda self, state_dict, strict=True, assign=False: None)
+    model = getattr(det, builder)(weights=weights)
+    assert sum(p.numel() for p in model.parameters()) == weights.meta["num_params"]
+    frozen = [m for m in model.modules() if isinstance(m, ops.FrozenBatchNorm2d)]
+    assert (frozen_eps is not None) == bool(frozen)
+    assert all(m.eps == frozen_eps for m in frozen)
