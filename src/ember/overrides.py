@@ -294,7 +294,10 @@ def _make_subclass(cls, data, require_grad=False, **_dispatch_options):
 
 def _reduce_subclass(tensor, reduced):
     """Pickle a subclass instance as PyTorch does: the plain tensor's reduction, then the
-    class and the instance's attributes (``_rebuild_from_type_v2``)."""
+    class and the instance's attributes (``_rebuild_from_type_v2``). ember's own subclasses
+    (quantized, sparse) keep their own reductions."""
+    if type(tensor).__module__.startswith("ember."):
+        return reduced
     state = {key: value for key, value in tensor.__dict__.items() if key != "_view_creation"}
     return (_rebuild_from_type_v2, (reduced[0], type(tensor), reduced[1], state))
 
