@@ -18,7 +18,7 @@ from ._ops._select import _return_type
 from ._ops._util import _make, type_name, xp_of
 from ._ops.creation import eye as _eye
 from ._ops.linalg import matmul
-from .linalg import _check_float, _check_square, inv, pinv, solve, svdvals
+from .linalg import _check_float, _check_square, inv, inv_ex, pinv, solve, svdvals
 
 _lstsq_t = _return_type("lstsq", ("solution", "residuals", "rank", "singular_values"))
 
@@ -97,7 +97,10 @@ def cond(A, p=None, *, out=None):
     else norm(A, p) * norm(inv(A), p)."""
     from ._linalg_norms import matrix_norm
 
-    _check_float("linalg.cond", A._data)
+    if p is None or p in (2, -2):
+        _check_float("linalg.cond", A._data)
+    else:
+        _check_float("linalg.inv", A._data)
     if p is not None and p not in (2, -2):
         if A.ndim < 2:
             raise RuntimeError(f"linalg.cond(ord={p}): The input tensor A must have at least "
@@ -110,7 +113,16 @@ def cond(A, p=None, *, out=None):
         values = svdvals(A)
         ratio = values[..., 0] / values[..., -1]
         return 1 / ratio if p == -2 else ratio
-    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+    if p not in (1, -1, math.inf, -math.inf, "fro", "nuc"):
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    singular = inv_ex(A.detach()).info != 0
+    if not bool(singular.any()):
+        return matrix_norm(A, p) * matrix_norm(inv(A), p)
+    # Singular matrices: infinite (nan for 'nuc', as PyTorch's), the others as usual.
+    mask = singular.reshape(tuple(singular.shape) + (1, 1))
+    regular = A.where(~mask, _eye(A.shape[-1], dtype=A.dtype, device=A.device))
+    value = matrix_norm(A, p) * matrix_norm(inv(regular), p)
+    return value.where(~singular, math.nan if p == "nuc" else math.inf)
 
 
 def vander(x, *, N=None):
@@ -118,8 +130,8 @@ def vander(x, *, N=None):
     from ._ops.shape_copy import stack
 
     check_lapack_dtype("linalg.vander", x._data)
-    if x.ndim == 0:
-        raise RuntimeError("linalg.vander: Expected x to have at least one dimension")
+    if x.ndim == 0:  # PyTorch reads a 0-d x as one value
+        x = x.unsqueeze(0)
     columns = x.shape[-1] if N is None else N
     if columns <= 1:
         raise RuntimeError("N must be greater than 1.")

@@ -62,6 +62,8 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
     ``tol`` is PyTorch's deprecated spelling of atol with rtol 0; ``hermitian`` reads the
     eigenvalues of the lower triangle, as eigvalsh."""
     check_lapack_dtype("linalg.matrix_rank", A._data)
+    if A._data.dtype.kind not in "fcV":
+        raise RuntimeError("This function doesn't handle types other than float and double")
     if tol is not None:
         atol, rtol = tol, 0.0
     xp = xp_of(A._data)
@@ -80,6 +82,9 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
 
 def vecdot(x, y, *, dim=-1, out=None):
     """Dot products along ``dim``, conjugating ``x`` when complex."""
+    if not x.is_floating_point() and not x.is_complex():
+        raise RuntimeError("linalg.vecdot: Expected a floating point or complex tensor as "
+                           f"input. Got {type_name(x._data.dtype)}")
     if x.dtype != y.dtype:
         raise RuntimeError(
             "linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
@@ -141,6 +146,9 @@ def householder_product(A, tau, *, out=None):
     """The first n columns of the product of Householder reflectors stored in ``A``
     and ``tau`` (as geqrf returns them): LAPACK's orgqr."""
     check_lapack_dtype("linalg.householder_product", A._data)
+    if A._data.dtype.kind not in "fcV":
+        raise NotImplementedError(
+            f'"orgqr_cpu" not implemented for \'{type_name(A._data.dtype)}\'')
     _check_householder("linalg.householder_product", A, tau)
     return _apply_reflectors(A, tau, A.shape[-1], "linalg.householder_product")
 

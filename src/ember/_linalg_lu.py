@@ -12,7 +12,7 @@ import numpy as np
 
 from ._linalg_errors import check_lapack_dtype
 from ._ops._select import _return_type
-from ._ops._util import _make, xp_of
+from ._ops._util import _make, type_name, xp_of
 from .autograd.function import Function
 from .linalg import _check_float, inv, solve
 
@@ -164,7 +164,8 @@ def factor_packed(A, pivot, name):
     _check_float(name.replace("torch.", ""), A._data)
     if A.ndim < 2:
         raise RuntimeError(
-            f"{name}: Expected tensor with 2 or more dimensions. Got size: "
+            f"{'torch.lu_factor' if 'lu_factor' in name else name}: Expected tensor with 2 "
+            "or more dimensions. Got size: "
             f"{list(A.shape)} instead"
         )
     if not pivot:
@@ -193,6 +194,20 @@ def raise_zero_pivot(name, info):
             "calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
 
 
+def _check_lu_solve(LU, B, left):
+    """lu_solve's own errors, before solve's would name the wrong function."""
+    _check_float("torch.linalg.lu_solve", LU._data)
+    if LU.dtype != B.dtype:
+        raise RuntimeError(
+            "linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type "
+            f"{type_name(LU._data.dtype)} and B of type {type_name(B._data.dtype)} instead")
+    if B.ndim >= 2 and (B.shape[-2] if left else B.shape[-1]) != LU.shape[-1]:
+        equation = "AX = B" if left else "XA = B"
+        raise RuntimeError(
+            f"linalg.lu_solve: Incompatible shapes of A and B for the equation {equation} "
+            f"({LU.shape[-2]}x{LU.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
+
+
 def _identity_like(m, n, like):
     return _make(xp_of(like._data).eye(m, n, dtype=like._data.dtype))
 
@@ -213,6 +228,7 @@ def _pad_to(matrix, shape):
 def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
     """Solve A X = B from A's lu_factor (A^H X = B with adjoint; X A = B with left=False)."""
     check_lapack_dtype("linalg.lu_solve", LU._data)
+    _check_lu_solve(LU, B, left)
     xp = xp_of(LU._data)
     n = LU.shape[-1]
     eye_n = _make(xp.eye(n, dtype=LU._data.dtype))

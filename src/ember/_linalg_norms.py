@@ -88,6 +88,8 @@ def _norm_dims(dim, ndim):
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     """p-norm of x over ``dim`` (all elements when None), as one vector."""
+    if isinstance(ord, str):
+        raise TypeError("linalg_vector_norm(): argument 'ord' must be Number, not str")
     if dtype is not None:
         wanted_complex = str(dtype).split(".")[-1].startswith("complex")
         if wanted_complex != x.is_complex():
@@ -130,7 +132,10 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         raise RuntimeError(
             "linalg.matrix_norm: The input tensor A must have at least 2 dimensions."
         )
-    row, col = (d % A.ndim for d in dim)
+    row, col = _norm_dims(dim[0], A.ndim)[0], _norm_dims(dim[1], A.ndim)[0]
+    if row == col:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
+                           f"{dim[1]})")
     if ord == "fro":
         return vector_norm(A, 2, (row, col), keepdim)
     if ord in ("nuc", 2, -2):

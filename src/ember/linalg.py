@@ -36,9 +36,32 @@ _cholesky_ex_t = _return_type("cholesky_ex", ("L", "info"))
 # -- checks -----------------------------------------------------------------------------
 
 
+# Integer input: where PyTorch's error is not the generic one, (type, text) as it words it
+_INTEGER_INPUT = {
+    "linalg.lu": (NotImplementedError, '"lu_cpu" not implemented for \'{}\''),
+    "linalg.lu_factor": (NotImplementedError, '"lu_cpu" not implemented for \'{}\''),
+    "linalg.lu_factor_ex": (NotImplementedError, '"lu_cpu" not implemented for \'{}\''),
+    "linalg.eigh": (NotImplementedError, '"linalg_eigh_cpu" not implemented for \'{}\''),
+    "linalg.eigvalsh": (NotImplementedError, '"linalg_eigh_cpu" not implemented for \'{}\''),
+    "linalg.solve_triangular": (NotImplementedError,
+                                '"triangular_solve_cpu" not implemented for \'{}\''),
+    "linalg.eig": (RuntimeError, "Unknown Complex ScalarType for {}"),
+    "linalg.eigvals": (RuntimeError, "Unknown Complex ScalarType for {}"),
+    "linalg.lstsq": (RuntimeError,
+                     "This function doesn't handle types other than float and double"),
+    "linalg.solve_ex": (RuntimeError, "linalg.solve: Expected a floating point or complex "
+                        "tensor as input. Got {}"),
+    "linalg.cond": (RuntimeError, "linalg.svd: Expected a floating point or complex tensor "
+                    "as input. Got {}"),
+}
+
+
 def _check_float(name, array):
     check_lapack_dtype(name, array)  # half/bfloat16: PyTorch's error, not NumPy's TypeError
     if array.dtype.kind not in "fc" and array.dtype.name != "bfloat16":
+        special = _INTEGER_INPUT.get(name)
+        if special is not None:
+            raise special[0](special[1].format(type_name(array.dtype)))
         raise RuntimeError(
             f"{name}: Expected a floating point or complex tensor as input. Got "
             f"{type_name(array.dtype)}"
@@ -230,6 +253,10 @@ def solve(A, B, *, left=True, out=None):
             f"{type_name(A._data.dtype)} and B of type {type_name(B._data.dtype)} instead"
         )
     if not left:
+        if _is_vector_rhs(A, B):  # X A = B has no vector form: B is read as a column
+            raise RuntimeError(
+                "linalg.solve: Incompatible shapes of A and B for the equation XA = B "
+                f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-1]}x1)")
         if B.ndim >= 2 and B.shape[-1] != A.shape[-2]:
             raise RuntimeError(
                 "linalg.solve: Incompatible shapes of A and B for the equation XA = B "
@@ -270,6 +297,9 @@ class _IdentityPower(Function):
 
 def matrix_power(A, n):
     """A multiplied by itself n times (n < 0 uses the inverse; n == 0 gives I)."""
+    if type(n) is not int and not isinstance(n, np.integer):
+        raise TypeError("linalg_matrix_power(): argument 'n' (position 2) must be int, not "
+                        f"{type(n).__name__}")
     _check_square("linalg.matrix_power", A._data)
     if n == 0:
         return _IdentityPower.apply(A)

@@ -2,6 +2,8 @@
 one row each: the same call on both libraries gives the same values, dtype and shape, or
 the same exception type and message."""
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -19,6 +21,14 @@ C34 = (RNG.standard_normal((3, 4)) + 1j * RNG.standard_normal((3, 4))).astype(np
 
 def _t(lib, array):
     return lib.tensor(array)
+
+
+def _on_integers(fn, lib):
+    return fn(lib, lib.ones(3, 3, dtype=lib.int64))
+
+
+def _cond_singular(p, lib):
+    return lib.linalg.cond(lib.stack([lib.eye(2), lib.zeros(2, 2)]), p=p)
 
 
 CASES = {
@@ -83,6 +93,39 @@ CASES = {
         lib.tensor(M33, requires_grad=True), out=(lib.empty(0), lib.empty(0))),
     "out_norm_requires_grad": lambda lib: lib.linalg.norm(lib.tensor(M33, requires_grad=True),
                                                           out=lib.empty(0)),
+    # integer inputs: each function's own error
+    **{f"int_{name}": functools.partial(_on_integers, fn) for name, fn in {
+           "lu": lambda lib, a: lib.linalg.lu(a),
+           "lu_factor_ex": lambda lib, a: lib.linalg.lu_factor_ex(a),
+           "eigh": lambda lib, a: lib.linalg.eigh(a),
+           "eigvalsh": lambda lib, a: lib.linalg.eigvalsh(a.bool()),
+           "eig": lambda lib, a: lib.linalg.eig(a),
+           "solve_triangular": lambda lib, a: lib.linalg.solve_triangular(a, a, upper=True),
+           "lstsq": lambda lib, a: lib.linalg.lstsq(a, a),
+           "solve_ex": lambda lib, a: lib.linalg.solve_ex(a, a),
+           "cond": lambda lib, a: lib.linalg.cond(a),
+           "cond_1": lambda lib, a: lib.linalg.cond(a, p=1),
+           "matrix_rank": lambda lib, a: lib.linalg.matrix_rank(a),
+           "householder": lambda lib, a: lib.linalg.householder_product(a, a[0]),
+           "lu_solve": lambda lib, a: lib.linalg.lu_solve(a, lib.ones(3, dtype=lib.int32), a),
+           "vecdot": lambda lib, a: lib.linalg.vecdot(a, a),
+       }.items()},
+    "lu_factor_1d": lambda lib: lib.linalg.lu_factor(lib.ones(3)),
+    "lu_solve_shape": lambda lib: lib.linalg.lu_solve(*lib.linalg.lu_factor(_t(lib, M33)),
+                                                      _t(lib, M34.T[:, :2])),
+    "lu_solve_dtype": lambda lib: lib.linalg.lu_solve(*lib.linalg.lu_factor(_t(lib, M33)),
+                                                      _t(lib, M33).double()),
+    "matrix_norm_same_dims": lambda lib: lib.linalg.matrix_norm(_t(lib, M34), dim=(0, 0)),
+    "matrix_norm_dim_range": lambda lib: lib.linalg.matrix_norm(_t(lib, M34), dim=(0, 2)),
+    "vector_norm_str_ord": lambda lib: lib.linalg.vector_norm(_t(lib, M34), ord="fro"),
+    "matrix_power_float": lambda lib: lib.linalg.matrix_power(_t(lib, M33), 2.0),
+    "vander_0d": lambda lib: lib.linalg.vander(lib.tensor(2.0)),
+    "vander_0d_n": lambda lib: lib.linalg.vander(lib.tensor(2.0), N=3),
+    "cond_bad_ord": lambda lib: lib.linalg.cond(_t(lib, M33), p=3),
+    **{f"cond_singular_{p}": functools.partial(_cond_singular, p)
+       for p in (1, -1, float("inf"), "fro", "nuc")},
+    "solve_left_false_vector": lambda lib: lib.linalg.solve(_t(lib, M33), _t(lib, M33[0]),
+                                                           left=False),
     # complex and random
     "relu_complex": lambda lib: lib.relu(_t(lib, C34)),
     "relu__complex": lambda lib: _t(lib, C34).relu_(),
