@@ -291,3 +291,41 @@ def test_qat_module_errors_match_torch():
                                                  "BatchNorm2d, and ReLU6"):
             lib.ao.nn.intrinsic.ConvBnReLU2d(lib.nn.Conv2d(1, 2, 1), lib.nn.BatchNorm2d(2),
                                              lib.nn.ReLU6())
+
+
+@pytest.mark.parametrize("backend", ["x86", "qnnpack"])
+def test_qat_conv1d_bn_converts_to_quantized_conv1d(backend):
+    """Conv1d-BatchNorm1d(-ReLU) through fuse_modules_qat / prepare_qat / convert: the
+    quantized Conv1d (a 2-D kernel over a unit height, as torch's) gives torch's
+    integers, and torch's converted checkpoint loads into ember's model."""
+    def build(lib, aq):
+        nn = lib.nn
+        return nn.Sequential(aq.QuantStub(), nn.Conv1d(3, 4, 3, padding=1, bias=False),
+                             nn.BatchNorm1d(4), nn.ReLU(), nn.Conv1d(4, 5, 3, stride=2),
+                             nn.BatchNorm1d(5), aq.DeQuantStub())
+
+    torch.manual_seed(0)
+    tm, em = build(torch, tq), build(ember, eq)
+    em.load_state_dict({k: _e(v.numpy()) for k, v in tm.state_dict().items()})
+    tm.qconfig = tq.get_default_qat_qconfig(backend)
+    em.qconfig = eq.get_default_qat_qconfig(backend)
+    groups = [["1", "2", "3"], ["4", "5"]]
+    tp, ep = tq.prepare_qat(tq.fuse_modules_qat(tm, groups)), \
+        eq.prepare_qat(eq.fuse_modules_qat(em, groups))
+    assert repr(ep) == repr(tp)
+    for _ in range(3):
+        x = RNG.standard_normal((4, 3, 9)).astype(np.float32)
+        tp(torch.tensor(x))
+        ep(_e(x))
+    tc, ec = tq.convert(tp.eval()), eq.convert(ep.eval())
+    assert _no_scales(repr(ec)) == _no_scales(repr(tc))
+    x = RNG.standard_normal((4, 3, 9)).astype(np.float32)
+    expected = tc(torch.tensor(x)).numpy()
+    assert np.abs(ec(_e(x)).numpy() - expected).max() <= tc[4].scale * 1.001
+    buf = io.BytesIO()
+    torch.save(tc.state_dict(), buf)
+    buf.seek(0)
+    ec.load_state_dict(ember.load(buf))
+    np.testing.assert_array_equal(ec(_e(x)).numpy(), expected)
+    with pytest.raises(ValueError, match="Input shape must be `"):
+        ec[1](ec[0](_e(x[0])))

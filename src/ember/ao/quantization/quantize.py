@@ -101,7 +101,8 @@ def get_default_static_quant_module_mappings():
     return {
         QuantStub: nnq.Quantize, DeQuantStub: nnq.DeQuantize,
         nn.Linear: nnq.Linear, nn.modules.linear.NonDynamicallyQuantizableLinear: nnq.Linear,
-        nn.Conv2d: nnq.Conv2d, nn.ReLU6: nnq.ReLU6, nn.ReLU: nnq._QuantizedReLU,
+        nn.Conv1d: nnq.Conv1d, nn.Conv2d: nnq.Conv2d, nn.ReLU6: nnq.ReLU6,
+        nn.ReLU: nnq._QuantizedReLU, nni.ConvReLU1d: nniq.ConvReLU1d,
         nn.MaxPool2d: nnq._QuantizedMaxPool2d, nn.AvgPool2d: nnq._QuantizedAvgPool2d,
         nn.AdaptiveAvgPool2d: nnq._QuantizedAdaptiveAvgPool2d,
         nni.LinearReLU: nniq.LinearReLU, nni.ConvReLU2d: nniq.ConvReLU2d,
@@ -111,6 +112,7 @@ def get_default_static_quant_module_mappings():
         # quantization-aware-training modules: their trained fake-quantizers give the
         # weight and output parameters, conv-bn folds its BatchNorm first
         nnqat.Linear: nnq.Linear, nnqat.Conv2d: nnq.Conv2d,
+        nniqat.ConvBn1d: nnq.Conv1d, nniqat.ConvBnReLU1d: nniq.ConvReLU1d,
         nniqat.ConvBn2d: nnq.Conv2d, nniqat.ConvBnReLU2d: nniq.ConvReLU2d,
         nniqat.ConvReLU2d: nniq.ConvReLU2d, nniqat.LinearReLU: nniq.LinearReLU,
         nniqat.LinearBn1d: nnq.Linear,

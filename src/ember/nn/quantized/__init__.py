@@ -12,6 +12,7 @@ from .activation import (  # noqa: F401 (convert maps to _QuantizedHardsigmoid)
     _QuantizedHardsigmoid,
 )
 from .modules import (
+    Conv1d,
     Conv2d,
     DeQuantize,
     FloatFunctional,
@@ -24,6 +25,7 @@ from .modules import (
 
 __all__ = [
     "ELU",
+    "Conv1d",
     "Conv2d",
     "DeQuantize",
     "FloatFunctional",

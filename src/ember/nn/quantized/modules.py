@@ -13,10 +13,10 @@ import ember
 
 from ..._ops import _quantized_kernels as _k
 from ...nn.modules.module import Module
-from ...nn.modules.utils import _pair
+from ...nn.modules.utils import _pair, _single
 
 __all__ = [
-    "Conv2d", "DeQuantize", "FloatFunctional", "Linear", "LinearPackedParams", "QFunctional",
+    "Conv1d", "Conv2d", "DeQuantize", "FloatFunctional", "Linear", "LinearPackedParams", "QFunctional",
     "Quantize", "ReLU6",
 ]
 
@@ -284,6 +284,54 @@ class Conv2d(_WeightedQuantized):
         qconv.scale = float(act_scale)
         qconv.zero_point = int(act_zp)
         return qconv
+
+
+class Conv1d(Conv2d):
+    """1-D convolution of quint8 activations with int8 weights, run as a 2-D one over a
+    unit height (as PyTorch's kernels run it); the weight keeps its 3-D shape."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=None):
+        Module.__init__(self)
+        if padding_mode != "zeros":
+            raise NotImplementedError("quantized Conv1d supports padding_mode='zeros' only")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _single(kernel_size), _single(stride)
+        self.padding, self.dilation = _single(padding), _single(dilation)
+        self.output_padding = (0,)
+        self.transposed, self.groups, self.padding_mode = False, groups, padding_mode
+        weight = _empty_qweight((out_channels, in_channels // groups) + self.kernel_size)
+        self.set_weight_bias(weight, ember.zeros(out_channels) if bias else None)
+        self.scale = 1.0
+        self.zero_point = 0
+
+    def _get_name(self):
+        return "QuantizedConv1d"
+
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}, scale={self.scale}, zero_point={self.zero_point}")
+        if self.padding != (0,):
+            s += f", padding={self.padding}"
+        if self.dilation != (1,):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias() is None:
+            s += ", bias=False"
+        return s
+
+    def forward(self, x):
+        if x.dim() != 3:
+            raise ValueError("Input shape must be `(N, C, L)`!")
+        out = _k.conv2d_quantized(x.unsqueeze(2), self._kernel, (1, *self.stride),
+                                  (0, *self.padding), (1, *self.dilation), self.groups,
+                                  self.scale, self.zero_point, relu=self._relu)
+        return out.squeeze(2)
+
+    def set_weight_bias(self, weight, bias) -> None:
+        self._weight_bias_pair = (weight, bias)
+        self._kernel = _k.PackedWeight(weight.unsqueeze(2), bias, "quantized::conv1d_prepack")
 
 
 class Quantize(Module):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .....nn.quantized import modules as _nnq
 
-__all__ = ["ConvReLU2d", "LinearReLU"]
+__all__ = ["ConvReLU1d", "ConvReLU2d", "LinearReLU"]
 
 
 class LinearReLU(_nnq.Linear):
@@ -24,3 +24,12 @@ class ConvReLU2d(_nnq.Conv2d):
 
     def _get_name(self):
         return "QuantizedConvReLU2d"
+
+
+class ConvReLU1d(_nnq.Conv1d):
+    """Quantized Conv1d with a fused ReLU."""
+
+    _relu = True
+
+    def _get_name(self):
+        return "QuantizedConvReLU1d"
