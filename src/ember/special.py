@@ -103,6 +103,8 @@ def log_ndtr(input):
 def multigammaln(input, p: int):
     """The multivariate log-gamma of dimension ``p`` (inf at the poles, unchecked, as
     PyTorch's)."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
     offsets = ember.arange(p, dtype=input.dtype, device=input.device) * -0.5
     terms = ember.lgamma(input.unsqueeze(-1) + offsets)
     return terms.sum(-1) + p * (p - 1) / 4 * math.log(math.pi)

@@ -133,6 +133,12 @@ CASES = {
     "log_softmax_complex": lambda lib: _t(lib, C34).log_softmax(0),
     "logsigmoid_long": lambda lib: lib.nn.functional.logsigmoid(lib.ones(2, dtype=lib.int64)),
     "randint_complex": lambda lib: lib.randint(0, 5, (3,), dtype=lib.complex64),
+    # fft and special
+    "fftshift_dim_range": lambda lib: lib.fft.fftshift(_t(lib, M33[0]), dim=2),
+    "ifftshift_negative_dim": lambda lib: lib.fft.ifftshift(_t(lib, M34), dim=-1),
+    "multigammaln_p0": lambda lib: lib.special.multigammaln(_t(lib, M33[0]), 0),
+    "polygamma_negative_n": lambda lib: lib.special.polygamma(-1, _t(lib, M33[0])),
+    "i0_out": lambda lib: lib.special.i0(_t(lib, M33[0]), out=lib.empty(3)),
 }
 
 

@@ -349,8 +349,10 @@ class I0(Function):
         return grad * special.i1(x)
 
 
-def i0(input):
-    return I0.apply(input)
+def i0(input, *, out=None):
+    from ._select import write_out
+
+    return write_out(I0.apply(input), out, "i0")
 
 
 def i0_(input):

@@ -400,6 +400,8 @@ class Polygamma(Function):
 
 
 def polygamma(n, input, *, out=None):
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
     return _out(Polygamma.apply(input, int(n)), out)
 
 

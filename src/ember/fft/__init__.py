@@ -117,6 +117,11 @@ def _shift(input, dim, inverse):
     else:
         dims = list(dim)
     sizes = input.shape
+    low, high = -max(input.dim(), 1), max(input.dim(), 1) - 1
+    for d in dims:
+        if not low <= d <= high:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{low}, "
+                             f"{high}], but got {d})")
     shifts = [(sizes[d] + 1) // 2 if inverse else sizes[d] // 2 for d in dims]
     if not dims:  # roll's own complaint, as PyTorch (0-d input or dim=())
         raise RuntimeError("`shifts` required")
