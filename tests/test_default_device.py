@@ -4,6 +4,7 @@ modules built under them hold."""
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -176,3 +177,20 @@ def test_meta_device_object():
         assert device == lib.device("meta") and device != lib.device("cpu")
         assert device != "meta"  # a string is not a device in PyTorch
         assert lib.empty(1, device=device).device == device
+
+
+def test_default_device_is_per_thread():
+    """PyTorch keeps the default device per thread: a new thread starts on cpu."""
+
+    def seen_in_thread(lib):
+        lib.set_default_device("meta")
+        seen = []
+        worker = threading.Thread(
+            target=lambda: seen.append((str(lib.get_default_device()), lib.ones(1).device.type)))
+        worker.start()
+        worker.join()
+        seen.append((str(lib.get_default_device()), lib.ones(1).device.type))
+        lib.set_default_device(None)
+        return seen
+
+    assert seen_in_thread(ember) == seen_in_thread(torch) == [("cpu", "cpu"), ("meta", "meta")]

@@ -22,35 +22,35 @@ import numpy as _np
 # tensors. So ember sets NumPy's floating-point error handling to "ignore" once.
 _np.seterr(all="ignore")
 
-from .device import _default
-
-# set_default_device's own context: PyTorch's global DeviceContext, entered and exited like
-# a ``with`` block so that nesting with ``with device(...)`` restores as PyTorch's does.
-_global_context: list = [None]
-
+from .device import _ever_entered
+from .device import _state as _device_state
 
 def get_default_device() -> device:
     """The device factories use when given none: cpu unless ``set_default_device`` or a
     ``with ember.device(...)`` block says otherwise."""
-    return _default[0] or CPU
+    if not _ever_entered[0]:
+        return CPU
+    return _device_state.default or CPU
 
 
 def explicit_default_device():
     """The default device if one was set, else None: some factories (``tensor`` of a
     tensor, ``as_tensor``) keep their source's device unless a default was set."""
-    return _default[0]
+    return _device_state.default if _ever_entered[0] else None
 
 
 def set_default_device(dev) -> None:
     """``torch.set_default_device``: None goes back to cpu."""
-    if _global_context[0] is not None:
-        _global_context[0].__exit__(None, None, None)
-        _global_context[0] = None
+    # set_default_device's context is entered and exited like a ``with`` block, so that
+    # nesting with ``with device(...)`` restores as PyTorch's does
+    if _device_state.global_context is not None:
+        _device_state.global_context.__exit__(None, None, None)
+        _device_state.global_context = None
     if dev is not None:
         context = to_device(dev)
         context = device(context.type, context.index)  # its own object: entered once
         context.__enter__()
-        _global_context[0] = context
+        _device_state.global_context = context
 
 
 __all__ = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import numpy as np
 
@@ -89,25 +90,40 @@ class device:
     def __enter__(self):
         """Factories and module constructors without ``device=`` use this device inside
         the block; leaving it restores the default it found (PyTorch's DeviceContext)."""
-        _entered.append((self, _default[0]))
-        _default[0] = self
+        _state.entered.append((self, _state.default))
+        _state.default = self
+        _ever_entered[0] = True
         return self
 
     def __exit__(self, *exc):
-        for position in range(len(_entered) - 1, -1, -1):
-            if _entered[position][0] is self:
-                _default[0] = _entered.pop(position)[1]
+        entered = _state.entered
+        for position in range(len(entered) - 1, -1, -1):
+            if entered[position][0] is self:
+                _state.default = entered.pop(position)[1]
                 return
 
 
 CPU = device("cpu")
 META = device("meta")
 
-# The default device: None until ``set_default_device`` or ``with device(...)`` names one
-# (factories then use cpu). ``_entered`` holds (device, the default it replaced) per
-# active ``with`` block.
-_default: list = [None]
-_entered: list = []
+
+class _DefaultDeviceState(threading.local):
+    """The default device, per thread as PyTorch's: None until ``set_default_device`` or
+    ``with device(...)`` names one (factories then use cpu). ``entered`` holds (device,
+    the default it replaced) per active ``with`` block; ``global_context`` is the device
+    ``set_default_device`` entered, PyTorch's global DeviceContext."""
+
+    default = None
+    global_context = None
+
+    def __init__(self):
+        self.entered = []
+
+
+_state = _DefaultDeviceState()
+# whether any thread has named a default device: until then factories skip the
+# thread-local lookup (it costs as much as the rest of resolving their device)
+_ever_entered = [False]
 
 
 def to_device(d) -> device:

@@ -14,10 +14,12 @@ tensor layer needs nothing new for this if a meta tensor's ``_data`` answers ``s
 - Writes are no-ops: ``a[i] = v``, ``fill``, ufuncs with ``out=``, ``copyto``, ``put``
   check the shapes and keep nothing, so in-place initialisation allocates nothing.
 - Elementwise ufuncs (most of an op's work) are free: the result's dtype comes from
-  applying the ufunc to 0-d samples, its shape from broadcasting; ``matmul`` likewise.
-- Everything else (reductions, ``einsum``, ``concatenate``, ``take``, ...) runs NumPy on
-  the zero data and wraps the result as meta: correct shapes and dtypes for the price of
-  the real op on zeros (time, and memory for the output). Views (``reshape``,
+  applying the ufunc to 0-d samples, its shape from broadcasting. ``matmul`` (so Linear
+  and conv), ufunc reductions (sum, mean, max, norm) and argmax/argmin are shape rules
+  too: a 10-billion-parameter layer's forward and backward take milliseconds.
+- Everything else (``einsum``, ``concatenate``, ``take``, sorting, ...) runs NumPy's own
+  code on the zero data and wraps the result as meta: correct shapes and dtypes for the
+  price of the real op on zeros (time, and memory for the output). Views (``reshape``,
   ``transpose``, slicing, ``as_strided``) are real views, so strides and storage offsets
   are PyTorch's without extra bookkeeping.
 - Data-dependent results (``nonzero``, boolean masks, ``unique``) raise
