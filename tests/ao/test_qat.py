@@ -329,3 +329,36 @@ def test_qat_conv1d_bn_converts_to_quantized_conv1d(backend):
     np.testing.assert_array_equal(ec(_e(x)).numpy(), expected)
     with pytest.raises(ValueError, match="Input shape must be `"):
         ec[1](ec[0](_e(x[0])))
+
+
+def test_fake_quantize_and_qat_modules_run_on_cuda(monkeypatch):
+    """Fake quantizers keep their statistics and parameters on the module's device and
+    give the CPU's values there; QAT modules train there. The GPU is tests/cuda_sim's
+    NumPy-backed CuPy double (real CuPy on a GPU machine), restored afterwards."""
+    import importlib
+    import os
+    import sys
+
+    monkeypatch.syspath_prepend(os.path.join(os.path.dirname(__file__), "..", "cuda_sim"))
+    fake_cupy = importlib.import_module("fake_cupy")
+    for name, module in fake_cupy.modules().items():
+        monkeypatch.setitem(sys.modules, name, module)
+    backend_device = importlib.import_module("ember._backend.device")
+    monkeypatch.setattr(backend_device, "_cupy", None)
+    monkeypatch.setattr(backend_device, "_cupy_checked", False)
+    fake_cupy.reset()
+    x = RNG.standard_normal((3, 4)).astype(np.float32)
+    for factory in (eq.default_fake_quant, eq.default_per_channel_weight_fake_quant,
+                    eq.default_fused_act_fake_quant,
+                    eq.default_fused_per_channel_wt_fake_quant):
+        on_gpu, on_cpu = factory().to("cuda"), factory()
+        gx = ember.tensor(x, device="cuda", requires_grad=True)
+        out = on_gpu(gx)
+        out.sum().backward()
+        assert out.device.type == gx.grad.device.type == on_gpu.scale.device.type == "cuda"
+        np.testing.assert_array_equal(out.detach().cpu().numpy(), on_cpu(_e(x)).numpy())
+    conv = ember.ao.nn.intrinsic.qat.ConvBnReLU2d(
+        2, 3, 3, qconfig=eq.get_default_qat_qconfig("x86")).to("cuda")
+    conv(ember.randn(2, 2, 5, 5, device="cuda")).sum().backward()
+    assert conv.weight.grad.device.type == "cuda"
+    fake_cupy.reset()
