@@ -341,3 +341,56 @@ def test_data_dependent_branch_refused_and_item_traced():
     assert _nodes(e_ep) == _nodes(t_ep)
     np.testing.assert_array_equal(e_ep.module()(ember.full((2,), 3.0)).numpy(),
                                   t_ep.module()(torch.full((2,), 3.0)).numpy())
+
+
+def _layers_model(lib):
+    nn = lib.nn
+    return nn.Sequential(
+        nn.Conv1d(2, 3, 3, padding=1), nn.BatchNorm1d(3), nn.SiLU(), nn.AvgPool1d(2),
+        nn.Flatten(), nn.Linear(12, 5), nn.LayerNorm(5), nn.GELU(), nn.Dropout(0.1),
+        nn.Softmax(-1))
+
+
+def _image_layers_model(lib):
+    nn = lib.nn
+    return nn.Sequential(
+        nn.ConvTranspose2d(2, 3, 3, stride=2), nn.Upsample(scale_factor=2),
+        nn.AdaptiveAvgPool2d(2), nn.GroupNorm(1, 3), nn.PReLU(), nn.MaxPool2d(2),
+        nn.Hardswish(), nn.Tanh(), nn.LeakyReLU(0.2))
+
+
+def _resample_model(lib):
+    F = lib.nn.functional
+
+    class Resample(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = lib.nn.Conv2d(2, 2, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return (F.interpolate(y, size=(5, 6), mode="bilinear", align_corners=False),
+                    F.interpolate(y, scale_factor=2, mode="nearest"), F.avg_pool2d(x, 2),
+                    F.max_pool1d(x.flatten(2), 3, 2),
+                    F.interpolate(x.flatten(2), scale_factor=2.0, mode="linear"))
+
+    return Resample()
+
+
+@pytest.mark.parametrize("build,shape", [(_layers_model, (2, 2, 8)),
+                                         (_image_layers_model, (1, 2, 4, 4)),
+                                         (_resample_model, (2, 2, 6, 6))])
+def test_layer_stacks_match_torch(build, shape, tmp_path):
+    t_model, e_model = _pair(build)
+    x = np.random.default_rng(8).standard_normal(shape).astype(np.float32)
+    t_ep = torch.export.export(t_model, (torch.tensor(x),))
+    e_ep = ember.export.export(e_model, (ember.tensor(x),))
+    assert _nodes(e_ep) == _nodes(t_ep)
+    ember.export.save(e_ep, tmp_path / "stack.pt2")
+    loaded = ember.export.load(tmp_path / "stack.pt2").module()
+    want = torch.utils._pytree.tree_leaves(t_ep.module()(torch.tensor(x)))
+    for module in (e_ep.module(), loaded):
+        got = ember.utils._pytree.tree_leaves(module(ember.tensor(x)))
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy(), rtol=1e-4,
+                                       atol=1e-5)

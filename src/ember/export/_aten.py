@@ -46,6 +46,17 @@ _RENAMED = {
 _SIZE_VARARGS = {"view", "reshape", "permute", "expand", "repeat", "tile", "new_ones",
                  "new_zeros", "new_empty"}
 _INT_OVERLOAD = {"transpose", "select", "softmax", "log_softmax", "swapaxes"}
+# pooling ops: (spatial dims, positions of their int[d] arguments), expanded as ATen's
+_POOL_INT_LISTS = {
+    **{f"max_pool{d}d": (d, (1, 2, 3, 4)) for d in (1, 2, 3)},
+    **{f"avg_pool{d}d": (d, (1, 2, 3)) for d in (1, 2, 3)},
+    **{f"adaptive_avg_pool{d}d": (d, (1,)) for d in (1, 2, 3)},
+    **{f"adaptive_max_pool{d}d": (d, (1,)) for d in (1, 2, 3)},
+}
+_UPSAMPLE = {("nearest", 1): "upsample_nearest1d", ("nearest", 2): "upsample_nearest2d",
+             ("nearest", 3): "upsample_nearest3d", ("linear", 1): "upsample_linear1d",
+             ("bilinear", 2): "upsample_bilinear2d", ("bicubic", 2): "upsample_bicubic2d",
+             ("trilinear", 3): "upsample_trilinear3d"}
 _DIM_OVERLOAD = {"sum": "dim_IntList", "mean": "dim", "amax": "default", "amin": "default"}
 _FACTORIES = {"zeros", "ones", "empty", "full", "arange", "rand", "randn", "randint",
               "eye", "linspace", "tensor", "zeros_like", "ones_like", "empty_like",
@@ -145,6 +156,9 @@ def register_aten_op(name: str, overload: str = "default") -> _ops.OpOverload:
     packet = packets.get(name)
     if packet is not None and overload in packet._overloads:
         return packet._overloads[overload]
+    modes = {op_name: mode for (mode, _), op_name in _UPSAMPLE.items()}
+    if name in modes:
+        return _register_upsample(name, modes[name])
     if name in _SPECIAL_IMPLS:
         impl = _SPECIAL_IMPLS[name]
     elif name.rstrip("_") in _SCALAR_OVERLOAD | {"add", "sub", "mul", "div"}:
@@ -229,6 +243,10 @@ def to_aten(name: str, fn: Callable, args: tuple, kwargs: dict):
         return register_aten_op("pow", "Scalar"), (args[1], args[0]), {}
     if name in ("__rmatmul__",):
         return register_aten_op("matmul"), (args[1], args[0]), {}
+    if name == "interpolate":
+        lowered = _upsample(fn, args, kwargs)
+        if lowered is not None:
+            return lowered
     if name == "batch_norm":
         bound = inspect.signature(fn).bind(*args, **kwargs)
         bound.apply_defaults()
@@ -274,6 +292,8 @@ def to_aten(name: str, fn: Callable, args: tuple, kwargs: dict):
         overload = "other"
     elif name == "flatten":
         overload = "using_ints"
+    elif name.startswith("conv_transpose"):
+        overload = "input"
     elif name in _INT_OVERLOAD:
         overload = "int"
         positional = positional[:3] if name in ("transpose", "select", "swapaxes") else \
@@ -286,6 +306,8 @@ def to_aten(name: str, fn: Callable, args: tuple, kwargs: dict):
         overload = "dtype"
     elif name == "dropout":
         positional = (positional + [0.5, True])[:3]
+    elif name in _POOL_INT_LISTS:
+        positional = _expand_pool_args(name, positional)
     if name in ("float", "double", "half", "long", "int", "bool"):
         dtypes = {"float": ember.float32, "double": ember.float64, "half": ember.float16,
                   "long": ember.int64, "int": ember.int32, "bool": ember.bool}
@@ -347,6 +369,8 @@ def _convert_call(impl, original, args, kwargs):
             return None
         if param.name == "reduction" and isinstance(value, str):
             value = _REDUCTIONS[value]
+        if param.name in ("cudnn_enable", "cudnn_enabled"):
+            value = False  # what torch.nn.functional passes on a CPU build
         if param.kind is param.KEYWORD_ONLY:
             new_kwargs[param.name] = value
         else:
@@ -356,6 +380,74 @@ def _convert_call(impl, original, args, kwargs):
                 values[param.name] is param.default or _same(values[param.name], param.default)):
             return None
     return tuple(new_args), new_kwargs
+
+
+def _expand_pool_args(name: str, positional: list) -> list:
+    """``max_pool2d(x, 2)`` as ATen's ``max_pool2d(x, [2, 2], [2, 2])``: ints widened to
+    int[d]; a stride of None is the kernel size (the module passes it so), trailing
+    defaults dropped again."""
+    dims, indices = _POOL_INT_LISTS[name]
+    positional = list(positional)
+    if name.startswith(("max_pool", "avg_pool")) and len(positional) > 2 and \
+            positional[2] is None:
+        positional[2] = positional[1] if name.startswith("max_pool") else []
+    for index in indices:
+        if index < len(positional) and isinstance(positional[index], int) and \
+                not isinstance(positional[index], bool):
+            positional[index] = [positional[index]] * dims
+        elif index < len(positional) and isinstance(positional[index], tuple):
+            positional[index] = list(positional[index])
+    defaults = {3: [0] * dims, 4: [1] * dims} if name.startswith("max_pool") else \
+        {2: [], 3: [0] * dims, 4: False, 5: True, 6: None}
+    if name.startswith("max_pool"):
+        defaults[5] = False
+    while len(positional) > 2 and defaults.get(len(positional) - 1, object()) == \
+            positional[-1]:
+        positional.pop()
+    return positional
+
+
+def _upsample(fn, args, kwargs):
+    """``F.interpolate`` as PyTorch's export records it: ``upsample_<mode><d>d.vec``."""
+    try:
+        bound = inspect.signature(_unwrapped(fn)).bind(*args, **kwargs)
+    except TypeError:
+        return None
+    bound.apply_defaults()
+    values = bound.arguments
+    x, size, scale = values.get("input"), values.get("size"), values.get("scale_factor")
+    mode = values.get("mode", "nearest")
+    if not isinstance(x, _TENSOR) or values.get("antialias") or \
+            values.get("recompute_scale_factor"):
+        return None
+    dims = x.dim() - 2
+    op_name = _UPSAMPLE.get((mode, dims))
+    if op_name is None:
+        return None
+    if size is not None:
+        size = [int(v) for v in size] if isinstance(size, (list, tuple)) else [int(size)] * dims
+    if scale is not None:
+        scale = [float(v) for v in scale] if isinstance(scale, (list, tuple)) else \
+            [float(scale)] * dims
+    op = _register_upsample(op_name, mode)
+    if mode == "nearest":
+        return op, (x, size, scale), {}
+    return op, (x, size, bool(values.get("align_corners") or False), scale), {}
+
+
+def _register_upsample(op_name: str, mode: str):
+    packets = _ops._namespace("aten").__dict__["_packets"]
+    if op_name in packets and "vec" in packets[op_name]._overloads:
+        return packets[op_name]._overloads["vec"]
+
+    if mode == "nearest":
+        def impl(x, output_size, scale_factors):
+            return F.interpolate(x, size=output_size, scale_factor=scale_factors, mode=mode)
+    else:
+        def impl(x, output_size, align_corners, scale_factors):
+            return F.interpolate(x, size=output_size, scale_factor=scale_factors, mode=mode,
+                                 align_corners=align_corners)
+    return _ops._register("aten", op_name, "vec", impl)
 
 
 def _binary(name, args, kwargs):
