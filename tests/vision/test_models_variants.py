@@ -88,7 +88,9 @@ def test_registry_has_every_torchvision_classifier():
     ``module`` argument keeps the builders defined directly in that package."""
     assert M.list_models(module=M) == TORCHVISION_CLASSIFIERS
     assert M.list_models(module=M.quantization) == QUANTIZED
-    assert set(M.list_models()) == set(TORCHVISION_CLASSIFIERS + QUANTIZED)
+    # list_models() also names the dense-prediction subpackages' builders, as torchvision's
+    # does; tests/vision/models checks those lists
+    assert set(TORCHVISION_CLASSIFIERS + QUANTIZED) <= set(M.list_models())
     assert M.list_models(module=M.vision_transformer) == []  # not a package of builders
     assert M.list_models(include="efficientnet_v2*") == [
         "efficientnet_v2_l", "efficientnet_v2_m", "efficientnet_v2_s"]
