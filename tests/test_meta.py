@@ -108,6 +108,7 @@ def test_huge_parameter_costs_nothing():
     ember.nn.init.kaiming_uniform_(weight, a=5 ** 0.5)
     ember.nn.init.normal_(weight)
     ember.nn.init.trunc_normal_(weight)
+    ember.nn.init.orthogonal_(weight)
     ember.nn.init.zeros_(weight)
     ember.nn.init.constant_(weight, 0.5)
     with ember.no_grad():
@@ -161,6 +162,9 @@ OPS = {
     "norm": lambda lib: meta(lib, 2, 3).norm(),
     "var": lambda lib: meta(lib, 2, 3).var(0),
     "sum_empty_dim": lambda lib: meta(lib, 0, 3).sum(0),
+    "qr": lambda lib: tuple(lib.linalg.qr(meta(lib, 2, 5, 3))),
+    "qr_complete": lambda lib: tuple(lib.linalg.qr(meta(lib, 4, 6, dtype=lib.float64),
+                                                   mode="complete")),
     "matmul": lambda lib: meta(lib, 2, 3) @ meta(lib, 3, 4),
     "matmul_batched": lambda lib: meta(lib, 5, 1, 2, 3) @ meta(lib, 4, 3, 6),
     "matmul_vec": lambda lib: meta(lib, 2, 3) @ meta(lib, 3),

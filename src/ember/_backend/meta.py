@@ -439,6 +439,20 @@ def _copy(a, order="K", **kwargs):
     return empty_like(a, order=order)
 
 
+def _qr(a, mode="reduced"):
+    """QR by shape rule (nn.init.orthogonal_ on a meta weight would factor zeros)."""
+    if (not isinstance(a, MetaArray) or mode not in ("reduced", "complete", "r")
+            or a.ndim < 2 or 0 in a.shape[-2:]):
+        return wrap(np.linalg.qr(_plain(a), mode=mode))
+    *batch, rows, cols = a.shape
+    sample = np.linalg.qr(np.zeros((1, 1), a.dtype), mode=mode)
+    inner = rows if mode == "complete" else min(rows, cols)
+    if mode == "r":
+        return empty((*batch, inner, cols), sample.dtype)
+    return type(sample)(empty((*batch, rows, inner), sample.Q.dtype),
+                        empty((*batch, inner, cols), sample.R.dtype))
+
+
 # NumPy functions whose meta answer needs no computation (so no memory): one table for
 # calls through META_NUMPY (``xp.asarray``) and through NumPy itself (``np.copy(meta)``)
 _FREE = {
@@ -446,7 +460,7 @@ _FREE = {
     "ascontiguousarray": _ascontiguousarray, "asfortranarray": _asfortranarray,
     "empty_like": _like, "zeros_like": _like, "ones_like": _like,
     "full_like": _full_like,
-    "copy": _copy,
+    "copy": _copy, "qr": _qr,
 }
 
 _DATA_DEPENDENT = frozenset({
