@@ -27,6 +27,16 @@ def _on_integers(fn, lib):
     return fn(lib, lib.ones(3, 3, dtype=lib.int64))
 
 
+def _product_out(name, lib):
+    vector, matrix, batch = lib.ones(3), lib.ones(3, 3) * 2 + lib.eye(3), lib.ones(2, 3, 3)
+    arguments = {"mm": (matrix, matrix), "bmm": (batch, batch), "mv": (matrix, vector),
+                 "dot": (vector, vector), "inner": (vector, vector), "outer": (vector, vector),
+                 "addmm": (matrix, matrix, matrix), "addbmm": (matrix, batch, batch),
+                 "chain_matmul": (matrix, matrix), "inverse": (matrix,),
+                 "matmul": (matrix, matrix)}[name]
+    return getattr(lib, name)(*arguments, out=lib.empty(0, dtype=lib.float64))
+
+
 def _cond_singular(p, lib):
     return lib.linalg.cond(lib.stack([lib.eye(2), lib.zeros(2, 2)]), p=p)
 
@@ -133,6 +143,10 @@ CASES = {
     "log_softmax_complex": lambda lib: _t(lib, C34).log_softmax(0),
     "logsigmoid_long": lambda lib: lib.nn.functional.logsigmoid(lib.ones(2, dtype=lib.int64)),
     "randint_complex": lambda lib: lib.randint(0, 5, (3,), dtype=lib.complex64),
+    # out= of the matrix products: exact dtype, each with torch's words
+    **{f"product_out_{name}": functools.partial(_product_out, name)
+       for name in ("mm", "bmm", "mv", "dot", "inner", "outer", "addmm", "addbmm",
+                    "chain_matmul", "inverse", "matmul")},
     # fft and special
     "fftshift_dim_range": lambda lib: lib.fft.fftshift(_t(lib, M33[0]), dim=2),
     "ifftshift_negative_dim": lambda lib: lib.fft.ifftshift(_t(lib, M34), dim=-1),

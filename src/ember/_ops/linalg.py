@@ -376,8 +376,18 @@ def matmul(input, other, *, out=None):
         if input.is_sparse or other.is_sparse:
             return _sparse_math().matmul(input, other)
     if out is not None:
-        return write_out(Matmul.apply(input, other), out, "matmul")
+        return _write_product(Matmul.apply(input, other), out, "matmul")
     return Matmul.apply(input, other)
+
+
+def _write_product(result, out, op):
+    """out= of a matrix product: PyTorch wants the result's dtype exactly (no casting)."""
+    if out.dtype != result.dtype:
+        from .._grad_assign import _CPP_TYPE_NAMES
+
+        wanted, got = (_CPP_TYPE_NAMES.get(str(x.dtype).split(".")[-1]) for x in (result, out))
+        raise RuntimeError(f"Expected out tensor to have dtype {wanted}, but got {got} instead")
+    return write_out(result, out, op)
 
 
 def mm(input, mat2, *, out=None):
@@ -646,13 +656,38 @@ from .einsum import cdist, cross, einsum, kron, linalg_cross, tensordot  # noqa:
 
 def _honour_out(fn):
     """Wrap a product so ``out=`` receives the result (resized as PyTorch does)."""
+    template = _OUT_DTYPE_ERRORS.get(fn.__name__)
 
     def wrapper(*args, out=None, **kwargs):
         result = fn(*args, **kwargs)
-        return result if out is None else write_out(result, out, fn.__name__)
+        if out is None:
+            return result
+        if template is not None and out.dtype != result.dtype:
+            from .._grad_assign import _CPP_TYPE_NAMES
+            from ._util import type_name
+
+            names = [str(x.dtype).split(".")[-1] for x in (result, out)]
+            raise RuntimeError(template.format(
+                *(_CPP_TYPE_NAMES.get(name, name) for name in names),
+                *(type_name(name) for name in names)))
+        return write_out(result, out, fn.__name__)
 
     wrapper.__name__, wrapper.__qualname__, wrapper.__doc__ = fn.__name__, fn.__name__, fn.__doc__
     return wrapper
+
+
+# out= dtype mismatches each product refuses, in PyTorch's words ({0}/{1}: C++ names of
+# the result's and out's dtypes, {2}/{3}: their ScalarType names); the rest cast.
+_OUT_DTYPE_ERRORS = {
+    "dot": "result dtype {3} does not match input dtype {2}",
+    "vdot": "result dtype {3} does not match input dtype {2}",
+    "inner": "tensordot: Expected the output tensor to have dtype {2}, but got an output "
+             "tensor with dtype {3}",
+    "addbmm": "self and mat2 must have the same dtype, but got {3} and {2}",
+    "chain_matmul": "multi_dot(): expected out tensor to have dtype {0} but got {1}",
+    **dict.fromkeys(("mm", "bmm", "mv", "addmm", "addmv", "baddbmm", "inverse"),
+                    "Expected out tensor to have dtype {0}, but got {1} instead"),
+}
 
 
 mm, bmm, mv, dot, vdot, inner, outer, ger = (
