@@ -1,5 +1,6 @@
 """``torch.ao.quantization`` (also ``ember.quantization``): observers, qconfigs, eager
-post-training static quantization (prepare/convert), dynamic quantization and fusion.
+post-training static quantization (prepare/convert), quantization-aware training (fake
+quantizers, prepare_qat, fuse_modules_qat), dynamic quantization and fusion.
 
 ``fuse_modules`` and ``quantize`` name both a submodule and a function; the function
 wins the attribute, as in PyTorch.

@@ -5,6 +5,12 @@ The flow is PyTorch's: ``propagate_qconfig_`` gives every module a ``qconfig``;
 ``prepare`` attaches an ``activation_post_process`` observer (run by a forward hook) to
 each leaf that will be quantized; calibration data flows through; ``convert`` replaces
 each observed module by its quantized counterpart's ``from_float``.
+
+Quantization-aware training (``prepare_qat``) first swaps float and fused modules for
+their QAT forms (``get_default_qat_module_mappings``: fake-quantized weights, conv-bn
+folded at each step), then attaches fake quantizers to outputs the same way (fixed-range
+ones to Hardsigmoid/Sigmoid/Tanh/Softmax in training); ``convert`` takes the trained
+fake quantizers' observers for the quantized modules' parameters.
 """
 
 from __future__ import annotations
