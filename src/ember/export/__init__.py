@@ -7,11 +7,21 @@ takes the parameters, buffers and inputs as placeholders (``p_fc_weight``, ``b_.
 PyTorch's and runs on ember. ``module()`` returns a runnable module checking input
 shapes; ``Dim`` marks dimensions dynamic; ``save``/``load`` write and read programs.
 
+Python control flow on a traced tensor's value (``if x.sum() > 0``) raises PyTorch's
+``GuardOnDataDependentSymNode``; ``x.item()`` is recorded (``aten.item``). After tracing,
+the graph is re-run against the module on fresh random inputs of the same shapes, so a
+computation the recorder could not see (NumPy on ``.numpy()``, a private function) is an
+error instead of a silently baked-in constant (this costs two extra forward passes).
+
 How it differs from PyTorch's:
 
 - Ops are named as PyTorch's pre-dispatch export names them for the common ones
-  (``_aten``); others keep ember's Python argument list under ``aten.<name>.default``.
-  Indexing records ``operator.getitem`` (PyTorch: ``aten.select``/``aten.slice``).
+  (``_aten``: arithmetic, reductions, views, indexing as slice/select, linear, convs,
+  norms, pools, interpolate, LSTM/GRU/RNN, ...); others keep ember's Python argument list
+  under ``aten.<name>.default``, and functions PyTorch implements in Python
+  (``F.normalize``, losses) stay one node where PyTorch records their parts.
+- The model is run for real on the example inputs (PyTorch uses fake tensors); the
+  buffers it updates and the random generator are put back afterwards.
 - As PyTorch's default (training IR) export, in-place ops stay in-place nodes
   (``aten.add_.Tensor`` on ``num_batches_tracked``); nothing is functionalized.
 - Symbols of dynamic dims are ``s0, s1, ...`` (PyTorch: ``s77``-style hashes), and a
@@ -19,7 +29,10 @@ How it differs from PyTorch's:
   example sizes that differ from the static sizes).
 - ``save`` writes ember's own zip format (PyTorch's ``.pt2`` archive holds its serialized
   ATen graph schema); ``load`` reads it back in ember, not in PyTorch.
-- Node ``# File:`` stack-trace comments are not recorded.
+- Node ``# File:`` stack-trace comments are not recorded; ``module()`` checks the input
+  structure and shapes in Python rather than through a ``_guards_fn`` submodule.
+- ``unflatten`` returns ``module()`` (state under the original submodule paths, one
+  graph at the root): ember does not record module call boundaries.
 """
 
 from ._export import export
