@@ -214,9 +214,13 @@ OPS = {
 }
 
 
+# torch's LAPACK-backed QR hands back column-major factors; ember's (cpu too) row-major
+LAYOUT_DIFFERS = {"qr_complete"}
+
+
 @pytest.mark.parametrize("name", OPS)
 def test_op_on_meta(name):
-    assert_like_torch(OPS[name])
+    assert_like_torch(OPS[name], strides=name not in LAYOUT_DIFFERS)
 
 
 def test_shape_inference_through_forward():
