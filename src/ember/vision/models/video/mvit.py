@@ -90,14 +90,14 @@ def _interpolate(embedding, d: int):
     return resized.squeeze(0).permute(1, 0)
 
 
-def _rel_index(q_size: int, k_size: int):
+def _rel_index(q_size: int, k_size: int, device):
     """Row of the relative table for each (query, key) pair along one axis, with the
     coarser grid's coordinates scaled up to the finer one's."""
     q_ratio = max(k_size / q_size, 1.0)
     k_ratio = max(q_size / k_size, 1.0)
     dist = (np.arange(q_size)[:, None] * q_ratio
             - (np.arange(k_size)[None, :] + (1.0 - k_size)) * k_ratio)
-    return ember.from_numpy(dist.astype(np.int64))
+    return ember.from_numpy(dist.astype(np.int64)).to(device)
 
 
 def _add_rel_pos(attn, q, q_thw, k_thw, rel_pos_h, rel_pos_w, rel_pos_t):
@@ -106,9 +106,10 @@ def _add_rel_pos(attn, q, q_thw, k_thw, rel_pos_h, rel_pos_w, rel_pos_t):
     ``attn`` (the class-token row and column get none)."""
     q_t, q_h, q_w = q_thw
     k_t, k_h, k_w = k_thw
-    rel_h = _interpolate(rel_pos_h, 2 * max(q_h, k_h) - 1)[_rel_index(q_h, k_h)]
-    rel_w = _interpolate(rel_pos_w, 2 * max(q_w, k_w) - 1)[_rel_index(q_w, k_w)]
-    rel_t = _interpolate(rel_pos_t, 2 * max(q_t, k_t) - 1)[_rel_index(q_t, k_t)]
+    device = q.device
+    rel_h = _interpolate(rel_pos_h, 2 * max(q_h, k_h) - 1)[_rel_index(q_h, k_h, device)]
+    rel_w = _interpolate(rel_pos_w, 2 * max(q_w, k_w) - 1)[_rel_index(q_w, k_w, device)]
+    rel_t = _interpolate(rel_pos_t, 2 * max(q_t, k_t) - 1)[_rel_index(q_t, k_t, device)]
     b, n_head, _, dim = q.shape
     r_q = q[:, :, 1:].reshape(b, n_head, q_t, q_h, q_w, dim)
     rel_h_q = ember.einsum("bythwc,hkc->bythwk", r_q, rel_h)
