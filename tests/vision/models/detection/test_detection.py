@@ -219,3 +219,27 @@ def test_one_stage_weights_build_the_counted_model(builder, enum_name, frozen_ep
     frozen = [m for m in model.modules() if isinstance(m, ops.FrozenBatchNorm2d)]
     assert (frozen_eps is not None) == bool(frozen)
     assert all(m.eps == frozen_eps for m in frozen)
+
+
+def _old_layout(module, rename):
+    """The module's state_dict under pre-version-2 key names, without version metadata
+    (as torchvision's old checkpoints were saved)."""
+    return {rename(k): v.clone() for k, v in module.state_dict().items()}
+
+
+@pytest.mark.parametrize("make, rename", [
+    (lambda: det.rpn.RPNHead(8, 3), lambda k: k.replace("conv.0.0.", "conv.")),
+    (lambda: det.mask_rcnn.MaskRCNNHeads(8, (8, 8), 1),
+     lambda k: f"mask_fcn{int(k[0]) + 1}.{k.split('.')[-1]}"),
+    (lambda: det.retinanet.RetinaNetRegressionHead(8, 3),
+     lambda k: (f"conv.{2 * int(k.split('.')[1])}.{k.split('.')[-1]}"
+                if k.startswith("conv.") else k)),
+])
+def test_version_one_checkpoints_load(make, rename):
+    """Checkpoints from before torchvision renamed the head convs still load."""
+    source, target = make(), make()
+    old = _old_layout(source, rename)
+    assert sorted(old) != sorted(source.state_dict())
+    target.load_state_dict(old)
+    for key, value in source.state_dict().items():
+        np.testing.assert_array_equal(target.state_dict()[key].numpy(), value.numpy())
