@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import partial
 
 import ember
 import ember.nn.functional as F
@@ -85,8 +86,6 @@ class SemanticSegmentation(nn.Module):
 def segmentation_weights(url: str, num_params: int, miou: float, pixel_acc: float,
                          ops: float, file_size: float, recipe: str):
     """A Weights entry for the COCO-with-VOC-labels checkpoints (520 px preset)."""
-    from functools import partial
-
     from .._api import Weights
 
     meta = {"categories": VOC_CATEGORIES, "num_classes": len(VOC_CATEGORIES),

@@ -67,9 +67,3 @@ def kinetics_weights(url: str, num_params: int, acc1: float, acc5: float, ops: f
     return Weights(url=url, transforms=partial(VideoClassification, crop_size=crop,
                                                resize_size=resize, **preset), meta=meta)
 
-
-def resolve_video_weights(weights, kwargs: dict, enum_cls):
-    """Legacy ``pretrained``, enum check and torchvision's ``num_classes`` rule."""
-    from .._api import resolve_weights
-
-    return resolve_weights(weights, kwargs, enum_cls)

@@ -22,8 +22,8 @@ from ember import nn
 from ember.vision.ops.misc import MLP
 from ember.vision.ops.stochastic_depth import StochasticDepth
 
-from .._api import apply_weights, make_weights_enum, register_model
-from ._utils import kinetics_weights, resolve_video_weights
+from .._api import apply_weights, make_weights_enum, register_model, resolve_weights
+from ._utils import kinetics_weights
 
 __all__ = ["MViT", "MViT_V1_B_Weights", "MViT_V2_S_Weights", "mvit_v1_b", "mvit_v2_s"]
 
@@ -415,7 +415,7 @@ MViT_V2_S_Weights = make_weights_enum("MViT_V2_S_Weights", {
 
 
 def _mvit(block_setting, weights, progress, enum_cls, kwargs, **variant) -> MViT:
-    weights = resolve_video_weights(weights, kwargs, enum_cls)
+    weights = resolve_weights(weights, kwargs, enum_cls)
     if weights is not None:
         from .._utils import _ovewrite_value_param
 

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 import ember
 from ember import nn
 
-from .._api import apply_weights, make_weights_enum, register_model
-from ._utils import kinetics_weights, resolve_video_weights
+from .._api import apply_weights, make_weights_enum, register_model, resolve_weights
+from ._utils import kinetics_weights
 
 __all__ = [
     "MC3_18_Weights",
@@ -225,7 +225,7 @@ R2Plus1D_18_Weights = make_weights_enum("R2Plus1D_18_Weights", {
 
 
 def _video_resnet(conv_makers, stem, weights, progress, enum_cls, kwargs) -> VideoResNet:
-    weights = resolve_video_weights(weights, kwargs, enum_cls)
+    weights = resolve_weights(weights, kwargs, enum_cls)
     model = VideoResNet(BasicBlock, conv_makers, [2, 2, 2, 2], stem, **kwargs)
     return apply_weights(model, weights, progress)
 

@@ -10,8 +10,8 @@ import ember
 from ember import nn
 from ember.vision.ops.misc import Conv3dNormActivation
 
-from .._api import apply_weights, make_weights_enum, register_model
-from ._utils import kinetics_weights, resolve_video_weights
+from .._api import apply_weights, make_weights_enum, register_model, resolve_weights
+from ._utils import kinetics_weights
 
 __all__ = ["S3D", "S3D_Weights", "s3d"]
 
@@ -117,5 +117,5 @@ S3D_Weights = make_weights_enum("S3D_Weights", {
 @register_model()
 def s3d(*, weights: S3D_Weights | None = None, progress: bool = True, **kwargs) -> S3D:
     """Separable 3D CNN, 8.3M parameters."""
-    weights = resolve_video_weights(weights, kwargs, S3D_Weights)
+    weights = resolve_weights(weights, kwargs, S3D_Weights)
     return apply_weights(S3D(**kwargs), weights, progress)

@@ -14,9 +14,9 @@ import ember
 import ember.nn.functional as F
 from ember import nn
 
-from .._api import apply_weights, make_weights_enum, register_model
+from .._api import apply_weights, make_weights_enum, register_model, resolve_weights
 from ..swin_transformer import PatchMerging, SwinTransformerBlock
-from ._utils import kinetics_weights, resolve_video_weights
+from ._utils import kinetics_weights
 
 __all__ = [
     "Swin3D_B_Weights",
@@ -268,7 +268,7 @@ Swin3D_B_Weights = make_weights_enum("Swin3D_B_Weights", {
 
 def _swin3d(embed_dim, depths, num_heads, weights, progress, enum_cls,
             kwargs) -> SwinTransformer3d:
-    weights = resolve_video_weights(weights, kwargs, enum_cls)
+    weights = resolve_weights(weights, kwargs, enum_cls)
     model = SwinTransformer3d(patch_size=[2, 4, 4], embed_dim=embed_dim, depths=depths,
                               num_heads=num_heads, window_size=[8, 7, 7],
                               stochastic_depth_prob=0.1, **kwargs)
