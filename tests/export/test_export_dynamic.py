@@ -133,3 +133,29 @@ def test_auto_dim_specializes_silently():
         e_ep.module()(ember.randn(6, 5), ember.randn(3))
     assert str(got.value) == str(want.value)
     assert tuple(e_ep.module()(ember.randn(6, 4), ember.randn(3))[0].shape) == (6, 3)
+
+
+def _shared_dim_model(lib):
+    class Shared(lib.nn.Module):
+        def forward(self, x, pair):
+            a, b = pair
+            return x.view(x.size(0) * 2, -1), a + b, x.reshape(x.shape[0], 2, -1)
+
+    return Shared()
+
+
+def test_dim_shared_by_nested_inputs():
+    results = []
+    for lib in (torch, ember):
+        batch = lib.export.Dim("b")
+        ep = lib.export.export(_shared_dim_model(lib),
+                               (lib.randn(4, 6), (lib.randn(4, 3), lib.randn(4, 3))),
+                               dynamic_shapes={"x": {0: batch}, "pair": ({0: batch}, {0: batch})})
+        module = ep.module()
+        shapes = [tuple(t.shape) for t in module(lib.randn(8, 6),
+                                                 (lib.randn(8, 3), lib.randn(8, 3)))]
+        with pytest.raises(AssertionError) as info:
+            module(lib.randn(8, 6), (lib.randn(6, 3), lib.randn(8, 3)))
+        targets = [str(n.target) for n in ep.graph.nodes if n.op == "call_function"]
+        results.append((shapes, str(info.value), targets))
+    assert results[1] == results[0]

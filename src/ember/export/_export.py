@@ -53,6 +53,7 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
                         f"{type(args)}" + _HINT)
     kwargs = dict(kwargs or {})
     names = _input_names(mod, args, kwargs)
+    sources = _input_names(mod, args, kwargs, source=True)
     shapes = _flat_dynamic_shapes(mod, args, kwargs, dynamic_shapes)
     flat_inputs, in_spec = tree_flatten((args, kwargs))
     tracer = _trace.ExportTracer(mod)
@@ -84,7 +85,7 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
         if isinstance(value, ember.Tensor):
             _mark_dynamic(tracer, value, shapes[index], name, ranges)
             tracer.track(value, node)
-            guards.append((index, name, node.meta["val"].shape,
+            guards.append((index, sources[index], node.meta["val"].shape,
                            {d: (s.dim_min, s.dim_max) for d, s in enumerate(
                                node.meta["val"].shape) if isinstance(s, Symbol)}))
             user_specs.append(InputSpec(InputKind.USER_INPUT, TensorArgument(node.name), None))
@@ -206,13 +207,23 @@ def _var_positional_name(mod: Module) -> str:
     return "args"
 
 
-def _input_names(mod, args, kwargs) -> list[str]:
+def _input_names(mod, args, kwargs, source: bool = False) -> list[str]:
     """Placeholder names of the flat inputs: the forward's parameter names, with the key
-    path appended inside containers (``inputs_0``, ``batch_image``)."""
+    path appended inside containers (``inputs_0``, ``batch_image``); with ``source``, as
+    guard messages write them (``inputs[0]``, ``batch['image']``)."""
     params = _signature_names(mod)
     paths, _ = tree_flatten_with_path((args, kwargs))
     names = []
     for path, _leaf in paths:
+        if source:
+            top, key = path[0].idx, path[1]
+            if top == 0:
+                base = params[key.idx] if key.idx < len(params) else \
+                    f"{_var_positional_name(mod)}[{key.idx - len(params)}]"
+            else:
+                base = key.key
+            names.append(base + "".join(str(k) for k in path[2:]))
+            continue
         top, key = path[0].idx, path[1]
         if top == 0:
             index = key.idx

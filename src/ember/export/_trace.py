@@ -338,7 +338,9 @@ def _patch_properties(patcher: _Patcher) -> None:
             return original_size(self, dim) if dim is not None else original_size(self)
         if dim is not None:
             return tracer.symbolic_size(self, dim)
-        return ember.Size([tracer.symbolic_size(self, d) for d in range(self.dim())])
+        # tuple.__new__: Size() would turn the SymInts back into plain ints
+        return tuple.__new__(ember.Size, [tracer.symbolic_size(self, d)
+                                          for d in range(self.dim())])
 
     def shape(self):
         tracer = _active()

@@ -163,7 +163,9 @@ def _readable(graph_module: GraphModule) -> str:
 
 
 def _check_guards(guards: list, flat: list) -> None:
-    """PyTorch's input guards: static sizes equal, dynamic ones within their range."""
+    """PyTorch's input guards: static sizes equal, dynamic ones within their range, and
+    dims sharing a symbol equal to where it first appears."""
+    first_seen: dict = {}
     for index, name, shape, ranges in guards:
         value = flat[index]
         if not isinstance(value, ember.Tensor):
@@ -176,6 +178,13 @@ def _check_guards(guards: list, flat: list) -> None:
                 if size != expected:
                     raise AssertionError(f"Guard failed: {name}.size()[{dim}] == {expected}")
                 continue
+            if id(expected) in first_seen:
+                other_name, other_dim, other_size = first_seen[id(expected)]
+                if size != other_size:
+                    raise AssertionError(f"Guard failed: {name}.size()[{dim}] == "
+                                         f"{other_name}.size()[{other_dim}]")
+                continue
+            first_seen[id(expected)] = (name, dim, size)
             low, high = ranges[dim]
             if low > 2 and size < low:
                 raise AssertionError(f"Guard failed: {name}.size()[{dim}] >= {low}")
