@@ -362,3 +362,36 @@ def test_fake_quantize_and_qat_modules_run_on_cuda(monkeypatch):
     conv(ember.randn(2, 2, 5, 5, device="cuda")).sum().backward()
     assert conv.weight.grad.device.type == "cuda"
     fake_cupy.reset()
+
+
+def test_qat_embedding_matches_torch():
+    """qat.Embedding: the table fake-quantized per row with float zero points (which may
+    lie outside the integer range, as torch allows them), three lookups with gradients."""
+    t_qconfig = tq.QConfig(activation=tq.default_placeholder_observer,
+                           weight=tq.default_embedding_fake_quant)
+    e_qconfig = eq.QConfig(activation=eq.default_placeholder_observer,
+                           weight=eq.fake_quantize.default_embedding_fake_quant)
+    torch.manual_seed(0)
+    t_emb = torch.ao.nn.qat.Embedding(10, 4, padding_idx=2, qconfig=t_qconfig)
+    e_emb = ember.ao.nn.qat.Embedding(10, 4, padding_idx=2, qconfig=e_qconfig)
+    e_emb.load_state_dict({k: _e(v.detach().clone().numpy())
+                           for k, v in t_emb.state_dict().items()})
+    assert repr(e_emb) == repr(t_emb)
+    for _ in range(3):
+        idx = RNG.integers(0, 10, (2, 3))
+        ty, ey = t_emb(torch.tensor(idx)), e_emb(_e(idx))
+        _same(ey, ty)
+        g = RNG.standard_normal(ty.shape).astype(np.float32)
+        ty.backward(torch.tensor(g))
+        ey.backward(_e(g))
+        _same(e_emb.weight.grad, t_emb.weight.grad)
+    for key, value in t_emb.state_dict().items():
+        _same(e_emb.state_dict()[key], value)
+    assert repr(e_emb.to_float()) == repr(t_emb.to_float())
+    with pytest.raises(AssertionError, match="per_channel_affine_float_qparams Got"):
+        ember.ao.nn.qat.Embedding(3, 2, qconfig=eq.default_qat_qconfig)
+    x = RNG.standard_normal((2, 5)).astype(np.float32)
+    scale, zero_point = np.array([0.1, 0.2], np.float32), np.array([-5.0, 300.0], np.float32)
+    _same(ember.fake_quantize_per_channel_affine(_e(x), _e(scale), _e(zero_point), 0, 0, 255),
+          torch.fake_quantize_per_channel_affine(torch.tensor(x), torch.tensor(scale),
+                                                 torch.tensor(zero_point), 0, 0, 255))

@@ -478,8 +478,12 @@ def _fake_quant_arrays(xp, x, scale, zero_point, quant_min, quant_max, float32_o
     else:
         qval = xp.rint(x * inv_scale) + zero
     mask = (qval >= quant_min) & (qval <= quant_max)
-    centred = xp.clip(qval, quant_min, quant_max) - zero
     scale_f32 = xp.asarray(scale, dtype=xp.float32)
+    if getattr(zero_point, "dtype", None) is not None and zero_point.dtype.kind == "f":
+        # float zero points: (q - zero_point) * scale in double, rounded once (torch's)
+        wide = xp.clip(qval, quant_min, quant_max).astype(xp.float64) - zero.astype(xp.float64)
+        return (wide * scale_f32.astype(xp.float64)).astype(x.dtype), mask
+    centred = xp.clip(qval, quant_min, quant_max) - zero
     if float32_out:
         out = centred.astype(xp.float32) * scale_f32
     else:
@@ -572,7 +576,8 @@ def fake_quantize_per_channel_affine(input, scale, zero_point, axis, quant_min, 
         raise RuntimeError("dimensions of scale and zero-point are not consistent with input "
                            "tensor")
     zp_values = zero_point._data
-    if (zp_values < quant_min).any() or (zp_values > quant_max).any():
+    if zp_values.dtype.kind != "f" and (  # float zero points (embeddings) are unchecked
+            (zp_values < quant_min).any() or (zp_values > quant_max).any()):
         raise RuntimeError("`zero_point` must be between `quant_min` and `quant_max`.")
     _check_fake_input(input, "fake_quantize_per_channel_cachemask_kernel_type_handling")
     return FakeQuantizePerChannelAffineCachemask.apply(

@@ -5,11 +5,13 @@ them in; ``convert`` turns them into quantized modules."""
 
 from __future__ import annotations
 
+import ember
+
 from .... import nn
 from ....nn import functional as F
 from ..intrinsic import _FusedModule
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "Linear"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "Embedding", "Linear"]
 
 
 def _check_from_float(cls, mod):
@@ -130,3 +132,57 @@ class Conv3d(_ConvNd, nn.Conv3d):
 
     _FLOAT_MODULE = nn.Conv3d
     _FLOAT_CONV_MODULE = nn.Conv3d
+
+
+def _check_float_qparams(qconfig):
+    scheme = qconfig.weight().qscheme
+    if scheme is not ember.per_channel_affine_float_qparams:
+        raise AssertionError("Embedding weights requires a qscheme of "
+                             f"torch.per_channel_affine_float_qparams Got {scheme}")
+
+
+class Embedding(nn.Embedding):
+    """``nn.Embedding`` whose table is fake-quantized row by row (float scale and zero
+    point per row: ``per_channel_affine_float_qparams``) at each lookup."""
+
+    _FLOAT_MODULE = nn.Embedding
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
+                 device=None, dtype=None, qconfig=None) -> None:
+        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse, _weight, device=device, dtype=dtype)
+        if not qconfig:
+            raise AssertionError("qconfig must be provided for QAT module")
+        _check_float_qparams(qconfig)
+        self.qconfig = qconfig
+        self.weight_fake_quant = qconfig.weight(factory_kwargs={"device": device,
+                                                                "dtype": dtype})
+
+    def forward(self, input):
+        return F.embedding(input, self.weight_fake_quant(self.weight), self.padding_idx,
+                           self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                           self.sparse)
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        """The QAT embedding over ``mod``'s table."""
+        if type(mod) is not cls._FLOAT_MODULE:
+            raise AssertionError(f" qat.{cls.__name__}.from_float only works for "
+                                 f"{cls._FLOAT_MODULE.__name__}")
+        if not hasattr(mod, "qconfig"):
+            raise AssertionError("Input float module must have qconfig defined")
+        if not mod.qconfig:
+            raise AssertionError("Input float module must have a valid qconfig")
+        _check_float_qparams(mod.qconfig)
+        return cls(mod.num_embeddings, mod.embedding_dim, mod.padding_idx, mod.max_norm,
+                   mod.norm_type, mod.scale_grad_by_freq, mod.sparse, mod.weight,
+                   qconfig=mod.qconfig)
+
+    def to_float(self):
+        embedding = nn.Embedding(self.num_embeddings, self.embedding_dim, self.padding_idx,
+                                 self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                                 self.sparse, None)
+        embedding.weight = nn.Parameter(self.weight.detach())
+        embedding.train(self.training)
+        return embedding
