@@ -20,7 +20,7 @@ from ._ops.creation import eye as _eye
 from ._ops.linalg import matmul
 from .linalg import _check_float, _check_square, inv, inv_ex, pinv, solve, svdvals
 
-_lstsq_t = _return_type("lstsq", ("solution", "residuals", "rank", "singular_values"))
+_lstsq_t = _return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 
 
 def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):

@@ -168,3 +168,57 @@ def check_lapack_dtype(name, array):
     template = _LOW_PRECISION.get(name)
     if template is not None:
         raise RuntimeError(template.format(name=name, dtype=dtype, shape=list(array.shape)))
+
+
+# Integer input: where PyTorch's error is not the generic one, (type, text) as it words it
+_INTEGER_INPUT = {
+    "linalg.lu": (NotImplementedError, '"lu_cpu" not implemented for \'{}\''),
+    "linalg.lu_factor": (NotImplementedError, '"lu_cpu" not implemented for \'{}\''),
+    "linalg.lu_factor_ex": (NotImplementedError, '"lu_cpu" not implemented for \'{}\''),
+    "linalg.eigh": (NotImplementedError, '"linalg_eigh_cpu" not implemented for \'{}\''),
+    "linalg.eigvalsh": (NotImplementedError, '"linalg_eigh_cpu" not implemented for \'{}\''),
+    "linalg.solve_triangular": (NotImplementedError,
+                                '"triangular_solve_cpu" not implemented for \'{}\''),
+    "linalg.eig": (RuntimeError, "Unknown Complex ScalarType for {}"),
+    "linalg.eigvals": (RuntimeError, "Unknown Complex ScalarType for {}"),
+    "linalg.lstsq": (RuntimeError,
+                     "This function doesn't handle types other than float and double"),
+    "linalg.solve_ex": (RuntimeError, ("linalg.solve: Expected a floating point or complex "
+                                       "tensor as input. Got {}")),
+    "linalg.cond": (RuntimeError, ("linalg.svd: Expected a floating point or complex tensor "
+                                   "as input. Got {}")),
+}
+
+
+def _check_float(name, array):
+    """Float or complex input, else PyTorch's error for op ``name``."""
+    from ._ops._util import type_name
+
+    check_lapack_dtype(name, array)  # half/bfloat16: PyTorch's error, not NumPy's TypeError
+    if array.dtype.kind not in "fc" and array.dtype.name != "bfloat16":
+        special = _INTEGER_INPUT.get(name)
+        if special is not None:
+            raise special[0](special[1].format(type_name(array.dtype)))
+        raise RuntimeError(
+            f"{name}: Expected a floating point or complex tensor as input. Got "
+            f"{type_name(array.dtype)}"
+        )
+
+
+def _partial_cholesky(matrix):
+    """What LAPACK's potrf leaves in the lower triangle when it stops at the first leading
+    minor that is not positive-definite (left-looking, as potf2): the columns before it
+    factored, the failing pivot's value in place, the rest untouched."""
+    factor = np.tril(matrix).copy()
+    for j in range(factor.shape[0]):
+        row = factor[j, :j]
+        pivot = factor[j, j] - row @ row.conj()
+        if factor.dtype.kind == "c":
+            pivot = pivot.real
+        if not pivot > 0:
+            factor[j, j] = pivot
+            break
+        pivot = np.sqrt(pivot)
+        factor[j, j] = pivot
+        factor[j + 1:, j] = (factor[j + 1:, j] - factor[j + 1:, :j] @ row.conj()) / pivot
+    return factor

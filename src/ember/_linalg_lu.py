@@ -16,8 +16,8 @@ from ._ops._util import _make, type_name, xp_of
 from .autograd.function import Function
 from .linalg import _check_float, inv, solve
 
-_lu_t = _return_type("lu", ("P", "L", "U"))
-_lu_factor_t = _return_type("lu_factor", ("LU", "pivots"))
+_lu_t = _return_type("linalg_lu", ("P", "L", "U"))
+_lu_factor_t = _return_type("linalg_lu_factor", ("LU", "pivots"))
 
 
 def _getrf(a):

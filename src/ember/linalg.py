@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._linalg_errors import (  # noqa: F401 - LinAlgError is public here, as torch.linalg's
-    LinAlgError, _LinAlgError, _not_pd_order, _per_matrix_info, _raise_not_pd, _raise_singular,
-    _raise_solve_singular, _singular_info, check_lapack_dtype, lapack_errors,
+    LinAlgError, _check_float, _LinAlgError, _not_pd_order, _partial_cholesky, _per_matrix_info,
+    _raise_not_pd, _raise_singular, _raise_solve_singular, _singular_info, check_lapack_dtype,
+    lapack_errors,
 )
 from ._ops._select import _return_type
 from ._ops._util import _make, type_name, xp_of
@@ -24,48 +25,16 @@ from ._ops.pointwise import where as _where
 from .autograd.function import Function
 
 
-_slogdet_t = _return_type("slogdet", ("sign", "logabsdet"))
-_qr_t = _return_type("qr", ("Q", "R"))
-_svd_t = _return_type("svd", ("U", "S", "Vh"))
+_slogdet_t = _return_type("linalg_slogdet", ("sign", "logabsdet"))
+_qr_t = _return_type("linalg_qr", ("Q", "R"))
+_svd_t = _return_type("linalg_svd", ("U", "S", "Vh"))
 _svd_old_t = _return_type("svd", ("U", "S", "V"))
-_eigh_t = _return_type("eigh", ("eigenvalues", "eigenvectors"))
-_inv_ex_t = _return_type("inv_ex", ("inverse", "info"))
-_cholesky_ex_t = _return_type("cholesky_ex", ("L", "info"))
+_eigh_t = _return_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
+_inv_ex_t = _return_type("linalg_inv_ex", ("inverse", "info"))
+_cholesky_ex_t = _return_type("linalg_cholesky_ex", ("L", "info"))
 
 
 # -- checks -----------------------------------------------------------------------------
-
-
-# Integer input: where PyTorch's error is not the generic one, (type, text) as it words it
-_INTEGER_INPUT = {
-    "linalg.lu": (NotImplementedError, '"lu_cpu" not implemented for \'{}\''),
-    "linalg.lu_factor": (NotImplementedError, '"lu_cpu" not implemented for \'{}\''),
-    "linalg.lu_factor_ex": (NotImplementedError, '"lu_cpu" not implemented for \'{}\''),
-    "linalg.eigh": (NotImplementedError, '"linalg_eigh_cpu" not implemented for \'{}\''),
-    "linalg.eigvalsh": (NotImplementedError, '"linalg_eigh_cpu" not implemented for \'{}\''),
-    "linalg.solve_triangular": (NotImplementedError,
-                                '"triangular_solve_cpu" not implemented for \'{}\''),
-    "linalg.eig": (RuntimeError, "Unknown Complex ScalarType for {}"),
-    "linalg.eigvals": (RuntimeError, "Unknown Complex ScalarType for {}"),
-    "linalg.lstsq": (RuntimeError,
-                     "This function doesn't handle types other than float and double"),
-    "linalg.solve_ex": (RuntimeError, "linalg.solve: Expected a floating point or complex "
-                        "tensor as input. Got {}"),
-    "linalg.cond": (RuntimeError, "linalg.svd: Expected a floating point or complex tensor "
-                    "as input. Got {}"),
-}
-
-
-def _check_float(name, array):
-    check_lapack_dtype(name, array)  # half/bfloat16: PyTorch's error, not NumPy's TypeError
-    if array.dtype.kind not in "fc" and array.dtype.name != "bfloat16":
-        special = _INTEGER_INPUT.get(name)
-        if special is not None:
-            raise special[0](special[1].format(type_name(array.dtype)))
-        raise RuntimeError(
-            f"{name}: Expected a floating point or complex tensor as input. Got "
-            f"{type_name(array.dtype)}"
-        )
 
 
 def _check_square(name, array):
@@ -402,7 +371,8 @@ def cholesky(A, *, upper=False, out=None):
     """Lower (or upper) Cholesky factor of a symmetric positive-definite matrix."""
     _check_square("linalg.cholesky", A._data)
     _check_float("linalg.cholesky", A._data)
-    lower = Cholesky.apply(A)
+    # upper=True reads A's upper triangle, as LAPACK's potrf('U'): that of A^H, lower
+    lower = Cholesky.apply(A.mH if upper else A)
     return lower.mH if upper else lower
 
 
@@ -415,14 +385,20 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     except LinAlgError:
         if check_errors:
             raise
-        info = _per_matrix_info(A._data, _not_pd_order)
+        source = (A.mH if upper else A).detach()._data  # the triangle potrf reads, as lower
+        info = _per_matrix_info(source, _not_pd_order)
         # Factor the matrices that are positive-definite; the others stay zero.
-        xp = xp_of(A._data)
-        factors = xp.zeros(A._data.shape, A._data.dtype)
+        xp = xp_of(source)
+        factors = xp.zeros(source.shape, source.dtype)
         good = xp.asarray(info == 0)
         if bool(good.any()):
-            factors[good] = xp.linalg.cholesky(A._data[good])
-        factor = _make(xp.swapaxes(factors, -1, -2).copy() if upper else factors)
+            factors[good] = xp.linalg.cholesky(source[good])
+        n = source.shape[-1]
+        host = (source if xp is np else source.get()).reshape((-1, n, n))
+        flat = factors.reshape((-1, n, n))  # a view: factors is a fresh contiguous array
+        for index in np.flatnonzero(info):  # what potrf leaves in a failed factorization
+            flat[index] = xp.asarray(_partial_cholesky(host[index]))
+        factor = _make(xp.swapaxes(factors, -1, -2).conj().copy() if upper else factors)
     return _cholesky_ex_t(factor, _make(xp_of(A._data).asarray(info)))
 
 

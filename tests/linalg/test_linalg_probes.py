@@ -16,6 +16,7 @@ M34 = RNG.standard_normal((3, 4)).astype(np.float32)
 M33 = RNG.standard_normal((3, 3)).astype(np.float32)
 M53 = RNG.standard_normal((5, 3)).astype(np.float32)
 M52 = RNG.standard_normal((5, 2)).astype(np.float32)
+_UPPER_PD = np.array([[4.0, 1, 2], [9, 5, 1], [9, 9, 6]], np.float32)  # PD read from above
 C34 = (RNG.standard_normal((3, 4)) + 1j * RNG.standard_normal((3, 4))).astype(np.complex64)
 
 
@@ -147,6 +148,12 @@ CASES = {
     **{f"product_out_{name}": functools.partial(_product_out, name)
        for name in ("mm", "bmm", "mv", "dot", "inner", "outer", "addmm", "addbmm",
                     "chain_matmul", "inverse", "matmul")},
+    # cholesky reads the triangle it is asked for; a failed one leaves potrf's partial factor
+    "cholesky_upper_reads_upper": lambda lib: lib.linalg.cholesky(_t(lib, _UPPER_PD), upper=True),
+    "cholesky_ex_partial": lambda lib: tuple(lib.linalg.cholesky_ex(
+        lib.stack([_t(lib, _UPPER_PD), lib.eye(3), _t(lib, _UPPER_PD).mT]))),
+    "cholesky_ex_upper": lambda lib: tuple(lib.linalg.cholesky_ex(_t(lib, _UPPER_PD),
+                                                                  upper=True)),
     # fft and special
     "fftshift_dim_range": lambda lib: lib.fft.fftshift(_t(lib, M33[0]), dim=2),
     "ifftshift_negative_dim": lambda lib: lib.fft.ifftshift(_t(lib, M34), dim=-1),
@@ -179,3 +186,20 @@ def test_out_writes_into_the_given_tensor():
         assert values[0] is pair[0] and tuple(pair[1].shape) == (3, 3)
     np.testing.assert_allclose(ember.linalg.inv(_t(ember, M33)).numpy(),
                                torch.linalg.inv(_t(torch, M33)).numpy(), rtol=1e-5)
+
+
+def test_return_type_names():
+    a = M33 @ M33.T + np.eye(3, dtype=np.float32)
+    calls = {
+        "slogdet": lambda lib, x: lib.linalg.slogdet(x), "qr": lambda lib, x: lib.linalg.qr(x),
+        "svd": lambda lib, x: lib.linalg.svd(x), "eigh": lambda lib, x: lib.linalg.eigh(x),
+        "inv_ex": lambda lib, x: lib.linalg.inv_ex(x),
+        "cholesky_ex": lambda lib, x: lib.linalg.cholesky_ex(x),
+        "lstsq": lambda lib, x: lib.linalg.lstsq(x, x), "lu": lambda lib, x: lib.linalg.lu(x),
+        "lu_factor": lambda lib, x: lib.linalg.lu_factor(x),
+        "old_slogdet": lambda lib, x: lib.slogdet(x), "old_qr": lambda lib, x: lib.qr(x),
+        "old_svd": lambda lib, x: lib.svd(x),
+    }
+    for name, call in calls.items():
+        expected = type(call(torch, torch.tensor(a))).__name__
+        assert type(call(ember, ember.tensor(a))).__name__ == expected, name

@@ -14,7 +14,7 @@ import numpy as np
 from .._linalg_errors import check_lapack_dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
-from ._select import write_out
+from ._select import _return_type, write_out
 from ._util import Tensor, _make, shape_str, type_name, xp_of
 
 # PyTorch names C++ scalar types in some matmul messages ("float != double").
@@ -584,8 +584,13 @@ def logdet(input):
     return _linalg().logdet(input)
 
 
+_SLOGDET = _return_type("slogdet", ("sign", "logabsdet"))
+_QR = _return_type("qr", ("Q", "R"))
+
+
 def slogdet(input):
-    return _linalg().slogdet(input)
+    """torch.slogdet: linalg.slogdet's pair under the old name (torch.return_types.slogdet)."""
+    return _SLOGDET(*_linalg().slogdet(input))
 
 
 def inverse(input, *, out=None):
@@ -630,7 +635,8 @@ def svd(input, some=True, compute_uv=True, *, out=None):
 
 
 def qr(input, some=True, *, out=None):
-    return _linalg().qr(input, "reduced" if some else "complete")
+    """torch.qr: linalg.qr's pair under the old name (torch.return_types.qr)."""
+    return _QR(*_linalg().qr(input, "reduced" if some else "complete"))
 
 
 def _matmul_operator(self, other):
