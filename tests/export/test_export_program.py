@@ -394,3 +394,31 @@ def test_layer_stacks_match_torch(build, shape, tmp_path):
         for g, w in zip(got, want):
             np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy(), rtol=1e-4,
                                        atol=1e-5)
+
+
+def _nested_blocks(lib):
+    class Block(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = lib.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.fc(x).relu()
+
+    class Blocks(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = lib.nn.Sequential(Block(), Block())
+
+        def forward(self, x):
+            return self.blocks(x) + 1
+
+    return Blocks()
+
+
+def test_nn_module_stack_meta():
+    stacks = []
+    for lib in (torch, ember):
+        ep = lib.export.export(_nested_blocks(lib), (lib.ones(1, 2),))
+        stacks.append([(n.name, n.meta.get("nn_module_stack")) for n in ep.graph.nodes])
+    assert stacks[1] == stacks[0]

@@ -97,6 +97,8 @@ class ExportTracer:
         self.constant_nodes: list = []
         self.first_user_input = None  # lifted constants go before the user inputs
         self.unbacked = 0  # u0, u1, ...: values read out of traced tensors
+        self.module_stack: list = []  # PyTorch's nn_module_stack entries of the calls
+        self.module_paths = {id(m): path for path, m in root.named_modules()}
         self.module_tensors = {}
         for prefix, module in root.named_modules():
             for key, value in vars(module).items():
@@ -398,6 +400,20 @@ def _patch_module_call(patcher: _Patcher) -> None:
 
     def call(module, *args, **kwargs):
         tracer = _active()
+        path = None if tracer is None or tracer.depth else tracer.module_paths.get(id(module))
+        if path is None:
+            return run_module(tracer, module, args, kwargs)
+        cls = type(module)
+        qualname = f"{cls.__module__}.{cls.__qualname__}"
+        if qualname.startswith("ember."):
+            qualname = "torch." + qualname[len("ember."):]
+        tracer.module_stack.append((f"L__self__{path}", (path, qualname)))
+        try:
+            return run_module(tracer, module, args, kwargs)
+        finally:
+            tracer.module_stack.pop()
+
+    def run_module(tracer, module, args, kwargs):
         if tracer is not None and not tracer.depth and _rnn.is_recordable(module, args, kwargs):
             tracer.depth += 1
             try:
@@ -463,10 +479,20 @@ def run(tracer: ExportTracer, call):
     previous_hook = ops._CALL_HOOK[0]
     _ACTIVE.tracer = tracer
     ops._CALL_HOOK[0] = _op_call_hook
+    original_create = tracer.graph.create_node
+
+    def create_node(*args, **kwargs):
+        node = original_create(*args, **kwargs)
+        if tracer.module_stack and node.op == "call_function":
+            node.meta["nn_module_stack"] = dict(tracer.module_stack)
+        return node
+
+    tracer.graph.create_node = create_node  # for this trace only (removed below)
     try:
         _patch_ember(patcher, tracer.root)
         return call()
     finally:
         patcher.restore()
+        del tracer.graph.create_node
         _ACTIVE.tracer = previous
         ops._CALL_HOOK[0] = previous_hook
