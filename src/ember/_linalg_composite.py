@@ -1,5 +1,5 @@
 """ember.linalg functions composed from the primitives in ``linalg.py``: triangular and
-tensor solves, least squares, the matrix exponential, condition numbers, Vandermonde
+tensor solves, the pseudo-inverse and least squares, the matrix exponential, condition numbers, Vandermonde
 matrices.
 
 Being compositions, their gradients come from the primitives' backward formulas, so they
@@ -18,7 +18,8 @@ from ._ops._select import _return_type
 from ._ops._util import _make, type_name, xp_of
 from ._ops.creation import eye as _eye
 from ._ops.linalg import matmul
-from .linalg import _check_float, _check_square, inv, inv_ex, pinv, solve, svdvals
+from .autograd.function import Function
+from .linalg import _check_float, _check_square, _eye_like, inv, inv_ex, solve, svdvals
 
 _lstsq_t = _return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 
@@ -174,3 +175,54 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if vector:
         solution = solution.squeeze(-1)
     return _lstsq_t(solution, residuals, rank, singular)
+
+
+class Pinv(Function):
+    """Moore-Penrose pseudo-inverse through the SVD, singular values below
+    max(atol, rtol * s_max) dropped."""
+
+    _array_io = True
+
+    @staticmethod
+    def forward(ctx, a, atol, rtol, hermitian):
+        xp = xp_of(a)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        s_max = s[..., :1] if s.shape[-1] else s
+        cutoff = xp.maximum(atol, rtol * s_max)
+        keep = s > cutoff
+        s_inv = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(a.dtype)
+        v, u_h = xp.swapaxes(vh, -1, -2), xp.swapaxes(u, -1, -2)
+        if a.dtype.kind == "c":  # V S^-1 U^H: conjugate transposes
+            v, u_h = v.conj(), u_h.conj()
+        out = xp.matmul(v * s_inv[..., None, :], u_h)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, p = ctx.saved_tensors
+        m, n = a.shape[-2], a.shape[-1]
+        pt, grad_t = p.mH, grad.mH  # conjugate transposes (plain ones for real)
+        grad_a = -pt.matmul(grad).matmul(pt)
+        left = _eye_like(m, a) - a.matmul(p)
+        right = _eye_like(n, a) - p.matmul(a)
+        grad_a = grad_a + left.matmul(grad_t).matmul(p).matmul(pt)
+        grad_a = grad_a + pt.matmul(p).matmul(grad_t).matmul(right)
+        return grad_a, None, None, None
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    """Pseudo-inverse; default rtol = eps * max(m, n) when atol is not given."""
+    check_lapack_dtype("linalg.pinv", A._data)
+    if A.ndim < 2 or A._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"linalg.pinv({type_name(A._data.dtype)}{{{list(A.shape)}}}): expected a tensor with "
+            "2 or more dimensions of float, double, cfloat or cdouble types"
+        )
+    if rtol is None:
+        rtol = 0.0 if (atol is not None and atol > 0) else (
+            float(np.finfo(A._data.dtype).eps) * max(A.shape[-2], A.shape[-1]))
+    if hermitian:  # PyTorch goes through eigh, which reads only the lower triangle
+        _check_square("linalg.eigh", A._data)
+        A = A.tril() + A.tril(-1).mH
+    return Pinv.apply(A, float(atol or 0.0), float(rtol), hermitian)

@@ -642,60 +642,9 @@ def eigvalsh(A, UPLO="L", *, out=None):
     return Eigh.apply(A, UPLO)[0]
 
 
-class Pinv(Function):
-    """Moore-Penrose pseudo-inverse through the SVD, singular values below
-    max(atol, rtol * s_max) dropped."""
-
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, a, atol, rtol, hermitian):
-        xp = xp_of(a)
-        u, s, vh = xp.linalg.svd(a, full_matrices=False)
-        s_max = s[..., :1] if s.shape[-1] else s
-        cutoff = xp.maximum(atol, rtol * s_max)
-        keep = s > cutoff
-        s_inv = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(a.dtype)
-        v, u_h = xp.swapaxes(vh, -1, -2), xp.swapaxes(u, -1, -2)
-        if a.dtype.kind == "c":  # V S^-1 U^H: conjugate transposes
-            v, u_h = v.conj(), u_h.conj()
-        out = xp.matmul(v * s_inv[..., None, :], u_h)
-        ctx.save_for_backward(a, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, p = ctx.saved_tensors
-        m, n = a.shape[-2], a.shape[-1]
-        pt, grad_t = p.mH, grad.mH  # conjugate transposes (plain ones for real)
-        grad_a = -pt.matmul(grad).matmul(pt)
-        left = _eye_like(m, a) - a.matmul(p)
-        right = _eye_like(n, a) - p.matmul(a)
-        grad_a = grad_a + left.matmul(grad_t).matmul(p).matmul(pt)
-        grad_a = grad_a + pt.matmul(p).matmul(grad_t).matmul(right)
-        return grad_a, None, None, None
-
-
-def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
-    """Pseudo-inverse; default rtol = eps * max(m, n) when atol is not given."""
-    check_lapack_dtype("linalg.pinv", A._data)
-    if A.ndim < 2 or A._data.dtype.kind not in "fc":
-        raise RuntimeError(
-            f"linalg.pinv({type_name(A._data.dtype)}{{{list(A.shape)}}}): expected a tensor with "
-            "2 or more dimensions of float, double, cfloat or cdouble types"
-        )
-    if rtol is None:
-        rtol = 0.0 if (atol is not None and atol > 0) else (
-            float(np.finfo(A._data.dtype).eps) * max(A.shape[-2], A.shape[-1]))
-    if hermitian:  # PyTorch goes through eigh, which reads only the lower triangle
-        _check_square("linalg.eigh", A._data)
-        A = A.tril() + A.tril(-1).mH
-    return Pinv.apply(A, float(atol or 0.0), float(rtol), hermitian)
-
-
 from ._linalg_norms import matrix_norm, norm, vector_norm  # noqa: E402 - uses svdvals above
 from ._linalg_composite import (  # noqa: E402 - composed from the primitives above
-    cond, lstsq, matrix_exp, solve_triangular, tensorinv, tensorsolve, vander,
+    cond, lstsq, matrix_exp, pinv, solve_triangular, tensorinv, tensorsolve, vander,
 )
 from ._linalg_lu import lu, lu_factor, lu_solve  # noqa: E402 - uses inv and solve above
 from ._linalg_extra import (  # noqa: E402 - builds on the LU family and solve
