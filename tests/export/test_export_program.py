@@ -422,3 +422,55 @@ def test_nn_module_stack_meta():
         ep = lib.export.export(_nested_blocks(lib), (lib.ones(1, 2),))
         stacks.append([(n.name, n.meta.get("nn_module_stack")) for n in ep.graph.nodes])
     assert stacks[1] == stacks[0]
+
+
+def _tree_model(lib):
+    class Block(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = lib.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.fc(x).relu()
+
+    class Tree(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = lib.nn.Sequential(Block(), Block())
+            self.head = lib.nn.Linear(2, 3)
+
+        def forward(self, x):
+            return self.head(self.blocks(x) + 1)
+
+    return Tree()
+
+
+def _shared_call_model(lib):
+    class Shared(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = lib.nn.Linear(2, 2)
+            self.out = lib.nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.out(self.fc(self.fc(x)) + self.fc.bias)
+
+    return Shared()
+
+
+def test_unflatten_matches_torch():
+    t_model, e_model = _pair(_tree_model)
+    t_unflat = torch.export.unflatten(torch.export.export(t_model, (torch.ones(3, 2),)))
+    e_unflat = ember.export.unflatten(ember.export.export(e_model, (ember.ones(3, 2),)))
+    assert str(e_unflat) == str(t_unflat)
+    assert [(name, str(getattr(m, "graph", None))) for name, m in e_unflat.named_modules()] == \
+        [(name, str(getattr(m, "graph", None))) for name, m in t_unflat.named_modules()]
+    assert sorted(k for k, _ in e_unflat.named_parameters()) == sorted(
+        k for k, _ in t_unflat.named_parameters())
+    x = np.random.default_rng(9).standard_normal((3, 2)).astype(np.float32)
+    np.testing.assert_allclose(e_unflat(ember.tensor(x)).detach().numpy(),
+                               t_unflat(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    t_model, e_model = _pair(_shared_call_model)
+    e_unflat = ember.export.unflatten(ember.export.export(e_model, (ember.ones(3, 2),)))
+    np.testing.assert_allclose(e_unflat(ember.tensor(x)).detach().numpy(),
+                               t_model(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)

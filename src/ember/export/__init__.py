@@ -31,8 +31,8 @@ How it differs from PyTorch's:
   ATen graph schema); ``load`` reads it back in ember, not in PyTorch.
 - Node ``# File:`` stack-trace comments are not recorded; ``module()`` checks the input
   structure and shapes in Python rather than through a ``_guards_fn`` submodule.
-- ``unflatten`` returns ``module()`` (state under the original submodule paths, one
-  graph at the root): ember does not record module call boundaries.
+- ``unflatten`` rebuilds one ``InterpreterModule`` per submodule called once; a module
+  called several times stays inline in its parent's graph (PyTorch deduplicates calls).
 """
 
 from ._export import export
@@ -46,9 +46,10 @@ from .graph_signature import (
     OutputKind,
     OutputSpec,
 )
-from .unflatten import unflatten
+from .unflatten import InterpreterModule, UnflattenedModule, unflatten
 
 __all__ = [
-    "Dim", "ExportGraphSignature", "ExportedProgram", "InputKind", "InputSpec", "OutputKind",
-    "OutputSpec", "dims", "export", "load", "save", "unflatten",
+    "Dim", "ExportGraphSignature", "ExportedProgram", "InputKind", "InputSpec",
+    "InterpreterModule", "OutputKind", "OutputSpec", "UnflattenedModule", "dims", "export",
+    "load", "save", "unflatten",
 ]
