@@ -500,3 +500,33 @@ def case_reprs(lib, det, ops, models):
     for kind in ("retinanet", "fcos", "ssdlite"):
         out[kind] = np.array(repr(tiny_one_stage(lib, det, ops, models, kind)))
     return out
+
+
+def case_backbones(lib, det):
+    """resnet_fpn_backbone / mobilenet_backbone: layouts, frozen parameter counts and the
+    feature maps' names and shapes."""
+    bu = det.backbone_utils
+    made = {
+        "resnet18_t2": bu.resnet_fpn_backbone(backbone_name="resnet18", weights=None,
+                                              trainable_layers=2),
+        "resnet18_t5_l234": bu.resnet_fpn_backbone(backbone_name="resnet18", weights=None,
+                                                   trainable_layers=5,
+                                                   returned_layers=[2, 3, 4]),
+        "mnv3s_fpn": bu.mobilenet_backbone(backbone_name="mobilenet_v3_small", weights=None,
+                                           fpn=True, trainable_layers=3),
+        "mnv3s_plain": bu.mobilenet_backbone(backbone_name="mobilenet_v3_small", weights=None,
+                                             fpn=False, trainable_layers=0),
+    }
+    out = {}
+    x = lib.zeros(1, 3, 64, 64)
+    for name, model in made.items():
+        out[f"{name}_digest"] = np.array(state_dict_digest(model))
+        out[f"{name}_trainable"] = np.array(sum(p.numel() for p in model.parameters()
+                                                if p.requires_grad))
+        model.eval()
+        with lib.no_grad():
+            feats = model(x)
+        if not isinstance(feats, dict):
+            feats = {"0": feats}
+        out[f"{name}_maps"] = np.array([f"{k} {tuple(v.shape)}" for k, v in feats.items()])
+    return out

@@ -78,6 +78,7 @@ def main(wheel_dir: str) -> None:
     add("weights", C.case_weights(det))
     add("errors", C.case_errors(torch, det, ops))
     add("reprs", C.case_reprs(torch, det, ops, models))
+    add("backbones", C.case_backbones(torch, det))
     for name in C.BUILDERS:
         add(f"builder_{name}", C.case_builder(torch, det, name))
     np.savez_compressed(os.path.join(HERE, "golden.npz"), **golden)

@@ -106,6 +106,10 @@ def test_errors_and_warnings():
     assert_matches(C.case_errors(ember, det, ops), "errors")
 
 
+def test_backbone_builders(no_init):
+    assert_matches(C.case_backbones(ember, det), "backbones")
+
+
 def test_reprs():
     assert_matches(C.case_reprs(ember, det, ops, models), "reprs")
 
