@@ -46,8 +46,7 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
     """
     if not isinstance(mod, Module):
         raise ValueError(  # noqa: TRY004 - PyTorch's type
-            f"Expected `mod` to be an instance of `torch.nn.Module`, got "
-                         f"{type(mod)}.")
+            f"Expected `mod` to be an instance of `torch.nn.Module`, got {type(mod)}.")
     if not isinstance(args, tuple):
         raise UserError(f"Expecting `args` to be a tuple of example positional inputs, got "
                         f"{type(args)}" + _HINT)
@@ -61,11 +60,9 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
     input_specs = []
     state_dict = OrderedDict()
     constants: dict = {}
-    param_ids = {}
     for name, param in mod.named_parameters():
         node = graph.placeholder("p_" + name.replace(".", "_"))
         tracer.track(param, node)
-        param_ids[id(param)] = name
         state_dict[name] = param
         input_specs.append(InputSpec(InputKind.PARAMETER, TensorArgument(node.name), name))
     for name, buf in mod.named_buffers():
