@@ -255,7 +255,7 @@ def case_roi_heads(lib, det, ops):
     return out
 
 
-def tiny_model(lib, det, ops, models, kind: str):
+def tiny_model(lib, det, ops, models, kind: str, init: bool = True):
     """A Faster/Mask/Keypoint R-CNN on a ResNet-18 FPN of width 32 with small heads."""
     bu, fr, mr, kr = det.backbone_utils, det.faster_rcnn, det.mask_rcnn, det.keypoint_rcnn
     body = models.resnet18(norm_layer=ops.FrozenBatchNorm2d)
@@ -282,7 +282,7 @@ def tiny_model(lib, det, ops, models, kind: str):
                                 keypoint_roi_pool=ops.MultiScaleRoIAlign(["0", "1", "2"], 14, 2),
                                 keypoint_head=kr.KeypointRCNNHeads(32, (16, 16)),
                                 keypoint_predictor=kr.KeypointRCNNPredictor(16, 6), **kw)
-    return init_weights(lib, model, 21)
+    return init_weights(lib, model, 21) if init else model
 
 
 def model_inputs(lib):
@@ -365,7 +365,7 @@ def case_builder(lib, det, name: str):
             "digest": np.array(state_dict_digest(model))}
 
 
-def tiny_one_stage(lib, det, ops, models, kind: str):
+def tiny_one_stage(lib, det, ops, models, kind: str, init: bool = True):
     """RetinaNet / FCOS on a ResNet-18 FPN (width 32, P6/P7), SSD / SSDlite on a
     two-conv backbone with one feature map."""
     nn = lib.nn
@@ -400,7 +400,7 @@ def tiny_one_stage(lib, det, ops, models, kind: str):
                                            partial(nn.BatchNorm2d, eps=0.001, momentum=0.03))
         model = det.ssd.SSD(backbone, anchors, (64, 64), 4, head=head, score_thresh=0.05,
                             detections_per_img=10, topk_candidates=20)
-    return init_weights(lib, model, 31)
+    return init_weights(lib, model, 31) if init else model
 
 
 def case_one_stage(lib, det, ops, models, kind: str):
@@ -495,10 +495,10 @@ def models_resnet18(lib, det):
 
 def case_reprs(lib, det, ops, models):
     """What print(model) shows for the tiny models and the builders' small heads."""
-    out = {kind: np.array(repr(tiny_model(lib, det, ops, models, kind)))
+    out = {kind: np.array(repr(tiny_model(lib, det, ops, models, kind, init=False)))
            for kind in ("mask", "keypoint")}
     for kind in ("retinanet", "fcos", "ssdlite"):
-        out[kind] = np.array(repr(tiny_one_stage(lib, det, ops, models, kind)))
+        out[kind] = np.array(repr(tiny_one_stage(lib, det, ops, models, kind, init=False)))
     return out
 
 

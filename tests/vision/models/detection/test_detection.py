@@ -110,7 +110,7 @@ def test_backbone_builders(no_init):
     assert_matches(C.case_backbones(ember, det), "backbones")
 
 
-def test_reprs():
+def test_reprs(no_init):
     assert_matches(C.case_reprs(ember, det, ops, models), "reprs")
 
 
