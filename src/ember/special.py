@@ -89,15 +89,58 @@ def ndtr(input):
     return 0.5 * ember.erfc(-input * (1 / math.sqrt(2)))
 
 
+class _Ndtri(ember.autograd.Function):
+    """The inverse normal CDF. sqrt(2) erfinv(2p - 1) loses the lower tail (2p - 1 rounds
+    to -1 below p ~ 1e-8 in float32), so p < 1/2 is refined by Newton steps on
+    log ndtr(x) = log p, which erfc keeps accurate down to the smallest doubles."""
+
+    _array_io = True
+    _node_name = "SpecialNdtriBackward0"
+
+    @staticmethod
+    def forward(ctx, p):
+        from ember._ops import _special
+
+        p = _float_array(p)
+        xp = xp_of(p)
+        q = p.astype(np.float64)
+        with np.errstate(all="ignore"):
+            x = math.sqrt(2) * _special.erfinv(xp, 2 * q - 1)
+            lower = (q > 0) & (q < 0.5)
+            start = -xp.sqrt(-2 * xp.log(xp.where(lower, q, 0.5)))  # the tail's asymptote
+            x = xp.where(lower & ~xp.isfinite(x), start, x)
+            for _ in range(6):  # quadratic convergence; the first steps fix the tail start
+                cdf = 0.5 * _special.erfc(xp, -x / math.sqrt(2))
+                slope = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi) / cdf
+                step = (xp.log(cdf) - xp.log(q)) / slope
+                x = xp.where(lower & xp.isfinite(step), x - step, x)
+        out = x.astype(p.dtype)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * math.sqrt(2 * math.pi) * ember.exp(x * x / 2)
+
+
 def ndtri(input):
     """The inverse of the standard normal CDF."""
-    return math.sqrt(2) * ember.erfinv(2 * input - 1)
+    return _Ndtri.apply(_as_tensor(input))
 
 
 def log_ndtr(input):
-    """``log(ndtr(x))`` (computed directly: underflows to -inf below about x = -38,
-    where PyTorch's asymptotic form stays finite)."""
-    return ember.log(ndtr(input))
+    """``log(ndtr(x))``: through erfcx below 0 (log(erfcx(-x/sqrt 2) / 2) - x^2/2 stays
+    finite where ndtr underflows), log1p of the small upper tail above."""
+    x = _as_tensor(input)
+    if not (x.is_floating_point() or x.is_complex()):
+        x = x.to(ember.get_default_dtype())
+    negative = x < 0
+    scaled = ember.where(negative, -x, ember.zeros_like(x)) * (1 / math.sqrt(2))
+    lower = ember.log(0.5 * erfcx(scaled)) - 0.5 * x * x
+    upper = ember.log1p(-0.5 * ember.erfc(ember.where(negative, ember.zeros_like(x), x)
+                                          * (1 / math.sqrt(2))))
+    return ember.where(negative, lower, upper)
 
 
 def multigammaln(input, p: int):

@@ -160,6 +160,19 @@ CASES = {
     "multigammaln_p0": lambda lib: lib.special.multigammaln(_t(lib, M33[0]), 0),
     "polygamma_negative_n": lambda lib: lib.special.polygamma(-1, _t(lib, M33[0])),
     "i0_out": lambda lib: lib.special.i0(_t(lib, M33[0]), out=lib.empty(3)),
+    "ndtri_tails": lambda lib: lib.special.ndtri(lib.tensor([1e-30, 1e-10, 0.3, 0.5, 0.99,
+                                                             0.0, 1.0, 1.5])),
+    "ndtri_float64": lambda lib: lib.special.ndtri(lib.tensor([1e-300, 1e-20, 0.7],
+                                                              dtype=lib.float64)),
+    "log_ndtr_tails": lambda lib: lib.special.log_ndtr(lib.tensor(
+        [-40.0, -20.0, -1.0, 0.0, 0.1, 5.0, 40.0, float("inf"), -float("inf")])),
+    "logit_eps_one": lambda lib: lib.special.logit(lib.tensor([0.0, 1.0, 0.5]), eps=1.0),
+    "logit_eps_large": lambda lib: lib.logit(lib.tensor([0.0, 1.0, 0.3]), eps=0.6),
+    "randperm_bool": lambda lib: lib.randperm(5, dtype=lib.bool),
+    "randperm_overflow": lambda lib: lib.randperm(300, dtype=lib.uint8),
+    "randperm_fits": lambda lib: lib.randperm(256, dtype=lib.uint8).sort().values,
+    "uniform_nan_bound": lambda lib: lib.empty(2).uniform_(float("nan"), 1),
+    "uniform_half_bound": lambda lib: lib.empty(2, dtype=lib.float16).uniform_(0, 1e6),
 }
 
 
@@ -203,3 +216,18 @@ def test_return_type_names():
     for name, call in calls.items():
         expected = type(call(torch, torch.tensor(a))).__name__
         assert type(call(ember, ember.tensor(a))).__name__ == expected, name
+
+
+def test_ndtri_and_log_ndtr_gradients():
+    for fn, values in ((lambda lib, x: lib.special.ndtri(x), [0.2, 0.7, 1e-20]),
+                       (lambda lib, x: lib.special.log_ndtr(x), [-30.0, -1.0, 2.0])):
+        grads = []
+        for lib in (torch, ember):
+            x = lib.tensor(values, dtype=lib.float64, requires_grad=True)
+            fn(lib, x).sum().backward()
+            grads.append(x.grad.numpy())
+        np.testing.assert_allclose(grads[1], grads[0], rtol=1e-9)
+    x = ember.tensor([0.2, 0.6], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda v: ember.special.ndtri(v), (x,))
+    y = ember.tensor([-30.0, -0.5, 0.5, 3.0], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda v: ember.special.log_ndtr(v), (y,))

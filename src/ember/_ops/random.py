@@ -375,6 +375,13 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else np.dtype(np.int64)
+    if np_dtype.kind in "bc":
+        raise NotImplementedError(
+            f"\"randperm\" not implemented for '{type_name(np_dtype)}'")
+    if np_dtype.kind in "iu" and n - 1 > np.iinfo(np_dtype).max:
+        c_name = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t",
+                  "int32": "int"}.get(np_dtype.name, np_dtype.name)
+        raise RuntimeError(f"value cannot be converted to type {c_name} without overflow")
     _, dev = _module_and_device(device)
     array = _rng(generator).permutation(n).astype(np_dtype)
     result = _finish(array, dev, requires_grad)

@@ -77,9 +77,21 @@ def _real_float_self(self, op_name):
     return np_dtype
 
 
+def _check_in_range(from_, to, np_dtype):
+    """uniform_'s bounds must be finite values of the tensor's dtype (PyTorch's check)."""
+    from .._grad_assign import _CPP_TYPE_NAMES
+
+    info = np.finfo(np_dtype) if np_dtype.kind == "f" else np.finfo(np.float32)
+    for name, value in (("from", from_), ("to", to)):
+        if not float(info.min) <= value <= float(info.max):
+            c_name = _CPP_TYPE_NAMES.get(np_dtype.name, "c10::BFloat16")
+            raise RuntimeError(f"{name} is out of bounds for {c_name}")
+
+
 def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs) -> Tensor:
     from_ = kwargs.pop("from", from_)
     np_dtype = _float_self(self, "check_uniform_bounds")
+    _check_in_range(from_, to, np_dtype)
     if from_ > to:
         raise RuntimeError(
             f"uniform_ expects to return a [from, to) range, but found from={from_:g} > to={to:g}"

@@ -359,8 +359,9 @@ class Logit(Function):
         ctx.save_for_backward(x)
         values = x.astype(float_np(x.dtype), copy=False)
         xp = xp_of(x)
-        if eps is not None:
-            values = xp.clip(values, eps, 1 - eps)
+        if eps is not None:  # PyTorch's order (x < lo ? lo : x > hi ? hi : x), not clip's
+            low, high = eps, 1 - eps
+            values = xp.where(values < low, low, xp.where(values > high, high, values))
         return xp.log(values / (1 - values)).astype(values.dtype, copy=False)
 
     @staticmethod
