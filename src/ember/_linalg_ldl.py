@@ -19,7 +19,7 @@ import numpy as np
 
 from ._linalg_errors import check_lapack_dtype
 from ._ops._select import _return_type
-from ._ops._util import shape_str, type_name
+from ._ops._util import shape_str, type_name, xp_of
 from .autograd.function import Function
 from .linalg import _check_float, _check_square
 
@@ -43,11 +43,7 @@ def _host(array):
 
 
 def _to_device_of(host, like):
-    if type(like) is np.ndarray:
-        return host
-    import cupy
-
-    return cupy.asarray(host)
+    return host if type(like) is np.ndarray else xp_of(like).asarray(host)
 
 
 # -- factorization ----------------------------------------------------------------------
