@@ -247,3 +247,19 @@ def test_version_one_checkpoints_load(make, rename):
     target.load_state_dict(old)
     for key, value in source.state_dict().items():
         np.testing.assert_array_equal(target.state_dict()[key].numpy(), value.numpy())
+
+
+def test_registry_lists_the_detection_builders():
+    """list_models(module=detection) holds exactly torchvision's twelve detection builders;
+    get_model / get_model_weights / get_weight reach them by name."""
+    assert models.list_models(module=det) == sorted(C.BUILDERS)
+    assert not set(C.BUILDERS) & set(models.list_models(module=models.quantization))
+    for name in C.BUILDERS:
+        enum = models.get_model_weights(name)
+        assert enum.__name__ in C.ENUMS
+        assert models.get_weight(f"{enum.__name__}.DEFAULT") is enum.DEFAULT
+    model = models.get_model("fasterrcnn_mobilenet_v3_large_320_fpn", weights=None,
+                             weights_backbone=None, num_classes=3)
+    assert isinstance(model, det.FasterRCNN)
+    assert model.roi_heads.box_predictor.cls_score.out_features == 3
+    assert model.transform.min_size == (320,) and model.rpn.score_thresh == 0.05
