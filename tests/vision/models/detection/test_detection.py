@@ -263,3 +263,36 @@ def test_registry_lists_the_detection_builders():
     assert isinstance(model, det.FasterRCNN)
     assert model.roi_heads.box_predictor.cls_score.out_features == 3
     assert model.transform.min_size == (320,) and model.rpn.score_thresh == 0.05
+
+
+def test_gradcheck_box_coder_and_losses():
+    """Float64 gradcheck of the differentiable pieces written here: box decoding (codes
+    and reference boxes), encoding, and the Fast R-CNN and Mask R-CNN losses."""
+    rng = np.random.default_rng(7)
+
+    def leaf(*shape, scale=1.0, offset=0.0):
+        arr = rng.normal(0, scale, shape) + offset
+        return ember.tensor(arr, dtype=ember.float64, requires_grad=True)
+
+    coder = det._utils.BoxCoder((10.0, 10.0, 5.0, 5.0))
+    boxes = ember.tensor([[1.0, 2.0, 9.0, 7.0], [3.0, 1.0, 6.0, 12.0]], dtype=ember.float64,
+                         requires_grad=True)
+    codes = leaf(2, 8, scale=0.5)
+    assert ember.autograd.gradcheck(coder.decode_single, (codes, boxes))
+    gt = ember.tensor([[0.0, 1.0, 8.0, 9.0], [2.0, 2.0, 7.0, 10.0]], dtype=ember.float64,
+                      requires_grad=True)
+    assert ember.autograd.gradcheck(coder.encode_single, (gt, boxes))
+
+    labels = [ember.tensor([0, 2, 1]), ember.tensor([3, 0])]
+    targets = [leaf(3, 4, scale=0.3), leaf(2, 4, scale=0.3)]
+    logits, regression = leaf(5, 4), leaf(5, 16, scale=0.3)
+    assert ember.autograd.gradcheck(
+        lambda a, b: det.roi_heads.fastrcnn_loss(a, b, labels, [t.detach() for t in targets]),
+        (logits, regression))
+
+    mask_logits = leaf(2, 3, 6, 6)
+    props = [ember.tensor([[0.0, 0.0, 8.0, 8.0], [2.0, 2.0, 10.0, 12.0]], dtype=ember.float64)]
+    masks = [ember.from_numpy((rng.random((1, 12, 12)) > 0.5).astype(np.uint8))]
+    assert ember.autograd.gradcheck(
+        lambda x: det.roi_heads.maskrcnn_loss(x, props, masks, [ember.tensor([2])],
+                                              [ember.tensor([0, 0])]), (mask_logits,))
