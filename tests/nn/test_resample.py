@@ -454,3 +454,28 @@ def test_shuffles_are_one_node_with_double_backward(name, args, shape):
     check(lambda lib, t: getattr(lib.nn.functional, name)(t, *args), x.astype(np.float32))
     assert ember.autograd.gradgradcheck(lambda t: fn(t, *args),
                                         (ember.tensor(x, requires_grad=True),))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, x: lib.nn.functional.interpolate(x, scale_factor=2),
+    lambda lib, x: lib.nn.functional.interpolate(x, size=(7, 9), mode="bilinear"),
+    lambda lib, x: lib.nn.functional.interpolate(x, size=(6, 6), mode="bicubic"),
+    lambda lib, x: lib.nn.functional.interpolate(x, size=(2, 3), mode="area"),
+    lambda lib, x: lib.nn.functional.interpolate(x, size=(2, 3), mode="bilinear", antialias=True),
+    lambda lib, x: lib.nn.functional.pad(x, (1, 1, 1, 1), mode="reflect"),
+    lambda lib, x: lib.nn.functional.pad(x, (1, 2, 1, 0), mode="replicate"),
+    lambda lib, x: lib.nn.functional.pad(x, (1, 1, 1, 1), mode="circular"),
+    lambda lib, x: lib.nn.functional.pad(x, (1, 1, 1, 1)),
+], ids=["nearest", "bilinear", "bicubic", "area", "antialias", "reflect", "replicate",
+        "circular", "constant"])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_resampling_result_layout_like_torch(fn, channels_last):
+    """Contiguous for a contiguous input (a bilinear result was transposed in memory and
+    refused .view), channels-last for a channels-last one (circular padding: contiguous)."""
+    strides = []
+    for lib in (ember, torch):
+        x = lib.arange(2 * 3 * 4 * 5, dtype=lib.float32).reshape(2, 3, 4, 5)
+        if channels_last:
+            x = x.to(memory_format=lib.channels_last)
+        strides.append(fn(lib, x).stride())
+    assert strides[0] == strides[1]

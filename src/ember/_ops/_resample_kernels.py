@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._memory_format import as_format, suggest_format
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._util import _make, xp_of
@@ -213,6 +214,17 @@ def _run_adjoints(grad, stages):
     return grad.copy() if out is grad else out
 
 
+def laid_like(out, x, keep_format=True):
+    """``out`` in the memory format PyTorch's resampling and padding kernels give: the
+    input's (channels-last stays channels-last; not for circular padding, a composite of
+    copies in PyTorch), else contiguous. The stages transpose as they go, so a bilinear
+    result was neither and ``.view`` refused it."""
+    fmt = suggest_format(x) if keep_format else None
+    if fmt is not None:
+        return as_format(out, fmt, xp_of(out))
+    return out if out.flags.c_contiguous else xp_of(out).ascontiguousarray(out)
+
+
 class _Separable(Function):
     """A separable linear resampling (interpolate, reflect/replicate padding) as one node:
     its per-dim stages run back to back on arrays. Backward is the paired adjoint node
@@ -220,11 +232,12 @@ class _Separable(Function):
 
     _array_io = True
     _adjoint = None
+    _keep_format = True
 
     @staticmethod
     def forward(ctx, x, stages):
         ctx.stages = stages
-        return _run_stages(x, stages)
+        return laid_like(_run_stages(x, stages), x, type(ctx)._keep_format)
 
     @classmethod
     def backward(cls, ctx, grad):
@@ -244,7 +257,7 @@ class _SeparableAdjoint(Function):
     @staticmethod
     def forward(ctx, grad, stages):
         ctx.stages = stages
-        return _run_adjoints(grad, stages)
+        return laid_like(_run_adjoints(grad, stages), grad)
 
     @classmethod
     def backward(cls, ctx, grad):
@@ -265,7 +278,8 @@ def separable(name):
     op = _SEPARABLE.get(name)
     if op is None:
         op = type(name, (_Separable,), {"_node_name": f"{name}Backward0",
-                                        "__module__": __name__, "__qualname__": name})
+                                        "__module__": __name__, "__qualname__": name,
+                                        "_keep_format": not name.startswith("CircularPad")})
         adjoint_name = f"{name}Backward"
         adjoint = type(adjoint_name, (_SeparableAdjoint,), {
             "_node_name": f"{adjoint_name}Backward0", "__module__": __name__,

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._grid import affine_grid, grid_sample
-from ._resample_kernels import separable
+from ._resample_kernels import laid_like, separable
 from ._util import Tensor, shape_str, xp_of
 
 __all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
@@ -62,7 +62,7 @@ class ConstantPad(Function):
         out = xp.full(out_shape, value, dtype=x.dtype)
         out[tuple(dst)] = x[tuple(src)]
         ctx.pads = pads
-        return out
+        return laid_like(out, x)
 
     @staticmethod
     def backward(ctx, grad):
