@@ -77,12 +77,13 @@ def storage_root(array):
     root = array
     kind = type(array)
     while True:
+        # NumPy's as_strided (unfold's windows) hangs its source off a DummyArray (and a
+        # CuPy double's wrapper adds a host view): step over bases of other types
         base = root.base
-        if not isinstance(base, kind):
-            # NumPy's as_strided (unfold's windows) hangs its source off a DummyArray
+        while base is not None and not isinstance(base, kind):
             base = getattr(base, "base", None)
-            if not isinstance(base, kind):
-                return root
+        if base is None:
+            return root
         root = base
 
 
