@@ -4,13 +4,14 @@ gradients come for free."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 import ember
 from ember._ops import _special_kernels as _kernels
-from ember._ops._util import _make, float_np, xp_of
+from ember._ops._util import _make, float_np, type_name, xp_of
 
 __all__ = [
     "digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
@@ -357,3 +358,35 @@ __all__ += [
     "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
     "shifted_chebyshev_polynomial_w", "spherical_bessel_j0", "zeta",
 ]
+
+
+def _real_only(function, kernel):
+    """PyTorch has no complex kernel for these functions: a complex input is refused under
+    the kernel's name instead of losing its imaginary part."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        for value in args:
+            if isinstance(value, ember.Tensor) and value.is_complex():
+                raise NotImplementedError(
+                    f'"{kernel}" not implemented for \'{type_name(value._data.dtype)}\'')
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+_REAL_ONLY = [
+    "i0e", "i1", "i1e", "erfcx", "ndtri", "log_ndtr", "entr", "zeta", "xlog1py",
+    "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0",
+    "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+    "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0", "airy_ai",
+    "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+    "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+    "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+    "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+    "laguerre_polynomial_l", "legendre_polynomial_p",
+]
+for _name in _REAL_ONLY:
+    globals()[_name] = _real_only(globals()[_name], f"{_name}_cpu")
+ndtr = _real_only(ndtr, "erf_vml_cpu")  # composed from erf in PyTorch
+multigammaln = _real_only(multigammaln, "arange_cpu")  # its first complex step there

@@ -38,6 +38,15 @@ def _product_out(name, lib):
     return getattr(lib, name)(*arguments, out=lib.empty(0, dtype=lib.float64))
 
 
+def _complex_special(name, lib):
+    z = lib.tensor([1 + 1j, 0.5 - 2j])
+    if name in ("zeta", "xlog1py"):
+        return getattr(lib.special, name)(z, z)
+    if name in ("chebyshev_polynomial_t", "hermite_polynomial_h", "multigammaln"):
+        return getattr(lib.special, name)(z, 2)
+    return getattr(lib.special, name)(z)
+
+
 def _cond_singular(p, lib):
     return lib.linalg.cond(lib.stack([lib.eye(2), lib.zeros(2, 2)]), p=p)
 
@@ -168,6 +177,10 @@ CASES = {
         [-40.0, -20.0, -1.0, 0.0, 0.1, 5.0, 40.0, float("inf"), -float("inf")])),
     "logit_eps_one": lambda lib: lib.special.logit(lib.tensor([0.0, 1.0, 0.5]), eps=1.0),
     "logit_eps_large": lambda lib: lib.logit(lib.tensor([0.0, 1.0, 0.3]), eps=0.6),
+    **{f"complex_{name}": functools.partial(_complex_special, name)
+       for name in ("i0", "i0e", "i1e", "bessel_j0", "modified_bessel_k1", "airy_ai", "erfcx",
+                    "ndtri", "log_ndtr", "ndtr", "entr", "zeta", "xlog1py",
+                    "chebyshev_polynomial_t", "hermite_polynomial_h", "multigammaln")},
     "randperm_bool": lambda lib: lib.randperm(5, dtype=lib.bool),
     "randperm_overflow": lambda lib: lib.randperm(300, dtype=lib.uint8),
     "randperm_fits": lambda lib: lib.randperm(256, dtype=lib.uint8).sort().values,

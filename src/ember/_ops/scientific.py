@@ -351,7 +351,11 @@ class I0(Function):
 
 def i0(input, *, out=None):
     from ._select import write_out
+    from ._util import type_name
 
+    if input._data.dtype.kind == "c":  # PyTorch's kernel has no complex case
+        raise NotImplementedError(
+            f'"i0_vml_cpu" not implemented for \'{type_name(input._data.dtype)}\'')
     return write_out(I0.apply(input), out, "i0")
 
 
