@@ -159,3 +159,11 @@ def test_dim_shared_by_nested_inputs():
         targets = [str(n.target) for n in ep.graph.nodes if n.op == "call_function"]
         results.append((shapes, str(info.value), targets))
     assert results[1] == results[0]
+
+
+@pytest.mark.parametrize("bounds", [{}, {"min": 0}, {"min": 1}, {"min": 1, "max": 64},
+                                    {"min": 3, "max": 10}, {"max": 10}])
+def test_named_dim_range_keeps_its_bounds(bounds):
+    t_ep, e_ep = _export_both(lambda lib: {"x": {0: lib.export.Dim("b", **bounds)},
+                                           "y": None})
+    assert _symbols(repr(e_ep.range_constraints)) == _symbols(repr(t_ep.range_constraints))

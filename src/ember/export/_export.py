@@ -304,7 +304,9 @@ def _mark_dynamic(tracer, tensor, dims: dict | None, name: str, ranges: dict) ->
         symbol.dim_min, symbol.dim_max = low, high
         symbol.dim_name = getattr(spec, "__name__", f"{name}_dim{dim}")
         symbol.auto = isinstance(spec, _DimHint) and spec.type == _DimHintType.AUTO
-        ranges[symbol] = RangeConstraint(max(low, 2), high)
+        # A named Dim keeps its bounds (PyTorch 2.13: Dim('b') is VR[0, int_oo]); only
+        # AUTO / DYNAMIC hints start at 2, where 0/1 specialization would apply.
+        ranges[symbol] = RangeConstraint(low if isinstance(spec, Dim) else max(low, 2), high)
         tracer.symbols[(id(tensor), dim % tensor.dim())] = symbol
         tracer.hints.setdefault(hint, symbol)
 
