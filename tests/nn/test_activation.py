@@ -368,3 +368,18 @@ def test_hardsigmoid_bit_exact_with_torch(dtype_name):
     ours = ember.nn.functional.hardsigmoid(ember.tensor(values).to(getattr(ember, dtype_name)))
     theirs = torch.nn.functional.hardsigmoid(torch.tensor(values).to(getattr(torch, dtype_name)))
     np.testing.assert_array_equal(ours.float().numpy(), theirs.float().numpy())
+
+
+@pytest.mark.parametrize("layout", ["transposed", "channels_last"])
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_result_is_contiguous_like_torch(layout, log):
+    """PyTorch's softmax kernels write a contiguous result whatever the input's strides;
+    ember kept the input's layout, so .view on the result raised."""
+    strides = []
+    for lib in (ember, torch):
+        x = lib.arange(120, dtype=lib.float32).reshape(2, 3, 4, 5).sin()
+        x = x.transpose(1, 3) if layout == "transposed" else x.to(memory_format=lib.channels_last)
+        for grad in (False, True):  # the unrecorded fast path and the Function
+            y = x.clone().requires_grad_(grad)
+            strides.append((y.log_softmax(1) if log else y.softmax(1)).stride())
+    assert strides[:2] == strides[2:]

@@ -25,12 +25,18 @@ def _require_float(x, kernel_name):
         raise NotImplementedError(f'"{kernel_name}" not implemented for \'{type_name(x.dtype)}\'')
 
 
+
+def _contiguous(out):
+    """PyTorch's softmax kernels write a contiguous result whatever the input's strides
+    (a transposed input gave a transposed result, which .view refused)."""
+    return out if out.flags.c_contiguous else xp_of(out).ascontiguousarray(out)
+
 class Softmax(Function):
     _array_io = True
 
     @staticmethod
     def forward(ctx, x, dim):
-        out = _softmax_array(_as_float(x), dim)
+        out = _contiguous(_softmax_array(_as_float(x), dim))
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out
@@ -53,7 +59,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         x = _as_float(x)
-        out = _log_softmax_array(x, dim)
+        out = _contiguous(_log_softmax_array(x, dim))
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out
@@ -113,7 +119,7 @@ def _unrecorded_softmax(input, dim, log):
     if (input._requires_grad and _grad_enabled[0]) or _autocast[0] is not None:
         return None
     x = _as_float(input._data)
-    return _make(_log_softmax_array(x, dim) if log else _softmax_array(x, dim))
+    return _make(_contiguous(_log_softmax_array(x, dim) if log else _softmax_array(x, dim)))
 
 
 def _softmax_dim(name, ndim, stacklevel):
