@@ -575,3 +575,15 @@ def test_mask_and_value_shape_errors_match_torch(name):
             _FIT_ERRORS[name](lib)
         messages.append((type(info.value).__name__, str(info.value)))
     assert messages[1] == messages[0]
+
+
+@pytest.mark.parametrize("layout", ["transposed", "channels_last"])
+def test_masked_fill_result_is_contiguous_like_torch(layout):
+    """PyTorch's kernel writes a contiguous result whatever the input's strides; NumPy
+    kept the input's layout, so .view on the result raised."""
+    strides = []
+    for lib in (ember, torch):
+        x = lib.arange(120, dtype=lib.float32).reshape(2, 3, 4, 5).sin()
+        x = x.transpose(1, 3) if layout == "transposed" else x.to(memory_format=lib.channels_last)
+        strides.append((x.masked_fill(x > 0, 0.0)).stride())
+    assert strides[0] == strides[1]

@@ -483,7 +483,9 @@ class MaskedFill(Function):
         ctx.tensor_value = hasattr(value, "dtype")
         xp = xp_of(x)
         fill = value.astype(x.dtype) if hasattr(value, "dtype") else xp.asarray(value, x.dtype)
-        return xp.where(mask, fill, x)
+        out = xp.where(mask, fill, x)
+        # contiguous whatever x's strides, as PyTorch's (where keeps a transposed layout)
+        return out if out.flags.c_contiguous else xp.ascontiguousarray(out)
 
     @staticmethod
     def backward(ctx, grad):
