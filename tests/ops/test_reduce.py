@@ -421,3 +421,15 @@ def test_random_dims_against_torch(case):
     shape, dims, keepdim, name = case
     x = np.random.default_rng(len(shape) * 7 + len(dims)).standard_normal(shape).astype(np.float32)
     check(lambda lib, t: HYPO_OPS[name](lib, t, dims, keepdim), x, rtol=1e-5)
+
+
+@pytest.mark.parametrize("layout", ["transposed", "channels_last"])
+def test_cumsum_result_is_contiguous_like_torch(layout):
+    """PyTorch's kernel writes a contiguous result whatever the input's strides; NumPy
+    kept the input's layout, so .view on the result raised."""
+    strides = []
+    for lib in (ember, torch):
+        x = lib.arange(120, dtype=lib.float32).reshape(2, 3, 4, 5).sin()
+        x = x.transpose(1, 3) if layout == "transposed" else x.to(memory_format=lib.channels_last)
+        strides.append((x.cumsum(1)).stride())
+    assert strides[0] == strides[1]

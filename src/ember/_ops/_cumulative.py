@@ -26,8 +26,11 @@ def _scan_array(scan, x, dim, np_dtype):
         np_dtype = np.dtype(np.int64)
     target = x.dtype if np_dtype is None else np.dtype(np_dtype)
     if target.itemsize == 2 and target.kind in "fV":
-        return scan(x.astype(np.float32), axis=dim).astype(target)
-    return scan(x, axis=dim, dtype=np_dtype)
+        out = scan(x.astype(np.float32), axis=dim).astype(target)
+    else:
+        out = scan(x, axis=dim, dtype=np_dtype)
+    # contiguous whatever x's strides, as PyTorch's scans (NumPy's keep a transposed layout)
+    return out if out.flags.c_contiguous else out.copy()
 
 
 class CumSum(Function):
