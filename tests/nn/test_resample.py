@@ -479,3 +479,13 @@ def test_resampling_result_layout_like_torch(fn, channels_last):
             x = x.to(memory_format=lib.channels_last)
         strides.append(fn(lib, x).stride())
     assert strides[0] == strides[1]
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_grid_sample_result_is_contiguous_like_torch(grad):
+    strides = []
+    for lib in (ember, torch):
+        x = lib.arange(120, dtype=lib.float32).reshape(2, 3, 4, 5).sin().requires_grad_(grad)
+        grid = lib.zeros(2, 3, 3, 2)
+        strides.append(lib.nn.functional.grid_sample(x, grid, align_corners=False).stride())
+    assert strides[0] == strides[1]

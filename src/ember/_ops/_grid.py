@@ -172,6 +172,11 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     return node.apply(input, grid, mode, padding_mode, align_corners)
 
 
+def _contiguous(out):
+    """grid_sample's result is contiguous in PyTorch; the composition's is transposed."""
+    return out if out.flags.c_contiguous else out.copy()
+
+
 class _GridSampler(Function):
     """grid_sample as one node over (input, grid); see the module docstring."""
 
@@ -182,13 +187,13 @@ class _GridSampler(Function):
         options = (mode, padding_mode, align_corners)
         needs = ctx.needs_input_grad
         if not (needs[0] or needs[1]):  # nothing requires grad: no inner graph either
-            return _sample(_make(input), _make(grid), *options)._data
+            return _contiguous(_sample(_make(input), _make(grid), *options)._data)
         leaves = (_make(input, needs[0]), _make(grid, needs[1]))
         with enable_grad():
             inner = _sample(*leaves, *options)
         ctx.save_for_backward(input, grid)
         ctx.inner = (inner, leaves, options)
-        return inner._data
+        return _contiguous(inner._data)
 
     @staticmethod
     def backward(ctx, grad):
