@@ -205,7 +205,7 @@ def _settings(A, dtype, k, X, n, niter, tol, largest, method, tracker, ortho_ipa
             f"than 3 x the number of requested eigenpairs (={n})")
     method = "ortho" if method is None else method
     ortho = {"ortho_i_max": 3, "ortho_j_max": 3, "ortho_tol": tol, "ortho_tol_drop": tol,
-             "ortho_tol_replace": tol, "ortho_use_drop": False}
+             "ortho_tol_replace": tol, "ortho_use_drop": False}  # ember always drops
     if method == "ortho":
         for extra in (ortho_iparams, ortho_fparams, ortho_bparams):
             ortho.update(extra or {})
