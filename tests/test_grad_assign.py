@@ -33,6 +33,10 @@ CASES = {
     "not_tensor_ndarray": (((3,), "float32"), lambda lib, t: np.zeros(3, np.float32)),
     "not_tensor_list": (((3,), "float32"), lambda lib, t: [0.0, 0.0, 0.0]),
     "itself": (((3,), "float32"), lambda lib, t: t),
+    "device": (((3,), "float32"), lambda lib, t: lib.zeros(3, device="meta")),
+    "dtype_before_device": (((3,), "float32"),
+                            lambda lib, t: lib.zeros(3, dtype=lib.float64, device="meta")),
+    "device_before_size": (((3,), "float32"), lambda lib, t: lib.zeros(2, device="meta")),
 }
 
 
