@@ -50,6 +50,11 @@ print("causal rows:", [round(v, 4) for v in masked[0, 0, 0, 1].tolist()])
 a, b = fixed(3, 4), fixed(4, 2, phase=1.0)
 print("sublist format:", torch.allclose(torch.einsum(a, [0, 1], b, [1, 2], [0, 2]), a @ b),
       "trace", round(torch.einsum("ii", fixed(4, 4)).item(), 5), "diag", torch.einsum("ii->i", fixed(3, 3)).shape)
+keys_first = torch.einsum("hqd,hkd->hkq", x[0, 0].reshape(5, 2, 4).transpose(0, 1), x[0, 1].reshape(5, 2, 4).transpose(0, 1))
+probs = keys_first.transpose(-1, -2).softmax(-1)
+grid = F.interpolate(probs[None], scale_factor=2, mode="bilinear", align_corners=False)
+print("softmax/bilinear of transposed views are contiguous:", probs.is_contiguous(), grid.is_contiguous(),
+      tuple(probs.view(-1).shape), tuple(grid.view(2, -1).shape), f"{grid.sum().item():.5f}")
 print("outer via einsum:", torch.equal(torch.einsum("i,j->ij", a[0], b[:, 0]), torch.outer(a[0], b[:, 0])))
 
 target = fixed(4, 5, 8, phase=2.0, scale=0.5)

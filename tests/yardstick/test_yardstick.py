@@ -255,6 +255,7 @@ CLAIMS = {
                              "distributed drop_last=False: [[0, 2, 4, 6, 8, 10], [1, 3, 5, 7, 9, 0]]",
                              "two workers shard the stream: True", "worker_init_fn calls: []"],
     "einsum_and_binning.py": ["ellipsis == flattened batch: True", "Bilinear == einsum: True",
+                              "softmax/bilinear of transposed views are contiguous: True True",
                               "cdist modes agree off the diagonal: True",
                               "bucketize right int32: tensor([1, 1, 1, 2, 3, 3, 3, 4, 5, 0], "
                               "dtype=torch.int32)", "unique rows: [[0, 1], [1, 2], [3, 3]]"],
