@@ -314,3 +314,12 @@ def test_module_one_value_per_channel_message():
         ember.nn.BatchNorm1d(3)(ember.randn(1, 3))
     assert str(info.value) == ("Expected more than 1 value per channel when training, got "
                                "input size torch.Size([1, 3])")
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_layer_norm_of_a_transposed_input_is_contiguous_like_torch(grad):
+    strides = []
+    for lib in (ember, torch):
+        x = lib.arange(24, dtype=lib.float32).reshape(4, 6).cos().t().requires_grad_(grad)
+        strides.append(lib.nn.functional.layer_norm(x, (4,)).stride())
+    assert strides[0] == strides[1]

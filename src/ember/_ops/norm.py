@@ -288,6 +288,12 @@ def _batch_norm_backward_arrays(ctx, grad, x, weight, out_dtype):
 class _LayerNorm(_Normalize):
     _node_name = "NativeLayerNormBackward0"
 
+    @staticmethod
+    def forward(ctx, *args):
+        out = _Normalize.forward(ctx, *args)
+        # contiguous whatever the input's strides, as PyTorch's layer norm kernel
+        return out if out.flags.c_contiguous else xp_of(out).ascontiguousarray(out)
+
 
 class _NormalizeGrouped(_Normalize):
     """_Normalize over a regrouping (``inner_shape``) of its input, done inside the node:
