@@ -314,3 +314,33 @@ def test_plain_pickle_of_tensors_and_parameters():
     p = ember.nn.Parameter(ember.ones(2))
     q = pickle.loads(pickle.dumps(p))
     assert isinstance(q, ember.nn.Parameter) and q.requires_grad
+
+
+def _tagged_subclass(lib, name):
+    """A user's Tensor subclass, built in the test (a class statement turns the
+    __torch_function__ protocol on) and published as a module global so pickle finds it."""
+    cls = type(name, (lib.Tensor,), {"__module__": __name__})
+    globals()[name] = cls
+    return cls
+
+
+def test_user_tensor_subclass_saves_as_itself():
+    try:
+        for lib in (torch, ember):
+            cls = _tagged_subclass(lib, f"_Tagged_{lib.__name__}")
+            tagged = lib.arange(3.0).as_subclass(cls)
+            tagged.unit = "m"
+            tagged.scale = lib.ones(2)
+            buffer = io.BytesIO()
+            lib.save({"a": tagged, "b": [tagged, lib.ones(1)]}, buffer)
+            buffer.seek(0)
+            with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+                lib.load(buffer)
+            buffer.seek(0)
+            loaded = lib.load(buffer, weights_only=False)
+            assert type(loaded["a"]) is cls and loaded["a"] is loaded["b"][0]
+            assert type(loaded["b"][1]) is lib.Tensor
+            assert loaded["a"].unit == "m" and type(loaded["a"].scale) is lib.Tensor
+            assert loaded["a"].tolist() == [0.0, 1.0, 2.0]
+    finally:
+        ember.overrides._uninstall()

@@ -24,6 +24,8 @@ import numpy as np
 
 from ._backend import dtypes as _dt
 from ._backend.device import array_module
+from ._backend.meta import MetaArray
+from ._backend.meta import empty as meta_empty
 
 STORAGE_NAMES = {
     "FloatStorage": _dt.float32, "DoubleStorage": _dt.float64, "HalfStorage": _dt.float16,
@@ -139,6 +141,8 @@ class _Writer:
             return memo[key]
         if isinstance(obj, Tensor):
             result = self.tensor(obj)
+            if not type(obj).__module__.startswith("ember."):
+                result = self.user_subclass(obj, result, memo)
         elif isinstance(obj, _dt.dtype):
             result = TorchGlobal("torch", obj.name)
         elif isinstance(obj, device):
@@ -165,6 +169,15 @@ class _Writer:
         memo[key] = result
         return result
 
+    def user_subclass(self, tensor, reduced, memo):
+        """A user's Tensor subclass as PyTorch writes it: ``_rebuild_from_type_v2`` with
+        the class and the instance's attributes, so it loads as itself (ember's own
+        subclasses, Parameter included, keep their own forms)."""
+        state = {key: value for key, value in tensor.__dict__.items()
+                 if key != "_view_creation" and not key.startswith("_post")}
+        return _Reduce(TorchGlobal("torch._tensor", "_rebuild_from_type_v2"), (
+            reduced.func, type(tensor), reduced.args, self.convert(state, memo)))
+
     def tensor(self, tensor):
         if tensor.is_quantized:  # torch._utils._rebuild_qtensor, written by the quantized ops
             from ._ops.quantized import checkpoint_reduce
@@ -180,6 +193,8 @@ class _Writer:
         array = tensor._data
         location = "cpu"
         if type(array) is not np.ndarray:
+            if type(array) is MetaArray:
+                return _meta_reduce(tensor)
             location = f"cuda:{array.device.id}"  # load restores it there, as PyTorch's does
             array = array.get()
         root = _root_array(array)
@@ -212,6 +227,24 @@ class _Writer:
                 (rebuilt, tensor.requires_grad, _Reduce(TorchGlobal("collections", "OrderedDict"), ())),
             )
         return rebuilt
+
+
+def _meta_reduce(tensor):
+    """A meta tensor as PyTorch writes one: no storage, just
+    ``torch._utils._rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)``
+    (so the storage offset of a view is not kept: it loads at offset 0, as in PyTorch), and
+    a Parameter around it as for any tensor."""
+    from .nn.parameter import Parameter
+
+    is_parameter = isinstance(tensor, Parameter)
+    rebuilt = _Reduce(TorchGlobal("torch._utils", "_rebuild_meta_tensor_no_storage"), (
+        TorchGlobal("torch", tensor.dtype.name), tuple(tensor.shape), tuple(tensor.stride()),
+        tensor.requires_grad and not is_parameter))
+    if is_parameter:
+        return _Reduce(TorchGlobal("torch._utils", "_rebuild_parameter"), (
+            rebuilt, tensor.requires_grad, _Reduce(TorchGlobal("collections", "OrderedDict"),
+                                                   ())))
+    return rebuilt
 
 
 def _contiguous_stride(shape, i):
@@ -342,6 +375,16 @@ def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False
     return tensor
 
 
+def rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad=False):
+    """``torch._utils._rebuild_meta_tensor_no_storage``: a meta tensor from its geometry."""
+    from ._ops.combine import empty_strided
+
+    if not isinstance(dtype, _dt.dtype):
+        raise CheckpointError(f"expected a dtype, got {type(dtype).__name__}")
+    return empty_strided(tuple(int(n) for n in size), tuple(int(n) for n in stride),
+                         dtype=dtype, device="meta", requires_grad=bool(requires_grad))
+
+
 def rebuild_tensor(storage, storage_offset, size, stride):
     return rebuild_tensor_v2(storage, storage_offset, size, stride)
 
@@ -383,14 +426,22 @@ def rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
 
 
 def rebuild_from_type_v2(func, new_type, args, state):
+    from ._tensor import Tensor
+
     result = func(*args)
+    if isinstance(new_type, type) and issubclass(new_type, Tensor) and type(result) is not new_type:
+        from .overrides import _rebuild_from_type_v2  # a user's subclass: the class as well
+
+        return _rebuild_from_type_v2(lambda: result, new_type, (), state or {})
     if isinstance(state, dict) and state:
         result.__dict__.update(state)
     return result
 
 
-def _read_zip_storages(archive, prefix, mmap_path):
-    """Return a loader: (key, dtype, numel) -> LoadedStorage."""
+def _read_zip_storages(archive, prefix, mmap_path, meta=False):
+    """Return a loader: (key, dtype, numel) -> LoadedStorage. With ``meta`` (loading onto
+    the meta device) no bytes are read: each storage is a meta array of its size, as
+    PyTorch skips the data for ``map_location='meta'``."""
     cache = {}
     infos = {info.filename: info for info in archive.infolist()}
     mapped = None
@@ -410,6 +461,9 @@ def _read_zip_storages(archive, prefix, mmap_path):
             raise CheckpointError(
                 f"record '{name}' holds {info.file_size} bytes; expected {nbytes}"
             )
+        if meta:
+            cache[key] = LoadedStorage(meta_empty((numel,), np_dtype))
+            return cache[key]
         if mapped is not None and info.compress_type == zipfile.ZIP_STORED:
             start = _data_offset(mapped, info)
             raw = mapped[start:start + nbytes]
@@ -431,7 +485,7 @@ def _data_offset(mapped, info):
     return info.header_offset + 30 + name_len + extra_len
 
 
-def read_zip(file, unpickler_factory, mmap_path=None, restore=None):
+def read_zip(file, unpickler_factory, mmap_path=None, restore=None, meta=False):
     """``restore(storage, location)`` places each storage (once) where it belongs: the
     device it was saved from unless ``map_location`` says otherwise."""
     with zipfile.ZipFile(file) as archive:
@@ -443,7 +497,7 @@ def read_zip(file, unpickler_factory, mmap_path=None, restore=None):
         byteorder = prefix + "byteorder"
         if byteorder in names and archive.read(byteorder) not in (b"little", b"little\n"):
             raise CheckpointError("big-endian checkpoints are not supported")
-        load_storage = _read_zip_storages(archive, prefix, mmap_path)
+        load_storage = _read_zip_storages(archive, prefix, mmap_path, meta)
         restored = {}
 
         def persistent_load(pid):
