@@ -142,3 +142,54 @@ def test_broadcast_prefix_for_vmap():
     assert ept._broadcast_to_and_flatten(([0], 1), spec) is None
     # PyTorch's own helper keeps the prefix's key order here ([1, 1, 2, 3]); ember pairs
     # each key with its own subtree, as vmap's in_dims documentation describes
+
+
+def _dataclass_types():
+    """Fresh classes per library (registration is global and keyed by class)."""
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Out:
+        logits: list
+        loss: object = None
+        aux: int = 3
+
+    @dataclasses.dataclass
+    class Three:
+        a: int
+        b: int
+        c: int = 0
+
+    class Plain:
+        def __init__(self, u, v):
+            self.u, self.v = u, v
+
+    return Out, Three, Plain
+
+
+def test_register_dataclass_matches_torch():
+    results = []
+    for lib in (ept, tpt):
+        Out, Three, Plain = _dataclass_types()
+        lib.register_dataclass(Out)
+        tree = Out([1, 2])
+        leaves, spec = lib.tree_flatten(tree)
+        mapped = lib.tree_map(lambda x: x * 10, tree)
+        paths = [(lib.keystr(k), v) for k, v in lib.tree_flatten_with_path(tree)[0]]
+        with pytest.warns(UserWarning, match="already registered as pytree node. Overwriting"):
+            lib.register_dataclass(Out)
+        errors = []
+        for kwargs in [{"field_names": ["a", "b"]}, {"field_names": ["a", "b", "d"],
+                                                     "drop_field_names": ["c"]}]:
+            with pytest.raises(ValueError) as info:
+                lib.register_dataclass(Three, **kwargs)
+            errors.append(str(info.value))
+        lib.register_dataclass(Three, field_names=["a", "c"], drop_field_names=["b"])
+        with pytest.raises(ValueError) as info:
+            lib.register_dataclass(Plain)
+        errors.append(str(info.value).replace(Plain.__qualname__, "Plain"))
+        lib.register_dataclass(Plain, field_names=["u", "v"])
+        plain = lib.tree_unflatten([5], lib.tree_structure(Plain(1, None)))
+        results.append((leaves, repr(spec), (mapped.logits, mapped.loss, mapped.aux), paths,
+                        errors, (plain.u, plain.v), lib.tree_leaves(Plain(1, [2, 3]))))
+    assert results[0] == results[1]

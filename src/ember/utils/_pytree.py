@@ -39,6 +39,7 @@ __all__ = [
     "is_namedtuple_class",
     "key_get",
     "keystr",
+    "register_dataclass",
     "register_pytree_node",
     "tree_all",
     "tree_all_only",
@@ -694,3 +695,7 @@ def _broadcast_into(prefix, spec: TreeSpec, result: list, is_leaf) -> None:
         raise ValueError(f"Node type mismatch; expected {spec.type!r}, but got {prefix_type!r}.")
     for child, child_spec in zip(one_level.flatten_up_to(prefix), spec.children()):
         _broadcast_into(child, child_spec, result, is_leaf)
+
+
+# re-exported: it registers through this module (see _pytree_dataclass)
+from ._pytree_dataclass import register_dataclass
