@@ -1,8 +1,9 @@
-"""ember.vision.models.optical_flow against torchvision 0.28: RAFT-small and RAFT-large.
+"""ember.vision.models.optical_flow against torchvision 0.28, live: RAFT-small and
+RAFT-large.
 
 Flow estimates (two updates on 128x128 images, the smallest the 4-level correlation
-pyramid accepts), the input gradient (RAFT-small) and state_dict layouts were recorded
-from torchvision's own model code by ``make_golden.py`` (see test_segmentation.py).
+pyramid accepts), the input gradient (RAFT-small) and state_dict layouts are compared
+with torchvision's own model code (see test_segmentation.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from vision.models import _golden as G
+from vision.models import _tv_cases as G
 
 import ember
 import ember.vision.models as M
@@ -31,16 +32,16 @@ def test_flows_and_input_gradient_match_torchvision(name, no_init):
 
 @pytest.mark.parametrize("builder", G.STRUCTURE["optical_flow"])
 def test_full_size_layout_and_num_params(builder):
-    expected = G.load_structure()[builder]
+    keys, expected_num_params = G.torchvision_layout(builder)
     model = M.get_model(builder)
-    assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == expected["keys"]
+    assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == keys
     num_params = sum(p.numel() for p in model.parameters())
-    assert num_params == expected["num_params"] == ENUMS[builder].DEFAULT.meta["num_params"]
+    assert num_params == expected_num_params == ENUMS[builder].DEFAULT.meta["num_params"]
     assert M.get_model_weights(builder) is ENUMS[builder]
 
 
 def test_registry_and_weights():
-    assert M.list_models(module=O) == G.load_structure()["list_models"]["optical_flow"]
+    assert M.list_models(module=O) == G.list_torchvision_models("optical_flow")
     assert O.Raft_Large_Weights.DEFAULT is O.Raft_Large_Weights.C_T_SKHT_V2
     assert O.Raft_Small_Weights.DEFAULT is O.Raft_Small_Weights.C_T_V2
     assert [w.name for w in O.Raft_Large_Weights] == [
@@ -51,15 +52,9 @@ def test_registry_and_weights():
 
 
 def test_optical_flow_preset_matches_torchvision():
-    from ember.vision.models.optical_flow._utils import OpticalFlow
-    from ember.vision.models.segmentation._utils import SemanticSegmentation
-    from ember.vision.models.video._utils import VideoClassification
-
-    outs = G.run_presets(SemanticSegmentation, VideoClassification, OpticalFlow, ember)
-    with np.load(G.path("presets")) as record:
-        for key in ("flow1", "flow2"):
-            torch.testing.assert_close(torch.from_numpy(outs[key].numpy()),
-                                       torch.from_numpy(record[key]))
+    outs, expected = G.ember_presets(), G.torchvision_presets()
+    for key in ("flow1", "flow2"):
+        torch.testing.assert_close(torch.from_numpy(outs[key]), torch.from_numpy(expected[key]))
 
 
 def test_helpers_against_torch():

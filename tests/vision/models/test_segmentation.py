@@ -1,9 +1,10 @@
-"""ember.vision.models.segmentation against torchvision 0.28: FCN, DeepLabV3 and LR-ASPP.
+"""ember.vision.models.segmentation against torchvision 0.28, live: FCN, DeepLabV3 and
+LR-ASPP.
 
-torchvision's own model code (on the local torch) was run with the deterministic weights
-of ``_golden.fill`` and its outputs, input gradients and state_dict layouts were recorded
-by ``make_golden.py``; each case rebuilds ember's model with the same weights. Parameter
-counts are also checked against the weights' documented ``num_params``.
+Each case builds torchvision's model with the deterministic weights of ``_tv_cases.fill``,
+copies its state_dict into ember's model and compares outputs and gradients; full-size
+layouts are compared with torchvision's model built on the meta device. Parameter counts
+are also checked against the weights' documented ``num_params``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from vision.models import _golden as G
+from vision.models import _tv_cases as G
 
 import ember
 import ember.vision.models as M
@@ -41,16 +42,16 @@ ENUMS = {"fcn_resnet50": S.FCN_ResNet50_Weights, "fcn_resnet101": S.FCN_ResNet10
 def test_full_size_layout_and_num_params(builder, no_init):
     """Every state_dict key and shape of torchvision's full-size model (with the aux head,
     as its checkpoints have), and the documented parameter count."""
-    expected = G.load_structure()[builder]
+    keys, expected_num_params = G.torchvision_layout(builder)
     model = M.get_model(builder, **G.STRUCTURE_KWARGS.get(builder, {}))
-    assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == expected["keys"]
+    assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == keys
     num_params = sum(p.numel() for p in model.parameters())
-    assert num_params == expected["num_params"] == ENUMS[builder].DEFAULT.meta["num_params"]
+    assert num_params == expected_num_params == ENUMS[builder].DEFAULT.meta["num_params"]
     assert M.get_model_weights(builder) is ENUMS[builder]
 
 
 def test_registry_lists_the_segmentation_builders():
-    expected = G.load_structure()["list_models"]["segmentation"]
+    expected = G.list_torchvision_models("segmentation")
     assert M.list_models(module=S) == expected
     assert set(expected) <= set(M.list_models())
     assert M.get_weight("FCN_ResNet50_Weights.DEFAULT") is S.FCN_ResNet50_Weights.DEFAULT
@@ -71,18 +72,13 @@ def test_weights_metadata_and_preset():
 
 
 def test_semantic_segmentation_preset_matches_torchvision():
-    from ember.vision.models.optical_flow._utils import OpticalFlow
-    from ember.vision.models.segmentation._utils import SemanticSegmentation
-    from ember.vision.models.video._utils import VideoClassification
-
-    outs = G.run_presets(SemanticSegmentation, VideoClassification, OpticalFlow, ember)
-    with np.load(G.path("presets")) as record:
-        for key in ("segmentation", "segmentation_batched"):
-            assert outs[key].dtype == ember.float32
-            # ember's uint8 antialiased resize rounds a few pixels (7 of 2304 here) one
-            # level away from torch's integer kernel: 1/255 scaled by 1/std
-            torch.testing.assert_close(torch.from_numpy(outs[key].numpy()),
-                                       torch.from_numpy(record[key]), rtol=0, atol=0.02)
+    outs, expected = G.ember_presets(), G.torchvision_presets()
+    for key in ("segmentation", "segmentation_batched"):
+        assert outs[key].dtype == np.float32
+        # ember's uint8 antialiased resize rounds a few pixels (7 of 2304 here) one
+        # level away from torch's integer kernel: 1/255 scaled by 1/std
+        torch.testing.assert_close(torch.from_numpy(outs[key]),
+                                   torch.from_numpy(expected[key]), rtol=0, atol=0.02)
 
 
 def test_builder_arguments_as_torchvision(no_init):

@@ -1,21 +1,19 @@
-"""ember.vision.models.video against torchvision 0.28: R3D/MC3/R(2+1)D-18, S3D, MViT v1/v2
-and Video Swin.
+"""ember.vision.models.video against torchvision 0.28, live: R3D/MC3/R(2+1)D-18, S3D, MViT
+v1/v2 and Video Swin.
 
-Outputs, input gradients and state_dict layouts were recorded from torchvision's own model
-code by ``make_golden.py`` with ``_golden.fill``'s weights (see test_segmentation.py). MViT
-runs on 4x32x32 clips through its ``spatial_size``/``temporal_size`` arguments (the
-recorded torchvision model was built from its builder's tables at that size); S3D is
-compared in two pieces because its head needs 14x224x224 clips.
+Outputs, input gradients and state_dict layouts are compared with torchvision's own model
+code run with ``_tv_cases.fill``'s weights (see test_segmentation.py). MViT runs on
+4x32x32 clips through its ``spatial_size``/``temporal_size`` arguments (torchvision's
+model is built from its builder's tables at that size); S3D is compared in two pieces
+because its head needs 14x224x224 clips.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
-from vision.models import _golden as G
+from vision.models import _tv_cases as G
 
-import ember
 import ember.vision.models as M
 from ember.vision.models import video as V
 
@@ -40,16 +38,16 @@ def test_outputs_and_input_gradient_match_torchvision(name, no_init):
 
 @pytest.mark.parametrize("builder", G.STRUCTURE["video"])
 def test_full_size_layout_and_num_params(builder, no_init):
-    expected = G.load_structure()[builder]
+    keys, expected_num_params = G.torchvision_layout(builder)
     model = M.get_model(builder)
-    assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == expected["keys"]
+    assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == keys
     num_params = sum(p.numel() for p in model.parameters())
-    assert num_params == expected["num_params"] == ENUMS[builder].DEFAULT.meta["num_params"]
+    assert num_params == expected_num_params == ENUMS[builder].DEFAULT.meta["num_params"]
     assert M.get_model_weights(builder) is ENUMS[builder]
 
 
 def test_registry_lists_the_video_builders():
-    expected = G.load_structure()["list_models"]["video"]
+    expected = G.list_torchvision_models("video")
     assert M.list_models(module=V) == expected
     assert M.list_models(module=V, include="swin3d*", exclude="*_b") == ["swin3d_s",
                                                                          "swin3d_t"]
@@ -72,18 +70,12 @@ def test_weights_metadata():
 
 
 def test_video_preset_matches_torchvision():
-    from ember.vision.models.optical_flow._utils import OpticalFlow
-    from ember.vision.models.segmentation._utils import SemanticSegmentation
-    from ember.vision.models.video._utils import VideoClassification
-
-    outs = G.run_presets(SemanticSegmentation, VideoClassification, OpticalFlow, ember)
-    with np.load(G.path("presets")) as record:
-        for key in ("video", "video_single"):
-            assert tuple(outs[key].shape) == record[key].shape
-            # ember's uint8 resize rounds a few pixels (16 of 6912 here) one level away
-            # from torch's integer kernel: 1/255 scaled by 1/std
-            torch.testing.assert_close(torch.from_numpy(outs[key].numpy()),
-                                       torch.from_numpy(record[key]), rtol=0, atol=0.02)
+    outs, expected = G.ember_presets(), G.torchvision_presets()
+    for key in ("video", "video_single"):
+        # ember's uint8 resize rounds a few pixels (16 of 6912 here) one level away
+        # from torch's integer kernel: 1/255 scaled by 1/std
+        torch.testing.assert_close(torch.from_numpy(outs[key]),
+                                   torch.from_numpy(expected[key]), rtol=0, atol=0.02)
 
 
 def test_builder_arguments_as_torchvision(no_init):

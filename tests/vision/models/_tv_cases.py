@@ -1,25 +1,26 @@
-"""Shared by the segmentation/video/optical-flow model tests and by ``make_golden.py``.
+"""Cases and helpers shared by the segmentation/video/optical-flow model tests.
 
-torchvision is not a test dependency, so its outputs are recorded once: ``make_golden.py``
-runs torchvision 0.28's own model code (its Python modules, on the local torch; these
-models need none of its C ops) with weights from :func:`fill`, and stores, per case, the
-outputs, the gradient of a fixed projection of the main output with respect to the
-input, and torchvision's state_dict layout. The tests rebuild the same weights with
-:func:`fill` for ember's model and compare.
+torchvision 0.28 is the live oracle (loaded through ``vision._torchvision``: its C ops do
+not load here, and these models need none). A case builds torchvision's model, gives it
+the deterministic weights of :func:`fill` (random initialisation would leave the deep
+nets' activations exploding or vanishing, and the same numbers must go into both
+libraries anyway), copies its state_dict into ember's model of the same builder, and
+compares the outputs (eval mode), the input gradient under a fixed upstream gradient and,
+for a few cases, chosen parameter gradients.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import contextlib
+import functools
 import zlib
 
 import numpy as np
+import torch
+from vision._torchvision import load_torchvision
 
-GOLDEN_DIR = os.path.join(os.path.dirname(__file__), "golden")
-
-# name -> (builder, kwargs, input shapes). Small widths/inputs keep the tests fast; the
-# full-size layout is checked separately through STRUCTURE.
+# name -> (builder, kwargs, input shapes, compare the input gradient). Small widths and
+# inputs keep the tests fast; the full-size layout is checked separately (STRUCTURE).
 _SEG = {"num_classes": 2, "aux_loss": True, "weights_backbone": None}
 _VID = {"num_classes": 5}
 _MVIT = {**_VID, "spatial_size": (32, 32), "temporal_size": 4}
@@ -56,7 +57,7 @@ CASES = {
     "raft_large": ("raft_large", {}, [(1, 3, 128, 128), (1, 3, 128, 128)], False),
 }
 FLOW_UPDATES = 2
-# parameters whose gradients (under the same upstream gradient) are recorded too
+# parameters whose gradients (under the same upstream gradient) are compared too
 PARAM_GRADS = {
     "lraspp_mobilenet_v3_large": ["backbone.0.0.weight", "backbone.4.block.2.fc1.bias",
                                   "classifier.low_classifier.weight", "classifier.cbr.1.weight"],
@@ -69,7 +70,7 @@ PARAM_GRADS = {
                    "context_encoder.convnormrelu.0.weight"],
 }
 
-# every builder at its default size: torchvision's (key, shape) list and parameter count
+# every builder of the three subpackages, compared at its default size for layout
 STRUCTURE = {
     "segmentation": ["fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50",
                      "deeplabv3_resnet101", "deeplabv3_mobilenet_v3_large",
@@ -78,6 +79,7 @@ STRUCTURE = {
               "swin3d_s", "swin3d_b"],
     "optical_flow": ["raft_large", "raft_small"],
 }
+# with the aux head, as the segmentation checkpoints have it
 STRUCTURE_KWARGS = {"fcn_resnet50": {"aux_loss": True, "weights_backbone": None},
                     "fcn_resnet101": {"aux_loss": True, "weights_backbone": None},
                     "deeplabv3_resnet50": {"aux_loss": True, "weights_backbone": None},
@@ -131,87 +133,124 @@ def projection(name: str, shape) -> np.ndarray:
     return _rng(name, 2).standard_normal(tuple(shape), dtype=np.float32)
 
 
-def path(name: str) -> str:
-    return os.path.join(GOLDEN_DIR, f"{name}.npz")
+_TORCH_INITS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
+                "xavier_uniform_", "kaiming_uniform_", "kaiming_normal_")
 
 
-def load(name: str) -> dict:
-    with np.load(path(name)) as data:
-        record = {k: data[k] for k in data.files}
-    record["keys"] = json.loads(str(record["keys"]))
-    return record
+@contextlib.contextmanager
+def _no_torch_init():
+    """torch's random initialisation skipped while a model whose every floating state
+    entry is then overwritten is built (Video Swin-B's trunc_normal_ alone takes ~10 s)."""
+    saved = {name: getattr(torch.nn.init, name) for name in _TORCH_INITS}
+    for name in _TORCH_INITS:
+        setattr(torch.nn.init, name, lambda tensor, *args, **kwargs: tensor)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(torch.nn.init, name, function)
 
 
-def load_structure() -> dict:
-    with open(os.path.join(GOLDEN_DIR, "structure.json")) as f:
-        return json.load(f)
+def torchvision_model(builder: str, kwargs: dict):
+    """torchvision's model from its builder. MViT's builders fix 16x224x224 clips; its
+    ``spatial_size``/``temporal_size`` (ember's builders accept them) are passed through
+    to the ``MViT`` class the builder constructs, as ember does."""
+    mvit = load_torchvision().models.video.mvit
+    kwargs = dict(kwargs)
+    sizes = {k: kwargs.pop(k) for k in ("spatial_size", "temporal_size") if k in kwargs}
+    original = mvit.MViT
+    if sizes:
+        mvit.MViT = lambda **options: original(**{**options, **sizes})
+    try:
+        return load_torchvision().models.get_model(builder, **kwargs)
+    finally:
+        mvit.MViT = original
+
+
+def torchvision_layout(builder: str) -> tuple[list, int]:
+    """(key, shape) list and parameter count of torchvision's full-size model, built on
+    the meta device (shapes without memory or initialisation)."""
+    with torch.device("meta"):
+        model = torchvision_model(builder, STRUCTURE_KWARGS.get(builder, {}))
+    keys = [[k, list(v.shape)] for k, v in model.state_dict().items()]
+    return keys, sum(p.numel() for p in model.parameters())
+
+
+def list_torchvision_models(package: str) -> list[str]:
+    models = load_torchvision().models
+    return models.list_models(module=getattr(models, package))
 
 
 def forward(model, name: str, tensors: list, lib) -> dict:
     """Run a case on ``model`` (an ember or a torchvision model; ``lib`` is ember or torch)
-    and name its outputs; ``"main"`` is the one whose input gradient is recorded."""
+    and name its outputs; ``"main"`` is the one whose input gradient is compared."""
     if name == "s3d_features":
         return {"main": model.features(tensors[0])}
     if name == "s3d_head":
         return {"main": lib.mean(model.classifier(model.avgpool(tensors[0])), dim=(2, 3, 4))}
     if name.startswith("raft"):
         flows = model(*tensors, num_flow_updates=FLOW_UPDATES)
-        # the first estimate subsampled 4x: enough to pin it, small to store
-        return {"main": flows[-1], "first": flows[0][..., ::4, ::4]}
+        return {"main": flows[-1], "first": flows[0]}
     out = model(*tensors)
     if isinstance(out, dict):
         return {"main": out["out"], **({"aux": out["aux"]} if "aux" in out else {})}
     return {"main": out}
 
 
-def check(name: str, rtol: float | None = None, atol: float | None = None) -> None:
-    """Build ember's model for case ``name`` with :func:`fill`'s weights, compare its
-    state_dict layout, outputs (eval mode) and input gradient with torchvision's."""
-    import torch
-
-    import ember
-    import ember.vision.models as M
-
-    builder, kwargs, _, compare_grad = CASES[name]
-    model = M.get_model(builder, **kwargs)
-    state = model.state_dict()
-    model.load_state_dict({k: ember.from_numpy(fill(k, v.shape)) if v.is_floating_point()
-                           else v for k, v in state.items()})
+def _run(model, name: str, arrays: list, lib, compare_grad: bool) -> tuple[dict, list, dict]:
+    """Outputs, input gradient(s) and PARAM_GRADS' gradients of one case on ``model``
+    (eval mode), as NumPy arrays. Only the listed parameters require grad: the rest of
+    the weight gradients would cost time and are not compared."""
     model.eval()
-    # the input's gradient is compared, and the listed parameters' (sparing the time of
-    # every weight gradient)
     params = dict(model.named_parameters())
     model.requires_grad_(False)
     for key in PARAM_GRADS.get(name, []):
         params[key].requires_grad_(True)
-    record = load(name)
-    assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == record["keys"]
-    tensors = [ember.tensor(a, requires_grad=True) for a in inputs(name)]
-    if compare_grad:
-        outs = forward(model, name, tensors, ember)
-    else:
-        with ember.no_grad():
-            outs = forward(model, name, tensors, ember)
-    assert sorted(outs) == sorted(k for k in record
-                                  if k not in ("keys", "grad") and not k.startswith("pgrad"))
-    for key, value in outs.items():
-        torch.testing.assert_close(torch.from_numpy(value.detach().numpy()),
-                                   torch.from_numpy(record[key]), rtol=rtol, atol=atol)
+    tensors = [lib.tensor(a, requires_grad=compare_grad) for a in arrays]
+    with contextlib.nullcontext() if compare_grad else lib.no_grad():
+        outs = forward(model, name, tensors, lib)
+    values = {k: v.detach().numpy() for k, v in outs.items()}
     if not compare_grad:
-        return
+        return values, None, {}
     main = outs["main"]
-    (main * ember.from_numpy(projection(name, main.shape))).sum().backward()
-    grad = tensors[0].grad.numpy()
-    if name.startswith("raft"):
-        grad = grad[..., ::4, ::4]
-    torch.testing.assert_close(torch.from_numpy(grad), torch.from_numpy(record["grad"]),
-                               rtol=rtol, atol=atol)
-    for i, key in enumerate(PARAM_GRADS.get(name, [])):
-        torch.testing.assert_close(torch.from_numpy(params[key].grad.numpy()),
-                                   torch.from_numpy(record[f"pgrad_{i}"]), rtol=rtol, atol=atol)
+    (main * lib.from_numpy(projection(name, main.shape))).sum().backward()
+    grads = {key: params[key].grad.numpy() for key in PARAM_GRADS.get(name, [])}
+    return values, tensors[0].grad.numpy(), grads
 
 
-def preset_inputs() -> dict:
+def check(name: str, rtol: float | None = None, atol: float | None = None) -> None:
+    """Build case ``name`` in torchvision with :func:`fill`'s weights, copy its state_dict
+    into ember's model and compare layouts, outputs and gradients."""
+    import ember
+    import ember.vision.models as M
+
+    builder, kwargs, _, compare_grad = CASES[name]
+    with _no_torch_init():
+        reference = torchvision_model(builder, kwargs)
+    # assign: the filled arrays become the parameters (no copy into the unfilled memory)
+    reference.load_state_dict({k: torch.from_numpy(fill(k, v.shape))
+                               if v.is_floating_point() else v
+                               for k, v in reference.state_dict().items()}, assign=True)
+    state = reference.state_dict()
+    model = M.get_model(builder, **kwargs)
+    assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == \
+        [[k, list(v.shape)] for k, v in state.items()]
+    model.load_state_dict({k: ember.from_numpy(v.numpy()) for k, v in state.items()})
+    arrays = inputs(name)
+    expected = _run(reference, name, arrays, torch, compare_grad)
+    actual = _run(model, name, arrays, ember, compare_grad)
+    assert sorted(actual[0]) == sorted(expected[0])
+    pairs = [*zip(actual[0].values(), (expected[0][k] for k in actual[0])),
+             (actual[1], expected[1]),
+             *zip(actual[2].values(), (expected[2][k] for k in actual[2]))]
+    for got, want in pairs:
+        if want is None:
+            continue
+        torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(want),
+                                   rtol=rtol, atol=atol)
+
+
+def _preset_inputs() -> dict:
     """uint8 inputs for the inference presets (smaller sizes than the weights' own)."""
     rng = _rng("presets")
     return {"image": rng.integers(0, 256, (3, 30, 40), dtype=np.uint8),
@@ -220,11 +259,37 @@ def preset_inputs() -> dict:
 
 
 def run_presets(seg_cls, video_cls, flow_cls, lib) -> dict:
-    """Outputs of torchvision's three presets (or ember's) on :func:`preset_inputs`."""
-    data = {k: lib.from_numpy(v) for k, v in preset_inputs().items()}
+    """Outputs of the three inference presets (torchvision's or ember's), as NumPy arrays
+    of the presets' dtypes."""
+    data = {k: lib.from_numpy(v) for k, v in _preset_inputs().items()}
     flow1, flow2 = flow_cls()(data["pair"][0], data["pair"][1])
-    return {"segmentation": seg_cls(resize_size=24)(data["image"]),
+    outs = {"segmentation": seg_cls(resize_size=24)(data["image"]),
             "segmentation_batched": seg_cls(resize_size=20)(data["image"][None]),
             "video": video_cls(crop_size=(16, 18), resize_size=(20, 26))(data["clip"]),
             "video_single": video_cls(crop_size=(16, 16), resize_size=(18,))(data["clip"][0]),
             "flow1": flow1, "flow2": flow2}
+    return {k: v.numpy() for k, v in outs.items()}
+
+
+@functools.cache
+def torchvision_presets() -> dict:
+    """torchvision's presets on the same inputs, computed once per process."""
+    load_torchvision()
+    from torchvision.transforms._presets import (
+        OpticalFlow,
+        SemanticSegmentation,
+        VideoClassification,
+    )
+
+    return run_presets(SemanticSegmentation, VideoClassification, OpticalFlow, torch)
+
+
+@functools.cache
+def ember_presets() -> dict:
+    """ember's presets, computed once per process (each test file compares a part)."""
+    import ember
+    from ember.vision.models.optical_flow._utils import OpticalFlow
+    from ember.vision.models.segmentation._utils import SemanticSegmentation
+    from ember.vision.models.video._utils import VideoClassification
+
+    return run_presets(SemanticSegmentation, VideoClassification, OpticalFlow, ember)
