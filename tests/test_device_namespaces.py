@@ -312,6 +312,23 @@ def test_backends_flags_restore(lib):
     assert lib.backends.nnpack.set_flags(True) == (True,)
 
 
+@pytest.mark.parametrize("lib", [ember, torch])
+def test_quantized_engine_flag(lib):
+    quantized = lib.backends.quantized
+    assert type(quantized).__name__ == "QuantizedEngine"
+    assert quantized.engine == "x86"
+    assert quantized.supported_engines == ["qnnpack", "onednn", "x86", "fbgemm"]
+    try:
+        quantized.engine = "qnnpack"
+        assert quantized.engine == "qnnpack"
+        with pytest.raises(RuntimeError, match="^bogus is not a valid value for quantized "
+                                               "engine$"):
+            quantized.engine = "bogus"
+        assert quantized.engine == "qnnpack"
+    finally:
+        quantized.engine = "x86"
+
+
 def test_lazy_namespaces():
     for name in ("compiler", "cpu", "hub", "mps", "xpu"):
         assert name in dir(ember)

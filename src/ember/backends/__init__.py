@@ -7,9 +7,11 @@ them run unchanged, and each ``is_available()`` answers truthfully for ember.
 
 from __future__ import annotations
 
-from . import cpu, cuda, cudnn, kleidiai, mha, mkl, mkldnn, mps, nnpack, openmp, opt_einsum
+from . import (
+    cpu, cuda, cudnn, kleidiai, mha, mkl, mkldnn, mps, nnpack, openmp, opt_einsum, quantized,
+)
 
 __all__ = [
     "cpu", "cuda", "cudnn", "kleidiai", "mha", "mkl", "mkldnn", "mps", "nnpack", "openmp",
-    "opt_einsum",
+    "opt_einsum", "quantized",
 ]
