@@ -339,19 +339,19 @@ class Tensor:
     # -- conversions ----------------------------------------------------------------------
 
     def numpy(self, *, force=False):
-        if self._requires_grad and not force:
-            raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
-                "instead."
-            )
         array = self._data
-        if type(array) is not np.ndarray:
+        if type(array) is not np.ndarray:  # the device is checked first, as in PyTorch
             if not force:
                 raise TypeError(
                     f"can't convert {self.device} device type tensor to "
                     "numpy. Use Tensor.cpu() to copy the tensor to host memory first."
                 )
             return array.get()
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
         return array
 
     def __array__(self, dtype=None, copy=None):

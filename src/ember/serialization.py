@@ -86,6 +86,7 @@ def _builtin_allowlist():
         "_codecs.encode": codecs.encode,
         "torch._utils._rebuild_tensor": fmt.rebuild_tensor,
         "torch._utils._rebuild_tensor_v2": fmt.rebuild_tensor_v2,
+        "torch._utils._rebuild_meta_tensor_no_storage": fmt.rebuild_meta_tensor_no_storage,
         "torch._utils._rebuild_parameter": fmt.rebuild_parameter,
         "torch._utils._rebuild_parameter_with_state": fmt.rebuild_parameter,
         "torch._tensor._rebuild_from_type_v2": fmt.rebuild_from_type_v2,
@@ -253,9 +254,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         stream.seek(-len(head), io.SEEK_CUR)
         try:
             if head == b"PK\x03\x04":
+                onto_meta = _is_meta_location(map_location)  # no bytes read, as PyTorch's
                 result = fmt.read_zip(stream, make_unpickler,
                                       mmap_path=os.fspath(f) if mmap else None,
-                                      restore=_restorer(map_location))
+                                      restore=None if onto_meta else _restorer(map_location),
+                                      meta=onto_meta)
                 map_location = None  # applied per storage
             elif head[:1] == b"\x80" or head[:1] in (b"K", b"J", b"\x8a"):
                 result = fmt.read_legacy(stream, make_unpickler)
@@ -314,8 +317,16 @@ def _check_map_location(map_location):
                     "machine, please use ember.load with map_location=ember.device('cpu') to "
                     "map your storages to the CPU."
                 )
-        elif dev.type != "cpu":
+        elif dev.type not in ("cpu", "meta"):
             raise RuntimeError(f"don't know how to restore data location of {dev}")
+
+
+def _is_meta_location(map_location):
+    """``map_location`` names the meta device outright (a dict or callable may map to
+    meta too: their storages are read, then restored onto meta)."""
+    from ._backend.device import device
+
+    return str(map_location) == "meta" if isinstance(map_location, (str, device)) else False
 
 
 def _restorer(map_location):
@@ -348,6 +359,10 @@ def _storage_to(storage, location):
     if dev.type == "cpu":
         array = storage.array
         return storage if device_of(array).type == "cpu" else fmt.LoadedStorage(array.get())
+    if dev.type == "meta":
+        from ._backend.meta import to_meta
+
+        return fmt.LoadedStorage(to_meta(storage.array))
     if dev.type != "cuda":
         raise RuntimeError(f"don't know how to restore data location of {location}")
     cp = cupy_module()
@@ -425,6 +440,8 @@ def _reduce_tensor(tensor):
     array = tensor._data
     location = "cpu"
     if hasattr(array, "get"):
+        if tensor.is_meta:  # no data: PyTorch's reduce for meta tensors
+            return _reduce_meta_tensor(tensor)
         location = f"cuda:{array.device.id}"
         array = array.get()
     state = {k: v for k, v in tensor.__dict__.items() if not k.startswith("_post")}
@@ -432,3 +449,13 @@ def _reduce_tensor(tensor):
         data = _rebuild_from_array(array, False, location)
         return (type(tensor), (data, tensor.requires_grad), state or None)
     return (_rebuild_from_array, (array, tensor.requires_grad, location), state or None)
+
+
+def _reduce_meta_tensor(tensor):
+    """A meta tensor pickles as its geometry, as PyTorch's does (no storage offset)."""
+    geometry = (tensor.dtype, tuple(tensor.shape), tuple(tensor.stride()))
+    state = {k: v for k, v in tensor.__dict__.items() if not k.startswith("_post")}
+    if type(tensor).__name__ == "Parameter":
+        data = fmt.rebuild_meta_tensor_no_storage(*geometry)
+        return (type(tensor), (data, tensor.requires_grad), state or None)
+    return (fmt.rebuild_meta_tensor_no_storage, (*geometry, tensor.requires_grad), state or None)

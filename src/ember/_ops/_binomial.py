@@ -13,6 +13,7 @@ import numpy as np
 from ._util import Tensor, _make, type_name
 from .creation import _on_device
 from .random import Generator, _host, _rng, _ZeroGradSample
+from .random_meta import BINOMIAL_NO_KERNEL, is_meta
 
 
 class Binomial(_ZeroGradSample):
@@ -42,6 +43,8 @@ def _check_arguments(count, prob, generator):
     if generator is not None and not isinstance(generator, Generator):
         raise TypeError("binomial(): argument 'generator' must be torch.Generator, not "
                         f"{type(generator).__name__}")
+    if is_meta(count) or is_meta(prob):  # PyTorch registers no meta kernel for binomial
+        raise NotImplementedError(BINOMIAL_NO_KERNEL)
     for name, value in (("count", count), ("prob", prob)):
         dtype = value._data.dtype
         if dtype.kind != "f" and dtype.name != "bfloat16":

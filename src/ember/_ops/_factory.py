@@ -20,6 +20,8 @@ def supports_out(fn):
     def wrapper(*args, out=None, **kwargs):
         if out is None:
             return fn(*args, **kwargs)
+        if out.is_meta and kwargs.get("device") is None and "device" in _params(fn):
+            kwargs["device"] = "meta"  # into a meta out: a meta result, no sample drawn
         if kwargs.get("dtype") is None and "dtype" in _params(fn):
             kwargs["dtype"] = out.dtype
         elif kwargs.get("dtype") is not None and to_dtype(kwargs["dtype"]) != out.dtype:

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._backend import get_default_device, get_default_dtype, to_device, to_dtype
 from ..autograd.function import Function
+from . import random_meta as _meta
 from ._util import Tensor, _make, type_name
 from .creation import _module_and_device, _on_device, _pin_created, _size, supports_out
 
@@ -160,6 +161,7 @@ def _shape(size, name="empty"):
 
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_CPU = to_device("cpu")
 
 
 def _uniform(rng, shape, np_dtype, low=0.0, high=1.0):
@@ -225,8 +227,10 @@ def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, d
          requires_grad=False, pin_memory=False) -> Tensor:
     """Uniform samples in [0, 1)."""
     size = sizes if size is None else (size,)
-    np_dtype = _float_np(dtype, "check_uniform_bounds")
     _, dev = _module_and_device(device)
+    if dev.type == "meta":  # nothing drawn, the generator untouched; any dtype, as torch's
+        return _meta.sample(_shape(size, "rand"), _meta.np_dtype_of(dtype), requires_grad)
+    np_dtype = _float_np(dtype, "check_uniform_bounds")
     array = _uniform(_rng(generator), _shape(size, "rand"), np_dtype)
     result = _finish(array, dev, requires_grad)
     return _pin_created(result) if pin_memory else result
@@ -237,8 +241,12 @@ def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None,
           device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Standard normal samples."""
     size = sizes if size is None else (size,)
-    np_dtype = _float_np(dtype, "normal_kernel_cpu")
     _, dev = _module_and_device(device)
+    if dev.type == "meta":  # nothing drawn, the generator untouched
+        np_dtype = _meta.np_dtype_of(dtype)
+        _meta.check_floating(np_dtype)
+        return _meta.sample(_shape(size, "randn"), np_dtype, requires_grad)
+    np_dtype = _float_np(dtype, "normal_kernel_cpu")
     array = _normal(_rng(generator), _shape(size, "randn"), np_dtype)
     result = _finish(array, dev, requires_grad)
     return _pin_created(result) if pin_memory else result
@@ -362,6 +370,8 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
             f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}"
         )
     shape = _shape(tuple(size))
+    if dev.type == "meta":  # nothing drawn, the generator untouched
+        return _meta.sample(shape, np_dtype, requires_grad)
     array = _integers(_rng(generator), low, high, shape, np_dtype)
     result = _finish(array, dev, requires_grad)
     return _pin_created(result) if pin_memory else result
@@ -375,6 +385,9 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else np.dtype(np.int64)
+    _, dev = _module_and_device(device)
+    if dev.type == "meta":  # nothing drawn, the generator untouched; any dtype, as torch's
+        return _meta.sample((n,), np_dtype, requires_grad)
     if np_dtype.kind in "bc":
         raise NotImplementedError(
             f"\"randperm\" not implemented for '{type_name(np_dtype)}'")
@@ -382,7 +395,6 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
         c_name = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t",
                   "int32": "int"}.get(np_dtype.name, np_dtype.name)
         raise RuntimeError(f"value cannot be converted to type {c_name} without overflow")
-    _, dev = _module_and_device(device)
     array = _rng(generator).permutation(n).astype(np_dtype)
     result = _finish(array, dev, requires_grad)
     return _pin_created(result) if pin_memory else result
@@ -397,6 +409,8 @@ def _like(input, dtype, device):
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
               requires_grad=False, memory_format=None) -> Tensor:
     dt, dev = _like(input, dtype, device)
+    if dev.type == "meta":  # the input's layout, nothing drawn
+        return _meta.like(input._data, dt.numpy_dtype, requires_grad)
     return rand(*input.shape, generator=generator, dtype=dt, device=dev,
                 requires_grad=requires_grad)
 
@@ -404,6 +418,9 @@ def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
 def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
                requires_grad=False, memory_format=None) -> Tensor:
     dt, dev = _like(input, dtype, device)
+    if dev.type == "meta":  # the input's layout, nothing drawn
+        _meta.check_floating(dt.numpy_dtype)
+        return _meta.like(input._data, dt.numpy_dtype, requires_grad)
     return randn(*input.shape, generator=generator, dtype=dt, device=dev,
                  requires_grad=requires_grad)
 
@@ -413,6 +430,9 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=
     if high is None:
         low, high = 0, low
     dt, dev = _like(input, dtype, device)
+    if dev.type == "meta":  # the input's layout, nothing drawn
+        _int_bounds_check(low, high, dt.numpy_dtype)
+        return _meta.like(input._data, dt.numpy_dtype, requires_grad)
     return randint(low, high, tuple(input.shape), generator=generator, dtype=dt, device=dev,
                    requires_grad=requires_grad)
 
@@ -487,18 +507,33 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
                 "None, torch.dtype dtype = None, torch.layout layout = None, torch.device "
                 "device = None, bool pin_memory = False, bool requires_grad = False)\n"
             )
-        if std < 0:
-            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+        if std < 0:  # torch's meta kernel prints the float as Python does
+            on_meta = device is not None and to_device(device).type == "meta"
+            raise RuntimeError("normal expects std >= 0.0, but found std "
+                               f"{float(std) if on_meta else format(std, 'g')}")
         if not isinstance(size, (tuple, list)):
             raise TypeError(
                 "normal() received an invalid combination of arguments - got (float, float, "
                 f"{type(size).__name__})"
             )
-        np_dtype = _float_np(dtype, "normal_kernel_cpu")
-        _, dev = _module_and_device(device)
+        # PyTorch's default-device mode leaves this overload out (torch.utils._device):
+        # without device= the sample is on cpu whatever the default device is
+        dev = to_device(device) if device is not None else _CPU
         shape = _size(tuple(size))
+        if dev.type == "meta":  # nothing drawn, the generator untouched
+            np_dtype = _meta.np_dtype_of(dtype)
+            _meta.check_floating(np_dtype)
+            return _meta.sample(shape, np_dtype, requires_grad)
+        np_dtype = _float_np(dtype, "normal_kernel_cpu")
         return _finish(_normal(rng, shape, np_dtype, mean, std), dev, requires_grad)
     ref = mean if mean_is_t else std
+    if _meta.is_meta(ref) or (mean_is_t and std_is_t and _meta.is_meta(std)):
+        if not std_is_t and std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std)}")
+        sample = _meta.normal_array(mean, std, mean_is_t, std_is_t, _broadcast_or_raise)
+        node = NormalTensorTensor if mean_is_t and std_is_t else (
+            NormalTensorFloat if mean_is_t else NormalFloatTensor)
+        return _with_zero_grad(node, sample, mean, std)
     np_dtype = ref._data.dtype
     if np_dtype.kind not in "fcV":
         raise NotImplementedError(
@@ -551,6 +586,8 @@ def _check_probability(values):
 def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
     """Draws 1 with probability ``input`` (or ``p``), in ``input``'s dtype."""
     np_dtype = input._data.dtype
+    if type(input._data) is _meta.MetaArray:  # no values to check, nothing drawn
+        return _with_zero_grad(Bernoulli, _meta.bernoulli_array(input), input)
     if np_dtype.kind not in "fV":
         kernel = "bernoulli_tensor_cpu_self_" if np_dtype.kind == "c" else "bernoulli_tensor_cpu_p_"
         raise NotImplementedError(
@@ -572,6 +609,8 @@ def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
 
 def poisson(input, generator=None) -> Tensor:
     np_dtype = input._data.dtype
+    if type(input._data) is _meta.MetaArray:  # no values to check, nothing drawn
+        return _with_zero_grad(Poisson, _meta.poisson_array(input), input)
     if np_dtype.kind not in "fV":
         raise NotImplementedError(f'"poisson_cpu" not implemented for \'{type_name(np_dtype)}\'')
     rates = _host(input._data).astype(np.float64)
@@ -590,6 +629,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     ``num_samples`` keys ``u ** (1 / p)`` per row, all rows in one argsort.
     """
     array = input._data
+    if type(array) is _meta.MetaArray:  # only the rank and the count are checked on meta
+        return _make(_meta.multinomial_array(input, num_samples))
     if array.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if array.dtype.kind not in "fV":
@@ -640,14 +681,37 @@ def _multinomial_method(self, num_samples, replacement=False, *, generator=None)
 
 
 __all__ = [
-    "Generator", "default_generator", "manual_seed", "seed", "initial_seed",
-    "get_rng_state", "set_rng_state", "rand", "randn", "randint", "randperm", "rand_like",
-    "randn_like", "randint_like", "normal", "bernoulli", "poisson", "multinomial", "binomial",
+    "Generator",
+    "bernoulli",
+    "binomial",
+    "default_generator",
+    "get_rng_state",
+    "initial_seed",
+    "manual_seed",
+    "multinomial",
+    "normal",
+    "poisson",
+    "rand",
+    "rand_like",
+    "randint",
+    "randint_like",
+    "randn",
+    "randn_like",
+    "randperm",
+    "seed",
+    "set_rng_state",
 ]
 
-from ._binomial import binomial  # noqa: E402 - it draws with the helpers above
-from .random_inplace import (  # noqa: E402 - they draw with the helpers above
-    bernoulli_, cauchy_, exponential_, geometric_, log_normal_, normal_, random_, uniform_,
+from ._binomial import binomial
+from .random_inplace import (
+    bernoulli_,
+    cauchy_,
+    exponential_,
+    geometric_,
+    log_normal_,
+    normal_,
+    random_,
+    uniform_,
 )
 
 TENSOR_METHODS = {

@@ -5,6 +5,7 @@ state-dict hooks behave the same; the error texts are PyTorch's."""
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -108,6 +109,13 @@ class _StateDict:
                     f"size mismatch for {key}: copying a param with shape {input_param.shape} "
                     f"from checkpoint, the shape in current model is {param.shape}.")
                 continue
+            if not (assign or lazy) and param.is_meta and not input_param.is_meta:
+                warnings.warn(
+                    f"for {key}: copying from a non-meta parameter in the checkpoint to a meta "
+                    "parameter in the current model, which is a no-op. (Did you mean to pass "
+                    "`assign=True` to assign items in the state dictionary to their "
+                    "corresponding key in the module instead of copying them in place?)",
+                    stacklevel=2)
             try:
                 with no_grad():
                     if assign:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..._backend.dtypes import dtype as _dtype_cls
+from ..._backend.meta import NO_DATA
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ..parameter import Buffer, Parameter
@@ -50,6 +51,18 @@ def _typename(obj):
     module = type(obj).__module__
     name = type(obj).__qualname__
     return name if module in ("builtins", None) else f"{module}.{name}"
+
+
+def _moved_parameter(param, param_applied, fn):
+    """A parameter crossing onto or off the meta device is a new ``Parameter`` (and its
+    grad a new tensor), as PyTorch's ``_apply`` makes one where the storage kinds differ;
+    between real devices the parameter keeps its identity (see ``Module._apply``)."""
+    moved = Parameter(param_applied, param.requires_grad)
+    if param.grad is not None:
+        with no_grad():
+            grad_applied = fn(param.grad)
+        moved.grad = grad_applied.requires_grad_(param.grad.requires_grad)
+    return moved
 
 
 def _forward_unimplemented(self, *input):
@@ -424,11 +437,14 @@ class Module(_HookRegistration, _StateDict):
         if recurse:
             for module in self.children():
                 module._apply(fn)
-        for param in self._parameters.values():
+        for key, param in self._parameters.items():
             if param is None:
                 continue
             with no_grad():
                 param_applied = fn(param)
+            if param.is_meta != param_applied.is_meta:
+                self._parameters[key] = _moved_parameter(param, param_applied, fn)
+                continue
             param._data = param_applied._data
             if param.grad is not None:
                 with no_grad():
@@ -523,7 +539,15 @@ class Module(_HookRegistration, _StateDict):
                 options["dtype"] = dtype
             if memory_format is not None and t.dim() in (4, 5):
                 options["memory_format"] = memory_format
-            return t.to(**options) if options else t
+            try:
+                return t.to(**options) if options else t
+            except NotImplementedError as error:
+                if str(error) == NO_DATA:  # off meta: PyTorch's pointer to to_empty
+                    raise NotImplementedError(
+                        f"{error} Please use torch.nn.Module.to_empty() instead of "
+                        "torch.nn.Module.to() when moving module from meta to a different "
+                        "device.") from None
+                raise
 
         return self._apply(convert)
 
