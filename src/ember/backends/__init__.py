@@ -8,7 +8,18 @@ them run unchanged, and each ``is_available()`` answers truthfully for ember.
 from __future__ import annotations
 
 from . import (
-    cpu, cuda, cudnn, kleidiai, mha, mkl, mkldnn, mps, nnpack, openmp, opt_einsum, quantized,
+    cpu,
+    cuda,
+    cudnn,
+    kleidiai,
+    mha,
+    mkl,
+    mkldnn,
+    mps,
+    nnpack,
+    openmp,
+    opt_einsum,
+    quantized,
 )
 
 __all__ = [
