@@ -1,7 +1,7 @@
-"""Detection cases written once against the PyTorch API and run twice: with torch +
-torchvision 0.28 (by ``_make_golden.py``, which saved ``golden.npz``) and with ember +
-ember.vision (by the tests). Inputs and weights come from NumPy seeds, so both runs see
-the same numbers; each case returns a flat {name: array} dict to compare.
+"""Detection cases written once against the PyTorch API and run twice by the tests: with
+torch + torchvision 0.28 (``_oracle.py``) and with ember + ember.vision. Inputs and
+weights come from NumPy seeds, so both runs see the same numbers; each case returns a
+flat {name: array} dict to compare.
 
 Random-choice steps (the balanced sampler, the transform's size choice) are replaced by
 deterministic ones in both runs via :func:`deterministic_sampler`.
@@ -21,29 +21,44 @@ def _np(t):
 def init_weights(lib, model, seed: int, dtype=None):
     """Overwrites every float entry of ``model``'s state_dict with seeded numbers scaled
     so activations stay O(1): conv/linear ~ N(0, 1/fan_in), norm weights near 1."""
+    state = sorted(model.state_dict().items())
+    floats = [(key, tuple(value.shape), _is_transposed(model, key)) for key, value in state
+              if value.is_floating_point()]
+    arrays = _draw(seed, tuple(floats))
+    new = {key: (lib.from_numpy(arrays[key]).to(dtype or value.dtype) if key in arrays
+                 else value) for key, value in state}
+    model.load_state_dict(new)
+    return model
+
+
+_LAST_DRAW = {}  # the previous draw: the torchvision run of a case reuses the ember run's
+
+
+def _draw(seed: int, floats: tuple) -> dict:
+    """{key: array} for the (key, shape, transposed) float entries, from ``seed``."""
+    if _LAST_DRAW.get("args") == (seed, floats):
+        return _LAST_DRAW["arrays"]
     rng = np.random.default_rng(seed)
-    new = {}
-    for key, value in sorted(model.state_dict().items()):
-        shape = tuple(value.shape)
-        if not value.is_floating_point():
-            new[key] = value
-            continue
+    arrays = {}
+    for key, shape, transposed in floats:
         if key.endswith("running_var"):
             arr = rng.uniform(0.5, 1.5, shape)
         elif key.endswith("running_mean"):
             arr = rng.normal(0.0, 0.1, shape)
         elif len(shape) >= 2:
-            fan_in = int(np.prod(shape[1:]))
-            if "ConvTranspose" in type(_module_of(model, key)).__name__:
-                fan_in = int(shape[0] * np.prod(shape[2:]))
+            fan_in = int(shape[0] * np.prod(shape[2:])) if transposed else int(np.prod(shape[1:]))
             arr = rng.normal(0.0, 1.0 / np.sqrt(fan_in), shape)
         elif key.endswith("weight"):
             arr = 1.0 + rng.normal(0.0, 0.1, shape)
         else:
             arr = rng.normal(0.0, 0.05, shape)
-        new[key] = lib.from_numpy(np.ascontiguousarray(arr)).to(dtype or value.dtype)
-    model.load_state_dict(new)
-    return model
+        arrays[key] = np.ascontiguousarray(arr)
+    _LAST_DRAW.update(args=(seed, floats), arrays=arrays)
+    return arrays
+
+
+def _is_transposed(model, key) -> bool:
+    return "." in key and "ConvTranspose" in type(_module_of(model, key)).__name__
 
 
 def _module_of(model, key):

@@ -1,35 +1,35 @@
-"""ember.vision.models.detection against torchvision 0.28 on the oracle torch.
+"""ember.vision.models.detection against torchvision 0.28 on the oracle torch, live.
 
-Each case in ``_cases.py`` is written against the PyTorch API; ``_make_golden.py`` ran it
-with torch + torchvision (its Python sources, nms standing in for the C op) and saved
-the results in ``golden.npz``; here the same case runs on ember with the same seeded
-inputs and weights. The balanced sampler is made deterministic in both runs so the
-training losses and gradients are comparable value for value.
+Each case in ``_cases.py`` is written against the PyTorch API and runs twice with the same
+seeded inputs and weights: on torch + torchvision (``_oracle.py``: torchvision's C ops do
+not load here, so nms and RoIAlign run as plain-torch kernels there) and on ember. The
+balanced sampler is made deterministic in both runs so the training losses and gradients
+are comparable value for value.
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
+import torch
 from vision.models.detection import _cases as C
+from vision.models.detection import _oracle
 
 import ember
 import ember.vision.models.detection as det
 from ember.vision import models, ops
 
-GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "golden.npz"))
+
+@pytest.fixture(scope="module")
+def torchvision_side():
+    """torchvision's results, each case computed once per module (see ``_oracle.py``).
+    Each case feeds one test, so the module needs no xdist group."""
+    return _oracle.TorchvisionSide()
 
 
-def golden(prefix: str) -> dict:
-    return {k.split("/", 1)[1]: GOLDEN[k] for k in GOLDEN.files if k.startswith(prefix + "/")}
-
-
-def assert_matches(result: dict, prefix: str, rtol=1.3e-6, atol=1e-5, loose=()) -> None:
+def assert_matches(result: dict, expected: dict, rtol=1.3e-6, atol=1e-5, loose=()) -> None:
     """Same keys, shapes, dtypes and values as torchvision's; names in ``loose`` get
     rtol/atol 1e-4 (values that went through a few float32 layers)."""
-    expected = golden(prefix)
     assert sorted(result) == sorted(expected)
     for key, want in expected.items():
         got = np.asarray(result[key])
@@ -48,77 +48,79 @@ def fixed_sampler(monkeypatch):
                         C.deterministic_sampler(ember))
 
 
-def test_anchor_generators():
-    assert_matches(C.case_anchors(ember, det), "anchors")
+def test_anchor_generators(torchvision_side):
+    assert_matches(C.case_anchors(ember, det), torchvision_side("anchors"))
 
 
-def test_box_coders():
-    assert_matches(C.case_box_coder(ember, det), "box_coder")
+def test_box_coders(torchvision_side):
+    assert_matches(C.case_box_coder(ember, det), torchvision_side("box_coder"))
 
 
-def test_matchers_and_random_sampler():
+def test_matchers_and_random_sampler(torchvision_side):
     # the real (randperm) sampler: counts and validity equal torchvision's
-    assert_matches(C.case_matcher(ember, det, ops), "matcher")
+    assert_matches(C.case_matcher(ember, det, ops), torchvision_side("matcher"))
 
 
-def test_transform_resize_batch_postprocess():
-    assert_matches(C.case_transform(ember, det), "transform", loose=("post_masks",))
+def test_transform_resize_batch_postprocess(torchvision_side):
+    assert_matches(C.case_transform(ember, det), torchvision_side("transform"),
+                   loose=("post_masks",))
 
 
-def test_rpn_proposals_losses_and_grads(fixed_sampler):
-    assert_matches(C.case_rpn(ember, det, ops), "rpn",
+def test_rpn_proposals_losses_and_grads(fixed_sampler, no_init, torchvision_side):
+    assert_matches(C.case_rpn(ember, det, ops), torchvision_side("rpn"),
                    loose=("grad_cls", "grad_conv", "loss_objectness", "loss_rpn_box_reg"))
 
 
-def test_roi_heads_box_mask_keypoint(fixed_sampler):
-    assert_matches(C.case_roi_heads(ember, det, ops), "roi_heads",
+def test_roi_heads_box_mask_keypoint(fixed_sampler, no_init, torchvision_side):
+    assert_matches(C.case_roi_heads(ember, det, ops), torchvision_side("roi_heads"),
                    loose=("eval0_masks", "eval1_masks", "eval0_keypoints_scores",
                           "eval1_keypoints_scores", "grad_cls", "grad_mask", "grad_kp",
                           "loss_classifier", "loss_box_reg", "loss_mask", "loss_keypoint"))
 
 
 @pytest.mark.parametrize("kind", ["faster", "mask", "keypoint"])
-def test_model_end_to_end(kind, fixed_sampler):
+def test_model_end_to_end(kind, fixed_sampler, no_init, torchvision_side):
     result = C.case_model(ember, det, ops, models, kind)
-    expected = golden(f"model_{kind}")
+    expected = torchvision_side(f"model_{kind}")
     loose = tuple(k for k in expected if k != "loss_keys")
-    assert_matches(result, f"model_{kind}", loose=loose)
+    assert_matches(result, expected, loose=loose)
 
 
 @pytest.mark.parametrize("kind", ["retinanet", "fcos", "ssd", "ssdlite"])
-def test_one_stage_end_to_end(kind):
+def test_one_stage_end_to_end(kind, no_init, torchvision_side):
     """Eval detections, training losses (focal / GIoU / centerness / hard-negative mined
     cross-entropy) and gradients of tiny RetinaNet, FCOS, SSD and SSDlite models."""
     result = C.case_one_stage(ember, det, ops, models, kind)
-    loose = tuple(k for k in golden(f"one_stage_{kind}") if k != "loss_keys")
-    assert_matches(result, f"one_stage_{kind}", loose=loose)
+    expected = torchvision_side(f"one_stage_{kind}")
+    loose = tuple(k for k in expected if k != "loss_keys")
+    assert_matches(result, expected, loose=loose)
 
 
-def test_weight_enums():
+def test_weight_enums(torchvision_side):
     """Members, URLs, metadata (categories, num_params, metrics, recipes, docs) and the
     preset of every detection weight enum equal torchvision's."""
-    assert_matches(C.case_weights(det), "weights")
+    assert_matches(C.case_weights(det), torchvision_side("weights"))
 
 
-def test_errors_and_warnings():
+def test_errors_and_warnings(torchvision_side):
     """Exception types and messages on misuse (bad backbones, images, targets, weights,
     layer counts) and the deprecation warnings of pretrained=/pretrained_backbone=."""
-    assert_matches(C.case_errors(ember, det, ops), "errors")
+    assert_matches(C.case_errors(ember, det, ops), torchvision_side("errors"))
 
 
-def test_backbone_builders(no_init):
-    assert_matches(C.case_backbones(ember, det), "backbones")
+def test_backbone_builders(no_init, torchvision_side):
+    assert_matches(C.case_backbones(ember, det), torchvision_side("backbones"))
 
 
-def test_reprs(no_init):
-    assert_matches(C.case_reprs(ember, det, ops, models), "reprs")
+def test_reprs(no_init, torchvision_side):
+    assert_matches(C.case_reprs(ember, det, ops, models), torchvision_side("reprs"))
 
 
 @pytest.mark.parametrize("name", C.BUILDERS)
-def test_builder_layout(name, no_init):
+def test_builder_layout(name, no_init, torchvision_side):
     """Parameter count, trainable count and state_dict layout (keys and shapes) equal
     torchvision's for each builder."""
-    assert_matches(C.case_builder(ember, det, name), f"builder_{name}")
+    assert_matches(C.case_builder(ember, det, name), torchvision_side(f"builder_{name}"))
 
 
 @pytest.mark.parametrize("kind", ["mask"])
@@ -296,3 +298,32 @@ def test_gradcheck_box_coder_and_losses():
     assert ember.autograd.gradcheck(
         lambda x: det.roi_heads.maskrcnn_loss(x, props, masks, [ember.tensor([2])],
                                               [ember.tensor([0, 0])]), (mask_logits,))
+
+
+@pytest.mark.parametrize("sampling_ratio, aligned, scale", [(2, False, 1.0), (-1, True, 0.5),
+                                                            (-1, False, 0.25), (3, True, 1.0)])
+def test_oracle_roi_align_kernel_matches_torchvision_fallback(sampling_ratio, aligned, scale):
+    """The oracle's RoIAlign kernel (``_oracle._roi_align``) against torchvision's own
+    pure-torch fallback run eagerly, values and input gradients, on rois whose samples stay
+    inside the map (there the fallback and the C kernel agree)."""
+    import inspect
+    import sys
+
+    torchvision = _oracle.load_torchvision()
+    fallback = inspect.unwrap(sys.modules[torchvision.ops.roi_align.__module__]._roi_align)
+    rng = np.random.default_rng(8)
+    features = rng.normal(0, 1, (2, 3, 9, 11))
+    xy = rng.uniform(0, 4, (6, 2)) / scale
+    wh = rng.uniform(0.5, 5, (6, 2)) / scale
+    rois = np.concatenate([[[0], [1], [0], [1], [1], [0]], xy, xy + wh], 1)
+    upstream = torch.tensor(rng.normal(0, 1, (6, 3, 4, 3)), dtype=torch.float32)
+    results = []
+    for kernel in (_oracle._roi_align, fallback):
+        x = torch.tensor(features, dtype=torch.float32, requires_grad=True)
+        out = kernel(x, torch.tensor(rois, dtype=torch.float32), scale, 4, 3, sampling_ratio,
+                     aligned)
+        out.backward(upstream)
+        results.append((out.detach().numpy(), x.grad.numpy()))
+    (out, grad), (want_out, want_grad) = results
+    np.testing.assert_allclose(out, want_out, rtol=1.3e-6, atol=1e-5)
+    np.testing.assert_allclose(grad, want_grad, rtol=1.3e-6, atol=1e-5)
