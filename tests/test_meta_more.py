@@ -256,6 +256,50 @@ def test_sampler_errors_on_meta(name):
         assert str(e_err.value) == str(t_err.value)
 
 
+def _distribution(name, **params):
+    def sample(lib):
+        built = {k: meta(lib, *v) if isinstance(v, tuple) else v for k, v in params.items()}
+        dist = getattr(lib.distributions, name)(**built, validate_args=False)
+        return dist.rsample((2,)) if dist.has_rsample else dist.sample((2,))
+
+    return sample
+
+
+DISTRIBUTIONS = {
+    "Normal": _distribution("Normal", loc=(3,), scale=(3,)),
+    "Gamma": _distribution("Gamma", concentration=(3,), rate=(3,)),
+    "Exponential": _distribution("Exponential", rate=(3,)),
+    "Categorical": _distribution("Categorical", probs=(2, 4)),
+    "Bernoulli": _distribution("Bernoulli", probs=(3,)),
+    "Poisson": _distribution("Poisson", rate=(3,)),
+}
+
+
+@pytest.mark.parametrize("name", DISTRIBUTIONS)
+def test_distribution_samples_on_meta(name):
+    fn = DISTRIBUTIONS[name]
+    assert describe(fn(ember)) == describe(fn(torch))
+    assert _draws_nothing(torch, fn) and _draws_nothing(ember, fn)
+
+
+DISTRIBUTION_ERRORS = {  # operators torch has no meta kernel for
+    "Dirichlet": _distribution("Dirichlet", concentration=(3,)),
+    "Beta": _distribution("Beta", concentration1=(3,), concentration0=(3,)),
+    "Binomial": _distribution("Binomial", total_count=3, probs=(3,)),
+    "Gamma_backward": lambda lib: _distribution("Gamma", concentration=(3,), rate=1.0)(
+        lib).sum().backward(),
+}
+
+
+@pytest.mark.parametrize("name", DISTRIBUTION_ERRORS)
+def test_distribution_errors_on_meta(name):
+    with pytest.raises(Exception) as t_err:
+        DISTRIBUTION_ERRORS[name](torch)
+    with pytest.raises(Exception) as e_err:
+        DISTRIBUTION_ERRORS[name](ember)
+    assert (type(e_err.value), str(e_err.value)) == (type(t_err.value), str(t_err.value))
+
+
 # -- 5. normal(mean, std, size) ignores the default device, as torch's does -----------------
 
 @pytest.mark.parametrize("how", ["set_default_device", "context"])

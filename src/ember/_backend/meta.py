@@ -246,10 +246,29 @@ def empty_like(array, dtype=None, order="K", shape=None) -> MetaArray:
     strides = getattr(array, "strides", None)
     if order != "K" or not strides or len(shape) < 2:
         return empty(shape, dtype, "F" if order == "F" else "C")
-    # axes from largest to smallest stride: allocate contiguous in that order, view back
-    axes = sorted(range(len(shape)), key=lambda axis: -abs(strides[axis]))
+    axes = _layout_order(shape, strides)  # allocate contiguous in that order, view back
     out = empty(tuple(shape[axis] for axis in axes), dtype)
     return out.transpose(np.argsort(axes))
+
+
+def _layout_order(shape, strides):
+    """The axes from outermost to innermost as PyTorch's ``empty_like`` orders them
+    (``infer_dense_strides``): a stable insertion sort by stride, the larger size first
+    on equal strides, and an expanded axis (stride 0) never moved past another, so an
+    ``expand``-ed input gives a contiguous result."""
+    perm = list(range(len(shape)))[::-1]  # innermost first
+    for i in range(1, len(perm)):
+        moving = i
+        for j in range(i - 1, -1, -1):
+            a, b = abs(strides[perm[j]]), abs(strides[perm[moving]])
+            if a == 0 or b == 0 or a < b:
+                break
+            if a > b or shape[perm[j]] > shape[perm[moving]]:
+                perm[j], perm[moving] = perm[moving], perm[j]
+                moving = j
+            else:
+                break
+    return perm[::-1]
 
 
 def to_meta(array) -> MetaArray:

@@ -13,7 +13,7 @@ import numpy as np
 from ._util import Tensor, _make, type_name
 from .creation import _on_device
 from .random import Generator, _host, _rng, _ZeroGradSample
-from .random_meta import BINOMIAL_NO_KERNEL, is_meta
+from .random_meta import is_meta, no_meta_kernel
 
 
 class Binomial(_ZeroGradSample):
@@ -44,7 +44,7 @@ def _check_arguments(count, prob, generator):
         raise TypeError("binomial(): argument 'generator' must be torch.Generator, not "
                         f"{type(generator).__name__}")
     if is_meta(count) or is_meta(prob):  # PyTorch registers no meta kernel for binomial
-        raise NotImplementedError(BINOMIAL_NO_KERNEL)
+        raise no_meta_kernel("binomial")
     for name, value in (("count", count), ("prob", prob)):
         dtype = value._data.dtype
         if dtype.kind != "f" and dtype.name != "bfloat16":

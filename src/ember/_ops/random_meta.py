@@ -17,13 +17,16 @@ from .._backend import dtypes as _dt
 from .._backend.meta import MetaArray, empty, empty_like
 from ._util import _make
 
-BINOMIAL_NO_KERNEL = (
-    "aten::binomial: attempted to run this operator with Meta tensors, but there was no fake "
-    "impl or Meta kernel registered. You may have run into this message while using an "
-    "operator with PT2 compilation APIs (torch.compile/torch.export); in order to use this "
-    "operator with those APIs you'll need to add a fake impl. Please see the following for "
-    "next steps:  https://pytorch.org/tutorials/advanced/custom_ops_landing_page.html"
-)
+
+def no_meta_kernel(op_name) -> NotImplementedError:
+    """PyTorch's error for an operator without a meta kernel (binomial, dirichlet draws)."""
+    return NotImplementedError(
+        f"aten::{op_name}: attempted to run this operator with Meta tensors, but there was no "
+        "fake impl or Meta kernel registered. You may have run into this message while using "
+        "an operator with PT2 compilation APIs (torch.compile/torch.export); in order to use "
+        "this operator with those APIs you'll need to add a fake impl. Please see the "
+        "following for next steps:  "
+        "https://pytorch.org/tutorials/advanced/custom_ops_landing_page.html")
 
 
 def is_meta(value) -> bool:

@@ -15,6 +15,7 @@ import numpy as np
 import ember
 from ember._ops import _special
 from ember._ops.random import default_generator
+from ember._ops.random_meta import no_meta_kernel
 from ember.autograd import Function
 from ember.autograd.function import once_differentiable
 
@@ -95,6 +96,9 @@ class _StandardGamma(Function):
 
     @staticmethod
     def forward(ctx, concentration):
+        if concentration.is_meta:  # the shape only: nothing drawn
+            ctx.save_for_backward(concentration)
+            return ember.empty_like(concentration)
         alpha = _host(concentration)
         draws = default_generator._rng.standard_gamma(alpha)
         tiny = ember.finfo(concentration.dtype).tiny
@@ -105,15 +109,24 @@ class _StandardGamma(Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
+        if grad.is_meta:
+            raise no_meta_kernel("_standard_gamma_grad")  # PyTorch has no meta kernel either
         concentration, sample = ctx.saved_tensors
         d_sample = standard_gamma_grad(_host(sample), _host(concentration))
         return grad * _like(d_sample, concentration)
 
 
-def standard_gamma(concentration):
-    """One Gamma(concentration, 1) draw per entry, differentiable in ``concentration``."""
+def standard_gamma(concentration, op_name="_standard_gamma"):
+    """One Gamma(concentration, 1) draw per entry, differentiable in ``concentration``.
+    On meta: the shape only, nothing drawn, as PyTorch's ``_standard_gamma``; ``op_name``
+    is the PyTorch operator the caller stands for, where that one has no meta kernel
+    (``_sample_dirichlet``) it raises PyTorch's error."""
+    if concentration.is_meta and op_name != "_standard_gamma":
+        raise no_meta_kernel(op_name)
     if concentration.requires_grad and ember.is_grad_enabled():
         return _StandardGamma.apply(concentration)
+    if concentration.is_meta:
+        return ember.empty_like(concentration)
     alpha = _host(concentration)
     draws = default_generator._rng.standard_gamma(alpha)
     tiny = ember.finfo(concentration.dtype).tiny
@@ -121,6 +134,8 @@ def standard_gamma(concentration):
 
 
 def binomial_draw(total_count, probs):
+    if total_count.is_meta or probs.is_meta:
+        raise no_meta_kernel("binomial")
     counts = np.rint(_host(total_count)).astype(np.int64)
     p = np.clip(_host(probs), 0.0, 1.0)
     return _like(default_generator._rng.binomial(counts, p), probs)

@@ -45,7 +45,7 @@ class Dirichlet(ExponentialFamily):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        gammas = standard_gamma(self.concentration.expand(shape))
+        gammas = standard_gamma(self.concentration.expand(shape), "_sample_dirichlet")
         return gammas / gammas.sum(-1, True)
 
     def log_prob(self, value):
