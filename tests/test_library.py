@@ -327,3 +327,41 @@ def test_custom_python_operators_tutorial():
             np.testing.assert_allclose(got, want, rtol=1e-6)
         else:
             assert got == want
+
+
+def _define_weighted_sum(lib, ns):
+    """A custom op taking a Tensor[] argument (and an optional tensor)."""
+    @lib.library.custom_op(f"{ns}::weighted_sum", mutates_args=())
+    def weighted_sum(xs: list[lib.Tensor], weights: list[float],
+                     bias: lib.Tensor | None = None) -> lib.Tensor:
+        out = sum(w * t for w, t in zip(weights, xs))
+        return out if bias is None else out + bias
+
+    def setup_context(ctx, inputs, output):
+        ctx.weights, ctx.has_bias = inputs[1], inputs[2] is not None
+
+    def backward(ctx, grad):
+        return [grad * w for w in ctx.weights], None, grad if ctx.has_bias else None
+
+    weighted_sum.register_autograd(backward, setup_context=setup_context)
+    return weighted_sum
+
+
+def test_list_of_tensors_input_gets_gradients():
+    with_bias = True  # (torch 2.13's own check rejects this backward when bias is None)
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(4) for _ in range(4)]
+    results = {}
+    for lib in (torch, ember):
+        op = _define_weighted_sum(lib, f"wlib{int(with_bias)}")
+        a, b, c = (lib.tensor(x, requires_grad=True) for x in arrays[:3])
+        bias = lib.tensor(arrays[3], requires_grad=True) if with_bias else None
+        out = op([a, b, c.detach()], [2.0, -1.0, 0.5], bias)
+        out.backward(lib.arange(4.0, dtype=lib.float64))
+        results[lib] = [out.detach().numpy(), a.grad.numpy(), b.grad.numpy(), c.grad,
+                        bias.grad.numpy() if with_bias else None, out.grad_fn.name()]
+    for got, want in zip(results[ember], results[torch]):
+        if isinstance(want, np.ndarray):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+        else:
+            assert got == want

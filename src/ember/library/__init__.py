@@ -117,7 +117,10 @@ class _Operator:
             isinstance(v, tensor) and v.requires_grad for v in _flat(values))
         if not needs_grad:
             return self.run_kernel(values)
-        return self.function_cls().apply(*values)
+        # Tensor[] arguments go in element by element, so autograd sees (and gives
+        # gradients to) the tensors inside the list; ``layout`` rebuilds the lists.
+        layout = tuple(len(v) if isinstance(v, list) else None for v in values)
+        return self.function_cls().apply(layout, *_flat_lists(values))
 
     def run_kernel(self, values):
         """Call the kernel below autograd: it sees its tensors detached (``.numpy()``
@@ -135,15 +138,16 @@ class _Operator:
             operator = self
             label = f"{self.namespace}_{self.name}_{self.schema.overload_name or 'default'}"
 
-            def forward(*values):
+            def forward(layout, *flat):
                 import ember
 
                 with ember.no_grad():
-                    return operator.run_kernel(list(values))
+                    return operator.run_kernel(_unflat_lists(layout, flat))
 
             def setup_context(ctx, inputs, output):
+                ctx._list_layout = inputs[0]
                 if operator.setup_context is not None:
-                    pos, kw = operator.split(list(inputs))
+                    pos, kw = operator.split(_unflat_lists(inputs[0], inputs[1:]))
                     if "keyword_only_inputs" in inspect.signature(
                             operator.setup_context).parameters:
                         operator.setup_context(ctx=ctx, inputs=tuple(pos), output=output,
@@ -163,7 +167,14 @@ class _Operator:
                     raise RuntimeError(
                         f"{operator.qualname}: expected the backward formula to return one "
                         f"gradient per positional input ({npos}), got {len(result)}")
-                return result + (None,) * (len(operator.schema.arguments) - npos)
+                grads = result + (None,) * (len(operator.schema.arguments) - npos)
+                flat_grads = [None]  # the layout argument
+                for grad, length in zip(grads, ctx._list_layout):
+                    if length is None:
+                        flat_grads.append(grad)
+                    else:  # one gradient per list element (None: none for any)
+                        flat_grads.extend([None] * length if grad is None else grad)
+                return tuple(flat_grads)
 
             self._function_cls = type(f"GeneratedBackwardFor_{label}", (Function,), {
                 "forward": staticmethod(forward), "setup_context": staticmethod(setup_context),
@@ -178,6 +189,28 @@ def _detached(value):
     if isinstance(value, (list, tuple)) and any(isinstance(v, tensor) for v in value):
         return type(value)(v.detach() if isinstance(v, tensor) else v for v in value)
     return value
+
+
+def _flat_lists(values) -> list:
+    flat = []
+    for value in values:
+        if isinstance(value, list):
+            flat.extend(value)
+        else:
+            flat.append(value)
+    return flat
+
+
+def _unflat_lists(layout, flat) -> list:
+    values, position = [], 0
+    for length in layout:
+        if length is None:
+            values.append(flat[position])
+            position += 1
+        else:
+            values.append(list(flat[position:position + length]))
+            position += length
+    return values
 
 
 def _flat(values):
