@@ -80,6 +80,7 @@ def __dir__():
 
 
 from . import sparse  # noqa: F401,E402
+from .nested import jagged  # noqa: F401,E402  (also binds ember.nested)
 from .sparse import layout, smm, sparse_coo, sparse_coo_tensor, spmm, strided  # noqa: F401,E402
 
 half, float, double = float16, float32, float64  # noqa: A001 - PyTorch's aliases
