@@ -114,6 +114,13 @@ SCRIPTS = [
     "pointnet_pointclouds.py",  # PointNet + T-Net, FPS, kNN gather, EdgeConv via scatter_reduce
     "autocast_scaler_checkpoint.py",  # autocast op table, custom_fwd, CPU GradScaler, checkpoint
     "tcn_forecasting.py",   # causal dilated TCN, weight_norm, unfold windows, pinball, bf16 AE
+    "t5_custom_ops.py",     # Custom Python Operators: custom_op, register_fake/autograd, opcheck
+    "t5_export_flow.py",    # torch.export: signature, Dim batch, save/load, unflatten, errors
+    "t5_torch_function.py",  # __torch_function__: ScalarTensor, LoggingTensor, units, modes
+    "t5_pytree_utils.py",   # _pytree: nested batches, device moves, optimizer state, dataclass
+    "t5_qat_static.py",     # eager QAT: fuse, prepare_qat, freeze, convert, accuracy and size
+    "t5_library_ops.py",    # Library DEF/impl, Tensor[] ops with autograd, custom op in export
+    "t5_fake_quant_observers.py",  # observers, FakeQuantize STE, quantized tensors, partial QAT
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -277,6 +284,27 @@ CLAIMS = {
                            "anomaly flagged: True",
                            "autocast dtypes: torch.bfloat16 torch.bfloat16 torch.bfloat16",
                            "bf16 close to fp32: True tcn: True"],
+    "t5_custom_ops.py": ["grad is cos: True", "gradcheck scaled_tanh: True", "loss fell: True",
+                         "mutated out: [1.0, 2.0, 3.0, 4.0]"],
+    "t5_export_flow.py": ["module() == eager: True (2, 3)", "range: [(1, 64)]",
+                          "loaded == original: True", "unflatten == eager: True",
+                          "data-dependent branch raises: GuardOnDataDependentSymNode"],
+    "t5_torch_function.py": ["logged: ['linear', 'mean', 'pow', 'tanh']",
+                             "work: [2.0, 4.0, 6.0] m*N UnitTensor",
+                             "saved and loaded: UnitTensor m*N",
+                             "mode rewrites add: [4.0, 4.0] [0.0, 0.0]"],
+    "t5_pytree_utils.py": ["namedtuple kept: Batch torch.float64 torch.int64 [5, 9]",
+                           "same structure: True", "custom node: Pair [2.0, 2.0] [1.0] 4",
+                           "dataclass: ModelOutput None 18.0 [[0.0], [3.0]]"],
+    "t5_qat_static.py": ["prepared: ConvBnReLU2d LinearReLU Linear",
+                         "converted: ConvReLU2d LinearReLU Linear Quantize",
+                         "above chance: True", "smaller after convert: True"],
+    "t5_library_ops.py": ["grads: [10.0, 6.0, 2.0] [-5.0, -3.0, -1.0] [5.0, 3.0, 1.0]",
+                          "exported calls: ['aten.linear.default', 't5ops.soft_clip.default']",
+                          "running max: [2.0, 2.0, 0.5]", "gradcheck soft_clip: True"],
+    "t5_fake_quant_observers.py": ["straight-through grad: 24.0 1.0", "observer frozen: True",
+                                   "clipped grad: [0.0, 1.0, 1.0, 1.0, 1.0, 0.0]",
+                                   "out weight on grid: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
