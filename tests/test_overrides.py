@@ -383,3 +383,17 @@ def _modes_per_thread(lib):
 
 def test_modes_and_switches_are_per_thread():
     assert _modes_per_thread(ember) == _modes_per_thread(torch)
+
+
+_FUNCTIONAL_NAMES = ("linear", "conv2d", "conv_transpose1d", "gelu", "softplus", "avg_pool2d",
+                     "adaptive_avg_pool1d", "one_hot", "logsigmoid", "pixel_shuffle", "relu_",
+                     "scaled_dot_product_attention", "hardshrink", "relu", "dropout",
+                     "cross_entropy", "layer_norm")
+
+
+def test_resolve_name_of_functional_builtins():
+    def names(lib):
+        return [lib.overrides.resolve_name(getattr(lib.nn.functional, name))
+                for name in _FUNCTIONAL_NAMES]
+
+    assert names(ember) == names(torch)

@@ -664,6 +664,12 @@ def resolve_name(f):
     function, or None."""
     for _owner, _name, _fn, public, qualname, *_rest in _table():
         if public is f or (qualname.endswith("__get__") and public == f):
+            # what torch.nn.functional holds (conv2d, gelu, logsigmoid) PyTorch resolves by
+            # that name, though errors name the builtin (torch.conv2d)
+            functional = _namespaces()[1][0]
+            for name, value in vars(functional).items():
+                if value is f and not name.startswith("_"):
+                    return f"torch.nn.functional.{name}"
             return qualname
     return None
 
