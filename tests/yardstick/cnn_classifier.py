@@ -2,8 +2,8 @@
 (ToTensor, Normalize), Conv2d/MaxPool2d/BatchNorm2d/Dropout, SGD with momentum and a
 StepLR schedule, train and eval modes.
 
-torchvision cannot be installed next to the torch wheel used as the oracle here, so when
-it is missing the few torchvision names the script uses come from a small stand-in below
+torchvision cannot import next to the torch wheel used as the oracle here (its C ops do not
+load), so when it is unusable the few torchvision names the script uses come from a small stand-in below
 (same behaviour on the images used for the printed numbers). Under `ember run`,
 `import torchvision` resolves to ember.vision and the stand-in is not used.
 

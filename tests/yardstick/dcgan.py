@@ -5,7 +5,7 @@ Module.apply, loading --netG/--netD state_dicts, BCELoss with real/fake labels, 
 optimizers, the D and G steps with .detach(), fill_, vutils.save_image of real and fake
 samples, and per-epoch torch.save checkpoints.
 
-torchvision cannot be installed next to the oracle's torch here, so under real PyTorch
+torchvision cannot import next to the oracle's torch here, so under real PyTorch
 the three torchvision names come from a small stand-in; through `ember run`, torchvision
 is ember.vision. Images and noise are random, so the numbers printed come from fixed
 weights and NumPy noise in eval mode; training prints only what does not depend on the

@@ -10,8 +10,8 @@ twice as a subprocess: under real PyTorch (``python script.py``) and through
 ``python -m ember run script.py``; the printed lines must agree, numbers within float
 tolerance (the libraries sum in different orders).
 
-torchvision cannot be installed next to the oracle's torch wheel, so cnn_classifier.py
-and dcgan.py import it in a try block and fall back to a small stand-in for the few names
+The test extra's torchvision (a CUDA build) cannot import next to the oracle's CPU torch
+(its C ops do not load), so cnn_classifier.py and dcgan.py import it in a try block and fall back to a small stand-in for the few names
 they use (FakeData, ToTensor, Normalize, save_image) under real PyTorch; through `ember
 run`, ``torchvision`` resolves to ember.vision and the stand-in is not used.
 
