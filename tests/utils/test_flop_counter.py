@@ -457,3 +457,25 @@ def test_sdpa_flash_cpu_ops_compute_as_torch():
         torch.tensor(g), *t_args, *theirs, 0.0, True)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _double_backward(lib, counter_mod, arrays):
+    x, w = (lib.tensor(a, requires_grad=True) for a in arrays)
+    with counter_mod.FlopCounterMode(display=False) as counter:
+        y = lib.nn.functional.linear(x @ w, lib.ones(3, 5)).pow(2).sum()
+        (g,) = lib.autograd.grad(y, [x], create_graph=True)  # the weight's grad skipped
+        g.sum().backward()
+        with lib.no_grad():
+            x @ w
+    return counter
+
+
+def test_partial_and_double_backward_as_torch():
+    arrays = _arrays_for([(3, 4), (4, 5)])
+    ours = _double_backward(ember, efc, arrays)
+    theirs = _double_backward(torch, tfc, arrays)
+    assert _counts(ours) == _counts(theirs)
+
+
+def _arrays_for(shapes):
+    return [RNG.standard_normal(s).astype(np.float32) for s in shapes]

@@ -23,7 +23,8 @@ aten = _ops_mod.aten
 _HANDLERS: dict = {}
 
 
-def _needs(tensor) -> bool:
+def _forward_needs(tensor) -> bool:
+    """Whether the op records a gradient edge for ``tensor``."""
     return tensor is not None and _grad_enabled[0] and tensor.requires_grad
 
 
@@ -40,7 +41,7 @@ def _callers(frame, depth=4):
     return names
 
 
-def _sdpa_flash_cpu(frame):
+def _sdpa_flash_cpu(frame, needs):
     """ATen on CPU runs attention as ``_scaled_dot_product_flash_attention_for_cpu`` (one
     op, with no FLOP formula in PyTorch's registry) for 4-D inputs whose head dims agree
     and without dropout, and as two bmm otherwise. For the flash case: the op's forward
@@ -58,7 +59,7 @@ def _sdpa_flash_cpu(frame):
     fwd = [(aten._scaled_dot_product_flash_attention_for_cpu,
             shapes + (0.0, bool(local.get("is_causal"))), kwargs,
             (_Shape(out), _Shape(out[:-1])))]
-    if not any(_needs(t) for t in (query, key, value)):
+    if not any(needs(t) for t in (query, key, value)):
         return fwd, []
     bwd = [(aten._scaled_dot_product_flash_attention_for_cpu_backward,
             (_Shape(out),) + shapes + (_Shape(out), _Shape(out[:-1]), 0.0,
@@ -113,9 +114,9 @@ def _broadcast(x, y):
     return tuple(reversed(out))
 
 
-def _matmul_products(a, b):
+def _matmul_products(a, b, needs):
     """[(packet, a_shape, b_shape, need_a, need_b)] of ``torch.matmul(a, b)``."""
-    na, nb = _needs(a), _needs(b)
+    na, nb = needs(a), needs(b)
     da, db = a.ndim, b.ndim
     sa, sb = tuple(a.shape), tuple(b.shape)
     if db == 1 and da <= 2 or da == 1 and db == 1:
@@ -150,33 +151,33 @@ def _calls_of(products, forward=True):
     return fwd, bwd
 
 
-def _matmul(args, kwargs, callers):
+def _matmul(args, kwargs, callers, needs):
     if "bilinear" in callers:
         return None  # aten._trilinear: not counted
     if "scaled_dot_product_attention" in callers:
-        flash = _sdpa_flash_cpu(callers["scaled_dot_product_attention"])
+        flash = _sdpa_flash_cpu(callers["scaled_dot_product_attention"], needs)
         if flash is not None:
             return flash
-    fwd, bwd = _calls_of(_matmul_products(*args[:2]), forward="addbmm" not in callers)
+    fwd, bwd = _calls_of(_matmul_products(*args[:2], needs), forward="addbmm" not in callers)
     return fwd, bwd
 
 
-def _bmm(args, kwargs, callers):
+def _bmm(args, kwargs, callers, needs):
     a, b = args[:2]
-    return _calls_of([(aten.bmm, tuple(a.shape), tuple(b.shape), _needs(a), _needs(b))])
+    return _calls_of([(aten.bmm, tuple(a.shape), tuple(b.shape), needs(a), needs(b))])
 
 
 def _add_product(packet, grad_packet):
-    def handler(args, kwargs, callers):
+    def handler(args, kwargs, callers, needs):
         bias, a, b = args[:3]
         sa, sb = tuple(a.shape), tuple(b.shape)
         out = sa[:-1] + sb[-1:]
         fwd = [(packet, (_Shape(bias.shape), _Shape(sa), _Shape(sb)), {}, _Shape(out))]
-        return fwd, _product_backward(grad_packet, sa, sb, _needs(a), _needs(b))
+        return fwd, _product_backward(grad_packet, sa, sb, needs(a), needs(b))
     return handler
 
 
-def _linear(args, kwargs, callers):
+def _linear(args, kwargs, callers, needs):
     x, weight = args[:2]
     bias = args[2] if len(args) > 2 else None
     rows, inner, outer = prod(x.shape[:-1]), weight.shape[1], weight.shape[0]
@@ -185,17 +186,17 @@ def _linear(args, kwargs, callers):
                              _Shape((inner, outer))), {}, _Shape((rows, outer)))]
     else:
         fwd = [_product(aten.mm, (rows, inner), (inner, outer), (rows, outer))]
-    bwd = _product_backward(aten.mm, (rows, inner), (inner, outer), _needs(x), _needs(weight))
+    bwd = _product_backward(aten.mm, (rows, inner), (inner, outer), needs(x), needs(weight))
     return fwd, bwd
 
 
-def _conv_calls(x, weight, bias, geo, transposed, out_shape, output_padding):
+def _conv_calls(x, weight, bias, geo, transposed, out_shape, output_padding, needs):
     stride, padding, dilation = list(geo.stride), list(geo.pad_lo), list(geo.dilation)
     bias_shape = _Shape(bias.shape) if bias is not None else None
     conv_args = (_Shape(x.shape), _Shape(weight.shape), bias_shape, stride, padding, dilation,
                  transposed, output_padding, geo.groups)
     fwd = [(aten.convolution, conv_args, {}, _Shape(out_shape))]
-    mask = [_needs(x), _needs(weight), _needs(bias)]
+    mask = [needs(x), needs(weight), needs(bias)]
     if not any(mask):
         return fwd, []
     grads = (_Shape(x.shape) if mask[0] else None, _Shape(weight.shape) if mask[1] else None,
@@ -206,23 +207,23 @@ def _conv_calls(x, weight, bias, geo, transposed, out_shape, output_padding):
     return fwd, [(aten.convolution_backward, bwd_args, {}, grads)]
 
 
-def _conv(args, kwargs, callers):
+def _conv(args, kwargs, callers, needs):
     x, weight, bias, geo = args[:4]
     out = (x.shape[0], weight.shape[0]) + tuple(geo.out_spatial)
-    return _conv_calls(x, weight, bias, geo, False, out, [0] * len(geo.kernel))
+    return _conv_calls(x, weight, bias, geo, False, out, [0] * len(geo.kernel), needs)
 
 
-def _conv_transpose(args, kwargs, callers):
+def _conv_transpose(args, kwargs, callers, needs):
     x, weight, bias, geo = args[:4]
     out = (x.shape[0], weight.shape[1] * geo.groups) + tuple(geo.in_spatial)
     output_padding = [
         o - ((i - 1) * s - 2 * p + d * (k - 1) + 1)
         for o, i, s, p, d, k in zip(geo.in_spatial, x.shape[2:], geo.stride, geo.pad_lo,
                                     geo.dilation, geo.kernel)]
-    return _conv_calls(x, weight, bias, geo, True, out, output_padding)
+    return _conv_calls(x, weight, bias, geo, True, out, output_padding, needs)
 
 
-def _einsum(args, kwargs, callers):
+def _einsum(args, kwargs, callers, needs):
     terms, output = args[0], args[1]
     operands = args[2:]
     sizes = {}
@@ -234,7 +235,7 @@ def _einsum(args, kwargs, callers):
         m = prod(sizes[c] for c in a_term if c not in shared)
         k = prod(sizes[c] for c in shared)
         n = prod(sizes[c] for c in b_term if c not in shared)
-        return _calls_of([(aten.mm, (m, k), (k, n), _needs(operands[0]), _needs(operands[1]))])
+        return _calls_of([(aten.mm, (m, k), (k, n), needs(operands[0]), needs(operands[1]))])
     keep_out = set(output)
     left = None
     need_left = False
@@ -243,12 +244,12 @@ def _einsum(args, kwargs, callers):
         later = set("".join(terms[i + 1:])) | keep_out
         if left is None:
             left = {c for c in term if c in later}
-            need_left = _needs(operand)
+            need_left = needs(operand)
             continue
         right = {c for c in term if c in later or c in left}
         shared = left & right
         contracted = shared - later
-        need_right = _needs(operand)
+        need_right = needs(operand)
         if contracted:
             batch = prod(sizes[c] for c in shared - contracted)
             m = prod(sizes[c] for c in left - right)
@@ -261,13 +262,30 @@ def _einsum(args, kwargs, callers):
 
 
 def translate(cls, args, kwargs, frame):
-    """(forward calls, backward calls) for ``cls.apply(*args)``, or None."""
+    """(forward calls, ``backward(mask)``) for ``cls.apply(*args)``, or None.
+
+    ``backward(mask)`` gives the backward calls once the engine reaches the op's node:
+    ``mask[i]`` says whether this backward pass wants argument i's gradient (PyTorch's
+    formulas compute only those: ``autograd.grad(out, [x])`` skips the weight's)."""
     if not _HANDLERS:
         _load_handlers()
     handler = _HANDLERS.get(cls)
     if handler is None:
         return None
-    return handler(args, kwargs, _callers(frame))
+    callers = _callers(frame)
+    calls = handler(args, kwargs, callers, _forward_needs)
+    if calls is None:
+        return None
+
+    def backward(mask):
+        wanted = {id(a): m for a, m in zip(args, mask) if a is not None}
+
+        def needs(tensor):
+            return tensor is not None and wanted.get(id(tensor), False)
+
+        return handler(args, kwargs, callers, needs)[1]
+
+    return calls[0], (backward if calls[1] else None)
 
 
 def _load_handlers():

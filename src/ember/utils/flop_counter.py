@@ -47,6 +47,7 @@ from .. import ops as _ops_mod
 from .._tensor import Size, Tensor
 from ..autograd import engine as _engine
 from ..autograd import function as _function
+from ..autograd.grad_mode import _grad_enabled
 
 __all__ = ["FlopCounterMode", "register_flop_formula"]
 
@@ -603,26 +604,32 @@ class _Hooks:
             _function.trace_hook[0] = self.on_apply
 
     def on_apply(self, cls, args, kwargs):
-        if self.muted:
+        if self.muted and not _grad_enabled[0]:
             return self._run(cls, args, kwargs)
         calls = translate(cls, args, kwargs, sys._getframe(2))
         out = self._run(cls, args, kwargs)
         if calls is None:
             return out
         forward, backward = calls
-        for packet, call_args, call_kwargs, out_shape in forward:
+        # Muted with grad on: a backward formula run with create_graph. Its products were
+        # priced as PyTorch's backward call; their own backward (double backward) is not.
+        for packet, call_args, call_kwargs, out_shape in (() if self.muted else forward):
             self.counter._count(packet, call_args, call_kwargs, out_shape)
         first = out[0] if type(out) is tuple else out
         node = getattr(first, "grad_fn", None)
         if backward and node is not None and isinstance(node, cls):
-            self.handles.append(node.register_prehook(self._backward_pre(backward)))
+            self.handles.append(node.register_prehook(self._backward_pre(backward, node)))
             self.handles.append(node.register_hook(self._backward_post))
         return out
 
-    def _backward_pre(self, backward):
+    def _backward_pre(self, backward, node):
         def hook(grad_outputs):
             if self.counter.mode is self:
-                for packet, call_args, call_kwargs, out_shape in backward:
+                tasks = _engine._graph_tasks
+                needed = tasks[-1][2] if tasks else None
+                mask = [edge is not None and (needed is None or edge[0] in needed)
+                        for edge in node.next_functions]
+                for packet, call_args, call_kwargs, out_shape in backward(mask):
                     self.counter._count(packet, call_args, call_kwargs, out_shape)
                 self.muted += 1
         return hook
