@@ -167,3 +167,23 @@ def test_named_dim_range_keeps_its_bounds(bounds):
     t_ep, e_ep = _export_both(lambda lib: {"x": {0: lib.export.Dim("b", **bounds)},
                                            "y": None})
     assert _symbols(repr(e_ep.range_constraints)) == _symbols(repr(t_ep.range_constraints))
+
+
+def test_dims_with_one_name_are_one_symbol():
+    """``Dim("b")`` written for two inputs is one symbol with an equality guard."""
+    def run(lib):
+        class Net(lib.nn.Module):
+            def forward(self, x, y):
+                return x.sum(1) + y.sum(1)
+
+        Dim = lib.export.Dim
+        ep = lib.export.export(Net(), (lib.ones(5, 2), lib.ones(5, 3)),
+                               dynamic_shapes={"x": {0: Dim("b")}, "y": {0: Dim("b")}})
+        shapes = [_symbols(str(list(n.meta["val"].shape))) for n in ep.graph.nodes
+                  if n.op == "placeholder"]
+        with pytest.raises(AssertionError) as info:
+            ep.module()(lib.ones(3, 2), lib.ones(4, 3))
+        return (_symbols(repr(ep.range_constraints)), shapes,
+                tuple(ep.module()(lib.ones(3, 2), lib.ones(3, 3)).shape), str(info.value))
+
+    assert run(ember) == run(torch)

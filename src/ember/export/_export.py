@@ -296,7 +296,9 @@ def _mark_dynamic(tracer, tensor, dims: dict | None, name: str, ranges: dict) ->
                             f"shape {spec} specified at `dynamic_shapes['{name}']` (expected "
                             "None, an int, a Dim, Dim.AUTO, Dim.STATIC, or Dim.DYNAMIC)")
         hint = int(_trace._RAW_SHAPE(tensor)[dim])
-        existing = next((s for s in ranges if s.dim is spec and isinstance(spec, Dim)), None)
+        # Dims are one symbol by name, as PyTorch's (``Dim("b")`` written twice is one b)
+        existing = next((s for s in ranges if isinstance(spec, Dim) and isinstance(s.dim, Dim)
+                         and s.dim.__name__ == spec.__name__), None)
         symbol = existing or Symbol(f"s{len(ranges)}", hint, spec if isinstance(spec, Dim)
                                     else None)
         low = spec.min if spec.min is not None else 0
