@@ -120,3 +120,27 @@ except RuntimeError as error:
 
 ep_kw = export(Block(), (), kwargs={"x": torch.ones(1, 4)})
 print("kwargs input:", ep_kw.graph_signature.user_inputs)
+
+
+# nested inputs and outputs: a dict batch, the same Dim name on two inputs
+class DictModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, batch):
+        return {"logits": self.fc(batch["x"]), "total": batch["y"].sum(dim=-1)}
+
+
+dict_model = fixed_init(DictModel())
+batch_in = {"x": torch.linspace(-1, 1, 20).reshape(5, 4), "y": torch.ones(5, 2)}
+ep_dict = export(dict_model, (batch_in,),
+                 dynamic_shapes={"batch": {"x": {0: Dim("b")}, "y": {0: Dim("b")}}})
+print("dict inputs:", ep_dict.graph_signature.user_inputs, "symbols:",
+      len(ep_dict.range_constraints))
+out = ep_dict.module()({"x": torch.ones(3, 4), "y": torch.ones(3, 2)})
+print("dict outputs:", sorted(out), tuple(out["logits"].shape), out["total"].tolist())
+try:
+    ep_dict.module()({"x": torch.ones(3, 4), "y": torch.ones(2, 2)})
+except AssertionError as error:
+    print("shared dim guard:", error)
