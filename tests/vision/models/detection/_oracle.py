@@ -2,14 +2,18 @@
 
 torchvision 0.28 is imported through the shared loader (``vision._torchvision``), which
 stubs its meta registrations because the wheel's C extension does not load with the local
-torch build. The detection models call one of those C ops, ``torchvision::nms`` (through
-``torchvision.ops.nms`` / ``batched_nms``); RoIAlign already falls back to torchvision's
-own pure-torch ``_roi_align`` when the extension is missing. So, for the oracle only, this
-module registers a CPU kernel for ``torchvision::nms`` written here in plain torch (greedy
-suppression in descending score order, IoU > threshold removed, as the C kernel does) and
-lets ``torchvision.ops.boxes`` past its "C ops loaded?" assertion. Nothing else of
-torchvision is replaced: every other C op still fails loudly if called.
+torch build. The detection models reach two of those C ops, so for the oracle only this
+module supplies them as kernels written here in plain torch, following the C kernels:
 
+- ``torchvision::nms`` (called by ``ops.nms`` / ``batched_nms``) is registered as a CPU
+  op (greedy suppression in descending score order, IoU > threshold removed), and
+  ``ops.boxes`` is let past its "C ops loaded?" assertion while a case runs;
+- RoIAlign: without the extension ``ops.roi_align`` calls torchvision's pure-torch
+  fallback ``_roi_align`` under torch.compile, which is too slow here (see
+  :func:`_roi_align`); that fallback is swapped for :func:`_roi_align` while a case runs
+  (a test checks the two agree).
+
+Everything else is torchvision's own code; any other C op still fails loudly if called.
 Each case of ``_cases.py`` runs once per test module (the tests keep one
 :class:`TorchvisionSide` in a module-scoped fixture) and its result is cached.
 """
@@ -60,6 +64,7 @@ def _roi_align(input, rois, spatial_scale, pooled_height, pooled_width, sampling
     map, as the C kernel does (the fallback omits that test).
     """
     _, _, height, width = input.shape
+    rois = rois.detach()  # as the C kernel: no gradient for the boxes
     offset = 0.5 if aligned else 0.0
     batch_index = rois[:, 0].long()
     start_w, start_h, end_w, end_h = (rois[:, 1:] * spatial_scale - offset).unbind(1)
@@ -125,6 +130,14 @@ def _install_nms() -> None:
         _LIBRARIES.extend([definition, kernel])
 
 
+def _on_meta(case, *args):
+    """Runs a layout-only case with torch's tensors on the meta device: the full-size
+    builders then allocate nothing, and SSD300's probe forward through VGG-16 (run to
+    read its feature maps' channels) costs no convolution."""
+    with torch.device("meta"):
+        return case(*args)
+
+
 class TorchvisionSide:
     """``side(prefix)`` -> the {name: array} dict torchvision gives for that case
     ("anchors", "rpn", "model_mask", "one_stage_fcos", "builder_ssd300_vgg16", ...)."""
@@ -180,7 +193,8 @@ class TorchvisionSide:
             cases[f"one_stage_{kind}"] = (
                 lambda kind=kind: C.case_one_stage(torch, det, ops, models, kind))
         for name in C.BUILDERS:
-            cases[f"builder_{name}"] = lambda name=name: C.case_builder(torch, det, name)
+            cases[f"builder_{name}"] = lambda name=name: _on_meta(C.case_builder, torch, det,
+                                                                  name)
         sampled = {
             "rpn": lambda: C.case_rpn(torch, det, ops),
             "roi_heads": lambda: C.case_roi_heads(torch, det, ops),
