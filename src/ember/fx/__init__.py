@@ -8,7 +8,8 @@ printouts read as PyTorch's, so tutorials carry over.
 
 How it differs from torch.fx:
 
-- ember has no ``__torch_function__``. While ``symbolic_trace`` / ``Tracer.trace`` /
+- Tracing does not go through ``__torch_function__`` (ember.overrides installs that
+  protocol only once a class could use it, and keeps the plain op path free). While ``symbolic_trace`` / ``Tracer.trace`` /
   ``Transformer.transform`` run, ember's public functions (``ember``,
   ``ember.nn.functional``, ``special``, ``linalg``, ``fft``) and Tensor methods are swapped
   for recording wrappers, then restored. An ember function called on a Proxy outside

@@ -1,7 +1,7 @@
 """Symbolic tracing: run a module's ``forward`` on Proxies and record a Graph.
 
-PyTorch sees calls such as ``torch.relu(proxy)`` through ``__torch_function__``; ember has
-no such hook on its op hot path. Instead, while a trace runs, the public functions of
+PyTorch sees calls such as ``torch.relu(proxy)`` through ``__torch_function__``; ember's
+protocol (ember.overrides) is off until a user class needs it, so tracing does not rely on it. Instead, while a trace runs, the public functions of
 ``ember``, ``ember.nn.functional``, ``ember.special``, ``ember.linalg`` and ``ember.fft`` are
 swapped for wrappers that record a ``call_function`` node when an argument holds a Proxy
 (and call through otherwise), and are put back afterwards (FX's autowrap idea applied to
