@@ -1,5 +1,5 @@
 """examples/transfer_learning.py end to end: a ResNet-18 checkpoint written by real PyTorch
-(from a torchvision-identical definition) loads into ember.vision.models.resnet18, the
+(torchvision's own resnet18) loads into ember.vision.models.resnet18, the
 backbone stays frozen, the new head learns on the generated ImageFolder."""
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from vision._torchvision import load_torchvision
 
 import ember
-
-from vision.torch_models import torch_resnet18
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples",
                        "transfer_learning.py")
@@ -32,11 +31,9 @@ def checkpoint(tmp_path_factory):
     """A "pretrained" torchvision-layout file: torchvision's init, BN statistics
     calibrated on data, saved with torch.save(model.state_dict())."""
     torch.manual_seed(0)
-    model = torch_resnet18()
+    model = load_torchvision().models.resnet18()  # its init: kaiming_normal_ fan_out, BN 1/0
     for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
+        if isinstance(m, nn.BatchNorm2d):
             m.momentum = None  # cumulative average over the calibration batches
     model.train()
     with torch.no_grad():

@@ -1,8 +1,9 @@
-"""ember.vision.models: state_dict keys and parameter counts equal torchvision's, outputs
-match a PyTorch ResNet on copied weights, weight enums load from the cache or download.
+"""ember.vision.models: state_dict keys, shapes and parameter counts equal torchvision's,
+outputs match torchvision's own models on copied weights, weight enums load from the cache
+or download.
 
-Expected keys come from generators written from the documented architectures (not from
-the code under test); expected counts are torchvision's documented ``num_params``.
+Expected layouts come from torchvision 0.28 itself (built on the meta device); expected
+counts are torchvision's documented ``num_params``.
 """
 
 from __future__ import annotations
@@ -17,220 +18,69 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from vision.torch_models import no_torch_init, tv_layout, tv_models, tv_reference
 
 import ember
-import ember.nn.init as init
+from ember.nn import init
 from ember.vision import models as M
 from ember.vision.models.densenet import _rename_old_keys
 
-from vision.torch_models import (
-    V2_SETTING,
-    V3_LARGE,
-    V3_SMALL,
-    _TorchDenseNet,
-    _TorchSqueezeNet11,
-    randomize_bn_stats,
-    torch_efficientnet_b0,
-    torch_mobilenet_v2,
-    torch_mobilenet_v3_small,
-    torch_resnet18,
-    torch_resnet50,
-)
-
-
-BN = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
-
-
-def bn(prefix):
-    return [f"{prefix}.{k}" for k in BN]
-
-
-def wb(prefix):
-    return [f"{prefix}.weight", f"{prefix}.bias"]
-
-
-# -- expected key lists, from the documented architectures --------------------------------
-
-def resnet_keys(bottleneck, layers):
-    keys = ["conv1.weight", *bn("bn1")]
-    inplanes, expansion = 64, 4 if bottleneck else 1
-    for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), layers)):
-        stride = 1 if stage == 0 else 2
-        for j in range(blocks):
-            p = f"layer{stage + 1}.{j}"
-            for k in range(1, 4 if bottleneck else 3):
-                keys += [f"{p}.conv{k}.weight", *bn(f"{p}.bn{k}")]
-            if j == 0 and (stride != 1 or inplanes != planes * expansion):
-                keys += [f"{p}.downsample.0.weight", *bn(f"{p}.downsample.1")]
-        inplanes = planes * expansion
-    return keys + wb("fc")
-
-
-VGG_CFG = {
-    11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    13: [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512,
-         "M"],
-    19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512,
-         512, 512, 512, "M"],
-}
-
-
-def vgg_keys(depth, batch_norm):
-    keys, idx = [], 0
-    for v in VGG_CFG[depth]:
-        if v == "M":
-            idx += 1
-            continue
-        keys += wb(f"features.{idx}")
-        idx += 1
-        if batch_norm:
-            keys += bn(f"features.{idx}")
-            idx += 1
-        idx += 1  # ReLU
-    return keys + wb("classifier.0") + wb("classifier.3") + wb("classifier.6")
-
-
-def alexnet_keys():
-    return [k for i in (0, 3, 6, 8, 10) for k in wb(f"features.{i}")] + \
-        [k for i in (1, 4, 6) for k in wb(f"classifier.{i}")]
-
-
-def squeezenet_keys(version):
-    fires = (3, 4, 5, 7, 8, 9, 10, 12) if version == "1_0" else (3, 4, 6, 7, 9, 10, 11, 12)
-    keys = wb("features.0")
-    for i in fires:
-        for part in ("squeeze", "expand1x1", "expand3x3"):
-            keys += wb(f"features.{i}.{part}")
-    return keys + wb("classifier.1")
-
-
-def densenet_keys(block_config):
-    keys = ["features.conv0.weight", *bn("features.norm0")]
-    for b, n in enumerate(block_config, 1):
-        for layer in range(1, n + 1):
-            p = f"features.denseblock{b}.denselayer{layer}"
-            keys += [*bn(f"{p}.norm1"), f"{p}.conv1.weight", *bn(f"{p}.norm2"),
-                     f"{p}.conv2.weight"]
-        if b != len(block_config):
-            keys += [*bn(f"features.transition{b}.norm"), f"features.transition{b}.conv.weight"]
-    return keys + bn("features.norm5") + wb("classifier")
-
-
-def mobilenet_v2_keys():
-    keys = ["features.0.0.weight", *bn("features.0.1")]
-    idx = 1
-    for t, _, n, _ in V2_SETTING:
-        for _ in range(n):
-            p = f"features.{idx}.conv"
-            if t == 1:
-                keys += [f"{p}.0.0.weight", *bn(f"{p}.0.1"), f"{p}.1.weight", *bn(f"{p}.2")]
-            else:
-                keys += [f"{p}.0.0.weight", *bn(f"{p}.0.1"), f"{p}.1.0.weight",
-                         *bn(f"{p}.1.1"), f"{p}.2.weight", *bn(f"{p}.3")]
-            idx += 1
-    return keys + [f"features.{idx}.0.weight", *bn(f"features.{idx}.1"), *wb("classifier.1")]
-
-
-def _mbconv_keys(p, expand, se):
-    keys, j = [], 0
-    if expand:
-        keys += [f"{p}.0.0.weight", *bn(f"{p}.0.1")]
-        j = 1
-    keys += [f"{p}.{j}.0.weight", *bn(f"{p}.{j}.1")]
-    if se:
-        j += 1
-        keys += wb(f"{p}.{j}.fc1") + wb(f"{p}.{j}.fc2")
-    j += 1
-    return keys + [f"{p}.{j}.0.weight", *bn(f"{p}.{j}.1")]
-
-
-def mobilenet_v3_keys(rows):
-    keys = ["features.0.0.weight", *bn("features.0.1")]
-    for i, (cin, _, exp, _, se) in enumerate(rows, 1):
-        keys += _mbconv_keys(f"features.{i}.block", exp != cin, se)
-    n = len(rows) + 1
-    return keys + [f"features.{n}.0.weight", *bn(f"features.{n}.1")] + \
-        wb("classifier.0") + wb("classifier.3")
-
-
-B0_STAGES = [(1, 1), (6, 2), (6, 2), (6, 3), (6, 3), (6, 4), (6, 1)]  # (expand, repeats)
-
-
-def efficientnet_b0_keys():
-    keys = ["features.0.0.weight", *bn("features.0.1")]
-    for s, (expand, repeats) in enumerate(B0_STAGES, 1):
-        for b in range(repeats):
-            keys += _mbconv_keys(f"features.{s}.{b}.block", expand != 1, True)
-    return keys + ["features.8.0.weight", *bn("features.8.1")] + wb("classifier.1")
-
-
-def vit_keys(num_layers):
-    keys = ["class_token", *wb("conv_proj"), "encoder.pos_embedding"]
-    for i in range(num_layers):
-        p = f"encoder.layers.encoder_layer_{i}"
-        keys += [*wb(f"{p}.ln_1"), f"{p}.self_attention.in_proj_weight",
-                 f"{p}.self_attention.in_proj_bias", *wb(f"{p}.self_attention.out_proj"),
-                 *wb(f"{p}.ln_2"), *wb(f"{p}.mlp.0"), *wb(f"{p}.mlp.3")]
-    return keys + wb("encoder.ln") + wb("heads.head")
-
-
 ARCHS = [
-    # builder, documented num_params, expected keys, (name, shape) spot checks
-    ("resnet18", 11689512, resnet_keys(False, [2, 2, 2, 2]),
+    # builder, documented num_params, (name, shape) spot checks; the layout is torchvision's
+    ("resnet18", 11689512,
      [("fc.weight", (1000, 512)), ("layer2.0.downsample.0.weight", (128, 64, 1, 1))]),
-    ("resnet34", 21797672, resnet_keys(False, [3, 4, 6, 3]), []),
-    ("resnet50", 25557032, resnet_keys(True, [3, 4, 6, 3]),
+    ("resnet34", 21797672, []),
+    ("resnet50", 25557032,
      [("layer1.0.downsample.0.weight", (256, 64, 1, 1)), ("fc.weight", (1000, 2048))]),
-    ("resnet101", 44549160, resnet_keys(True, [3, 4, 23, 3]), []),
-    ("resnet152", 60192808, resnet_keys(True, [3, 8, 36, 3]), []),
-    ("resnext50_32x4d", 25028904, resnet_keys(True, [3, 4, 6, 3]),
+    ("resnet101", 44549160, []),
+    ("resnet152", 60192808, []),
+    ("resnext50_32x4d", 25028904,
      [("layer1.0.conv2.weight", (128, 4, 3, 3))]),
-    ("resnext101_32x8d", 88791336, resnet_keys(True, [3, 4, 23, 3]),
+    ("resnext101_32x8d", 88791336,
      [("layer1.0.conv2.weight", (256, 8, 3, 3))]),
-    ("resnext101_64x4d", 83455272, resnet_keys(True, [3, 4, 23, 3]),
+    ("resnext101_64x4d", 83455272,
      [("layer1.0.conv2.weight", (256, 4, 3, 3))]),
-    ("wide_resnet50_2", 68883240, resnet_keys(True, [3, 4, 6, 3]),
+    ("wide_resnet50_2", 68883240,
      [("layer1.0.conv2.weight", (128, 128, 3, 3))]),
-    ("wide_resnet101_2", 126886696, resnet_keys(True, [3, 4, 23, 3]), []),
-    ("alexnet", 61100840, alexnet_keys(), [("classifier.1.weight", (4096, 9216))]),
-    ("vgg11", 132863336, vgg_keys(11, False), [("classifier.0.weight", (4096, 25088))]),
-    ("vgg11_bn", 132868840, vgg_keys(11, True), []),
-    ("vgg13", 133047848, vgg_keys(13, False), []),
-    ("vgg13_bn", 133053736, vgg_keys(13, True), []),
-    ("vgg16", 138357544, vgg_keys(16, False), []),
-    ("vgg16_bn", 138365992, vgg_keys(16, True), []),
-    ("vgg19", 143667240, vgg_keys(19, False), []),
-    ("vgg19_bn", 143678248, vgg_keys(19, True), []),
-    ("mobilenet_v2", 3504872, mobilenet_v2_keys(),
+    ("wide_resnet101_2", 126886696, []),
+    ("alexnet", 61100840, [("classifier.1.weight", (4096, 9216))]),
+    ("vgg11", 132863336, [("classifier.0.weight", (4096, 25088))]),
+    ("vgg11_bn", 132868840, []),
+    ("vgg13", 133047848, []),
+    ("vgg13_bn", 133053736, []),
+    ("vgg16", 138357544, []),
+    ("vgg16_bn", 138365992, []),
+    ("vgg19", 143667240, []),
+    ("vgg19_bn", 143678248, []),
+    ("mobilenet_v2", 3504872,
      [("features.2.conv.1.0.weight", (96, 1, 3, 3)), ("classifier.1.weight", (1000, 1280))]),
-    ("mobilenet_v3_large", 5483032, mobilenet_v3_keys(V3_LARGE),
+    ("mobilenet_v3_large", 5483032,
      [("features.4.block.2.fc1.weight", (24, 72, 1, 1)),
       ("classifier.0.weight", (1280, 960))]),
-    ("mobilenet_v3_small", 2542856, mobilenet_v3_keys(V3_SMALL),
+    ("mobilenet_v3_small", 2542856,
      [("features.1.block.1.fc1.weight", (8, 16, 1, 1)),
       ("classifier.0.weight", (1024, 576))]),
-    ("squeezenet1_0", 1248424, squeezenet_keys("1_0"), [("features.0.weight", (96, 3, 7, 7))]),
-    ("squeezenet1_1", 1235496, squeezenet_keys("1_1"), [("features.0.weight", (64, 3, 3, 3))]),
-    ("densenet121", 7978856, densenet_keys((6, 12, 24, 16)),
+    ("squeezenet1_0", 1248424, [("features.0.weight", (96, 3, 7, 7))]),
+    ("squeezenet1_1", 1235496, [("features.0.weight", (64, 3, 3, 3))]),
+    ("densenet121", 7978856,
      [("classifier.weight", (1000, 1024))]),
-    ("densenet161", 28681000, densenet_keys((6, 12, 36, 24)), []),
-    ("densenet169", 14149480, densenet_keys((6, 12, 32, 32)), []),
-    ("densenet201", 20013928, densenet_keys((6, 12, 48, 32)), []),
-    ("efficientnet_b0", 5288548, efficientnet_b0_keys(),
+    ("densenet161", 28681000, []),
+    ("densenet169", 14149480, []),
+    ("densenet201", 20013928, []),
+    ("efficientnet_b0", 5288548,
      [("features.1.0.block.1.fc1.weight", (8, 32, 1, 1)),
       ("classifier.1.weight", (1000, 1280))]),
-    ("vit_b_16", 86567656, vit_keys(12),
+    ("vit_b_16", 86567656,
      [("encoder.pos_embedding", (1, 197, 768)), ("conv_proj.weight", (768, 3, 16, 16)),
       ("encoder.layers.encoder_layer_0.self_attention.in_proj_weight", (2304, 768))]),
 ]
 
 
-@pytest.mark.parametrize("name,num_params,keys,shapes", ARCHS, ids=[a[0] for a in ARCHS])
-def test_state_dict_keys_and_param_count(no_init, name, num_params, keys, shapes):
+@pytest.mark.parametrize("name,num_params,shapes", ARCHS, ids=[a[0] for a in ARCHS])
+def test_state_dict_keys_and_param_count(no_init, name, num_params, shapes):
     model = M.get_model(name)
     state = model.state_dict()
-    assert list(state.keys()) == keys
+    assert [(k, tuple(v.shape)) for k, v in state.items()] == tv_layout(name)
     assert sum(p.numel() for p in model.parameters()) == num_params
     for key, shape in shapes:
         assert tuple(state[key].shape) == shape
@@ -310,7 +160,7 @@ def _copy_torch_into_ember(torch_model, ember_model):
 def test_resnet18_matches_torch(no_init):
     """Same weights in: same logits (eval) and, in float64 so BN's batch statistics on a
     tiny batch do not amplify rounding, the same parameter gradients and running stats."""
-    torch_model = randomize_bn_stats(torch_resnet18(num_classes=10)).double()
+    torch_model = tv_reference(lambda tv: tv.resnet18(num_classes=10)).double()
     ember_model = M.resnet18(num_classes=10).double()
     _copy_torch_into_ember(torch_model, ember_model)
     x = np.random.default_rng(0).standard_normal((2, 3, 16, 16))
@@ -341,7 +191,7 @@ def test_resnet18_matches_torch(no_init):
 
 
 def test_resnet50_matches_torch_eval(no_init):
-    torch_model = randomize_bn_stats(torch_resnet50(num_classes=10)).eval()
+    torch_model = tv_reference(lambda tv: tv.resnet50(num_classes=10)).eval()
     ember_model = M.resnet50(num_classes=10).eval()
     _copy_torch_into_ember(torch_model, ember_model)
     x = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)
@@ -405,7 +255,7 @@ def hub(tmp_path, monkeypatch):
 
 
 def _torch_checkpoint(path):
-    model = randomize_bn_stats(torch_resnet18())
+    model = tv_reference("resnet18")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     torch.save(model.state_dict(), path)
     return model
@@ -513,17 +363,13 @@ def test_densenet_old_checkpoint_keys_are_renamed():
                                            "features.norm0.weight"]
 
 
-# -- forward semantics vs PyTorch models written from the papers' tables ------------------------
+# -- forward semantics vs torchvision's models ----------------------------------------------
 
-@pytest.mark.parametrize("name,torch_builder", [
-    ("mobilenet_v3_small", torch_mobilenet_v3_small),
-    ("efficientnet_b0", torch_efficientnet_b0),
-])
-def test_mobile_architectures_match_torch(no_init, name, torch_builder):
+@pytest.mark.parametrize("name", ["mobilenet_v3_small", "efficientnet_b0"])
+def test_mobile_architectures_match_torch(no_init, name):
     """Loading the PyTorch model's state_dict needs identical keys and shapes; equal
     eval-mode logits then confirm strides, paddings, activations, SE gates, residuals."""
-    torch.manual_seed(0)
-    torch_model = randomize_bn_stats(torch_builder(num_classes=6)).eval()
+    torch_model = tv_reference(lambda tv: tv.get_model(name, num_classes=6)).eval()
     ember_model = M.get_model(name, num_classes=6).eval()
     _copy_torch_into_ember(torch_model, ember_model)
     x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
@@ -574,15 +420,14 @@ def test_vit_matches_torch_transformer_layers(no_init):
 
 
 @pytest.mark.parametrize("ember_builder,torch_builder,size", [
-    (M.mobilenet_v2, torch_mobilenet_v2, 64),
-    (M.squeezenet1_1, _TorchSqueezeNet11, 64),
+    (M.mobilenet_v2, lambda tv, num_classes: tv.mobilenet_v2(num_classes=num_classes), 64),
+    (M.squeezenet1_1, lambda tv, num_classes: tv.squeezenet1_1(num_classes=num_classes), 64),
     # a narrow DenseNet: same code path as densenet121 (whose keys are checked above)
     (lambda num_classes: M.DenseNet(8, (2, 3, 2), 16, num_classes=num_classes),
-     lambda num_classes: _TorchDenseNet((2, 3, 2), 8, 16, num_classes=num_classes), 32),
+     lambda tv, num_classes: tv.DenseNet(8, (2, 3, 2), 16, num_classes=num_classes), 32),
 ], ids=["mobilenet_v2", "squeezenet1_1", "densenet"])
 def test_more_architectures_match_torch(no_init, ember_builder, torch_builder, size):
-    torch.manual_seed(0)
-    torch_model = randomize_bn_stats(torch_builder(num_classes=6)).eval()
+    torch_model = tv_reference(lambda tv: torch_builder(tv, num_classes=6)).eval()
     ember_model = ember_builder(num_classes=6).eval()
     _copy_torch_into_ember(torch_model, ember_model)
     x = np.random.default_rng(0).standard_normal((2, 3, size, size)).astype(np.float32)
@@ -613,6 +458,7 @@ def test_ember_checkpoint_loads_into_torch_resnet(tmp_path):
     """The reverse direction: ember.save(model.state_dict()) is a torchvision-layout file."""
     model = M.resnet18(num_classes=4).eval()
     ember.save(model.state_dict(), tmp_path / "r18.pth")
-    torch_model = torch_resnet18(num_classes=4)
+    with no_torch_init():  # the weights are loaded next
+        torch_model = tv_models().resnet18(num_classes=4)
     torch_model.load_state_dict(torch.load(tmp_path / "r18.pth", weights_only=True))
     _same_logits(torch_model, model)

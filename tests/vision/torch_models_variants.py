@@ -15,7 +15,42 @@ from collections import OrderedDict
 
 import torch
 from torch import nn
-from vision.torch_models import _torch_cna, _TorchMBBlock
+
+
+class _TorchSE(torch.nn.Module):
+    def __init__(self, channels, squeeze, act, gate):
+        super().__init__()
+        self.avgpool = torch.nn.AdaptiveAvgPool2d(1)
+        self.fc1 = torch.nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = torch.nn.Conv2d(squeeze, channels, 1)
+        self.activation, self.scale_activation = act(), gate()
+
+    def forward(self, x):
+        return x * self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+
+
+def _torch_cna(cin, cout, k, stride, groups, eps, act):
+    layers = [torch.nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+              torch.nn.BatchNorm2d(cout, eps=eps)]
+    return torch.nn.Sequential(*layers, *([act()] if act else []))
+
+
+class _TorchMBBlock(torch.nn.Module):
+    """expand (if widened), depthwise, optional SE, project; residual when shape kept."""
+
+    def __init__(self, cin, k, exp, cout, stride, act, squeeze, gate, eps):
+        super().__init__()
+        layers = [] if exp == cin else [_torch_cna(cin, exp, 1, 1, 1, eps, act)]
+        layers.append(_torch_cna(exp, exp, k, stride, exp, eps, act))
+        if squeeze:
+            se_act = torch.nn.SiLU if act is torch.nn.SiLU else torch.nn.ReLU
+            layers.append(_TorchSE(exp, squeeze, se_act, gate))
+        layers.append(_torch_cna(exp, cout, 1, 1, 1, eps, None))
+        self.block = torch.nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return self.block(x) + x if self.residual else self.block(x)
 
 
 def scale_width(channels, width_mult):
