@@ -499,3 +499,15 @@ def test_non_integer_sizes_raise_torchs_text(factory, args):
             getattr(lib, factory)(*args)
         messages.append(str(info.value))
     assert messages[1] == messages[0]
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
+def test_factory_without_a_size_raises_as_torch(name):
+    with pytest.raises(TypeError) as theirs:
+        getattr(torch, name)()
+    with pytest.raises(TypeError) as ours:
+        getattr(ember, name)()
+    assert str(ours.value).splitlines()[0] == str(theirs.value).splitlines()[0]
+    # an empty size given explicitly is a 0-d tensor in both
+    assert getattr(ember, name)(()).shape == getattr(torch, name)(()).shape == ()
+    assert getattr(ember, name)(size=()).shape == ()

@@ -110,6 +110,19 @@ def _np_dtype(dtype):
     return to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
 
 
+def sizes_given(sizes, size, name):
+    """``f(*sizes, size=None)``'s size, refusing a call with neither, as PyTorch's parser:
+    ``zeros()`` lacks its required ``size``; ``rand()`` matches none of its overloads."""
+    if size is not None:
+        return (size,)
+    if not sizes:
+        if name in ("rand", "randn"):
+            raise TypeError(f"{name}() received an invalid combination of arguments - got (), "
+                            "but expected one of:\n * (tuple of ints size, *, ...)")
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+    return sizes
+
+
 def _size(size, name="empty"):
     """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` and ``f(torch.Size(...))``;
     ``name`` is the factory PyTorch's argument-parsing errors name."""

@@ -224,7 +224,7 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
     if len(set(physical_layout)) != len(physical_layout):
         raise RuntimeError("Duplicate dim not allowed")
     physical_layout = tuple(wrap_dim(d, len(size)) for d in physical_layout)
-    physical = _creation.empty(*[size[d] for d in physical_layout], dtype=dtype, device=device)
+    physical = _creation.empty([size[d] for d in physical_layout], dtype=dtype, device=device)
     inverse = [0] * len(size)
     for position, dim in enumerate(physical_layout):
         inverse[dim] = position

@@ -15,7 +15,8 @@ from .._memory_format import as_format, contiguous_format, preserve_format, sugg
 from ._util import Tensor, array_module, type_name
 from . import copies, from_data
 from ._factory import (  # noqa: F401 - re-exported: other families import them from here
-    _finish, _module_and_device, _module_for_device, _np_dtype, _on_device, _size, supports_out,
+    _finish, _module_and_device, _module_for_device, _np_dtype, _on_device, _size, sizes_given,
+    supports_out,
 )
 from .copies import Clone, ToCopy, clone, contiguous, to  # noqa: F401
 from .from_data import (  # noqa: F401
@@ -38,21 +39,21 @@ def _filled(size, dtype, device, requires_grad, kind):
 @supports_out
 def zeros(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False) -> Tensor:
-    result = _filled(sizes if size is None else (size,), dtype, device, requires_grad, "zeros")
+    result = _filled(sizes_given(sizes, size, "zeros"), dtype, device, requires_grad, "zeros")
     return _pin_created(result) if pin_memory else result
 
 
 @supports_out
 def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False) -> Tensor:
-    result = _filled(sizes if size is None else (size,), dtype, device, requires_grad, "ones")
+    result = _filled(sizes_given(sizes, size, "ones"), dtype, device, requires_grad, "ones")
     return _pin_created(result) if pin_memory else result
 
 
 @supports_out
 def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, memory_format=None) -> Tensor:
-    size = sizes if size is None else (size,)
+    size = sizes_given(sizes, size, "empty")
     _size(size, "empty")  # the generic negative-size text, not zeros' own
     # Zero-filled: uninitialised memory would make tests and users' bugs irreproducible.
     result = _filled(size, dtype, device, requires_grad, "zeros")

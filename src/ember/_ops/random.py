@@ -17,7 +17,7 @@ from .._backend import get_default_device, get_default_dtype, to_device, to_dtyp
 from ..autograd.function import Function
 from . import random_meta as _meta
 from ._util import Tensor, _make, type_name
-from .creation import _module_and_device, _on_device, _pin_created, _size, supports_out
+from .creation import _module_and_device, _on_device, _pin_created, _size, sizes_given, supports_out
 
 # PyTorch's default CPU generator starts from this seed too.
 _DEFAULT_SEED = 67280421310721
@@ -226,7 +226,7 @@ def _finish(array, dev, requires_grad):
 def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    size = sizes if size is None else (size,)
+    size = sizes_given(sizes, size, "rand")
     _, dev = _module_and_device(device)
     if dev.type == "meta":  # nothing drawn, the generator untouched; any dtype, as torch's
         return _meta.sample(_shape(size, "rand"), _meta.np_dtype_of(dtype), requires_grad)
@@ -240,7 +240,7 @@ def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, d
 def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None,
           device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Standard normal samples."""
-    size = sizes if size is None else (size,)
+    size = sizes_given(sizes, size, "randn")
     _, dev = _module_and_device(device)
     if dev.type == "meta":  # nothing drawn, the generator untouched
         np_dtype = _meta.np_dtype_of(dtype)
@@ -411,7 +411,7 @@ def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
     dt, dev = _like(input, dtype, device)
     if dev.type == "meta":  # the input's layout, nothing drawn
         return _meta.like(input._data, dt.numpy_dtype, requires_grad)
-    return rand(*input.shape, generator=generator, dtype=dt, device=dev,
+    return rand(tuple(input.shape), generator=generator, dtype=dt, device=dev,
                 requires_grad=requires_grad)
 
 
@@ -421,7 +421,7 @@ def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
     if dev.type == "meta":  # the input's layout, nothing drawn
         _meta.check_floating(dt.numpy_dtype)
         return _meta.like(input._data, dt.numpy_dtype, requires_grad)
-    return randn(*input.shape, generator=generator, dtype=dt, device=dev,
+    return randn(tuple(input.shape), generator=generator, dtype=dt, device=dev,
                  requires_grad=requires_grad)
 
 

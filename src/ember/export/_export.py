@@ -345,9 +345,9 @@ def _runs_with(program: ExportedProgram, flat_inputs: list, symbol: Symbol, size
         shape = [size if s is symbol else int(value.shape[d])
                  for d, s in enumerate(node.meta["val"].shape)]
         if value.is_floating_point():
-            inputs.append(ember.rand(*shape, dtype=value.dtype, device=value.device))
+            inputs.append(ember.rand(tuple(shape), dtype=value.dtype, device=value.device))
         else:
-            inputs.append(ember.zeros(*shape, dtype=value.dtype, device=value.device))
+            inputs.append(ember.zeros(tuple(shape), dtype=value.dtype, device=value.device))
     try:
         with ember.no_grad():
             program.graph_module.forward(*values, *inputs)  # no error printout

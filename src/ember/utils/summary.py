@@ -309,7 +309,7 @@ def _input_tensors(input_size, input_data, dtypes, device):
     if any(int(d) <= 0 for s in sizes for d in s):
         raise ValueError("Input_data is invalid, or negative size found in input_data.")
     dtypes = dtypes or [ember.float32] * len(sizes)
-    inputs = [ember.rand(*s, device=device).to(dtype) for s, dtype in zip(sizes, dtypes)]
+    inputs = [ember.rand(tuple(s), device=device).to(dtype) for s, dtype in zip(sizes, dtypes)]
     return inputs, sizes
 
 

@@ -23,7 +23,7 @@ __all__ = [
 
 def _empty_qweight(shape, dtype=None):
     """A zero int8 weight with scale 1, as PyTorch's _empty_affine_quantized."""
-    return ember.quantize_per_tensor(ember.zeros(*shape), 1.0, 0, dtype or ember.qint8)
+    return ember.quantize_per_tensor(ember.zeros(tuple(shape)), 1.0, 0, dtype or ember.qint8)
 
 
 def _quantize_weight(weight, observer):
