@@ -2,8 +2,8 @@
 RegNet, ConvNeXt, Swin V1/V2.
 
 Parameter counts are torchvision's documented ``num_params`` (every variant); state_dict
-keys and outputs are checked against PyTorch models written independently in
-``torch_models_more.py`` (one or more per family), with weights copied across.
+keys and outputs are checked against torchvision 0.28's own models (small configurations
+of the same classes, full-size layouts on the meta device), with weights copied across.
 """
 
 from __future__ import annotations
@@ -15,17 +15,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
-from vision.torch_models import randomize_bn_stats
-from vision.torch_models_more import (
-    TorchConvNeXt,
-    TorchGoogLeNet,
-    TorchInceptionV3,
-    TorchMaxVit,
-    TorchMNASNet,
-    TorchRegNet,
-    TorchShuffleNetV2,
-    TorchSwin,
-)
+from vision.torch_models import fill_weights, no_torch_init, tv_layout, tv_models, tv_reference
 
 import ember
 from ember.nn import init
@@ -134,42 +124,34 @@ def _copy(torch_model, ember_model):
     ember_model.load_state_dict(state)
 
 
-def _randomize(model, seed=0):
-    """BN stats/affine as the existing tests, plus LayerNorm affine, so norms matter."""
-    randomize_bn_stats(model, seed)
-    gen = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.LayerNorm) or type(m).__name__ == "ChannelLayerNorm":
-                m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
-    return model
+def _small_convnext(num_classes, lib=M):
+    """``lib``: ember's models (M) or torchvision's (tv_models())."""
+    config = lib.convnext.CNBlockConfig
+    return lib.ConvNeXt([config(16, 32, 1), config(32, None, 2)], num_classes=num_classes)
 
 
-def _small_convnext(num_classes):
-    return M.ConvNeXt([CNBlockConfig(16, 32, 1), CNBlockConfig(32, None, 2)],
-                      num_classes=num_classes)
+def _swin_extra(lib, v2):
+    return {"block": lib.swin_transformer.SwinTransformerBlockV2,
+            "downsample_layer": lib.swin_transformer.PatchMergingV2} if v2 else {}
 
 
 def _small_swin(v2):
-    def build(num_classes):
-        extra = {"block": M.swin_transformer.SwinTransformerBlockV2,
-                 "downsample_layer": M.swin_transformer.PatchMergingV2} if v2 else {}
-        return M.SwinTransformer([4, 4], 16, [2, 2, 2], [2, 2, 4], [4, 4],
-                                 num_classes=num_classes, **extra)
+    def build(num_classes, lib=M):
+        return lib.SwinTransformer([4, 4], 16, [2, 2, 2], [2, 2, 4], [4, 4],
+                                   num_classes=num_classes, **_swin_extra(lib, v2))
     return build
 
 
 def _pair(torch_model, ember_model):
-    """Randomised reference and an ember model holding the same weights, built without
-    ember's random init (it is overwritten)."""
+    """torchvision's model (``torch_model(torchvision.models)``) with filled weights and
+    an ember model holding the same weights, built without ember's random init (it is
+    overwritten)."""
     with pytest.MonkeyPatch.context() as patch:
         for name in ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
                      "kaiming_uniform_", "kaiming_normal_"):
             patch.setattr(init, name, lambda tensor, *args, **kwargs: tensor)
         model = ember_model()
-    torch.manual_seed(0)
-    reference = _randomize(torch_model())
+    reference = tv_reference(torch_model)
     assert list(model.state_dict().keys()) == list(reference.state_dict().keys())
     _copy(reference, model)
     return reference, model
@@ -178,14 +160,15 @@ def _pair(torch_model, ember_model):
 @pytest.fixture(scope="module")
 def googlenet_pair():
     """GoogLeNet with aux heads, dropout off so train-mode outputs are deterministic."""
-    return _pair(lambda: TorchGoogLeNet(5, dropout=0.0, dropout_aux=0.0),
+    return _pair(lambda tv: tv.googlenet(num_classes=5, init_weights=False, dropout=0.0,
+                                         dropout_aux=0.0),
                  lambda: M.googlenet(num_classes=5, init_weights=False, dropout=0.0,
                                      dropout_aux=0.0))
 
 
 @pytest.fixture(scope="module")
 def inception_pair():
-    return _pair(lambda: TorchInceptionV3(3, dropout=0.0),
+    return _pair(lambda tv: tv.inception_v3(num_classes=3, init_weights=False, dropout=0.0),
                  lambda: M.inception_v3(num_classes=3, init_weights=False, dropout=0.0))
 
 
@@ -202,56 +185,44 @@ def _run_both(reference, model, x, train=False):
 def test_googlenet_matches_torch_eval(googlenet_pair):
     x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
     expected, got = _run_both(*googlenet_pair, x)
-    assert isinstance(got, ember.Tensor) and expected[1] is None
-    np.testing.assert_allclose(got.numpy(), expected[0].numpy(), rtol=1e-4, atol=1e-4)
+    assert isinstance(got, ember.Tensor) and isinstance(expected, torch.Tensor)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_inception_v3_matches_torch_eval_at_min_size(inception_pair):
     x = np.random.default_rng(0).standard_normal((2, 3, 75, 75)).astype(np.float32)
     expected, got = _run_both(*inception_pair, x)
-    assert isinstance(got, ember.Tensor)
-    np.testing.assert_allclose(got.numpy(), expected[0].numpy(), rtol=1e-4, atol=1e-4)
+    assert isinstance(got, ember.Tensor) and isinstance(expected, torch.Tensor)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-4, atol=1e-4)
 
 
 MATCH = [
     # id, ember builder(num_classes), torch builder(num_classes), input size
     ("shufflenet_v2_x0_5", lambda n: M.shufflenet_v2_x0_5(num_classes=n),
-     lambda n: TorchShuffleNetV2([24, 48, 96, 192, 1024], n), 64),
+     lambda n: tv_models().shufflenet_v2_x0_5(num_classes=n), 64),
     ("mnasnet0_5", lambda n: M.mnasnet0_5(num_classes=n),
-     lambda n: TorchMNASNet([16, 8, 16, 24, 40, 48, 96, 160], n), 64),
+     lambda n: tv_models().mnasnet0_5(num_classes=n), 64),
     ("regnet_y_400mf", lambda n: M.regnet_y_400mf(num_classes=n),
-     lambda n: TorchRegNet("regnet_y_400mf", n), 64),
+     lambda n: tv_models().regnet_y_400mf(num_classes=n), 64),
     ("regnet_x_400mf", lambda n: M.regnet_x_400mf(num_classes=n),
-     lambda n: TorchRegNet("regnet_x_400mf", n), 32),
-    ("convnext_small_config", _small_convnext, lambda n: TorchConvNeXt([16, 32], [1, 2], n), 32),
-    ("swin_small_config", _small_swin(False),
-     lambda n: TorchSwin(16, [2, 2, 2], [2, 2, 4], [4, 4], n), 48),
-    ("swin_v2_small_config", _small_swin(True),
-     lambda n: TorchSwin(16, [2, 2, 2], [2, 2, 4], [4, 4], n, v2=True), 48),
+     lambda n: tv_models().regnet_x_400mf(num_classes=n), 32),
+    ("convnext_small_config", _small_convnext, lambda n: _small_convnext(n, tv_models()), 32),
+    ("swin_small_config", _small_swin(False), lambda n: _small_swin(False)(n, tv_models()), 48),
+    ("swin_v2_small_config", _small_swin(True), lambda n: _small_swin(True)(n, tv_models()),
+     48),
     ("maxvit_small_config", lambda n: M.MaxVit((64, 64), 16, 4, [16, 32], [1, 2], 8, 0.0,
                                                num_classes=n),
-     lambda n: TorchMaxVit(16, [16, 32], [1, 2], 8, 4, n), 64),
+     lambda n: tv_models().MaxVit((64, 64), 16, 4, [16, 32], [1, 2], 8, 0.0, num_classes=n),
+     64),
 ]
 
 
-FULL_SIZE = [
-    ("convnext_tiny", lambda: TorchConvNeXt([96, 192, 384, 768], [3, 3, 9, 3], 1000)),
-    ("swin_t", lambda: TorchSwin(96, [2, 2, 6, 2], [3, 6, 12, 24], [7, 7])),
-    ("swin_v2_t", lambda: TorchSwin(96, [2, 2, 6, 2], [3, 6, 12, 24], [8, 8], v2=True)),
-    ("maxvit_t", lambda: TorchMaxVit(64, [64, 128, 256, 512], [2, 2, 5, 2], 32, 7, 1000)),
-]
-
-
-@pytest.mark.parametrize("name,torch_builder", FULL_SIZE, ids=[f[0] for f in FULL_SIZE])
-def test_full_size_layout_matches_reference(no_init, monkeypatch, name, torch_builder):
-    """The published configurations have the reference's keys, order and shapes (their
-    numerics are covered by the small configurations above, same code path). The
-    reference skips torch's default init too: only shapes are read."""
-    for fn in ("kaiming_uniform_", "uniform_"):
-        monkeypatch.setattr(torch.nn.init, fn, lambda tensor, *args, **kwargs: tensor)
-    reference = torch_builder()
-    expected = [(k, tuple(v.shape)) for k, v in reference.state_dict().items()]
-    assert [(k, tuple(v.shape)) for k, v in M.get_model(name).state_dict().items()] == expected
+@pytest.mark.parametrize("name", ["convnext_tiny", "swin_t", "swin_v2_t", "maxvit_t"])
+def test_full_size_layout_matches_torchvision(no_init, name):
+    """The published configurations have torchvision's keys, order and shapes (their
+    numerics are covered by the small configurations above, same code path)."""
+    assert [(k, tuple(v.shape)) for k, v in M.get_model(name).state_dict().items()] == \
+        tv_layout(name)
 
 
 def test_maxvit_drop_schedule_and_input_size_check(no_init):
@@ -272,8 +243,7 @@ def _first(out):
                          ids=[m[0] for m in MATCH])
 def test_matches_torch_reference_eval(no_init, ember_builder, torch_builder, size):
     """Identical state_dict keys (in order) and shapes, then equal eval-mode logits."""
-    torch.manual_seed(0)
-    torch_model = _randomize(torch_builder(6)).eval()
+    torch_model = tv_reference(lambda tv: torch_builder(6)).eval()
     ember_model = ember_builder(6).eval()
     expected_keys = list(torch_model.state_dict().keys())
     assert list(ember_model.state_dict().keys()) == expected_keys
@@ -327,14 +297,15 @@ def test_inception_v3_aux_output_at_299(inception_pair):
 
 def test_transform_input_renormalises(no_init):
     """transform_input maps ImageNet-normalised inputs to Google's (x - 0.5) / 0.5 scale."""
-    torch.manual_seed(0)
-    torch_model = _randomize(TorchGoogLeNet(4, aux_logits=False, transform_input=True)).eval()
+    torch_model = tv_reference(lambda tv: tv.googlenet(num_classes=4, aux_logits=False,
+                                                       transform_input=True,
+                                                       init_weights=False)).eval()
     ember_model = M.googlenet(num_classes=4, aux_logits=False, transform_input=True,
                               init_weights=False).eval()
     _copy(torch_model, ember_model)
     x = np.random.default_rng(3).standard_normal((2, 3, 32, 32)).astype(np.float32)
     with torch.no_grad():
-        expected = torch_model(torch.from_numpy(x))[0].numpy()
+        expected = torch_model(torch.from_numpy(x)).numpy()
     with ember.no_grad():
         got = ember_model(ember.from_numpy(x)).numpy()
         assert isinstance(ember_model.train()(ember.from_numpy(x)), ember.Tensor)  # no aux
@@ -345,12 +316,12 @@ def test_transform_input_renormalises(no_init):
 def test_swin_gradients_match_torch_float64(no_init, v2):
     """Backward through padding, roll, the shift mask, the relative-position gather (and
     V2's cosine attention, logit clamp and CPB MLP): every parameter gradient agrees."""
-    torch.manual_seed(0)
-    torch_model = _randomize(TorchSwin(8, [2, 2], [2, 2], [3, 3], 4, v2=v2)).double().train()
-    extra = {"block": M.swin_transformer.SwinTransformerBlockV2,
-             "downsample_layer": M.swin_transformer.PatchMergingV2} if v2 else {}
-    ember_model = M.SwinTransformer([4, 4], 8, [2, 2], [2, 2], [3, 3],
-                                    stochastic_depth_prob=0.0, num_classes=4, **extra)
+    def build(lib):
+        return lib.SwinTransformer([4, 4], 8, [2, 2], [2, 2], [3, 3], stochastic_depth_prob=0.0,
+                                   num_classes=4, **_swin_extra(lib, v2))
+
+    torch_model = tv_reference(build).double().train()
+    ember_model = build(M)
     ember_model = ember_model.double().train()
     _copy(torch_model, ember_model)
     x = np.random.default_rng(4).standard_normal((2, 3, 28, 20))  # 7x5 tokens: pads, shifts
@@ -390,15 +361,16 @@ def hub(tmp_path, monkeypatch):
 def test_googlenet_weights_drop_aux_and_transform_input(hub, no_init):
     """A torchvision-format googlenet checkpoint (with aux heads) loads; by default the aux
     heads are dropped and transform_input is on, as torchvision's builder does."""
-    torch.manual_seed(0)
-    torch_model = _randomize(TorchGoogLeNet(1000, transform_input=True)).eval()
+    torch_model = tv_reference(lambda tv: tv.googlenet(transform_input=True,
+                                                       init_weights=False)).eval()
+    assert torch_model.aux1 is not None  # the checkpoint has the aux heads
     torch.save(torch_model.state_dict(), hub / "googlenet-1378be20.pth")
     model = M.googlenet(weights=M.GoogLeNet_Weights.IMAGENET1K_V1).eval()
     assert model.aux1 is None and model.aux2 is None and not model.aux_logits
     assert model.transform_input
     x = np.random.default_rng(6).standard_normal((1, 3, 32, 32)).astype(np.float32)
     with torch.no_grad():
-        expected = torch_model(torch.from_numpy(x))[0].numpy()
+        expected = torch_model(torch.from_numpy(x)).numpy()
     with ember.no_grad():
         got = model(ember.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
@@ -415,13 +387,20 @@ def test_mnasnet_checkpoint_versions(no_init):
     """Version-2 checkpoints load as is; version-1 checkpoints of alpha != 1 (stem widths
     32/16) rebuild the stem with torchvision's warning; a dict without versions is refused
     as torchvision refuses it."""
-    torch.manual_seed(0)
-    old = _randomize(TorchMNASNet([32, 16, 16, 24, 40, 48, 96, 160], 7)).eval()
-    old._version = 1
+    with no_torch_init():
+        old = tv_models().mnasnet0_5(num_classes=7)
+    # torchvision's own version-1 path: a version-1 checkpoint rebuilds the 32/16 stem
+    with pytest.warns(UserWarning, match="A new version of MNASNet model has been implemented"):
+        old._load_from_state_dict({}, "", {"version": 1}, False, [], [], [])
+    old = fill_weights(old).eval()
+    assert old._version == 1 and old.layers[0].weight.shape == (32, 3, 3, 3)
     model = M.mnasnet0_5(num_classes=7).eval()
     with pytest.warns(UserWarning, match="A new version of MNASNet model has been implemented"):
         _copy(old, model)
     assert model.layers[0].weight.shape == (32, 3, 3, 3) and model._version == 1
+    # the rebuilt stem is new modules, in train mode as torchvision's are after this load
+    assert model.layers[1].training and not model.layers[9].training
+    model.eval()
     x = np.random.default_rng(7).standard_normal((1, 3, 32, 32)).astype(np.float32)
     with torch.no_grad():
         expected = old(torch.from_numpy(x)).numpy()
@@ -487,7 +466,7 @@ def test_ember_checkpoint_loads_into_torch_reference(tmp_path, no_init):
         for p in ember_model.parameters():
             p.copy_(ember.randn(*p.shape) * 0.1)
     ember.save(ember_model.state_dict(), tmp_path / "swin.pth")
-    reference = TorchSwin(16, [2, 2, 2], [2, 2, 4], [4, 4], 3, v2=True).eval()
+    reference = _small_swin(True)(3, tv_models()).eval()
     state = torch.load(tmp_path / "swin.pth", weights_only=True)
     assert state["features.1.0.attn.relative_position_index"].dtype == torch.int64
     reference.load_state_dict(state)
@@ -502,8 +481,8 @@ def test_ember_checkpoint_loads_into_torch_reference(tmp_path, no_init):
 def test_maxvit_gradients_match_torch_float64(no_init):
     """Train mode (BN batch statistics, GELU, SE with SiLU, window and grid partitions,
     relative-position gathers): every parameter gradient agrees with the reference."""
-    torch.manual_seed(0)
-    reference = _randomize(TorchMaxVit(8, [8, 16], [1, 1], 4, 2, 3)).double().train()
+    reference = tv_reference(lambda tv: tv.MaxVit((32, 32), 8, 2, [8, 16], [1, 1], 4, 0.0,
+                                                  num_classes=3)).double().train()
     model = M.MaxVit((32, 32), 8, 2, [8, 16], [1, 1], 4, 0.0, num_classes=3).double().train()
     _copy(reference, model)
     x = np.random.default_rng(9).standard_normal((2, 3, 32, 32))

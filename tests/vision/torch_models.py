@@ -13,6 +13,7 @@ same numbers go into ember through the state_dict.
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 
 import torch
 from torch import nn
@@ -50,9 +51,10 @@ def fill_weights(model: nn.Module) -> nn.Module:
     as the model computed them."""
     params = {name for name, _ in model.named_parameters()}
     state = model.state_dict()
-    new = {key: torch.from_numpy(fill(key, value.shape)).to(value.dtype)
-           if key in params or key.endswith(("running_mean", "running_var")) else value
-           for key, value in state.items()}
+    new = OrderedDict((key, torch.from_numpy(fill(key, value.shape)).to(value.dtype)
+                       if key in params or key.endswith(("running_mean", "running_var"))
+                       else value) for key, value in state.items())
+    new._metadata = state._metadata  # module versions (MNASNet checks its own)
     model.load_state_dict(new, assign=True)
     return model
 
