@@ -4,8 +4,9 @@ interpolate_embeddings), and the full torchvision 0.28 classification registry (
 quantizable models: test_models_quantized.py).
 
 Parameter counts are torchvision's documented ``num_params`` for every weights entry;
-layouts and outputs are checked against PyTorch models written independently in
-``torch_models_variants.py``, with weights copied across.
+layouts and outputs are checked against torchvision 0.28's own models (small
+configurations of the same classes; full-size layouts on the meta device), with weights
+copied across.
 """
 
 from __future__ import annotations
@@ -16,13 +17,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
-from vision.torch_models import randomize_bn_stats
-from vision.torch_models_variants import (
-    B_ROWS,
-    V2_S_ROWS,
-    TorchEfficientNet,
-    TorchViT,
-)
+from vision.torch_models import tv_layout, tv_models, tv_reference
 
 import ember
 from ember import nn
@@ -40,42 +35,9 @@ def _copy(torch_model, ember_model):
                                  for k, v in torch_model.state_dict().items()})
 
 
-def _randomize(model, seed=0):
-    """Non-trivial BN statistics and LayerNorm affines, so eval comparisons mean something."""
-    randomize_bn_stats(model, seed)
-    gen = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.LayerNorm):
-                m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
-    return model
-
-
 # -- registry and documented parameter counts ---------------------------------------------
 
-TORCHVISION_CLASSIFIERS = [
-    "alexnet", "convnext_base", "convnext_large", "convnext_small", "convnext_tiny",
-    "densenet121", "densenet161", "densenet169", "densenet201", "efficientnet_b0",
-    "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
-    "efficientnet_b5", "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_l",
-    "efficientnet_v2_m", "efficientnet_v2_s", "googlenet", "inception_v3", "maxvit_t",
-    "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "mobilenet_v2",
-    "mobilenet_v3_large", "mobilenet_v3_small", "regnet_x_16gf", "regnet_x_1_6gf",
-    "regnet_x_32gf", "regnet_x_3_2gf", "regnet_x_400mf", "regnet_x_800mf",
-    "regnet_x_8gf", "regnet_y_128gf", "regnet_y_16gf", "regnet_y_1_6gf",
-    "regnet_y_32gf", "regnet_y_3_2gf", "regnet_y_400mf", "regnet_y_800mf",
-    "regnet_y_8gf", "resnet101", "resnet152", "resnet18", "resnet34", "resnet50",
-    "resnext101_32x8d", "resnext101_64x4d", "resnext50_32x4d", "shufflenet_v2_x0_5",
-    "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "squeezenet1_0",
-    "squeezenet1_1", "swin_b", "swin_s", "swin_t", "swin_v2_b", "swin_v2_s",
-    "swin_v2_t", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
-    "vgg19_bn", "vit_b_16", "vit_b_32", "vit_h_14", "vit_l_16", "vit_l_32",
-    "wide_resnet101_2", "wide_resnet50_2",
-]
-
-
-# torchvision 0.28's twelve quantized builders
+# torchvision 0.28's twelve quantized builders (checked against its list_models too)
 QUANTIZED = ["quantized_googlenet", "quantized_inception_v3", "quantized_mobilenet_v2",
              "quantized_mobilenet_v3_large", "quantized_resnet18", "quantized_resnet50",
              "quantized_resnext101_32x8d", "quantized_resnext101_64x4d",
@@ -86,17 +48,21 @@ QUANTIZED = ["quantized_googlenet", "quantized_inception_v3", "quantized_mobilen
 def test_registry_has_every_torchvision_classifier():
     """torchvision 0.28's ``list_models(module=torchvision.models)``, name for name; a
     ``module`` argument keeps the builders defined directly in that package."""
-    assert M.list_models(module=M) == TORCHVISION_CLASSIFIERS
+    tv = tv_models()
+    classifiers = tv.list_models(module=tv)
+    assert len(classifiers) == 80
+    assert M.list_models(module=M) == classifiers
+    assert tv.list_models(module=tv.quantization) == QUANTIZED
     assert M.list_models(module=M.quantization) == QUANTIZED
     # list_models() also names the dense-prediction subpackages' builders, as torchvision's
     # does; tests/vision/models checks those lists
-    assert set(TORCHVISION_CLASSIFIERS + QUANTIZED) <= set(M.list_models())
+    assert set(classifiers + QUANTIZED) <= set(M.list_models())
     assert M.list_models(module=M.vision_transformer) == []  # not a package of builders
     assert M.list_models(include="efficientnet_v2*") == [
         "efficientnet_v2_l", "efficientnet_v2_m", "efficientnet_v2_s"]
     assert M.list_models(include=["vit_l*", "quantized_resnet*"], exclude="*_32") == [
         "quantized_resnet18", "quantized_resnet50", "vit_l_16"]
-    for name in TORCHVISION_CLASSIFIERS:
+    for name in classifiers:
         assert callable(getattr(M, name))
 
 
@@ -195,60 +161,65 @@ def test_weights_enums_metadata():
 
 # -- full-size layouts and outputs against the torch references ----------------------------
 
-FULL_SIZE = [
-    ("efficientnet_b3", lambda: TorchEfficientNet(B_ROWS, 1000, width=1.2, depth=1.4)),
-    ("efficientnet_v2_s", lambda: TorchEfficientNet(V2_S_ROWS, 1000, last_channel=1280,
-                                                    eps=1e-3)),
-    ("vit_b_32", lambda: TorchViT(224, 32, 12, 12, 768, 3072, 1000)),
-]
+@pytest.mark.parametrize("name", ["efficientnet_b3", "efficientnet_v2_s", "vit_b_32"])
+def test_full_size_layout_matches_torchvision(no_init, name):
+    """Keys in order and shapes equal torchvision's (numerics: small configs below, same
+    code path)."""
+    assert [(k, tuple(v.shape)) for k, v in M.get_model(name).state_dict().items()] == \
+        tv_layout(name)
 
 
-@pytest.mark.parametrize("name,torch_builder", FULL_SIZE, ids=[f[0] for f in FULL_SIZE])
-def test_full_size_layout_matches_reference(no_init, monkeypatch, name, torch_builder):
-    """Keys in order and shapes equal the reference's (numerics: small configs below,
-    same code path). The reference skips torch's init too: only shapes are read."""
-    for fn in ("kaiming_uniform_", "uniform_", "xavier_uniform_", "constant_"):
-        monkeypatch.setattr(torch.nn.init, fn, lambda tensor, *args, **kwargs: tensor)
-    expected = [(k, tuple(v.shape)) for k, v in torch_builder().state_dict().items()]
-    assert [(k, tuple(v.shape)) for k, v in M.get_model(name).state_dict().items()] == expected
-
-
+# EfficientNet-B0's stage table: (kind, expand, kernel, stride, in, out, repeats)
+B_ROWS = [("M", 1, 3, 1, 32, 16, 1), ("M", 6, 3, 2, 16, 24, 2), ("M", 6, 5, 2, 24, 40, 2),
+          ("M", 6, 3, 2, 40, 80, 3), ("M", 6, 5, 1, 80, 112, 3), ("M", 6, 5, 2, 112, 192, 4),
+          ("M", 6, 3, 1, 192, 320, 1)]
 SMALL_V2_ROWS = [("F", 1, 3, 1, 8, 8, 2), ("F", 4, 3, 2, 8, 16, 2), ("M", 4, 3, 2, 16, 24, 2)]
 
 
 def _ember_efficientnet(rows, num_classes, width=1.0, depth=1.0, last_channel=None,
-                        eps=1e-5):
-    setting = [FusedMBConvConfig(e, k, s, i, o, n) if kind == "F" else
-               MBConvConfig(e, k, s, i, o, n, width_mult=width, depth_mult=depth)
+                        eps=1e-5, lib=M):
+    """An EfficientNet of ``rows`` from ``lib``: ember's models (M) or torchvision's."""
+    configs = lib.efficientnet
+    batch_norm = nn.BatchNorm2d if lib is M else torch.nn.BatchNorm2d
+    setting = [configs.FusedMBConvConfig(e, k, s, i, o, n) if kind == "F" else
+               configs.MBConvConfig(e, k, s, i, o, n, width_mult=width, depth_mult=depth)
                for kind, e, k, s, i, o, n in rows]
-    return M.EfficientNet(setting, 0.2, num_classes=num_classes, last_channel=last_channel,
-                          norm_layer=partial(nn.BatchNorm2d, eps=eps))
+    return lib.EfficientNet(setting, 0.2, num_classes=num_classes, last_channel=last_channel,
+                            norm_layer=partial(batch_norm, eps=eps))
+
+
+def _tv_efficientnet(*args, **kwargs):
+    return _ember_efficientnet(*args, **kwargs, lib=tv_models())
+
+
+def _vit(lib, *args, stem=(), **kwargs):
+    """A VisionTransformer from ``lib`` (M or torchvision's models); ``stem``: conv stem
+    (channels, kernel, stride) rows."""
+    configs = [lib.vision_transformer.ConvStemConfig(*row) for row in stem]
+    return lib.VisionTransformer(*args, conv_stem_configs=configs or None, **kwargs)
 
 
 SMALL = [
     ("efficientnet_v2_config", lambda n: _ember_efficientnet(SMALL_V2_ROWS, n, last_channel=64,
                                                              eps=1e-3),
-     lambda n: TorchEfficientNet(SMALL_V2_ROWS, n, last_channel=64, eps=1e-3), 32),
+     lambda n: _tv_efficientnet(SMALL_V2_ROWS, n, last_channel=64, eps=1e-3), 32),
     ("efficientnet_scaled_config",
      lambda n: _ember_efficientnet(B_ROWS[:4], n, width=1.4, depth=1.8),
-     lambda n: TorchEfficientNet(B_ROWS[:4], n, width=1.4, depth=1.8), 32),
+     lambda n: _tv_efficientnet(B_ROWS[:4], n, width=1.4, depth=1.8), 32),
     ("vit_conv_stem_pre_logits",
-     lambda n: M.VisionTransformer(32, 8, 2, 4, 32, 48, num_classes=n, representation_size=24,
-                                   conv_stem_configs=[VT.ConvStemConfig(8, 3, 2),
-                                                      VT.ConvStemConfig(16, 3, 2),
-                                                      VT.ConvStemConfig(16, 3, 2)]),
-     lambda n: TorchViT(32, 8, 2, 4, 32, 48, n, stem=[(8, 3, 2), (16, 3, 2), (16, 3, 2)],
-                        representation_size=24), 32),
+     lambda n: _vit(M, 32, 8, 2, 4, 32, 48, num_classes=n, representation_size=24,
+                    stem=[(8, 3, 2), (16, 3, 2), (16, 3, 2)]),
+     lambda n: _vit(tv_models(), 32, 8, 2, 4, 32, 48, num_classes=n, representation_size=24,
+                    stem=[(8, 3, 2), (16, 3, 2), (16, 3, 2)]), 32),
     ("vit_patch_32", lambda n: M.VisionTransformer(64, 32, 2, 4, 32, 64, num_classes=n),
-     lambda n: TorchViT(64, 32, 2, 4, 32, 64, n), 64),
+     lambda n: tv_models().VisionTransformer(64, 32, 2, 4, 32, 64, num_classes=n), 64),
 ]
 
 
 @pytest.mark.parametrize("ember_builder,torch_builder,size", [s[1:] for s in SMALL],
                          ids=[s[0] for s in SMALL])
 def test_matches_torch_reference_eval(no_init, ember_builder, torch_builder, size):
-    torch.manual_seed(0)
-    reference = _randomize(torch_builder(6)).eval()
+    reference = tv_reference(lambda tv: torch_builder(6)).eval()
     model = ember_builder(6).eval()
     assert list(model.state_dict()) == list(reference.state_dict())
     _copy(reference, model)
@@ -257,20 +228,19 @@ def test_matches_torch_reference_eval(no_init, ember_builder, torch_builder, siz
         expected = reference(torch.from_numpy(x)).numpy()
     with ember.no_grad():
         got = model(ember.from_numpy(x)).numpy()
-    assert np.abs(expected).max() > 1e-3  # heads are randomized: outputs are not all zero
+    assert np.abs(expected).max() > 1e-3  # heads are filled: outputs are not all zero
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
 
 
 def test_efficientnet_v2_gradients_match_torch_float64(no_init):
     """Train mode (BN batch statistics, fused and depthwise convs, SE, residuals): the
     logits and every parameter gradient agree with the reference."""
-    torch.manual_seed(0)
-    reference = _randomize(TorchEfficientNet(SMALL_V2_ROWS, 3, last_channel=32,
-                                             eps=1e-3)).double().train()
+    reference = tv_reference(lambda tv: _tv_efficientnet(SMALL_V2_ROWS, 3, last_channel=32,
+                                                         eps=1e-3)).double().train()
     reference.classifier[0].p = 0.0
     model = _ember_efficientnet(SMALL_V2_ROWS, 3, last_channel=32, eps=1e-3).double().train()
     model.classifier[0].p = 0.0
-    for m in model.modules():  # stochastic depth off: the reference has none
+    for m in [*model.modules(), *reference.modules()]:  # stochastic depth off: it is random
         if type(m).__name__ == "StochasticDepth":
             m.p = 0.0
     _copy(reference, model)
@@ -289,14 +259,12 @@ def test_efficientnet_v2_gradients_match_torch_float64(no_init):
 
 
 def test_vit_gradients_match_torch_float64(no_init):
-    torch.manual_seed(0)
-    stem = [(8, 3, 2), (16, 3, 2)]
-    reference = _randomize(TorchViT(16, 4, 1, 2, 16, 24, 3, stem=stem,
-                                    representation_size=8)).double().train()
-    model = M.VisionTransformer(16, 4, 1, 2, 16, 24, num_classes=3, representation_size=8,
-                                conv_stem_configs=[VT.ConvStemConfig(8, 3, 2),
-                                                   VT.ConvStemConfig(16, 3, 2)])
-    model = model.double().train()
+    def build(lib):
+        return _vit(lib, 16, 4, 1, 2, 16, 24, num_classes=3, representation_size=8,
+                    stem=[(8, 3, 2), (16, 3, 2)])
+
+    reference = tv_reference(build).double().train()
+    model = build(M).double().train()
     _copy(reference, model)
     rng = np.random.default_rng(4)
     x, upstream = rng.standard_normal((2, 3, 16, 16)), rng.standard_normal((2, 3))
