@@ -1,6 +1,7 @@
 """ember.vision.models.quantization: torchvision's quantizable classifiers (ResNet-18/50,
-ResNeXt-101 32x8d/64x4d, MobileNetV2, GoogLeNet, ShuffleNet V2) against torch.ao
-references written in ``torch_models_variants.py``: float and fused outputs, the eager
+ResNeXt-101 32x8d/64x4d, MobileNetV2, GoogLeNet, ShuffleNet V2) against torchvision
+0.28's own quantizable models under torch.ao (pure Python on torch's quantized ops, no
+torchvision C op): float and fused outputs, the eager
 post-training pipeline (fuse, prepare, calibrate, convert) side by side, int8 stages
 compared integer for integer, builders and quantized weights enums.
 """
@@ -12,13 +13,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
-from vision.torch_models import randomize_bn_stats
-from vision.torch_models_variants import (
-    TorchQuantizableGoogLeNet,
-    TorchQuantizableMobileNetV2,
-    TorchQuantizableResNet,
-    TorchQuantizableShuffleNetV2,
-)
+from vision.torch_models import fill_weights, no_torch_init, tv_models
 
 import ember
 import ember.ao.quantization as eq
@@ -40,36 +35,25 @@ def _copy(torch_model, ember_model):
                                  for k, v in torch_model.state_dict().items()})
 
 
-def _randomize(model, seed=0):
-    """Non-trivial BN statistics and LayerNorm affines, so eval comparisons mean something."""
-    randomize_bn_stats(model, seed)
-    gen = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.LayerNorm):
-                m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
-    return model
-
-
 Q = M.quantization
 
 
+def _tv_quantizable(build):
+    """torchvision's quantizable model ``build(torchvision.models.quantization)`` with its
+    ReLUs made fusable (as its builders do) and filled weights."""
+    tvq = tv_models().quantization
+    with no_torch_init():
+        model = build(tvq)
+    tvq.utils._replace_relu(model)
+    return fill_weights(model)
+
+
 def _layer_names(model):
-    """Module type names, the models' own classes (named differently) as "Block" and
-    Conv2dNormActivation (a Sequential, plain in the references) as "Sequential"."""
-    own = ("QuantizableResNet", "QuantizableBasicBlock", "QuantizableBottleneck",
-           "TorchQuantizableResNet", "_TorchQBasic", "_TorchQBottleneck",
-           "QuantizableMobileNetV2", "QuantizableInvertedResidual",
-           "TorchQuantizableMobileNetV2", "_TorchQInvertedResidual",
-           "QuantizableGoogLeNet", "QuantizableBasicConv2d", "QuantizableInception",
-           "TorchQuantizableGoogLeNet", "_TorchQConv", "_TorchQInception",
-           "QuantizableShuffleNetV2", "TorchQuantizableShuffleNetV2", "_TorchQShuffleBlock")
+    """Module type names (ember's and torchvision's classes share their names)."""
     # ember's convert keeps nn.Dropout (torch swaps in its QuantizedDropout subclass: the
     # same identity in eval, no state): a difference of ember.ao.quantization's mapping
-    rename = {"Conv2dNormActivation": "Sequential", "QuantizedDropout": "Dropout"}
-    names = ["Block" if m._get_name() in own else m._get_name() for m in model.modules()]
-    return [rename.get(n, n) for n in names]
+    rename = {"QuantizedDropout": "Dropout"}
+    return [rename.get(m._get_name(), m._get_name()) for m in model.modules()]
 
 
 def _qconfig(q, per_channel=True):
@@ -80,10 +64,13 @@ def _qconfig(q, per_channel=True):
 
 
 def _resnet_pair(bottleneck, groups, width):
-    reference = TorchQuantizableResNet(bottleneck, [1, 1, 1, 1], 5, groups, width)
-    block = Q.resnet.QuantizableBottleneck if bottleneck else Q.resnet.QuantizableBasicBlock
-    model = Q.QuantizableResNet(block, [1, 1, 1, 1], num_classes=5, groups=groups,
-                                width_per_group=width)
+    def build(lib):
+        block = lib.resnet.QuantizableBottleneck if bottleneck else \
+            lib.resnet.QuantizableBasicBlock
+        return lib.QuantizableResNet(block, [1, 1, 1, 1], num_classes=5, groups=groups,
+                                     width_per_group=width)
+
+    reference, model = _tv_quantizable(build), build(Q)
 
     def stages(m):  # the stem (quantize, conv-bn-relu, max pool), then the four stages
         return [lambda x: m.maxpool(m.conv1(m.quant(x))), m.layer1, m.layer2, m.layer3,
@@ -96,9 +83,11 @@ _SMALL_V2 = [[1, 8, 1, 1], [6, 16, 2, 2], [6, 24, 2, 2]]
 
 
 def _mobilenet_pair():
-    reference = TorchQuantizableMobileNetV2(_SMALL_V2, 5)
-    model = Q.QuantizableMobileNetV2(num_classes=5, inverted_residual_setting=_SMALL_V2,
-                                     block=Q.mobilenetv2.QuantizableInvertedResidual)
+    def build(lib):
+        return lib.QuantizableMobileNetV2(num_classes=5, inverted_residual_setting=_SMALL_V2,
+                                          block=lib.mobilenetv2.QuantizableInvertedResidual)
+
+    reference, model = _tv_quantizable(build), build(Q)
 
     def stages(m):
         return [lambda x: m.features[0](m.quant(x)), *list(m.features)[1:]]
@@ -107,13 +96,13 @@ def _mobilenet_pair():
 
 
 def _googlenet_pair():
-    reference = TorchQuantizableGoogLeNet(5)
-    model = Q.QuantizableGoogLeNet(num_classes=5, aux_logits=False, init_weights=False)
+    def build(lib):
+        return lib.QuantizableGoogLeNet(num_classes=5, aux_logits=False, init_weights=False)
+
+    reference, model = _tv_quantizable(build), build(Q)
 
     def stages(m):
         first = [lambda x: m.maxpool1(m.conv1(m.quant(x)))]
-        if isinstance(m, torch.nn.Module):
-            return first + m.stages()
         return first + [getattr(m, name) for name in (
             "conv2", "conv3", "maxpool2", "inception3a", "inception3b", "maxpool3",
             "inception4a", "inception4b", "inception4c", "inception4d", "inception4e",
@@ -123,8 +112,20 @@ def _googlenet_pair():
 
 
 def _shufflenet_pair():
-    reference = TorchQuantizableShuffleNetV2([1, 2, 1], [8, 16, 32, 64, 128], 5)
-    model = Q.QuantizableShuffleNetV2([1, 2, 1], [8, 16, 32, 64, 128], num_classes=5)
+    def build(lib):
+        return lib.QuantizableShuffleNetV2([1, 2, 1], [8, 16, 32, 64, 128], num_classes=5)
+
+    reference, model = _tv_quantizable(build), build(Q)
+
+    def forward_impl(x):
+        """torchvision's ``_forward_impl`` with its ``x.mean([2, 3])`` taken as global
+        average pooling (the same mean): torch 2.13's quantized mean raises on quantized
+        conv outputs ("required rank 4 tensor to use channels_last format")."""
+        m = reference
+        x = m.conv5(m.stage4(m.stage3(m.stage2(m.maxpool(m.conv1(x))))))
+        return m.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+    reference._forward_impl = forward_impl
 
     def stages(m):
         return [lambda x: m.maxpool(m.conv1(m.quant(x))), m.stage2, m.stage3, m.stage4,
@@ -142,9 +143,8 @@ def test_quantizable_models_match_torch(no_init, make, per_channel):
     both sides: same module types and state_dict keys, scales within float32 rounding,
     the int8 stem exact, each later stage (fed the same int8 input) within one quantum,
     and the int8 logits close."""
-    torch.manual_seed(0)
     reference, model, stages = make()
-    reference = _randomize(reference).eval()
+    reference = reference.eval()
     Q.utils._replace_relu(model)
     model.eval()
     assert list(model.state_dict()) == list(reference.state_dict())
@@ -208,7 +208,7 @@ def test_quantize_true_builds_torchvisions_int8_model():
     torch.manual_seed(0)
     ember.manual_seed(0)
     model = Q.resnet18(quantize=True, num_classes=10)
-    reference = TorchQuantizableResNet(False, [2, 2, 2, 2], 10).eval()
+    reference = tv_models().quantization.resnet18(quantize=False, num_classes=10).eval()
     reference.fuse_model()
     reference.qconfig = _qconfig(torch.ao.quantization)
     torch.ao.quantization.prepare(reference, inplace=True)
@@ -305,8 +305,8 @@ def test_torch_quantized_checkpoint_loads_bit_exact(no_init):
     computes torch's int8 outputs exactly."""
     import io
 
-    torch.manual_seed(0)
-    reference = _randomize(TorchQuantizableResNet(False, [1, 1, 1, 1], 5)).eval()
+    reference = _tv_quantizable(lambda lib: lib.QuantizableResNet(
+        lib.resnet.QuantizableBasicBlock, [1, 1, 1, 1], num_classes=5)).eval()
     reference.fuse_model()
     reference.qconfig = _qconfig(torch.ao.quantization)
     torch.ao.quantization.prepare(reference, inplace=True)
