@@ -662,6 +662,11 @@ __all__ = [
     "eigvals", "ldl_factor", "ldl_factor_ex", "ldl_solve",
 ]
 
+from ._ops import _autocast  # noqa: E402 - the autocast lists name functions defined above
+
+_autocast.autocast_entry_points(globals(), _autocast.FLOAT32_LINALG)
+_autocast.autocast_entry_points(globals(), _autocast.LOWER_PRECISION_LINALG,
+                                _autocast.lower_precision_in_autocast)
 from ._linalg_out import wrap_out  # noqa: E402 - wraps the functions defined above
 
 wrap_out(globals(), __all__)

@@ -6,6 +6,7 @@ the gradients."""
 from __future__ import annotations
 
 from .._backend import get_default_dtype
+from ._autocast import FLOAT32_FFT, autocast_entry_points
 from ._fft_kernels import FftC2C, FftC2R, FftR2C, _complex_of, _InverseR2C
 from ._select import named, write_out
 from ._util import Tensor, type_name, wrap_dim
@@ -379,3 +380,6 @@ def irfftn(input, s=None, dim=None, norm=None, *, out=None) -> Tensor:
 def hfftn(input, s=None, dim=None, norm=None, *, out=None) -> Tensor:
     """N-dimensional :func:`hfft`: the last transformed dim holds the one-sided half."""
     return _c2r_nd("hfftn", input, s, dim, norm, True, out)
+
+
+autocast_entry_points(globals(), FLOAT32_FFT)  # float32 under autocast, as torch's

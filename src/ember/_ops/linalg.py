@@ -14,6 +14,7 @@ import numpy as np
 from .._linalg_errors import check_lapack_dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
+from ._autocast import FLOAT32_TORCH_LINALG, autocast_entry_points, lower_precision_in_autocast
 from ._select import _return_type, write_out
 from ._util import Tensor, _make, shape_str, type_name, xp_of
 
@@ -319,6 +320,11 @@ class _Baddbmm(AddMatmul):
     _node_name = "BaddbmmBackward0"
 
 
+class _Dot(Matmul):
+    """dot, vdot and mv: Matmul's kernel under a class autocast's lists do not name (torch
+    lists matmul, but not these: they keep their inputs' dtype)."""
+
+
 class _Bmm(Matmul):
     """bmm: the batched product under PyTorch's node name (matmul of 3-D operands ends in
     an UnsafeView instead)."""
@@ -449,7 +455,7 @@ def mv(input, vec, *, out=None):
     if type(input) is not Tensor or type(vec) is not Tensor:
         _check_tensors("mv", ("input", "vec"), (input, vec))
     _check_mv(input, vec)
-    return Matmul.apply(input, vec)
+    return _Dot.apply(input, vec)
 
 
 def dot(input, tensor, *, out=None):
@@ -457,7 +463,7 @@ def dot(input, tensor, *, out=None):
     if type(input) is not Tensor or type(tensor) is not Tensor:
         _check_tensors("dot", ("input", "tensor"), (input, tensor))
     _check_dot(input._data, tensor._data)
-    return Matmul.apply(input, tensor)
+    return _Dot.apply(input, tensor)
 
 
 def vdot(input, other, *, out=None):
@@ -467,7 +473,7 @@ def vdot(input, other, *, out=None):
     _check_dot(input._data, other._data)
     if input._data.dtype.kind == "c":
         input = input.conj()
-    return Matmul.apply(input, other)
+    return _Dot.apply(input, other)
 
 
 def inner(input, other, *, out=None):
@@ -702,6 +708,9 @@ addmm, addmv, baddbmm, addbmm, addr, chain_matmul = (
     _honour_out(f) for f in (addmm, addmv, baddbmm, addbmm, addr, chain_matmul))
 inverse, cholesky, cholesky_solve, cholesky_inverse = (
     _honour_out(f) for f in (inverse, cholesky, cholesky_solve, cholesky_inverse))
+# torch's CPU autocast lists: cholesky_solve/_inverse run in float32, addbmm in bfloat16
+autocast_entry_points(globals(), FLOAT32_TORCH_LINALG)
+addbmm = lower_precision_in_autocast(addbmm)
 
 __all__ = [
     "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 
+from ._autocast import FLOAT32_TORCH_LINALG, autocast_entry_points
 from ._select import _return_type
 
 __all__ = [
@@ -185,6 +186,8 @@ symeig = _removed(
 matrix_rank = _removed(
     "\nPlease use the `torch.linalg.matrix_rank` function instead. The parameter 'symmetric' "
     "was renamed in `torch.linalg.matrix_rank()` to 'hermitian'.")
+
+autocast_entry_points(globals(), FLOAT32_TORCH_LINALG)  # float32 under autocast
 
 TENSOR_METHODS = {
     "lu": lu, "lu_solve": lu_solve, "triangular_solve": triangular_solve, "geqrf": geqrf,

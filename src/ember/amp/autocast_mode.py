@@ -49,9 +49,17 @@ FLOAT32 = {
         "ReplicationPad3D", "_GridSampler2D", "_GridSampler3D", "CTC",
     },
 }
-PROMOTE = {"Addcdiv", "Addcmul", "Atan2", "Cross", "Dot", "Tensordot", "IndexPut", "ScatterAdd"}
+# Ops run in their widest input dtype. cpu's list (stack, cat, index_copy) names no ember
+# class that needs it: cat and stack promote anyway. dot, vdot and mv are "_Dot".
+PROMOTE = {
+    "cuda": {"Addcdiv", "Addcmul", "Atan2", "Cross", "Dot", "_Dot", "Tensordot", "IndexPut",
+             "ScatterAdd"},
+    "cpu": set(),
+}
+# LAPACK-backed linalg, FFT, addbmm and linalg.vecdot check dtypes before any Function runs:
+# their entry points carry ember._ops._autocast's wrappers, which name them in its lists.
 
-_LISTED = LOWER_PRECISION | FLOAT32["cuda"] | FLOAT32["cpu"] | PROMOTE
+_LISTED = LOWER_PRECISION | FLOAT32["cuda"] | FLOAT32["cpu"] | PROMOTE["cuda"]
 
 _DEFAULT_DTYPES = {"cpu": _dt.bfloat16, "cuda": _dt.float16}
 _SUPPORTED = {"cpu": (_dt.bfloat16, _dt.float16), "cuda": (_dt.float16, _dt.bfloat16)}
@@ -76,7 +84,7 @@ def cast_args(cls, args):
         policy = "lower"
     elif name in FLOAT32[device_type]:
         policy = "fp32"
-    elif name in PROMOTE:
+    elif name in PROMOTE[device_type]:
         policy = "promote"
     else:
         return args
