@@ -428,6 +428,13 @@ _PY_TORCH = frozenset((
     "cdist", "chain_matmul", "einsum", "lu", "meshgrid", "norm", "split", "stft", "tensordot",
     "unique", "unique_consecutive", "unravel_index",
 ))
+# What PyTorch defines in torch/functional.py: named torch.functional.<name>
+_TORCH_FUNCTIONAL = frozenset((
+    "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors",
+    "cartesian_prod", "cdist", "chain_matmul", "einsum", "istft", "lu", "meshgrid", "norm",
+    "pca_lowrank", "split", "stft", "svd_lowrank", "tensordot", "unique", "unique_consecutive",
+    "unravel_index",
+))
 _C_FUNCTIONAL = frozenset((
     "adaptive_avg_pool1d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "bilinear", "celu_",
     "channel_shuffle", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -547,7 +554,7 @@ def _table() -> list:
         for name, fn in sorted(vars(module).items()):
             if (name.startswith("_") or name in _NOT_DISPATCHED
                     or type(fn) is not _types.FunctionType
-                    or not fn.__module__.startswith("ember.")
+                    or not (fn.__module__ + ".").startswith("ember.")
                     or fn.__module__.startswith("ember._backend")
                     or (wanted is not None and not wanted(name))):
                 continue
@@ -558,6 +565,8 @@ def _table() -> list:
                     qualname = f"torch.nn.{name}" if name in _C_NN else f"torch.{name}"
             else:
                 python_style = prefix == "torch" and name in _PY_TORCH
+                if prefix == "torch" and name in _TORCH_FUNCTIONAL:
+                    qualname = f"torch.functional.{name}"
             add(module, name, fn, fn, qualname, python_style)
     names = [n for n in dir(Tensor) if not n.startswith("_") and n not in _TENSOR_IGNORED]
     for name in names + list(_TENSOR_DUNDERS):
@@ -662,8 +671,10 @@ def is_tensor_method_or_property(func) -> bool:
 def resolve_name(f):
     """The qualified name (``torch.add``, ``torch.Tensor.sum``) of an overridable
     function, or None."""
-    for _owner, _name, _fn, public, qualname, *_rest in _table():
-        if public is f or (qualname.endswith("__get__") and public == f):
+    for owner, _name, fn, public, qualname, *_rest in _table():
+        # an operator slot (Tensor.__abs__) resolves as the method it stands for
+        if (public is f or (owner is Tensor and fn is f)
+                or (qualname.endswith("__get__") and public == f)):
             # what torch.nn.functional holds (conv2d, gelu, logsigmoid) PyTorch resolves by
             # that name, though errors name the builtin (torch.conv2d)
             functional = _namespaces()[1][0]
@@ -672,6 +683,41 @@ def resolve_name(f):
                     return f"torch.nn.functional.{name}"
             return qualname
     return None
+
+
+# -- Tensor's own method objects ------------------------------------------------------------
+
+def _copy_function(fn, name: str, module: str, qualname: str):
+    """A new function object running ``fn``'s code (same globals, defaults and cells),
+    named ``name`` and found by pickle as ``module.qualname``."""
+    copy = _types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__,
+                               fn.__closure__)
+    copy.__kwdefaults__ = fn.__kwdefaults__
+    copy.__dict__.update(fn.__dict__)
+    copy.__doc__ = fn.__doc__
+    copy.__module__, copy.__qualname__ = module, qualname
+    return copy
+
+
+def _own_tensor_methods() -> None:
+    """Give each Tensor method bound from an op family, and each alias in ``ember``
+    (``absolute`` of ``abs``, ``clip`` of ``clamp``), its own function object: a copy
+    sharing the code, so calls cost the same. ``ember/__init__`` calls this once the op
+    families are bound.
+
+    PyTorch hands ``torch.Tensor.sum`` to ``__torch_function__`` for ``x.sum()``,
+    ``torch.sum`` for ``torch.sum(x)`` and ``torch.absolute`` for ``torch.absolute(x)``;
+    with one object for all of them, handlers testing ``func is torch.Tensor.sum``,
+    logging ``func.__name__`` or calling ``resolve_name`` could not tell them apart. Each
+    copy is its own row in the dispatch table, so installing swaps every one."""
+    for name, fn in list(vars(Tensor).items()):
+        if type(fn) is _types.FunctionType and not fn.__qualname__.startswith("Tensor."):
+            setattr(Tensor, name, _copy_function(fn, name, Tensor.__module__, f"Tensor.{name}"))
+    ember = importlib.import_module("ember")
+    for name, fn in list(vars(ember).items()):
+        if (type(fn) is _types.FunctionType and not name.startswith("_")
+                and fn.__name__ != name and fn.__module__.startswith("ember.")):
+            setattr(ember, name, _copy_function(fn, name, "ember", name))
 
 
 # -- duck types: a class statement defining __torch_function__ installs the trampolines ------
