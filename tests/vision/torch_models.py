@@ -74,16 +74,3 @@ def tv_layout(build) -> list:
     with torch.device("meta"):
         model = models.get_model(build) if isinstance(build, str) else build(models)
     return [(key, tuple(value.shape)) for key, value in model.state_dict().items()]
-
-
-def randomize_bn_stats(model, seed=0):
-    """Non-trivial running stats and affine params, so eval-mode comparisons mean something."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
-    return model

@@ -4,8 +4,8 @@ Module names match torchvision's (conv1, bn1, layer1.0.conv1, ..., fc), so its c
 load with ``load_state_dict``.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: forward's annotations must be the Tensor class
+# itself (as torchvision's are) for a traced GraphModule's signature to read as torch.fx's.
 from typing import Callable
 
 import ember
@@ -181,7 +181,7 @@ class ResNet(nn.Module):
         x = ember.flatten(self.avgpool(x), 1)
         return self.fc(x)
 
-    def forward(self, x):
+    def forward(self, x: ember.Tensor) -> ember.Tensor:
         # Split as torchvision's, so subclasses that override _forward_impl keep working.
         return self._forward_impl(x)
 
