@@ -19,7 +19,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import json
+import warnings
 from collections import OrderedDict, defaultdict, deque, namedtuple
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -278,32 +278,40 @@ def tree_is_leaf(tree: PyTree, is_leaf: Callable | None = None) -> bool:
 
 # -- TreeSpec ------------------------------------------------------------------------------
 
+@dataclasses.dataclass(init=False, frozen=True, eq=True, repr=False, slots=True)
 class TreeSpec:
     """The structure of a pytree: the root's type, its context (dict keys, namedtuple
-    class, deque maxlen) and one spec per child; a leaf is ``TreeSpec(None, None, [])``."""
+    class, deque maxlen) and one spec per child; a leaf is ``TreeSpec(None, None, [])``.
+    A frozen, slotted dataclass with PyTorch's fields, so ``dataclasses.fields``,
+    ``__match_args__`` and pickling see what they see on PyTorch's."""
 
-    __slots__ = ("_children", "_context", "num_children", "num_leaves", "num_nodes", "type")
+    type: Any
+    _context: Context
+    _children: list
+
+    num_nodes: int = dataclasses.field(init=False)
+    num_leaves: int = dataclasses.field(init=False)
+    num_children: int = dataclasses.field(init=False)
 
     def __init__(self, type: Any, context: Context, children_specs: list) -> None:
-        self.type = type
-        self._context = context
-        self._children = children_specs
-        if type is None:
-            if context is not None:
-                raise AssertionError("leaf node should not have a context")
-            if children_specs:
-                raise AssertionError("leaf node should not have children")
-            self.num_nodes, self.num_leaves, self.num_children = 1, 1, 0
-        else:
-            self.num_nodes = 1 + sum(c.num_nodes for c in children_specs)
-            self.num_leaves = sum(c.num_leaves for c in children_specs)
-            self.num_children = len(children_specs)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "_context", context)
+        object.__setattr__(self, "_children", children_specs)
+        self.__post_init__()
 
-    def __setattr__(self, name, value):
-        # frozen after __init__, as PyTorch's frozen dataclass
-        if hasattr(self, "num_children"):
-            raise dataclasses.FrozenInstanceError(f"cannot assign to field '{name}'")
-        object.__setattr__(self, name, value)
+    def __post_init__(self) -> None:
+        if self.type is None:
+            if self._context is not None:
+                raise AssertionError("leaf node should not have a context")
+            if self._children:
+                raise AssertionError("leaf node should not have children")
+            counts = (1, 1, 0)
+        else:
+            children = self._children
+            counts = (1 + sum(c.num_nodes for c in children),
+                      sum(c.num_leaves for c in children), len(children))
+        for field, count in zip(("num_nodes", "num_leaves", "num_children"), counts):
+            object.__setattr__(self, field, count)
 
     def __repr__(self, indent: int = 0) -> str:
         if self.type is None:
@@ -341,6 +349,14 @@ class TreeSpec:
     @property
     def context(self) -> Context:
         return self._context
+
+    @property
+    def children_specs(self) -> list:
+        """Deprecated in PyTorch (a FutureWarning): the child specs themselves."""
+        warnings.warn("`treespec.children_specs` is deprecated. Use `treespec.child(index)` to "
+                      "access a single child, or `treespec.children()` to get all children.",
+                      FutureWarning, stacklevel=2)
+        return self._children
 
     def is_leaf(self) -> bool:
         return self.num_nodes == 1 and self.num_leaves == 1
@@ -597,69 +613,6 @@ def tree_map_with_path(func: Callable, tree: PyTree, *rests: PyTree,
     return spec.unflatten(func(*xs) for xs in zip(keypaths, leaves, *others))
 
 
-# -- JSON serialization of specs (PyTorch's protocol 1) ------------------------------------
-
-def _spec_to_json(spec: TreeSpec) -> dict:
-    if spec.is_leaf():
-        return {"type": None, "context": None, "children_spec": []}
-    if spec.type not in SUPPORTED_SERIALIZED_TYPES:
-        raise NotImplementedError(f"Serializing {spec.type} in pytree is not registered.")
-    entry = SUPPORTED_SERIALIZED_TYPES[spec.type]
-    if entry.serialized_type_name == "NO_SERIALIZED_TYPE_NAME_FOUND":
-        raise NotImplementedError(
-            f"No registered serialization name for {spec.type} found. Please update your "
-            "_register_pytree_node call with a `serialized_type_name` kwarg.")
-    if spec.type is namedtuple:
-        raise NotImplementedError("Serializing namedtuple contexts is not supported by ember.")
-    if entry.to_dumpable_context is not None:
-        dumped = entry.to_dumpable_context(spec.context)
-    else:
-        try:
-            dumped = json.dumps(spec.context)
-        except TypeError as e:
-            raise TypeError("Unable to serialize context. Please make the context json "
-                            "dump-able, or register a custom serializer using "
-                            "_register_pytree_node.") from e
-    return {"type": entry.serialized_type_name, "context": dumped,
-            "children_spec": [_spec_to_json(c) for c in spec.children()]}
-
-
-def _json_to_spec(data: dict) -> TreeSpec:
-    if data["type"] is None and data["context"] is None and not data["children_spec"]:
-        return _LEAF_SPEC
-    name = data["type"]
-    if name not in SERIALIZED_TYPE_TO_PYTHON_TYPE:
-        raise NotImplementedError(f"Deserializing {name} in pytree is not registered.")
-    typ = SERIALIZED_TYPE_TO_PYTHON_TYPE[name]
-    entry = SUPPORTED_SERIALIZED_TYPES[typ]
-    if entry.from_dumpable_context is not None:
-        context = entry.from_dumpable_context(data["context"])
-    else:
-        context = json.loads(data["context"])
-    return TreeSpec(typ, context, [_json_to_spec(c) for c in data["children_spec"]])
-
-
-def treespec_dumps(treespec: TreeSpec, protocol: int | None = None) -> str:
-    """The spec as a JSON string (``[protocol, spec]``), as PyTorch writes it."""
-    if not isinstance(treespec, TreeSpec):
-        raise TypeError(f"treespec_dumps(treespec, protocol): Expected `treespec` to be "
-                        f"instance of TreeSpec but got item of type {type(treespec)}.")
-    if protocol is None:
-        protocol = TREE_SPEC_PROTOCOL_VERSION
-    if protocol != TREE_SPEC_PROTOCOL_VERSION:
-        raise ValueError(f"Unknown protocol {protocol}. Available protocols: "
-                         f"{[TREE_SPEC_PROTOCOL_VERSION]}")
-    return json.dumps([protocol, _spec_to_json(treespec)])
-
-
-def treespec_loads(serialized: str) -> TreeSpec:
-    protocol, json_schema = json.loads(serialized)
-    if protocol != TREE_SPEC_PROTOCOL_VERSION:
-        raise ValueError(f"Unknown protocol {protocol}. Available protocols: "
-                         f"{[TREE_SPEC_PROTOCOL_VERSION]}")
-    return _json_to_spec(json_schema)
-
-
 class _DummyLeaf:
     def __repr__(self) -> str:
         return "*"
@@ -697,5 +650,6 @@ def _broadcast_into(prefix, spec: TreeSpec, result: list, is_leaf) -> None:
         _broadcast_into(child, child_spec, result, is_leaf)
 
 
-# re-exported: it registers through this module (see _pytree_dataclass)
+# re-exported: they read this module's registries (see _pytree_dataclass, _pytree_json)
 from ._pytree_dataclass import register_dataclass
+from ._pytree_json import treespec_dumps, treespec_loads
