@@ -450,6 +450,10 @@ class Tensor:
         return _reduce_tensor(self)
 
     def __deepcopy__(self, memo):
+        if type(self) is not Tensor and not type(self).__module__.startswith("ember."):
+            from ._overrides_subclass import _deepcopy_subclass  # PyTorch's subclass rules
+
+            return _deepcopy_subclass(self, memo)
         if not self.is_leaf:
             raise RuntimeError(
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
@@ -471,6 +475,8 @@ class Tensor:
     def __repr__(self, *, tensor_contents=None):
         from ._tensor_str import tensor_repr
 
+        if type(self) is not Tensor and self.__dict__.get("_is_param", False):
+            return f"Parameter({tensor_repr(self)})"  # a subclass made a Parameter
         return tensor_repr(self)
 
     __str__ = __repr__

@@ -23,10 +23,23 @@ def _wrap(cls, data, requires_grad):
     return self
 
 
-class Parameter(Tensor):
+class _ParameterMeta(type):
+    """``isinstance(t, Parameter)`` also holds for a user subclass instance made a
+    parameter (``Parameter(MyTensor(...))`` keeps its class and sets ``_is_param``)."""
+
+    def __instancecheck__(cls, instance):
+        if type.__instancecheck__(cls, instance):
+            return True
+        return (cls is Parameter and isinstance(instance, Tensor)
+                and getattr(instance, "_is_param", False))
+
+
+class Parameter(Tensor, metaclass=_ParameterMeta):
     """A Tensor that a Module registers as a parameter, as ``torch.nn.Parameter``."""
 
     def __new__(cls, data=None, requires_grad=True):
+        if data is not None and type(data) is not Tensor and type(data) is not Parameter:
+            return _subclass_parameter(data, requires_grad)
         if requires_grad and data is not None and data._data.dtype.kind not in "fcV":
             raise RuntimeError(
                 "Only Tensors of floating point and complex dtype can require gradients")
@@ -53,6 +66,21 @@ class Parameter(Tensor):
 
     def __reduce_ex__(self, protocol):
         return (_rebuild_parameter, (self.detach(), self._requires_grad))
+
+
+def _subclass_parameter(data, requires_grad):
+    """PyTorch's path for a tensor subclass: the parameter is ``data.detach()`` (which
+    must keep the class) flagged ``_is_param``, so ``__torch_function__`` keeps working on
+    it and ``isinstance(p, Parameter)`` still holds."""
+    t = data.detach().requires_grad_(requires_grad)
+    if type(t) is not type(data):
+        raise RuntimeError(
+            f"Creating a Parameter from an instance of type {type(data).__name__} requires that "
+            f"detach() returns an instance of the same type, but return type "
+            f"{type(t).__name__} was found instead. To use the type as a Parameter, please "
+            "correct the detach() semantics defined by its __torch_dispatch__() implementation.")
+    t._is_param = True
+    return t
 
 
 def _rebuild_parameter(data, requires_grad):
