@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import os
+import typing
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable
@@ -247,6 +248,8 @@ def get_model_weights(name) -> type:
     ann = inspect.signature(fn).parameters["weights"].annotation
     if isinstance(ann, str):
         ann = fn.__globals__[ann.split("|")[0].strip().split("[")[-1].strip("] ")]
+    elif typing.get_args(ann):  # Optional[X] / X | None written without string annotations
+        ann = next(arg for arg in typing.get_args(ann) if arg is not type(None))
     return ann
 
 
