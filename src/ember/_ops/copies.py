@@ -20,16 +20,118 @@ from ._factory import _on_device
 from ._util import Tensor, _make, array_module
 
 
+def _preserved_strides(shape, strides, itemsize):
+    """The element strides ``preserve_format`` gives a copy of an array that is not
+    C-contiguous, as PyTorch's empty_like/clone/_to_copy: a non-overlapping and dense
+    layout (a transpose, a permute, channels-last) is kept stride for stride; any other
+    (a slice with steps, an expand) becomes the dense layout whose dims are ordered in
+    memory as the input's (PyTorch's infer_dense_strides)."""
+    ndim = len(shape)
+    elements = [s // itemsize for s in strides]
+    # non-overlapping and dense: the dims of size >= 2, by stride, tile memory exactly
+    order = sorted((d for d in range(ndim) if shape[d] > 1), key=lambda d: elements[d])
+    expected = 1
+    for dim in order:
+        if elements[dim] != expected:
+            break
+        expected *= shape[dim]
+    else:
+        return tuple(elements)
+    # insertion sort from innermost, ties by size, stride 0 (expanded) ambiguous
+    perm = list(range(ndim - 1, -1, -1))
+    for i in range(1, ndim):
+        moving = i
+        for j in range(i - 1, -1, -1):
+            a, b = abs(elements[perm[j]]), abs(elements[perm[moving]])
+            if a == 0 or b == 0:
+                continue
+            if a < b:
+                break
+            if a > b or shape[perm[j]] > shape[perm[moving]]:
+                perm[j], perm[moving] = perm[moving], perm[j]
+                moving = j
+    result = [0] * ndim
+    step = 1
+    for dim in perm:
+        result[dim] = step
+        if shape[dim] > 1:
+            step *= shape[dim]
+    return tuple(result)
+
+
+def plain_layout(array) -> bool:
+    """Whether a C-order copy of ``array`` has its strides (what preserve_format keeps):
+    C-contiguous, and no size-1 dim whose stride NumPy's flag ignores but PyTorch keeps.
+    A flag read and a tuple scan: the hot path of clone, to and *_like."""
+    if not array.flags.c_contiguous:
+        return False
+    shape = array.shape
+    if 1 not in shape or array.size == 0:
+        return True
+    expected = array.itemsize
+    for size, stride in zip(reversed(shape), reversed(array.strides)):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def empty_preserving(array, np_dtype, xp=None):
+    """An uninitialised array of ``array``'s shape in ``np_dtype``, laid out as
+    ``preserve_format`` lays out a copy of it. The C-contiguous case (nearly every call) is
+    one flag read and a plain ``empty``."""
+    xp = xp or array_module(array)
+    if array.size == 0 or plain_layout(array):
+        return xp.empty(array.shape, np_dtype)
+    shape = array.shape
+    strides = _preserved_strides(shape, array.strides, array.itemsize)
+    # a C-order array of the dims outermost first, transposed back (as_strided costs more)
+    order = sorted(range(len(shape)), key=lambda d: -strides[d])
+    out = xp.empty(tuple(shape[d] for d in order), np_dtype).transpose(
+        sorted(range(len(shape)), key=order.__getitem__))
+    itemsize = out.itemsize
+    if tuple(s // itemsize for s in out.strides) == strides:
+        return out
+    # size-1 dims with strides no permutation gives (PyTorch keeps them as they were)
+    return xp.lib.stride_tricks.as_strided(
+        xp.empty(array.size, np_dtype), shape, tuple(s * itemsize for s in strides))
+
+
+def empty_like_array(array, np_dtype, memory_format, xp):
+    """The empty array ``*_like(memory_format=...)`` fills: preserve_format (None) as a
+    copy's layout, contiguous or channels-last as asked."""
+    if memory_format is None or memory_format is preserve_format:
+        return empty_preserving(array, np_dtype, xp)
+    if memory_format is contiguous_format:
+        return xp.empty(array.shape, np_dtype)
+    return as_format(xp.empty(array.shape, np_dtype), memory_format, xp)
+
+
+def _copy_as(x, np_dtype, memory_format):
+    """A copy of ``x`` in ``np_dtype``, in ``memory_format`` (preserve: as PyTorch)."""
+    if memory_format is preserve_format:
+        if plain_layout(x):
+            return x.astype(np_dtype) if np_dtype != x.dtype else x.copy()
+        out = empty_preserving(x, np_dtype)
+    elif memory_format is contiguous_format:
+        return x.astype(np_dtype, order="C") if np_dtype != x.dtype else x.copy(order="C")
+    else:
+        out = as_format(x, memory_format, array_module(x))
+        return out if np_dtype == x.dtype else out.astype(np_dtype, order="K")
+    out[...] = x
+    return out
+
+
 class Clone(Function):
     _array_io = True
 
     @staticmethod
-    def forward(ctx, x):
-        return x.copy()
+    def forward(ctx, x, memory_format=preserve_format):
+        return _copy_as(x, x.dtype, memory_format)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad
+        return grad, None
 
 
 class ToCopy(Function):
@@ -45,9 +147,9 @@ class ToCopy(Function):
             host = x.get() if hasattr(x, "get") else x
             x = _on_device(host, dev)
         if np_dtype is not None and x.dtype != np_dtype:
-            x = x.astype(np_dtype)
+            x = _copy_as(x, np_dtype, preserve_format)
         elif dev is None:
-            x = x.copy()
+            x = _copy_as(x, x.dtype, preserve_format)
         return x
 
     @staticmethod
@@ -59,14 +161,13 @@ class ToCopy(Function):
 
 
 def clone(input, *, memory_format=None) -> Tensor:
-    """A copy; ``preserve_format`` (the default) keeps a channels-last layout."""
-    out = Clone.apply(input)
+    """A copy; ``preserve_format`` (the default) keeps a transposed, permuted or
+    channels-last layout stride for stride, as PyTorch."""
     if memory_format is None or memory_format is preserve_format:
-        memory_format = suggest_format(input._data)
-        if memory_format is None:
-            return out
-    out._data = as_format(out._data, memory_format, array_module(out._data))
-    return out
+        return Clone.apply(input)
+    if memory_format is not contiguous_format:
+        check_rank(input._data.ndim, memory_format)
+    return Clone.apply(input, memory_format)
 
 
 def contiguous(self, memory_format=None) -> Tensor:
@@ -77,15 +178,11 @@ def contiguous(self, memory_format=None) -> Tensor:
     if memory_format is None or memory_format is contiguous_format:
         if self._data.flags.c_contiguous:
             return self
-        out = Clone.apply(self)
-        out._data = array_module(out._data).ascontiguousarray(out._data)
-        return out
+        return Clone.apply(self, contiguous_format)
     if is_contiguous_as(self._data, memory_format):
         return self
     check_rank(self._data.ndim, memory_format)
-    out = Clone.apply(self)
-    out._data = as_format(out._data, memory_format, array_module(out._data))
-    return out
+    return Clone.apply(self, memory_format)
 
 
 def _parse_to(self, args, kwargs):
@@ -134,9 +231,7 @@ def to(self, *args, **kwargs) -> Tensor:
         check_rank(moved._data.ndim, memory_format)
         if has_canonical_strides(moved._data, memory_format):
             return moved
-        out = Clone.apply(moved)
-        out._data = as_format(out._data, memory_format, array_module(out._data))
-        return out
+        return Clone.apply(moved, memory_format)
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else None
     dev = to_device(device) if device is not None else None
     if dev is not None and dev.type == "cuda" and dev.index is None:
@@ -158,7 +253,7 @@ def _cast(np_name):
         array = self._data
         if array.dtype == target.np:
             return self
-        if not (self._requires_grad and _grad_enabled[0]):
+        if plain_layout(array) and not (self._requires_grad and _grad_enabled[0]):
             # Nothing to record: a plain astype (per-sample data pipelines call this a lot).
             return _make(array.astype(target.numpy_dtype))
         return to(self, target)

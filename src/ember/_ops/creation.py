@@ -11,7 +11,7 @@ import numpy as np
 
 from .._backend import get_default_dtype, to_device, to_dtype
 from .._backend import dtypes as _dt
-from .._memory_format import as_format, contiguous_format, preserve_format, suggest_format
+from .._memory_format import as_format, contiguous_format, preserve_format
 from ._util import Tensor, array_module, type_name
 from . import copies, from_data
 from ._factory import (  # noqa: F401 - re-exported: other families import them from here
@@ -94,32 +94,54 @@ def _like(input, dtype, device):
     return _module_for_device(dev), np_dtype
 
 
+def _zeros(xp):
+    return xp.zeros
+
+
+def _ones(xp):
+    return xp.ones
+
+
+def _filled_like(input, fill_value, dtype, device, requires_grad, memory_format, maker=None):
+    """``*_like``: ``input``'s shape (and, by preserve_format, its layout) filled with
+    ``fill_value`` (None leaves it uninitialised, as empty_like)."""
+    xp, np_dtype = _like(input, dtype, device)
+    array = input._data
+    if memory_format is contiguous_format or (
+            copies.plain_layout(array)
+            and (memory_format is None or memory_format is preserve_format)):
+        if fill_value is None:
+            filled = xp.zeros(array.shape, np_dtype)
+        elif maker is not None:  # zeros/ones: a little cheaper than full
+            filled = maker(xp)(array.shape, np_dtype)
+        else:
+            filled = xp.full(array.shape, fill_value, np_dtype)
+        return _finish(filled, requires_grad)
+    filled = copies.empty_like_array(array, np_dtype, memory_format, xp)
+    filled[...] = 0 if fill_value is None else fill_value
+    return _finish(filled, requires_grad)
+
+
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None) -> Tensor:
-    xp, np_dtype = _like(input, dtype, device)
-    return _finish(xp.zeros(input._data.shape, np_dtype), requires_grad)
+    return _filled_like(input, 0, dtype, device, requires_grad, memory_format, _zeros)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None) -> Tensor:
-    xp, np_dtype = _like(input, dtype, device)
-    return _finish(xp.ones(input._data.shape, np_dtype), requires_grad)
+    return _filled_like(input, 1, dtype, device, requires_grad, memory_format, _ones)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None) -> Tensor:
-    result = zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
-    if memory_format is None or memory_format is preserve_format:
-        memory_format = suggest_format(input._data)  # keeps a channels-last layout
-    if memory_format is not None and memory_format is not contiguous_format:
-        result._data = as_format(result._data, memory_format, array_module(result._data))
-    return result
+    """Zero-filled (ember's empty tensors are deterministic), laid out as ``input`` under
+    preserve_format, as PyTorch."""
+    return _filled_like(input, None, dtype, device, requires_grad, memory_format)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None) -> Tensor:
-    xp, np_dtype = _like(input, dtype, device)
-    return _finish(xp.full(input._data.shape, fill_value, np_dtype), requires_grad)
+    return _filled_like(input, fill_value, dtype, device, requires_grad, memory_format)
 
 
 @supports_out

@@ -14,9 +14,10 @@ import os
 import numpy as np
 
 from .._backend import get_default_device, get_default_dtype, to_device, to_dtype
+from .._memory_format import contiguous_format, preserve_format
 from ..autograd.function import Function
 from . import random_meta as _meta
-from ._util import Tensor, _make, type_name
+from ._util import Tensor, _make, type_name, xp_of
 from .creation import _module_and_device, _on_device, _pin_created, _size, sizes_given, supports_out
 
 # PyTorch's default CPU generator starts from this seed too.
@@ -406,13 +407,33 @@ def _like(input, dtype, device):
     return dt, dev
 
 
+def _laid_out_like(input, memory_format, result):
+    """``result`` (fresh, contiguous) moved into the layout ``memory_format`` asks for;
+    preserve_format keeps ``input``'s strides as PyTorch's *_like (one flag read when the
+    input is contiguous and no format is named)."""
+    from .copies import empty_like_array, plain_layout
+
+    if memory_format is None or memory_format is preserve_format:
+        if plain_layout(input._data):
+            return result
+    elif memory_format is contiguous_format:
+        return result
+
+    array = result._data
+    laid_out = empty_like_array(input._data, array.dtype, memory_format, xp_of(array))
+    laid_out[...] = array
+    result._data = laid_out
+    return result
+
+
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
               requires_grad=False, memory_format=None) -> Tensor:
     dt, dev = _like(input, dtype, device)
     if dev.type == "meta":  # the input's layout, nothing drawn
         return _meta.like(input._data, dt.numpy_dtype, requires_grad)
-    return rand(tuple(input.shape), generator=generator, dtype=dt, device=dev,
-                requires_grad=requires_grad)
+    return _laid_out_like(input, memory_format, rand(
+        tuple(input.shape), generator=generator, dtype=dt, device=dev,
+        requires_grad=requires_grad))
 
 
 def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
@@ -421,8 +442,9 @@ def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
     if dev.type == "meta":  # the input's layout, nothing drawn
         _meta.check_floating(dt.numpy_dtype)
         return _meta.like(input._data, dt.numpy_dtype, requires_grad)
-    return randn(tuple(input.shape), generator=generator, dtype=dt, device=dev,
-                 requires_grad=requires_grad)
+    return _laid_out_like(input, memory_format, randn(
+        tuple(input.shape), generator=generator, dtype=dt, device=dev,
+        requires_grad=requires_grad))
 
 
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=None,
@@ -433,8 +455,9 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=
     if dev.type == "meta":  # the input's layout, nothing drawn
         _int_bounds_check(low, high, dt.numpy_dtype)
         return _meta.like(input._data, dt.numpy_dtype, requires_grad)
-    return randint(low, high, tuple(input.shape), generator=generator, dtype=dt, device=dev,
-                   requires_grad=requires_grad)
+    return _laid_out_like(input, memory_format, randint(
+        low, high, tuple(input.shape), generator=generator, dtype=dt, device=dev,
+        requires_grad=requires_grad))
 
 
 # ---------------------------------------------------------------------------
