@@ -237,7 +237,10 @@ def tensordot(a, b, dims=2, out=None):
     contracted_b = {d % b.ndim for d in dims_b}
     output = [c for i, c in enumerate(term_a) if i not in contracted_a]
     output += [c for i, c in enumerate(term_b) if i not in contracted_b]
-    return Einsum.apply(["".join(term_a), "".join(term_b)], "".join(output), a, b)
+    result = Einsum.apply(["".join(term_a), "".join(term_b)], "".join(output), a, b)
+    if not result._data.flags.c_contiguous:  # PyTorch's is a reshaped GEMM: contiguous
+        result._data = xp_of(result._data).ascontiguousarray(result._data)
+    return result
 
 
 def kron(input, other, *, out=None):

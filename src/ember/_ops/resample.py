@@ -513,7 +513,8 @@ class _Shuffle(Function):
 
 
 class PixelShuffle(_Shuffle):
-    kernel = staticmethod(_pixel_shuffled)
+    # PyTorch lays the result out in the input's suggested format (channels-last stays)
+    kernel = staticmethod(lambda x, r: laid_like(_pixel_shuffled(x, r), x))
 
     @staticmethod
     def inverse(ctx):
@@ -521,7 +522,7 @@ class PixelShuffle(_Shuffle):
 
 
 class PixelUnshuffle(_Shuffle):
-    kernel = staticmethod(_pixel_unshuffled)
+    kernel = staticmethod(lambda x, r: laid_like(_pixel_unshuffled(x, r), x))
 
     @staticmethod
     def inverse(ctx):
@@ -536,7 +537,7 @@ def _channel_shuffled(x, groups):
 
 
 class ChannelShuffle(_Shuffle):
-    kernel = staticmethod(_channel_shuffled)
+    kernel = staticmethod(lambda x, groups: laid_like(_channel_shuffled(x, groups), x))
 
     @staticmethod
     def inverse(ctx):
