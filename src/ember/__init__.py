@@ -53,6 +53,7 @@ from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: F401
 from . import multiprocessing, special, testing  # noqa: F401,E402
 from . import _C, overrides  # noqa: F401,E402  (the __torch_function__ protocol)
 overrides._own_tensor_methods()  # Tensor.sum is not torch.sum, as in PyTorch
+from ._sym import SymBool, SymFloat, SymInt  # noqa: F401,E402
 
 # Namespaces imported on first use (``ember.distributions``, ``import ember.fft``): each
 # costs start-up time that a script not using it should not pay.

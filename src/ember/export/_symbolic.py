@@ -10,6 +10,8 @@ from __future__ import annotations
 import operator
 import threading
 
+from .. import _sym
+
 _ACTIVE = threading.local()
 
 
@@ -102,6 +104,11 @@ class SymFloat(_Traced, float):
 
     def __reduce__(self):
         return (float, (float(self),))
+
+
+# torch.SymInt / torch.SymFloat in isinstance checks, as PyTorch's traced numbers are
+_sym.SymInt.register(SymInt)
+_sym.SymFloat.register(SymFloat)
 
 
 def traced_number(value, node, expr: str):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from enum import Enum
 
+from .._sym import SymInt
+
 __all__ = ["Dim", "dims"]
 
 
@@ -106,16 +108,5 @@ class RangeConstraint:
         return hash((self.lower, self.upper))
 
 
-class Symbol:
-    """A dynamic dimension's name in the graph (``s0``), as a sympy symbol prints."""
-
-    def __init__(self, name: str, hint: int, dim: Dim | None) -> None:
-        self.name, self.hint, self.dim = name, hint, dim
-
-    def __repr__(self) -> str:
-        return self.name
-
-    __str__ = __repr__
-
-    def __reduce__(self):
-        return (Symbol, (self.name, self.hint, self.dim))
+# A dynamic dimension's name in the graph (``s0``): ``torch.SymInt`` (see ember._sym)
+Symbol = SymInt
