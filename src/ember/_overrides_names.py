@@ -83,3 +83,5 @@ _OPERATOR_METHODS = {
     "__ifloordiv__": "floor_divide_", "__ipow__": "pow_", "__imod__": "remainder_",
     "__rtruediv__": "__rdiv__",
 }
+# Slots that are the very method objects in PyTorch (resolve_name gives the method's name)
+_SLOT_ALIASES = frozenset({"__abs__", "__neg__", "__pos__"})

@@ -45,6 +45,7 @@ from ._C import (
     _pop_mode,
     _push_mode,
 )
+from ._overrides_methods import _own_tensor_methods  # noqa: F401 - ember/__init__ calls it
 from ._overrides_names import (
     _C_FUNCTIONAL,
     _C_NN,
@@ -53,6 +54,7 @@ from ._overrides_names import (
     _OPERATOR_METHODS,
     _PY_TENSOR,
     _PY_TORCH,
+    _SLOT_ALIASES,
     _TENSOR_DUNDERS,
     _TENSOR_IGNORED,
     _TENSOR_PROPERTIES,
@@ -63,6 +65,7 @@ from ._tensor import Size, Tensor
 __all__ = [
     "BaseTorchFunctionMode", "TorchFunctionMode", "enable_reentrant_dispatch",
     "get_default_nowrap_functions", "get_ignored_functions", "get_overridable_functions",
+    "get_testing_overrides",
     "handle_torch_function", "has_torch_function", "has_torch_function_unary",
     "has_torch_function_variadic", "is_tensor_like", "is_tensor_method_or_property",
     "resolve_name", "wrap_torch_function",
@@ -581,6 +584,14 @@ def get_overridable_functions() -> dict:
     return found
 
 
+def get_testing_overrides() -> dict:
+    """{overridable function: a dummy with its signature that returns -1}, as PyTorch's
+    (see ember._overrides_testing)."""
+    from ._overrides_testing import get_testing_overrides as build
+
+    return build(_table(), resolve_name)
+
+
 def get_ignored_functions() -> set:
     """Public functions that never dispatch (configuration, utilities, constructors of
     the protocol itself)."""
@@ -605,9 +616,13 @@ def resolve_name(f):
     """The qualified name (``torch.add``, ``torch.Tensor.sum``) of an overridable
     function, or None."""
     for owner, _name, fn, public, qualname, *_rest in _table():
-        # an operator slot (Tensor.__abs__) resolves as the method it stands for
-        if (public is f or (owner is Tensor and fn is f)
-                or (qualname.endswith("__get__") and public == f)):
+        slot = None
+        if owner is Tensor and fn is f and public is not f:
+            slot = next((name for name, value in vars(Tensor).items() if value is f), None)
+        if slot is not None:
+            # an operator slot: PyTorch's __abs__/__neg__/__pos__ are the methods themselves
+            return qualname if slot in _SLOT_ALIASES else f"torch.Tensor.{slot}"
+        if public is f or (qualname.endswith("__get__") and public == f):
             # what torch.nn.functional holds (conv2d, gelu, logsigmoid) PyTorch resolves by
             # that name, though errors name the builtin (torch.conv2d)
             functional = _namespaces()[1][0]
@@ -616,41 +631,6 @@ def resolve_name(f):
                     return f"torch.nn.functional.{name}"
             return qualname
     return None
-
-
-# -- Tensor's own method objects ------------------------------------------------------------
-
-def _copy_function(fn, name: str, module: str, qualname: str):
-    """A new function object running ``fn``'s code (same globals, defaults and cells),
-    named ``name`` and found by pickle as ``module.qualname``."""
-    copy = _types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__,
-                               fn.__closure__)
-    copy.__kwdefaults__ = fn.__kwdefaults__
-    copy.__dict__.update(fn.__dict__)
-    copy.__doc__ = fn.__doc__
-    copy.__module__, copy.__qualname__ = module, qualname
-    return copy
-
-
-def _own_tensor_methods() -> None:
-    """Give each Tensor method bound from an op family, and each alias in ``ember``
-    (``absolute`` of ``abs``, ``clip`` of ``clamp``), its own function object: a copy
-    sharing the code, so calls cost the same. ``ember/__init__`` calls this once the op
-    families are bound.
-
-    PyTorch hands ``torch.Tensor.sum`` to ``__torch_function__`` for ``x.sum()``,
-    ``torch.sum`` for ``torch.sum(x)`` and ``torch.absolute`` for ``torch.absolute(x)``;
-    with one object for all of them, handlers testing ``func is torch.Tensor.sum``,
-    logging ``func.__name__`` or calling ``resolve_name`` could not tell them apart. Each
-    copy is its own row in the dispatch table, so installing swaps every one."""
-    for name, fn in list(vars(Tensor).items()):
-        if type(fn) is _types.FunctionType and not fn.__qualname__.startswith("Tensor."):
-            setattr(Tensor, name, _copy_function(fn, name, Tensor.__module__, f"Tensor.{name}"))
-    ember = importlib.import_module("ember")
-    for name, fn in list(vars(ember).items()):
-        if (type(fn) is _types.FunctionType and not name.startswith("_")
-                and fn.__name__ != name and fn.__module__.startswith("ember.")):
-            setattr(ember, name, _copy_function(fn, name, "ember", name))
 
 
 # -- duck types: a class statement defining __torch_function__ installs the trampolines ------
