@@ -251,6 +251,7 @@ class ExportTracer:
             size_node = self.graph.create_node("call_function", size_op, (node, dim), {},
                                                name="sym_size_int")
             size_node.meta["sym_expr"] = symbol.name
+            size_node.meta["val"] = symbol  # a torch.SymInt, as PyTorch's sym_size node holds
             self.size_nodes[key] = SymInt(int(value), size_node, symbol.name)
         return self.size_nodes[key]
 
