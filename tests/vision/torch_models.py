@@ -69,8 +69,9 @@ def tv_reference(build) -> nn.Module:
 
 
 def tv_layout(build) -> list:
-    """(key, shape) pairs of torchvision's model, built on the meta device (shapes only)."""
+    """(key, shape) pairs of torchvision's model, built on the meta device (shapes only;
+    torch's init skipped too: on meta it draws nothing but still costs its Python)."""
     models = tv_models()
-    with torch.device("meta"):
+    with torch.device("meta"), no_torch_init():
         model = models.get_model(build) if isinstance(build, str) else build(models)
     return [(key, tuple(value.shape)) for key, value in model.state_dict().items()]
