@@ -72,6 +72,12 @@ ROWS = {
     "fft.irfftn": lambda L, a: L.fft.irfftn(a),
     "fft.hfft": lambda L, a: L.fft.hfft(a),
     "fft.ihfft": lambda L, a: L.fft.ihfft(a),
+    "polar": lambda L, a: L.polar(a.abs(), a),
+    "view_as_complex": lambda L, a: L.view_as_complex(a[:, :2].contiguous()),
+    # the cpu promote list: the widest eligible input dtype
+    "index_copy": lambda L, a: a.index_copy(0, L.tensor([0]), L.ones(1, 3)),
+    "index_copy of bfloat16": lambda L, a: a.index_copy(
+        0, L.tensor([0]), L.ones(1, 3, dtype=L.bfloat16)),
     # products: dot/vdot/mv keep their dtype, vecdot/addbmm/matmul/tensordot go low
     "dot": lambda L, a: L.dot(a[0], a[1]),
     "vdot": lambda L, a: L.vdot(a[0], a[1]),

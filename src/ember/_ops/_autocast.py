@@ -47,12 +47,20 @@ FLOAT32_FFT = (
 )
 
 
-def _float32(dtype):
+def _float32(dtype, tensors):
     return np.dtype(np.float32)
 
 
-def _lower(dtype):
+def _lower(dtype, tensors):
     return dtype
+
+
+def _widest(dtype, tensors):
+    # autocast's prioritize: float32 when any eligible (non-float64) input is, else the
+    # autocast dtype; float64 inputs take no part and are not cast
+    eligible = {t._data.dtype for t in tensors if t._data.dtype.kind in "fV"}
+    eligible.discard(np.dtype(np.float64))
+    return np.dtype(np.float32) if eligible - {dtype} else dtype
 
 
 def _in_autocast(fn, target_of):
@@ -69,7 +77,7 @@ def _in_autocast(fn, target_of):
         device = device_of(tensors[0]._data).type if tensors else "cpu"
         if device not in active:
             return fn(*args, **kwargs)
-        target = target_of(active[device])
+        target = target_of(active[device], tensors)
 
         def cast(value):
             # PyTorch casts only eligible tensors: floating, not float64 (is_eligible)
@@ -99,6 +107,12 @@ def lower_precision_in_autocast(fn):
     """Run ``fn`` in the autocast dtype (bfloat16, float16) under autocast: an op on
     PyTorch's lower-precision list that ember composes from several Functions."""
     return _in_autocast(fn, _lower)
+
+
+def promote_in_autocast(fn):
+    """Run ``fn`` with its floating tensors cast to the widest of their dtypes under
+    autocast: an op on PyTorch's promote list (index_copy on cpu)."""
+    return _in_autocast(fn, _widest)
 
 
 def autocast_entry_points(namespace, names, wrap=float32_in_autocast):

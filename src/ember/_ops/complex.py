@@ -19,6 +19,7 @@ import numpy as np
 
 from .._backend import dtypes as _dt
 from ..autograd.function import Function
+from ._autocast import float32_in_autocast
 from ._util import Tensor, _make, type_name, xp_of
 from .shape import view_of
 
@@ -225,6 +226,7 @@ def view_as_real(input: Tensor) -> Tensor:
     return view_of(ViewAsReal.apply(input), input)
 
 
+@float32_in_autocast  # on torch's cpu autocast float32 list
 def view_as_complex(input: Tensor) -> Tensor:
     """A float tensor of shape (..., 2) as a complex tensor of shape (...), sharing memory.
     The pairs must be adjacent in memory (last stride 1, other strides and the storage
@@ -474,6 +476,7 @@ class Polar(Function):
         return grad_abs, grad_angle
 
 
+@float32_in_autocast  # on torch's cpu autocast float32 list
 def polar(abs: Tensor, angle: Tensor, *, out=None) -> Tensor:
     """abs * (cos(angle) + i sin(angle)), with PyTorch's gradient (see Polar)."""
     from ._elementwise import _out

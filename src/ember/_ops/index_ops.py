@@ -13,6 +13,7 @@ from .._backend import autocast_state
 from ..autograd.function import Function
 from ..autograd.function import trace_hook as _trace_hook
 from ..autograd.grad_mode import _grad_enabled
+from ._autocast import promote_in_autocast
 from ._util import Tensor, _make, shape_str, wrap_dim, xp_of
 
 _autocast = autocast_state.ACTIVE
@@ -443,6 +444,7 @@ class IndexWrite(Function):
         return grad_x, grad_src, None, None
 
 
+@promote_in_autocast  # torch's cpu autocast promote list
 def index_copy(input, dim, index, source):
     dim = wrap_dim(dim, input._data.ndim)
     data = _vector_index("index_copy_", input, dim, index)
