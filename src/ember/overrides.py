@@ -17,6 +17,9 @@ How a call reaches ``__torch_function__`` without slowing plain tensors down:
   is in play; otherwise ``_dispatch`` orders the overloaded arguments as PyTorch does
   (subclasses before their bases, else left to right) and calls the top mode, then each
   ``__torch_function__``, until one returns something other than NotImplemented.
+- Tensor methods and ``ember``'s aliases are function objects of their own (copies
+  sharing the code: ``_overrides_methods``), so ``x.sum()`` hands ``Tensor.sum`` to the
+  handlers and ``torch.sum(x)`` hands ``torch.sum``, as in PyTorch.
 - ``Tensor.__torch_function__`` (every subclass's default) runs the function under
   ``DisableTorchFunctionSubclass`` and returns Tensor results as the subclass
   (``as_subclass``: an alias with ``AliasBackward0``, as PyTorch's ``_convert``). ember's
