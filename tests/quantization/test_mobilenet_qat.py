@@ -1,7 +1,7 @@
 """Quantized MobileNetV3 built as torchvision builds ``quantize=True``: QAT fusion and
 ``prepare_qat``, a QAT checkpoint loaded, then ``convert``. The QAT checkpoint comes
-from torch.ao on the reference model of tests/vision/test_models_quantized_more.py
-(torchvision's layout, small rows), trained a few forward passes so every fake
+from torch.ao on torchvision's own quantizable MobileNetV3 (small rows, filled weights, as
+tests/vision/test_models_quantized_more.py builds it), trained a few forward passes so every fake
 quantizer holds real statistics; ember's prepared model takes it key for key and its
 converted int8 model gives torch's outputs bit for bit."""
 
@@ -10,9 +10,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from torch import nn as tnn
-from vision.test_models_quantized import _randomize
-from vision.test_models_quantized_more import _mobilenet_v3_pair, _TorchSE
+from vision.test_models_quantized_more import _mobilenet_v3_pair
 
 import ember
 from ember.vision import models as M
@@ -25,22 +23,12 @@ pytestmark = [pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprec
               pytest.mark.filterwarnings("ignore:must run observer before calling")]
 
 
-def _torch_fuse_qat(model):
-    """torchvision's ``fuse_model(is_qat=True)`` on the torch reference."""
-    for m in model.modules():
-        if type(m) is tnn.Sequential and len(m) >= 2 and type(m[0]) is tnn.Conv2d:
-            names = ["0", "1"] + (["2"] if len(m) == 3 and type(m[2]) is tnn.ReLU else [])
-            TQ.fuse_modules_qat(m, names, inplace=True)
-        elif type(m) is _TorchSE:
-            TQ.fuse_modules_qat(m, ["fc1", "activation"], inplace=True)
-
-
 @pytest.mark.parametrize("backend", ["qnnpack", "fbgemm"])
 def test_qat_checkpoint_loads_and_converts_bit_exact(backend):
     torch.manual_seed(0)
     reference, model, _ = _mobilenet_v3_pair()
-    reference = _randomize(reference).train()
-    _torch_fuse_qat(reference)
+    reference = reference.train()
+    reference.fuse_model(is_qat=True)  # torchvision's own QAT fusion
     reference.qconfig = TQ.get_default_qat_qconfig(backend)
     TQ.prepare_qat(reference, inplace=True)
     rng = np.random.default_rng(4)
