@@ -76,6 +76,28 @@ def plain_layout(array) -> bool:
     return True
 
 
+def _element_strides(array):
+    itemsize = array.itemsize
+    return tuple(s // itemsize for s in array.strides)
+
+
+def _as_preserved(array, candidate, xp):
+    """``candidate`` (NumPy/CuPy's order-K layout of ``array``) when its strides are those
+    PyTorch preserves, else an empty array that has them. Order K keeps a dense input's
+    strides exactly, which settles transposes and permutes with one comparison."""
+    if _element_strides(candidate) == _element_strides(array):
+        return candidate  # a dense input: its exact strides, as PyTorch
+    shape = array.shape
+    strides = _preserved_strides(shape, array.strides, array.itemsize)
+    if _element_strides(candidate) == strides:
+        return candidate
+    # size-1 dims with strides order K does not give (PyTorch keeps them as they were)
+    itemsize = candidate.itemsize
+    return xp.lib.stride_tricks.as_strided(
+        xp.empty(max(array.size, 1), candidate.dtype), shape,
+        tuple(s * itemsize for s in strides))
+
+
 def empty_preserving(array, np_dtype, xp=None):
     """An uninitialised array of ``array``'s shape in ``np_dtype``, laid out as
     ``preserve_format`` lays out a copy of it. The C-contiguous case (nearly every call) is
@@ -83,18 +105,9 @@ def empty_preserving(array, np_dtype, xp=None):
     xp = xp or array_module(array)
     if array.size == 0 or plain_layout(array):
         return xp.empty(array.shape, np_dtype)
-    shape = array.shape
-    strides = _preserved_strides(shape, array.strides, array.itemsize)
-    # a C-order array of the dims outermost first, transposed back (as_strided costs more)
-    order = sorted(range(len(shape)), key=lambda d: -strides[d])
-    out = xp.empty(tuple(shape[d] for d in order), np_dtype).transpose(
-        sorted(range(len(shape)), key=order.__getitem__))
-    itemsize = out.itemsize
-    if tuple(s // itemsize for s in out.strides) == strides:
-        return out
-    # size-1 dims with strides no permutation gives (PyTorch keeps them as they were)
-    return xp.lib.stride_tricks.as_strided(
-        xp.empty(array.size, np_dtype), shape, tuple(s * itemsize for s in strides))
+    if xp is not array_module(array):  # another device: lay out a host stand-in first
+        return _as_preserved(array, xp.empty(array.shape, np_dtype), xp)
+    return _as_preserved(array, xp.empty_like(array, dtype=np_dtype, order="K"), xp)
 
 
 def empty_like_array(array, np_dtype, memory_format, xp):
@@ -110,9 +123,14 @@ def empty_like_array(array, np_dtype, memory_format, xp):
 def _copy_as(x, np_dtype, memory_format):
     """A copy of ``x`` in ``np_dtype``, in ``memory_format`` (preserve: as PyTorch)."""
     if memory_format is preserve_format:
-        if plain_layout(x):
+        if (x.flags.c_contiguous and 1 not in x.shape) or plain_layout(x):
             return x.astype(np_dtype) if np_dtype != x.dtype else x.copy()
-        out = empty_preserving(x, np_dtype)
+        if x.size == 0:
+            return x.astype(np_dtype, order="C")
+        copied = x.astype(np_dtype, order="K")
+        out = _as_preserved(x, copied, array_module(x))
+        if out is copied:
+            return out
     elif memory_format is contiguous_format:
         return x.astype(np_dtype, order="C") if np_dtype != x.dtype else x.copy(order="C")
     else:
@@ -127,6 +145,8 @@ class Clone(Function):
 
     @staticmethod
     def forward(ctx, x, memory_format=preserve_format):
+        if memory_format is preserve_format and x.flags.c_contiguous and 1 not in x.shape:
+            return x.copy()  # the common case, without a call
         return _copy_as(x, x.dtype, memory_format)
 
     @staticmethod
@@ -253,7 +273,8 @@ def _cast(np_name):
         array = self._data
         if array.dtype == target.np:
             return self
-        if plain_layout(array) and not (self._requires_grad and _grad_enabled[0]):
+        plain = (array.flags.c_contiguous and 1 not in array.shape) or plain_layout(array)
+        if plain and not (self._requires_grad and _grad_enabled[0]):
             # Nothing to record: a plain astype (per-sample data pipelines call this a lot).
             return _make(array.astype(target.numpy_dtype))
         return to(self, target)

@@ -107,9 +107,11 @@ def _filled_like(input, fill_value, dtype, device, requires_grad, memory_format,
     ``fill_value`` (None leaves it uninitialised, as empty_like)."""
     xp, np_dtype = _like(input, dtype, device)
     array = input._data
-    if memory_format is contiguous_format or (
-            copies.plain_layout(array)
-            and (memory_format is None or memory_format is preserve_format)):
+    if memory_format is None or memory_format is preserve_format:
+        plain = (array.flags.c_contiguous and 1 not in array.shape) or copies.plain_layout(array)
+    else:
+        plain = memory_format is contiguous_format
+    if plain:
         if fill_value is None:
             filled = xp.zeros(array.shape, np_dtype)
         elif maker is not None:  # zeros/ones: a little cheaper than full
