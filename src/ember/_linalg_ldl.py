@@ -29,13 +29,20 @@ _ldl_factor_ex_t = _return_type("linalg_ldl_factor_ex", ("LD", "pivots", "info")
 # Bunch-Kaufman's pivot threshold (1 + sqrt(17)) / 8: it bounds element growth.
 _ALPHA = (1.0 + 17.0 ** 0.5) / 8.0
 
-try:  # SciPy's LAPACK wrappers give the packed form directly; NumPy exposes none of them
-    from scipy.linalg import lapack as _lapack
-except ImportError:  # pragma: no cover - the test extras install SciPy
-    _lapack = None
+
+
+def _scipy_lapack():
+    """SciPy's LAPACK wrappers (they give the packed form directly; NumPy exposes none of
+    them), imported on first use: SciPy is optional and slow to import. None without it."""
+    try:
+        from scipy.linalg import lapack
+    except ImportError:  # pragma: no cover - the test extras install SciPy
+        return None
+    return lapack
+
 
 # Tests flip this to run the NumPy algorithm where SciPy is installed.
-_USE_SCIPY = [_lapack is not None]
+_USE_SCIPY = [True]
 
 
 def _host(array):
@@ -196,7 +203,7 @@ def _lapack_factor(matrix, hermitian):
     """SciPy's sytrf/hetrf (uplo='L') on one matrix: (packed, pivots, info)."""
     prefix = {"float32": "s", "float64": "d", "complex64": "c", "complex128": "z"}
     kind = "hetrf" if hermitian and matrix.dtype.kind == "c" else "sytrf"
-    routine = getattr(_lapack, prefix[matrix.dtype.name] + kind)
+    routine = getattr(_scipy_lapack(), prefix[matrix.dtype.name] + kind)
     packed, pivots, info = routine(matrix, lower=1)
     return packed, pivots.astype(np.int32), int(info)
 
@@ -210,7 +217,7 @@ def _factor(array, hermitian):
     pivots = np.zeros((flat.shape[0], n), dtype=np.int32)
     info = np.zeros(flat.shape[0], dtype=np.int32)
     for index in range(flat.shape[0]):
-        if _USE_SCIPY[0] and n:
+        if _USE_SCIPY[0] and n and _scipy_lapack() is not None:
             result, pivots[index], info[index] = _lapack_factor(flat[index], hermitian)
         else:
             result = flat[index].copy()
