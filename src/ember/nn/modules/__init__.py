@@ -23,5 +23,6 @@ from .fold import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .adaptive import *  # noqa: F401,F403
+from .linear_cross_entropy import *  # noqa: F401,F403
 
-from . import module, container, linear, activation, _mha, loss, dropout, sparse, distance, flatten, conv, pooling, batchnorm, normalization, instancenorm, padding, upsampling, pixelshuffle, channelshuffle, fold, rnn, transformer, adaptive  # noqa: F401
+from . import module, container, linear, activation, _mha, loss, dropout, sparse, distance, flatten, conv, pooling, batchnorm, normalization, instancenorm, padding, upsampling, pixelshuffle, channelshuffle, fold, rnn, transformer, adaptive, linear_cross_entropy  # noqa: F401
