@@ -88,3 +88,4 @@ from .sparse import layout, smm, sparse_coo, sparse_coo_tensor, spmm, strided  #
 half, float, double = float16, float32, float64  # noqa: A001 - PyTorch's aliases
 cfloat, cdouble = complex64, complex128
 short, int, long = int16, int32, int64  # noqa: A001
+from ._toplevel_more import *  # noqa: F401,F403,E402  (sym_*, cond, dlpack, legacy switches)

@@ -26,6 +26,7 @@ from ._backend import (
 )
 from ._backend import dtypes as _dt
 from ._grad_assign import _check_assigned_grad
+from ._warn_once import WARN_ALWAYS as _WARN_ALWAYS  # ember.set_warn_always
 
 
 # whether float() of a tensor requiring grad has warned yet (PyTorch warns once)
@@ -412,7 +413,8 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self):
-        if self.requires_grad and not _FLOAT_OF_GRAD_WARNED[0] and _grad_mode_on():
+        if (self.requires_grad and (not _FLOAT_OF_GRAD_WARNED[0] or _WARN_ALWAYS[0])
+                and _grad_mode_on()):
             import warnings
 
             _FLOAT_OF_GRAD_WARNED[0] = True  # once per process, as PyTorch's TORCH_WARN_ONCE

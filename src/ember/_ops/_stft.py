@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 
+from .._warn_once import WARN_ALWAYS
 from ..autograd.function import Function
 from ._autocast import float32_in_autocast
 from ._fft_kernels import FftC2C, FftC2R, FftR2C
@@ -21,7 +22,7 @@ _warned: set = set()  # PyTorch's TORCH_WARN_ONCE: one warning per process and m
 
 
 def _warn_once(key, message):
-    if key not in _warned:
+    if key not in _warned or WARN_ALWAYS[0]:  # every time after ember.set_warn_always(True)
         _warned.add(key)
         warnings.warn(message, UserWarning, stacklevel=3)
 

@@ -20,6 +20,7 @@ from . import grad_mode
 from .function import AccumulateGrad, _RemovableHandle, accumulator_of, refresh_view
 
 _anomaly = [False]
+_anomaly_check_nan = [True]  # set_anomaly_enabled's second switch
 # Running backward passes, innermost last: (task id, dependencies, needed, roots,
 # accumulate). autograd.graph reads it: register_multi_grad_hook asks which nodes the
 # running pass will execute.
@@ -441,7 +442,7 @@ def _call_node(node, grads, retain_graph):
                 f"(expected {expected}, got {len(result)})"
             )
         result = result + (None,) * (expected - len(result))
-    if _anomaly[0]:
+    if _anomaly[0] and _anomaly_check_nan[0]:
         _check_anomaly(node, result)
     if node._hooks:
         for hook in node._hooks:
@@ -598,12 +599,12 @@ class detect_anomaly:
         self._prev = None
 
     def __enter__(self):
-        self._prev = _anomaly[0]
-        _anomaly[0] = self.check_nan
+        self._prev = (_anomaly[0], _anomaly_check_nan[0])
+        _anomaly[0], _anomaly_check_nan[0] = True, bool(self.check_nan)
         return self
 
     def __exit__(self, *exc):
-        _anomaly[0] = self._prev
+        _anomaly[0], _anomaly_check_nan[0] = self._prev
 
     def __call__(self, func):
         import functools
@@ -621,14 +622,14 @@ class set_detect_anomaly:
     setting on exit (PyTorch's dual function/context-manager form)."""
 
     def __init__(self, mode: bool, check_nan: bool = True):
-        self._prev = _anomaly[0]
-        _anomaly[0] = bool(mode) and check_nan
+        self._prev = (_anomaly[0], _anomaly_check_nan[0])
+        _anomaly[0], _anomaly_check_nan[0] = bool(mode), bool(check_nan)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        _anomaly[0] = self._prev
+        _anomaly[0], _anomaly_check_nan[0] = self._prev
 
 
 def is_anomaly_enabled() -> bool:

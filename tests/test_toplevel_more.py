@@ -1,0 +1,190 @@
+"""Top-level ``torch`` names against PyTorch: the sym_* helpers, process switches
+(warn-always, flush-denormal, anomaly, deterministic debug mode), ..."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from oracle import check_raises
+
+import ember
+
+# -- sym_* helpers --------------------------------------------------------------------------
+
+SYM_CASES = [
+    lambda lib: lib.sym_int(3.7), lambda lib: lib.sym_int(-3.7), lambda lib: lib.sym_int(True),
+    lambda lib: lib.sym_int(lib.tensor(3.7)), lambda lib: lib.sym_int("3"),
+    lambda lib: lib.sym_float(3), lambda lib: lib.sym_float(lib.tensor(3)),
+    lambda lib: lib.sym_max(2, 3.0),
+    lambda lib: lib.sym_max(2, 3),
+    lambda lib: lib.sym_max(True, 2),
+    lambda lib: lib.sym_max(-0.0, 0), lambda lib: lib.sym_max(np.int64(3), 2),
+    lambda lib: lib.sym_max(np.float32(3), 2), lambda lib: lib.sym_min(2, 3.5),
+    lambda lib: lib.sym_min(4, 3.5), lambda lib: lib.sym_min(2, 2.0),
+    lambda lib: lib.sym_not(0),
+    lambda lib: lib.sym_not(2.5),
+    lambda lib: lib.sym_not(lib.tensor(True)),
+    lambda lib: lib.sym_ite(True, 1, 2), lambda lib: lib.sym_ite(False, 1.5, 2.5),
+    lambda lib: lib.sym_sum([1, 2, 3]),
+    lambda lib: lib.sym_sum(1, 2, 3),
+    lambda lib: lib.sym_sum([]),
+    lambda lib: lib.sym_sum((1, 2.5)), lambda lib: lib.sym_sqrt(4), lambda lib: lib.sym_sqrt(True),
+    lambda lib: lib.sym_sqrt(lib.tensor(9.0)), lambda lib: lib.sym_fresh_size(5),
+    lambda lib: lib.sym_constrain_range(5, min=0, max=10), lambda lib: lib.sym_constrain_range(5),
+    lambda lib: lib.sym_constrain_range(5.5, min=0),
+    lambda lib: lib.sym_constrain_range_for_size(0),
+    lambda lib: lib.sym_constrain_range_for_size(5, min=-3),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SYM_CASES)))
+def test_sym_helpers_match_torch(case):
+    e, t = SYM_CASES[case](ember), SYM_CASES[case](torch)
+    assert type(e) is type(t) and e == t and repr(e) == repr(t)
+
+
+def test_sym_sum_and_ite_of_tensors():
+    out = ember.sym_sum((ember.tensor(1), 2))
+    assert isinstance(out, ember.Tensor) and out.item() == 3
+    picked = ember.sym_ite(False, ember.ones(1), ember.zeros(1))
+    assert picked.tolist() == [0.0]
+
+
+SYM_ERRORS = [
+    lambda lib: lib.sym_ite(1, 1, 2), lambda lib: lib.sym_ite(True, 1, 2.0),
+    lambda lib: lib.sym_ite(lib.tensor(True), 1, 2),
+    lambda lib: lib.sym_max(1, "a"), lambda lib: lib.sym_min(lib.tensor(1.0), 2),
+    lambda lib: lib.sym_not(lib.tensor([1, 0])), lambda lib: lib.sym_sqrt(-1),
+    lambda lib: lib.sym_int(float("inf")), lambda lib: lib.sym_int(float("nan")),
+    lambda lib: lib.sym_sum([1, 2], 3), lambda lib: lib.sym_float(lib.tensor([1.0, 2.0])),
+    lambda lib: lib.sym_constrain_range(5, min=6), lambda lib: lib.sym_constrain_range(5, max=4),
+    lambda lib: lib.sym_constrain_range(5, min=7, max=3),
+    lambda lib: lib.sym_constrain_range(lib.tensor(3.5), min=4),
+    lambda lib: lib.sym_constrain_range("a"),
+    lambda lib: lib.sym_constrain_range(lib.tensor([1, 2])),
+    lambda lib: lib.sym_constrain_range(5, 0, 10),
+    lambda lib: lib.sym_constrain_range_for_size(-1),
+    lambda lib: lib.sym_constrain_range_for_size(1, min=2),
+    lambda lib: lib.sym_constrain_range_for_size(5, min=0, max=3),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SYM_ERRORS)))
+def test_sym_errors_match_torch(case):
+    fn = SYM_ERRORS[case]
+    e_error, t_error = check_raises(fn)
+    assert type(e_error) is type(t_error)
+    assert str(e_error) == str(t_error).replace("torch.Tensor", "ember._tensor.Tensor")
+
+
+def test_sym_helpers_on_ember_symints():
+    """The traced sizes of ember.export are ember.SymInt: sym_int keeps them, sym_max
+    records a node so the exported graph recomputes it for other sizes."""
+
+    class M(ember.nn.Module):
+        def forward(self, x):
+            rows = ember.sym_max(x.size(0), 4)
+            assert isinstance(rows, ember.SymInt) and ember.sym_int(rows) is rows
+            return ember.zeros(rows) + ember.sym_sum([x.size(0), x.size(1)])
+
+    from ember.export import Dim, export
+
+    program = export(M(), (ember.ones(2, 3),), dynamic_shapes=({0: Dim("n")},))
+    assert program.module()(ember.ones(2, 3)).shape == (4,)
+    assert program.module()(ember.ones(6, 3)).tolist() == [9.0] * 6
+
+
+# -- process switches -----------------------------------------------------------------------
+
+
+def test_set_warn_always_repeats_once_per_process_warnings():
+    x = ember.ones(1, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        float(x)  # the first warning, shown whatever the mode
+    try:
+        ember.set_warn_always(True)
+        assert ember.is_warn_always_enabled() is True
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            float(x)
+            float(x)
+        assert len(caught) == 2
+    finally:
+        ember.set_warn_always(False)
+    assert ember.is_warn_always_enabled() is torch.is_warn_always_enabled() is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        float(x)
+
+
+def test_set_flush_denormal_flushes_like_torch():
+    tiny = [1e-323]
+    try:
+        assert ember.set_flush_denormal(True) is torch.set_flush_denormal(True)
+        assert ember.tensor(tiny, dtype=ember.float64).tolist() == [0.0]
+        assert (ember.tensor([1e-300], dtype=ember.float64) * 1e-20).tolist() == [0.0]
+    finally:
+        assert ember.set_flush_denormal(False) is torch.set_flush_denormal(False)
+    assert ember.tensor(tiny, dtype=ember.float64).tolist() == tiny
+
+
+def test_anomaly_switches_share_autograd_state():
+    try:
+        ember.set_anomaly_enabled(True, check_nan=False)
+        assert ember.is_anomaly_enabled() and not ember.is_anomaly_check_nan_enabled()
+        x = ember.tensor([0.0], requires_grad=True)
+        (x.sqrt() * 0).sum().backward()  # nan gradient passes: check_nan is off
+        assert np.isnan(x.grad.item())
+        ember.set_anomaly_enabled(True)
+        with pytest.raises(RuntimeError, match="returned nan values"):
+            (x.sqrt() * 0).sum().backward()
+    finally:
+        ember.set_anomaly_enabled(False)
+    assert not ember.is_anomaly_enabled() and ember.is_anomaly_check_nan_enabled()
+    for lib in (ember, torch):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's "Anomaly Detection has been enabled"
+            detect = lib.autograd.detect_anomaly(check_nan=False)
+        with detect:
+            states = (lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled())
+        assert states == (True, False)
+
+
+@pytest.mark.parametrize("mode", ["default", "warn", "error", 0, 1, 2])
+def test_deterministic_debug_mode_matches_torch(mode):
+    try:
+        for lib in (ember, torch):
+            lib.set_deterministic_debug_mode(mode)
+        assert ember.get_deterministic_debug_mode() == torch.get_deterministic_debug_mode()
+        assert ember.are_deterministic_algorithms_enabled() == \
+            torch.are_deterministic_algorithms_enabled()
+        assert ember.is_deterministic_algorithms_warn_only_enabled() == \
+            torch.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        ember.use_deterministic_algorithms(False)
+        torch.use_deterministic_algorithms(False)
+    ember.use_deterministic_algorithms(True, warn_only=True)
+    assert ember.get_deterministic_debug_mode() == 1
+    ember.use_deterministic_algorithms(False)
+
+
+SWITCH_ERRORS = [
+    lambda lib: lib.set_warn_always(1), lambda lib: lib.set_flush_denormal(1),
+    lambda lib: lib.set_anomaly_enabled(1), lambda lib: lib.set_anomaly_enabled(True, 1),
+    lambda lib: lib.set_deterministic_debug_mode("x"),
+    lambda lib: lib.set_deterministic_debug_mode(3),
+    lambda lib: lib.set_deterministic_debug_mode(1.0),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SWITCH_ERRORS)))
+def test_switch_errors_match_torch(case):
+    e_error, t_error = check_raises(SWITCH_ERRORS[case])
+    assert str(e_error) == str(t_error)
+
+
+def test_threads_and_abi():
+    assert ember.init_num_threads() is None
+    assert ember.compiled_with_cxx11_abi() is torch.compiled_with_cxx11_abi()
