@@ -22,8 +22,10 @@ import numpy as np
 from .._tensor import Tensor
 
 _segments: dict = {}  # name -> SharedMemory, kept open while this process lives
-_created: list = []   # names this process created (unlinked at exit)
-_creator_pid = os.getpid()  # forked children inherit _created but must not unlink
+# (name, pid) of the segments made here, unlinked at exit by the process that made them:
+# forked children inherit the list (and a process forked after `import ember` starts with
+# another pid than the import saw), so the pid is taken per segment.
+_created: list = []
 
 
 def _segment_of(array):
@@ -45,7 +47,7 @@ def share_memory_(self):
         return self
     segment = shared_memory.SharedMemory(create=True, size=max(array.nbytes, 1))
     _segments[segment.name] = segment
-    _created.append(segment.name)
+    _created.append((segment.name, os.getpid()))
     shared = np.ndarray(array.shape, dtype=array.dtype, buffer=segment.buf)
     shared[...] = array
     self._data = shared
@@ -83,9 +85,10 @@ def _reduce(tensor):
 
 @atexit.register
 def _unlink_created():
-    if os.getpid() != _creator_pid:
-        return
-    for name in _created:
+    pid = os.getpid()
+    for name, creator in _created:
+        if creator != pid:
+            continue
         try:
             _segments[name].unlink()
         except (FileNotFoundError, KeyError):
