@@ -26,6 +26,9 @@ __all__ = [
     "ObserverBase",
     "PerChannelMinMaxObserver",
     "PlaceholderObserver",
+    "RecordingObserver",
+    "ReuseInputObserver",
+    "UniformQuantizationObserverBase",
     "default_affine_fixed_qparams_observer",
     "default_debug_observer",
     "default_dynamic_quant_observer",
@@ -36,6 +39,7 @@ __all__ = [
     "default_observer",
     "default_per_channel_weight_observer",
     "default_placeholder_observer",
+    "default_reuse_input_observer",
     "default_symmetric_fixed_qparams_observer",
     "default_weight_observer",
 ]
@@ -411,12 +415,48 @@ class FixedQParamsObserver(ObserverBase):
         return self.scale, self.zero_point
 
 
+class RecordingObserver(ObserverBase):
+    """Keeps a copy of every tensor that passes (``default_debug_observer``): for looking
+    at the activations a model produced, not for quantizing them."""
+
+    __annotations__ = {"tensor_val": list}
+
+    def __init__(self, dtype=None):
+        super().__init__(dtype=dtype or ember.quint8, is_dynamic=False)
+        self.tensor_val = []
+
+    def forward(self, x):
+        self.tensor_val.append(x.clone())
+        return x
+
+    def calculate_qparams(self):
+        raise Exception("calculate_qparams should not be called for RecordingObserver")  # noqa: TRY002 - as PyTorch
+
+    def get_tensor_value(self):
+        return self.tensor_val
+
+
+class ReuseInputObserver(ObserverBase):
+    """Marks an op (``reshape`` in the default FX mapping) whose output reuses its
+    input's observer: nothing is recorded here, FX prepare wires the input's one."""
+
+    def __init__(self):
+        super().__init__(ember.quint8, is_dynamic=False)
+
+    def forward(self, x):
+        return x
+
+    def calculate_qparams(self):
+        raise Exception("calculate_qparams should not be called for ReuseInputObserver")  # noqa: TRY002 - as PyTorch
+
+
 # HistogramObserver builds on the classes above: imported once they exist.
 from ._histogram import HistogramObserver
 
 default_observer = MinMaxObserver.with_args(quant_min=0, quant_max=127)
 default_placeholder_observer = PlaceholderObserver
-default_debug_observer = None  # RecordingObserver is not provided
+default_debug_observer = RecordingObserver
+default_reuse_input_observer = ReuseInputObserver
 default_weight_observer = MinMaxObserver.with_args(dtype=ember.qint8,
                                                    qscheme=ember.per_tensor_symmetric)
 default_histogram_observer = HistogramObserver.with_args(quant_min=0, quant_max=127)
@@ -432,3 +472,11 @@ default_symmetric_fixed_qparams_observer = default_fixed_qparams_range_neg1to1_o
 default_affine_fixed_qparams_observer = default_fixed_qparams_range_0to1_observer
 default_float_qparams_observer = PerChannelMinMaxObserver.with_args(
     dtype=ember.quint8, qscheme=ember.per_channel_affine_float_qparams, ch_axis=0)
+
+# symmetric int8 weights kept within [-127, 127] (the XNNPACK-style restricted range)
+weight_observer_range_neg_127_to_127 = MinMaxObserver.with_args(
+    dtype=ember.qint8, qscheme=ember.per_tensor_symmetric, quant_min=-127, quant_max=127,
+    eps=2**-12)
+per_channel_weight_observer_range_neg_127_to_127 = PerChannelMinMaxObserver.with_args(
+    dtype=ember.qint8, qscheme=ember.per_channel_symmetric, quant_min=-127, quant_max=127,
+    eps=2**-12)

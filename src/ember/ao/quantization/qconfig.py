@@ -8,8 +8,11 @@ import ember
 
 from .observer import (
     HistogramObserver,
+    MinMaxObserver,
+    NoopObserver,
     ObserverBase,
     PlaceholderObserver,
+    ReuseInputObserver,
     default_dynamic_quant_observer,
     default_float_qparams_observer,
     default_observer,
@@ -19,6 +22,7 @@ from .observer import (
 
 __all__ = [
     "QConfig",
+    "QConfigAny",
     "QConfigDynamic",
     "default_activation_only_qconfig",
     "default_dynamic_qconfig",
@@ -31,6 +35,7 @@ __all__ = [
     "get_default_qat_qconfig",
     "get_default_qconfig",
     "per_channel_dynamic_qconfig",
+    "qconfig_equals",
 ]
 
 
@@ -122,3 +127,47 @@ def get_default_qat_qconfig(backend="x86", version=1):
         weight = (_fq.default_fused_per_channel_wt_fake_quant if fused
                   else _fq.default_per_channel_weight_fake_quant)
     return QConfig(activation=activation, weight=weight)
+
+
+QConfigAny = QConfig | None
+
+default_reuse_input_qconfig = QConfig(activation=ReuseInputObserver,
+                                      weight=NoopObserver)
+default_quint8_weight_qconfig = QConfig(activation=HistogramObserver,
+                                        weight=MinMaxObserver)
+
+
+def _factory_parts(factory):
+    """(callable, keyword arguments) of an observer factory, through nested with_args."""
+    inner = getattr(factory, "p", factory)
+    keywords = {}
+    while hasattr(inner, "func"):  # functools.partial, possibly of a partial
+        keywords = {**inner.keywords, **keywords}
+        inner = inner.func
+    return inner, keywords
+
+
+def _factory_equals(a, b):
+    if a is b:
+        return True
+    fa, ka = _factory_parts(a)
+    fb, kb = _factory_parts(b)
+    if fa is not fb or ka.keys() != kb.keys():
+        return False
+    for key, value in ka.items():  # a FakeQuantize's observer argument is itself a factory
+        other = kb[key]
+        if callable(value) and callable(other):
+            if not _factory_equals(value, other):
+                return False
+        elif value != other:
+            return False
+    return True
+
+
+def qconfig_equals(q1, q2):
+    """Whether two qconfigs build the same observers: factories compare by class and
+    bound arguments (two separately made ``with_args`` partials are equal), not identity."""
+    if q1 is None or q2 is None:
+        return q1 == q2
+    return _factory_equals(q1.activation, q2.activation) and \
+        _factory_equals(q1.weight, q2.weight)
