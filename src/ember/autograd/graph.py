@@ -24,13 +24,19 @@ from typing import Any, Literal, NamedTuple
 from .._tensor import Tensor
 from ..utils.hooks import RemovableHandle
 from . import _saved
+from ._engine_flags import (  # noqa: F401 - torch.autograd.graph's names
+    region_activation_memory_budget,
+    set_override_stale_capture_stream,
+    set_warn_on_accumulate_grad_stream_mismatch,
+)
 from . import engine as _engine
 from .function import AccumulateGrad, Function, accumulator_of
 
 __all__ = [
     "GradientEdge", "Node", "allow_mutation_on_saved_tensors", "disable_saved_tensors_hooks",
-    "get_gradient_edge", "increment_version", "register_multi_grad_hook", "save_on_cpu",
-    "saved_tensors_hooks",
+    "get_gradient_edge", "increment_version", "region_activation_memory_budget",
+    "register_multi_grad_hook", "save_on_cpu", "saved_tensors_hooks",
+    "set_override_stale_capture_stream", "set_warn_on_accumulate_grad_stream_mismatch",
 ]
 
 
