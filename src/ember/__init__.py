@@ -62,6 +62,7 @@ _LAZY_SUBMODULES = frozenset({
     "quantization", "serve", "signal",
     "compiler", "cpu", "hub", "mps", "xpu", "quasirandom",
     "export", "library", "ops",  # torch.export, torch.library, torch.ops
+    "masked",
 })
 
 
@@ -84,6 +85,10 @@ def __dir__():
 from . import sparse  # noqa: F401,E402
 from .nested import jagged  # noqa: F401,E402  (also binds ember.nested)
 from .sparse import layout, smm, sparse_coo, sparse_coo_tensor, spmm, strided  # noqa: F401,E402
+from .sparse import (  # noqa: F401,E402
+    sparse_bsc, sparse_bsc_tensor, sparse_bsr, sparse_bsr_tensor, sparse_compressed_tensor,
+    sparse_csc, sparse_csc_tensor, sparse_csr, sparse_csr_tensor,
+)
 
 half, float, double = float16, float32, float64  # noqa: A001 - PyTorch's aliases
 cfloat, cdouble = complex64, complex128

@@ -1,0 +1,220 @@
+"""``MaskedTensor``: a tensor whose elements are each specified (mask True) or not.
+
+Layout: a MaskedTensor *is* an ember Tensor holding the data (masked-out elements keep
+whatever value they had) plus a bool ``_masked_mask`` of the same shape. Because the data
+is the tensor itself, autograd needs nothing new: an op on MaskedTensors runs the plain op
+on ``get_data()`` (a differentiable alias) and re-types the result with the op's mask, so
+the graph is ember's ordinary one and ``.grad`` is the accumulated plain gradient shown
+with the tensor's mask (masked-out gradient entries are unspecified, as in PyTorch).
+
+Which ops are allowed and what mask their result gets is ``_dispatch``'s business, reached
+through ``__torch_function__``. The protocol is attached, and ember's dispatch trampolines
+installed, only when the first MaskedTensor is built: importing ember.masked costs plain
+tensors nothing.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import ember
+
+from .._C import DisableTorchFunction
+from .._tensor import Tensor
+
+_PROTOTYPE = ("The PyTorch API of MaskedTensors is in prototype stage and will change in the "
+              "near future. Please open a Github issue for features requests and see our "
+              "documentation on the torch.masked module for further information about the "
+              "project.")
+_DATA_REQUIRES_GRAD = ("It is not recommended to create a MaskedTensor with a tensor that "
+                       "requires_grad. To avoid this, you can use data.detach().clone()")
+# the dtypes torch.masked accepts
+_DTYPES = (ember.float16, ember.float32, ember.float64, ember.bool, ember.int8, ember.int16,
+           ember.int32, ember.int64)
+
+
+def is_masked_tensor(obj, /) -> bool:
+    """Whether ``obj`` is a MaskedTensor."""
+    return isinstance(obj, MaskedTensor)
+
+
+def _plain_alias(tensor: Tensor) -> Tensor:
+    """A plain-Tensor alias of ``tensor`` (same memory, ``AliasBackward0`` in a graph)."""
+    with DisableTorchFunction():
+        return Tensor.__getitem__(tensor, Ellipsis)
+
+
+def _check_members(data, mask) -> None:
+    if data.layout != mask.layout:
+        raise TypeError("data and mask must have the same layout.")
+    if data.layout is not ember.strided:
+        raise TypeError(f"data layout of {data.layout} is not supported in ember's "
+                        "MaskedTensor (strided only).")
+    if mask.dtype != ember.bool:
+        raise TypeError("mask must have dtype bool.")
+    if data.dtype not in _DTYPES:
+        raise TypeError(f"{data.dtype} is not supported in MaskedTensor.")
+    if data.dim() != mask.dim():
+        raise ValueError("data.dim() must equal mask.dim()")
+    if data.size() != mask.size():
+        raise ValueError("data.size() must equal mask.size()")
+
+
+def _enable_dispatch() -> None:
+    """Attach ``__torch_function__`` (once) and make sure the trampolines are installed
+    (tests may have uninstalled them since)."""
+    from .. import overrides
+
+    if "_masked_torch_function" not in MaskedTensor.__dict__:
+        from ._dispatch import torch_function
+
+        MaskedTensor.__torch_function__ = classmethod(torch_function)
+        MaskedTensor._masked_torch_function = True
+    if not overrides._INSTALLED[0]:
+        overrides._install()
+
+
+def _wrap(data: Tensor, mask: Tensor, keep=()) -> MaskedTensor:
+    """``data`` (a fresh plain result, possibly in a graph) re-typed as a MaskedTensor
+    with ``mask``. A tensor the caller still holds (listed in ``keep``) is aliased first."""
+    from ..overrides import _retype
+
+    if any(data is kept for kept in keep):
+        data = _plain_alias(data)
+    out = _retype(data, MaskedTensor)
+    out._masked_mask = mask
+    return out
+
+
+class MaskedTensor(Tensor):
+    """A tensor with a bool mask: ``True`` marks the elements that are specified.
+
+    Build it with ``ember.masked.masked_tensor(data, mask)`` (a leaf, like
+    ``ember.tensor``) or ``as_masked_tensor`` (keeps ``data``'s autograd history).
+    Elementwise ops keep the mask, binary ops require equal masks, reductions skip
+    masked-out elements and mask out results with no specified input.
+
+    Example::
+
+        >>> data = ember.arange(6.).reshape(2, 3)
+        >>> mt = ember.masked.masked_tensor(data, data > 1)
+        >>> mt.sum(1)
+        MaskedTensor(
+          [  2.0000,  12.0000]
+        )
+    """
+
+    def __new__(cls, data, mask, requires_grad=False):
+        if is_masked_tensor(data) or not isinstance(data, Tensor):
+            raise TypeError("data must be a Tensor")
+        if is_masked_tensor(mask) or not isinstance(mask, Tensor):
+            raise TypeError("mask must be a Tensor")
+        warnings.warn(_PROTOTYPE, UserWarning, stacklevel=2)
+        if data.requires_grad:
+            warnings.warn(_DATA_REQUIRES_GRAD, UserWarning, stacklevel=2)
+        _check_members(data, mask)
+        _enable_dispatch()
+        with DisableTorchFunction():
+            out = _wrap(Tensor.clone(Tensor.detach(data)), Tensor.clone(mask))
+            if requires_grad:
+                Tensor.requires_grad_(out, True)
+        return out
+
+    def __init__(self, data, mask, requires_grad=False):
+        pass
+
+    @staticmethod
+    def _from_values(data, mask):
+        """A MaskedTensor that keeps ``data``'s autograd history (``as_masked_tensor``)."""
+        if is_masked_tensor(data) or not isinstance(data, Tensor):
+            raise TypeError("data must be a Tensor")
+        if is_masked_tensor(mask) or not isinstance(mask, Tensor):
+            raise TypeError("mask must be a Tensor")
+        warnings.warn(_PROTOTYPE, UserWarning, stacklevel=2)
+        _check_members(data, mask)
+        _enable_dispatch()
+        with DisableTorchFunction():
+            return _wrap(Tensor.clone(data), Tensor.clone(mask))
+
+    # -- the two members --------------------------------------------------------------------
+
+    def get_data(self) -> Tensor:
+        """The data as a plain Tensor, masked-out elements included; differentiable
+        (gradients flow back to this MaskedTensor)."""
+        return _plain_alias(self)
+
+    def get_mask(self) -> Tensor:
+        """The bool mask (True: specified)."""
+        return self._masked_mask
+
+    @property
+    def _masked_data(self) -> Tensor:
+        with DisableTorchFunction():
+            return Tensor.detach(self)
+
+    def to_tensor(self, value) -> Tensor:
+        """A plain Tensor with masked-out elements replaced by ``value``."""
+        with DisableTorchFunction():
+            return Tensor.masked_fill(_plain_alias(self), ~self._masked_mask, value)
+
+    def _set_data_mask(self, data, mask) -> None:
+        """Replace both members in place (the data is copied into this tensor)."""
+        _check_members(data, mask)
+        with DisableTorchFunction():
+            Tensor.copy_(_plain_alias(self), data)
+        self._masked_mask = mask
+
+    @classmethod
+    def unary(cls, fn, data, mask):
+        return MaskedTensor(fn(data), mask)
+
+    # -- autograd: gradients are shown with the mask -------------------------------------------
+
+    @property
+    def grad(self):
+        """The accumulated gradient as a MaskedTensor with this tensor's mask, or None."""
+        grad = self._grad
+        if grad is None:
+            return None
+        return _wrap(_plain_alias(grad), self._masked_mask)
+
+    @grad.setter
+    def grad(self, value):
+        if is_masked_tensor(value):
+            value = value.get_data().detach()
+        with DisableTorchFunction():
+            Tensor.grad.fset(self, value)
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    # -- what torch.masked defines on the class -------------------------------------------------
+
+    def __lt__(self, other):
+        """Elementwise ``<`` keeping this tensor's mask (PyTorch does not compare masks
+        here, unlike the other binary ops)."""
+        other_data = other.get_data() if is_masked_tensor(other) else other
+        with DisableTorchFunction():
+            return _wrap(Tensor.lt(_plain_alias(self), other_data), self._masked_mask)
+
+    def is_sparse_coo(self) -> bool:
+        return False
+
+    def is_sparse_csr(self) -> bool:
+        return False
+
+    @property
+    def is_sparse(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        from ._repr import masked_tensor_repr
+
+        return masked_tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        return (MaskedTensor, (self._masked_data.clone(), self._masked_mask.clone(),
+                               self.requires_grad))
