@@ -365,11 +365,17 @@ def _check_tensors(fn_name, names, values):
             )
 
 
-def _sparse_math():
-    """Products with a sparse COO operand live in ember.sparse (one layer up)."""
-    from ..sparse import _math
+def _is_sparse(x):
+    """COO (``is_sparse``) or a compressed layout (CSR, CSC, BSR, BSC)."""
+    return x.is_sparse or getattr(x, "_sparse_compressed", False)
 
-    return _math
+
+def _sparse_math(*operands):
+    """Products with a sparse operand live in ember.sparse (one layer up): COO's family or
+    the compressed layouts'."""
+    from ..sparse import _math_of
+
+    return _math_of(*operands)
 
 
 # -- the named products -----------------------------------------------------------------
@@ -379,8 +385,8 @@ def matmul(input, other, *, out=None):
     """Matrix product with broadcasting (``input @ other``)."""
     if type(input) is not Tensor or type(other) is not Tensor:
         _check_tensors("matmul", ("input", "other"), (input, other))
-        if input.is_sparse or other.is_sparse:
-            return _sparse_math().matmul(input, other)
+        if _is_sparse(input) or _is_sparse(other):
+            return _sparse_math(input, other).matmul(input, other)
     if out is not None:
         return _write_product(Matmul.apply(input, other), out, "matmul")
     return Matmul.apply(input, other)
@@ -400,8 +406,8 @@ def mm(input, mat2, *, out=None):
     """Product of two matrices (no broadcasting)."""
     if type(input) is not Tensor or type(mat2) is not Tensor:
         _check_tensors("mm", ("input", "mat2"), (input, mat2))
-        if input.is_sparse or mat2.is_sparse:
-            return _sparse_math().mm(input, mat2)
+        if _is_sparse(input) or _is_sparse(mat2):
+            return _sparse_math(input, mat2).mm(input, mat2)
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -454,6 +460,8 @@ def mv(input, vec, *, out=None):
     """Matrix-vector product."""
     if type(input) is not Tensor or type(vec) is not Tensor:
         _check_tensors("mv", ("input", "vec"), (input, vec))
+        if getattr(input, "_sparse_compressed", False):
+            return _sparse_math(input).mv(input, vec)
     _check_mv(input, vec)
     return _Dot.apply(input, vec)
 
@@ -513,8 +521,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * (mat1 @ mat2)`` as one GEMM plus an in-place add (Linear)."""
     if type(input) is not Tensor or type(mat1) is not Tensor or type(mat2) is not Tensor:
         _check_tensors("addmm", ("input", "mat1", "mat2"), (input, mat1, mat2))
-        if input.is_sparse or mat1.is_sparse or mat2.is_sparse:
-            return _sparse_math().addmm(input, mat1, mat2, beta=beta, alpha=alpha)
+        if _is_sparse(input) or _is_sparse(mat1) or _is_sparse(mat2):
+            return _sparse_math(mat1, mat2).addmm(input, mat1, mat2, beta=beta, alpha=alpha)
     if mat1.ndim != 2:
         raise RuntimeError(f"mat1 must be a matrix, got {mat1.ndim}-D tensor")
     if mat2.ndim != 2:

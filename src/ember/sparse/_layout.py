@@ -1,4 +1,5 @@
-"""``torch.layout`` objects: ``ember.strided`` and ``ember.sparse_coo``.
+"""``torch.layout`` objects: ``ember.strided``, ``ember.sparse_coo`` and the compressed
+layouts ``sparse_csr``, ``sparse_csc``, ``sparse_bsr``, ``sparse_bsc``.
 
 A layout says how a tensor's elements are stored. PyTorch code compares them by identity
 (``x.layout == torch.strided``) and prints them as ``torch.strided``; they pickle as
@@ -36,7 +37,12 @@ class layout:
 
 strided = layout("strided")
 sparse_coo = layout("sparse_coo")
-_BY_NAME = {"torch.strided": strided, "torch.sparse_coo": sparse_coo}
+sparse_csr = layout("sparse_csr")
+sparse_csc = layout("sparse_csc")
+sparse_bsr = layout("sparse_bsr")
+sparse_bsc = layout("sparse_bsc")
+_BY_NAME = {repr(x): x for x in (strided, sparse_coo, sparse_csr, sparse_csc, sparse_bsr,
+                                  sparse_bsc)}
 
 
 def layout_from_name(name):

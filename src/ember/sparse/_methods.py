@@ -9,15 +9,9 @@ because Python tries a subclass's reflected operator (``__radd__``, ``__rmatmul_
 
 from __future__ import annotations
 
-from . import _math
+from . import _compressed_methods, _math
 from ._coo import SparseCooTensor, dense_to_sparse
 from ._layout import strided
-
-
-def _to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
-    if layout is not None and str(layout) not in ("torch.sparse_coo",):
-        raise RuntimeError(f"to_sparse: layout {layout} is not supported in ember")
-    return dense_to_sparse(self, sparse_dim)
 
 
 def _to_sparse_coo(self, sparse_dim=None):
@@ -52,13 +46,14 @@ def _sum(self, dim=None, keepdim=False, dtype=None):
 
 
 TENSOR_METHODS = {
-    "to_sparse": _to_sparse,
     "to_sparse_coo": _to_sparse_coo,
     "to_dense": _to_dense,
     "sparse_mask": _math.sparse_mask,
     "is_sparse_csr": False,
     "layout": strided,
 }
+# The compressed layouts' conversions (to_sparse with a layout, to_sparse_csr, ...).
+TENSOR_METHODS.update(_compressed_methods.TENSOR_METHODS)
 
 SPARSE_METHODS = {
     "__neg__": _math.neg, "neg": _math.neg,
@@ -75,6 +70,7 @@ SPARSE_METHODS = {
 
 SPARSE_METHODS.update({name: _math.elementwise(name) for name in _math.ZERO_PRESERVING})
 SPARSE_METHODS.update({"pow": _math.pow, "__pow__": _math.pow})
+SPARSE_METHODS["to_sparse"] = _compressed_methods._coo_to_sparse
 
 for _name, _fn in SPARSE_METHODS.items():
     setattr(SparseCooTensor, _name, _fn)

@@ -24,10 +24,9 @@ def _part(prefix, tensor, indent):
     return prefix + body + ")"
 
 
-def _add_suffixes(text, suffixes, indent):
+def _add_suffixes(text, suffixes, indent, force_newline=True):
     parts = [text]
     last_line_len = len(text) - text.rfind("\n") + 1
-    force_newline = True
     for suffix in suffixes:
         if force_newline or last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
@@ -60,3 +59,33 @@ def sparse_repr(tensor) -> str:
     elif tensor.requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + text, suffixes, indent)
+
+
+def compressed_repr(tensor) -> str:
+    """A compressed tensor as PyTorch prints it: the two index tensors and the values,
+    then size, nnz, dtype and layout, wrapped at the line width (no forced newline)."""
+    from ._compressed import index_names
+
+    prefix = "tensor("
+    indent = len(prefix)
+    suffixes = []
+    device = tensor.device
+    if device.type != get_default_device().type:
+        suffixes.append(f"device='{device}'")
+    suffixes.append(f"size={tuple(tensor.shape)}")
+    suffixes.append(f"nnz={tensor._nnz()}")
+    implicit = (_dt.get_default_dtype(), _dt.default_complex(), _dt.int64, _dt.bool_)
+    if tensor.dtype not in implicit:
+        suffixes.append(f"dtype={tensor.dtype}")
+    compressed, plain = index_names(tensor.layout)
+    separator = ",\n" + " " * indent
+    text = separator.join([
+        _part(f"{compressed}_indices=tensor(", tensor._sc_cidx, indent),
+        _part(f"{plain}_indices=tensor(", tensor._sc_pidx, indent),
+        _part("values=tensor(", tensor._sp_values, indent)])
+    suffixes.append(f"layout={tensor.layout}")
+    if tensor.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{tensor.grad_fn.name().rsplit('::', 1)[-1]}>")
+    elif tensor.requires_grad:
+        suffixes.append("requires_grad=True")
+    return _add_suffixes(prefix + text, suffixes, indent, force_newline=False)
