@@ -188,3 +188,62 @@ def test_switch_errors_match_torch(case):
 def test_threads_and_abi():
     assert ember.init_num_threads() is None
     assert ember.compiled_with_cxx11_abi() is torch.compiled_with_cxx11_abi()
+
+
+# -- GradScaler, exceptions, Stream and Event ---------------------------------------------
+
+
+def test_grad_scaler_and_exception_classes():
+    assert ember.GradScaler is ember.amp.GradScaler
+    for name in ("OutOfMemoryError", "AcceleratorError"):
+        cls = getattr(ember, name)
+        assert cls.__mro__[1:] == getattr(torch, name).__mro__[1:]
+        assert cls.__module__ == "ember" and cls.__name__ == name
+    with pytest.raises(RuntimeError):
+        raise ember.OutOfMemoryError("out of memory")
+
+
+STREAM_CASES = [
+    lambda lib: repr(lib.Stream()), lambda lib: repr(lib.Stream("cpu")),
+    lambda lib: repr(lib.Stream(device="cpu:0", priority=-1)),
+    lambda lib: repr(lib.Stream(device=lib.device("meta"))),
+    lambda lib: repr(lib.Stream(stream_id=1, device_index=0, device_type=0)),
+    lambda lib: (lib.Stream().device_type, lib.Stream("meta").device_type),
+    lambda lib: (lib.Stream().device_index, lib.Stream().stream_id, str(lib.Stream().device)),
+    lambda lib: (lib.Stream().query(), lib.Stream().synchronize(), lib.Stream().is_capturing()),
+    lambda lib: lib.Stream().wait_event(lib.Event()),
+    lambda lib: (lib.Stream() == lib.Stream(), lib.Stream() == lib.Stream("meta"),
+                 len({lib.Stream(), lib.Stream()})),
+    lambda lib: repr(lib.Event()), lambda lib: repr(lib.Event(device="meta")),
+    lambda lib: repr(lib.Event("cpu", enable_timing=True, blocking=True, interprocess=True)),
+    lambda lib: (lib.Event().query(), lib.Event().synchronize(), lib.Event().wait(),
+                 lib.Event().wait(lib.Stream()), lib.Event().event_id, str(lib.Event().device)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(STREAM_CASES)))
+def test_cpu_streams_and_events_match_torch(case):
+    assert STREAM_CASES[case](ember) == STREAM_CASES[case](torch)
+
+
+def test_stream_context_manager_on_cpu():
+    for lib in (ember, torch):
+        with lib.Stream() as stream:
+            assert stream.query()
+
+
+STREAM_ERRORS = [
+    lambda lib: lib.Stream(device=0), lambda lib: lib.Stream(1.5), lambda lib: lib.Event(1),
+    lambda lib: lib.Stream().native_handle(), lambda lib: lib.Stream().wait_stream(lib.Stream()),
+    lambda lib: lib.Stream().record_event(), lambda lib: lib.Stream("meta").record_event(),
+    lambda lib: lib.Event().record(), lambda lib: lib.Event().record(lib.Stream()),
+    lambda lib: lib.Event().elapsed_time(lib.Event()),
+    lambda lib: lib.Event(enable_timing=True).elapsed_time(lib.Event(enable_timing=True)),
+    lambda lib: lib.Event().ipc_handle(),
+]
+
+
+@pytest.mark.parametrize("case", range(len(STREAM_ERRORS)))
+def test_stream_errors_match_torch(case):
+    e_error, t_error = check_raises(STREAM_ERRORS[case])
+    assert str(e_error) == str(t_error)

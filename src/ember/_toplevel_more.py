@@ -3,9 +3,14 @@
 
 # ruff: noqa: F401, F403  (re-exports)
 
+from ._exceptions import *
+from ._stream import *
 from ._sym_ops import *
 from ._toplevel_flags import *
+from ._exceptions import __all__ as _exception_names
+from ._stream import __all__ as _stream_names
 from ._sym_ops import __all__ as _sym_names
 from ._toplevel_flags import __all__ as _flag_names
+from .amp import GradScaler  # torch.GradScaler (2.3+): the same class as torch.amp's
 
-__all__ = [*_sym_names, *_flag_names]
+__all__ = [*_exception_names, *_stream_names, *_sym_names, *_flag_names, "GradScaler"]
