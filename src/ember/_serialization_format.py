@@ -183,6 +183,13 @@ class _Writer:
             from ._ops.quantized import checkpoint_reduce
 
             return checkpoint_reduce(self, tensor)
+        if getattr(tensor, "_sparse_compressed", False):  # (layout, (ci, pi, v, size))
+            layout = _Reduce(TorchGlobal("torch.serialization", "_get_layout"),
+                             (str(tensor.layout),))
+            size = _Reduce(TorchGlobal("torch", "Size"), (tuple(tensor.shape),))
+            return _Reduce(TorchGlobal("torch._utils", "_rebuild_sparse_tensor"), (layout, (
+                self.tensor(tensor._sc_cidx), self.tensor(tensor._sc_pidx),
+                self.tensor(tensor._values().detach()), size)))
         if tensor.is_sparse:  # torch._utils._rebuild_sparse_tensor(layout, (i, v, size, c))
             layout = _Reduce(TorchGlobal("torch.serialization", "_get_layout"),
                              ("torch.sparse_coo",))

@@ -425,8 +425,16 @@ def _new(indices, values, shape, coalesced):
 
 def _rebuild_sparse_tensor(layout, data):
     """Pickle/checkpoint rebuilder (``torch._utils._rebuild_sparse_tensor``'s arguments)."""
+    if str(layout) in ("torch.sparse_csr", "torch.sparse_csc", "torch.sparse_bsr",
+                       "torch.sparse_bsc"):
+        from ._compressed import sparse_compressed_tensor
+        from ._layout import layout_from_name
+
+        compressed_indices, plain_indices, values, size = data
+        return sparse_compressed_tensor(compressed_indices, plain_indices, values, size,
+                                        layout=layout_from_name(str(layout)))
     if str(layout) != "torch.sparse_coo":
-        raise RuntimeError(f"rebuilding a {layout} tensor is not supported")
+        raise NotImplementedError(f"rebuilding sparse tensor for layout {layout}")
     indices, values, size = data[0], data[1], data[2]
     coalesced = data[3] if len(data) > 3 else None
     return sparse_coo_tensor(indices, values, size, is_coalesced=coalesced)
