@@ -41,3 +41,24 @@ def both(fn):
     with on_device(torch):
         t = fn(torch)
     return e, t
+
+
+def same_compressed(e, t, rtol=1.3e-6, atol=1e-5, check_repr=True):
+    """A compressed (CSR/CSC/BSR/BSC) ember tensor equal to torch's: layout, size, dtype,
+    nnz, both index tensors (values and dtype) and the values; with ``check_repr`` the
+    printed forms agree too."""
+    import torch
+
+    assert str(e.layout) == str(t.layout)
+    if check_repr:
+        assert repr(e) == repr(t)
+    assert tuple(e.shape) == tuple(t.shape) and str(e.dtype) == str(t.dtype)
+    assert (e._nnz(), e.dense_dim(), e.sparse_dim()) == (t._nnz(), t.dense_dim(), t.sparse_dim())
+    row = t.layout in (torch.sparse_csr, torch.sparse_bsr)
+    names = ("crow_indices", "col_indices") if row else ("ccol_indices", "row_indices")
+    for name in names:
+        ei, ti = getattr(e, name)(), getattr(t, name)()
+        assert str(ei.dtype) == str(ti.dtype), name
+        np.testing.assert_array_equal(as_numpy(ei), as_numpy(ti))
+    np.testing.assert_allclose(as_numpy(e.values()), as_numpy(t.values()), rtol=rtol,
+                               atol=atol)

@@ -83,14 +83,13 @@ def _check_values(c, p, cname, pname, n_plain, nnz, row):
         _fail(f"`{cname}_indices[..., 0] == 0` is not satisfied.")
     if c.shape[0] and bool((c[:, -1] != nnz).any()):
         _fail(f"`{cname}_indices[..., -1] == nnz` is not satisfied.")
+    extent = "ncols" if row else "nrows"
+    if p.size and bool(((p < 0) | (p >= n_plain)).any()):
+        _fail(f"`0 <= {pname}_indices < {extent}` is not satisfied.")
     steps = c[:, 1:] - c[:, :-1]
     if steps.size and bool(((steps < 0) | (steps > n_plain)).any()):
-        extent = "ncols" if row else "nrows"
         _fail(f"`0 <= {cname}_indices[..., 1:] - {cname}_indices[..., :-1] <= {extent}` is "
               "not satisfied.")
-    if p.size and bool(((p < 0) | (p >= n_plain)).any()):
-        extent = "ncols" if row else "nrows"
-        _fail(f"`0 <= {pname}_indices < {extent}` is not satisfied.")
     if p.shape[-1] > 1:
         # Within a slice each plain index must exceed the previous; a slice start resets.
         n_compressed = c.shape[1] - 1

@@ -130,26 +130,23 @@ def _element_entries(tensor):
 
 
 def compressed_to_coo(tensor):
-    """``to_sparse_coo``: a coalesced COO tensor with ``batch + 2`` sparse dimensions, one
-    entry per stored element."""
+    """``to_sparse_coo``: a COO tensor with ``batch + 2`` sparse dimensions, one entry per
+    stored element in storage order (coalesced when that order is row-major: CSR and 1x1
+    BSR, as PyTorch flags it)."""
     from ._coo import _new as new_coo
     from ._coo import _unravel
 
-    batch_shape, (nrows, ncols), _ = _split_shape(tensor)
+    batch_shape, _, _ = _split_shape(tensor)
     batch, rows, cols, values = _element_entries(tensor)
     xp = array_module(rows)
-    linear = (batch * nrows + rows) * ncols + cols
-    if tensor._sc_layout is not sparse_csr:
-        order = xp.argsort(linear, kind="stable")
-        batch, rows, cols = batch[order], rows[order], cols[order]
-        values = values[_make(order.astype(np.int64))]
+    coalesced = tensor._sc_layout in _ROW_COMPRESSED and tensor._blocksize() == (1, 1)
     if batch_shape:
         coords = [_unravel(batch, batch_shape), rows[None], cols[None]]
         indices = xp.concatenate(coords, axis=0)
     else:
         indices = xp.stack([rows, cols]) if rows.size else xp.zeros((2, 0), dtype=np.int64)
     return new_coo(_make(indices.astype(np.int64)), named(values, "ToSparseBackward1"),
-                   tensor._sp_shape, True)
+                   tensor._sp_shape, coalesced)
 
 
 def coo_to_compressed(coo, layout, blocksize=None, dense_dim=None):
