@@ -247,3 +247,85 @@ STREAM_ERRORS = [
 def test_stream_errors_match_torch(case):
     e_error, t_error = check_raises(STREAM_ERRORS[case])
     assert str(e_error) == str(t_error)
+
+
+# -- the legacy autocast switches -----------------------------------------------------------
+
+
+def _autocast_trace(lib):
+    """The same sequence of switch calls; what each step observes."""
+    seen = [lib.get_autocast_dtype("cpu"), lib.is_autocast_enabled(), lib.get_autocast_gpu_dtype()]
+    lib.set_autocast_cpu_dtype(lib.float16)
+    seen.append(lib.get_autocast_cpu_dtype())
+    with lib.autocast("cpu"):  # no dtype: the configured one
+        seen += [lib.get_autocast_dtype("cpu"), lib.is_autocast_cpu_enabled(),
+                 (lib.ones(2, 2) @ lib.ones(2, 2)).dtype]
+        with lib.autocast("cpu", dtype=lib.bfloat16, cache_enabled=False):
+            seen += [lib.get_autocast_dtype("cpu"), lib.is_autocast_cache_enabled()]
+            with lib.autocast("cpu", enabled=False):
+                seen += [lib.get_autocast_dtype("cpu"), lib.is_autocast_enabled("cpu")]
+        seen += [lib.get_autocast_dtype("cpu"), lib.is_autocast_cache_enabled()]
+        seen += [lib.autocast_increment_nesting(), lib.autocast_decrement_nesting()]
+    lib.set_autocast_dtype("cpu", lib.bfloat16)
+    lib.set_autocast_enabled("cpu", True)
+    seen += [lib.is_autocast_enabled("cpu:0"), (lib.ones(2, 2) @ lib.ones(2, 2)).dtype]
+    lib.set_autocast_dtype("cpu", lib.float16)  # changes the running region's dtype
+    seen.append((lib.ones(2, 2) @ lib.ones(2, 2)).dtype)
+    lib.set_autocast_cpu_enabled(False)
+    lib.set_autocast_dtype("cpu", lib.bfloat16)
+    seen.append((lib.ones(2, 2) @ lib.ones(2, 2)).dtype)
+    lib.set_autocast_enabled(True)  # one argument: cuda
+    seen += [lib.is_autocast_enabled(), lib.is_autocast_enabled("cuda")]
+    lib.set_autocast_enabled(False)
+    lib.set_autocast_gpu_dtype(lib.bfloat16)
+    seen.append(lib.get_autocast_dtype("cuda"))
+    lib.set_autocast_gpu_dtype(lib.float16)
+    lib.set_autocast_cache_enabled(False)
+    seen.append(lib.is_autocast_cache_enabled())
+    lib.set_autocast_cache_enabled(True)
+    seen += [lib.clear_autocast_cache(), lib.get_autocast_dtype("xpu"),
+             lib.get_autocast_dtype("hpu")]
+    return [str(x).replace("ember", "torch") for x in seen]
+
+
+def test_legacy_autocast_switches_drive_autocast_like_torch():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = _autocast_trace(ember)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert ours == _autocast_trace(torch)
+    deprecated = sorted({str(w.message) for w in caught if w.category is DeprecationWarning})
+    assert deprecated == [
+        "torch.get_autocast_cpu_dtype() is deprecated. Please use "
+        "torch.get_autocast_dtype('cpu') instead.",
+        "torch.get_autocast_gpu_dtype() is deprecated. Please use "
+        "torch.get_autocast_dtype('cuda') instead.",
+        "torch.is_autocast_cpu_enabled() is deprecated. Please use "
+        "torch.is_autocast_enabled('cpu') instead.",
+        "torch.set_autocast_cpu_dtype(dtype) is deprecated. Please use "
+        "torch.set_autocast_dtype('cpu', dtype) instead.",
+        "torch.set_autocast_cpu_enabled(enabled) is deprecated. Please use "
+        "torch.set_autocast_enabled('cpu', enabled) instead.",
+        "torch.set_autocast_gpu_dtype(dtype) is deprecated. Please use "
+        "torch.set_autocast_dtype('cuda', dtype) instead.",
+    ]
+    assert not ember.is_autocast_enabled("cpu") and ember.get_autocast_dtype("cpu") is \
+        ember.bfloat16
+
+
+AUTOCAST_ERRORS = [
+    lambda lib: lib.is_autocast_enabled("meta"), lambda lib: lib.get_autocast_dtype("foo"),
+    lambda lib: lib.is_autocast_enabled(1), lambda lib: lib.set_autocast_enabled("cpu", 1),
+    lambda lib: lib.set_autocast_enabled(1), lambda lib: lib.set_autocast_enabled(1, True),
+    lambda lib: lib.set_autocast_enabled("cpu", True, 1),
+    lambda lib: lib.set_autocast_cache_enabled(1), lambda lib: lib.set_autocast_dtype("cpu", 1),
+    lambda lib: lib.set_autocast_dtype(1, lib.float16), lambda lib: lib.set_autocast_cpu_dtype(1),
+    lambda lib: lib.set_autocast_cpu_enabled(1),
+]
+
+
+@pytest.mark.parametrize("case", range(len(AUTOCAST_ERRORS)))
+def test_autocast_switch_errors_match_torch(case):
+    e_error, t_error = check_raises(AUTOCAST_ERRORS[case])
+    assert str(e_error) == str(t_error)

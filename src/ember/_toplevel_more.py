@@ -12,5 +12,8 @@ from ._stream import __all__ as _stream_names
 from ._sym_ops import __all__ as _sym_names
 from ._toplevel_flags import __all__ as _flag_names
 from .amp import GradScaler  # torch.GradScaler (2.3+): the same class as torch.amp's
+from .amp._switches import *
+from .amp._switches import __all__ as _autocast_names
 
-__all__ = [*_exception_names, *_stream_names, *_sym_names, *_flag_names, "GradScaler"]
+__all__ = [*_exception_names, *_stream_names, *_sym_names, *_flag_names, "GradScaler",
+           *_autocast_names]

@@ -17,6 +17,8 @@ import numpy as np
 
 from .._backend import autocast_state
 from .._backend import dtypes as _dt
+from . import _switches
+from ._switches import get_autocast_dtype, is_autocast_enabled  # noqa: F401 - re-exported
 
 LOWER_PRECISION = {
     "Matmul", "Mm", "Bmm", "Addmm", "Addmv", "Addbmm", "Baddbmm", "Linear", "Bilinear",
@@ -61,7 +63,6 @@ PROMOTE = {
 
 _LISTED = LOWER_PRECISION | FLOAT32["cuda"] | FLOAT32["cpu"] | PROMOTE["cuda"]
 
-_DEFAULT_DTYPES = {"cpu": _dt.bfloat16, "cuda": _dt.float16}
 _SUPPORTED = {"cpu": (_dt.bfloat16, _dt.float16), "cuda": (_dt.float16, _dt.bfloat16)}
 
 
@@ -119,7 +120,8 @@ class autocast:
             raise RuntimeError(
                 f"User specified an unsupported autocast device_type '{device_type}'"
             )
-        dtype = _DEFAULT_DTYPES[device_type] if dtype is None else _dt.to_dtype(dtype)
+        # no dtype: the device's configured one (set_autocast_dtype, or an outer region's)
+        dtype = get_autocast_dtype(device_type) if dtype is None else _dt.to_dtype(dtype)
         if enabled and dtype not in _SUPPORTED[device_type]:
             raise RuntimeError(
                 f"In {device_type} autocast, but the target dtype is not supported. "
@@ -129,11 +131,17 @@ class autocast:
         self.device = device_type
         self.fast_dtype = dtype
         self._enabled = bool(enabled)
+        self._cache_enabled = (_switches.CACHE_ENABLED[0] if cache_enabled is None
+                               else bool(cache_enabled))
         self._previous = None
 
     def __enter__(self):
-        self._previous = autocast_state.ACTIVE[0]
-        state = dict(self._previous or {})
+        self._previous = (autocast_state.ACTIVE[0], _switches.DTYPES[self.device],
+                          _switches.CACHE_ENABLED[0])
+        _switches.DTYPES[self.device] = self.fast_dtype
+        _switches.CACHE_ENABLED[0] = self._cache_enabled
+        _switches.autocast_increment_nesting()
+        state = dict(self._previous[0] or {})
         if self._enabled:
             state[self.device] = self.fast_dtype.numpy_dtype
         else:
@@ -142,13 +150,16 @@ class autocast:
         return self
 
     def __exit__(self, *exc):
-        autocast_state.ACTIVE[0] = self._previous
+        if _switches.autocast_decrement_nesting() == 0:
+            _switches.clear_autocast_cache()
+        (autocast_state.ACTIVE[0], _switches.DTYPES[self.device],
+         _switches.CACHE_ENABLED[0]) = self._previous
         return False
 
     def __call__(self, func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with autocast(self.device, self.fast_dtype, self._enabled):
+            with autocast(self.device, self.fast_dtype, self._enabled, self._cache_enabled):
                 return func(*args, **kwargs)
 
         return wrapper
@@ -156,18 +167,6 @@ class autocast:
 
 def is_autocast_available(device_type: str) -> bool:
     return device_type in _SUPPORTED
-
-
-def is_autocast_enabled(device_type: str = "cuda") -> bool:
-    active = autocast_state.ACTIVE[0]
-    return bool(active) and device_type in active
-
-
-def get_autocast_dtype(device_type: str):
-    active = autocast_state.ACTIVE[0]
-    if active and device_type in active:
-        return _dt.from_numpy_dtype(active[device_type])
-    return _DEFAULT_DTYPES.get(device_type, _dt.bfloat16)
 
 
 def custom_fwd(fwd=None, *, device_type="cuda", cast_inputs=None):
