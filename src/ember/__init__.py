@@ -40,6 +40,8 @@ from ._ops.scientific import *  # noqa: F401,F403
 from ._ops.combine import *  # noqa: F401,F403
 from ._ops.linalg_legacy import *  # noqa: F401,F403
 from ._ops.quantized import *  # noqa: F401,F403
+from ._ops.inplace_more import *  # noqa: F401,F403
+from ._ops.tensor_more import *  # noqa: F401,F403
 from ._misc import *  # noqa: F401,F403
 from ._aliases import *  # noqa: F401,F403
 from ._storage import TypedStorage, UntypedStorage  # noqa: F401

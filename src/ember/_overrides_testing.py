@@ -19,6 +19,7 @@ _NOT_IN_PYTORCH_DICT = frozenset((
     "Tensor.new", "Tensor.new_empty", "Tensor.new_empty_strided", "Tensor.new_full",
     "Tensor.new_ones", "Tensor.new_tensor", "Tensor.new_zeros", "Tensor.solve", "Tensor.stride",
     "Tensor.symeig", "Tensor.to_sparse_coo", "Tensor.unflatten", "abs_", "acos_", "acosh_",
+    "addmv_", "as_strided_", "resize_as_",
     "alpha_dropout_", "arange", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
     "arctanh_", "as_strided", "as_tensor", "asarray", "asin_", "asinh_", "atan_", "atanh_",
     "autograd.backward", "autograd.grad", "bartlett_window", "bilinear", "blackman_window",

@@ -11,12 +11,13 @@ from . import (
     pointwise, pool, random, reduce, resample, scientific, shape, sort, spectral, unary,
 )
 from . import quantized
+from . import inplace_more, tensor_more
 from ..sparse import _methods as sparse_methods
 
 FAMILIES = [
     creation, pointwise, unary, reduce, sort, shape, index, linalg, random, activation, loss,
     conv, pool, norm, resample, complex, spectral, scientific, combine,
-    linalg_legacy,
+    linalg_legacy, inplace_more, tensor_more,
     quantized, sparse_methods,
 ]
 
