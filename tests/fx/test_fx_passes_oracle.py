@@ -158,6 +158,18 @@ def dict_root_and_submodules(lib):
             gm(lib.tensor([1.0, 2.0])))
 
 
+def unused_submodules_keep_called_children(lib):
+    # a Sequential traced as one call_module keeps its children (they run inside it)
+    graph = lib.fx.Graph()
+    graph.output(graph.call_module("seq", (graph.placeholder("x"),)))
+    root = lib.nn.Module()
+    root.seq = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.ReLU())
+    root.unused = lib.nn.Linear(2, 2)
+    gm = lib.fx.GraphModule(root, graph)
+    gm.delete_all_unused_submodules()
+    return str(gm), [name for name, _ in gm.named_modules()], tuple(gm(lib.ones(1, 2)).shape)
+
+
 def dead_code(lib):
     def fn(x, flag):
         unused_add = x + 1  # noqa: F841 - dead on purpose
@@ -176,7 +188,7 @@ def dead_code(lib):
 
 @pytest.mark.parametrize("scenario", [edit_targets_and_insert, build_graph_by_hand,
                                       node_moves_and_copies, dict_root_and_submodules,
-                                      dead_code])
+                                      unused_submodules_keep_called_children, dead_code])
 def test_graph_editing_matches_torch(scenario):
     _assert_same(*_both(scenario))
 

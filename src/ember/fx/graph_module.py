@@ -227,6 +227,10 @@ class GraphModule(Module):
             if node.op in ("call_module", "get_attr"):
                 atoms = node.target.split(".")
                 used.extend(".".join(atoms[:i]) for i in range(1, len(atoms) + 1))
+            if node.op == "call_module":  # a called module runs its own children
+                submodule = self.get_submodule(node.target)
+                used.extend(f"{node.target}.{name}" for name, _ in submodule.named_modules()
+                            if name)
         used_set = set(used)
         for name, _ in list(self.named_modules()):
             if name and name not in used_set:
