@@ -13,9 +13,10 @@ import numpy as np
 
 import ember
 
+from ._allclose import assert_allclose
 from ._creation import make_tensor
 
-__all__ = ["assert_close", "make_tensor"]
+__all__ = ["assert_allclose", "assert_close", "make_tensor"]
 
 _DTYPE_PRECISIONS = {
     "float16": (0.001, 1e-5), "bfloat16": (0.016, 1e-5), "float32": (1.3e-6, 1e-5),
