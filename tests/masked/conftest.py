@@ -9,6 +9,7 @@ def _quiet_prototype():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The PyTorch API of MaskedTensors")
         warnings.filterwarnings("ignore", message="It is not recommended to create a MaskedTensor")
+        warnings.filterwarnings("ignore", message=".* is not implemented in __torch_dispatch__")
         yield
 
 
