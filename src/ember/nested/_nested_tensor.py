@@ -29,13 +29,14 @@ _UNARY = ("relu", "sigmoid", "tanh", "exp", "log", "abs", "neg", "sin", "cos", "
 class NestedTensor:
     """A list of same-rank tensors batched along a new dim 0 (see the module docstring)."""
 
-    __slots__ = ("_entries", "_offsets", "_values", "layout")
+    __slots__ = ("_entries", "_offsets", "_values", "_lengths", "layout")
 
-    def __init__(self, entries, layout, values=None, offsets=None):
+    def __init__(self, entries, layout, values=None, offsets=None, lengths=None):
         self._entries = list(entries)
         self.layout = layout
         self._values = values
         self._offsets = offsets
+        self._lengths = lengths  # set when entries leave holes in values (nested.narrow)
         _enable_dispatch()
 
     # -- what a tensor answers ------------------------------------------------------------
@@ -103,7 +104,11 @@ class NestedTensor:
         return tuple(self._entries)
 
     def is_contiguous(self) -> bool:
-        return True
+        return self._lengths is None
+
+    def lengths(self):
+        """Each entry's length when the entries leave holes in ``values()``, else None."""
+        return self._lengths
 
     def values(self):
         """The entries packed along their dim 0 (jagged layout)."""
@@ -130,7 +135,7 @@ class NestedTensor:
         if self.layout is jagged:
             sizes = [len(self._entries), "j1"] + [str(s) for s in self._entries[0].shape[1:]]
             return (f"NestedTensor(size=({', '.join(map(str, sizes))}), "
-                    f"offsets={self.offsets()!r}, contiguous=True)")
+                    f"offsets={self.offsets()!r}, contiguous={self.is_contiguous()})")
         body = ",\n".join("  " + repr(t).replace("\n", "\n  ") for t in self._entries)
         return f"nested_tensor([\n{body}\n])"
 
@@ -379,6 +384,8 @@ def to_padded_tensor(input, padding: float, output_size=None):
     if not isinstance(input, NestedTensor):
         raise NotImplementedError("Could not run 'aten::to_padded_tensor' with arguments "
                                   "from the 'CPU' backend.")
+    if input._lengths is not None:
+        raise RuntimeError("to_padded_tensor(): not supported for nested tensors with holes")
     entries = input._entries
     ndim = entries[0].dim()
     target = [max(t.shape[d] for t in entries) for d in range(ndim)]
