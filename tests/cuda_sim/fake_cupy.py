@@ -11,12 +11,29 @@ implicit host-to-device transfers), so code that would break on a real GPU break
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import sys
 import time
 import types
 import weakref
 
 import numpy
+
+
+def _load_graph_module():
+    """fake_cupy_graph.py, next to this file (tests import this module by path too)."""
+    name = "fake_cupy_graph"
+    if name not in sys.modules:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_cupy_graph.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_graph = _load_graph_module()
 
 __version__ = "0.0-fake"
 
@@ -45,6 +62,7 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
 
     def get(self, stream=None, order="C", out=None):
         """Copy to host: a plain ``numpy.ndarray``."""
+        _graph.forbid_sync()
         host = numpy.array(self.view(numpy.ndarray), copy=True)
         if out is not None:
             out[...] = host
@@ -54,48 +72,46 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
     def set(self, host, stream=None):
         self[...] = host
 
+    # copies NumPy makes without a hook: recorded while a stream captures
+    def astype(self, dtype, *args, **kwargs):
+        return _graph.launch(_plain_method, ("astype", self, dtype) + args, kwargs,
+                             sources=[self])
+
+    def copy(self, order="C"):
+        return _graph.launch(_plain_method, ("copy", self, order), sources=[self])
+
+    def fill(self, value):
+        _graph.launch(_plain_method, ("fill", self, value), written=[self])
+
     @property
     def data(self):
         """CuPy's ``MemoryPointer``: ``.ptr`` is the address of the first element."""
         return _MemoryPointer(self.__array_interface__["data"][0])
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        outs = tuple(kwargs.get("out", ()))
-        # Inside a NumPy function (einsum's matmul on its own temporaries) only the
-        # caller's arguments were checked, as in __array_function__.
-        device_id = _common_device(inputs + outs, allow_host=_nesting["depth"] > 0)
-        kwargs_plain = dict(kwargs)
-        if outs:
-            kwargs_plain["out"] = tuple(_plain(a) for a in outs)
-        result = getattr(ufunc, method)(*(_plain(a) for a in inputs), **kwargs_plain)
-        if outs:
-            return outs if isinstance(result, tuple) else outs[0]
-        return _wrap(result, device_id)
+        if _nesting["depth"] or _graph.active() is None:
+            return _ufunc_call(ufunc, method, inputs, kwargs)
+        written = list(kwargs.get("out", ())) + (list(inputs[:1]) if method == "at" else [])
+        return _graph.launch(_ufunc_call, (ufunc, method, inputs, kwargs),
+                             written=_graph.device_arrays(written))
 
     def __array_function__(self, func, types_, args, kwargs):
         # Only the caller's arguments are checked: NumPy's own implementations mix in
         # host temporaries (zeros_like copies from a host zero), as CuPy's kernels do not.
         if _nesting["depth"]:
             return super().__array_function__(func, types_, args, kwargs)
-        flat = list(args) + list(kwargs.values())
-        for value in list(flat):
-            if isinstance(value, (list, tuple)):
-                flat.extend(value)
-        device_id = _common_device(flat)
-        _nesting["depth"] += 1
-        try:
-            result = super().__array_function__(func, types_, args, kwargs)
-        finally:
-            _nesting["depth"] -= 1
-        return _wrap(result, device_id)
+        if _graph.active() is None:
+            return _function_call(func, types_, args, kwargs)
+        touched = _graph.device_arrays(list(args) + list(kwargs.values()))
+        return _graph.launch(_function_call, (func, types_, args, kwargs), written=touched)
 
     def __getitem__(self, key):
-        return _wrap(super().__getitem__(_unwrap_key(key)), self._device_id)
+        return _graph.launch(_getitem, (self, key), sources=[self])
 
     def __setitem__(self, key, value):
         if _is_host_array(value) and value.ndim > 0:
             raise TypeError(f"Unsupported type {numpy.ndarray}")
-        super().__setitem__(_unwrap_key(key), value)
+        _graph.launch(_setitem, (self, key, value), written=[self])
 
     def __iter__(self):
         if self.ndim == 0:
@@ -103,9 +119,11 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
         return (self[i] for i in range(self.shape[0]))
 
     def tolist(self):
+        _graph.forbid_sync()
         return self.view(numpy.ndarray).tolist()
 
     def item(self, *args):
+        _graph.forbid_sync()
         return self.view(numpy.ndarray).item(*args)
 
     def __reduce__(self):
@@ -119,6 +137,49 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
 
 def _plain(value):
     return value.view(numpy.ndarray) if isinstance(value, ndarray) else value
+
+
+def _ufunc_call(ufunc, method, inputs, kwargs):
+    outs = tuple(kwargs.get("out", ()))
+    # Inside a NumPy function (einsum's matmul on its own temporaries) only the
+    # caller's arguments were checked, as in __array_function__.
+    device_id = _common_device(inputs + outs, allow_host=_nesting["depth"] > 0)
+    kwargs_plain = dict(kwargs)
+    if outs:
+        kwargs_plain["out"] = tuple(_plain(a) for a in outs)
+    result = getattr(ufunc, method)(*(_plain(a) for a in inputs), **kwargs_plain)
+    if outs:
+        return outs if isinstance(result, tuple) else outs[0]
+    return _wrap(result, device_id)
+
+
+def _function_call(func, types_, args, kwargs):
+    flat = list(args) + list(kwargs.values())
+    for value in list(flat):
+        if isinstance(value, (list, tuple)):
+            flat.extend(value)
+    device_id = _common_device(flat)
+    dispatcher = next(a for a in flat if isinstance(a, ndarray))
+    _nesting["depth"] += 1
+    try:
+        result = numpy.ndarray.__array_function__(dispatcher, func, types_, args, kwargs)
+    finally:
+        _nesting["depth"] -= 1
+    return _wrap(result, device_id)
+
+
+def _getitem(array, key):
+    return _wrap(numpy.ndarray.__getitem__(array, _unwrap_key(key)), array._device_id)
+
+
+def _setitem(array, key, value):
+    numpy.ndarray.__setitem__(array, _unwrap_key(key), value)
+
+
+def _plain_method(name, array, *args, **kwargs):
+    """A NumPy method that allocates (astype, copy) or writes (fill) without a hook."""
+    result = getattr(numpy.ndarray, name)(array, *args, **kwargs)
+    return _wrap(result, array._device_id) if isinstance(result, numpy.ndarray) else result
 
 
 class _MemoryPointer:
@@ -140,12 +201,46 @@ def _common_device(values, allow_host=False):
 
 
 def _track(array, nbytes):
-    """Count a device allocation in the default pool until ``array`` is collected."""
+    """Count a device allocation in the default pool until ``array`` is collected; under
+    ``using_allocator`` the allocator's block is charged instead and lives as long as the
+    array and whoever else holds the block (a graph's private pool)."""
     if not nbytes:
         return
+    if _allocators:
+        block = _allocators[-1](nbytes)
+        _blocks[id(array)] = block
+        weakref.finalize(array, _blocks.pop, id(array), None)
+        return
+    _charge(array, nbytes)
+
+
+def _charge(owner, nbytes):
     _memory_pool.used += nbytes
     _memory_pool.total = max(_memory_pool.total, _memory_pool.used)
-    weakref.finalize(array, _memory_pool.release, nbytes)
+    weakref.finalize(owner, _memory_pool.release, nbytes)
+
+
+_allocators: list = []  # the allocator of ``using_allocator`` blocks, innermost last
+_blocks: dict = {}  # id(array) -> the block an allocator gave it
+
+
+class using_allocator:  # noqa: N801 - CuPy's name
+    """``cupy.cuda.using_allocator(malloc)``: allocations inside the block call ``malloc``."""
+
+    def __init__(self, allocator=None):
+        self.allocator = allocator or _memory_pool.malloc
+
+    def __enter__(self):
+        _allocators.append(self.allocator)
+        return self
+
+    def __exit__(self, *exc):
+        _allocators.remove(self.allocator)
+        return False
+
+
+def get_allocator():
+    return _allocators[-1] if _allocators else _memory_pool.malloc
 
 
 def _rebuild(host, device_id):
@@ -189,6 +284,8 @@ def _wrap(result, device_id):
 
 def asarray(a, dtype=None, order=None):
     """Host to device (or a no-op for a device array already on the current device)."""
+    if _graph.active() is not None and not isinstance(a, ndarray):
+        return _graph.launch(_upload, (a, dtype))  # a memcpy node: reads ``a`` at replay
     if isinstance(a, ndarray):
         if a._device_id == _current["device"] and (dtype is None or a.dtype == dtype):
             return a
@@ -197,6 +294,10 @@ def asarray(a, dtype=None, order=None):
 
 
 def array(a, dtype=None, copy=True, order="K", ndmin=0):
+    return _graph.launch(_upload, (a, dtype, ndmin), sources=_graph.device_arrays([a]))
+
+
+def _upload(a, dtype=None, ndmin=0):
     host = a.view(numpy.ndarray) if isinstance(a, ndarray) else a
     return _wrap(numpy.array(host, dtype=dtype, copy=True, ndmin=ndmin), _current["device"])
 
@@ -212,13 +313,19 @@ def get_array_module(*args):
 
 
 def _device_function(func):
-    def wrapper(*args, **kwargs):
+    def run(*args, **kwargs):
         flat = list(args) + list(kwargs.values())
         for value in list(flat):
             if isinstance(value, (list, tuple)):
                 flat.extend(value)
         device_id = _common_device(flat)
         return _wrap(func(*args, **kwargs), device_id)
+
+    def wrapper(*args, **kwargs):
+        if _graph.active() is None:
+            return run(*args, **kwargs)
+        touched = _graph.device_arrays(list(args) + list(kwargs.values()))
+        return _graph.launch(run, args, kwargs, written=touched)
 
     wrapper.__name__ = getattr(func, "__name__", "function")
     return wrapper
@@ -331,6 +438,7 @@ class Device:
         _current["device"] = self.id
 
     def synchronize(self):
+        _graph.forbid_any_sync()
         _runtime.synchronizations += 1
 
     def __eq__(self, other):
@@ -345,6 +453,35 @@ class Device:
 
 class _Runtime(types.ModuleType):
     synchronizations = 0
+    CUDARuntimeError = _graph.CUDARuntimeError
+    streamCaptureModeGlobal = 0  # noqa: N815 - CuPy's names
+    streamCaptureModeThreadLocal = 1  # noqa: N815
+    streamCaptureModeRelaxed = 2  # noqa: N815
+    profiling = [False]
+
+    @staticmethod
+    def deviceCanAccessPeer(device, peer):  # noqa: N802
+        """Every pair of the fake's devices can (as on an NVLink board), a device itself not."""
+        for index in (device, peer):
+            if not 0 <= index < _DEVICE_COUNT:
+                raise _graph.CUDARuntimeError(101)
+        return int(device != peer)
+
+    @staticmethod
+    def profilerStart():  # noqa: N802
+        _runtime.profiling[0] = True
+
+    @staticmethod
+    def profilerStop():  # noqa: N802
+        _runtime.profiling[0] = False
+
+    @staticmethod
+    def runtimeGetVersion():  # noqa: N802
+        return 12040
+
+    @staticmethod
+    def driverGetVersion():  # noqa: N802
+        return 12040
 
     @staticmethod
     def getDeviceCount():  # noqa: N802 - CuPy's name
@@ -412,12 +549,27 @@ class Stream:
     _used: list = []  # the stream made current by use(), if any
 
     def __init__(self, null=False, non_blocking=False, ptds=False, priority=None):
-        self.done = True
         self.ptr = 0 if null else id(self)  # cudaStream_t: 0 is the legacy default stream
+        self.device_id = -1 if null else _current["device"]
         self.priority = priority or 0
 
+    @property
+    def done(self):
+        _graph.forbid_sync(self)  # cudaStreamQuery is illegal while capturing
+        return True
+
     def synchronize(self):
-        pass
+        _graph.forbid_sync(self)
+
+    def begin_capture(self, mode=None):
+        """Work launched on this stream is recorded, not run, until ``end_capture``."""
+        _graph.begin(self)
+
+    def end_capture(self):
+        return _graph.end(self)
+
+    def is_capturing(self):
+        return _graph.is_capturing(self)
 
     def record(self, event=None):
         event = event or Event()
@@ -441,9 +593,17 @@ class Stream:
 
 
 _null_stream = Stream(null=True)
+Stream.null = _null_stream
 
 
-def get_current_stream():
+class ExternalStream(Stream):
+    """``cupy.cuda.ExternalStream(ptr, device_id)``: a stream CuPy did not create."""
+
+    def __init__(self, ptr, device_id=-1):
+        self.ptr, self.device_id, self.priority = int(ptr), device_id, 0
+
+
+def get_current_stream(device_id=-1):
     if Stream._stack:
         return Stream._stack[-1]
     return Stream._used[0] if Stream._used else _null_stream
@@ -479,6 +639,25 @@ class MemoryPool:
     def __init__(self):
         self.used = 0
         self.total = 0
+        self.limit = 0  # 0: no limit, as CuPy's get_limit answers
+
+    def malloc(self, size):
+        """A ``MemoryPointer`` to ``size`` bytes, held until the pointer is collected."""
+        block = numpy.empty(max(int(size), 1), numpy.uint8)
+        pointer = _MemoryPointer(block.__array_interface__["data"][0])
+        pointer.mem, pointer._block = types.SimpleNamespace(size=int(size)), block
+        _charge(pointer, int(size))
+        return pointer
+
+    def set_limit(self, size=None, fraction=None):
+        if fraction is not None:
+            if not 0 <= fraction <= 1:
+                raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
+            size = int(_runtime.memGetInfo()[1] * fraction)
+        self.limit = int(size or 0)
+
+    def get_limit(self):
+        return self.limit
 
     def used_bytes(self):
         return self.used
@@ -498,6 +677,7 @@ class MemoryPool:
 
 _memory_pool = MemoryPool()
 _pinned_pool = MemoryPool()
+_graph.install(lambda: get_current_stream(), ndarray)
 
 
 def get_default_memory_pool():
@@ -517,6 +697,17 @@ cuda.get_current_stream = get_current_stream
 cuda.get_elapsed_time = get_elapsed_time
 cuda.MemoryPool = MemoryPool
 cuda.is_available = lambda: True
+cuda.ExternalStream = ExternalStream
+cuda.Graph = _graph.Graph
+cuda.using_allocator = using_allocator
+cuda.get_allocator = get_allocator
+cuda.device = types.ModuleType("cupy.cuda.device")
+# cuBLAS/cuSOLVER handles: one stable fake address per device
+cuda.device.get_cublas_handle = lambda: 0x7000 + 16 * _current["device"]
+cuda.device.get_cusolver_handle = lambda: 0x9000 + 16 * _current["device"]
+cuda.nvrtc = types.ModuleType("cupy.cuda.nvrtc")
+# the architectures a CUDA 12.4 NVRTC compiles for
+cuda.nvrtc.getSupportedArchs = lambda: [50, 52, 53, 60, 61, 62, 70, 72, 75, 80, 86, 87, 89, 90]
 
 
 # -- cupyx: the scatter and special functions ember's kernels use ----------------------------
@@ -537,6 +728,10 @@ def _empty_pinned(shape, dtype=float, order="C"):
 
 def _scatter_add(a, slices, value):
     """``cupyx.scatter_add``: unbuffered ``a[slices] += value`` (NumPy's ``add.at``)."""
+    _graph.launch(_scatter_add_now, (a, slices, value), written=[a])
+
+
+def _scatter_add_now(a, slices, value):
     _common_device([a, value] + list(slices if isinstance(slices, tuple) else [slices]))
     numpy.add.at(a.view(numpy.ndarray), _unwrap_key(slices), _plain(value))
 
@@ -553,6 +748,9 @@ class _SpecialModule(types.ModuleType):
 def _scatter_with(ufunc):
     def scatter(a, slices, value):
         """``cupyx.scatter_max``/``scatter_min``: unbuffered, as NumPy's ``ufunc.at``."""
+        _graph.launch(scatter_now, (a, slices, value), written=[a])
+
+    def scatter_now(a, slices, value):
         _common_device([a, value] + list(slices if isinstance(slices, tuple) else [slices]))
         ufunc.at(a.view(numpy.ndarray), _unwrap_key(slices), _plain(value))
 
@@ -594,7 +792,9 @@ cupyx.scipy.special = _SpecialModule("cupyx.scipy.special")
 def modules():
     """The ``sys.modules`` entries that make this module ``cupy`` (and ``cupyx``)."""
     return {"cupy": sys.modules[__name__], "cupy.cuda": cuda, "cupyx": cupyx,
-            "cupyx.scipy": cupyx.scipy, "cupyx.scipy.special": cupyx.scipy.special}
+            "cupyx.scipy": cupyx.scipy, "cupyx.scipy.special": cupyx.scipy.special,
+            "cupy.cuda.runtime": _runtime, "cupy.cuda.device": cuda.device,
+            "cupy.cuda.nvrtc": cuda.nvrtc}
 
 
 def reset():
@@ -603,4 +803,8 @@ def reset():
     _config["linalg"] = "ignore"
     Stream._stack.clear()
     Stream._used.clear()
+    _graph.reset()
+    _allocators.clear()
+    _memory_pool.limit = 0
+    _runtime.profiling[0] = False
     _memory_pool.total = _memory_pool.used

@@ -367,22 +367,10 @@ default_stream = current_stream
 
 
 def set_stream(stream) -> None:
-    """Make ``stream`` current (for the rest of the thread, unlike ``with stream:``)."""
+    """Make ``stream`` and its device current (for the rest of the thread, unlike
+    ``with stream:``)."""
     if stream is not None:
-        stream._stream.use()
-
-
-def stream(s):
-    """``with ember.cuda.stream(s):`` runs the block's kernels on ``s``."""
-    return s if s is not None else _NullContext()
-
-
-class _NullContext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
+        _streams._use(stream)
 
 
 class device:
@@ -408,6 +396,13 @@ def device_of(obj):
     """``with ember.cuda.device_of(t):`` makes ``t``'s GPU current (a no-op for a cpu
     tensor), for code that allocates next to an input."""
     return device(obj.get_device() if obj.is_cuda else -1)
+
+
+def __getattr__(name):
+    if name == "default_generators":
+        # cuda samples are drawn on the host from the default generator (manual_seed)
+        return tuple(_generator() for _ in range(device_count()))
+    raise AttributeError(f"module 'ember.cuda' has no attribute '{name}'")
 
 
 __all__ = [
@@ -450,4 +445,17 @@ __all__ = [
     "synchronize",
 ]
 
-from . import amp
+from . import _graphs, _queries, _streams, _typed, amp  # noqa: E402 - they use the names above
+from ._graphs import (  # noqa: E402
+    CUDAGraph, graph, graph_pool_handle, is_current_stream_capturing,
+)
+from ._graphed_callables import make_graphed_callables  # noqa: E402
+from ._queries import *  # noqa: E402,F403
+from ._streams import ExternalStream, StreamContext, get_stream_from_external, stream  # noqa: E402
+from ._typed import *  # noqa: E402,F403
+
+graphs = _graphs  # torch.cuda.graphs, the module
+__all__ += ["CUDAGraph", "ExternalStream", "StreamContext", "get_stream_from_external",
+            "graph", "graph_pool_handle", "is_current_stream_capturing",
+            "make_graphed_callables"]
+__all__ += _queries.__all__ + _typed.__all__
