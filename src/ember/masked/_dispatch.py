@@ -59,7 +59,7 @@ _SHAPE = (
 )
 _SHAPE_PROPERTIES = ("T", "mT")
 _CONVERSIONS = ("to", "type", "float", "double", "half", "int", "long", "short", "bool",
-                "cpu", "cuda", "clone", "detach", "contiguous", "ones_like")
+                "cpu", "cuda", "clone", "detach", "contiguous", "ones_like", "to_dense")
 # in-place methods that are not handled here: refused before they touch the data
 _REFUSED_DUNDERS = ("__setitem__",) + _INPLACE_DUNDERS[3:]
 
@@ -83,6 +83,7 @@ def _build_table() -> None:
                 fn = vars(owner).get(name) if owner is Tensor else getattr(owner, name, None)
                 if callable(fn):
                     _TABLE[fn] = (kind, name.strip("_") if name.startswith("__") else name)
+    _TABLE[ember.autograd.grad] = ("autograd_grad", "grad")
     for name in _SHAPE_PROPERTIES:
         _TABLE[vars(Tensor)[name].__get__] = ("shape", name)
     _TABLE[vars(Tensor)["data"].__get__] = ("convert", "detach")
@@ -177,9 +178,21 @@ def _check_binary(args, kwargs):
                          "an issue on Github.")
 
 
+def _operand_data(mt):
+    """A MaskedTensor operand's data with masked-out elements set to 1: when the other
+    operand is a plain tensor requiring grad, its gradient sums products with this data,
+    and an unspecified nan or inf there would turn 0 * nan into nan (PyTorch's gradient
+    is a MaskedTensor whose reduction skips those elements)."""
+    one = ember.ones((), dtype=mt.dtype, device=mt.device)
+    return ember.where(mt.get_mask(), mt.get_data(), one)
+
+
 def _binary(func, name, args, kwargs):
     _check_binary(args, kwargs)
-    data_args = _map(args, lambda mt: mt.get_data())
+    plain_needs_grad = any(isinstance(a, Tensor) and not is_masked_tensor(a) and a.requires_grad
+                           for a in args[:2]) and ember.is_grad_enabled()
+    data_of = _operand_data if plain_needs_grad else (lambda mt: mt.get_data())
+    data_args = _map(args, data_of)
     result = func(*data_args)
     owner = args[0] if is_masked_tensor(args[0]) else args[1]
     return _wrap(result, owner.get_mask().expand_as(result), data_args)
@@ -316,6 +329,18 @@ def _copy(func, name, args, kwargs):
     return args[0]
 
 
+def _autograd_grad(func, name, args, kwargs):
+    """``ember.autograd.grad``: the gradient of a MaskedTensor input comes back as a
+    MaskedTensor with that input's mask, as ``.grad`` does."""
+    bound = _signature(func).bind(*args, **kwargs)
+    inputs = bound.arguments["inputs"]
+    with DisableTorchFunctionSubclass():
+        grads = func(*args, **kwargs)
+    listed = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    return tuple(_wrap(g, x.get_mask()) if g is not None and is_masked_tensor(x) else g
+                 for g, x in zip(grads, listed))
+
+
 def _contains_tensor(value) -> bool:
     if isinstance(value, Tensor):
         return True
@@ -352,5 +377,5 @@ def _fallback(func, args, kwargs):
 _HANDLERS = {
     "unary": _unary, "unary_": _unary_inplace, "binary": _binary, "binary_": _binary_inplace,
     "reduction": _reduction, "shape": _shape, "convert": _convert, "where": _where,
-    "softmax": _softmax, "item": _item, "copy_": _copy,
+    "softmax": _softmax, "item": _item, "copy_": _copy, "autograd_grad": _autograd_grad,
 }
