@@ -302,14 +302,16 @@ class _Holder:
     """What the graph keeps in place of a saved tensor: per backward pass (graph task) the
     recomputed tensor, or, for an op selective checkpointing saves, the tensor itself."""
 
-    __slots__ = ("__weakref__", "handles", "kept")
+    __slots__ = ("__weakref__", "flags", "handles", "index", "kept")
 
-    def __init__(self) -> None:
+    def __init__(self, flags: list, index: int) -> None:
         self.handles: dict = {}
         self.kept = None
+        self.flags, self.index = flags, index  # the frame's record of kept positions
 
     def keep(self, tensor) -> None:
         self.kept = tensor
+        self.flags[self.index] = True
 
 
 class _StopRecomputation(Exception):
@@ -336,6 +338,7 @@ class _Frame:
         self.recompute_fn, self.early_stop, self.metadata_fn = recompute_fn, early_stop, metadata_fn
         self.args, self.kwargs = args, kwargs
         self.holders: list = []
+        self.kept: list = []  # per position: kept by SAC (outlives the holder's death)
         self.metadata: list = []
         self.counter: dict = defaultdict(int)
         self.recomputed: set = set()
@@ -345,11 +348,11 @@ class _Frame:
 
     def needed(self) -> list:
         """Positions of the placeholders recomputation fills (not those kept by SAC)."""
-        return [i for i, ref in enumerate(self.holders)
-                if ref() is None or ref().kept is None]
+        return [i for i, kept in enumerate(self.kept) if not kept]
 
     def pack(self, x):
-        holder = _Holder()
+        holder = _Holder(self.kept, len(self.holders))
+        self.kept.append(False)
         self.holders.append(weakref.ref(holder))
         if self.metadata_fn is not None:
             self.metadata.append(self.metadata_fn(x))
