@@ -449,3 +449,47 @@ def test_is_distributed_and_record_stream_on_cpu():
     check_raises(lambda lib: lib.zeros(2).record_stream(None), match="unknown parameter type")
     with pytest.raises(NotImplementedError, match="aten::record_stream.*'CPU' backend"):
         ember.zeros(2).record_stream(ember.cuda.Stream.__new__(ember.cuda.Stream))
+
+
+# -- grad_dtype -------------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+def test_grad_dtype_defaults_and_errors():
+    for lib in (torch, ember):
+        leaf = lib.randn(3, requires_grad=True)
+        assert leaf.grad_dtype == lib.float32
+        assert lib.arange(3).grad_dtype == lib.int64
+        with pytest.raises(RuntimeError, match="grad_dtype can only be accessed on leaf"):
+            (leaf * 2).grad_dtype
+        with pytest.raises(RuntimeError, match="grad_dtype can only be set on leaf"):
+            (leaf * 2).grad_dtype = None
+        with pytest.raises(RuntimeError, match="grad_dtype must be a torch.dtype or None, "
+                                               "but got int"):
+            leaf.grad_dtype = 3
+        leaf.grad_dtype = None
+        assert leaf.grad_dtype is None and leaf.detach().grad_dtype == lib.float32
+
+
+def test_grad_dtype_casts_backward_and_autograd_grad():
+    for lib in (torch, ember):
+        x = lib.randn(3, requires_grad=True)
+        x.grad_dtype = lib.float64
+        (x * 2).sum().backward()
+        (x * 2).sum().backward()
+        assert x.grad.dtype == lib.float64 and x.grad.tolist() == [4.0, 4.0, 4.0]
+        (g,) = lib.autograd.grad((x * 3).sum(), x)
+        assert g.dtype == lib.float64
+
+
+def test_grad_dtype_governs_grad_assignment():
+    for lib in (torch, ember):
+        x = lib.randn(3, requires_grad=True)
+        x.grad_dtype = lib.float64
+        with pytest.raises(RuntimeError, match="with dtype 'float' to a tensor with "
+                                               "grad_dtype 'Double'"):
+            x.grad = lib.ones(3)
+        x.grad = lib.ones(3, dtype=lib.float64)
+        x.grad_dtype = None
+        x.grad = lib.ones(3, dtype=lib.float16)
+        assert x.grad.dtype == lib.float16

@@ -25,9 +25,12 @@ def _check_assigned_grad(tensor, grad):
                         f"{_qualified_type_name(grad)}")
     if grad is tensor:
         raise RuntimeError("can't assign Variable as its own grad")
-    if grad.dtype != tensor.dtype:
+    wanted = tensor._custom_grad_dtype  # set through Tensor.grad_dtype; None: tensor.dtype
+    if wanted is None:
+        wanted = tensor.dtype
+    if not isinstance(wanted, str) and grad.dtype != wanted:  # "any": grad_dtype = None
         name = str(grad.dtype).split(".")[-1]
-        own_name = type_name(str(tensor.dtype).split(".")[-1])
+        own_name = type_name(str(wanted).split(".")[-1])
         raise RuntimeError(
             f"attempting to assign a gradient with dtype '{_CPP_TYPE_NAMES.get(name, name)}' "
             f"to a tensor with grad_dtype '{own_name}'. The gradient "

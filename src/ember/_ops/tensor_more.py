@@ -381,6 +381,38 @@ def dense_dim(self) -> int:
     return self.dim()
 
 
+# -- grad_dtype ---------------------------------------------------------------------------------
+
+# ``grad_dtype = None``: any gradient dtype is accepted (stored apart from "unset", which
+# means the tensor's own dtype).
+ANY_GRAD_DTYPE = "any"
+
+
+def _get_grad_dtype(self):
+    if self.grad_fn is not None:
+        raise RuntimeError("grad_dtype can only be accessed on leaf tensors.")
+    custom = self._custom_grad_dtype
+    if custom is None:
+        return self.dtype
+    return None if custom is ANY_GRAD_DTYPE else custom
+
+
+def _set_grad_dtype(self, value):
+    from .._backend.dtypes import dtype as dtype_class
+
+    if self.grad_fn is not None:
+        raise RuntimeError("grad_dtype can only be set on leaf tensors.")
+    if value is not None and not isinstance(value, dtype_class):
+        raise RuntimeError(f"grad_dtype must be a torch.dtype or None, but got "
+                           f"{type(value).__name__}")
+    self._custom_grad_dtype = ANY_GRAD_DTYPE if value is None else value
+
+
+grad_dtype = property(_get_grad_dtype, _set_grad_dtype, doc=(
+    "The dtype a leaf's ``.grad`` must have: the tensor's own dtype unless set; backward "
+    "casts the gradient to it (mixed-precision master weights); None accepts any dtype."))
+
+
 # -- devices ember never runs on; streams -------------------------------------------------------
 
 
@@ -433,7 +465,7 @@ TENSOR_METHODS = {
     "const_data_ptr": const_data_ptr, "module_load": module_load,
     "unsafe_split_with_sizes": unsafe_split_with_sizes, "nonzero_static": nonzero_static,
     "sparse_dim": sparse_dim, "dense_dim": dense_dim, "is_distributed": is_distributed,
-    "record_stream": record_stream,
+    "record_stream": record_stream, "grad_dtype": grad_dtype, "_custom_grad_dtype": None,
     **{name: _layout_refusal(name) for name in (
         "values", "indices", "crow_indices", "col_indices", "ccol_indices", "row_indices",
         "coalesce", "is_coalesced")},

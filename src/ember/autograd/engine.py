@@ -318,6 +318,8 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
                     # Leaf hooks run before the gradient is captured or accumulated, so
                     # they also shape what autograd.grad returns.
                     grads[0] = _run_leaf_hooks(node.variable, grads[0])
+                if leaf_node and node.variable._custom_grad_dtype is not None:
+                    grads[0] = _to_grad_dtype(node.variable, grads[0])
                 if capture_at:
                     for nr in range(len(grads)):
                         for index in capture_at.get((node, nr), ()):
@@ -550,6 +552,14 @@ def _dense(array):
             return False
         expected *= size
     return True
+
+
+def _to_grad_dtype(variable, g):
+    """A leaf's gradient in the dtype its ``grad_dtype`` names (``"any"``: as it came)."""
+    wanted = variable._custom_grad_dtype
+    if g is None or isinstance(wanted, str) or g.dtype == wanted:
+        return g
+    return g.to(wanted)
 
 
 def _accumulate(node, g, create_graph):
