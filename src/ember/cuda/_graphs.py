@@ -179,7 +179,7 @@ class CUDAGraph:
             file.write(self._graph.debug_dot_str())
 
     def __del__(self):
-        if self._allocating is not None:  # collected in the middle of a capture
+        if getattr(self, "_allocating", None) is not None:  # collected mid-capture
             self._allocating.__exit__(None, None, None)
 
 

@@ -38,11 +38,10 @@ class StreamContext:
 
     def __exit__(self, *exc):
         if not self._active:
-            return False
+            return
         if self._target_previous is not None:
             _use(self._target_previous)
         _use(self._source_previous)
-        return False
 
 
 def _use(stream):
