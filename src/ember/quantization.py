@@ -5,7 +5,14 @@ too: ``torch.quantization.fake_quantize`` is ``torch.ao.quantization.fake_quanti
 import sys
 
 from .ao.quantization import *
-from .ao.quantization import __all__, fake_quantize, observer, qconfig  # noqa: F401
+from .ao.quantization import (  # noqa: F401
+    __all__,
+    fake_quantize,
+    observer,
+    qconfig,
+    qconfig_mapping,
+    quantize_fx,
+)
 
-for _name in ("fake_quantize", "observer", "qconfig"):
+for _name in ("fake_quantize", "observer", "qconfig", "qconfig_mapping", "quantize_fx"):
     sys.modules[f"{__name__}.{_name}"] = globals()[_name]

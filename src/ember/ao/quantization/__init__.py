@@ -154,3 +154,78 @@ __all__ = [
     "quantize_qat",
     "swap_module",
 ]
+
+# FX graph mode quantization, the QConfigMapping and the remaining eager helpers
+from . import qconfig_mapping, quantize_fx  # noqa: E402, F401 - submodules, as in PyTorch
+from .fake_quantize import (  # noqa: E402
+    default_affine_fixed_qparams_fake_quant,
+    default_dynamic_fake_quant,
+    default_embedding_fake_quant,
+    default_symmetric_fixed_qparams_fake_quant,
+    fused_per_channel_wt_fake_quant_range_neg_127_to_127,
+    fused_wt_fake_quant_range_neg_127_to_127,
+)
+from .fuser_method_mappings import (  # noqa: E402
+    fuse_conv_bn,
+    fuse_conv_bn_relu,
+    fuse_convtranspose_bn,
+    fuse_linear_bn,
+    get_fuser_method_new,
+)
+from .observer import (  # noqa: E402
+    RecordingObserver,
+    ReuseInputObserver,
+    UniformQuantizationObserverBase,
+    default_affine_fixed_qparams_observer,
+    default_fixed_qparams_range_0to1_observer,
+    default_fixed_qparams_range_neg1to1_observer,
+    default_reuse_input_observer,
+    default_symmetric_fixed_qparams_observer,
+    get_observer_state_dict,
+    load_observer_state_dict,
+    per_channel_weight_observer_range_neg_127_to_127,
+    weight_observer_range_neg_127_to_127,
+)
+from .qconfig import (  # noqa: E402
+    QConfigAny,
+    get_default_qat_qconfig_dict,
+    get_default_qconfig_dict,
+    qconfig_equals,
+)
+from .qconfig_mapping import (  # noqa: E402
+    QConfigMapping,
+    get_default_qat_qconfig_mapping,
+    get_default_qconfig_mapping,
+)
+from .quant_type import QuantType  # noqa: E402
+from .quantization_mappings import (  # noqa: E402
+    get_default_compare_output_module_list,
+    get_default_float_to_quantized_operator_mappings,
+    get_dynamic_quant_module_class,
+    get_quantized_operator,
+    get_static_quant_module_class,
+)
+from .quantize import default_eval_fn  # noqa: E402
+from .utils import MatchAllNode, Pattern, get_combined_dict  # noqa: E402
+
+ObserverOrFakeQuantize = ObserverBase | FakeQuantizeBase
+
+__all__ += [
+    "MatchAllNode", "ObserverOrFakeQuantize", "Pattern", "QConfigAny", "QConfigMapping",
+    "QuantType", "RecordingObserver", "ReuseInputObserver", "UniformQuantizationObserverBase",
+    "default_affine_fixed_qparams_fake_quant", "default_affine_fixed_qparams_observer",
+    "default_dynamic_fake_quant", "default_embedding_fake_quant", "default_eval_fn",
+    "default_fixed_qparams_range_0to1_observer", "default_fixed_qparams_range_neg1to1_observer",
+    "default_reuse_input_observer", "default_symmetric_fixed_qparams_fake_quant",
+    "default_symmetric_fixed_qparams_observer", "fuse_conv_bn", "fuse_conv_bn_relu",
+    "fuse_convtranspose_bn", "fuse_linear_bn",
+    "fused_per_channel_wt_fake_quant_range_neg_127_to_127",
+    "fused_wt_fake_quant_range_neg_127_to_127", "get_combined_dict",
+    "get_default_compare_output_module_list",
+    "get_default_float_to_quantized_operator_mappings", "get_default_qat_qconfig_dict",
+    "get_default_qat_qconfig_mapping", "get_default_qconfig_dict",
+    "get_default_qconfig_mapping", "get_dynamic_quant_module_class", "get_fuser_method_new",
+    "get_observer_state_dict", "get_quantized_operator", "get_static_quant_module_class",
+    "load_observer_state_dict", "per_channel_weight_observer_range_neg_127_to_127",
+    "qconfig_equals", "weight_observer_range_neg_127_to_127",
+]

@@ -42,6 +42,10 @@ __all__ = [
     "default_reuse_input_observer",
     "default_symmetric_fixed_qparams_observer",
     "default_weight_observer",
+    "get_observer_state_dict",
+    "load_observer_state_dict",
+    "per_channel_weight_observer_range_neg_127_to_127",
+    "weight_observer_range_neg_127_to_127",
 ]
 
 _EPS = 1.1920928955078125e-07  # torch.finfo(torch.float32).eps
@@ -480,3 +484,37 @@ weight_observer_range_neg_127_to_127 = MinMaxObserver.with_args(
 per_channel_weight_observer_range_neg_127_to_127 = PerChannelMinMaxObserver.with_args(
     dtype=ember.qint8, qscheme=ember.per_channel_symmetric, quant_min=-127, quant_max=127,
     eps=2**-12)
+
+
+def _is_activation_post_process(module):
+    from .fake_quantize import FakeQuantizeBase
+
+    return isinstance(module, (ObserverBase, FakeQuantizeBase))
+
+
+def get_observer_state_dict(mod):
+    """The observer statistics of a prepared model: its ``state_dict`` entries under
+    ``activation_post_process`` (eager or FX), to save calibration apart from weights."""
+    from collections import OrderedDict
+
+    state = mod.state_dict()
+    observed = OrderedDict((k, v) for k, v in state.items() if "activation_post_process" in k)
+    observed._metadata = getattr(state, "_metadata", None)
+    return observed
+
+
+def load_observer_state_dict(mod, obs_dict):
+    """Load statistics saved by ``get_observer_state_dict`` into ``mod``'s observers
+    (per-channel buffers take the saved sizes); a missing or unexpected observer key
+    raises."""
+    missing_keys, unexpected_keys = [], []
+    for name, module in mod.named_modules():
+        if _is_activation_post_process(module):
+            module._load_from_state_dict(obs_dict, name + ".", {}, False, missing_keys,
+                                         unexpected_keys, [])
+    for key in missing_keys:
+        if "observer" in key or "activation_post_process" in key:
+            raise Exception(f"Missing keys for observer {key} in state_dict")  # noqa: TRY002 - as PyTorch
+    for key in unexpected_keys:
+        if "observer" in key or "activation_post_process" in key:
+            raise Exception(f"Unexpected keys for observer {key} in state_dict")  # noqa: TRY002 - as PyTorch

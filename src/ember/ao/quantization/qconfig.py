@@ -33,7 +33,9 @@ __all__ = [
     "float16_dynamic_qconfig",
     "float_qparams_weight_only_qconfig",
     "get_default_qat_qconfig",
+    "get_default_qat_qconfig_dict",
     "get_default_qconfig",
+    "get_default_qconfig_dict",
     "per_channel_dynamic_qconfig",
     "qconfig_equals",
 ]
@@ -171,3 +173,17 @@ def qconfig_equals(q1, q2):
         return q1 == q2
     return _factory_equals(q1.activation, q2.activation) and \
         _factory_equals(q1.weight, q2.weight)
+
+
+def get_default_qconfig_dict(backend="x86", version=0):
+    """``get_default_qconfig_mapping(...).to_dict()``: the legacy ``qconfig_dict``."""
+    from .qconfig_mapping import get_default_qconfig_mapping
+
+    return get_default_qconfig_mapping(backend, version).to_dict()
+
+
+def get_default_qat_qconfig_dict(backend="x86", version=1):
+    """``get_default_qat_qconfig_mapping(...).to_dict()``."""
+    from .qconfig_mapping import get_default_qat_qconfig_mapping
+
+    return get_default_qat_qconfig_mapping(backend, version).to_dict()

@@ -201,3 +201,4 @@ def _get_default_qconfig_mapping_with_default_qconfig(is_qat, backend, default_q
             mapping.set_object_type(pattern, default_qconfig)
     return mapping
 
+

@@ -44,6 +44,7 @@ from .qconfig import (
 
 __all__ = [
     "DeQuantStub", "QuantStub", "QuantWrapper", "add_quant_dequant", "convert",
+    "default_eval_fn",
     "get_default_dynamic_quant_module_mappings", "get_default_qat_module_mappings",
     "get_default_qconfig_propagation_list", "get_default_static_quant_module_mappings",
     "prepare", "prepare_qat", "propagate_qconfig_", "quantize", "quantize_dynamic",
@@ -384,3 +385,9 @@ def quantize_dynamic(model, qconfig_spec=None, dtype=None, mapping=None, inplace
     propagate_qconfig_(model, qconfig_spec)
     convert(model, mapping, inplace=True)
     return model
+
+
+def default_eval_fn(model, calib_data):
+    """Calibration loop for ``quantize``: run ``model`` on each ``(data, target)`` pair."""
+    for data, _target in calib_data:
+        model(data)

@@ -1,0 +1,314 @@
+"""convert_fx: turn an observed GraphModule into a quantized one, as PyTorch's lowering
+for its default backend leaves it.
+
+The observed graph is rebuilt node by node, tracking which values are quantized tensors:
+
+- an observer on a float value becomes ``quantize_per_tensor(x, <prefix>scale_N,
+  <prefix>zero_point_N, dtype)`` with the parameters stored as attributes (PyTorch's
+  names); an observer on a value already quantized with its parameters disappears;
+- a weighted module with a quantized input becomes its quantized module (``from_float``
+  with the output observer's parameters): QuantizedConv2d, QuantizedLinearReLU, ...;
+- add/mul (and add-relu) of two quantized tensors become ``ember.ops.quantized.add`` /
+  ``add_relu`` / ``mul`` / ``mul_relu`` with the output observer's parameters;
+- ops that keep their input's quantization run on the quantized tensor as they are;
+- any other node gets its quantized inputs dequantized (``x.dequantize()``), as does the
+  graph's output.
+
+Dynamic qconfigs swap Linear/LSTM for their dynamically quantized modules.
+``convert_to_reference_fx`` keeps float modules instead (weights rounded through their
+quantization) with a quantize/dequantize pair at each observer: PyTorch's reference
+representation.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import ember
+
+from .... import fx, nn
+from ....nn.quantized import Softmax as _QuantizedSoftmax
+from ...nn import intrinsic as nni
+from ..quantize import (
+    get_default_dynamic_quant_module_mappings,
+    get_default_static_quant_module_mappings,
+)
+from . import _patterns
+from .prepare import META_KEY, activation_mode, is_observer_module
+
+
+def _quantized_binary(op, relu):
+    """``quantized::add``-style op: the real-valued result re-quantized to the given
+    parameters (the operands' own parameters may differ)."""
+
+    def call(qa, qb, scale, zero_point):
+        real = op(qa.dequantize(), qb.dequantize())
+        if relu:
+            real = ember.relu(real)
+        return ember.quantize_per_tensor(real, float(scale), int(zero_point), qa.dtype)
+
+    return call
+
+
+def _register_quantized_ops():
+    from .... import ops
+
+    for name, op, relu in (("add", ember.add, False), ("add_relu", ember.add, True),
+                           ("mul", ember.mul, False), ("mul_relu", ember.mul, True)):
+        ops._register("quantized", name, "default", _quantized_binary(op, relu))
+
+
+_register_quantized_ops()
+
+
+def _from_float(quantized_class, module, qconfig, output_observer=None):
+    """``quantized_class.from_float`` reads ``qconfig`` / ``activation_post_process``
+    attributes (eager mode's protocol); they are set for the call only, as the float
+    module may still belong to the user's model."""
+    module.qconfig = qconfig
+    if output_observer is not None:
+        module.activation_post_process = output_observer
+    try:
+        return quantized_class.from_float(module)
+    finally:
+        del module.qconfig
+        if output_observer is not None:
+            del module.activation_post_process
+
+
+def _static_module_mapping():
+    mapping = get_default_static_quant_module_mappings()
+    mapping[nn.Softmax] = _QuantizedSoftmax
+    return mapping
+
+
+class _Converter:
+    def __init__(self, gm, attrs, is_reference):
+        self.gm = gm
+        self.node_qconfig = attrs.node_name_to_qconfig
+        self.is_reference = is_reference
+        self.modules = dict(gm.named_modules(remove_duplicate=False))
+        self.graph = fx.Graph()
+        self.env = {}
+        self.quantized = set()  # new nodes holding quantized tensors
+        self.dequantized = {}  # quantized new node -> its dequantize node
+
+    # -- helpers -------------------------------------------------------------
+
+    def _module(self, node):
+        # by path: an observer shared by two ops is one module under two names
+        if node.op != "call_module":
+            return None
+        try:
+            return self.gm.get_submodule(node.target)
+        except AttributeError:
+            return None
+
+    def _is_observer(self, node):
+        return isinstance(node, fx.Node) and is_observer_module(self._module(node))
+
+    def _as_float(self, new):
+        if new not in self.quantized:
+            return new
+        if new not in self.dequantized:
+            self.dequantized[new] = self.graph.call_method("dequantize", (new,))
+        return self.dequantized[new]
+
+    def _float_args(self, node):
+        return fx.map_arg(node.args, lambda n: self._as_float(self.env[n])), \
+            fx.map_arg(node.kwargs, lambda n: self._as_float(self.env[n]))
+
+    def _raw_args(self, node):
+        return fx.map_arg(node.args, lambda n: self.env[n]), \
+            fx.map_arg(node.kwargs, lambda n: self.env[n])
+
+    def _qparam_nodes(self, prefix, scale, zero_point):
+        """get_attr nodes of ``<prefix>scale_N`` / ``<prefix>zero_point_N``."""
+        index = 0
+        while hasattr(self.gm, f"{prefix}scale_{index}"):
+            index += 1
+        names = (f"{prefix}scale_{index}", f"{prefix}zero_point_{index}")
+        self.gm.register_buffer(names[0], ember.tensor(float(scale)))
+        self.gm.register_buffer(names[1], ember.tensor(int(zero_point)))
+        return tuple(self.graph.get_attr(name) for name in names)
+
+    def _prefix(self, observer_node):
+        """PyTorch's attribute prefix: the observed module's path, the first user
+        module's path + ``_input`` for a graph input, else nothing."""
+        observed = observer_node.args[0]
+        if observed.op == "call_module" and not self._is_observer(observed):
+            return observed.target.replace(".", "_") + "_"
+        users = [u for u in observer_node.users if u.op == "call_module"]
+        if observed.op == "placeholder" and users:
+            return users[0].target.replace(".", "_") + "_input_"
+        return "_"
+
+    def _output_observer(self, node):
+        """The observer node that is ``node``'s only user, if any."""
+        if len(node.users) == 1:
+            user = next(iter(node.users))
+            if self._is_observer(user):
+                return user
+        return None
+
+    def _static(self, node):
+        return activation_mode(self.node_qconfig.get(node.name)) == "static"
+
+    # -- node kinds ------------------------------------------------------------
+
+    def _observer(self, node):
+        observer = self._module(node)
+        source = self.env[node.args[0]]
+        dtype = getattr(observer, "dtype", None)
+        static = dtype in (ember.quint8, ember.qint8) and not getattr(
+            observer, "is_dynamic", False)
+        if not static or not hasattr(observer, "calculate_qparams"):
+            self.env[node] = source
+            return
+        if source in self.quantized:
+            self.env[node] = source  # produced with these parameters already
+            return
+        scale, zero_point = observer.calculate_qparams()
+        scale_node, zero_point_node = self._qparam_nodes(self._prefix(node), scale,
+                                                         zero_point)
+        quantized = self.graph.call_function(
+            ember.quantize_per_tensor, (source, scale_node, zero_point_node, dtype))
+        if self.is_reference:
+            self.env[node] = self.graph.call_method("dequantize", (quantized,))
+        else:
+            self.quantized.add(quantized)
+            self.env[node] = quantized
+
+    def _weighted(self, node, module, qconfig):
+        output_observer = self._output_observer(node)
+        source = self.env[node.args[0]]
+        mapping = _static_module_mapping()
+        if (output_observer is None or source not in self.quantized
+                or type(module) not in mapping or len(node.args) != 1 or node.kwargs):
+            return False
+        quantized_module = _from_float(mapping[type(module)], module, qconfig,
+                                       self._module(output_observer))
+        _patterns._set_submodule(self.gm, node.target, quantized_module)
+        new = self.graph.call_module(node.target, (source,))
+        self.quantized.add(new)
+        self.env[node] = new
+        return True
+
+    def _reference_weighted(self, node, module, qconfig):
+        """Float module whose weight went through its quantization (reference form)."""
+        module = copy.deepcopy(module)  # the user's float model keeps its weights
+        _patterns._set_submodule(self.gm, node.target, module)
+        core = module[0] if isinstance(module, nni._FusedModule) else module
+        if getattr(core, "weight", None) is None:
+            return
+        observer = qconfig.weight()
+        observer(core.weight)
+        from ....nn.quantized.modules import _quantize_weight
+
+        rounded = _quantize_weight(core.weight.detach().float(), observer).dequantize()
+        with ember.no_grad():
+            core.weight.copy_(rounded)
+
+    def _binary(self, node, qconfig):
+        relu = None
+        output_observer = self._output_observer(node)
+        if output_observer is None and len(node.users) == 1:
+            relu = next(iter(node.users))
+            if not _patterns.is_relu(relu, self.modules):
+                return False
+            output_observer = self._output_observer(relu)
+        a, b = (self.env[arg] for arg in node.args[:2])
+        if output_observer is None or a not in self.quantized or b not in self.quantized:
+            return False
+        observer = self._module(output_observer)
+        scale, zero_point = observer.calculate_qparams()
+        scale_node, zero_point_node = self._qparam_nodes("_", scale, zero_point)
+        name = _patterns.binary_name(node) + ("_relu" if relu is not None else "")
+        op = getattr(ember.ops.quantized, name)
+        new = self.graph.call_function(op, (a, b, scale_node, zero_point_node))
+        self.quantized.add(new)
+        self.env[node] = new
+        if relu is not None:
+            self.env[relu] = new
+            self._done.add(relu)
+        return True
+
+    def _keeps_quantization(self, node, kind):
+        """A share or fixed-range op on a quantized input runs as it is."""
+        if not node.args or self.env.get(node.args[0]) not in self.quantized:
+            return False
+        module = self._module(node)
+        if kind == "fixed" and type(module) in _static_module_mapping():
+            output_observer = self._output_observer(node)
+            if output_observer is None:
+                return False
+            quantized_module = _from_float(_static_module_mapping()[type(module)], module,
+                                           None, self._module(output_observer))
+            _patterns._set_submodule(self.gm, node.target, quantized_module)
+        args, kwargs = self._raw_args(node)
+        new = self.graph.create_node(node.op, node.target, args, kwargs, name=node.name)
+        self.quantized.add(new)
+        self.env[node] = new
+        return True
+
+    def _dynamic(self, node, module, qconfig):
+        mapping = get_default_dynamic_quant_module_mappings()
+        if type(module) in mapping:
+            _patterns._set_submodule(self.gm, node.target,
+                                     _from_float(mapping[type(module)], module, qconfig))
+
+    # -- driver ----------------------------------------------------------------
+
+    def run(self):
+        self._done = set()
+        for node in self.gm.graph.nodes:
+            if node in self._done:
+                continue
+            if node.op == "placeholder":
+                self.env[node] = self.graph.node_copy(node)
+            elif node.op == "output":
+                args, kwargs = self._float_args(node)
+                self.graph.output(args[0])
+            elif self._is_observer(node):
+                self._observer(node)
+            elif not self._convert_op(node):
+                args, kwargs = self._float_args(node)
+                self.env[node] = self.graph.create_node(node.op, node.target, args, kwargs,
+                                                        name=node.name)
+        converted = fx.GraphModule(self.gm, self.graph)
+        converted.delete_all_unused_submodules()
+        return converted
+
+    def _convert_op(self, node):
+        """Emit ``node`` in quantized form when it can be; False to copy it in float."""
+        qconfig = self.node_qconfig.get(node.name)
+        mode = activation_mode(qconfig)
+        kind = _patterns.op_kind(node, self.modules)
+        if kind is None or mode is None:
+            return False
+        module = self._module(node)
+        if mode == "dynamic":
+            if not self.is_reference and kind in ("weighted", "lstm"):
+                self._dynamic(node, module, qconfig)
+            return False
+        if self.is_reference:
+            if kind == "weighted":
+                self._reference_weighted(node, module, qconfig)
+            return False
+        if kind == "weighted":
+            return self._weighted(node, module, qconfig)
+        if kind == "binary":
+            return self._binary(node, qconfig)
+        if kind in ("share", "fixed"):
+            return self._keeps_quantization(node, kind)
+        return False
+
+
+def convert(observed, is_reference=False):
+    attrs = getattr(observed, "meta", {}).get(META_KEY)
+    if attrs is None:
+        raise AssertionError(
+            "incoming model must be produced by prepare_fx")
+    converted = _Converter(observed, attrs, is_reference).run()
+    converted.meta.pop(META_KEY, None)
+    return converted

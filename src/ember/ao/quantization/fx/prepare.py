@@ -1,0 +1,227 @@
+"""prepare_fx: trace, fuse, (for QAT) swap in training modules, and insert observers as
+``call_module`` nodes named ``activation_post_process_N``, where PyTorch puts them.
+
+Placement, for a node whose qconfig quantizes statically:
+
+- each tensor input that is not already observed gets an observer (shared by every
+  quantized user of that input);
+- weighted modules, add/mul (with a following relu fused in), and fixed-range ops
+  (sigmoid, tanh, hardsigmoid, softmax) get a new observer on their output;
+- ops whose output keeps the input's quantization (relu, pooling, flatten, reshape,
+  mean...) get their input's observer again under a new name, as PyTorch shares it.
+
+Dynamic qconfigs only mark the inputs of Linear/LSTM (PlaceholderObservers). The
+qconfig of every node is kept in ``meta`` for ``convert_fx``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import ember
+
+from .... import fx
+from ..fake_quantize import FakeQuantizeBase, FixedQParamsFakeQuantize
+from ..observer import FixedQParamsObserver, ObserverBase, ReuseInputObserver
+from ..qconfig_mapping import QConfigMapping
+from ..quantize import get_default_qat_module_mappings
+from . import _patterns
+
+META_KEY = "_observed_graph_module_attrs"
+
+
+class ObservedGraphModuleAttrs:
+    """What convert_fx needs from prepare_fx: each node's qconfig and the mode."""
+
+    def __init__(self, node_name_to_qconfig, qconfig_mapping, is_qat):
+        self.node_name_to_qconfig = node_name_to_qconfig
+        self.qconfig_mapping = qconfig_mapping
+        self.is_qat = is_qat
+
+    def __deepcopy__(self, memo):
+        # qconfigs hold observer factories and dtypes, which are shared, never copied
+        return ObservedGraphModuleAttrs(dict(self.node_name_to_qconfig),
+                                        self.qconfig_mapping, self.is_qat)
+
+
+def is_observer_module(module):
+    return isinstance(module, (ObserverBase, FakeQuantizeBase))
+
+
+def activation_mode(qconfig):
+    """``"static"``, ``"dynamic"`` or None (not quantized) for a qconfig's activations."""
+    if qconfig is None:
+        return None
+    activation = qconfig.activation()
+    if getattr(activation, "is_dynamic", False):
+        return "dynamic"
+    if isinstance(activation, ReuseInputObserver):
+        return "reuse"
+    dtype = getattr(activation, "dtype", None)
+    return "static" if dtype in (ember.quint8, ember.qint8) else None
+
+
+def _as_mapping(qconfig_mapping):
+    if qconfig_mapping is None:
+        return QConfigMapping()
+    if isinstance(qconfig_mapping, dict):
+        warnings.warn(
+            "Passing a QConfig dictionary to prepare is deprecated and will not be supported "
+            "in a future version. Please pass in a QConfigMapping instead.",
+            FutureWarning, stacklevel=3)
+        return QConfigMapping.from_dict(qconfig_mapping)
+    if not isinstance(qconfig_mapping, QConfigMapping):
+        raise TypeError(
+            f"qconfig_mapping must be a QConfigMapping or a dict, got {type(qconfig_mapping)}")
+    return qconfig_mapping
+
+
+def _custom_config(prepare_custom_config):
+    """(skipped module names, skipped module classes) of a prepare_custom_config."""
+    if prepare_custom_config is None:
+        return (), ()
+    if isinstance(prepare_custom_config, dict):
+        return (prepare_custom_config.get("non_traceable_module_name", ()),
+                prepare_custom_config.get("non_traceable_module_class", ()))
+    return (prepare_custom_config.non_traceable_module_names,
+            prepare_custom_config.non_traceable_module_classes)
+
+
+def trace(model, prepare_custom_config=None):
+    names, classes = _custom_config(prepare_custom_config)
+    tracer = _patterns.QuantizationTracer(names, classes)
+    graph = tracer.trace(model)
+    return fx.GraphModule(model, graph)
+
+
+def _swap_qat_modules(gm, qconfig_of_module):
+    """Float (and fused) modules become their quantization-aware-training forms."""
+    mapping = get_default_qat_module_mappings()
+    for node in gm.graph.nodes:
+        if node.op != "call_module":
+            continue
+        module = gm.get_submodule(node.target)
+        qconfig = qconfig_of_module.get(node.target)
+        if qconfig is None or type(module) not in mapping:
+            continue
+        module.qconfig = qconfig
+        try:
+            qat_module = mapping[type(module)].from_float(module)
+        finally:
+            del module.qconfig
+        _patterns._set_submodule(gm, node.target, qat_module)
+
+
+class _ObserverInserter:
+    def __init__(self, gm):
+        self.gm = gm
+        self.graph = gm.graph
+        self.input_observer = {}  # observed node -> its observer node
+
+    def _free_name(self):
+        index = 0
+        while hasattr(self.gm, f"activation_post_process_{index}"):
+            index += 1
+        return f"activation_post_process_{index}"
+
+    def _insert(self, after, module):
+        name = self._free_name()
+        setattr(self.gm, name, module)
+        with self.graph.inserting_after(after):
+            return self.graph.create_node("call_module", name, (after,), {}, name=name)
+
+    def is_observed(self, node):
+        return (isinstance(node, fx.Node) and node.op == "call_module"
+                and is_observer_module(self.gm.get_submodule(node.target)))
+
+    def observe_input(self, node, arg, factory):
+        """Route ``node``'s use of ``arg`` through an observer (one per ``arg``)."""
+        if not isinstance(arg, fx.Node) or self.is_observed(arg):
+            return
+        observer = self.input_observer.get(arg)
+        if observer is None:
+            observer = self._insert(arg, factory())
+            self.input_observer[arg] = observer
+        node.replace_input_with(arg, observer)
+
+    def observe_output(self, node, module):
+        observer = self._insert(node, module)
+        node.replace_all_uses_with(observer, delete_user_cb=lambda user: user is not observer)
+        return observer
+
+
+def _is_fixed_range(qconfig):
+    activation = qconfig.activation()
+    return isinstance(activation, (FixedQParamsObserver, FixedQParamsFakeQuantize))
+
+
+def _fused_relu(node, modules, node_qconfig):
+    """The relu node following an add/mul as its only user with the same qconfig."""
+    if len(node.users) != 1:
+        return None
+    user = next(iter(node.users))
+    if _patterns.is_relu(user, modules) and node_qconfig.get(user.name) is \
+            node_qconfig.get(node.name):
+        return user
+    return None
+
+
+def insert_observers(gm, node_qconfig):
+    inserter = _ObserverInserter(gm)
+    modules = dict(gm.named_modules(remove_duplicate=False))
+    skip = set()
+    for node in list(gm.graph.nodes):
+        if node in skip or node.op in ("placeholder", "output", "get_attr"):
+            continue
+        qconfig = node_qconfig.get(node.name)
+        kind = _patterns.op_kind(node, modules)
+        mode = activation_mode(qconfig)
+        if kind is None or mode is None:
+            continue
+        if mode == "dynamic":
+            module = modules.get(node.target) if node.op == "call_module" else None
+            if kind == "lstm" or type(module) is ember.nn.Linear:
+                inserter.observe_input(node, node.args[0], qconfig.activation)
+            continue
+        if kind == "lstm":
+            continue
+        if kind == "share" or mode == "reuse":
+            source = node.args[0] if node.args else None
+            if mode == "reuse" and not inserter.is_observed(source):
+                continue
+            inserter.observe_input(node, source, qconfig.activation)
+            if inserter.is_observed(node.args[0]):
+                shared = gm.get_submodule(node.args[0].target)
+                inserter.observe_output(node, shared)
+            continue
+        if kind == "fixed" and not _is_fixed_range(qconfig):
+            continue  # as PyTorch: a fixed-range op needs a fixed-range observer
+        for arg in node.args[:2 if kind == "binary" else 1]:
+            inserter.observe_input(node, arg, qconfig.activation)
+        last = node
+        if kind == "binary":
+            relu = _fused_relu(node, modules, node_qconfig)
+            if relu is not None:
+                skip.add(relu)
+                last = relu
+        inserter.observe_output(last, qconfig.activation())
+    gm.recompile()
+    return gm
+
+
+def prepare(model, qconfig_mapping, is_qat, example_inputs=None, prepare_custom_config=None,
+            backend_config=None):
+    """The observed GraphModule of ``model`` (see module docstring)."""
+    if example_inputs is None:
+        raise ValueError(
+            "example_inputs is required: pass a tuple of positional inputs of the model")
+    mapping = _as_mapping(qconfig_mapping)
+    gm = trace(model, prepare_custom_config)
+    _patterns.fuse_graph(gm, is_qat)
+    qconfig_of_module = _patterns.module_qconfigs(gm, mapping)
+    if is_qat:
+        _swap_qat_modules(gm, qconfig_of_module)
+    node_qconfig = _patterns.node_qconfigs(gm.graph, mapping, qconfig_of_module)
+    insert_observers(gm, node_qconfig)
+    gm.meta[META_KEY] = ObservedGraphModuleAttrs(node_qconfig, mapping, is_qat)
+    return gm
