@@ -3,10 +3,12 @@
 
 # ruff: noqa: F401, F403  (re-exports)
 
+from ._control_flow import *
 from ._exceptions import *
 from ._stream import *
 from ._sym_ops import *
 from ._toplevel_flags import *
+from ._control_flow import __all__ as _control_flow_names
 from ._exceptions import __all__ as _exception_names
 from ._stream import __all__ as _stream_names
 from ._sym_ops import __all__ as _sym_names
@@ -15,5 +17,5 @@ from .amp import GradScaler  # torch.GradScaler (2.3+): the same class as torch.
 from .amp._switches import *
 from .amp._switches import __all__ as _autocast_names
 
-__all__ = [*_exception_names, *_stream_names, *_sym_names, *_flag_names, "GradScaler",
-           *_autocast_names]
+__all__ = [*_control_flow_names, *_exception_names, *_stream_names, *_sym_names, *_flag_names,
+           "GradScaler", *_autocast_names]
