@@ -394,11 +394,16 @@ def entry_coordinates(tensor):
     n_compressed = cidx.shape[-1] - 1
     flat_c = cidx.reshape(-1, n_compressed + 1).astype(np.int64)
     n_batch = flat_c.shape[0]
-    counts = (flat_c[:, 1:] - flat_c[:, :-1]).reshape(-1)
-    compressed = xp.repeat(xp.tile(xp.arange(n_compressed, dtype=np.int64), n_batch), counts)
     nnz = pidx.shape[-1]
     batch = xp.repeat(xp.arange(n_batch, dtype=np.int64), nnz)
-    return batch, compressed, pidx.reshape(-1).astype(np.int64)
+    # Each entry's slice is the last slice start at or before it (a search, not a repeat
+    # by counts: CuPy's repeat takes no array of counts); batches are laid end to end.
+    starts = (flat_c[:, :-1] + (xp.arange(n_batch, dtype=np.int64) * nnz)[:, None]).reshape(-1)
+    if n_compressed == 0:
+        return batch, xp.zeros(batch.shape[0], dtype=np.int64), pidx.reshape(-1).astype(
+            np.int64)
+    slot = xp.searchsorted(starts, xp.arange(n_batch * nnz, dtype=np.int64), side="right") - 1
+    return batch, slot % n_compressed, pidx.reshape(-1).astype(np.int64)
 
 
 def block_rows_cols(tensor):
