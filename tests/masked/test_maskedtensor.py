@@ -191,3 +191,14 @@ def test_plain_tensors_do_not_pay_for_the_protocol_before_first_use():
         out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
                              text=True, timeout=120)
     assert out.stdout.split() == ["False", "True"], out.stderr
+
+
+def test_deepcopy_and_pickle_keep_data_mask_and_requires_grad():
+    import copy
+    import pickle
+
+    mt = masked(ember, DATA, MASK, requires_grad=True)
+    for copied in (copy.deepcopy(mt), pickle.loads(pickle.dumps(mt))):
+        assert ember.masked.is_masked_tensor(copied) and copied.is_leaf and copied.requires_grad
+        assert repr(copied) == repr(mt)
+        assert copied.get_mask() is not mt.get_mask()

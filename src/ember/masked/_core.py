@@ -215,6 +215,16 @@ class MaskedTensor(Tensor):
 
     __str__ = __repr__
 
+    def __deepcopy__(self, memo):
+        """A new leaf with copies of data and mask (``copy.deepcopy``)."""
+        if id(self) in memo:
+            return memo[id(self)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            copied = MaskedTensor(self._masked_data, self._masked_mask, self.requires_grad)
+        memo[id(self)] = copied
+        return copied
+
     def __reduce_ex__(self, protocol):
         return (MaskedTensor, (self._masked_data.clone(), self._masked_mask.clone(),
                                self.requires_grad))
