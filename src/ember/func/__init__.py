@@ -19,11 +19,12 @@ from ._functional_call import (
     replace_all_batch_norm_modules_,
     stack_module_state,
 )
+from ._rearrange import rearrange
 from ._vmap import vmap
 
 __all__ = [
     "debug_unwrap", "functional_call", "functionalize", "grad", "grad_and_value", "hessian",
-    "jacfwd", "jacrev", "jvp", "linearize", "replace_all_batch_norm_modules_",
+    "jacfwd", "jacrev", "jvp", "linearize", "rearrange", "replace_all_batch_norm_modules_",
     "stack_module_state", "vjp", "vmap",
 ]
 
