@@ -493,3 +493,39 @@ def test_grad_dtype_governs_grad_assignment():
         x.grad_dtype = None
         x.grad = lib.ones(3, dtype=lib.float16)
         assert x.grad.dtype == lib.float16
+
+
+# -- smm / sspaddmm -----------------------------------------------------------------------------
+
+
+def _coo_parts(t):
+    return t.is_coalesced(), t._indices().tolist(), np.asarray(t._values().detach().numpy())
+
+
+def test_smm_and_sspaddmm_match_torch():
+    def build(lib):
+        s = lib.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse()
+        m = lib.tensor([[0.0, 1.0, 0.0], [2.0, 0.0, 0.0]]).to_sparse()
+        d = lib.arange(6.0).reshape(2, 3)
+        return [s.smm(d), m.sspaddmm(s, d), lib.sspaddmm(m, s, d, beta=2, alpha=3)]
+
+    for e, t in zip(build(ember), build(torch)):
+        e_parts, t_parts = _coo_parts(e), _coo_parts(t)
+        assert e_parts[:2] == t_parts[:2]
+        np.testing.assert_allclose(e_parts[2], t_parts[2])
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, s, m, d: d.smm(d.t()),
+    lambda lib, s, m, d: lib.sspaddmm(m, d, d),
+    lambda lib, s, m, d: lib.sspaddmm(m, s, lib.zeros(3, 3)),
+    lambda lib, s, m, d: lib.sspaddmm(lib.zeros(3, 3).to_sparse(), s, d),
+])
+def test_smm_sspaddmm_errors(call):
+    def run(lib):
+        s = lib.tensor([[0.0, 1.0], [2.0, 0.0]]).to_sparse()
+        m = lib.tensor([[0.0, 1.0, 0.0], [2.0, 0.0, 0.0]]).to_sparse()
+        return call(lib, s, m, lib.ones(2, 3))
+
+    e, t = check_raises(run)
+    assert str(e) == str(t)

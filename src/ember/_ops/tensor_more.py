@@ -26,7 +26,7 @@ from ._util import Tensor, _make, inplace_check, type_name, xp_of
 from .index import _data_ptr
 from .index_ops import nonzero
 
-__all__ = ["nonzero_static", "resize_as_", "unsafe_split_with_sizes"]
+__all__ = ["nonzero_static", "resize_as_", "sspaddmm", "unsafe_split_with_sizes"]
 
 
 def _cpp(np_dtype):
@@ -381,6 +381,53 @@ def dense_dim(self) -> int:
     return self.dim()
 
 
+# -- sparse products with a sparse result -----------------------------------------------------
+
+
+def _layout_label(tensor):
+    return _LAYOUT_NAMES.get(repr(tensor.layout), repr(tensor.layout))
+
+
+def smm(self, mat):
+    """``self @ mat`` (sparse COO ``self``, dense ``mat``) as a sparse tensor: see
+    ``ember.smm``."""
+    from ..sparse import SparseCooTensor, smm as sparse_smm
+
+    if not isinstance(self, SparseCooTensor):
+        raise RuntimeError("tensor.sspaddmm(...) can only be called on sparse tensors")
+    return sparse_smm(self, mat)
+
+
+def sspaddmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """``beta * input + alpha * (mat1 @ mat2)`` kept sparse: ``input`` and ``mat1`` sparse
+    COO, ``mat2`` dense. As PyTorch's, the result is uncoalesced: ``input``'s entries,
+    then every column of each row ``mat1`` stores something in."""
+    from ..sparse import SparseCooTensor, smm as sparse_smm
+    from ..sparse._coo import _new
+    from .shape_copy import cat
+
+    if out is not None:
+        raise NotImplementedError("sspaddmm: out= is not supported in ember")
+    if not isinstance(input, SparseCooTensor):
+        raise RuntimeError("tensor.sspaddmm(...) can only be called on sparse tensors")
+    if not isinstance(mat1, SparseCooTensor):
+        raise RuntimeError(f"sspaddmm: expected 'mat1' to have sparse layout, got 'mat1' with "
+                           f"layout {_layout_label(mat1)}")
+    rows, cols = mat1.shape[0], mat2.shape[-1]
+    for position, (have, want) in ((1, (input.shape[0], rows)), (3, (mat2.shape[0],
+                                                                     mat1.shape[1]))):
+        if have != want:
+            raise RuntimeError(f"sspaddmm: Argument #{position}: Expected dim 0 size {want}, "
+                               f"got {have}")
+    if tuple(input.shape) != (rows, cols):
+        raise RuntimeError(f"sspaddmm: Argument #1: Expected dim 1 size {cols}, got "
+                           f"{input.shape[1]}")
+    product = sparse_smm(mat1, mat2)
+    values = cat([input._sp_values * beta, product._sp_values * alpha])
+    indices = cat([input._sp_indices, product._sp_indices], 1)
+    return _new(indices, values, (rows, cols), False)
+
+
 # -- grad_dtype ---------------------------------------------------------------------------------
 
 # ``grad_dtype = None``: any gradient dtype is accepted (stored apart from "unset", which
@@ -465,7 +512,8 @@ TENSOR_METHODS = {
     "const_data_ptr": const_data_ptr, "module_load": module_load,
     "unsafe_split_with_sizes": unsafe_split_with_sizes, "nonzero_static": nonzero_static,
     "sparse_dim": sparse_dim, "dense_dim": dense_dim, "is_distributed": is_distributed,
-    "record_stream": record_stream, "grad_dtype": grad_dtype, "_custom_grad_dtype": None,
+    "record_stream": record_stream, "smm": smm, "sspaddmm": sspaddmm,
+    "grad_dtype": grad_dtype, "_custom_grad_dtype": None,
     **{name: _layout_refusal(name) for name in (
         "values", "indices", "crow_indices", "col_indices", "ccol_indices", "row_indices",
         "coalesce", "is_coalesced")},
