@@ -83,6 +83,17 @@ SAME = {
     "default_generators": lambda m: m.cuda.default_generators,
     "CudaError is a RuntimeError": lambda m: issubclass(m.cuda.CudaError, RuntimeError),
     "OutOfMemoryError": lambda m: m.cuda.OutOfMemoryError is m.OutOfMemoryError,
+    "nvtx.range_push": lambda m: m.cuda.nvtx.range_push("a"),
+    "nvtx.range_pop": lambda m: m.cuda.nvtx.range_pop(),
+    "nvtx.mark": lambda m: m.cuda.nvtx.mark("a"),
+    "nvtx.range": lambda m: m.cuda.nvtx.range("a").__enter__(),
+    "memory_cached": lambda m: m.cuda.memory_cached(),
+    "max_memory_cached": lambda m: m.cuda.max_memory_cached(),
+    "utilization": lambda m: m.cuda.utilization(),
+    "memory_usage": lambda m: m.cuda.memory_usage(),
+    "temperature": lambda m: m.cuda.temperature(),
+    "power_draw": lambda m: m.cuda.power_draw(),
+    "clock_rate": lambda m: m.cuda.clock_rate(),
     # ember.accelerator
     "accelerator.current_device_index": lambda m: m.accelerator.current_device_index(),
     "accelerator.current_device_idx": lambda m: m.accelerator.current_device_idx(),
@@ -151,13 +162,21 @@ ACCIDENTS = {
     "check_error": lambda m: m.cuda.check_error(0),
     # TypeError: '<' not supported between instances of 'NoneType' and 'int'
     "ExternalStream": lambda m: m.cuda.ExternalStream(0),
+    # AttributeError: module 'torch._C' has no attribute '_cuda_resetPeakMemoryStats'
+    "reset_max_memory_allocated": lambda m: m.cuda.reset_max_memory_allocated(),
+    "reset_max_memory_cached": lambda m: m.cuda.reset_max_memory_cached(),
+    # AttributeError: module 'torch._C' has no attribute '_cuda_resetAccumulatedMemoryStats'
+    "reset_accumulated_memory_stats": lambda m: m.cuda.reset_accumulated_memory_stats(),
 }
 
 
 @pytest.mark.parametrize("name", list(ACCIDENTS))
 def test_where_torch_cpu_fails_by_accident_ember_says_cuda_is_missing(name):
-    with pytest.raises((AttributeError, TypeError)):
+    with pytest.raises((AttributeError, TypeError)), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
         ACCIDENTS[name](torch)
-    with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled") as info:
-        ACCIDENTS[name](ember)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # the renamed reset_max_* warn first
+        with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled") as info:
+            ACCIDENTS[name](ember)
     assert isinstance(info.value, RuntimeError)

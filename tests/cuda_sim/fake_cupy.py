@@ -705,6 +705,20 @@ cuda.device = types.ModuleType("cupy.cuda.device")
 # cuBLAS/cuSOLVER handles: one stable fake address per device
 cuda.device.get_cublas_handle = lambda: 0x7000 + 16 * _current["device"]
 cuda.device.get_cusolver_handle = lambda: 0x9000 + 16 * _current["device"]
+cuda.nvtx = types.ModuleType("cupy.cuda.nvtx")
+cuda.nvtx.events = []  # what a profiler attached to the process would see, in order
+cuda.nvtx.RangePush = lambda message, id_color=-1: cuda.nvtx.events.append(("push", message))
+cuda.nvtx.RangePop = lambda: cuda.nvtx.events.append(("pop",))
+cuda.nvtx.Mark = lambda message, id_color=-1: cuda.nvtx.events.append(("mark", message))
+
+
+def _range_start(message, color):
+    cuda.nvtx.events.append(("start", message))
+    return len(cuda.nvtx.events)  # a range id NVTX hands out: nonzero, unique
+
+
+cuda.nvtx.RangeStart = _range_start
+cuda.nvtx.RangeEnd = lambda range_id: cuda.nvtx.events.append(("end", range_id))
 cuda.nvrtc = types.ModuleType("cupy.cuda.nvrtc")
 # the architectures a CUDA 12.4 NVRTC compiles for
 cuda.nvrtc.getSupportedArchs = lambda: [50, 52, 53, 60, 61, 62, 70, 72, 75, 80, 86, 87, 89, 90]
@@ -794,7 +808,7 @@ def modules():
     return {"cupy": sys.modules[__name__], "cupy.cuda": cuda, "cupyx": cupyx,
             "cupyx.scipy": cupyx.scipy, "cupyx.scipy.special": cupyx.scipy.special,
             "cupy.cuda.runtime": _runtime, "cupy.cuda.device": cuda.device,
-            "cupy.cuda.nvrtc": cuda.nvrtc}
+            "cupy.cuda.nvrtc": cuda.nvrtc, "cupy.cuda.nvtx": cuda.nvtx}
 
 
 def reset():
@@ -805,6 +819,7 @@ def reset():
     Stream._used.clear()
     _graph.reset()
     _allocators.clear()
+    cuda.nvtx.events.clear()
     _memory_pool.limit = 0
     _runtime.profiling[0] = False
     _memory_pool.total = _memory_pool.used

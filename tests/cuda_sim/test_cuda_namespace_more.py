@@ -356,3 +356,45 @@ def test_accelerator_forwards_to_cuda():
     with pytest.raises(RuntimeError, match="Accelerator expected"):
         acc.set_stream(None)
     del held
+
+
+# -- NVTX ranges and the older memory names --------------------------------------------------
+
+
+def test_nvtx_ranges_and_markers(cupy_backend):
+    nvtx = ember.cuda.nvtx
+    assert nvtx.range_push("outer") == 0
+    assert nvtx.range_push("inner") == 1
+    nvtx.mark("here")
+    assert nvtx.range_pop() == 1
+    assert nvtx.range_pop() == 0
+    assert nvtx.range_pop() == -1  # nothing open: NVTX's negative answer
+
+    @nvtx.range("step {}", 3)
+    def step():
+        return ember.ones(2, device="cuda").sum()
+
+    assert step().item() == 2.0
+    range_id = nvtx.range_start("async")
+    nvtx.range_end(range_id)
+    events = getattr(cupy_backend.cuda.nvtx, "events", None)  # the CuPy double records them
+    if events is not None:
+        assert events == [("push", "outer"), ("push", "inner"), ("mark", "here"), ("pop",),
+                          ("pop",), ("push", "step 3"), ("pop",), ("start", "async"),
+                          ("end", range_id)]
+
+
+def test_older_memory_names_warn_and_forward():
+    held = ember.zeros(512, device="cuda")
+    with pytest.warns(FutureWarning, match="`torch.cuda.memory_cached` has been renamed to "
+                                           "`torch.cuda.memory_reserved`"):
+        assert ember.cuda.memory_cached() == ember.cuda.memory_reserved()
+    with pytest.warns(FutureWarning, match="renamed to `torch.cuda.max_memory_reserved`"):
+        assert ember.cuda.max_memory_cached() == ember.cuda.max_memory_reserved()
+    del held
+    for name in ("reset_max_memory_allocated", "reset_max_memory_cached"):
+        with pytest.warns(FutureWarning, match=f"torch.cuda.{name} now calls "
+                                               "torch.cuda.reset_peak_memory_stats"):
+            getattr(ember.cuda, name)()
+        assert ember.cuda.max_memory_allocated() == ember.cuda.memory_allocated()
+    ember.cuda.reset_accumulated_memory_stats()

@@ -445,7 +445,7 @@ __all__ = [
     "synchronize",
 ]
 
-from . import _graphs, _queries, _streams, _typed, amp  # noqa: E402 - they use the names above
+from . import _graphs, _queries, _streams, _typed, amp, nvtx  # noqa: E402 - they use the names above
 from ._graphs import (  # noqa: E402
     CUDAGraph, graph, graph_pool_handle, is_current_stream_capturing,
 )
@@ -457,5 +457,5 @@ from ._typed import *  # noqa: E402,F403
 graphs = _graphs  # torch.cuda.graphs, the module
 __all__ += ["CUDAGraph", "ExternalStream", "StreamContext", "get_stream_from_external",
             "graph", "graph_pool_handle", "is_current_stream_capturing",
-            "make_graphed_callables"]
+            "make_graphed_callables", "nvtx"]
 __all__ += _queries.__all__ + _typed.__all__

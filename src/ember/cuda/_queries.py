@@ -10,6 +10,7 @@ empty, and everything that needs a device raises the "not compiled with CUDA" er
 from __future__ import annotations
 
 import collections
+import warnings
 
 from .._backend.device import NO_CUDA, CudaUnavailableError, cupy_module
 from .._exceptions import AcceleratorError, OutOfMemoryError
@@ -206,6 +207,91 @@ def list_gpu_processes(device=None) -> str:
     return "\n".join(lines)
 
 
+def _nvml_handle(device):
+    """PyTorch asks NVML (nvidia-ml-py) for live device readings; so does ember."""
+    try:
+        import pynvml
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(_NVML_MISSING) from None
+    index = _index(device)
+    pynvml.nvmlInit()
+    return pynvml, pynvml.nvmlDeviceGetHandleByIndex(index)
+
+
+def utilization(device=None) -> int:
+    """Percent of the last sample period a kernel ran on the device (NVML)."""
+    pynvml, handle = _nvml_handle(device)
+    return pynvml.nvmlDeviceGetUtilizationRates(handle).gpu
+
+
+def memory_usage(device=None) -> int:
+    """Percent of the last sample period device memory was read or written (NVML)."""
+    pynvml, handle = _nvml_handle(device)
+    return pynvml.nvmlDeviceGetUtilizationRates(handle).memory
+
+
+def temperature(device=None) -> int:
+    """The GPU's temperature in degrees Celsius (NVML)."""
+    pynvml, handle = _nvml_handle(device)
+    return pynvml.nvmlDeviceGetTemperature(handle, 0)
+
+
+def power_draw(device=None) -> int:
+    """The GPU's power draw in milliwatts (NVML)."""
+    pynvml, handle = _nvml_handle(device)
+    return pynvml.nvmlDeviceGetPowerUsage(handle)
+
+
+def clock_rate(device=None) -> int:
+    """The SM clock in MHz (NVML)."""
+    pynvml, handle = _nvml_handle(device)
+    return pynvml.nvmlDeviceGetClockInfo(handle, 1)
+
+
+# -- PyTorch's older names for the memory queries ----------------------------------------------
+
+
+def _renamed(old, new):
+    warnings.warn(f"`torch.cuda.{old}` has been renamed to `torch.cuda.{new}`", FutureWarning,
+                  stacklevel=3)
+
+
+def memory_cached(device=None) -> int:
+    from . import memory_reserved
+
+    _renamed("memory_cached", "memory_reserved")
+    return memory_reserved(device)
+
+
+def max_memory_cached(device=None) -> int:
+    from . import max_memory_reserved
+
+    _renamed("max_memory_cached", "max_memory_reserved")
+    return max_memory_reserved(device)
+
+
+def _resets_all_peaks(old, device):
+    from . import reset_peak_memory_stats
+
+    warnings.warn(f"torch.cuda.{old} now calls torch.cuda.reset_peak_memory_stats, which "
+                  "resets /all/ peak memory stats.", FutureWarning, stacklevel=3)
+    reset_peak_memory_stats(device)
+
+
+def reset_max_memory_allocated(device=None) -> None:
+    _resets_all_peaks("reset_max_memory_allocated", device)
+
+
+def reset_max_memory_cached(device=None) -> None:
+    _resets_all_peaks("reset_max_memory_cached", device)
+
+
+def reset_accumulated_memory_stats(device=None) -> None:
+    """ember's allocator statistics are current and peak values only; none accumulate."""
+    _cupy()
+    _index(device)
+
+
 _raw_blocks: dict = {}  # pointer -> CuPy MemoryPointer of caching_allocator_alloc
 
 
@@ -287,5 +373,7 @@ __all__ = [
     "get_gencode_flags", "get_per_process_memory_fraction", "has_half", "has_magma",
     "host_memory_stats", "host_memory_stats_as_nested_dict", "ipc_collect",
     "is_tf32_supported", "list_gpu_processes", "memory_stats_as_nested_dict",
-    "set_per_process_memory_fraction",
+    "set_per_process_memory_fraction", "utilization", "memory_usage", "temperature",
+    "power_draw", "clock_rate", "memory_cached", "max_memory_cached",
+    "reset_max_memory_allocated", "reset_max_memory_cached", "reset_accumulated_memory_stats",
 ]
