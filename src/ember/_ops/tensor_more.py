@@ -354,7 +354,6 @@ _LAYOUT_NAMES = {
 _EXPECTED = {
     "values": "sparse tensor", "indices": "sparse coordinate tensor",
     "coalesce": "sparse coordinate tensor", "is_coalesced": "sparse coordinate tensor",
-    "_values": "sparse tensor", "_indices": "sparse coordinate tensor",
     "crow_indices": "sparse row compressed tensor", "col_indices": "sparse row compressed tensor",
     "ccol_indices": "sparse column compressed tensor",
     "row_indices": "sparse column compressed tensor",
