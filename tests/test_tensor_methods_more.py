@@ -529,3 +529,9 @@ def test_smm_sspaddmm_errors(call):
 
     e, t = check_raises(run)
     assert str(e) == str(t)
+
+
+@pytest.mark.parametrize("kind", ["xpu", "ipu", "mtia"])
+def test_moves_to_devices_without_a_backend(kind):
+    e, t = check_raises(lambda lib: getattr(lib.ones(2), kind)())
+    assert str(e) == str(t)

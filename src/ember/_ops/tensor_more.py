@@ -468,6 +468,26 @@ def _device_flag(kind):
                         "ember).")
 
 
+_NO_BACKEND = {
+    "xpu": (AssertionError, "Torch not compiled with XPU enabled"),
+    "ipu": (RuntimeError, "PyTorch is not linked with support for ipu devices"),
+    "mtia": (AssertionError, "Torch not compiled with MTIA enabled. Ensure you have `import "
+             "mtia.host_runtime.torch_mtia.dynamic_library` in your python src file and "
+             "include `//mtia/host_runtime/torch_mtia:torch_mtia` as your target dependency!"),
+}
+
+
+def _move_to(kind):
+    def method(self, device=None, non_blocking=False, memory_format=None):
+        error, message = _NO_BACKEND[kind]
+        raise error(message)
+
+    method.__name__ = kind
+    method.__doc__ = (f"A copy on the {kind} device: ember has no {kind} backend, so this "
+                      "raises PyTorch's error for a build without one.")
+    return method
+
+
 def is_distributed(self) -> bool:
     return False
 
@@ -518,5 +538,6 @@ TENSOR_METHODS = {
         "coalesce", "is_coalesced")},
     **{f"is_{kind}": _device_flag(kind) for kind in (
         "xpu", "mps", "ipu", "mtia", "maia", "vulkan", "xla")},
+    **{kind: _move_to(kind) for kind in _NO_BACKEND},
     "is_mkldnn": property(lambda self: False, doc="MKL-DNN (oneDNN) layout: never in ember."),
 }
