@@ -25,6 +25,8 @@ from ._backend import (
     to_dtype,
 )
 from ._backend import dtypes as _dt
+from ._backend.sync_debug import MODE as _SYNC_MODE
+from ._backend.sync_debug import check as _sync_check
 from ._grad_assign import _check_assigned_grad
 from ._warn_once import WARN_ALWAYS as _WARN_ALWAYS  # ember.set_warn_always
 
@@ -347,6 +349,8 @@ class Tensor:
                     f"can't convert {self.device} device type tensor to "
                     "numpy. Use Tensor.cpu() to copy the tensor to host memory first."
                 )
+            if _SYNC_MODE[0]:
+                _sync_check(array)
             return array.get()
         if self._requires_grad and not force:
             raise RuntimeError(
@@ -370,6 +374,8 @@ class Tensor:
     def _host_array(self):
         """The values as a NumPy array whatever requires_grad or the device (tolist)."""
         array = self._data
+        if _SYNC_MODE[0]:  # ember.cuda.set_sync_debug_mode
+            _sync_check(array)
         return array if type(array) is np.ndarray else array.get()
 
     def item(self):
@@ -377,6 +383,8 @@ class Tensor:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
+        if _SYNC_MODE[0]:
+            _sync_check(self._data)
         return self._data.reshape(()).item() if self._data.dtype.kind != "V" else float(
             self._data.reshape(()).astype(np.float32)
         )

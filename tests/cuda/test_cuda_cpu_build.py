@@ -83,6 +83,8 @@ SAME = {
     "default_generators": lambda m: m.cuda.default_generators,
     "CudaError is a RuntimeError": lambda m: issubclass(m.cuda.CudaError, RuntimeError),
     "OutOfMemoryError": lambda m: m.cuda.OutOfMemoryError is m.OutOfMemoryError,
+    "get_sync_debug_mode": lambda m: m.cuda.get_sync_debug_mode(),
+    "set_sync_debug_mode": lambda m: m.cuda.set_sync_debug_mode(1),
     "nvtx.range_push": lambda m: m.cuda.nvtx.range_push("a"),
     "nvtx.range_pop": lambda m: m.cuda.nvtx.range_pop(),
     "nvtx.mark": lambda m: m.cuda.nvtx.mark("a"),

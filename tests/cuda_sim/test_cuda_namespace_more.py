@@ -398,3 +398,26 @@ def test_older_memory_names_warn_and_forward():
             getattr(ember.cuda, name)()
         assert ember.cuda.max_memory_allocated() == ember.cuda.memory_allocated()
     ember.cuda.reset_accumulated_memory_stats()
+
+
+def test_sync_debug_mode_reports_host_reads_of_device_values():
+    x = ember.arange(3.0, device="cuda")
+    assert ember.cuda.get_sync_debug_mode() == 0
+    try:
+        ember.cuda.set_sync_debug_mode("warn")
+        assert ember.cuda.get_sync_debug_mode() == 1
+        for read in (lambda: x.sum().item(), lambda: x.tolist(), lambda: x.cpu(),
+                     lambda: x.numpy(force=True), lambda: bool(x[1])):
+            with pytest.warns(UserWarning, match="called a synchronizing CUDA operation"):
+                read()
+        ember.cuda.set_sync_debug_mode(2)
+        with pytest.raises(RuntimeError, match="called a synchronizing CUDA operation"):
+            x.sum().item()
+        assert ember.ones(2).sum().item() == 2.0  # cpu tensors never wait for the GPU
+        assert (x * 2).shape == (3,)  # device work alone is fine
+        with pytest.raises(RuntimeError, match="invalid value of debug_mode"):
+            ember.cuda.set_sync_debug_mode("loud")
+    finally:
+        ember.cuda.set_sync_debug_mode("default")
+    assert ember.cuda.get_sync_debug_mode() == 0
+    assert x.tolist() == [0.0, 1.0, 2.0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from .._backend import device_of, module_for, to_device, to_dtype
 from .._backend import dtypes as _dt
+from .._backend.sync_debug import MODE as _SYNC_MODE
+from .._backend.sync_debug import report as _sync_report
 from .._memory_format import (
     as_format,
     check_rank,
@@ -164,6 +166,8 @@ class ToCopy(Function):
         ctx.src_device = None
         if dev is not None and device_of(x) != dev:
             ctx.src_device = device_of(x)
+            if _SYNC_MODE[0] and ctx.src_device.type == "cuda":  # set_sync_debug_mode
+                _sync_report()
             host = x.get() if hasattr(x, "get") else x
             x = _on_device(host, dev)
         if np_dtype is not None and x.dtype != np_dtype:

@@ -376,4 +376,32 @@ __all__ = [
     "set_per_process_memory_fraction", "utilization", "memory_usage", "temperature",
     "power_draw", "clock_rate", "memory_cached", "max_memory_cached",
     "reset_max_memory_allocated", "reset_max_memory_cached", "reset_accumulated_memory_stats",
+    "get_sync_debug_mode", "set_sync_debug_mode",
 ]
+
+
+# -- sync debug mode --------------------------------------------------------------------------
+
+_SYNC_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def set_sync_debug_mode(debug_mode) -> None:
+    """Report host reads of device values (``item``, ``tolist``, ``cpu()``): 0 or
+    "default" ignores them, 1 or "warn" warns, 2 or "error" raises a RuntimeError.
+    CuPy-internal waits (the count inside ``nonzero``) are not seen."""
+    from .._backend import sync_debug
+
+    _cupy()
+    if isinstance(debug_mode, str):
+        if debug_mode not in _SYNC_MODES:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, "
+                               "`warn`, `error`")
+        debug_mode = _SYNC_MODES[debug_mode]
+    sync_debug.MODE[0] = int(debug_mode)
+
+
+def get_sync_debug_mode() -> int:
+    from .._backend import sync_debug
+
+    _cupy()
+    return sync_debug.MODE[0]
