@@ -281,8 +281,17 @@ def sparse_coo_layout():
     return sparse_coo
 
 
+_DISPATCHING = [False]
+
+
 def _new(cidx, pidx, values, shape, layout):
-    """The internal constructor: no validation."""
+    """The internal constructor: no validation. The first call turns on the function forms
+    (``torch.sum(csr)``: see ``_compressed_dispatch``)."""
+    if not _DISPATCHING[0]:
+        from ._compressed_dispatch import enable_dispatch
+
+        _DISPATCHING[0] = True
+        enable_dispatch()
     t = object.__new__(SparseCompressedTensor)
     t._sc_cidx = cidx
     t._sc_pidx = pidx

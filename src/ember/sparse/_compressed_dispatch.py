@@ -1,0 +1,79 @@
+"""Function forms on compressed tensors: ``torch.sum(csr)``, ``torch.abs(csr)``,
+``torch.add(dense, csr, alpha=2)``, ``torch.t(csr)``...
+
+The methods live on ``SparseCompressedTensor`` (``_compressed_methods.py``). The function
+forms reach them through ember's ``__torch_function__`` protocol, attached to the class
+and installed the first time a compressed tensor is built (so programs that never build
+one pay nothing, as with NestedTensor). Functions without a handler run as they are
+(the products dispatch to the sparse family themselves; the rest refuse a compressed
+operand as PyTorch does).
+"""
+
+from __future__ import annotations
+
+from . import _compressed_math as cmath
+from ._compressed import SparseCompressedTensor
+
+_HANDLERS: dict = {}
+
+
+def _method(name):
+    def call(input, *args, **kwargs):
+        kwargs.pop("out", None)
+        return getattr(input, name)(*args, **kwargs)
+
+    return call
+
+
+def _binary(op):
+    def call(input, other, *, alpha=1, out=None):
+        if op is cmath.mul:
+            return cmath.mul(input, other)
+        return op(input, other, alpha=alpha)
+
+    return call
+
+
+def _handlers():
+    import ember
+
+    functional = ember.nn.functional
+    table = {
+        ember.add: _binary(cmath.add), ember.sub: _binary(cmath.sub),
+        ember.subtract: _binary(cmath.sub), ember.mul: _binary(cmath.mul),
+        ember.multiply: _binary(cmath.mul),
+        ember.sum: _method("sum"), ember.t: _method("t"), ember.transpose: _method("transpose"),
+        ember.neg: _method("neg"), ember.negative: _method("neg"),
+    }
+    for name in cmath.ZERO_PRESERVING:
+        for owner in (ember, functional):
+            fn = getattr(owner, name, None)
+            if fn is not None:
+                table[fn] = _method(name)
+    return table
+
+
+def _torch_function(cls, func, types, args=(), kwargs=None):
+    if not _HANDLERS:
+        _HANDLERS.update(_handlers())
+    handler = _HANDLERS.get(func)
+    if handler is not None:
+        return handler(*args, **(kwargs or {}))
+    from .._C import DisableTorchFunctionSubclass
+
+    with DisableTorchFunctionSubclass():
+        return func(*args, **(kwargs or {}))
+
+
+_DISPATCH_ON = [False]
+
+
+def enable_dispatch():
+    """Attach ``__torch_function__`` and install the protocol, once."""
+    if _DISPATCH_ON[0]:
+        return
+    _DISPATCH_ON[0] = True
+    SparseCompressedTensor.__torch_function__ = classmethod(_torch_function)
+    from .. import overrides
+
+    overrides._install()
