@@ -177,6 +177,20 @@ def test_as_strided_inplace_values_grads_and_version():
             lib.zeros(6, requires_grad=True).as_strided_((2,), (1,))
 
 
+def test_as_strided_inplace_on_a_view_then_inplace_writes():
+    def fn(lib, leaf):
+        base = leaf * 1
+        view = base[2:]
+        view.as_strided_((2,), (2,))
+        view.mul_(10)
+        moved = leaf * 1
+        moved.as_strided_((2, 2), (1, 2), 1)
+        moved.cumsum_(1)
+        return base, moved
+
+    check(fn, randn(6))
+
+
 def test_as_strided_inplace_shares_memory():
     x = ember.arange(6.0)
     alias = x.view(6)
