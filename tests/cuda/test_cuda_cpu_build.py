@@ -85,6 +85,7 @@ SAME = {
     "OutOfMemoryError": lambda m: m.cuda.OutOfMemoryError is m.OutOfMemoryError,
     "get_sync_debug_mode": lambda m: m.cuda.get_sync_debug_mode(),
     "set_sync_debug_mode": lambda m: m.cuda.set_sync_debug_mode(1),
+    "use_mem_pool": lambda m: m.cuda.use_mem_pool(None).__enter__(),
     "nvtx.range_push": lambda m: m.cuda.nvtx.range_push("a"),
     "nvtx.range_pop": lambda m: m.cuda.nvtx.range_pop(),
     "nvtx.mark": lambda m: m.cuda.nvtx.mark("a"),
@@ -143,6 +144,7 @@ GRAPHS = {
     "graph": lambda m: m.cuda.graph(None),
     "make_graphed_callables": lambda m: m.cuda.make_graphed_callables(
         lambda x: x * 2, (m.zeros(1),)),
+    "MemPool": lambda m: m.cuda.MemPool(),
 }
 
 

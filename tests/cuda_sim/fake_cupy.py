@@ -214,10 +214,11 @@ def _track(array, nbytes):
     _charge(array, nbytes)
 
 
-def _charge(owner, nbytes):
-    _memory_pool.used += nbytes
-    _memory_pool.total = max(_memory_pool.total, _memory_pool.used)
-    weakref.finalize(owner, _memory_pool.release, nbytes)
+def _charge(owner, nbytes, pool=None):
+    pool = pool if pool is not None else _memory_pool
+    pool.used += nbytes
+    pool.total = max(pool.total, pool.used)
+    weakref.finalize(owner, pool.release, nbytes)
 
 
 _allocators: list = []  # the allocator of ``using_allocator`` blocks, innermost last
@@ -646,7 +647,7 @@ class MemoryPool:
         block = numpy.empty(max(int(size), 1), numpy.uint8)
         pointer = _MemoryPointer(block.__array_interface__["data"][0])
         pointer.mem, pointer._block = types.SimpleNamespace(size=int(size)), block
-        _charge(pointer, int(size))
+        _charge(pointer, int(size), self)
         return pointer
 
     def set_limit(self, size=None, fraction=None):

@@ -421,3 +421,25 @@ def test_sync_debug_mode_reports_host_reads_of_device_values():
         ember.cuda.set_sync_debug_mode("default")
     assert ember.cuda.get_sync_debug_mode() == 0
     assert x.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_mem_pool_takes_the_allocations_inside_use_mem_pool(cupy_backend):
+    pool = ember.cuda.MemPool()
+    first, second = pool.id
+    assert isinstance(first, int) and isinstance(second, int) and pool.id != \
+        ember.cuda.MemPool().id
+    default = cupy_backend.get_default_memory_pool()
+    default_before, total_before = default.used_bytes(), ember.cuda.memory_allocated()
+    assert pool.use_count() == 1
+    with ember.cuda.use_mem_pool(pool):
+        assert pool.use_count() == 2
+        x = ember.zeros(1 << 16, device="cuda")
+    assert pool.use_count() == 1
+    assert default.used_bytes() == default_before  # the tensor's memory is the pool's
+    assert ember.cuda.memory_allocated() >= total_before + x.nbytes  # and still counted
+    y = ember.zeros(1 << 16, device="cuda")  # outside the block: the default pool again
+    assert default.used_bytes() >= default_before + y.nbytes
+    del x
+    assert ember.cuda.memory_allocated() == total_before + y.nbytes
+    with pytest.raises(ValueError, match="custom allocator is not supported"):
+        ember.cuda.MemPool(allocator=object())

@@ -138,17 +138,19 @@ _peaks: dict = {}  # device index -> {"allocated": bytes, "reserved": bytes}
 
 
 def _pool_bytes(device, kind):
-    """Bytes the default pool of ``device`` holds in use ("allocated") or in all
-    ("reserved"); CuPy keeps one pool per device and answers for the current one. The
-    peak is the largest value seen by these queries (CuPy reports no allocator peak).
-    Without a GPU nothing was allocated: 0, as PyTorch answers."""
+    """Bytes the pools of ``device`` (the default one and every live ``MemPool``) hold in
+    use ("allocated") or in all ("reserved"); CuPy keeps one pool per device and answers
+    for the current one. The peak is the largest value seen by these queries (CuPy
+    reports no allocator peak). Without a GPU nothing was allocated: 0, as PyTorch
+    answers."""
     if cupy_module() is None:
         return 0
     cp = _cupy()
     index = _index(device)
+    value = 0
     with cp.cuda.Device(index):
-        pool = cp.get_default_memory_pool()
-        value = int(pool.used_bytes() if kind == "allocated" else pool.total_bytes())
+        for pool in [cp.get_default_memory_pool()] + _mempool.live_pools():
+            value += int(pool.used_bytes() if kind == "allocated" else pool.total_bytes())
     peaks = _peaks.setdefault(index, {"allocated": 0, "reserved": 0})
     peaks[kind] = max(peaks[kind], value)
     return value
@@ -445,7 +447,9 @@ __all__ = [
     "synchronize",
 ]
 
-from . import _graphs, _queries, _streams, _typed, amp, nvtx  # noqa: E402 - they use the names above
+# the submodules use the names above
+from . import _graphs, _mempool, _queries, _streams, _typed, amp, nvtx  # noqa: E402
+from ._mempool import MemPool, use_mem_pool  # noqa: E402
 from ._graphs import (  # noqa: E402
     CUDAGraph, graph, graph_pool_handle, is_current_stream_capturing,
 )
@@ -457,5 +461,5 @@ from ._typed import *  # noqa: E402,F403
 graphs = _graphs  # torch.cuda.graphs, the module
 __all__ += ["CUDAGraph", "ExternalStream", "StreamContext", "get_stream_from_external",
             "graph", "graph_pool_handle", "is_current_stream_capturing",
-            "make_graphed_callables", "nvtx"]
+            "make_graphed_callables", "nvtx", "MemPool", "use_mem_pool"]
 __all__ += _queries.__all__ + _typed.__all__
