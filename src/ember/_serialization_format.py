@@ -189,7 +189,7 @@ class _Writer:
             size = _Reduce(TorchGlobal("torch", "Size"), (tuple(tensor.shape),))
             return _Reduce(TorchGlobal("torch._utils", "_rebuild_sparse_tensor"), (layout, (
                 self.tensor(tensor._sc_cidx), self.tensor(tensor._sc_pidx),
-                self.tensor(tensor._values().detach()), size)))
+                self.tensor(tensor._sp_values.detach()), size)))
         if tensor.is_sparse:  # torch._utils._rebuild_sparse_tensor(layout, (i, v, size, c))
             layout = _Reduce(TorchGlobal("torch.serialization", "_get_layout"),
                              ("torch.sparse_coo",))

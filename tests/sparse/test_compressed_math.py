@@ -503,3 +503,74 @@ def test_as_sparse_gradcheck_of_products():
     assert gradcheck(lambda a, b: ember.sparse.mm(a, b), (s, w), masked=True)
     assert gradcheck(lambda a: a * 3.0 + a, (s,), masked=True)
     assert gradcheck(lambda a: a.t(), (s,))
+
+
+# -- function forms and in-place methods --------------------------------------------------------
+
+FUNCTION_FORMS = {
+    "sum": lambda lib, s: lib.sum(s),
+    "abs": lambda lib, s: lib.abs(s),
+    "sin": lambda lib, s: lib.sin(s),
+    "neg": lambda lib, s: lib.neg(s),
+    "relu": lambda lib, s: lib.relu(s),
+    "mul": lambda lib, s: lib.mul(s, 2),
+    "add_sparse": lambda lib, s: lib.add(s, s, alpha=2),
+    "add_dense": lambda lib, s: lib.add(lib.ones(4, 4, dtype=s.dtype), s, alpha=2),
+    "t": lambda lib, s: lib.t(s),
+    "transpose": lambda lib, s: lib.transpose(s, 0, 1),
+    "spmm": lambda lib, s: lib.spmm(s, lib.ones(4, 2, dtype=s.dtype)),
+}
+
+
+@pytest.mark.parametrize("name", FUNCTION_FORMS)
+def test_function_forms(name):
+    e, t, _, _ = run(FUNCTION_FORMS[name], MATRIX, grad=False)
+    if t.layout == torch.strided:
+        same_dense(e, t)
+    else:
+        same_compressed(e, t)
+
+
+def test_function_forms_refuse_what_torch_refuses():
+    s = ember.tensor(MATRIX).to_sparse_csr()
+    with pytest.raises(NotImplementedError, match="aten::exp' with arguments from the "
+                                                  "'SparseCsrCPU' backend"):
+        ember.exp(s)
+    with pytest.raises(NotImplementedError, match="aten::_values"):
+        s._values()
+
+
+IN_PLACE = {
+    "mul_scalar": lambda lib, s: s.mul_(2),
+    "mul_dense": lambda lib, s: s.mul_(lib.full((4, 4), 3.0, dtype=s.dtype)),
+    "sin_": lambda lib, s: s.sin_(),
+    "abs_": lambda lib, s: s.abs_(),
+    "neg_": lambda lib, s: s.neg_(),
+    "relu_": lambda lib, s: s.relu_(),
+    "zero_": lambda lib, s: s.zero_(),
+    "fill_": lambda lib, s: s.fill_(1),
+    "add_": lambda lib, s: s.add_(lib.eye(4, dtype=s.dtype).to_sparse_csr(), alpha=2),
+    "copy_": lambda lib, s: s.copy_(lib.tensor(MATRIX.T * 2).to_sparse_csr()),
+}
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_in_place(name):
+    results = []
+    for lib in (ember, torch):
+        s = lib.tensor(MATRIX).to_sparse_csr()
+        out = IN_PLACE[name](lib, s)
+        assert out is s
+        results.append(s)
+    same_compressed(*results)
+
+
+def test_in_place_errors():
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="copy_: only sparse compressed tensors with the "
+                                               "same number of specified elements"):
+            lib.tensor(MATRIX).to_sparse_csr().copy_(lib.eye(4).double().to_sparse_csr())
+        s = lib.tensor(MATRIX).to_sparse_csr().requires_grad_()
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being "
+                                               "used in an in-place operation"):
+            s.mul_(2)

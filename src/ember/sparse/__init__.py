@@ -73,6 +73,8 @@ def sampled_addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0, out=None):
 
 def spmm(input, mat2):
     """``torch.spmm``: ``mm`` with a sparse first operand."""
+    if isinstance(input, SparseCompressedTensor):
+        return _compressed_math.mm(input, mat2)
     _require_sparse("spmm", input)
     return _math.mm(input, mat2)
 

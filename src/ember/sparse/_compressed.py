@@ -133,8 +133,12 @@ class SparseCompressedTensor(Tensor):
     def values(self) -> Tensor:
         return named(self._sp_values, "ValuesBackward0")
 
-    def _values(self) -> Tensor:
-        return self._sp_values
+    def _values(self):
+        raise NotImplementedError(
+            f"Could not run 'aten::_values' with arguments from the "
+            f"'{layout_label(self._sc_layout)}{'CUDA' if self.is_cuda else 'CPU'}' backend. "
+            "This could be because the operator doesn't exist for this backend, or was "
+            "omitted during the selective/custom build process (if using custom build).")
 
     def _refuse_coo(self, name):
         raise RuntimeError(f"{name} expected sparse coordinate tensor layout but got "

@@ -92,5 +92,82 @@ COMPRESSED_METHODS = {
 }
 COMPRESSED_METHODS.update({name: cmath.elementwise(name) for name in cmath.ZERO_PRESERVING})
 
+
+# -- in place: the stored values change (or, for zero_/add_/copy_, the whole triple) ----------
+
+
+def _check_in_place(self):
+    from ..autograd import is_grad_enabled
+
+    if self.requires_grad and self.is_leaf and is_grad_enabled():
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def _take_parts(self, other):
+    """``self`` becomes ``other`` (same size): indices, values and layout."""
+    _check_in_place(self)
+    self._sc_cidx, self._sc_pidx = other._sc_cidx, other._sc_pidx
+    self._sp_values, self._sc_layout = other._sp_values, other._sc_layout
+    self._vc[0] += 1
+    return self
+
+
+def _values_in_place(name):
+    def method(self, *args, **kwargs):
+        _check_in_place(self)
+        getattr(self._sp_values, name)(*args, **kwargs)
+        self._vc[0] += 1
+        return self
+
+    method.__name__ = name
+    return method
+
+
+def _mul_(self, other):
+    if isinstance(other, SparseCompressedTensor) or (
+            hasattr(other, "ndim") and other.ndim and tuple(other.shape) != self._sp_shape):
+        return _take_parts(self, cmath.mul(self, other))
+    if hasattr(other, "ndim") and other.ndim:  # a dense factor of the same size
+        _check_in_place(self)
+        self._sp_values.mul_(cmath._gather(other, self))
+        self._vc[0] += 1
+        return self
+    return _values_in_place("mul_")(self, other)
+
+
+def _add_(self, other, *, alpha=1):
+    return _take_parts(self, cmath.add(self, other, alpha=alpha))
+
+
+def _zero_(self):
+    """PyTorch's ``zero_`` on a compressed tensor drops every stored entry."""
+    _check_in_place(self)
+    empty = self._sc_pidx.new_zeros(tuple(self._sc_pidx.shape[:-1]) + (0,))
+    values = self._sp_values.new_zeros((0,) + tuple(self._sp_values.shape[1:]))
+    self._sc_cidx = self._sc_cidx.new_zeros(tuple(self._sc_cidx.shape))
+    self._sc_pidx, self._sp_values = empty, values
+    self._vc[0] += 1
+    return self
+
+
+def _copy_(self, src, non_blocking=False):
+    if not isinstance(src, SparseCompressedTensor) or src._sp_shape != self._sp_shape:
+        raise RuntimeError("copy_: a compressed tensor copies only a compressed tensor of the "
+                           "same size")
+    if src._nnz() != self._nnz():
+        raise RuntimeError("torch.copy_: only sparse compressed tensors with the same number "
+                           "of specified elements are supported.")
+    src = src.to(device=self.device, dtype=self.dtype)
+    return _take_parts(self, src.clone())
+
+
+IN_PLACE = {"mul_": _mul_, "add_": _add_, "zero_": _zero_, "copy_": _copy_,
+            "fill_": _values_in_place("fill_"), "neg_": _values_in_place("neg_")}
+IN_PLACE.update({f"{name}_": _values_in_place(f"{name}_") for name in cmath.ZERO_PRESERVING
+                 if name not in ("angle", "isinf", "isnan", "isneginf", "isposinf", "positive",
+                                 "signbit", "conj_physical")})
+COMPRESSED_METHODS.update(IN_PLACE)
+
 for _name, _fn in COMPRESSED_METHODS.items():
     setattr(SparseCompressedTensor, _name, _fn)

@@ -47,7 +47,7 @@ def _split(inputs, masked):
                 compressed, plain = index_names(obj.layout)
                 spec = (obj.layout, obj.shape, getattr(obj, f"{compressed}_indices")(),
                         getattr(obj, f"{plain}_indices")())
-            values = obj._values().detach().requires_grad_(True)
+            values = obj._sp_values.detach().requires_grad_(True)
             strided_inputs.append(values)
             specs.append(spec)
         else:
