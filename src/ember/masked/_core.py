@@ -5,7 +5,7 @@ whatever value they had) plus a bool ``_masked_mask`` of the same shape. Because
 is the tensor itself, autograd needs nothing new: an op on MaskedTensors runs the plain op
 on ``get_data()`` (a differentiable alias) and re-types the result with the op's mask, so
 the graph is ember's ordinary one and ``.grad`` is the accumulated plain gradient shown
-with the tensor's mask (masked-out gradient entries are unspecified, as in PyTorch).
+with the mask PyTorch would give it (``_grad_masks`` works that out).
 
 Which ops are allowed and what mask their result gets is ``_dispatch``'s business, reached
 through ``__torch_function__``. The protocol is attached, and ember's dispatch trampolines
@@ -176,11 +176,17 @@ class MaskedTensor(Tensor):
         grad = self._grad
         if grad is None:
             return None
-        return _wrap(_plain_alias(grad), self._masked_mask)
+        mask = self.__dict__.get("_grad_mask")
+        return _wrap(_plain_alias(grad), self._masked_mask if mask is None else mask)
 
     @grad.setter
     def grad(self, value):
-        if is_masked_tensor(value):
+        # the engine stores plain gradients through here too: the mask worked out for
+        # them stays; clearing the gradient clears it
+        if value is None:
+            self.__dict__["_grad_mask"] = None
+        elif is_masked_tensor(value):
+            self.__dict__["_grad_mask"] = value.get_mask()
             value = value.get_data().detach()
         with DisableTorchFunction():
             Tensor.grad.fset(self, value)
@@ -188,6 +194,7 @@ class MaskedTensor(Tensor):
     @grad.deleter
     def grad(self):
         self._grad = None
+        self.__dict__["_grad_mask"] = None
 
     # -- what torch.masked defines on the class -------------------------------------------------
 

@@ -25,6 +25,7 @@ from .._C import DisableTorchFunctionSubclass
 from .._tensor import Tensor
 from . import _normalizations, _reductions
 from ._core import _check_members, _wrap, is_masked_tensor
+from ._grad_masks import before_backward, moved_by, propagate, record, unbroadcast
 
 _UNARY = (
     "abs", "absolute", "acos", "arccos", "acosh", "arccosh", "angle", "asin", "arcsin",
@@ -84,6 +85,8 @@ def _build_table() -> None:
                 if callable(fn):
                     _TABLE[fn] = (kind, name.strip("_") if name.startswith("__") else name)
     _TABLE[ember.autograd.grad] = ("autograd_grad", "grad")
+    _TABLE[ember.autograd.backward] = ("backward", "backward")
+    _TABLE[Tensor.backward] = ("backward", "backward")
     for name in _SHAPE_PROPERTIES:
         _TABLE[vars(Tensor)[name].__get__] = ("shape", name)
     _TABLE[vars(Tensor)["data"].__get__] = ("convert", "detach")
@@ -157,7 +160,13 @@ def _unary(func, name, args, kwargs):
     if any(isinstance(a, Tensor) for a in args[1:]):
         raise TypeError("MaskedTensor unary ops do not support additional Tensor arguments")
     data = args[0].get_data()
-    return _wrap(func(data, *args[1:], **kwargs), args[0].get_mask(), (data,))
+    out = _wrap(func(data, *args[1:], **kwargs), args[0].get_mask(), (data,))
+    record(out, args[:1], _same)
+    return out
+
+
+def _same(mask):
+    return [mask]
 
 
 def _unary_inplace(func, name, args, kwargs):
@@ -195,7 +204,10 @@ def _binary(func, name, args, kwargs):
     data_args = _map(args, data_of)
     result = func(*data_args)
     owner = args[0] if is_masked_tensor(args[0]) else args[1]
-    return _wrap(result, owner.get_mask().expand_as(result), data_args)
+    out = _wrap(result, owner.get_mask().expand_as(result), data_args)
+    parents = [a for a in args[:2] if is_masked_tensor(a)]
+    record(out, parents, lambda mask: [unbroadcast(mask, p.shape) for p in parents])
+    return out
 
 
 def _binary_inplace(func, name, args, kwargs):
@@ -236,7 +248,9 @@ def _reduction(func, name, args, kwargs):
             result = _masked_all(data, mask)
         else:
             result = getattr(_reductions, name)(data, mask=mask)
-        return _wrap(result, mask.any(), (data,))
+        out = _wrap(result, mask.any(), (data,))
+        record(out, (mt,), lambda _: [mt.get_mask()])  # as torch.masked: the input's mask
+        return out
     mt, dim, keepdim, dtype = _reduce_dim_args(*args, **kwargs)
     if not is_masked_tensor(mt):
         raise TypeError("Input to reduce_dim must be a MaskedTensor")
@@ -246,7 +260,9 @@ def _reduction(func, name, args, kwargs):
     else:
         result = getattr(_reductions, name)(data, dim=dim, keepdim=keepdim, dtype=dtype,
                                             mask=mask)
-    return _wrap(result, _multidim_any(mask, dim, keepdim), (data,))
+    out = _wrap(result, _multidim_any(mask, dim, keepdim), (data,))
+    record(out, (mt,), lambda _: [mt.get_mask()])
+    return out
 
 
 def _shape(func, name, args, kwargs):
@@ -263,7 +279,18 @@ def _shape(func, name, args, kwargs):
     else:
         mask_args = [first.get_mask()] + _map(args[1:], lambda mt: mt.get_mask())
     mask_kwargs = dict(zip(kwargs, _map(list(kwargs.values()), lambda mt: mt.get_mask())))
-    return _wrap_all(result, func(*mask_args, **mask_kwargs), data_args)
+    out = _wrap_all(result, func(*mask_args, **mask_kwargs), data_args)
+    if isinstance(first, (list, tuple)):
+        found = [(j, t) for j, t in enumerate(first) if is_masked_tensor(t)]
+        parents, slots = [t for _, t in found], [((0, j), t.shape) for j, t in found]
+    else:
+        parents, slots = [first], [(0, first.shape)]
+    if isinstance(out, (list, tuple)):
+        for i, part in enumerate(out):
+            record(part, parents, moved_by(func, data_args, data_kwargs, slots, i))
+    else:
+        record(out, parents, moved_by(func, data_args, data_kwargs, slots))
+    return out
 
 
 def _convert(func, name, args, kwargs):
@@ -278,7 +305,10 @@ def _convert(func, name, args, kwargs):
     elif result.device != mask.device:
         mask = mask.to(device=result.device)
     _check_members(result, mask)
-    return _wrap(result, mask, (data,))
+    out = _wrap(result, mask, (data,))
+    if name != "detach":
+        record(out, (mt,), _same)
+    return out
 
 
 def _where(func, name, args, kwargs):
@@ -298,7 +328,17 @@ def _where(func, name, args, kwargs):
 
     data = ember.where(cond, _data(x), _data(y))
     mask = ember.where(cond, mask_of(x), mask_of(y))
-    return _wrap(data, mask, (x, y))
+    out = _wrap(data, mask, (x, y))
+    picks = [(value, taken) for value, taken in ((x, True), (y, False))
+             if is_masked_tensor(value)]
+
+    def rule(grad_mask):
+        return [unbroadcast(ember.where(cond, grad_mask, False) if taken else
+                            ember.where(cond, False, grad_mask), value.shape)
+                for value, taken in picks]
+
+    record(out, [value for value, _ in picks], rule)
+    return out
 
 
 def _softmax(func, name, args, kwargs):
@@ -312,7 +352,9 @@ def _softmax(func, name, args, kwargs):
     op = getattr(_normalizations, name)
     result = op(data, dim, dtype=dtype, mask=mask)
     fill = 0.0 if name == "softmax" else float("-inf")
-    return _wrap(ember.where(mask, result, fill), mask)
+    out = _wrap(ember.where(mask, result, fill), mask)
+    record(out, (mt,), _same)
+    return out
 
 
 def _item(func, name, args, kwargs):
@@ -332,13 +374,38 @@ def _copy(func, name, args, kwargs):
 def _autograd_grad(func, name, args, kwargs):
     """``ember.autograd.grad``: the gradient of a MaskedTensor input comes back as a
     MaskedTensor with that input's mask, as ``.grad`` does."""
-    bound = _signature(func).bind(*args, **kwargs)
-    inputs = bound.arguments["inputs"]
+    arguments = _signature(func).bind(*args, **kwargs).arguments
+    outputs = _as_tuple(arguments["outputs"])
+    listed = _as_tuple(arguments["inputs"])
+    gradients = _as_tuple(arguments.get("grad_outputs")) or (None,) * len(outputs)
+    pairs = [(out, g.get_mask() if is_masked_tensor(g) else out.get_mask())
+             for out, g in zip(outputs, gradients) if is_masked_tensor(out)]
+    reached = propagate([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else {}
     with DisableTorchFunctionSubclass():
         grads = func(*args, **kwargs)
-    listed = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    return tuple(_wrap(g, x.get_mask()) if g is not None and is_masked_tensor(x) else g
+    return tuple(_wrap(g, reached.get(id(x), (x, x.get_mask()))[1])
+                 if g is not None and is_masked_tensor(x) else g
                  for g, x in zip(grads, listed))
+
+
+def _as_tuple(value):
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, Tensor) else tuple(value)
+
+
+def _backward(func, name, args, kwargs):
+    """``Tensor.backward`` / ``autograd.backward`` from MaskedTensors: the leaves' gradient
+    masks are worked out first (``_grad_masks``), then the plain backward runs."""
+    arguments = _signature(func).bind(*args, **kwargs).arguments
+    if func is Tensor.backward:
+        outputs, gradients = (arguments["self"],), (arguments.get("gradient"),)
+    else:
+        outputs = _as_tuple(arguments["tensors"])
+        gradients = _as_tuple(arguments.get("grad_tensors")) or (None,) * len(outputs)
+    before_backward(outputs, gradients)
+    with DisableTorchFunctionSubclass():
+        return func(*args, **kwargs)
 
 
 def _contains_tensor(value) -> bool:
@@ -378,4 +445,5 @@ _HANDLERS = {
     "unary": _unary, "unary_": _unary_inplace, "binary": _binary, "binary_": _binary_inplace,
     "reduction": _reduction, "shape": _shape, "convert": _convert, "where": _where,
     "softmax": _softmax, "item": _item, "copy_": _copy, "autograd_grad": _autograd_grad,
+    "backward": _backward,
 }
