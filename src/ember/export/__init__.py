@@ -35,6 +35,14 @@ How it differs from PyTorch's:
   called several times stays inline in its parent's graph (PyTorch deduplicates calls).
 """
 
+from ._builders import (
+    AdditionalInputs,
+    CustomDecompTable,
+    ShapesCollection,
+    default_decompositions,
+    register_dataclass,
+)
+from ._draft import draft_export
 from ._export import export
 from ._serialize import load, save
 from .dynamic_shapes import Dim, dims
@@ -49,7 +57,9 @@ from .graph_signature import (
 from .unflatten import InterpreterModule, UnflattenedModule, unflatten
 
 __all__ = [
-    "Dim", "ExportGraphSignature", "ExportedProgram", "InputKind", "InputSpec",
+    "AdditionalInputs", "CustomDecompTable", "Dim", "ExportGraphSignature", "ExportedProgram",
+    "InputKind", "InputSpec",
     "InterpreterModule", "OutputKind", "OutputSpec", "UnflattenedModule", "dims", "export",
-    "load", "save", "unflatten",
+    "ShapesCollection", "default_decompositions", "draft_export", "load", "register_dataclass",
+    "save", "unflatten",
 ]

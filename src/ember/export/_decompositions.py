@@ -41,9 +41,27 @@ def _static(meta) -> bool:
     return isinstance(meta, TensorMeta) and all(isinstance(s, int) for s in meta.shape)
 
 
+def LOWERINGS() -> dict:  # noqa: N802 - a constant's shape, built on call (ops load lazily)
+    """The ops ``decompose`` lowers, each with a function computing what its lowering
+    computes (the values of ``torch.export.default_decompositions()`` for them)."""
+    def linear(x, weight, bias=None):
+        flipped = weight.permute(1, 0)
+        return ember.mm(x, flipped) if bias is None else ember.addmm(bias, x, flipped)
+
+    return {
+        _op("linear"): linear,
+        _op("flatten", "using_ints"): lambda x, start=0, end=-1: x.flatten(start, end),
+        _op("sum"): lambda x, dtype=None: ember.sum(x, [], dtype=dtype),
+        _op("batch_norm"): F.batch_norm,
+    }
+
+
 def decompose(program, decomp_table=None):
+    """A copy of ``program`` with the ops of ``decomp_table`` (default: all of ``LOWERINGS``)
+    lowered; an op missing from a given table is kept."""
     from .exported_program import ExportedProgram
 
+    wanted = None if decomp_table is None else {str(op) for op in decomp_table}
     graph = Graph()
     env: dict = {}
 
@@ -65,6 +83,8 @@ def decompose(program, decomp_table=None):
         meta = node.meta.get("val")
         name = str(target)
         replaced = None
+        if wanted is not None and name not in wanted:
+            name = ""  # kept as it is
         if name == "aten.linear.default" and len(args) >= 2 and _static(meta) and \
                 len(node.args[0].meta["val"].shape) == 2:
             weight_meta = node.args[1].meta["val"]

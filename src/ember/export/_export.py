@@ -11,7 +11,7 @@ from ember.fx import GraphModule
 from ember.nn import Module
 from ember.utils._pytree import tree_flatten, tree_flatten_with_path, tree_unflatten
 
-from . import _trace
+from . import _symbolic, _trace
 from .dynamic_shapes import Dim, RangeConstraint, Symbol, UserError, _DimHint, _DimHintType
 from .exported_program import ExportedProgram
 from .graph_signature import (
@@ -51,6 +51,8 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
         raise UserError(f"Expecting `args` to be a tuple of example positional inputs, got "
                         f"{type(args)}" + _HINT)
     kwargs = dict(kwargs or {})
+    if hasattr(dynamic_shapes, "dynamic_shapes"):  # ShapesCollection, AdditionalInputs
+        dynamic_shapes = dynamic_shapes.dynamic_shapes(mod, args, kwargs)
     names = _input_names(mod, args, kwargs)
     sources = _input_names(mod, args, kwargs, source=True)
     shapes = _flat_dynamic_shapes(mod, args, kwargs, dynamic_shapes)
@@ -115,7 +117,8 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
     graph_module = GraphModule(Module(), graph)
     program = ExportedProgram(graph_module, signature, state_dict, ranges, constants, in_spec,
                               out_spec, guards, (args, kwargs))
-    _check_replay(program, mod, flat_inputs, in_spec, rng_state)
+    if not _symbolic.draft_failures[0]:  # a draft with guessed branches is not replayable
+        _check_replay(program, mod, flat_inputs, in_spec, rng_state)
     _check_specialization(program, flat_inputs, ranges)
     return program
 

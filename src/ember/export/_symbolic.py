@@ -127,6 +127,11 @@ class GuardOnDataDependentSymNode(RuntimeError):
     error of this name)."""
 
 
+# While ``draft_export`` traces: the list its data-dependent branches are reported to
+# (the branch then follows the example's value instead of raising); None otherwise.
+draft_failures: list = [None]
+
+
 def data_dependent_error(index: int) -> GuardOnDataDependentSymNode:
     expr = f"Eq(u{index}, 1)"
     return GuardOnDataDependentSymNode(
