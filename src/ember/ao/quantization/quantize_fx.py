@@ -30,8 +30,6 @@ def fuse_fx(model, fuse_custom_config=None, backend_config=None):
 
     Returns a GraphModule.
     """
-    if model.training:
-        raise AssertionError("fuse_fx only works on models in eval mode")
     gm = _trace(model, fuse_custom_config)
     return _patterns.fuse_graph(gm, is_qat=False)
 
@@ -49,8 +47,6 @@ def prepare_fx(model, qconfig_mapping, example_inputs, prepare_custom_config=Non
 
     Returns a GraphModule with observers (``activation_post_process_N``) to calibrate.
     """
-    if model.training:
-        raise AssertionError("prepare_fx only works for models in eval mode")
     return _prepare(model, qconfig_mapping, False, example_inputs, prepare_custom_config,
                     backend_config)
 
@@ -59,8 +55,6 @@ def prepare_qat_fx(model, qconfig_mapping, example_inputs, prepare_custom_config
                    backend_config=None):
     """Prepare ``model`` (in training mode) for quantization-aware training: fused and
     weighted modules become their QAT forms and fake quantizers are inserted."""
-    if not model.training:
-        raise AssertionError("prepare_qat_fx only works for models in train mode")
     return _prepare(model, qconfig_mapping, True, example_inputs, prepare_custom_config,
                     backend_config)
 

@@ -95,8 +95,14 @@ def op_kind(node, modules):
         return None
     if node.op == "call_function":
         if node.target in _binary_functions():
-            tensors = [a for a in node.args[:2] if isinstance(a, fx.Node)]
-            return "binary" if len(tensors) == 2 and not node.kwargs else None
+            args = node.args[:2]
+            tensors = [a for a in args if isinstance(a, fx.Node)]
+            numbers = [a for a in args if isinstance(a, (int, float)) and
+                       not isinstance(a, bool)]
+            if node.kwargs or len(args) != 2 or len(tensors) + len(numbers) != 2 or \
+                    not tensors:
+                return None
+            return "binary"
         if node.target in _share_functions():
             return "share"
         if node.target in _fixed_functions():
@@ -132,15 +138,12 @@ def _object_type_qconfig(mapping, obj, fallback):
 def module_qconfigs(model, mapping):
     """Qualified name -> qconfig for every submodule: the parent's qconfig, replaced by
     the module class's entry, a matching regex, then the module's own name (PyTorch's
-    order of precedence)."""
+    order of precedence). A fused module answers to its own class only (an entry for
+    ``nn.Linear`` does not reach a LinearReLU, as in PyTorch)."""
     qconfigs = {}
 
     def visit(module, name, inherited):
         qconfig = _object_type_qconfig(mapping, type(module), inherited)
-        parts = list(module.children())
-        if isinstance(module, nni._FusedModule) and parts and type(module) not in \
-                mapping.object_type_qconfigs:  # a fused module answers to its first part
-            qconfig = _object_type_qconfig(mapping, type(parts[0]), qconfig)
         qconfig = _regex_qconfig(mapping, name, qconfig)
         qconfig = mapping.module_name_qconfigs.get(name, qconfig)
         qconfigs[name] = qconfig

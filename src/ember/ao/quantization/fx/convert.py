@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+
 import ember
 
 from .... import fx, nn
@@ -37,11 +39,53 @@ from . import _patterns
 from .prepare import META_KEY, activation_mode, is_observer_module
 
 
-def _quantized_binary(op, relu):
-    """``quantized::add``-style op: the real-valued result re-quantized to the given
-    parameters (the operands' own parameters may differ)."""
+def _scalar_mul(qa, c):
+    """``quantized::mul`` by a number: the integers are kept (mirrored for c < 0) and
+    the scale scaled, as PyTorch's kernel does; c == 0 gives zeros with scale 1."""
+    from ...._ops.quantized import _QRANGE, _new_qtensor, per_tensor_affine
 
-    def call(qa, qb, scale, zero_point):
+    _, qmin, qmax = _QRANGE[qa.dtype]
+    ints = qa.int_repr()._data
+    scale, zero_point = qa.q_scale(), qa.q_zero_point()
+    if c == 0:
+        return _new_qtensor(ints * 0, qa.dtype, per_tensor_affine, 1.0, 0)
+    if c > 0:
+        return _new_qtensor(ints.copy(), qa.dtype, per_tensor_affine, c * scale, zero_point)
+    mirrored = (qmax - (ints.astype("int64") - qmin)).astype(ints.dtype)
+    return _new_qtensor(mirrored, qa.dtype, per_tensor_affine, -c * scale,
+                        qmax - (zero_point - qmin))
+
+
+def _scalar_add(qa, c):
+    """``quantized::add`` of a number: a shift of the zero point when it stays in range
+    (integers kept), else a re-quantization onto the range grown to include the shift
+    (PyTorch's kernel)."""
+    from ...._ops.quantized import _QRANGE, _new_qtensor, per_tensor_affine
+
+    _, qmin, qmax = _QRANGE[qa.dtype]
+    scale, zero_point = qa.q_scale(), qa.q_zero_point()
+    shifted = zero_point - int(np.rint(c / scale))
+    if qmin <= shifted <= qmax:
+        return _new_qtensor(qa.int_repr()._data.copy(), qa.dtype, per_tensor_affine, scale,
+                            shifted)
+    if shifted < qmin:
+        new_scale = ((qmax - zero_point) * scale + c) / (qmax - qmin)
+        new_zero_point = qmin
+    else:
+        new_scale = ((zero_point - qmin) * scale - c) / (qmax - qmin)
+        new_zero_point = qmax
+    return ember.quantize_per_tensor(qa.dequantize() + c, new_scale, new_zero_point, qa.dtype)
+
+
+def _quantized_binary(op, relu, scalar_op):
+    """``quantized::add``-style op: the real-valued result re-quantized to the given
+    parameters (the operands' own parameters may differ); with a number for ``qb`` the
+    output parameters follow from the input's."""
+
+    def call(qa, qb, scale=None, zero_point=None):
+        if not isinstance(qb, ember.Tensor):
+            out = scalar_op(qa, float(qb))
+            return ember.relu(out) if relu else out
         real = op(qa.dequantize(), qb.dequantize())
         if relu:
             real = ember.relu(real)
@@ -53,9 +97,10 @@ def _quantized_binary(op, relu):
 def _register_quantized_ops():
     from .... import ops
 
-    for name, op, relu in (("add", ember.add, False), ("add_relu", ember.add, True),
-                           ("mul", ember.mul, False), ("mul_relu", ember.mul, True)):
-        ops._register("quantized", name, "default", _quantized_binary(op, relu))
+    for name, op, relu, scalar_op in (
+            ("add", ember.add, False, _scalar_add), ("add_relu", ember.add, True, _scalar_add),
+            ("mul", ember.mul, False, _scalar_mul), ("mul_relu", ember.mul, True, _scalar_mul)):
+        ops._register("quantized", name, "default", _quantized_binary(op, relu, scalar_op))
 
 
 _register_quantized_ops()
@@ -110,8 +155,9 @@ class _Converter:
     def _as_float(self, new):
         if new not in self.quantized:
             return new
-        if new not in self.dequantized:
-            self.dequantized[new] = self.graph.call_method("dequantize", (new,))
+        if new not in self.dequantized:  # right after the value, where PyTorch puts it
+            with self.graph.inserting_after(new):
+                self.dequantized[new] = self.graph.call_method("dequantize", (new,))
         return self.dequantized[new]
 
     def _float_args(self, node):
@@ -217,15 +263,22 @@ class _Converter:
             if not _patterns.is_relu(relu, self.modules):
                 return False
             output_observer = self._output_observer(relu)
-        a, b = (self.env[arg] for arg in node.args[:2])
-        if output_observer is None or a not in self.quantized or b not in self.quantized:
+        a, b = (self.env[arg] if isinstance(arg, fx.Node) else arg for arg in node.args[:2])
+        if not isinstance(node.args[0], fx.Node):
+            a, b = b, a  # 2.0 * x: the tensor first
+        scalar = not isinstance(b, fx.Node)
+        if output_observer is None or a not in self.quantized or (
+                not scalar and b not in self.quantized):
             return False
-        observer = self._module(output_observer)
-        scale, zero_point = observer.calculate_qparams()
-        scale_node, zero_point_node = self._qparam_nodes("_", scale, zero_point)
         name = _patterns.binary_name(node) + ("_relu" if relu is not None else "")
         op = getattr(ember.ops.quantized, name)
-        new = self.graph.call_function(op, (a, b, scale_node, zero_point_node))
+        if scalar:  # the output parameters follow from the input's
+            new = self.graph.call_function(op, (a, b))
+        else:
+            observer = self._module(output_observer)
+            scale, zero_point = observer.calculate_qparams()
+            scale_node, zero_point_node = self._qparam_nodes("_", scale, zero_point)
+            new = self.graph.call_function(op, (a, b, scale_node, zero_point_node))
         self.quantized.add(new)
         self.env[node] = new
         if relu is not None:

@@ -71,8 +71,7 @@ def _as_mapping(qconfig_mapping):
             FutureWarning, stacklevel=3)
         return QConfigMapping.from_dict(qconfig_mapping)
     if not isinstance(qconfig_mapping, QConfigMapping):
-        raise TypeError(
-            f"qconfig_mapping must be a QConfigMapping or a dict, got {type(qconfig_mapping)}")
+        raise AssertionError("qconfig_mapping must be a QConfigMapping")
     return qconfig_mapping
 
 
@@ -185,19 +184,28 @@ def insert_observers(gm, node_qconfig):
             continue
         if kind == "lstm":
             continue
-        if kind == "share" or mode == "reuse":
+        scalar_operand = kind == "binary" and not all(
+            isinstance(a, fx.Node) for a in node.args[:2])
+        if kind == "share" or mode == "reuse" or scalar_operand:
+            # x * 2.0 too: PyTorch shares the input's observer (the kernel derives the
+            # output's parameters from the input's)
             source = node.args[0] if node.args else None
+            if scalar_operand and not isinstance(source, fx.Node):
+                source = node.args[1]
             if mode == "reuse" and not inserter.is_observed(source):
                 continue
             inserter.observe_input(node, source, qconfig.activation)
-            if inserter.is_observed(node.args[0]):
-                shared = gm.get_submodule(node.args[0].target)
+            observed = node.args[1] if scalar_operand and not isinstance(
+                node.args[0], fx.Node) else node.args[0]
+            if inserter.is_observed(observed):
+                shared = gm.get_submodule(observed.target)
                 inserter.observe_output(node, shared)
             continue
         if kind == "fixed" and not _is_fixed_range(qconfig):
             continue  # as PyTorch: a fixed-range op needs a fixed-range observer
         for arg in node.args[:2 if kind == "binary" else 1]:
-            inserter.observe_input(node, arg, qconfig.activation)
+            if isinstance(arg, fx.Node):  # a number operand of add/mul is not observed
+                inserter.observe_input(node, arg, qconfig.activation)
         last = node
         if kind == "binary":
             relu = _fused_relu(node, modules, node_qconfig)
@@ -212,9 +220,6 @@ def insert_observers(gm, node_qconfig):
 def prepare(model, qconfig_mapping, is_qat, example_inputs=None, prepare_custom_config=None,
             backend_config=None):
     """The observed GraphModule of ``model`` (see module docstring)."""
-    if example_inputs is None:
-        raise ValueError(
-            "example_inputs is required: pass a tuple of positional inputs of the model")
     mapping = _as_mapping(qconfig_mapping)
     gm = trace(model, prepare_custom_config)
     _patterns.fuse_graph(gm, is_qat)
@@ -223,5 +228,6 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs=None, prepare_custom_
         _swap_qat_modules(gm, qconfig_of_module)
     node_qconfig = _patterns.node_qconfigs(gm.graph, mapping, qconfig_of_module)
     insert_observers(gm, node_qconfig)
+    gm = fx.GraphModule(gm, gm.graph)  # submodules in graph order, as PyTorch's
     gm.meta[META_KEY] = ObservedGraphModuleAttrs(node_qconfig, mapping, is_qat)
     return gm

@@ -1,0 +1,295 @@
+"""FX graph mode quantization (prepare_fx / prepare_qat_fx / convert_fx / fuse_fx) against
+PyTorch: the same model with the same weights and calibration data goes through both;
+the observed graphs, observer statistics, converted module types and graph ops, output
+quantization parameters and quantized outputs must agree."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+import torch.ao.quantization as tq
+import torch.ao.quantization.quantize_fx as tfx
+
+import ember
+import ember.ao.quantization as eq
+import ember.ao.quantization.quantize_fx as efx
+
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"),
+              pytest.mark.filterwarnings("ignore::FutureWarning"),
+              pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+RNG = np.random.default_rng(11)
+
+
+def _tutorial_model(lib):
+    """The FX static quantization tutorial's shape: conv-bn-relu, a residual add, pooling,
+    flatten, linear + functional relu, a fixed-range sigmoid, an unquantizable op."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 6, 3, padding=1)
+            self.bn = nn.BatchNorm2d(6)
+            self.relu = nn.ReLU()
+            self.conv2 = nn.Conv2d(6, 6, 1)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(6, 8)
+            self.fc2 = nn.Linear(8, 4)
+            self.sigmoid = nn.Sigmoid()
+
+        def forward(self, x):
+            x = self.relu(self.bn(self.conv(x)))
+            x = x + self.conv2(x)
+            x = lib.flatten(self.pool(x), 1)
+            x = F.relu(self.fc(x))
+            y = self.fc2(x)
+            return self.sigmoid(y) * 2.0, lib.exp(y)
+
+    return Net()
+
+
+def _pair(make, shape=(4, 3, 6, 6)):
+    """A torch model with trained batch-norm statistics and its ember copy."""
+    torch.manual_seed(0)
+    t_model = make(torch).train()
+    with torch.no_grad():
+        for _ in range(2):
+            t_model(torch.randn(*shape))
+    e_model = make(ember)
+    e_model.load_state_dict({k: ember.tensor(v.numpy()) for k, v in
+                             t_model.state_dict().items()})
+    return t_model, e_model
+
+
+def _calibration(shape, n=3):
+    return [RNG.standard_normal(shape).astype(np.float32) * (1 + i) for i in range(n)]
+
+
+def _name(target):
+    """A call target as the two libraries can both spell it."""
+    if isinstance(target, str):
+        return target
+    return getattr(target, "__name__", str(target)).replace("quantized.", "")
+
+
+def _structure(gm):
+    return [(n.op, _name(n.target)) for n in gm.graph.nodes if n.op != "get_attr"]
+
+
+def _module_names(gm):
+    return [(name, m._get_name()) for name, m in gm.named_modules() if name]
+
+
+def _observer_stats(gm):
+    stats = {}
+    for name, m in gm.named_modules():
+        if hasattr(m, "min_val") and name.startswith("activation_post_process"):
+            stats[name] = (np.asarray(m.min_val.tolist()), np.asarray(m.max_val.tolist()))
+    return stats
+
+
+def _to_numpy(x):
+    return x.detach().numpy() if isinstance(x, torch.Tensor) else np.asarray(x.tolist())
+
+
+def test_static_ptq_matches_torch():
+    t_model, e_model = _pair(_tutorial_model)
+    t_model.eval()
+    e_model.eval()
+    example = _calibration((2, 3, 6, 6), 1)[0]
+    t_prep = tfx.prepare_fx(t_model, tq.get_default_qconfig_mapping("x86"),
+                            (torch.tensor(example),))
+    e_prep = efx.prepare_fx(e_model, eq.get_default_qconfig_mapping("x86"),
+                            (ember.tensor(example),))
+    assert _structure(e_prep) == _structure(t_prep)
+    assert _module_names(e_prep) == _module_names(t_prep)
+    # the shared observers (pool, flatten) are one module under two names, as torch's
+    assert (e_prep.activation_post_process_4 is e_prep.activation_post_process_3) == \
+        (t_prep.activation_post_process_4 is t_prep.activation_post_process_3)
+    for x in _calibration((2, 3, 6, 6)):
+        t_prep(torch.tensor(x))
+        e_prep(ember.tensor(x))
+    t_stats, e_stats = _observer_stats(t_prep), _observer_stats(e_prep)
+    assert list(e_stats) == list(t_stats)
+    for name, (t_min, t_max) in t_stats.items():
+        np.testing.assert_allclose(e_stats[name][0], t_min, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(e_stats[name][1], t_max, rtol=1e-6, atol=1e-6)
+
+    t_q = tfx.convert_fx(copy.deepcopy(t_prep))
+    e_q = efx.convert_fx(copy.deepcopy(e_prep))
+    assert _module_names(e_q) == _module_names(t_q)  # QuantizedConvReLU2d, ...
+    assert _structure(e_q) == _structure(t_q)  # quantize_per_tensor, quantized.add, ...
+    # calibration saw float conv/linear outputs that differ from torch's in the last bits
+    # (another summation order), so the histograms' chosen ranges, hence the scales, can
+    # differ by a float32 ulp; zero points and the weights' integers are exact
+    for name in ("conv", "conv2", "fc", "fc2"):
+        t_mod, e_mod = t_q.get_submodule(name), e_q.get_submodule(name)
+        np.testing.assert_allclose(e_mod.scale, t_mod.scale, rtol=1e-5)
+        assert e_mod.zero_point == t_mod.zero_point
+        np.testing.assert_array_equal(e_mod.weight().int_repr().numpy(),
+                                      t_mod.weight().int_repr().numpy())
+    assert float(e_q.conv_input_scale_0) == float(t_q.conv_input_scale_0)  # the raw input
+    for attr in ("conv_input_zero_point_0", "_zero_point_0"):
+        assert int(getattr(e_q, attr)) == int(getattr(t_q, attr))
+    np.testing.assert_allclose(float(e_q._scale_0), float(t_q._scale_0), rtol=1e-5)
+
+    x = _calibration((5, 3, 6, 6), 1)[0]
+    t_sig, t_exp = t_q(torch.tensor(x))
+    e_sig, e_exp = e_q(ember.tensor(x))
+    # the output of fc2 is quantized with fc2's parameters: compare its integers. The
+    # residual add re-quantizes dequantized sums, where a float tie can round either way,
+    # so an integer may differ by one step; most must be equal.
+    scale, zero_point = t_q.fc2.scale, t_q.fc2.zero_point
+    t_ints = np.round(np.log(t_exp.numpy()) / scale) + zero_point
+    e_ints = np.round(np.log(_to_numpy(e_exp)) / scale) + zero_point
+    assert np.abs(e_ints - t_ints).max() <= 1 and (e_ints == t_ints).mean() >= 0.9
+    # sigmoid of a quantized tensor: torch's fixed output grid of 1/256, times 2 in float
+    np.testing.assert_allclose(_to_numpy(e_sig), t_sig.numpy(), atol=2 / 256 + 1e-6)
+
+
+def test_reference_and_fuse_match_torch():
+    t_model, e_model = _pair(_tutorial_model)
+    t_model.eval()
+    e_model.eval()
+    t_fused, e_fused = tfx.fuse_fx(t_model), efx.fuse_fx(e_model)
+    assert _module_names(e_fused) == _module_names(t_fused)
+    assert _structure(e_fused) == _structure(t_fused)
+    x = _calibration((2, 3, 6, 6), 1)[0]
+    for t_out, e_out in zip(t_fused(torch.tensor(x)), e_fused(ember.tensor(x))):
+        np.testing.assert_allclose(_to_numpy(e_out), t_out.detach().numpy(), rtol=1e-5,
+                                   atol=1e-5)
+
+    t_prep = tfx.prepare_fx(t_model, tq.get_default_qconfig_mapping("qnnpack"),
+                            (torch.tensor(x),))
+    e_prep = efx.prepare_fx(e_model, eq.get_default_qconfig_mapping("qnnpack"),
+                            (ember.tensor(x),))
+    for batch in _calibration((2, 3, 6, 6)):
+        t_prep(torch.tensor(batch))
+        e_prep(ember.tensor(batch))
+    t_ref = tfx.convert_to_reference_fx(t_prep)
+    e_ref = efx.convert_to_reference_fx(e_prep)
+    t_calls = [_name(n.target) for n in t_ref.graph.nodes if n.op != "get_attr"]
+    e_calls = [_name(n.target) for n in e_ref.graph.nodes if n.op != "get_attr"]
+    assert e_calls == t_calls  # a quantize_per_tensor / dequantize pair at each observer
+    # reference modules compute in float with the quantized weights: same values up to
+    # float32 accumulation order, a fraction of a quantization step
+    t_sig, t_exp = t_ref(torch.tensor(x))
+    e_sig, e_exp = e_ref(ember.tensor(x))
+    np.testing.assert_allclose(_to_numpy(e_exp), t_exp.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(_to_numpy(e_sig), t_sig.detach().numpy(), atol=2 / 256 + 1e-6)
+
+
+def _dynamic_model(lib):
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(5, 6)
+            self.lstm = nn.LSTM(6, 4)
+
+        def forward(self, x):
+            return self.lstm(self.fc(x))[0]
+
+    return Net()
+
+
+def test_dynamic_linear_lstm_match_torch():
+    t_model, e_model = _pair(_dynamic_model, (3, 2, 5))
+    t_model.eval()
+    e_model.eval()
+    x = RNG.standard_normal((3, 2, 5)).astype(np.float32)
+    t_map = tq.QConfigMapping().set_global(tq.default_dynamic_qconfig)
+    e_map = eq.QConfigMapping().set_global(eq.default_dynamic_qconfig)
+    t_prep = tfx.prepare_fx(t_model, t_map, (torch.tensor(x),))
+    e_prep = efx.prepare_fx(e_model, e_map, (ember.tensor(x),))
+    assert _structure(e_prep) == _structure(t_prep)
+    assert _module_names(e_prep) == _module_names(t_prep)
+    t_q, e_q = tfx.convert_fx(t_prep), efx.convert_fx(e_prep)
+    # DynamicQuantizedLinear / DynamicQuantizedLSTM (whose packed-weight children differ)
+    assert _module_names(e_q)[:2] == _module_names(t_q)[:2]
+    assert _structure(e_q) == _structure(t_q)
+    np.testing.assert_array_equal(e_q.fc.weight().int_repr().numpy(),
+                                  t_q.fc.weight().int_repr().numpy())
+    # activations are quantized per batch at run time as torch does; its fbgemm kernels
+    # accumulate in another order, so values agree to float32 rounding of the sums
+    np.testing.assert_allclose(_to_numpy(e_q(ember.tensor(x))),
+                               t_q(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _qat_model(lib):
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.bn = nn.BatchNorm2d(4)
+            self.relu = nn.ReLU()
+            self.fc = nn.Linear(4 * 4 * 4, 5)
+
+        def forward(self, x):
+            x = self.relu(self.bn(self.conv(x)))
+            return self.fc(lib.flatten(x, 1))
+
+    return Net()
+
+
+def test_qat_matches_torch():
+    t_model, e_model = _pair(_qat_model)
+    example = _calibration((2, 3, 6, 6), 1)[0]
+    t_prep = tfx.prepare_qat_fx(t_model.train(), tq.get_default_qat_qconfig_mapping("x86"),
+                                (torch.tensor(example),))
+    e_prep = efx.prepare_qat_fx(e_model.train(), eq.get_default_qat_qconfig_mapping("x86"),
+                                (ember.tensor(example),))
+    assert _module_names(e_prep) == _module_names(t_prep)  # ConvBnReLU2d with fake quants
+    assert _structure(e_prep) == _structure(t_prep)
+    for x in _calibration((4, 3, 6, 6)):  # training steps' forward passes
+        t_out = t_prep(torch.tensor(x))
+        e_out = e_prep(ember.tensor(x))
+        # fake quantization rounds to the grid: a tie can land one step apart
+        np.testing.assert_allclose(_to_numpy(e_out), t_out.detach().numpy(),
+                                   atol=float(t_prep.activation_post_process_2.scale) + 1e-5)
+    t_prep.eval()
+    e_prep.eval()
+    t_q, e_q = tfx.convert_fx(t_prep), efx.convert_fx(e_prep)
+    assert _module_names(e_q) == _module_names(t_q)
+    assert _structure(e_q) == _structure(t_q)
+    # the moving averages saw float outputs that differ in the last bits: a float32 ulp
+    np.testing.assert_allclose(e_q.fc.scale, t_q.fc.scale, rtol=1e-5)
+    assert e_q.fc.zero_point == t_q.fc.zero_point
+    x = _calibration((3, 3, 6, 6), 1)[0]
+    np.testing.assert_allclose(_to_numpy(e_q(ember.tensor(x))), t_q(torch.tensor(x)).numpy(),
+                               atol=t_q.fc.scale * 1.01)
+
+
+def test_qconfig_mapping_levels_in_prepare():
+    """None turns quantization off per module name and per object type, as in torch."""
+    t_model, e_model = _pair(_tutorial_model)
+    t_model.eval()
+    e_model.eval()
+    x = _calibration((2, 3, 6, 6), 1)[0]
+
+    def build(lib, q):
+        return (q.get_default_qconfig_mapping("x86").set_module_name("conv2", None)
+                .set_object_type(lib.nn.Linear, None))
+
+    t_prep = tfx.prepare_fx(t_model, build(torch, tq), (torch.tensor(x),))
+    e_prep = efx.prepare_fx(e_model, build(ember, eq), (ember.tensor(x),))
+    assert _structure(e_prep) == _structure(t_prep)
+    t_prep(torch.tensor(x))
+    e_prep(ember.tensor(x))
+    t_q, e_q = tfx.convert_fx(t_prep), efx.convert_fx(e_prep)
+    assert _module_names(e_q) == _module_names(t_q)
+    assert _structure(e_q) == _structure(t_q)
+
+
+def test_errors_match_torch():
+    e_model = ember.nn.Sequential(ember.nn.Linear(2, 2))
+    with pytest.raises(AssertionError, match="incoming model must be produced by prepare_fx"):
+        efx.convert_fx(ember.fx.symbolic_trace(e_model))
+    with pytest.raises(AssertionError, match="qconfig_mapping must be a QConfigMapping"):
+        efx.prepare_fx(e_model.eval(), 3, (ember.ones(1, 2),))
+    with pytest.warns(FutureWarning, match="Passing a QConfig dictionary to prepare"):
+        efx.prepare_fx(e_model, {"": eq.default_qconfig}, (ember.ones(1, 2),))
