@@ -1,6 +1,7 @@
 """Top-level ``torch`` names against PyTorch: the sym_* helpers, process switches
 (warn-always, flush-denormal, anomaly, deterministic debug mode), ..."""
 
+import os
 import re
 import warnings
 
@@ -572,3 +573,113 @@ def test_while_loop_errors(case):
     expected = AssertionError if "can only be" in message else RuntimeError
     with pytest.raises(expected, match=re.escape(message)):
         call()
+
+
+# -- DLPack and from_file -------------------------------------------------------------------
+
+DLPACK_DTYPES = ["float32", "float64", "float16", "bfloat16", "int8", "uint8", "int64", "bool",
+                 "complex64"]
+
+
+@pytest.mark.parametrize("name", DLPACK_DTYPES)
+def test_dlpack_round_trips_with_torch_share_memory(name):
+    values = np.arange(1, 7).reshape(2, 3)
+    ours = ember.tensor(values, dtype=getattr(ember, name))
+    theirs = torch.from_dlpack(ours)  # torch reads ember's capsule
+    assert str(theirs.dtype) == str(ours.dtype) and theirs.shape == (2, 3)
+    assert theirs.tolist() == ours.tolist()
+    back = ember.from_dlpack(torch.tensor(values, dtype=getattr(torch, name)))
+    assert str(back.dtype) == str(ours.dtype) and back.tolist() == ours.tolist()
+    if name != "bool":
+        theirs[1, 1] = 0  # one memory: torch's write shows in ember's tensor
+        assert ours[1, 1].item() == 0
+        source = torch.zeros(3, dtype=getattr(torch, name))
+        ember.from_dlpack(source)[2] = 1
+        assert source[2].item() == 1
+
+
+def test_dlpack_with_numpy_capsules_and_strides():
+    array = np.arange(8.0)
+    view = ember.from_dlpack(array[::2])  # non-contiguous: strides kept, memory shared
+    assert view.stride() == (2,) and view.tolist() == [0.0, 2.0, 4.0, 6.0]
+    view[0] = 100.0
+    assert array[0] == 100.0
+    tensor = ember.arange(6.0).reshape(2, 3).t()
+    shared = np.from_dlpack(tensor)
+    shared[0, 1] = -1.0
+    assert tensor[0, 1].item() == -1.0 and shared.strides == (4, 12)
+    assert tensor.__dlpack_device__() == torch.ones(1).__dlpack_device__()
+    assert ember.from_dlpack(np.array(3.0)).shape == ()
+    copied = ember.from_dlpack(array, copy=True)
+    copied[1] = 5.0
+    assert array[1] == 1.0
+
+
+def test_to_dlpack_capsules_are_consumed_once():
+    source = ember.arange(4.0)
+    capsule = ember.to_dlpack(source)
+    assert type(capsule).__name__ == "PyCapsule"
+    alias = torch.from_dlpack(capsule)
+    alias[0] = 9.0
+    assert source[0].item() == 9.0
+    for lib, data in ((ember, torch.arange(3.0)), (torch, ember.arange(3.0))):
+        capsule = (torch if lib is ember else ember).to_dlpack(data)
+        assert lib.from_dlpack(capsule).tolist() == [0.0, 1.0, 2.0]
+        with pytest.raises(RuntimeError, match="DLTensor capsules can be consumed only once"):
+            lib.from_dlpack(capsule)
+
+
+DLPACK_ERRORS = [
+    lambda lib: lib.from_dlpack(1), lambda lib: lib.from_dlpack([1, 2]),
+    lambda lib: lib.to_dlpack(1),
+    lambda lib: lib.arange(3.0).requires_grad_().__dlpack__(),
+    lambda lib: lib.arange(3.0).__dlpack__(stream=1),
+    lambda lib: lib.empty(2, device="meta").__dlpack_device__(),
+]
+
+
+@pytest.mark.parametrize("case", range(len(DLPACK_ERRORS)))
+def test_dlpack_errors_match_torch(case):
+    e_error, t_error = check_raises(DLPACK_ERRORS[case])
+    assert type(e_error) is type(t_error) and str(e_error) == str(t_error)
+
+
+def _from_file_trace(lib, folder):
+    path = str(folder / f"{lib.__name__}.bin")
+    np.arange(10, dtype=np.float32).tofile(path)
+    shared = lib.from_file(path, shared=True, size=10)
+    shared[0] = 42  # reaches the file
+    private = lib.from_file(path, shared=False, size=4, dtype=lib.float32)
+    private[1] = -5  # stays in this tensor
+    seen = [shared.tolist(), np.fromfile(path, dtype=np.float32)[:3].tolist(), private.tolist(),
+            lib.from_file(path, True, 12).tolist(), os.path.getsize(path),  # grows the file
+            lib.from_file(path).tolist(), lib.from_file(path, None, 2).tolist(),
+            lib.from_file(path, size=3, dtype=lib.float64).tolist(),
+            lib.from_file(path, size=2, dtype=lib.int64).tolist(),
+            lib.from_file(path, size=2, dtype=lib.bfloat16).tolist(),
+            lib.from_file(path, size=2, requires_grad=True).requires_grad,
+            lib.from_file(str(folder / f"new_{lib.__name__}.bin"), True, 3).tolist(),
+            os.path.getsize(folder / f"new_{lib.__name__}.bin")]
+    return seen
+
+
+def test_from_file_matches_torch(tmp_path):
+    assert _from_file_trace(ember, tmp_path) == _from_file_trace(torch, tmp_path)
+
+
+FROM_FILE_ERRORS = [
+    lambda lib, p: lib.from_file(p + ".missing", size=3),
+    lambda lib, p: lib.from_file(p, size=-1), lambda lib, p: lib.from_file(1, size=2),
+    lambda lib, p: lib.from_file(p, False, 100),
+    lambda lib, p: lib.from_file(os.path.dirname(p), size=2),
+    lambda lib, p: lib.from_file(p, size=2, pin_memory=True),
+    lambda lib, p: lib.from_file(p, size=2.5), lambda lib, p: lib.from_file(p, 1, 2),
+]
+
+
+@pytest.mark.parametrize("case", range(len(FROM_FILE_ERRORS)))
+def test_from_file_errors_match_torch(case, tmp_path):
+    path = str(tmp_path / "data.bin")
+    np.zeros(4, np.float32).tofile(path)
+    e_error, t_error = check_raises(lambda lib: FROM_FILE_ERRORS[case](lib, path))
+    assert str(e_error) == str(t_error)

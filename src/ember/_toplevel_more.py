@@ -4,7 +4,9 @@
 # ruff: noqa: F401, F403  (re-exports)
 
 from ._control_flow import *
+from ._dlpack import from_dlpack, to_dlpack
 from ._exceptions import *
+from ._from_file import from_file
 from ._stream import *
 from ._sym_ops import *
 from ._toplevel_flags import *
@@ -18,4 +20,4 @@ from .amp._switches import *
 from .amp._switches import __all__ as _autocast_names
 
 __all__ = [*_control_flow_names, *_exception_names, *_stream_names, *_sym_names, *_flag_names,
-           "GradScaler", *_autocast_names]
+           "GradScaler", *_autocast_names, "from_dlpack", "to_dlpack", "from_file"]

@@ -29,3 +29,8 @@ from .. import _device_meta  # after the families: it wraps the samplers bound a
 
 for _name, _fn in _device_meta.TENSOR_METHODS.items():
     setattr(Tensor, _name, _fn)
+
+from .. import _dlpack  # noqa: E402 - Tensor.__dlpack__ / __dlpack_device__
+
+for _name, _fn in _dlpack.TENSOR_METHODS.items():
+    setattr(Tensor, _name, _fn)
