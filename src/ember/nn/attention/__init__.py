@@ -14,8 +14,19 @@ import contextlib
 from enum import Enum
 
 from ...backends import cuda as _cuda_flags
+from ._registry import (
+    activate_flash_attention_impl,
+    current_flash_attention_impl,
+    list_flash_attention_impls,
+    register_flash_attention_impl,
+    restore_flash_attention_impl,
+)
 
-__all__ = ["WARN_FOR_UNFUSED_KERNELS", "SDPBackend", "sdpa_kernel"]
+__all__ = [
+    "WARN_FOR_UNFUSED_KERNELS", "SDPBackend", "activate_flash_attention_impl",
+    "current_flash_attention_impl", "list_flash_attention_impls", "register_flash_attention_impl",
+    "restore_flash_attention_impl", "sdpa_kernel",
+]
 
 WARN_FOR_UNFUSED_KERNELS = False
 
