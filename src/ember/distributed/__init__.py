@@ -24,10 +24,15 @@ imported only under an MPI launcher, so ``import ember`` works without the
 
 from ._collectives import *
 from ._collectives import __all__ as _collectives_all
+from ._errors import *
+from ._errors import __all__ as _errors_all
 from ._grad_bucket import GradBucket
 from ._group import *
 from ._group import __all__ as _group_all
 from ._objects import *
 from ._objects import __all__ as _objects_all
+from ._store import FileStore, HashStore, PrefixStore, Store
+from ._tcp_store import TCPStore
 
-__all__ = [*_group_all, *_collectives_all, *_objects_all, "GradBucket"]  # noqa: PLE0604
+__all__ = [*_group_all, *_collectives_all, *_objects_all, *_errors_all,  # noqa: PLE0604
+           "FileStore", "GradBucket", "HashStore", "PrefixStore", "Store", "TCPStore"]
