@@ -116,6 +116,20 @@ def test_item_matches_torch():
             mt[0, 1].item()
 
 
+def test_python_scalars_and_lists_match_torch():
+    for lib in (ember, torch):
+        specified = masked(lib, np.array(2.5, np.float32), np.array(True))
+        hidden = masked(lib, np.array(2.5, np.float32), np.array(False))
+        assert (bool(specified), float(specified), int(specified)) == (True, 2.5, 2)
+        for convert in (bool, float, int):
+            with pytest.raises(ValueError, match="expected a mask tensor"):
+                convert(hidden)
+        with pytest.raises(RuntimeError, match="tolist.. is not supported for tensor subclass"):
+            specified.tolist()
+        with pytest.raises(RuntimeError, match="numpy.. is not supported for tensor subclass"):
+            specified.numpy()
+
+
 # -- autograd -------------------------------------------------------------------------------
 
 def _grads(lib, fn, data, mask, upstream):
@@ -184,6 +198,12 @@ def test_gradient_masks_accumulate_and_reset():
     mt.grad = None
     mt[0].get_data().sum().backward()
     assert mt.grad.get_mask().tolist() == [[True] * 3] * 2
+
+
+def test_grad_of_a_non_leaf_warns_as_torch():
+    mt = masked(ember, DATA, MASK, requires_grad=True)
+    with pytest.warns(UserWarning, match="not a leaf Tensor"):
+        assert (mt * 2).grad is None
 
 
 def test_backward_of_a_masked_scalar():

@@ -173,7 +173,8 @@ class MaskedTensor(Tensor):
     @property
     def grad(self):
         """The accumulated gradient as a MaskedTensor with this tensor's mask, or None."""
-        grad = self._grad
+        with DisableTorchFunction():
+            grad = Tensor.grad.fget(self)  # warns on a non-leaf, as a plain tensor does
         if grad is None:
             return None
         mask = self.__dict__.get("_grad_mask")

@@ -76,7 +76,9 @@ def _build_table() -> None:
              ("binary_", [n + "_" for n in _BINARY
                           if n not in _NOT_INPLACE_BINARY and not n.startswith("__")]),
              ("binary_", _INPLACE_DUNDERS[:3]),
-             ("where", ["where"]), ("softmax", ["softmax", "log_softmax"]), ("item", ["item"]),
+             ("where", ["where"]), ("softmax", ["softmax", "log_softmax"]),
+             ("item", ["item", "__bool__", "__float__", "__int__", "__index__"]),
+             ("to_python", ["tolist", "numpy"]),
              ("copy_", ["copy_"])]
     for kind, names in kinds:
         for name in names:
@@ -358,10 +360,19 @@ def _softmax(func, name, args, kwargs):
 
 
 def _item(func, name, args, kwargs):
+    """``item()``, ``bool()``, ``float()``, ``int()``: a masked-out element has no value."""
     mt = args[0]
     if not bool(mt.get_mask()):
         raise ValueError("__torch_dispatch__, aten._local_scalar_dense: expected a mask tensor")
-    return mt._masked_data.item()
+    return func(mt._masked_data, *args[1:], **kwargs)
+
+
+def _to_python(func, name, args, kwargs):
+    """PyTorch refuses ``tolist()`` and ``numpy()`` of tensor subclasses (the masked-out
+    elements would come out as if specified): ``to_tensor(value)`` first."""
+    if name == "tolist":
+        raise RuntimeError(".tolist() is not supported for tensor subclasses, got MaskedTensor")
+    raise RuntimeError(".numpy() is not supported for tensor subclasses.")
 
 
 def _copy(func, name, args, kwargs):
@@ -444,6 +455,6 @@ def _fallback(func, args, kwargs):
 _HANDLERS = {
     "unary": _unary, "unary_": _unary_inplace, "binary": _binary, "binary_": _binary_inplace,
     "reduction": _reduction, "shape": _shape, "convert": _convert, "where": _where,
-    "softmax": _softmax, "item": _item, "copy_": _copy, "autograd_grad": _autograd_grad,
-    "backward": _backward,
+    "softmax": _softmax, "item": _item, "to_python": _to_python, "copy_": _copy,
+    "autograd_grad": _autograd_grad, "backward": _backward,
 }
