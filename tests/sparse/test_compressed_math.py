@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from oracle import as_numpy
-from sparse_oracle import same_compressed
+from sparse_oracle import same_compressed, same_sparse
 
 import ember
 
@@ -574,3 +574,44 @@ def test_in_place_errors():
         with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being "
                                                "used in an in-place operation"):
             s.mul_(2)
+
+
+SELECTS = {
+    "row": lambda lib, s: s[1],
+    "empty_row": lambda lib, s: s.select(0, 2),
+    "column": lambda lib, s: s.select(1, 2),
+    "negative": lambda lib, s: s[-1],
+    "csc_row": lambda lib, s: s.to_sparse_csc()[0],
+    "vec_at_csr": lambda lib, s: lib.ones(4, dtype=s.dtype) @ s,
+}
+
+
+@pytest.mark.parametrize("name", SELECTS)
+def test_select(name):
+    dense_out = name == "vec_at_csr"  # torch's select backward refuses a sparse result
+    e, t, (es, _), (ts, _) = run(SELECTS[name], MATRIX, torch_grad=dense_out)
+    if dense_out:
+        same_dense(e, t)
+        same_leaf_grad(es, ts)
+    else:
+        same_sparse(e, t, check_repr=False)  # torch ran without gradients: no grad_fn
+        assert _name(e) == "SelectBackward0"
+        ember_gradcheck(SELECTS[name], MATRIX)
+
+
+def test_select_batch_and_errors():
+    batched = np.stack([MATRIX, -MATRIX])
+    e, t = (lib.tensor(batched).to_sparse_csr()[1] for lib in (ember, torch))
+    same_compressed(e, t)
+    for lib in (ember, torch):
+        s = lib.tensor(MATRIX).to_sparse_csr()
+        with pytest.raises(IndexError, match="index 4 is out of bounds for dimension 0 with "
+                                             "size 4"):
+            s[4]
+        with pytest.raises(IndexError, match=r"select\(\): index -5 out of range for tensor of "
+                                             r"size \[4, 4\] at dimension 1"):
+            s.select(1, -5)
+        with pytest.raises(RuntimeError, match="Sparse CSR tensors do not have strides"):
+            s[1:3]
+        with pytest.raises(RuntimeError, match="select\\(\\): no view exists"):
+            lib.tensor(MATRIX).to_sparse_bsr((2, 2))[0]

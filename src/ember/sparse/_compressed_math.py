@@ -155,6 +155,8 @@ def matmul(input, other):
         return mm(input, other)
     if _is_compressed(input) and input.ndim == 2 and other.ndim == 1:
         return mv(input, other)
+    if _is_compressed(other) and other.ndim == 2 and input.ndim == 1:
+        return mm(input.unsqueeze(0), other).squeeze(0)
     raise RuntimeError(
         f"matmul with a sparse compressed operand supports 2-D operands (got {input.ndim}-D "
         f"and {other.ndim}-D)")
@@ -384,6 +386,46 @@ def transpose(input, dim0, dim1, node_name="TransposeBackward0"):
     shape[batch], shape[batch + 1] = shape[batch + 1], shape[batch]
     return _new(input._sc_cidx, input._sc_pidx, named(values, node_name), shape,
                 _FLIPPED[input._sc_layout])
+
+
+def select(input, dim, index):
+    """One index along ``dim``: a batch (a compressed tensor), or a row or column of a 2-D
+    CSR/CSC matrix (a 1-D COO tensor of the entries stored there, as PyTorch returns)."""
+    from ._coo import _new as new_coo
+    from ._coo import _wrap
+
+    dim = _wrap(dim, input.ndim)
+    extent = input._sp_shape[dim]
+    if not -extent <= index < extent:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input._sp_shape)} at dimension {dim}")
+    index = index % extent
+    batch = input._batch_dim()
+    shape = input._sp_shape[:dim] + input._sp_shape[dim + 1:]
+    if dim < batch:
+        return _new(input._sc_cidx.select(dim, index), input._sc_pidx.select(dim, index),
+                    named(input._sp_values.select(dim, index), "SelectBackward0"), shape,
+                    input._sc_layout)
+    if input._sc_layout in _BLOCKED or batch or dim >= batch + 2:
+        raise RuntimeError("select(): no view exists for the given input, consider using "
+                           "torch.select_copy.")
+    _, rows, cols, values = _element_entries(input)
+    keep = (rows if dim == 0 else cols) == index
+    other = (cols if dim == 0 else rows)[keep]
+    xp = array_module(other)
+    position = xp.nonzero(keep)[0].astype(np.int64)
+    values = named(values[_make(position)], "SelectBackward0")
+    return new_coo(_make(other[None].astype(np.int64)), values, shape, True)
+
+
+def getitem(input, index):
+    if isinstance(index, int):
+        extent = input._sp_shape[0]
+        if not -extent <= index < extent:
+            raise IndexError(f"index {index} is out of bounds for dimension 0 with size "
+                             f"{extent}")
+        return select(input, 0, index)
+    raise RuntimeError(f"Sparse {_label(input)[6:].upper()} tensors do not have strides")
 
 
 def t(input):

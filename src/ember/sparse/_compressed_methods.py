@@ -89,6 +89,7 @@ COMPRESSED_METHODS = {
     "t": cmath.t, "transpose": cmath.transpose, "sum": cmath.sum,
     "mm": _mm, "mv": cmath.mv, "matmul": _matmul,
     "__matmul__": _matmul, "__rmatmul__": _rmatmul,
+    "select": cmath.select, "__getitem__": cmath.getitem,
 }
 COMPRESSED_METHODS.update({name: cmath.elementwise(name) for name in cmath.ZERO_PRESERVING})
 
