@@ -82,8 +82,7 @@ def test_embedding_padding_row_is_zero_and_bag_padding():
 # ---------------------------------------------------------------------------
 
 # torch files/classes that issue 3 and 4 do not name (deprecated or newer than the issues)
-_OUT_OF_SCOPE = {"adaptive", "utils", "linear_cross_entropy_options", "Container",
-                 "NLLLoss2d", "LinearCrossEntropyLoss"}
+_OUT_OF_SCOPE = {"adaptive", "utils", "Container", "NLLLoss2d"}
 
 
 def _torch_module_files():
@@ -111,7 +110,7 @@ def test_every_class_importable_from_torch_module_path(sub):
 
 
 def test_nn_namespace_and_functional_names_exist():
-    skip = _OUT_OF_SCOPE | {"AdaptiveLogSoftmaxWithLoss", "LinearCrossEntropyOptions"}
+    skip = _OUT_OF_SCOPE | {"AdaptiveLogSoftmaxWithLoss"}
     classes = [n for n in dir(torch.nn) if not n.startswith("_") and n not in skip
                and inspect.isclass(getattr(torch.nn, n))]
     assert [n for n in classes if not hasattr(ember.nn, n)] == []

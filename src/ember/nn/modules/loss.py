@@ -316,3 +316,7 @@ class CTCLoss(_Loss):
     def forward(self, log_probs, targets, input_lengths, target_lengths):
         return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
                           self.reduction, self.zero_infinity)
+
+
+# torch.nn.modules.loss's path to it; the class lives with its functional (needs _WeightedLoss)
+from .linear_cross_entropy import LinearCrossEntropyLoss  # noqa: E402,F401
