@@ -683,3 +683,70 @@ def test_from_file_errors_match_torch(case, tmp_path):
     np.zeros(4, np.float32).tofile(path)
     e_error, t_error = check_raises(lambda lib: FROM_FILE_ERRORS[case](lib, path))
     assert str(e_error) == str(t_error)
+
+
+# -- legacy typed storages ------------------------------------------------------------------
+
+STORAGE_NAMES = ["FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage",
+                 "LongStorage", "IntStorage", "ShortStorage", "CharStorage", "ByteStorage",
+                 "BoolStorage", "ComplexFloatStorage", "ComplexDoubleStorage"]
+
+
+@pytest.mark.parametrize("name", STORAGE_NAMES)
+def test_typed_storage_classes_match_torch(name):
+    seen = []
+    for lib in (ember, torch):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TypedStorage's deprecation warning
+            cls = getattr(lib, name)
+            made = cls([1, 0, 1])
+            of_tensor = lib.ones(2, dtype=cls.dtype).storage()
+            seen.append([
+                repr(cls), str(cls.dtype), type(made).__name__, made.tolist(), made.type(),
+                cls().size(), len(cls(4)), issubclass(cls, lib.TypedStorage),
+                isinstance(made, cls), isinstance(of_tensor, cls),
+                isinstance(lib.ones(2, dtype=lib.int16).storage(), cls),
+                isinstance(lib.ones(2, dtype=cls.dtype).untyped_storage(), cls),
+                cls(wrap_storage=lib.zeros(2, dtype=cls.dtype).untyped_storage()).tolist(),
+            ])
+    assert seen[0] == seen[1]
+
+
+def test_storage_aliases_and_from_buffer():
+    assert ember.Storage is ember.FloatStorage and torch.Storage is torch.FloatStorage
+    for lib in (ember, torch):
+        assert isinstance(lib.ones(1).untyped_storage(), lib.StorageBase)
+        assert not isinstance(lib.ones(1).storage(), lib.StorageBase)
+    cases = [(lambda lib: lib.FloatStorage.from_buffer(b"\x00\x00\x80\x3f", "little")),
+             (lambda lib: lib.FloatStorage.from_buffer(b"\x3f\x80\x00\x00", "big")),
+             (lambda lib: lib.ByteStorage.from_buffer(b"\x01\x02")),
+             (lambda lib: lib.FloatStorage.from_buffer(bytearray(8), "native", count=1,
+                                                       offset=4)),
+             (lambda lib: lib.FloatStorage(wrap_storage=lib.ones(2, dtype=lib.float64)
+                                           .untyped_storage())),
+             (lambda lib: lib.IntStorage([1.7, 2]))]
+    for case in cases:
+        assert case(ember).tolist() == case(torch).tolist()
+    wrapped_source = ember.zeros(2)
+    ember.FloatStorage(wrap_storage=wrapped_source.untyped_storage())[1] = 5.0
+    assert wrapped_source.tolist() == [0.0, 5.0]  # wrap_storage shares the bytes
+
+
+STORAGE_ERRORS = [
+    lambda lib: lib.FloatStorage(2, dtype=lib.float64), lambda lib: lib.FloatStorage(2, 3),
+    lambda lib: lib.FloatStorage(2, device="cpu"), lambda lib: lib.FloatStorage("a"),
+    lambda lib: lib.StorageBase(), lambda lib: lib.FloatStorage(None),
+    lambda lib: lib.FloatStorage(3.5), lambda lib: lib.FloatStorage([1, "a"]),
+    lambda lib: lib.FloatStorage(wrap_storage=1),
+    lambda lib: lib.FloatStorage(3, wrap_storage=lib.ones(2).untyped_storage()),
+    lambda lib: lib.FloatStorage.from_buffer(b"\x00\x00\x80\x3f"),
+    lambda lib: lib.FloatStorage.from_buffer(b"\x00\x00\x80\x3f\x00", "little"),
+    lambda lib: lib.FloatStorage.from_buffer(b"\x00\x00\x80\x3f", "foo"),
+    lambda lib: lib.FloatStorage(lib.ones(2)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(STORAGE_ERRORS)))
+def test_storage_errors_match_torch(case):
+    e_error, t_error = check_raises(STORAGE_ERRORS[case])
+    assert str(e_error).replace("ember._tensor.Tensor", "torch.Tensor") == str(t_error)

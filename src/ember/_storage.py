@@ -176,11 +176,11 @@ class TypedStorage(_StorageBase):
         return np.dtype((dtype if dtype is not None else get_default_dtype()).np)
 
     def type(self, dtype=None):
-        from ._tensor import _LEGACY_TYPES
+        from ._storage_legacy import storage_class
 
-        name = next((n for n, d in _LEGACY_TYPES.items() if d.np == self._flat.dtype), None)
+        legacy = storage_class(self._flat.dtype)
         module = "torch.cuda" if self.is_cuda else "torch"  # torch.cuda.FloatStorage, as torch
-        return f"{module}.{name[:-len('Tensor')]}Storage" if name else "torch.TypedStorage"
+        return f"{module}.{legacy.__name__}" if legacy else "torch.TypedStorage"
 
     def __repr__(self):
         return self._repr_body("torch.storage.TypedStorage", f"dtype={self.dtype}, ")

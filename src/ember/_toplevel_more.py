@@ -7,11 +7,13 @@ from ._control_flow import *
 from ._dlpack import from_dlpack, to_dlpack
 from ._exceptions import *
 from ._from_file import from_file
+from ._storage_legacy import *
 from ._stream import *
 from ._sym_ops import *
 from ._toplevel_flags import *
 from ._control_flow import __all__ as _control_flow_names
 from ._exceptions import __all__ as _exception_names
+from ._storage_legacy import __all__ as _storage_names
 from ._stream import __all__ as _stream_names
 from ._sym_ops import __all__ as _sym_names
 from ._toplevel_flags import __all__ as _flag_names
@@ -20,4 +22,5 @@ from .amp._switches import *
 from .amp._switches import __all__ as _autocast_names
 
 __all__ = [*_control_flow_names, *_exception_names, *_stream_names, *_sym_names, *_flag_names,
-           "GradScaler", *_autocast_names, "from_dlpack", "to_dlpack", "from_file"]
+           "GradScaler", *_autocast_names, "from_dlpack", "to_dlpack", "from_file",
+           *_storage_names]
