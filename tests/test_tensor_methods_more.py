@@ -507,6 +507,8 @@ def test_grad_dtype_governs_grad_assignment():
         x.grad_dtype = None
         x.grad = lib.ones(3, dtype=lib.float16)
         assert x.grad.dtype == lib.float16
+        (x * 2).sum().backward()  # accumulated into the stored grad, in its dtype
+        assert x.grad.dtype == lib.float16 and x.grad.tolist() == [3.0, 3.0, 3.0]
 
 
 # -- smm / sspaddmm -----------------------------------------------------------------------------

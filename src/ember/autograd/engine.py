@@ -581,8 +581,9 @@ def _accumulate(node, g, create_graph):
         variable.grad = variable.grad + g
     else:
         existing = variable.grad._data
-        if existing.shape == g._data.shape and existing.dtype == g._data.dtype:
-            existing += g._data
+        if existing.shape == g._data.shape and (
+                existing.dtype == g._data.dtype or variable._custom_grad_dtype is not None):
+            existing += g._data  # grad_dtype = None: the stored grad keeps its dtype
         else:
             variable.grad = variable.grad + g
     post = variable.__dict__.get("_post_acc_hooks")
