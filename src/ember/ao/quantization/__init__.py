@@ -188,6 +188,15 @@ from .observer import (  # noqa: E402
 )
 from .qconfig import (  # noqa: E402
     QConfigAny,
+    default_debug_qconfig,
+    default_dynamic_qat_qconfig,
+    default_embedding_qat_qconfig,
+    default_per_channel_qconfig,
+    default_per_channel_symmetric_qnnpack_qat_qconfig,
+    default_per_channel_symmetric_qnnpack_qconfig,
+    default_symmetric_qnnpack_qat_qconfig,
+    default_symmetric_qnnpack_qconfig,
+    float16_static_qconfig,
     get_default_qat_qconfig_dict,
     get_default_qconfig_dict,
     qconfig_equals,

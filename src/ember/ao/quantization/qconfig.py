@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 
 import ember
@@ -12,12 +13,15 @@ from .observer import (
     NoopObserver,
     ObserverBase,
     PlaceholderObserver,
+    RecordingObserver,
     ReuseInputObserver,
     default_dynamic_quant_observer,
     default_float_qparams_observer,
     default_observer,
     default_per_channel_weight_observer,
     default_weight_observer,
+    per_channel_weight_observer_range_neg_127_to_127,
+    weight_observer_range_neg_127_to_127,
 )
 
 __all__ = [
@@ -25,12 +29,21 @@ __all__ = [
     "QConfigAny",
     "QConfigDynamic",
     "default_activation_only_qconfig",
+    "default_debug_qconfig",
+    "default_dynamic_qat_qconfig",
+    "default_embedding_qat_qconfig",
+    "default_per_channel_qconfig",
+    "default_per_channel_symmetric_qnnpack_qat_qconfig",
+    "default_per_channel_symmetric_qnnpack_qconfig",
+    "default_symmetric_qnnpack_qat_qconfig",
+    "default_symmetric_qnnpack_qconfig",
     "default_dynamic_qconfig",
     "default_qat_qconfig",
     "default_qat_qconfig_v2",
     "default_qconfig",
     "default_weight_only_qconfig",
     "float16_dynamic_qconfig",
+    "float16_static_qconfig",
     "float_qparams_weight_only_qconfig",
     "get_default_qat_qconfig",
     "get_default_qat_qconfig_dict",
@@ -179,6 +192,10 @@ def get_default_qconfig_dict(backend="x86", version=0):
     """``get_default_qconfig_mapping(...).to_dict()``: the legacy ``qconfig_dict``."""
     from .qconfig_mapping import get_default_qconfig_mapping
 
+    warnings.warn(
+        "`torch.ao.quantization.get_default_qconfig_dict` is deprecated and will be removed "
+        "in a future version. Please use `torch.ao.quantization.get_default_qconfig_mapping` "
+        "instead.", FutureWarning, stacklevel=2)
     return get_default_qconfig_mapping(backend, version).to_dict()
 
 
@@ -186,4 +203,42 @@ def get_default_qat_qconfig_dict(backend="x86", version=1):
     """``get_default_qat_qconfig_mapping(...).to_dict()``."""
     from .qconfig_mapping import get_default_qat_qconfig_mapping
 
+    warnings.warn(
+        "`torch.ao.quantization.get_default_qat_qconfig_dict` is deprecated and will be "
+        "removed in a future version. Please use "
+        "`torch.ao.quantization.get_default_qat_qconfig_mapping` instead.",
+        FutureWarning, stacklevel=2)
     return get_default_qat_qconfig_mapping(backend, version).to_dict()
+
+
+# the remaining named qconfigs of torch.ao.quantization.qconfig (the 4-bit ones need
+# torch.quint4x2, which ember does not have)
+default_debug_qconfig = QConfig(weight=default_weight_observer,
+                                activation=RecordingObserver)
+default_per_channel_qconfig = QConfig(activation=default_observer,
+                                      weight=default_per_channel_weight_observer)
+float16_static_qconfig = QConfig(activation=PlaceholderObserver.with_args(dtype=ember.float16),
+                                 weight=PlaceholderObserver.with_args(dtype=ember.float16))
+default_dynamic_qat_qconfig = QConfig(activation=_fq.default_dynamic_fake_quant,
+                                      weight=_fq.default_weight_fake_quant)
+_SYMMETRIC_EPS = 2**-12  # qnnpack's symmetric kernels need scales of at least 2**-12
+default_symmetric_qnnpack_qconfig = QConfig(
+    activation=HistogramObserver.with_args(dtype=ember.qint8, reduce_range=False,
+                                           eps=_SYMMETRIC_EPS),
+    weight=weight_observer_range_neg_127_to_127)
+default_per_channel_symmetric_qnnpack_qconfig = QConfig(
+    activation=HistogramObserver.with_args(dtype=ember.qint8, reduce_range=False,
+                                           eps=_SYMMETRIC_EPS),
+    weight=per_channel_weight_observer_range_neg_127_to_127)
+default_symmetric_qnnpack_qat_qconfig = QConfig(
+    activation=_fq.FusedMovingAvgObsFakeQuantize.with_args(
+        observer=_fq.MovingAverageMinMaxObserver, quant_min=-128, quant_max=127,
+        dtype=ember.qint8, reduce_range=False, eps=_SYMMETRIC_EPS),
+    weight=_fq.fused_wt_fake_quant_range_neg_127_to_127)
+default_per_channel_symmetric_qnnpack_qat_qconfig = QConfig(
+    activation=_fq.FusedMovingAvgObsFakeQuantize.with_args(
+        observer=_fq.MovingAverageMinMaxObserver, quant_min=-128, quant_max=127,
+        dtype=ember.qint8, reduce_range=False, eps=_SYMMETRIC_EPS),
+    weight=_fq.fused_per_channel_wt_fake_quant_range_neg_127_to_127)
+default_embedding_qat_qconfig = QConfig(activation=NoopObserver.with_args(dtype=ember.float32),
+                                        weight=_fq.default_embedding_fake_quant)
