@@ -306,3 +306,41 @@ def test_sac_second_backward_and_mutated_cache_raise():
         with pytest.raises(RuntimeError, match="cached during selective activation checkpoint "
                            "has been mutated"):
             out.sum().backward()
+
+
+def test_debug_mode_lists_the_ops_of_both_runs():
+    for lib, ck in LIBS:
+        state = {"n": 0}
+
+        def fn(x):
+            state["n"] += 1
+            return (x[: 4 - state["n"]].sin() * 2).sum()
+
+        out = ck.checkpoint(fn, lib.ones(4, requires_grad=True), use_reentrant=False, debug=True)
+        with pytest.raises(ck.CheckpointError) as info:
+            out.backward()
+        text = str(info.value)
+        assert "Operations executed during the original forward" in text
+        assert "Operations executed during recomputation" in text
+        assert "aten.sin.default" in text and "aten.mul.Tensor" in text
+
+
+def test_policy_sees_the_aten_overloads_torch_dispatches():
+    def body(L, x):
+        y = x[1:3].t().softmax(0) * 2 + 1
+        return (1 - y.pow(2)).sum(0).mean().relu()
+
+    seen = {}
+    for lib, ck in LIBS:
+        names = []
+
+        def policy(ctx, op, *args, **kwargs):
+            names.append(str(op))
+            return ck.CheckpointPolicy.PREFER_RECOMPUTE
+
+        x = lib.ones(4, 3, requires_grad=True)
+        ck.checkpoint(lambda a: body(lib, a), x, use_reentrant=False,
+                      context_fn=functools.partial(ck.create_selective_checkpoint_contexts,
+                                                   policy)).backward()
+        seen[lib] = names
+    assert seen[ember] == [n for n in seen[torch] if n != "aten.detach.default"]

@@ -96,7 +96,8 @@ _OVERLOADS = {
     "add": "Tensor", "sub": "Tensor", "mul": "Tensor", "div": "Tensor", "select": "int",
     "transpose": "int", "softmax": "int", "log_softmax": "int", "squeeze": "dim",
     "unsqueeze": "default", "eq": "Tensor", "ne": "Tensor", "lt": "Tensor", "gt": "Tensor",
-    "le": "Tensor", "ge": "Tensor", "where": "self", "maximum": "default",
+    "le": "Tensor", "ge": "Tensor", "where": "self", "maximum": "default", "slice": "Tensor",
+    "rsub": "Scalar", "split": "Tensor", "expand": "default", "clamp": "default",
 }
 _NUMBERED = {("SumBackward", "1"): ("sum", "dim_IntList"), ("MeanBackward", "1"): ("mean", "dim"),
              ("PowBackward", "0"): ("pow", "Tensor_Scalar"),
@@ -109,6 +110,20 @@ _op_cache: dict = {}
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _private_softmax(name: str):
+    """``aten._softmax`` / ``aten._log_softmax`` (what PyTorch's dispatcher shows for
+    softmax), registered on first need with ember's implementation."""
+    if name not in ("_softmax", "_log_softmax"):
+        return None
+    import ember
+
+    from .. import ops
+
+    fn = ember.softmax if name == "_softmax" else ember.log_softmax
+    ops._register("aten", name, "default", lambda x, dim, half_to_float=False: fn(x, dim))
+    return getattr(ops.aten, name)
 
 
 def _aten_for(node_name: str):
@@ -125,9 +140,14 @@ def _aten_for(node_name: str):
         overload = overload or _OVERLOADS.get(name, "default")
         try:
             packet = getattr(ops.aten, name)
-            op = getattr(packet, overload)
         except AttributeError:
-            op = None
+            packet = _private_softmax(name)
+        for candidate in (overload, "default"):
+            try:
+                op = getattr(packet, candidate) if packet is not None else None
+            except AttributeError:
+                continue
+            break
     _op_cache[node_name] = op
     return op
 
