@@ -5,6 +5,7 @@ too: ``torch.quantization.fake_quantize`` is ``torch.ao.quantization.fake_quanti
 import sys
 
 from .ao.quantization import *
+from .ao.quantization.qconfig import *  # noqa: F403 - named qconfigs outside __all__, as torch
 from .ao.quantization import (  # noqa: F401
     __all__,
     fake_quantize,

@@ -188,18 +188,21 @@ from .observer import (  # noqa: E402
 )
 from .qconfig import (  # noqa: E402
     QConfigAny,
-    default_debug_qconfig,
-    default_dynamic_qat_qconfig,
-    default_embedding_qat_qconfig,
-    default_per_channel_qconfig,
-    default_per_channel_symmetric_qnnpack_qat_qconfig,
-    default_per_channel_symmetric_qnnpack_qconfig,
-    default_symmetric_qnnpack_qat_qconfig,
-    default_symmetric_qnnpack_qconfig,
-    float16_static_qconfig,
     get_default_qat_qconfig_dict,
     get_default_qconfig_dict,
     qconfig_equals,
+)
+# importable from here as in torch, though not in its __all__
+from .qconfig import (  # noqa: E402
+    default_debug_qconfig,  # noqa: F401
+    default_dynamic_qat_qconfig,  # noqa: F401
+    default_embedding_qat_qconfig,  # noqa: F401
+    default_per_channel_qconfig,  # noqa: F401
+    default_per_channel_symmetric_qnnpack_qat_qconfig,  # noqa: F401
+    default_per_channel_symmetric_qnnpack_qconfig,  # noqa: F401
+    default_symmetric_qnnpack_qat_qconfig,  # noqa: F401
+    default_symmetric_qnnpack_qconfig,  # noqa: F401
+    float16_static_qconfig,  # noqa: F401
 )
 from .qconfig_mapping import (  # noqa: E402
     QConfigMapping,
