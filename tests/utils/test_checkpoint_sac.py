@@ -344,3 +344,28 @@ def test_policy_sees_the_aten_overloads_torch_dispatches():
                                                    policy)).backward()
         seen[lib] = names
     assert seen[ember] == [n for n in seen[torch] if n != "aten.detach.default"]
+
+
+def test_activations_are_freed_after_forward():
+    """The point of checkpointing: an intermediate of the function is not kept by the graph
+    (its array dies after forward), while a plain call keeps it for backward."""
+    import gc
+    import weakref
+
+    arrays = []
+
+    def fn(x):
+        h = x.sin()
+        arrays.append(weakref.ref(h._data))
+        return h.cos().sum()
+
+    x = ember.randn(100, requires_grad=True)
+    kept = fn(x)
+    checkpointed = ec.checkpoint(fn, x, use_reentrant=False)
+    gc.collect()
+    assert arrays[0]() is not None and arrays[1]() is None
+    checkpointed.backward()
+    grad = x.grad.clone()
+    x.grad = None
+    kept.backward()
+    assert ember.allclose(grad, x.grad)
