@@ -6,20 +6,18 @@ ember imports) rewritten to PyTorch's names, run by ``python -m ember run``. The
 print exactly what the file prints. The examples whose numbers do not depend on random
 draws also run under real PyTorch, and print the same text there.
 
-The subprocesses run a few at a time from one session fixture, so the whole file costs
-about as long as its slowest examples rather than their sum.
+The runs go two at a time per kind from one module fixture, each in a process forked from
+an interpreter that has imported the library once (tests/_zygote.py).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from _zygote import run_forked
 
 import ember
 
@@ -83,31 +81,28 @@ def torch_twin(source: str) -> str:
     return source
 
 
-def _run(command, cwd):
-    env = dict(os.environ, PYTHONHASHSEED="0", TQDM_DISABLE="1")
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                          timeout=TIME_LIMIT, env=env)
-
-
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     """Run every example, every twin through `ember run`, and the deterministic twins under
-    real PyTorch; keyed by (file, how)."""
+    real PyTorch; keyed by (file, how). Each run is its own process, forked by
+    tests/_zygote.py from an interpreter that imported the library once."""
     workdir = tmp_path_factory.mktemp("examples")
-    jobs = {}
+    keys = {"python": [], "ember run": [], "torch": []}
     for name, torch_style, under_torch in EXAMPLES:
-        source = (EXAMPLES_DIR / name).read_text()
-        args = EXAMPLE_ARGS.get(name, [])
-        jobs[(name, "python")] = [sys.executable, str(EXAMPLES_DIR / name), *args]
+        keys["python"].append(name)
         if torch_style:
-            twin = workdir / name
-            twin.write_text(torch_twin(source))
-            jobs[(name, "ember run")] = [sys.executable, "-m", "ember", "run", str(twin), *args]
+            (workdir / name).write_text(torch_twin((EXAMPLES_DIR / name).read_text()))
+            keys["ember run"].append(name)
             if under_torch is not None:
-                jobs[(name, "torch")] = [sys.executable, str(twin), *args]
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {key: pool.submit(_run, command, workdir) for key, command in jobs.items()}
-        return {key: future.result() for key, future in futures.items()}
+                keys["torch"].append(name)
+    modes = {"python": "ember", "ember run": "ember run", "torch": "torch"}
+    commands = {modes[how]: [[str((EXAMPLES_DIR if how == "python" else workdir) / name),
+                              *EXAMPLE_ARGS.get(name, [])] for name in names]
+                for how, names in keys.items()}
+    env = dict(os.environ, PYTHONHASHSEED="0", TQDM_DISABLE="1")
+    runs = run_forked(commands, workdir, tmp_path_factory.mktemp("runs"), env, TIME_LIMIT)
+    return {(name, how): run for how, names in keys.items()
+            for name, run in zip(names, runs[modes[how]])}
 
 
 def _ok(result):

@@ -18,8 +18,9 @@ run`, ``torchvision`` resolves to ember.vision and the stand-in is not used.
 checkpoint_interop.py also runs crossed: saved under PyTorch and loaded through `ember
 run`, and the other way round; what it loads must print as in its own PyTorch run.
 
-The subprocesses run a few at a time from one module fixture, so the file costs about as
-long as its slowest script under PyTorch rather than the sum.
+One module fixture runs them all, two at a time per library, through `_zygote.py`: each
+script gets its own process forked from an interpreter that has imported the library once
+(and run nothing), so no script sees another's state and none pays the import again.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from _zygote import run_forked
 
 # One xdist worker runs this whole module, so the module fixture's subprocesses run once
 # (the suite runs with --dist loadgroup).
@@ -313,25 +315,23 @@ _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b
 INTEROP = "checkpoint_interop.py"
 
 
+def _environment():
+    return dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                OPENBLAS_NUM_THREADS="1", TQDM_DISABLE="1")
+
+
 def _run(command):
-    env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               OPENBLAS_NUM_THREADS="1", TQDM_DISABLE="1")
     return subprocess.run(command, cwd=HERE, capture_output=True, text=True,
-                          timeout=TIME_LIMIT, env=env)
+                          timeout=TIME_LIMIT, env=_environment())
 
 
 @pytest.fixture(scope="module")
-def results():
+def results(tmp_path_factory):
     """Every script under real PyTorch and through `ember run`, keyed by (script, how)."""
-    jobs = {}
-    for name in SCRIPTS:
-        jobs[(name, "torch")] = [sys.executable, str(HERE / name)]
-        jobs[(name, "ember run")] = [sys.executable, "-m", "ember", "run", str(HERE / name)]
-    # PyTorch's runs are the slow ones: start them first.
-    order = sorted(jobs, key=lambda key: key[1] != "torch")
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {key: pool.submit(_run, jobs[key]) for key in order}
-        return {key: future.result() for key, future in futures.items()}
+    commands = [[str(HERE / name)] for name in SCRIPTS]
+    runs = run_forked({how: commands for how in ("torch", "ember run")}, HERE,
+                      tmp_path_factory.mktemp("yardstick"), _environment(), TIME_LIMIT)
+    return {(name, how): run for how in runs for name, run in zip(SCRIPTS, runs[how])}
 
 
 @pytest.fixture(scope="module")
