@@ -83,11 +83,14 @@ def pattern(leaf):
 
 
 def same_leaf_grad(e_leaf, t_leaf):
-    """A compressed leaf's gradient: torch's (sparse on its own pattern, or dense over every
-    entry) restricted to the leaf's stored pattern, which is where ember's values gradient
-    lives; ember's gradient keeps the leaf's layout."""
+    """A compressed leaf's gradient. Dense where torch's is (torch.mm and friends give a
+    leaf every entry's gradient): equal. Sparse otherwise: ember's keeps the leaf's layout
+    and pattern and equals torch's (whose pattern may be wider) on that pattern."""
     e, t = e_leaf.grad, t_leaf.grad
     assert e is not None and t is not None
+    if t.layout == torch.strided:
+        same_dense(e, t)
+        return
     assert e.layout == e_leaf.layout
     t_dense = as_numpy(t.to_dense() if t.layout != torch.strided else t)
     np.testing.assert_allclose(as_numpy(e.to_dense()), t_dense * pattern(e_leaf), rtol=1e-7,
@@ -151,18 +154,31 @@ def test_mm_forms(op):
     assert _name(e) == _name(t)
     same_dense(ew.grad, tw.grad)
     same_grad(eb.grad, tb.grad)
-    # torch gives the CSR leaf a dense gradient over every entry; ember's is that gradient
-    # on the stored pattern (documented in _compressed_math).
-    mask = MATRIX != 0
-    np.testing.assert_allclose(as_numpy(es.grad.to_dense()), as_numpy(ts.grad) * mask,
-                               rtol=1e-7, atol=1e-7)
+    assert ts.grad.layout == torch.strided  # every entry's gradient, as torch gives a leaf
+    same_leaf_grad(es, ts)
+
+
+def test_leaf_gradients_accumulate_dense_and_sparse():
+    grads = []
+    for lib in (ember, torch):
+        s = lib.tensor(MATRIX).to_sparse_csr().requires_grad_()
+        (s @ lib.tensor(W)).sum().backward()          # dense gradient
+        (s * 2).to_dense().sum().backward()           # + gradient on the pattern
+        (lib.ones(3, 4, dtype=s.dtype) @ s).sum().backward()
+        grads.append(s.grad)
+        s.grad = None
+        assert s.grad is None
+        (s * 3).to_dense().sum().backward()
+        assert s.grad.layout == lib.sparse_csr
+    same_dense(*grads)
 
 
 def test_dense_at_sparse_and_sparse_at_sparse():
     left = RNG.standard_normal((2, 4))
-    e, t, (_, (el,)), (_, (tl,)) = run(lambda lib, s, x: x @ s, MATRIX, left)
+    e, t, (es, (el,)), (ts, (tl,)) = run(lambda lib, s, x: x @ s, MATRIX, left)
     same_dense(e, t)
     same_dense(el.grad, tl.grad)
+    same_leaf_grad(es, ts)
     e, t, _, _ = run(lambda lib, s: lib.sparse.mm(lib.ones(2, 4, dtype=s.dtype), s), MATRIX,
                      grad=False)
     same_dense(e, t)
@@ -177,9 +193,11 @@ def test_mv():
     vec = RNG.standard_normal(4)
     for fn in (lambda lib, s, v: s.mv(v), lambda lib, s, v: s @ v,
                lambda lib, s, v: lib.mv(s, v)):
-        e, t, _, (_, (tv,)) = run(fn, MATRIX, vec)
+        e, t, (es, (ev,)), (ts, (tv,)) = run(fn, MATRIX, vec)
         same_dense(e, t)
         assert _name(e) == _name(t) == "MvBackward0"
+        same_leaf_grad(es, ts)
+        same_dense(ev.grad, tv.grad)
     e, t, _, _ = run(lambda lib, s, v: s.mv(v), MATRIX, vec, layout="csc", grad=False)
     same_dense(e, t)
 

@@ -49,7 +49,7 @@ def index_names(layout):
 class SparseCompressedTensor(Tensor):
     """A tensor in one of the compressed sparse layouts (``layout`` says which)."""
 
-    __slots__ = ("_sc_cidx", "_sc_layout", "_sc_pidx", "_sp_shape", "_sp_values")
+    __slots__ = ("_sc_cidx", "_sc_layout", "_sc_pidx", "_sc_shadow", "_sp_shape", "_sp_values")
 
     is_sparse = False
     _sparse_compressed = True  # what ember's products check to dispatch here
@@ -160,15 +160,24 @@ class SparseCompressedTensor(Tensor):
 
     @property
     def grad(self):
-        values_grad = self._sp_values.grad
-        if values_grad is None or not self.is_leaf:
+        """The values' gradient on this tensor's pattern; a strided tensor once a dense
+        gradient arrived (``torch.mm`` and friends: see ``_compressed_leafgrad``)."""
+        if not self.is_leaf:
             return None
-        return _new(self._sc_cidx, self._sc_pidx, values_grad, self._sp_shape, self._sc_layout)
+        values_grad = self._sp_values.grad
+        dense_grad = None if self._sc_shadow is None else self._sc_shadow.grad
+        sparse_grad = None if values_grad is None else _new(
+            self._sc_cidx, self._sc_pidx, values_grad, self._sp_shape, self._sc_layout)
+        if dense_grad is None:
+            return sparse_grad
+        return dense_grad if sparse_grad is None else dense_grad + sparse_grad.to_dense()
 
     @grad.setter
     def grad(self, value):
         if value is None:
             self._sp_values.grad = None
+            if self._sc_shadow is not None:
+                self._sc_shadow.grad = None
             return
         if (not isinstance(value, SparseCompressedTensor) or value._sp_shape != self._sp_shape
                 or value._sc_layout is not self._sc_layout):
@@ -302,6 +311,7 @@ def _new(cidx, pidx, values, shape, layout):
     t._sp_values = values
     t._sp_shape = tuple(int(n) for n in shape)
     t._sc_layout = layout
+    t._sc_shadow = None
     t._output_nr = 0
     t._vc = [0]
     t._base = None

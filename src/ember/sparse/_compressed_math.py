@@ -5,9 +5,10 @@ so autograd and ``create_graph`` come for free; index bookkeeping is plain array
 Products expand the stored blocks to element-level (row, column, value) triples and reuse
 COO's one-node product (``_spmm.SparseDenseMm``).
 
-Gradients reach the stored values only (PyTorch's ``torch.sparse.mm`` semantics). PyTorch's
-``torch.mm``/``@``/``mv`` with a CSR leaf instead give that leaf a dense gradient over all
-entries; here it is the same gradient restricted to the stored pattern.
+Gradients reach the stored values (PyTorch's ``torch.sparse.mm`` and pointwise semantics),
+except that a compressed *leaf* in ``torch.mm``/``@``/``addmm``/``mv``/``sum()`` gets
+PyTorch's dense gradient over every entry (``_compressed_leafgrad``). Through a chain of
+ops, where PyTorch may pass a gradient beyond the stored pattern, ember's stops at it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ._compressed import (
     like,
 )
 from ._compressed_convert import _element_entries
+from ._compressed_leafgrad import ShadowMm, ShadowSum, shadow_of
 from ._layout import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr
 from ._names import named
 from ._spmm import SparseDenseMm
@@ -79,15 +81,24 @@ def _check_mm(mat1, mat2):
                            f"{_dtype_label(mat2)}")
 
 
-def _sparse_dense(sparse, dense, op="addmm"):
-    """``sparse @ dense`` (dense result), one autograd node."""
+def _sparse_dense(sparse, dense, op="addmm", dense_grad=False):
+    """``sparse @ dense`` (dense result), one autograd node. ``dense_grad``: a leaf
+    ``sparse`` gets PyTorch's dense gradient (``_compressed_leafgrad``)."""
     rows, cols, values = _matrix_entries(sparse, op)
+    shadow = shadow_of(sparse) if dense_grad else None
+    if shadow is not None:
+        return ShadowMm.apply(shadow, dense, values.detach(), rows, cols, sparse.shape[0],
+                              False)
     return SparseDenseMm.apply(values, dense, rows, cols, sparse.shape[0])
 
 
-def _dense_sparse(dense, sparse, op="addmm"):
+def _dense_sparse(dense, sparse, op="addmm", dense_grad=False):
     """``dense @ sparse`` as ``(sparse^T @ dense^T)^T``."""
     rows, cols, values = _matrix_entries(sparse, op)
+    shadow = shadow_of(sparse) if dense_grad else None
+    if shadow is not None:
+        return ShadowMm.apply(shadow, dense.t(), values.detach(), cols, rows, sparse.shape[1],
+                              True).t()
     return SparseDenseMm.apply(values, dense.t(), cols, rows, sparse.shape[1]).t()
 
 
@@ -115,9 +126,10 @@ def mm(mat1, mat2, node_name="MmBackward0"):
     _check_mm(mat1, mat2)
     if _is_compressed(mat1) and _is_compressed(mat2):
         return _renamed(_sparse_sparse(mat1, mat2), node_name)
+    dense_grad = node_name != "SparseAddmmBackward0"  # torch.mm's leaf gradient is dense
     if _is_compressed(mat1):
-        return named(_sparse_dense(mat1, mat2), node_name)
-    return named(_dense_sparse(mat1, mat2), node_name)
+        return named(_sparse_dense(mat1, mat2, dense_grad=dense_grad), node_name)
+    return named(_dense_sparse(mat1, mat2, dense_grad=dense_grad), node_name)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, node_name="AddmmBackward0"):
@@ -125,10 +137,12 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, node_name="AddmmBackward0"):
     _check_mm(mat1, mat2)
     if _is_compressed(mat1) and _is_compressed(mat2):
         product = _sparse_sparse(mat1, mat2).to_dense()
-    elif _is_compressed(mat1):
-        product = _sparse_dense(mat1, mat2)
     else:
-        product = _dense_sparse(mat1, mat2)
+        dense_grad = node_name != "SparseAddmmBackward0"
+        if _is_compressed(mat1):
+            product = _sparse_dense(mat1, mat2, dense_grad=dense_grad)
+        else:
+            product = _dense_sparse(mat1, mat2, dense_grad=dense_grad)
     if alpha != 1:
         product = product * alpha
     if _is_compressed(input):
@@ -147,7 +161,8 @@ def mv(input, vec):
         raise RuntimeError(
             "addmv input tensors must have the same dtype, but got "
             f"{_dtype_label(vec)}, {_dtype_label(input)}, and {_dtype_label(vec)}")
-    return named(_sparse_dense(input, vec.unsqueeze(1), "addmv").squeeze(1), "MvBackward0")
+    product = _sparse_dense(input, vec.unsqueeze(1), "addmv", dense_grad=True)
+    return named(product.squeeze(1), "MvBackward0")
 
 
 def matmul(input, other):
@@ -320,9 +335,18 @@ def add(input, other, *, alpha=1, node_name="AddBackward0"):
             "torch.add: Expected input tensors to have the same shape, but got tensor `self` "
             f"with shape {list(input.shape)} and tensor `other` with shape "
             f"{list(other.shape)}")
-    other = other.to_dense() if _is_compressed(other) else other
-    input = input.to_dense() if _is_compressed(input) else input
+    other = _dense_of(other) if _is_compressed(other) else other
+    input = _dense_of(input) if _is_compressed(input) else input
     return input + (other if alpha == 1 else other * alpha)
+
+
+def _dense_of(sparse):
+    """``sparse.to_dense()`` for a dense sum: a leaf's gradient is then every entry's, as
+    PyTorch's ``dense + csr`` gives (through the leaf's zero shadow)."""
+    shadow = shadow_of(sparse)
+    if shadow is None:
+        return sparse.to_dense()
+    return shadow + sparse.detach().to_dense()
 
 
 def sub(input, other, *, alpha=1):
@@ -442,6 +466,9 @@ def sum(input, dim=None, keepdim=False, dtype=None):
     if values.dtype.name in ("bool", "int8", "int16", "int32", "uint8") and dtype is None:
         values = values.long()
     if dim is None:
+        shadow = shadow_of(input)
+        if shadow is not None:  # PyTorch: a leaf's gradient of sum() is every entry's
+            return named(ShadowSum.apply(shadow, values.detach()), "SumBackward0")
         return named(values.sum(), "SumBackward0")
     if input._sc_layout is not sparse_csr:
         raise RuntimeError("Currently the only compressed sparse format supported for "
