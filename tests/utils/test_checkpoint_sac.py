@@ -5,6 +5,7 @@ policy keeps, counted through a custom operator with a call counter)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
 
@@ -369,3 +370,28 @@ def test_activations_are_freed_after_forward():
     x.grad = None
     kept.backward()
     assert ember.allclose(grad, x.grad)
+
+
+def test_graph_exec_group_recomputes_once_for_several_backwards():
+    counts = {}
+    for lib, ck in LIBS:
+        for grouped in (False, True):
+            calls = [0]
+
+            def fn(x):
+                calls[0] += 1
+                return x.sin() * 2, x.cos() * 3
+
+            x = lib.ones(3, requires_grad=True)
+            a, b = ck.checkpoint(fn, x, use_reentrant=False)
+            with ck.GraphExecGroup() if grouped else contextlib.nullcontext():
+                a.sum().backward()
+                b.sum().backward()
+            counts[(lib, grouped)] = (calls[0], x.grad.tolist())
+        with ck.GraphExecGroup():
+            with pytest.raises(RuntimeError, match="GraphExecGroup contexts cannot be nested"):
+                with ck.GraphExecGroup():
+                    pass
+    assert counts[(ember, False)][0] == counts[(torch, False)][0] == 3
+    assert counts[(ember, True)][0] == counts[(torch, True)][0] == 2
+    np.testing.assert_allclose(counts[(ember, True)][1], counts[(torch, True)][1], rtol=1.3e-6)

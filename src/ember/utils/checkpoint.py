@@ -33,7 +33,8 @@ from ._checkpoint_sac import (
 
 __all__ = [  # noqa: F822 - SAC_IGNORED_OPS and CheckpointFunction come from __getattr__
     "SAC_IGNORED_OPS", "CheckpointError", "CheckpointFunction", "CheckpointPolicy",
-    "DefaultDeviceType", "SelectiveCheckpointContext", "check_backward_validity", "checkpoint",
+    "DefaultDeviceType", "GraphExecGroup", "SelectiveCheckpointContext",
+    "check_backward_validity", "checkpoint",
     "checkpoint_sequential", "create_selective_checkpoint_contexts", "detach_variable",
     "get_device_states", "noop_context_fn", "set_checkpoint_debug_enabled",
     "set_checkpoint_early_stop", "set_device_states",
@@ -324,9 +325,31 @@ def _default_metadata(x) -> dict:
 
 _DETERMINISM_CHECKS = {"default": _default_metadata, "none": None}
 _temporary_ids = itertools.count(-2, -1)
+_exec_group: list = [None]
+
+
+class GraphExecGroup:
+    """Backward calls under one instance recompute each checkpointed region at most once
+    (they must use disjoint saved activations). Affects ``use_reentrant=False`` only."""
+
+    def __enter__(self) -> GraphExecGroup:
+        if _exec_group[0] is not None:
+            raise RuntimeError("GraphExecGroup contexts cannot be nested. Already inside group "
+                               f"{_exec_group[0]}")
+        _exec_group[0] = self
+        return self
+
+    def __exit__(self, *args) -> None:
+        _exec_group[0] = None
+
+    @classmethod
+    def _get_current_group(cls):
+        return _exec_group[0]
 
 
 def _graph_task_id():
+    if _exec_group[0] is not None:  # one recomputation for the whole group
+        return _exec_group[0]
     tasks = _graph_tasks()
     return tasks[-1][0] if tasks else next(_temporary_ids)  # outside backward: a fresh pass
 
@@ -368,11 +391,15 @@ class _Frame:
             self._recompute(gid)
         value = holder.handles.get(gid)
         if value is None:
+            extra = ("Performing two backward calls that overlap (i.e. require the same saved "
+                     "activation in order to compute gradients) is not allowed while under the "
+                     "torch.utils.checkpoint.GraphExecGroup context. "
+                     if _exec_group[0] is not None else "")
             raise CheckpointError(
                 "torch.utils.checkpoint: Unpack is being triggered for a tensor that was "
-                "already unpacked once. If you are calling ctx.saved_tensors in backward, make "
-                "sure to do so only once. Otherwise please open an issue with details on your "
-                "use case.")
+                f"already unpacked once. {extra}If you are calling ctx.saved_tensors in "
+                "backward, make sure to do so only once. Otherwise please open an issue with "
+                "details on your use case.")
         holder.handles[gid] = None
         return value
 
