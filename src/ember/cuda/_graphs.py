@@ -234,3 +234,7 @@ class graph:  # noqa: N801 - PyTorch's name
         finally:
             self._context.__exit__(exc_type, exc, traceback)
         return False
+
+
+# torch.cuda.graphs holds make_graphed_callables too
+from ._graphed_callables import make_graphed_callables  # noqa: E402,F401
