@@ -41,7 +41,8 @@ def _fuse_conv_bn(is_qat, conv, bn):
 
 
 def _fuse_conv_bn_relu(is_qat, conv, bn, relu):
-    _same_mode(conv, bn, "Conv and BN both must be in the same mode (train or eval).")
+    if not conv.training == bn.training == relu.training:  # the relu too, as PyTorch
+        raise AssertionError("Conv and BN both must be in the same mode (train or eval).")
     if is_qat:
         _check_qat_bn(conv, bn)
         return _CONV_BN_RELU[type(conv)](conv, bn, relu)
