@@ -156,5 +156,4 @@ def test_sparsity_tutorial_dense_parts():
         assert repr(e) == repr(t)
     dense = masked(ember, values, mask)
     assert not dense.is_sparse and not dense.is_sparse_coo() and not dense.is_sparse_csr()
-    with pytest.raises(TypeError, match="not implemented for MaskedTensor"):
-        dense.to_sparse_coo()  # sparse MaskedTensors are not built in ember
+    # the sparse parts: tests/masked/test_sparse.py

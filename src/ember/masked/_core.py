@@ -47,9 +47,8 @@ def _plain_alias(tensor: Tensor) -> Tensor:
 def _check_members(data, mask) -> None:
     if data.layout != mask.layout:
         raise TypeError("data and mask must have the same layout.")
-    if data.layout is not ember.strided:
-        raise TypeError(f"data layout of {data.layout} is not supported in ember's "
-                        "MaskedTensor (strided only).")
+    if data.layout not in (ember.strided, ember.sparse_coo, ember.sparse_csr):
+        raise TypeError(f"data layout of {data.layout} is not supported.")
     if mask.dtype != ember.bool:
         raise TypeError("mask must have dtype bool.")
     if data.dtype not in _DTYPES:
@@ -114,10 +113,16 @@ class MaskedTensor(Tensor):
             warnings.warn(_DATA_REQUIRES_GRAD, UserWarning, stacklevel=2)
         _check_members(data, mask)
         _enable_dispatch()
+        sparse_mask = None
+        if data.layout is not ember.strided:
+            from ._sparse import split
+
+            data, mask, sparse_mask = split(data.detach(), mask)
         with DisableTorchFunction():
             out = _wrap(Tensor.clone(Tensor.detach(data)), Tensor.clone(mask))
             if requires_grad:
                 Tensor.requires_grad_(out, True)
+        out._sparse_mask = sparse_mask
         return out
 
     def __init__(self, data, mask, requires_grad=False):
@@ -138,14 +143,31 @@ class MaskedTensor(Tensor):
 
     # -- the two members --------------------------------------------------------------------
 
+    _sparse_mask = None  # the mask in its sparse layout, for a sparse MaskedTensor
+
     def get_data(self) -> Tensor:
         """The data as a plain Tensor, masked-out elements included; differentiable
-        (gradients flow back to this MaskedTensor)."""
+        (gradients flow back to this MaskedTensor). Sparse for a sparse MaskedTensor."""
+        if self._sparse_mask is not None:
+            return self._masked_data.sparse_mask(self._sparse_mask)
         return _plain_alias(self)
 
     def get_mask(self) -> Tensor:
-        """The bool mask (True: specified)."""
+        """The bool mask (True: specified), in the data's layout."""
+        if self._sparse_mask is not None:
+            return self._sparse_mask
         return self._masked_mask
+
+    def _dense_data(self) -> Tensor:
+        """The data as a dense plain Tensor (differentiable), whatever the layout."""
+        return _plain_alias(self)
+
+    def _dense_mask(self) -> Tensor:
+        return self._masked_mask
+
+    @property
+    def layout(self):
+        return ember.strided if self._sparse_mask is None else self._sparse_mask.layout
 
     @property
     def _masked_data(self) -> Tensor:
@@ -154,7 +176,7 @@ class MaskedTensor(Tensor):
 
     def to_tensor(self, value) -> Tensor:
         """A plain Tensor with masked-out elements replaced by ``value``."""
-        with DisableTorchFunction():
+        with DisableTorchFunction():  # dense, also for a sparse MaskedTensor
             return Tensor.masked_fill(_plain_alias(self), ~self._masked_mask, value)
 
     def _set_data_mask(self, data, mask) -> None:
@@ -207,14 +229,14 @@ class MaskedTensor(Tensor):
             return _wrap(Tensor.lt(_plain_alias(self), other_data), self._masked_mask)
 
     def is_sparse_coo(self) -> bool:
-        return False
+        return self.layout is ember.sparse_coo
 
     def is_sparse_csr(self) -> bool:
-        return False
+        return self.layout is ember.sparse_csr
 
     @property
     def is_sparse(self) -> bool:
-        return False
+        return self._sparse_mask is not None
 
     def __repr__(self) -> str:
         from ._repr import masked_tensor_repr
@@ -230,9 +252,10 @@ class MaskedTensor(Tensor):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             copied = MaskedTensor(self._masked_data, self._masked_mask, self.requires_grad)
+        copied._sparse_mask = self._sparse_mask
         memo[id(self)] = copied
         return copied
 
     def __reduce_ex__(self, protocol):
-        return (MaskedTensor, (self._masked_data.clone(), self._masked_mask.clone(),
+        return (MaskedTensor, (self.get_data().detach().clone(), self.get_mask().clone(),
                                self.requires_grad))

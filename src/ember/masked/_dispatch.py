@@ -23,7 +23,7 @@ import ember
 
 from .._C import DisableTorchFunctionSubclass
 from .._tensor import Tensor
-from . import _normalizations, _reductions
+from . import _normalizations, _reductions, _sparse
 from ._core import _check_members, _wrap, is_masked_tensor
 from ._grad_masks import before_backward, moved_by, propagate, record, unbroadcast
 
@@ -60,7 +60,9 @@ _SHAPE = (
 )
 _SHAPE_PROPERTIES = ("T", "mT")
 _CONVERSIONS = ("to", "type", "float", "double", "half", "int", "long", "short", "bool",
-                "cpu", "cuda", "clone", "detach", "contiguous", "ones_like", "to_dense")
+                "cpu", "cuda", "clone", "detach", "contiguous", "ones_like")
+_LAYOUTS = {"to_dense": ember.strided, "to_sparse": ember.sparse_coo,
+            "to_sparse_coo": ember.sparse_coo, "to_sparse_csr": ember.sparse_csr}
 # in-place methods that are not handled here: refused before they touch the data
 _REFUSED_DUNDERS = ("__setitem__",) + _INPLACE_DUNDERS[3:]
 
@@ -78,7 +80,7 @@ def _build_table() -> None:
              ("binary_", _INPLACE_DUNDERS[:3]),
              ("where", ["where"]), ("softmax", ["softmax", "log_softmax"]),
              ("item", ["item", "__bool__", "__float__", "__int__", "__index__"]),
-             ("to_python", ["tolist", "numpy"]),
+             ("to_python", ["tolist", "numpy"]), ("to_layout", list(_LAYOUTS)),
              ("copy_", ["copy_"])]
     for kind, names in kinds:
         for name in names:
@@ -126,20 +128,20 @@ def _map(values, fn):
 
 
 def _data(value):
-    return value.get_data() if is_masked_tensor(value) else value
+    return value._dense_data() if is_masked_tensor(value) else value
 
 
 def _mask_or_full(value):
     """A MaskedTensor's mask; a plain Tensor counts as fully specified."""
     if is_masked_tensor(value):
-        return value.get_mask()
+        return value._dense_mask()
     return ember.ones_like(value, dtype=ember.bool)
 
 
 def _masks_match(a, b) -> bool:
     if not (is_masked_tensor(a) and is_masked_tensor(b)):
         return True
-    mask_a, mask_b = a.get_mask(), b.get_mask()
+    mask_a, mask_b = a._dense_mask(), b._dense_mask()
     return mask_a.dim() == mask_b.dim() and bool(ember.eq(mask_a, mask_b).all())
 
 
@@ -161,8 +163,9 @@ def _signature(func):
 def _unary(func, name, args, kwargs):
     if any(isinstance(a, Tensor) for a in args[1:]):
         raise TypeError("MaskedTensor unary ops do not support additional Tensor arguments")
-    data = args[0].get_data()
-    out = _wrap(func(data, *args[1:], **kwargs), args[0].get_mask(), (data,))
+    data = args[0]._dense_data()
+    out = _wrap(func(data, *args[1:], **kwargs), args[0]._dense_mask(), (data,))
+    out._sparse_mask = args[0]._sparse_mask
     record(out, args[:1], _same)
     return out
 
@@ -174,7 +177,7 @@ def _same(mask):
 def _unary_inplace(func, name, args, kwargs):
     if any(isinstance(a, Tensor) for a in args[1:]):
         raise TypeError("MaskedTensor unary ops do not support additional Tensor arguments")
-    func(args[0].get_data(), *args[1:], **kwargs)
+    func(args[0]._dense_data(), *args[1:], **kwargs)
     return args[0]
 
 
@@ -195,18 +198,40 @@ def _operand_data(mt):
     and an unspecified nan or inf there would turn 0 * nan into nan (PyTorch's gradient
     is a MaskedTensor whose reduction skips those elements)."""
     one = ember.ones((), dtype=mt.dtype, device=mt.device)
-    return ember.where(mt.get_mask(), mt.get_data(), one)
+    return ember.where(mt._dense_mask(), mt._dense_data(), one)
+
+
+def _sparse_operands(args):
+    """The sparse mask a binary op's result keeps (None for dense operands); sparse
+    operands must store the same positions, and a plain tensor cannot meet one."""
+    sparse = [a for a in args[:2] if is_masked_tensor(a) and a._sparse_mask is not None]
+    if not sparse:
+        return None
+    first = sparse[0]
+    for other in args[:2]:
+        if other is first or not isinstance(other, Tensor):
+            continue
+        if not is_masked_tensor(other) or other.layout is not first.layout:
+            raise TypeError(f"MaskedTensor binary ops on {first.layout} data take another "
+                            f"{first.layout} MaskedTensor or a scalar")
+        if not _sparse.same_structure(first._sparse_mask, other._sparse_mask):
+            kind = str(first.layout).rpartition(".")[2]
+            raise ValueError(f"{kind} indices must match. If you need support for this, please "
+                             "open an issue on Github.")
+    return first._sparse_mask
 
 
 def _binary(func, name, args, kwargs):
     _check_binary(args, kwargs)
+    sparse_mask = _sparse_operands(args)
     plain_needs_grad = any(isinstance(a, Tensor) and not is_masked_tensor(a) and a.requires_grad
                            for a in args[:2]) and ember.is_grad_enabled()
-    data_of = _operand_data if plain_needs_grad else (lambda mt: mt.get_data())
+    data_of = _operand_data if plain_needs_grad else (lambda mt: mt._dense_data())
     data_args = _map(args, data_of)
     result = func(*data_args)
     owner = args[0] if is_masked_tensor(args[0]) else args[1]
-    out = _wrap(result, owner.get_mask().expand_as(result), data_args)
+    out = _wrap(result, owner._dense_mask().expand_as(result), data_args)
+    out._sparse_mask = sparse_mask
     parents = [a for a in args[:2] if is_masked_tensor(a)]
     record(out, parents, lambda mask: [unbroadcast(mask, p.shape) for p in parents])
     return out
@@ -214,10 +239,11 @@ def _binary(func, name, args, kwargs):
 
 def _binary_inplace(func, name, args, kwargs):
     _check_binary(args, kwargs)
+    _sparse_operands(args)
     if not is_masked_tensor(args[0]):
         raise TypeError(f"{name}(): an in-place op on a plain Tensor cannot take a "
                         "MaskedTensor operand")
-    func(*_map(args, lambda mt: mt.get_data()))
+    func(*_map(args, lambda mt: mt._dense_data()))
     return args[0]
 
 
@@ -245,42 +271,57 @@ def _masked_all(data, mask, dim=None, keepdim=False):
 def _reduction(func, name, args, kwargs):
     if len(args) == 1 and not kwargs:
         mt = args[0]
-        data, mask = mt.get_data(), mt.get_mask()
+        data, mask = mt._dense_data(), mt._dense_mask()
         if name == "all":
             result = _masked_all(data, mask)
         else:
             result = getattr(_reductions, name)(data, mask=mask)
+        if name in ("argmax", "argmin") and mt.layout is ember.sparse_coo:
+            # torch.masked computes a COO index from strides, in the default float dtype
+            result = result.to(ember.get_default_dtype())
         out = _wrap(result, mask.any(), (data,))
-        record(out, (mt,), lambda _: [mt.get_mask()])  # as torch.masked: the input's mask
+        record(out, (mt,), lambda _: [mt._dense_mask()])  # as torch.masked: the input's mask
         return out
     mt, dim, keepdim, dtype = _reduce_dim_args(*args, **kwargs)
     if not is_masked_tensor(mt):
         raise TypeError("Input to reduce_dim must be a MaskedTensor")
-    data, mask = mt.get_data(), mt.get_mask()
+    if mt._sparse_mask is not None:
+        raise TypeError(f"The sparse version of {name} is not implemented in reductions "
+                        "over a dim (reduce over all elements, or call to_dense() first)")
+    data, mask = mt._dense_data(), mt._dense_mask()
     if name == "all":
         result = _masked_all(data, mask, dim, keepdim)
     else:
         result = getattr(_reductions, name)(data, dim=dim, keepdim=keepdim, dtype=dtype,
                                             mask=mask)
     out = _wrap(result, _multidim_any(mask, dim, keepdim), (data,))
-    record(out, (mt,), lambda _: [mt.get_mask()])
+    record(out, (mt,), lambda _: [mt._dense_mask()])
     return out
 
 
+def _refuse_sparse(func, values):
+    for value in values:
+        if isinstance(value, (list, tuple)):
+            _refuse_sparse(func, value)
+        elif is_masked_tensor(value) and value._sparse_mask is not None:
+            raise _unsupported(func, " with sparse data (call to_dense() first)")
+
+
 def _shape(func, name, args, kwargs):
+    _refuse_sparse(func, args)
     first = args[0] if args else None
     holds_masked = is_masked_tensor(first) or (
         isinstance(first, (list, tuple)) and any(is_masked_tensor(t) for t in first))
-    data_args = _map(args, lambda mt: mt.get_data())
-    data_kwargs = dict(zip(kwargs, _map(list(kwargs.values()), lambda mt: mt.get_data())))
+    data_args = _map(args, lambda mt: mt._dense_data())
+    data_kwargs = dict(zip(kwargs, _map(list(kwargs.values()), lambda mt: mt._dense_data())))
     result = func(*data_args, **data_kwargs)
     if not holds_masked:  # x.expand_as(mt): the MaskedTensor only lends its shape
         return result
     if isinstance(first, (list, tuple)):  # cat / stack: plain tensors are fully specified
         mask_args = [[_mask_or_full(t) for t in first]] + list(args[1:])
     else:
-        mask_args = [first.get_mask()] + _map(args[1:], lambda mt: mt.get_mask())
-    mask_kwargs = dict(zip(kwargs, _map(list(kwargs.values()), lambda mt: mt.get_mask())))
+        mask_args = [first._dense_mask()] + _map(args[1:], lambda mt: mt._dense_mask())
+    mask_kwargs = dict(zip(kwargs, _map(list(kwargs.values()), lambda mt: mt._dense_mask())))
     out = _wrap_all(result, func(*mask_args, **mask_kwargs), data_args)
     if isinstance(first, (list, tuple)):
         found = [(j, t) for j, t in enumerate(first) if is_masked_tensor(t)]
@@ -297,17 +338,18 @@ def _shape(func, name, args, kwargs):
 
 def _convert(func, name, args, kwargs):
     mt = args[0]
-    data = mt.get_data()
+    data = mt._dense_data()
     result = func(data, *args[1:], **kwargs)
     if not isinstance(result, Tensor):  # x.type() names the type
         return result
-    mask = mt.get_mask()
+    mask = mt._dense_mask()
     if name == "clone":
         mask = mask.clone()
     elif result.device != mask.device:
         mask = mask.to(device=result.device)
     _check_members(result, mask)
     out = _wrap(result, mask, (data,))
+    out._sparse_mask = mt._sparse_mask
     if name != "detach":
         record(out, (mt,), _same)
     return out
@@ -317,6 +359,7 @@ def _where(func, name, args, kwargs):
     if kwargs or len(args) != 3:
         raise ValueError(f"__torch_function__, torch.where: len(args) must be 3 and "
                          f"len(kwargs) 0 but got {len(args)} and {len(kwargs)}")
+    _refuse_sparse(func, args)
     if func is Tensor.where:  # x.where(condition, y) is where(condition, x, y)
         args = (args[1], args[0], args[2])
     cond, x, y = args
@@ -325,7 +368,7 @@ def _where(func, name, args, kwargs):
 
     def mask_of(value):
         if is_masked_tensor(value):
-            return value.get_mask()
+            return value._dense_mask()
         return ember.ones_like(value, dtype=ember.bool) if isinstance(value, Tensor) else True
 
     data = ember.where(cond, _data(x), _data(y))
@@ -344,13 +387,14 @@ def _where(func, name, args, kwargs):
 
 
 def _softmax(func, name, args, kwargs):
+    _refuse_sparse(func, args)
     bound = _signature(func).bind(*args, **kwargs)
     params = bound.arguments
     mt = args[0] if args else params.get("input")
     dim, dtype = params.get("dim"), params.get("dtype")
     if dim is None:
         raise TypeError(f"{name}(): MaskedTensor needs an explicit dim")
-    data, mask = mt.get_data(), mt.get_mask()
+    data, mask = mt._dense_data(), mt._dense_mask()
     op = getattr(_normalizations, name)
     result = op(data, dim, dtype=dtype, mask=mask)
     fill = 0.0 if name == "softmax" else float("-inf")
@@ -362,7 +406,7 @@ def _softmax(func, name, args, kwargs):
 def _item(func, name, args, kwargs):
     """``item()``, ``bool()``, ``float()``, ``int()``: a masked-out element has no value."""
     mt = args[0]
-    if not bool(mt.get_mask()):
+    if not bool(mt._dense_mask()):
         raise ValueError("__torch_dispatch__, aten._local_scalar_dense: expected a mask tensor")
     return func(mt._masked_data, *args[1:], **kwargs)
 
@@ -389,12 +433,12 @@ def _autograd_grad(func, name, args, kwargs):
     outputs = _as_tuple(arguments["outputs"])
     listed = _as_tuple(arguments["inputs"])
     gradients = _as_tuple(arguments.get("grad_outputs")) or (None,) * len(outputs)
-    pairs = [(out, g.get_mask() if is_masked_tensor(g) else out.get_mask())
+    pairs = [(out, g._dense_mask() if is_masked_tensor(g) else out._dense_mask())
              for out, g in zip(outputs, gradients) if is_masked_tensor(out)]
     reached = propagate([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else {}
     with DisableTorchFunctionSubclass():
         grads = func(*args, **kwargs)
-    return tuple(_wrap(g, reached.get(id(x), (x, x.get_mask()))[1])
+    return tuple(_wrap(g, reached.get(id(x), (x, x._dense_mask()))[1])
                  if g is not None and is_masked_tensor(x) else g
                  for g, x in zip(grads, listed))
 
@@ -419,6 +463,19 @@ def _backward(func, name, args, kwargs):
         return func(*args, **kwargs)
 
 
+def _to_layout(func, name, args, kwargs):
+    """``to_dense()``, ``to_sparse()``/``to_sparse_coo()``, ``to_sparse_csr()``: a
+    MaskedTensor already in that layout comes back as itself, as in PyTorch."""
+    mt = args[0]
+    target = _LAYOUTS[name]
+    if mt.layout is target:
+        return mt
+    data, mask, sparse_mask = _sparse.convert(mt, target)
+    out = _wrap(data.clone(), mask.clone())
+    out._sparse_mask = sparse_mask
+    return out
+
+
 def _contains_tensor(value) -> bool:
     if isinstance(value, Tensor):
         return True
@@ -427,11 +484,11 @@ def _contains_tensor(value) -> bool:
     return False
 
 
-def _unsupported(func):
+def _unsupported(func, suffix=""):
     from ..overrides import resolve_name
 
     name = resolve_name(func) or getattr(func, "__name__", repr(func))
-    return TypeError(f"{name} is not implemented for MaskedTensor. MaskedTensor takes "
+    return TypeError(f"{name} is not implemented for MaskedTensor{suffix}. MaskedTensor takes "
                      "elementwise unary and binary ops, reductions, where, softmax and shape "
                      "ops, as torch.masked's does.")
 
@@ -456,5 +513,6 @@ _HANDLERS = {
     "unary": _unary, "unary_": _unary_inplace, "binary": _binary, "binary_": _binary_inplace,
     "reduction": _reduction, "shape": _shape, "convert": _convert, "where": _where,
     "softmax": _softmax, "item": _item, "to_python": _to_python, "copy_": _copy,
+    "to_layout": _to_layout,
     "autograd_grad": _autograd_grad, "backward": _backward,
 }

@@ -105,7 +105,7 @@ def before_backward(outputs, gradients) -> None:
     leaves (kept in ``_grad_mask``; accumulating into an existing gradient ORs them)."""
     from ._core import is_masked_tensor
 
-    pairs = [(out, grad.get_mask() if is_masked_tensor(grad) else out.get_mask())
+    pairs = [(out, grad._dense_mask() if is_masked_tensor(grad) else out._dense_mask())
              for out, grad in zip(outputs, gradients) if is_masked_tensor(out)]
     if not pairs:
         return

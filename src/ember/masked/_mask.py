@@ -83,14 +83,14 @@ def _input_mask(input, mask):
 
 def _data_of(input):
     """The plain data of a MaskedTensor (differentiable), or ``input`` itself."""
-    return input.get_data() if is_masked_tensor(input) else input
+    return input._dense_data() if is_masked_tensor(input) else input
 
 
 def _combine_input_and_mask(op_name: str, input, mask, *args):
     """``where(mask, input, identity)``. A MaskedTensor brings its own mask (as in
     PyTorch, which then ignores ``mask`` here)."""
     if is_masked_tensor(input):
-        data, mask = input.get_data(), input.get_mask()
+        data, mask = input._dense_data(), input._dense_mask()
     else:
         data = input
         if mask is None:

@@ -192,7 +192,7 @@ def _std_var(input, dim, unbiased, correction_opt, keepdim, dtype, mask, take_sq
 def _own_mask(input):
     """A MaskedTensor's mask (torch.masked sums its deviations through the MaskedTensor,
     whose mask then applies), else None."""
-    return input.get_mask() if hasattr(input, "get_mask") else None
+    return input._dense_mask() if hasattr(input, "_dense_mask") else None
 
 
 def var(input, dim=None, unbiased=None, *, correction=None, keepdim=False, dtype=None,

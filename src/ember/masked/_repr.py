@@ -24,7 +24,7 @@ def _rows(values, mask) -> str:
 
 def masked_tensor_repr(mt) -> str:
     data = mt._masked_data.tolist()
-    mask = mt.get_mask().tolist()
+    mask = mt._dense_mask().tolist()
     if mt.dim() == 0:
         shown = _element(data) if mask else "--"
         return f"MaskedTensor({shown}, {mask})"
