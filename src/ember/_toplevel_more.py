@@ -6,6 +6,7 @@
 from ._control_flow import *
 from ._dlpack import from_dlpack, to_dlpack
 from ._exceptions import *
+from ._ops.segment_reduce import segment_reduce
 from ._from_file import from_file
 from ._storage_legacy import *
 from ._stream import *
@@ -23,4 +24,5 @@ from .amp._switches import __all__ as _autocast_names
 
 __all__ = [*_control_flow_names, *_exception_names, *_stream_names, *_sym_names, *_flag_names,
            "GradScaler", *_autocast_names, "from_dlpack", "to_dlpack", "from_file",
+           "segment_reduce",
            *_storage_names]
