@@ -24,6 +24,8 @@ imported only under an MPI launcher, so ``import ember`` works without the
 
 from ._collectives import *
 from ._collectives import __all__ as _collectives_all
+from ._config import *
+from ._config import __all__ as _config_all
 from ._errors import *
 from ._errors import __all__ as _errors_all
 from ._grad_bucket import GradBucket
@@ -31,8 +33,13 @@ from ._group import *
 from ._group import __all__ as _group_all
 from ._objects import *
 from ._objects import __all__ as _objects_all
+from ._subgroups import *
+from ._subgroups import __all__ as _subgroups_all
 from ._store import FileStore, HashStore, PrefixStore, Store
 from ._tcp_store import TCPStore
+from .device_mesh import DeviceMesh, init_device_mesh
 
 __all__ = [*_group_all, *_collectives_all, *_objects_all, *_errors_all,  # noqa: PLE0604
-           "FileStore", "GradBucket", "HashStore", "PrefixStore", "Store", "TCPStore"]
+           *_config_all, *_subgroups_all,
+           "DeviceMesh", "FileStore", "GradBucket", "HashStore", "PrefixStore", "Store",
+           "TCPStore", "init_device_mesh"]

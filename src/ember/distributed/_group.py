@@ -204,6 +204,7 @@ class _GroupNamespace:
 
 group = _GroupNamespace()
 _groups: list = []  # every group this process created, destroyed with the world
+_pg_count = [0]  # the world and every new_group call since init (get_pg_count)
 
 
 def is_initialized() -> bool:
@@ -327,10 +328,33 @@ def init_process_group(backend=None, init_method=None, timeout: timedelta | None
         if not 0 <= rank < size:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
                              f"[0, {size - 1}]")
-        host, port = _master_address(init_method) if size > 1 else ("", 0)
+        if size == 1:
+            host, port = "", 0
+        elif store is not None:
+            host, port = _rendezvous_through(store, rank, timeout)
+        else:
+            host, port = _master_address(init_method)
         seconds = 1800.0 if timeout is None else timeout.total_seconds()
         comm, ranks = _tcp.world(rank, size, host, port, seconds), list(range(size))
     GroupMember.WORLD = ProcessGroup(comm, backend_name, ranks, group_name or "0", MPI)
+    _pg_count[0] = 1
+
+
+def _rendezvous_through(store, rank, timeout) -> tuple:
+    """(host, port) of rank 0's listener, which rank 0 picks and publishes in ``store``
+    (the ``init_process_group(store=...)`` form of the TCP rendezvous)."""
+    key = "ember_tcp_rendezvous/rank0"
+    if rank == 0:
+        import socket
+        with socket.socket() as probe:
+            probe.bind(("", 0))
+            port = probe.getsockname()[1]
+        host = os.environ.get("MASTER_ADDR") or getattr(store, "host", None) or "127.0.0.1"
+        store.set(key, f"{host}:{port}")
+        return host, port
+    store.wait([key], timeout) if timeout is not None else store.wait([key])
+    host, _, port = store.get(key).decode().rpartition(":")
+    return host, int(port)
 
 
 def _join_mpi(MPI, world_size, rank):
@@ -364,6 +388,7 @@ def destroy_process_group(group=None) -> None:
                 member.comm = None
         _groups.clear()
         GroupMember.WORLD = None
+        _pg_count[0] = 0
         return
     if isinstance(group, ProcessGroup) and group.comm is not None:
         group.comm.Free()
@@ -389,6 +414,7 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
     inside = my_rank in members
     color = 0 if inside else world.mpi.UNDEFINED
     comm = world.comm.Split(color, members.index(my_rank) if inside else 0)
+    _pg_count[0] += 1
     if not inside:
         return GroupMember.NON_GROUP_MEMBER
     backend_name = world.backend if backend is None else _parse_backend(backend, device_id)
