@@ -529,3 +529,29 @@ def test_inplace_chain_gradcheck_and_gradgradcheck():
     assert ember.autograd.gradcheck(fn, (x, y))
     assert ember.autograd.gradgradcheck(fn, (x, y))
     check(_inplace_chain, RNG.standard_normal((2, 3)), RNG.standard_normal((2, 3)))
+
+
+@pytest.mark.parametrize("case", [
+    ("float64 + bfloat16", "float64", "bfloat16", -1e-3),
+    ("float32 + int64", "float32", "int64", 0.1),
+    ("float64 - float16", "float64", "float16", 0.3),
+])
+@pytest.mark.parametrize("op", ["add", "sub", "add_", "sub_"])
+def test_alpha_scales_in_the_computation_dtype(case, op):
+    """``a.add(b, alpha=s)`` scales b after promotion: a bfloat16 b added to a float64 a
+    with a small alpha keeps float64's digits, as in PyTorch."""
+    _, left, right, alpha = case
+    values = np.array([1.2345, 2.5, 3.3, -7.25])
+
+    def fn(lib):
+        a = lib.tensor(np.ones(4), dtype=getattr(lib, left))
+        b = lib.tensor(values, dtype=getattr(lib, right)) if right != "int64" else \
+            lib.tensor([1, 2, 3, -7])
+        return getattr(a, op)(b, alpha=alpha)
+
+    import torch
+
+    ours, theirs = fn(ember), fn(torch)
+    assert str(ours.dtype) == str(theirs.dtype)
+    # PyTorch's kernel may fuse the multiply-add (one rounding): within a last-bit step
+    torch.testing.assert_close(torch.from_numpy(ours.numpy()), theirs)

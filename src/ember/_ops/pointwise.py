@@ -349,6 +349,13 @@ def _scaled(input, other, alpha):
         raise RuntimeError(
             "For integral input tensors, argument alpha must not be a floating point number."
         )
+    if isinstance(other, Tensor) and other.dtype != input.dtype:
+        # PyTorch scales in the dtype the sum computes in, not in other's own dtype
+        from .._misc import result_type
+
+        common = result_type(input, other)
+        if common != other.dtype:
+            other = other.to(common)
     return other * alpha
 
 
