@@ -7,7 +7,7 @@ import torch
 
 import ember
 from masked._mt_oracle import assert_same_masked, both, masked
-from oracle import RNG, check_raises, randn, to_ember, to_torch
+from oracle import RNG, as_numpy, check_raises, randn, to_ember, to_torch
 
 X = randn(2, 3, 4)
 M = RNG.uniform(size=(2, 3, 4)) < 0.6
@@ -151,7 +151,7 @@ def test_where_method_is_where_with_self_first():
     # torch's MaskedTensor hands x.where(c, y)'s arguments to aten.where in method order
     # and recurses; ember gives what torch.where(c, x, y) gives
     cond = ~M | (X > 0)
-    e = masked(ember, X, M).where(ember.tensor(cond), masked(ember, Y, ~M))
+    e = masked(ember, X, M).where(to_ember(cond), masked(ember, Y, ~M))
     t = torch.where(to_torch(cond), masked(torch, X, M), masked(torch, Y, ~M))
     assert_same_masked(e, t)
 
@@ -191,7 +191,7 @@ def test_shape_ops_beyond_torchs_list_move_the_mask_too():
                             (mt.flip(1), X[:, ::-1], M[:, ::-1]),
                             (mt[0].T, X[0].T, M[0].T)]:
         assert out.get_mask().tolist() == mask.tolist()
-        assert np.allclose(out.to_tensor(0).numpy(), np.where(mask, data, 0))
+        assert np.allclose(as_numpy(out.to_tensor(0)), np.where(mask, data, 0))
     rows = mt.unbind(0)
     assert len(rows) == 2 and rows[1].get_mask().tolist() == M[1].tolist()
 

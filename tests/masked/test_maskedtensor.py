@@ -176,7 +176,7 @@ def test_gradient_masks_where_torchs_backward_fails():
         (lambda mt: mt[:, [2, 0]], [[True, False, True], [True, False, True]]),
         (lambda mt: ember.cat([mt[:, :1], mt], 1), mask.tolist()),
         (lambda mt: mt.split(2, 1)[0], [[True, False, False], [True, True, False]]),
-        (lambda mt: ember.where(ember.tensor([True, False, True]), mt, 0.0),
+        (lambda mt: ember.where(to_ember(np.array([True, False, True])), mt, 0.0),
          [[True, False, True], [True, False, True]]),
     ]
     for fn, expected in cases:

@@ -4,7 +4,8 @@
 Prototype in PyTorch, and built the same way here: a masked op is the plain op on the
 input with masked-out elements replaced by the op's identity (``_mask``), and a
 MaskedTensor is an ember Tensor holding its data plus a bool mask (``_core``), whose ops
-are routed by ``__torch_function__`` (``_dispatch``).
+are routed by ``__torch_function__`` (``_dispatch``); gradient masks (``_grad_masks``)
+and sparse layouts (``_sparse``) ride along.
 """
 
 from ._core import MaskedTensor, is_masked_tensor

@@ -47,7 +47,8 @@ def split(data, mask):
                          "crow or col indices.")
     stored = ember.zeros(mask.shape, dtype=ember.bool, device=mask.device)
     stored[tuple(_coo_indices(mask))] = True
-    dense_data = ember.where(stored, data.to_dense(), ember.zeros((), dtype=data.dtype))
+    zero = ember.zeros((), dtype=data.dtype, device=data.device)
+    dense_data = ember.where(stored, data.to_dense(), zero)
     return dense_data, mask.to_dense(), mask
 
 
