@@ -446,3 +446,65 @@ def test_mem_pool_takes_the_allocations_inside_use_mem_pool(cupy_backend):
     assert ember.cuda.memory_allocated() == total_before + y.nbytes
     with pytest.raises(ValueError, match="custom allocator is not supported"):
         ember.cuda.MemPool(allocator=object())
+
+
+def test_whole_training_step_captured_with_sgd_matches_torch():
+    """PyTorch's whole-network capture recipe: warm up on a side stream, capture forward,
+    backward and SGD's step, then feed new batches through the static tensors."""
+    torch.manual_seed(1)
+    reference = torch.nn.Linear(3, 2)
+    model = ember.nn.Linear(3, 2).to("cuda")
+    _copy_into(reference, model)
+    optimizer = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    torch_optimizer = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
+    generator = torch.Generator().manual_seed(2)
+    batches = [(torch.randn(4, 3, generator=generator), torch.randn(4, 2, generator=generator))
+               for _ in range(5)]
+    static_x, static_y = ember.zeros(4, 3, device="cuda"), ember.zeros(4, 2, device="cuda")
+
+    def load(i):
+        static_x.copy_(ember.tensor(batches[i][0].numpy(), device="cuda"))
+        static_y.copy_(ember.tensor(batches[i][1].numpy(), device="cuda"))
+
+    def torch_step(i):
+        torch_optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.mse_loss(reference(batches[i][0]), batches[i][1])
+        loss.backward()
+        torch_optimizer.step()
+        return loss.detach()
+
+    with ember.cuda.stream(ember.cuda.Stream()):
+        for i in range(2):
+            load(i)
+            optimizer.zero_grad(set_to_none=True)
+            ember.nn.functional.mse_loss(model(static_x), static_y).backward()
+            optimizer.step()
+            torch_step(i)
+    g = ember.cuda.CUDAGraph()
+    optimizer.zero_grad(set_to_none=True)
+    with ember.cuda.graph(g):
+        static_loss = ember.nn.functional.mse_loss(model(static_x), static_y)
+        static_loss.backward()
+        optimizer.step()
+    for i in range(2, 5):
+        load(i)
+        g.replay()
+        torch.testing.assert_close(_host(static_loss.detach()), torch_step(i))
+    torch.testing.assert_close(_host(model.weight.detach()), reference.weight.detach())
+    torch.testing.assert_close(_host(model.bias.detach()), reference.bias.detach())
+
+
+@pytest.mark.parametrize("capturable", [False, True])
+def test_optimizers_with_host_step_counts_refuse_capture(capturable):
+    weight = ember.nn.Parameter(ember.ones(2, device="cuda"))
+    optimizer = ember.optim.Adam([weight], capturable=capturable)
+    (weight * 2).sum().backward()
+    g = ember.cuda.CUDAGraph()
+    message = ("Attempting CUDA graph capture of step() for an instance of Adam but "
+               "param_groups' capturable is False." if not capturable else
+               "ember keeps its step count on the host")
+    with pytest.raises(RuntimeError, match=re.escape(message)):
+        with ember.cuda.graph(g):
+            optimizer.step()
+    optimizer.step()  # outside a capture it steps as usual
+    assert weight.tolist() != [1.0, 1.0]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import warnings
 
+from .._backend import graph_capture
 from .._backend.device import NO_CUDA, CudaUnavailableError, cupy_module
 
 # torch's capture_error_mode -> the cudaStreamCaptureMode CuPy names
@@ -123,6 +124,7 @@ class CUDAGraph:
             self._allocating = None
             raise
         self._stream = stream
+        graph_capture.ACTIVE[0] += 1
 
     def capture_end(self) -> None:
         """Stop recording; the graph is ready to ``replay``."""
@@ -130,6 +132,7 @@ class CUDAGraph:
             raise RuntimeError("Called CUDAGraph::capture_end without a preceding "
                                "capture_begin.")
         stream, self._stream = self._stream, None
+        graph_capture.ACTIVE[0] -= 1
         try:
             self._graph = stream.end_capture()
         finally:
@@ -181,6 +184,7 @@ class CUDAGraph:
     def __del__(self):
         if getattr(self, "_allocating", None) is not None:  # collected mid-capture
             self._allocating.__exit__(None, None, None)
+            graph_capture.ACTIVE[0] -= 1
 
 
 class graph:  # noqa: N801 - PyTorch's name

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import ember
 from ember import Tensor
+from ember._backend.graph_capture import ACTIVE as _CAPTURING
 from ember.utils.hooks import RemovableHandle as _RemovableHandle
 
 __all__ = [
@@ -65,6 +66,8 @@ def _hooked_step(step):
     @functools.wraps(step)
     def wrapper(*args, **kwargs):
         self = args[0]
+        if _CAPTURING[0] and "capturable" in self.defaults:
+            _refuse_capture(self)
         for pre_hook in itertools.chain(_global_optimizer_pre_hooks.values(),
                                         self._optimizer_step_pre_hooks.values()):
             result = pre_hook(self, args, kwargs)
@@ -85,6 +88,19 @@ def _hooked_step(step):
 
     wrapper.hooked = True
     return wrapper
+
+
+def _refuse_capture(optimizer):
+    """PyTorch's optimizers with a ``capturable`` flag keep their step count on the device
+    when it is set and refuse capture otherwise; ember's keep it on the host, so a captured
+    step would replay one step's bias correction forever: refused either way."""
+    name = type(optimizer).__name__
+    if not all(group.get("capturable") for group in optimizer.param_groups):
+        raise RuntimeError(f"Attempting CUDA graph capture of step() for an instance of {name} "
+                           "but param_groups' capturable is False.")
+    raise RuntimeError(f"Attempting CUDA graph capture of step() for an instance of {name}: "
+                       "ember keeps its step count on the host, so it cannot be captured "
+                       "(SGD can)")
 
 
 def _typename(obj) -> str:
