@@ -26,6 +26,7 @@ from ._compressed import (
     layout_label,
 )
 from ._layout import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr, strided
+from ._compressed_leafgrad import shadow_of, with_twin
 from ._names import named
 
 _NODE = {sparse_csr: "ToSparseCsrBackward0", sparse_csc: "ToSparseCscBackward0",
@@ -109,7 +110,8 @@ def dense_to_compressed(input, layout, blocksize=None, dense_dim=None):
     values = values.reshape(batch_shape + (nnz,) + tuple(values.shape[1:]))
     n_compressed = rb_count if row else cb_count
     cidx, pidx = from_entries(xp, batch_shape, n_compressed, compressed, plain, nnz)
-    return _new(cidx, pidx, named(values, _NODE[layout]), shape, layout)
+    result = _new(cidx, pidx, named(values, _NODE[layout]), shape, layout)
+    return with_twin(result, input)  # torch.mm's gradient reaches all of ``input``
 
 
 def _element_entries(tensor):
@@ -188,7 +190,8 @@ def _flip(tensor, layout):
     values = flat.reshape(batch_shape + (tensor._nnz(),) + per_entry)
     cidx, pidx = from_entries(xp, batch_shape, n_compressed, compressed[order], plain[order],
                               tensor._nnz())
-    return _new(cidx, pidx, named(values, _NODE[layout]), tensor._sp_shape, layout)
+    result = _new(cidx, pidx, named(values, _NODE[layout]), tensor._sp_shape, layout)
+    return with_twin(result, shadow_of(tensor))
 
 
 def convert(tensor, layout, blocksize=None, dense_dim=None):
@@ -214,7 +217,9 @@ def convert(tensor, layout, blocksize=None, dense_dim=None):
         raise RuntimeError(
             f"to_sparse_{_SHORT[layout]}: conversion from {layout_label(source)} to "
             f"{layout_label(layout)} without blocksize argument given is not supported")
-    return dense_to_compressed(tensor.to_dense(), layout, blocksize, tensor.dense_dim())
+    result = dense_to_compressed(tensor.to_dense(), layout, blocksize, tensor.dense_dim())
+    result._sc_shadow = None
+    return with_twin(result, shadow_of(tensor))
 
 
 def to_sparse(input, sparse_dim=None, layout=None, blocksize=None, dense_dim=None):

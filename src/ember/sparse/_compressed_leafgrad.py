@@ -1,14 +1,18 @@
-"""PyTorch's dense gradient for a compressed *leaf* in ``mm``/``@``/``addmm``/``mv``/``sum``.
+"""PyTorch's dense gradient through ``mm``/``@``/``addmm``/``mv``/``sum()``/``dense + csr``.
 
-``torch.mm(csr_leaf, w)`` treats the CSR matrix as a matrix like any other: its leaf gets
-the gradient of every entry, stored or not (a strided ``.grad``), whereas
-``torch.sparse.mm`` and the pointwise ops give a gradient on the stored pattern only.
-ember's compressed tensors carry their autograd on ``values`` (the pattern), so for these
-ops a leaf lends a *dense shadow*: a zero-strided leaf of the full shape that takes the
-dense gradient. ``SparseCompressedTensor.grad`` adds it to the values' gradient.
+``torch.mm(csr, w)`` treats the CSR matrix as a matrix like any other: the gradient it
+sends back covers every entry, stored or not, and passes unchanged through conversions
+(``x.to_sparse_csr()``, ``to_sparse_csc()``), transposes, scalar products and sums of
+compressed tensors, so a dense ``x`` or a compressed leaf ends with a strided ``.grad``.
+``torch.sparse.mm``, ``to_dense()`` and the pointwise ops send a gradient on the stored
+pattern only, which is what ember's ``values`` carry.
 
-Only leaves get this: through a chain (``(csr * 2) @ w``) the gradient still stops at the
-stored pattern.
+So a compressed tensor may hold a *twin*: a dense tensor of its shape whose graph covers
+every path its values have, and through which the dense gradient travels (the twin's own
+numbers are never read). A leaf's twin is a zero-strided leaf of zeros made on first use
+(``SparseCompressedTensor.grad`` adds its gradient); ``x.to_sparse_*()``'s twin is ``x``;
+conversions, transposes, ``* scalar``, negation and sums of two twinned tensors carry
+twins along. Any other op drops the twin, and the gradient after it stops at the pattern.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from ._spmm import SparseDenseMm, _spmm_arrays
 
 
 def shadow_of(sparse):
-    """The leaf's dense shadow (made once), or None when no dense gradient is wanted."""
+    """The twin of ``sparse`` (a leaf's zero shadow is made once), or None when no dense
+    gradient can flow: no gradient wanted, or an op dropped the twin."""
     values = sparse._sp_values
-    if not (values.requires_grad and values.grad_fn is None and is_grad_enabled()):
+    if not (values.requires_grad and is_grad_enabled()):
         return None
     shadow = sparse._sc_shadow
-    if shadow is None:
+    if shadow is None and values.grad_fn is None:
         array = values.detach()._data
         xp = array_module(array)
         shadow = _make(xp.broadcast_to(xp.zeros((), dtype=array.dtype), sparse._sp_shape))
@@ -70,3 +75,23 @@ class ShadowSum(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.expand(ctx.shape), None
+
+
+class ShadowDense(Function):
+    """``sparse.to_dense()`` (given as ``dense``, computed without gradient) whose gradient
+    goes whole to the twin."""
+
+    @staticmethod
+    def forward(ctx, shadow, dense):
+        return _make(dense._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+def with_twin(result, twin):
+    """``result`` holding ``twin`` (when there is one and gradients are recorded)."""
+    if twin is not None and is_grad_enabled() and twin.requires_grad:
+        result._sc_shadow = twin
+    return result

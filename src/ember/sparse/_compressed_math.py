@@ -29,7 +29,7 @@ from ._compressed import (
     like,
 )
 from ._compressed_convert import _element_entries
-from ._compressed_leafgrad import ShadowMm, ShadowSum, shadow_of
+from ._compressed_leafgrad import ShadowDense, ShadowMm, ShadowSum, shadow_of, with_twin
 from ._layout import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr
 from ._names import named
 from ._spmm import SparseDenseMm
@@ -220,7 +220,8 @@ def _renamed(tensor, node_name):
 
 
 def neg(input):
-    return like(input, -input._sp_values)
+    twin = shadow_of(input)
+    return with_twin(like(input, -input._sp_values), None if twin is None else -twin)
 
 
 def _gather(dense, sparse):
@@ -242,7 +243,9 @@ def mul(input, other):
         input, other = other, input
     if isinstance(other, numbers.Number) or (isinstance(other, Tensor) and other.ndim == 0
                                              and not _is_compressed(other)):
-        return like(input, input._sp_values * other)
+        twin = shadow_of(input)
+        return with_twin(like(input, input._sp_values * other),
+                         None if twin is None else twin * other)
     if _is_compressed(other):
         return _mul_sparse(input, other)
     if not isinstance(other, Tensor) or other.is_sparse:
@@ -322,7 +325,11 @@ def add(input, other, *, alpha=1, node_name="AddBackward0"):
         both = cat([values_a, values_b], 0)
         summed = both.new_zeros((union.shape[0],)).index_add(
             0, _make(inverse.reshape(-1).astype(np.int64)), both)
-        return _from_linear(input, union, named(summed, node_name))
+        result = _from_linear(input, union, named(summed, node_name))
+        twin_a, twin_b = shadow_of(input), shadow_of(other)
+        if twin_a is not None and twin_b is not None:  # else the gradient stays on patterns
+            with_twin(result, twin_a + (twin_b if alpha == 1 else twin_b * alpha))
+        return result
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         if _is_compressed(input):
             raise RuntimeError(
@@ -346,7 +353,7 @@ def _dense_of(sparse):
     shadow = shadow_of(sparse)
     if shadow is None:
         return sparse.to_dense()
-    return shadow + sparse.detach().to_dense()
+    return ShadowDense.apply(shadow, sparse.detach().to_dense())
 
 
 def sub(input, other, *, alpha=1):
@@ -408,8 +415,10 @@ def transpose(input, dim0, dim1, node_name="TransposeBackward0"):
         values = values.transpose(batch + 1, batch + 2)
     shape = list(input._sp_shape)
     shape[batch], shape[batch + 1] = shape[batch + 1], shape[batch]
-    return _new(input._sc_cidx, input._sc_pidx, named(values, node_name), shape,
-                _FLIPPED[input._sc_layout])
+    twin = shadow_of(input)
+    result = _new(input._sc_cidx, input._sc_pidx, named(values, node_name), shape,
+                  _FLIPPED[input._sc_layout])
+    return with_twin(result, None if twin is None else twin.transpose(batch, batch + 1))
 
 
 def select(input, dim, index):
