@@ -428,7 +428,7 @@ def _copy(func, name, args, kwargs):
 
 def _autograd_grad(func, name, args, kwargs):
     """``ember.autograd.grad``: the gradient of a MaskedTensor input comes back as a
-    MaskedTensor with that input's mask, as ``.grad`` does."""
+    MaskedTensor, masked as PyTorch would (``_grad_masks``), as ``.grad`` does."""
     arguments = _signature(func).bind(*args, **kwargs).arguments
     outputs = _as_tuple(arguments["outputs"])
     listed = _as_tuple(arguments["inputs"])
@@ -465,7 +465,8 @@ def _backward(func, name, args, kwargs):
 
 def _to_layout(func, name, args, kwargs):
     """``to_dense()``, ``to_sparse()``/``to_sparse_coo()``, ``to_sparse_csr()``: a
-    MaskedTensor already in that layout comes back as itself, as in PyTorch."""
+    MaskedTensor already in that layout comes back as itself, as in PyTorch. The
+    converted one is a new leaf (ember records no gradient through layout changes)."""
     mt = args[0]
     target = _LAYOUTS[name]
     if mt.layout is target:
