@@ -90,6 +90,50 @@ class ShadowDense(Function):
         return grad, None
 
 
+def _zeros(like, shape):
+    """A zero-strided array of ``shape``: a twin's value, which nothing reads."""
+    array = like.detach()._data
+    xp = array_module(array)
+    return _make(xp.broadcast_to(xp.zeros((), dtype=array.dtype), tuple(shape)))
+
+
+class TwinScale(Function):
+    """``twin * factor`` as a twin: the gradient is scaled, no dense array is computed."""
+
+    @staticmethod
+    def forward(ctx, twin, factor):
+        ctx.factor = factor
+        return _zeros(twin, twin.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.factor, None
+
+
+class TwinTranspose(Function):
+    @staticmethod
+    def forward(ctx, twin, dim0, dim1):
+        ctx.dims = (dim0, dim1)
+        shape = list(twin.shape)
+        shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
+        return _zeros(twin, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(*ctx.dims), None, None
+
+
+class TwinSum(Function):
+    @staticmethod
+    def forward(ctx, first, second, alpha):
+        ctx.alpha = alpha
+        return _zeros(first, first.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (grad if ctx.alpha == 1 else grad * ctx.alpha), None
+
+
 def with_twin(result, twin):
     """``result`` holding ``twin`` (when there is one and gradients are recorded)."""
     if twin is not None and is_grad_enabled() and twin.requires_grad:

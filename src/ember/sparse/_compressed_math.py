@@ -29,7 +29,16 @@ from ._compressed import (
     like,
 )
 from ._compressed_convert import _element_entries
-from ._compressed_leafgrad import ShadowDense, ShadowMm, ShadowSum, shadow_of, with_twin
+from ._compressed_leafgrad import (
+    ShadowDense,
+    ShadowMm,
+    ShadowSum,
+    TwinScale,
+    TwinSum,
+    TwinTranspose,
+    shadow_of,
+    with_twin,
+)
 from ._layout import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr
 from ._names import named
 from ._spmm import SparseDenseMm
@@ -221,7 +230,8 @@ def _renamed(tensor, node_name):
 
 def neg(input):
     twin = shadow_of(input)
-    return with_twin(like(input, -input._sp_values), None if twin is None else -twin)
+    return with_twin(like(input, -input._sp_values),
+                     None if twin is None else TwinScale.apply(twin, -1))
 
 
 def _gather(dense, sparse):
@@ -245,7 +255,7 @@ def mul(input, other):
                                              and not _is_compressed(other)):
         twin = shadow_of(input)
         return with_twin(like(input, input._sp_values * other),
-                         None if twin is None else twin * other)
+                         None if twin is None else TwinScale.apply(twin, other))
     if _is_compressed(other):
         return _mul_sparse(input, other)
     if not isinstance(other, Tensor) or other.is_sparse:
@@ -328,7 +338,7 @@ def add(input, other, *, alpha=1, node_name="AddBackward0"):
         result = _from_linear(input, union, named(summed, node_name))
         twin_a, twin_b = shadow_of(input), shadow_of(other)
         if twin_a is not None and twin_b is not None:  # else the gradient stays on patterns
-            with_twin(result, twin_a + (twin_b if alpha == 1 else twin_b * alpha))
+            with_twin(result, TwinSum.apply(twin_a, twin_b, alpha))
         return result
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         if _is_compressed(input):
@@ -418,7 +428,8 @@ def transpose(input, dim0, dim1, node_name="TransposeBackward0"):
     twin = shadow_of(input)
     result = _new(input._sc_cidx, input._sc_pidx, named(values, node_name), shape,
                   _FLIPPED[input._sc_layout])
-    return with_twin(result, None if twin is None else twin.transpose(batch, batch + 1))
+    return with_twin(result, None if twin is None else TwinTranspose.apply(twin, batch,
+                                                                             batch + 1))
 
 
 def select(input, dim, index):
