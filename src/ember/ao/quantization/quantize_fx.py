@@ -30,7 +30,7 @@ def fuse_fx(model, fuse_custom_config=None, backend_config=None):
 
     Returns a GraphModule.
     """
-    gm = _trace(model, fuse_custom_config)
+    gm, _ = _trace(model, fuse_custom_config)
     return _patterns.fuse_graph(gm, is_qat=False)
 
 

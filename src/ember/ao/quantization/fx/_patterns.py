@@ -154,10 +154,11 @@ def module_qconfigs(model, mapping):
     return qconfigs
 
 
-def node_qconfigs(graph, mapping, qconfig_of_module):
+def node_qconfigs(graph, mapping, qconfig_of_module, node_name_to_scope):
     """Node name -> qconfig. A module call takes its module's qconfig; a function or
-    method call takes its object type's entry, else the root's qconfig, and a
-    (module name, object type, index) entry counts calls of that type in order."""
+    method call takes its object type's entry, else the qconfig of the module whose
+    forward called it, and a (module path, object type, index) entry counts calls of
+    that type inside that module in order."""
     root_qconfig = qconfig_of_module.get("", mapping.global_qconfig)
     seen = {}
     qconfigs = {}
@@ -165,11 +166,13 @@ def node_qconfigs(graph, mapping, qconfig_of_module):
         if node.op == "call_module":
             qconfigs[node.name] = qconfig_of_module.get(node.target, root_qconfig)
         elif node.op in ("call_function", "call_method"):
-            qconfig = _object_type_qconfig(mapping, node.target, root_qconfig)
-            index = seen.get(node.target, 0)
-            seen[node.target] = index + 1
+            path = node_name_to_scope.get(node.name, ("", None))[0]
+            qconfig = qconfig_of_module.get(path, root_qconfig)
+            qconfig = _object_type_qconfig(mapping, node.target, qconfig)
+            index = seen.get((path, node.target), 0)
+            seen[(path, node.target)] = index + 1
             qconfig = mapping.module_name_object_type_order_qconfigs.get(
-                ("", node.target, index), qconfig)
+                (path, node.target, index), qconfig)
             qconfigs[node.name] = qconfig
         else:
             qconfigs[node.name] = None
@@ -182,12 +185,16 @@ def node_qconfigs(graph, mapping, qconfig_of_module):
 
 class QuantizationTracer(fx.Tracer):
     """ember.nn's modules and ember.ao.nn's fused / QAT / quantized modules are leaves;
-    ``skipped_module_names`` / ``skipped_module_classes`` (not quantized) are too."""
+    ``skipped_module_names`` / ``skipped_module_classes`` (not quantized) are too. Each
+    node's scope, the (path, type) of the module whose ``forward`` made it, is recorded in
+    ``node_name_to_scope``: a function called inside ``block`` takes ``block``'s qconfig."""
 
     def __init__(self, skipped_module_names=(), skipped_module_classes=()):
         super().__init__()
         self.skipped_module_names = list(skipped_module_names)
         self.skipped_module_classes = tuple(skipped_module_classes)
+        self.current_scope = ("", None)
+        self.node_name_to_scope = {}
 
     def is_leaf_module(self, m, module_qualified_name):
         if isinstance(m, nni._FusedModule):
@@ -198,6 +205,22 @@ class QuantizationTracer(fx.Tracer):
         return (super().is_leaf_module(m, module_qualified_name)
                 or module_qualified_name in self.skipped_module_names
                 or isinstance(m, self.skipped_module_classes))
+
+    def call_module(self, m, forward, args, kwargs):
+        path = self.path_of_module(m)
+        if self.is_leaf_module(m, path):  # one node, in the caller's scope
+            return super().call_module(m, forward, args, kwargs)
+        outer = self.current_scope
+        self.current_scope = (path, type(m))
+        try:
+            return super().call_module(m, forward, args, kwargs)
+        finally:
+            self.current_scope = outer
+
+    def create_node(self, kind, target, args, kwargs, name=None, type_expr=None):
+        node = super().create_node(kind, target, args, kwargs, name, type_expr)
+        self.node_name_to_scope[node.name] = self.current_scope
+        return node
 
 
 def _single_user(node):

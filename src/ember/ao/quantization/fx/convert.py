@@ -131,6 +131,7 @@ class _Converter:
     def __init__(self, gm, attrs, is_reference):
         self.gm = gm
         self.node_qconfig = attrs.node_name_to_qconfig
+        self.node_scope = attrs.node_name_to_scope
         self.is_reference = is_reference
         self.modules = dict(gm.named_modules(remove_duplicate=False))
         self.graph = fx.Graph()
@@ -179,15 +180,23 @@ class _Converter:
         return tuple(self.graph.get_attr(name) for name in names)
 
     def _prefix(self, observer_node):
-        """PyTorch's attribute prefix: the observed module's path, the first user
-        module's path + ``_input`` for a graph input, else nothing."""
+        """PyTorch's attribute prefix: the path of the module the observed value comes
+        from (a module call's own path, a function's enclosing module), or for a value
+        observed only as an input (a graph input, the output of an unquantized op) the
+        path of its first user followed by ``_input``."""
         observed = observer_node.args[0]
-        if observed.op == "call_module" and not self._is_observer(observed):
-            return observed.target.replace(".", "_") + "_"
-        users = [u for u in observer_node.users if u.op == "call_module"]
-        if observed.op == "placeholder" and users:
-            return users[0].target.replace(".", "_") + "_input_"
-        return "_"
+        if self.node_qconfig.get(observed.name) is None:
+            users = list(observer_node.users)
+            source, suffix = (users[0] if users else None), "_input"
+        else:
+            source, suffix = observed, ""
+        if source is None:
+            path = ""
+        elif source.op == "call_module":
+            path = source.target
+        else:
+            path = self.node_scope.get(source.name, ("", None))[0]
+        return path.replace(".", "_") + suffix + "_"
 
     def _output_observer(self, node):
         """The observer node that is ``node``'s only user, if any."""
@@ -277,7 +286,8 @@ class _Converter:
         else:
             observer = self._module(output_observer)
             scale, zero_point = observer.calculate_qparams()
-            scale_node, zero_point_node = self._qparam_nodes("_", scale, zero_point)
+            scale_node, zero_point_node = self._qparam_nodes(self._prefix(output_observer),
+                                                             scale, zero_point)
             new = self.graph.call_function(op, (a, b, scale_node, zero_point_node))
         self.quantized.add(new)
         self.env[node] = new

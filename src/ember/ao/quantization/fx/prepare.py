@@ -33,15 +33,17 @@ META_KEY = "_observed_graph_module_attrs"
 class ObservedGraphModuleAttrs:
     """What convert_fx needs from prepare_fx: each node's qconfig and the mode."""
 
-    def __init__(self, node_name_to_qconfig, qconfig_mapping, is_qat):
+    def __init__(self, node_name_to_qconfig, qconfig_mapping, is_qat, node_name_to_scope):
         self.node_name_to_qconfig = node_name_to_qconfig
         self.qconfig_mapping = qconfig_mapping
         self.is_qat = is_qat
+        self.node_name_to_scope = node_name_to_scope
 
     def __deepcopy__(self, memo):
         # qconfigs hold observer factories and dtypes, which are shared, never copied
         return ObservedGraphModuleAttrs(dict(self.node_name_to_qconfig),
-                                        self.qconfig_mapping, self.is_qat)
+                                        self.qconfig_mapping, self.is_qat,
+                                        dict(self.node_name_to_scope))
 
 
 def is_observer_module(module):
@@ -87,10 +89,11 @@ def _custom_config(prepare_custom_config):
 
 
 def trace(model, prepare_custom_config=None):
+    """(GraphModule of ``model``, node name -> (module path, module type) scope)."""
     names, classes = _custom_config(prepare_custom_config)
     tracer = _patterns.QuantizationTracer(names, classes)
     graph = tracer.trace(model)
-    return fx.GraphModule(model, graph)
+    return fx.GraphModule(model, graph), tracer.node_name_to_scope
 
 
 def _swap_qat_modules(gm, qconfig_of_module):
@@ -221,13 +224,15 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs=None, prepare_custom_
             backend_config=None):
     """The observed GraphModule of ``model`` (see module docstring)."""
     mapping = _as_mapping(qconfig_mapping)
-    gm = trace(model, prepare_custom_config)
+    gm, node_name_to_scope = trace(model, prepare_custom_config)
     _patterns.fuse_graph(gm, is_qat)
     qconfig_of_module = _patterns.module_qconfigs(gm, mapping)
     if is_qat:
         _swap_qat_modules(gm, qconfig_of_module)
-    node_qconfig = _patterns.node_qconfigs(gm.graph, mapping, qconfig_of_module)
+    node_qconfig = _patterns.node_qconfigs(gm.graph, mapping, qconfig_of_module,
+                                           node_name_to_scope)
     insert_observers(gm, node_qconfig)
     gm = fx.GraphModule(gm, gm.graph)  # submodules in graph order, as PyTorch's
-    gm.meta[META_KEY] = ObservedGraphModuleAttrs(node_qconfig, mapping, is_qat)
+    gm.meta[META_KEY] = ObservedGraphModuleAttrs(node_qconfig, mapping, is_qat,
+                                                 node_name_to_scope)
     return gm
