@@ -85,6 +85,7 @@ SAME = {
     "OutOfMemoryError": lambda m: m.cuda.OutOfMemoryError is m.OutOfMemoryError,
     "get_sync_debug_mode": lambda m: m.cuda.get_sync_debug_mode(),
     "set_sync_debug_mode": lambda m: m.cuda.set_sync_debug_mode(1),
+    "memory_summary": lambda m: m.cuda.memory_summary(),
     "use_mem_pool": lambda m: m.cuda.use_mem_pool(None).__enter__(),
     "nvtx.range_push": lambda m: m.cuda.nvtx.range_push("a"),
     "nvtx.range_pop": lambda m: m.cuda.nvtx.range_pop(),

@@ -508,3 +508,15 @@ def test_optimizers_with_host_step_counts_refuse_capture(capturable):
             optimizer.step()
     optimizer.step()  # outside a capture it steps as usual
     assert weight.tolist() != [1.0, 1.0]
+
+
+def test_memory_summary_prints_current_and_peak_bytes():
+    held = ember.zeros(1 << 18, device="cuda")  # 1 MiB
+    summary = ember.cuda.memory_summary()
+    lines = summary.splitlines()
+    assert "memory summary, device ID 0" in lines[1]
+    assert len({len(line) for line in lines}) == 1  # a rectangular table
+    allocated = next(line for line in lines if line.startswith("| Allocated memory"))
+    assert "MiB" in allocated
+    assert "GPU reserved memory" in summary
+    del held

@@ -203,6 +203,7 @@ class graph:  # noqa: N801 - PyTorch's name
                  enable_annotations=False, check_input_liveness=False):
         from . import Stream
 
+        _cupy()  # no GPU: no capture, whatever stream an earlier capture left cached
         if stream is None:
             if graph.default_capture_stream is None:
                 graph.default_capture_stream = Stream()

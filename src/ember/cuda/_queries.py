@@ -376,8 +376,39 @@ __all__ = [
     "set_per_process_memory_fraction", "utilization", "memory_usage", "temperature",
     "power_draw", "clock_rate", "memory_cached", "max_memory_cached",
     "reset_max_memory_allocated", "reset_max_memory_cached", "reset_accumulated_memory_stats",
-    "get_sync_debug_mode", "set_sync_debug_mode",
+    "get_sync_debug_mode", "set_sync_debug_mode", "memory_summary",
 ]
+
+
+def _size_text(nbytes):
+    """Bytes in the largest binary unit that keeps the number at least 1 (e.g. "12 MiB")."""
+    units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    value, unit = float(nbytes), units[0]
+    for next_unit in units[1:]:
+        if value < 1024:
+            break
+        value, unit = value / 1024, next_unit
+    return f"{int(value)} {unit}" if unit == "B" else f"{value:.2f} {unit}"
+
+
+def memory_summary(device=None, abbreviated: bool = False) -> str:
+    """A printable table of the allocator's numbers for ``device``: memory held by tensors
+    and reserved by the pools, now and at the peak (CuPy's pools count no more)."""
+    from . import memory_stats
+
+    stats = memory_stats(device)
+    rows = [("Allocated memory", stats["allocated_bytes.all.current"],
+             stats["allocated_bytes.all.peak"]),
+            ("GPU reserved memory", stats["reserved_bytes.all.current"],
+             stats["reserved_bytes.all.peak"])]
+    rule = "|" + "=" * 59 + "|"
+    lines = [rule, "|" + f"ember CUDA memory summary, device ID {_index(device)}".center(59) + "|",
+             rule, f"|{'Metric':^25}|{'Cur Usage':^16}|{'Peak Usage':^16}|",
+             "|" + "-" * 59 + "|"]
+    for name, current, peak in rows:
+        lines.append(f"| {name:<24}|{_size_text(current):>15} |{_size_text(peak):>15} |")
+    lines.append(rule)
+    return "\n".join(lines)
 
 
 # -- sync debug mode --------------------------------------------------------------------------
