@@ -520,3 +520,17 @@ def test_memory_summary_prints_current_and_peak_bytes():
     assert "MiB" in allocated
     assert "GPU reserved memory" in summary
     del held
+
+
+def test_make_graphed_callables_unused_inputs_and_no_warmup():
+    sample = (ember.zeros(2, device="cuda", requires_grad=True),
+              ember.zeros(2, device="cuda", requires_grad=True))
+    with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+        ember.cuda.make_graphed_callables(lambda a, b: a * 2, sample, num_warmup_iters=0)
+    graphed = ember.cuda.make_graphed_callables(lambda a, b: a * 2, sample, num_warmup_iters=0,
+                                                allow_unused_input=True)
+    a = ember.tensor([1.0, 2.0], device="cuda", requires_grad=True)
+    b = ember.tensor([3.0, 4.0], device="cuda", requires_grad=True)
+    out = graphed(a, b)
+    out.backward(ember.tensor([1.0, -1.0], device="cuda"))
+    assert out.tolist() == [2.0, 4.0] and a.grad.tolist() == [2.0, -2.0] and b.grad is None

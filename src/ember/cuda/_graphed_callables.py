@@ -119,7 +119,7 @@ def make_graphed_callables(callables, sample_args, num_warmup_iters=3,
             for _ in range(num_warmup_iters):
                 outputs = tree_flatten(func(*args))[0]
                 _gradients(outputs, surface, allow_unused_input)
-            del outputs
+                del outputs  # the warm-up's memory goes back before capture
     synchronize()
 
     static_outputs, specs = [], []
