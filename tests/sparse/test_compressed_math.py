@@ -215,6 +215,9 @@ def test_product_errors():
             s.mv(lib.ones(2, dtype=s.dtype))
         with pytest.raises(RuntimeError, match="addmv input tensors must have the same dtype"):
             s.float().mv(lib.ones(4, dtype=lib.float64))
+        with pytest.raises(RuntimeError, match="not implemented for SparseCsr \\+ Strided @ "
+                                               "Strided"):
+            lib.addmm(s, lib.ones(4, 4, dtype=s.dtype), lib.ones(4, 4, dtype=s.dtype))
         with pytest.raises(RuntimeError, match="not implemented for Strided \\+ SparseBsc"):
             s.to_sparse_bsc((2, 2)) @ lib.ones(4, 2, dtype=s.dtype)
 

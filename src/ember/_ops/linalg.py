@@ -522,7 +522,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     if type(input) is not Tensor or type(mat1) is not Tensor or type(mat2) is not Tensor:
         _check_tensors("addmm", ("input", "mat1", "mat2"), (input, mat1, mat2))
         if _is_sparse(input) or _is_sparse(mat1) or _is_sparse(mat2):
-            return _sparse_math(mat1, mat2).addmm(input, mat1, mat2, beta=beta, alpha=alpha)
+            return _sparse_math(input, mat1, mat2).addmm(input, mat1, mat2, beta=beta,
+                                                         alpha=alpha)
     if mat1.ndim != 2:
         raise RuntimeError(f"mat1 must be a matrix, got {mat1.ndim}-D tensor")
     if mat2.ndim != 2:

@@ -6,9 +6,9 @@ Products expand the stored blocks to element-level (row, column, value) triples 
 COO's one-node product (``_spmm.SparseDenseMm``).
 
 Gradients reach the stored values (PyTorch's ``torch.sparse.mm`` and pointwise semantics),
-except that a compressed *leaf* in ``torch.mm``/``@``/``addmm``/``mv``/``sum()`` gets
-PyTorch's dense gradient over every entry (``_compressed_leafgrad``). Through a chain of
-ops, where PyTorch may pass a gradient beyond the stored pattern, ember's stops at it.
+except where PyTorch sends a dense gradient over every entry: ``torch.mm``/``@``/``addmm``/
+``mv``/``sum()``/``dense + csr`` back to a compressed leaf or a dense source, through
+conversions, transposes, scalar products and sums (``_compressed_leafgrad``'s twins).
 """
 
 from __future__ import annotations
@@ -146,6 +146,9 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, node_name="AddmmBackward0"):
     _check_mm(mat1, mat2)
     if _is_compressed(mat1) and _is_compressed(mat2):
         product = _sparse_sparse(mat1, mat2).to_dense()
+    elif not _is_compressed(mat1) and not _is_compressed(mat2):  # only ``input`` is sparse
+        raise RuntimeError(f"addmm: computation on CPU is not implemented for {_label(input)} "
+                           "+ Strided @ Strided")
     else:
         dense_grad = node_name != "SparseAddmmBackward0"
         if _is_compressed(mat1):
@@ -155,7 +158,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, node_name="AddmmBackward0"):
     if alpha != 1:
         product = product * alpha
     if _is_compressed(input):
-        input = input.to_dense()
+        input = _dense_of(input)
     if beta == 0:  # PyTorch ignores ``input`` then (NaNs in it do not propagate)
         return named(product, node_name)
     return named((input if beta == 1 else input * beta) + product, node_name)
@@ -209,16 +212,15 @@ def sampled_addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0, out=None):
         raise RuntimeError("sampled_addmm: self.shape[-2] must match mat1.shape[-2]")
     if input.shape[-1] != mat2.shape[-1]:
         raise RuntimeError("sampled_addmm: self.shape[-1] must match mat2.shape[-1]")
+    if out is not None:
+        raise RuntimeError("sampled_addmm: out= is not supported in ember")
     rows, cols, values = _matrix_entries(input, "sampled_addmm")
     sampled = (mat1[_make(rows)] * mat2.t()[_make(cols)]).sum(-1)
     if alpha != 1:
         sampled = sampled * alpha
     if beta != 0:
         sampled = (values if beta == 1 else values * beta) + sampled
-    result = like(input, named(sampled, "SparseSampledAddmmBackward0"))
-    if out is not None:
-        raise RuntimeError("sampled_addmm: out= is not supported in ember")
-    return result
+    return like(input, named(sampled, "SparseSampledAddmmBackward0"))
 
 
 # -- pointwise ------------------------------------------------------------------------------
