@@ -80,6 +80,12 @@ def test_construction_from_sparse_tensors():
     _both(csr)
 
 
+def test_as_masked_tensor_of_sparse_data():
+    _both(lambda lib: lib.masked.as_masked_tensor(
+        lib.sparse_coo_tensor(INDICES, [3.0, 4.0, 5.0], (2, 3)),
+        lib.sparse_coo_tensor(INDICES, lib.tensor([True, False, True]), (2, 3))))
+
+
 def test_construction_errors_match_torch():
     def mismatched(lib):
         data = lib.sparse_coo_tensor(INDICES, [3, 4, 5], (2, 3))

@@ -138,6 +138,10 @@ class MaskedTensor(Tensor):
         warnings.warn(_PROTOTYPE, UserWarning, stacklevel=2)
         _check_members(data, mask)
         _enable_dispatch()
+        if data.layout is not ember.strided:  # no history through sparse data here
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # warned once above
+                return MaskedTensor(data.detach(), mask)
         with DisableTorchFunction():
             return _wrap(Tensor.clone(data), Tensor.clone(mask))
 
