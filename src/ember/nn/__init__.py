@@ -3,7 +3,7 @@
 from . import attention, functional, grad, init, modules, parallel, utils  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from .parameter import *  # noqa: F401,F403
-from .parallel import *  # noqa: F401,F403
+from .parallel import DataParallel, DistributedDataParallel, data_parallel  # noqa: F401
 
 
 def __getattr__(name):
