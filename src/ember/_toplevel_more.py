@@ -8,6 +8,9 @@ from ._dlpack import from_dlpack, to_dlpack
 from ._exceptions import *
 from ._ops.segment_reduce import segment_reduce
 from ._from_file import from_file
+from ._native_ops import *
+from ._native_ops import __all__ as _native_names
+from ._rnn_functional import gru, lstm, rnn_relu, rnn_tanh
 from ._storage_legacy import *
 from ._stream import *
 from ._sym_ops import *
@@ -25,4 +28,4 @@ from .amp._switches import __all__ as _autocast_names
 __all__ = [*_control_flow_names, *_exception_names, *_stream_names, *_sym_names, *_flag_names,
            "GradScaler", *_autocast_names, "from_dlpack", "to_dlpack", "from_file",
            "segment_reduce",
-           *_storage_names]
+           *_storage_names, *_native_names, "lstm", "gru", "rnn_tanh", "rnn_relu"]
