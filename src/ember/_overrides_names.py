@@ -18,6 +18,16 @@ _NOT_DISPATCHED = frozenset((
     "set_default_tensor_type", "set_float32_matmul_precision", "set_num_interop_threads",
     "set_num_threads", "set_printoptions", "set_rng_state", "to_dtype", "type_name", "typename",
     "use_deterministic_algorithms", "write_out", "xp_of",
+    # the process switches of ember._toplevel_flags / amp._switches / _sym_ops, cond, from_file
+    "autocast_decrement_nesting", "autocast_increment_nesting", "clear_autocast_cache",
+    "compiled_with_cxx11_abi", "cond", "from_file", "get_autocast_cpu_dtype",
+    "get_autocast_gpu_dtype", "get_deterministic_debug_mode", "init_num_threads",
+    "is_anomaly_check_nan_enabled", "is_autocast_cache_enabled", "is_autocast_cpu_enabled",
+    "is_warn_always_enabled", "set_anomaly_enabled", "set_autocast_cache_enabled",
+    "set_autocast_cpu_dtype", "set_autocast_cpu_enabled", "set_autocast_dtype",
+    "set_autocast_enabled", "set_autocast_gpu_dtype", "set_deterministic_debug_mode",
+    "set_flush_denormal", "set_warn_always", "sym_constrain_range",
+    "sym_constrain_range_for_size", "sym_fresh_size",
 ))
 # Tensor attributes that never dispatch: construction, the protocol itself, NumPy and
 # pickling hooks (PyTorch's own list holds the same kinds of names).

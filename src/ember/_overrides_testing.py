@@ -50,6 +50,8 @@ _NOT_IN_PYTORCH_DICT = frozenset((
     "sparse_csr_tensor",
     "sqrt_", "square_", "symeig", "tan_", "tanh_", "tensor", "tril_indices", "triu_indices",
     "trunc_", "vander", "xlogy_", "zero_", "zeros",
+    "from_dlpack", "native_channel_shuffle", "segment_reduce", "sym_int", "to_dlpack",
+    "while_loop",
 ))
 
 _KIND_MARKS = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}
