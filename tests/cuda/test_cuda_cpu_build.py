@@ -86,6 +86,9 @@ SAME = {
     "get_sync_debug_mode": lambda m: m.cuda.get_sync_debug_mode(),
     "set_sync_debug_mode": lambda m: m.cuda.set_sync_debug_mode(1),
     "memory_summary": lambda m: m.cuda.memory_summary(),
+    "jiterator call": lambda m: m.cuda.jiterator._create_jit_fn(
+        "template <typename T> T f(T x, T y, T alpha) { return -x + alpha * y; }",
+        alpha=1.0)(m.ones(2), m.ones(2)),
     "use_mem_pool": lambda m: m.cuda.use_mem_pool(None).__enter__(),
     "nvtx.range_push": lambda m: m.cuda.nvtx.range_push("a"),
     "nvtx.range_pop": lambda m: m.cuda.nvtx.range_pop(),

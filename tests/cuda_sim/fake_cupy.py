@@ -689,6 +689,20 @@ def get_default_pinned_memory_pool():
     return _pinned_pool
 
 
+class ElementwiseKernel:
+    """``cupy.ElementwiseKernel``: CuPy compiles the CUDA C++ with NVRTC at the first call;
+    the double has no compiler, so a call says so instead of computing anything."""
+
+    def __init__(self, in_params, out_params, operation, name="kernel", preamble="",
+                 **kwargs):
+        self.in_params, self.out_params, self.operation = in_params, out_params, operation
+        self.name, self.preamble = name, preamble
+
+    def __call__(self, *args, **kwargs):
+        raise NotImplementedError("the CuPy double cannot compile CUDA C++ "
+                                  f"(ElementwiseKernel {self.name!r})")
+
+
 cuda = types.ModuleType("cupy.cuda")
 cuda.Device = Device
 cuda.runtime = _runtime

@@ -534,3 +534,30 @@ def test_make_graphed_callables_unused_inputs_and_no_warmup():
     out = graphed(a, b)
     out.backward(ember.tensor([1.0, -1.0], device="cuda"))
     assert out.tolist() == [2.0, 4.0] and a.grad.tolist() == [2.0, -2.0] and b.grad is None
+
+
+# -- jiterator -------------------------------------------------------------------------------
+
+JIT_CODE = ("template <typename T> T twice(T x) { return x + x; }\n"
+            "template <typename T> T my_kernel(T x, T y, T alpha) "
+            "{ return -x + alpha * twice(y); }")
+
+
+def test_jiterator_kernel_from_a_cpp_string(cupy_backend):
+    fn = ember.cuda.jiterator._create_jit_fn(JIT_CODE, alpha=1.0)
+    assert fn.kernel_name == "my_kernel"
+    a = ember.tensor([[1.0, 2.0], [3.0, 4.0]], device="cuda")
+    b = ember.tensor([0.5, -1.0], device="cuda", dtype=ember.float64)
+    with pytest.raises(KeyError, match="beta is not declared in function definition"):
+        fn(a, b, beta=2.0)
+    with pytest.raises(AssertionError, match="jiterator only supports up to 8 tensor inputs"):
+        fn(*[a] * 9)
+    with pytest.raises(RuntimeError, match="every input must be a cuda tensor"):
+        fn(a, b.cpu())
+    if cupy_backend.__version__.endswith("-fake"):  # no CUDA compiler in the double
+        with pytest.raises(NotImplementedError, match="cannot compile CUDA C\\+\\+"):
+            fn(a, b, alpha=3.0)
+        return
+    out = fn(a, b, alpha=3.0)
+    ta, tb = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([0.5, -1.0], dtype=torch.float64)
+    torch.testing.assert_close(_host(out), -ta + 3.0 * (tb + tb))

@@ -448,7 +448,7 @@ __all__ = [
 ]
 
 # the submodules use the names above
-from . import _graphs, _mempool, _queries, _streams, _typed, amp, nvtx  # noqa: E402
+from . import _graphs, _mempool, _queries, _streams, _typed, amp, jiterator, nvtx  # noqa: E402
 from ._mempool import MemPool, use_mem_pool  # noqa: E402
 from ._graphs import (  # noqa: E402
     CUDAGraph, graph, graph_pool_handle, is_current_stream_capturing,
@@ -461,5 +461,5 @@ from ._typed import *  # noqa: E402,F403
 graphs = _graphs  # torch.cuda.graphs, the module
 __all__ += ["CUDAGraph", "ExternalStream", "StreamContext", "get_stream_from_external",
             "graph", "graph_pool_handle", "is_current_stream_capturing",
-            "make_graphed_callables", "nvtx", "MemPool", "use_mem_pool"]
+            "make_graphed_callables", "nvtx", "jiterator", "MemPool", "use_mem_pool"]
 __all__ += _queries.__all__ + _typed.__all__
