@@ -131,6 +131,20 @@ def _element_entries(tensor):
     return xp.repeat(batch, bh * bw), rows, cols, values
 
 
+def _coo_coalesced_flag(tensor, batch, rows, cols):
+    """The coalesced flag PyTorch gives ``to_sparse_coo()``'s result: always for CSR; for
+    CSC as a transpose leaves it (one entry, or no elements at all); for blocks, whether the
+    element order happens to be row-major and unique."""
+    layout = tensor._sc_layout
+    if layout is sparse_csr:
+        return True
+    if layout is sparse_csc:
+        return rows.shape[0] == 1 or tensor.numel() == 0
+    _, (nrows, ncols), _ = _split_shape(tensor)
+    linear = (batch * nrows + rows) * ncols + cols
+    return bool((linear[1:] > linear[:-1]).all()) if linear.shape[0] > 1 else True
+
+
 def compressed_to_coo(tensor):
     """``to_sparse_coo``: a COO tensor with ``batch + 2`` sparse dimensions, one entry per
     stored element in storage order (coalesced when that order is row-major: CSR and 1x1
@@ -141,7 +155,7 @@ def compressed_to_coo(tensor):
     batch_shape, _, _ = _split_shape(tensor)
     batch, rows, cols, values = _element_entries(tensor)
     xp = array_module(rows)
-    coalesced = tensor._sc_layout in _ROW_COMPRESSED and tensor._blocksize() == (1, 1)
+    coalesced = _coo_coalesced_flag(tensor, batch, rows, cols)
     if batch_shape:
         coords = [_unravel(batch, batch_shape), rows[None], cols[None]]
         indices = xp.concatenate(coords, axis=0)
