@@ -205,6 +205,8 @@ def test_grad_scaler_and_exception_classes():
         assert cls.__module__ == "ember" and cls.__name__ == name
     with pytest.raises(RuntimeError):
         raise ember.OutOfMemoryError("out of memory")
+    assert ember.cuda.OutOfMemoryError is ember.OutOfMemoryError  # one class, as torch's
+    assert torch.cuda.OutOfMemoryError is torch.OutOfMemoryError
 
 
 STREAM_CASES = [
