@@ -24,19 +24,12 @@ import gc
 import warnings
 
 from .._backend import graph_capture
-from .._backend.device import NO_CUDA, CudaUnavailableError, cupy_module
+from . import _cupy  # ember.cuda defines it before importing this module
 
 # torch's capture_error_mode -> the cudaStreamCaptureMode CuPy names
 _CAPTURE_MODES = {"global": "streamCaptureModeGlobal",
                   "thread_local": "streamCaptureModeThreadLocal",
                   "relaxed": "streamCaptureModeRelaxed"}
-
-
-def _cupy():
-    cp = cupy_module()
-    if cp is None:
-        raise CudaUnavailableError(NO_CUDA)
-    return cp
 
 
 def is_current_stream_capturing() -> bool:

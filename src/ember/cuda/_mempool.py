@@ -14,7 +14,7 @@ import contextlib
 import itertools
 import weakref
 
-from .._backend.device import NO_CUDA, CudaUnavailableError, cupy_module
+from . import _cupy, _index  # ember.cuda defines them before importing this module
 
 _live: weakref.WeakSet = weakref.WeakSet()
 _ids = itertools.count(1)
@@ -34,9 +34,7 @@ class MemPool:
     """
 
     def __init__(self, allocator=None, use_on_oom: bool = False, no_split: bool = False):
-        cp = cupy_module()
-        if cp is None:
-            raise CudaUnavailableError(NO_CUDA)
+        cp = _cupy()
         if allocator is not None:
             raise ValueError("ember's MemPool allocates through CuPy; a custom allocator is "
                              "not supported")
@@ -61,8 +59,6 @@ class MemPool:
 @contextlib.contextmanager
 def use_mem_pool(pool: MemPool, device=None):
     """``with ember.cuda.use_mem_pool(pool):`` allocations inside come from ``pool``."""
-    from . import _cupy, _index
-
     cp = _cupy()
     index = _index(device)
     pool._users += 1

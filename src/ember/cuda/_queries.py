@@ -12,26 +12,14 @@ from __future__ import annotations
 import collections
 import warnings
 
-from .._backend.device import NO_CUDA, CudaUnavailableError, cupy_module
+from .._backend.device import cupy_module
 from .._exceptions import AcceleratorError, OutOfMemoryError
+from . import _cupy, _index  # ember.cuda defines them before importing this module
 
 has_half = True
 has_magma = False  # CuPy's linear algebra is cuSOLVER's; there is no MAGMA
 
 _NVML_MISSING = "nvidia-ml-py does not seem to be installed or it can't be imported."
-
-
-def _cupy():
-    cp = cupy_module()
-    if cp is None:
-        raise CudaUnavailableError(NO_CUDA)
-    return cp
-
-
-def _index(device=None):
-    from . import _index
-
-    return _index(device)
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -58,8 +46,6 @@ def check_error(res: int) -> None:
     _cupy()
     if int(res) != 0:
         raise CudaError(res)
-
-
 
 
 # -- architectures and devices ----------------------------------------------------------------
