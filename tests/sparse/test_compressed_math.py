@@ -651,6 +651,7 @@ CHAINS = {  # torch's dense gradient reaches the dense source through these, not
     "to_dense": lambda lib, x, w: x.to_sparse_csr().to_dense() * w.sum(),
     "dense_plus": lambda lib, x, w: lib.ones(4, 4, dtype=x.dtype) + x.to_sparse_csr(),
     "addmm": lambda lib, x, w: lib.addmm(w, x.to_sparse_csr(), w[:4, :2]),
+    "clone_mm": lambda lib, x, w: x.to_sparse_csc().clone() @ w,
 }
 
 

@@ -240,8 +240,11 @@ class SparseCompressedTensor(Tensor):
         return _new(cidx, pidx, values, self._sp_shape, self._sc_layout)
 
     def clone(self, *, memory_format=None):
-        return _new(self._sc_cidx.clone(), self._sc_pidx.clone(), self._sp_values.clone(),
+        from ._compressed_leafgrad import shadow_of, with_twin
+
+        copy = _new(self._sc_cidx.clone(), self._sc_pidx.clone(), self._sp_values.clone(),
                     self._sp_shape, self._sc_layout)
+        return with_twin(copy, shadow_of(self))  # a dense gradient passes through a copy
 
     # -- printing and pickling ------------------------------------------------------------
 
