@@ -1,9 +1,11 @@
 """One rank of the DeviceMesh / subgroup / coalesced-collective checks (test_device_mesh.py
 starts 4): ``python mesh_script.py torch|ember RANK WORLD_SIZE STORE_PORT OUT``. The
-processes meet through a TCPStore that rank 0 serves (``init_process_group(store=...)``)
-and write their results as JSON to OUT."""
+processes meet through a TCPStore that rank 0 serves (``init_process_group(store=...)``),
+then once more through a file (``init_method="file://..."``), and write their results
+as JSON to OUT."""
 
 import json
+import os
 import sys
 import warnings
 from datetime import timedelta
@@ -94,5 +96,13 @@ record("pg_count_end", dist.get_pg_count)
 dist.barrier()
 dist.destroy_process_group()
 record("pg_count_destroyed", dist.get_pg_count)
+# again, meeting through a file this time (init_method="file://", the FileStore handler)
+dist.init_process_group("gloo", init_method=f"file://{os.path.dirname(out)}/{library}.rdzv",
+                        rank=rank,
+                        world_size=world_size)
+value = torch.tensor([2.0 ** rank])
+dist.all_reduce(value)
+record("file_init_all_reduce", lambda: value)
+dist.destroy_process_group()
 with open(out, "w") as handle:
     json.dump(results, handle)

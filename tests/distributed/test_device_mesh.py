@@ -71,6 +71,7 @@ def test_values_are_the_expected_ones(mesh_runs):
     assert results["reduce_scatter_single"]["values"] == [4 * 10.0, 5 * 10.0]
     assert results["pg_count_end"] == 9 and results["pg_count_destroyed"] == 0
     assert mesh_runs["ember"][1]["enumeration"] == [None, 2]
+    assert results["file_init_all_reduce"]["values"] == [1.0 + 2.0 + 4.0 + 8.0]
 
 
 def _outcome(call):

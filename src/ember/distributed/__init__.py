@@ -38,8 +38,9 @@ from ._subgroups import __all__ as _subgroups_all
 from ._store import FileStore, HashStore, PrefixStore, Store
 from ._tcp_store import TCPStore
 from .device_mesh import DeviceMesh, init_device_mesh
+from .rendezvous import register_rendezvous_handler, rendezvous
 
 __all__ = [*_group_all, *_collectives_all, *_objects_all, *_errors_all,  # noqa: PLE0604
            *_config_all, *_subgroups_all,
            "DeviceMesh", "FileStore", "GradBucket", "HashStore", "PrefixStore", "Store",
-           "TCPStore", "init_device_mesh"]
+           "TCPStore", "init_device_mesh", "register_rendezvous_handler", "rendezvous"]

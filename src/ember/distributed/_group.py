@@ -293,8 +293,11 @@ def init_process_group(backend=None, init_method=None, timeout: timedelta | None
 
     Args:
         backend: ``"gloo"``, ``"mpi"`` or ``"nccl"``; all use the same transport.
-        init_method: ``"env://"`` (default) or ``"tcp://host:port"``; under MPI the
-            launcher does the rendezvous and only RANK and WORLD_SIZE are read.
+        init_method: ``"env://"`` (default), ``"tcp://host:port"``, ``"file:///path"``
+            or a scheme of ``register_rendezvous_handler``; under MPI the launcher does
+            the rendezvous and only RANK and WORLD_SIZE are read.
+        store: a Store every process shares (TCPStore, FileStore, ...): the ranks meet
+            through it instead of an ``init_method``; needs ``rank`` and ``world_size``.
         world_size, rank: as PyTorch's; under MPI, ranks may permute MPI's.
         timeout: how long the TCP rendezvous waits for the other ranks (30 min).
     """
@@ -331,6 +334,11 @@ def init_process_group(backend=None, init_method=None, timeout: timedelta | None
         if size == 1:
             host, port = "", 0
         elif store is not None:
+            host, port = _rendezvous_through(store, rank, timeout)
+        elif init_method is not None and not str(init_method).startswith(("tcp://", "env://")):
+            from .rendezvous import rendezvous  # file:// or a registered handler's scheme
+            extra = {} if timeout is None else {"timeout": timeout}
+            store, rank, size = next(rendezvous(str(init_method), rank, size, **extra))
             host, port = _rendezvous_through(store, rank, timeout)
         else:
             host, port = _master_address(init_method)
