@@ -9,9 +9,10 @@ reaches ``values``, ``_embedding.py`` for ``nn.Embedding(sparse=True)``'s gradie
 
 Dense ops that have no sparse version here refuse a sparse operand with PyTorch's
 "Could not run 'aten::op' with arguments from the 'SparseCPU' backend". Function forms of
-the sparse methods (``torch.add(dense, s)``, ``torch.abs(s)``) are not dispatched: use the
+the COO methods (``torch.add(dense, s)``, ``torch.abs(s)``) are not dispatched: use the
 methods and operators (``dense + s``, ``s.abs()``), ``torch.sparse.*`` or ``torch.mm``/
-``torch.matmul``/``torch.addmm``/``@``, which are.
+``torch.matmul``/``torch.addmm``/``@``, which are. Compressed tensors' function forms are
+(``_compressed_dispatch.py``).
 """
 
 from __future__ import annotations
