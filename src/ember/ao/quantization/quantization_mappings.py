@@ -3,8 +3,8 @@
 module class, and the quantized operator of a float function.
 
 The float -> quantized operator table holds the functions ember has quantized kernels
-for (elu, hardswish, leaky_relu, as ``ember.ops.quantized.*``); PyTorch's table also
-lists instance_norm, layer_norm and dropout, which ember does not quantize.
+for (elu, hardswish, leaky_relu, dropout, as ``ember.ops.quantized.*``); PyTorch's
+table also lists instance_norm and layer_norm, which ember does not quantize.
 """
 
 from __future__ import annotations
@@ -29,16 +29,37 @@ __all__ = [
     "get_static_quant_module_class",
 ]
 
-# quantized::<name>(input, ..., output_scale, output_zero_point) on ember's kernels
-ops._register("quantized", "elu", "default", _qF.elu)
-ops._register("quantized", "hardswish", "default", _qF.hardswish)
-ops._register("quantized", "leaky_relu", "default", _qF.leaky_relu)
+# PyTorch's quantized operator schemas (argument names included: FX lowering passes
+# them by keyword), on ember's quantized kernels
+
+
+def _quantized_elu(self, output_scale, output_zero_point, alpha=1.0, scale=1.0,
+                   input_scale=1.0):
+    return _qF.elu(self, output_scale, output_zero_point, alpha)
+
+
+def _quantized_hardswish(input, output_scale, output_zero_point):
+    return _qF.hardswish(input, output_scale, output_zero_point)
+
+
+def _quantized_leaky_relu(qx, negative_slope, inplace, output_scale, output_zero_point):
+    return _qF.leaky_relu(qx, negative_slope, inplace, output_scale, output_zero_point)
+
+
+def _quantized_dropout(self, p, training, output_scale=None, output_zero_point=None):
+    """The input itself, as PyTorch's quantized dropout kernel returns it."""
+    return self
+
+
+for _name, _call in (("elu", _quantized_elu), ("hardswish", _quantized_hardswish),
+                     ("leaky_relu", _quantized_leaky_relu), ("dropout", _quantized_dropout)):
+    ops._register("quantized", _name, "default", _call)
 
 
 def get_default_float_to_quantized_operator_mappings():
     F = nn.functional
     return {F.elu: ops.quantized.elu, F.hardswish: ops.quantized.hardswish,
-            F.leaky_relu: ops.quantized.leaky_relu}
+            F.leaky_relu: ops.quantized.leaky_relu, F.dropout: ops.quantized.dropout}
 
 
 def get_quantized_operator(float_op):

@@ -16,7 +16,7 @@ from ...nn.modules.module import Module
 from ...nn.modules.utils import _pair, _single
 
 __all__ = [
-    "Conv1d", "Conv2d", "DeQuantize", "FloatFunctional", "Linear", "LinearPackedParams", "QFunctional",
+    "Conv1d", "Conv2d", "DeQuantize", "Dropout", "FloatFunctional", "Linear", "LinearPackedParams", "QFunctional",
     "Quantize", "ReLU6",
 ]
 
@@ -442,6 +442,21 @@ class _QuantizedAvgPool2d(_QuantizedPool, ember.nn.AvgPool2d):
 
 class _QuantizedAdaptiveAvgPool2d(_QuantizedPool, ember.nn.AdaptiveAvgPool2d):
     _average = True
+
+
+class Dropout(ember.nn.Dropout):
+    """Dropout on a quantized tensor: in evaluation the input itself (PyTorch's
+    quantized Dropout, what FX graph mode quantization swaps in)."""
+
+    def _get_name(self):
+        return "QuantizedDropout"
+
+    def forward(self, input):
+        return input
+
+    @classmethod
+    def from_float(cls, mod, use_precomputed_fake_quant=False):
+        return cls(mod.p, mod.inplace)
 
 
 class FloatFunctional(Module):

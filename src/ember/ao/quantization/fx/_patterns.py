@@ -39,21 +39,34 @@ def weighted_module_types():
 
 
 def _share_module_types():
-    return (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Identity, nn.Dropout, nn.MaxPool1d,
-            nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
-            nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.Flatten)
+    return (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Identity, nn.MaxPool1d, nn.MaxPool2d,
+            nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, nn.AdaptiveAvgPool1d,
+            nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.PixelShuffle, nn.PixelUnshuffle)
 
 
 def _share_functions():
     return {F.relu, ember.relu, F.relu6, F.hardtanh, F.max_pool1d, F.max_pool2d,
-            F.avg_pool1d, F.avg_pool2d, F.adaptive_avg_pool1d, F.adaptive_avg_pool2d,
-            F.dropout, ember.flatten, ember.mean, ember.transpose, ember.squeeze,
-            ember.unsqueeze, ember.reshape, ember.clamp}
+            F.max_pool3d, F.avg_pool1d, F.avg_pool2d, F.avg_pool3d, F.adaptive_avg_pool1d,
+            F.adaptive_avg_pool2d, F.adaptive_avg_pool3d, F.interpolate, F.pixel_shuffle,
+            F.pixel_unshuffle, ember.clamp, ember.flatten, ember.mean, ember.narrow,
+            ember.repeat_interleave, ember.transpose, ember.squeeze, ember.unsqueeze}
 
 
-_SHARE_METHODS = frozenset({"flatten", "view", "reshape", "transpose", "permute", "squeeze",
-                            "unsqueeze", "contiguous", "mean", "relu", "relu_", "clamp",
-                            "detach", "repeat"})
+# PyTorch's method list (``x.flatten(1)`` is not in it: it runs in float there)
+_SHARE_METHODS = frozenset({
+    "contiguous", "clamp", "detach", "detach_", "mean", "permute", "repeat",
+    "repeat_interleave", "reshape", "resize_", "relu", "relu_", "squeeze", "squeeze_",
+    "transpose", "unsqueeze", "unsqueeze_", "view"})
+
+
+def _default_module_types():
+    """Ops observed on input and output with observers of their own."""
+    return (nn.ELU, nn.LeakyReLU, nn.Hardswish, nn.InstanceNorm1d, nn.InstanceNorm2d,
+            nn.InstanceNorm3d, nn.Dropout, nn.PReLU, nn.LayerNorm)
+
+
+def _default_functions():
+    return {F.elu, F.hardswish, F.leaky_relu, F.dropout, F.layer_norm}
 
 
 def _fixed_module_types():
@@ -80,8 +93,10 @@ def is_relu(node, modules):
 
 
 def op_kind(node, modules):
-    """``"weighted"``, ``"binary"`` (add/mul of two tensors), ``"share"`` (output keeps the
-    input's quantization), ``"fixed"`` (known output range), ``"lstm"`` or None."""
+    """``"weighted"``, ``"binary"`` (add/mul of two tensors or a tensor and a number),
+    ``"share"`` (output keeps the input's quantization), ``"fixed"`` (known output
+    range), ``"default"`` (own input and output observers), ``"cat"`` (inputs and output
+    share one observer), ``"lstm"`` or None."""
     if node.op == "call_module":
         module = modules.get(node.target)
         if isinstance(module, weighted_module_types()):
@@ -92,6 +107,8 @@ def op_kind(node, modules):
             return "share"
         if type(module) in _fixed_module_types():
             return "fixed"
+        if type(module) in _default_module_types():
+            return "default"
         return None
     if node.op == "call_function":
         if node.target in _binary_functions():
@@ -107,6 +124,10 @@ def op_kind(node, modules):
             return "share"
         if node.target in _fixed_functions():
             return "fixed"
+        if node.target in _default_functions():
+            return "default"
+        if node.target is ember.cat and node.args and isinstance(node.args[0], (list, tuple)):
+            return "cat"
         return None
     if node.op == "call_method":
         if node.target in _SHARE_METHODS:

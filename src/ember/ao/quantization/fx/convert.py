@@ -23,12 +23,14 @@ representation.
 from __future__ import annotations
 
 import copy
+import inspect
 
 import numpy as np
 
 import ember
 
 from .... import fx, nn
+from ....nn.quantized import Dropout as _QuantizedDropout
 from ....nn.quantized import Softmax as _QuantizedSoftmax
 from ...nn import intrinsic as nni
 from ..quantize import (
@@ -122,9 +124,21 @@ def _from_float(quantized_class, module, qconfig, output_observer=None):
 
 
 def _static_module_mapping():
+    """The eager mapping and the swaps FX lowering adds (as PyTorch's backend does)."""
     mapping = get_default_static_quant_module_mappings()
     mapping[nn.Softmax] = _QuantizedSoftmax
+    mapping[nn.Dropout] = _QuantizedDropout
     return mapping
+
+
+def _quantized_functions():
+    """float function -> (quantized op name, the arguments it passes on by name)."""
+    from .. import quantization_mappings  # noqa: F401 - registers the quantized ops
+
+    F = nn.functional
+    return {F.hardswish: ("hardswish", ()), F.elu: ("elu", ("alpha",)),
+            F.leaky_relu: ("leaky_relu", ("negative_slope", "inplace")),
+            F.dropout: ("dropout", ("p", "training"))}
 
 
 class _Converter:
@@ -138,6 +152,8 @@ class _Converter:
         self.env = {}
         self.quantized = set()  # new nodes holding quantized tensors
         self.dequantized = {}  # quantized new node -> its dequantize node
+        self.names = {}  # observer node -> its (scale, zero point) attribute names
+        self.taken = set()
 
     # -- helpers -------------------------------------------------------------
 
@@ -169,12 +185,25 @@ class _Converter:
         return fx.map_arg(node.args, lambda n: self.env[n]), \
             fx.map_arg(node.kwargs, lambda n: self.env[n])
 
-    def _qparam_nodes(self, prefix, scale, zero_point):
-        """get_attr nodes of ``<prefix>scale_N`` / ``<prefix>zero_point_N``."""
-        index = 0
-        while hasattr(self.gm, f"{prefix}scale_{index}"):
-            index += 1
-        names = (f"{prefix}scale_{index}", f"{prefix}zero_point_{index}")
+    def _qparam_names(self, observer_node):
+        """``<prefix>scale_N`` / ``<prefix>zero_point_N`` of an observer node. Every
+        static observer gets its names in graph order, used or not (PyTorch names them
+        all in its reference graph, then lowering drops some), so the indices match."""
+        if observer_node not in self.names:
+            prefix = self._prefix(observer_node)
+            index = 0
+            while f"{prefix}scale_{index}" in self.taken or \
+                    hasattr(self.gm, f"{prefix}scale_{index}"):
+                index += 1
+            self.taken.add(f"{prefix}scale_{index}")
+            self.names[observer_node] = (f"{prefix}scale_{index}",
+                                         f"{prefix}zero_point_{index}")
+        return self.names[observer_node]
+
+    def _qparam_nodes(self, observer_node):
+        """get_attr nodes of the observer's parameters (stored as tensors)."""
+        scale, zero_point = self._module(observer_node).calculate_qparams()
+        names = self._qparam_names(observer_node)
         self.gm.register_buffer(names[0], ember.tensor(float(scale)))
         self.gm.register_buffer(names[1], ember.tensor(int(zero_point)))
         return tuple(self.graph.get_attr(name) for name in names)
@@ -220,12 +249,11 @@ class _Converter:
         if not static or not hasattr(observer, "calculate_qparams"):
             self.env[node] = source
             return
+        self._qparam_names(node)
         if source in self.quantized:
             self.env[node] = source  # produced with these parameters already
             return
-        scale, zero_point = observer.calculate_qparams()
-        scale_node, zero_point_node = self._qparam_nodes(self._prefix(node), scale,
-                                                         zero_point)
+        scale_node, zero_point_node = self._qparam_nodes(node)
         quantized = self.graph.call_function(
             ember.quantize_per_tensor, (source, scale_node, zero_point_node, dtype))
         if self.is_reference:
@@ -284,10 +312,7 @@ class _Converter:
         if scalar:  # the output parameters follow from the input's
             new = self.graph.call_function(op, (a, b))
         else:
-            observer = self._module(output_observer)
-            scale, zero_point = observer.calculate_qparams()
-            scale_node, zero_point_node = self._qparam_nodes(self._prefix(output_observer),
-                                                             scale, zero_point)
+            scale_node, zero_point_node = self._qparam_nodes(output_observer)
             new = self.graph.call_function(op, (a, b, scale_node, zero_point_node))
         self.quantized.add(new)
         self.env[node] = new
@@ -364,7 +389,62 @@ class _Converter:
             return self._binary(node, qconfig)
         if kind in ("share", "fixed"):
             return self._keeps_quantization(node, kind)
+        if kind == "cat":
+            return self._cat(node)
+        if kind == "default" and module is not None:
+            return self._swapped_module(node, module)
+        if kind == "default" and node.op == "call_function":
+            return self._quantized_function(node)
         return False
+
+    def _quantized_function(self, node):
+        """F.hardswish / elu / leaky_relu / dropout on a quantized input become
+        ``ember.ops.quantized.<name>(x, <their arguments>, output_scale=...,
+        output_zero_point=...)``, PyTorch's lowering; others stay in float."""
+        kept = _quantized_functions().get(node.target)
+        output_observer = self._output_observer(node)
+        if kept is None or output_observer is None or not node.args or \
+                self.env.get(node.args[0]) not in self.quantized:
+            return False
+        bound = inspect.signature(node.target).bind(*node.args, **node.kwargs)
+        bound.apply_defaults()
+        kwargs = {name: bound.arguments[name] for name in kept[1]}
+        scale_node, zero_point_node = self._qparam_nodes(output_observer)
+        kwargs.update(output_scale=scale_node, output_zero_point=zero_point_node)
+        op = getattr(ember.ops.quantized, kept[0])
+        new = self.graph.call_function(op, (self.env[node.args[0]],), kwargs)
+        self.quantized.add(new)
+        self.env[node] = new
+        return True
+
+    def _cat(self, node):
+        """cat of quantized tensors sharing one observer's parameters runs as it is."""
+        inputs = [self.env[a] for a in node.args[0]]
+        if not inputs or any(new not in self.quantized for new in inputs):
+            return False
+        args, kwargs = self._raw_args(node)
+        new = self.graph.create_node(node.op, node.target, args, kwargs, name=node.name)
+        self.quantized.add(new)
+        self.env[node] = new
+        return True
+
+    def _swapped_module(self, node, module):
+        """A module with a quantized counterpart (Hardswish, ELU, LeakyReLU, ...) taking
+        its output parameters from its observer; others run in float between a
+        dequantize and the output's quantize, PyTorch's reference form."""
+        mapping = _static_module_mapping()
+        output_observer = self._output_observer(node)
+        if (type(module) not in mapping or output_observer is None or not node.args
+                or self.env.get(node.args[0]) not in self.quantized):
+            return False
+        quantized_module = _from_float(mapping[type(module)], module, None,
+                                       self._module(output_observer))
+        _patterns._set_submodule(self.gm, node.target, quantized_module)
+        args, kwargs = self._raw_args(node)
+        new = self.graph.create_node(node.op, node.target, args, kwargs, name=node.name)
+        self.quantized.add(new)
+        self.env[node] = new
+        return True
 
 
 def convert(observed, is_reference=False):

@@ -168,6 +168,21 @@ def _fused_relu(node, modules, node_qconfig):
     return None
 
 
+def _observe_cat(inserter, gm, node, qconfig):
+    """cat's inputs and output share one observer (the first input's), as in PyTorch:
+    the other inputs' observers are re-pointed to it, so every input is quantized with
+    the parameters the concatenation keeps."""
+    for arg in [a for a in node.args[0] if isinstance(a, fx.Node)]:
+        inserter.observe_input(node, arg, qconfig.activation)
+    observed = [a for a in node.args[0] if inserter.is_observed(a)]
+    if not observed:
+        return
+    shared = gm.get_submodule(observed[0].target)
+    for other in observed[1:]:
+        setattr(gm, other.target, shared)
+    inserter.observe_output(node, shared)
+
+
 def insert_observers(gm, node_qconfig):
     inserter = _ObserverInserter(gm)
     modules = dict(gm.named_modules(remove_duplicate=False))
@@ -203,6 +218,9 @@ def insert_observers(gm, node_qconfig):
             if inserter.is_observed(observed):
                 shared = gm.get_submodule(observed.target)
                 inserter.observe_output(node, shared)
+            continue
+        if kind == "cat":
+            _observe_cat(inserter, gm, node, qconfig)
             continue
         if kind == "fixed" and not _is_fixed_range(qconfig):
             continue  # as PyTorch: a fixed-range op needs a fixed-range observer
