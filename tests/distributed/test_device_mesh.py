@@ -156,6 +156,8 @@ def test_debug_level_and_backend_queries_match_torch(monkeypatch):
                                                               "ucc", "foo")]
         found += [_outcome(lambda: lib.get_default_backend_for_device(name))
                   for name in ("cpu", "cuda", "cuda:1", "meta", "xpu", "bogus")]
+        found += [lib.supports_complex(op) for op in (lib.ReduceOp.SUM, lib.ReduceOp.MAX,
+                                                      lib.ReduceOp.AVG, lib.ReduceOp.BXOR)]
         found += [lib.get_pg_count(), _outcome(lib.get_backend_config), lib.default_pg_timeout,
                   list(lib.DebugLevel.__members__)]
         outcomes[lib] = found

@@ -15,7 +15,7 @@ from ._group import get_world_size, new_group
 
 __all__ = [
     "all_gather_coalesced", "all_gather_single", "all_reduce_coalesced", "new_subgroups",
-    "new_subgroups_by_enumeration", "reduce_scatter_single",
+    "new_subgroups_by_enumeration", "reduce_scatter_single", "supports_complex",
 ]
 
 _DEPRECATED = ("`torch.distributed.{}` will be deprecated. If you must use it, please "
@@ -113,6 +113,13 @@ def _finish(work, unpack, async_op):
     return None
 
 
+def supports_complex(reduceOp) -> bool:  # noqa: N803 - PyTorch's argument name
+    """Whether ``reduceOp`` is defined on complex numbers (not MAX, MIN, PRODUCT or the
+    bitwise ones)."""
+    return _op_type(reduceOp) not in (ReduceOp.MAX, ReduceOp.MIN, ReduceOp.PRODUCT,
+                                      ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR)
+
+
 def all_reduce_coalesced(tensors, op=ReduceOp.SUM, group=None, async_op: bool = False):
     """``all_reduce`` of several tensors of one dtype in one message (deprecated in
     PyTorch). With ``async_op`` it returns a Future of the tensors."""
@@ -125,8 +132,7 @@ def all_reduce_coalesced(tensors, op=ReduceOp.SUM, group=None, async_op: bool = 
     if _resolve(group) is None:
         return None
     op_type = _op_type(op)
-    if any(tensor.is_complex() for tensor in tensors) and op_type not in (
-            ReduceOp.SUM, ReduceOp.AVG, ReduceOp.PREMUL_SUM):
+    if any(tensor.is_complex() for tensor in tensors) and not supports_complex(op_type):
         raise ValueError(f"all_reduce does not support RedOpType.{op_type.name} on complex "
                          f"tensors")
     if not tensors:
