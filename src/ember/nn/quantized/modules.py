@@ -16,7 +16,8 @@ from ...nn.modules.module import Module
 from ...nn.modules.utils import _pair, _single
 
 __all__ = [
-    "Conv1d", "Conv2d", "DeQuantize", "Dropout", "FloatFunctional", "Linear", "LinearPackedParams", "QFunctional",
+    "Conv1d", "Conv2d", "DeQuantize", "Dropout", "FloatFunctional", "Linear",
+    "LinearPackedParams", "QFunctional",
     "Quantize", "ReLU6",
 ]
 
