@@ -169,9 +169,12 @@ def from_dlpack(ext_tensor, *, device=None, copy=None) -> Tensor:
     if hasattr(ext_tensor, "__dlpack__"):
         device_type, index = ext_tensor.__dlpack_device__()
         if int(device_type) in (DLDeviceType.kDLCUDA, DLDeviceType.kDLCUDAManaged):
-            from ._backend.device import cupy_module
+            from ._backend.device import NO_CUDA, CudaUnavailableError, cupy_module
 
-            array = cupy_module().from_dlpack(ext_tensor)
+            cupy = cupy_module()
+            if cupy is None:
+                raise CudaUnavailableError(NO_CUDA)
+            array = cupy.from_dlpack(ext_tensor)
         else:
             try:
                 capsule = ext_tensor.__dlpack__(max_version=(1, 0))
