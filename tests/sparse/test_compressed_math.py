@@ -10,8 +10,18 @@ from oracle import as_numpy
 from sparse_oracle import same_compressed, same_sparse
 
 import ember
+from ember import overrides
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse (CSR|CSC|BSR|BSC|invariant)")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _protocol_off_afterwards():
+    """A compressed tensor installs the __torch_function__ dispatch (its function forms);
+    leave ember as the other test modules expect it."""
+    yield
+    overrides._uninstall()
+
 
 RNG = np.random.default_rng(7)
 MATRIX = np.array([[0., 1.5, 0, 0], [-2, 0, 3, 0], [0, 0, 0, 0], [4, 0, -5, 6]])

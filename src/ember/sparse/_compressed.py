@@ -297,17 +297,16 @@ def sparse_coo_layout():
     return sparse_coo
 
 
-_DISPATCHING = [False]
+_PROTOCOL: list = []  # [ember.overrides._INSTALLED], once looked up
 
 
 def _new(cidx, pidx, values, shape, layout):
-    """The internal constructor: no validation. The first call turns on the function forms
-    (``torch.sum(csr)``: see ``_compressed_dispatch``)."""
-    if not _DISPATCHING[0]:
+    """The internal constructor: no validation. Turns on the function forms
+    (``torch.sum(csr)``: see ``_compressed_dispatch``) while the protocol is off."""
+    if not _PROTOCOL or not _PROTOCOL[0][0]:
         from ._compressed_dispatch import enable_dispatch
 
-        _DISPATCHING[0] = True
-        enable_dispatch()
+        _PROTOCOL[:] = [enable_dispatch()]
     t = object.__new__(SparseCompressedTensor)
     t._sc_cidx = cidx
     t._sc_pidx = pidx

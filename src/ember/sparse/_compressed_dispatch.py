@@ -65,15 +65,12 @@ def _torch_function(cls, func, types, args=(), kwargs=None):
         return func(*args, **(kwargs or {}))
 
 
-_DISPATCH_ON = [False]
-
-
 def enable_dispatch():
-    """Attach ``__torch_function__`` and install the protocol, once."""
-    if _DISPATCH_ON[0]:
-        return
-    _DISPATCH_ON[0] = True
-    SparseCompressedTensor.__torch_function__ = classmethod(_torch_function)
+    """Attach ``__torch_function__`` and install the protocol (again, if a test took it
+    out); returns ``overrides._INSTALLED``, which says whether it is still in."""
     from .. import overrides
 
-    overrides._install()
+    SparseCompressedTensor.__torch_function__ = classmethod(_torch_function)
+    if not overrides._INSTALLED[0]:
+        overrides._install()
+    return overrides._INSTALLED
