@@ -40,6 +40,7 @@ record("pg_count_world", dist.get_pg_count)
 
 mesh = init_device_mesh("cpu", (2, 2), mesh_dim_names=("dp", "tp"))
 record("mesh", lambda: mesh.mesh)
+record("repr", lambda: [repr(mesh), repr(mesh["tp"]), repr(mesh["dp"])])
 record("shape", lambda: [list(mesh.shape), mesh.ndim, mesh.size(), mesh.size(1)])
 record("coordinate", lambda: list(mesh.get_coordinate()))
 record("local_ranks", lambda: [mesh.get_local_rank("dp"), mesh.get_local_rank(1)])

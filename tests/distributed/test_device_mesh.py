@@ -99,6 +99,7 @@ def test_a_world_of_one_matches_torch(world_of_one):
         mesh = make("cpu", (1, 1), mesh_dim_names=("dp", "tp"))
         outcomes[lib] = [
             mesh.mesh.tolist(), mesh.shape, mesh.ndim, mesh.size(), mesh.get_coordinate(),
+            repr(mesh), repr(mesh["tp"]), str(lib.device_mesh.DeviceMesh("cpu", [0])),
             _outcome(lambda: mesh.get_group()), _outcome(lambda: mesh.get_group("zz")),
             _outcome(lambda: mesh.get_group(5)), _outcome(lambda: mesh.get_local_rank()),
             mesh.get_local_rank("tp"), mesh["dp"].mesh.tolist(), mesh["dp"].mesh_dim_names,

@@ -195,10 +195,23 @@ class DeviceMesh:
                      self.mesh_dim_names))
 
     def __repr__(self):
-        sizes = [str(n) for n in self.shape] if self.mesh_dim_names is None else \
-            [f"{name}={n}" for name, n in zip(self.mesh_dim_names, self.shape)]
-        return f"DeviceMesh(({', '.join(sizes)}), '{self.device_type}', ranks=" \
-               f"{self._ranks.tolist()})"
+        sizes = str(self.shape) if self.mesh_dim_names is None else "(" + ", ".join(
+            f"{name}={n}" for name, n in zip(self.mesh_dim_names, self.shape)) + ")"
+        return f"DeviceMesh({sizes}, '{self.device_type}', stride=" \
+               f"{self._strides()})"
+
+    def _strides(self) -> tuple:
+        """PyTorch's layout strides: how far apart in rank neighbours along each dimension
+        are (``()`` for a dimension of size 1)."""
+        strides = []
+        for dim, size in enumerate(self.shape):
+            if size == 1:
+                strides.append(())
+                continue
+            origin = self._ranks[(0,) * self.ndim]
+            step = tuple(1 if d == dim else 0 for d in range(self.ndim))
+            strides.append(int(self._ranks[step] - origin))
+        return tuple(strides)
 
 
 def init_device_mesh(device_type: str, mesh_shape: tuple, *, mesh_dim_names=None,
