@@ -5,6 +5,8 @@ double in CI and on real CuPy by scripts/gpu_check.sh; values are checked agains
 the CPU doing the same work."""
 
 import re
+import sys
+import types
 import warnings
 
 import numpy as np
@@ -561,3 +563,28 @@ def test_jiterator_kernel_from_a_cpp_string(cupy_backend):
     out = fn(a, b, alpha=3.0)
     ta, tb = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([0.5, -1.0], dtype=torch.float64)
     torch.testing.assert_close(_host(out), -ta + 3.0 * (tb + tb))
+
+
+def test_nvml_readings_and_process_list(monkeypatch):
+    """NVML's Python binding (nvidia-ml-py) answers these; a stand-in module with NVML's
+    call names and return shapes checks how ember asks and formats."""
+    process = types.SimpleNamespace(pid=4242, usedGpuMemory=3 * 1024 * 1024 + 512 * 1024)
+    calls = []
+    nvml = types.SimpleNamespace(
+        nvmlInit=lambda: calls.append("init"),
+        nvmlDeviceGetHandleByIndex=lambda index: ("handle", index),
+        nvmlDeviceGetComputeRunningProcesses=lambda handle: [process] if handle[1] == 0 else [],
+        nvmlDeviceGetUtilizationRates=lambda handle: types.SimpleNamespace(gpu=37, memory=12),
+        nvmlDeviceGetTemperature=lambda handle, sensor: 55 + sensor,
+        nvmlDeviceGetPowerUsage=lambda handle: 71000,
+        nvmlDeviceGetClockInfo=lambda handle, kind: 1410 if kind == 1 else 0,
+    )
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    assert ember.cuda.list_gpu_processes(0) == \
+        "GPU:0\nprocess       4242 uses        3.500 MB GPU memory"
+    last = ember.cuda.device_count() - 1
+    if last:
+        assert ember.cuda.list_gpu_processes(last) == f"GPU:{last}\nno processes are running"
+    assert ember.cuda.utilization() == 37 and ember.cuda.memory_usage() == 12
+    assert ember.cuda.temperature() == 55 and ember.cuda.power_draw() == 71000
+    assert ember.cuda.clock_rate() == 1410 and "init" in calls
