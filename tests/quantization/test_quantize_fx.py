@@ -400,6 +400,39 @@ def test_cat_and_own_observer_ops_match_torch():
     np.testing.assert_allclose(e_out, t_out, rtol=0, atol=0.05)
 
 
+def test_torchvision_resnet18_matches_torch():
+    """The FX PTQ tutorial's model: torchvision's resnet18 and ember.vision's, same
+    weights: the same quantized graph (fused QuantizedConvReLU2d, quantized.add_relu in
+    every block...), the same output."""
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "vision"))
+    from _torchvision import load_torchvision
+
+    import ember.vision.models as evm
+
+    torch.manual_seed(0)
+    t_model = load_torchvision().models.resnet18(num_classes=10).eval()
+    e_model = evm.resnet18(num_classes=10).eval()
+    e_model.load_state_dict({k: ember.tensor(v.numpy()) for k, v in
+                             t_model.state_dict().items()})
+    x = RNG.standard_normal((2, 3, 16, 16)).astype(np.float32)
+    results = []
+    for lib, q, qfx, model in ((torch, tq, tfx, t_model), (ember, eq, efx, e_model)):
+        mapping = q.QConfigMapping().set_global(q.default_qconfig)
+        prepared = qfx.prepare_fx(model, mapping, (lib.tensor(x),))
+        prepared(lib.tensor(x))
+        converted = qfx.convert_fx(prepared)
+        results.append((_structure(converted), _module_names(converted),
+                        _to_numpy(converted(lib.tensor(x))), converted.fc.scale))
+    (t_graph, t_mods, t_out, scale), (e_graph, e_mods, e_out, _) = results
+    assert e_graph == t_graph
+    assert [m for m in e_mods if "packed" not in m[0]] == \
+        [m for m in t_mods if "packed" not in m[0]]
+    np.testing.assert_allclose(e_out, t_out, rtol=0, atol=scale * 1.001)
+
+
 def test_errors_match_torch():
     e_model = ember.nn.Sequential(ember.nn.Linear(2, 2))
     with pytest.raises(AssertionError, match="incoming model must be produced by prepare_fx"):
