@@ -351,7 +351,10 @@ def init_process_group(backend=None, init_method=None, timeout: timedelta | None
 def _rendezvous_through(store, rank, timeout) -> tuple:
     """(host, port) of rank 0's listener, which rank 0 picks and publishes in ``store``
     (the ``init_process_group(store=...)`` form of the TCP rendezvous)."""
-    key = "ember_tcp_rendezvous/rank0"
+    # the n-th init of every rank through this store meets rank 0's n-th: a re-init after
+    # destroy_process_group never reads the previous address
+    generation = store.add(f"ember_tcp_rendezvous/inits/{rank}", 1)
+    key = f"ember_tcp_rendezvous/{generation}/rank0"
     if rank == 0:
         import socket
         with socket.socket() as probe:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 
 from ..._tensor import Tensor
-from ...autograd import grad_mode
 from .scatter_gather import _accelerator
 
 __all__ = ["parallel_apply"]
@@ -44,18 +43,18 @@ def _parallel_apply(modules, inputs, kwargs_tup=None, devices=None):
     if not len(modules) == len(kwargs_tup) == len(devices):
         raise AssertionError("modules, inputs, kwargs_tup and devices must have the same "
                              "length")
-    grad_enabled = grad_mode.is_grad_enabled()
+    # ember's grad mode is process-wide, so the threads run under the caller's mode as
+    # PyTorch's (which hands it to them) do
     results = [None] * len(modules)
 
     def work(index, module, arguments, kwargs, device):
         try:
-            with grad_mode.set_grad_enabled(grad_enabled):
-                if device is not None and device.type == "cuda":
-                    from ... import cuda
-                    with cuda.device(device):
-                        output = module(*_as_tuple(arguments), **kwargs)
-                else:
+            if device is not None and device.type == "cuda":
+                from ... import cuda
+                with cuda.device(device):
                     output = module(*_as_tuple(arguments), **kwargs)
+            else:
+                output = module(*_as_tuple(arguments), **kwargs)
             results[index] = ("ok", output)
         except Exception as error:  # noqa: BLE001 - raised again in the caller
             results[index] = ("error", error)
