@@ -4,6 +4,7 @@ exception classes, Stream/Event, the legacy autocast switches, DLPack, from_file
 legacy typed storages. (cond/while_loop: test_control_flow.py; segment_reduce:
 ops/test_segment_reduce.py; native_* and the rnn function forms: test_native_ops.py.)"""
 
+import io
 import os
 import warnings
 
@@ -97,6 +98,12 @@ def test_sym_helpers_on_ember_symints():
     program = export(M(), (ember.ones(2, 3),), dynamic_shapes=({0: Dim("n")},))
     assert program.module()(ember.ones(2, 3)).shape == (4,)
     assert program.module()(ember.ones(6, 3)).tolist() == [9.0] * 6
+    assert "torch.sym_max(" in program.graph_module.code  # one node each, named as torch's
+    assert program.graph_module.code.count("sym_sum") == 2
+    buffer = io.BytesIO()
+    ember.export.save(program, buffer)
+    buffer.seek(0)
+    assert ember.export.load(buffer).module()(ember.ones(5, 3)).tolist() == [8.0] * 5
 
 
 # -- process switches -----------------------------------------------------------------------

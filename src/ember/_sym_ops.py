@@ -46,7 +46,8 @@ def _record(fn, args, value, expr):
     from .export._symbolic import _Traced, traced_number
 
     node_args = tuple(a.node if isinstance(a, _Traced) else a for a in args)
-    node = tracer.graph.create_node("call_function", fn, node_args, {}, name=fn.__name__)
+    target = getattr(fn, "_export_original", fn)  # the function, not the tracer's wrapper
+    node = tracer.graph.create_node("call_function", target, node_args, {}, name=fn.__name__)
     node.meta["sym_expr"] = expr
     return traced_number(value, node, expr)
 
@@ -115,11 +116,11 @@ def sym_sum(*args):
     """The sum of ``args`` (``sym_sum([a, b, c])`` or ``sym_sum(a, b, c)``), from 0."""
     if len(args) == 1 and isinstance(args[0], (list, tuple)):
         args = args[0]
-    total = builtins.sum(args)
-    if builtins.all(isinstance(a, builtins.int) for a in args):
-        expr = " + ".join(_expr(a) for a in args) or "0"
+    if args and builtins.all(isinstance(a, builtins.int) for a in args):
+        total = builtins.sum(builtins.int(a) for a in args)  # plain ints: one node, not n
+        expr = " + ".join(_expr(a) for a in args)
         return _record(sym_sum, tuple(args), total, expr)
-    return total
+    return builtins.sum(args)
 
 
 def sym_sqrt(a):
