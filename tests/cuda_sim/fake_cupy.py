@@ -284,14 +284,12 @@ def _wrap(result, device_id):
 
 
 def asarray(a, dtype=None, order=None):
-    """Host to device (or a no-op for a device array already on the current device)."""
-    if _graph.active() is not None and not isinstance(a, ndarray):
-        return _graph.launch(_upload, (a, dtype))  # a memcpy node: reads ``a`` at replay
-    if isinstance(a, ndarray):
-        if a._device_id == _current["device"] and (dtype is None or a.dtype == dtype):
-            return a
-        return _wrap(numpy.asarray(a.view(numpy.ndarray), dtype=dtype).copy(), _current["device"])
-    return _wrap(numpy.array(a, dtype=dtype, copy=True), _current["device"])
+    """Host to device (or a no-op for a device array already on the current device); a
+    copy or cast while a stream captures is a node (an upload reads ``a`` at replay)."""
+    if isinstance(a, ndarray) and a._device_id == _current["device"] and (
+            dtype is None or a.dtype == dtype):
+        return a
+    return _graph.launch(_upload, (a, dtype), sources=_graph.device_arrays([a]))
 
 
 def array(a, dtype=None, copy=True, order="K", ndmin=0):
