@@ -99,7 +99,7 @@ def test_sym_helpers_on_ember_symints():
     assert program.module()(ember.ones(2, 3)).shape == (4,)
     assert program.module()(ember.ones(6, 3)).tolist() == [9.0] * 6
     assert "torch.sym_max(" in program.graph_module.code  # one node each, named as torch's
-    assert program.graph_module.code.count("sym_sum") == 2
+    assert program.graph_module.code.count("torch.sym_sum(") == 1
     buffer = io.BytesIO()
     ember.export.save(program, buffer)
     buffer.seek(0)
