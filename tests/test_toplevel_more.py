@@ -489,6 +489,13 @@ def test_typed_storage_classes_match_torch(name):
 
 def test_storage_aliases_and_from_buffer():
     assert ember.Storage is ember.FloatStorage and torch.Storage is torch.FloatStorage
+    try:  # torch.Storage follows the default dtype
+        for lib in (ember, torch):
+            lib.set_default_dtype(lib.float64)
+        assert ember.Storage is ember.DoubleStorage and torch.Storage is torch.DoubleStorage
+    finally:
+        for lib in (ember, torch):
+            lib.set_default_dtype(lib.float32)
     for lib in (ember, torch):
         assert isinstance(lib.ones(1).untyped_storage(), lib.StorageBase)
         assert not isinstance(lib.ones(1).storage(), lib.StorageBase)

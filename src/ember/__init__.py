@@ -77,11 +77,15 @@ def __getattr__(name):
         from .func import vmap
 
         return vmap
+    if name == "Storage":  # the default dtype's storage class, as torch.Storage
+        from ._storage_legacy import default_storage_class
+
+        return default_storage_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | _LAZY_SUBMODULES | {"vmap"})
+    return sorted(set(globals()) | _LAZY_SUBMODULES | {"vmap", "Storage"})
 
 
 from . import sparse  # noqa: F401,E402

@@ -19,7 +19,7 @@ from ._storage import TypedStorage, UntypedStorage
 __all__ = [
     "FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage",
     "IntStorage", "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage",
-    "ComplexFloatStorage", "ComplexDoubleStorage", "Storage", "StorageBase",
+    "ComplexFloatStorage", "ComplexDoubleStorage", "StorageBase",
 ]
 
 _SIGNATURES = ("received an invalid combination of arguments. Expected one of:\n"
@@ -119,7 +119,6 @@ BoolStorage = _storage_class("BoolStorage", _dt.bool_)
 ComplexFloatStorage = _storage_class("ComplexFloatStorage", _dt.complex64)
 ComplexDoubleStorage = _storage_class("ComplexDoubleStorage", _dt.complex128)
 
-Storage = FloatStorage  # torch.Storage: the default dtype's storage class (float32)
 _BY_NP_DTYPE = {np.dtype(cls._dtype_of.np): cls for cls in (
     FloatStorage, DoubleStorage, HalfStorage, BFloat16Storage, LongStorage, IntStorage,
     ShortStorage, CharStorage, ByteStorage, BoolStorage, ComplexFloatStorage,
@@ -129,6 +128,14 @@ _BY_NP_DTYPE = {np.dtype(cls._dtype_of.np): cls for cls in (
 def storage_class(np_dtype):
     """The legacy storage class of a NumPy dtype (None for dtypes without one)."""
     return _BY_NP_DTYPE.get(np.dtype(np_dtype))
+
+
+def default_storage_class():
+    """``torch.Storage``: the storage class of the default dtype (it follows
+    ``set_default_dtype``)."""
+    from ._backend import get_default_dtype
+
+    return storage_class(get_default_dtype().np)
 
 
 class _StorageBaseMeta(type):
