@@ -681,3 +681,20 @@ def test_gradient_through_chains_to_a_dense_source(name):
     same_dense(e, t)
     same_dense(ex, tx)
     same_grad(ew, tw)
+
+
+@pytest.mark.parametrize("case", ["bias", "no_bias", "batch", "vector"])
+def test_linear_with_a_compressed_weight(case):
+    weight = MATRIX[:2]
+    shapes = {"bias": (3, 4), "no_bias": (3, 4), "batch": (2, 3, 4), "vector": (4,)}
+    x = RNG.standard_normal(shapes[case])
+    bias = RNG.standard_normal(2)
+
+    def fn(lib, w, x, b):
+        return lib.nn.functional.linear(x, w, None if case == "no_bias" else b)
+
+    e, t, (ew, (ex, eb)), (tw, (tx, tb)) = run(fn, weight, x, bias)
+    same_dense(e, t)
+    same_leaf_grad(ew, tw)
+    same_dense(ex.grad, tx.grad)
+    same_grad(eb.grad, tb.grad)

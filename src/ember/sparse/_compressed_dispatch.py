@@ -34,6 +34,24 @@ def _binary(op):
     return call
 
 
+def _linear(input, weight, bias=None):
+    """``F.linear`` with a compressed weight (a pruned layer): ``input @ weight.t()``, the
+    product of a dense matrix and a compressed one, plus the bias."""
+    if not isinstance(weight, SparseCompressedTensor):
+        from .._C import DisableTorchFunctionSubclass
+        from ..nn import functional
+
+        with DisableTorchFunctionSubclass():
+            return functional.linear(input, weight, bias)
+    leading = tuple(input.shape[:-1])
+    flat = input.reshape(-1, input.shape[-1])
+    if bias is None:
+        out = cmath.mm(flat, weight.t())
+    else:
+        out = cmath.addmm(bias, flat, weight.t())
+    return out.reshape(leading + (weight.shape[0],))
+
+
 def _handlers():
     import ember
 
@@ -44,6 +62,7 @@ def _handlers():
         ember.multiply: _binary(cmath.mul),
         ember.sum: _method("sum"), ember.t: _method("t"), ember.transpose: _method("transpose"),
         ember.neg: _method("neg"), ember.negative: _method("neg"),
+        functional.linear: _linear,
     }
     for name in cmath.ZERO_PRESERVING:
         for owner in (ember, functional):
