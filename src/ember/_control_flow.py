@@ -9,8 +9,10 @@ no tracer of that kind, so it keeps the contract like this:
 * the branch taken runs for real (autograd records it as any eager code);
 * the branch not taken runs on ``meta`` copies of the operands (shapes and dtypes only,
   no arithmetic, under ``no_grad``); when it cannot (it mixes in real tensors it closes
-  over, or reads values), it runs on detached copies instead, under ``no_grad`` and with
-  the random-number state put back, so it leaves no trace;
+  over, such as a module's weights, or reads values), it runs on detached copies
+  instead, under ``no_grad`` and with the random-number state put back. PyTorch's
+  contract forbids a branch to mutate state it captures, so a valid branch leaves no
+  trace; the price is that branch's arithmetic, paid once per call;
 * the outputs are then compared as Dynamo compares them, with its messages.
 
 A Python bool as ``pred`` is taken as it is, without checks, as PyTorch does.
