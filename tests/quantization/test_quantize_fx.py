@@ -441,3 +441,42 @@ def test_errors_match_torch():
         efx.prepare_fx(e_model.eval(), 3, (ember.ones(1, 2),))
     with pytest.warns(FutureWarning, match="Passing a QConfig dictionary to prepare"):
         efx.prepare_fx(e_model, {"": eq.default_qconfig}, (ember.ones(1, 2),))
+
+
+def _custom_config(q):
+    from importlib import import_module
+
+    custom = import_module(q.__name__ + ".fx.custom_config")
+    return (custom.PrepareCustomConfig()
+            .set_non_traceable_module_names(["conv2"])
+            .set_output_quantized_indexes([0])
+            .set_preserved_attributes(["version"]))
+
+
+def test_prepare_custom_config_matches_torch():
+    t_model, e_model = _pair(_tutorial_model)
+    t_model.eval()
+    e_model.eval()
+    t_model.version = e_model.version = 7
+    x = _calibration((2, 3, 6, 6), 1)[0]
+    t_config, e_config = _custom_config(tq), _custom_config(eq)
+    assert repr(e_config) == repr(t_config)
+    assert e_config.to_dict() == t_config.to_dict()
+    assert repr(type(e_config).from_dict(e_config.to_dict())) == repr(e_config)
+    results = []
+    for lib, q, qfx, model, config in ((torch, tq, tfx, t_model, t_config),
+                                       (ember, eq, efx, e_model, e_config)):
+        prepared = qfx.prepare_fx(model, q.get_default_qconfig_mapping("x86"),
+                                  (lib.tensor(x),), prepare_custom_config=config)
+        structure, version = _structure(prepared), prepared.version
+        prepared(lib.tensor(x))
+        converted = qfx.convert_fx(prepared)
+        sig, _ = converted(lib.tensor(x))
+        # the attribute is kept on the prepared module, not carried to the converted one
+        results.append((structure, _structure(converted), version,
+                        converted.meta["_user_preserved_attributes"],
+                        hasattr(converted, "version"), sig.is_quantized))
+    assert results[1] == results[0]  # the first output stays quantized
+    with pytest.raises(NotImplementedError, match="input_quantized_indexes"):
+        efx.prepare_fx(e_model, eq.get_default_qconfig_mapping("x86"), (ember.tensor(x),),
+                       _custom_config(eq).set_input_quantized_indexes([0]))

@@ -19,6 +19,7 @@ from __future__ import annotations
 from .fx import _patterns
 from .fx import convert as _convert
 from .fx import prepare as _prepare
+from .fx.custom_config import FuseCustomConfig, PrepareCustomConfig
 from .fx.prepare import trace as _trace
 
 __all__ = ["convert_fx", "convert_to_reference_fx", "fuse_fx", "prepare_fx", "prepare_qat_fx"]
@@ -30,7 +31,10 @@ def fuse_fx(model, fuse_custom_config=None, backend_config=None):
 
     Returns a GraphModule.
     """
-    gm, _ = _trace(model, fuse_custom_config)
+    if isinstance(fuse_custom_config, dict):
+        fuse_custom_config = FuseCustomConfig.from_dict(fuse_custom_config)
+    preserved = (fuse_custom_config or FuseCustomConfig()).preserved_attributes
+    gm, _ = _trace(model, PrepareCustomConfig().set_preserved_attributes(preserved))
     return _patterns.fuse_graph(gm, is_qat=False)
 
 
@@ -42,8 +46,9 @@ def prepare_fx(model, qconfig_mapping, example_inputs, prepare_custom_config=Non
         model: the float model; it must be symbolically traceable.
         qconfig_mapping: a ``QConfigMapping`` (or a legacy ``qconfig_dict``).
         example_inputs: a tuple of positional inputs (kept for PyTorch's signature).
-        prepare_custom_config: ``{"non_traceable_module_name": [...],
-            "non_traceable_module_class": [...]}`` for modules traced as leaves.
+        prepare_custom_config: a ``PrepareCustomConfig`` (or its dict form): modules
+            traced as leaves and left in float, outputs returned quantized, attributes
+            kept on the GraphModule.
 
     Returns a GraphModule with observers (``activation_post_process_N``) to calibrate.
     """
@@ -62,11 +67,13 @@ def prepare_qat_fx(model, qconfig_mapping, example_inputs, prepare_custom_config
 def convert_fx(graph_module, convert_custom_config=None, _remove_qconfig=True,
                qconfig_mapping=None, backend_config=None, keep_original_weights=False):
     """Lower a calibrated (or QAT-trained) GraphModule to a quantized one."""
-    return _convert(graph_module, is_reference=False)
+    return _convert(graph_module, is_reference=False,
+                    convert_custom_config=convert_custom_config)
 
 
 def convert_to_reference_fx(graph_module, convert_custom_config=None, _remove_qconfig=True,
                             qconfig_mapping=None, backend_config=None):
     """The reference form: float modules with rounded weights and a
     quantize_per_tensor/dequantize pair at every observer (what a backend lowers)."""
-    return _convert(graph_module, is_reference=True)
+    return _convert(graph_module, is_reference=True,
+                    convert_custom_config=convert_custom_config)

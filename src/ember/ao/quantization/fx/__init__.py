@@ -2,7 +2,8 @@
 fusion (``_patterns``), observer insertion (``prepare``) and lowering (``convert``).
 The public entry points live in ``ember.ao.quantization.quantize_fx``."""
 
+from . import custom_config
 from .convert import convert
 from .prepare import prepare
 
-__all__ = ["convert", "prepare"]
+__all__ = ["convert", "custom_config", "prepare"]

@@ -38,7 +38,8 @@ from ..quantize import (
     get_default_static_quant_module_mappings,
 )
 from . import _patterns
-from .prepare import META_KEY, activation_mode, is_observer_module
+from .custom_config import ConvertCustomConfig
+from .prepare import META_KEY, USER_PRESERVED_KEY, activation_mode, is_observer_module
 
 
 def _scalar_mul(qa, c):
@@ -146,6 +147,8 @@ class _Converter:
         self.gm = gm
         self.node_qconfig = attrs.node_name_to_qconfig
         self.node_scope = attrs.node_name_to_scope
+        self.output_quantized_indexes = (
+            () if is_reference else attrs.prepare_custom_config.output_quantized_indexes)
         self.is_reference = is_reference
         self.modules = dict(gm.named_modules(remove_duplicate=False))
         self.graph = fx.Graph()
@@ -355,8 +358,7 @@ class _Converter:
             if node.op == "placeholder":
                 self.env[node] = self.graph.node_copy(node)
             elif node.op == "output":
-                args, kwargs = self._float_args(node)
-                self.graph.output(args[0])
+                self.graph.output(self._outputs(node.args[0]))
             elif self._is_observer(node):
                 self._observer(node)
             elif not self._convert_op(node):
@@ -366,6 +368,17 @@ class _Converter:
         converted = fx.GraphModule(self.gm, self.graph)
         converted.delete_all_unused_submodules()
         return converted
+
+    def _outputs(self, result):
+        """The graph's result in float, but at the output quantized indexes of the
+        PrepareCustomConfig (an output kept quantized, for a quantized consumer)."""
+        keep = set(self.output_quantized_indexes)
+        if isinstance(result, (tuple, list)):
+            return type(result)(
+                fx.map_arg(r, lambda n: self.env[n] if i in keep else
+                           self._as_float(self.env[n])) for i, r in enumerate(result))
+        return fx.map_arg(result, lambda n: self.env[n] if 0 in keep else
+                          self._as_float(self.env[n]))
 
     def _convert_op(self, node):
         """Emit ``node`` in quantized form when it can be; False to copy it in float."""
@@ -447,11 +460,24 @@ class _Converter:
         return True
 
 
-def convert(observed, is_reference=False):
+def convert(observed, is_reference=False, convert_custom_config=None):
     attrs = getattr(observed, "meta", {}).get(META_KEY)
     if attrs is None:
         raise AssertionError(
             "incoming model must be produced by prepare_fx")
+    if isinstance(convert_custom_config, dict):
+        convert_custom_config = ConvertCustomConfig.from_dict(convert_custom_config)
+    config = convert_custom_config or ConvertCustomConfig()
+    if config.observed_to_quantized_mapping:
+        raise NotImplementedError(
+            "ConvertCustomConfig.observed_to_quantized_mapping (custom modules) is not "
+            "supported by ember's convert_fx")
     converted = _Converter(observed, attrs, is_reference).run()
     converted.meta.pop(META_KEY, None)
+    # the converted module keeps the attributes ConvertCustomConfig names (those prepare
+    # kept are not carried over, as in PyTorch)
+    preserved = {name: getattr(observed, name) for name in config.preserved_attributes}
+    for name, value in preserved.items():
+        setattr(converted, name, value)
+    converted.meta[USER_PRESERVED_KEY] = preserved
     return converted

@@ -26,24 +26,29 @@ from ..observer import FixedQParamsObserver, ObserverBase, ReuseInputObserver
 from ..qconfig_mapping import QConfigMapping
 from ..quantize import get_default_qat_module_mappings
 from . import _patterns
+from .custom_config import PrepareCustomConfig
 
 META_KEY = "_observed_graph_module_attrs"
+USER_PRESERVED_KEY = "_user_preserved_attributes"
 
 
 class ObservedGraphModuleAttrs:
     """What convert_fx needs from prepare_fx: each node's qconfig and the mode."""
 
-    def __init__(self, node_name_to_qconfig, qconfig_mapping, is_qat, node_name_to_scope):
+    def __init__(self, node_name_to_qconfig, qconfig_mapping, is_qat, node_name_to_scope,
+                 prepare_custom_config):
         self.node_name_to_qconfig = node_name_to_qconfig
         self.qconfig_mapping = qconfig_mapping
         self.is_qat = is_qat
         self.node_name_to_scope = node_name_to_scope
+        self.prepare_custom_config = prepare_custom_config
 
     def __deepcopy__(self, memo):
         # qconfigs hold observer factories and dtypes, which are shared, never copied
         return ObservedGraphModuleAttrs(dict(self.node_name_to_qconfig),
                                         self.qconfig_mapping, self.is_qat,
-                                        dict(self.node_name_to_scope))
+                                        dict(self.node_name_to_scope),
+                                        self.prepare_custom_config)
 
 
 def is_observer_module(module):
@@ -77,23 +82,35 @@ def _as_mapping(qconfig_mapping):
     return qconfig_mapping
 
 
-def _custom_config(prepare_custom_config):
-    """(skipped module names, skipped module classes) of a prepare_custom_config."""
+def as_prepare_custom_config(prepare_custom_config):
+    """A PrepareCustomConfig from None, a legacy dict or one; what ember cannot do
+    (standalone modules, custom module classes, pre-quantized inputs) is refused."""
     if prepare_custom_config is None:
-        return (), ()
+        return PrepareCustomConfig()
     if isinstance(prepare_custom_config, dict):
-        return (prepare_custom_config.get("non_traceable_module_name", ()),
-                prepare_custom_config.get("non_traceable_module_class", ()))
-    return (prepare_custom_config.non_traceable_module_names,
-            prepare_custom_config.non_traceable_module_classes)
+        warnings.warn(
+            "Passing a prepare_custom_config_dict to prepare is deprecated and will not be "
+            "supported in a future version. Please pass in a PrepareCustomConfig instead.",
+            FutureWarning, stacklevel=3)
+        prepare_custom_config = PrepareCustomConfig.from_dict(prepare_custom_config)
+    for option in ("standalone_module_names", "standalone_module_classes",
+                   "float_to_observed_mapping", "input_quantized_indexes"):
+        if getattr(prepare_custom_config, option):
+            raise NotImplementedError(
+                f"PrepareCustomConfig.{option} is not supported by ember's prepare_fx")
+    return prepare_custom_config
 
 
-def trace(model, prepare_custom_config=None):
-    """(GraphModule of ``model``, node name -> (module path, module type) scope)."""
-    names, classes = _custom_config(prepare_custom_config)
-    tracer = _patterns.QuantizationTracer(names, classes)
+def trace(model, config):
+    """(GraphModule of ``model``, node name -> (module path, module type) scope); the
+    config's preserved attributes are copied onto the GraphModule."""
+    tracer = _patterns.QuantizationTracer(config.non_traceable_module_names,
+                                          config.non_traceable_module_classes)
     graph = tracer.trace(model)
-    return fx.GraphModule(model, graph), tracer.node_name_to_scope
+    gm = fx.GraphModule(model, graph)
+    for name in config.preserved_attributes:
+        setattr(gm, name, getattr(model, name))
+    return gm, tracer.node_name_to_scope
 
 
 def _swap_qat_modules(gm, qconfig_of_module):
@@ -242,7 +259,8 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs=None, prepare_custom_
             backend_config=None):
     """The observed GraphModule of ``model`` (see module docstring)."""
     mapping = _as_mapping(qconfig_mapping)
-    gm, node_name_to_scope = trace(model, prepare_custom_config)
+    config = as_prepare_custom_config(prepare_custom_config)
+    gm, node_name_to_scope = trace(model, config)
     _patterns.fuse_graph(gm, is_qat)
     qconfig_of_module = _patterns.module_qconfigs(gm, mapping)
     if is_qat:
@@ -250,7 +268,11 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs=None, prepare_custom_
     node_qconfig = _patterns.node_qconfigs(gm.graph, mapping, qconfig_of_module,
                                            node_name_to_scope)
     insert_observers(gm, node_qconfig)
+    preserved = {name: getattr(gm, name) for name in config.preserved_attributes}
     gm = fx.GraphModule(gm, gm.graph)  # submodules in graph order, as PyTorch's
+    for name, value in preserved.items():
+        setattr(gm, name, value)
     gm.meta[META_KEY] = ObservedGraphModuleAttrs(node_qconfig, mapping, is_qat,
-                                                 node_name_to_scope)
+                                                 node_name_to_scope, config)
+    gm.meta[USER_PRESERVED_KEY] = preserved
     return gm
