@@ -78,6 +78,15 @@ def test_sparse_results(name):
         check(lambda lib, v: fn(lib, v).to_dense(), v)
 
 
+def torch_sub(lib, dense, sparse):
+    return lib.sub(dense, sparse, alpha=0.5)
+
+
+def iadd(dense, sparse):
+    dense += sparse
+    return dense
+
+
 # -- dense results --------------------------------------------------------------------------
 
 DENSE_RESULTS = {
@@ -87,6 +96,11 @@ DENSE_RESULTS = {
     "sum_both_dims": lambda lib, v, d: lib.sparse.sum(coo(lib, v), (0, 1)),
     "dense_add_sparse": lambda lib, v, d: d + coo(lib, v),
     "dense_sub_sparse": lambda lib, v, d: d - coo(lib, v),
+    "dense_add_alpha": lambda lib, v, d: d.add(coo(lib, v), alpha=2.0),
+    "dense_sub_alpha": lambda lib, v, d: torch_sub(lib, d, coo(lib, v)),
+    "dense_add_inplace": lambda lib, v, d: d.clone().add_(coo(lib, v), alpha=-0.1),
+    "dense_sub_inplace": lambda lib, v, d: d.clone().sub_(coo(lib, v)),
+    "dense_iadd": lambda lib, v, d: iadd(d.clone(), coo(lib, v)),
     "add_uncoalesced": lambda lib, v, d: (coo(lib, v) + coo(lib, v * 2)).to_dense(),
     "sparse_mm": lambda lib, v, d: lib.sparse.mm(coo(lib, v), d),
     "mm": lambda lib, v, d: lib.mm(coo(lib, v), d),

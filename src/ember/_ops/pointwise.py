@@ -337,6 +337,14 @@ def _zeros_like(grad):
 # ---------------------------------------------------------------------------
 
 
+def _dense_of_sparse(other):
+    """A sparse COO operand of a dense add/sub stands for its dense tensor: PyTorch adds a
+    sparse tensor into a dense one (``state_sum.add_(sparse_update)`` in sparse Adagrad)."""
+    if type(other) is Tensor or not isinstance(other, Tensor) or not other.is_sparse:
+        return other
+    return other.to_dense()
+
+
 def _scaled(input, other, alpha):
     """``alpha * other`` with PyTorch's checks on alpha's type."""
     if isinstance(alpha, bool):
@@ -361,6 +369,7 @@ def _scaled(input, other, alpha):
 
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting, with PyTorch's type promotion."""
+    other = _dense_of_sparse(other)
     if type(alpha) is not int or alpha != 1:
         other = _scaled(input, other, alpha)
     result = apply_binary(Add, input, other)
@@ -369,6 +378,7 @@ def add(input, other, *, alpha=1, out=None):
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other (two bool tensors are refused, as in PyTorch)."""
+    other = _dense_of_sparse(other)
     if type(alpha) is not int or alpha != 1:
         other = _scaled(input, other, alpha)
     result = apply_binary(Sub, input, other)
@@ -463,11 +473,13 @@ def _int_operand(self, other):
 
 
 def _iadd(self, other):
+    other = _dense_of_sparse(other)
     other = _int_operand(self, other)
     return ufunc_inplace(self, xp_of(self._data).add, other, Add.apply)
 
 
 def _isub(self, other):
+    other = _dense_of_sparse(other)
     other = _int_operand(self, other)
     if isinstance(other, Tensor) and self._data.dtype.kind == "b" and other._data.dtype.kind == "b":
         Sub.apply(self, other)  # raises PyTorch's bool subtraction error
@@ -501,12 +513,14 @@ def _idiv(self, other):
 
 
 def _add_(self, other, *, alpha=1):
+    other = _dense_of_sparse(other)
     if type(alpha) is not int or alpha != 1:
         other = _scaled(self, other, alpha)
     return _iadd(self, other)
 
 
 def _sub_(self, other, *, alpha=1):
+    other = _dense_of_sparse(other)
     if type(alpha) is not int or alpha != 1:
         other = _scaled(self, other, alpha)
     return _isub(self, other)
