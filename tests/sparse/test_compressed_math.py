@@ -23,7 +23,8 @@ from sparse_oracle import same_compressed
 import ember
 from ember import overrides
 
-pytestmark = pytest.mark.filterwarnings("ignore:Sparse (CSR|CSC|BSR|BSC|invariant)")
+pytestmark = [pytest.mark.filterwarnings("ignore:Sparse (CSR|CSC|BSR|BSC|invariant)"),
+              pytest.mark.filterwarnings("ignore:log1p_backward: received self with sparse")]
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -160,3 +160,26 @@ def test_linear_with_a_compressed_weight(case):
     same_leaf_grad(ew, tw)
     same_dense(ex.grad, tx.grad)
     same_grad(eb.grad, tb.grad)
+
+
+PARAMETER_LEFT = {  # a dense subclass on the left is asked first; its operators dispatch
+    "add": lambda lib, p, s: p + s,
+    "mul": lambda lib, p, s: p * s,
+    "matmul": lambda lib, p, s: p @ s,
+    "add_alpha": lambda lib, p, s: p.add(s, alpha=2),
+    "mul_method": lambda lib, p, s: p.mul(s),
+}
+
+
+@pytest.mark.parametrize("name", PARAMETER_LEFT)
+def test_operators_with_a_parameter_on_the_left(name):
+    results = []
+    for lib in (ember, torch):
+        s = lib.tensor(MATRIX).to_sparse_csr()
+        p = lib.nn.Parameter(lib.full((4, 4), 2.0, dtype=s.dtype))
+        results.append(PARAMETER_LEFT[name](lib, p, s))
+    e, t = results
+    if t.layout == torch.strided:
+        same_dense(e, t)
+    else:
+        same_compressed(e, t, check_repr=False)

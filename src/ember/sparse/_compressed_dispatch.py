@@ -64,6 +64,16 @@ def _handlers():
         ember.neg: _method("neg"), ember.negative: _method("neg"),
         functional.linear: _linear,
     }
+    # A dense subclass on the left (a Parameter) is asked first: its operators land here.
+    tensor = ember.Tensor
+    table.update({
+        tensor.__add__: _binary(cmath.add), tensor.add: _binary(cmath.add),
+        tensor.__radd__: lambda input, other: cmath.add(other, input),
+        tensor.__sub__: _binary(cmath.sub), tensor.sub: _binary(cmath.sub),
+        tensor.__rsub__: lambda input, other: cmath.sub(other, input),
+        tensor.__mul__: _binary(cmath.mul), tensor.mul: _binary(cmath.mul),
+        tensor.__rmul__: _binary(cmath.mul),
+    })
     for name in cmath.ZERO_PRESERVING:
         for owner in (ember, functional):
             fn = getattr(owner, name, None)
