@@ -25,8 +25,8 @@ from ._compressed import (
     from_entries,
     layout_label,
 )
-from ._layout import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr, strided
 from ._compressed_leafgrad import shadow_of, with_twin
+from ._layout import sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr, strided
 from ._names import named
 
 _NODE = {sparse_csr: "ToSparseCsrBackward0", sparse_csc: "ToSparseCscBackward0",
