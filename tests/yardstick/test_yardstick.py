@@ -123,6 +123,7 @@ SCRIPTS = [
     "t5_qat_static.py",     # eager QAT: fuse, prepare_qat, freeze, convert, accuracy and size
     "t5_library_ops.py",    # Library DEF/impl, Tensor[] ops with autograd, custom op in export
     "t5_fake_quant_observers.py",  # observers, FakeQuantize STE, quantized tensors, partial QAT
+    "masked_tensor_tutorial.py",  # torch.masked: MaskedTensor semantics, padded softmax, Adagrad
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -307,6 +308,12 @@ CLAIMS = {
     "t5_fake_quant_observers.py": ["straight-through grad: 24.0 1.0", "observer frozen: True",
                                    "clipped grad: [0.0, 1.0, 1.0, 1.0, 1.0, 0.0]",
                                    "out weight on grid: True"],
+    "masked_tensor_tutorial.py": ["where grad has nan: True count: 2",
+                                  "grad mask is the input mask: True",
+                                  "mismatched masks: ValueError Input masks must match",
+                                  "masked.softmax == masked_fill(-inf): True",
+                                  "grad rows sum to zero: True",
+                                  "MaskedTensor Adagrad == sparse Adagrad: True True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
