@@ -588,3 +588,31 @@ def test_nvml_readings_and_process_list(monkeypatch):
     assert ember.cuda.utilization() == 37 and ember.cuda.memory_usage() == 12
     assert ember.cuda.temperature() == 55 and ember.cuda.power_draw() == 71000
     assert ember.cuda.clock_rate() == 1410 and "init" in calls
+
+
+def test_cupy_stream_capture_semantics_the_double_imitates(cupy_backend):
+    """CuPy's own capture API, run the same on real CuPy and on the double (so a GPU run
+    checks the double): captured work does not run until launch, and every launch reads
+    the inputs' current values and writes the same outputs."""
+    cp = cupy_backend
+    a = cp.arange(4, dtype=cp.float32)
+    stream = cp.cuda.Stream(non_blocking=True)
+    with stream:
+        stream.begin_capture()
+        assert stream.is_capturing()
+        b = a * 3
+        a += 1
+        captured = stream.end_capture()
+    assert not stream.is_capturing()
+    assert cp.asnumpy(a).tolist() == [0.0, 1.0, 2.0, 3.0]  # nothing ran during capture
+    captured.launch(stream)
+    stream.synchronize()
+    assert cp.asnumpy(b).tolist() == [0.0, 3.0, 6.0, 9.0]
+    assert cp.asnumpy(a).tolist() == [1.0, 2.0, 3.0, 4.0]
+    a.fill(10)
+    cp.cuda.Device().synchronize()
+    captured.launch(stream)
+    stream.synchronize()
+    assert cp.asnumpy(b).tolist() == [30.0] * 4 and cp.asnumpy(a).tolist() == [11.0] * 4
+    with pytest.raises(RuntimeError, match="cannot capture on the default"):
+        cp.cuda.Stream.null.begin_capture()
