@@ -183,3 +183,24 @@ def test_operators_with_a_parameter_on_the_left(name):
         same_dense(e, t)
     else:
         same_compressed(e, t, check_repr=False)
+
+
+def test_pruned_linear_layer():
+    """nn.Linear with its weight replaced by a CSR Parameter: registered, printed, used by
+    forward, and given torch's dense gradient."""
+    results = []
+    inputs = RNG.standard_normal((3, 4))
+    for lib in (ember, torch):
+        layer = lib.nn.Linear(4, 2).double()
+        with lib.no_grad():
+            layer.weight.copy_(lib.tensor(MATRIX[:2]))
+            layer.bias.fill_(0.5)
+        layer.weight = lib.nn.Parameter(layer.weight.detach().to_sparse_csr())
+        out = layer(lib.tensor(inputs))
+        out.sum().backward()
+        assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+        results.append((repr(layer.weight), out, layer.weight.grad, layer.bias.grad))
+    (e_repr, *e), (t_repr, *t) = results
+    assert e_repr == t_repr
+    for mine, theirs in zip(e, t):
+        same_dense(mine, theirs)

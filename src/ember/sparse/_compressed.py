@@ -251,7 +251,10 @@ class SparseCompressedTensor(Tensor):
     def __repr__(self, *, tensor_contents=None):
         from ._repr import compressed_repr
 
-        return compressed_repr(self)
+        text = compressed_repr(self)
+        if getattr(self, "_is_param", False):  # nn.Parameter(csr) keeps the class
+            return "Parameter containing:\n" + text
+        return text
 
     __str__ = __repr__
 
