@@ -433,6 +433,47 @@ def test_torchvision_resnet18_matches_torch():
     np.testing.assert_allclose(e_out, t_out, rtol=0, atol=scale * 1.001)
 
 
+def _functional_model(lib):
+    nn, F = lib.nn, lib.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 2, 1)
+            self.w = nn.Parameter(lib.randn(4, 8))
+            self.b = nn.Parameter(lib.randn(4))
+
+        def forward(self, x):
+            y = self.conv(x).flatten(1)[:, :8]
+            return F.linear(y, self.w, self.b)
+
+    return Net()
+
+
+def test_functional_linear_matches_torch():
+    """F.linear of a parameter: a weight observer node, then quantized.linear with the
+    packed weight (_packed_weight_0), as torch lowers it."""
+    t_model, e_model = _pair(_functional_model, (2, 3, 2, 2))
+    t_model.eval()
+    e_model.eval()
+    x = _calibration((3, 3, 2, 2), 1)[0]
+    results = []
+    for lib, q, qfx, model in ((torch, tq, tfx, t_model), (ember, eq, efx, e_model)):
+        prepared = qfx.prepare_fx(model, q.get_default_qconfig_mapping("x86"),
+                                  (lib.tensor(x),))
+        structure = _structure(prepared)
+        prepared(lib.tensor(x))
+        weight_observer = prepared.activation_post_process_3
+        converted = qfx.convert_fx(prepared)
+        results.append((structure, _structure(converted),
+                        _to_numpy(weight_observer.min_val), _to_numpy(converted(lib.tensor(x))),
+                        float(converted._scale_2)))
+    (t_prep, t_conv, t_wmin, t_out, scale), (e_prep, e_conv, e_wmin, e_out, _) = results
+    assert e_prep == t_prep and e_conv == t_conv
+    np.testing.assert_array_equal(e_wmin, t_wmin)  # per-channel weight statistics
+    np.testing.assert_allclose(e_out, t_out, rtol=0, atol=scale * 1.001)
+
+
 def test_errors_match_torch():
     e_model = ember.nn.Sequential(ember.nn.Linear(2, 2))
     with pytest.raises(AssertionError, match="incoming model must be produced by prepare_fx"):

@@ -96,7 +96,8 @@ def op_kind(node, modules):
     """``"weighted"``, ``"binary"`` (add/mul of two tensors or a tensor and a number),
     ``"share"`` (output keeps the input's quantization), ``"fixed"`` (known output
     range), ``"default"`` (own input and output observers), ``"cat"`` (inputs and output
-    share one observer), ``"lstm"`` or None."""
+    share one observer), ``"functional_linear"`` (F.linear of a stored weight, observed
+    by the qconfig's weight observer), ``"lstm"`` or None."""
     if node.op == "call_module":
         module = modules.get(node.target)
         if isinstance(module, weighted_module_types()):
@@ -128,6 +129,10 @@ def op_kind(node, modules):
             return "default"
         if node.target is ember.cat and node.args and isinstance(node.args[0], (list, tuple)):
             return "cat"
+        if node.target is F.linear and len(node.args) >= 2 and \
+                isinstance(node.args[1], fx.Node) and node.args[1].op in (
+                    "get_attr", "call_module"):  # (the weight's observer once prepared)
+            return "functional_linear"
         return None
     if node.op == "call_method":
         if node.target in _SHARE_METHODS:
@@ -195,6 +200,9 @@ def node_qconfigs(graph, mapping, qconfig_of_module, node_name_to_scope):
             qconfig = mapping.module_name_object_type_order_qconfigs.get(
                 (path, node.target, index), qconfig)
             qconfigs[node.name] = qconfig
+        elif node.op == "get_attr":  # a weight or constant: its module's qconfig
+            path = node_name_to_scope.get(node.name, ("", None))[0]
+            qconfigs[node.name] = qconfig_of_module.get(path, root_qconfig)
         else:
             qconfigs[node.name] = None
     return qconfigs

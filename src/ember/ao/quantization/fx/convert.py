@@ -100,6 +100,13 @@ def _quantized_binary(op, relu, scalar_op):
 def _register_quantized_ops():
     from .... import ops
 
+    from ...._ops import _quantized_kernels
+
+    def linear(X, W_prepack, Y_scale_i, Y_zero_point_i):  # noqa: N803 - torch's schema
+        return _quantized_kernels.linear_quantized(X, W_prepack, float(Y_scale_i),
+                                                   int(Y_zero_point_i))
+
+    ops._register("quantized", "linear", "default", linear)
     for name, op, relu, scalar_op in (
             ("add", ember.add, False, _scalar_add), ("add_relu", ember.add, True, _scalar_add),
             ("mul", ember.mul, False, _scalar_mul), ("mul_relu", ember.mul, True, _scalar_mul)):
@@ -122,6 +129,12 @@ def _from_float(quantized_class, module, qconfig, output_observer=None):
         del module.qconfig
         if output_observer is not None:
             del module.activation_post_process
+
+
+def _attribute(root, target):
+    for name in target.split("."):
+        root = getattr(root, name)
+    return root
 
 
 def _static_module_mapping():
@@ -230,6 +243,12 @@ class _Converter:
             path = self.node_scope.get(source.name, ("", None))[0]
         return path.replace(".", "_") + suffix + "_"
 
+    def _is_weight_observer(self, node):
+        users = list(node.users)
+        return len(users) == 1 and users[0].op == "call_function" and \
+            _patterns.op_kind(users[0], self.modules) == "functional_linear" and \
+            users[0].args[1] is node
+
     def _output_observer(self, node):
         """The observer node that is ``node``'s only user, if any."""
         if len(node.users) == 1:
@@ -253,6 +272,9 @@ class _Converter:
             self.env[node] = source
             return
         self._qparam_names(node)
+        if self._is_weight_observer(node):
+            self.env[node] = source  # read by the quantized op's packing, never run
+            return
         if source in self.quantized:
             self.env[node] = source  # produced with these parameters already
             return
@@ -365,6 +387,9 @@ class _Converter:
                 args, kwargs = self._float_args(node)
                 self.env[node] = self.graph.create_node(node.op, node.target, args, kwargs,
                                                         name=node.name)
+        for new in list(self.graph.nodes):
+            if new.op == "get_attr" and not new.users:  # a weight packed away
+                self.graph.erase_node(new)
         converted = fx.GraphModule(self.gm, self.graph)
         converted.delete_all_unused_submodules()
         return converted
@@ -404,6 +429,8 @@ class _Converter:
             return self._keeps_quantization(node, kind)
         if kind == "cat":
             return self._cat(node)
+        if kind == "functional_linear":
+            return self._functional_linear(node)
         if kind == "default" and module is not None:
             return self._swapped_module(node, module)
         if kind == "default" and node.op == "call_function":
@@ -426,6 +453,43 @@ class _Converter:
         kwargs.update(output_scale=scale_node, output_zero_point=zero_point_node)
         op = getattr(ember.ops.quantized, kept[0])
         new = self.graph.call_function(op, (self.env[node.args[0]],), kwargs)
+        self.quantized.add(new)
+        self.env[node] = new
+        return True
+
+    def _functional_linear(self, node):
+        """F.linear(x, w, b) with x quantized and w observed: the weight quantized with
+        its observer and packed once (``_packed_weight_N``), then
+        ``ember.ops.quantized.linear(x, packed, scale, zero_point)``, PyTorch's lowering."""
+        from ....nn.quantized.modules import _quantize_weight
+
+        source = self.env[node.args[0]]
+        weight_observer = node.args[1]
+        output_observer = self._output_observer(node)
+        if source not in self.quantized or output_observer is None or \
+                not self._is_observer(weight_observer):
+            return False
+        weight = self.gm.get_parameter(weight_observer.args[0].target) \
+            if weight_observer.args[0].target in dict(self.gm.named_parameters()) \
+            else _attribute(self.gm, weight_observer.args[0].target)
+        bias = node.args[2] if len(node.args) > 2 else node.kwargs.get("bias")
+        if isinstance(bias, fx.Node):
+            if bias.op != "get_attr":
+                return False
+            bias = _attribute(self.gm, bias.target)
+        observer = self._module(weight_observer)
+        qweight = _quantize_weight(weight.detach().float(), observer)
+        index = 0
+        while hasattr(self.gm, f"_packed_weight_{index}"):
+            index += 1
+        from ...._ops import _quantized_kernels
+
+        setattr(self.gm, f"_packed_weight_{index}", _quantized_kernels.PackedWeight(
+            qweight, None if bias is None else bias.detach().float()))
+        packed = self.graph.get_attr(f"_packed_weight_{index}")
+        scale_node, zero_point_node = self._qparam_nodes(output_observer)
+        new = self.graph.call_function(ember.ops.quantized.linear,
+                                       (source, packed, scale_node, zero_point_node))
         self.quantized.add(new)
         self.env[node] = new
         return True

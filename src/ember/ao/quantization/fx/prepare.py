@@ -239,6 +239,11 @@ def insert_observers(gm, node_qconfig):
         if kind == "cat":
             _observe_cat(inserter, gm, node, qconfig)
             continue
+        if kind == "functional_linear":
+            inserter.observe_input(node, node.args[0], qconfig.activation)
+            inserter.observe_input(node, node.args[1], qconfig.weight)  # the weight
+            inserter.observe_output(node, qconfig.activation())
+            continue
         if kind == "fixed" and not _is_fixed_range(qconfig):
             continue  # as PyTorch: a fixed-range op needs a fixed-range observer
         for arg in node.args[:2 if kind == "binary" else 1]:
