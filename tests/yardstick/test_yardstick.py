@@ -124,6 +124,7 @@ SCRIPTS = [
     "t5_library_ops.py",    # Library DEF/impl, Tensor[] ops with autograd, custom op in export
     "t5_fake_quant_observers.py",  # observers, FakeQuantize STE, quantized tensors, partial QAT
     "masked_tensor_tutorial.py",  # torch.masked: MaskedTensor semantics, padded softmax, Adagrad
+    "sparse_csr_gnn.py",    # GCN on a CSR adjacency, edge-weight grads, sampled_addmm, save/load
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -314,6 +315,11 @@ CLAIMS = {
                                   "masked.softmax == masked_fill(-inf): True",
                                   "grad rows sum to zero: True",
                                   "MaskedTensor Adagrad == sparse Adagrad: True True"],
+    "sparse_csr_gnn.py": ["crow_indices: [0, 4, 7, 11, 14, 18, 23, 26, 30, 33, 36]",
+                          "csr.t(): torch.sparse_csc True", "accuracy: 1.0",
+                          "edge weight grads == dense grad on the pattern: True",
+                          "sampled_addmm: torch.sparse_csr 36 True",
+                          "loaded: torch.sparse_csr 36 torch.float32 True True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
