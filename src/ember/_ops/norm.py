@@ -225,9 +225,11 @@ def _normalize_backward_arrays(ctx, grad, x, weight):
     einsum, everything else is in place."""
     axes, param_shape, _ = ctx.meta
     mean, invstd, count = ctx.stats
-    out_dtype = x.dtype
+    out_dtype = grad.dtype  # the input's dtype (x may be saved already widened)
     if x.dtype.itemsize == 2:
-        x, grad = x.astype(np.float32), grad.astype(np.float32)
+        x = x.astype(np.float32)
+    if grad.dtype.itemsize == 2:  # half precision accumulates in float32, as PyTorch
+        grad = grad.astype(np.float32)
     if _is_channel_layout(axes, x.ndim):
         return _batch_norm_backward_arrays(ctx, grad, x, weight, out_dtype)
     if _is_trailing_layout(axes, param_shape, x.ndim):
