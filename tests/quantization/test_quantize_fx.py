@@ -254,13 +254,19 @@ def test_qat_matches_torch():
                                    atol=float(t_prep.activation_post_process_2.scale) + 1e-5)
     t_prep.eval()
     e_prep.eval()
+    # reference form: batch norms folded, weights rounded by the trained fake quantizers
+    x = _calibration((3, 3, 6, 6), 1)[0]
+    t_ref = tfx.convert_to_reference_fx(copy.deepcopy(t_prep))
+    e_ref = efx.convert_to_reference_fx(copy.deepcopy(e_prep))
+    assert _structure(e_ref) == _structure(t_ref)
+    np.testing.assert_allclose(_to_numpy(e_ref(ember.tensor(x))),
+                               t_ref(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
     t_q, e_q = tfx.convert_fx(t_prep), efx.convert_fx(e_prep)
     assert _module_names(e_q) == _module_names(t_q)
     assert _structure(e_q) == _structure(t_q)
     # the moving averages saw float outputs that differ in the last bits: a float32 ulp
     np.testing.assert_allclose(e_q.fc.scale, t_q.fc.scale, rtol=1e-5)
     assert e_q.fc.zero_point == t_q.fc.zero_point
-    x = _calibration((3, 3, 6, 6), 1)[0]
     np.testing.assert_allclose(_to_numpy(e_q(ember.tensor(x))), t_q(torch.tensor(x)).numpy(),
                                atol=t_q.fc.scale * 1.01)
 

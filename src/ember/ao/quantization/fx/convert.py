@@ -303,14 +303,22 @@ class _Converter:
         return True
 
     def _reference_weighted(self, node, module, qconfig):
-        """Float module whose weight went through its quantization (reference form)."""
-        module = copy.deepcopy(module)  # the user's float model keeps its weights
+        """Float module whose weight went through its quantization (reference form). A
+        quantization-aware-training module becomes its float form (batch norm folded)
+        with the weight rounded by its trained fake quantizer's parameters."""
+        if hasattr(module, "weight_fake_quant"):  # QAT: fold the batch norm first
+            observer = module.weight_fake_quant
+            module = module.to_float()
+        else:
+            module = copy.deepcopy(module)  # the user's float model keeps its weights
+            observer = None
         _patterns._set_submodule(self.gm, node.target, module)
         core = module[0] if isinstance(module, nni._FusedModule) else module
         if getattr(core, "weight", None) is None:
             return
-        observer = qconfig.weight()
-        observer(core.weight)
+        if observer is None:
+            observer = qconfig.weight()
+            observer(core.weight)
         from ....nn.quantized.modules import _quantize_weight
 
         rounded = _quantize_weight(core.weight.detach().float(), observer).dequantize()
