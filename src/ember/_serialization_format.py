@@ -26,6 +26,7 @@ from ._backend import dtypes as _dt
 from ._backend.device import array_module
 from ._backend.meta import MetaArray
 from ._backend.meta import empty as meta_empty
+from . import _serialization_subclass as _sub
 
 STORAGE_NAMES = {
     "FloatStorage": _dt.float32, "DoubleStorage": _dt.float64, "HalfStorage": _dt.float16,
@@ -87,8 +88,8 @@ class _TorchPickler(pickle._Pickler):
         """Tensors inside objects the writer does not walk (a whole Module's parameters and
         buffers, a user object's attributes) are written as storages too, as torch writes
         them, so ``map_location`` applies to them when the file is loaded."""
-        if isinstance(obj, self._tensor_type):
-            return self._writer.tensor(obj).__reduce__()
+        if isinstance(obj, self._tensor_type) or _sub.is_nested(obj):
+            return self._writer.convert(obj, self._writer.memo).__reduce__()
         return NotImplemented
 
     def save_torch_global(self, obj):
@@ -122,6 +123,8 @@ class _Writer:
 
     def __init__(self):
         self.storages = {}  # id(root array) -> (key, root array, storage name)
+        self.memo = {}  # id(object) -> converted form, shared with the pickler's overrides
+        self.alive = []  # every converted object: a temporary's id must not be reused
 
     def storage_for(self, root):
         entry = self.storages.get(id(root))
@@ -140,9 +143,9 @@ class _Writer:
         if key in memo:
             return memo[key]
         if isinstance(obj, Tensor):
-            result = self.tensor(obj)
-            if not type(obj).__module__.startswith("ember."):
-                result = self.user_subclass(obj, result, memo)
+            result = _sub.reduce_tensor(self, obj, memo)
+        elif _sub.is_nested(obj):
+            result = _sub.reduce_nested(self, obj, memo)
         elif isinstance(obj, _dt.dtype):
             result = TorchGlobal("torch", obj.name)
         elif isinstance(obj, device):
@@ -167,16 +170,8 @@ class _Writer:
         else:
             result = obj
         memo[key] = result
+        self.alive.append(obj)
         return result
-
-    def user_subclass(self, tensor, reduced, memo):
-        """A user's Tensor subclass as PyTorch writes it: ``_rebuild_from_type_v2`` with
-        the class and the instance's attributes, so it loads as itself (ember's own
-        subclasses, Parameter included, keep their own forms)."""
-        state = {key: value for key, value in tensor.__dict__.items()
-                 if key != "_view_creation" and not key.startswith("_post")}
-        return _Reduce(TorchGlobal("torch._tensor", "_rebuild_from_type_v2"), (
-            reduced.func, type(tensor), reduced.args, self.convert(state, memo)))
 
     def tensor(self, tensor):
         if tensor.is_quantized:  # torch._utils._rebuild_qtensor, written by the quantized ops
@@ -220,18 +215,20 @@ class _Writer:
             for i, (st, n) in enumerate(zip(array.strides, shape))
         )
         storage = _StorageRef(key, storage_name, root.size, location)
-        from .nn.parameter import Parameter
-
+        # a Parameter of a user subclass is that subclass flagged ``_is_param``: torch
+        # writes it as a tensor that requires grad, its flag in the subclass state
+        is_parameter = _is_parameter_class(type(tensor))
         rebuilt = _Reduce(
             TorchGlobal("torch._utils", "_rebuild_tensor_v2"),
             (storage, offset, tuple(shape), stride, tensor.requires_grad and
-             not isinstance(tensor, Parameter), _Reduce(
+             not is_parameter, _Reduce(
                  TorchGlobal("collections", "OrderedDict"), ())),
         )
-        if isinstance(tensor, Parameter):
+        if is_parameter:
             return _Reduce(
                 TorchGlobal("torch._utils", "_rebuild_parameter"),
-                (rebuilt, tensor.requires_grad, _Reduce(TorchGlobal("collections", "OrderedDict"), ())),
+                (rebuilt, tensor.requires_grad,
+                 _Reduce(TorchGlobal("collections", "OrderedDict"), ())),
             )
         return rebuilt
 
@@ -241,9 +238,7 @@ def _meta_reduce(tensor):
     ``torch._utils._rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)``
     (so the storage offset of a view is not kept: it loads at offset 0, as in PyTorch), and
     a Parameter around it as for any tensor."""
-    from .nn.parameter import Parameter
-
-    is_parameter = isinstance(tensor, Parameter)
+    is_parameter = _is_parameter_class(type(tensor))
     rebuilt = _Reduce(TorchGlobal("torch._utils", "_rebuild_meta_tensor_no_storage"), (
         TorchGlobal("torch", tensor.dtype.name), tuple(tensor.shape), tuple(tensor.stride()),
         tensor.requires_grad and not is_parameter))
@@ -252,6 +247,12 @@ def _meta_reduce(tensor):
             rebuilt, tensor.requires_grad, _Reduce(TorchGlobal("collections", "OrderedDict"),
                                                    ())))
     return rebuilt
+
+
+def _is_parameter_class(cls):
+    from .nn.parameter import Parameter
+
+    return issubclass(cls, Parameter)
 
 
 def _contiguous_stride(shape, i):
@@ -286,20 +287,27 @@ class _OrderedDictOut:
         return (TorchGlobal("collections", "OrderedDict"), (), state, None, iter(self.items))
 
 
-def write_zip(obj, file, archive_name="archive"):
-    """Write ``obj`` in torch's zip format to an open binary file."""
+def write_zip(obj, file, archive_name="archive", byteorder=True, skip_data=False):
+    """Write ``obj`` in torch's zip format to an open binary file. ``byteorder=False``
+    leaves out the byte-order record (``_disable_byteorder_record``); ``skip_data`` writes
+    every storage as zeros of its size (``torch.serialization.skip_data``)."""
+    from .utils.serialization import config
+
+    alignment = int(config.save.storage_alignment)
     writer = _Writer()
-    converted = writer.convert(obj, {})
+    converted = writer.convert(obj, writer.memo)
     pickled = io.BytesIO()
     _TorchPickler(pickled, writer).dump(converted)
     records = [
         ("data.pkl", pickled.getvalue()),
         (".format_version", b"1"),
-        (".storage_alignment", str(ALIGNMENT).encode()),
-        ("byteorder", b"little"),
+        (".storage_alignment", str(alignment).encode()),
     ]
+    if byteorder:
+        records.append(("byteorder", b"little"))
     for key, root, _ in writer.storages.values():
-        records.append((f"data/{key}", np.ascontiguousarray(root).tobytes()))
+        payload = bytes(root.nbytes) if skip_data else np.ascontiguousarray(root).tobytes()
+        records.append((f"data/{key}", payload))
     records.append(("version", b"3\n"))
     records.append((".data/version", b"3\n"))
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
@@ -307,17 +315,17 @@ def write_zip(obj, file, archive_name="archive"):
             full = f"{archive_name}/{name}"
             info = zipfile.ZipInfo(full, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_STORED
-            info.extra = _padding(file, full)
+            info.extra = _padding(file, full, alignment)
             archive.writestr(info, payload)
 
 
-def _padding(file, name):
+def _padding(file, name, alignment=ALIGNMENT):
     """An extra field ('FB', as torch writes) that moves the record's data to a multiple
-    of 64 bytes from the start of the file."""
+    of ``alignment`` (64) bytes from the start of the file."""
     position = file.tell() if hasattr(file, "tell") else 0
     header = 30 + len(name.encode("utf-8"))
     unpadded = position + header + 4
-    pad = (-unpadded) % ALIGNMENT
+    pad = (-unpadded) % alignment
     return struct.pack("<HH", 0x4246, pad) + b"Z" * pad
 
 
@@ -432,28 +440,21 @@ def rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
     return param
 
 
-def rebuild_from_type_v2(func, new_type, args, state):
-    from ._tensor import Tensor
-
-    result = func(*args)
-    if isinstance(new_type, type) and issubclass(new_type, Tensor) and type(result) is not new_type:
-        from .overrides import _rebuild_from_type_v2  # a user's subclass: the class as well
-
-        return _rebuild_from_type_v2(lambda: result, new_type, (), state or {})
-    if isinstance(state, dict) and state:
-        result.__dict__.update(state)
-    return result
+rebuild_from_type_v2 = _sub.rebuild_from_type_v2
 
 
-def _read_zip_storages(archive, prefix, mmap_path, meta=False):
+def _read_zip_storages(archive, prefix, mmap_path, meta=False, skip=False, big=False):
     """Return a loader: (key, dtype, numel) -> LoadedStorage. With ``meta`` (loading onto
     the meta device) no bytes are read: each storage is a meta array of its size, as
-    PyTorch skips the data for ``map_location='meta'``."""
+    PyTorch skips the data for ``map_location='meta'``; with ``skip`` (skip_data) each is
+    zeros of its size. ``big``: the file's storages are big-endian; they are swapped."""
+    from ._serialization_options import memmap_mode
+
     cache = {}
     infos = {info.filename: info for info in archive.infolist()}
     mapped = None
-    if mmap_path is not None:
-        mapped = np.memmap(mmap_path, dtype=np.uint8, mode="r")
+    if mmap_path is not None and not (meta or skip):
+        mapped = np.memmap(mmap_path, dtype=np.uint8, mode=memmap_mode())
 
     def load(key, dtype, numel):
         if key in cache:
@@ -471,12 +472,18 @@ def _read_zip_storages(archive, prefix, mmap_path, meta=False):
         if meta:
             cache[key] = LoadedStorage(meta_empty((numel,), np_dtype))
             return cache[key]
-        if mapped is not None and info.compress_type == zipfile.ZIP_STORED:
+        if skip:
+            cache[key] = LoadedStorage(np.zeros(numel, np_dtype))
+            return cache[key]
+        if mapped is not None and info.compress_type == zipfile.ZIP_STORED and not (
+                big and np_dtype.itemsize > 1):
             start = _data_offset(mapped, info)
             raw = mapped[start:start + nbytes]
             array = raw.view(np_dtype) if nbytes else np.zeros(0, np_dtype)
         else:
             array = np.frombuffer(bytearray(archive.read(name)), dtype=np_dtype)
+            if big and np_dtype.itemsize > 1:  # the values, in this machine's order
+                array = array.view(np_dtype.newbyteorder(">")).astype(np_dtype)
         storage = LoadedStorage(array)
         cache[key] = storage
         return storage
@@ -492,7 +499,7 @@ def _data_offset(mapped, info):
     return info.header_offset + 30 + name_len + extra_len
 
 
-def read_zip(file, unpickler_factory, mmap_path=None, restore=None, meta=False):
+def read_zip(file, unpickler_factory, mmap_path=None, restore=None, meta=False, skip=False):
     """``restore(storage, location)`` places each storage (once) where it belongs: the
     device it was saved from unless ``map_location`` says otherwise."""
     with zipfile.ZipFile(file) as archive:
@@ -501,10 +508,11 @@ def read_zip(file, unpickler_factory, mmap_path=None, restore=None, meta=False):
         if not pkl:
             raise CheckpointError("zip archive has no data.pkl: not a PyTorch checkpoint")
         prefix = pkl[0][: -len("data.pkl")]
-        byteorder = prefix + "byteorder"
-        if byteorder in names and archive.read(byteorder) not in (b"little", b"little\n"):
-            raise CheckpointError("big-endian checkpoints are not supported")
-        load_storage = _read_zip_storages(archive, prefix, mmap_path, meta)
+        from ._serialization_options import file_byteorder
+
+        record = prefix + "byteorder"
+        big = file_byteorder(archive.read(record) if record in names else None) == "big"
+        load_storage = _read_zip_storages(archive, prefix, mmap_path, meta, skip, big)
         restored = {}
 
         def persistent_load(pid):

@@ -22,6 +22,23 @@ import zipfile
 import zlib
 
 from . import _serialization_format as fmt
+from . import _serialization_subclass as _sub
+from ._serialization_options import (  # noqa: F401  (torch.serialization's names)
+    DEFAULT_PROTOCOL,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    LoadEndianness,
+    SourceChangeWarning,
+    get_crc32_options,
+    get_default_load_endianness,
+    get_default_mmap_options,
+    get_unsafe_globals_in_checkpoint,
+    set_crc32_options,
+    set_default_load_endianness,
+    set_default_mmap_options,
+    skip_data,
+    skipping_data,
+)
 from ._backend import dtypes as _dt
 
 __all__ = ["save", "load"]
@@ -106,6 +123,7 @@ def _builtin_allowlist():
     from ._ops.quantized import checkpoint_globals  # quantized tensors, dtypes, qschemes
 
     allowed.update(checkpoint_globals())
+    allowed.update(_sub.allowed_by_default())  # nested tensors, as torch after import
     return allowed
 
 
@@ -115,11 +133,20 @@ def _qualified(obj):
 
 def _lookup_user_global(full_name):
     candidates = {full_name}
+    mapped = _sub.torch_classes().get(full_name)  # torch's MaskedTensor -> ember's
+    if mapped is not None:
+        candidates.add(_qualified(mapped))
     for src, dst in (("torchvision.", "ember.vision."), ("torch.", "ember.")):
         if full_name.startswith(src):
             candidates.add(dst + full_name[len(src):])
     for entry in _user_safe_globals:
         if isinstance(entry, tuple):
+            if len(entry) != 2:
+                raise ValueError("Expected tuple of length 2 (global, str of callable full "
+                                 f"path), but got tuple of length: {len(entry)}")
+            if type(entry[1]) is not str:
+                raise TypeError("Expected second item in tuple to be str of callable full "
+                                f"path, but got: {type(entry[1])}")
             obj, name = entry
             if name in candidates:
                 return obj
@@ -166,9 +193,9 @@ class _WeightsOnlyUnpickler(_AllowlistUnpickler):
             "from a trusted source.\n\t(2) Alternatively, to load with `weights_only=True` "
             "allowlist the global.\n\tWeightsUnpickler error: Unsupported global: GLOBAL "
             f"{full_name} was not an allowed global by default. Please use "
-            f"`ember.serialization.add_safe_globals([{name}])` or the "
-            f"`ember.serialization.safe_globals([{name}])` context manager to allowlist this "
-            "global if you trust this class/function."
+            f"`ember.serialization.add_safe_globals([{full_name}])` or the "
+            f"`ember.serialization.safe_globals([{full_name}])` context manager to allowlist "
+            "this global if you trust this class/function."
         )
 
 
@@ -176,6 +203,9 @@ class _FullUnpickler(_AllowlistUnpickler):
     """weights_only=False: any global, with torch's names mapped to ember's."""
 
     def _unlisted(self, module, name, full_name):
+        mapped = _sub.torch_classes().get(full_name)
+        if mapped is not None:
+            return mapped
         for src, dst in (("torchvision", "ember.vision"), ("torch", "ember")):
             if module == src or module.startswith(src + "."):
                 try:
@@ -184,7 +214,16 @@ class _FullUnpickler(_AllowlistUnpickler):
                     raise pickle.UnpicklingError(
                         f"ember does not implement {full_name} yet"
                     ) from None
-        return pickle.Unpickler.find_class(self, module, name)
+        try:
+            return pickle.Unpickler.find_class(self, module, name)
+        except AttributeError as exc:  # torch.load's error for a class that is gone
+            raise _MissingGlobal(str(exc)) from None
+
+
+class _MissingGlobal(AttributeError):
+    """A global the checkpoint names that its module no longer has: raised as
+    ``torch.load`` raises it (AttributeError: Can't get attribute ...), not as a corrupt
+    file."""
 
 
 # ---------------------------------------------------------------------------
@@ -196,6 +235,9 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
          _disable_byteorder_record=False) -> None:
     """Write ``obj`` (tensors, state_dicts, containers, numbers, strings) in PyTorch's zip
     format to a path, ``pathlib.Path`` or binary file object."""
+    if skipping_data() and not _use_new_zipfile_serialization:
+        raise RuntimeError("Cannot use skip_data=True with _use_new_zipfile_serialization=False")
+    options = {"byteorder": not _disable_byteorder_record, "skip_data": skipping_data()}
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
         directory = os.path.dirname(os.path.abspath(path))
@@ -205,7 +247,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
         handle, temp_path = tempfile.mkstemp(prefix=".ember-save-", dir=directory)
         try:
             with os.fdopen(handle, "wb") as out:
-                fmt.write_zip(obj, out, archive)
+                fmt.write_zip(obj, out, archive, **options)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temp_path, path)
@@ -220,7 +262,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
             f"(got {type(f).__name__})"
         )
     buffer = io.BytesIO()
-    fmt.write_zip(obj, buffer, "archive")
+    fmt.write_zip(obj, buffer, "archive", **options)
     f.write(buffer.getvalue())
 
 
@@ -239,6 +281,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     """
     if weights_only is None:
         weights_only = True
+    if mmap is None:
+        from .utils.serialization import config
+
+        mmap = config.load.mmap
     _check_map_location(map_location)
     allowed = _builtin_allowlist()
     unpickler_cls = _WeightsOnlyUnpickler if weights_only else _FullUnpickler
@@ -258,9 +304,15 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                 result = fmt.read_zip(stream, make_unpickler,
                                       mmap_path=os.fspath(f) if mmap else None,
                                       restore=None if onto_meta else _restorer(map_location),
-                                      meta=onto_meta)
+                                      meta=onto_meta, skip=skipping_data())
                 map_location = None  # applied per storage
             elif head[:1] == b"\x80" or head[:1] in (b"K", b"J", b"\x8a"):
+                if mmap:
+                    raise RuntimeError(
+                        "mmap can only be used with files saved with "
+                        "`torch.save(_use_new_zipfile_serialization=True), "
+                        "please torch.save your checkpoint with this option in order to use "
+                        "mmap.")
                 result = fmt.read_legacy(stream, make_unpickler)
             elif not head:
                 raise EOFError("Ran out of input")
@@ -268,7 +320,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                 raise pickle.UnpicklingError(
                     f"invalid load key, {head[:1]!r}: {name} is not a PyTorch checkpoint"
                 )
-        except (pickle.UnpicklingError, fmt.CheckpointError, EOFError):
+        except (pickle.UnpicklingError, fmt.CheckpointError, EOFError, _MissingGlobal):
             raise
         except zipfile.BadZipFile as exc:
             raise fmt.CheckpointError(
