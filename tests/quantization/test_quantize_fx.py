@@ -259,8 +259,10 @@ def test_qat_matches_torch():
     t_ref = tfx.convert_to_reference_fx(copy.deepcopy(t_prep))
     e_ref = efx.convert_to_reference_fx(copy.deepcopy(e_prep))
     assert _structure(e_ref) == _structure(t_ref)
+    # outputs are re-quantized: a float sum landing on a rounding tie moves one step
     np.testing.assert_allclose(_to_numpy(e_ref(ember.tensor(x))),
-                               t_ref(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
+                               t_ref(torch.tensor(x)).detach().numpy(), rtol=0,
+                               atol=float(t_ref.fc_scale_0) * 1.001)
     t_q, e_q = tfx.convert_fx(t_prep), efx.convert_fx(e_prep)
     assert _module_names(e_q) == _module_names(t_q)
     assert _structure(e_q) == _structure(t_q)
