@@ -347,6 +347,37 @@ def test_policy_sees_the_aten_overloads_torch_dispatches():
     assert seen[ember] == [n for n in seen[torch] if n != "aten.detach.default"]
 
 
+def test_policy_sees_the_product_inside_linear_and_matmul():
+    """ember's Linear and Matmul are one op each; a policy keyed on mm/addmm/bmm (PyTorch's
+    products between the views) must still see them."""
+    def body(lib, x):
+        F = lib.nn.functional
+        w, b = lib.ones(5, 4) * 0.1, lib.ones(5)
+        y = F.linear(x, w) + F.linear(x, w, b) + F.linear(x[0], w)  # mm, addmm, mm
+        z = y @ lib.ones(5, 2)  # folded into one mm
+        q = z.reshape(2, 1, 3, 2)
+        return (q @ q.transpose(-1, -2)).sum() + F.linear(x[0], w, b).sum()  # bmm, addmm
+
+    products = {"aten.mm.default", "aten.addmm.default", "aten.bmm.default"}
+    seen = {}
+    for lib, ck in LIBS:
+        names = []
+
+        def policy(ctx, op, *args, **kwargs):
+            if str(op) in products:
+                names.append(str(op))
+                return ck.CheckpointPolicy.MUST_SAVE
+            return ck.CheckpointPolicy.PREFER_RECOMPUTE
+
+        x = lib.ones(2, 3, 4, requires_grad=True)
+        ck.checkpoint(lambda a: body(lib, a), x, use_reentrant=False,
+                      context_fn=functools.partial(ck.create_selective_checkpoint_contexts,
+                                                   policy)).backward()
+        seen[lib] = (names, x.grad.numpy().copy())
+    assert seen[ember][0] == seen[torch][0]
+    np.testing.assert_allclose(seen[ember][1], seen[torch][1], rtol=1e-5)
+
+
 def test_activations_are_freed_after_forward():
     """The point of checkpointing: an intermediate of the function is not kept by the graph
     (its array dies after forward), while a plain call keeps it for backward."""

@@ -152,8 +152,27 @@ def _aten_for(node_name: str):
     return op
 
 
-def _op_of(cls, out):
-    """The op a policy sees for one application of Function ``cls`` giving ``out``."""
+def _product_of(cls, name: str, args):
+    """The product behind ember's fused Linear / Matmul when their node is a view: PyTorch
+    dispatches views around an ``mm``/``addmm``/``bmm`` there, and a policy that saves
+    matmuls names the product (``UnsafeViewBackward0`` is the node of both)."""
+    if name not in ("UnsafeViewBackward0", "ViewBackward0") or cls.__name__ not in (
+            "Linear", "Matmul"):
+        return None
+    from .. import ops
+    from .._ops.linalg import Matmul
+    from ..nn._functional import Linear
+
+    if cls is Linear:
+        return ops.aten.mm.default if name == "UnsafeViewBackward0" else ops.aten.addmm.default
+    if cls is Matmul and len(args) > 1 and hasattr(args[1], "ndim"):
+        return ops.aten.mm.default if args[1].ndim <= 2 else ops.aten.bmm.default
+    return None
+
+
+def _op_of(cls, out, args=()):
+    """The op a policy sees for one application of Function ``cls`` on ``args`` giving
+    ``out``."""
     overload = getattr(cls, "_sac_overload", None)
     if overload is not None:
         return overload
@@ -162,7 +181,7 @@ def _op_of(cls, out):
     name = node.name() if isinstance(node, cls) else cls._node_name
     if cls.__name__.startswith("GeneratedBackwardFor_"):
         return _custom_op_of(cls, cls.__name__[len("GeneratedBackwardFor_"):])
-    return _aten_for(name) or cls
+    return _product_of(cls, name, args) or _aten_for(name) or cls
 
 
 def _custom_op_of(cls, label: str):
@@ -274,7 +293,7 @@ class _CachingContext(_HookContext):
             op_scopes.pop()
         _slot()[0] = self._previous  # the policy's own ops are not seen
         try:
-            op = _op_of(cls, out)
+            op = _op_of(cls, out, args)
             if op in _ignored_ops():
                 return out
             self.storage.order.append((cls, op))
@@ -318,7 +337,7 @@ class _CachedContext(_HookContext):
             out = self._run(cls, args, kwargs)
             _slot()[0] = self._previous
             try:
-                op = _op_of(cls, out)
+                op = _op_of(cls, out, args)
             finally:
                 _slot()[0] = self._on_op
         if op in _ignored_ops():
