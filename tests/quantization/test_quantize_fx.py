@@ -196,23 +196,31 @@ def _dynamic_model(lib):
     return Net()
 
 
-def test_dynamic_linear_lstm_match_torch():
+@pytest.mark.parametrize("fp16_linear", [False, True])
+def test_dynamic_linear_lstm_match_torch(fp16_linear):
     t_model, e_model = _pair(_dynamic_model, (3, 2, 5))
     t_model.eval()
     e_model.eval()
     x = RNG.standard_normal((3, 2, 5)).astype(np.float32)
-    t_map = tq.QConfigMapping().set_global(tq.default_dynamic_qconfig)
-    e_map = eq.QConfigMapping().set_global(eq.default_dynamic_qconfig)
-    t_prep = tfx.prepare_fx(t_model, t_map, (torch.tensor(x),))
-    e_prep = efx.prepare_fx(e_model, e_map, (ember.tensor(x),))
+
+    def mapping(lib, q):
+        mapping = q.QConfigMapping().set_global(q.default_dynamic_qconfig)
+        if fp16_linear:  # float16 weights for the Linear, int8 for the LSTM
+            mapping.set_object_type(lib.nn.Linear, q.float16_dynamic_qconfig)
+        return mapping
+
+    t_prep = tfx.prepare_fx(t_model, mapping(torch, tq), (torch.tensor(x),))
+    e_prep = efx.prepare_fx(e_model, mapping(ember, eq), (ember.tensor(x),))
     assert _structure(e_prep) == _structure(t_prep)
     assert _module_names(e_prep) == _module_names(t_prep)
     t_q, e_q = tfx.convert_fx(t_prep), efx.convert_fx(e_prep)
     # DynamicQuantizedLinear / DynamicQuantizedLSTM (whose packed-weight children differ)
     assert _module_names(e_q)[:2] == _module_names(t_q)[:2]
     assert _structure(e_q) == _structure(t_q)
-    np.testing.assert_array_equal(e_q.fc.weight().int_repr().numpy(),
-                                  t_q.fc.weight().int_repr().numpy())
+    assert repr(e_q.fc).replace("ember.", "torch.") == repr(t_q.fc)
+    if not fp16_linear:
+        np.testing.assert_array_equal(e_q.fc.weight().int_repr().numpy(),
+                                      t_q.fc.weight().int_repr().numpy())
     # activations are quantized per batch at run time as torch does; its fbgemm kernels
     # accumulate in another order, so values agree to float32 rounding of the sums
     np.testing.assert_allclose(_to_numpy(e_q(ember.tensor(x))),
