@@ -24,7 +24,7 @@ from .... import fx
 from ..fake_quantize import FakeQuantizeBase, FixedQParamsFakeQuantize
 from ..observer import FixedQParamsObserver, ObserverBase, ReuseInputObserver
 from ..qconfig_mapping import QConfigMapping
-from ..quantize import get_default_qat_module_mappings
+from ..quantize import _unique_device, get_default_qat_module_mappings
 from . import _patterns
 from .custom_config import PrepareCustomConfig
 
@@ -136,6 +136,9 @@ class _ObserverInserter:
         self.gm = gm
         self.graph = gm.graph
         self.input_observer = {}  # observed node -> its observer node
+        # observers live where the model does (a model calibrated on cuda keeps its
+        # statistics there), as PyTorch's prepare places them
+        self.device = _unique_device(gm)
 
     def _free_name(self):
         index = 0
@@ -144,6 +147,8 @@ class _ObserverInserter:
         return f"activation_post_process_{index}"
 
     def _insert(self, after, module):
+        if self.device is not None:
+            module = module.to(self.device)
         name = self._free_name()
         setattr(self.gm, name, module)
         with self.graph.inserting_after(after):
