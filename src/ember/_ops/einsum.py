@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
+from ._blas_dtypes import not_implemented
 from ._util import Tensor, _make, type_name, xp_of
 from .linalg import _broadcast_error
 
@@ -228,6 +229,8 @@ def tensordot(a, b, dims=2, out=None):
                 f"contracted dimensions need to match, but first has size {a.shape[da]} in dim "
                 f"{da} and second has size {b.shape[db]} in dim {db}"
             )
+    if a._data.dtype.kind == "b" and a._data.size and b._data.size:
+        not_implemented("addmm_impl_cpu_", a._data.dtype)  # torch's tensordot is one mm
     letters = iter(string.ascii_letters)
     term_a = [next(letters) for _ in range(a.ndim)]
     term_b = [next(letters) for _ in range(b.ndim)]

@@ -12,6 +12,7 @@ product's in-place kernel applies before computing.
 from __future__ import annotations
 
 from .._grad_assign import _CPP_TYPE_NAMES
+from ._blas_dtypes import check_self_mat2
 from ._cumulative import cumprod, cumsum
 from ._elementwise import inplace_of
 from ._inplace import apply_inplace, needs_graph
@@ -43,26 +44,6 @@ def _check_same_dtype(self, dtype):
             f"{_CPP_TYPE_NAMES.get(name, name)} should match")
 
 
-def _check_self_mat2(self, mat1, mat2):
-    """addmm_/addbmm_: PyTorch compares self with mat2 first, then the two factors."""
-    if self._data.dtype != mat2._data.dtype:
-        raise RuntimeError(
-            f"self and mat2 must have the same dtype, but got {type_name(self._data.dtype)} "
-            f"and {type_name(mat2._data.dtype)}")
-    if mat1._data.dtype != mat2._data.dtype:
-        raise RuntimeError(
-            f"mat1 and mat2 must have the same dtype, but got {type_name(mat1._data.dtype)} "
-            f"and {type_name(mat2._data.dtype)}")
-
-
-def _integral_scalars(self, beta, alpha):
-    """PyTorch's in-place integer kernels take ``beta``/``alpha`` in self's integer type
-    (truncated), where the out-of-place ops refuse floats."""
-    if self._data.dtype.kind in "iu":
-        return int(beta), int(alpha)
-    return beta, alpha
-
-
 def _product_inplace(self, result):
     _check_same_shape(self, result)
     return apply_inplace(self, result)
@@ -71,8 +52,7 @@ def _product_inplace(self, result):
 def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
     """``self = beta * self + alpha * (mat1 @ mat2)``, ``self`` of the product's shape."""
     if isinstance(mat1, Tensor) and isinstance(mat2, Tensor):
-        _check_self_mat2(self, mat1, mat2)
-    beta, alpha = _integral_scalars(self, beta, alpha)
+        check_self_mat2(self, mat1, mat2)
     return _product_inplace(self, addmm(self, mat1, mat2, beta=beta, alpha=alpha))
 
 
@@ -84,7 +64,6 @@ def addmv_(self, mat, vec, *, beta=1, alpha=1):
             f"addmv input tensors must have the same dtype, but got "
             f"{type_name(self._data.dtype)}, {type_name(mat._data.dtype)}, and "
             f"{type_name(vec._data.dtype)}")
-    beta, alpha = _integral_scalars(self, beta, alpha)
     return _product_inplace(self, addmv(self, mat, vec, beta=beta, alpha=alpha))
 
 
@@ -96,7 +75,6 @@ def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
                 f"Input dtypes must be the same, got: input {_cpp(self)}, batch1: "
                 f"{_cpp(batch1)}, batch2: {_cpp(batch2)}")
         _check_same_dtype(self, batch2._data.dtype)  # the kernel's result takes batch2's
-    beta, alpha = _integral_scalars(self, beta, alpha)
     return _product_inplace(self, baddbmm(self, batch1, batch2, beta=beta, alpha=alpha))
 
 
@@ -104,10 +82,9 @@ def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
     """``self = beta * self + alpha * sum_b batch1[b] @ batch2[b]``. As PyTorch's, ``self``
     need only broadcast to the product's shape; it is then resized to that shape."""
     if isinstance(batch1, Tensor) and isinstance(batch2, Tensor):
-        _check_self_mat2(self, batch1, batch2)
+        check_self_mat2(self, batch1, batch2)
         if batch1.ndim == 3 and batch2.ndim == 3:
             _check_expandable(self.shape, (batch1.shape[1], batch2.shape[2]))
-    beta, alpha = _integral_scalars(self, beta, alpha)
     result = addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
     if self._data.shape != result._data.shape:
         return _adopt_resized(self, result)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import from_numpy_dtype, promote_np
 from .._linalg_errors import check_lapack_dtype
+from . import _blas_dtypes as blas
+from ._blas_dtypes import _BOOL, matmul_bool_error
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._autocast import FLOAT32_TORCH_LINALG, autocast_entry_points, lower_precision_in_autocast
@@ -137,6 +140,9 @@ def _check_dot(a, b):
 def _matmul_forward(a, b):
     if a.dtype != b.dtype or a.ndim == 0 or b.ndim == 0:
         _matmul_error(a, b)
+    if a.dtype is _BOOL:  # after the shape checks: the kernels refuse bool
+        if a.shape[-1] == (b.shape[-2] if b.ndim > 1 else b.shape[0]):
+            matmul_bool_error(a, b)
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         _matmul_error(a, b)
     xp = xp_of(a)
@@ -280,16 +286,21 @@ class AddMatmul(Function):
             )
         if bias.shape != out.shape:
             _expand_check(bias.shape, out.shape)
+        if out.dtype.itemsize == 2 and out.dtype.kind in "fV" and (alpha != 1 or beta != 1):
+            # torch scales 16-bit products in float32 (an alpha past float16's range must
+            # not turn a zero product into inf * 0 = nan)
+            wide = out.astype(np.float32)
+            wide *= alpha
+            if beta != 0:
+                wide += beta * bias.astype(np.float32)
+            return _saved_add(ctx, a, b, beta, alpha, wide.astype(out.dtype))
         if alpha != 1:
             out *= alpha
         if beta == 1:
             out += bias
         elif beta != 0:
             out += beta * bias
-        needs = ctx.needs_input_grad
-        ctx.save_for_backward(a if needs[2] else None, b if needs[1] else None)
-        ctx.meta = (a.ndim, b.ndim, beta, alpha)
-        return out
+        return _saved_add(ctx, a, b, beta, alpha, out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -302,6 +313,13 @@ class AddMatmul(Function):
         scaled = grad if alpha == 1 else grad * _conj_scalar(alpha)
         grad_a, grad_b = _matmul_backward(scaled, a, b, a_nd, b_nd, needs[1], needs[2])
         return grad_bias, grad_a, grad_b, None, None
+
+
+def _saved_add(ctx, a, b, beta, alpha, out):
+    needs = ctx.needs_input_grad
+    ctx.save_for_backward(a if needs[2] else None, b if needs[1] else None)
+    ctx.meta = (a.ndim, b.ndim, beta, alpha)
+    return out
 
 
 def _conj_scalar(value):
@@ -318,6 +336,10 @@ class _Addmv(AddMatmul):
 
 class _Baddbmm(AddMatmul):
     _node_name = "BaddbmmBackward0"
+
+
+class _Addbmm(AddMatmul):
+    _node_name = "AddbmmBackward0"
 
 
 class _Dot(Matmul):
@@ -415,7 +437,7 @@ def mm(input, mat2, *, out=None):
     return Matmul.apply(input, mat2)
 
 
-def _check_bmm(batch1, batch2):
+def _check_bmm(batch1, batch2, kernel="bmm"):
     if batch1.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if batch2.ndim != 3:
@@ -426,11 +448,9 @@ def _check_bmm(batch1, batch2):
             "Expected size for first two dimensions of batch2 tensor to be: "
             f"[{expected[0]}, {expected[1]}] but got: [{batch2.shape[0]}, {batch2.shape[1]}]."
         )
-    if batch1.dtype != batch2.dtype:
-        raise RuntimeError(
-            f"expected scalar type {type_name(batch1._data.dtype)} but found "
-            f"{type_name(batch2._data.dtype)}"
-        )
+    if batch1._data.dtype is _BOOL and (batch1._data.size == 0 or batch2._data.size == 0):
+        return  # an empty product never reaches the kernel
+    blas.check_bmm_kernel(batch1, batch2, kernel)
 
 
 def bmm(input, mat2, *, out=None):
@@ -442,14 +462,14 @@ def bmm(input, mat2, *, out=None):
 
 
 def _check_mv(mat, vec, bias=None):
-    if mat.ndim != 2 or vec.ndim != 1:
+    if mat.ndim != 2 or vec.ndim != 1 or (bias is not None and bias.ndim > 1):
         first = 1 if bias is None else bias.ndim
         raise RuntimeError(
             f"vector + matrix @ vector expected, got {first}, {mat.ndim}, {vec.ndim}"
         )
-    rows = mat.shape[0] if bias is None else (bias.shape[0] if bias.ndim else 1)
     if mat.shape[1] != vec.shape[0] or (bias is not None and bias.numel() != 1
                                         and tuple(bias.shape) != (mat.shape[0],)):
+        rows = mat.shape[0] if bias is None else blas.size_of(bias, 0)  # torch's self.size(0)
         raise RuntimeError(
             f"size mismatch, got input ({rows}), mat ({mat.shape[0]}x{mat.shape[1]}), "
             f"vec ({vec.shape[0]})"
@@ -524,11 +544,16 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
         if _is_sparse(input) or _is_sparse(mat1) or _is_sparse(mat2):
             return _sparse_math(input, mat1, mat2).addmm(input, mat1, mat2, beta=beta,
                                                          alpha=alpha)
+    blas.check_self_mat2(input, mat1, mat2)
     if mat1.ndim != 2:
         raise RuntimeError(f"mat1 must be a matrix, got {mat1.ndim}-D tensor")
     if mat2.ndim != 2:
         raise RuntimeError(f"mat2 must be a matrix, got {mat2.ndim}-D tensor")
     _check_mm(mat1._data, mat2._data)
+    target = (mat1.shape[0], mat2.shape[1])
+    blas.check_expand(input, target)
+    beta, alpha = blas.product_scalars("addmm_impl_cpu_", input, mat2._data.dtype, beta, alpha,
+                                       target, mat1.shape[1])
     return _Addmm.apply(input, mat1, mat2, beta, alpha)
 
 
@@ -537,6 +562,12 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     if type(input) is not Tensor or type(mat) is not Tensor or type(vec) is not Tensor:
         _check_tensors("addmv", ("input", "mat", "vec"), (input, mat, vec))
     _check_mv(mat, vec, input)
+    blas.check_addmv(input, mat, vec)
+    if mat._data.size == 0:  # the input scaled by beta cast to its type, no kernel
+        beta, alpha = blas.plain_cast(beta, input._data.dtype), 1
+    else:
+        beta, alpha = blas.product_scalars("addmv_impl_cpu", input, vec._data.dtype, beta,
+                                           alpha, (mat.shape[0],), mat.shape[1], opmath=False)
     return _Addmv.apply(input, mat, vec, beta, alpha)
 
 
@@ -544,7 +575,12 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * bmm(batch1, batch2)``."""
     if type(input) is not Tensor or type(batch1) is not Tensor or type(batch2) is not Tensor:
         _check_tensors("baddbmm", ("input", "batch1", "batch2"), (input, batch1, batch2))
-    _check_bmm(batch1, batch2)
+    target = (blas.size_of(batch1, 0), blas.size_of(batch1, 1), blas.size_of(batch2, 2))
+    blas.check_expand(input, target)
+    blas.check_baddbmm_input(input, batch1, batch2)
+    _check_bmm(batch1, batch2, "baddbmm")
+    beta, alpha = blas.product_scalars("baddbmm", input, batch2._data.dtype, beta, alpha,
+                                       target, batch1.shape[2])
     return _Baddbmm.apply(input, batch1, batch2, beta, alpha)
 
 
@@ -552,20 +588,55 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
     if type(input) is not Tensor or type(batch1) is not Tensor or type(batch2) is not Tensor:
         _check_tensors("addbmm", ("input", "batch1", "batch2"), (input, batch1, batch2))
-    _check_bmm(batch1, batch2)
-    product = Matmul.apply(batch1, batch2).sum(0)
-    if alpha != 1:
-        product = product * alpha
-    if beta == 0:
-        return product
-    return product + (input if beta == 1 else input * beta)
+    target = (blas.size_of(batch1, 1), blas.size_of(batch2, 2))
+    blas.check_expand(input, target)
+    _check_addbmm_shapes(batch1, batch2)
+    if batch1.shape[0] == 0:  # no batch: only the input, scaled (in its own dtype)
+        blas.scaled_input_check(input, beta)
+        if beta == 0:
+            return input.new_zeros(target)
+        return input.expand(target) * beta
+    blas.check_self_mat2(input, batch1, batch2)  # then addmm_ per batch
+    beta, alpha = blas.product_scalars("addmm_impl_cpu_", input, batch2._data.dtype, beta,
+                                       alpha, target, batch1.shape[2])
+    # sum_b batch1[b] @ batch2[b] is one GEMM over the batch-and-inner dims
+    rows, inner = batch1.shape[1], batch1.shape[0] * batch1.shape[2]
+    left = batch1.transpose(0, 1).reshape(rows, inner)
+    return _Addbmm.apply(input, left, batch2.reshape(inner, batch2.shape[2]), beta, alpha)
+
+
+def _check_addbmm_shapes(batch1, batch2):
+    if batch1.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if batch2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if batch1.shape[0] != batch2.shape[0]:
+        raise RuntimeError("batch1 and batch2 must have same number of batches, got "
+                           f"{batch1.shape[0]} and {batch2.shape[0]}")
+    if batch1.shape[2] != batch2.shape[1]:
+        raise RuntimeError(f"Incompatible matrix sizes for bmm ({batch1.shape[1]}x"
+                           f"{batch1.shape[2]} and {batch2.shape[1]}x{batch2.shape[2]})")
 
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
-    """``beta * input + alpha * outer(vec1, vec2)``."""
+    """``beta * input + alpha * outer(vec1, vec2)``, in the three tensors' promoted dtype
+    (bool: ``(beta and input) or (alpha and vec1 and vec2)``)."""
     if type(input) is not Tensor or type(vec1) is not Tensor or type(vec2) is not Tensor:
         _check_tensors("addr", ("input", "vec1", "vec2"), (input, vec1, vec2))
+    for name, vec in (("vec1", vec1), ("vec2", vec2)):
+        if vec.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {vec.ndim}-D")
+    blas.check_expand(input, (vec1.shape[0], vec2.shape[0]))
+    dtype = promote_np(promote_np(input._data.dtype, vec1._data.dtype), vec2._data.dtype)
+    blas.check_addr_scalar(dtype, beta, "beta")
+    blas.check_addr_scalar(dtype, alpha, "alpha")
+    beta, alpha = blas.kernel_scalar(beta, dtype), blas.kernel_scalar(alpha, dtype)
+    input, vec1, vec2 = (t if t._data.dtype == dtype else t.to(from_numpy_dtype(dtype))
+                         for t in (input, vec1, vec2))
     product = outer(vec1, vec2)
+    if dtype is _BOOL:
+        product = product if alpha else product.logical_and(False)
+        return product.logical_or(input) if beta else product
     if alpha != 1:
         product = product * alpha
     if beta == 0:

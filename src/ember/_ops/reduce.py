@@ -55,10 +55,12 @@ class Sum(Function):
         if np_dtype is not None and np_dtype != x.dtype:
             x = x.astype(np_dtype)
         x, back = acc(x)
+        # integers sum in their own type (NumPy would widen int8..int32 to int64/uint64)
+        keep = x.dtype if x.dtype.kind in "iu" else None
         if type(x) is np.ndarray:  # the ufunc itself, without ndarray.sum's Python layer
-            out = _add_reduce(x, axis_arg(dims, x.ndim), None, None, keepdim)
+            out = _add_reduce(x, axis_arg(dims, x.ndim), keep, None, keepdim)
         else:
-            out = x.sum(axis=axis_arg(dims, x.ndim), keepdims=keepdim)
+            out = x.sum(axis=axis_arg(dims, x.ndim), dtype=keep, keepdims=keepdim)
         return out.astype(back) if back is not None else out
 
     @staticmethod

@@ -162,6 +162,15 @@ def _matmul(args, kwargs, callers, needs):
     return fwd, bwd
 
 
+def _addbmm(args, kwargs, callers, needs):
+    """addbmm runs as one GEMM over (rows, batch * inner) @ (batch * inner, cols); torch
+    counts no forward for it and two bmm in its backward (the same flops as this shape)."""
+    bias, a, b = args[:3]
+    _, bwd = _calls_of([(aten.bmm, (1,) + tuple(a.shape), (1,) + tuple(b.shape), needs(a),
+                         needs(b))])
+    return [], bwd
+
+
 def _bmm(args, kwargs, callers, needs):
     a, b = args[:2]
     return _calls_of([(aten.bmm, tuple(a.shape), tuple(b.shape), needs(a), needs(b))])
@@ -297,6 +306,7 @@ def _load_handlers():
         linalg._Bmm: _bmm,
         linalg._Addmm: _add_product(aten.addmm, aten.mm),
         linalg._Baddbmm: _add_product(aten.baddbmm, aten.bmm),
+        linalg._Addbmm: _addbmm,
         _functional.Linear: _linear,
         conv._Conv: _conv,
         conv._ConvInputGrad: _conv_transpose,

@@ -1,0 +1,208 @@
+"""The BLAS-style products and their neighbours over dtype grids, against torch.
+
+Each case runs on both libraries and must end the same way: the same result dtype, shape
+and values, or the same exception type with the same message (torch 2.13's words).
+Covers the dtype-mismatch errors of addmm/addmv/baddbmm/addbmm (and mm/bmm/mv), integer
+and bool tensors with float/complex/bool ``beta``/``alpha`` (truncation, addr's refusal,
+c10's overflow errors), bool refusals of the products, and the sweep of addcmul,
+addcdiv, lerp, dot, vdot, inner, outer, ger, chain_matmul, matrix_power, kron and
+tensordot.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+GRID = ["bool", "uint8", "int32", "int64", "float16", "bfloat16", "float32", "float64",
+        "complex64"]
+MIXED = ["float32", "float64", "int64"]
+
+
+def _make(lib, shape, dtype, offset=1):
+    """Small exact values (0, 1, 2 repeating) in ``dtype``, the same for both libraries."""
+    values = (np.arange(offset, offset + int(np.prod(shape))) % 3).reshape(shape)
+    if dtype == "bfloat16":
+        return lib.tensor(values.astype(np.float32)).to(lib.bfloat16)
+    return lib.tensor(values.astype(dtype if dtype != "bool" else np.bool_))
+
+
+def _outcome(lib, fn, specs, kwargs):
+    args = [_make(lib, shape, dtype) for shape, dtype in specs]
+    try:
+        result = fn(lib, *args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - the exception itself is compared
+        base = next((b for b in (IndexError, ValueError, TypeError, NotImplementedError,
+                                 OverflowError, RuntimeError) if isinstance(error, b)), None)
+        return (base.__name__ if base else type(error).__name__,
+                str(error).split("\n")[0]), None
+    return ("ok", str(result.dtype), tuple(result.shape)), result
+
+
+def _same(fn, specs, kwargs=None):
+    """None when ember and torch agree, else a line saying how they differ."""
+    kwargs = kwargs or {}
+    want, t_result = _outcome(torch, fn, specs, kwargs)
+    got, e_result = _outcome(ember, fn, specs, kwargs)
+    label = f"{[d for _, d in specs]} {kwargs}"
+    if want != got:
+        return f"{label}: torch {want}, ember {got}"
+    if t_result is not None:
+        expected = t_result.to(torch.complex128 if t_result.is_complex() else torch.float64)
+        actual = torch.from_numpy(np.asarray(
+            e_result.to(ember.complex128 if e_result.is_complex() else ember.float64).numpy()))
+        try:  # 16-bit inputs round differently inside the kernels: compare loosely
+            torch.testing.assert_close(actual, expected, rtol=1e-2, atol=1e-2, equal_nan=True)
+        except AssertionError as error:
+            return f"{label}: values differ: {str(error).splitlines()[0]}"
+    return None
+
+
+def _assert_grid(fn, cases):
+    problems = [p for p in (_same(fn, specs, kw) for specs, kw in cases) if p is not None]
+    assert not problems, "\n".join(problems)
+
+
+# shapes of (input, first factor, second factor) for each product
+PRODUCTS = {
+    "addmm": ((2, 3), (2, 4), (4, 3)),
+    "addmv": ((2,), (2, 4), (4,)),
+    "baddbmm": ((2, 2, 3), (2, 2, 4), (2, 4, 3)),
+    "addbmm": ((2, 3), (2, 2, 4), (2, 4, 3)),
+    "addr": ((2, 3), (2,), (3,)),
+}
+
+
+def _product(name, inplace):
+    if inplace:
+        return lambda lib, i, a, b, **kw: getattr(i, name + "_")(a, b, **kw)
+    return lambda lib, i, a, b, **kw: getattr(lib, name)(i, a, b, **kw)
+
+
+@pytest.mark.parametrize("inplace", [False, True], ids=["out_of_place", "inplace"])
+@pytest.mark.parametrize("name", list(PRODUCTS))
+def test_product_dtype_mismatch_errors(name, inplace):
+    """Every float32/float64/int64 mix: each op's own check order and message."""
+    shapes = PRODUCTS[name]
+    cases = [(list(zip(shapes, dtypes)), {}) for dtypes in itertools.product(MIXED, repeat=3)]
+    cases += [(list(zip(shapes, dtypes)), {"beta": 0})
+              for dtypes in itertools.product(MIXED, repeat=3)]
+    _assert_grid(_product(name, inplace), cases)
+
+
+@pytest.mark.parametrize("name, shapes", [
+    ("mm", ((2, 3), (3, 2))), ("bmm", ((2, 2, 3), (2, 3, 2))), ("mv", ((2, 3), (3,))),
+    ("matmul", ((2, 2, 3), (3,))), ("dot", ((3,), (3,))), ("vdot", ((3,), (3,))),
+    ("inner", ((2, 3), (3,))), ("outer", ((2,), (3,))), ("ger", ((2,), (3,))),
+    ("chain_matmul", ((2, 3), (3, 2))), ("kron", ((2, 2), (2,))),
+    ("tensordot", ((2, 3), (3, 2))),
+])
+def test_binary_products_over_dtype_grid(name, shapes):
+    """All 81 dtype pairs: bool refused by the BLAS kernels, mismatches in torch's words,
+    result dtypes otherwise."""
+    def fn(lib, a, b):
+        if name == "tensordot":
+            return lib.tensordot(a, b, dims=1)
+        return getattr(lib, name)(a, b)
+
+    cases = [(list(zip(shapes, pair)), {}) for pair in itertools.product(GRID, repeat=2)]
+    _assert_grid(fn, cases)
+
+
+SCALARS = [{}, {"beta": 0.5}, {"alpha": 2.5}, {"beta": 2, "alpha": 3}, {"beta": 0},
+           {"beta": 0.0}, {"alpha": True}, {"beta": 1j}, {"beta": False}, {"alpha": 1.0},
+           {"beta": -1}, {"beta": 300}, {"alpha": 70000}, {"beta": 1e39},
+           {"beta": float("inf")}, {"beta": float("nan")}, {"beta": 1 + 0j}]
+
+
+@pytest.mark.parametrize("inplace", [False, True], ids=["out_of_place", "inplace"])
+@pytest.mark.parametrize("name", list(PRODUCTS))
+def test_product_scalars_over_dtype_grid(name, inplace):
+    """beta/alpha on every dtype: truncated for integers (addr refuses floats), converted
+    with c10's overflow check (opmath float for 16-bit addmm/baddbmm/addbmm), bool
+    tensors refused by the kernels (addr computes them logically)."""
+    shapes = PRODUCTS[name]
+    cases = [(list(zip(shapes, (d, d, d))), kw) for d in GRID + ["int8"] for kw in SCALARS]
+    _assert_grid(_product(name, inplace), cases)
+
+
+def test_integer_scalar_truncation_values():
+    """beta=2.7, alpha=-1.9 act as 2 and -1 on integer tensors (C++ truncation)."""
+    for name, shapes in PRODUCTS.items():
+        if name == "addr":
+            continue
+        problem = _same(_product(name, False), list(zip(shapes, ["int64"] * 3)),
+                        {"beta": 2.7, "alpha": -1.9})
+        assert problem is None, problem
+
+
+def _edge(fn_name, *args, **kwargs):
+    return pytest.param(fn_name, args, kwargs, id=f"{fn_name}-{args}-{kwargs}")
+
+
+@pytest.mark.parametrize("name, specs, kwargs", [
+    # the products' shape checks come in torch's order, around the dtype checks
+    _edge("addmm", ((2, 3), "float32"), ((2, 4), "float32"), ((5, 3), "float64")),
+    _edge("addmm", ((2, 3), "float32"), ((4,), "float32"), ((4, 3), "float64")),
+    _edge("addmm", ((7, 3), "float32"), ((2, 4), "float64"), ((4, 3), "float32")),
+    _edge("addmv", ((2,), "float32"), ((2, 4), "float32"), ((5,), "float64")),
+    _edge("addmv", ((2, 1), "float32"), ((2, 4), "float32"), ((4,), "float32")),
+    _edge("addmv", ((), "float32"), ((2, 4), "float32"), ((5,), "float32")),
+    _edge("addmv", ((), "bool"), ((2, 4), "bool"), ((4,), "bool")),
+    _edge("addmv", ((2,), "float32"), ((2, 0), "float32"), ((0,), "float64")),
+    _edge("addmv", ((2,), "int64"), ((2, 0), "int64"), ((0,), "int64"), beta=2.5),
+    _edge("baddbmm", ((2, 2, 3), "float32"), ((2, 2, 4), "float32"), ((2, 5, 3), "float64")),
+    _edge("baddbmm", ((2, 2, 3), "float64"), ((2, 2, 4), "float32"), ((2, 5, 3), "float32")),
+    _edge("baddbmm", ((2, 2, 3), "float32"), ((4,), "float32"), ((2, 4, 3), "float32")),
+    _edge("baddbmm", ((2, 2, 3), "float32"), ((), "float32"), ((2, 4, 3), "float32")),
+    _edge("baddbmm", ((1, 2, 2, 3), "float32"), ((2, 2, 4), "float32"), ((2, 4, 3), "float32")),
+    _edge("baddbmm", ((2, 2, 3), "bool"), ((2, 2, 4), "bool"), ((2, 4, 3), "uint8")),
+    _edge("baddbmm", ((2, 2, 3), "uint8"), ((2, 2, 4), "uint8"), ((2, 4, 3), "bool")),
+    _edge("baddbmm", ((2, 2, 3), "bool"), ((2, 2, 0), "bool"), ((2, 0, 3), "bool")),
+    _edge("addbmm", ((2, 3), "float32"), ((2, 2, 4), "float32"), ((3, 4, 3), "float32")),
+    _edge("addbmm", ((2, 3), "float32"), ((2, 2, 4), "float32"), ((2, 5, 3), "float64")),
+    _edge("addbmm", ((1, 2, 3), "float32"), ((2, 2, 4), "float32"), ((2, 4, 3), "float32")),
+    _edge("addbmm", ((2, 3), "float32"), ((0, 2, 4), "float32"), ((0, 4, 3), "float64")),
+    _edge("addbmm", ((2, 3), "bool"), ((0, 2, 4), "bool"), ((0, 4, 3), "bool")),
+    _edge("addbmm", ((2, 3), "int64"), ((0, 2, 4), "int64"), ((0, 4, 3), "int64"), beta=2.5),
+    _edge("addbmm", ((2, 3), "float32"), ((0, 2, 4), "float32"), ((0, 4, 3), "float32"),
+          beta=2.5),
+    _edge("addmm", ((2, 3), "bool"), ((2, 0), "bool"), ((0, 3), "bool")),
+    _edge("addmm", ((0, 3), "bool"), ((0, 4), "bool"), ((4, 3), "bool")),
+    _edge("addmm", ((2, 3), "int64"), ((2, 0), "int64"), ((0, 3), "int64"), beta=2.5),
+    _edge("addmm", ((2, 3), "uint8"), ((2, 4), "uint8"), ((4, 3), "uint8"), beta=-255),
+    _edge("addmm", ((2, 3), "uint8"), ((2, 4), "uint8"), ((4, 3), "uint8"), beta=255.9),
+    _edge("addmm", ((2, 3), "float32"), ((2, 4), "float32"), ((4, 3), "float32"),
+          beta=2**70),
+    _edge("addmm", ((2, 3), "complex64"), ((2, 4), "complex64"), ((4, 3), "complex64"),
+          beta=1e39j),
+    _edge("addr", ((2, 3), "float64"), ((2,), "float32"), ((3,), "float32"), beta=0),
+    _edge("addr", ((2, 3), "bool"), ((2,), "int64"), ((3,), "int64"), alpha=2),
+    _edge("addr", ((2, 3), "float16"), ((2,), "float32"), ((3,), "float16"), alpha=70000),
+    _edge("addr", ((1, 2, 3), "float32"), ((2,), "float32"), ((3,), "float32")),
+    _edge("addr", ((4, 3), "float32"), ((2,), "float32"), ((3,), "float32")),
+    _edge("addr", ((2, 3), "float32"), ((2, 1), "float32"), ((3,), "float32")),
+    _edge("mm", ((2, 0), "bool"), ((0, 3), "bool")),
+    _edge("mv", ((2, 0), "bool"), ((0,), "bool")),
+    _edge("dot", ((0,), "bool"), ((0,), "bool")),
+    _edge("bmm", ((2, 2, 0), "bool"), ((2, 0, 3), "bool")),
+    _edge("matmul", ((2, 3), "bool"), ((2, 3, 2), "bool")),
+    _edge("matmul", ((3,), "bool"), ((3, 2), "bool")),
+    _edge("matmul", ((2, 2, 3), "bool"), ((3, 2), "bool")),
+    _edge("matmul", ((2, 0, 3), "bool"), ((3, 2), "bool")),
+    _edge("tensordot", ((2, 0), "bool"), ((0, 2), "bool")),
+])
+def test_product_edge_cases(name, specs, kwargs):
+    problem = _same(lambda lib, *a, **kw: getattr(lib, name)(*a, **kw), list(specs), kwargs)
+    assert problem is None, problem
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_matrix_power_over_dtypes(n):
+    _assert_grid(lambda lib, a: lib.matrix_power(a, n),
+                 [([((2, 2), d)], {}) for d in GRID])
