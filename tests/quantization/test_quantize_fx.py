@@ -537,3 +537,22 @@ def test_prepare_custom_config_matches_torch():
     with pytest.raises(NotImplementedError, match="input_quantized_indexes"):
         efx.prepare_fx(e_model, eq.get_default_qconfig_mapping("x86"), (ember.tensor(x),),
                        _custom_config(eq).set_input_quantized_indexes([0]))
+
+
+def test_unsupported_options_are_refused():
+    """What ember does not implement raises instead of being silently ignored."""
+    model = ember.nn.Sequential(ember.nn.Linear(2, 2)).eval()
+    x = (ember.ones(1, 2),)
+    mapping = eq.get_default_qconfig_mapping()
+    with pytest.raises(NotImplementedError, match="backend_config"):
+        efx.prepare_fx(model, mapping, x, backend_config=object())
+    with pytest.raises(NotImplementedError, match="equalization"):
+        efx.prepare_fx(model, mapping, x, _equalization_config=object())
+    prepared = efx.prepare_fx(model, mapping, x)
+    with pytest.raises(NotImplementedError, match="qconfig_mapping"):
+        efx.convert_fx(prepared, qconfig_mapping=mapping)
+    from ember.ao.quantization.fx.custom_config import ConvertCustomConfig
+
+    custom = ConvertCustomConfig().set_observed_to_quantized_mapping(ember.nn.Linear, int)
+    with pytest.raises(NotImplementedError, match="observed_to_quantized_mapping"):
+        efx.convert_fx(prepared, convert_custom_config=custom)

@@ -25,12 +25,22 @@ from .fx.prepare import trace as _trace
 __all__ = ["convert_fx", "convert_to_reference_fx", "fuse_fx", "prepare_fx", "prepare_qat_fx"]
 
 
+def _refuse_convert_options(qconfig_mapping, backend_config):
+    if qconfig_mapping is not None:
+        raise NotImplementedError("convert_fx(qconfig_mapping=...) is not supported: set "
+                                  "the qconfigs in prepare_fx")
+    if backend_config is not None:
+        raise NotImplementedError("backend_config is not supported")
+
+
 def fuse_fx(model, fuse_custom_config=None, backend_config=None):
     """Trace ``model`` (in eval mode) and fuse conv-bn(-relu), conv-relu, linear-relu,
     linear-bn and bn-relu runs: batch norms are folded into the preceding weights.
 
-    Returns a GraphModule.
+    Returns a GraphModule. ``backend_config`` is not supported (NotImplementedError).
     """
+    if backend_config is not None:
+        raise NotImplementedError("backend_config is not supported")
     if isinstance(fuse_custom_config, dict):
         fuse_custom_config = FuseCustomConfig.from_dict(fuse_custom_config)
     preserved = (fuse_custom_config or FuseCustomConfig()).preserved_attributes
@@ -52,6 +62,8 @@ def prepare_fx(model, qconfig_mapping, example_inputs, prepare_custom_config=Non
 
     Returns a GraphModule with observers (``activation_post_process_N``) to calibrate.
     """
+    if _equalization_config is not None:
+        raise NotImplementedError("input-weight equalization is not supported")
     return _prepare(model, qconfig_mapping, False, example_inputs, prepare_custom_config,
                     backend_config)
 
@@ -66,7 +78,12 @@ def prepare_qat_fx(model, qconfig_mapping, example_inputs, prepare_custom_config
 
 def convert_fx(graph_module, convert_custom_config=None, _remove_qconfig=True,
                qconfig_mapping=None, backend_config=None, keep_original_weights=False):
-    """Lower a calibrated (or QAT-trained) GraphModule to a quantized one."""
+    """Lower a calibrated (or QAT-trained) GraphModule to a quantized one.
+
+    ``qconfig_mapping`` (to change qconfigs at convert time) and ``backend_config`` are
+    not supported (NotImplementedError when given).
+    """
+    _refuse_convert_options(qconfig_mapping, backend_config)
     return _convert(graph_module, is_reference=False,
                     convert_custom_config=convert_custom_config)
 
@@ -75,5 +92,6 @@ def convert_to_reference_fx(graph_module, convert_custom_config=None, _remove_qc
                             qconfig_mapping=None, backend_config=None):
     """The reference form: float modules with rounded weights and a
     quantize_per_tensor/dequantize pair at every observer (what a backend lowers)."""
+    _refuse_convert_options(qconfig_mapping, backend_config)
     return _convert(graph_module, is_reference=True,
                     convert_custom_config=convert_custom_config)

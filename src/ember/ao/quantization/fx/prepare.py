@@ -268,6 +268,10 @@ def insert_observers(gm, node_qconfig):
 def prepare(model, qconfig_mapping, is_qat, example_inputs=None, prepare_custom_config=None,
             backend_config=None):
     """The observed GraphModule of ``model`` (see module docstring)."""
+    if backend_config is not None:
+        raise NotImplementedError(
+            "backend_config is not supported: ember's prepare_fx/convert_fx use the "
+            "patterns of PyTorch's default native backend (x86/fbgemm)")
     mapping = _as_mapping(qconfig_mapping)
     config = as_prepare_custom_config(prepare_custom_config)
     gm, node_name_to_scope = trace(model, config)
