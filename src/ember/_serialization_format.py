@@ -481,7 +481,7 @@ def _read_zip_storages(archive, prefix, mmap_path, meta=False, skip=False, big=F
             raw = mapped[start:start + nbytes]
             array = raw.view(np_dtype) if nbytes else np.zeros(0, np_dtype)
         else:
-            array = np.frombuffer(bytearray(archive.read(name)), dtype=np_dtype)
+            array = np.frombuffer(_read_record(archive, info, name, nbytes), dtype=np_dtype)
             if big and np_dtype.itemsize > 1:  # the values, in this machine's order
                 array = array.view(np_dtype.newbyteorder(">")).astype(np_dtype)
         storage = LoadedStorage(array)
@@ -489,6 +489,25 @@ def _read_zip_storages(archive, prefix, mmap_path, meta=False, skip=False, big=F
         return storage
 
     return load
+
+
+def _read_record(archive, info, name, nbytes):
+    """A storage record's bytes. A stored record is read straight from the file without
+    checking its CRC-32, as torch.load reads it (a file changed through a MAP_SHARED
+    mapping loads with the new values); a compressed one through zipfile."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        return bytearray(archive.read(name))
+    fp = archive.fp
+    fp.seek(info.header_offset)
+    header = fp.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise CheckpointError("corrupt zip local header")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    fp.seek(info.header_offset + 30 + name_len + extra_len)
+    raw = bytearray(nbytes)
+    if fp.readinto(raw) != nbytes:
+        raise CheckpointError(f"record '{name}' is truncated")
+    return raw
 
 
 def _data_offset(mapped, info):

@@ -142,11 +142,13 @@ def _lookup_user_global(full_name):
     for entry in _user_safe_globals:
         if isinstance(entry, tuple):
             if len(entry) != 2:
-                raise ValueError("Expected tuple of length 2 (global, str of callable full "
-                                 f"path), but got tuple of length: {len(entry)}")
+                raise _BadSafeGlobalLength(
+                    "Expected tuple of length 2 (global, str of callable full path), but got "
+                    f"tuple of length: {len(entry)}")
             if type(entry[1]) is not str:
-                raise TypeError("Expected second item in tuple to be str of callable full "
-                                f"path, but got: {type(entry[1])}")
+                raise _BadSafeGlobalName(
+                    "Expected second item in tuple to be str of callable full path, but got: "
+                    f"{type(entry[1])}")
             obj, name = entry
             if name in candidates:
                 return obj
@@ -220,10 +222,22 @@ class _FullUnpickler(_AllowlistUnpickler):
             raise _MissingGlobal(str(exc)) from None
 
 
-class _MissingGlobal(AttributeError):
-    """A global the checkpoint names that its module no longer has: raised as
-    ``torch.load`` raises it (AttributeError: Can't get attribute ...), not as a corrupt
-    file."""
+class _CallerError(Exception):
+    """Errors of the caller's setup, not of the file: ``load`` raises them as they are
+    (as torch.load does) instead of as a corrupt checkpoint."""
+
+
+class _MissingGlobal(_CallerError, AttributeError):
+    """A global the checkpoint names that its module no longer has (AttributeError: Can't
+    get attribute ...)."""
+
+
+class _BadSafeGlobalLength(_CallerError, ValueError):
+    """An ``add_safe_globals`` tuple that is not ``(obj, "module.name")``."""
+
+
+class _BadSafeGlobalName(_CallerError, TypeError):
+    """An ``add_safe_globals`` tuple whose name is not a str."""
 
 
 # ---------------------------------------------------------------------------
@@ -320,7 +334,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                 raise pickle.UnpicklingError(
                     f"invalid load key, {head[:1]!r}: {name} is not a PyTorch checkpoint"
                 )
-        except (pickle.UnpicklingError, fmt.CheckpointError, EOFError, _MissingGlobal):
+        except (pickle.UnpicklingError, fmt.CheckpointError, EOFError, _CallerError):
             raise
         except zipfile.BadZipFile as exc:
             raise fmt.CheckpointError(
