@@ -64,7 +64,7 @@ _LAZY_SUBMODULES = frozenset({
     "quantization", "serve", "signal",
     "compiler", "cpu", "hub", "mps", "xpu", "quasirandom",
     "export", "library", "ops",  # torch.export, torch.library, torch.ops
-    "masked",
+    "masked", "_dynamo",  # torch._dynamo (reached as an attribute after import torch)
 })
 
 
