@@ -4,6 +4,7 @@ the observed graphs, observer statistics, converted module types and graph ops, 
 quantization parameters and quantized outputs must agree."""
 
 import copy
+import io
 
 import numpy as np
 import pytest
@@ -147,6 +148,19 @@ def test_static_ptq_matches_torch():
     assert np.abs(e_ints - t_ints).max() <= 1 and (e_ints == t_ints).mean() >= 0.9
     # sigmoid of a quantized tensor: torch's fixed output grid of 1/256, times 2 in float
     np.testing.assert_allclose(_to_numpy(e_sig), t_sig.numpy(), atol=2 / 256 + 1e-6)
+
+    # same state_dict keys; torch's converted checkpoint loads into ember's converted
+    # model, which then computes torch's integers exactly
+    assert list(e_prep.state_dict()) == list(t_prep.state_dict())
+    assert list(e_q.state_dict()) == list(t_q.state_dict())
+    buffer = io.BytesIO()
+    torch.save(t_q.state_dict(), buffer)
+    buffer.seek(0)
+    e_q.load_state_dict(ember.load(buffer))
+    e_sig, e_exp = e_q(ember.tensor(x))
+    np.testing.assert_array_equal(_to_numpy(e_sig), t_sig.numpy())
+    e_ints = np.round(np.log(_to_numpy(e_exp)) / scale) + zero_point
+    np.testing.assert_array_equal(e_ints, t_ints)
 
 
 def test_reference_and_fuse_match_torch():
