@@ -206,3 +206,49 @@ def test_product_edge_cases(name, specs, kwargs):
 def test_matrix_power_over_dtypes(n):
     _assert_grid(lambda lib, a: lib.matrix_power(a, n),
                  [([((2, 2), d)], {}) for d in GRID])
+
+
+# -- cumsum / cumprod: result dtypes, dtype=/out= choices, in-place forms ------------------
+
+SCAN_FORMS = {
+    "function": lambda lib, op, x, dtype: getattr(lib, op)(x, 0, dtype=dtype),
+    "method": lambda lib, op, x, dtype: getattr(x, op)(0, dtype=dtype),
+    "inplace": lambda lib, op, x, dtype: getattr(x, op + "_")(0, dtype=dtype),
+    "out": lambda lib, op, x, dtype: getattr(lib, op)(
+        x, 0, out=lib.empty(0, dtype=dtype if dtype is not None else x.dtype)),
+}
+
+
+@pytest.mark.parametrize("form", list(SCAN_FORMS))
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+def test_scan_dtypes(op, form):
+    """Every input dtype with no dtype and with every dtype= (or out= dtype): bool
+    results are refused by the CPU kernels, integers accumulate in int64, the in-place
+    forms keep self's dtype."""
+    cases = []
+    for source, target in itertools.product(GRID, [None] + GRID):
+        def fn(lib, x, target=target):
+            return SCAN_FORMS[form](lib, op, x, None if target is None else getattr(lib, target))
+        cases.append((fn, [((2, 3), source)]))
+    problems = [p for p in (_same(fn, specs) for fn, specs in cases) if p is not None]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.cumsum(lib.ones(2, 3), 0, dtype=lib.float64, out=lib.empty(0)),
+    lambda lib: lib.cumsum(lib.ones(()), 0, dtype=lib.bool),
+    lambda lib: lib.cumprod(lib.ones(0), 0, dtype=lib.bool),
+    lambda lib: lib.cumsum(lib.tensor([0.6, 0.6, 0.7]), 0, out=lib.empty(0, dtype=lib.int64)),
+    lambda lib: lib.cumprod(lib.tensor([1.6, 2.6, 0.7]), 0, out=lib.empty(0, dtype=lib.int64)),
+    lambda lib: lib.cumsum(lib.tensor([250, 10], dtype=lib.uint8), 0, dtype=lib.uint8),
+    lambda lib: lib.ones((), dtype=lib.bool).cumsum_(0),
+    lambda lib: lib.ones(0, dtype=lib.bool).cumprod_(0),
+    lambda lib: lib.ones(2, dtype=lib.bool).cumsum_(3),
+    lambda lib: lib.ones(2).cumsum(3, dtype=lib.bool),
+    lambda lib: lib.ones(2, 3, dtype=lib.int32).cumprod_(0, dtype=lib.bool),
+], ids=["out_vs_dtype", "0d_bool", "empty_bool", "out_int_casts_first", "cumprod_out_int",
+        "uint8_wraps", "inplace_0d_bool", "inplace_empty_bool", "dim_before_bool",
+        "dim_before_bool_dtype", "inplace_dtype_first"])
+def test_scan_edge_cases(call):
+    problem = _same(lambda lib: call(lib), [])
+    assert problem is None, problem

@@ -36,6 +36,7 @@ def _scan_array(scan, x, dim, np_dtype):
 class CumSum(Function):
     _array_io = True
     _node_name = "CumsumBackward0"
+    _kernel = "cumsum_out_cpu"
 
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
@@ -54,6 +55,7 @@ class CumProd(Function):
 
     _array_io = True
     _node_name = "CumprodBackward0"
+    _kernel = "cumprod_out_cpu"
 
     @staticmethod
     def forward(ctx, x, dim, np_dtype):
@@ -104,22 +106,37 @@ def exclusive_cumprod(x, dim):
     return CumProd.apply(shifted, dim, None)
 
 
-def _scan(cls, input, dim, dtype):
+def _scan(cls, input, dim, dtype, out=None):
+    """The scan in PyTorch's result dtype: ``dtype``, else ``out``'s (the input is cast to
+    it first), else int64 for bool/integers. The CPU kernels have no bool scan; a 0-d or
+    empty input never reaches them."""
     x = input._data
+    np_dtype = np_dtype_of(dtype)
+    if out is not None:
+        if np_dtype is not None and out._data.dtype != np_dtype:
+            from .._grad_assign import _CPP_TYPE_NAMES
+
+            raise RuntimeError(
+                f"Expected out tensor to have dtype {_CPP_TYPE_NAMES[str(np_dtype)]}, but got "
+                f"{_CPP_TYPE_NAMES[str(out._data.dtype)]} instead")
+        np_dtype = out._data.dtype
     if x.ndim == 0:
         wrap_dim(dim, 0)
-        return cls.apply(input.reshape(1), 0, np_dtype_of(dtype)).reshape(())
-    return cls.apply(input, wrap_dim(dim, x.ndim), np_dtype_of(dtype))
+        return cls.apply(input.reshape(1), 0, np_dtype).reshape(())
+    dim = wrap_dim(dim, x.ndim)
+    if np_dtype == np.bool_ and x.size:
+        raise NotImplementedError(f'"{cls._kernel}" not implemented for \'Bool\'')
+    return cls.apply(input, dim, np_dtype)
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
     """Running sum along ``dim`` (bool/int inputs accumulate in int64)."""
-    return write_out(_scan(CumSum, input, dim, dtype), out, "cumsum")
+    return write_out(_scan(CumSum, input, dim, dtype, out), out, "cumsum")
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
     """Running product along ``dim``; its gradient is exact with zeros in the input."""
-    return write_out(_scan(CumProd, input, dim, dtype), out, "cumprod")
+    return write_out(_scan(CumProd, input, dim, dtype, out), out, "cumprod")
 
 
 def _running_extreme(name, input, dim, largest):

@@ -16,7 +16,7 @@ from ._blas_dtypes import check_self_mat2
 from ._cumulative import cumprod, cumsum
 from ._elementwise import inplace_of
 from ._inplace import apply_inplace, needs_graph
-from ._util import Tensor, inplace_check, np_dtype_of, shape_str, type_name, wrap_dim
+from ._util import Tensor, inplace_check, np_dtype_of, shape_str, type_name
 from .combine import as_strided
 from .linalg import addbmm, addmm, addmv, addr, baddbmm
 
@@ -149,11 +149,7 @@ def _scan_inplace(name, scan):
     def method(self, dim, *, dtype=None):
         if dtype is not None:
             _check_same_dtype(self, np_dtype_of(dtype))
-        x = self._data
-        if x.dtype.kind == "b":
-            raise NotImplementedError(f'"{name}_out_cpu" not implemented for \'Bool\'')
-        wrap_dim(dim, max(x.ndim, 1))
-        return clone_self(self, dim, dtype=self.dtype)
+        return clone_self(self, dim, dtype=self.dtype)  # bool: the scan's own refusal
 
     method.__name__ = name + "_"
     method.__doc__ = (f"In-place ``{name}`` along ``dim``, accumulated in ``self``'s own "
