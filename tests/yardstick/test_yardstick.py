@@ -125,6 +125,7 @@ SCRIPTS = [
     "t5_fake_quant_observers.py",  # observers, FakeQuantize STE, quantized tensors, partial QAT
     "masked_tensor_tutorial.py",  # torch.masked: MaskedTensor semantics, padded softmax, Adagrad
     "sparse_csr_gnn.py",    # GCN on a CSR adjacency, edge-weight grads, sampled_addmm, save/load
+    "modern_training_recipe.py",  # Muon + AdamW groups, LinearCrossEntropyLoss, SAC, rearrange
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -320,6 +321,12 @@ CLAIMS = {
                           "edge weight grads == dense grad on the pattern: True",
                           "sampled_addmm: torch.sparse_csr 36 True",
                           "loaded: torch.sparse_csr 36 torch.float32 True True"],
+    "modern_training_recipe.py": ["head grads agree: True", "chunked == reference: True",
+                                  "Muon refuses vectors: Muon only supports 2D parameters",
+                                  "update singular values in (0.5, 1.5): True",
+                                  "selective checkpoint == plain: True True",
+                                  "selective policy saved: ['aten.mm.default']",
+                                  "scaler step 1: scale 4096.0 finite True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
