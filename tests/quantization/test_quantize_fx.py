@@ -75,8 +75,9 @@ def _name(target):
 
 
 def _structure(gm):
-    """Each node's kind and target (a get_attr's attribute name included)."""
-    return [(n.op, _name(n.target)) for n in gm.graph.nodes]
+    """Each node's name, kind and target (a get_attr's attribute name included): the
+    generated code reads the same."""
+    return [(n.name, n.op, _name(n.target)) for n in gm.graph.nodes]
 
 
 def _module_names(gm):

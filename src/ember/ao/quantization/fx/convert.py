@@ -131,6 +131,16 @@ def _from_float(quantized_class, module, qconfig, output_observer=None):
             del module.activation_post_process
 
 
+def _is_static_observer(observer):
+    dtype = getattr(observer, "dtype", None)
+    return dtype in (ember.quint8, ember.qint8) and not getattr(
+        observer, "is_dynamic", False) and hasattr(observer, "calculate_qparams")
+
+
+def _numbered(base, index):
+    return base if index == 0 else f"{base}_{index}"
+
+
 def _attribute(root, target):
     for name in target.split("."):
         root = getattr(root, name)
@@ -170,6 +180,15 @@ class _Converter:
         self.dequantized = {}  # quantized new node -> its dequantize node
         self.names = {}  # observer node -> its (scale, zero point) attribute names
         self.taken = set()
+        # PyTorch names nodes after its reference graph: the k-th static observer became
+        # quantize_per_tensor_k / dequantize_k, and a lowered op created next to the
+        # float one it replaces takes the next free name ("add" -> "add_1")
+        self.ordinal = {}
+        for node in gm.graph.nodes:
+            if self._is_observer(node) and _is_static_observer(self._module(node)):
+                self.ordinal[node] = len(self.ordinal)
+        self.value_ordinal = {}  # quantized new node -> ordinal of its last observer
+        self.original_names = {node.name for node in gm.graph.nodes}
 
     # -- helpers -------------------------------------------------------------
 
@@ -190,8 +209,20 @@ class _Converter:
             return new
         if new not in self.dequantized:  # right after the value, where PyTorch puts it
             with self.graph.inserting_after(new):
-                self.dequantized[new] = self.graph.call_method("dequantize", (new,))
+                self.dequantized[new] = self.graph.create_node(
+                    "call_method", "dequantize", (new,), {},
+                    name=_numbered("dequantize", self.value_ordinal.get(new, 0)))
         return self.dequantized[new]
+
+    def _fresh_name(self, candidate):
+        """``candidate`` or the next ``candidate_N`` free among the observed graph's
+        names and those given so far."""
+        used = self.original_names | {n.name for n in self.graph.nodes}
+        name, index = candidate, 0
+        while name in used:
+            index += 1
+            name = f"{candidate}_{index}"
+        return name
 
     def _float_args(self, node):
         return fx.map_arg(node.args, lambda n: self._as_float(self.env[n])), \
@@ -265,26 +296,30 @@ class _Converter:
     def _observer(self, node):
         observer = self._module(node)
         source = self.env[node.args[0]]
-        dtype = getattr(observer, "dtype", None)
-        static = dtype in (ember.quint8, ember.qint8) and not getattr(
-            observer, "is_dynamic", False)
-        if not static or not hasattr(observer, "calculate_qparams"):
+        if node not in self.ordinal:  # dynamic or float: nothing to quantize here
             self.env[node] = source
             return
+        ordinal = self.ordinal[node]
         self._qparam_names(node)
         if self._is_weight_observer(node):
             self.env[node] = source  # read by the quantized op's packing, never run
             return
         if source in self.quantized:
             self.env[node] = source  # produced with these parameters already
+            self.value_ordinal[source] = ordinal
             return
         scale_node, zero_point_node = self._qparam_nodes(node)
-        quantized = self.graph.call_function(
-            ember.quantize_per_tensor, (source, scale_node, zero_point_node, dtype))
+        quantized = self.graph.create_node(
+            "call_function", ember.quantize_per_tensor,
+            (source, scale_node, zero_point_node, observer.dtype), {},
+            name=_numbered("quantize_per_tensor", ordinal))
         if self.is_reference:
-            self.env[node] = self.graph.call_method("dequantize", (quantized,))
+            self.env[node] = self.graph.create_node(
+                "call_method", "dequantize", (quantized,), {},
+                name=_numbered("dequantize", ordinal))
         else:
             self.quantized.add(quantized)
+            self.value_ordinal[quantized] = ordinal
             self.env[node] = quantized
 
     def _weighted(self, node, module, qconfig):
@@ -343,10 +378,11 @@ class _Converter:
         name = _patterns.binary_name(node) + ("_relu" if relu is not None else "")
         op = getattr(ember.ops.quantized, name)
         if scalar:  # the output parameters follow from the input's
-            new = self.graph.call_function(op, (a, b))
+            args = (a, b)
         else:
-            scale_node, zero_point_node = self._qparam_nodes(output_observer)
-            new = self.graph.call_function(op, (a, b, scale_node, zero_point_node))
+            args = (a, b, *self._qparam_nodes(output_observer))
+        new = self.graph.create_node("call_function", op, args, {},
+                                     name=self._fresh_name(name))
         self.quantized.add(new)
         self.env[node] = new
         if relu is not None:
@@ -460,7 +496,8 @@ class _Converter:
         scale_node, zero_point_node = self._qparam_nodes(output_observer)
         kwargs.update(output_scale=scale_node, output_zero_point=zero_point_node)
         op = getattr(ember.ops.quantized, kept[0])
-        new = self.graph.call_function(op, (self.env[node.args[0]],), kwargs)
+        new = self.graph.create_node("call_function", op, (self.env[node.args[0]],), kwargs,
+                                     name=self._fresh_name(kept[0]))
         self.quantized.add(new)
         self.env[node] = new
         return True
@@ -496,8 +533,9 @@ class _Converter:
             qweight, None if bias is None else bias.detach().float()))
         packed = self.graph.get_attr(f"_packed_weight_{index}")
         scale_node, zero_point_node = self._qparam_nodes(output_observer)
-        new = self.graph.call_function(ember.ops.quantized.linear,
-                                       (source, packed, scale_node, zero_point_node))
+        new = self.graph.create_node(  # PyTorch re-targets the node: its name stays
+            "call_function", ember.ops.quantized.linear,
+            (source, packed, scale_node, zero_point_node), {}, name=node.name)
         self.quantized.add(new)
         self.env[node] = new
         return True
