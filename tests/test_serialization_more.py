@@ -377,3 +377,33 @@ def test_mmap_of_a_legacy_file_raises_torchs_error(tmp_path):
         with pytest.raises(RuntimeError, match=r"mmap can only be used with files saved with "
                                                r"`torch.save\(_use_new_zipfile_serialization"):
             lib.load(path, mmap=True)
+
+
+# ---------------------------------------------------------------------------
+# torchvision's tv_tensors
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("writer", ["ember", "torch"])
+def test_tv_tensors_cross_as_torchvisions_classes(writer):
+    from vision._torchvision import load_torchvision
+
+    import ember.vision.tv_tensors as ember_tv
+
+    load_torchvision()
+    from torchvision import tv_tensors as tv
+    src, dst = (ember, torch) if writer == "ember" else (torch, ember)
+    src_tv, dst_tv = (ember_tv, tv) if writer == "ember" else (tv, ember_tv)
+    boxes = src_tv.BoundingBoxes(src.tensor([[0.0, 1.0, 2.0, 3.0]]), format="XYWH",
+                                 canvas_size=(4, 5))
+    buffer = _saved(src, {"image": src_tv.Image(src.ones(1, 2, 2)), "boxes": boxes})
+    with pytest.raises(pickle.UnpicklingError, match="GLOBAL torchvision.tv_tensors._image.Image"):
+        _load(dst, buffer)
+    loaded = _load(dst, buffer, weights_only=False)
+    assert type(loaded["image"]) is dst_tv.Image and type(loaded["boxes"]) is dst_tv.BoundingBoxes
+    assert loaded["boxes"].format is dst_tv.BoundingBoxFormat.XYWH
+    assert loaded["boxes"].canvas_size == (4, 5)
+    np.testing.assert_array_equal(as_numpy(loaded["boxes"]), [[0.0, 1.0, 2.0, 3.0]])
+    with dst.serialization.safe_globals([dst_tv.Image, dst_tv.BoundingBoxes,
+                                         dst_tv.BoundingBoxFormat]):
+        assert type(_load(dst, buffer)["image"]) is dst_tv.Image

@@ -168,7 +168,7 @@ class _Writer:
         elif isinstance(obj, (set, frozenset)):
             result = type(obj)(self.convert(v, memo) for v in obj)
         else:
-            result = obj
+            result = _sub.reduce_other(obj)
         memo[key] = result
         self.alive.append(obj)
         return result

@@ -32,6 +32,11 @@ _INTERNAL_STATE = ("_view_creation", "_post", "_is_conj", "_is_neg", "_grad_mask
 
 _NJT_MODULE = "torch.nested._internal.nested_tensor"
 _MASKED_PATH = ("torch.masked.maskedtensor.core", "MaskedTensor")
+# ember.vision.tv_tensors class -> the torchvision.tv_tensors submodule torch's files name
+_TV_TENSORS = {"TVTensor": "_tv_tensor", "Image": "_image", "Video": "_video", "Mask": "_mask",
+               "BoundingBoxes": "_bounding_boxes", "BoundingBoxFormat": "_bounding_boxes",
+               "KeyPoints": "_keypoints"}
+_TV_MODULE = "ember.vision.tv_tensors"
 
 
 def user_state(tensor) -> dict:
@@ -75,7 +80,10 @@ def reduce_tensor(writer, tensor, memo):
         data, requires_grad, hooks = reduced.args
         return _reduce(_global("torch._utils", "_rebuild_parameter_with_state"),
                        (data, requires_grad, hooks, writer.convert(state, memo)))
-    if cls.__module__.startswith("ember."):
+    if cls.__module__ == _TV_MODULE and cls.__name__ in _TV_TENSORS:
+        class_global = _global(f"torchvision.tv_tensors.{_TV_TENSORS[cls.__name__]}",
+                               cls.__name__)  # torchvision's Image, BoundingBoxes, ...
+    elif cls.__module__.startswith("ember."):
         if cls.__name__ != "Tensor" or not state:
             return reduced  # ember's own subclasses keep their forms; a plain tensor too
         class_global = _global("torch", "Tensor")
@@ -99,6 +107,16 @@ def _reduce_masked(writer, tensor, memo):
     state = {"_masked_data": writer.convert(data, memo), "_masked_mask": writer.convert(mask, memo)}
     return _reduce(_global("torch._tensor", "_rebuild_from_type_v2"), (
         _global("torch._utils", "_rebuild_wrapper_subclass"), cls, args, state))
+
+
+def reduce_other(obj):
+    """A value in no container the writer walks: torchvision's enums (a BoundingBoxes'
+    ``format``) by torchvision's name, anything else as it is."""
+    cls = type(obj)
+    if cls.__module__ == _TV_MODULE and cls.__name__ == "BoundingBoxFormat":
+        return _reduce(_global("torchvision.tv_tensors._bounding_boxes", cls.__name__),
+                       (obj.value,))
+    return obj
 
 
 def is_nested(obj) -> bool:
@@ -261,6 +279,19 @@ def torch_classes() -> dict:
         "torch._utils._rebuild_nested_tensor": rebuild_nested_tensor,
         "torch._utils._rebuild_wrapper_subclass": rebuild_wrapper_subclass,
     }
+
+
+def ember_object_for(full_name):
+    """ember's object for a torch or torchvision path that ember names differently, or
+    None."""
+    if full_name.startswith("torchvision.tv_tensors."):
+        module, _, name = full_name.rpartition(".")
+        if _TV_TENSORS.get(name) == module[len("torchvision.tv_tensors."):]:
+            from .vision import tv_tensors
+
+            return getattr(tv_tensors, name)
+        return None
+    return torch_classes().get(full_name)
 
 
 def allowed_by_default() -> dict:

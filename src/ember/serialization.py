@@ -133,7 +133,7 @@ def _qualified(obj):
 
 def _lookup_user_global(full_name):
     candidates = {full_name}
-    mapped = _sub.torch_classes().get(full_name)  # torch's MaskedTensor -> ember's
+    mapped = _sub.ember_object_for(full_name)  # torch's MaskedTensor -> ember's
     if mapped is not None:
         candidates.add(_qualified(mapped))
     for src, dst in (("torchvision.", "ember.vision."), ("torch.", "ember.")):
@@ -205,7 +205,7 @@ class _FullUnpickler(_AllowlistUnpickler):
     """weights_only=False: any global, with torch's names mapped to ember's."""
 
     def _unlisted(self, module, name, full_name):
-        mapped = _sub.torch_classes().get(full_name)
+        mapped = _sub.ember_object_for(full_name)
         if mapped is not None:
             return mapped
         for src, dst in (("torchvision", "ember.vision"), ("torch", "ember")):
