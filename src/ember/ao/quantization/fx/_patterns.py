@@ -256,6 +256,14 @@ def _single_user(node):
     return len(node.users) == 1
 
 
+def _functional_relu(root):
+    """The ReLU module standing for a functional relu in a fused run, in the run's mode (as
+    PyTorch's fuse handler sets it): an eval conv-bn-relu fuses for inference."""
+    relu = nn.ReLU()
+    relu.training = root.training
+    return relu
+
+
 def _module_of(node, modules):
     return modules.get(node.target) if node.op == "call_module" else None
 
@@ -289,8 +297,8 @@ def fuse_graph(gm, is_qat):
             continue
         fuser = None
         while fuser is None and len(run) > 1:
-            parts = [_module_of(n, modules) if n.op == "call_module" else nn.ReLU()
-                     for n in run]
+            parts = [_module_of(n, modules) if n.op == "call_module"
+                     else _functional_relu(_module_of(run[0], modules)) for n in run]
             try:
                 fuser = get_fuser_method(tuple(type(p) for p in parts))
             except AssertionError:  # no fused module for the whole run: try shorter
