@@ -252,3 +252,53 @@ def test_scan_dtypes(op, form):
 def test_scan_edge_cases(call):
     problem = _same(lambda lib: call(lib), [])
     assert problem is None, problem
+
+
+# -- the pointwise neighbours: addcmul, addcdiv, lerp -------------------------------------
+
+TERNARY_GRID = ["bool", "uint8", "int64", "float16", "bfloat16", "float32", "float64",
+                "complex64"]
+
+
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv", "lerp"])
+def test_ternary_pointwise_over_dtype_grid(name):
+    """All dtype triples: addcmul/addcdiv promote (bool refused, integer division
+    refused), lerp wants one dtype for input, end and a weight tensor with dims."""
+    def fn(lib, x, t1, t2):
+        if name == "addcdiv":  # a divisor without zeros, in its own dtype
+            t2 = t2 if t2.dtype == lib.bool else t2 + 1
+        return getattr(lib, name)(x, t1, t2)
+
+    shapes = ((2, 3), (2, 3), (3,))
+    _assert_grid(fn, [(list(zip(shapes, dtypes)), {})
+                      for dtypes in itertools.product(TERNARY_GRID, repeat=3)])
+
+
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv"])
+def test_addc_value_over_dtypes(name):
+    """value is converted as the kernel's scalar: truncated for integers, c10's overflow
+    error for a complex value on a real tensor or a value past float32's range."""
+    values = [0.5, 2.7, -1, 300, True, 70000, 1j, 1e39, 2**70]
+    cases = [([((2, 3), d), ((2, 3), d), ((3,), d)], {"value": v})
+             for d in TERNARY_GRID for v in values]
+    _assert_grid(lambda lib, x, a, b, value: getattr(lib, name)(x, a, b + 1, value=value),
+                 cases)
+
+
+@pytest.mark.parametrize("weight", [0.5, 2, True, 1j, 1e39, 70000.0, "0d_float64", "0d_int64",
+                                    "0d_complex", "1d_float64"])
+def test_lerp_weights_over_dtypes(weight):
+    """A number weight is the kernel's scalar (checked like addcmul's value); a 0-d weight
+    tensor joins type promotion, one with dims must match the input's dtype."""
+    dtypes = {"0d_float64": "float64", "0d_int64": "int64", "0d_complex": "complex64",
+              "1d_float64": "float64"}
+
+    def fn(lib, x, end):
+        w = weight
+        if isinstance(weight, str):
+            shape = (3,) if weight.startswith("1d") else ()
+            w = _make(lib, shape, dtypes[weight])
+        return lib.lerp(x, end, w)
+
+    _assert_grid(fn, [([((2, 3), d), ((2, 3), d)], {})
+                      for d in TERNARY_GRID if d not in ("float16",) or weight != "0d_complex"])

@@ -46,7 +46,7 @@ def _overflow(name):
     raise RuntimeError(f"value cannot be converted to type {_C_NAMES[name]} without overflow")
 
 
-def _python_number(value):
+def python_number(value):
     """A beta/alpha as a Python number (a 0-d tensor or NumPy scalar gives its item)."""
     if isinstance(value, (bool, int, float, complex)):
         if type(value) is int and not -2**63 <= value < 2**64:
@@ -60,7 +60,7 @@ def _python_number(value):
 def kernel_scalar(value, np_dtype, opmath=False):
     """``value`` converted as the kernel's ``Scalar.to<T>()``: T is the tensor's type, or
     float for float16/bfloat16 tensors when the kernel computes in ``opmath``."""
-    value = _python_number(value)
+    value = python_number(value)
     name = str(np_dtype)
     kind = np_dtype.kind if name != "bfloat16" else "f"  # ml_dtypes' kind is "V"
     if opmath and name in ("float16", "bfloat16"):
@@ -103,10 +103,10 @@ def scaled_input_check(input, beta):
     """``result.mul_(beta)``: the kernels' path for an empty inner dimension. ``beta``
     is not converted there, so a float beta on an integer (or any number on a bool)
     input is the in-place cast error."""
-    if _python_number(beta) != 0:
+    if python_number(beta) != 0:
         from .._backend import result_np
 
-        check_cast(result_np(input._data, _python_number(beta)), input._data.dtype)
+        check_cast(result_np(input._data, python_number(beta)), input._data.dtype)
 
 
 # -- each product's dtype checks, in its order and words -----------------------------------
@@ -187,7 +187,7 @@ def check_addr_scalar(np_dtype, value, name):
     integral result."""
     if isinstance(value, bool) and np_dtype is not _BOOL:
         raise RuntimeError(f"Boolean {name} only supported for Boolean results.")
-    if np_dtype.kind in "biu" and isinstance(_python_number(value), (float, complex)):
+    if np_dtype.kind in "biu" and isinstance(python_number(value), (float, complex)):
         raise RuntimeError(f"For integral input tensors, argument {name} must not be a "
                            "floating point number.")
 
@@ -209,7 +209,7 @@ def matmul_bool_error(a, b):
 def plain_cast(value, np_dtype):
     """``scalar_tensor(value, dtype)``: a plain C cast without range checks (addmv's path
     for an empty matrix scales the input this way)."""
-    value = _python_number(value)
+    value = python_number(value)
     kind = np_dtype.kind if str(np_dtype) != "bfloat16" else "f"
     if kind == "b":
         return bool(value)
@@ -231,5 +231,5 @@ def product_scalars(kernel, input, product_dtype, beta, alpha, target, inner, op
         return 0, 1
     if inner == 0:
         scaled_input_check(input, beta)
-        return _python_number(beta), 1
+        return python_number(beta), 1
     return kernel_scalars(kernel, product_dtype, beta, alpha, opmath)

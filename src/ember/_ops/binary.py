@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ._blas_dtypes import kernel_scalar, python_number
 from ._elementwise import _out, _promote, _slot, inplace_of
 from .pointwise import _RoundedDiv, _int_zero_check, div, pow
 from .._backend import result_np
@@ -356,6 +357,9 @@ def heaviside(input, values, *, out=None):
     return _out(Heaviside.apply(input, values), out)
 
 
+_FLOAT32 = np.dtype(np.float32)
+
+
 class _AddC(Function):
     """input + value * tensor1 * tensor2 (or / tensor2), with value cast to the result
     dtype first, as PyTorch does (so value=0.5 on integer tensors adds 0)."""
@@ -377,12 +381,16 @@ class _AddC(Function):
                 "behavior is just the latter implementation: (input + value * tensor1 / "
                 "tensor2), for all dtypes."
             )
-        base = x.astype(dt, copy=False)
-        a, b = t1.astype(dt, copy=False), t2.astype(dt, copy=False)
-        scale = dt.type(value)
-        if divide:
-            return base + scale * a / b
-        return base + scale * a * b
+        if dt.kind == "b":
+            raise NotImplementedError('"addcmul_cpu_out" not implemented for \'Bool\'')
+        value = ctx.value = kernel_scalar(value, dt, opmath=True)  # truncated for integers
+        # 16-bit floats compute in float32 (torch's opmath), rounded once at the end
+        work = _FLOAT32 if dt.itemsize == 2 and dt.kind in "fV" else dt
+        base = x.astype(work, copy=False)
+        a, b = t1.astype(work, copy=False), t2.astype(work, copy=False)
+        scale = work.type(value)
+        result = base + scale * a / b if divide else base + scale * a * b
+        return result if work is dt else result.astype(dt)
 
     @staticmethod
     def backward(ctx, grad):
@@ -412,11 +420,13 @@ class Addcdiv(_AddC):
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2."""
+    python_number(value)  # an int past 64 bits fails first, as PyTorch's argument parser
     return _out(Addcmul.apply(input, tensor1, tensor2, value, False), out)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 / tensor2 (integer tensor1 and tensor2 are refused)."""
+    python_number(value)
     return _out(Addcdiv.apply(input, tensor1, tensor2, value, True), out)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend import autocast_state, result_np
+from .._backend import autocast_state, from_numpy_dtype, result_np
+from .._grad_assign import _CPP_TYPE_NAMES
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
+from ._blas_dtypes import kernel_scalar
 from ._elementwise import _out, _promote, inplace_of
 from ._util import Tensor, _make, np_clip, type_name, xp_of
 
@@ -159,18 +161,17 @@ class Lerp(Function):
                 f'"lerp_kernel_scalar" not implemented for \'{type_name(start.dtype)}\''
             )
         ctx.save_for_backward(start, end, weight)
-        xp = xp_of(start)
-        diff = end - start
         w = weight
         if hasattr(w, "dtype"):
+            xp = xp_of(start)
+            diff = end - start
             near_start = xp.abs(w) < 0.5
             return xp.where(near_start, start + w * diff, end - diff * (1 - w)).astype(start.dtype)
-        near_start = abs(w) < 0.5
-        if start.dtype.kind == "V":  # NumPy would compute bfloat16 with a float in float32
-            w = start.dtype.type(w)
-        if near_start:
-            return start + w * diff
-        return end - diff * (1 - w)
+        if start.dtype.itemsize == 2 and start.dtype.kind in "fV":
+            # 16-bit floats compute in float32 (torch's opmath), rounded once at the end
+            wide = _lerp_number(start.astype(np.float32), end.astype(np.float32), w)
+            return wide.astype(start.dtype)
+        return _lerp_number(start, end, w)
 
     @staticmethod
     def backward(ctx, grad):
@@ -179,6 +180,14 @@ class Lerp(Function):
         grad_end = grad * weight if ctx.needs_input_grad[1] else None
         grad_weight = grad * (end - start) if ctx.needs_input_grad[2] else None
         return grad_start, grad_end, grad_weight
+
+
+def _lerp_number(start, end, weight):
+    """The number-weight formula, from the nearer end."""
+    diff = end - start
+    if abs(weight) < 0.5:
+        return start + weight * diff
+    return end - diff * (1 - weight)
 
 
 class _LerpTensor(Lerp):
@@ -269,9 +278,31 @@ fmin = _binary_tensor_op("fmin")
 
 
 def lerp(input, end, weight, *, out=None):
-    """input + weight * (end - input); weight is a number or a tensor."""
-    cls = _LerpTensor if isinstance(weight, Tensor) else Lerp
-    return _out(cls.apply(input, end, weight), out)
+    """input + weight * (end - input); weight is a number or a tensor. As PyTorch's, no
+    promotion: ``end`` (and a weight tensor with dims) must have ``input``'s dtype, and
+    only floating and complex inputs have a kernel."""
+    dtype = input._data.dtype
+    if end._data.dtype != dtype:
+        _lerp_dtype_error(dtype, end, "end")
+    if isinstance(weight, Tensor):
+        if weight._data.ndim and weight._data.dtype != dtype:
+            _lerp_dtype_error(dtype, weight, "weight")
+        promoted = result_np(input._data, weight._data)
+        if promoted != dtype:  # a 0-d weight joins type promotion (a complex one wins)
+            dtype = promoted
+            input, end = (t.to(from_numpy_dtype(dtype)) for t in (input, end))
+        if dtype.kind not in "fcV":
+            raise NotImplementedError(
+                f'"lerp_kernel_tensor" not implemented for \'{type_name(dtype)}\'')
+        return _out(_LerpTensor.apply(input, end, weight), out)
+    if dtype.kind in "fcV":  # the weight becomes the kernel's (opmath) scalar type
+        kernel_scalar(weight, dtype, opmath=True)
+    return _out(Lerp.apply(input, end, weight), out)
+
+
+def _lerp_dtype_error(dtype, other, name):
+    raise RuntimeError(f"expected dtype {_CPP_TYPE_NAMES[str(dtype)]} for `{name}` but got "
+                       f"dtype {_CPP_TYPE_NAMES[str(other._data.dtype)]}")
 
 
 def _where_method(self, condition, other):
