@@ -407,3 +407,39 @@ def test_tv_tensors_cross_as_torchvisions_classes(writer):
     with dst.serialization.safe_globals([dst_tv.Image, dst_tv.BoundingBoxes,
                                          dst_tv.BoundingBoxFormat]):
         assert type(_load(dst, buffer)["image"]) is dst_tv.Image
+
+
+class _Stateful:
+    """Mixed into a Tensor subclass: its own __getstate__ / __setstate__."""
+
+    __slots__ = ()
+
+    def __getstate__(self):
+        return {"unit": self.unit}
+
+    def __setstate__(self, state):
+        self.unit = state["unit"].upper()
+
+
+def _class_for(lib, name, mixins, slots):
+    cls = type(name, mixins + (lib.Tensor,), {"__module__": __name__, "__slots__": slots})
+    globals()[name] = cls
+    return cls
+
+
+@pytest.mark.parametrize("writer", ["ember", "torch"])
+@pytest.mark.parametrize("kind", ["getstate", "slots"])
+def test_subclass_getstate_setstate_and_slots(writer, kind):
+    src, dst = (ember, torch) if writer == "ember" else (torch, ember)
+    mixins, slots = ((_Stateful,), ()) if kind == "getstate" else ((), ("note",))
+    tensor = src.ones(2).as_subclass(_class_for(src, "_State", mixins, slots))
+    tensor.unit = "m"
+    if slots:
+        tensor.note = 7
+    buffer = _saved(src, tensor)
+    reader_cls = _class_for(dst, "_State", mixins, slots)
+    loaded = _load(dst, buffer, weights_only=False)
+    assert type(loaded) is reader_cls
+    assert loaded.unit == ("M" if kind == "getstate" else "m")
+    if slots:
+        assert loaded.note == 7

@@ -45,6 +45,26 @@ def user_state(tensor) -> dict:
             if not key.startswith(_INTERNAL_STATE)}
 
 
+def _subclass_state(tensor):
+    """A user subclass's state as torch's ``_get_obj_state`` takes it: the class's own
+    ``__getstate__`` if it has one, else its attributes, plus its slots as a second dict
+    when the class declares any."""
+    cls = type(tensor)
+    getstate = getattr(cls, "__getstate__", None)
+    if getstate is not None and getstate is not object.__getstate__:
+        return tensor.__getstate__()
+    state = user_state(tensor)
+    slots = {}
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("ember.") or klass is object:
+            continue  # Tensor's own slots are its data, not state
+        names = klass.__dict__.get("__slots__", ())
+        for name in (names,) if isinstance(names, str) else names:
+            if name not in ("__dict__", "__weakref__") and hasattr(tensor, name):
+                slots[name] = getattr(tensor, name)
+    return (state, slots) if slots else state
+
+
 # ---------------------------------------------------------------------------
 # Writing (called by _serialization_format._Writer.convert)
 # ---------------------------------------------------------------------------
@@ -89,6 +109,7 @@ def reduce_tensor(writer, tensor, memo):
         class_global = _global("torch", "Tensor")
     else:
         class_global = cls
+        state = _subclass_state(tensor)
     return _reduce(_global("torch._tensor", "_rebuild_from_type_v2"),
                    (reduced.func, class_global, reduced.args, writer.convert(state, memo)))
 
