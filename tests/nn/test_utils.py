@@ -68,6 +68,24 @@ def test_clip_grad_norm_nonfinite():
                 torch.nn.utils.clip_grad_norm_(t_params, 1.0))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clip_grad_norm_dot_path_layouts(dtype):
+    """The 2-norm of float32/64 gradients is one dot per gradient: a transposed
+    (non-contiguous) gradient and a 0-d one give torch's norm and clipped values."""
+    grads = [randn(300, 70).astype(dtype).T, np.array(3.0, dtype), randn(7).astype(dtype)]
+    t_params, e_params = [], []
+    for params, lib in ((t_params, torch), (e_params, ember)):
+        for g in grads:
+            p = lib.nn.Parameter(lib.tensor(g))
+            p.grad = lib.tensor(np.ascontiguousarray(g.T)).t() if g.ndim == 2 else lib.tensor(g)
+            params.append(p)
+    assert not e_params[0].grad.is_contiguous()
+    assert_same(ember.nn.utils.clip_grad_norm_(e_params, 0.5),
+                torch.nn.utils.clip_grad_norm_(t_params, 0.5))
+    for ep, tp in zip(e_params, t_params):
+        assert_same(ep.grad, tp.grad)
+
+
 @pytest.mark.parametrize("clip_value", [0.5, 2])
 def test_clip_grad_value_matches_torch(clip_value):
     t_params, e_params = _params_with_grads(torch, GRADS), _params_with_grads(ember, GRADS)

@@ -20,6 +20,11 @@ def _array_norm(array, norm_type):
     xp = xp_of(array)
     if array.size == 0:
         return xp.zeros((), dtype=array.dtype)
+    if norm_type == 2 and array.dtype.kind == "f" and array.dtype.itemsize >= 4:
+        # one BLAS dot pass, no temporaries (abs and square allocated two arrays of the
+        # gradient's size); NumPy's own linalg.norm computes the 2-norm this way
+        flat = array.reshape(-1)
+        return xp.sqrt(xp.dot(flat, flat))
     magnitude = xp.abs(array)
     if norm_type == math.inf:
         return magnitude.max()
