@@ -37,8 +37,8 @@ from ._serialization_options import (  # noqa: F401  (torch.serialization's name
     set_default_load_endianness,
     set_default_mmap_options,
     skip_data,
-    skipping_data,
 )
+from ._serialization_options import skipping_data as _skipping_data
 from ._backend import dtypes as _dt
 
 __all__ = ["save", "load"]
@@ -249,9 +249,9 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
          _disable_byteorder_record=False) -> None:
     """Write ``obj`` (tensors, state_dicts, containers, numbers, strings) in PyTorch's zip
     format to a path, ``pathlib.Path`` or binary file object."""
-    if skipping_data() and not _use_new_zipfile_serialization:
+    if _skipping_data() and not _use_new_zipfile_serialization:
         raise RuntimeError("Cannot use skip_data=True with _use_new_zipfile_serialization=False")
-    options = {"byteorder": not _disable_byteorder_record, "skip_data": skipping_data()}
+    options = {"byteorder": not _disable_byteorder_record, "skip_data": _skipping_data()}
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
         directory = os.path.dirname(os.path.abspath(path))
@@ -318,7 +318,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                 result = fmt.read_zip(stream, make_unpickler,
                                       mmap_path=os.fspath(f) if mmap else None,
                                       restore=None if onto_meta else _restorer(map_location),
-                                      meta=onto_meta, skip=skipping_data())
+                                      meta=onto_meta, skip=_skipping_data())
                 map_location = None  # applied per storage
             elif head[:1] == b"\x80" or head[:1] in (b"K", b"J", b"\x8a"):
                 if mmap:
