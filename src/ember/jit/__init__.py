@@ -358,3 +358,37 @@ def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
             entry = f"{_ARCHIVE_ROOT}/extra/{name}"
             _extra_files[name] = archive.read(entry) if entry in names else b""
     return RecursiveScriptModule(module)
+
+
+from ._extras import (  # noqa: E402 - they build on the classes above
+    Attribute,
+    CompilationUnit,
+    Error,
+    ScriptWarning,
+    TracerWarning,
+    TracingCheckError,
+    enable_onednn_fusion,
+    fuser,
+    onednn_fusion_enabled,
+    optimized_execution,
+    set_fusion_strategy,
+    strict_fusion,
+)
+
+
+
+def __getattr__(name):
+    # ``jit.isinstance`` is served from here rather than bound as a global, which would
+    # shadow the builtin ``isinstance`` for every function in this module.
+    if name == "isinstance":
+        from ._extras import isinstance as jit_isinstance
+
+        return jit_isinstance
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ += [
+    "Attribute", "CompilationUnit", "Error", "ScriptWarning", "TracerWarning",
+    "TracingCheckError", "enable_onednn_fusion", "fuser", "isinstance",
+    "onednn_fusion_enabled", "optimized_execution", "set_fusion_strategy", "strict_fusion",
+]
