@@ -554,6 +554,41 @@ def test_prepare_custom_config_matches_torch():
                        _custom_config(eq).set_input_quantized_indexes([0]))
 
 
+def _relu_spellings_model(lib):
+    """torch.relu (own observers, not fused after a conv), x.relu() (shares its input's
+    observer, fuses with nothing), add + torch.relu (fused into add_relu)."""
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(1, 2, 1)
+            self.c2 = nn.Conv2d(2, 2, 1)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+
+        def forward(self, x):
+            x = lib.relu(self.c(x))
+            x = self.c2(x).relu()
+            y = (x + x).relu()
+            return self.pool(lib.relu(y + x))
+
+    return Net()
+
+
+def test_relu_spellings_match_torch():
+    t_model, e_model = _pair(_relu_spellings_model, (2, 1, 3, 3))
+    t_model.eval()
+    e_model.eval()
+    x = _calibration((2, 1, 3, 3), 1)[0]
+    results = []
+    for lib, q, qfx, model in ((torch, tq, tfx, t_model), (ember, eq, efx, e_model)):
+        prepared = qfx.prepare_fx(model, q.get_default_qconfig_mapping(), (lib.tensor(x),))
+        structure = _structure(prepared)
+        prepared(lib.tensor(x))
+        results.append((structure, _structure(qfx.convert_fx(prepared))))
+    assert results[1] == results[0]
+
+
 def test_unsupported_options_are_refused():
     """What ember does not implement raises instead of being silently ignored."""
     model = ember.nn.Sequential(ember.nn.Linear(2, 2)).eval()

@@ -84,12 +84,21 @@ def _binary_functions():
     return {operator.add: "add", ember.add: "add", operator.mul: "mul", ember.mul: "mul"}
 
 
-def is_relu(node, modules):
+def _called_as_torch_relu(node):
+    """``torch.relu(x)`` rather than ``F.relu(x)`` (one ember function; the tracer keeps
+    the name it was called under): PyTorch fuses and shares observers for F.relu only."""
+    return node.target is ember.relu and node._hinted_qualname() == "torch.relu"
+
+
+def is_relu(node, modules, after_binary=False):
+    """A relu that fuses with the op before it: nn.ReLU or F.relu (torch.relu too after
+    add/mul, as PyTorch's binary-op patterns list it)."""
     if node.op == "call_module":
         return type(modules.get(node.target)) is nn.ReLU
     if node.op == "call_function":
-        return node.target in (F.relu, ember.relu)
-    return node.op == "call_method" and node.target == "relu"
+        return node.target in (F.relu, ember.relu) and (
+            after_binary or not _called_as_torch_relu(node))
+    return False  # x.relu() fuses with nothing in PyTorch's patterns
 
 
 def op_kind(node, modules):
@@ -112,6 +121,8 @@ def op_kind(node, modules):
             return "default"
         return None
     if node.op == "call_function":
+        if _called_as_torch_relu(node):  # observed on both sides, as PyTorch does
+            return "default"
         if node.target in _binary_functions():
             args = node.args[:2]
             tensors = [a for a in args if isinstance(a, fx.Node)]

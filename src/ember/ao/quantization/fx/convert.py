@@ -289,7 +289,7 @@ class _Converter:
         output_observer = self._output_observer(node)
         if output_observer is None and len(node.users) == 1:
             relu = next(iter(node.users))
-            if not _patterns.is_relu(relu, self.modules):
+            if not _patterns.is_relu(relu, self.modules, after_binary=True):
                 return False
             output_observer = self._output_observer(relu)
         a, b = (self.env[arg] if isinstance(arg, fx.Node) else arg for arg in node.args[:2])

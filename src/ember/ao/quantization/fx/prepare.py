@@ -184,8 +184,8 @@ def _fused_relu(node, modules, node_qconfig):
     if len(node.users) != 1:
         return None
     user = next(iter(node.users))
-    if _patterns.is_relu(user, modules) and node_qconfig.get(user.name) is \
-            node_qconfig.get(node.name):
+    if _patterns.is_relu(user, modules, after_binary=True) and \
+            node_qconfig.get(user.name) is node_qconfig.get(node.name):
         return user
     return None
 
