@@ -237,6 +237,20 @@ def test_jagged_with_lengths_from_torch():
         np.testing.assert_array_equal(as_numpy(g), as_numpy(e))
 
 
+def test_empty_and_scalar_entry_nested_tensors():
+    # torch keeps an empty nested tensor's sizes as a 0-d tensor (and cannot load its own
+    # file back: an internal assert); ember reads torch's file and its own
+    for src in (torch, ember):
+        loaded = _load(ember, _saved(src, src.nested.nested_tensor([], dtype=src.float32)))
+        assert loaded.is_nested and loaded.unbind() == ()
+    scalars = ember.nested.nested_tensor([ember.tensor(1.0), ember.tensor(2.0)])
+    from_torch = _load(torch, _saved(ember, scalars))
+    assert [t.item() for t in from_torch.unbind()] == [1.0, 2.0]
+    back = _load(ember, _saved(torch, from_torch))
+    assert [tuple(t.shape) for t in back.unbind()] == [(), ()]
+    assert [t.item() for t in back.unbind()] == [1.0, 2.0]
+
+
 def test_nested_strided_file_matches_torchs_layout():
     pickled = zipfile.ZipFile(_saved(ember, _nested(ember, "strided"))).read("archive/data.pkl")
     assert pickled.startswith(b"\x80\x02ctorch._utils\n_rebuild_nested_tensor\n")

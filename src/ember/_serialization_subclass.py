@@ -182,9 +182,9 @@ def _reduce_strided_nested(writer, nested):
     if nested.requires_grad:
         buffer.requires_grad_(True)
 
-    def matrix(rows):
+    def matrix(rows):  # no entries: a 0-d tensor, as torch keeps an empty nested's sizes
         return ember.tensor(rows, dtype=ember.int64).reshape(len(rows), ndim) if rows else \
-            ember.empty(0, dtype=ember.int64)
+            ember.zeros((), dtype=ember.int64)
 
     return _reduce(_global("torch._utils", "_rebuild_nested_tensor"), (
         writer.tensor(buffer), writer.tensor(matrix(sizes)), writer.tensor(matrix(strides)),
@@ -241,13 +241,13 @@ def rebuild_nested_tensor(buffer, sizes, strides, storage_offsets):
         if not isinstance(value, ember.Tensor):
             raise TypeError(f"_rebuild_nested_tensor(): {name} must be a Tensor, not "
                             f"{type(value).__name__}")
+    if storage_offsets.dim() == 1 and storage_offsets.shape[0] == 0:
+        return NestedTensor([], ember.strided)  # (torch saves its sizes as a 0-d tensor)
     if sizes.shape != strides.shape or sizes.shape[:1] != storage_offsets.shape:
         raise RuntimeError("_rebuild_nested_tensor(): sizes, strides and storage_offsets "
                            "disagree in shape")
     entries = [buffer.as_strided(size, stride, offset) for size, stride, offset in
                zip(sizes.tolist(), strides.tolist(), storage_offsets.tolist())]
-    if not entries:
-        return NestedTensor([], ember.strided)
     return NestedTensor(entries, ember.strided)
 
 
