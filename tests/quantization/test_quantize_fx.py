@@ -589,6 +589,28 @@ def test_relu_spellings_match_torch():
     assert results[1] == results[0]
 
 
+def test_fused_parts_need_one_qconfig():
+    """A Linear entry that the fused relu does not share is torch's LookupError; a
+    shared one reaches the fused module (the caller's mapping is left as it was)."""
+    results = []
+    for lib, q, qfx in ((torch, tq, tfx), (ember, eq, efx)):
+        model = lib.nn.Sequential(lib.nn.Linear(3, 3), lib.nn.ReLU()).eval()
+        example = (lib.ones(1, 3),)
+        mapping = q.QConfigMapping().set_global(q.default_qconfig) \
+            .set_object_type(lib.nn.Linear, q.default_per_channel_qconfig)
+        with pytest.raises(LookupError, match="same qconfigs for all module types in .*"
+                                              "LinearReLU'> offending type: .*ReLU'>"):
+            qfx.prepare_fx(model, mapping, example)
+        mapping.set_object_type(lib.nn.ReLU, q.default_per_channel_qconfig)
+        prepared = qfx.prepare_fx(model, mapping, example)
+        prepared(*example)
+        converted = qfx.convert_fx(prepared)
+        results.append((converted.get_submodule("0").weight().qscheme()
+                        is getattr(lib, "per_channel_affine"),
+                        [k.__name__ for k in mapping.object_type_qconfigs]))
+    assert results[1] == results[0] and results[0][0]
+
+
 def test_unsupported_options_are_refused():
     """What ember does not implement raises instead of being silently ignored."""
     model = ember.nn.Sequential(ember.nn.Linear(2, 2)).eval()

@@ -191,6 +191,31 @@ def module_qconfigs(model, mapping):
     return qconfigs
 
 
+def update_qconfig_for_fusion(gm, mapping):
+    """A fused module takes the object-type qconfig its parts share; parts with
+    different entries are an error (PyTorch's rule). ``mapping`` is prepare's copy."""
+    from ..qconfig import qconfig_equals
+
+    object_type = mapping.object_type_qconfigs
+    if not object_type:
+        return
+    for node in gm.graph.nodes:
+        if node.op != "call_module":
+            continue
+        fused = gm.get_submodule(node.target)
+        if not isinstance(fused, nni._FusedModule):
+            continue
+        parts = list(fused._modules.values())
+        fused_qconfig = object_type.get(type(parts[0]))
+        for part in parts[1:]:
+            if not qconfig_equals(object_type.get(type(part)), fused_qconfig):
+                raise LookupError(
+                    "During fusion, we need to specify the same qconfigs for all module "
+                    f"types in {type(fused)} offending type: {type(part)}")
+        if fused_qconfig is not None:
+            object_type[type(fused)] = fused_qconfig
+
+
 def node_qconfigs(graph, mapping, qconfig_of_module, node_name_to_scope):
     """Node name -> qconfig. A module call takes its module's qconfig; a function or
     method call takes its object type's entry, else the qconfig of the module whose

@@ -79,7 +79,7 @@ def _as_mapping(qconfig_mapping):
         return QConfigMapping.from_dict(qconfig_mapping)
     if not isinstance(qconfig_mapping, QConfigMapping):
         raise AssertionError("qconfig_mapping must be a QConfigMapping")
-    return qconfig_mapping
+    return QConfigMapping.from_dict(qconfig_mapping.to_dict())  # the caller's stays as is
 
 
 def as_prepare_custom_config(prepare_custom_config):
@@ -276,6 +276,7 @@ def prepare(model, qconfig_mapping, is_qat, example_inputs=None, prepare_custom_
     config = as_prepare_custom_config(prepare_custom_config)
     gm, node_name_to_scope = trace(model, config)
     _patterns.fuse_graph(gm, is_qat)
+    _patterns.update_qconfig_for_fusion(gm, mapping)
     qconfig_of_module = _patterns.module_qconfigs(gm, mapping)
     if is_qat:
         _swap_qat_modules(gm, qconfig_of_module)
