@@ -126,6 +126,7 @@ SCRIPTS = [
     "masked_tensor_tutorial.py",  # torch.masked: MaskedTensor semantics, padded softmax, Adagrad
     "sparse_csr_gnn.py",    # GCN on a CSR adjacency, edge-weight grads, sampled_addmm, save/load
     "modern_training_recipe.py",  # Muon + AdamW groups, LinearCrossEntropyLoss, SAC, rearrange
+    "fx_quantization.py",   # FX PTQ: prepare_fx/convert_fx, QConfigMapping by type/name, dynamic
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -327,6 +328,13 @@ CLAIMS = {
                                   "selective checkpoint == plain: True True",
                                   "selective policy saved: ['aten.mm.default']",
                                   "scaler step 1: scale 4096.0 finite True"],
+    "fx_quantization.py": ["converted modules: ['AdaptiveAvgPool2d', 'Conv2d', 'ConvReLU2d', "
+                           "'Linear', 'LinearPackedParams', 'LinearReLU']",
+                           "within 5% of float: True same argmax: True",
+                           "int activations: torch.quint8 torch.uint8",
+                           "linear weights: torch.per_tensor_affine torch.per_tensor_affine",
+                           "last layer stays float: Linear torch.float32",
+                           "dynamic modules: [('Linear', True), ('LSTM', True), ('Linear', True)]"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
