@@ -256,6 +256,25 @@ def test_nested_strided_file_matches_torchs_layout():
     assert pickled.startswith(b"\x80\x02ctorch._utils\n_rebuild_nested_tensor\n")
 
 
+def test_legacy_format_files_rebuild_from_filled_storages():
+    """torch's pre-1.6 format puts the storage bytes after the pickle; rebuilds that read
+    values (masked copies, nested sizes and offsets) must still see the real bytes."""
+    tensor = torch.arange(3.0)
+    tensor.unit = "m"
+    shared = torch.arange(6.0)
+    original = {"mt": _masked(torch), "nt": _nested(torch, "strided"),
+                "njt": _nested(torch, "jagged"), "t": tensor, "views": [shared[1:3], shared]}
+    buffer = _saved(torch, original, _use_new_zipfile_serialization=False)
+    loaded = _load(ember, buffer, weights_only=False)
+    _assert_masked_equal(loaded["mt"], original["mt"])
+    _assert_nested_equal(loaded["nt"], original["nt"], "strided")
+    _assert_nested_equal(loaded["njt"], original["njt"], "jagged")
+    assert loaded["t"].unit == "m" and loaded["t"].tolist() == [0.0, 1.0, 2.0]
+    assert loaded["views"][0].tolist() == [1.0, 2.0]
+    loaded["views"][1][1] = 10.0  # still one storage
+    assert loaded["views"][0].tolist() == [10.0, 2.0]
+
+
 # ---------------------------------------------------------------------------
 # Weights-only allowlists
 # ---------------------------------------------------------------------------

@@ -554,7 +554,13 @@ def read_zip(file, unpickler_factory, mmap_path=None, restore=None, meta=False, 
 
 
 def read_legacy(file, unpickler_factory):
-    """The pre-1.6 format: magic, protocol, sys info, object, keys, raw storages."""
+    """The pre-1.6 format: magic, protocol, sys info, object, keys, raw storages.
+
+    The storages' bytes come after the object's pickle, but rebuilds that read values
+    (a MaskedTensor's copies, a nested tensor's sizes) need them while it unpickles. So
+    the object pickle is first walked by ``_DryRunUnpickler`` (which calls nothing, only
+    learns each storage's dtype and size), the bytes are read, and then the pickle is
+    unpickled for real over filled storages."""
 
     def small_load():
         return unpickler_factory(file).load()
@@ -587,9 +593,10 @@ def read_legacy(file, unpickler_factory):
             return view
         return storage
 
-    unpickler = unpickler_factory(file)
-    unpickler.persistent_load = persistent_load
-    result = unpickler.load()
+    object_start = file.tell()
+    dry_run = _DryRunUnpickler(file, unpickler_factory(io.BytesIO()).find_class)
+    dry_run.persistent_load = persistent_load
+    dry_run.load()
     keys = small_load()
     for key in keys:
         storage = pending.get(key)
@@ -607,7 +614,54 @@ def read_legacy(file, unpickler_factory):
         if len(raw) != nbytes:
             raise CheckpointError("checkpoint is truncated")
         storage.array[:] = np.frombuffer(raw, dtype=np_dtype)
+    object_end = file.tell()
+    file.seek(object_start)
+    unpickler = unpickler_factory(file)
+    unpickler.persistent_load = persistent_load  # the same storages, now filled
+    result = unpickler.load()
+    file.seek(object_end)
     return result
+
+
+class _Placeholder:
+    """Whatever a dry run's globals and calls build: accepts every argument, state and
+    item, and does nothing."""
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        return _Placeholder()
+
+    def __setstate__(self, state):
+        pass
+
+    def __setitem__(self, key, value):
+        pass
+
+    def append(self, item):
+        pass
+
+    def extend(self, items):
+        pass
+
+
+class _DryRunUnpickler(pickle.Unpickler):
+    """Walks a legacy object pickle without running anything: storage types resolve (through
+    the real unpickler's rules, so a weights-only load still refuses what it refuses), every
+    other global is a ``_Placeholder``."""
+
+    def __init__(self, file, resolve):
+        super().__init__(file)
+        self._resolve = resolve
+
+    def find_class(self, module, name):
+        if name.endswith("Storage"):
+            return self._resolve(module, name)
+        return _Placeholder
 
 
 class _PendingStorage(LoadedStorage):
