@@ -5,6 +5,11 @@
 allowlist of globals (tensor rebuilders, storages, dtypes, OrderedDict, ...), as
 PyTorch's ``weights_only=True`` does: a checkpoint cannot run code on load. Writes to a
 path are atomic: a failed save leaves any previous file intact.
+
+Tensor subclasses, tensors with attributes, MaskedTensor and nested tensors use torch's
+own forms (``_serialization_subclass``); the knobs torch.serialization has around
+save/load (``skip_data``, load endianness, mmap flags, ``config``) are in
+``_serialization_options``.
 """
 
 from __future__ import annotations
@@ -248,7 +253,9 @@ class _BadSafeGlobalName(_CallerError, TypeError):
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
          _disable_byteorder_record=False) -> None:
     """Write ``obj`` (tensors, state_dicts, containers, numbers, strings) in PyTorch's zip
-    format to a path, ``pathlib.Path`` or binary file object."""
+    format to a path, ``pathlib.Path`` or binary file object. Inside ``skip_data()`` the
+    storages are laid out but left as zeros; ``_disable_byteorder_record`` leaves out the
+    byte-order record (loads then follow ``set_default_load_endianness``)."""
     if _skipping_data() and not _use_new_zipfile_serialization:
         raise RuntimeError("Cannot use skip_data=True with _use_new_zipfile_serialization=False")
     options = {"byteorder": not _disable_byteorder_record, "skip_data": _skipping_data()}
@@ -290,8 +297,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     """Read a checkpoint written by ``torch.save`` (zip or legacy format) or ``ember.save``.
 
     ``weights_only`` (default True) refuses every global outside the allowlist with
-    ``pickle.UnpicklingError``; ``mmap=True`` maps storages from the file instead of
-    reading them. ``map_location`` may be a device, a string, a dict or a callable.
+    ``pickle.UnpicklingError``; ``mmap=True`` (default: ``config.load.mmap``) maps
+    storages from the file instead of reading them, copy-on-write unless
+    ``set_default_mmap_options(MAP_SHARED)``. ``map_location`` may be a device, a string,
+    a dict or a callable. Big-endian files are read and swapped to this machine's order.
     """
     if weights_only is None:
         weights_only = True
