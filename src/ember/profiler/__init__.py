@@ -269,6 +269,7 @@ class profile:
         self._recording = False
         self._hooks = []
         self._step_event = None
+        self.execution_trace_observer = execution_trace_observer
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self):
@@ -286,6 +287,8 @@ class profile:
         _active.append(self)
         self._install_module_hooks()
         self._apply(self._action())
+        if self.execution_trace_observer is not None:
+            self.execution_trace_observer._attach(self)
 
     def stop(self):
         if self._recording and self.on_trace_ready is not None:
@@ -294,6 +297,8 @@ class profile:
             self.on_trace_ready(self)
         self._close_step()
         self._recording = False
+        if self.execution_trace_observer is not None:
+            self.execution_trace_observer._detach(self)
         for handle in self._hooks:
             handle.remove()
         self._hooks = []
@@ -395,3 +400,13 @@ def tensorboard_trace_handler(dir_name: str, worker_name: str | None = None,
         prof.export_chrome_trace(os.path.join(dir_name, file_name))
 
     return handler
+
+
+from ._execution_trace import (  # noqa: E402 - they use ProfilerActivity and profile
+    DeviceType,
+    ExecutionTraceObserver,
+    kineto_available,
+    supported_activities,
+)
+
+__all__ += ["DeviceType", "ExecutionTraceObserver", "kineto_available", "supported_activities"]
