@@ -46,8 +46,15 @@ class Softmax(Function):
         (out,) = ctx.saved_tensors
         dim = ctx.dim if out.dim() else None
         if not _grad_enabled[0]:
-            weighted = grad._data * out._data
-            weighted -= out._data * weighted.sum(axis=dim, keepdims=True)
+            # out * (grad - sum(grad * out)), PyTorch's kernel's formula, in the one
+            # buffer the product needs (the difference form allocated a second array)
+            g, y = grad._data, out._data
+            weighted = g * y
+            total = weighted.sum(axis=dim, keepdims=True)
+            if weighted.dtype != g.dtype or not weighted.ndim:  # 0-d: NumPy gives scalars
+                return _make((g - total) * y), None
+            xp_of(g).subtract(g, total, out=weighted)
+            weighted *= y
             return _make(weighted), None
         weighted = grad * out
         return weighted - out * weighted.sum(dim, keepdim=True), None
@@ -72,7 +79,10 @@ class LogSoftmax(Function):
             g = grad._data
             result = xp_of(g).exp(out._data)
             result *= g.sum(axis=dim, keepdims=True)
-            return _make(g - result), None
+            if result.dtype != g.dtype or not result.ndim:  # 0-d: NumPy gives scalars
+                return _make(g - result), None
+            # in exp's buffer: a second result-sized array costs more than the arithmetic
+            return _make(xp_of(g).subtract(g, result, out=result)), None
         return grad - out.exp() * grad.sum(dim, keepdim=True), None
 
 
