@@ -111,6 +111,30 @@ print("int activations:", q_hidden.dtype, q_hidden.int_repr().dtype,
       q_hidden.int_repr()[0, 0, 0, :6].tolist())
 print("relu fused: min int", q_hidden.int_repr().min().item() >= q_hidden.q_zero_point())
 
+# --- a QConfigMapping by module type: fused patterns share one qconfig ----------------
+per_tensor = tq.QConfig(activation=tq.HistogramObserver.with_args(reduce_range=True),
+                        weight=tq.default_weight_observer)
+try:
+    prepare_fx(copy.deepcopy(float_model), QConfigMapping().set_object_type(nn.Linear, per_tensor),
+               example_inputs)
+except LookupError as error:
+    print("fusion needs one qconfig:", type(error).__name__, str(error).split(" in ")[0])
+by_type = QConfigMapping().set_global(tq.get_default_qconfig("fbgemm"))
+for module_type in (nn.Conv2d, nn.ReLU, nn.Linear):  # conv-relu and linear-relu fuse
+    by_type = by_type.set_object_type(module_type, per_tensor)
+prepared = prepare_fx(copy.deepcopy(float_model), by_type, example_inputs)
+with torch.inference_mode():
+    for batch in calibration:
+        prepared(batch)
+per_tensor_model = convert_fx(prepared)
+print("per-tensor weights:", [(name, str(m.weight().qscheme()).split(".")[-1])
+                              for name, m in per_tensor_model.named_children()
+                              if hasattr(m, "weight") and callable(m.weight)])
+with torch.no_grad():
+    per_tensor_out = per_tensor_model(test_batch)
+print("per-tensor argmax:", per_tensor_out.argmax(1).tolist(),
+      "float:", reference.argmax(1).tolist())
+
 # --- a QConfigMapping by module type and by name -------------------------------------
 # per-tensor weights for every Linear (a backend without per-channel kernels), the
 # classifier kept in float by name, everything else by the global default
@@ -118,8 +142,6 @@ head = init_fixed(nn.Sequential(nn.Linear(64, 24), nn.Hardswish(), nn.Linear(24,
                                 nn.Hardswish(), nn.Linear(12, 4))).eval()
 flat_calibration = [batch.flatten(1) for batch in calibration]
 flat_test = test_batch.flatten(1)
-per_tensor = tq.QConfig(activation=tq.HistogramObserver.with_args(reduce_range=True),
-                        weight=tq.default_weight_observer)
 mapping = (QConfigMapping()
            .set_global(tq.get_default_qconfig("fbgemm"))
            .set_object_type(nn.Linear, per_tensor)

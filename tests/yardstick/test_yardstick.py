@@ -332,6 +332,8 @@ CLAIMS = {
                            "'Linear', 'LinearPackedParams', 'LinearReLU']",
                            "within 5% of float: True same argmax: True",
                            "int activations: torch.quint8 torch.uint8",
+                           "fusion needs one qconfig: LookupError During fusion",
+                           "('fc1', 'per_tensor_affine'), ('fc2', 'per_tensor_affine')]",
                            "linear weights: torch.per_tensor_affine torch.per_tensor_affine",
                            "last layer stays float: Linear torch.float32",
                            "dynamic modules: [('Linear', True), ('LSTM', True), ('Linear', True)]"],
