@@ -14,7 +14,7 @@ and PyTorch's files load here:
 - jagged nested: ``_rebuild_from_type_v2(torch.nested._internal.nested_tensor._rebuild_njt,
   NestedTensor, ({"values": ..., "offsets": ..., ...},), state)``.
 
-On load the torch class paths map to ember's classes (``TORCH_CLASSES``), in both load
+On load the torch class paths map to ember's classes (``ember_object_for``), in both load
 modes; weights-only loads refuse the classes torch refuses (``MaskedTensor``) and allow
 those torch allows once ``torch.nested`` is imported (its NestedTensor).
 """
@@ -84,11 +84,10 @@ def _reduce(func, args):
 
 def reduce_tensor(writer, tensor, memo):
     """``tensor`` in torch's checkpoint form, with its class and attributes if it has any."""
-    from .masked._core import MaskedTensor
     from .nn.parameter import Parameter
 
     cls = type(tensor)
-    if cls is MaskedTensor:
+    if cls.__name__ == "MaskedTensor" and cls.__module__ == "ember.masked._core":
         return _reduce_masked(writer, tensor, memo)
     reduced = writer.tensor(tensor)
     if tensor.is_quantized or tensor.is_sparse or getattr(tensor, "_sparse_compressed", False):
@@ -286,14 +285,13 @@ class DimRange:
         self.state = state
 
 
-def torch_classes() -> dict:
-    """torch class and function paths that ember answers with its own objects, in both
-    load modes (weights-only allows only the ones ``allowed_by_default``)."""
-    from .masked._core import MaskedTensor
+def allowed_by_default() -> dict:
+    """The torch paths ember answers with its own objects that torch's weights-only
+    unpickler allows after ``import torch`` (torch.nested and torch._dynamo register their
+    jagged-tensor globals); MaskedTensor is not among them."""
     from .nested._nested_tensor import NestedTensor
 
     return {
-        "torch.masked.maskedtensor.core.MaskedTensor": MaskedTensor,
         f"{_NJT_MODULE}.NestedTensor": NestedTensor,
         f"{_NJT_MODULE}._rebuild_njt": rebuild_njt,
         "torch._dynamo.decorators._DimRange": DimRange,
@@ -303,8 +301,8 @@ def torch_classes() -> dict:
 
 
 def ember_object_for(full_name):
-    """ember's object for a torch or torchvision path that ember names differently, or
-    None."""
+    """ember's object for a torch or torchvision path that ember names differently (in
+    both load modes; weights-only loads allow only ``allowed_by_default``), or None."""
     if full_name.startswith("torchvision.tv_tensors."):
         module, _, name = full_name.rpartition(".")
         if _TV_TENSORS.get(name) == module[len("torchvision.tv_tensors."):]:
@@ -312,15 +310,11 @@ def ember_object_for(full_name):
 
             return getattr(tv_tensors, name)
         return None
-    return torch_classes().get(full_name)
+    if full_name == ".".join(_MASKED_PATH):
+        from .masked._core import MaskedTensor
 
-
-def allowed_by_default() -> dict:
-    """What torch's weights-only unpickler allows after ``import torch`` (torch.nested and
-    torch._dynamo register their jagged-tensor globals); MaskedTensor is not among them."""
-    allowed = torch_classes()
-    del allowed["torch.masked.maskedtensor.core.MaskedTensor"]
-    return allowed
+        return MaskedTensor
+    return allowed_by_default().get(full_name)
 
 
 def rebuild_from_type_v2(func, new_type, args, state):
