@@ -6,9 +6,16 @@ buckets, and a bucket whose gradients are all ready is flattened into one tensor
 divided by the world size and all-reduced asynchronously while backward goes on. When
 the last expected gradient arrives, the hook waits for every bucket and writes the
 averages back into ``.grad``, so ``optimizer.step()`` right after ``backward()`` sees
-averaged gradients on every rank, as in PyTorch. As PyTorch's, the first iteration uses
-one bucket in registration order; the buckets are then rebuilt in reverse registration
-order (about the order backward produces gradients), ``bucket_cap_mb`` each.
+averaged gradients on every rank, as in PyTorch.
+
+Buckets follow PyTorch's reducer: the first iteration reduces one bucket in registration
+order (with ``find_unused_parameters`` and no ``static_graph``: buckets of the reversed
+registration order, never rebuilt); after the first synchronised iteration (the second
+with ``static_graph``) they are rebuilt in the order the gradients became ready on rank
+0, the first bucket capped at 1 MiB when ``bucket_cap_mb`` is left at its default, the
+others at ``bucket_cap_mb``; a bucket closes once it reaches its cap. Each bucket owns a
+flat buffer; ``gradient_as_bucket_view=True`` makes the parameters' ``.grad`` views into
+it, so the all-reduce averages them in place with no copy back.
 
 ``register_comm_hook(state, hook)`` replaces the divide-and-sum of each bucket with
 ``hook(state, GradBucket)``, whose future's tensor becomes the bucket's gradients.
@@ -17,7 +24,8 @@ fewer inputs shadow the others' collectives with zero gradients.
 
 ``find_unused_parameters=True`` walks the autograd graph of the forward's outputs to
 learn which parameters will get no gradient; those count as ready with zeros, and a
-parameter no rank used keeps ``grad=None``. Without it, a parameter that gets no gradient
+parameter no rank used keeps ``grad=None``. ``static_graph=True`` does that walk once, in
+the first iteration, and reuses its answer. Without it, a parameter that gets no gradient
 leaves the reduction unfinished and the next forward raises PyTorch's error.
 """
 
@@ -25,9 +33,14 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import sys
 
 from ... import _tensor
 from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...distributed._grad_bucket import (
+    _DEFAULT_FIRST_BUCKET_BYTES,
+    _compute_bucket_assignment_by_size,
+)
 from ...distributed.algorithms.join import Join, Joinable, JoinHook, _JoinConfig
 from ..modules.module import Module
 
@@ -37,9 +50,16 @@ _UNFINISHED = (
     "Expected to have finished reduction in the prior iteration before starting a new one. "
     "This error indicates that your module has parameters that were not used in producing "
     "loss. You can enable unused parameter detection by passing the keyword argument "
-    "`find_unused_parameters=True` to `torch.nn.parallel.DistributedDataParallel`, and by "
-    "making sure all `forward` function outputs participate in calculating loss. "
-    "Parameter indices which did not receive grad for rank {rank}: {indices}"
+    "`find_unused_parameters=True` to `torch.nn.parallel.DistributedDataParallel`, and by \n"
+    "making sure all `forward` function outputs participate in calculating loss. \n"
+    "If you already have done the above, then the distributed data parallel module wasn't "
+    "able to locate the output tensors in the return value of your module's `forward` "
+    "function. Please include the loss function and the structure of the return value of "
+    "`forward` of your module when reporting this issue (e.g. list, dict, iterable).\n"
+    "Parameter indices which did not receive grad for rank {rank}: {indices}\n"
+    " In addition, you can set the environment variable TORCH_DISTRIBUTED_DEBUG to either "
+    "INFO or DETAIL to print out information about which particular parameters did not "
+    "receive gradient on this rank as part of this error"
 )
 
 
@@ -78,14 +98,25 @@ def _reachable_leaves(outputs) -> set:
 
 
 class _Bucket:
-    __slots__ = ("flat", "index", "params", "pending", "work")
+    """Some parameters' gradients, reduced together through one flat ``buffer``
+    (``views``: one view of it per parameter, shaped like the parameter)."""
 
-    def __init__(self, index, params):
-        self.index = index
-        self.params = params
+    __slots__ = ("buffer", "index", "indices", "limit", "params", "pending", "views", "work")
+
+    def __init__(self, index, params, indices, limit):
+        from ... import zeros
+        self.index, self.params, self.indices, self.limit = index, params, indices, limit
         self.pending = len(params)
-        self.flat = None
+        self.buffer = zeros(sum(p.numel() for p in params), dtype=params[0].dtype,
+                            device=params[0].device)
+        self.views, offset = [], 0
+        for param in params:
+            self.views.append(self.buffer[offset:offset + param.numel()].view(param.shape))
+            offset += param.numel()
         self.work = None  # a Work (built-in all-reduce) or a Future (communication hook)
+
+    def nbytes(self) -> int:
+        return self.buffer.numel() * self.buffer.element_size()
 
 
 class DistributedDataParallel(Module, Joinable):
@@ -98,8 +129,12 @@ class DistributedDataParallel(Module, Joinable):
             at the start of each forward.
         bucket_cap_mb: bucket size for the gradient all-reduces (PyTorch's 25 MiB).
         find_unused_parameters: look for parameters the forward did not use.
-        device_ids, output_device, dim, gradient_as_bucket_view, static_graph: accepted
-            for compatibility; ember keeps one device per process and plain ``.grad``.
+        gradient_as_bucket_view: make ``.grad`` views into the buckets' flat buffers
+            (no copy, no second gradient-sized allocation per step).
+        static_graph: the set of used parameters and the graph are the same every
+            iteration (learnt from the first, so unused parameters need no flag).
+        device_ids, output_device, dim: accepted for compatibility; ember keeps one
+            device per process.
 
     Example::
 
@@ -143,18 +178,43 @@ class DistributedDataParallel(Module, Joinable):
         self._verify_same_model()
         if init_sync:
             self._broadcast([*self._params, *module.buffers()])
-        self._bucket_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
-        # As PyTorch: without unused-parameter detection the first iteration reduces one
-        # bucket in registration order; after it, buckets are rebuilt in (about) the
-        # order backward produces gradients, at most bucket_cap_mb each.
-        self._rebuilt = find_unused_parameters
+        self._index_of = {id(p): i for i, p in enumerate(self._params)}
+        self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb)
+                                    * 1024 * 1024)
+        self._first_bucket_bytes_cap = (_DEFAULT_FIRST_BUCKET_BYTES if bucket_cap_mb is None
+                                        else self.bucket_bytes_cap)
+        # As PyTorch: one bucket at first, then rebuilt in the gradients' ready order
+        # after one synchronised round (two with a static graph); with unused-parameter
+        # detection on a dynamic graph, capped buckets of reversed order, kept for good.
+        dynamic_unused = find_unused_parameters and not static_graph
+        self._rebuild_at = None if dynamic_unused else (2 if static_graph else 1)
+        self._rebuilt = False
+        self._rebuilt_info = None
         self._rounds = 0
-        self._set_buckets(self._make_buckets(reversed(self._params), self._bucket_cap)
-                          if self._rebuilt else self._make_buckets(self._params, None))
-        self._ready, self._next, self._unused = set(), 0, []
+        self._ready_order = []
+        self._static_unused = None  # static_graph: what the first forward left unused
+        self._static_used = None  # ... and the ids some rank used in the first round
+        limits = [2 ** 63 - 1]
+        if dynamic_unused:
+            limits = ([self._first_bucket_bytes_cap, self.bucket_bytes_cap]
+                      if self._first_bucket_bytes_cap < self.bucket_bytes_cap
+                      else [self.bucket_bytes_cap])
+        indices, caps = _compute_bucket_assignment_by_size(self._params, limits)
+        self._set_buckets(list(reversed(indices)), list(reversed(caps)))
+        self._initial_bucket_sizes = [b.nbytes() for b in self._buckets]
+        self._ready, self._next, self._unused, self._unused_ids = set(), 0, [], set()
         self._armed = self._got_hook = False
         self._hook_handles = [p.register_post_accumulate_grad_hook(self._grad_ready)
                               for p in self._params]
+        # As PyTorch's reducer, hold each parameter's AccumulateGrad node, and give it
+        # PyTorch's priority (its sequence number is the largest): a gradient is
+        # accumulated, and its bucket launched, as soon as it is computed, while backward
+        # goes on, instead of after the rest of the graph. Among gradients ready at once
+        # the later-registered parameter goes first (a layer's bias before its weight).
+        from ...autograd.function import accumulator_of
+        self._grad_accumulators = [accumulator_of(p) for p in self._params]
+        for index, node in enumerate(self._grad_accumulators):
+            node._seq = sys.maxsize - len(self._params) + index
         self._comm_hook = self._comm_state = None
         self._join_config = _JoinConfig.construct_disabled_join_config()
         self._divide_by_initial_world_size = True
@@ -186,35 +246,39 @@ class DistributedDataParallel(Module, Joinable):
             for work in works:
                 work.wait()
 
-    def _set_buckets(self, buckets) -> None:
-        self._buckets = buckets
-        self._bucket_of = {id(p): b for b in buckets for p in b.params}
+    def _set_buckets(self, bucket_indices, limits) -> None:
+        self._buckets = [_Bucket(n, [self._params[i] for i in members], list(members), limit)
+                         for n, (members, limit) in enumerate(zip(bucket_indices, limits))]
+        self._bucket_of = {id(p): b for b in self._buckets for p in b.params}
+        self._slot_of = {id(p): (b, k) for b in self._buckets for k, p in enumerate(b.params)}
+        if self.gradient_as_bucket_view:  # existing gradients move into the buffers
+            with no_grad():
+                for bucket in self._buckets:
+                    for param, view in zip(bucket.params, bucket.views):
+                        if param.grad is not None:
+                            view.copy_(param.grad)
+                            param.grad = view
 
     def _rebuild_buckets(self) -> None:
-        """After the first synchronised round (every rank counts the same rounds, joined
-        ranks' shadow rounds included, so all rebuild at the same iteration)."""
-        if not self._rebuilt and self._rounds > 0:
-            self._rebuilt = True
-            self._set_buckets(self._make_buckets(reversed(self._params), self._bucket_cap))
-
-    @staticmethod
-    def _make_buckets(params, cap_bytes):
-        """Consecutive ``params`` of one dtype and device, up to ``cap_bytes`` a bucket
-        (None: no limit)."""
-        buckets, current, size, key = [], [], 0, None
-        for param in params:
-            param_key = (param.dtype, str(param.device))
-            nbytes = param.numel() * param.element_size()
-            full = cap_bytes is not None and size + nbytes > cap_bytes
-            if current and (param_key != key or full):
-                buckets.append(_Bucket(len(buckets), current))
-                current, size = [], 0
-            current.append(param)
-            size += nbytes
-            key = param_key
-        if current:
-            buckets.append(_Bucket(len(buckets), current))
-        return buckets
+        """Rebuild in rank 0's gradient-ready order once enough synchronised rounds went
+        by (every rank counts the same rounds, joined ranks' shadow rounds included, so
+        all rebuild at the same iteration)."""
+        if self._rebuilt or self._rebuild_at is None or self._rounds < self._rebuild_at:
+            return
+        self._rebuilt = True
+        order = list(dict.fromkeys(self._ready_order))  # a joined rank recorded nothing
+        missing = [i for i in range(len(self._params)) if i not in set(order)]
+        # a static graph's unused parameters are ready at the end of backward, in order
+        order += missing if self.static_graph else missing[::-1]
+        shared = [order]
+        source = self._dist.get_global_rank(self.process_group, 0)
+        self._dist.broadcast_object_list(shared, src=source, group=self.process_group)
+        order = shared[0]
+        indices, caps = _compute_bucket_assignment_by_size(
+            [self._params[i] for i in order],
+            [self._first_bucket_bytes_cap, self.bucket_bytes_cap], tensor_indices=order)
+        self._set_buckets(indices, caps)
+        self._rebuilt_info = ([b.nbytes() for b in self._buckets], indices)
 
     # -- forward ---------------------------------------------------------------------------
 
@@ -222,7 +286,8 @@ class DistributedDataParallel(Module, Joinable):
         syncing = is_grad_enabled() and self.require_backward_grad_sync
         if syncing and self._got_hook:
             missing = [i for i, p in enumerate(self._params) if id(p) not in self._ready]
-            raise RuntimeError(_UNFINISHED.format(rank=self._rank, indices=missing))
+            raise RuntimeError(_UNFINISHED.format(
+                rank=self._rank, indices=" ".join(map(str, missing))))
         # Inside ``join()``: tell the ranks that ran out of inputs this one still trains
         # (their main hook answers each collective below, in this order).
         if syncing:
@@ -243,9 +308,13 @@ class DistributedDataParallel(Module, Joinable):
         output = self.module(*inputs, **kwargs)
         if syncing:
             self._unused = []
-            if self.find_unused_parameters:
+            if self.find_unused_parameters or (self.static_graph and self._static_unused is None):
                 used = _reachable_leaves(output)
                 self._unused = [p for p in self._params if id(p) not in used]
+                if self.static_graph:
+                    self._static_unused = self._unused
+            elif self.static_graph:
+                self._unused = self._static_unused
             self._arm()
         return output
 
@@ -273,10 +342,12 @@ class DistributedDataParallel(Module, Joinable):
         """Start a round: expect every parameter's gradient; the forward's unused ones
         are ready at once (zeros)."""
         self._ready = set()
+        self._unused_ids = {id(p) for p in self._unused}
+        self._ready_order = []
         self._next = 0
         self._got_hook = False
         for bucket in self._buckets:
-            bucket.pending, bucket.flat, bucket.work = len(bucket.params), None, None
+            bucket.pending, bucket.work = len(bucket.params), None
         self._armed = True
         for param in self._unused:
             self._mark_ready(param)
@@ -293,6 +364,8 @@ class DistributedDataParallel(Module, Joinable):
 
     def _mark_ready(self, param) -> None:
         self._ready.add(id(param))
+        if not self._rebuilt and not (self.static_graph and id(param) in self._unused_ids):
+            self._ready_order.append(self._index_of[id(param)])
         self._bucket_of[id(param)].pending -= 1
         # Buckets start in index order on every rank, whatever order their gradients
         # complete in: MPI needs every rank to issue its collectives in the same order.
@@ -303,16 +376,22 @@ class DistributedDataParallel(Module, Joinable):
             self._finish()
 
     def _launch(self, bucket) -> None:
-        """Flatten the bucket's gradients (zeros for unused ones) and start the
-        reduction: the communication hook's, or a sum of the pre-divided gradients."""
-        from ... import cat, zeros
-        unused = {id(p) for p in self._unused}
+        """Gather the bucket's gradients into its buffer (zeros for unused ones; nothing
+        to copy for gradients that already are views of it) and start the reduction:
+        the communication hook's, or a sum of the pre-divided gradients."""
+        unused = self._unused_ids
+        as_view = self.gradient_as_bucket_view
         with no_grad():
-            pieces = [zeros(p.numel(), dtype=p.dtype, device=p.device)
-                      if p.grad is None or id(p) in unused else p.grad.detach().reshape(-1)
-                      for p in bucket.params]
-            bucket.flat = cat(pieces) if len(pieces) > 1 else pieces[0].clone()
-        bucket.work = self._reduce(bucket, bucket.flat)
+            for param, view in zip(bucket.params, bucket.views):
+                grad = param.grad
+                if grad is None or id(param) in unused:
+                    view.zero_()
+                elif grad is not view and (grad.data_ptr() != view.data_ptr()
+                                           or grad.shape != view.shape):
+                    view.copy_(grad)
+                    if as_view:
+                        param.grad = view
+        bucket.work = self._reduce(bucket, bucket.buffer)
 
     def _reduce(self, bucket, flat):
         """Start reducing ``flat`` (the bucket's gradients); a Work or a Future."""
@@ -326,35 +405,42 @@ class DistributedDataParallel(Module, Joinable):
             flat.div_(self._div_factor)  # before the sum, as PyTorch (no overflow)
         return self._dist.all_reduce(flat, group=self.process_group, async_op=True)
 
-    def _reduced(self, bucket):
-        """The bucket's averaged gradients, once its reduction finished."""
+    def _reduced(self, bucket) -> None:
+        """Wait for the bucket's reduction and leave the averages in its buffer."""
         if self._comm_hook is None:
             bucket.work.wait()
-            return bucket.flat
+            return
         result = bucket.work.wait()
-        if not isinstance(result, _tensor.Tensor) or result.numel() != bucket.flat.numel():
+        if not isinstance(result, _tensor.Tensor) or result.numel() != bucket.buffer.numel():
             raise RuntimeError("The communication hook's future must hold a tensor with the "
-                               f"bucket's {bucket.flat.numel()} elements, got {result!r}")
-        return result
+                               f"bucket's {bucket.buffer.numel()} elements, got {result!r}")
+        if result.data_ptr() != bucket.buffer.data_ptr() or result.dtype != bucket.buffer.dtype:
+            with no_grad():
+                bucket.buffer.copy_(result.reshape(-1))
 
     def _finish(self) -> None:
         """Wait for every bucket and write the averages back into ``.grad``."""
         used_anywhere = None
         if self.find_unused_parameters:  # every rank takes part, used or not
             used_anywhere = self._used_anywhere({id(p) for p in self._unused})
+        elif self.static_graph:  # learnt once: the graph does not change
+            if self._static_used is None:
+                self._static_used = self._used_anywhere({id(p) for p in self._unused})
+            used_anywhere = self._static_used
+        as_view = self.gradient_as_bucket_view
         with no_grad():
             for bucket in self._buckets:
-                average = self._reduced(bucket)
-                offset = 0
-                for param in bucket.params:
-                    count = param.numel()
-                    piece = average[offset:offset + count].view(param.shape)
-                    offset += count
-                    if param.grad is not None:
-                        param.grad.copy_(piece)
+                self._reduced(bucket)
+                for param, view in zip(bucket.params, bucket.views):
+                    grad = param.grad
+                    if as_view:
+                        if grad is not None or used_anywhere is None or id(param) in used_anywhere:
+                            param.grad = view
+                    elif grad is not None:
+                        grad.copy_(view)
                     elif used_anywhere is None or id(param) in used_anywhere:
-                        param.grad = piece.to(param.dtype).clone()
-                bucket.flat, bucket.work = None, None
+                        param.grad = view.clone()
+                bucket.work = None
         self._armed = False
         self._got_hook = False
         self._rounds += 1
@@ -414,6 +500,8 @@ class DistributedDataParallel(Module, Joinable):
             work.wait()
         if self.find_unused_parameters:
             self._used_anywhere({id(p) for p in self._params})
+        elif self.static_graph and self._static_used is None:
+            self._static_used = self._used_anywhere({id(p) for p in self._params})
         self._rounds += 1
 
     def _sync_final_model(self, is_last_joiner) -> None:
@@ -439,8 +527,8 @@ class DistributedDataParallel(Module, Joinable):
             raise TypeError("Communication hook must be callable.")
         signature = inspect.signature(hook)
         bucket_parameter = signature.parameters.get("bucket")
-        if (bucket_parameter is not None and bucket_parameter.annotation is not inspect.Parameter.empty
-                and bucket_parameter.annotation is not GradBucket):
+        annotation = getattr(bucket_parameter, "annotation", inspect.Parameter.empty)
+        if annotation is not inspect.Parameter.empty and annotation is not GradBucket:
             raise ValueError("Communication hook: bucket annotation should be "
                              "dist.GradBucket.")
         from ...futures import Future
@@ -468,6 +556,34 @@ class DistributedDataParallel(Module, Joinable):
 
     def _set_static_graph(self) -> None:
         self.static_graph = True
+
+    def _get_ddp_logging_data(self) -> dict:
+        """Part of PyTorch's ``DDPLoggingData``: the configuration and the buckets (sizes
+        in bytes, in bucket order, as comma-separated strings like PyTorch's)."""
+        data = {"world_size": self._world, "rank": self._rank,
+                "module_name": type(self.module).__name__,
+                "device_ids": "" if not self.device_ids else " ".join(map(str, self.device_ids)),
+                "output_device": -1 if self.output_device is None else self.output_device,
+                "broadcast_buffers": int(self.broadcast_buffers),
+                "has_sync_bn": int(any(type(m).__name__ == "SyncBatchNorm"
+                                       for m in self.module.modules())),
+                "bucket_cap_bytes": self.bucket_bytes_cap,
+                "find_unused_parameters": int(self.find_unused_parameters),
+                "gradient_as_bucket_view": int(self.gradient_as_bucket_view),
+                "backend_name": self._dist.get_backend(self.process_group),
+                "bucket_sizes": ", ".join(map(str, self._initial_bucket_sizes)),
+                "num_parameter_tensors": len(self._params),
+                "total_parameter_size_bytes": sum(p.numel() * p.element_size()
+                                                  for p in self._params),
+                "has_rebuilt_buckets": int(self._rebuilt)}
+        if self.static_graph:
+            data["static_graph"] = 1
+        if self._rebuilt_info is not None:
+            sizes, indices = self._rebuilt_info
+            data["rebuilt_bucket_sizes"] = ", ".join(map(str, sizes))
+            data["rebuilt_per_bucket_param_indices"] = ", ".join(
+                " ".join(map(str, members)) for members in indices)
+        return data
 
 
 class _DDPJoinHook(JoinHook):
