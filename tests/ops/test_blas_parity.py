@@ -18,6 +18,7 @@ import pytest
 import torch
 
 import ember
+from oracle import check, randn
 
 GRID = ["bool", "uint8", "int32", "int64", "float16", "bfloat16", "float32", "float64",
         "complex64"]
@@ -302,3 +303,42 @@ def test_lerp_weights_over_dtypes(weight):
 
     _assert_grid(fn, [([((2, 3), d), ((2, 3), d)], {})
                       for d in TERNARY_GRID if d not in ("float16",) or weight != "0d_complex"])
+
+
+# -- values and gradients where the rewritten paths compute (float64, against torch) -------
+
+F64 = np.float64
+
+
+@pytest.mark.parametrize("name, fn, shapes", [
+    ("addbmm", lambda lib, c, a, b: lib.addbmm(c, a, b, beta=0.5, alpha=-2.0),
+     [(3, 4), (2, 3, 5), (2, 5, 4)]),
+    ("addbmm_broadcast", lambda lib, c, a, b: lib.addbmm(c, a, b, alpha=3), [(4,), (2, 3, 5),
+                                                                            (2, 5, 4)]),
+    ("addbmm_no_batch", lambda lib, c, a, b: lib.addbmm(c, a, b, beta=2.5), [(3, 4), (0, 3, 5),
+                                                                            (0, 5, 4)]),
+    ("addmm_inner0", lambda lib, c, a, b: lib.addmm(c, a, b, beta=1.5), [(3, 4), (3, 0), (0, 4)]),
+    ("baddbmm", lambda lib, c, a, b: lib.baddbmm(c, a, b, beta=0.25, alpha=1.5),
+     [(2, 3, 4), (2, 3, 5), (2, 5, 4)]),
+    ("addr", lambda lib, c, a, b: lib.addr(c, a, b, beta=-1.0, alpha=0.5), [(3, 4), (3,), (4,)]),
+    ("lerp", lambda lib, a, b: lib.lerp(a, b, 0.75), [(2, 3), (2, 3)]),
+    ("lerp_0d_weight", lambda lib, a, b, w: lib.lerp(a, b, w), [(2, 3), (2, 3), ()]),
+    ("addcmul", lambda lib, x, a, b: lib.addcmul(x, a, b, value=-0.5), [(2, 3), (2, 3), (3,)]),
+])
+def test_float64_values_and_gradients(name, fn, shapes):
+    check(fn, *[randn(*shape, dtype=F64) for shape in shapes])
+
+
+def test_addbmm_double_backward():
+    """addbmm's backward folds the saved batches with Tensor ops, so it differentiates."""
+    inputs = [ember.tensor(randn(*s, dtype=F64), requires_grad=True)
+              for s in ((3, 4), (2, 3, 5), (2, 5, 4))]
+    fn = lambda c, a, b: ember.addbmm(c, a, b, beta=0.5, alpha=-2.0)  # noqa: E731
+    assert ember.autograd.gradcheck(fn, inputs)
+    assert ember.autograd.gradgradcheck(fn, inputs)
+
+
+def test_16bit_products_scale_in_float32():
+    """alpha past float16's range scales a zero product to zero (torch's opmath), not nan."""
+    _assert_grid(lambda lib, c, a, b: lib.addmm(c, a, b, alpha=70000),
+                 [([((2, 2), "float16"), ((2, 2), "float16"), ((2, 2), "float16")], {})])

@@ -48,8 +48,11 @@ def _overflow(name):
 
 def python_number(value):
     """A beta/alpha as a Python number (a 0-d tensor or NumPy scalar gives its item)."""
+    kind = type(value)
+    if kind is float or kind is bool or kind is complex:
+        return value
     if isinstance(value, (bool, int, float, complex)):
-        if type(value) is int and not -2**63 <= value < 2**64:
+        if kind is int and not -2**63 <= value < 2**64:
             raise OverflowError("int too big to convert")
         return value
     if isinstance(value, (Tensor, np.generic)):
@@ -57,20 +60,42 @@ def python_number(value):
     raise TypeError(f"argument must be a number, not {type(value).__name__}")
 
 
+_TARGETS = {}
+
+
+def _target(np_dtype, opmath):
+    """(kind, C++ name, finite limit, integer bounds) of the type a scalar converts to;
+    cached per dtype (``str(dtype)`` alone costs microseconds)."""
+    key = (np_dtype, opmath)
+    found = _TARGETS.get(key)
+    if found is None:
+        name = str(np_dtype)
+        kind = np_dtype.kind if name != "bfloat16" else "f"  # ml_dtypes' kind is "V"
+        if opmath and name in ("float16", "bfloat16"):
+            name = "float32"
+        if kind == "c":
+            limit = _FLOAT_MAX["float32"] if name == "complex64" else None
+        else:
+            limit = _FLOAT_MAX.get(name)
+        bounds = (int(np.iinfo(np_dtype).min), int(np.iinfo(np_dtype).max)) if kind in "iu" \
+            else None
+        found = _TARGETS[key] = (kind, name, limit, bounds)
+    return found
+
+
 def kernel_scalar(value, np_dtype, opmath=False):
     """``value`` converted as the kernel's ``Scalar.to<T>()``: T is the tensor's type, or
     float for float16/bfloat16 tensors when the kernel computes in ``opmath``."""
+    kind, name, limit, bounds = _target(np_dtype, opmath)
+    if type(value) is float and kind == "f" and (limit is None or not abs(value) > limit):
+        return value  # the common call: a float (or nan) for a float tensor
     value = python_number(value)
-    name = str(np_dtype)
-    kind = np_dtype.kind if name != "bfloat16" else "f"  # ml_dtypes' kind is "V"
-    if opmath and name in ("float16", "bfloat16"):
-        name = "float32"
     if kind == "b":
         return bool(value)
     if kind == "c":
-        if name == "complex64" and isinstance(value, (float, complex)):
+        if limit is not None and isinstance(value, (float, complex)):
             parts = (value.real, value.imag)
-            if any(math.isfinite(p) and abs(p) > _FLOAT_MAX["float32"] for p in parts):
+            if any(math.isfinite(p) and abs(p) > limit for p in parts):
                 _overflow(name)
         return value
     if isinstance(value, complex):
@@ -78,17 +103,16 @@ def kernel_scalar(value, np_dtype, opmath=False):
             _overflow(name)
         value = value.real
     if kind == "f":
-        limit = _FLOAT_MAX.get(name)
-        if limit is not None and math.isfinite(value) and abs(value) > limit:
+        if limit is not None and abs(value) > limit and math.isfinite(value):
             _overflow(name)
         return float(value)
-    info = np.iinfo(np_dtype)
     if type(value) is float and not math.isfinite(value):
         _overflow(name)
-    if info.min <= value <= info.max:
+    low, high = bounds
+    if low <= value <= high:
         return int(value)  # truncated toward zero, as C++'s conversion
-    if kind == "u" and not isinstance(value, float) and -info.max <= value < 0:
-        return int(value) % (info.max + 1)  # a negative integer wraps into unsigned
+    if kind == "u" and not isinstance(value, float) and -high <= value < 0:
+        return int(value) % (high + 1)  # a negative integer wraps into unsigned
     return _overflow(name)
 
 
@@ -156,18 +180,20 @@ def check_bmm_kernel(batch1, batch2, kernel):
 
 def size_of(tensor, dim):
     """``tensor.size(dim)`` with PyTorch's IndexError for a dim the tensor lacks."""
-    if tensor.ndim == 0:
+    shape = tensor._data.shape
+    if dim < len(shape):
+        return shape[dim]
+    if not shape:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-    if dim >= tensor.ndim:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-tensor.ndim}, "
-            f"{tensor.ndim - 1}], but got {dim})")
-    return tensor.shape[dim]
+    raise IndexError(f"Dimension out of range (expected to be in range of [{-len(shape)}, "
+                     f"{len(shape) - 1}], but got {dim})")
 
 
 def check_expand(tensor, target):
     """``expand_size(self, target)``: the input must broadcast to the product's shape."""
-    shape = tuple(tensor.shape)
+    shape = tensor._data.shape
+    if shape == target:
+        return
     if len(shape) > len(target):
         raise RuntimeError(
             f"expand({tensor.type()}{{{shape_str(shape)}}}, size={shape_str(target)}): the "

@@ -339,7 +339,41 @@ class _Baddbmm(AddMatmul):
 
 
 class _Addbmm(AddMatmul):
+    """addbmm: sum_b batch1[b] @ batch2[b] is one GEMM over the batch-and-inner dims,
+    (rows, batch * inner) @ (batch * inner, cols)."""
+
     _node_name = "AddbmmBackward0"
+
+    @staticmethod
+    def forward(ctx, bias, batch1, batch2, beta, alpha):
+        batch, rows, inner = batch1.shape
+        ctx.batch = (batch, rows, inner, batch2.shape[2])
+        left = batch1.transpose(1, 0, 2).reshape(rows, batch * inner)
+        right = batch2.reshape(batch * inner, batch2.shape[2])
+        out = AddMatmul.forward(ctx, bias, left, right, beta, alpha)
+        # backward folds the saved inputs again with Tensor ops: double backward works
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(batch1 if needs[2] else None, batch2 if needs[1] else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        batch1, batch2 = ctx.saved_tensors
+        batch, rows, inner, cols = ctx.batch
+        beta, alpha = ctx.meta[2:]
+        needs = ctx.needs_input_grad
+        left = batch1.transpose(0, 1).reshape(rows, batch * inner) if batch1 is not None else None
+        right = batch2.reshape(batch * inner, cols) if batch2 is not None else None
+        grad_bias = None
+        if needs[0]:
+            grad_bias = grad if beta == 1 else grad * _conj_scalar(beta)
+        scaled = grad if alpha == 1 else grad * _conj_scalar(alpha)
+        grad_left, grad_right = _matmul_backward(scaled, left, right, 2, 2, needs[1], needs[2])
+        if grad_left is not None:
+            grad_left = grad_left.reshape(rows, batch, inner).transpose(0, 1)
+        if grad_right is not None:
+            grad_right = grad_right.reshape(batch, inner, cols)
+        return grad_bias, grad_left, grad_right, None, None
 
 
 class _Dot(Matmul):
@@ -550,10 +584,10 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     if mat2.ndim != 2:
         raise RuntimeError(f"mat2 must be a matrix, got {mat2.ndim}-D tensor")
     _check_mm(mat1._data, mat2._data)
-    target = (mat1.shape[0], mat2.shape[1])
+    target = (mat1._data.shape[0], mat2._data.shape[1])
     blas.check_expand(input, target)
     beta, alpha = blas.product_scalars("addmm_impl_cpu_", input, mat2._data.dtype, beta, alpha,
-                                       target, mat1.shape[1])
+                                       target, mat1._data.shape[1])
     return _Addmm.apply(input, mat1, mat2, beta, alpha)
 
 
@@ -567,7 +601,8 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
         beta, alpha = blas.plain_cast(beta, input._data.dtype), 1
     else:
         beta, alpha = blas.product_scalars("addmv_impl_cpu", input, vec._data.dtype, beta,
-                                           alpha, (mat.shape[0],), mat.shape[1], opmath=False)
+                                           alpha, mat._data.shape[:1], mat._data.shape[1],
+                                           opmath=False)
     return _Addmv.apply(input, mat, vec, beta, alpha)
 
 
@@ -580,7 +615,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     blas.check_baddbmm_input(input, batch1, batch2)
     _check_bmm(batch1, batch2, "baddbmm")
     beta, alpha = blas.product_scalars("baddbmm", input, batch2._data.dtype, beta, alpha,
-                                       target, batch1.shape[2])
+                                       target, batch1._data.shape[2])
     return _Baddbmm.apply(input, batch1, batch2, beta, alpha)
 
 
@@ -591,31 +626,30 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     target = (blas.size_of(batch1, 1), blas.size_of(batch2, 2))
     blas.check_expand(input, target)
     _check_addbmm_shapes(batch1, batch2)
-    if batch1.shape[0] == 0:  # no batch: only the input, scaled (in its own dtype)
+    if batch1._data.shape[0] == 0:  # no batch: only the input, scaled (in its own dtype)
         blas.scaled_input_check(input, beta)
-        if beta == 0:
-            return input.new_zeros(target)
-        return input.expand(target) * beta
+        beta = blas.python_number(beta)
+        if input._data.dtype == batch1._data.dtype == batch2._data.dtype:
+            return _Addbmm.apply(input, batch1, batch2, beta, 1)  # empty grads for batches
+        return input.new_zeros(target) if beta == 0 else input.expand(target) * beta
     blas.check_self_mat2(input, batch1, batch2)  # then addmm_ per batch
     beta, alpha = blas.product_scalars("addmm_impl_cpu_", input, batch2._data.dtype, beta,
-                                       alpha, target, batch1.shape[2])
-    # sum_b batch1[b] @ batch2[b] is one GEMM over the batch-and-inner dims
-    rows, inner = batch1.shape[1], batch1.shape[0] * batch1.shape[2]
-    left = batch1.transpose(0, 1).reshape(rows, inner)
-    return _Addbmm.apply(input, left, batch2.reshape(inner, batch2.shape[2]), beta, alpha)
+                                       alpha, target, batch1._data.shape[2])
+    return _Addbmm.apply(input, batch1, batch2, beta, alpha)
 
 
 def _check_addbmm_shapes(batch1, batch2):
-    if batch1.ndim != 3:
+    shape1, shape2 = batch1._data.shape, batch2._data.shape
+    if len(shape1) != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
-    if batch2.ndim != 3:
+    if len(shape2) != 3:
         raise RuntimeError("batch2 must be a 3D tensor")
-    if batch1.shape[0] != batch2.shape[0]:
+    if shape1[0] != shape2[0]:
         raise RuntimeError("batch1 and batch2 must have same number of batches, got "
-                           f"{batch1.shape[0]} and {batch2.shape[0]}")
-    if batch1.shape[2] != batch2.shape[1]:
-        raise RuntimeError(f"Incompatible matrix sizes for bmm ({batch1.shape[1]}x"
-                           f"{batch1.shape[2]} and {batch2.shape[1]}x{batch2.shape[2]})")
+                           f"{shape1[0]} and {shape2[0]}")
+    if shape1[2] != shape2[1]:
+        raise RuntimeError(f"Incompatible matrix sizes for bmm ({shape1[1]}x{shape1[2]} and "
+                           f"{shape2[1]}x{shape2[2]})")
 
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
@@ -626,13 +660,16 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     for name, vec in (("vec1", vec1), ("vec2", vec2)):
         if vec.ndim != 1:
             raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {vec.ndim}-D")
-    blas.check_expand(input, (vec1.shape[0], vec2.shape[0]))
-    dtype = promote_np(promote_np(input._data.dtype, vec1._data.dtype), vec2._data.dtype)
-    blas.check_addr_scalar(dtype, beta, "beta")
-    blas.check_addr_scalar(dtype, alpha, "alpha")
-    beta, alpha = blas.kernel_scalar(beta, dtype), blas.kernel_scalar(alpha, dtype)
-    input, vec1, vec2 = (t if t._data.dtype == dtype else t.to(from_numpy_dtype(dtype))
-                         for t in (input, vec1, vec2))
+    blas.check_expand(input, (vec1._data.shape[0], vec2._data.shape[0]))
+    dtype = input._data.dtype
+    if vec1._data.dtype != dtype or vec2._data.dtype != dtype:
+        dtype = promote_np(promote_np(dtype, vec1._data.dtype), vec2._data.dtype)
+        input, vec1, vec2 = (t if t._data.dtype == dtype else t.to(from_numpy_dtype(dtype))
+                             for t in (input, vec1, vec2))
+    if not (type(beta) is int and type(alpha) is int and beta == 1 and alpha == 1):
+        blas.check_addr_scalar(dtype, beta, "beta")
+        blas.check_addr_scalar(dtype, alpha, "alpha")
+        beta, alpha = blas.kernel_scalar(beta, dtype), blas.kernel_scalar(alpha, dtype)
     product = outer(vec1, vec2)
     if dtype is _BOOL:
         product = product if alpha else product.logical_and(False)

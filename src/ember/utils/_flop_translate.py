@@ -163,11 +163,9 @@ def _matmul(args, kwargs, callers, needs):
 
 
 def _addbmm(args, kwargs, callers, needs):
-    """addbmm runs as one GEMM over (rows, batch * inner) @ (batch * inner, cols); torch
-    counts no forward for it and two bmm in its backward (the same flops as this shape)."""
+    """torch counts no forward for addbmm and two bmm in its backward."""
     bias, a, b = args[:3]
-    _, bwd = _calls_of([(aten.bmm, (1,) + tuple(a.shape), (1,) + tuple(b.shape), needs(a),
-                         needs(b))])
+    _, bwd = _calls_of([(aten.bmm, tuple(a.shape), tuple(b.shape), needs(a), needs(b))])
     return [], bwd
 
 
