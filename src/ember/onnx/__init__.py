@@ -12,6 +12,7 @@ without the extra installed.
 """
 
 from . import errors
+from ._program import ONNXProgram
 from .errors import OnnxExporterError, UnsupportedOperatorError
 from .export import (
     TrainingMode,
@@ -23,7 +24,8 @@ from .export import (
 )
 
 __all__ = [
-    "OnnxExporterError", "TrainingMode", "UnsupportedOperatorError", "errors", "export",
+    "ONNXProgram", "OnnxExporterError", "TrainingMode", "UnsupportedOperatorError", "errors",
+    "export",
     "is_in_onnx_export", "register_custom_op_symbolic", "unregister_custom_op_symbolic",
     "verify",
 ]

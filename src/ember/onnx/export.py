@@ -39,7 +39,7 @@ def is_in_onnx_export() -> bool:
 def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=False,
            input_names=None, output_names=None, opset_version=None, dynamic_axes=None,
            keep_initializers_as_inputs=False, training=TrainingMode.EVAL,
-           do_constant_folding=True, verify=False, dynamo=False, **dynamo_options):
+           do_constant_folding=True, verify=False, dynamo=True, **dynamo_options):
     """Export ``model`` run on ``args`` to the ONNX file ``f``.
 
     Args:
@@ -63,7 +63,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
         verify: run the file in onnxruntime on the example inputs and on fresh ones of
             the same shapes and raise OnnxExporterError if it disagrees with the model
             (catches values the trace baked in as constants).
-        dynamo: accepted for PyTorch compatibility; ember always traces (dynamo=False).
+        dynamo: True (PyTorch's default) returns an ``ONNXProgram`` and makes ``f``
+            optional; False returns None. ember traces either way (as dynamo=False does).
             torch.export-style ``dynamic_shapes=`` is read as dynamic_axes when those are
             not given; the dynamo exporter's other options are ignored.
 
@@ -91,7 +92,7 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
     if not MIN_OPSET <= opset <= newest:
         raise ValueError(f"Unsupported ONNX opset version: {opset} (ember exports opsets "
                          f"{MIN_OPSET} to {newest})")
-    if f is None:
+    if f is None and not dynamo:
         raise ValueError("export needs a file name or a file-like object to write to (f)")
     forward_args, forward_kwargs = _split_args(args, kwargs)
     example_args, example_kwargs = forward_args, forward_kwargs
@@ -132,7 +133,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
         print(onnx.helper.printable_graph(model_proto.graph))
     data = model_proto.SerializeToString()  # once: the checker reads the same bytes
     onnx.checker.check_model(data)
-    _write(data, f)
+    if f is not None:
+        _write(data, f)
     if verify:
         from ._verify import verify as run_verification
 
@@ -140,6 +142,11 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
             run_verification(model, example_args, example_kwargs, data,
                              len(inputs) - (0 if export_params else len(params)),
                              dict(params))
+    if dynamo:
+        from ._program import ONNXProgram
+
+        return ONNXProgram(model_proto)
+    return None
 
 
 # -- arguments ----------------------------------------------------------------------------

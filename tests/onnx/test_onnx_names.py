@@ -1,0 +1,104 @@
+"""ember.onnx.ONNXProgram: what ``export`` returns with ``dynamo=True`` (PyTorch 2.13's
+default). PyTorch's dynamo exporter needs onnxscript, which the test environment lacks,
+so the program's outputs are compared with the PyTorch model's eager outputs for the same
+weights, and the API (methods, return values, errors) with torch.onnx.ONNXProgram's."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+import ember
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _onnx_harness import copy_weights  # noqa: E402
+
+
+def _models():
+    ember.manual_seed(0)
+    ours = ember.nn.Sequential(ember.nn.Linear(4, 3), ember.nn.Tanh(), ember.nn.Linear(3, 2))
+    theirs = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
+    copy_weights(ours, theirs)
+    return ours.eval(), theirs.eval()
+
+
+X = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+
+
+def test_export_returns_a_program_by_default_and_f_is_optional(tmp_path):
+    ours, theirs = _models()
+    program = ember.onnx.export(ours, (ember.tensor(X),))
+    assert isinstance(program, ember.onnx.ONNXProgram)
+    assert isinstance(program.model_proto, onnx.ModelProto) and program.exported_program is None
+    onnx.checker.check_model(program.model_proto)
+    outputs = program(ember.tensor(X))
+    assert isinstance(outputs, list) and len(outputs) == 1
+    torch.testing.assert_close(torch.from_numpy(outputs[0].numpy()), theirs(torch.tensor(X)))
+    path = tmp_path / "written.onnx"
+    assert isinstance(ember.onnx.export(ours, (ember.tensor(X),), path), ember.onnx.ONNXProgram)
+    assert path.stat().st_size > 0
+
+
+def test_dynamo_false_returns_none_and_needs_f(tmp_path):
+    ours, _ = _models()
+    assert ember.onnx.export(ours, (ember.tensor(X),), tmp_path / "m.onnx", dynamo=False) is None
+    with pytest.raises(ValueError, match="needs a file name"):
+        ember.onnx.export(ours, (ember.tensor(X),), dynamo=False)
+
+
+def _run_file(path):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: X})[0]
+
+
+def test_save_forms(tmp_path):
+    ours, theirs = _models()
+    program = ember.onnx.export(ours, (ember.tensor(X),))
+    expected = theirs(torch.tensor(X))
+    program.save(tmp_path / "plain.onnx")
+    torch.testing.assert_close(torch.from_numpy(_run_file(tmp_path / "plain.onnx")), expected)
+    program.save(tmp_path / "external.onnx", external_data=True)
+    assert (tmp_path / "external.onnx.data").stat().st_size == 4 * (3 * 4 + 3 + 2 * 3 + 2)
+    torch.testing.assert_close(torch.from_numpy(_run_file(tmp_path / "external.onnx")), expected)
+    program.save(tmp_path / "bare.onnx", include_initializers=False)
+    assert len(onnx.load(str(tmp_path / "bare.onnx")).graph.initializer) == 0
+    program.save(tmp_path / "inputs.onnx", keep_initializers_as_inputs=True)
+    graph = onnx.load(str(tmp_path / "inputs.onnx")).graph
+    assert {i.name for i in graph.initializer} <= {i.name for i in graph.input}
+    assert len(program.model_proto.graph.initializer) == 4  # saving leaves the program as is
+
+
+def test_session_lifecycle_and_errors():
+    ours, theirs = _models()
+    program = ember.onnx.export(ours, (ember.tensor(X),))
+    made = []
+
+    def initializer(model_bytes):
+        made.append(len(model_bytes))
+        return ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+
+    program.initialize_inference_session(initializer)
+    first = program(ember.tensor(X))[0]
+    program.release()
+    second = program(ember.tensor(X))[0]  # a fresh default session
+    assert len(made) == 1 and ember.equal(first, second)
+    with pytest.raises(ValueError, match="takes 1 tensor inputs"):
+        program(ember.tensor(X), ember.tensor(X))
+    assert "ONNXProgram(" in repr(program) and "Gemm" in repr(program)
+
+
+@pytest.mark.parametrize("name", ["save", "initialize_inference_session", "release",
+                                  "__call__"])
+def test_signatures_match_torch(name):
+    ours = inspect.signature(getattr(ember.onnx.ONNXProgram, name))
+    theirs = inspect.signature(getattr(torch.onnx.ONNXProgram, name))
+    assert list(ours.parameters) == list(theirs.parameters)
+    assert isinstance(torch.onnx.ONNXProgram.model_proto, property)
+    assert isinstance(ember.onnx.ONNXProgram.model_proto, property)
