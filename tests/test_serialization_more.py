@@ -5,6 +5,8 @@ config): ember -> ember, ember -> torch and torch -> ember, torch.load as the or
 import collections
 import io
 import mmap as _mmap
+import os
+import pathlib
 import pickle
 import warnings
 import zipfile
@@ -491,3 +493,41 @@ def test_subclass_getstate_setstate_and_slots(writer, kind):
     assert loaded.unit == ("M" if kind == "getstate" else "m")
     if slots:
         assert loaded.note == 7
+
+
+# ---------------------------------------------------------------------------
+# Small helpers of torch.serialization
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version,required,expected", [
+    ("2.13.0", (2, 13), True), ("2.13.0", (2, 14), False), ("1.9", (1, 10), False),
+    ("2.1.0a0", (2, 1), True), ("2.x", (2, 1), "malformed"),
+])
+def test_check_module_version_greater_or_equal(version, required, expected):
+    module = type(pickle)("fake_module")
+    module.__version__ = version
+    for lib in (torch, ember):
+        check = lib.serialization.check_module_version_greater_or_equal
+        if expected == "malformed":
+            with pytest.raises(RuntimeError, match="'fake_module' module version string is "
+                                                   "malformed '2.x' and cannot be compared"):
+                check(module, required)
+            with pytest.warns(UserWarning, match="continuing assuming that requirement is met"):
+                assert check(module, required, error_if_malformed=False) is True
+        else:
+            assert check(module, required) is expected
+
+
+def test_mkdtemp_and_validate_cuda_device_without_a_gpu():
+    for lib in (torch, ember):
+        with lib.serialization.mkdtemp() as path:
+            (pathlib.Path(path) / "x").write_text("1")
+        assert not os.path.exists(path)
+    if ember.cuda.is_available():  # the CPU error path is what this machine can check
+        assert ember.serialization.validate_cuda_device("cuda:0") == 0
+        return
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match="Attempting to deserialize object on a CUDA "
+                                               "device but .*cuda.is_available.. is False"):
+            lib.serialization.validate_cuda_device("cuda:0")

@@ -6,12 +6,16 @@ load byte order, mmap flags, CRC option, ``skip_data`` and the static check
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import io
 import os
 import pickletools
+import shutil
 import sys
+import tempfile
 import threading
+import warnings
 import zipfile
 
 DEFAULT_PROTOCOL = 2
@@ -158,3 +162,61 @@ def get_unsafe_globals_in_checkpoint(f) -> list:
             found.add(f"{module}.{name}")
     return [name for name in found if name not in allowed
             and serialization._lookup_user_global(name) is None]
+
+
+@contextlib.contextmanager
+def mkdtemp():
+    """A temporary directory, removed with its contents on exit."""
+    path = tempfile.mkdtemp()
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path)
+
+
+def check_module_version_greater_or_equal(module, req_version_tuple, error_if_malformed=True):
+    """Whether ``module.__version__`` ('x.y.z') is at least ``req_version_tuple``, each
+    field compared as the type of the required one. A version that does not parse raises
+    RuntimeError (or, with ``error_if_malformed=False``, warns and counts as met)."""
+    try:
+        fields = module.__version__.split(".")
+        version = tuple(type(required)(fields[i]) for i, required in enumerate(req_version_tuple))
+        return version >= req_version_tuple
+    except Exception as exc:
+        message = (f"'{module.__name__}' module version string is malformed "
+                   f"'{module.__version__}' and cannot be compared with tuple "
+                   f"{req_version_tuple}")
+        if error_if_malformed:
+            raise RuntimeError(message) from exc
+        warnings.warn(message + ", but continuing assuming that requirement is met",
+                      stacklevel=2)
+        return True
+
+
+def validate_cuda_device(location) -> int:
+    """The CUDA device index ``location`` ('cuda', 'cuda:1', a device or an int) names,
+    after checking that CUDA is there and has that device (torch.load's errors)."""
+    from ._backend.device import cupy_module, device
+
+    if isinstance(location, int):
+        index = location
+    else:
+        dev = location if isinstance(location, device) else device(str(location))
+        if dev.type != "cuda":
+            raise ValueError(f"Expected a cuda device, but got: {dev}")
+        index = dev.index
+    cp = cupy_module()
+    if cp is None:
+        raise RuntimeError(
+            "Attempting to deserialize object on a CUDA device but ember.cuda.is_available() "
+            "is False. If you are running on a CPU-only machine, please use ember.load with "
+            "map_location=ember.device('cpu') to map your storages to the CPU.")
+    if index is None:
+        index = int(cp.cuda.runtime.getDevice())
+    count = int(cp.cuda.runtime.getDeviceCount())
+    if index >= count:
+        raise RuntimeError(
+            f"Attempting to deserialize object on CUDA device {index} but "
+            f"ember.cuda.device_count() is {count}. Please use ember.load with map_location "
+            "to map your storages to an existing device.")
+    return index

@@ -34,6 +34,7 @@ from ._serialization_options import (  # noqa: F401  (torch.serialization's name
     MAP_SHARED,
     LoadEndianness,
     SourceChangeWarning,
+    check_module_version_greater_or_equal,
     get_crc32_options,
     get_default_load_endianness,
     get_default_mmap_options,
@@ -41,7 +42,9 @@ from ._serialization_options import (  # noqa: F401  (torch.serialization's name
     set_crc32_options,
     set_default_load_endianness,
     set_default_mmap_options,
+    mkdtemp,
     skip_data,
+    validate_cuda_device,
 )
 from ._serialization_options import skipping_data as _skipping_data
 from ._backend import dtypes as _dt
