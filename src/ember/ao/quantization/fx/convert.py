@@ -9,7 +9,10 @@ The observed graph is rebuilt node by node, tracking which values are quantized 
 - a weighted module with a quantized input becomes its quantized module (``from_float``
   with the output observer's parameters): QuantizedConv2d, QuantizedLinearReLU, ...;
 - add/mul (and add-relu) of two quantized tensors become ``ember.ops.quantized.add`` /
-  ``add_relu`` / ``mul`` / ``mul_relu`` with the output observer's parameters;
+  ``add_relu`` / ``mul`` / ``mul_relu`` with the output observer's parameters (of a
+  tensor and a number: the parameters follow from the input's);
+- F.linear of a stored weight becomes ``ember.ops.quantized.linear`` with the weight
+  packed once; F.hardswish / elu / leaky_relu / dropout their quantized operators;
 - ops that keep their input's quantization run on the quantized tensor as they are;
 - any other node gets its quantized inputs dequantized (``x.dequantize()``), as does the
   graph's output.

@@ -5,13 +5,17 @@ Placement, for a node whose qconfig quantizes statically:
 
 - each tensor input that is not already observed gets an observer (shared by every
   quantized user of that input);
-- weighted modules, add/mul (with a following relu fused in), and fixed-range ops
-  (sigmoid, tanh, hardsigmoid, softmax) get a new observer on their output;
-- ops whose output keeps the input's quantization (relu, pooling, flatten, reshape,
-  mean...) get their input's observer again under a new name, as PyTorch shares it.
+- weighted modules, F.linear of a stored weight (whose weight gets the qconfig's weight
+  observer as a node), add/mul of two tensors (with a following relu fused in), ops
+  with observers of their own (hardswish, elu, leaky_relu, dropout, layer norm,
+  torch.relu) and fixed-range ops (sigmoid, tanh, hardsigmoid, softmax) get a new
+  observer on their output;
+- ops whose output keeps the input's quantization (F.relu, pooling, torch.flatten,
+  reshape, mean, add/mul of a number...) get their input's observer again under a new
+  name, as PyTorch shares it; cat's inputs and output all share the first input's.
 
 Dynamic qconfigs only mark the inputs of Linear/LSTM (PlaceholderObservers). The
-qconfig of every node is kept in ``meta`` for ``convert_fx``.
+qconfig and scope of every node are kept in ``meta`` for ``convert_fx``.
 """
 
 from __future__ import annotations
