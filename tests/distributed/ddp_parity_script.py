@@ -217,6 +217,27 @@ for as_view in (False, True):
     case("hook_fp16" + suffix, hooked(default_hooks.fp16_compress_hook, as_view))
 
 
+def builtin(kind):
+    def body():
+        net = Net()
+        ddp = DDP(net, bucket_cap_mb=SMALL_CAP)
+        ddp._register_builtin_comm_hook(getattr(dist.BuiltinCommHookType, kind))
+        optimizer = torch.optim.SGD(ddp.parameters(), lr=0.25)
+        for step in range(3):
+            optimizer.zero_grad()
+            ddp(batch(step)).sum().backward()
+            optimizer.step()
+        try:
+            ddp.register_comm_hook(None, default_hooks.allreduce_hook)
+        except RuntimeError as error:
+            return [[p.detach().clone() for p in net.parameters()], str(error)]
+    return body
+
+
+case("builtin_allreduce", builtin("ALLREDUCE"))
+case("builtin_fp16", builtin("FP16_COMPRESS"))
+
+
 def join(as_view, unused=False):
     def body():
         net = Net()

@@ -96,14 +96,17 @@ def test_unused_parameters_error(records):
 @pytest.mark.parametrize("name", ["no_sync", "no_sync_views", "broadcast_buffers",
                                   "no_broadcast_buffers", "hook_allreduce",
                                   "hook_allreduce_views", "join", "join_views",
-                                  "join_views_unused"])
+                                  "join_views_unused", "builtin_allreduce"])
 def test_training_options(records, name):
     _same(name, records)
 
 
-@pytest.mark.parametrize("name", ["hook_fp16", "hook_fp16_views"])
+@pytest.mark.parametrize("name", ["hook_fp16", "hook_fp16_views", "builtin_fp16"])
 def test_fp16_compress_hook(records, name):
     for expected, got in _case(records, name):
         assert "error" not in expected, expected
+        if name == "builtin_fp16":  # [parameters, the error of a second registration]
+            assert got[1] == expected[1]
+            expected, got = expected[0], got[0]
         for e, g in zip(expected, got):
             torch.testing.assert_close(torch.tensor(g["values"]), torch.tensor(e["values"]))

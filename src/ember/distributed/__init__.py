@@ -28,7 +28,12 @@ from ._config import *
 from ._config import __all__ as _config_all
 from ._errors import *
 from ._errors import __all__ as _errors_all
-from ._grad_bucket import GradBucket
+from ._grad_bucket import (
+    _DEFAULT_FIRST_BUCKET_BYTES as _DEFAULT_FIRST_BUCKET_BYTES,
+    BuiltinCommHookType,
+    GradBucket,
+    _compute_bucket_assignment_by_size as _compute_bucket_assignment_by_size,
+)
 from ._group import *
 from ._group import __all__ as _group_all
 from ._objects import *
@@ -42,5 +47,6 @@ from .rendezvous import register_rendezvous_handler, rendezvous
 
 __all__ = [*_group_all, *_collectives_all, *_objects_all, *_errors_all,  # noqa: PLE0604
            *_config_all, *_subgroups_all,
-           "DeviceMesh", "FileStore", "GradBucket", "HashStore", "PrefixStore", "Store",
-           "TCPStore", "init_device_mesh", "register_rendezvous_handler", "rendezvous"]
+           "BuiltinCommHookType", "DeviceMesh", "FileStore", "GradBucket", "HashStore",
+           "PrefixStore", "Store", "TCPStore", "init_device_mesh",
+           "register_rendezvous_handler", "rendezvous"]

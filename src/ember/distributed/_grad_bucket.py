@@ -8,7 +8,17 @@ number of elements; DDP copies that tensor's slices back into the parameters' ``
 
 from __future__ import annotations
 
-__all__ = ["GradBucket"]
+import enum
+
+__all__ = ["BuiltinCommHookType", "GradBucket"]
+
+
+class BuiltinCommHookType(enum.Enum):
+    """The communication hooks DDP's ``_register_builtin_comm_hook`` names (PyTorch's
+    run in C++; ember's are ``default_hooks.allreduce_hook`` and ``fp16_compress_hook``)."""
+
+    ALLREDUCE = 0
+    FP16_COMPRESS = 1
 
 
 class GradBucket:
@@ -64,3 +74,41 @@ class GradBucket:
     def __repr__(self) -> str:
         return (f"GradBucket(index={self._index}, numel={self._buffer.numel()}, "
                 f"parameters={len(self._parameters)}, is_last={self._is_last})")
+
+
+_DEFAULT_FIRST_BUCKET_BYTES = 1024 * 1024  # PyTorch's dist._DEFAULT_FIRST_BUCKET_BYTES
+
+
+def _compute_bucket_assignment_by_size(tensors, bucket_size, expect_sparse_gradient=(),
+                                       tensor_indices=()):
+    """Group ``tensors`` into buckets as PyTorch's reducer does: one open bucket per
+    (dtype, device); a bucket closes once its bytes reach its limit (the tensor that
+    crosses it stays in), the limits taken from ``bucket_size`` in turn (the last one
+    repeats). Returns ``(bucket_indices, per_bucket_size_limits)``.
+
+    Without ``tensor_indices`` the buckets are sorted by their smallest index (forward
+    order); with them (a rebuild in gradient-ready order) ``tensors[i]`` is the tensor
+    of index ``tensor_indices[i]`` and the buckets stay in the order they closed."""
+    if not bucket_size:
+        raise ValueError("bucket_size must not be empty")
+    limits = [int(limit) for limit in bucket_size]
+    indices = list(tensor_indices) if len(tensor_indices) else list(range(len(tensors)))
+    opened, closed = {}, []
+    for position, tensor in enumerate(tensors):
+        index = indices[position]
+        if len(expect_sparse_gradient) and expect_sparse_gradient[index]:
+            closed.append(([index], limits[0]))  # a sparse gradient gets its own bucket
+            continue
+        entry = opened.setdefault((tensor.dtype, str(tensor.device)), [[], 0, 0])
+        entry[0].append(index)
+        entry[1] += tensor.numel() * tensor.element_size()
+        limit = limits[min(entry[2], len(limits) - 1)]
+        if entry[1] >= limit:
+            closed.append((entry[0], limit))
+            entry[0], entry[1], entry[2] = [], 0, entry[2] + 1
+    for members, _, used in opened.values():
+        if members:
+            closed.append((members, limits[min(used, len(limits) - 1)]))
+    if not len(tensor_indices):
+        closed.sort(key=lambda bucket: min(bucket[0]))
+    return [list(b[0]) for b in closed], [b[1] for b in closed]

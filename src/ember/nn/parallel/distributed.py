@@ -541,6 +541,18 @@ class DistributedDataParallel(Module, Joinable):
                                "called once.")
         self._comm_state, self._comm_hook = state, hook
 
+    def _register_builtin_comm_hook(self, comm_hook_type) -> None:
+        """``register_comm_hook`` with a ``dist.BuiltinCommHookType``: ALLREDUCE (the
+        default averaging) or FP16_COMPRESS, over this DDP's process group."""
+        from ...distributed import BuiltinCommHookType
+        from ...distributed.algorithms.ddp_comm_hooks import default_hooks
+        if not isinstance(comm_hook_type, BuiltinCommHookType):
+            raise TypeError("_register_builtin_comm_hook(): incompatible function arguments: "
+                            f"expected a BuiltinCommHookType, got {comm_hook_type!r}")
+        hook = (default_hooks.allreduce_hook if comm_hook_type is BuiltinCommHookType.ALLREDUCE
+                else default_hooks.fp16_compress_hook)
+        self.register_comm_hook(self.process_group, hook)
+
     # -- the rest of PyTorch's surface ---------------------------------------------------
 
     @contextlib.contextmanager
