@@ -105,6 +105,8 @@ OPS = {
     "bmm": (lambda t, x, y: t.bmm(x, y), [X, _f(2, 4, 3)]),
     "addmm": (lambda t, b, x, y: t.addmm(b, x, y, beta=0.5, alpha=2.0), [_f(5), _f(3, 4),
                                                                            _f(4, 5)]),
+    "addbmm": (lambda t, b, x, y: t.addbmm(b, x, y, beta=0.5, alpha=2.0), [_f(3, 5), X,
+                                                                             _f(2, 4, 5)]),
     "view_flatten": (lambda t, x: x.view(2, 12) + x.flatten(1) + x.reshape(-1, 12), [X]),
     "reshape_split_dims": (lambda t, x: x.reshape(2, 3, 2, 2).sum(-1), [X]),
     "permute_transpose": (lambda t, x: x.permute(2, 0, 1).permute(1, 2, 0) * 2 + x.mT.transpose(1, 2),

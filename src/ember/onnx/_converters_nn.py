@@ -61,6 +61,22 @@ def _add_matmul(g, op):
     return g.op("Add", out, bias) if beta != 0.0 else out
 
 
+@converts(linalg._Addbmm)
+def _addbmm(g, op):
+    """beta * bias + alpha * sum_b(batch1[b] @ batch2[b]): a batched MatMul summed over b."""
+    bias, a, b = op.input(0), op.input(1), op.input(2)
+    beta, alpha = float(op.args[3]), float(op.args[4])
+    batch, rows, _ = op.shape(1)
+    cols = op.shape(2)[2]
+    out = g.reduce("ReduceSum", g.op("MatMul", a, b, shape=(batch, rows, cols)), [0], False,
+                   shape=op.out_shape())
+    if alpha != 1.0:
+        out = g.op("Mul", out, g.scalar_like(alpha, out))
+    if beta != 1.0:
+        bias = g.op("Mul", bias, g.scalar_like(beta, bias))
+    return g.op("Add", out, bias) if beta != 0.0 else out
+
+
 # -- convolution --------------------------------------------------------------------------
 
 
