@@ -107,3 +107,40 @@ def test_unregistered_observer_does_not_record(tmp_path):
         et = prof.ExecutionTraceObserver()
         et.start()
         assert et.is_running() is False
+
+
+def test_record_scope_codes_match_torch():
+    assert {k: int(v) for k, v in eprof.RecordScope.__members__.items()} == {
+        k: int(v) for k, v in tprof.RecordScope.__members__.items()}
+
+
+def test_kineto_step_tracker_counts_like_torch(monkeypatch):
+    results = []
+    for tracker in (eprof.KinetoStepTracker, tprof.KinetoStepTracker):
+        monkeypatch.setattr(tracker, "_current_step", 0)
+        monkeypatch.setattr(tracker, "_step_dict", type(tracker._step_dict)(int))
+        steps = [tracker.increment_step("ProfilerStep"), tracker.increment_step("Opt1"),
+                 tracker.increment_step("Opt1")]
+        tracker.init_step_count("Opt2")
+        steps.append(tracker.increment_step("Opt2"))
+        with pytest.warns(UserWarning, match="increased more than 1"):
+            tracker._step_dict["Opt2"] += 1
+            steps.append(tracker.increment_step("Opt2"))
+        steps += [tracker.erase_step_count("Opt2"), tracker.erase_step_count("Opt2"),
+                  tracker.current_step()]
+        results.append(steps)
+    assert results[0] == results[1]
+
+
+def test_optimizer_step_post_hook_runs():
+    calls = []
+    handle = eprof.register_optimizer_step_post_hook(lambda opt, args, kwargs: calls.append(1))
+    try:
+        weight = ember.nn.Parameter(ember.ones(2))
+        optimizer = ember.optim.SGD([weight], lr=0.1)
+        weight.sum().backward()
+        optimizer.step()
+    finally:
+        handle.remove()
+    optimizer.step()
+    assert calls == [1]

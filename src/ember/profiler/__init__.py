@@ -409,4 +409,16 @@ from ._execution_trace import (  # noqa: E402 - they use ProfilerActivity and pr
     supported_activities,
 )
 
-__all__ += ["DeviceType", "ExecutionTraceObserver", "kineto_available", "supported_activities"]
+from ._steps import KinetoStepTracker, RecordScope  # noqa: E402
+
+
+def register_optimizer_step_post_hook(hook):
+    """``torch.optim.optimizer.register_optimizer_step_post_hook``, re-exported here as in
+    PyTorch (imported on call: ember.optim imports this package first)."""
+    from ..optim.optimizer import register_optimizer_step_post_hook as register
+
+    return register(hook)
+
+
+__all__ += ["DeviceType", "ExecutionTraceObserver", "KinetoStepTracker", "RecordScope",
+            "kineto_available", "register_optimizer_step_post_hook", "supported_activities"]
