@@ -611,6 +611,47 @@ def test_fused_parts_need_one_qconfig():
     assert results[1] == results[0] and results[0][0]
 
 
+def _norms_model(lib):
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn0 = nn.BatchNorm2d(1)
+            self.conv = nn.Conv2d(1, 2, 1)
+            self.bn = nn.BatchNorm2d(2)
+            self.relu = nn.ReLU()
+            self.norm = nn.LayerNorm(3)
+
+        def forward(self, x):
+            x = self.conv(self.bn0(x))
+            return self.norm(self.relu(self.bn(x + 1.0)))
+
+    return Net()
+
+
+def test_standalone_norms_observed_as_torch():
+    """Batch norms not after a conv (BNReLU2d fused) and layer norm get observers of their
+    own, as in torch; ember has no quantized norm kernels, so they run in float between
+    dequantize and quantize (torch runs QuantizedBatchNorm2d...): the values agree to
+    the re-quantization steps."""
+    t_model, e_model = _pair(_norms_model, (2, 1, 3, 3))
+    t_model.eval()
+    e_model.eval()
+    x = _calibration((2, 1, 3, 3), 1)[0]
+    results = []
+    for lib, q, qfx, model in ((torch, tq, tfx, t_model), (ember, eq, efx, e_model)):
+        prepared = qfx.prepare_fx(model, q.get_default_qconfig_mapping(), (lib.tensor(x),))
+        structure = _structure(prepared)
+        prepared(lib.tensor(x))
+        converted = qfx.convert_fx(prepared)
+        results.append((structure, _to_numpy(converted(lib.tensor(x))),
+                        float(getattr(converted, "norm_scale_0", 0.0))))
+    (t_prep, t_out, _), (e_prep, e_out, scale) = results
+    assert e_prep == t_prep
+    np.testing.assert_allclose(e_out, t_out, rtol=0, atol=3 * scale)
+
+
 def test_unsupported_options_are_refused():
     """What ember does not implement raises instead of being silently ignored."""
     model = ember.nn.Sequential(ember.nn.Linear(2, 2)).eval()

@@ -62,7 +62,8 @@ _SHARE_METHODS = frozenset({
 def _default_module_types():
     """Ops observed on input and output with observers of their own."""
     return (nn.ELU, nn.LeakyReLU, nn.Hardswish, nn.InstanceNorm1d, nn.InstanceNorm2d,
-            nn.InstanceNorm3d, nn.Dropout, nn.PReLU, nn.LayerNorm)
+            nn.InstanceNorm3d, nn.Dropout, nn.PReLU, nn.LayerNorm, nn.BatchNorm2d,
+            nn.BatchNorm3d, nni.BNReLU2d, nni.BNReLU3d)
 
 
 def _default_functions():
