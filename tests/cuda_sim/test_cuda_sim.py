@@ -421,7 +421,8 @@ def test_every_optimizer_steps_on_cuda_like_cpu(name):
     results = {}
     for device in ("cpu", "cuda"):
         ember.manual_seed(0)
-        param = ember.nn.Parameter(ember.randn(4, device=device))
+        shape = (3, 4) if name == "Muon" else (4,)  # Muon orthogonalises matrices only
+        param = ember.nn.Parameter(ember.randn(*shape, device=device))
         optimizer = optimizer_class([param], **({} if name == "LBFGS" else {"lr": 0.1}))
 
         def closure():
