@@ -215,12 +215,15 @@ def _discover(roots, keep_order=True):
     None unless ``keep_order``)."""
     dependencies = {}
     order = [] if keep_order else None
-    seen = set()
+    # A node other than a root is new exactly when it first gets a count, so the counts
+    # double as the visited set; only the roots need a set of their own.
+    root_nodes = set()
     stack = []
     for node, _ in roots:
-        if node not in seen:
-            seen.add(node)
+        if node not in root_nodes:
+            root_nodes.add(node)
             stack.append(node)
+    get = dependencies.get
     while stack:
         node = stack.pop()
         if keep_order:
@@ -229,10 +232,13 @@ def _discover(roots, keep_order=True):
             if edge is None:
                 continue
             child = edge[0]
-            dependencies[child] = dependencies.get(child, 0) + 1
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
+            count = get(child)
+            if count is None:
+                dependencies[child] = 1
+                if child not in root_nodes:
+                    stack.append(child)
+            else:
+                dependencies[child] = count + 1
     return dependencies, order
 
 
