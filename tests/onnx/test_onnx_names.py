@@ -102,3 +102,63 @@ def test_signatures_match_torch(name):
     assert list(ours.parameters) == list(theirs.parameters)
     assert isinstance(torch.onnx.ONNXProgram.model_proto, property)
     assert isinstance(ember.onnx.ONNXProgram.model_proto, property)
+
+
+def _rotary_cases():
+    rng = np.random.default_rng(0)
+
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    batch, heads, seq, head_size = 2, 3, 4, 8
+    cases = []
+    for interleaved in (False, True):
+        for rot in (0, 4):
+            half = (rot or head_size) // 2
+            cases.append(((arr(batch, heads, seq, head_size), arr(6, half), arr(6, half),
+                           rng.integers(0, 6, (batch, seq))),
+                          dict(interleaved=interleaved, rotary_embedding_dim=rot)))
+            cases.append(((arr(batch, seq, heads * head_size), arr(batch, seq, half),
+                           arr(batch, seq, half), None),
+                          dict(interleaved=interleaved, rotary_embedding_dim=rot,
+                               num_heads=heads)))
+    return cases
+
+
+@pytest.mark.parametrize("index", range(8))
+def test_rotary_embedding_matches_torch(index):
+    arrays, options = _rotary_cases()[index]
+
+    def run(lib, ops):
+        return ops.rotary_embedding(*(None if a is None else lib.tensor(a) for a in arrays),
+                                    **options)
+
+    torch.testing.assert_close(torch.from_numpy(run(ember, ember.onnx.ops).numpy()),
+                               run(torch, torch.onnx.ops))
+
+
+@pytest.mark.parametrize("index", [2, 7])
+def test_rotary_embedding_gradients(index):
+    """PyTorch registers no backward for this op (backward raises); ember's is built from
+    differentiable ops, checked here in float64."""
+    arrays, options = _rotary_cases()[index]
+    tensors = [None if a is None else ember.tensor(a.astype(np.float64) if a.dtype.kind == "f"
+                                                   else a) for a in arrays]
+    for tensor in tensors[:3]:
+        tensor.requires_grad_()
+
+    def fn(x, cos, sin):
+        return ember.onnx.ops.rotary_embedding(x, cos, sin, tensors[3], **options)
+
+    assert ember.autograd.gradcheck(fn, tuple(tensors[:3]))
+
+
+@pytest.mark.parametrize("shapes, match", [
+    (((2, 4, 6), (2, 4, 3), (2, 4, 3)), "num_heads must be provided for 3D inputs"),
+    (((2, 4), (2, 4, 3), (2, 4, 3)), "x should be a 4D tensor by now"),
+    (((1, 2, 4, 6), (8, 3), (8, 3)), "must be 3D when position_ids is not provided"),
+])
+def test_rotary_embedding_errors_match_torch(shapes, match):
+    for lib, ops in ((ember, ember.onnx.ops), (torch, torch.onnx.ops)):
+        with pytest.raises(RuntimeError, match=match):
+            ops.rotary_embedding(*(lib.ones(*shape) for shape in shapes))

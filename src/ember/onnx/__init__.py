@@ -11,7 +11,7 @@ The ``onnx`` package is imported only when ``export`` runs, so ``import ember`` 
 without the extra installed.
 """
 
-from . import errors
+from . import errors, ops
 from ._program import ONNXProgram
 from .errors import OnnxExporterError, UnsupportedOperatorError
 from .export import (
@@ -25,7 +25,7 @@ from .export import (
 
 __all__ = [
     "ONNXProgram", "OnnxExporterError", "TrainingMode", "UnsupportedOperatorError", "errors",
-    "export",
+    "export", "ops",
     "is_in_onnx_export", "register_custom_op_symbolic", "unregister_custom_op_symbolic",
     "verify",
 ]
