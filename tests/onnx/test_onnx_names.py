@@ -162,3 +162,62 @@ def test_rotary_embedding_errors_match_torch(shapes, match):
     for lib, ops in ((ember, ember.onnx.ops), (torch, torch.onnx.ops)):
         with pytest.raises(RuntimeError, match=match):
             ops.rotary_embedding(*(lib.ones(*shape) for shape in shapes))
+
+
+def _attention_cases():
+    rng = np.random.default_rng(1)
+
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    b, hq, hk, s, t, d = 2, 4, 2, 3, 5, 8
+    return [
+        ((arr(b, hq, s, d), arr(b, hq, t, d), arr(b, hq, t, d)), {}),
+        ((arr(b, hq, s, d), arr(b, hk, t, d), arr(b, hk, t, 6)), {}),  # GQA, other v size
+        ((arr(b, hq, s, d), arr(b, hq, t, d), arr(b, hq, t, d)), dict(is_causal=True)),
+        ((arr(b, hq, s, d), arr(b, hq, t, d), arr(b, hq, t, d), rng.random((s, t)) > 0.3),
+         dict(is_causal=True)),
+        ((arr(b, hq, s, d), arr(b, hq, t, d), arr(b, hq, t, d), arr(b, 1, s, t)),
+         dict(qk_matmul_output_mode=1)),
+        ((arr(b, hq, s, d), arr(b, hq, t, d), arr(b, hq, t, d)),
+         dict(softcap=2.0, qk_matmul_output_mode=2, scale=0.3)),
+        ((arr(b, hq, s, d), arr(b, hq, t, d), arr(b, hq, t, d)), dict(qk_matmul_output_mode=3)),
+        ((arr(b, s, hq * d), arr(b, t, hk * d), arr(b, t, hk * d)),
+         dict(q_num_heads=hq, kv_num_heads=hk)),
+        ((arr(b, hq, s, d), arr(b, hq, s, d), arr(b, hq, s, d), None, arr(b, hq, 2, d),
+          arr(b, hq, 2, d)), dict(is_causal=True)),
+    ]
+
+
+@pytest.mark.parametrize("index", range(9))
+def test_attention_matches_torch(index):
+    arrays, options = _attention_cases()[index]
+    ours = ember.onnx.ops.attention(*(None if a is None else ember.tensor(a) for a in arrays),
+                                    **options)
+    theirs = torch.onnx.ops.attention(*(None if a is None else torch.tensor(a) for a in arrays),
+                                      **options)
+    assert len(ours) == len(theirs) == 4
+    for mine, reference in zip(ours, theirs):
+        torch.testing.assert_close(torch.from_numpy(mine.numpy()), reference)
+
+
+def test_attention_gradients_and_errors():
+    rng = np.random.default_rng(2)
+    q, k, v = (ember.tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
+               for _ in range(3))
+    assert ember.autograd.gradcheck(
+        lambda q, k, v: ember.onnx.ops.attention(q, k, v, is_causal=True, softcap=3.0)[0],
+        (q, k, v))
+    for lib, ops in ((ember, ember.onnx.ops), (torch, torch.onnx.ops)):
+        x = lib.ones(1, 4, 2, 8)
+        with pytest.raises(RuntimeError, match=r"q_num_heads \(4\) must be divisible by "
+                                               r"kv_num_heads \(3\)"):
+            ops.attention(x, lib.ones(1, 3, 2, 8), lib.ones(1, 3, 2, 8))
+        flat = lib.ones(1, 2, 32)
+        with pytest.raises(RuntimeError, match="must be provided for 3D inputs"):
+            ops.attention(flat, flat, flat)
+    x = ember.ones(1, 4, 2, 8)
+    with pytest.raises(RuntimeError, match="qk_matmul_output_mode must be 0, 1, 2, or 3"):
+        ember.onnx.ops.attention(x, x, x, qk_matmul_output_mode=4)
+    with pytest.raises(RuntimeError, match="past_key and past_value"):
+        ember.onnx.ops.attention(x, x, x, past_key=ember.ones(1, 4, 1, 8))
