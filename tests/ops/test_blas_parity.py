@@ -22,7 +22,7 @@ from oracle import check, randn
 
 GRID = ["bool", "uint8", "int32", "int64", "float16", "bfloat16", "float32", "float64",
         "complex64"]
-MIXED = ["float32", "float64", "int64"]
+MIXED = ["bool", "float32", "float64", "int64"]
 
 
 def _make(lib, shape, dtype, offset=1):
@@ -88,11 +88,12 @@ def _product(name, inplace):
 @pytest.mark.parametrize("inplace", [False, True], ids=["out_of_place", "inplace"])
 @pytest.mark.parametrize("name", list(PRODUCTS))
 def test_product_dtype_mismatch_errors(name, inplace):
-    """Every float32/float64/int64 mix: each op's own check order and message."""
+    """Every bool/float32/float64/int64 mix, with beta 1, 0 and 0.5: each op's own check
+    order and message (addr promotes; its in-place form must cast back to self)."""
     shapes = PRODUCTS[name]
-    cases = [(list(zip(shapes, dtypes)), {}) for dtypes in itertools.product(MIXED, repeat=3)]
-    cases += [(list(zip(shapes, dtypes)), {"beta": 0})
-              for dtypes in itertools.product(MIXED, repeat=3)]
+    cases = [(list(zip(shapes, dtypes)), kwargs)
+             for dtypes in itertools.product(MIXED, repeat=3)
+             for kwargs in ({}, {"beta": 0}, {"beta": 0.5})]
     _assert_grid(_product(name, inplace), cases)
 
 

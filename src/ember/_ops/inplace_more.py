@@ -11,11 +11,12 @@ product's in-place kernel applies before computing.
 
 from __future__ import annotations
 
+from .._backend import promote_np
 from .._grad_assign import _CPP_TYPE_NAMES
 from ._blas_dtypes import check_self_mat2
 from ._cumulative import cumprod, cumsum
 from ._elementwise import inplace_of
-from ._inplace import apply_inplace, needs_graph
+from ._inplace import apply_inplace, check_cast, needs_graph
 from ._util import Tensor, inplace_check, np_dtype_of, shape_str, type_name
 from .combine import as_strided
 from .linalg import addbmm, addmm, addmv, addr, baddbmm
@@ -131,15 +132,13 @@ def addr_(self, vec1, vec2, *, beta=1, alpha=1):
             raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {vec.ndim}-D")
     if self.ndim != 2:
         raise RuntimeError(f"2D tensor expected, got {self.ndim}D tensor for input")
-    if self._data.dtype.kind in "biu":
-        for name, value in (("beta", beta), ("alpha", alpha)):
-            if isinstance(value, float):
-                raise RuntimeError(f"For integral input tensors, argument {name} must not be "
-                                   "a floating point number.")
     if tuple(self.shape) != (vec1.shape[0], vec2.shape[0]):
         raise RuntimeError(
             f"size mismatch, input: {shape_str(self.shape)}, v1: {shape_str(vec1.shape)}, "
             f"v2: {shape_str(vec2.shape)}")
+    # the iterator's cast check comes before addr's own checks of beta and alpha
+    dtype = self._data.dtype
+    check_cast(promote_np(promote_np(dtype, vec1._data.dtype), vec2._data.dtype), dtype)
     return apply_inplace(self, addr(self, vec1, vec2, beta=beta, alpha=alpha))
 
 
