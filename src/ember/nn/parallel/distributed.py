@@ -290,8 +290,6 @@ class DistributedDataParallel(Module, Joinable):
                 rank=self._rank, indices=" ".join(map(str, missing))))
         # Inside ``join()``: tell the ranks that ran out of inputs this one still trains
         # (their main hook answers each collective below, in this order).
-        if syncing:
-            self._rebuild_buckets()
         notify = Join.notify_join_context(self)
         self._div_factor = self._world
         if notify is not None and not self._divide_by_initial_world_size:
@@ -303,6 +301,8 @@ class DistributedDataParallel(Module, Joinable):
             self._broadcast(list(self.module.buffers()), source)
         if joining:
             self._global_backward_sync(joined=False)
+        if syncing:  # the rebuild broadcasts: after the collectives a joined rank shadows
+            self._rebuild_buckets()
         # As PyTorch: buffers sync when the previous forward was a synchronising one.
         self.require_forward_param_sync = syncing
         output = self.module(*inputs, **kwargs)
