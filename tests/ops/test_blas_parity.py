@@ -198,6 +198,14 @@ def _edge(fn_name, *args, **kwargs):
     _edge("matmul", ((2, 2, 3), "bool"), ((3, 2), "bool")),
     _edge("matmul", ((2, 0, 3), "bool"), ((3, 2), "bool")),
     _edge("tensordot", ((2, 0), "bool"), ((0, 2), "bool")),
+    # an empty product or inner dim never reaches bmm's kernel: batch2's dtype, no check
+    _edge("bmm", ((0, 2, 3), "float32"), ((0, 3, 2), "float64")),
+    _edge("bmm", ((2, 2, 0), "bool"), ((2, 0, 2), "float64")),
+    _edge("baddbmm", ((2, 2, 2), "float32"), ((2, 2, 0), "float32"), ((2, 0, 2), "float64"),
+          beta=2),
+    _edge("baddbmm", ((0, 2, 2), "float32"), ((0, 2, 3), "float32"), ((0, 3, 2), "float64")),
+    _edge("baddbmm", ((2, 2, 2), "int64"), ((2, 2, 0), "int64"), ((2, 0, 2), "float64"),
+          beta=2.5),
 ])
 def test_product_edge_cases(name, specs, kwargs):
     problem = _same(lambda lib, *a, **kw: getattr(lib, name)(*a, **kw), list(specs), kwargs)

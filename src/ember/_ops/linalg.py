@@ -359,16 +359,19 @@ def _check_bmm(batch1, batch2, kernel="bmm"):
             "Expected size for first two dimensions of batch2 tensor to be: "
             f"[{expected[0]}, {expected[1]}] but got: [{batch2.shape[0]}, {batch2.shape[1]}]."
         )
-    if batch1._data.dtype is _BOOL and (batch1._data.size == 0 or batch2._data.size == 0):
-        return  # an empty product never reaches the kernel
+    if batch1._data.size == 0 or batch2._data.size == 0:
+        return True  # an empty product never reaches the kernel (no dtype or bool check)
     blas.check_bmm_kernel(batch1, batch2, kernel)
+    return False
 
 
 def bmm(input, mat2, *, out=None):
     """Batched matrix product of two 3-D tensors with the same batch size."""
     if type(input) is not Tensor or type(mat2) is not Tensor:
         _check_tensors("bmm", ("input", "mat2"), (input, mat2))
-    _check_bmm(input, mat2)
+    if _check_bmm(input, mat2) and input._data.dtype != mat2._data.dtype:
+        # no kernel ran: zeros in mat2's dtype (the result's), as torch's
+        return mat2.new_zeros((input.shape[0], input.shape[1], mat2.shape[2]))
     return _Bmm.apply(input, mat2)
 
 

@@ -185,7 +185,11 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     target = (blas.size_of(batch1, 0), blas.size_of(batch1, 1), blas.size_of(batch2, 2))
     blas.check_expand(input, target)
     blas.check_baddbmm_input(input, batch1, batch2)
-    _check_bmm(batch1, batch2, "baddbmm")
+    if _check_bmm(batch1, batch2, "baddbmm") and batch1._data.dtype != batch2._data.dtype:
+        # no kernel ran: the result (in batch2's dtype) is the input scaled, or empty
+        result = input.expand(target).to(batch2.dtype)
+        blas.scaled_input_check(result, beta)
+        return result * blas.python_number(beta) if beta != 0 else result.new_zeros(target)
     beta, alpha = blas.product_scalars("baddbmm", input, batch2._data.dtype, beta, alpha,
                                        target, batch1._data.shape[2])
     return _Baddbmm.apply(input, batch1, batch2, beta, alpha)
