@@ -152,6 +152,39 @@ def views_without_hook():
 case("views_no_hook", views_without_hook)
 
 
+class Mixed(torch.nn.Module):
+    """float32 and float64 parameters (one bucket per dtype) and a 0-d one."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(3, 4)
+        self.s = torch.nn.Parameter(torch.tensor(0.5, dtype=torch.float64))
+        self.b = torch.nn.Linear(4, 2).double()
+        with torch.no_grad():
+            for k, p in enumerate(self.parameters()):
+                p.copy_((torch.arange(p.numel()).view(p.shape) % 5 - 2 + k) / 4)
+
+    def forward(self, x):
+        return self.b(self.a(x).double() * self.s)
+
+
+def mixed_dtypes():
+    net = Mixed()
+    ddp = DDP(net, gradient_as_bucket_view=True, bucket_cap_mb=0.00001)
+    log = []
+    ddp.register_comm_hook(None, spy(log, net))
+    record = []
+    for step in range(3):
+        ddp.zero_grad()
+        ddp(torch.ones(2, 3) * (rank + 1)).sum().backward()
+        record.append([p.grad.clone() for p in net.parameters()])
+    logging = ddp._get_ddp_logging_data()
+    return [log, record, {key: logging.get(key) for key in LOG_KEYS}]
+
+
+case("mixed_dtypes", mixed_dtypes)
+
+
 def unused_error():
     ddp = DDP(Net())
     ddp(batch(0), True).sum().backward()

@@ -54,6 +54,7 @@ def _same(name, records, drop_logging_keys=()):
     "buckets_unused_flag_default_cap",  # ... with the 1 MiB first bucket
     "buckets_static",  # static_graph: rebuilt after the second iteration
     "unused_flag_skip",  # unused parameters: grads None, buckets launched early
+    "mixed_dtypes",  # a bucket per dtype, a 0-d parameter, views
 ])
 def test_buckets_overlap_and_logging(records, name):
     """Bucket contents and order per iteration, and the overlap: a bucket is launched from
