@@ -269,6 +269,21 @@ def test_add_dense():
         same_leaf_grad(es, ts)
 
 
+def test_dense_add_in_place_of_compressed():
+    """``dense.add_(csr)`` / ``dense += csr`` add the dense values, as PyTorch does."""
+    base = RNG.standard_normal((4, 4)).astype(np.float32)
+    results = {}
+    for lib in (ember, torch):
+        s = lib.tensor(MATRIX, dtype=lib.float32).to_sparse_csr()
+        a = lib.tensor(base).clone()
+        a.add_(s, alpha=0.5)
+        b = lib.tensor(base).clone()
+        b += s.to_sparse_csc()
+        results[lib] = (as_numpy(a), as_numpy(b))
+    for mine, theirs in zip(results[ember], results[torch]):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-6)
+
+
 def test_add_errors():
     for lib in (ember, torch):
         s = lib.tensor(MATRIX).to_sparse_csr()

@@ -337,12 +337,22 @@ def _zeros_like(grad):
 # ---------------------------------------------------------------------------
 
 
-def _dense_of_sparse(other):
-    """A sparse COO operand of a dense add/sub stands for its dense tensor: PyTorch adds a
-    sparse tensor into a dense one (``state_sum.add_(sparse_update)`` in sparse Adagrad)."""
-    if type(other) is Tensor or not isinstance(other, Tensor) or not other.is_sparse:
+def _dense_of_sparse(other, compressed=False):
+    """A sparse operand of a dense add/sub stands for its dense tensor: PyTorch adds a
+    sparse tensor into a dense one (``state_sum.add_(sparse_update)`` in sparse Adagrad).
+    COO for add and sub; compressed layouts (CSR...) for add only, as PyTorch refuses
+    ``dense.sub_(csr)``."""
+    if type(other) is Tensor or not isinstance(other, Tensor):
         return other
-    return other.to_dense()
+    if other.is_sparse or (compressed and other.layout in _compressed_layouts()):
+        return other.to_dense()
+    return other
+
+
+def _compressed_layouts():
+    from ..sparse._layout import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr
+
+    return (sparse_csr, sparse_csc, sparse_bsr, sparse_bsc)
 
 
 def _scaled(input, other, alpha):
@@ -369,7 +379,7 @@ def _scaled(input, other, alpha):
 
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting, with PyTorch's type promotion."""
-    other = _dense_of_sparse(other)
+    other = _dense_of_sparse(other, compressed=True)
     if type(alpha) is not int or alpha != 1:
         other = _scaled(input, other, alpha)
     result = apply_binary(Add, input, other)
@@ -473,7 +483,7 @@ def _int_operand(self, other):
 
 
 def _iadd(self, other):
-    other = _dense_of_sparse(other)
+    other = _dense_of_sparse(other, compressed=True)
     other = _int_operand(self, other)
     return ufunc_inplace(self, xp_of(self._data).add, other, Add.apply)
 
@@ -513,7 +523,7 @@ def _idiv(self, other):
 
 
 def _add_(self, other, *, alpha=1):
-    other = _dense_of_sparse(other)
+    other = _dense_of_sparse(other, compressed=True)
     if type(alpha) is not int or alpha != 1:
         other = _scaled(self, other, alpha)
     return _iadd(self, other)
