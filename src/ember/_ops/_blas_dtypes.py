@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .._grad_assign import _CPP_TYPE_NAMES
 from ._inplace import check_cast
 from ._util import Tensor, shape_str, type_name
 
@@ -33,9 +34,6 @@ _C_NAMES = {
 # the largest finite value of each narrower float type (wider values overflow)
 _FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38,
               "float32": float(np.finfo(np.float32).max)}
-# names in PyTorch's "expected scalar type"/"Input dtypes" messages (C++ type names)
-_CPP_NAMES = {**_C_NAMES, "bool": "bool", "uint8": "unsigned char", "int8": "signed char",
-              "int16": "short int", "int64": "long int"}
 
 
 def not_implemented(kernel, np_dtype):
@@ -158,7 +156,7 @@ def check_addmv(self, mat, vec):
 
 def _cpp(np_dtype):
     name = str(np_dtype)
-    return _CPP_NAMES.get(name, name)
+    return _CPP_TYPE_NAMES.get(name, name)
 
 
 def check_baddbmm_input(self, batch1, batch2):
