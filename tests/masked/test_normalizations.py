@@ -68,7 +68,8 @@ def test_integer_cumsum_matches_torch():
 
 
 def test_float64_gradcheck():
-    x = ember.tensor(randn(3, 5, dtype=np.float64), requires_grad=True)
+    # its own generator: the values must not depend on which tests ran before
+    x = ember.tensor(np.random.default_rng(0).standard_normal((3, 5)), requires_grad=True)
     mask = ember.tensor(M)
     for fn in (lambda x: ember.masked.softmax(x, 1, mask=mask),
                lambda x: ember.masked.softmin(x, 0, mask=mask),
