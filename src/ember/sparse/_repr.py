@@ -39,9 +39,12 @@ def _add_suffixes(text, suffixes, indent, force_newline=True):
     return "".join(parts)
 
 
-def sparse_repr(tensor) -> str:
-    prefix = "tensor("
-    indent = len(prefix)
+_PREFIX = "tensor("
+_INDENT = len(_PREFIX)
+
+
+def _leading_suffixes(tensor) -> list:
+    """device (when not the default), size, nnz and dtype (when not implied by the values)."""
     suffixes = []
     device = tensor.device
     if device.type != get_default_device().type:
@@ -51,14 +54,24 @@ def sparse_repr(tensor) -> str:
     implicit = (_dt.get_default_dtype(), _dt.default_complex(), _dt.int64, _dt.bool_)
     if tensor.dtype not in implicit:
         suffixes.append(f"dtype={tensor.dtype}")
-    suffixes.append("layout=torch.sparse_coo")
-    text = (_part("indices=tensor(", tensor._indices(), indent) + ",\n" + " " * indent
-            + _part("values=tensor(", tensor._values(), indent))
+    return suffixes
+
+
+def _finish(tensor, parts, suffixes, force_newline=True) -> str:
+    """The parts one per line, then the suffixes with the autograd one last."""
     if tensor.grad_fn is not None:
         suffixes.append(f"grad_fn=<{tensor.grad_fn.name().rsplit('::', 1)[-1]}>")
     elif tensor.requires_grad:
         suffixes.append("requires_grad=True")
-    return _add_suffixes(prefix + text, suffixes, indent)
+    text = (",\n" + " " * _INDENT).join(parts)
+    return _add_suffixes(_PREFIX + text, suffixes, _INDENT, force_newline=force_newline)
+
+
+def sparse_repr(tensor) -> str:
+    suffixes = _leading_suffixes(tensor)
+    suffixes.append("layout=torch.sparse_coo")
+    return _finish(tensor, [_part("indices=tensor(", tensor._indices(), _INDENT),
+                            _part("values=tensor(", tensor._values(), _INDENT)], suffixes)
 
 
 def compressed_repr(tensor) -> str:
@@ -66,26 +79,10 @@ def compressed_repr(tensor) -> str:
     then size, nnz, dtype and layout, wrapped at the line width (no forced newline)."""
     from ._compressed import index_names
 
-    prefix = "tensor("
-    indent = len(prefix)
-    suffixes = []
-    device = tensor.device
-    if device.type != get_default_device().type:
-        suffixes.append(f"device='{device}'")
-    suffixes.append(f"size={tuple(tensor.shape)}")
-    suffixes.append(f"nnz={tensor._nnz()}")
-    implicit = (_dt.get_default_dtype(), _dt.default_complex(), _dt.int64, _dt.bool_)
-    if tensor.dtype not in implicit:
-        suffixes.append(f"dtype={tensor.dtype}")
+    suffixes = _leading_suffixes(tensor)
     compressed, plain = index_names(tensor.layout)
-    separator = ",\n" + " " * indent
-    text = separator.join([
-        _part(f"{compressed}_indices=tensor(", tensor._sc_cidx, indent),
-        _part(f"{plain}_indices=tensor(", tensor._sc_pidx, indent),
-        _part("values=tensor(", tensor._sp_values, indent)])
     suffixes.append(f"layout={tensor.layout}")
-    if tensor.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{tensor.grad_fn.name().rsplit('::', 1)[-1]}>")
-    elif tensor.requires_grad:
-        suffixes.append("requires_grad=True")
-    return _add_suffixes(prefix + text, suffixes, indent, force_newline=False)
+    parts = [_part(f"{compressed}_indices=tensor(", tensor._sc_cidx, _INDENT),
+             _part(f"{plain}_indices=tensor(", tensor._sc_pidx, _INDENT),
+             _part("values=tensor(", tensor._sp_values, _INDENT)]
+    return _finish(tensor, parts, suffixes, force_newline=False)
