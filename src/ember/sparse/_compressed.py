@@ -21,7 +21,7 @@ import numpy as np
 
 from .._backend import array_module
 from .._tensor import Size, Tensor, _make
-from ._coo import SparseCooTensor, _as_tensor, _caller_op_name
+from ._coo import SparseCooTensor, _as_tensor, raise_no_kernel
 from ._layout import sparse_bsc, sparse_bsr, sparse_csc, sparse_csr, strided
 from ._names import named
 
@@ -61,12 +61,7 @@ class SparseCompressedTensor(Tensor):
 
     @property
     def _data(self):
-        name = layout_label(self._sc_layout) + ("CUDA" if self.is_cuda else "CPU")
-        raise NotImplementedError(
-            f"Could not run 'aten::{_caller_op_name()}' with arguments from the '{name}' "
-            "backend. This could be because the operator doesn't exist for this backend, or "
-            "was omitted during the selective/custom build process (if using custom build)."
-        )
+        raise_no_kernel(layout_label(self._sc_layout) + ("CUDA" if self.is_cuda else "CPU"))
 
     @_data.setter
     def _data(self, value):

@@ -28,6 +28,15 @@ from ._layout import sparse_coo
 from ._names import named
 
 
+def raise_no_kernel(backend: str):
+    """PyTorch's error for a dense op reached with a sparse tensor of ``backend``."""
+    raise NotImplementedError(
+        f"Could not run 'aten::{_caller_op_name()}' with arguments from the '{backend}' "
+        "backend. This could be because the operator doesn't exist for this backend, or "
+        "was omitted during the selective/custom build process (if using custom build)."
+    )
+
+
 def _caller_op_name():
     """The public ember function the user called (the outermost ember frame)."""
     frame = sys._getframe(2)
@@ -78,12 +87,7 @@ class SparseCooTensor(Tensor):
 
     @property
     def _data(self):
-        backend = "SparseCUDA" if self.is_cuda else "SparseCPU"
-        raise NotImplementedError(
-            f"Could not run 'aten::{_caller_op_name()}' with arguments from the '{backend}' "
-            "backend. This could be because the operator doesn't exist for this backend, or "
-            "was omitted during the selective/custom build process (if using custom build)."
-        )
+        raise_no_kernel("SparseCUDA" if self.is_cuda else "SparseCPU")
 
     @_data.setter
     def _data(self, value):
