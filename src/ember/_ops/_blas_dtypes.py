@@ -58,6 +58,27 @@ def python_number(value):
     raise TypeError(f"argument must be a number, not {type(value).__name__}")
 
 
+# the products whose Python binding has a second (deprecated) signature: a bad beta/alpha
+# matches neither, and PyTorch's parser names the whole call instead of the argument
+_OVERLOADED = {"addmm", "baddbmm"}
+
+
+def check_scalar_args(op, tensors, beta, alpha):
+    """PyTorch's argument-parser TypeError for a ``beta``/``alpha`` that is not a number
+    (``beta="a"``, ``beta=None``); the caller checks ``type(...) is int`` first."""
+    for name, value in (("beta", beta), ("alpha", alpha)):
+        if isinstance(value, (bool, int, float, complex, Tensor, np.generic)):
+            continue
+        if op not in _OVERLOADED:
+            raise TypeError(f"{op}(): argument '{name}' must be Number, not "
+                            f"{type(value).__name__}")
+        got = ["Tensor" if isinstance(t, Tensor) else type(t).__name__ for t in tensors]
+        got += [f"{key}={type(v).__name__}" for key, v in (("beta", beta), ("alpha", alpha))
+                if not (type(v) is int and v == 1)]
+        raise TypeError(f"{op}() received an invalid combination of arguments - got "
+                        f"({', '.join(got)}), but expected one of:")
+
+
 _TARGETS = {}
 
 

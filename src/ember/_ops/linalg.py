@@ -78,6 +78,12 @@ def _matmul_error(a, b):
         raise RuntimeError(
             f"size mismatch, got input ({rows}), mat ({rows}x{a.shape[-1]}), vec ({b.shape[0]})"
         )
+    if a.ndim == 1 and b.ndim >= 3 and b.size == 0 and a.dtype != b.dtype:
+        # an empty batch against a vector is folded into one mv (``b`` transposed)
+        raise RuntimeError(
+            "addmv input tensors must have the same dtype, but got "
+            f"{type_name(a.dtype)}, {type_name(b.dtype)}, and {type_name(a.dtype)}"
+        )
     if b.ndim == 2 and a.ndim != 2 or (a.ndim == 1 and b.ndim == 2):
         rows = _prod(a.shape[:-1])
         if a.dtype != b.dtype:
@@ -255,18 +261,46 @@ class Matmul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        ctx.ndims = (a.ndim, b.ndim)
+        if a.dtype != b.dtype and (a.size == 0 or b.size == 0) and b.ndim >= 3 and (
+                a.ndim >= 3 or a.ndim == 2 and not ctx.needs_input_grad[0]):
+            return _empty_mixed_bmm(ctx, a, b)
         out = _matmul_forward(a, b)
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
-        ctx.ndims = (a.ndim, b.ndim)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
         a_nd, b_nd = ctx.ndims
+        inputs = getattr(ctx, "empty_mixed_inputs", None)
+        if inputs is not None:  # an empty mixed-dtype product: zero gradients
+            xp = xp_of(grad._data)
+            return tuple(_make(xp.zeros(shape, dtype)) for shape, dtype in inputs)
+        a, b = ctx.saved_tensors
         needs_a, needs_b = ctx.needs_input_grad
         return _matmul_backward(grad, a, b, a_nd, b_nd, needs_a, needs_b)
+
+
+def _empty_mixed_bmm(ctx, a, b):
+    """matmul's batched path (bmm on expanded operands) when an operand is empty: PyTorch's
+    bmm returns before its kernel's dtype check, so mixed dtypes give zeros in ``b``'s
+    dtype (shapes are still checked, as the kernel would)."""
+    xp = xp_of(a)
+    if a.ndim == 3 and b.ndim == 3 and a.shape[0] != b.shape[0] and 1 in (a.shape[0],
+                                                                           b.shape[0]):
+        # a batch of one against a 3-D operand is folded into one mm (transposed when the
+        # batch of one is ``a``), whose dtype check comes first
+        first, second = (a, b) if b.shape[0] == 1 else (b, a)
+        raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
+                           f"{_c_type(first.dtype)} != {_c_type(second.dtype)}")
+    _broadcast_error(a.shape[:-2], b.shape[:-2])
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) if a.shape[-1] == b.shape[-2] \
+        else None
+    if batch is None:  # the size error, as for operands of one dtype
+        _matmul_forward(np.broadcast_to(np.zeros((), b.dtype), a.shape), b)
+    ctx.empty_mixed_inputs = ((a.shape, a.dtype), (b.shape, b.dtype))
+    return xp.zeros(batch + (a.shape[-2], b.shape[-1]), b.dtype)
 
 
 class _Dot(Matmul):

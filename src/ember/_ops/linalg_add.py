@@ -145,6 +145,8 @@ def _expand_check(shape, target):
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * (mat1 @ mat2)`` as one GEMM plus an in-place add (Linear)."""
+    if type(beta) is not int or type(alpha) is not int:
+        blas.check_scalar_args("addmm", (input, mat1, mat2), beta, alpha)
     if type(input) is not Tensor or type(mat1) is not Tensor or type(mat2) is not Tensor:
         _check_tensors("addmm", ("input", "mat1", "mat2"), (input, mat1, mat2))
         if _is_sparse(input) or _is_sparse(mat1) or _is_sparse(mat2):
@@ -165,6 +167,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
 
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * (mat @ vec)``."""
+    if type(beta) is not int or type(alpha) is not int:
+        blas.check_scalar_args("addmv", (input, mat, vec), beta, alpha)
     if type(input) is not Tensor or type(mat) is not Tensor or type(vec) is not Tensor:
         _check_tensors("addmv", ("input", "mat", "vec"), (input, mat, vec))
     _check_mv(mat, vec, input)
@@ -180,6 +184,8 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * bmm(batch1, batch2)``."""
+    if type(beta) is not int or type(alpha) is not int:
+        blas.check_scalar_args("baddbmm", (input, batch1, batch2), beta, alpha)
     if type(input) is not Tensor or type(batch1) is not Tensor or type(batch2) is not Tensor:
         _check_tensors("baddbmm", ("input", "batch1", "batch2"), (input, batch1, batch2))
     target = (blas.size_of(batch1, 0), blas.size_of(batch1, 1), blas.size_of(batch2, 2))
@@ -197,6 +203,8 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
+    if type(beta) is not int or type(alpha) is not int:
+        blas.check_scalar_args("addbmm", (input, batch1, batch2), beta, alpha)
     if type(input) is not Tensor or type(batch1) is not Tensor or type(batch2) is not Tensor:
         _check_tensors("addbmm", ("input", "batch1", "batch2"), (input, batch1, batch2))
     target = (blas.size_of(batch1, 1), blas.size_of(batch2, 2))
@@ -231,6 +239,8 @@ def _check_addbmm_shapes(batch1, batch2):
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     """``beta * input + alpha * outer(vec1, vec2)``, in the three tensors' promoted dtype
     (bool: ``(beta and input) or (alpha and vec1 and vec2)``)."""
+    if type(beta) is not int or type(alpha) is not int:
+        blas.check_scalar_args("addr", (input, vec1, vec2), beta, alpha)
     if type(input) is not Tensor or type(vec1) is not Tensor or type(vec2) is not Tensor:
         _check_tensors("addr", ("input", "vec1", "vec2"), (input, vec1, vec2))
     for name, vec in (("vec1", vec1), ("vec2", vec2)):

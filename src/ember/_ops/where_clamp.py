@@ -11,6 +11,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._blas_dtypes import kernel_scalar
 from ._elementwise import _out, _promote, inplace_of
+from ._inplace import check_cast
 from ._util import Tensor, _make, np_clip, type_name, xp_of
 
 _autocast = autocast_state.ACTIVE
@@ -305,6 +306,19 @@ def _lerp_dtype_error(dtype, other, name):
                        f"dtype {_CPP_TYPE_NAMES[str(other._data.dtype)]}")
 
 
+_lerp_written_back = inplace_of(lerp)
+
+
+def lerp_(self, end, weight):
+    """``self.lerp_``: a 0-d weight tensor joins type promotion, and PyTorch checks that
+    the promoted type casts back to ``self``'s before the kernel's dtype check (a bool
+    ``self`` with an int weight is a cast error, not a missing kernel)."""
+    if (isinstance(weight, Tensor) and not weight._data.ndim and isinstance(end, Tensor)
+            and end._data.dtype == self._data.dtype):
+        check_cast(result_np(self._data, weight._data), self._data.dtype)
+    return _lerp_written_back(self, end, weight)
+
+
 def _where_method(self, condition, other):
     return where(condition, self, other)
 
@@ -323,5 +337,6 @@ _OUT_OF_PLACE = {
 TENSOR_METHODS = {
     **_OUT_OF_PLACE,
     **{name + "_": inplace_of(_OUT_OF_PLACE[name])
-       for name in ("clamp", "clip", "clamp_min", "clamp_max", "lerp")},
+       for name in ("clamp", "clip", "clamp_min", "clamp_max")},
+    "lerp_": lerp_,
 }
