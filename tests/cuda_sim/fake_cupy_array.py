@@ -1,0 +1,319 @@
+"""The fake CuPy's device array and the functions that make and move device arrays.
+
+``fake_cupy.py`` loads this file (after ``fake_cupy_graph.py`` and ``fake_cupy_cuda.py``,
+which it imports) and re-exports its names. ``ndarray`` is a ``numpy.ndarray`` subclass
+that carries a device id; every NumPy op on it goes through a hook here that checks the
+devices of its arguments (CuPy's errors for a host array or a second device), wraps the
+result as a device array, and, while a stream captures, hands the op to
+``fake_cupy_graph.launch`` to be recorded. ``linalg``, ``random``, ``fft`` and
+``lib.stride_tricks`` are NumPy's through the same wrapper.
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy
+
+import fake_cupy_graph as _graph
+from fake_cupy_cuda import Device, _current, _MemoryPointer, _track, get_current_stream
+
+_nesting = {"depth": 0}  # > 0 while NumPy runs an array function on device arrays
+
+
+def _is_host_array(value):
+    return type(value) is numpy.ndarray
+
+
+class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
+    """A device array: NumPy storage, plus the id of the device it lives on."""
+
+    __array_priority__ = 100.0
+
+    def __array_finalize__(self, source):
+        self._device_id = getattr(source, "_device_id", _current["device"])
+        if self.base is None:  # a fresh allocation (copy, astype), not a view
+            _track(self, self.nbytes)
+
+    @property
+    def device(self):
+        return Device(self._device_id)
+
+    def get(self, stream=None, order="C", out=None):
+        """Copy to host: a plain ``numpy.ndarray``."""
+        _graph.forbid_sync()
+        host = numpy.array(self.view(numpy.ndarray), copy=True)
+        if out is not None:
+            out[...] = host
+            return out
+        return host
+
+    def set(self, host, stream=None):
+        self[...] = host
+
+    # copies NumPy makes without a hook: recorded while a stream captures
+    def astype(self, dtype, *args, **kwargs):
+        return _graph.launch(_plain_method, ("astype", self, dtype) + args, kwargs,
+                             sources=[self])
+
+    def copy(self, order="C"):
+        return _graph.launch(_plain_method, ("copy", self, order), sources=[self])
+
+    def fill(self, value):
+        _graph.launch(_plain_method, ("fill", self, value), written=[self])
+
+    @property
+    def data(self):
+        """CuPy's ``MemoryPointer``: ``.ptr`` is the address of the first element."""
+        return _MemoryPointer(self.__array_interface__["data"][0])
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if _nesting["depth"] or _graph.active() is None:
+            return _ufunc_call(ufunc, method, inputs, kwargs)
+        written = list(kwargs.get("out", ())) + (list(inputs[:1]) if method == "at" else [])
+        return _graph.launch(_ufunc_call, (ufunc, method, inputs, kwargs),
+                             written=_graph.device_arrays(written))
+
+    def __array_function__(self, func, types_, args, kwargs):
+        # Only the caller's arguments are checked: NumPy's own implementations mix in
+        # host temporaries (zeros_like copies from a host zero), as CuPy's kernels do not.
+        if _nesting["depth"]:
+            return super().__array_function__(func, types_, args, kwargs)
+        if _graph.active() is None:
+            return _function_call(func, types_, args, kwargs)
+        touched = _graph.device_arrays(list(args) + list(kwargs.values()))
+        return _graph.launch(_function_call, (func, types_, args, kwargs), written=touched)
+
+    def __getitem__(self, key):
+        return _graph.launch(_getitem, (self, key), sources=[self])
+
+    def __setitem__(self, key, value):
+        if _is_host_array(value) and value.ndim > 0:
+            raise TypeError(f"Unsupported type {numpy.ndarray}")
+        _graph.launch(_setitem, (self, key, value), written=[self])
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def tolist(self):
+        _graph.forbid_sync()
+        return self.view(numpy.ndarray).tolist()
+
+    def item(self, *args):
+        _graph.forbid_sync()
+        return self.view(numpy.ndarray).item(*args)
+
+    def __reduce__(self):
+        return (_rebuild, (self.get(), self._device_id))
+
+    def __repr__(self):
+        return repr(self.view(numpy.ndarray))
+
+    __str__ = __repr__
+
+
+def _plain(value):
+    return value.view(numpy.ndarray) if isinstance(value, ndarray) else value
+
+
+def _ufunc_call(ufunc, method, inputs, kwargs):
+    outs = tuple(kwargs.get("out", ()))
+    # Inside a NumPy function (einsum's matmul on its own temporaries) only the
+    # caller's arguments were checked, as in __array_function__.
+    device_id = _common_device(inputs + outs, allow_host=_nesting["depth"] > 0)
+    kwargs_plain = dict(kwargs)
+    if outs:
+        kwargs_plain["out"] = tuple(_plain(a) for a in outs)
+    result = getattr(ufunc, method)(*(_plain(a) for a in inputs), **kwargs_plain)
+    if outs:
+        return outs if isinstance(result, tuple) else outs[0]
+    return _wrap(result, device_id)
+
+
+def _function_call(func, types_, args, kwargs):
+    flat = list(args) + list(kwargs.values())
+    for value in list(flat):
+        if isinstance(value, (list, tuple)):
+            flat.extend(value)
+    device_id = _common_device(flat)
+    dispatcher = next(a for a in flat if isinstance(a, ndarray))
+    _nesting["depth"] += 1
+    try:
+        result = numpy.ndarray.__array_function__(dispatcher, func, types_, args, kwargs)
+    finally:
+        _nesting["depth"] -= 1
+    return _wrap(result, device_id)
+
+
+def _getitem(array, key):
+    return _wrap(numpy.ndarray.__getitem__(array, _unwrap_key(key)), array._device_id)
+
+
+def _setitem(array, key, value):
+    numpy.ndarray.__setitem__(array, _unwrap_key(key), value)
+
+
+def _plain_method(name, array, *args, **kwargs):
+    """A NumPy method that allocates (astype, copy) or writes (fill) without a hook."""
+    result = getattr(numpy.ndarray, name)(array, *args, **kwargs)
+    return _wrap(result, array._device_id) if isinstance(result, numpy.ndarray) else result
+
+
+def _common_device(values, allow_host=False):
+    """The one device of the device arrays among ``values``; CuPy's errors otherwise."""
+    ids = set()
+    for value in values:
+        if isinstance(value, ndarray):
+            ids.add(value._device_id)
+        elif _is_host_array(value) and value.ndim > 0 and not allow_host:
+            raise TypeError(f"Unsupported type {numpy.ndarray}")
+    if len(ids) > 1:
+        raise ValueError(f"Array device must be same as the current device: {sorted(ids)}")
+    return ids.pop() if ids else _current["device"]
+
+
+def _rebuild(host, device_id):
+    with Device(device_id):
+        return asarray(host)
+
+
+def _unwrap_key(key):
+    if isinstance(key, ndarray):
+        return key.view(numpy.ndarray)
+    if isinstance(key, tuple):
+        return tuple(k.view(numpy.ndarray) if isinstance(k, ndarray) else k for k in key)
+    return key
+
+
+def _wrap(result, device_id):
+    """Results as device arrays: host arrays and NumPy scalars become 0-d or n-d ``ndarray``."""
+    if isinstance(result, ndarray):
+        return result
+    if isinstance(result, numpy.ndarray):
+        out = result.view(ndarray)
+        out._device_id = device_id
+        if result.base is None:  # ``out`` is the only device handle on this memory
+            _track(out, result.nbytes)
+        return out
+    if isinstance(result, numpy.generic):
+        out = numpy.asarray(result).view(ndarray)
+        out._device_id = device_id
+        return out
+    if isinstance(result, tuple) and not hasattr(result, "_fields"):
+        return tuple(_wrap(r, device_id) for r in result)
+    if isinstance(result, list):
+        return [_wrap(r, device_id) for r in result]
+    if isinstance(result, tuple):  # named tuples (e.g. linalg results)
+        return type(result)(*(_wrap(r, device_id) for r in result))
+    return result
+
+
+_graph.install(lambda: get_current_stream(), ndarray)
+
+
+# -- module-level functions: NumPy's, returning device arrays --------------------------------
+
+
+def asarray(a, dtype=None, order=None):
+    """Host to device (or a no-op for a device array already on the current device); a
+    copy or cast while a stream captures is a node (an upload reads ``a`` at replay)."""
+    if isinstance(a, ndarray) and a._device_id == _current["device"] and (
+            dtype is None or a.dtype == dtype):
+        return a
+    return _graph.launch(_upload, (a, dtype), sources=_graph.device_arrays([a]))
+
+
+def array(a, dtype=None, copy=True, order="K", ndmin=0):
+    return _graph.launch(_upload, (a, dtype, ndmin), sources=_graph.device_arrays([a]))
+
+
+def _upload(a, dtype=None, ndmin=0):
+    host = a.view(numpy.ndarray) if isinstance(a, ndarray) else a
+    return _wrap(numpy.array(host, dtype=dtype, copy=True, ndmin=ndmin), _current["device"])
+
+
+def asnumpy(a, stream=None, order="C", out=None):
+    if isinstance(a, ndarray):
+        return a.get(out=out)
+    return numpy.asarray(a)
+
+
+def _device_function(func):
+    def run(*args, **kwargs):
+        flat = list(args) + list(kwargs.values())
+        for value in list(flat):
+            if isinstance(value, (list, tuple)):
+                flat.extend(value)
+        device_id = _common_device(flat)
+        return _wrap(func(*args, **kwargs), device_id)
+
+    def wrapper(*args, **kwargs):
+        if _graph.active() is None:
+            return run(*args, **kwargs)
+        touched = _graph.device_arrays(list(args) + list(kwargs.values()))
+        return _graph.launch(run, args, kwargs, written=touched)
+
+    wrapper.__name__ = getattr(func, "__name__", "function")
+    return wrapper
+
+
+# CuPy has no general (non-Hermitian) eigensolver: code must not reach for these on a GPU.
+_LINALG_MISSING = {"eig", "eigvals"}
+# cuSOLVER's info is read back (a device sync) only under ``cupyx.errstate(linalg="raise")``;
+# by default CuPy's inv/solve/cholesky return inf/nan for a singular (or not positive-
+# definite) input where NumPy raises LinAlgError.
+_LINALG_CHECKED = {"inv", "solve", "cholesky"}
+_config = {"linalg": "ignore"}  # what cupyx.errstate sets (fake_cupy_cupyx.py)
+
+
+class _LinalgModule(types.ModuleType):
+    def __getattr__(self, name):
+        if name.startswith("__"):  # __file__, __path__: tools that scan sys.modules ask
+            raise AttributeError(name)
+        if name in _LINALG_MISSING:
+            raise AttributeError(f"module 'cupy.linalg' has no attribute '{name}'")
+        func = _device_function(getattr(numpy.linalg, name))
+        if name not in _LINALG_CHECKED:
+            return func
+
+        def unchecked(a, *args, **kwargs):
+            try:
+                return func(a, *args, **kwargs)
+            except numpy.linalg.LinAlgError:
+                if _config["linalg"] == "raise":
+                    raise
+            shape = a.shape
+            if name == "solve":
+                b = args[0] if args else kwargs["b"]
+                shape = a.shape[:-1] if b.ndim == 1 else \
+                    numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:]
+            dtype = numpy.result_type(a, *args[:1])
+            return _wrap(numpy.full(shape, numpy.nan, dtype), _common_device([a, *args[:1]]))
+
+        return unchecked
+
+
+class _RandomModule(types.ModuleType):
+    def __getattr__(self, name):
+        if name.startswith("__"):  # __file__, __path__: tools that scan sys.modules ask
+            raise AttributeError(name)
+        return _device_function(getattr(numpy.random, name))
+
+
+linalg = _LinalgModule("cupy.linalg")
+lib = types.ModuleType("cupy.lib")
+lib.stride_tricks = types.ModuleType("cupy.lib.stride_tricks")
+lib.stride_tricks.as_strided = _device_function(numpy.lib.stride_tricks.as_strided)
+random = _RandomModule("cupy.random")
+
+
+class _FftModule(types.ModuleType):
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _device_function(getattr(numpy.fft, name))
+
+
+fft = _FftModule("cupy.fft")
