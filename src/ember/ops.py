@@ -78,7 +78,8 @@ class OpOverload:
 # overload names ember's ATen ops answer to (the ones its exported graphs use)
 _ATEN_OVERLOADS = {"default", "Tensor", "Scalar", "dim", "dim_IntList", "int", "using_ints",
                    "Tensor_Scalar", "Tensor_Tensor", "Tensor_mode", "dtype", "sizes", "dims",
-                   "other", "vec", "input"}
+                   "other", "vec", "input", "src", "value", "two", "ScalarOpt_dim",
+                   "Tensor_float", "float_Tensor"}
 
 
 class OpOverloadPacket:

@@ -64,9 +64,14 @@ _FACTORIES = {"zeros", "ones", "empty", "full", "arange", "rand", "randn", "rand
 
 
 def _resolve(name: str):
-    """The ember callable computing ``aten.<name>`` from ember-ordered arguments."""
-    for space in (ember, F, ember.special, ember.linalg):
-        fn = vars(space).get(name)
+    """The ember callable computing ``aten.<name>`` from ember-ordered arguments
+    (``aten.linalg_qr`` / ``special_i1`` / ``fft_rfft`` are ``ember.linalg.qr``, ...)."""
+    spaces = [(name, space) for space in (ember, F, ember.special, ember.linalg)]
+    prefix, _, rest = name.partition("_")
+    if prefix in ("linalg", "special", "fft") and rest:
+        spaces.append((rest, getattr(ember, prefix)))
+    for key, space in spaces:
+        fn = vars(space).get(key)
         if callable(fn) and not isinstance(fn, type):
             return _unwrapped(fn)
     fn = getattr(_TENSOR, name, None)
@@ -134,7 +139,65 @@ def _slice(x, dim=0, start=None, end=None, step=1):
     return x[(slice(None),) * dim + (slice(start, end, step),)]
 
 
+def _to_copy(x, *, dtype=None, layout=None, device=None, pin_memory=None,
+             non_blocking=False, memory_format=None):
+    return x.to(device=device, dtype=dtype, non_blocking=non_blocking, copy=True)
+
+
+_GRID_MODES = ("bilinear", "nearest", "bicubic")
+_GRID_PADDINGS = ("zeros", "border", "reflection")
+
+
+def _grid_sampler(x, grid, interpolation_mode, padding_mode, align_corners):
+    return F.grid_sample(x, grid, mode=_GRID_MODES[interpolation_mode],
+                         padding_mode=_GRID_PADDINGS[padding_mode], align_corners=align_corners)
+
+
+# ATen's fft_norm_mode (0: none, 1: 1/sqrt(n), 2: 1/n) as ``norm=`` of a forward or an
+# inverse transform
+_FFT_NORMS = {True: ("backward", "ortho", "forward"), False: ("forward", "ortho", "backward")}
+
+
+def _fft_r2c(x, dim, normalization, onesided):
+    transform = ember.fft.rfftn if onesided else ember.fft.fftn
+    return transform(x, dim=dim, norm=_FFT_NORMS[True][normalization])
+
+
+def _fft_c2c(x, dim, normalization, forward):
+    transform = ember.fft.fftn if forward else ember.fft.ifftn
+    return transform(x, dim=dim, norm=_FFT_NORMS[forward][normalization])
+
+
+def _fft_c2r(x, dim, normalization, last_dim_size):
+    sizes = [x.shape[d] for d in dim[:-1]] + [last_dim_size]
+    return ember.fft.irfftn(x, s=sizes, dim=dim, norm=_FFT_NORMS[False][normalization])
+
+
 _SPECIAL_IMPLS: dict[str, Callable] = {
+    "_unsafe_view": lambda x, size: x.reshape(size),
+    "_to_copy": _to_copy,
+    "_prelu_kernel": lambda x, weight: F.prelu(x, weight),
+    "_adaptive_avg_pool2d": lambda x, output_size: F.adaptive_avg_pool2d(x, output_size),
+    "_adaptive_avg_pool3d": lambda x, output_size: F.adaptive_avg_pool3d(x, output_size),
+    "log_sigmoid_forward": lambda x: (F.logsigmoid(x), x.abs().neg().exp()),  # the CPU buffer
+    "grid_sampler_2d": _grid_sampler,
+    "grid_sampler_3d": _grid_sampler,
+    "_linalg_svd": lambda a, full_matrices=False, compute_uv=True, *, driver=None: tuple(
+        ember.linalg.svd(a, full_matrices=full_matrices)),
+    "_fft_r2c": _fft_r2c, "_fft_c2c": _fft_c2c, "_fft_c2r": _fft_c2r,
+    "_ctc_loss": lambda log_probs, targets, input_lengths, target_lengths, blank=0,
+    zero_infinity=False: (F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
+                                     "none", zero_infinity), log_probs.new_zeros(0)),
+    "affine_grid_generator": lambda theta, size, align_corners: F.affine_grid(
+        theta, size, align_corners=align_corners),
+    **{f"{kind}_pad{d}d": (lambda mode: lambda x, padding: F.pad(x, padding, mode=mode))(mode)
+       for kind, mode in (("reflection", "reflect"), ("replication", "replicate"))
+       for d in (1, 2, 3)},
+    "im2col": lambda x, kernel_size, dilation, padding, stride: F.unfold(
+        x, kernel_size, dilation, padding, stride),
+    "col2im": lambda x, output_size, kernel_size, dilation, padding, stride: F.fold(
+        x, output_size, kernel_size, dilation, padding, stride),
+
     "slice": _slice,
     "select": lambda x, dim, index: x.select(dim, index),
     "numpy_T": lambda x: x.T,

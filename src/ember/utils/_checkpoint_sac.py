@@ -98,18 +98,46 @@ _OVERLOADS = {
     "unsqueeze": "default", "eq": "Tensor", "ne": "Tensor", "lt": "Tensor", "gt": "Tensor",
     "le": "Tensor", "ge": "Tensor", "where": "self", "maximum": "default", "slice": "Tensor",
     "rsub": "Scalar", "split": "Tensor", "expand": "default", "clamp": "default",
+    "xlogy": "Tensor", "masked_fill": "Scalar", "fill": "Scalar", "unbind": "int",
+    "scatter_reduce": "two",
 }
 _NUMBERED = {("SumBackward", "1"): ("sum", "dim_IntList"), ("MeanBackward", "1"): ("mean", "dim"),
              ("PowBackward", "0"): ("pow", "Tensor_Scalar"),
              ("PowBackward", "1"): ("pow", "Tensor_Tensor"),
              ("SoftmaxBackward", "0"): ("_softmax", "default"),
-             ("LogSoftmaxBackward", "0"): ("_log_softmax", "default")}
+             ("LogSoftmaxBackward", "0"): ("_log_softmax", "default"),
+             ("PowBackward", "2"): ("pow", "Scalar"), ("LerpBackward", "0"): ("lerp", "Scalar"),
+             ("LerpBackward", "1"): ("lerp", "Tensor"),
+             ("ScatterBackward", "0"): ("scatter", "src"),
+             ("ScatterBackward", "1"): ("scatter", "value"),
+             ("NormBackward", "1"): ("norm", "ScalarOpt_dim"),
+             ("NormalBackward", "1"): ("normal", "Tensor_float"),
+             ("NormalBackward", "2"): ("normal", "float_Tensor"),
+             ("NormalBackward", "3"): ("normal", "Tensor_Tensor")}
+# Node stems whose dispatched ATen op is not their snake_case name: PyTorch's node names drop
+# a private op's leading underscore (``_unsafe_view`` -> ``UnsafeViewBackward0``), and
+# some composites dispatch an op of another name.
+_NODE_OPS = {
+    "UnsafeView": "_unsafe_view", "ToCopy": "_to_copy", "PreluKernel": "_prelu_kernel",
+    "AdaptiveAvgPool2D": "_adaptive_avg_pool2d", "AdaptiveAvgPool3D": "_adaptive_avg_pool3d",
+    "LogSigmoid": "log_sigmoid_forward", "GridSampler2D": "grid_sampler_2d",
+    "GridSampler3D": "grid_sampler_3d", "Zero": "zero_", "SVD": "_linalg_svd",
+    "QR": "linalg_qr", "FftR2C": "_fft_r2c", "FftC2R": "_fft_c2r", "FftC2C": "_fft_c2c",
+    "Im2Col": "im2col", "Col2Im": "col2im", "LU": "linalg_lu",
+    "LDLFactor": "linalg_ldl_factor_ex", "LDLSolve": "linalg_ldl_solve",
+    "Eigh": "linalg_eigh", "Inv": "linalg_inv_ex", "Pinv": "linalg_pinv",
+    "Solve": "linalg_solve_ex", "CtcLoss": "_ctc_loss",
+    "Upsample": "",  # the label of ember's resampling kernels, no ATen op of its own
+}
 _NODE = re.compile(r"^(\w+?)(Backward)(\d*)$")
 _op_cache: dict = {}
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """``UpsampleNearest2D`` -> ``upsample_nearest2d``, ``Log1P`` -> ``log1p``,
+    ``SmoothL1Loss`` -> ``smooth_l1_loss``: a word starts at a capital after a lower-case
+    letter, or at a capital that begins a lower-case run after a capital or a digit."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z0-9])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def _private_softmax(name: str):
@@ -136,10 +164,11 @@ def _aten_for(node_name: str):
     op = None
     if match:
         stem, number = match.group(1), match.group(3)
-        name, overload = _NUMBERED.get((stem + "Backward", number), (_snake(stem), None))
+        name, overload = _NUMBERED.get((stem + "Backward", number),
+                                       (_NODE_OPS.get(stem, _snake(stem)), None))
         overload = overload or _OVERLOADS.get(name, "default")
         try:
-            packet = getattr(ops.aten, name)
+            packet = getattr(ops.aten, name) if name else None
         except AttributeError:
             packet = _private_softmax(name)
         for candidate in (overload, "default"):
