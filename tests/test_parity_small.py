@@ -90,6 +90,18 @@ def test_product_scalar_type_error(op, name, value):
     assert str(error) == str(torch_error).splitlines()[0]
 
 
+@pytest.mark.parametrize("op", sorted(_PRODUCTS))
+@pytest.mark.parametrize("inplace", [False, True])
+def test_product_method_scalar_type_error(op, inplace):
+    """The methods have one signature each: the bad argument is named, for addmm too."""
+    def run(lib):
+        self, first, second = _PRODUCTS[op](lib, None)
+        return getattr(self, op + "_" * inplace)(first, second, alpha=None)
+
+    error, torch_error = check_raises(run)
+    assert str(error) == str(torch_error).splitlines()[0]
+
+
 def test_product_scalar_numbers_still_accepted():
     for value in (2, 0.5, True, ember.tensor(2.0)):
         out = ember.addmm(ember.ones(2, 2), ember.ones(2, 2), ember.ones(2, 2), beta=value)

@@ -65,11 +65,12 @@ _OVERLOADED = {"addmm", "baddbmm"}
 
 def check_scalar_args(op, tensors, beta, alpha):
     """PyTorch's argument-parser TypeError for a ``beta``/``alpha`` that is not a number
-    (``beta="a"``, ``beta=None``); the caller checks ``type(...) is int`` first."""
+    (``beta="a"``, ``beta=None``); the caller checks ``type(...) is int`` first.
+    ``tensors`` is None for the Tensor methods, which have one signature each."""
     for name, value in (("beta", beta), ("alpha", alpha)):
         if isinstance(value, (bool, int, float, complex, Tensor, np.generic)):
             continue
-        if op not in _OVERLOADED:
+        if op not in _OVERLOADED or tensors is None:
             raise TypeError(f"{op}(): argument '{name}' must be Number, not "
                             f"{type(value).__name__}")
         got = ["Tensor" if isinstance(t, Tensor) else type(t).__name__ for t in tensors]

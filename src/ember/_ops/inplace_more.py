@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .._backend import promote_np
 from .._grad_assign import _CPP_TYPE_NAMES
-from ._blas_dtypes import check_self_mat2
+from ._blas_dtypes import check_scalar_args, check_self_mat2
 from ._cumulative import cumprod, cumsum
 from ._elementwise import inplace_of
 from ._inplace import apply_inplace, check_cast, needs_graph
@@ -52,6 +52,8 @@ def _product_inplace(self, result):
 
 def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
     """``self = beta * self + alpha * (mat1 @ mat2)``, ``self`` of the product's shape."""
+    if type(beta) is not int or type(alpha) is not int:
+        check_scalar_args("addmm_", None, beta, alpha)
     if isinstance(mat1, Tensor) and isinstance(mat2, Tensor):
         check_self_mat2(self, mat1, mat2)
     return _product_inplace(self, addmm(self, mat1, mat2, beta=beta, alpha=alpha))
@@ -59,6 +61,8 @@ def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
 
 def addmv_(self, mat, vec, *, beta=1, alpha=1):
     """``self = beta * self + alpha * (mat @ vec)`` (also ``ember.addmv_``)."""
+    if type(beta) is not int or type(alpha) is not int:
+        check_scalar_args("addmv_", None, beta, alpha)
     dtypes = {t._data.dtype for t in (self, mat, vec) if isinstance(t, Tensor)}
     if len(dtypes) > 1:
         raise RuntimeError(
@@ -70,6 +74,8 @@ def addmv_(self, mat, vec, *, beta=1, alpha=1):
 
 def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
     """``self = beta * self + alpha * bmm(batch1, batch2)``."""
+    if type(beta) is not int or type(alpha) is not int:
+        check_scalar_args("baddbmm_", None, beta, alpha)
     if isinstance(batch1, Tensor) and isinstance(batch2, Tensor):
         if self._data.dtype != batch1._data.dtype:
             raise RuntimeError(
@@ -82,6 +88,8 @@ def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
 def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
     """``self = beta * self + alpha * sum_b batch1[b] @ batch2[b]``. As PyTorch's, ``self``
     need only broadcast to the product's shape; it is then resized to that shape."""
+    if type(beta) is not int or type(alpha) is not int:
+        check_scalar_args("addbmm_", None, beta, alpha)
     if isinstance(batch1, Tensor) and isinstance(batch2, Tensor):
         check_self_mat2(self, batch1, batch2)
         if batch1.ndim == 3 and batch2.ndim == 3:
@@ -127,6 +135,8 @@ def _adopt_resized(self, result):
 def addr_(self, vec1, vec2, *, beta=1, alpha=1):
     """``self = beta * self + alpha * outer(vec1, vec2)`` (dtypes promote, then cast back
     into ``self`` where that is a safe cast)."""
+    if type(beta) is not int or type(alpha) is not int:
+        check_scalar_args("addr_", None, beta, alpha)
     for name, vec in (("vec1", vec1), ("vec2", vec2)):
         if isinstance(vec, Tensor) and vec.ndim != 1:
             raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {vec.ndim}-D")

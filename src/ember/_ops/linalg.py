@@ -652,10 +652,24 @@ def matrix_exp(input):
     return _linalg.matrix_exp(input)
 
 
+def _product_method(fn, name):
+    """``Tensor.addmm`` & co: the method binding has one signature, so PyTorch names a bad
+    ``beta``/``alpha`` as an argument (the function's parser names the whole call)."""
+    def method(self, first, second, *, beta=1, alpha=1):
+        if type(beta) is not int or type(alpha) is not int:
+            blas.check_scalar_args(name, None, beta, alpha)
+        return fn(self, first, second, beta=beta, alpha=alpha)
+    method.__name__ = name
+    return method
+
+
 TENSOR_METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "vdot": vdot,
-    "inner": inner, "outer": outer, "ger": ger, "addmm": addmm, "addmv": addmv,
-    "addbmm": addbmm, "baddbmm": baddbmm, "addr": addr, "kron": kron, "cross": cross,
+    "inner": inner, "outer": outer, "ger": ger,
+    **{name: _product_method(fn, name) for name, fn in (
+        ("addmm", addmm), ("addmv", addmv), ("addbmm", addbmm), ("baddbmm", baddbmm),
+        ("addr", addr))},
+    "kron": kron, "cross": cross,
     "__matmul__": _matmul_operator, "__rmatmul__": _rmatmul, "det": det, "logdet": logdet,
     "slogdet": slogdet, "inverse": inverse, "pinverse": pinverse,
     "matrix_power": matrix_power, "cholesky": cholesky, "cholesky_solve": cholesky_solve,
