@@ -179,6 +179,14 @@ _SAC_BODIES = {
         x.reshape(-1)[:6].reshape(1, 2, 3), [1, 1, 2, 2], align_corners=False),
     "_fft_r2c": lambda L: lambda x: L.fft.rfft(x).abs(),
     "_fft_c2r": lambda L: lambda x: L.fft.irfft(x.to(L.complex128)),
+    "upsample_nearest2d": lambda L: lambda x: L.nn.functional.interpolate(_image(x),
+                                                                          scale_factor=2),
+    "upsample_bilinear2d": lambda L: lambda x: L.nn.functional.interpolate(
+        _image(x), size=(5, 7), mode="bilinear"),
+    "_upsample_nearest_exact1d": lambda L: lambda x: L.nn.functional.interpolate(
+        x[None], size=7, mode="nearest-exact"),
+    "_upsample_bilinear2d_aa": lambda L: lambda x: L.nn.functional.interpolate(
+        _image(x), size=(3, 2), mode="bilinear", antialias=True),
     "zero_": lambda L: lambda x: (x * 1).zero_(),
     "_linalg_svd": lambda L: lambda x: L.linalg.svd(x)[1],
     "linalg_qr": lambda L: lambda x: L.linalg.qr(x)[1],
@@ -267,6 +275,11 @@ _ATEN_CALLS = {
     "replication_pad1d": lambda L, x: (x, [2, 1]),
     "linalg_vector_norm": lambda L, x: (x, 3),
     "special_i1": lambda L, x: (x,),
+    "upsample_nearest2d": lambda L, x: (x.reshape(1, 1, 4, 4), [6, 9]),
+    "upsample_bilinear2d": lambda L, x: (x.reshape(1, 1, 4, 4), [8, 6], True),
+    "upsample_linear1d": lambda L, x: (x[None], [8], False, 2.0),
+    "_upsample_nearest_exact2d": lambda L, x: (x.reshape(1, 1, 4, 4), [7, 3]),
+    "_upsample_bicubic2d_aa": lambda L, x: (x.reshape(1, 1, 4, 4), [3, 2], False),
 }
 
 

@@ -173,7 +173,26 @@ def _fft_c2r(x, dim, normalization, last_dim_size):
     return ember.fft.irfftn(x, s=sizes, dim=dim, norm=_FFT_NORMS[False][normalization])
 
 
+def _upsample_default(mode: str, antialias: bool = False) -> Callable:
+    """``aten.upsample_<mode><d>d.default`` (and the ``_aa`` / ``nearest_exact`` ones):
+    ``(self, output_size, [align_corners,] *scales)``; given scales place the samples."""
+    nearest = mode.startswith("nearest")
+
+    def impl(x, output_size, *rest):
+        align_corners = None if nearest else rest[0]
+        scales = rest if nearest else rest[1:]
+        if scales and all(scale is not None for scale in scales):
+            return F.interpolate(x, scale_factor=list(scales), mode=mode,
+                                 align_corners=align_corners, antialias=antialias)
+        return F.interpolate(x, size=list(output_size), mode=mode,
+                             align_corners=align_corners, antialias=antialias)
+    return impl
+
+
 _SPECIAL_IMPLS: dict[str, Callable] = {
+    **{f"_upsample_nearest_exact{d}d": _upsample_default("nearest-exact") for d in (1, 2, 3)},
+    "_upsample_bilinear2d_aa": _upsample_default("bilinear", antialias=True),
+    "_upsample_bicubic2d_aa": _upsample_default("bicubic", antialias=True),
     "_unsafe_view": lambda x, size: x.reshape(size),
     "_to_copy": _to_copy,
     "_prelu_kernel": lambda x, weight: F.prelu(x, weight),
@@ -220,8 +239,10 @@ def register_aten_op(name: str, overload: str = "default") -> _ops.OpOverload:
     if packet is not None and overload in packet._overloads:
         return packet._overloads[overload]
     modes = {op_name: mode for (mode, _), op_name in _UPSAMPLE.items()}
-    if name in modes:
+    if name in modes and overload != "default":
         return _register_upsample(name, modes[name])
+    if name in modes:  # ``.default``: the overload PyTorch's dispatcher runs (sizes first)
+        return _ops._register("aten", name, overload, _upsample_default(modes[name]))
     if name in _SPECIAL_IMPLS:
         impl = _SPECIAL_IMPLS[name]
     elif name.rstrip("_") in _SCALAR_OVERLOAD | {"add", "sub", "mul", "div"}:

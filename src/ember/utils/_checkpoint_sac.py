@@ -127,6 +127,9 @@ _NODE_OPS = {
     "LDLFactor": "linalg_ldl_factor_ex", "LDLSolve": "linalg_ldl_solve",
     "Eigh": "linalg_eigh", "Inv": "linalg_inv_ex", "Pinv": "linalg_pinv",
     "Solve": "linalg_solve_ex", "CtcLoss": "_ctc_loss",
+    **{f"UpsampleNearestExact{d}D": f"_upsample_nearest_exact{d}d" for d in (1, 2, 3)},
+    "UpsampleBilinear2DAa": "_upsample_bilinear2d_aa",
+    "UpsampleBicubic2DAa": "_upsample_bicubic2d_aa",
     "Upsample": "",  # the label of ember's resampling kernels, no ATen op of its own
 }
 _NODE = re.compile(r"^(\w+?)(Backward)(\d*)$")
