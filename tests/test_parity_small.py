@@ -187,6 +187,11 @@ _SAC_BODIES = {
         x[None], size=7, mode="nearest-exact"),
     "_upsample_bilinear2d_aa": lambda L: lambda x: L.nn.functional.interpolate(
         _image(x), size=(3, 2), mode="bilinear", antialias=True),
+    # targets built outside the checkpoint (PyTorch's factories dispatch ops of their own)
+    "nll_loss_forward": lambda L: (lambda target: lambda x: L.nn.functional.nll_loss(
+        x.log_softmax(1), target, ignore_index=2))(L.arange(4)),
+    "nll_loss2d_forward": lambda L: (lambda target: lambda x: L.nn.functional.cross_entropy(
+        _image(x).expand(2, 3, 4, 4), target))(L.ones(2, 4, 4, dtype=L.int64)),
     "zero_": lambda L: lambda x: (x * 1).zero_(),
     "_linalg_svd": lambda L: lambda x: L.linalg.svd(x)[1],
     "linalg_qr": lambda L: lambda x: L.linalg.qr(x)[1],
@@ -275,6 +280,10 @@ _ATEN_CALLS = {
     "replication_pad1d": lambda L, x: (x, [2, 1]),
     "linalg_vector_norm": lambda L, x: (x, 3),
     "special_i1": lambda L, x: (x,),
+    "nll_loss_forward": lambda L, x: (x, L.tensor([0, 3, 1, 2]), None, 1, 1),
+    "nll_loss2d_forward": lambda L, x: (x.reshape(1, 4, 2, 2), L.tensor([[[0, 3], [1, 3]]]),
+                                        L.tensor([1.0, 2.0, 3.0, 4.0], dtype=L.float64), 2,
+                                        -100),
     "upsample_nearest2d": lambda L, x: (x.reshape(1, 1, 4, 4), [6, 9]),
     "upsample_bilinear2d": lambda L, x: (x.reshape(1, 1, 4, 4), [8, 6], True),
     "upsample_linear1d": lambda L, x: (x[None], [8], False, 2.0),

@@ -189,7 +189,23 @@ def _upsample_default(mode: str, antialias: bool = False) -> Callable:
     return impl
 
 
+def _nll_loss_forward(x, target, weight, reduction, ignore_index):
+    """``(output, total_weight)``: the summed weight of the targets not ignored (0 for the
+    unreduced loss, as ATen's kernel leaves it)."""
+    output = F.nll_loss(x, target, weight, ignore_index=ignore_index,
+                        reduction=("none", "mean", "sum")[reduction])
+    if reduction == 0:
+        return output, x.new_zeros(())
+    kept = target != ignore_index
+    if weight is None:
+        return output, kept.sum().to(x.dtype)
+    picked = weight[ember.where(kept, target, ember.zeros_like(target))]
+    return output, (picked * kept).sum().to(x.dtype)
+
+
 _SPECIAL_IMPLS: dict[str, Callable] = {
+    "nll_loss_forward": _nll_loss_forward,
+    "nll_loss2d_forward": _nll_loss_forward,
     **{f"_upsample_nearest_exact{d}d": _upsample_default("nearest-exact") for d in (1, 2, 3)},
     "_upsample_bilinear2d_aa": _upsample_default("bilinear", antialias=True),
     "_upsample_bicubic2d_aa": _upsample_default("bicubic", antialias=True),

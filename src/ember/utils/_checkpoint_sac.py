@@ -130,6 +130,7 @@ _NODE_OPS = {
     **{f"UpsampleNearestExact{d}D": f"_upsample_nearest_exact{d}d" for d in (1, 2, 3)},
     "UpsampleBilinear2DAa": "_upsample_bilinear2d_aa",
     "UpsampleBicubic2DAa": "_upsample_bicubic2d_aa",
+    "NllLoss": "nll_loss_forward", "NllLoss2D": "nll_loss2d_forward",
     "Upsample": "",  # the label of ember's resampling kernels, no ATen op of its own
 }
 _NODE = re.compile(r"^(\w+?)(Backward)(\d*)$")
