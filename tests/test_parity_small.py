@@ -193,6 +193,7 @@ _SAC_BODIES = {
     "nll_loss2d_forward": lambda L: (lambda target: lambda x: L.nn.functional.cross_entropy(
         _image(x).expand(2, 3, 4, 4), target))(L.ones(2, 4, 4, dtype=L.int64)),
     "zero_": lambda L: lambda x: (x * 1).zero_(),
+    "copy_": lambda L: lambda x: (x * 1).copy_(x.t()),
     "_linalg_svd": lambda L: lambda x: L.linalg.svd(x)[1],
     "linalg_qr": lambda L: lambda x: L.linalg.qr(x)[1],
     "xlogy": lambda L: lambda x: L.special.xlogy(x, x + 1),

@@ -130,7 +130,7 @@ _NODE_OPS = {
     **{f"UpsampleNearestExact{d}D": f"_upsample_nearest_exact{d}d" for d in (1, 2, 3)},
     "UpsampleBilinear2DAa": "_upsample_bilinear2d_aa",
     "UpsampleBicubic2DAa": "_upsample_bicubic2d_aa",
-    "NllLoss": "nll_loss_forward", "NllLoss2D": "nll_loss2d_forward",
+    "Copy_": "copy_", "NllLoss": "nll_loss_forward", "NllLoss2D": "nll_loss2d_forward",
     "Upsample": "",  # the label of ember's resampling kernels, no ATen op of its own
 }
 _NODE = re.compile(r"^(\w+?)(Backward)(\d*)$")
@@ -164,7 +164,9 @@ def _aten_for(node_name: str):
 
     if node_name in _op_cache:
         return _op_cache[node_name]
-    match = _NODE.match(node_name.rsplit("::", 1)[-1])
+    # PyTorch's hand-written C++ node for ``copy_`` ends in "Backwards"
+    match = _NODE.match(node_name.rsplit("::", 1)[-1].replace("CopyBackwards",
+                                                                "Copy_Backward"))
     op = None
     if match:
         stem, number = match.group(1), match.group(3)
