@@ -35,8 +35,13 @@ from .misc import (
     SqueezeExcitation,
 )
 from .poolers import MultiScaleRoIAlign
-from .roi_align import PSRoIAlign, RoIAlign, ps_roi_align, roi_align
-from .roi_pool import PSRoIPool, RoIPool, ps_roi_pool, roi_pool
+# ps_roi_align/ps_roi_pool through their own modules (as torchvision imports them): the
+# package attribute is bound to the function after the submodule loads, so a later
+# `import ...ops.ps_roi_align` cannot shadow the function with the module
+from .ps_roi_align import PSRoIAlign, ps_roi_align
+from .ps_roi_pool import PSRoIPool, ps_roi_pool
+from .roi_align import RoIAlign, roi_align
+from .roi_pool import RoIPool, roi_pool
 from .stochastic_depth import StochasticDepth, stochastic_depth
 
 __all__ = [
