@@ -99,7 +99,7 @@ _OVERLOADS = {
     "le": "Tensor", "ge": "Tensor", "where": "self", "maximum": "default", "slice": "Tensor",
     "rsub": "Scalar", "split": "Tensor", "expand": "default", "clamp": "default",
     "xlogy": "Tensor", "masked_fill": "Scalar", "fill": "Scalar", "unbind": "int",
-    "scatter_reduce": "two",
+    "scatter_reduce": "two", "sparse_compressed_tensor": "comp_plain_value_size",
 }
 _NUMBERED = {("SumBackward", "1"): ("sum", "dim_IntList"), ("MeanBackward", "1"): ("mean", "dim"),
              ("PowBackward", "0"): ("pow", "Tensor_Scalar"),
