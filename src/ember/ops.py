@@ -79,7 +79,7 @@ class OpOverload:
 _ATEN_OVERLOADS = {"default", "Tensor", "Scalar", "dim", "dim_IntList", "int", "using_ints",
                    "Tensor_Scalar", "Tensor_Tensor", "Tensor_mode", "dtype", "sizes", "dims",
                    "other", "vec", "input", "src", "value", "two", "ScalarOpt_dim",
-                   "Tensor_float", "float_Tensor"}
+                   "Tensor_float", "float_Tensor", "comp_plain_value_size"}
 
 
 class OpOverloadPacket:
