@@ -7,6 +7,7 @@ import copy
 import warnings
 
 import numpy as np
+import pytest
 import torch
 import torch.ao.quantization as tq
 from torch.ao.quantization.quantize_fx import prepare_fx as torch_prepare_fx
@@ -29,8 +30,16 @@ def _model(lib):
     return ConvBnFunctionalRelu()
 
 
-def test_eval_conv_bn_functional_relu_fuses_for_inference():
+@pytest.fixture
+def fbgemm_engine():
+    """torch's quantized engine is process-wide: set for this test only."""
+    saved = torch.backends.quantized.engine
     torch.backends.quantized.engine = "fbgemm"
+    yield
+    torch.backends.quantized.engine = saved
+
+
+def test_eval_conv_bn_functional_relu_fuses_for_inference(fbgemm_engine):
     weights = np.linspace(-1, 1, 18, dtype=np.float32).reshape(2, 1, 3, 3)
     models = {}
     for lib in (torch, ember):
