@@ -1,4 +1,4 @@
-"""gather/scatter, index_select/add/copy/fill, masked_fill/scatter/select, take,
+"""gather/scatter, index_select/add/copy/fill, take,
 take_along_dim, nonzero/argwhere, index_put and put (with their in-place variants).
 
 Forwards are single NumPy/CuPy calls (``ufunc.at`` where indices may repeat, so
@@ -15,6 +15,9 @@ from ..autograd.function import trace_hook as _trace_hook
 from ..autograd.grad_mode import _grad_enabled
 from ._autocast import promote_in_autocast
 from ._util import Tensor, _make, shape_str, wrap_dim, xp_of
+from .masked_ops import (  # noqa: F401 - part of this family's API and TENSOR_METHODS
+    MaskedFill, MaskedScatter, MaskedSelect, masked_fill, masked_scatter, masked_select,
+)
 
 _autocast = autocast_state.ACTIVE
 
@@ -457,129 +460,6 @@ def index_fill(input, dim, index, value):
     data = _vector_index("index_fill_", input, dim, index)
     _check_bounds(data, input._data.shape[dim], dim, IndexError)
     return IndexWrite.apply(input, value, dim, data)
-
-
-# -- masked ops -------------------------------------------------------------------------------
-
-
-def _bool_mask(name, mask):
-    if mask._data.dtype.kind != "b":
-        raise RuntimeError(
-            f"{name} only supports boolean masks, but got mask with dtype "
-            f"{_c_type(mask._data.dtype)}"
-        )
-    return mask
-
-
-def _c_type(np_dtype):
-    return {"int64": "long int", "int32": "int", "uint8": "unsigned char", "float32": "float",
-            "float64": "double"}.get(str(np_dtype), str(np_dtype))
-
-
-class MaskedFill(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, mask, value):
-        ctx.mask = mask
-        ctx.tensor_value = hasattr(value, "dtype")
-        xp = xp_of(x)
-        fill = value.astype(x.dtype) if hasattr(value, "dtype") else xp.asarray(value, x.dtype)
-        out = xp.where(mask, fill, x)
-        # contiguous whatever x's strides, as PyTorch's (where keeps a transposed layout)
-        return out if out.flags.c_contiguous else xp.ascontiguousarray(out)
-
-    @staticmethod
-    def backward(ctx, grad):
-        mask = _make(ctx.mask)
-        grad_x = MaskedFill.apply(grad, ctx.mask, 0.0) if ctx.needs_input_grad[0] else None
-        grad_value = None
-        if ctx.needs_input_grad[2]:
-            from .reduce import sum as _sum
-
-            grad_value = _sum(MaskedFill.apply(grad, ~mask._data, 0.0))
-        return grad_x, None, grad_value
-
-
-def masked_fill(input, mask, value):
-    _bool_mask("masked_fill_", mask)
-    if isinstance(value, Tensor):
-        if value._data.ndim:
-            raise RuntimeError(
-                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                f"{value._data.ndim} dimension(s)."
-            )
-    from .shape import _broadcast_shape_of
-
-    _broadcast_shape_of((input, mask))
-    return MaskedFill.apply(input, mask._data, value)
-
-
-class MaskedScatter(Function):
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, mask, source):
-        xp = xp_of(x)
-        shape = np.broadcast_shapes(x.shape, mask.shape)
-        out = xp.array(xp.broadcast_to(x, shape))
-        full_mask = xp.broadcast_to(mask, shape)
-        count = int(full_mask.sum())
-        if count > source.size:
-            raise RuntimeError("Number of elements of source < number of ones in mask")
-        out[full_mask] = source.reshape(-1)[:count]
-        ctx.meta = (full_mask, source.shape, count)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        full_mask, source_shape, count = ctx.meta
-        grad_x = MaskedFill.apply(grad, full_mask, 0.0)
-        grad_source = None
-        if ctx.needs_input_grad[2]:
-            from .index import getitem
-            from .shape import cat
-
-            picked = getitem(grad, _make(full_mask))
-            size = int(np.prod(source_shape))
-            pad = grad.new_zeros((size - count,))
-            grad_source = cat([picked, pad]).reshape(source_shape)
-        return grad_x, None, grad_source
-
-
-def masked_scatter(input, mask, source):
-    _bool_mask("masked_scatter_", mask)
-    return MaskedScatter.apply(input, mask._data, source)
-
-
-class MaskedSelect(Function):
-    """The elements of ``x`` where ``mask`` holds (both broadcast), as a 1-D tensor."""
-
-    _array_io = True
-
-    @staticmethod
-    def forward(ctx, x, mask):
-        if x.shape != mask.shape:
-            xp = xp_of(x)
-            shape = np.broadcast_shapes(x.shape, mask.shape)
-            x, mask = xp.broadcast_to(x, shape), xp.broadcast_to(mask, shape)
-        ctx.mask = mask
-        return x[mask]
-
-    @staticmethod
-    def backward(ctx, grad):
-        mask = ctx.mask
-        zeros = _make(xp_of(mask).zeros(mask.shape, grad._data.dtype))
-        return MaskedScatter.apply(zeros, mask, grad), None
-
-
-def masked_select(input, mask, *, out=None):
-    if mask._data.dtype.kind != "b":
-        raise RuntimeError("masked_select: expected BoolTensor for mask")
-    from .shape import _broadcast_shape_of
-
-    _broadcast_shape_of((mask, input))  # PyTorch names the mask as tensor a
-    return MaskedSelect.apply(input, mask._data)
 
 
 # -- flat and dim-wise takes, nonzero, index_put, put ------------------------------------------
