@@ -127,6 +127,7 @@ SCRIPTS = [
     "sparse_csr_gnn.py",    # GCN on a CSR adjacency, edge-weight grads, sampled_addmm, save/load
     "modern_training_recipe.py",  # Muon + AdamW groups, LinearCrossEntropyLoss, SAC, rearrange
     "fx_quantization.py",   # FX PTQ: prepare_fx/convert_fx, QConfigMapping by type/name, dynamic
+    "super_resolution.py",  # ESPCN: YCbCr, PixelShuffle, orthogonal/ICNR init, PSNR vs bicubic
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -337,6 +338,8 @@ CLAIMS = {
                            "linear weights: torch.per_tensor_affine torch.per_tensor_affine",
                            "last layer stays float: Linear torch.float32",
                            "dynamic modules: [('Linear', True), ('LSTM', True), ('Linear', True)]"],
+    "super_resolution.py": ["ycbcr round trip: True", "orthogonal rows: True",
+                            "ICNR gives nearest-neighbour blocks: True", "reloaded matches: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
