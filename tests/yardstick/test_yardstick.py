@@ -128,6 +128,7 @@ SCRIPTS = [
     "modern_training_recipe.py",  # Muon + AdamW groups, LinearCrossEntropyLoss, SAC, rearrange
     "fx_quantization.py",   # FX PTQ: prepare_fx/convert_fx, QConfigMapping by type/name, dynamic
     "super_resolution.py",  # ESPCN: YCbCr, PixelShuffle, orthogonal/ICNR init, PSNR vs bicubic
+    "mnist_forward_forward.py",  # Hinton's Forward-Forward: per-layer Adam, goodness, overlays
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -340,6 +341,8 @@ CLAIMS = {
                            "dynamic modules: [('Linear', True), ('LSTM', True), ('Linear', True)]"],
     "super_resolution.py": ["ycbcr round trip: True", "orthogonal rows: True",
                             "ICNR gives nearest-neighbour blocks: True", "reloaded matches: True"],
+    "mnist_forward_forward.py": ["negative labels never true: True", "better than chance: True",
+                                 "each layer has its own gradients: True True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
