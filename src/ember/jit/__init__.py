@@ -56,6 +56,8 @@ class RecursiveScriptModule(ScriptModule):
     def __init__(self, original: Module) -> None:
         super().__init__()
         object.__setattr__(self, "_original", original)
+        # (args, kwargs) of a run, from which export_opnames names the ops (see _opnames)
+        object.__setattr__(self, "_example_inputs", None)
         self.original_name = type(original).__name__
         self._parameters = original._parameters
         self._buffers = original._buffers
@@ -68,6 +70,8 @@ class RecursiveScriptModule(ScriptModule):
         return module if isinstance(module, ScriptModule) else RecursiveScriptModule(module)
 
     def forward(self, *args, **kwargs):
+        if self._example_inputs is None:
+            object.__setattr__(self, "_example_inputs", (args, kwargs))
         return self._original(*args, **kwargs)
 
     def train(self, mode: bool = True):
@@ -164,7 +168,12 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     if isinstance(obj, (ScriptModule, ScriptFunction)) or inspect.isclass(obj):
         return obj
     if isinstance(obj, Module):
-        return RecursiveScriptModule(obj)
+        scripted = RecursiveScriptModule(obj)
+        if example_inputs:  # PyTorch's list of argument tuples; the first names the ops
+            first = example_inputs[0]
+            object.__setattr__(scripted, "_example_inputs",
+                               (first if isinstance(first, tuple) else (first,), {}))
+        return scripted
     if callable(obj):
         return ScriptFunction(obj)
     raise RuntimeError(f"Type '{type(obj)}' cannot be compiled since it inherits from "
@@ -189,6 +198,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
     if isinstance(func, Module):
         _deprecated("trace_method")  # PyTorch traces a module through trace_module
         traced = TopLevelTracedModule(func)
+        object.__setattr__(traced, "_example_inputs", (args, dict(example_kwarg_inputs or {})))
         return traced
     return ScriptFunction(func)
 
@@ -201,7 +211,12 @@ def trace_module(mod, inputs, **kwargs):
     with _tracing_on(), ember.no_grad():
         for method, example in inputs.items():
             getattr(mod, method)(*(example if isinstance(example, tuple) else (example,)))
-    return TopLevelTracedModule(mod)
+    traced = TopLevelTracedModule(mod)
+    if "forward" in inputs:
+        example = inputs["forward"]
+        object.__setattr__(traced, "_example_inputs",
+                           (example if isinstance(example, tuple) else (example,), {}))
+    return traced
 
 
 @contextlib.contextmanager
@@ -360,6 +375,7 @@ def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
     return RecursiveScriptModule(module)
 
 
+from ._opnames import export_opnames  # noqa: E402 - it builds on the classes above
 from ._extras import (  # noqa: E402 - they build on the classes above
     Attribute,
     CompilationUnit,
@@ -389,6 +405,6 @@ def __getattr__(name):
 
 __all__ += [
     "Attribute", "CompilationUnit", "Error", "ScriptWarning", "TracerWarning",
-    "TracingCheckError", "enable_onednn_fusion", "fuser", "isinstance",
+    "TracingCheckError", "enable_onednn_fusion", "export_opnames", "fuser", "isinstance",
     "onednn_fusion_enabled", "optimized_execution", "set_fusion_strategy", "strict_fusion",
 ]
