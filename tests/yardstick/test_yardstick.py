@@ -129,6 +129,7 @@ SCRIPTS = [
     "fx_quantization.py",   # FX PTQ: prepare_fx/convert_fx, QConfigMapping by type/name, dynamic
     "super_resolution.py",  # ESPCN: YCbCr, PixelShuffle, orthogonal/ICNR init, PSNR vs bicubic
     "mnist_forward_forward.py",  # Hinton's Forward-Forward: per-layer Adam, goodness, overlays
+    "fast_neural_style.py",  # TransformerNet: InstanceNorm, upsample+conv, Gram style loss, TV
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -343,6 +344,8 @@ CLAIMS = {
                             "ICNR gives nearest-neighbour blocks: True", "reloaded matches: True"],
     "mnist_forward_forward.py": ["negative labels never true: True", "better than chance: True",
                                  "each layer has its own gradients: True True"],
+    "fast_neural_style.py": ["frozen vgg: True", "symmetric: True", "vgg untouched: True",
+                             "dropped legacy keys: 2", "eval == train (no running stats): True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
