@@ -130,6 +130,7 @@ SCRIPTS = [
     "super_resolution.py",  # ESPCN: YCbCr, PixelShuffle, orthogonal/ICNR init, PSNR vs bicubic
     "mnist_forward_forward.py",  # Hinton's Forward-Forward: per-layer Adam, goodness, overlays
     "fast_neural_style.py",  # TransformerNet: InstanceNorm, upsample+conv, Gram style loss, TV
+    "vision_transformer.py",  # ViT: patch embed, cls token, pos-embed resize, DropPath, rollout
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -346,6 +347,10 @@ CLAIMS = {
                                  "each layer has its own gradients: True True"],
     "fast_neural_style.py": ["frozen vgg: True", "symmetric: True", "vgg untouched: True",
                              "dropped legacy keys: 2", "eval == train (no running stats): True"],
+    "vision_transformer.py": ["conv == unfold @ W: True", "drop_path keeps or doubles: True",
+                              "rows sum to one: True", "32x32 input: (2, 65, 32) (2, 4)",
+                              "sdpa == MultiheadAttention: True",
+                              "nn.TransformerEncoder agrees: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
