@@ -1,0 +1,348 @@
+"""Writing an ember ``ExportedProgram`` as PyTorch's ``.pt2`` program JSON.
+
+The inverse of ``_pt2_read``: each ``call_function`` node becomes a ``schema.Node``
+naming its ATen target and its arguments as the ATen schema does (``_pt2_schemas``),
+multiple results are listed on the producing node (its ``getitem`` users are folded
+in, as torch's serializer does), every tensor value gets its metadata (dtype, sizes,
+contiguous strides, device) and dynamic sizes are written as sympy expressions of their
+symbol (``Symbol('s0', positive=True, integer=True)``), so ``torch.export.load``
+rebuilds the program with its fake tensors and symbolic shapes.
+
+A node ember cannot express in torch's format (an op without an ATen schema listed,
+a Python function recorded under its own name) raises ``RuntimeError`` naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+
+import ember
+from ember.utils._pytree import treespec_dumps
+
+from ._pt2_read import _DTYPE_NAMES, _LAYOUT_NAMES, _MEMORY_FORMAT_NAMES, SCHEMA_MAJOR
+from ._pt2_schemas import schema_of
+from .dynamic_shapes import Symbol
+from .graph_signature import ConstantArgument, InputKind, OutputKind, SymIntArgument
+
+_NUMBER_OF = {
+    table_name: {name: number for number, name in table.items()}
+    for table_name, table in (("dtype", _DTYPE_NAMES), ("layout", _LAYOUT_NAMES),
+                              ("memory_format", _MEMORY_FORMAT_NAMES))
+}
+_SYM_OPS = {"add", "sub", "mul", "floordiv", "truediv", "mod", "pow", "eq", "ne", "lt", "le",
+            "gt", "ge", "neg"}
+
+
+def _unsupported(node, why: str) -> RuntimeError:
+    return RuntimeError(f"ember.export.save: node {node.name} calls {_target_name(node)}, "
+                        f"{why}; the program cannot be written to a .pt2 file")
+
+
+def _target_name(node) -> str:
+    target = node.target
+    if isinstance(target, ember.ops.OpOverload):
+        return f"torch.ops.{target.namespace}.{target._opname}.{target._overloadname}"
+    return getattr(target, "__qualname__", None) or repr(target)
+
+
+def dtype_number(dtype) -> int:
+    return _NUMBER_OF["dtype"][str(dtype).replace("torch.", "")]
+
+
+def _enum_number(kind: str, value) -> int:
+    return _NUMBER_OF[kind][str(value).replace("torch.", "")]
+
+
+def _expr(product: list) -> str:
+    """A product of symbols (and an int factor) in sympy's ``srepr`` form."""
+    factor = math.prod(p for p in product if isinstance(p, int))
+    symbols = [f"Symbol('{p.name}', positive=True, integer=True)" for p in product
+               if isinstance(p, Symbol)]
+    if factor == 1 and len(symbols) == 1:
+        return symbols[0]
+    terms = ([f"Integer({factor})"] if factor != 1 else []) + symbols
+    return f"Mul({', '.join(terms)})"
+
+
+def sym_int(value) -> dict:
+    if isinstance(value, Symbol):
+        return {"as_expr": {"expr_str": _expr([value]), "hint": {"as_int": int(value.hint)}}}
+    return {"as_int": int(value)}
+
+
+def tensor_meta(shape, dtype, device=None, requires_grad: bool = False) -> dict:
+    """``schema.TensorMeta`` of a contiguous tensor (symbols allowed in ``shape``)."""
+    strides, running = [], []
+    for size in reversed(tuple(shape)):
+        if any(isinstance(p, Symbol) for p in running):
+            hint = math.prod(int(p.hint) if isinstance(p, Symbol) else p for p in running)
+            strides.append({"as_expr": {"expr_str": _expr(running), "hint": {"as_int": hint}}})
+        else:
+            strides.append({"as_int": math.prod(running)})
+        running = [size, *running]
+    device = ember.device(device or "cpu")
+    return {"dtype": dtype_number(dtype), "sizes": [sym_int(s) for s in shape],
+            "requires_grad": bool(requires_grad),
+            "device": {"type": device.type, "index": device.index},
+            "strides": list(reversed(strides)), "storage_offset": {"as_int": 0}, "layout": 7}
+
+
+class _Writer:
+    def __init__(self, program) -> None:
+        self.program = program
+        self.tensor_values: dict = {}
+        self.sym_int_values: dict = {}
+        self.getitems: dict = {}  # producer node -> {index: getitem node}
+        for node in program.graph.nodes:
+            if node.op == "call_function" and node.target is operator.getitem and \
+                    isinstance(node.args[0], type(node)) and isinstance(node.args[1], int):
+                self.getitems.setdefault(node.args[0], {})[node.args[1]] = node
+
+    def value_of(self, node, name: str | None = None) -> dict:
+        """Record ``node``'s value metadata and return its output Argument."""
+        name = name or node.name
+        meta = node.meta.get("val")
+        if isinstance(meta, (int, Symbol)) and not isinstance(meta, bool):
+            self.sym_int_values[name] = sym_int(meta)
+            return {"as_sym_int": {"as_name": name}}
+        if meta is None or not hasattr(meta, "dtype"):
+            raise _unsupported(node, "a value without tensor metadata")
+        self.tensor_values[name] = tensor_meta(meta.shape, meta.dtype, meta.device,
+                                               getattr(meta, "requires_grad", False))
+        return {"as_tensor": {"name": name}}
+
+    # -- arguments ---------------------------------------------------------------------
+
+    def argument(self, value, type_text: str | None, node) -> dict:
+        base = (type_text or "").rstrip("?")
+        if value is None:
+            return {"as_none": True}
+        if isinstance(value, type(node)):
+            meta = value.meta.get("val")
+            if isinstance(meta, (int, Symbol)) and not isinstance(meta, bool):
+                return {"as_sym_int": {"as_name": value.name}}
+            return {"as_tensor": {"name": value.name}}
+        if base.startswith("Tensor?[") or base == "Tensor?[]":
+            return {"as_optional_tensors": [
+                {"as_none": True} if v is None else {"as_tensor": {"name": v.name}}
+                for v in value]}
+        if isinstance(value, (list, tuple)):
+            items = list(value)
+            if any(isinstance(v, type(node)) for v in items):
+                if base.startswith("Tensor"):
+                    return {"as_tensors": [{"name": v.name} for v in items]}
+                return {"as_sym_ints": [{"as_name": v.name} if isinstance(v, type(node))
+                                        else {"as_int": int(v)} for v in items]}
+            if all(isinstance(v, bool) for v in items) and items and "bool" in base:
+                return {"as_bools": items}
+            if base.startswith("float") or any(isinstance(v, float) for v in items):
+                return {"as_floats": [float(v) for v in items]}
+            if all(isinstance(v, str) for v in items) and items:
+                return {"as_strings": items}
+            return {"as_ints": [int(v) for v in items]}
+        if isinstance(value, ember.dtype):
+            return {"as_scalar_type": dtype_number(value)}
+        if isinstance(value, ember.device):
+            return {"as_device": {"type": value.type, "index": value.index}}
+        if base == "Layout" or value is ember.strided:
+            return {"as_layout": _enum_number("layout", value)}
+        if base == "MemoryFormat":
+            return {"as_memory_format": _enum_number("memory_format", value)}
+        if isinstance(value, bool):
+            return {"as_bool": value}
+        if isinstance(value, int):
+            return {"as_float": float(value)} if base == "float" else {"as_int": int(value)}
+        if isinstance(value, float):
+            return {"as_float": value}
+        if isinstance(value, complex):
+            return {"as_complex": {"real": value.real, "imag": value.imag}}
+        if isinstance(value, str):
+            return {"as_string": value}
+        raise _unsupported(node, f"an argument of type {type(value).__name__}")
+
+    # -- nodes -------------------------------------------------------------------------
+
+    def node(self, node) -> dict | None:
+        if node.target is operator.getitem and node.args[0] in self.getitems:
+            return None  # folded into its producer's outputs
+        target = node.target
+        if getattr(target, "__module__", None) in ("_operator", "operator") and \
+                getattr(target, "__name__", "") in _SYM_OPS:
+            inputs = [{"name": name, "arg": self.argument(arg, "SymInt", node), "kind": 1}
+                      for name, arg in zip("ab", node.args)]
+            return self._entry(node, f"_operator.{target.__name__}", inputs,
+                               [self.value_of(node)])
+        if not isinstance(target, ember.ops.OpOverload) or target.namespace != "aten":
+            raise _unsupported(node, "which is not an ATen operator")
+        schema = schema_of(target._opname, target._overloadname)
+        if schema is None:
+            raise _unsupported(node, "whose ATen schema ember does not list "
+                               "(ember/export/_pt2_schemas.py)")
+        positional = [a for a in schema.arguments if not a.kwarg_only]
+        if len(node.args) > len(positional) or set(node.kwargs) - {
+                a.name for a in schema.arguments}:
+            raise _unsupported(node, "with arguments that do not match ATen's schema "
+                               f"({len(node.args)} positional, keywords {sorted(node.kwargs)})")
+        inputs = []
+        for index, arg in enumerate(schema.arguments):
+            if arg.name in node.kwargs:
+                value, kind = node.kwargs[arg.name], 2
+            elif not arg.kwarg_only and index < len(node.args):
+                value, kind = node.args[index], 1
+            else:
+                continue  # defaults are not written, as torch's serializer does
+            inputs.append({"name": arg.name, "arg": self.argument(value, arg.type, node),
+                           "kind": kind})
+        return self._entry(node, _target_name(node), inputs, self.outputs(node, schema))
+
+    def _entry(self, node, target: str, inputs: list, outputs: list) -> dict:
+        metadata = {}
+        if node.meta.get("stack_trace"):
+            metadata["stack_trace"] = node.meta["stack_trace"]
+        return {"target": target, "inputs": inputs, "outputs": outputs, "metadata": metadata,
+                "is_hop_single_tensor_return": None, "name": node.name}
+
+    def outputs(self, node, schema) -> list:
+        returns = schema.returns
+        if not returns or returns == ("",):
+            return []
+        if len(returns) == 1 and returns[0] == "Tensor[]":
+            users = self.getitems.get(node, {})
+            count = max(users) + 1 if users else 0
+            if set(users) != set(range(count)):
+                raise _unsupported(node, "with an unused result between used ones")
+            return [{"as_tensors": [self.value_of(users[i])["as_tensor"]
+                                    for i in range(count)]}]
+        if len(returns) == 1:
+            return [self.value_of(node)]
+        users = self.getitems.get(node, {})
+        return [self.value_of(users[i]) if i in users else {"as_none": True}
+                for i in range(len(returns))]
+
+    # -- program -----------------------------------------------------------------------
+
+    def graph(self) -> dict:
+        inputs, nodes, outputs = [], [], []
+        for node in self.program.graph.nodes:
+            if node.op == "placeholder":
+                meta = node.meta.get("val")
+                if meta is None or isinstance(meta, (bool, int, float, str)):
+                    inputs.append(_constant(meta))
+                else:
+                    inputs.append(self.value_of(node))
+            elif node.op == "call_function":
+                entry = self.node(node)
+                if entry is not None:
+                    nodes.append(entry)
+            elif node.op == "output":
+                for value in node.args[0]:
+                    outputs.append(self.argument(value, None, node)
+                                   if isinstance(value, type(node)) else _constant(value))
+            else:
+                raise _unsupported(node, f"a {node.op} node")
+        return {"inputs": inputs, "outputs": outputs, "nodes": nodes,
+                "tensor_values": self.tensor_values, "sym_int_values": self.sym_int_values,
+                "sym_bool_values": {}, "is_single_tensor_return": False,
+                "custom_obj_values": {}, "sym_float_values": {}}
+
+
+def _constant(value) -> dict:
+    if value is None:
+        return {"as_none": True}
+    if isinstance(value, bool):
+        return {"as_bool": value}
+    if isinstance(value, int):
+        return {"as_int": value}
+    if isinstance(value, float):
+        return {"as_float": value}
+    if isinstance(value, str):
+        return {"as_string": value}
+    raise RuntimeError(f"ember.export.save: a constant of type {type(value).__name__} "
+                       "cannot be written to a .pt2 file")
+
+
+def _spec_argument(arg) -> dict:
+    if isinstance(arg, ConstantArgument):
+        return _constant(arg.value)
+    if isinstance(arg, SymIntArgument):
+        return {"as_sym_int": {"as_name": arg.name}}
+    return {"as_tensor": {"name": arg.name}}
+
+
+def _signature(signature) -> dict:
+    inputs = []
+    for spec in signature.input_specs:
+        arg = {"name": spec.arg.name}
+        if spec.kind == InputKind.USER_INPUT:
+            inputs.append({"user_input": {"arg": _spec_argument(spec.arg)}})
+        elif spec.kind == InputKind.PARAMETER:
+            inputs.append({"parameter": {"arg": arg, "parameter_name": spec.target}})
+        elif spec.kind == InputKind.BUFFER:
+            inputs.append({"buffer": {"arg": arg, "buffer_name": spec.target,
+                                      "persistent": bool(spec.persistent)}})
+        elif spec.kind == InputKind.CONSTANT_TENSOR:
+            inputs.append({"tensor_constant": {"arg": arg, "tensor_constant_name": spec.target}})
+        else:
+            raise RuntimeError(f"ember.export.save: input kind {spec.kind.name} cannot be "
+                               "written to a .pt2 file")
+    fields = {OutputKind.BUFFER_MUTATION: ("buffer_mutation", "buffer_name"),
+              OutputKind.PARAMETER_MUTATION: ("parameter_mutation", "parameter_name"),
+              OutputKind.GRADIENT_TO_PARAMETER: ("gradient_to_parameter", "parameter_name"),
+              OutputKind.GRADIENT_TO_USER_INPUT: ("gradient_to_user_input",
+                                                  "user_input_name"),
+              OutputKind.USER_INPUT_MUTATION: ("user_input_mutation", "user_input_name")}
+    outputs = []
+    for spec in signature.output_specs:
+        if spec.kind == OutputKind.USER_OUTPUT:
+            outputs.append({"user_output": {"arg": _spec_argument(spec.arg)}})
+        elif spec.kind == OutputKind.LOSS_OUTPUT:
+            outputs.append({"loss_output": {"arg": {"name": spec.arg.name}}})
+        elif spec.kind in fields:
+            key, target_field = fields[spec.kind]
+            outputs.append({key: {"arg": {"name": spec.arg.name}, target_field: spec.target}})
+        else:
+            raise RuntimeError(f"ember.export.save: output kind {spec.kind.name} cannot be "
+                               "written to a .pt2 file")
+    return {"input_specs": inputs, "output_specs": outputs}
+
+
+def _forward_arg_names(program) -> list | None:
+    """The forward's argument names, when every top-level input is one tensor (the
+    placeholder then carries the name); None otherwise (torch then uses generic names)."""
+    args_spec, kwargs_spec = program._in_spec.children()
+    if any(child.num_children for child in args_spec.children()):
+        return None
+    users = [s.arg.name for s in program.graph_signature.input_specs
+             if s.kind == InputKind.USER_INPUT]
+    return users[:args_spec.num_children] + list(kwargs_spec.context or [])
+
+
+def program_json(program) -> bytes:
+    """``models/<name>.json``: the program in torch's schema, as UTF-8 JSON."""
+    writer = _Writer(program)
+    graph = writer.graph()
+    ranges = {}
+    for symbol, bounds in program.range_constraints.items():
+        low, high = bounds.lower, bounds.upper
+        ranges[symbol.name] = {"min_val": None if low == -math.inf else int(low),
+                               "max_val": None if high == math.inf else int(high)}
+    document = {
+        "graph_module": {
+            "graph": graph,
+            "signature": _signature(program.graph_signature),
+            "module_call_graph": [{"fqn": "", "signature": {
+                "inputs": [], "outputs": [], "in_spec": treespec_dumps(program._in_spec),
+                "out_spec": treespec_dumps(program._out_spec),
+                "forward_arg_names": _forward_arg_names(program)}}],
+            "metadata": {}, "treespec_namedtuple_fields": {},
+        },
+        "opset_version": {"aten": 10},
+        "range_constraints": ranges,
+        "schema_version": {"major": SCHEMA_MAJOR, "minor": 20},
+        "verifiers": ["TRAINING"],
+        "torch_version": "2.13.0",
+        "guards_code": [],
+    }
+    return json.dumps(document).encode()
