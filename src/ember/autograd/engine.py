@@ -26,6 +26,16 @@ _anomaly_check_nan = [True]  # set_anomaly_enabled's second switch
 # running pass will execute.
 _graph_tasks: list = []
 _task_ids = itertools.count()
+# Callbacks queued during each running pass (Variable._execution_engine.queue_callback),
+# innermost last; they run when that pass has finished, as PyTorch's final callbacks.
+_final_callbacks: list = []
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the running backward pass has finished."""
+    if not _graph_tasks:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _final_callbacks[-1].append(callback)
 
 
 def add_tensor_hook(tensor, hook, retain=False):
@@ -297,6 +307,7 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
     previous_mode = grad_mode._grad_enabled[0]
     grad_mode._grad_enabled[0] = bool(create_graph)
     _graph_tasks.append((next(_task_ids), dependencies, needed, roots, accumulate))
+    _final_callbacks.append([])
     heappop, heappush = heapq.heappop, heapq.heappush
     arrays_ok = not create_graph  # no graph is built: array backwards may run
     following = None  # the one node that became ready when no other was: skips the heap
@@ -405,8 +416,12 @@ def _execute(roots, root_grads, retain_graph, create_graph, targets, accumulate)
                     heappush(heap, (-ready._seq, id(ready), ready))
                 else:
                     following = ready  # a chain: the only ready node runs next
+        callbacks = _final_callbacks[-1]
+        for callback in callbacks:  # a callback may queue another: the list grows
+            callback()
     finally:
         _graph_tasks.pop()
+        _final_callbacks.pop()
         grad_mode._grad_enabled[0] = previous_mode
     return captured
 

@@ -17,8 +17,21 @@ class _VariableMeta(type):
         return isinstance(other, Tensor)
 
 
+class _ExecutionEngine:
+    """``Variable._execution_engine``: the handle PyTorch code reaches the autograd
+    engine through (FSDP-style code queues end-of-backward callbacks on it)."""
+
+    @staticmethod
+    def queue_callback(callback) -> None:
+        from .engine import queue_callback
+
+        queue_callback(callback)
+
+
 class Variable(metaclass=_VariableMeta):
     """``Variable(data, requires_grad=False, volatile=False)``: a tensor."""
+
+    _execution_engine = _ExecutionEngine()
 
     def __new__(cls, data=None, requires_grad=False, volatile=False):
         from .._tensor import Tensor
