@@ -65,6 +65,7 @@ _LAZY_SUBMODULES = frozenset({
     "compiler", "cpu", "hub", "mps", "xpu", "quasirandom",
     "export", "library", "ops",  # torch.export, torch.library, torch.ops
     "masked", "_dynamo",  # torch._dynamo (reached as an attribute after import torch)
+    "package",
 })
 
 
