@@ -378,3 +378,60 @@ def test_glob_group_matches_torch(include, names):
     assert ep.GlobGroup("a/*.py", separator="/").matches("a/b.py")
     with pytest.raises(ValueError, match=r"\*\* can only appear as an entire path segment"):
         ep.GlobGroup("a.b**")
+
+
+REDUCE_FILES = {
+    "{p}/__init__.py": "",
+    "{p}/special.py": """\
+        def rebuild(importer, text, version):
+            return Special(importer.load_text("res", text) + "!" + str(version))
+
+        class Special:
+            def __init__(self, text):
+                self.text = text
+
+            def __reduce_package__(self, exporter):
+                name = "t" + exporter.get_unique_id() + ".txt"
+                exporter.save_text("res", name, self.text)
+                return (rebuild, (name, 1))
+        """,
+}
+
+
+def test_reduce_package_objects_match_torch(modules):
+    """An object with ``__reduce_package__`` saves its own resources; the same object
+    twice in one pickle is reduced and rebuilt once."""
+    write, p = modules
+    write(REDUCE_FILES)
+    special = __import__(f"{p}.special", fromlist=["Special"]).Special("hi")
+    texts = []
+    for package in (tp, ep):
+        buffer = io.BytesIO()
+        with package.PackageExporter(buffer) as exporter:
+            exporter.intern(f"{p}.**")
+            exporter.save_pickle("obj", "pair.pkl", [special, special])
+        for reader in (tp, ep):
+            pair = reader.PackageImporter(io.BytesIO(buffer.getvalue())).load_pickle(
+                "obj", "pair.pkl")
+            assert pair[0] is pair[1]
+            texts.append(pair[0].text)
+    assert texts == ["hi!1"] * 4
+
+
+def test_save_source_file_folder_matches_torch(modules, tmp_path):
+    write, p = modules
+    write(DEPENDENCY_FILES)
+    structures = []
+    for package in (tp, ep):
+        buffer = io.BytesIO()
+        with package.PackageExporter(buffer) as exporter:
+            exporter.extern(f"{p}.ext")
+            exporter.mock(f"{p}.mocked")
+            exporter.intern(f"{p}.**")  # the copied code imports p's modules
+            exporter.save_source_file("copied", str(tmp_path / p))
+            exporter.save_source_file("single", str(tmp_path / p / "sub" / "c.py"))
+        importer = ep.PackageImporter(io.BytesIO(buffer.getvalue()))
+        assert importer.import_module("copied.sub.c").VALUE == 3
+        assert importer.import_module("single").VALUE == 3
+        structures.append(str(importer.file_structure(exclude=".data/**")))
+    assert structures[0] == structures[1]
