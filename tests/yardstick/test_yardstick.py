@@ -131,6 +131,9 @@ SCRIPTS = [
     "mnist_forward_forward.py",  # Hinton's Forward-Forward: per-layer Adam, goodness, overlays
     "fast_neural_style.py",  # TransformerNet: InstanceNorm, upsample+conv, Gram style loss, TV
     "vision_transformer.py",  # ViT: patch embed, cls token, pos-embed resize, DropPath, rollout
+    "siamese_contrastive.py",  # siamese pairs + BCELoss, contrastive loss, pair/triplet losses
+    "seq2seq_packed_attention.py",  # biLSTM over packed batches, Luong attention, masks, forcing
+    "ppo_continuous_control.py",  # PPO: Independent(Normal), GAE, clipped surrogate, tanh squash
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -351,6 +354,16 @@ CLAIMS = {
                               "rows sum to one: True", "32x32 input: (2, 65, 32) (2, 4)",
                               "sdpa == MultiheadAttention: True",
                               "nn.TransformerEncoder agrees: True"],
+    "siamese_contrastive.py": ["pair: (1, 12, 12) (1, 12, 12) tensor(1.) tensor(0.)",
+                               "above chance: True", "same pairs closer: True",
+                               "pair losses match their formulas: [True, True, True, True]"],
+    "seq2seq_packed_attention.py": ["padding rows zero: True", "packed == one at a time: True",
+                                    "padding embedding gets no gradient: True",
+                                    "attention on padding: 0.0 rows sum to one: True"],
+    "ppo_continuous_control.py": ["Independent sums the event dims: True",
+                                  "tanh-squashed log_prob == change of variables: True",
+                                  "mean-action return improved: True solved: True",
+                                  "log_std fell: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
