@@ -15,6 +15,9 @@ from ._backend.dtypes import (
     int8, int16, int32, int64, uint8, uint16, uint32, uint64,
 )
 from ._backend.dtypes import qint8, qint32, quint8
+from ._backend.dtypes import (
+    complex32, float8_e4m3fn, float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz, float8_e8m0fnu,
+)
 from ._tensor import Size, Tensor
 from ._memory_format import (  # noqa: F401
     channels_last, channels_last_3d, contiguous_format, memory_format, preserve_format,
@@ -98,6 +101,6 @@ from .sparse import (  # noqa: F401,E402
 )
 
 half, float, double = float16, float32, float64  # noqa: A001 - PyTorch's aliases
-cfloat, cdouble = complex64, complex128
+cfloat, cdouble, chalf = complex64, complex128, complex32
 short, int, long = int16, int32, int64  # noqa: A001
 from ._toplevel_more import *  # noqa: F401,F403,E402  (sym_*, cond, dlpack, legacy switches)

@@ -19,7 +19,7 @@ from ._tensor import _LEGACY_TYPES, Tensor
 
 
 def _np_finfo(np_dtype):
-    if np_dtype.kind == "V":  # bfloat16 lives in ml_dtypes, which has its own finfo
+    if np_dtype.kind == "V" or np_dtype.itemsize == 1:  # ml_dtypes' types: its own finfo
         import ml_dtypes
 
         return ml_dtypes.finfo(np_dtype)
@@ -40,7 +40,8 @@ class finfo:
             )
         info = _np_finfo(d.numpy_dtype)
         self.bits = d.itemsize * 8
-        self.eps = float(info.eps)
+        # c10's numeric_limits<Float8_e5m2fnuz>::epsilon is 2**-3 (ml_dtypes: 2**-2)
+        self.eps = 0.125 if d is _dt.float8_e5m2fnuz else float(info.eps)
         self.max = float(info.max)
         self.min = float(info.min)
         self.tiny = float(info.tiny)

@@ -18,15 +18,20 @@ except ImportError:  # pragma: no cover - the test extras install ml_dtypes
     _BF16 = None
 
 
+def _ml(name):
+    """An ml_dtypes type by name (None without the package)."""
+    return None if _ml_dtypes is None else np.dtype(getattr(_ml_dtypes, name))
+
+
 class dtype:
     """A tensor element type, printed as PyTorch prints it (``torch.float32``)."""
 
     __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed")
 
-    def __init__(self, name, np_dtype, is_floating_point, is_complex, is_signed):
+    def __init__(self, name, np_dtype, is_floating_point, is_complex, is_signed, itemsize=None):
         self.name = name
         self.np = np_dtype
-        self.itemsize = np_dtype.itemsize if np_dtype is not None else 2
+        self.itemsize = itemsize or (np_dtype.itemsize if np_dtype is not None else 2)
         self.is_floating_point = is_floating_point
         self.is_complex = is_complex
         self.is_signed = is_signed
@@ -40,14 +45,15 @@ class dtype:
     @property
     def numpy_dtype(self):
         if self.np is None:
-            raise RuntimeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)")
+            raise RuntimeError(f"{self.name} needs the ml_dtypes package (pip install ml_dtypes)")
         return self.np
 
     def to_real(self):
-        return {"complex64": float32, "complex128": float64}.get(self.name, self)
+        return {"complex64": float32, "complex128": float64, "complex32": float16}.get(
+            self.name, self)
 
     def to_complex(self):
-        return {"float32": complex64, "float64": complex128, "float16": complex64}.get(
+        return {"float32": complex64, "float64": complex128, "float16": complex32}.get(
             self.name, self
         )
 
@@ -67,11 +73,24 @@ int16 = dtype("int16", np.dtype(np.int16), False, False, True)
 int32 = dtype("int32", np.dtype(np.int32), False, False, True)
 int64 = dtype("int64", np.dtype(np.int64), False, False, True)
 bool_ = dtype("bool", np.dtype(np.bool_), False, False, False)
+# The float8 family, stored in ml_dtypes' one-byte types (see _backend/float8.py for
+# PyTorch's cast rules and the few ops PyTorch's CPU build runs on them).
+float8_e4m3fn = dtype("float8_e4m3fn", _ml("float8_e4m3fn"), True, False, True, 1)
+float8_e4m3fnuz = dtype("float8_e4m3fnuz", _ml("float8_e4m3fnuz"), True, False, True, 1)
+float8_e5m2 = dtype("float8_e5m2", _ml("float8_e5m2"), True, False, True, 1)
+float8_e5m2fnuz = dtype("float8_e5m2fnuz", _ml("float8_e5m2fnuz"), True, False, True, 1)
+float8_e8m0fnu = dtype("float8_e8m0fnu", _ml("float8_e8m0fnu"), True, False, False, 1)
+FLOAT8_DTYPES = (float8_e4m3fn, float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz, float8_e8m0fnu)
+# complex32 (chalf): NumPy has no complex-half, so its arrays hold (real, imag) float16
+# pairs in a structured dtype: PyTorch's bytes and element size, no NumPy arithmetic
+# (ember/_complex32.py computes the few ops PyTorch's CPU build has, in complex64).
+COMPLEX32_NP = np.dtype([("real", "<f2"), ("imag", "<f2")])
+complex32 = dtype("complex32", COMPLEX32_NP, False, True, True)
 
 ALL_DTYPES = (
     float16, bfloat16, float32, float64, complex64, complex128,
     uint8, uint16, uint32, uint64, int8, int16, int32, int64, bool_,
-)
+) + (FLOAT8_DTYPES + (complex32,) if _ml_dtypes is not None else (complex32,))
 
 
 class _QuantizedDtype(dtype):
@@ -98,10 +117,14 @@ _BY_NAME = {d.name: d for d in ALL_DTYPES + QUANTIZED_DTYPES}
 # PyTorch's aliases: torch.half, torch.float, torch.double, torch.long, ...
 ALIASES = {
     "half": float16, "float": float32, "double": float64, "cfloat": complex64,
-    "cdouble": complex128, "short": int16, "int": int32, "long": int64,
+    "cdouble": complex128, "short": int16, "int": int32, "long": int64, "chalf": complex32,
 }
 
 _FROM_NP = {d.np: d for d in ALL_DTYPES if d.np is not None}
+# NumPy dtype -> PyTorch's ScalarType name, for the float8 types and complex32 (their
+# "not implemented for 'Float8_e4m3fn'" errors and promotion messages)
+SPECIAL_TYPE_NAMES = {d.np: d.name.capitalize() for d in FLOAT8_DTYPES if d.np is not None}
+SPECIAL_TYPE_NAMES[COMPLEX32_NP] = "ComplexHalf"
 
 
 def _dtype_by_name(name):
@@ -117,6 +140,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
     np_dtype = np.dtype(np_dtype)
     if np_dtype in _FROM_NP:
         return _FROM_NP[np_dtype]
+    if np_dtype.fields is not None and np_dtype == COMPLEX32_NP:  # same fields, other flags
+        return complex32
     raise TypeError(
         f"can't convert np.ndarray of type numpy.{np_dtype.type.__name__}. The only supported "
         "types are: "
@@ -182,7 +207,38 @@ def category(np_dtype) -> int:
     """0 bool, 1 integer, 2 floating, 3 complex."""
     if np_dtype is _BF16:
         return 2
+    if np_dtype is COMPLEX32_NP:
+        return 3
     return _KIND_RANK[np_dtype.kind]
+
+
+def _refuse_float8(a, b):
+    """PyTorch promotes a float8 type with nothing but itself (called for two different
+    dtypes of which one has one byte, so bool and the 8-bit integers pass)."""
+    if a in SPECIAL_TYPE_NAMES or b in SPECIAL_TYPE_NAMES:
+        names = [SPECIAL_TYPE_NAMES.get(d) or _type_name(d) for d in (a, b)]
+        if any(n.startswith("Float8") for n in names):
+            raise RuntimeError("Promotion for Float8 Types is not supported, attempted to "
+                               f"promote {names[0]} and {names[1]}")
+
+
+def _type_name(np_dtype):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+            "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+            "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
+            }.get(str(np_dtype), str(np_dtype))
+
+
+def _promote_complex32(a, b):
+    """complex32 with another dtype: complex32 while the other fits in float16 (bool,
+    integers, float16), else the complex type of the other's width (PyTorch's table)."""
+    other = b if a is COMPLEX32_NP else a
+    if other is COMPLEX32_NP or other.kind in "biu" or other == np.dtype(np.float16):
+        return COMPLEX32_NP
+    if other.kind == "c":
+        return other
+    return np.dtype(np.complex128) if other.itemsize == 8 else np.dtype(np.complex64)
 
 
 def promote_np(a, b):
@@ -191,6 +247,10 @@ def promote_np(a, b):
         return b
     if b is None or a == b:
         return a
+    if a.itemsize == 1 or b.itemsize == 1:
+        _refuse_float8(a, b)
+    if a is COMPLEX32_NP or b is COMPLEX32_NP:
+        return _promote_complex32(a, b)
     ca, cb = category(a), category(b)
     if ca != cb:
         if ca < cb:

@@ -123,7 +123,7 @@ def _binary_slot(cls, reflected=False):
                     (self._requires_grad or other._requires_grad) and _grad_enabled[0]):
                 x = self._data
                 y = other._data
-                if (type(x) is _ndarray and x.dtype.kind == "f" and type(y) is _ndarray
+                if (type(x) is _ndarray and x.dtype.char in _IEEE and type(y) is _ndarray
                         and y.dtype is x.dtype and _autocast[0] is None
                         and _trace_hook[0] is None):  # forward AD/ONNX see every op
                     try:
@@ -133,7 +133,7 @@ def _binary_slot(cls, reflected=False):
         elif kind is float:
             if array_op is not None and not (self._requires_grad and _grad_enabled[0]):
                 x = self._data
-                if (type(x) is _ndarray and x.dtype.kind == "f" and _autocast[0] is None
+                if (type(x) is _ndarray and x.dtype.char in _IEEE and _autocast[0] is None
                         and _trace_hook[0] is None):
                     return _make(array_op(other, x) if reflected else array_op(x, other))
         elif kind is not int and not isinstance(other, _OPERANDS):
@@ -150,6 +150,9 @@ def _binary_slot(cls, reflected=False):
 
 
 _ndarray = np.ndarray
+# NumPy's own float types (float16/32/64/longdouble): ml_dtypes' float8_e5m2 has kind "f"
+# too, but PyTorch refuses most arithmetic on it, so the fast paths leave it to the ops
+_IEEE = "efdg"
 
 
 def _promote(x, y):

@@ -8,6 +8,7 @@ so the overwritten history gets a zero gradient, as PyTorch's Fill/Zero/Copy bac
 
 from __future__ import annotations
 
+from .._backend.float8 import check_fill, convert
 from ..autograd.function import Function
 from ._util import Tensor, _make, array_module, inplace_check
 from .creation import ToCopy, _size, zeros_like
@@ -22,7 +23,7 @@ class Fill(Function):
     @staticmethod
     def forward(ctx, x, value):
         out = array_module(x).empty_like(x)
-        out[...] = value
+        out[...] = convert(value, x.dtype)
         return out
 
     @staticmethod
@@ -49,7 +50,7 @@ class CopyFrom(Function):
     @staticmethod
     def forward(ctx, x, src):
         out = array_module(x).empty_like(x)
-        out[...] = src
+        out[...] = convert(src, x.dtype)
         return out
 
     @staticmethod
@@ -74,7 +75,10 @@ def fill_(self, value) -> Tensor:
     if needs_graph(self, value):
         return apply_inplace(self, Fill.apply(self, value))
     inplace_check(self)
-    self._data[...] = value._data if isinstance(value, Tensor) else value
+    if not isinstance(value, Tensor):
+        check_fill(value, self._data.dtype, self._data.size)  # float8's overflow check
+    self._data[...] = convert(value._data if isinstance(value, Tensor) else value,
+                              self._data.dtype)
     self._vc[0] += 1
     return self
 
@@ -85,7 +89,7 @@ def zero_(self) -> Tensor:
     if needs_graph(self):
         return apply_inplace(self, Zero.apply(self, 0))
     inplace_check(self)
-    self._data[...] = 0
+    self._data[...] = convert(0, self._data.dtype)  # float8_e8m0fnu's zero is 2**-127
     self._vc[0] += 1
     return self
 
@@ -180,9 +184,10 @@ def copy_(self, src, non_blocking=False) -> Tensor:
         return apply_inplace(self, CopyFrom.apply(self, src))
     inplace_check(self)
     source = src._data
-    if source.dtype.kind == "c" and self._data.dtype.kind != "c":
+    if (source.dtype.kind == "c" and self._data.dtype.kind != "c"
+            and self._data.dtype.fields is None):  # (fields: complex32's pairs)
         source = source.real  # PyTorch discards the imaginary part too
-    self._data[...] = source
+    self._data[...] = convert(source, self._data.dtype)  # float8, complex32
     self._vc[0] += 1
     return self
 

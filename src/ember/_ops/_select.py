@@ -196,13 +196,24 @@ def reduce_dims(dim, ndim):
     return dims if ndim else ()
 
 
-def acc(x):
+def acc(x, kernel="sum_cpu"):
     """Half-precision inputs accumulate in float32, as PyTorch does; returns
-    (array to reduce, dtype to cast the result back to or None)."""
+    (array to reduce, dtype to cast the result back to or None). float8 inputs raise
+    PyTorch's error for the reduction's ``kernel``: its CPU build has none for them."""
     dt = x.dtype
-    if dt.itemsize == 2 and dt.kind in "fV":  # float16, bfloat16 (cheaper than dtype.name)
+    if dt.itemsize <= 2 and dt.kind in "fV":  # float16, bfloat16 (cheaper than dtype.name)
+        if dt.itemsize == 1:
+            _refuse_float8(kernel, dt)
         return x.astype(np.float32), dt
     return x, None
+
+
+def _refuse_float8(kernel, dt):
+    from .._backend.float8 import not_implemented, type_name
+
+    if kernel == "std_var_all":
+        raise RuntimeError(f"std_var_all: Unsupported dtype {type_name(dt)}")
+    raise not_implemented(kernel, dt)
 
 
 def axis_arg(dims, ndim):

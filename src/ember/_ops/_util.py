@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import array_module, from_numpy_dtype, get_default_dtype, result_np, to_dtype
+from .._backend.dtypes import SPECIAL_TYPE_NAMES as _SPECIAL_TYPE_NAMES
 from .._tensor import Tensor, _make, _wrap_dim
 
 try:  # the clip ufunc itself: np.clip's Python wrapper costs ~3 us per call, and
@@ -118,7 +119,7 @@ def type_name(np_dtype) -> str:
         "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
         "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
         "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-    }.get(str(np_dtype), str(np_dtype))
+    }.get(str(np_dtype)) or _SPECIAL_TYPE_NAMES.get(np_dtype, str(np_dtype))
 
 
 def shape_str(shape) -> str:

@@ -29,7 +29,7 @@ class VectorNorm(Function):
         if p in (math.inf, -math.inf) and 0 in x.shape:
             _check_inf_norm(p, x.shape, dims)
         xp = xp_of(x)
-        work, back = acc(x)
+        work, back = acc(x, "norm_cpu")
         magnitude = work if (p == 2 and work.dtype.kind == "f") else xp.abs(work)
         with Quiet():
             if p == math.inf:

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from .._backend.float8 import refuse as refuse_float8
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from . import _special
@@ -447,6 +448,7 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0). Keeps integer dtypes, as PyTorch does."""
+    refuse_float8("clamp_min_scalar_cpu", input)
     if input._data.dtype.kind == "c":  # complex numbers have no order
         raise NotImplementedError("clamp is not supported for complex types")
     return _inplace_or_not(input, Relu.apply(input), inplace)
@@ -644,6 +646,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    refuse_float8("softmax_lastdim_kernel_impl", input)
     input, dim = _prepare_softmax(input, dim, dtype, "softmax", _stacklevel)
     plain = _unrecorded_softmax(input, dim, False)
     return plain if plain is not None else Softmax.apply(input, dim)

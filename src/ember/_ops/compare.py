@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import dtypes as _dt
+from .._backend.float8 import FLOAT8_NP
+from .._backend.float8 import refuse as refuse_float8
 from ._elementwise import _arr, _check_operand, _out, _promote, _slot, inplace_of
 from ._util import _make, type_name, xp_of
+
+_E5M2, _E8M0 = _dt.float8_e5m2.np, _dt.float8_e8m0fnu.np
 
 
 def _compare(ufunc_name, torch_name):
@@ -18,7 +23,8 @@ def _compare(ufunc_name, torch_name):
 
     def op(input, other, *, out=None):
         a, b, dt = _promote(_arr(input), _arr(_check_operand(torch_name, other)))
-        if ordered and dt.kind == "c":  # complex numbers have no order (NumPy's is lexical)
+        if ordered and (dt.kind == "c" or dt.itemsize == 1 and dt in FLOAT8_NP):
+            # complex numbers have no order (NumPy's is lexical); float8 has no kernel
             raise NotImplementedError(
                 f'"{torch_name}_cpu" not implemented for \'{type_name(dt)}\'')
         return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
@@ -119,22 +125,32 @@ def isnan(input):
 
 
 def isinf(input):
+    if input._data.dtype.itemsize == 1 and input._data.dtype != _E5M2:  # e5m2 has inf
+        refuse_float8("isinf", input)
     return _make(xp_of(input._data).isinf(input._data))
 
 
 def isfinite(input):
+    np_dtype = input._data.dtype
+    if np_dtype.itemsize == 1 and np_dtype != _E5M2 and np_dtype in FLOAT8_NP:
+        if np_dtype == _E8M0:  # PyTorch's isfinite for e8m0 is true everywhere, NaN too
+            return _make(np.ones(input._data.shape, np.bool_))
+        refuse_float8("isfinite", input)
     return _make(xp_of(input._data).isfinite(input._data))
 
 
 def isposinf(input, *, out=None):
+    refuse_float8("isposinf_cpu", input)
     return _out(_make(input._data == np.inf), out)
 
 
 def isneginf(input, *, out=None):
+    refuse_float8("isneginf_cpu", input)
     return _out(_make(input._data == -np.inf), out)
 
 
 def signbit(input, *, out=None):
+    refuse_float8("signbit_cpu", input)
     return _out(_make(xp_of(input._data).signbit(input._data)), out)
 
 

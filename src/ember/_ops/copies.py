@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .._backend import device_of, module_for, to_device, to_dtype
 from .._backend import dtypes as _dt
+from .._backend.dtypes import SPECIAL_TYPE_NAMES as _SPECIAL_TYPE_NAMES
 from .._backend.sync_debug import MODE as _SYNC_MODE
 from .._backend.sync_debug import report as _sync_report
 from .._memory_format import (
@@ -124,6 +125,11 @@ def empty_like_array(array, np_dtype, memory_format, xp):
 
 def _copy_as(x, np_dtype, memory_format):
     """A copy of ``x`` in ``np_dtype``, in ``memory_format`` (preserve: as PyTorch)."""
+    if np_dtype != x.dtype and (np_dtype.itemsize == 1 or x.dtype.itemsize == 1
+                                or np_dtype.fields is not None or x.dtype.fields is not None):
+        special = _special_cast(x, np_dtype)  # float8 and complex32: PyTorch's rounding
+        if special is not None:
+            return _copy_as(special, np_dtype, memory_format)
     if memory_format is preserve_format:
         if (x.flags.c_contiguous and 1 not in x.shape) or plain_layout(x):
             return x.astype(np_dtype) if np_dtype != x.dtype else x.copy()
@@ -140,6 +146,16 @@ def _copy_as(x, np_dtype, memory_format):
         return out if np_dtype == x.dtype else out.astype(np_dtype, order="K")
     out[...] = x
     return out
+
+
+def _special_cast(x, np_dtype):
+    """``x`` in ``np_dtype`` by PyTorch's rules when one side is float8 or complex32 (the
+    result keeps x's shape, C order; _copy_as then lays it out), else None."""
+    from .._backend.float8 import cast
+    from .._complex32 import cast as cast_complex32
+
+    out = cast_complex32(x, np_dtype)
+    return cast(x, np_dtype) if out is None else out
 
 
 class Clone(Function):
@@ -272,13 +288,16 @@ def to(self, *args, **kwargs) -> Tensor:
 
 def _cast(np_name):
     target = getattr(_dt, np_name)
+    if target is _dt.complex32:
+        return lambda self, memory_format=None: to(self, target)
 
     def method(self, memory_format=None):
         array = self._data
         if array.dtype == target.np:
             return self
         plain = (array.flags.c_contiguous and 1 not in array.shape) or plain_layout(array)
-        if plain and not (self._requires_grad and _grad_enabled[0]):
+        if plain and not (self._requires_grad and _grad_enabled[0]) and (
+                array.dtype not in _SPECIAL_TYPE_NAMES):  # float8, complex32: through to()
             # Nothing to record: a plain astype (per-sample data pipelines call this a lot).
             return _make(array.astype(target.numpy_dtype))
         return to(self, target)
@@ -294,6 +313,6 @@ TENSOR_METHODS = {
     "float": _cast("float32"), "double": _cast("float64"), "half": _cast("float16"),
     "bfloat16": _cast("bfloat16"), "long": _cast("int64"), "int": _cast("int32"),
     "short": _cast("int16"), "char": _cast("int8"), "byte": _cast("uint8"),
-    "bool": _cast("bool_"),
+    "bool": _cast("bool_"), "chalf": _cast("complex32"),
     "type_as": lambda self, other: to(self, other.dtype),
 }

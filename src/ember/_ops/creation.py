@@ -11,6 +11,7 @@ import numpy as np
 
 from .._backend import get_default_dtype, to_device, to_dtype
 from .._backend import dtypes as _dt
+from .._backend.float8 import check_fill, convert, not_implemented
 from .._memory_format import as_format, contiguous_format, preserve_format
 from ._util import Tensor, array_module, type_name
 from . import copies, from_data
@@ -84,6 +85,9 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
             f"full(): argument 'size' (position 1) must be tuple of ints, not "
             f"{type(size).__name__}"
         )
+    if np_dtype in _dt.SPECIAL_TYPE_NAMES:  # float8, complex32: PyTorch's rounding
+        check_fill(fill_value, np_dtype, math.prod(_size((size,))))
+        fill_value = convert(fill_value, np_dtype)
     result = _finish(xp.full(_size((size,)), fill_value, np_dtype), requires_grad)
     return _pin_created(result) if pin_memory else result
 
@@ -146,11 +150,17 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
     return _filled_like(input, fill_value, dtype, device, requires_grad, memory_format)
 
 
+def _refuse_float8_factory(kernel, dtype):
+    if dtype is not None and dtype in _dt.FLOAT8_DTYPES:
+        raise not_implemented(kernel, dtype.np)
+
+
 @supports_out
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad=False) -> Tensor:
     """``start + i * step`` for ``i`` in ``0..ceil((end - start) / step)``; integer
     results first truncate the bounds and step to integers, as PyTorch does."""
+    _refuse_float8_factory("arange_cpu", dtype)
     if end is None:
         start, end = 0, start
     values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -195,6 +205,7 @@ def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
 @supports_out
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False) -> Tensor:
+    _refuse_float8_factory("linspace_cpu", dtype)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     xp, _ = _module_and_device(device)

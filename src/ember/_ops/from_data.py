@@ -14,6 +14,7 @@ from .._backend import (
     to_device, to_dtype,
 )
 from .._backend import dtypes as _dt
+from .._backend.float8 import convert
 from .._tensor import Size
 from ._factory import _finish, _module_and_device, _np_dtype, _on_device, _size
 from ._util import Tensor, _make
@@ -166,7 +167,9 @@ def _copy_tensor(data, dtype, device, requires_grad):
     # a set default device wins over the source's, as PyTorch's tensor(t) under one
     dev = to_device(device) if device is not None else explicit_default_device() or src_dev
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else array.dtype
-    if src_dev == dev:
+    if np_dtype != array.dtype and src_dev == dev:
+        array = convert(array, np_dtype).astype(np_dtype, copy=False)  # float8, complex32
+    elif src_dev == dev:
         array = array.astype(np_dtype, copy=True)
     else:
         array = _on_device(data._host_array().astype(np_dtype), dev)
@@ -203,6 +206,8 @@ def _tensor_from_data(data, dtype, device, requires_grad):
         np_dtype = _sequence_np_dtype(data)
     else:
         np_dtype = _infer_np_dtype(data, array)
+    if np_dtype in _dt.SPECIAL_TYPE_NAMES or array.dtype in _dt.SPECIAL_TYPE_NAMES:
+        array = convert(array, np_dtype)  # float8, complex32: PyTorch's rounding
     array = np.array(array, dtype=np_dtype, copy=True)
     _, dev = _module_and_device(device)
     return _finish(_on_device(array, dev), requires_grad)

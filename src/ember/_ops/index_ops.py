@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.float8 import refuse as refuse_float8
 from .._backend import autocast_state
 from ..autograd.function import Function
 from ..autograd.function import trace_hook as _trace_hook
@@ -505,6 +506,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):
 
 
 def nonzero(input, *, out=None, as_tuple=False):
+    refuse_float8("nonzero_count_cpu", input)
     data = input._data
     xp = xp_of(data)
     found = xp.nonzero(data.reshape(1) if data.ndim == 0 else data)

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import dtypes as _dt
+from .._backend.dtypes import SPECIAL_TYPE_NAMES
+from .._backend.float8 import FLOAT8_NP, to_float8
+from .._backend.float8 import not_implemented as float8_not_implemented
+from .._backend.float8 import refuse as refuse_float8
 from .._linalg_errors import check_lapack_dtype
 from . import _blas_dtypes as blas
 from ._blas_dtypes import _BOOL, matmul_bool_error
@@ -30,6 +35,9 @@ _C_TYPE = {
 
 
 def _c_type(np_dtype):
+    special = SPECIAL_TYPE_NAMES.get(np_dtype)  # float8, complex32: c10::Float8_e4m3fn
+    if special is not None:
+        return "c10::complex<c10::Half>" if special == "ComplexHalf" else f"c10::{special}"
     return _C_TYPE.get(str(np_dtype), str(np_dtype))
 
 
@@ -150,6 +158,8 @@ def _matmul_forward(a, b):
             matmul_bool_error(a, b)
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         _matmul_error(a, b)
+    if a.dtype.itemsize == 1 and a.dtype in FLOAT8_NP:
+        return _float8_matmul(a, b)
     xp = xp_of(a)
     if b.ndim == 2 and a.ndim > 2:
         # Fold the batch into the rows: one GEMM instead of one per batch element (NumPy's
@@ -163,6 +173,22 @@ def _matmul_forward(a, b):
             _matmul_error(a, b)
     # ml_dtypes computes bfloat16 matmul in float32 and returns float32; torch keeps bf16.
     return out if out.dtype == a.dtype else out.astype(a.dtype)
+
+
+def _float8_matmul(a, b):
+    """PyTorch's CPU build multiplies float8 matrices (not batches: bmm, dot and mv have
+    no kernel, nor does e8m0) in float32, rounding the result as a cast to float8 does."""
+    if b.ndim > 2 or (a.ndim > 2 and b.ndim == 1):
+        raise float8_not_implemented("bmm", a.dtype)
+    if a.ndim == 1 and b.ndim == 1:
+        raise float8_not_implemented("dot", a.dtype)
+    if a.ndim == 2 and b.ndim == 1:
+        raise float8_not_implemented("addmv_impl_cpu", a.dtype)
+    if a.dtype == _dt.float8_e8m0fnu.np:
+        raise float8_not_implemented("addmm_impl_cpu_", a.dtype)
+    # a batched ``a`` against a matrix folds into one mm, as PyTorch's matmul does
+    out = np.matmul(a.reshape(-1, a.shape[-1]).astype(np.float32), b.astype(np.float32))
+    return to_float8(out, a.dtype).reshape(a.shape[:-1] + b.shape[1:])
 
 
 def _matmul_backward(grad, a, b, a_nd, b_nd, needs_a, needs_b):
@@ -401,6 +427,7 @@ def _check_bmm(batch1, batch2, kernel="bmm"):
 
 def bmm(input, mat2, *, out=None):
     """Batched matrix product of two 3-D tensors with the same batch size."""
+    refuse_float8("bmm", input)
     if type(input) is not Tensor or type(mat2) is not Tensor:
         _check_tensors("bmm", ("input", "mat2"), (input, mat2))
     if _check_bmm(input, mat2) and input._data.dtype != mat2._data.dtype:
@@ -426,6 +453,7 @@ def _check_mv(mat, vec, bias=None):
 
 def mv(input, vec, *, out=None):
     """Matrix-vector product."""
+    refuse_float8("addmv_impl_cpu", input)
     if type(input) is not Tensor or type(vec) is not Tensor:
         _check_tensors("mv", ("input", "vec"), (input, vec))
         if getattr(input, "_sparse_compressed", False):
@@ -436,6 +464,7 @@ def mv(input, vec, *, out=None):
 
 def dot(input, tensor, *, out=None):
     """Inner product of two 1-D tensors."""
+    refuse_float8("dot", input)
     if type(input) is not Tensor or type(tensor) is not Tensor:
         _check_tensors("dot", ("input", "tensor"), (input, tensor))
     _check_dot(input._data, tensor._data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.float8 import refuse as refuse_float8
 from ..autograd.function import Function
 from ._util import Tensor, _make, xp_of
 
@@ -50,6 +51,7 @@ class MaskedFill(Function):
 
 
 def masked_fill(input, mask, value):
+    refuse_float8("masked_fill", input)
     _bool_mask("masked_fill_", mask)
     if isinstance(value, Tensor):
         if value._data.ndim:

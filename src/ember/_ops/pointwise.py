@@ -15,8 +15,10 @@ import operator
 
 import numpy as np
 
+from .._backend.float8 import refuse as refuse_float8
 from ..autograd.function import Function, apply_binary, same_float, saved_arrays
-from ._elementwise import _arr, _binary_slot, _out, _promote, _slot, _wrap_int, inplace_of
+from .._backend.float8 import FLOAT8_NP, float8_mul, not_implemented
+from ._elementwise import _IEEE, _arr, _binary_slot, _out, _promote, _slot, _wrap_int, inplace_of
 from ._inplace import apply_inplace, ufunc_inplace
 from ._util import Tensor, float_np, promote_arrays, type_name, xp_of
 from . import compare, where_clamp
@@ -35,7 +37,7 @@ _ndarray = np.ndarray
 def _same_float(x, y):
     """The arithmetic fast path: a float NumPy array with a same-dtype array or a Python
     float needs no promotion (the NumPy result already has PyTorch's dtype)."""
-    return type(x) is _ndarray and x.dtype.kind == "f" and (
+    return type(x) is _ndarray and x.dtype.char in _IEEE and (
         type(y) is float or (type(y) is _ndarray and y.dtype is x.dtype))
 
 
@@ -49,7 +51,9 @@ class Add(Function):
     def forward(ctx, x, y):
         if _same_float(x, y):
             return x + y
-        x, y, _ = _promote(x, y)
+        x, y, dt = _promote(x, y)
+        if dt in FLOAT8_NP:
+            raise not_implemented("add_stub", dt)
         return x + y
 
     @staticmethod
@@ -75,6 +79,8 @@ class Sub(Function):
         if _same_float(x, y):
             return x - y
         x, y, dt = _promote(x, y)
+        if dt in FLOAT8_NP:
+            raise not_implemented("add_stub", dt)
         if dt.kind == "b":
             raise RuntimeError(
                 "Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -104,10 +110,12 @@ class Mul(Function):
             ctx._to_save = (x if needs[1] else None, y if needs[0] else None)
         if _same_float(x, y):
             return x * y
-        x, y, dt = _promote(x, y)
+        a, b, dt = _promote(x, y)
         if dt.kind == "b":
-            return x & y
-        return x * y
+            return a & b
+        if dt in FLOAT8_NP:
+            return float8_mul(x, y, dt)
+        return a * b
 
     @staticmethod
     def backward(ctx, grad):
@@ -138,6 +146,8 @@ class Div(Function):
         if _same_float(x, y):
             return x / y
         x, y, dt = _promote(x, y)
+        if dt in FLOAT8_NP:
+            raise not_implemented("div_cpu", dt)
         if dt.kind != "f":
             target = float_np(dt)
             if dt != target:
@@ -206,12 +216,23 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx, x):
-        if x.dtype.kind == "b":
-            raise RuntimeError(
-                "Negation, the `-` operator, on a bool tensor is not supported. If you are "
-                "trying to invert a mask, use the `~` or `logical_not()` operator instead."
-            )
+        if x.dtype.kind in "bV" or x.dtype.itemsize == 1:  # bool; float8 (bfloat16 passes)
+            _refuse_neg(x.dtype)
         return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+def _refuse_neg(np_dtype):
+    if np_dtype in FLOAT8_NP:
+        raise not_implemented("neg_cpu", np_dtype)
+    if np_dtype.kind == "b":
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
 
     @staticmethod
     def backward(ctx, grad):
@@ -239,6 +260,8 @@ class Pow(Function):
     def forward(ctx, x, y):
         x_in, y_in = x, y
         x, y, dt = _promote(x, y)
+        if dt.itemsize == 1 and dt in FLOAT8_NP:
+            raise not_implemented("pow", dt)
         xp = xp_of(x, y)
         if dt.kind in "iub":
             if not hasattr(y, "dtype"):

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .._backend.float8 import FLOAT8_NP
 from .._backend import get_default_device, get_default_dtype, to_device, to_dtype
 from .._memory_format import contiguous_format, preserve_format
 from ..autograd.function import Function
@@ -31,7 +32,7 @@ from .generator import (  # noqa: F401 - re-exported: the seed API lives here to
 
 def _float_np(dtype, op_name):
     np_dtype = to_dtype(dtype).numpy_dtype if dtype is not None else get_default_dtype().np
-    if np_dtype.kind not in "fcV":
+    if np_dtype.kind not in "fcV" or np_dtype in FLOAT8_NP:
         raise NotImplementedError(f'"{op_name}" not implemented for \'{type_name(np_dtype)}\'')
     return np_dtype
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.float8 import FLOAT8_NP
 from ..autograd.function import Function
 from ._inplace import apply_inplace, needs_graph
 from ._util import Tensor, inplace_check, type_name
@@ -47,7 +48,7 @@ def _write(self, values, node_name):
 
 def _float_self(self, op_name):
     np_dtype = self._data.dtype
-    if np_dtype.kind not in "fcV":
+    if np_dtype.kind not in "fcV" or np_dtype in FLOAT8_NP:
         raise NotImplementedError(f'"{op_name}" not implemented for \'{type_name(np_dtype)}\'')
     return np_dtype
 
@@ -72,7 +73,7 @@ def _continuous_self(self, distribution, shown_name):
 
 def _real_float_self(self, op_name):
     np_dtype = self._data.dtype
-    if np_dtype.kind not in "fV":
+    if np_dtype.kind not in "fV" or np_dtype in FLOAT8_NP:
         raise NotImplementedError(f'"{op_name}" not implemented for \'{type_name(np_dtype)}\'')
     return np_dtype
 

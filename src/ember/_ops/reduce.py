@@ -22,6 +22,7 @@ from ._select import (
     RETURN_TYPES, Flip, Quiet, acc, axis_arg, const, expand_grad, keep_shape, named,
     numpy_aliases, reduce_dims, reduced_numel, reduced_shape, take_along, write_out,
 )
+from .._backend.float8 import FLOAT8_NP
 from ._util import Tensor, _make, np_dtype_of, type_name, xp_of
 from ._vector_norm import norm
 
@@ -131,7 +132,7 @@ class NanSum(Function):
             np_dtype = np.dtype(np.int64)
         if np_dtype is not None and np_dtype != x.dtype:
             x = x.astype(np_dtype)
-        x, back = acc(x)
+        x, back = acc(x, "nansum_cpu")
         valid = ~xp.isnan(x) if x.dtype.kind in "fc" else xp.ones(x.shape, bool)
         out = xp.where(valid, x, 0).sum(axis=dims, keepdims=keepdim)
         count = None
@@ -223,7 +224,7 @@ class Prod(Function):
         if np_dtype is not None and np_dtype != x.dtype:
             x = x.astype(np_dtype)
         xp = xp_of(x)
-        x, back = acc(x)
+        x, back = acc(x, "prod_out_cpu")
         if dim is None:
             out = xp.prod(x)
         else:
@@ -338,12 +339,20 @@ def amin(input, dim=(), keepdim=False, *, out=None):
     return write_out(result, out, "amin")
 
 
+def _refuse_float8(input, kernel):
+    np_dtype = input._data.dtype
+    if np_dtype.itemsize == 1 and np_dtype in FLOAT8_NP:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{type_name(np_dtype)}\'')
+
+
 def _refuse_complex(input, kernel):
     """Orderings (max, min, argmax, ...) are undefined for complex numbers: PyTorch's
-    error instead of NumPy's lexicographic order."""
-    if input._data.dtype.kind == "c":
+    error instead of NumPy's lexicographic order. PyTorch's CPU build has no ordering
+    kernel for the float8 types either."""
+    np_dtype = input._data.dtype
+    if np_dtype.kind == "c" or (np_dtype.itemsize == 1 and np_dtype in FLOAT8_NP):
         raise NotImplementedError(
-            f'"{kernel}" not implemented for \'{type_name(input._data.dtype)}\'')
+            f'"{kernel}" not implemented for \'{type_name(np_dtype)}\'')
 
 
 def _arg_extreme(x, dim, largest):
@@ -385,6 +394,7 @@ def _max_min(name, input, dim, keepdim, other):
         from . import pointwise
 
         return getattr(pointwise, "maximum" if name == "max" else "minimum")(input, other)
+    _refuse_float8(input, f"{name}_all" if dim is None else f"{name}_cpu")
     if input._data.dtype.kind == "c":
         if dim is None:
             _refuse_complex(input, f"{name}_all")
@@ -438,6 +448,7 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 def _argmax_min(name, input, dim, keepdim, largest):
     x = input._data
+    _refuse_float8(input, f"{name}_cpu")
     if x.dtype.kind in "bc":
         kind = "bool" if x.dtype.kind == "b" else "complex"
         raise RuntimeError(f"{name}(): does not support {kind} input")
@@ -489,7 +500,7 @@ class Var(Function):
                 "be strictly less than the reduction factor (input numel divided by output "
                 "numel).", stacklevel=4)
         xp = xp_of(x)
-        work, back = acc(x)
+        work, back = acc(x, "std_var_all")
         dof = count - correction
         if count == 0:
             out = xp.full(reduced_shape(x.shape, dims, keepdim), xp.nan, work.dtype)
@@ -581,7 +592,7 @@ class LogSumExp(Function):
             from .._backend import get_default_dtype
 
             x = x.astype(get_default_dtype().np)
-        work, back = acc(x)
+        work, back = acc(x, "max_values_cpu")
         with Quiet():
             if work.size:
                 shift = xp.amax(work, axis=dims, keepdims=True)

@@ -13,6 +13,7 @@ import builtins
 
 import numpy as np
 
+from .._backend.float8 import refuse as refuse_float8
 from .._backend import autocast_state
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
@@ -64,6 +65,7 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
         values=tensor([1., 2., 3.]),
         indices=tensor([1, 2, 0]))
     """
+    refuse_float8("sorting_kernel_method_name", input)
     if input._data.dtype.kind == "c":  # no order on complex numbers (PyTorch's message)
         raise RuntimeError(" Sort does not support complex dtypes on CPU")
     if input._data.ndim == 0:
@@ -119,6 +121,7 @@ def _topk(input, dim, k, largest, sorted_):
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):  # noqa: A002
     """The ``k`` largest (or smallest) elements along ``dim`` with their indices, in
     order. Small ``k`` uses an O(n) partition before sorting the k candidates."""
+    refuse_float8("topk_cpu", input)
     if input._data.dtype.kind == "b":
         raise RuntimeError("topk does not support bool dtypes on CPU")
     if input._data.dtype.kind == "c":
@@ -404,6 +407,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     """Sorted unique elements (or unique slices along ``dim``), optionally with the
     inverse mapping and the counts."""
     x = input._data
+    refuse_float8("unique", x)
     if x.dtype.kind == "c":
         _reject_bool("unique", x)
     xp = xp_of(x)

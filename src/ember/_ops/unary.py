@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from .._backend.float8 import refuse as refuse_float8
+from .._backend import dtypes as _dt
 from ..autograd.function import Function, apply_unary, saved_arrays
 from . import _special
 from . import binary
@@ -64,6 +66,8 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
         else:
             if kind == "c" and refuses_complex is not None:
                 _refuse_complex(refuses_complex, x.dtype)
+            if x.dtype.itemsize == 1:  # float8: PyTorch's CPU build has abs alone
+                _refuse_float8(name, kernel, x.dtype)
             values = x
         xp = np if type(x) is np.ndarray else xp_of(x)
         out = compute(xp, values)  # NumPy's inf/nan warnings are filtered
@@ -122,6 +126,23 @@ _NO_COMPLEX = {
     "Logit": '"logit_cpu" not implemented for \'{}\'',
     "Polygamma": '"trigamma" not implemented for \'{}\'',
 }
+
+
+# PyTorch's kernel names for float8 inputs, where they differ from the ``<op>_cpu`` default
+_FLOAT8_KERNELS = {name: f"{name.lower()}_vml_cpu" for name in (
+    "Exp", "Exp2", "Expm1", "Log", "Log2", "Log10", "Log1p", "Sqrt", "Sin", "Cos", "Tan",
+    "Asin", "Acos", "Atan", "Sinh", "Cosh", "Tanh", "Erf", "Erfc", "Erfinv", "Lgamma",
+    "Floor", "Ceil", "Trunc")}
+_FLOAT8_KERNELS["Sigmoid"] = "sigmoid_cpu_reduced_float"
+_FLOAT8_KERNELS["Digamma"] = "digamma"
+
+
+def _refuse_float8(name, kernel, np_dtype):
+    """abs runs on every float8 type but e8m0 (which has no sign); the rest on none."""
+    from .._backend.float8 import FLOAT8_NP, not_implemented
+
+    if np_dtype in FLOAT8_NP and (name != "Abs" or np_dtype == _dt.float8_e8m0fnu.np):
+        raise not_implemented(_FLOAT8_KERNELS.get(name, kernel), np_dtype)
 
 
 def _refuse_complex(message, np_dtype):
@@ -270,6 +291,7 @@ class Sign(Function):
 
 
 def sign(input, *, out=None):
+    refuse_float8("sign_cpu", input)
     return _out(Sign.apply(input), out)
 
 
@@ -479,6 +501,7 @@ def _bf16_info():
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     """Replace NaN and infinities (by default with 0 and the dtype's extreme finite
     values)."""
+    refuse_float8("nan_to_num", input)
     return _out(NanToNum.apply(input, nan, posinf, neginf), out)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.float8 import refuse as refuse_float8
 from .._backend import autocast_state, from_numpy_dtype, result_np
 from .._grad_assign import _CPP_TYPE_NAMES
 from ..autograd.function import Function
@@ -125,6 +126,7 @@ class _MinMax(Function):
         a, b, dt = _promote(x, y)
         if dt.kind == "c":  # no order on complex numbers
             raise RuntimeError(f"{kind} not implemented for complex tensors.")
+        refuse_float8(f"{kind}_cpu", a)
         return getattr(xp_of(a, b), kind)(a, b)
 
     @staticmethod
@@ -217,6 +219,7 @@ def where(condition, input=None, other=None, *, out=None):
 
 def clamp(input, min=None, max=None, *, out=None):  # noqa: A002 - PyTorch's names
     """Limit input to [min, max]; bounds are numbers or tensors; min > max gives max."""
+    refuse_float8("clamp_scalar_cpu", input)
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if out is None:
@@ -250,6 +253,7 @@ def _unrecorded_clamp(input, low, high):
 
 
 def clamp_min(input, min):  # noqa: A002
+    refuse_float8("clamp_min_scalar_cpu", input)
     if isinstance(min, Tensor):
         return _CLAMP_ONE_SIDED["Min", True].apply(input, min, None)
     return _CLAMP_MIN_NUMBER.apply(input, min, None)
