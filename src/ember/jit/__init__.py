@@ -71,7 +71,7 @@ class RecursiveScriptModule(ScriptModule):
 
     def forward(self, *args, **kwargs):
         if self._example_inputs is None:
-            object.__setattr__(self, "_example_inputs", (args, kwargs))
+            object.__setattr__(self, "_example_inputs", remember_call(args, kwargs))
         return self._original(*args, **kwargs)
 
     def train(self, mode: bool = True):
@@ -375,7 +375,7 @@ def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
     return RecursiveScriptModule(module)
 
 
-from ._opnames import export_opnames  # noqa: E402 - it builds on the classes above
+from ._opnames import export_opnames, remember_call  # noqa: E402 - builds on the above
 from ._extras import (  # noqa: E402 - they build on the classes above
     Attribute,
     CompilationUnit,

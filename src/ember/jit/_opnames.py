@@ -4,9 +4,9 @@ PyTorch reads the names off the module's compiled TorchScript graph. ember has n
 compiler, so it learns them the way ``ember.export`` builds its graphs: by running the
 module once on example inputs and naming each recorded call as ATen does
 (``ember.export._aten`` picks the overload from the arguments). The example inputs are
-the ones ``trace`` ran, ``script(..., example_inputs=...)``'s first entry, or else the
-arguments of the scripted module's first call; a scripted module that has not run yet
-has nothing to name and raises a RuntimeError saying so.
+the ones ``trace`` ran, ``script(..., example_inputs=...)``'s first entry, or else
+zeros shaped as the arguments of the scripted module's first call; a scripted module
+that has not run yet has nothing to name and raises a RuntimeError saying so.
 
 What this reproduces and what it cannot:
 
@@ -46,9 +46,50 @@ _TRACED_AS = {name: "_convolution" for name in (
     "convolution")}
 
 
+class _TensorSpec:
+    """A first call's tensor argument, kept as its shape, dtype and device only: the
+    scripted module (and each scripted child) must not hold a batch of activations alive
+    for as long as it lives. Naming runs on zeros of that spec."""
+
+    __slots__ = ("shape", "dtype", "device")
+
+    def __init__(self, tensor) -> None:
+        self.shape, self.dtype, self.device = tuple(tensor.shape), tensor.dtype, tensor.device
+
+
+def _specs(value):
+    from .._tensor import Tensor
+
+    if isinstance(value, Tensor):
+        return _TensorSpec(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_specs(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _specs(v) for k, v in value.items()}
+    return value
+
+
+def _materialized(value):
+    if isinstance(value, _TensorSpec):
+        import ember
+
+        return ember.zeros(value.shape, dtype=value.dtype, device=value.device)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_materialized(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _materialized(v) for k, v in value.items()}
+    return value
+
+
+def remember_call(args: tuple, kwargs: dict) -> tuple:
+    """What a scripted module keeps of its first call's (args, kwargs) for naming."""
+    return _specs(args), _specs(kwargs)
+
+
 def _example_of(module):
     """The (args, kwargs) the module was (or will be) run with, or None."""
-    return getattr(module, "_example_inputs", None)
+    example = getattr(module, "_example_inputs", None)
+    return None if example is None else _materialized(example)
 
 
 def _owner(root, stack) -> object | None:
