@@ -56,6 +56,7 @@ MODEL_FILES = {
         """,
     "{p}/net.py": """\
         import {lib}
+        import {lib}.nn.functional as F
         from {lib} import nn
         from . import util
 
@@ -66,7 +67,7 @@ MODEL_FILES = {
                 self.register_buffer("steps", {lib}.zeros(1, dtype={lib}.int64))
 
             def forward(self, x):
-                return util.scale({lib}.relu(self.fc(x)))
+                return util.scale(F.relu(self.fc(x))) + {lib}.tanh(x).sum(-1, keepdim=True)
         """,
 }
 
