@@ -8,8 +8,9 @@ from .parallel import DataParallel, DistributedDataParallel, data_parallel  # no
 
 def __getattr__(name):
     # ``torch.nn.quantized`` needs no import of its own; loaded on first use (start-up).
-    if name == "quantized":
+    # ``torch.nn.intrinsic`` (the deprecated alias of ao.nn.intrinsic) likewise.
+    if name in ("quantized", "intrinsic"):
         import importlib
 
-        return importlib.import_module(f"{__name__}.quantized")
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

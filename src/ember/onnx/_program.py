@@ -23,9 +23,12 @@ class ONNXProgram:
     """An exported ONNX model. ``program(*args)`` runs it (one InferenceSession, made on
     first call, dropped by ``release()``); ``program.save(path)`` writes it."""
 
-    def __init__(self, model_proto, exported_program=None) -> None:
+    def __init__(self, model_proto, exported_program=None, *, _reference=None) -> None:
         self._model_proto = model_proto
         self.exported_program = exported_program
+        # (model, example args, example kwargs, training) from ember's exporter: what
+        # onnx.verification compares the file with when there is no exported_program.
+        self._reference = _reference
         self._inference_session = None
 
     @property

@@ -145,7 +145,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=F
     if dynamo:
         from ._program import ONNXProgram
 
-        return ONNXProgram(model_proto)
+        return ONNXProgram(model_proto,
+                           _reference=(model, example_args, example_kwargs, training))
     return None
 
 
