@@ -134,6 +134,7 @@ SCRIPTS = [
     "siamese_contrastive.py",  # siamese pairs + BCELoss, contrastive loss, pair/triplet losses
     "seq2seq_packed_attention.py",  # biLSTM over packed batches, Luong attention, masks, forcing
     "ppo_continuous_control.py",  # PPO: Independent(Normal), GAE, clipped surrogate, tanh squash
+    "augmentation_pipeline.py",  # batched affine_grid/grid_sample, interpolate modes, pads, mixup
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -364,6 +365,10 @@ CLAIMS = {
                                   "tanh-squashed log_prob == change of variables: True",
                                   "mean-action return improved: True solved: True",
                                   "log_std fell: True"],
+    "augmentation_pipeline.py": ["identity warp is exact: True", "warped masks stay labels: True",
+                                 "reflect pad mirrors: True", "separable == 2-d kernel: True",
+                                 "rot90 four times is identity: True rot90 k=-1 == k=3: True",
+                                 "closer to the true warp: True", "packed == alone: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
