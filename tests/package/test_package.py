@@ -133,6 +133,9 @@ def test_ember_package_round_trip_and_torch_reads_its_tensors(modules):
     data = buffer.getvalue()
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert "archive/.data/0.storage" in names and "archive/.data/extern_modules" in names
+    # the model's 3 tensors, written once though the state_dict pickle holds them again,
+    # and one storage each for base (with its view), ints and half
+    assert sum(name.endswith(".storage") for name in names) == 6
 
     importer = ep.PackageImporter(io.BytesIO(data))
     loaded = importer.load_pickle("model", "model.pkl")

@@ -4,7 +4,6 @@ PyTorch's ``PyTorchFileWriter`` lays it out), or an unzipped package folder."""
 
 from __future__ import annotations
 
-import io
 import os
 import zipfile
 
@@ -12,43 +11,48 @@ from .. import _serialization_format as fmt
 
 
 class ZipWriter:
-    """Collects records and writes them as one archive when finished."""
+    """Writes records straight into the archive (a model's storages are not held twice in
+    memory); ``finish`` writes the central directory."""
 
     def __init__(self, f) -> None:
         if isinstance(f, (str, os.PathLike)):
-            self._path = os.fspath(f)
-            self._buffer = None
-            stem = os.path.splitext(os.path.basename(self._path))[0]
-            self._root = stem or "archive"
-            open(self._path, "wb").close()  # as PyTorch: the file exists from the start
+            path = os.fspath(f)
+            self._file = open(path, "wb")  # noqa: SIM115 - closed by finish()
+            self._owned = True
+            self._root = os.path.splitext(os.path.basename(path))[0] or "archive"
         else:
             if not hasattr(f, "write"):
                 raise AttributeError(
                     "expected 'f' to be string, path, or a file-like object with a 'write' "
                     f"attribute (got {type(f).__name__})")
-            self._path, self._buffer, self._root = None, f, "archive"
-        self._records: list[tuple[str, bytes]] = []
+            self._file, self._owned, self._root = f, False, "archive"
+        self._zip = zipfile.ZipFile(self._file, "w", compression=zipfile.ZIP_STORED,
+                                    allowZip64=True)
 
     def write_record(self, name: str, payload: bytes) -> None:
-        self._records.append((name, payload))
+        full = f"{self._root}/{name}"
+        info = zipfile.ZipInfo(full, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_STORED
+        info.extra = fmt._padding(self._file, full, fmt.ALIGNMENT)  # data 64-byte aligned
+        self._zip.writestr(info, payload)
 
     def finish(self) -> None:
-        """Write the archive to the path or buffer given at construction."""
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
-            for name, payload in self._records:
-                full = f"{self._root}/{name}"
-                info = zipfile.ZipInfo(full, date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_STORED
-                info.extra = fmt._padding(out, full, fmt.ALIGNMENT)
-                z.writestr(info, payload)
-        if self._path is not None:
-            with open(self._path, "wb") as target:
-                target.write(out.getvalue())
-        else:
-            self._buffer.write(out.getvalue())
-            if hasattr(self._buffer, "flush"):
-                self._buffer.flush()
+        if self._zip is None:
+            return
+        archive, self._zip = self._zip, None
+        archive.close()
+        if self._owned:
+            self._file.close()
+        elif hasattr(self._file, "flush"):
+            self._file.flush()
+
+    def __del__(self) -> None:
+        # an exporter dropped without close(): end the archive while its file is still
+        # open (zipfile's own finalizer may run after the buffer is gone)
+        try:
+            self.finish()
+        except (AttributeError, OSError, ValueError):
+            pass
 
 
 class ZipReader:

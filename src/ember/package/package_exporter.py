@@ -475,11 +475,13 @@ class PackageExporter:
     def close(self) -> None:
         """Check the dependency graph, write every module it decided on, the extern list
         and the Python version, and finish the archive."""
-        self._execute_dependency_graph()
-        self._write(".data/python_version", platform.python_version())
-        self._write(".data/version", "6\n")  # PyTorch's minimum reader version for packages
-        self._write("byteorder", sys.byteorder)
-        self._finalize_zip()
+        try:
+            self._execute_dependency_graph()
+            self._write(".data/python_version", platform.python_version())
+            self._write(".data/version", "6\n")  # PyTorch's minimum reader version
+            self._write("byteorder", sys.byteorder)
+        finally:  # on a PackagingError too: the file is closed, its archive readable
+            self._finalize_zip()
 
     def _finalize_zip(self) -> None:
         if not self._closed:
