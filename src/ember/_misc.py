@@ -10,6 +10,7 @@ import numpy as np
 
 from ._backend import dtypes as _dt
 from ._backend.dtypes import get_default_dtype, promote_np, result_np, set_default_dtype, to_dtype
+from ._ops._factory import DETERMINISTIC as _deterministic
 from ._tensor import _LEGACY_TYPES, Tensor
 
 
@@ -186,7 +187,8 @@ def can_cast(from_, to):
 # Determinism and threads
 # ---------------------------------------------------------------------------
 
-_deterministic = {"enabled": False, "warn_only": False}
+# use_deterministic_algorithms's settings: the ops layer's dict, where the empty
+# factories read them (fill_uninitialized_memory); imported above as _deterministic.
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:

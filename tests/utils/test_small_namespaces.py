@@ -336,3 +336,56 @@ def test_module_tracker_removes_its_hooks():
     tracker._fw_pre_hook = lambda *a: calls.append(a)
     ember.nn.Linear(2, 2)(ember.ones(1, 2))
     assert calls == []
+
+
+# ---- deterministic -----------------------------------------------------------------------------
+
+@pytest.fixture
+def deterministic_both():
+    """Deterministic algorithms on in both libraries; every switch restored afterwards."""
+    import ember.utils.deterministic
+    import torch.utils.deterministic
+
+    saved = [(lib, lib.are_deterministic_algorithms_enabled(),
+              lib.is_deterministic_algorithms_warn_only_enabled(),
+              module.fill_uninitialized_memory)
+             for lib, module in ((torch, torch.utils.deterministic),
+                                 (ember, ember.utils.deterministic))]
+    for lib, *_ in saved:
+        lib.use_deterministic_algorithms(True)
+    yield {torch: torch.utils.deterministic, ember: ember.utils.deterministic}
+    for (lib, enabled, warn_only, fill), module in zip(
+            saved, (torch.utils.deterministic, ember.utils.deterministic)):
+        lib.use_deterministic_algorithms(enabled, warn_only=warn_only)
+        module.fill_uninitialized_memory = fill
+
+
+def _uninitialized(lib):
+    grown = lib.ones(2)
+    grown.resize_(4)
+    return [lib.empty(2), lib.empty(2, dtype=lib.int32), lib.empty(3, dtype=lib.uint8),
+            lib.empty(2, dtype=lib.bool), lib.empty(2, dtype=lib.complex64),
+            lib.empty(2, dtype=lib.bfloat16).float(), lib.empty_like(lib.ones(2, 3).t()),
+            lib.ones(2, dtype=lib.int64).new_empty(3), lib.empty_strided((2, 2), (1, 2)),
+            grown]
+
+
+def test_fill_uninitialized_memory_matches_torch(deterministic_both):
+    for fill in (True, False):
+        for module in deterministic_both.values():
+            module.fill_uninitialized_memory = fill
+            assert module.fill_uninitialized_memory is fill
+        for mine, theirs in zip(_uninitialized(ember), _uninitialized(torch)):
+            if fill:
+                torch.testing.assert_close(torch.from_numpy(mine.numpy()), theirs,
+                                           equal_nan=True)
+            else:  # torch leaves garbage; ember's memory is zeros (or the kept values)
+                assert not mine.isnan().any().item()
+    for module in deterministic_both.values():
+        with pytest.raises(RuntimeError, match="expected a bool, but got int"):
+            module.fill_uninitialized_memory = 3
+
+
+def test_no_fill_without_deterministic_algorithms():
+    assert not ember.are_deterministic_algorithms_enabled()
+    assert ember.empty(3).eq(0).all().item()

@@ -12,6 +12,30 @@ from .._backend.meta import to_meta
 from ._util import Tensor, _make, type_name
 
 
+# use_deterministic_algorithms's settings. ember._misc writes them; they live in the ops
+# layer so the empty factories can read them without importing upward.
+DETERMINISTIC = {"enabled": False, "warn_only": False, "fill_uninitialized_memory": True}
+
+
+def fill_uninitialized(array):
+    """``torch.utils.deterministic.fill_uninitialized_memory``: while deterministic
+    algorithms are on, the memory empty/empty_like/new_empty/empty_strided/resize_ hand
+    out is written as PyTorch writes it, NaN for floating and complex dtypes, the largest
+    value for integers, True for bool, so a read of it shows. Otherwise it keeps the
+    zeros ember always allocates. Returns ``array``, filled in place."""
+    if not (DETERMINISTIC["enabled"] and DETERMINISTIC["fill_uninitialized_memory"]):
+        return array
+    from .._backend.float8 import convert
+
+    kind = array.dtype.kind
+    if kind == "b":
+        array[...] = True
+    elif kind in "iu":
+        array[...] = np.iinfo(array.dtype).max
+    else:  # f, c, and the V-coded float8 / bfloat16 / complex32
+        array[...] = convert(np.array(np.nan, np.float32), array.dtype)
+    return array
+
 def supports_out(fn):
     """``out=``: the result's dtype defaults to ``out``'s, and is written into ``out``
     (resized when the shape differs, as PyTorch resizes out tensors)."""

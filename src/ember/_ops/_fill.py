@@ -11,6 +11,7 @@ from __future__ import annotations
 from .._backend.float8 import check_fill, convert
 from ..autograd.function import Function
 from ._util import Tensor, _make, array_module, inplace_check
+from ._factory import fill_uninitialized
 from .creation import ToCopy, _size, zeros_like
 
 
@@ -195,7 +196,8 @@ def copy_(self, src, non_blocking=False) -> Tensor:
 def resize_(self, *sizes, memory_format=None) -> Tensor:
     """Reinterpret the tensor's storage with a new shape, as PyTorch does: elements are
     taken in storage order from ``storage_offset``; growing past the storage allocates
-    new memory that keeps the old elements first (the rest zero, PyTorch leaves it unset)."""
+    new memory that keeps the old elements first (the rest zero, PyTorch leaves it unset;
+    under deterministic algorithms both write NaN there, see fill_uninitialized)."""
     if self._requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
     shape = _size(sizes)
@@ -214,6 +216,7 @@ def resize_(self, *sizes, memory_format=None) -> Tensor:
         grown = xp.zeros(count, array.dtype)
         flat = array.reshape(-1)
         keep = min(count, flat.size)
+        fill_uninitialized(grown[keep:])  # the new part, as PyTorch's deterministic mode
         grown[:keep] = flat[:keep]
         self._data = grown.reshape(shape)
     self._vc[0] += 1

@@ -16,8 +16,8 @@ from .._memory_format import as_format, contiguous_format, preserve_format
 from ._util import Tensor, array_module, type_name
 from . import copies, from_data
 from ._factory import (  # noqa: F401 - re-exported: other families import them from here
-    _finish, _module_and_device, _module_for_device, _np_dtype, _on_device, _size, sizes_given,
-    supports_out,
+    _finish, _module_and_device, _module_for_device, _np_dtype, _on_device, _size,
+    fill_uninitialized, sizes_given, supports_out,
 )
 from .copies import Clone, ToCopy, clone, contiguous, to  # noqa: F401
 from .from_data import (  # noqa: F401
@@ -56,8 +56,10 @@ def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, memory_format=None) -> Tensor:
     size = sizes_given(sizes, size, "empty")
     _size(size, "empty")  # the generic negative-size text, not zeros' own
-    # Zero-filled: uninitialised memory would make tests and users' bugs irreproducible.
+    # Zero-filled: uninitialised memory would make tests and users' bugs irreproducible;
+    # NaN-filled (as PyTorch) under deterministic algorithms + fill_uninitialized_memory.
     result = _filled(size, dtype, device, requires_grad, "zeros")
+    fill_uninitialized(result._data)
     if memory_format is not None and memory_format not in (contiguous_format, preserve_format):
         result._data = as_format(result._data, memory_format, array_module(result._data))
     return _pin_created(result) if pin_memory else result
@@ -117,7 +119,7 @@ def _filled_like(input, fill_value, dtype, device, requires_grad, memory_format,
         plain = memory_format is contiguous_format
     if plain:
         if fill_value is None:
-            filled = xp.zeros(array.shape, np_dtype)
+            filled = fill_uninitialized(xp.zeros(array.shape, np_dtype))
         elif maker is not None:  # zeros/ones: a little cheaper than full
             filled = maker(xp)(array.shape, np_dtype)
         else:
@@ -125,6 +127,8 @@ def _filled_like(input, fill_value, dtype, device, requires_grad, memory_format,
         return _finish(filled, requires_grad)
     filled = copies.empty_like_array(array, np_dtype, memory_format, xp)
     filled[...] = 0 if fill_value is None else fill_value
+    if fill_value is None:
+        fill_uninitialized(filled)
     return _finish(filled, requires_grad)
 
 
