@@ -164,6 +164,8 @@ def test_a_package_folder_and_map_location(modules, tmp_path):
         exporter.intern(f"{p}.**")
         exporter.save_module(f"{p}.net")
         exporter.save_pickle("data", "t.pkl", ember.arange(3.0))
+    theirs = tp.PackageImporter(str(path)).load_pickle("data", "t.pkl")
+    np.testing.assert_array_equal(theirs.numpy(), [0.0, 1.0, 2.0])
     folder = tmp_path / "unzipped"
     with zipfile.ZipFile(path) as archive:
         archive.extractall(folder)
