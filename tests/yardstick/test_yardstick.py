@@ -135,6 +135,7 @@ SCRIPTS = [
     "seq2seq_packed_attention.py",  # biLSTM over packed batches, Luong attention, masks, forcing
     "ppo_continuous_control.py",  # PPO: Independent(Normal), GAE, clipped surrogate, tanh squash
     "augmentation_pipeline.py",  # batched affine_grid/grid_sample, interpolate modes, pads, mixup
+    "swin_window_attention.py",  # Swin: windows, relative position bias, shifted-window masks
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -369,6 +370,12 @@ CLAIMS = {
                                  "reflect pad mirrors: True", "separable == 2-d kernel: True",
                                  "rot90 four times is identity: True rot90 k=-1 == k=3: True",
                                  "closer to the true warp: True", "packed == alone: True"],
+    "swin_window_attention.py": ["round trip: True",
+                                 "centre on the diagonal: True antisymmetric: True",
+                                 "blocked per window: [0, 128, 128, 192]",
+                                 "state_dict keeps index, not mask: True False",
+                                 "masked pairs get ~0 attention: True",
+                                 "unmasked rows sum to one: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
