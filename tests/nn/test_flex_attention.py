@@ -26,12 +26,18 @@ RNG = np.random.default_rng(5)
 
 
 @pytest.fixture(autouse=True)
-def _quiet_torch():
-    """torch warns once that eager flex_attention is unfused; the warning is not under test."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="flex_attention called without")
-        warnings.filterwarnings("ignore", message="return_lse is deprecated")
-        yield
+def _eager_torch():
+    """torch's public flex_attention hands its operator to torch.compile (an "eager"
+    backend on the cpu, ~0.3 s of tracing per call); torch's debug switch calls the same
+    operator directly, the same numbers without the tracing. Restored afterwards."""
+    saved = TF._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG
+    TF._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = True
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="return_lse is deprecated")
+            yield
+    finally:
+        TF._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = saved
 
 
 def _pair(*shape, dtype=np.float32):
