@@ -136,6 +136,7 @@ SCRIPTS = [
     "ppo_continuous_control.py",  # PPO: Independent(Normal), GAE, clipped surrogate, tanh squash
     "augmentation_pipeline.py",  # batched affine_grid/grid_sample, interpolate modes, pads, mixup
     "swin_window_attention.py",  # Swin: windows, relative position bias, shifted-window masks
+    "mixture_of_experts.py",  # top-k router, argsort/bincount dispatch, index_add_, capacity, aux
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -376,6 +377,10 @@ CLAIMS = {
                                  "state_dict keeps index, not mask: True False",
                                  "masked pairs get ~0 attention: True",
                                  "unmasked rows sum to one: True"],
+    "mixture_of_experts.py": ["sparse == dense: True", "weights sum to one: True",
+                              "gradients agree: True",
+                              "unused experts get zero grad: [1, 2] True used ones do not: True",
+                              "slot positions: [0, 0, 1, 2, 0, 1]", "loss fell: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
