@@ -96,6 +96,8 @@ def _flattenable(params, states) -> bool:
             return False
         if p.dim() == 0:  # its state would look like the per-parameter scalars
             return False
+        if "_spec" in p.__dict__:  # a DTensor: its ops go through its own dispatch
+            return False
     keys = list(states[0])
     for s in states:
         if list(s) != keys:
