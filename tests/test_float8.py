@@ -310,3 +310,26 @@ def test_matmul_saturates_as_a_cast():
         got = ember.tensor(a).to(e) @ ember.tensor(b).to(e)
         expected = torch.tensor(a).to(t) @ torch.tensor(b).to(t)
         np.testing.assert_array_equal(_bits(got), _bits(expected))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_checkpoints_both_ways(name, tmp_path):
+    """torch writes float8 tensors as UntypedStorage bytes + _rebuild_tensor_v3; ember reads
+    them, and writes files torch reads back (weights_only too), views included."""
+    e, t = _pair(name)
+    values = torch.tensor([[1.5, -2.0, 3.0], [0.25, 4.0, 448.0]])
+    original = values.to(t)
+    torch.save({"w": original, "column": original[:, 1], "scale": torch.ones(2)},
+               tmp_path / "torch.pt")
+    loaded = ember.load(tmp_path / "torch.pt")
+    assert loaded["w"].dtype is e and loaded["column"].dtype is e
+    np.testing.assert_array_equal(_bits(loaded["w"]), _bits(original))
+    np.testing.assert_array_equal(_bits(loaded["column"]),
+                                  _bits(original[:, 1].contiguous()))
+    ember.save({"w": loaded["w"], "column": loaded["column"]}, tmp_path / "ember.pt")
+    for weights_only in (True, False):
+        back = torch.load(tmp_path / "ember.pt", weights_only=weights_only)
+        assert back["w"].dtype == t
+        np.testing.assert_array_equal(_bits(back["w"]), _bits(original))
+        np.testing.assert_array_equal(_bits(back["column"]),
+                                      _bits(original[:, 1].contiguous()))

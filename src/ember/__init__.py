@@ -104,3 +104,4 @@ half, float, double = float16, float32, float64  # noqa: A001 - PyTorch's aliase
 cfloat, cdouble, chalf = complex64, complex128, complex32
 short, int, long = int16, int32, int64  # noqa: A001
 from ._toplevel_more import *  # noqa: F401,F403,E402  (sym_*, cond, dlpack, legacy switches)
+from .nn._scaled_mm import _scaled_mm  # noqa: F401,E402  (torch._scaled_mm, float8 GEMM)

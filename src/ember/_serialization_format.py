@@ -36,6 +36,7 @@ STORAGE_NAMES = {
     "ComplexDoubleStorage": _dt.complex128,
 }
 STORAGE_OF_DTYPE = {d.name: name for name, d in STORAGE_NAMES.items()}
+UNTYPED = "UntypedStorage"  # torch.storage.UntypedStorage: bytes, for float8 and complex32
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
@@ -100,7 +101,8 @@ class _TorchPickler(pickle._Pickler):
 
     def persistent_id(self, obj):
         if isinstance(obj, _StorageRef):
-            return ("storage", TorchGlobal("torch", obj.storage_name), obj.key, obj.location,
+            module = "torch.storage" if obj.storage_name == UNTYPED else "torch"
+            return ("storage", TorchGlobal(module, obj.storage_name), obj.key, obj.location,
                     obj.numel)
         return None
 
@@ -129,7 +131,9 @@ class _Writer:
     def storage_for(self, root):
         entry = self.storages.get(id(root))
         if entry is None:
-            name = STORAGE_OF_DTYPE[_dt.from_numpy_dtype(root.dtype).name]
+            # float8 and complex32 have no typed storage class: torch writes their bytes
+            # as an UntypedStorage and names the dtype in _rebuild_tensor_v3
+            name = STORAGE_OF_DTYPE.get(_dt.from_numpy_dtype(root.dtype).name, UNTYPED)
             entry = (str(len(self.storages)), root, name)
             self.storages[id(root)] = entry
         return entry
@@ -214,16 +218,18 @@ class _Writer:
             st // itemsize if n > 1 else _contiguous_stride(shape, i)
             for i, (st, n) in enumerate(zip(array.strides, shape))
         )
-        storage = _StorageRef(key, storage_name, root.size, location)
+        untyped = storage_name == UNTYPED
+        storage = _StorageRef(key, storage_name, root.nbytes if untyped else root.size,
+                              location)
         # a Parameter of a user subclass is that subclass flagged ``_is_param``: torch
         # writes it as a tensor that requires grad, its flag in the subclass state
         is_parameter = _is_parameter_class(type(tensor))
-        rebuilt = _Reduce(
-            TorchGlobal("torch._utils", "_rebuild_tensor_v2"),
-            (storage, offset, tuple(shape), stride, tensor.requires_grad and
-             not is_parameter, _Reduce(
-                 TorchGlobal("collections", "OrderedDict"), ())),
-        )
+        args = (storage, offset, tuple(shape), stride, tensor.requires_grad and
+                not is_parameter, _Reduce(TorchGlobal("collections", "OrderedDict"), ()))
+        if untyped:
+            args += (TorchGlobal("torch", _dt.from_numpy_dtype(root.dtype).name),)
+        rebuilt = _Reduce(TorchGlobal("torch._utils", "_rebuild_tensor_v3" if untyped
+                                      else "_rebuild_tensor_v2"), args)
         if is_parameter:
             return _Reduce(
                 TorchGlobal("torch._utils", "_rebuild_parameter"),
@@ -388,6 +394,20 @@ def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False
     if requires_grad:
         tensor.requires_grad_(True)
     return tensor
+
+
+def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad=False,
+                      backward_hooks=None, dtype=None, metadata=None):
+    """``torch._utils._rebuild_tensor_v3``: the form torch writes for dtypes without a
+    typed storage (float8, complex32): an UntypedStorage's bytes, viewed as ``dtype``."""
+    if not isinstance(storage, LoadedStorage) or not isinstance(dtype, _dt.dtype):
+        raise CheckpointError("expected an untyped storage and a dtype")
+    flat = storage.array
+    if flat.dtype != np.uint8 or flat.size % dtype.itemsize:
+        raise CheckpointError(f"a storage of {flat.size} bytes cannot hold {dtype}")
+    typed = LoadedStorage(flat.view(dtype.numpy_dtype))
+    return rebuild_tensor_v2(typed, storage_offset, size, stride, requires_grad,
+                             backward_hooks, metadata)
 
 
 def rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad=False):

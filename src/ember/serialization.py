@@ -111,6 +111,8 @@ def _builtin_allowlist():
         "_codecs.encode": codecs.encode,
         "torch._utils._rebuild_tensor": fmt.rebuild_tensor,
         "torch._utils._rebuild_tensor_v2": fmt.rebuild_tensor_v2,
+        "torch._utils._rebuild_tensor_v3": fmt.rebuild_tensor_v3,
+        "torch.storage.UntypedStorage": fmt.StorageType(_dt.uint8),
         "torch._utils._rebuild_meta_tensor_no_storage": fmt.rebuild_meta_tensor_no_storage,
         "torch._utils._rebuild_parameter": fmt.rebuild_parameter,
         "torch._utils._rebuild_parameter_with_state": fmt.rebuild_parameter,

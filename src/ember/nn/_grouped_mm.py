@@ -12,9 +12,8 @@ Each group is one matmul on slices, so autograd comes from the matmul and slicin
 Rows (columns, groups) beyond ``offs[-1]`` are zero here; PyTorch leaves them
 uninitialised. PyTorch's CPU checks are kept, the 16-byte stride rule included.
 
-The scaled variants take float8 operands, which ember has no dtype for: ``scaled_mm``
-raises PyTorch's invalid-configuration error for every non-float8 input (what PyTorch
-raises for them too), and ``scaled_grouped_mm`` has no CPU kernel in PyTorch either.
+``scaled_mm`` (float8 operands with scales) lives in ``_scaled_mm.py``; PyTorch has no CPU
+kernel for ``scaled_grouped_mm``, so it raises PyTorch's missing-kernel error here too.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from __future__ import annotations
 from enum import Enum
 
 import ember
+from ._scaled_mm import scaled_mm
 
 __all__ = ["ScalingType", "SwizzleType", "grouped_mm", "scaled_grouped_mm", "scaled_mm"]
 
@@ -139,43 +139,11 @@ def grouped_mm(mat_a, mat_b, *, offs=None, bias=None, out_dtype=None):
     return ember.cat(pieces, dim=axis)
 
 
-def _describe(t) -> tuple:
-    return (_CPP_NAMES.get(_dtype_name(t.dtype), _dtype_name(t.dtype)),
-            list(t.shape), list(t.stride()))
-
-
-def scaled_mm(mat_a, mat_b, scale_a, scale_recipe_a, scale_b, scale_recipe_b,
-              swizzle_a=None, swizzle_b=None, bias=None, output_dtype=ember.bfloat16,
-              contraction_dim=(), use_fast_accum=False):
-    """``(mat_a * scale_a) @ (mat_b * scale_b)`` for float8 operands. ember has no float8
-    dtype, so every input is refused with PyTorch's message for non-float8 operands."""
-    if mat_a.dim() != 2:
-        raise ValueError("mat_a must be a matrix")
-    if mat_b.dim() != 2:
-        raise ValueError("mat_b must be a matrix")
-    first_a = scale_a[0] if isinstance(scale_a, (list, tuple)) else scale_a
-    first_b = scale_b[0] if isinstance(scale_b, (list, tuple)) else scale_b
-    a_dtype = _describe(mat_a)[0]
-    b_dtype = _describe(mat_b)[0]
-    sa_dtype, sa_size, sa_stride = _describe(first_a)
-    sb_dtype, sb_size, sb_stride = _describe(first_b)
-    raise ValueError(
-        "Invalid scaling configuration.\n"
-        "- For TensorWise scaling, a and b should be float8, scales should be float and "
-        "singletons.\n"
-        "- For RowWise scaling, a and b should be float8, scales should be float, scale_a "
-        f"should be ({mat_a.shape[0]}, 1) and scale_b should be (1, {mat_b.shape[1]}), and "
-        "both should be contiguous.\n"
-        f"Got mat_a.dtype()={a_dtype}, scale_a.dtype()={sa_dtype}, scale_a.size()={sa_size}, "
-        f"scale_a.stride()={sa_stride}, mat_b.dtype()={b_dtype}, scale_b.dtype()={sb_dtype}, "
-        f"scale_b.size()={sb_size} and scale_b.stride()={sb_stride}")
-
-
 def scaled_grouped_mm(mat_a, mat_b, scale_a, scale_recipe_a, scale_b, scale_recipe_b,
                       swizzle_a=None, swizzle_b=None, bias=None, offs=None,
                       output_dtype=ember.bfloat16, contraction_dim=(), use_fast_accum=False):
-    """The float8 grouped GEMM: PyTorch has only CUDA kernels for it (and ember no float8
-    dtype), so a CPU call raises PyTorch's missing-kernel error."""
+    """The float8 grouped GEMM: PyTorch has only CUDA kernels for it, so a CPU call raises
+    PyTorch's missing-kernel error."""
     raise NotImplementedError(
         "Could not run 'aten::_scaled_grouped_mm_v2' with arguments from the "
         f"'{mat_a.device.type.upper()}' backend. This could be because the operator doesn't "
