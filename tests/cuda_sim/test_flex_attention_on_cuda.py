@@ -20,6 +20,7 @@ def test_flex_attention_on_cuda_matches_cpu():
         q, k, v, table = [ember.tensor(a, device=device, requires_grad=True) for a in arrays]
         mask = EF.create_block_mask(_causal, None, None, 8, 8, device=device, BLOCK_SIZE=4)
         assert mask.kv_num_blocks.device.type == device
+        assert "██" in str(mask) and mask.to(device).kv_indices.device.type == device
         out, aux = EF.flex_attention(
             q, k, v, block_mask=mask, score_mod=lambda s, b, h, qi, kv: s + table[qi - kv + 7],
             return_aux=EF.AuxRequest(lse=True))

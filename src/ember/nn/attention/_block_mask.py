@@ -405,7 +405,7 @@ class BlockMask:
 
         If grid_size is -1, prints out an uncompressed version. Warning, it can be quite big!
         """
-        dense_mask = self.to_dense().numpy()
+        dense_mask = self.to_dense().cpu().numpy()
         *batch_dims, num_rows, num_cols = dense_mask.shape
         if grid_size == -1:
             max_rows, max_cols = num_rows, num_cols
