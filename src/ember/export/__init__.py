@@ -27,14 +27,16 @@ How it differs from PyTorch's:
 - Symbols of dynamic dims are ``s0, s1, ...`` (PyTorch: ``s77``-style hashes), and a
   result dimension gets a symbol when its example size equals a dynamic input's (use
   example sizes that differ from the static sizes).
-- ``save`` writes ember's own zip format (PyTorch's ``.pt2`` archive holds its serialized
-  ATen graph schema); ``load`` reads it back in ember, not in PyTorch.
+- ``save`` / ``load`` use PyTorch's ``.pt2`` archive (``pt2_archive``): ember reads
+  programs ``torch.export.save`` wrote and torch loads ember's; a node torch's format
+  cannot name (an op ember records under its own signature) makes ``save`` raise.
 - Node ``# File:`` stack-trace comments are not recorded; ``module()`` checks the input
   structure and shapes in Python rather than through a ``_guards_fn`` submodule.
 - ``unflatten`` rebuilds one ``InterpreterModule`` per submodule called once; a module
   called several times stays inline in its parent's graph (PyTorch deduplicates calls).
 """
 
+from . import pt2_archive
 from ._builders import (
     AdditionalInputs,
     CustomDecompTable,
@@ -61,5 +63,5 @@ __all__ = [
     "InputKind", "InputSpec",
     "InterpreterModule", "OutputKind", "OutputSpec", "UnflattenedModule", "dims", "export",
     "ShapesCollection", "default_decompositions", "draft_export", "load", "register_dataclass",
-    "save", "unflatten",
+    "pt2_archive", "save", "unflatten",
 ]

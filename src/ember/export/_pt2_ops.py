@@ -48,6 +48,67 @@ def _max_pool_with_indices(function):
     return impl
 
 
+def _convolution(x, weight, bias, stride, padding, dilation, transposed, output_padding,
+                 groups):
+    """``aten.convolution``: the core-IR conv every ``conv<d>d`` lowers to."""
+    import ember.nn.functional as F
+
+    dims = weight.dim() - 2
+    if transposed:
+        function = getattr(F, f"conv_transpose{dims}d")
+        return function(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    return getattr(F, f"conv{dims}d")(x, weight, bias, stride, padding, dilation, groups)
+
+
+def _batch_norm_stats(x, eps):
+    """(mean, 1/sqrt(biased var + eps)) over every dim but the channels, as ATen saves."""
+    dims = [0, *range(2, x.dim())]
+    mean = x.mean(dims)
+    var = x.var(dims, correction=0)
+    return mean, (var + eps).rsqrt()
+
+
+def _native_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps):
+    """``native_batch_norm`` / ``_native_batch_norm_legit``: the output plus the saved
+    statistics; running stats are updated in place when training."""
+    import ember.nn.functional as F
+
+    out = F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+    if not training:
+        empty = x.new_zeros((0,))
+        return out, empty, empty
+    mean, rstd = _batch_norm_stats(x, eps)
+    return out, mean, rstd
+
+
+def _native_batch_norm_functional(x, weight, bias, running_mean, running_var, training,
+                                  momentum, eps):
+    """``_native_batch_norm_legit_functional``: as above, the updated running stats
+    returned as new tensors (the program writes them back as buffer mutations)."""
+    new_mean, new_var = running_mean.clone(), running_var.clone()
+    out, mean, rstd = _native_batch_norm(x, weight, bias, new_mean, new_var, training,
+                                         momentum, eps)
+    return out, mean, rstd, new_mean, new_var
+
+
+def _native_layer_norm(x, normalized_shape, weight, bias, eps):
+    import ember.nn.functional as F
+
+    dims = list(range(x.dim() - len(normalized_shape), x.dim()))
+    mean = x.mean(dims, keepdim=True)
+    rstd = (x.var(dims, correction=0, keepdim=True) + eps).rsqrt()
+    return F.layer_norm(x, normalized_shape, weight, bias, eps), mean, rstd
+
+
+def _native_dropout(x, p, train):
+    import ember
+
+    if not train or p == 0:
+        return x.clone(), ember.ones_like(x, dtype=ember.bool)
+    mask = ember.rand_like(x) >= p
+    return x * mask / (1 - p), mask
+
+
 def _register_impls() -> None:
     import ember
     import ember.nn.functional as F
@@ -61,6 +122,17 @@ def _register_impls() -> None:
         "max_pool2d_with_indices": _max_pool_with_indices(F.max_pool2d),
         "max_pool3d_with_indices": _max_pool_with_indices(F.max_pool3d),
         "_assert_scalar": lambda condition, message: None,
+        "convolution": _convolution,
+        "native_batch_norm": _native_batch_norm,
+        "_native_batch_norm_legit": _native_batch_norm,
+        "_native_batch_norm_legit_functional": _native_batch_norm_functional,
+        "_native_batch_norm_legit_no_training": lambda x, weight, bias, running_mean,
+        running_var, momentum, eps: _native_batch_norm(x, weight, bias, running_mean,
+                                                       running_var, False, momentum, eps),
+        "native_layer_norm": _native_layer_norm,
+        "native_dropout": _native_dropout,
+        "_softmax": lambda x, dim, half_to_float: ember.softmax(x, dim),
+        "_log_softmax": lambda x, dim, half_to_float: ember.log_softmax(x, dim),
         "sym_constrain_range_for_size": lambda size, *, min=None, max=None: None,
         "empty.memory_format": lambda size, *, dtype=None, layout=None, device=None,
         pin_memory=None, memory_format=None: ember.empty(size, dtype=dtype, device=device),

@@ -19,6 +19,7 @@ example value (metadata only: the graph computes real sizes at run time).
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import math
@@ -74,6 +75,15 @@ def dtype_of(number: int):
     return _enum_value(_DTYPE_NAMES, number, "ScalarType")
 
 
+_NON_FINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
+
+
+def read_float(value):
+    """torch writes non-finite floats as the strings ``Infinity`` / ``-Infinity`` /
+    ``NaN`` (JSON has no literal for them)."""
+    return _NON_FINITE[value] if isinstance(value, str) else value
+
+
 def _single(union: dict) -> tuple:
     """(field, value) of a serialized union (a dict holding one key)."""
     ((key, value),) = union.items()
@@ -103,7 +113,7 @@ class _Reader:
         """A serialized SymInt: an int, or the Symbol of a one-symbol expression."""
         kind, payload = _single(value)
         if kind != "as_expr":
-            return payload
+            return read_float(payload)
         text = payload["expr_str"].strip()
         hint = payload.get("hint")
         hint = None if hint is None else _single(hint)[1]
@@ -146,12 +156,20 @@ class _Reader:
             return self.nodes[value["name"]]
         if kind == "as_tensors":
             return [self.nodes[v["name"]] for v in value]
+        if kind in ("as_sym_int", "as_sym_float", "as_sym_bool") and "as_float" in value:
+            return read_float(value["as_float"])
         if kind in ("as_sym_int", "as_sym_float", "as_sym_bool"):
             return self._sym_arg(value)
         if kind in ("as_sym_ints", "as_sym_floats", "as_sym_bools"):
             return [self._sym_arg(v) for v in value]
-        if kind in ("as_int", "as_float", "as_bool", "as_string", "as_ints", "as_floats",
-                    "as_bools", "as_strings", "as_int_lists", "as_float_lists"):
+        if kind == "as_float":
+            return read_float(value)
+        if kind == "as_floats":
+            return [read_float(v) for v in value]
+        if kind == "as_float_lists":
+            return [[read_float(v) for v in row] for row in value]
+        if kind in ("as_int", "as_bool", "as_string", "as_ints", "as_bools", "as_strings",
+                    "as_int_lists"):
             return value
         if kind == "as_scalar_type":
             return dtype_of(value)
@@ -208,6 +226,7 @@ class _Reader:
                 kwargs[named["name"]] = value
             else:
                 args.append(value)
+        kwargs = _without_inert_keywords(target, kwargs)
         outputs = serialized["outputs"]
         name = serialized.get("name") or None
         single = len(outputs) == 1 and next(iter(outputs[0])) in (
@@ -239,6 +258,31 @@ class _Reader:
                 self._getitems(getter, value)
 
 
+def _inert(key: str, value) -> bool:
+    """Factory keywords that ask for nothing beyond ember's default behaviour."""
+    if value is None or (key == "pin_memory" and value is False):
+        return True
+    if key == "layout":
+        return value is ember.strided
+    if key == "memory_format":
+        return value in (ember.preserve_format, ember.contiguous_format)
+    return False
+
+
+def _without_inert_keywords(target, kwargs: dict) -> dict:
+    """ATen's factory keywords (``pin_memory=False``, ``layout=torch.strided``) dropped
+    where the ember function behind ``target`` does not take them."""
+    if not kwargs:
+        return kwargs
+    try:
+        parameters = inspect.signature(getattr(target, "_call", target)).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in parameters or not _inert(k, v)}
+
+
 def _metadata(metadata: dict) -> dict:
     meta = {}
     if metadata.get("stack_trace"):
@@ -256,6 +300,8 @@ def resolve_target(target: str, node_name: str | None = None):
             return fn
     if target in ("math.sqrt", "math.floor", "math.ceil", "math.trunc"):
         return getattr(math, target.split(".")[1])
+    if target.startswith("torch.sym_") and callable(getattr(ember, target[6:], None)):
+        return getattr(ember, target[6:])  # torch.sym_max, torch.sym_sum, ...
     parts = target.split(".")
     if len(parts) == 5 and parts[:3] == ["torch", "ops", "aten"]:
         from ._pt2_ops import aten_op

@@ -5,8 +5,9 @@ torch's program format names every argument of a node as the ATen schema does
 ``as_optional_tensors`` for ``Tensor?[]``); reading needs no schema (the names are in the
 file), writing does. ember has no dispatcher holding ATen's schemas, so the ones its
 graphs use are listed here, in ATen's own text (as ``str(op._schema)`` prints them in
-torch 2.13), and parsed on first use. An op missing here cannot be written to a .pt2
-(``save`` raises naming it); adding one is adding its schema line.
+torch 2.13), and parsed on first use. An op missing here is looked up in PyTorch when
+torch is installed; otherwise it cannot be written to a .pt2 (``save`` raises naming
+it), and adding it is adding its schema line.
 """
 
 from __future__ import annotations
@@ -315,5 +316,22 @@ def _table() -> dict:
 
 
 def schema_of(name: str, overload: str) -> Schema | None:
-    """The schema of ``aten.<name>.<overload>``, or None when ember does not list it."""
-    return _table().get(f"{name}.{overload}")
+    """The schema of ``aten.<name>.<overload>``: ember's list, else PyTorch's own when
+    torch is installed (an optional dependency, imported only here); None otherwise."""
+    schema = _table().get(f"{name}.{overload}")
+    return schema if schema is not None else _torch_schema(name, overload)
+
+
+@functools.cache
+def _torch_schema(name: str, overload: str) -> Schema | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    packet = getattr(getattr(getattr(torch, "ops", None), "aten", None), name, None)
+    try:
+        op = getattr(packet, overload, None)
+    except (AttributeError, RuntimeError):
+        return None
+    text = str(getattr(op, "_schema", None) or "")
+    return parse(text) if text.startswith("aten::") else None  # not ember's own ops

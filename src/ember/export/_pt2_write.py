@@ -14,6 +14,7 @@ a Python function recorded under its own name) raises ``RuntimeError`` naming it
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import operator
@@ -33,6 +34,25 @@ _NUMBER_OF = {
 }
 _SYM_OPS = {"add", "sub", "mul", "floordiv", "truediv", "mod", "pow", "eq", "ne", "lt", "le",
             "gt", "ge", "neg"}
+_SYM_FUNCTIONS = {"sym_max", "sym_min", "sym_sum", "sym_not", "sym_int", "sym_float",
+                  "sym_ite", "sym_sqrt"}
+
+
+def _is_tensor_node(node) -> bool:
+    return hasattr(node.meta.get("val"), "dtype")
+
+
+def _hint(value):
+    """The example value of a size computed in the graph (a node's SymInt, or the
+    target applied to its inputs' example values)."""
+    if not hasattr(value, "meta"):
+        return [_hint(v) for v in value] if isinstance(value, (list, tuple)) else value
+    meta = value.meta.get("val")
+    if isinstance(meta, Symbol):
+        return int(meta.hint)
+    if isinstance(meta, (int, float)):
+        return meta
+    return value.target(*[_hint(a) for a in value.args])
 
 
 def _unsupported(node, why: str) -> RuntimeError:
@@ -45,6 +65,16 @@ def _target_name(node) -> str:
     if isinstance(target, ember.ops.OpOverload):
         return f"torch.ops.{target.namespace}.{target._opname}.{target._overloadname}"
     return getattr(target, "__qualname__", None) or repr(target)
+
+
+def write_float(value: float):
+    """Non-finite floats as torch writes them (``"-Infinity"``); JSON has no literal."""
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
 
 
 def dtype_number(dtype) -> int:
@@ -94,6 +124,7 @@ class _Writer:
         self.program = program
         self.tensor_values: dict = {}
         self.sym_int_values: dict = {}
+        self.lifted: list = []  # (placeholder name, constant name, tensor)
         self.getitems: dict = {}  # producer node -> {index: getitem node}
         for node in program.graph.nodes:
             if node.op == "call_function" and node.target is operator.getitem and \
@@ -104,14 +135,39 @@ class _Writer:
         """Record ``node``'s value metadata and return its output Argument."""
         name = name or node.name
         meta = node.meta.get("val")
-        if isinstance(meta, (int, Symbol)) and not isinstance(meta, bool):
-            self.sym_int_values[name] = sym_int(meta)
-            return {"as_sym_int": {"as_name": name}}
-        if meta is None or not hasattr(meta, "dtype"):
+        if not hasattr(meta, "dtype"):
+            if isinstance(meta, (int, Symbol)) and not isinstance(meta, bool):
+                self.sym_int_values[name] = sym_int(meta)
+                return {"as_sym_int": {"as_name": name}}
             raise _unsupported(node, "a value without tensor metadata")
         self.tensor_values[name] = tensor_meta(meta.shape, meta.dtype, meta.device,
                                                getattr(meta, "requires_grad", False))
         return {"as_tensor": {"name": name}}
+
+    def sym_output(self, node) -> dict:
+        """A size computed in the graph: its example value as metadata (the graph
+        recomputes it at run time)."""
+        meta = node.meta.get("val")
+        value = meta if isinstance(meta, Symbol) else _hint(node)
+        self.sym_int_values[node.name] = sym_int(value)
+        return {"as_sym_int": {"as_name": node.name}}
+
+    def lift(self, node) -> dict:
+        """``torch.tensor(data)`` in the graph: a lifted constant read through
+        ``lift_fresh_copy``, as PyTorch's export records it."""
+        taken = set(self.program.constants) | {c for _, c, _ in self.lifted}
+        index = 0
+        while f"lifted_tensor_{index}" in taken:
+            index += 1
+        constant = f"lifted_tensor_{index}"
+        value = node.target._call(*node.args, **node.kwargs)
+        placeholder = f"c_{constant}"
+        self.lifted.append((placeholder, constant, value))
+        self.tensor_values[placeholder] = tensor_meta(tuple(value.shape), value.dtype,
+                                                      value.device)
+        inputs = [{"name": "self", "arg": {"as_tensor": {"name": placeholder}}, "kind": 1}]
+        return self._entry(node, "torch.ops.aten.lift_fresh_copy.default", inputs,
+                           [self.value_of(node)])
 
     # -- arguments ---------------------------------------------------------------------
 
@@ -120,8 +176,7 @@ class _Writer:
         if value is None:
             return {"as_none": True}
         if isinstance(value, type(node)):
-            meta = value.meta.get("val")
-            if isinstance(meta, (int, Symbol)) and not isinstance(meta, bool):
+            if not _is_tensor_node(value):
                 return {"as_sym_int": {"as_name": value.name}}
             return {"as_tensor": {"name": value.name}}
         if base.startswith("Tensor?[") or base == "Tensor?[]":
@@ -138,7 +193,7 @@ class _Writer:
             if all(isinstance(v, bool) for v in items) and items and "bool" in base:
                 return {"as_bools": items}
             if base.startswith("float") or any(isinstance(v, float) for v in items):
-                return {"as_floats": [float(v) for v in items]}
+                return {"as_floats": [write_float(v) for v in items]}
             if all(isinstance(v, str) for v in items) and items:
                 return {"as_strings": items}
             return {"as_ints": [int(v) for v in items]}
@@ -155,7 +210,7 @@ class _Writer:
         if isinstance(value, int):
             return {"as_float": float(value)} if base == "float" else {"as_int": int(value)}
         if isinstance(value, float):
-            return {"as_float": value}
+            return {"as_float": write_float(value)}
         if isinstance(value, complex):
             return {"as_complex": {"real": value.real, "imag": value.imag}}
         if isinstance(value, str):
@@ -168,14 +223,26 @@ class _Writer:
         if node.target is operator.getitem and node.args[0] in self.getitems:
             return None  # folded into its producer's outputs
         target = node.target
-        if getattr(target, "__module__", None) in ("_operator", "operator") and \
-                getattr(target, "__name__", "") in _SYM_OPS:
-            inputs = [{"name": name, "arg": self.argument(arg, "SymInt", node), "kind": 1}
-                      for name, arg in zip("ab", node.args)]
-            return self._entry(node, f"_operator.{target.__name__}", inputs,
-                               [self.value_of(node)])
+        name = getattr(target, "__name__", "")
+        module = getattr(target, "__module__", None)
+        if module in ("_operator", "operator") and name in _SYM_OPS:
+            inputs = [{"name": key, "arg": self.argument(arg, "SymInt", node), "kind": 1}
+                      for key, arg in zip("ab", node.args)]
+            return self._entry(node, f"_operator.{name}", inputs, [self.sym_output(node)])
+        if module == "ember._sym_ops" and name in _SYM_FUNCTIONS:
+            if name == "sym_sum":  # torch.sym_sum(args): one list
+                values = node.args[0] if len(node.args) == 1 else list(node.args)
+                inputs = [{"name": "args", "arg": self.argument(list(values), "SymInt[]", node),
+                           "kind": 1}]
+            else:
+                keys = list(inspect.signature(target).parameters)
+                inputs = [{"name": key, "arg": self.argument(arg, "SymInt", node), "kind": 1}
+                          for key, arg in zip(keys, node.args)]
+            return self._entry(node, f"torch.{name}", inputs, [self.sym_output(node)])
         if not isinstance(target, ember.ops.OpOverload) or target.namespace != "aten":
             raise _unsupported(node, "which is not an ATen operator")
+        if target._opname == "tensor" and not _holds_nodes((node.args, node.kwargs)):
+            return self.lift(node)
         schema = schema_of(target._opname, target._overloadname)
         if schema is None:
             raise _unsupported(node, "whose ATen schema ember does not list "
@@ -242,10 +309,24 @@ class _Writer:
                                    if isinstance(value, type(node)) else _constant(value))
             else:
                 raise _unsupported(node, f"a {node.op} node")
+        users = [s.arg.name for s in self.program.graph_signature.input_specs
+                 if s.kind == InputKind.USER_INPUT]
+        first_user = next((i for i, item in enumerate(inputs)
+                           if item.get("as_tensor", {}).get("name") in users), len(inputs))
+        inputs[first_user:first_user] = [{"as_tensor": {"name": name}}
+                                         for name, _, _ in self.lifted]
         return {"inputs": inputs, "outputs": outputs, "nodes": nodes,
                 "tensor_values": self.tensor_values, "sym_int_values": self.sym_int_values,
                 "sym_bool_values": {}, "is_single_tensor_return": False,
                 "custom_obj_values": {}, "sym_float_values": {}}
+
+
+def _holds_nodes(value) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nodes(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_nodes(v) for v in value.values())
+    return hasattr(value, "op") and hasattr(value, "meta")
 
 
 def _constant(value) -> dict:
@@ -256,7 +337,7 @@ def _constant(value) -> dict:
     if isinstance(value, int):
         return {"as_int": value}
     if isinstance(value, float):
-        return {"as_float": value}
+        return {"as_float": write_float(value)}
     if isinstance(value, str):
         return {"as_string": value}
     raise RuntimeError(f"ember.export.save: a constant of type {type(value).__name__} "
@@ -271,7 +352,7 @@ def _spec_argument(arg) -> dict:
     return {"as_tensor": {"name": arg.name}}
 
 
-def _signature(signature) -> dict:
+def _signature(signature, lifted: list) -> dict:
     inputs = []
     for spec in signature.input_specs:
         arg = {"name": spec.arg.name}
@@ -287,6 +368,11 @@ def _signature(signature) -> dict:
         else:
             raise RuntimeError(f"ember.export.save: input kind {spec.kind.name} cannot be "
                                "written to a .pt2 file")
+    first_user = next((i for i, item in enumerate(inputs) if "user_input" in item),
+                      len(inputs))
+    inputs[first_user:first_user] = [
+        {"tensor_constant": {"arg": {"name": name}, "tensor_constant_name": constant}}
+        for name, constant, _ in lifted]
     fields = {OutputKind.BUFFER_MUTATION: ("buffer_mutation", "buffer_name"),
               OutputKind.PARAMETER_MUTATION: ("parameter_mutation", "parameter_name"),
               OutputKind.GRADIENT_TO_PARAMETER: ("gradient_to_parameter", "parameter_name"),
@@ -319,8 +405,9 @@ def _forward_arg_names(program) -> list | None:
     return users[:args_spec.num_children] + list(kwargs_spec.context or [])
 
 
-def program_json(program) -> bytes:
-    """``models/<name>.json``: the program in torch's schema, as UTF-8 JSON."""
+def program_json(program) -> tuple[bytes, dict]:
+    """``models/<name>.json``: the program in torch's schema, as UTF-8 JSON; and the
+    constants the writing lifted out of the graph (``torch.tensor`` calls)."""
     writer = _Writer(program)
     graph = writer.graph()
     ranges = {}
@@ -331,7 +418,7 @@ def program_json(program) -> bytes:
     document = {
         "graph_module": {
             "graph": graph,
-            "signature": _signature(program.graph_signature),
+            "signature": _signature(program.graph_signature, writer.lifted),
             "module_call_graph": [{"fqn": "", "signature": {
                 "inputs": [], "outputs": [], "in_spec": treespec_dumps(program._in_spec),
                 "out_spec": treespec_dumps(program._out_spec),
@@ -345,4 +432,5 @@ def program_json(program) -> bytes:
         "torch_version": "2.13.0",
         "guards_code": [],
     }
-    return json.dumps(document).encode()
+    lifted = {constant: value for _, constant, value in writer.lifted}
+    return json.dumps(document, allow_nan=False).encode(), lifted

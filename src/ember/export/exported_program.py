@@ -208,6 +208,25 @@ class _ExportedModule(GraphModule):
         raise NotImplementedError("Calling eval() is not supported yet.")
 
 
+def _write_back_mutations(graph: Graph, env: dict, results, signature) -> None:
+    """A functionalized program (PyTorch's ``run_decompositions`` output, or one loaded
+    from a .pt2) returns the new values of the buffers, parameters and inputs it mutates;
+    the runnable module copies them back (``aten.copy_``), as PyTorch's unlifting does."""
+    kinds = (OutputKind.BUFFER_MUTATION, OutputKind.PARAMETER_MUTATION,
+             OutputKind.USER_INPUT_MUTATION)
+    mutated = [(value, spec) for value, spec in zip(results, signature.output_specs)
+               if spec.kind in kinds]
+    if not mutated:
+        return
+    copy_ = ember.ops.aten.copy_.default
+    by_target = {n.target: n for n in graph.nodes if n.op == "get_attr"}
+    inputs = {n.name: n for n in graph.nodes if n.op == "placeholder"}
+    for value, spec in mutated:
+        destination = inputs[spec.target] if spec.kind == OutputKind.USER_INPUT_MUTATION \
+            else by_target[spec.target]
+        graph.call_function(copy_, (destination, env[value]))
+
+
 def _unlift(program: ExportedProgram, check_guards: bool) -> Module:
     signature = program.graph_signature
     root = Module()
@@ -239,6 +258,7 @@ def _unlift(program: ExportedProgram, check_guards: bool) -> Module:
                 new = graph.placeholder(node.name)
         elif node.op == "output":
             results = node.args[0]
+            _write_back_mutations(graph, env, results, signature)
             user = [value for value, spec in zip(results, signature.output_specs)
                     if spec.kind == OutputKind.USER_OUTPUT]
             graph.output(tuple(env[v] if isinstance(v, type(node)) else v for v in user))

@@ -75,11 +75,11 @@ def _write_program(writer: PT2ArchiveWriter, name: str, program,
                    pickle_protocol: int) -> None:
     from .._pt2_write import program_json
 
-    document = program_json(program)  # first: an unsupported node writes nothing more
+    document, lifted = program_json(program)  # first: an unsupported node writes nothing
     weights = _write_payloads(writer, program.state_dict, WEIGHTS_DIR,
                               WEIGHT_FILENAME_PREFIX, "state_dict entry")
     writer.write_string(WEIGHTS_CONFIG_FILENAME_FORMAT.format(name), json.dumps(weights))
-    constants = _write_payloads(writer, program.constants, CONSTANTS_DIR,
+    constants = _write_payloads(writer, {**program.constants, **lifted}, CONSTANTS_DIR,
                                 TENSOR_CONSTANT_FILENAME_PREFIX, "constant")
     writer.write_string(CONSTANTS_CONFIG_FILENAME_FORMAT.format(name), json.dumps(constants))
     writer.write_bytes(MODELS_FILENAME_FORMAT.format(name), document)
