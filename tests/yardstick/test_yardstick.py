@@ -137,6 +137,7 @@ SCRIPTS = [
     "augmentation_pipeline.py",  # batched affine_grid/grid_sample, interpolate modes, pads, mixup
     "swin_window_attention.py",  # Swin: windows, relative position bias, shifted-window masks
     "mixture_of_experts.py",  # top-k router, argsort/bincount dispatch, index_add_, capacity, aux
+    "lm_decoding_and_adaptive_softmax.py",  # LSTM proj_size, AdaptiveLogSoftmax, top-k/p, Gumbel
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -381,6 +382,12 @@ CLAIMS = {
                               "gradients agree: True",
                               "unused experts get zero grad: [1, 2] True used ones do not: True",
                               "slot positions: [0, 0, 1, 2, 0, 1]", "loss fell: True"],
+    "lm_decoding_and_adaptive_softmax.py": [
+        "last step == h: True", "manual LSTMP step matches: True", "== -mean(output): True",
+        "log_prob normalised: True matches output: True predict == argmax: True",
+        "max_norm renorms rows in place:", "draws only from kept tokens: True",
+        "straight-through gradient flows: True True", "relaxed sample on the simplex: (2, 6) True True",
+        "clipped by value: [[1.0, 1.0], [[1.0]]] inf norm 1.0000"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
