@@ -389,3 +389,12 @@ def test_fill_uninitialized_memory_matches_torch(deterministic_both):
 def test_no_fill_without_deterministic_algorithms():
     assert not ember.are_deterministic_algorithms_enabled()
     assert ember.empty(3).eq(0).all().item()
+
+
+def test_submodules_are_attributes_of_utils_as_in_torch():
+    for name in ("weak", "collect_env", "deterministic", "throughput_benchmark"):
+        assert hasattr(torch.utils, name)
+        assert getattr(ember.utils, name) is importlib.import_module(f"ember.utils.{name}")
+    assert ember.utils.ThroughputBenchmark is throughput_benchmark.ThroughputBenchmark
+    with pytest.raises(AttributeError):
+        ember.utils.no_such_module

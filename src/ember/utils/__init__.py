@@ -12,3 +12,18 @@ from . import plot  # noqa: F401  (matplotlib is imported only when a plot is dr
 summary = _summary_module.summary
 
 __all__: list[str] = ["summary"]
+
+# Reachable as attributes after ``import ember``, as PyTorch's are after ``import torch``;
+# loaded on first use so start-up does not pay for them.
+_LAZY_SUBMODULES = frozenset({"collect_env", "deterministic", "throughput_benchmark", "weak",
+                              "model_zoo", "show_pickle", "module_tracker"})
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name == "ThroughputBenchmark":
+        return importlib.import_module(f"{__name__}.throughput_benchmark").ThroughputBenchmark
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
