@@ -446,6 +446,9 @@ def view_storage(storage, offset, size, stride):
             f"not fit in a storage of {flat.size} elements"
         )
     itemsize = flat.dtype.itemsize
+    if itemsize == 1 and flat.dtype.kind == "f":  # float8_e5m2: its '<f1' array interface
+        return xp.lib.stride_tricks.as_strided(  # is not one NumPy reads back
+            flat[offset:].view(np.uint8), shape=size, strides=stride).view(flat.dtype)
     return xp.lib.stride_tricks.as_strided(
         flat[offset:], shape=size, strides=tuple(s * itemsize for s in stride)
     )
