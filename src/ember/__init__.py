@@ -69,6 +69,7 @@ _LAZY_SUBMODULES = frozenset({
     "export", "library", "ops",  # torch.export, torch.library, torch.ops
     "masked", "_dynamo",  # torch._dynamo (reached as an attribute after import torch)
     "package",
+    "monitor", "storage", "types",  # torch.monitor, torch.storage, torch.types
 })
 
 

@@ -398,3 +398,9 @@ def test_submodules_are_attributes_of_utils_as_in_torch():
     assert ember.utils.ThroughputBenchmark is throughput_benchmark.ThroughputBenchmark
     with pytest.raises(AttributeError):
         ember.utils.no_such_module
+
+
+def test_top_level_modules_are_attributes_as_in_torch():
+    for name in ("monitor", "storage", "types"):
+        assert hasattr(torch, name)
+        assert getattr(ember, name) is importlib.import_module(f"ember.{name}")
