@@ -305,6 +305,21 @@ def test_block_mask_indexing_matches_torch(index):
     _same_block_mask(mine[mine_index], theirs[index])
 
 
+@pytest.mark.parametrize("spt", [True, False])
+def test_dq_write_order_metadata_matches_torch(spt):
+    def window(b, h, q, kv):
+        return ((q - kv).abs() <= 5) & (q + b >= kv)
+
+    args = (window, 2, 2, 12, 16)
+    kwargs = {"device": "cpu", "BLOCK_SIZE": 4, "compute_dq_write_order": True,
+              "dq_kv_order": spt}
+    mine, theirs = EF.create_block_mask(*args, **kwargs), TF.create_block_mask(*args, **kwargs)
+    _same_block_mask(mine, theirs)
+    assert mine.dq_kv_order_spt is theirs.dq_kv_order_spt is spt
+    _same_block_mask(mine[1], theirs[1])
+    _same_block_mask(mine._adjust(8, 12), theirs._adjust(8, 12))
+
+
 def test_sliced_block_mask_cannot_be_used():
     sliced = EF.create_block_mask(causal, 2, 1, 8, 8, device="cpu", BLOCK_SIZE=4)[0]
     q, _ = _pair(1, 1, 8, 4)

@@ -206,6 +206,53 @@ def _adjust_num_blocks_and_indices(num_blocks, indices, new_num_rows, new_num_co
     return num_blocks, indices
 
 
+def _compute_dq_write_order(block_mask, dq_kv_order=False):
+    """The write-order metadata PyTorch's deterministic block-sparse FLASH backward reads:
+    for each (kv block n, its i-th contributing query block m, in ``q_indices`` order),
+    the rank of n among the kv blocks query block m visits, ascending or, with
+    ``dq_kv_order`` True, descending (PyTorch's "SPT" order). ember's own backward is
+    deterministic without it; the metadata is computed so BlockMasks carry the same
+    fields as PyTorch's. Returns (for the partial lists, for the full lists or None)."""
+    from ..._ops.shape import broadcast_shapes
+
+    if block_mask.q_num_blocks is None or block_mask.q_indices is None:
+        raise ValueError(
+            "BlockMask must have q_num_blocks and q_indices to compute dq_write_order")
+    kv_num, kv_idx = block_mask.kv_num_blocks, block_mask.kv_indices
+    full_num, full_idx = block_mask.full_kv_num_blocks, block_mask.full_kv_indices
+    q_idx, full_q_idx = block_mask.q_indices, block_mask.full_q_indices
+    shapes = [kv_idx.shape[:2], q_idx.shape[:2]]
+    shapes += [t.shape[:2] for t in (full_idx, full_q_idx) if t is not None]
+    B, H = broadcast_shapes(*shapes)
+    num_m, num_n = kv_idx.shape[2], q_idx.shape[2]
+
+    def per_bh(t):
+        return t.expand(B, H, *t.shape[2:])
+
+    dense = _ordered_to_dense(per_bh(kv_num), per_bh(kv_idx), num_n)
+    if full_num is not None:
+        dense = (dense + _ordered_to_dense(per_bh(full_num), per_bh(full_idx), num_n)).clamp(
+            max=1)
+    counts = dense.cumsum(dim=-1)
+    rank = counts - dense  # blocks before n in the row
+    if dq_kv_order:
+        rank = counts[..., -1:] - 1 - rank
+    rank = rank.to(int32)
+    device = kv_idx.device
+    b = arange(B, device=device).view(B, 1, 1, 1)
+    h = arange(H, device=device).view(1, H, 1, 1)
+
+    def gather(q_lists):
+        n = arange(q_lists.shape[2], device=device).view(1, 1, -1, 1)
+        return rank[b, h, q_lists.long().clamp(0, num_m - 1), n].to(int32)
+
+    write_order = gather(q_idx)
+    write_order_full = None
+    if full_num is not None and full_q_idx is not None:
+        write_order_full = gather(full_q_idx)
+    return write_order, write_order_full
+
+
 class BlockMask:
     r"""A block-sparse attention mask in PyTorch's format (see the module docstring).
 
@@ -214,7 +261,7 @@ class BlockMask:
     ``full_q_num_blocks``, ``full_q_indices``, ``BLOCK_SIZE`` (Q, KV), ``mask_mod`` and the
     deterministic-dQ metadata fields ``dq_write_order``, ``dq_write_order_full``,
     ``dq_kv_order``, ``dq_kv_order_spt`` (ember's kernel is deterministic and does not
-    read them; they are carried through as given).
+    read them; they are computed and carried as PyTorch's are).
     """
 
     _TENSOR_ATTRS = ["kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices",
@@ -334,6 +381,9 @@ class BlockMask:
             BLOCK_SIZE=self.BLOCK_SIZE, mask_mod=_sliced_mask_mod_error,
             seq_lengths=self.seq_lengths, compute_q_blocks=self.q_indices is not None)
         sliced.dq_kv_order_spt = self.dq_kv_order_spt
+        if self.dq_write_order is not None:
+            sliced.dq_write_order, sliced.dq_write_order_full = _compute_dq_write_order(
+                sliced, sliced.dq_kv_order_spt)
         return sliced
 
     def __repr__(self) -> str:
@@ -377,6 +427,9 @@ class BlockMask:
                                        seq_lengths=(new_q_len, new_kv_len),
                                        compute_q_blocks=self.q_indices is not None)
         adjusted.dq_kv_order_spt = self.dq_kv_order_spt
+        if self.dq_write_order is not None:
+            adjusted.dq_write_order, adjusted.dq_write_order_full = _compute_dq_write_order(
+                adjusted, adjusted.dq_kv_order_spt)
         return adjusted
 
     def numel(self) -> int:
@@ -453,9 +506,9 @@ def create_block_mask(mask_mod, B, H, Q_LEN: int, KV_LEN: int, device=None,
     r"""Create a BlockMask from a mask_mod: evaluate it densely, then record which tiles
     are partly (partial) or wholly (full) attended.
 
-    ``compute_dq_write_order`` asks PyTorch for scheduling metadata of its deterministic
-    FLASH backward kernel on CUDA. ember's backward is deterministic without it, so the
-    request is refused (NotImplementedError) rather than answered with made-up metadata.
+    ``compute_dq_write_order`` adds the scheduling metadata of PyTorch's deterministic
+    FLASH backward (``dq_write_order``; see ``_compute_dq_write_order``), computed as
+    PyTorch computes it; ember's own kernel does not need it.
 
     Example::
 
@@ -484,10 +537,6 @@ def create_block_mask(mask_mod, B, H, Q_LEN: int, KV_LEN: int, device=None,
             DeprecationWarning, stacklevel=2)
     if not isinstance(dq_kv_order, bool):
         raise ValueError("dq_kv_order must be a bool when using create_block_mask")
-    if compute_dq_write_order:
-        raise NotImplementedError(
-            "compute_dq_write_order: ember's flex_attention backward is deterministic and "
-            "uses no dQ write-order metadata")
     mask = create_mask(mask_mod, B, H, Q_LEN, KV_LEN, device)
     partial, full = _convert_mask_to_block_mask(mask, Q_BLOCK_SIZE, KV_BLOCK_SIZE,
                                                 separate_full_blocks)
@@ -495,9 +544,15 @@ def create_block_mask(mask_mod, B, H, Q_LEN: int, KV_LEN: int, device=None,
     full_num = full_idx = None
     if full is not None:
         full_num, full_idx = _dense_to_ordered(full)
-    return BlockMask.from_kv_blocks(partial_num, partial_idx, full_num, full_idx,
-                                    BLOCK_SIZE=(Q_BLOCK_SIZE, KV_BLOCK_SIZE),
-                                    mask_mod=mask_mod, seq_lengths=(Q_LEN, KV_LEN))
+    block_mask = BlockMask.from_kv_blocks(partial_num, partial_idx, full_num, full_idx,
+                                          BLOCK_SIZE=(Q_BLOCK_SIZE, KV_BLOCK_SIZE),
+                                          mask_mod=mask_mod, seq_lengths=(Q_LEN, KV_LEN))
+    if compute_dq_write_order:
+        block_mask.dq_write_order, block_mask.dq_write_order_full = _compute_dq_write_order(
+            block_mask, dq_kv_order)
+        block_mask.dq_kv_order = None
+        block_mask.dq_kv_order_spt = dq_kv_order
+    return block_mask
 
 
 def _create_empty_block_mask(query, key) -> BlockMask:
