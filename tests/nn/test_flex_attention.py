@@ -139,6 +139,17 @@ def test_forward_and_lse_match_torch(name):
     assert aux.max_scores is None and t_aux.max_scores is None
 
 
+def test_shared_key_value_batch_broadcasts_over_queries():
+    """Bq > 1 with Bkv == 1 is allowed when the block mask has the query batch."""
+    q, tq = _pair(3, 2, 8, 4)
+    k, tk = _pair(1, 2, 8, 4)
+    v, tv = _pair(1, 2, 8, 2)
+    mask = EF.create_block_mask(sliding_window, 3, 2, 8, 8, device="cpu", BLOCK_SIZE=4)
+    t_mask = TF.create_block_mask(sliding_window, 3, 2, 8, 8, device="cpu", BLOCK_SIZE=4)
+    _same(EF.flex_attention(q, k, v, block_mask=mask),
+          TF.flex_attention(tq, tk, tv, block_mask=t_mask))
+
+
 def test_fully_masked_rows_give_zeros_and_minus_inf_lse():
     q, tq = _pair(1, 1, 8, 4)
     mask = EF.create_block_mask(late_queries, None, None, 8, 8, device="cpu", BLOCK_SIZE=4)
