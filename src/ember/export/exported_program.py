@@ -269,6 +269,13 @@ def _unlift(program: ExportedProgram, check_guards: bool) -> Module:
         env[node] = new
     module = _ExportedModule(root, graph)
     module._out_spec = program._out_spec
+    for spec in signature.input_specs:
+        if spec.kind == InputKind.CONSTANT_TENSOR:  # plain attributes, not buffers (torch)
+            owner_path, _, field = spec.target.rpartition(".")
+            owner = module.get_submodule(owner_path) if owner_path else module
+            if field in owner._buffers:
+                value = owner._buffers.pop(field)
+                setattr(owner, field, value)
 
     def flatten(args, kwargs):
         flat = program._flatten_user_inputs(args, kwargs) if check_guards else \

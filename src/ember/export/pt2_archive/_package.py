@@ -56,7 +56,8 @@ def _write_payloads(writer: PT2ArchiveWriter, tensors: dict, directory: str,
     from .._pt2_write import tensor_meta
 
     config = {}
-    for index, (fqn, tensor) in enumerate(tensors.items()):
+    first = writer.count_prefix(directory + prefix)  # programs packaged before this one
+    for index, (fqn, tensor) in enumerate(tensors.items(), start=first):
         if not isinstance(tensor, ember.Tensor):
             raise RuntimeError(f"ember.export.save: {what} {fqn!r} is a "
                                f"{type(tensor).__name__}, not a tensor; only tensors can be "
