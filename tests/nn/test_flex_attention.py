@@ -150,6 +150,22 @@ def test_shared_key_value_batch_broadcasts_over_queries():
           TF.flex_attention(tq, tk, tv, block_mask=t_mask))
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+def test_low_and_double_precision_inputs(dtype):
+    """Scores in float32 (float64 for float64), output in the input's dtype, lse in the
+    working precision, as torch's."""
+    q, tq = _pair(1, 2, 8, 4)
+    q, tq = q.to(getattr(ember, dtype)), tq.to(getattr(torch, dtype))
+    mask = EF.create_block_mask(causal, None, None, 8, 8, device="cpu", BLOCK_SIZE=4)
+    t_mask = TF.create_block_mask(causal, None, None, 8, 8, device="cpu", BLOCK_SIZE=4)
+    out, aux = EF.flex_attention(q, q, q, block_mask=mask, return_aux=EF.AuxRequest(lse=True))
+    t_out, t_aux = TF.flex_attention(tq, tq, tq, block_mask=t_mask,
+                                     return_aux=TF.AuxRequest(lse=True))
+    _same(out.float(), t_out.float())
+    assert str(out.dtype) == str(t_out.dtype)
+    _same(aux.lse, t_aux.lse)
+
+
 def test_fully_masked_rows_give_zeros_and_minus_inf_lse():
     q, tq = _pair(1, 1, 8, 4)
     mask = EF.create_block_mask(late_queries, None, None, 8, 8, device="cpu", BLOCK_SIZE=4)
