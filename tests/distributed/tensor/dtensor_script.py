@@ -162,6 +162,24 @@ record("grad_partial_out", lambda: grads_of([S1], lambda x: (
 record("grad_mean_s1", lambda: grads_of([S1], lambda x: x.mean().full_tensor()))
 
 
+def gradcheck_case():
+    """float64 gradcheck through redistribute (Replicate -> Shard(1)), a sharded matmul
+    (Partial result), tanh (which needs it reduced) and full_tensor. The input is the
+    replicated global value, the same on both ranks, so gradcheck's perturbations move
+    it consistently; every evaluation runs the collectives on both ranks in step."""
+    matrix = dist_(torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(4, 3), S0)
+
+    def f(whole):
+        x = dt.DTensor.from_local(whole, mesh, [R]).redistribute(mesh, [S1])
+        return torch.tanh(x @ matrix).redistribute(mesh, [S0]).full_tensor()
+    whole = torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(3, 4).requires_grad_()
+    return torch.autograd.gradcheck(f, (whole,))
+
+
+if library == "ember":  # PyTorch's gradcheck trips over its own DTensor backward
+    record("gradcheck", gradcheck_case)
+
+
 # -- tensor parallel ---------------------------------------------------------------------------
 class MLP(nn.Module):
     def __init__(self):
