@@ -1,0 +1,168 @@
+"""Collectives that also work without a process group, exception-safe across ranks: a
+failure on one rank reaches every rank as a ``CheckpointException`` instead of a hang."""
+
+from __future__ import annotations
+
+import ember
+
+from .api import CheckpointException, _is_wrapped_exception, _wrap_exception
+from .metadata import MetadataIndex
+
+__all__ = ["find_tensor_shard", "find_state_dict_object"]
+
+
+def _dist():
+    import ember.distributed as dist
+
+    return dist
+
+
+def _is_dtensor(obj) -> bool:
+    from ember.distributed.tensor import DTensor
+
+    return isinstance(obj, DTensor)
+
+
+class _DistWrapper:
+    """A process group's object collectives, or their one-process forms when
+    ``use_dist`` is False. Rank ``coordinator_rank`` of the group plans for everyone."""
+
+    def __init__(self, group, use_dist: bool, coordinator_rank: int):
+        self.group, self.use_dist, self.coordinator_rank = group, use_dist, coordinator_rank
+        if use_dist:
+            dist = _dist()
+            self.global_coordinator_rank = (dist.get_global_rank(group, coordinator_rank)
+                                            if group is not None else coordinator_rank)
+            self.rank = dist.get_rank(group)
+            self.is_coordinator = self.rank == coordinator_rank
+        else:
+            self.global_coordinator_rank, self.rank, self.is_coordinator = 0, 0, True
+
+    def get_world_size(self) -> int:
+        return _dist().get_world_size(self.group) if self.use_dist else 1
+
+    def broadcast_object(self, obj):
+        objects = [obj]
+        if self.use_dist:
+            _dist().broadcast_object_list(objects, src=self.global_coordinator_rank,
+                                          group=self.group)
+        return objects[0]
+
+    def gather_object(self, obj):
+        if not self.use_dist:
+            return [obj]
+        gathered = [None] * self.get_world_size() if self.is_coordinator else None
+        _dist().gather_object(obj, gathered, dst=self.global_coordinator_rank, group=self.group)
+        return gathered
+
+    def all_gather_object(self, obj):
+        if not self.use_dist:
+            return [obj]
+        gathered = [None] * self.get_world_size()
+        _dist().all_gather_object(gathered, obj, group=self.group)
+        return gathered
+
+    def scatter_object(self, objects):
+        if not self.use_dist:
+            return objects[0]
+        received = [None]
+        _dist().scatter_object_list(received, objects if self.is_coordinator else None,
+                                    src=self.global_coordinator_rank, group=self.group)
+        return received[0]
+
+    def _failures(self, results) -> dict:
+        return {i: r for i, r in enumerate(results) if _is_wrapped_exception(r)}
+
+    def reduce_scatter(self, step: str, map_fun, reduce_fun):
+        """``map_fun`` on every rank, ``reduce_fun`` of all results on the coordinator,
+        its i-th output back to rank i."""
+        try:
+            local = map_fun()
+        except BaseException as exc:  # noqa: BLE001 - every rank must learn of it
+            local = _wrap_exception(exc)
+        gathered = self.gather_object(local)
+        results = None
+        if self.is_coordinator:
+            failures = self._failures(gathered)
+            if not failures:
+                try:
+                    results = reduce_fun(gathered)
+                except BaseException as exc:  # noqa: BLE001
+                    failures[self.rank] = _wrap_exception(exc)
+            if failures:
+                results = [CheckpointException(step, failures)] * self.get_world_size()
+        result = self.scatter_object(results)
+        if isinstance(result, CheckpointException):
+            raise result
+        return result
+
+    def all_reduce(self, step: str, map_fun, reduce_fun):
+        """``map_fun`` on every rank, ``reduce_fun`` on the coordinator, broadcast."""
+        try:
+            local = map_fun()
+        except BaseException as exc:  # noqa: BLE001
+            local = _wrap_exception(exc)
+        gathered = self.gather_object(local)
+        result = None
+        if self.is_coordinator:
+            failures = self._failures(gathered)
+            if not failures:
+                try:
+                    result = reduce_fun(gathered)
+                except BaseException as exc:  # noqa: BLE001
+                    failures[self.rank] = _wrap_exception(exc)
+            if failures:
+                result = CheckpointException(step, failures)
+        result = self.broadcast_object(result)
+        if isinstance(result, CheckpointException):
+            raise result
+        return result
+
+    def all_gather(self, step: str, map_fun):
+        try:
+            local = map_fun()
+        except BaseException as exc:  # noqa: BLE001
+            local = _wrap_exception(exc)
+        gathered = self.all_gather_object(local)
+        failures = self._failures(gathered)
+        if failures:
+            raise CheckpointException(step, failures)
+        return gathered
+
+    def barrier(self) -> None:
+        if self.use_dist:
+            _dist().barrier(group=self.group)
+
+
+def find_tensor_shard(tensor, index: MetadataIndex):
+    """The tensor an index names: a DTensor's local piece, or the tensor itself (whose only
+    chunk starts at offset 0)."""
+    if _is_dtensor(tensor):
+        return tensor.to_local()
+    if index.offset is not None:
+        if tuple(index.offset) == (0,) * tensor.dim():
+            return tensor
+        raise ValueError(f"FQN: '{index.fqn}' is not a ShardedTensor, can't find by offset: "
+                         f"'{index.offset}'")
+    return tensor
+
+
+def find_state_dict_object(state_dict: dict, index: MetadataIndex):
+    if index.fqn not in state_dict:
+        raise ValueError(f"Could not find FQN: '{index.fqn}'")
+    obj = state_dict[index.fqn]
+    if isinstance(obj, ember.Tensor):
+        return find_tensor_shard(obj, index)
+    if index.offset is not None:
+        raise ValueError(f"FQN: '{index.fqn}' is not a ShardedTensor, can't find by offset: "
+                         f"'{index.offset}'")
+    return obj
+
+
+def narrow_tensor_by_index(tensor, offsets, sizes):
+    """The box of ``tensor`` starting at ``offsets`` with ``sizes`` (a view)."""
+    narrowed = tensor
+    for dim, (offset, size) in enumerate(zip(offsets, sizes)):
+        if size < tensor.size(dim):
+            narrowed = narrowed.narrow(dim, offset, size)
+    return narrowed
