@@ -452,3 +452,26 @@ def test_ember_computes_gradients_on_cpu_where_torch_refuses():
         TF.flex_attention(tq.requires_grad_(), tq, tq)
     EF.flex_attention(q.requires_grad_(), q, q).sum().backward()
     assert q.grad is not None and q.grad.shape == q.shape
+
+
+def test_public_surface_matches_torch():
+    import inspect
+
+    assert EF.__all__ == TF.__all__
+    pairs = [(EF.flex_attention, TF.flex_attention), (EF.create_block_mask, TF.create_block_mask),
+             (EF.create_mask, TF.create_mask), (EF.BlockMask.from_kv_blocks,
+                                                TF.BlockMask.from_kv_blocks),
+             (EF.BlockMask.__init__, TF.BlockMask.__init__),
+             (EF.BlockMask.to_string, TF.BlockMask.to_string)]
+    for mine, theirs in pairs:
+        mine_params = inspect.signature(mine).parameters
+        theirs_params = inspect.signature(theirs).parameters
+        assert list(mine_params) == list(theirs_params), mine.__name__
+        assert [p.kind for p in mine_params.values()] == [p.kind for p in
+                                                          theirs_params.values()]
+        def default(param):  # the default mask_mod is each library's own noop_mask
+            return getattr(param.default, "__name__", param.default)
+        assert [default(p) for p in mine_params.values()] == [default(p) for p in
+                                                              theirs_params.values()]
+    assert EF.AuxRequest() == TF.AuxRequest() and EF.AuxRequest._fields == TF.AuxRequest._fields
+    assert EF.AuxOutput._fields == TF.AuxOutput._fields
