@@ -249,7 +249,7 @@ def main():
         for kind, config in [(StateDictType.SHARDED_STATE_DICT, ShardedStateDictConfig()),
                              (StateDictType.LOCAL_STATE_DICT, LocalStateDictConfig())]:
             with FSDP.state_dict_type(model, kind, config):
-                found[kind.name] = dict(model.state_dict())
+                found[kind.name] = encode(dict(model.state_dict()))  # before the loads
         found["settings"] = FSDP.get_state_dict_type(model).state_dict_type
         # round trips: a full state dict with new values, then a sharded and a local one
         with torch.no_grad():
@@ -309,6 +309,7 @@ def main():
     def optim_state(**kwargs):
         model, optimizer, _ = train("tiny", "adam", auto_wrap_policy=policy, **kwargs)
         saved = FSDP.optim_state_dict(model, optimizer)
+        record = encode(saved)  # now: torch's values may alias the optimizer's state
         fresh = FSDP(tiny(), device_id=cpu, auto_wrap_policy=policy, **kwargs)
         with FSDP.state_dict_type(fresh, StateDictType.FULL_STATE_DICT):
             fresh.load_state_dict(full_state(model))
@@ -325,7 +326,7 @@ def main():
         with FSDP.state_dict_type(model, StateDictType.FULL_STATE_DICT, None,
                                   FullOptimStateDictConfig(rank0_only=True)):
             rank0 = FSDP.optim_state_dict(model, optimizer)
-        return {"saved": saved, "continued": full_state(model), "resumed": full_state(fresh),
+        return {"saved": record, "continued": full_state(model), "resumed": full_state(fresh),
                 "rank0_only_keys": sorted(rank0.get("state", {}))}
     case("optim_state", optim_state)
     case("optim_state_orig", lambda: optim_state(use_orig_params=True))

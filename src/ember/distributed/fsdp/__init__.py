@@ -7,6 +7,7 @@ from .api import (BackwardPrefetch, CPUOffload, FullOptimStateDictConfig, FullSt
                   ShardedStateDictConfig, ShardingStrategy, StateDictConfig,
                   StateDictSettings, StateDictType)
 from .fully_sharded_data_parallel import FullyShardedDataParallel
+from ._fully_shard import FSDPModule, MixedPrecisionPolicy, fully_shard  # noqa: F401 - FSDP2
 
 FSDP = FullyShardedDataParallel
 

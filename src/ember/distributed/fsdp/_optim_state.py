@@ -67,6 +67,14 @@ def _whole_states(handle, params_state, entries) -> dict:
     if not states:
         return {}
     keys = list(states[0])
+    if not handle.use_orig_params:
+        # PyTorch's order when unflattening: the tensors first, then the scalars ("step")
+        keys.sort(key=lambda k: not (isinstance(states[0][k], ember.Tensor)
+                                     and states[0][k].dim() > 0))
+    return _assemble(handle, params_state, entries, states, keys)
+
+
+def _assemble(handle, params_state, entries, states, keys) -> dict:
     result = {fqn: {} for fqn, _ in entries}
     for key in keys:
         sample = states[0][key]
@@ -133,6 +141,8 @@ def optim_state_dict(model, optim, optim_state_dict=None) -> dict:
         for name in group["params"]:
             if name in state_out:
                 ordered[name] = state_out[name]
+    if any(unit._use_orig_params for unit in units):  # PyTorch's order then: by name
+        ordered = dict(sorted(ordered.items()))
     if isinstance(config, ShardedOptimStateDictConfig) and units:
         unit = units[0]
         for per_param in ordered.values():

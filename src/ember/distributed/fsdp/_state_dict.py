@@ -60,9 +60,19 @@ def _param_keys(fsdp, prefix) -> list:
 
 # -- saving -----------------------------------------------------------------------------
 
+def _kind(fsdp):
+    """The unit's state-dict type; PyTorch saves a NO_SHARD unit's LOCAL state dict with
+    the original keys and whole values, as FULL does."""
+    kind = fsdp._state_dict_type
+    if (kind == StateDictType.LOCAL_STATE_DICT and fsdp._handle is not None
+            and not fsdp._handle.sharded):
+        return StateDictType.FULL_STATE_DICT
+    return kind
+
+
 def _pre_state_dict(fsdp, prefix, keep_vars) -> None:
     fsdp._lazy_init()
-    kind = fsdp._state_dict_type
+    kind = _kind(fsdp)
     if kind == StateDictType.LOCAL_STATE_DICT:
         return  # PyTorch's check for a sharded strategy is in a hook it never calls
     if kind == StateDictType.SHARDED_STATE_DICT:
@@ -72,7 +82,7 @@ def _pre_state_dict(fsdp, prefix, keep_vars) -> None:
 
 
 def _post_state_dict(fsdp, state_dict, prefix, local_metadata):
-    kind = fsdp._state_dict_type
+    kind = _kind(fsdp)
     handle = fsdp._handle
     if kind == StateDictType.LOCAL_STATE_DICT:
         _local_post(fsdp, state_dict, prefix)
@@ -165,7 +175,9 @@ def _pre_load_state_dict(fsdp, state_dict, prefix, *args) -> None:
         _replace_prefix(state_dict, prefix, prefix + FSDP_PREFIX)
         return
     if kind == StateDictType.SHARDED_STATE_DICT:
-        _needs_sharding(fsdp, "load_sharded_state_dict")
+        if handle is not None and not handle.sharded:
+            raise RuntimeError("load_sharded_state_dict can only be called when parameters "
+                               "are flattened and sharded.")
         if handle is not None:
             for key in _param_keys(fsdp, prefix):
                 if isinstance(state_dict.get(key), ShardedTensor):

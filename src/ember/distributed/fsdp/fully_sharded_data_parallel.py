@@ -117,6 +117,7 @@ class FullyShardedDataParallel(nn.Module):
         self._buffer_dtypes = None
         ignored_modules, ignored_params = self._ignored(module, ignored_modules, ignored_states)
         self._ignored_modules, self._ignored_params = ignored_modules, ignored_params
+        self.compute_device = self._compute_device(module, device_id)
         if param_init_fn is not None:
             param_init_fn(module)
         if auto_wrap_policy is not None:
@@ -182,6 +183,28 @@ class FullyShardedDataParallel(nn.Module):
                                            if self._inter_node_pg is not None else 1)
         self._gradient_predivide_factor = _predivide_factor(data_parallel)
         self._gradient_postdivide_factor = data_parallel / self._gradient_predivide_factor
+
+    def _compute_device(self, module, device_id):
+        """device_id, else the parameters' accelerator, else the current CUDA device
+        (parameters on the CPU are moved there); with none of these PyTorch refuses."""
+        if device_id is not None:
+            return device_id if isinstance(device_id, ember.device) else ember.device(device_id)
+        found = None
+        for param in module.parameters():
+            if param in self._ignored_params or param.device.type in ("cpu", "meta"):
+                continue
+            if found is not None and param.device.type != found.type:
+                raise RuntimeError("FSDP does not support modules with different device types "
+                                   f"but got params on {found.type} and {param.device.type}")
+            found = found or param.device
+        if found is not None:
+            return found
+        if not ember.cuda.is_available():
+            raise RuntimeError("FSDP needs a non-CPU accelerator device, but no accelerator "
+                               "device is detected.")
+        found = ember.device("cuda", ember.cuda.current_device())
+        module.to(found)
+        return found
 
     @staticmethod
     def _ignored(module, ignored_modules, ignored_states) -> tuple:
@@ -413,6 +436,8 @@ class FullyShardedDataParallel(nn.Module):
             raise NotImplementedError("writeback=True and rank0_only=True is not supported yet")
 
     def _summon_enter(self, rank0_only, with_grads):
+        """Gather and register the original parameters as whole Parameters (views of the
+        gathered buffer, so in-place writes land in it)."""
         self.training_state = TrainingState.SUMMON_FULL_PARAMS
         handle = self._handle
         if handle is None:
@@ -421,17 +446,12 @@ class FullyShardedDataParallel(nn.Module):
         if rank0_only and self.rank != 0:
             return None  # the other ranks keep their shards
         unpadded = _make(full._data[:handle.numel])
-        if handle.use_orig_params:
-            handle.set_unsharded_views(unpadded, as_params=True)
-            if with_grads:
-                grad = handle.gather_grad()
-                for info in handle.infos:
-                    info.param._grad = (None if grad is None else _make(
-                        grad._data[info.start:info.end].reshape(tuple(info.shape))))
-        else:
-            handle.set_unsharded_views(unpadded)
-            handle._shard_data = handle.flat_param._data
-            handle.flat_param._data = unpadded._data
+        handle.register_as_params(unpadded)
+        if with_grads:
+            grad = handle.gather_grad()
+            for info in handle.infos:
+                info.param._grad = (None if grad is None else _make(
+                    grad._data[info.start:info.end].reshape(tuple(info.shape))))
         return unpadded
 
     def _summon_exit(self, full, writeback) -> None:
@@ -439,13 +459,9 @@ class FullyShardedDataParallel(nn.Module):
         handle = self._handle
         if handle is None or full is None:
             return
-        if not handle.use_orig_params:
-            handle.flat_param._data = handle._shard_data
-            del handle._shard_data
         if writeback:
             handle.write_back(full)
-        if handle.use_orig_params:
-            handle.use_sharded_views()
+        handle.restore_registration()
 
     # -- state-dict types ------------------------------------------------------------------
 
