@@ -258,6 +258,55 @@ def loss_parallel_case():
 
 record("loss_parallel", loss_parallel_case)
 
+
+# -- FSDP2 -------------------------------------------------------------------------------------
+if library == "torch":
+    from torch.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
+else:
+    from ember.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
+
+
+def train_fsdp(steps, **options):
+    """fully_shard on the first Linear, then the root; each rank trains on its own data;
+    gradients are averaged over the ranks."""
+    model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3))
+    with torch.no_grad():
+        for index, param in enumerate(model.parameters()):
+            param.copy_(torch.linspace(-0.6, 0.4 + index / 10, param.numel())
+                        .reshape(param.shape))
+    fully_shard(model[0], mesh=mesh, **options)
+    fully_shard(model, mesh=mesh, **options)
+    opt = torch.optim.SGD(model.parameters(), lr=0.2)
+    losses, seen = [], {}
+    for step in range(steps):
+        x = torch.linspace(-1, 1, 24).reshape(4, 6) * (step + 1) + rank
+        out = model(x)
+        seen["out_dtype"] = str(out.dtype)
+        seen["during"] = type(model[2].weight).__name__
+        loss = F.cross_entropy(out.float(), torch.tensor([0, 2, 1, rank]))
+        opt.zero_grad()
+        loss.backward()
+        losses.append(loss.item())
+        seen["grad"] = [model[0].bias.grad.to_local().tolist(),
+                        [repr(p) for p in model[0].weight.grad.placements]]
+        opt.step()
+    model.unshard()
+    seen["unsharded"] = [type(model[2].weight).__name__, list(model[2].weight.shape)]
+    model.reshard()
+    seen["resharded"] = [type(model[2].weight).__name__, list(model[2].weight.shape)]
+    return {"losses": losses, "seen": seen,
+            "classes": [type(model).__name__, isinstance(model, FSDPModule),
+                        isinstance(model[0], FSDPModule), isinstance(model[2], FSDPModule)],
+            "params": {name: [repr(p.placements), p.to_local().tolist(),
+                              p.full_tensor().tolist()]
+                       for name, param in model.named_parameters() for p in [param]}}
+
+
+record("fsdp2", lambda: train_fsdp(3))
+record("fsdp2_keep", lambda: train_fsdp(2, reshard_after_forward=False))
+record("fsdp2_mixed", lambda: train_fsdp(2, mp_policy=MixedPrecisionPolicy(
+    param_dtype=torch.float64, output_dtype=torch.float32)))
+
 with open(out, "w") as handle:
     json.dump(results, handle)
 dist.destroy_process_group()

@@ -1,8 +1,9 @@
-"""ember.distributed.tensor against PyTorch's: dtensor_script.py runs on 2 processes
-under PyTorch (gloo) and under ember, started together; every record of every rank
-(placements, global shapes, local pieces, whole values, gradients, error types, a TP MLP
-trained for four steps) must match. Single-process checks (placements, chunking, the TP
-MLP against plain single-process PyTorch) run here."""
+"""ember.distributed.tensor (and FSDP2's fully_shard, built on it) against PyTorch's:
+dtensor_script.py runs on 2 processes under PyTorch (gloo) and under ember, started
+together; every record of every rank (placements, global shapes, local pieces, whole
+values, gradients, error types, a TP MLP trained for four steps, fully_shard training with
+and without resharding and with a mixed-precision policy) must match. Single-process
+checks (placements, chunking, the TP MLP against plain single-process PyTorch) run here."""
 
 import importlib.util
 import json
@@ -135,6 +136,13 @@ def test_records_are_the_expected_ones(records):
     losses = first["tp_mlp"]["losses"]
     assert losses == second["tp_mlp"]["losses"] and len(losses) == 4
     assert first["tp_mlp"]["is_param"] == [True] * 4
+    fsdp = first["fsdp2"]
+    assert fsdp["classes"] == ["FSDPSequential", True, True, False]
+    assert fsdp["seen"]["grad"][1] == ["Shard(dim=0)"] and len(fsdp["seen"]["grad"][0]) == 3
+    assert fsdp["seen"]["during"] == "Parameter"  # the root keeps them gathered
+    assert fsdp["seen"]["resharded"] == ["DTensor", [3, 5]]
+    assert fsdp["losses"] != second["fsdp2"]["losses"]  # each rank its own data
+    assert fsdp["params"]["0.weight"][2] == second["fsdp2"]["params"]["0.weight"][2]
 
 
 class _MLP(torch.nn.Module):

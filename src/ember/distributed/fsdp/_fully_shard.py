@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ember import nn
+from ember import Tensor, nn
 
 from ..tensor import DTensor, Partial, Replicate, Shard, distribute_tensor
 from ..tensor._api import _mesh_or_default
@@ -47,6 +47,7 @@ class _FSDPState:
         self.reshard_after_forward = reshard_after_forward
         self.entries = entries  # [(owner module, attribute name, sharded DTensor param)]
         self.unsharded = False
+        self.root = False
         self.pending_grads = 0
 
     def _gather(self, param):
@@ -58,8 +59,10 @@ class _FSDPState:
             grad_placements=[Partial("avg")])
         return whole.to(compute_dtype) if compute_dtype != whole.dtype else whole
 
-    def unshard(self):
-        if self.unsharded:
+    def unshard(self, again: bool = False):
+        """Gather the parameters (``again``: even if gathered, for a forward that must
+        record a fresh graph)."""
+        if self.unsharded and not again:
             return
         self.pending_grads = 0
         for owner, name, param in self.entries:
@@ -67,6 +70,10 @@ class _FSDPState:
             if whole.requires_grad:
                 self.pending_grads += 1
                 whole.register_hook(self._grad_arrived)
+            if type(whole) is Tensor:
+                # shown as PyTorch's unsharded parameter is (an nn.Parameter); it stays a
+                # node of the graph that reduce-scatters into the sharded one
+                whole.__class__ = nn.Parameter
             owner._parameters[name] = whole
         self.unsharded = True
 
@@ -122,6 +129,8 @@ class _DoneHandle:
 
 
 _CLASSES: dict = {}
+# how many fully_shard forwards are running: the first one to start is the root's
+_RUNNING = [0]
 
 
 def _fsdp_class(cls):
@@ -177,12 +186,13 @@ def fully_shard(module, *, mesh=None, reshard_after_forward=None, shard_placemen
                                requires_grad=param.requires_grad)
         owner._parameters[name] = sharded
         entries.append((owner, name, sharded))
-    reshard = True if reshard_after_forward is None else bool(reshard_after_forward)
-    state = _FSDPState(module, mesh, reshard, mp_policy, entries)
+    state = _FSDPState(module, mesh, reshard_after_forward, mp_policy, entries)
     module._fsdp_state = state
 
     def before_forward(mod, args, kwargs):
-        state.unshard()
+        state.root = _RUNNING[0] == 0
+        _RUNNING[0] += 1
+        state.unshard(again=True)
         policy = state.mp_policy
         if policy.param_dtype is not None and policy.cast_forward_inputs:
             args = _cast_floating(args, policy.param_dtype)
@@ -190,7 +200,11 @@ def fully_shard(module, *, mesh=None, reshard_after_forward=None, shard_placemen
         return args, kwargs
 
     def after_forward(mod, args, output):
-        if state.reshard_after_forward:
+        _RUNNING[0] -= 1
+        reshard = state.reshard_after_forward
+        if reshard is None:  # PyTorch's default: the root keeps them for its backward
+            reshard = not state.root
+        if reshard:
             state.reshard()
         if state.mp_policy.output_dtype is not None:
             output = _cast_floating(output, state.mp_policy.output_dtype)
