@@ -331,6 +331,39 @@ def main():
     case("optim_state", optim_state)
     case("optim_state_orig", lambda: optim_state(use_orig_params=True))
 
+    def ignored():
+        model = tiny()
+        wrapped = FSDP(model, device_id=cpu, auto_wrap_policy=policy, ignored_modules=[model.head])
+        optimizer = torch.optim.SGD(wrapped.parameters(), lr=0.1)
+        x, target = batch("tiny", 0)
+        rows = slice(2 * rank, 2 * rank + 2)
+        torch.nn.functional.mse_loss(wrapped(x[rows]), target[rows]).backward()
+        optimizer.step()
+        return {**layout(wrapped), "state": full_state(wrapped)}
+    case("ignored_modules", ignored)
+
+    def sync_states():
+        model = mlp()
+        if rank == 1:
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.mul_(3)
+        return full_state(FSDP(model, device_id=cpu, sync_module_states=True))
+    case("sync_module_states", sync_states)
+
+    def sharded_optim():
+        model, optimizer, _ = train("mlp", "adam", steps=1)
+        with FSDP.state_dict_type(model, StateDictType.SHARDED_STATE_DICT):
+            return FSDP.optim_state_dict(model, optimizer)
+    case("optim_sharded", sharded_optim)
+
+    def summon_grads():
+        model = FSDP(tiny(), device_id=cpu, auto_wrap_policy=policy, use_orig_params=True)
+        model(batch("tiny", 0)[0][2 * rank:2 * rank + 2]).sum().backward()
+        with FSDP.summon_full_params(model, with_grads=True):
+            return [[name, p.grad] for name, p in model.named_parameters()]
+    case("summon_with_grads", summon_grads)
+
     # error paths
     def config_mismatch():
         with FSDP.state_dict_type(FSDP(mlp(), device_id=cpu), StateDictType.FULL_STATE_DICT,

@@ -242,7 +242,13 @@ class FullyShardedDataParallel(nn.Module):
                 and not getattr(p, "_fsdp_flattened", False)]
 
     def _sync_module_states(self, module, params) -> None:
-        """Broadcast rank 0's parameters and buffers (sync_module_states=True)."""
+        """Broadcast rank 0's parameters and buffers (sync_module_states=True). PyTorch
+        does this only for accelerator tensors, and so does ember."""
+        if any(t.device.type == "cpu" for t in [*module.parameters(), *module.buffers()]):
+            raise ValueError("The module has CPU parameters or buffers when "
+                             "`sync_module_states=True`, which requires them to be on GPU. "
+                             "Please specify the `device_id` argument or move the module to "
+                             "GPU before passing it to FSDP.")
         with no_grad():
             for tensor in [*params, *(b for b in module.buffers())]:
                 self._dist.broadcast(tensor.detach(), src=self.process_group.ranks[0]
