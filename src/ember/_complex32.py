@@ -82,3 +82,51 @@ def cast(array, np_dtype):
 def round_result(values):
     """A complex64 (or complex128) result of an op rounded back to complex32."""
     return to_complex32(values)
+
+
+def widen(value):
+    """An operand for complex64 arithmetic: complex32 arrays widened (exactly), others kept."""
+    return to_complex64(value) if getattr(value, "dtype", None) is COMPLEX32_NP else value
+
+
+def binary(op, x, y):
+    """``op`` (an operator) on operands of which one is complex32, computed in complex64 and
+    rounded back to complex32, as PyTorch's kernels compute complex<Half>. add and sub
+    scale the second operand by alpha = 1 + 0j as a complex product, as PyTorch's kernel
+    does (so (inf + 0.2j) + (inf + 0.1j) has a NaN imaginary part there too)."""
+    import operator
+
+    x, y = widen(x), widen(y)
+    if op is operator.add or op is operator.sub:
+        y = np.asarray(y, dtype=_C64) * np.complex64(1)
+    return to_complex32(op(x, y))
+
+
+def negative(array):
+    return to_complex32(-to_complex64(array))
+
+
+def conjugate(array):
+    out = array.copy()
+    out["imag"] = -array["imag"]
+    return out
+
+
+def absolute(array):
+    """|z| as float16 (PyTorch's complex32 abs gives Half)."""
+    return np.abs(to_complex64(array)).astype(_F16)
+
+
+def sign(array):
+    """z / |z| (0 for 0), rounded to complex32: PyTorch's sgn."""
+    values = to_complex64(array)
+    magnitude = np.abs(values)
+    with np.errstate(all="ignore"):
+        out = np.where(magnitude == 0, 0, values / np.where(magnitude == 0, 1, magnitude))
+    return to_complex32(out.astype(_C64))
+
+
+def as_real_view(array):
+    """(real, imag) float16 pairs sharing the complex32 array's memory (view_as_real)."""
+    real = array["real"]
+    return np.lib.stride_tricks.as_strided(real, array.shape + (2,), real.strides + (2,))

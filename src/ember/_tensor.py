@@ -43,6 +43,15 @@ def _grad_mode_on():
 
     return is_grad_enabled()
 
+def _widened(array):
+    """Python-convertible values of an ml_dtypes (float32) or complex32 (complex64) array."""
+    if array.dtype.fields is not None:
+        from ._complex32 import to_complex64
+
+        return to_complex64(array)
+    return array.astype(np.float32)
+
+
 class Tensor:
     """A multi-dimensional array with autograd, as ``torch.Tensor``."""
 
@@ -285,10 +294,12 @@ class Tensor:
         return array.data.ptr
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind in "fV"
+        np_dtype = self._data.dtype
+        return np_dtype.kind in "fV" and np_dtype.fields is None  # (fields: complex32)
 
     def is_complex(self) -> bool:
-        return self._data.dtype.kind == "c"
+        np_dtype = self._data.dtype
+        return np_dtype.kind == "c" or np_dtype.fields is not None  # complex32's pairs
 
     def is_signed(self) -> bool:
         return self.dtype.is_signed
@@ -386,14 +397,14 @@ class Tensor:
             )
         if _SYNC_MODE[0]:
             _sync_check(self._data)
-        return self._data.reshape(()).item() if self._data.dtype.kind != "V" else float(
-            self._data.reshape(()).astype(np.float32)
-        )
+        if self._data.dtype.kind != "V":
+            return self._data.reshape(()).item()
+        return _widened(self._host_array().reshape(())).item()  # bfloat16, float8, complex32
 
     def tolist(self):
         array = self._host_array()
         if array.dtype.kind == "V":
-            array = array.astype(np.float32)
+            array = _widened(array)
         return array.tolist()
 
     def __len__(self):

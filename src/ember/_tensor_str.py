@@ -193,12 +193,21 @@ def _tensor_str_with_formatter(array, indent, summarize, formatters):
     return "[" + ("," + "\n" * (ndim - 1) + " " * (indent + 1)).join(slices) + "]"
 
 
+def _widened(array):
+    """float32 values of a half-precision array; complex64 of a complex32 one."""
+    if array.dtype.fields is not None:
+        from ._complex32 import to_complex64
+
+        return to_complex64(array)
+    return array.astype(np.float32)
+
+
 def _tensor_str(array, indent):
     if array.size == 0:
         return "[]"
     summarize = array.size > PRINT_OPTS.threshold
     if array.dtype.kind == "V" or array.dtype == np.float16:  # bfloat16/half print as float
-        array = array.astype(np.float32)
+        array = _widened(array)
     sample = _summarized(array) if summarize else array
     if array.dtype.kind == "c":
         formatters = (_Formatter(sample.real), _Formatter(sample.imag))

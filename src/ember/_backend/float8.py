@@ -56,6 +56,14 @@ def refuse(kernel: str, value) -> None:
         raise not_implemented(kernel, np_dtype)
 
 
+def refuse_complex32(kernel: str, value) -> None:
+    """``refuse`` for the ops PyTorch's CPU build runs on neither float8 nor complex32."""
+    np_dtype = getattr(getattr(value, "_data", value), "dtype", None)
+    if np_dtype is not None and np_dtype.__class__ is not type and (
+            np_dtype in _dt.SPECIAL_TYPE_NAMES):
+        raise not_implemented(kernel, np_dtype)
+
+
 def _to_float32(array):
     """The float32 values PyTorch converts from (complex: the real part)."""
     if array.dtype.kind == "c":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend.float8 import refuse as refuse_float8
+from .._backend.float8 import refuse_complex32 as refuse_special
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._select import RETURN_TYPES, Flip, const, positions, take_along, write_out
@@ -132,7 +132,7 @@ def _scan(cls, input, dim, dtype, out=None):
 
 def cumsum(input, dim, *, dtype=None, out=None):
     """Running sum along ``dim`` (bool/int inputs accumulate in int64)."""
-    refuse_float8("cumsum_out_cpu", input)
+    refuse_special("cumsum_out_cpu", input)
     return write_out(_scan(CumSum, input, dim, dtype, out), out, "cumsum")
 
 

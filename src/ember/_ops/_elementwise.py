@@ -175,7 +175,7 @@ def _promote(x, y):
             y = _wrap_int(y, dt)
         elif type(x) is int:
             x = _wrap_int(x, dt)
-    elif dt.kind == "V":
+    elif dt.kind == "V" and dt.fields is None:  # (fields: complex32's pairs, not ml_dtypes)
         # bfloat16 (ml_dtypes) does not treat Python numbers as weak: NumPy would compute
         # bf16 * 0.5 in float32. A bfloat16 scalar keeps the result bfloat16.
         if not hasattr(y, "dtype"):

@@ -8,6 +8,7 @@ counter is bumped, so a backward that saved the old value raises PyTorch's error
 
 from __future__ import annotations
 
+from .._backend.float8 import FLOAT8_NP
 from .._backend.dtypes import category
 from ..autograd import forward_ad as _forward_ad
 from ..autograd.grad_mode import _grad_enabled
@@ -94,6 +95,11 @@ def ufunc_inplace(self, ufunc, other, out_of_place, *args):
         raise RuntimeError(
             f"result type Float can't be cast to the desired output type {type_name(dst.dtype)}"
         )
+    if (dst.dtype.kind == "V" and dst.dtype.fields is not None) or (
+            dst.dtype.itemsize == 1 and dst.dtype in FLOAT8_NP):
+        # complex32 (no NumPy arithmetic) and float8 (PyTorch's rounding or errors): the
+        # out-of-place op computes, apply_inplace writes back
+        return apply_inplace(self, out_of_place(self, other, *args))
     ufunc(dst, operand, out=dst, casting="unsafe")
     self._vc[0] += 1
     return self

@@ -205,6 +205,8 @@ def acc(x, kernel="sum_cpu"):
         if dt.itemsize == 1:
             _refuse_float8(kernel, dt)
         return x.astype(np.float32), dt
+    if dt.kind == "V":  # complex32: no reduction kernel either
+        _refuse_float8(kernel, dt)
     return x, None
 
 

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from .._backend.dtypes import SPECIAL_TYPE_NAMES
+from .._backend.float8 import convert
 from ._util import Tensor
 
 # What PyTorch's ``__setitem__`` takes as a value: a tensor, a Python number (bool, int,
@@ -48,6 +50,8 @@ def checked_scalar(np_dtype, value):
         value = int(value)
         if not -2**63 <= value < 2**63:
             raise ValueError("Overflow when unpacking long long")
+    if np_dtype in SPECIAL_TYPE_NAMES:  # float8, complex32: PyTorch's rounding, as an array
+        return convert(value, np_dtype)
     kind = "f" if np_dtype.name == "bfloat16" else np_dtype.kind  # ml_dtypes' kind is "V"
     if kind == "b" or kind not in "fciu" or isinstance(value, bool):
         return value

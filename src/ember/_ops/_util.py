@@ -44,9 +44,9 @@ def promote_arrays(a, b):
             return a, b, a.dtype
         target = result_np(a, b)
         if a.dtype != target:
-            a = a.astype(target)
+            a = _astype(a, target)
         if b.dtype != target:
-            b = b.astype(target)
+            b = _astype(b, target)
         return a, b, target
     array = a if a_arr else b
     scalar = b if a_arr else a
@@ -58,10 +58,20 @@ def promote_arrays(a, b):
         return a, b, array.dtype
     target = result_np(a, b)
     if array.dtype != target:
-        array = array.astype(target)
+        array = _astype(array, target)
     if a_arr:
         return array, _scalar_as(b, target), target
     return _scalar_as(a, target), array, target
+
+
+def _astype(array, np_dtype):
+    """astype, by PyTorch's rules where one side is complex32 (a structured array NumPy
+    would fill field by field) or float8."""
+    if array.dtype.fields is None and np_dtype.fields is None:
+        return array.astype(np_dtype)
+    from .._backend.float8 import convert
+
+    return convert(array, np_dtype)
 
 
 def _scalar_as(value, np_dtype):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import dtypes as _dt
-from .._backend.float8 import FLOAT8_NP
+from .._backend.float8 import FLOAT8_NP, not_implemented
+from .._complex32 import widen
 from .._backend.float8 import refuse as refuse_float8
 from ._elementwise import _arr, _check_operand, _out, _promote, _slot, inplace_of
 from ._util import _make, type_name, xp_of
@@ -23,6 +24,8 @@ def _compare(ufunc_name, torch_name):
 
     def op(input, other, *, out=None):
         a, b, dt = _promote(_arr(input), _arr(_check_operand(torch_name, other)))
+        if dt.kind == "V" and dt.fields is not None:  # complex32: compared exactly, widened
+            a, b, dt = widen(a), widen(b), np.dtype(np.complex64)
         if ordered and (dt.kind == "c" or dt.itemsize == 1 and dt in FLOAT8_NP):
             # complex numbers have no order (NumPy's is lexical); float8 has no kernel
             raise NotImplementedError(
@@ -121,7 +124,7 @@ bitwise_right_shift = _shift(False)
 
 
 def isnan(input):
-    return _make(xp_of(input._data).isnan(input._data))
+    return _make(xp_of(input._data).isnan(widen(input._data)))  # widen: complex32
 
 
 def isinf(input):
@@ -136,7 +139,7 @@ def isfinite(input):
         if np_dtype == _E8M0:  # PyTorch's isfinite for e8m0 is true everywhere, NaN too
             return _make(np.ones(input._data.shape, np.bool_))
         refuse_float8("isfinite", input)
-    return _make(xp_of(input._data).isfinite(input._data))
+    return _make(xp_of(input._data).isfinite(widen(input._data)))  # widen: complex32
 
 
 def isposinf(input, *, out=None):
@@ -179,6 +182,8 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
 def equal(input, other) -> bool:
     """True when shapes match and every element is equal (after type promotion)."""
     a, b = input._data, other._data
+    if a.dtype.kind == "V" and a.dtype.fields is not None:
+        raise not_implemented("equal_cpu", a.dtype)  # complex32
     if a.shape != b.shape:
         return False
     return bool(xp_of(a).array_equal(a, b))

@@ -17,6 +17,9 @@ import math
 
 import numpy as np
 
+from .._backend.dtypes import COMPLEX32_NP
+from .._backend.float8 import refuse_complex32 as refuse_special
+from .._complex32 import as_real_view, conjugate
 from .._backend import dtypes as _dt
 from ..autograd.function import Function
 from ._autocast import float32_in_autocast
@@ -25,7 +28,8 @@ from .shape import view_of
 
 
 def _is_complex(tensor) -> bool:
-    return tensor._data.dtype.kind == "c"
+    np_dtype = tensor._data.dtype
+    return np_dtype.kind == "c" or np_dtype is COMPLEX32_NP
 
 
 def _real_np(np_dtype):
@@ -77,7 +81,7 @@ class Real(Function):
     @staticmethod
     def forward(ctx, z):
         ctx.np_dtype = z.dtype
-        return z.real
+        return z["real"] if z.dtype is COMPLEX32_NP else z.real  # complex32: a field view
 
     @staticmethod
     def backward(ctx, grad):
@@ -93,7 +97,7 @@ class Imag(Function):
     @staticmethod
     def forward(ctx, z):
         ctx.np_dtype = z.dtype
-        return z.imag
+        return z["imag"] if z.dtype is COMPLEX32_NP else z.imag
 
     @staticmethod
     def backward(ctx, grad):
@@ -180,6 +184,8 @@ class ViewAsReal(Function):
 
     @staticmethod
     def forward(ctx, z):
+        if z.dtype is COMPLEX32_NP:
+            return as_real_view(z)
         if type(z) is np.ndarray:
             return z[..., None].view(_real_np(z.dtype))
         # CuPy changes itemsize only on C-contiguous arrays: stride the real part instead
@@ -199,7 +205,7 @@ class ViewAsComplex(Function):
 
     @staticmethod
     def forward(ctx, x):
-        np_dtype = _complex_np(x.dtype)
+        np_dtype = COMPLEX32_NP if x.dtype == np.float16 else _complex_np(x.dtype)
         try:
             return x.view(np_dtype)[..., 0]
         except ValueError:  # CuPy changes itemsize only on C-contiguous arrays
@@ -233,9 +239,7 @@ def view_as_complex(input: Tensor) -> Tensor:
     offset even), as PyTorch requires."""
     _require_tensor("view_as_complex", input)
     np_dtype = input._data.dtype
-    if np_dtype not in (np.float32, np.float64):
-        if np_dtype == np.float16:
-            raise RuntimeError("view_as_complex: ember has no complex32 (ComplexHalf) dtype")
+    if np_dtype not in (np.float32, np.float64, np.float16):
         raise RuntimeError(
             "view_as_complex is only supported for half, float and double tensors, but got a "
             f"tensor of scalar type: {type_name(np_dtype)}"
@@ -267,6 +271,8 @@ class Conj(Function):
 
     @staticmethod
     def forward(ctx, z):
+        if z.dtype is COMPLEX32_NP:
+            return conjugate(z)
         return xp_of(z).conj(z)
 
     @staticmethod
@@ -357,6 +363,7 @@ class Angle(Function):
     def forward(ctx, x):
         xp = xp_of(x)
         kind = x.dtype.kind
+        refuse_special("angle_cpu", x)
         if kind == "c":
             ctx.save_for_backward(x)
             return xp.angle(x)

@@ -34,7 +34,10 @@ def _filled(size, dtype, device, requires_grad, kind):
         if kind == "zeros":  # PyTorch's zeros checks sizes itself, with its own text
             raise RuntimeError("zeros: Dimension size must be non-negative.") from None
         raise
-    return _finish(getattr(xp, kind)(shape, _np_dtype(dtype)), requires_grad)
+    np_dtype = _np_dtype(dtype)
+    if kind == "ones" and np_dtype in _dt.SPECIAL_TYPE_NAMES:  # complex32: 1 + 0j, not 1 + 1j
+        return _finish(xp.full(shape, convert(1, np_dtype), np_dtype), requires_grad)
+    return _finish(getattr(xp, kind)(shape, np_dtype), requires_grad)
 
 
 @supports_out

@@ -551,7 +551,7 @@ def setitem(self, index, value):
         data = self._data
         kind = type(value)
         if kind is float or kind is int:  # values no float dtype overflows (nor NaN)
-            fast = data.dtype.kind == "f" and -65504.0 <= value <= 65504.0
+            fast = data.dtype.char in "efd" and -65504.0 <= value <= 65504.0  # not float8
         else:
             fast = (kind is Tensor and not value._requires_grad
                     and value._data.dtype == data.dtype and type(value._data) is type(data))

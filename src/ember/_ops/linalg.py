@@ -160,6 +160,9 @@ def _matmul_forward(a, b):
         _matmul_error(a, b)
     if a.dtype.itemsize == 1 and a.dtype in FLOAT8_NP:
         return _float8_matmul(a, b)
+    if a.dtype is _dt.COMPLEX32_NP:  # PyTorch's CPU build has no complex32 GEMM
+        raise float8_not_implemented("addmm_impl_cpu_" if a.ndim <= 2 and b.ndim <= 2
+                                     else "bmm", a.dtype)
     xp = xp_of(a)
     if b.ndim == 2 and a.ndim > 2:
         # Fold the batch into the rows: one GEMM instead of one per batch element (NumPy's

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.float8 import convert
 from .._backend.float8 import refuse as refuse_float8
 from ..autograd.function import Function
 from ._util import Tensor, _make, xp_of
@@ -33,7 +34,11 @@ class MaskedFill(Function):
         ctx.mask = mask
         ctx.tensor_value = hasattr(value, "dtype")
         xp = xp_of(x)
-        fill = value.astype(x.dtype) if hasattr(value, "dtype") else xp.asarray(value, x.dtype)
+        if x.dtype.kind == "V" and x.dtype.fields is not None:  # complex32: value + 0j
+            fill = convert(value, x.dtype)
+        else:
+            fill = (value.astype(x.dtype) if hasattr(value, "dtype")
+                    else xp.asarray(value, x.dtype))
         out = xp.where(mask, fill, x)
         # contiguous whatever x's strides, as PyTorch's (where keeps a transposed layout)
         return out if out.flags.c_contiguous else xp.ascontiguousarray(out)

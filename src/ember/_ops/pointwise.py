@@ -15,9 +15,12 @@ import operator
 
 import numpy as np
 
-from .._backend.float8 import refuse as refuse_float8
 from ..autograd.function import Function, apply_binary, same_float, saved_arrays
+from .._backend.dtypes import COMPLEX32_NP
+from .._backend.dtypes import SPECIAL_TYPE_NAMES as _SPECIAL
 from .._backend.float8 import FLOAT8_NP, float8_mul, not_implemented
+from .._complex32 import binary as complex32_binary
+from .._complex32 import negative as complex32_negative
 from ._elementwise import _IEEE, _arr, _binary_slot, _out, _promote, _slot, _wrap_int, inplace_of
 from ._inplace import apply_inplace, ufunc_inplace
 from ._util import Tensor, float_np, promote_arrays, type_name, xp_of
@@ -32,6 +35,13 @@ from .where_clamp import _zero_where, where
 # ---------------------------------------------------------------------------
 
 _ndarray = np.ndarray
+
+
+def _special_binary(kernel, op, x, y, dt):
+    """add/sub on a float8 type (PyTorch has no kernel) or complex32 (computed)."""
+    if dt is COMPLEX32_NP:
+        return complex32_binary(op, x, y)
+    raise not_implemented(kernel, dt)
 
 
 def _same_float(x, y):
@@ -52,8 +62,8 @@ class Add(Function):
         if _same_float(x, y):
             return x + y
         x, y, dt = _promote(x, y)
-        if dt in FLOAT8_NP:
-            raise not_implemented("add_stub", dt)
+        if dt in _SPECIAL:  # float8: no kernel; complex32: computed in complex64
+            return _special_binary("add_stub", operator.add, x, y, dt)
         return x + y
 
     @staticmethod
@@ -79,8 +89,8 @@ class Sub(Function):
         if _same_float(x, y):
             return x - y
         x, y, dt = _promote(x, y)
-        if dt in FLOAT8_NP:
-            raise not_implemented("add_stub", dt)
+        if dt in _SPECIAL:
+            return _special_binary("add_stub", operator.sub, x, y, dt)
         if dt.kind == "b":
             raise RuntimeError(
                 "Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -113,7 +123,9 @@ class Mul(Function):
         a, b, dt = _promote(x, y)
         if dt.kind == "b":
             return a & b
-        if dt in FLOAT8_NP:
+        if dt in _SPECIAL:
+            if dt is COMPLEX32_NP:
+                return complex32_binary(operator.mul, a, b)
             return float8_mul(x, y, dt)
         return a * b
 
@@ -146,7 +158,7 @@ class Div(Function):
         if _same_float(x, y):
             return x / y
         x, y, dt = _promote(x, y)
-        if dt in FLOAT8_NP:
+        if dt in _SPECIAL:  # neither float8 nor complex32 has a CPU division kernel
             raise not_implemented("div_cpu", dt)
         if dt.kind != "f":
             target = float_np(dt)
@@ -216,7 +228,9 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx, x):
-        if x.dtype.kind in "bV" or x.dtype.itemsize == 1:  # bool; float8 (bfloat16 passes)
+        if x.dtype.kind in "bV" or x.dtype.itemsize == 1:  # bool, float8, complex32
+            if x.dtype is COMPLEX32_NP:
+                return complex32_negative(x)
             _refuse_neg(x.dtype)
         return -x
 
@@ -260,7 +274,7 @@ class Pow(Function):
     def forward(ctx, x, y):
         x_in, y_in = x, y
         x, y, dt = _promote(x, y)
-        if dt.itemsize == 1 and dt in FLOAT8_NP:
+        if dt in _SPECIAL:
             raise not_implemented("pow", dt)
         xp = xp_of(x, y)
         if dt.kind in "iub":

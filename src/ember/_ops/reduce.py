@@ -23,6 +23,7 @@ from ._select import (
     numpy_aliases, reduce_dims, reduced_numel, reduced_shape, take_along, write_out,
 )
 from .._backend.float8 import FLOAT8_NP
+from .._complex32 import widen
 from ._util import Tensor, _make, np_dtype_of, type_name, xp_of
 from ._vector_norm import norm
 
@@ -652,6 +653,8 @@ def _logical_reduce(input, dim, keepdim, name):
             out = out.astype(np.uint8)
         return _make(out)
     dims = reduce_dims(dim, x.ndim)
+    if x.dtype.fields is not None:  # complex32: nonzero where either part is
+        x = widen(x)
     out = getattr(xp_of(x), name)(x.astype(bool, copy=False), axis=dims, keepdims=keepdim)
     if x.dtype == np.uint8:
         out = out.astype(np.uint8)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend.float8 import refuse as refuse_float8
+from .._backend.float8 import refuse_complex32 as refuse_special
 from .._backend import promote_np
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
@@ -44,7 +44,7 @@ class Flip(Function):
 
 
 def flip(input, *args, dims=None):
-    refuse_float8("flip_cpu", input)
+    refuse_special("flip_cpu", input)
     dims = args if dims is None else (dims,)
     ndim = input._data.ndim
     if len(dims) == 1 and type(dims[0]) is int:  # the common x.flip(-1): nothing to de-dup

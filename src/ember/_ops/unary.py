@@ -68,6 +68,8 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
                 _refuse_complex(refuses_complex, x.dtype)
             if x.dtype.itemsize == 1:  # float8: PyTorch's CPU build has abs alone
                 _refuse_float8(name, kernel, x.dtype)
+            elif kind == "V" and x.dtype.fields is not None:  # complex32: abs alone, too
+                return _complex32_unary(name, kernel, x)
             values = x
         xp = np if type(x) is np.ndarray else xp_of(x)
         out = compute(xp, values)  # NumPy's inf/nan warnings are filtered
@@ -143,6 +145,16 @@ def _refuse_float8(name, kernel, np_dtype):
 
     if np_dtype in FLOAT8_NP and (name != "Abs" or np_dtype == _dt.float8_e8m0fnu.np):
         raise not_implemented(_FLOAT8_KERNELS.get(name, kernel), np_dtype)
+
+
+def _complex32_unary(name, kernel, x):
+    from .._backend.float8 import not_implemented
+    from .._complex32 import absolute
+
+    if name == "Abs":
+        return absolute(x)
+    raise not_implemented(_FLOAT8_KERNELS.get(name, kernel) if name != "Sigmoid" else kernel,
+                          x.dtype)
 
 
 def _refuse_complex(message, np_dtype):
@@ -283,6 +295,13 @@ class Sign(Function):
                 "Unlike NumPy, torch.sign is not intended to support complex numbers. Please "
                 "use torch.sgn instead."
             )
+        if x.dtype.kind == "V" and x.dtype.fields is not None:  # complex32
+            from .._complex32 import sign as complex32_sign
+
+            if not ctx.complex_ok:
+                raise NotImplementedError(
+                    f'"sign_cpu" not implemented for \'{type_name(x.dtype)}\'')
+            return complex32_sign(x)
         return xp_of(x).sign(x)  # x / |x| for complex (NumPy 2), as torch.sgn
 
     @staticmethod
