@@ -15,6 +15,8 @@ from ._aten import register_aten_op
 
 def aten_op(name: str, overload: str):
     """``ember.ops.aten.<name>.<overload>``, or None when ember has no such operator."""
+    if name in _LOSSES and overload == "default":
+        return _loss_op(name)
     packets = _ops._namespace("aten").__dict__["_packets"]
     packet = packets.get(name)
     if packet is not None and overload in packet._overloads:
@@ -29,6 +31,55 @@ def aten_op(name: str, overload: str):
 
 
 _IMPLS: dict = {}
+
+# ATen's loss ops: the arguments after (self, target), reduction as an int. ember's own
+# export records ``F.<loss>`` under the same name with the functional's argument list
+# (``size_average``, ``reduce``, ``reduction='mean'``), so one operator serves both forms.
+_LOSSES = {
+    "mse_loss": ("mse_loss", ("reduction",)),
+    "l1_loss": ("l1_loss", ("reduction",)),
+    "smooth_l1_loss": ("smooth_l1_loss", ("reduction", "beta")),
+    "huber_loss": ("huber_loss", ("reduction", "delta")),
+    "binary_cross_entropy": ("binary_cross_entropy", ("weight", "reduction")),
+    "binary_cross_entropy_with_logits": ("binary_cross_entropy_with_logits",
+                                         ("weight", "pos_weight", "reduction")),
+    "nll_loss_nd": ("nll_loss", ("weight", "reduction", "ignore_index")),
+    "nll_loss": ("nll_loss", ("weight", "reduction", "ignore_index")),
+    "kl_div": ("kl_div", ("reduction",)),
+    "cross_entropy_loss": ("cross_entropy", ("weight", "reduction", "ignore_index",
+                                             "label_smoothing")),
+}
+_REDUCTION_NAMES = ("none", "mean", "sum")
+
+
+def _is_aten_loss_call(rest: tuple, kwargs: dict, names: tuple) -> bool:
+    if len(rest) > len(names) or set(kwargs) - set(names) - {"log_target"}:
+        return False
+    bound = dict(zip(names, rest), **kwargs)
+    return type(bound.get("reduction", 1)) is int
+
+
+def _loss_op(name: str):
+    import ember.nn.functional as F
+
+    function_name, names = _LOSSES[name]
+    function = getattr(F, function_name)
+    packets = _ops._namespace("aten").__dict__["_packets"]
+    packet = packets.get(name)
+    existing = packet._overloads.get("default") if packet is not None else None
+    if existing is not None and getattr(existing._call, "_aten_loss", False):
+        return existing
+    ember_form = existing._call if existing is not None else function
+
+    def impl(x, target, *rest, **kwargs):
+        if not _is_aten_loss_call(rest, kwargs, names):
+            return ember_form(x, target, *rest, **kwargs)
+        bound = dict(zip(names, rest), **kwargs)
+        bound["reduction"] = _REDUCTION_NAMES[bound.get("reduction", 1)]
+        return function(x, target, **bound)
+
+    impl._aten_loss = True
+    return _ops._register("aten", name, "default", impl)
 
 
 def _assert_tensor_metadata(a, size=None, stride=None, dtype=None, *, device=None,
@@ -109,6 +160,11 @@ def _native_dropout(x, p, train):
     return x * mask / (1 - p), mask
 
 
+def _index(x, indices):
+    """``aten.index.Tensor``: advanced indexing, None standing for a full slice."""
+    return x[tuple(slice(None) if i is None else i for i in indices)]
+
+
 def _register_impls() -> None:
     import ember
     import ember.nn.functional as F
@@ -123,6 +179,7 @@ def _register_impls() -> None:
         "max_pool3d_with_indices": _max_pool_with_indices(F.max_pool3d),
         "_assert_scalar": lambda condition, message: None,
         "convolution": _convolution,
+        "index.Tensor": _index,
         "native_batch_norm": _native_batch_norm,
         "_native_batch_norm_legit": _native_batch_norm,
         "_native_batch_norm_legit_functional": _native_batch_norm_functional,

@@ -19,7 +19,6 @@ example value (metadata only: the graph computes real sizes at run time).
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import math
@@ -259,28 +258,19 @@ class _Reader:
 
 
 def _inert(key: str, value) -> bool:
-    """Factory keywords that ask for nothing beyond ember's default behaviour."""
-    if value is None or (key == "pin_memory" and value is False):
-        return True
+    """Keywords that ask for nothing beyond ember's default behaviour (CPU tensors are
+    never pinned here, every ember tensor is strided)."""
+    if key == "pin_memory":
+        return not value
     if key == "layout":
-        return value is ember.strided
-    if key == "memory_format":
-        return value in (ember.preserve_format, ember.contiguous_format)
+        return value is None or value is ember.strided
     return False
 
 
 def _without_inert_keywords(target, kwargs: dict) -> dict:
-    """ATen's factory keywords (``pin_memory=False``, ``layout=torch.strided``) dropped
-    where the ember function behind ``target`` does not take them."""
-    if not kwargs:
-        return kwargs
-    try:
-        parameters = inspect.signature(getattr(target, "_call", target)).parameters
-    except (TypeError, ValueError):
-        return kwargs
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return kwargs
-    return {k: v for k, v in kwargs.items() if k in parameters or not _inert(k, v)}
+    """ATen's factory keywords (``pin_memory=False``, ``layout=torch.strided``) dropped:
+    ember's functions do not all take them, and they change nothing."""
+    return {k: v for k, v in kwargs.items() if not _inert(k, v)}
 
 
 def _metadata(metadata: dict) -> dict:

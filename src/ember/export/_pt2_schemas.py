@@ -335,3 +335,100 @@ def _torch_schema(name: str, overload: str) -> Schema | None:
         return None
     text = str(getattr(op, "_schema", None) or "")
     return parse(text) if text.startswith("aten::") else None  # not ember's own ops
+
+
+def overloads_of(name: str, preferred: str) -> list[Schema]:
+    """Every schema of ``aten.<name>`` ember can see (``preferred`` first, then its own
+    list, then PyTorch's when installed); ``out=`` variants left out."""
+    found = {}
+    for key in [f"{name}.{preferred}"] + [k for k in _table() if k.split(".")[0] == name]:
+        if key in _table():
+            found.setdefault(key, _table()[key])
+    for overload in [preferred, *_torch_overload_names(name)]:
+        schema = _torch_schema(name, overload)
+        if schema is not None:
+            found.setdefault(schema.name, schema)
+    return [s for s in found.values() if not s.name.split(".")[1].endswith("out")]
+
+
+def _torch_overload_names(name: str) -> list[str]:
+    try:
+        import torch
+    except ImportError:
+        return []
+    packet = getattr(getattr(getattr(torch, "ops", None), "aten", None), name, None)
+    try:
+        return list(packet.overloads())
+    except (AttributeError, RuntimeError, TypeError):
+        return []
+
+
+_FIXED_LIST = re.compile(r"^(int|SymInt|float|bool)\[(\d*)\]$")
+
+
+def accepts(type_text: str, value, kind_of) -> bool:
+    """Whether ``value`` (``kind_of`` says "tensor" / "sym" for graph nodes, None for
+    plain values) can be passed for an argument of ATen type ``type_text``."""
+    optional = type_text.endswith("?")
+    base = type_text.rstrip("?")
+    kind = kind_of(value)
+    if value is None:
+        return optional or base == "Tensor?[]"
+    if base == "Tensor":
+        return kind == "tensor"
+    if base in ("Tensor[]", "Tensor?[]"):
+        return isinstance(value, (list, tuple)) and all(
+            kind_of(v) == "tensor" or (v is None and base == "Tensor?[]") for v in value)
+    if kind == "tensor":
+        return False
+    if base in ("int", "SymInt"):
+        return kind == "sym" or (isinstance(value, int) and not isinstance(value, bool))
+    if base in ("float", "SymFloat"):
+        return kind == "sym" or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    if base == "Scalar":
+        return kind == "sym" or isinstance(value, (int, float, complex))
+    if base == "bool":
+        return isinstance(value, bool)
+    if base == "str":
+        return isinstance(value, str)
+    match = _FIXED_LIST.match(base)
+    if match:
+        item = {"int": "int", "SymInt": "SymInt", "float": "float", "bool": "bool"}[
+            match.group(1)]
+        if not isinstance(value, (list, tuple)):
+            return bool(match.group(2)) and accepts(item, value, kind_of)
+        return all(accepts(item, v, kind_of) for v in value)
+    if base == "ScalarType":
+        return type(value).__name__ == "dtype"
+    if base in ("Device", "Layout", "MemoryFormat"):
+        return kind is None and not isinstance(value, (int, float, list, tuple))
+    return False
+
+
+def bind(schema: Schema, args: tuple, kwargs: dict, kind_of) -> list | None:
+    """``[(Argument, value, kind)]`` passing ``args`` / ``kwargs`` to ``schema`` (kind 1
+    positional, 2 keyword), or None when they do not fit it. Positional values past the
+    positional arguments fill the keyword-only ones in order (ember records some calls
+    with Python's argument list: ``gelu(x, 'tanh')``)."""
+    positional = [a for a in schema.arguments if not a.kwarg_only]
+    keyword_only = [a for a in schema.arguments if a.kwarg_only]
+    extra = list(args[len(positional):])
+    if len(extra) > len(keyword_only):
+        return None
+    bound, used = [], set()
+    for index, arg in enumerate(positional + keyword_only):
+        if index < len(positional) and index < len(args):
+            value, kind = args[index], 1
+        elif index >= len(positional) and index - len(positional) < len(extra):
+            value, kind = extra[index - len(positional)], 2
+        elif arg.name in kwargs:
+            value, kind = kwargs[arg.name], 2
+        elif arg.has_default:
+            continue
+        else:
+            return None
+        if not accepts(arg.type, value, kind_of):
+            return None
+        bound.append((arg, value, kind))
+        used.add(arg.name)
+    return None if set(kwargs) - used else bound

@@ -23,7 +23,9 @@ import ember
 from ember.utils._pytree import treespec_dumps
 
 from ._pt2_read import _DTYPE_NAMES, _LAYOUT_NAMES, _MEMORY_FORMAT_NAMES, SCHEMA_MAJOR
-from ._pt2_schemas import schema_of
+from ._pt2_ops import _LOSSES, _is_aten_loss_call
+from ._pt2_schemas import bind, overloads_of
+from ._trace import TensorMeta
 from .dynamic_shapes import Symbol
 from .graph_signature import ConstantArgument, InputKind, OutputKind, SymIntArgument
 
@@ -125,6 +127,7 @@ class _Writer:
         self.tensor_values: dict = {}
         self.sym_int_values: dict = {}
         self.lifted: list = []  # (placeholder name, constant name, tensor)
+        self.ran = None  # node -> value on the example inputs, when a meta is missing
         self.getitems: dict = {}  # producer node -> {index: getitem node}
         for node in program.graph.nodes:
             if node.op == "call_function" and node.target is operator.getitem and \
@@ -134,7 +137,7 @@ class _Writer:
     def value_of(self, node, name: str | None = None) -> dict:
         """Record ``node``'s value metadata and return its output Argument."""
         name = name or node.name
-        meta = node.meta.get("val")
+        meta = self.meta_of(node)
         if not hasattr(meta, "dtype"):
             if isinstance(meta, (int, Symbol)) and not isinstance(meta, bool):
                 self.sym_int_values[name] = sym_int(meta)
@@ -175,8 +178,11 @@ class _Writer:
         base = (type_text or "").rstrip("?")
         if value is None:
             return {"as_none": True}
+        if base.endswith("]") and not base.startswith("Tensor") and \
+                not isinstance(value, (list, tuple)):
+            value = [value]  # int[1] shifts=1 is [1]
         if isinstance(value, type(node)):
-            if not _is_tensor_node(value):
+            if self.kind_of(value) != "tensor":
                 return {"as_sym_int": {"as_name": value.name}}
             return {"as_tensor": {"name": value.name}}
         if base.startswith("Tensor?[") or base == "Tensor?[]":
@@ -220,7 +226,7 @@ class _Writer:
     # -- nodes -------------------------------------------------------------------------
 
     def node(self, node) -> dict | None:
-        if node.target is operator.getitem and node.args[0] in self.getitems:
+        if node.target is operator.getitem and node in self.getitems.get(node.args[0], {}).values():
             return None  # folded into its producer's outputs
         target = node.target
         name = getattr(target, "__name__", "")
@@ -239,30 +245,59 @@ class _Writer:
                 inputs = [{"name": key, "arg": self.argument(arg, "SymInt", node), "kind": 1}
                           for key, arg in zip(keys, node.args)]
             return self._entry(node, f"torch.{name}", inputs, [self.sym_output(node)])
-        if not isinstance(target, ember.ops.OpOverload) or target.namespace != "aten":
+        args, kwargs = tuple(node.args), dict(node.kwargs)
+        if target is operator.getitem and self.kind_of(args[0]) == "tensor":
+            # x[mask] / x[index_tensor]: ATen's advanced indexing
+            items = args[1] if isinstance(args[1], (tuple, list)) else (args[1],)
+            if not all(self.kind_of(i) == "tensor" for i in items):
+                raise _unsupported(node, "(indexing mixing tensors with slices or None)")
+            op_name, overload, args, kwargs = "index", "Tensor", (args[0], list(items)), {}
+        elif isinstance(target, ember.ops.OpOverload) and target.namespace == "aten":
+            op_name, overload = target._opname, target._overloadname
+        else:
             raise _unsupported(node, "which is not an ATen operator")
-        if target._opname == "tensor" and not _holds_nodes((node.args, node.kwargs)):
+        if op_name == "tensor" and not _holds_nodes((args, kwargs)):
             return self.lift(node)
-        schema = schema_of(target._opname, target._overloadname)
-        if schema is None:
-            raise _unsupported(node, "whose ATen schema ember does not list "
-                               "(ember/export/_pt2_schemas.py)")
-        positional = [a for a in schema.arguments if not a.kwarg_only]
-        if len(node.args) > len(positional) or set(node.kwargs) - {
-                a.name for a in schema.arguments}:
-            raise _unsupported(node, "with arguments that do not match ATen's schema "
-                               f"({len(node.args)} positional, keywords {sorted(node.kwargs)})")
-        inputs = []
-        for index, arg in enumerate(schema.arguments):
-            if arg.name in node.kwargs:
-                value, kind = node.kwargs[arg.name], 2
-            elif not arg.kwarg_only and index < len(node.args):
-                value, kind = node.args[index], 1
-            else:
-                continue  # defaults are not written, as torch's serializer does
-            inputs.append({"name": arg.name, "arg": self.argument(value, arg.type, node),
-                           "kind": kind})
-        return self._entry(node, _target_name(node), inputs, self.outputs(node, schema))
+        op_name = _ATEN_NAMES.get(op_name, op_name)
+        if op_name in _LOSSES:
+            args, kwargs = _aten_loss_form(op_name, args, kwargs)
+        candidates = overloads_of(op_name, overload)
+        if not candidates:
+            raise _unsupported(node, "which has no ATen schema (none in ember's list, "
+                               "ember/export/_pt2_schemas.py, nor in PyTorch's when "
+                               "installed)")
+        forms = [args]
+        if args and isinstance(args[0], list) and all(self.kind_of(a) for a in args[0]):
+            forms.append((*args[0], *args[1:]))  # ember packed a ``*tensors`` signature
+        for schema, form in ((s, f) for f in forms for s in candidates):
+            bound = bind(schema, form, kwargs, self.kind_of)
+            if bound is not None:
+                break
+        else:
+            raise _unsupported(node, "with arguments that fit none of its ATen schemas")
+        inputs = [{"name": arg.name, "arg": self.argument(value, arg.type, node), "kind": kind}
+                  for arg, value, kind in bound]  # defaults are left out, as torch's are
+        return self._entry(node, f"torch.ops.aten.{schema.name}", inputs,
+                           self.outputs(node, schema))
+
+    def kind_of(self, value) -> str | None:
+        """"tensor" / "sym" for a graph node (by its value), None for a plain value."""
+        if not (hasattr(value, "op") and hasattr(value, "meta")):
+            return None
+        return "tensor" if hasattr(self.meta_of(value), "dtype") else "sym"
+
+    def meta_of(self, node):
+        """A node's value metadata; for a node the trace left without it, its value on
+        the program's example inputs (one run of the graph, made on first need)."""
+        meta = node.meta.get("val")
+        if meta is not None or node.op != "call_function":
+            return meta
+        if self.ran is None:
+            self.ran = _run_for_metadata(self.program)
+        value = self.ran.get(node)
+        if isinstance(value, ember.Tensor):
+            return TensorMeta(tuple(value.shape), value.dtype, value.device)
+        return None
 
     def _entry(self, node, target: str, inputs: list, outputs: list) -> dict:
         metadata = {}
@@ -319,6 +354,67 @@ class _Writer:
                 "tensor_values": self.tensor_values, "sym_int_values": self.sym_int_values,
                 "sym_bool_values": {}, "is_single_tensor_return": False,
                 "custom_obj_values": {}, "sym_float_values": {}}
+
+
+# ops ember's export names after the Python function, whose ATen op is named otherwise
+_ATEN_NAMES = {"cross_entropy": "cross_entropy_loss"}
+
+
+def _aten_loss_form(name: str, args: tuple, kwargs: dict) -> tuple:
+    """A loss ember recorded with ``F.<loss>``'s argument list, as ATen's op takes it
+    (reduction as an int, legacy ``size_average`` / ``reduce`` folded in)."""
+    import ember.nn.functional as F
+
+    function_name, names = _LOSSES[name]
+    if _is_aten_loss_call(args[2:], kwargs, names):
+        return args, kwargs
+    try:
+        bound = inspect.signature(getattr(F, function_name)).bind(*args, **kwargs)
+    except TypeError:
+        return args, kwargs
+    bound.apply_defaults()
+    values = dict(bound.arguments)
+    reduction = values.get("reduction", "mean")
+    if values.get("reduce") is False:
+        reduction = "none"
+    elif values.get("size_average") is False:
+        reduction = "sum"
+    if values.get("weight") is not None and "weight" not in names:
+        return args, kwargs  # ember's extension: no ATen form
+    values["reduction"] = ("none", "mean", "sum").index(reduction)
+    first, second = list(values)[:2]
+    aten_args = (values[first], values[second], *(values[n] for n in names if n in values))
+    extra = {"log_target": True} if values.get("log_target") else {}
+    return aten_args, extra
+
+
+def _run_for_metadata(program) -> dict:
+    """Every call's value on the program's example inputs (copies of its state), for
+    metadata the trace did not record; empty when the program has no example inputs."""
+    from ember.utils._pytree import tree_flatten
+
+    if program.example_inputs is None:
+        return {}
+    users = tree_flatten(program.example_inputs)[0]
+    feed = iter([v.detach().clone() for v in program._lifted_values()] + list(users))
+    env: dict = {}
+
+    def value(item):
+        if hasattr(item, "op") and hasattr(item, "meta"):
+            return env[item]
+        if isinstance(item, (list, tuple)):
+            return type(item)(value(v) for v in item)
+        if isinstance(item, dict):
+            return {k: value(v) for k, v in item.items()}
+        return item
+
+    with ember.no_grad():
+        for node in program.graph.nodes:
+            if node.op == "placeholder":
+                env[node] = next(feed)
+            elif node.op == "call_function":
+                env[node] = node.target(*value(node.args), **value(node.kwargs))
+    return env
 
 
 def _holds_nodes(value) -> bool:
