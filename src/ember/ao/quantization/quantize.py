@@ -30,6 +30,7 @@ from ..nn import intrinsic as nni
 from ..nn import qat as nnqat
 from ..nn.intrinsic import qat as nniqat
 from ..nn.intrinsic import quantized as nniq
+from ..nn.intrinsic.quantized import dynamic as nniqd
 from .fake_quantize import (
     FakeQuantizeBase,
     default_fixed_qparams_range_0to1_fake_quant,
@@ -154,7 +155,7 @@ def _special_act_post_process():
 def get_default_dynamic_quant_module_mappings():
     return {
         nn.Linear: nnqd.Linear, nn.modules.linear.NonDynamicallyQuantizableLinear: nnqd.Linear,
-        nn.LSTM: nnqd.LSTM,
+        nn.LSTM: nnqd.LSTM, nni.LinearReLU: nniqd.LinearReLU,
     }
 
 

@@ -33,3 +33,6 @@ class ConvReLU1d(_nnq.Conv1d):
 
     def _get_name(self):
         return "QuantizedConvReLU1d"
+
+
+from . import dynamic  # noqa: E402,F401 (torch.ao.nn.intrinsic.quantized.dynamic)
