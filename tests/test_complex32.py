@@ -217,3 +217,17 @@ def test_checkpoints_both_ways(tmp_path):
         assert back["z"].dtype == torch.complex32
         np.testing.assert_array_equal(_bits(back["z"]), _bits(original))
         np.testing.assert_array_equal(_bits(back["tail"]), _bits(original[2:]))
+
+
+@pytest.mark.parametrize("make", [
+    lambda L: L.ones(3, dtype=L.half) * 1j,
+    lambda L: L.ones(3, dtype=L.half) + (1 + 2j),
+    lambda L: L.ones(3, dtype=L.half) * L.tensor(2j),
+    lambda L: L.tensor(1.5, dtype=L.half) * L.ones(3, dtype=L.complex64),
+    lambda L: L.ones(3, dtype=L.bfloat16) * 1j,
+    lambda L: L.view_as_complex(L.ones(3, 2, dtype=L.half)),
+])
+def test_half_meets_complex(make):
+    """A float16 tensor with a complex number (or 0-d complex tensor) gives complex32, as
+    torch.result_type's category rule does; a complex tensor of more dims keeps its type."""
+    _same(make(ember), make(torch))

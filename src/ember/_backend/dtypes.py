@@ -280,6 +280,9 @@ def _wrapped_np(value):
     return None
 
 
+_F16, _C64 = np.dtype(np.float16), np.dtype(np.complex64)
+
+
 def _combine(higher, lower):
     """PyTorch's combine_categories: a higher-priority operand keeps its dtype unless a
     lower-priority one brings a higher category."""
@@ -291,8 +294,8 @@ def _combine(higher, lower):
     if ch == 3:
         return higher
     if cl == 3:
-        if ch == 2:
-            return promote_np(higher, np.dtype(np.complex64))
+        if ch == 2:  # the complex type of higher's float width: half gives complex32
+            return COMPLEX32_NP if higher == _F16 else promote_np(higher, _C64)
         return lower
     if ch == 2:
         return higher
