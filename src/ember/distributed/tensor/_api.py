@@ -47,13 +47,14 @@ def _contiguous_stride(shape) -> tuple:
     return tuple(reversed(stride))
 
 
-def normalize_placements(placements, ndim: int, mesh) -> tuple:
-    """Placements as a tuple of one per mesh dimension, ``Shard`` dims made non-negative."""
+def normalize_placements(placements, ndim: int, mesh, length_error=ValueError) -> tuple:
+    """Placements as a tuple of one per mesh dimension, ``Shard`` dims made non-negative
+    (a wrong count raises ``length_error``: PyTorch's from_local fails on an index)."""
     if placements is None:
         placements = [Replicate()] * mesh.ndim
     placements = list(placements)
     if len(placements) != mesh.ndim:
-        raise ValueError(f"`placements` must have the same length as `device_mesh.ndim`! "
+        raise length_error(f"`placements` must have the same length as `device_mesh.ndim`! "
                          f"Found placements length: {len(placements)}, and device_mesh.ndim: "
                          f"{mesh.ndim}.")
     for index, placement in enumerate(placements):
@@ -64,10 +65,13 @@ def normalize_placements(placements, ndim: int, mesh) -> tuple:
                 raise IndexError(f"Shard(dim={placement.dim}) is out of range for a tensor "
                                  f"of {ndim} dimensions")
             placements[index] = Shard(placement.dim + ndim)
-        elif isinstance(placement, Shard) and placement.dim >= ndim:
-            # PyTorch asserts here too
+        elif isinstance(placement, Shard) and placement.dim > ndim:
+            # PyTorch's types: an assertion past the end, chunk's IndexError at it
             raise AssertionError(f"Sharding dim {placement.dim} greater than tensor ndim "
                                  f"{ndim}")
+        elif isinstance(placement, Shard) and placement.dim == ndim:
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {ndim})")
     return tuple(placements)
 
 
@@ -208,7 +212,7 @@ class DTensor(Tensor):
         sharding mesh dimension). ``run_check`` broadcasts replicated pieces from the
         first rank of their mesh dimension, as PyTorch does."""
         mesh = _mesh_or_default(device_mesh)
-        placements = normalize_placements(placements, local_tensor.ndim, mesh)
+        placements = normalize_placements(placements, local_tensor.ndim, mesh, IndexError)
         if shape is None:
             global_shape = list(local_tensor.shape)
             for mesh_dim, placement in enumerate(placements):
