@@ -242,6 +242,29 @@ def main():
         return record
     case("mixed_precision", mixed)
 
+    def mixed_batchnorm():
+        """BatchNorm is wrapped on its own in full precision; buffers in buffer_dtype."""
+        model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8),
+                                    torch.nn.ReLU(), torch.nn.Linear(8, 3))
+        fill(model)
+        model = FSDP(model, device_id=cpu, auto_wrap_policy=ModuleWrapPolicy({torch.nn.Linear}),
+                     mixed_precision=MixedPrecision(param_dtype=torch.float16,
+                                                    buffer_dtype=torch.float16))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        losses = []
+        for step in range(2):
+            x, target = batch("mlp", step)
+            out = model(x[2 * rank:2 * rank + 2])
+            loss = torch.nn.functional.mse_loss(out.float(), target[2 * rank:2 * rank + 2])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.detach().float())
+        return {**layout(model), "losses": losses, "out_dtype": str(out.dtype),
+                "buffer_dtype": str(model.module[1].module.running_mean.dtype),
+                "state": full_state(model)}
+    case("mixed_batchnorm", mixed_batchnorm)
+
     # state-dict types
     def state_dicts(**kwargs):
         model = FSDP(tiny(), device_id=cpu, auto_wrap_policy=policy, **kwargs)

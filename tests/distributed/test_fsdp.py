@@ -117,6 +117,14 @@ def test_mixed_precision(records):
         _same(expected["state"], got["state"], "state", rtol=1e-3, atol=1e-4)
 
 
+def test_mixed_precision_batchnorm(records):
+    """With an auto-wrap policy, BatchNorm becomes its own unit in full precision (inputs
+    cast to float32 and back), buffers are kept in float32 there and saved as float32;
+    float16 tolerances as in test_mixed_precision."""
+    for expected, got in _both(records, "mixed_batchnorm"):
+        _same(expected, got, "mixed_batchnorm", rtol=1e-3, atol=1e-4)
+
+
 def test_optim_state_dict_use_orig_params(records):
     """Keys, steps, exp_avg_sq and the continued training as PyTorch's. PyTorch 2.13 on
     gloo returns exp_avg_sq's values under exp_avg here (both keys hold the same list in

@@ -307,15 +307,29 @@ class FullyShardedDataParallel(nn.Module):
         for inner in self.modules():
             if inner is not self and isinstance(inner, FullyShardedDataParallel):
                 inner._is_root = False
-        mp = self.mixed_precision
-        if mp is not None and mp.buffer_dtype is not None:
-            self._buffer_dtypes = {}
-            with no_grad():
-                for owner in self.modules():
+        # each unit's buffers in its own MixedPrecision.buffer_dtype (the originals are
+        # remembered: state dicts save them in their own dtype)
+        self._buffer_dtypes = {}
+        with no_grad():
+            for unit in self.fsdp_modules(self):
+                mp = unit.mixed_precision
+                if mp is None or mp.buffer_dtype is None:
+                    continue
+                for owner in unit._managed_modules():
                     for name, buffer in owner._buffers.items():
                         if buffer is not None and buffer.is_floating_point():
                             self._buffer_dtypes[(id(owner), name)] = buffer.dtype
                             owner._buffers[name] = buffer.to(mp.buffer_dtype)
+
+    def _managed_modules(self) -> list:
+        """The modules of this unit's tree outside inner units."""
+        found, stack = [], [self._fsdp_wrapped_module]
+        while stack:
+            module = stack.pop()
+            found.append(module)
+            stack.extend(child for child in module.children()
+                         if not isinstance(child, FullyShardedDataParallel))
+        return found
 
     def forward(self, *args, **kwargs):
         self._lazy_init()

@@ -13,8 +13,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import ember
 
 from ... import nn
 
@@ -96,6 +99,12 @@ def transformer_auto_wrap_policy(module, recurse, nonwrapped_numel,
                                  transformer_layer_cls) -> bool:
     """Wrap every instance of ``transformer_layer_cls`` (use with functools.partial)."""
     return _module_wrap_policy(module, recurse, nonwrapped_numel, transformer_layer_cls)
+
+
+def _wrap_module_cls_individually(module, module_classes, recurse, *args, **kwargs):
+    if recurse:
+        return True
+    return isinstance(module, tuple(module_classes))
 
 
 def _or_policy(module, recurse, nonwrapped_numel, policies) -> bool:
@@ -223,17 +232,70 @@ def _post_order_apply(root, targets: dict, wrapper_cls) -> None:
     visit(root)
 
 
+def _override_module_mixed_precision(root, module_classes) -> set:
+    """Modules of ``module_classes`` (BatchNorm by default) become their own units in full
+    precision: marked so ``_wrap`` turns mixed precision off for them, with hooks that
+    cast their inputs to float32 and their outputs back."""
+    classes = tuple(set(module_classes))
+    overridden = set()
+    for module in root.modules():
+        if not isinstance(module, classes):
+            continue
+        overridden.add(type(module))
+        module._wrap_overrides = {"mixed_precision": None}
+        input_dtypes = {}
+
+        def cast(dtype, module, value):
+            if isinstance(value, (list, tuple)):
+                return type(value)(cast(dtype, module, item) for item in value)
+            if isinstance(value, dict):
+                return {key: cast(dtype, module, item) for key, item in value.items()}
+            if not hasattr(value, "is_floating_point") or not value.is_floating_point() \
+                    or value.dtype == dtype:
+                return value
+            input_dtypes[module] = value.dtype
+            return value.to(dtype)
+
+        def pre_hook(module, args):
+            return cast(ember.float32, module, args)
+
+        def post_hook(module, args, output):
+            if module in input_dtypes:
+                return cast(input_dtypes[module], module, output)
+            return output
+
+        module.register_forward_pre_hook(pre_hook)
+        module.register_forward_hook(post_hook)
+    if overridden:
+        warnings.warn("Both mixed precision and an auto_wrap_policy were specified to FSDP, "
+                      f"where the wrapped module has submodules of type:\n{overridden}\n"
+                      "These modules will be wrapped as separate FSDP instacnes with mixed "
+                      "precision disabled.", stacklevel=3)
+    return overridden
+
+
 def _auto_wrap(root, policy, wrapper_cls, ignored_modules, ignored_params, root_kwargs):
     """Wrap ``root``'s submodules as the policy says (the root itself is wrapped by the
-    caller)."""
+    caller). With mixed precision, the modules it ignores (BatchNorm) are wrapped on
+    their own in full precision, as PyTorch does."""
+    mixed_precision = root_kwargs.get("mixed_precision")
     if isinstance(policy, _Policy):
         targets = policy._run_policy(root, ignored_modules, root_kwargs)
+        if mixed_precision is not None:
+            classes = tuple(set(mixed_precision._module_classes_to_ignore))
+            for module in root.modules():
+                if module not in ignored_modules and isinstance(module, classes):
+                    targets.setdefault(module, dict(root_kwargs))["mixed_precision"] = None
+            _override_module_mixed_precision(root, classes)
         targets.pop(root, None)
         for kwargs in targets.values():
             kwargs.pop("auto_wrap_policy", None)
         _post_order_apply(root, targets, wrapper_cls)
         return
-    if isinstance(policy, functools.partial) and policy.func is _or_policy:
-        pass  # a plain callable all the same
+    if mixed_precision is not None:
+        _override_module_mixed_precision(root, mixed_precision._module_classes_to_ignore)
+        policy = functools.partial(_or_policy, policies=[policy, functools.partial(
+            _wrap_module_cls_individually,
+            module_classes=mixed_precision._module_classes_to_ignore)])
     _recursive_wrap(root, policy, wrapper_cls, ignored_modules, ignored_params,
                     only_wrap_children=True, **root_kwargs)
