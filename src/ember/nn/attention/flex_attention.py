@@ -31,7 +31,7 @@ from ..._ops.activation import softmax
 from ..._ops.shape_copy import repeat_interleave
 from ..._ops.where_clamp import where
 from ._block_mask import (
-    _DEFAULT_SPARSE_BLOCK_SIZE,
+    _DEFAULT_SPARSE_BLOCK_SIZE,  # noqa: F401 - PyTorch code reads it from this module
     _LARGE_SPARSE_BLOCK_SIZE,
     BlockMask,
     _apply_mod,
@@ -52,7 +52,6 @@ __all__ = ["BlockMask", "flex_attention", "AuxOutput", "AuxRequest", "FlexKernel
 # PyTorch's switch for running score_mod/mask_mod eagerly (to debug them). ember always
 # runs them eagerly; the flag exists so code that sets it keeps working.
 _FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = False
-_DEFAULT_BLOCK_SIZE = _DEFAULT_SPARSE_BLOCK_SIZE
 _BACKENDS = ("AUTO", "TRITON", "FLASH", "TRITON_DECODE")
 _WARNINGS_SHOWN: set = set()
 
