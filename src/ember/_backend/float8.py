@@ -187,3 +187,19 @@ def float8_mul(x, y, np_dtype):
     if getattr(x, "dtype", None) != np_dtype or getattr(y, "dtype", None) != np_dtype:
         raise not_implemented("mul_cpu_reduced_float", np_dtype)
     return to_float8(x.astype(_F32) * y.astype(_F32), np_dtype)
+
+
+def matmul(a, b):
+    """PyTorch's CPU build multiplies float8 matrices (not batches: bmm, dot and mv have
+    no kernel, nor does e8m0) in float32, rounding the result as a cast to float8 does."""
+    if b.ndim > 2 or (a.ndim > 2 and b.ndim == 1):
+        raise not_implemented("bmm", a.dtype)
+    if a.ndim == 1 and b.ndim == 1:
+        raise not_implemented("dot", a.dtype)
+    if a.ndim == 2 and b.ndim == 1:
+        raise not_implemented("addmv_impl_cpu", a.dtype)
+    if a.dtype == _E8M0:
+        raise not_implemented("addmm_impl_cpu_", a.dtype)
+    # a batched ``a`` against a matrix folds into one mm, as PyTorch's matmul does
+    out = np.matmul(a.reshape(-1, a.shape[-1]).astype(_F32), b.astype(_F32))
+    return to_float8(out, a.dtype).reshape(a.shape[:-1] + b.shape[1:])

@@ -13,7 +13,8 @@ import numpy as np
 
 from .._backend import dtypes as _dt
 from .._backend.dtypes import SPECIAL_TYPE_NAMES
-from .._backend.float8 import FLOAT8_NP, to_float8
+from .._backend.float8 import FLOAT8_NP
+from .._backend.float8 import matmul as float8_matmul
 from .._backend.float8 import not_implemented as float8_not_implemented
 from .._backend.float8 import refuse as refuse_float8
 from .._linalg_errors import check_lapack_dtype
@@ -159,7 +160,7 @@ def _matmul_forward(a, b):
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         _matmul_error(a, b)
     if a.dtype.itemsize == 1 and a.dtype in FLOAT8_NP:
-        return _float8_matmul(a, b)
+        return float8_matmul(a, b)
     if a.dtype is _dt.COMPLEX32_NP:  # PyTorch's CPU build has no complex32 GEMM
         raise float8_not_implemented("addmm_impl_cpu_" if a.ndim <= 2 and b.ndim <= 2
                                      else "bmm", a.dtype)
@@ -176,22 +177,6 @@ def _matmul_forward(a, b):
             _matmul_error(a, b)
     # ml_dtypes computes bfloat16 matmul in float32 and returns float32; torch keeps bf16.
     return out if out.dtype == a.dtype else out.astype(a.dtype)
-
-
-def _float8_matmul(a, b):
-    """PyTorch's CPU build multiplies float8 matrices (not batches: bmm, dot and mv have
-    no kernel, nor does e8m0) in float32, rounding the result as a cast to float8 does."""
-    if b.ndim > 2 or (a.ndim > 2 and b.ndim == 1):
-        raise float8_not_implemented("bmm", a.dtype)
-    if a.ndim == 1 and b.ndim == 1:
-        raise float8_not_implemented("dot", a.dtype)
-    if a.ndim == 2 and b.ndim == 1:
-        raise float8_not_implemented("addmv_impl_cpu", a.dtype)
-    if a.dtype == _dt.float8_e8m0fnu.np:
-        raise float8_not_implemented("addmm_impl_cpu_", a.dtype)
-    # a batched ``a`` against a matrix folds into one mm, as PyTorch's matmul does
-    out = np.matmul(a.reshape(-1, a.shape[-1]).astype(np.float32), b.astype(np.float32))
-    return to_float8(out, a.dtype).reshape(a.shape[:-1] + b.shape[1:])
 
 
 def _matmul_backward(grad, a, b, a_nd, b_nd, needs_a, needs_b):

@@ -23,6 +23,7 @@ from ._select import (
     numpy_aliases, reduce_dims, reduced_numel, reduced_shape, take_along, write_out,
 )
 from .._backend.float8 import FLOAT8_NP
+from .._backend.float8 import refuse as refuse_float8
 from .._complex32 import widen
 from ._util import Tensor, _make, np_dtype_of, type_name, xp_of
 from ._vector_norm import norm
@@ -340,12 +341,6 @@ def amin(input, dim=(), keepdim=False, *, out=None):
     return write_out(result, out, "amin")
 
 
-def _refuse_float8(input, kernel):
-    np_dtype = input._data.dtype
-    if np_dtype.itemsize == 1 and np_dtype in FLOAT8_NP:
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{type_name(np_dtype)}\'')
-
-
 def _refuse_complex(input, kernel):
     """Orderings (max, min, argmax, ...) are undefined for complex numbers: PyTorch's
     error instead of NumPy's lexicographic order. PyTorch's CPU build has no ordering
@@ -395,7 +390,7 @@ def _max_min(name, input, dim, keepdim, other):
         from . import pointwise
 
         return getattr(pointwise, "maximum" if name == "max" else "minimum")(input, other)
-    _refuse_float8(input, f"{name}_all" if dim is None else f"{name}_cpu")
+    refuse_float8(f"{name}_all" if dim is None else f"{name}_cpu", input)
     if input._data.dtype.kind == "c":
         if dim is None:
             _refuse_complex(input, f"{name}_all")
@@ -449,7 +444,7 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 def _argmax_min(name, input, dim, keepdim, largest):
     x = input._data
-    _refuse_float8(input, f"{name}_cpu")
+    refuse_float8(f"{name}_cpu", input)
     if x.dtype.kind in "bc":
         kind = "bool" if x.dtype.kind == "b" else "complex"
         raise RuntimeError(f"{name}(): does not support {kind} input")
