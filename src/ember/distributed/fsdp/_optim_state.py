@@ -125,14 +125,9 @@ def optim_state_dict(model, optim, optim_state_dict=None) -> dict:
                             k: v.detach().clone() if isinstance(v, ember.Tensor)
                             else copy.deepcopy(v) for k, v in state.items()}
                 continue
+            # one flat parameter, or the handle's original parameters in this group
             entries = [e for _, group_entries, _ in members for e in group_entries]
-            if handle.use_orig_params:
-                params_state = [state for _, _, state in members]
-            else:
-                params_state = [members[0][2]]
-                entries_state = _whole_states(handle, params_state, entries)
-                state_out.update(entries_state)
-                continue
+            params_state = [state for _, _, state in members]
             state_out.update(_whole_states(handle, params_state, entries))
         groups_out.append({**{k: copy.deepcopy(v) for k, v in group.items() if k != "params"},
                            "params": names})

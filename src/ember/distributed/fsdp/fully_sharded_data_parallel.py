@@ -263,9 +263,12 @@ class FullyShardedDataParallel(nn.Module):
         return self._fsdp_wrapped_module
 
     def __getattr__(self, name: str):
+        """Attributes the wrapper lacks are the wrapped module's (as PyTorch's)."""
         try:
             return super().__getattr__(name)
         except AttributeError:
+            if name == FSDP_WRAPPED_MODULE:  # not set yet: do not recurse
+                raise
             return getattr(self._fsdp_wrapped_module, name)
 
     def __getitem__(self, key):
