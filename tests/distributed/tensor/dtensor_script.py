@@ -131,9 +131,37 @@ record("embedding_colwise", lambda: F.embedding(dist_(ids, R), dist_(table, S1))
 record("embedding_rowwise", lambda: F.embedding(dist_(ids, R), dist_(table, S0)))
 labels = torch.tensor([1, 0, 5, 2, 3])
 record("cross_entropy_r", lambda: F.cross_entropy(dist_(other, R), dist_(labels, R)))
+record("cross_entropy_s0", lambda: F.cross_entropy(dist_(other, S0), dist_(labels, S0)))
 record("getitem", lambda: dist_(base, S0)[1:4, 2])
 record("item", lambda: dist_(base, S1).sum().item())
 record("layer_norm_s0", lambda: F.layer_norm(dist_(other, S0), (6,)))
+
+
+# -- a 2-D mesh (dp=1, tp=2): one placement per mesh dimension ----------------------------
+mesh2 = init_device_mesh("cpu", (1, world_size), mesh_dim_names=("dp", "tp"))
+
+
+def dist2(tensor, *placements):
+    return dt.distribute_tensor(tensor, mesh2, list(placements))
+
+
+record("mesh2_s0_s1", lambda: dist2(base, S0, S1))
+record("mesh2_r_s0", lambda: dist2(base, R, S0))
+record("mesh2_redistribute", lambda: dist2(base, S0, S1).redistribute(mesh2, [S1, S0]))
+record("mesh2_replicate", lambda: dist2(base, S1, S0).redistribute(mesh2, [R, R]))
+record("mesh2_mm", lambda: dist2(base, R, S0) @ dist2(other.t(), R, R))
+record("mesh2_rowwise", lambda: F.linear(dist2(base, R, S1), dist2(weight, R, S1),
+                                         dist2(bias, R, R)))
+record("mesh2_slice", lambda: dt.distribute_tensor(base, mesh2["tp"], [S1]))
+
+
+def mesh2_grad():
+    leaf = dist2(other.clone().requires_grad_(), R, S1)
+    (leaf * dist2(base, S0, R)).sum().full_tensor().backward()
+    return leaf.grad
+
+
+record("mesh2_grad", mesh2_grad)
 
 
 # -- autograd ----------------------------------------------------------------------------------

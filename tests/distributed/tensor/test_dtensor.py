@@ -31,7 +31,14 @@ _spec.loader.exec_module(_launch)
 #   Partial(sum) (and the output of a row-sharded embedding as its private _MaskPartial
 #   with unreduced local pieces); ember reduces at once, so the whole value is compared.
 # - a mean's gradient on a sharded input keeps the input's Shard placement in ember.
-FULL_ONLY = {"grad_r_colwise", "sequence_parallel", "embedding_rowwise", "grad_mean_s1"}
+# - PyTorch hands a leaf the gradient in whatever layout the last op produced (on the
+#   2-D mesh a [Shard(0), Replicate()] gradient for a [Replicate(), Shard(1)] leaf); ember
+#   moves it to the leaf's own placements.
+FULL_ONLY = {"grad_r_colwise", "sequence_parallel", "embedding_rowwise", "grad_mean_s1",
+             "mesh2_grad"}
+# PyTorch raises (no strategy for a batch-sharded cross_entropy outside loss_parallel);
+# ember gathers and computes: checked against the plain loss instead.
+MORE_PERMISSIVE = {"cross_entropy_s0"}
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +111,9 @@ def test_every_record_matches_torch(records):
         mine, expected = records["ember"][rank], records["torch"][rank]
         assert mine.keys() - {"gradcheck"} == expected.keys()  # ember's own, see below
         for name, value in expected.items():
+            if name in MORE_PERMISSIVE:
+                assert value == {"error": "RuntimeError"}, (name, value)
+                continue
             if name in FULL_ONLY:
                 _assert_same(_strip(mine[name]), _strip(value), f"rank{rank}.{name}")
             else:
@@ -143,6 +153,15 @@ def test_records_are_the_expected_ones(records):
     assert fsdp["seen"]["resharded"] == ["DTensor", [3, 5]]
     assert fsdp["losses"] != second["fsdp2"]["losses"]  # each rank its own data
     assert fsdp["params"]["0.weight"][2] == second["fsdp2"]["params"]["0.weight"][2]
+
+
+def test_more_permissive_ops_give_the_plain_values(records):
+    other = torch.linspace(-1, 1, 30).reshape(5, 6)
+    expected = torch.nn.functional.cross_entropy(other, torch.tensor([1, 0, 5, 2, 3]))
+    for rank in range(WORLD):
+        got = records["ember"][rank]["cross_entropy_s0"]
+        assert got["placements"] == ["Replicate()"]
+        torch.testing.assert_close(torch.tensor(got["full"]), expected)
 
 
 class _MLP(torch.nn.Module):
