@@ -158,7 +158,8 @@ def check_fill(value, np_dtype, numel) -> None:
     """PyTorch's vectorised fill (``fill_``/``full`` of more than one element) checks the
     value as c10's ``checked_convert``: a finite value past the type's range, an infinity
     for a type without one, and (e8m0, unsigned) zero or a negative overflow."""
-    if numel <= 1 or np_dtype not in FLOAT8_NP or isinstance(value, bool):
+    if numel <= 1 or np_dtype not in FLOAT8_NP or isinstance(value, bool) or (
+            hasattr(value, "dtype")):  # a tensor's value: converted, not checked
         return
     value = complex(value).real if isinstance(value, complex) else float(value)
     if value != value:  # NaN converts

@@ -8,6 +8,7 @@ so the overwritten history gets a zero gradient, as PyTorch's Fill/Zero/Copy bac
 
 from __future__ import annotations
 
+from .._backend.dtypes import SPECIAL_TYPE_NAMES as _SPECIAL
 from .._backend.float8 import check_fill, convert
 from ..autograd.function import Function
 from ._util import Tensor, _make, array_module, inplace_check
@@ -76,10 +77,12 @@ def fill_(self, value) -> Tensor:
     if needs_graph(self, value):
         return apply_inplace(self, Fill.apply(self, value))
     inplace_check(self)
-    if not isinstance(value, Tensor):
-        check_fill(value, self._data.dtype, self._data.size)  # float8's overflow check
-    self._data[...] = convert(value._data if isinstance(value, Tensor) else value,
-                              self._data.dtype)
+    data = self._data
+    value = value._data if isinstance(value, Tensor) else value
+    if data.dtype in _SPECIAL:  # float8, complex32: PyTorch's checks and rounding
+        check_fill(value, data.dtype, data.size)
+        value = convert(value, data.dtype)
+    data[...] = value
     self._vc[0] += 1
     return self
 
@@ -90,7 +93,8 @@ def zero_(self) -> Tensor:
     if needs_graph(self):
         return apply_inplace(self, Zero.apply(self, 0))
     inplace_check(self)
-    self._data[...] = convert(0, self._data.dtype)  # float8_e8m0fnu's zero is 2**-127
+    data = self._data
+    data[...] = 0 if data.dtype not in _SPECIAL else convert(0, data.dtype)  # e8m0: 2**-127
     self._vc[0] += 1
     return self
 
