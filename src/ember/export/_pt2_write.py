@@ -357,7 +357,8 @@ class _Writer:
 
 
 # ops ember's export names after the Python function, whose ATen op is named otherwise
-_ATEN_NAMES = {"cross_entropy": "cross_entropy_loss"}
+_ATEN_NAMES = {"cross_entropy": "cross_entropy_loss", "vector_norm": "linalg_vector_norm",
+               "matrix_norm": "linalg_matrix_norm"}
 
 
 def _aten_loss_form(name: str, args: tuple, kwargs: dict) -> tuple:
