@@ -231,3 +231,19 @@ def test_half_meets_complex(make):
     """A float16 tensor with a complex number (or 0-d complex tensor) gives complex32, as
     torch.result_type's category rule does; a complex tensor of more dims keeps its type."""
     _same(make(ember), make(torch))
+
+
+def test_random_complex32_draws_complex64_and_rounds():
+    """randn/rand in complex32 exist in PyTorch's CPU build: each part N(0, 1/2) (or
+    U[0, 1)), rounded to float16. ember's generator is its own, so the laws are compared."""
+    for lib in (torch, ember):
+        generator = lib.Generator().manual_seed(0)  # the global generators stay untouched
+        normal = lib.randn(20000, dtype=lib.complex32, generator=generator)
+        uniform = lib.rand(20000, dtype=lib.complex32, generator=generator)
+        assert normal.dtype == lib.complex32 and uniform.dtype == lib.complex32
+        for part in (normal.real, normal.imag):
+            assert part.dtype == lib.float16
+            assert abs(part.float().var().item() - 0.5) < 0.03
+        for part in (uniform.real, uniform.imag):
+            assert 0 <= part.float().min().item() and part.float().max().item() <= 1
+            assert abs(part.float().mean().item() - 0.5) < 0.02

@@ -12,7 +12,9 @@ import math
 
 import numpy as np
 
+from .._backend.dtypes import COMPLEX32_NP
 from .._backend.float8 import FLOAT8_NP
+from .._complex32 import to_complex32
 from .._backend import get_default_device, get_default_dtype, to_device, to_dtype
 from .._memory_format import contiguous_format, preserve_format
 from ..autograd.function import Function
@@ -61,6 +63,8 @@ def _uniform(rng, shape, np_dtype, low=0.0, high=1.0):
             value = np_dtype.type(value) * (high - low) + low
         value = np.array(value, np_dtype)
         return value if shape == () else value.reshape(shape)
+    if np_dtype is COMPLEX32_NP:  # drawn as complex64, rounded to float16 pairs
+        return to_complex32(_uniform(rng, shape, np.dtype(np.complex64), low, high))
     if np_dtype.kind == "c":
         real = np.dtype(np.float32 if np_dtype.itemsize == 8 else np.float64)
         pair = _uniform(rng, shape + (2,), real, low, high)
@@ -81,6 +85,8 @@ def _uniform(rng, shape, np_dtype, low=0.0, high=1.0):
 
 
 def _normal(rng, shape, np_dtype, mean=0.0, std=1.0):
+    if np_dtype is COMPLEX32_NP:  # drawn as complex64, rounded to float16 pairs
+        return to_complex32(_normal(rng, shape, np.dtype(np.complex64), mean, std))
     if np_dtype.kind == "c":  # PyTorch: each part has variance 1/2
         real = np.dtype(np.float32 if np_dtype.itemsize == 8 else np.float64)
         pair = _normal(rng, shape + (2,), real) * np.sqrt(0.5).astype(real)
