@@ -208,6 +208,22 @@ if library == "ember":  # PyTorch's gradcheck trips over its own DTensor backwar
     record("gradcheck", gradcheck_case)
 
 
+def in_place_grads(write):
+    """In-place writes into a non-leaf DTensor rebase its history: gradients as PyTorch."""
+    leaf = dt.distribute_tensor(other.clone().requires_grad_(), mesh, [S0])
+    y = leaf * 1
+    write(y)
+    (y * y).sum().full_tensor().backward()
+    return [y, leaf.grad]
+
+
+record("in_place_relu", lambda: in_place_grads(lambda y: y.relu_()))
+record("in_place_add", lambda: in_place_grads(lambda y: y.add_(dist_(base, S0), alpha=2)))
+record("in_place_mul", lambda: in_place_grads(lambda y: y.mul_(3)))
+record("in_place_leaf", lambda: dt.distribute_tensor(other.clone().requires_grad_(), mesh,
+                                                     [S0]).add_(1))
+
+
 # -- tensor parallel ---------------------------------------------------------------------------
 class MLP(nn.Module):
     def __init__(self):

@@ -165,7 +165,8 @@ def _run(func, plan: Plan, dtensors, args, kwargs):
 
 def _run_in_place(func, name, plan: Plan, dtensors, args, kwargs):
     """An in-place op writes the local piece of its first argument, which must keep its
-    placements."""
+    placements. The piece is a view of the DTensor, so under autograd the write rebases
+    the DTensor's history as an in-place write through a view does (CopySlices)."""
     owner = args[0]
     if not isinstance(owner, DTensor):
         raise RuntimeError(f"{name}: the tensor written in place must be a DTensor")
@@ -174,9 +175,6 @@ def _run_in_place(func, name, plan: Plan, dtensors, args, kwargs):
         raise RuntimeError(f"{name}: in-place op on a DTensor with placements "
                            f"{owner.placements} would need a different output placement "
                            f"{tuple(plan.out)}")
-    if is_grad_enabled() and any(d.requires_grad for d in dtensors):
-        raise RuntimeError(f"{name}: in-place ops on DTensors that require grad are not "
-                           f"supported by ember; use the out-of-place op")
     table = _move_inputs(plan, dtensors)
     local_args = _replace(args, table)
     local_kwargs = {key: _replace(value, table) for key, value in kwargs.items()}
