@@ -254,7 +254,8 @@ def test_compiler_default_backend_and_stance_restore():
     with ember.compiler.disable():
         assert not ember.compiler.is_compiling()
     model = ember.nn.Linear(2, 2)
-    assert ember.compiler.compile(model) is model
+    compiled = ember.compiler.compile(model)  # an OptimizedModule around it, as in torch
+    assert type(compiled).__name__ == "OptimizedModule" and compiled._orig_mod is model
 
 
 def test_compiler_wrap_numpy():

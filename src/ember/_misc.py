@@ -372,19 +372,32 @@ def set_default_tensor_type(t) -> None:
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
             options=None, disable=False):
-    """A no-op backend: returns ``model`` unchanged (or a decorator that does).
+    """A no-op backend: a function comes back unchanged; a module comes back wrapped in an
+    ``OptimizedModule`` as PyTorch's does (its ``_orig_mod``, ``_orig_mod.``-prefixed
+    state_dict keys), calling the module eagerly. Used as a decorator, the same.
 
     ember runs eagerly on NumPy/CuPy and has no graph compiler; code written for
     ``torch.compile`` keeps working and gives the same results, only without speed-up.
     """
     if model is None:
         def decorate(fn):
-            return fn
+            return compile(fn, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
+                           mode=mode, options=options, disable=disable)
 
         return decorate
     if not callable(model):
         raise RuntimeError("Expected a function or nn.Module, got " + type(model).__name__)
-    return model
+    from .nn.modules.module import Module
+
+    if disable or not isinstance(model, Module):
+        return model
+    from types import SimpleNamespace
+
+    from ._dynamo.eval_frame import OptimizedModule
+
+    options_used = SimpleNamespace(backend=backend, mode=mode, options=options,
+                                   fullgraph=fullgraph, dynamic=dynamic)
+    return OptimizedModule(model, options_used)
 
 
 __all__ = [

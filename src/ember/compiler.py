@@ -1,8 +1,9 @@
 """ember.compiler: ``torch.compiler``. ember runs every model eagerly (``ember.compile``
-returns its argument), so nothing is ever being compiled or exported: ``is_compiling()``
-is False, the decorators hand back the function they decorate (the code runs exactly as
-written, which is what those decorators promise under a compiler too), and cache, guard
-and stance controls are accepted and recorded.
+returns a function as it is and a module in an eager ``OptimizedModule``), so nothing is
+ever being compiled or exported: ``is_compiling()`` is False, the decorators hand back
+the function they decorate (the code runs exactly as written, which is what those
+decorators promise under a compiler too), and cache, guard and stance controls are
+accepted and recorded.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ _stance = "default"
 
 
 def compile(*args, **kwargs):
-    """``ember.compile``: returns the model (or a decorator), to run eagerly."""
+    """``ember.compile``: the function, or the module wrapped as PyTorch wraps it (or a
+    decorator), to run eagerly."""
     from ._misc import compile as _compile
 
     return _compile(*args, **kwargs)
