@@ -292,15 +292,18 @@ def prepare_io():
 record("prepare_io", prepare_io)
 
 
-def loss_parallel_case():
+def loss_parallel_case(**options):
     logits = dt.distribute_tensor(other.clone().requires_grad_(), mesh, [Shard(1)])
     with tp.loss_parallel():
-        loss = F.cross_entropy(logits, labels)
-        loss.backward()
+        loss = F.cross_entropy(logits, labels, **options)
+        loss.sum().backward()
     return [loss.full_tensor() if isinstance(loss, dt.DTensor) else loss, logits.grad]
 
 
 record("loss_parallel", loss_parallel_case)
+record("loss_parallel_sum", lambda: loss_parallel_case(reduction="sum", ignore_index=5))
+record("loss_parallel_none", lambda: loss_parallel_case(reduction="none"))
+record("loss_parallel_smoothing", lambda: loss_parallel_case(label_smoothing=0.1))
 
 
 # -- FSDP2 -------------------------------------------------------------------------------------

@@ -36,9 +36,9 @@ _spec.loader.exec_module(_launch)
 #   moves it to the leaf's own placements.
 FULL_ONLY = {"grad_r_colwise", "sequence_parallel", "embedding_rowwise", "grad_mean_s1",
              "mesh2_grad"}
-# PyTorch raises (no strategy for a batch-sharded cross_entropy outside loss_parallel);
-# ember gathers and computes: checked against the plain loss instead.
-MORE_PERMISSIVE = {"cross_entropy_s0"}
+# PyTorch raises (no strategy for a batch-sharded cross_entropy outside loss_parallel, no
+# label_smoothing inside it); ember gathers and computes: checked against the plain loss.
+MORE_PERMISSIVE = {"cross_entropy_s0", "loss_parallel_smoothing"}
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +162,15 @@ def test_more_permissive_ops_give_the_plain_values(records):
         got = records["ember"][rank]["cross_entropy_s0"]
         assert got["placements"] == ["Replicate()"]
         torch.testing.assert_close(torch.tensor(got["full"]), expected)
+    logits = other.clone().requires_grad_()
+    smoothed = torch.nn.functional.cross_entropy(logits, torch.tensor([1, 0, 5, 2, 3]),
+                                                 label_smoothing=0.1)
+    smoothed.backward()
+    for rank in range(WORLD):
+        loss, grad = records["ember"][rank]["loss_parallel_smoothing"]
+        torch.testing.assert_close(torch.tensor(loss["tensor"]), smoothed.detach())
+        assert grad["placements"] == ["Shard(dim=1)"]
+        torch.testing.assert_close(torch.tensor(grad["full"]), logits.grad)
 
 
 class _MLP(torch.nn.Module):

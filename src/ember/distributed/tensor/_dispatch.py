@@ -103,6 +103,12 @@ def dispatch(func, args, kwargs):
     plain = []
     _plain_tensors(args, plain)
     _plain_tensors(list(kwargs.values()), plain)
+    if _LOSS_PARALLEL[0] and name == "cross_entropy":
+        from .parallel.loss import sharded_cross_entropy
+
+        result = sharded_cross_entropy(args, kwargs)
+        if result is not NotImplemented:
+            return result
     rule = RULES.get(name)
     if plain and not (_LOSS_PARALLEL[0] and rule is None and "loss" in name
                       or name in ("cross_entropy", "nll_loss") and _LOSS_PARALLEL[0]):
