@@ -265,6 +265,33 @@ def main():
                 "state": full_state(model)}
     case("mixed_batchnorm", mixed_batchnorm)
 
+    # FULL_SHARD gathers the inner units again in backward, SHARD_GRAD_OP does not
+    def gathers(strategy):
+        model = FSDP(tiny(), device_id=cpu, auto_wrap_policy=policy, sharding_strategy=strategy)
+        model(batch("tiny", 0)[0]).sum().backward()  # the first iteration warms up
+        names = [n for n in ("all_gather", "all_gather_into_tensor", "all_gather_single")
+                 if hasattr(dist, n)]  # torch's FSDP gathers with whichever gloo has
+        real = {name: getattr(dist, name) for name in names}
+        count = []
+
+        def counting(name):
+            def call(*args, **kwargs):
+                count.append(name)
+                return real[name](*args, **kwargs)
+            return call
+        for name in names:
+            setattr(dist, name, counting(name))
+        try:
+            out = model(batch("tiny", 1)[0]).sum()
+            forward = len(count)
+            out.backward()
+        finally:
+            for name in names:
+                setattr(dist, name, real[name])
+        return [forward, len(count)]
+    case("gathers", lambda: {name: gathers(getattr(ShardingStrategy, name))
+                             for name in ("FULL_SHARD", "SHARD_GRAD_OP")})
+
     # state-dict types
     def state_dicts(**kwargs):
         model = FSDP(tiny(), device_id=cpu, auto_wrap_policy=policy, **kwargs)

@@ -101,6 +101,7 @@ class FlatParamHandle:
             if self.sharded else 0
         self.flat_param._fqns = tuple(info.fqn for info in self.infos)
         self._full = None  # the gathered leaf of the current forward
+        self._regathered = None  # FULL_SHARD: the buffer gathered again for backward
         self._unsharded_grad = None  # gradients kept back under no_sync()
         self._param_order = {}  # submodule -> its parameter names in registration order
         self._detach_original_params()
@@ -232,6 +233,7 @@ class FlatParamHandle:
     def unshard_for_compute(self, requires_grad: bool) -> Tensor:
         """Gather in the compute dtype and give the modules tracked views of it; the
         gradient of the gathered leaf comes back through ``_post_backward``."""
+        self._regathered = None
         full = self.gather(self.param_dtype)
         full = _make(full._data, requires_grad=requires_grad and self.flat_param.requires_grad)
         accumulator = None
@@ -259,7 +261,7 @@ class FlatParamHandle:
     def _post_backward(self, grad: Tensor):
         """The whole gradient of this unit for one forward: keep it (no_sync) or reduce it
         to this rank's shard and accumulate it into ``flat_param.grad``."""
-        self._full = None
+        self._full = self._regathered = None
         with no_grad():
             if self._unsharded_grad is not None:
                 grad = grad + self._unsharded_grad

@@ -8,10 +8,9 @@ forward that gathers around the wrapped module's call, ``no_sync``, ``clip_grad_
 are PyTorch's: the ``_fsdp_wrapped_module.`` prefix and the flat parameter disappear from
 full and sharded state dicts, which hold the original parameter names.
 
-ember runs collectives in order on the calling thread, so FULL_SHARD and SHARD_GRAD_OP
-give the same numbers, prefetching changes nothing observable, and the gathered
-parameters of a unit live until its backward has run (PyTorch frees them after forward
-under FULL_SHARD and gathers again in backward: a memory saving ember does not make).
+ember runs collectives in order on the calling thread, so prefetching changes nothing
+observable. FULL_SHARD frees each inner unit's gathered parameters after its forward and
+gathers them again in backward (``_reshard``); SHARD_GRAD_OP keeps them until backward.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ import ember
 from ... import nn
 from ..._tensor import Tensor, _make
 from ...autograd.grad_mode import no_grad
-from . import _state_dict
+from . import _reshard, _state_dict
 from ._flat_param import FlatParamHandle, _predivide_factor
 from .api import (BackwardPrefetch, CPUOffload, FullOptimStateDictConfig, FullStateDictConfig,
                   LocalOptimStateDictConfig, LocalStateDictConfig, MixedPrecision,
@@ -345,11 +344,20 @@ class FullyShardedDataParallel(nn.Module):
         if handle is None:
             return self._fsdp_wrapped_module(*args, **kwargs)
         self.training_state = TrainingState.FORWARD_BACKWARD
-        handle.unshard_for_compute(ember.is_grad_enabled())
+        full = handle.unshard_for_compute(ember.is_grad_enabled())
+        # FULL_SHARD frees the gathered parameters after forward and gathers them again
+        # in backward; like PyTorch, not for the root, whose backward comes right after
+        reshard = (handle.sharded and not self._is_root and self.sharding_strategy in (
+            ShardingStrategy.FULL_SHARD, ShardingStrategy.HYBRID_SHARD))
+        saving = (_reshard.saving_locations(handle, full) if reshard and full.requires_grad
+                  else contextlib.nullcontext())
         try:
-            return self._fsdp_wrapped_module(*args, **kwargs)
+            with saving:
+                return self._fsdp_wrapped_module(*args, **kwargs)
         finally:
             handle.reshard_after_compute()
+            if reshard:
+                _reshard.free_gathered(handle, full)
             self.training_state = TrainingState.IDLE
 
     # -- gradient control ------------------------------------------------------------------
