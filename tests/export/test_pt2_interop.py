@@ -396,3 +396,16 @@ def test_non_finite_floats_cross_both_ways(tmp_path):
     ember.export.save(e_ep, tmp_path / "back.pt2")
     back = torch.export.load(tmp_path / "back.pt2")
     torch.testing.assert_close(back.module()(torch.tensor(x)), t_ep.module()(torch.tensor(x)))
+
+
+def test_unflatten_both_ways(tmp_path):
+    """nn_module_stack crosses (``key,path,type`` entries), so unflatten rebuilds the
+    submodule hierarchy of a loaded program on either side."""
+    t_ep, path = _torch_file(tmp_path, "cnn")
+    e_unflat = ember.export.unflatten(ember.export.load(path))
+    assert [name for name, _ in e_unflat.named_children()] == ["conv", "bn", "pool", "fc"]
+    args = _inputs(ember, "cnn")[0]
+    _assert_same(e_unflat(*args), t_ep.module()(*_inputs(torch, "cnn")[0]))
+    ember.export.save(_export(ember, "cnn"), tmp_path / "e.pt2")
+    t_unflat = torch.export.unflatten(torch.export.load(tmp_path / "e.pt2"))
+    assert [name for name, _ in t_unflat.named_children()] == ["conv", "bn", "pool", "fc"]

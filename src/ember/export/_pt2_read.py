@@ -274,9 +274,19 @@ def _without_inert_keywords(target, kwargs: dict) -> dict:
 
 
 def _metadata(metadata: dict) -> dict:
+    """The node metadata ember uses: the stack trace, and ``nn_module_stack`` (which
+    submodule call a node came from, for ``unflatten``), written by torch as
+    ``key,path,type`` entries joined by ``;``."""
     meta = {}
     if metadata.get("stack_trace"):
         meta["stack_trace"] = metadata["stack_trace"]
+    if metadata.get("nn_module_stack"):
+        stack = {}
+        for entry in metadata["nn_module_stack"].split(";"):
+            key, _, rest = entry.partition(",")
+            path, _, type_name = rest.rpartition(",")  # a path may hold commas, a type not
+            stack[key] = (path, type_name)
+        meta["nn_module_stack"] = stack
     return meta
 
 

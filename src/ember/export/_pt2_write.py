@@ -303,6 +303,10 @@ class _Writer:
         metadata = {}
         if node.meta.get("stack_trace"):
             metadata["stack_trace"] = node.meta["stack_trace"]
+        if node.meta.get("nn_module_stack"):  # for torch.export.unflatten
+            metadata["nn_module_stack"] = ";".join(
+                f"{key},{path},{type_name}"
+                for key, (path, type_name) in node.meta["nn_module_stack"].items())
         return {"target": target, "inputs": inputs, "outputs": outputs, "metadata": metadata,
                 "is_hop_single_tensor_return": None, "name": node.name}
 
