@@ -138,6 +138,7 @@ SCRIPTS = [
     "swin_window_attention.py",  # Swin: windows, relative position bias, shifted-window masks
     "mixture_of_experts.py",  # top-k router, argsort/bincount dispatch, index_add_, capacity, aux
     "lm_decoding_and_adaptive_softmax.py",  # LSTM proj_size, AdaptiveLogSoftmax, top-k/p, Gumbel
+    "compile_warmup_ema.py",  # nanoGPT loop: OptimizedModule keys, warmup+cosine, accumulation, EMA
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -386,8 +387,15 @@ CLAIMS = {
         "last step == h: True", "manual LSTMP step matches: True", "== -mean(output): True",
         "log_prob normalised: True matches output: True predict == argmax: True",
         "max_norm renorms rows in place:", "draws only from kept tokens: True",
-        "straight-through gradient flows: True True", "relaxed sample on the simplex: (2, 6) True True",
+        "straight-through gradient flows: True True",
+        "relaxed sample on the simplex: (2, 6) True True",
         "clipped by value: [[1.0, 1.0], [[1.0]]] inf norm 1.0000"],
+    "compile_warmup_ema.py": ["compiled: OptimizedModule raw is model: True",
+                              "state_dict keys: ['_orig_mod.steps_seen', '_orig_mod.fc1.weight'",
+                              "accumulated == big batch: True", "scheduler == nanoGPT get_lr: True",
+                              "<All keys matched successfully> iter_num: 16",
+                              "resumed == trained: True",
+                              "EMA weights load into the plain model: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
