@@ -153,8 +153,13 @@ def _verify_state_dict(model_state_dict: dict, optim_state_dict: dict,
     if (info.handle_model and not model_state_dict and not info.ignore_frozen_params
             and not (info.cpu_offload and info.full_state_dict) and info.strict
             and not info.broadcast_from_rank0):
+        import ember.distributed as dist
+
+        # PyTorch's message names the rank (and, without a process group, asking for it
+        # raises its ValueError instead: kept, as the same mistake fails the same way)
         raise RuntimeError("The option indicates that model state_dict is required to save "
-                           "or load, but model state_dict is empty.")
+                           "or load, but model state_dict is empty."
+                           f"rank = dist.get_rank()={dist.get_rank()}.")
     if (info.handle_optim and not optim_state_dict
             and not (info.cpu_offload and info.full_state_dict)
             and not info.broadcast_from_rank0):
