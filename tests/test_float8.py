@@ -259,6 +259,13 @@ OPS = {
     "dot": lambda lib, x, y: x.dot(y),
     "mv": lambda lib, x, y: x.reshape(2, 2).mv(y[:2]),
     "matmul_mixed": lambda lib, x, y: x.reshape(2, 2) @ lib.ones(2, 2),
+    "gather": lambda lib, x, y: x.gather(0, lib.tensor([2, 0])),
+    "scatter": lambda lib, x, y: x.scatter(0, lib.tensor([0]), y),
+    "index_add": lambda lib, x, y: x.index_add(0, lib.tensor([0]), y[:1]),
+    "triu": lambda lib, x, y: x.reshape(2, 2).triu(),
+    "view_half_odd": lambda lib, x, y: x[:3].view(lib.float16),
+    "view_half": lambda lib, x, y: x.view(lib.float16),
+    "type": lambda lib, x, y: x.type(),
     "normal_": lambda lib, x, y: x.clone().normal_(),
     "uniform_": lambda lib, x, y: x.clone().uniform_(),
 }

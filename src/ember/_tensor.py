@@ -597,7 +597,9 @@ def _legacy_name(tensor):
     np_dtype = tensor._data.dtype
     name = next((n for n, d in _LEGACY_TYPES.items() if d.np == np_dtype), None)
     if name is None:
-        name = _OTHER_TYPE_NAMES.get(str(np_dtype), "Tensor")
+        special = _dt.SPECIAL_TYPE_NAMES.get(np_dtype)  # Float8_e4m3fnTensor, ComplexHalfTensor
+        name = _OTHER_TYPE_NAMES.get(str(np_dtype)) or (f"{special}Tensor" if special
+                                                         else "Tensor")
     return name if tensor.device.type == "cpu" else f"cuda.{name}"
 
 

@@ -668,6 +668,13 @@ def view_dtype(self, dtype):
                 + type_name(np_dtype) + " (different element sizes), but got "
                 + str(source.strides[-1] // source.dtype.itemsize)
             )
+        ratio = np_dtype.itemsize // source.dtype.itemsize
+        if ratio > 1 and source.shape[-1] % ratio:
+            raise RuntimeError(
+                f"self.size(-1) must be divisible by {ratio} to view "
+                + type_name(source.dtype) + " as " + type_name(np_dtype)
+                + f" (different element sizes), but got {source.shape[-1]}"
+            )
     return view_of(_make(source.view(np_dtype)), self)
 
 

@@ -192,6 +192,7 @@ class _ScatterReduceArg(ScatterInto):
 
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
+    refuse_float8("gather_expanded_index", input)
     dim = wrap_dim(dim, input._data.ndim)
     _check_index_like("gather", input._data, dim, index._data)
     if _unrecorded(input):
@@ -200,6 +201,7 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
 
 
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    refuse_float8("scatter_gather_tensor_cpu", input)
     if src is None and value is None:
         raise TypeError("scatter() missing required argument 'src' or 'value'")
     if src is not None and not isinstance(src, Tensor):
@@ -410,6 +412,7 @@ def index_select(input, dim, index, *, out=None):
 
 
 def index_add(input, dim, index, source, *, alpha=1):
+    refuse_float8("index_add_", input)
     dim = wrap_dim(dim, input._data.ndim)
     data = _vector_index("index_add_", input, dim, index)
     src_size = source._data.shape[dim] if source._data.ndim else 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.float8 import refuse as refuse_float8
 from .._backend.float8 import refuse_complex32 as refuse_special
 from .._backend import promote_np
 from ..autograd.function import Function
@@ -160,6 +161,7 @@ class Triu(Tri):
 
 
 def tril(input, diagonal=0):
+    refuse_float8("tril", input)
     if input._data.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
     return Tril.apply(input, int(diagonal), False)
@@ -178,6 +180,7 @@ def _triu_(self, diagonal=0):
 
 
 def triu(input, diagonal=0):
+    refuse_float8("triu", input)
     if input._data.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
     return Triu.apply(input, int(diagonal), True)
