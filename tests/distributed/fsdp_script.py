@@ -64,7 +64,11 @@ class Tiny(torch.nn.Module):
     def forward(self, x):
         h = self.embed(x)
         for block in self.blocks:
-            h = block(h)
+            if getattr(self, "checkpointed", False):  # activation checkpointing
+                from torch.utils.checkpoint import checkpoint
+                h = checkpoint(block, h, use_reentrant=False)
+            else:
+                h = block(h)
         return self.head(h)
 
 
@@ -291,6 +295,24 @@ def main():
         return [forward, len(count)]
     case("gathers", lambda: {name: gathers(getattr(ShardingStrategy, name))
                              for name in ("FULL_SHARD", "SHARD_GRAD_OP")})
+
+    # activation checkpointing around FULL_SHARD units: backward recomputes their forward
+    def checkpointed():
+        plain = tiny()
+        plain.checkpointed = True
+        model = FSDP(plain, device_id=cpu, auto_wrap_policy=policy)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        losses = []
+        for step in range(2):
+            x, target = batch("tiny", step)
+            loss = torch.nn.functional.mse_loss(model(x[2 * rank:2 * rank + 2]),
+                                                target[2 * rank:2 * rank + 2])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.detach())
+        return {"losses": losses, "state": full_state(model)}
+    case("checkpointed", checkpointed)
 
     # state-dict types
     def state_dicts(**kwargs):
