@@ -88,6 +88,26 @@ record("factories", lambda: [dt.zeros(5, 3, device_mesh=mesh, placements=[S0]),
                              dt.full((3, 3), 2.5, device_mesh=mesh, placements=[R]),
                              dt.empty(6, 2, device_mesh=mesh, placements=[S0]).shape])
 
+
+def random_layout():
+    drawn = [dt.randn(5, 3, device_mesh=mesh, placements=[S0]),
+             dt.rand((4, 6), device_mesh=mesh, placements=[S1], dtype=torch.float64)]
+    return [[list(x.shape), [repr(p) for p in x.placements], list(x.to_local().shape),
+             str(x.dtype)] for x in drawn]
+
+
+def random_values():
+    """ember's sharded draws are the plain draw of the whole under the same seed."""
+    torch.manual_seed(5)
+    sharded = dt.randn(5, 3, device_mesh=mesh, placements=[S0]).full_tensor()
+    torch.manual_seed(5)
+    return bool(torch.equal(sharded, torch.randn(5, 3)))
+
+
+if library == "ember":  # PyTorch's DTensor rand/randn need its RNG tracker: not on cpu
+    record("random_layout", random_layout)
+    record("random_values", random_values)
+
 # -- ops ---------------------------------------------------------------------------------------
 record("add_s0_s0", lambda: dist_(base, S0) + dist_(other, S0))
 record("add_s0_r", lambda: dist_(base, S0) + dist_(other, R))

@@ -109,7 +109,9 @@ def test_every_record_matches_torch(records):
     both libraries sum pieces in the same order; the TP MLP's four SGD steps too."""
     for rank in range(WORLD):
         mine, expected = records["ember"][rank], records["torch"][rank]
-        assert mine.keys() - {"gradcheck"} == expected.keys()  # ember's own, see below
+        # ember's own records, checked below
+        assert mine.keys() - {"gradcheck", "random_values", "random_layout"} == \
+            expected.keys()
         for name, value in expected.items():
             if name in MORE_PERMISSIVE:
                 assert value == {"error": "RuntimeError"}, (name, value)
@@ -143,6 +145,10 @@ def test_records_are_the_expected_ones(records):
     assert first["view_s0"] == {"error": "RuntimeError"}
     assert first["redistribute_R_P(sum)"] == {"error": "RuntimeError"}
     assert first["gradcheck"] is True
+    assert first["random_values"] is True and second["random_values"] is True
+    assert first["random_layout"] == [[[5, 3], ["Shard(dim=0)"], [3, 3], "torch.float32"],
+                                      [[4, 6], ["Shard(dim=1)"], [4, 3], "torch.float64"]]
+    assert second["random_layout"][0][2] == [2, 3]
     losses = first["tp_mlp"]["losses"]
     assert losses == second["tp_mlp"]["losses"] and len(losses) == 4
     assert first["tp_mlp"]["is_param"] == [True] * 4

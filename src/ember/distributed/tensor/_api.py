@@ -354,27 +354,20 @@ def full(size, fill_value, **kwargs) -> DTensor:
     return _factory(make, (tuple(size),), kwargs)
 
 
-def _random_factory(draw):
+def _random(draw, size, kwargs):
     """Random pieces that together are what ``draw(global size)`` gives under the current
     seed on every rank (each rank draws the whole and keeps its piece). PyTorch's own
     sharded RNG (an offset-based Philox tracker) draws other numbers; ember gives the
     layout-independent values instead: the same tensor whatever the placements."""
-    def make(size, local_shape, options):
-        whole = draw(size, **options)
-        shape = whole.shape
-        mesh, placements = make.mesh, make.placements
-        return _rd.transform(whole, mesh, (Replicate(),) * mesh.ndim, placements,
-                             tuple(shape)).contiguous()
-    return make
-
-
-def _random(draw, size, kwargs):
-    make = _random_factory(draw)
     mesh = _mesh_or_default(kwargs.get("device_mesh"))
     kwargs["device_mesh"] = mesh
-    dims = len(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else len(size)
-    make.mesh = mesh
-    make.placements = normalize_placements(kwargs.get("placements"), dims, mesh)
+
+    def make(global_size, _local_shape, options):
+        whole = draw(global_size, **options)
+        placements = normalize_placements(kwargs_placements, len(global_size), mesh)
+        return _rd.transform(whole, mesh, (Replicate(),) * mesh.ndim, placements,
+                             tuple(whole.shape)).contiguous()
+    kwargs_placements = kwargs.get("placements")
     return _factory(make, size, kwargs)
 
 

@@ -18,7 +18,7 @@ import ember
 from ember.autograd import Function
 
 from .. import _collectives
-from .placement_types import Partial, Replicate, Shard
+from .placement_types import Replicate, Shard
 
 __all__: list = []
 
@@ -205,7 +205,3 @@ def grad_all_reduce(local, mesh, mesh_dims):
     if not mesh_dims or not local.requires_grad:
         return local
     return _GradAllReduce.apply(local, mesh, tuple(mesh_dims))
-
-
-def partial_of(reduce_op) -> Partial:
-    return Partial(reduce_op)

@@ -9,7 +9,7 @@ same choices per dimension.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ._redistribute import local_shape_and_offset
 from .placement_types import Partial, Replicate, Shard
@@ -25,7 +25,6 @@ class Plan:
     out: tuple  # the result's placements
     shape: tuple | None = None  # the result's global shape; None: the local one (replicated)
     call: object = None  # a replacement for the op on local pieces
-    extra: dict = field(default_factory=dict)
 
 
 def replicate_plan(dtensors) -> Plan:
@@ -430,7 +429,7 @@ def squeeze(name, dtensors, args, kwargs):
 
 # -- nn ops ------------------------------------------------------------------------------------
 
-def _last_dims_kept(source, first_free, mesh):
+def _last_dims_kept(source, first_free):
     """Targets keeping shards of dims < first_free, Replicate elsewhere (Partial too)."""
     target = []
     for placement in source.placements:
@@ -459,7 +458,7 @@ def layer_norm(name, dtensors, args, kwargs):
     count = 1 if isinstance(normalized, int) else len(normalized)
     mesh = source.device_mesh
     first_free = source.ndim - count
-    target = _last_dims_kept(source, first_free, mesh)
+    target = _last_dims_kept(source, first_free)
     others = [(R,) * mesh.ndim for _ in dtensors[1:]]
     return Plan([target, *others], target, tuple(source.shape))
 
