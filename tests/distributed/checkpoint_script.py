@@ -22,6 +22,11 @@ if library == "torch":
     from torch.distributed.checkpoint import state_dict as dsd
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.tensor import Replicate, Shard, distribute_tensor
+    from torch.distributed.tensor.parallel import (
+        ColwiseParallel,
+        RowwiseParallel,
+        parallelize_module,
+    )
     from torch.nn.parallel import DistributedDataParallel as DDP
 else:
     import ember as torch
@@ -30,6 +35,11 @@ else:
     from ember.distributed.checkpoint import state_dict as dsd
     from ember.distributed.device_mesh import init_device_mesh
     from ember.distributed.tensor import Replicate, Shard, distribute_tensor
+    from ember.distributed.tensor.parallel import (
+        ColwiseParallel,
+        RowwiseParallel,
+        parallelize_module,
+    )
     from ember.nn.parallel import DistributedDataParallel as DDP
 
 warnings.simplefilter("ignore")
@@ -74,13 +84,17 @@ record("load_replicated", lambda: whole["rows"].to_local())
 
 
 
-def make_model(scale):
+def make_plain(scale):
     """A small MLP with fixed weights (the two libraries' random streams differ)."""
     net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
     with torch.no_grad():
         for param in net.parameters():
             param.copy_(torch.linspace(-scale, scale, param.numel()).reshape(param.shape))
-    return DDP(net)
+    return net
+
+
+def make_model(scale):
+    return DDP(make_plain(scale))
 
 
 # a DDP model: names without "module.", optimizer state keyed by them
@@ -107,6 +121,29 @@ record("ddp_restored_momentum",
 full_sd = dsd.get_model_state_dict(fresh, options=dsd.StateDictOptions(full_state_dict=True,
                                                                         cpu_offload=True))
 record("full_cpu_offload_keys", lambda: sorted(full_sd))
+
+
+# tensor parallel: DTensor parameters saved piecewise, loaded into another sharding
+def local_pieces(net):
+    return [p.to_local().tolist() for p in net.parameters()]
+
+
+colwise_first = {"0": ColwiseParallel(), "2": RowwiseParallel()}
+rowwise_first = {"0": RowwiseParallel(), "2": ColwiseParallel()}
+tp = parallelize_module(make_plain(1.0), mesh, colwise_first)
+dcp.save(dsd.get_model_state_dict(tp), checkpoint_id=ckpt + "_tp")
+full_tp = dsd.get_model_state_dict(tp, options=dsd.StateDictOptions(full_state_dict=True))
+record("tp_full", lambda: [full_tp[k].tolist() for k in sorted(full_tp)])
+resharded = parallelize_module(make_plain(0.5), mesh, rowwise_first)
+tp_state = dsd.get_model_state_dict(resharded)
+dcp.load(tp_state, checkpoint_id=ckpt + "_tp")
+record("tp_loaded_pieces", lambda: [tp_state[k].to_local().tolist() for k in sorted(tp_state)])
+record("tp_set_resharded", lambda: (dsd.set_model_state_dict(resharded, tp_state),
+                                    local_pieces(resharded))[1])
+from_full = parallelize_module(make_plain(0.2), mesh, colwise_first)
+record("tp_set_from_full", lambda: (dsd.set_model_state_dict(
+    from_full, full_tp, options=dsd.StateDictOptions(full_state_dict=True)),
+    local_pieces(from_full))[1])
 
 dist.barrier()
 dist.destroy_process_group()

@@ -49,7 +49,13 @@ def _same(mine, expected):
     linspace and SGD round differently in the last bit), the rest exactly."""
     if isinstance(expected, dict) and "values" in expected:
         assert mine["dtype"] == expected["dtype"]
-        torch.testing.assert_close(torch.tensor(mine["values"]), torch.tensor(expected["values"]))
+        _same(mine["values"], expected["values"])
+    elif isinstance(expected, list) and expected and isinstance(expected[0], (list, float)):
+        assert isinstance(mine, list) and len(mine) == len(expected)
+        for a, b in zip(mine, expected):
+            _same(a, b)
+    elif isinstance(expected, float):
+        torch.testing.assert_close(mine, expected)
     else:
         assert mine == expected
 
@@ -78,6 +84,13 @@ def test_values_are_the_expected_ones(checkpoint_runs):
         assert result["load_values"] == [[0, 3, 6, 9], 7, ["a", "b"], 2.5]
         assert result["ddp_model_keys"] == ["0.bias", "0.weight", "2.bias", "2.weight"]
         assert result["ddp_restored_momentum"] == result["ddp_momentum"]
+        # the row-sharded (colwise) save loaded into a column-sharded (rowwise) model
+        assert result["tp_set_resharded"] == result["tp_loaded_pieces"][1:2] + \
+            result["tp_loaded_pieces"][0:1] + result["tp_loaded_pieces"][3:4] + \
+            result["tp_loaded_pieces"][2:3]
+        weight = torch.tensor(result["tp_full"][1])
+        assert torch.tensor(result["tp_set_resharded"][0]).equal(
+            weight[:, 2 * rank:2 * rank + 2] if rank == 0 else weight[:, 2:])
     assert results["ember"][0]["full_cpu_offload_keys"] == ["0.bias", "0.weight", "2.bias",
                                                            "2.weight"]
     assert results["ember"][1]["full_cpu_offload_keys"] == []
