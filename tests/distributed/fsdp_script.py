@@ -296,6 +296,24 @@ def main():
     case("gathers", lambda: {name: gathers(getattr(ShardingStrategy, name))
                              for name in ("FULL_SHARD", "SHARD_GRAD_OP")})
 
+    # frozen parameters: allowed with use_orig_params (their .grad stays None)
+    def frozen(use_orig_params):
+        model = mlp()
+        model[0].weight.requires_grad_(False)
+        model = FSDP(model, device_id=cpu, use_orig_params=use_orig_params)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        x, target = batch("mlp", 0)
+        torch.nn.functional.mse_loss(model(x[2 * rank:2 * rank + 2]),
+                                     target[2 * rank:2 * rank + 2]).backward()
+        optimizer.step()
+        return {"grads": [[n, p.grad is None] for n, p in model.named_parameters()],
+                "state": full_state(model)}
+    case("frozen_orig", lambda: frozen(True))
+    case("error_frozen", lambda: frozen(False))
+    case("error_dtypes", lambda: FSDP(torch.nn.Sequential(torch.nn.Linear(2, 2),
+                                                          torch.nn.Linear(2, 2).double()),
+                                      device_id=cpu))
+
     # activation checkpointing around FULL_SHARD units: backward recomputes their forward
     def checkpointed():
         plain = tiny()

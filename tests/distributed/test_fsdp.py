@@ -88,7 +88,8 @@ def test_training_matches_single_process_torch(records, name):
 @pytest.mark.parametrize("name", sorted(TRAINING) + [
     "size_policy", "enable_wrap", "summon", "summon_orig", "state_dicts", "optim_state",
     "local_no_shard", "missing_key", "ignored_modules", "sync_module_states", "optim_sharded",
-    "summon_with_grads", "gathers", "checkpointed", "error_config", "error_inner", "error_summon",
+    "summon_with_grads", "gathers", "checkpointed", "frozen_orig", "error_frozen",
+    "error_dtypes", "error_config", "error_inner", "error_summon",
     "error_no_device", "error_cpu_offload", "error_hybrid_manual"])
 def test_matches_torch_fsdp(records, name):
     """Losses, state dicts (keys and values), module and parameter names and shapes

@@ -42,6 +42,23 @@ def _predivide_factor(world_size: int) -> int:
     return factor
 
 
+def _validate(params, use_orig_params) -> None:
+    """PyTorch's checks on what one flat parameter may hold."""
+    first = params[0]
+    for tensor in params:
+        if not tensor.is_floating_point() and not tensor.is_complex():
+            raise ValueError("Cannot flatten integer dtype tensors")
+        if tensor.dtype != first.dtype:
+            raise ValueError(f"Must flatten tensors with uniform dtype but got {first.dtype} "
+                             f"and {tensor.dtype}")
+        if not use_orig_params and tensor.requires_grad != first.requires_grad:
+            raise ValueError("Must flatten tensors with uniform `requires_grad` when "
+                             "`use_orig_params=False`")
+        if tensor.device != first.device:
+            raise ValueError("Must flatten tensors on the same device but got both "
+                             f"{first.device} and {tensor.device}")
+
+
 class _ParamInfo:
     """Where one original parameter lives: its module, attribute name, dotted name within
     the unit, shape and ``[start, end)`` in the unpadded flat buffer."""
@@ -115,6 +132,7 @@ class FlatParamHandle:
     def _build_layout(self, params, module) -> None:
         """Place the parameters in ``named_modules`` order (shared ones once; their
         other names become aliases), with PyTorch's alignment padding."""
+        _validate(params, self.use_orig_params)
         wanted = {id(p) for p in params}
         aligned = (_ALIGNMENT_BYTES // ember.empty(0, dtype=self.param_dtype).element_size()
                    if self.use_orig_params else 0)
@@ -183,7 +201,10 @@ class FlatParamHandle:
             start, end = self._local_range(info)
             piece = data[start:end]
             info.param._data = piece if self.sharded else piece.reshape(tuple(info.shape))
-            if grad is not None:
+            # as PyTorch: no gradient for frozen parameters, nor for those with no
+            # elements on this rank (so optimizers skip them here)
+            if grad is not None and info.param.requires_grad and (end > start
+                                                                  or not self.sharded):
                 g = grad._data[start:end]
                 info.param._grad = _make(g if self.sharded else g.reshape(tuple(info.shape)))
             info.module.__dict__.pop(info.name, None)

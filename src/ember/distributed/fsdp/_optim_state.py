@@ -64,6 +64,21 @@ def _gather_flat(handle, local_flat):
 def _whole_states(handle, params_state, entries) -> dict:
     """fqn -> {key: value} with whole tensors, from one handle's optimizer states."""
     states = [s for s in params_state if s]
+    if handle.use_orig_params and handle.sharded:
+        # a rank whose pieces of this unit are all empty holds no state for it: agree on
+        # the keys (and an example of each) so every rank runs the same gathers
+        everyone = [None] * handle.world_size
+        mine = {k: (v.dtype, v.dim(), v.item() if v.dim() == 0 else None)
+                if isinstance(v, ember.Tensor) else v
+                for k, v in (states[0].items() if states else ())}
+        handle.state._dist.all_gather_object(everyone, mine, group=handle.state.process_group)
+        example = next((found for found in everyone if found), None)
+        if example is None:
+            return {}
+        if not states:
+            states = [{k: (ember.zeros(0, dtype=v[0]) if v[1] > 0
+                           else ember.tensor(v[2], dtype=v[0])) if isinstance(v, tuple) else v
+                       for k, v in example.items()}]
     if not states:
         return {}
     keys = list(states[0])
