@@ -38,6 +38,10 @@ def _zeros(grad):
     return zeros_like(grad)
 
 
+# half and bfloat16: computed through float32 (PyTorch's opmath type for them on CPU)
+_REDUCED_FLOATS = tuple(d for d in (np.dtype(np.float16), _dt.bfloat16.np) if d is not None)
+
+
 def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=None):
     """Build the Function for one unary op.
 
@@ -71,9 +75,14 @@ def _unary(name, compute, derivative, save="input", ints="float", torch_kernel=N
             elif kind == "V" and x.dtype.fields is not None:  # complex32: abs alone, too
                 return _complex32_unary(name, kernel, x)
             values = x
+        reduced = x.dtype in _REDUCED_FLOATS
+        if reduced:  # PyTorch's CPU kernels compute half/bfloat16 in float, round once
+            values = x.astype(np.float32)
         xp = np if type(x) is np.ndarray else xp_of(x)
         out = compute(xp, values)  # NumPy's inf/nan warnings are filtered
-        if out.dtype is not values.dtype and out.dtype != values.dtype and not (
+        if reduced:
+            out = out.astype(x.dtype)
+        elif out.dtype is not values.dtype and out.dtype != values.dtype and not (
                 out.dtype.kind == "f" and values.dtype.kind == "c"):
             out = out.astype(values.dtype)  # complex abs stays real, as PyTorch
         if saves and ctx.needs_input_grad[0]:
@@ -455,11 +464,13 @@ class Sinc(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        values = x.astype(float_np(x.dtype), copy=False)
+        reduced = x.dtype in _REDUCED_FLOATS  # through float32, rounded once (as PyTorch)
+        values = x.astype(np.float32 if reduced else float_np(x.dtype), copy=False)
         xp = xp_of(x)
         scaled = values * math.pi
         safe = xp.where(values == 0, 1.0, scaled)
-        return xp.asarray(xp.where(values == 0, 1.0, xp.sin(safe) / safe), dtype=values.dtype)
+        out = xp.where(values == 0, 1.0, xp.sin(safe) / safe)
+        return xp.asarray(out, dtype=x.dtype if reduced else values.dtype)
 
     @staticmethod
     def backward(ctx, grad):
