@@ -312,6 +312,37 @@ def prepare_io():
 record("prepare_io", prepare_io)
 
 
+def distribute_module_case():
+    """A partition_fn sharding only the weight (the bias is replicated by default), an
+    input_fn making the input a replicated DTensor, an output_fn gathering the output."""
+    layer = nn.Linear(6, 4)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        layer.bias.copy_(bias)
+
+    def partition(name, module, device_mesh):
+        if isinstance(module, nn.Linear):
+            module.register_parameter("weight", nn.Parameter(
+                dt.distribute_tensor(module.weight, device_mesh, [Shard(0)])))
+
+    def to_dtensor(module, inputs, device_mesh):
+        return (dt.DTensor.from_local(inputs[0], device_mesh, [Replicate()]),)
+
+    def gather(module, outputs, device_mesh):
+        return outputs.full_tensor()
+
+    dt.distribute_module(layer, mesh, partition, to_dtensor, gather)
+    out = layer(base)
+    out.sum().backward()
+    return [out, layer.weight.grad, layer.bias.grad,
+            [repr(p.placements) for p in layer.parameters()]]
+
+
+record("distribute_module", distribute_module_case)
+record("distribute_module_default", lambda: [repr(p.placements) for p in dt.distribute_module(
+    nn.Linear(2, 2), mesh).parameters()])
+
+
 def loss_parallel_case(**options):
     logits = dt.distribute_tensor(other.clone().requires_grad_(), mesh, [Shard(1)])
     with tp.loss_parallel():

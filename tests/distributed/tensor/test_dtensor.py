@@ -35,7 +35,7 @@ _spec.loader.exec_module(_launch)
 #   2-D mesh a [Shard(0), Replicate()] gradient for a [Replicate(), Shard(1)] leaf); ember
 #   moves it to the leaf's own placements.
 FULL_ONLY = {"grad_r_colwise", "sequence_parallel", "embedding_rowwise", "grad_mean_s1",
-             "mesh2_grad"}
+             "mesh2_grad", "distribute_module"}
 # PyTorch raises (no strategy for a batch-sharded cross_entropy outside loss_parallel, no
 # label_smoothing inside it); ember gathers and computes: checked against the plain loss.
 MORE_PERMISSIVE = {"cross_entropy_s0", "loss_parallel_smoothing"}
@@ -145,6 +145,8 @@ def test_records_are_the_expected_ones(records):
     assert first["view_s0"] == {"error": "RuntimeError"}
     assert first["redistribute_R_P(sum)"] == {"error": "RuntimeError"}
     assert first["gradcheck"] is True
+    assert first["distribute_module"][3] == ["(Shard(dim=0),)", "(Replicate(),)"]
+    assert first["distribute_module_default"] == ["(Replicate(),)"] * 2
     assert first["random_values"] is True and second["random_values"] is True
     assert first["random_layout"] == [[[5, 3], ["Shard(dim=0)"], [3, 3], "torch.float32"],
                                       [[4, 6], ["Shard(dim=1)"], [4, 3], "torch.float64"]]
