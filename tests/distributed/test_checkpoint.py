@@ -34,6 +34,8 @@ def _state(lib, fill):
         "half": make([1.5, -2.0], lib.float16),
         "count": make(5, lib.int64),
         "mask": make([True, False, True], lib.bool),
+        "empty": make([[], []], lib.float32),
+        "transposed": make([[1, 2, 3], [4, 5, 6]], lib.int16).t(),  # not contiguous
         "nested": {"double": make([[1e-3], [7.0]], lib.float64),
                    "list": [make([9, 8], lib.int32), "tag" if fill else "x"],
                    "epoch": 3 if fill else 0,
@@ -236,4 +238,14 @@ def test_format_utils_both_ways(tmp_path):
     format_utils.torch_save_to_dcp(tmp_path / "plain.pt", tmp_path / "e")
     target = _state(torch, False)
     tdcp.load(target, checkpoint_id=tmp_path / "e")
+    assert _as_lists(target) == _as_lists(_state(torch, True))
+
+
+@pytest.mark.parametrize("writer, reader", [(torch, ember), (ember, torch)])
+def test_without_collectives_each_rank_writes_its_own_metadata(tmp_path, writer, reader):
+    (dcp if writer is ember else tdcp).save(_state(writer, True), checkpoint_id=tmp_path,
+                                           use_collectives=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["__0.metadata", "__0_0.distcp"]
+    target = _state(reader, False)
+    (dcp if reader is ember else tdcp).load(target, checkpoint_id=tmp_path)
     assert _as_lists(target) == _as_lists(_state(torch, True))
