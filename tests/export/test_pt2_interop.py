@@ -229,7 +229,8 @@ def _sym_sizes(lib):
     return Sizes()
 
 
-@pytest.mark.parametrize("case", ["mlp", "cnn", "bn_train", "dynamic_batch", "kwargs", "nested"])
+@pytest.mark.parametrize("case", ["mlp", "cnn", "bn_train", "encoder", "dynamic_batch", "kwargs",
+                                  "nested"])
 def test_ember_program_runs_in_torch(case, tmp_path):
     e_ep = _export(ember, case)
     ember.export.save(e_ep, tmp_path / "e.pt2")
@@ -332,10 +333,45 @@ def test_listed_schemas_are_torch_schemas():
 
 # -- errors and the old format ------------------------------------------------------------------
 
+def test_masked_attention_with_dynamic_batch_runs_in_torch(tmp_path):
+    """ember keeps F.multi_head_attention_forward as one node; save lowers it to ATen ops
+    (an attention mask, float or bool, and a dynamic batch included)."""
+    layer = _encoder(ember)
+
+    class Masked(ember.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, x, mask):
+            return self.layer(x, src_mask=mask)
+
+    x = ember.tensor(_arrays((3, 5, 8))[0])
+    causal = ember.nn.Transformer.generate_square_subsequent_mask(5)
+    for mask in (causal, ember.isinf(causal)):
+        e_ep = ember.export.export(Masked(), (x, mask),
+                                   dynamic_shapes=({0: ember.export.Dim("b")}, None))
+        ember.export.save(e_ep, tmp_path / "masked.pt2")
+        t_ep = torch.export.load(tmp_path / "masked.pt2")
+        x4 = _arrays((4, 5, 8))[0]
+        _assert_same(e_ep.module()(ember.tensor(x4), mask),
+                     t_ep.module()(torch.tensor(x4), torch.tensor(mask.numpy())))
+
+
 def test_save_names_an_op_torch_cannot_express(tmp_path, monkeypatch):
-    e_ep = _export(ember, "encoder")  # ember records F.multi_head_attention_forward whole
+    attention = ember.nn.MultiheadAttention(8, 2)
+
+    class Weights(ember.nn.Module):  # the attention weights used: not lowered
+        def __init__(self):
+            super().__init__()
+            self.attention = attention
+
+        def forward(self, x):
+            return self.attention(x, x, x)
+
+    e_ep = ember.export.export(Weights(), (ember.tensor(_arrays((5, 2, 8))[0]),))
     with pytest.raises(RuntimeError, match="multi_head_attention_forward.*cannot be written"):
-        ember.export.save(e_ep, tmp_path / "enc.pt2")
+        ember.export.save(e_ep, tmp_path / "weights.pt2")
     # without torch installed, an op outside ember's schema table is refused by name
     import ember.export._pt2_schemas as schemas
 

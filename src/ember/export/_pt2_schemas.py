@@ -366,16 +366,19 @@ def _torch_overload_names(name: str) -> list[str]:
 _FIXED_LIST = re.compile(r"^(int|SymInt|float|bool)\[(\d*)\]$")
 
 
-def accepts(type_text: str, value, kind_of) -> bool:
+def accepts(type_text: str, value, kind_of, numbers_as_tensors: bool = False) -> bool:
     """Whether ``value`` (``kind_of`` says "tensor" / "sym" for graph nodes, None for
-    plain values) can be passed for an argument of ATen type ``type_text``."""
+    plain values) can be passed for an argument of ATen type ``type_text``; with
+    ``numbers_as_tensors``, a Python number for a Tensor (PyTorch records
+    ``add_.Tensor(x, 1)`` and its dispatcher wraps the number)."""
     optional = type_text.endswith("?")
     base = type_text.rstrip("?")
     kind = kind_of(value)
     if value is None:
         return optional or base == "Tensor?[]"
     if base == "Tensor":
-        return kind == "tensor"
+        return kind == "tensor" or (numbers_as_tensors and kind is None and isinstance(
+            value, (int, float, complex)))
     if base in ("Tensor[]", "Tensor?[]"):
         return isinstance(value, (list, tuple)) and all(
             kind_of(v) == "tensor" or (v is None and base == "Tensor?[]") for v in value)
@@ -405,7 +408,8 @@ def accepts(type_text: str, value, kind_of) -> bool:
     return False
 
 
-def bind(schema: Schema, args: tuple, kwargs: dict, kind_of) -> list | None:
+def bind(schema: Schema, args: tuple, kwargs: dict, kind_of,
+         numbers_as_tensors: bool = False) -> list | None:
     """``[(Argument, value, kind)]`` passing ``args`` / ``kwargs`` to ``schema`` (kind 1
     positional, 2 keyword), or None when they do not fit it. Positional values past the
     positional arguments fill the keyword-only ones in order (ember records some calls
@@ -427,7 +431,7 @@ def bind(schema: Schema, args: tuple, kwargs: dict, kind_of) -> list | None:
             continue
         else:
             return None
-        if not accepts(arg.type, value, kind_of):
+        if not accepts(arg.type, value, kind_of, numbers_as_tensors):
             return None
         bound.append((arg, value, kind))
         used.add(arg.name)

@@ -23,6 +23,7 @@ import ember
 from ember.utils._pytree import treespec_dumps
 
 from ._pt2_read import _DTYPE_NAMES, _LAYOUT_NAMES, _MEMORY_FORMAT_NAMES, SCHEMA_MAJOR
+from ._pt2_lower import run_for_metadata
 from ._pt2_ops import _LOSSES, _is_aten_loss_call
 from ._pt2_schemas import bind, overloads_of
 from ._trace import TensorMeta
@@ -262,15 +263,24 @@ class _Writer:
         if op_name in _LOSSES:
             args, kwargs = _aten_loss_form(op_name, args, kwargs)
         candidates = overloads_of(op_name, overload)
+        if op_name == "multi_head_attention_forward":
+            raise _unsupported(node, "which torch records as its ATen parts; ember lowers "
+                               "it so only without bias_k/bias_v, zero attention, key "
+                               "padding masks, separate projections or used attention "
+                               "weights (ember/export/_pt2_lower.py)")
         if not candidates:
             raise _unsupported(node, "which has no ATen schema (none in ember's list, "
                                "ember/export/_pt2_schemas.py, nor in PyTorch's when "
                                "installed)")
-        forms = [args]
+        forms = [args]  # and the forms where ember packed a ``*args`` signature:
         if args and isinstance(args[0], list) and all(self.kind_of(a) for a in args[0]):
-            forms.append((*args[0], *args[1:]))  # ember packed a ``*tensors`` signature
+            forms.append((*args[0], *args[1:]))  # outer([a, b])
+        if len(args) > 1 and isinstance(args[-1], list):
+            forms.append((*args[:-1], *args[-1]))  # masked_fill_(x, [mask, value])
+        recorded = f"{op_name}.{overload}"
         for schema, form in ((s, f) for f in forms for s in candidates):
-            bound = bind(schema, form, kwargs, self.kind_of)
+            # the recorded overload keeps its name when it takes the call as torch would
+            bound = bind(schema, form, kwargs, self.kind_of, schema.name == recorded)
             if bound is not None:
                 break
         else:
@@ -293,7 +303,7 @@ class _Writer:
         if meta is not None or node.op != "call_function":
             return meta
         if self.ran is None:
-            self.ran = _run_for_metadata(self.program)
+            self.ran = run_for_metadata(self.program)
         value = self.ran.get(node)
         if isinstance(value, ember.Tensor):
             return TensorMeta(tuple(value.shape), value.dtype, value.device)
@@ -391,35 +401,6 @@ def _aten_loss_form(name: str, args: tuple, kwargs: dict) -> tuple:
     aten_args = (values[first], values[second], *(values[n] for n in names if n in values))
     extra = {"log_target": True} if values.get("log_target") else {}
     return aten_args, extra
-
-
-def _run_for_metadata(program) -> dict:
-    """Every call's value on the program's example inputs (copies of its state), for
-    metadata the trace did not record; empty when the program has no example inputs."""
-    from ember.utils._pytree import tree_flatten
-
-    if program.example_inputs is None:
-        return {}
-    users = tree_flatten(program.example_inputs)[0]
-    feed = iter([v.detach().clone() for v in program._lifted_values()] + list(users))
-    env: dict = {}
-
-    def value(item):
-        if hasattr(item, "op") and hasattr(item, "meta"):
-            return env[item]
-        if isinstance(item, (list, tuple)):
-            return type(item)(value(v) for v in item)
-        if isinstance(item, dict):
-            return {k: value(v) for k, v in item.items()}
-        return item
-
-    with ember.no_grad():
-        for node in program.graph.nodes:
-            if node.op == "placeholder":
-                env[node] = next(feed)
-            elif node.op == "call_function":
-                env[node] = node.target(*value(node.args), **value(node.kwargs))
-    return env
 
 
 def _holds_nodes(value) -> bool:

@@ -74,8 +74,10 @@ def _write_payloads(writer: PT2ArchiveWriter, tensors: dict, directory: str,
 
 def _write_program(writer: PT2ArchiveWriter, name: str, program,
                    pickle_protocol: int) -> None:
+    from .._pt2_lower import lower
     from .._pt2_write import program_json
 
+    program = lower(program)  # calls torch records as their ATen parts
     document, lifted = program_json(program)  # first: an unsupported node writes nothing
     weights = _write_payloads(writer, program.state_dict, WEIGHTS_DIR,
                               WEIGHT_FILENAME_PREFIX, "state_dict entry")
