@@ -59,6 +59,20 @@ def _validate(params, use_orig_params) -> None:
                              f"{first.device} and {tensor.device}")
 
 
+def _broadcast_zero(array, shape=None):
+    """Zeros of ``array``'s dtype and kind, shaped like it (or ``shape``), with zero
+    strides: no memory."""
+    shape = array.shape if shape is None else tuple(shape)
+    zero = array.reshape(-1)[:1].astype(array.dtype) * 0
+    import numpy as np
+    if isinstance(zero, np.ndarray):
+        return np.broadcast_to(zero.reshape(()) if zero.size else np.zeros((), array.dtype),
+                               shape)
+    import cupy
+    return cupy.broadcast_to(zero.reshape(()) if zero.size else cupy.zeros((), array.dtype),
+                             shape)
+
+
 class _ParamInfo:
     """Where one original parameter lives: its module, attribute name, dotted name within
     the unit, shape and ``[start, end)`` in the unpadded flat buffer."""
@@ -288,10 +302,12 @@ class FlatParamHandle:
                 grad = grad + self._unsharded_grad
             if not self.state._sync_gradients:
                 self._unsharded_grad = grad.detach().clone()
-                return None
-            self._unsharded_grad = None
-            self._accumulate(self._reduce(grad))
-        return None
+            else:
+                self._unsharded_grad = None
+                self._accumulate(self._reduce(grad))
+        # what autograd then accumulates into the gathered leaf (dropped with the graph):
+        # zeros of its shape that take no memory, not a second copy of the gradient
+        return _make(_broadcast_zero(grad._data))
 
     def _reduce(self, grad: Tensor) -> Tensor:
         state, dist = self.state, self.state._dist

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..._tensor import _make
 from ...autograd.graph import saved_tensors_hooks
+from ._flat_param import _broadcast_zero
 
 
 def _address(array) -> int:
@@ -69,19 +70,11 @@ def saving_locations(handle, full):
 
 def free_gathered(handle, full) -> None:
     """Drop the gathered values: the leaf keeps its shape, the names read zeros."""
-    xp_zero = full._data.reshape(-1)[:0].sum() * 0  # a 0-d zero of the buffer's kind
-    full._data = _broadcast(xp_zero, full._data.shape)
+    array = full._data
+    full._data = _broadcast_zero(array)
     for info in handle.infos:
         if info.name in info.module.__dict__:
-            info.module.__dict__[info.name] = _make(_broadcast(xp_zero, tuple(info.shape)))
+            info.module.__dict__[info.name] = _make(_broadcast_zero(array, info.shape))
     for submodule, name, _, primary in handle.shared:
         if name in submodule.__dict__:
-            submodule.__dict__[name] = _make(_broadcast(xp_zero, tuple(primary.shape)))
-
-
-def _broadcast(zero, shape):
-    import numpy as np
-    if isinstance(zero, (np.ndarray, np.generic)):
-        return np.broadcast_to(np.asarray(zero), shape)
-    import cupy
-    return cupy.broadcast_to(zero, shape)
+            submodule.__dict__[name] = _make(_broadcast_zero(array, primary.shape))
