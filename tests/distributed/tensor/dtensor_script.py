@@ -297,6 +297,42 @@ def sequence_parallel():
 record("sequence_parallel", sequence_parallel)
 
 
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(6)
+        self.up = nn.Linear(6, 8)
+        self.down = nn.Linear(8, 6)
+
+    def forward(self, x):
+        return x + self.down(torch.relu(self.up(self.norm(x))))
+
+
+def tp_block():
+    """The sequence-parallel recipe: norm on sequence shards, the MLP's input gathered
+    (Colwise with input_layouts=Shard(1)), its output reduce-scattered back to sequence
+    shards (Rowwise with output_layouts=Shard(1)); one SGD step."""
+    block = Block()
+    with torch.no_grad():
+        for index, param in enumerate(block.parameters()):
+            param.copy_(torch.linspace(-0.7, 0.7 - index / 20, param.numel())
+                        .reshape(param.shape))
+    tp.parallelize_module(block, mesh, {
+        "norm": tp.SequenceParallel(),
+        "up": tp.ColwiseParallel(input_layouts=Shard(1)),
+        "down": tp.RowwiseParallel(output_layouts=Shard(1), use_local_output=False)})
+    x = torch.linspace(-2, 2, 48).reshape(2, 4, 6)
+    sharded_x = dt.distribute_tensor(x, mesh, [Shard(1)])
+    out = block(sharded_x)
+    out.pow(2).mean().full_tensor().backward()
+    torch.optim.SGD(block.parameters(), lr=0.1).step()
+    return [out, {name: [repr(p.placements), p.full_tensor().tolist()]
+                  for name, p in block.named_parameters()}]
+
+
+record("tp_block", tp_block)
+
+
 def prepare_io():
     """Identity modules whose inputs/outputs are re-laid out: rank r's piece of Shard(0)
     gathered to Replicate (kept a DTensor) and a plain output turned into a DTensor."""
