@@ -136,3 +136,28 @@ def test_one_rank_training_matches_plain_torch(libs):
                                torch.tensor(results["torch"][0]))
     for mine, theirs in zip(results["ember"][1], results["torch"][1]):
         torch.testing.assert_close(torch.tensor(mine), torch.tensor(theirs))
+
+
+@pytest.mark.parametrize("module,names", [
+    ("distributed.tensor", ["DTensor", "Shard", "Replicate", "Partial", "distribute_tensor",
+                            "distribute_module", "zeros", "ones", "empty", "full", "rand",
+                            "randn", "init_device_mesh", "DeviceMesh"]),
+    ("distributed.tensor.placement_types", ["Placement", "Shard", "Replicate", "Partial"]),
+    ("distributed.tensor.device_mesh", ["DeviceMesh", "init_device_mesh"]),
+    ("distributed.tensor.parallel", ["parallelize_module", "ColwiseParallel",
+                                     "RowwiseParallel", "SequenceParallel",
+                                     "PrepareModuleInput", "PrepareModuleOutput",
+                                     "loss_parallel", "ParallelStyle"]),
+    ("distributed._tensor", ["DTensor", "Shard", "Replicate", "distribute_tensor"]),
+    ("distributed._tensor.placement_types", ["Shard", "Replicate", "Partial"]),
+    ("distributed.fsdp", ["fully_shard", "FSDPModule", "MixedPrecisionPolicy"]),
+])
+def test_names_live_where_torch_has_them(module, names):
+    """Each name at PyTorch's path, and the old ``_tensor`` paths give the same objects."""
+    import importlib
+    theirs = importlib.import_module(f"torch.{module}")
+    mine = importlib.import_module(f"ember.{module}")
+    for name in names:
+        assert hasattr(theirs, name), name
+        assert getattr(mine, name) is getattr(
+            importlib.import_module(f"ember.{module.replace('_tensor', 'tensor')}"), name)
