@@ -224,3 +224,36 @@ def test_config_types_match_torch():
         mine.pop("_module_classes_to_ignore", None)
         expected.pop("_module_classes_to_ignore", None)
         assert mine == expected, name
+
+
+@pytest.fixture
+def single_rank_group(monkeypatch):
+    """A one-process ember group for this test only (destroyed after it)."""
+    import ember.distributed as dist
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(free_port()))
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    yield dist
+    dist.destroy_process_group()
+
+
+def test_retain_graph_backward_twice(single_rank_group):
+    """A second backward through the same graph adds the same gradient again, as the
+    unwrapped PyTorch model does."""
+    from ember.distributed.fsdp import FullyShardedDataParallel
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    model = ember.nn.Sequential(ember.nn.Linear(3, 4), ember.nn.Linear(4, 2))
+    model.load_state_dict({k: ember.tensor(v.numpy()) for k, v in reference.state_dict().items()})
+    wrapped = FullyShardedDataParallel(model, device_id=ember.device("cpu"),
+                                       use_orig_params=True)
+    x = torch.randn(5, 3)
+    out = wrapped(ember.tensor(x.numpy())).sum()
+    out.backward(retain_graph=True)
+    out.backward()
+    expected = reference(x).sum()
+    expected.backward(retain_graph=True)
+    expected.backward()
+    names = [n.replace("_fsdp_wrapped_module.", "") for n, _ in wrapped.named_parameters()]
+    assert names == [n for n, _ in reference.named_parameters()]
+    for p, q in zip(wrapped.parameters(), reference.parameters()):
+        torch.testing.assert_close(torch.from_numpy(p.grad.numpy().copy()), q.grad)
