@@ -161,3 +161,21 @@ def test_names_live_where_torch_has_them(module, names):
         assert hasattr(theirs, name), name
         assert getattr(mine, name) is getattr(
             importlib.import_module(f"ember.{module.replace('_tensor', 'tensor')}"), name)
+
+
+def test_index_writes_and_type_queries(libs):
+    """Writing by index into a replicated DTensor writes every rank's copy (as torch);
+    into a sharded one ember refuses (it would have to find the owning rank) rather than
+    write a gathered copy and lose it; ``type()`` answers a string."""
+    results = {}
+    for name in ("torch", "ember"):
+        lib, _, dt, _, _, mesh = libs[name]
+        replicated = dt.distribute_tensor(lib.zeros(2, 3), mesh, [dt.Replicate()])
+        replicated[0, 1] = 5.0
+        replicated[1] = dt.distribute_tensor(lib.ones(3), mesh, [dt.Replicate()])
+        results[name] = (replicated.full_tensor().tolist(), replicated.type())
+    assert results["ember"] == (results["torch"][0], "torch.FloatTensor")
+    _, _, dt, _, _, mesh = libs["ember"]
+    sharded = dt.distribute_tensor(ember.zeros(2, 3), mesh, [dt.Shard(0)])
+    with pytest.raises(RuntimeError, match="redistribute it to Replicate"):
+        sharded[0, 1] = 5.0

@@ -77,6 +77,8 @@ def _keep(func, name, args, kwargs):
     local = local_alias(owner)
     with DisableTorchFunctionSubclass():
         result = func(local, *args[1:], **kwargs)
+    if not isinstance(result, Tensor):
+        return result  # x.type() and the like: an answer, not a tensor
     if result is local:
         result = local_alias(local)
     spec = owner._spec
@@ -110,11 +112,10 @@ def dispatch(func, args, kwargs):
         if result is not NotImplemented:
             return result
     rule = RULES.get(name)
-    if plain and not (_LOSS_PARALLEL[0] and rule is None and "loss" in name
-                      or name in ("cross_entropy", "nll_loss") and _LOSS_PARALLEL[0]):
+    if plain and not (_LOSS_PARALLEL[0] and name in ("cross_entropy", "nll_loss")):
         raise RuntimeError(f"{name} got mixed torch.Tensor and DTensor, need to convert all "
                            f"torch.Tensor to DTensor before calling distributed operators!")
-    in_place = name.endswith("_") and not name.endswith("__")
+    in_place = name.endswith("_") and not name.endswith("__") or name == "__setitem__"
     plan = rule(name, dtensors, args, kwargs) if rule is not None else None
     if plan is None:
         plan = replicate_plan(dtensors)
@@ -176,6 +177,10 @@ def _run_in_place(func, name, plan: Plan, dtensors, args, kwargs):
     owner = args[0]
     if not isinstance(owner, DTensor):
         raise RuntimeError(f"{name}: the tensor written in place must be a DTensor")
+    if name == "__setitem__" and not all(p.is_replicate() for d in dtensors
+                                         for p in d.placements):
+        raise RuntimeError("__setitem__: writing into a sharded or partial DTensor by index "
+                           "is not supported by ember; redistribute it to Replicate() first")
     if tuple(plan.targets[0]) != tuple(owner.placements) or tuple(plan.out) != \
             tuple(owner.placements):
         raise RuntimeError(f"{name}: in-place op on a DTensor with placements "
