@@ -133,7 +133,7 @@ def _binary_slot(cls, reflected=False):
         elif kind is float:
             if array_op is not None and not (self._requires_grad and _grad_enabled[0]):
                 x = self._data
-                if (type(x) is _ndarray and x.dtype.char in _IEEE and _autocast[0] is None
+                if (type(x) is _ndarray and x.dtype.char in _IEEE_NUMBER and _autocast[0] is None
                         and _trace_hook[0] is None):
                     return _make(array_op(other, x) if reflected else array_op(x, other))
         elif kind is not int and not isinstance(other, _OPERANDS):
@@ -153,6 +153,9 @@ _ndarray = np.ndarray
 # NumPy's own float types (float16/32/64/longdouble): ml_dtypes' float8_e5m2 has kind "f"
 # too, but PyTorch refuses most arithmetic on it, so the fast paths leave it to the ops
 _IEEE = "efdg"
+# with a Python number: half goes through the Function, where * and / compute in float32
+# with the number unrounded as PyTorch does (see pointwise._reduced_number_op)
+_IEEE_NUMBER = "fdg"
 
 
 def _promote(x, y):

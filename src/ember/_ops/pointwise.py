@@ -16,6 +16,7 @@ import operator
 import numpy as np
 
 from ..autograd.function import Function, apply_binary, same_float, saved_arrays
+from .._backend.dtypes import _BF16 as _BF16_NP
 from .._backend.dtypes import COMPLEX32_NP
 from .._backend.dtypes import SPECIAL_TYPE_NAMES as _SPECIAL
 from .._backend.float8 import FLOAT8_NP, float8_mul, not_implemented
@@ -42,6 +43,24 @@ def _special_binary(kernel, op, x, y, dt):
     if dt is COMPLEX32_NP:
         return complex32_binary(op, x, y)
     raise not_implemented(kernel, dt)
+
+
+# half and bfloat16 times (or over) a Python number: PyTorch's CPU kernels take the number
+# as a float32 "opmath" scalar, unrounded, compute in float32 and round once; NumPy (and
+# ml_dtypes) would round the number to the tensor's dtype first. (Addition rounds the
+# number first in PyTorch too, so add/sub keep NumPy's arithmetic.)
+_REDUCED = tuple(d for d in (np.dtype(np.float16), _BF16_NP) if d is not None)
+_NUMBERS = (float, int)
+
+
+def _reduced_number_op(op, x, y):
+    """``op(x, y)`` in float32 when one side is a half/bfloat16 array and the other a Python
+    float or int; None otherwise (the caller's usual arithmetic applies)."""
+    if type(y) in _NUMBERS and type(x) is _ndarray and x.dtype in _REDUCED:
+        return op(x.astype(np.float32), y).astype(x.dtype)
+    if type(x) in _NUMBERS and type(y) is _ndarray and y.dtype in _REDUCED:
+        return op(x, y.astype(np.float32)).astype(y.dtype)
+    return None
 
 
 def _same_float(x, y):
@@ -118,8 +137,11 @@ class Mul(Function):
         needs = ctx.needs_input_grad
         if needs[0] or needs[1]:  # (save_for_backward, without the call)
             ctx._to_save = (x if needs[1] else None, y if needs[0] else None)
-        if _same_float(x, y):
+        if _same_float(x, y) and x.dtype.char != "e":
             return x * y
+        reduced = _reduced_number_op(operator.mul, x, y)
+        if reduced is not None:
+            return reduced
         a, b, dt = _promote(x, y)
         if dt.kind == "b":
             return a & b
@@ -155,8 +177,11 @@ class Div(Function):
         needs = ctx.needs_input_grad
         if needs[0] or needs[1]:  # (save_for_backward, without the call)
             ctx._to_save = (x if needs[1] else None, y)
-        if _same_float(x, y):
+        if _same_float(x, y) and x.dtype.char != "e":
             return x / y
+        reduced = _reduced_number_op(operator.truediv, x, y)
+        if reduced is not None:
+            return reduced
         x, y, dt = _promote(x, y)
         if dt in _SPECIAL:  # neither float8 nor complex32 has a CPU division kernel
             raise not_implemented("div_cpu", dt)
@@ -411,6 +436,11 @@ def _scaled(input, other, alpha):
         common = result_type(input, other)
         if common != other.dtype:
             other = other.to(common)
+    data = _arr(other)
+    if type(alpha) in _NUMBERS and getattr(data, "dtype", None) in _REDUCED:
+        # PyTorch rounds alpha to half/bfloat16 here (unlike a plain product, see
+        # _reduced_number_op); its sum then rounds once where this rounds twice
+        alpha = float(np.asarray(alpha, dtype=data.dtype).astype(np.float32))
     return other * alpha
 
 
@@ -543,6 +573,8 @@ def _imul(self, other):
     other = _int_operand(self, other)
     if self._data.dtype.kind == "b":
         return apply_inplace(self, Mul.apply(self, other))
+    if type(other) in _NUMBERS and self._data.dtype.char == "e":  # float32 opmath, as Mul
+        return apply_inplace(self, _mul_cloned(self, other))
     return ufunc_inplace(self, xp_of(self._data).multiply, other, _mul_cloned)
 
 
@@ -556,6 +588,8 @@ def _idiv(self, other):
     other = _int_operand(self, other) if type(other) is complex else other
     if self._data.dtype.kind not in "fcV":
         return apply_inplace(self, Div.apply(self, other))
+    if type(other) in _NUMBERS and self._data.dtype.char == "e":  # float32 opmath, as Div
+        return apply_inplace(self, _div_cloned(self, other))
     return ufunc_inplace(self, xp_of(self._data).true_divide, other, _div_cloned)
 
 
