@@ -445,3 +445,27 @@ def test_unflatten_both_ways(tmp_path):
     ember.export.save(_export(ember, "cnn"), tmp_path / "e.pt2")
     t_unflat = torch.export.unflatten(torch.export.load(tmp_path / "e.pt2"))
     assert [name for name, _ in t_unflat.named_children()] == ["conv", "bn", "pool", "fc"]
+
+
+def test_constant_inputs_both_ways(tmp_path):
+    """int / bool arguments are specialized into the program (``constant_input`` specs)."""
+
+    def scaled(lib):
+        class Scaled(lib.nn.Module):
+            def forward(self, x, n, flag=True):
+                return x * n if flag else x
+
+        return Scaled()
+
+    t_ep = torch.export.export(scaled(torch), (torch.ones(2), 3), {"flag": True})
+    torch.export.save(t_ep, tmp_path / "t.pt2")
+    e_loaded = ember.export.load(tmp_path / "t.pt2")
+    assert str(e_loaded.graph_signature) == str(t_ep.graph_signature)
+    _assert_same(e_loaded.module()(ember.ones(2), 3, flag=True),
+                 t_ep.module()(torch.ones(2), 3, flag=True))
+    e_ep = ember.export.export(scaled(ember), (ember.ones(2), 3), {"flag": True})
+    ember.export.save(e_ep, tmp_path / "e.pt2")
+    t_loaded = torch.export.load(tmp_path / "e.pt2")
+    assert str(t_loaded.graph_signature) == str(t_ep.graph_signature)
+    _assert_same(e_ep.module()(ember.ones(2), 3, flag=True),
+                 t_loaded.module()(torch.ones(2), 3, flag=True))

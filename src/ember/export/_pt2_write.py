@@ -438,7 +438,11 @@ def _signature(signature, lifted: list) -> dict:
     inputs = []
     for spec in signature.input_specs:
         arg = {"name": spec.arg.name}
-        if spec.kind == InputKind.USER_INPUT:
+        if spec.kind == InputKind.USER_INPUT and isinstance(spec.arg, ConstantArgument) and \
+                spec.arg.name:  # a named int / bool / str argument, specialized
+            inputs.append({"constant_input": {"name": spec.arg.name,
+                                              "value": _constant(spec.arg.value)}})
+        elif spec.kind == InputKind.USER_INPUT:
             inputs.append({"user_input": {"arg": _spec_argument(spec.arg)}})
         elif spec.kind == InputKind.PARAMETER:
             inputs.append({"parameter": {"arg": arg, "parameter_name": spec.target}})
