@@ -60,9 +60,10 @@ class MixedPrecision:
 
 @dataclass
 class CPUOffload:
-    """``offload_params=True`` keeps the sharded parameters and gradients on the CPU
-    (the optimizer steps there); parameters are moved to the compute device to be
-    gathered."""
+    """``offload_params=True`` asks PyTorch to keep the sharded parameters and gradients
+    on the CPU. ember accepts it and keeps them where the module is: on the CPU (the only
+    place PyTorch 2.13 runs it without an accelerator) that is the same; ember does not yet
+    offload CUDA shards."""
 
     offload_params: bool = False
 

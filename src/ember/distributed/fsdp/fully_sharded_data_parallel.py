@@ -187,7 +187,10 @@ class FullyShardedDataParallel(nn.Module):
         """device_id, else the parameters' accelerator, else the current CUDA device
         (parameters on the CPU are moved there); with none of these PyTorch refuses."""
         if device_id is not None:
-            return device_id if isinstance(device_id, ember.device) else ember.device(device_id)
+            device = device_id if isinstance(device_id, ember.device) else ember.device(device_id)
+            if device.type != "cpu":  # PyTorch moves the module to device_id
+                module.to(device)
+            return device
         found = None
         for param in module.parameters():
             if param in self._ignored_params or param.device.type in ("cpu", "meta"):
