@@ -3,10 +3,10 @@ library): ``python checkpoint_script.py torch|ember RANK WORLD_SIZE STORE_PORT F
 
 The ranks save together (rank 0 coordinates; a DTensor sharded by rows is written as
 each rank's piece, a replicated value once), then load the same directory into other
-shardings (by columns, replicated), then a DDP model's and its optimizer's state dicts
-through ``get_state_dict``/``set_state_dict``. Results go to FOLDER/<library><rank>.json;
-the checkpoint stays in FOLDER/<library>_ckpt for the test to read with the other
-library."""
+shardings (by columns, replicated), then the state dicts of a DDP model, a
+tensor-parallel one and an FSDP one (and their optimizers) through
+``get_state_dict``/``set_state_dict``. Results go to FOLDER/<library><rank>.json; the
+checkpoints stay in FOLDER/<library>_ckpt* for the test to read with the other library."""
 
 import json
 import os
@@ -27,6 +27,7 @@ if library == "torch":
         RowwiseParallel,
         parallelize_module,
     )
+    from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
     from torch.nn.parallel import DistributedDataParallel as DDP
 else:
     import ember as torch
@@ -40,6 +41,7 @@ else:
         RowwiseParallel,
         parallelize_module,
     )
+    from ember.distributed.fsdp import FullyShardedDataParallel as FSDP
     from ember.nn.parallel import DistributedDataParallel as DDP
 
 warnings.simplefilter("ignore")
@@ -144,6 +146,29 @@ from_full = parallelize_module(make_plain(0.2), mesh, colwise_first)
 record("tp_set_from_full", lambda: (dsd.set_model_state_dict(
     from_full, full_tp, options=dsd.StateDictOptions(full_state_dict=True)),
     local_pieces(from_full))[1])
+
+# FSDP: its sharded state dict (ShardedTensor values) saved piecewise and loaded back
+cpu = torch.device("cpu")
+sharded = FSDP(make_plain(1.0), device_id=cpu)
+sharded_optim = torch.optim.SGD(sharded.parameters(), lr=0.1, momentum=0.9)
+sharded(torch.ones(2, 3) * (rank + 1)).sum().backward()
+sharded_optim.step()
+fsdp_model_sd, fsdp_optim_sd = dsd.get_state_dict(sharded, sharded_optim)
+record("fsdp_keys", lambda: [sorted(fsdp_model_sd), sorted(fsdp_optim_sd["state"])])
+dcp.save({"model": fsdp_model_sd, "optim": fsdp_optim_sd}, checkpoint_id=ckpt + "_fsdp")
+restored = FSDP(make_plain(0.5), device_id=cpu)
+restored_optim = torch.optim.SGD(restored.parameters(), lr=0.1, momentum=0.9)
+fsdp_state = dict(zip(("model", "optim"), dsd.get_state_dict(restored, restored_optim)))
+dcp.load(fsdp_state, checkpoint_id=ckpt + "_fsdp")
+dsd.set_state_dict(restored, restored_optim, model_state_dict=fsdp_state["model"],
+                   optim_state_dict=fsdp_state["optim"])
+full_options = dsd.StateDictOptions(full_state_dict=True)
+restored_sd = dsd.get_state_dict(restored, restored_optim, options=full_options)
+record("fsdp_restored", lambda: [restored_sd[0]["0.weight"].tolist(),
+                                 restored_sd[1]["state"]["0.weight"]["momentum_buffer"].tolist()])
+original_sd = dsd.get_state_dict(sharded, sharded_optim, options=full_options)
+record("fsdp_original", lambda: [original_sd[0]["0.weight"].tolist(),
+                                 original_sd[1]["state"]["0.weight"]["momentum_buffer"].tolist()])
 
 dist.barrier()
 dist.destroy_process_group()

@@ -91,6 +91,7 @@ def test_values_are_the_expected_ones(checkpoint_runs):
         weight = torch.tensor(result["tp_full"][1])
         assert torch.tensor(result["tp_set_resharded"][0]).equal(
             weight[:, 2 * rank:2 * rank + 2] if rank == 0 else weight[:, 2:])
+        assert result["fsdp_restored"] == result["fsdp_original"]
     assert results["ember"][0]["full_cpu_offload_keys"] == ["0.bias", "0.weight", "2.bias",
                                                            "2.weight"]
     assert results["ember"][1]["full_cpu_offload_keys"] == []
@@ -133,3 +134,26 @@ def test_ddp_checkpoint_of_torch_loads_into_an_ember_model(checkpoint_runs):
                                torch.tensor(expected["ddp_restored_weight"]["values"]))
     torch.testing.assert_close(torch.tensor(optim.state[net[0].weight]["momentum_buffer"].tolist()),
                                torch.tensor(expected["ddp_momentum"]["values"]))
+
+
+def test_fsdp_sharded_state_dicts_are_saved_piecewise_as_torch_saves_them(checkpoint_runs):
+    """FSDP's SHARDED_STATE_DICT (ShardedTensor values): each rank writes its rows, the
+    chunks recorded as PyTorch records them, and the directory loads whole in torch."""
+    folder, results = checkpoint_runs
+
+    def layout(directory):
+        metadata = tdcp.FileSystemReader(directory).read_metadata()
+        return {key: [(list(c.offsets), list(c.sizes)) for c in md.chunks]
+                if hasattr(md, "chunks") else "bytes"
+                for key, md in metadata.state_dict_metadata.items()}
+
+    expected = layout(folder / "torch_ckpt_fsdp")
+    assert layout(folder / "ember_ckpt_fsdp") == expected
+    assert expected["model.0.weight"] == [([0, 0], [2, 3]), ([2, 0], [2, 3])]
+    state = {"model": {"0.weight": torch.zeros(4, 3)}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tdcp.load(state, checkpoint_id=folder / "ember_ckpt_fsdp",
+                  planner=tdcp.DefaultLoadPlanner(allow_partial_load=True))
+    trained = results["ember"][0]["fsdp_original"][0]  # the weight after one SGD step
+    torch.testing.assert_close(state["model"]["0.weight"], torch.tensor(trained))

@@ -36,7 +36,7 @@ from .planner import (
     WriteItem,
     WriteItemType,
 )
-from .utils import _is_dtensor, find_state_dict_object, narrow_tensor_by_index
+from .utils import _is_dtensor, _is_sharded, find_state_dict_object, narrow_tensor_by_index
 
 __all__ = ["DefaultSavePlanner", "DefaultLoadPlanner", "create_default_local_load_plan",
            "create_default_global_load_plan", "create_default_local_save_plan",
@@ -59,7 +59,14 @@ def _has_piece(obj) -> bool:
     return not _is_dtensor(obj) or obj.device_mesh.get_coordinate() is not None
 
 
+def _shard_chunk(shard) -> ChunkStorageMetadata:
+    return ChunkStorageMetadata(offsets=ember.Size(shard.metadata.shard_offsets),
+                                sizes=ember.Size(shard.metadata.shard_sizes))
+
+
 def _create_chunk_list(tensor) -> list:
+    if _is_sharded(tensor):
+        return [_shard_chunk(shard) for shard in tensor.local_shards()]
     if _is_dtensor(tensor):
         return [_dtensor_chunk(tensor)]
     if isinstance(tensor, ember.Tensor):
@@ -69,6 +76,14 @@ def _create_chunk_list(tensor) -> list:
 
 
 def _create_write_items(fqn: str, obj) -> list:
+    if _is_sharded(obj):
+        return [WriteItem(index=MetadataIndex(fqn, shard.metadata.shard_offsets),
+                          type=WriteItemType.SHARD,
+                          tensor_data=TensorWriteData(
+                              chunk=_shard_chunk(shard),
+                              properties=TensorProperties.create_from_tensor(shard.tensor),
+                              size=ember.Size(obj.size())))
+                for shard in obj.local_shards()]
     if _is_dtensor(obj):
         chunk = _dtensor_chunk(obj)
         return [WriteItem(index=MetadataIndex(fqn, chunk.offsets), type=WriteItemType.SHARD,
@@ -217,7 +232,8 @@ def create_default_local_load_plan(state_dict: dict, metadata: Metadata,
                 raise RuntimeError(f"Missing key in checkpoint state_dict: {fqn}.")
             continue
         md = metadata.state_dict_metadata[fqn]
-        if (isinstance(md, TensorStorageMetadata) and isinstance(obj, ember.Tensor)
+        if (isinstance(md, TensorStorageMetadata)
+                and (isinstance(obj, ember.Tensor) or _is_sharded(obj))
                 and tuple(md.size) != tuple(obj.size())):
             raise ValueError(f"Size mismatch between saved {md.size} and current: "
                              f"{obj.size()} for {fqn}")

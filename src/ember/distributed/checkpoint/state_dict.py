@@ -4,9 +4,11 @@ names them (DDP's ``module.`` prefix dropped) and optimizer state keyed by those
 instead of parameter positions, so a checkpoint does not depend on how the model was
 wrapped or how many optimizers hold its parameters.
 
-FSDP-wrapped models are not handled here yet (ember's FSDP had not landed when this was
-written); DTensor parameters (tensor parallel) are: ``full_state_dict`` gathers them, and
-loading a full state dict cuts each rank's piece back out."""
+FSDP (FSDP1) models go through FSDP's own state-dict types: SHARDED_STATE_DICT by
+default (ShardedTensor values, which the checkpoint writes piecewise), FULL_STATE_DICT with
+``full_state_dict``; their optimizer state through ``FSDP.optim_state_dict``. DTensor
+parameters (tensor parallel): ``full_state_dict`` gathers them, and loading a full state
+dict cuts each rank's piece back out."""
 
 from __future__ import annotations
 
@@ -58,6 +60,33 @@ class _StateDictInfo(StateDictOptions):
     shared_params_mapping: dict = field(default_factory=dict)
     handle_model: bool = True
     handle_optim: bool = True
+    fsdp_context: Any = contextlib.nullcontext
+    fsdp_modules: list = field(default_factory=list)
+
+
+def _fsdp_context(model, options: StateDictOptions):
+    """FSDP's state-dict type for these options (SHARDED, or FULL with full_state_dict),
+    as a context to enter around state_dict/load_state_dict; None without FSDP."""
+    import functools
+
+    from ember.distributed import fsdp as fsdp_api
+
+    modules = _fsdp_class().fsdp_modules(model)
+    if not modules:
+        return contextlib.nullcontext, []
+    if options.full_state_dict:
+        kind = fsdp_api.StateDictType.FULL_STATE_DICT
+        config = fsdp_api.FullStateDictConfig(offload_to_cpu=options.cpu_offload,
+                                              rank0_only=options.cpu_offload)
+        optim_config = fsdp_api.FullOptimStateDictConfig(
+            offload_to_cpu=options.cpu_offload,
+            rank0_only=options.cpu_offload or options.broadcast_from_rank0)
+    else:
+        kind = fsdp_api.StateDictType.SHARDED_STATE_DICT
+        config = fsdp_api.ShardedStateDictConfig(offload_to_cpu=options.cpu_offload)
+        optim_config = fsdp_api.ShardedOptimStateDictConfig(offload_to_cpu=options.cpu_offload)
+    return functools.partial(_fsdp_class().state_dict_type, model, kind, config,
+                             optim_config), modules
 
 
 @contextlib.contextmanager
@@ -77,14 +106,32 @@ def _is_ddp(module) -> bool:
     return isinstance(module, DistributedDataParallel)
 
 
+def _fsdp_class():
+    from ember.distributed.fsdp import FullyShardedDataParallel
+
+    return FullyShardedDataParallel
+
+
 def _get_fqns(model, name: str, skip_ddp_prefix: bool = True) -> set:
-    """The canonical name of the state entry ``name`` of ``model`` (DDP's ``module.``
-    left out unless ``skip_ddp_prefix`` is False)."""
+    """The canonical names of the state entry ``name`` of ``model``: DDP's ``module.``
+    left out unless ``skip_ddp_prefix`` is False, FSDP's wrapper names left out, and an
+    FSDP flat parameter named by all the original parameters it holds."""
     if "." not in name:
         return {name}
     parts, current = [], model
     names = name.split(".")
+    fsdp = _fsdp_class()
     for i, part in enumerate(names):
+        if isinstance(current, fsdp):
+            if i < len(names) - 1 and names[i + 1] == "_flat_param":
+                prefix = ".".join(parts)
+                prefix = f"{prefix}." if prefix else ""
+                return {f"{prefix}{fqn}" for fqn in current._flat_param._fqns}
+            current = current._fsdp_wrapped_module
+            if part != "_fsdp_wrapped_module":
+                parts.append(part)
+                current = getattr(current, part)
+            continue
         if _is_ddp(current):
             if part != "module":
                 raise AssertionError(f"Expected 'module', got '{part}'")
@@ -143,9 +190,11 @@ def _verify_options(model, optims: tuple, optim_only: bool, *, submodules=None,
     for param, fqns in list(shared.items()):
         for fqn in fqns:
             shared[fqn] = param
+    context, fsdp_modules = _fsdp_context(model, options)
     return _StateDictInfo(**asdict(options), fqn_param_mapping=fqn_param_mapping,
                           shared_params_mapping=shared, handle_model=not optim_only,
-                          handle_optim=len(optims) > 0)
+                          handle_optim=len(optims) > 0, fsdp_context=context,
+                          fsdp_modules=fsdp_modules)
 
 
 def _verify_state_dict(model_state_dict: dict, optim_state_dict: dict,
@@ -229,7 +278,8 @@ def _distribute_value(full, local):
 def _get_model_state_dict(model, info: _StateDictInfo) -> dict:
     if not info.handle_model:
         return {}
-    state_dict = model.state_dict()
+    with info.fsdp_context():
+        state_dict = model.state_dict()
     for key in list(state_dict.keys()):
         fqn = next(iter(_get_fqns(model, key)))
         if fqn != key:
@@ -248,21 +298,23 @@ def _load_model_state_dict(model, state_dict: dict, info: _StateDictInfo):
         return _IncompatibleKeys([], [])
     local_state_dict = {}
     for key, value in _iterate_valid_model_state(model):
-        fqn = next(iter(_get_fqns(model, key)))
-        fqn_with_prefix = next(iter(_get_fqns(model, key, skip_ddp_prefix=False)))
-        if fqn != fqn_with_prefix:
-            loaded = state_dict.pop(fqn, None)
-            if loaded is None:
-                if info.strict:
-                    raise RuntimeError(f"Missing key: {fqn}.")
-            else:
-                state_dict[fqn_with_prefix] = loaded
-        local_state_dict[fqn_with_prefix] = value
-    if info.full_state_dict:
+        fqns = sorted(_get_fqns(model, key))
+        with_prefix = sorted(_get_fqns(model, key, skip_ddp_prefix=False))
+        for fqn, fqn_with_prefix in zip(fqns, with_prefix):
+            if fqn != fqn_with_prefix:
+                loaded = state_dict.pop(fqn, None)
+                if loaded is None:
+                    if info.strict:
+                        raise RuntimeError(f"Missing key: {fqn}.")
+                else:
+                    state_dict[fqn_with_prefix] = loaded
+            local_state_dict[fqn_with_prefix] = value
+    if info.full_state_dict and not info.fsdp_modules:  # FSDP's FULL type cuts its own
         for key, local in local_state_dict.items():
             if key in state_dict:
                 state_dict[key] = _distribute_value(state_dict[key], local)
-    return model.load_state_dict(state_dict, strict=info.strict)
+    with info.fsdp_context():
+        return model.load_state_dict(state_dict, strict=info.strict)
 
 
 # -- optimizer ----------------------------------------------------------------------------
@@ -367,6 +419,12 @@ def _get_optim_state_dict(model, optimizers: tuple, info: _StateDictInfo) -> dic
     for optim in optimizers:
         _init_optim_state(optim)
         osd = optim.state_dict()
+        if info.fsdp_modules:
+            with info.fsdp_context():
+                osd = _fsdp_class().optim_state_dict(model, optim, osd)
+            result[_STATE].update(osd[_STATE])
+            result[_PG].extend(osd[_PG])
+            continue
         params = list(chain.from_iterable(g[_PARAMS] for g in optim.param_groups))
         position = {id(p): i for i, p in enumerate(params)}
         fqn_of = {}
@@ -429,7 +487,10 @@ def _load_optim_state_dict(model, optimizers: tuple, state_dict: dict,
             osd = _split_optim_state_dict(model, optim, state_dict, info)
         else:
             osd = _unflatten_optim_state_dict(optim, state_dict, info)
-        if info.full_state_dict and osd:
+        if info.fsdp_modules:
+            with info.fsdp_context():
+                osd = _fsdp_class().optim_state_dict_to_load(model, optim, osd)
+        elif info.full_state_dict and osd:
             for group in optim.param_groups:
                 for param in group[_PARAMS]:
                     for fqn in info.fqn_param_mapping[param]:

@@ -134,9 +134,32 @@ class _DistWrapper:
             _dist().barrier(group=self.group)
 
 
+def _is_sharded(obj) -> bool:
+    """A ShardedTensor (FSDP's sharded state dicts hold them; not a Tensor in ember)."""
+    from ember.distributed._shard.sharded_tensor import ShardedTensor
+
+    return isinstance(obj, ShardedTensor)
+
+
+def _find_shard(tensor, index: MetadataIndex):
+    if index.offset is None:
+        raise ValueError(f"Cannot lookup {index.fqn} since its a ShardedTensor and no offset "
+                         "was provided")
+    shards = tensor.local_shards()
+    if index.index is not None and len(shards) > index.index and tuple(
+            shards[index.index].metadata.shard_offsets) == tuple(index.offset):
+        return shards[index.index]
+    for shard in shards:
+        if tuple(shard.metadata.shard_offsets) == tuple(index.offset):
+            return shard
+    raise ValueError(f"Could not find shard at '{index.offset}' for FQN: '{index.fqn}'")
+
+
 def find_tensor_shard(tensor, index: MetadataIndex):
-    """The tensor an index names: a DTensor's local piece, or the tensor itself (whose only
-    chunk starts at offset 0)."""
+    """The tensor an index names: a ShardedTensor's shard at the index's offset, a
+    DTensor's local piece, or the tensor itself (whose only chunk starts at offset 0)."""
+    if _is_sharded(tensor):
+        return _find_shard(tensor, index).tensor
     if _is_dtensor(tensor):
         return tensor.to_local()
     if index.offset is not None:
@@ -151,7 +174,7 @@ def find_state_dict_object(state_dict: dict, index: MetadataIndex):
     if index.fqn not in state_dict:
         raise ValueError(f"Could not find FQN: '{index.fqn}'")
     obj = state_dict[index.fqn]
-    if isinstance(obj, ember.Tensor):
+    if isinstance(obj, ember.Tensor) or _is_sharded(obj):
         return find_tensor_shard(obj, index)
     if index.offset is not None:
         raise ValueError(f"FQN: '{index.fqn}' is not a ShardedTensor, can't find by offset: "
