@@ -3,8 +3,11 @@
 Most ``torch.ops.aten.<op>.<overload>`` targets are the ``ember.ops.aten`` operators
 ember's own export registers (``_aten``), which take ATen's argument order. The ones
 PyTorch's export records and ember's export never does (``max_pool2d_with_indices``,
-``lift_fresh_copy``, ``_assert_tensor_metadata``, ...) are defined here, each as a
-composition of ember functions.
+``lift_fresh_copy``, ``_assert_tensor_metadata``, the core-IR ``convolution`` and
+``_native_batch_norm_legit_functional`` of decomposed programs, ...) are defined here,
+each as a composition of ember functions. Loss ops are the one place both conventions
+meet under one name (ATen's int ``reduction`` from torch, ``F.<loss>``'s arguments from
+ember's export): their operator takes either.
 """
 
 from __future__ import annotations

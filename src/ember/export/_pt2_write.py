@@ -8,8 +8,12 @@ contiguous strides, device) and dynamic sizes are written as sympy expressions o
 symbol (``Symbol('s0', positive=True, integer=True)``), so ``torch.export.load``
 rebuilds the program with its fake tensors and symbolic shapes.
 
-A node ember cannot express in torch's format (an op without an ATen schema listed,
-a Python function recorded under its own name) raises ``RuntimeError`` naming it.
+ember records some calls differently from torch: under ember's Python argument list
+(``gelu(x, 'tanh')``, ``outer([a, b])``, ``F.mse_loss``'s ``reduction='mean'``), under a
+default overload ATen lacks (``where.default``), or whole (multi-head attention,
+lowered first by ``_pt2_lower``). Each call is matched against the ATen schemas of its
+op (``_pt2_schemas.bind``) and written as the overload it fits. A node that fits none,
+or calls a Python function with no ATen name, raises ``RuntimeError`` naming it.
 """
 
 from __future__ import annotations
@@ -39,10 +43,6 @@ _SYM_OPS = {"add", "sub", "mul", "floordiv", "truediv", "mod", "pow", "eq", "ne"
             "gt", "ge", "neg"}
 _SYM_FUNCTIONS = {"sym_max", "sym_min", "sym_sum", "sym_not", "sym_int", "sym_float",
                   "sym_ite", "sym_sqrt"}
-
-
-def _is_tensor_node(node) -> bool:
-    return hasattr(node.meta.get("val"), "dtype")
 
 
 def _hint(value):
