@@ -165,6 +165,8 @@ OPS = {
     "mm": lambda L, x, y: x.reshape(5, 1).mm(y.reshape(1, 5)),
     "matmul": lambda L, x, y: x[:2].reshape(1, 2) @ y[:2].reshape(2, 1),
     "equal": lambda L, x, y: L.equal(x, y),
+    "isclose": lambda L, x, y: L.isclose(x, x * (1 + 0.001j)),
+    "allclose": lambda L, x, y: L.allclose(x, x + 1e-3, rtol=1e-3, atol=1e-3),
     "promote_with_float": lambda L, x, y: L.result_type(x, L.ones(1)),
     "type": lambda L, x, y: x.type(),
     "view_complex64_odd": lambda L, x, y: x.view(L.complex64),
@@ -250,3 +252,22 @@ def test_random_complex32_draws_complex64_and_rounds():
         for part in (uniform.real, uniform.imag):
             assert 0 <= part.float().min().item() and part.float().max().item() <= 1
             assert abs(part.float().mean().item() - 0.5) < 0.02
+
+
+def test_assert_close_uses_complex32_tolerances():
+    """testing.assert_close: complex32's default tolerances (1e-3, 1e-5), as PyTorch's."""
+    for lib in (torch, ember):
+        x = lib.tensor([1 + 1j, 2 - 1j]).to(lib.complex32)
+        lib.testing.assert_close(x, lib.tensor([1 + 1.001j, 2 - 1j]).to(lib.complex32))
+        with pytest.raises(AssertionError, match="Tensor-likes are not close"):
+            lib.testing.assert_close(x, lib.tensor([1 + 1.1j, 2 - 1j]).to(lib.complex32))
+
+
+def test_isclose_compares_imaginary_parts():
+    """Complex isclose measures |a - b| with both parts (complex64 too)."""
+    for dtype in ("complex64", "complex128"):
+        a = ember.tensor([1 + 1j, 2 + 0j], dtype=getattr(ember, dtype))
+        b = ember.tensor([1 + 2j, 2 + 0j], dtype=getattr(ember, dtype))
+        expected = torch.isclose(torch.tensor([1 + 1j, 2 + 0j], dtype=getattr(torch, dtype)),
+                                 torch.tensor([1 + 2j, 2 + 0j], dtype=getattr(torch, dtype)))
+        assert ember.isclose(a, b).tolist() == expected.tolist()

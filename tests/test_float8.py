@@ -253,6 +253,8 @@ OPS = {
     "all": lambda lib, x, y: x.all(),
     "any": lambda lib, x, y: x.any(),
     "equal": lambda lib, x, y: lib.equal(x, y),
+    "isclose": lambda lib, x, y: lib.isclose(x, y),
+    "allclose": lambda lib, x, y: lib.allclose(x, y),
     "mm": lambda lib, x, y: x.reshape(2, 2) @ y.reshape(2, 2),
     "matmul_batched_fold": lambda lib, x, y: x.reshape(1, 2, 2) @ y.reshape(2, 2),
     "bmm": lambda lib, x, y: x.reshape(1, 2, 2).bmm(y.reshape(1, 2, 2)),

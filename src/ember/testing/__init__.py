@@ -21,7 +21,18 @@ __all__ = ["assert_allclose", "assert_close", "make_tensor"]
 _DTYPE_PRECISIONS = {
     "float16": (0.001, 1e-5), "bfloat16": (0.016, 1e-5), "float32": (1.3e-6, 1e-5),
     "float64": (1e-7, 1e-7), "complex64": (1.3e-6, 1e-5), "complex128": (1e-7, 1e-7),
+    "complex32": (0.001, 1e-5),
 }
+
+
+def _host_values(tensor):
+    """NumPy values to compare: bfloat16 as float32, complex32 as complex64 (both exact)."""
+    tensor = tensor.detach().cpu()
+    if tensor.dtype is ember.bfloat16:
+        tensor = tensor.float()
+    elif tensor.dtype is ember.complex32:
+        tensor = tensor.to(ember.complex64)
+    return np.asarray(tensor.numpy())
 
 
 def _tolerances(dtype_name, rtol, atol):
@@ -94,10 +105,7 @@ def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, chec
         common = ember.promote_types(actual.dtype, expected.dtype)
         actual, expected = actual.to(common), expected.to(common)
     rtol, atol = _tolerances(str(actual.dtype).replace("torch.", ""), rtol, atol)
-    mine = np.asarray(actual.detach().cpu().float().numpy() if str(actual.dtype) ==
-                      "torch.bfloat16" else actual.detach().cpu().numpy())
-    theirs = np.asarray(expected.detach().cpu().float().numpy() if str(expected.dtype) ==
-                        "torch.bfloat16" else expected.detach().cpu().numpy())
+    mine, theirs = _host_values(actual), _host_values(expected)
     if mine.dtype == np.bool_:
         mine, theirs = mine.astype(np.int64), theirs.astype(np.int64)
     matches = np.isclose(mine, theirs, rtol=rtol, atol=atol, equal_nan=equal_nan)
