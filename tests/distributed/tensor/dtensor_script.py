@@ -428,6 +428,12 @@ def train_fsdp(steps, **options):
     seen["unsharded"] = [type(model[2].weight).__name__, list(model[2].weight.shape)]
     model.reshard()
     seen["resharded"] = [type(model[2].weight).__name__, list(model[2].weight.shape)]
+    seen["state_dict"] = [[key, repr(value.placements), list(value.shape)]
+                          for key, value in model.state_dict().items()]
+    handle = model.unshard(async_op=True)
+    handle.wait()
+    seen["async_unshard"] = type(model[2].weight).__name__
+    model.reshard()
     return {"losses": losses, "seen": seen,
             "classes": [type(model).__name__, isinstance(model, FSDPModule),
                         isinstance(model[0], FSDPModule), isinstance(model[2], FSDPModule)],
