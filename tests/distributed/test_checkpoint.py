@@ -249,3 +249,27 @@ def test_without_collectives_each_rank_writes_its_own_metadata(tmp_path, writer,
     target = _state(reader, False)
     (dcp if reader is ember else tdcp).load(target, checkpoint_id=tmp_path)
     assert _as_lists(target) == _as_lists(_state(torch, True))
+
+
+def test_sharded_tensor_pieces_are_staged_and_written_piecewise(tmp_path):
+    """A ShardedTensor (what FSDP's sharded state dicts hold) with two local shards: each
+    is a chunk of the checkpoint, copied at staging, and torch reads the whole."""
+    from ember.distributed._shard.sharded_tensor import Shard, init_from_local_shards
+
+    whole = ember.arange(12.0).reshape(4, 3)
+    shards = [Shard.from_tensor_and_offsets(whole[:1].clone(), [0, 0], 0),
+              Shard.from_tensor_and_offsets(whole[1:].clone(), [1, 0], 0)]
+    sharded = init_from_local_shards(shards, 4, 3)
+    future = dcp.async_save({"s": [sharded, 1]}, checkpoint_id=tmp_path)
+    shards[1].tensor.zero_()  # after staging: not in the checkpoint
+    future.result(timeout=30)
+    chunks = tdcp.FileSystemReader(tmp_path).read_metadata().state_dict_metadata["s.0"].chunks
+    assert [(list(c.offsets), list(c.sizes)) for c in chunks] == [([0, 0], [1, 3]),
+                                                                  ([1, 0], [3, 3])]
+    state = {"s": [torch.zeros(4, 3), 0]}
+    tdcp.load(state, checkpoint_id=tmp_path)
+    assert state["s"][0].tolist() == whole.tolist() and state["s"][1] == 1
+    target = init_from_local_shards([Shard.from_tensor_and_offsets(ember.zeros(2, 3), [2, 0],
+                                                                   0)], 4, 3)
+    dcp.load({"s": [target, 0]}, checkpoint_id=tmp_path)
+    assert target.local_tensor().tolist() == whole[2:].tolist()

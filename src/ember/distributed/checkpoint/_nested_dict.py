@@ -13,7 +13,9 @@ __all__ = ["flatten_state_dict", "unflatten_state_dict", "traverse_state_dict", 
 
 def traverse_state_dict(state_dict, visitor, keep_traversing=None):
     """Call ``visitor(path, value)`` for every leaf of ``state_dict``."""
-    keep = keep_traversing or (lambda value: isinstance(value, ember.Tensor))
+    from ember.distributed._shard.sharded_tensor import ShardedTensor
+
+    keep = keep_traversing or (lambda value: isinstance(value, (ember.Tensor, ShardedTensor)))
 
     def is_terminal(value):
         if isinstance(value, Mapping):

@@ -9,8 +9,13 @@ __all__ = ["AsyncStager", "BlockingAsyncStager"]
 
 
 def _stage_value(value):
+    from ember.distributed._shard.sharded_tensor import Shard, ShardedTensor
     from ember.distributed.tensor import DTensor
 
+    if isinstance(value, ShardedTensor):
+        shards = [Shard(s.tensor.detach().cpu().clone(), s.metadata)
+                  for s in value.local_shards()]
+        return ShardedTensor(shards, value.metadata(), value._process_group)
     if isinstance(value, DTensor):
         local = value.to_local().detach().cpu().clone()
         return DTensor.from_local(local, value.device_mesh, value.placements,
