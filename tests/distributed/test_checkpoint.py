@@ -273,3 +273,14 @@ def test_sharded_tensor_pieces_are_staged_and_written_piecewise(tmp_path):
                                                                    0)], 4, 3)
     dcp.load({"s": [target, 0]}, checkpoint_id=tmp_path)
     assert target.local_tensor().tolist() == whole[2:].tolist()
+
+
+def test_old_positional_storage_argument_warns_as_torch(tmp_path):
+    for lib, module in ((torch, tdcp), (ember, dcp)):
+        folder = tmp_path / lib.__name__
+        with pytest.warns(UserWarning, match="The argument order of save has been changed"):
+            module.save({"a": lib.ones(2)}, module.FileSystemWriter(folder))
+        state = {"a": lib.zeros(2)}
+        with pytest.warns(UserWarning, match="The argument order of load has been changed"):
+            module.load(state, module.FileSystemReader(folder))
+        assert state["a"].tolist() == [1.0, 1.0]

@@ -10,7 +10,7 @@ import warnings
 from ._storage_utils import _no_dist, _storage_setup, _warn_single_process
 from .default_planner import DefaultLoadPlanner, _EmptyStateDictLoadPlanner
 from .stateful import Stateful
-from .utils import _DistWrapper
+from .utils import _api_bc_check, _DistWrapper
 
 __all__ = ["load_state_dict", "load"]
 
@@ -25,6 +25,7 @@ def load_state_dict(state_dict: dict, storage_reader, process_group=None,
                             no_dist, planner)
 
 
+@_api_bc_check
 def load(state_dict: dict, *, checkpoint_id=None, storage_reader=None, planner=None,
          process_group=None, no_dist: bool = False) -> None:
     """Load a checkpoint into ``state_dict`` in place (every rank reads only what its

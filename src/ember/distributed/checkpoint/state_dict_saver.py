@@ -15,7 +15,7 @@ from enum import Enum
 from ._storage_utils import _no_dist, _storage_setup, _warn_single_process
 from .default_planner import DefaultSavePlanner
 from .stateful import Stateful
-from .utils import _DistWrapper
+from .utils import _api_bc_check, _DistWrapper
 
 __all__ = ["save_state_dict", "save", "async_save", "AsyncCheckpointerType"]
 
@@ -41,6 +41,7 @@ def save_state_dict(state_dict: dict, storage_writer, process_group=None,
                             no_dist, planner)
 
 
+@_api_bc_check
 def save(state_dict: dict, *, checkpoint_id=None, storage_writer=None, planner=None,
          process_group=None, no_dist: bool = False, use_collectives: bool = True):
     """Save ``state_dict`` (tensors, DTensors whose pieces each rank writes, nested

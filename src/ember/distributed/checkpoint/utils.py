@@ -189,3 +189,28 @@ def narrow_tensor_by_index(tensor, offsets, sizes):
         if size < tensor.size(dim):
             narrowed = narrowed.narrow(dim, offset, size)
     return narrowed
+
+
+def _api_bc_check(func):
+    """Accept the pre-2.2 call ``save(state_dict, storage_writer)`` (and ``load(state_dict,
+    storage_reader)``) with PyTorch's warning."""
+    import functools
+    import inspect
+    import warnings
+
+    keyword_only = [p.name for p in inspect.signature(func).parameters.values()
+                    if p.kind == p.KEYWORD_ONLY]
+    storage = "storage_writer" if "storage_writer" in keyword_only else "storage_reader"
+
+    @functools.wraps(func)
+    def inner(*args, **kwargs):
+        if len(args) == 2:
+            warnings.warn(f"The argument order of {func.__name__} has been changed. Please "
+                          "check the document to avoid future breakages.", stacklevel=2)
+            if storage in kwargs:
+                raise AssertionError(f"{storage} in kwargs: {(args, kwargs)}")
+            kwargs[storage] = args[1]
+            return func(args[0], **kwargs)
+        return func(*args, **kwargs)
+
+    return inner
