@@ -52,3 +52,18 @@ def test_gradients_keep_the_dtype():
     assert str(x.grad.dtype) == "torch.bfloat16"
     torch.testing.assert_close(torch.from_numpy(np.asarray(x.grad.float().numpy())),
                                t.grad.float())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", ["silu", "softshrink"])
+def test_activations_keep_the_dtype_and_round_once(name, dtype):
+    """bfloat16 with a Python float is float32 in NumPy (ml_dtypes does not treat numbers
+    as weak): silu and softshrink returned float32 for bfloat16 inputs."""
+    expected = getattr(torch.nn.functional, name)(
+        torch.from_numpy(VALUES).to(getattr(torch, dtype)))
+    got = getattr(ember.nn.functional, name)(ember.from_numpy(VALUES).to(getattr(ember, dtype)))
+    assert str(got.dtype) == str(expected.dtype)
+    assert np.array_equal(np.asarray(got.float().numpy()), expected.float().numpy())
+    x = ember.tensor([0.5, -1.0, 3.0], dtype=getattr(ember, dtype), requires_grad=True)
+    getattr(ember.nn.functional, name)(x).sum().backward()
+    assert str(x.grad.dtype) == f"torch.{dtype}"

@@ -22,6 +22,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from . import _special
 from ._activation_fused import Glu, Mish, PreluKernel
+from .unary import _REDUCED_FLOATS
 from ._inplace import apply_inplace
 from ._quantized_dispatch import quantized_inplace, refuse, require_float_or_quantized
 from ._select import named
@@ -170,7 +171,9 @@ class Softshrink(_Piecewise):
         upper = x > lambd
         lower = x < -lambd
         zero = xp.zeros((), x.dtype)
-        return xp.where(upper, x - lambd, xp.where(lower, x + lambd, zero)), upper | lower
+        out = xp.where(upper, x - lambd, xp.where(lower, x + lambd, zero))
+        # bfloat16 (ml_dtypes) minus a Python float is float32 in NumPy: round back once
+        return out.astype(x.dtype, copy=False), upper | lower
 
 
 class Hardshrink(_Piecewise):
@@ -352,11 +355,16 @@ class Silu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        gate = xp_of(x).tanh(x * 0.5)  # sigmoid via tanh: no overflow for large |x|
+        # half/bfloat16 through float32, rounded once (bfloat16 * 0.5 is float32 in NumPy)
+        values = x.astype(np.float32) if x.dtype in _REDUCED_FLOATS else x
+        gate = xp_of(x).tanh(values * 0.5)  # sigmoid via tanh: no overflow for large |x|
         gate *= 0.5
         gate += 0.5
+        out = values * gate
+        if values is not x:
+            gate, out = gate.astype(x.dtype), out.astype(x.dtype)
         ctx.save_for_backward(x, gate)
-        return x * gate
+        return out
 
     @staticmethod
     def backward(ctx, grad):
