@@ -13,9 +13,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from ember.distributed.tensor import Partial, Replicate, Shard
-from ember.distributed.tensor._redistribute import chunk_bounds
-
 pytestmark = pytest.mark.xdist_group("distributed")
 WORLD = 2
 HERE = Path(__file__).parent
@@ -221,6 +218,9 @@ def test_tp_mlp_matches_single_process_torch(records):
 
 
 def test_placements_match_torch():
+    # imported here: defining DTensor turns ember's __torch_function__ protocol on for the
+    # whole worker, which collecting this file should not do
+    from ember.distributed.tensor import Partial, Replicate, Shard
     from torch.distributed.tensor import Partial as TPartial
     from torch.distributed.tensor import Replicate as TReplicate
     from torch.distributed.tensor import Shard as TShard
@@ -238,6 +238,7 @@ def test_placements_match_torch():
 @pytest.mark.parametrize("size,count", [(5, 2), (1, 2), (7, 3), (0, 2), (8, 4), (5, 4)])
 def test_chunks_are_torch_chunk(size, count):
     """Uneven pieces as torch.chunk cuts them, empty ones past the end."""
+    from ember.distributed.tensor._redistribute import chunk_bounds
     pieces = torch.arange(size).chunk(count) if size else ()
     for index in range(count):
         start, length = chunk_bounds(size, count, index)

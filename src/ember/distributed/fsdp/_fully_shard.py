@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 from ember import Tensor, nn
 
-from ..tensor import DTensor, Partial, Replicate, Shard, distribute_tensor
-from ..tensor._api import _mesh_or_default
+# ember.distributed.tensor is imported when first used: defining DTensor turns on the
+# __torch_function__ protocol (ember.overrides), which importing ember.distributed.fsdp
+# for FSDP1 should not do
 
 __all__ = ["FSDPModule", "MixedPrecisionPolicy", "fully_shard"]
 
@@ -51,6 +52,8 @@ class _FSDPState:
         self.pending_grads = 0
 
     def _gather(self, param):
+        from ..tensor import Partial, Replicate
+
         policy = self.mp_policy
         compute_dtype = policy.param_dtype or param.dtype
         reduce_dtype = policy.reduce_dtype or compute_dtype
@@ -142,6 +145,8 @@ def _fsdp_class(cls):
 def _managed_params(module, ignored):
     """(owner, name, param) of the parameters under ``module`` that no inner fully_shard
     already manages."""
+    from ..tensor import DTensor
+
     found, seen = [], set()
     stack = [module]
     while stack:
@@ -167,6 +172,9 @@ def fully_shard(module, *, mesh=None, reshard_after_forward=None, shard_placemen
     forward and reduce-scatter their gradients. Returns the module, whose class is now
     ``FSDP<ClassName>`` (an ``FSDPModule``). ``shard_placement_fn(param)`` may pick
     another ``Shard(dim)`` per parameter."""
+    from ..tensor import Shard, distribute_tensor
+    from ..tensor._api import _mesh_or_default
+
     if isinstance(module, (nn.ModuleList, nn.ModuleDict)):
         raise ValueError(f"fully_shard does not support containers that do not implement "
                          f"forward: {module}")
