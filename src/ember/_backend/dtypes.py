@@ -2,7 +2,9 @@
 
 NumPy's own promotion differs from PyTorch's in several places (int64 + float16 gives
 float64 in NumPy, float16 in PyTorch; Python floats upcast integer arrays to float64),
-so ember computes result dtypes here and casts explicitly.
+so ember computes result dtypes here and casts explicitly. The float8 types (ml_dtypes'
+one-byte arrays) promote with nothing but themselves, as in PyTorch; complex32 is an array
+of float16 (real, imag) pairs (see ember/_complex32.py for why).
 """
 
 from __future__ import annotations
