@@ -67,3 +67,19 @@ def test_activations_keep_the_dtype_and_round_once(name, dtype):
     x = ember.tensor([0.5, -1.0, 3.0], dtype=getattr(ember, dtype), requires_grad=True)
     getattr(ember.nn.functional, name)(x).sum().backward()
     assert str(x.grad.dtype) == f"torch.{dtype}"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_softmax_rounds_once(dtype):
+    grid = VALUES.reshape(7, 43)
+    expected = torch.softmax(torch.from_numpy(grid).to(getattr(torch, dtype)), dim=1)
+    got = ember.softmax(ember.from_numpy(grid).to(getattr(ember, dtype)), dim=1)
+    assert str(got.dtype) == str(expected.dtype)
+    assert np.array_equal(np.asarray(got.float().numpy()), expected.float().numpy())
+    x = ember.from_numpy(grid).to(getattr(ember, dtype)).requires_grad_()
+    ember.softmax(x, 1)[:, 0].sum().backward()  # the Function path (recorded) agrees too
+    t = torch.from_numpy(grid).to(getattr(torch, dtype)).requires_grad_()
+    torch.softmax(t, 1)[:, 0].sum().backward()
+    assert str(x.grad.dtype) == str(t.grad.dtype)
+    torch.testing.assert_close(torch.from_numpy(np.asarray(x.grad.float().numpy())),
+                               t.grad.float())

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .._backend import autocast_state
+from .._backend.dtypes import _BF16
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._util import _make, float_np, type_name, wrap_dim, xp_of
@@ -18,6 +19,17 @@ _autocast = autocast_state.ACTIVE
 
 def _as_float(x):
     return x.astype(float_np(x.dtype), copy=False)
+
+
+_REDUCED = tuple(d for d in (np.dtype(np.float16), _BF16) if d is not None)
+
+
+def _rounded_once(kernel, x, dim):
+    """``kernel(x, dim)``; half/bfloat16 through float32 and rounded once at the end, as
+    PyTorch's CPU softmax kernels (step-by-step half arithmetic was off on most values)."""
+    if x.dtype in _REDUCED:
+        return kernel(x.astype(np.float32), dim).astype(x.dtype)
+    return kernel(x, dim)
 
 
 def _require_float(x, kernel_name):
@@ -36,7 +48,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        out = _contiguous(_softmax_array(_as_float(x), dim))
+        out = _contiguous(_rounded_once(_softmax_array, _as_float(x), dim))
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out
@@ -62,7 +74,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         x = _as_float(x)
-        out = _contiguous(_log_softmax_array(x, dim))
+        out = _contiguous(_rounded_once(_log_softmax_array, x, dim))
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out
@@ -125,7 +137,8 @@ def _unrecorded_softmax(input, dim, log):
     if (input._requires_grad and _grad_enabled[0]) or _autocast[0] is not None:
         return None
     x = _as_float(input._data)
-    return _make(_contiguous(_log_softmax_array(x, dim) if log else _softmax_array(x, dim)))
+    return _make(_contiguous(_rounded_once(_log_softmax_array if log else _softmax_array,
+                                           x, dim)))
 
 
 def _softmax_dim(name, ndim, stacklevel):
