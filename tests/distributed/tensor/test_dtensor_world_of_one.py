@@ -56,6 +56,10 @@ def _answers(lib, dist_lib, dt, tp, fsdp, mesh):
     return [
         _outcome(lambda: dx),
         _outcome(lambda: dt.distribute_tensor(x, mesh, [dt.Shard(0), dt.Shard(1)])),
+        _outcome(lambda: dt.distribute_tensor(x)),
+        _outcome(lambda: dt.DTensor.from_local(x)),
+        _outcome(lambda: [repr(p.placements) for p in fsdp.fully_shard(nn.Linear(2, 2))
+                          .parameters()]),
         _outcome(lambda: dt.distribute_tensor(x, mesh, [dt.Shard(2)])),
         _outcome(lambda: dt.distribute_tensor(dx, mesh, [dt.Replicate()])),
         _outcome(lambda: dt.distribute_tensor(dx, mesh, [dt.Shard(0)])),

@@ -178,6 +178,10 @@ def fully_shard(module, *, mesh=None, reshard_after_forward=None, shard_placemen
     if isinstance(module, (nn.ModuleList, nn.ModuleDict)):
         raise ValueError(f"fully_shard does not support containers that do not implement "
                          f"forward: {module}")
+    if mesh is None:  # PyTorch's default: the whole world
+        from .. import _group
+        from ..device_mesh import init_device_mesh
+        mesh = init_device_mesh("cpu", (_group.get_world_size(),))
     mesh = _mesh_or_default(mesh)
     if mesh.ndim != 1:
         raise NotImplementedError("ember's fully_shard shards over a 1-D mesh (HSDP's 2-D "

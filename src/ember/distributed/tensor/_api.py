@@ -89,9 +89,10 @@ def wrap_local(local: Tensor, mesh, placements, shape, stride=None) -> DTensor:
 
 
 def _mesh_or_default(mesh):
+    """The mesh given; PyTorch's default is the mesh of an enclosing ``with mesh:``, which
+    ember's DeviceMesh does not open, so none is active."""
     if mesh is None:
-        from ..device_mesh import init_device_mesh
-        mesh = init_device_mesh("cpu", (_collectives._group.get_world_size(),))
+        raise RuntimeError("No device mesh is currently active!")
     if not isinstance(mesh, DeviceMesh):
         raise TypeError(f"device_mesh must be a DeviceMesh, got {type(mesh).__name__}")
     return mesh
@@ -301,8 +302,6 @@ def distribute_tensor(tensor, device_mesh=None, placements=None, *, src_data_ran
             _broadcast_from_origin(whole, mesh)
         local = _rd.transform(whole, mesh, (Replicate(),) * mesh.ndim, placements,
                               tuple(tensor.shape))
-        if local is whole:
-            local = whole
         local = local.contiguous().detach()
     out = wrap_local(local, mesh, placements, tuple(tensor.shape))
     if tensor.requires_grad:

@@ -16,9 +16,7 @@ def parallelize_module(module, device_mesh=None, parallelize_plan=None, *,
     """Parallelize ``module`` over a 1-D ``device_mesh`` by ``parallelize_plan`` (a style
     or ``{"fqn": style}``); returns the module."""
     if device_mesh is None:
-        from ..._group import get_world_size
-        from ...device_mesh import init_device_mesh
-        device_mesh = init_device_mesh("cpu", (get_world_size(),))
+        raise RuntimeError("No device mesh is currently active!")  # as _api's default
     if parallelize_plan is None:
         warnings.warn("No parallelize_plan is provided and auto-parallel is not supported "
                       "at the moment, so this parallelize_module call will do nothing.",
