@@ -9,6 +9,7 @@ those names to ember's as ``ember.load`` does for ``torch.save`` files."""
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import io
 import os
@@ -104,9 +105,34 @@ def _load_metadata(stream) -> Metadata:
 # -- the file system --------------------------------------------------------------------
 
 
-class FileSystemBase:
+class FileSystemBase(abc.ABC):
     """The few file operations the writer and reader need (PyTorch lets fsspec plug in
     here)."""
+
+    @abc.abstractmethod
+    def create_stream(self, path, mode: str): ...
+
+    @abc.abstractmethod
+    def concat_path(self, path, suffix: str): ...
+
+    @abc.abstractmethod
+    def rename(self, path, new_path) -> None: ...
+
+    @abc.abstractmethod
+    def init_path(self, path): ...
+
+    @abc.abstractmethod
+    def mkdir(self, path) -> None: ...
+
+    @classmethod
+    @abc.abstractmethod
+    def validate_checkpoint_id(cls, checkpoint_id) -> bool: ...
+
+    @abc.abstractmethod
+    def exists(self, path) -> bool: ...
+
+    @abc.abstractmethod
+    def rm_file(self, path) -> None: ...
 
 
 class FileSystem(FileSystemBase):
