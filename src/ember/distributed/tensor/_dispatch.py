@@ -116,7 +116,10 @@ def dispatch(func, args, kwargs):
         raise RuntimeError(f"{name} got mixed torch.Tensor and DTensor, need to convert all "
                            f"torch.Tensor to DTensor before calling distributed operators!")
     in_place = name.endswith("_") and not name.endswith("__") or name == "__setitem__"
-    plan = rule(name, dtensors, args, kwargs) if rule is not None else None
+    try:
+        plan = rule(name, dtensors, args, kwargs) if rule is not None else None
+    except IndexError:
+        plan = None  # arguments by keyword the rule does not read: gather, as for no rule
     if plan is None:
         plan = replicate_plan(dtensors)
     if in_place:

@@ -38,6 +38,8 @@ def local_shape_and_offset(global_shape, mesh, placements) -> tuple:
     ``Shard`` of one dimension over several mesh dimensions cuts the cut piece again)."""
     shape, offset = list(global_shape), [0] * len(global_shape)
     coordinate = mesh.get_coordinate()
+    if coordinate is None:  # a rank outside the mesh holds nothing
+        return (0,) * len(shape), tuple(offset)
     for mesh_dim, placement in enumerate(placements):
         if isinstance(placement, Shard):
             start, length = chunk_bounds(shape[placement.dim], mesh.size(mesh_dim),
