@@ -284,3 +284,33 @@ def test_old_positional_storage_argument_warns_as_torch(tmp_path):
         with pytest.warns(UserWarning, match="The argument order of load has been changed"):
             module.load(state, module.FileSystemReader(folder))
         assert state["a"].tolist() == [1.0, 1.0]
+
+
+def test_resharding_reads_match_torch():
+    """The boxes read to fill local chunks from saved chunks (a row cut saved, column cuts
+    and a small box loaded) are torch's, as a set."""
+    from torch.distributed.checkpoint import metadata as tmeta
+    from torch.distributed.checkpoint.planner_helpers import (
+        create_read_items_for_chunk_list as torch_reads,
+    )
+
+    from ember.distributed.checkpoint import metadata as emeta
+    from ember.distributed.checkpoint.planner_helpers import create_read_items_for_chunk_list
+
+    saved = [((0, 0), (3, 6)), ((3, 0), (2, 6))]
+    local = [((0, 0), (5, 2)), ((0, 2), (5, 3)), ((1, 5), (3, 1))]
+
+    def reads(meta, lib, make):
+        def chunk(offsets, sizes):
+            return meta.ChunkStorageMetadata(lib.Size(offsets), lib.Size(sizes))
+
+        md = meta.TensorStorageMetadata(meta.TensorProperties(dtype=lib.float32),
+                                        lib.Size((5, 6)), [chunk(*c) for c in saved])
+        items = make("w", md, [chunk(*c) for c in local])
+        return {(tuple(i.dest_index.offset), i.dest_index.index, tuple(i.dest_offsets),
+                 tuple(i.storage_index.offset), i.storage_index.index,
+                 tuple(i.storage_offsets), tuple(i.lengths), i.type.name) for i in items}
+
+    expected = reads(tmeta, torch, torch_reads)
+    assert reads(emeta, ember, create_read_items_for_chunk_list) == expected
+    assert len(expected) == 6  # every local chunk crosses the saved row cut
