@@ -443,6 +443,26 @@ def train_fsdp(steps, **options):
 
 
 record("fsdp2", lambda: train_fsdp(3))
+
+
+def fsdp_accumulate():
+    """Two micro-batches, the first without gradient sync, then one step."""
+    model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3))
+    with torch.no_grad():
+        for index, param in enumerate(model.parameters()):
+            param.copy_(torch.linspace(-0.6, 0.4 + index / 10, param.numel())
+                        .reshape(param.shape))
+    fully_shard(model[0], mesh=mesh)
+    fully_shard(model, mesh=mesh)
+    for micro in range(2):
+        model.set_requires_gradient_sync(micro == 1)
+        x = torch.linspace(-1, 1, 24).reshape(4, 6) * (micro + 1) - rank
+        F.cross_entropy(model(x), torch.tensor([1, 2, 0, rank])).backward()
+    torch.optim.SGD(model.parameters(), lr=0.3).step()
+    return {name: p.full_tensor().tolist() for name, p in model.named_parameters()}
+
+
+record("fsdp2_accumulate", fsdp_accumulate)
 record("fsdp2_keep", lambda: train_fsdp(2, reshard_after_forward=False))
 record("fsdp2_mixed", lambda: train_fsdp(2, mp_policy=MixedPrecisionPolicy(
     param_dtype=torch.float64, output_dtype=torch.float32)))

@@ -49,6 +49,7 @@ class _FSDPState:
         self.entries = entries  # [(owner module, attribute name, sharded DTensor param)]
         self.unsharded = False
         self.root = False
+        self.requires_gradient_sync = True
         self.pending_grads = 0
 
     def _gather(self, param):
@@ -118,6 +119,17 @@ class FSDPModule:
     def reshard(self):
         """Put the sharded parameters back."""
         self._fsdp_state.reshard()
+
+    def set_requires_gradient_sync(self, requires_gradient_sync: bool, *,
+                                   recurse: bool = True) -> None:
+        """PyTorch skips the reduce-scatter while this is off and reduces the accumulated
+        unsharded gradient on the next synced backward. ember reduces every backward:
+        averaging over ranks is linear, so the accumulated sharded gradient is the same
+        (only the traffic differs). The flag is kept for code that reads it back."""
+        modules = self.modules() if recurse else [self]
+        for module in modules:
+            if isinstance(module, FSDPModule):
+                module._fsdp_state.requires_gradient_sync = bool(requires_gradient_sync)
 
     def set_reshard_after_forward(self, reshard_after_forward: bool, recurse: bool = True):
         modules = self.modules() if recurse else [self]
