@@ -314,3 +314,30 @@ def test_resharding_reads_match_torch():
     expected = reads(tmeta, torch, torch_reads)
     assert reads(emeta, ember, create_read_items_for_chunk_list) == expected
     assert len(expected) == 6  # every local chunk crosses the saved row cut
+
+
+def test_checkpointing_plain_state_imports_neither_dtensor_nor_fsdp():
+    """Defining DTensor turns the __torch_function__ protocol on for the whole process, so
+    saving and loading plain state must not import it (nor FSDP)."""
+    import subprocess
+    import sys
+
+    script = """if True:
+        import sys, tempfile, warnings
+        warnings.simplefilter("ignore")
+        import ember, ember.distributed.checkpoint as dcp
+        from ember.distributed.checkpoint import state_dict as dsd
+        model = ember.nn.Linear(2, 2)
+        optim = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        model_sd, optim_sd = dsd.get_state_dict(model, optim)
+        folder = tempfile.mkdtemp()
+        dcp.async_save({"m": model_sd, "o": optim_sd}, checkpoint_id=folder).result()
+        dcp.load({"m": model_sd, "o": optim_sd}, checkpoint_id=folder)
+        dsd.set_state_dict(model, optim, model_state_dict=model_sd, optim_state_dict=optim_sd)
+        print(sorted(m for m in ("ember.distributed.tensor._api", "ember.distributed.fsdp")
+                     if m in sys.modules))
+    """
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

@@ -13,9 +13,10 @@ __all__ = ["flatten_state_dict", "unflatten_state_dict", "traverse_state_dict", 
 
 def traverse_state_dict(state_dict, visitor, keep_traversing=None):
     """Call ``visitor(path, value)`` for every leaf of ``state_dict``."""
-    from ember.distributed._shard.sharded_tensor import ShardedTensor
+    from .utils import _is_sharded
 
-    keep = keep_traversing or (lambda value: isinstance(value, (ember.Tensor, ShardedTensor)))
+    keep = keep_traversing or (lambda value: isinstance(value, ember.Tensor)
+                               or _is_sharded(value))
 
     def is_terminal(value):
         if isinstance(value, Mapping):

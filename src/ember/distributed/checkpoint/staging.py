@@ -9,17 +9,18 @@ __all__ = ["AsyncStager", "BlockingAsyncStager"]
 
 
 def _stage_value(value):
-    from ember.distributed._shard.sharded_tensor import Shard, ShardedTensor
-    from ember.distributed.tensor import DTensor
+    from .utils import _is_dtensor, _is_sharded
 
-    if isinstance(value, ShardedTensor):
+    if _is_sharded(value):
+        from ember.distributed._shard.sharded_tensor import Shard, ShardedTensor
+
         shards = [Shard(s.tensor.detach().cpu().clone(), s.metadata)
                   for s in value.local_shards()]
         return ShardedTensor(shards, value.metadata(), value._process_group)
-    if isinstance(value, DTensor):
+    if _is_dtensor(value):
         local = value.to_local().detach().cpu().clone()
-        return DTensor.from_local(local, value.device_mesh, value.placements,
-                                  shape=value.shape, stride=value.stride())
+        return type(value).from_local(local, value.device_mesh, value.placements,
+                                      shape=value.shape, stride=value.stride())
     if isinstance(value, ember.Tensor):
         return value.detach().cpu().clone()
     if isinstance(value, dict):

@@ -21,6 +21,8 @@ from typing import Any
 import ember
 from ember.nn.modules._hooks import _IncompatibleKeys
 
+from .utils import _is_dtensor, _loaded_class
+
 __all__ = ["StateDictOptions", "get_model_state_dict", "get_optimizer_state_dict",
            "get_state_dict", "set_model_state_dict", "set_optimizer_state_dict",
            "set_state_dict"]
@@ -69,11 +71,11 @@ def _fsdp_context(model, options: StateDictOptions):
     as a context to enter around state_dict/load_state_dict; None without FSDP."""
     import functools
 
-    from ember.distributed import fsdp as fsdp_api
-
-    modules = _fsdp_class().fsdp_modules(model)
+    fsdp = _fsdp_class()
+    modules = fsdp.fsdp_modules(model) if fsdp is not None else []
     if not modules:
         return contextlib.nullcontext, []
+    from ember.distributed import fsdp as fsdp_api
     if options.full_state_dict:
         kind = fsdp_api.StateDictType.FULL_STATE_DICT
         config = fsdp_api.FullStateDictConfig(offload_to_cpu=options.cpu_offload,
@@ -107,9 +109,9 @@ def _is_ddp(module) -> bool:
 
 
 def _fsdp_class():
-    from ember.distributed.fsdp import FullyShardedDataParallel
-
-    return FullyShardedDataParallel
+    """FSDP's class, or None when FSDP was never imported (then no module is one)."""
+    return _loaded_class("ember.distributed.fsdp.fully_sharded_data_parallel",
+                         "FullyShardedDataParallel")
 
 
 def _get_fqns(model, name: str, skip_ddp_prefix: bool = True) -> set:
@@ -122,7 +124,7 @@ def _get_fqns(model, name: str, skip_ddp_prefix: bool = True) -> set:
     names = name.split(".")
     fsdp = _fsdp_class()
     for i, part in enumerate(names):
-        if isinstance(current, fsdp):
+        if fsdp is not None and isinstance(current, fsdp):
             if i < len(names) - 1 and names[i + 1] == "_flat_param":
                 prefix = ".".join(parts)
                 prefix = f"{prefix}." if prefix else ""
@@ -230,13 +232,11 @@ def _map_tensors(value, fn):
 
 
 def _maybe_full_or_cpu_state_dict(state_dict: dict, info: _StateDictInfo) -> dict:
-    from ember.distributed.tensor import DTensor
-
     import ember.distributed as dist
 
     if info.full_state_dict:
         def gather(tensor):
-            if isinstance(tensor, DTensor):
+            if _is_dtensor(tensor):
                 tensor = tensor.full_tensor()
             return tensor.cpu() if info.cpu_offload else tensor
 
@@ -252,19 +252,18 @@ def _maybe_full_or_cpu_state_dict(state_dict: dict, info: _StateDictInfo) -> dic
 def _distribute_value(full, local):
     """A whole tensor ``full`` as ``local`` holds it: a DTensor's piece cut from it (and
     wrapped with the same mesh and placements), or the tensor on ``local``'s device."""
-    from ember.distributed.tensor import DTensor
-    from ember.distributed.tensor._redistribute import local_shape_and_offset
-
-    if not isinstance(full, ember.Tensor) or isinstance(full, DTensor):
+    if not isinstance(full, ember.Tensor) or _is_dtensor(full):
         return full
-    if isinstance(local, DTensor):
+    if _is_dtensor(local):
+        from ember.distributed.tensor._redistribute import local_shape_and_offset
+
         sizes, offsets = local_shape_and_offset(local.shape, local.device_mesh,
                                                 local.placements)
         piece = full
         for dim, (offset, size) in enumerate(zip(offsets, sizes)):
             piece = piece.narrow(dim, offset, size)
         piece = piece.to(local.to_local().device).contiguous()
-        return DTensor.from_local(piece, local.device_mesh, local.placements,
+        return type(local).from_local(piece, local.device_mesh, local.placements,
                                   shape=local.shape, stride=local.stride())
     if isinstance(local, ember.Tensor):
         return full.to(local.device)

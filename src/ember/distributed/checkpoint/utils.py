@@ -3,6 +3,8 @@ failure on one rank reaches every rank as a ``CheckpointException`` instead of a
 
 from __future__ import annotations
 
+import sys
+
 import ember
 
 from .api import CheckpointException, _is_wrapped_exception, _wrap_exception
@@ -17,10 +19,17 @@ def _dist():
     return dist
 
 
-def _is_dtensor(obj) -> bool:
-    from ember.distributed.tensor import DTensor
+def _loaded_class(module: str, name: str):
+    """The class ``module.name`` if that module was imported, else None. Checking a value's
+    type must not import DTensor: defining it turns the __torch_function__ protocol on for
+    the whole process (and if it was never imported, no value is one)."""
+    found = sys.modules.get(module)
+    return getattr(found, name, None) if found is not None else None
 
-    return isinstance(obj, DTensor)
+
+def _is_dtensor(obj) -> bool:
+    cls = _loaded_class("ember.distributed.tensor._api", "DTensor")
+    return cls is not None and isinstance(obj, cls)
 
 
 class _DistWrapper:
@@ -136,9 +145,8 @@ class _DistWrapper:
 
 def _is_sharded(obj) -> bool:
     """A ShardedTensor (FSDP's sharded state dicts hold them; not a Tensor in ember)."""
-    from ember.distributed._shard.sharded_tensor import ShardedTensor
-
-    return isinstance(obj, ShardedTensor)
+    cls = _loaded_class("ember.distributed._shard.sharded_tensor", "ShardedTensor")
+    return cls is not None and isinstance(obj, cls)
 
 
 def _find_shard(tensor, index: MetadataIndex):
