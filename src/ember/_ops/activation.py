@@ -170,8 +170,9 @@ class Softshrink(_Piecewise):
     def kernel(xp, x, lambd):
         upper = x > lambd
         lower = x < -lambd
-        zero = xp.zeros((), x.dtype)
-        out = xp.where(upper, x - lambd, xp.where(lower, x + lambd, zero))
+        # x * 0 inside the band, as PyTorch's float32/bfloat16 kernels: -0.0 for negatives
+        # (its float64 kernel gives +0.0), and a nan stays nan
+        out = xp.where(upper, x - lambd, xp.where(lower, x + lambd, x * 0))
         # bfloat16 (ml_dtypes) minus a Python float is float32 in NumPy: round back once
         return out.astype(x.dtype, copy=False), upper | lower
 
@@ -180,7 +181,9 @@ class Hardshrink(_Piecewise):
     @staticmethod
     def kernel(xp, x, lambd):
         keep = (x < -lambd) | (x > lambd)
-        return xp.where(keep, x, xp.zeros((), x.dtype)), keep
+        # zero only inside the band (PyTorch's test), so a nan passes through
+        band = (x >= -lambd) & (x <= lambd)
+        return xp.where(band, xp.zeros((), x.dtype), x), keep
 
 
 # ---------------------------------------------------------------------------
