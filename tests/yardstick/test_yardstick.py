@@ -139,6 +139,7 @@ SCRIPTS = [
     "mixture_of_experts.py",  # top-k router, argsort/bincount dispatch, index_add_, capacity, aux
     "lm_decoding_and_adaptive_softmax.py",  # LSTM proj_size, AdaptiveLogSoftmax, top-k/p, Gumbel
     "compile_warmup_ema.py",  # nanoGPT loop: OptimizedModule keys, warmup+cosine, accumulation, EMA
+    "half_precision_inference.py",  # model.to(bfloat16)/half(): scalar products, gates, softmax
 ]
 TIME_LIMIT = 120  # seconds per run, with room for a loaded machine
 RTOL, ATOL = 1e-3, 1e-4
@@ -396,6 +397,10 @@ CLAIMS = {
                               "<All keys matched successfully> iter_num: 16",
                               "resumed == trained: True",
                               "EMA weights load into the plain model: True"],
+    "half_precision_inference.py": [
+        "torch.bfloat16 torch.bfloat16 close to float32: True argmax agrees: True",
+        "torch.float16 torch.float16 close to float32: True argmax agrees: True",
+        "bf16 backward: torch.float32 torch.bfloat16 torch.bfloat16 finite: True"],
 }
 
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|-?inf\b|\bnan\b")
