@@ -1,5 +1,5 @@
-"""``torch.ao``: architecture optimisation; here, quantization."""
+"""``torch.ao``: architecture optimisation; here, quantization and pruning."""
 
-from . import nn, quantization
+from . import nn, pruning, quantization
 
-__all__ = ["nn", "quantization"]
+__all__ = ["nn", "pruning", "quantization"]

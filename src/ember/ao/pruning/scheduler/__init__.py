@@ -1,0 +1,1 @@
+"""Sparsity-level schedulers."""

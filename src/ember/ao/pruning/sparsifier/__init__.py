@@ -1,0 +1,1 @@
+"""Sparsifiers: ``BaseSparsifier`` and its mask rules."""
