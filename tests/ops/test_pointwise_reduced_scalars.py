@@ -75,3 +75,17 @@ def test_float32_and_float64_untouched():
         t = torch.from_numpy(VALUES).to(getattr(torch, dtype))
         e = ember.from_numpy(VALUES).to(getattr(ember, dtype))
         assert _same(e * 3.3, t * 3.3) and _same(e / 3.3, t / 3.3)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("scalar_dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_zero_dim_tensor_operand_like_torch(dtype, scalar_dtype):
+    """A 0-d tensor second is PyTorch's CPU scalar (read unrounded); first, it is rounded
+    to the common dtype like any operand."""
+    t = torch.from_numpy(VALUES).to(getattr(torch, dtype))
+    e = ember.from_numpy(VALUES).to(getattr(ember, dtype))
+    ts = torch.tensor(3.3, dtype=getattr(torch, scalar_dtype))
+    es = ember.tensor(3.3, dtype=getattr(ember, scalar_dtype))
+    for op in (lambda a, s: a * s, lambda a, s: s * a, lambda a, s: a / s,
+               lambda a, s: s / a, lambda a, s: a[0] * s, lambda a, s: a.clone().mul_(s)):
+        assert _same(op(e, es), op(t, ts))

@@ -53,12 +53,28 @@ _REDUCED = tuple(d for d in (np.dtype(np.float16), _BF16_NP) if d is not None)
 _NUMBERS = (float, int)
 
 
+def _as_number(v):
+    """A Python number, or a 0-d floating array (a CPU scalar tensor, which PyTorch reads
+    as an opmath scalar too) as a float; None for anything else (float8 included)."""
+    if type(v) in _NUMBERS:
+        return v
+    if type(v) is _ndarray and v.ndim == 0 and (
+            (v.dtype.kind == "f" and v.dtype.itemsize >= 2) or v.dtype in _REDUCED):
+        return float(v)
+    return None
+
+
 def _reduced_number_op(op, x, y):
-    """``op(x, y)`` in float32 when one side is a half/bfloat16 array and the other a Python
-    float or int; None otherwise (the caller's usual arithmetic applies)."""
-    if type(y) in _NUMBERS and type(x) is _ndarray and x.dtype in _REDUCED:
-        return op(x.astype(np.float32), y).astype(x.dtype)
-    if type(x) in _NUMBERS and type(y) is _ndarray and y.dtype in _REDUCED:
+    """``op(x, y)`` in float32 when one side is a half/bfloat16 array (not 0-d) and the
+    other a Python float or int, or ``y`` a 0-d floating array; None otherwise (the
+    caller's usual arithmetic applies)."""
+    if type(x) is _ndarray and x.dtype in _REDUCED and x.ndim:
+        number = _as_number(y)
+        if number is not None:
+            return op(x.astype(np.float32), number).astype(x.dtype)
+    # a number first (3.3 * t is t * 3.3 in PyTorch); a 0-d tensor first is no scalar
+    # operand for PyTorch's kernel, it is rounded to the common dtype like any tensor
+    if type(x) in _NUMBERS and type(y) is _ndarray and y.dtype in _REDUCED and y.ndim:
         return op(x, y.astype(np.float32)).astype(y.dtype)
     return None
 
