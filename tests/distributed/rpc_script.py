@@ -170,10 +170,11 @@ def remote_module():
         dist_autograd.backward(context_id, [out.sum()])
         optimizer.step(context_id)
     stepped = [r.to_here() for r in param_refs]
+    ones = ember.ones(2, 3, dtype=ember.float64)
     return {"forward": float((out.detach() - (x @ weight.T + bias)).abs().max()),
-            "async": float((remote_linear.forward_async(x).wait() - (x @ stepped[0].T + stepped[1]))
-                         .abs().max()),
-            "weight_step": float((stepped[0] - (weight - ember.ones(2, 3, dtype=ember.float64) @ x)).abs().max()),
+            "async": float((remote_linear.forward_async(x).wait()
+                            - (x @ stepped[0].T + stepped[1])).abs().max()),
+            "weight_step": float((stepped[0] - (weight - ones @ x)).abs().max()),
             "bias_step": float((stepped[1] - (bias - 3)).abs().max()),
             "out_requires_grad": out.requires_grad}
 
