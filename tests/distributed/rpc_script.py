@@ -1,5 +1,6 @@
 """The ember RPC checks on three workers (run by test_rpc.py as one launch):
-``python rpc_script.py RANK PORT``. Rank 0 ("trainer") drives every case and prints one
+``python rpc_script.py RANK RPC_PORT GROUP_PORT``; the ranks first run
+ember.distributed.nn.functional's collectives. Rank 0 ("trainer") drives every case and prints one
 ``RESULT {json}`` line; "ps" holds the remote model, "aux" a parameter the ps calls in
 turn (a nested call). Every wait has a timeout, so a failing worker never hangs."""
 
@@ -179,14 +180,51 @@ def remote_module():
             "out_requires_grad": out.requires_grad}
 
 
+COLLECTIVES = {}
+
+
+def collectives(rank):
+    """ember.distributed.nn.functional on the three ranks (gloo over TCP): every rank's
+    loss differs, and each rank's gradients are those of the sum of all the losses."""
+    import ember.distributed as dist
+    import ember.distributed.nn.functional as dist_fn
+    x = (initial((3,), 0.1 * rank) + rank).requires_grad_()
+    reduced = dist_fn.all_reduce(x * x)
+    gathered = dist_fn.all_gather(x * (rank + 1))
+    sent = dist_fn.broadcast(x.exp(), src=1)
+    pieces = [x * (slot + 1) for slot in range(3)]
+    scattered = dist_fn.reduce_scatter(ember.empty(3, dtype=ember.float64), pieces)
+    loss = (reduced * (rank + 1)).sum() + sum((g * (rank + s + 1)).sum()
+                                             for s, g in enumerate(gathered))
+    loss = loss + (sent * (rank + 2)).sum() + (scattered.sin() * (rank + 3)).sum()
+    loss.backward()
+    COLLECTIVES.update(loss=loss.item(), grad=listed(x.grad), reduced=listed(reduced),
+                       scattered=listed(scattered))
+    dist.destroy_process_group()
+
+
+def collected():
+    return COLLECTIVES
+
+
 def main():
     faulthandler.dump_traceback_later(50, exit=True)
     rank, port = int(sys.argv[1]), int(sys.argv[2])
     options = rpc.TensorPipeRpcBackendOptions(init_method=f"tcp://127.0.0.1:{port}",
                                               num_worker_threads=8, rpc_timeout=20)
     rpc.init_rpc(NAMES[rank], rank=rank, world_size=3, rpc_backend_options=options)
+    import ember.distributed as dist
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{sys.argv[3]}", rank=rank,
+                            world_size=3)
+    try:
+        collectives(rank)
+    except Exception as error:  # noqa: BLE001 - reported to the test
+        import traceback
+        traceback.print_exc()
+        COLLECTIVES["failed"] = repr(error)
     if rank == 0:
-        results = {}
+        results = {"collectives": [COLLECTIVES] + [rpc.rpc_sync(peer, collected)
+                                                   for peer in (1, 2)]}
         for case in (basics, training, remote_module):
             try:
                 results[case.__name__] = case()

@@ -1,5 +1,6 @@
 """ember.distributed.rpc, distributed.autograd, DistributedOptimizer and RemoteModule on
-three processes: rpc_script.py runs every case in one launch (a trainer, a parameter
+three processes (and ember.distributed.nn.functional's differentiable collectives):
+rpc_script.py runs every case in one launch (a trainer, a parameter
 server and an aux worker the server calls in turn) and prints its results; this process
 computes the same training with real PyTorch locally and compares. PyTorch's RPC texts
 for errors are written out here (they were read from torch 2.13; launching torch's RPC
@@ -20,8 +21,8 @@ HERE = Path(__file__).parent
 
 @pytest.fixture(scope="module")
 def results():
-    port = str(free_port())
-    workers = [subprocess.Popen([sys.executable, "rpc_script.py", str(rank), port], cwd=HERE,
+    ports = [str(free_port()), str(free_port())]
+    workers = [subprocess.Popen([sys.executable, "rpc_script.py", str(rank), *ports], cwd=HERE,
                                 env=clean_env(), text=True, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE) for rank in range(3)]
     outputs = []
@@ -38,6 +39,8 @@ def results():
     found = json.loads(lines[0][len("RESULT "):])
     for name, value in found.items():
         assert "failed" not in value, (name, value, outputs[0][1][-4000:])
+    for rank, value in enumerate(found["collectives"]):
+        assert "failed" not in value, (rank, value, outputs[rank][1][-4000:])
     return found
 
 
@@ -113,3 +116,28 @@ def test_remote_module(results):
     assert found["out_requires_grad"] is True
     for key in ("forward", "async", "weight_step", "bias_step"):
         assert found[key] < 1e-12, (key, found[key])
+
+
+def test_differentiable_collectives_match_torch(results):
+    """Each rank's gradients equal those of the sum of every rank's loss, which torch
+    computes here with the three ranks' tensors in one graph."""
+    xs = [(_initial((3,), 0.1 * rank) + rank).requires_grad_() for rank in range(3)]
+    reduced = sum(x * x for x in xs)
+    gathered = [x * (rank + 1) for rank, x in enumerate(xs)]
+    sent = xs[1].exp()
+    losses = []
+    for rank in range(3):
+        scattered = sum(x * (rank + 1) for x in xs)
+        loss = (reduced * (rank + 1)).sum() + sum((g * (rank + s + 1)).sum()
+                                                 for s, g in enumerate(gathered))
+        losses.append(loss + (sent * (rank + 2)).sum() + (scattered.sin() * (rank + 3)).sum())
+        found = results["collectives"][rank]
+        torch.testing.assert_close(torch.tensor(found["scattered"], dtype=torch.float64),
+                                   scattered.detach())
+        torch.testing.assert_close(torch.tensor(found["reduced"], dtype=torch.float64),
+                                   reduced.detach())
+        torch.testing.assert_close(found["loss"], losses[-1].item())
+    sum(losses).backward()
+    for rank, x in enumerate(xs):
+        torch.testing.assert_close(torch.tensor(results["collectives"][rank]["grad"],
+                                                dtype=torch.float64), x.grad)

@@ -1,6 +1,7 @@
 """ember.distributed.nn (PyTorch's ``torch.distributed.nn``): modules that live on
-another RPC worker."""
+another RPC worker, and collectives that autograd differentiates."""
 
 from .api.remote_module import RemoteModule
+from .functional import all_gather, all_reduce, broadcast, reduce_scatter
 
-__all__ = ["RemoteModule"]
+__all__ = ["RemoteModule", "all_gather", "all_reduce", "broadcast", "reduce_scatter"]
