@@ -168,9 +168,11 @@ def _seed():
     # tests ran before it in this worker (pytest-xdist distributes tests differently).
     oracle.RNG.bit_generator.state = np.random.default_rng(1234).bit_generator.state
     np.random.seed(0)
-    # torch.manual_seed would also queue a lazy CUDA seed, formatting the whole (deep, under
-    # pytest) stack each time: ~0.5 ms a test. This CPU-only torch has just this generator.
+    # torch.manual_seed also queues a lazy CUDA seed when torch has no GPU, formatting the
+    # whole (deep, under pytest) stack each time: ~1.5 ms a test.
     torch.default_generator.manual_seed(0)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(0)
     if hasattr(ember, "manual_seed"):
         ember.manual_seed(0)
     yield
