@@ -3,6 +3,7 @@ compares with single-process PyTorch): a 4-layer MLP trained a few SGD steps und
 schedule, then the error paths. Prints ``PIPE_RESULT {json}`` per rank."""
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -118,7 +119,8 @@ def traced_case(rank):
     schedule = ScheduleGPipe(stage, MICROBATCHES, loss_fn=mse)
     result = train(schedule, {rank: (stage.submod, 2 * rank)}, rank)
     result["num_stages"] = pipe.num_stages
-    result["pipe_output"] = pipe(ember.tensor(x)).tolist()
+    result["pipe_output"] = [o.tolist() for o in pipe(ember.tensor(x))]
+    result["split_gm_children"] = [name for name, _ in pipe.split_gm.named_children()]
     y = ember.tensor(data()[1])
     evaluated = schedule.eval(ember.tensor(x)) if rank == 0 else schedule.eval(target=y)
     result["eval"] = None if evaluated is None else evaluated.tolist()
@@ -185,7 +187,12 @@ def main():
     results["interleaved_1f1b"] = looped_case(ScheduleInterleaved1F1B, rank)
     results["looped_bfs"] = looped_case(ScheduleLoopedBFS, rank)
     results["interleaved_zb"] = looped_case(ScheduleInterleavedZeroBubble, rank)
-    print("PIPE_RESULT " + json.dumps({"rank": rank, "results": results}), flush=True)
+    line = "PIPE_RESULT " + json.dumps({"rank": rank, "results": results})
+    if os.environ.get("EMBER_TEST_OUT"):  # one file per rank: long lines on one pipe interleave
+        with open(os.path.join(os.environ["EMBER_TEST_OUT"], f"rank{rank}.out"), "w") as out:
+            out.write(line + "\n")
+    else:
+        print(line, flush=True)
     dist.destroy_process_group()
 
 

@@ -1,7 +1,12 @@
 """ember.distributed.pipelining on 2 ranks: one launch of pipelining_script.py runs every
 schedule (a 4-layer MLP trained 3 SGD steps on 4 microbatches) and the error paths; this
 process trains the same MLP on the full batch with real PyTorch and compares losses and
-final weights. Microbatch splitting and merging are compared with PyTorch's directly."""
+final weights. Microbatch splitting and merging are compared with PyTorch's directly.
+
+pipelining_script.py also runs unchanged on PyTorch (import torch in place of ember,
+under ``torchrun --nproc-per-node 2``); its results equal ember's (losses, weights, eval
+output and every error) and the expected errors below were taken from that run. That
+launch is not part of the suite (it costs about 12 s)."""
 
 import sys
 
@@ -23,10 +28,11 @@ CASES = ["gpipe", "1f1b", "traced_gpipe", "pipe_split_1f1b", "interleaved_1f1b",
 
 
 @pytest.fixture(scope="module")
-def ranks():
+def ranks(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pipelining_ranks")
     run = Run([sys.executable, "-m", "ember.distributed.run", "--transport", "tcp",
                "--nproc-per-node", "2", "--master-port", str(free_port()),
-               "pipelining_script.py"])
+               "pipelining_script.py"], env={"EMBER_TEST_OUT": str(folder)})
     found = run.results(tag="PIPE_RESULT")
     assert sorted(found) == [0, 1]
     return found
@@ -70,8 +76,9 @@ def test_training_matches_single_process(ranks, reference, case):
     weights = {**ranks[0][case]["weights"], **ranks[1][case]["weights"]}
     assert sorted(weights) == ["0", "1", "2", "3"]
     for index, (weight, bias) in reference["weights"].items():
-        torch.testing.assert_close(torch.tensor(weights[str(index)][0], dtype=torch.float64), weight)
-        torch.testing.assert_close(torch.tensor(weights[str(index)][1], dtype=torch.float64), bias)
+        ours = [torch.tensor(values, dtype=torch.float64) for values in weights[str(index)]]
+        torch.testing.assert_close(ours[0], weight)
+        torch.testing.assert_close(ours[1], bias)
         moved = np.abs(weight.numpy() - initial_weights()[index][0]).max()
         assert moved > 1e-3, f"layer {index} did not train"
 
@@ -83,7 +90,8 @@ def test_traced_pipe_and_eval(ranks, reference):
     torch.testing.assert_close(torch.tensor(ranks[1]["traced_gpipe"]["eval"], dtype=torch.float64),
                                reference["output"])
     # Pipe(x) runs the stages in turn (each rank's copy trained only its own stage)
-    assert np.array(ranks[0]["traced_gpipe"]["pipe_output"]).shape == (BATCH, 3)
+    assert np.array(ranks[0]["traced_gpipe"]["pipe_output"]).shape == (1, BATCH, 3)
+    assert ranks[0]["traced_gpipe"]["split_gm_children"] == ["submod_pp_0", "submod_pp_1"]
 
 
 # PyTorch's messages (torch/distributed/pipelining/schedules.py, _IR.py, 2.13)
@@ -101,7 +109,7 @@ EXPECTED_ERRORS = {
     "losses_type": ["TypeError", "losses must be a list but got a <class 'tuple'>"],
     "both_specs": ["ValueError", "Cannot specify both `split_spec` and `split_policy`. "
                    "Please use only one of them."],
-    "missing_module": ["AttributeError", "Specified target 9 referenced nonexistent module 9"],
+    "missing_module": ["AttributeError", "'Sequential' object has no attribute '9'"],
     "stage_index": ["ValueError", "Invalid stage index 5!"],
 }
 

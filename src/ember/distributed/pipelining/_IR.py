@@ -3,7 +3,7 @@
 
 The model is traced with ``ember.fx`` (PyTorch uses ``torch.export``); a split happens at
 each ``pipe_split()`` call in ``forward`` and before or after each submodule named in
-``split_spec``. Stage ``k`` becomes ``submod_k`` of ``Pipe.split_gm``: a GraphModule whose
+``split_spec``. Stage ``k`` becomes ``submod_pp_k`` of ``Pipe.split_gm``: a GraphModule whose
 inputs are the values computed before it and used from it on, and whose outputs are
 those the next stage needs, so a value skipping stages is passed through the ones in
 between (stages talk only to their neighbours). Stage modules share the original
@@ -20,7 +20,7 @@ from .stage import PipelineStage
 
 __all__ = ["Pipe", "PipeInfo", "SplitPoint", "pipe_split", "pipeline"]
 
-PP_SUBMOD_PREFIX = "submod"
+PP_SUBMOD_PREFIX = "submod_pp"
 
 
 class SplitPoint(Enum):
@@ -84,14 +84,18 @@ class _SplitTracer(fx.Tracer):
 
 
 def _check_split_spec(module, split_spec: dict) -> None:
+    """PyTorch's checks: a missing parent module is named, a missing last one raises the
+    plain attribute error."""
     for qualname, split_type in split_spec.items():
         owner = module
         atoms = qualname.split(".")
-        for i, atom in enumerate(atoms):
-            if not hasattr(owner, atom):
+        for i, atom in enumerate(atoms[:-1]):
+            try:
+                owner = getattr(owner, atom)
+            except AttributeError as missing:
                 raise AttributeError(f"Specified target {qualname} referenced nonexistent "
-                                     f"module {'.'.join(atoms[:i + 1])}")
-            owner = getattr(owner, atom)
+                                     f"module {'.'.join(atoms[:i + 1])}") from missing
+        getattr(owner, atoms[-1])
         if not isinstance(split_type, SplitPoint):
             raise ValueError("Unknown split point type.")
 
@@ -155,8 +159,10 @@ def _split_graph(module, graph: fx.Graph):
             else:
                 for i, node in enumerate(following):
                     env[node] = parent_graph.call_function(_getitem, (call, i))
-        else:
+        elif isinstance(output_node.args[0], (tuple, list)):
             parent_graph.output(call)
+        else:  # as PyTorch's exported graph, the Pipe returns its outputs as a tuple
+            parent_graph.output((call,))
     return submodules, parent_graph
 
 
@@ -165,8 +171,8 @@ def _getitem(values, index):
 
 
 class Pipe(nn.Module):
-    """A model split into stages: ``split_gm`` holds ``submod_0`` ... ``submod_{n-1}`` and
-    runs them in turn (``Pipe(x)`` equals the original model's output)."""
+    """A model split into stages: ``split_gm`` holds ``submod_pp_0`` ... and runs them in
+    turn; ``Pipe(x)`` is the original model's output, in a tuple as PyTorch's."""
 
     def __init__(self, split_gm, num_stages: int, has_loss_and_backward: bool = False,
                  loss_spec=None):
