@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import threading
 
+from ...autograd import Function
 from ...futures import Future
 
 __all__ = ["backward", "context", "get_gradients"]
@@ -162,37 +163,41 @@ def _record_call(info, func, args, kwargs):
     return start
 
 
+class _RpcRecv(Function):
+    """The caller's end of one call: the returned tensors as functions of the tensors
+    sent (and of a fresh leaf, so they require grad even when nothing sent does).
+    Its backward sends the output gradients to the callee and returns what it answers."""
+
+    @staticmethod
+    def forward(fctx, call, anchor, *inputs):
+        fctx.call = call
+        return tuple(t.detach() for t in call[3])
+
+    @staticmethod
+    def backward(fctx, *grads):
+        import ember
+        from ..rpc import _agent
+        ctx, info, call_id, wanted = fctx.call
+        grads = [ember.zeros_like(t) if g is None else g for t, g in zip(wanted, grads)]
+        agent = _agent()
+        request = ("call", _remote_backward, (ctx.id, call_id, grads, ctx.retain_graph), {},
+                   None)
+        sent_back = agent.send(info, request, agent.options.rpc_timeout).wait()
+        return (None, None, *sent_back)
+
+
 def _join(ctx, info, call_id, value, needs_grad, grad_args):
     import ember
-    from ...autograd import Function
 
     returned = _tensors(value)
     wanted = [t for t, needs in zip(returned, needs_grad) if needs]
     if not wanted:
         return value
-
-    class _RpcRecv(Function):
-        """The caller's end of one call: the outputs as functions of the inputs it sent."""
-
-        @staticmethod
-        def forward(fctx, anchor, *inputs):
-            return tuple(t.detach() for t in wanted)
-
-        @staticmethod
-        def backward(fctx, *grads):
-            grads = [ember.zeros_like(t) if g is None else g for t, g in zip(wanted, grads)]
-            from ..rpc import _agent
-            agent = _agent()
-            request = ("call", _remote_backward,
-                       (ctx.id, call_id, grads, ctx.retain_graph), {}, None)
-            sent_back = agent.send(info, request, agent.options.rpc_timeout).wait()
-            return (None, *sent_back)
-
     anchor = ember.zeros((), requires_grad=True)
     with ctx.lock:
         ctx.anchors.append(anchor)
     with ember.enable_grad():
-        joined = _RpcRecv.apply(anchor, *grad_args)
+        joined = _RpcRecv.apply((ctx, info, call_id, wanted), anchor, *grad_args)
     joined = iter(joined if isinstance(joined, tuple) else (joined,))
     needs = iter(needs_grad)
     return _replace(value, lambda t: next(joined) if next(needs) else t)
