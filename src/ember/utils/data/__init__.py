@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ._collate import default_collate, default_convert
 from ._worker import WorkerInfo, get_worker_info  # noqa: F401  (WorkerInfo: for isinstance)
+from . import datapipes, graph, graph_settings  # noqa: F401  (torch.utils.data's modules)
 from .dataloader import DataLoader
+from .datapipes.datapipe import DataChunk, IterDataPipe, MapDataPipe, functional_datapipe
 from .distributed import DistributedSampler
 from .dataset import (
     ChainDataset,
@@ -26,7 +28,8 @@ from .sampler import (
 )
 
 __all__ = [
-    "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler",
+    "BatchSampler", "ChainDataset", "ConcatDataset", "DataChunk", "DataLoader", "Dataset",
+    "DistributedSampler", "IterDataPipe", "MapDataPipe", "functional_datapipe",
     "IterableDataset", "RandomSampler", "Sampler", "SequentialSampler", "StackDataset",
     "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
     "default_collate", "default_convert", "get_worker_info", "random_split",

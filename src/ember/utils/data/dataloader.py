@@ -14,11 +14,13 @@ NumPy's and ember's global streams from ``base_seed + k`` as PyTorch's workers d
 from __future__ import annotations
 
 import atexit
+import functools
 import itertools
 import math
 import multiprocessing
 import os
 import queue
+import sys
 import time
 import warnings
 import weakref
@@ -35,10 +37,13 @@ from ._worker import (
     _IterableDatasetStopIteration,
     _Release,
     _ResumeIteration,
+    get_worker_info,
     make_fetcher,
     worker_loop,
 )
+from .datapipes.datapipe import IterDataPipe, MapDataPipe
 from .dataset import Dataset, IterableDataset
+from .graph_settings import apply_random_seed, apply_sharding, apply_shuffle_settings
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 T_co = TypeVar("T_co", covariant=True)
@@ -142,7 +147,11 @@ class DataLoader(Generic[T_co]):
 
         self._is_iterable = isinstance(dataset, IterableDataset)
         if self._is_iterable:
-            if shuffle not in {False, None}:
+            if isinstance(dataset, IterDataPipe):
+                # a pipe takes the option: its shufflers are turned on or off (PyTorch)
+                if shuffle is not None:
+                    dataset = self.dataset = apply_shuffle_settings(dataset, shuffle=shuffle)
+            elif shuffle not in {False, None}:
                 raise ValueError("DataLoader with IterableDataset: expected unspecified shuffle "
                                  f"option, but got shuffle={shuffle}")
             if sampler is not None:
@@ -281,6 +290,24 @@ class DataLoader(Generic[T_co]):
         return len(self._index_sampler)
 
 
+def _world_size_and_rank() -> tuple[int, int]:
+    """The default group's size and rank when ember.distributed is up, else (1, 0); a
+    loader never imports the distributed package itself."""
+    dist = sys.modules.get("ember.distributed")
+    if dist is not None and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+def _sharding_worker_init_fn(worker_init_fn, world_size, rank_id, worker_id) -> None:
+    """Shard the worker's pipe over every worker of every rank, then run the user's
+    ``worker_init_fn``."""
+    info = get_worker_info()
+    apply_sharding(info.dataset, info.num_workers * world_size, worker_id * world_size + rank_id)
+    if worker_init_fn is not None:
+        worker_init_fn(worker_id)
+
+
 class _BaseIter:
     """State shared by both iterators: sampler iterator, base seed, yield count."""
 
@@ -303,6 +330,11 @@ class _BaseIter:
         self._timeout = loader.timeout
         self._collate_fn = loader.collate_fn
         self._sampler_iter = iter(self._index_sampler)
+        if isinstance(self._dataset, IterDataPipe):
+            # the pipes' shufflers get seeds from one shared seed per epoch, as PyTorch's
+            shared_seed = int(_ember.empty((), dtype=_ember.int64)
+                              .random_(generator=loader.generator).item())
+            apply_random_seed(self._dataset, _ember.Generator().manual_seed(shared_seed))
         # Drawn after the sampler iterator is made but before it draws (samplers are
         # lazy), in every mode, so the order does not depend on num_workers.
         self._base_seed = int(_ember.empty((), dtype=_ember.int64)
@@ -351,6 +383,8 @@ class _SingleProcessIter(_BaseIter):
         super().__init__(loader)
         if self._timeout != 0:
             raise AssertionError("_SingleProcessDataLoaderIter requires timeout == 0")
+        if isinstance(self._dataset, (IterDataPipe, MapDataPipe)):
+            apply_sharding(self._dataset, *_world_size_and_rank())
         self._fetcher = make_fetcher(self._is_iterable, self._dataset, self._auto_collation,
                                      self._collate_fn, self._drop_last)
 
@@ -378,6 +412,10 @@ class _MultiProcessIter(_BaseIter):
         self._in_order = loader.in_order
         context = loader.multiprocessing_context or multiprocessing.get_context()
         self._worker_init_fn = loader.worker_init_fn
+        if isinstance(self._dataset, (IterDataPipe, MapDataPipe)):
+            # each worker shards its copy of the pipe first (PyTorch's wrapper)
+            self._worker_init_fn = functools.partial(
+                _sharding_worker_init_fn, self._worker_init_fn, *_world_size_and_rank())
         self._segment_prefix = _shared.new_segment_prefix(str(next(_iterator_ids)))
         self._released_segments = _shared.open_receiver(self._segment_prefix)
         self._shutdown = False

@@ -1,0 +1,111 @@
+"""``IterDataPipe`` and ``MapDataPipe``: datasets built by chaining small pipes, each
+reachable from the previous one by a registered functional name (``dp.map(fn).batch(4)``).
+
+A functional name is looked up in the class's ``functions`` table by ``__getattr__``, so a
+user's ``@functional_datapipe("name")`` class becomes a method of every pipe, as PyTorch's.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from ..dataset import Dataset, IterableDataset
+
+__all__ = ["DataChunk", "IterDataPipe", "MapDataPipe", "functional_datapipe"]
+
+
+class DataChunk(list):
+    """A batch produced by ``batch``/``groupby``: a list that ``unbatch`` opens."""
+
+    def __init__(self, items=()):
+        super().__init__(items)
+        self.items = self
+
+    def as_str(self, indent: str = "") -> str:
+        return indent + "[" + ", ".join(str(i) for i in iter(self)) + "]"
+
+    def raw_iterator(self):
+        yield from self
+
+
+class _FunctionalMixin:
+    """``functions`` registry and attribute lookup shared by both pipe kinds."""
+
+    functions: dict[str, Callable] = {}
+
+    def __getattr__(self, attribute_name):
+        function = type(self).functions.get(attribute_name)
+        if function is None:
+            raise AttributeError(
+                f"'{self.__class__.__name__}' object has no attribute '{attribute_name}"
+            )
+        method = functools.partial(function, self)
+        functools.update_wrapper(wrapper=method, wrapped=function, assigned=("__doc__",))
+        return method
+
+    @classmethod
+    def register_function(cls, function_name, function):
+        cls.functions[function_name] = function
+
+    @classmethod
+    def register_datapipe_as_function(cls, function_name, cls_to_register,
+                                      enable_df_api_tracing=False):
+        if function_name in cls.functions:
+            raise Exception(  # noqa: TRY002  (PyTorch's type)
+                f"Unable to add DataPipe function name {function_name} as it is already taken"
+            )
+        cls.functions[function_name] = cls_to_register
+
+    def __reduce_ex__(self, *args, **kwargs):
+        return super().__reduce_ex__(*args, **kwargs)
+
+    def __repr__(self):
+        return self.__class__.__qualname__
+
+    def __str__(self):
+        return self.__class__.__qualname__
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(type(self).functions)
+
+
+class IterDataPipe(_FunctionalMixin, IterableDataset):
+    """An iterable-style pipe; ``reset()`` runs when a new iteration starts."""
+
+    functions: dict[str, Callable] = {}
+
+    def reset(self) -> None:
+        """Clear per-iteration state; pipes with buffers or RNGs override it."""
+
+
+class MapDataPipe(_FunctionalMixin, Dataset):
+    """A map-style pipe: ``__getitem__`` and usually ``__len__``."""
+
+    functions: dict[str, Callable] = {}
+
+
+class functional_datapipe:
+    """Class decorator registering a pipe under a functional name, e.g.
+    ``@functional_datapipe("double")`` makes ``dp.double(...)`` build ``cls(dp, ...)``."""
+
+    def __init__(self, name: str, enable_df_api_tracing=False) -> None:
+        self.name = name
+        self.enable_df_api_tracing = enable_df_api_tracing
+
+    def __call__(self, cls):
+        if issubclass(cls, IterDataPipe):
+            IterDataPipe.register_datapipe_as_function(self.name, cls)
+        elif issubclass(cls, MapDataPipe):
+            MapDataPipe.register_datapipe_as_function(self.name, cls)
+        else:
+            raise TypeError("`functional_datapipe` can only decorate IterDataPipe or MapDataPipe")
+        return cls
+
+
+def _len_or_raise(pipe, *sources):
+    """The length of every source; PyTorch's TypeError naming ``pipe`` when a source has no
+    ``__len__`` (a sized source that cannot tell its length raises its own)."""
+    if not all(hasattr(type(source), "__len__") for source in sources):
+        raise TypeError(f"{type(pipe).__name__} instance doesn't have valid length")
+    return [len(source) for source in sources]

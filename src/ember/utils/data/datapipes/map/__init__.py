@@ -1,0 +1,176 @@
+"""Map-style pipes (``torch.utils.data.datapipes.map``): ``SequenceWrapper`` and the
+``map``/``batch``/``concat``/``zip``/``shuffle`` forms."""
+
+from __future__ import annotations
+
+import copy
+import random
+import warnings
+from typing import Callable
+
+from ..datapipe import DataChunk, IterDataPipe, MapDataPipe, functional_datapipe
+
+__all__ = ["Batcher", "Concater", "Mapper", "SequenceWrapper", "Shuffler", "Zipper"]
+
+
+class SequenceWrapperMapDataPipe(MapDataPipe):
+    """Index a sequence (a deep copy by default, so the source is not changed through
+    the pipe)."""
+
+    def __init__(self, sequence, deepcopy: bool = True) -> None:
+        if deepcopy:
+            try:
+                sequence = copy.deepcopy(sequence)
+            except TypeError:
+                warnings.warn(
+                    "The input sequence can not be deepcopied, please be aware of in-place "
+                    "modification would affect source data",
+                    stacklevel=2,
+                )
+        self.sequence = sequence
+
+    def __getitem__(self, index):
+        return self.sequence[index]
+
+    def __len__(self) -> int:
+        return len(self.sequence)
+
+
+@functional_datapipe("map")
+class MapperMapDataPipe(MapDataPipe):
+    """``fn`` applied to an item when it is read."""
+
+    def __init__(self, datapipe, fn: Callable) -> None:
+        self.datapipe, self.fn = datapipe, fn
+
+    def __getitem__(self, index):
+        return self.fn(self.datapipe[index])
+
+    def __len__(self) -> int:
+        return len(self.datapipe)
+
+
+@functional_datapipe("batch")
+class BatcherMapDataPipe(MapDataPipe):
+    """Item ``i`` is the ``DataChunk`` of items ``i*batch_size ...``; the last one is
+    shorter unless ``drop_last``."""
+
+    def __init__(self, datapipe, batch_size: int, drop_last: bool = False,
+                 wrapper_class=DataChunk) -> None:
+        if batch_size <= 0:
+            raise AssertionError("Batch size is required to be larger than 0!")
+        self.datapipe, self.batch_size = datapipe, batch_size
+        self.drop_last, self.wrapper_class = drop_last, wrapper_class
+
+    def __getitem__(self, index):
+        batch = []
+        try:
+            for i in range(index * self.batch_size, (index + 1) * self.batch_size):
+                batch.append(self.datapipe[i])
+        except IndexError as e:
+            if self.drop_last or not batch:
+                raise IndexError(f"Index {index} is out of bound.") from e
+        return self.wrapper_class(batch)
+
+    def __len__(self) -> int:
+        n = len(self.datapipe)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+@functional_datapipe("concat")
+class ConcaterMapDataPipe(MapDataPipe):
+    """The inputs' indices one after another."""
+
+    def __init__(self, *datapipes) -> None:
+        if len(datapipes) == 0:
+            raise ValueError("Expected at least one DataPipe, but got nothing")
+        if not all(isinstance(dp, MapDataPipe) for dp in datapipes):
+            raise TypeError("Expected all inputs to be `MapDataPipe`")
+        self.datapipes = datapipes
+
+    def __getitem__(self, index):
+        offset = 0
+        for dp in self.datapipes:
+            if index - offset < len(dp):
+                return dp[index - offset]
+            offset += len(dp)
+        raise IndexError(f"Index {index} is out of range.")
+
+    def __len__(self) -> int:
+        return sum(len(dp) for dp in self.datapipes)
+
+
+@functional_datapipe("zip")
+class ZipperMapDataPipe(MapDataPipe):
+    """Tuples of the inputs' items at one index; as long as the shortest."""
+
+    def __init__(self, *datapipes) -> None:
+        if len(datapipes) == 0:
+            raise ValueError("Expected at least one DataPipe, but got nothing")
+        if not all(isinstance(dp, MapDataPipe) for dp in datapipes):
+            raise TypeError("Expected all inputs to be `MapDataPipe`")
+        self.datapipes = datapipes
+
+    def __getitem__(self, index):
+        items = []
+        for dp in self.datapipes:
+            try:
+                items.append(dp[index])
+            except IndexError as e:
+                raise IndexError(
+                    f"Index {index} is out of range for one of the input MapDataPipes {dp}."
+                ) from e
+        return tuple(items)
+
+    def __len__(self) -> int:
+        return min(len(dp) for dp in self.datapipes)
+
+
+class ShufflerIterDataPipe(IterDataPipe):
+    """An iterable pipe over the map pipe's ``indices`` in a shuffled order: one
+    ``random.Random.sample`` per iteration, seeded as the iterable ``Shuffler`` (so a
+    ``set_seed`` seed gives PyTorch's order)."""
+
+    def __init__(self, datapipe, *, indices: list | None = None) -> None:
+        self.datapipe = datapipe
+        self.indices = list(range(len(datapipe))) if indices is None else indices
+        self._enabled = True
+        self._seed = None
+        self._rng = random.Random()
+
+    def set_shuffle(self, shuffle=True):
+        self._enabled = shuffle
+        return self
+
+    def set_seed(self, seed: int):
+        self._seed = seed
+        return self
+
+    def __iter__(self):
+        if not self._enabled:
+            for idx in self.indices:
+                yield self.datapipe[idx]
+            return
+        if self._seed is None:
+            from ..... import empty, int64  # the ember package, imported by now
+
+            self._seed = int(empty((), dtype=int64).random_().item())
+        self._rng.seed(self._seed)
+        self._seed = None
+        order = self._rng.sample(self.indices, len(self.indices))
+        while order:
+            yield self.datapipe[order.pop()]
+
+    def __len__(self) -> int:
+        return len(self.datapipe)
+
+
+# an iterable pipe reached from a map pipe: registered on MapDataPipe by hand, as PyTorch
+MapDataPipe.register_datapipe_as_function("shuffle", ShufflerIterDataPipe)
+
+Batcher = BatcherMapDataPipe
+Concater = ConcaterMapDataPipe
+Mapper = MapperMapDataPipe
+SequenceWrapper = SequenceWrapperMapDataPipe
+Shuffler = ShufflerIterDataPipe
+Zipper = ZipperMapDataPipe
