@@ -15,7 +15,6 @@ PyTorch. Inside ``ember.distributed.autograd.context()`` calls are recorded so t
 
 from __future__ import annotations
 
-import pickle
 import threading
 import time
 from datetime import timedelta
@@ -111,8 +110,8 @@ def _handle(request):
 
 
 def _run(func, args, kwargs):
-    """Call ``func``; a function marked ``@functions.async_execution`` returns a Future
-    that the agent answers with once it completes."""
+    """Call ``func``; a function marked ``@functions.async_execution`` returns a Future,
+    and the agent answers once it completes (no pool thread waits for it)."""
     return func(*args, **kwargs)
 
 
@@ -176,7 +175,3 @@ def shutdown(graceful: bool = True, timeout: float = 0) -> None:
     agent.close()
     from ._rref import _forget_all
     _forget_all()
-
-
-def _pickle_check(value):
-    pickle.dumps(value)

@@ -112,18 +112,20 @@ class Agent:
         self.world_size, self.options, self._handler = world_size, options, handler
         self._listener = socket.socket()
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1" if world_size else "", 0))
+        self._listener.bind(("", 0))  # every interface: peers may be on other hosts
         self._listener.listen(64)
         self._pool = ThreadPoolExecutor(max(1, options.num_worker_threads),
                                         thread_name_prefix=f"rpc-{name}")
         self._pending, self._next_id, self._lock = {}, 0, threading.Lock()
-        self._peers, self._closing = {}, False
+        self._peers = {}
         threading.Thread(target=self._accept, daemon=True).start()
         host, port = _meeting_point(options.init_method)
         wait = timedelta(seconds=max(options.rpc_timeout, 60.0))
         self.store = TCPStore(host, port, world_size, rank == 0, wait)
+        # advertise the address this host has on the route to the meeting point
+        address = self.store._sock.getsockname()[0]
         self.store.set(f"rpc/worker/{rank}",
-                       pickle.dumps((name, "127.0.0.1", self._listener.getsockname()[1])))
+                       pickle.dumps((name, address, self._listener.getsockname()[1])))
         self.addresses, self.by_name = {}, {}
         for peer in range(world_size):
             peer_name, peer_host, peer_port = pickle.loads(self.store.get(f"rpc/worker/{peer}"))
@@ -260,7 +262,6 @@ class Agent:
             _send(sock, lock, ("reply", call_id, False, self._remote_error(error)))
 
     def close(self):
-        self._closing = True
         self._pool.shutdown(wait=True)
         with self._lock:
             peers, self._peers = list(self._peers.values()), {}
