@@ -43,6 +43,8 @@ def test_self_calls_and_autograd(solo):
     assert repr(rpc.get_worker_info()) == "WorkerInfo(id=0, name=solo)"
     assert rpc.get_worker_info(0) == rpc.get_worker_info("solo")
     assert rpc.rpc_sync("solo", ember.add, args=(ember.ones(2), 1)).tolist() == [2.0, 2.0]
+    with pytest.raises(AttributeError, match="Can't pickle local object"):
+        rpc.rpc_sync("solo", lambda: 1)  # as torch's pickler: functions go by reference
     rref = rpc.remote("solo", ember.zeros, args=(3,))
     assert rref.is_owner() and rref.to_here().tolist() == [0.0] * 3
     assert rref.local_value() is rref.to_here()

@@ -171,13 +171,19 @@ class Agent:
             call_id = self._next_id
             self._next_id += 1
             self._pending[call_id] = future
+        try:
+            sock, lock = self._connection(to.id)
+            _send(sock, lock, ("call", call_id, request))
+        except BaseException:
+            # an unpicklable argument or an unreachable peer fails here, in the caller
+            with self._lock:
+                self._pending.pop(call_id, None)
+            raise
         if timeout > 0:
             timer = threading.Timer(timeout, self._expire, (call_id, timeout))
             timer.daemon = True
             timer.start()
             future.add_done_callback(lambda _: timer.cancel())
-        sock, lock = self._connection(to.id)
-        _send(sock, lock, ("call", call_id, request))
         return future
 
     def _expire(self, call_id, timeout):
