@@ -160,7 +160,17 @@ def error_cases(rank):
             gpipe.step(x, target=y)
 
     model = layers(0, 4)
-    return {
+    results = {}
+    # shapes given, so nothing is exchanged: the check fails before sending. (PyTorch
+    # checks only under its runtime validation and would send the wrong shape on.)
+    if rank == 0 and ember.__name__ == "ember":
+        first = PipelineStage(layers(0, 2), 0, 2, "cpu", input_args=(x[:2],))
+        wrong_batch = ember.zeros(12, SIZES[0], dtype=ember.float64)
+        results["shape_mismatch"] = error(
+            lambda: ScheduleGPipe(first, MICROBATCHES, loss_fn=mse).step(wrong_batch))
+        results["dtype_mismatch"] = error(
+            lambda: ScheduleGPipe(first, MICROBATCHES, loss_fn=mse).step(x.float()))
+    return results | {
         "too_few_microbatches": error(lambda: Schedule1F1B(stage, 1, loss_fn=mse)),
         "interleaved_rounds": error(lambda: ScheduleInterleaved1F1B(looped, 5, loss_fn=mse)),
         "no_grad": error(under_no_grad),

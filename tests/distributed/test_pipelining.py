@@ -114,6 +114,18 @@ EXPECTED_ERRORS = {
 }
 
 
+def test_stage_input_mismatch(ranks):
+    """A batch whose microbatches differ from the stage's shapes (ember checks always;
+    PyTorch's check runs under its runtime validation, with these messages)."""
+    errors = ranks[0]["errors"]
+    assert errors["shape_mismatch"] == [
+        "PipeliningMetadataError", "Stage 0 forward inputs[0]: shape mismatch: "
+        "torch.Size([2, 6]) vs torch.Size([3, 6])"]
+    assert errors["dtype_mismatch"] == [
+        "PipeliningMetadataError", "Stage 0 forward inputs[0]: dtype mismatch: "
+        "torch.float64 vs torch.float32"]
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED_ERRORS))
 def test_errors(ranks, name):
     for rank in (0, 1):

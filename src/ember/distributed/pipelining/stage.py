@@ -19,6 +19,8 @@ import ember
 import ember.distributed as dist
 from ember.autograd import backward as _autograd_backward
 
+from ._utils import validate_tensors_metadata
+
 __all__ = ["PipelineStage", "build_stage"]
 
 _FORWARD, _BACKWARD = 0, 1
@@ -156,7 +158,13 @@ class _PipelineStageBase:
         """Run microbatch ``mb_index``: the first stage on ``args``, the others on what the
         previous stage sent; the output goes to the next stage. Returns the output."""
         kwargs = kwargs or {}
-        if not self.is_first:
+        if self.is_first:
+            # a batch of another shape than the stages were set up for would be sent
+            # into buffers of the old shape: stop here instead (PyTorch's check)
+            validate_tensors_metadata(f"Stage {self.stage_index} forward inputs",
+                                      self.inputs_meta,
+                                      [a for a in args if isinstance(a, ember.Tensor)])
+        else:
             args = tuple(self._recv(self.inputs_meta, self.stage_index - 1, _FORWARD))
             if self.has_backward:
                 for tensor in args:
@@ -170,6 +178,8 @@ class _PipelineStageBase:
         if self.is_last:
             self.output_chunks.append(output)
         else:
+            validate_tensors_metadata(f"Stage {self.stage_index} forward outputs",
+                                      self.outputs_meta, outputs)
             self._send(outputs, self.stage_index + 1, _FORWARD)
         return output
 
