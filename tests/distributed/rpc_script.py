@@ -197,6 +197,11 @@ def collectives(rank):
     loss = (reduced * (rank + 1)).sum() + sum((g * (rank + s + 1)).sum()
                                              for s, g in enumerate(gathered))
     loss = loss + (sent * (rank + 2)).sum() + (scattered.sin() * (rank + 3)).sum()
+    reduced_to_0 = dist_fn.reduce(x * 2, dst=0)
+    loss = loss + (reduced_to_0 * (1.0 if rank == 0 else 0.0)).cos().sum()
+    exchanged = dist_fn.all_to_all([ember.empty(3, dtype=ember.float64) for _ in range(3)],
+                                   [x * (rank + 1 + j) for j in range(3)])
+    loss = loss + sum((out * (rank + j + 1)).sum() for j, out in enumerate(exchanged))
     loss.backward()
     COLLECTIVES.update(loss=loss.item(), grad=listed(x.grad), reduced=listed(reduced),
                        scattered=listed(scattered))

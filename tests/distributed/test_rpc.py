@@ -130,7 +130,11 @@ def test_differentiable_collectives_match_torch(results):
         scattered = sum(x * (rank + 1) for x in xs)
         loss = (reduced * (rank + 1)).sum() + sum((g * (rank + s + 1)).sum()
                                                  for s, g in enumerate(gathered))
-        losses.append(loss + (sent * (rank + 2)).sum() + (scattered.sin() * (rank + 3)).sum())
+        loss = loss + (sent * (rank + 2)).sum() + (scattered.sin() * (rank + 3)).sum()
+        reduced_to_0 = sum(x * 2 for x in xs) if rank == 0 else xs[rank] * 2
+        loss = loss + (reduced_to_0 * (1.0 if rank == 0 else 0.0)).cos().sum()
+        exchanged = [xs[j] * (j + 1 + rank) for j in range(3)]
+        losses.append(loss + sum((out * (rank + j + 1)).sum() for j, out in enumerate(exchanged)))
         found = results["collectives"][rank]
         torch.testing.assert_close(torch.tensor(found["scattered"], dtype=torch.float64),
                                    scattered.detach())

@@ -2,6 +2,9 @@
 another RPC worker, and collectives that autograd differentiates."""
 
 from .api.remote_module import RemoteModule
-from .functional import all_gather, all_reduce, broadcast, reduce_scatter
+from .functional import (
+    all_gather, all_reduce, all_to_all, broadcast, reduce, reduce_scatter,
+)
 
-__all__ = ["RemoteModule", "all_gather", "all_reduce", "broadcast", "reduce_scatter"]
+__all__ = ["RemoteModule", "all_gather", "all_reduce", "all_to_all", "broadcast", "reduce",
+           "reduce_scatter"]
