@@ -10,6 +10,11 @@ runs its part of the graph (and, in turn, its own calls) and answers with the gr
 of the tensors it received. Leaf gradients go into the context, not into ``.grad``, and
 ``get_gradients(context_id)`` returns this worker's. PyTorch runs the same send/recv
 pairs through a dedicated engine; here the regular autograd engine runs each piece.
+
+Not recorded (a known gap): the arguments of ``rpc.remote``. Its value stays on the owner
+with its graph there, so ``rref.to_here()`` inside a context does carry gradients to the
+owner's leaves (and to a remote parameter fetched that way), but gradients do not flow
+back from the owner into tensors the caller passed to ``remote``.
 """
 
 from __future__ import annotations
