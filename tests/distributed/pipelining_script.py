@@ -128,15 +128,18 @@ def traced_case(rank):
 
 
 def pipe_split_case(rank):
-    """pipeline() at pipe_split() calls, stages given their input shapes, 1F1B."""
+    """pipeline() at pipe_split() calls, 1F1B; the second stage is given its input shape,
+    the first infers its own (the two kinds of stage mix)."""
     model = SplitMLP()
     x, _ = data()
     chunk = ember.tensor(x[:BATCH // MICROBATCHES])
     pipe = pipeline(model, (chunk,))
-    example = chunk if rank == 0 else ember.zeros(BATCH // MICROBATCHES, SIZES[2],
-                                                  dtype=ember.float64)
     module = pipe.get_stage_module(rank)
-    stage = PipelineStage(module, rank, 2, "cpu", input_args=(example,))
+    if rank == 0:
+        stage = PipelineStage(module, 0, 2, "cpu")
+    else:
+        example = ember.zeros(BATCH // MICROBATCHES, SIZES[2], dtype=ember.float64)
+        stage = PipelineStage(module, 1, 2, "cpu", input_args=(example,))
     schedule = Schedule1F1B(stage, MICROBATCHES, loss_fn=mse)
     return train(schedule, {rank: (module, 2 * rank)}, rank)
 

@@ -12,7 +12,7 @@ Shapes: without ``input_args`` the first ``step`` infers them: the first stage r
 module (under ``no_grad``) on the first microbatch and sends the output's shapes and
 dtypes to the next stage, which runs on zeros of those shapes, and so on. PyTorch runs
 that pass on the meta device; ember runs it on real (small) tensors, with the same
-result.
+result. Later microbatches must keep those shapes (checked before anything is sent).
 """
 
 import ember
@@ -58,6 +58,7 @@ class _PipelineStageBase:
         self.has_backward = False
         self.inputs_meta = None
         self.outputs_meta = None
+        self._infra_ready = False
         self._local_mail = None  # set by a schedule holding several stages of this rank
         self.clear_runtime_states()
 
@@ -121,11 +122,20 @@ class _PipelineStageBase:
     # -- shapes --------------------------------------------------------------------------
 
     def _prepare_forward_infra(self, args: tuple, kwargs: dict) -> None:
-        """Learn the input and output shapes once (see the module docstring)."""
-        if self.inputs_meta is not None and self.outputs_meta is not None:
+        """Agree on the shapes once, at the first step (see the module docstring). Every
+        stage passes its output shapes on, also when they were given, so stages built
+        with and without ``input_args`` can be mixed; given input shapes are checked
+        against what the previous stage will send."""
+        if self._infra_ready:
             return
         if self.is_first:
             example = args
+            if self.inputs_meta is None:
+                self.inputs_meta = _meta([a for a in args if isinstance(a, ember.Tensor)])
+            else:  # before anything is sent
+                validate_tensors_metadata(f"Stage {self.stage_index} forward inputs",
+                                          self.inputs_meta,
+                                          [a for a in args if isinstance(a, ember.Tensor)])
         else:
             objects = [None]
             peer = self._peer(self.stage_index - 1)
@@ -135,14 +145,15 @@ class _PipelineStageBase:
                 dist.recv_object_list(objects, src=peer)
             else:
                 dist.recv_object_list(objects, group=self.group, group_src=peer)
-            self.inputs_meta = objects[0]
             example = tuple(ember.zeros(shape, dtype=dtype, device=self.device)
-                            for shape, dtype in self.inputs_meta)
-        if self.inputs_meta is None:
-            self.inputs_meta = _meta([a for a in example if isinstance(a, ember.Tensor)])
-        with ember.no_grad():
-            outputs = _as_tuple(self.submod(*example, **kwargs))
-        self.outputs_meta = _meta(outputs)
+                            for shape, dtype in objects[0])
+            if self.inputs_meta is not None:
+                validate_tensors_metadata(f"Stage {self.stage_index} forward inputs",
+                                          self.inputs_meta, example)
+            self.inputs_meta = objects[0]
+        if self.outputs_meta is None:
+            with ember.no_grad():
+                self.outputs_meta = _meta(_as_tuple(self.submod(*example, **kwargs)))
         if not self.is_last:
             peer = self._peer(self.stage_index + 1)
             if peer == self.group_rank:
@@ -151,6 +162,7 @@ class _PipelineStageBase:
                 dist.send_object_list([self.outputs_meta], dst=peer)
             else:
                 dist.send_object_list([self.outputs_meta], group=self.group, group_dst=peer)
+        self._infra_ready = True
 
     # -- compute -------------------------------------------------------------------------
 
