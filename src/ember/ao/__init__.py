@@ -1,5 +1,6 @@
-"""``torch.ao``: architecture optimisation; here, quantization and pruning."""
+"""``torch.ao``: architecture optimisation; here, quantization, pruning and the numeric
+suite."""
 
-from . import nn, pruning, quantization
+from . import nn, ns, pruning, quantization
 
-__all__ = ["nn", "pruning", "quantization"]
+__all__ = ["nn", "ns", "pruning", "quantization"]

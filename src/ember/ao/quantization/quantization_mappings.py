@@ -100,9 +100,15 @@ def get_dynamic_quant_module_class(float_module_class, additional_dynamic_quant_
 
 def get_default_compare_output_module_list():
     """Module types whose outputs the numeric suite compares: every float and quantized
-    type of the default mappings, and those that receive qconfigs."""
-    static = get_default_static_quant_module_mappings()
+    type of the default mappings, and ``nn.Sequential``, as PyTorch's list.
+
+    Swaps private to ember (a float module to a ``_Quantized...`` class: ReLU, pools,
+    Hardsigmoid, which PyTorch runs unswapped on quantized tensors) are left out, so the
+    suite logs the modules PyTorch's does."""
+    static = {float_cls: q_cls for float_cls, q_cls
+              in get_default_static_quant_module_mappings().items()
+              if not q_cls.__name__.startswith("_")}
     qat = get_default_qat_module_mappings()
     dynamic = get_default_dynamic_quant_module_mappings()
     return (set(static.values()) | set(qat.values()) | set(dynamic.values())
-            | set(static) | set(qat) | set(dynamic) | get_default_qconfig_propagation_list())
+            | set(static) | set(qat) | set(dynamic) | {nn.Sequential})
