@@ -1,0 +1,1 @@
+"""Experimental pruning (``torch.ao.pruning._experimental``): data sparsifiers."""
