@@ -304,3 +304,29 @@ def test_map_datapipe_with_dataloader_matches_torch():
         pipe = mod.SequenceWrapper(list(range(7))).map(lambda x: x * 10)
         outs.append([_plain(b) for b in loader(pipe, batch_size=3)])
     assert outs[0] == outs[1]
+
+
+def test_torchdata_pipes_against_python():
+    """header/enumerate/in_batch_shuffle are torchdata's (torch 2.13 has no oracle)."""
+    import itertools
+    import random
+
+    source = eiter.IterableWrapper(range(12))
+    assert list(source.header(5)) == list(itertools.islice(range(12), 5))
+    assert len(source.header(5)) == 5 and len(source.header(50)) == 12
+    assert list(source.header(None)) == list(range(12))
+    with pytest.warns(UserWarning, match="inferred to be equal to its limit"):
+        assert len(eiter.IterableWrapper(iter(range(3))).header(7)) == 7
+    assert list(source.enumerate(3)) == list(enumerate(range(12), 3))
+    assert len(source.enumerate()) == 12
+    batches = source.batch(4).in_batch_shuffle().set_seed(9)
+    rng = random.Random(9)
+    expected = [rng.sample(list(range(i, i + 4)), 4) for i in range(0, 12, 4)]
+    got = list(batches)
+    assert got == expected and all(type(b).__name__ == "DataChunk" for b in got)
+    assert list(source.batch(4).in_batch_shuffle().set_shuffle(False)) == \
+        [list(range(i, i + 4)) for i in range(0, 12, 4)]
+    # the DataLoader's shuffle flag reaches it as a shuffler
+    pipe = source.batch(4).in_batch_shuffle()
+    assert [_plain(b) for b in ELoader(pipe, batch_size=None, shuffle=False)] == \
+        [list(range(i, i + 4)) for i in range(0, 12, 4)]

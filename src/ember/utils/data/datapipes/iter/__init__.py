@@ -5,6 +5,9 @@ from ._combine import DemultiplexerIterDataPipe as Demultiplexer
 from ._combine import ForkerIterDataPipe as Forker
 from ._combine import MultiplexerIterDataPipe as Multiplexer
 from ._combine import ZipperIterDataPipe as Zipper
+from ._extra import EnumeratorIterDataPipe as Enumerator
+from ._extra import HeaderIterDataPipe as Header
+from ._extra import InBatchShufflerIterDataPipe as InBatchShuffler
 from ._transform import BatcherIterDataPipe as Batcher
 from ._transform import CollatorIterDataPipe as Collator
 from ._transform import FilterIterDataPipe as Filter
@@ -17,7 +20,7 @@ from ._transform import UnBatcherIterDataPipe as UnBatcher
 from ..datapipe import IterDataPipe
 
 __all__ = [
-    "Batcher", "Collator", "Concater", "Demultiplexer", "Filter", "Forker", "Grouper",
-    "IterDataPipe", "IterableWrapper", "Mapper", "Multiplexer", "ShardingFilter", "Shuffler",
-    "UnBatcher", "Zipper",
+    "Batcher", "Collator", "Concater", "Demultiplexer", "Enumerator", "Filter", "Forker",
+    "Grouper", "Header", "InBatchShuffler", "IterDataPipe", "IterableWrapper", "Mapper",
+    "Multiplexer", "ShardingFilter", "Shuffler", "UnBatcher", "Zipper",
 ]
