@@ -57,9 +57,6 @@ class _FunctionalMixin:
             )
         cls.functions[function_name] = cls_to_register
 
-    def __reduce_ex__(self, *args, **kwargs):
-        return super().__reduce_ex__(*args, **kwargs)
-
     def __repr__(self):
         return self.__class__.__qualname__
 

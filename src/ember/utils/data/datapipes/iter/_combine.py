@@ -17,7 +17,7 @@ __all__ = ["ConcaterIterDataPipe", "DemultiplexerIterDataPipe", "ForkerIterDataP
            "MultiplexerIterDataPipe", "ZipperIterDataPipe"]
 
 
-def _check_pipes(name, datapipes):
+def _check_pipes(datapipes):
     if len(datapipes) == 0:
         raise ValueError("Expected at least one DataPipe, but got nothing")
     if not all(isinstance(dp, IterDataPipe) for dp in datapipes):
@@ -29,7 +29,7 @@ class ConcaterIterDataPipe(IterDataPipe):
     """The inputs one after another."""
 
     def __init__(self, *datapipes) -> None:
-        _check_pipes("concat", datapipes)
+        _check_pipes(datapipes)
         self.datapipes = datapipes
 
     def __iter__(self):
@@ -127,11 +127,12 @@ class _Container(IterDataPipe):
             for target, value in self.route(next(source)):
                 self._queues[target].append(value)
             if 0 <= self.buffer_size < self.usage(self._queues, child_id):
-                name = "ForkerIterDataPipe" if self.kind == "fork" else "DemultiplexerIterDataPipe"
+                # PyTorch's texts (the fork one lacks a space after the comma)
                 raise BufferError(
-                    f"{name} buffer overflow,buffer size {self.buffer_size} is insufficient."
-                    if self.kind == "fork" else
-                    f"{name} buffer overflow, buffer size {self.buffer_size} is insufficient."
+                    f"ForkerIterDataPipe buffer overflow,buffer size {self.buffer_size} is "
+                    "insufficient." if self.kind == "fork" else
+                    f"DemultiplexerIterDataPipe buffer overflow, buffer size {self.buffer_size} "
+                    "is insufficient."
                 )
         return queue.popleft()
 
