@@ -115,7 +115,7 @@ PROBE = textwrap.dedent('''
     print("spec", torch.__spec__.name, nn.__spec__.name)
     print("value", F.relu(torch.tensor([-1.0, 2.0])).tolist())
     print("hasattr", hasattr(torch, "definitely_not_a_torch_name"), hasattr(nn, "Linear"))
-    for attempt in ("torch.package.PackageExporter", "torch.not_a_function", "torch.nn.NotALayer",
+    for attempt in ("torch.utils.cpp_extension.load_inline", "torch.not_a_function", "torch.nn.NotALayer",
                     "torchvision.not_a_thing"):
         root, *path = attempt.split(".")
         obj = {"torch": torch, "torchvision": torchvision}[root]
@@ -124,7 +124,7 @@ PROBE = textwrap.dedent('''
                 obj = getattr(obj, part)
         except AttributeError as error:
             print("attr", error)
-    for statement in ("import torch.package", "import torchvision.nope", "import torch.nn.nope"):
+    for statement in ("import torch.utils.cpp_extension", "import torchvision.nope", "import torch.nn.nope"):
         try:
             exec(statement)
         except ModuleNotFoundError as error:
@@ -149,13 +149,13 @@ def test_run_aliases_torch_and_torchvision(tmp_path):
     assert lines[4] == "value [0.0, 2.0]"
     assert lines[5] == "hasattr False True"
     assert lines[6:10] == [
-        "attr ember does not implement torch.package.PackageExporter yet",
+        "attr ember does not implement torch.utils.cpp_extension yet",
         "attr ember does not implement torch.not_a_function yet",
         "attr ember does not implement torch.nn.NotALayer yet",
         "attr ember does not implement torchvision.not_a_thing yet",
     ]
     assert lines[10:13] == [
-        "import ember does not implement torch.package yet",
+        "import ember does not implement torch.utils.cpp_extension yet",
         "import ember does not implement torchvision.nope yet",
         "import ember does not implement torch.nn.nope yet",
     ]
@@ -163,8 +163,8 @@ def test_run_aliases_torch_and_torchvision(tmp_path):
 
 
 @pytest.mark.parametrize("body, status, message", [
-    ("import torch\ntorch.package.PackageExporter('model.pt')\n", 1,
-     "AttributeError: ember does not implement torch.package.PackageExporter yet"),
+    ("import torch\ntorch.utils.cpp_extension.load_inline('ext', '')\n", 1,
+     "AttributeError: ember does not implement torch.utils.cpp_extension yet"),
     ("from torch.nn import FancyLayer\n", 1, "ember does not implement torch.nn.FancyLayer yet"),
     ("import sys\nsys.exit(3)\n", 3, None),
 ])
