@@ -76,6 +76,7 @@ def _real_gpu():
         return False
 
 
+@pytest.hookimpl(optionalhook=True)  # child sessions run with -p no:xdist
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadgroup`` (the README's command) through _BatchedGroupScheduling."""
     if config.getvalue("dist") != "loadgroup":
