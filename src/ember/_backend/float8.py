@@ -48,27 +48,28 @@ def not_implemented(kernel: str, np_dtype):
     return NotImplementedError(f'"{kernel}" not implemented for \'{type_name(np_dtype)}\'')
 
 
+def _np_dtype_of(value):
+    """The NumPy dtype ``value`` (a tensor, an array or a number) holds, or None: a Python
+    number, or a sparse layout (no dense array; its own kernels check dtypes)."""
+    try:
+        return value._data.dtype
+    except AttributeError:  # an array, or a Python number
+        return getattr(value, "dtype", None)
+    except NotImplementedError:
+        return None
+
+
 def refuse(kernel: str, value) -> None:
     """Raise PyTorch's missing-kernel error if ``value`` (a tensor or an array) holds a
     float8 type; anything else passes (the op's own checks then apply)."""
-    try:
-        np_dtype = value._data.dtype
-    except AttributeError:  # an array, or a Python number
-        np_dtype = getattr(value, "dtype", None)
-    except NotImplementedError:  # a sparse layout has no dense array; its kernels check
-        return
+    np_dtype = _np_dtype_of(value)
     if np_dtype is not None and np_dtype.__class__ is not type and np_dtype in FLOAT8_NP:
         raise not_implemented(kernel, np_dtype)
 
 
 def refuse_complex32(kernel: str, value) -> None:
     """``refuse`` for the ops PyTorch's CPU build runs on neither float8 nor complex32."""
-    try:
-        np_dtype = value._data.dtype
-    except AttributeError:  # an array, or a Python number
-        np_dtype = getattr(value, "dtype", None)
-    except NotImplementedError:  # a sparse layout has no dense array; its kernels check
-        return
+    np_dtype = _np_dtype_of(value)
     if np_dtype is not None and np_dtype.__class__ is not type and (
             np_dtype in _dt.SPECIAL_TYPE_NAMES):
         raise not_implemented(kernel, np_dtype)

@@ -16,6 +16,8 @@ import dataclasses
 import functools
 import re
 
+from ..library._schema import _split_top  # commas outside brackets, as torch schemas nest
+
 _SCHEMAS = (
     'aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor',
     'aten::relu(Tensor self) -> Tensor',
@@ -266,24 +268,6 @@ class Schema:
     name: str  # "linear.default"
     arguments: tuple
     returns: tuple  # the return types ("Tensor", "Tensor[]", ...)
-
-
-def _split_top(text: str) -> list[str]:
-    """Split at commas outside brackets and parentheses."""
-    parts, depth, current = [], 0, ""
-    for char in text:
-        if char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append(current.strip())
-            current = ""
-        else:
-            current += char
-    if current.strip():
-        parts.append(current.strip())
-    return parts
 
 
 def parse(text: str) -> Schema:
