@@ -30,43 +30,6 @@ from ._softmax import LogSoftmax, Softmax, _prepare_softmax, _require_float, _un
 from ._util import Tensor, _make, np_clip, type_name, wrap_dim, xp_of
 
 # ---------------------------------------------------------------------------
-# erf (NumPy has none; SciPy is optional)
-# ---------------------------------------------------------------------------
-
-
-def _erf(xp, x):
-    """erf on a backend array. Single/half precision: a rational approximation (the one
-    Eigen and XLA use, within a few float32 ulp, ~15 array ops); double precision:
-    ``_special.erf`` (SciPy's or CuPy's kernel when present, else a float64 series)."""
-    if x.dtype.itemsize <= 4:
-        return _erf_float32(xp, x)
-    return _special.erf(xp, x).astype(x.dtype, copy=False)
-
-
-_ERF_NUMERATOR = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
-                  -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
-                  -1.60960333262415e-02)
-_ERF_DENOMINATOR = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
-                    -7.37332916720468e-03, -1.42647390514189e-02)
-
-
-def _erf_float32(xp, x):
-    work = xp.clip(x.astype(np.float32), -4.0, 4.0)
-    square = work * work
-    numerator = xp.full_like(work, _ERF_NUMERATOR[0])
-    for coefficient in _ERF_NUMERATOR[1:]:
-        numerator *= square
-        numerator += coefficient
-    denominator = xp.full_like(work, _ERF_DENOMINATOR[0])
-    for coefficient in _ERF_DENOMINATOR[1:]:
-        denominator *= square
-        denominator += coefficient
-    numerator *= work
-    numerator /= denominator
-    return numerator.astype(x.dtype, copy=False)
-
-
-# ---------------------------------------------------------------------------
 # Piecewise-linear activations: one Function, a kernel per op
 # ---------------------------------------------------------------------------
 
@@ -299,7 +262,7 @@ class Gelu(Function):
             gate = xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))  # tanh(inner)
             out = 0.5 * x * (1 + gate)
         else:
-            gate = 0.5 * (1 + _erf(xp, x * _INV_SQRT_2))  # the normal cdf
+            gate = 0.5 * (1 + _special.erf_any(xp, x * _INV_SQRT_2))  # the normal cdf
             out = x * gate
         ctx.save_for_backward(x, gate.astype(x.dtype, copy=False))
         ctx.approximate = approximate
