@@ -8,6 +8,7 @@ user's ``@functional_datapipe("name")`` class becomes a method of every pipe, as
 from __future__ import annotations
 
 import functools
+import random
 from typing import Callable
 
 from ..dataset import Dataset, IterableDataset
@@ -80,6 +81,35 @@ class MapDataPipe(_FunctionalMixin, Dataset):
     """A map-style pipe: ``__getitem__`` and usually ``__len__``."""
 
     functions: dict[str, Callable] = {}
+
+
+class _Shuffling:
+    """The switch and seed every shuffling pipe shares, as PyTorch's: ``set_shuffle`` turns
+    it off (a DataLoader's ``shuffle=False`` calls it), ``set_seed`` fixes the next
+    iteration's order, and without one each iteration draws its seed from ember's global
+    generator (so ``manual_seed`` reproduces it)."""
+
+    def _init_shuffling(self) -> None:
+        self._enabled = True
+        self._seed = None
+        self._rng = random.Random()
+
+    def set_shuffle(self, shuffle=True):
+        self._enabled = shuffle
+        return self
+
+    def set_seed(self, seed: int):
+        self._seed = seed
+        return self
+
+    def _reseed(self) -> None:
+        """Seed ``_rng`` for one iteration; a ``set_seed`` seed is used once."""
+        if self._seed is None:
+            from .... import empty, int64  # the ember package, imported by now
+
+            self._seed = int(empty((), dtype=int64).random_().item())
+        self._rng.seed(self._seed)
+        self._seed = None
 
 
 class functional_datapipe:

@@ -6,10 +6,9 @@ behaviour and are tested against plain Python (``itertools.islice``, ``enumerate
 
 from __future__ import annotations
 
-import random
 import warnings
 
-from ..datapipe import DataChunk, IterDataPipe, _len_or_raise, functional_datapipe
+from ..datapipe import DataChunk, IterDataPipe, _len_or_raise, _Shuffling, functional_datapipe
 
 __all__ = ["EnumeratorIterDataPipe", "HeaderIterDataPipe", "InBatchShufflerIterDataPipe"]
 
@@ -59,35 +58,20 @@ class EnumeratorIterDataPipe(IterDataPipe):
 
 
 @functional_datapipe("in_batch_shuffle")
-class InBatchShufflerIterDataPipe(IterDataPipe):
+class InBatchShufflerIterDataPipe(_Shuffling, IterDataPipe):
     """Each batch (a list) in a shuffled order; the batches keep their order. Seeded as
     ``shuffle`` (``set_seed``, or ember's global generator per iteration), and turned
     off by ``set_shuffle(False)`` or a DataLoader's ``shuffle=False``."""
 
     def __init__(self, datapipe) -> None:
         self.datapipe = datapipe
-        self._enabled = True
-        self._seed = None
-        self._rng = random.Random()
-
-    def set_shuffle(self, shuffle=True):
-        self._enabled = shuffle
-        return self
-
-    def set_seed(self, seed: int):
-        self._seed = seed
-        return self
+        self._init_shuffling()
 
     def __iter__(self):
         if not self._enabled:
             yield from self.datapipe
             return
-        if self._seed is None:
-            from ..... import empty, int64  # the ember package, imported by now
-
-            self._seed = int(empty((), dtype=int64).random_().item())
-        self._rng.seed(self._seed)
-        self._seed = None
+        self._reseed()
         for batch in self.datapipe:
             shuffled = self._rng.sample(batch, len(batch))
             yield DataChunk(shuffled) if isinstance(batch, DataChunk) else shuffled

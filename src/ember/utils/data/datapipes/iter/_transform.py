@@ -4,14 +4,13 @@ sharding_filter, plus ``IterableWrapper``, the usual source."""
 from __future__ import annotations
 
 import copy
-import random
 import warnings
 from collections import defaultdict
 from enum import IntEnum
 from typing import Any, Callable
 
 from ..._collate import default_collate
-from ..datapipe import DataChunk, IterDataPipe, _len_or_raise, functional_datapipe
+from ..datapipe import DataChunk, IterDataPipe, _len_or_raise, _Shuffling, functional_datapipe
 
 __all__ = [
     "BatcherIterDataPipe", "CollatorIterDataPipe", "FilterIterDataPipe",
@@ -264,7 +263,7 @@ class GrouperIterDataPipe(IterDataPipe):
 
 
 @functional_datapipe("shuffle")
-class ShufflerIterDataPipe(IterDataPipe):
+class ShufflerIterDataPipe(_Shuffling, IterDataPipe):
     """Shuffle through a ``buffer_size`` reservoir with a Python ``random.Random``.
 
     Each iteration seeds the RNG from ``set_seed``'s seed if one was given (used once),
@@ -278,26 +277,11 @@ class ShufflerIterDataPipe(IterDataPipe):
             raise AssertionError("buffer_size should be larger than 0")
         self.datapipe = datapipe if unbatch_level == 0 else datapipe.unbatch(unbatch_level)
         self.buffer_size = buffer_size
-        self._enabled = True
-        self._seed = None
-        self._rng = random.Random()
-
-    def set_shuffle(self, shuffle=True):
-        self._enabled = shuffle
-        return self
-
-    def set_seed(self, seed: int):
-        self._seed = seed
-        return self
+        self._init_shuffling()
 
     def reset(self) -> None:
         if self._enabled:
-            if self._seed is None:
-                from ..... import empty, int64  # the ember package, imported by now
-
-                self._seed = int(empty((), dtype=int64).random_().item())
-            self._rng.seed(self._seed)
-            self._seed = None
+            self._reseed()
 
     def __iter__(self):
         self.reset()

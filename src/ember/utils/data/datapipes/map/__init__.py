@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import copy
-import random
 import warnings
 from typing import Callable
 
-from ..datapipe import DataChunk, IterDataPipe, MapDataPipe, functional_datapipe
+from ..datapipe import DataChunk, IterDataPipe, MapDataPipe, _Shuffling, functional_datapipe
 
 __all__ = ["Batcher", "Concater", "Mapper", "SequenceWrapper", "Shuffler", "Zipper"]
 
@@ -126,7 +125,7 @@ class ZipperMapDataPipe(MapDataPipe):
         return min(len(dp) for dp in self.datapipes)
 
 
-class ShufflerIterDataPipe(IterDataPipe):
+class ShufflerIterDataPipe(_Shuffling, IterDataPipe):
     """An iterable pipe over the map pipe's ``indices`` in a shuffled order: one
     ``random.Random.sample`` per iteration, seeded as the iterable ``Shuffler`` (so a
     ``set_seed`` seed gives PyTorch's order)."""
@@ -134,29 +133,14 @@ class ShufflerIterDataPipe(IterDataPipe):
     def __init__(self, datapipe, *, indices: list | None = None) -> None:
         self.datapipe = datapipe
         self.indices = list(range(len(datapipe))) if indices is None else indices
-        self._enabled = True
-        self._seed = None
-        self._rng = random.Random()
-
-    def set_shuffle(self, shuffle=True):
-        self._enabled = shuffle
-        return self
-
-    def set_seed(self, seed: int):
-        self._seed = seed
-        return self
+        self._init_shuffling()
 
     def __iter__(self):
         if not self._enabled:
             for idx in self.indices:
                 yield self.datapipe[idx]
             return
-        if self._seed is None:
-            from ..... import empty, int64  # the ember package, imported by now
-
-            self._seed = int(empty((), dtype=int64).random_().item())
-        self._rng.seed(self._seed)
-        self._seed = None
+        self._reseed()
         order = self._rng.sample(self.indices, len(self.indices))
         while order:
             yield self.datapipe[order.pop()]
