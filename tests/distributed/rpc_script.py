@@ -7,6 +7,7 @@ turn (a nested call). Every wait has a timeout, so a failing worker never hangs.
 import faulthandler
 import json
 import sys
+import threading
 import time
 
 import ember
@@ -181,6 +182,7 @@ def remote_module():
 
 
 COLLECTIVES = {}
+COLLECTIVES_DONE = threading.Event()  # rank 0 may ask before this rank's backward returns
 
 
 def collectives(rank):
@@ -209,6 +211,7 @@ def collectives(rank):
 
 
 def collected():
+    COLLECTIVES_DONE.wait(30)
     return COLLECTIVES
 
 
@@ -227,6 +230,7 @@ def main():
         import traceback
         traceback.print_exc()
         COLLECTIVES["failed"] = repr(error)
+    COLLECTIVES_DONE.set()
     if rank == 0:
         results = {"collectives": [COLLECTIVES] + [rpc.rpc_sync(peer, collected)
                                                    for peer in (1, 2)]}
