@@ -46,6 +46,11 @@ def _to_dtensor(tensor, mesh, layout):
     return DTensor.from_local(tensor, mesh, (layout,), run_check=False)
 
 
+def _wrapped(placements, ndim):
+    """``placements`` with negative Shard dims wrapped, as a DTensor reports its own."""
+    return tuple(Shard(p.dim % ndim) if p.is_shard() else p for p in placements)
+
+
 class ColwiseParallel(ParallelStyle):
     """Shard a Linear's output features (weight and bias ``Shard(0)``) or an Embedding's
     embedding dimension (``Shard(1)``) over the mesh."""
@@ -68,8 +73,7 @@ class ColwiseParallel(ParallelStyle):
 
     @staticmethod
     def _prepare_output_fn(output_layouts, use_local_output, mod, outputs, device_mesh):
-        if tuple(outputs.placements) != tuple(
-                Shard(p.dim % outputs.ndim) if p.is_shard() else p for p in output_layouts):
+        if tuple(outputs.placements) != _wrapped(output_layouts, outputs.ndim):
             outputs = outputs.redistribute(placements=output_layouts)
         return outputs.to_local() if use_local_output else outputs
 
@@ -112,18 +116,11 @@ class RowwiseParallel(ParallelStyle):
         tensor = inputs[0]
         if not isinstance(tensor, DTensor):
             tensor = DTensor.from_local(tensor, device_mesh, input_layouts, run_check=False)
-        if tuple(tensor.placements) != tuple(
-                Shard(p.dim % tensor.ndim) if p.is_shard() else p
-                for p in desired_input_layouts):
+        if tuple(tensor.placements) != _wrapped(desired_input_layouts, tensor.ndim):
             tensor = tensor.redistribute(placements=desired_input_layouts)
         return tensor
 
-    @staticmethod
-    def _prepare_output_fn(output_layouts, use_local_output, mod, outputs, device_mesh):
-        if tuple(outputs.placements) != tuple(
-                Shard(p.dim % outputs.ndim) if p.is_shard() else p for p in output_layouts):
-            outputs = outputs.redistribute(placements=output_layouts)
-        return outputs.to_local() if use_local_output else outputs
+    _prepare_output_fn = staticmethod(ColwiseParallel._prepare_output_fn)  # the same one
 
     def _apply(self, module, device_mesh):
         if isinstance(module, nn.Linear):
