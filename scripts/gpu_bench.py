@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import traceback
 import sys
 import time
 
@@ -68,6 +69,7 @@ def run(device="cuda", torch_device=None, repeat=20, warmup=5, workloads=None):
                 step = setup(lib, device=dev)
                 row[label] = median_ms(step, _synchronizer(lib, dev), repeat, warmup)
             except Exception as exc:  # noqa: BLE001 - report it in the table, go on
+                traceback.print_exc()  # the whole story for the log; the row keeps a line
                 row[label] = None
                 error = f"{label}: {type(exc).__name__}: {str(exc)[:120]}"
                 row["error"] = f"{row['error']}; {error}" if "error" in row else error
@@ -88,12 +90,44 @@ def format_table(rows, device_name=""):
     return "\n".join(lines)
 
 
+def profile(device="cuda", steps=10, top=25, workloads=None):
+    """cProfile of ``steps`` ember steps per workload (after a warm-up step), the functions
+    with the most time of their own first: where a GPU step's host time goes."""
+    import cProfile
+    import io
+    import pstats
+
+    import ember
+
+    reports = []
+    for name, setup in workloads or WORKLOADS:
+        try:
+            ember.manual_seed(0)
+            step, sync = setup(ember, device=device), _synchronizer(ember, device)
+            step()
+            sync()
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(steps):
+                step()
+            sync()
+            profiler.disable()
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(top)
+            reports.append(f"== profile: {name} ({steps} steps)\n{text.getvalue()}")
+        except Exception:  # noqa: BLE001 - a profile is a diagnostic; report and go on
+            reports.append(f"== profile: {name}: failed\n{traceback.format_exc()}")
+    return "\n".join(reports)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--torch-device", default=None)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--profile", type=int, default=0, metavar="STEPS",
+                        help="after the table, cProfile this many ember steps per workload")
     args = parser.parse_args(argv)
     import torch
 
@@ -102,7 +136,9 @@ def main(argv=None):
         name = torch.cuda.get_device_name(0)
         torch.backends.cudnn.benchmark = False
     rows = run(args.device, args.torch_device, args.repeat, args.warmup)
-    print(format_table(rows, name))
+    print(format_table(rows, name), flush=True)
+    if args.profile:
+        print(profile(args.device, args.profile))
     return rows
 
 

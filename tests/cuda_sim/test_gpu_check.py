@@ -48,3 +48,11 @@ def test_workloads_put_model_and_data_on_the_device():
 def test_gpu_check_script_is_valid_bash():
     script = os.path.join(ROOT, "scripts", "gpu_check.sh")
     assert subprocess.run(["bash", "-n", script]).returncode == 0
+
+
+def test_gpu_bench_profile_names_each_workload():
+    probe = [("probe", lambda lib, device: lambda: lib.ones(3, device=device).sum())]
+    report = gpu_bench.profile("cuda", steps=2, workloads=probe)
+    assert report.startswith("== profile: probe (2 steps)") and "tottime" in report
+    broken = gpu_bench.profile("cuda", steps=1, workloads=[("broken", lambda lib, device: 1 / 0)])
+    assert "broken: failed" in broken and "ZeroDivisionError" in broken
