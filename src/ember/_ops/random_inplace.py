@@ -9,10 +9,11 @@ import numpy as np
 from .._backend.float8 import FLOAT8_NP
 from ..autograd.function import Function
 from ._inplace import apply_inplace, needs_graph
-from ._util import Tensor, inplace_check, type_name
+from ._util import Tensor, inplace_check, type_name, xp_of
 from .creation import _on_device
 from .random import (
-    _INT64, _check_probability, _host, _int_bounds_check, _integers, _normal, _rng, _uniform,
+    _INT64, _check_probability, _device_uniform, _host, _int_bounds_check, _integers, _normal,
+    _rng, _uniform,
 )
 
 
@@ -119,6 +120,9 @@ def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
         probs = p
+        if self.device.type == "cuda":  # drawn on the device (see ember._ops.random)
+            sample = _device_uniform(xp_of(self._data), self._data.shape, rng) < probs
+            return _write(self, sample.astype(self._data.dtype), "BernoulliBackward2")
     sample = rng.random(self._data.shape) < probs
     return _write(self, sample.astype(self._data.dtype), "BernoulliBackward2")
 

@@ -1,0 +1,60 @@
+"""Bernoulli draws with a float p on cuda (every dropout mask) are computed on the device
+from one key of the host stream (ember/_ops/random.py ``_device_uniform``)."""
+
+import numpy as np
+import pytest
+
+import ember
+from ember._ops.random import _device_uniform
+
+
+def test_device_uniform_is_uniform_and_uncorrelated():
+    draws = _device_uniform(np, (400_000,), np.random.default_rng(7))
+    assert draws.dtype == np.float64 and 0.0 <= draws.min() and draws.max() < 1.0
+    counts, _ = np.histogram(draws, bins=20, range=(0.0, 1.0))
+    # each bin holds 20,000 on average; 5 standard deviations is about 690
+    assert np.abs(counts - 20_000).max() < 700
+    assert abs(np.corrcoef(draws[:-1], draws[1:])[0, 1]) < 0.01
+
+
+def test_device_uniform_advances_the_host_stream_by_one_draw():
+    rng, twin = np.random.default_rng(3), np.random.default_rng(3)
+    first = _device_uniform(np, (5, 4), rng)
+    twin.integers(0, 2 ** 64, dtype=np.uint64)
+    assert rng.random() == twin.random()
+    assert first.shape == (5, 4)
+    assert not np.array_equal(first, _device_uniform(np, (5, 4), rng))
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_dropout_on_cuda_keeps_one_minus_p_and_scales(p):
+    ember.manual_seed(0)
+    x = ember.ones(200, 500, device="cuda")
+    out = ember.nn.functional.dropout(x, p)
+    assert out.device.type == "cuda" and out.dtype == x.dtype
+    kept = (out != 0).float().mean().item()
+    assert abs(kept - (1 - p)) < 0.01  # 100,000 draws: the standard deviation is < 0.0016
+    values = out[out != 0]
+    assert ember.allclose(values, ember.full_like(values, 1 / (1 - p)))
+
+
+def test_seeded_cuda_dropout_repeats_and_backward_uses_the_mask():
+    x = ember.randn(64, 32).cuda().requires_grad_()
+    ember.manual_seed(11)
+    first = ember.nn.functional.dropout(x, 0.25)
+    ember.manual_seed(11)
+    again = ember.nn.functional.dropout(x, 0.25)
+    assert ember.equal(first, again)
+    first.sum().backward()
+    expected = (first != 0).float() / 0.75
+    assert ember.allclose(x.grad, expected)
+
+
+def test_bernoulli_with_a_float_p_on_cuda_fills_zeros_and_ones_in_place():
+    ember.manual_seed(5)
+    t = ember.empty(1000, dtype=ember.float16, device="cuda")
+    version = t._version
+    assert t.bernoulli_(0.5) is t and t._version == version + 1
+    assert set(np.unique(t.cpu().numpy()).tolist()) <= {0.0, 1.0}
+    with pytest.raises(RuntimeError, match="bernoulli_ expects p to be in"):
+        t.bernoulli_(1.5)
