@@ -19,8 +19,11 @@ all gate nonlinearities with one ``tanh`` and one multiply-add over the gate blo
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled, enable_grad
+from . import _rnn_cuda
 from ._util import _make, xp_of
 
 __all__: list[str] = []
@@ -38,8 +41,6 @@ def _one_blas_thread(xp):
     pool for a (batch x hidden) product costs more than the product (and far more on a
     busy machine). A no-op on CuPy or without threadpoolctl."""
     import contextlib
-
-    import numpy as np
 
     if xp is not np:
         return contextlib.nullcontext()
@@ -167,6 +168,10 @@ def _array_or_zeros(xp, grad, shape, dtype):
 
 def _lstm_forward(xp, ctx, gates, h, c0, out, h_prev, w_hh_t, b_hh, w_hr, order, hidden):
     c = c0.copy()
+    kernels = None if w_hr is not None else _rnn_cuda.lstm_kernels(xp, gates.dtype)
+    if kernels is not None and _lstm_forward_fused(xp, ctx, kernels[0], gates, h, c, out,
+                                                   h_prev, w_hh_t, order, hidden):
+        return c
     rows, width = gates.shape
     c_prev = xp.empty((rows, hidden), dtype=gates.dtype)
     cell = xp.empty_like(c_prev)
@@ -199,6 +204,23 @@ def _lstm_forward(xp, ctx, gates, h, c0, out, h_prev, w_hh_t, b_hh, w_hr, order,
         hp[...] = h_new
     ctx.c_prev, ctx.cell_tanh, ctx.projected = c_prev, cell, projected
     return c
+
+
+def _lstm_forward_fused(xp, ctx, kernel, gates, h, c, out, h_prev, w_hh_t, order, hidden):
+    """``_lstm_forward`` with a step's elementwise work in one kernel (``_rnn_cuda``);
+    False, having written nothing, where the backend cannot compile it."""
+    c_prev = xp.empty((gates.shape[0], hidden), dtype=gates.dtype)
+    cell = xp.empty_like(c_prev)
+    hidden_arg = np.int64(hidden)
+    for offset, n in order:
+        end = offset + n
+        rec = h[:n] @ w_hh_t
+        if not _rnn_cuda.run(kernel, rec, hidden_arg, gates[offset:end], c[:n],
+                             c_prev[offset:end], cell[offset:end], h_prev[offset:end],
+                             out[offset:end], h[:n], size=n * hidden):
+            return False
+    ctx.c_prev, ctx.cell_tanh, ctx.projected = c_prev, cell, None
+    return True
 
 
 def _gru_forward(xp, ctx, gates, h, c0, out, h_prev, w_hh_t, b_hh, w_hr, order, hidden):
@@ -277,6 +299,11 @@ def _lstm_backward(xp, ctx, grad_out, grad_h, grad_c, w_hh, w_hr, order):
     d_gates3 = d_gates.reshape(rows, 4, hidden)[:, :3]
     d_h = grad_h.copy()
     d_c = grad_c.copy()
+    kernels = None if w_hr is not None else _rnn_cuda.lstm_kernels(xp, acts.dtype)
+    if kernels is not None and _lstm_backward_fused(xp, kernels[1], grad_out, cell_factor,
+                                                    factor, acts, d_gates, d_h, d_c, w_hh,
+                                                    order):
+        return d_gates, d_gates, d_h, d_c, None
     d_proj = None if w_hr is None else xp.empty((rows, w_hr.shape[0]), dtype=acts.dtype)
     for offset, n in order:
         end = offset + n
@@ -294,6 +321,22 @@ def _lstm_backward(xp, ctx, grad_out, grad_h, grad_c, w_hh, w_hr, order):
         xp.matmul(d_gates[offset:end], w_hh, out=d_h[:n])
     d_w_hr = None if w_hr is None else d_proj.T @ ctx.projected
     return d_gates, d_gates, d_h, d_c, d_w_hr
+
+
+def _lstm_backward_fused(xp, kernel, grad_out, cell_factor, factor, acts, d_gates, d_h, d_c,
+                         w_hh, order):
+    """``_lstm_backward``'s time loop with a step's elementwise work in one kernel; False,
+    having written nothing, where the backend cannot compile it."""
+    hidden = d_c.shape[1]
+    hidden_arg = np.int64(hidden)
+    for offset, n in order:
+        end = offset + n
+        if not _rnn_cuda.run(kernel, grad_out[offset:end], cell_factor[offset:end],
+                             factor[offset:end], acts[offset:end], hidden_arg,
+                             d_gates[offset:end], d_h[:n], d_c[:n], size=n * hidden):
+            return False
+        xp.matmul(d_gates[offset:end], w_hh, out=d_h[:n])
+    return True
 
 
 def _gru_backward(xp, ctx, grad_out, grad_h, grad_c, w_hh, w_hr, order):
