@@ -91,8 +91,9 @@ def format_table(rows, device_name=""):
 
 
 def profile(device="cuda", steps=10, top=25, workloads=None):
-    """cProfile of ``steps`` ember steps per workload (after a warm-up step), the functions
-    with the most time of their own first: where a GPU step's host time goes."""
+    """cProfile of ``steps`` ember steps per workload (after a warm-up step): the functions
+    with the most time of their own, then the most time under them: where a GPU step's
+    host time goes."""
     import cProfile
     import io
     import pstats
@@ -113,7 +114,9 @@ def profile(device="cuda", steps=10, top=25, workloads=None):
             sync()
             profiler.disable()
             text = io.StringIO()
-            pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(top)
+            stats = pstats.Stats(profiler, stream=text)
+            stats.sort_stats("tottime").print_stats(top)
+            stats.sort_stats("cumulative").print_stats(top + 15)
             reports.append(f"== profile: {name} ({steps} steps)\n{text.getvalue()}")
         except Exception:  # noqa: BLE001 - a profile is a diagnostic; report and go on
             reports.append(f"== profile: {name}: failed\n{traceback.format_exc()}")
