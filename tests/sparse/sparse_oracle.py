@@ -12,9 +12,9 @@ def same_sparse(e, t, rtol=1.3e-6, atol=1e-5, check_repr=True, check_coalesced=T
     import ember
 
     assert e.is_sparse and t.is_sparse
-    if check_repr and e.device.type == "cpu":
-        assert repr(e) == repr(t)
-    elif check_repr:
+    if check_repr and e.device.type == t.device.type:
+        assert repr(e) == repr(t)  # both name the device (cuda:0) or neither does (cpu)
+    elif check_repr:  # ember on the device, torch (the oracle) on the host
         with on_device(ember):  # printed as torch's would be with ember's device as default
             assert repr(e) == repr(t)
     device = e.device.type
@@ -28,10 +28,21 @@ def same_sparse(e, t, rtol=1.3e-6, atol=1e-5, check_repr=True, check_coalesced=T
                                atol=atol)
 
 
+def same_sparse_sum(e, t, check_repr=True):
+    """A sum of sparse tensors: PyTorch's CUDA kernel concatenates the operands (an
+    uncoalesced result), its CPU kernel merges coalesced ones. Compared as ``same_sparse``
+    where both libraries ran on one device; else (ember on cuda, the oracle on the cpu) by
+    the coalesced contents."""
+    if e.device.type == t.device.type:
+        same_sparse(e, t, check_repr=check_repr)
+    else:
+        same_sparse(e.coalesce(), t.coalesce(), check_repr=False)
+
+
 def both(fn):
     """``fn(ember)`` and ``fn(torch)``, each library building its tensors on its oracle
     device (``pytest --device cuda`` puts ember's on cuda; torch's stay on the cpu
-    unless torch has a GPU)."""
+    unless torch has a GPU, or $EMBER_TEST_TORCH_DEVICE says cpu)."""
     import torch
 
     import ember

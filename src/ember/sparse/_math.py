@@ -114,10 +114,15 @@ def add(input, other, *, alpha=1, node_name="AddBackward0"):
 
         indices = cat([input._sp_indices, other._sp_indices], 1)
         values = cat([input._sp_values, other_values.to(input._sp_values.dtype)], 0)
-        both = input._sp_coalesced and other._sp_coalesced
+        if not (input._nnz() and other._nnz()):  # PyTorch returns a copy of the other
+            source = other if other._nnz() else input  # operand, coalesced flag and all
+            return _renamed(_new(indices, values, input._sp_shape, source._sp_coalesced),
+                            node_name)
+        merge = input._sp_coalesced and other._sp_coalesced and input.device.type == "cpu"
         result = _new(indices, values, input._sp_shape, False)
-        # Coalesced inputs give a coalesced sum, as PyTorch's merge of sorted indices does.
-        return _renamed(result.coalesce() if both else result, node_name)
+        # Coalesced inputs give a coalesced sum, as PyTorch's CPU merge of sorted indices
+        # does; its CUDA kernel always concatenates (uncoalesced: no nnz sync on the host).
+        return _renamed(result.coalesce() if merge else result, node_name)
     if _is_sparse(input):
         if isinstance(other, Tensor):
             raise RuntimeError(
@@ -323,6 +328,8 @@ def smm(input, mat):
     row that ``input`` stores something in (PyTorch's sspaddmm pattern, uncoalesced)."""
     if not _is_sparse(input):
         raise RuntimeError("smm: expected a sparse COO tensor as input")
+    if input.device.type == "cuda":  # PyTorch's SparseCUDA sspaddmm kernel, before any check
+        raise RuntimeError("NYI: CUDA sspaddmm is not implemented")
     _check_mm(input, mat)
     full = _sparse_dense_mm(input, mat)
     xp = array_module(input._sp_indices._data)
