@@ -156,10 +156,12 @@ def _is_pointwise(geo, in_spatial):
 
 
 def _uses_row_gemms(geo, x):
-    """conv2d with one group and a kernel wider than 1x1, float32/64: the row-GEMM form
-    (measured faster than im2col on every LeNet/ResNet shape, forward and weight
-    gradient, and kW rather than kH * kW times the input in memory)."""
-    return (len(geo.kernel) == 2 and geo.groups == 1 and x.shape[0] > 0
+    """conv2d with one group and a kernel wider than 1x1, float32/64, on NumPy: the
+    row-GEMM form (measured faster than im2col on every LeNet/ResNet shape, forward and
+    weight gradient, and kW rather than kH * kW times the input in memory). Not on a GPU,
+    where its kH GEMMs and kW copies are that many kernel launches against im2col's one
+    copy and one GEMM (LeNet's step was launch-bound on an H200)."""
+    return (xp_of(x) is np and len(geo.kernel) == 2 and geo.groups == 1 and x.shape[0] > 0
             and not _is_pointwise(geo, x.shape[2:]) and x.dtype.kind == "f"
             and x.dtype.itemsize >= 4)
 
