@@ -37,6 +37,8 @@ import conftest
 print("tests/cuda_sim runs on", "real CuPy" if conftest.REAL_GPU else "the NumPy fake (no GPU seen)")
 PY
 
+timeout -k 5 60 python3 scripts/gpu_probe.py >> "$LOG/env.txt" 2>&1
+
 echo "== 1. bench: ember-cuda vs torch-cuda =="
 timeout -k 10 150 python3 scripts/gpu_bench.py --device cuda --repeat "$BENCH_REPEAT" \
     --profile 10 > "$LOG/bench.txt" 2> "$LOG/bench_errors.txt"
