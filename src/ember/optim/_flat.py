@@ -31,6 +31,11 @@ from .optimizer import Optimizer
 # of 300-3000 elements run 4-20x faster flat; at 10k-65k elements the per-parameter ops,
 # whose temporaries stay in cache, are as fast or faster (Adam 1.3-3x slower flat)
 _FLAT_NUMEL_LIMIT = 4096
+# On a GPU every array op is a kernel launch (10-30 us of host time with CuPy on an H200
+# machine) and copies run at terabytes a second, so one flat update pays up to parameters
+# of many millions of elements: Adam's per-parameter updates were 16% of a Transformer
+# training step there.
+_FLAT_NUMEL_LIMIT_CUDA = 1 << 24
 
 
 class _FlatGroup:
@@ -156,7 +161,8 @@ class ElementwiseOptimizer(Optimizer):
         if self._flat_pays:
             small, small_states = [], []
             for p, state in zip(params, states):
-                if p.numel() <= _FLAT_NUMEL_LIMIT:
+                limit = _FLAT_NUMEL_LIMIT_CUDA if p.is_cuda else _FLAT_NUMEL_LIMIT
+                if p.numel() <= limit:
                     small.append(p)
                     small_states.append(state)
                 else:
