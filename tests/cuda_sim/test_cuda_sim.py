@@ -347,7 +347,9 @@ def _mlp():
 class _ConvNet(ember.nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv = ember.nn.Conv2d(2, 4, 3, padding=1)
+        # no conv bias: BatchNorm subtracts it again, so its gradient is rounding noise
+        # (1e-8) that Adam scales up to full lr-sized steps of device-dependent sign
+        self.conv = ember.nn.Conv2d(2, 4, 3, padding=1, bias=False)
         self.bn = ember.nn.BatchNorm2d(4)
         self.head = ember.nn.Linear(4 * 5 * 5, 3)
 

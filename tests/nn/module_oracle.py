@@ -13,7 +13,7 @@ import ember
 
 def copy_state(torch_module, ember_module):
     """load_state_dict from NumPy copies of torch's tensors; returns the result tuple."""
-    state = {k: ember.tensor(v.detach().numpy().copy()) for k, v in
+    state = {k: ember.tensor(v.detach().cpu().numpy().copy()) for k, v in
              torch_module.state_dict().items()}
     return ember_module.load_state_dict(state)
 

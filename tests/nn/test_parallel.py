@@ -46,9 +46,14 @@ def _torch_and_ember(seed=0):
     return reference, model, batch, ember.tensor(batch.numpy())
 
 
-def test_cpu_devices_raise_as_torch():
+def test_cpu_devices_raise_as_torch(monkeypatch):
+    # what these do depends on whether a GPU is there: ember sees the one torch sees (a
+    # CuPy double gives ember a GPU that torch has not)
+    monkeypatch.setattr(ember.cuda, "is_available", torch.cuda.is_available)
     linear, x = torch.nn.Linear(2, 2), torch.randn(4, 2)
-    mine_linear, mine_x = ember.nn.Linear(2, 2), ember.randn(4, 2)
+    mine_linear, mine_x = ember.nn.Linear(2, 2), ember.tensor(x.numpy())
+    mine_linear.load_state_dict({k: ember.tensor(v.detach().numpy())
+                                 for k, v in linear.state_dict().items()})
     cases = [
         (lambda lib, m, t: lib.replicate(m, ["cpu"])),
         (lambda lib, m, t: lib.replicate(m, [])),
@@ -69,6 +74,13 @@ def test_cpu_devices_raise_as_torch():
         mine = _outcome(lambda: case(parallel, mine_linear, mine_x))
         if expected[0] == "TypeError":  # the wording is Python's own (zip over an int)
             assert mine[0] == "TypeError"
+        elif expected[0] == "ok" and expected[1] and all(
+                isinstance(v, torch.Tensor) for v in expected[1]):
+            # with a GPU, parallel_apply runs the replicas of cpu inputs on the cpu
+            assert mine[0] == "ok" and len(mine[1]) == len(expected[1]), mine
+            for got, want in zip(mine[1], expected[1]):
+                np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(),
+                                           rtol=1e-6)
         else:
             assert mine == expected
 

@@ -236,7 +236,8 @@ def test_data_parallel_runs_module_with_prefixed_keys():
     assert repr(e_mod) == repr(t_mod)
     x = ember.randn(2, 3, device=e_mod.module.weight.device)
     out = ember.nn.parallel.data_parallel(e_mod.module, x)
-    np.testing.assert_array_equal(as_numpy(out), as_numpy(e_mod(x)))
+    # with several GPUs the wrapper splits the batch: per-device GEMMs may round apart
+    np.testing.assert_allclose(as_numpy(out), as_numpy(e_mod(x)), rtol=1e-6, atol=1e-7)
     from ember.nn.parallel.data_parallel import DataParallel
 
     assert DataParallel is ember.nn.DataParallel

@@ -30,6 +30,9 @@ RNG = np.random.default_rng(0)
 # A request's rows may ride in a bigger batch than the reference computes: one GEMM over
 # more rows can round the last bit differently, so float32 outputs agree to 1e-5.
 RTOL = 1e-5
+# the folder holding the ember package under test: a child process finds it there even
+# where ember is not installed (the tests put src/ on sys.path, not the environment)
+_EMBER_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(ember.__file__)))
 
 
 def _model(device="cpu"):
@@ -201,7 +204,7 @@ def test_ember_serve_command_serves_a_checkpoint(tmp_path):
             [sys.executable, "-m", "ember", "serve", *args, "--port", str(port),
              "--max-delay-ms", "1"], cwd=tmp_path, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONPATH=os.pathsep.join(
-                [str(tmp_path), os.environ.get("PYTHONPATH", "")])))
+                [str(tmp_path), _EMBER_ROOT, os.environ.get("PYTHONPATH", "")])))
         try:
             deadline = time.time() + 30
             while True:

@@ -12,18 +12,61 @@ def _as_tuple(inputs):
 
 
 class DataParallel(Module):
-    """Wraps ``module``; ``forward`` calls it on the one device (``device_ids`` and
-    ``output_device`` are accepted for compatibility)."""
+    """Wraps ``module``. Without a GPU, ``forward`` just calls it (as PyTorch's CPU
+    build). With one, as PyTorch: ``device_ids`` defaults to every GPU, the module moves
+    to ``device_ids[0]`` when there is one id, and ``forward`` scatters the inputs over the
+    ids, runs a replica per id and gathers the outputs on ``output_device``."""
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0) -> None:
         super().__init__()
+        from ... import cuda
+        from ..._backend.device import device
+        from .scatter_gather import _accelerator
+
         self.module = module
-        self.device_ids = [] if device_ids is None else list(device_ids)
-        self.output_device = output_device
+        if not cuda.is_available():
+            self.device_ids = []
+            return
+        if device_ids is None:
+            device_ids = list(range(cuda.device_count()))
+        if output_device is None:
+            output_device = device_ids[0]
         self.dim = dim
+        self.device_ids = [_accelerator(d).index if not isinstance(d, int) else d
+                           for d in device_ids]
+        self.output_device = (output_device if isinstance(output_device, int)
+                              else _accelerator(output_device).index)
+        self.src_device_obj = device("cuda", self.device_ids[0])
+        if len(self.device_ids) == 1:
+            self.module.to(self.src_device_obj)
 
     def forward(self, *inputs, **kwargs):
-        return self.module(*inputs, **kwargs)
+        if not self.device_ids:
+            return self.module(*inputs, **kwargs)
+        from itertools import chain
+
+        from .parallel_apply import parallel_apply
+        from .replicate import replicate
+        from .scatter_gather import gather, scatter_kwargs
+
+        for t in chain(self.module.parameters(), self.module.buffers()):
+            if t.device != self.src_device_obj:
+                raise RuntimeError(
+                    "module must have its parameters and buffers on device "
+                    f"{self.src_device_obj} (device_ids[0]) but found one of them on "
+                    f"device: {t.device}")
+        inputs, module_kwargs = scatter_kwargs(inputs, kwargs, self.device_ids, dim=self.dim)
+        if not inputs and not module_kwargs:
+            inputs, module_kwargs = ((),), ({},)
+        if len(self.device_ids) == 1:
+            return self.module(*inputs[0], **module_kwargs[0])
+        from ...autograd.grad_mode import is_grad_enabled
+
+        replicas = replicate(self.module, self.device_ids[:len(inputs)],
+                             not is_grad_enabled())
+        outputs = parallel_apply(replicas, inputs, module_kwargs,
+                                 self.device_ids[:len(replicas)])
+        return gather(outputs, self.output_device, dim=self.dim)
 
 
 def data_parallel(module, inputs, device_ids=None, output_device=None, dim=0,

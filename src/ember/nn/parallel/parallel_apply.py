@@ -97,7 +97,10 @@ def parallel_apply(modules, inputs, kwargs_tup=None, devices=None) -> list:
         if not cuda.is_available():
             raise RuntimeError("Cannot access accelerator device when none is available.")
         found = [_first_tensor(arguments) for arguments in inputs]
-        devices = [tensor.device if tensor is not None else None for tensor in found]
+        # a cpu input's replica runs where it is, outside any device context (PyTorch's
+        # get_device() of -1 selects no device)
+        devices = [tensor.device if tensor is not None and tensor.device.type != "cpu"
+                   else None for tensor in found]
     devices = [None if device is None else _accelerator(
         device, "Expected a cuda device, but got: {}") for device in devices]
     return _parallel_apply(modules, inputs, kwargs_tup, devices)
