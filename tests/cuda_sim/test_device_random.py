@@ -1,15 +1,16 @@
 """Bernoulli draws with a float p on cuda (every dropout mask) are computed on the device
-from one key of the host stream (ember/_ops/random.py ``_device_uniform``)."""
+from one key of the host stream (ember/_ops/random.py ``_device_bernoulli``): by one
+compiled kernel on a GPU, by array ops on the CuPy double; the same values either way."""
 
 import numpy as np
 import pytest
 
 import ember
-from ember._ops.random import _device_uniform
+from ember._ops.random import _device_bernoulli, _splitmix_uniform
 
 
-def test_device_uniform_is_uniform_and_uncorrelated():
-    draws = _device_uniform(np, (400_000,), np.random.default_rng(7))
+def test_splitmix_uniform_is_uniform_and_uncorrelated():
+    draws = _splitmix_uniform(np, (400_000,), np.uint64(0x1234_5678_9ABC_DEF0))
     assert draws.dtype == np.float64 and 0.0 <= draws.min() and draws.max() < 1.0
     counts, _ = np.histogram(draws, bins=20, range=(0.0, 1.0))
     # each bin holds 20,000 on average; 5 standard deviations is about 690
@@ -17,13 +18,26 @@ def test_device_uniform_is_uniform_and_uncorrelated():
     assert abs(np.corrcoef(draws[:-1], draws[1:])[0, 1]) < 0.01
 
 
-def test_device_uniform_advances_the_host_stream_by_one_draw():
+def test_device_bernoulli_advances_the_host_stream_by_one_draw():
     rng, twin = np.random.default_rng(3), np.random.default_rng(3)
-    first = _device_uniform(np, (5, 4), rng)
-    twin.integers(0, 2 ** 64, dtype=np.uint64)
+    first = _device_bernoulli(np, (50, 40), np.float32, 0.5, rng)
+    key = twin.integers(0, 2 ** 64, dtype=np.uint64)
     assert rng.random() == twin.random()
-    assert first.shape == (5, 4)
-    assert not np.array_equal(first, _device_uniform(np, (5, 4), rng))
+    assert first.dtype == np.float32 and first.shape == (50, 40)
+    np.testing.assert_array_equal(first, _splitmix_uniform(np, (50, 40), key) < 0.5)
+    assert not np.array_equal(first, _device_bernoulli(np, (50, 40), np.float32, 0.5, rng))
+
+
+@pytest.mark.parametrize("dtype", [ember.float32, ember.float64, ember.float16, ember.bool])
+def test_cuda_bernoulli_mask_is_the_host_formula(dtype):
+    """On a GPU this checks the compiled kernel against the array formula on the host."""
+    ember.manual_seed(21)
+    mask = ember.empty(7, 300, device="cuda", dtype=dtype).bernoulli_(0.3)
+    ember.manual_seed(21)
+    key = ember.default_generator._rng.integers(0, 2 ** 64, dtype=np.uint64)
+    expected = _splitmix_uniform(np, (7, 300), key) < 0.3
+    assert mask.dtype == dtype and mask.device.type == "cuda"
+    np.testing.assert_array_equal(mask.cpu().numpy().astype(bool), expected)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])

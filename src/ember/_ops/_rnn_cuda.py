@@ -8,14 +8,15 @@ GEMM backward. The arithmetic is the array path's, in the same order (sigmoids a
 ``0.5 * tanh(z) + 0.5`` on pre-halved weights, see ``rnn``), so results agree to rounding.
 
 Used for float32/float64 LSTMs without projections on CuPy; everything else (NumPy, half
-precision, ``proj_size``) takes the array path, which is also what CPU tests exercise. A
-backend that cannot compile (no NVRTC) reports NotImplementedError at the first call and
-is not asked again.
+precision, ``proj_size``) takes the array path, which is also what CPU tests exercise
+(``ember._backend.kernels``: a backend that cannot compile falls back there too).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .._backend.kernels import elementwise
 
 _FORWARD = """
 const ptrdiff_t row = i / hidden, col = i - row * hidden;
@@ -52,35 +53,17 @@ d_gates[base + 3 * hidden] = d_ht * factor[base + 3 * hidden];
 d_c[i] = d_ct * acts[base + hidden];
 """
 
-_KERNELS: dict = {}  # id(xp) -> (forward, backward), or None where the backend cannot compile
-
 
 def lstm_kernels(xp, dtype):
     """(forward, backward) step kernels for ``xp`` arrays of ``dtype``, or None."""
-    if xp is np or np.dtype(dtype) not in (np.float32, np.float64):
+    if np.dtype(dtype) not in (np.float32, np.float64):
         return None
-    key = id(xp)
-    if key not in _KERNELS:
-        _KERNELS[key] = (
-            xp.ElementwiseKernel(
-                "raw T rec, int64 hidden",
-                "raw T gates, raw T c, raw T c_prev, raw T cell, raw T h_prev, raw T h_out, "
-                "raw T h", _FORWARD, "ember_lstm_step_forward"),
-            xp.ElementwiseKernel(
-                "raw T grad_out, raw T cell_factor, raw T factor, raw T acts, int64 hidden",
-                "raw T d_gates, raw T d_h, raw T d_c", _BACKWARD, "ember_lstm_step_backward"),
-        )
-    return _KERNELS[key]
-
-
-def run(kernel, *args, size):
-    """Call a step kernel; False (and never again for this backend) where it cannot
-    compile, so the caller takes the array path."""
-    try:
-        kernel(*args, size=size)
-        return True
-    except NotImplementedError:
-        for key, kernels in list(_KERNELS.items()):
-            if kernels is not None and kernel in kernels:
-                _KERNELS[key] = None
-        return False
+    forward = elementwise(xp, "ember_lstm_step_forward", "raw T rec, int64 hidden",
+                          "raw T gates, raw T c, raw T c_prev, raw T cell, raw T h_prev, "
+                          "raw T h_out, raw T h", _FORWARD)
+    if forward is None:
+        return None
+    backward = elementwise(xp, "ember_lstm_step_backward",
+                           "raw T grad_out, raw T cell_factor, raw T factor, raw T acts, "
+                           "int64 hidden", "raw T d_gates, raw T d_h, raw T d_c", _BACKWARD)
+    return forward, backward

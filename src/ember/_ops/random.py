@@ -5,7 +5,7 @@ Every sampler draws from a ``numpy.random.Generator`` over PCG64 owned by an emb
 not reproduced). Samples are drawn on the host and moved to the target device, so CPU
 and CUDA tensors seeded alike hold the same values, with one exception: Bernoulli draws
 with a float ``p`` on a CUDA tensor (every dropout mask) are computed on the device by
-``_device_uniform`` from one 64-bit key taken from the same host stream. Seeded runs
+``_device_bernoulli`` from one 64-bit key taken from the same host stream. Seeded runs
 repeat there too, but those values differ from the CPU's (as PyTorch's CUDA and CPU
 streams differ); drawing megabytes on the host and copying them over took 40% of a
 Transformer training step on an H200.
@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from .._backend.dtypes import COMPLEX32_NP
+from .._backend.kernels import elementwise, launch
 from .._backend.float8 import FLOAT8_NP
 from .._complex32 import to_complex32
 from .._backend import get_default_device, get_default_dtype, to_device, to_dtype
@@ -408,13 +409,20 @@ _SPLITMIX = tuple(np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9,
                                          0x94D049BB133111EB))
 _SHIFTS = tuple(np.uint64(s) for s in (30, 27, 31, 11))
 
+# the same SplitMix64 draw, one kernel: compares to p and writes the mask's dtype
+_BERNOULLI = """
+unsigned long long z = key + (unsigned long long)i * 0x9E3779B97F4A7C15ULL;
+z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+z ^= z >> 31;
+out = (T)((double)(z >> 11) * (1.0 / 9007199254740992.0) < p ? 1 : 0);
+"""
 
-def _device_uniform(xp, shape, rng):
+
+def _splitmix_uniform(xp, shape, key):
     """Uniform [0, 1) float64 draws of ``shape`` computed where ``xp`` computes: SplitMix64
-    of (key + index * golden ratio), the key one draw from ``rng``. Counter-based, so one
-    pass of elementwise uint64 arithmetic (a few kernel launches on a GPU, the same code on
-    NumPy), and the host stream advances by exactly one draw per call."""
-    key = rng.integers(0, 2 ** 64, dtype=np.uint64)
+    of (key + index * golden ratio). Counter-based, so one pass of elementwise uint64
+    arithmetic (the same code on NumPy and CuPy)."""
     golden, mix1, mix2 = _SPLITMIX
     z = xp.arange(math.prod(shape), dtype=np.uint64).reshape(shape)
     z *= golden
@@ -426,6 +434,19 @@ def _device_uniform(xp, shape, rng):
     z ^= z >> _SHIFTS[2]
     z >>= _SHIFTS[3]  # the top 53 bits: exact in float64
     return z.astype(np.float64) * (1.0 / 2 ** 53)
+
+
+def _device_bernoulli(xp, shape, dtype, p, rng):
+    """A Bernoulli(p) mask of ``shape`` and ``dtype`` drawn where ``xp`` computes, keyed by
+    one draw from ``rng`` (so the host stream advances by exactly one draw): one kernel on
+    a GPU that compiles, else ``_splitmix_uniform(...) < p``, the same values."""
+    key = rng.integers(0, 2 ** 64, dtype=np.uint64)
+    kernel = elementwise(xp, "ember_bernoulli_splitmix", "uint64 key, float64 p", "T out",
+                         _BERNOULLI)
+    out = xp.empty(shape, dtype=dtype)
+    if launch(xp, kernel, key, np.float64(p), out):
+        return out
+    return (_splitmix_uniform(xp, shape, key) < p).astype(dtype)
 
 
 def _host(array):

@@ -12,7 +12,7 @@ from ._inplace import apply_inplace, needs_graph
 from ._util import Tensor, inplace_check, type_name, xp_of
 from .creation import _on_device
 from .random import (
-    _INT64, _check_probability, _device_uniform, _host, _int_bounds_check, _integers, _normal,
+    _INT64, _check_probability, _device_bernoulli, _host, _int_bounds_check, _integers, _normal,
     _rng, _uniform,
 )
 
@@ -121,8 +121,9 @@ def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
         probs = p
         if self.device.type == "cuda":  # drawn on the device (see ember._ops.random)
-            sample = _device_uniform(xp_of(self._data), self._data.shape, rng) < probs
-            return _write(self, sample.astype(self._data.dtype), "BernoulliBackward2")
+            sample = _device_bernoulli(xp_of(self._data), self._data.shape,
+                                       self._data.dtype, probs, rng)
+            return _write(self, sample, "BernoulliBackward2")
     sample = rng.random(self._data.shape) < probs
     return _write(self, sample.astype(self._data.dtype), "BernoulliBackward2")
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled, enable_grad
+from .._backend.kernels import launch
 from . import _rnn_cuda
 from ._util import _make, xp_of
 
@@ -215,9 +216,9 @@ def _lstm_forward_fused(xp, ctx, kernel, gates, h, c, out, h_prev, w_hh_t, order
     for offset, n in order:
         end = offset + n
         rec = h[:n] @ w_hh_t
-        if not _rnn_cuda.run(kernel, rec, hidden_arg, gates[offset:end], c[:n],
-                             c_prev[offset:end], cell[offset:end], h_prev[offset:end],
-                             out[offset:end], h[:n], size=n * hidden):
+        if not launch(xp, kernel, rec, hidden_arg, gates[offset:end], c[:n],
+                      c_prev[offset:end], cell[offset:end], h_prev[offset:end],
+                      out[offset:end], h[:n], size=n * hidden):
             return False
     ctx.c_prev, ctx.cell_tanh, ctx.projected = c_prev, cell, None
     return True
@@ -331,9 +332,9 @@ def _lstm_backward_fused(xp, kernel, grad_out, cell_factor, factor, acts, d_gate
     hidden_arg = np.int64(hidden)
     for offset, n in order:
         end = offset + n
-        if not _rnn_cuda.run(kernel, grad_out[offset:end], cell_factor[offset:end],
-                             factor[offset:end], acts[offset:end], hidden_arg,
-                             d_gates[offset:end], d_h[:n], d_c[:n], size=n * hidden):
+        if not launch(xp, kernel, grad_out[offset:end], cell_factor[offset:end],
+                      factor[offset:end], acts[offset:end], hidden_arg,
+                      d_gates[offset:end], d_h[:n], d_c[:n], size=n * hidden):
             return False
         xp.matmul(d_gates[offset:end], w_hh, out=d_h[:n])
     return True
