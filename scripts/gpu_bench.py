@@ -107,6 +107,16 @@ def profile(device="cuda", steps=10, top=25, workloads=None):
             step, sync = setup(ember, device=device), _synchronizer(ember, device)
             step()
             sync()
+            host, wait = [], []
+            for _ in range(steps):  # host time to issue a step, then the wait for the GPU
+                start = time.perf_counter()
+                step()
+                issued = time.perf_counter()
+                sync()
+                host.append(issued - start)
+                wait.append(time.perf_counter() - issued)
+            split = (f"issue {statistics.median(host) * 1e3:.3f} ms, then wait "
+                     f"{statistics.median(wait) * 1e3:.3f} ms for the device (medians)")
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(steps):
@@ -117,7 +127,7 @@ def profile(device="cuda", steps=10, top=25, workloads=None):
             stats = pstats.Stats(profiler, stream=text)
             stats.sort_stats("tottime").print_stats(top)
             stats.sort_stats("cumulative").print_stats(top + 15)
-            reports.append(f"== profile: {name} ({steps} steps)\n{text.getvalue()}")
+            reports.append(f"== profile: {name} ({steps} steps): {split}\n{text.getvalue()}")
         except Exception:  # noqa: BLE001 - a profile is a diagnostic; report and go on
             reports.append(f"== profile: {name}: failed\n{traceback.format_exc()}")
     return "\n".join(reports)
