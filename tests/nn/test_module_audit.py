@@ -183,7 +183,10 @@ def test_register_module_and_add_module_match_torch():
     assert run(ember) == run(torch)
 
 
-def test_data_parallel_function_and_module_run_on_one_device():
+def test_data_parallel_function_and_module_run_on_one_device(monkeypatch):
+    # DataParallel's placement follows the GPUs it sees: ember sees the ones torch sees (a
+    # CuPy double would give ember two that torch has not)
+    monkeypatch.setattr(ember.cuda, "is_available", torch.cuda.is_available)
     t_lin, e_lin = torch.nn.Linear(3, 2), ember.nn.Linear(3, 2)
     e_lin.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in
                            t_lin.state_dict().items()})
