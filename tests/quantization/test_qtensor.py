@@ -234,8 +234,14 @@ def test_fake_quantize_per_channel(dtype, zp_dtype, axis):
         return m.fake_quantize_per_channel_affine(
             a, m.tensor(scales), m.tensor(zero_points), axis, -64, 63)
 
-    e, t = check(fn, x, rtol=0, atol=0)
+    # PyTorch's CUDA kernel forms (q - zero_point) * scale in float32, its CPU kernel in
+    # the input's dtype: ember on cuda against torch on the cpu differs by that rounding
+    widened = dtype == np.float64 and oracle.DEVICE != oracle.TORCH_DEVICE
+    e, t = check(fn, x, rtol=2**-24 if widened else 0, atol=0)
     assert type(e.grad_fn).__name__ == type(t.grad_fn).__name__
+    if oracle.DEVICE == "cuda":
+        out = as_numpy(e)
+        np.testing.assert_array_equal(out, out.astype(np.float32))
 
 
 def test_fake_quantize_tensor_qparams():

@@ -468,7 +468,8 @@ def dequantize(tensor):
 def _fake_quant_arrays(xp, x, scale, zero_point, quant_min, quant_max, float32_out=False):
     """(output, mask) of PyTorch's cachemask kernels: the mask marks where the rounded
     value fell inside the range, which is where the straight-through gradient flows.
-    The per-tensor kernel forms its output in float32 whatever the input's dtype."""
+    The per-tensor kernel (and the per-channel one on CUDA: ``float32_out``) forms its
+    output in float32 whatever the input's dtype."""
     inv_scale = (xp.float32(1.0) / xp.asarray(scale, dtype=xp.float32)).astype(x.dtype)
     zero = xp.asarray(zero_point, dtype=x.dtype)
     if getattr(zero_point, "dtype", None) is not None and zero_point.dtype.kind == "f":
@@ -480,6 +481,10 @@ def _fake_quant_arrays(xp, x, scale, zero_point, quant_min, quant_max, float32_o
     mask = (qval >= quant_min) & (qval <= quant_max)
     scale_f32 = xp.asarray(scale, dtype=xp.float32)
     if getattr(zero_point, "dtype", None) is not None and zero_point.dtype.kind == "f":
+        if float32_out:  # (q - zero_point) * scale in float32 (the CUDA kernel's fminf)
+            out = (xp.clip(qval, quant_min, quant_max).astype(xp.float32)
+                   - zero.astype(xp.float32)) * scale_f32
+            return out.astype(x.dtype, copy=False), mask
         # float zero points: (q - zero_point) * scale in double, rounded once (torch's)
         wide = xp.clip(qval, quant_min, quant_max).astype(xp.float64) - zero.astype(xp.float64)
         return (wide * scale_f32.astype(xp.float64)).astype(x.dtype), mask
@@ -517,8 +522,9 @@ class FakeQuantizePerChannelAffineCachemask(_FakeQuantizeBase):
     def forward(ctx, x, scale, zero_point, axis, quant_min, quant_max):
         shape = [1] * x.ndim
         shape[axis] = -1
-        out, mask = _fake_quant_arrays(xp_of(x), x, scale.reshape(shape),
-                                       zero_point.reshape(shape), quant_min, quant_max)
+        xp = xp_of(x)  # the CUDA kernel's output is formed in float32, the CPU one's not
+        out, mask = _fake_quant_arrays(xp, x, scale.reshape(shape), zero_point.reshape(shape),
+                                       quant_min, quant_max, float32_out=xp is not np)
         ctx.n_args = 6
         ctx.save_for_backward(mask)
         return out
