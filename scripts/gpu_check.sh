@@ -10,6 +10,8 @@
 #      the dynamic quantization tests, then the rest of tests/ops and tests/nn
 #      (`pytest --device cuda`), split over SHARDS pytest processes that share the one
 #      GPU, each stopped by --time-budget;
+#      beside them, the yardstick programs that pick cuda when it is there, under torch
+#      and through `ember run` (scripts/gpu_yardstick.py);
 #   3. a summary: counts, failures by file, the first failures;
 #   4. the shard logs packed into $LOG/tests_logs.tar.gz (a lent machine returns few files).
 #   bash scripts/gpu_check.sh    (TEST_BUDGET=seconds per shard, SHARDS=n, BENCH_REPEAT=n,
@@ -76,6 +78,10 @@ for index, (_, assigned) in enumerate(loads):
     with open(os.path.join(folder, f"files_{index}.txt"), "w") as out:
         out.write("\n".join(assigned) + "\n")
 PY
+# beside the shards: the yardstick programs that pick cuda, under torch and `ember run`
+timeout -k 10 $((TEST_BUDGET + 60)) python3 scripts/gpu_yardstick.py --jobs 3 \
+    --limit "$TEST_BUDGET" > "$LOG/yardstick.txt" 2>&1 &
+YARDSTICK_PID=$!
 PIDS=()
 for ((i = 0; i < SHARDS; i++)); do
     timeout -k 10 $((TEST_BUDGET + 60)) python3 -m pytest -p no:cacheprovider -p no:xdist \
@@ -86,6 +92,7 @@ for ((i = 0; i < SHARDS; i++)); do
 done
 TESTS_RC=0
 for pid in "${PIDS[@]}"; do wait "$pid" || TESTS_RC=$?; done
+wait "$YARDSTICK_PID"
 cat "$LOG"/shards/tests_*.txt > "$LOG/tests.txt"
 
 echo "== 3. summary ($((SECONDS - START)) s) =="
@@ -108,6 +115,7 @@ echo "  failures by file:"
 grep -h -E "^(FAILED|ERROR) " "$LOG"/shards/tests_*.txt | sed -E 's/^(FAILED|ERROR) ([^:]+)::.*/\2/' \
     | sort | uniq -c | sort -rn | head -n 25
 grep -h -E "^(FAILED|ERROR) " "$LOG"/shards/tests_*.txt | cut -c1-200 | head -n 40
+cat "$LOG/yardstick.txt" | tail -n 20
 echo "bench (exit $BENCH_RC):"
 sed -n '1,/^== profile/p' "$LOG/bench.txt" | grep -v "^== profile" | head -n 12
 tar -czf "$LOG/tests_logs.tar.gz" -C "$LOG" shards && rm -rf "$LOG/shards"
