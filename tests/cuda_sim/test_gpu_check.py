@@ -56,3 +56,11 @@ def test_gpu_bench_profile_names_each_workload():
     assert report.startswith("== profile: probe (2 steps)") and "tottime" in report
     broken = gpu_bench.profile("cuda", steps=1, workloads=[("broken", lambda lib, device: 1 / 0)])
     assert "broken: failed" in broken and "ZeroDivisionError" in broken
+
+
+def test_gpu_yardstick_finds_the_programs_that_pick_cuda():
+    import gpu_yardstick
+
+    names = gpu_yardstick.cuda_programs()
+    assert "dcgan.py" in names and "amp_and_compile.py" in names
+    assert all(not name.startswith("test_") for name in names)
