@@ -40,6 +40,8 @@ import sys
 
 import numpy as np
 
+from .reshape_view import reshape_view
+
 # Python 3.11 has no mmap.MAP_NORESERVE; Linux's value is 0x4000 on every architecture
 # ember runs on. Elsewhere anonymous mappings are lazily committed anyway.
 _MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("linux") else 0)
@@ -183,13 +185,11 @@ class MetaArray(np.ndarray):
             shape = shape[0]
         if order != "C":
             return wrap(np.ndarray.reshape(_plain_view(self), shape, order=order))
-        view = np.ndarray.view(self)
-        try:
-            view.shape = shape  # succeeds exactly when NumPy's reshape would not copy
+        view = reshape_view(self, shape)  # exactly when NumPy's reshape would not copy
+        if view is not None:
             return view
-        except AttributeError:
-            new_shape = np.broadcast_to(np.zeros((), self.dtype), self.shape).reshape(shape).shape
-            return empty(new_shape, self.dtype)
+        new_shape = np.broadcast_to(np.zeros((), self.dtype), self.shape).reshape(shape).shape
+        return empty(new_shape, self.dtype)
 
     def ravel(self, order="C"):
         return self.reshape(-1)

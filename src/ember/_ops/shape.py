@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend.dtypes import dtype as _dtype
+from .._backend.reshape_view import reshape_view
 from ..autograd.function import Function, _legacy_type
 from ..autograd.grad_mode import _grad_enabled, _inference
 from ._util import Tensor, _make, inplace_check, normalize_dims, shape_str, wrap_dim, xp_of
@@ -151,14 +152,12 @@ class View(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.input_shape = x.shape
-        out = x.view()
-        try:
-            out.shape = shape
-        except AttributeError:
+        out = reshape_view(x, shape)
+        if out is None:
             raise RuntimeError(
                 "view size is not compatible with input tensor's size and stride (at least one "
                 "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
-            ) from None
+            )
         return out
 
     _adjoint = None  # the squeeze/unsqueeze that undoes a squeeze/unsqueeze
@@ -261,10 +260,8 @@ def _plain_view(tensor, shape):
     or a shape the memory layout cannot give without a copy: View.apply raises then)."""
     if tensor._requires_grad and _grad_enabled[0] or tensor.is_quantized:
         return None  # a QuantizedTensor: View.apply keeps its quantizer (_quantized_dispatch)
-    out = tensor._data.view()
-    try:
-        out.shape = shape
-    except AttributeError:
+    out = reshape_view(tensor._data, shape)
+    if out is None:
         return None
     return view_of(_make(out), tensor)
 
@@ -282,12 +279,7 @@ def view(self, *shape, size=None, dtype=None):
 
 
 def _can_view(array, shape):
-    probe = array.view()
-    try:
-        probe.shape = shape
-    except AttributeError:
-        return False
-    return True
+    return reshape_view(array, shape) is not None
 
 
 def reshape(input, *sizes, shape=None):
