@@ -19,6 +19,7 @@ import numpy as np
 
 from .._memory_format import as_format, suggest_format
 from ..autograd.grad_mode import _grad_enabled
+from . import _pool_cuda
 from ._autocast import float32_in_autocast
 from ._conv_kernels import _expand, _offset_slices, _pad_array
 from ._pool_adaptive import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,
@@ -129,6 +130,10 @@ def _max_pool_arrays(x, kernel, stride, padding, pad_hi, dilation, out, want_ind
     """Running max over the kernel offsets; the flat per-plane index of the winner (the
     first maximum in scan order, a NaN wins as in PyTorch) when ``want_index``."""
     xp = xp_of(x)
+    fused = _pool_cuda.max_pool2d(x, kernel, stride, padding, dilation, out)
+    if fused is not None:  # one kernel on a GPU (see _pool_cuda)
+        values, index = fused
+        return _keep_format(values, x), (_keep_format(index, x) if want_index else None)
     padded = _pad_array(x, padding, pad_hi, _lowest(x.dtype))
     lead = (slice(None), slice(None))
     offsets = list(itertools.product(*(range(k) for k in kernel)))
