@@ -114,7 +114,7 @@ class _IndexTargetLoss(Function):
             weight = weight.astype(dtype, copy=False)
             class_weight = weight.reshape(_class_shape(x.ndim, class_axis))
             w_target = weight[safe] * keep
-        picked = xp.take_along_axis(logp, index, class_axis).squeeze(class_axis)
+        picked = _take_classes(xp, logp, index, class_axis)
         target_coef = w_target * (1 - label_smoothing)
         loss = -target_coef * picked
         smooth_coef = None
@@ -171,12 +171,38 @@ class _IndexTargetLoss(Function):
             result *= g * row
         else:
             result = xp.zeros_like(x._data)
-        current = xp.take_along_axis(result, index, class_axis)
-        xp.put_along_axis(result, index, current - g_target, class_axis)
+        _subtract_at_classes(xp, result, index, g_target, class_axis)
         if smooth_coef is not None:
             smooth = g * xp.expand_dims(smooth_coef, class_axis)
             result -= smooth if class_weight is None else smooth * class_weight
         return (_make(result.astype(x._data.dtype, copy=False)),) + (None,) * 6
+
+
+def _flat_positions(xp, array, index):
+    """Flat positions of ``index`` (N, 1) into a C-contiguous (N, C) ``array``."""
+    rows, classes = array.shape
+    return xp.arange(0, rows * classes, classes, dtype=np.int64) + index.reshape(-1)
+
+
+def _take_classes(xp, array, index, class_axis):
+    """``take_along_axis(array, index, class_axis).squeeze(class_axis)``. On a GPU, for
+    (N, C) input, a flat ``take``: CuPy's take_along_axis builds its index grids in Python
+    (~0.15 ms of host time a call on an H200 machine) where this is three launches."""
+    if xp is np or array.ndim != 2 or not array.flags.c_contiguous:
+        return xp.take_along_axis(array, index, class_axis).squeeze(class_axis)
+    return array.reshape(-1).take(_flat_positions(xp, array, index))
+
+
+def _subtract_at_classes(xp, array, index, values, class_axis):
+    """``array[.., index, ..] -= values`` along ``class_axis`` (indices distinct per row),
+    in place; flat on a GPU for (N, C) input, as ``_take_classes``."""
+    if xp is np or array.ndim != 2 or not array.flags.c_contiguous:
+        current = xp.take_along_axis(array, index, class_axis)
+        xp.put_along_axis(array, index, current - values, class_axis)
+        return
+    flat = array.reshape(-1)
+    positions = _flat_positions(xp, array, index)
+    flat[positions] = flat.take(positions) - values.reshape(-1)
 
 
 def _coefficients(x, class_axis, index, target_coef, smooth_coef, class_weight):
