@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from .._backend import array_module
+from .._backend.cuda_sort import cuda_argsort
 from .._tensor import Tensor, _make
 from ._coo import SparseCooTensor, _linear, _new, _unravel, _wrap
 from ._names import named
@@ -398,7 +399,9 @@ def sparse_mask(input, mask):
 def index_select(input, dim, index):
     """Entries whose index along ``dim`` appears in ``index``, renumbered to its positions
     (an entry is repeated for each position naming it): position by position, entries in
-    their stored order. A dense dimension selects inside the values."""
+    their stored order (on CUDA: in the order of PyTorch's unstable sort of the indices
+    along ``dim``, unless they are dim-0 indices of a coalesced tensor). A dense dimension
+    selects inside the values."""
     dim = _wrap(dim, input.ndim)
     sparse_dim = input.sparse_dim()
     shape = list(input._sp_shape)
@@ -409,7 +412,10 @@ def index_select(input, dim, index):
     indices = input._sp_indices._data
     xp = array_module(indices)
     wanted = index._data.astype(np.int64).reshape(-1)
-    order = xp.argsort(indices[dim], kind="stable")
+    if xp is np or (dim == 0 and input._sp_coalesced):
+        order = xp.argsort(indices[dim], kind="stable")
+    else:  # index_select_sparse_cuda sorts with Tensor.sort (unstable for nnz <= 32)
+        order = xp.asarray(cuda_argsort(input._sp_indices._host_array()[dim][None])[0])
     sorted_keys = indices[dim][order]
     low = xp.searchsorted(sorted_keys, wanted, side="left")
     counts = xp.searchsorted(sorted_keys, wanted, side="right") - low
