@@ -181,6 +181,26 @@ def module_for(dev: device):
     raise RuntimeError(f"ember has no backend for device type '{dev.type}'")
 
 
+def host_scalars_to_device(arrays):
+    """``arrays`` (a list) with each 0-d NumPy array uploaded to the GPU of the first CuPy
+    array among them; None when there is none of either. PyTorch mixes 0-d cpu tensors
+    into cuda ops as scalars, where CuPy refuses every host array, 0-d ones included."""
+    cp = _cupy
+    if cp is None:
+        return None
+    target = next((a for a in arrays if isinstance(a, cp.ndarray)), None)
+    if target is None:
+        return None
+    moved = None
+    for position, array in enumerate(arrays):
+        if type(array) is np.ndarray and array.ndim == 0:
+            if moved is None:
+                moved = list(arrays)
+            with cp.cuda.Device(target.device.id):
+                moved[position] = cp.asarray(array)
+    return moved
+
+
 def check_same_device(arrays) -> None:
     """Raise PyTorch's error when an op's arrays live on two devices.
 

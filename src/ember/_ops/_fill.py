@@ -78,7 +78,10 @@ def fill_(self, value) -> Tensor:
         return apply_inplace(self, Fill.apply(self, value))
     inplace_check(self)
     data = self._data
-    value = value._data if isinstance(value, Tensor) else value
+    if isinstance(value, Tensor):
+        if value.device.type == "cuda" and self.device.type != "cuda":
+            value = value.cpu()  # CuPy arrays refuse NumPy's implicit conversion
+        value = value._data
     if data.dtype in _SPECIAL:  # float8, complex32: PyTorch's checks and rounding
         check_fill(value, data.dtype, data.size)
         value = convert(value, data.dtype)

@@ -19,7 +19,7 @@ import itertools
 import weakref
 
 from .._backend import autocast_state
-from .._backend.device import check_same_device
+from .._backend.device import check_same_device, host_scalars_to_device
 from .._tensor import Tensor, _make
 from ..utils.hooks import _list_handle as _RemovableHandle
 from ._saved import (  # noqa: F401 - saved_arrays and _legacy_type are imported from here
@@ -231,7 +231,7 @@ class Function:
                 try:
                     out = cls.forward(ctx, *forward_args, **kwargs)
                 except (TypeError, ValueError) as exc:  # TypeError: CuPy refusing a host array
-                    _reraise_broadcast(exc, forward_args)
+                    out = _forward_again(cls, ctx, exc, forward_args, kwargs)
                 if type(out) is tuple:
                     return tuple(_make(o) if o is not None else None for o in out)
                 return _make(out)
@@ -247,7 +247,7 @@ class Function:
             try:
                 out = cls.forward(ctx, *forward_args, **kwargs)
             except (TypeError, ValueError) as exc:  # TypeError: CuPy refusing a host array
-                _reraise_broadcast(exc, forward_args)
+                out = _forward_again(cls, ctx, exc, forward_args, kwargs)
             return _finish_output(cls, ctx, args, forward_args, out)
         record = False
         if _grad_enabled[0]:
@@ -353,7 +353,7 @@ def apply_binary(cls, a, b):
         try:
             out = cls.forward(ctx, x, y)
         except (TypeError, ValueError) as exc:  # TypeError: CuPy refusing a host array
-            _reraise_broadcast(exc, [x, y])
+            out = _forward_again(cls, ctx, exc, [x, y], {})
         if type(out) is tuple:
             return tuple(_make(o) if o is not None else None for o in out)
         return _make(out)
@@ -387,7 +387,7 @@ def apply_binary(cls, a, b):
     try:
         out = cls.forward(ctx, x, y)
     except (TypeError, ValueError) as exc:  # TypeError: CuPy refusing a host array
-        _reraise_broadcast(exc, [x, y])
+        out = _forward_again(cls, ctx, exc, [x, y], {})
     return _finish_output(cls, ctx, (a, b), [x, y], out)
 
 
@@ -449,6 +449,18 @@ def same_float(grad, *operands):
         if operand_dtype is not dtype and operand_dtype != dtype:
             return False
     return True
+
+
+def _forward_again(cls, ctx, exc, arrays, kwargs):
+    """After ``cls.forward`` raised ``exc``: PyTorch's error for arrays on two devices;
+    else, for CuPy refusing a 0-d host array (a 0-d cpu tensor, which PyTorch mixes into
+    cuda ops as a scalar), the forward again with those arrays uploaded to the op's GPU;
+    else the error as PyTorch words it (``_reraise_broadcast``)."""
+    check_same_device(arrays)
+    moved = host_scalars_to_device(arrays) if isinstance(exc, TypeError) else None
+    if moved is None:
+        _reraise_broadcast(exc, arrays)
+    return cls.forward(ctx, *moved, **kwargs)
 
 
 def _reraise_broadcast(exc, arrays):
