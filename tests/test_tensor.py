@@ -311,8 +311,25 @@ def test_requires_grad_flags():
         y.requires_grad = True
 
 
-def test_pin_memory_without_gpu():
-    check_raises(lambda lib: lib.zeros(2).pin_memory())
+def test_pin_memory_with_and_without_gpu():
+    """Without a GPU both refuse with PyTorch's error; where one is there (for ember: CuPy
+    sees it, or the CuPy double), a cpu tensor's pinned copy is pinned and on cpu, and a
+    cuda tensor is refused as PyTorch refuses it."""
+    e_gpu, t_gpu = ember.cuda.is_available(), torch.cuda.is_available()
+    if not (e_gpu or t_gpu):
+        e, t = check_raises(lambda lib: lib.zeros(2, device="cpu").pin_memory())
+        assert str(e) == str(t)
+    for lib, has_gpu in ((ember, e_gpu), (torch, t_gpu)):
+        if has_gpu:
+            pinned = lib.zeros(2, device="cpu").pin_memory()
+            assert pinned.is_pinned() and pinned.device.type == "cpu"
+    if e_gpu and t_gpu:
+        messages = []
+        for lib in (ember, torch):
+            with pytest.raises(RuntimeError) as info:
+                lib.zeros(2, device="cuda").pin_memory()
+            messages.append(str(info.value))
+        assert messages[0] == messages[1]
     assert ember.zeros(2).is_pinned() is torch.zeros(2).is_pinned() is False
 
 

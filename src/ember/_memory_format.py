@@ -10,6 +10,8 @@ channels-last as in PyTorch.
 
 from __future__ import annotations
 
+from ._backend.strided import strided_view
+
 
 class memory_format:  # PyTorch's (lower-case) name
     """One of the memory-format constants (compared by identity)."""
@@ -94,8 +96,7 @@ def as_format(array, fmt, xp):
     for extent in array.shape:
         size *= extent
     buffer = xp.empty(max(size, 1), dtype=array.dtype)
-    out = xp.lib.stride_tricks.as_strided(
-        buffer, array.shape, tuple(s * array.itemsize for s in strides))
+    out = strided_view(buffer, array.shape, tuple(s * array.itemsize for s in strides))
     out[...] = array
     return out
 

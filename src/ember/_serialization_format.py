@@ -26,6 +26,7 @@ from ._backend import dtypes as _dt
 from ._backend.device import array_module
 from ._backend.meta import MetaArray
 from ._backend.meta import empty as meta_empty
+from ._backend.strided import strided_view
 from . import _serialization_subclass as _sub
 
 STORAGE_NAMES = {
@@ -447,11 +448,9 @@ def view_storage(storage, offset, size, stride):
         )
     itemsize = flat.dtype.itemsize
     if itemsize == 1 and flat.dtype.kind == "f":  # float8_e5m2: its '<f1' array interface
-        return xp.lib.stride_tricks.as_strided(  # is not one NumPy reads back
-            flat[offset:].view(np.uint8), shape=size, strides=stride).view(flat.dtype)
-    return xp.lib.stride_tricks.as_strided(
-        flat[offset:], shape=size, strides=tuple(s * itemsize for s in stride)
-    )
+        return strided_view(  # is not one NumPy reads back
+            flat[offset:].view(np.uint8), size, stride).view(flat.dtype)
+    return strided_view(flat[offset:], size, tuple(s * itemsize for s in stride))
 
 
 def rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):

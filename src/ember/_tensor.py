@@ -25,6 +25,8 @@ from ._backend import (
     to_dtype,
 )
 from ._backend import dtypes as _dt
+from ._backend.strided import data_ptr as _data_ptr
+from ._backend.strided import storage_root as _storage_root
 from ._backend.sync_debug import MODE as _SYNC_MODE
 from ._backend.sync_debug import check as _sync_check
 from ._grad_assign import _check_assigned_grad
@@ -271,14 +273,10 @@ class Tensor:
 
     def storage_offset(self) -> int:
         array = self._data
-        root = array
-        while getattr(root, "base", None) is not None and hasattr(root.base, "__array_interface__"):
-            root = root.base
+        root = _storage_root(array)
         if root is array:
             return 0
-        start = array.__array_interface__["data"][0]
-        base = root.__array_interface__["data"][0]
-        return (start - base) // array.dtype.itemsize
+        return (_data_ptr(array) - _data_ptr(root)) // array.dtype.itemsize
 
     def is_contiguous(self, memory_format=None) -> bool:
         if memory_format is None:
@@ -288,10 +286,7 @@ class Tensor:
         return is_contiguous_as(self._data, memory_format)
 
     def data_ptr(self) -> int:
-        array = self._data
-        if type(array) is np.ndarray:
-            return array.__array_interface__["data"][0]
-        return array.data.ptr
+        return _data_ptr(self._data)
 
     def is_floating_point(self) -> bool:
         np_dtype = self._data.dtype

@@ -10,7 +10,7 @@ the real and imaginary parts, as torch's gradcheck does for complex functions).
 import numpy as np
 import pytest
 import torch
-from oracle import RNG, assert_same, check_raises, on_device, to_ember, to_torch
+from oracle import RNG, as_numpy, assert_same, check_raises, on_device, to_ember, to_torch
 
 import ember
 
@@ -63,11 +63,12 @@ def check_c(fn, *arrays, grad=True, rtol=None, atol=None, grad_rtol=None, grad_a
     t_leaves = [t for t in t_in if isinstance(t, torch.Tensor) and t.requires_grad]
     e_leaves = [t for t in e_in if isinstance(t, ember.Tensor) and t.requires_grad]
     up = _upstream(t_out)
-    t_grads = torch.autograd.grad(t_out, t_leaves, torch.from_numpy(up.copy()), allow_unused=True)
+    t_up = torch.from_numpy(up.copy()).to(t_out.device)  # torch's output may be on cuda
+    t_grads = torch.autograd.grad(t_out, t_leaves, t_up, allow_unused=True)
     e_grads = ember.autograd.grad(e_out, e_leaves, to_ember(up), allow_unused=True)
     for i, (eg, tg) in enumerate(zip(e_grads, t_grads)):
         if tg is None:
-            assert eg is None or not eg.detach().numpy().any(), f"grad[{i}]: expected None"
+            assert eg is None or not as_numpy(eg).any(), f"grad[{i}]: expected None"
             continue
         assert_same(eg, _resolved(tg), grad_rtol if grad_rtol is not None else rtol,
                     grad_atol if grad_atol is not None else atol, f"grad[{i}]")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .._backend.dtypes import SPECIAL_TYPE_NAMES as _SPECIAL
 from .._backend.float8 import check_fill, convert
+from .._backend.strided import storage_root
 from ..autograd.function import Function
 from ._util import Tensor, _make, array_module, inplace_check
 from ._factory import fill_uninitialized
@@ -212,9 +213,7 @@ def resize_(self, *sizes, memory_format=None) -> Tensor:
     for s in shape:
         count *= s
     array = self._data
-    root = array
-    while getattr(root, "base", None) is not None and hasattr(root.base, "shape"):
-        root = root.base
+    root = storage_root(array)
     offset = self.storage_offset() if root is not array else 0
     if root.flags.c_contiguous and root.dtype == array.dtype and offset + count <= root.size:
         self._data = root.reshape(-1)[offset:offset + count].reshape(shape)

@@ -17,6 +17,7 @@ import itertools
 import numpy as np
 
 from .._backend import get_default_dtype
+from .._backend.strided import storage_root, strided_view
 from ..autograd.function import Function
 from . import creation as _creation
 from . import shape as _shape
@@ -72,21 +73,6 @@ def _shape_str(shape):
 # -- storage geometry ---------------------------------------------------------------------------
 
 
-def storage_root(array):
-    """The array that owns ``array``'s memory (its storage), found through ``.base``."""
-    root = array
-    kind = type(array)
-    while True:
-        # NumPy's as_strided (unfold's windows) hangs its source off a DummyArray (and a
-        # CuPy double's wrapper adds a host view): step over bases of other types
-        base = root.base
-        while base is not None and not isinstance(base, kind):
-            base = getattr(base, "base", None)
-        if base is None:
-            return root
-        root = base
-
-
 def storage_flat(array):
     """The whole storage of ``array`` as a 1-D array in memory order (a view)."""
     root = storage_root(array)
@@ -99,8 +85,7 @@ def storage_flat(array):
 
 def storage_offset_of(array) -> int:
     """Offset of ``array``'s first element from the start of its storage, in elements."""
-    root = storage_flat(array)
-    return (_data_ptr(array) - _data_ptr(root)) // array.dtype.itemsize
+    return (_data_ptr(array) - _data_ptr(storage_root(array))) // array.dtype.itemsize
 
 
 def _check_geometry(size, stride, offset, itemsize, storage_elements):
@@ -150,8 +135,7 @@ class AsStrided(Function):
         itemsize = x.dtype.itemsize
         xp = xp_of(x)
         start = flat[offset:] if offset < flat.size else flat[flat.size:]
-        out = xp.lib.stride_tricks.as_strided(
-            start, shape=tuple(size), strides=tuple(s * itemsize for s in stride))
+        out = strided_view(start, tuple(size), tuple(s * itemsize for s in stride))
         if ctx.needs_input_grad[0]:  # the geometry backward needs, built only then
             base_shift = _data_ptr(x) - _data_ptr(flat)
             ctx.meta = (flat.size, _element_offsets(x, base_shift) // itemsize,
@@ -196,9 +180,8 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, pin_mem
     if requires_grad and storage._data.dtype.kind not in "fcV":
         raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                            "gradients")
-    out = _make(xp_of(storage._data).lib.stride_tricks.as_strided(
-        storage._data, shape=size, strides=tuple(s * storage._data.dtype.itemsize
-                                                 for s in stride)))
+    out = _make(strided_view(storage._data, size,
+                             tuple(s * storage._data.dtype.itemsize for s in stride)))
     return out.requires_grad_(True) if requires_grad else out
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._backend.dtypes import COMPLEX32_NP
 from .._backend.float8 import refuse_complex32 as refuse_special
+from .._backend.strided import adopt_storage, strided_view
 from .._complex32 import as_real_view, conjugate
 from .._backend import dtypes as _dt
 from ..autograd.function import Function
@@ -190,8 +191,7 @@ class ViewAsReal(Function):
             return z[..., None].view(_real_np(z.dtype))
         # CuPy changes itemsize only on C-contiguous arrays: stride the real part instead
         real_part = z.real
-        return xp_of(z).lib.stride_tricks.as_strided(
-            real_part, z.shape + (2,), real_part.strides + (real_part.itemsize,))
+        return strided_view(real_part, z.shape + (2,), real_part.strides + (real_part.itemsize,))
 
     @staticmethod
     def backward(ctx, grad):
@@ -209,8 +209,9 @@ class ViewAsComplex(Function):
         try:
             return x.view(np_dtype)[..., 0]
         except ValueError:  # CuPy changes itemsize only on C-contiguous arrays
-            return xp_of(x).ndarray(x.shape[:-1], np_dtype, memptr=x.data,
+            view = xp_of(x).ndarray(x.shape[:-1], np_dtype, memptr=x.data,
                                     strides=x.strides[:-1])
+            return adopt_storage(view, x)
 
     @staticmethod
     def backward(ctx, grad):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from .._backend import device_of, module_for, to_device, to_dtype
 from .._backend import dtypes as _dt
 from .._backend.dtypes import SPECIAL_TYPE_NAMES as _SPECIAL_TYPE_NAMES
+from .._backend.strided import strided_view
 from .._backend.sync_debug import MODE as _SYNC_MODE
 from .._backend.sync_debug import report as _sync_report
 from .._memory_format import (
@@ -96,9 +97,8 @@ def _as_preserved(array, candidate, xp):
         return candidate
     # size-1 dims with strides order K does not give (PyTorch keeps them as they were)
     itemsize = candidate.itemsize
-    return xp.lib.stride_tricks.as_strided(
-        xp.empty(max(array.size, 1), candidate.dtype), shape,
-        tuple(s * itemsize for s in strides))
+    return strided_view(xp.empty(max(array.size, 1), candidate.dtype), shape,
+                        tuple(s * itemsize for s in strides))
 
 
 def empty_preserving(array, np_dtype, xp=None):

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._backend.dtypes import dtype as _dtype
 from .._backend.reshape_view import reshape_view
+from .._backend.strided import strided_view
 from ..autograd.function import Function, _legacy_type
 from ..autograd.grad_mode import _grad_enabled, _inference
 from ._util import Tensor, _make, inplace_check, normalize_dims, shape_str, wrap_dim, xp_of
@@ -248,7 +249,7 @@ class Expand(Function):
             # the same view built directly: as_strided's Python wrapper costs ~2.5 us
             return np.ndarray(shape, x.dtype, x, 0, strides)
         # writable like PyTorch's expanded tensors (NumPy's broadcast_to is read-only)
-        return xp_of(x).lib.stride_tricks.as_strided(x, shape, strides)
+        return strided_view(x, shape, strides)
 
     @staticmethod
     def backward(ctx, grad):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.strided import strided_view
 from ..autograd.function import Function
 from ._util import Tensor, _make, shape_str, wrap_dim, xp_of
 from .shape import mark_multi_output_views, view_of
@@ -14,7 +15,7 @@ from .shape import mark_multi_output_views, view_of
 
 def _strided_view(array, shape, byte_strides):
     """A writable view of ``array``'s memory from its first element (byte strides)."""
-    return xp_of(array).lib.stride_tricks.as_strided(array, shape, byte_strides)
+    return strided_view(array, shape, byte_strides)
 
 
 def _diagonal_view(x, offset, dim1, dim2):

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from .._backend.strided import strided_view
 from .._grad_assign import _CPP_TYPE_NAMES
 from .._memory_format import (
     _ORDER, canonical_strides, channels_last, channels_last_3d, check_rank, memory_format,
@@ -143,8 +144,7 @@ def _window(flat, offset, size, stride, itemsize):
         grown[:flat.size] = flat
         flat = grown
     start = flat[offset:] if offset < flat.size else flat[flat.size:]
-    return xp_of(flat).lib.stride_tricks.as_strided(
-        start, shape=size, strides=tuple(s * itemsize for s in stride))
+    return strided_view(start, size, tuple(s * itemsize for s in stride))
 
 
 def is_set_to(self, tensor) -> bool:
