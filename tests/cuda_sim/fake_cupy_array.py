@@ -65,7 +65,21 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
     @property
     def data(self):
         """CuPy's ``MemoryPointer``: ``.ptr`` is the address of the first element."""
-        return _MemoryPointer(self.__array_interface__["data"][0])
+        return _MemoryPointer(numpy.ndarray.__array_interface__.__get__(self)["data"][0])
+
+    @property
+    def __array_interface__(self):
+        # CuPy arrays have only __cuda_array_interface__; code must use .data.ptr
+        raise AttributeError("'cupy.ndarray' object has no attribute '__array_interface__'")
+
+    _no_base = False  # set on what as_strided returns
+
+    @property
+    def base(self):
+        """CuPy's: the array a view was made from (a view of a view names the first
+        one); None for a fresh allocation and for ``as_strided``'s result, a new array
+        over the same memory."""
+        return None if self._no_base else numpy.ndarray.base.__get__(self)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if _nesting["depth"] or _graph.active() is None:
@@ -303,9 +317,19 @@ class _RandomModule(types.ModuleType):
 
 
 linalg = _LinalgModule("cupy.linalg")
+
+
+def _as_strided(x, shape=None, strides=None):
+    """CuPy's: ``ndarray(shape, x.dtype, memptr=x.data, strides=strides)``, a new array
+    over ``x``'s memory whose ``base`` is None."""
+    out = _wrap(numpy.lib.stride_tricks.as_strided(_plain(x), shape, strides), x._device_id)
+    out._no_base = True
+    return out
+
+
 lib = types.ModuleType("cupy.lib")
 lib.stride_tricks = types.ModuleType("cupy.lib.stride_tricks")
-lib.stride_tricks.as_strided = _device_function(numpy.lib.stride_tricks.as_strided)
+lib.stride_tricks.as_strided = _device_function(_as_strided)
 random = _RandomModule("cupy.random")
 
 
