@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(__file__))
+import oracle  # noqa: E402
 from module_oracle import check_module  # noqa: E402
 from oracle import check, check_raises, randn  # noqa: E402
 
@@ -414,8 +415,27 @@ def test_conv_edge_cases(name, fn, inputs):
 
 def test_integer_conv():
     rng = np.random.default_rng(0)
-    check(lambda lib, x, w: lib.nn.functional.conv2d(x, w, padding=1),
-          rng.integers(-5, 5, (1, 3, 5, 5)), rng.integers(-5, 5, (2, 3, 3, 3)), grad=False)
+    inputs = [rng.integers(-5, 5, (1, 3, 5, 5)), rng.integers(-5, 5, (2, 3, 3, 3))]
+
+    def conv(lib, x, w):
+        return lib.nn.functional.conv2d(x, w, padding=1)
+
+    if oracle.DEVICE == "cuda":  # cuDNN has no integer convolution
+        _raises_on_cuda(conv, inputs, RuntimeError,
+                        "getCudnnDataTypeFromScalarType() not supported for Long")
+    else:
+        check(conv, *inputs, grad=False)
+
+
+def _raises_on_cuda(fn, inputs, error, message):
+    """On cuda, where PyTorch's CUDA kernels refuse what its CPU ones compute: ember's
+    error, and torch's when torch is on cuda too, are ``error`` with ``message``."""
+    libs = [(ember, oracle.to_ember)] + (
+        [(torch, oracle.to_torch)] if oracle.TORCH_DEVICE == "cuda" else [])
+    for lib, convert in libs:
+        with pytest.raises(error) as info:
+            fn(lib, *[convert(x) for x in inputs])
+        assert str(info.value) == message, lib.__name__
 
 
 @pytest.mark.parametrize("which", ["input", "weight"])

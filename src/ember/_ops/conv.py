@@ -22,7 +22,7 @@ from ..autograd.grad_mode import _grad_enabled
 from ._conv_kernels import (_bias_grad, _conv_forward, _conv_input_grad, _conv_weight_grad,
                             _expand, _fold_array, _Geometry, _grad_by_group, _unfold_array)
 from ._linear_pair import _LinearMap, linear_map_pair
-from ._util import _make, xp_of
+from ._util import _make, type_name, xp_of
 
 
 # ---------------------------------------------------------------------------
@@ -216,6 +216,13 @@ def _check_dtypes(x, weight, bias):
         raise _weight_mismatch(x, weight)
 
 
+def _check_cuda_integers(x):
+    """PyTorch's CUDA build runs integer convolutions through cuDNN, which has none."""
+    if x._data.dtype.kind in "iu" and x.device.type == "cuda":
+        raise RuntimeError("getCudnnDataTypeFromScalarType() not supported for "
+                           f"{type_name(x._data.dtype)}")
+
+
 def _check_transposed_dtypes(x, weight, bias, nd):
     """Dtype checks of conv_transpose*: weight against input first. Returns the bias to
     use: PyTorch's float64/float16 kernels for 1-d and 2-d take a bias of another float
@@ -285,6 +292,7 @@ def _conv_nd(x, weight, bias, stride, padding, dilation, groups, nd):
     if autocast_state.ACTIVE[0] is not None:  # cast first, as PyTorch's autocast does
         x, weight, bias = autocast_state.cast(_Conv, (x, weight, bias))
     _check_dtypes(x, weight, bias)
+    _check_cuda_integers(x)
     in_spatial = tuple(x.shape[2:])
     padded = tuple(s + lo + hi for s, lo, hi in zip(in_spatial, pad_lo, pad_hi))
     effective = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
@@ -370,6 +378,7 @@ def _conv_transpose_nd(x, weight, bias, stride, padding, output_padding, groups,
     if autocast_state.ACTIVE[0] is not None:  # cast first, as PyTorch's autocast does
         x, weight, bias = autocast_state.cast(_ConvInputGrad, (x, weight, bias))
     bias = _check_transposed_dtypes(x, weight, bias, nd)
+    _check_cuda_integers(x)
     kernel = tuple(weight.shape[2:])
     grad_spatial = tuple(x.shape[2:])
     in_spatial = tuple((i - 1) * s - 2 * p + d * (k - 1) + op_ + 1 for i, s, p, d, k, op_ in

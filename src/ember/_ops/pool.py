@@ -31,7 +31,7 @@ from ._pool_adaptive import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_
 from ._pool_planes import _GatherPlanes, _ScatterPlanes, _with_indices
 from ._linear_pair import _LinearMap, linear_map_pair
 from ._quantized_dispatch import quantized_call
-from ._util import _make, xp_of
+from ._util import _make, type_name, xp_of
 
 # ---------------------------------------------------------------------------
 # argument handling
@@ -188,6 +188,11 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
     x, unbatched = _batched(input, nd, op)
     geometry = _window_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd, op,
                                 return_indices)
+    if x._data.dtype.kind in "iub" and x.device.type == "cuda":  # floating kernels only
+        kernel_name = ("max_pool3d_with_indices_out_frame" if nd == 3
+                       else "max_pool2d_with_indices_out_cuda_frame")
+        raise NotImplementedError(f'"{kernel_name}" not implemented for '
+                                  f"'{type_name(x._data.dtype)}'")
     source = input  # the node's input: unbatched too, as PyTorch's kernels take it
     if nd == 1:  # PyTorch pools (N, C, L) as (N, C, 1, L) and squeezes the row away
         source = input.unsqueeze(-2)
