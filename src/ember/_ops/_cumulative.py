@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.cupy_gaps import running_extreme
 from .._backend.float8 import refuse_complex32 as refuse_special
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
@@ -26,12 +27,58 @@ def _scan_array(scan, x, dim, np_dtype):
     if np_dtype is None and x.dtype.kind in "biu":
         np_dtype = np.dtype(np.int64)
     target = x.dtype if np_dtype is None else np.dtype(np_dtype)
-    if target.itemsize == 2 and target.kind in "fV":
+    if target.itemsize == 2 and target.kind in "fV" and scan.__name__ == "cumsum" and \
+            xp_of(x) is not np and target.fields is None:
+        out = _device_half_cumsum(xp_of(x), x.astype(target, copy=False), dim)
+    elif target.itemsize == 2 and target.kind in "fV":
         out = scan(x.astype(np.float32), axis=dim).astype(target)
     else:
         out = scan(x, axis=dim, dtype=np_dtype)
     # contiguous whatever x's strides, as PyTorch's scans (NumPy's keep a transposed layout)
     return out if out.flags.c_contiguous else out.copy()
+
+
+def _device_half_cumsum(xp, x, axis):
+    """torch's CUDA cumsum of float16/bfloat16 adds with std::plus in that type, so every
+    partial sum is rounded, in its kernels' order (ATen's ScanUtils.cuh): along the last
+    dim a Sklansky scan over blocks of 2 * num_threads_x carrying the running total, along
+    another dim a sequential loop. (A 1-D tensor goes to CUB there; float32 sums here.)"""
+    dt, n = x.dtype, x.shape[axis]
+
+    def add(a, b):  # c10's Half/BFloat16 +: in float32, rounded back
+        return (a.astype(np.float32) + b.astype(np.float32)).astype(dt)
+
+    if x.size in (0, n):
+        return xp.cumsum(x.astype(np.float32), axis=axis).astype(dt)
+    if axis != x.ndim - 1:
+        moved = xp.moveaxis(x, axis, 0)
+        out, acc = xp.empty(moved.shape, dt), xp.zeros(moved.shape[1:], dt)
+        for i in range(n):
+            acc = add(acc, moved[i])
+            out[i] = acc
+        return xp.moveaxis(out, 0, axis)
+    rows = x.reshape(-1, n)
+    log_x = _log_num_threads_x(rows.shape[0], n)
+    width = 2 << log_x
+    out, total = xp.empty(rows.shape, dt), xp.zeros((rows.shape[0], 1), dt)
+    for start in range(0, n, width):
+        chunk = rows[:, start:start + width]
+        buf = xp.zeros((rows.shape[0], width), dt)
+        buf[:, :chunk.shape[1]] = chunk
+        buf[:, :1] = add(buf[:, :1], total)
+        for m in range(log_x + 1):  # step m: each block of 2s adds its s-th sum to the rest
+            s = 1 << m
+            blocks = buf.reshape(rows.shape[0], width // (2 * s), 2 * s)
+            blocks[:, :, s:] = add(blocks[:, :, s:], blocks[:, :, s - 1:s])
+        out[:, start:start + chunk.shape[1]] = buf[:, :chunk.shape[1]]
+        total = buf[:, -1:]
+    return out.reshape(x.shape)
+
+
+def _log_num_threads_x(num_rows, row_size):
+    """ATen's get_log_num_threads_x_inner_scan<uint32_t>, its unsigned wrap included."""
+    diff = ((row_size - 1).bit_length() - (num_rows - 1).bit_length()) % 2**32
+    return min(max(((9 + diff) % 2**32) // 2, 4), 9)
 
 
 class CumSum(Function):
@@ -156,13 +203,13 @@ def _running_extreme(name, input, dim, largest):
     d = wrap_dim(dim, x.ndim)
     xp = xp_of(x)
     data = x.view(np.uint8) if x.dtype.kind == "b" else x
-    running = (xp.maximum if largest else xp.minimum).accumulate(data, axis=d)
+    running = running_extreme(xp, data, d, largest)
     hit = data == running
     if data.dtype.kind in "fc":
         hit |= xp.isnan(data)
     index_dtype = np.int32 if x.shape[d] < 2**31 else np.int64  # narrower scans are faster
     candidates = xp.where(hit, positions(x.shape[d], d, x.ndim, xp).astype(index_dtype), 0)
-    indices = xp.maximum.accumulate(candidates, axis=d).astype(np.int64)
+    indices = running_extreme(xp, candidates, d, True).astype(np.int64)
     if input._requires_grad and _grad_enabled[0]:
         node = "CummaxBackward0" if largest else "CumminBackward0"
         values = take_along(input, indices, d, accumulate=True, node_name=node)

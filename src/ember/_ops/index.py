@@ -18,6 +18,7 @@ import re
 
 import numpy as np
 
+from .._backend.cupy_gaps import check_index_bounds
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._inplace import apply_inplace, check_cast
@@ -133,6 +134,7 @@ def _stages(index):
 
 def _target(array, index):
     """(array or its basic view, remaining index) so that ``target[rest]`` is ``x[index]``."""
+    check_index_bounds(array, index)  # CuPy would wrap out-of-range indices around
     stages = _stages(index)
     if stages is None:
         return array, index
@@ -181,6 +183,8 @@ def _index_error(exc, index=None, shape=None):
     match = _TOO_MANY.search(message)
     if match:
         return IndexError(f"too many indices for tensor of dimension {match.group(1)}")
+    if message.startswith("Index "):  # CuPy capitalizes NumPy's "index 5 is out of ..."
+        message = "i" + message[1:]
     return IndexError(message.replace("axis", "dimension"))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend.cupy_gaps import ufunc_at
 from .._backend.float8 import refuse as refuse_float8
 from .._backend import autocast_state
 from ..autograd.function import Function
@@ -157,7 +158,7 @@ class ScatterInto(Function):
         if reduce is None:
             out[where] = values
         else:
-            getattr(xp, _REDUCE_UFUNCS[reduce]).at(out, where, values)
+            ufunc_at(xp, _REDUCE_UFUNCS[reduce], out, where, values)
         return out.reshape(shape)
 
     @staticmethod
@@ -246,7 +247,7 @@ class ScatterReduce(Function):
         xp.add.at(hit, where, 1)
         if not include_self:
             out[where] = _identity(reduce, out.dtype)
-        getattr(xp, _REDUCE_UFUNCS[reduce]).at(out, where, values)
+        ufunc_at(xp, _REDUCE_UFUNCS[reduce], out, where, values)
         count = hit + (1 if include_self else 0)
         if reduce == "mean":
             safe = xp.maximum(count, 1).astype(out.dtype)

@@ -13,6 +13,7 @@ import builtins
 
 import numpy as np
 
+from .._backend.cupy_gaps import running_extreme
 from .._backend.float8 import refuse as refuse_float8
 from .._backend import autocast_state
 from ..autograd.function import Function
@@ -271,9 +272,9 @@ def _mode(input, dim, keepdim):
     nxt = xp.take(ordered, xp.minimum(xp.arange(n) + 1, n - 1), axis=dim)
     starts = (pos == 0) | (ordered != prev)
     ends = (pos == n - 1) | (ordered != nxt)
-    run_start = xp.maximum.accumulate(xp.where(starts, pos, 0), axis=dim)
-    run_end = xp.flip(xp.minimum.accumulate(
-        xp.flip(xp.where(ends, pos, n - 1), axis=dim), axis=dim), axis=dim)
+    run_start = running_extreme(xp, xp.where(starts, pos, 0), dim, True)
+    run_end = xp.flip(running_extreme(
+        xp, xp.flip(xp.where(ends, pos, n - 1), axis=dim), dim, False), axis=dim)
     best = xp.argmax(run_end - run_start, axis=dim, keepdims=True)  # first = smallest value
     last = xp.take_along_axis(run_end, best, axis=dim)
     indices = xp.take_along_axis(order, last, axis=dim)
