@@ -90,6 +90,38 @@ def __getattr__(name):
     return value
 
 
+# -- functions whose CuPy form refuses arguments NumPy's takes -------------------------------
+
+_np_where = _array._device_function(numpy.where)
+_np_isin = _array._device_function(numpy.isin)
+_np_linspace = _array._device_function(numpy.linspace)
+
+
+def where(condition, x=None, y=None):
+    """CuPy's where calls ``condition.astype`` first: a Python bool has none."""
+    if x is None and y is None:
+        return _np_where(condition)
+    if not hasattr(condition, "astype"):
+        raise AttributeError(f"'{type(condition).__name__}' object has no attribute 'astype'")
+    return _np_where(condition, x, y)
+
+
+def isin(element, test_elements, assume_unique=False, invert=False):
+    """CuPy's isin ravels both arguments: a number as ``test_elements`` has no ravel."""
+    for value in (element, test_elements):
+        if not hasattr(value, "ravel"):
+            raise AttributeError(f"'{type(value).__name__}' object has no attribute 'ravel'")
+    return _np_isin(element, test_elements, assume_unique=assume_unique, invert=invert)
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """CuPy spaces scalar endpoints with ``float(stop - start)``: complex ones fail."""
+    if not hasattr(start, "shape") and not hasattr(stop, "shape"):
+        float(stop - start)  # TypeError for complex numbers, as CuPy's
+    return _np_linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype,
+                        axis=axis)
+
+
 class ElementwiseKernel:
     """``cupy.ElementwiseKernel``: CuPy compiles the CUDA C++ with NVRTC at the first call;
     the double has no compiler, so a call says so instead of computing anything."""

@@ -15,12 +15,33 @@ Layouts, chosen by measurement on LeNet/ResNet shapes (see bench/bench_cnn.py):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
 import numpy as np
 
+from .._backend.dtypes import bfloat16 as _bfloat16
 from ._util import Tensor, xp_of
+
+
+def _bfloat16_as_float32_on_device(kernel):
+    """CuPy's batched matmul has no bfloat16 kernel (it takes ml_dtypes' 'E' for an
+    integer type it cannot name): on a device, bfloat16 arrays go in as float32. The
+    result is float32, as NumPy's bfloat16 GEMM returns it; the callers cast back."""
+
+    @functools.wraps(kernel)
+    def run(*args, **kwargs):
+        if _BF16 is None or not any(getattr(a, "dtype", None) == _BF16 for a in args) or \
+                xp_of(next(a for a in args if hasattr(a, "dtype"))) is np:
+            return kernel(*args, **kwargs)
+        return kernel(*(a.astype(np.float32) if getattr(a, "dtype", None) == _BF16 else a
+                        for a in args), **kwargs)
+
+    return run
+
+
+_BF16 = _bfloat16.np  # None without ml_dtypes
 
 
 def _expand(value, nd, name=None):
@@ -279,6 +300,7 @@ def _folded_columns(x, geo):
     return cols.reshape(g, rows, n * math.prod(geo.out_spatial))
 
 
+@_bfloat16_as_float32_on_device
 def _conv_forward(x, weight, bias, geo, saved=None):
     """conv(x, w) + b. A list ``saved`` receives the row-GEMM buffer when that form is
     used, for the weight gradient to reuse (kW times the input: a small price for not
@@ -307,6 +329,7 @@ def _conv_forward(x, weight, bias, geo, saved=None):
     return out
 
 
+@_bfloat16_as_float32_on_device
 def _conv_input_grad(gy_grouped, weight, geo, n):
     """gy in group layout (N, g, O/g, P), weight (O, C/g, *K) -> (N, C, *S).
 
@@ -406,6 +429,7 @@ def _conv2d_phase_input_grad(gy, weight, geo):
     return out
 
 
+@_bfloat16_as_float32_on_device
 def _conv_weight_grad(x, gy_grouped, geo, weight_shape, rows=None):
     """conv2d below _FOLD_MIN_COLUMNS weight columns: the row-GEMM form (on the forward's
     row buffer when it kept it). Otherwise one GEMM per group contracting over batch and

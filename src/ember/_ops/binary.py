@@ -216,8 +216,11 @@ class Xlogy(Function):
         if _any_complex(a, b):
             _refuse_complex("xlogy_cpu", result_np(a, b))
         xp = xp_of(a, b)
+        dt = xp.result_type(a, b)
+        if xp is not np:  # CuPy's where wants array conditions (a Python bool has no astype)
+            a, b = (v if hasattr(v, "dtype") else xp.asarray(v) for v in (a, b))
         out = xp.where(a == 0, 0.0, a * xp.log(b))
-        return xp.asarray(xp.where(b != b, b, out), dtype=xp.result_type(a, b))
+        return xp.asarray(xp.where(b != b, b, out), dtype=dt)
 
     @staticmethod
     def backward(ctx, grad):

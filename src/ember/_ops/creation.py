@@ -219,8 +219,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
     np_dtype = _spaced_dtype("linspace", start, end, dtype)
-    array = xp.linspace(start, end, steps, dtype=np.complex128 if np_dtype.kind == "c" else
-                        np.float64)
+    array = _linspace(xp, start, end, steps, np_dtype.kind == "c")
     if np_dtype.kind in "iu":
         array = xp.trunc(array)
     return _finish(array.astype(np_dtype), requires_grad)
@@ -231,9 +230,20 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
              requires_grad=False) -> Tensor:
     xp, _ = _module_and_device(device)
     np_dtype = _spaced_dtype("logspace", start, end, dtype)
-    exponents = xp.linspace(start, end, steps, dtype=np.complex128 if np_dtype.kind == "c" else
-                            np.float64)
+    exponents = _linspace(xp, start, end, steps, np_dtype.kind == "c")
     return _finish(xp.power(base, exponents).astype(np_dtype), requires_grad)
+
+
+def _linspace(xp, start, end, steps, complex_result):
+    """float64 (or complex128) linspace. A complex one is spaced part by part, which is
+    what NumPy's complex arithmetic computes too (CuPy's linspace takes real endpoints
+    only)."""
+    if not complex_result:
+        return xp.linspace(start, end, steps, dtype=np.float64)
+    start, end = complex(start), complex(end)
+    out = xp.linspace(start.real, end.real, steps, dtype=np.float64).astype(np.complex128)
+    out.imag = xp.linspace(start.imag, end.imag, steps, dtype=np.float64)
+    return out
 
 
 def _spaced_dtype(name, start, end, dtype):

@@ -541,8 +541,10 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
         test = test_elements._data
         found = xp_of(test).isin(xp_of(test).asarray(elements), test, invert=invert)
         return _make(xp_of(test).asarray(found))
-    test = test_elements._data if isinstance(test_elements, Tensor) else test_elements
     xp = xp_of(elements._data)
+    # a number as the test: CuPy's isin wants an array there
+    test = test_elements._data if isinstance(test_elements, Tensor) else xp.asarray(
+        test_elements)
     return _make(xp.isin(elements._data, test, invert=invert))
 
 

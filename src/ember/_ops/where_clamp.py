@@ -27,8 +27,14 @@ class Where(Function):
     @staticmethod
     def forward(ctx, condition, x, y):
         ctx.save_for_backward(condition)
-        x, y, _ = _promote(x, y)
-        return xp_of(condition, x, y).where(condition, x, y)
+        x, y, dt = _promote(x, y)
+        xp = xp_of(condition, x, y)
+        if xp is not np and dt.kind == "V" and dt.fields is None:  # bfloat16
+            # CuPy's where gave float32 for bfloat16 (and a bfloat16 scalar): 0-d arrays
+            # for the numbers, and the picked values (exact in float32) cast back
+            x, y = (v if isinstance(v, xp.ndarray) else xp.asarray(v, dtype=dt) for v in (x, y))
+            return xp.where(condition, x, y).astype(dt, copy=False)
+        return xp.where(condition, x, y)
 
     @staticmethod
     def backward(ctx, grad):
