@@ -1,11 +1,14 @@
 """Matrix products and ember.linalg against PyTorch: values, dtypes, shapes, gradients,
 gradcheck in float64 and PyTorch's error messages."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
 
 import ember
+import oracle
 from oracle import check, check_raises, randn
 
 F64 = np.float64
@@ -54,8 +57,28 @@ def test_matmul_gradcheck(shape_a, shape_b):
     assert ember.autograd.gradgradcheck(ember.matmul, (a, b))
 
 
+# CUDA's GEMM/GEMV/dot kernels have no integer types: on cuda torch refuses an integer
+# product with the kernel's name, and ember does the same (CuPy would compute it).
+CUDA_INTEGER_REFUSALS = {"mm": '"addmm_cuda" not implemented for \'Long\'',
+                         "mv": '"addmv_impl_cuda" not implemented for \'Long\'',
+                         "dot": '"dot" not implemented for \'Long\''}
+
+
+def check_integer_product(kernel, fn, *inputs):
+    """``check`` on cpu; on cuda both libraries refuse (torch where it runs on cuda)."""
+    if oracle.DEVICE == "cpu":
+        return check(fn, *inputs)
+    message = re.escape(CUDA_INTEGER_REFUSALS[kernel])
+    libs = [(ember, oracle.to_ember)] + (
+        [(torch, oracle.to_torch)] if oracle.TORCH_DEVICE == "cuda" else [])
+    for lib, convert in libs:
+        with pytest.raises(NotImplementedError, match=message), oracle.on_device(lib):
+            fn(lib, *[convert(x) for x in inputs])
+
+
 def test_matmul_int_and_noncontiguous():
-    check(lambda lib, a, b: a @ b, np.arange(6).reshape(2, 3), np.arange(12).reshape(3, 4))
+    check_integer_product("mm", lambda lib, a, b: a @ b, np.arange(6).reshape(2, 3),
+                          np.arange(12).reshape(3, 4))
     check(lambda lib, a, b: a.t() @ b.t(), randn(3, 4), randn(5, 3))
     check(lambda lib, a, b: a.mT @ b, randn(2, 3, 4), randn(2, 3, 5))
 
@@ -135,6 +158,9 @@ PRODUCTS = [
 
 @pytest.mark.parametrize("name,fn,inputs", PRODUCTS, ids=[p[0] for p in PRODUCTS])
 def test_products_match_torch(name, fn, inputs):
+    kernel = {"matmul_int": "mv", "addmm_int": "mm", "dot_int": "dot"}.get(name)
+    if kernel is not None:
+        return check_integer_product(kernel, fn, *inputs)
     check(fn, *inputs, rtol=1e-5, atol=1e-5)
 
 

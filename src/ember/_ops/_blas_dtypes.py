@@ -240,7 +240,8 @@ def check_addr_scalar(np_dtype, value, name):
 
 # matmul's dispatch for bool operands: the kernel each operand-rank pair reaches
 def matmul_bool_error(a, b):
-    """Raise the kernel's bool refusal when it runs (empty products never reach it)."""
+    """Raise the kernel's refusal of ``a``'s dtype when it runs (empty products never
+    reach it)."""
     if a.ndim == 1 and b.ndim == 1:
         not_implemented("dot", a.dtype)
     if a.size == 0 or b.size == 0:
@@ -250,6 +251,24 @@ def matmul_bool_error(a, b):
     if b.ndim == 2:
         not_implemented("addmm_impl_cpu_", a.dtype)
     not_implemented("bmm", a.dtype)
+
+
+# CUDA's GEMM, GEMV and dot kernels dispatch floating and complex types only
+_CUDA_KERNELS = {"dot": "dot", "addmv_impl_cpu": "addmv_impl_cuda",
+                 "addmm_impl_cpu_": "addmm_cuda", "bmm": "bmm_cuda"}
+
+
+def device_integer_error(a, b):
+    """On a device, an integer or bool product raises torch's CUDA refusal, from the
+    kernel matmul's dispatch reaches (as ``matmul_bool_error``; CuPy would compute it)."""
+    if type(a) is np.ndarray or a.dtype.kind not in "biu":
+        return
+    try:
+        matmul_bool_error(a, b)
+    except NotImplementedError as exc:
+        kernel = str(exc).split('"')[1]
+        raise NotImplementedError(str(exc).replace(f'"{kernel}"',
+                                                   f'"{_CUDA_KERNELS[kernel]}"')) from None
 
 
 def plain_cast(value, np_dtype):

@@ -154,8 +154,9 @@ def _check_dot(a, b):
 def _matmul_forward(a, b):
     if a.dtype != b.dtype or a.ndim == 0 or b.ndim == 0:
         _matmul_error(a, b)
-    if a.dtype is _BOOL:  # after the shape checks: the kernels refuse bool
-        if a.shape[-1] == (b.shape[-2] if b.ndim > 1 else b.shape[0]):
+    if a.dtype.kind in "biu" and a.shape[-1] == (b.shape[-2] if b.ndim > 1 else b.shape[0]):
+        blas.device_integer_error(a, b)  # CUDA's kernels refuse integers too
+        if a.dtype is _BOOL:  # after the shape checks: the kernels refuse bool
             matmul_bool_error(a, b)
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         _matmul_error(a, b)
