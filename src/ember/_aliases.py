@@ -474,13 +474,22 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sp
     if padding_idx is not None:
         counts = counts - xp.bincount(bag_of[ids == padding_idx], minlength=bags)
     counts = counts.astype("int64")
+    on_cpu = indices.device.type == "cpu"
+    if not on_cpu:
+        # the CUDA kernel's layout: offset2bag for every index, bag_size (offsets' length:
+        # with include_last_offset its last entry is never written; here 0) in every mode,
+        # max_indices empty outside max mode and -1 for an empty bag
+        if offsets is not None and offsets.shape[0] > bags:
+            counts = xp.concatenate([counts, xp.zeros(offsets.shape[0] - bags, "int64")])
+        if name != "max":
+            return output, _make(bag_of), _make(counts), _make(xp.zeros(0, "int64"))
     if name == "sum":
         empty = _make(xp.zeros(0, "int64"))
         return output, empty, _make(xp.zeros(bags, "int64")), _make(xp.zeros(bags, "int64"))
     if name == "mean":
         return output, _make(bag_of), _make(counts), _make(counts.copy())
     rows = weight._data[ids]
-    best = xp.zeros((bags, weight.shape[1]), "int64")
+    best = xp.full((bags, weight.shape[1]), 0 if on_cpu else -1, "int64")
     for bag in _builtins.range(bags):  # max mode only: per bag, which row won each column
         members = xp.nonzero(bag_of == bag)[0]
         if members.size:
