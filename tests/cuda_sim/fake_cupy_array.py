@@ -82,6 +82,8 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
         return None if self._no_base else numpy.ndarray.base.__get__(self)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if not _nesting["depth"]:
+            _refuse_like_cupy(ufunc, method, inputs)
         if _nesting["depth"] or _graph.active() is None:
             return _ufunc_call(ufunc, method, inputs, kwargs)
         written = list(kwargs.get("out", ())) + (list(inputs[:1]) if method == "at" else [])
@@ -128,6 +130,24 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
     __str__ = __repr__
 
 
+# The ufunc methods CuPy 14 has (cupy/_core/_kernel.pyx): accumulate for add and multiply,
+# at for the scatter ops; any other raises NotImplementedError. (reduce goes through
+# NumPy's own max/min methods here, so it is left alone.)
+_CUPY_METHODS = {"accumulate": {"add", "multiply"},
+                 "at": {"add", "subtract", "maximum", "minimum", "bitwise_and",
+                        "bitwise_or", "bitwise_xor"}}
+
+
+def _refuse_like_cupy(ufunc, method, inputs):
+    if method in _CUPY_METHODS and ufunc.__name__ not in _CUPY_METHODS[method]:
+        raise NotImplementedError(f"`cupy_{ufunc.__name__}.{method}` is not supported yet")
+    if ufunc is numpy.matmul and any(getattr(a, "ndim", 0) > 2 and a.dtype.char == "E"
+                                     for a in inputs):
+        # CuPy 14's batched matmul sends ml_dtypes' bfloat16 down its integer GEMM path,
+        # whose kernel generator does not know the type
+        raise TypeError("data type 'E' not understood")
+
+
 def _plain(value):
     return value.view(numpy.ndarray) if isinstance(value, ndarray) else value
 
@@ -162,11 +182,50 @@ def _function_call(func, types_, args, kwargs):
 
 
 def _getitem(array, key):
-    return _wrap(numpy.ndarray.__getitem__(array, _unwrap_key(key)), array._device_id)
+    key = _wrapped_around(array.shape, _unwrap_key(key))
+    with _cupy_index_errors():
+        return _wrap(numpy.ndarray.__getitem__(array, key), array._device_id)
 
 
 def _setitem(array, key, value):
-    numpy.ndarray.__setitem__(array, _unwrap_key(key), value)
+    key = _wrapped_around(array.shape, _unwrap_key(key))
+    with _cupy_index_errors():
+        numpy.ndarray.__setitem__(array, key, value)
+
+
+class _cupy_index_errors:  # noqa: N801 - a context manager
+    """CuPy's text for an integer out of range: NumPy's, capitalized ("Index 5 is ...")."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if kind is IndexError and str(exc).startswith("index "):
+            raise IndexError("I" + str(exc)[1:]) from None
+        return False
+
+
+def _wrapped_around(shape, key):
+    """CuPy wraps integer index arrays around (index 3 of a size-3 dim is 0): NumPy
+    would raise, so the fake wraps them first."""
+    parts = key if isinstance(key, tuple) else (key,)
+    if not any(isinstance(p, numpy.ndarray) and p.dtype.kind in "iu" for p in parts):
+        return key
+
+    def dims(p):
+        if p is None or p is Ellipsis or isinstance(p, bool):
+            return 0
+        return p.ndim if isinstance(p, numpy.ndarray) and p.dtype.kind == "b" else 1
+
+    consumed = sum(dims(p) for p in parts)
+    out, dim = [], 0
+    for p in parts:
+        if isinstance(p, numpy.ndarray) and p.dtype.kind in "iu" and p.ndim and \
+                dim < len(shape) and shape[dim]:
+            p = p % shape[dim]
+        dim += len(shape) - consumed if p is Ellipsis else dims(p)
+        out.append(p)
+    return tuple(out) if isinstance(key, tuple) else out[0]
 
 
 def _plain_method(name, array, *args, **kwargs):
