@@ -231,10 +231,8 @@ class MinMaxObserver(UniformQuantizationObserverBase):
         if x_orig.numel() == 0:
             return x_orig
         x = x_orig.detach().to(self.min_val.dtype)
-        # the running values join x's device (the buffers may stay on the host, as a
-        # 0-d cpu tensor mixes with a cuda one in PyTorch); copy_ brings them back
-        self.min_val.copy_(ember.minimum(x.min(), self.min_val.to(x.device)))
-        self.max_val.copy_(ember.maximum(x.max(), self.max_val.to(x.device)))
+        self.min_val.copy_(ember.minimum(x.min(), self.min_val))
+        self.max_val.copy_(ember.maximum(x.max(), self.max_val))
         return x_orig
 
     def calculate_qparams(self):
@@ -263,7 +261,7 @@ class MovingAverageMinMaxObserver(MinMaxObserver):
         if x_orig.numel() == 0:
             return x_orig
         x = x_orig.detach().to(self.min_val.dtype)
-        min_val, max_val = self.min_val.to(x.device), self.max_val.to(x.device)
+        min_val, max_val = self.min_val, self.max_val
         if float(min_val) == float("inf") and float(max_val) == float("-inf"):
             min_val, max_val = x.min(), x.max()
         else:
