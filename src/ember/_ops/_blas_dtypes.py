@@ -255,7 +255,7 @@ def matmul_bool_error(a, b):
 
 # CUDA's GEMM, GEMV and dot kernels dispatch floating and complex types only
 _CUDA_KERNELS = {"dot": "dot", "addmv_impl_cpu": "addmv_impl_cuda",
-                 "addmm_impl_cpu_": "addmm_cuda", "bmm": "bmm_cuda"}
+                 "addmm_impl_cpu_": "addmm_cuda", "bmm": "baddbmm_cuda"}
 
 
 def device_integer_error(a, b):
