@@ -1,7 +1,8 @@
 """Compiled elementwise kernels (``cupy.ElementwiseKernel``) for the few places where a
 GPU step was launch-bound, each with an array-op path that computes the same values.
 
-``elementwise`` builds (once per backend and name) a kernel, or returns None on NumPy;
+``elementwise`` builds (once per backend and name) a kernel, or returns None on NumPy
+and backends without kernels (meta);
 ``launch`` runs it and returns False where the backend cannot compile (CuPy's test double,
 a CuPy without NVRTC), after which that backend is not asked again and every caller takes
 its array path. So CPU tests exercise the array path, and a GPU runs the kernel.
@@ -23,8 +24,12 @@ def elementwise(xp, name, in_params, out_params, operation, preamble=""):
     key = (id(xp), name)
     kernel = _KERNELS.get(key)
     if kernel is None:
-        kernel = _KERNELS[key] = xp.ElementwiseKernel(in_params, out_params, operation,
-                                                       name, preamble=preamble)
+        factory = getattr(xp, "ElementwiseKernel", None)  # the meta backend has none
+        if factory is None:
+            _CANNOT_COMPILE.add(id(xp))
+            return None
+        kernel = _KERNELS[key] = factory(in_params, out_params, operation, name,
+                                         preamble=preamble)
     return kernel
 
 
