@@ -86,6 +86,8 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
             _refuse_like_cupy(ufunc, method, inputs)
         if _nesting["depth"] or _graph.active() is None:
             return _ufunc_call(ufunc, method, inputs, kwargs)
+        if ufunc is numpy.matmul:
+            _graph.refuse_blas(inputs)
         written = list(kwargs.get("out", ())) + (list(inputs[:1]) if method == "at" else [])
         return _graph.launch(_ufunc_call, (ufunc, method, inputs, kwargs),
                              written=_graph.device_arrays(written))
@@ -240,7 +242,7 @@ def _common_device(values, allow_host=False):
     for value in values:
         if isinstance(value, ndarray):
             ids.add(value._device_id)
-        elif _is_host_array(value) and value.ndim > 0 and not allow_host:
+        elif _is_host_array(value) and not allow_host:  # 0-d too: CuPy's CScalar refuses it
             raise TypeError(f"Unsupported type {numpy.ndarray}")
     if len(ids) > 1:
         raise ValueError(f"Array device must be same as the current device: {sorted(ids)}")

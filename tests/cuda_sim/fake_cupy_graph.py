@@ -96,6 +96,14 @@ def forbid_any_sync():
         raise CUDARuntimeError(900)
 
 
+def refuse_blas(inputs):
+    """CuPy's cuBLAS calls refuse a capturing stream (``cublas.setStream``); its integer
+    matmul is a kernel of its own, captured like the rest."""
+    if any(getattr(a, "dtype", None) is not None and a.dtype.kind in "fc" for a in inputs):
+        raise NotImplementedError("calling cuBLAS API during stream capture is currently "
+                                  "unsupported")
+
+
 def begin(stream):
     if stream.ptr == 0:
         raise RuntimeError("cannot capture on the default (legacy) stream")

@@ -17,6 +17,8 @@ from .._backend.float8 import FLOAT8_NP
 from .._backend.float8 import matmul as float8_matmul
 from .._backend.float8 import not_implemented as float8_not_implemented
 from .._backend.float8 import refuse as refuse_float8
+from .._backend.graph_capture import ACTIVE as _CAPTURING
+from .._backend.graph_capture import matmul as capture_matmul
 from .._linalg_errors import check_lapack_dtype
 from . import _blas_dtypes as blas
 from ._blas_dtypes import _BOOL, matmul_bool_error
@@ -165,17 +167,10 @@ def _matmul_forward(a, b):
     if a.dtype is _dt.COMPLEX32_NP:  # PyTorch's CPU build has no complex32 GEMM
         raise float8_not_implemented("addmm_impl_cpu_" if a.ndim <= 2 and b.ndim <= 2
                                      else "bmm", a.dtype)
-    xp = xp_of(a)
-    if b.ndim == 2 and a.ndim > 2:
-        # Fold the batch into the rows: one GEMM instead of one per batch element (NumPy's
-        # stacked matmul is 2-6x slower here, worst with a transposed ``b``).
-        rows = _prod(a.shape[:-1])
-        out = xp.matmul(a.reshape(rows, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[1],))
-    else:
-        try:
-            out = xp.matmul(a, b)
-        except ValueError:
-            _matmul_error(a, b)
+    try:
+        out = _fold_matmul(xp_of(a), a, b)
+    except ValueError:
+        _matmul_error(a, b)
     # ml_dtypes computes bfloat16 matmul in float32 and returns float32; torch keeps bf16.
     return out if out.dtype == a.dtype else out.astype(a.dtype)
 
@@ -223,7 +218,11 @@ def _matmul_backward(grad, a, b, a_nd, b_nd, needs_a, needs_b):
 
 
 def _fold_matmul(xp, left, right):
-    """left @ right, folding a batched ``left`` against a matrix into one GEMM."""
+    """left @ right, folding a batched ``left`` against a matrix into one GEMM (NumPy's
+    stacked matmul is 2-6x slower, worst with a transposed ``right``). While a CUDA graph
+    captures, CuPy refuses cuBLAS: the product is graph_capture.matmul's then."""
+    if _CAPTURING[0]:
+        return capture_matmul(left, right)
     if right.ndim == 2 and left.ndim > 2:
         rows = _prod(left.shape[:-1])
         out = xp.matmul(left.reshape(rows, left.shape[-1]), right)
@@ -249,10 +248,11 @@ def _matmul_backward_arrays(grad, a, b, a_nd, b_nd, needs_a, needs_b):
     if needs_b:
         if a_nd >= 3 and b_nd <= 2:
             rows = _prod(a.shape[:-1])
-            grad_b = xp.matmul(a.reshape(rows, a.shape[-1]).T, grad.reshape(rows, grad.shape[-1]))
+            grad_b = _fold_matmul(xp, a.reshape(rows, a.shape[-1]).T,
+                                  grad.reshape(rows, grad.shape[-1]))
         else:
             a_mat = a[None, :] if a_nd == 1 else a
-            grad_b = xp.matmul(xp.swapaxes(a_mat, -1, -2), grad)
+            grad_b = _fold_matmul(xp, xp.swapaxes(a_mat, -1, -2), grad)
         if b_nd == 1:
             grad_b = grad_b[..., 0]
     return grad_a, grad_b
