@@ -409,22 +409,32 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if scales is None:
         scales = [None] * len(output)
     stages = []
+    # PyTorch's CUDA kernels resample every dim by its scale, copying only when no size
+    # changes (not 1-d/3-d nearest nor antialias); its CPU kernels skip each unchanged
+    # dim and halve the indices of a doubled one (2-d nearest). ember follows the device's.
+    on_cuda = input.device.type == "cuda"
+    copy_all = (on_cuda and not antialias and tuple(input.shape[2:]) == tuple(output)
+                and not (mode in ("nearest", "nearest-exact") and ndim != 4))
     # Last spatial dim first: the same nesting of products as PyTorch's kernels.
     for axis in reversed(range(len(output))):
         dim = axis + 2
         in_size, out_size, scale = input.shape[dim], output[axis], scales[axis]
         taps = matrix = None
         if mode in ("nearest", "nearest-exact"):
+            if copy_all:
+                continue
             index = _nearest_index(in_size, out_size, scale, mode == "nearest-exact",
-                                   shortcuts=ndim == 4)
+                                   shortcuts=ndim == 4 and not on_cuda)
             taps = ((index, None),)
         elif mode == "area":
             if in_size == out_size:
                 continue
             matrix = _area_matrix(in_size, out_size)
-        elif in_size == out_size and (antialias or mode != "bicubic"):
-            # PyTorch's separable kernels (linear family, antialias) skip a dim whose size
-            # does not change, whatever the scale factor says; bicubic's does not
+        elif copy_all:
+            continue
+        elif not on_cuda and in_size == out_size and (antialias or mode != "bicubic"):
+            # PyTorch's separable CPU kernels (linear family, antialias) skip a dim whose
+            # size does not change, whatever the scale factor says; bicubic's does not
             continue
         elif antialias:
             matrix = _antialias_matrix(in_size, out_size, scale, align_corners,
