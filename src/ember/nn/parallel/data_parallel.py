@@ -31,11 +31,13 @@ class DataParallel(Module):
             device_ids = list(range(cuda.device_count()))
         if output_device is None:
             output_device = device_ids[0]
+        def index(d):  # PyTorch's _get_device_index: "cuda" alone is the current GPU
+            found = d if isinstance(d, int) else _accelerator(d).index
+            return cuda.current_device() if found is None else found
+
         self.dim = dim
-        self.device_ids = [_accelerator(d).index if not isinstance(d, int) else d
-                           for d in device_ids]
-        self.output_device = (output_device if isinstance(output_device, int)
-                              else _accelerator(output_device).index)
+        self.device_ids = [index(d) for d in device_ids]
+        self.output_device = index(output_device)
         self.src_device_obj = device("cuda", self.device_ids[0])
         if len(self.device_ids) == 1:
             self.module.to(self.src_device_obj)
