@@ -19,7 +19,7 @@
 #                                 torch's side of the oracle on the host)
 set -u
 cd "$(dirname "$0")/.."
-export PYTHONPATH=src PYTHONUNBUFFERED=1
+export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 LOG=${GPU_CHECK_LOG:-$(mktemp -d)}
 mkdir -p "$LOG/shards"
 TEST_BUDGET=${TEST_BUDGET:-200}
