@@ -13,7 +13,8 @@ def same_sparse(e, t, rtol=1.3e-6, atol=1e-5, check_repr=True, check_coalesced=T
 
     assert e.is_sparse and t.is_sparse
     if check_repr and e.device.type == t.device.type:
-        assert repr(e) == repr(t)  # both name the device (cuda:0) or neither does (cpu)
+        # both name the device (cuda:0) or neither does (cpu)
+        assert repr(e) == repr(t), (repr(e), repr(t))
     elif check_repr:  # ember on the device, torch (the oracle) on the host
         with on_device(ember):  # printed as torch's would be with ember's device as default
             assert repr(e) == repr(t)
