@@ -8,6 +8,8 @@ is plain array work on ``indices``, which never needs a gradient.
 
 from __future__ import annotations
 
+import math
+
 import numbers
 
 import numpy as np
@@ -119,10 +121,14 @@ def add(input, other, *, alpha=1, node_name="AddBackward0"):
             source = other if other._nnz() else input  # operand, coalesced flag and all
             return _renamed(_new(indices, values, input._sp_shape, source._sp_coalesced),
                             node_name)
-        merge = input._sp_coalesced and other._sp_coalesced and input.device.type == "cpu"
+        if input.device.type == "cpu":
+            merge = input._sp_coalesced and other._sp_coalesced
+        else:
+            merge = indices.shape[1] > math.prod(input._sp_shape)
         result = _new(indices, values, input._sp_shape, False)
         # Coalesced inputs give a coalesced sum, as PyTorch's CPU merge of sorted indices
-        # does; its CUDA kernel always concatenates (uncoalesced: no nnz sync on the host).
+        # does. Its CUDA kernel concatenates (uncoalesced: no nnz sync on the host) and
+        # coalesces only when the entries outnumber the elements (unbounded nnz growth).
         return _renamed(result.coalesce() if merge else result, node_name)
     if _is_sparse(input):
         if isinstance(other, Tensor):
