@@ -255,3 +255,15 @@ def randn(*shape, dtype=np.float32):
 
 def rand(*shape, dtype=np.float32, low=0.0, high=1.0):
     return RNG.uniform(low, high, shape).astype(dtype)
+
+
+def raises_on_cuda(fn, inputs, error, message):
+    """On cuda, where PyTorch's CUDA kernels refuse what its CPU ones compute: ember's
+    error, and torch's when torch is on cuda too, are ``error`` with ``message``."""
+    import pytest
+
+    libs = [(ember, to_ember)] + ([(torch, to_torch)] if TORCH_DEVICE == "cuda" else [])
+    for lib, convert in libs:
+        with pytest.raises(error) as info:
+            fn(lib, *[convert(x) for x in inputs])
+        assert str(info.value) == message, lib.__name__

@@ -421,21 +421,11 @@ def test_integer_conv():
         return lib.nn.functional.conv2d(x, w, padding=1)
 
     if oracle.DEVICE == "cuda":  # cuDNN has no integer convolution
-        _raises_on_cuda(conv, inputs, RuntimeError,
+        oracle.raises_on_cuda(conv, inputs, RuntimeError,
                         "getCudnnDataTypeFromScalarType() not supported for Long")
     else:
         check(conv, *inputs, grad=False)
 
-
-def _raises_on_cuda(fn, inputs, error, message):
-    """On cuda, where PyTorch's CUDA kernels refuse what its CPU ones compute: ember's
-    error, and torch's when torch is on cuda too, are ``error`` with ``message``."""
-    libs = [(ember, oracle.to_ember)] + (
-        [(torch, oracle.to_torch)] if oracle.TORCH_DEVICE == "cuda" else [])
-    for lib, convert in libs:
-        with pytest.raises(error) as info:
-            fn(lib, *[convert(x) for x in inputs])
-        assert str(info.value) == message, lib.__name__
 
 
 @pytest.mark.parametrize("which", ["input", "weight"])

@@ -108,21 +108,11 @@ def test_max_pool_integer_input():
         return F(lib).max_pool2d(x, 3, 2, 1, return_indices=True)
 
     if oracle.DEVICE == "cuda":  # the CUDA kernels are floating-point only
-        _raises_on_cuda(pool, [x], NotImplementedError,
+        oracle.raises_on_cuda(pool, [x], NotImplementedError,
                         "\"max_pool2d_with_indices_out_cuda_frame\" not implemented for 'Long'")
     else:
         check(pool, x, grad=False)
 
-
-def _raises_on_cuda(fn, inputs, error, message):
-    """On cuda, where PyTorch's CUDA kernels refuse what its CPU ones compute: ember's
-    error, and torch's when torch is on cuda too, are ``error`` with ``message``."""
-    libs = [(ember, oracle.to_ember)] + (
-        [(torch, oracle.to_torch)] if oracle.TORCH_DEVICE == "cuda" else [])
-    for lib, convert in libs:
-        with pytest.raises(error) as info:
-            fn(lib, *[convert(x) for x in inputs])
-        assert str(info.value) == message, lib.__name__
 
 
 @st.composite
