@@ -17,7 +17,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-OPS = ["pointwise", "unary", "reduce", "shape", "views", "index", "sort", "linalg"]
+OPS = ["pointwise", "unary", "reduce", "shape", "views", "index", "sort", "linalg", "matmul_forms"]
 NN = ["activation", "linear", "loss", "conv", "pool", "norm", "padding", "resample",
       "embedding", "rnn", "attention", "transformer", "dropout", "utils"]
 # The audits and the module-mechanics files (init, hooks, containers, pruning) run on cpu
