@@ -64,3 +64,21 @@ def test_gpu_yardstick_finds_the_programs_that_pick_cuda():
     names = gpu_yardstick.cuda_programs()
     assert "dcgan.py" in names and "amp_and_compile.py" in names
     assert all(not name.startswith("test_") for name in names)
+
+
+def test_gpu_launches_counts_computing_ops_not_views():
+    import gpu_launches
+
+    def probe(lib, device):
+        x = lib.ones(4, 3, device=device)
+
+        def step():
+            x.add_(1)  # one launch
+            x.t().reshape(3, 4)  # views: none
+            (x * 2).sum()  # two
+        return step
+
+    counts = gpu_launches.count(steps=2, workloads=[("probe", probe)])["probe"]
+    assert sum(counts.values()) == 3 and counts["ufunc"] == 3
+    sites = gpu_launches.count(steps=1, workloads=[("probe", probe)], where=True)["probe"]
+    assert sum(sites.values()) == 3 and all(":" in site for site in sites)
