@@ -140,7 +140,7 @@ def _layer_norm_forward_arrays(x, weight, bias, count, eps, keep):
     xp = xp_of(x)
     k = max(count, 1)
     x2 = x.reshape(x.size // k if count else 0, count)
-    mean = x2 @ xp.ones(count, x2.dtype)
+    mean = _row_sum(x2)
     mean /= k
     out = x2 - mean[:, None]
     var = _row_dot(out, out)
@@ -152,6 +152,19 @@ def _layer_norm_forward_arrays(x, weight, bias, count, eps, keep):
     if bias is not None:
         out += bias.reshape(-1).astype(out.dtype, copy=False)
     return out.reshape(x.shape), mean.reshape(keep), var.reshape(keep), invstd.reshape(keep)
+
+
+def _row_sum(a):
+    """Row sums of an (R, K) array: a GEMV with a ones vector on NumPy (one BLAS read);
+    on a GPU one reduction (the ones vector would be a second launch)."""
+    xp = xp_of(a)
+    return a @ xp.ones(a.shape[1], a.dtype) if xp is np else a.sum(axis=1)
+
+
+def _column_sum(a):
+    """Column sums of an (R, K) array, as ``_row_sum``."""
+    xp = xp_of(a)
+    return xp.ones(a.shape[0], a.dtype) @ a if xp is np else a.sum(axis=0)
 
 
 def _row_dot(a, b):
@@ -170,7 +183,6 @@ def _layer_norm_backward_arrays(ctx, grad, x, weight, out_dtype):
     on (R, K) views: row means as a GEMV, row projections as row dots, the weight
     gradient as one einsum and the bias gradient as a GEMV with a ones row (no product
     arrays), the rest in place on two buffers (the recomputed ``xhat`` and ``g'``)."""
-    xp = xp_of(x)
     mean, invstd, count = ctx.stats
     needs = ctx.needs_input_grad
     k = max(count, 1)
@@ -183,14 +195,14 @@ def _layer_norm_backward_arrays(ctx, grad, x, weight, out_dtype):
     if weight is not None and needs[1]:
         grad_weight = _make(_sum_of_products(g2, xhat, (0,)).reshape(weight.shape))
     if needs[2]:
-        column_sum = xp.ones(rows, dtype=g2.dtype) @ g2
+        column_sum = _column_sum(g2)
         grad_bias = _make(column_sum.reshape(ctx.bias_shape))
     if needs[0]:
         if weight is None:
             grad_xhat = g2.copy()
         else:
             grad_xhat = g2 * weight._data.reshape(-1).astype(g2.dtype, copy=False)
-        row_mean = grad_xhat @ xp.ones(count, dtype=g2.dtype)
+        row_mean = _row_sum(grad_xhat)
         row_mean /= k
         projection = _row_dot(grad_xhat, xhat)
         projection /= k
