@@ -246,7 +246,8 @@ def _check_nll_args(input, target, weight, ignore_index, label_smoothing=0.0):
             f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
     t = target._data
     xp = xp_of(t)
-    _check_bounds(xp, t.astype(np.int64), num_classes, t == ignore_index, "nll_loss")
+    _check_bounds(xp, t.astype(np.int64, copy=False), num_classes, t != ignore_index,
+                  "nll_loss")
     return num_classes
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from ..autograd.grad_mode import _grad_enabled
 
 
@@ -83,10 +85,14 @@ def _weighted(loss, weight, input, reduction, mean_by_weight):
     return _reduce(loss, reduction)
 
 
-def _check_bounds(xp, target, num_classes, ignore_mask, op_name):
-    bad = (target < 0) | (target >= num_classes)
-    if ignore_mask is not None:
-        bad &= ~ignore_mask
+def _check_bounds(xp, target, num_classes, keep_mask, op_name):
+    """IndexError for a class index outside [0, num_classes) where ``keep_mask`` (None:
+    everywhere) holds. One unsigned compare covers both ends (a negative index wraps to a
+    huge one): on a GPU every array op is a launch, and this runs every loss step."""
+    bad = target.view(np.uint64) >= num_classes if target.dtype == np.int64 else (
+        (target < 0) | (target >= num_classes))
+    if keep_mask is not None:
+        bad &= keep_mask
     if bool(bad.any()):
         value = int(target[bad].reshape(-1)[0])
         raise IndexError(f"Target {value} is out of bounds.")
