@@ -14,7 +14,7 @@ Other scale layouts (the block-wise recipes) raise PyTorch's invalid-configurati
 from __future__ import annotations
 
 import ember
-from .._backend.dtypes import FLOAT8_DTYPES, SPECIAL_TYPE_NAMES
+from .._backend.dtypes import FLOAT8_DTYPES
 from .._ops._util import type_name
 
 __all__ = ["_scaled_mm", "scaled_mm"]
@@ -22,8 +22,7 @@ __all__ = ["_scaled_mm", "scaled_mm"]
 
 def _describe(t) -> tuple:
     """(C++ type name, size, stride) as PyTorch's message prints them."""
-    return (SPECIAL_TYPE_NAMES.get(t._data.dtype) or type_name(t._data.dtype),
-            list(t.shape), list(t.stride()))
+    return type_name(t._data.dtype), list(t.shape), list(t.stride())
 
 
 def _invalid_configuration(mat_a, mat_b, scale_a, scale_b):
