@@ -238,37 +238,26 @@ def check_addr_scalar(np_dtype, value, name):
                            "floating point number.")
 
 
-# matmul's dispatch for bool operands: the kernel each operand-rank pair reaches
-def matmul_bool_error(a, b):
-    """Raise the kernel's refusal of ``a``'s dtype when it runs (empty products never
-    reach it)."""
+# matmul's dispatch: the kernel each operand-rank pair reaches, on the CPU and on CUDA
+# (CUDA's GEMM, GEMV and dot kernels dispatch floating and complex types only)
+_KERNELS = {"dot": ("dot", "dot"), "mv": ("addmv_impl_cpu", "addmv_impl_cuda"),
+            "mm": ("addmm_impl_cpu_", "addmm_cuda"), "bmm": ("bmm", "baddbmm_cuda")}
+
+
+def matmul_dtype_error(a, b):
+    """Raise the refusal of ``a``'s dtype by the kernel matmul reaches, when it runs
+    (empty products never reach it): bool everywhere; on a device (where CuPy would
+    compute it) integers too, with CUDA's kernel names."""
+    on_device = type(a) is not np.ndarray
+    if not (a.dtype is _BOOL or (on_device and a.dtype.kind in "iu")):
+        return
     if a.ndim == 1 and b.ndim == 1:
-        not_implemented("dot", a.dtype)
-    if a.size == 0 or b.size == 0:
+        form = "dot"
+    elif a.size == 0 or b.size == 0:
         return
-    if b.ndim == 1:
-        not_implemented("addmv_impl_cpu", a.dtype)
-    if b.ndim == 2:
-        not_implemented("addmm_impl_cpu_", a.dtype)
-    not_implemented("bmm", a.dtype)
-
-
-# CUDA's GEMM, GEMV and dot kernels dispatch floating and complex types only
-_CUDA_KERNELS = {"dot": "dot", "addmv_impl_cpu": "addmv_impl_cuda",
-                 "addmm_impl_cpu_": "addmm_cuda", "bmm": "baddbmm_cuda"}
-
-
-def device_integer_error(a, b):
-    """On a device, an integer or bool product raises torch's CUDA refusal, from the
-    kernel matmul's dispatch reaches (as ``matmul_bool_error``; CuPy would compute it)."""
-    if type(a) is np.ndarray or a.dtype.kind not in "biu":
-        return
-    try:
-        matmul_bool_error(a, b)
-    except NotImplementedError as exc:
-        kernel = str(exc).split('"')[1]
-        raise NotImplementedError(str(exc).replace(f'"{kernel}"',
-                                                   f'"{_CUDA_KERNELS[kernel]}"')) from None
+    else:
+        form = "mv" if b.ndim == 1 else "mm" if b.ndim == 2 else "bmm"
+    not_implemented(_KERNELS[form][on_device], a.dtype)
 
 
 def plain_cast(value, np_dtype):

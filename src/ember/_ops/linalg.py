@@ -21,7 +21,7 @@ from .._backend.graph_capture import ACTIVE as _CAPTURING
 from .._backend.graph_capture import matmul as capture_matmul
 from .._linalg_errors import check_lapack_dtype
 from . import _blas_dtypes as blas
-from ._blas_dtypes import _BOOL, matmul_bool_error
+from ._blas_dtypes import matmul_dtype_error
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._autocast import FLOAT32_TORCH_LINALG, autocast_entry_points, lower_precision_in_autocast
@@ -157,9 +157,8 @@ def _matmul_forward(a, b):
     if a.dtype != b.dtype or a.ndim == 0 or b.ndim == 0:
         _matmul_error(a, b)
     if a.dtype.kind in "biu" and a.shape[-1] == (b.shape[-2] if b.ndim > 1 else b.shape[0]):
-        blas.device_integer_error(a, b)  # CUDA's kernels refuse integers too
-        if a.dtype is _BOOL:  # after the shape checks: the kernels refuse bool
-            matmul_bool_error(a, b)
+        # after the shape checks: the kernels refuse bool (and CUDA's, integers)
+        matmul_dtype_error(a, b)
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         _matmul_error(a, b)
     if a.dtype.itemsize == 1 and a.dtype in FLOAT8_NP:
