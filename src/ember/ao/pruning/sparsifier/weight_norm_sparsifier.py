@@ -38,6 +38,47 @@ def _unblocks(block_values, block_shape, padded_shape, h, w):
     return grid.reshape(ph, pw)[:h, :w]
 
 
+def _lowest_blocks_mask(norms, block_shape, sparsity_level, dtype, keep_one_block):
+    """1 outside the ``round(sparsity_level * n_blocks)`` blocks of lowest mean norm
+    (``keep_one_block``: at most all blocks but one), 0 inside them."""
+    xp = array_module(norms)
+    h, w = norms.shape[-2:]
+    blocks, padded = _blocks(norms, block_shape, 0)
+    valid, _ = _blocks(xp.ones_like(norms), block_shape, 0)
+    # a block cut by the edge averages only its real values (avg_pool2d, ceil_mode)
+    means = blocks.sum(axis=1) / valid.sum(axis=1)
+    n_blocks = means.shape[0]
+    n_zero = round(sparsity_level * n_blocks)
+    if keep_one_block:
+        n_zero = max(0, min(n_blocks - 1, n_zero))
+    keep = xp.ones(n_blocks, dtype=dtype)
+    keep[xp.argsort(means, kind="stable")[:n_zero]] = 0
+    block_keep = xp.repeat(keep[:, None], blocks.shape[1], axis=1)
+    return _unblocks(block_keep, block_shape, padded, h, w)
+
+
+def _smallest_in_blocks_mask(norms, block_shape, zeros_per_block, dtype):
+    """0 at the ``zeros_per_block`` smallest values of every block, 1 elsewhere."""
+    xp = array_module(norms)
+    h, w = norms.shape[-2:]
+    # padding is NaN so it sorts last and is never chosen before a real value
+    blocks, padded = _blocks(norms, block_shape, math.nan)
+    order = xp.argsort(blocks, axis=1, kind="stable")[:, :zeros_per_block]
+    keep = xp.ones(blocks.shape, dtype=dtype)
+    xp.put_along_axis(keep, order, 0, axis=1)
+    return _unblocks(keep, block_shape, padded, h, w)
+
+
+def _check_zeros_per_block(zeros_per_block, values_per_block):
+    if zeros_per_block > values_per_block:
+        raise ValueError(
+            "Number of zeros per block cannot be more than the total number of "
+            "elements in that block."
+        )
+    if zeros_per_block < 0:
+        raise ValueError("Number of zeros per block should be positive.")
+
+
 class WeightNormSparsifier(BaseSparsifier):
     """Zero the ``sparsity_level`` fraction of ``sparse_block_shape`` blocks whose mean
     norm is lowest; within the surviving blocks, ``zeros_per_block`` < block size also
@@ -79,45 +120,23 @@ class WeightNormSparsifier(BaseSparsifier):
         mask = ones(data.shape[-2:], device=data.device)
         if sparsity_level >= 1.0:
             return zeros_like(mask)
-        norms = data._data
-        xp = array_module(norms)
-        h, w = norms.shape[-2:]
-        blocks, padded = _blocks(norms, sparse_block_shape, 0)
-        valid, _ = _blocks(xp.ones_like(norms), sparse_block_shape, 0)
-        # a block cut by the edge averages only its real values (avg_pool2d, ceil_mode)
-        means = blocks.sum(axis=1) / valid.sum(axis=1)
-        n_blocks = means.shape[0]
-        n_zero = max(0, min(n_blocks - 1, round(sparsity_level * n_blocks)))
-        keep = xp.ones(n_blocks, dtype=mask._data.dtype)
-        keep[xp.argsort(means, kind="stable")[:n_zero]] = 0
-        block_keep = xp.repeat(keep[:, None], blocks.shape[1], axis=1)
-        return _make(xp.ascontiguousarray(_unblocks(block_keep, sparse_block_shape, padded, h, w)))
+        keep = _lowest_blocks_mask(data._data, sparse_block_shape, sparsity_level,
+                                   mask._data.dtype, keep_one_block=True)
+        return _make(array_module(keep).ascontiguousarray(keep))
 
     def _make_block_mask(self, data, sparse_block_shape, zeros_per_block):
         """Mask zeroing the ``zeros_per_block`` smallest values inside every block."""
         mask = ones(data.shape[-2:], device=data.device)
         if math.prod(sparse_block_shape) == zeros_per_block:
             return zeros_like(mask)
-        norms = data._data
-        xp = array_module(norms)
-        h, w = norms.shape[-2:]
-        # padding is NaN so it sorts last and is never chosen before a real value
-        blocks, padded = _blocks(norms, sparse_block_shape, math.nan)
-        order = xp.argsort(blocks, axis=1, kind="stable")[:, :zeros_per_block]
-        keep = xp.ones(blocks.shape, dtype=mask._data.dtype)
-        xp.put_along_axis(keep, order, 0, axis=1)
-        return _make(xp.ascontiguousarray(_unblocks(keep, sparse_block_shape, padded, h, w)))
+        keep = _smallest_in_blocks_mask(data._data, sparse_block_shape, zeros_per_block,
+                                        mask._data.dtype)
+        return _make(array_module(keep).ascontiguousarray(keep))
 
     def update_mask(self, module, tensor_name, sparsity_level, sparse_block_shape,
                     zeros_per_block, **kwargs):
         values_per_block = math.prod(sparse_block_shape)
-        if zeros_per_block > values_per_block:
-            raise ValueError(
-                "Number of zeros per block cannot be more than the total number of "
-                "elements in that block."
-            )
-        if zeros_per_block < 0:
-            raise ValueError("Number of zeros per block should be positive.")
+        _check_zeros_per_block(zeros_per_block, values_per_block)
         mask = getattr(module.parametrizations, tensor_name)[0].mask
         if sparsity_level <= 0 or zeros_per_block == 0:
             mask.data = ones_like(mask)
