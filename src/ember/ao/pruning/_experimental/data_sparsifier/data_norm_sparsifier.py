@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import math
 
-from ..... import int8, ones_like, zeros_like
+from ..... import int8
 from ....._backend.device import array_module
 from ....._tensor import _make
-from ...sparsifier.weight_norm_sparsifier import _blocks, _unblocks
+from ...sparsifier.weight_norm_sparsifier import (
+    _check_zeros_per_block,
+    _lowest_blocks_mask,
+    _smallest_in_blocks_mask,
+)
 from .base_data_sparsifier import BaseDataSparsifier
 
 __all__ = ["DataNormSparsifier"]
@@ -42,55 +46,22 @@ class DataNormSparsifier(BaseDataSparsifier):
                          sparse_block_shape=sparse_block_shape,
                          zeros_per_block=zeros_per_block)
 
-    @staticmethod
-    def _data_level_mask(norms, sparsity_level, block_shape):
-        """1 outside the ``round(sparsity_level * n_blocks)`` lowest-mean blocks."""
-        xp = array_module(norms)
-        h, w = norms.shape
-        blocks, padded = _blocks(norms, block_shape, 0)
-        valid, _ = _blocks(xp.ones_like(norms), block_shape, 0)
-        means = blocks.sum(axis=1) / valid.sum(axis=1)  # avg_pool2d, ceil_mode edges
-        keep = xp.ones(means.shape[0], dtype=xp.int8)
-        keep[xp.argsort(means, kind="stable")[:round(sparsity_level * means.shape[0])]] = 0
-        block_keep = xp.repeat(keep[:, None], blocks.shape[1], axis=1)
-        return _unblocks(block_keep, block_shape, padded, h, w)
-
-    @staticmethod
-    def _block_level_mask(norms, block_shape, zeros_per_block):
-        """0 at the ``zeros_per_block`` smallest values of every block."""
-        xp = array_module(norms)
-        if math.prod(block_shape) == zeros_per_block:
-            return xp.zeros(norms.shape, dtype=xp.int8)
-        h, w = norms.shape
-        blocks, padded = _blocks(norms, block_shape, math.nan)  # padding sorts last
-        keep = xp.ones(blocks.shape, dtype=xp.int8)
-        order = xp.argsort(blocks, axis=1, kind="stable")[:, :zeros_per_block]
-        xp.put_along_axis(keep, order, 0, axis=1)
-        return _unblocks(keep, block_shape, padded, h, w)
-
     def update_mask(self, name, data, sparsity_level, sparse_block_shape, zeros_per_block,
                     **kwargs):
-        values_per_block = math.prod(sparse_block_shape)
-        if zeros_per_block > values_per_block:
-            raise ValueError(
-                "Number of zeros per block cannot be more than the total number of "
-                "elements in that block."
-            )
-        if zeros_per_block < 0:
-            raise ValueError("Number of zeros per block should be positive.")
+        _check_zeros_per_block(zeros_per_block, math.prod(sparse_block_shape))
         norms = (data.abs() if self.norm == "L1" else data * data).squeeze()
         if norms.ndim > 2:
             raise ValueError("only supports 2-D at the moment")
         if norms.ndim == 1:  # a bias-like vector is one row
             norms = norms[None, :]
-        mask = self.get_mask(name)
-        if sparsity_level <= 0 or zeros_per_block == 0:
-            mask.data = ones_like(mask)
-        elif sparsity_level >= 1.0 and zeros_per_block == values_per_block:
-            mask.data = zeros_like(mask)
         array = norms._data
         xp = array_module(array)
-        data_mask = self._data_level_mask(array, sparsity_level, sparse_block_shape)
-        block_mask = self._block_level_mask(array, sparse_block_shape, zeros_per_block)
+        data_mask = _lowest_blocks_mask(array, sparse_block_shape, sparsity_level, xp.int8,
+                                        keep_one_block=False)
+        if math.prod(sparse_block_shape) == zeros_per_block:
+            block_mask = xp.zeros(array.shape, dtype=xp.int8)
+        else:
+            block_mask = _smallest_in_blocks_mask(array, sparse_block_shape, zeros_per_block,
+                                                  xp.int8)
         combined = xp.where(data_mask == 1, data_mask, block_mask)
-        mask.data = _make(xp.ascontiguousarray(combined)).to(int8)
+        self.get_mask(name).data = _make(xp.ascontiguousarray(combined)).to(int8)
