@@ -22,12 +22,6 @@ from ..nn.modules.module import Module
 __all__ = ["OptimizedModule"]
 
 
-def _has_any_global_hook() -> bool:
-    return bool(_hooks.global_forward_pre_hooks or _hooks.global_forward_hooks
-                or _hooks.global_forward_hooks_with_kwargs
-                or _hooks.global_backward_pre_hooks or _hooks.global_backward_hooks)
-
-
 class OptimizedModule(Module):
     """Wraps ``mod``; ``dynamo_ctx`` records the ``compile`` options (PyTorch keeps its
     dynamo context there)."""
@@ -60,7 +54,7 @@ class OptimizedModule(Module):
         raise TypeError(f"{type(self._orig_mod).__name__} does not support len()")
 
     def __call__(self, *args, **kwargs):
-        if _has_any_global_hook():
+        if _hooks.any_global_call_hooks():
             warnings.warn(
                 "Using `torch.compile(module)` when there are global hooks on modules (e.g., "
                 "from `register_module_forward_hook`); this will cause the hooks to fire an "
