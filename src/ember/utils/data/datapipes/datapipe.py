@@ -130,6 +130,28 @@ class functional_datapipe:
         return cls
 
 
+class _Batching:
+    """The arguments and the length rule of both ``batch`` pipes (iterable and map)."""
+
+    def __init__(self, datapipe, batch_size: int, drop_last: bool = False,
+                 wrapper_class=DataChunk) -> None:
+        if batch_size <= 0:
+            raise AssertionError("Batch size is required to be larger than 0!")
+        self.datapipe, self.batch_size = datapipe, batch_size
+        self.drop_last, self.wrapper_class = drop_last, wrapper_class
+
+    def _num_batches(self, n: int) -> int:
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+def _check_pipes(datapipes, kind) -> None:
+    """PyTorch's errors for no input, or an input that is not a ``kind`` pipe."""
+    if len(datapipes) == 0:
+        raise ValueError("Expected at least one DataPipe, but got nothing")
+    if not all(isinstance(dp, kind) for dp in datapipes):
+        raise TypeError(f"Expected all inputs to be `{kind.__name__}`")
+
+
 def _len_or_raise(pipe, *sources):
     """The length of every source; PyTorch's TypeError naming ``pipe`` when a source has no
     ``__len__`` (a sized source that cannot tell its length raises its own)."""

@@ -11,17 +11,10 @@ import warnings
 from collections import deque
 from typing import Callable
 
-from ..datapipe import IterDataPipe, _len_or_raise, functional_datapipe
+from ..datapipe import IterDataPipe, _check_pipes, _len_or_raise, functional_datapipe
 
 __all__ = ["ConcaterIterDataPipe", "DemultiplexerIterDataPipe", "ForkerIterDataPipe",
            "MultiplexerIterDataPipe", "ZipperIterDataPipe"]
-
-
-def _check_pipes(datapipes):
-    if len(datapipes) == 0:
-        raise ValueError("Expected at least one DataPipe, but got nothing")
-    if not all(isinstance(dp, IterDataPipe) for dp in datapipes):
-        raise TypeError("Expected all inputs to be `IterDataPipe`")
 
 
 @functional_datapipe("concat")
@@ -29,7 +22,7 @@ class ConcaterIterDataPipe(IterDataPipe):
     """The inputs one after another."""
 
     def __init__(self, *datapipes) -> None:
-        _check_pipes(datapipes)
+        _check_pipes(datapipes, IterDataPipe)
         self.datapipes = datapipes
 
     def __iter__(self):

@@ -7,7 +7,14 @@ import copy
 import warnings
 from typing import Callable
 
-from ..datapipe import DataChunk, IterDataPipe, MapDataPipe, _Shuffling, functional_datapipe
+from ..datapipe import (
+    IterDataPipe,
+    MapDataPipe,
+    _Batching,
+    _check_pipes,
+    _Shuffling,
+    functional_datapipe,
+)
 
 __all__ = ["Batcher", "Concater", "Mapper", "SequenceWrapper", "Shuffler", "Zipper"]
 
@@ -50,16 +57,9 @@ class MapperMapDataPipe(MapDataPipe):
 
 
 @functional_datapipe("batch")
-class BatcherMapDataPipe(MapDataPipe):
+class BatcherMapDataPipe(_Batching, MapDataPipe):
     """Item ``i`` is the ``DataChunk`` of items ``i*batch_size ...``; the last one is
     shorter unless ``drop_last``."""
-
-    def __init__(self, datapipe, batch_size: int, drop_last: bool = False,
-                 wrapper_class=DataChunk) -> None:
-        if batch_size <= 0:
-            raise AssertionError("Batch size is required to be larger than 0!")
-        self.datapipe, self.batch_size = datapipe, batch_size
-        self.drop_last, self.wrapper_class = drop_last, wrapper_class
 
     def __getitem__(self, index):
         batch = []
@@ -72,8 +72,7 @@ class BatcherMapDataPipe(MapDataPipe):
         return self.wrapper_class(batch)
 
     def __len__(self) -> int:
-        n = len(self.datapipe)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return self._num_batches(len(self.datapipe))
 
 
 @functional_datapipe("concat")
@@ -81,10 +80,7 @@ class ConcaterMapDataPipe(MapDataPipe):
     """The inputs' indices one after another."""
 
     def __init__(self, *datapipes) -> None:
-        if len(datapipes) == 0:
-            raise ValueError("Expected at least one DataPipe, but got nothing")
-        if not all(isinstance(dp, MapDataPipe) for dp in datapipes):
-            raise TypeError("Expected all inputs to be `MapDataPipe`")
+        _check_pipes(datapipes, MapDataPipe)
         self.datapipes = datapipes
 
     def __getitem__(self, index):
@@ -104,10 +100,7 @@ class ZipperMapDataPipe(MapDataPipe):
     """Tuples of the inputs' items at one index; as long as the shortest."""
 
     def __init__(self, *datapipes) -> None:
-        if len(datapipes) == 0:
-            raise ValueError("Expected at least one DataPipe, but got nothing")
-        if not all(isinstance(dp, MapDataPipe) for dp in datapipes):
-            raise TypeError("Expected all inputs to be `MapDataPipe`")
+        _check_pipes(datapipes, MapDataPipe)
         self.datapipes = datapipes
 
     def __getitem__(self, index):
