@@ -10,7 +10,14 @@ from enum import IntEnum
 from typing import Any, Callable
 
 from ..._collate import default_collate
-from ..datapipe import DataChunk, IterDataPipe, _len_or_raise, _Shuffling, functional_datapipe
+from ..datapipe import (
+    DataChunk,
+    IterDataPipe,
+    _Batching,
+    _len_or_raise,
+    _Shuffling,
+    functional_datapipe,
+)
 
 __all__ = [
     "BatcherIterDataPipe", "CollatorIterDataPipe", "FilterIterDataPipe",
@@ -144,16 +151,9 @@ class FilterIterDataPipe(IterDataPipe):
 
 
 @functional_datapipe("batch")
-class BatcherIterDataPipe(IterDataPipe):
+class BatcherIterDataPipe(_Batching, IterDataPipe):
     """Consecutive items in ``DataChunk``s of ``batch_size`` (the last one shorter unless
     ``drop_last``)."""
-
-    def __init__(self, datapipe, batch_size: int, drop_last: bool = False,
-                 wrapper_class=DataChunk) -> None:
-        if batch_size <= 0:
-            raise AssertionError("Batch size is required to be larger than 0!")
-        self.datapipe, self.batch_size = datapipe, batch_size
-        self.drop_last, self.wrapper_class = drop_last, wrapper_class
 
     def __iter__(self):
         batch = []
@@ -166,8 +166,7 @@ class BatcherIterDataPipe(IterDataPipe):
             yield self.wrapper_class(batch)
 
     def __len__(self) -> int:
-        n = _len_or_raise(self, self.datapipe)[0]
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return self._num_batches(_len_or_raise(self, self.datapipe)[0])
 
 
 @functional_datapipe("unbatch")
