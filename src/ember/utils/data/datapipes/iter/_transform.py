@@ -229,13 +229,14 @@ class GrouperIterDataPipe(IterDataPipe):
         self.wrapper_class = DataChunk
 
     def _pop_biggest(self, buffer):
-        biggest_key = max(buffer, key=lambda k: len(buffer[k]))  # first of the largest
-        group = buffer.pop(biggest_key)
+        """Take the first of the largest groups out of ``buffer``: (group, whether it is
+        yielded); one below ``guaranteed_group_size`` is dropped, or an error."""
+        group = buffer.pop(max(buffer, key=lambda k: len(buffer[k])))
         if self.guaranteed_group_size is not None and len(group) < self.guaranteed_group_size:
             if not self.drop_remaining:
                 raise RuntimeError("Failed to group items", str(group))
-            return None
-        return group
+            return group, False
+        return group, True
 
     def _out(self, key, group):
         group = self.wrapper_class(group)
@@ -252,10 +253,9 @@ class GrouperIterDataPipe(IterDataPipe):
                 yield self._out(key, buffer[key])
                 size -= len(buffer.pop(key))
             if size == self.max_buffer_size:
-                biggest = max(len(g) for g in buffer.values())
-                group = self._pop_biggest(buffer)
-                size -= biggest
-                if group is not None:
+                group, kept = self._pop_biggest(buffer)
+                size -= len(group)
+                if kept:
                     yield self._out(key, group)
         for key in tuple(buffer):
             yield self._out(key, buffer.pop(key))
