@@ -48,31 +48,24 @@ def not_implemented(kernel: str, np_dtype):
     return NotImplementedError(f'"{kernel}" not implemented for \'{type_name(np_dtype)}\'')
 
 
-def _np_dtype_of(value):
-    """The NumPy dtype ``value`` (a tensor, an array or a number) holds, or None: a Python
-    number, or a sparse layout (no dense array; its own kernels check dtypes)."""
-    try:
-        return value._data.dtype
-    except AttributeError:  # an array, or a Python number
-        return getattr(value, "dtype", None)
-    except NotImplementedError:
-        return None
-
-
-def refuse(kernel: str, value) -> None:
+def refuse(kernel: str, value, refused=FLOAT8_NP) -> None:
     """Raise PyTorch's missing-kernel error if ``value`` (a tensor or an array) holds a
-    float8 type; anything else passes (the op's own checks then apply)."""
-    np_dtype = _np_dtype_of(value)
-    if np_dtype is not None and np_dtype.__class__ is not type and np_dtype in FLOAT8_NP:
+    float8 type (a NumPy dtype in ``refused``); anything else passes (the op's own checks
+    then apply), a Python number or a sparse layout included (no dense array; its own
+    kernels check dtypes)."""
+    try:
+        np_dtype = value._data.dtype
+    except AttributeError:  # an array, or a Python number
+        np_dtype = getattr(value, "dtype", None)
+    except NotImplementedError:  # a sparse layout
+        return
+    if np_dtype is not None and np_dtype.__class__ is not type and np_dtype in refused:
         raise not_implemented(kernel, np_dtype)
 
 
 def refuse_complex32(kernel: str, value) -> None:
     """``refuse`` for the ops PyTorch's CPU build runs on neither float8 nor complex32."""
-    np_dtype = _np_dtype_of(value)
-    if np_dtype is not None and np_dtype.__class__ is not type and (
-            np_dtype in _dt.SPECIAL_TYPE_NAMES):
-        raise not_implemented(kernel, np_dtype)
+    refuse(kernel, value, _dt.SPECIAL_TYPE_NAMES)
 
 
 def _to_float32(array):
