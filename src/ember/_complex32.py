@@ -24,10 +24,6 @@ _F32 = np.dtype(np.float32)
 _C64 = np.dtype(np.complex64)
 
 
-def is_complex32(array) -> bool:
-    return getattr(array, "dtype", None) is COMPLEX32_NP
-
-
 def to_complex64(array):
     """The complex64 values of a complex32 array (exact)."""
     out = np.empty(array.shape, _C64)
@@ -77,11 +73,6 @@ def cast(array, np_dtype):
     if array.dtype is COMPLEX32_NP:
         return from_complex32(array, np_dtype)
     return None
-
-
-def round_result(values):
-    """A complex64 (or complex128) result of an op rounded back to complex32."""
-    return to_complex32(values)
 
 
 def widen(value):
