@@ -15,6 +15,8 @@ Only NumPy (CPU) arrays: CuPy has no structured-dtype arithmetic.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ._backend.dtypes import COMPLEX32_NP
@@ -85,8 +87,6 @@ def binary(op, x, y):
     rounded back to complex32, as PyTorch's kernels compute complex<Half>. add and sub
     scale the second operand by alpha = 1 + 0j as a complex product, as PyTorch's kernel
     does (so (inf + 0.2j) + (inf + 0.1j) has a NaN imaginary part there too)."""
-    import operator
-
     x, y = widen(x), widen(y)
     if op is operator.add or op is operator.sub:
         y = np.asarray(y, dtype=_C64) * np.complex64(1)
