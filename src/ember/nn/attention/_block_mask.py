@@ -379,8 +379,8 @@ class BlockMask:
         sliced = BlockMask.from_kv_blocks(
             self.kv_num_blocks[index], self.kv_indices[index], full_num, full_idx,
             BLOCK_SIZE=self.BLOCK_SIZE, mask_mod=_sliced_mask_mod_error,
-            seq_lengths=self.seq_lengths, compute_q_blocks=self.q_indices is not None)
-        sliced.dq_kv_order_spt = self.dq_kv_order_spt
+            seq_lengths=self.seq_lengths, compute_q_blocks=self.q_indices is not None,
+            dq_kv_order=self.dq_kv_order_spt)
         if self.dq_write_order is not None:
             sliced.dq_write_order, sliced.dq_write_order_full = _compute_dq_write_order(
                 sliced, sliced.dq_kv_order_spt)
@@ -425,8 +425,8 @@ class BlockMask:
         adjusted = self.from_kv_blocks(num, idx, full_num, full_idx,
                                        BLOCK_SIZE=self.BLOCK_SIZE, mask_mod=self.mask_mod,
                                        seq_lengths=(new_q_len, new_kv_len),
-                                       compute_q_blocks=self.q_indices is not None)
-        adjusted.dq_kv_order_spt = self.dq_kv_order_spt
+                                       compute_q_blocks=self.q_indices is not None,
+                                       dq_kv_order=self.dq_kv_order_spt)
         if self.dq_write_order is not None:
             adjusted.dq_write_order, adjusted.dq_write_order_full = _compute_dq_write_order(
                 adjusted, adjusted.dq_kv_order_spt)
@@ -550,7 +550,6 @@ def create_block_mask(mask_mod, B, H, Q_LEN: int, KV_LEN: int, device=None,
     if compute_dq_write_order:
         block_mask.dq_write_order, block_mask.dq_write_order_full = _compute_dq_write_order(
             block_mask, dq_kv_order)
-        block_mask.dq_kv_order = None
         block_mask.dq_kv_order_spt = dq_kv_order
     return block_mask
 
