@@ -14,8 +14,7 @@ import operator
 
 import ember
 import ember.nn.functional as F
-from ember.fx import Graph, GraphModule
-from ember.nn import Module
+from ember.fx import Graph
 
 from .. import ops as _ops
 from ._aten import register_aten_op
@@ -59,8 +58,6 @@ def LOWERINGS() -> dict:  # noqa: N802 - a constant's shape, built on call (ops 
 def decompose(program, decomp_table=None):
     """A copy of ``program`` with the ops of ``decomp_table`` (default: all of ``LOWERINGS``)
     lowered; an op missing from a given table is kept."""
-    from .exported_program import ExportedProgram
-
     wanted = None if decomp_table is None else {str(op) for op in decomp_table}
     graph = Graph()
     env: dict = {}
@@ -111,10 +108,7 @@ def decompose(program, decomp_table=None):
                                          name=base)
             replaced.meta = copy.copy(node.meta)
         env[node] = replaced
-    return ExportedProgram(GraphModule(Module(), graph), program.graph_signature,
-                           program.state_dict, program.range_constraints, program.constants,
-                           program._in_spec, program._out_spec, program._input_guards,
-                           program.example_inputs)
+    return program._with_graph(graph)
 
 
 def _map(value, env):

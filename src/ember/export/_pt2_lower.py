@@ -18,7 +18,7 @@ import operator
 
 import ember
 import ember.nn.functional as F
-from ember.fx import Graph, GraphModule
+from ember.fx import Graph
 from ember.nn import Module
 
 _MHA = "multi_head_attention_forward"
@@ -148,12 +148,7 @@ def lower(program):
         new = graph.node_copy(node, lambda n: env[n])
         new.meta = copy.copy(node.meta)
         env[node] = new
-    from .exported_program import ExportedProgram
-
-    return ExportedProgram(GraphModule(Module(), graph), program.graph_signature,
-                           program.state_dict, program.range_constraints, program.constants,
-                           program._in_spec, program._out_spec, program._input_guards,
-                           program.example_inputs)
+    return program._with_graph(graph)
 
 
 def _splice(graph: Graph, sub_program, inputs: list):

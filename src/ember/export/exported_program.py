@@ -118,6 +118,14 @@ class ExportedProgram:
                 values.append(self._constants[spec.target])
         return values
 
+    def _with_graph(self, graph: Graph) -> ExportedProgram:
+        """This program around a rewritten ``graph`` (same signature, state, constants,
+        ranges, specs, guards and example inputs)."""
+        return ExportedProgram(GraphModule(Module(), graph), self._graph_signature,
+                               self._state_dict, self._range_constraints, self._constants,
+                               self._in_spec, self._out_spec, self._input_guards,
+                               self._example_inputs)
+
     def _flatten_user_inputs(self, args, kwargs) -> list:
         flat, spec = tree_flatten((tuple(args), dict(kwargs)))
         if spec != self._in_spec:
