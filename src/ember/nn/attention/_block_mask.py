@@ -244,7 +244,7 @@ def _compute_dq_write_order(block_mask, dq_kv_order=False):
 
     def gather(q_lists):
         n = arange(q_lists.shape[2], device=device).view(1, 1, -1, 1)
-        return rank[b, h, q_lists.long().clamp(0, num_m - 1), n].to(int32)
+        return rank[b, h, q_lists.long().clamp(0, num_m - 1), n]  # int32, as rank
 
     write_order = gather(q_idx)
     write_order_full = None
