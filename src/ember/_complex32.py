@@ -114,7 +114,7 @@ def sign(array):
     magnitude = np.abs(values)
     with np.errstate(all="ignore"):
         out = np.where(magnitude == 0, 0, values / np.where(magnitude == 0, 1, magnitude))
-    return to_complex32(out.astype(_C64))
+    return to_complex32(out)
 
 
 def as_real_view(array):
