@@ -16,24 +16,14 @@ import ember
 import ember.nn.functional as F
 from ember.fx import Graph
 
-from .. import ops as _ops
-from ._aten import register_aten_op
+from ._pt2_ops import aten_op
 from ._trace import TensorMeta
 
 
-def _bn_no_training(input, weight, bias, running_mean, running_var, momentum, eps):
-    out = F.batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
-    empty = ember.empty(0, dtype=input.dtype, device=input.device)
-    return out, empty, empty
-
-
 def _op(name: str, overload: str = "default"):
-    if name == "_native_batch_norm_legit_no_training":
-        packets = _ops._namespace("aten").__dict__["_packets"]
-        if name not in packets:
-            _ops._register("aten", name, "default", _bn_no_training)
-        return packets[name]._overloads["default"]
-    return register_aten_op(name, overload)
+    """``ember.ops.aten.<name>.<overload>`` (the .pt2 reader's lookup, which also defines
+    ``_native_batch_norm_legit_no_training``)."""
+    return aten_op(name, overload)
 
 
 def _static(meta) -> bool:
