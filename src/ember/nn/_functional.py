@@ -13,8 +13,7 @@ import math
 
 import numpy as np
 
-from .._backend.graph_capture import ACTIVE as _CAPTURING
-from .._backend.graph_capture import matmul as capture_matmul
+from .._backend.graph_capture import matmul
 from .._ops._util import _make, type_name, wrap_dim, xp_of
 from .._ops.pointwise import AddScalar
 from ..autograd.function import Function, same_float, saved_arrays
@@ -65,8 +64,7 @@ class Linear(Function):
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({x2.shape[0]}x{x2.shape[1]} and "
                 f"{weight.shape[1]}x{weight.shape[0]})")
-        # CuPy refuses cuBLAS while a CUDA graph captures: graph_capture.matmul then
-        out = x2 @ weight.T if not _CAPTURING[0] else capture_matmul(x2, weight.T)
+        out = matmul(x2, weight.T)  # graph_capture's: a plain @ unless a CUDA graph captures
         if out.dtype != x.dtype:  # ml_dtypes returns float32 from a bfloat16 GEMM
             out = out.astype(x.dtype)
         if bias is not None:
@@ -118,12 +116,12 @@ class Linear(Function):
         grad_x = grad_w = grad_b = None
         grad2 = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
         if needs[0]:
-            grad_x = grad2 @ weight if not _CAPTURING[0] else capture_matmul(grad2, weight)
+            grad_x = matmul(grad2, weight)
             if grad.ndim != 2:
                 grad_x = grad_x.reshape(grad.shape[:-1] + (weight.shape[1],))
         if needs[1]:
             x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-            grad_w = grad2.T @ x2 if not _CAPTURING[0] else capture_matmul(grad2.T, x2)
+            grad_w = matmul(grad2.T, x2)
         if needs[2]:
             grad_b = grad2.sum(0)
         return grad_x, grad_w, grad_b
