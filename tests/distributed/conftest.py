@@ -89,6 +89,42 @@ class Run:
         return found
 
 
+def run_both_by_rank(script: str, world: int, folder: Path, cwd: Path = HERE,
+                     out_folder: bool = False) -> dict:
+    """``python SCRIPT torch|ember RANK WORLD PORT OUT`` on ``world`` processes per
+    library, all started together; {library: [rank results]} read back from
+    FOLDER/<library><rank>.json. OUT is that file, or FOLDER when ``out_folder`` (the
+    script names its files)."""
+    runs = {}
+    for library in ("torch", "ember"):
+        port = free_port()
+        runs[library] = [Run([sys.executable, script, library, str(rank), str(world), str(port),
+                              str(folder if out_folder else folder / f"{library}{rank}.json")],
+                             cwd=cwd)
+                         for rank in range(world)]
+    results = {}
+    for library, ranks in runs.items():
+        for run in ranks:
+            run.output()
+        results[library] = [json.loads((folder / f"{library}{rank}.json").read_text())
+                            for rank in range(world)]
+    return results
+
+
+def run_mpirun_and_ember(script: str, tag: str, folders: dict | None = None) -> dict:
+    """SCRIPT on 2 ranks under real PyTorch (gloo, mpirun) and under ``ember run``, started
+    together: {"torch"|"ember": {rank: record}} of its ``TAG {json}`` lines (each run's
+    EMBER_TEST_OUT is folders[name] when given)."""
+    env = {name: {"EMBER_TEST_OUT": str(folder)} for name, folder in (folders or {}).items()}
+    both = {"torch": Run([*mpirun_command(2), sys.executable, script, str(free_port())],
+                         env=env.get("torch")),
+            "ember": Run([sys.executable, "-m", "ember", "run", "--nproc-per-node", "2",
+                          script], env=env.get("ember"))}
+    found = {name: run.results(tag=tag) for name, run in both.items()}
+    assert sorted(found["torch"]) == sorted(found["ember"]) == [0, 1]
+    return found
+
+
 def _start_all(folder: Path) -> dict:
     """Three launches cover everything: collectives_script.py (every collective, DDP
     hooks, Join, futures) on PyTorch's gloo as the oracle and on ember over both

@@ -3,11 +3,7 @@ processes under PyTorch's gloo and under ember (TCP transport), started together
 rank's results must match, and each library's 2-rank checkpoint directory must load in
 the other library (in this process, without a process group)."""
 
-import importlib.util
-import json
-import sys
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,32 +12,17 @@ import torch.distributed.checkpoint as tdcp
 import ember
 import ember.distributed.checkpoint as dcp
 
+from .conftest import run_both_by_rank
+
 pytestmark = pytest.mark.xdist_group("distributed")
 WORLD = 2
-
-_spec = importlib.util.spec_from_file_location("_distributed_launch",
-                                               Path(__file__).with_name("conftest.py"))
-_launch = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_launch)
 
 
 @pytest.fixture(scope="module")
 def checkpoint_runs(tmp_path_factory):
     """(folder, {library: [rank results]}) of the two 2-process runs."""
     folder = tmp_path_factory.mktemp("checkpoint")
-    runs = {}
-    for library in ("torch", "ember"):
-        port = _launch.free_port()
-        runs[library] = [_launch.Run([sys.executable, "checkpoint_script.py", library, str(rank),
-                                      str(WORLD), str(port), str(folder)])
-                         for rank in range(WORLD)]
-    results = {}
-    for library, ranks in runs.items():
-        for run in ranks:
-            run.output()
-        results[library] = [json.loads((folder / f"{library}{rank}.json").read_text())
-                            for rank in range(WORLD)]
-    return folder, results
+    return folder, run_both_by_rank("checkpoint_script.py", WORLD, folder, out_folder=True)
 
 
 def _same(mine, expected):

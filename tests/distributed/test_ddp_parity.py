@@ -5,19 +5,10 @@ bucket held (index, is_last, size, parameter shapes, which .grad were still None
 was launched, where each .grad sits inside the bucket's buffer), the gradients, the
 trained parameters and ``_get_ddp_logging_data()``."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-# the launch helpers of this folder's conftest (not importable by name: tests/ has one too)
-_spec = importlib.util.spec_from_file_location("_ddp_parity_launch",
-                                               Path(__file__).with_name("conftest.py"))
-_launch = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_launch)
-Run, free_port, mpirun_command = _launch.Run, _launch.free_port, _launch.mpirun_command
+from .conftest import run_mpirun_and_ember
 
 pytestmark = pytest.mark.xdist_group("distributed")
 
@@ -26,12 +17,7 @@ SCRIPT = "ddp_parity_script.py"
 
 @pytest.fixture(scope="module")
 def records():
-    both = {"torch": Run([*mpirun_command(2), sys.executable, SCRIPT, str(free_port())]),
-            "ember": Run([sys.executable, "-m", "ember", "run", "--nproc-per-node", "2",
-                          SCRIPT])}
-    found = {name: run.results(tag="PARITY") for name, run in both.items()}
-    assert sorted(found["torch"]) == sorted(found["ember"]) == [0, 1]
-    return found
+    return run_mpirun_and_ember(SCRIPT, "PARITY")
 
 
 def _case(records, name):

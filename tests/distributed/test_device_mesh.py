@@ -4,11 +4,6 @@ processes under PyTorch's gloo and under ember (TCP transport), started together
 every rank's results must match. Single-process checks (argument errors, a world of one)
 run in this process."""
 
-import importlib.util
-import json
-import sys
-from pathlib import Path
-
 import pytest
 import torch.distributed as tdist
 
@@ -16,34 +11,16 @@ import ember
 import ember.distributed as dist
 from ember.distributed.device_mesh import DeviceMesh, init_device_mesh
 
+from .conftest import run_both_by_rank
+
 pytestmark = pytest.mark.xdist_group("distributed")
 WORLD = 4
-
-# the launch helpers of this folder's conftest (not importable by name: tests/ has one too)
-_spec = importlib.util.spec_from_file_location("_distributed_launch",
-                                               Path(__file__).with_name("conftest.py"))
-_launch = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_launch)
 
 
 @pytest.fixture(scope="module")
 def mesh_runs(tmp_path_factory):
     """{library: [rank results]} of the two 4-process runs (started together)."""
-    folder = tmp_path_factory.mktemp("mesh")
-    runs = {}
-    for library in ("torch", "ember"):
-        port = _launch.free_port()
-        runs[library] = [_launch.Run([sys.executable, "mesh_script.py", library, str(rank),
-                                      str(WORLD), str(port),
-                                      str(folder / f"{library}{rank}.json")])
-                         for rank in range(WORLD)]
-    results = {}
-    for library, ranks in runs.items():
-        for run in ranks:
-            run.output()
-        results[library] = [json.loads((folder / f"{library}{rank}.json").read_text())
-                            for rank in range(WORLD)]
-    return results
+    return run_both_by_rank("mesh_script.py", WORLD, tmp_path_factory.mktemp("mesh"))
 
 
 def test_every_rank_matches_torch(mesh_runs):

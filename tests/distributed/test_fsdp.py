@@ -6,20 +6,13 @@ state dicts (FULL, SHARDED, LOCAL), optimizer state dicts, summon_full_params an
 paths must match PyTorch's records. A few checks need no process group and run here."""
 
 import functools
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 import ember
 
-_here = Path(__file__).parent
-_spec = importlib.util.spec_from_file_location("_fsdp_launch", _here / "conftest.py")
-_launch = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_launch)
-Run, free_port, mpirun_command = _launch.Run, _launch.free_port, _launch.mpirun_command
+from .conftest import free_port, run_mpirun_and_ember
 
 pytestmark = pytest.mark.xdist_group("distributed")
 
@@ -29,13 +22,7 @@ SCRIPT = "fsdp_script.py"
 @pytest.fixture(scope="module")
 def records(tmp_path_factory):
     folders = {name: tmp_path_factory.mktemp(f"fsdp_{name}") for name in ("torch", "ember")}
-    both = {"torch": Run([*mpirun_command(2), sys.executable, SCRIPT, str(free_port())],
-                         env={"EMBER_TEST_OUT": str(folders["torch"])}),
-            "ember": Run([sys.executable, "-m", "ember", "run", "--nproc-per-node", "2",
-                          SCRIPT], env={"EMBER_TEST_OUT": str(folders["ember"])})}
-    found = {name: run.results(tag="FSDP") for name, run in both.items()}
-    assert sorted(found["torch"]) == sorted(found["ember"]) == [0, 1]
-    return found
+    return run_mpirun_and_ember(SCRIPT, "FSDP", folders)
 
 
 def _tensor(record):

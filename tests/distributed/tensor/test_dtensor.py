@@ -5,23 +5,16 @@ values, gradients, error types, a TP MLP trained for four steps, fully_shard tra
 and without resharding and with a mixed-precision policy) must match. Single-process
 checks (placements, chunking, the TP MLP against plain single-process PyTorch) run here."""
 
-import importlib.util
-import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from ..conftest import run_both_by_rank
+
 pytestmark = pytest.mark.xdist_group("distributed")
 WORLD = 2
 HERE = Path(__file__).parent
-
-# the launch helpers of tests/distributed/conftest.py (not importable by name)
-_spec = importlib.util.spec_from_file_location("_dtensor_launch",
-                                               HERE.parent / "conftest.py")
-_launch = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_launch)
 
 # Where ember's placements differ from PyTorch's while the values are the same:
 # - PyTorch leaves the gradient of a replicated input that sharded ops used as a lazy
@@ -41,21 +34,8 @@ MORE_PERMISSIVE = {"cross_entropy_s0", "loss_parallel_smoothing"}
 @pytest.fixture(scope="module")
 def records(tmp_path_factory):
     """{library: [rank records]} of the two 2-process runs (started together)."""
-    folder = tmp_path_factory.mktemp("dtensor")
-    runs = {}
-    for library in ("torch", "ember"):
-        port = _launch.free_port()
-        runs[library] = [_launch.Run([sys.executable, "dtensor_script.py", library,
-                                      str(rank), str(WORLD), str(port),
-                                      str(folder / f"{library}{rank}.json")], cwd=HERE)
-                         for rank in range(WORLD)]
-    found = {}
-    for library, ranks in runs.items():
-        for run in ranks:
-            run.output()
-        found[library] = [json.loads((folder / f"{library}{rank}.json").read_text())
-                          for rank in range(WORLD)]
-    return found
+    return run_both_by_rank("dtensor_script.py", WORLD, tmp_path_factory.mktemp("dtensor"),
+                            cwd=HERE)
 
 
 def _strip(value):
