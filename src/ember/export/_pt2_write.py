@@ -24,11 +24,12 @@ import math
 import operator
 
 import ember
+from ember._ops._loss_common import _legacy_reduction
 from ember.utils._pytree import treespec_dumps
 
 from ._pt2_read import _DTYPE_NAMES, _LAYOUT_NAMES, _MEMORY_FORMAT_NAMES, SCHEMA_MAJOR
 from ._pt2_lower import run_for_metadata
-from ._pt2_ops import _LOSSES, _is_aten_loss_call
+from ._pt2_ops import _LOSSES, _REDUCTION_NAMES, _is_aten_loss_call
 from ._pt2_schemas import bind, overloads_of
 from ._trace import TensorMeta
 from .dynamic_shapes import Symbol
@@ -390,13 +391,12 @@ def _aten_loss_form(name: str, args: tuple, kwargs: dict) -> tuple:
     bound.apply_defaults()
     values = dict(bound.arguments)
     reduction = values.get("reduction", "mean")
-    if values.get("reduce") is False:
-        reduction = "none"
-    elif values.get("size_average") is False:
-        reduction = "sum"
+    size_average, reduce = values.get("size_average"), values.get("reduce")
+    if size_average is not None or reduce is not None:  # as the loss itself resolves them
+        reduction = _legacy_reduction(size_average, reduce, emit_warning=False)
     if values.get("weight") is not None and "weight" not in names:
         return args, kwargs  # ember's extension: no ATen form
-    values["reduction"] = ("none", "mean", "sum").index(reduction)
+    values["reduction"] = _REDUCTION_NAMES.index(reduction)
     first, second = list(values)[:2]
     aten_args = (values[first], values[second], *(values[n] for n in names if n in values))
     extra = {"log_target": True} if values.get("log_target") else {}
