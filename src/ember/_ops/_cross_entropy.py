@@ -114,7 +114,8 @@ class _IndexTargetLoss(Function):
             weight = weight.astype(dtype, copy=False)
             class_weight = weight.reshape(_class_shape(x.ndim, class_axis))
             w_target = weight[safe] * keep
-        picked = _take_classes(xp, logp, index, class_axis)
+        positions = _flat_positions(xp, logp, index)  # kept: backward writes there too
+        picked = _take_classes(xp, logp, index, class_axis, positions)
         target_coef = w_target * (1 - label_smoothing)
         loss = -target_coef * picked
         smooth_coef = None
@@ -136,6 +137,7 @@ class _IndexTargetLoss(Function):
             loss = loss * float("nan")
         ctx.meta = (class_axis, reduction, from_logits, index, target_coef, smooth_coef,
                     class_weight)
+        ctx.positions = positions
         ctx.save_for_backward(x, logp if from_logits else None)
         return xp.asarray(loss, dtype=dtype)
 
@@ -171,7 +173,7 @@ class _IndexTargetLoss(Function):
             result *= g * row
         else:
             result = xp.zeros_like(x._data)
-        _subtract_at_classes(xp, result, index, g_target, class_axis)
+        _subtract_at_classes(xp, result, index, g_target, class_axis, ctx.positions)
         if smooth_coef is not None:
             smooth = g * xp.expand_dims(smooth_coef, class_axis)
             result -= smooth if class_weight is None else smooth * class_weight
@@ -179,29 +181,31 @@ class _IndexTargetLoss(Function):
 
 
 def _flat_positions(xp, array, index):
-    """Flat positions of ``index`` (N, 1) into a C-contiguous (N, C) ``array``."""
+    """Flat positions of ``index`` (N, 1) in a C-contiguous (N, C) ``array`` on a GPU, the
+    form ``_take_classes``/``_subtract_at_classes`` use there: CuPy's take/put_along_axis
+    build their index grids in Python (~0.15 ms of host time a call on an H200 machine)
+    where a flat take is one launch. None elsewhere (NumPy, other layouts)."""
+    if xp is np or array.ndim != 2 or not array.flags.c_contiguous:
+        return None
     rows, classes = array.shape
     return xp.arange(0, rows * classes, classes, dtype=np.int64) + index.reshape(-1)
 
 
-def _take_classes(xp, array, index, class_axis):
-    """``take_along_axis(array, index, class_axis).squeeze(class_axis)``. On a GPU, for
-    (N, C) input, a flat ``take``: CuPy's take_along_axis builds its index grids in Python
-    (~0.15 ms of host time a call on an H200 machine) where this is three launches."""
-    if xp is np or array.ndim != 2 or not array.flags.c_contiguous:
+def _take_classes(xp, array, index, class_axis, positions):
+    """``take_along_axis(array, index, class_axis).squeeze(class_axis)``."""
+    if positions is None:
         return xp.take_along_axis(array, index, class_axis).squeeze(class_axis)
-    return array.reshape(-1).take(_flat_positions(xp, array, index))
+    return array.reshape(-1).take(positions)
 
 
-def _subtract_at_classes(xp, array, index, values, class_axis):
+def _subtract_at_classes(xp, array, index, values, class_axis, positions):
     """``array[.., index, ..] -= values`` along ``class_axis`` (indices distinct per row),
-    in place; flat on a GPU for (N, C) input, as ``_take_classes``."""
-    if xp is np or array.ndim != 2 or not array.flags.c_contiguous:
+    in place; ``positions`` are ``_flat_positions`` for an array of ``array``'s shape."""
+    if positions is None:
         current = xp.take_along_axis(array, index, class_axis)
         xp.put_along_axis(array, index, current - values, class_axis)
         return
     flat = array.reshape(-1)
-    positions = _flat_positions(xp, array, index)
     flat[positions] = flat.take(positions) - values.reshape(-1)
 
 
