@@ -125,6 +125,20 @@ def run_mpirun_and_ember(script: str, tag: str, folders: dict | None = None) -> 
     return found
 
 
+@pytest.fixture
+def world_of_one():
+    """Both libraries' default group as a world of one, met through a HashStore (DDP,
+    meshes and DTensors need one), removed after the test."""
+    import torch.distributed as tdist
+
+    import ember.distributed as dist
+    tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1)
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    yield
+    tdist.destroy_process_group()
+    dist.destroy_process_group()
+
+
 def _start_all(folder: Path) -> dict:
     """Three launches cover everything: collectives_script.py (every collective, DDP
     hooks, Join, futures) on PyTorch's gloo as the oracle and on ember over both

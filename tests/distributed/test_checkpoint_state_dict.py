@@ -5,11 +5,9 @@ ranks in test_checkpoint_dist.py."""
 
 import pytest
 import torch
-import torch.distributed as tdist
 from torch.distributed.checkpoint import state_dict as tsd
 
 import ember
-import ember.distributed as dist
 from ember.distributed.checkpoint import state_dict as esd
 
 LIBS = ((ember, esd), (torch, tsd))
@@ -128,16 +126,6 @@ def test_errors_and_non_strict_loads_match_torch():
             _outcome(lambda: module.set_model_state_dict(model, {})),
         ]
     assert outcomes[ember] == outcomes[torch]
-
-
-@pytest.fixture
-def world_of_one():
-    """Both libraries' default group as a world of one (DDP needs one), removed after."""
-    tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1)
-    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
-    yield
-    tdist.destroy_process_group()
-    dist.destroy_process_group()
 
 
 def test_ddp_prefix_is_dropped_and_restored(world_of_one):

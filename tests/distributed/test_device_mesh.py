@@ -59,16 +59,6 @@ def _outcome(call):
     return value
 
 
-@pytest.fixture
-def world_of_one():
-    """Both libraries' default group as a world of one, met through a HashStore."""
-    tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1)
-    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
-    yield
-    tdist.destroy_process_group()
-    dist.destroy_process_group()
-
-
 def test_a_world_of_one_matches_torch(world_of_one):
     from torch.distributed.device_mesh import init_device_mesh as torch_init_device_mesh
     outcomes = {}

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.xdist_group("distributed")
 
 
 @pytest.fixture
-def libs():
+def libs(world_of_one):
     """(torch-like, its distributed, its dtensor, its tp, its fsdp, its 1-rank mesh) for
     both libraries, each default group a world of one met through a HashStore."""
     import torch.distributed.fsdp as tfsdp
@@ -26,12 +26,8 @@ def libs():
     import ember.distributed.tensor.parallel as etp
     from ember.distributed.device_mesh import init_device_mesh as emesh
 
-    tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1)
-    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
-    yield {"torch": (torch, tdist, tdt, ttp, tfsdp, tmesh("cpu", (1,))),
-           "ember": (ember, dist, edt, etp, efsdp, emesh("cpu", (1,)))}
-    tdist.destroy_process_group()
-    dist.destroy_process_group()
+    return {"torch": (torch, tdist, tdt, ttp, tfsdp, tmesh("cpu", (1,))),
+            "ember": (ember, dist, edt, etp, efsdp, emesh("cpu", (1,)))}
 
 
 def _outcome(call):
