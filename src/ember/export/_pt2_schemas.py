@@ -299,20 +299,20 @@ def _table() -> dict:
     return {schema.name: schema for schema in map(parse, _SCHEMAS)}
 
 
-def schema_of(name: str, overload: str) -> Schema | None:
-    """The schema of ``aten.<name>.<overload>``: ember's list, else PyTorch's own when
-    torch is installed (an optional dependency, imported only here); None otherwise."""
-    schema = _table().get(f"{name}.{overload}")
-    return schema if schema is not None else _torch_schema(name, overload)
-
-
-@functools.cache
-def _torch_schema(name: str, overload: str) -> Schema | None:
+def _torch_packet(name: str):
+    """``torch.ops.aten.<name>``, or None (torch is an optional dependency, imported only
+    here)."""
     try:
         import torch
     except ImportError:
         return None
-    packet = getattr(getattr(getattr(torch, "ops", None), "aten", None), name, None)
+    return getattr(getattr(getattr(torch, "ops", None), "aten", None), name, None)
+
+
+@functools.cache
+def _torch_schema(name: str, overload: str) -> Schema | None:
+    """PyTorch's schema of ``aten.<name>.<overload>`` when torch is installed."""
+    packet = _torch_packet(name)
     try:
         op = getattr(packet, overload, None)
     except (AttributeError, RuntimeError):
@@ -336,11 +336,7 @@ def overloads_of(name: str, preferred: str) -> list[Schema]:
 
 
 def _torch_overload_names(name: str) -> list[str]:
-    try:
-        import torch
-    except ImportError:
-        return []
-    packet = getattr(getattr(getattr(torch, "ops", None), "aten", None), name, None)
+    packet = _torch_packet(name)
     try:
         return list(packet.overloads())
     except (AttributeError, RuntimeError, TypeError):
