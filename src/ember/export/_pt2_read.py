@@ -225,7 +225,7 @@ class _Reader:
                 kwargs[named["name"]] = value
             else:
                 args.append(value)
-        kwargs = _without_inert_keywords(target, kwargs)
+        kwargs = _without_inert_keywords(kwargs)
         outputs = serialized["outputs"]
         name = serialized.get("name") or None
         single = len(outputs) == 1 and next(iter(outputs[0])) in (
@@ -267,7 +267,7 @@ def _inert(key: str, value) -> bool:
     return False
 
 
-def _without_inert_keywords(target, kwargs: dict) -> dict:
+def _without_inert_keywords(kwargs: dict) -> dict:
     """ATen's factory keywords (``pin_memory=False``, ``layout=torch.strided``) dropped:
     ember's functions do not all take them, and they change nothing."""
     return {k: v for k, v in kwargs.items() if not _inert(k, v)}
