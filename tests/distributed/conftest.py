@@ -44,7 +44,7 @@ def mpirun_command(count: int) -> list:
 
 class Run:
     """A started process tree, collected by a thread as it runs; ``output()`` waits for
-    it and returns its stdout, ``seconds`` is its wall time."""
+    it and returns its stdout (``stderr`` its stderr), ``seconds`` is its wall time."""
 
     def __init__(self, command, cwd=HERE, env=None):
         self.command = command
@@ -72,6 +72,11 @@ class Run:
         assert code == expected_status, (
             f"{self.command} exited with {code}:\n{stdout[-2000:]}\n{stderr[-4000:]}")
         return stdout
+
+    @property
+    def stderr(self) -> str:
+        self._collector.join()
+        return self._result[2]
 
     def results(self, expected_status: int = 0, tag: str = "RESULT") -> dict:
         """The ``RESULT {json}`` lines (printed, or written to one file per rank under

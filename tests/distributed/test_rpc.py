@@ -6,41 +6,28 @@ computes the same training with real PyTorch locally and compares. PyTorch's RPC
 for errors are written out here (they were read from torch 2.13; launching torch's RPC
 workers in CI would cost more than the whole check)."""
 
-import json
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from .conftest import clean_env, free_port
-
-HERE = Path(__file__).parent
+from .conftest import Run, free_port
 
 
 @pytest.fixture(scope="module")
 def results():
     ports = [str(free_port()), str(free_port())]
-    workers = [subprocess.Popen([sys.executable, "rpc_script.py", str(rank), *ports], cwd=HERE,
-                                env=clean_env(), text=True, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE) for rank in range(3)]
-    outputs = []
+    workers = [Run([sys.executable, "rpc_script.py", str(rank), *ports]) for rank in range(3)]
     for worker in workers:
-        try:
-            outputs.append(worker.communicate(timeout=60))
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            outputs.append(worker.communicate())
-    for worker, (stdout, stderr) in zip(workers, outputs):
-        assert worker.returncode == 0, f"{stdout[-2000:]}\n{stderr[-4000:]}"
-    lines = [line for line in outputs[0][0].splitlines() if line.startswith("RESULT ")]
-    assert lines, outputs[0][1][-4000:]
-    found = json.loads(lines[0][len("RESULT "):])
+        worker.output()
+    stderrs = [worker.stderr[-4000:] for worker in workers]
+    found = workers[0].results()
+    assert found, stderrs[0]
+    found = found[0]
     for name, value in found.items():
-        assert "failed" not in value, (name, value, outputs[0][1][-4000:])
+        assert "failed" not in value, (name, value, stderrs[0])
     for rank, value in enumerate(found["collectives"]):
-        assert "failed" not in value, (rank, value, outputs[rank][1][-4000:])
+        assert "failed" not in value, (rank, value, stderrs[rank])
     return found
 
 
