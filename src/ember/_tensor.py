@@ -26,7 +26,7 @@ from ._backend import (
 )
 from ._backend import dtypes as _dt
 from ._backend.strided import data_ptr as _data_ptr
-from ._backend.strided import storage_root as _storage_root
+from ._backend.strided import storage_offset as _storage_offset
 from ._backend.sync_debug import MODE as _SYNC_MODE
 from ._backend.sync_debug import check as _sync_check
 from ._grad_assign import _check_assigned_grad
@@ -272,11 +272,7 @@ class Tensor:
         return strides[_wrap_dim(dim, self._data.ndim)]
 
     def storage_offset(self) -> int:
-        array = self._data
-        root = _storage_root(array)
-        if root is array:
-            return 0
-        return (_data_ptr(array) - _data_ptr(root)) // array.dtype.itemsize
+        return _storage_offset(self._data)
 
     def is_contiguous(self, memory_format=None) -> bool:
         if memory_format is None:

@@ -51,6 +51,14 @@ def storage_root(array):
         root = base
 
 
+def storage_offset(array) -> int:
+    """Offset of ``array``'s first element from the start of its storage, in elements."""
+    root = storage_root(array)
+    if root is array:
+        return 0
+    return (data_ptr(array) - data_ptr(root)) // array.dtype.itemsize
+
+
 def adopt_storage(view, source):
     """Record that ``view`` (an array made over ``source``'s memory) shares ``source``'s
     storage, when its own ``base`` does not say so. Returns ``view``."""

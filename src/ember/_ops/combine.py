@@ -17,6 +17,7 @@ import itertools
 import numpy as np
 
 from .._backend import get_default_dtype
+from .._backend.strided import storage_offset as storage_offset_of
 from .._backend.strided import storage_root, strided_view
 from ..autograd.function import Function
 from . import creation as _creation
@@ -83,9 +84,6 @@ def storage_flat(array):
     raise RuntimeError("as_strided: the tensor's storage is not one contiguous block")
 
 
-def storage_offset_of(array) -> int:
-    """Offset of ``array``'s first element from the start of its storage, in elements."""
-    return (_data_ptr(array) - _data_ptr(storage_root(array))) // array.dtype.itemsize
 
 
 def _check_geometry(size, stride, offset, itemsize, storage_elements):

@@ -19,6 +19,7 @@ import re
 import numpy as np
 
 from .._backend.cupy_gaps import check_index_bounds
+from .._backend.strided import data_ptr as _data_ptr
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._inplace import apply_inplace, check_cast
@@ -318,12 +319,6 @@ def _broadcast_message(exc):
 
 
 # -- in-place writes and views ---------------------------------------------------------------
-
-
-def _data_ptr(array):
-    if type(array) is np.ndarray:
-        return array.__array_interface__["data"][0]
-    return array.data.ptr
 
 
 def _element_offsets(array, start_bytes=0):
