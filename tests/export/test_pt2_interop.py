@@ -18,15 +18,6 @@ from ember.export.pt2_archive import PT2ArchiveReader, is_pt2_package
 from ember.export.pt2_archive._package import load_pt2, package_pt2
 
 
-@pytest.fixture(autouse=True)
-def _rng_untouched():
-    """Model construction draws from both libraries' global generators: put them back."""
-    torch_state, ember_state = torch.get_rng_state(), ember.get_rng_state()
-    yield
-    torch.set_rng_state(torch_state)
-    ember.set_rng_state(ember_state)
-
-
 # -- the programs, written once for both libraries -------------------------------------------
 
 def _mlp(lib):

@@ -10,14 +10,6 @@ import torch
 import ember
 
 
-@pytest.fixture(autouse=True)
-def _rng_untouched():
-    torch_state, ember_state = torch.get_rng_state(), ember.get_rng_state()
-    yield
-    torch.set_rng_state(torch_state)
-    ember.set_rng_state(ember_state)
-
-
 def F(lib):
     return lib.nn.functional
 

@@ -3,7 +3,6 @@
 import warnings
 
 import pytest
-import torch
 import torch.utils.data.datapipes.iter as titer
 import torch.utils.data.datapipes.map as tmap
 from torch.utils.data import DataLoader as TLoader
@@ -18,15 +17,6 @@ from ember.utils.data import graph as egraph
 from ember.utils.data import graph_settings as esettings
 
 warnings.filterwarnings("ignore", message=".*DataPipe.*deprecat", category=UserWarning)
-
-
-@pytest.fixture(autouse=True)
-def _restore_rng():
-    """Tests seed the global generators; give later tests their previous state."""
-    ember_state, torch_state = ember.get_rng_state(), torch.get_rng_state()
-    yield
-    ember.set_rng_state(ember_state)
-    torch.set_rng_state(torch_state)
 
 
 def _plain(value):
