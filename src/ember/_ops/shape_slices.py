@@ -13,11 +13,6 @@ from ._util import Tensor, _make, shape_str, wrap_dim, xp_of
 from .shape import mark_multi_output_views, view_of
 
 
-def _strided_view(array, shape, byte_strides):
-    """A writable view of ``array``'s memory from its first element (byte strides)."""
-    return strided_view(array, shape, byte_strides)
-
-
 def _diagonal_view(x, offset, dim1, dim2):
     """The diagonal of dims (dim1, dim2) as a strided view, moved to the last dim."""
     shape, strides = x.shape, x.strides
@@ -33,7 +28,7 @@ def _diagonal_view(x, offset, dim1, dim2):
     keep = [i for i in range(len(shape)) if i not in (dim1, dim2)]
     new_shape = tuple(shape[i] for i in keep) + (length,)
     new_strides = tuple(strides[i] for i in keep) + (strides[dim1] + strides[dim2],)
-    return _strided_view(x, new_shape, new_strides)
+    return strided_view(x, new_shape, new_strides)
 
 
 class Diagonal(Function):
@@ -357,7 +352,7 @@ class Unfold(Function):
         shape = x.shape[:dim] + (count,) + x.shape[dim + 1:] + (size,)
         strides = (x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:]
                    + (x.strides[dim],))
-        return _strided_view(x, shape, strides)
+        return strided_view(x, shape, strides)
 
     @staticmethod
     def backward(ctx, grad):
