@@ -18,7 +18,7 @@ import operator
 
 import ember
 import ember.nn.functional as F
-from ember.fx import Graph
+from ember.fx import Graph, Interpreter
 from ember.nn import Module
 
 _MHA = "multi_head_attention_forward"
@@ -38,25 +38,10 @@ def run_for_metadata(program) -> dict:
     if program.example_inputs is None:
         return {}
     users = tree_flatten(program.example_inputs)[0]
-    feed = iter([v.detach().clone() for v in program._lifted_values()] + list(users))
-    env: dict = {}
-
-    def value(item):
-        if hasattr(item, "op") and hasattr(item, "meta"):
-            return env[item]
-        if isinstance(item, (list, tuple)):
-            return type(item)(value(v) for v in item)
-        if isinstance(item, dict):
-            return {k: value(v) for k, v in item.items()}
-        return item
-
+    interpreter = Interpreter(program.graph_module, garbage_collect_values=False)
     with ember.no_grad():
-        for node in program.graph.nodes:
-            if node.op == "placeholder":
-                env[node] = next(feed)
-            elif node.op == "call_function":
-                env[node] = node.target(*value(node.args), **value(node.kwargs))
-    return env
+        interpreter.run(*[v.detach().clone() for v in program._lifted_values()], *users)
+    return interpreter.env
 
 
 def _attention(query, key, value, in_weight, in_bias, out_weight, out_bias, mask, *,
