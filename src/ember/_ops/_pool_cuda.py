@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend.kernels import elementwise, launch
+from ._util import xp_of
 
 _MAX_POOL_2D = """
 const long long ow = i % out_w;
@@ -46,8 +47,6 @@ _PARAMS = ", ".join(f"int64 {name}" for name in (
 def max_pool2d(x, kernel, stride, padding, dilation, out):
     """(values, flat per-plane indices) of an (N, C, H, W) ``x`` by one kernel, or None
     where the array path must run (NumPy, other dtypes, a backend that cannot compile)."""
-    from ._util import xp_of
-
     xp = xp_of(x)
     if x.ndim != 4 or x.dtype not in (np.float32, np.float64):
         return None

@@ -443,9 +443,10 @@ def _device_bernoulli(xp, shape, dtype, p, rng):
     key = rng.integers(0, 2 ** 64, dtype=np.uint64)
     kernel = elementwise(xp, "ember_bernoulli_splitmix", "uint64 key, float64 p", "T out",
                          _BERNOULLI)
-    out = xp.empty(shape, dtype=dtype)
-    if launch(xp, kernel, key, np.float64(p), out):
-        return out
+    if kernel is not None:
+        out = xp.empty(shape, dtype=dtype)
+        if launch(xp, kernel, key, np.float64(p), out):
+            return out
     return (_splitmix_uniform(xp, shape, key) < p).astype(dtype)
 
 

@@ -9,7 +9,6 @@ is plain array work on ``indices``, which never needs a gradient.
 from __future__ import annotations
 
 import math
-
 import numbers
 
 import numpy as np

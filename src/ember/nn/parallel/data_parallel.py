@@ -31,6 +31,7 @@ class DataParallel(Module):
             device_ids = list(range(cuda.device_count()))
         if output_device is None:
             output_device = device_ids[0]
+
         def index(d):  # PyTorch's _get_device_index: "cuda" alone is the current GPU
             found = d if isinstance(d, int) else _accelerator(d).index
             return cuda.current_device() if found is None else found
