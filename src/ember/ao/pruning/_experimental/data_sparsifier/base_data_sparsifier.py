@@ -133,7 +133,7 @@ class BaseDataSparsifier(BaseSparsifier):
                 parametrize.register_parametrization(self._container, name, param_class(mask))
 
     def load_state_dict(self, state_dict, strict=True):
-        states = self._convert_mask(copy.deepcopy(state_dict["state"]), sparse_coo=False)
+        states = self._convert_mask(state_dict["state"], sparse_coo=False)  # a copy
         data_groups = copy.deepcopy(state_dict["data_groups"])
         container_state_dict = copy.deepcopy(state_dict["_container"])
         if strict:
