@@ -252,8 +252,6 @@ def prepare_model_outputs(float_module: nn.Module, q_module: nn.Module,
 def compare_model_outputs(float_model: nn.Module, q_model: nn.Module, *data,
                           logger_cls=OutputLogger, allow_list=None):
     """Log the outputs of matching modules of both models on ``data`` and pair them."""
-    if allow_list is None:
-        allow_list = get_default_compare_output_module_list()
     prepare_model_outputs(float_model, q_model, logger_cls, allow_list)
     float_model(*data)
     q_model(*data)
