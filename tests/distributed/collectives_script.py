@@ -3,16 +3,13 @@ every collective of torch.distributed on a few inputs, one JSON line per rank.
 
 tests/distributed/test_collectives.py runs it both ways and compares the lines."""
 
-import json
 import os
 import sys
 import time
 
-# torchrun's variables from Open MPI's (real PyTorch's env:// rendezvous needs them)
-os.environ.setdefault("RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0"))
-os.environ.setdefault("WORLD_SIZE", os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))
-os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-os.environ.setdefault("MASTER_PORT", sys.argv[1] if len(sys.argv) > 1 else "29561")
+from script_common import env_from_mpi, report
+
+env_from_mpi("29561")
 
 import torch
 import torch.distributed as dist
@@ -351,13 +348,7 @@ dist.barrier()
 dist.destroy_process_group()
 case("error_after_destroy", lambda: dist.get_rank())
 case("is_initialized_after_destroy", lambda: dist.is_initialized())
-line = "RESULT " + json.dumps({"rank": rank, "results": results},
-                              default=lambda z: [z.real, z.imag])
-if os.environ.get("EMBER_TEST_OUT"):  # one file per rank: long lines on one pipe interleave
-    with open(os.path.join(os.environ["EMBER_TEST_OUT"], f"rank{rank}.out"), "w") as out:
-        out.write(line + "\n")
-else:
-    print(line, flush=True)
+report("RESULT", rank, results, default=lambda z: [z.real, z.imag])
 
 if os.environ.get("EMBER_TEST_DDP"):  # ember's own DDP checks go on in the same processes
     import runpy

@@ -6,13 +6,10 @@ tests/distributed/test_ddp_parity.py runs it both ways and compares the lines. M
 float64 with dyadic weights and inputs so both libraries' sums are exact."""
 
 import json
-import os
-import sys
 
-os.environ.setdefault("RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0"))
-os.environ.setdefault("WORLD_SIZE", os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))
-os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-os.environ.setdefault("MASTER_PORT", sys.argv[1] if len(sys.argv) > 1 else "29571")
+from script_common import env_from_mpi
+
+env_from_mpi("29571")
 
 import torch
 import torch.distributed as dist

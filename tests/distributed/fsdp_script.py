@@ -8,15 +8,13 @@ tests/distributed/test_fsdp.py runs it both ways and compares the records. Impor
 without running (``main`` is not called), it gives the test the models and batches."""
 
 import functools
-import json
 import os
 import sys
 import warnings
 
-os.environ.setdefault("RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0"))
-os.environ.setdefault("WORLD_SIZE", os.environ.get("OMPI_COMM_WORLD_SIZE", "1"))
-os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-os.environ.setdefault("MASTER_PORT", sys.argv[1] if len(sys.argv) > 1 else "29591")
+from script_common import env_from_mpi, report
+
+env_from_mpi("29591")
 
 import torch
 import torch.distributed as dist
@@ -493,13 +491,7 @@ def main():
     case("error_hybrid_manual", lambda: FSDP(mlp(), device_id=cpu,
                                              sharding_strategy=ShardingStrategy.HYBRID_SHARD))
 
-    line = "FSDP " + json.dumps({"rank": rank, "results": results})
-    folder = os.environ.get("EMBER_TEST_OUT")
-    if folder:  # whole lines, not interleaved with the other rank's
-        with open(os.path.join(folder, f"rank{rank}.out"), "w") as out:
-            out.write(line + "\n")
-    else:
-        print(line, flush=True)
+    report("FSDP", rank, results)
     dist.destroy_process_group()
 
 

@@ -2,8 +2,6 @@
 compares with single-process PyTorch): a 4-layer MLP trained a few SGD steps under each
 schedule, then the error paths. Prints ``PIPE_RESULT {json}`` per rank."""
 
-import json
-import os
 import sys
 
 import numpy as np
@@ -200,12 +198,8 @@ def main():
     results["interleaved_1f1b"] = looped_case(ScheduleInterleaved1F1B, rank)
     results["looped_bfs"] = looped_case(ScheduleLoopedBFS, rank)
     results["interleaved_zb"] = looped_case(ScheduleInterleavedZeroBubble, rank)
-    line = "PIPE_RESULT " + json.dumps({"rank": rank, "results": results})
-    if os.environ.get("EMBER_TEST_OUT"):  # one file per rank: long lines on one pipe interleave
-        with open(os.path.join(os.environ["EMBER_TEST_OUT"], f"rank{rank}.out"), "w") as out:
-            out.write(line + "\n")
-    else:
-        print(line, flush=True)
+    from script_common import report  # here: the tests import this file as a module
+    report("PIPE_RESULT", rank, results)
     dist.destroy_process_group()
 
 
