@@ -53,16 +53,22 @@ class IterableWrapperIterDataPipe(IterDataPipe):
         return _len_or_raise(self, self.iterable)[0]
 
 
-def _apply_on_column(fn, data, input_col, output_col):
+def _call_on_columns(fn, data, input_col):
     """``fn`` on the whole item, or on ``data[input_col]`` (a key or index, or several:
-    ``fn(*columns)``) written back to ``output_col`` (default: the input column; -1
-    appends to a list)."""
+    ``fn(*columns)``)."""
     if input_col is None:
         return fn(data)
     if isinstance(input_col, (list, tuple)):
-        result = fn(*(data[col] for col in input_col))
-    else:
-        result = fn(data[input_col])
+        return fn(*(data[col] for col in input_col))
+    return fn(data[input_col])
+
+
+def _apply_on_column(fn, data, input_col, output_col):
+    """``_call_on_columns``, the result written back to ``output_col`` (default: the input
+    column; -1 appends to a list) unless ``fn`` took the whole item."""
+    result = _call_on_columns(fn, data, input_col)
+    if input_col is None:
+        return result
     was_tuple = isinstance(data, tuple)
     if was_tuple:
         data = list(data)
@@ -132,12 +138,7 @@ class FilterIterDataPipe(IterDataPipe):
 
     def __iter__(self):
         for data in self.datapipe:
-            if self.input_col is None:
-                keep = self.filter_fn(data)
-            elif isinstance(self.input_col, (list, tuple)):
-                keep = self.filter_fn(*(data[col] for col in self.input_col))
-            else:
-                keep = self.filter_fn(data[self.input_col])
+            keep = _call_on_columns(self.filter_fn, data, self.input_col)
             if not isinstance(keep, bool) and type(keep).__name__ != "bool_":
                 raise ValueError(
                     f"Boolean output is required for `filter_fn` of FilterIterDataPipe, "
