@@ -85,9 +85,14 @@ class ColwiseParallel(ParallelStyle):
         else:
             raise NotImplementedError("ColwiseParallel currently only support nn.Linear and "
                                       "nn.Embedding!")
+        return self._distribute(module, device_mesh, lambda _: placement)
+
+    def _distribute(self, module, device_mesh, placement_by_name):
+        """``module``'s parameters sharded by ``placement_by_name``, its input and output
+        converted by this style's layouts (RowwiseParallel's too)."""
         return distribute_module(
             module, device_mesh,
-            lambda name, mod, mesh: _shard_params(mod, mesh, lambda _: placement,
+            lambda name, mod, mesh: _shard_params(mod, mesh, placement_by_name,
                                                   self.src_data_rank),
             functools.partial(self._prepare_input_fn, self.input_layouts,
                               self.desired_input_layouts),
@@ -134,18 +139,10 @@ class RowwiseParallel(ParallelStyle):
         else:
             raise NotImplementedError("RowwiseParallel currently only support nn.Linear and "
                                       "nn.Embedding!")
-        return distribute_module(
-            module, device_mesh,
-            lambda name, mod, mesh: _shard_params(mod, mesh, placement, self.src_data_rank),
-            functools.partial(self._prepare_input_fn, self.input_layouts,
-                              self.desired_input_layouts),
-            functools.partial(self._prepare_output_fn, self.output_layouts,
-                              self.use_local_output))
+        return self._distribute(module, device_mesh, placement)
 
-    def __repr__(self):
-        return (f"{type(self).__name__}(input_layouts={self.input_layouts}, "
-                f"output_layouts={self.output_layouts}, "
-                f"use_local_output={self.use_local_output})")
+    _distribute = ColwiseParallel._distribute  # the same ones, with this class's layouts
+    __repr__ = ColwiseParallel.__repr__
 
 
 class SequenceParallel(ParallelStyle):
