@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pickle
 import socket
-import struct
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +16,9 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from ...futures import Future
+from .._tcp import _recv_frame as _recv
+from .._tcp import _send_frame
 
-_HEADER = struct.Struct("!Q")
 DEFAULT_RPC_TIMEOUT_SEC = 60.0
 DEFAULT_INIT_METHOD = "env://"
 _TIMEOUT_TEXT = ("RPCErr:1:RPC ran for more than set timeout ({} ms) and will now be marked "
@@ -70,25 +70,11 @@ class TensorPipeRpcBackendOptions:
 
 
 def _send(sock, lock, message) -> None:
+    """One pickled message, framed as the TCP transport's frames (``_tcp._send_frame``;
+    ``_recv`` is its ``_recv_frame``)."""
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     with lock:
-        sock.sendall(_HEADER.pack(len(payload)) + payload)
-
-
-def _recv_bytes(sock, count):
-    chunks, left = [], count
-    while left:
-        chunk = sock.recv(min(left, 1 << 20))
-        if not chunk:
-            raise ConnectionError("connection closed")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def _recv(sock):
-    (size,) = _HEADER.unpack(_recv_bytes(sock, _HEADER.size))
-    return _recv_bytes(sock, size)
+        _send_frame(sock, payload)
 
 
 def _meeting_point(init_method: str):
