@@ -64,7 +64,7 @@ def _is_pt2(f, is_pt2_package) -> bool:
         return is_pt2_package(f)
     start = f.tell()
     try:
-        return is_pt2_package(f.read())
+        return is_pt2_package(f)  # zipfile reads the directory only, not every record
     finally:
         f.seek(start)
 

@@ -40,9 +40,9 @@ def _root_of(names: list[str]) -> str:
     return names[0].split("/")[0] if names else ""
 
 
-def is_pt2_package(serialized_model: bytes | str) -> bool:
-    """True when ``serialized_model`` (bytes or a path) is a zip whose root folder holds
-    ``archive_format`` = ``pt2``."""
+def is_pt2_package(serialized_model) -> bool:
+    """True when ``serialized_model`` (bytes, a path or a seekable binary file) is a zip
+    whose root folder holds ``archive_format`` = ``pt2``."""
     source = io.BytesIO(serialized_model) if isinstance(serialized_model, bytes) \
         else serialized_model
     try:
