@@ -55,11 +55,13 @@ _LOSSES = {
 _REDUCTION_NAMES = ("none", "mean", "sum")
 
 
-def _is_aten_loss_call(rest: tuple, kwargs: dict, names: tuple) -> bool:
+def _aten_loss_arguments(rest: tuple, kwargs: dict, names: tuple) -> dict | None:
+    """A loss call's arguments after (self, target) by name when it has ATen's form (an
+    int ``reduction``), else None (``F.<loss>``'s form)."""
     if len(rest) > len(names) or set(kwargs) - set(names) - {"log_target"}:
-        return False
+        return None
     bound = dict(zip(names, rest), **kwargs)
-    return type(bound.get("reduction", 1)) is int
+    return bound if type(bound.get("reduction", 1)) is int else None
 
 
 def _loss_op(name: str):
@@ -75,9 +77,9 @@ def _loss_op(name: str):
     ember_form = existing._call if existing is not None else function
 
     def impl(x, target, *rest, **kwargs):
-        if not _is_aten_loss_call(rest, kwargs, names):
+        bound = _aten_loss_arguments(rest, kwargs, names)
+        if bound is None:
             return ember_form(x, target, *rest, **kwargs)
-        bound = dict(zip(names, rest), **kwargs)
         bound["reduction"] = _REDUCTION_NAMES[bound.get("reduction", 1)]
         return function(x, target, **bound)
 

@@ -29,7 +29,7 @@ from ember.utils._pytree import treespec_dumps
 
 from ._pt2_read import _DTYPE_NAMES, _LAYOUT_NAMES, _MEMORY_FORMAT_NAMES, SCHEMA_MAJOR
 from ._pt2_lower import run_for_metadata
-from ._pt2_ops import _LOSSES, _REDUCTION_NAMES, _is_aten_loss_call
+from ._pt2_ops import _LOSSES, _REDUCTION_NAMES, _aten_loss_arguments
 from ._pt2_schemas import bind, overloads_of
 from ._trace import TensorMeta
 from .dynamic_shapes import Symbol
@@ -382,7 +382,7 @@ def _aten_loss_form(name: str, args: tuple, kwargs: dict) -> tuple:
     import ember.nn.functional as F
 
     function_name, names = _LOSSES[name]
-    if _is_aten_loss_call(args[2:], kwargs, names):
+    if _aten_loss_arguments(args[2:], kwargs, names) is not None:
         return args, kwargs
     try:
         bound = inspect.signature(getattr(F, function_name)).bind(*args, **kwargs)
