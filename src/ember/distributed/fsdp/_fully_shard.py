@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from ember import Tensor, nn
 
+from .fully_sharded_data_parallel import _cast_floats
+
 # ember.distributed.tensor is imported when first used: defining DTensor turns on the
 # __torch_function__ protocol (ember.overrides), which importing ember.distributed.fsdp
 # for FSDP1 should not do
@@ -93,17 +95,6 @@ class _FSDPState:
         for owner, name, param in self.entries:
             owner._parameters[name] = param
         self.unsharded = False
-
-
-def _cast_floating(value, dtype):
-    from ember import Tensor
-    if isinstance(value, Tensor) and value.is_floating_point() and value.dtype != dtype:
-        return value.to(dtype)
-    if isinstance(value, (list, tuple)):
-        return type(value)(_cast_floating(item, dtype) for item in value)
-    if isinstance(value, dict):
-        return {key: _cast_floating(item, dtype) for key, item in value.items()}
-    return value
 
 
 class FSDPModule:
@@ -219,8 +210,8 @@ def fully_shard(module, *, mesh=None, reshard_after_forward=None, shard_placemen
         state.unshard(again=True)
         policy = state.mp_policy
         if policy.param_dtype is not None and policy.cast_forward_inputs:
-            args = _cast_floating(args, policy.param_dtype)
-            kwargs = _cast_floating(kwargs, policy.param_dtype)
+            args = _cast_floats(args, policy.param_dtype)
+            kwargs = _cast_floats(kwargs, policy.param_dtype)
         return args, kwargs
 
     def after_forward(mod, args, output):
@@ -231,7 +222,7 @@ def fully_shard(module, *, mesh=None, reshard_after_forward=None, shard_placemen
         if reshard:
             state.reshard()
         if state.mp_policy.output_dtype is not None:
-            output = _cast_floating(output, state.mp_policy.output_dtype)
+            output = _cast_floats(output, state.mp_policy.output_dtype)
         return output
 
     module.register_forward_pre_hook(before_forward, with_kwargs=True)
