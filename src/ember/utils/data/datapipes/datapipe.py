@@ -7,8 +7,10 @@ user's ``@functional_datapipe("name")`` class becomes a method of every pipe, as
 
 from __future__ import annotations
 
+import copy
 import functools
 import random
+import warnings
 from typing import Callable
 
 from ..dataset import Dataset, IterableDataset
@@ -150,6 +152,16 @@ def _check_pipes(datapipes, kind) -> None:
         raise ValueError("Expected at least one DataPipe, but got nothing")
     if not all(isinstance(dp, kind) for dp in datapipes):
         raise TypeError(f"Expected all inputs to be `{kind.__name__}`")
+
+
+def _deepcopy_or_itself(value, message: str):
+    """A deep copy of a wrapped source; the source itself, warning ``message``, when it
+    cannot be deep-copied."""
+    try:
+        return copy.deepcopy(value)
+    except TypeError:
+        warnings.warn(message, stacklevel=3)
+        return value
 
 
 def _len_or_raise(pipe, *sources):

@@ -3,8 +3,6 @@ sharding_filter, plus ``IterableWrapper``, the usual source."""
 
 from __future__ import annotations
 
-import copy
-import warnings
 from collections import defaultdict
 from enum import IntEnum
 from typing import Any, Callable
@@ -14,6 +12,7 @@ from ..datapipe import (
     DataChunk,
     IterDataPipe,
     _Batching,
+    _deepcopy_or_itself,
     _len_or_raise,
     _Shuffling,
     functional_datapipe,
@@ -39,14 +38,9 @@ class IterableWrapperIterDataPipe(IterDataPipe):
     def __iter__(self):
         source = self.iterable
         if self.deepcopy:
-            try:
-                source = copy.deepcopy(self.iterable)
-            except TypeError:
-                warnings.warn(
-                    "The input iterable can not be deepcopied, please be aware of in-place "
-                    "modification would affect source data.",
-                    stacklevel=2,
-                )
+            source = _deepcopy_or_itself(
+                source, "The input iterable can not be deepcopied, please be aware of "
+                "in-place modification would affect source data.")
         yield from source
 
     def __len__(self) -> int:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import copy
-import warnings
 from typing import Callable
 
 from ..datapipe import (
@@ -12,6 +10,7 @@ from ..datapipe import (
     MapDataPipe,
     _Batching,
     _check_pipes,
+    _deepcopy_or_itself,
     _Shuffling,
     functional_datapipe,
 )
@@ -25,14 +24,9 @@ class SequenceWrapperMapDataPipe(MapDataPipe):
 
     def __init__(self, sequence, deepcopy: bool = True) -> None:
         if deepcopy:
-            try:
-                sequence = copy.deepcopy(sequence)
-            except TypeError:
-                warnings.warn(
-                    "The input sequence can not be deepcopied, please be aware of in-place "
-                    "modification would affect source data",
-                    stacklevel=2,
-                )
+            sequence = _deepcopy_or_itself(
+                sequence, "The input sequence can not be deepcopied, please be aware of "
+                "in-place modification would affect source data")
         self.sequence = sequence
 
     def __getitem__(self, index):
