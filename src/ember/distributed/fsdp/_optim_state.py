@@ -15,11 +15,10 @@ import copy
 import ember
 
 from .._shard.sharded_tensor import ShardedTensor
+from ._state_dict import FSDP_WRAPPED_MODULE as _PREFIX
 from ._state_dict import _chunk_sharded
 from .api import (FullOptimStateDictConfig, LocalOptimStateDictConfig,
                   ShardedOptimStateDictConfig)
-
-_PREFIX = "_fsdp_wrapped_module"
 
 
 def _clean(name: str) -> str:

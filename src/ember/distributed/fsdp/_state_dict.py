@@ -18,7 +18,8 @@ from ..._tensor import _make
 from .._shard.sharded_tensor import Shard, ShardedTensor, ShardMetadata, init_from_local_shards
 from .api import FullStateDictConfig, StateDictType
 
-FSDP_PREFIX = "_fsdp_wrapped_module."
+FSDP_WRAPPED_MODULE = "_fsdp_wrapped_module"
+FSDP_PREFIX = FSDP_WRAPPED_MODULE + "."
 FLAT_PARAM = "_flat_param"
 
 

@@ -28,6 +28,7 @@ from ..._tensor import Tensor, _make
 from ...autograd.grad_mode import no_grad
 from . import _reshard, _state_dict
 from ._flat_param import FlatParamHandle, _predivide_factor
+from ._state_dict import FLAT_PARAM, FSDP_PREFIX, FSDP_WRAPPED_MODULE  # noqa: F401 - also here, as in PyTorch
 from .api import (BackwardPrefetch, CPUOffload, FullOptimStateDictConfig, FullStateDictConfig,
                   LocalOptimStateDictConfig, LocalStateDictConfig, MixedPrecision,
                   ShardedOptimStateDictConfig, ShardedStateDictConfig, ShardingStrategy,
@@ -36,9 +37,6 @@ from .wrap import _auto_wrap
 
 __all__ = ["FullyShardedDataParallel"]
 
-FSDP_WRAPPED_MODULE = "_fsdp_wrapped_module"
-FSDP_PREFIX = FSDP_WRAPPED_MODULE + "."
-FLAT_PARAM = "_flat_param"
 
 _CONFIG_TYPES = {
     StateDictType.FULL_STATE_DICT: (FullStateDictConfig, FullOptimStateDictConfig),
