@@ -11,7 +11,8 @@ a proxy, not CuPy's exact number (one take_along_axis is several kernels there).
     PYTHONPATH=src python3 scripts/gpu_launches.py [--steps 3] [--where]
 
 Compiled kernels (``ember._backend.kernels``: the LSTM step, dropout masks, max pooling)
-cannot run on the double, so their array fallbacks are what it counts there.
+run on the double too (their CUDA C++ built by g++, tests/cuda_sim/fake_cupy_kernels.py),
+and each call counts as one launch, as on a GPU.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def _install_counter(counts, sites=None):
     """Wrap the double's choke points; nested calls (NumPy's own inside a function) are
     not counted again."""
     import fake_cupy_array as array
+    import fake_cupy_kernels as kernels
 
     depth = [0]
 
@@ -68,12 +70,14 @@ def _install_counter(counts, sites=None):
     saved = {name: getattr(array, name) for name in
              ("_ufunc_call", "_function_call", "_getitem", "_setitem", "_device_function")}
     saved_methods = {name: getattr(array.ndarray, name) for name in ("astype", "copy", "fill")}
+    saved_kernel_call = kernels.ElementwiseKernel.__call__
 
     def undo():
         for name, value in saved.items():
             setattr(array, name, value)
         for name, value in saved_methods.items():
             setattr(array.ndarray, name, value)
+        kernels.ElementwiseKernel.__call__ = saved_kernel_call
 
     array._ufunc_call = counted("ufunc", array._ufunc_call)
     array._function_call = counted(
@@ -83,6 +87,7 @@ def _install_counter(counts, sites=None):
     array._setitem = counted("write", array._setitem)
     for name in ("astype", "copy", "fill"):
         setattr(array.ndarray, name, counted(name, getattr(array.ndarray, name)))
+    kernels.ElementwiseKernel.__call__ = counted("kernel", saved_kernel_call)
     device_function = array._device_function
 
     def counting_device_function(func):

@@ -15,7 +15,8 @@ families that live next to it, in this order, each importing the ones before:
 - ``fake_cupy_cuda.py``: ``cupy.cuda`` (devices, runtime, streams, events, memory pools);
 - ``fake_cupy_array.py``: the device array, ``asarray``/``array``/``asnumpy``, and
   ``linalg``, ``random``, ``fft``, ``lib``;
-- ``fake_cupy_cupyx.py``: ``cupyx`` (scatter, special, errstate, pinned memory).
+- ``fake_cupy_cupyx.py``: ``cupyx`` (scatter, special, errstate, pinned memory);
+- ``fake_cupy_kernels.py``: ``ElementwiseKernel``, its CUDA C++ body compiled by g++.
 
 Tests also load this file by path, without ``tests/cuda_sim`` on ``sys.path``: so each
 part is loaded by path too, and the parts' ``import fake_cupy_...`` statements find the
@@ -47,6 +48,7 @@ _graph = _load("fake_cupy_graph")
 _cuda = _load("fake_cupy_cuda")
 _array = _load("fake_cupy_array")
 _cupyx = _load("fake_cupy_cupyx")
+_kernels = _load("fake_cupy_kernels")
 
 __version__ = "0.0-fake"
 
@@ -62,6 +64,7 @@ get_current_stream, get_elapsed_time = _cuda.get_current_stream, _cuda.get_elaps
 get_default_memory_pool = _cuda.get_default_memory_pool
 get_default_pinned_memory_pool = _cuda.get_default_pinned_memory_pool
 cupyx, errstate = _cupyx.cupyx, _cupyx.errstate
+ElementwiseKernel = _kernels.ElementwiseKernel
 
 
 def get_array_module(*args):
@@ -120,20 +123,6 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         float(stop - start)  # TypeError for complex numbers, as CuPy's
     return _np_linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype,
                         axis=axis)
-
-
-class ElementwiseKernel:
-    """``cupy.ElementwiseKernel``: CuPy compiles the CUDA C++ with NVRTC at the first call;
-    the double has no compiler, so a call says so instead of computing anything."""
-
-    def __init__(self, in_params, out_params, operation, name="kernel", preamble="",
-                 **kwargs):
-        self.in_params, self.out_params, self.operation = in_params, out_params, operation
-        self.name, self.preamble = name, preamble
-
-    def __call__(self, *args, **kwargs):
-        raise NotImplementedError("the CuPy double cannot compile CUDA C++ "
-                                  f"(ElementwiseKernel {self.name!r})")
 
 
 def modules():
