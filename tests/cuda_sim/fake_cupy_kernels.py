@@ -190,7 +190,7 @@ class ElementwiseKernel:
             work = host
             if work.dtype != dtype or not work.flags.c_contiguous:
                 work = numpy.ascontiguousarray(work, dtype=dtype)
-                if raw or output:
+                if (raw or output) and value.flags.writeable:  # not a broadcast input
                     copy_back.append((value, work))
             dims = numpy.array((host.ndim,) + host.shape, dtype=numpy.int64)
             keep += [work, dims]

@@ -14,6 +14,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
+from ._norm_rows import (_layer_norm_backward_arrays, _layer_norm_forward_arrays,
+                         _sum_of_products)
 from ._util import Tensor, _make, shape_str, xp_of
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm",
@@ -128,105 +130,6 @@ def _is_trailing_layout(axes, param_shape, ndim):
     """Statistics over the trailing dims that weight and bias span (layer norm)."""
     k = len(param_shape)
     return len(axes) == k and axes == tuple(range(ndim - k, ndim))
-
-
-def _layer_norm_forward_arrays(x, weight, bias, count, eps, keep):
-    """Layer norm on an (R, K) view: row means as a GEMV with a ones vector and variances
-    as row dots of the centred rows (one read each, BLAS), then the normalised rows
-    scaled in place. Returns the output and the (mean, biased var, invstd) shaped
-    ``keep``. (Each full pass over the rows costs about the same here, so the count of
-    passes is what matters; saving the normalised rows for backward instead of
-    recomputing them was measured no faster, for one more activation-sized buffer.)"""
-    xp = xp_of(x)
-    k = max(count, 1)
-    x2 = x.reshape(x.size // k if count else 0, count)
-    mean = _row_sum(x2)
-    mean /= k
-    out = x2 - mean[:, None]
-    var = _row_dot(out, out)
-    var /= k
-    invstd = 1.0 / xp.sqrt(var + eps)
-    out *= invstd[:, None]
-    if weight is not None:
-        out *= weight.reshape(-1).astype(out.dtype, copy=False)
-    if bias is not None:
-        out += bias.reshape(-1).astype(out.dtype, copy=False)
-    return out.reshape(x.shape), mean.reshape(keep), var.reshape(keep), invstd.reshape(keep)
-
-
-def _row_sum(a):
-    """Row sums of an (R, K) array: a GEMV with a ones vector on NumPy (one BLAS read);
-    on a GPU one reduction (the ones vector would be a second launch)."""
-    xp = xp_of(a)
-    return a @ xp.ones(a.shape[1], a.dtype) if xp is np else a.sum(axis=1)
-
-
-def _column_sum(a):
-    """Column sums of an (R, K) array, as ``_row_sum``."""
-    xp = xp_of(a)
-    return xp.ones(a.shape[0], a.dtype) @ a if xp is np else a.sum(axis=0)
-
-
-def _row_dot(a, b):
-    """Row-wise dot products of two (R, K) arrays: NumPy's vecdot (a dot per row, about
-    1.5x einsum's "rk,rk->r"); on a GPU a product and a sum (see ``_sum_of_products``)."""
-    xp = xp_of(a)
-    if xp is not np:
-        return _sum_of_products(a, b, (1,))
-    if hasattr(xp, "vecdot"):
-        return xp.vecdot(a, b)
-    return xp.einsum("rk,rk->r", a, b)
-
-
-def _layer_norm_backward_arrays(ctx, grad, x, weight, out_dtype):
-    """``invstd * (g' - mean(g') - xhat * mean(g' * xhat))`` with ``g' = grad * weight``
-    on (R, K) views: row means as a GEMV, row projections as row dots, the weight
-    gradient as one einsum and the bias gradient as a GEMV with a ones row (no product
-    arrays), the rest in place on two buffers (the recomputed ``xhat`` and ``g'``)."""
-    mean, invstd, count = ctx.stats
-    needs = ctx.needs_input_grad
-    k = max(count, 1)
-    rows = x.size // k if count else 0
-    g2 = grad.reshape(rows, count)
-    scale = invstd.reshape(rows, 1)
-    xhat = x.reshape(rows, count) - mean.reshape(rows, 1)
-    xhat *= scale
-    grad_x = grad_weight = grad_bias = None
-    if weight is not None and needs[1]:
-        grad_weight = _make(_sum_of_products(g2, xhat, (0,)).reshape(weight.shape))
-    if needs[2]:
-        column_sum = _column_sum(g2)
-        grad_bias = _make(column_sum.reshape(ctx.bias_shape))
-    if needs[0]:
-        if weight is None:
-            grad_xhat = g2.copy()
-        else:
-            grad_xhat = g2 * weight._data.reshape(-1).astype(g2.dtype, copy=False)
-        row_mean = _row_sum(grad_xhat)
-        row_mean /= k
-        projection = _row_dot(grad_xhat, xhat)
-        projection /= k
-        xhat *= projection[:, None]
-        grad_xhat -= xhat
-        grad_xhat -= row_mean[:, None]
-        grad_xhat *= scale
-        grad_x = _make(grad_xhat.reshape(x.shape).astype(out_dtype, copy=False))
-    return grad_x, grad_weight, grad_bias, None, None, None, None
-
-
-def _sum_of_products(a, b, axes):
-    """``(a * b).sum(axes)``: one einsum on NumPy (no product array). CuPy plans an einsum
-    in Python, about 0.4 ms of host time a call on an H200 machine, where a product and a
-    reduction are two kernel launches."""
-    xp = xp_of(a)
-    if xp is not np:
-        product = a if b is None else a * b
-        return product.sum(axis=axes)
-    letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
-    kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
-    if b is None:
-        return xp.einsum(f"{letters}->{kept}", a)
-    return xp.einsum(f"{letters},{letters}->{kept}", a, b)
 
 
 def _channel_sum(a):
