@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ember
 
+from . import _fused_cuda
 from ._common import bump_step, check_common, prepare_grad, update_moments, zero_state
 from ._flat import ElementwiseOptimizer
 from ._inplace import addcdiv_, copy_, maximum
@@ -43,6 +44,8 @@ class Adam(ElementwiseOptimizer):
     def _update(self, p, grad, state, group) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         step = bump_step(state)
+        if _fused_cuda.adam(p, grad, state, group, step):
+            return
         grad = prepare_grad(p, grad, group["maximize"], group["weight_decay"],
                             group.get("decoupled_weight_decay", False), lr)
         exp_avg, exp_avg_sq = update_moments(state, grad, beta1, beta2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import _fused_cuda
 from ._flat import ElementwiseOptimizer
 from ._inplace import add_scaled
 
@@ -42,6 +43,9 @@ class SGD(ElementwiseOptimizer):
 
     def _update(self, p, grad, state, group) -> None:
         momentum, weight_decay = group["momentum"], group["weight_decay"]
+        buf = state.get("momentum_buffer") if momentum != 0 else None
+        if buf is not None and _fused_cuda.sgd(p, grad, buf, group):
+            return
         if group["maximize"]:
             grad = -grad
         if weight_decay != 0:
