@@ -9,12 +9,14 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pytest
 import torch
 
 import ember
-from tests.oracle import assert_same, check, check_raises, rand, randn
+from tests.oracle import assert_same, check, check_raises, on_device, rand, randn
 
 # (name, fn(lib, *inputs), inputs): every op that has an _array_backward
 ARRAY_BACKWARD = [
@@ -230,9 +232,49 @@ def _matmul_twice(lib):
     return a.grad, b.grad
 
 
+def _reshaped_gradient(lib):
+    # the leaf's gradient is a view spanning all of a fresh array: adopted
+    x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    (x.reshape(4) * lib.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    (x * 2.0).sum().backward()
+    return (x.grad,)
+
+
+def _slices_of_one_gradient(lib):
+    # two leaves' gradients are slices of one array: views that do not span it
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = lib.tensor([3.0, 4.0, 5.0], requires_grad=True)
+    (lib.cat([x, y]) * lib.tensor([1.0, 2.0, 3.0, 4.0, 5.0])).sum().backward()
+    (x * 2.0).sum().backward()
+    return x.grad, y.grad
+
+
 @pytest.mark.parametrize("scenario", [
     _shared_add, _user_gradient, _retained_pass_through, _leaf_hook_keeps_gradient,
-    _matmul_twice,
+    _matmul_twice, _reshaped_gradient, _slices_of_one_gradient,
 ], ids=lambda f: f.__name__.strip("_"))
 def test_grad_adoption_never_aliases(scenario):
-    assert_same(scenario(ember), scenario(torch))
+    """On the test device (``--device cuda`` runs them on CuPy arrays)."""
+    with on_device(ember):
+        got = scenario(ember)
+    with on_device(torch):
+        expected = scenario(torch)
+    assert_same(got, expected)
+
+
+def test_fresh_leaf_gradient_is_adopted_not_copied():
+    """A fresh gradient nothing else holds becomes .grad as is (a copy costs a pass over
+    it, a kernel launch on a GPU), also when it is a reshape of a fresh array. The hooks
+    keep weak references, which only adoption keeps alive."""
+    refs = []
+    with on_device(ember):
+        w = ember.ones(2, 3, requires_grad=True)
+        b = ember.ones(2, 3, requires_grad=True)
+        x = ember.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+        for leaf in (w, b):
+            leaf.register_hook(lambda g: refs.append(weakref.ref(g._data)))
+        ((w * x).sum() + (b.reshape(6) * x.reshape(6)).sum()).backward()
+    assert refs[0]() is w.grad._data or refs[1]() is w.grad._data
+    assert refs[0]() is b.grad._data or refs[1]() is b.grad._data
+    assert b.grad._data.base is not None  # the reshape's view, adopted
+    assert_same((w.grad, b.grad), (torch.tensor(x.tolist()),) * 2)

@@ -537,17 +537,58 @@ def _run_leaf_hooks(variable, g):
 
 def _sole_owner(g):
     """Whether ``g`` (a gradient arriving at a leaf, called from _accumulate) is the only
-    holder of its array: an owning NumPy array referenced only by ``g``, and ``g`` only by
-    the engine's buffer list and the two calls' arguments. Reference counts are exact, so
-    any other holder (another leaf's buffer, a hook, the caller's gradient, a view) makes
-    this False and the gradient is copied."""
-    data = g._data
-    if type(data) is not np.ndarray or data.base is not None or not data.flags.writeable:
+    holder of its array: an array owning its memory, or a view spanning all of an owner's
+    memory (a reshape of a fresh result, as conv weight gradients are), referenced only by
+    ``g``, and ``g`` only by the engine's buffer list and the two calls' arguments.
+    Reference counts are exact, so any other holder (another leaf's buffer, a hook, the
+    caller's gradient, a view) makes this False and the gradient is copied: a pass over
+    the gradient on the CPU, a kernel launch per leaf per step on a GPU."""
+    owner = _memory_owner(g._data)
+    if owner is None:
         return False
-    del data
     # g: the buffer list, _accumulate's argument, this argument, getrefcount's argument
     # g._data: g's slot and getrefcount's argument
-    return sys.getrefcount(g) <= 4 and sys.getrefcount(g._data) <= 2
+    if sys.getrefcount(g) > 4 or sys.getrefcount(g._data) > 2:
+        return False
+    # a view's owner: the view's base slot, ``owner`` and getrefcount's argument
+    return owner is _OWNS_MEMORY or sys.getrefcount(owner) <= 3
+
+
+_OWNS_MEMORY = object()
+
+
+def _memory_owner(data):
+    """``_OWNS_MEMORY`` when ``data`` (NumPy or CuPy) owns its memory; the array owning it
+    when ``data`` is a contiguous view spanning all of it; else None. Read-only NumPy
+    arrays, views CuPy makes over a pointer with no base (``as_strided``, ``memptr=``;
+    ``storage_root`` knows them), and memory CuPy does not own (DLPack,
+    ``__cuda_array_interface__``) never qualify, nor do meta arrays."""
+    if type(data) is np.ndarray:
+        if not data.flags.writeable:
+            return None
+        base = data.base
+        if base is None:
+            return _OWNS_MEMORY
+        if type(base) is not np.ndarray or base.base is not None:
+            return None
+    else:
+        from .._backend.device import cupy_module
+        from .._backend.strided import storage_root
+
+        cp = cupy_module()
+        if cp is None or not isinstance(data, cp.ndarray):
+            return None
+        base = storage_root(data)
+        mem = getattr(base.data, "mem", None)  # the CuPy double's pointers have no ``mem``
+        if mem is not None and type(mem).__name__ == "UnownedMemory":
+            return None
+        if base is data:
+            return _OWNS_MEMORY
+        if data.base is not base:
+            return None
+    if base.nbytes != data.nbytes or not (data.flags.c_contiguous or data.flags.f_contiguous):
+        return None
+    return base
 
 
 def _obey_layout(data, like):
@@ -594,10 +635,11 @@ def _accumulate(node, g, create_graph):
             # be held elsewhere. A fresh array that nothing else holds is adopted as is.
             data = g._data
             laid = _obey_layout(data, variable._data)
-            if laid is not data or _sole_owner(g):
+            if laid is not data:
                 variable.grad = _make(laid)
             else:
-                variable.grad = _make(data.copy(order="K"))
+                del data, laid  # _sole_owner counts references: this frame must hold none
+                variable.grad = _make(g._data if _sole_owner(g) else g._data.copy(order="K"))
     elif create_graph or variable.grad._requires_grad:
         variable.grad = variable.grad + g
     else:
