@@ -36,3 +36,37 @@ def test_large_cuda_parameters_update_flat_as_on_cpu(make):
     assert values[0].size > _flat._FLAT_NUMEL_LIMIT
     for cpu, cuda in zip(results["cpu"], results["cuda"]):
         np.testing.assert_allclose(cuda, cpu, rtol=1e-5, atol=1e-6)
+
+
+def test_flat_scatter_is_one_kernel_and_follows_replaced_parameter_data(cupy_backend,
+                                                                        monkeypatch):
+    """The scatter back into the parameters is one launch through a table of their data
+    pointers; a parameter whose data is replaced (``p.data = ...``) gets the update in
+    its new array, and a non-contiguous one falls back to per-parameter copies."""
+    names = []
+    original = cupy_backend.ElementwiseKernel.__call__
+
+    def spy(self, *args, **kwargs):
+        names.append(self.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cupy_backend.ElementwiseKernel, "__call__", spy)
+    params = [ember.zeros(4, 3, device="cuda", requires_grad=True),
+              ember.zeros(5, device="cuda", requires_grad=True)]
+    optimizer = ember.optim.SGD(params, lr=1.0)
+    for p in params:
+        p.grad = ember.ones(p.shape, device="cuda")
+    optimizer.step()
+    assert names.count("ember_flat_scatter") == 1
+    assert (params[0].detach().cpu().numpy() == -1).all()
+    assert (params[1].detach().cpu().numpy() == -1).all()
+    params[1].data = ember.full((5,), 10.0, device="cuda")
+    optimizer.step()
+    assert names.count("ember_flat_scatter") == 2
+    np.testing.assert_array_equal(params[1].detach().cpu().numpy(), [9.0] * 5)
+    np.testing.assert_array_equal(params[0].detach().cpu().numpy(), np.full((4, 3), -2.0))
+    params[0].data = ember.zeros(3, 4, device="cuda").t()  # not contiguous
+    optimizer.step()
+    assert names.count("ember_flat_scatter") == 2
+    np.testing.assert_array_equal(params[0].detach().cpu().numpy(), np.full((4, 3), -1.0))
+    np.testing.assert_array_equal(params[1].detach().cpu().numpy(), [8.0] * 5)
