@@ -1,6 +1,7 @@
 """Bernoulli draws with a float p on cuda (every dropout mask) are computed on the device
 from one key of the host stream (ember/_ops/random.py ``_device_bernoulli``): by one
-compiled kernel on a GPU, by array ops on the CuPy double; the same values either way."""
+compiled kernel on cuda (the CuPy double builds it with g++), by array ops on NumPy; the
+same values either way."""
 
 import numpy as np
 import pytest
@@ -30,7 +31,8 @@ def test_device_bernoulli_advances_the_host_stream_by_one_draw():
 
 @pytest.mark.parametrize("dtype", [ember.float32, ember.float64, ember.float16, ember.bool])
 def test_cuda_bernoulli_mask_is_the_host_formula(dtype):
-    """On a GPU this checks the compiled kernel against the array formula on the host."""
+    """The compiled kernel (g++ on the CuPy double, NVRTC on a GPU) against the array
+    formula on the host."""
     ember.manual_seed(21)
     mask = ember.empty(7, 300, device="cuda", dtype=dtype).bernoulli_(0.3)
     ember.manual_seed(21)
@@ -72,3 +74,25 @@ def test_bernoulli_with_a_float_p_on_cuda_fills_zeros_and_ones_in_place():
     assert set(np.unique(t.cpu().numpy()).tolist()) <= {0.0, 1.0}
     with pytest.raises(RuntimeError, match="bernoulli_ expects p to be in"):
         t.bernoulli_(1.5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_dropout_scaled_mask_is_the_mask_times_the_scale_from_the_same_draw(dtype):
+    """Dropout on cuda makes its scaled mask in one kernel; the values are bernoulli_'s
+    mask times 1/(1-p) from the same generator state, and the stream advances alike."""
+    from ember.nn._functional import _keep_mask, _scaled_keep_mask
+
+    x = ember.ones(6, 50, device="cuda", dtype=getattr(ember, dtype))
+    ember.manual_seed(3)
+    expected = _keep_mask(x, 0.3, tuple(x.shape)) * (1.0 / 0.7)
+    after_expected = ember.rand(2)
+    ember.manual_seed(3)
+    scaled = _scaled_keep_mask(x, 0.3, tuple(x.shape))
+    assert scaled.dtype == x.dtype
+    np.testing.assert_array_equal(scaled.cpu().numpy(), expected.cpu().numpy())
+    np.testing.assert_array_equal(ember.rand(2).numpy(), after_expected.numpy())
+    out = ember.nn.functional.dropout(x.requires_grad_(), 0.3)
+    out.sum().backward()
+    kept = out.detach().cpu().numpy() != 0
+    np.testing.assert_array_equal(x.grad.cpu().numpy()[kept], out.detach().cpu().numpy()[kept])
+    assert 0 < kept.mean() < 1
