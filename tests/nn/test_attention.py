@@ -98,6 +98,7 @@ SDPA = [
     ("causal_square", (randn(2, 2, 5, 4), randn(2, 2, 5, 4), randn(2, 2, 5, 3)),
      {"is_causal": True}),
     ("causal_wide", (randn(2, 3, 4), randn(2, 6, 4), randn(2, 6, 3)), {"is_causal": True}),
+    ("causal_tall", (randn(2, 6, 4), randn(2, 3, 4), randn(2, 3, 3)), {"is_causal": True}),
     ("gqa", (randn(2, 6, 4, 5), randn(2, 2, 6, 5), randn(2, 2, 6, 7)), {"enable_gqa": True}),
     ("gqa_same_heads", (randn(2, 2, 4, 5), randn(2, 2, 6, 5), randn(2, 2, 6, 7)),
      {"enable_gqa": True}),
@@ -116,6 +117,20 @@ MASKED = [
 def test_sdpa(name, inputs, kwargs):
     check(lambda lib, q, k, v: lib.nn.functional.scaled_dot_product_attention(q, k, v, **kwargs),
           *inputs)
+
+
+def test_sdpa_causal_masks_kept_per_shape():
+    """The causal mask is made once per (length, source, device) and kept (a few shapes):
+    shapes in turn, each twice, and more shapes than are kept, all give torch's output."""
+    from ember.nn import _attention
+
+    shapes = [(5, 5), (4, 6), (5, 5), (6, 3), (4, 6)]
+    shapes += [(n, n + 1) for n in range(1, _attention._CAUSAL_MASKS_KEPT + 2)] + [(5, 5)]
+    for length, source in shapes:
+        q, k, v = randn(2, length, 3), randn(2, source, 3), randn(2, source, 2)
+        check(lambda lib, q, k, v: lib.nn.functional.scaled_dot_product_attention(
+            q, k, v, is_causal=True), q, k, v)
+    assert len(_attention._CAUSAL_MASKS) <= _attention._CAUSAL_MASKS_KEPT
 
 
 @pytest.mark.parametrize("name,make_mask", MASKED, ids=[c[0] for c in MASKED])

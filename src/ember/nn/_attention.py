@@ -93,8 +93,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     scale_factor = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
     scores = (query * scale_factor).matmul(key.transpose(-2, -1))
     if is_causal:
-        attn_mask = ones((length, source), dtype=_bool_dtype(), device=query.device).tril()
-    if attn_mask is None:
+        scores = scores.masked_fill(_causal_mask(length, source, query.device), float("-inf"))
+        weights = _safe_softmax(scores)
+    elif attn_mask is None:
         weights = softmax(scores, -1)
     else:
         if attn_mask.dtype == _bool_dtype():
@@ -105,6 +106,34 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
     return weights.matmul(value)
+
+
+# (length, source, device) -> the causal mask's complement; a model's few shapes
+_CAUSAL_MASKS: dict = {}
+_CAUSAL_MASKS_KEPT = 16
+
+
+def _causal_mask(length, source, device):
+    """True where a causal query may NOT look (above the top-left aligned diagonal), made
+    once per shape and device: every step of a causal model needs the same mask, and
+    building it (ones, tril, logical_not) was three kernel launches per call on a GPU. The
+    mask is read only (masked_fill's argument), never handed out."""
+    key = (length, source, str(device))
+    mask = _CAUSAL_MASKS.get(key)
+    if mask is None:
+        mask = ones((length, source), dtype=_bool_dtype(), device=device).tril().logical_not()
+        if type(mask) is not _tensor_type():  # a mode's or subclass's tensor: not kept
+            return mask
+        if len(_CAUSAL_MASKS) >= _CAUSAL_MASKS_KEPT:
+            _CAUSAL_MASKS.pop(next(iter(_CAUSAL_MASKS)))
+        _CAUSAL_MASKS[key] = mask
+    return mask
+
+
+def _tensor_type():
+    from .._tensor import Tensor
+
+    return Tensor
 
 
 def _safe_softmax(scores):
@@ -191,8 +220,9 @@ def _in_projection_packed(q, k, v, w, b=None):
         if q is k:
             proj = linear(q, w, b)
             proj = proj.unflatten(-1, (3, embed)).unsqueeze(0).transpose(0, -2).squeeze(-2)
-            proj = proj.contiguous()
-            return proj[0], proj[1], proj[2]
+            # unbind: one stack in backward where three selects' backward each wrote
+            # into zeros of the whole projection, then summed them
+            return tuple(proj.contiguous().unbind(0))
         w_q, w_kv = w.split([embed, embed * 2])
         b_q, b_kv = (None, None) if b is None else b.split([embed, embed * 2])
         kv_proj = linear(k, w_kv, b_kv)
