@@ -21,6 +21,7 @@ from .._backend.float8 import refuse as refuse_float8
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from . import _special
+from ._activation_cuda import relu_with_mask
 from ._activation_fused import Glu, Mish, PreluKernel
 from .unary import _REDUCED_FLOATS
 from ._inplace import apply_inplace
@@ -72,6 +73,9 @@ class Relu(_Piecewise):
 
     @classmethod
     def kernel(cls, xp, x):
+        fused = relu_with_mask(xp, x)  # one launch on a GPU
+        if fused is not None:
+            return fused
         out = cls.value(xp, x)
         return out, ~(out <= 0)  # PyTorch passes the gradient through at NaN
 
