@@ -49,7 +49,9 @@ def _install_counter(counts, sites=None):
 
     depth = [0]
 
-    def counted(kind, fn, launches=lambda *a, **k: True):
+    def counted(kind, fn, launches=None):
+        launches = launches or (lambda *a, **k: True)
+
         def wrapper(*args, **kwargs):
             if depth[0] == 0 and launches(*args, **kwargs):
                 counts[kind] += 1
@@ -85,8 +87,12 @@ def _install_counter(counts, sites=None):
         lambda func, *rest: getattr(func, "__name__", "") not in _NO_LAUNCH)  # views
     array._getitem = counted("fancy read", array._getitem, fancy)
     array._setitem = counted("write", array._setitem)
+    def converts(self, dtype, *args, **kwargs):  # astype(copy=False) to its own dtype: none
+        return kwargs.get("copy", True) or array.numpy.dtype(dtype) != self.dtype
+
     for name in ("astype", "copy", "fill"):
-        setattr(array.ndarray, name, counted(name, getattr(array.ndarray, name)))
+        setattr(array.ndarray, name, counted(name, getattr(array.ndarray, name),
+                                             converts if name == "astype" else None))
     kernels.ElementwiseKernel.__call__ = counted("kernel", saved_kernel_call)
     device_function = array._device_function
 
