@@ -1,11 +1,19 @@
-"""Compiled elementwise kernels (``cupy.ElementwiseKernel``) for the few places where a
-GPU step was launch-bound, each with an array-op path that computes the same values.
+"""Compiled elementwise kernels (``cupy.ElementwiseKernel``) for the places where a GPU
+step was launch-bound, each with an array-op path that computes the same values.
 
 ``elementwise`` builds (once per backend and name) a kernel, or returns None on NumPy
 and backends without kernels (meta);
-``launch`` runs it and returns False where the backend cannot compile (CuPy's test double,
-a CuPy without NVRTC), after which that backend is not asked again and every caller takes
-its array path. So CPU tests exercise the array path, and a GPU runs the kernel.
+``launch`` runs it and returns False where the backend cannot compile (a CuPy without
+NVRTC, the CuPy test double without g++), after which that backend is not asked again
+and every caller takes its array path. So NumPy runs the array path, and cuda runs the
+kernel: on a GPU through NVRTC, in CI through the double, which builds the CUDA C++ body
+with g++ and runs it on the CPU (tests/cuda_sim/fake_cupy_kernels.py).
+
+The kernels: the LSTM time step (``_rnn_cuda``), dropout masks (``random``), 2-d max
+pooling (``_pool_cuda``), matmul under graph capture (``graph_capture``), layer norm
+(``_norm_cuda``), softmax/log_softmax rows (``_softmax_cuda``), ReLU with its mask
+(``_activation_cuda``), Adam/SGD updates (``optim/_fused_cuda``) and the optimizers'
+flat scatter (``_flat_copy``).
 """
 
 from __future__ import annotations
