@@ -150,6 +150,35 @@ def _refuse_like_cupy(ufunc, method, inputs):
         raise TypeError("data type 'E' not understood")
 
 
+_ATOMIC_EXTREMES = {numpy.maximum: numpy.fmax, numpy.minimum: numpy.fmin}
+
+
+def atomic_extreme_at(ufunc, a, key, value):
+    """CuPy's ``maximum.at``/``minimum.at`` (and ``cupyx.scatter_max``/``scatter_min``):
+    through an integer index array they run atomicMax/atomicMin, whose float and double
+    forms (cupy/_core/include/cupy/atomics.cuh) combine with ``fmaxf``/``fminf``. So NaN
+    is ignored, and each float64 target touched ends up a float32 value (old and new are
+    passed to the float function), as on a real GPU; float16 has no atomicMax (TypeError,
+    CuPy's text); other dtypes are NumPy's."""
+    a, key, value = _plain(a), _unwrap_key(key), _plain(value)
+    parts = key if isinstance(key, tuple) else (key,)
+    atomic = any(isinstance(p, numpy.ndarray) and p.dtype.kind in "iu" for p in parts)
+    if not atomic or a.dtype.kind != "f":
+        ufunc.at(a, key, value)
+        return
+    if a.dtype == numpy.float16:
+        op = "max" if ufunc is numpy.maximum else "min"
+        raise TypeError(f"scatter_{op} only supports int32, float32, float64, uint32, uint64 "
+                        "as data type")
+    touched = numpy.zeros(a.shape, bool)
+    touched[key] = True
+    with numpy.errstate(over="ignore"):  # a double past float32's range becomes inf
+        work = a.astype(numpy.float32)
+        single = numpy.asarray(value).astype(a.dtype).astype(numpy.float32)
+    _ATOMIC_EXTREMES[ufunc].at(work, key, single)
+    a[touched] = work[touched]
+
+
 def _plain(value):
     return value.view(numpy.ndarray) if isinstance(value, ndarray) else value
 
@@ -159,6 +188,9 @@ def _ufunc_call(ufunc, method, inputs, kwargs):
     # Inside a NumPy function (einsum's matmul on its own temporaries) only the
     # caller's arguments were checked, as in __array_function__.
     device_id = _common_device(inputs + outs, allow_host=_nesting["depth"] > 0)
+    if method == "at" and ufunc in _ATOMIC_EXTREMES and len(inputs) == 3:
+        atomic_extreme_at(ufunc, *inputs)
+        return None
     kwargs_plain = dict(kwargs)
     if outs:
         kwargs_plain["out"] = tuple(_plain(a) for a in outs)

@@ -13,7 +13,8 @@ import weakref
 import numpy
 
 import fake_cupy_graph as _graph
-from fake_cupy_array import _common_device, _config, _device_function, _plain, _unwrap_key
+from fake_cupy_array import (_common_device, _config, _device_function, _plain, _unwrap_key,
+                             atomic_extreme_at)
 from fake_cupy_cuda import _pinned_blocks
 
 
@@ -48,12 +49,13 @@ class _SpecialModule(types.ModuleType):
 
 def _scatter_with(ufunc):
     def scatter(a, slices, value):
-        """``cupyx.scatter_max``/``scatter_min``: unbuffered, as NumPy's ``ufunc.at``."""
+        """``cupyx.scatter_max``/``scatter_min``: ``maximum.at``/``minimum.at`` on CuPy
+        (``fake_cupy_array.atomic_extreme_at``: float32 comparisons for floats)."""
         _graph.launch(scatter_now, (a, slices, value), written=[a])
 
     def scatter_now(a, slices, value):
         _common_device([a, value] + list(slices if isinstance(slices, tuple) else [slices]))
-        ufunc.at(a.view(numpy.ndarray), _unwrap_key(slices), _plain(value))
+        atomic_extreme_at(ufunc, a, slices, value)
 
     return scatter
 

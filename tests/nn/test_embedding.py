@@ -73,6 +73,14 @@ def test_embedding_bag_per_sample_weights():
         i, w, o, mode="sum", per_sample_weights=ps), randn(5, 3), FLAT, OFFSETS, randn(8))
 
 
+
+def test_embedding_bag_max_float64_is_exact():
+    """Each bag's float64 max is one of its rows bit for bit, and that row gets the
+    gradient: on cuda too, where CuPy's own maximum.at rounds float64 to float32."""
+    e, t = check(lambda lib, w, i, o: lib.nn.functional.embedding_bag(i, w, o, mode="max"),
+                 randn(5, 3, dtype=np.float64), FLAT, OFFSETS)
+    np.testing.assert_array_equal(as_numpy(e), as_numpy(t))
+
 def test_embedding_functional_double_backward():
     weight = ember.tensor(randn(5, 3, dtype=np.float64), requires_grad=True)
     index = ember.tensor(IDX)

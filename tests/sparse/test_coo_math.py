@@ -154,6 +154,23 @@ def test_softmax_negative_dim(op):
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
 
 
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("scale", [1.0, 1e300])
+def test_softmax_one_entry_groups_are_exact(op, scale):
+    """A group (the entries one softmax runs over) holding a single stored entry gives
+    exactly 1 (softmax) and 0 (log_softmax: x - max - log(exp(x - max))), as PyTorch; on
+    cuda too, where CuPy's own float64 maximum.at rounds each group's max to float32
+    (log_softmax was left at 1e-17 on an H200; past float32's range, NaN)."""
+    v = vals(5, np.float64) * scale
+    singles = {0: [1, 3], 1: [0, 3]}  # coalesced positions alone in their column / row
+    for dim, alone in singles.items():
+        e, t = both(lambda lib: getattr(lib.sparse, op)(coo(lib, lib.tensor(v)), dim))  # noqa: B023
+        same_sparse(e, t)
+        got, want = as_numpy(e._values()), as_numpy(t._values())
+        np.testing.assert_array_equal(got[alone], want[alone])
+        np.testing.assert_array_equal(got[alone], 0.0 if op == "log_softmax" else 1.0)
+
 def test_hybrid_sum_and_softmax():
     v = RNG.standard_normal((3, 2)).astype(np.float32)
     idx = np.array([[0, 2, 0], [1, 1, 1]])

@@ -10,7 +10,12 @@ whole-array operations:
   in the sequential scan, since ``maximum``/``minimum`` propagate it);
 - ``ufunc_at``: ``ufunc.at(out, index, values)`` for any of NumPy's names; ``multiply``
   is a segmented product over the sorted flat targets (a log-step scan too), exact for
-  integers (their products wrap the same in any order).
+  integers (their products wrap the same in any order). ``maximum``/``minimum`` of floats
+  do not use CuPy's own ``.at`` (``cupyx.scatter_max``): its atomicMax/atomicMin compare
+  with ``fmaxf``/``fminf`` (cupy/_core/include/cupy/atomics.cuh), so NaN is dropped and a
+  float64 result is rounded to float32 (a sparse log_softmax over one stored entry came
+  out 1e-17, not 0, on an H200). They run on unsigned integer keys ordered as the floats,
+  whose atomics are exact.
 
 And ``check_index_bounds``: CuPy wraps out-of-range integer array indices around where
 NumPy raises, so a device array's index arrays are checked first.
@@ -50,13 +55,46 @@ def running_extreme(xp, array, axis, largest):
 
 def ufunc_at(xp, name, out, index, values):
     """``getattr(xp, name).at(out, index, values)``, in place, also where CuPy has no
-    ``.at`` for ``name`` (multiply)."""
+    ``.at`` for ``name`` (multiply) or an inexact one (maximum/minimum of floats)."""
+    if xp is not np and name in ("maximum", "minimum") and out.dtype.kind == "f":
+        _float_extreme_at(xp, name, out, index, values)
+        return
     if xp is np or name in _CUPY_AT:
         getattr(xp, name).at(out, index, values)
         return
     if name != "multiply":
         raise NotImplementedError(f"ufunc_at: no CuPy form for {name}.at")
     _multiply_at(xp, out, index, values)
+
+
+# float itemsize -> (unsigned type of the same width, the type the key is scattered in:
+# CuPy's atomicMax takes 32- and 64-bit unsigned integers, not 16-bit ones)
+_KEY_TYPES = {2: (np.uint16, np.uint32), 4: (np.uint32, np.uint32), 8: (np.uint64, np.uint64)}
+
+
+def _float_keys(xp, x, largest):
+    """Unsigned integers ordered as the floats ``x`` (-inf lowest): a non-negative float's
+    bits with the sign bit set, a negative one's bits inverted. NaN gets the key that wins
+    (all ones for a max, 0 for a min), so it propagates as in NumPy's maximum/minimum."""
+    same, scattered = _KEY_TYPES[x.dtype.itemsize]
+    sign = same(1 << (8 * x.dtype.itemsize - 1))
+    bits = x.view(same)
+    keys = xp.where((bits & sign) != 0, ~bits, bits | sign)
+    keys = xp.where(xp.isnan(x), same(np.iinfo(same).max if largest else 0), keys)
+    return keys.astype(scattered, copy=False)
+
+
+def _float_extreme_at(xp, name, out, index, values):
+    """``maximum.at``/``minimum.at`` of a float ``out``, exactly: the extremes of the keys,
+    decoded back into ``out`` (untouched entries decode to themselves)."""
+    largest = name == "maximum"
+    same = _KEY_TYPES[out.dtype.itemsize][0]
+    keys = _float_keys(xp, out, largest)
+    getattr(xp, name).at(keys, index, _float_keys(xp, xp.asarray(values, dtype=out.dtype),
+                                                  largest))
+    keys = keys.astype(same, copy=False)
+    sign = same(1 << (8 * out.dtype.itemsize - 1))
+    out[...] = xp.where((keys & sign) != 0, keys ^ sign, ~keys).view(out.dtype)
 
 
 def _multiply_at(xp, out, index, values):

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .._backend.cupy_gaps import ufunc_at
 from .._ops._util import _make, type_name, xp_of
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
@@ -233,7 +234,7 @@ def _bag_max(xp, values, ids, bags):
     """Per-bag, per-column max of ``values`` (N, D) (empty bags give 0) and the mask of
     the first winner of each (bag, column), which alone receives its gradient."""
     out = xp.full((bags + 1, values.shape[1]), -xp.inf, dtype=values.dtype)
-    xp.maximum.at(out, ids, values)
+    ufunc_at(xp, "maximum", out, ids, values)  # CuPy's own rounds float64 to float32
     winners = values == out[ids]
     positions = xp.where(winners, xp.arange(values.shape[0])[:, None], values.shape[0])
     first = xp.full(out.shape, values.shape[0], dtype=positions.dtype)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._backend import array_module
 from .._backend.cuda_sort import cuda_argsort
+from .._backend.cupy_gaps import ufunc_at
 from .._tensor import Tensor, _make
 from ._coo import SparseCooTensor, _linear, _new, _unravel, _wrap
 from ._names import named
@@ -307,12 +308,9 @@ def _softmax(input, dim, dtype, log):
     group_t = _make(group.astype(np.int64))
     raw = values.detach()._data
     peak = xp.full((count,) + raw.shape[1:], -xp.inf, dtype=raw.dtype)
-    if hasattr(xp.maximum, "at"):
-        xp.maximum.at(peak, group, raw)
-    else:  # CuPy
-        import cupyx
-
-        cupyx.scatter_max(peak, group, raw)
+    # ufunc_at: exact on CuPy too, whose own maximum.at rounds float64 through float32
+    # (a one-entry group's log_softmax came out 1e-17 instead of 0 on a GPU)
+    ufunc_at(xp, "maximum", peak, group, raw)
     shifted = values - _make(peak[group])  # the max shift is a constant for autograd
     exp = shifted.exp()
     total = exp.new_zeros((count,) + tuple(exp.shape[1:])).index_add(0, group_t, exp)
