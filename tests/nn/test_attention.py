@@ -119,18 +119,21 @@ def test_sdpa(name, inputs, kwargs):
           *inputs)
 
 
-def test_sdpa_causal_masks_kept_per_shape():
-    """The causal mask is made once per (length, source, device) and kept (a few shapes):
-    shapes in turn, each twice, and more shapes than are kept, all give torch's output."""
-    from ember.nn import _attention
+def test_sdpa_causal_masks_kept_per_shape(monkeypatch):
+    """The causal mask is made once per (length, source, device) and kept: shapes in
+    turn, each twice, and more shapes than are kept (the rest made afresh), all give
+    torch's output."""
+    from ember._ops import _kept
 
-    shapes = [(5, 5), (4, 6), (5, 5), (6, 3), (4, 6)]
-    shapes += [(n, n + 1) for n in range(1, _attention._CAUSAL_MASKS_KEPT + 2)] + [(5, 5)]
+    monkeypatch.setattr(_kept, "_KEPT", {})
+    monkeypatch.setattr(_kept, "LIMIT", 3)
+    shapes = [(5, 5), (4, 6), (5, 5), (6, 3), (4, 6), (2, 7), (5, 5), (2, 7)]
     for length, source in shapes:
         q, k, v = randn(2, length, 3), randn(2, source, 3), randn(2, source, 2)
         check(lambda lib, q, k, v: lib.nn.functional.scaled_dot_product_attention(
             q, k, v, is_causal=True), q, k, v)
-    assert len(_attention._CAUSAL_MASKS) <= _attention._CAUSAL_MASKS_KEPT
+    assert [key[:3] for key in _kept._KEPT] == [("causal", 5, 5), ("causal", 4, 6),
+                                                ("causal", 6, 3)]
 
 
 @pytest.mark.parametrize("name,make_mask", MASKED, ids=[c[0] for c in MASKED])

@@ -273,6 +273,23 @@ ERRORS = [
         lib.zeros(4, 5), lib.tensor([1, 0, 5, 2])), "Target 5 is out of bounds."),
     ("ce_negative_target", lambda lib: F(lib).cross_entropy(
         lib.zeros(4, 5), lib.tensor([1, 0, -3, 2])), "Target -3 is out of bounds."),
+    # the bounds are checked in the loss's forward, after the weight's grad refusal
+    ("ce_out_of_bounds_weight_grad", lambda lib: F(lib).cross_entropy(
+        lib.zeros(4, 5, requires_grad=True), lib.tensor([1, 0, 5, 2]),
+        weight=lib.ones(5, requires_grad=True)),
+     "The function 'nll_loss_forward' is not differentiable with respect to argument 'weight'"),
+    ("ce_out_of_bounds_smoothing", lambda lib: F(lib).cross_entropy(
+        lib.zeros(4, 5), lib.tensor([1, 0, 7, 2]), label_smoothing=0.1),
+     "Target 7 is out of bounds."),
+    ("ce_out_of_bounds_weighted_ignored", lambda lib: F(lib).cross_entropy(
+        lib.zeros(4, 5), lib.tensor([1, -100, -2, 2]), weight=lib.ones(5)),
+     "Target -2 is out of bounds."),
+    ("nll_out_of_bounds_byte", lambda lib: F(lib).nll_loss(
+        lib.zeros(4, 5), lib.tensor([1, 0, 9, 2], dtype=lib.uint8)), "Target 9 is out of bounds."),
+    ("nll_out_of_bounds_kdim", lambda lib: F(lib).nll_loss(
+        lib.zeros(2, 5, 3), lib.tensor([[1, 0, 2], [5, 0, 1]])), "Target 5 is out of bounds."),
+    ("ce_no_classes", lambda lib: F(lib).cross_entropy(
+        lib.zeros(3, 0), lib.tensor([-100, 0, -100])), "Target 0 is out of bounds."),
     ("ce_batch", lambda lib: F(lib).cross_entropy(lib.zeros(4, 5), lib.tensor([1, 0, 2])),
      r"Expected input batch_size \(4\) to match target batch_size \(3\)."),
     ("ce_kdim_shape", lambda lib: F(lib).nll_loss(lib.zeros(2, 3, 4),

@@ -15,6 +15,7 @@ from ..autograd.grad_mode import _grad_enabled
 from ._util import Tensor, _make, shape_str, type_name, xp_of
 from ._softmax import LogSoftmax, _log_softmax_array
 from .activation import log_softmax as _log_softmax_op
+from ._kept import strided_arange
 from ._loss_common import _check_bounds, _check_reduction, _refuse_grad, _resolve
 
 
@@ -106,6 +107,7 @@ class _IndexTargetLoss(Function):
         dtype = logp.dtype
         keep = target != ignore_index
         safe = xp.where(keep, target, 0)
+        _check_target_bounds(xp, safe, target, keep, num_classes)
         index = xp.expand_dims(safe, class_axis)
         if weight is None:
             class_weight = None
@@ -116,7 +118,8 @@ class _IndexTargetLoss(Function):
             w_target = weight[safe] * keep
         positions = _flat_positions(xp, logp, index)  # kept: backward writes there too
         picked = _take_classes(xp, logp, index, class_axis, positions)
-        target_coef = w_target * (1 - label_smoothing)
+        # without smoothing the coefficients are the weights: no multiply by 1.0
+        target_coef = w_target * (1 - label_smoothing) if label_smoothing else w_target
         loss = -target_coef * picked
         smooth_coef = None
         if label_smoothing > 0:
@@ -173,7 +176,8 @@ class _IndexTargetLoss(Function):
             result *= g * row
         else:
             result = xp.zeros_like(x._data)
-        _subtract_at_classes(xp, result, index, g_target, class_axis, ctx.positions)
+        _subtract_at_classes(xp, result, index, g_target, class_axis, ctx.positions,
+                             zero=not from_logits)
         if smooth_coef is not None:
             smooth = g * xp.expand_dims(smooth_coef, class_axis)
             result -= smooth if class_weight is None else smooth * class_weight
@@ -188,7 +192,7 @@ def _flat_positions(xp, array, index):
     if xp is np or array.ndim != 2 or not array.flags.c_contiguous:
         return None
     rows, classes = array.shape
-    return xp.arange(0, rows * classes, classes, dtype=np.int64) + index.reshape(-1)
+    return strided_arange(xp, array, rows, classes) + index.reshape(-1)
 
 
 def _take_classes(xp, array, index, class_axis, positions):
@@ -198,15 +202,17 @@ def _take_classes(xp, array, index, class_axis, positions):
     return array.reshape(-1).take(positions)
 
 
-def _subtract_at_classes(xp, array, index, values, class_axis, positions):
+def _subtract_at_classes(xp, array, index, values, class_axis, positions, zero=False):
     """``array[.., index, ..] -= values`` along ``class_axis`` (indices distinct per row),
-    in place; ``positions`` are ``_flat_positions`` for an array of ``array``'s shape."""
+    in place; ``positions`` are ``_flat_positions`` for an array of ``array``'s shape.
+    ``zero``: ``array`` is all zeros, so the entries are ``0 - values`` without reading
+    them (the same values, +0.0 included, one launch fewer on a GPU)."""
     if positions is None:
-        current = xp.take_along_axis(array, index, class_axis)
+        current = 0 if zero else xp.take_along_axis(array, index, class_axis)
         xp.put_along_axis(array, index, current - values, class_axis)
         return
     flat = array.reshape(-1)
-    flat[positions] = flat.take(positions) - values.reshape(-1)
+    flat[positions] = (0 if zero else flat.take(positions)) - values.reshape(-1)
 
 
 def _coefficients(x, class_axis, index, target_coef, smooth_coef, class_weight):
@@ -248,11 +254,18 @@ def _check_nll_args(input, target, weight, ignore_index, label_smoothing=0.0):
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(
             f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
-    t = target._data
-    xp = xp_of(t)
-    _check_bounds(xp, t.astype(np.int64, copy=False), num_classes, t != ignore_index,
-                  "nll_loss")
     return num_classes
+
+
+def _check_target_bounds(xp, safe, target, keep, num_classes):
+    """IndexError for a kept class index outside [0, num_classes), checked in the loss's
+    forward on ``safe`` (ignored entries already 0, so no mask to apply: the keep mask
+    and the where that forward needs anyway serve the check too). After the argument
+    checks and the weight's grad refusal, as PyTorch reports them."""
+    if num_classes:
+        _check_bounds(xp, safe, num_classes, None, "nll_loss")
+    else:  # 0 is out of bounds too: only the kept entries count
+        _check_bounds(xp, target, num_classes, keep, "nll_loss")
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ._kept import strided_arange
 from ._util import xp_of
 
 
@@ -34,7 +35,7 @@ def _scatter_planes(values, index, shape, accumulate):
     n, c = shape[:2]
     plane = math.prod(shape[2:])
     out = xp.zeros(n * c * plane, dtype=values.dtype)
-    base = (xp.arange(n * c, dtype=np.int64) * plane).reshape(n, c, 1)
+    base = strided_arange(xp, values, n * c, plane).reshape(n, c, 1)  # kept per shape
     flat = (_planes(index) + base).ravel()
     if accumulate:
         if xp is np:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from .._ops._kept import kept
 from .._ops._util import type_name
 from .._ops.activation import softmax
 from .._ops.creation import ones, zeros, zeros_like
@@ -108,32 +109,18 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     return weights.matmul(value)
 
 
-# (length, source, device) -> the causal mask's complement; a model's few shapes
-_CAUSAL_MASKS: dict = {}
-_CAUSAL_MASKS_KEPT = 16
-
-
 def _causal_mask(length, source, device):
     """True where a causal query may NOT look (above the top-left aligned diagonal), made
-    once per shape and device: every step of a causal model needs the same mask, and
-    building it (ones, tril, logical_not) was three kernel launches per call on a GPU. The
-    mask is read only (masked_fill's argument), never handed out."""
-    key = (length, source, str(device))
-    mask = _CAUSAL_MASKS.get(key)
-    if mask is None:
-        mask = ones((length, source), dtype=_bool_dtype(), device=device).tril().logical_not()
-        if type(mask) is not _tensor_type():  # a mode's or subclass's tensor: not kept
-            return mask
-        if len(_CAUSAL_MASKS) >= _CAUSAL_MASKS_KEPT:
-            _CAUSAL_MASKS.pop(next(iter(_CAUSAL_MASKS)))
-        _CAUSAL_MASKS[key] = mask
-    return mask
-
-
-def _tensor_type():
+    once per shape and device and kept (``_ops/_kept.py``): every step of a causal model
+    needs the same mask, and building it (ones, tril, logical_not) was three kernel
+    launches per call on a GPU. The mask is only read (masked_fill's argument)."""
     from .._tensor import Tensor
 
-    return Tensor
+    def make():
+        return ones((length, source), dtype=_bool_dtype(), device=device).tril().logical_not()
+
+    return kept(("causal", length, source, str(device)), make,
+                keep=lambda mask: type(mask) is Tensor)  # not a mode's or subclass's
 
 
 def _safe_softmax(scores):
