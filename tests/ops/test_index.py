@@ -589,3 +589,15 @@ def test_masked_fill_result_is_contiguous_like_torch(layout):
         x = x.transpose(1, 3) if layout == "transposed" else x.to(memory_format=lib.channels_last)
         strides.append((x.masked_fill(x > 0, 0.0)).stride())
     assert strides[0] == strides[1]
+
+
+@pytest.mark.parametrize("dtype,value", [
+    (np.float32, float("-inf")), (np.float16, 0.1), (np.float64, 1e300), (np.int64, 2.7),
+    (np.int32, -3), (np.uint8, 255), (np.bool_, 2), (np.float32, True),
+], ids=lambda v: str(v))
+def test_masked_fill_python_scalar_value_in_the_input_dtype(dtype, value):
+    """A Python scalar fill converts to the input's dtype as PyTorch's does (on a GPU it
+    is a scalar kernel argument, not a 0-d device array made each call)."""
+    data = np.arange(-3, 3).astype(dtype)
+    check(lambda lib, x: x.masked_fill(lib.tensor([True, False, True, False, True, False]),
+                                       value), data, grad=False)

@@ -36,9 +36,12 @@ class MaskedFill(Function):
         xp = xp_of(x)
         if x.dtype.kind == "V" and x.dtype.fields is not None:  # complex32: value + 0j
             fill = convert(value, x.dtype)
-        else:
-            fill = (value.astype(x.dtype) if hasattr(value, "dtype")
-                    else xp.asarray(value, x.dtype))
+        elif hasattr(value, "dtype"):
+            fill = value.astype(x.dtype)
+        elif xp is np:
+            fill = np.asarray(value, x.dtype)
+        else:  # a scalar kernel argument: no 0-d device array (a host-to-device copy) a call
+            fill = x.dtype.type(value)
         out = xp.where(mask, fill, x)
         # contiguous whatever x's strides, as PyTorch's (where keeps a transposed layout)
         return out if out.flags.c_contiguous else xp.ascontiguousarray(out)
