@@ -108,6 +108,11 @@ def forward(x2, weight, bias, eps):
     if stats is None or normalize is None:
         return None
     rows, count = x2.shape
+    # raw parameters are indexed by their flat C-order index: hand the kernels contiguous
+    # arrays (a no-op for the usual inputs) rather than rely on strided raw indexing
+    x2 = xp.ascontiguousarray(x2)
+    weight = None if weight is None else xp.ascontiguousarray(weight)
+    bias = None if bias is None else xp.ascontiguousarray(bias)
     mean, var, invstd = (xp.empty(rows, x2.dtype) for _ in range(3))
     if not launch(xp, stats, x2, np.int64(count), np.float64(eps), mean, var, invstd,
                   size=rows):
@@ -126,6 +131,8 @@ def backward(grad2, x2, mean, invstd, weight, needs):
     if not _usable(x2, grad2, weight, mean, invstd):
         return None
     rows, count = x2.shape
+    grad2, x2 = xp.ascontiguousarray(grad2), xp.ascontiguousarray(x2)  # see forward
+    weight = None if weight is None else xp.ascontiguousarray(weight)
     has_weight = np.int32(weight is not None)
     weight_arg = x2 if weight is None else weight
     grad_x = grad_weight = grad_bias = None
