@@ -277,6 +277,19 @@ def test_multihead_attention_matches_torch(c):
         compare_modules(make, call, (query, key, value), (padding, mask))
 
 
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_multihead_attention_cross_attention_key_is_value(need_weights):
+    """key is value (a decoder's memory): one GEMM for both projections, split by unbind;
+    the output and every gradient as torch's."""
+    query, memory = randn(2, 3, 8), randn(2, 5, 8)
+
+    def call(mod, lib, q, m):
+        return mod(q, m, m, need_weights=need_weights)
+
+    compare_modules(lambda lib: lib.nn.MultiheadAttention(8, 2, batch_first=True), call,
+                    (query, memory))
+
+
 def test_multihead_attention_parameters_and_state_dict():
     for kwargs in ({}, {"kdim": 3, "vdim": 5, "add_bias_kv": True}, {"bias": False}):
         t_mod = torch.nn.MultiheadAttention(8, 2, **kwargs)

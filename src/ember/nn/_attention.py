@@ -214,8 +214,8 @@ def _in_projection_packed(q, k, v, w, b=None):
         b_q, b_kv = (None, None) if b is None else b.split([embed, embed * 2])
         kv_proj = linear(k, w_kv, b_kv)
         kv_proj = kv_proj.unflatten(-1, (2, embed)).unsqueeze(0).transpose(0, -2).squeeze(-2)
-        kv_proj = kv_proj.contiguous()
-        return linear(q, w_q, b_q), kv_proj[0], kv_proj[1]
+        k_proj, v_proj = kv_proj.contiguous().unbind(0)  # as q/k/v above
+        return linear(q, w_q, b_q), k_proj, v_proj
     w_q, w_k, w_v = w.chunk(3)
     b_q, b_k, b_v = (None, None, None) if b is None else b.chunk(3)
     return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
