@@ -57,16 +57,16 @@ def test_flat_scatter_is_one_kernel_and_follows_replaced_parameter_data(cupy_bac
     for p in params:
         p.grad = ember.ones(p.shape, device="cuda")
     optimizer.step()
-    assert names.count("ember_flat_scatter") == 1
+    assert names.count("ember_multi_tensor_scatter") == 1
     assert (params[0].detach().cpu().numpy() == -1).all()
     assert (params[1].detach().cpu().numpy() == -1).all()
     params[1].data = ember.full((5,), 10.0, device="cuda")
     optimizer.step()
-    assert names.count("ember_flat_scatter") == 2
+    assert names.count("ember_multi_tensor_scatter") == 2
     np.testing.assert_array_equal(params[1].detach().cpu().numpy(), [9.0] * 5)
     np.testing.assert_array_equal(params[0].detach().cpu().numpy(), np.full((4, 3), -2.0))
     params[0].data = ember.zeros(3, 4, device="cuda").t()  # not contiguous
     optimizer.step()
-    assert names.count("ember_flat_scatter") == 2
+    assert names.count("ember_multi_tensor_scatter") == 2
     np.testing.assert_array_equal(params[0].detach().cpu().numpy(), np.full((4, 3), -1.0))
     np.testing.assert_array_equal(params[1].detach().cpu().numpy(), [8.0] * 5)

@@ -68,6 +68,20 @@ def test_clip_grad_norm_nonfinite():
                 torch.nn.utils.clip_grad_norm_(t_params, 1.0))
 
 
+@pytest.mark.parametrize("norm_type", [math.inf, -math.inf])
+@pytest.mark.parametrize("foreach", [None, False, True])
+def test_clip_grad_norm_infinity_norms_of_an_empty_gradient_raise(norm_type, foreach):
+    """max/min have no identity: torch's foreach kernel (inf only) and vector_norm refuse."""
+    grads = [np.zeros(0, np.float32), np.ones(3, np.float32)]
+    t_params, e_params = _params_with_grads(torch, grads), _params_with_grads(ember, grads)
+    with pytest.raises(RuntimeError) as t_info:
+        torch.nn.utils.clip_grad_norm_(t_params, 1.0, norm_type, foreach=foreach)
+    with pytest.raises(RuntimeError) as e_info:
+        ember.nn.utils.clip_grad_norm_(e_params, 1.0, norm_type, foreach=foreach)
+    assert str(e_info.value) == str(t_info.value)
+    assert (e_params[1].grad.cpu().numpy() == 1).all()  # nothing clipped
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_clip_grad_norm_dot_path_layouts(dtype):
     """The 2-norm of float32/64 gradients is one dot per gradient: a transposed

@@ -2,13 +2,15 @@
 
 Norms are computed per gradient with one array reduction each and combined once; the
 rescale is one in-place multiply per gradient (``foreach`` is accepted: this already is
-the batched path).
+the batched path). On a GPU the 2-norm and the rescale are one kernel each over all
+gradients (``_backend/multi_tensor.py``).
 """
 
 from __future__ import annotations
 
 import math
 
+from ..._backend import multi_tensor
 from ..._ops._util import _make, xp_of
 from ..._tensor import Tensor
 
@@ -51,17 +53,31 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         from ..._ops.creation import tensor as make_tensor
 
         return make_tensor(0.0)
+    if math.isinf(norm_type) and any(t._data.size == 0 for t in tensors):
+        # max/min have no identity (PyTorch's foreach kernel takes inf, not -inf)
+        op = "_foreach_norm" if norm_type > 0 and foreach is not False else "linalg.vector_norm"
+        name = "infinity" if op == "_foreach_norm" else f"{norm_type:g}"
+        raise RuntimeError(f"{op} cannot compute the {name} norm on an empty tensor because "
+                           "the operation does not have an identity")
     xp = xp_of(tensors[0]._data)
+    total = multi_tensor.norm([t._data for t in tensors]) if norm_type == 2 else None
+    if total is not None:  # one kernel over all tensors on a GPU
+        _check_finite(xp, total, norm_type, error_if_nonfinite)
+        return _make(total)
     norms = xp.stack([xp.asarray(_array_norm(t._data, norm_type)) for t in tensors])
     if len({n.dtype for n in norms}) > 1:
         norms = norms.astype(xp.result_type(*[t._data.dtype for t in tensors]))
     total = _array_norm(norms, norm_type)
+    _check_finite(xp, total, norm_type, error_if_nonfinite)
+    return _make(xp.asarray(total))
+
+
+def _check_finite(xp, total, norm_type, error_if_nonfinite):
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             "non-finite, so it cannot be clipped. To disable this error and scale the "
             "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
-    return _make(xp.asarray(total))
 
 
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
@@ -73,6 +89,10 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
         # As PyTorch: the coefficient stays an array on the norm's device, so clipping
         # CUDA gradients never waits for the GPU to hand a number to the host.
         total = total_norm._data
+        if multi_tensor.clip_([g._data for g in grads], float(max_norm), total):
+            for g in grads:  # one kernel over all gradients on a GPU
+                g._vc[0] += 1
+            return
         coef = xp_of(total).minimum(float(max_norm) / (total + 1e-6), 1.0)
     else:
         total, coef = None, min(float(max_norm) / (float(total_norm) + 1e-6), 1.0)

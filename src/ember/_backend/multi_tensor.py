@@ -1,0 +1,141 @@
+"""Kernels over many tensors at once, PyTorch's multi-tensor apply on CuPy
+(``ember._backend.kernels``).
+
+Why: a per-tensor loop is one kernel launch per tensor on a GPU, and a training step
+touches every parameter several times outside the optimizer's update (scattering the
+flat update back, gradient clipping's norms and rescale). Here the tensors are one
+virtual concatenation: a device table holds each tensor's data pointer and its stop
+offset, and a kernel thread finds its tensor by a binary search over the stops, so the
+whole list is one launch.
+
+The table is cached by the tensors' (data pointer, size) pairs, which is exactly what
+it holds, so no array is kept alive by the cache. Callers check what the kernels
+assume: C-contiguous arrays of one float dtype on one device. Every function returns
+None/False where the caller's per-tensor path must run (NumPy, a backend that cannot
+compile, fewer than two tensors).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import elementwise, launch
+from .strided import data_ptr
+
+# find ``position``'s tensor: ``k`` its index, ``start`` its offset, ``tensor`` its data
+_LOCATE = """
+ptrdiff_t k = 0, high = count - 1;
+while (k < high) {
+    const ptrdiff_t middle = (k + high) / 2;
+    if (table[count + middle] > position) high = middle;
+    else k = middle + 1;
+}
+long long start = k == 0 ? 0 : table[count + k - 1];
+"""
+
+_SCATTER = "const long long position = i;" + _LOCATE + """
+((T*)table[k])[position - start] = flat[position];
+"""
+
+_SCALE = "const long long position = i;" + _LOCATE + """
+T coef = (T)max_norm / (total_norm[0] + (T)1e-6);
+coef = coef > (T)1 ? (T)1 : coef;
+((T*)table[k])[position - start] *= coef;
+"""
+
+_SQUARES = """
+const long long total = table[2 * count - 1];
+long long position = i * chunk;
+const long long end = position + chunk < total ? position + chunk : total;
+T squares = 0;
+if (position < end) {
+""" + _LOCATE + """
+    long long stop = table[count + k];
+    const T* tensor = (const T*)table[k];
+    for (; position < end; ++position) {
+        while (position >= stop) {
+            ++k;
+            start = stop;
+            stop = table[count + k];
+            tensor = (const T*)table[k];
+        }
+        const T value = tensor[position - start];
+        squares += value * value;
+    }
+}
+partial[i] = squares;
+"""
+
+_CHUNK = 512  # elements per thread in the sums of squares
+_TABLES: dict = {}  # ((ptr, size), ...) -> device table
+
+
+def _usable(xp, arrays):
+    if xp is np or len(arrays) < 2:
+        return False
+    dtype = arrays[0].dtype
+    return dtype in (np.float32, np.float64) and all(
+        a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+
+
+def pointer_table(xp, arrays):
+    """The device int64 table ``[pointer_0, .., pointer_n-1, stop_0, .., stop_n-1]``."""
+    key = tuple((data_ptr(a), a.size) for a in arrays)
+    table = _TABLES.get(key)
+    if table is None:
+        if len(_TABLES) >= 32:
+            _TABLES.clear()
+        stops = np.cumsum([a.size for a in arrays], dtype=np.int64)
+        pointers = np.array([data_ptr(a) for a in arrays], dtype=np.uint64).view(np.int64)
+        table = _TABLES[key] = xp.asarray(np.concatenate([pointers, stops]))
+    return table
+
+
+def scatter_flat(flat, arrays) -> bool:
+    """``a[...] = flat[offset:offset + a.size]`` for each array back to back, one launch."""
+    xp = _module(flat)
+    if not _usable(xp, arrays) or flat.dtype != arrays[0].dtype:
+        return False
+    kernel = elementwise(xp, "ember_multi_tensor_scatter", "raw int64 table, int64 count",
+                         "raw T flat", _SCATTER)  # flat is read: an output binds T
+    total = sum(a.size for a in arrays)
+    return kernel is not None and launch(xp, kernel, pointer_table(xp, arrays),
+                                         np.int64(len(arrays)), flat, size=total)
+
+
+def norm(arrays):
+    """The 2-norm of the arrays as if concatenated (a 0-d device array), in three
+    launches (chunked sums of squares, their sum, the root); None where unusable."""
+    xp = _module(arrays[0]) if arrays else np
+    if not _usable(xp, arrays):
+        return None
+    kernel = elementwise(xp, "ember_multi_tensor_squares", "raw int64 table, int64 count, "
+                         "int64 chunk", "raw T partial", _SQUARES)
+    if kernel is None:
+        return None
+    total = sum(a.size for a in arrays)
+    partial = xp.empty(max(-(-total // _CHUNK), 1), arrays[0].dtype)
+    if not launch(xp, kernel, pointer_table(xp, arrays), np.int64(len(arrays)),
+                  np.int64(_CHUNK), partial, size=partial.size):
+        return None
+    return xp.sqrt(partial.sum())
+
+
+def clip_(arrays, max_norm, total_norm) -> bool:
+    """``a *= min(max_norm / (total_norm + 1e-6), 1)`` for each array, one launch, the
+    coefficient computed on the device from the 0-d ``total_norm``."""
+    xp = _module(total_norm)
+    if not _usable(xp, arrays) or total_norm.dtype != arrays[0].dtype:
+        return False
+    kernel = elementwise(xp, "ember_multi_tensor_clip", "raw int64 table, int64 count, "
+                         "float64 max_norm", "raw T total_norm", _SCALE)  # read only
+    total = sum(a.size for a in arrays)
+    return kernel is not None and launch(xp, kernel, pointer_table(xp, arrays),
+                                         np.int64(len(arrays)), np.float64(max_norm),
+                                         total_norm.reshape(1), size=total)
+
+
+def _module(array):
+    from .device import array_module
+
+    return array_module(array)
