@@ -31,23 +31,29 @@ def kept(key, make, keep=None):
     return value
 
 
-def strided_arange(xp, like, count, step):
-    """``arange(0, count * step, step)`` as int64 where ``like`` lives (``xp``: its array
-    module), kept per (device, count, step) on the CPU and on CUDA devices (read-only on
-    the CPU, to be sure nothing writes into it)."""
+def kept_array(xp, like, key, make):
+    """``make()``, an array made where ``like`` lives (``xp``: its array module), kept per
+    ``key`` and device on the CPU (read-only, to be sure nothing writes into it) and on
+    CUDA devices; made afresh elsewhere (meta: nothing to save)."""
     if xp is np:
-        def make():
-            out = np.arange(0, count * step, step, dtype=np.int64)
+        def on_host():
+            out = make()
             out.flags.writeable = False
             return out
 
-        return kept(("arange", "cpu", count, step), make)
-    if not hasattr(xp, "cuda"):  # meta: nothing to save
-        return xp.arange(0, count * step, step, dtype=np.int64)
+        return kept(key + ("cpu",), on_host)
+    if not hasattr(xp, "cuda"):
+        return make()
     device = like.device.id
 
-    def make_on_device():
+    def on_device():
         with xp.cuda.Device(device):
-            return xp.arange(0, count * step, step, dtype=np.int64)
+            return make()
 
-    return kept(("arange", device, count, step), make_on_device)
+    return kept(key + (device,), on_device)
+
+
+def strided_arange(xp, like, count, step):
+    """``arange(0, count * step, step)`` as int64 where ``like`` lives, kept."""
+    return kept_array(xp, like, ("arange", count, step),
+                      lambda: xp.arange(0, count * step, step, dtype=np.int64))

@@ -25,6 +25,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled, enable_grad
 from .._backend.kernels import launch
 from . import _rnn_cuda
+from ._kept import kept_array
 from ._util import _make, xp_of
 
 __all__: list[str] = []
@@ -70,17 +71,26 @@ def step_slices(batch_sizes, batch, steps):
     return tuple(offsets)
 
 
-def _gate_scale(xp, mode, hidden, dtype):
-    """Per-row scale of the gate block: 0.5 for sigmoid gates, 1 for tanh/relu ones."""
+def _gate_scale(xp, like, mode, hidden, dtype):
+    """Per-row scale of the gate block: 0.5 for sigmoid gates, 1 for tanh/relu ones; kept
+    per shape, dtype and device (``_kept.py``: a fill and a write per layer per call on a
+    GPU otherwise). Only read."""
     if mode == "LSTM":
-        scale = xp.full(4 * hidden, 0.5, dtype=dtype)
-        scale[2 * hidden:3 * hidden] = 1.0
-        return scale
+        return _half_then(xp, like, 4 * hidden, 2 * hidden, 3 * hidden, 1.0, dtype)
     if mode == "GRU":
-        scale = xp.full(3 * hidden, 0.5, dtype=dtype)
-        scale[2 * hidden:] = 1.0
-        return scale
+        return _half_then(xp, like, 3 * hidden, 2 * hidden, 3 * hidden, 1.0, dtype)
     return None
+
+
+def _half_then(xp, like, width, start, stop, value, dtype):
+    """0.5 everywhere but ``value`` in [start, stop), kept (see ``_gate_scale``)."""
+    def make():
+        out = xp.full(width, 0.5, dtype=dtype)
+        out[start:stop] = value
+        return out
+
+    return kept_array(xp, like, ("half_then", width, start, stop, value, np.dtype(dtype)),
+                      make)
 
 
 class RecurrentLayer(Function):
@@ -94,7 +104,7 @@ class RecurrentLayer(Function):
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, mode, steps, reverse):
         xp = xp_of(x)
         hidden = w_hh.shape[1] if w_hr is None else w_hr.shape[1]
-        scale = _gate_scale(xp, mode, hidden, x.dtype)
+        scale = _gate_scale(xp, x, mode, hidden, x.dtype)
         w_ih_s, w_hh_s, b_ih_s, b_hh_s = w_ih, w_hh, b_ih, b_hh
         if scale is not None:
             w_ih_s, w_hh_s = w_ih * scale[:, None], w_hh * scale[:, None]
@@ -177,10 +187,8 @@ def _lstm_forward(xp, ctx, gates, h, c0, out, h_prev, w_hh_t, b_hh, w_hr, order,
     c_prev = xp.empty((rows, hidden), dtype=gates.dtype)
     cell = xp.empty_like(c_prev)
     # act = a * tanh(z) + b: a = b = 0.5 on the sigmoid gates (i, f, o), a = 1, b = 0 on g
-    act_scale = xp.full(width, 0.5, dtype=gates.dtype)
-    act_scale[2 * hidden:3 * hidden] = 1.0
-    act_shift = act_scale.copy()
-    act_shift[2 * hidden:3 * hidden] = 0.0
+    act_scale = _half_then(xp, gates, width, 2 * hidden, 3 * hidden, 1.0, gates.dtype)
+    act_shift = _half_then(xp, gates, width, 2 * hidden, 3 * hidden, 0.0, gates.dtype)
     projected = None if w_hr is None else xp.empty((rows, hidden), dtype=gates.dtype)
     w_hr_t = None if w_hr is None else xp.ascontiguousarray(w_hr.T)
     for offset, n in order:
