@@ -80,15 +80,19 @@ def native_group_norm(input: Tensor, weight, bias, N: int, C: int, HxW: int, gro
 def native_dropout(input: Tensor, p: float, train: bool | None):
     """``(output, mask)``: in training each element is kept with probability ``1 - p``
     (``mask`` True) and scaled by ``1 / (1 - p)``; otherwise a copy and an all-True mask."""
-    if train is False:
-        return input.clone(), ones_like(input, dtype=_dt.bool_)
+    from ._ops._dropout import NativeDropout
+
+    if train is False:  # a copy and an all-True mask, still PyTorch's node
+        return NativeDropout.apply(input, 0.0, ones_like(input, dtype=_dt.bool_))
     if not 0.0 <= 1.0 - p <= 1.0:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={1.0 - p}")
+
+    if input.device.type == "cuda":  # the mask is drawn by the fused kernel
+        return NativeDropout.apply(input, p, None)
     with no_grad():
         mask = _ops.random.bernoulli(ones_like(input, dtype=_dt.float32) * (1.0 - p)).to(
             _dt.bool_)
-    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return input * mask * scale, mask
+    return NativeDropout.apply(input, p, mask)
 
 
 def native_norm(input: Tensor, p=2, dim=None, keepdim: bool = False, dtype=None) -> Tensor:

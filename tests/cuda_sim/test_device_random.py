@@ -76,23 +76,36 @@ def test_bernoulli_with_a_float_p_on_cuda_fills_zeros_and_ones_in_place():
         t.bernoulli_(1.5)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float16"])
-def test_dropout_scaled_mask_is_the_mask_times_the_scale_from_the_same_draw(dtype):
-    """Dropout on cuda makes its scaled mask in one kernel; the values are bernoulli_'s
-    mask times 1/(1-p) from the same generator state, and the stream advances alike."""
-    from ember.nn._functional import _keep_mask, _scaled_keep_mask
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_cuda_dropout_is_the_fused_native_dropout_from_one_draw(dtype):
+    """F.dropout on cuda is PyTorch's CUDA path, native_dropout (one kernel; half
+    precision by the array formula): output x * mask / (1 - p) with the mask drawn from
+    one key of the generator, NativeDropoutBackward0, gradient grad * mask / (1 - p)."""
+    x = ember.randn(6, 50, dtype=getattr(ember, dtype)).to("cuda").requires_grad_()
+    ember.manual_seed(3)
+    out = ember.nn.functional.dropout(x, 0.3)
+    after = ember.rand(2)
+    ember.manual_seed(3)
+    key = ember.default_generator._rng.integers(0, 2 ** 64, dtype=np.uint64)
+    assert np.array_equal(ember.rand(2).numpy(), after.numpy())  # one draw advanced
+    mask = _splitmix_uniform(np, (6, 50), key) < 0.7
+    host_x = x.detach().cpu().numpy()
+    expected = host_x * mask.astype(host_x.dtype) * (1.0 / 0.7)
+    assert out.dtype == x.dtype and type(out.grad_fn).__name__ == "NativeDropoutBackward0"
+    np.testing.assert_array_equal(out.detach().cpu().numpy(), expected)
+    grad = np.random.default_rng(0).standard_normal((6, 50)).astype(host_x.dtype)
+    out.backward(ember.tensor(grad, device="cuda"))
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), grad * mask * (1.0 / 0.7))
 
-    x = ember.ones(6, 50, device="cuda", dtype=getattr(ember, dtype))
-    ember.manual_seed(3)
-    expected = _keep_mask(x, 0.3, tuple(x.shape)) * (1.0 / 0.7)
-    after_expected = ember.rand(2)
-    ember.manual_seed(3)
-    scaled = _scaled_keep_mask(x, 0.3, tuple(x.shape))
-    assert scaled.dtype == x.dtype
-    np.testing.assert_array_equal(scaled.cpu().numpy(), expected.cpu().numpy())
-    np.testing.assert_array_equal(ember.rand(2).numpy(), after_expected.numpy())
-    out = ember.nn.functional.dropout(x.requires_grad_(), 0.3)
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_native_dropout_returns_the_output_and_its_mask(device):
+    x = ember.randn(40, 30).to(device).requires_grad_()
+    out, mask = ember.native_dropout(x, 0.25, True)
+    assert mask.dtype == ember.bool and not mask.requires_grad and mask.device == x.device
+    assert type(out.grad_fn).__name__ == "NativeDropoutBackward0"
+    expected = x.detach() * mask * (1 / 0.75)
+    assert ember.equal(out.detach(), expected)
     out.sum().backward()
-    kept = out.detach().cpu().numpy() != 0
-    np.testing.assert_array_equal(x.grad.cpu().numpy()[kept], out.detach().cpu().numpy()[kept])
-    assert 0 < kept.mean() < 1
+    assert ember.allclose(x.grad, mask.float() / 0.75)
+    assert 0.6 < mask.float().mean().item() < 0.9

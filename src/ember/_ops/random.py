@@ -409,15 +409,17 @@ _SPLITMIX = tuple(np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9,
                                          0x94D049BB133111EB))
 _SHIFTS = tuple(np.uint64(s) for s in (30, 27, 31, 11))
 
-# the same SplitMix64 draw, one kernel: compares to p and writes ``value`` (dropout's
-# scale, else 1) or 0 in the mask's dtype
-_BERNOULLI = """
+# ``_splitmix_uniform``'s draw for element ``i`` under ``key``, as kernel code (``draw``)
+SPLITMIX_DRAW = """
 unsigned long long z = key + (unsigned long long)i * 0x9E3779B97F4A7C15ULL;
 z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
 z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
 z ^= z >> 31;
-out = (T)((double)(z >> 11) * (1.0 / 9007199254740992.0) < p ? value : 0.0);
+const double draw = (double)(z >> 11) * (1.0 / 9007199254740992.0);
 """
+
+# the Bernoulli mask in one kernel: the draw compared to p, in the mask's dtype
+_BERNOULLI = SPLITMIX_DRAW + "out = (T)(draw < p ? 1 : 0);\n"
 
 
 def _splitmix_uniform(xp, shape, key):
@@ -437,21 +439,18 @@ def _splitmix_uniform(xp, shape, key):
     return z.astype(np.float64) * (1.0 / 2 ** 53)
 
 
-def _device_bernoulli(xp, shape, dtype, p, rng, value=1.0):
+def _device_bernoulli(xp, shape, dtype, p, rng):
     """A Bernoulli(p) mask of ``shape`` and ``dtype`` drawn where ``xp`` computes, keyed by
     one draw from ``rng`` (so the host stream advances by exactly one draw): one kernel on
-    a GPU that compiles, else ``_splitmix_uniform(...) < p``, the same values. Kept
-    entries hold ``value`` rounded to ``dtype`` (dropout's scale: the mask times the
-    scale, in one launch)."""
+    a GPU that compiles, else ``_splitmix_uniform(...) < p``, the same values."""
     key = rng.integers(0, 2 ** 64, dtype=np.uint64)
-    kernel = elementwise(xp, "ember_bernoulli_splitmix", "uint64 key, float64 p, "
-                         "float64 value", "T out", _BERNOULLI)
+    kernel = elementwise(xp, "ember_bernoulli_splitmix", "uint64 key, float64 p", "T out",
+                         _BERNOULLI)
     if kernel is not None:
         out = xp.empty(shape, dtype=dtype)
-        if launch(xp, kernel, key, np.float64(p), np.float64(value), out):
+        if launch(xp, kernel, key, np.float64(p), out):
             return out
-    mask = (_splitmix_uniform(xp, shape, key) < p).astype(dtype)
-    return mask if value == 1 else mask * value
+    return (_splitmix_uniform(xp, shape, key) < p).astype(dtype)
 
 
 def _host(array):

@@ -198,16 +198,6 @@ def _keep_mask(input, p, shape, generator=None):
         1.0 - p, generator=generator)
 
 
-def _scaled_keep_mask(input, p, shape):
-    """``_keep_mask(input, p, shape) * (1 / (1 - p))``, the same values from the same
-    draws, made by one kernel on a GPU (the mask, its copy and the scaling were three)."""
-    from .._ops.random import _device_bernoulli, _rng
-
-    data = input._data
-    return _make(_device_bernoulli(xp_of(data), shape, data.dtype, 1.0 - p, _rng(None),
-                                   value=1.0 / (1.0 - p)))
-
-
 def _apply_mask(input, noise, inplace, offset=None):
     out = input * noise if offset is None else input * noise + offset
     if inplace:
@@ -228,8 +218,11 @@ def _dropout_impl(input, p, training, inplace, feature, alpha):
     if p == 1:
         noise = _make(xp_of(input._data).zeros((), dtype=input._data.dtype))
         return _apply_mask(input, noise, inplace)
-    if not alpha and input.device.type == "cuda":
-        return _apply_mask(input, _scaled_keep_mask(input, p, shape), inplace)
+    if not (alpha or feature or inplace) and input.device.type == "cuda":
+        # PyTorch's CUDA path: the fused native_dropout (one kernel; NativeDropoutBackward0)
+        from .._ops._dropout import NativeDropout
+
+        return NativeDropout.apply(input, p, None)[0]
     noise = _keep_mask(input, p, shape)
     if not alpha:
         return _apply_mask(input, noise * (1.0 / (1.0 - p)), inplace)
