@@ -27,6 +27,23 @@ out = x * (kept ? (T)scale : (T)0);
 """
 
 
+_NATIVE_DROPOUT_BACKWARD = "grad_x = grad * (mask ? (T)scale : (T)0)"
+
+
+def _masked_scale(grad, mask, scale):
+    """``grad * mask * scale``: one kernel on a GPU (the same values: a kept element is
+    ``grad * scale``, a dropped one ``grad * 0``)."""
+    xp = xp_of(grad)
+    if xp is not np and grad.dtype in (np.float32, np.float64):
+        kernel = elementwise(xp, "ember_native_dropout_backward", "T grad, bool mask, "
+                             "float64 scale", "T grad_x", _NATIVE_DROPOUT_BACKWARD)
+        if kernel is not None:
+            grad_x = xp.empty(np.broadcast_shapes(grad.shape, mask.shape), grad.dtype)
+            if launch(xp, kernel, grad, mask, np.float64(scale), grad_x):
+                return grad_x
+    return grad * mask * scale
+
+
 def _device_draw(x, keep_p, scale, rng):
     """(out, mask) on a GPU: one kernel, or the array formula from the same key where the
     backend cannot compile."""
@@ -59,13 +76,14 @@ class NativeDropout(Function):
             out = x * mask * scale
         ctx.mask, ctx.scale = mask, scale
         ctx.mark_non_differentiable(mask)
+        ctx.set_materialize_grads(False)  # no zeros for the mask's (absent) gradient
         return out, mask
 
     @staticmethod
     def backward(ctx, grad, _mask_grad=None):
         if _grad_enabled[0]:  # create_graph: a recorded product, so double backward works
             return grad * _make(ctx.mask) * ctx.scale, None, None
-        return _make(grad._data * ctx.mask * ctx.scale), None, None
+        return _make(_masked_scale(grad._data, ctx.mask, ctx.scale)), None, None
 
 
 def _rng():
