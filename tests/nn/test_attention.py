@@ -366,3 +366,25 @@ def test_mismatched_mask_types_warn():
     with pytest.warns(UserWarning, match="Support for mismatched key_padding_mask and attn_mask"):
         mod(x, x, x, key_padding_mask=ember.zeros(1, 4, dtype=ember.bool),
             attn_mask=ember.zeros(4, 4))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_safe_softmax_matches_torchs_node(dtype):
+    """Attention's masked softmax is PyTorch's _safe_softmax: rows of -inf only give
+    zeros and zero gradients, other rows are softmax, one
+    SafeSoftmaxBackward0 node; on cuda one kernel."""
+    from ember.nn._attention import _safe_softmax
+
+    scores = randn(2, 5, 6).astype(dtype)
+    scores[0, 1, :] = -np.inf
+    scores[1, 2, 3:] = -np.inf
+    scores[1, 4, :] = -np.inf
+
+    def fn(lib, x):
+        if lib is torch:
+            return torch.ops.aten._safe_softmax(x, -1)
+        return _safe_softmax(x)
+
+    e_out, t_out = check(fn, scores)
+    assert type(e_out.grad_fn).__name__ == type(t_out.grad_fn).__name__
+    assert (as_numpy(e_out)[0, 1] == 0).all() and (as_numpy(e_out)[1, 4] == 0).all()

@@ -4,8 +4,8 @@ Why: the array form (``_norm_rows._layer_norm_forward_arrays`` / ``_backward_arr
 dozen array ops forward and about twenty backward, one kernel launch each on a GPU, and a
 TransformerEncoder step there is host-bound on launches (scripts/gpu_launches.py).
 Here the forward is two launches (per-row statistics, then the normalised elements) and
-the backward four (per-row sums, the input gradient, per-chunk column sums for the weight
-and bias gradients, and their sum). The arithmetic is the array path's, in the same
+the backward five (per-row sums, the input gradient, per-chunk column sums for the weight
+and bias gradients, and one sum for each). The arithmetic is the array path's, in the same
 order, with the row sums taken left to right instead of pairwise, so results agree to
 rounding.
 
@@ -165,7 +165,8 @@ def backward(grad2, x2, mean, invstd, weight, needs):
         if not launch(xp, params, grad2, x2, mean, invstd, np.int64(rows), np.int64(count),
                       np.int64(_CHUNK), partial, size=chunks * count):
             return None
-        sums = partial.sum(axis=0)
-        grad_weight = sums[0] if needs[1] else None
-        grad_bias = sums[1] if needs[2] else None
+        # one reduction each: a fresh array per gradient, which the engine adopts as .grad
+        # (rows of one array would be copied there)
+        grad_weight = partial[:, 0].sum(axis=0) if needs[1] else None
+        grad_bias = partial[:, 1].sum(axis=0) if needs[2] else None
     return grad_x, grad_weight, grad_bias

@@ -72,6 +72,30 @@ class Softmax(Function):
         return weighted - out * weighted.sum(dim, keepdim=True), None
 
 
+class SafeSoftmax(Softmax):
+    """PyTorch's ``_safe_softmax`` (attention's math path): softmax, except that a row of
+    -inf only (every key masked) gives zeros instead of NaN, and so zero gradients; the
+    backward is softmax's."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        out = _contiguous(_rounded_once(_safe_softmax_array, _as_float(x), dim))
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+
+def _safe_softmax_array(x, dim):
+    fused = _softmax_cuda.forward(x, dim, log=False, safe=True)  # one launch on a GPU
+    if fused is not None:
+        return fused
+    xp = xp_of(x)
+    dead = (x == -np.inf).all(axis=dim, keepdims=True) if x.ndim else xp.zeros((), bool)
+    out = _softmax_array(xp.where(dead, xp.zeros((), x.dtype), x), dim)
+    out[xp.broadcast_to(dead, out.shape)] = 0
+    return out
+
+
 class LogSoftmax(Function):
     _array_io = True
 

@@ -6,7 +6,8 @@ exponential, a sum and a division or logarithm: five or six launches forward and
 or four backward on a GPU, for every attention softmax and every cross entropy. Here one
 thread per row (the elements sharing all indices but ``dim``) makes the row's passes,
 with the array path's formulas in its order: ``exp(x - max) / sum`` and
-``(x - max) - log(sum)`` forward (a NaN max propagates, as CuPy's max does), and
+``(x - max) - log(sum)`` forward (a NaN max propagates, as CuPy's max does; rows of
+-inf only give zeros in ``_safe_softmax``'s form), and
 ``g * out - out * sum(g * out)`` and ``g - exp(out) * sum(g)`` backward.
 
 Rows longer than ``MAX_ROW`` take the array path (a CuPy reduction parallelises within a
@@ -39,7 +40,9 @@ for (ptrdiff_t c = 1; c < classes; ++c) {
 }
 T total = 0;
 for (ptrdiff_t c = 0; c < classes; ++c) total += exp(x[base + c * inner] - peak);
-if (log_form) {
+if (safe && isinf(peak) && peak < (T)0) {  // a row of -inf only: zeros (_safe_softmax)
+    for (ptrdiff_t c = 0; c < classes; ++c) out[base + c * inner] = (T)0;
+} else if (log_form) {
     const T log_total = log(total);
     for (ptrdiff_t c = 0; c < classes; ++c)
         out[base + c * inner] = (x[base + c * inner] - peak) - log_total;
@@ -74,23 +77,24 @@ def _layout(array, dim):
     return array.size // classes, classes, inner
 
 
-def forward(x, dim, log):
+def forward(x, dim, log, safe=False):
     """softmax (log_softmax with ``log``) of ``x`` along ``dim``, C-contiguous, by one
-    kernel; None where the array path must run."""
+    kernel; with ``safe``, rows of -inf only give zeros (PyTorch's ``_safe_softmax``).
+    None where the array path must run."""
     dim = dim % x.ndim if x.ndim else dim
     layout = _layout(x, dim)
     if layout is None:
         return None
     xp = xp_of(x)
     kernel = elementwise(xp, "ember_softmax_rows", "raw T x, int64 classes, int64 inner, "
-                         "bool log_form", "raw T out", _FORWARD)
+                         "bool log_form, bool safe", "raw T out", _FORWARD)
     if kernel is None:
         return None
     rows, classes, inner = layout
     x = xp.ascontiguousarray(x)
     out = xp.empty(x.shape, x.dtype)
-    if not launch(xp, kernel, x, np.int64(classes), np.int64(inner), np.bool_(log), out,
-                  size=rows):
+    if not launch(xp, kernel, x, np.int64(classes), np.int64(inner), np.bool_(log),
+                  np.bool_(safe), out, size=rows):
         return None
     return out
 

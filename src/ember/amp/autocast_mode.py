@@ -41,7 +41,7 @@ FLOAT32 = {
     "cuda": _LOSSES_FP32 | {
         "Acos", "Asin", "Cosh", "Erfinv", "Exp", "Expm1", "Log", "Log10", "Log2", "Log1p",
         "Reciprocal", "Rsqrt", "Sinh", "Tan", "Pow", "Softplus", "LayerNorm", "GroupNorm",
-        "Norm", "Softmax", "LogSoftmax", "Logsumexp", "LogSumExp", "Cumsum", "Cumprod",
+        "Norm", "Softmax", "SafeSoftmax", "LogSoftmax", "Logsumexp", "LogSumExp", "Cumsum", "Cumprod",
         "Prod", "Sum", "Cdist", "Dist",
     },
     "cpu": _LOSSES_FP32 | {
