@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from oracle import RNG, check, check_raises, rand, randn
+from oracle import RNG, as_numpy, check, check_raises, rand, randn
 
 import ember
 
@@ -239,6 +239,19 @@ def test_ce_mean_divides_by_weights_of_kept_targets():
 
 def test_ce_all_ignored_is_nan():
     check(lambda lib, a, t: F(lib).cross_entropy(a, t), randn(3, 4), np.full(3, -100))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_zero_classes_with_every_target_ignored(name, reduction):
+    """No classes: every target must be ignored (nan mean, zero sum, +0 per sample, an
+    empty gradient); any other target is out of bounds."""
+    e_out, t_out = check(lambda lib, a, t: getattr(F(lib), name)(a, t, reduction=reduction),
+                         np.zeros((3, 0), np.float32), np.full(3, -100))
+    if reduction == "none":
+        assert not np.signbit(as_numpy(e_out)).any()
+    check_raises(lambda lib, a, t: getattr(F(lib), name)(a, t, reduction=reduction),
+                 np.zeros((3, 0), np.float32), np.array([0, -100, -100]))
 
 
 def test_legacy_size_average_and_reduce():

@@ -197,6 +197,10 @@ def _flat_positions(xp, array, index):
 
 def _take_classes(xp, array, index, class_axis, positions):
     """``take_along_axis(array, index, class_axis).squeeze(class_axis)``."""
+    if array.shape[class_axis] == 0:  # no classes: every target is ignored, picks nothing
+        # (-0.0, so that the loss -coefficient * picked is +0.0 as PyTorch's)
+        return xp.full(index.shape[:class_axis] + index.shape[class_axis + 1:], -0.0,
+                       array.dtype)
     if positions is None:
         return xp.take_along_axis(array, index, class_axis).squeeze(class_axis)
     return array.reshape(-1).take(positions)
@@ -207,6 +211,8 @@ def _subtract_at_classes(xp, array, index, values, class_axis, positions, zero=F
     in place; ``positions`` are ``_flat_positions`` for an array of ``array``'s shape.
     ``zero``: ``array`` is all zeros, so the entries are ``0 - values`` without reading
     them (the same values, +0.0 included, one launch fewer on a GPU)."""
+    if array.shape[class_axis] == 0:  # no classes (every target ignored): nothing to write
+        return
     if positions is None:
         current = 0 if zero else xp.take_along_axis(array, index, class_axis)
         xp.put_along_axis(array, index, current - values, class_axis)

@@ -55,5 +55,8 @@ def kept_array(xp, like, key, make):
 
 def strided_arange(xp, like, count, step):
     """``arange(0, count * step, step)`` as int64 where ``like`` lives, kept."""
+    if step == 0:  # arange refuses a zero step; every entry is 0 (an empty axis's offsets)
+        return kept_array(xp, like, ("arange", count, 0),
+                          lambda: xp.zeros(count, dtype=np.int64))
     return kept_array(xp, like, ("arange", count, step),
                       lambda: xp.arange(0, count * step, step, dtype=np.int64))
