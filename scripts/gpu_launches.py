@@ -71,7 +71,8 @@ def _install_counter(counts, sites=None):
 
     saved = {name: getattr(array, name) for name in
              ("_ufunc_call", "_function_call", "_getitem", "_setitem", "_device_function")}
-    saved_methods = {name: getattr(array.ndarray, name) for name in ("astype", "copy", "fill")}
+    methods = ("astype", "copy", "fill", "take")  # NumPy runs these without a hook
+    saved_methods = {name: getattr(array.ndarray, name) for name in methods}
     saved_kernel_call = kernels.ElementwiseKernel.__call__
 
     def undo():
@@ -87,10 +88,11 @@ def _install_counter(counts, sites=None):
         lambda func, *rest: getattr(func, "__name__", "") not in _NO_LAUNCH)  # views
     array._getitem = counted("fancy read", array._getitem, fancy)
     array._setitem = counted("write", array._setitem)
+
     def converts(self, dtype, *args, **kwargs):  # astype(copy=False) to its own dtype: none
         return kwargs.get("copy", True) or array.numpy.dtype(dtype) != self.dtype
 
-    for name in ("astype", "copy", "fill"):
+    for name in methods:
         setattr(array.ndarray, name, counted(name, getattr(array.ndarray, name),
                                              converts if name == "astype" else None))
     kernels.ElementwiseKernel.__call__ = counted("kernel", saved_kernel_call)
