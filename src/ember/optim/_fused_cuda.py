@@ -95,8 +95,9 @@ def _bump_versions(*tensors):
 def adam(p, grad, state, group, step) -> bool:
     """Adam's update of ``p`` (state ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``) in one
     kernel; False, having changed nothing, where the array path must run."""
-    if not _numbers(group, "lr", "betas", "eps", "weight_decay"):
-        return False
+    if type(p._data) is np.ndarray or not _numbers(group, "lr", "betas", "eps",
+                                                   "weight_decay"):
+        return False  # the cpu's array path, decided before any other check
     amsgrad = group["amsgrad"]
     written = [p, state["exp_avg"], state["exp_avg_sq"]]
     if amsgrad:
@@ -138,6 +139,8 @@ def adam(p, grad, state, group, step) -> bool:
 def sgd(p, grad, buf, group) -> bool:
     """SGD's update of ``p`` with an existing momentum buffer ``buf`` in one kernel; False,
     having changed nothing, where the array path must run."""
+    if type(p._data) is np.ndarray:
+        return False  # the cpu's array path, decided before any other check
     arrays = _arrays(grad, p, buf)
     if arrays is None or not _numbers(group, "lr", "momentum", "dampening", "weight_decay"):
         return False
