@@ -68,7 +68,7 @@ template <typename T> struct _EmberRaw {
     T* data_;
     ptrdiff_t size_;
     int ndim_;
-    const long long* shape_;
+    const ptrdiff_t* shape_;
     T& operator[](ptrdiff_t k) const {
         if (k < 0 || k >= size_) {
             _ember_out_of_bounds = 1;
@@ -79,7 +79,7 @@ template <typename T> struct _EmberRaw {
     }
     ptrdiff_t size() const { return size_; }
     int ndim() const { return ndim_; }
-    const long long* shape() const { return shape_; }
+    const ptrdiff_t* shape() const { return shape_; }
 };
 static long long _ember_count(const long long* dims) {
     long long n = 1;
@@ -239,7 +239,8 @@ class ElementwiseKernel:
                 lines.append(f"    {c_type} {name} = *({c_type}*){data};")
             elif raw:
                 lines.append(f"    _EmberRaw<{c_type}> {name} = {{({c_type}*){data}, "
-                             f"(ptrdiff_t)_ember_count({dims}), (int){dims}[0], {dims} + 1}};")
+                             f"(ptrdiff_t)_ember_count({dims}), (int){dims}[0], "
+                             f"(const ptrdiff_t*)({dims} + 1)}};")
             else:
                 lines.append(f"    {c_type}* _p_{name} = ({c_type}*){data};")
                 output = slot >= len(self._inputs)
