@@ -1,5 +1,7 @@
 """autocast op lists and GradScaler against PyTorch on the cpu."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -99,8 +101,7 @@ def test_grad_scaler_disabled_and_errors():
     scaler = ember.amp.GradScaler("cpu", enabled=False)
     loss = ember.tensor(2.0)
     assert scaler.scale(loss) is loss and scaler.get_scale() == 1.0
-    with pytest.raises(ValueError):
-        ember.amp.GradScaler("cpu", growth_factor=0.5)
+    assert scaler.state_dict() == {} and scaler.load_state_dict({}) is None
     p = ember.nn.Parameter(ember.ones(1))
     opt = ember.optim.SGD([p], lr=0.1)
     s = ember.amp.GradScaler("cpu")
@@ -108,6 +109,250 @@ def test_grad_scaler_disabled_and_errors():
     s.unscale_(opt)
     with pytest.raises(RuntimeError, match="already been called"):
         s.unscale_(opt)
+
+
+def _plain(value):
+    """A value both libraries produce, as comparable Python data (tensors as lists)."""
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):
+        return ("tensor", str(value.dtype), value.tolist())
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def _unscale_trajectory(lib):
+    """Two optimizers (float32 and float64 parameters), explicit unscale_ before one
+    step, inf and nan steps, growth and backoff: the unscaled gradients, parameters,
+    scale and tracker after every step. init_scale 3 makes the reciprocal inexact; the
+    loss is linear, so the gradients do not inherit the optimizers' rounding."""
+    a = lib.nn.Parameter(lib.tensor([1.0, -2.0, 0.5]))
+    b = lib.nn.Parameter(lib.tensor([[0.25, 4.0], [1.5, -1.0]], dtype=lib.float64))
+    c = lib.nn.Parameter(lib.tensor([3.0, 1e-3]))
+    opt1, opt2 = lib.optim.SGD([a, b], lr=0.1), lib.optim.Adam([c], lr=0.01)
+    scaler = lib.amp.GradScaler("cpu", init_scale=3.0, growth_factor=3.0,
+                                backoff_factor=0.25, growth_interval=2)
+    records = []
+    poison = [None, None, "inf", None, None, "nan", None, None]
+    for step, bad in enumerate(poison):
+        opt1.zero_grad()
+        opt2.zero_grad()
+        loss = ((a * lib.tensor([1.7, -2.3, 0.1])).sum() + (c * 1e-3).sum()
+                + (b * lib.tensor([[0.1, 4.0], [1.3, -1.0]], dtype=lib.float64)).sum().float())
+        scaler.scale(loss).backward()
+        if bad:
+            b.grad[0, 1] = float(bad)
+        if step % 2:
+            scaler.unscale_(opt1)
+            records.append(("unscaled", _plain([a.grad, b.grad])))
+        for opt in (opt1, opt2):
+            scaler.step(opt)
+        found = [_plain(f) for f in scaler._found_inf_per_device(opt1).values()]
+        scaler.update()
+        records.append((step, found, _plain([a.grad, b.grad, c.grad]), scaler.get_scale(),
+                        scaler._get_growth_tracker(), scaler.state_dict()))
+    return records, [p.detach().clone() for p in (a, b, c)]
+
+
+def test_grad_scaler_trajectory_matches_torch():
+    (mine, params), (theirs, expected) = _unscale_trajectory(ember), _unscale_trajectory(torch)
+    # the unscaled gradients too: torch's arithmetic, equal values (repr: nan == nan)
+    assert repr(mine) == repr(theirs)
+    for p, t in zip(params, expected):  # the optimizers' own rounding: close
+        torch.testing.assert_close(torch.from_numpy(p.numpy()), t)
+
+
+def _growth_to_inf(lib):
+    """A scale whose growth overflows float32 is kept; the tracker restarts."""
+    p = lib.nn.Parameter(lib.ones(2))
+    opt = lib.optim.SGD([p], lr=0.1)
+    scaler = lib.amp.GradScaler("cpu", init_scale=2.0 ** 126, growth_factor=4.0,
+                                growth_interval=1)
+    scales = []
+    for _ in range(3):
+        opt.zero_grad()
+        scaler.scale(p.sum() * 1e-30).backward()
+        scaler.step(opt)
+        scaler.update()
+        scales.append((scaler.get_scale(), scaler._get_growth_tracker()))
+    return scales
+
+
+def test_grad_scaler_growth_never_overflows_like_torch():
+    assert _growth_to_inf(ember) == _growth_to_inf(torch)
+
+
+def _reduced_and_sparse(lib):
+    """bfloat16 and sparse float16 gradients: unscale_ (bf16 allowed, fp16 refused) and
+    the fp16-allowing inf check, which coalesces the sparse gradient first."""
+    scaler = lib.amp.GradScaler("cpu", init_scale=3.0)
+    scaler.scale(lib.tensor(1.0))
+    values = lib.tensor([[1.0, 2.0], [3.0, float("inf")], [5.0, 6.0]])
+    sparse = lib.nn.Parameter(lib.ones(4, 2))
+    sparse.grad = lib.sparse_coo_tensor(lib.tensor([[0, 2, 0]]), values, (4, 2))
+    half = lib.nn.Parameter(lib.ones(4, 2, dtype=lib.float16))
+    half.grad = lib.sparse_coo_tensor(lib.tensor([[0, 2, 0]]), values.half(), (4, 2))
+    brain = lib.nn.Parameter(lib.ones(3, dtype=lib.bfloat16))
+    brain.grad = lib.tensor([1.0, 3.0, 1e30], dtype=lib.bfloat16)
+    opt = lib.optim.SGD([sparse, brain], lr=0.1)
+    scaler.unscale_(opt)
+    out = [sparse.grad._values(), brain.grad, scaler._found_inf_per_device(opt)]
+    fp16_opt = lib.optim.SGD([half], lr=0.1)
+    out.append(scaler._check_inf_per_device(fp16_opt))
+    out += [half.grad.is_coalesced(), half.grad._values()]
+    with pytest.raises(ValueError) as info:
+        scaler.unscale_(fp16_opt)
+    return _plain(out) + [str(info.value)]
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks")  # torch's, about its checks
+def test_grad_scaler_reduced_and_sparse_gradients_like_torch():
+    assert _reduced_and_sparse(ember) == _reduced_and_sparse(torch)
+
+
+def _outputs(lib):
+    """scale() of a 0-d float16 loss (float32 out: two 0-d tensors), a float16 vector
+    (stays float16), nested lists/tuples, a generator (a lazy map) and a non-tensor."""
+    scaler = lib.amp.GradScaler("cpu", init_scale=8.0)
+    before = scaler.get_scale()
+    half = lib.tensor(1.5, dtype=lib.float16)
+    vector = lib.ones(2, dtype=lib.float16)
+    nested = scaler.scale([half, (vector, [half])])
+    lazy = scaler.scale(x for x in [half, vector])
+    shapes = [type(nested).__name__, type(nested[1]).__name__, type(nested[1][1]).__name__,
+              type(lazy).__name__, _plain(list(lazy))]
+    with pytest.raises(ValueError) as info:
+        scaler.scale(2.0)
+    return [before, _plain(scaler.scale(half)), _plain(scaler.scale(vector)),
+            _plain(nested)] + shapes + [str(info.value)]
+
+
+def test_grad_scaler_scale_outputs_like_torch():
+    assert _outputs(ember) == _outputs(torch)
+
+
+def _scaler_and_optimizer(lib, scale=True):
+    scaler = lib.amp.GradScaler("cpu", init_scale=4.0)
+    p = lib.nn.Parameter(lib.ones(2))
+    opt = lib.optim.SGD([p], lr=0.1)
+    if scale:
+        scaler.scale(p.sum()).backward()
+    return scaler, opt
+
+
+def _stepped(lib):
+    scaler, opt = _scaler_and_optimizer(lib)
+    scaler.step(opt)
+    return scaler, opt
+
+
+SCALER_ERRORS = {
+    "unscale_ before scale": lambda lib: _scaler_and_optimizer(lib, False)[0].unscale_(None),
+    "step before scale": lambda lib: _scaler_and_optimizer(lib, False)[0].step(None),
+    "update before scale": lambda lib: _scaler_and_optimizer(lib, False)[0].update(),
+    "update without step": lambda lib: _scaler_and_optimizer(lib)[0].update(),
+    "closure": lambda lib: _scaler_and_optimizer(lib)[0].step(None, closure=lambda: 0),
+    "step twice": lambda lib: (lambda s, o: s.step(o))(*_stepped(lib)),
+    "unscale_ after step": lambda lib: (lambda s, o: (s.step(o), s.unscale_(o)))(
+        *_scaler_and_optimizer(lib)),
+    "new_scale of two elements": lambda lib: _scaler_and_optimizer(lib)[0].update(
+        lib.tensor([1.0, 2.0])),
+    "new_scale of shape (1,)": lambda lib: _scaler_and_optimizer(lib)[0].update(
+        lib.tensor([1.0])),  # copy_ into the 0-d scale refuses it
+    "new_scale requiring grad": lambda lib: _scaler_and_optimizer(lib)[0].update(
+        lib.tensor(2.0, requires_grad=True)),
+    "new_scale an int": lambda lib: _scaler_and_optimizer(lib)[0].update(3),
+    "empty state dict": lambda lib: _scaler_and_optimizer(lib)[0].load_state_dict({}),
+    "growth factor": lambda lib: lib.amp.GradScaler("cpu", growth_factor=1.0),
+    "backoff factor": lambda lib: lib.amp.GradScaler("cpu", backoff_factor=1.0),
+    "pickled mid-iteration": lambda lib: pickle.dumps(_stepped(lib)[0]),
+    "a parameter that is not a tensor": lambda lib: (lambda s, o: (
+        o.param_groups[0]["params"].append(1.0), s.unscale_(o)))(*_scaler_and_optimizer(lib)),
+}
+
+
+@pytest.mark.parametrize("case", list(SCALER_ERRORS))
+def test_grad_scaler_errors_like_torch(case):
+    raised = []
+    for lib in (ember, torch):
+        with pytest.raises(Exception) as info:
+            SCALER_ERRORS[case](lib)
+        raised.append((type(info.value), str(info.value)))
+    assert raised[0] == raised[1]
+
+
+def _new_scales_and_state(lib):
+    scaler, opt = _scaler_and_optimizer(lib)
+    scaler.step(opt)
+    scaler.update(5.0)
+    seen = [scaler.get_scale()]
+    scaler.update(lib.tensor(0.75, dtype=lib.float64))  # copied, cast to float32
+    seen.append(scaler.get_scale())
+    other = lib.amp.GradScaler("cpu", init_scale=2.0)
+    other.load_state_dict({**scaler.state_dict(), "_growth_tracker": 7})
+    seen += [other.get_scale(), other._get_growth_tracker(), other._scale]
+    other.scale(lib.tensor(1.0))  # the tensors made from the loaded numbers
+    other.load_state_dict({**scaler.state_dict(), "scale": 9.0})  # and filled after
+    seen += [other.get_scale(), other._get_growth_tracker()]
+    copy = pickle.loads(pickle.dumps(other))
+    seen += [copy._scale, copy.get_scale(), copy._get_growth_tracker(), copy.state_dict()]
+    return seen
+
+
+def test_grad_scaler_new_scale_state_dict_and_pickle_like_torch():
+    assert _new_scales_and_state(ember) == _new_scales_and_state(torch)
+
+
+def test_grad_scaler_cuda_without_cuda_disables_like_torch(monkeypatch):
+    from ember.amp import grad_scaler
+
+    monkeypatch.setattr(grad_scaler, "_cuda_available", lambda: False)  # --device cuda too
+    seen = []
+    for lib in (ember, torch):
+        with pytest.warns(UserWarning) as caught:
+            scaler = lib.amp.GradScaler(init_scale=4.0)
+        seen.append(([str(w.message) for w in caught], caught[0].filename,
+                     scaler.is_enabled(), scaler.get_scale(), scaler.state_dict()))
+    assert seen[0] == seen[1] and seen[0][1] == __file__
+
+
+class _SelfScaling:
+    """An optimizer that unscales in its own step (``_step_supports_amp_scaling``)."""
+
+    _step_supports_amp_scaling = True
+
+    def __init__(self, lib, params):
+        self.inner = lib.optim.SGD(params, lr=0.5)
+        self.param_groups = self.inner.param_groups
+        self.seen = []
+
+    def step(self):
+        self.seen.append((_plain(self.grad_scale), _plain(self.found_inf)))
+        if not self.found_inf.item():
+            for p in self.param_groups[0]["params"]:
+                p.grad.div_(self.grad_scale)
+            self.inner.step()
+        return "stepped"
+
+
+def _self_scaling(lib):
+    p = lib.nn.Parameter(lib.tensor([1.0, 2.0]))
+    opt = _SelfScaling(lib, [p])
+    scaler = lib.amp.GradScaler("cpu", init_scale=4.0)
+    out = []
+    for poison in (None, float("inf")):
+        opt.inner.zero_grad()
+        scaler.scale((p * p).sum()).backward()
+        if poison:
+            p.grad[0] = poison
+        out += [scaler.step(opt), hasattr(opt, "grad_scale")]
+        scaler.update()
+    return out + opt.seen + [_plain(p), scaler.get_scale()]
+
+
+def test_grad_scaler_optimizer_that_unscales_itself_like_torch():
+    assert _self_scaling(ember) == _self_scaling(torch)
 
 
 def _module_dtypes(lib, x):

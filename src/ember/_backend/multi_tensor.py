@@ -3,16 +3,16 @@
 
 Why: a per-tensor loop is one kernel launch per tensor on a GPU, and a training step
 touches every parameter several times outside the optimizer's update (scattering the
-flat update back, gradient clipping's norms and rescale). Here the tensors are one
-virtual concatenation: a device table holds each tensor's data pointer and its stop
-offset, and a kernel thread finds its tensor by a binary search over the stops, so the
-whole list is one launch.
+flat update back, gradient clipping's norms and rescale, GradScaler's unscale and inf
+check). Here the tensors are one virtual concatenation: a device table holds each
+tensor's data pointer and its stop offset, and a kernel thread finds its tensor by a
+binary search over the stops, so the whole list is one launch.
 
 The table is cached by the tensors' (data pointer, size) pairs, which is exactly what
 it holds, so no array is kept alive by the cache. Callers check what the kernels
 assume: C-contiguous arrays of one float dtype on one device. Every function returns
 None/False where the caller's per-tensor path must run (NumPy, a backend that cannot
-compile, fewer than two tensors).
+compile, fewer tensors than pay for a table).
 """
 
 from __future__ import annotations
@@ -66,12 +66,25 @@ if (position < end) {
 partial[i] = squares;
 """
 
+# GradScaler's unscale: the inf/nan check on the value before the multiply, as torch's
+# kernel (grad_t: the gradients' type, a typedef in the preamble)
+_UNSCALE = "const long long position = i;" + _LOCATE + """
+grad_t* const element = (grad_t*)table[k] + (position - start);
+const grad_t value = *element;
+if (!isfinite(value)) found_inf[0] = 1.0f;
+const float scale = inv_scale[0];
+*element = scale == 1.0f ? value : (grad_t)(value * scale);
+"""
+
 _CHUNK = 512  # elements per thread in the sums of squares
 _TABLES: dict = {}  # ((ptr, size), ...) -> device table
 
 
-def _usable(xp, arrays):
-    if xp is np or len(arrays) < 2:
+_C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+
+
+def _usable(xp, arrays, least=2):
+    if xp is np or len(arrays) < least:
         return False
     dtype = arrays[0].dtype
     return dtype in (np.float32, np.float64) and all(
@@ -133,6 +146,28 @@ def clip_(arrays, max_norm, total_norm) -> bool:
     return kernel is not None and launch(xp, kernel, pointer_table(xp, arrays),
                                          np.int64(len(arrays)), np.float64(max_norm),
                                          total_norm.reshape(1), size=total)
+
+
+def unscale_(arrays, inv_scale, found_inf) -> bool:
+    """GradScaler's unscale over arrays of one dtype, one launch: ``found_inf`` (a
+    1-element float32 device array) set to 1 where any value is inf/nan, checked before
+    the multiply, then each value times ``inv_scale`` (1-element float32; a float64
+    array's product is float64, as torch's). One array is enough here: the per-array
+    path is four or more launches for it. Nothing reads ``found_inf`` back, so a step
+    that uses it synchronises once, when it decides whether to skip."""
+    xp = _module(found_inf)
+    if not _usable(xp, arrays, least=1):
+        return False
+    c_type = _C_TYPES[arrays[0].dtype]  # the gradients' type: none of the arguments binds it
+    kernel = elementwise(xp, f"ember_multi_tensor_unscale_{c_type}", "raw int64 table, "
+                         "int64 count, raw float32 inv_scale", "raw float32 found_inf",
+                         _UNSCALE, preamble=f"typedef {c_type} grad_t;")
+    total = sum(a.size for a in arrays)
+    if kernel is not None and total == 0:
+        return True  # nothing to check or scale: no launch
+    return kernel is not None and launch(xp, kernel, pointer_table(xp, arrays),
+                                         np.int64(len(arrays)), inv_scale, found_inf,
+                                         size=total)
 
 
 def _module(array):
