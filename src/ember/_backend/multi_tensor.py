@@ -22,7 +22,8 @@ import numpy as np
 from .kernels import elementwise, launch
 from .strided import data_ptr
 
-# find ``position``'s tensor: ``k`` its index, ``start`` its offset, ``tensor`` its data
+# find ``position``'s tensor by a binary search over the stops: ``k`` its index, ``start``
+# its offset in the concatenation
 _LOCATE = """
 ptrdiff_t k = 0, high = count - 1;
 while (k < high) {
@@ -43,25 +44,15 @@ coef = coef > (T)1 ? (T)1 : coef;
 ((T*)table[k])[position - start] *= coef;
 """
 
+# thread i sums the squares of elements i, i + threads, i + 2 threads, ...: neighbouring
+# threads read neighbouring elements (coalesced), each locating its element's tensor
 _SQUARES = """
 const long long total = table[2 * count - 1];
-long long position = i * chunk;
-const long long end = position + chunk < total ? position + chunk : total;
 T squares = 0;
-if (position < end) {
+for (long long position = i; position < total; position += threads) {
 """ + _LOCATE + """
-    long long stop = table[count + k];
-    const T* tensor = (const T*)table[k];
-    for (; position < end; ++position) {
-        while (position >= stop) {
-            ++k;
-            start = stop;
-            stop = table[count + k];
-            tensor = (const T*)table[k];
-        }
-        const T value = tensor[position - start];
-        squares += value * value;
-    }
+    const T value = ((const T*)table[k])[position - start];
+    squares += value * value;
 }
 partial[i] = squares;
 """
@@ -76,7 +67,7 @@ const float scale = inv_scale[0];
 *element = scale == 1.0f ? value : (grad_t)(value * scale);
 """
 
-_CHUNK = 512  # elements per thread in the sums of squares
+_CHUNK = 512  # elements per thread (at most) in the sums of squares
 _TABLES: dict = {}  # ((ptr, size), ...) -> device table
 
 
@@ -123,13 +114,13 @@ def norm(arrays):
     if not _usable(xp, arrays):
         return None
     kernel = elementwise(xp, "ember_multi_tensor_squares", "raw int64 table, int64 count, "
-                         "int64 chunk", "raw T partial", _SQUARES)
+                         "int64 threads", "raw T partial", _SQUARES)
     if kernel is None:
         return None
     total = sum(a.size for a in arrays)
     partial = xp.empty(max(-(-total // _CHUNK), 1), arrays[0].dtype)
     if not launch(xp, kernel, pointer_table(xp, arrays), np.int64(len(arrays)),
-                  np.int64(_CHUNK), partial, size=partial.size):
+                  np.int64(partial.size), partial, size=partial.size):
         return None
     return xp.sqrt(partial.sum())
 
