@@ -97,3 +97,21 @@ def test_a_kernel_under_stream_capture_replays_with_the_graph(cupy_backend):
     graph.launch(stream)
     stream.synchronize()
     np.testing.assert_array_equal(cp.asnumpy(y), [6.0] * 4)
+
+
+def test_a_kernel_the_compiler_refuses_falls_back_with_a_warning(cupy_backend):
+    """ember._backend.kernels: a CompileException (CuPy's NVRTC, or g++ on the double)
+    is a warning naming the kernel and a False launch; the name is not tried again."""
+    from ember._backend import kernels
+
+    cp = cupy_backend
+    kernel = kernels.elementwise(cp, "ember_test_refused", "T x", "T y",
+                                 "y = no_such_function(x)")
+    assert kernel is not None
+    with pytest.warns(RuntimeWarning, match="refused the CUDA kernel 'ember_test_refused'"):
+        assert kernels.launch(cp, kernel, cp.ones(3), cp.empty(3)) is False
+    assert kernels.elementwise(cp, "ember_test_refused", "T x", "T y", "y = x") is None
+    other = kernels.elementwise(cp, "ember_test_accepted", "T x", "T y", "y = x + x")
+    out = cp.empty(3)
+    assert kernels.launch(cp, other, cp.ones(3), out)
+    np.testing.assert_array_equal(cp.asnumpy(out), [2.0, 2.0, 2.0])

@@ -18,10 +18,13 @@ flat scatter (``_flat_copy``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 _KERNELS: dict = {}  # (id(xp), name) -> compiled kernel
 _CANNOT_COMPILE: set = set()  # id(xp) of backends whose first launch raised
+_FAILED: set = set()  # (id(xp), name) of kernels whose source the compiler refused
 
 
 def elementwise(xp, name, in_params, out_params, operation, preamble=""):
@@ -30,6 +33,8 @@ def elementwise(xp, name, in_params, out_params, operation, preamble=""):
     if xp is np or id(xp) in _CANNOT_COMPILE:
         return None
     key = (id(xp), name)
+    if key in _FAILED:
+        return None
     kernel = _KERNELS.get(key)
     if kernel is None:
         factory = getattr(xp, "ElementwiseKernel", None)  # the meta backend has none
@@ -42,12 +47,24 @@ def elementwise(xp, name, in_params, out_params, operation, preamble=""):
 
 
 def launch(xp, kernel, *args, **kwargs) -> bool:
-    """Run ``kernel``; False, having written nothing, where the backend cannot compile."""
+    """Run ``kernel``; False, having written nothing, where the backend cannot compile, or
+    where its compiler refuses this kernel's source (``CompileException``, CuPy's and the
+    double's): then a warning names the kernel, and that kernel is not tried again, so an
+    op whose kernel a GPU's NVRTC rejects still runs, by its array path."""
     if kernel is None:
         return False
     try:
         kernel(*args, **kwargs)
     except NotImplementedError:
         _CANNOT_COMPILE.add(id(xp))
+        return False
+    except Exception as error:
+        if type(error).__name__ != "CompileException":
+            raise
+        name = getattr(kernel, "name", "?")
+        _FAILED.add((id(xp), name))
+        warnings.warn(f"ember: the compiler refused the CUDA kernel {name!r}; its op runs "
+                      f"by array operations instead ({str(error).splitlines()[0]})",
+                      RuntimeWarning, stacklevel=2)
         return False
     return True
