@@ -119,3 +119,28 @@ def test_errors_match_torch(name):
     if name not in ("remove_unpruned", "global_structured"):  # these name the module/class
         assert str(ours.value) == str(theirs.value)
     assert sorted(n for n, _ in conv.named_parameters()) == ["bias", "weight"]
+
+
+def test_prune_method_on_a_bare_tensor():
+    """``method.prune(t)`` applies the mask without a module; a wrong-shaped
+    importance_scores is refused as PyTorch refuses it."""
+    for lib in (ember, torch):
+        t = lib.from_numpy(WEIGHT.copy())
+        method = lib.nn.utils.prune.LnStructured(amount=2, n=1, dim=1)
+        got = method.prune(t, importance_scores=t.flip(1)).numpy()
+        if lib is ember:
+            ours = got
+        else:
+            np.testing.assert_array_equal(ours, got)
+        with pytest.raises(AssertionError):
+            lib.nn.utils.prune.L1Unstructured(amount=1).prune(t, importance_scores=t[0])
+
+
+def test_mismatched_importance_scores_leave_module_unpruned():
+    for lib in (ember, torch):
+        conv = _conv(lib)
+        with pytest.raises(AssertionError):
+            lib.nn.utils.prune.l1_unstructured(conv, "weight", amount=1,
+                                               importance_scores=conv.bias)
+        assert sorted(n for n, _ in conv.named_parameters()) == ["bias", "weight"]
+        assert not lib.nn.utils.prune.is_pruned(conv)

@@ -24,6 +24,18 @@ __all__ = [
 ]
 
 
+def _storage_names(name):
+    """Where a pruned ``name`` lives: the trained values and the mask (PyTorch's keys)."""
+    return f"{name}_orig", f"{name}_mask"
+
+
+def _find_hook(module, name):
+    """``(key, method)`` of the pruning hook acting on ``name``, or ``(None, None)``."""
+    return next(((key, hook) for key, hook in module._forward_pre_hooks.items()
+                 if isinstance(hook, BasePruningMethod) and hook._tensor_name == name),
+                (None, None))
+
+
 class BasePruningMethod(ABC):
     """A pruning method: ``compute_mask`` decides, the rest (re-parametrising the module,
     the forward pre-hook, ``remove``) is shared."""
@@ -31,6 +43,7 @@ class BasePruningMethod(ABC):
     _tensor_name: str
 
     def __call__(self, module, inputs):
+        """The forward pre-hook: refresh the masked tensor from the current ``_orig``."""
         setattr(module, self._tensor_name, self.apply_mask(module))
 
     @abstractmethod
@@ -38,78 +51,111 @@ class BasePruningMethod(ABC):
         """The mask for ``t``, given the mask of earlier prunings (``default_mask``)."""
 
     def apply_mask(self, module):
-        mask = getattr(module, self._tensor_name + "_mask")
-        orig = getattr(module, self._tensor_name + "_orig")
-        return mask.to(dtype=orig.dtype) * orig
+        orig_key, mask_key = _storage_names(self._tensor_name)
+        values = getattr(module, orig_key)
+        return getattr(module, mask_key).to(dtype=values.dtype) * values
 
     @classmethod
     def apply(cls, module, name, *args, importance_scores=None, **kwargs):
-        method = _composite_method(cls, module, name, *args, **kwargs)
-        orig = getattr(module, name)
-        if importance_scores is not None:
-            if importance_scores.shape != orig.shape:
-                raise AssertionError(
-                    f"importance_scores should have the same shape as parameter {name} "
-                    f"of {module}")
-        else:
-            importance_scores = orig
-        if not isinstance(method, PruningContainer):
-            module.register_parameter(name + "_orig", orig)
-            del module._parameters[name]
-            default_mask = ember.ones_like(orig)
-        else:
-            default_mask = getattr(module, name + "_mask").detach().clone()
-        try:
-            mask = method.compute_mask(importance_scores, default_mask=default_mask)
-            module.register_buffer(name + "_mask", mask)
-            setattr(module, name, method.apply_mask(module))
-            module.register_forward_pre_hook(method)
-        except Exception:
-            if not isinstance(method, PruningContainer):
-                orig = getattr(module, name + "_orig")
-                module.register_parameter(name, orig)
-                del module._parameters[name + "_orig"]
-            raise
-        return method
+        return _attach(cls, module, name, importance_scores, *args, **kwargs)
 
     def prune(self, t, default_mask=None, importance_scores=None):
-        if importance_scores is not None and importance_scores.shape != t.shape:
+        if importance_scores is None:
+            importance_scores = t
+        elif importance_scores.shape != t.shape:
             raise AssertionError("importance_scores should have the same shape as tensor t")
-        scores = importance_scores if importance_scores is not None else t
-        default_mask = default_mask if default_mask is not None else ember.ones_like(t)
-        return t * self.compute_mask(scores, default_mask=default_mask)
+        if default_mask is None:
+            default_mask = ember.ones_like(t)
+        return t * self.compute_mask(importance_scores, default_mask=default_mask)
 
     def remove(self, module):
         """Make the pruning permanent: ``<name>`` becomes a plain parameter again, holding
         the pruned values."""
-        weight = self.apply_mask(module)
-        if hasattr(module, self._tensor_name):
-            delattr(module, self._tensor_name)
-        orig = module._parameters[self._tensor_name + "_orig"]
-        orig.data = weight.data
-        del module._parameters[self._tensor_name + "_orig"]
-        del module._buffers[self._tensor_name + "_mask"]
-        setattr(module, self._tensor_name, orig)
+        name = self._tensor_name
+        orig_key, mask_key = _storage_names(name)
+        pruned = self.apply_mask(module)
+        try:
+            delattr(module, name)
+        except AttributeError:
+            pass
+        param = module._parameters.pop(orig_key)
+        module._buffers.pop(mask_key)
+        param.data = pruned.data
+        setattr(module, name, param)
 
 
-def _composite_method(cls, module, name, *args, **kwargs):
+def _attach(cls, module, name, importance_scores, *args, **kwargs):
+    """Prune ``module.<name>`` with a new ``cls(*args, **kwargs)``; a first pruning moves
+    the parameter to ``<name>_orig`` (undone if computing the mask fails), a later one
+    starts from the existing mask."""
+    method = _combine(cls, module, name, *args, **kwargs)
+    orig_key, mask_key = _storage_names(name)
+    current = getattr(module, name)
+    if importance_scores is None:
+        importance_scores = current
+    elif importance_scores.shape != current.shape:
+        raise AssertionError(
+            f"importance_scores should have the same shape as parameter {name} "
+            f"of {module}")
+    first = not isinstance(method, PruningContainer)
+    if first:
+        module.register_parameter(orig_key, current)
+        del module._parameters[name]
+        previous = ember.ones_like(current)
+    else:
+        previous = getattr(module, mask_key).detach().clone()
+    try:
+        module.register_buffer(mask_key,
+                               method.compute_mask(importance_scores, default_mask=previous))
+        setattr(module, name, method.apply_mask(module))
+    except Exception:
+        if first:
+            module.register_parameter(name, module._parameters.pop(orig_key))
+        raise
+    module.register_forward_pre_hook(method)
+    return method
+
+
+def _combine(cls, module, name, *args, **kwargs):
     """The new method, combined with the one already pruning ``name`` (whose hook is
     taken off: the combination is registered in its place)."""
-    old_method = None
-    for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
-            old_method = hook
-            del module._forward_pre_hooks[key]
+    key, earlier = _find_hook(module, name)
+    if key is not None:
+        del module._forward_pre_hooks[key]
     method = cls(*args, **kwargs)
     method._tensor_name = name
-    if old_method is None:
+    if earlier is None:
         return method
-    if isinstance(old_method, PruningContainer):
-        old_method.add_pruning_method(method)
-        return old_method
-    container = PruningContainer(old_method)
-    container.add_pruning_method(method)
-    return container
+    chain = earlier if isinstance(earlier, PruningContainer) else PruningContainer(earlier)
+    chain.add_pruning_method(method)
+    return chain
+
+
+def _unstructured_region(method, t, default_mask):
+    return default_mask == 1
+
+
+def _structured_region(method, t, default_mask):
+    """Every channel along ``method.dim`` that still has an unpruned entry."""
+    if not hasattr(method, "dim"):
+        raise AttributeError(
+            "Pruning methods of PRUNING_TYPE 'structured' need to have the "
+            "attribute `dim` defined.")
+    rank = t.dim()
+    axis = method.dim % rank if -rank <= method.dim < 0 else method.dim
+    if axis < 0:
+        raise IndexError(f"Index is out of bounds for tensor of size {rank}")
+    alive = default_mask.sum(dim=[d for d in range(rank) if d != axis]) != 0
+    return tuple(alive if d == axis else slice(None) for d in range(rank))
+
+
+def _global_region(method, t, default_mask):
+    return (slice(None),) * t.dim()
+
+
+# What part of the tensor a method of each PRUNING_TYPE gets to see when it joins a chain.
+_REGIONS = {"unstructured": _unstructured_region, "structured": _structured_region,
+            "global": _global_region}
 
 
 class PruningContainer(BasePruningMethod):
@@ -120,20 +166,19 @@ class PruningContainer(BasePruningMethod):
         self._pruning_methods = ()
         if len(args) == 1:
             self._tensor_name = args[0]._tensor_name
-            self.add_pruning_method(args[0])
-        else:
-            for method in args:
-                self.add_pruning_method(method)
+        for method in args:
+            self.add_pruning_method(method)
 
     def add_pruning_method(self, method):
-        if not isinstance(method, BasePruningMethod) and method is not None:
-            raise TypeError(f"{type(method)} is not a BasePruningMethod subclass")
-        if method is not None and self._tensor_name != method._tensor_name:
-            raise ValueError(
-                f"Can only add pruning methods acting on the parameter named "
-                f"'{self._tensor_name}' to PruningContainer {self}. "
-                f"Found '{method._tensor_name}'")
-        self._pruning_methods += (method,)
+        if method is not None:
+            if not isinstance(method, BasePruningMethod):
+                raise TypeError(f"{type(method)} is not a BasePruningMethod subclass")
+            if method._tensor_name != self._tensor_name:
+                raise ValueError(
+                    f"Can only add pruning methods acting on the parameter named "
+                    f"'{self._tensor_name}' to PruningContainer {self}. "
+                    f"Found '{method._tensor_name}'")
+        self._pruning_methods = (*self._pruning_methods, method)
 
     def __len__(self):
         return len(self._pruning_methods)
@@ -145,29 +190,15 @@ class PruningContainer(BasePruningMethod):
         return self._pruning_methods[idx]
 
     def compute_mask(self, t, default_mask):
-        method = self._pruning_methods[-1]
-        new_mask = default_mask.to(dtype=t.dtype)
-        if method.PRUNING_TYPE == "unstructured":
-            index = default_mask == 1
-        elif method.PRUNING_TYPE == "structured":
-            if not hasattr(method, "dim"):
-                raise AttributeError(
-                    "Pruning methods of PRUNING_TYPE 'structured' need to have the "
-                    "attribute `dim` defined.")
-            n_dims = t.dim()
-            dim = method.dim + n_dims if method.dim < 0 else method.dim
-            if dim < 0:
-                raise IndexError(f"Index is out of bounds for tensor of size {n_dims}")
-            others = [d for d in range(n_dims) if d != dim]
-            keep_channel = default_mask.sum(dim=others) != 0
-            index = tuple(keep_channel if d == dim else slice(None) for d in range(n_dims))
-        elif method.PRUNING_TYPE == "global":
-            index = (slice(None),) * t.dim()
-        else:
-            raise ValueError(f"Unrecognized PRUNING_TYPE {method.PRUNING_TYPE}")
-        partial_mask = method.compute_mask(t[index], default_mask=default_mask[index])
-        new_mask[index] = partial_mask.to(dtype=new_mask.dtype)
-        return new_mask
+        newest = self._pruning_methods[-1]
+        region_of = _REGIONS.get(newest.PRUNING_TYPE)
+        if region_of is None:
+            raise ValueError(f"Unrecognized PRUNING_TYPE {newest.PRUNING_TYPE}")
+        region = region_of(newest, t, default_mask)
+        combined = default_mask.to(dtype=t.dtype)
+        combined[region] = newest.compute_mask(
+            t[region], default_mask=default_mask[region]).to(dtype=combined.dtype)
+        return combined
 
 
 class Identity(BasePruningMethod):
@@ -180,106 +211,113 @@ class Identity(BasePruningMethod):
 
     @classmethod
     def apply(cls, module, name):
-        return super().apply(module, name)
+        return _attach(cls, module, name, None)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Zeroes ``amount`` entries chosen at random."""
-
-    PRUNING_TYPE = "unstructured"
+class _Amount:
+    """Mixin for methods that prune ``amount`` entries or channels: a count, or a
+    fraction of the total."""
 
     def __init__(self, amount):
-        _validate_amount_init(amount)
+        _check_amount(amount)
         self.amount = amount
 
+    def _count(self, total):
+        return _count_to_prune(self.amount, total)
+
+
+class _Unstructured(_Amount, BasePruningMethod):
+    """Zero the ``amount`` entries that rank first by ``_ranking`` (highest scores when
+    ``_FROM_TOP``, lowest otherwise: topk is asked directly so ties break as PyTorch's)."""
+
+    PRUNING_TYPE = "unstructured"
+    _FROM_TOP = True
+
     def compute_mask(self, t, default_mask):
-        count = _count_to_prune(self.amount, t.nelement())
+        k = self._count(t.nelement())
         mask = default_mask.clone()
-        if count != 0:
-            order = ember.topk(ember.rand_like(t).view(-1), k=count)
-            mask.view(-1)[order.indices] = 0
+        if k:
+            doomed = ember.topk(self._ranking(t).view(-1), k=k, largest=self._FROM_TOP).indices
+            mask.view(-1)[doomed] = 0
         return mask
+
+
+class RandomUnstructured(_Unstructured):
+    """Zeroes ``amount`` entries chosen at random."""
+
+    def _ranking(self, t):
+        return ember.rand_like(t)
 
     @classmethod
     def apply(cls, module, name, amount):
-        return super().apply(module, name, amount=amount)
+        return _attach(cls, module, name, None, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Zeroes the ``amount`` entries of smallest magnitude."""
 
-    PRUNING_TYPE = "unstructured"
+    _FROM_TOP = False
 
-    def __init__(self, amount):
-        _validate_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        count = _count_to_prune(self.amount, t.nelement())
-        mask = default_mask.clone()
-        if count != 0:
-            smallest = ember.topk(ember.abs(t).view(-1), k=count, largest=False)
-            mask.view(-1)[smallest.indices] = 0
-        return mask
+    def _ranking(self, t):
+        return ember.abs(t)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
-        return super().apply(module, name, amount=amount,
-                             importance_scores=importance_scores)
+        return _attach(cls, module, name, importance_scores, amount=amount)
 
 
-class RandomStructured(BasePruningMethod):
-    """Zeroes ``amount`` whole channels along ``dim``, chosen at random."""
+class _Structured(_Amount, BasePruningMethod):
+    """Keep the channels along ``dim`` that ``_kept_channels`` picks, zero the others."""
 
     PRUNING_TYPE = "structured"
 
     def __init__(self, amount, dim=-1):
-        _validate_amount_init(amount)
-        self.amount = amount
+        super().__init__(amount)
         self.dim = dim
 
     def compute_mask(self, t, default_mask):
-        _validate_structured(t)
+        if t.dim() <= 1:
+            raise ValueError(
+                "Structured pruning can only be applied to multidimensional tensors. Found "
+                f"tensor of shape {t.shape} with {len(t.shape)} dims")
         channels = t.shape[self.dim]
-        count = _count_to_prune(self.amount, channels)
-        if count == 0:
+        k = self._count(channels)
+        if k == 0:
             return default_mask
-        scores = ember.rand(channels)
-        threshold = ember.kthvalue(scores, k=count).values
-        return _channel_mask(t, self.dim, scores > threshold) * default_mask.to(dtype=t.dtype)
+        keep = ember.zeros_like(t)
+        where = [slice(None)] * t.dim()
+        where[self.dim] = self._kept_channels(t, channels, k)
+        keep[tuple(where)] = 1
+        return keep * default_mask.to(dtype=t.dtype)
+
+
+class RandomStructured(_Structured):
+    """Zeroes ``amount`` whole channels along ``dim``, chosen at random."""
+
+    def _kept_channels(self, t, channels, k):
+        draw = ember.rand(channels)
+        return draw > ember.kthvalue(draw, k=k).values
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
-        return super().apply(module, name, amount=amount, dim=dim)
+        return _attach(cls, module, name, None, amount=amount, dim=dim)
 
 
-class LnStructured(BasePruningMethod):
+class LnStructured(_Structured):
     """Zeroes the ``amount`` channels along ``dim`` of smallest L``n`` norm."""
 
-    PRUNING_TYPE = "structured"
-
     def __init__(self, amount, n, dim=-1):
-        _validate_amount_init(amount)
-        self.amount = amount
+        super().__init__(amount, dim)
         self.n = n
-        self.dim = dim
 
-    def compute_mask(self, t, default_mask):
-        _validate_structured(t)
-        channels = t.shape[self.dim]
-        count = _count_to_prune(self.amount, channels)
-        if count == 0:
-            return default_mask
-        dim = self.dim + t.dim() if self.dim < 0 else self.dim
-        others = [d for d in range(t.dim()) if d != dim]
-        norm = ember.norm(t, p=self.n, dim=others)
-        kept = ember.topk(norm, k=channels - count, largest=True).indices
-        return _channel_mask(t, self.dim, kept) * default_mask.to(dtype=t.dtype)
+    def _kept_channels(self, t, channels, k):
+        axis = self.dim % t.dim()
+        norms = ember.norm(t, p=self.n, dim=[d for d in range(t.dim()) if d != axis])
+        return ember.topk(norms, k=channels - k, largest=True).indices
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
-        return super().apply(module, name, amount=amount, n=n, dim=dim,
-                             importance_scores=importance_scores)
+        return _attach(cls, module, name, importance_scores, amount=amount, n=n, dim=dim)
 
 
 class CustomFromMask(BasePruningMethod):
@@ -291,30 +329,21 @@ class CustomFromMask(BasePruningMethod):
         self.mask = mask
 
     def compute_mask(self, t, default_mask):
-        if default_mask.shape != self.mask.shape:
+        if self.mask.shape != default_mask.shape:
             raise AssertionError("the mask must have the parameter's shape")
         return default_mask * self.mask.to(dtype=default_mask.dtype)
 
     @classmethod
     def apply(cls, module, name, mask):
-        return super().apply(module, name, mask=mask)
+        return _attach(cls, module, name, None, mask=mask)
 
 
-def _channel_mask(t, dim, channels):
-    """Ones on the chosen channels (a bool mask or indices along ``dim``), zeros elsewhere."""
-    mask = ember.zeros_like(t)
-    index = [slice(None)] * t.dim()
-    index[dim] = channels
-    mask[tuple(index)] = 1
-    return mask
-
-
-def _validate_amount_init(amount):
+def _check_amount(amount):
+    """A non-negative count or a fraction in [0, 1]; PyTorch's texts."""
     if not isinstance(amount, numbers.Real):
         raise TypeError(f"Invalid type for amount: {amount}. Must be int or float.")
-    if (isinstance(amount, numbers.Integral) and amount < 0) or (
-            not isinstance(amount, numbers.Integral)
-            and (float(amount) > 1.0 or float(amount) < 0.0)):
+    fraction = not isinstance(amount, numbers.Integral)
+    if amount < 0 or (fraction and amount > 1):
         raise ValueError(
             f"amount={amount} should either be a float in the range [0, 1] or a "
             "non-negative integer")
@@ -323,101 +352,89 @@ def _validate_amount_init(amount):
 def _count_to_prune(amount, size):
     """How many of ``size`` entries (or channels) ``amount`` prunes: a count, or a
     fraction rounded as Python rounds."""
-    if isinstance(amount, numbers.Integral):
-        if amount > size:
-            raise ValueError(
-                f"amount={amount} should be smaller than the number of parameters to "
-                f"prune={size}")
-        return amount
-    return round(amount * size)
-
-
-def _validate_structured(t):
-    if len(t.shape) <= 1:
+    if not isinstance(amount, numbers.Integral):
+        return round(amount * size)
+    if amount > size:
         raise ValueError(
-            "Structured pruning can only be applied to multidimensional tensors. Found "
-            f"tensor of shape {t.shape} with {len(t.shape)} dims")
+            f"amount={amount} should be smaller than the number of parameters to "
+            f"prune={size}")
+    return amount
+
+
+def _pruned(method_cls, module, name, *args, **kwargs):
+    """The functional form: prune, hand the module back."""
+    method_cls.apply(module, name, *args, **kwargs)
+    return module
 
 
 def identity(module, name):
-    Identity.apply(module, name)
-    return module
+    return _pruned(Identity, module, name)
 
 
 def random_unstructured(module, name, amount):
-    RandomUnstructured.apply(module, name, amount)
-    return module
+    return _pruned(RandomUnstructured, module, name, amount)
 
 
 def l1_unstructured(module, name, amount, importance_scores=None):
-    L1Unstructured.apply(module, name, amount=amount, importance_scores=importance_scores)
-    return module
+    return _pruned(L1Unstructured, module, name, amount, importance_scores=importance_scores)
 
 
 def random_structured(module, name, amount, dim):
-    RandomStructured.apply(module, name, amount, dim)
-    return module
+    return _pruned(RandomStructured, module, name, amount, dim)
 
 
 def ln_structured(module, name, amount, n, dim, importance_scores=None):
-    LnStructured.apply(module, name, amount, n, dim, importance_scores=importance_scores)
-    return module
+    return _pruned(LnStructured, module, name, amount, n, dim,
+                   importance_scores=importance_scores)
 
 
 def custom_from_mask(module, name, mask):
-    CustomFromMask.apply(module, name, mask)
-    return module
+    return _pruned(CustomFromMask, module, name, mask)
 
 
 def global_unstructured(parameters, pruning_method, importance_scores=None, **kwargs):
     """Prune the (module, name) pairs together: ``amount`` counts over all of them, so the
-    smallest entries anywhere go first."""
+    smallest entries anywhere go first. Each pair then gets its slice of the joint mask
+    through ``custom_from_mask``."""
     if not isinstance(parameters, Iterable):
         raise TypeError("global_unstructured(): parameters is not an Iterable")
-    parameters = list(parameters)
-    importance_scores = importance_scores if importance_scores is not None else {}
-    if not isinstance(importance_scores, dict):
+    pairs = list(parameters)
+    scores_by_pair = {} if importance_scores is None else importance_scores
+    if not isinstance(scores_by_pair, dict):
         raise TypeError("global_unstructured(): importance_scores must be of type dict")
     from .convert_parameters import parameters_to_vector
 
-    scores = parameters_to_vector([
-        importance_scores.get((module, name), getattr(module, name))
-        for module, name in parameters])
-    default_mask = parameters_to_vector([
-        getattr(module, name + "_mask", ember.ones_like(getattr(module, name)))
-        for module, name in parameters])
-    container = PruningContainer()
-    container._tensor_name = "temp"
+    tensors = [getattr(module, name) for module, name in pairs]
+    flat_scores = parameters_to_vector(
+        [scores_by_pair.get(pair, t) for pair, t in zip(pairs, tensors)])
+    flat_mask = parameters_to_vector(
+        [getattr(module, _storage_names(name)[1], ember.ones_like(t))
+         for (module, name), t in zip(pairs, tensors)])
     method = pruning_method(**kwargs)
-    method._tensor_name = "temp"
     if method.PRUNING_TYPE != "unstructured":
         raise TypeError(
             'Only "unstructured" PRUNING_TYPE supported for the `pruning_method`. Found '
             f"method {pruning_method} of type {method.PRUNING_TYPE}")
-    container.add_pruning_method(method)
-    final_mask = container.compute_mask(scores, default_mask)
-    pointer = 0
-    for module, name in parameters:
-        param = getattr(module, name)
-        count = param.numel()
-        custom_from_mask(module, name, mask=final_mask[pointer:pointer + count].view_as(param))
-        pointer += count
+    method._tensor_name = "temp"
+    joint = PruningContainer(method).compute_mask(flat_scores, flat_mask)
+    start = 0
+    for (module, name), t in zip(pairs, tensors):
+        stop = start + t.numel()
+        custom_from_mask(module, name, mask=joint[start:stop].view_as(t))
+        start = stop
 
 
 def remove(module, name):
-    for key, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(
-        f"Parameter '{name}' of module {module} has to be pruned before pruning can be "
-        "removed")
+    key, method = _find_hook(module, name)
+    if method is None:
+        raise ValueError(
+            f"Parameter '{name}' of module {module} has to be pruned before pruning can be "
+            "removed")
+    method.remove(module)
+    del module._forward_pre_hooks[key]
+    return module
 
 
 def is_pruned(module):
-    for _, submodule in module.named_modules():
-        for hook in submodule._forward_pre_hooks.values():
-            if isinstance(hook, BasePruningMethod):
-                return True
-    return False
+    return any(isinstance(hook, BasePruningMethod)
+               for sub in module.modules() for hook in sub._forward_pre_hooks.values())
