@@ -188,3 +188,43 @@ def test_tril_vector_helpers(diag):
     check(lambda lib, v: lib.distributions.utils.vec_to_tril_matrix(v, diag), randn(2, size))
     check(lambda lib, m: lib.distributions.utils.tril_matrix_to_vec(m, diag), randn(2, n, n))
     assert ember.distributions.utils.euler_constant == torch.distributions.utils.euler_constant
+
+
+@pytest.mark.parametrize("name, build, x", TRANSFORMS, ids=IDS)
+def test_with_cache_rebuilds_the_same_map(name, build, x):
+    """with_cache(1) keeps the parameters (a rebuilt transform equals torch's) and the
+    cached copy returns the very input on the way back."""
+    e, t = build(ember).with_cache(1), build(torch).with_cache(1)
+    assert repr(e) == repr(t) and e.with_cache(1) is e
+    check(lambda lib, v: build(lib).with_cache(1)(v), x)
+    xe = ember.tensor(x)
+    assert e.inv(e(xe)) is xe
+
+
+def test_with_cache_needs_the_constructor_arguments():
+    for lib in (ember, torch):
+        class Shift(lib.distributions.transforms.Transform):
+            def __init__(self, by, cache_size=0):
+                super().__init__(cache_size=cache_size)
+                self.by = by
+
+        with pytest.raises(NotImplementedError, match="with_cache is not implemented"):
+            Shift(1.0).with_cache(1)
+        assert Shift(1.0).with_cache(0) is not None
+
+
+def test_too_few_dimensions_match_torch():
+    for lib in (ember, torch):
+        t = lib.distributions.transforms
+        for fn in (t.StickBreakingTransform().forward_shape, t.SoftmaxTransform().forward_shape,
+                   t.CorrCholeskyTransform().inverse_shape):
+            with pytest.raises(ValueError, match="Too few dimensions"):
+                fn(lib.Size([]))
+        with pytest.raises(ValueError, match="Too few dimensions"):
+            t.IndependentTransform(t.ExpTransform(), 2)(lib.ones(3))
+        with pytest.raises(ValueError, match="not square"):
+            t.CorrCholeskyTransform().inverse_shape(lib.Size([2, 3]))
+        with pytest.raises(ValueError, match="flattened lower-diagonal"):
+            t.CorrCholeskyTransform().forward_shape(lib.Size([4]))
+        assert t.ExpTransform() == t.ExpTransform() and t.ExpTransform() != t.TanhTransform()
+        assert t.AffineTransform(2.0, -3.0).sign == -1 and t.AffineTransform(2.0, 0.0).sign == 0

@@ -5,12 +5,13 @@ and a distribution's CDF. Re-exported by ``ember.distributions.transforms``."""
 from __future__ import annotations
 
 import math
+from itertools import accumulate
 
 import ember
 import ember.nn.functional as F
 
 from . import constraints
-from .transforms import Transform
+from .transforms import Transform, _clipped_sigmoid, _FixedMap, _needs_rank
 from .utils import _sum_rightmost, lazy_property, tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = [
@@ -19,171 +20,131 @@ __all__ = [
     "StackTransform", "StickBreakingTransform",
 ]
 
+_square_matrices = constraints.independent(constraints.real, 2)
+
 
 def _pad_last(x, before: int, after: int, value: float):
     """Pad the last dim with ``value`` (ember has no ``F.pad`` for this yet)."""
-    parts = []
-    if before:
-        parts.append(ember.full(x.shape[:-1] + (before,), value, dtype=x.dtype,
-                                device=x.device))
-    parts.append(x)
-    if after:
-        parts.append(ember.full(x.shape[:-1] + (after,), value, dtype=x.dtype,
-                                device=x.device))
-    return ember.cat(parts, -1)
+    def fill(n):
+        return ember.full(x.shape[:-1] + (n,), value, dtype=x.dtype, device=x.device)
+    return ember.cat([fill(before)] * bool(before) + [x] + [fill(after)] * bool(after), -1)
 
 
-class SoftmaxTransform(Transform):
+def _last_dim_plus(shape, delta: int):
+    """``shape`` with its last size grown by ``delta`` (a vector gaining or losing the
+    simplex's dependent coordinate)."""
+    _needs_rank(len(shape), 1)
+    return shape[:-1] + (shape[-1] + delta,)
+
+
+class SoftmaxTransform(_FixedMap, domain=constraints.real_vector, codomain=constraints.simplex):
     """Real vectors to the simplex by ``exp`` and normalising (not bijective: adding a
-    constant to ``x`` gives the same ``y``)."""
-
-    domain = constraints.real_vector
-    codomain = constraints.simplex
-
-    def __eq__(self, other):
-        return isinstance(other, SoftmaxTransform)
-
-    __hash__ = Transform.__hash__
+    constant to ``x`` gives the same ``y``, so the inverse picks ``log y``)."""
 
     def _call(self, x):
-        probs = (x - x.max(-1, True)[0]).exp()
-        return probs / probs.sum(-1, True)
+        return F.softmax(x, dim=-1)
 
     def _inverse(self, y):
-        return y.log()
+        return ember.log(y)
 
     def forward_shape(self, shape):
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
-        return shape
+        return _last_dim_plus(shape, 0)
 
     inverse_shape = forward_shape
 
 
 def _stick_offset(x):
-    """``log(K - i)`` centring, so ``x = 0`` maps to the simplex's centre."""
-    return x.new_ones(x.shape[-1]).cumsum(-1).neg().add(x.shape[-1] + 1).log()
+    """``log(K), ..., log(1)`` for the K coordinates of ``x``: subtracting it centres
+    the map, so ``x = 0`` lands on the simplex's centre."""
+    k = x.shape[-1]
+    return ember.arange(k, 0, -1, dtype=x.dtype, device=x.device).log()
 
 
-class StickBreakingTransform(Transform):
+class StickBreakingTransform(_FixedMap, domain=constraints.real_vector,
+                             codomain=constraints.simplex, bijective=True):
     """``R^(K-1)`` to the K-simplex: each coordinate takes a sigmoid fraction of the
     stick that is left. Bijective, with a triangular Jacobian."""
 
-    domain = constraints.real_vector
-    codomain = constraints.simplex
-    bijective = True
-
-    def __eq__(self, other):
-        return isinstance(other, StickBreakingTransform)
-
-    __hash__ = Transform.__hash__
-
     def _call(self, x):
-        z = _clipped_sigmoid(x - _stick_offset(x))
-        z_cumprod = (1 - z).cumprod(-1)
-        return _pad_last(z, 0, 1, 1.0) * _pad_last(z_cumprod, 1, 0, 1.0)
+        fraction = _clipped_sigmoid(x - _stick_offset(x))
+        left_after = ember.cumprod(1 - fraction, -1)
+        # piece i = fraction i of what pieces 0..i-1 left; the last piece is the rest
+        return _pad_last(fraction, 0, 1, 1.0) * _pad_last(left_after, 1, 0, 1.0)
 
     def _inverse(self, y):
-        y_crop = y[..., :-1]
-        offset = y.new_ones(y_crop.shape[-1]).cumsum(-1).neg().add(y.shape[-1]).log()
-        stick_left = 1 - y_crop.cumsum(-1)
-        stick_left = ember.clamp(stick_left, min=ember.finfo(y.dtype).tiny)
-        return y_crop.log() - stick_left.log() + offset
+        pieces = y[..., :-1]
+        left = ember.clamp(1 - ember.cumsum(pieces, -1), min=ember.finfo(y.dtype).tiny)
+        return ember.log(pieces) - ember.log(left) + _stick_offset(pieces)
 
     def log_abs_det_jacobian(self, x, y):
-        shifted = x - _stick_offset(x)
-        return (-shifted + F.logsigmoid(shifted) + y[..., :-1].log()).sum(-1)
+        centred = x - _stick_offset(x)
+        return (F.logsigmoid(centred) - centred + ember.log(y[..., :-1])).sum(-1)
 
     def forward_shape(self, shape):
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
-        return shape[:-1] + (shape[-1] + 1,)
+        return _last_dim_plus(shape, +1)
 
     def inverse_shape(self, shape):
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
-        return shape[:-1] + (shape[-1] - 1,)
+        return _last_dim_plus(shape, -1)
 
 
-def _clipped_sigmoid(x):
-    finfo = ember.finfo(x.dtype)
-    return ember.clamp(ember.sigmoid(x), min=finfo.tiny, max=1.0 - finfo.eps)
+def _with_diagonal(m, fn):
+    """``m``'s strict lower triangle with ``fn`` of its diagonal on the diagonal."""
+    return ember.tril(m, -1) + ember.diag_embed(fn(ember.diagonal(m, 0, -2, -1)))
 
 
-class LowerCholeskyTransform(Transform):
+class LowerCholeskyTransform(_FixedMap, domain=_square_matrices,
+                             codomain=constraints.lower_cholesky):
     """Square matrices to lower-triangular ones with a positive (exponentiated)
     diagonal; the strict upper triangle is dropped."""
 
-    domain = constraints.independent(constraints.real, 2)
-    codomain = constraints.lower_cholesky
-
-    def __eq__(self, other):
-        return isinstance(other, LowerCholeskyTransform)
-
-    __hash__ = Transform.__hash__
-
     def _call(self, x):
-        return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()
+        return _with_diagonal(x, ember.exp)
 
     def _inverse(self, y):
-        return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
+        return _with_diagonal(y, ember.log)
 
 
-class PositiveDefiniteTransform(Transform):
+class PositiveDefiniteTransform(_FixedMap, domain=_square_matrices,
+                                codomain=constraints.positive_definite):
     """Square matrices to positive-definite ones: ``L L^T`` of the lower-Cholesky map."""
 
-    domain = constraints.independent(constraints.real, 2)
-    codomain = constraints.positive_definite
-
-    def __eq__(self, other):
-        return isinstance(other, PositiveDefiniteTransform)
-
-    __hash__ = Transform.__hash__
-
     def _call(self, x):
-        x = LowerCholeskyTransform()(x)
-        return x @ x.mT
+        factor = _with_diagonal(x, ember.exp)
+        return factor @ factor.mT
 
     def _inverse(self, y):
-        return LowerCholeskyTransform().inv(ember.linalg.cholesky(y))
+        return _with_diagonal(ember.linalg.cholesky(y), ember.log)
 
 
-class CorrCholeskyTransform(Transform):
+class CorrCholeskyTransform(_FixedMap, domain=constraints.real_vector,
+                            codomain=constraints.corr_cholesky, bijective=True):
     """``R^(D(D-1)/2)`` to Cholesky factors of correlation matrices: ``tanh`` gives
     partial correlations in (-1, 1), and each row is stick-broken so it has unit norm
     (the onion construction LKJ priors use)."""
 
-    domain = constraints.real_vector
-    codomain = constraints.corr_cholesky
-    bijective = True
-
-    def __eq__(self, other):
-        return isinstance(other, CorrCholeskyTransform)
-
-    __hash__ = Transform.__hash__
-
     def _call(self, x):
         eps = ember.finfo(x.dtype).eps
-        r = vec_to_tril_matrix(x.tanh().clamp(min=-1 + eps, max=1 - eps), diag=-1)
-        remaining = (1 - r ** 2).sqrt().cumprod(-1)
-        r = r + ember.eye(r.shape[-1], dtype=r.dtype, device=r.device)
-        return r * _pad_last(remaining[..., :-1], 1, 0, 1.0)
+        partial = vec_to_tril_matrix(ember.clamp(ember.tanh(x), -1 + eps, 1 - eps), diag=-1)
+        row_norm_left = ember.cumprod(ember.sqrt(1 - partial * partial), -1)
+        unit_diag = partial + ember.eye(partial.shape[-1], dtype=x.dtype, device=x.device)
+        return unit_diag * _pad_last(row_norm_left[..., :-1], 1, 0, 1.0)
 
     def _inverse(self, y):
         left = 1 - ember.cumsum(y * y, dim=-1)
         left_before = _pad_last(left[..., :-1], 1, 0, 1.0)
         t = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(left_before, diag=-1).sqrt()
-        return (t.log1p() - t.neg().log1p()) / 2
+        return ember.atanh(t)
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
-        left = 1 - (y * y).cumsum(dim=-1)
-        stick_breaking_logdet = 0.5 * tril_matrix_to_vec(left, diag=-2).log().sum(-1)
-        tanh_logdet = -2 * (x + F.softplus(-2 * x) - math.log(2.0)).sum(dim=-1)
-        return stick_breaking_logdet + tanh_logdet
+        left = 1 - ember.cumsum(y * y, dim=-1)
+        # stick-breaking part: half the log of what each row had left; tanh part:
+        # log(1 - tanh(x)^2) in its softplus form
+        from_rows = 0.5 * ember.log(tril_matrix_to_vec(left, diag=-2)).sum(-1)
+        from_tanh = 2 * (math.log(2.0) - x - F.softplus(-2 * x)).sum(dim=-1)
+        return from_rows + from_tanh
 
     def forward_shape(self, shape):
-        if len(shape) < 1:
-            raise ValueError("Too few dimensions on input")
+        _needs_rank(len(shape), 1)
         size = shape[-1]
         dim = round((0.25 + 2 * size) ** 0.5 + 0.5)
         if dim * (dim - 1) // 2 != size:
@@ -191,22 +152,54 @@ class CorrCholeskyTransform(Transform):
         return shape[:-1] + (dim, dim)
 
     def inverse_shape(self, shape):
-        if len(shape) < 2:
-            raise ValueError("Too few dimensions on input")
+        _needs_rank(len(shape), 2)
         if shape[-2] != shape[-1]:
             raise ValueError("Input is not square")
-        dim = shape[-1]
-        return shape[:-2] + (dim * (dim - 1) // 2,)
+        return shape[:-2] + (shape[-1] * (shape[-1] - 1) // 2,)
 
 
-class CatTransform(Transform):
+class _Piecewise(Transform):
+    """One transform per slice of ``dim`` (Cat and Stack differ only in how they cut the
+    input and join the results, given by ``_pieces`` and ``_join``)."""
+
+    def __init__(self, tseq, cache_size: int) -> None:
+        super().__init__(cache_size=cache_size)
+        self.transforms = [t.with_cache(cache_size) for t in tseq] if cache_size else list(
+            tseq)
+
+    @property
+    def bijective(self):
+        return all(t.bijective for t in self.transforms)
+
+    def _each(self, method, value):
+        return self._join([method(t)(piece) for t, piece in
+                           zip(self.transforms, self._pieces(value))])
+
+    def _call(self, x):
+        return self._each(lambda t: t, x)
+
+    def _inverse(self, y):
+        return self._each(lambda t: t.inv, y)
+
+    def _joint(self, constraint_of):
+        raise NotImplementedError
+
+    @constraints.dependent_property
+    def domain(self):
+        return self._joint([t.domain for t in self.transforms])
+
+    @constraints.dependent_property
+    def codomain(self):
+        return self._joint([t.codomain for t in self.transforms])
+
+
+class CatTransform(_Piecewise):
     """``tseq[i]`` applied to the i-th slice of ``lengths[i]`` along ``dim``."""
 
+    _ctor_args = ("transforms", "dim", "lengths")
+
     def __init__(self, tseq, dim: int = 0, lengths=None, cache_size: int = 0) -> None:
-        if cache_size:
-            tseq = [t.with_cache(cache_size) for t in tseq]
-        super().__init__(cache_size=cache_size)
-        self.transforms = list(tseq)
+        super().__init__(tseq, cache_size)
         self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
         self.dim = dim
 
@@ -218,100 +211,56 @@ class CatTransform(Transform):
     def length(self):
         return sum(self.lengths)
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
+    def _pieces(self, value):
+        starts = accumulate(self.lengths[:-1], initial=0)
+        return [value.narrow(self.dim, s, n) for s, n in zip(starts, self.lengths)]
 
-    def _slices(self, value):
-        start = 0
-        for transform, length in zip(self.transforms, self.lengths):
-            yield transform, value.narrow(self.dim, start, length)
-            start = start + length
+    def _join(self, pieces):
+        return ember.cat(pieces, dim=self.dim)
 
-    def _call(self, x):
-        return ember.cat([t(piece) for t, piece in self._slices(x)], dim=self.dim)
-
-    def _inverse(self, y):
-        return ember.cat([t.inv(piece) for t, piece in self._slices(y)], dim=self.dim)
+    def _joint(self, parts):
+        return constraints.cat(parts, self.dim, self.lengths)
 
     def log_abs_det_jacobian(self, x, y):
-        terms = []
-        for (transform, x_piece), (_, y_piece) in zip(self._slices(x), self._slices(y)):
-            term = transform.log_abs_det_jacobian(x_piece, y_piece)
-            if transform.event_dim < self.event_dim:
-                term = _sum_rightmost(term, self.event_dim - transform.event_dim)
-            terms.append(term)
-        dim = self.dim - x.dim() if self.dim >= 0 else self.dim
-        dim = dim + self.event_dim
-        if dim < 0:
-            return ember.cat(terms, dim=dim)
-        return sum(terms)
-
-    @property
-    def bijective(self):
-        return all(t.bijective for t in self.transforms)
-
-    @constraints.dependent_property
-    def domain(self):
-        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
-
-    @constraints.dependent_property
-    def codomain(self):
-        return constraints.cat([t.codomain for t in self.transforms], self.dim,
-                               self.lengths)
+        terms = [_sum_rightmost(t.log_abs_det_jacobian(xp, yp), self.event_dim - t.event_dim)
+                 for t, xp, yp in zip(self.transforms, self._pieces(x), self._pieces(y))]
+        # where ``dim`` falls among the summed event dims the pieces add up; otherwise
+        # they stay side by side along it
+        axis = (self.dim if self.dim < 0 else self.dim - x.dim()) + self.event_dim
+        return ember.cat(terms, dim=axis) if axis < 0 else sum(terms)
 
 
-class StackTransform(Transform):
+class StackTransform(_Piecewise):
     """``tseq[i]`` applied to the i-th slice along ``dim`` (as ``stack`` joins them)."""
 
+    _ctor_args = ("transforms", "dim")
+
     def __init__(self, tseq, dim: int = 0, cache_size: int = 0) -> None:
-        if cache_size:
-            tseq = [t.with_cache(cache_size) for t in tseq]
-        super().__init__(cache_size=cache_size)
-        self.transforms = list(tseq)
+        super().__init__(tseq, cache_size)
         self.dim = dim
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return StackTransform(self.transforms, self.dim, cache_size)
+    def _pieces(self, value):
+        return value.unbind(self.dim)
 
-    def _slice(self, z):
-        return [z.select(self.dim, i) for i in range(z.size(self.dim))]
+    def _join(self, pieces):
+        return ember.stack(pieces, dim=self.dim)
 
-    def _call(self, x):
-        return ember.stack([t(piece) for piece, t in zip(self._slice(x), self.transforms)],
-                           dim=self.dim)
-
-    def _inverse(self, y):
-        return ember.stack([t.inv(piece) for piece, t in zip(self._slice(y),
-                                                             self.transforms)], dim=self.dim)
+    def _joint(self, parts):
+        return constraints.stack(parts, self.dim)
 
     def log_abs_det_jacobian(self, x, y):
-        terms = [t.log_abs_det_jacobian(x_piece, y_piece) for x_piece, y_piece, t in
-                 zip(self._slice(x), self._slice(y), self.transforms)]
-        return ember.stack(terms, dim=self.dim)
-
-    @property
-    def bijective(self):
-        return all(t.bijective for t in self.transforms)
-
-    @constraints.dependent_property
-    def domain(self):
-        return constraints.stack([t.domain for t in self.transforms], self.dim)
-
-    @constraints.dependent_property
-    def codomain(self):
-        return constraints.stack([t.codomain for t in self.transforms], self.dim)
+        return self._join([t.log_abs_det_jacobian(xp, yp) for t, xp, yp in
+                           zip(self.transforms, self._pieces(x), self._pieces(y))])
 
 
 class CumulativeDistributionTransform(Transform):
-    """A univariate distribution's CDF: its support to the unit interval."""
+    """A univariate distribution's CDF: its support to the unit interval; the
+    log-Jacobian is the log-density, since the CDF's derivative is the density."""
 
     bijective = True
     codomain = constraints.unit_interval
     sign = +1
+    _ctor_args = ("distribution",)
 
     def __init__(self, distribution, cache_size: int = 0) -> None:
         super().__init__(cache_size=cache_size)
@@ -329,8 +278,3 @@ class CumulativeDistributionTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         return self.distribution.log_prob(x)
-
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
