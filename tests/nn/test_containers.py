@@ -181,3 +181,55 @@ def test_containers_register_parameters_in_owner():
     assert [(n, tuple(p.shape)) for n, p in e.named_parameters()] == \
         [(n, tuple(p.shape)) for n, p in t.named_parameters()]
     assert repr(e) == repr(t)
+
+
+MORE_OPS = [
+    ("rmul", lambda lib: _summary(2 * lib.nn.Sequential(lib.nn.Identity(), lib.nn.Tanh()))),
+    ("seq_setitem_named", lambda lib: (lambda s: (s.__setitem__(-1, lib.nn.ReLU()), _summary(s)))(
+        lib.nn.Sequential(OrderedDict([("a", lib.nn.Identity()), ("b", lib.nn.Tanh())])))[1]),
+    ("pdict_fromkeys", lambda lib: list(_param_dict(lib).fromkeys(["z", "b"], lib.ones(1)))),
+    ("pdict_update_pairs", lambda lib: list(lib.nn.ParameterDict([("z", lib.ones(1)),
+                                                                  ("b", lib.ones(2))]))),
+    ("pdict_items_types", lambda lib: [(k, type(v).__name__) for k, v in _param_dict(lib).items()]),
+    ("plist_slice_step", lambda lib: [tuple(p.shape) for p in lib.nn.ParameterList(
+        [lib.ones(i + 1) for i in range(5)])[::-2]]),
+    ("plist_object", lambda lib: repr(lib.nn.ParameterList(["text", lib.ones(1)]))),
+    ("modulelist_insert_end", lambda lib: (lambda m: (m.insert(2, lib.nn.Tanh()), _summary(m)))(
+        _module_list(lib))[1]),
+]
+
+
+@pytest.mark.parametrize("name,op", MORE_OPS, ids=[o[0] for o in MORE_OPS])
+def test_more_container_behaviour_matches_torch(name, op):
+    assert op(ember) == op(torch)
+
+
+MORE_ERRORS = [
+    ("pdict_popitem_empty", lambda lib: lib.nn.ParameterDict().popitem(), KeyError),
+    ("pdict_bad_pair", lambda lib: lib.nn.ParameterDict([("a", lib.ones(1)), "xyz"]), ValueError),
+    ("pdict_not_iterable", lambda lib: lib.nn.ParameterDict().update(3), TypeError),
+    ("moduledict_not_pair", lambda lib: lib.nn.ModuleDict([3]), TypeError),
+    ("plist_extend_tensor", lambda lib: lib.nn.ParameterList().extend(lib.ones(2)), TypeError),
+    ("seq_mul_type", lambda lib: lib.nn.Sequential() * 1.5, TypeError),
+    ("seq_iadd_type", lambda lib: lib.nn.Sequential().__iadd__([1]), ValueError),
+    ("modulelist_insert_negative", lambda lib: _module_list(lib).insert(-1, lib.nn.Tanh()),
+     KeyError),
+]
+
+
+@pytest.mark.parametrize("name,op,exc", MORE_ERRORS, ids=[o[0] for o in MORE_ERRORS])
+def test_more_container_errors_match_torch(name, op, exc):
+    with pytest.raises(exc) as t_info:
+        op(torch)
+    with pytest.raises(exc) as e_info:
+        op(ember)
+    assert str(e_info.value).replace("ember", "torch") == str(t_info.value)
+
+
+def test_parameter_containers_survive_deepcopy():
+    """Pickling goes through __dict__, where _size and _keys live under PyTorch's names."""
+    import copy
+
+    plist, pdict = copy.deepcopy(_param_list(ember)), copy.deepcopy(_param_dict(ember))
+    assert len(plist) == 2 and plist._size == 2 and list(pdict._keys) == ["a", "w"]
+    assert [tuple(p.shape) for p in plist] == [(2, 3), (4,)]

@@ -1,15 +1,17 @@
 """Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict.
 
 Children are registered under their index or key, as PyTorch does, so ``state_dict`` keys
-(``0.weight``, ``layers.3.bias``) and ``repr`` match PyTorch's.
+(``0.weight``, ``layers.3.bias``) and ``repr`` match PyTorch's. ``ParameterList`` keeps its
+length in ``_size`` and ``ParameterDict`` its key order in ``_keys``: PyTorch's names,
+since pickles of these modules carry them.
 """
 
 from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from collections import abc as container_abcs
-from itertools import chain, islice
+from collections.abc import Iterable, Mapping
+from itertools import islice, repeat
 
 from ..._tensor import Tensor
 from ..parameter import Parameter
@@ -25,44 +27,43 @@ def _abs_index(idx, size):
     return idx + size if idx < 0 else idx
 
 
-def _renumber(module):
-    """Keys stay 0..n-1 after a deletion, as in PyTorch."""
-    module._modules = OrderedDict(
-        (str(i), m) for i, m in enumerate(module._modules.values()))
+def _require_iterable(obj, what, refuse_tensor=False):
+    """``what`` is the start of PyTorch's message ("ModuleList.extend should be called
+    with an iterable"); a tensor counts as one value, not an iterable, where asked."""
+    if not isinstance(obj, Iterable) or (refuse_tensor and isinstance(obj, Tensor)):
+        raise TypeError(f"{what}, but got {type(obj).__name__}")
 
 
-def _no_digit_dir(module):
-    return [key for key in Module.__dir__(module) if not key.isdigit()]
+def _checked_pairs(items, owner):
+    """Yield ``(key, value)`` from a sequence of pairs, refusing a bad element when it is
+    reached (earlier pairs are already in, as in PyTorch)."""
+    for j, pair in enumerate(items):
+        if not isinstance(pair, Iterable):
+            raise TypeError(f"{owner} update sequence element #{j} should be Iterable; "
+                            f"is{type(pair).__name__}")
+        if len(pair) != 2:
+            raise ValueError(f"{owner} update sequence element #{j} has length "
+                             f"{len(pair)}; 2 is required")
+        yield pair[0], pair[1]
 
 
-class Sequential(Module):
-    """Modules called in order; ``Sequential(OrderedDict(...))`` names them."""
+def _as_parameter(value):
+    """Parameter containers hold parameters: a plain tensor is wrapped, anything else
+    (a parameter, a non-tensor object) is stored as given."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
 
-    def __init__(self, *args):
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], OrderedDict):
-            for key, module in args[0].items():
-                self.add_module(key, module)
-        else:
-            for idx, module in enumerate(args):
-                self.add_module(str(idx), module)
 
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return self.__class__(OrderedDict(list(self._modules.items())[idx]))
-        return next(islice(self._modules.values(), _abs_index(idx, len(self)), None))
+def _hide_positions(module):
+    """``dir()`` without the numeric child names."""
+    return [name for name in Module.__dir__(module) if not name.isdigit()]
 
-    def __setitem__(self, idx, module):
-        key = next(islice(self._modules.keys(), _abs_index(idx, len(self)), None))
-        setattr(self, key, module)
 
-    def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for key in list(self._modules.keys())[idx]:
-                delattr(self, key)
-        else:
-            delattr(self, next(islice(self._modules.keys(), _abs_index(idx, len(self)), None)))
-        _renumber(self)
+class _Positional:
+    """What Sequential and ModuleList share: children in ``_modules`` at keys that are
+    their positions (Sequential may use names instead, addressed by position all the
+    same), renumbered after a deletion."""
 
     def __len__(self):
         return len(self._modules)
@@ -71,112 +72,116 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def __dir__(self):
-        return _no_digit_dir(self)
+        return _hide_positions(self)
+
+    def _key_at(self, idx):
+        return next(islice(self._modules, _abs_index(idx, len(self)), None))
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return self._sliced(idx)
+        return self._modules[self._key_at(idx)]
+
+    def __setitem__(self, idx, module):
+        setattr(self, self._key_at(idx), module)
+
+    def __delitem__(self, idx):
+        doomed = list(self._modules)[idx] if isinstance(idx, slice) else [self._key_at(idx)]
+        for key in doomed:
+            delattr(self, key)
+        self._modules = OrderedDict(zip(map(str, range(len(self))), self._modules.values()))
+
+    def pop(self, key):
+        child = self[key]
+        del self[key]
+        return child
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def _append_all(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def _open_slot(self, index, module):
+        """Move the children from ``index`` on up one key and put ``module`` at
+        ``index`` (no name checks, as PyTorch's insert)."""
+        for pos in reversed(range(index + 1, len(self._modules) + 1)):
+            self._modules[str(pos)] = self._modules[str(pos - 1)]
+        self._modules[str(index)] = module
+
+
+def _require_sequential(other):
+    if not isinstance(other, Sequential):
+        raise ValueError("add operator supports only objects of Sequential class, but "
+                         f"{type(other)} is given.")
+
+
+class Sequential(_Positional, Module):
+    """Modules called in order; ``Sequential(OrderedDict(...))`` names them."""
+
+    def __init__(self, *args):
+        super().__init__()
+        named = len(args) == 1 and isinstance(args[0], OrderedDict)
+        for key, module in (args[0].items() if named else zip(map(str, range(len(args))), args)):
+            self.add_module(key, module)
+
+    def _sliced(self, idx):
+        return type(self)(OrderedDict(list(self._modules.items())[idx]))
 
     def __add__(self, other):
-        if not isinstance(other, Sequential):
-            raise ValueError("add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
-        result = Sequential()
-        for layer in chain(self, other):
-            result.append(layer)
-        return result
+        _require_sequential(other)
+        return Sequential(*self, *other)
 
     def __iadd__(self, other):
-        if not isinstance(other, Sequential):
-            raise ValueError("add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
-        offset = len(self)
-        for i, module in enumerate(other):
-            self.add_module(str(i + offset), module)
-        return self
+        _require_sequential(other)
+        return self._append_all(other)
 
     def __mul__(self, other):
         if not isinstance(other, int):
             raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
         if other <= 0:
             raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
-        combined = Sequential()
-        for offset, module in enumerate(chain.from_iterable([list(self)] * other)):
-            combined.add_module(str(offset), module)
-        return combined
+        return Sequential(*(list(self) * other))
 
     __rmul__ = __mul__
-
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
 
     def insert(self, index, module):
         if not isinstance(module, Module):
             raise AssertionError(f"module should be of type: {Module}")
-        n = len(self._modules)
-        if not -n <= index <= n:
+        size = len(self)
+        if not -size <= index <= size:
             raise IndexError(f"Index out of range: {index}")
-        if index < 0:
-            index += n
-        for i in range(n, index, -1):
-            self._modules[str(i)] = self._modules[str(i - 1)]
-        self._modules[str(index)] = module
+        self._open_slot(index + size if index < 0 else index, module)
         return self
 
     def extend(self, sequential):
-        for layer in sequential:
-            self.append(layer)
-        return self
+        return self._append_all(sequential)
 
     def forward(self, input):
-        for module in self._modules.values():
-            input = module(input)
+        for stage in self:
+            input = stage(input)
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_Positional, Module):
     """A list of modules, registered so their parameters are seen."""
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
-            self += modules
+            self.extend(modules)
 
-    def _get_abs_string_index(self, idx):
-        return str(_abs_index(idx, len(self)))
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return self.__class__(list(self._modules.values())[idx])
-        return self._modules[self._get_abs_string_index(idx)]
-
-    def __setitem__(self, idx, module):
-        setattr(self, self._get_abs_string_index(idx), module)
-
-    def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for k in range(len(self._modules))[idx]:
-                delattr(self, str(k))
-        else:
-            delattr(self, self._get_abs_string_index(idx))
-        _renumber(self)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+    def _sliced(self, idx):
+        return type(self)(list(self)[idx])
 
     def __iadd__(self, modules):
         return self.extend(modules)
 
     def __add__(self, other):
-        combined = ModuleList()
-        for i, module in enumerate(chain(self, other)):
-            combined.add_module(str(i), module)
-        return combined
+        return ModuleList([*self, *other])
 
     def __repr__(self):
         """Runs of identical children print once, as ``(0-2): 3 x Linear(...)``."""
@@ -198,31 +203,12 @@ class ModuleList(Module):
             lines.append(_addindent(text, 2))
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
-    def __dir__(self):
-        return _no_digit_dir(self)
-
     def insert(self, index, module):
-        for i in range(len(self._modules), index, -1):
-            self._modules[str(i)] = self._modules[str(i - 1)]
-        self._modules[str(index)] = module
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
+        self._open_slot(index, module)
 
     def extend(self, modules):
-        if not isinstance(modules, container_abcs.Iterable):
-            raise TypeError("ModuleList.extend should be called with an iterable, but got "
-                            + type(modules).__name__)
-        offset = len(self)
-        for i, module in enumerate(modules):
-            self.add_module(str(offset + i), module)
-        return self
+        _require_iterable(modules, "ModuleList.extend should be called with an iterable")
+        return self._append_all(modules)
 
 
 class ModuleDict(Module):
@@ -255,9 +241,9 @@ class ModuleDict(Module):
         self._modules.clear()
 
     def pop(self, key):
-        v = self[key]
+        child = self._modules[key]
         del self[key]
-        return v
+        return child
 
     def keys(self):
         return self._modules.keys()
@@ -269,21 +255,11 @@ class ModuleDict(Module):
         return self._modules.values()
 
     def update(self, modules):
-        if not isinstance(modules, container_abcs.Iterable):
-            raise TypeError("ModuleDict.update should be called with an iterable of key/value "
-                            "pairs, but got " + type(modules).__name__)
-        if isinstance(modules, (OrderedDict, ModuleDict, container_abcs.Mapping)):
-            for key, module in modules.items():
-                self[key] = module
-            return
-        for j, m in enumerate(modules):
-            if not isinstance(m, container_abcs.Iterable):
-                raise TypeError(f"ModuleDict update sequence element #{j} should be Iterable; "
-                                f"is{type(m).__name__}")
-            if len(m) != 2:
-                raise ValueError(f"ModuleDict update sequence element #{j} has length "
-                                 f"{len(m)}; 2 is required")
-            self[m[0]] = m[1]
+        _require_iterable(modules, "ModuleDict.update should be called with an iterable of "
+                                   "key/value pairs")
+        keyed = isinstance(modules, (Mapping, ModuleDict))
+        for key, module in (modules.items() if keyed else _checked_pairs(modules, "ModuleDict")):
+            self[key] = module
 
 
 def _param_line(key, p, type_text):
@@ -302,47 +278,39 @@ class ParameterList(Module):
         super().__init__()
         self._size = 0
         if values is not None:
-            self += values
+            self.extend(values)
 
-    def _get_abs_string_index(self, idx):
+    def _attr_at(self, idx):
         return str(_abs_index(idx, len(self)))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            out = self.__class__()
-            for i in range(*idx.indices(len(self))):
-                out.append(self[i])
-            return out
-        return getattr(self, self._get_abs_string_index(idx))
+            return type(self)(map(self.__getitem__, range(*idx.indices(len(self)))))
+        return getattr(self, self._attr_at(idx))
 
     def __setitem__(self, idx, param):
-        idx = self._get_abs_string_index(idx)
-        if isinstance(param, Tensor) and not isinstance(param, Parameter):
-            param = Parameter(param)
-        setattr(self, idx, param)
+        setattr(self, self._attr_at(idx), _as_parameter(param))
 
     def __len__(self):
         return self._size
 
     def __iter__(self):
-        return iter(self[i] for i in range(len(self)))
+        return map(self.__getitem__, range(len(self)))
 
     def __iadd__(self, parameters):
         return self.extend(parameters)
 
     def __dir__(self):
-        return _no_digit_dir(self)
+        return _hide_positions(self)
 
     def append(self, value):
-        new_idx = len(self)
         self._size += 1
-        self[new_idx] = value
+        self[self._size - 1] = value
         return self
 
     def extend(self, values):
-        if not isinstance(values, container_abcs.Iterable) or isinstance(values, Tensor):
-            raise TypeError("ParameterList.extend should be called with an iterable, but got "
-                            + type(values).__name__)
+        _require_iterable(values, "ParameterList.extend should be called with an iterable",
+                          refuse_tensor=True)
         for value in values:
             self.append(value)
         return self
@@ -363,27 +331,26 @@ class ParameterDict(Module):
         if parameters is not None:
             self.update(parameters)
 
-    def _key_to_attr(self, key):
-        if not isinstance(key, str):
-            raise TypeError(
-                "Index given to ParameterDict cannot be used as a key as it is not a string "
-                f"(type is '{type(key).__name__}'). Open an issue on github if you need "
-                "non-string keys.")
-        return key
+    @staticmethod
+    def _attr(key):
+        """Values live as attributes named by their key, so keys must be strings."""
+        if isinstance(key, str):
+            return key
+        raise TypeError(
+            "Index given to ParameterDict cannot be used as a key as it is not a string "
+            f"(type is '{type(key).__name__}'). Open an issue on github if you need "
+            "non-string keys.")
 
     def __getitem__(self, key):
-        return getattr(self, self._key_to_attr(key))
+        return getattr(self, self._attr(key))
 
     def __setitem__(self, key, value):
-        self._keys[key] = None
-        attr = self._key_to_attr(key)
-        if isinstance(value, Tensor) and not isinstance(value, Parameter):
-            value = Parameter(value)
-        setattr(self, attr, value)
+        self._keys[key] = None  # recorded first, even for a key then refused: PyTorch's order
+        setattr(self, self._attr(key), _as_parameter(value))
 
     def __delitem__(self, key):
         del self._keys[key]
-        delattr(self, self._key_to_attr(key))
+        delattr(self, self._attr(key))
 
     def __len__(self):
         return len(self._keys)
@@ -398,7 +365,7 @@ class ParameterDict(Module):
         return key in self._keys
 
     def copy(self):
-        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
+        return ParameterDict(OrderedDict(self.items()))
 
     def setdefault(self, key, default=None):
         if key not in self:
@@ -406,55 +373,48 @@ class ParameterDict(Module):
         return self[key]
 
     def clear(self):
-        for k in self._keys.copy():
-            del self[k]
+        for key in list(self._keys):
+            del self[key]
 
     def pop(self, key):
-        v = self[key]
+        value = self[key]
         del self[key]
-        return v
+        return value
 
     def popitem(self):
-        k, _ = self._keys.popitem()
-        self._keys[k] = None
-        val = self[k]
-        del self[k]
-        return k, val
+        if not self._keys:
+            raise KeyError("popitem(): dictionary is empty")
+        last = next(reversed(self._keys))
+        return last, self.pop(last)
 
     def get(self, key, default=None):
         return self[key] if key in self else default
 
     def fromkeys(self, keys, default=None):
-        return ParameterDict((k, default) for k in keys)
+        return ParameterDict(zip(keys, repeat(default)))
 
     def keys(self):
         return self._keys.keys()
 
     def items(self):
-        return ((k, self[k]) for k in self._keys)
+        return zip(self._keys, self.values())
 
     def values(self):
-        return (self[k] for k in self._keys)
+        return map(self.__getitem__, self._keys)
 
     def update(self, parameters):
-        if not isinstance(parameters, container_abcs.Iterable):
-            raise TypeError("ParametersDict.update should be called with an iterable of "
-                            "key/value pairs, but got " + type(parameters).__name__)
+        """Ordered sources keep their order, a plain mapping is taken in sorted key order
+        (PyTorch's rule), anything else must be a sequence of pairs."""
+        _require_iterable(parameters, "ParametersDict.update should be called with an "
+                                      "iterable of key/value pairs")
         if isinstance(parameters, (OrderedDict, ParameterDict)):
-            for key, parameter in parameters.items():
-                self[key] = parameter
-        elif isinstance(parameters, container_abcs.Mapping):
-            for key, parameter in sorted(parameters.items()):
-                self[key] = parameter
+            pairs = parameters.items()
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
         else:
-            for j, p in enumerate(parameters):
-                if not isinstance(p, container_abcs.Iterable):
-                    raise TypeError(f"ParameterDict update sequence element #{j} should be "
-                                    f"Iterable; is{type(p).__name__}")
-                if len(p) != 2:
-                    raise ValueError(f"ParameterDict update sequence element #{j} has length "
-                                     f"{len(p)}; 2 is required")
-                self[p[0]] = p[1]
+            pairs = _checked_pairs(parameters, "ParameterDict")
+        for key, value in pairs:
+            self[key] = value
 
     def extra_repr(self):
         return "\n".join(_param_line(k, p, _typename) for k, p in self.items())
@@ -463,14 +423,14 @@ class ParameterDict(Module):
         raise RuntimeError("ParameterDict should not be called.")
 
     def __or__(self, other):
-        result = self.copy()
-        result.update(other)
-        return result
+        merged = self.copy()
+        merged.update(other)
+        return merged
 
     def __ror__(self, other):
-        result = other.copy()
-        result.update(self)
-        return result
+        merged = other.copy()
+        merged.update(self)
+        return merged
 
     def __ior__(self, other):
         self.update(other)
