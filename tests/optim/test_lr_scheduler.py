@@ -289,3 +289,115 @@ def test_resume_with_last_epoch_matches_torch():
                 out.append(sched.get_last_lr())
         records.append(out)
     _close(records[0], records[1])
+
+
+CLOSED_FORM = ["StepLR-gamma", "MultiStepLR", "ConstantLR-factor", "LinearLR-down",
+               "ExponentialLR", "PolynomialLR-power", "CosineAnnealingLR-eta"]
+
+
+@pytest.mark.parametrize("name", CLOSED_FORM)
+def test_step_with_epoch_jumps_by_closed_form_like_torch(name):
+    """step(epoch) in any order (backwards too) gives torch's closed-form lrs."""
+    records = []
+    for lib in (ember, torch):
+        opt = _optimizer(lib)
+        sched = CASES[name](lib, opt)
+        out = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for epoch in [3, 0, 12, 7, 11, 20, 5, 19, 40]:
+                opt.step()
+                sched.step(epoch)
+                out.append((sched.get_last_lr(), sched.last_epoch))
+                sched.step()  # and the chained form continues from there
+                out.append(sched.get_last_lr())
+        records.append(out)
+    _close(records[0], records[1])
+
+
+MORE_SCHED_ERRORS = [
+    lambda lib, o: lib.optim.lr_scheduler.MultiplicativeLR(o, [lambda e: 1.0, 0.5]),
+    lambda lib, o: lib.optim.lr_scheduler.LinearLR(o, end_factor=1.5),
+    lambda lib, o: lib.optim.lr_scheduler.ReduceLROnPlateau(o, min_lr=[0.1]),
+    lambda lib, o: lib.optim.lr_scheduler.ReduceLROnPlateau(o, threshold_mode="pct"),
+    lambda lib, o: lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0),
+    lambda lib, o: lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, 2, eta_min="0"),
+    lambda lib, o: lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, 2.5),
+    lambda lib, o: lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, 2).step(-1),
+    lambda lib, o: lib.optim.lr_scheduler.OneCycleLR(o, 0.1, total_steps=0),
+    lambda lib, o: lib.optim.lr_scheduler.OneCycleLR(o, 0.1, epochs=0, steps_per_epoch=3),
+    lambda lib, o: lib.optim.lr_scheduler.OneCycleLR(o, 0.1, epochs=2, steps_per_epoch=2.0),
+    lambda lib, o: lib.optim.lr_scheduler.OneCycleLR(o, 0.1, total_steps=9, pct_start=1),
+    lambda lib, o: lib.optim.lr_scheduler.OneCycleLR(o, 0.1, total_steps=9, pct_start=1.5),
+    lambda lib, o: lib.optim.lr_scheduler.OneCycleLR(o, 0.1, 9, anneal_strategy="exp"),
+    lambda lib, o: lib.optim.lr_scheduler.OneCycleLR(o, [0.1, 0.2, 0.3], 9),
+    lambda lib, o: lib.optim.lr_scheduler.CyclicLR(o, [0.1], 1.0),
+    lambda lib, o: lib.optim.lr_scheduler.CyclicLR(o, 0.1, 1.0, max_momentum=[0.9] * 3),
+    lambda lib, o: lib.optim.lr_scheduler.CyclicLR(
+        lib.optim.Adagrad([lib.zeros(2, requires_grad=True)]), 0.1, 1.0),
+    lambda lib, o: lib.optim.lr_scheduler.SequentialLR(o, [], milestones=[]),
+    lambda lib, o: lib.optim.lr_scheduler.ChainedScheduler([]),
+    lambda lib, o: lib.optim.lr_scheduler.ChainedScheduler(
+        [lib.optim.lr_scheduler.StepLR(o, 3), lib.optim.lr_scheduler.ReduceLROnPlateau(o)]),
+    lambda lib, o: lib.optim.lr_scheduler.SequentialLR(
+        o, [lib.optim.lr_scheduler.StepLR(o, 3), object()], milestones=[2]),
+]
+
+
+@pytest.mark.parametrize("index", range(len(MORE_SCHED_ERRORS)))
+def test_more_scheduler_errors_match_torch(index):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(Exception) as t_info:
+            MORE_SCHED_ERRORS[index](torch, _optimizer(torch))
+        with pytest.raises(type(t_info.value)) as e_info:
+            MORE_SCHED_ERRORS[index](ember, _optimizer(ember))
+    assert str(e_info.value) == str(t_info.value)
+
+
+@pytest.mark.parametrize("min_lr", [0.001, [0.01, 0.001]])
+def test_reduce_lr_on_plateau_after_a_group_is_added(min_lr):
+    """A single min_lr is repeated for a new group; a per-group list raises torch's error."""
+    outcomes = []
+    for lib in (ember, torch):
+        opt = _optimizer(lib)
+        sched = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, min_lr=min_lr)
+        opt.add_param_group({"params": [lib.zeros(1, requires_grad=True)], "lr": 0.2})
+        sched.step(1.0)
+        try:
+            sched.step(2.0)
+            outcomes.append((sched.get_last_lr(), sched.min_lrs))
+        except RuntimeError as error:
+            outcomes.append(str(error))
+    _close(outcomes[0], outcomes[1])
+
+
+def test_get_lr_called_directly_warns_like_torch():
+    messages = []
+    for lib in (ember, torch):
+        opt = _optimizer(lib)
+        sched = lib.optim.lr_scheduler.StepLR(opt, 2)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lrs = sched.get_lr()
+        messages.append((lrs, [str(w.message) for w in caught]))
+    _close(messages[0], messages[1])
+
+
+def test_tensor_lr_is_filled_in_place_like_torch():
+    """A tensor lr stays the same tensor through the schedule; values follow torch."""
+    records = []
+    for lib in (ember, torch):
+        params = [lib.zeros(3, requires_grad=True)]
+        opt = lib.optim.SGD(params, lr=lib.tensor(0.1), momentum=0.9)
+        lr_tensor = opt.param_groups[0]["lr"]
+        sched = lib.optim.lr_scheduler.OneCycleLR(opt, 0.5, total_steps=12)
+        out = []
+        for _ in range(12):
+            opt.step()
+            sched.step()
+            assert opt.param_groups[0]["lr"] is lr_tensor
+            out.append((float(lr_tensor), float(sched.get_last_lr()[0]),
+                        opt.param_groups[0]["momentum"]))
+        records.append(out)
+    _close(records[0], records[1])

@@ -1,26 +1,24 @@
-"""The schedulers with their own stepping rules: ReduceLROnPlateau, CyclicLR,
-CosineAnnealingWarmRestarts and OneCycleLR (re-exported by ``optim.lr_scheduler``)."""
+"""The schedulers with stepping rules of their own: ReduceLROnPlateau (driven by a metric),
+CyclicLR, CosineAnnealingWarmRestarts and OneCycleLR (re-exported by
+``optim.lr_scheduler``). Their saved attributes are PyTorch's, as in the base module."""
 
 from __future__ import annotations
 
 import math
-import types
 import warnings
-from functools import partial
 from typing import Any
 
 from . import lr_scheduler as _base
 from .optimizer import Optimizer
 
 LRScheduler = _base.LRScheduler
-_format_param = _base._format_param
-_param_groups_val_list = _base._param_groups_val_list
-_update_param_group_val = _base._update_param_group_val
-_warn_get_lr_called_within_step = _base._warn_get_lr_called_within_step
+_group_values = _base._group_values
+_set_group_value = _base._set_group_value
+_hparam_per_group = _base._hparam_per_group
 
 
 class ReduceLROnPlateau(LRScheduler):
-    """lr *= factor when a metric has not improved for ``patience`` epochs."""
+    """lr *= factor once a metric has not improved for more than ``patience`` epochs."""
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
@@ -28,222 +26,194 @@ class ReduceLROnPlateau(LRScheduler):
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         self.factor = factor
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        _base._require_optimizer(optimizer)
         self.optimizer = optimizer
-        if isinstance(min_lr, (list, tuple)):
-            if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(
-                    f"expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}"
-                )
-            self.default_min_lr = None
-            self.min_lrs = list(min_lr)
-        else:
-            self.default_min_lr = min_lr
-            self.min_lrs = [min_lr] * len(optimizer.param_groups)
+        self.min_lrs = _base._per_group(
+            optimizer, min_lr, lambda expected, got: f"expected {expected} min_lrs, got {got}")
+        # a single floor can be repeated for groups added later; a list cannot
+        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else min_lr
         self.patience = patience
         self.cooldown = cooldown
         self.eps = eps
         self.last_epoch = 0
-        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
-        self._init_is_better(mode=mode, threshold=threshold, threshold_mode=threshold_mode)
-        self._reset()
+        self._last_lr = _group_values(optimizer, "lr")
+        self._set_criterion(mode, threshold, threshold_mode)
+        self._forget_history()
 
-    def _reset(self) -> None:
+    def _set_criterion(self, mode, threshold, threshold_mode) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError("mode " + mode + " is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError("threshold mode " + threshold_mode + " is unknown!")
+        self.mode_worse = -math.inf if mode == "max" else math.inf
+        self.mode = mode
+        self.threshold = threshold
+        self.threshold_mode = threshold_mode
+
+    def _forget_history(self) -> None:
         self.best = self.mode_worse
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
-
-    def step(self, metrics, epoch=None) -> None:
-        current = float(metrics)
-        if epoch is None:
-            epoch = self.last_epoch + 1
-        else:
-            warnings.warn(_base.EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
-        self.last_epoch = epoch
-        if self._is_better(current, self.best):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.in_cooldown:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
-            self._reduce_lr(epoch)
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
-
-    def _reduce_lr(self, epoch) -> None:
-        if len(self.optimizer.param_groups) != len(self.min_lrs):
-            if self.default_min_lr is None:
-                raise RuntimeError(
-                    f"The number of param groups in the `optimizer` "
-                    f"({len(self.optimizer.param_groups)}) differs from when "
-                    f"`ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), usually due "
-                    "to a new param group being added to the optimizer. Please modify the "
-                    "`min_lrs` field to match the length of the `optimizer` param groups."
-                )
-            self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
-        for i, param_group in enumerate(self.optimizer.param_groups):
-            old_lr = float(param_group["lr"])
-            new_lr = max(old_lr * self.factor, self.min_lrs[i])
-            if old_lr - new_lr > self.eps:
-                _update_param_group_val(param_group, "lr", new_lr)
 
     @property
     def in_cooldown(self) -> bool:
         return self.cooldown_counter > 0
 
     def _is_better(self, a, best) -> bool:
-        if self.mode == "min" and self.threshold_mode == "rel":
-            return a < best * (1.0 - self.threshold)
-        if self.mode == "min" and self.threshold_mode == "abs":
-            return a < best - self.threshold
-        if self.mode == "max" and self.threshold_mode == "rel":
-            return a > best * (self.threshold + 1.0)
-        return a > best + self.threshold
+        """Whether ``a`` beats ``best`` by the threshold. 'min' is 'max' on negated values,
+        so one comparison serves both; 'rel' moves the bar by a fraction of best, 'abs' by
+        the threshold itself (the same float operations as PyTorch's four cases)."""
+        sign = 1.0 if self.mode == "max" else -1.0
+        if self.threshold_mode == "rel":
+            bar = best * (1.0 + sign * self.threshold)
+        else:
+            bar = best + sign * self.threshold
+        return sign * a > sign * bar
 
-    def _init_is_better(self, mode, threshold, threshold_mode) -> None:
-        if mode not in {"min", "max"}:
-            raise ValueError("mode " + mode + " is unknown!")
-        if threshold_mode not in {"rel", "abs"}:
-            raise ValueError("threshold mode " + threshold_mode + " is unknown!")
-        self.mode_worse = math.inf if mode == "min" else -math.inf
-        self.mode = mode
-        self.threshold = threshold
-        self.threshold_mode = threshold_mode
+    def step(self, metrics, epoch=None) -> None:
+        current = float(metrics)
+        if epoch is not None:
+            warnings.warn(_base.EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        improved = self._is_better(current, self.best)
+        if improved:
+            self.best = current
+        self.num_bad_epochs = 0 if improved else self.num_bad_epochs + 1
+        if self.in_cooldown:
+            # epochs right after a reduction do not count against the new lr
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            self._lower_lrs()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = _group_values(self.optimizer, "lr")
+
+    def _lower_lrs(self) -> None:
+        groups = self.optimizer.param_groups
+        if len(self.min_lrs) != len(groups):
+            if self.default_min_lr is None:
+                raise RuntimeError(
+                    f"The number of param groups in the `optimizer` ({len(groups)}) differs "
+                    f"from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), "
+                    "usually due to a new param group being added to the optimizer. Please "
+                    "modify the `min_lrs` field to match the length of the `optimizer` param "
+                    "groups."
+                )
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, floor in zip(groups, self.min_lrs):
+            before = float(group["lr"])
+            after = max(before * self.factor, floor)
+            if before - after > self.eps:  # changes below eps are not worth making
+                _set_group_value(group, "lr", after)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
-        self._init_is_better(mode=self.mode, threshold=self.threshold,
-                             threshold_mode=self.threshold_mode)
+        super().load_state_dict(state_dict)
+        self._set_criterion(self.mode, self.threshold, self.threshold_mode)
 
 
-def _set_momentum(optimizer, use_beta1: bool, group, momentum) -> None:
+# ----------------------------------------------------------------------------------------
+# momentum cycling, shared by CyclicLR and OneCycleLR
+# ----------------------------------------------------------------------------------------
+
+def _set_momentum(group: dict, use_beta1: bool, value) -> None:
+    """Adam-style optimizers cycle beta1, SGD-style ones their momentum."""
     if use_beta1:
-        group["betas"] = (momentum, *group["betas"][1:])
+        group["betas"] = (value, *group["betas"][1:])
     else:
-        group["momentum"] = momentum
+        group["momentum"] = value
 
 
-def _init_momentum_cycle(scheduler, optimizer, base_momentum, max_momentum, last_epoch):
-    """Shared by CyclicLR and OneCycleLR: momentum (or beta1) cycles against the lr."""
+def _start_momentum_cycle(scheduler, optimizer, base_momentum, max_momentum, last_epoch):
+    """Validates the optimizer, records ``use_beta1`` and, on a fresh start, puts the
+    momentum bounds in each group (where a resumed run finds them). Returns the per-group
+    (base, max) momentums."""
     if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
         raise ValueError(
             "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
         )
     scheduler.use_beta1 = "betas" in optimizer.defaults
-    max_momentums = _format_param("max_momentum", optimizer, max_momentum)
-    base_momentums = _format_param("base_momentum", optimizer, base_momentum)
+    highs = _hparam_per_group("max_momentum", optimizer, max_momentum)
+    lows = _hparam_per_group("base_momentum", optimizer, base_momentum)
     if last_epoch == -1:
-        for m_momentum, b_momentum, group in zip(max_momentums, base_momentums,
-                                                 optimizer.param_groups):
-            _set_momentum(optimizer, scheduler.use_beta1, group, m_momentum)
-            group["max_momentum"] = m_momentum
-            group["base_momentum"] = b_momentum
-    return base_momentums, max_momentums
+        for group, high, low in zip(optimizer.param_groups, highs, lows):
+            _set_momentum(group, scheduler.use_beta1, high)
+            group["max_momentum"] = high
+            group["base_momentum"] = low
+    return lows, highs
+
+
+# mode -> (what the amplitude scale is a function of, the scale as f(gamma, x))
+_CYCLE_MODES = {
+    "triangular": ("cycle", lambda gamma, x: 1.0),
+    "triangular2": ("cycle", lambda gamma, x: 1 / (2.0 ** (x - 1))),
+    "exp_range": ("iterations", lambda gamma, x: gamma**x),
+}
 
 
 class CyclicLR(LRScheduler):
     """Cyclical learning rate (Smith): triangular, triangular2 or exp_range between
     base_lr and max_lr, stepped every batch; momentum cycles inversely."""
 
+    _STATE_CODECS = {"_scale_fn_custom": (_base._callable_state, _base._restore_callable)}
+
     def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up: int = 2000,
                  step_size_down: int | None = None, mode: str = "triangular",
                  gamma: float = 1.0, scale_fn=None, scale_mode: str = "cycle",
                  cycle_momentum: bool = True, base_momentum: float = 0.8,
                  max_momentum: float = 0.9, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        _base._require_optimizer(optimizer)
         self.optimizer = optimizer
-        base_lrs = _format_param("base_lr", optimizer, base_lr)
+        base_lrs = _hparam_per_group("base_lr", optimizer, base_lr)
         if last_epoch == -1:
-            for lr, group in zip(base_lrs, optimizer.param_groups):
-                _update_param_group_val(group, "lr", lr)
-        self.max_lrs = _format_param("max_lr", optimizer, max_lr)
-        step_size_up = float(step_size_up)
-        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
-        self.total_size = step_size_up + step_size_down
-        self.step_ratio = step_size_up / self.total_size
-        if mode not in ["triangular", "triangular2", "exp_range"] and scale_fn is None:
+            for group, lr in zip(optimizer.param_groups, base_lrs):
+                _set_group_value(group, "lr", lr)
+        self.max_lrs = _hparam_per_group("max_lr", optimizer, max_lr)
+        rise = float(step_size_up)
+        fall = rise if step_size_down is None else float(step_size_down)
+        self.total_size = rise + fall
+        self.step_ratio = rise / self.total_size  # the rising share of a cycle
+        if scale_fn is None and mode not in _CYCLE_MODES:
             raise ValueError("mode is invalid and scale_fn is None")
         self.mode = mode
         self.gamma = gamma
         self._scale_fn_custom = scale_fn
-        self.scale_mode = scale_mode
-        self._init_scale_fn()
+        # a built-in mode decides what its scale is a function of
+        self.scale_mode = scale_mode if scale_fn is not None else _CYCLE_MODES[mode][0]
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            self.base_momentums, self.max_momentums = _init_momentum_cycle(
+            self.base_momentums, self.max_momentums = _start_momentum_cycle(
                 self, optimizer, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
-    def _init_scale_fn(self) -> None:
-        if self._scale_fn_custom is not None:
-            return
-        if self.mode == "triangular":
-            self._scale_fn_ref = self._triangular_scale_fn
-            self.scale_mode = "cycle"
-        elif self.mode == "triangular2":
-            self._scale_fn_ref = self._triangular2_scale_fn
-            self.scale_mode = "cycle"
-        elif self.mode == "exp_range":
-            self._scale_fn_ref = partial(self._exp_range_scale_fn, self.gamma)
-            self.scale_mode = "iterations"
-
     def scale_fn(self, x) -> float:
+        """The amplitude scale at ``x`` (a cycle number or an iteration, per scale_mode)."""
         if self._scale_fn_custom is not None:
             return self._scale_fn_custom(x)
-        return self._scale_fn_ref(x)
+        return _CYCLE_MODES[self.mode][1](self.gamma, x)
 
-    @staticmethod
-    def _triangular_scale_fn(x: float) -> float:
-        return 1.0
-
-    @staticmethod
-    def _triangular2_scale_fn(x: float) -> float:
-        return 1 / (2.0 ** (x - 1))
-
-    @staticmethod
-    def _exp_range_scale_fn(gamma: float, x: float) -> float:
-        return gamma**x
-
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
-        cycle = math.floor(1 + self.last_epoch / self.total_size)
-        x = 1.0 + self.last_epoch / self.total_size - cycle
-        if x <= self.step_ratio:
-            scale_factor = x / self.step_ratio
+    def _compute_lrs(self) -> list:
+        position = self.last_epoch / self.total_size
+        cycle = math.floor(1 + position)
+        within = 1.0 + position - cycle  # fraction of the current cycle done, in [0, 1)
+        if within <= self.step_ratio:
+            height = within / self.step_ratio
         else:
-            scale_factor = (x - 1) / (self.step_ratio - 1)
+            height = (within - 1) / (self.step_ratio - 1)
         scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
-        lrs = [base_lr + (max_lr - base_lr) * scale_factor * scale
-               for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        lrs = [low + (high - low) * height * scale
+               for low, high in zip(self.base_lrs, self.max_lrs)]
         if self.cycle_momentum:
-            for group, base_m, max_m in zip(self.optimizer.param_groups, self.base_momentums,
-                                            self.max_momentums):
-                momentum = max_m - (max_m - base_m) * scale_factor * scale
-                _set_momentum(self.optimizer, self.use_beta1, group, momentum)
+            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums,
+                                        self.max_momentums):
+                _set_momentum(group, self.use_beta1, high - (high - low) * height * scale)
         return lrs
 
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        state.pop("_scale_fn_ref", None)
-        fn = state.pop("_scale_fn_custom")
-        state["_scale_fn_custom"] = None
-        if fn is not None and not isinstance(fn, types.FunctionType):
-            state["_scale_fn_custom"] = fn.__dict__.copy()
-        return state
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        fn = state_dict.pop("_scale_fn_custom")
-        super().load_state_dict(state_dict)
-        if fn is not None:
-            self._scale_fn_custom.__dict__.update(fn)
-        self._init_scale_fn()
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -251,14 +221,12 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803
                  eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        if T_0 <= 0 or not isinstance(T_0, int):
-            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
-        if T_mult < 1 or not isinstance(T_mult, int):
-            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
-        if not isinstance(eta_min, (float, int)):
-            raise ValueError(
-                f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}"
-            )
+        # the comparison comes first, as in PyTorch, so a non-number raises TypeError
+        _require(T_0 > 0 and isinstance(T_0, int), f"Expected positive integer T_0, but got {T_0}")
+        _require(T_mult >= 1 and isinstance(T_mult, int),
+                 f"Expected integer T_mult >= 1, but got {T_mult}")
+        _require(isinstance(eta_min, (float, int)),
+                 f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -266,39 +234,72 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
-        return [self.eta_min + (base_lr - self.eta_min)
-                * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+    def _compute_lrs(self) -> list:
+        return [_base._cosine_point(self.eta_min, base_lr, self.T_cur, self.T_i)
                 for base_lr in self.base_lrs]
 
-    def step(self, epoch=None) -> None:
-        if epoch is None and self.last_epoch < 0:
-            epoch = 0
-        if epoch is None:
-            epoch = self.last_epoch + 1
-            self.T_cur = self.T_cur + 1
-            if self.T_cur >= self.T_i:
-                self.T_cur = self.T_cur % self.T_i
-                self.T_i = self.T_i * self.T_mult
+    def _advance(self) -> None:
+        """One epoch on; at the end of a period restart with a period T_mult times longer."""
+        self.T_cur += 1
+        if self.T_cur >= self.T_i:
+            self.T_cur %= self.T_i
+            self.T_i *= self.T_mult
+
+    def _seek(self, epoch) -> None:
+        """Place a (possibly fractional) epoch in its period: periods are T_0 * T_mult**k,
+        so the number of finished periods follows from a geometric sum."""
+        if epoch < 0:
+            raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+        if epoch < self.T_0:
+            self.T_i = self.T_0
+            self.T_cur = epoch
+        elif self.T_mult == 1:
+            self.T_cur = epoch % self.T_0
         else:
-            if epoch < 0:
-                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
-            if epoch >= self.T_0:
-                if self.T_mult == 1:
-                    self.T_cur = epoch % self.T_0
-                else:
-                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
-                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
-                    self.T_i = self.T_0 * self.T_mult**n
-            else:
-                self.T_i = self.T_0
-                self.T_cur = epoch
+            growth = self.T_mult
+            restarts = int(math.log(epoch / self.T_0 * (growth - 1) + 1, growth))
+            self.T_cur = epoch - self.T_0 * (growth**restarts - 1) / (growth - 1)
+            self.T_i = self.T_0 * growth**restarts
+
+    def step(self, epoch=None) -> None:
+        if epoch is None and self.last_epoch >= 0:
+            epoch = self.last_epoch + 1
+            self._advance()
+        else:
+            if epoch is None:
+                epoch = 0  # the construction step
+            self._seek(epoch)
         self.last_epoch = math.floor(epoch)
-        with _base._enable_get_lr_call(self):
-            for param_group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-                _update_param_group_val(param_group, "lr", lr)
-        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
+        with _base._flag(self, "_get_lr_called_within_step"):
+            lrs = self.get_lr()
+        self._apply_lrs(lrs)
+
+
+def _cos_anneal(start, end, pct):
+    """Half a cosine from start (pct 0) to end (pct 1)."""
+    return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+
+
+def _linear_anneal(start, end, pct):
+    return (end - start) * pct + start
+
+
+_ANNEALERS = {"cos": _cos_anneal, "linear": _linear_anneal}
+
+# OneCycleLR phases: (phase end as f(pct_start, total_steps), lr from, lr to,
+# momentum from, momentum to); the names are param-group keys
+_PHASE_KEYS = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
+_TWO_PHASES = (
+    (lambda pct, total: float(pct * total) - 1,
+     "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+    (lambda pct, total: total - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+)
+_THREE_PHASES = (
+    _TWO_PHASES[0],
+    (lambda pct, total: float(2 * pct * total) - 2,
+     "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+    (lambda pct, total: total - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+)
 
 
 class OneCycleLR(LRScheduler):
@@ -311,96 +312,72 @@ class OneCycleLR(LRScheduler):
                  cycle_momentum: bool = True, base_momentum=0.85, max_momentum=0.95,
                  div_factor: float = 25.0, final_div_factor: float = 1e4,
                  three_phase: bool = False, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        _base._require_optimizer(optimizer)
         self.optimizer = optimizer
-        if total_steps is not None:
-            if total_steps <= 0 or not isinstance(total_steps, int):
-                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
-            self.total_steps = total_steps
-        elif epochs is not None and steps_per_epoch is not None:
-            if not isinstance(epochs, int) or epochs <= 0:
-                raise ValueError(f"Expected positive integer epochs, but got {epochs}")
-            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ValueError(
-                    f"Expected positive integer steps_per_epoch, but got {steps_per_epoch}"
-                )
-            self.total_steps = epochs * steps_per_epoch
-        else:
-            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
-        warmup_end = float(pct_start * self.total_steps) - 1
-        if three_phase:
-            self._schedule_phases = [
-                {"end_step": warmup_end, "start_lr": "initial_lr", "end_lr": "max_lr",
-                 "start_momentum": "max_momentum", "end_momentum": "base_momentum"},
-                {"end_step": float(2 * pct_start * self.total_steps) - 2, "start_lr": "max_lr",
-                 "end_lr": "initial_lr", "start_momentum": "base_momentum",
-                 "end_momentum": "max_momentum"},
-                {"end_step": self.total_steps - 1, "start_lr": "initial_lr", "end_lr": "min_lr",
-                 "start_momentum": "max_momentum", "end_momentum": "max_momentum"},
-            ]
-        else:
-            self._schedule_phases = [
-                {"end_step": warmup_end, "start_lr": "initial_lr", "end_lr": "max_lr",
-                 "start_momentum": "max_momentum", "end_momentum": "base_momentum"},
-                {"end_step": self.total_steps - 1, "start_lr": "max_lr", "end_lr": "min_lr",
-                 "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
-            ]
-        if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
-            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
-        if anneal_strategy not in ["cos", "linear"]:
-            raise ValueError(
-                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
-            )
+        self.total_steps = self._count_steps(total_steps, epochs, steps_per_epoch)
+        # the phase table is saved in the state_dict as PyTorch's list of dicts
+        self._schedule_phases = [
+            dict(zip(_PHASE_KEYS, (end(pct_start, self.total_steps), *keys)))
+            for end, *keys in (_THREE_PHASES if three_phase else _TWO_PHASES)
+        ]
+        # written so that a NaN float passes, as in PyTorch
+        _require(isinstance(pct_start, float) and not (pct_start < 0 or pct_start > 1),
+                 f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+        _require(anneal_strategy in _ANNEALERS,
+                 f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
         self._anneal_func_type = anneal_strategy
-        max_lrs = _format_param("max_lr", self.optimizer, max_lr)
+        max_lrs = _hparam_per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:
-            for idx, group in enumerate(self.optimizer.param_groups):
-                group["initial_lr"] = max_lrs[idx] / div_factor
-                group["max_lr"] = max_lrs[idx]
+            for group, peak in zip(optimizer.param_groups, max_lrs):
+                group["initial_lr"] = peak / div_factor
+                group["max_lr"] = peak
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
-        if self.cycle_momentum:
-            _init_momentum_cycle(self, optimizer, base_momentum, max_momentum, last_epoch)
+        if cycle_momentum:
+            _start_momentum_cycle(self, optimizer, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
 
-    def _anneal_func(self, start, end, pct):
-        if self._anneal_func_type == "cos":
-            return self._annealing_cos(start, end, pct)
-        return self._annealing_linear(start, end, pct)
-
     @staticmethod
-    def _annealing_cos(start, end, pct):
-        cos_out = math.cos(math.pi * pct) + 1
-        return end + (start - end) / 2.0 * cos_out
+    def _count_steps(total_steps, epochs, steps_per_epoch) -> int:
+        if total_steps is not None:
+            _require(total_steps > 0 and isinstance(total_steps, int),
+                     f"Expected positive integer total_steps, but got {total_steps}")
+            return total_steps
+        if epochs is None or steps_per_epoch is None:
+            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+        _require(isinstance(epochs, int) and epochs > 0,
+                 f"Expected positive integer epochs, but got {epochs}")
+        _require(isinstance(steps_per_epoch, int) and steps_per_epoch > 0,
+                 f"Expected positive integer steps_per_epoch, but got {steps_per_epoch}")
+        return epochs * steps_per_epoch
 
-    @staticmethod
-    def _annealing_linear(start, end, pct):
-        return (end - start) * pct + start
+    def _phase_at(self, step):
+        """The phase ``step`` falls in and the fraction of it done (the last phase takes
+        whatever is past the others' ends)."""
+        phases = self._schedule_phases
+        start = 0.0
+        for phase in phases[:-1]:
+            if step <= phase["end_step"]:
+                break
+            start = phase["end_step"]
+        else:
+            phase = phases[-1]
+        return phase, (step - start) / (phase["end_step"] - start)
 
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
-        lrs = []
-        step_num = self.last_epoch
-        if step_num > self.total_steps:
+    def _compute_lrs(self) -> list:
+        step = self.last_epoch
+        if step > self.total_steps:
             raise ValueError(
-                f"Tried to step {step_num} times. The specified number of total steps is "
+                f"Tried to step {step} times. The specified number of total steps is "
                 f"{self.total_steps}"
             )
+        phase, pct = self._phase_at(step)
+        anneal = _ANNEALERS[self._anneal_func_type]
+        lrs = []
         for group in self.optimizer.param_groups:
-            start_step = 0.0
-            for i, phase in enumerate(self._schedule_phases):
-                end_step = phase["end_step"]
-                if step_num <= end_step or i == len(self._schedule_phases) - 1:
-                    pct = (step_num - start_step) / (end_step - start_step)
-                    computed_lr = self._anneal_func(group[phase["start_lr"]],
-                                                    group[phase["end_lr"]], pct)
-                    if self.cycle_momentum:
-                        computed_momentum = self._anneal_func(
-                            group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
-                    break
-                start_step = phase["end_step"]
-            lrs.append(computed_lr)
+            lrs.append(anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
             if self.cycle_momentum:
-                _set_momentum(self.optimizer, self.use_beta1, group, computed_momentum)
+                momentum = anneal(group[phase["start_momentum"]], group[phase["end_momentum"]],
+                                  pct)
+                _set_momentum(group, self.use_beta1, momentum)
         return lrs

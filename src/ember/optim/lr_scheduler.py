@@ -1,9 +1,18 @@
-"""Learning-rate schedulers, PyTorch's classes with the same recursive (chainable) forms.
+"""Learning-rate schedulers: PyTorch's classes, arguments, lr sequences and state_dict format.
 
-Each scheduler's ``get_lr`` updates from the optimizer's current lr, as PyTorch's does, so
-chained schedulers compose and the lr sequence is PyTorch's to the last bit; ``step(epoch)``
-uses the closed form where one exists. ``state_dict`` is every attribute but the
-optimizer (plain functions in ``lr_lambda`` are not saved, as in PyTorch).
+How they are put together here:
+
+* A step computes each group's lr from the lr the optimizer holds now (the chainable
+  form), so schedulers sharing an optimizer compose, and each formula is evaluated in the
+  same order of operations as PyTorch's, so the sequences agree to the last bit.
+* Most schedulers only multiply the current lr by a ratio that depends on the epoch. They
+  state that ratio (``_ratio``) and the ratio of their closed form to ``base_lrs``
+  (``_base_ratio``, used when ``step(epoch)`` jumps to an epoch); ``_RatioScheduler``
+  does the rest.
+* ``state_dict`` is the instance ``__dict__`` less the optimizer: that is PyTorch's saved
+  format, so attribute names are PyTorch's and checkpoints move between the libraries.
+  Attributes that hold callables or inner schedulers are saved as their own state
+  (``_STATE_CODECS``).
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import types
 import warnings
 from bisect import bisect_right
 from collections import Counter
+from contextlib import contextmanager
 from typing import Any
 
 from ember import Tensor
@@ -33,217 +43,298 @@ EPOCH_DEPRECATION_WARNING = (
     "new chainable form, where available. Please open an issue if you are unable to "
     "replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose."
 )
+_GET_LR_OUTSIDE_STEP = (
+    "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
+)
+_STEP_BEFORE_OPTIMIZER = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and "
+    "later, you should call them in the opposite order: `optimizer.step()` before "
+    "`lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first "
+    "value of the learning rate schedule. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+)
 
 
-def _format_param(name: str, optimizer: Optimizer, param) -> list:
-    """One value per param group (a scalar is repeated)."""
-    if isinstance(param, (list, tuple)):
-        if len(param) != len(optimizer.param_groups):
-            raise ValueError(
-                f"{name} must have the same length as optimizer.param_groups. {name} has "
-                f"{len(param)} values, param_groups has {len(optimizer.param_groups)}."
-            )
+# ----------------------------------------------------------------------------------------
+# per-group values
+# ----------------------------------------------------------------------------------------
+
+def _own_copy(value):
+    """A tensor lr is later filled in place, so whatever the scheduler keeps is a copy."""
+    return value.clone() if isinstance(value, Tensor) else value
+
+
+def _group_values(optimizer: Optimizer, key: str) -> list:
+    return [_own_copy(group[key]) for group in optimizer.param_groups]
+
+
+def _set_group_value(group: dict, key: str, value) -> None:
+    """A tensor lr stays the same tensor (compiled or fused steps hold on to it)."""
+    held = group[key]
+    if isinstance(held, Tensor):
+        held.fill_(float(value))
     else:
-        param = [param] * len(optimizer.param_groups)
-    return [p.clone() if isinstance(p, Tensor) else p for p in param]
+        group[key] = value
 
 
-def _param_groups_val_list(optimizer: Optimizer, key: str) -> list:
-    return [g[key].clone() if isinstance(g[key], Tensor) else g[key]
-            for g in optimizer.param_groups]
+def _per_group(optimizer: Optimizer, value, mismatch) -> list:
+    """One entry per param group: a scalar is repeated, a list or tuple must already have
+    one entry per group (``mismatch(expected, got)`` words the ValueError)."""
+    expected = len(optimizer.param_groups)
+    if not isinstance(value, (list, tuple)):
+        return [value] * expected
+    if len(value) != expected:
+        raise ValueError(mismatch(expected, len(value)))
+    return list(value)
 
 
-def _update_param_group_val(param_group: dict, key: str, val) -> None:
-    if isinstance(param_group[key], Tensor):
-        param_group[key].fill_(float(val))
-    else:
-        param_group[key] = val
+def _hparam_per_group(name: str, optimizer: Optimizer, value) -> list:
+    """A hyper-parameter given once or per group, as the list of per-group values."""
+    values = _per_group(
+        optimizer, value,
+        lambda expected, got: f"{name} must have the same length as optimizer.param_groups. "
+        f"{name} has {got} values, param_groups has {expected}.",
+    )
+    return [_own_copy(v) for v in values]
 
 
-class _enable_get_lr_call:
-    def __init__(self, scheduler):
-        self.scheduler = scheduler
-
-    def __enter__(self):
-        self.scheduler._get_lr_called_within_step = True
-        return self
-
-    def __exit__(self, *exc):
-        self.scheduler._get_lr_called_within_step = False
+def _cosine_point(eta_min, base_lr, elapsed, period):
+    """The lr ``elapsed`` into a half cosine that falls from base_lr to eta_min over period."""
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * elapsed / period)) / 2
 
 
-class _initial_mode:
-    def __init__(self, scheduler):
-        self.scheduler = scheduler
-
-    def __enter__(self):
-        self.scheduler._is_initial = True
-
-    def __exit__(self, *exc):
-        self.scheduler._is_initial = False
+def _require_optimizer(optimizer) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
 
 
-def _warn_get_lr_called_within_step(scheduler) -> None:
-    if not scheduler._get_lr_called_within_step:
-        warnings.warn(
-            "To get the last learning rate computed by the scheduler, please use "
-            "`get_last_lr()`.", UserWarning, stacklevel=3,
-        )
+@contextmanager
+def _flag(scheduler, name: str):
+    """Holds a boolean attribute True for a block (the names are PyTorch's: they are in
+    the state_dict, saved as False)."""
+    setattr(scheduler, name, True)
+    try:
+        yield
+    finally:
+        setattr(scheduler, name, False)
 
+
+# ----------------------------------------------------------------------------------------
+# saving attributes that are not plain data
+# ----------------------------------------------------------------------------------------
+
+def _callable_state(fn):
+    """A plain function cannot be saved (None, as PyTorch); a callable object's fields can."""
+    if fn is None or isinstance(fn, types.FunctionType):
+        return None
+    return fn.__dict__.copy()
+
+
+def _restore_callable(fn, saved) -> None:
+    if saved is not None:
+        fn.__dict__.update(saved)
+
+
+def _save_callables(fns) -> list:
+    return [_callable_state(fn) for fn in fns]
+
+
+def _load_callables(fns, saved) -> None:
+    for fn, fields in zip(fns, saved):
+        _restore_callable(fn, fields)
+
+
+def _save_inner(schedulers) -> list:
+    return [inner.state_dict() for inner in schedulers]
+
+
+def _load_inner(schedulers, saved) -> None:
+    for inner, state in zip(schedulers, saved):
+        inner.load_state_dict(state)
+
+
+# ----------------------------------------------------------------------------------------
+# base class
+# ----------------------------------------------------------------------------------------
 
 class LRScheduler:
-    """Base class: sets ``initial_lr`` on each group, steps once at construction."""
+    """Base class: records ``initial_lr`` in each group and takes the epoch-0 step at
+    construction. Built-in subclasses implement ``_compute_lrs``; a user subclass may
+    override ``get_lr`` (and ``_get_closed_form_lr``) as with PyTorch."""
 
     _get_lr_called_within_step: bool = False
     _is_initial: bool = False
+    # attribute -> (save, load) for attributes saved as their own state, not as objects
+    _STATE_CODECS: dict[str, tuple] = {}
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        _require_optimizer(optimizer)
         self.optimizer = optimizer
-        if last_epoch == -1:
-            for group in optimizer.param_groups:
-                initial_lr = group["lr"]
-                if isinstance(initial_lr, Tensor):
-                    initial_lr = initial_lr.clone()
-                group.setdefault("initial_lr", initial_lr)
-        else:
-            for i, group in enumerate(optimizer.param_groups):
-                if "initial_lr" not in group:
-                    raise KeyError(
-                        f"param 'initial_lr' is not specified in param_groups[{i}] when "
-                        "resuming scheduler with last_epoch >= 0.\nThis typically happens "
-                        "when:\n1. You're trying to resume training from a checkpoint but "
-                        "haven't properly loaded the optimizer state\n2. You're using "
-                        "last_epoch >= 0 for a fresh training run (not recommended)"
-                    )
-        self.base_lrs: list = _param_groups_val_list(optimizer, "initial_lr")
+        resuming = last_epoch != -1
+        for index, group in enumerate(optimizer.param_groups):
+            if not resuming:
+                group.setdefault("initial_lr", _own_copy(group["lr"]))
+            elif "initial_lr" not in group:
+                raise KeyError(
+                    f"param 'initial_lr' is not specified in param_groups[{index}] when "
+                    "resuming scheduler with last_epoch >= 0.\nThis typically happens "
+                    "when:\n1. You're trying to resume training from a checkpoint but "
+                    "haven't properly loaded the optimizer state\n2. You're using "
+                    "last_epoch >= 0 for a fresh training run (not recommended)"
+                )
+        self.base_lrs: list = _group_values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
-        # from now on optimizer.step() records that it ran (PyTorch wraps step for this),
-        # so the first scheduler step can warn when it comes before any optimizer step
+        # optimizer.step() records from now on that it ran (PyTorch wraps step for this),
+        # so a first scheduler step taken before any optimizer step can warn
         optimizer.__dict__["_step_tracked_by_lr_scheduler"] = True
         self._initial_step()
 
     def _initial_step(self) -> None:
+        """The construction step; ``_is_initial`` lets a chained form tell it apart from a
+        real epoch (it must leave a resumed optimizer's lr alone)."""
         self._step_count = 0
-        with _initial_mode(self):
+        with _flag(self, "_is_initial"):
             self.step()
 
     def state_dict(self) -> dict[str, Any]:
-        """Every attribute except the optimizer."""
-        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+        """Every attribute except the optimizer (PyTorch's format)."""
+        state = {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+        for key, (save, _) in self._STATE_CODECS.items():
+            state[key] = save(state[key])
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
+        codecs = self._STATE_CODECS
+        self.__dict__.update({k: v for k, v in state_dict.items() if k not in codecs})
+        for key, (_, load) in codecs.items():
+            load(getattr(self, key), state_dict[key])
 
     def get_last_lr(self) -> list:
         """The lr of each group as last set by this scheduler."""
         return self._last_lr
 
     def get_lr(self) -> list:
+        """The lrs for ``last_epoch``, called by ``step``. A direct call warns, as in
+        PyTorch: chained forms read the lr in place, so calling twice moves it twice."""
+        if not self._get_lr_called_within_step:
+            warnings.warn(_GET_LR_OUTSIDE_STEP, UserWarning, stacklevel=2)
+        return self._compute_lrs()
+
+    def _compute_lrs(self) -> list:
         raise NotImplementedError
 
     def step(self, epoch: int | None = None) -> None:
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
-            warnings.warn(
-                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch "
-                "1.1.0 and later, you should call them in the opposite order: "
-                "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will "
-                "result in PyTorch skipping the first value of the learning rate schedule. "
-                "See more details at "
-                "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
-                UserWarning, stacklevel=2,
-            )
+            warnings.warn(_STEP_BEFORE_OPTIMIZER, UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
     def _update_lr(self, epoch: int | None = None) -> None:
-        with _enable_get_lr_call(self):
-            if epoch is None:
-                self.last_epoch += 1
-                values = self.get_lr()
-            else:
-                self.last_epoch = epoch
-                if hasattr(self, "_get_closed_form_lr"):
-                    values = self._get_closed_form_lr()
-                else:
-                    values = self.get_lr()
-        for param_group, lr in zip(self.optimizer.param_groups, values):
-            _update_param_group_val(param_group, "lr", lr)
-        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
+        """One step, without the warnings. Jumping to an explicit epoch uses the closed
+        form where there is one: the chained form needs the previous epoch's lr in place."""
+        closed_form = None if epoch is None else getattr(self, "_get_closed_form_lr", None)
+        with _flag(self, "_get_lr_called_within_step"):
+            self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+            lrs = self.get_lr() if closed_form is None else closed_form()
+        self._apply_lrs(lrs)
+
+    def _apply_lrs(self, lrs) -> None:
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            _set_group_value(group, "lr", lr)
+        self._last_lr = _group_values(self.optimizer, "lr")
 
 
 class _LRScheduler(LRScheduler):
     pass
 
 
-def _lambdas_for(optimizer, lr_lambda) -> list:
-    if not isinstance(lr_lambda, (list, tuple)):
-        return [lr_lambda] * len(optimizer.param_groups)
-    if len(lr_lambda) != len(optimizer.param_groups):
-        raise ValueError(
-            f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}"
-        )
-    return list(lr_lambda)
+class _RatioScheduler(LRScheduler):
+    """A schedule that multiplies every group's current lr by one ratio per step.
+
+    ``_ratio()`` is that ratio at ``last_epoch``, or None to leave the lrs as they are;
+    ``_base_ratio()`` is lr / base_lr at ``last_epoch`` (the closed form).
+    """
+
+    def _ratio(self):
+        raise NotImplementedError
+
+    def _base_ratio(self):
+        raise NotImplementedError
+
+    def _compute_lrs(self) -> list:
+        ratio = self._ratio()
+        if ratio is None:
+            return _group_values(self.optimizer, "lr")
+        return [group["lr"] * ratio for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list:
+        ratio = self._base_ratio()
+        return [base_lr * ratio for base_lr in self.base_lrs]
 
 
-class _LambdaStateMixin:
-    """state_dict without plain functions (callable objects keep their ``__dict__``)."""
+# ----------------------------------------------------------------------------------------
+# schedules given by functions of the epoch
+# ----------------------------------------------------------------------------------------
 
-    def state_dict(self) -> dict[str, Any]:
-        state_dict = {k: v for k, v in self.__dict__.items()
-                      if k not in ("optimizer", "lr_lambdas")}
-        state_dict["lr_lambdas"] = [None] * len(self.lr_lambdas)
-        for idx, fn in enumerate(self.lr_lambdas):
-            if not isinstance(fn, types.FunctionType):
-                state_dict["lr_lambdas"][idx] = fn.__dict__.copy()
-        return state_dict
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        lr_lambdas = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
-        state_dict["lr_lambdas"] = lr_lambdas
-        for idx, fn in enumerate(lr_lambdas):
-            if fn is not None:
-                self.lr_lambdas[idx].__dict__.update(fn)
+def _lambdas_for(optimizer: Optimizer, lr_lambda) -> list:
+    return _per_group(optimizer, lr_lambda,
+                      lambda expected, got: f"Expected {expected} lr_lambdas, but got {got}")
 
 
-class LambdaLR(_LambdaStateMixin, LRScheduler):
+_LAMBDA_CODECS = {"lr_lambdas": (_save_callables, _load_callables)}
+
+
+class LambdaLR(LRScheduler):
     """lr = initial_lr * lr_lambda(epoch)."""
 
+    _STATE_CODECS = _LAMBDA_CODECS
+
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1) -> None:
-        self.optimizer = optimizer
         self.lr_lambdas = _lambdas_for(optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
-        return [base_lr * lmbda(self.last_epoch)
-                for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+    def _compute_lrs(self) -> list:
+        epoch = self.last_epoch
+        return [base_lr * fn(epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
-class MultiplicativeLR(_LambdaStateMixin, LRScheduler):
-    """lr *= lr_lambda(epoch) at every step after the first."""
+class MultiplicativeLR(LRScheduler):
+    """lr *= lr_lambda(epoch) at every step after the construction step."""
+
+    _STATE_CODECS = _LAMBDA_CODECS
 
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1) -> None:
-        self.optimizer = optimizer
         self.lr_lambdas = _lambdas_for(optimizer, lr_lambda)
         for fn in self.lr_lambdas:
             if not callable(fn):
                 raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
+    def _compute_lrs(self) -> list:
+        groups = self.optimizer.param_groups
         if self._is_initial:
-            return _param_groups_val_list(self.optimizer, "lr")
-        return [group["lr"] * lmbda(self.last_epoch)
-                for lmbda, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+            return _group_values(self.optimizer, "lr")
+        epoch = self.last_epoch
+        return [group["lr"] * fn(epoch) for fn, group in zip(self.lr_lambdas, groups)]
 
 
-class StepLR(LRScheduler):
+def _ramp_over(scheduler) -> bool:
+    """A ramp over total_iters leaves the lr alone at construction (a resumed optimizer
+    already holds it) and once the ramp is done."""
+    return scheduler._is_initial or scheduler.last_epoch > scheduler.total_iters
+
+
+def _require_unit_range(value, low_inclusive: bool, message: str) -> None:
+    """ValueError unless value lies in [0, 1] (or (0, 1]); the comparisons are PyTorch's,
+    so a NaN passes as it does there."""
+    below = value < 0 if low_inclusive else value <= 0
+    if below or value > 1.0:
+        raise ValueError(message)
+
+
+class StepLR(_RatioScheduler):
     """lr *= gamma every ``step_size`` epochs."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
@@ -252,116 +343,104 @@ class StepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
-        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return _param_groups_val_list(self.optimizer, "lr")
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+    def _ratio(self):
+        epoch = self.last_epoch
+        return self.gamma if epoch != 0 and epoch % self.step_size == 0 else None
 
-    def _get_closed_form_lr(self) -> list:
-        return [base_lr * self.gamma ** (self.last_epoch // self.step_size)
-                for base_lr in self.base_lrs]
+    def _base_ratio(self):
+        return self.gamma ** (self.last_epoch // self.step_size)
 
 
-class MultiStepLR(LRScheduler):
-    """lr *= gamma at each milestone (repeated milestones multiply repeatedly)."""
+class MultiStepLR(_RatioScheduler):
+    """lr *= gamma at each milestone (a repeated milestone multiplies once per repeat)."""
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        self.milestones = Counter(milestones)
+        self.milestones = Counter(milestones)  # a Counter, as PyTorch saves it
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
-        if self.last_epoch not in self.milestones:
-            return _param_groups_val_list(self.optimizer, "lr")
-        return [group["lr"] * self.gamma ** self.milestones[self.last_epoch]
-                for group in self.optimizer.param_groups]
+    def _ratio(self):
+        repeats = self.milestones.get(self.last_epoch)
+        return None if repeats is None else self.gamma ** repeats
 
-    def _get_closed_form_lr(self) -> list:
-        milestones = sorted(self.milestones.elements())
-        return [base_lr * self.gamma ** bisect_right(milestones, self.last_epoch)
-                for base_lr in self.base_lrs]
+    def _base_ratio(self):
+        passed = sum(n for epoch, n in self.milestones.items() if epoch <= self.last_epoch)
+        return self.gamma ** passed
 
 
-class ConstantLR(LRScheduler):
+class ConstantLR(_RatioScheduler):
     """lr * factor until ``total_iters``, then lr."""
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1) -> None:
-        if factor > 1.0 or factor < 0:
-            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        _require_unit_range(factor, True,
+                            "Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
+    def _ratio(self):
         if self.last_epoch == 0:
-            return [group["lr"] * self.factor for group in self.optimizer.param_groups]
-        if self.last_epoch != self.total_iters:
-            return _param_groups_val_list(self.optimizer, "lr")
-        return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
+            return self.factor
+        # undoing the factor multiplies by its reciprocal, as PyTorch does
+        return 1.0 / self.factor if self.last_epoch == self.total_iters else None
 
-    def _get_closed_form_lr(self) -> list:
-        return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
-                for base_lr in self.base_lrs]
+    def _base_ratio(self):
+        if self.last_epoch < self.total_iters:
+            return self.factor
+        return self.factor + (1 - self.factor)
 
 
-class LinearLR(LRScheduler):
-    """Linear ramp of the multiplier from start_factor to end_factor over total_iters."""
+class LinearLR(_RatioScheduler):
+    """The lr multiplier moves linearly from start_factor to end_factor over total_iters."""
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
-        if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError(
-                "Starting multiplicative factor expected to be greater than 0 and less or "
-                "equal to 1."
-            )
-        if end_factor > 1.0 or end_factor < 0:
-            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        _require_unit_range(
+            start_factor, False,
+            "Starting multiplicative factor expected to be greater than 0 and less or equal "
+            "to 1.",
+        )
+        _require_unit_range(end_factor, True,
+                            "Ending multiplicative factor expected to be between 0 and 1.")
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
+    def _ratio(self):
         if self.last_epoch == 0:
-            return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
-        if self._is_initial or self.last_epoch > self.total_iters:
-            return _param_groups_val_list(self.optimizer, "lr")
-        delta = self.end_factor - self.start_factor
-        return [group["lr"] * (1.0 + delta / (self.total_iters * self.start_factor
-                                              + (self.last_epoch - 1) * delta))
-                for group in self.optimizer.param_groups]
+            return self.start_factor
+        if _ramp_over(self):
+            return None
+        # multiplier(e) / multiplier(e - 1), written over a common denominator
+        slope = self.end_factor - self.start_factor
+        steps_done = self.last_epoch - 1
+        return 1.0 + slope / (self.total_iters * self.start_factor + steps_done * slope)
 
-    def _get_closed_form_lr(self) -> list:
-        return [base_lr * (self.start_factor + (self.end_factor - self.start_factor)
-                           * min(self.total_iters, self.last_epoch) / self.total_iters)
-                for base_lr in self.base_lrs]
+    def _base_ratio(self):
+        progress = min(self.total_iters, self.last_epoch)
+        return (self.start_factor
+                + (self.end_factor - self.start_factor) * progress / self.total_iters)
 
 
-class ExponentialLR(LRScheduler):
+class ExponentialLR(_RatioScheduler):
     """lr *= gamma every epoch."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
-        if self._is_initial:
-            return _param_groups_val_list(self.optimizer, "lr")
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+    def _ratio(self):
+        return None if self._is_initial else self.gamma
 
-    def _get_closed_form_lr(self) -> list:
-        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
+    def _base_ratio(self):
+        return self.gamma**self.last_epoch
 
 
-class PolynomialLR(LRScheduler):
-    """lr * (1 - t / total_iters) ** power, then constant."""
+class PolynomialLR(_RatioScheduler):
+    """lr * (1 - t / total_iters) ** power, constant after total_iters."""
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
                  last_epoch: int = -1) -> None:
@@ -369,17 +448,17 @@ class PolynomialLR(LRScheduler):
         self.power = power
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
-        if self._is_initial or self.last_epoch > self.total_iters:
-            return _param_groups_val_list(self.optimizer, "lr")
-        decay_factor = ((1.0 - self.last_epoch / self.total_iters)
-                        / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
-        return [group["lr"] * decay_factor for group in self.optimizer.param_groups]
+    def _remaining(self, epoch) -> float:
+        return 1.0 - epoch / self.total_iters
 
-    def _get_closed_form_lr(self) -> list:
-        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters)
-                ** self.power for base_lr in self.base_lrs]
+    def _ratio(self):
+        if _ramp_over(self):
+            return None
+        return (self._remaining(self.last_epoch) / self._remaining(self.last_epoch - 1)) \
+            ** self.power
+
+    def _base_ratio(self):
+        return self._remaining(min(self.total_iters, self.last_epoch)) ** self.power
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -392,76 +471,65 @@ class CosineAnnealingLR(LRScheduler):
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        _warn_get_lr_called_within_step(self)
-        groups = self.optimizer.param_groups
+    def _compute_lrs(self) -> list:
         if self._is_initial:
-            return _param_groups_val_list(self.optimizer, "lr")
+            return _group_values(self.optimizer, "lr")
         if self._step_count == 1 and self.last_epoch > 0:
-            return [self.eta_min + (base_lr - self.eta_min)
-                    * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
-                    for base_lr in self.base_lrs]
-        if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
-            return [group["lr"]
-                    + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
+            return self._get_closed_form_lr()  # nothing to chain from yet
+        groups = self.optimizer.param_groups
+        period = self.T_max
+        epoch = self.last_epoch
+        if (epoch - 1 - period) % (2 * period) == 0:
+            # the step off the minimum: the ratio below would be 0 / 0, so add the rise
+            rise = (1 - math.cos(math.pi / period)) / 2
+            return [group["lr"] + (base_lr - self.eta_min) * rise
                     for base_lr, group in zip(self.base_lrs, groups)]
-        return [(1 + math.cos(math.pi * self.last_epoch / self.T_max))
-                / (1 + math.cos(math.pi * (self.last_epoch - 1) / self.T_max))
-                * (group["lr"] - self.eta_min) + self.eta_min for group in groups]
+        ratio = ((1 + math.cos(math.pi * epoch / period))
+                 / (1 + math.cos(math.pi * (epoch - 1) / period)))
+        return [ratio * (group["lr"] - self.eta_min) + self.eta_min for group in groups]
 
     def _get_closed_form_lr(self) -> list:
-        return [self.eta_min + (base_lr - self.eta_min)
-                * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+        return [_cosine_point(self.eta_min, base_lr, self.last_epoch, self.T_max)
                 for base_lr in self.base_lrs]
 
 
-def _check_schedulers(owner, optimizer, schedulers) -> None:
-    name = owner.__class__.__name__
-    for idx, scheduler in enumerate(schedulers):
-        if not hasattr(scheduler, "optimizer"):
-            raise TypeError(f"{name} at index {idx} should have `optimizer` as its attribute.")
-        if isinstance(scheduler, ReduceLROnPlateau):
+# ----------------------------------------------------------------------------------------
+# schedulers made of other schedulers
+# ----------------------------------------------------------------------------------------
+
+def _check_inner_schedulers(owner, optimizer: Optimizer, schedulers, wanted: str) -> None:
+    """The checks SequentialLR and ChainedScheduler share, with PyTorch's messages."""
+    kind = type(owner).__name__
+    if len(schedulers) < 1:
+        raise ValueError(f"{kind} expects at least one scheduler{wanted}, but got no scheduler.")
+    for index, inner in enumerate(schedulers):
+        if not hasattr(inner, "optimizer"):
+            raise TypeError(f"{kind} at index {index} should have `optimizer` as its attribute.")
+        if isinstance(inner, ReduceLROnPlateau):
             raise ValueError(
-                f"{name} does not support `ReduceLROnPlateau` scheduler as it requires "
+                f"{kind} does not support `ReduceLROnPlateau` scheduler as it requires "
                 "additional kwargs to be specified when calling `step`, but got one at index "
-                f"{idx} in the given schedulers sequence."
+                f"{index} in the given schedulers sequence."
             )
-        if optimizer != scheduler.optimizer:
+        if inner.optimizer != optimizer:
             raise ValueError(
-                f"{name} expects all schedulers to belong to the same optimizer, but got "
-                f"scheduler {scheduler.__class__.__name__} at index {idx} has "
-                f"{scheduler.optimizer}, which is different from {optimizer.__class__.__name__}."
+                f"{kind} expects all schedulers to belong to the same optimizer, but got "
+                f"scheduler {type(inner).__name__} at index {index} has "
+                f"{inner.optimizer}, which is different from {type(optimizer).__name__}."
             )
 
 
-class _NestedStateMixin:
-    """state_dict with each inner scheduler's state_dict in place of the scheduler."""
-
-    def state_dict(self) -> dict[str, Any]:
-        state_dict = {k: v for k, v in self.__dict__.items()
-                      if k not in ("optimizer", "_schedulers")}
-        state_dict["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state_dict
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        schedulers = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        state_dict["_schedulers"] = schedulers
-        for idx, s in enumerate(schedulers):
-            self._schedulers[idx].load_state_dict(s)
+_NESTED_CODECS = {"_schedulers": (_save_inner, _load_inner)}
 
 
-class SequentialLR(_NestedStateMixin, LRScheduler):
-    """Runs ``schedulers[i]`` between ``milestones[i-1]`` and ``milestones[i]``."""
+class SequentialLR(LRScheduler):
+    """Runs ``schedulers[i]`` from ``milestones[i-1]`` until ``milestones[i]``."""
+
+    _STATE_CODECS = _NESTED_CODECS
 
     def __init__(self, optimizer: Optimizer, schedulers: list, milestones: list[int],
                  last_epoch: int = -1) -> None:
-        if len(schedulers) < 1:
-            raise ValueError(
-                f"{self.__class__.__name__} expects at least one scheduler, but got no "
-                "scheduler."
-            )
-        _check_schedulers(self, optimizer, schedulers)
+        _check_inner_schedulers(self, optimizer, schedulers, "")
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
                 "Sequential Schedulers expects number of schedulers provided to be one more "
@@ -472,52 +540,56 @@ class SequentialLR(_NestedStateMixin, LRScheduler):
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
-        # undo the steps the inner schedulers took at construction
-        for group in self.optimizer.param_groups:
-            _update_param_group_val(group, "lr", group["initial_lr"])
+        # every inner scheduler stepped once when it was built; start over from the
+        # initial lrs, with only the scheduler that owns epoch 0 taking that step
+        for group in optimizer.param_groups:
+            _set_group_value(group, "lr", group["initial_lr"])
         self.recursive_undo()
-        idx = bisect_right(self._milestones, 0)
-        self._schedulers[idx]._initial_step()
-        self._last_lr = schedulers[idx].get_last_lr()
+        first = schedulers[bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
 
     def recursive_undo(self, sched=None) -> None:
-        scheds = self if sched is None else sched
-        if hasattr(scheds, "_schedulers"):
-            for s in scheds._schedulers:
-                self.recursive_undo(s)
-        elif hasattr(scheds, "last_epoch"):
-            scheds.last_epoch -= 1
+        """Take back one epoch from every scheduler nested below ``sched`` (default self)."""
+        target = self if sched is None else sched
+        nested = getattr(target, "_schedulers", None)
+        if nested is not None:
+            for inner in nested:
+                self.recursive_undo(inner)
+        elif hasattr(target, "last_epoch"):
+            target.last_epoch -= 1
 
     def step(self) -> None:
         self.last_epoch += 1
-        idx = bisect_right(self._milestones, self.last_epoch)
-        scheduler = self._schedulers[idx]
-        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
-            scheduler._update_lr(0)
+        index = bisect_right(self._milestones, self.last_epoch)
+        active = self._schedulers[index]
+        if index > 0 and self.last_epoch == self._milestones[index - 1]:
+            active._update_lr(0)  # taking over: start at its own epoch 0
         else:
-            scheduler.step()
-        self._last_lr = scheduler.get_last_lr()
+            active.step()
+        self._last_lr = active.get_last_lr()
 
 
-class ChainedScheduler(_NestedStateMixin, LRScheduler):
+class ChainedScheduler(LRScheduler):
     """Steps every scheduler in turn at each ``step()`` (their effects multiply)."""
 
+    _STATE_CODECS = _NESTED_CODECS
+
     def __init__(self, schedulers, optimizer: Optimizer | None = None) -> None:
-        if len(schedulers) < 1:
-            raise ValueError(
-                f"{self.__class__.__name__} expects at least one scheduler to be chained, but "
-                "got no scheduler."
-            )
-        optimizer = optimizer or schedulers[0].optimizer
-        _check_schedulers(self, optimizer, schedulers)
+        if optimizer is None and len(schedulers) > 0:
+            optimizer = schedulers[0].optimizer
+        _check_inner_schedulers(self, optimizer, schedulers, " to be chained")
         self._schedulers = schedulers
         self.optimizer = optimizer
-        self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
+        self._read_last_lr()
+
+    def _read_last_lr(self) -> None:
+        self._last_lr = _group_values(self._schedulers[-1].optimizer, "lr")
 
     def step(self) -> None:
-        for scheduler in self._schedulers:
-            scheduler.step()
-        self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
+        for inner in self._schedulers:
+            inner.step()
+        self._read_last_lr()
 
 
 from ._lr_cyclic import (  # noqa: E402 - they subclass LRScheduler defined above
@@ -526,4 +598,3 @@ from ._lr_cyclic import (  # noqa: E402 - they subclass LRScheduler defined abov
     OneCycleLR,
     ReduceLROnPlateau,
 )
-

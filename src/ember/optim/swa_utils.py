@@ -13,7 +13,7 @@ import ember
 from ember.nn import Module
 
 from ._inplace import copy_, lerp_
-from .lr_scheduler import LRScheduler, _format_param
+from .lr_scheduler import LRScheduler, _hparam_per_group
 
 __all__ = [
     "AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn",
@@ -181,7 +181,7 @@ class SWALR(LRScheduler):
 
     def __init__(self, optimizer, swa_lr, anneal_epochs: int = 10,
                  anneal_strategy: str = "cos", last_epoch: int = -1) -> None:
-        swa_lrs = _format_param("swa_lr", optimizer, swa_lr)
+        swa_lrs = _hparam_per_group("swa_lr", optimizer, swa_lr)
         for lr, group in zip(swa_lrs, optimizer.param_groups):
             group["swa_lr"] = lr
         if anneal_strategy not in ["cos", "linear"]:
