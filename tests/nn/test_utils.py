@@ -352,3 +352,81 @@ def test_transfer_parametrizations_and_params():
     P.transfer_parametrizations_and_params(source, target)
     assert P.is_parametrized(target, "weight")
     np.testing.assert_allclose(target.weight.detach().numpy(), source.weight.detach().numpy())
+
+
+def _parametrize_failure(lib, case):
+    """Each case ends in an error whose type and text must be PyTorch's."""
+    P, nn = lib.nn.utils.parametrize, lib.nn
+
+    class ToDouble(nn.Module):
+        def forward(self, x):
+            return x.double()
+
+    class NotATensor(nn.Module):
+        def forward(self, x):
+            return 3
+
+    class BadInverse(nn.Module):
+        def forward(self, x):
+            return x
+
+        def right_inverse(self, x):
+            return x.double()
+
+    class Split(nn.Module):
+        def forward(self, a, b):
+            return a + b
+
+        def right_inverse(self, x):
+            return x, lib.zeros_like(x)
+
+    m = nn.Linear(2, 2)
+    if case == "dtype":
+        P.register_parametrization(m, "weight", ToDouble())
+    elif case == "not_tensor":
+        P.register_parametrization(m, "weight", NotATensor())
+    elif case == "inverse_dtype":
+        P.register_parametrization(m, "weight", BadInverse())
+    elif case == "no_inverse":
+        P.register_parametrization(m, "weight", nn.Identity())
+        m.weight = lib.ones(2, 2)
+    elif case == "second_not_tensor":
+        P.register_parametrization(m, "weight", nn.Identity())
+        P.register_parametrization(m, "weight", NotATensor())
+    elif case == "sequence_unparametrized":
+        P.register_parametrization(m, "weight", Split())
+        P.remove_parametrizations(m, "weight", leave_parametrized=False)
+
+
+@pytest.mark.parametrize("case", ["dtype", "not_tensor", "inverse_dtype", "no_inverse",
+                                  "second_not_tensor", "sequence_unparametrized"])
+def test_parametrize_failures_match_torch(case):
+    with pytest.raises(Exception) as theirs:
+        _parametrize_failure(torch, case)
+    with pytest.raises(type(theirs.value)) as ours:
+        _parametrize_failure(ember, case)
+    assert str(ours.value).replace("ember", "torch") == str(theirs.value)
+
+
+def test_parametrize_sequence_originals_match_torch():
+    """A right_inverse returning two tensors: original0/original1 keys, values, and the
+    parametrized weight left behind by remove."""
+    def run(lib):
+        class Split(lib.nn.Module):
+            def forward(self, a, b):
+                return a + b
+
+            def right_inverse(self, x):
+                return x * 0.25, x * 0.75
+
+        m = lib.nn.Linear(2, 2, bias=False)
+        with lib.no_grad():
+            m.weight.copy_(lib.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        lib.nn.utils.parametrize.register_parametrization(m, "weight", Split())
+        state = {k: v.detach().numpy().tolist() for k, v in m.state_dict().items()}
+        m.weight = lib.full((2, 2), 8.0)
+        halves = m.parametrizations.weight.original1.detach().numpy().tolist()
+        lib.nn.utils.parametrize.remove_parametrizations(m, "weight")
+        return state, halves, m.weight.detach().numpy().tolist(), type(m.weight).__name__
+
+    assert run(ember) == run(torch)
