@@ -8,6 +8,7 @@ from typing import ClassVar
 import ember
 
 from . import constraints
+from ._expand import rebuilt
 from .distribution import Distribution
 from .utils import _sum_rightmost
 
@@ -16,32 +17,33 @@ __all__ = ["Independent"]
 
 class Independent(Distribution):
     """Reinterprets the rightmost ``reinterpreted_batch_ndims`` batch dims of
-    ``base_distribution`` as event dims: log_prob and entropy sum over them."""
+    ``base_distribution`` as event dims: draws are the base's draws, while log_prob and
+    entropy add up over the moved dims."""
 
     arg_constraints: ClassVar[dict] = {}
 
     def __init__(self, base_distribution, reinterpreted_batch_ndims, validate_args=None):
-        if reinterpreted_batch_ndims > len(base_distribution.batch_shape):
+        base_batch = base_distribution.batch_shape
+        if reinterpreted_batch_ndims > len(base_batch):
             raise ValueError(
                 "Expected reinterpreted_batch_ndims <= len(base_distribution.batch_shape), "
-                f"actual {reinterpreted_batch_ndims} vs {len(base_distribution.batch_shape)}")
-        shape = base_distribution.batch_shape + base_distribution.event_shape
-        event_dim = reinterpreted_batch_ndims + len(base_distribution.event_shape)
-        batch_shape = shape[:len(shape) - event_dim]
-        event_shape = shape[len(shape) - event_dim:]
+                f"actual {reinterpreted_batch_ndims} vs {len(base_batch)}")
+        split = len(base_batch) - reinterpreted_batch_ndims
         self.base_dist = base_distribution
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        super().__init__(base_batch[:split],
+                         base_batch[split:] + base_distribution.event_shape,
+                         validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Independent, _instance)
         batch_shape = ember.Size(batch_shape)
-        new.base_dist = self.base_dist.expand(
-            batch_shape + self.event_shape[:self.reinterpreted_batch_ndims])
-        new.reinterpreted_batch_ndims = self.reinterpreted_batch_ndims
-        super(Independent, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        moved = self.event_shape[:self.reinterpreted_batch_ndims]
+        return rebuilt(self, Independent, _instance, batch_shape,
+                       base_dist=self.base_dist.expand(batch_shape + moved),
+                       reinterpreted_batch_ndims=self.reinterpreted_batch_ndims)
+
+    def _summed(self, per_base_entry):
+        return _sum_rightmost(per_base_entry, self.reinterpreted_batch_ndims)
 
     @property
     def has_rsample(self):
@@ -49,16 +51,14 @@ class Independent(Distribution):
 
     @property
     def has_enumerate_support(self):
-        if self.reinterpreted_batch_ndims > 0:
-            return False
-        return self.base_dist.has_enumerate_support
+        # enumerating would need the cartesian product over the moved dims
+        return self.reinterpreted_batch_ndims <= 0 and self.base_dist.has_enumerate_support
 
     @constraints.dependent_property
     def support(self):
-        result = self.base_dist.support
-        if self.reinterpreted_batch_ndims:
-            result = constraints.independent(result, self.reinterpreted_batch_ndims)
-        return result
+        if not self.reinterpreted_batch_ndims:
+            return self.base_dist.support
+        return constraints.independent(self.base_dist.support, self.reinterpreted_batch_ndims)
 
     @property
     def mean(self):
@@ -79,12 +79,10 @@ class Independent(Distribution):
         return self.base_dist.rsample(sample_shape)
 
     def log_prob(self, value):
-        log_prob = self.base_dist.log_prob(value)
-        return _sum_rightmost(log_prob, self.reinterpreted_batch_ndims)
+        return self._summed(self.base_dist.log_prob(value))
 
     def entropy(self):
-        entropy = self.base_dist.entropy()
-        return _sum_rightmost(entropy, self.reinterpreted_batch_ndims)
+        return self._summed(self.base_dist.entropy())
 
     def enumerate_support(self, expand=True):
         if self.reinterpreted_batch_ndims > 0:
@@ -93,4 +91,4 @@ class Independent(Distribution):
         return self.base_dist.enumerate_support(expand=expand)
 
     def __repr__(self):
-        return f"{self.__class__.__name__}({self.base_dist}, {self.reinterpreted_batch_ndims})"
+        return f"{type(self).__name__}({self.base_dist}, {self.reinterpreted_batch_ndims})"

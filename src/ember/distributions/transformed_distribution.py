@@ -4,21 +4,39 @@ log-Jacobians (change of variables)."""
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import ClassVar
 
 import ember
 
 from . import constraints
+from ._expand import rebuilt
 from .distribution import Distribution
 from .independent import Independent
-from .transforms import ComposeTransform, Transform
+from .transforms import ComposeTransform, Transform, widen
 from .utils import _sum_rightmost
 
 __all__ = ["TransformedDistribution"]
 
 
+def _transform_list(transforms) -> list:
+    if isinstance(transforms, Transform):
+        return [transforms]
+    if not isinstance(transforms, list):
+        raise ValueError(  # noqa: TRY004 - PyTorch raises ValueError here
+            f"transforms must be a Transform or list, but was {transforms}")
+    if any(not isinstance(t, Transform) for t in transforms):
+        raise ValueError("transforms must be a Transform or a list of Transforms")
+    return transforms
+
+
 class TransformedDistribution(Distribution):
     """Samples ``transforms[-1](...transforms[0](base.sample()))``.
+
+    The base is adapted to the chain when built: expanded when the transforms broadcast
+    (an AffineTransform with a batch of ``loc``), and wrapped in ``Independent`` when the
+    first transform reads more event dims than the base has.
 
     Example::
 
@@ -29,110 +47,89 @@ class TransformedDistribution(Distribution):
     arg_constraints: ClassVar[dict] = {}
 
     def __init__(self, base_distribution, transforms, validate_args=None):
-        if isinstance(transforms, Transform):
-            self.transforms = [transforms]
-        elif isinstance(transforms, list):
-            if not all(isinstance(t, Transform) for t in transforms):
-                raise ValueError("transforms must be a Transform or a list of Transforms")
-            self.transforms = transforms
-        else:
-            raise ValueError(  # noqa: TRY004 - PyTorch raises ValueError here
-                f"transforms must be a Transform or list, but was {transforms}")
-        base_shape = base_distribution.batch_shape + base_distribution.event_shape
-        base_event_dim = len(base_distribution.event_shape)
-        transform = ComposeTransform(self.transforms)
-        if len(base_shape) < transform.domain.event_dim:
+        self.transforms = _transform_list(transforms)
+        chain = ComposeTransform(self.transforms)
+        reads, writes = chain.domain.event_dim, chain.codomain.event_dim
+        base = base_distribution
+        given = base.batch_shape + base.event_shape
+        base_events = len(base.event_shape)
+        if len(given) < reads:
             raise ValueError("base_distribution needs to have shape with size at least "
-                             f"{transform.domain.event_dim}, but got {base_shape}.")
-        forward_shape = transform.forward_shape(base_shape)
-        expanded_base_shape = transform.inverse_shape(forward_shape)
-        if base_shape != expanded_base_shape:
-            base_batch_shape = expanded_base_shape[:len(expanded_base_shape) - base_event_dim]
-            base_distribution = base_distribution.expand(base_batch_shape)
-        reinterpreted_batch_ndims = transform.domain.event_dim - base_event_dim
-        if reinterpreted_batch_ndims > 0:
-            base_distribution = Independent(base_distribution, reinterpreted_batch_ndims)
-        self.base_dist = base_distribution
-        change_in_event_dim = transform.codomain.event_dim - transform.domain.event_dim
-        event_dim = max(transform.codomain.event_dim, base_event_dim + change_in_event_dim)
-        cut = len(forward_shape) - event_dim
-        super().__init__(forward_shape[:cut], forward_shape[cut:],
-                         validate_args=validate_args)
+                             f"{reads}, but got {given}.")
+        out_shape = chain.forward_shape(given)
+        pulled_back = chain.inverse_shape(out_shape)
+        if pulled_back != given:
+            base = base.expand(pulled_back[:len(pulled_back) - base_events])
+        if reads > base_events:
+            base = Independent(base, reads - base_events)
+        self.base_dist = base
+        out_events = max(writes, base_events + writes - reads)
+        split = len(out_shape) - out_events
+        super().__init__(out_shape[:split], out_shape[split:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(TransformedDistribution, _instance)
         batch_shape = ember.Size(batch_shape)
-        shape = batch_shape + self.event_shape
-        for t in reversed(self.transforms):
-            shape = t.inverse_shape(shape)
-        base_batch_shape = shape[:len(shape) - len(self.base_dist.event_shape)]
-        new.base_dist = self.base_dist.expand(base_batch_shape)
-        new.transforms = self.transforms
-        super(TransformedDistribution, new).__init__(batch_shape, self.event_shape,
-                                                     validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        base_shape = ComposeTransform(self.transforms).inverse_shape(
+            batch_shape + self.event_shape)
+        base_batch = base_shape[:len(base_shape) - len(self.base_dist.event_shape)]
+        return rebuilt(self, TransformedDistribution, _instance, batch_shape,
+                       base_dist=self.base_dist.expand(base_batch),
+                       transforms=self.transforms)
 
     @constraints.dependent_property(is_discrete=False)
     def support(self):
-        if not self.transforms:
-            return self.base_dist.support
-        support = self.transforms[-1].codomain
-        if len(self.event_shape) > support.event_dim:
-            support = constraints.independent(support, len(self.event_shape)
-                                              - support.event_dim)
-        return support
+        if self.transforms:
+            return widen(self.transforms[-1].codomain, len(self.event_shape))
+        return self.base_dist.support
 
     @property
     def has_rsample(self):
         return self.base_dist.has_rsample
 
+    def _push(self, value):
+        """Through every transform, first to last."""
+        return functools.reduce(lambda v, t: t(v), self.transforms, value)
+
+    def _pull(self, value):
+        """Back through every inverse, last transform first."""
+        return functools.reduce(lambda v, t: t.inv(v), self.transforms[::-1], value)
+
     def sample(self, sample_shape=()):
         with ember.no_grad():
-            x = self.base_dist.sample(sample_shape)
-            for transform in self.transforms:
-                x = transform(x)
-            return x
+            return self._push(self.base_dist.sample(sample_shape))
 
     def rsample(self, sample_shape=()):
-        x = self.base_dist.rsample(sample_shape)
-        for transform in self.transforms:
-            x = transform(x)
-        return x
+        return self._push(self.base_dist.rsample(sample_shape))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        event_dim = len(self.event_shape)
-        log_prob = 0.0
+        # walk back from y, tracking how many rightmost dims form one event, and take
+        # off each step's log|dy/dx| summed over the dims beyond its own event
+        event_dims = len(self.event_shape)
+        total = 0.0
         y = value
-        for transform in reversed(self.transforms):
-            x = transform.inv(y)
-            event_dim += transform.domain.event_dim - transform.codomain.event_dim
-            log_prob = log_prob - _sum_rightmost(transform.log_abs_det_jacobian(x, y),
-                                                 event_dim - transform.domain.event_dim)
+        for t in self.transforms[::-1]:
+            x = t.inv(y)
+            jacobian = t.log_abs_det_jacobian(x, y)
+            total = total - _sum_rightmost(jacobian, event_dims - t.codomain.event_dim)
+            event_dims = event_dims - t.codomain.event_dim + t.domain.event_dim
             y = x
-        return log_prob + _sum_rightmost(self.base_dist.log_prob(y),
-                                         event_dim - len(self.base_dist.event_shape))
+        base_term = self.base_dist.log_prob(y)
+        return total + _sum_rightmost(base_term, event_dims - len(self.base_dist.event_shape))
 
     def _monotonize_cdf(self, value):
         """A decreasing chain of transforms turns the base CDF into ``1 - cdf``."""
-        sign = 1
-        for transform in self.transforms:
-            sign = sign * transform.sign
-        if isinstance(sign, int) and sign == 1:
+        sign = functools.reduce(operator.mul, (t.sign for t in self.transforms), 1)
+        if not isinstance(sign, ember.Tensor) and sign == 1:
             return value
-        return sign * (value - 0.5) + 0.5
+        return 0.5 + sign * (value - 0.5)
 
     def cdf(self, value):
-        for transform in self.transforms[::-1]:
-            value = transform.inv(value)
+        base_value = self._pull(value)
         if self._validate_args:
-            self.base_dist._validate_sample(value)
-        return self._monotonize_cdf(self.base_dist.cdf(value))
+            self.base_dist._validate_sample(base_value)
+        return self._monotonize_cdf(self.base_dist.cdf(base_value))
 
     def icdf(self, value):
-        value = self.base_dist.icdf(self._monotonize_cdf(value))
-        for transform in self.transforms:
-            value = transform(value)
-        return value
+        return self._push(self.base_dist.icdf(self._monotonize_cdf(value)))
