@@ -584,3 +584,35 @@ def test_to_empty_keeps_shapes():
     net = build_net(ember).to_empty(device="cpu")
     assert [(n, tuple(p.shape)) for n, p in net.named_parameters()] == \
         [(n, tuple(p.shape)) for n, p in build_net(torch).named_parameters()]
+
+
+def test_state_dict_legacy_forms_and_load_reports_match_torch():
+    """The positional state_dict(destination, prefix, keep_vars) form, _metadata, a
+    public post-hook that returns a value, assign=True on a frozen parameter, and the
+    strict texts for extra state and non-tensor values."""
+    def run(lib):
+        out = []
+        m = lib.nn.Sequential(lib.nn.Linear(2, 1), lib.nn.BatchNorm1d(1))
+        dest = OrderedDict()
+        m.state_dict(dest, "net.", True)
+        out.append((list(dest), type(dest["net.0.weight"]).__name__))
+        out.append(dict(m.state_dict()._metadata))
+        m[0].weight.requires_grad_(False)
+        state = {k: v.clone() + 1 for k, v in m.state_dict().items()}
+        m.load_state_dict(state, assign=True)
+        out.append((type(m[0].weight).__name__, m[0].weight.requires_grad,
+                    m[0].bias.requires_grad))
+        bad = dict(state, **{"0.bias": 3.0, "1._extra_state": 1, "2.weight": lib.ones(1)})
+        with pytest.raises(RuntimeError) as info:
+            m.load_state_dict(bad)
+        out.append(str(info.value))
+        handle = m.register_state_dict_post_hook(lambda *a: {})
+        with pytest.raises(RuntimeError) as info:
+            m.state_dict()
+        out.append(str(info.value))
+        handle.remove()
+        return out
+
+    ours, theirs = run(ember), run(torch)
+    assert ours[:-2] == theirs[:-2]
+    assert [s.replace("ember", "torch") for s in ours[-2:]] == theirs[-2:]

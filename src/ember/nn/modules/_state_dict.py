@@ -1,10 +1,11 @@
-"""Module's state_dict / load_state_dict machinery, structured as PyTorch's so that
-subclasses overriding ``_save_to_state_dict`` / ``_load_from_state_dict`` (BatchNorm) and
-state-dict hooks behave the same; the error texts are PyTorch's."""
+"""Module's state_dict / load_state_dict machinery. The override points are PyTorch's
+(``_save_to_state_dict``, ``_load_from_state_dict`` with their signatures, the four kinds
+of state-dict hooks, ``get_extra_state``/``set_extra_state``), so subclasses written for
+PyTorch (BatchNorm's version upgrade, quantized modules) plug in unchanged; so are the
+``_metadata`` layout and the error texts."""
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -14,6 +15,8 @@ from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter, is_lazy
 from ._hooks import _IncompatibleKeys
 
+# Key (after the module's prefix) under which get_extra_state()'s value is saved;
+# PyTorch's name, also re-exported from module.py as PyTorch does.
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
 
 
@@ -23,6 +26,27 @@ def _copy_into(dst, src):
     data = src.to(device=dst.device, dtype=dst.dtype)._data
     dst._data[...] = data
     dst._vc[0] += 1
+
+
+def _saved_tensors(module):
+    """``(name, tensor)`` of what a module saves itself: its parameters, then its
+    persistent buffers, leaving out the ones set to None."""
+    skip = module._non_persistent_buffers_set
+    for name, value in module._parameters.items():
+        if value is not None:
+            yield name, value
+    for name, value in module._buffers.items():
+        if value is not None and name not in skip:
+            yield name, value
+
+
+def _overrides(module, method_name):
+    """Whether the module's class supplies its own extra-state method."""
+    return getattr(type(module), method_name) is not getattr(_StateDict, method_name)
+
+
+def _quoted(keys):
+    return ", ".join(f'"{k}"' for k in keys)
 
 
 class _StateDict:
@@ -37,121 +61,116 @@ class _StateDict:
             "Reached a code path in Module.set_extra_state() that should never be called.")
 
     def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
-        for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buf if keep_vars else buf.detach()
-        if type(self).get_extra_state is not _StateDict.get_extra_state:
+        for name, value in _saved_tensors(self):
+            destination[prefix + name] = value if keep_vars else value.detach()
+        if _overrides(self, "get_extra_state"):
             destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
 
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by dotted name (detached unless
-        ``keep_vars``), with PyTorch's keys and ``_metadata``."""
-        if args:
-            destination = args[0] if destination is None else destination
-            if len(args) > 1 and prefix == "":
-                prefix = args[1]
-            if len(args) > 2 and keep_vars is False:
-                keep_vars = args[2]
+        ``keep_vars``), with PyTorch's keys and ``_metadata``. The old positional form
+        ``state_dict(destination, prefix, keep_vars)`` is still read."""
+        legacy = dict(zip(("destination", "prefix", "keep_vars"), args))
+        if destination is None:
+            destination = legacy.get("destination")
+        if prefix == "":
+            prefix = legacy.get("prefix", prefix)
+        if keep_vars is False:
+            keep_vars = legacy.get("keep_vars", keep_vars)
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
-        local_metadata = {"version": self._version}
+        own_metadata = {"version": self._version}
         if hasattr(destination, "_metadata"):
-            destination._metadata[prefix[:-1]] = local_metadata
-        for hook in self._state_dict_pre_hooks.values():
-            hook(self, prefix, keep_vars)
+            destination._metadata[prefix[:-1]] = own_metadata
+        for pre_hook in self._state_dict_pre_hooks.values():
+            pre_hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination=destination, prefix=prefix + name + ".",
-                                  keep_vars=keep_vars)
-        for hook in self._state_dict_hooks.values():
-            hook_result = hook(self, destination, prefix, local_metadata)
-            if not getattr(hook, "_from_public_api", False):
-                if hook_result is not None:
-                    destination = hook_result
-            elif hook_result is not None:
+        for child_name, child in self._modules.items():
+            if child is not None:
+                child.state_dict(destination=destination, prefix=f"{prefix}{child_name}.",
+                                 keep_vars=keep_vars)
+        for post_hook in self._state_dict_hooks.values():
+            returned = post_hook(self, destination, prefix, own_metadata)
+            if returned is None:
+                continue
+            # Hooks registered through the public API edit in place; the private
+            # (_register_state_dict_hook) kind may hand back a replacement.
+            if getattr(post_hook, "_from_public_api", False):
                 raise RuntimeError("state_dict post-hook must return None")
+            destination = returned
         return destination
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs) -> None:
-        for hook in self._load_state_dict_pre_hooks.values():
-            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                 error_msgs)
-        persistent_buffers = {k: v for k, v in self._buffers.items()
-                              if k not in self._non_persistent_buffers_set}
-        local_state = {k: v for k, v in itertools.chain(self._parameters.items(),
-                                                        persistent_buffers.items())
-                       if v is not None}
+        for pre_hook in self._load_state_dict_pre_hooks.values():
+            pre_hook(state_dict, prefix, local_metadata, strict, missing_keys,
+                     unexpected_keys, error_msgs)
+        own = dict(_saved_tensors(self))
         assign = local_metadata.get("assign_to_params_buffers", False)
-        for name, param in local_state.items():
+        for name, current in own.items():
             key = prefix + name
-            if key not in state_dict:
-                if strict:
-                    missing_keys.append(key)
-                continue
-            input_param = state_dict[key]
-            if not isinstance(input_param, Tensor):
-                error_msgs.append(
-                    f'While copying the parameter named "{key}", expected torch.Tensor or '
-                    f"Tensor-like object from checkpoint but received {type(input_param)}")
-                continue
-            lazy = is_lazy(param)
-            if not lazy and len(param.shape) == 0 and len(input_param.shape) == 1 \
-                    and input_param.shape[0] == 1:
-                input_param = input_param[0]
-            if not lazy and input_param.shape != param.shape:
-                error_msgs.append(
-                    f"size mismatch for {key}: copying a param with shape {input_param.shape} "
-                    f"from checkpoint, the shape in current model is {param.shape}.")
-                continue
-            if not (assign or lazy) and param.is_meta and not input_param.is_meta:
-                warnings.warn(
-                    f"for {key}: copying from a non-meta parameter in the checkpoint to a meta "
-                    "parameter in the current model, which is a no-op. (Did you mean to pass "
-                    "`assign=True` to assign items in the state dictionary to their "
-                    "corresponding key in the module instead of copying them in place?)",
-                    stacklevel=2)
-            try:
-                with no_grad():
-                    if assign:
-                        if isinstance(param, Parameter):
-                            if not isinstance(input_param, Parameter):
-                                input_param = Parameter(input_param, param.requires_grad)
-                            else:
-                                input_param.requires_grad_(param.requires_grad)
-                        setattr(self, name, input_param)
-                    elif lazy:
-                        param.materialize(input_param.shape)
-                        _copy_into(param, input_param)
-                    else:
-                        _copy_into(param, input_param)
-            except Exception as ex:  # noqa: BLE001 - PyTorch reports any copy failure
-                error_msgs.append(
-                    f'While copying the parameter named "{key}", whose dimensions in the model '
-                    f"are {param.size()} and whose dimensions in the checkpoint are "
-                    f"{input_param.size()}, an exception occurred : {ex.args}.")
-        extra_state_key = prefix + _EXTRA_STATE_KEY_SUFFIX
-        if type(self).set_extra_state is not _StateDict.set_extra_state:
-            if extra_state_key in state_dict:
-                self.set_extra_state(state_dict[extra_state_key])
+            if key in state_dict:
+                self._load_one(name, current, key, state_dict[key], assign, error_msgs)
             elif strict:
-                missing_keys.append(extra_state_key)
-        elif strict and extra_state_key in state_dict:
-            unexpected_keys.append(extra_state_key)
-        if strict:
-            for key in state_dict:
-                if key.startswith(prefix) and key != extra_state_key:
-                    input_name = key[len(prefix):].split(".", 1)
-                    if len(input_name) > 1:
-                        if input_name[0] not in self._modules:
-                            unexpected_keys.append(key)
-                    elif input_name[0] not in local_state:
-                        unexpected_keys.append(key)
+                missing_keys.append(key)
+        extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
+        if _overrides(self, "set_extra_state"):
+            if extra_key in state_dict:
+                self.set_extra_state(state_dict[extra_key])
+            elif strict:
+                missing_keys.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected_keys.append(extra_key)
+        if not strict:
+            return
+        for key in state_dict:
+            if not key.startswith(prefix) or key == extra_key:
+                continue
+            head, dot, _ = key[len(prefix):].partition(".")
+            known = self._modules if dot else own
+            if head not in known:
+                unexpected_keys.append(key)
+
+    def _load_one(self, name, current, key, incoming, assign, error_msgs):
+        """Load ``incoming`` into the parameter or buffer ``name``: a shape or type
+        problem is reported into ``error_msgs`` (raised together at the end), not
+        raised here."""
+        if not isinstance(incoming, Tensor):
+            error_msgs.append(
+                f'While copying the parameter named "{key}", expected torch.Tensor or '
+                f"Tensor-like object from checkpoint but received {type(incoming)}")
+            return
+        lazy = is_lazy(current)
+        if not lazy:
+            # a 0-d tensor accepts a one-element 1-d one (checkpoints of older versions)
+            if current.dim() == 0 and tuple(incoming.shape) == (1,):
+                incoming = incoming[0]
+            if incoming.shape != current.shape:
+                error_msgs.append(
+                    f"size mismatch for {key}: copying a param with shape {incoming.shape} "
+                    f"from checkpoint, the shape in current model is {current.shape}.")
+                return
+        if not (assign or lazy) and current.is_meta and not incoming.is_meta:
+            warnings.warn(
+                f"for {key}: copying from a non-meta parameter in the checkpoint to a meta "
+                "parameter in the current model, which is a no-op. (Did you mean to pass "
+                "`assign=True` to assign items in the state dictionary to their "
+                "corresponding key in the module instead of copying them in place?)",
+                stacklevel=3)
+        try:
+            with no_grad():
+                if assign:
+                    setattr(self, name, _as_kind_of(current, incoming))
+                    return
+                if lazy:
+                    current.materialize(incoming.shape)
+                _copy_into(current, incoming)
+        except Exception as ex:  # noqa: BLE001 - PyTorch reports any copy failure
+            error_msgs.append(
+                f'While copying the parameter named "{key}", whose dimensions in the model '
+                f"are {current.size()} and whose dimensions in the checkpoint are "
+                f"{incoming.size()}, an exception occurred : {ex.args}.")
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy parameters and buffers from ``state_dict``; returns the named tuple
@@ -159,43 +178,52 @@ class _StateDict:
         RuntimeError text."""
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing_keys: list[str] = []
-        unexpected_keys: list[str] = []
-        error_msgs: list[str] = []
         metadata = getattr(state_dict, "_metadata", None)
-        state_dict = OrderedDict(state_dict)
+        state = OrderedDict(state_dict)
         if metadata is not None:
-            state_dict._metadata = metadata
-
-        def load(module, local_state_dict, prefix=""):
-            local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
-            if assign:
-                local_metadata["assign_to_params_buffers"] = assign
-            module._load_from_state_dict(local_state_dict, prefix, local_metadata, True,
-                                         missing_keys, unexpected_keys, error_msgs)
-            for name, child in module._modules.items():
-                if child is not None:
-                    child_prefix = prefix + name + "."
-                    child_state_dict = {k: v for k, v in local_state_dict.items()
-                                        if k.startswith(child_prefix)}
-                    load(child, child_state_dict, child_prefix)
-            incompatible = _IncompatibleKeys(missing_keys, unexpected_keys)
-            for hook in module._load_state_dict_post_hooks.values():
-                if hook(module, incompatible) is not None:
-                    raise AssertionError(
-                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
-                        "expected to return new values, if incompatible_keys need to be "
-                        "modified, it should be done inplace.")
-
-        load(self, state_dict)
+            state._metadata = metadata
+        report = _IncompatibleKeys([], [])
+        errors: list[str] = []
+        _load_subtree(self, state, "", metadata, assign, report, errors)
         if strict:
-            if unexpected_keys:
-                error_msgs.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in unexpected_keys)))
-            if missing_keys:
-                error_msgs.insert(0, "Missing key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in missing_keys)))
-        if error_msgs:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
-                self.__class__.__name__, "\n\t".join(error_msgs)))
-        return _IncompatibleKeys(missing_keys, unexpected_keys)
+            for label, keys in (("Unexpected", report.unexpected_keys),
+                                ("Missing", report.missing_keys)):
+                if keys:
+                    errors.insert(0, f"{label} key(s) in state_dict: {_quoted(keys)}. ")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:"
+                               "\n\t" + "\n\t".join(errors))
+        return report
+
+
+def _as_kind_of(current, incoming):
+    """With ``assign=True`` the loaded tensor replaces the module's; it stays a Parameter
+    (with the old one's requires_grad) where the old one was."""
+    if not isinstance(current, Parameter):
+        return incoming
+    if not isinstance(incoming, Parameter):
+        return Parameter(incoming, current.requires_grad)
+    incoming.requires_grad_(current.requires_grad)
+    return incoming
+
+
+def _load_subtree(module, state, prefix, metadata, assign, report, errors):
+    """Load ``module`` and then its children (each seeing only the keys under its
+    prefix); a module's load-state-dict post-hooks run after its whole subtree."""
+    own_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
+    if assign:
+        own_metadata["assign_to_params_buffers"] = assign
+    module._load_from_state_dict(state, prefix, own_metadata, True, report.missing_keys,
+                                 report.unexpected_keys, errors)
+    for child_name, child in module._modules.items():
+        if child is None:
+            continue
+        child_prefix = f"{prefix}{child_name}."
+        below = {k: v for k, v in state.items() if k.startswith(child_prefix)}
+        _load_subtree(child, below, child_prefix, metadata, assign, report, errors)
+    for post_hook in module._load_state_dict_post_hooks.values():
+        if post_hook(module, report) is not None:
+            raise AssertionError(
+                "Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                "expected to return new values, if incompatible_keys need to be "
+                "modified, it should be done inplace.")
