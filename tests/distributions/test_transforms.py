@@ -131,6 +131,7 @@ CONSTRAINTS = [
     lambda lib: lib.distributions.constraints.nonnegative,
     lambda lib: lib.distributions.constraints.greater_than(2.0),
     lambda lib: lib.distributions.constraints.less_than(-1.0),
+    lambda lib: lib.distributions.constraints.greater_than_eq(-1.5),
     lambda lib: lib.distributions.constraints.unit_interval,
     lambda lib: lib.distributions.constraints.interval(-2.0, 3.0),
     lambda lib: lib.distributions.constraints.half_open_interval(0.0, 1.0),
@@ -228,3 +229,26 @@ def test_too_few_dimensions_match_torch():
             t.CorrCholeskyTransform().forward_shape(lib.Size([4]))
         assert t.ExpTransform() == t.ExpTransform() and t.ExpTransform() != t.TanhTransform()
         assert t.AffineTransform(2.0, -3.0).sign == -1 and t.AffineTransform(2.0, 0.0).sign == 0
+
+
+def test_registry_register_as_decorator_and_with_a_class():
+    """register(c) decorates; a subclass registered by class is found by exact type,
+    and the built-in registries are left as they were."""
+    for lib in (ember, torch):
+        d = lib.distributions
+
+        class Shifted(d.constraints.Constraint):
+            def check(self, value):
+                return value > 2.0
+
+        registry = d.constraint_registry.ConstraintRegistry()
+
+        @registry.register(Shifted())
+        def _shift(constraint):
+            return d.transforms.AffineTransform(2.0, 1.0)
+
+        assert registry(Shifted()).loc == 2.0
+        registry.register(d.constraints.Constraint, lambda c: d.transforms.ExpTransform())
+        with pytest.raises(NotImplementedError, match="Cannot transform Shifted constraints"):
+            d.biject_to(Shifted())
+        assert isinstance(registry(d.constraints.Constraint()), d.transforms.ExpTransform)

@@ -3,10 +3,14 @@
 ``biject_to(c)`` is a bijection (for HMC-style samplers that need exact Jacobians);
 ``transform_to(c)`` only has to land in ``c`` (for optimising constrained parameters:
 ``param = transform_to(c)(unconstrained)``). Both look a factory up by the constraint's
-type; ``register`` adds one for a new constraint type."""
+exact type; ``register`` adds one for a new constraint type.
+
+The built-in rules are one table: most are the same for both registries, and the
+structured ones (independent, cat, stack) recurse into whichever registry asked."""
 
 from __future__ import annotations
 
+import functools
 from numbers import Number
 
 from . import constraints, transforms
@@ -22,24 +26,22 @@ class ConstraintRegistry:
         super().__init__()
 
     def register(self, constraint, factory=None):
-        """Register ``factory(constraint) -> Transform``; usable as a decorator."""
+        """Register ``factory(constraint) -> Transform`` for ``constraint``'s type (or
+        the Constraint subclass itself); without a factory, a decorator."""
         if factory is None:
-            return lambda factory: self.register(constraint, factory)
-        if isinstance(constraint, constraints.Constraint):
-            constraint = type(constraint)
-        if not isinstance(constraint, type) or not issubclass(constraint,
-                                                              constraints.Constraint):
+            return functools.partial(self.register, constraint)
+        key = type(constraint) if isinstance(constraint, constraints.Constraint) else constraint
+        if not (isinstance(key, type) and issubclass(key, constraints.Constraint)):
             raise TypeError("Expected constraint to be either a Constraint subclass or "
                             f"instance, but got {constraint}")
-        self._registry[constraint] = factory
+        self._registry[key] = factory
         return factory
 
     def __call__(self, constraint):
-        try:
-            factory = self._registry[type(constraint)]
-        except KeyError:
+        factory = self._registry.get(type(constraint))
+        if factory is None:
             raise NotImplementedError(
-                f"Cannot transform {type(constraint).__name__} constraints") from None
+                f"Cannot transform {type(constraint).__name__} constraints")
         return factory(constraint)
 
 
@@ -47,107 +49,70 @@ biject_to = ConstraintRegistry()
 transform_to = ConstraintRegistry()
 
 
-def _both(*constraint_list):
-    def decorator(factory):
-        for constraint in constraint_list:
-            biject_to.register(constraint, factory)
-            transform_to.register(constraint, factory)
-        return factory
-    return decorator
+def _is_number(value, target) -> bool:
+    return isinstance(value, Number) and value == target
 
 
-@_both(constraints.real)
-def _to_real(constraint):
-    return transforms.identity_transform
+def _exp_then_shift(bound: str, direction: int):
+    """``bound + direction * exp(x)``: the open half line beyond a bound."""
+    def factory(c, registry):
+        return transforms.ComposeTransform([transforms.ExpTransform(),
+                                            transforms.AffineTransform(getattr(c, bound),
+                                                                       direction)])
+    return factory
 
 
-@biject_to.register(constraints.independent)
-def _biject_to_independent(constraint):
-    return transforms.IndependentTransform(biject_to(constraint.base_constraint),
-                                           constraint.reinterpreted_batch_ndims)
-
-
-@transform_to.register(constraints.independent)
-def _transform_to_independent(constraint):
-    return transforms.IndependentTransform(transform_to(constraint.base_constraint),
-                                           constraint.reinterpreted_batch_ndims)
-
-
-@_both(constraints.positive, constraints.nonnegative)
-def _to_positive(constraint):
-    return transforms.ExpTransform()
-
-
-# positive is a greater_than(0.0) instance: as in PyTorch this registration, made
-# later, is the one its type finds
-@_both(constraints.greater_than, constraints.greater_than_eq)
-def _to_greater_than(constraint):
-    return transforms.ComposeTransform([transforms.ExpTransform(),
-                                        transforms.AffineTransform(constraint.lower_bound, 1)])
-
-
-@_both(constraints.less_than)
-def _to_less_than(constraint):
-    return transforms.ComposeTransform([transforms.ExpTransform(),
-                                        transforms.AffineTransform(constraint.upper_bound, -1)])
-
-
-@_both(constraints.interval, constraints.half_open_interval)
-def _to_interval(constraint):
-    lower_is_0 = isinstance(constraint.lower_bound, Number) and constraint.lower_bound == 0
-    upper_is_1 = isinstance(constraint.upper_bound, Number) and constraint.upper_bound == 1
-    if lower_is_0 and upper_is_1:
+def _squashed(c, registry):
+    """A sigmoid, stretched onto the interval unless it is already (0, 1)."""
+    low, high = c.lower_bound, c.upper_bound
+    if _is_number(low, 0) and _is_number(high, 1):
         return transforms.SigmoidTransform()
-    scale = constraint.upper_bound - constraint.lower_bound
     return transforms.ComposeTransform([transforms.SigmoidTransform(),
-                                        transforms.AffineTransform(constraint.lower_bound,
-                                                                   scale)])
+                                        transforms.AffineTransform(low, high - low)])
 
 
-@biject_to.register(constraints.simplex)
-def _biject_to_simplex(constraint):
-    return transforms.StickBreakingTransform()
+def _plain(transform_cls):
+    return lambda c, registry: transform_cls()
 
 
-@transform_to.register(constraints.simplex)
-def _transform_to_simplex(constraint):
-    return transforms.SoftmaxTransform()
+def _per_event(c, registry):
+    return transforms.IndependentTransform(registry(c.base_constraint),
+                                           c.reinterpreted_batch_ndims)
 
 
-@transform_to.register(constraints.lower_cholesky)
-def _transform_to_lower_cholesky(constraint):
-    return transforms.LowerCholeskyTransform()
+def _per_slice(c, registry):
+    return transforms.CatTransform([registry(part) for part in c.cseq], c.dim, c.lengths)
 
 
-@transform_to.register(constraints.positive_definite)
-@transform_to.register(constraints.positive_semidefinite)
-def _transform_to_positive_definite(constraint):
-    return transforms.PositiveDefiniteTransform()
+def _per_stacked(c, registry):
+    return transforms.StackTransform([registry(part) for part in c.cseq], c.dim)
 
 
-@_both(constraints.corr_cholesky)
-def _to_corr_cholesky(constraint):
-    return transforms.CorrCholeskyTransform()
+# (constraint or factory of constraints, biject_to's rule, transform_to's rule); a
+# rule left as None is not registered. positive/nonnegative/unit_interval need no row:
+# their types are greater_than's, greater_than_eq's and interval's, whose rules give
+# the same maps PyTorch's registries end up with.
+_RULES = [
+    (constraints.real, lambda c, registry: transforms.identity_transform, ...),
+    (constraints.independent, _per_event, ...),
+    (constraints.greater_than, _exp_then_shift("lower_bound", 1), ...),
+    (constraints.greater_than_eq, _exp_then_shift("lower_bound", 1), ...),
+    (constraints.less_than, _exp_then_shift("upper_bound", -1), ...),
+    (constraints.interval, _squashed, ...),
+    (constraints.half_open_interval, _squashed, ...),
+    (constraints.simplex, _plain(transforms.StickBreakingTransform),
+     _plain(transforms.SoftmaxTransform)),
+    (constraints.lower_cholesky, None, _plain(transforms.LowerCholeskyTransform)),
+    (constraints.positive_definite, None, _plain(transforms.PositiveDefiniteTransform)),
+    (constraints.positive_semidefinite, None, _plain(transforms.PositiveDefiniteTransform)),
+    (constraints.corr_cholesky, _plain(transforms.CorrCholeskyTransform), ...),
+    (constraints.cat, _per_slice, ...),
+    (constraints.stack, _per_stacked, ...),
+]
 
-
-@biject_to.register(constraints.cat)
-def _biject_to_cat(constraint):
-    return transforms.CatTransform([biject_to(c) for c in constraint.cseq], constraint.dim,
-                                   constraint.lengths)
-
-
-@transform_to.register(constraints.cat)
-def _transform_to_cat(constraint):
-    return transforms.CatTransform([transform_to(c) for c in constraint.cseq],
-                                   constraint.dim, constraint.lengths)
-
-
-@biject_to.register(constraints.stack)
-def _biject_to_stack(constraint):
-    return transforms.StackTransform([biject_to(c) for c in constraint.cseq], constraint.dim)
-
-
-@transform_to.register(constraints.stack)
-def _transform_to_stack(constraint):
-    return transforms.StackTransform([transform_to(c) for c in constraint.cseq],
-                                     constraint.dim)
+for _constraint, _bijective, _landing in _RULES:
+    for _registry, _rule in ((biject_to, _bijective),
+                             (transform_to, _bijective if _landing is ... else _landing)):
+        if _rule is not None:
+            _registry.register(_constraint, functools.partial(_rule, registry=_registry))
+del _constraint, _bijective, _landing, _registry, _rule
