@@ -138,3 +138,62 @@ def test_update_bn_without_batchnorm_is_a_no_op():
     model.eval()
     ember.optim.swa_utils.update_bn([ember.ones(2, 2)], model)
     assert not model.training
+
+
+def _bn_models():
+    """A model with BatchNorm: float running stats and an integer num_batches_tracked."""
+    t_model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
+    e_model = ember.nn.Sequential(ember.nn.Linear(4, 3), ember.nn.BatchNorm1d(3))
+    e_model.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t_model.state_dict().items()})
+    return e_model, t_model
+
+
+BUFFER_AVERAGERS = {
+    "swa": lambda lib: {},
+    "ema-multi": lambda lib: {"multi_avg_fn": lib.optim.swa_utils.get_ema_multi_avg_fn(0.7)},
+    "ema": lambda lib: {"avg_fn": lib.optim.swa_utils.get_ema_avg_fn(0.6)},
+    "swa-fn": lambda lib: {"avg_fn": lib.optim.swa_utils.get_swa_avg_fn()},
+}
+
+
+@pytest.mark.parametrize("use_buffers", [True, False])
+@pytest.mark.parametrize("name", list(BUFFER_AVERAGERS))
+def test_averaged_model_with_integer_buffers_matches_torch(name, use_buffers):
+    """Averaging buffers too (use_buffers) covers the integer path of every averager;
+    without it the buffers are copied from the model."""
+    e_model, t_model = _bn_models()
+    e_avg = ember.optim.swa_utils.AveragedModel(e_model, device="cpu", use_buffers=use_buffers,
+                                                **BUFFER_AVERAGERS[name](ember))
+    t_avg = torch.optim.swa_utils.AveragedModel(t_model, device="cpu", use_buffers=use_buffers,
+                                                **BUFFER_AVERAGERS[name](torch))
+    for step in range(4):
+        x = RNG.standard_normal((5, 4)).astype(np.float32)
+        e_model(ember.tensor(x))
+        t_model(torch.from_numpy(x))
+        for _ in range(step):  # num_batches_tracked moves by uneven amounts
+            e_model[1].num_batches_tracked.add_(3)
+            t_model[1].num_batches_tracked.add_(3)
+        _perturb(e_model, t_model)
+        e_avg.update_parameters(e_model)
+        t_avg.update_parameters(t_model)
+        e_state, t_state = e_avg.state_dict(), t_avg.state_dict()
+        assert list(e_state) == list(t_state)
+        for key in t_state:
+            assert_same(e_state[key], t_state[key], rtol=1e-5, atol=1e-6, what=key)
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+def test_swalr_without_anneal_and_its_anneal_func_match_torch(strategy):
+    records = []
+    for lib in (ember, torch):
+        opt = lib.optim.SGD([lib.zeros(2, requires_grad=True)], lr=0.3)
+        sched = lib.optim.swa_utils.SWALR(opt, swa_lr=0.05, anneal_epochs=0,
+                                          anneal_strategy=strategy)
+        lrs = [sched.get_last_lr()]
+        for _ in range(3):
+            opt.step()
+            sched.step()
+            lrs.append(sched.get_last_lr())
+        records.append((lrs, [sched.anneal_func(t) for t in (0.0, 0.3, 1.0)],
+                        sched.state_dict()))
+    assert records[0] == records[1]

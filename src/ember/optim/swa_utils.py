@@ -1,12 +1,16 @@
-"""Stochastic Weight Averaging and EMA: AveragedModel, SWALR, update_bn."""
+"""Stochastic Weight Averaging and EMA: AveragedModel, SWALR, update_bn.
+
+The averaging functions come in PyTorch's two shapes: per tensor (returns the new
+average) and per list (updates a list of averages in place, one call per device and
+dtype). Both shapes compute the same values; floating tensors use ``lerp_``, integer
+buffers the plain weighted sum.
+"""
 
 from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from copy import deepcopy
-from typing import Any
 
 import ember
 
@@ -28,18 +32,33 @@ def _check_decay(decay: float) -> None:
         )
 
 
+def _ema_value(ema, current, decay):
+    """The EMA step as a new tensor (for integer tensors, which cannot lerp)."""
+    return ema * decay + current * (1 - decay)
+
+
+def _mean_value(mean, current, count):
+    """The running mean after one more sample, as a new tensor."""
+    return mean + (current - mean) / (count + 1)
+
+
+def _lerps(tensors) -> bool:
+    """Whether a list of tensors (all of one dtype) can be updated with lerp_."""
+    return tensors[0].is_floating_point() or tensors[0].is_complex()
+
+
 def get_ema_multi_avg_fn(decay: float = 0.999):
     """In-place EMA over lists of tensors: ``ema = lerp(ema, current, 1 - decay)``."""
     _check_decay(decay)
 
     def ema_update(ema_param_list, current_param_list, _num_averaged) -> None:
         with ember.no_grad():
-            if ema_param_list[0].is_floating_point() or ema_param_list[0].is_complex():
-                for p_ema, p_model in zip(ema_param_list, current_param_list):
-                    lerp_(p_ema, p_model, 1 - decay)
-            else:
-                for p_ema, p_model in zip(ema_param_list, current_param_list):
-                    copy_(p_ema, p_ema * decay + p_model * (1 - decay))
+            float_list = _lerps(ema_param_list)
+            for ema, current in zip(ema_param_list, current_param_list):
+                if float_list:
+                    lerp_(ema, current, 1 - decay)
+                else:
+                    copy_(ema, _ema_value(ema, current, decay))
 
     return ema_update
 
@@ -49,13 +68,13 @@ def get_swa_multi_avg_fn():
 
     def swa_update(averaged_param_list, current_param_list, num_averaged) -> None:
         with ember.no_grad():
-            n = float(num_averaged)
-            if averaged_param_list[0].is_floating_point() or averaged_param_list[0].is_complex():
-                for p_avg, p_model in zip(averaged_param_list, current_param_list):
-                    lerp_(p_avg, p_model, 1 / (n + 1))
-            else:
-                for p_avg, p_model in zip(averaged_param_list, current_param_list):
-                    p_avg.add_(p_model.sub(p_avg), alpha=1.0 / (n + 1))
+            weight = 1 / (float(num_averaged) + 1)  # the new sample's share of the mean
+            float_list = _lerps(averaged_param_list)
+            for mean, current in zip(averaged_param_list, current_param_list):
+                if float_list:
+                    lerp_(mean, current, weight)
+                else:
+                    mean.add_(current.sub(mean), alpha=weight)
 
     return swa_update
 
@@ -66,7 +85,7 @@ def get_ema_avg_fn(decay: float = 0.999):
 
     def ema_update(ema_param, current_param, num_averaged):
         with ember.no_grad():
-            return decay * ema_param + (1 - decay) * current_param
+            return _ema_value(ema_param, current_param, decay)
 
     return ema_update
 
@@ -76,7 +95,7 @@ def get_swa_avg_fn():
 
     def swa_update(averaged_param, current_param, num_averaged):
         with ember.no_grad():
-            return averaged_param + (current_param - averaged_param) / (num_averaged + 1)
+            return _mean_value(averaged_param, current_param, num_averaged)
 
     return swa_update
 
@@ -94,9 +113,8 @@ class AveragedModel(Module):
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
             raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
-        self.module = deepcopy(model)
-        if device is not None:
-            self.module = self.module.to(device)
+        copied = deepcopy(model)
+        self.module = copied if device is None else copied.to(device)
         self.register_buffer("n_averaged", ember.tensor(0, dtype=ember.long, device=device))
         self.avg_fn = avg_fn
         self.multi_avg_fn = multi_avg_fn
@@ -105,41 +123,52 @@ class AveragedModel(Module):
     def forward(self, *args, **kwargs):
         return self.module(*args, **kwargs)
 
+    def _averaged_tensors(self, module: Module) -> list:
+        """What is averaged: the parameters, and the buffers too with ``use_buffers``."""
+        buffers = module.buffers() if self.use_buffers else ()
+        return list(itertools.chain(module.parameters(), buffers))
+
     def update_parameters(self, model: Module) -> None:
-        """Fold ``model``'s current parameters into the average."""
-        if self.use_buffers:
-            self_params = itertools.chain(self.module.parameters(), self.module.buffers())
-            model_params = itertools.chain(model.parameters(), model.buffers())
-        else:
-            self_params, model_params = self.parameters(), model.parameters()
-        averaged, current = [], []
-        first = int(self.n_averaged.item()) == 0
+        """Fold ``model``'s current parameters into the average (the first call copies)."""
         with ember.no_grad():
-            for p_averaged, p_model in zip(self_params, model_params):
-                p_model_ = p_model.detach().to(p_averaged.device)
-                averaged.append(p_averaged.detach())
-                current.append(p_model_)
-                if first:
-                    copy_(p_averaged.detach(), p_model_)
-            n_averaged = self.n_averaged
-            if not first:
-                if self.avg_fn is None:
-                    multi_avg_fn = self.multi_avg_fn or get_swa_multi_avg_fn()
-                    # PyTorch groups tensors by device and dtype before the multi update
-                    groups: dict = {}
-                    for a, c in zip(averaged, current):
-                        groups.setdefault((str(a.device), str(a.dtype)), ([], []))
-                        groups[(str(a.device), str(a.dtype))][0].append(a)
-                        groups[(str(a.device), str(a.dtype))][1].append(c)
-                    for group_avg, group_cur in groups.values():
-                        multi_avg_fn(group_avg, group_cur, n_averaged)
-                else:
-                    for p_averaged, p_model in zip(averaged, current):
-                        copy_(p_averaged, self.avg_fn(p_averaged, p_model, n_averaged))
+            pairs = [(mine.detach(), theirs.detach().to(mine.device))
+                     for mine, theirs in zip(self._averaged_tensors(self.module),
+                                             self._averaged_tensors(model))]
+            count = self.n_averaged
+            if int(count.item()) == 0:
+                for mine, theirs in pairs:
+                    copy_(mine, theirs)
+            elif self.avg_fn is not None:
+                for mine, theirs in pairs:
+                    copy_(mine, self.avg_fn(mine, theirs, count))
+            else:
+                self._update_by_groups(pairs)
             if not self.use_buffers:
-                for b_swa, b_model in zip(self.module.buffers(), model.buffers()):
-                    copy_(b_swa.detach(), b_model.detach().to(b_swa.device))
+                # buffers not averaged follow the model (BatchNorm statistics, counters)
+                for mine, theirs in zip(self.module.buffers(), model.buffers()):
+                    copy_(mine.detach(), theirs.detach().to(mine.device))
             self.n_averaged.add_(1)
+
+    def _update_by_groups(self, pairs) -> None:
+        """The update without ``avg_fn``, grouped by (device, dtype) as PyTorch's: the given
+        multi_avg_fn per group, else the SWA mean, as lists where PyTorch has foreach
+        kernels (cuda) and tensor by tensor elsewhere (so an integer buffer on the cpu
+        takes the truncating mean, as there)."""
+        buckets: dict = {}
+        for mine, theirs in pairs:
+            key = (str(mine.device), str(mine.dtype))
+            _, means, samples = buckets.setdefault(key, (mine.device, [], []))
+            means.append(mine)
+            samples.append(theirs)
+        for device, means, samples in buckets.values():
+            count = self.n_averaged.to(device)
+            if self.multi_avg_fn is not None:
+                self.multi_avg_fn(means, samples, count)
+            elif device.type == "cuda":
+                get_swa_multi_avg_fn()(means, samples, count)
+            else:
+                for mean, sample in zip(means, samples):
+                    copy_(mean, _mean_value(mean, sample, count))
 
 
 def _is_batchnorm(module) -> bool:
@@ -153,88 +182,72 @@ def update_bn(loader, model: Module, device=None) -> None:
     """Recompute BatchNorm running statistics with one pass over ``loader`` (needed after
     averaging weights, whose activations differ from any single model's)."""
     with ember.no_grad():
-        momenta = {}
-        for module in model.modules():
-            if _is_batchnorm(module):
-                module.reset_running_stats()
-                momenta[module] = module.momentum
-        if not momenta:
+        saved_momentum = {}
+        for norm in filter(_is_batchnorm, model.modules()):
+            norm.reset_running_stats()
+            saved_momentum[norm] = norm.momentum
+        if not saved_momentum:
             return
         was_training = model.training
         model.train()
-        for module in momenta:
-            module.momentum = None
+        for norm in saved_momentum:
+            norm.momentum = None  # None: an equal-weight mean over the whole pass
         for batch in loader:
-            if isinstance(batch, (list, tuple)):
-                batch = batch[0]
-            if device is not None:
-                batch = batch.to(device)
-            model(batch)
-        for bn_module in momenta:
-            bn_module.momentum = momenta[bn_module]
+            inputs = batch[0] if isinstance(batch, (list, tuple)) else batch
+            model(inputs if device is None else inputs.to(device))
+        for norm, momentum in saved_momentum.items():
+            norm.momentum = momentum
         model.train(was_training)
+
+
+# anneal strategy -> the share of swa_lr in the lr at progress t in [0, 1]
+_SWA_ANNEALS = {
+    "cos": lambda t: (1 - math.cos(math.pi * t)) / 2,
+    "linear": lambda t: t,
+}
+
+
+def _anneal_start(lr, swa_lr, alpha):
+    """The lr the anneal started from, given lr = alpha * swa_lr + (1 - alpha) * start."""
+    if alpha == 1:
+        return swa_lr
+    return (lr - alpha * swa_lr) / (1 - alpha)
 
 
 class SWALR(LRScheduler):
     """Anneals each group's lr to ``swa_lr`` over ``anneal_epochs`` (cos or linear), then
-    holds it."""
+    holds it. Chainable: each step recovers the lr the anneal started from out of the
+    current lr, so another scheduler's changes carry through."""
 
     def __init__(self, optimizer, swa_lr, anneal_epochs: int = 10,
                  anneal_strategy: str = "cos", last_epoch: int = -1) -> None:
         swa_lrs = _hparam_per_group("swa_lr", optimizer, swa_lr)
-        for lr, group in zip(swa_lrs, optimizer.param_groups):
+        for group, lr in zip(optimizer.param_groups, swa_lrs):
             group["swa_lr"] = lr
-        if anneal_strategy not in ["cos", "linear"]:
+        if anneal_strategy not in _SWA_ANNEALS:
             raise ValueError(
                 f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
             )
-        self._set_anneal_func(anneal_strategy)
-        if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
+        self._anneal_strategy = anneal_strategy  # saved; anneal_func follows from it
+        if not (isinstance(anneal_epochs, int) and anneal_epochs >= 0):
             raise ValueError(f"anneal_epochs must be equal or greater than 0, got {anneal_epochs}")
         self.anneal_epochs = anneal_epochs
         super().__init__(optimizer, last_epoch)
 
-    @staticmethod
-    def _linear_anneal(t):
-        return t
+    @property
+    def anneal_func(self):
+        """The anneal curve; derived, so state_dict holds only the strategy's name."""
+        return _SWA_ANNEALS[self._anneal_strategy]
 
-    @staticmethod
-    def _cosine_anneal(t):
-        return (1 - math.cos(math.pi * t)) / 2
+    def _progress(self, step) -> float:
+        return max(0, min(1, step / max(1, self.anneal_epochs)))
 
-    @staticmethod
-    def _get_initial_lr(lr, swa_lr, alpha):
-        if alpha == 1:
-            return swa_lr
-        return (lr - alpha * swa_lr) / (1 - alpha)
-
-    def get_lr(self) -> list:
-        if not self._get_lr_called_within_step:
-            warnings.warn(
-                "To get the last learning rate computed by the scheduler, please use "
-                "`get_last_lr()`.", UserWarning, stacklevel=2,
-            )
-        step = self._step_count - 1
+    def _compute_lrs(self) -> list:
+        step = self._step_count - 1  # 0 at the construction step
         if self.anneal_epochs == 0:
-            step = max(1, step)
-        prev_t = max(0, min(1, (step - 1) / max(1, self.anneal_epochs)))
-        prev_alpha = self.anneal_func(prev_t)
-        prev_lrs = [self._get_initial_lr(group["lr"], group["swa_lr"], prev_alpha)
-                    for group in self.optimizer.param_groups]
-        t = max(0, min(1, step / max(1, self.anneal_epochs)))
-        alpha = self.anneal_func(t)
-        return [group["swa_lr"] * alpha + lr * (1 - alpha)
-                for group, lr in zip(self.optimizer.param_groups, prev_lrs)]
-
-    def _set_anneal_func(self, anneal_strategy: str) -> None:
-        self._anneal_strategy = anneal_strategy
-        self.anneal_func = self._cosine_anneal if anneal_strategy == "cos" else self._linear_anneal
-
-    def state_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "anneal_func")}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
-        self._set_anneal_func(self._anneal_strategy)
-
-
+            step = max(1, step)  # no anneal: swa_lr from the first step
+        before = self.anneal_func(self._progress(step - 1))
+        now = self.anneal_func(self._progress(step))
+        return [group["swa_lr"] * now
+                + _anneal_start(group["lr"], group["swa_lr"], before) * (1 - now)
+                for group in self.optimizer.param_groups]
