@@ -430,3 +430,28 @@ def test_parametrize_sequence_originals_match_torch():
         return state, halves, m.weight.detach().numpy().tolist(), type(m.weight).__name__
 
     assert run(ember) == run(torch)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_old_style_norm_hooks_refuse_twice_and_report_versions_like_torch():
+    """Second registration texts, the spectral_norm version in _metadata (dropped with
+    the hook), a weight_norm on dim=None, and remove_spectral_norm of a missing hook."""
+    def run(lib):
+        out = []
+        for apply in (lib.nn.utils.weight_norm, lib.nn.utils.spectral_norm):
+            m = apply(lib.nn.Linear(3, 4))
+            with pytest.raises(RuntimeError) as info:
+                apply(m)
+            out.append(str(info.value))
+        out.append(dict(m.state_dict()._metadata))
+        lib.nn.utils.remove_spectral_norm(m)
+        out.append((dict(m.state_dict()._metadata), type(m.weight).__name__,
+                    [type(h).__name__ for h in m._forward_pre_hooks.values()]))
+        with pytest.raises(ValueError) as info:
+            lib.nn.utils.remove_spectral_norm(m)
+        out.append(str(info.value))
+        w = lib.nn.utils.weight_norm(lib.nn.Linear(2, 3), dim=None)
+        out.append((tuple(w.weight_g.shape), sorted(w.state_dict())))
+        return out
+
+    assert run(ember) == run(torch)

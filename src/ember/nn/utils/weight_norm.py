@@ -1,5 +1,11 @@
 """The original hook-based ``weight_norm`` / ``spectral_norm`` (keys ``weight_g`` /
-``weight_v`` and ``weight_orig`` / ``weight_u`` / ``weight_v``, as PyTorch's)."""
+``weight_v`` and ``weight_orig`` / ``weight_u`` / ``weight_v``, as PyTorch's).
+
+Both keep their inputs under suffixed names and recompute ``module.<name>`` in a forward
+pre-hook that is the method object itself; the hooks' attribute names (``name``, ``dim``,
+``n_power_iterations``, ``eps``, ``_version``) are PyTorch's because pickled modules
+carry them.
+"""
 
 from __future__ import annotations
 
@@ -15,48 +21,83 @@ __all__ = ["WeightNorm", "weight_norm", "remove_weight_norm", "SpectralNorm", "s
            "remove_spectral_norm"]
 
 
-class WeightNorm:
+def _find(hooks, kind, name):
+    """Key of the ``kind`` hook acting on ``name`` in a hook dict, or None."""
+    return next((key for key, hook in hooks.items()
+                 if isinstance(hook, kind) and hook.name == name), None)
+
+
+def _refuse_second(module, kind, name, label):
+    if _find(module._forward_pre_hooks, kind, name) is not None:
+        raise RuntimeError(f"Cannot register two {label} hooks on the same parameter {name}")
+
+
+def _take_off(module, kind, name, label):
+    """Undo the ``kind`` hook on ``name`` (the weight becomes a plain parameter again)."""
+    key = _find(module._forward_pre_hooks, kind, name)
+    if key is None:
+        raise ValueError(f"{label} of '{name}' not found in {module}")
+    module._forward_pre_hooks[key].remove(module)
+    del module._forward_pre_hooks[key]
+
+
+class _ReparamHook:
+    """Shared by both hooks: the pieces live at ``<name><suffix>``; each forward
+    recomputes ``<name>`` from them; ``remove`` freezes the current value into a
+    parameter."""
+
+    _SUFFIXES: tuple = ()
+
+    def _piece(self, module, suffix):
+        return getattr(module, self.name + suffix)
+
+    def _current(self, module, training):
+        raise NotImplementedError
+
+    def __call__(self, module, inputs):
+        setattr(module, self.name, self._current(module, module.training))
+
+    def remove(self, module):
+        with no_grad():
+            frozen = self._current(module, False)
+        for attr in (self.name, *(self.name + s for s in self._SUFFIXES)):
+            delattr(module, attr)
+        module.register_parameter(self.name, Parameter(frozen.detach()))
+
+
+class WeightNorm(_ReparamHook):
     """Forward pre-hook recomputing ``name`` from ``name_g`` and ``name_v``."""
+
+    _SUFFIXES = ("_g", "_v")
 
     def __init__(self, name, dim):
         self.name = name
         self.dim = -1 if dim is None else dim
 
     def compute_weight(self, module):
-        return weight_norm_compute(getattr(module, self.name + "_v"),
-                                   getattr(module, self.name + "_g"), self.dim)
+        return weight_norm_compute(self._piece(module, "_v"), self._piece(module, "_g"),
+                                   self.dim)
+
+    def _current(self, module, training):
+        return self.compute_weight(module)
 
     @staticmethod
     def apply(module, name, dim):
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, WeightNorm) and hook.name == name:
-                raise RuntimeError(
-                    f"Cannot register two weight_norm hooks on the same parameter {name}")
-        fn = WeightNorm(name, dim)
-        weight = getattr(module, name)
-        if isinstance(weight, UninitializedParameter):
+        _refuse_second(module, WeightNorm, name, "weight_norm")
+        hook = WeightNorm(name, dim)
+        direction = getattr(module, name)
+        if isinstance(direction, UninitializedParameter):
             raise ValueError(
                 "The module passed to `WeightNorm` can't have uninitialized parameters. Make "
                 "sure to run the dummy forward before applying weight normalization")
         del module._parameters[name]
         with no_grad():
-            g = norm_except_dim(weight, 2, fn.dim)
-        module.register_parameter(name + "_g", Parameter(g.detach()))
-        module.register_parameter(name + "_v", Parameter(weight.detach()))
-        setattr(module, name, fn.compute_weight(module))
-        module.register_forward_pre_hook(fn)
-        return fn
-
-    def remove(self, module):
-        with no_grad():
-            weight = self.compute_weight(module)
-        delattr(module, self.name)
-        del module._parameters[self.name + "_g"]
-        del module._parameters[self.name + "_v"]
-        setattr(module, self.name, Parameter(weight.detach()))
-
-    def __call__(self, module, inputs):
-        setattr(module, self.name, self.compute_weight(module))
+            magnitude = norm_except_dim(direction, 2, hook.dim)
+        module.register_parameter(f"{name}_g", Parameter(magnitude.detach()))
+        module.register_parameter(f"{name}_v", Parameter(direction.detach()))
+        hook(module, None)
+        module.register_forward_pre_hook(hook)
+        return hook
 
 
 def weight_norm(module, name="weight", dim=0):
@@ -68,104 +109,89 @@ def weight_norm(module, name="weight", dim=0):
 
 
 def remove_weight_norm(module, name="weight"):
-    for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    _take_off(module, WeightNorm, name, "weight_norm")
+    return module
 
 
-class SpectralNorm:
+class SpectralNorm(_ReparamHook):
     """Forward pre-hook: ``name = name_orig / sigma``, power iteration in training."""
 
     _version = 1
+    _SUFFIXES = ("_u", "_v", "_orig")
 
     def __init__(self, name="weight", n_power_iterations=1, dim=0, eps=1e-12):
-        self.name = name
-        self.dim = dim
         if n_power_iterations <= 0:
             raise ValueError("Expected n_power_iterations to be positive, but got "
                              f"n_power_iterations={n_power_iterations}")
+        self.name, self.dim, self.eps = name, dim, eps
         self.n_power_iterations = n_power_iterations
-        self.eps = eps
 
     def compute_weight(self, module, do_power_iteration):
-        weight = getattr(module, self.name + "_orig")
-        u = getattr(module, self.name + "_u")
-        v = getattr(module, self.name + "_v")
-        weight_mat = reshape_weight_to_matrix(weight, self.dim)
+        """``weight / sigma`` with sigma = u^T W v; training refines u and v in place
+        first (they are buffers, updated without autograd as in PyTorch)."""
+        weight = self._piece(module, "_orig")
+        left, right = self._piece(module, "_u"), self._piece(module, "_v")
+        matrix = reshape_weight_to_matrix(weight, self.dim)
         if do_power_iteration:
-            matrix = weight_mat._data
-            for _ in range(self.n_power_iterations):
-                normalize_into(v, matrix.T @ u._data, self.eps)
-                normalize_into(u, matrix @ v._data, self.eps)
-        u = u.clone()
-        v = v.clone()
-        sigma = (u * weight_mat.matmul(v)).sum()
+            raw = matrix._data
+            for _step in range(self.n_power_iterations):
+                normalize_into(right, raw.T @ left._data, self.eps)
+                normalize_into(left, raw @ right._data, self.eps)
+        sigma = (left.clone() * matrix.matmul(right.clone())).sum()
         return weight / sigma
 
-    def remove(self, module):
-        with no_grad():
-            weight = self.compute_weight(module, do_power_iteration=False)
-        delattr(module, self.name)
-        delattr(module, self.name + "_u")
-        delattr(module, self.name + "_v")
-        delattr(module, self.name + "_orig")
-        module.register_parameter(self.name, Parameter(weight.detach()))
-
-    def __call__(self, module, inputs):
-        setattr(module, self.name, self.compute_weight(module, module.training))
+    def _current(self, module, training):
+        return self.compute_weight(module, training)
 
     @staticmethod
     def apply(module, name, n_power_iterations, dim, eps):
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, SpectralNorm) and hook.name == name:
-                raise RuntimeError(
-                    f"Cannot register two spectral_norm hooks on the same parameter {name}")
-        fn = SpectralNorm(name, n_power_iterations, dim, eps)
+        _refuse_second(module, SpectralNorm, name, "spectral_norm")
+        hook = SpectralNorm(name, n_power_iterations, dim, eps)
         weight = module._parameters[name]
         with no_grad():
-            h, w = reshape_weight_to_matrix(weight, dim).shape
-            u = normalize(empty(h, dtype=weight.dtype, device=weight.device).normal_(0, 1),
-                          dim=0, eps=eps)
-            v = normalize(empty(w, dtype=weight.dtype, device=weight.device).normal_(0, 1),
-                          dim=0, eps=eps)
-        delattr(module, fn.name)
-        module.register_parameter(fn.name + "_orig", weight)
-        object.__setattr__(module, fn.name, weight.detach())
-        module.register_buffer(fn.name + "_u", u)
-        module.register_buffer(fn.name + "_v", v)
-        module.register_forward_pre_hook(fn)
-        module._register_state_dict_hook(_SpectralNormStateDictHook(fn))
-        return fn
+            rows, cols = reshape_weight_to_matrix(weight, dim).shape
+            left, right = (
+                normalize(empty(n, dtype=weight.dtype, device=weight.device).normal_(0, 1),
+                          dim=0, eps=eps) for n in (rows, cols))
+        delattr(module, name)
+        module.register_parameter(f"{name}_orig", weight)
+        # the plain attribute the hook overwrites each forward (not a parameter)
+        object.__setattr__(module, name, weight.detach())
+        module.register_buffer(f"{name}_u", left)
+        module.register_buffer(f"{name}_v", right)
+        module.register_forward_pre_hook(hook)
+        module._register_state_dict_hook(_SpectralNormStateDictHook(hook))
+        return hook
 
 
 class _SpectralNormStateDictHook:
+    """Records the hook's version in the state dict's metadata, where PyTorch's loader
+    looks for it."""
+
     def __init__(self, fn):
         self.fn = fn
 
+    @property
+    def name(self):
+        return self.fn.name
+
     def __call__(self, module, state_dict, prefix, local_metadata):
-        local_metadata.setdefault("spectral_norm", {})
-        local_metadata["spectral_norm"][self.fn.name + ".version"] = self.fn._version
+        versions = local_metadata.setdefault("spectral_norm", {})
+        versions[f"{self.fn.name}.version"] = self.fn._version
 
 
 def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=None):
     if dim is None:
-        dim = 1 if type(module).__name__.startswith("ConvTranspose") else 0
+        # transposed convolutions keep output channels in dim 1
+        dim = int(type(module).__name__.startswith("ConvTranspose"))
     SpectralNorm.apply(module, name, n_power_iterations, dim, eps)
     return module
 
 
 def remove_spectral_norm(module, name="weight"):
-    for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            break
-    else:
-        raise ValueError(f"spectral_norm of '{name}' not found in {module}")
-    for k, hook in list(module._state_dict_hooks.items()):
-        if isinstance(hook, _SpectralNormStateDictHook) and hook.fn.name == name:
-            del module._state_dict_hooks[k]
+    _take_off(module, SpectralNorm, name, "spectral_norm")
+    stale = [key for key, hook in module._state_dict_hooks.items()
+             if isinstance(hook, _SpectralNormStateDictHook) and hook.name == name]
+    for key in stale:
+        del module._state_dict_hooks[key]
     return module
