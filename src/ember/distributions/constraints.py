@@ -5,6 +5,10 @@ Each constraint's ``check(value)`` returns a bool tensor (one entry per event) a
 
 from __future__ import annotations
 
+import functools
+import operator
+from typing import ClassVar
+
 import ember
 
 __all__ = [
@@ -30,32 +34,35 @@ class Constraint:
         return self.__class__.__name__[1:] + "()"
 
 
+def _known(value, what: str):
+    """A dependent constraint's ``is_discrete``/``event_dim`` when it was given."""
+    if value is NotImplemented:
+        raise NotImplementedError(f".{what} cannot be determined statically")
+    return value
+
+
 class _Dependent(Constraint):
-    """Placeholder for a constraint that depends on other parameters (not checked)."""
+    """Placeholder for a constraint that depends on other parameters (not checked).
+    ``is_discrete`` and ``event_dim`` may be given up front; calling it makes a copy
+    with some of them replaced."""
 
     def __init__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):
-        self._is_discrete = is_discrete
-        self._event_dim = event_dim
+        self._is_discrete, self._event_dim = is_discrete, event_dim
         super().__init__()
 
     @property
     def is_discrete(self):
-        if self._is_discrete is NotImplemented:
-            raise NotImplementedError(".is_discrete cannot be determined statically")
-        return self._is_discrete
+        return _known(self._is_discrete, "is_discrete")
 
     @property
     def event_dim(self):
-        if self._event_dim is NotImplemented:
-            raise NotImplementedError(".event_dim cannot be determined statically")
-        return self._event_dim
+        return _known(self._event_dim, "event_dim")
 
     def __call__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):
-        if is_discrete is NotImplemented:
-            is_discrete = self._is_discrete
-        if event_dim is NotImplemented:
-            event_dim = self._event_dim
-        return _Dependent(is_discrete=is_discrete, event_dim=event_dim)
+        def pick(given, own):
+            return own if given is NotImplemented else given
+        return _Dependent(is_discrete=pick(is_discrete, self._is_discrete),
+                          event_dim=pick(event_dim, self._event_dim))
 
     def check(self, value):
         raise ValueError("Cannot determine validity of dependent constraint")
@@ -67,15 +74,15 @@ def is_dependent(constraint) -> bool:
 
 class _DependentProperty(property, _Dependent):
     """A property that is also a dependent constraint: ``support`` of a distribution
-    whose support depends on its parameters (Uniform, Categorical)."""
+    whose support depends on its parameters (Uniform, Categorical). Used bare
+    (``@dependent_property``) or with keywords (``@dependent_property(event_dim=1)``)."""
 
     def __init__(self, fn=None, *, is_discrete=NotImplemented, event_dim=NotImplemented):
         property.__init__(self, fn)
-        self._is_discrete = is_discrete
-        self._event_dim = event_dim
+        _Dependent.__init__(self, is_discrete=is_discrete, event_dim=event_dim)
 
     def __call__(self, fn):
-        return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
+        return type(self)(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
 
 dependent_property = _DependentProperty
@@ -112,52 +119,26 @@ class _IndependentConstraint(_Wrapping):
         return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
 
     def check(self, value):
-        result = self.base_constraint.check(value)
-        if result.dim() < self.reinterpreted_batch_ndims:
-            expected = self.base_constraint.event_dim + self.reinterpreted_batch_ndims
-            raise ValueError(f"Expected value.dim() >= {expected} but got {value.dim()}")
-        return _all_after(result, result.dim() - self.reinterpreted_batch_ndims)
+        per_base_event = self.base_constraint.check(value)
+        keep = per_base_event.dim() - self.reinterpreted_batch_ndims
+        if keep < 0:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
+        return _all_after(per_base_event, keep)
 
     def __repr__(self):
-        return (f"{self.__class__.__name__[1:]}({self.base_constraint!r}, "
+        return (f"{type(self).__name__[1:]}({self.base_constraint!r}, "
                 f"{self.reinterpreted_batch_ndims})")
+
+
+def _zero_or_one(value):
+    return (value == 1) | (value == 0)
 
 
 class _Boolean(Constraint):
     is_discrete = True
 
     def check(self, value):
-        return (value == 0) | (value == 1)
-
-
-class _IntegerInterval(Constraint):
-    is_discrete = True
-
-    def __init__(self, lower_bound, upper_bound):
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
-        super().__init__()
-
-    def check(self, value):
-        return (value % 1 == 0) & (self.lower_bound <= value) & (value <= self.upper_bound)
-
-    def __repr__(self):
-        return (f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, "
-                f"upper_bound={self.upper_bound})")
-
-
-class _IntegerGreaterThan(Constraint):
-    is_discrete = True
-
-    def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
-
-    def check(self, value):
-        return (value % 1 == 0) & (value >= self.lower_bound)
-
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+        return _zero_or_one(value)
 
 
 class _Real(Constraint):
@@ -165,52 +146,71 @@ class _Real(Constraint):
         return value == value  # noqa: PLR0124 - False only for NaN
 
 
-class _GreaterThan(Constraint):
+class _Bounded(Constraint):
+    """``value`` compared with each bound named in ``_compare`` (bound name ->
+    ``compare(value, bound)``, strict or not); ``_whole`` ones also require integers.
+    The repr lists the bounds, as PyTorch's does."""
+
+    _compare: ClassVar[dict] = {}
+    _whole = False
+
+    def __init__(self, *bounds):
+        for name, bound in zip(self._compare, bounds, strict=True):
+            setattr(self, name, bound)
+        super().__init__()
+
+    def check(self, value):
+        tests = [compare(value, getattr(self, name)) for name, compare in self._compare.items()]
+        if self._whole:
+            tests.insert(0, value % 1 == 0)
+        return functools.reduce(operator.and_, tests)
+
+    def __repr__(self):
+        bounds = ", ".join(f"{name}={getattr(self, name)}" for name in self._compare)
+        return f"{type(self).__name__[1:]}({bounds})"
+
+
+class _LowerBounded(_Bounded):
     def __init__(self, lower_bound):
-        self.lower_bound = lower_bound
-        super().__init__()
-
-    def check(self, value):
-        return self.lower_bound < value
-
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+        super().__init__(lower_bound)
 
 
-class _GreaterThanEq(_GreaterThan):
-    def check(self, value):
-        return self.lower_bound <= value
-
-
-class _LessThan(Constraint):
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-        super().__init__()
-
-    def check(self, value):
-        return value < self.upper_bound
-
-    def __repr__(self):
-        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
-
-
-class _Interval(Constraint):
+class _TwoBounded(_Bounded):
     def __init__(self, lower_bound, upper_bound):
-        self.lower_bound = lower_bound
-        self.upper_bound = upper_bound
-        super().__init__()
-
-    def check(self, value):
-        return (self.lower_bound <= value) & (value <= self.upper_bound)
-
-    def __repr__(self):
-        return (f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, "
-                f"upper_bound={self.upper_bound})")
+        super().__init__(lower_bound, upper_bound)
 
 
-class _HalfOpenInterval(_Interval):
-    def check(self, value):
-        return (self.lower_bound <= value) & (value < self.upper_bound)
+class _GreaterThan(_LowerBounded):
+    _compare: ClassVar[dict] = {"lower_bound": operator.gt}
+
+
+class _GreaterThanEq(_LowerBounded):
+    _compare: ClassVar[dict] = {"lower_bound": operator.ge}
+
+
+class _IntegerGreaterThan(_GreaterThanEq):
+    is_discrete = True
+    _whole = True
+
+
+class _LessThan(_Bounded):
+    _compare: ClassVar[dict] = {"upper_bound": operator.lt}
+
+    def __init__(self, upper_bound):
+        super().__init__(upper_bound)
+
+
+class _Interval(_TwoBounded):
+    _compare: ClassVar[dict] = {"lower_bound": operator.ge, "upper_bound": operator.le}
+
+
+class _HalfOpenInterval(_TwoBounded):
+    _compare: ClassVar[dict] = {"lower_bound": operator.ge, "upper_bound": operator.lt}
+
+
+class _IntegerInterval(_Interval):
+    is_discrete = True
+    _whole = True
 
 
 class _Simplex(Constraint):
@@ -229,8 +229,7 @@ class _OneHot(Constraint):
     event_dim = 1
 
     def check(self, value):
-        is_boolean = (value == 0) | (value == 1)
-        return is_boolean.all(-1) & (value.sum(-1) == 1)
+        return _zero_or_one(value).all(-1) & (value.sum(-1) == 1)
 
 
 class _Multinomial(Constraint):
@@ -243,8 +242,9 @@ class _Multinomial(Constraint):
     def __init__(self, upper_bound):
         self.upper_bound = upper_bound
 
-    def check(self, x):
-        return (x >= 0).all(dim=-1) & (x.sum(dim=-1) <= self.upper_bound)
+    def check(self, value):
+        counts_ok = ember.all(value >= 0, dim=-1)
+        return counts_ok & (value.sum(-1) <= self.upper_bound)
 
 
 def _all_last_two(mask):
@@ -400,10 +400,12 @@ class MixtureSameFamilyConstraint(_Wrapping):
         return self.base_constraint.event_dim
 
     def check(self, value):
-        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
-        if value.dim() < self.event_dim:
+        # the component dim sits just left of the event: every component is checked
+        per_component = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
+        keep = value.dim() - self.event_dim
+        if keep < 0:
             raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
-        return _all_after(result, value.dim() - self.event_dim)
+        return _all_after(per_component, keep)
 
     def __repr__(self):
         return f"{self.__class__.__name__}({self.base_constraint!r})"
