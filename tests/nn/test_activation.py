@@ -383,3 +383,24 @@ def test_softmax_result_is_contiguous_like_torch(layout, log):
             y = x.clone().requires_grad_(grad)
             strides.append((y.log_softmax(1) if log else y.softmax(1)).stride())
     assert strides[:2] == strides[2:]
+
+
+def test_hardtanh_deprecated_bounds_and_softmax_old_pickles_match_torch():
+    """min_value/max_value still work with PyTorch's FutureWarning (pointing at the
+    caller); a Softmax pickled before ``dim`` existed loads with dim=None."""
+    import pickle
+    import warnings
+
+    import torch
+
+    def run(lib):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m = lib.nn.Hardtanh(min_value=-2.0, max_value=3.0)
+        texts = [(str(w.message), w.category.__name__, w.filename == __file__) for w in caught]
+        old = lib.nn.Softmax(1)
+        del old.dim
+        restored = pickle.loads(pickle.dumps(old))
+        return repr(m), texts, restored.dim, repr(lib.nn.LeakyReLU(0.5, inplace=True))
+
+    assert run(ember) == run(torch)

@@ -2,7 +2,9 @@
 
 Each module is a thin wrapper over its function in ``ember.nn.functional`` (the one
 source of truth), with PyTorch's constructor arguments, attribute names and
-``extra_repr`` text, so reprs and ``state_dict`` keys (PReLU's ``weight``) match.
+``extra_repr`` text, so reprs and ``state_dict`` keys (PReLU's ``weight``) match. The
+wrapping itself is declared, not written out: a class names its function, the attributes
+passed to it and the ones its repr shows (``_Activation``).
 ``MultiheadAttention`` also lives under this module path in PyTorch; it is implemented in
 ``ember.nn._attention`` and resolved lazily here (see ``__getattr__`` at the bottom).
 """
@@ -24,93 +26,127 @@ __all__ = [
 ]
 
 
-def _inplace_suffix(inplace):
-    return ", inplace=True" if inplace else ""
+class _Activation(Module):
+    """Declarative wrapper. ``_fn(input, *attrs(_ARGS), **_FIXED)`` is the forward;
+    ``extra_repr`` lists ``name=value`` for ``_SHOWN`` and ends with ``inplace=True`` when
+    the module has it set (PyTorch's repr texts all follow that shape). TorchScript's
+    ``__constants__`` are the configuration attributes, derived from ``_ARGS``."""
+
+    _fn = None
+    _ARGS: tuple = ()
+    _FIXED: dict = {}
+    _SHOWN: tuple = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__constants__" not in vars(cls):
+            cls.__constants__ = [a for a in cls._ARGS if a != "training"]
+
+    def forward(self, input):
+        settings = [getattr(self, attr) for attr in self._ARGS]
+        return type(self)._fn(input, *settings, **self._FIXED)
+
+    def extra_repr(self):
+        shown = []
+        for attr in self._SHOWN:
+            value = getattr(self, attr)
+            shown.append(f"{attr}={value!r}" if isinstance(value, str) else f"{attr}={value}")
+        if getattr(self, "inplace", False):
+            shown.append("inplace=True")
+        return ", ".join(shown)
 
 
-class Threshold(Module):
+class Threshold(_Activation):
     """y = x if x > threshold else value."""
 
-    __constants__ = ["threshold", "value", "inplace"]
+    _fn = staticmethod(F.threshold)
+    _ARGS = ("threshold", "value", "inplace")
+    _SHOWN = ("threshold", "value")
 
     def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
         super().__init__()
-        self.threshold = threshold
-        self.value = value
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.threshold(input, self.threshold, self.value, self.inplace)
-
-    def extra_repr(self):
-        return f"threshold={self.threshold}, value={self.value}{_inplace_suffix(self.inplace)}"
+        self.threshold, self.value, self.inplace = threshold, value, inplace
 
 
-class ReLU(Module):
-    __constants__ = ["inplace"]
+class _InplaceOnly(_Activation):
+    """Activations whose only argument is ``inplace``."""
+
+    _ARGS = ("inplace",)
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
-        return F.relu(input, inplace=self.inplace)
 
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+class ReLU(_InplaceOnly):
+    _fn = staticmethod(F.relu)
 
 
-class RReLU(Module):
+class SiLU(_InplaceOnly):
+    _fn = staticmethod(F.silu)
+
+
+class Mish(_InplaceOnly):
+    _fn = staticmethod(F.mish)
+
+
+class SELU(_InplaceOnly):
+    _fn = staticmethod(F.selu)
+
+
+class Hardsigmoid(_InplaceOnly):
+    _fn = staticmethod(F.hardsigmoid)
+
+    def extra_repr(self):  # PyTorch prints no inplace flag for these two
+        return ""
+
+
+class Hardswish(_InplaceOnly):
+    _fn = staticmethod(F.hardswish)
+    extra_repr = Hardsigmoid.extra_repr
+
+
+class RReLU(_Activation):
     """Leaky relu with a random negative slope while training, the mean slope in eval."""
 
-    __constants__ = ["lower", "upper", "inplace"]
+    _fn = staticmethod(F.rrelu)
+    _ARGS = ("lower", "upper", "training", "inplace")
+    _SHOWN = ("lower", "upper")
 
     def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
                  inplace: bool = False) -> None:
         super().__init__()
-        self.lower = lower
-        self.upper = upper
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
-
-    def extra_repr(self):
-        return f"lower={self.lower}, upper={self.upper}{_inplace_suffix(self.inplace)}"
+        self.lower, self.upper, self.inplace = lower, upper, inplace
 
 
-class Hardtanh(Module):
-    __constants__ = ["min_val", "max_val", "inplace"]
+def _renamed_bound(new, old, name_new, name_old):
+    """Hardtanh's deprecated ``min_value``/``max_value`` keywords win when given."""
+    if old is None:
+        return new
+    warnings.warn(f"keyword argument `{name_old}` is deprecated and renamed to `{name_new}`",
+                  FutureWarning, stacklevel=3)
+    return old
+
+
+class Hardtanh(_Activation):
+    _fn = staticmethod(F.hardtanh)
+    _ARGS = ("min_val", "max_val", "inplace")
+    _SHOWN = ("min_val", "max_val")
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
                  min_value: float | None = None, max_value: float | None = None) -> None:
         super().__init__()
-        if min_value is not None:
-            warnings.warn("keyword argument `min_value` is deprecated and rename to `min_val`",
-                          FutureWarning, stacklevel=2)
-            min_val = min_value
-        if max_value is not None:
-            warnings.warn("keyword argument `max_value` is deprecated and rename to `max_val`",
-                          FutureWarning, stacklevel=2)
-            max_val = max_value
-        self.min_val = min_val
-        self.max_val = max_val
+        self.min_val = _renamed_bound(min_val, min_value, "min_val", "min_value")
+        self.max_val = _renamed_bound(max_val, max_value, "max_val", "max_value")
         self.inplace = inplace
         assert self.max_val > self.min_val
 
-    def forward(self, input):
-        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
-
-    def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_suffix(self.inplace)}"
-
 
 class ReLU6(Hardtanh):
+    _SHOWN = ()
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
 
 
 class Sigmoid(Module):
@@ -123,159 +159,96 @@ class Tanh(Module):
         return input.tanh()
 
 
-class _InplaceOnly(Module):
-    """Activations whose only argument is ``inplace``."""
-
-    __constants__ = ["inplace"]
-    _function = None
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return type(self)._function(input, inplace=self.inplace)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
-
-
-class Hardsigmoid(_InplaceOnly):
-    _function = staticmethod(F.hardsigmoid)
-
-    def extra_repr(self):
-        return ""
-
-
-class SiLU(_InplaceOnly):
-    _function = staticmethod(F.silu)
-
-
-class Mish(_InplaceOnly):
-    _function = staticmethod(F.mish)
-
-
-class Hardswish(_InplaceOnly):
-    _function = staticmethod(F.hardswish)
-
-    def extra_repr(self):
-        return ""
-
-
-class SELU(_InplaceOnly):
-    _function = staticmethod(F.selu)
-
-
-class ELU(Module):
-    __constants__ = ["alpha", "inplace"]
+class ELU(_Activation):
+    _fn = staticmethod(F.elu)
+    _ARGS = ("alpha", "inplace")
+    _SHOWN = ("alpha",)
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
-        self.alpha = alpha
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.elu(input, self.alpha, self.inplace)
-
-    def extra_repr(self):
-        return f"alpha={self.alpha}{_inplace_suffix(self.inplace)}"
+        self.alpha, self.inplace = alpha, inplace
 
 
 class CELU(ELU):
-    def forward(self, input):
-        return F.celu(input, self.alpha, self.inplace)
+    _fn = staticmethod(F.celu)
 
 
-class GLU(Module):
-    __constants__ = ["dim"]
+class LeakyReLU(_Activation):
+    _fn = staticmethod(F.leaky_relu)
+    _ARGS = ("negative_slope", "inplace")
+    _SHOWN = ("negative_slope",)
+
+    def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+
+class GLU(_Activation):
+    _fn = staticmethod(F.glu)
+    _ARGS = _SHOWN = ("dim",)
 
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
-        return F.glu(input, self.dim)
 
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
-class GELU(Module):
-    __constants__ = ["approximate"]
+class GELU(_Activation):
+    _fn = staticmethod(F.gelu)
+    _ARGS = _SHOWN = ("approximate",)
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         self.approximate = approximate
 
-    def forward(self, input):
-        return F.gelu(input, approximate=self.approximate)
 
-    def extra_repr(self):
-        return f"approximate={self.approximate!r}"
-
-
-class Hardshrink(Module):
-    __constants__ = ["lambd"]
+class Hardshrink(_Activation):
+    _fn = staticmethod(F.hardshrink)
+    _ARGS = ("lambd",)
 
     def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
         self.lambd = lambd
 
-    def forward(self, input):
-        return F.hardshrink(input, self.lambd)
-
-    def extra_repr(self):
-        return f"{self.lambd}"
+    def extra_repr(self):  # the bare value, no "lambd="
+        return str(self.lambd)
 
 
 class Softshrink(Hardshrink):
-    def forward(self, input):
-        return F.softshrink(input, self.lambd)
+    _fn = staticmethod(F.softshrink)
 
 
-class LeakyReLU(Module):
-    __constants__ = ["inplace", "negative_slope"]
-
-    def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
-        super().__init__()
-        self.negative_slope = negative_slope
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope, self.inplace)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}{_inplace_suffix(self.inplace)}"
-
-
-class LogSigmoid(Module):
-    def forward(self, input):
-        return F.logsigmoid(input)
-
-
-class Softplus(Module):
-    __constants__ = ["beta", "threshold"]
+class Softplus(_Activation):
+    _fn = staticmethod(F.softplus)
+    _ARGS = _SHOWN = ("beta", "threshold")
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
-        self.beta = beta
-        self.threshold = threshold
-
-    def forward(self, input):
-        return F.softplus(input, self.beta, self.threshold)
-
-    def extra_repr(self):
-        return f"beta={self.beta}, threshold={self.threshold}"
+        self.beta, self.threshold = beta, threshold
 
 
-class PReLU(Module):
+class LogSigmoid(_Activation):
+    _fn = staticmethod(F.logsigmoid)
+
+
+class Softsign(_Activation):
+    _fn = staticmethod(F.softsign)
+
+
+class Tanhshrink(_Activation):
+    _fn = staticmethod(F.tanhshrink)
+
+
+class PReLU(_Activation):
     """Leaky relu with a learned slope: one shared, or one per channel (dim 1)."""
 
+    _fn = staticmethod(F.prelu)
+    _ARGS = ("weight",)
+    _SHOWN = ("num_parameters",)
     __constants__ = ["num_parameters"]
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
                  dtype=None) -> None:
-        self.num_parameters = num_parameters
+        self.num_parameters = num_parameters  # before Module.__init__, as PyTorch does
         super().__init__()
         self.init = init
         self.weight = Parameter(empty(num_parameters, device=device, dtype=dtype))
@@ -286,62 +259,45 @@ class PReLU(Module):
 
         constant_(self.weight, self.init)
 
-    def forward(self, input):
-        return F.prelu(input, self.weight)
 
-    def extra_repr(self):
-        return f"num_parameters={self.num_parameters}"
+class _SoftmaxBase(_Activation):
+    """Softmax family over ``dim``; ``_stacklevel`` points the implicit-dim warning at
+    the caller of the module."""
 
-
-class Softsign(Module):
-    def forward(self, input):
-        return F.softsign(input)
-
-
-class Tanhshrink(Module):
-    def forward(self, input):
-        return F.tanhshrink(input)
-
-
-class _SoftmaxBase(Module):
-    __constants__ = ["dim"]
+    _ARGS = _SHOWN = ("dim",)
+    _FIXED = {"_stacklevel": 5}
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
     def __setstate__(self, state):
+        """Modules pickled before ``dim`` existed load with ``dim=None``."""
         super().__setstate__(state)
-        if not hasattr(self, "dim"):
-            self.dim = None
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
+        self.__dict__.setdefault("dim", None)
 
 
 class Softmin(_SoftmaxBase):
-    def forward(self, input):
-        return F.softmin(input, self.dim, _stacklevel=5)
+    _fn = staticmethod(F.softmin)
 
 
 class Softmax(_SoftmaxBase):
-    def forward(self, input):
-        return F.softmax(input, self.dim, _stacklevel=5)
+    _fn = staticmethod(F.softmax)
 
 
 class LogSoftmax(_SoftmaxBase):
-    def forward(self, input):
-        return F.log_softmax(input, self.dim, _stacklevel=5)
+    _fn = staticmethod(F.log_softmax)
 
 
 class Softmax2d(Module):
     """Softmax over the channels of each spatial location: (N, C, H, W) or (C, H, W)."""
 
     def forward(self, input):
-        if input.dim() not in (3, 4):
-            raise ValueError(
-                f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
-        return F.softmax(input, -3, _stacklevel=5)
+        rank = input.dim()
+        if rank not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {rank}D instead")
+        channels = -3
+        return F.softmax(input, channels, _stacklevel=5)
 
 
 # MultiheadAttention: PyTorch defines it in this module; ember implements it in
