@@ -257,3 +257,20 @@ def test_linear_node_names_as_torch(shape, bias):
         b = lib.randn(3, requires_grad=True) if bias else None
         names.append(lib.nn.functional.linear(lib.randn(*shape), weight, b).grad_fn.name())
     assert names[0] == names[1]
+
+
+def test_lazy_linear_without_bias_and_zero_fan_in_match_torch():
+    """LazyLinear(bias=False) materialises only the weight; Linear(0, n) draws nothing
+    for the weight and gives the bias U(0, 0), as PyTorch."""
+    import warnings
+
+    def run(lib):
+        lazy = lib.nn.LazyLinear(2, bias=False)
+        lazy(lib.ones(3, 5))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Initializing zero-element tensors is a no-op"
+            empty_in = lib.nn.Linear(0, 3)
+        return (type(lazy).__name__, lazy.bias, sorted(lazy.state_dict()),
+                tuple(lazy.weight.shape), empty_in.bias.detach().numpy().tolist())
+
+    assert run(ember) == run(torch)

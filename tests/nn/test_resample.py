@@ -599,3 +599,19 @@ def test_grid_sample_result_is_contiguous_like_torch(grad):
         grid = lib.zeros(2, 3, 3, 2)
         strides.append(lib.nn.functional.grid_sample(x, grid, align_corners=False).stride())
     assert strides[0] == strides[1]
+
+
+def test_upsample_stored_factor_and_old_pickles_match_torch():
+    """Factors are kept as floats (tuples of floats), 0 counts as none; a module pickled
+    before recompute_scale_factor existed loads with it True."""
+    import pickle
+
+    def run(lib):
+        shown = [repr(lib.nn.Upsample(scale_factor=f)) for f in (2, (1, 3), 0)]
+        shown.append(lib.nn.Upsample(size=3).scale_factor)
+        old = lib.nn.UpsamplingBilinear2d(scale_factor=2)
+        del old.recompute_scale_factor
+        restored = pickle.loads(pickle.dumps(old))
+        return shown, restored.recompute_scale_factor, restored.name, restored.align_corners
+
+    assert run(ember) == run(torch)

@@ -34,6 +34,19 @@ def _bias(enabled: bool, out_features: int, device, dtype):
     return Parameter(empty(out_features, device=device, dtype=dtype)) if enabled else None
 
 
+def _spread_uniform_(params, bound):
+    """Draw each present parameter from U(-bound, bound), in order (the order fixes which
+    random numbers each one gets)."""
+    for param in params:
+        if param is not None:
+            init.uniform_(param, -bound, bound)
+
+
+# PyTorch's default slope for Linear/Conv weights: kaiming_uniform_ with it draws from
+# U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the same range the bias then uses.
+_DEFAULT_SLOPE = math.sqrt(5)
+
+
 class Linear(Module):
     """``y = x @ W.T + b``.
 
@@ -63,12 +76,11 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.kaiming_uniform_(self.weight, a=_DEFAULT_SLOPE)
+        if self.bias is None:
+            return
+        fan_in = init._calculate_fan_in_and_fan_out(self.weight)[0]
+        _spread_uniform_([self.bias], 1 / math.sqrt(fan_in) if fan_in else 0)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
@@ -102,10 +114,9 @@ class Bilinear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1 / math.sqrt(self.weight.size(1))
-        init.uniform_(self.weight, -bound, bound)
-        if self.bias is not None:
-            init.uniform_(self.bias, -bound, bound)
+        """Weight, then bias, from U(±1/sqrt(in1_features)), in1 read off the weight's
+        dim 1 as PyTorch does."""
+        _spread_uniform_([self.weight, self.bias], 1 / math.sqrt(self.weight.shape[1]))
 
     def forward(self, input1, input2):
         return F.bilinear(input1, input2, self.weight, self.bias)
@@ -128,13 +139,19 @@ class LazyLinear(LazyModuleMixin, Linear):
             self.bias = UninitializedParameter(device=device, dtype=dtype)
 
     def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params() and self.in_features != 0:
+        # nothing to draw until the first input has fixed in_features
+        if self.in_features and not self.has_uninitialized_params():
             super().reset_parameters()
 
     def initialize_parameters(self, input, *args, **kwargs) -> None:
-        if self.has_uninitialized_params():
-            self.in_features = input.shape[-1]
-            self.weight.materialize((self.out_features, self.in_features))
-            if self.bias is not None:
-                self.bias.materialize((self.out_features,))
-            self.reset_parameters()
+        """Materialise weight (and bias) once the first input's last dimension is known,
+        then initialise them as Linear does."""
+        if not self.has_uninitialized_params():
+            return
+        self.in_features = input.shape[-1]
+        shapes = {"weight": (self.out_features, self.in_features), "bias": (self.out_features,)}
+        for name, shape in shapes.items():
+            param = getattr(self, name)
+            if param is not None:
+                param.materialize(shape)
+        self.reset_parameters()

@@ -8,8 +8,17 @@ from .module import Module
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
 
+def _stored_factor(scale_factor):
+    """Upsample keeps its factor as a float, or a tuple of floats; a missing (or zero)
+    factor is None, leaving ``size`` to decide."""
+    if not isinstance(scale_factor, tuple):
+        return float(scale_factor) if scale_factor else None
+    return tuple(map(float, scale_factor))
+
+
 class Upsample(Module):
-    """Module form of ``F.interpolate``.
+    """Module form of ``F.interpolate``; the attribute names (``name`` included) are
+    PyTorch's, as pickles and TorchScript read them.
 
     Example::
 
@@ -22,15 +31,12 @@ class Upsample(Module):
                      "recompute_scale_factor"]
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
-                 align_corners: bool | None = None,
-                 recompute_scale_factor: bool | None = None) -> None:
+                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                 ) -> None:
         super().__init__()
         self.name = type(self).__name__
         self.size = size
-        if isinstance(scale_factor, tuple):
-            self.scale_factor = tuple(float(factor) for factor in scale_factor)
-        else:
-            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.scale_factor = _stored_factor(scale_factor)
         self.mode = mode
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor
@@ -40,16 +46,13 @@ class Upsample(Module):
                            recompute_scale_factor=self.recompute_scale_factor)
 
     def __setstate__(self, state):
-        if "recompute_scale_factor" not in state:
-            state["recompute_scale_factor"] = True
+        """Modules pickled before ``recompute_scale_factor`` existed behaved as True."""
+        state.setdefault("recompute_scale_factor", True)
         super().__setstate__(state)
 
     def extra_repr(self) -> str:
-        if self.scale_factor is not None:
-            info = "scale_factor=" + repr(self.scale_factor)
-        else:
-            info = "size=" + repr(self.size)
-        return info + ", mode=" + repr(self.mode)
+        by = "size" if self.scale_factor is None else "scale_factor"
+        return f"{by}={getattr(self, by)!r}, mode={self.mode!r}"
 
 
 class UpsamplingNearest2d(Upsample):
