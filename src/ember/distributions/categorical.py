@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import ember
+import ember.nn.functional as F
 
 from . import constraints
 from .distribution import Distribution
-from .utils import lazy_property, logits_to_probs, probs_to_logits
+from ._expand import rebuilt
+from .utils import clamp_probs, lazy_property
 
 __all__ = ["Categorical"]
+
+
+_NORMALISE = {
+    "probs": lambda p: p / p.sum(-1, keepdim=True),
+    "logits": lambda lg: lg - lg.logsumexp(dim=-1, keepdim=True),
+}
 
 
 class Categorical(Distribution):
     """A categorical distribution over ``0 .. K-1`` given by ``probs`` (nonnegative,
     normalised along the last dim) or ``logits`` (unnormalised log-probabilities).
+
+    Whichever was given is normalised and kept (also as ``_param``); the other is
+    computed from it on first access.
 
     Example::
 
@@ -25,40 +37,30 @@ class Categorical(Distribution):
     """
 
     arg_constraints: ClassVar[dict] = {"probs": constraints.simplex,
-                       "logits": constraints.independent(constraints.real, 1)}
+                                       "logits": constraints.independent(constraints.real, 1)}
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            if probs.dim() < 1:
-                raise ValueError("`probs` parameter must be at least one-dimensional.")
-            self.probs = probs / probs.sum(-1, keepdim=True)
-        else:
-            if logits.dim() < 1:
-                raise ValueError("`logits` parameter must be at least one-dimensional.")
-            # Normalize
-            self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
-        self._param = self.probs if probs is not None else self.logits
-        self._num_events = self._param.size()[-1]
-        batch_shape = self._param.size()[:-1] if self._param.ndimension() > 1 else ember.Size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        name, given = ("probs", probs) if logits is None else ("logits", logits)
+        if given.dim() < 1:
+            raise ValueError(f"`{name}` parameter must be at least one-dimensional.")
+        param = _NORMALISE[name](given)
+        setattr(self, name, param)
+        # private names as PyTorch's: a pickled Categorical holds them
+        self._param = param
+        self._num_events = param.shape[-1]
+        super().__init__(param.shape[:-1], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Categorical, _instance)
         batch_shape = ember.Size(batch_shape)
-        param_shape = batch_shape + ember.Size((self._num_events,))
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(param_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(param_shape)
-            new._param = new.logits
-        new._num_events = self._num_events
-        super(Categorical, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        present = {name: self.__dict__[name].expand(batch_shape + (self._num_events,))
+                   for name in ("probs", "logits") if name in self.__dict__}
+        # _param follows logits when both were computed, as PyTorch's expand leaves it
+        param = present.get("logits", present.get("probs"))
+        return rebuilt(self, Categorical, _instance, batch_shape, _param=param,
+                       _num_events=self._num_events, **present)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
@@ -66,20 +68,24 @@ class Categorical(Distribution):
 
     @lazy_property
     def logits(self):
-        return probs_to_logits(self.probs)
+        return ember.log(clamp_probs(self.probs))
 
     @lazy_property
     def probs(self):
-        return logits_to_probs(self.logits)
+        return F.softmax(self.logits, dim=-1)
 
     @property
     def param_shape(self):
         return self._param.size()
 
+    def _undefined(self):
+        """Class indices have no meaningful mean or variance: NaN, as PyTorch."""
+        return ember.full(self._extended_shape(), math.nan, dtype=self.probs.dtype,
+                          device=self.probs.device)
+
     @property
     def mean(self):
-        return ember.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype,
-                          device=self.probs.device)
+        return self._undefined()
 
     @property
     def mode(self):
@@ -87,35 +93,29 @@ class Categorical(Distribution):
 
     @property
     def variance(self):
-        return ember.full(self._extended_shape(), float("nan"), dtype=self.probs.dtype,
-                          device=self.probs.device)
+        return self._undefined()
 
     def sample(self, sample_shape=()):
-        if not isinstance(sample_shape, ember.Size):
-            sample_shape = ember.Size(sample_shape)
-        probs_2d = self.probs.reshape(-1, self._num_events)
+        sample_shape = ember.Size(sample_shape)
+        rows = self.probs.reshape(-1, self._num_events)
         with ember.no_grad():
-            samples_2d = ember.multinomial(probs_2d, sample_shape.numel(), True).T
-        return samples_2d.reshape(self._extended_shape(sample_shape))
+            # one row of draws per batch entry, then samples first
+            draws = ember.multinomial(rows, sample_shape.numel(), True).T
+        return draws.reshape(self._extended_shape(sample_shape))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        value = value.long().unsqueeze(-1)
-        value, log_pmf = ember.broadcast_tensors(value, self.logits)
-        value = value[..., :1]
-        return log_pmf.gather(-1, value).squeeze(-1)
+        index, table = ember.broadcast_tensors(value.long().unsqueeze(-1), self.logits)
+        return table.gather(-1, index[..., :1]).squeeze(-1)
 
     def entropy(self):
-        min_real = ember.finfo(self.logits.dtype).min
-        logits = ember.clamp(self.logits, min=min_real)
-        p_log_p = logits * self.probs
-        return -p_log_p.sum(-1)
+        # -inf logits (zero probs) clamped to the lowest float: 0 * finite is 0, not nan
+        logits = ember.clamp(self.logits, min=ember.finfo(self.logits.dtype).min)
+        return -(self.probs * logits).sum(-1)
 
     def enumerate_support(self, expand=True):
-        num_events = self._num_events
-        values = ember.arange(num_events, dtype=ember.long, device=self._param.device)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1,) + tuple(self._batch_shape))
-        return values
+        classes = ember.arange(self._num_events, dtype=ember.long, device=self._param.device)
+        batch = tuple(self._batch_shape)
+        classes = classes.reshape((-1,) + (1,) * len(batch))
+        return classes.expand((-1,) + batch) if expand else classes
