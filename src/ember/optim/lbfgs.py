@@ -1,4 +1,11 @@
-"""L-BFGS with an optional strong-Wolfe line search (a port of PyTorch's, minFunc-based)."""
+"""L-BFGS with an optional strong-Wolfe line search.
+
+The algorithm is Nocedal & Wright's (two-loop recursion, bracketing then zooming line search
+with cubic interpolation, as in minFunc). Every floating-point expression is evaluated in the
+same order as PyTorch's implementation, because users compare iterates between the two and a
+rounding difference grows quickly on ill-conditioned problems. The per-parameter state keeps
+PyTorch's key names so that state dicts load in either library.
+"""
 
 from __future__ import annotations
 
@@ -10,111 +17,148 @@ from .optimizer import Optimizer
 
 __all__ = ["LBFGS"]
 
+# What one step() leaves behind for the next one, under PyTorch's state-dict keys.
+_CARRIED = ("d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss")
 
-def _abs_max(t):
-    return t.abs().max()
+
+def _inf_norm(v):
+    return v.abs().max()
 
 
-def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
-    """Minimiser of the cubic through two points with their slopes, clipped to bounds."""
-    if bounds is not None:
-        xmin_bound, xmax_bound = bounds
-    else:
-        xmin_bound, xmax_bound = (x1, x2) if x1 <= x2 else (x2, x1)
-    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
-    d2_square = d1**2 - g1 * g2
-    if d2_square >= 0:
-        d2 = d2_square.sqrt() if isinstance(d2_square, ember.Tensor) else d2_square**0.5
-        if x1 <= x2:
-            min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
-        else:
-            min_pos = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
-        return min(max(min_pos, xmin_bound), xmax_bound)
-    return (xmin_bound + xmax_bound) / 2.0
+def _cubic_minimiser(xa, fa, ga, xb, fb, gb, bounds=None):
+    """Where the cubic matching value and slope at ``xa`` and ``xb`` has its minimum.
+
+    The result is clipped to ``bounds`` (default: the interval between the two points); when
+    the cubic has no real minimiser the middle of the bounds is the safest guess.
+    """
+    lo, hi = bounds if bounds is not None else ((xa, xb) if xa <= xb else (xb, xa))
+    # The two textbook branches are one formula written from the right-hand point.
+    (x_l, g_l), (x_r, g_r) = ((xa, ga), (xb, gb)) if xa <= xb else ((xb, gb), (xa, ga))
+    slope_gap = ga + gb - 3 * (fa - fb) / (xa - xb)
+    disc = slope_gap**2 - ga * gb
+    if not disc >= 0:  # NaN included
+        return (lo + hi) / 2.0
+    root = disc.sqrt() if isinstance(disc, ember.Tensor) else disc**0.5
+    guess = x_r - (x_r - x_l) * ((g_r + root - slope_gap) / (g_r - g_l + 2 * root))
+    return min(max(guess, lo), hi)
+
+
+def _away_from_ends(t, bracket, stalled):
+    """Move a zoom trial that hugs an end of the bracket inwards, by a tenth of its width.
+
+    A trial close to an end is accepted once (``stalled`` becomes True); a second one in a row,
+    or one outside the bracket, is pushed in. Returns the trial and the new ``stalled`` flag.
+    """
+    left, right = min(bracket), max(bracket)
+    margin = 0.1 * (right - left)
+    if not min(right - t, t - left) < margin:
+        return t, False
+    if not (stalled or t >= right or t <= left):
+        return t, True
+    nearer_right = abs(t - right) < abs(t - left)
+    return (right - margin if nearer_right else left + margin), False
 
 
 def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9,
                   max_ls=25):
-    """Find a step ``t`` along ``d`` meeting the strong Wolfe conditions (bracket, zoom)."""
-    d_norm = _abs_max(d)
-    g = g.clone()
-    f_new, g_new = obj_func(x, t, d)
-    ls_func_evals = 1
-    gtd_new = dot(g_new, d)
-    t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
-    done = False
-    ls_iter = 0
-    bracket = bracket_f = bracket_g = bracket_gtd = None
-    while ls_iter < max_ls:
-        if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):
-            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
-            bracket_g, bracket_gtd = [g_prev, g_new.clone()], [gtd_prev, gtd_new]
-            break
-        if abs(gtd_new) <= -c2 * gtd:
-            bracket, bracket_f, bracket_g = [t], [f_new], [g_new]
-            done = True
-            break
-        if gtd_new >= 0:
-            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
-            bracket_g, bracket_gtd = [g_prev, g_new.clone()], [gtd_prev, gtd_new]
-            break
-        # extrapolate
-        min_step = t + 0.01 * (t - t_prev)
-        max_step = t * 10
-        previous_t = t
-        t = _cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
-                               bounds=(min_step, max_step))
-        t_prev, f_prev, g_prev, gtd_prev = previous_t, f_new, g_new.clone(), gtd_new
-        f_new, g_new = obj_func(x, t, d)
-        ls_func_evals += 1
-        gtd_new = dot(g_new, d)
-        ls_iter += 1
-    if ls_iter == max_ls:
-        bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
+    """Find a step along ``d`` satisfying the strong Wolfe conditions.
 
-    # zoom: shrink the bracket until a point satisfies the conditions
-    insuf_progress = False
-    low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[-1] else (1, 0)
-    while not done and ls_iter < max_ls:
-        if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
+    ``obj_func(x, t, d)`` returns the loss and flat gradient at ``x + t d``. Each trial is kept
+    as ``(t, loss, grad, slope)``. The first phase grows the step until an interval is known to
+    hold an acceptable one; the second shrinks that interval. Returns the loss, gradient and
+    step of the best point seen, and how many times ``obj_func`` ran.
+    """
+    evals = 0
+
+    def trial(step):
+        nonlocal evals
+        evals += 1
+        loss, grad = obj_func(x, step, d)
+        return step, loss, grad.clone(), dot(grad, d)
+
+    def too_high(p):  # fails the sufficient-decrease (Armijo) condition
+        return p[1] > (f + c1 * p[0] * gtd)
+
+    def flat_enough(p):  # meets the strong curvature condition
+        return abs(p[3]) <= -c2 * gtd
+
+    scale = _inf_norm(d)
+    start = (0, f, g.clone(), gtd)
+    prev, cur = start, trial(t)
+    tries, done, bracket = 0, False, None
+    while tries < max_ls:
+        if too_high(cur) or (tries > 1 and cur[1] >= prev[1]):
+            bracket = [prev, cur]
             break
-        t = _cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0],
-                               bracket[1], bracket_f[1], bracket_gtd[1])
-        eps = 0.1 * (max(bracket) - min(bracket))
-        if min(max(bracket) - t, t - min(bracket)) < eps:
-            if insuf_progress or t >= max(bracket) or t <= min(bracket):
-                if abs(t - max(bracket)) < abs(t - min(bracket)):
-                    t = max(bracket) - eps
-                else:
-                    t = min(bracket) + eps
-                insuf_progress = False
-            else:
-                insuf_progress = True
-        else:
-            insuf_progress = False
-        f_new, g_new = obj_func(x, t, d)
-        ls_func_evals += 1
-        gtd_new = dot(g_new, d)
-        ls_iter += 1
-        if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low_pos]:
-            bracket[high_pos] = t
-            bracket_f[high_pos] = f_new
-            bracket_g[high_pos] = g_new.clone()
-            bracket_gtd[high_pos] = gtd_new
-            low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)
-        else:
-            if abs(gtd_new) <= -c2 * gtd:
-                done = True
-            elif gtd_new * (bracket[high_pos] - bracket[low_pos]) >= 0:
-                bracket[high_pos] = bracket[low_pos]
-                bracket_f[high_pos] = bracket_f[low_pos]
-                bracket_g[high_pos] = bracket_g[low_pos]
-                bracket_gtd[high_pos] = bracket_gtd[low_pos]
-            bracket[low_pos] = t
-            bracket_f[low_pos] = f_new
-            bracket_g[low_pos] = g_new.clone()
-            bracket_gtd[low_pos] = gtd_new
-    return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
+        if flat_enough(cur):
+            bracket, done = [cur], True
+            break
+        if cur[3] >= 0:
+            bracket = [prev, cur]
+            break
+        step = _cubic_minimiser(prev[0], prev[1], prev[3], cur[0], cur[1], cur[3],
+                                bounds=(cur[0] + 0.01 * (cur[0] - prev[0]), cur[0] * 10))
+        prev, cur = cur, trial(step)
+        tries += 1
+    if tries == max_ls:
+        bracket = [start, cur]
+
+    def ends():  # index of the lower-loss end first
+        return (0, 1) if bracket[0][1] <= bracket[-1][1] else (1, 0)
+
+    best, worst = ends()
+    stalled = False
+    while not done and tries < max_ls:
+        (ta, fa, _, sa), (tb, fb, _, sb) = bracket
+        if abs(tb - ta) * scale < tolerance_change:
+            break
+        step, stalled = _away_from_ends(_cubic_minimiser(ta, fa, sa, tb, fb, sb),
+                                        (ta, tb), stalled)
+        cur = trial(step)
+        tries += 1
+        if too_high(cur) or cur[1] >= bracket[best][1]:
+            bracket[worst] = cur
+            best, worst = ends()
+            continue
+        if flat_enough(cur):
+            done = True
+        elif cur[3] * (bracket[worst][0] - bracket[best][0]) >= 0:
+            bracket[worst] = bracket[best]
+        bracket[best] = cur
+    t, loss, grad, _ = bracket[best]
+    return loss, grad, t, evals
+
+
+def _remember(pairs, y, s, size):
+    """Append a curvature pair (and 1/ys) when it keeps the Hessian estimate positive definite.
+
+    ``pairs`` is ``(old_dirs, old_stps, ro)``; the oldest pair is dropped at ``size``. Returns
+    the new initial Hessian scale ``ys / yy``, or None when the pair was rejected.
+    """
+    ys = dot(y, s)
+    if not ys > 1e-10:
+        return None
+    for history, item in zip(pairs, (y, s, 1.0 / ys)):
+        if len(history) == size:
+            del history[0]
+        history.append(item)
+    return ys / dot(y, y)
+
+
+def _two_loop(grad, dirs, stps, ro, h_diag, alphas):
+    """-H grad by the two-loop recursion, H the inverse-Hessian estimate from the stored pairs.
+
+    ``alphas`` is the state's scratch list (PyTorch keeps it in the state as ``"al"``).
+    """
+    q = grad.neg()
+    for i in reversed(range(len(dirs))):
+        alphas[i] = dot(stps[i], q) * ro[i]
+        q.add_(dirs[i], alpha=-alphas[i].item())
+    r = q.mul(h_diag)
+    for i, (y, s) in enumerate(zip(dirs, stps)):
+        beta = dot(y, r) * ro[i]
+        r.add_(s, alpha=(alphas[i] - beta).item())
+    return r
 
 
 class LBFGS(Optimizer):
@@ -134,168 +178,113 @@ class LBFGS(Optimizer):
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
                  history_size: int = 100, line_search_fn: str | None = None) -> None:
         check_common(lr)
-        if max_eval is None:
-            max_eval = max_iter * 5 // 4
         defaults = {
-            "lr": lr, "max_iter": max_iter, "max_eval": max_eval,
+            "lr": lr, "max_iter": max_iter,
+            "max_eval": max_iter * 5 // 4 if max_eval is None else max_eval,
             "tolerance_grad": tolerance_grad, "tolerance_change": tolerance_change,
             "history_size": history_size, "line_search_fn": line_search_fn,
         }
         super().__init__(params, defaults)
-        if len(self.param_groups) != 1:
+        if len(self.param_groups) > 1:
             raise ValueError(
                 "LBFGS doesn't support per-parameter options (parameter groups)"
             )
         self._params = self.param_groups[0]["params"]
-        self._numel_cache = None
 
-    def _numel(self) -> int:
-        if self._numel_cache is None:
-            self._numel_cache = sum(p.numel() for p in self._params)
-        return self._numel_cache
-
-    def _gather_flat_grad(self):
+    def _flat_grad(self):
+        """All gradients as one vector; a parameter without one counts as zero slope."""
         return flat_cat([ember.zeros_like(p) if p.grad is None else p.grad for p in self._params])
 
-    def _add_grad(self, step_size, update) -> None:
-        if isinstance(step_size, ember.Tensor):
-            step_size = step_size.item()
-        offset = 0
+    def _move(self, step, direction) -> None:
+        """params += step * direction, the flat direction cut back into parameter shapes."""
+        if isinstance(step, ember.Tensor):
+            step = step.item()
+        start = 0
         for p in self._params:
-            numel = p.numel()
-            p.add_(update[offset:offset + numel].view(p.shape), alpha=step_size)
-            offset += numel
+            end = start + p.numel()
+            p.add_(direction[start:end].view(p.shape), alpha=step)
+            start = end
 
-    def _clone_param(self):
-        return [p.clone() for p in self._params]
+    def _loss(self, closure):
+        """The closure's loss (with autograd on, as step() runs under no_grad) and gradient."""
+        with ember.enable_grad():
+            raw = closure()
+        return raw, self._flat_grad()
 
-    def _set_param(self, params_data) -> None:
-        for p, pdata in zip(self._params, params_data):
-            copy_(p, pdata)
-
-    def _directional_evaluate(self, closure, x, t, d):
-        self._add_grad(t, d)
-        loss = float(self._evaluate(closure))  # float() outside grad mode, as PyTorch
-        flat_grad = self._gather_flat_grad()
-        self._set_param(x)
-        return loss, flat_grad
+    def _probe(self, closure, origin, step, direction):
+        """Loss and gradient at origin + step * direction, leaving the parameters at origin."""
+        self._move(step, direction)
+        raw, grad = self._loss(closure)
+        loss = float(raw)  # read outside grad mode, as PyTorch does
+        for p, saved in zip(self._params, origin):
+            copy_(p, saved)
+        return loss, grad
 
     def step(self, closure):
         """Run up to ``max_iter`` L-BFGS iterations; returns the first loss evaluated."""
         with ember.no_grad():
-            return self._step(closure)
+            return self._iterate(closure, **self.param_groups[0])
 
-    def _evaluate(self, closure):
-        with ember.enable_grad():
-            return closure()
-
-    def _step(self, closure):
-        group = self.param_groups[0]
-        lr = group["lr"]
-        max_iter, max_eval = group["max_iter"], group["max_eval"]
-        tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
-        line_search_fn, history_size = group["line_search_fn"], group["history_size"]
-
+    def _iterate(self, closure, *, lr, max_iter, max_eval, tolerance_grad, tolerance_change,
+                 history_size, line_search_fn, **_):
         state = self.state[self._params[0]]
-        state.setdefault("func_evals", 0)
-        state.setdefault("n_iter", 0)
-        orig_loss = self._evaluate(closure)
-        loss = float(orig_loss)
-        current_evals = 1
+        for counter in ("func_evals", "n_iter"):
+            state.setdefault(counter, 0)
+        first_loss, grad = self._loss(closure)
+        loss, evals = float(first_loss), 1
         state["func_evals"] += 1
-        flat_grad = self._gather_flat_grad()
-        if _abs_max(flat_grad) <= tolerance_grad:
-            return orig_loss
+        if _inf_norm(grad) <= tolerance_grad:
+            return first_loss
 
-        d, t = state.get("d"), state.get("t")
-        old_dirs, old_stps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
-        h_diag = state.get("H_diag")
-        prev_flat_grad, prev_loss = state.get("prev_flat_grad"), state.get("prev_loss")
-
-        n_iter = 0
-        while n_iter < max_iter:
-            n_iter += 1
+        d, t, dirs, stps, ro, h_diag, last_grad, last_loss = (state.get(k) for k in _CARRIED)
+        for it in range(1, max_iter + 1):
             state["n_iter"] += 1
-            if state["n_iter"] == 1:
-                d = flat_grad.neg()
-                old_dirs, old_stps, ro = [], [], []
-                h_diag = 1
+            fresh = state["n_iter"] == 1
+            if fresh:
+                dirs, stps, ro, h_diag = [], [], [], 1
+                d = grad.neg()
             else:
-                # update the curvature pairs, then the two-loop recursion for -H g
-                y = flat_grad.sub(prev_flat_grad)
-                s = d.mul(t)
-                ys = dot(y, s)
-                if ys > 1e-10:
-                    if len(old_dirs) == history_size:
-                        old_dirs.pop(0)
-                        old_stps.pop(0)
-                        ro.pop(0)
-                    old_dirs.append(y)
-                    old_stps.append(s)
-                    ro.append(1.0 / ys)
-                    h_diag = ys / dot(y, y)
-                num_old = len(old_dirs)
-                if "al" not in state:
-                    state["al"] = [None] * history_size
-                al = state["al"]
-                q = flat_grad.neg()
-                for i in range(num_old - 1, -1, -1):
-                    al[i] = dot(old_stps[i], q) * ro[i]
-                    q.add_(old_dirs[i], alpha=-al[i].item())
-                d = r = q.mul(h_diag)
-                for i in range(num_old):
-                    be_i = dot(old_dirs[i], r) * ro[i]
-                    r.add_(old_stps[i], alpha=(al[i] - be_i).item())
-
-            if prev_flat_grad is None:
-                prev_flat_grad = flat_grad.clone()
+                scale = _remember((dirs, stps, ro), grad.sub(last_grad), d.mul(t), history_size)
+                h_diag = h_diag if scale is None else scale
+                alphas = state.setdefault("al", [None] * history_size)
+                d = _two_loop(grad, dirs, stps, ro, h_diag, alphas)
+            if last_grad is None:
+                last_grad = grad.clone()
             else:
-                copy_(prev_flat_grad, flat_grad)
-            prev_loss = loss
+                copy_(last_grad, grad)
+            last_loss = loss
+            # The first ever step is scaled so that it moves by at most lr in the 1-norm.
+            t = min(1.0, 1.0 / grad.abs().sum()) * lr if fresh else lr
+            slope = dot(grad, d)
+            if slope > -tolerance_change:
+                break  # not a descent direction any more
 
-            if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / flat_grad.abs().sum()) * lr
+            if line_search_fn is None:
+                self._move(t, d)
+                used, optimal = 0, False
+                if it != max_iter:
+                    raw, grad = self._loss(closure)
+                    loss, used = float(raw), 1
+                    optimal = _inf_norm(grad) <= tolerance_grad
             else:
-                t = lr
-            gtd = dot(flat_grad, d)
-            if gtd > -tolerance_change:
-                break
-
-            ls_func_evals = 0
-            if line_search_fn is not None:
                 if line_search_fn != "strong_wolfe":
                     raise RuntimeError("only 'strong_wolfe' is supported")
-                x_init = self._clone_param()
+                origin = [p.clone() for p in self._params]
 
-                def obj_func(x, step_t, direction):
-                    return self._directional_evaluate(closure, x, step_t, direction)
+                def along(x, step, direction):
+                    return self._probe(closure, x, step, direction)
 
-                loss, flat_grad, t, ls_func_evals = _strong_wolfe(
-                    obj_func, x_init, t, d, loss, flat_grad, gtd,
-                    max_ls=max_eval - current_evals,
-                )
-                self._add_grad(t, d)
-                opt_cond = _abs_max(flat_grad) <= tolerance_grad
-            else:
-                self._add_grad(t, d)
-                opt_cond = False
-                if n_iter != max_iter:
-                    loss = float(self._evaluate(closure))
-                    flat_grad = self._gather_flat_grad()
-                    opt_cond = _abs_max(flat_grad) <= tolerance_grad
-                    ls_func_evals = 1
-            current_evals += ls_func_evals
-            state["func_evals"] += ls_func_evals
+                loss, grad, t, used = _strong_wolfe(along, origin, t, d, loss, grad, slope,
+                                                    max_ls=max_eval - evals)
+                self._move(t, d)
+                optimal = _inf_norm(grad) <= tolerance_grad
+            evals += used
+            state["func_evals"] += used
 
-            if n_iter == max_iter or current_evals >= max_eval or opt_cond:
-                break
-            if _abs_max(d.mul(t)) <= tolerance_change:
-                break
-            if abs(loss - prev_loss) < tolerance_change:
+            if (it == max_iter or evals >= max_eval or optimal
+                    or _inf_norm(d.mul(t)) <= tolerance_change
+                    or abs(loss - last_loss) < tolerance_change):
                 break
 
-        state["d"], state["t"] = d, t
-        state["old_dirs"], state["old_stps"], state["ro"] = old_dirs, old_stps, ro
-        state["H_diag"] = h_diag
-        state["prev_flat_grad"], state["prev_loss"] = prev_flat_grad, prev_loss
-        return orig_loss
+        state.update(zip(_CARRIED, (d, t, dirs, stps, ro, h_diag, last_grad, last_loss)))
+        return first_loss
