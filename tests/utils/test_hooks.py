@@ -149,7 +149,8 @@ def test_optimizer_handles():
         calls = []
         pre = opt.register_step_pre_hook(lambda o, a, k: calls.append("pre"))
         post = opt.register_step_post_hook(lambda o, a, k: calls.append("post"))
-        glob = importlib.import_module(lib.__name__ + ".optim.optimizer").register_optimizer_step_pre_hook(
+        optimizer_module = importlib.import_module(lib.__name__ + ".optim.optimizer")
+        glob = optimizer_module.register_optimizer_step_pre_hook(
             lambda o, a, k: calls.append("global"))
         log.append([isinstance(h, lib.utils.hooks.RemovableHandle) for h in (pre, post, glob)])
         param.grad = lib.ones(2)
@@ -244,5 +245,25 @@ def test_backward_hook_drives_full_backward_hooks():
         out = helper.setup_output_hook(module(x_hooked))
         out.sum().backward()
         log.extend([seen, x.grad])
+
+    run_both(scenario)
+
+
+def test_removable_handle_old_pickle_layouts():
+    """Handles pickled by older PyTorch carry (hooks, id) or (hooks, id, None)."""
+    def scenario(lib, log):
+        Handle = lib.utils.hooks.RemovableHandle
+        table = OrderedDict({1: "hook"})
+        for state in ((table, 7), (table, 8, None), (None, 9, ())):
+            handle = Handle.__new__(Handle)
+            handle.__setstate__(state)
+            log.append([handle.id, handle.extra_dict_ref, handle.hooks_dict_ref() is None,
+                        Handle.next_id > handle.id])
+            handle.remove()
+        hooks, extra = OrderedDict(), OrderedDict()
+        handle = Handle(hooks, extra_dict=extra)
+        hooks[handle.id] = "only in hooks"  # no extra flag: removal still succeeds
+        handle.remove()
+        log.append([len(hooks), len(extra), Handle(hooks, extra_dict="neither").extra_dict_ref])
 
     run_both(scenario)

@@ -37,14 +37,16 @@ def _ref(container):
     return _StrongRef(container) if type(container) is list else weakref.ref(container)
 
 
-class RemovableHandle:
-    """A handle which provides the capability to remove a hook.
+def _weak_all(tables) -> tuple:
+    return tuple(weakref.ref(table) for table in tables)
 
-    Args:
-        hooks_dict (dict): A dictionary of hooks, indexed by hook ``id``.
-        extra_dict (Union[dict, List[dict]]): An additional dictionary or list of
-            dictionaries whose keys will be deleted when the same keys are
-            removed from ``hooks_dict``.
+
+class RemovableHandle:
+    """What ``register_*hook`` returns: ``remove()`` (or leaving a ``with`` block) unhooks.
+
+    ``hooks_dict`` maps ids to hooks; ``extra_dict`` (one dict or a list of them) holds
+    per-hook flags under the same id, dropped together with the hook. Only weak references
+    are kept, so an outstanding handle never keeps a module or optimizer alive.
 
     Example::
 
@@ -54,50 +56,45 @@ class RemovableHandle:
     """
 
     id: int
-    next_id: int = 0
+    next_id: int = 0  # class-wide counter: ids stay unique across every hook table
     _item = _NO_ITEM  # a list handle's own hook (see _list_handle)
 
     def __init__(self, hooks_dict: Any, *, extra_dict: Any = None) -> None:
         self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self._take_id()
+        many = extra_dict if isinstance(extra_dict, list) else ()
+        self.extra_dict_ref = _weak_all([extra_dict] if isinstance(extra_dict, dict) else many)
+
+    def _take_id(self) -> None:
         self.id = RemovableHandle.next_id
-        RemovableHandle.next_id += 1
-        self.extra_dict_ref: tuple = ()
-        if isinstance(extra_dict, dict):
-            self.extra_dict_ref = (weakref.ref(extra_dict),)
-        elif isinstance(extra_dict, list):
-            self.extra_dict_ref = tuple(weakref.ref(d) for d in extra_dict)
+        RemovableHandle.next_id = self.id + 1
 
     def remove(self) -> None:
-        hooks = self.hooks_dict_ref()
-        item = self._item
-        if item is not _NO_ITEM:
-            if hooks is not None:
-                for index, hook in enumerate(hooks):
-                    if hook is item:
-                        del hooks[index]
-                        break
+        """Unhook; a second call, or one after the tables died, does nothing."""
+        owner = self.hooks_dict_ref()
+        if self._item is not _NO_ITEM:  # list handle: find the hook by identity
+            if owner is not None:
+                at = next((i for i, h in enumerate(owner) if h is self._item), None)
+                if at is not None:
+                    del owner[at]
             return
-        if hooks is not None and self.id in hooks:
-            del hooks[self.id]
-        for ref in self.extra_dict_ref:
-            extra_dict = ref()
-            if extra_dict is not None and self.id in extra_dict:
-                del extra_dict[self.id]
+        for table in (owner, *(ref() for ref in self.extra_dict_ref)):
+            if table is not None:
+                table.pop(self.id, None)
 
+    # Pickled as (hooks, id, extras), PyTorch's layout, so handles travel between the two.
     def __getstate__(self):
-        return (self.hooks_dict_ref(), self.id, tuple(ref() for ref in self.extra_dict_ref))
+        extras = tuple(ref() for ref in self.extra_dict_ref)
+        return self.hooks_dict_ref(), self.id, extras
 
     def __setstate__(self, state) -> None:
-        if state[0] is None:
-            self.hooks_dict_ref = weakref.ref(OrderedDict())  # a dead reference
-        else:
-            self.hooks_dict_ref = _ref(state[0])
-        self.id = state[1]
+        owner, self.id, *rest = state
+        # A handle whose table was already gone pickles None and must stay dead.
+        self.hooks_dict_ref = weakref.ref(OrderedDict()) if owner is None else _ref(owner)
+        # Later handles must not reuse the id of one loaded from disk.
         RemovableHandle.next_id = max(RemovableHandle.next_id, self.id + 1)
-        if len(state) < 3 or state[2] is None:
-            self.extra_dict_ref = ()
-        else:
-            self.extra_dict_ref = tuple(weakref.ref(d) for d in state[2])
+        extras = rest[0] if rest else None
+        self.extra_dict_ref = () if extras is None else _weak_all(extras)
 
     def __enter__(self) -> Self:
         return self
@@ -110,20 +107,22 @@ def _list_handle(hook_list: list, hook) -> RemovableHandle:
     """The handle for a hook kept in an autograd hook list (node or tensor hooks)."""
     handle = RemovableHandle.__new__(RemovableHandle)
     handle.hooks_dict_ref = _StrongRef(hook_list)
-    handle.id = RemovableHandle.next_id
-    RemovableHandle.next_id += 1
+    handle._take_id()
     handle.extra_dict_ref = ()
     handle._item = hook
     return handle
 
 
-def unserializable_hook(f):
-    """Mark a function as an unserializable hook with this decorator.
+# The attribute PyTorch's serializer looks for; one spelling for the setter and the check.
+_UNSERIALIZABLE = "__torch_unserializable__"
 
-    This suppresses warnings that would otherwise arise if you attempt
-    to serialize a tensor that has a hook.
+
+def unserializable_hook(f):
+    """Decorator: pickling a tensor that carries hook ``f`` drops it without a warning.
+
+    For hooks that are meant to live only in this process (logging, debugging).
     """
-    f.__torch_unserializable__ = True
+    setattr(f, _UNSERIALIZABLE, True)
     return f
 
 
@@ -144,7 +143,7 @@ def warn_if_has_hooks(tensor) -> None:
     """Warn once per backward hook on ``tensor`` that pickling drops it, unless the hook
     was marked with :func:`unserializable_hook`."""
     for hook in _tensor_hooks(tensor):
-        if not hasattr(hook, "__torch_unserializable__"):
+        if not hasattr(hook, _UNSERIALIZABLE):
             warnings.warn(f"backward hook {hook!r} on tensor will not be "
                           "serialized.  If this is expected, you can "
                           "decorate the function with @torch.utils.hooks.unserializable_hook "
