@@ -5,7 +5,7 @@ import numpy as np
 import oracle
 import pytest
 import torch
-from oracle import check, check_raises
+from oracle import as_numpy, check, check_raises
 from oracle import rand as _rand
 from oracle import randn as _randn
 from torch.distributions.kl import _KL_REGISTRY
@@ -210,3 +210,27 @@ def test_ambiguous_registration_warns_as_torch():
         with pytest.warns(RuntimeWarning, match="Ambiguous kl_divergence\\(P, Q\\). "
                                                  "Please register_kl\\(P, Q\\)"):
             assert lib.distributions.kl_divergence(P(0.0, 1.0), Q(0.0, 1.0)) == 1
+
+
+def test_kl_zero_mass_and_support_edges_match_torch():
+    """A zero probability in p contributes 0, one only in q makes KL infinite; a
+    uniform p reaching outside q is infinite; Independents must move the same dims."""
+    p_probs = np.array([[0.0, 0.4, 0.6], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]], np.float32)
+    q_probs = np.array([[0.3, 0.0, 0.7], [0.5, 0.2, 0.3], [0.2, 0.3, 0.5]], np.float32)
+    coin_p, coin_q = np.array([0.0, 1.0, 0.3, 0.0], np.float32), np.array(
+        [0.5, 1.0, 0.0, 0.0], np.float32)
+    cases = [
+        lambda d, t: d.kl_divergence(d.Categorical(t(p_probs)), d.Categorical(t(q_probs))),
+        lambda d, t: d.kl_divergence(d.Bernoulli(t(coin_p)), d.Bernoulli(t(coin_q))),
+        lambda d, t: d.kl_divergence(d.Uniform(t([0.0, 0.0, -1.0]), t([1.0, 2.0, 1.0])),
+                                     d.Uniform(t([0.0, 0.5, -2.0]), t([2.0, 2.0, 2.0]))),
+    ]
+    for case in cases:
+        got = case(ember.distributions, lambda v: ember.tensor(np.asarray(v, np.float32)))
+        want = case(torch.distributions, lambda v: torch.tensor(np.asarray(v, np.float32)))
+        np.testing.assert_allclose(as_numpy(got), want.numpy(), rtol=1.3e-6, atol=1e-5)
+    for lib in (ember, torch):
+        d = lib.distributions
+        base = d.Normal(lib.zeros(2, 3), 1.0)
+        with pytest.raises(NotImplementedError):
+            d.kl_divergence(d.Independent(base, 1), d.Independent(base, 2))

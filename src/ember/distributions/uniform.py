@@ -2,79 +2,79 @@
 
 from __future__ import annotations
 
+import math
+
 import ember
 
 from . import constraints
 from .distribution import Distribution
-from .utils import batch_shape_of, broadcast_all
+from .utils import batch_shape_of, broadcast_all, expand_params
 
 __all__ = ["Uniform"]
 
 
 class Uniform(Distribution):
-    """Uniform distribution on ``[low, high)``."""
+    """Uniform distribution on ``[low, high)``: density ``1 / (high - low)`` inside,
+    zero outside (``log_prob`` is -inf there rather than an error)."""
 
     has_rsample = True
 
     @property
     def arg_constraints(self):
+        # each bound is checked against the other, so the constraints are built per call
         return {"low": constraints.less_than(self.high),
                 "high": constraints.greater_than(self.low)}
 
     def __init__(self, low, high, validate_args=None):
         self.low, self.high = broadcast_all(low, high)
-        batch_shape = batch_shape_of((low, high), self.low)
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(batch_shape_of((low, high), self.low), validate_args=validate_args)
+
+    @property
+    def _width(self):
+        return self.high - self.low
 
     @property
     def mean(self):
-        return (self.high + self.low) / 2
+        return 0.5 * (self.low + self.high)
 
     @property
     def mode(self):
-        return float("nan") * self.high
+        # every point is a mode: PyTorch answers nan
+        return self.high * math.nan
 
     @property
     def stddev(self):
-        return (self.high - self.low) / 12 ** 0.5
+        return self._width / math.sqrt(12)
 
     @property
     def variance(self):
-        return (self.high - self.low).pow(2) / 12
+        return self._width ** 2 / 12
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Uniform, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new.low = self.low.expand(batch_shape)
-        new.high = self.high.expand(batch_shape)
-        super(Uniform, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return expand_params(self, Uniform, batch_shape, _instance, ["low", "high"])
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):
         return constraints.interval(self.low, self.high)
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
-        rand = ember.rand(shape, dtype=self.low.dtype, device=self.low.device)
-        return self.low + rand * (self.high - self.low)
+        u = ember.rand(self._extended_shape(sample_shape), dtype=self.low.dtype,
+                       device=self.low.device)
+        return self.low + self._width * u
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        lb = self.low.le(value).type_as(self.low)
-        ub = self.high.gt(value).type_as(self.low)
-        return ember.log(lb.mul(ub)) - ember.log(self.high - self.low)
+        inside = ((self.low <= value) & (value < self.high)).type_as(self.low)
+        return ember.log(inside) - ember.log(self._width)
 
     def cdf(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        result = (value - self.low) / (self.high - self.low)
-        return result.clamp(min=0, max=1)
+        return ember.clamp((value - self.low) / self._width, min=0, max=1)
 
     def icdf(self, value):
-        return value * (self.high - self.low) + self.low
+        return self.low + self._width * value
 
     def entropy(self):
-        return ember.log(self.high - self.low)
+        return ember.log(self._width)
