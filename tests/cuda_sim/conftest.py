@@ -61,3 +61,18 @@ def cupy_backend():
                 sys.modules[name] = module
         backend_device._cupy, backend_device._cupy_checked = saved_backend
         fake_cupy.reset()
+
+
+@pytest.fixture
+def launched_kernels(monkeypatch, cupy_backend):
+    """The names of the compiled kernels (``ElementwiseKernel``) launched during the test,
+    in order: what the tests of ember's kernels check they ran."""
+    names = []
+    original = cupy_backend.ElementwiseKernel.__call__
+
+    def spy(self, *args, **kwargs):
+        names.append(self.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cupy_backend.ElementwiseKernel, "__call__", spy)
+    return names

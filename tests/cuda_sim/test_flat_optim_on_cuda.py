@@ -38,19 +38,11 @@ def test_large_cuda_parameters_update_flat_as_on_cpu(make):
         np.testing.assert_allclose(cuda, cpu, rtol=1e-5, atol=1e-6)
 
 
-def test_flat_scatter_is_one_kernel_and_follows_replaced_parameter_data(cupy_backend,
-                                                                        monkeypatch):
+def test_flat_scatter_is_one_kernel_and_follows_replaced_parameter_data(launched_kernels):
     """The scatter back into the parameters is one launch through a table of their data
     pointers; a parameter whose data is replaced (``p.data = ...``) gets the update in
     its new array, and a non-contiguous one falls back to per-parameter copies."""
-    names = []
-    original = cupy_backend.ElementwiseKernel.__call__
-
-    def spy(self, *args, **kwargs):
-        names.append(self.name)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(cupy_backend.ElementwiseKernel, "__call__", spy)
+    names = launched_kernels
     params = [ember.zeros(4, 3, device="cuda", requires_grad=True),
               ember.zeros(5, device="cuda", requires_grad=True)]
     optimizer = ember.optim.SGD(params, lr=1.0)

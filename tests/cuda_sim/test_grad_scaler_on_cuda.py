@@ -19,16 +19,6 @@ from ember.amp import grad_scaler
 SHAPES = [(700,), (0,), (3, 5), (), (40, 30), (1,)]
 
 
-def _launched(monkeypatch, cupy_backend):
-    names = []
-    original = cupy_backend.ElementwiseKernel.__call__
-
-    def spy(self, *args, **kwargs):
-        names.append(self.name)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(cupy_backend.ElementwiseKernel, "__call__", spy)
-    return names
 
 
 class _Reads:
@@ -108,19 +98,18 @@ def _compare(mine, theirs):
 
 @pytest.mark.parametrize("dtypes", [["float32"], ["float64"], ["float32", "float64"]])
 @pytest.mark.parametrize("poison", [None, math.inf, -math.inf, math.nan])
-def test_unscale_is_one_kernel_per_dtype_and_matches_torch(monkeypatch, cupy_backend, dtypes,
-                                                           poison):
+def test_unscale_is_one_kernel_per_dtype_and_matches_torch(launched_kernels, monkeypatch,
+                                                           cupy_backend, dtypes, poison):
     theirs = _params(torch, "cpu", dtypes, poison)
     mine = _params(ember, "cuda", dtypes, poison)
     t_scaler, e_scaler = _scaler(torch, "cpu"), _scaler(ember, "cuda")
     t_opt, e_opt = torch.optim.SGD(theirs, lr=0.1), ember.optim.SGD(mine, lr=0.1)
-    launched = _launched(monkeypatch, cupy_backend)
     reads = _Reads(monkeypatch, cupy_backend)
     reads.run(lambda: e_scaler.unscale_(e_opt))
     reads.assert_count(0)  # as torch's: unscale_ never synchronises
     t_scaler.unscale_(t_opt)
     _compare(mine, theirs)
-    assert sorted(launched) == sorted(f"ember_multi_tensor_unscale_{c}" for c in
+    assert sorted(launched_kernels) == sorted(f"ember_multi_tensor_unscale_{c}" for c in
                                       [{"float32": "float", "float64": "double"}[d]
                                        for d in dtypes])
     found = e_scaler._found_inf_per_device(e_opt)
@@ -154,8 +143,8 @@ def _iterations(lib, device, poisons):
 
 
 @pytest.mark.parametrize("array_path", [False, True])
-def test_iterations_read_the_device_once_and_match_torch(monkeypatch, cupy_backend,
-                                                         array_path):
+def test_iterations_read_the_device_once_and_match_torch(launched_kernels, monkeypatch,
+                                                         cupy_backend, array_path):
     """array_path: the kernels refused (a CuPy that cannot compile): the same values,
     still one read per iteration."""
     if array_path:
@@ -164,15 +153,15 @@ def test_iterations_read_the_device_once_and_match_torch(monkeypatch, cupy_backe
     poisons = [None, None, None, math.inf, None, math.nan, None, None]
     t_scaler, t_iteration, t_params = _iterations(torch, "cpu", poisons)
     e_scaler, e_iteration, e_params = _iterations(ember, "cuda", poisons)
-    launched = _launched(monkeypatch, cupy_backend)
     reads = _Reads(monkeypatch, cupy_backend)
     for step, poison in enumerate(poisons):
         t_iteration(poison)
-        before = len(launched)
+        before = len(launched_kernels)
         reads.run(lambda: e_iteration(poison))
         reads.assert_count(step + 1)  # one read per iteration: step()'s inf flag
-        unscales = [n for n in launched[before:] if n.startswith("ember_multi_tensor_unscale")]
-        updates = [n for n in launched[before:] if n == "ember_amp_update_scale"]
+        since = launched_kernels[before:]
+        unscales = [n for n in since if n.startswith("ember_multi_tensor_unscale")]
+        updates = [n for n in since if n == "ember_amp_update_scale"]
         assert (len(unscales), len(updates)) == ((0, 0) if array_path else (2, 1))
         assert e_scaler.get_scale() == t_scaler.get_scale()
         assert e_scaler._get_growth_tracker() == t_scaler._get_growth_tracker()
@@ -182,7 +171,8 @@ def test_iterations_read_the_device_once_and_match_torch(monkeypatch, cupy_backe
         torch.testing.assert_close(torch.from_numpy(e.detach().cpu().numpy()), t.detach())
 
 
-def test_per_array_path_keeps_values_and_reads_nothing(monkeypatch, cupy_backend):
+def test_per_array_path_keeps_values_and_reads_nothing(launched_kernels, monkeypatch,
+                                                       cupy_backend):
     """A non-contiguous gradient, and the float16 inf check (``_check_inf_per_device``):
     gradients the kernel does not take, unscaled by array ops without a read."""
     shapes = [(4, 6), (5,), (3, 2)]
@@ -194,7 +184,6 @@ def test_per_array_path_keeps_values_and_reads_nothing(monkeypatch, cupy_backend
     half_t = _params(torch, "cpu", ["float16"], shapes=[(6,)])
     half_e = _params(ember, "cuda", ["float16"], shapes=[(6,)])
     t_scaler, e_scaler = _scaler(torch, "cpu"), _scaler(ember, "cuda")
-    launched = _launched(monkeypatch, cupy_backend)
     reads = _Reads(monkeypatch, cupy_backend)
     e_opt, e_half = ember.optim.SGD(mine, lr=0.1), ember.optim.SGD(half_e, lr=0.1)
     reads.run(lambda: (e_scaler.unscale_(e_opt), e_scaler._check_inf_per_device(e_half)))
@@ -203,7 +192,7 @@ def test_per_array_path_keeps_values_and_reads_nothing(monkeypatch, cupy_backend
     t_scaler.unscale_(t_opt)
     t_scaler._check_inf_per_device(t_half)
     _compare(mine + half_e, theirs + half_t)
-    assert not [n for n in launched if n.startswith("ember_multi_tensor_unscale")]
+    assert not [n for n in launched_kernels if n.startswith("ember_multi_tensor_unscale")]
     for opt_e, opt_t in ((e_opt, t_opt), (e_half, t_half)):
         found_e = list(e_scaler._found_inf_per_device(opt_e).values())
         found_t = list(t_scaler._found_inf_per_device(opt_t).values())
