@@ -669,30 +669,3 @@ def test_unsupported_options_are_refused():
     custom = ConvertCustomConfig().set_observed_to_quantized_mapping(ember.nn.Linear, int)
     with pytest.raises(NotImplementedError, match="observed_to_quantized_mapping"):
         efx.convert_fx(prepared, convert_custom_config=custom)
-
-
-@pytest.mark.parametrize("name", ["add", "mul", "add_relu", "mul_relu"])
-@pytest.mark.parametrize("dtype", ["quint8", "qint8"])
-def test_quantized_binary_ops_match_torch(name, dtype):
-    """ember.ops.quantized.add/mul(_relu): tensor pairs re-quantized to given parameters,
-    and numbers (zero point shifts, range-growing re-quantization, mirrored integers
-    for negative factors) with parameters derived as torch's kernels derive them."""
-    x = RNG.standard_normal(12).astype(np.float32)
-    y = RNG.standard_normal(12).astype(np.float32)
-    zero_point = 10 if dtype == "quint8" else -3
-
-    def run(lib, other):
-        ops = getattr(lib.ops.quantized, name)
-        qx = lib.quantize_per_tensor(lib.tensor(x), 0.02, zero_point, getattr(lib, dtype))
-        if other is None:
-            qy = lib.quantize_per_tensor(lib.tensor(y), 0.03, zero_point, getattr(lib, dtype))
-            return ops(qx, qy, 0.05, zero_point)
-        return ops(qx, other)
-
-    for other in (None, 0.0, 0.5, 1.5, -1.0, -4.0, 3.0):
-        if other is not None and name.startswith("mul") and other == 1.5:
-            other = 2.5
-        t_out, e_out = run(torch, other), run(ember, other)
-        np.testing.assert_array_equal(e_out.int_repr().numpy(), t_out.int_repr().numpy())
-        assert (e_out.q_scale(), e_out.q_zero_point()) == pytest.approx(
-            (t_out.q_scale(), t_out.q_zero_point()), rel=1e-12)

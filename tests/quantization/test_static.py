@@ -400,6 +400,29 @@ def test_qfunctional_integers(op):
     assert outs[1].q_scale() == outs[0].q_scale()
 
 
+@pytest.mark.parametrize("op", ["add", "add_relu", "mul"])
+def test_qfunctional_matches_torch_kernels_on_many_values(op):
+    """QFunctional add/mul are PyTorch's quantized kernels (integer requantization for
+    mul, its rounding order for add): on thousands of values a float op re-quantized
+    lands one integer off somewhere."""
+    import torch.ao.nn.quantized as tnq
+
+    rng = np.random.default_rng(17)
+    a = rng.standard_normal((40, 50)).astype(np.float32) * 2
+    b = rng.standard_normal((40, 50)).astype(np.float32)
+    for a_params, b_params, out_params in (((0.067, 70), (0.034, 62), (0.014, 84)),
+                                           ((0.02, 127), (0.03, 133), (0.05, 97))):
+        t_f, e_f = tnq.QFunctional(), enq.QFunctional()
+        for f in (t_f, e_f):
+            f.scale, f.zero_point = out_params
+        outs = []
+        for lib, f in ((torch, t_f), (ember, e_f)):
+            qa, qb = _quantized_input(lib, a, *a_params), _quantized_input(lib, b, *b_params)
+            outs.append(getattr(f, op)(qa, qb))
+        _same_ints(outs[1], outs[0])
+        assert (outs[1].q_scale(), outs[1].q_zero_point()) == out_params
+
+
 def test_quantize_helper_equals_prepare_calibrate_convert():
     net = eq.QuantWrapper(ember.nn.Sequential(ember.nn.Linear(6, 4), ember.nn.ReLU()))
     net.qconfig = eq.default_qconfig

@@ -496,8 +496,8 @@ class FloatFunctional(Module):
 
 
 class QFunctional(Module):
-    """FloatFunctional's quantized counterpart: operands are dequantized, combined in
-    float32 and re-quantized to ``scale``/``zero_point`` (PyTorch's quantized add/mul)."""
+    """FloatFunctional's quantized counterpart: add/mul by PyTorch's quantized kernels
+    (``ember.ops.quantized``) onto ``scale``/``zero_point``; cat re-quantizes the floats."""
 
     def __init__(self):
         super().__init__()
@@ -519,14 +519,21 @@ class QFunctional(Module):
     def _requantize(self, real, like):
         return ember.quantize_per_tensor(real, self.scale, self.zero_point, like.dtype)
 
+    def _quantized_op(self, name, x, y):
+        """``ember.ops.quantized.<name>``, as PyTorch's QFunctional calls its kernels: their
+        integer arithmetic, not a float op re-quantized, is what matches bit for bit."""
+        from ...ao.quantization.fx import _quantized_ops  # noqa: F401 - registers the ops
+
+        return getattr(ember.ops.quantized, name)(x, y, self.scale, self.zero_point)
+
     def add(self, x, y):
-        return self._requantize(x.dequantize() + y.dequantize(), x)
+        return self._quantized_op("add", x, y)
 
     def add_relu(self, x, y):
-        return self._requantize(ember.relu(x.dequantize() + y.dequantize()), x)
+        return self._quantized_op("add_relu", x, y)
 
     def mul(self, x, y):
-        return self._requantize(x.dequantize() * y.dequantize(), x)
+        return self._quantized_op("mul", x, y)
 
     def cat(self, x, dim=0):
         return self._requantize(ember.cat([t.dequantize() for t in x], dim=dim), x[0])
