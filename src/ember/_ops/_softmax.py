@@ -47,9 +47,9 @@ def _contiguous(out):
 class Softmax(Function):
     _array_io = True
 
-    @staticmethod
-    def forward(ctx, x, dim):
-        out = _contiguous(_rounded_once(_softmax_array, _as_float(x), dim))
+    @classmethod
+    def forward(cls, ctx, x, dim):
+        out = _contiguous(_rounded_once(cls._values, _as_float(x), dim))
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out
@@ -76,13 +76,6 @@ class SafeSoftmax(Softmax):
     """PyTorch's ``_safe_softmax`` (attention's math path): softmax, except that a row of
     -inf only (every key masked) gives zeros instead of NaN, and so zero gradients; the
     backward is softmax's."""
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        out = _contiguous(_rounded_once(_safe_softmax_array, _as_float(x), dim))
-        ctx.save_for_backward(out)
-        ctx.dim = dim
-        return out
 
 
 def _safe_softmax_array(x, dim):
@@ -196,3 +189,7 @@ def _prepare_softmax(input, dim, dtype, name, stacklevel):
     last = "_lastdim" if dim == input.dim() - 1 or input.dim() == 0 else ""
     _require_float(input._data, f"{name.replace('min', 'max')}{last}_kernel_impl")
     return input, dim
+
+
+Softmax._values = staticmethod(_softmax_array)  # the forward's array function
+SafeSoftmax._values = staticmethod(_safe_softmax_array)
