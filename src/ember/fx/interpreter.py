@@ -22,70 +22,94 @@ from .proxy import Proxy
 __all__ = ["Interpreter", "Transformer"]
 
 
+_TLPARSE_HINT = ("\nUse tlparse to see full graph. (https://github.com/pytorch/"
+                 "tlparse?tab=readme-ov-file#tlparse-parse-structured-pt2-logs)")
+
+
+def _last_uses(graph: Graph) -> dict[Node, list[Node]]:
+    """For each node, the inputs no later node reads: they can be freed once it has run.
+
+    Walking the graph backwards, the first reader met is an input's last one.
+    """
+    freed_after: dict[Node, list[Node]] = {}
+    claimed: set[Node] = set()
+    for reader in reversed(graph.nodes):
+        for source in reader.all_input_nodes:
+            if source not in claimed:
+                claimed.add(source)
+                freed_after.setdefault(reader, []).append(source)
+    return freed_after
+
+
+def _add_node_context(err: Exception, node: Node) -> None:
+    """Append which node failed, and where it was traced, to the error's message."""
+    where = (f"While executing {node.format_node()}\nOriginal traceback:\n{node.stack_trace}"
+             + _TLPARSE_HINT)
+    first = f"{err.args[0]}\n\n{where}" if err.args else where
+    err.args = (first, *err.args[1:])
+
+
 class Interpreter:
     """Execute ``module``'s graph on concrete inputs, one overridable method per opcode.
 
     Example::
 
         class Counter(fx.Interpreter):
-            def call_function(self, target, args, kwargs):
-                self.calls += 1
-                return super().call_function(target, args, kwargs)
+            def call_module(self, target, args, kwargs):
+                self.counts[target] += 1
+                return super().call_module(target, args, kwargs)
     """
 
     def __init__(self, module, garbage_collect_values: bool = True,
                  graph: Graph | None = None) -> None:
         self.module = module
         self.submodules = dict(module.named_modules())
-        self.graph = graph if graph is not None else module.graph
+        self.graph = module.graph if graph is None else graph
         self.env: dict[Node, Any] = {}
         self.name = "Interpreter"
         self.garbage_collect_values = garbage_collect_values
         self.extra_traceback = True
         self.current_node: Node | None = None
         if garbage_collect_values:
-            last_use: dict[Node, Node] = {}
-            self.user_to_last_uses: dict[Node, list[Node]] = {}
-            for node in reversed(self.graph.nodes):
-                for used in node.all_input_nodes:
-                    if used not in last_use:
-                        last_use[used] = node
-                        self.user_to_last_uses.setdefault(node, []).append(used)
+            self.user_to_last_uses = _last_uses(self.graph)
 
     def run(self, *args, initial_env: dict | None = None, enable_io_processing: bool = True):
-        """Run the graph on ``args`` and return the output node's value."""
-        self.env = initial_env if initial_env is not None else {}
+        """Run the graph on ``args`` and return the output node's value.
+
+        Nodes already in ``initial_env`` are not run again (their values are taken as given).
+        """
+        self.env = {} if initial_env is None else initial_env
         self.args_iter = iter(args)
         for node in self.graph.nodes:
             if node in self.env:
                 continue
             try:
-                self.env[node] = self.run_node(node)
-            except Exception as e:
-                if self.extra_traceback:
-                    msg = f"While executing {node.format_node()}"
-                    msg = f"{e.args[0]}\n\n{msg}" if e.args else str(msg)
-                    msg += f"\nOriginal traceback:\n{node.stack_trace}"
-                    msg += ("\nUse tlparse to see full graph. (https://github.com/pytorch/"
-                            "tlparse?tab=readme-ov-file#tlparse-parse-structured-pt2-logs)")
-                    e.args = (msg,) + e.args[1:]
-                    if isinstance(e, KeyError):
-                        raise RuntimeError(*e.args) from e
+                value = self.run_node(node)
+            except Exception as err:
+                if not self.extra_traceback:
+                    raise
+                _add_node_context(err, node)
+                if isinstance(err, KeyError):  # KeyError's str() would quote the message
+                    raise RuntimeError(*err.args) from err
                 raise
+            self.env[node] = value
             if self.garbage_collect_values:
-                for to_delete in self.user_to_last_uses.get(node, []):
-                    del self.env[to_delete]
+                for dead in self.user_to_last_uses.get(node, ()):
+                    del self.env[dead]
             if node.op == "output":
-                return self.env[node]
+                return value
         return None
 
     def boxed_run(self, args_list: list):
-        """Run with the inputs in a list that is cleared once they are bound."""
-        args_iter = iter(args_list)
-        env = {}
-        for node in self.graph.nodes:
-            if node.op == "placeholder":
-                env[node] = next(args_iter)
+        """Run with the inputs in a list that is cleared once they are bound, so the caller's
+        list no longer keeps them alive while the graph runs."""
+        slots = [node for node in self.graph.nodes if node.op == "placeholder"]
+        wanted, got = len(slots), len(args_list)
+        if wanted != got:
+            detail = "extra arguments" if got > wanted else "missing arguments"
+            raise RuntimeError(f"Interpreter.boxed_run expected {wanted} arguments for "
+                               f"placeholders but received {got} ({detail})")
+        env = dict(zip(slots, args_list))
         args_list.clear()
         return self.run(initial_env=env)
 
@@ -100,21 +124,23 @@ class Interpreter:
     def run_node(self, n: Node):
         """Fetch ``n``'s argument values and dispatch to the method named by its op."""
         with self._set_current_node(n):
-            args, kwargs = self.fetch_args_kwargs_from_env(n)
-            return getattr(self, n.op)(n.target, args, kwargs)
+            node_args, node_kwargs = self.fetch_args_kwargs_from_env(n)
+            handler = getattr(self, n.op)
+            return handler(n.target, node_args, node_kwargs)
 
     # -- opcodes --------------------------------------------------------------------------
 
     def placeholder(self, target: str, args: tuple, kwargs: dict):
+        """The next input; ``*rest`` takes all that remain; a missing one takes its default."""
         if target.startswith("*"):
             return list(self.args_iter)
         try:
             return next(self.args_iter)
-        except StopIteration as stop:
-            if len(args) > 0:
+        except StopIteration as exhausted:
+            if args:
                 return args[0]
-            raise RuntimeError(f"Expected positional argument for parameter {target}, but one "
-                               "was not passed in!") from stop
+            raise RuntimeError(f"Expected positional argument for parameter {target}, but "
+                               "one was not passed in!") from exhausted
 
     def get_attr(self, target: str, args: tuple, kwargs: dict):
         return self.fetch_attr(target)
@@ -123,8 +149,8 @@ class Interpreter:
         return target(*args, **kwargs)
 
     def call_method(self, target: str, args: tuple, kwargs: dict):
-        self_obj, *args_tail = args
-        return getattr(self_obj, target)(*args_tail, **kwargs)
+        receiver, *rest = args
+        return getattr(receiver, target)(*rest, **kwargs)
 
     def call_module(self, target: str, args: tuple, kwargs: dict):
         return self.fetch_attr(target)(*args, **kwargs)
@@ -135,28 +161,31 @@ class Interpreter:
     # -- helpers --------------------------------------------------------------------------
 
     def fetch_attr(self, target: str):
-        atoms = target.split(".")
+        """Follow the dotted path ``target`` from the module, naming the first missing part."""
         value = self.module
-        for index, atom in enumerate(atoms):
-            if not hasattr(value, atom):
+        path = target.split(".")
+        for depth, part in enumerate(path, 1):
+            if not hasattr(value, part):
                 raise RuntimeError(
-                    f"Node referenced nonexistent target {'.'.join(atoms[:index + 1])}")
-            value = getattr(value, atom)
+                    f"Node referenced nonexistent target {'.'.join(path[:depth])}")
+            value = getattr(value, part)
         return value
 
     def fetch_args_kwargs_from_env(self, n: Node) -> tuple[tuple, dict]:
-        args = self.map_nodes_to_values(n.args, n)
-        kwargs = self.map_nodes_to_values(n.kwargs, n)
-        return args, kwargs
+        return (self.map_nodes_to_values(n.args, n),
+                self.map_nodes_to_values(n.kwargs, n))
 
     def map_nodes_to_values(self, args, n: Node):
-        def load_arg(n_arg: Node):
-            if n_arg not in self.env:
-                raise RuntimeError(f"Node {n} referenced nonexistent value {n_arg}! Run "
-                                   "Graph.lint() to diagnose such issues")
-            return self.env[n_arg]
+        """``args`` with every Node replaced by its value from ``env``."""
+        env = self.env
 
-        return map_arg(args, load_arg)
+        def value_of(source: Node):
+            if source in env:
+                return env[source]
+            raise RuntimeError(f"Node {n} referenced nonexistent value {source}! Run "
+                               "Graph.lint() to diagnose such issues")
+
+        return map_arg(args, value_of)
 
 
 class _TransformerTracer(Tracer):
@@ -211,10 +240,10 @@ class Transformer(Interpreter):
         try:
             _patch_recorders(patcher)
             self.tracer.submodule_paths = {id(m): name for name, m in self.module.named_modules()}
-            result = super().run(enable_io_processing=False)
+            produced = Interpreter.run(self, enable_io_processing=False)
         finally:
             patcher.restore()
-        if result is not None:
+        if produced is not None:
             self.new_graph.output(map_aggregate(
-                result, lambda a: a.node if isinstance(a, Proxy) else a))
+                produced, lambda a: a.node if isinstance(a, Proxy) else a))
         return GraphModule(self.module, self.new_graph)
