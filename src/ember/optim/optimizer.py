@@ -68,22 +68,24 @@ def _hooked_step(step):
         self = args[0]
         if _CAPTURING[0] and "capturable" in self.defaults:
             _refuse_capture(self)
-        for pre_hook in itertools.chain(_global_optimizer_pre_hooks.values(),
-                                        self._optimizer_step_pre_hooks.values()):
-            result = pre_hook(self, args, kwargs)
-            if result is not None:
-                if not (isinstance(result, tuple) and len(result) == 2):
-                    raise RuntimeError(
-                        f"{step} must return None or a tuple of (new_args, new_kwargs), "
-                        f"but got {result}."
-                    )
-                args, kwargs = result
+        # Global pre hooks run before the instance's; post hooks in the mirror order.
+        for hook in itertools.chain(_global_optimizer_pre_hooks.values(),
+                                    self._optimizer_step_pre_hooks.values()):
+            replaced = hook(self, args, kwargs)
+            if replaced is None:
+                continue
+            if not (isinstance(replaced, tuple) and len(replaced) == 2):
+                raise RuntimeError(
+                    f"{step} must return None or a tuple of (new_args, new_kwargs), "
+                    f"but got {replaced}."
+                )
+            args, kwargs = replaced
         out = step(*args, **kwargs)
         if self.__dict__.get("_step_tracked_by_lr_scheduler", False):
-            self._opt_called = True
-        for post_hook in itertools.chain(self._optimizer_step_post_hooks.values(),
-                                         _global_optimizer_post_hooks.values()):
-            post_hook(self, args, kwargs)
+            self._opt_called = True  # lets the scheduler warn about a step() order mistake
+        for hook in itertools.chain(self._optimizer_step_post_hooks.values(),
+                                    _global_optimizer_post_hooks.values()):
+            hook(self, args, kwargs)
         return out
 
     wrapper.hooked = True
@@ -104,13 +106,10 @@ def _refuse_capture(optimizer):
 
 
 def _typename(obj) -> str:
-    if isinstance(obj, Tensor):
-        return "torch." + {"float32": "FloatTensor", "float64": "DoubleTensor"}.get(
-            str(obj.dtype).replace("torch.", ""), "Tensor"
-        )
-    module = type(obj).__module__
-    name = type(obj).__qualname__
-    return name if module in ("builtins", None) else f"{module}.{name}"
+    # Lazy: ember.nn imports optimizers' users; the one typename helper lives with Module.
+    from ember.nn.modules.module import _typename as typename
+
+    return typename(obj)
 
 
 def _to_ember(value):
@@ -120,6 +119,28 @@ def _to_ember(value):
     if hasattr(value, "detach"):
         value = value.detach().cpu()
     return ember.tensor(value.numpy())
+
+
+# Every per-instance hook table, by PyTorch's attribute names (user code inspects them).
+_HOOK_TABLES = tuple(f"_optimizer_{kind}_hooks" for kind in (
+    "step_pre", "step_post", "state_dict_pre", "state_dict_post",
+    "load_state_dict_pre", "load_state_dict_post"))
+
+
+def _fold_hooks(hooks: OrderedDict, value, *lead):
+    """Call each hook with ``(*lead, value)``; a hook returning something replaces value."""
+    for hook in hooks.values():
+        replaced = hook(*lead, value)
+        if replaced is not None:
+            value = replaced
+    return value
+
+
+def _split_names(entries: list) -> tuple[list, list]:
+    """``[(name, tensor) | tensor, ...]`` -> (tensors, names of those that had one)."""
+    tensors = [e[1] if isinstance(e, tuple) else e for e in entries]
+    names = [e[0] for e in entries if isinstance(e, tuple)]
+    return tensors, names
 
 
 class Optimizer:
@@ -133,12 +154,7 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
-        self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
-        self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
-        self._optimizer_state_dict_pre_hooks: OrderedDict = OrderedDict()
-        self._optimizer_state_dict_post_hooks: OrderedDict = OrderedDict()
-        self._optimizer_load_state_dict_pre_hooks: OrderedDict = OrderedDict()
-        self._optimizer_load_state_dict_post_hooks: OrderedDict = OrderedDict()
+        self._ensure_hook_tables()
         if not getattr(type(self).step, "hooked", False):
             type(self).step = _hooked_step(type(self).step)
         if isinstance(params, Tensor):
@@ -148,13 +164,17 @@ class Optimizer:
             )
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
-        param_groups = list(params)
-        if len(param_groups) == 0:
+        given = list(params)
+        if not given:
             raise ValueError("optimizer got an empty parameter list")
-        if not isinstance(param_groups[0], dict):
-            param_groups = [{"params": param_groups}]
-        for param_group in param_groups:
-            self.add_param_group(param_group)
+        # A flat list of tensors is one group; otherwise every entry is a group dict.
+        for group in given if isinstance(given[0], dict) else [{"params": given}]:
+            self.add_param_group(group)
+
+    def _ensure_hook_tables(self) -> None:
+        for attr in _HOOK_TABLES:
+            if attr not in self.__dict__:
+                setattr(self, attr, OrderedDict())
 
     # -- pickling and printing -------------------------------------------------------
 
@@ -163,78 +183,54 @@ class Optimizer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        for attr in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
-                     "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
-                     "_optimizer_load_state_dict_pre_hooks",
-                     "_optimizer_load_state_dict_post_hooks"):
-            if attr not in self.__dict__:
-                setattr(self, attr, OrderedDict())
-        # groups saved by an older version may lack newer hyper-parameters
+        self._ensure_hook_tables()  # hooks are not pickled
+        # Groups saved by an older version may lack newer hyper-parameters.
+        optional = {k: v for k, v in self.defaults.items() if v is not required}
         for group in self.param_groups:
-            for name, default in self.defaults.items():
-                if default is not required:
-                    group.setdefault(name, default)
+            for name, value in optional.items():
+                group.setdefault(name, value)
 
     def __repr__(self) -> str:
-        text = self.__class__.__name__ + " ("
-        for i, group in enumerate(self.param_groups):
-            text += "\n"
-            text += f"Parameter Group {i}\n"
-            for key in sorted(group.keys()):
-                if key != "params":
-                    text += f"    {key}: {group[key]}\n"
-        text += ")"
-        return text
+        def block(index, group):
+            settings = "".join(f"    {k}: {group[k]}\n" for k in sorted(group) if k != "params")
+            return f"\nParameter Group {index}\n{settings}"
+
+        groups = "".join(block(i, g) for i, g in enumerate(self.param_groups))
+        return f"{type(self).__name__} ({groups})"
 
     # -- groups ------------------------------------------------------------------------
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group of parameters with its own hyper-parameters (e.g. when unfreezing)."""
+        """Add a group of parameters with its own hyper-parameters (e.g. when unfreezing).
+
+        Checks run in PyTorch's order, so the same bad input raises the same error.
+        """
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
-        params = param_group["params"]
-        if isinstance(params, Tensor):
-            param_group["params"] = [params]
-        elif isinstance(params, set):
+        given = param_group["params"]
+        if isinstance(given, set):
             raise TypeError(
                 "optimizer parameters need to be organized in ordered collections, but the "
                 "ordering of tensors in sets will change between runs. Please use a list instead."
             )
-        else:
-            param_group["params"] = list(params)
-        tensors, names = [], []
-        for param in param_group["params"]:
-            if isinstance(param, tuple):
-                names.append(param[0])
-                tensors.append(param[1])
-            else:
-                tensors.append(param)
+        tensors, names = _split_names([given] if isinstance(given, Tensor) else list(given))
         param_group["params"] = tensors
         if names:
-            if len(names) != len(tensors):
+            if len(names) < len(tensors):
                 raise ValueError(
                     "all optimizer params should be with/without names. Some param names are "
                     "missing"
                 )
             param_group["param_names"] = names
-        for param in tensors:
-            if not isinstance(param, Tensor):
-                raise TypeError(
-                    "optimizer can only optimize Tensors, but one of the params is "
-                    + _typename(param)
-                )
-            if not self.defaults.get("differentiable", None) and not (
-                param.is_leaf or param.retains_grad
-            ):
-                raise ValueError("can't optimize a non-leaf Tensor")
-        for name, default in self.defaults.items():
-            if default is required and name not in param_group:
+        self._check_optimizable(tensors)
+        for key, value in self.defaults.items():
+            if value is required and key not in param_group:
                 raise ValueError(
                     "parameter group didn't specify a value of required optimization "
-                    f"parameter {name}"
+                    f"parameter {key}"
                 )
-            param_group.setdefault(name, default)
-        if len(tensors) != len(set(tensors)):
+            param_group.setdefault(key, value)
+        if len(set(tensors)) < len(tensors):
             import warnings
 
             warnings.warn(
@@ -243,18 +239,28 @@ class Optimizer:
                 "information",
                 stacklevel=3,
             )
-        seen: set = set()
-        for group in self.param_groups:
-            seen.update(group["params"])
-            if ("param_names" in param_group) != ("param_names" in group):
-                which = "with names" if "param_names" in param_group else "without names"
-                raise ValueError(
-                    "all optimizer param groups should be with/without names. "
-                    f"cannot add param group {which} to the optimizer"
-                )
-        if not seen.isdisjoint(tensors):
+        named = "param_names" in param_group
+        if any(("param_names" in other) != named for other in self.param_groups):
+            raise ValueError(
+                "all optimizer param groups should be with/without names. "
+                f"cannot add param group {'with' if named else 'without'} names to the optimizer"
+            )
+        taken = {id(p) for other in self.param_groups for p in other["params"]}
+        if any(id(p) in taken for p in tensors):
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
+
+    def _check_optimizable(self, tensors: list) -> None:
+        """Only tensors, and (unless the optimizer is differentiable) only graph leaves."""
+        leaves_only = not self.defaults.get("differentiable", None)
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is "
+                    + _typename(t)
+                )
+            if leaves_only and not (t.is_leaf or t.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
 
     # -- gradients and stepping --------------------------------------------------------
 
@@ -262,29 +268,21 @@ class Optimizer:
         """Reset the gradients of every optimized parameter (to None by default)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
                 if set_to_none:
                     p.grad = None
                     continue
-                grad = p.grad
-                if grad.grad_fn is not None:
-                    grad.detach_()
-                else:
+                # Zero in place, cut from any graph the gradient was built in.
+                if grad.grad_fn is None:
                     grad.requires_grad_(False)
+                else:
+                    grad.detach_()
                 grad[...] = 0
 
     def step(self, closure: Callable | None = None):
         raise NotImplementedError
-
-    def _grad_params(self, group):
-        """The group's parameters that have a gradient, with those gradients."""
-        params, grads = [], []
-        for p in group["params"]:
-            if p.grad is not None:
-                params.append(p)
-                grads.append(p.grad)
-        return params, grads
 
     # -- hooks -------------------------------------------------------------------------
 
@@ -298,15 +296,19 @@ class Optimizer:
         return _add_hook(self._optimizer_step_post_hooks, hook)
 
     def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False):
+        """``hook(optimizer)`` runs before ``state_dict()`` builds the dict."""
         return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
 
     def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False):
+        """``hook(optimizer, state_dict)``; a returned dict replaces the result."""
         return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
 
     def register_load_state_dict_pre_hook(self, hook: Callable, prepend: bool = False):
+        """``hook(optimizer, state_dict)``; a returned dict is loaded instead."""
         return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
 
     def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False):
+        """``hook(optimizer)`` runs once the state is loaded."""
         return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
 
     # -- state_dict --------------------------------------------------------------------
@@ -315,83 +317,74 @@ class Optimizer:
         """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}``.
 
         Parameters are replaced by their position across all groups, so the dict does not
-        depend on object identity and can be loaded into a fresh optimizer.
+        depend on object identity and can be loaded into a fresh optimizer. A parameter
+        listed twice in a group takes the later position, as in PyTorch.
         """
-        for pre_hook in self._optimizer_state_dict_pre_hooks.values():
-            pre_hook(self)
+        for hook in self._optimizer_state_dict_pre_hooks.values():
+            hook(self)
+        position = itertools.count()
         index_of: dict[int, int] = {}
-        start = 0
-
-        def pack_group(group):
-            nonlocal start
-            packed = {k: v for k, v in group.items() if k != "params"}
-            for i, p in enumerate(group["params"], start):
-                index_of.setdefault(id(p), i)
-            packed["params"] = [index_of[id(p)] for p in group["params"]]
-            start += len(packed["params"])
-            return packed
-
-        param_groups = [pack_group(g) for g in self.param_groups]
+        for group in self.param_groups:
+            earlier = set(index_of)
+            for p in group["params"]:
+                at = next(position)
+                if id(p) not in earlier:
+                    index_of[id(p)] = at
+        packed_groups = [
+            {**{k: v for k, v in group.items() if k != "params"},
+             "params": [index_of[id(p)] for p in group["params"]]}
+            for group in self.param_groups
+        ]
         packed_state = {
             (index_of[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()
         }
-        state_dict = {"state": packed_state, "param_groups": param_groups}
-        for post_hook in self._optimizer_state_dict_post_hooks.values():
-            result = post_hook(self, state_dict)
-            if result is not None:
-                state_dict = result
-        return state_dict
+        saved = {"state": packed_state, "param_groups": packed_groups}
+        return _fold_hooks(self._optimizer_state_dict_post_hooks, saved, self)
 
     @staticmethod
     def _cast_state_value(param: Tensor, value, key=None):
-        """PyTorch's policy: 'step' stays as saved; other tensors take the param's dtype."""
+        """Move loaded state next to its parameter: floating tensors also take its dtype,
+        except ``step`` (a counter, left exactly as saved); containers are walked."""
         value = _to_ember(value)
-        if isinstance(value, Tensor):
-            if key == "step":
-                return value
-            if param.is_floating_point() and value.is_floating_point():
-                return value.to(dtype=param.dtype, device=param.device)
-            return value.to(device=param.device)
         if isinstance(value, dict):
             return {k: Optimizer._cast_state_value(param, v, key=k) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return type(value)(Optimizer._cast_state_value(param, v) for v in value)
-        return value
+        if not isinstance(value, Tensor) or key == "step":
+            return value
+        same_kind = param.is_floating_point() and value.is_floating_point()
+        return value.to(device=param.device, **({"dtype": param.dtype} if same_kind else {}))
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load state saved by ``state_dict()`` (of ember or PyTorch)."""
-        state_dict = dict(state_dict)
-        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
-            result = pre_hook(self, state_dict)
-            if result is not None:
-                state_dict = result
-        groups = self.param_groups
+        state_dict = _fold_hooks(self._optimizer_load_state_dict_pre_hooks,
+                                 dict(state_dict), self)
         saved_groups = deepcopy(state_dict["param_groups"])
-        if len(groups) != len(saved_groups):
+        if len(saved_groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
-        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+        pairs = list(zip(self.param_groups, saved_groups))
+        if any(len(mine["params"]) != len(theirs["params"]) for mine, theirs in pairs):
             raise ValueError(
                 "loaded state dict contains a parameter group that doesn't match the size of "
                 "optimizer's group"
             )
-        id_map = dict(zip(
-            itertools.chain.from_iterable(g["params"] for g in saved_groups),
-            itertools.chain.from_iterable(g["params"] for g in groups),
-        ))
+        param_at = {index: p for mine, theirs in pairs
+                    for index, p in zip(theirs["params"], mine["params"])}
         state: defaultdict = defaultdict(dict)
-        for k, v in state_dict["state"].items():
-            if k in id_map:
-                state[id_map[k]] = self._cast_state_value(id_map[k], v)
+        for key, value in state_dict["state"].items():
+            param = param_at.get(key, _UNMATCHED)
+            if param is _UNMATCHED:
+                state[key] = value  # state not tied to a parameter is kept as saved
             else:
-                state[k] = v
+                state[param] = self._cast_state_value(param, value)
+        # The saved hyper-parameters win; the parameters (and names, if unsaved) are ours.
+        for mine, theirs in pairs:
+            theirs["params"] = mine["params"]
+            if "param_names" in mine:
+                theirs.setdefault("param_names", mine["param_names"])
+        self.__setstate__({"state": state, "param_groups": [theirs for _, theirs in pairs]})
+        for hook in self._optimizer_load_state_dict_post_hooks.values():
+            hook(self)
 
-        def update_group(group, new_group):
-            new_group["params"] = group["params"]
-            if "param_names" in group and "param_names" not in new_group:
-                new_group["param_names"] = group["param_names"]
-            return new_group
 
-        param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
-        self.__setstate__({"state": state, "param_groups": param_groups})
-        for post_hook in self._optimizer_load_state_dict_post_hooks.values():
-            post_hook(self)
+_UNMATCHED = object()
