@@ -17,6 +17,7 @@ the package's ``.data/<key>.storage`` records.
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib
 import importlib.machinery
 import importlib.util
@@ -98,6 +99,67 @@ class PackageUnpickler(pickle._Unpickler):
         return getattr(self._importer.import_module(module), name)
 
 
+def _open_archive(file_or_buffer):
+    """(the name shown in messages, a record reader) for whatever the caller handed in."""
+    if isinstance(file_or_buffer, (ZipReader, DirectoryReader)):
+        return "<pytorch_file_reader>", file_or_buffer
+    if isinstance(file_or_buffer, (str, os.PathLike)):
+        path = os.fspath(file_or_buffer)
+        return path, (DirectoryReader if os.path.isdir(path) else ZipReader)(path)
+    return "<binary>", ZipReader(file_or_buffer)
+
+
+class _PersistentIds:
+    """Resolves a pickle's persistent ids: tensor storages (read once per key from
+    ``.data/<key>.storage``) and ``reduce_package`` objects (built once per id)."""
+
+    def __init__(self, importer, map_location) -> None:
+        from ..serialization import _restorer
+
+        self.importer, self.reader = importer, importer.zip_reader
+        self.restore = _restorer(map_location)
+        self.big_endian = (self.reader.has_record("byteorder")
+                           and self.reader.get_record("byteorder").strip() == b"big")
+        self.storages: dict = {}
+        self.reduced: dict = {}
+
+    def __call__(self, saved_id):
+        kind = saved_id[0].decode("ascii") if isinstance(saved_id[0], bytes) else saved_id[0]
+        if kind == "storage":
+            return self._storage(*saved_id[1:])
+        if kind == "reduce_package":
+            return self._reduced(*saved_id[1:])
+        raise RuntimeError("Unknown typename for persistent_load, expected 'storage' or "
+                           f"'reduce_package' but got '{kind}'")
+
+    def _storage(self, storage_type, key, location, numel):
+        if key in self.storages:
+            return self.storages[key]
+        if isinstance(location, bytes):
+            location = location.decode("ascii")
+        dtype = getattr(storage_type, "dtype", None)
+        item = np.dtype(np.uint8) if dtype is None else dtype.numpy_dtype
+        record = f".data/{key}.storage"
+        raw = self.reader.get_record(record)
+        if len(raw) != numel * item.itemsize:
+            raise RuntimeError(f"storage record '{record}' holds {len(raw)} "
+                               f"bytes; expected {numel * item.itemsize}")
+        array = np.frombuffer(bytearray(raw), dtype=item)
+        if self.big_endian and item.itemsize > 1:
+            array = array.view(item.newbyteorder(">")).astype(item)
+        loaded = self.storages[key] = self.restore(fmt.LoadedStorage(array), location)
+        return loaded
+
+    def _reduced(self, *saved):
+        # (func, args) is rebuilt every time; (id, func, args) once per id.
+        if len(saved) == 2:
+            return saved[0](self.importer, *saved[1])
+        ident, func, args = saved
+        if ident not in self.reduced:
+            self.reduced[ident] = func(self.importer, *args)
+        return self.reduced[ident]
+
+
 class PackageImporter(Importer):
     """Opens a package (a path to an archive or to an unzipped package folder, or a
     binary file object) for ``import_module`` and the ``load_*`` methods.
@@ -113,42 +175,33 @@ class PackageImporter(Importer):
         >>> model = importer.load_pickle("model", "model.pkl")
     """
 
-    modules: dict[str, types.ModuleType]
-
     def __init__(self, file_or_buffer, module_allowed=lambda module_name: True) -> None:
-        if isinstance(file_or_buffer, (ZipReader, DirectoryReader)):
-            self.filename = "<pytorch_file_reader>"
-            self.zip_reader = file_or_buffer
-        elif isinstance(file_or_buffer, (str, os.PathLike)):
-            self.filename = os.fspath(file_or_buffer)
-            self.zip_reader = (DirectoryReader(self.filename) if os.path.isdir(self.filename)
-                               else ZipReader(self.filename))
-        else:
-            self.filename = "<binary>"
-            self.zip_reader = ZipReader(file_or_buffer)
+        self.filename, self.zip_reader = _open_archive(file_or_buffer)
         self.root = _PackageNode(None)
-        self.modules = {}
-        self.extern_modules = self._read_extern()
-        for extern_module in self.extern_modules:
-            if not module_allowed(extern_module):
-                raise ImportError(f"package '{file_or_buffer}' needs the external module "
-                                  f"'{extern_module}' but that module has been disallowed")
-            self._add_extern(extern_module)
-        for name in self.zip_reader.get_all_records():
-            self._add_file(name)
-        self.patched_builtins = builtins.__dict__.copy()
-        self.patched_builtins["__import__"] = self.__import__
+        self.modules: dict[str, types.ModuleType] = {}
+        listed = self.zip_reader.get_record(".data/extern_modules").decode("utf-8")
+        self.extern_modules = listed.splitlines()
+        refused = next((m for m in self.extern_modules if not module_allowed(m)), None)
+        if refused is not None:
+            raise ImportError(f"package '{file_or_buffer}' needs the external module "
+                              f"'{refused}' but that module has been disallowed")
+        for name in self.extern_modules:
+            self._mark_extern(name)
+        for record in self.zip_reader.get_all_records():
+            self._index_record(record)
+        # Packaged code gets builtins whose __import__ resolves inside this package.
+        self.patched_builtins = {**builtins.__dict__, "__import__": self.__import__}
         self.modules["torch_package_importer"] = self  # packaged code may import its importer
-        self._mangler = PackageMangler()
+        self._prefix = PackageMangler()
         self.storage_context = None
         self.last_map_location = None
-        self.Unpickler = lambda *args, **kwargs: PackageUnpickler(self, *args, **kwargs)
+        self.Unpickler = functools.partial(PackageUnpickler, self)
 
     # -- resources ---------------------------------------------------------------------
 
     def import_module(self, name: str, package=None):
         """The module ``name`` of this package (loaded on first use)."""
-        return self._gcd_import(self._mangler.demangle(name))
+        return self._import_absolute(self._prefix.demangle(name))
 
     def load_binary(self, package: str, resource: str) -> bytes:
         return self.zip_reader.get_record(self._zipfile_path(package, resource))
@@ -160,54 +213,14 @@ class PackageImporter(Importer):
     def load_pickle(self, package: str, resource: str, map_location=None):
         """Unpickle ``package/resource``, importing the modules its objects need from the
         package; ``map_location`` moves tensors as in ``ember.load``."""
-        from ..serialization import _check_map_location, _restorer
+        from ..serialization import _check_map_location
 
         _check_map_location(map_location)
-        pickle_file = self._zipfile_path(package, resource)
-        restore = _restorer(map_location)
-        swap = self.zip_reader.has_record("byteorder") and \
-            self.zip_reader.get_record("byteorder").strip() == b"big"
-        loaded_storages: dict = {}
-        loaded_reduces: dict = {}
-
-        def load_storage(storage_type, key, location, numel):
-            dtype = getattr(storage_type, "dtype", None)
-            np_dtype = np.dtype(np.uint8) if dtype is None else dtype.numpy_dtype
-            raw = self.zip_reader.get_record(f".data/{key}.storage")
-            if len(raw) != numel * np_dtype.itemsize:
-                raise RuntimeError(f"storage record '.data/{key}.storage' holds {len(raw)} "
-                                   f"bytes; expected {numel * np_dtype.itemsize}")
-            array = np.frombuffer(bytearray(raw), dtype=np_dtype)
-            if swap and np_dtype.itemsize > 1:
-                array = array.view(np_dtype.newbyteorder(">")).astype(np_dtype)
-            return restore(fmt.LoadedStorage(array), location)
-
-        def persistent_load(saved_id):
-            typename = saved_id[0]
-            if isinstance(typename, bytes):
-                typename = typename.decode("ascii")
-            data = saved_id[1:]
-            if typename == "storage":
-                storage_type, key, location, numel = data
-                if isinstance(location, bytes):
-                    location = location.decode("ascii")
-                if key not in loaded_storages:
-                    loaded_storages[key] = load_storage(storage_type, key, location, numel)
-                return loaded_storages[key]
-            if typename == "reduce_package":
-                if len(data) == 2:
-                    func, args = data
-                    return func(self, *args)
-                reduce_id, func, args = data
-                if reduce_id not in loaded_reduces:
-                    loaded_reduces[reduce_id] = func(self, *args)
-                return loaded_reduces[reduce_id]
-            raise RuntimeError("Unknown typename for persistent_load, expected 'storage' or "
-                               f"'reduce_package' but got '{typename}'")
-
-        unpickler = self.Unpickler(io.BytesIO(self.zip_reader.get_record(pickle_file)))
-        unpickler.persistent_load = persistent_load
-        self.last_map_location = map_location
+        record = self._zipfile_path(package, resource)
+        ids = _PersistentIds(self, map_location)
+        unpickler = self.Unpickler(io.BytesIO(self.zip_reader.get_record(record)))
+        unpickler.persistent_load = ids
+        self.last_map_location = map_location  # reduce_package functions may read it
         try:
             return unpickler.load()
         finally:
@@ -215,14 +228,14 @@ class PackageImporter(Importer):
 
     def id(self) -> str:
         """This importer's module-name prefix, like ``<torch_package_0>``."""
-        return self._mangler.parent_name()
+        return self._prefix.parent_name()
 
     def file_structure(self, *, include: GlobPattern = "**",
                        exclude: GlobPattern = ()) -> Directory:
         """The package's files (those matching ``include`` and not ``exclude``, "/"
         separated glob patterns) as a Directory tree."""
-        return _create_directory_from_file_list(
-            self.filename, self.zip_reader.get_all_records(), include, exclude)
+        records = self.zip_reader.get_all_records()
+        return _create_directory_from_file_list(self.filename, records, include, exclude)
 
     def python_version(self) -> str | None:
         """The Python version that wrote the package, if it says."""
@@ -232,189 +245,194 @@ class PackageImporter(Importer):
         return self.zip_reader.get_record(path).decode("utf-8").strip()
 
     def get_source(self, module_name) -> str:
-        module = self.import_module(demangle(module_name))
-        return self.zip_reader.get_record(demangle(module.__file__)).decode("utf-8")
+        owner = self.import_module(demangle(module_name))
+        return self.zip_reader.get_record(demangle(owner.__file__)).decode("utf-8")
 
     def get_resource_reader(self, fullname):
+        """importlib.resources' hook: a reader for packages this importer made, else None."""
         try:
-            package = self._get_package(fullname)
+            found = self._get_package(fullname)
         except ImportError:
             return None
-        if package.__loader__ is not self:
-            return None
-        return _PackageResourceReader(self, fullname)
+        return _PackageResourceReader(self, fullname) if found.__loader__ is self else None
 
     # -- the module tree ---------------------------------------------------------------
 
-    def _read_extern(self) -> list[str]:
-        return self.zip_reader.get_record(".data/extern_modules").decode("utf-8").splitlines()
-
-    def _get_or_create_package(self, atoms: list[str]):
+    def _node_at(self, path: list[str]):
+        """The package node for ``path``, creating missing ones; an extern node on the way
+        is returned as is (everything below it comes from the environment)."""
         node = self.root
-        for i, atom in enumerate(atoms):
-            child = node.children.get(atom)
-            if child is None:
-                child = node.children[atom] = _PackageNode(None)
-            if isinstance(child, _ExternNode):
-                return child
-            if isinstance(child, _ModuleNode):
-                raise ImportError(f"inconsistent module structure. module {'.'.join(atoms[:i])} "
-                                  "is not a package, but has submodules")
-            node = child
+        for depth, part in enumerate(path):
+            node = node.children.setdefault(part, _PackageNode(None))
+            if isinstance(node, _ExternNode):
+                break
+            if isinstance(node, _ModuleNode):
+                raise ImportError(f"inconsistent module structure. module "
+                                  f"{'.'.join(path[:depth])} is not a package, but has "
+                                  "submodules")
         return node
 
-    def _add_file(self, filename: str) -> None:
-        *prefix, last = filename.split("/")
-        if prefix and prefix[0] == ".data":
-            return  # storages and metadata, not modules
-        package = self._get_or_create_package(prefix)
-        if isinstance(package, _ExternNode):
+    def _index_record(self, record: str) -> None:
+        """Enter an archive file into the module tree (only ``.py`` files are modules)."""
+        folder, _, leaf = record.rpartition("/")
+        path = folder.split("/") if folder else []
+        if path[:1] == [".data"]:
+            return  # storages and metadata
+        node = self._node_at(path)
+        if isinstance(node, _ExternNode):
             raise ImportError(f"inconsistent module structure. package contains a module file "
-                              f"{filename} that is a subpackage of a module marked external.")
-        if last == "__init__.py":
-            package.source_file = filename
-        elif last.endswith(".py"):
-            package.children[last[:-len(".py")]] = _ModuleNode(filename)
+                              f"{record} that is a subpackage of a module marked external.")
+        if leaf == "__init__.py":
+            node.source_file = record
+        elif leaf.endswith(".py"):
+            node.children[leaf[:-3]] = _ModuleNode(record)
 
-    def _add_extern(self, extern_name: str) -> None:
-        *prefix, last = extern_name.split(".")
-        package = self._get_or_create_package(prefix)
-        if not isinstance(package, _ExternNode):  # else a shorter extern covers it
-            package.children[last] = _ExternNode()
+    def _mark_extern(self, name: str) -> None:
+        *path, leaf = name.split(".")
+        node = self._node_at(path)
+        if isinstance(node, _PackageNode):  # else a shorter extern already covers it
+            node.children[leaf] = _ExternNode()
 
     def _make_module(self, name: str, filename: str | None, is_package: bool, parent: str):
-        mangled_filename = self._mangler.mangle(filename) if filename else None
+        """Create packaged module ``name``, register it, and run its source in it."""
+        shown_file = self._prefix.mangle(filename) if filename else None
         spec = importlib.machinery.ModuleSpec(name, self, origin="<package_importer>",
                                               is_package=is_package)
-        module = importlib.util.module_from_spec(spec)
-        self.modules[name] = module
-        module.__name__ = self._mangler.mangle(name)
-        namespace = module.__dict__
-        namespace.update(__spec__=spec, __loader__=self, __file__=mangled_filename,
+        made = importlib.util.module_from_spec(spec)
+        self.modules[name] = made  # registered before running, for circular imports
+        made.__name__ = self._prefix.mangle(name)
+        namespace = made.__dict__
+        namespace.update(__spec__=spec, __loader__=self, __file__=shown_file,
                          __cached__=None, __builtins__=self.patched_builtins,
                          __torch_package__=True)
-        _package_imported_modules[module.__name__] = module
-        self._install_on_parent(parent, name, module)
+        _modules_by_mangled_name[made.__name__] = made
+        self._attach(parent, name, made)
         if filename is not None:
-            linecache.lazycache(mangled_filename, namespace)  # tracebacks and inspect
+            linecache.lazycache(shown_file, namespace)  # tracebacks and inspect
             source = _normalize_line_endings(self.zip_reader.get_record(filename))
-            exec(compile(source, mangled_filename, "exec", dont_inherit=True), namespace)
-        return module
+            exec(compile(source, shown_file, "exec", dont_inherit=True), namespace)
+        return made
 
-    def _load_module(self, name: str, parent: str):
+    def _load(self, name: str, parent: str):
+        """Build ``name`` from the archive, or fetch it from the environment if external."""
         node = self.root
-        for atom in name.split("."):
-            if not isinstance(node, _PackageNode) or atom not in node.children:
-                if name in IMPLICIT_IMPORT_ALLOWLIST:
-                    module = self.modules[name] = importlib.import_module(name)
-                    return module
-                raise ModuleNotFoundError(
-                    f'No module named "{name}" in self-contained archive "{self.filename}" '
-                    "and the module is also not in the list of allowed external modules: "
-                    f"{self.extern_modules}", name=name)
-            node = node.children[atom]
-            if isinstance(node, _ExternNode):
-                module = self.modules[name] = _import_extern(name)
-                return module
+        for part in name.split("."):
+            child = node.children.get(part) if isinstance(node, _PackageNode) else None
+            if child is None:
+                if name not in IMPLICIT_IMPORT_ALLOWLIST:
+                    raise ModuleNotFoundError(
+                        f'No module named "{name}" in self-contained archive '
+                        f'"{self.filename}" and the module is also not in the list of '
+                        f"allowed external modules: {self.extern_modules}", name=name)
+                self.modules[name] = importlib.import_module(name)
+                return self.modules[name]
+            if isinstance(child, _ExternNode):
+                self.modules[name] = _import_extern(name)
+                return self.modules[name]
+            node = child
         return self._make_module(name, node.source_file, isinstance(node, _PackageNode), parent)
 
-    def _install_on_parent(self, parent: str, name: str, module) -> None:
+    def _attach(self, parent: str, name: str, child) -> None:
+        """Make ``child`` an attribute of its parent package, when that is one of ours."""
         if parent and self.modules[parent].__loader__ is self:
-            setattr(self.modules[parent], name.rpartition(".")[2], module)
+            setattr(self.modules[parent], name.rpartition(".")[2], child)
 
-    def _do_find_and_load(self, name: str):
+    def _import_absolute(self, name: str):
+        """importlib's find-and-load, inside this package's module table."""
+        if name in self.modules:
+            found = self.modules[name]
+            if found is None:
+                raise ModuleNotFoundError(f"import of {name} halted; None in sys.modules",
+                                          name=name)
+            if name == "os":  # os.path is a module attribute of os, not a submodule
+                self.modules["os.path"] = found.path
+            return found
         parent = name.rpartition(".")[0]
         if parent:
             if parent not in self.modules:
-                self._gcd_import(parent)
+                self._import_absolute(parent)
             if name in self.modules:  # importing the parent may have imported us
                 return self.modules[name]
             if not hasattr(self.modules[parent], "__path__"):
                 raise ModuleNotFoundError((_ERR_MSG + "; {!r} is not a package").format(
                     name, parent), name=name)
-        module = self._load_module(name, parent)
-        self._install_on_parent(parent, name, module)
-        return module
+        loaded = self._load(name, parent)
+        self._attach(parent, name, loaded)
+        return loaded
 
-    def _find_and_load(self, name: str):
-        module = self.modules.get(name, _NEEDS_LOADING)
-        if module is _NEEDS_LOADING:
-            return self._do_find_and_load(name)
-        if module is None:
-            raise ModuleNotFoundError(f"import of {name} halted; None in sys.modules", name=name)
-        if name == "os":  # os.path is a module attribute of os, not a submodule
-            self.modules["os.path"] = module.path
-        return module
-
-    def _gcd_import(self, name: str, package=None, level: int = 0):
+    def _import_relative(self, name: str, package=None, level: int = 0):
         _sanity_check(name, package, level)
-        if level > 0:
-            name = _resolve_name(name, package, level)
-        return self._find_and_load(name)
+        return self._import_absolute(_resolve_name(name, package, level) if level else name)
 
-    def _handle_fromlist(self, module, fromlist, *, recursive: bool = False):
-        """``from module import a, b``: import each name that is a submodule not yet
-        loaded (as importlib's ``_handle_fromlist``)."""
-        module_name = demangle(module.__name__)
-        if not hasattr(module, "__path__"):
-            return module
-        for item in fromlist:
+    def _import_from(self, owner, names, *, via_all: bool = False):
+        """``from owner import a, b``: import each name that is a submodule not yet
+        loaded (importlib's ``_handle_fromlist``); ``*`` follows ``__all__`` once."""
+        if not hasattr(owner, "__path__"):
+            return owner
+        owner_name = demangle(owner.__name__)
+        for item in names:
             if not isinstance(item, str):
-                where = module_name + ".__all__" if recursive else "``from list''"
+                where = owner_name + ".__all__" if via_all else "``from list''"
                 raise TypeError(f"Item in {where} must be str, not {type(item).__name__}")
             if item == "*":
-                if not recursive and hasattr(module, "__all__"):
-                    self._handle_fromlist(module, module.__all__, recursive=True)
-            elif not hasattr(module, item):
-                from_name = f"{module_name}.{item}"
-                try:
-                    self._gcd_import(from_name)
-                except ModuleNotFoundError as error:
-                    if error.name == from_name and \
-                            self.modules.get(from_name, _NEEDS_LOADING) is not None:
-                        continue
+                if not via_all and hasattr(owner, "__all__"):
+                    self._import_from(owner, owner.__all__, via_all=True)
+                continue
+            if hasattr(owner, item):
+                continue
+            submodule = f"{owner_name}.{item}"
+            try:
+                self._import_absolute(submodule)
+            except ModuleNotFoundError as missing:
+                # Not a submodule after all: the ImportError comes from the from-import.
+                blocked = self.modules.get(submodule, _NEEDS_LOADING) is None
+                if missing.name != submodule or blocked:
                     raise
-        return module
+        return owner
 
     def __import__(self, name, globals=None, locals=None, fromlist=(), level=0):
         """The ``__import__`` packaged code runs with (its ``__builtins__`` hold it)."""
-        if level == 0:
-            module = self._gcd_import(name)
-        else:
-            module = self._gcd_import(name, _calc___package__(globals or {}), level)
+        package = _calc___package__(globals or {}) if level else None
+        target = self._import_relative(name, package, level)
         if fromlist:
-            return self._handle_fromlist(module, fromlist)
-        if level == 0:
-            return self._gcd_import(name.partition(".")[0])
+            return self._import_from(target, fromlist)
+        if level == 0:  # ``import a.b.c`` binds ``a``
+            return self._import_relative(name.partition(".")[0])
         if not name:
-            return module
-        cut_off = len(name) - len(name.partition(".")[0])
-        module_name = demangle(module.__name__)
-        return self.modules[module_name[:len(module_name) - cut_off]]
+            return target
+        # A relative ``a.b`` binds the module ``a`` resolves to: cut the characters of
+        # ``.b`` off the end of the target's full name.
+        tail = len(name) - len(name.partition(".")[0])
+        full = demangle(target.__name__)
+        return self.modules[full[:len(full) - tail]]
 
     def _get_package(self, package):
         """The package module for a name or module; TypeError if it is not a package."""
-        module = package if hasattr(package, "__spec__") else self.import_module(package)
-        if module.__spec__.submodule_search_locations is None:
-            shown = repr(module.__spec__.name) if module is package else repr(package)
+        found = package if hasattr(package, "__spec__") else self.import_module(package)
+        if found.__spec__.submodule_search_locations is None:
+            shown = repr(found.__spec__.name) if found is package else repr(package)
             raise TypeError(f"{shown} is not a package")
-        return module
+        return found
 
     def _zipfile_path(self, package, resource=None) -> str:
-        module = self._get_package(package)
-        if module.__loader__ is not self:
-            raise AssertionError(f"package.__loader__ must be self, got {module.__loader__}")
-        path = demangle(module.__name__).replace(".", "/")
+        owner = self._get_package(package)
+        if owner.__loader__ is not self:
+            raise AssertionError(f"package.__loader__ must be self, got {owner.__loader__}")
+        path = demangle(owner.__name__).replace(".", "/")
         return path if resource is None else f"{path}/{_normalize_path(resource)}"
 
 
 class _PackageNode:
+    """A package in the archive's module tree: its ``__init__.py`` (if any) and children."""
+
     def __init__(self, source_file: str | None) -> None:
         self.source_file = source_file
         self.children: dict = {}
 
 
 class _ModuleNode:
+    """A plain module (one ``.py`` file) in the archive's module tree."""
+
     __slots__ = ["source_file"]
 
     def __init__(self, source_file: str) -> None:
@@ -422,23 +440,20 @@ class _ModuleNode:
 
 
 class _ExternNode:
-    pass
+    """A module the package takes from the environment (with everything below it)."""
 
 
-# mangled name -> module, for inspect.getfile on classes defined in packages
-_package_imported_modules: WeakValueDictionary = WeakValueDictionary()
-_orig_getfile = inspect.getfile
+# inspect.getfile on a class defined in a package: find its module by mangled name, whose
+# file name linecache serves, so inspect.getsource works on packaged classes too.
+_modules_by_mangled_name: WeakValueDictionary = WeakValueDictionary()
 
 
-def _patched_getfile(obj):
-    """inspect.getfile for a packaged class: its module's (mangled) file name, whose
-    source linecache serves, so inspect.getsource works on packaged classes too."""
-    if inspect.isclass(obj) and obj.__module__ in _package_imported_modules:
-        return _package_imported_modules[obj.__module__].__file__
-    return _orig_getfile(obj)
+def _getfile_knowing_packages(obj, _plain=inspect.getfile):
+    owner = _modules_by_mangled_name.get(obj.__module__) if inspect.isclass(obj) else None
+    return _plain(obj) if owner is None else owner.__file__
 
 
-inspect.getfile = _patched_getfile
+inspect.getfile = _getfile_knowing_packages
 
 
 class _PackageResourceReader:
