@@ -40,10 +40,12 @@ from .importer import Importer, OrderedImporter, sys_importer
 __all__ = ["EmptyMatchError", "PackageExporter", "PackagingError", "PackagingErrorReason"]
 
 # stdlib modules with system-level access: packaged only when extern'ed by name
-_DISALLOWED_MODULES = ["sys", "io"]
+_RISKY_STDLIB = ("sys", "io")
 # top-level packages the loading side always provides (ember maps torch's names to its own)
 _ALWAYS_EXTERN = ("torch", "ember")
+_PICKLE_PROTOCOLS = (3, 4)  # what torch.package's reader accepts
 
+# The module written for each mocked module: every attribute is a MockedObject.
 _MOCK_IMPL = """\
 from _mock import MockedObject
 def __getattr__(attr: str):
@@ -60,11 +62,16 @@ class _ModuleProviderAction(Enum):
     SKIP = 6  # ``torch_package_importer``, which every PackageImporter provides
 
 
+# Module names with a fixed action whatever the patterns say.
+_RESERVED = {"torch_package_importer": _ModuleProviderAction.SKIP,
+             "_mock": _ModuleProviderAction.REPACKAGED_MOCK_MODULE}
+
+
 class PackagingErrorReason(Enum):
     """Why a module cannot be packaged (the texts PackagingError prints)."""
 
     def __repr__(self):
-        return f"<{self.__class__.__name__}.{self.name}>"
+        return f"<{type(self).__name__}.{self.name}>"
 
     IS_EXTENSION_MODULE = (
         "Module is a C extension module. torch.package supports Python modules only.")
@@ -94,49 +101,86 @@ class EmptyMatchError(Exception):
     module by the time the package was closed."""
 
 
+def _risky_note(name: str) -> str:
+    return ("      Note: While we usually use modules in the python standard "
+            f"library from the local environment, `{name}` has a lot of "
+            "system level access and therefore can pose a security risk. We "
+            f"heavily recommend removing `{name}` from your packaged code. "
+            "However, if that is not possible, add it to the extern list by "
+            f'calling PackageExporter.extern("`{name}`")\n')
+
+
 class PackagingError(Exception):
     """Every module that could not be packaged, grouped by reason (``debug=True`` adds
     the chain of imports that brought each one in)."""
 
     def __init__(self, dependency_graph: DiGraph, debug: bool = False) -> None:
-        broken: dict = collections.defaultdict(list)
-        for module_name, attrs in dependency_graph.nodes.items():
+        by_reason: dict = {}
+        for name, attrs in dependency_graph.nodes.items():
             if attrs.get("error") is not None:
-                broken[attrs["error"]].append(module_name)
-        message = io.StringIO()
-        message.write("\n")
-        for reason, module_names in broken.items():
-            message.write(f"* {reason.value}\n")
-            for module_name in module_names:
-                message.write(f"    {module_name}\n")
-                context = dependency_graph.nodes[module_name].get("error_context")
-                if context is not None:
-                    message.write(f"      Context: {context}\n")
-                if module_name in _DISALLOWED_MODULES:
-                    message.write(
-                        "      Note: While we usually use modules in the python standard "
-                        f"library from the local environment, `{module_name}` has a lot of "
-                        "system level access and therefore can pose a security risk. We "
-                        f"heavily recommend removing `{module_name}` from your packaged code. "
-                        "However, if that is not possible, add it to the extern list by "
-                        f'calling PackageExporter.extern("`{module_name}`")\n')
-                if debug:
-                    path = dependency_graph.first_path(module_name)
-                    message.write(f"      A path to {module_name}: {' -> '.join(path)}\n")
+                by_reason.setdefault(attrs["error"], []).append(name)
+        parts = ["\n"]
+        for reason, names in by_reason.items():
+            parts.append(f"* {reason.value}\n")
+            for name in names:
+                parts.append(self._describe(dependency_graph, name, debug))
         if not debug:
-            message.write("\nSet debug=True when invoking PackageExporter for a "
-                          "visualization of where broken modules are coming from!\n")
+            parts.append("\nSet debug=True when invoking PackageExporter for a "
+                         "visualization of where broken modules are coming from!\n")
         self.dependency_graph = dependency_graph
-        super().__init__(message.getvalue())
+        super().__init__("".join(parts))
+
+    @staticmethod
+    def _describe(graph: DiGraph, name: str, debug: bool) -> str:
+        """One broken module's lines: its name, the error context, advice, its path."""
+        text = f"    {name}\n"
+        context = graph.nodes[name].get("error_context")
+        if context is not None:
+            text += f"      Context: {context}\n"
+        if name in _RISKY_STDLIB:
+            text += _risky_note(name)
+        if debug:
+            text += f"      A path to {name}: {' -> '.join(graph.first_path(name))}\n"
+        return text
 
 
 def _read_file(filename: str) -> str:
-    with open(filename, "rb") as f:
-        return f.read().decode("utf-8")
+    return Path(filename).read_bytes().decode("utf-8")
 
 
 def _is_stdlib_module(module_name: str) -> bool:
     return module_name.partition(".")[0] in sys.stdlib_module_names
+
+
+def _module_source(module) -> str | None:
+    """The text of a module's ``.py`` file (through linecache, as tracebacks see it), or
+    None for modules without one (extensions, built-ins, frozen, namespace packages)."""
+    spec = getattr(module, "__spec__", None)
+    loader = getattr(spec, "loader", None)
+    path = None
+    if isinstance(loader, SourceFileLoader):
+        try:
+            path = loader.get_filename(module.__name__)
+        except ImportError:
+            path = None
+    path = path if path is not None else getattr(module, "__file__", None)
+    if not (isinstance(path, str) and path.endswith(".py")):
+        return None
+    return "".join(linecache.getlines(path, module.__dict__))
+
+
+def _missing_source_reason(module) -> tuple[PackagingErrorReason, str | None]:
+    """Why a module has no source to copy, with the context PackagingError shows."""
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return PackagingErrorReason.NO_DUNDER_FILE, None
+    if path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+        return PackagingErrorReason.IS_EXTENSION_MODULE, None
+    return PackagingErrorReason.SOURCE_FILE_NOT_FOUND, f"filename: {path}"
+
+
+def _archive_path(module_name: str, is_package: bool) -> str:
+    return module_name.replace(".", "/") + ("/__init__.py" if is_package else ".py")
 
 
 class PackageExporter:
@@ -155,25 +199,22 @@ class PackageExporter:
         ...     exporter.save_pickle("model", "model.pkl", model)
     """
 
-    importer: Importer
-
     def __init__(self, f, importer=sys_importer, debug: bool = False) -> None:
         self.debug = debug
-        if isinstance(importer, Importer):
-            self.importer = importer
-        elif isinstance(importer, collections.abc.Sequence):
-            self.importer = OrderedImporter(*importer)
-        else:
+        if not isinstance(importer, (Importer, collections.abc.Sequence)):
             raise TypeError("importer arg should be an Importer or a sequence of Importers, "
                             f"got {type(importer)} instead.")
+        self.importer: Importer = (importer if isinstance(importer, Importer)
+                                   else OrderedImporter(*importer))
         self._zip = ZipWriter(f)
-        self._written_files: set[str] = set()
+        self._records: set[str] = set()  # archive paths written so far
         self.serialized_reduces: dict[int, tuple] = {}
         self.dependency_graph = DiGraph()
-        self._extern_hooks: dict = collections.OrderedDict()
-        self._mock_hooks: dict = collections.OrderedDict()
-        self._intern_hooks: dict = collections.OrderedDict()
-        self.patterns: dict[GlobGroup, _PatternInfo] = {}
+        # hooks per action, called as each module is written out
+        self._hooks = {action: collections.OrderedDict() for action in (
+            _ModuleProviderAction.EXTERN, _ModuleProviderAction.MOCK,
+            _ModuleProviderAction.INTERN)}
+        self.patterns = {}  # GlobGroup -> _PatternInfo, in the order given
         self._unique_id = 0
         self._storages: dict = {}  # shared by every pickle: a storage is written once
         self._storages_alive: list = []
@@ -204,91 +245,101 @@ class PackageExporter:
     def _add_pattern(self, action, include, exclude, allow_empty) -> None:
         self.patterns[GlobGroup(include, exclude=exclude)] = _PatternInfo(action, allow_empty)
 
-    def _register_hook(self, hooks: dict, hook):
+    def _first_match(self, module_name: str):
+        """The (pattern, info) deciding ``module_name``: the first pattern given wins."""
+        return next(((pattern, info) for pattern, info in self.patterns.items()
+                     if pattern.matches(module_name)), (None, None))
+
+    def _register_hook(self, action, hook):
         from ..utils.hooks import RemovableHandle
 
-        handle = RemovableHandle(hooks)
-        hooks[handle.id] = hook
+        table = self._hooks[action]
+        handle = RemovableHandle(table)
+        table[handle.id] = hook
         return handle
 
     def register_extern_hook(self, hook):
         """``hook(exporter, module_name)`` for each extern module, when the package is
         written; returns a handle whose ``remove()`` unregisters it."""
-        return self._register_hook(self._extern_hooks, hook)
+        return self._register_hook(_ModuleProviderAction.EXTERN, hook)
 
     def register_mock_hook(self, hook):
         """``hook(exporter, module_name)`` for each mocked module."""
-        return self._register_hook(self._mock_hooks, hook)
+        return self._register_hook(_ModuleProviderAction.MOCK, hook)
 
     def register_intern_hook(self, hook):
         """``hook(exporter, module_name)`` for each interned module."""
-        return self._register_hook(self._intern_hooks, hook)
+        return self._register_hook(_ModuleProviderAction.INTERN, hook)
 
     # -- source ------------------------------------------------------------------------
 
     def get_unique_id(self) -> str:
         """An id handed out once per package (for ``__reduce_package__`` resources)."""
-        self._unique_id += 1
-        return str(self._unique_id - 1)
+        issued, self._unique_id = self._unique_id, self._unique_id + 1
+        return str(issued)
 
     def save_source_file(self, module_name: str, file_or_directory: str,
                          dependencies: bool = True) -> None:
         """The code of ``module_name`` from a file, or from a folder of ``.py`` files
         (``__init__.py`` making packages), all recorded before any is scanned so the
         folder's modules are not looked up elsewhere."""
-        path = Path(file_or_directory)
-        if not path.is_dir():
+        root = Path(file_or_directory)
+        if not root.is_dir():
             self.save_source_string(module_name, _read_file(file_or_directory),
-                                    path.name == "__init__.py", dependencies)
+                                    root.name == "__init__.py", dependencies)
             return
-        base = module_name.replace(".", "/")
-        pending = []
-        for filename in path.glob("**/*.py"):
-            archived = f"{base}/{filename.relative_to(path).as_posix()}"
-            is_package = filename.name == "__init__.py"
-            stem = archived[:-len("/__init__.py")] if is_package else archived[:-len(".py")]
-            pending.append((stem.replace("/", "."), _read_file(str(filename)), is_package))
-        for name, source, is_package in pending:
-            self.save_source_string(name, source, is_package, dependencies)
+        found = []
+        for file in root.rglob("*.py"):
+            parts = file.relative_to(root).with_suffix("").parts
+            is_package = file.name == "__init__.py"
+            dotted = ".".join((module_name, *(parts[:-1] if is_package else parts)))
+            found.append((dotted, _read_file(str(file)), is_package))
+        for dotted, source, is_package in found:
+            self.save_source_string(dotted, source, is_package, dependencies)
 
     def save_source_string(self, module_name: str, src: str, is_package: bool = False,
                            dependencies: bool = True) -> None:
         """``src`` as the code of ``module_name`` (a package if ``is_package``)."""
-        self.dependency_graph.add_node(module_name, source=src, is_package=is_package,
-                                       provided=True, action=_ModuleProviderAction.INTERN)
-        if dependencies:
-            self._add_dependencies_of(module_name, src, is_package)
+        self._record_source(module_name, src, is_package, dependencies)
 
     def save_module(self, module_name: str, dependencies: bool = True) -> None:
         """The code of an importable module (found through the importer), interned."""
         if not isinstance(module_name, str):
             raise TypeError("save_module() expects a string input, did you perhaps mean to "
                             "pass `__name__`?")
-        self._intern_module(module_name, dependencies)
+        self._intern(module_name, dependencies)
 
-    def _add_dependencies_of(self, module_name: str, src: str, is_package: bool) -> None:
-        for dep in self._get_dependencies(src, module_name, is_package):
-            self.dependency_graph.add_edge(module_name, dep)
-            self.add_dependency(dep)
+    def _record_source(self, name: str, src: str, is_package: bool, follow: bool) -> None:
+        """Enter ``name`` as an interned module with ``src``, and (if ``follow``) the
+        modules it imports, each with the action its patterns give it."""
+        graph = self.dependency_graph
+        graph.add_node(name, source=src, is_package=is_package, provided=True,
+                       action=_ModuleProviderAction.INTERN)
+        if not follow:
+            return
+        for needed in self._imports_of(src, name, is_package):
+            graph.add_edge(name, needed)
+            self.add_dependency(needed)
 
-    def _get_dependencies(self, src: str, module_name: str, is_package: bool) -> list[str]:
+    def _imports_of(self, src: str, module_name: str, is_package: bool) -> list[str]:
         """The existing modules ``src`` imports; ``from pkg import sub`` names the
         submodule ``pkg.sub`` when there is one (then ``pkg`` itself is not needed)."""
-        package = module_name if is_package else module_name.rsplit(".", 1)[0]
+        anchor = module_name if is_package else module_name.rsplit(".", 1)[0]
         try:
-            references = find_files_source_depends_on(src, package)
+            references = find_files_source_depends_on(src, anchor)
         except Exception as error:  # noqa: BLE001 - recorded as the module's error
             self.dependency_graph.add_node(
                 module_name, error=PackagingErrorReason.DEPENDENCY_RESOLUTION_FAILED,
                 error_context=str(error))
             return []
-        found: dict[str, bool] = {}
+        needed: dict[str, None] = {}  # ordered, without repeats
         for module, attribute in references:
-            if attribute is not None and self._module_exists(f"{module}.{attribute}"):
-                found[f"{module}.{attribute}"] = True
+            submodule = None if attribute is None else f"{module}.{attribute}"
+            if submodule is not None and self._module_exists(submodule):
+                needed[submodule] = None
             elif self._module_exists(module):
-                found[module] = True
-        return list(found)
+                needed[module] = None
+        return list(needed)
 
     def _import_module(self, module_name: str):
         try:
@@ -307,76 +358,47 @@ class PackageExporter:
             return False
         return True
 
-    @staticmethod
-    def _get_source_of_module(module) -> str | None:
-        filename = None
-        loader = getattr(getattr(module, "__spec__", None), "loader", None)
-        if isinstance(loader, SourceFileLoader):
-            try:
-                filename = loader.get_filename(module.__name__)
-            except ImportError:
-                pass
-        if filename is None:
-            filename = getattr(module, "__file__", None)
-        if isinstance(filename, str) and filename.endswith(".py"):
-            return "".join(linecache.getlines(filename, module.__dict__))
-        return None
-
     def add_dependency(self, module_name: str, dependencies: bool = True) -> None:
         """Put ``module_name`` in the graph with the action its patterns give it."""
         graph = self.dependency_graph
         if module_name in graph and graph.nodes[module_name].get("provided") is True:
+            return  # already decided
+        fixed = _RESERVED.get(module_name)
+        if fixed is None and self._can_implicitly_extern(module_name):
+            fixed = _ModuleProviderAction.EXTERN
+        if fixed is not None:
+            graph.add_node(module_name, action=fixed, provided=True)
             return
-        if module_name == "torch_package_importer":
-            graph.add_node(module_name, action=_ModuleProviderAction.SKIP, provided=True)
+        pattern, info = self._first_match(module_name)
+        if pattern is None:
+            graph.add_node(module_name, error=PackagingErrorReason.NO_ACTION)
             return
-        if module_name == "_mock":
-            graph.add_node(module_name, action=_ModuleProviderAction.REPACKAGED_MOCK_MODULE,
-                           provided=True)
-            return
-        if self._can_implicitly_extern(module_name):
-            graph.add_node(module_name, action=_ModuleProviderAction.EXTERN, provided=True)
-            return
-        for pattern, info in self.patterns.items():
-            if not pattern.matches(module_name):
-                continue
-            info.was_matched = True
-            graph.add_node(module_name, action=info.action, provided=True)
-            if info.action == _ModuleProviderAction.DENY:
-                graph.add_node(module_name, error=PackagingErrorReason.DENIED)
-            elif info.action == _ModuleProviderAction.INTERN:
-                self._intern_module(module_name, dependencies)
-            return
-        graph.add_node(module_name, error=PackagingErrorReason.NO_ACTION)
+        info.was_matched = True
+        graph.add_node(module_name, action=info.action, provided=True)
+        if info.action is _ModuleProviderAction.DENY:
+            graph.add_node(module_name, error=PackagingErrorReason.DENIED)
+        elif info.action is _ModuleProviderAction.INTERN:
+            self._intern(module_name, dependencies)
 
-    def _intern_module(self, module_name: str, dependencies: bool) -> None:
+    def _intern(self, module_name: str, dependencies: bool) -> None:
+        """Copy an importable module's source in (or record why it cannot be)."""
         module = self._import_module(module_name)
-        module_name = demangle(module_name)  # imported fine: store it unmangled
+        name = demangle(module_name)  # imported fine: store it unmangled
         is_package = hasattr(module, "__path__")
-        source = self._get_source_of_module(module)
-        if source is None:
-            filename = getattr(module, "__file__", None)
-            context = None
-            if filename is None:
-                reason = PackagingErrorReason.NO_DUNDER_FILE
-            elif filename.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
-                reason = PackagingErrorReason.IS_EXTENSION_MODULE
-            else:
-                reason = PackagingErrorReason.SOURCE_FILE_NOT_FOUND
-                context = f"filename: {filename}"
-            self.dependency_graph.add_node(
-                module_name, action=_ModuleProviderAction.INTERN, is_package=is_package,
-                error=reason, error_context=context, provided=True)
+        source = _module_source(module)
+        if source is not None:
+            self._record_source(name, source, is_package, dependencies)
             return
-        self.dependency_graph.add_node(module_name, action=_ModuleProviderAction.INTERN,
-                                       is_package=is_package, source=source, provided=True)
-        if dependencies:
-            self._add_dependencies_of(module_name, source, is_package)
+        reason, context = _missing_source_reason(module)
+        self.dependency_graph.add_node(
+            name, action=_ModuleProviderAction.INTERN, is_package=is_package,
+            error=reason, error_context=context, provided=True)
 
     def _can_implicitly_extern(self, module_name: str) -> bool:
         top = module_name.partition(".")[0]
-        return top in _ALWAYS_EXTERN or (
-            top not in _DISALLOWED_MODULES and _is_stdlib_module(top))
+        if top in _ALWAYS_EXTERN:
+            return True
+        return top not in _RISKY_STDLIB and _is_stdlib_module(top)
 
     # -- resources ---------------------------------------------------------------------
 
@@ -384,51 +406,52 @@ class PackageExporter:
                     pickle_protocol: int = 3) -> None:
         """Pickle ``obj`` as ``package/resource`` (tensors as torch stores them); with
         ``dependencies``, the modules its classes come from are packaged by the patterns."""
-        if pickle_protocol not in (3, 4):
+        if pickle_protocol not in _PICKLE_PROTOCOLS:
             raise AssertionError(
                 f"torch.package only supports pickle protocols 3 and 4, got {pickle_protocol}")
-        filename = self._filename(package, resource)
+        target = self._filename(package, resource)
         writer = fmt._Writer()
         writer.storages, writer.alive = self._storages, self._storages_alive
-        known = set(self._storages)
-        data = io.BytesIO()
-        PackagePickler(data, self.importer, writer, self._persistent_reduce,
+        before = set(self._storages)
+        out = io.BytesIO()
+        PackagePickler(out, self.importer, writer, self._persistent_reduce,
                        protocol=pickle_protocol).dump(obj)
         for root_id, (key, root, _) in self._storages.items():
-            if root_id not in known:  # first seen in this pickle: its bytes, once
+            if root_id not in before:  # first seen in this pickle: its bytes, once
                 self._write(f".data/{key}.storage", np.ascontiguousarray(root).tobytes())
-        data_value = data.getvalue()
+        pickled = out.getvalue()
         node = f"<{package}.{resource}>"
         self.dependency_graph.add_node(node, action=_ModuleProviderAction.INTERN,
                                        provided=True, is_pickle=True)
         if dependencies:
-            self._add_pickle_dependencies(node, package, resource, data_value)
-        self._write(filename, data_value)
+            self._add_pickle_dependencies(node, package, resource, pickled)
+        self._write(target, pickled)
 
-    def _add_pickle_dependencies(self, node, package, resource, data_value) -> None:
-        modules: list[str] = []
-        mocked: dict[str, list[str]] = collections.defaultdict(list)
-        for module, field in pickle_globals(data_value):
-            if module not in modules:
-                modules.append(module)
+    def _add_pickle_dependencies(self, node, package, resource, pickled) -> None:
+        """Link a pickle to the modules its globals come from; a mocked one is an error
+        (the stub could not rebuild the object)."""
+        used: dict[str, list[str]] = {}  # module -> the names a mocked module must give
+        mocked: set[str] = set()
+        for module, field in pickle_globals(pickled):
+            fields = used.setdefault(module, [])
             if self._can_implicitly_extern(module):
                 continue
-            for pattern, info in self.patterns.items():
-                if pattern.matches(module):  # the first matching pattern decides
-                    if info.action == _ModuleProviderAction.MOCK:
-                        mocked[module].append(field)
-                    break
-        for module in modules:
-            self.dependency_graph.add_edge(node, module)
-            if module in mocked:
-                self.dependency_graph.add_node(
-                    module, action=_ModuleProviderAction.MOCK,
-                    error=PackagingErrorReason.MOCKED_BUT_STILL_USED,
-                    error_context=f"Object(s) '{mocked[module]}' from module `{module}` was "
-                    "mocked out during packaging but is being used in resource - "
-                    f"`{resource}` in package `{package}`. ", provided=True)
-            else:
+            _, info = self._first_match(module)
+            if info is not None and info.action is _ModuleProviderAction.MOCK:
+                mocked.add(module)
+                fields.append(field)
+        graph = self.dependency_graph
+        for module, fields in used.items():
+            graph.add_edge(node, module)
+            if module not in mocked:
                 self.add_dependency(module)
+                continue
+            context = (f"Object(s) '{fields}' from module `{module}` was mocked out during "
+                       f"packaging but is being used in resource - `{resource}` in package "
+                       f"`{package}`. ")
+            graph.add_node(module, action=_ModuleProviderAction.MOCK, provided=True,
+                           error=PackagingErrorReason.MOCKED_BUT_STILL_USED,
+                           error_context=context)
 
     def _persistent_reduce(self, obj):
         """The persistent id of an object with ``__reduce_package__``: computed once."""
@@ -451,15 +474,16 @@ class PackageExporter:
         return f"{package.replace('.', '/')}/{_normalize_path(resource)}"
 
     def _write(self, filename: str, payload) -> None:
-        if filename in self._written_files:
+        """One archive record (text is written as UTF-8); each path only once."""
+        if filename in self._records:
             raise AssertionError(f"Tried to write file '{filename}', but it already exists in "
                                  "this archive. Please file a bug.")
         if is_mangled(filename):
             raise AssertionError(f"Tried to save a torch.package'd module as '{filename}'. "
                                  "Directly saving torch.package'd modules is not allowed.")
-        self._written_files.add(filename)
-        self._zip.write_record(filename, payload.encode("utf-8") if isinstance(payload, str)
-                               else bytes(payload))
+        self._records.add(filename)
+        data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+        self._zip.write_record(filename, data)
 
     # -- finishing ---------------------------------------------------------------------
 
@@ -467,19 +491,22 @@ class PackageExporter:
         return self
 
     def __exit__(self, exc_type, exc_value, traceback) -> None:
-        if exc_type is not None:  # leave a readable archive of what was written, no more
+        if exc_type is None:
+            self.close()
+        else:  # leave a readable archive of what was written, no more
             self._finalize_zip()
-            return
-        self.close()
 
     def close(self) -> None:
         """Check the dependency graph, write every module it decided on, the extern list
         and the Python version, and finish the archive."""
         try:
-            self._execute_dependency_graph()
-            self._write(".data/python_version", platform.python_version())
-            self._write(".data/version", "6\n")  # PyTorch's minimum reader version
-            self._write("byteorder", sys.byteorder)
+            self._check_graph()
+            self._write_modules()
+            trailer = ((".data/python_version", platform.python_version()),
+                       (".data/version", "6\n"),  # PyTorch's minimum reader version
+                       ("byteorder", sys.byteorder))
+            for record, text in trailer:
+                self._write(record, text)
         finally:  # on a PackagingError too: the file is closed, its archive readable
             self._finalize_zip()
 
@@ -488,47 +515,40 @@ class PackageExporter:
             self._closed = True
             self._zip.finish()
 
-    def _validate_dependency_graph(self) -> None:
+    def _check_graph(self) -> None:
+        """Refuse a package with a broken module or an unmatched strict pattern."""
         if any("error" in attrs for attrs in self.dependency_graph.nodes.values()):
             raise PackagingError(self.dependency_graph, debug=self.debug)
         for pattern, info in self.patterns.items():
-            if not info.allow_empty and not info.was_matched:
+            if not (info.allow_empty or info.was_matched):
                 raise EmptyMatchError(f"Exporter did not match any modules to {pattern}, which "
                                       "was marked as allow_empty=False")
 
-    def _write_mock_file(self) -> None:
-        if "_mock.py" not in self._written_files:
-            self._write("_mock.py", _read_file(os.path.join(os.path.dirname(__file__),
-                                                            "_mock.py")))
+    def _write_mock_support(self) -> None:
+        """The ``_mock`` module that mocked modules import (written once)."""
+        if "_mock.py" in self._records:
+            return
+        self._write("_mock.py", _read_file(os.path.join(os.path.dirname(__file__), "_mock.py")))
 
-    def _write_source_string(self, module_name: str, src: str, is_package: bool) -> None:
-        suffix = "/__init__.py" if is_package else ".py"
-        self._write(module_name.replace(".", "/") + suffix, src)
-
-    def _execute_dependency_graph(self) -> None:
-        self._validate_dependency_graph()
-        extern_modules = []
-        for module_name, attrs in self.dependency_graph.nodes.items():
+    def _write_modules(self) -> None:
+        """Write each module as its action says, in graph order, calling its hooks first."""
+        externs = []
+        actions = _ModuleProviderAction
+        for name, attrs in self.dependency_graph.nodes.items():
             action = attrs["action"]
-            if action == _ModuleProviderAction.EXTERN:
-                for hook in self._extern_hooks.values():
-                    hook(self, module_name)
-                extern_modules.append(module_name)
-            elif action == _ModuleProviderAction.MOCK:
-                for hook in self._mock_hooks.values():
-                    hook(self, module_name)
-                self._write_mock_file()
-                is_package = hasattr(self._import_module(module_name), "__path__")
-                self._write_source_string(module_name, _MOCK_IMPL, is_package)
-            elif action == _ModuleProviderAction.INTERN:
-                for hook in self._intern_hooks.values():
-                    hook(self, module_name)
-                if not attrs.get("is_pickle"):
-                    self._write_source_string(module_name, attrs["source"],
-                                              attrs["is_package"])
-            elif action == _ModuleProviderAction.REPACKAGED_MOCK_MODULE:
-                self._write_mock_file()
-        self._write(".data/extern_modules", "\n".join(extern_modules) + "\n")
+            for hook in self._hooks.get(action, {}).values():
+                hook(self, name)
+            if action is actions.EXTERN:
+                externs.append(name)
+            elif action is actions.MOCK:
+                self._write_mock_support()
+                is_package = hasattr(self._import_module(name), "__path__")
+                self._write(_archive_path(name, is_package), _MOCK_IMPL)
+            elif action is actions.INTERN and not attrs.get("is_pickle"):
+                self._write(_archive_path(name, attrs["is_package"]), attrs["source"])
+            elif action is actions.REPACKAGED_MOCK_MODULE:
+                self._write_mock_support()
+        self._write(".data/extern_modules", "\n".join(externs) + "\n")
 
     # -- inspection --------------------------------------------------------------------
 
@@ -536,21 +556,21 @@ class PackageExporter:
         """The dependency graph as dot text."""
         return self.dependency_graph.to_dot()
 
-    def _nodes_with_action_type(self, action) -> list[str]:
+    def _modules_with(self, action) -> list[str]:
         return sorted(name for name, attrs in self.dependency_graph.nodes.items()
                       if attrs.get("action") == action and "is_pickle" not in attrs)
 
     def externed_modules(self) -> list[str]:
-        return self._nodes_with_action_type(_ModuleProviderAction.EXTERN)
+        return self._modules_with(_ModuleProviderAction.EXTERN)
 
     def interned_modules(self) -> list[str]:
-        return self._nodes_with_action_type(_ModuleProviderAction.INTERN)
+        return self._modules_with(_ModuleProviderAction.INTERN)
 
     def mocked_modules(self) -> list[str]:
-        return self._nodes_with_action_type(_ModuleProviderAction.MOCK)
+        return self._modules_with(_ModuleProviderAction.MOCK)
 
     def denied_modules(self) -> list[str]:
-        return self._nodes_with_action_type(_ModuleProviderAction.DENY)
+        return self._modules_with(_ModuleProviderAction.DENY)
 
     def get_rdeps(self, module_name: str) -> list[str]:
         """The modules (and pickles) that depend on ``module_name``."""
