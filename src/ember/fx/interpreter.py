@@ -240,7 +240,7 @@ class Transformer(Interpreter):
         try:
             _patch_recorders(patcher)
             self.tracer.submodule_paths = {id(m): name for name, m in self.module.named_modules()}
-            produced = Interpreter.run(self, enable_io_processing=False)
+            produced = super().run(enable_io_processing=False)
         finally:
             patcher.restore()
         if produced is not None:
