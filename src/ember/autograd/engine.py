@@ -17,10 +17,11 @@ import numpy as np
 
 from .._tensor import Tensor, _make
 from . import grad_mode
+from .anomaly_mode import (  # noqa: F401 - detect_anomaly & co. re-exported
+    _anomaly, _anomaly_check_nan, _check_anomaly, detect_anomaly, is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from .function import AccumulateGrad, _RemovableHandle, accumulator_of, refresh_view
-
-_anomaly = [False]
-_anomaly_check_nan = [True]  # set_anomaly_enabled's second switch
 # Running backward passes, innermost last: (task id, dependencies, needed, roots,
 # accumulate). autograd.graph reads it: register_multi_grad_hook asks which nodes the
 # running pass will execute.
@@ -653,58 +654,3 @@ def _accumulate(node, g, create_graph):
     if post:
         for hook in post:
             hook(variable)
-
-
-def _check_anomaly(node, result):
-    for index, g in enumerate(result):
-        if g is not None and g._data.dtype.kind in "fc":
-            xp = __import__("numpy") if type(g._data).__module__ == "numpy" else __import__("cupy")
-            if bool(xp.isnan(g._data).any()):
-                raise RuntimeError(
-                    f"Function '{node.name()}' returned nan values in its {index}th output."
-                )
-
-
-class detect_anomaly:
-    """Check every backward result for NaN and name the node that produced it."""
-
-    def __init__(self, check_nan=True):
-        self.check_nan = check_nan
-        self._prev = None
-
-    def __enter__(self):
-        self._prev = (_anomaly[0], _anomaly_check_nan[0])
-        _anomaly[0], _anomaly_check_nan[0] = True, bool(self.check_nan)
-        return self
-
-    def __exit__(self, *exc):
-        _anomaly[0], _anomaly_check_nan[0] = self._prev
-
-    def __call__(self, func):
-        import functools
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with self.__class__(self.check_nan):
-                return func(*args, **kwargs)
-
-        return wrapper
-
-
-class set_detect_anomaly:
-    """Turn anomaly detection on or off now; as a context manager, restore the previous
-    setting on exit (PyTorch's dual function/context-manager form)."""
-
-    def __init__(self, mode: bool, check_nan: bool = True):
-        self._prev = (_anomaly[0], _anomaly_check_nan[0])
-        _anomaly[0], _anomaly_check_nan[0] = bool(mode), bool(check_nan)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        _anomaly[0], _anomaly_check_nan[0] = self._prev
-
-
-def is_anomaly_enabled() -> bool:
-    return _anomaly[0]
