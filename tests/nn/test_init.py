@@ -170,3 +170,56 @@ def test_errors_match_torch(make, exc):
     with pytest.raises(exc) as e_info:
         make(ember)
     assert str(e_info.value) == str(t_info.value)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.nn.init.calculate_gain("leaky_relu", True),
+    lambda lib: lib.nn.init.calculate_gain(["relu"]),
+    lambda lib: lib.nn.init.kaiming_uniform_(lib.empty(2, 2), mode="FAN_AVG"),
+])
+def test_more_gain_and_mode_errors_match_torch(make):
+    with pytest.raises(ValueError) as t_info:
+        make(torch)
+    with pytest.raises(ValueError) as e_info:
+        make(ember)
+    assert str(e_info.value) == str(t_info.value)
+
+
+def test_mode_is_case_insensitive_and_picks_the_fan():
+    # fan_in = 3 * 2 = 6, fan_out = 4 * 2 = 8: the bound tells which fan was used
+    for mode, fan in (("FAN_IN", 6), ("Fan_Out", 8)):
+        values = _sample(init.kaiming_uniform_, shape=(4, 3, 2), mode=mode, nonlinearity="relu")
+        assert np.abs(values).max() <= math.sqrt(6.0 / fan)
+
+
+@pytest.mark.parametrize("name", ["uniform", "normal", "constant", "xavier_uniform",
+                                  "xavier_normal", "kaiming_uniform", "kaiming_normal",
+                                  "orthogonal", "sparse", "eye", "dirac"])
+def test_deprecated_aliases_warn_like_torch_and_forward(name):
+    args = {"constant": (0.5,), "sparse": (0.2,)}.get(name, ())
+    shape = (3, 3, 3) if name == "dirac" else (4, 3)
+    with pytest.warns(FutureWarning) as t_rec:
+        getattr(torch.nn.init, name)(torch.empty(*shape), *args)
+    with pytest.warns(FutureWarning) as e_rec:
+        t = ember.empty(*shape)
+        out = getattr(init, name)(t, *args)
+    assert str(e_rec[0].message) == str(t_rec[0].message)
+    assert e_rec[0].filename == __file__          # points at the caller, as torch's
+    assert out is t and getattr(init, name).__name__ == name
+
+
+def test_trunc_normal_far_mean_warns_like_torch():
+    with pytest.warns(UserWarning) as t_rec:
+        torch.nn.init.trunc_normal_(torch.empty(3), mean=5.0)
+    with pytest.warns(UserWarning) as e_rec:
+        init.trunc_normal_(ember.empty(3), mean=5.0)
+    assert str(e_rec[0].message) == str(t_rec[0].message)
+    assert e_rec[0].filename == __file__
+
+
+def test_zero_element_warning_points_at_caller():
+    for fn in (init.kaiming_uniform_, init.kaiming_normal_):
+        with pytest.warns(UserWarning) as rec:
+            t = ember.empty(0, 3)
+            assert fn(t) is t
+        assert rec[0].filename == __file__
