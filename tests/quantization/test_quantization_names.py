@@ -44,6 +44,21 @@ def test_public_names():
     assert prepare_fx is efx.prepare_fx
 
 
+def test_package_exports_resolve_as_torch():
+    # __all__ is derived from one table in the package; every listed name must resolve,
+    # torch's listed names must all be listed, and the function (not the submodule) must
+    # win the attributes that name both
+    assert all(hasattr(eq, n) for n in eq.__all__)
+    assert set(tq.__all__) - NOT_PROVIDED <= set(eq.__all__)
+    for name in ("quantize", "fuse_modules", "prepare", "convert"):
+        assert callable(getattr(tq, name)) and callable(getattr(eq, name))
+        assert type(getattr(eq, name)).__name__ == type(getattr(tq, name)).__name__
+    for name in ("default_per_channel_qconfig", "float16_static_qconfig", "qconfig_mapping"):
+        assert hasattr(tq, name) and hasattr(eq, name)
+        assert name not in tq.__all__ and name not in eq.__all__
+    assert eq.ObserverOrFakeQuantize == eq.ObserverBase | eq.FakeQuantizeBase
+
+
 def _conv_bn(lib, transpose=False):
     torch.manual_seed(0)
     conv_t = (torch.nn.ConvTranspose2d if transpose else torch.nn.Conv2d)(3, 4, 3)
