@@ -24,43 +24,46 @@ from .utils import (
 
 __all__ = ["Binomial", "Geometric", "NegativeBinomial", "Poisson"]
 
+# Poisson, NegativeBinomial and Geometric all count from 0 without an upper bound.
+_COUNTS = constraints.nonnegative_integer
+
+
+def _one_of_probs_logits(probs, logits):
+    """The name and value of the one parametrisation given; both or neither is the
+    caller's mistake, reported with PyTorch's text."""
+    if (probs is None) is (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+    return ("probs", probs) if logits is None else ("logits", logits)
+
 
 class Poisson(ExponentialFamily):
     """Counts with mean ``rate``: ``P(k) = rate^k exp(-rate) / k!``."""
 
     arg_constraints: ClassVar[dict] = {"rate": constraints.nonnegative}
-    support = constraints.nonnegative_integer
+    support = _COUNTS
 
     def __init__(self, rate, validate_args=None):
-        (self.rate,) = broadcast_all(rate)
-        batch_shape = batch_shape_of((rate,), self.rate)
-        super().__init__(batch_shape, validate_args=validate_args)
+        self.rate = broadcast_all(rate)[0]
+        super().__init__(batch_shape_of((rate,), self.rate), validate_args=validate_args)
 
-    @property
-    def mean(self):
-        return self.rate
-
-    @property
-    def mode(self):
-        return self.rate.floor()
-
-    @property
-    def variance(self):
-        return self.rate
+    # mean and variance are both the rate; the mode is its integer part
+    mean = property(lambda self: self.rate)
+    variance = property(lambda self: self.rate)
+    mode = property(lambda self: ember.floor(self.rate))
 
     def expand(self, batch_shape, _instance=None):
         return expand_params(self, Poisson, batch_shape, _instance, ["rate"])
 
     def sample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
         with ember.no_grad():
-            return ember.poisson(self.rate.expand(shape))
+            return ember.poisson(self.rate.expand(self._extended_shape(sample_shape)))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        rate, value = broadcast_all(self.rate, value)
-        return value.xlogy(rate) - rate - (value + 1).lgamma()
+        k, lam = broadcast_all(value, self.rate)
+        # k log(lam) - lam - log k!, with 0 log 0 = 0 so that P(0 | lam=0) = 1
+        return ember.xlogy(k, lam) - lam - ember.lgamma(k + 1)
 
     @property
     def _natural_params(self):
@@ -75,22 +78,18 @@ class _CountWithProbs(BinaryProbsLogits, Distribution):
     ``probs``/``logits`` (the other computed on demand)."""
 
     def _set_params(self, total_count, probs, logits):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-            self._param = self.probs
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-            self._param = self.logits
-        return self._param.size()
+        name, given = _one_of_probs_logits(probs, logits)
+        count, param = broadcast_all(total_count, given)
+        # the count takes the parameter's dtype so every formula mixes like dtypes
+        self.total_count = count.type_as(param)
+        setattr(self, name, param)
+        self._param = param
+        return param.size()
 
     def expand(self, batch_shape, _instance=None):
         new = expand_params(self, type(self), batch_shape, _instance,
                             ["total_count", "probs", "logits"])
-        new._param = new.probs if "probs" in self.__dict__ else new.logits
+        new._param = new.__dict__.get("probs", new.__dict__.get("logits"))
         return new
 
     @property
@@ -98,10 +97,12 @@ class _CountWithProbs(BinaryProbsLogits, Distribution):
         return self._param.size()
 
 
-def _clamp_by_zero(x):
-    """``max(x, 0)`` whose gradient at 0 is 1/2 (the average of both sides), as PyTorch
-    computes it: logits are exactly 0 whenever probs is 1/2."""
-    return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
+def _softplus_parts(logits):
+    """``max(logits, 0)`` and ``log1p(exp(-|logits|))``, whose sum is
+    ``log(1 + exp(logits))`` without overflow. The max is written as ``(x + |x|) / 2``
+    so its gradient at 0 is 1/2, as PyTorch's: logits are exactly 0 whenever probs is
+    1/2, a common value."""
+    return (logits + logits.abs()) / 2, ember.log1p(ember.exp(-logits.abs()))
 
 
 class Binomial(_CountWithProbs):
@@ -126,7 +127,9 @@ class Binomial(_CountWithProbs):
 
     @property
     def mode(self):
-        return ((self.total_count + 1) * self.probs).floor().clamp(max=self.total_count)
+        # floor((n + 1) p), which reaches n + 1 only at p = 1, where the mode is n
+        return ember.minimum(ember.floor(self.probs * (self.total_count + 1)),
+                             self.total_count)
 
     @property
     def variance(self):
@@ -140,35 +143,31 @@ class Binomial(_CountWithProbs):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        log_factorial_n = ember.lgamma(self.total_count + 1)
-        log_factorial_k = ember.lgamma(value + 1)
-        log_factorial_nmk = ember.lgamma(self.total_count - value + 1)
-        # n * log(1 + exp(logits)), computed without overflow
-        normalize_term = (self.total_count * _clamp_by_zero(self.logits)
-                          + self.total_count * ember.log1p(ember.exp(-ember.abs(self.logits)))
-                          - log_factorial_n)
-        return value * self.logits - log_factorial_k - log_factorial_nmk - normalize_term
+        n, lg = self.total_count, self.logits
+        # log C(n, k) + k logits - n log(1 + exp(logits))
+        log_choose = ember.lgamma(n + 1) - ember.lgamma(value + 1) - ember.lgamma(n - value + 1)
+        positive, tail = _softplus_parts(lg)
+        return log_choose + value * lg - (n * positive + n * tail)
 
     def _homogeneous_count(self, what):
-        total_count = int(self.total_count.max())
-        if not self.total_count.min() == total_count:
+        """The single total count that ``what`` needs to enumerate 0..n over the batch."""
+        largest = self.total_count.max()
+        if bool((self.total_count != largest).any()):
             raise NotImplementedError(
                 f"Inhomogeneous total count not supported by `{what}`.")
-        return total_count
+        return int(largest)
 
     def entropy(self):
         self._homogeneous_count("entropy")
-        log_prob = self.log_prob(self.enumerate_support(False))
-        return -(ember.exp(log_prob) * log_prob).sum(0)
+        lp = self.log_prob(self.enumerate_support(expand=False))
+        return -(lp * ember.exp(lp)).sum(0)
 
     def enumerate_support(self, expand=True):
-        total_count = self._homogeneous_count("enumerate_support")
-        values = ember.arange(1 + total_count, dtype=self._param.dtype,
-                              device=self._param.device)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1,) + tuple(self._batch_shape))
-        return values
+        top = self._homogeneous_count("enumerate_support")
+        batch = tuple(self._batch_shape)
+        values = ember.arange(top + 1, dtype=self._param.dtype, device=self._param.device)
+        values = values.reshape((top + 1,) + (1,) * len(batch))
+        return values.expand((top + 1,) + batch) if expand else values
 
 
 class NegativeBinomial(_CountWithProbs):
@@ -178,7 +177,7 @@ class NegativeBinomial(_CountWithProbs):
     arg_constraints: ClassVar[dict] = {
         "total_count": constraints.greater_than_eq(0),
         "probs": constraints.half_open_interval(0.0, 1.0), "logits": constraints.real}
-    support = constraints.nonnegative_integer
+    support = _COUNTS
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
         batch_shape = self._set_params(total_count, probs, logits)
@@ -190,7 +189,9 @@ class NegativeBinomial(_CountWithProbs):
 
     @property
     def mode(self):
-        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
+        # floor((r - 1) p / (1 - p)), or 0 when r <= 1
+        odds = ember.exp(self.logits)
+        return ember.clamp(ember.floor(odds * (self.total_count - 1)), min=0.0)
 
     @property
     def variance(self):
@@ -203,19 +204,16 @@ class NegativeBinomial(_CountWithProbs):
 
     def sample(self, sample_shape=()):
         with ember.no_grad():
-            rate = self._gamma.sample(sample_shape=sample_shape)
-            return ember.poisson(rate)
+            return ember.poisson(self._gamma.sample(sample_shape))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        log_unnormalized = (self.total_count * F.logsigmoid(-self.logits)
-                            + value * F.logsigmoid(self.logits))
-        log_normalization = (-ember.lgamma(self.total_count + value)
-                             + ember.lgamma(1.0 + value) + ember.lgamma(self.total_count))
-        log_normalization = log_normalization.masked_fill(self.total_count + value == 0.0,
-                                                          0.0)
-        return log_unnormalized - log_normalization
+        r, lg = self.total_count, self.logits
+        unnormalized = r * F.logsigmoid(-lg) + value * F.logsigmoid(lg)
+        # log of the Beta-function normaliser; 0 where r + k = 0 (lgamma(0) is inf there)
+        normalizer = ember.lgamma(1.0 + value) + ember.lgamma(r) - ember.lgamma(r + value)
+        return unnormalized - normalizer.masked_fill(r + value == 0.0, 0.0)
 
 
 class Geometric(BinaryProbsLogits, Distribution):
@@ -223,26 +221,26 @@ class Geometric(BinaryProbsLogits, Distribution):
 
     arg_constraints: ClassVar[dict] = {"probs": constraints.unit_interval,
                                        "logits": constraints.real}
-    support = constraints.nonnegative_integer
+    support = _COUNTS
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        given = probs if probs is not None else logits
+        name, given = _one_of_probs_logits(probs, logits)
+        setattr(self, name, broadcast_all(given)[0])
         batch_shape = ember.Size() if isinstance(given, Number) else given.size()
         super().__init__(batch_shape, validate_args=validate_args)
-        if self._validate_args and probs is not None:
-            value = self.probs
-            valid = value > 0
-            if not bool(valid.all()):
-                raise ValueError(
-                    f"Expected parameter probs ({type(value).__name__} of shape "
-                    f"{tuple(value.shape)}) of distribution {self!r} to be positive but "
-                    f"found invalid values:\n{value.detach()[~valid]}")
+        if name == "probs" and self._validate_args:
+            self._require_positive_probs()
+
+    def _require_positive_probs(self):
+        """probs = 0 passes ``unit_interval`` but has no geometric law (no success ever),
+        so PyTorch checks it on top, with the wording of its constraint errors."""
+        p = self.probs
+        bad = ~(p > 0)
+        if bool(bad.any()):
+            raise ValueError(
+                f"Expected parameter probs ({type(p).__name__} of shape "
+                f"{tuple(p.shape)}) of distribution {self!r} to be positive but "
+                f"found invalid values:\n{p.detach()[bad]}")
 
     def expand(self, batch_shape, _instance=None):
         return expand_params(self, Geometric, batch_shape, _instance, ["probs", "logits"])
@@ -257,23 +255,24 @@ class Geometric(BinaryProbsLogits, Distribution):
 
     @property
     def variance(self):
-        return (1.0 / self.probs - 1.0) / self.probs
+        # (1 - p) / p^2, as the mean over p
+        return self.mean / self.probs
 
     def sample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
-        tiny = ember.finfo(self.probs.dtype).tiny
+        p = self.probs
         with ember.no_grad():
-            u = ember.rand(shape, dtype=self.probs.dtype, device=self.probs.device)
-            u = u.clamp(min=tiny)
-            return (u.log() / (-self.probs).log1p()).floor()
+            u = ember.rand(self._extended_shape(sample_shape), dtype=p.dtype, device=p.device)
+            # inverse cdf: floor(log u / log(1 - p)), u kept off 0 so log u is finite
+            u = ember.clamp(u, min=ember.finfo(p.dtype).tiny)
+            return ember.floor(ember.log(u) / ember.log1p(-p))
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        value, probs = broadcast_all(value, self.probs)
+        k, p = broadcast_all(value, self.probs)
         # a certain success at k = 0 has log-probability 0, not 0 * log(0)
-        probs = ember.where((probs == 1) & (value == 0), 0.0, probs)
-        return value * (-probs).log1p() + self.probs.log()
+        p = ember.where((p == 1) & (k == 0), 0.0, p)
+        return k * ember.log1p(-p) + ember.log(self.probs)
 
     def entropy(self):
         return F.binary_cross_entropy_with_logits(self.logits, self.probs,
