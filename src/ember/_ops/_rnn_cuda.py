@@ -3,9 +3,12 @@
 Why: ``rnn._lstm_forward``/``_lstm_backward`` run a step as a dozen array ops (gate
 nonlinearities, cell update, copies), which is one kernel launch each on a GPU; with 35
 steps and two layers the launches, not the arithmetic, were 60% of an LSTM language-model
-step on an H200. Here a step is one GEMM plus one kernel forward and one kernel plus one
-GEMM backward. The arithmetic is the array path's, in the same order (sigmoids as
-``0.5 * tanh(z) + 0.5`` on pre-halved weights, see ``rnn``), so results agree to rounding.
+step on an H200. Here a step is one kernel each way, the recurrent product inside (see
+``lstm_recurrent_kernel`` and ``lstm_backward_recurrent_kernel``; a GEMM plus a kernel for
+large hidden sizes, and backward for packed batches of varying size). The arithmetic is
+the array path's, in the same order (sigmoids as ``0.5 * tanh(z) + 0.5`` on pre-halved
+weights, see ``rnn``), with the recurrent dot products summed left to right, so results
+agree to rounding.
 
 Used for float32/float64 LSTMs without projections on CuPy; everything else (NumPy, half
 precision, ``proj_size``) takes the array path, which is also what CPU tests exercise
@@ -52,6 +55,70 @@ d_gates[base + 2 * hidden] = factor[base + 2 * hidden] * d_ct;
 d_gates[base + 3 * hidden] = d_ht * factor[base + 3 * hidden];
 d_c[i] = d_ct * acts[base + hidden];
 """
+
+
+# The forward step with the recurrent product h @ W_hh^T inside: each thread forms its
+# four gates' dot products over the previous h (``h_in``, a buffer the step does not write:
+# threads of a row read all of it while others write the new h) and the transposed weight
+# (``w_t``, (hidden, 4 hidden): neighbouring threads read neighbouring columns). For the
+# hidden sizes this is used at, those dot products cost less device time than the GEMM
+# they replace, and a step is one launch instead of two.
+MAX_FUSED_HIDDEN = 1024
+
+_RECURRENT = """
+const ptrdiff_t row_ = i / hidden, col_ = i - row_ * hidden;
+T rec_0 = 0, rec_1 = 0, rec_2 = 0, rec_3 = 0;
+for (ptrdiff_t k = 0; k < hidden; ++k) {
+    const T h_k = h_in[row_ * hidden + k];
+    const ptrdiff_t w = k * 4 * hidden + col_;
+    rec_0 += h_k * w_t[w];
+    rec_1 += h_k * w_t[w + hidden];
+    rec_2 += h_k * w_t[w + 2 * hidden];
+    rec_3 += h_k * w_t[w + 3 * hidden];
+}
+"""
+_FORWARD_RECURRENT = _RECURRENT + (
+    _FORWARD.replace("rec[base + 3 * hidden]", "rec_3").replace("rec[base + 2 * hidden]", "rec_2")
+    .replace("rec[base + hidden]", "rec_1").replace("rec[base]", "rec_0")
+    .replace("h_prev[i] = h[i];", "h_prev[i] = h_in[i];"))
+
+
+def lstm_recurrent_kernel(xp, dtype, hidden):
+    """The forward step kernel that also forms h @ W_hh^T, or None (other dtypes, hidden
+    sizes past ``MAX_FUSED_HIDDEN``, NumPy, a backend that cannot compile)."""
+    if np.dtype(dtype) not in (np.float32, np.float64) or hidden > MAX_FUSED_HIDDEN:
+        return None
+    return elementwise(xp, "ember_lstm_step_forward_recurrent",
+                       "raw T w_t, raw T h_in, int64 hidden",
+                       "raw T gates, raw T c, raw T c_prev, raw T cell, raw T h_prev, "
+                       "raw T h_out, raw T h", _FORWARD_RECURRENT)
+
+
+# The backward step with the recurrent gradient d_gates(next step) @ W_hh inside: each
+# thread sums over the previous step's gate gradients of its row (rows of ``d_gates``
+# this launch does not write) against its column of ``w_hh`` ((4 hidden, hidden)); the
+# first step takes ``d_h`` (the incoming gradient of the last h) instead.
+_BACKWARD_RECURRENT = _BACKWARD.replace("T d_ht = d_h[i] + grad_out[i];", """
+T d_rec = 0;
+if (has_prev) {
+    const ptrdiff_t prev_row = row * 4 * hidden;
+    for (ptrdiff_t g = 0; g < 4 * hidden; ++g)
+        d_rec += d_gates_prev[prev_row + g] * w_hh[g * hidden + col];
+} else {
+    d_rec = d_h[i];
+}
+T d_ht = d_rec + grad_out[i];""")
+
+
+def lstm_backward_recurrent_kernel(xp, dtype, hidden):
+    """The backward step kernel that also forms the recurrent gradient, or None (as
+    ``lstm_recurrent_kernel``)."""
+    if np.dtype(dtype) not in (np.float32, np.float64) or hidden > MAX_FUSED_HIDDEN:
+        return None
+    return elementwise(xp, "ember_lstm_step_backward_recurrent",
+                       "raw T grad_out, raw T cell_factor, raw T factor, raw T acts, "
+                       "raw T w_hh, raw T d_gates_prev, raw T d_h, int64 hidden, bool has_prev",
+                       "raw T d_gates, raw T d_c", _BACKWARD_RECURRENT)
 
 
 def lstm_kernels(xp, dtype):

@@ -221,12 +221,22 @@ def _lstm_forward_fused(xp, ctx, kernel, gates, h, c, out, h_prev, w_hh_t, order
     c_prev = xp.empty((gates.shape[0], hidden), dtype=gates.dtype)
     cell = xp.empty_like(c_prev)
     hidden_arg = np.int64(hidden)
+    recurrent = _rnn_cuda.lstm_recurrent_kernel(xp, gates.dtype, hidden)
+    h_in = None  # the previous h, in a buffer this step does not write
     for offset, n in order:
         end = offset + n
-        rec = h[:n] @ w_hh_t
-        if not launch(xp, kernel, rec, hidden_arg, gates[offset:end], c[:n],
-                      c_prev[offset:end], cell[offset:end], h_prev[offset:end],
-                      out[offset:end], h[:n], size=n * hidden):
+        if recurrent is not None:  # one launch: the kernel forms h_in @ w_hh_t itself
+            if h_in is None or h_in.shape[0] < n:  # the first step, or a growing batch
+                h_in = h[:n].copy()  # (a reversed packed sequence): rows past it are h0's
+            written = launch(xp, recurrent, w_hh_t, h_in[:n], hidden_arg, gates[offset:end],
+                             c[:n], c_prev[offset:end], cell[offset:end], h_prev[offset:end],
+                             out[offset:end], h[:n], size=n * hidden)
+            h_in = out[offset:end]  # the next step reads this step's output rows
+        else:
+            written = launch(xp, kernel, h[:n] @ w_hh_t, hidden_arg, gates[offset:end], c[:n],
+                             c_prev[offset:end], cell[offset:end], h_prev[offset:end],
+                             out[offset:end], h[:n], size=n * hidden)
+        if not written:
             return False
     ctx.c_prev, ctx.cell_tanh, ctx.projected = c_prev, cell, None
     return True
@@ -338,6 +348,21 @@ def _lstm_backward_fused(xp, kernel, grad_out, cell_factor, factor, acts, d_gate
     having written nothing, where the backend cannot compile it."""
     hidden = d_c.shape[1]
     hidden_arg = np.int64(hidden)
+    order = tuple(order)
+    recurrent = _rnn_cuda.lstm_backward_recurrent_kernel(xp, acts.dtype, hidden)
+    if recurrent is not None and len({n for _, n in order}) == 1:  # one batch size
+        previous = d_gates[:0]
+        for offset, n in order:  # one launch a step: the kernel forms d_gates' @ w_hh
+            end = offset + n
+            if not launch(xp, recurrent, grad_out[offset:end], cell_factor[offset:end],
+                          factor[offset:end], acts[offset:end], w_hh, previous, d_h[:n],
+                          hidden_arg, np.bool_(previous.size > 0), d_gates[offset:end],
+                          d_c[:n], size=n * hidden):
+                return False
+            previous = d_gates[offset:end]
+        if order:  # the gradient of the first step's input h
+            xp.matmul(previous, w_hh, out=d_h[:order[-1][1]])
+        return True
     for offset, n in order:
         end = offset + n
         if not launch(xp, kernel, grad_out[offset:end], cell_factor[offset:end],
