@@ -64,6 +64,9 @@ d_c[i] = d_ct * acts[base + hidden];
 # hidden sizes this is used at, those dot products cost less device time than the GEMM
 # they replace, and a step is one launch instead of two.
 MAX_FUSED_HIDDEN = 1024
+# ... and steps of at most this many multiply-adds (batch x 4 hidden x hidden): past it a
+# thread's serial dot products outlast cuBLAS's GEMM
+MAX_FUSED_WORK = 1 << 26
 
 _RECURRENT = """
 const ptrdiff_t row_ = i / hidden, col_ = i - row_ * hidden;
@@ -83,10 +86,15 @@ _FORWARD_RECURRENT = _RECURRENT + (
     .replace("h_prev[i] = h[i];", "h_prev[i] = h_in[i];"))
 
 
-def lstm_recurrent_kernel(xp, dtype, hidden):
-    """The forward step kernel that also forms h @ W_hh^T, or None (other dtypes, hidden
-    sizes past ``MAX_FUSED_HIDDEN``, NumPy, a backend that cannot compile)."""
-    if np.dtype(dtype) not in (np.float32, np.float64) or hidden > MAX_FUSED_HIDDEN:
+def _fusable(dtype, batch, hidden):
+    return (np.dtype(dtype) in (np.float32, np.float64) and hidden <= MAX_FUSED_HIDDEN
+            and batch * 4 * hidden * hidden <= MAX_FUSED_WORK)
+
+
+def lstm_recurrent_kernel(xp, dtype, batch, hidden):
+    """The forward step kernel that also forms h @ W_hh^T, or None (other dtypes, steps
+    past ``MAX_FUSED_HIDDEN``/``MAX_FUSED_WORK``, NumPy, a backend that cannot compile)."""
+    if not _fusable(dtype, batch, hidden):
         return None
     return elementwise(xp, "ember_lstm_step_forward_recurrent",
                        "raw T w_t, raw T h_in, int64 hidden",
@@ -110,10 +118,10 @@ if (has_prev) {
 T d_ht = d_rec + grad_out[i];""")
 
 
-def lstm_backward_recurrent_kernel(xp, dtype, hidden):
+def lstm_backward_recurrent_kernel(xp, dtype, batch, hidden):
     """The backward step kernel that also forms the recurrent gradient, or None (as
     ``lstm_recurrent_kernel``)."""
-    if np.dtype(dtype) not in (np.float32, np.float64) or hidden > MAX_FUSED_HIDDEN:
+    if not _fusable(dtype, batch, hidden):
         return None
     return elementwise(xp, "ember_lstm_step_backward_recurrent",
                        "raw T grad_out, raw T cell_factor, raw T factor, raw T acts, "

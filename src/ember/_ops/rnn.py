@@ -221,7 +221,7 @@ def _lstm_forward_fused(xp, ctx, kernel, gates, h, c, out, h_prev, w_hh_t, order
     c_prev = xp.empty((gates.shape[0], hidden), dtype=gates.dtype)
     cell = xp.empty_like(c_prev)
     hidden_arg = np.int64(hidden)
-    recurrent = _rnn_cuda.lstm_recurrent_kernel(xp, gates.dtype, hidden)
+    recurrent = _rnn_cuda.lstm_recurrent_kernel(xp, gates.dtype, h.shape[0], hidden)
     h_in = None  # the previous h, in a buffer this step does not write
     for offset, n in order:
         end = offset + n
@@ -349,7 +349,7 @@ def _lstm_backward_fused(xp, kernel, grad_out, cell_factor, factor, acts, d_gate
     hidden = d_c.shape[1]
     hidden_arg = np.int64(hidden)
     order = tuple(order)
-    recurrent = _rnn_cuda.lstm_backward_recurrent_kernel(xp, acts.dtype, hidden)
+    recurrent = _rnn_cuda.lstm_backward_recurrent_kernel(xp, acts.dtype, d_c.shape[0], hidden)
     if recurrent is not None and len({n for _, n in order}) == 1:  # one batch size
         previous = d_gates[:0]
         for offset, n in order:  # one launch a step: the kernel forms d_gates' @ w_hh
