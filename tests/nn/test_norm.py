@@ -354,3 +354,97 @@ def test_half_precision_backward_matches_torch(norm, dtype):
     truth = grad_of(torch, "float64")
     ours, theirs = grad_of(ember, dtype), grad_of(torch, dtype)
     assert np.abs(ours - truth).max() <= np.abs(theirs - truth).max()
+
+
+# --- batchnorm module plumbing: lazy forms, conversion, old checkpoints -------------------
+
+LAZY = [("LazyBatchNorm1d", {}, (4, 3)), ("LazyBatchNorm1d", {"bias": False}, (4, 3, 2)),
+        ("LazyBatchNorm2d", {"affine": False}, (2, 3, 2, 2)),
+        ("LazyBatchNorm3d", {"track_running_stats": False, "momentum": None}, (2, 3, 1, 2, 2))]
+
+
+@pytest.mark.parametrize("name,kwargs,shape", LAZY)
+def test_lazy_batchnorm_materialises_like_torch(name, kwargs, shape):
+    t_mod, e_mod = getattr(torch.nn, name)(**kwargs), getattr(ember.nn, name)(**kwargs)
+    assert list(e_mod.state_dict()) == list(t_mod.state_dict())
+    x = randn(*shape)
+    assert_same(e_mod(ember.tensor(x)), t_mod(torch.tensor(x)), rtol=1e-5, atol=1e-6)
+    assert type(e_mod).__name__ == type(t_mod).__name__ and repr(e_mod) == repr(t_mod)
+    for key, value in t_mod.state_dict().items():
+        assert_same(e_mod.state_dict()[key], value, rtol=1e-5, atol=1e-6, what=key)
+    with pytest.raises(ValueError) as t_err:
+        t_mod(torch.zeros(*shape, 1, 1))
+    with pytest.raises(ValueError) as e_err:
+        e_mod(ember.zeros(*shape, 1, 1))
+    assert str(e_err.value) == str(t_err.value)
+
+
+def test_reset_parameters_restores_identity_and_counters_like_torch():
+    mods = [lib.nn.BatchNorm1d(3, momentum=None) for lib in (torch, ember)]
+    x = randn(6, 3) * 2 + 1
+    for mod, lib in zip(mods, (torch, ember)):
+        mod(lib.tensor(x))
+        mod(lib.tensor(x * 2))
+        with lib.no_grad():
+            mod.weight.fill_(3.0)
+            mod.bias.fill_(-1.0)
+    for key, value in mods[0].state_dict().items():
+        assert_same(mods[1].state_dict()[key], value, rtol=1e-5, atol=1e-6, what=key)
+    for mod in mods:
+        mod.reset_parameters()
+    for key, value in mods[0].state_dict().items():
+        assert_same(mods[1].state_dict()[key], value, what=key)
+
+
+def _bn_net(lib):
+    net = lib.nn.Sequential(lib.nn.BatchNorm2d(3, affine=False),
+                            lib.nn.Sequential(lib.nn.BatchNorm1d(2, bias=False,
+                                                                 track_running_stats=False)),
+                            lib.nn.BatchNorm3d(2, momentum=None))
+    net[1][0].eval()
+    net[2].qconfig = "marker"
+    return net
+
+
+def test_convert_sync_batchnorm_like_torch():
+    t_net, e_net = _bn_net(torch), _bn_net(ember)
+    t_sync = torch.nn.SyncBatchNorm.convert_sync_batchnorm(t_net)
+    e_sync = ember.nn.SyncBatchNorm.convert_sync_batchnorm(e_net)
+    assert repr(e_sync) == repr(t_sync)
+    assert list(e_sync.state_dict()) == list(t_sync.state_dict())
+    for (_, t_m), (_, e_m), (_, e_old) in zip(t_sync.named_modules(), e_sync.named_modules(),
+                                              e_net.named_modules()):
+        assert type(e_m).__name__ == type(t_m).__name__ and e_m.training == t_m.training
+        assert getattr(e_m, "qconfig", None) == getattr(t_m, "qconfig", None)
+        for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
+            assert (getattr(e_m, name, None) is None) == (getattr(t_m, name, None) is None)
+            if getattr(e_m, name, None) is not None:
+                assert getattr(e_m, name) is getattr(e_old, name)   # shared, not copied
+
+
+@pytest.mark.parametrize("make", [lambda L: L.nn.SyncBatchNorm(3)(L.zeros(3)),
+                                  lambda L: L.nn.SyncBatchNorm(0)(L.zeros(2, 0, 3))])
+def test_sync_batchnorm_errors_like_torch(make):
+    with pytest.raises(ValueError) as t_err:
+        make(torch)
+    with pytest.raises(ValueError) as e_err:
+        make(ember)
+    assert str(e_err.value) == str(t_err.value)
+
+
+@pytest.mark.parametrize("version", [None, 1, 2])
+@pytest.mark.parametrize("track", [True, False])
+def test_checkpoint_without_counter_loads_like_torch(version, track):
+    """Only checkpoints older than format version 2 may lack num_batches_tracked."""
+    def load(lib):
+        mod = lib.nn.BatchNorm1d(3, track_running_stats=track)
+        if track:
+            mod.num_batches_tracked.fill_(4)
+        state = {k: v for k, v in mod.state_dict().items() if k != "num_batches_tracked"}
+        state = type(mod.state_dict())(state)
+        state._metadata = {"": {} if version is None else {"version": version}}
+        result = mod.load_state_dict(state, strict=False)
+        count = None if mod.num_batches_tracked is None else int(mod.num_batches_tracked)
+        return list(result.missing_keys), count
+
+    assert load(ember) == load(torch)

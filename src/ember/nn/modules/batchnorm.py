@@ -1,8 +1,9 @@
 """BatchNorm1d/2d/3d, their lazy forms and SyncBatchNorm (as torch.nn.modules.batchnorm).
 
 Same attributes, buffers (running_mean, running_var, num_batches_tracked), defaults and
-state_dict keys as PyTorch. SyncBatchNorm is a single-process BatchNorm here: with one
-process the synchronised statistics are the local ones.
+state_dict keys as PyTorch, registered in the same order so checkpoints interchange.
+SyncBatchNorm is a single-process BatchNorm here: with one process the synchronised
+statistics are the local ones.
 """
 
 from __future__ import annotations
@@ -13,12 +14,21 @@ from ..._backend.dtypes import int64
 from ..._ops.creation import empty, ones, tensor, zeros
 from .. import init
 from ..._ops.norm import batch_norm
-from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter
+from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter, is_lazy
 from .lazy import LazyModuleMixin
 from .module import Module
 
 __all__ = ["BatchNorm1d", "LazyBatchNorm1d", "BatchNorm2d", "LazyBatchNorm2d", "BatchNorm3d",
            "LazyBatchNorm3d", "SyncBatchNorm"]
+
+# Per-channel running statistics and the value each starts (and resets) at.
+_RUNNING_STATS = (("running_mean", zeros, 0), ("running_var", ones, 1))
+_COUNTER = "num_batches_tracked"
+
+
+def _new_counter(device=None):
+    """The 0-d int64 count of training batches (it drives momentum=None's average)."""
+    return tensor(0, dtype=int64, device=device)
 
 
 class _NormBase(Module):
@@ -30,44 +40,32 @@ class _NormBase(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None,
                  dtype=None, *, bias: bool = True) -> None:
-        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        if self.affine:
-            self.weight = Parameter(empty(num_features, **factory_kwargs))
-            if bias:
-                self.bias = Parameter(empty(num_features, **factory_kwargs))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if self.track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, **factory_kwargs))
-            self.register_buffer("running_var", ones(num_features, **factory_kwargs))
-            self.register_buffer("num_batches_tracked", tensor(0, dtype=int64, device=device))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        where = {"device": device, "dtype": dtype}
+        # absent parameters and buffers are registered as None: the keys' order stays fixed
+        for name, wanted in (("weight", affine), ("bias", affine and bias)):
+            self.register_parameter(
+                name, Parameter(empty(num_features, **where)) if wanted else None)
+        for name, fill, _ in _RUNNING_STATS:
+            self.register_buffer(name, fill(num_features, **where) if track_running_stats
+                                 else None)
+        self.register_buffer(_COUNTER, _new_counter(device) if track_running_stats else None)
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1)
-            self.num_batches_tracked.zero_()
+            for name, _, start in (*_RUNNING_STATS, (_COUNTER, None, 0)):
+                getattr(self, name).fill_(start)
 
     def reset_parameters(self) -> None:
+        """Running stats to (0, 1, 0); affine weight to 1 and bias to 0 (the identity)."""
         self.reset_running_stats()
         if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+            for param, value in ((self.weight, 1.0), (self.bias, 0.0)):
+                if param is not None:
+                    init.constant_(param, value)
 
     def _check_input_dim(self, input):
         raise NotImplementedError
@@ -79,41 +77,49 @@ class _NormBase(Module):
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs) -> None:
-        # Checkpoints from before num_batches_tracked existed (version < 2) load with the
-        # module's current count (or 0), as PyTorch does.
-        version = local_metadata.get("version", None)
-        if (version is None or version < 2) and self.track_running_stats:
-            key = prefix + "num_batches_tracked"
-            if key not in state_dict:
-                state_dict[key] = (self.num_batches_tracked
-                                   if self.num_batches_tracked is not None
-                                   else tensor(0, dtype=int64))
+        # Checkpoints older than the counter (format version < 2) have no
+        # num_batches_tracked: keep this module's count (or 0) instead of reporting it missing.
+        counter_key = prefix + _COUNTER
+        predates_counter = (local_metadata.get("version") or 0) < 2
+        if predates_counter and self.track_running_stats and counter_key not in state_dict:
+            current = getattr(self, _COUNTER)
+            state_dict[counter_key] = _new_counter() if current is None else current
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
 
 
 class _BatchNorm(_NormBase):
+    """Batch statistics in training (and whenever there are no buffers to use instead).
+
+    Subclasses name the input ranks they accept in ``_accepted_ranks``."""
+
+    _accepted_ranks: tuple = ()
+
+    def _check_input_dim(self, input):
+        if input.dim() not in self._accepted_ranks:
+            ranks = " or ".join(f"{r}D" for r in self._accepted_ranks)
+            raise ValueError(f"expected {ranks} input (got {input.dim()}D input)")
+
     def _momentum_for_step(self):
         """The averaging factor of this step: momentum, or 1/num_batches_tracked for the
         cumulative average when momentum is None; counts the batch in training."""
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked)
-        return factor
+        counter = getattr(self, _COUNTER)
+        counting = self.training and self.track_running_stats and counter is not None
+        if counting:
+            counter.add_(1)
+        if self.momentum is not None:
+            return self.momentum
+        return 1.0 / float(counter) if counting else 0.0
 
     def forward(self, input):
         self._check_input_dim(input)
         factor = self._momentum_for_step()
-        if self.training:
-            bn_training = True
-        else:
-            bn_training = self.running_mean is None and self.running_var is None
-        use_buffers = not self.training or self.track_running_stats
-        return batch_norm(input, self.running_mean if use_buffers else None,
-                          self.running_var if use_buffers else None, self.weight, self.bias,
-                          bn_training, factor, self.eps)
+        no_buffers = self.running_mean is None and self.running_var is None
+        # in training without tracking, the buffers (if any) must not be updated
+        stats = ((None, None) if self.training and not self.track_running_stats
+                 else (self.running_mean, self.running_var))
+        return batch_norm(input, *stats, self.weight, self.bias, self.training or no_buffers,
+                          factor, self.eps)
 
 
 class _LazyNormBase(LazyModuleMixin, _NormBase):
@@ -121,49 +127,31 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
 
     def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None, *, bias=True) -> None:
-        factory_kwargs = {"device": device, "dtype": dtype}
-        super().__init__(0, eps, momentum, False, False, **factory_kwargs, bias=False)
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        if self.affine:
-            self.weight = UninitializedParameter(**factory_kwargs)
-            if bias:
-                self.bias = UninitializedParameter(**factory_kwargs)
-        if self.track_running_stats:
-            self.running_mean = UninitializedBuffer(**factory_kwargs)
-            self.running_var = UninitializedBuffer(**factory_kwargs)
-            self.num_batches_tracked = tensor(0, dtype=int64, device=device)
+        where = {"device": device, "dtype": dtype}
+        # build with nothing registered but None slots, then put placeholders in them
+        super().__init__(0, eps, momentum, False, False, **where, bias=False)
+        self.affine, self.track_running_stats = affine, track_running_stats
+        learned = (("weight", "bias") if bias else ("weight",)) if affine else ()
+        for name in learned:
+            setattr(self, name, UninitializedParameter(**where))
+        if track_running_stats:
+            for name, _, _ in _RUNNING_STATS:
+                setattr(self, name, UninitializedBuffer(**where))
+            setattr(self, _COUNTER, _new_counter(device))
 
     def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params() and self.num_features != 0:
+        if self.num_features != 0 and not self.has_uninitialized_params():
             super().reset_parameters()
 
     def initialize_parameters(self, input) -> None:
-        if self.has_uninitialized_params():
-            self.num_features = input.shape[1]
-            if self.affine:
-                self.weight.materialize((self.num_features,))
-                if self.bias is not None:
-                    self.bias.materialize((self.num_features,))
-            if self.track_running_stats:
-                self.running_mean.materialize((self.num_features,))
-                self.running_var.materialize((self.num_features,))
-            self.reset_parameters()
-
-
-def _check_2d_or_3d(input):
-    if input.dim() != 2 and input.dim() != 3:
-        raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
-
-
-def _check_4d(input):
-    if input.dim() != 4:
-        raise ValueError(f"expected 4D input (got {input.dim()}D input)")
-
-
-def _check_5d(input):
-    if input.dim() != 5:
-        raise ValueError(f"expected 5D input (got {input.dim()}D input)")
+        if not self.has_uninitialized_params():
+            return
+        self.num_features = input.shape[1]
+        for name in ("weight", "bias", *(stat for stat, _, _ in _RUNNING_STATS)):
+            placeholder = getattr(self, name)
+            if placeholder is not None and is_lazy(placeholder):
+                placeholder.materialize((self.num_features,))
+        self.reset_parameters()
 
 
 class BatchNorm1d(_BatchNorm):
@@ -183,43 +171,34 @@ class BatchNorm1d(_BatchNorm):
         torch.Size([20, 100])
     """
 
-    def _check_input_dim(self, input) -> None:
-        _check_2d_or_3d(input)
-
-
-class LazyBatchNorm1d(_LazyNormBase, _BatchNorm):
-    cls_to_become = BatchNorm1d
-
-    def _check_input_dim(self, input) -> None:
-        _check_2d_or_3d(input)
+    _accepted_ranks = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
     """Batch norm over (N, C, H, W) inputs (see BatchNorm1d for the arguments)."""
 
-    def _check_input_dim(self, input) -> None:
-        _check_4d(input)
-
-
-class LazyBatchNorm2d(_LazyNormBase, _BatchNorm):
-    cls_to_become = BatchNorm2d
-
-    def _check_input_dim(self, input) -> None:
-        _check_4d(input)
+    _accepted_ranks = (4,)
 
 
 class BatchNorm3d(_BatchNorm):
     """Batch norm over (N, C, D, H, W) inputs (see BatchNorm1d for the arguments)."""
 
-    def _check_input_dim(self, input) -> None:
-        _check_5d(input)
+    _accepted_ranks = (5,)
+
+
+class LazyBatchNorm1d(_LazyNormBase, _BatchNorm):
+    cls_to_become = BatchNorm1d
+    _accepted_ranks = BatchNorm1d._accepted_ranks
+
+
+class LazyBatchNorm2d(_LazyNormBase, _BatchNorm):
+    cls_to_become = BatchNorm2d
+    _accepted_ranks = BatchNorm2d._accepted_ranks
 
 
 class LazyBatchNorm3d(_LazyNormBase, _BatchNorm):
     cls_to_become = BatchNorm3d
-
-    def _check_input_dim(self, input) -> None:
-        _check_5d(input)
+    _accepted_ranks = BatchNorm3d._accepted_ranks
 
 
 class SyncBatchNorm(_BatchNorm):
@@ -247,22 +226,20 @@ class SyncBatchNorm(_BatchNorm):
     @classmethod
     def convert_sync_batchnorm(cls, module, process_group=None):
         """Return ``module`` with every BatchNorm*d replaced by a SyncBatchNorm sharing its
-        parameters and buffers."""
-        module_output = module
-        if isinstance(module, _BatchNorm):
-            module_output = SyncBatchNorm(module.num_features, module.eps, module.momentum,
-                                          module.affine, module.track_running_stats,
-                                          process_group, bias=module.bias is not None)
-            if module.affine:
-                module_output.weight = module.weight
-                module_output.bias = module.bias
-            module_output.running_mean = module.running_mean
-            module_output.running_var = module.running_var
-            module_output.num_batches_tracked = module.num_batches_tracked
-            module_output.training = module.training
+        parameters and buffers (the same tensors, so either sees the other's updates)."""
+        if not isinstance(module, _BatchNorm):
+            result = module
+        else:
+            result = SyncBatchNorm(module.num_features, module.eps, module.momentum,
+                                   module.affine, module.track_running_stats, process_group,
+                                   bias=module.bias is not None)
+            learned = ("weight", "bias") if module.affine else ()
+            shared = (*learned, *(name for name, _, _ in _RUNNING_STATS), _COUNTER)
+            for name in shared:
+                setattr(result, name, getattr(module, name))
+            result.training = module.training
             if hasattr(module, "qconfig"):
-                module_output.qconfig = module.qconfig
-        for name, child in module.named_children():
-            module_output.add_module(name, cls.convert_sync_batchnorm(child, process_group))
-        del module
-        return module_output
+                result.qconfig = module.qconfig
+        for child_name, child in module.named_children():
+            result.add_module(child_name, cls.convert_sync_batchnorm(child, process_group))
+        return result
