@@ -1,6 +1,12 @@
-"""KL divergences between different families (registered on import): closed forms
-where PyTorch has them, and ``inf`` where p's support is not inside q's (an Exponential
-against a Uniform, a Normal against a Gamma, ...)."""
+"""KL divergences between different families (registered on import).
+
+Every closed form here is one identity, ``KL(p || q) = E_p[-log q] - H(p)``: the
+cross-entropy term depends on q's family and on a few expectations under p (its mean
+and variance, ``E[log x]``, ``E[exp(-(x - m) / s)]``). So instead of one formula per
+pair, q's family contributes a cross-entropy written in terms of those expectations,
+p's family contributes the expectations, and the table at the bottom names the pairs
+PyTorch registers and where each is infinite (p puts mass where q has none, or p's
+needed moment diverges). Pairs whose supports never overlap are infinite outright."""
 
 from __future__ import annotations
 
@@ -22,280 +28,189 @@ from .uniform import Uniform
 
 __all__: list = []
 
-
-def _infinite_like(tensor):
-    return ember.full_like(tensor, math.inf)
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
-def _x_log_x(tensor):
-    return ember.xlogy(tensor, tensor)  # 0 at x = 0
+# ---- expectations under p ----------------------------------------------------------
+
+def _uniform_mean_log(lo, hi):
+    """E[log x] for x uniform on (lo, hi): the average of log, through x log x - x."""
+    return (ember.xlogy(hi, hi) - ember.xlogy(lo, lo)) / (hi - lo) - 1
 
 
-def _register_infinite(p_type, q_types, param):
-    """KL(p || q) = inf for each q type, shaped like p's ``param``."""
-    def kl_infinite(p, q):
-        return _infinite_like(getattr(p, param))
-    for q_type in q_types:
-        register_kl(p_type, q_type)(kl_infinite)
+_MEAN_LOG = {
+    Beta: lambda p: ember.digamma(p.concentration1)
+    - ember.digamma(p.concentration1 + p.concentration0),
+    Exponential: lambda p: -EULER_GAMMA - ember.log(p.rate),
+    Pareto: lambda p: ember.log(p.scale) + 1 / p.alpha,
+    Uniform: lambda p: _uniform_mean_log(p.low, p.high),
+}
 
 
-_register_infinite(Beta, [Pareto], "concentration1")
-_register_infinite(ContinuousBernoulli, [Pareto], "probs")
-_register_infinite(Exponential, [Beta, ContinuousBernoulli, Pareto, Uniform], "rate")
-_register_infinite(Gamma, [Beta, ContinuousBernoulli, Pareto, Uniform], "concentration")
-_register_infinite(Gumbel, [Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform],
-                   "loc")
-_register_infinite(Laplace, [Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform],
-                   "loc")
-_register_infinite(Normal, [Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform],
-                   "loc")
-_register_infinite(Pareto, [Beta, ContinuousBernoulli, Uniform], "scale")
-_register_infinite(Poisson, [Bernoulli, Binomial], "rate")
-
-
-@register_kl(Bernoulli, Poisson)
-def _kl_bernoulli_poisson(p, q):
-    return -p.entropy() - (p.probs * q.rate.log() - q.rate)
-
-
-@register_kl(Beta, ContinuousBernoulli)
-def _kl_beta_continuous_bernoulli(p, q):
-    return -p.entropy() - p.mean * q.logits - ember.log1p(-q.probs) - q._cont_bern_log_norm()
-
-
-@register_kl(Beta, Exponential)
-def _kl_beta_exponential(p, q):
-    return (-p.entropy() - q.rate.log()
-            + q.rate * (p.concentration1 / (p.concentration1 + p.concentration0)))
-
-
-@register_kl(Beta, Gamma)
-def _kl_beta_gamma(p, q):
-    t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
-    t3 = (q.concentration - 1) * (p.concentration1.digamma()
-                                  - (p.concentration1 + p.concentration0).digamma())
-    t4 = q.rate * p.concentration1 / (p.concentration1 + p.concentration0)
-    return -p.entropy() + t2 - t3 + t4
-
-
-@register_kl(Beta, Normal)
-def _kl_beta_normal(p, q):
-    mean = p.concentration1 / (p.concentration1 + p.concentration0)
-    var_normal = q.scale.pow(2)
-    t2 = 0.5 * (var_normal * 2 * math.pi).log()
-    second_moment = (mean * (1 - mean) / (p.concentration1 + p.concentration0 + 1)
-                     + mean.pow(2)) * 0.5
-    return -p.entropy() + t2 + (second_moment - q.loc * mean + q.loc.pow(2) * 0.5) / var_normal
-
-
-@register_kl(Beta, Uniform)
-def _kl_beta_uniform(p, q):
-    result = -p.entropy() + (q.high - q.low).log()
-    outside = (q.low > p.support.lower_bound) | (q.high < p.support.upper_bound)
-    return ember.where(outside, math.inf, result)
-
-
-@register_kl(ContinuousBernoulli, Exponential)
-def _kl_continuous_bernoulli_exponential(p, q):
-    return -p.entropy() - ember.log(q.rate) + q.rate * p.mean
-
-
-@register_kl(ContinuousBernoulli, Normal)
-def _kl_continuous_bernoulli_normal(p, q):
-    t2 = 0.5 * (math.log(2.0 * math.pi) + ember.square(q.loc / q.scale)) + ember.log(q.scale)
-    t3 = (p.variance + ember.square(p.mean) - 2.0 * q.loc * p.mean) / (
-        2.0 * ember.square(q.scale))
-    return -p.entropy() + t2 + t3
-
-
-@register_kl(ContinuousBernoulli, Uniform)
-def _kl_continuous_bernoulli_uniform(p, q):
-    result = -p.entropy() + (q.high - q.low).log()
-    outside = ember.ge(q.low, p.support.lower_bound) | ember.le(q.high, p.support.upper_bound)
-    return ember.where(outside, math.inf, result)
-
-
-@register_kl(Exponential, Gamma)
-def _kl_exponential_gamma(p, q):
-    ratio = q.rate / p.rate
-    return (-q.concentration * ember.log(ratio) + ratio + q.concentration.lgamma()
-            + q.concentration * EULER_GAMMA - (1 + EULER_GAMMA))
-
-
-@register_kl(Exponential, Gumbel)
-def _kl_exponential_gumbel(p, q):
-    scale_rate_prod = p.rate * q.scale
-    loc_scale_ratio = q.loc / q.scale
-    t1 = scale_rate_prod.log() - 1
-    t2 = ember.exp(loc_scale_ratio) * scale_rate_prod / (scale_rate_prod + 1)
-    return t1 - loc_scale_ratio + t2 + scale_rate_prod.reciprocal()
-
-
-@register_kl(Exponential, Normal)
-def _kl_exponential_normal(p, q):
-    var_normal = q.scale.pow(2)
-    rate_sqr = p.rate.pow(2)
-    t1 = 0.5 * ember.log(rate_sqr * var_normal * 2 * math.pi)
-    return t1 - 1 + (rate_sqr.reciprocal() - q.loc / p.rate + q.loc.pow(2) * 0.5) / var_normal
-
-
-@register_kl(Gamma, Exponential)
-def _kl_gamma_exponential(p, q):
-    return -p.entropy() - q.rate.log() + q.rate * p.concentration / p.rate
-
-
-@register_kl(Gamma, Gumbel)
-def _kl_gamma_gumbel(p, q):
-    beta_scale_prod = p.rate * q.scale
-    loc_scale_ratio = q.loc / q.scale
-    t1 = ((p.concentration - 1) * p.concentration.digamma() - p.concentration.lgamma()
-          - p.concentration)
-    t2 = beta_scale_prod.log() + p.concentration / beta_scale_prod
-    t3 = (ember.exp(loc_scale_ratio)
-          * (1 + beta_scale_prod.reciprocal()).pow(-p.concentration) - loc_scale_ratio)
-    return t1 + t2 + t3
-
-
-@register_kl(Gamma, Normal)
-def _kl_gamma_normal(p, q):
-    var_normal = q.scale.pow(2)
-    beta_sqr = p.rate.pow(2)
-    t1 = (0.5 * ember.log(beta_sqr * var_normal * 2 * math.pi) - p.concentration
-          - p.concentration.lgamma())
-    t2 = 0.5 * (p.concentration.pow(2) + p.concentration) / beta_sqr
-    t3 = q.loc * p.concentration / p.rate
-    t4 = 0.5 * q.loc.pow(2)
-    return (t1 + (p.concentration - 1) * p.concentration.digamma()
-            + (t2 - t3 + t4) / var_normal)
-
-
-@register_kl(Gumbel, Normal)
-def _kl_gumbel_normal(p, q):
-    param_ratio = p.scale / q.scale
-    t1 = (param_ratio / math.sqrt(2 * math.pi)).log()
-    t2 = (math.pi * param_ratio * 0.5).pow(2) / 3
-    t3 = ((p.loc + p.scale * EULER_GAMMA - q.loc) / q.scale).pow(2) * 0.5
-    return -t1 + t2 + t3 - (EULER_GAMMA + 1)
-
-
-@register_kl(Laplace, Normal)
-def _kl_laplace_normal(p, q):
-    var_normal = q.scale.pow(2)
-    scale_sqr_var_ratio = p.scale.pow(2) / var_normal
-    t1 = 0.5 * ember.log(2 * scale_sqr_var_ratio / math.pi)
-    t2 = 0.5 * p.loc.pow(2) - p.loc * q.loc + 0.5 * q.loc.pow(2)
-    return -t1 + scale_sqr_var_ratio + t2 / var_normal - 1
-
-
-@register_kl(Normal, Gumbel)
-def _kl_normal_gumbel(p, q):
-    mean_scale_ratio = p.loc / q.scale
-    var_scale_sqr_ratio = (p.scale / q.scale).pow(2)
-    loc_scale_ratio = q.loc / q.scale
-    t1 = var_scale_sqr_ratio.log() * 0.5
-    t2 = mean_scale_ratio - loc_scale_ratio
-    t3 = ember.exp(-mean_scale_ratio + 0.5 * var_scale_sqr_ratio + loc_scale_ratio)
-    return -t1 + t2 + t3 - (0.5 * (1 + math.log(2 * math.pi)))
-
-
-@register_kl(Normal, Laplace)
-def _kl_normal_laplace(p, q):
-    loc_diff = p.loc - q.loc
-    scale_ratio = p.scale / q.scale
-    loc_diff_scale_ratio = loc_diff / p.scale
-    t2 = math.sqrt(2 / math.pi) * p.scale * ember.exp(-0.5 * loc_diff_scale_ratio.pow(2))
-    t3 = loc_diff * ember.erf(math.sqrt(0.5) * loc_diff_scale_ratio)
-    return -ember.log(scale_ratio) + (t2 + t3) / q.scale - (0.5 * (1 + math.log(0.5 * math.pi)))
-
-
-@register_kl(Pareto, Exponential)
-def _kl_pareto_exponential(p, q):
-    scale_rate_prod = p.scale * q.rate
-    result = ((p.alpha / scale_rate_prod).log() - p.alpha.reciprocal()
-              + p.alpha * scale_rate_prod / (p.alpha - 1) - 1)
-    return ember.where(p.alpha <= 1, math.inf, result)
-
-
-@register_kl(Pareto, Gamma)
-def _kl_pareto_gamma(p, q):
-    common_term = p.scale.log() + p.alpha.reciprocal()
-    t1 = p.alpha.log() - common_term
-    t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
-    t3 = (1 - q.concentration) * common_term
-    t4 = q.rate * p.alpha * p.scale / (p.alpha - 1)
-    return ember.where(p.alpha <= 1, math.inf, t1 + t2 + t3 + t4 - 1)
-
-
-@register_kl(Pareto, Normal)
-def _kl_pareto_normal(p, q):
-    var_normal = 2 * q.scale.pow(2)
-    common_term = p.scale / (p.alpha - 1)
-    t1 = (math.sqrt(2 * math.pi) * q.scale * p.alpha / p.scale).log()
-    t3 = p.alpha * common_term.pow(2) / (p.alpha - 2)
-    t4 = (p.alpha * common_term - q.loc).pow(2)
-    result = t1 - p.alpha.reciprocal() + (t3 + t4) / var_normal - 1
-    return ember.where(p.alpha <= 2, math.inf, result)
-
-
-@register_kl(Uniform, Beta)
-def _kl_uniform_beta(p, q):
+def _uniform_gumbel_tail(p, loc, scale):
     width = p.high - p.low
-    t2 = (q.concentration1 - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
-    t3 = ((q.concentration0 - 1) * (_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + width)
-          / width)
-    t4 = (q.concentration1.lgamma() + q.concentration0.lgamma()
-          - (q.concentration1 + q.concentration0).lgamma())
-    result = t3 + t4 - ember.log(width) - t2
-    outside = (p.high > q.support.upper_bound) | (p.low < q.support.lower_bound)
-    return ember.where(outside, math.inf, result)
+    return scale / width * (ember.exp((loc - p.low) / scale) - ember.exp((loc - p.high) / scale))
 
 
-@register_kl(Uniform, ContinuousBernoulli)
-def _kl_uniform_continuous_bernoulli(p, q):
-    result = -p.entropy() - p.mean * q.logits - ember.log1p(-q.probs) - q._cont_bern_log_norm()
-    outside = ember.ge(p.high, q.support.upper_bound) | ember.le(p.low, q.support.lower_bound)
-    return ember.where(outside, math.inf, result)
+# E_p[exp(-(x - loc) / scale)]: p's moment generating function at -1/scale, shifted
+_GUMBEL_TAIL = {
+    Exponential: lambda p, loc, scale: (p.rate * scale / (p.rate * scale + 1)
+                                        * ember.exp(loc / scale)),
+    Gamma: lambda p, loc, scale: (ember.pow(1 + 1 / (p.rate * scale), -p.concentration)
+                                  * ember.exp(loc / scale)),
+    Normal: lambda p, loc, scale: ember.exp((loc - p.loc) / scale
+                                            + ember.square(p.scale / scale) / 2),
+    Uniform: _uniform_gumbel_tail,
+}
 
 
-@register_kl(Uniform, Exponential)
-def _kl_uniform_exponential(p, q):
-    result = q.rate * (p.high + p.low) / 2 - ((p.high - p.low) * q.rate).log()
-    return ember.where(p.low < q.support.lower_bound, math.inf, result)
+def _normal_abs_deviation(p, center):
+    """E|x - center| for x ~ p Normal: the folded normal's mean."""
+    d = p.loc - center
+    return (math.sqrt(2 / math.pi) * p.scale * ember.exp(-ember.square(d / p.scale) / 2)
+            + d * ember.erf(d / (p.scale * math.sqrt(2))))
 
 
-@register_kl(Uniform, Gamma)
-def _kl_uniform_gamma(p, q):
-    width = p.high - p.low
-    t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
-    t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
-    t4 = q.rate * (p.high + p.low) / 2
-    result = -width.log() + t2 + t3 + t4
-    return ember.where(p.low < q.support.lower_bound, math.inf, result)
+# ---- cross-entropies E_p[-log q], one per q family ---------------------------------
+
+def _ce_normal(p, q):
+    spread = p.variance + ember.square(p.mean - q.loc)
+    return _LOG_SQRT_2PI + ember.log(q.scale) + spread / (2 * ember.square(q.scale))
 
 
-@register_kl(Uniform, Gumbel)
-def _kl_uniform_gumbel(p, q):
-    common_term = q.scale / (p.high - p.low)
-    high_loc_diff = (p.high - q.loc) / q.scale
-    low_loc_diff = (p.low - q.loc) / q.scale
-    t1 = common_term.log() + 0.5 * (high_loc_diff + low_loc_diff)
-    t2 = common_term * (ember.exp(-high_loc_diff) - ember.exp(-low_loc_diff))
-    return t1 - t2
+def _ce_exponential(p, q):
+    return q.rate * p.mean - ember.log(q.rate)
 
 
-@register_kl(Uniform, Normal)
-def _kl_uniform_normal(p, q):
-    width = p.high - p.low
-    t1 = (math.sqrt(math.pi * 2) * q.scale / width).log()
-    t2 = width.pow(2) / 12
-    t3 = ((p.high + p.low - 2 * q.loc) / 2).pow(2)
-    return t1 + 0.5 * (t2 + t3) / q.scale.pow(2)
+def _ce_gamma(p, q):
+    a, b = q.concentration, q.rate
+    return (ember.lgamma(a) - a * ember.log(b) - (a - 1) * _MEAN_LOG[type(p)](p)
+            + b * p.mean)
 
 
-@register_kl(Uniform, Pareto)
-def _kl_uniform_pareto(p, q):
-    width = p.high - p.low
-    t1 = (q.alpha * q.scale.pow(q.alpha) * width).log()
-    t2 = (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
-    result = t2 * (q.alpha + 1) - t1
-    return ember.where(p.low < q.support.lower_bound, math.inf, result)
+def _ce_gumbel(p, q):
+    tail = _GUMBEL_TAIL[type(p)](p, q.loc, q.scale)
+    return ember.log(q.scale) + (p.mean - q.loc) / q.scale + tail
+
+
+def _ce_beta(p, q):
+    a, b = q.concentration1, q.concentration0
+    log_beta = ember.lgamma(a) + ember.lgamma(b) - ember.lgamma(a + b)
+    # p is a Uniform inside (0, 1); E[log(1 - x)] is E[log u] for u on (1 - high, 1 - low)
+    mean_log1m = _uniform_mean_log(1 - p.high, 1 - p.low)
+    return log_beta - (a - 1) * _MEAN_LOG[type(p)](p) - (b - 1) * mean_log1m
+
+
+def _ce_pareto(p, q):
+    a = q.alpha
+    return (a + 1) * _MEAN_LOG[type(p)](p) - ember.log(a) - a * ember.log(q.scale)
+
+
+def _ce_continuous_bernoulli(p, q):
+    return -(p.mean * q.logits + ember.log1p(-q.probs) + q._cont_bern_log_norm())
+
+
+def _ce_uniform(p, q):
+    return ember.log(q.high - q.low)
+
+
+def _ce_laplace(p, q):
+    return math.log(2) + ember.log(q.scale) + _normal_abs_deviation(p, q.loc) / q.scale
+
+
+def _ce_poisson(p, q):
+    # a Bernoulli count is 0 or 1, so E[log x!] = 0
+    return q.rate - p.mean * ember.log(q.rate)
+
+
+# ---- where a finite closed form does not apply --------------------------------------
+
+def _alpha_at_most(bound):
+    """A Pareto p has no finite mean (bound 1) or variance (bound 2) below its alpha."""
+    return lambda p, q: p.alpha <= bound
+
+
+def _p_starts_below_q(p, q):
+    return p.low < q.support.lower_bound
+
+
+def _outside_unit(p, q):
+    return (p.high > q.support.upper_bound) | (p.low < q.support.lower_bound)
+
+
+def _q_inside_unit(p, q):
+    return (q.low > p.support.lower_bound) | (q.high < p.support.upper_bound)
+
+
+def _q_inside_open_unit(p, q):
+    return ember.ge(q.low, p.support.lower_bound) | ember.le(q.high, p.support.upper_bound)
+
+
+def _outside_open_unit(p, q):
+    return ember.ge(p.high, q.support.upper_bound) | ember.le(p.low, q.support.lower_bound)
+
+
+# (q family, its cross-entropy, [(p family, mask or None), ...])
+_CLOSED_FORMS = [
+    (Normal, _ce_normal, [(Beta, None), (ContinuousBernoulli, None), (Exponential, None),
+                          (Gamma, None), (Gumbel, None), (Laplace, None),
+                          (Pareto, _alpha_at_most(2)), (Uniform, None)]),
+    (Exponential, _ce_exponential, [(Beta, None), (ContinuousBernoulli, None), (Gamma, None),
+                                    (Pareto, _alpha_at_most(1)), (Uniform, _p_starts_below_q)]),
+    (Gamma, _ce_gamma, [(Beta, None), (Exponential, None), (Pareto, _alpha_at_most(1)),
+                        (Uniform, _p_starts_below_q)]),
+    (Gumbel, _ce_gumbel, [(Exponential, None), (Gamma, None), (Normal, None), (Uniform, None)]),
+    (Beta, _ce_beta, [(Uniform, _outside_unit)]),
+    (Pareto, _ce_pareto, [(Uniform, _p_starts_below_q)]),
+    (ContinuousBernoulli, _ce_continuous_bernoulli, [(Beta, None),
+                                                     (Uniform, _outside_open_unit)]),
+    (Uniform, _ce_uniform, [(Beta, _q_inside_unit),
+                            (ContinuousBernoulli, _q_inside_open_unit)]),
+    (Laplace, _ce_laplace, [(Normal, None)]),
+    (Poisson, _ce_poisson, [(Bernoulli, None)]),
+]
+
+
+def _closed_form(cross_entropy, infinite_where):
+    def kl(p, q):
+        value = cross_entropy(p, q) - p.entropy()
+        return value if infinite_where is None else ember.where(
+            infinite_where(p, q), math.inf, value)
+    return kl
+
+
+def _register_closed_forms():
+    for q_type, cross_entropy, p_rows in _CLOSED_FORMS:
+        for p_type, mask in p_rows:
+            register_kl(p_type, q_type)(_closed_form(cross_entropy, mask))
+
+
+_register_closed_forms()
+
+
+# p's support reaches where q's density is 0 (a real line against a half line, ...):
+# KL(p || q) = inf, shaped like the named parameter of p
+_DISJOINT = [
+    (Beta, [Pareto], "concentration1"),
+    (ContinuousBernoulli, [Pareto], "probs"),
+    (Exponential, [Beta, ContinuousBernoulli, Pareto, Uniform], "rate"),
+    (Gamma, [Beta, ContinuousBernoulli, Pareto, Uniform], "concentration"),
+    (Gumbel, [Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform], "loc"),
+    (Laplace, [Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform], "loc"),
+    (Normal, [Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform], "loc"),
+    (Pareto, [Beta, ContinuousBernoulli, Uniform], "scale"),
+    (Poisson, [Bernoulli, Binomial], "rate"),
+]
+
+
+def _infinite(param):
+    return lambda p, q: ember.full_like(getattr(p, param), math.inf)
+
+
+def _register_disjoint():
+    for p_type, q_types, param in _DISJOINT:
+        for q_type in q_types:
+            register_kl(p_type, q_type)(_infinite(param))
+
+
+_register_disjoint()
