@@ -7,6 +7,11 @@ attributes (copied onto the GraphModule) and output quantized indexes (those out
 are returned quantized). Standalone modules, custom module classes and input quantized
 indexes are recorded but refused by ``prepare_fx`` / ``convert_fx`` with
 NotImplementedError rather than silently ignored.
+
+The three classes differ only in which options they carry, so each declares its options
+in two tables (plain lists, and per-QuantType class mappings) and one base class gives
+them storage, chained setters, ``repr`` and the dict round trip. The dict keys are
+PyTorch's, so dicts written for ``prepare_fx(prepare_custom_config=...)`` carry over.
 """
 
 from __future__ import annotations
@@ -18,18 +23,23 @@ from ..quant_type import QuantType, _get_quant_type_to_str, _quant_type_from_str
 __all__ = ["ConvertCustomConfig", "FuseCustomConfig", "PrepareCustomConfig",
            "StandaloneModuleConfigEntry"]
 
-STANDALONE_MODULE_NAME_DICT_KEY = "standalone_module_name"
-STANDALONE_MODULE_CLASS_DICT_KEY = "standalone_module_class"
-FLOAT_TO_OBSERVED_DICT_KEY = "float_to_observed_custom_module_class"
-OBSERVED_TO_QUANTIZED_DICT_KEY = "observed_to_quantized_custom_module_class"
-NON_TRACEABLE_MODULE_NAME_DICT_KEY = "non_traceable_module_name"
-NON_TRACEABLE_MODULE_CLASS_DICT_KEY = "non_traceable_module_class"
-INPUT_QUANTIZED_INDEXES_DICT_KEY = "input_quantized_idxs"
-OUTPUT_QUANTIZED_INDEXES_DICT_KEY = "output_quantized_idxs"
-PRESERVED_ATTRIBUTES_DICT_KEY = "preserved_attributes"
+# attribute -> key of the dict form (PyTorch's spelling)
+_KEY_OF = {
+    "standalone_module_names": "standalone_module_name",
+    "standalone_module_classes": "standalone_module_class",
+    "float_to_observed_mapping": "float_to_observed_custom_module_class",
+    "observed_to_quantized_mapping": "observed_to_quantized_custom_module_class",
+    "non_traceable_module_names": "non_traceable_module_name",
+    "non_traceable_module_classes": "non_traceable_module_class",
+    "input_quantized_indexes": "input_quantized_idxs",
+    "output_quantized_indexes": "output_quantized_idxs",
+    "preserved_attributes": "preserved_attributes",
+}
 
 
 class StandaloneModuleConfigEntry:
+    """What ``prepare_fx`` would need to prepare one standalone submodule on its own."""
+
     def __init__(self, qconfig_mapping, example_inputs, prepare_custom_config,
                  backend_config):
         self.qconfig_mapping = qconfig_mapping
@@ -38,12 +48,66 @@ class StandaloneModuleConfigEntry:
         self.backend_config = backend_config
 
 
-def _nonempty_repr(config):
-    nonempty = {k: v for k, v in config.__dict__.items() if len(v) > 0}
-    return f"{type(config).__name__}({nonempty})"
+class _CustomConfig:
+    """Storage, repr and dict round trip for the options a subclass lists.
+
+    ``_LISTS`` are list options stored as given; ``_CLASS_MAPPINGS`` are
+    ``{QuantType: {class: class}}`` options, keyed by the QuantType's name in dict form.
+    """
+
+    _CLASS_MAPPINGS: tuple[str, ...] = ()
+    _LISTS: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        for attr in self._CLASS_MAPPINGS:
+            setattr(self, attr, {})
+        for attr in self._LISTS:
+            setattr(self, attr, [])
+
+    def _set(self, attr: str, value):
+        """Store an option as given (no copy, as PyTorch); returns self for chaining."""
+        setattr(self, attr, value)
+        return self
+
+    def _map_class(self, attr: str, source_class, target_class, quant_type):
+        """Add ``source_class -> target_class`` under ``quant_type`` in option ``attr``."""
+        getattr(self, attr).setdefault(quant_type, {})[source_class] = target_class
+        return self
+
+    def __repr__(self):
+        shown = {k: v for k, v in self.__dict__.items() if len(v) > 0}
+        return f"{type(self).__name__}({shown})"
+
+    def _fill_from(self, d: dict[str, Any]) -> None:
+        for attr in self._CLASS_MAPPINGS:
+            add = getattr(self, "set_" + attr)
+            for type_name, classes in d.get(_KEY_OF[attr], {}).items():
+                for source, target in classes.items():
+                    add(source, target, _quant_type_from_str(type_name))
+        for attr in self._LISTS:
+            self._set(attr, d.get(_KEY_OF[attr], []))
+
+    @classmethod
+    def from_dict(cls, config_dict: dict[str, Any]):
+        """The config a PyTorch-style dict describes (absent keys keep their defaults)."""
+        made = cls()
+        made._fill_from(config_dict)
+        return made
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dict form, holding only options that were set."""
+        out: dict[str, Any] = {}
+        for attr in self._CLASS_MAPPINGS:
+            by_type = getattr(self, attr)
+            if by_type:
+                out[_KEY_OF[attr]] = {_get_quant_type_to_str(t): m for t, m in by_type.items()}
+        for attr in self._LISTS:
+            if len(getattr(self, attr)) > 0:
+                out[_KEY_OF[attr]] = getattr(self, attr)
+        return out
 
 
-class PrepareCustomConfig:
+class PrepareCustomConfig(_CustomConfig):
     """Options of ``prepare_fx``::
 
         prepare_custom_config = PrepareCustomConfig() \\
@@ -52,186 +116,107 @@ class PrepareCustomConfig:
             .set_preserved_attributes(["attr1", "attr2"])
     """
 
-    def __init__(self) -> None:
-        self.standalone_module_names: dict[str, StandaloneModuleConfigEntry] = {}
-        self.standalone_module_classes: dict[type, StandaloneModuleConfigEntry] = {}
-        self.float_to_observed_mapping: dict[QuantType, dict[type, type]] = {}
-        self.non_traceable_module_names: list[str] = []
-        self.non_traceable_module_classes: list[type] = []
-        self.input_quantized_indexes: list[int] = []
-        self.output_quantized_indexes: list[int] = []
-        self.preserved_attributes: list[str] = []
+    _CLASS_MAPPINGS = ("float_to_observed_mapping",)
+    _LISTS = ("non_traceable_module_names", "non_traceable_module_classes",
+              "input_quantized_indexes", "output_quantized_indexes", "preserved_attributes")
+    # standalone entries: by module name, then by module class
+    _STANDALONE = ("standalone_module_names", "standalone_module_classes")
 
-    def __repr__(self):
-        return _nonempty_repr(self)
+    def __init__(self) -> None:
+        for attr in self._STANDALONE:  # first, so repr lists them first as PyTorch does
+            setattr(self, attr, {})
+        super().__init__()
+
+    def _add_standalone(self, attr, key, qconfig_mapping, example_inputs,
+                        prepare_custom_config, backend_config):
+        getattr(self, attr)[key] = StandaloneModuleConfigEntry(
+            qconfig_mapping, example_inputs, prepare_custom_config, backend_config)
+        return self
 
     def set_standalone_module_name(self, module_name, qconfig_mapping, example_inputs,
                                    prepare_custom_config, backend_config):
-        self.standalone_module_names[module_name] = StandaloneModuleConfigEntry(
-            qconfig_mapping, example_inputs, prepare_custom_config, backend_config)
-        return self
+        return self._add_standalone("standalone_module_names", module_name, qconfig_mapping,
+                                    example_inputs, prepare_custom_config, backend_config)
 
     def set_standalone_module_class(self, module_class, qconfig_mapping, example_inputs,
                                     prepare_custom_config, backend_config):
-        self.standalone_module_classes[module_class] = StandaloneModuleConfigEntry(
-            qconfig_mapping, example_inputs, prepare_custom_config, backend_config)
-        return self
+        return self._add_standalone("standalone_module_classes", module_class,
+                                    qconfig_mapping, example_inputs, prepare_custom_config,
+                                    backend_config)
 
     def set_float_to_observed_mapping(self, float_class, observed_class,
                                       quant_type=QuantType.STATIC):
-        if quant_type != QuantType.STATIC:
+        if quant_type != QuantType.STATIC:  # custom module swaps exist only for static
             raise ValueError(
                 "set_float_to_observed_mapping is currently only supported for static "
                 f"quantization, got {quant_type}")
-        self.float_to_observed_mapping.setdefault(quant_type, {})[float_class] = \
-            observed_class
-        return self
+        return self._map_class("float_to_observed_mapping", float_class, observed_class,
+                               quant_type)
 
     def set_non_traceable_module_names(self, module_names):
-        self.non_traceable_module_names = module_names
-        return self
+        return self._set("non_traceable_module_names", module_names)
 
     def set_non_traceable_module_classes(self, module_classes):
-        self.non_traceable_module_classes = module_classes
-        return self
+        return self._set("non_traceable_module_classes", module_classes)
 
     def set_input_quantized_indexes(self, indexes):
-        self.input_quantized_indexes = indexes
-        return self
+        return self._set("input_quantized_indexes", indexes)
 
     def set_output_quantized_indexes(self, indexes):
-        self.output_quantized_indexes = indexes
-        return self
+        return self._set("output_quantized_indexes", indexes)
 
     def set_preserved_attributes(self, attributes):
-        self.preserved_attributes = attributes
-        return self
+        return self._set("preserved_attributes", attributes)
 
-    @classmethod
-    def from_dict(cls, prepare_custom_config_dict: dict[str, Any]) -> PrepareCustomConfig:
+    def _fill_from(self, d: dict[str, Any]) -> None:
+        """Standalone entries come as ``(key, qconfig dict, inputs, custom dict, backend)``
+        tuples; the nested dicts become a QConfigMapping and a PrepareCustomConfig."""
         from ..qconfig_mapping import QConfigMapping
 
-        def mapping_of(obj):
-            return QConfigMapping.from_dict(obj) if isinstance(obj, dict) else obj
-
-        def config_of(obj):
-            return cls.from_dict(obj) if isinstance(obj, dict) else obj
-
-        conf = cls()
-        for name, qconfig_dict, example_inputs, custom, backend in \
-                prepare_custom_config_dict.get(STANDALONE_MODULE_NAME_DICT_KEY, []):
-            conf.set_standalone_module_name(name, mapping_of(qconfig_dict), example_inputs,
-                                            config_of(custom), backend)
-        for module_class, qconfig_dict, example_inputs, custom, backend in \
-                prepare_custom_config_dict.get(STANDALONE_MODULE_CLASS_DICT_KEY, []):
-            conf.set_standalone_module_class(module_class, mapping_of(qconfig_dict),
-                                             example_inputs, config_of(custom), backend)
-        for quant_type_name, mapping in prepare_custom_config_dict.get(
-                FLOAT_TO_OBSERVED_DICT_KEY, {}).items():
-            for float_class, observed_class in mapping.items():
-                conf.set_float_to_observed_mapping(float_class, observed_class,
-                                                   _quant_type_from_str(quant_type_name))
-        conf.set_non_traceable_module_names(
-            prepare_custom_config_dict.get(NON_TRACEABLE_MODULE_NAME_DICT_KEY, []))
-        conf.set_non_traceable_module_classes(
-            prepare_custom_config_dict.get(NON_TRACEABLE_MODULE_CLASS_DICT_KEY, []))
-        conf.set_input_quantized_indexes(
-            prepare_custom_config_dict.get(INPUT_QUANTIZED_INDEXES_DICT_KEY, []))
-        conf.set_output_quantized_indexes(
-            prepare_custom_config_dict.get(OUTPUT_QUANTIZED_INDEXES_DICT_KEY, []))
-        conf.set_preserved_attributes(
-            prepare_custom_config_dict.get(PRESERVED_ATTRIBUTES_DICT_KEY, []))
-        return conf
+        for attr in self._STANDALONE:
+            for key, mapping, inputs, custom, backend in d.get(_KEY_OF[attr], []):
+                if isinstance(mapping, dict):
+                    mapping = QConfigMapping.from_dict(mapping)
+                if isinstance(custom, dict):
+                    custom = type(self).from_dict(custom)
+                self._add_standalone(attr, key, mapping, inputs, custom, backend)
+        super()._fill_from(d)
 
     def to_dict(self) -> dict[str, Any]:
-        def entry(key, e):
-            return (key, e.qconfig_mapping.to_dict() if e.qconfig_mapping else None,
-                    e.example_inputs,
-                    e.prepare_custom_config.to_dict() if e.prepare_custom_config else None,
-                    e.backend_config)
-
-        d: dict[str, Any] = {}
-        for name, e in self.standalone_module_names.items():
-            d.setdefault(STANDALONE_MODULE_NAME_DICT_KEY, []).append(entry(name, e))
-        for module_class, e in self.standalone_module_classes.items():
-            d.setdefault(STANDALONE_MODULE_CLASS_DICT_KEY, []).append(entry(module_class, e))
-        for quant_type, mapping in self.float_to_observed_mapping.items():
-            d.setdefault(FLOAT_TO_OBSERVED_DICT_KEY, {})[
-                _get_quant_type_to_str(quant_type)] = mapping
-        for key, value in ((NON_TRACEABLE_MODULE_NAME_DICT_KEY,
-                            self.non_traceable_module_names),
-                           (NON_TRACEABLE_MODULE_CLASS_DICT_KEY,
-                            self.non_traceable_module_classes),
-                           (INPUT_QUANTIZED_INDEXES_DICT_KEY, self.input_quantized_indexes),
-                           (OUTPUT_QUANTIZED_INDEXES_DICT_KEY, self.output_quantized_indexes),
-                           (PRESERVED_ATTRIBUTES_DICT_KEY, self.preserved_attributes)):
-            if len(value) > 0:
-                d[key] = value
-        return d
+        out: dict[str, Any] = {}
+        for attr in self._STANDALONE:
+            entries = [
+                (key, e.qconfig_mapping.to_dict() if e.qconfig_mapping else None,
+                 e.example_inputs,
+                 e.prepare_custom_config.to_dict() if e.prepare_custom_config else None,
+                 e.backend_config)
+                for key, e in getattr(self, attr).items()
+            ]
+            if entries:
+                out[_KEY_OF[attr]] = entries
+        return {**out, **super().to_dict()}
 
 
-class ConvertCustomConfig:
+class ConvertCustomConfig(_CustomConfig):
     """Options of ``convert_fx``: custom observed -> quantized module classes and
     attributes to keep on the converted GraphModule."""
 
-    def __init__(self) -> None:
-        self.observed_to_quantized_mapping: dict[QuantType, dict[type, type]] = {}
-        self.preserved_attributes: list[str] = []
-
-    def __repr__(self):
-        return _nonempty_repr(self)
+    _CLASS_MAPPINGS = ("observed_to_quantized_mapping",)
+    _LISTS = ("preserved_attributes",)
 
     def set_observed_to_quantized_mapping(self, observed_class, quantized_class,
                                           quant_type=QuantType.STATIC):
-        self.observed_to_quantized_mapping.setdefault(quant_type, {})[observed_class] = \
-            quantized_class
-        return self
+        return self._map_class("observed_to_quantized_mapping", observed_class,
+                               quantized_class, quant_type)
 
     def set_preserved_attributes(self, attributes):
-        self.preserved_attributes = attributes
-        return self
-
-    @classmethod
-    def from_dict(cls, convert_custom_config_dict: dict[str, Any]) -> ConvertCustomConfig:
-        conf = cls()
-        for quant_type_name, mapping in convert_custom_config_dict.get(
-                OBSERVED_TO_QUANTIZED_DICT_KEY, {}).items():
-            for observed_class, quantized_class in mapping.items():
-                conf.set_observed_to_quantized_mapping(observed_class, quantized_class,
-                                                       _quant_type_from_str(quant_type_name))
-        conf.set_preserved_attributes(
-            convert_custom_config_dict.get(PRESERVED_ATTRIBUTES_DICT_KEY, []))
-        return conf
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {}
-        for quant_type, mapping in self.observed_to_quantized_mapping.items():
-            d.setdefault(OBSERVED_TO_QUANTIZED_DICT_KEY, {})[
-                _get_quant_type_to_str(quant_type)] = mapping
-        if len(self.preserved_attributes) > 0:
-            d[PRESERVED_ATTRIBUTES_DICT_KEY] = self.preserved_attributes
-        return d
+        return self._set("preserved_attributes", attributes)
 
 
-class FuseCustomConfig:
+class FuseCustomConfig(_CustomConfig):
     """Options of ``fuse_fx``: attributes to keep on the fused GraphModule."""
 
-    def __init__(self) -> None:
-        self.preserved_attributes: list[str] = []
-
-    def __repr__(self):
-        return _nonempty_repr(self)
+    _LISTS = ("preserved_attributes",)
 
     def set_preserved_attributes(self, attributes):
-        self.preserved_attributes = attributes
-        return self
-
-    @classmethod
-    def from_dict(cls, fuse_custom_config_dict: dict[str, Any]) -> FuseCustomConfig:
-        return cls().set_preserved_attributes(
-            fuse_custom_config_dict.get(PRESERVED_ATTRIBUTES_DICT_KEY, []))
-
-    def to_dict(self) -> dict[str, Any]:
-        if len(self.preserved_attributes) > 0:
-            return {PRESERVED_ATTRIBUTES_DICT_KEY: self.preserved_attributes}
-        return {}
+        return self._set("preserved_attributes", attributes)
