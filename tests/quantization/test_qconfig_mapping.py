@@ -114,3 +114,27 @@ def test_qconfig_equals_matches_torch():
 
     for (e1, e2), (t1, t2) in zip(cases(eq, ember), cases(tq, torch)):
         assert eq.qconfig_equals(e1, e2) == tq.qconfig_equals(t1, t2)
+
+
+def test_from_dict_each_level_and_bad_rows_match_torch():
+    def build(lib, q):
+        F = lib.nn.functional
+        return {"object_type": [(F.linear, None), ("add", q.default_qconfig)],
+                "module_name_regex": [("a.*", None)],
+                "module_name": [("a.b", q.default_qconfig), ("c", None)],
+                "module_name_object_type_order": [("a", F.linear, 1, None)],
+                "unknown": 3}
+
+    e = eq.QConfigMapping.from_dict(build(ember, eq))
+    t = tq.QConfigMapping.from_dict(build(torch, tq))
+    assert _normal(repr(e)) == _normal(repr(t))
+    assert e.global_qconfig is None and t.global_qconfig is None
+    assert list(e.module_name_object_type_order_qconfigs) == [
+        ("a", ember.nn.functional.linear, 1)]
+    assert _normal(repr(e.to_dict())) == _normal(repr(t.to_dict()))
+    for bad in ({"module_name": [("a", None, 3)]},
+                {"module_name_object_type_order": [("a", None)]}):
+        with pytest.raises(ValueError):
+            tq.QConfigMapping.from_dict(bad)
+        with pytest.raises(ValueError):
+            eq.QConfigMapping.from_dict(bad)

@@ -35,14 +35,16 @@ from .qconfig import (
 
 __all__ = ["QConfigMapping", "get_default_qat_qconfig_mapping", "get_default_qconfig_mapping"]
 
-_GLOBAL_DICT_KEY = ""
-_OBJECT_TYPE_DICT_KEY = "object_type"
-_MODULE_NAME_REGEX_DICT_KEY = "module_name_regex"
-_MODULE_NAME_DICT_KEY = "module_name"
-_MODULE_NAME_OBJECT_TYPE_ORDER_DICT_KEY = "module_name_object_type_order"
-
-_QCONFIG_STYLE_ORDER = ["global_qconfig", "object_type_qconfigs", "module_name_regex_qconfigs",
-                        "module_name_qconfigs", "module_name_object_type_order_qconfigs"]
+# The five levels, in precedence order (a later level wins): the attribute holding the
+# level, its key in the legacy ``qconfig_dict`` form (PyTorch's spelling, so old dicts load),
+# and how many parts its lookup key has (0: the single global qconfig).
+_LEVELS = (
+    ("global_qconfig", "", 0),
+    ("object_type_qconfigs", "object_type", 1),
+    ("module_name_regex_qconfigs", "module_name_regex", 1),
+    ("module_name_qconfigs", "module_name", 1),
+    ("module_name_object_type_order_qconfigs", "module_name_object_type_order", 3),
+)
 
 
 def _fixed_qparams_ops():
@@ -73,11 +75,13 @@ class QConfigMapping:
     """
 
     def __init__(self):
-        self.global_qconfig = None
-        self.object_type_qconfigs = OrderedDict()
-        self.module_name_regex_qconfigs = OrderedDict()
-        self.module_name_qconfigs = OrderedDict()
-        self.module_name_object_type_order_qconfigs = OrderedDict()
+        for attr, _key, parts in _LEVELS:
+            setattr(self, attr, OrderedDict() if parts else None)
+
+    def _put(self, attr: str, key, qconfig) -> QConfigMapping:
+        """Set one entry of a keyed level; a key set again keeps its first position."""
+        getattr(self, attr)[key] = qconfig
+        return self
 
     def set_global(self, global_qconfig) -> QConfigMapping:
         self.global_qconfig = global_qconfig
@@ -86,108 +90,105 @@ class QConfigMapping:
     def set_object_type(self, object_type, qconfig) -> QConfigMapping:
         """For every module of this class, call of this function or method name; setting
         one twice replaces it in place (its order stays)."""
-        self.object_type_qconfigs[object_type] = qconfig
-        return self
+        return self._put("object_type_qconfigs", object_type, qconfig)
 
     def set_module_name_regex(self, module_name_regex: str, qconfig) -> QConfigMapping:
         """For modules whose qualified name matches (``re.match``); the first regex set
         wins among matching ones."""
-        self.module_name_regex_qconfigs[module_name_regex] = qconfig
-        return self
+        return self._put("module_name_regex_qconfigs", module_name_regex, qconfig)
 
     def set_module_name(self, module_name: str, qconfig) -> QConfigMapping:
-        self.module_name_qconfigs[module_name] = qconfig
-        return self
+        return self._put("module_name_qconfigs", module_name, qconfig)
 
     def set_module_name_object_type_order(self, module_name: str, object_type, index: int,
                                           qconfig) -> QConfigMapping:
         """For the ``index``-th call of ``object_type`` inside module ``module_name``."""
-        self.module_name_object_type_order_qconfigs[(module_name, object_type, index)] = qconfig
-        return self
+        return self._put("module_name_object_type_order_qconfigs",
+                         (module_name, object_type, index), qconfig)
 
     def __repr__(self) -> str:
-        output = type(self).__name__ + " ("
-        for style_name in _QCONFIG_STYLE_ORDER:
-            output += f"\n {style_name}"
-            qconfigs = getattr(self, style_name)
-            if isinstance(qconfigs, OrderedDict) and len(qconfigs) > 0:
-                for key, qconfig in qconfigs.items():
-                    output += f"\n  {key}: {qconfig}"
+        """Every level in precedence order, one ``key: qconfig`` line per entry; an empty
+        level prints its empty container, the global level its qconfig."""
+        lines = [type(self).__name__ + " ("]
+        for attr, _key, parts in _LEVELS:
+            level = getattr(self, attr)
+            lines.append(" " + attr)
+            if parts and level:
+                lines.extend(f"  {key}: {qconfig}" for key, qconfig in level.items())
             else:
-                output += f"\n  {qconfigs}"
-        return output + "\n)"
+                lines.append(f"  {level}")
+        return "\n".join(lines) + "\n)"
 
     def to_dict(self) -> dict[str, Any]:
-        """The old ``qconfig_dict`` form: ``""`` for the global qconfig, lists of tuples
-        for the others."""
-        return {
-            _GLOBAL_DICT_KEY: self.global_qconfig,
-            _OBJECT_TYPE_DICT_KEY: list(self.object_type_qconfigs.items()),
-            _MODULE_NAME_REGEX_DICT_KEY: list(self.module_name_regex_qconfigs.items()),
-            _MODULE_NAME_DICT_KEY: list(self.module_name_qconfigs.items()),
-            _MODULE_NAME_OBJECT_TYPE_ORDER_DICT_KEY: [
-                (*key, qconfig)
-                for key, qconfig in self.module_name_object_type_order_qconfigs.items()],
-        }
+        """The old ``qconfig_dict`` form: ``""`` for the global qconfig, for the keyed levels
+        lists of rows ``(*key parts, qconfig)``."""
+        out: dict[str, Any] = {}
+        for attr, key, parts in _LEVELS:
+            level = getattr(self, attr)
+            if not parts:
+                out[key] = level
+            else:
+                out[key] = [(*(k if parts > 1 else (k,)), qconfig)
+                            for k, qconfig in level.items()]
+        return out
 
     @classmethod
     def from_dict(cls, qconfig_dict: dict[str, Any]) -> QConfigMapping:
         """Build from a ``qconfig_dict`` (every key optional; unknown keys are ignored)."""
-        conf = cls()
-        if _GLOBAL_DICT_KEY in qconfig_dict:
-            conf.set_global(qconfig_dict[_GLOBAL_DICT_KEY])
-        for object_type, qconfig in qconfig_dict.get(_OBJECT_TYPE_DICT_KEY, []):
-            conf.set_object_type(object_type, qconfig)
-        for regex, qconfig in qconfig_dict.get(_MODULE_NAME_REGEX_DICT_KEY, []):
-            conf.set_module_name_regex(regex, qconfig)
-        for module_name, qconfig in qconfig_dict.get(_MODULE_NAME_DICT_KEY, []):
-            conf.set_module_name(module_name, qconfig)
-        for module_name, object_type, index, qconfig in qconfig_dict.get(
-                _MODULE_NAME_OBJECT_TYPE_ORDER_DICT_KEY, []):
-            conf.set_module_name_object_type_order(module_name, object_type, index, qconfig)
-        return conf
+        made = cls()
+        for attr, key, parts in _LEVELS:
+            if key not in qconfig_dict:
+                continue
+            if not parts:
+                made.set_global(qconfig_dict[key])
+                continue
+            for *lookup, qconfig in qconfig_dict[key]:
+                if len(lookup) != parts:
+                    raise ValueError(
+                        f"qconfig_dict['{key}'] rows need {parts + 1} items, got {lookup}")
+                made._put(attr, lookup[0] if parts == 1 else tuple(lookup), qconfig)
+        return made
 
 
-def _get_default_qconfig_mapping(is_qat: bool, backend: str, version: int) -> QConfigMapping:
+def _default_mapping(is_qat: bool, backend: str, version: int) -> QConfigMapping:
+    """The backend's qconfig globally, then per-op exceptions in PyTorch's order (the order
+    shows in ``repr`` and ``to_dict``)."""
     qconfig = (get_default_qat_qconfig if is_qat else get_default_qconfig)(backend, version)
-    default_weight = default_weight_fake_quant if is_qat else default_weight_observer
+    weight = default_weight_fake_quant if is_qat else default_weight_observer
+    activation = qconfig.activation
     # fbgemm/x86 transposed convolutions take per-tensor weights only
-    qconfig_transpose = (QConfig(activation=qconfig.activation, weight=default_weight)
-                         if backend in ("fbgemm", "x86") else qconfig)
-    qconfig_layernorm = QConfig(activation=qconfig.activation,
-                                weight=default_placeholder_observer)
+    transposed = (QConfig(activation=activation, weight=weight)
+                  if backend in ("fbgemm", "x86") else qconfig)
+    layer_norm = QConfig(activation=activation, weight=default_placeholder_observer)
     F = nn.functional
-    mapping = (QConfigMapping()
-               .set_global(qconfig)
-               .set_object_type("reshape", default_reuse_input_qconfig)
-               .set_object_type(nn.ConvTranspose1d, qconfig_transpose)
-               .set_object_type(nn.ConvTranspose2d, qconfig_transpose)
-               .set_object_type(nn.ConvTranspose3d, qconfig_transpose)
-               .set_object_type(F.conv_transpose1d, qconfig_transpose)
-               .set_object_type(F.conv_transpose2d, qconfig_transpose)
-               .set_object_type(F.conv_transpose3d, qconfig_transpose)
-               .set_object_type(F.layer_norm, qconfig_layernorm)
-               .set_object_type(nn.LayerNorm, qconfig_layernorm)
-               .set_object_type(nn.PReLU, default_quint8_weight_qconfig))
-    by_observer = {}  # one qconfig object per fixed range, shared by its ops
+    exceptions = [("reshape", default_reuse_input_qconfig)]
+    exceptions += [(op, transposed) for op in (
+        nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
+        F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)]
+    exceptions += [(F.layer_norm, layer_norm), (nn.LayerNorm, layer_norm),
+                   (nn.PReLU, default_quint8_weight_qconfig)]
+    # one qconfig object per fixed output range, shared by all of that range's ops
+    per_range: dict = {}
     for op, observer in _fixed_qparams_ops().items():
-        if observer not in by_observer:
-            activation = (FixedQParamsFakeQuantize.with_args(observer=observer) if is_qat
-                          else observer)
-            by_observer[observer] = QConfig(activation=activation, weight=default_weight)
-        mapping.set_object_type(op, by_observer[observer])
+        if observer not in per_range:
+            fixed = FixedQParamsFakeQuantize.with_args(observer=observer) if is_qat else observer
+            per_range[observer] = QConfig(activation=fixed, weight=weight)
+        exceptions.append((op, per_range[observer]))
+    mapping = QConfigMapping().set_global(qconfig)
+    for op, op_qconfig in exceptions:
+        mapping.set_object_type(op, op_qconfig)
     return mapping
 
 
 def get_default_qconfig_mapping(backend="x86", version=0) -> QConfigMapping:
     """The default mapping for post-training quantization on ``backend`` (``"x86"``,
     ``"fbgemm"``, ``"qnnpack"`` or ``"onednn"``)."""
-    return _get_default_qconfig_mapping(False, backend, version)
+    return _default_mapping(False, backend, version)
 
 
 def get_default_qat_qconfig_mapping(backend="x86", version=1) -> QConfigMapping:
     """The default mapping for quantization-aware training on ``backend``."""
-    return _get_default_qconfig_mapping(True, backend, version)
+    return _default_mapping(True, backend, version)
 
 
 def _get_default_qconfig_mapping_with_default_qconfig(is_qat, backend, default_qconfig):
@@ -200,5 +201,3 @@ def _get_default_qconfig_mapping_with_default_qconfig(is_qat, backend, default_q
         if pattern not in fixed:
             mapping.set_object_type(pattern, default_qconfig)
     return mapping
-
-
