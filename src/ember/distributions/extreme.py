@@ -22,38 +22,71 @@ from .utils import batch_shape_of, broadcast_all, expand_params
 __all__ = ["GeneralizedPareto", "Gumbel", "Kumaraswamy", "Pareto", "Weibull"]
 
 EULER_GAMMA = 0.57721566490153286060
+_GUMBEL_STD_PER_SCALE = math.pi / math.sqrt(6)
 
 
-class Gumbel(TransformedDistribution):
+class _ChainOfBase(TransformedDistribution):
+    """A law defined as a fixed chain of transforms of a simple base draw, the chain's
+    parameters being the law's own. Both the chain and the base are built from the
+    parameters (``_base``, ``_chain``), so ``expand`` only expands the parameters and
+    builds them again, whichever law it is; the class that defines ``_chain`` is the
+    one whose subclasses with their own ``__init__`` must bring their own ``expand``."""
+
+    _params: ClassVar[tuple] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_chain" in cls.__dict__:
+            cls._expand_owner = cls
+
+    def _setup(self, validate_args, **given):
+        """Broadcast the given parameters and build base and chain from them; the base
+        sees the values as given (a law of plain numbers gets a scalar base)."""
+        for name, value in zip(self._params, broadcast_all(*given.values())):
+            setattr(self, name, value)
+        TransformedDistribution.__init__(self, self._base(given, validate_args),
+                                         self._chain(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(self._expand_owner, _instance)
+        batch_shape = ember.Size(batch_shape)
+        for name in self._params:
+            setattr(new, name, getattr(self, name).expand(batch_shape))
+        TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), new._chain(),
+                                         validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+
+class Gumbel(_ChainOfBase):
     """``loc - scale * log(-log(U))`` for uniform ``U``: the law of maxima."""
 
     arg_constraints: ClassVar[dict] = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
+    _params = ("loc", "scale")
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        finfo = ember.finfo(self.loc.dtype)
-        if isinstance(loc, Number) and isinstance(scale, Number):
-            base_dist = Uniform(finfo.tiny, 1 - finfo.eps, validate_args=validate_args)
-        else:
-            base_dist = Uniform(ember.full_like(self.loc, finfo.tiny),
-                                ember.full_like(self.loc, 1 - finfo.eps),
-                                validate_args=validate_args)
-        transforms = [ExpTransform().inv, AffineTransform(loc=0, scale=-ember.ones_like(
-            self.scale)), ExpTransform().inv, AffineTransform(loc=loc, scale=-self.scale)]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        self._setup(validate_args, loc=loc, scale=scale)
 
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Gumbel, _instance)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        return super().expand(batch_shape, _instance=new)
+    def _base(self, given, validate_args):
+        # U stays inside (tiny, 1 - eps) so that neither logarithm reaches infinity
+        info = ember.finfo(self.loc.dtype)
+        low, high = info.tiny, 1 - info.eps
+        if not all(isinstance(v, Number) for v in given.values()):
+            low, high = ember.full_like(self.loc, low), ember.full_like(self.loc, high)
+        return Uniform(low, high, validate_args=validate_args)
+
+    def _chain(self):
+        # U -> -log U -> log(-log U) -> loc - scale * log(-log U)
+        log = ExpTransform().inv
+        negate = AffineTransform(loc=0, scale=-ember.ones_like(self.scale))
+        return [log, negate, log, AffineTransform(loc=self.loc, scale=-self.scale)]
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        y = (self.loc - value) / self.scale
-        return (y - y.exp()) - self.scale.log()
+        z = (value - self.loc) / self.scale
+        return -(z + ember.exp(-z)) - ember.log(self.scale)
 
     @property
     def mean(self):
@@ -65,85 +98,83 @@ class Gumbel(TransformedDistribution):
 
     @property
     def stddev(self):
-        return (math.pi / math.sqrt(6)) * self.scale
+        return _GUMBEL_STD_PER_SCALE * self.scale
 
     @property
     def variance(self):
-        return self.stddev.pow(2)
+        return ember.square(self.stddev)
 
     def entropy(self):
-        return self.scale.log() + (1 + EULER_GAMMA)
+        return ember.log(self.scale) + (1 + EULER_GAMMA)
 
 
-class Weibull(TransformedDistribution):
+def _log_gamma_at_one_plus(x):
+    """log Gamma(1 + x): the Weibull moments are Gamma functions of 1 + n / k."""
+    return ember.lgamma(1 + x)
+
+
+class Weibull(_ChainOfBase):
     """``scale * E^(1 / concentration)`` for a unit exponential ``E``."""
 
     arg_constraints: ClassVar[dict] = {"scale": constraints.positive,
                                        "concentration": constraints.positive}
     support = constraints.positive
+    _params = ("scale", "concentration")
 
     def __init__(self, scale, concentration, validate_args=None):
-        self.scale, self.concentration = broadcast_all(scale, concentration)
-        self.concentration_reciprocal = self.concentration.reciprocal()
-        base_dist = Exponential(ember.ones_like(self.scale), validate_args=validate_args)
-        transforms = [PowerTransform(exponent=self.concentration_reciprocal),
-                      AffineTransform(loc=0, scale=self.scale)]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        self._setup(validate_args, scale=scale, concentration=concentration)
 
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Weibull, _instance)
-        new.scale = self.scale.expand(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        new.concentration_reciprocal = new.concentration.reciprocal()
-        transforms = [PowerTransform(exponent=new.concentration_reciprocal),
-                      AffineTransform(loc=0, scale=new.scale)]
-        TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), transforms,
-                                         validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+    def _base(self, given, validate_args):
+        return Exponential(ember.ones_like(self.scale), validate_args=validate_args)
+
+    def _chain(self):
+        # 1 / k is kept as an attribute (as PyTorch's Weibull does); it is the exponent
+        self.concentration_reciprocal = 1 / self.concentration
+        return [PowerTransform(exponent=self.concentration_reciprocal),
+                AffineTransform(loc=0, scale=self.scale)]
 
     @property
     def mean(self):
-        return self.scale * ember.exp(ember.lgamma(1 + self.concentration_reciprocal))
+        return self.scale * ember.exp(_log_gamma_at_one_plus(self.concentration_reciprocal))
 
     @property
     def mode(self):
-        return (self.scale * ((self.concentration - 1) / self.concentration)
-                ** self.concentration.reciprocal())
+        k = self.concentration
+        return self.scale * ember.pow(1 - 1 / k, 1 / k)
 
     @property
     def variance(self):
-        return self.scale.pow(2) * (
-            ember.exp(ember.lgamma(1 + 2 * self.concentration_reciprocal))
-            - ember.exp(2 * ember.lgamma(1 + self.concentration_reciprocal)))
+        inv_k = self.concentration_reciprocal
+        second = ember.exp(_log_gamma_at_one_plus(2 * inv_k))
+        first_squared = ember.exp(2 * _log_gamma_at_one_plus(inv_k))
+        return ember.square(self.scale) * (second - first_squared)
 
     def entropy(self):
-        return (EULER_GAMMA * (1 - self.concentration_reciprocal)
-                + ember.log(self.scale * self.concentration_reciprocal) + 1)
+        inv_k = self.concentration_reciprocal
+        return EULER_GAMMA * (1 - inv_k) + ember.log(self.scale * inv_k) + 1
 
 
-class Pareto(TransformedDistribution):
+class Pareto(_ChainOfBase):
     """``scale * exp(E / alpha)`` for a unit exponential ``E``: support ``[scale, inf)``."""
 
     arg_constraints: ClassVar[dict] = {"alpha": constraints.positive,
                                        "scale": constraints.positive}
+    _params = ("scale", "alpha")
 
     def __init__(self, scale, alpha, validate_args=None):
-        self.scale, self.alpha = broadcast_all(scale, alpha)
-        base_dist = Exponential(self.alpha, validate_args=validate_args)
-        transforms = [ExpTransform(), AffineTransform(loc=0, scale=self.scale)]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        self._setup(validate_args, scale=scale, alpha=alpha)
 
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Pareto, _instance)
-        new.scale = self.scale.expand(batch_shape)
-        new.alpha = self.alpha.expand(batch_shape)
-        return super().expand(batch_shape, _instance=new)
+    def _base(self, given, validate_args):
+        return Exponential(self.alpha, validate_args=validate_args)
+
+    def _chain(self):
+        return [ExpTransform(), AffineTransform(loc=0, scale=self.scale)]
 
     @property
     def mean(self):
-        a = self.alpha.clamp(min=1)
-        return a * self.scale / (a - 1)
+        # infinite for alpha <= 1: alpha is clamped there so the division gives inf
+        a = ember.clamp(self.alpha, min=1)
+        return self.scale * a / (a - 1)
 
     @property
     def mode(self):
@@ -151,25 +182,25 @@ class Pareto(TransformedDistribution):
 
     @property
     def variance(self):
-        a = self.alpha.clamp(min=2)
-        return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
+        a = ember.clamp(self.alpha, min=2)
+        return ember.square(self.scale) * a / (ember.square(a - 1) * (a - 2))
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):
         return constraints.greater_than_eq(self.scale)
 
     def entropy(self):
-        return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())
+        inv_alpha = 1 / self.alpha
+        return ember.log(self.scale / self.alpha) + (1 + inv_alpha)
 
 
 def _kumaraswamy_moment(a, b, n):
     """E[X^n] = b B(1 + n/a, b)."""
-    arg1 = 1 + n / a
-    log_value = ember.lgamma(arg1) + ember.lgamma(b) - ember.lgamma(arg1 + b)
-    return b * ember.exp(log_value)
+    shifted = 1 + n / a
+    return b * ember.exp(ember.lgamma(shifted) + ember.lgamma(b) - ember.lgamma(shifted + b))
 
 
-class Kumaraswamy(TransformedDistribution):
+class Kumaraswamy(_ChainOfBase):
     """``(1 - U^(1/b))^(1/a)`` for uniform ``U``: a Beta-like law with a closed-form
     CDF, so it reparameterises without Gamma draws."""
 
@@ -177,23 +208,21 @@ class Kumaraswamy(TransformedDistribution):
                                        "concentration0": constraints.positive}
     support = constraints.unit_interval
     has_rsample = True
+    _params = ("concentration1", "concentration0")
 
     def __init__(self, concentration1, concentration0, validate_args=None):
-        self.concentration1, self.concentration0 = broadcast_all(concentration1,
-                                                                 concentration0)
-        base_dist = Uniform(ember.full_like(self.concentration0, 0),
-                            ember.full_like(self.concentration0, 1),
-                            validate_args=validate_args)
-        transforms = [PowerTransform(exponent=self.concentration0.reciprocal()),
-                      AffineTransform(loc=1.0, scale=-1.0),
-                      PowerTransform(exponent=self.concentration1.reciprocal())]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        self._setup(validate_args, concentration1=concentration1,
+                    concentration0=concentration0)
 
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Kumaraswamy, _instance)
-        new.concentration1 = self.concentration1.expand(batch_shape)
-        new.concentration0 = self.concentration0.expand(batch_shape)
-        return super().expand(batch_shape, _instance=new)
+    def _base(self, given, validate_args):
+        b = self.concentration0
+        return Uniform(ember.zeros_like(b), ember.ones_like(b), validate_args=validate_args)
+
+    def _chain(self):
+        # U -> U^(1/b) -> 1 - U^(1/b) -> (1 - U^(1/b))^(1/a)
+        return [PowerTransform(exponent=1 / self.concentration0),
+                AffineTransform(loc=1.0, scale=-1.0),
+                PowerTransform(exponent=1 / self.concentration1)]
 
     @property
     def mean(self):
@@ -201,21 +230,20 @@ class Kumaraswamy(TransformedDistribution):
 
     @property
     def mode(self):
-        log_mode = (self.concentration0.reciprocal() * (-self.concentration0).log1p()
-                    - (-self.concentration0 * self.concentration1).log1p())
-        undefined = (self.concentration0 < 1) | (self.concentration1 < 1)
-        return ember.where(undefined, math.nan, log_mode).exp()
+        a, b = self.concentration1, self.concentration0
+        # PyTorch's expression in logs, kept so values agree; NaN below 1 in either
+        log_mode = ember.log1p(-b) / b - ember.log1p(-b * a)
+        return ember.exp(ember.where((b < 1) | (a < 1), math.nan, log_mode))
 
     @property
     def variance(self):
-        return (_kumaraswamy_moment(self.concentration1, self.concentration0, 2)
-                - ember.pow(self.mean, 2))
+        a, b = self.concentration1, self.concentration0
+        return _kumaraswamy_moment(a, b, 2) - ember.square(self.mean)
 
     def entropy(self):
-        t1 = 1 - self.concentration1.reciprocal()
-        t0 = 1 - self.concentration0.reciprocal()
-        h0 = ember.digamma(self.concentration0 + 1) + EULER_GAMMA
-        return t0 + t1 * h0 - ember.log(self.concentration1) - ember.log(self.concentration0)
+        a, b = self.concentration1, self.concentration0
+        harmonic_b = ember.digamma(b + 1) + EULER_GAMMA
+        return (1 - 1 / b) + (1 - 1 / a) * harmonic_b - ember.log(a) - ember.log(b)
 
 
 class GeneralizedPareto(Distribution):
