@@ -296,7 +296,7 @@ ERROR_CASES = [
      r'Only "zeros" padding mode is supported for ConvTranspose2d'),
     ("transpose output_size", lambda lib, x: lib.nn.ConvTranspose2d(3, 2, 3, stride=2)(
         x, output_size=(20, 20)), [randn(1, 3, 4, 4)],
-     r"requested an output size of \[20, 20\], but valid sizes range from \[9, 9\] to "
+     r"requested an output size of \(20, 20\), but valid sizes range from \[9, 9\] to "
      r"\[10, 10\]"),
 ]
 
@@ -476,8 +476,10 @@ def test_dtype_mismatch_error_text_matches_torch(fn, xd, wd, bd):
     assert messages[1] == messages[0]
 
 
-@pytest.mark.parametrize("fn,xd,bd", [("conv_transpose1d", "d", "f"), ("conv_transpose2d", "d", "f"),
-                                      ("conv_transpose2d", "d", "b"), ("conv_transpose2d", "h", "f")])
+@pytest.mark.parametrize("fn,xd,bd", [("conv_transpose1d", "d", "f"),
+                                      ("conv_transpose2d", "d", "f"),
+                                      ("conv_transpose2d", "d", "b"),
+                                      ("conv_transpose2d", "h", "f")])
 def test_conv_transpose_takes_a_bias_of_another_float_dtype(fn, xd, bd):
     """PyTorch's float64/float16 transposed 1-d/2-d kernels add a bias of another float
     dtype in the input's dtype; the bias's gradient comes back in its own dtype."""
@@ -496,3 +498,94 @@ def test_conv_transpose_takes_a_bias_of_another_float_dtype(fn, xd, bd):
     np.testing.assert_allclose(e_out.float().detach().numpy(), t_out.float().detach().numpy(),
                                rtol=1e-2, atol=1e-2)
     np.testing.assert_allclose(e_grad.float().numpy(), t_grad.float().numpy(), rtol=1e-2, atol=5e-2)
+
+
+# -- module plumbing: reprs, output_size, lazy forms, old pickles ----------------------------
+
+REPR_CASES = [
+    lambda lib: lib.nn.Conv2d(2, 4, (3, 1), dilation=(1, 2), padding="valid", bias=False),
+    lambda lib: lib.nn.Conv1d(2, 2, 3, padding="same", padding_mode="replicate", groups=2),
+    lambda lib: lib.nn.ConvTranspose3d(2, 4, 2, output_padding=(0, 1, 0), stride=2, dilation=1),
+    lambda lib: lib.nn.ConvTranspose1d(4, 2, 3, padding=2, groups=2, dilation=3),
+]
+
+
+@pytest.mark.parametrize("make", REPR_CASES)
+def test_module_repr_and_padding_plan_match_torch(make):
+    e_mod, t_mod = make(ember), make(torch)
+    assert repr(e_mod) == repr(t_mod)
+    assert list(e_mod._reversed_padding_repeated_twice) == \
+        list(t_mod._reversed_padding_repeated_twice)
+
+
+OUTPUT_SIZES = [(9, 9), (10, 9), [1, 2, 10, 10], (2, 10, 9), (8, 9), (9,), (1, 1, 2, 9, 9)]
+
+
+@pytest.mark.parametrize("unbatched", [False, True])
+@pytest.mark.parametrize("size", OUTPUT_SIZES)
+def test_transpose_output_size_like_torch(size, unbatched):
+    shape = (3, 4, 4) if unbatched else (1, 3, 4, 4)
+    x = randn(*shape)
+    results = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        mod = lib.nn.ConvTranspose2d(3, 2, 3, stride=2, dilation=1)
+        try:
+            results.append(("ok", mod._output_padding(lib.tensor(x), size, mod.stride,
+                                                      mod.padding, mod.kernel_size, 2,
+                                                      mod.dilation)))
+        except ValueError as error:
+            results.append(("error", str(error)))
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("name,args,shape", [
+    ("LazyConv1d", (4, 3), (3, 7)),                       # unbatched: channels at dim 0
+    ("LazyConvTranspose2d", (4, 3, 2, 0, 0, 2), (2, 6, 3, 3)),
+    ("LazyConv3d", (2, 2), (1, 2, 3, 3, 3)),
+])
+def test_lazy_conv_matches_torch(name, args, shape):
+    e_mod, t_mod = getattr(ember.nn, name)(*args), getattr(torch.nn, name)(*args)
+    x = randn(*shape)
+    e_out, t_out = e_mod(ember.tensor(x)), t_mod(torch.tensor(x))
+    assert type(e_mod).__name__ == type(t_mod).__name__ and repr(e_mod) == repr(t_mod)
+    assert tuple(e_out.shape) == tuple(t_out.shape)
+    assert [(k, tuple(p.shape)) for k, p in e_mod.named_parameters()] == \
+        [(k, tuple(p.shape)) for k, p in t_mod.named_parameters()]
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda lib: lib.nn.LazyConv2d(4, 3), (2, 3)),
+    (lambda lib: lib.nn.LazyConv1d(4, 3, groups=2), (1, 3, 5)),
+])
+def test_lazy_conv_errors_match_torch(make, shape):
+    x = randn(*shape)
+    with pytest.raises(Exception) as t_err:
+        make(torch)(torch.tensor(x))
+    with pytest.raises(Exception) as e_err:
+        make(ember)(ember.tensor(x))
+    assert type(e_err.value) is type(t_err.value)
+    assert str(e_err.value).replace("ember.Size", "torch.Size") == str(t_err.value)
+
+
+@pytest.mark.parametrize("make", [lambda lib: lib.nn.Conv2d(2, 2, 3, groups=0),
+                                  lambda lib: lib.nn.Conv2d(2, 2, 3, padding="same",
+                                                            stride=(1, 2))])
+def test_constructor_errors_match_torch(make):
+    with pytest.raises(ValueError) as t_err:
+        make(torch)
+    with pytest.raises(ValueError) as e_err:
+        make(ember)
+    assert str(e_err.value) == str(t_err.value)
+
+
+def test_unpickled_conv_without_padding_mode_gets_zeros():
+    import pickle
+
+    conv = ember.nn.Conv1d(2, 3, 3)
+    del conv.__dict__["padding_mode"]
+    clone = pickle.loads(pickle.dumps(conv))
+    assert clone.padding_mode == "zeros"
+    x = ember.randn(1, 2, 5)
+    np.testing.assert_array_equal(clone(x).detach().numpy(), conv.__class__.forward(
+        clone, x).detach().numpy())

@@ -2,6 +2,8 @@
 
 Same constructor checks, attribute names, registration order (weight, bias), default
 initialisation and ``extra_repr`` as PyTorch, so state_dicts and reprs interchange.
+One base holds what both directions share (checks, weight shape, init, repr); the
+rank and the functional op are class attributes, so each public class is a few lines.
 Non-zero padding modes pad explicitly with ``F.pad`` and convolve unpadded.
 """
 
@@ -20,11 +22,16 @@ __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d",
            "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"]
 
+# Set literals in torch's insertion order: error messages print them.
+_PADDING_WORDS = {"same", "valid"}
+_PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
+# extra_repr shows these only when they differ from the neutral value in every dimension
+_QUIET_WHEN = (("padding", 0), ("dilation", 1), ("output_padding", 0))
 
-def _ntuple(value, n):
-    if isinstance(value, (list, tuple)):
-        return tuple(value)
-    return (value,) * n
+
+def _per_dim(value, n):
+    """An int broadcast to ``n`` dimensions; a sequence kept as a tuple."""
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,) * n
 
 
 def _pad_with_mode(input, pads, mode):
@@ -32,6 +39,36 @@ def _pad_with_mode(input, pads, mode):
     from .. import functional
 
     return functional.pad(input, pads, mode=mode)
+
+
+def _check_arguments(in_channels, out_channels, groups, stride, padding, padding_mode):
+    if groups <= 0:
+        raise ValueError("groups must be a positive integer")
+    for label, count in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if count % groups:
+            raise ValueError(f"{label} must be divisible by groups")
+    if isinstance(padding, str):
+        if padding not in _PADDING_WORDS:
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of "
+                             f"{_PADDING_WORDS}")
+        if padding == "same" and set(stride) != {1}:
+            raise ValueError("padding='same' is not supported for strided convolutions")
+    if padding_mode not in _PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, but got "
+                         f"padding_mode='{padding_mode}'")
+
+
+def _explicit_pads(padding, kernel_size, dilation):
+    """``padding`` as F.pad wants it: last dimension first, (before, after) for each.
+    'same' puts the odd element of an uneven total after, 'valid' pads nothing."""
+    if padding == "valid":
+        pairs = [(0, 0)] * len(kernel_size)
+    elif padding == "same":
+        spans = [d * (k - 1) for d, k in zip(dilation, kernel_size)]
+        pairs = [(span // 2, span - span // 2) for span in spans]
+    else:
+        pairs = [(p, p) for p in padding]
+    return [amount for pair in pairs[::-1] for amount in pair]
 
 
 class _ConvNd(Module):
@@ -43,85 +80,56 @@ class _ConvNd(Module):
                  transposed, output_padding, groups, bias, padding_mode, device=None,
                  dtype=None) -> None:
         super().__init__()
-        if groups <= 0:
-            raise ValueError("groups must be a positive integer")
-        if in_channels % groups != 0:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups != 0:
-            raise ValueError("out_channels must be divisible by groups")
-        valid_padding_strings = {"same", "valid"}
-        if isinstance(padding, str):
-            if padding not in valid_padding_strings:
-                raise ValueError(f"Invalid padding string {padding!r}, should be one of "
-                                 f"{valid_padding_strings}")
-            if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError("padding='same' is not supported for strided convolutions")
-        valid_padding_modes = {"zeros", "reflect", "replicate", "circular"}
-        if padding_mode not in valid_padding_modes:
-            raise ValueError(f"padding_mode must be one of {valid_padding_modes}, but got "
-                             f"padding_mode='{padding_mode}'")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.padding = padding
-        self.dilation = dilation
-        self.transposed = transposed
-        self.output_padding = output_padding
-        self.groups = groups
+        _check_arguments(in_channels, out_channels, groups, stride, padding, padding_mode)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.transposed = dilation, transposed
+        self.output_padding, self.groups = output_padding, groups
         self.padding_mode = padding_mode
-        # F.pad order: last dimension first, (low, high) per dimension
-        if isinstance(padding, str):
-            self._reversed_padding_repeated_twice = [0, 0] * len(kernel_size)
-            if padding == "same":
-                for d, k, i in zip(dilation, kernel_size, range(len(kernel_size) - 1, -1, -1)):
-                    total = d * (k - 1)
-                    self._reversed_padding_repeated_twice[2 * i] = total // 2
-                    self._reversed_padding_repeated_twice[2 * i + 1] = total - total // 2
-        else:
-            self._reversed_padding_repeated_twice = [p for p in reversed(padding)
-                                                     for _ in range(2)]
-        if transposed:
-            shape = (in_channels, out_channels // groups, *kernel_size)
-        else:
-            shape = (out_channels, in_channels // groups, *kernel_size)
-        self.weight = Parameter(empty(shape, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        # the attribute name is torch's: it is pickled with the module
+        self._reversed_padding_repeated_twice = _explicit_pads(padding, kernel_size, dilation)
+        self.weight = Parameter(empty(self._weight_shape(), device=device, dtype=dtype))
+        self.register_parameter(
+            "bias", Parameter(empty(out_channels, device=device, dtype=dtype)) if bias else None)
         self.reset_parameters()
 
+    def _weight_shape(self):
+        """(out, in / groups, *kernel); a transposed conv swaps the channel roles."""
+        lead, follow = self.out_channels, self.in_channels
+        if self.transposed:
+            lead, follow = follow, lead
+        return (lead, follow // self.groups, *self.kernel_size)
+
     def reset_parameters(self) -> None:
-        # kaiming_uniform_(a=sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default
+        # torch's default: He-uniform with a=sqrt(5), which is U(+-1/sqrt(fan_in)); the
+        # bias takes the same bound (drawn after the weight, as torch draws)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        if self.bias is None:
+            return
+        fan_in = init._calculate_fan_in_and_fan_out(self.weight)[0]
+        if fan_in:
+            limit = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -limit, limit)
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \
-            f"stride={self.stride}"
-        if self.padding != (0,) * len(self.padding):
-            s += f", padding={self.padding}"
-        if self.dilation != (1,) * len(self.dilation):
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * len(self.output_padding):
-            s += f", output_padding={self.output_padding}"
+        parts = [f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}",
+                 f"stride={self.stride}"]
+        for name, neutral in _QUIET_WHEN:
+            value = getattr(self, name)
+            if value != (neutral,) * len(value):
+                parts.append(f"{name}={value}")
         if self.groups != 1:
-            s += f", groups={self.groups}"
+            parts.append(f"groups={self.groups}")
         if self.bias is None:
-            s += ", bias=False"
+            parts.append("bias=False")
         if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
+            parts.append(f"padding_mode={self.padding_mode}")
+        return ", ".join(parts)
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        if not hasattr(self, "padding_mode"):
-            self.padding_mode = "zeros"
+        # modules pickled before padding modes existed
+        vars(self).setdefault("padding_mode", "zeros")
 
 
 class _Conv(_ConvNd):
@@ -129,20 +137,21 @@ class _Conv(_ConvNd):
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
                  dtype=None) -> None:
         n = self._num_dims
-        padding = padding if isinstance(padding, str) else _ntuple(padding, n)
-        super().__init__(in_channels, out_channels, _ntuple(kernel_size, n),
-                         _ntuple(stride, n), padding, _ntuple(dilation, n), False,
-                         _ntuple(0, n), groups, bias, padding_mode, device, dtype)
+        padding = padding if isinstance(padding, str) else _per_dim(padding, n)
+        super().__init__(in_channels, out_channels, _per_dim(kernel_size, n),
+                         _per_dim(stride, n), padding, _per_dim(dilation, n), False,
+                         _per_dim(0, n), groups, bias, padding_mode, device, dtype)
 
     def _conv_forward(self, input, weight, bias):
-        conv = self._functional
-        if self.padding_mode != "zeros":
-            padded = _pad_with_mode(input, self._reversed_padding_repeated_twice,
+        """Zero padding is the convolution's own; other modes pad the input first."""
+        if self.padding_mode == "zeros":
+            source, padding = input, self.padding
+        else:
+            source = _pad_with_mode(input, self._reversed_padding_repeated_twice,
                                     self.padding_mode)
-            return conv(padded, weight, bias, self.stride, (0,) * self._num_dims,
-                        self.dilation, self.groups)
-        return conv(input, weight, bias, self.stride, self.padding, self.dilation,
-                    self.groups)
+            padding = (0,) * self._num_dims
+        return self._functional(source, weight, bias, self.stride, padding, self.dilation,
+                                self.groups)
 
     def forward(self, input):
         return self._conv_forward(input, self.weight, self.bias)
@@ -161,14 +170,8 @@ class Conv1d(_Conv):
 
 
 class Conv2d(_Conv):
-    """2-D convolution over (N, C_in, H, W) -> (N, C_out, H_out, W_out).
-
-    Example::
-
-        >>> m = nn.Conv2d(16, 33, 3, stride=2)
-        >>> m(torch.randn(20, 16, 50, 100)).shape
-        torch.Size([20, 33, 24, 49])
-    """
+    """2-D convolution over (N, C_in, H, W) -> (N, C_out, H_out, W_out), e.g. 16 -> 33
+    channels with a 3x3 kernel and stride 2 maps (20, 16, 50, 100) to (20, 33, 24, 49)."""
 
     _num_dims = 2
     _functional = staticmethod(F.conv2d)
@@ -188,49 +191,46 @@ class _ConvTransposeNd(_ConvNd):
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for '
                              f"{self.__class__.__name__}")
-        n = self._num_dims
-        super().__init__(in_channels, out_channels, _ntuple(kernel_size, n),
-                         _ntuple(stride, n), _ntuple(padding, n), _ntuple(dilation, n), True,
-                         _ntuple(output_padding, n), groups, bias, padding_mode, device, dtype)
+        per_dim = [_per_dim(v, self._num_dims)
+                   for v in (kernel_size, stride, padding, dilation, output_padding)]
+        kernel_size, stride, padding, dilation, output_padding = per_dim
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         True, output_padding, groups, bias, padding_mode, device, dtype)
 
     def _output_padding(self, input, output_size, stride, padding, kernel_size,
                         num_spatial_dims, dilation=None):
-        """The output_padding that makes the output ``output_size`` (PyTorch's rule)."""
+        """The extra rows/columns that turn the smallest possible output into
+        ``output_size`` (a stride > 1 leaves several sizes that one input could map back
+        from). Name and signature are torch's: quantized and user subclasses call it."""
+        n = num_spatial_dims
         if output_size is None:
-            return _ntuple(self.output_padding, num_spatial_dims)
-        has_batch_dim = input.dim() == num_spatial_dims + 2
-        num_non_spatial_dims = 2 if has_batch_dim else 1
-        output_size = list(output_size)
-        if len(output_size) == num_non_spatial_dims + num_spatial_dims:
-            output_size = output_size[num_non_spatial_dims:]
-        if len(output_size) != num_spatial_dims:
+            return _per_dim(self.output_padding, n)
+        lead = 1 + (input.dim() == n + 2)            # channel dim, plus batch if present
+        # sliced, not converted: torch's message shows the sequence type it was given
+        requested = output_size[lead:] if len(output_size) == lead + n else output_size
+        if len(requested) != n:
             raise ValueError(
-                f"ConvTranspose{num_spatial_dims}D: for {input.dim()}D input, output_size must "
-                f"have {num_spatial_dims} or {num_non_spatial_dims + num_spatial_dims} elements "
-                f"(got {len(output_size)})")
-        min_sizes, max_sizes = [], []
-        for d in range(num_spatial_dims):
-            dim_size = ((input.size(d + num_non_spatial_dims) - 1) * stride[d]
-                        - 2 * padding[d] + (dilation[d] if dilation is not None else 1)
-                        * (kernel_size[d] - 1) + 1)
-            min_sizes.append(dim_size)
-            max_sizes.append(min_sizes[d] + stride[d] - 1)
-        for size, min_size, max_size in zip(output_size, min_sizes, max_sizes):
-            if size < min_size or size > max_size:
-                raise ValueError(
-                    f"requested an output size of {output_size}, but valid sizes range from "
-                    f"{min_sizes} to {max_sizes} (for an input of {input.size()[2:]})")
-        return [output_size[d] - min_sizes[d] for d in range(num_spatial_dims)]
+                f"ConvTranspose{n}D: for {input.dim()}D input, output_size must have {n} or "
+                f"{lead + n} elements (got {len(output_size)})")
+        dilation = dilation if dilation is not None else (1,) * n
+        smallest = [(input.size(lead + d) - 1) * stride[d] - 2 * padding[d]
+                    + dilation[d] * (kernel_size[d] - 1) + 1 for d in range(n)]
+        largest = [low + step - 1 for low, step in zip(smallest, stride)]
+        if not all(low <= want <= high
+                   for want, low, high in zip(requested, smallest, largest)):
+            raise ValueError(
+                f"requested an output size of {requested}, but valid sizes range from "
+                f"{smallest} to {largest} (for an input of {input.size()[2:]})")
+        return [want - low for want, low in zip(requested, smallest)]
 
     def forward(self, input, output_size=None):
-        if self.padding_mode != "zeros":
+        if self.padding_mode != "zeros":     # a mode set after construction
             raise ValueError(f"Only `zeros` padding mode is supported for "
                              f"{self.__class__.__name__}")
-        output_padding = self._output_padding(input, output_size, self.stride, self.padding,
-                                              self.kernel_size, self._num_dims,
-                                              self.dilation)
+        extra = self._output_padding(input, output_size, self.stride, self.padding,
+                                     self.kernel_size, self._num_dims, self.dilation)
         return self._functional(input, self.weight, self.bias, self.stride, self.padding,
-                                output_padding, self.groups, self.dilation)
+                                extra, self.groups, self.dilation)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
@@ -242,13 +242,7 @@ class ConvTranspose1d(_ConvTransposeNd):
 
 class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution; ``forward(input, output_size)`` picks output_padding.
-
-    Example::
-
-        >>> m = nn.ConvTranspose2d(16, 33, 3, stride=2)
-        >>> m(torch.randn(20, 16, 50, 100)).shape
-        torch.Size([20, 33, 101, 201])
-    """
+    16 -> 33 channels, 3x3 kernel, stride 2 maps (20, 16, 50, 100) to (20, 33, 101, 201)."""
 
     _num_dims = 2
     _functional = staticmethod(F.conv_transpose2d)
@@ -268,30 +262,30 @@ class _LazyConvMixin(LazyModuleMixin):
     """in_channels from the first input's channel dimension."""
 
     def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params() and self.in_channels != 0:
+        if self.in_channels != 0 and not self.has_uninitialized_params():
             super().reset_parameters()
 
     def initialize_parameters(self, input, *args, **kwargs) -> None:
-        if self.has_uninitialized_params():
-            self.in_channels = self._get_in_channels(input)
-            if self.in_channels % self.groups != 0:
-                raise ValueError("in_channels must be divisible by groups")
-            if self.transposed:
-                shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
-            else:
-                shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-            self.weight.materialize(shape)
-            if self.bias is not None:
-                self.bias.materialize((self.out_channels,))
-            self.reset_parameters()
+        if not self.has_uninitialized_params():
+            return
+        self.in_channels = self._channels_of(input)
+        if self.in_channels % self.groups:
+            raise ValueError("in_channels must be divisible by groups")
+        self.weight.materialize(self._weight_shape())
+        if self.bias is not None:
+            self.bias.materialize(self.out_channels)
+        self.reset_parameters()
 
-    def _get_in_channels(self, input) -> int:
-        no_batch = self._num_dims + 1
-        if input.dim() not in (no_batch, no_batch + 1):
-            raise RuntimeError(
-                f"Expected {no_batch}D (unbatched) or {no_batch + 1}D (batched) input to "
-                f"{self.__class__.__name__}, but got input of size: {input.shape}")
-        return input.shape[1] if input.dim() == no_batch + 1 else input.shape[0]
+    def _channels_of(self, input) -> int:
+        """Dim 1 of a batched input, dim 0 of an unbatched one."""
+        unbatched = self._num_dims + 1
+        if input.dim() == unbatched + 1:
+            return input.shape[1]
+        if input.dim() == unbatched:
+            return input.shape[0]
+        raise RuntimeError(
+            f"Expected {unbatched}D (unbatched) or {unbatched + 1}D (batched) input to "
+            f"{self.__class__.__name__}, but got input of size: {input.shape}")
 
 
 def _make_lazy(base, name):
