@@ -247,3 +247,58 @@ def test_fqn_helpers():
     assert ep.fqn_to_module(e_model, "7") is None
     info = ep.get_arg_info_from_tensor_fqn(e_model, "1.weight")
     assert info["module_fqn"] == "1" and info["tensor_name"] == "weight"
+
+
+def _nested(lib):
+    """Linears at two depths, a submodule listed before a direct Linear: the config order
+    of prepare(model, None) depends on the walk."""
+    nn = lib.nn
+    lib.manual_seed(0)
+    return nn.Sequential(nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 3)),
+                         nn.Linear(3, 3), nn.Sequential(nn.Sequential(nn.Linear(3, 2))))
+
+
+def test_repr_config_order_and_pickled_state_match_torch():
+    t_sp, e_sp = tp.WeightNormSparsifier(0.5), ep.WeightNormSparsifier(0.5)
+    assert repr(e_sp) == repr(t_sp)  # no groups
+    t_sp.prepare(_nested(torch), None)
+    e_sp.prepare(_nested(ember), None)
+    assert [g["tensor_fqn"] for g in e_sp.groups] == [g["tensor_fqn"] for g in t_sp.groups]
+    assert e_sp.config == t_sp.config
+    assert repr(e_sp) == repr(t_sp)  # groups separated by a blank line
+    assert list(e_sp.__getstate__()) == list(t_sp.__getstate__())
+    t_model, e_model = _models()
+    config = [{"tensor_fqn": "1.weight"}, {"tensor_fqn": "0.weight", "sparsity_level": 0.3}]
+    t_sp, e_sp = tp.WeightNormSparsifier(0.5), ep.WeightNormSparsifier(0.5)
+    t_sp.prepare(t_model, config)
+    e_sp.prepare(e_model, config)
+    assert repr(e_sp) == repr(t_sp)
+
+
+def test_disabled_mask_update_and_config_agreement_match_torch():
+    t_model, e_model = _models(seed=5)
+    t_sp, e_sp = tp.WeightNormSparsifier(0.5), ep.WeightNormSparsifier(0.5)
+    t_sp.prepare(t_model, None)
+    e_sp.prepare(e_model, None)
+    t_sp.enable_mask_update = e_sp.enable_mask_update = False
+    t_sp.step()
+    e_sp.step()
+    _assert_masks_equal(t_sp, e_sp)
+    assert _np(e_sp.state["0.weight"]["mask"]).all()  # the step did nothing
+    # explicit keys that agree with tensor_fqn are accepted
+    agreeing = [{"tensor_fqn": "1.weight", "module_fqn": "1", "tensor_name": "weight"}]
+    for model, sp_mod in zip(_models(), (tp, ep)):
+        sp = sp_mod.WeightNormSparsifier()
+        sp.prepare(model, copy.deepcopy(agreeing))
+        assert sp.groups[0]["tensor_fqn"] == "1.weight"
+        assert sp.groups[0]["module"] is model[1]
+    for bad in ({"tensor_fqn": "1.weight", "tensor_name": "bias"},
+                {"tensor_fqn": "1.weight", "module_fqn": "0"}):
+        key = next(k for k in bad if k != "tensor_fqn")
+        t_model, e_model = _models()
+        with pytest.raises(AssertionError) as t_err:
+            tp.WeightNormSparsifier().prepare(t_model, [bad])
+        with pytest.raises(AssertionError) as e_err:
+            ep.WeightNormSparsifier().prepare(e_model, [bad])
+        assert str(e_err.value) == str(t_err.value)
+        assert f"`{key}`" in str(e_err.value)

@@ -22,15 +22,41 @@ from .utils import module_to_fqn, swap_module
 
 __all__ = ["BaseSparsifier"]
 
+# module types prepare(model, None) sparsifies (their ``weight``); public as in PyTorch
 SUPPORTED_MODULES = {nn.Linear}
 
-# runtime objects in a group that a saved state cannot (and need not) carry
+# group entries that point at live objects: rebuilt from ``tensor_fqn`` on load, never saved
 KEYS_NOT_IN_STATE_DICT = ["module", "module_fqn", "tensor_name"]
+
+
+def _agrees(key: str, derived, given) -> bool:
+    """Whether a config's explicit ``key`` matches what its ``tensor_fqn`` implies; the
+    derived fqn has no leading dot, so '.a.weight' still agrees with 'a.weight'."""
+    if derived is given or derived == given:
+        return True
+    return key == "tensor_fqn" and given == "." + derived
+
+
+def _fake_sparsity_of(module: nn.Module, tensor_name: str):
+    """The FakeSparsity already attached to ``module.<tensor_name>``, if any."""
+    if not parametrize.is_parametrized(module, tensor_name):
+        return None
+    found = [p for p in module.parametrizations[tensor_name] if isinstance(p, FakeSparsity)]
+    return found[0] if found else None
+
+
+def _picked(group: dict, keys) -> dict:
+    """The group's values for ``keys`` (None or empty: nothing)."""
+    return {k: group[k] for k in keys or ()}
 
 
 class BaseSparsifier(abc.ABC):
     """Base class of sparsifiers; subclasses implement ``update_mask(module, tensor_name,
     **group)``.
+
+    A *group* is one sparsified tensor: the defaults, overridden by its config entry, plus
+    the live ``module`` / ``module_fqn`` / ``tensor_name`` derived from ``tensor_fqn``.
+    ``state[tensor_fqn]['mask']`` is the mask its parametrization multiplies in.
 
     Args:
         defaults: configuration every group starts from; a group's own keys win.
@@ -38,70 +64,95 @@ class BaseSparsifier(abc.ABC):
 
     def __init__(self, defaults: dict[str, Any] | None = None):
         super().__init__()
-        self.defaults: dict[str, Any] = defaults or {}
-        self.state: dict[str, dict] = defaultdict(dict)
-        self.groups: list[dict[str, Any]] = []
+        # attribute names are PyTorch's: pickles and user code read them
+        self.defaults = defaults or {}
+        self.state = defaultdict(dict)
+        self.groups = []
         self.enable_mask_update = True
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"defaults": self.defaults, "state": self.state, "groups": self.groups}
+        """Configuration and masks only; the model is the caller's to pickle."""
+        return {key: getattr(self, key) for key in ("defaults", "state", "groups")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
 
     def __repr__(self):
-        lines = [self.__class__.__name__ + " ("]
+        """PyTorch's layout: each group opens with a newline and ends every line with one,
+        so groups are separated by a blank line and no groups print as ``Name ()``."""
+        text = self.__class__.__name__ + " ("
         for i, group in enumerate(self.groups):
-            lines.append(f"\tGroup {i}")
-            lines.append(f"\t    module: {group['module']}")
-            lines.extend(f"\t    {k}: {group[k]}" for k in sorted(group) if k != "module")
-        return "\n".join(lines) + "\n)"
+            shown = [f"Group {i}", f"    module: {group['module']}"]
+            shown += [f"    {k}: {group[k]}" for k in sorted(group) if k != "module"]
+            text += "\n" + "".join(f"\t{line}\n" for line in shown)
+        return text + ")"
 
     def state_dict(self) -> dict[str, Any]:
         """``{'state': {tensor_fqn: {'mask': ...}}, 'groups': [config without modules]}``."""
-        groups = [
+        saved_groups = [
             {k: v for k, v in group.items() if k not in KEYS_NOT_IN_STATE_DICT}
             for group in self.groups
         ]
-        return {"state": self.state, "groups": groups}
+        return {"state": self.state, "groups": saved_groups}
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True):
-        """Restore groups and masks onto ``self.model``, adding parametrizations it lacks."""
-        groups = copy.deepcopy(state_dict["groups"])
-        states = state_dict["state"]
-        for tensor_fqn, tensor_state in states.items():
-            arg_info = get_arg_info_from_tensor_fqn(self.model, tensor_fqn)
-            module, tensor_name = arg_info["module"], arg_info["tensor_name"]
+        """Restore groups and masks onto ``self.model``, adding parametrizations it lacks.
+
+        The saved masks are handed over (popped from ``state_dict``'s per-tensor state)
+        rather than copied, so the parametrization and ``self.state`` share them.
+        """
+        restored_groups = copy.deepcopy(state_dict["groups"])
+        per_tensor = state_dict["state"]
+        for fqn, saved in per_tensor.items():
+            live = get_arg_info_from_tensor_fqn(self.model, fqn)
+            module, name = live["module"], live["tensor_name"]
             if strict and module is None:
-                raise RuntimeError(f"Error loading {tensor_fqn} into the model")
-            fake = None
-            if parametrize.is_parametrized(module, tensor_name):
-                fake = next(
-                    (p for p in module.parametrizations[tensor_name]
-                     if isinstance(p, FakeSparsity)),
-                    None,
-                )
+                raise RuntimeError(f"Error loading {fqn} into the model")
+            fake = _fake_sparsity_of(module, name)
             if fake is None:
-                fake = FakeSparsity(ones(getattr(module, tensor_name).shape))
-                parametrize.register_parametrization(module, tensor_name, fake)
-            if tensor_state.get("mask") is not None:
-                fake.mask = tensor_state.pop("mask")
-            for group in groups:
-                if group["tensor_fqn"] == tensor_fqn:
-                    group.update(arg_info)
-        self.__setstate__({"state": states, "groups": groups})
+                fake = FakeSparsity(ones(getattr(module, name).shape))
+                parametrize.register_parametrization(module, name, fake)
+            if saved.get("mask") is not None:
+                fake.mask = saved.pop("mask")
+            for group in restored_groups:
+                if group["tensor_fqn"] == fqn:
+                    group.update(live)
+        self.__setstate__({"state": per_tensor, "groups": restored_groups})
 
     def make_config_from_model(self, model: nn.Module, SUPPORTED_MODULES=SUPPORTED_MODULES):
-        """Config of every supported module's weight (default: all ``nn.Linear``)."""
-        self.config = []
-        stack = [model]
-        while stack:
-            module = stack.pop()
-            for _name, child in module.named_children():
-                if type(child) in SUPPORTED_MODULES:
-                    self.config.append({"tensor_fqn": module_to_fqn(model, child) + ".weight"})
-                else:
-                    stack.append(child)
+        """Config of every supported module's weight (default: all ``nn.Linear``).
+
+        Walks depth-first with an explicit stack, as PyTorch does, so the groups come out in
+        the same order (a model's direct Linears before those of the submodule listed last).
+        """
+        found, pending = [], [model]
+        while pending:
+            for child in pending.pop().children():
+                (found if type(child) in SUPPORTED_MODULES else pending).append(child)
+        self.config = [{"tensor_fqn": module_to_fqn(model, m) + ".weight"} for m in found]
+
+    def _group_from(self, model: nn.Module, entry) -> dict[str, Any]:
+        """One config entry -> its group: defaults, the entry, then what its fqn implies."""
+        if not isinstance(entry, dict):
+            raise AssertionError(
+                "config elements should be dicts not modules i.e.:"
+                "[{`tensor_fqn`: `foo.bar.weight`}, {`tensor_fqn`: ... }, ...]"
+            )
+        group = {**copy.deepcopy(self.defaults), **entry}
+        if group.get("tensor_fqn") is None:
+            raise AssertionError(
+                "tensor_fqn is a required argument in the sparsity config which "
+                "replaces previous `module` and [module]`fqn` arguments"
+            )
+        implied = get_arg_info_from_tensor_fqn(model, group["tensor_fqn"])
+        clashing = [k for k, v in implied.items() if k in group and not _agrees(k, v, group[k])]
+        if clashing:
+            raise AssertionError(
+                f"Given both `{clashing[0]}` and `tensor_fqn` in the config, "
+                "it is expected them to agree!"
+            )
+        group.update(implied)
+        return group
 
     def prepare(self, model: nn.Module, config: list[dict] | None):
         """Build the groups from ``config`` (None: every Linear) and attach the masks.
@@ -110,46 +161,22 @@ class BaseSparsifier(abc.ABC):
         """
         self.model = model
         self.config = config
-        if self.config is None:
+        if config is None:
             self.make_config_from_model(model)
-        for module_config in self.config:
-            if not isinstance(module_config, dict):
-                raise AssertionError(
-                    "config elements should be dicts not modules i.e.:"
-                    "[{`tensor_fqn`: `foo.bar.weight`}, {`tensor_fqn`: ... }, ...]"
-                )
-            local_args = copy.deepcopy(self.defaults)
-            local_args.update(module_config)
-            tensor_fqn = local_args.get("tensor_fqn")
-            if tensor_fqn is None:
-                raise AssertionError(
-                    "tensor_fqn is a required argument in the sparsity config which "
-                    "replaces previous `module` and [module]`fqn` arguments"
-                )
-            info = get_arg_info_from_tensor_fqn(model, tensor_fqn)
-            for key, value in info.items():
-                if key in local_args and not (
-                    value is local_args[key] or value == local_args[key]
-                    or (key == "tensor_fqn" and "." + value == local_args[key])
-                ):
-                    raise AssertionError(
-                        f"Given both `{key}` and `tensor_fqn` in the config, "
-                        "it is expected them to agree!"
-                    )
-            local_args.update(info)
-            self.groups.append(local_args)
+        self.groups.extend(self._group_from(model, entry) for entry in self.config)
         self._prepare()
 
     def _prepare(self, *args, **kwargs):
-        """Register each group's parametrization (FakeSparsity by default) with its mask."""
-        for config in self.groups:
-            module, tensor_name = config["module"], config["tensor_name"]
-            parametrization = config.get("parametrization", FakeSparsity)
-            mask = config.get("mask")
+        """Register each group's parametrization (FakeSparsity by default) with its mask,
+        a given ``mask`` or all ones."""
+        for group in self.groups:
+            module, name = group["module"], group["tensor_name"]
+            mask = group.get("mask")
             if mask is None:
-                mask = ones_like(getattr(module, tensor_name))
-            self.state[config["tensor_fqn"]]["mask"] = mask
-            parametrize.register_parametrization(module, tensor_name, parametrization(mask))
+                mask = ones_like(getattr(module, name))
+            self.state[group["tensor_fqn"]]["mask"] = mask
+            make = group.get("parametrization", FakeSparsity)
+            parametrize.register_parametrization(module, name, make(mask))
 
     def squash_mask(self, params_to_keep=None, params_to_keep_per_layer=None, *args, **kwargs):
         """Fold the masks into the tensors and remove the parametrizations.
@@ -157,20 +184,15 @@ class BaseSparsifier(abc.ABC):
         ``params_to_keep`` (all layers) and ``params_to_keep_per_layer`` ({module_fqn: keys})
         name group keys copied into ``module.sparse_params``.
         """
-        for config in self.groups:
-            module = config["module"]
-            parametrize.remove_parametrizations(
-                module, config["tensor_name"], leave_parametrized=True
-            )
-            sparse_params = {}
-            if params_to_keep is not None:
-                sparse_params.update({k: config[k] for k in params_to_keep})
-            if params_to_keep_per_layer is not None:
-                keys = params_to_keep_per_layer.get(config["module_fqn"])
-                if keys is not None:
-                    sparse_params.update({k: config[k] for k in keys})
-            if sparse_params:
-                module.sparse_params = sparse_params
+        per_layer = params_to_keep_per_layer or {}
+        for group in self.groups:
+            module = group["module"]
+            parametrize.remove_parametrizations(module, group["tensor_name"],
+                                                leave_parametrized=True)
+            kept = {**_picked(group, params_to_keep),
+                    **_picked(group, per_layer.get(group["module_fqn"]))}
+            if kept:
+                module.sparse_params = kept
 
     def convert(self, module: nn.Module, mapping=None, inplace: bool = False,
                 parameterization: type = FakeSparsity):
@@ -179,27 +201,23 @@ class BaseSparsifier(abc.ABC):
             raise NotImplementedError("Need to auto generate mapping ")
         if not inplace:
             module = copy.deepcopy(module)
-        reassign = {}
+        # collect first: swapping while iterating named_children would mutate the dict
+        replaced = {}
         for name, child in module.named_children():
-            if (module_contains_param(child, parameterization)
-                    and type_before_parametrizations(child) in mapping):
-                reassign[name] = swap_module(child, mapping)
-            else:
-                reassign[name] = self.convert(
-                    child, mapping=mapping, inplace=True, parameterization=parameterization
-                )
-        for name, child in reassign.items():
-            module._modules[name] = child
+            swappable = (module_contains_param(child, parameterization)
+                         and type_before_parametrizations(child) in mapping)
+            replaced[name] = (swap_module(child, mapping) if swappable else self.convert(
+                child, mapping=mapping, inplace=True, parameterization=parameterization))
+        module._modules.update(replaced)
         return module
 
     def step(self, use_path: bool = True) -> None:
         """Recompute every group's mask (skipped while ``enable_mask_update`` is False)."""
-        if not self.enable_mask_update:
-            return
-        with no_grad():
-            for config in self.groups:
-                self.update_mask(**config)
+        if self.enable_mask_update:
+            with no_grad():
+                for group in self.groups:
+                    self.update_mask(**group)
 
     @abc.abstractmethod
     def update_mask(self, module: nn.Module, tensor_name: str, **kwargs):
-        pass
+        """Recompute ``state[...]['mask']`` of one group in place."""
