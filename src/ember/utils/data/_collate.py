@@ -22,96 +22,101 @@ import ember as _ember
 from ..._tensor import Tensor, _make
 from . import _shared, _worker
 
-# NumPy dtype codes that cannot become tensors: bytes, strings and Python objects.
+# NumPy dtype kinds that cannot become tensors: bytes (S, a), str (U), Python objects (O).
+# The public names are PyTorch's, which user collate functions import.
 np_str_obj_array_pattern = re.compile(r"[SaUO]")
 
-default_collate_err_msg_format = (
-    "default_collate: batch must contain tensors, numpy arrays, numbers, "
-    "dicts or lists; found {}"
-)
+default_collate_err_msg_format = ("default_collate: batch must contain tensors, numpy "
+                                  "arrays, numbers, dicts or lists; found {}")
+
+_Mapping, _Sequence = collections.abc.Mapping, collections.abc.Sequence
+
+
+def _holds_text(array) -> bool:
+    return bool(np_str_obj_array_pattern.search(array.dtype.str))
+
+
+def _rebuild(template, values):
+    """A container like ``template`` holding ``values`` (a dict for a mapping, a list
+    for a sequence), as PyTorch builds it: a mutable container is copied and filled, so
+    its type and extra attributes survive; another is called with the values; a type
+    that cannot be built that way gives the plain dict or list."""
+    mutable = (collections.abc.MutableMapping if isinstance(template, _Mapping)
+               else collections.abc.MutableSequence)
+    try:
+        if not isinstance(template, mutable):
+            return type(template)(values)
+        clone = copy.copy(template)
+        if isinstance(values, dict):
+            clone.update(values)
+        else:
+            for index, value in enumerate(values):
+                clone[index] = value
+        return clone
+    except TypeError:
+        return values
+
+
+def _is_namedtuple(x) -> bool:
+    return isinstance(x, tuple) and hasattr(x, "_fields")
 
 
 def default_convert(data):
     """Convert NumPy arrays and scalars (also inside containers) to tensors, without
     batching: the collate function DataLoader uses when ``batch_size=None``."""
-    data_type = type(data)
     if isinstance(data, Tensor):
         return data
-    if data_type.__module__ == "numpy" and data_type.__name__ not in ("str_", "string_"):
-        if (data_type.__name__ == "ndarray"
-                and np_str_obj_array_pattern.search(data.dtype.str) is not None):
-            return data
-        return _ember.as_tensor(data)
-    if isinstance(data, collections.abc.Mapping):
-        try:
-            if isinstance(data, collections.abc.MutableMapping):
-                clone = copy.copy(data)
-                clone.update({key: default_convert(data[key]) for key in data})
-                return clone
-            return data_type({key: default_convert(data[key]) for key in data})
-        except TypeError:  # the mapping type cannot be built from a dict
-            return {key: default_convert(data[key]) for key in data}
-    if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
-        return data_type(*(default_convert(item) for item in data))
+    kind = type(data)
+    if kind.__module__ == "numpy" and kind.__name__ not in ("str_", "string_"):
+        # text and object arrays have no tensor form and pass through as they are
+        text_array = isinstance(data, np.ndarray) and _holds_text(data)
+        return data if text_array else _ember.as_tensor(data)
+    if isinstance(data, _Mapping):
+        return _rebuild(data, {key: default_convert(data[key]) for key in data})
+    if _is_namedtuple(data):
+        return kind(*map(default_convert, data))
     if isinstance(data, tuple):
-        return [default_convert(item) for item in data]  # PyTorch returns a list here too
-    if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
-                for i, item in enumerate(data):
-                    clone[i] = default_convert(item)
-                return clone
-            return data_type([default_convert(item) for item in data])
-        except TypeError:
-            return [default_convert(item) for item in data]
+        return list(map(default_convert, data))  # a list, as PyTorch returns
+    if isinstance(data, _Sequence) and not isinstance(data, (str, bytes)):
+        return _rebuild(data, list(map(default_convert, data)))
     return data
+
+
+def _leaf_collator(elem, collate_fn_map):
+    """The ``collate_fn_map`` entry for ``elem``: its exact type wins, then the first
+    entry that ``elem`` is an instance of, in the map's order."""
+    if not collate_fn_map:
+        return None
+    exact = collate_fn_map.get(type(elem))
+    if exact is not None:
+        return exact
+    return next((fn for key, fn in collate_fn_map.items() if isinstance(elem, key)), None)
 
 
 def collate(batch, *, collate_fn_map: dict[type | tuple[type, ...], Callable] | None = None):
     """Collate ``batch`` (a list of samples), dispatching leaves through ``collate_fn_map``
     (exact type first, then ``isinstance``) and recursing into containers."""
-    elem = batch[0]
-    elem_type = type(elem)
-    if collate_fn_map is not None:
-        if elem_type in collate_fn_map:
-            return collate_fn_map[elem_type](batch, collate_fn_map=collate_fn_map)
-        for collate_type in collate_fn_map:
-            if isinstance(elem, collate_type):
-                return collate_fn_map[collate_type](batch, collate_fn_map=collate_fn_map)
+    first = batch[0]
+    leaf = _leaf_collator(first, collate_fn_map)
+    if leaf is not None:
+        return leaf(batch, collate_fn_map=collate_fn_map)
 
-    if isinstance(elem, collections.abc.Mapping):
-        fields = {key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map)
-                  for key in elem}
-        try:
-            if isinstance(elem, collections.abc.MutableMapping):
-                clone = copy.copy(elem)
-                clone.update(fields)
-                return clone
-            return elem_type(fields)
-        except TypeError:
-            return fields
-    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return elem_type(*(collate(samples, collate_fn_map=collate_fn_map)
-                           for samples in zip(*batch)))
-    if isinstance(elem, collections.abc.Sequence):
-        elem_size = len(elem)
-        if any(len(sample) != elem_size for sample in batch):
+    def down(samples):
+        return collate(samples, collate_fn_map=collate_fn_map)
+
+    if isinstance(first, _Mapping):
+        return _rebuild(first, {key: down([sample[key] for sample in batch])
+                                for key in first})
+    if _is_namedtuple(first):
+        return type(first)(*map(down, zip(*batch)))
+    if isinstance(first, _Sequence):
+        if len({len(sample) for sample in batch}) > 1:
             raise RuntimeError("each element in list of batch should be of equal size")
-        # each column stays the tuple zip() makes: strings come back as that tuple
-        columns = [collate(samples, collate_fn_map=collate_fn_map) for samples in zip(*batch)]
-        if isinstance(elem, tuple):
-            return columns  # PyTorch returns a list for tuples (backwards compatibility)
-        try:
-            if isinstance(elem, collections.abc.MutableSequence):
-                clone = copy.copy(elem)
-                for i, column in enumerate(columns):
-                    clone[i] = column
-                return clone
-            return elem_type(columns)
-        except TypeError:
-            return columns
-    raise TypeError(default_collate_err_msg_format.format(elem_type))
+        # one batch per position; a column of strings stays the tuple zip() made
+        columns = [down(column) for column in zip(*batch)]
+        # PyTorch gives tuples back as lists (kept for backwards compatibility)
+        return columns if isinstance(first, tuple) else _rebuild(first, columns)
+    raise TypeError(default_collate_err_msg_format.format(type(first)))
 
 
 def _stack_into_shared(batch):
@@ -139,10 +144,9 @@ def collate_tensor_fn(batch, *, collate_fn_map=None):
 
 
 def collate_numpy_array_fn(batch, *, collate_fn_map=None):
-    elem = batch[0]
-    if np_str_obj_array_pattern.search(elem.dtype.str) is not None:
-        raise TypeError(default_collate_err_msg_format.format(elem.dtype))
-    return collate([_ember.as_tensor(b) for b in batch], collate_fn_map=collate_fn_map)
+    if _holds_text(batch[0]):
+        raise TypeError(default_collate_err_msg_format.format(batch[0].dtype))
+    return collate(list(map(_ember.as_tensor, batch)), collate_fn_map=collate_fn_map)
 
 
 def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):
@@ -161,6 +165,7 @@ def collate_str_fn(batch, *, collate_fn_map=None):
     return batch
 
 
+# leaf type -> its collate function; PyTorch's public name, which users extend
 default_collate_fn_map: dict[type | tuple[type, ...], Callable] = {
     Tensor: collate_tensor_fn,
     np.ndarray: collate_numpy_array_fn,
