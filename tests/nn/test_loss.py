@@ -402,8 +402,10 @@ def test_ctc_unbatched():
 @pytest.mark.parametrize("zero_infinity", [False, True])
 def test_ctc_infeasible(zero_infinity):
     log_probs, targets = _ctc_inputs(steps=3)
-    fn = (lambda lib, lp, t: F(lib).ctc_loss(lp, t, [3, 3, 3, 3], [5, 1, 1, 1],
-                                             reduction="sum", zero_infinity=zero_infinity))
+    def fn(lib, lp, t):
+        return F(lib).ctc_loss(lp, t, [3, 3, 3, 3], [5, 1, 1, 1], reduction="sum",
+                               zero_infinity=zero_infinity)
+
     if zero_infinity:
         check(fn, log_probs, targets)
     else:
@@ -508,3 +510,66 @@ def test_grad_fn_names():
     x = ember.zeros(3, 4, requires_grad=True)
     assert F(ember).cross_entropy(x, ember.tensor([0, 1, 2])).grad_fn.name() == "NllLossBackward0"
     assert F(ember).nll_loss(x, ember.tensor([0, 1, 2])).grad_fn.name() == "NllLossBackward0"
+
+
+def test_loss_modules_take_torchs_keyword_names():
+    """forward is written once for most losses: keyword callers must still work."""
+    import torch
+
+    x, y, v = randn(4, 3), randn(4, 3), rand(4, 3, low=0.1)
+    a, p, n = randn(5, 4), randn(5, 4), randn(5, 4)
+    calls = [
+        ("MSELoss", {}, dict(input=x, target=y)),
+        ("PoissonNLLLoss", {}, dict(log_input=x, target=np.abs(y))),
+        ("GaussianNLLLoss", {"eps": 1e-3}, dict(input=x, target=y, var=v)),
+        ("MarginRankingLoss", {"margin": 0.3}, dict(input1=a[:, 0], input2=p[:, 0],
+                                                      target=signs(5))),
+        ("TripletMarginLoss", {"p": 1.0}, dict(anchor=a, positive=p, negative=n)),
+        ("TripletMarginWithDistanceLoss", {"margin": 0.5}, dict(anchor=a, positive=p,
+                                                               negative=n)),
+    ]
+    for name, kwargs, inputs in calls:
+        t_out = getattr(torch.nn, name)(**kwargs)(**{k: torch.tensor(v) for k, v in
+                                                     inputs.items()})
+        e_out = getattr(ember.nn, name)(**kwargs)(**{k: ember.tensor(v) for k, v in
+                                                     inputs.items()})
+        np.testing.assert_allclose(e_out.numpy(), t_out.numpy(), rtol=1e-5, atol=1e-6,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("size_average,reduce", [(False, None), (None, False), (True, True),
+                                                 (None, True)])
+def test_loss_module_legacy_reduction_matches_torch(size_average, reduce):
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in ("L1Loss", "NLLLoss", "KLDivLoss", "MultiMarginLoss", "BCEWithLogitsLoss"):
+            t_mod = getattr(torch.nn, name)(size_average=size_average, reduce=reduce)
+            e_mod = getattr(ember.nn, name)(size_average=size_average, reduce=reduce)
+            assert e_mod.reduction == t_mod.reduction, name
+
+
+def test_nllloss2d_warns_like_torch_and_computes_nll():
+    import torch
+
+    with pytest.warns(FutureWarning) as t_rec:
+        torch.nn.NLLLoss2d(ignore_index=1)
+    with pytest.warns(FutureWarning) as e_rec:
+        e_mod = ember.nn.NLLLoss2d(ignore_index=1)
+    assert str(e_rec[0].message) == str(t_rec[0].message) and e_rec[0].filename == __file__
+    assert isinstance(e_mod, ember.nn.NLLLoss) and e_mod.ignore_index == 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.nn.MultiMarginLoss(weight=lib.ones(2, 2)),
+    lambda lib: lib.nn.TripletMarginLoss(margin=0),
+])
+def test_loss_module_constructor_errors_match_torch(make):
+    import torch
+
+    with pytest.raises(ValueError) as t_err:
+        make(torch)
+    with pytest.raises(ValueError) as e_err:
+        make(ember)
+    assert str(e_err.value) == str(t_err.value)

@@ -4,6 +4,11 @@ Thin wrappers over ``ember.nn.functional``: the same constructor arguments, the
 deprecated ``size_average``/``reduce`` pair mapped to ``reduction`` at construction, and
 class weights (``weight``, ``pos_weight``) registered as buffers, so a module's
 ``state_dict`` has PyTorch's keys.
+
+Each class is declarative: ``_fn`` is its functional and ``_SETTINGS`` the attributes
+passed to it as keywords of the same name, so ``forward`` is written once in ``_Loss``
+(subclasses only restate it where the inputs are not ``(input, target)``, to keep
+PyTorch's argument names for keyword callers).
 """
 
 from __future__ import annotations
@@ -21,19 +26,42 @@ __all__ = [
     "TripletMarginLoss", "TripletMarginWithDistanceLoss", "CTCLoss",
 ]
 
+# settings that are tensors or modules, not TorchScript constants
+_NOT_CONSTANT = frozenset({"weight", "pos_weight", "distance_function"})
+
 
 class _Loss(Module):
+    """Holds ``reduction`` and calls ``_fn(*inputs, reduction=..., **settings)``."""
+
     reduction: str
+    _fn = None
+    _SETTINGS: tuple = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__constants__" not in vars(cls):       # TorchScript's list: plain settings
+            cls.__constants__ = [s for s in cls._SETTINGS if s not in _NOT_CONSTANT]
+            cls.__constants__.append("reduction")
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
-        if size_average is not None or reduce is not None:
-            self.reduction = F._legacy_reduction(size_average, reduce)
-        else:
-            self.reduction = reduction
+        legacy = size_average is None and reduce is None
+        self.reduction = reduction if legacy else F._legacy_reduction(size_average, reduce)
+
+    def _loss(self, *inputs):
+        settings = {name: getattr(self, name) for name in self._SETTINGS}
+        return type(self)._fn(*inputs, reduction=self.reduction, **settings)
+
+    def forward(self, input, target):
+        return self._loss(input, target)
 
 
 class _WeightedLoss(_Loss):
+    """A loss with an optional per-class ``weight`` buffer (None is registered too, so
+    the key is there once a weight is loaded)."""
+
+    _SETTINGS = ("weight",)
+
     def __init__(self, weight=None, size_average=None, reduce=None,
                  reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
@@ -43,7 +71,7 @@ class _WeightedLoss(_Loss):
 class _MarginLoss(_Loss):
     """A loss with a ``margin`` (HingeEmbedding, CosineEmbedding, MarginRanking)."""
 
-    __constants__ = ["margin", "reduction"]
+    _SETTINGS = ("margin",)
 
     def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
                  reduction: str = "mean") -> None:
@@ -51,33 +79,34 @@ class _MarginLoss(_Loss):
         self.margin = margin
 
 
+def _require_positive_margin(owner, margin):
+    if margin <= 0:
+        raise ValueError(
+            f"{owner}: expected margin to be greater than 0, got {margin} instead")
+
+
 class L1Loss(_Loss):
     """Mean absolute error."""
 
-    def forward(self, input, target):
-        return F.l1_loss(input, target, reduction=self.reduction)
+    _fn = staticmethod(F.l1_loss)
 
 
 class MSELoss(_Loss):
     """Mean squared error."""
 
-    def forward(self, input, target):
-        return F.mse_loss(input, target, reduction=self.reduction)
+    _fn = staticmethod(F.mse_loss)
 
 
 class NLLLoss(_WeightedLoss):
     """Negative log likelihood of class indices, given log-probabilities."""
 
-    __constants__ = ["ignore_index", "reduction"]
+    _fn = staticmethod(F.nll_loss)
+    _SETTINGS = ("weight", "ignore_index")
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean") -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
-
-    def forward(self, input, target):
-        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
 
 
 class NLLLoss2d(NLLLoss):
@@ -99,223 +128,217 @@ class CrossEntropyLoss(_WeightedLoss):
     class indices, or probabilities shaped like input.
     """
 
-    __constants__ = ["ignore_index", "reduction", "label_smoothing"]
+    _fn = staticmethod(F.cross_entropy)
+    _SETTINGS = ("weight", "ignore_index", "label_smoothing")
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = ignore_index
-        self.label_smoothing = label_smoothing
-
-    def forward(self, input, target):
-        return F.cross_entropy(input, target, weight=self.weight,
-                               ignore_index=self.ignore_index, reduction=self.reduction,
-                               label_smoothing=self.label_smoothing)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
 
 class PoissonNLLLoss(_Loss):
-    __constants__ = ["log_input", "full", "eps", "reduction"]
+    """exp(input) - target * input (log_input) or input - target * log(input + eps), plus
+    Stirling's term for target > 1 when ``full``."""
+
+    _fn = staticmethod(F.poisson_nll_loss)
+    _SETTINGS = ("log_input", "full", "eps")
 
     def __init__(self, log_input: bool = True, full: bool = False, size_average=None,
                  eps: float = 1e-8, reduce=None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
-        self.log_input = log_input
-        self.full = full
-        self.eps = eps
+        self.log_input, self.full, self.eps = log_input, full, eps
 
     def forward(self, log_input, target):
-        return F.poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full,
-                                  eps=self.eps, reduction=self.reduction)
+        return self._loss(log_input, target)
 
 
 class GaussianNLLLoss(_Loss):
-    __constants__ = ["full", "eps", "reduction"]
+    """Negative log likelihood of ``target`` under N(input, var)."""
+
+    _fn = staticmethod(F.gaussian_nll_loss)
+    _SETTINGS = ("full", "eps")
 
     def __init__(self, *, full: bool = False, eps: float = 1e-6,
                  reduction: str = "mean") -> None:
-        super().__init__(None, None, reduction)
-        self.full = full
-        self.eps = eps
+        super().__init__(reduction=reduction)
+        self.full, self.eps = full, eps
 
     def forward(self, input, target, var):
-        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps,
-                                   reduction=self.reduction)
+        return self._loss(input, target, var)
 
 
 class KLDivLoss(_Loss):
-    __constants__ = ["reduction"]
+    """KL(target || input) with ``input`` given as log-probabilities."""
+
+    _fn = staticmethod(F.kl_div)
+    _SETTINGS = ("log_target",)
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
                  log_target: bool = False) -> None:
         super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
-    def forward(self, input, target):
-        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
-
 
 class BCELoss(_WeightedLoss):
     """Binary cross entropy on probabilities (logs clamped at -100)."""
 
-    def forward(self, input, target):
-        return F.binary_cross_entropy(input, target, weight=self.weight,
-                                      reduction=self.reduction)
+    _fn = staticmethod(F.binary_cross_entropy)
 
 
 class BCEWithLogitsLoss(_Loss):
     """Sigmoid + binary cross entropy, computed stably from logits."""
 
+    _fn = staticmethod(F.binary_cross_entropy_with_logits)
+    _SETTINGS = ("weight", "pos_weight")
+
     def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
                  pos_weight=None) -> None:
         super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
-        self.register_buffer("pos_weight", pos_weight)
-
-    def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(input, target, self.weight,
-                                                  pos_weight=self.pos_weight,
-                                                  reduction=self.reduction)
+        for name, value in (("weight", weight), ("pos_weight", pos_weight)):
+            self.register_buffer(name, value)
 
 
 class HingeEmbeddingLoss(_MarginLoss):
+    """x where y = 1, max(0, margin - x) where y = -1."""
+
+    _fn = staticmethod(F.hinge_embedding_loss)
+
     def __init__(self, margin: float = 1.0, size_average=None, reduce=None,
                  reduction: str = "mean") -> None:
         super().__init__(margin, size_average, reduce, reduction)
 
-    def forward(self, input, target):
-        return F.hinge_embedding_loss(input, target, margin=self.margin,
-                                      reduction=self.reduction)
-
 
 class MultiLabelMarginLoss(_Loss):
-    def forward(self, input, target):
-        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+    """Hinge loss between each target class (listed first, -1 ends the list) and each
+    non-target class."""
+
+    _fn = staticmethod(F.multilabel_margin_loss)
 
 
 class SmoothL1Loss(_Loss):
+    """Squared error below ``beta``, absolute error (minus beta/2) above."""
+
+    _fn = staticmethod(F.smooth_l1_loss)
+    _SETTINGS = ("beta",)
+
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
                  beta: float = 1.0) -> None:
         super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
-    def forward(self, input, target):
-        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
-
 
 class HuberLoss(_Loss):
+    """SmoothL1Loss scaled by ``delta``: quadratic below delta, linear above."""
+
+    _fn = staticmethod(F.huber_loss)
+    _SETTINGS = ("delta",)
+
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
         self.delta = delta
 
-    def forward(self, input, target):
-        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
-
 
 class SoftMarginLoss(_Loss):
-    def forward(self, input, target):
-        return F.soft_margin_loss(input, target, reduction=self.reduction)
+    """log(1 + exp(-y * x)): logistic loss on +-1 targets."""
+
+    _fn = staticmethod(F.soft_margin_loss)
 
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
-    def forward(self, input, target):
-        return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
-                                             reduction=self.reduction)
+    """One-vs-all logistic loss over classes, averaged per sample."""
+
+    _fn = staticmethod(F.multilabel_soft_margin_loss)
 
 
 class CosineEmbeddingLoss(_MarginLoss):
     """1 - cos(x1, x2) for similar pairs (y=1), max(0, cos - margin) for dissimilar."""
 
+    _fn = staticmethod(F.cosine_embedding_loss)
+
     def forward(self, input1, input2, target):
-        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin,
-                                       reduction=self.reduction)
+        return self._loss(input1, input2, target)
 
 
 class MarginRankingLoss(_MarginLoss):
     """max(0, -y * (x1 - x2) + margin): rank x1 above x2 where y=1, below where y=-1."""
 
+    _fn = staticmethod(F.margin_ranking_loss)
+
     def forward(self, input1, input2, target):
-        return F.margin_ranking_loss(input1, input2, target, margin=self.margin,
-                                     reduction=self.reduction)
+        return self._loss(input1, input2, target)
 
 
 class MultiMarginLoss(_WeightedLoss):
-    __constants__ = ["p", "margin", "reduction"]
+    """Multi-class hinge loss (p = 1 or 2), optionally weighted per class."""
+
+    _fn = staticmethod(F.multi_margin_loss)
+    _SETTINGS = ("p", "margin", "weight")
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight=None, size_average=None,
                  reduce=None, reduction: str = "mean") -> None:
         super().__init__(weight, size_average, reduce, reduction)
-        if p not in (1, 2):
+        if p != 1 and p != 2:
             raise ValueError("only p == 1 and p == 2 supported")
         if weight is not None and weight.dim() != 1:
             raise ValueError(
                 "MultiMarginLoss: expected weight to be None or 1D tensor, got "
                 f"{weight.dim()}D instead")
-        self.p = p
-        self.margin = margin
-
-    def forward(self, input, target):
-        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin,
-                                   weight=self.weight, reduction=self.reduction)
+        self.p, self.margin = p, margin
 
 
 class TripletMarginLoss(_Loss):
-    __constants__ = ["margin", "p", "eps", "swap", "reduction"]
+    """max(0, d(a, p) - d(a, n) + margin) with the p-norm distance."""
+
+    _fn = staticmethod(F.triplet_margin_loss)
+    _SETTINGS = ("margin", "p", "eps", "swap")
 
     def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
                  swap: bool = False, size_average=None, reduce=None,
                  reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
-        if margin <= 0:
-            raise ValueError(
-                f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead")
-        self.margin = margin
-        self.p = p
-        self.eps = eps
-        self.swap = swap
+        _require_positive_margin("TripletMarginLoss", margin)
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
 
     def forward(self, anchor, positive, negative):
-        return F.triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p,
-                                     eps=self.eps, swap=self.swap, reduction=self.reduction)
+        return self._loss(anchor, positive, negative)
 
 
 class TripletMarginWithDistanceLoss(_Loss):
-    __constants__ = ["margin", "swap", "reduction"]
+    """TripletMarginLoss with any distance; the default is a PairwiseDistance submodule
+    (so it shows in the repr, as in PyTorch)."""
+
+    _fn = staticmethod(F.triplet_margin_with_distance_loss)
+    _SETTINGS = ("distance_function", "margin", "swap")
 
     def __init__(self, *, distance_function=None, margin: float = 1.0, swap: bool = False,
                  reduction: str = "mean") -> None:
-        super().__init__(size_average=None, reduce=None, reduction=reduction)
-        if margin <= 0:
-            raise ValueError(
-                "TripletMarginWithDistanceLoss: expected margin to be greater than 0, got "
-                f"{margin} instead")
+        super().__init__(reduction=reduction)
+        _require_positive_margin("TripletMarginWithDistanceLoss", margin)
         if distance_function is None:
-            from .distance import PairwiseDistance  # a submodule, as in PyTorch's repr
+            from .distance import PairwiseDistance
 
             distance_function = PairwiseDistance()
         self.distance_function = distance_function
-        self.margin = margin
-        self.swap = swap
+        self.margin, self.swap = margin, swap
 
     def forward(self, anchor, positive, negative):
-        return F.triplet_margin_with_distance_loss(
-            anchor, positive, negative, distance_function=self.distance_function,
-            margin=self.margin, swap=self.swap, reduction=self.reduction)
+        return self._loss(anchor, positive, negative)
 
 
 class CTCLoss(_Loss):
     """Connectionist temporal classification, from (T, N, C) log-probabilities."""
 
-    __constants__ = ["blank", "reduction"]
+    _fn = staticmethod(F.ctc_loss)
+    _SETTINGS = ("blank", "zero_infinity")
 
     def __init__(self, blank: int = 0, reduction: str = "mean",
                  zero_infinity: bool = False) -> None:
         super().__init__(reduction=reduction)
-        self.blank = blank
-        self.zero_infinity = zero_infinity
+        self.blank, self.zero_infinity = blank, zero_infinity
 
     def forward(self, log_probs, targets, input_lengths, target_lengths):
-        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
-                          self.reduction, self.zero_infinity)
+        return self._loss(log_probs, targets, input_lengths, target_lengths)
 
 
 # torch.nn.modules.loss's path to it; the class lives with its functional (needs _WeightedLoss)
