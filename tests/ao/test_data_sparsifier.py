@@ -113,3 +113,62 @@ def test_replace_data_and_errors_match_torch():
         cube.add_data("d", lib.tensor(_data(0, (2, 2, 4))))
         with pytest.raises(ValueError, match="only supports 2-D at the moment"):
             cube.step()
+
+
+def _two_data(lib, mod, **defaults):
+    sp = mod.DataNormSparsifier(**defaults)
+    sp.add_data("a", lib.tensor(_data(0, (4, 4))), sparsity_level=0.25)
+    sp.add_data("b", lib.tensor(_data(1, (2, 8))))
+    sp.step()
+    return sp
+
+
+def test_repr_and_pickle_round_trip_match_torch():
+    import pickle
+
+    assert repr(eds.DataNormSparsifier()) == repr(tds.DataNormSparsifier())
+    t_sp, e_sp = _two_data(torch, tds), _two_data(ember, eds)
+    assert repr(e_sp) == repr(t_sp)  # blocks separated by a blank line, as torch's
+    assert list(e_sp.__getstate__()) == list(t_sp.__getstate__())
+    for sp in (t_sp, e_sp):
+        sp.squash_mask(names=["b"])  # one tensor saved plain, one masked
+    t_back, e_back = pickle.loads(pickle.dumps(t_sp)), pickle.loads(pickle.dumps(e_sp))
+    assert repr(e_back) == repr(t_back)
+    for name in ("a", "b"):
+        np.testing.assert_array_equal(e_back.get_mask(name).numpy(), t_back.get_mask(name).numpy())
+        np.testing.assert_array_equal(
+            e_back.get_data(name, return_original=False).detach().numpy(),
+            t_back.get_data(name, return_original=False).detach().numpy())
+    assert e_back.get_mask("a").layout == ember.strided  # masks come back dense
+    with pytest.raises(ValueError, match="mask squashed"):
+        e_back.get_data("b")
+
+
+def test_non_strict_load_replace_without_reuse_and_disabled_update_match_torch():
+    results = []
+    for lib, mod in ((torch, tds), (ember, eds)):
+        saved = _two_data(lib, mod).state_dict()
+        clash = mod.DataNormSparsifier()
+        clash.add_data("a", lib.tensor(_data(5, (4, 4))))
+        with pytest.raises(KeyError, match="attribute 'a' already exists"):
+            clash.load_state_dict(saved, strict=False)
+        sp = mod.DataNormSparsifier(sparsity_level=0.75)
+        sp.add_data("c", lib.tensor(_data(6, (3, 4))))  # kept by a non-strict load
+        sp.load_state_dict(saved, strict=False)
+        configs = {k: dict(v) for k, v in sp.data_groups.items()}
+        # replacing without reuse: a fresh all-ones mask, the old config as the base
+        sp.add_data("c", lib.tensor(_data(7, (2, 4))), reuse_mask=False,
+                    sparse_block_shape=(1, 2), zeros_per_block=1)
+        fresh = sp.get_mask("c").numpy().copy()
+        sp.enable_mask_update = False
+        sp.step()
+        still = sp.get_mask("c").numpy().copy()
+        sp.enable_mask_update = True
+        sp.step()
+        results.append((sorted(configs), configs["c"], sorted(sp.data_groups["c"].items()),
+                        fresh, still, sp.get_mask("c").numpy(), sp.get_mask("b").numpy()))
+    t_res, e_res = results
+    assert t_res[:3] == e_res[:3]
+    for t_arr, e_arr in zip(t_res[3:], e_res[3:]):
+        np.testing.assert_array_equal(e_arr, t_arr)
+    assert e_res[3].all() and e_res[4].all() and not e_res[5].all()

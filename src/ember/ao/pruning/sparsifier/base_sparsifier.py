@@ -45,6 +45,21 @@ def _fake_sparsity_of(module: nn.Module, tensor_name: str):
     return found[0] if found else None
 
 
+def _settings_lines(settings: dict, hidden: str) -> list[str]:
+    """``    key: value`` lines of a group's settings, sorted, leaving out ``hidden``."""
+    return [f"    {k}: {settings[k]}" for k in sorted(settings) if k != hidden]
+
+
+def _format_blocks(owner, blocks: list[list[str]]) -> str:
+    """PyTorch's sparsifier repr layout (shared with the data sparsifiers): every block
+    opens with a newline and every line is tab-indented and newline-terminated, so blocks
+    are separated by a blank line and an empty sparsifier prints as ``Name ()``."""
+    text = type(owner).__name__ + " ("
+    for lines in blocks:
+        text += "\n" + "".join(f"\t{line}\n" for line in lines)
+    return text + ")"
+
+
 def _picked(group: dict, keys) -> dict:
     """The group's values for ``keys`` (None or empty: nothing)."""
     return {k: group[k] for k in keys or ()}
@@ -78,14 +93,9 @@ class BaseSparsifier(abc.ABC):
         self.__dict__.update(state)
 
     def __repr__(self):
-        """PyTorch's layout: each group opens with a newline and ends every line with one,
-        so groups are separated by a blank line and no groups print as ``Name ()``."""
-        text = self.__class__.__name__ + " ("
-        for i, group in enumerate(self.groups):
-            shown = [f"Group {i}", f"    module: {group['module']}"]
-            shown += [f"    {k}: {group[k]}" for k in sorted(group) if k != "module"]
-            text += "\n" + "".join(f"\t{line}\n" for line in shown)
-        return text + ")"
+        blocks = [[f"Group {i}", f"    module: {group['module']}"]
+                  + _settings_lines(group, hidden="module") for i, group in enumerate(self.groups)]
+        return _format_blocks(self, blocks)
 
     def state_dict(self) -> dict[str, Any]:
         """``{'state': {tensor_fqn: {'mask': ...}}, 'groups': [config without modules]}``."""
