@@ -388,3 +388,48 @@ def test_safe_softmax_matches_torchs_node(dtype):
     e_out, t_out = check(fn, scores)
     assert type(e_out.grad_fn).__name__ == type(t_out.grad_fn).__name__
     assert (as_numpy(e_out)[0, 1] == 0).all() and (as_numpy(e_out)[1, 4] == 0).all()
+
+
+def test_multihead_attention_batch_first_query_is_key_not_value():
+    """batch_first with query is key but a different value: each is transposed once."""
+    x, v = randn(2, 4, 8), randn(2, 4, 8)
+
+    def call(mod, lib, q, val):
+        return mod(q, q, val)
+
+    compare_modules(lambda lib: lib.nn.MultiheadAttention(8, 2, batch_first=True), call, (x, v))
+
+
+@pytest.mark.parametrize("attn", [None, "2d", "3d"])
+@pytest.mark.parametrize("padding", [False, True])
+def test_merge_masks_matches_torch(attn, padding):
+    batch, length, heads = 2, 3, 2
+    query = randn(batch, length, 8)
+    masks = {"2d": randn(length, length), "3d": randn(batch * heads, length, length)}
+    pad = randn(batch, length) if padding else None
+    results = []
+    for lib in (torch, ember):
+        mod = lib.nn.MultiheadAttention(8, heads, batch_first=True)
+        attn_mask, pad_mask = (None if a is None else lib.tensor(a)
+                               for a in (masks.get(attn), pad))
+        merged, kind = mod.merge_masks(attn_mask, pad_mask, lib.tensor(query))
+        results.append((None if merged is None else np.asarray(merged.tolist()), kind))
+    (t_mask, t_kind), (e_mask, e_kind) = results
+    assert e_kind == t_kind
+    if t_mask is None:
+        assert e_mask is None
+    else:
+        np.testing.assert_allclose(e_mask, t_mask, rtol=1e-6)
+
+
+def test_multihead_attention_unpickles_old_state_without_qkv_flag():
+    import pickle
+
+    mod = ember.nn.MultiheadAttention(8, 2)
+    del mod.__dict__["_qkv_same_embed_dim"]
+    clone = pickle.loads(pickle.dumps(mod))
+    assert clone._qkv_same_embed_dim is True
+    x = ember.randn(3, 1, 8)
+    np.testing.assert_allclose(clone(x, x, x)[0].detach().numpy(),
+                               ember.nn.MultiheadAttention.forward(
+                                   clone, x, x, x)[0].detach().numpy())

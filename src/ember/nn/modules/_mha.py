@@ -49,107 +49,102 @@ class MultiheadAttention(Module):
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")
         factory = {"device": device, "dtype": dtype}
+
+        def fresh(*shape):
+            return Parameter(empty(shape, **factory))
+
         super().__init__()
-        self.embed_dim = embed_dim
-        self.kdim = kdim if kdim is not None else embed_dim
-        self.vdim = vdim if vdim is not None else embed_dim
-        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
-        self.num_heads = num_heads
-        self.dropout = dropout
-        self.batch_first = batch_first
+        self.embed_dim, self.num_heads = embed_dim, num_heads
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        # one packed (3E, E) projection when query, key and value share E; pickled name
+        self._qkv_same_embed_dim = (self.kdim, self.vdim) == (embed_dim, embed_dim)
+        self.dropout, self.batch_first = dropout, batch_first
         self.head_dim = embed_dim // num_heads
-        if self.head_dim * num_heads != self.embed_dim:
+        if embed_dim % num_heads:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        if not self._qkv_same_embed_dim:
-            self.q_proj_weight = Parameter(empty((embed_dim, embed_dim), **factory))
-            self.k_proj_weight = Parameter(empty((embed_dim, self.kdim), **factory))
-            self.v_proj_weight = Parameter(empty((embed_dim, self.vdim), **factory))
+        separate = {"q_proj_weight": embed_dim, "k_proj_weight": self.kdim,
+                    "v_proj_weight": self.vdim}
+        # the absent form is registered as None, after the present one (torch's order)
+        if self._qkv_same_embed_dim:
+            self.register_parameter("in_proj_weight", fresh(3 * embed_dim, embed_dim))
+            for name in separate:
+                self.register_parameter(name, None)
+        else:
+            for name, width in separate.items():
+                self.register_parameter(name, fresh(embed_dim, width))
             self.register_parameter("in_proj_weight", None)
-        else:
-            self.in_proj_weight = Parameter(empty((3 * embed_dim, embed_dim), **factory))
-            self.register_parameter("q_proj_weight", None)
-            self.register_parameter("k_proj_weight", None)
-            self.register_parameter("v_proj_weight", None)
-        if bias:
-            self.in_proj_bias = Parameter(empty(3 * embed_dim, **factory))
-        else:
-            self.register_parameter("in_proj_bias", None)
+        self.register_parameter("in_proj_bias", fresh(3 * embed_dim) if bias else None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
                                                         **factory)
-        if add_bias_kv:
-            self.bias_k = Parameter(empty((1, 1, embed_dim), **factory))
-            self.bias_v = Parameter(empty((1, 1, embed_dim), **factory))
-        else:
-            self.bias_k = self.bias_v = None
+        # plain None attributes (not registered) without add_bias_kv, as in torch
+        for name in ("bias_k", "bias_v"):
+            setattr(self, name, fresh(1, 1, embed_dim) if add_bias_kv else None)
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
-        if self._qkv_same_embed_dim:
-            init.xavier_uniform_(self.in_proj_weight)
-        else:
-            init.xavier_uniform_(self.q_proj_weight)
-            init.xavier_uniform_(self.k_proj_weight)
-            init.xavier_uniform_(self.v_proj_weight)
-        if self.in_proj_bias is not None:
-            init.constant_(self.in_proj_bias, 0.0)
-            init.constant_(self.out_proj.bias, 0.0)
-        if self.bias_k is not None:
-            init.xavier_normal_(self.bias_k)
-        if self.bias_v is not None:
-            init.xavier_normal_(self.bias_v)
+        """Glorot-uniform projections, zero biases, Glorot-normal bias_k/bias_v: drawn in
+        torch's order so seeded modules agree."""
+        projections = (("in_proj_weight",) if self._qkv_same_embed_dim
+                       else ("q_proj_weight", "k_proj_weight", "v_proj_weight"))
+        for name in projections:
+            init.xavier_uniform_(getattr(self, name))
+        has_biases = self.in_proj_bias is not None
+        if has_biases:
+            for param in (self.in_proj_bias, self.out_proj.bias):
+                init.constant_(param, 0.0)
+        for extra in (self.bias_k, self.bias_v):
+            if extra is not None:
+                init.xavier_normal_(extra)
 
     def __setstate__(self, state):
+        # pickles from before separate k/v sizes existed had the packed form only
         state.setdefault("_qkv_same_embed_dim", True)
         super().__setstate__(state)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True,
                 attn_mask=None, average_attn_weights: bool = True, is_causal: bool = False):
-        is_batched = query.dim() == 3
         key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask",
                                            _none_or_dtype(attn_mask), "attn_mask", query.dtype)
         attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype,
                                     check_other=False)
-        if self.batch_first and is_batched:
-            if key is value:
-                if query is key:
-                    query = key = value = query.transpose(1, 0)
-                else:
-                    query, key = (x.transpose(1, 0) for x in (query, key))
-                    value = key
-            else:
-                query, key, value = (x.transpose(1, 0) for x in (query, key, value))
-        separate = not self._qkv_same_embed_dim
-        attn_output, attn_output_weights = multi_head_attention_forward(
+        swap_batch = self.batch_first and query.dim() == 3
+        if swap_batch:
+            query, key, value = _seq_first(query, key, value)
+        output, weights = multi_head_attention_forward(
             query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
             self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
             self.out_proj.weight, self.out_proj.bias, training=self.training,
             key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
-            use_separate_proj_weight=separate, q_proj_weight=self.q_proj_weight,
-            k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
-            average_attn_weights=average_attn_weights, is_causal=is_causal)
-        if self.batch_first and is_batched:
-            return attn_output.transpose(1, 0), attn_output_weights
-        return attn_output, attn_output_weights
+            use_separate_proj_weight=not self._qkv_same_embed_dim,
+            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight,
+            v_proj_weight=self.v_proj_weight, average_attn_weights=average_attn_weights,
+            is_causal=is_causal)
+        return (output.transpose(1, 0) if swap_batch else output), weights
 
     def merge_masks(self, attn_mask, key_padding_mask, query):
         """Combine the attention mask and the key padding mask into one (N, heads, L, L)
-        float mask; returns (mask, mask_type) as PyTorch (0 none, 1 padding, 2 merged)."""
-        mask_type = None
-        merged_mask = None
+        mask. Returns (mask, mask_type) as PyTorch: type None without masks, 1 for the
+        padding mask alone, 2 once an attention mask is involved."""
+        if attn_mask is None:
+            return (None, None) if key_padding_mask is None else (key_padding_mask, 1)
+        batch, length = query.shape[0], query.shape[1]
+        if attn_mask.dim() == 3:                   # per batch element and head
+            merged = attn_mask.view(batch, -1, length, length)
+        else:                                      # one (L, L) mask for all
+            merged = attn_mask.view(1, 1, length, length).expand(batch, self.num_heads, -1, -1)
         if key_padding_mask is not None:
-            mask_type = 1
-            merged_mask = key_padding_mask
-        if attn_mask is not None:
-            batch_size, seq_len, _ = query.shape
-            mask_type = 2
-            if attn_mask.dim() == 3:
-                expanded = attn_mask.view(batch_size, -1, seq_len, seq_len)
-            else:
-                expanded = attn_mask.view(1, 1, seq_len, seq_len).expand(
-                    batch_size, self.num_heads, -1, -1)
-            merged_mask = expanded
-            if key_padding_mask is not None:
-                merged_mask = expanded + key_padding_mask.view(batch_size, 1, 1, seq_len).expand(
-                    -1, self.num_heads, -1, -1)
-        return merged_mask, mask_type
+            per_key = key_padding_mask.view(batch, 1, 1, length)
+            merged = merged + per_key.expand(-1, self.num_heads, -1, -1)
+        return merged, 2
+
+
+def _seq_first(*tensors):
+    """(N, L, E) -> (L, N, E), transposing each distinct tensor once so that aliases
+    (self-attention passes one tensor three times) stay aliases."""
+    done = {}
+    for t in tensors:
+        if id(t) not in done:
+            done[id(t)] = t.transpose(1, 0)
+    return tuple(done[id(t)] for t in tensors)
