@@ -14,6 +14,7 @@ import ember
 
 from . import constraints
 from .distribution import Distribution
+from ._expand import rebuilt
 from .utils import lazy_property
 
 __all__ = ["LowRankMultivariateNormal", "MultivariateNormal"]
@@ -41,21 +42,43 @@ def _precision_to_scale_tril(precision):
     return ember.linalg.solve_triangular(inverse_factor, identity, upper=False)
 
 
+# how each accepted form of the covariance becomes its lower Cholesky factor
+_TO_SCALE_TRIL = {
+    "scale_tril": lambda m: m,
+    "covariance_matrix": lambda m: ember.linalg.cholesky(m),
+    "precision_matrix": _precision_to_scale_tril,
+}
+
+
+def _one_matrix(error, covariance_matrix, precision_matrix, scale_tril):
+    """(name, matrix) of the single covariance form given; any other count raises
+    ``error`` (MultivariateNormal's ValueError, Wishart's AssertionError, as PyTorch)."""
+    given = {name: m for name, m in (("scale_tril", scale_tril),
+                                     ("covariance_matrix", covariance_matrix),
+                                     ("precision_matrix", precision_matrix)) if m is not None}
+    if len(given) != 1:
+        raise error("Exactly one of covariance_matrix or precision_matrix or "
+                    "scale_tril may be specified.")
+    return next(iter(given.items()))
+
+
 class _FromScaleTril:
     """A distribution that keeps one Cholesky factor ``_unbroadcasted_scale_tril``
     (shared across the batch), set from whichever matrix it was given, and expands
     ``scale_tril``/``covariance_matrix`` to ``_matrix_shape()`` only when asked
-    (MultivariateNormal, Wishart)."""
+    (MultivariateNormal, Wishart). ``_unbroadcasted_scale_tril`` keeps PyTorch's name:
+    KL rules and user code read it."""
 
-    def _set_scale_tril(self, scale_tril, covariance_matrix, precision_matrix):
-        """The factor from whichever one of the three matrices was given (the original,
-        unexpanded one, so the batch keeps sharing it)."""
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = ember.linalg.cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+    def _adopt_matrix(self, name, matrix):
+        """The factor, computed once from the given (unexpanded) matrix so the batch
+        shares it; called after ``Distribution.__init__`` has validated that matrix."""
+        self._unbroadcasted_scale_tril = _TO_SCALE_TRIL[name](matrix)
+
+    def _expanded_matrices(self, matrix_shape):
+        """The covariance forms present on ``self`` (given or already computed), each
+        expanded to ``matrix_shape``: state for an expanded copy."""
+        return {name: self.__dict__[name].expand(matrix_shape)
+                for name in _TO_SCALE_TRIL if name in self.__dict__}
 
     @lazy_property
     def scale_tril(self):
@@ -67,15 +90,23 @@ class _FromScaleTril:
         return ember.matmul(tril, tril.mT).expand(self._matrix_shape())
 
 
+def _log_det_tril(tril):
+    """log |det(tril)|: the sum of the logs of its positive diagonal."""
+    return ember.log(ember.diagonal(tril, dim1=-2, dim2=-1)).sum(-1)
+
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
 class MultivariateNormal(_FromScaleTril, Distribution):
     """Gaussian over vectors, with ``loc`` and exactly one of ``covariance_matrix``,
     ``precision_matrix`` or ``scale_tril``.
 
     Example::
 
-        >>> m = MultivariateNormal(torch.zeros(2), torch.eye(2))
-        >>> m.sample().shape
-        torch.Size([2])
+        >>> d = MultivariateNormal(ember.zeros(2), ember.eye(2))
+        >>> d.sample().shape
+        ember.Size([2])
     """
 
     arg_constraints: ClassVar[dict] = {"loc": constraints.real_vector,
@@ -89,44 +120,33 @@ class MultivariateNormal(_FromScaleTril, Distribution):
                  validate_args=None):
         if loc.dim() < 1:
             raise ValueError("loc must be at least one-dimensional.")
-        given = [m for m in (covariance_matrix, scale_tril, precision_matrix) if m is not None]
-        if len(given) != 1:
-            raise ValueError("Exactly one of covariance_matrix or precision_matrix or "
-                             "scale_tril may be specified.")
-        matrix = given[0]
-        name = ("scale_tril" if scale_tril is not None else "covariance_matrix"
-                if covariance_matrix is not None else "precision_matrix")
+        name, matrix = _one_matrix(ValueError, covariance_matrix, precision_matrix,
+                                   scale_tril)
         if matrix.dim() < 2:
             label = "scale_tril matrix" if name == "scale_tril" else name
             raise ValueError(f"{label} must be at least two-dimensional, with optional "
                              "leading batch dimensions")
         batch_shape = ember.broadcast_shapes(matrix.shape[:-2], loc.shape[:-1])
         setattr(self, name, matrix.expand(batch_shape + (-1, -1)))
-        self.loc = loc.expand(batch_shape + (-1,))
-        super().__init__(batch_shape, self.loc.shape[-1:], validate_args=validate_args)
-        self._set_scale_tril(scale_tril, covariance_matrix, precision_matrix)
+        self.loc = loc.expand(batch_shape + loc.shape[-1:])
+        super().__init__(batch_shape, loc.shape[-1:], validate_args=validate_args)
+        self._adopt_matrix(name, matrix)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(MultivariateNormal, _instance)
         batch_shape = ember.Size(batch_shape)
-        cov_shape = batch_shape + self.event_shape + self.event_shape
-        new.loc = self.loc.expand(batch_shape + self.event_shape)
-        new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
-        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(cov_shape))
-        super(MultivariateNormal, new).__init__(batch_shape, self.event_shape,
-                                                validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return rebuilt(self, MultivariateNormal, _instance, batch_shape,
+                       loc=self.loc.expand(batch_shape + self.event_shape),
+                       _unbroadcasted_scale_tril=self._unbroadcasted_scale_tril,
+                       **self._expanded_matrices(
+                           batch_shape + self.event_shape + self.event_shape))
 
     def _matrix_shape(self):
-        return self._batch_shape + self._event_shape + self._event_shape
+        return self._batch_shape + self._event_shape * 2
 
     @lazy_property
     def precision_matrix(self):
-        return ember.cholesky_inverse(self._unbroadcasted_scale_tril).expand(
-            self._matrix_shape())
+        inverse = ember.cholesky_inverse(self._unbroadcasted_scale_tril)
+        return inverse.expand(self._matrix_shape())
 
     @property
     def mean(self):
@@ -138,28 +158,27 @@ class MultivariateNormal(_FromScaleTril, Distribution):
 
     @property
     def variance(self):
-        return self._unbroadcasted_scale_tril.pow(2).sum(-1).expand(
-            self._batch_shape + self._event_shape)
+        # diag(L L^T) is the row-wise sum of squares of L
+        row_sq = ember.square(self._unbroadcasted_scale_tril).sum(-1)
+        return row_sq.expand(self._batch_shape + self._event_shape)
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
-        eps = ember.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
+        eps = ember.randn(self._extended_shape(sample_shape), dtype=self.loc.dtype,
+                          device=self.loc.device)
         return self.loc + _batch_mv(self._unbroadcasted_scale_tril, eps)
-
-    def _half_log_det(self):
-        return self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
+        n = self._event_shape[0]
         mahalanobis = _batch_mahalanobis(self._unbroadcasted_scale_tril, value - self.loc)
-        return (-0.5 * (self._event_shape[0] * math.log(2 * math.pi) + mahalanobis)
-                - self._half_log_det())
+        return (-0.5 * (n * _LOG_2PI + mahalanobis)
+                - _log_det_tril(self._unbroadcasted_scale_tril))
 
     def entropy(self):
-        entropy = (0.5 * self._event_shape[0] * (1.0 + math.log(2 * math.pi))
-                   + self._half_log_det())
-        return entropy if len(self._batch_shape) == 0 else entropy.expand(self._batch_shape)
+        n = self._event_shape[0]
+        h = 0.5 * n * (1.0 + _LOG_2PI) + _log_det_tril(self._unbroadcasted_scale_tril)
+        return h.expand(self._batch_shape) if self._batch_shape else h
 
 
 def _add_identity(matrix):
@@ -180,7 +199,9 @@ def _lowrank_logdet(diag, capacitance_tril):
 
 
 class LowRankMultivariateNormal(Distribution):
-    """Gaussian with covariance ``cov_factor @ cov_factor.T + diag(cov_diag)``."""
+    """Gaussian with covariance ``cov_factor @ cov_factor.T + diag(cov_diag)``.
+    The unbroadcasted factor and diagonal and the capacitance factor keep PyTorch's
+    attribute names: KL rules and user code read them."""
 
     arg_constraints: ClassVar[dict] = {
         "loc": constraints.real_vector,
@@ -192,45 +213,38 @@ class LowRankMultivariateNormal(Distribution):
     def __init__(self, loc, cov_factor, cov_diag, validate_args=None):
         if loc.dim() < 1:
             raise ValueError("loc must be at least one-dimensional.")
-        event_shape = loc.shape[-1:]
+        n = loc.shape[-1]
         if cov_factor.dim() < 2:
             raise ValueError("cov_factor must be at least two-dimensional, with optional "
                              "leading batch dimensions")
-        if cov_factor.shape[-2:-1] != event_shape:
-            raise ValueError("cov_factor must be a batch of matrices with shape "
-                             f"{event_shape[0]} x m")
-        if cov_diag.shape[-1:] != event_shape:
-            raise ValueError(f"cov_diag must be a batch of vectors with shape {event_shape}")
+        if cov_factor.shape[-2] != n:
+            raise ValueError(f"cov_factor must be a batch of matrices with shape {n} x m")
+        if cov_diag.dim() < 1 or cov_diag.shape[-1] != n:
+            raise ValueError(f"cov_diag must be a batch of vectors with shape {loc.shape[-1:]}")
         try:
-            loc_, self.cov_factor, cov_diag_ = ember.broadcast_tensors(
-                loc.unsqueeze(-1), cov_factor, cov_diag.unsqueeze(-1))
+            batch = ember.broadcast_shapes(loc.shape[:-1], cov_factor.shape[:-2],
+                                           cov_diag.shape[:-1])
         except RuntimeError as e:
             raise ValueError(f"Incompatible batch shapes: loc {loc.shape}, cov_factor "
                              f"{cov_factor.shape}, cov_diag {cov_diag.shape}") from e
-        self.loc = loc_[..., 0]
-        self.cov_diag = cov_diag_[..., 0]
+        self.loc = loc.expand(batch + (n,))
+        self.cov_diag = cov_diag.expand(batch + (n,))
+        self.cov_factor = cov_factor.expand(batch + cov_factor.shape[-2:])
         self._unbroadcasted_cov_factor = cov_factor
         self._unbroadcasted_cov_diag = cov_diag
         self._capacitance_tril = _capacitance_tril(cov_factor, cov_diag)
-        super().__init__(self.loc.shape[:-1], event_shape, validate_args=validate_args)
+        super().__init__(batch, loc.shape[-1:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(LowRankMultivariateNormal, _instance)
-        batch_shape = ember.Size(batch_shape)
-        loc_shape = batch_shape + self.event_shape
-        new.loc = self.loc.expand(loc_shape)
-        new.cov_diag = self.cov_diag.expand(loc_shape)
-        new.cov_factor = self.cov_factor.expand(loc_shape + self.cov_factor.shape[-1:])
-        new._unbroadcasted_cov_factor = self._unbroadcasted_cov_factor
-        new._unbroadcasted_cov_diag = self._unbroadcasted_cov_diag
-        new._capacitance_tril = self._capacitance_tril
-        super(LowRankMultivariateNormal, new).__init__(batch_shape, self.event_shape,
-                                                       validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        vector = ember.Size(batch_shape) + self.event_shape
+        shared = ("_unbroadcasted_cov_factor", "_unbroadcasted_cov_diag", "_capacitance_tril")
+        return rebuilt(self, LowRankMultivariateNormal, _instance, batch_shape,
+                       loc=self.loc.expand(vector), cov_diag=self.cov_diag.expand(vector),
+                       cov_factor=self.cov_factor.expand(vector + self.cov_factor.shape[-1:]),
+                       **{name: getattr(self, name) for name in shared})
 
     def _matrix_shape(self):
-        return self._batch_shape + self._event_shape + self._event_shape
+        return self._batch_shape + self._event_shape * 2
 
     @property
     def mean(self):
@@ -242,15 +256,17 @@ class LowRankMultivariateNormal(Distribution):
 
     @lazy_property
     def variance(self):
-        return (self._unbroadcasted_cov_factor.pow(2).sum(-1)
-                + self._unbroadcasted_cov_diag).expand(self._batch_shape + self._event_shape)
+        factor, diag = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
+        return (ember.square(factor).sum(-1) + diag).expand(self._batch_shape
+                                                            + self._event_shape)
 
     @lazy_property
     def scale_tril(self):
-        diag_sqrt = self._unbroadcasted_cov_diag.sqrt().unsqueeze(-1)
-        scaled_factor = self._unbroadcasted_cov_factor / diag_sqrt
-        inner = _add_identity(ember.matmul(scaled_factor, scaled_factor.mT))
-        return (diag_sqrt * ember.linalg.cholesky(inner)).expand(self._matrix_shape())
+        # D^(1/2) chol(I + D^(-1/2) W W^T D^(-1/2)), factor of W W^T + D
+        root_d = ember.sqrt(self._unbroadcasted_cov_diag).unsqueeze(-1)
+        whitened = self._unbroadcasted_cov_factor / root_d
+        inner = _add_identity(ember.matmul(whitened, whitened.mT))
+        return (root_d * ember.linalg.cholesky(inner)).expand(self._matrix_shape())
 
     @lazy_property
     def covariance_matrix(self):
@@ -260,31 +276,35 @@ class LowRankMultivariateNormal(Distribution):
 
     @lazy_property
     def precision_matrix(self):
-        wt_dinv = self._unbroadcasted_cov_factor.mT / self._unbroadcasted_cov_diag.unsqueeze(-2)
-        a = ember.linalg.solve_triangular(self._capacitance_tril, wt_dinv, upper=False)
-        precision = ember.diag_embed(self._unbroadcasted_cov_diag.reciprocal()) - a.mT @ a
+        # Woodbury: D^-1 - (C^-1 W^T D^-1)^T (C^-1 W^T D^-1), C the capacitance factor
+        diag = self._unbroadcasted_cov_diag
+        wt_dinv = self._unbroadcasted_cov_factor.mT / diag.unsqueeze(-2)
+        half = ember.linalg.solve_triangular(self._capacitance_tril, wt_dinv, upper=False)
+        precision = ember.diag_embed(1 / diag) - half.mT @ half
         return precision.expand(self._matrix_shape())
 
     def rsample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
-        w_shape = shape[:-1] + self.cov_factor.shape[-1:]
-        eps_w = ember.randn(w_shape, dtype=self.loc.dtype, device=self.loc.device)
-        eps_d = ember.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
-        return (self.loc + _batch_mv(self._unbroadcasted_cov_factor, eps_w)
-                + self._unbroadcasted_cov_diag.sqrt() * eps_d)
+        out_shape = self._extended_shape(sample_shape)
+        rank = self.cov_factor.shape[-1]
+        like = {"dtype": self.loc.dtype, "device": self.loc.device}
+        low_rank_noise = ember.randn(out_shape[:-1] + (rank,), **like)
+        diag_noise = ember.randn(out_shape, **like)
+        return (self.loc + _batch_mv(self._unbroadcasted_cov_factor, low_rank_noise)
+                + ember.sqrt(self._unbroadcasted_cov_diag) * diag_noise)
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
         diff = value - self.loc
         factor, diag = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
-        wt_dinv_x = _batch_mv(factor.mT / diag.unsqueeze(-2), diff)
-        mahalanobis = ((diff.pow(2) / diag).sum(-1)
-                       - _batch_mahalanobis(self._capacitance_tril, wt_dinv_x))
+        projected = _batch_mv(factor.mT / diag.unsqueeze(-2), diff)
+        # Woodbury again: x^T D^-1 x minus the capacitance-whitened projection
+        mahalanobis = ((ember.square(diff) / diag).sum(-1)
+                       - _batch_mahalanobis(self._capacitance_tril, projected))
         log_det = _lowrank_logdet(diag, self._capacitance_tril)
-        return -0.5 * (self._event_shape[0] * math.log(2 * math.pi) + log_det + mahalanobis)
+        return -0.5 * (self._event_shape[0] * _LOG_2PI + log_det + mahalanobis)
 
     def entropy(self):
         log_det = _lowrank_logdet(self._unbroadcasted_cov_diag, self._capacitance_tril)
-        entropy = 0.5 * (self._event_shape[0] * (1.0 + math.log(2 * math.pi)) + log_det)
-        return entropy if len(self._batch_shape) == 0 else entropy.expand(self._batch_shape)
+        h = 0.5 * (self._event_shape[0] * (1.0 + _LOG_2PI) + log_det)
+        return h.expand(self._batch_shape) if self._batch_shape else h

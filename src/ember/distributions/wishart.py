@@ -16,7 +16,8 @@ from .dirichlet import Beta
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .gamma import Chi2
-from .multivariate_normal import _FromScaleTril
+from ._expand import rebuilt
+from .multivariate_normal import _FromScaleTril, _log_det_tril, _one_matrix
 from .utils import broadcast_all, lazy_property
 
 __all__ = ["LKJCholesky", "Wishart"]
@@ -48,51 +49,56 @@ class LKJCholesky(Distribution):
             raise ValueError("Expected dim to be an integer greater than or equal to 2. "
                              f"Found dim={dim}.")
         self.dim = dim
-        (self.concentration,) = broadcast_all(concentration)
-        marginal = self.concentration + 0.5 * (self.dim - 2)
-        offset = ember.arange(self.dim - 1, dtype=self.concentration.dtype,
-                              device=self.concentration.device)
-        offset = ember.cat([offset.new_zeros((1,)), offset])
-        self._beta = Beta(offset + 0.5, marginal.unsqueeze(-1) - 0.5 * offset)
-        super().__init__(self.concentration.size(), ember.Size((dim, dim)), validate_args)
+        self.concentration = broadcast_all(concentration)[0]
+        # row i's squared norm of its off-diagonal part is Beta(i / 2, eta + (d - 2 - i) / 2)
+        # (row 0 has none: its Beta is a placeholder whose draw is multiplied by 0)
+        eta = self.concentration
+        rows = ember.arange(dim - 1, dtype=eta.dtype, device=eta.device)
+        half_rows = ember.cat([ember.zeros(1, dtype=eta.dtype, device=eta.device), rows])
+        b_param = (eta + 0.5 * (dim - 2)).unsqueeze(-1) - 0.5 * half_rows
+        self._beta = Beta(half_rows + 0.5, b_param)
+        super().__init__(eta.size(), ember.Size((dim, dim)), validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(LKJCholesky, _instance)
         batch_shape = ember.Size(batch_shape)
-        new.dim = self.dim
-        new.concentration = self.concentration.expand(batch_shape)
-        new._beta = self._beta.expand(batch_shape + (self.dim,))
-        super(LKJCholesky, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return rebuilt(self, LKJCholesky, _instance, batch_shape, dim=self.dim,
+                       concentration=self.concentration.expand(batch_shape),
+                       _beta=self._beta.expand(batch_shape + (self.dim,)))
 
     def sample(self, sample_shape=()):
         with ember.no_grad():
-            y = self._beta.sample(sample_shape).unsqueeze(-1)
-            normal = ember.randn(self._extended_shape(sample_shape), dtype=y.dtype,
-                                 device=y.device).tril(-1)
+            sq_norm = self._beta.sample(sample_shape).unsqueeze(-1)
+            normal = ember.randn(self._extended_shape(sample_shape), dtype=sq_norm.dtype,
+                                 device=sq_norm.device).tril(-1)
             norms = normal.norm(dim=-1, keepdim=True)
             # row 0 has no off-diagonal entries: its direction is 0, not 0 / 0
-            first_row = ember.arange(self.dim, device=y.device).unsqueeze(-1) == 0
+            first_row = ember.arange(self.dim, device=sq_norm.device).unsqueeze(-1) == 0
             direction = ember.where(first_row, 0.0, normal / ember.where(first_row, 1.0,
                                                                          norms))
-            w = ember.sqrt(y) * direction
-            tiny = ember.finfo(w.dtype).tiny
-            diagonal = ember.clamp(1 - ember.sum(w ** 2, dim=-1), min=tiny).sqrt()
-            return w + ember.diag_embed(diagonal)
+            off_diag = ember.sqrt(sq_norm) * direction
+            # each row has unit norm: the diagonal takes what the rest leaves
+            rest = 1 - ember.square(off_diag).sum(-1)
+            diagonal = ember.sqrt(ember.clamp(rest, min=ember.finfo(off_diag.dtype).tiny))
+            return off_diag + ember.diag_embed(diagonal)
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        diagonal = value.diagonal(dim1=-1, dim2=-2)[..., 1:]
-        order = ember.arange(2, self.dim + 1, device=self.concentration.device)
-        order = 2 * (self.concentration - 1).unsqueeze(-1) + self.dim - order
-        unnormalized = ember.sum(order * diagonal.log(), dim=-1)
-        dm1 = self.dim - 1
-        alpha = self.concentration + 0.5 * dm1
-        normalizer = (0.5 * dm1 * math.log(math.pi) + _mvlgamma(alpha - 0.5, dm1)
-                      - ember.lgamma(alpha) * dm1)
+        d, eta = self.dim, self.concentration
+        # density of L: prod_i L_ii^(d - i + 2 (eta - 1)), i = 2..d
+        powers = (2 * (eta - 1)).unsqueeze(-1) + (
+            d - ember.arange(2, d + 1, device=eta.device))
+        log_diag = ember.log(ember.diagonal(value, dim1=-1, dim2=-2)[..., 1:])
+        unnormalized = (powers * log_diag).sum(-1)
+        alpha = eta + 0.5 * (d - 1)
+        normalizer = (0.5 * (d - 1) * math.log(math.pi) + _mvlgamma(alpha - 0.5, d - 1)
+                      - (d - 1) * ember.lgamma(alpha))
         return unnormalized - normalizer
+
+
+def _trailing_dims(batch_shape):
+    """The batch dims counted from the end (-1, -2, ...): PyTorch's ``_batch_dims``."""
+    return list(range(-1, -len(batch_shape) - 1, -1))
 
 
 class Wishart(_FromScaleTril, ExponentialFamily):
@@ -112,54 +118,44 @@ class Wishart(_FromScaleTril, ExponentialFamily):
 
     def __init__(self, df, covariance_matrix=None, precision_matrix=None, scale_tril=None,
                  validate_args=None):
-        given = [m for m in (covariance_matrix, precision_matrix, scale_tril) if m is not None]
-        if len(given) != 1:
-            raise AssertionError("Exactly one of covariance_matrix or precision_matrix or "
-                                 "scale_tril may be specified.")
-        param = given[0]
-        if param.dim() < 2:
+        name, matrix = _one_matrix(AssertionError, covariance_matrix, precision_matrix,
+                                   scale_tril)
+        if matrix.dim() < 2:
             raise ValueError("scale_tril must be at least two-dimensional, with optional "
                              "leading batch dimensions")
+        p = matrix.shape[-1]
         if isinstance(df, Number):
-            batch_shape = ember.Size(param.shape[:-2])
-            self.df = ember.tensor(df, dtype=param.dtype, device=param.device)
+            batch_shape = ember.Size(matrix.shape[:-2])
+            self.df = ember.tensor(df, dtype=matrix.dtype, device=matrix.device)
         else:
-            batch_shape = ember.broadcast_shapes(param.shape[:-2], df.shape)
+            batch_shape = ember.broadcast_shapes(matrix.shape[:-2], df.shape)
             self.df = df.expand(batch_shape)
-        event_shape = param.shape[-2:]
-        if bool(self.df.le(event_shape[-1] - 1).any()):
+        if bool((self.df <= p - 1).any()):
             raise ValueError(f"Value of df={df} expected to be greater than ndim - 1 = "
-                             f"{event_shape[-1] - 1}.")
-        name = ("scale_tril" if scale_tril is not None else "covariance_matrix"
-                if covariance_matrix is not None else "precision_matrix")
-        setattr(self, name, param.expand(batch_shape + (-1, -1)))
-        if bool(self.df.lt(event_shape[-1]).any()):
+                             f"{p - 1}.")
+        setattr(self, name, matrix.expand(batch_shape + (-1, -1)))
+        if bool((self.df < p).any()):
             warnings.warn("Low df values detected. Singular samples are highly likely to "
                           "occur for ndim - 1 < df < ndim.", stacklevel=2)
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
-        self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
-        self._set_scale_tril(scale_tril, covariance_matrix, precision_matrix)
+        super().__init__(batch_shape, matrix.shape[-2:], validate_args=validate_args)
+        self._batch_dims = _trailing_dims(batch_shape)
+        self._adopt_matrix(name, matrix)
         self._dist_chi2 = self._bartlett_chi2(batch_shape)
 
     def _bartlett_chi2(self, batch_shape):
         """The squared diagonal of the Bartlett factor: Chi2(df - i) for row i."""
-        steps = ember.arange(self._event_shape[-1], dtype=self._unbroadcasted_scale_tril.dtype,
-                             device=self._unbroadcasted_scale_tril.device)
-        return Chi2(df=self.df.unsqueeze(-1) - steps.expand(batch_shape + (-1,)))
+        tril = self._unbroadcasted_scale_tril
+        rows = ember.arange(self._event_shape[-1], dtype=tril.dtype, device=tril.device)
+        return Chi2(df=self.df.unsqueeze(-1) - rows.expand(batch_shape + (-1,)))
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Wishart, _instance)
         batch_shape = ember.Size(batch_shape)
-        cov_shape = batch_shape + self.event_shape
-        new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril.expand(cov_shape)
-        new.df = self.df.expand(batch_shape)
-        new._batch_dims = [-(x + 1) for x in range(len(batch_shape))]
-        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(cov_shape))
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        matrices = batch_shape + self.event_shape
+        new = rebuilt(self, Wishart, _instance, batch_shape, df=self.df.expand(batch_shape),
+                      _unbroadcasted_scale_tril=self._unbroadcasted_scale_tril.expand(matrices),
+                      _batch_dims=_trailing_dims(batch_shape),
+                      **self._expanded_matrices(matrices))
         new._dist_chi2 = new._bartlett_chi2(batch_shape)
-        new._validate_args = self._validate_args
         return new
 
     def _matrix_shape(self):
@@ -172,22 +168,26 @@ class Wishart(_FromScaleTril, ExponentialFamily):
         return ember.cholesky_solve(identity, self._unbroadcasted_scale_tril).expand(
             self._matrix_shape())
 
+    def _per_matrix(self, x):
+        """A batch-shaped ``x`` viewed so it scales each whole matrix."""
+        return x.reshape(self._batch_shape + (1, 1))
+
     @property
     def mean(self):
-        return self.df.view(self._batch_shape + (1, 1)) * self.covariance_matrix
+        return self._per_matrix(self.df) * self.covariance_matrix
 
     @property
     def mode(self):
-        factor = self.df - self.covariance_matrix.shape[-1] - 1
-        factor = ember.where(factor <= 0, math.nan, factor)
-        return factor.view(self._batch_shape + (1, 1)) * self.covariance_matrix
+        # (df - p - 1) Sigma, which exists only for df > p + 1
+        excess = self.df - (self._event_shape[-1] + 1)
+        return self._per_matrix(ember.where(excess > 0, excess, math.nan)) * self.covariance_matrix
 
     @property
     def variance(self):
+        # Var[X_ij] = df (Sigma_ij^2 + Sigma_ii Sigma_jj)
         cov = self.covariance_matrix
-        diag = cov.diagonal(dim1=-2, dim2=-1)
-        return self.df.view(self._batch_shape + (1, 1)) * (
-            cov.pow(2) + diag.unsqueeze(-1) * diag.unsqueeze(-2))
+        d = ember.diagonal(cov, dim1=-2, dim2=-1)
+        return self._per_matrix(self.df) * (ember.square(cov) + d.unsqueeze(-1) * d.unsqueeze(-2))
 
     def _bartlett_sampling(self, sample_shape=()):
         """``L A A^T L^T`` with ``A`` lower-triangular: sqrt(chi2) on the diagonal,
@@ -202,27 +202,24 @@ class Wishart(_FromScaleTril, ExponentialFamily):
 
     def rsample(self, sample_shape=(), max_try_correction=None):
         """Draws that are numerically singular (possible for df near p) are redrawn up
-        to ``max_try_correction`` times, as PyTorch does."""
-        max_try_correction = 10 if max_try_correction is None else max_try_correction
-        sample = self._bartlett_sampling(sample_shape)
-        singular = ~self.support.check(sample)
-        if bool(singular.any()):
+        to ``max_try_correction`` times (default 10), as PyTorch does, with one warning."""
+        tries = 10 if max_try_correction is None else max_try_correction
+        draw = self._bartlett_sampling(sample_shape)
+        bad = ~self.support.check(draw)
+        if bool(bad.any()):
             warnings.warn("Singular sample detected.", stacklevel=2)
-            for _ in range(max_try_correction):
-                redraw = self._bartlett_sampling(sample_shape)
-                mask = singular.reshape(singular.shape + (1, 1))
-                sample = ember.where(mask, redraw, sample)
-                singular = ~self.support.check(sample)
-                if not bool(singular.any()):
-                    break
-        return sample
+        while tries > 0 and bool(bad.any()):
+            draw = ember.where(bad[..., None, None], self._bartlett_sampling(sample_shape), draw)
+            bad = ~self.support.check(draw)
+            tries -= 1
+        return draw
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
         nu = self.df
         p = self._event_shape[-1]
-        log_det_scale = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        log_det_scale = _log_det_tril(self._unbroadcasted_scale_tril)
         trace_term = ember.cholesky_solve(value, self._unbroadcasted_scale_tril).diagonal(
             dim1=-2, dim2=-1).sum(dim=-1)
         return (-nu * (p * _LOG_2 / 2 + log_det_scale) - _mvlgamma(nu / 2, p)
@@ -231,7 +228,7 @@ class Wishart(_FromScaleTril, ExponentialFamily):
     def entropy(self):
         nu = self.df
         p = self._event_shape[-1]
-        log_det_scale = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        log_det_scale = _log_det_tril(self._unbroadcasted_scale_tril)
         return ((p + 1) * (p * _LOG_2 / 2 + log_det_scale) + _mvlgamma(nu / 2, p)
                 - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p) + nu * p / 2)
 
