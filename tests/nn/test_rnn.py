@@ -482,3 +482,79 @@ def test_initial_state_of_another_dtype_raises_torchs_error(name):
             _STATE_DTYPES[name](lib)
         messages.append(str(info.value))
     assert messages[1] == messages[0]
+
+
+# -- texts and small public helpers, compared with torch's exactly ------------------------------
+
+
+def _same_error(make):
+    """Both libraries raise the same type with the same text."""
+    with pytest.raises(Exception) as t_err:
+        make(torch)
+    with pytest.raises(Exception) as e_err:
+        make(ember)
+    assert type(e_err.value) is type(t_err.value)
+    assert str(e_err.value) == str(t_err.value)
+
+
+@pytest.mark.parametrize("make", [
+    lambda L: L.nn.LSTM(3, 4)(L.zeros(5, 3), (L.zeros(1, 4), L.zeros(1, 1, 4))),
+    lambda L: L.nn.LSTM(3, 4)(L.zeros(5, 2, 3), (L.zeros(1, 2, 4), L.zeros(2, 4))),
+    lambda L: L.nn.GRU(3, 4)(L.zeros(5, 3), L.zeros(1, 1, 4)),
+    lambda L: L.nn.RNN(3, 4)(L.zeros(5, 2, 3), L.zeros(2, 4)),
+    lambda L: L.nn.RNN(3, 4)(L.zeros(2, 2, 5, 3)),
+    lambda L: L.nn.LSTMCell(3, 4)(L.zeros(2, 3), (L.zeros(2, 4), L.zeros(1, 2, 4))),
+    lambda L: L.nn.RNNCell(3, 4)(L.zeros(2, 3), L.zeros(1, 2, 4)),
+    lambda L: L.nn.GRUCell(3, 4)(L.zeros(2, 3), L.zeros(3, 4)),
+    lambda L: L.nn.RNNCell(3, 4)(L.zeros(2, 3), L.zeros(2, 5)),
+    lambda L: L.nn.RNNCell(3, 4, nonlinearity="gelu")(L.zeros(2, 3)),
+    lambda L: L.nn.LSTM(3, 4, bias=1),
+    lambda L: L.nn.GRU(3, 4, batch_first="yes"),
+    lambda L: L.nn.LSTM(3, 4, proj_size=-1),
+    lambda L: L.nn.RNN(3, 4, dropout=True),
+    lambda L: L.nn.RNN(3, 4, 1, "sigmoid"),
+    lambda L: L.nn.RNN(3, 0),
+])
+def test_error_texts_match_torch(make):
+    _same_error(make)
+
+
+def test_dropout_with_one_layer_warns_like_torch():
+    with pytest.warns(UserWarning) as t_rec:
+        torch.nn.GRU(3, 4, dropout=0.5)
+    with pytest.warns(UserWarning) as e_rec:
+        ember.nn.GRU(3, 4, dropout=0.5)
+    assert str(e_rec[0].message) == str(t_rec[0].message)
+
+
+@pytest.mark.parametrize("name,args,kwargs", [
+    ("RNN", (4, 6), {"bidirectional": 0}), ("RNN", (4, 6, 2, "relu"), {"dropout": 0.25}),
+    ("LSTM", (4, 6), {"batch_first": True, "proj_size": 2, "bias": False}),
+    ("RNNCell", (3, 5), {"nonlinearity": "relu", "bias": False}), ("LSTMCell", (3, 5), {}),
+])
+def test_reprs_match_torch(name, args, kwargs):
+    assert repr(getattr(ember.nn, name)(*args, **kwargs)) == \
+        repr(getattr(torch.nn, name)(*args, **kwargs))
+
+
+def test_public_state_helpers_match_torch():
+    """permute_hidden and the expected state sizes, as user subclasses call them."""
+    order = [2, 0, 1]
+    h, c = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((2, 3, 5))
+    results = []
+    for lib in (torch, ember):
+        mod = lib.nn.LSTM(3, 5, bidirectional=True, proj_size=4)
+        packed_sizes = lib.tensor([3, 2, 1])
+        x = lib.zeros(7, 3)
+        permuted = mod.permute_hidden([lib.tensor(h), lib.tensor(c)], lib.tensor(order))
+        results.append((
+            [np.asarray(p.tolist()) for p in permuted], type(permuted).__name__,
+            tuple(mod.get_expected_hidden_size(x, packed_sizes)),
+            tuple(mod.get_expected_cell_size(x, packed_sizes)),
+            tuple(lib.nn.GRU(3, 2, batch_first=True).get_expected_hidden_size(
+                lib.zeros(6, 4, 3), None)),
+            mod.permute_hidden(None, None)))
+    (t_parts, *t_rest), (e_parts, *e_rest) = results
+    assert e_rest == t_rest
+    for e_part, t_part in zip(e_parts, t_parts):
+        np.testing.assert_array_equal(e_part, t_part)

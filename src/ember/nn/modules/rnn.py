@@ -6,6 +6,9 @@ and initialisation U(-1/sqrt(hidden), 1/sqrt(hidden)) are PyTorch's, so state_di
 between the two unchanged. Each layer and direction runs as one fused Function
 (``ember._ops.rnn.RecurrentLayer``): one GEMM for the input projections of the whole
 sequence, one per time step for the recurrent part.
+
+A hidden state is one tensor, or LSTM's (h, c) pair; ``_each`` maps over either, so the
+batching, permuting and zero-filling of states is written once for all three modes.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import math
 import numbers
 import warnings
 
-from ..._ops.creation import zeros
+from ..._ops.creation import empty, zeros
 from ..._ops.rnn import GATES, RecurrentLayer, gru_cell, lstm_cell, rnn_cell, step_slices
 from ..._ops.shape import cat, stack
 from ..._tensor import Tensor
@@ -26,9 +29,45 @@ from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
+_RNN_MODES = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
 
-def _apply_permutation(tensor: Tensor, permutation: Tensor, dim: int = 1) -> Tensor:
-    return tensor.index_select(dim, permutation)
+# extra_repr shows a setting only when it differs from its default (identity for bools,
+# so bidirectional=0 still shows, as in torch)
+_LAYER_REPR = (("proj_size", 0), ("num_layers", 1), ("bias", True), ("batch_first", False),
+               ("dropout", 0), ("bidirectional", False))
+_CELL_REPR = (("bias", True), ("nonlinearity", "tanh"))
+
+
+def _each(state, fn):
+    """``fn`` applied to a hidden state: one tensor, or LSTM's (h, c) pair (a tuple back)."""
+    if isinstance(state, (tuple, list)):
+        return tuple(fn(part) for part in state)
+    return fn(state)
+
+
+def _describe(module, shown):
+    """'input_size, hidden_size' then ``name=value`` for each non-default setting."""
+    settings = vars(module)
+    parts = [f"{module.input_size}, {module.hidden_size}"]
+    for name, default in shown:
+        value = settings.get(name, default)
+        differs = value is not default if isinstance(default, bool) else value != default
+        if differs:
+            parts.append(f"{name}={value}")
+    return ", ".join(parts)
+
+
+def _init_uniform(module):
+    """Every parameter from U(-1/sqrt(hidden), 1/sqrt(hidden)), in registration order so
+    that seeded draws match torch's."""
+    bound = 0 if module.hidden_size <= 0 else 1.0 / math.sqrt(module.hidden_size)
+    for param in module.parameters():
+        init.uniform_(param, -bound, bound)
+
+
+def _refuse_proj_size(kwargs):
+    if "proj_size" in kwargs:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
 
 
 class RNNBase(Module):
@@ -53,50 +92,53 @@ class RNNBase(Module):
                  bidirectional: bool = False, proj_size: int = 0, device=None,
                  dtype=None) -> None:
         super().__init__()
-        self.mode = mode
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bias = bias
-        self.batch_first = batch_first
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout = float(dropout)
-        self.bidirectional = bidirectional
-        self.proj_size = proj_size
-        num_directions = 2 if bidirectional else 1
+        self.bidirectional, self.proj_size = bidirectional, proj_size
         _check_arguments(mode, input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, proj_size)
-        gate_size = GATES[mode] * hidden_size
+        # names per (layer, direction), and flattened: both are torch's attributes
         self._flat_weights_names: list[str] = []
         self._all_weights: list[list[str]] = []
-        factory = {"device": device, "dtype": dtype}
-        real_hidden_size = proj_size if proj_size > 0 else hidden_size
-        for layer in range(num_layers):
-            for direction in range(num_directions):
-                layer_input_size = input_size if layer == 0 else real_hidden_size * num_directions
-                shapes = [(gate_size, layer_input_size), (gate_size, real_hidden_size)]
-                names = ["weight_ih_l{}{}", "weight_hh_l{}{}"]
-                if bias:
-                    shapes += [(gate_size,), (gate_size,)]
-                    names += ["bias_ih_l{}{}", "bias_hh_l{}{}"]
-                if proj_size > 0:
-                    shapes.append((proj_size, hidden_size))
-                    names.append("weight_hr_l{}{}")
-                suffix = "_reverse" if direction == 1 else ""
-                names = [name.format(layer, suffix) for name in names]
-                for name, shape in zip(names, shapes):
-                    setattr(self, name, Parameter(_empty(shape, **factory)))
-                self._flat_weights_names.extend(names)
-                self._all_weights.append(names)
+        for index in range(num_layers * self._directions()):
+            names = []
+            for name, shape in self._layer_parameters(index):
+                setattr(self, name, Parameter(empty(shape, device=device, dtype=dtype)))
+                names.append(name)
+            self._flat_weights_names += names
+            self._all_weights.append(names)
         self._init_flat_weights()
         self.reset_parameters()
+
+    def _directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _state_width(self) -> int:
+        """Size of h: the projection's when there is one, else hidden_size."""
+        return self.proj_size or self.hidden_size
+
+    def _layer_parameters(self, index):
+        """(name, shape) of layer-direction ``index`` in torch's registration order."""
+        layer, direction = divmod(index, self._directions())
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        rows = GATES[self.mode] * self.hidden_size
+        fed = self.input_size if layer == 0 else self._state_width() * self._directions()
+        specs = [("weight_ih", (rows, fed)), ("weight_hh", (rows, self._state_width()))]
+        if self.bias:
+            specs += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
+        if self.proj_size > 0:
+            specs.append(("weight_hr", (self.proj_size, self.hidden_size)))
+        return [(kind + suffix, shape) for kind, shape in specs]
 
     def _init_flat_weights(self) -> None:
         self._flat_weights = [getattr(self, name, None) for name in self._flat_weights_names]
 
     def __setattr__(self, attr, value) -> None:
-        names = self.__dict__.get("_flat_weights_names")
-        if names is not None and attr in names and "_flat_weights" in self.__dict__:
-            self._flat_weights[names.index(attr)] = value
+        # a reassigned weight must also replace its entry in the list the layers read
+        names, flat = self.__dict__.get("_flat_weights_names"), self.__dict__.get("_flat_weights")
+        if flat is not None and names is not None and attr in names:
+            flat[names.index(attr)] = value
         super().__setattr__(attr, value)
 
     def flatten_parameters(self) -> None:
@@ -105,13 +147,11 @@ class RNNBase(Module):
 
     def _apply(self, fn, recurse=True):
         result = super()._apply(fn, recurse)
-        self._init_flat_weights()
+        self._init_flat_weights()       # .to()/.double() made new parameter objects
         return result
 
     def reset_parameters(self) -> None:
-        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for weight in self.parameters():
-            init.uniform_(weight, -stdv, stdv)
+        _init_uniform(self)
 
     @property
     def all_weights(self) -> list[list[Parameter]]:
@@ -126,57 +166,44 @@ class RNNBase(Module):
                 f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight_dtype})."
                 f" Convert input: input.to({weight_dtype}), or convert model: "
                 f"model.to({input.dtype})")
-        expected_input_dim = 2 if batch_sizes is not None else 3
-        if input.dim() != expected_input_dim:
-            raise RuntimeError(
-                f"input must have {expected_input_dim} dimensions, got {input.dim()}")
-        if self.input_size != input.size(-1):
+        rank = 3 if batch_sizes is None else 2        # packed data has no batch dim
+        if input.dim() != rank:
+            raise RuntimeError(f"input must have {rank} dimensions, got {input.dim()}")
+        features = input.size(-1)
+        if features != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {input.size(-1)}")
+                               f"{self.input_size}, got {features}")
 
     def get_expected_hidden_size(self, input: Tensor, batch_sizes) -> tuple[int, int, int]:
-        size = self.proj_size if self.proj_size > 0 else self.hidden_size
-        return self._expected_state_size(input, batch_sizes, size)
+        return self._expected_state_size(input, batch_sizes, self._state_width())
 
     def _expected_state_size(self, input: Tensor, batch_sizes,
                              size: int) -> tuple[int, int, int]:
         """(layers * directions, batch, size): the shape of h0 (and LSTM's c0)."""
-        if batch_sizes is not None:
-            mini_batch = int(batch_sizes[0])
+        if batch_sizes is None:
+            batch = input.size(0 if self.batch_first else 1)
         else:
-            mini_batch = input.size(0) if self.batch_first else input.size(1)
-        num_directions = 2 if self.bidirectional else 1
-        return (self.num_layers * num_directions, mini_batch, size)
+            batch = int(batch_sizes[0])                # the first step has every sequence
+        return (self.num_layers * self._directions(), batch, size)
 
     def check_hidden_size(self, hx: Tensor, expected_hidden_size,
                           msg: str = "Expected hidden size {}, got {}") -> None:
-        if tuple(hx.size()) != tuple(expected_hidden_size):
-            raise RuntimeError(msg.format(tuple(expected_hidden_size), list(hx.size())))
+        expected = tuple(expected_hidden_size)
+        if tuple(hx.size()) != expected:
+            raise RuntimeError(msg.format(expected, list(hx.size())))
 
     def check_forward_args(self, input: Tensor, hidden: Tensor, batch_sizes) -> None:
         self.check_input(input, batch_sizes)
         self.check_hidden_size(hidden, self.get_expected_hidden_size(input, batch_sizes))
 
-    def permute_hidden(self, hx: Tensor, permutation):
+    def permute_hidden(self, hx, permutation):
+        """Reorder the batch dim of a state (packed sequences sort by length)."""
         if permutation is None:
             return hx
-        return _apply_permutation(hx, permutation)
+        return _each(hx, lambda part: part.index_select(1, permutation))
 
     def extra_repr(self) -> str:
-        s = "{input_size}, {hidden_size}"
-        if self.proj_size != 0:
-            s += ", proj_size={proj_size}"
-        if self.num_layers != 1:
-            s += ", num_layers={num_layers}"
-        if self.bias is not True:
-            s += ", bias={bias}"
-        if self.batch_first is not False:
-            s += ", batch_first={batch_first}"
-        if self.dropout != 0:
-            s += ", dropout={dropout}"
-        if self.bidirectional is not False:
-            s += ", bidirectional={bidirectional}"
-        return s.format(**self.__dict__)
+        return _describe(self, _LAYER_REPR)
 
     # -- the computation --------------------------------------------------------------------
 
@@ -187,108 +214,115 @@ class RNNBase(Module):
         the caller's layout back.
         """
         if isinstance(input, PackedSequence):
-            data, batch_sizes, sorted_indices, unsorted_indices = input
-            steps = step_slices(batch_sizes.tolist(), None, None)
-            batch = int(batch_sizes[0])
-            if hx is None:
-                hx = self._zero_state(batch, data)
-            else:
-                hx = self.permute_hidden(hx, sorted_indices)
-            self._check_all(data, hx, batch_sizes)
-
-            def restore(rows, hidden):
-                packed = PackedSequence(rows, batch_sizes, sorted_indices, unsorted_indices)
-                return packed, self.permute_hidden(hidden, unsorted_indices)
-
-            return data, steps, batch, hx, restore
+            return self._prepare_packed(input, hx)
         if input.dim() not in (2, 3):
+            tensor_word = " tensor" if name == "RNN" else ""
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D"
-                             f"{' tensor' if name == 'RNN' else ''} instead")
-        is_batched = input.dim() == 3
+                             f"{tensor_word} instead")
+        batched = input.dim() == 3
         batch_dim = 0 if self.batch_first else 1
-        if not is_batched:
+        if not batched:
             input = input.unsqueeze(batch_dim)
-        hx = self._batch_hidden(hx, is_batched)
         if hx is None:
-            batch = input.size(batch_dim)
-            hx = self._zero_state(batch, input)
-        self._check_all(input, hx, None)
+            hx = self._zero_state(input.size(batch_dim), input)
+        else:
+            hx = self._batch_hidden(hx, batched)
+        self.check_forward_args(input, hx, None)
         time_major = input.transpose(0, 1) if self.batch_first else input
-        length, batch = time_major.shape[0], time_major.shape[1]
+        length, batch, features = time_major.shape
         if length == 0:
             raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
-        rows = time_major.reshape(length * batch, time_major.shape[2])
-        steps = step_slices(None, batch, length)
 
         def restore(rows_out, hidden):
             output = rows_out.reshape(length, batch, rows_out.shape[-1])
             if self.batch_first:
                 output = output.transpose(0, 1)
-            if not is_batched:
-                output = output.squeeze(batch_dim)
-                hidden = _squeeze_hidden(hidden)
-            return output, hidden
+            if batched:
+                return output, hidden
+            return output.squeeze(batch_dim), _each(hidden, lambda part: part.squeeze(1))
 
-        return rows, steps, batch, hx, restore
+        rows = time_major.reshape(length * batch, features)
+        return rows, step_slices(None, batch, length), batch, hx, restore
+
+    def _prepare_packed(self, input, hx):
+        data, batch_sizes, sorted_indices, unsorted_indices = input
+        batch = int(batch_sizes[0])
+        hx = (self._zero_state(batch, data) if hx is None
+              else self.permute_hidden(hx, sorted_indices))
+        self.check_forward_args(data, hx, batch_sizes)
+
+        def restore(rows, hidden):
+            packed = PackedSequence(rows, batch_sizes, sorted_indices, unsorted_indices)
+            return packed, self.permute_hidden(hidden, unsorted_indices)
+
+        steps = step_slices(batch_sizes.tolist(), None, None)
+        return data, steps, batch, hx, restore
+
+    def _state_widths(self):
+        """Last-dim sizes of the state's parts: (h,) or LSTM's (h, c)."""
+        return (self._state_width(),)
 
     def _zero_state(self, batch, like):
-        num_directions = 2 if self.bidirectional else 1
-        size = self.proj_size if self.proj_size > 0 else self.hidden_size
-        return zeros((self.num_layers * num_directions, batch, size), dtype=like.dtype,
-                     device=like.device)
+        lead = self.num_layers * self._directions()
+        parts = tuple(zeros((lead, batch, width), dtype=like.dtype, device=like.device)
+                      for width in self._state_widths())
+        return parts if len(parts) > 1 else parts[0]
 
     def _batch_hidden(self, hx, is_batched):
-        if hx is None:
-            return None
-        if is_batched:
-            if hx.dim() != 3:
-                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
-                                   f"{hx.dim()}-D tensor")
-            return hx
-        if hx.dim() != 2:
-            raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got "
-                               f"{hx.dim()}-D tensor")
-        return hx.unsqueeze(1)
+        """Check the state's rank against the input's; unbatched states gain dim 1."""
+        parts = tuple(hx) if len(self._state_widths()) > 1 else (hx,)
+        want = 3 if is_batched else 2
+        ranks = [part.dim() for part in parts]
+        if any(rank != want for rank in ranks):
+            layout = "batched 3-D" if is_batched else "unbatched 2-D"
+            if len(ranks) > 1:
+                got = f"({', '.join(f'{r}-D' for r in ranks)}) tensors"
+                raise RuntimeError(f"For {layout} input, hx and cx should also be {want}-D "
+                                   f"but got {got}")
+            raise RuntimeError(f"For {layout} input, hx should also be {want}-D but got "
+                               f"{ranks[0]}-D tensor")
+        return hx if is_batched else _each(hx, lambda part: part.unsqueeze(1))
 
-    def _check_all(self, input, hx, batch_sizes):
-        self.check_forward_args(input, hx, batch_sizes)
+    def _layer_weights(self, index, per_direction):
+        """(w_ih, w_hh, b_ih, b_hh, w_hr) of layer-direction ``index``; absent ones None."""
+        group = self._flat_weights[index * per_direction:(index + 1) * per_direction]
+        biases = tuple(group[2:4]) if self.bias else (None, None)
+        return (group[0], group[1], *biases, group[-1] if self.proj_size > 0 else None)
 
     def _run(self, rows, steps, h0, c0):
         """All layers and directions; returns (output rows, h_n, c_n or None)."""
-        num_directions = 2 if self.bidirectional else 1
         lstm = self.mode == "LSTM"
-        final_h, final_c = [], []
-        layer_input = rows
-        weights = self._flat_weights
+        first_weight = self._flat_weights[0]
         for state in (h0, c0) if lstm else (h0,):
-            if state.dtype != weights[0].dtype:
-                raise _state_dtype_error(state, weights[0], lstm)
-        per_direction = len(weights) // (self.num_layers * num_directions)
+            if state.dtype != first_weight.dtype:
+                raise _state_dtype_error(state, first_weight, lstm)
+        directions = self._directions()
+        per_direction = len(self._flat_weights) // (self.num_layers * directions)
+        finals = []                    # (h_n,) or (h_n, c_n) per layer-direction, in order
+        layer_input = rows
         for layer in range(self.num_layers):
             outputs = []
-            for direction in range(num_directions):
-                index = layer * num_directions + direction
-                params = weights[index * per_direction:(index + 1) * per_direction]
-                w_ih, w_hh = params[0], params[1]
-                b_ih, b_hh = (params[2], params[3]) if self.bias else (None, None)
-                w_hr = params[-1] if self.proj_size > 0 else None
-                result = RecurrentLayer.apply(
-                    layer_input, w_ih, w_hh, b_ih, b_hh, w_hr, h0[index],
-                    c0[index] if lstm else None, self.mode, steps, direction == 1)
-                outputs.append(result[0])
-                final_h.append(result[1])
-                if lstm:
-                    final_c.append(result[2])
-            layer_input = outputs[0] if num_directions == 1 else cat(outputs, 1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
+            for index in range(layer * directions, (layer + 1) * directions):
+                out, *final = RecurrentLayer.apply(
+                    layer_input, *self._layer_weights(index, per_direction), h0[index],
+                    c0[index] if lstm else None, self.mode, steps, index % directions == 1)
+                outputs.append(out)
+                finals.append(final)
+            layer_input = cat(outputs, 1) if len(outputs) > 1 else outputs[0]
+            last = layer == self.num_layers - 1
+            if self.training and self.dropout and not last:
                 layer_input = F.dropout(layer_input, self.dropout, True)
-        return layer_input, stack(final_h, 0), (stack(final_c, 0) if lstm else None)
+        h_n = stack([final[0] for final in finals], 0)
+        c_n = stack([final[1] for final in finals], 0) if lstm else None
+        return layer_input, h_n, c_n
 
     def forward(self, input, hx=None):
-        name = "RNN" if self.mode.startswith("RNN") else self.mode
+        lstm = self.mode == "LSTM"
+        name = "RNN" if self.mode in _RNN_MODES.values() else self.mode
         rows, steps, _, hx, restore = self._prepare(input, hx, name)
-        output, h_n, _ = self._run(rows, steps, hx, None)
-        return restore(output, h_n)
+        h0, c0 = (hx[0], hx[1]) if lstm else (hx, None)
+        output, h_n, c_n = self._run(rows, steps, h0, c0)
+        return restore(output, (h_n, c_n) if lstm else h_n)
 
 
 def _state_dtype_error(state, weight, lstm):
@@ -303,40 +337,26 @@ def _state_dtype_error(state, weight, lstm):
                         f"{type_name(state._data.dtype)} and {type_name(weight._data.dtype)}")
 
 
-def _squeeze_hidden(hidden):
-    if isinstance(hidden, tuple):
-        return tuple(h.squeeze(1) for h in hidden)
-    return hidden.squeeze(1)
-
-
-def _empty(shape, device=None, dtype=None):
-    from ..._ops.creation import empty
-
-    return empty(shape, device=device, dtype=dtype)
-
-
 def _check_arguments(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
                      proj_size):
-    if (not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1
-            or isinstance(dropout, bool)):
+    """Constructor checks in torch's order (the first failing one is reported)."""
+    is_probability = (isinstance(dropout, numbers.Number) and not isinstance(dropout, bool)
+                      and 0 <= dropout <= 1)
+    if not is_probability:
         raise ValueError("dropout should be a number in range [0, 1] representing the "
                          "probability of an element being zeroed")
     if dropout > 0 and num_layers == 1:
         warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
                       "non-zero dropout expects num_layers greater than 1, but got "
                       f"dropout={dropout} and num_layers={num_layers}", stacklevel=3)
-    if not isinstance(bias, bool):
-        raise TypeError(f"bias should be of type bool, got: {type(bias).__name__}")
-    if not isinstance(batch_first, bool):
-        raise TypeError(f"batch_first should be of type bool, got: {type(batch_first).__name__}")
-    if not isinstance(input_size, int):
-        raise TypeError(f"input_size should be of type int, got: {type(input_size).__name__}")
-    if input_size <= 0:
-        raise ValueError("input_size must be greater than zero")
-    if not isinstance(hidden_size, int):
-        raise TypeError(f"hidden_size should be of type int, got: {type(hidden_size).__name__}")
-    if hidden_size <= 0:
-        raise ValueError("hidden_size must be greater than zero")
+    typed = (("bias", bias, bool), ("batch_first", batch_first, bool),
+             ("input_size", input_size, int), ("hidden_size", hidden_size, int))
+    for label, value, kind in typed:
+        if not isinstance(value, kind):
+            raise TypeError(f"{label} should be of type {kind.__name__}, got: "
+                            f"{type(value).__name__}")
+        if kind is int and value <= 0:
+            raise ValueError(f"{label} must be greater than zero")
     if num_layers <= 0:
         raise ValueError("num_layers must be greater than zero")
     if proj_size < 0:
@@ -360,21 +380,17 @@ class RNN(RNNBase):
     """
 
     def __init__(self, *args, **kwargs):
-        if "proj_size" in kwargs:
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        _refuse_proj_size(kwargs)
+        # nonlinearity is the 4th positional argument in torch's signature
         if len(args) > 3:
-            self.nonlinearity = args[3]
-            args = args[:3] + args[4:]
+            nonlinearity, args = args[3], args[:3] + args[4:]
         else:
-            self.nonlinearity = kwargs.pop("nonlinearity", "tanh")
-        if self.nonlinearity == "tanh":
-            mode = "RNN_TANH"
-        elif self.nonlinearity == "relu":
-            mode = "RNN_RELU"
-        else:
-            raise ValueError(f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' "
+            nonlinearity = kwargs.pop("nonlinearity", "tanh")
+        self.nonlinearity = nonlinearity
+        if not (isinstance(nonlinearity, str) and nonlinearity in _RNN_MODES):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' "
                              "or 'relu'.")
-        super().__init__(mode, *args, **kwargs)
+        super().__init__(_RNN_MODES[nonlinearity], *args, **kwargs)
 
 
 class LSTM(RNNBase):
@@ -393,45 +409,19 @@ class LSTM(RNNBase):
     def __init__(self, *args, **kwargs):
         super().__init__("LSTM", *args, **kwargs)
 
+    def _state_widths(self):
+        return (self._state_width(), self.hidden_size)
+
     def get_expected_cell_size(self, input: Tensor, batch_sizes) -> tuple[int, int, int]:
         return self._expected_state_size(input, batch_sizes, self.hidden_size)
 
     def check_forward_args(self, input: Tensor, hidden, batch_sizes) -> None:
         self.check_input(input, batch_sizes)
-        self.check_hidden_size(hidden[0], self.get_expected_hidden_size(input, batch_sizes),
-                               "Expected hidden[0] size {}, got {}")
-        self.check_hidden_size(hidden[1], self.get_expected_cell_size(input, batch_sizes),
-                               "Expected hidden[1] size {}, got {}")
-
-    def permute_hidden(self, hx, permutation):
-        if permutation is None:
-            return hx
-        return (_apply_permutation(hx[0], permutation), _apply_permutation(hx[1], permutation))
-
-    def _zero_state(self, batch, like):
-        num_directions = 2 if self.bidirectional else 1
-        h_zeros = super()._zero_state(batch, like)
-        c_zeros = zeros((self.num_layers * num_directions, batch, self.hidden_size),
-                        dtype=like.dtype, device=like.device)
-        return (h_zeros, c_zeros)
-
-    def _batch_hidden(self, hx, is_batched):
-        if hx is None:
-            return None
-        if is_batched:
-            if hx[0].dim() != 3 or hx[1].dim() != 3:
-                raise RuntimeError(f"For batched 3-D input, hx and cx should also be 3-D but "
-                                   f"got ({hx[0].dim()}-D, {hx[1].dim()}-D) tensors")
-            return hx
-        if hx[0].dim() != 2 or hx[1].dim() != 2:
-            raise RuntimeError(f"For unbatched 2-D input, hx and cx should also be 2-D but got "
-                               f"({hx[0].dim()}-D, {hx[1].dim()}-D) tensors")
-        return (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
-
-    def forward(self, input, hx=None):
-        rows, steps, _, hx, restore = self._prepare(input, hx, "LSTM")
-        output, h_n, c_n = self._run(rows, steps, hx[0], hx[1])
-        return restore(output, (h_n, c_n))
+        expected = (self.get_expected_hidden_size(input, batch_sizes),
+                    self.get_expected_cell_size(input, batch_sizes))
+        for position in (0, 1):
+            self.check_hidden_size(hidden[position], expected[position],
+                                   f"Expected hidden[{position}] size {{}}, got {{}}")
 
 
 class GRU(RNNBase):
@@ -442,8 +432,7 @@ class GRU(RNNBase):
     """
 
     def __init__(self, *args, **kwargs):
-        if "proj_size" in kwargs:
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        _refuse_proj_size(kwargs)
         super().__init__("GRU", *args, **kwargs)
 
 
@@ -451,73 +440,80 @@ class GRU(RNNBase):
 
 
 class RNNCellBase(Module):
-    """Parameters of a single recurrent step: weight_ih, weight_hh, bias_ih, bias_hh."""
+    """Parameters of a single recurrent step: weight_ih, weight_hh, bias_ih, bias_hh.
+
+    Subclasses set ``_label`` (the name in error texts) and ``_states`` (1, or 2 for
+    LSTM's (h, c)); ``_batched`` validates and batches input and state for all three."""
 
     __constants__ = ["input_size", "hidden_size", "bias"]
+    _label = "RNNCellBase"
+    _states = 1
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
                  device=None, dtype=None) -> None:
         super().__init__()
-        factory = {"device": device, "dtype": dtype}
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.bias = bias
-        self.weight_ih = Parameter(_empty((num_chunks * hidden_size, input_size), **factory))
-        self.weight_hh = Parameter(_empty((num_chunks * hidden_size, hidden_size), **factory))
-        if bias:
-            self.bias_ih = Parameter(_empty((num_chunks * hidden_size,), **factory))
-            self.bias_hh = Parameter(_empty((num_chunks * hidden_size,), **factory))
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        rows = num_chunks * hidden_size
+        shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size),
+                  "bias_ih": (rows,), "bias_hh": (rows,)}
+        for name, shape in shapes.items():
+            wanted = bias or name.startswith("weight")
+            self.register_parameter(
+                name, Parameter(empty(shape, device=device, dtype=dtype)) if wanted else None)
         self.reset_parameters()
 
     def extra_repr(self) -> str:
-        s = "{input_size}, {hidden_size}"
-        if "bias" in self.__dict__ and self.bias is not True:
-            s += ", bias={bias}"
-        if "nonlinearity" in self.__dict__ and self.nonlinearity != "tanh":
-            s += ", nonlinearity={nonlinearity}"
-        return s.format(**self.__dict__)
+        return _describe(self, _CELL_REPR)
 
     def reset_parameters(self) -> None:
-        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for weight in self.parameters():
-            init.uniform_(weight, -stdv, stdv)
+        _init_uniform(self)
 
-    def _batch(self, input, hx, name, hidden_word="hidden"):
+    def _batched(self, input, hx):
+        """(input as (N, in), state parts as (N, hidden) each, whether input was batched);
+        a missing state is zeros."""
+        label = self._label
         if input.dim() not in (1, 2):
-            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
-        if hx is not None and hx.dim() not in (1, 2):
-            raise ValueError(f"{name}: Expected {hidden_word} to be 1D or 2D, got {hx.dim()}D "
+            raise ValueError(f"{label}: Expected input to be 1D or 2D, got {input.dim()}D "
                              "instead")
-        is_batched = input.dim() == 2
-        if not is_batched:
+        parts = None if hx is None else (tuple(hx) if self._states > 1 else (hx,))
+        names = ("hidden",) if self._states == 1 else tuple(f"hx[{i}]" for i in range(2))
+        for part_name, part in zip(names, parts or ()):
+            if part.dim() not in (1, 2):
+                raise ValueError(f"{label}: Expected {part_name} to be 1D or 2D, got "
+                                 f"{part.dim()}D instead")
+        batched = input.dim() == 2
+        if not batched:
             input = input.unsqueeze(0)
-        if hx is None:
-            hx = zeros((input.size(0), self.hidden_size), dtype=input.dtype,
-                       device=input.device)
-        elif not is_batched:
-            hx = hx.unsqueeze(0)
-        self._check_cell(input, hx, hidden_word)
-        return input, hx, is_batched
+        if parts is None:
+            blank = zeros((input.size(0), self.hidden_size), dtype=input.dtype,
+                          device=input.device)
+            parts = (blank,) * self._states
+        elif not batched:
+            parts = tuple(part.unsqueeze(0) for part in parts)
+        self._check_cell(input, parts[0])
+        return input, parts, batched
 
-    def _check_cell(self, input, hx, hidden_word):
-        if input.size(1) != self.input_size:
-            raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} "
+    def _check_cell(self, input, hx):
+        batch, features = input.size(0), input.size(1)
+        if features != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {features} "
                                f"expected {self.input_size}")
-        if input.size(0) != hx.size(0):
-            raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden0 batch "
+        if batch != hx.size(0):
+            raise RuntimeError(f"Input batch size {batch} doesn't match hidden0 batch "
                                f"size {hx.size(0)}")
         if hx.size(1) != self.hidden_size:
             raise RuntimeError(f"hidden0 has inconsistent hidden_size: got {hx.size(1)}, "
                                f"expected {self.hidden_size}")
 
+    def _weights(self):
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+
 
 class RNNCell(RNNCellBase):
     """One Elman RNN step: ``h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)``."""
 
-    __constants__ = ["input_size", "hidden_size", "bias", "nonlinearity"]
+    __constants__ = [*RNNCellBase.__constants__, "nonlinearity"]
+    _label = "RNNCell"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", device=None, dtype=None) -> None:
@@ -526,16 +522,18 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        input, hx, is_batched = self._batch(input, hx, "RNNCell")
-        if self.nonlinearity not in ("tanh", "relu"):
+        input, (h,), batched = self._batched(input, hx)
+        if self.nonlinearity not in tuple(_RNN_MODES):
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
-        ret = rnn_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-                       self.nonlinearity)
-        return ret if is_batched else ret.squeeze(0)
+        out = rnn_cell(input, h, *self._weights(), self.nonlinearity)
+        return out if batched else out.squeeze(0)
 
 
 class LSTMCell(RNNCellBase):
     """One LSTM step; returns (h', c')."""
+
+    _label = "LSTMCell"
+    _states = 2
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
                  dtype=None) -> None:
@@ -543,31 +541,15 @@ class LSTMCell(RNNCellBase):
                          dtype=dtype)
 
     def forward(self, input: Tensor, hx=None):
-        if input.dim() not in (1, 2):
-            raise ValueError(f"LSTMCell: Expected input to be 1D or 2D, got {input.dim()}D "
-                             "instead")
-        if hx is not None:
-            for idx, value in enumerate(hx):
-                if value.dim() not in (1, 2):
-                    raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got "
-                                     f"{value.dim()}D instead")
-        is_batched = input.dim() == 2
-        if not is_batched:
-            input = input.unsqueeze(0)
-        if hx is None:
-            state = zeros((input.size(0), self.hidden_size), dtype=input.dtype,
-                          device=input.device)
-            hx = (state, state)
-        elif not is_batched:
-            hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
-        self._check_cell(input, hx[0], "hidden")
-        h, c = lstm_cell(input, hx[0], hx[1], self.weight_ih, self.weight_hh, self.bias_ih,
-                         self.bias_hh)
-        return (h, c) if is_batched else (h.squeeze(0), c.squeeze(0))
+        input, (h, c), batched = self._batched(input, hx)
+        pair = lstm_cell(input, h, c, *self._weights())
+        return tuple(pair) if batched else tuple(part.squeeze(0) for part in pair)
 
 
 class GRUCell(RNNCellBase):
     """One GRU step (gates r, z, n)."""
+
+    _label = "GRUCell"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
                  dtype=None) -> None:
@@ -575,6 +557,6 @@ class GRUCell(RNNCellBase):
                          dtype=dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        input, hx, is_batched = self._batch(input, hx, "GRUCell")
-        ret = gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
-        return ret if is_batched else ret.squeeze(0)
+        input, (h,), batched = self._batched(input, hx)
+        out = gru_cell(input, h, *self._weights())
+        return out if batched else out.squeeze(0)
