@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -475,3 +476,38 @@ def test_no_orphan_workers_after_interpreter_exit_or_parent_kill(ending):
     assert not any(_alive(pid) for pid in pids)
     if ending == "sys.exit(0)":
         assert result.returncode == 0 and "Traceback" not in result.stderr
+
+
+def test_persistent_workers_over_uneven_iterable_shards_match_torch():
+    """A worker whose shard ends first is left out for the rest of the epoch but, being
+    persistent, serves the next epoch again: two epochs give the same batches as torch."""
+    results = []
+    for lib in (ember, torch):
+        loader = lib.utils.data.DataLoader(_make_range_stream(lib, 0, 7, True), batch_size=2,
+                                           num_workers=2, persistent_workers=True)
+        results.append([[b.tolist() for b in loader] for _ in range(2)])
+    assert results[0] == results[1]
+
+
+def test_overrun_warning_with_workers_matches_torch():
+    """len(loader) promised fewer batches than the unsharded replicas produce."""
+    messages = []
+    for lib in (ember, torch):
+        class Sized(lib.utils.data.IterableDataset):
+            def __iter__(self):
+                return iter(range(3))
+
+            def __len__(self):
+                return 3
+
+            def __repr__(self):
+                return "Sized()"
+
+        loader = lib.utils.data.DataLoader(Sized(), batch_size=None, num_workers=2)
+        assert len(loader) == 3
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert len(list(loader)) == 6
+        messages.append(sorted({str(w.message) for w in caught
+                                if "was reported" in str(w.message)}))
+    assert messages[0] == messages[1] and messages[0]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import atexit
 import functools
 import itertools
-import math
 import multiprocessing
 import os
 import queue
@@ -31,6 +30,12 @@ import ember as _ember
 
 from . import _shared
 from ._collate import default_collate, default_convert
+from ._loader_options import (  # noqa: F401 - the sampler keeps PyTorch's import path
+    _InfiniteConstantSampler,
+    checked_prefetch,
+    index_samplers,
+    refuse_map_options,
+)
 from ._worker import (
     POLL_INTERVAL,
     ExceptionWrapper,
@@ -44,7 +49,7 @@ from ._worker import (
 from .datapipes.datapipe import IterDataPipe, MapDataPipe
 from .dataset import Dataset, IterableDataset
 from .graph_settings import apply_random_seed, apply_sharding, apply_shuffle_settings
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .sampler import Sampler
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -54,14 +59,6 @@ __all__ = ["DataLoader"]
 _live_iterators: weakref.WeakSet = weakref.WeakSet()
 _iterator_ids = itertools.count()
 _SHUTDOWN_GRACE = 0.5  # seconds, for all workers together
-
-
-class _InfiniteConstantSampler(Sampler):
-    """The placeholder sampler of an IterableDataset: yields None forever."""
-
-    def __iter__(self):
-        while True:
-            yield None
 
 
 def _pin(data):
@@ -117,24 +114,8 @@ class DataLoader(Generic[T_co]):
                  generator=None, *, prefetch_factor: int | None = None,
                  persistent_workers: bool = False, pin_memory_device: str = "",
                  in_order: bool = True) -> None:
-        if num_workers < 0:
-            raise ValueError("num_workers option should be non-negative; "
-                             "use num_workers=0 to disable multiprocessing.")
-        if timeout < 0:
-            raise ValueError("timeout option should be non-negative")
-        if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError(
-                "prefetch_factor option could only be specified in multiprocessing."
-                "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor "
-                "to None."
-            )
-        if num_workers > 0 and prefetch_factor is None:
-            prefetch_factor = 2
-        elif prefetch_factor is not None and prefetch_factor < 0:
-            raise ValueError("prefetch_factor option should be non-negative")
-        if persistent_workers and num_workers == 0:
-            raise ValueError("persistent_workers option needs num_workers > 0")
-
+        prefetch_factor = checked_prefetch(num_workers, timeout, prefetch_factor,
+                                            persistent_workers)
         self.dataset = dataset
         self.num_workers = num_workers
         self.prefetch_factor = prefetch_factor
@@ -147,43 +128,15 @@ class DataLoader(Generic[T_co]):
 
         self._is_iterable = isinstance(dataset, IterableDataset)
         if self._is_iterable:
-            if isinstance(dataset, IterDataPipe):
+            refuse_map_options(dataset, shuffle, sampler, batch_sampler)
+            if isinstance(dataset, IterDataPipe) and shuffle is not None:
                 # a pipe takes the option: its shufflers are turned on or off (PyTorch)
-                if shuffle is not None:
-                    dataset = self.dataset = apply_shuffle_settings(dataset, shuffle=shuffle)
-            elif shuffle not in {False, None}:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified shuffle "
-                                 f"option, but got shuffle={shuffle}")
-            if sampler is not None:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified sampler "
-                                 f"option, but got sampler={sampler}")
-            if batch_sampler is not None:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified "
-                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
+                dataset = self.dataset = apply_shuffle_settings(dataset, shuffle=shuffle)
         else:
             shuffle = bool(shuffle)
-
-        if sampler is not None and shuffle:
-            raise ValueError("sampler option is mutually exclusive with shuffle")
-        if batch_sampler is not None:
-            if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
-                                 "shuffle, sampler, and drop_last")
-            batch_size = None
-            drop_last = False
-        elif batch_size is None and drop_last:
-            raise ValueError("batch_size=None option disables auto-batching and is mutually "
-                             "exclusive with drop_last")
-
-        if sampler is None:
-            if self._is_iterable:
-                sampler = _InfiniteConstantSampler()
-            elif shuffle:
-                sampler = RandomSampler(dataset, generator=generator)
-            else:
-                sampler = SequentialSampler(dataset)
-        if batch_size is not None and batch_sampler is None:
-            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        sampler, batch_sampler, batch_size, drop_last = index_samplers(
+            dataset, self._is_iterable, batch_size, shuffle, sampler, batch_sampler,
+            drop_last, generator)
 
         self.batch_size = batch_size
         self.drop_last = drop_last
@@ -191,10 +144,12 @@ class DataLoader(Generic[T_co]):
         self.batch_sampler = batch_sampler
         self.generator = generator
         if collate_fn is None:
-            collate_fn = default_collate if self._auto_collation else default_convert
+            # batches are collated; single samples (batch_size=None) only converted
+            collate_fn = default_collate if batch_sampler is not None else default_convert
         self.collate_fn = collate_fn
         self.persistent_workers = persistent_workers
         self.__initialized = True
+        # len(dataset) as reported by len(loader), to warn when an iterable overruns it
         self._IterableDataset_len_called = None
         self._iterator = None
         self.check_worker_number_rationality()
@@ -265,29 +220,31 @@ class DataLoader(Generic[T_co]):
     # -- iteration ---------------------------------------------------------------------
 
     def _get_iterator(self):
-        if self.num_workers == 0:
+        if not self.num_workers:
             return _SingleProcessIter(self)
-        self.check_worker_number_rationality()
+        self.check_worker_number_rationality()  # the settings may have changed since
         return _MultiProcessIter(self)
 
     def __iter__(self):
-        # Persistent workers live in one iterator reused (and reset) every epoch.
-        if self.persistent_workers and self.num_workers > 0:
-            if self._iterator is None:
-                self._iterator = self._get_iterator()
-            else:
-                self._iterator._reset(self)
-            return self._iterator
-        return self._get_iterator()
+        reuse = self.persistent_workers and self.num_workers > 0
+        if not reuse:
+            return self._get_iterator()
+        # persistent workers live in one iterator, reset at the start of each epoch
+        if self._iterator is not None:
+            self._iterator._reset(self)
+        else:
+            self._iterator = self._get_iterator()
+        return self._iterator
 
     def __len__(self) -> int:
-        if self._is_iterable:
-            length = self._IterableDataset_len_called = len(self.dataset)
-            if self.batch_size is not None:
-                length = length // self.batch_size if self.drop_last else math.ceil(
-                    length / self.batch_size)
-            return length
-        return len(self._index_sampler)
+        if not self._is_iterable:
+            return len(self._index_sampler)
+        samples = len(self.dataset)
+        self._IterableDataset_len_called = samples
+        if self.batch_size is None:
+            return samples
+        whole, partial = divmod(samples, self.batch_size)
+        return whole + (1 if partial and not self.drop_last else 0)
 
 
 def _world_size_and_rank() -> tuple[int, int]:
@@ -299,6 +256,10 @@ def _world_size_and_rank() -> tuple[int, int]:
     return 1, 0
 
 
+def _is_pipe(dataset) -> bool:
+    return isinstance(dataset, (IterDataPipe, MapDataPipe))
+
+
 def _sharding_worker_init_fn(worker_init_fn, world_size, rank_id, worker_id) -> None:
     """Shard the worker's pipe over every worker of every rank, then run the user's
     ``worker_init_fn``."""
@@ -308,46 +269,63 @@ def _sharding_worker_init_fn(worker_init_fn, world_size, rank_id, worker_id) -> 
         worker_init_fn(worker_id)
 
 
+# iterator attribute <- loader attribute, copied when an iterator is made (PyTorch's
+# iterators carry the same private names, which some user code reads)
+_FROM_LOADER = (
+    ("_dataset", "dataset"), ("_is_iterable", "_is_iterable"),
+    ("_IterableDataset_len_called", "_IterableDataset_len_called"),
+    ("_auto_collation", "_auto_collation"), ("_drop_last", "drop_last"),
+    ("_index_sampler", "_index_sampler"), ("_num_workers", "num_workers"),
+    ("_timeout", "timeout"), ("_collate_fn", "collate_fn"),
+    ("_persistent_workers", "persistent_workers"),
+)
+
+
+def _draw_seed(generator) -> int:
+    """One int64 from ``generator`` (the global one when None)."""
+    return int(_ember.empty((), dtype=_ember.int64).random_(generator=generator).item())
+
+
+def _pinning(loader) -> bool:
+    """Whether batches get pinned: only with an accelerator, warning (as PyTorch)
+    about the deprecated device argument and about pinning without a device."""
+    if loader.pin_memory and loader.pin_memory_device:
+        warnings.warn(
+            "pin_memory_device is deprecated, the current accelerator will be used as the "
+            f"device,ignore pin_memory_device='{loader.pin_memory_device}'.", stacklevel=4)
+    if not loader.pin_memory:
+        return False
+    if _ember.cuda.is_available():
+        return True
+    warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
+                  "then device pinned memory won't be used.", stacklevel=4)
+    return False
+
+
 class _BaseIter:
     """State shared by both iterators: sampler iterator, base seed, yield count."""
 
     def __init__(self, loader: DataLoader) -> None:
-        self._dataset = loader.dataset
-        self._is_iterable = loader._is_iterable
-        self._IterableDataset_len_called = loader._IterableDataset_len_called
-        self._auto_collation = loader._auto_collation
-        self._drop_last = loader.drop_last
-        self._index_sampler = loader._index_sampler
-        self._num_workers = loader.num_workers
-        if loader.pin_memory and loader.pin_memory_device:
-            warnings.warn(
-                "pin_memory_device is deprecated, the current accelerator will be used as the "
-                f"device,ignore pin_memory_device='{loader.pin_memory_device}'.", stacklevel=3)
-        self._pin_memory = loader.pin_memory and _ember.cuda.is_available()
-        if loader.pin_memory and not self._pin_memory:
-            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
-                          "then device pinned memory won't be used.", stacklevel=3)
-        self._timeout = loader.timeout
-        self._collate_fn = loader.collate_fn
+        for mine, theirs in _FROM_LOADER:
+            setattr(self, mine, getattr(loader, theirs))
+        self._pin_memory = _pinning(loader)
         self._sampler_iter = iter(self._index_sampler)
         if isinstance(self._dataset, IterDataPipe):
             # the pipes' shufflers get seeds from one shared seed per epoch, as PyTorch's
-            shared_seed = int(_ember.empty((), dtype=_ember.int64)
-                              .random_(generator=loader.generator).item())
-            apply_random_seed(self._dataset, _ember.Generator().manual_seed(shared_seed))
+            pipe_seed = _draw_seed(loader.generator)
+            apply_random_seed(self._dataset, _ember.Generator().manual_seed(pipe_seed))
         # Drawn after the sampler iterator is made but before it draws (samplers are
         # lazy), in every mode, so the order does not depend on num_workers.
-        self._base_seed = int(_ember.empty((), dtype=_ember.int64)
-                              .random_(generator=loader.generator).item())
-        self._persistent_workers = loader.persistent_workers
+        self._base_seed = _draw_seed(loader.generator)
         self._num_yielded = 0
 
     def __iter__(self):
         return self
 
     def _reset(self, loader, first_iter=False) -> None:
-        self._sampler_iter = iter(self._index_sampler)
+        """A new epoch: a fresh pass over the sampler and the loader's reported length."""
         self._num_yielded = 0
+        self._sampler_iter = iter(self._index_sampler)
         self._IterableDataset_len_called = loader._IterableDataset_len_called
 
     def _next_index(self):
@@ -356,18 +334,22 @@ class _BaseIter:
     def __next__(self):
         data = self._next_data()
         self._num_yielded += 1
-        if (self._is_iterable and self._IterableDataset_len_called is not None
-                and self._num_yielded > self._IterableDataset_len_called):
-            msg = (f"Length of IterableDataset {self._dataset} was reported to be "
-                   f"{self._IterableDataset_len_called}(when accessing len(dataloader)), but "
-                   f"{self._num_yielded} samples have been fetched. ")
-            if self._num_workers > 0:
-                msg += ("For multiprocessing data-loading, this could be caused by not properly "
-                        "configuring the IterableDataset replica at each worker. Please see "
-                        "https://pytorch.org/docs/stable/data.html#torch.utils.data."
-                        "IterableDataset for examples.")
-            warnings.warn(msg, stacklevel=2)
+        reported = self._IterableDataset_len_called
+        if self._is_iterable and reported is not None and self._num_yielded > reported:
+            self._warn_overrun(reported)
         return data
+
+    def _warn_overrun(self, reported) -> None:
+        """More batches than ``len(loader)`` promised: usually replicas not sharded."""
+        parts = [f"Length of IterableDataset {self._dataset} was reported to be "
+                 f"{reported}(when accessing len(dataloader)), but "
+                 f"{self._num_yielded} samples have been fetched. "]
+        if self._num_workers > 0:
+            parts.append("For multiprocessing data-loading, this could be caused by not "
+                         "properly configuring the IterableDataset replica at each worker. "
+                         "Please see https://pytorch.org/docs/stable/data.html#torch.utils."
+                         "data.IterableDataset for examples.")
+        warnings.warn("".join(parts), stacklevel=3)
 
     def __len__(self) -> int:
         return len(self._index_sampler)
@@ -383,7 +365,7 @@ class _SingleProcessIter(_BaseIter):
         super().__init__(loader)
         if self._timeout != 0:
             raise AssertionError("_SingleProcessDataLoaderIter requires timeout == 0")
-        if isinstance(self._dataset, (IterDataPipe, MapDataPipe)):
+        if _is_pipe(self._dataset):
             apply_sharding(self._dataset, *_world_size_and_rank())
         self._fetcher = make_fetcher(self._is_iterable, self._dataset, self._auto_collation,
                                      self._collate_fn, self._drop_last)
@@ -408,63 +390,70 @@ class _MultiProcessIter(_BaseIter):
 
     def __init__(self, loader: DataLoader) -> None:
         super().__init__(loader)
-        self._prefetch_factor = loader.prefetch_factor
-        self._in_order = loader.in_order
-        context = loader.multiprocessing_context or multiprocessing.get_context()
-        self._worker_init_fn = loader.worker_init_fn
-        if isinstance(self._dataset, (IterDataPipe, MapDataPipe)):
+        self._prefetch_factor, self._in_order = loader.prefetch_factor, loader.in_order
+        init_fn = loader.worker_init_fn
+        if _is_pipe(self._dataset):
             # each worker shards its copy of the pipe first (PyTorch's wrapper)
-            self._worker_init_fn = functools.partial(
-                _sharding_worker_init_fn, self._worker_init_fn, *_world_size_and_rank())
+            init_fn = functools.partial(_sharding_worker_init_fn, init_fn,
+                                        *_world_size_and_rank())
+        self._worker_init_fn = init_fn
+        context = loader.multiprocessing_context or multiprocessing.get_context()
         self._segment_prefix = _shared.new_segment_prefix(str(next(_iterator_ids)))
         self._released_segments = _shared.open_receiver(self._segment_prefix)
         self._shutdown = False
         self._data_queue = context.Queue()
         self._workers_done_event = context.Event()
-        self._index_queues = []
-        self._workers = []
+        self._index_queues, self._workers = [], []
         self._workers_status = [True] * self._num_workers
         try:
             for worker_id in range(self._num_workers):
-                index_queue = context.Queue()
-                index_queue.cancel_join_thread()
-                worker = context.Process(
-                    target=worker_loop,
-                    args=(self._is_iterable, self._dataset, index_queue, self._data_queue,
-                          self._workers_done_event, self._auto_collation, self._collate_fn,
-                          self._drop_last, self._base_seed, self._worker_init_fn, worker_id,
-                          self._num_workers, self._segment_prefix),
-                    daemon=True,
-                )
-                worker.start()
-                self._index_queues.append(index_queue)
-                self._workers.append(worker)
+                self._start_worker(context, worker_id)
         except BaseException:
-            self._shutdown_workers()
+            self._shutdown_workers()  # the ones already started
             raise
         _live_iterators.add(self)
         self._reset(loader, first_iter=True)
 
+    def _start_worker(self, context, worker_id) -> None:
+        """One worker process with its own task queue. The queue's feeder thread is not
+        joined at exit: a worker that died must not keep this process from ending."""
+        tasks = context.Queue()
+        tasks.cancel_join_thread()
+        process = context.Process(
+            target=worker_loop, daemon=True,
+            args=(self._is_iterable, self._dataset, tasks, self._data_queue,
+                  self._workers_done_event, self._auto_collation, self._collate_fn,
+                  self._drop_last, self._base_seed, self._worker_init_fn, worker_id,
+                  self._num_workers, self._segment_prefix))
+        process.start()
+        self._index_queues.append(tasks)
+        self._workers.append(process)
+
+    def _task_budget(self) -> int:
+        """Tasks in flight at most: ``prefetch_factor`` per worker."""
+        return self._prefetch_factor * self._num_workers
+
     def _reset(self, loader, first_iter=False) -> None:
-        super()._reset(loader, first_iter)
-        self._send_idx = 0
-        self._rcvd_idx = 0
+        _BaseIter._reset(self, loader, first_iter)
+        n = self._num_workers
+        self._send_idx = self._rcvd_idx = self._tasks_outstanding = 0
         self._task_info = {}
-        self._tasks_outstanding = 0
-        self._workers_status = [True] * self._num_workers
-        self._workers_num_tasks = [0] * self._num_workers
-        self._worker_queue_idx_cycle = itertools.cycle(range(self._num_workers))
+        self._workers_status, self._workers_num_tasks = [True] * n, [0] * n
+        self._worker_queue_idx_cycle = itertools.cycle(range(n))
         if not first_iter:
-            # Persistent workers: rebuild their fetchers and wait until all have.
-            for index_queue in self._index_queues:
-                index_queue.put(_ResumeIteration())
-            pending = self._num_workers
-            while pending > 0:
-                task_id, _ = self._get_data()
-                if isinstance(task_id, _ResumeIteration):
-                    pending -= 1
-        for _ in range(self._prefetch_factor * self._num_workers):
+            self._resume_workers()
+        for _ in range(self._task_budget()):
             self._try_put_index()
+
+    def _resume_workers(self) -> None:
+        """Persistent workers start a new epoch: each rebuilds its fetcher and answers
+        with the resume marker; wait for all of them before sending tasks."""
+        for tasks in self._index_queues:
+            tasks.put(_ResumeIteration())
+        answered = 0
+        while answered < self._num_workers:
+            marker, _ = self._get_data()
+            answered += isinstance(marker, _ResumeIteration)
 
     # -- receiving -----------------------------------------------------------------------
 
@@ -495,57 +484,68 @@ class _MultiProcessIter(_BaseIter):
                 return False, None
 
     def _get_data(self):
-        if self._timeout > 0:
-            success, data = self._try_get_data(self._timeout)
-            if not success:
-                raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
-            return data
-        return self._try_get_data(None)[1]
+        if self._timeout <= 0:
+            return self._try_get_data(None)[1]
+        arrived, data = self._try_get_data(self._timeout)
+        if not arrived:
+            raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
+        return data
+
+    def _skip_to_live_task(self) -> bool:
+        """Move ``_rcvd_idx`` to the next task still owed to the caller: one whose data
+        came early or whose worker is still active. Tasks of workers that ran out (their
+        iterable copy ended) and tasks yielded out of order are passed over. False when
+        every sent task is accounted for."""
+        while self._rcvd_idx < self._send_idx:
+            entry = self._task_info.get(self._rcvd_idx)
+            if entry is not None and (len(entry) == 2 or self._workers_status[entry[0]]):
+                return True
+            self._task_info.pop(self._rcvd_idx, None)
+            self._rcvd_idx += 1
+        return False
+
+    def _retire(self, worker_id) -> None:
+        """A worker's iterable copy ended. A persistent worker stays up for the next
+        epoch and is only left out of this one; another is told to exit."""
+        if self._persistent_workers:
+            self._workers_status[worker_id] = False
+        else:
+            self._tell_worker_to_exit(worker_id)
 
     def _next_data(self):
         while True:
-            # Skip tasks whose worker ended (exhausted IterableDataset copies).
-            while self._rcvd_idx < self._send_idx:
-                info = self._task_info.get(self._rcvd_idx)
-                if info:
-                    if len(info) == 2 or self._workers_status[info[0]]:
-                        break
-                    del self._task_info[self._rcvd_idx]
-                self._rcvd_idx += 1
-            else:
+            if not self._skip_to_live_task():
                 if not self._persistent_workers:
                     self._shutdown_workers()
                 raise StopIteration
-
-            if len(self._task_info[self._rcvd_idx]) == 2:  # arrived earlier, out of order
-                worker_id, data = self._task_info.pop(self._rcvd_idx)
+            entry = self._task_info[self._rcvd_idx]
+            if len(entry) == 2:  # it arrived earlier, out of order, and waited
+                del self._task_info[self._rcvd_idx]
                 self._rcvd_idx += 1
-                return self._process_data(data, worker_id)
+                return self._process_data(entry[1], entry[0])
 
             task_id, data = self._get_data()
             self._tasks_outstanding -= 1
             if self._is_iterable and isinstance(data, _IterableDatasetStopIteration):
-                if self._persistent_workers:
-                    self._workers_status[data.worker_id] = False
-                else:
-                    self._mark_worker_as_unavailable(data.worker_id)
+                self._retire(data.worker_id)
                 self._try_put_index()
                 continue
-            if task_id != self._rcvd_idx:
-                if not self._in_order:
-                    worker_id = self._task_info.pop(task_id)[0]
-                    return self._process_data(data, worker_id)
-                self._task_info[task_id] += (data,)
-            else:
+            in_turn = task_id == self._rcvd_idx
+            if in_turn or not self._in_order:
                 worker_id = self._task_info.pop(task_id)[0]
-                self._rcvd_idx += 1
+                if in_turn:
+                    self._rcvd_idx += 1
                 return self._process_data(data, worker_id)
+            self._task_info[task_id] += (data,)  # early: kept until its turn
 
     def _process_data(self, data, worker_id):
+        """Account for the finished task, refill the pipeline, then hand the batch out.
+        A worker's exception is raised here and the iterator stays usable (as PyTorch's):
+        a caller may skip the bad batch."""
         self._workers_num_tasks[worker_id] -= 1
         self._try_put_index()
-        if isinstance(data, ExceptionWrapper):
-            # The iterator stays usable (as PyTorch's): a caller may skip the bad batch.
+        failed = isinstance(data, ExceptionWrapper)
+        if failed:
             data.reraise()
         return _pin(data) if self._pin_memory else data
 
@@ -569,32 +569,39 @@ class _MultiProcessIter(_BaseIter):
                 for path in worker_paths:
                     _shared._unlink(path)
 
+    def _pick_worker(self):
+        """The next active worker in round-robin order; with ``in_order=False`` it must
+        also hold fewer than its share of the task budget. None when none qualifies."""
+        active = sum(self._workers_status)
+        for _ in range(self._num_workers):
+            worker_id = next(self._worker_queue_idx_cycle)
+            if not self._workers_status[worker_id]:
+                continue
+            if (self._in_order
+                    or self._workers_num_tasks[worker_id] < self._task_budget() // active):
+                return worker_id
+        return None
+
     def _try_put_index(self) -> None:
         self._return_released_segments()
-        max_tasks = self._prefetch_factor * self._num_workers
         try:
             index = self._next_index()
         except StopIteration:
             return
-        for _ in range(self._num_workers):  # the next active worker, round robin
-            worker_id = next(self._worker_queue_idx_cycle)
-            if self._workers_status[worker_id]:
-                if self._in_order:
-                    break
-                if self._workers_num_tasks[worker_id] < max_tasks // sum(self._workers_status):
-                    break
-        else:
+        worker_id = self._pick_worker()
+        if worker_id is None:
             return
-        self._index_queues[worker_id].put((self._send_idx, index))
-        self._task_info[self._send_idx] = (worker_id,)
+        task_id = self._send_idx
+        self._index_queues[worker_id].put((task_id, index))
+        self._task_info[task_id] = (worker_id,)
         self._workers_num_tasks[worker_id] += 1
         self._tasks_outstanding += 1
-        self._send_idx += 1
+        self._send_idx = task_id + 1
 
     # -- shutdown ------------------------------------------------------------------------
 
-    def _mark_worker_as_unavailable(self, worker_id, shutdown=False) -> None:
-        """Tell one worker to exit (it reads ``None`` after its pending tasks)."""
+    def _tell_worker_to_exit(self, worker_id) -> None:
+        """The worker reads ``None`` after its pending tasks and exits."""
         self._index_queues[worker_id].put(None)
         self._workers_status[worker_id] = False
 
@@ -605,24 +612,24 @@ class _MultiProcessIter(_BaseIter):
         _live_iterators.discard(self)
         try:
             self._workers_done_event.set()
-            for worker_id in range(len(self._workers)):
-                if self._persistent_workers or self._workers_status[worker_id]:
-                    self._mark_worker_as_unavailable(worker_id, shutdown=True)
+            # persistent workers read their queue even after their data ran out
+            listening = [worker_id for worker_id in range(len(self._workers))
+                         if self._persistent_workers or self._workers_status[worker_id]]
+            for worker_id in listening:
+                self._tell_worker_to_exit(worker_id)
             # Idle workers exit within milliseconds of reading None; one still busy in a
             # slow __getitem__ gets a short grace period, then is terminated below.
             deadline = time.monotonic() + _SHUTDOWN_GRACE
-            for worker in self._workers:
-                worker.join(timeout=max(deadline - time.monotonic(), 0))
-            for index_queue in self._index_queues:
-                index_queue.cancel_join_thread()
-                index_queue.close()
-            self._data_queue.cancel_join_thread()
-            self._data_queue.close()
+            for process in self._workers:
+                process.join(timeout=max(deadline - time.monotonic(), 0))
+            for channel in [*self._index_queues, self._data_queue]:
+                channel.cancel_join_thread()
+                channel.close()
         finally:
-            for worker in self._workers:
-                if worker.is_alive():
-                    worker.terminate()
-                    worker.join(timeout=1.0)
+            for process in self._workers:
+                if process.is_alive():
+                    process.terminate()
+                    process.join(timeout=1.0)
             _shared.close_receiver(self._segment_prefix)
             _shared.remove_segments(self._segment_prefix)
 
