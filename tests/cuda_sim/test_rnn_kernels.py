@@ -1,4 +1,4 @@
-"""The LSTM step kernels on cuda (src/ember/_ops/_rnn_cuda.py) against torch: the forward
+"""The LSTM and GRU step kernels on cuda (src/ember/_ops/_rnn_cuda.py) against torch: the forward
 step that forms the recurrent product itself (one launch a step), over packed sequences
 of different lengths in both directions, and the GEMM-plus-kernel step past
 ``MAX_FUSED_HIDDEN``. On CI the kernels' CUDA C++ runs on the CPU through the CuPy
@@ -78,3 +78,48 @@ def test_unpacked_lstm_backward_steps_are_one_launch_each(launched_kernels):
             torch.from_numpy(getattr(mine, name).grad.cpu().numpy()), value.grad)
     assert launched_kernels.count("ember_lstm_step_backward_recurrent") == 2 * 5
     assert "ember_lstm_step_backward" not in launched_kernels
+
+
+def test_gru_steps_are_one_launch_each_way(launched_kernels):
+    torch.manual_seed(3)
+    theirs = torch.nn.GRU(4, 6, num_layers=2, bidirectional=True)
+    mine = ember.nn.GRU(4, 6, num_layers=2, bidirectional=True).to("cuda")
+    _copy_weights(mine, theirs)
+    x = np.random.default_rng(5).standard_normal((5, 3, 4)).astype(np.float32)
+    h0 = np.random.default_rng(6).standard_normal((4, 3, 6)).astype(np.float32)
+    t_x, t_h0 = torch.tensor(x, requires_grad=True), torch.tensor(h0, requires_grad=True)
+    e_x = ember.tensor(x, device="cuda", requires_grad=True)
+    e_h0 = ember.tensor(h0, device="cuda", requires_grad=True)
+    t_out, t_h = theirs(t_x, t_h0)
+    e_out, e_h = mine(e_x, e_h0)
+    for got, expected in ((e_out, t_out), (e_h, t_h)):
+        torch.testing.assert_close(torch.from_numpy(got.detach().cpu().numpy()),
+                                   expected.detach())
+    upstream = np.random.default_rng(7).standard_normal((5, 3, 12)).astype(np.float32)
+    (t_out * torch.tensor(upstream)).sum().add(t_h.sum()).backward()
+    (e_out * ember.tensor(upstream, device="cuda")).sum().add(e_h.sum()).backward()
+    for got, expected in ((e_x.grad, t_x.grad), (e_h0.grad, t_h0.grad)):
+        torch.testing.assert_close(torch.from_numpy(got.cpu().numpy()), expected)
+    for name, value in theirs.named_parameters():
+        torch.testing.assert_close(
+            torch.from_numpy(getattr(mine, name).grad.cpu().numpy()), value.grad)
+    assert launched_kernels.count("ember_gru_step_forward") == 2 * 2 * 5
+    assert launched_kernels.count("ember_gru_step_backward") == 2 * 2 * 5
+
+
+def test_packed_gru_backward_keeps_the_array_loop(launched_kernels):
+    torch.manual_seed(4)
+    theirs, mine = torch.nn.GRU(3, 5, bias=False), ember.nn.GRU(3, 5, bias=False).to("cuda")
+    _copy_weights(mine, theirs)
+    x = np.random.default_rng(8).standard_normal((4, 3, 3)).astype(np.float32)
+    lengths = [4, 2, 1]
+    t_x = torch.tensor(x, requires_grad=True)
+    e_x = ember.tensor(x, device="cuda", requires_grad=True)
+    t_out, t_h = theirs(torch.nn.utils.rnn.pack_padded_sequence(t_x, lengths))
+    e_out, e_h = mine(ember.nn.utils.rnn.pack_padded_sequence(e_x, lengths))
+    torch.testing.assert_close(torch.from_numpy(e_h.detach().cpu().numpy()), t_h.detach())
+    t_h.sum().backward()
+    e_h.sum().backward()
+    torch.testing.assert_close(torch.from_numpy(e_x.grad.cpu().numpy()), t_x.grad)
+    assert launched_kernels.count("ember_gru_step_forward") == 4
+    assert "ember_gru_step_backward" not in launched_kernels

@@ -1,4 +1,4 @@
-"""The LSTM time step as one CUDA kernel each way (``cupy.ElementwiseKernel``).
+"""The LSTM and GRU time steps as one CUDA kernel each way (``cupy.ElementwiseKernel``).
 
 Why: ``rnn._lstm_forward``/``_lstm_backward`` run a step as a dozen array ops (gate
 nonlinearities, cell update, copies), which is one kernel launch each on a GPU; with 35
@@ -10,9 +10,11 @@ the array path's, in the same order (sigmoids as ``0.5 * tanh(z) + 0.5`` on pre-
 weights, see ``rnn``), with the recurrent dot products summed left to right, so results
 agree to rounding.
 
-Used for float32/float64 LSTMs without projections on CuPy; everything else (NumPy, half
-precision, ``proj_size``) takes the array path, which is also what CPU tests exercise
-(``ember._backend.kernels``: a backend that cannot compile falls back there too).
+Used for float32/float64 LSTMs without projections and GRUs on CuPy (the GRU kernels always
+form the recurrent products themselves, so they apply within the same size limits);
+everything else (NumPy, half precision, ``proj_size``) takes the array path, which is also
+what CPU tests exercise (``ember._backend.kernels``: a backend that cannot compile falls
+back there too).
 """
 
 from __future__ import annotations
@@ -86,9 +88,9 @@ _FORWARD_RECURRENT = _RECURRENT + (
     .replace("h_prev[i] = h[i];", "h_prev[i] = h_in[i];"))
 
 
-def _fusable(dtype, batch, hidden):
+def _fusable(dtype, batch, hidden, gates=4):
     return (np.dtype(dtype) in (np.float32, np.float64) and hidden <= MAX_FUSED_HIDDEN
-            and batch * 4 * hidden * hidden <= MAX_FUSED_WORK)
+            and batch * gates * hidden * hidden <= MAX_FUSED_WORK)
 
 
 def lstm_recurrent_kernel(xp, dtype, batch, hidden):
@@ -142,3 +144,86 @@ def lstm_kernels(xp, dtype):
                            "raw T grad_out, raw T cell_factor, raw T factor, raw T acts, "
                            "int64 hidden", "raw T d_gates, raw T d_h, raw T d_c", _BACKWARD)
     return forward, backward
+
+
+# -- GRU: the same one-launch step each way -------------------------------------------------
+
+# forward (``rnn._gru_forward``'s arithmetic): r, z = sigmoid via 0.5 tanh + 0.5 on
+# pre-halved weights, n = tanh(x_n + r * (h W_hn + b_hn)), h' = (h - n) * z + n; the
+# recurrent products h @ W_hh^T (``w_t``: (hidden, 3 hidden)) formed in the thread
+_GRU_FORWARD = """
+const ptrdiff_t row = i / hidden, col = i - row * hidden;
+const ptrdiff_t base = row * 3 * hidden + col;
+T rec_r = 0, rec_z = 0, rec_n = 0;
+for (ptrdiff_t k = 0; k < hidden; ++k) {
+    const T h_k = h_in[row * hidden + k];
+    const ptrdiff_t w = k * 3 * hidden + col;
+    rec_r += h_k * w_t[w];
+    rec_z += h_k * w_t[w + hidden];
+    rec_n += h_k * w_t[w + 2 * hidden];
+}
+if (has_bias) {
+    rec_r += b_hh[col];
+    rec_z += b_hh[col + hidden];
+    rec_n += b_hh[col + 2 * hidden];
+}
+const T r = tanh(gates[base] + rec_r) * (T)0.5 + (T)0.5;
+const T z = tanh(gates[base + hidden] + rec_z) * (T)0.5 + (T)0.5;
+gates[base] = r;
+gates[base + hidden] = z;
+hh_new[i] = rec_n;
+const T candidate = tanh(gates[base + 2 * hidden] + r * rec_n);
+gates[base + 2 * hidden] = candidate;
+const T h_old = h_in[i];
+h_prev[i] = h_old;
+T h_new = h_old - candidate;
+h_new *= z;
+h_new += candidate;
+h_out[i] = h_new;
+h[i] = h_new;
+"""
+
+# backward (``rnn._gru_backward``'s arithmetic); ``d_h`` carries d_h * z from step to step
+# and the previous step's d_hh @ W_hh is formed in the thread (``w_hh``: (3 hidden, hidden))
+_GRU_BACKWARD = """
+const ptrdiff_t row = i / hidden, col = i - row * hidden;
+const ptrdiff_t base = row * 3 * hidden + col;
+T d_ht = d_h[i];
+if (has_prev) {
+    T recurrent = 0;
+    const ptrdiff_t prev_row = row * 3 * hidden;
+    for (ptrdiff_t g = 0; g < 3 * hidden; ++g)
+        recurrent += d_hh_prev[prev_row + g] * w_hh[g * hidden + col];
+    d_ht += recurrent;
+}
+d_ht += grad_out[i];
+const T d_n = d_ht * factor_n[i];
+const T d_r = d_n * factor_r[i];
+const T d_z = d_ht * factor_z[i];
+d_gates[base] = d_r;
+d_gates[base + hidden] = d_z;
+d_gates[base + 2 * hidden] = d_n;
+d_hh[base] = d_r;
+d_hh[base + hidden] = d_z;
+d_hh[base + 2 * hidden] = d_n * acts[base];
+d_h[i] = d_ht * acts[base + hidden];
+"""
+
+
+def gru_kernels(xp, dtype, batch, hidden):
+    """(forward, backward) GRU step kernels with the recurrent products inside, or None
+    (as ``lstm_recurrent_kernel``)."""
+    if not _fusable(dtype, batch, hidden, gates=3):
+        return None
+    forward = elementwise(xp, "ember_gru_step_forward", "raw T w_t, raw T h_in, raw T b_hh, "
+                          "int64 hidden, bool has_bias", "raw T gates, raw T hh_new, "
+                          "raw T h_prev, raw T h_out, raw T h", _GRU_FORWARD)
+    backward = elementwise(xp, "ember_gru_step_backward",
+                           "raw T grad_out, raw T factor_n, raw T factor_r, raw T factor_z, "
+                           "raw T acts, raw T w_hh, raw T d_hh_prev, int64 hidden, "
+                           "bool has_prev", "raw T d_gates, raw T d_hh, raw T d_h",
+                           _GRU_BACKWARD)
+    if forward is None or backward is None:
+        return None
+    return forward, backward
+

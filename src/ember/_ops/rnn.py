@@ -245,6 +245,11 @@ def _lstm_forward_fused(xp, ctx, kernel, gates, h, c, out, h_prev, w_hh_t, order
 def _gru_forward(xp, ctx, gates, h, c0, out, h_prev, w_hh_t, b_hh, w_hr, order, hidden):
     rows = gates.shape[0]
     hh_new = xp.empty((rows, hidden), dtype=gates.dtype)
+    ctx.hh_new = hh_new
+    kernels = None if xp is np else _rnn_cuda.gru_kernels(xp, gates.dtype, h.shape[0], hidden)
+    if kernels is not None and _gru_forward_fused(xp, kernels[0], gates, h, out, h_prev,
+                                                  hh_new, w_hh_t, b_hh, order, hidden):
+        return None
     for offset, n in order:
         end = offset + n
         block = gates[offset:end]
@@ -268,8 +273,26 @@ def _gru_forward(xp, ctx, gates, h, c0, out, h_prev, w_hh_t, b_hh, w_hr, order, 
         h_new *= rz[:, hidden:]
         h_new += candidate
         hp[...] = h_new
-    ctx.hh_new = hh_new
     return None
+
+
+def _gru_forward_fused(xp, kernel, gates, h, out, h_prev, hh_new, w_hh_t, b_hh, order,
+                       hidden):
+    """``_gru_forward``'s time loop as one kernel a step (``_rnn_cuda``), the recurrent
+    product inside; False, having written nothing, where the backend cannot compile it."""
+    hidden_arg, has_bias = np.int64(hidden), np.bool_(b_hh is not None)
+    bias = gates if b_hh is None else xp.ascontiguousarray(b_hh)  # never read without one
+    h_in = None  # the previous h, in a buffer this step does not write
+    for offset, n in order:
+        end = offset + n
+        if h_in is None or h_in.shape[0] < n:  # the first step, or a growing batch
+            h_in = h[:n].copy()
+        if not launch(xp, kernel, w_hh_t, h_in[:n], bias, hidden_arg, has_bias,
+                      gates[offset:end], hh_new[offset:end], h_prev[offset:end],
+                      out[offset:end], h[:n], size=n * hidden):
+            return False
+        h_in = out[offset:end]
+    return True
 
 
 def _rnn_forward(xp, ctx, gates, h, c0, out, h_prev, w_hh_t, b_hh, w_hr, order, hidden,
@@ -383,6 +406,12 @@ def _gru_backward(xp, ctx, grad_out, grad_h, grad_c, w_hh, w_hr, order):
     d_gates = xp.empty_like(acts)
     d_hh = xp.empty_like(acts)
     d_h = grad_h.copy()
+    order = tuple(order)
+    kernels = None if xp is np else _rnn_cuda.gru_kernels(xp, acts.dtype, d_h.shape[0], hidden)
+    if kernels is not None and len({n for _, n in order}) == 1 and _gru_backward_fused(
+            xp, kernels[1], xp.ascontiguousarray(grad_out), factor_n, factor_r, factor_z,
+            acts, w_hh, d_gates, d_hh, d_h, order, hidden):
+        return d_gates, d_hh, d_h, None, None
     for offset, n in order:
         end = offset + n
         d_ht = d_h[:n] + grad_out[offset:end]
@@ -395,6 +424,26 @@ def _gru_backward(xp, ctx, grad_out, grad_h, grad_c, w_hh, w_hr, order):
         d_ht += d_hh[offset:end] @ w_hh
         d_h[:n] = d_ht
     return d_gates, d_hh, d_h, None, None
+
+
+def _gru_backward_fused(xp, kernel, grad_out, factor_n, factor_r, factor_z, acts, w_hh,
+                        d_gates, d_hh, d_h, order, hidden):
+    """``_gru_backward``'s time loop for one batch size as one kernel a step, the
+    recurrent gradient inside (``d_h`` carries ``d_h * z``); False, having written
+    nothing, where the backend cannot compile it."""
+    hidden_arg = np.int64(hidden)
+    previous = d_hh[:0]
+    for offset, n in order:
+        end = offset + n
+        if not launch(xp, kernel, grad_out[offset:end], factor_n[offset:end],
+                      factor_r[offset:end], factor_z[offset:end], acts[offset:end], w_hh,
+                      previous, hidden_arg, np.bool_(previous.size > 0), d_gates[offset:end],
+                      d_hh[offset:end], d_h[:n], size=n * hidden):
+            return False
+        previous = d_hh[offset:end]
+    if order:  # the first step's input h: the carried d_h * z plus d_hh @ w_hh
+        d_h[:order[-1][1]] += previous @ w_hh
+    return True
 
 
 def _rnn_backward(xp, ctx, grad_out, grad_h, grad_c, w_hh, w_hr, order):
