@@ -56,53 +56,44 @@ def test_hidden_sizes_past_the_limit_keep_the_gemm(launched_kernels, monkeypatch
     assert launched_kernels.count("ember_lstm_step_forward") == 4
 
 
-def test_unpacked_lstm_backward_steps_are_one_launch_each(launched_kernels):
-    torch.manual_seed(2)
-    theirs, mine = torch.nn.LSTM(4, 6, num_layers=2), ember.nn.LSTM(4, 6, num_layers=2)
-    mine = mine.to("cuda")
+def _run_both(kind, layers, directions, seed):
+    """One (seq 5, batch 3) pass of torch's and ember's ``kind`` (LSTM or GRU, input 4,
+    hidden 6) with the same weights and h0, then backward of the same upstream
+    gradient through the output and the last h; every value and gradient compared."""
+    torch.manual_seed(seed)
+    bidirectional = directions == 2
+    theirs = getattr(torch.nn, kind)(4, 6, num_layers=layers, bidirectional=bidirectional)
+    mine = getattr(ember.nn, kind)(4, 6, num_layers=layers,
+                                   bidirectional=bidirectional).to("cuda")
     _copy_weights(mine, theirs)
-    x = np.random.default_rng(2).standard_normal((5, 3, 4)).astype(np.float32)
-    h0 = np.random.default_rng(3).standard_normal((2, 3, 6)).astype(np.float32)
-    t_x, t_h0 = torch.tensor(x, requires_grad=True), torch.tensor(h0, requires_grad=True)
-    e_x = ember.tensor(x, device="cuda", requires_grad=True)
-    e_h0 = ember.tensor(h0, device="cuda", requires_grad=True)
-    t_out, (t_h, _) = theirs(t_x, (t_h0, torch.zeros(2, 3, 6)))
-    e_out, (e_h, _) = mine(e_x, (e_h0, ember.zeros(2, 3, 6, device="cuda")))
-    upstream = np.random.default_rng(4).standard_normal((5, 3, 6)).astype(np.float32)
-    (t_out * torch.tensor(upstream)).sum().add(t_h.sum()).backward()
-    (e_out * ember.tensor(upstream, device="cuda")).sum().add(e_h.sum()).backward()
-    for got, expected in ((e_x.grad, t_x.grad), (e_h0.grad, t_h0.grad)):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((5, 3, 4)).astype(np.float32)
+    h0 = rng.standard_normal((layers * directions, 3, 6)).astype(np.float32)
+    upstream = rng.standard_normal((5, 3, 6 * directions)).astype(np.float32)
+    grads = []
+    for lib, device in ((torch, "cpu"), (ember, "cuda")):
+        x_in = lib.tensor(x, device=device, requires_grad=True)
+        h_in = lib.tensor(h0, device=device, requires_grad=True)
+        state = h_in if kind == "GRU" else (h_in, lib.zeros(h0.shape, device=device))
+        out, last = (theirs if lib is torch else mine)(x_in, state)
+        last_h = last if kind == "GRU" else last[0]
+        (out * lib.tensor(upstream, device=device)).sum().add(last_h.sum()).backward()
+        grads.append([out.detach(), last_h.detach(), x_in.grad, h_in.grad])
+    for expected, got in zip(*grads):
         torch.testing.assert_close(torch.from_numpy(got.cpu().numpy()), expected)
     for name, value in theirs.named_parameters():
         torch.testing.assert_close(
             torch.from_numpy(getattr(mine, name).grad.cpu().numpy()), value.grad)
+
+
+def test_unpacked_lstm_backward_steps_are_one_launch_each(launched_kernels):
+    _run_both("LSTM", layers=2, directions=1, seed=2)
     assert launched_kernels.count("ember_lstm_step_backward_recurrent") == 2 * 5
     assert "ember_lstm_step_backward" not in launched_kernels
 
 
 def test_gru_steps_are_one_launch_each_way(launched_kernels):
-    torch.manual_seed(3)
-    theirs = torch.nn.GRU(4, 6, num_layers=2, bidirectional=True)
-    mine = ember.nn.GRU(4, 6, num_layers=2, bidirectional=True).to("cuda")
-    _copy_weights(mine, theirs)
-    x = np.random.default_rng(5).standard_normal((5, 3, 4)).astype(np.float32)
-    h0 = np.random.default_rng(6).standard_normal((4, 3, 6)).astype(np.float32)
-    t_x, t_h0 = torch.tensor(x, requires_grad=True), torch.tensor(h0, requires_grad=True)
-    e_x = ember.tensor(x, device="cuda", requires_grad=True)
-    e_h0 = ember.tensor(h0, device="cuda", requires_grad=True)
-    t_out, t_h = theirs(t_x, t_h0)
-    e_out, e_h = mine(e_x, e_h0)
-    for got, expected in ((e_out, t_out), (e_h, t_h)):
-        torch.testing.assert_close(torch.from_numpy(got.detach().cpu().numpy()),
-                                   expected.detach())
-    upstream = np.random.default_rng(7).standard_normal((5, 3, 12)).astype(np.float32)
-    (t_out * torch.tensor(upstream)).sum().add(t_h.sum()).backward()
-    (e_out * ember.tensor(upstream, device="cuda")).sum().add(e_h.sum()).backward()
-    for got, expected in ((e_x.grad, t_x.grad), (e_h0.grad, t_h0.grad)):
-        torch.testing.assert_close(torch.from_numpy(got.cpu().numpy()), expected)
-    for name, value in theirs.named_parameters():
-        torch.testing.assert_close(
-            torch.from_numpy(getattr(mine, name).grad.cpu().numpy()), value.grad)
+    _run_both("GRU", layers=2, directions=2, seed=3)
     assert launched_kernels.count("ember_gru_step_forward") == 2 * 2 * 5
     assert launched_kernels.count("ember_gru_step_backward") == 2 * 2 * 5
 
