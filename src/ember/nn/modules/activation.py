@@ -12,6 +12,7 @@ passed to it and the ones its repr shows (``_Activation``).
 from __future__ import annotations
 
 import warnings
+from operator import attrgetter
 
 from ..._ops import activation as F
 from ..._ops.creation import empty
@@ -26,25 +27,35 @@ __all__ = [
 ]
 
 
+def _tuple_getter(names):
+    """``obj -> tuple of obj.<name>``, built once per class so a forward reads its settings
+    in one C call (``attrgetter``) instead of a per-call getattr loop."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        single = attrgetter(names[0])
+        return lambda obj: (single(obj),)
+    return lambda obj: ()
+
+
 class _Activation(Module):
-    """Declarative wrapper. ``_fn(input, *attrs(_ARGS), **_FIXED)`` is the forward;
+    """Declarative wrapper. ``_fn(input, *attrs(_ARGS))`` is the forward;
     ``extra_repr`` lists ``name=value`` for ``_SHOWN`` and ends with ``inplace=True`` when
     the module has it set (PyTorch's repr texts all follow that shape). TorchScript's
     ``__constants__`` are the configuration attributes, derived from ``_ARGS``."""
 
     _fn = None
     _ARGS: tuple = ()
-    _FIXED: dict = {}
     _SHOWN: tuple = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "__constants__" not in vars(cls):
             cls.__constants__ = [a for a in cls._ARGS if a != "training"]
+        cls._settings = staticmethod(_tuple_getter(cls._ARGS))
 
     def forward(self, input):
-        settings = [getattr(self, attr) for attr in self._ARGS]
-        return type(self)._fn(input, *settings, **self._FIXED)
+        return self._fn(input, *self._settings(self))
 
     def extra_repr(self):
         shown = []
@@ -76,6 +87,9 @@ class _InplaceOnly(_Activation):
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
+
+    def forward(self, input):  # the common ReLU/SiLU case: one plain read, no getter call
+        return self._fn(input, self.inplace)
 
 
 class ReLU(_InplaceOnly):
@@ -265,7 +279,6 @@ class _SoftmaxBase(_Activation):
     the caller of the module."""
 
     _ARGS = _SHOWN = ("dim",)
-    _FIXED = {"_stacklevel": 5}
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
@@ -275,6 +288,9 @@ class _SoftmaxBase(_Activation):
         """Modules pickled before ``dim`` existed load with ``dim=None``."""
         super().__setstate__(state)
         self.__dict__.setdefault("dim", None)
+
+    def forward(self, input):
+        return self._fn(input, self.dim, _stacklevel=5)
 
 
 class Softmin(_SoftmaxBase):
