@@ -322,14 +322,14 @@ class Optimizer:
         """
         for hook in self._optimizer_state_dict_pre_hooks.values():
             hook(self)
-        position = itertools.count()
         index_of: dict[int, int] = {}
+        start = 0
         for group in self.param_groups:
-            earlier = set(index_of)
-            for p in group["params"]:
-                at = next(position)
-                if id(p) not in earlier:
-                    index_of[id(p)] = at
+            # Built whole before merging: within a group the later position wins, while
+            # a parameter an earlier group already numbered keeps that number.
+            index_of.update({id(p): at for at, p in enumerate(group["params"], start)
+                             if id(p) not in index_of})
+            start += len(group["params"])
         packed_groups = [
             {**{k: v for k, v in group.items() if k != "params"},
              "params": [index_of[id(p)] for p in group["params"]]}
