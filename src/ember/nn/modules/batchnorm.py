@@ -114,12 +114,14 @@ class _BatchNorm(_NormBase):
     def forward(self, input):
         self._check_input_dim(input)
         factor = self._momentum_for_step()
-        no_buffers = self.running_mean is None and self.running_var is None
         # in training without tracking, the buffers (if any) must not be updated
-        stats = ((None, None) if self.training and not self.track_running_stats
-                 else (self.running_mean, self.running_var))
-        return batch_norm(input, *stats, self.weight, self.bias, self.training or no_buffers,
-                          factor, self.eps)
+        if self.training and not self.track_running_stats:
+            mean = var = None
+        else:
+            mean, var = self.running_mean, self.running_var   # each read once per call
+        batch_stats = self.training or (mean is None and var is None)
+        return batch_norm(input, mean, var, self.weight, self.bias, batch_stats, factor,
+                          self.eps)
 
 
 class _LazyNormBase(LazyModuleMixin, _NormBase):
