@@ -14,6 +14,7 @@ PyTorch's argument names for keyword callers).
 from __future__ import annotations
 
 import warnings
+from operator import attrgetter
 
 from ..._ops import loss as F
 from .module import Module
@@ -30,6 +31,18 @@ __all__ = [
 _NOT_CONSTANT = frozenset({"weight", "pos_weight", "distance_function"})
 
 
+def _settings_reader(names):
+    """``obj -> {name: obj.<name>}``, built once per class so a forward reads its settings
+    with one ``attrgetter`` call instead of a per-call getattr loop."""
+    if not names:
+        return lambda obj: {}
+    get = attrgetter(*names)
+    if len(names) == 1:
+        (name,) = names
+        return lambda obj: {name: get(obj)}
+    return lambda obj: dict(zip(names, get(obj)))
+
+
 class _Loss(Module):
     """Holds ``reduction`` and calls ``_fn(*inputs, reduction=..., **settings)``."""
 
@@ -42,6 +55,7 @@ class _Loss(Module):
         if "__constants__" not in vars(cls):       # TorchScript's list: plain settings
             cls.__constants__ = [s for s in cls._SETTINGS if s not in _NOT_CONSTANT]
             cls.__constants__.append("reduction")
+        cls._settings = staticmethod(_settings_reader(cls._SETTINGS))
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
@@ -49,11 +63,10 @@ class _Loss(Module):
         self.reduction = reduction if legacy else F._legacy_reduction(size_average, reduce)
 
     def _loss(self, *inputs):
-        settings = {name: getattr(self, name) for name in self._SETTINGS}
-        return type(self)._fn(*inputs, reduction=self.reduction, **settings)
+        return self._fn(*inputs, reduction=self.reduction, **self._settings(self))
 
-    def forward(self, input, target):
-        return self._loss(input, target)
+    def forward(self, input, target):  # _loss inlined: the common two-input case
+        return self._fn(input, target, reduction=self.reduction, **self._settings(self))
 
 
 class _WeightedLoss(_Loss):
