@@ -6,12 +6,11 @@ import math
 from typing import ClassVar
 
 import ember
-import ember.nn.functional as F
 
 from . import constraints
 from .distribution import Distribution
 from ._expand import rebuilt
-from .utils import clamp_probs, lazy_property
+from .utils import lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Categorical"]
 
@@ -68,11 +67,11 @@ class Categorical(Distribution):
 
     @lazy_property
     def logits(self):
-        return ember.log(clamp_probs(self.probs))
+        return probs_to_logits(self.probs)
 
     @lazy_property
     def probs(self):
-        return F.softmax(self.logits, dim=-1)
+        return logits_to_probs(self.logits)
 
     @property
     def param_shape(self):
