@@ -34,10 +34,6 @@ from .utils import _sum_rightmost
 __all__: list = []
 
 
-def _infinite_like(tensor):
-    return ember.full_like(tensor, math.inf)
-
-
 def _batch_trace_xxt(bmat):
     """trace(X X^T) = sum of squares, over the last two dims."""
     return bmat.pow(2).sum((-2, -1))
