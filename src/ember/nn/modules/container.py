@@ -177,6 +177,10 @@ class ModuleList(_Positional, Module):
     def _sliced(self, idx):
         return type(self)(list(self)[idx])
 
+    def _key_at(self, idx):
+        # a ModuleList's keys are its positions: index directly instead of walking
+        return str(_abs_index(idx, len(self)))
+
     def __iadd__(self, modules):
         return self.extend(modules)
 
