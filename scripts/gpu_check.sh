@@ -116,6 +116,9 @@ grep -h -E "^(FAILED|ERROR) " "$LOG"/shards/tests_*.txt | sed -E 's/^(FAILED|ERR
     | sort | uniq -c | sort -rn | head -n 25
 grep -h -E "^(FAILED|ERROR) " "$LOG"/shards/tests_*.txt | cut -c1-200 | head -n 40
 cat "$LOG/yardstick.txt" | tail -n 20
+echo "  kernels NVRTC refused (each falls back to its array path):"
+grep -h -o "refused the CUDA kernel '[^']*'.*" "$LOG"/shards/tests_*.txt "$LOG/bench_errors.txt" \
+    | cut -c1-300 | sort | uniq -c | head -n 20
 echo "bench (exit $BENCH_RC):"
 sed -n '1,/^== profile/p' "$LOG/bench.txt" | grep -v "^== profile" | head -n 12
 tar -czf "$LOG/tests_logs.tar.gz" -C "$LOG" shards && rm -rf "$LOG/shards"
