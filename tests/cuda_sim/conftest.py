@@ -66,13 +66,25 @@ def cupy_backend():
 @pytest.fixture
 def launched_kernels(monkeypatch, cupy_backend):
     """The names of the compiled kernels (``ElementwiseKernel``) launched during the test,
-    in order: what the tests of ember's kernels check they ran."""
+    in order: what the tests of ember's kernels check they ran. Real CuPy's kernel type
+    is immutable, so the spy wraps the factory that ember's ``kernels.elementwise`` calls,
+    with an empty kernel cache for the test."""
+    from ember._backend import kernels
+
     names = []
-    original = cupy_backend.ElementwiseKernel.__call__
+    factory = cupy_backend.ElementwiseKernel
 
-    def spy(self, *args, **kwargs):
-        names.append(self.name)
-        return original(self, *args, **kwargs)
+    class SpiedKernel:
+        def __init__(self, *args, **kwargs):
+            self._kernel = factory(*args, **kwargs)
 
-    monkeypatch.setattr(cupy_backend.ElementwiseKernel, "__call__", spy)
+        def __call__(self, *args, **kwargs):
+            names.append(self._kernel.name)
+            return self._kernel(*args, **kwargs)
+
+        def __getattr__(self, attribute):
+            return getattr(self._kernel, attribute)
+
+    monkeypatch.setattr(cupy_backend, "ElementwiseKernel", SpiedKernel)
+    monkeypatch.setattr(kernels, "_KERNELS", {})
     return names

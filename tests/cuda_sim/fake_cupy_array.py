@@ -167,9 +167,9 @@ def atomic_extreme_at(ufunc, a, key, value):
         ufunc.at(a, key, value)
         return
     if a.dtype == numpy.float16:
-        op = "max" if ufunc is numpy.maximum else "min"
-        raise TypeError(f"scatter_{op} only supports int32, float32, float64, uint32, uint64 "
-                        "as data type")
+        name = "maximum" if ufunc is numpy.maximum else "minimum"
+        raise TypeError(f"cupy.{name}.at only supports int32, int64, float32, float64, "
+                        "uint32, uint64 as data type")
     touched = numpy.zeros(a.shape, bool)
     touched[key] = True
     with numpy.errstate(over="ignore"):  # a double past float32's range becomes inf
