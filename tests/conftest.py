@@ -24,6 +24,23 @@ def pytest_sessionstart(session):
     session.config._ember_started = time.monotonic()
 
 
+def pytest_runtest_setup(item):
+    """``@pytest.mark.oracle_torch("2.13", why)``: the test's oracle is behaviour that
+    PyTorch gained in that release (an API, an error text). Where the installed torch is
+    older (a lent GPU machine brings its own CUDA build) the oracle is missing, so the
+    test is skipped saying so; with the pinned torch it always runs."""
+    import torch
+
+    for mark in item.iter_markers("oracle_torch"):
+        version, why = mark.args
+        if _release(torch.__version__) < _release(version):
+            pytest.skip(f"the oracle torch {torch.__version__} predates {version}: {why}")
+
+
+def _release(version):
+    return tuple(int(part) for part in version.split("+")[0].split(".")[:2])
+
+
 def pytest_runtest_teardown(item, nextitem):
     budget = item.config.getoption("--time-budget")
     if budget and time.monotonic() - item.config._ember_started > budget:
@@ -37,6 +54,8 @@ def pytest_configure(config):
     import threadpoolctl
     import torch
 
+    config.addinivalue_line("markers", "oracle_torch(version, why): needs torch >= version "
+                            "as its oracle (skipped, saying so, under an older torch)")
     threadpoolctl.threadpool_limits(1)
     torch.set_num_threads(1)
     device = config.getoption("--device")
