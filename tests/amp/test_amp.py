@@ -307,7 +307,11 @@ def test_grad_scaler_new_scale_state_dict_and_pickle_like_torch():
 def test_grad_scaler_cuda_without_cuda_disables_like_torch(monkeypatch):
     from ember.amp import grad_scaler
 
-    monkeypatch.setattr(grad_scaler, "_cuda_available", lambda: False)  # --device cuda too
+    # Both sides must see "no CUDA": ember's probe (--device cuda too) and the one torch's
+    # GradScaler consults (amp_definitely_not_available -> torch.cuda.is_available), which
+    # is True on a GPU machine whose torch is a CUDA build.
+    monkeypatch.setattr(grad_scaler, "_cuda_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     seen = []
     for lib in (ember, torch):
         with pytest.warns(UserWarning) as caught:
