@@ -21,8 +21,11 @@ import ember
 
 @pytest.fixture(autouse=True)
 def _on_oracle_device():
-    """ember tensors these tests build land on the oracle's device (pytest --device cuda)."""
-    with oracle.on_device(ember):
+    """The tensors these tests build land on the oracle's devices: ember's on ``DEVICE``
+    (pytest --device cuda), torch's on ``TORCH_DEVICE``. Node names are per device (torch's
+    CUDA dropout is one NativeDropoutBackward0, its CPU one a MulBackward0), so on a GPU
+    machine ember on cuda is held to torch on cuda, not to torch's CPU graph."""
+    with oracle.on_device(ember), oracle.on_device(torch):
         yield
 
 
