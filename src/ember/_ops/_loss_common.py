@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
 from ..autograd.grad_mode import _grad_enabled
+from ._util import outside
 
 
 def _legacy_reduction(size_average, reduce, emit_warning=True):
@@ -87,10 +86,8 @@ def _weighted(loss, weight, input, reduction, mean_by_weight):
 
 def _check_bounds(xp, target, num_classes, keep_mask, op_name):
     """IndexError for a class index outside [0, num_classes) where ``keep_mask`` (None:
-    everywhere) holds. One unsigned compare covers both ends (a negative index wraps to a
-    huge one): on a GPU every array op is a launch, and this runs every loss step."""
-    bad = target.view(np.uint64) >= num_classes if target.dtype == np.int64 else (
-        (target < 0) | (target >= num_classes))
+    everywhere) holds."""
+    bad = outside(target, num_classes)
     if keep_mask is not None:
         bad &= keep_mask
     if bool(bad.any()):

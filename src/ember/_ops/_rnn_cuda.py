@@ -70,22 +70,42 @@ MAX_FUSED_HIDDEN = 1024
 # thread's serial dot products outlast cuBLAS's GEMM
 MAX_FUSED_WORK = 1 << 26
 
-_RECURRENT = """
-const ptrdiff_t row_ = i / hidden, col_ = i - row_ * hidden;
+# Both recurrent kernels take whole buffers and the step's first row (``step``), not
+# per-step slices: a step is then one launch with no array views made on the host, where
+# slicing a dozen CuPy arrays cost more host time than the launch itself.
+_FORWARD_RECURRENT = """
+const ptrdiff_t row = i / hidden, col = i - row * hidden;
+const ptrdiff_t at = step * hidden + i;
+const ptrdiff_t base = (step + row) * 4 * hidden + col;
+const ptrdiff_t src = (from_out ? in_row + row : row) * hidden;
 T rec_0 = 0, rec_1 = 0, rec_2 = 0, rec_3 = 0;
 for (ptrdiff_t k = 0; k < hidden; ++k) {
-    const T h_k = h_in[row_ * hidden + k];
-    const ptrdiff_t w = k * 4 * hidden + col_;
+    const T h_k = from_out ? h_out[src + k] : h_in[src + k];
+    const ptrdiff_t w = k * 4 * hidden + col;
     rec_0 += h_k * w_t[w];
     rec_1 += h_k * w_t[w + hidden];
     rec_2 += h_k * w_t[w + 2 * hidden];
     rec_3 += h_k * w_t[w + 3 * hidden];
 }
+T gate_i = tanh(gates[base] + rec_0) * (T)0.5 + (T)0.5;
+T gate_f = tanh(gates[base + hidden] + rec_1) * (T)0.5 + (T)0.5;
+T gate_g = tanh(gates[base + 2 * hidden] + rec_2);
+T gate_o = tanh(gates[base + 3 * hidden] + rec_3) * (T)0.5 + (T)0.5;
+gates[base] = gate_i;
+gates[base + hidden] = gate_f;
+gates[base + 2 * hidden] = gate_g;
+gates[base + 3 * hidden] = gate_o;
+T c_old = c[i];
+c_prev[at] = c_old;
+T c_new = c_old * gate_f + gate_i * gate_g;
+c[i] = c_new;
+T c_tanh = tanh(c_new);
+cell[at] = c_tanh;
+T h_new = gate_o * c_tanh;
+h_prev[at] = from_out ? h_out[src + col] : h_in[src + col];
+h_out[at] = h_new;
+h[i] = h_new;
 """
-_FORWARD_RECURRENT = _RECURRENT + (
-    _FORWARD.replace("rec[base + 3 * hidden]", "rec_3").replace("rec[base + 2 * hidden]", "rec_2")
-    .replace("rec[base + hidden]", "rec_1").replace("rec[base]", "rec_0")
-    .replace("h_prev[i] = h[i];", "h_prev[i] = h_in[i];"))
 
 
 def _fusable(dtype, batch, hidden, gates=4):
@@ -95,29 +115,45 @@ def _fusable(dtype, batch, hidden, gates=4):
 
 def lstm_recurrent_kernel(xp, dtype, batch, hidden):
     """The forward step kernel that also forms h @ W_hh^T, or None (other dtypes, steps
-    past ``MAX_FUSED_HIDDEN``/``MAX_FUSED_WORK``, NumPy, a backend that cannot compile)."""
+    past ``MAX_FUSED_HIDDEN``/``MAX_FUSED_WORK``, NumPy, a backend that cannot compile).
+    The step writes rows ``step`` on of the sequence buffers (gates, c_prev, cell, h_prev,
+    h_out) and the first rows of the running ``c`` and ``h``; it reads the previous h
+    from ``h_out`` at row ``in_row`` (``from_out``) or from ``h_in`` (the first step, and
+    where a packed batch grows), never from a row this launch writes."""
     if not _fusable(dtype, batch, hidden):
         return None
     return elementwise(xp, "ember_lstm_step_forward_recurrent",
-                       "raw T w_t, raw T h_in, int64 hidden",
+                       "raw T w_t, raw T h_in, int64 in_row, bool from_out, int64 hidden, "
+                       "int64 step",
                        "raw T gates, raw T c, raw T c_prev, raw T cell, raw T h_prev, "
                        "raw T h_out, raw T h", _FORWARD_RECURRENT)
 
 
 # The backward step with the recurrent gradient d_gates(next step) @ W_hh inside: each
-# thread sums over the previous step's gate gradients of its row (rows of ``d_gates``
-# this launch does not write) against its column of ``w_hh`` ((4 hidden, hidden)); the
-# first step takes ``d_h`` (the incoming gradient of the last h) instead.
-_BACKWARD_RECURRENT = _BACKWARD.replace("T d_ht = d_h[i] + grad_out[i];", """
+# thread sums over the previous step's gate gradients of its row (rows ``prev_step`` on
+# of ``d_gates``, which this launch does not write) against its column of ``w_hh``
+# ((4 hidden, hidden)); the first step takes ``d_h`` (the incoming gradient of the last
+# h) instead. Whole buffers and the step's first row, as the forward kernel.
+_BACKWARD_RECURRENT = """
+const ptrdiff_t row = i / hidden, col = i - row * hidden;
+const ptrdiff_t at = step * hidden + i;
+const ptrdiff_t base = (step + row) * 4 * hidden + col;
 T d_rec = 0;
 if (has_prev) {
-    const ptrdiff_t prev_row = row * 4 * hidden;
+    const ptrdiff_t prev_row = (prev_step + row) * 4 * hidden;
     for (ptrdiff_t g = 0; g < 4 * hidden; ++g)
-        d_rec += d_gates_prev[prev_row + g] * w_hh[g * hidden + col];
+        d_rec += d_gates[prev_row + g] * w_hh[g * hidden + col];
 } else {
     d_rec = d_h[i];
 }
-T d_ht = d_rec + grad_out[i];""")
+T d_ht = d_rec + grad_out[at];
+T d_ct = d_c[i] + d_ht * cell_factor[at];
+d_gates[base] = factor[base] * d_ct;
+d_gates[base + hidden] = factor[base + hidden] * d_ct;
+d_gates[base + 2 * hidden] = factor[base + 2 * hidden] * d_ct;
+d_gates[base + 3 * hidden] = d_ht * factor[base + 3 * hidden];
+d_c[i] = d_ct * acts[base + hidden];
+"""
 
 
 def lstm_backward_recurrent_kernel(xp, dtype, batch, hidden):
@@ -127,8 +163,8 @@ def lstm_backward_recurrent_kernel(xp, dtype, batch, hidden):
         return None
     return elementwise(xp, "ember_lstm_step_backward_recurrent",
                        "raw T grad_out, raw T cell_factor, raw T factor, raw T acts, "
-                       "raw T w_hh, raw T d_gates_prev, raw T d_h, int64 hidden, bool has_prev",
-                       "raw T d_gates, raw T d_c", _BACKWARD_RECURRENT)
+                       "raw T w_hh, raw T d_h, int64 hidden, int64 step, int64 prev_step, "
+                       "bool has_prev", "raw T d_gates, raw T d_c", _BACKWARD_RECURRENT)
 
 
 def lstm_kernels(xp, dtype):

@@ -145,3 +145,13 @@ def inplace_check(tensor):
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )
+
+
+def outside(index, bound):
+    """Where the integer array ``index`` falls outside [0, bound): for int64 one unsigned
+    compare covers both ends (a negative index read as unsigned is huge), so a bounds
+    check is two launches and one device read on a GPU, where it runs every step of an
+    embedding or a classification loss."""
+    if index.dtype == np.int64:
+        return index.view(np.uint64) >= bound
+    return (index < 0) | (index >= bound)

@@ -222,16 +222,17 @@ def _lstm_forward_fused(xp, ctx, kernel, gates, h, c, out, h_prev, w_hh_t, order
     cell = xp.empty_like(c_prev)
     hidden_arg = np.int64(hidden)
     recurrent = _rnn_cuda.lstm_recurrent_kernel(xp, gates.dtype, h.shape[0], hidden)
-    h_in = None  # the previous h, in a buffer this step does not write
+    h_in = None  # the first step's h, a copy (later steps read theirs from ``out``)
+    previous, previous_n = None, 0  # the previous step's first row in ``out``, its rows
     for offset, n in order:
         end = offset + n
         if recurrent is not None:  # one launch: the kernel forms h_in @ w_hh_t itself
-            if h_in is None or h_in.shape[0] < n:  # the first step, or a growing batch
-                h_in = h[:n].copy()  # (a reversed packed sequence): rows past it are h0's
-            written = launch(xp, recurrent, w_hh_t, h_in[:n], hidden_arg, gates[offset:end],
-                             c[:n], c_prev[offset:end], cell[offset:end], h_prev[offset:end],
-                             out[offset:end], h[:n], size=n * hidden)
-            h_in = out[offset:end]  # the next step reads this step's output rows
+            if n > previous_n:  # the first step, or a growing batch (a reversed packed
+                h_in, previous = h[:n].copy(), None  # sequence): rows past it are h0's
+            written = launch(xp, recurrent, w_hh_t, h_in, np.int64(previous or 0),
+                             np.bool_(previous is not None), hidden_arg, np.int64(offset),
+                             gates, c, c_prev, cell, h_prev, out, h, size=n * hidden)
+            previous, previous_n = offset, n
         else:
             written = launch(xp, kernel, h[:n] @ w_hh_t, hidden_arg, gates[offset:end], c[:n],
                              c_prev[offset:end], cell[offset:end], h_prev[offset:end],
@@ -374,17 +375,16 @@ def _lstm_backward_fused(xp, kernel, grad_out, cell_factor, factor, acts, d_gate
     order = tuple(order)
     recurrent = _rnn_cuda.lstm_backward_recurrent_kernel(xp, acts.dtype, d_c.shape[0], hidden)
     if recurrent is not None and len({n for _, n in order}) == 1:  # one batch size
-        previous = d_gates[:0]
+        previous = None
         for offset, n in order:  # one launch a step: the kernel forms d_gates' @ w_hh
-            end = offset + n
-            if not launch(xp, recurrent, grad_out[offset:end], cell_factor[offset:end],
-                          factor[offset:end], acts[offset:end], w_hh, previous, d_h[:n],
-                          hidden_arg, np.bool_(previous.size > 0), d_gates[offset:end],
-                          d_c[:n], size=n * hidden):
+            if not launch(xp, recurrent, grad_out, cell_factor, factor, acts, w_hh, d_h,
+                          hidden_arg, np.int64(offset), np.int64(previous or 0),
+                          np.bool_(previous is not None), d_gates, d_c, size=n * hidden):
                 return False
-            previous = d_gates[offset:end]
+            previous = offset
         if order:  # the gradient of the first step's input h
-            xp.matmul(previous, w_hh, out=d_h[:order[-1][1]])
+            n = order[-1][1]
+            xp.matmul(d_gates[previous:previous + n], w_hh, out=d_h[:n])
         return True
     for offset, n in order:
         end = offset + n

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .._backend.cupy_gaps import ufunc_at
-from .._ops._util import _make, type_name, xp_of
+from .._ops._util import _make, outside, type_name, xp_of
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 
@@ -96,7 +96,7 @@ def _check_indices(input, weight, op="embedding"):
             f"types: Long, Int; but got torch.{type_name(kind)}Tensor instead (while checking "
             f"arguments for {op})")
     index = input._data
-    if index.size and (int(index.min()) < 0 or int(index.max()) >= weight.shape[0]):
+    if index.size and bool(outside(index, weight.shape[0]).any()):
         raise IndexError("index out of range in self")
     return index
 
