@@ -90,6 +90,7 @@ def test_unpacked_lstm_backward_steps_are_one_launch_each(launched_kernels):
     _run_both("LSTM", layers=2, directions=1, seed=2)
     assert launched_kernels.count("ember_lstm_step_backward_recurrent") == 2 * 5
     assert "ember_lstm_step_backward" not in launched_kernels
+    assert launched_kernels.count("ember_lstm_backward_factors") == 2  # once a layer
 
 
 def test_gru_steps_are_one_launch_each_way(launched_kernels):

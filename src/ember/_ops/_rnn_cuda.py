@@ -182,6 +182,31 @@ def lstm_kernels(xp, dtype):
     return forward, backward
 
 
+# The backward's factors that do not depend on the incoming gradient (``rnn._lstm_factors``
+# arithmetic), for the whole sequence in one launch instead of a dozen array ops
+_FACTORS = """
+const ptrdiff_t row = i / hidden, col = i - row * hidden;
+const ptrdiff_t base = row * 4 * hidden + col;
+const T gate_i = acts[base], gate_f = acts[base + hidden];
+const T gate_g = acts[base + 2 * hidden], gate_o = acts[base + 3 * hidden];
+const T c_tanh = cell_tanh[i];
+factor[base] = gate_g * (gate_i * (1 - gate_i));
+factor[base + hidden] = c_prev[i] * (gate_f * (1 - gate_f));
+factor[base + 2 * hidden] = gate_i * (1 - gate_g * gate_g);
+factor[base + 3 * hidden] = c_tanh * (gate_o * (1 - gate_o));
+cell_factor[i] = gate_o * (1 - c_tanh * c_tanh);
+"""
+
+
+def lstm_factor_kernel(xp, dtype):
+    """The kernel forming the LSTM backward's factors, or None (as ``lstm_kernels``)."""
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        return None
+    return elementwise(xp, "ember_lstm_backward_factors",
+                       "raw T acts, raw T c_prev, raw T cell_tanh, int64 hidden",
+                       "raw T factor, raw T cell_factor", _FACTORS)
+
+
 # -- GRU: the same one-launch step each way -------------------------------------------------
 
 # forward (``rnn._gru_forward``'s arithmetic): r, z = sigmoid via 0.5 tanh + 0.5 on

@@ -323,26 +323,40 @@ _FORWARD_STEPS = {"LSTM": _lstm_forward, "GRU": _gru_forward, "RNN_TANH": _rnn_f
 # -- backward steps (arrays) ----------------------------------------------------------------
 
 
-def _lstm_backward(xp, ctx, grad_out, grad_h, grad_c, w_hh, w_hr, order):
-    acts, c_prev, cell_tanh = ctx.gates, ctx.c_prev, ctx.cell_tanh
-    rows, width = acts.shape
-    hidden = width // 4
+def _lstm_factors(xp, acts, c_prev, cell_tanh, hidden, fused):
+    """The factors that do not depend on the incoming gradient, for the whole sequence at
+    once: d gate_pre = d c * factor (i, f, g) or d m * factor (o), and
+    d c += d m * cell_factor (o * (1 - tanh^2)). One kernel where ``fused`` and the
+    backend compiles (``_rnn_cuda``), else these array ops."""
+    factor = xp.empty_like(acts)
+    cell_factor = xp.empty_like(cell_tanh)
+    kernel = _rnn_cuda.lstm_factor_kernel(xp, acts.dtype) if fused else None
+    if launch(xp, kernel, acts, c_prev, cell_tanh, np.int64(hidden), factor, cell_factor,
+              size=cell_tanh.size):
+        return factor, cell_factor
     i, f = acts[:, :hidden], acts[:, hidden:2 * hidden]
     g, o = acts[:, 2 * hidden:3 * hidden], acts[:, 3 * hidden:]
-    # Factors that do not depend on the incoming gradient, for the whole sequence at once:
-    # d gate_pre = d c * factor (i, f, g) or d m * factor (o); d c += d m * o * (1 - tanh^2)
-    factor = xp.empty_like(acts)
     xp.multiply(g, i * (1 - i), out=factor[:, :hidden])
     xp.multiply(c_prev, f * (1 - f), out=factor[:, hidden:2 * hidden])
     xp.multiply(i, 1 - g * g, out=factor[:, 2 * hidden:3 * hidden])
     xp.multiply(cell_tanh, o * (1 - o), out=factor[:, 3 * hidden:])
-    cell_factor = o * (1 - cell_tanh * cell_tanh)
+    xp.multiply(o, 1 - cell_tanh * cell_tanh, out=cell_factor)
+    return factor, cell_factor
+
+
+def _lstm_backward(xp, ctx, grad_out, grad_h, grad_c, w_hh, w_hr, order):
+    acts = ctx.gates
+    rows, width = acts.shape
+    hidden = width // 4
+    kernels = None if w_hr is not None else _rnn_cuda.lstm_kernels(xp, acts.dtype)
+    factor, cell_factor = _lstm_factors(xp, acts, ctx.c_prev, ctx.cell_tanh, hidden,
+                                        fused=kernels is not None)
+    f = acts[:, hidden:2 * hidden]
     factor3 = factor.reshape(rows, 4, hidden)[:, :3]
     d_gates = xp.empty_like(acts)
     d_gates3 = d_gates.reshape(rows, 4, hidden)[:, :3]
     d_h = grad_h.copy()
     d_c = grad_c.copy()
-    kernels = None if w_hr is not None else _rnn_cuda.lstm_kernels(xp, acts.dtype)
     if kernels is not None and _lstm_backward_fused(xp, kernels[1], grad_out, cell_factor,
                                                     factor, acts, d_gates, d_h, d_c, w_hh,
                                                     order):
