@@ -254,8 +254,9 @@ ERROR_CASES = [
      r"expected bias to be 1-dimensional with 8 elements, but got bias of size \[7\]"),
     ("dtype mismatch", lambda lib, x, w: lib.nn.functional.conv2d(x, w),
      [randn(1, 3, 6, 6), randn(2, 3, 3, 3, dtype=np.float64)],
-     r"Input type \(torch.FloatTensor\) and weight type \(torch.DoubleTensor\) should be the "
-     r"same"),
+     # ember's text on its device: torch.cuda.* on cuda (cuDNN's check), as torch-cuda's
+     r"Input type \(torch\.(cuda\.)?FloatTensor\) and weight type "
+     r"\(torch\.(cuda\.)?DoubleTensor\) should be the same"),
     ("zero stride", lambda lib, x, w: lib.nn.functional.conv2d(x, w, stride=0),
      [randn(1, 3, 6, 6), randn(2, 3, 3, 3)], r"non-positive stride is not supported"),
     ("negative padding", lambda lib, x, w: lib.nn.functional.conv2d(x, w, padding=-1),
@@ -458,22 +459,84 @@ DTYPE_MISMATCH = [(fn, xd, wd, bd) for fn in ("conv1d", "conv2d", "conv3d", "con
 DTYPE_MISMATCH += [("conv_transpose3d", "d", "d", "f"), ("conv_transpose3d", "f", "f", "d")]
 
 
+_LIBS_ON_DEVICES = ((torch, oracle.TORCH_DEVICE), (ember, oracle.DEVICE))
+_CPP = {"f": "float", "d": "double", "h": "c10::Half", "b": "c10::BFloat16"}
+_CUDA_TYPE = {"f": "torch.cuda.FloatTensor", "d": "torch.cuda.DoubleTensor",
+              "h": "torch.cuda.HalfTensor", "b": "CUDABFloat16Type"}
+
+
+def _cudnn_text(fn, xd, wd, bd):
+    """PyTorch's CUDA text: conv1d/2d/3d's device-independent bias check first, then
+    cuDNN's (``check_input_same_type_as_parameters``: weight, then bias), which refuses
+    every mismatch. Checked against torch itself where torch has cuda."""
+    if not fn.startswith("conv_transpose") and bd is not None and bd != xd:
+        return f"Input type ({_CPP[xd]}) and bias type ({_CPP[bd]}) should be the same"
+    other, what = (wd, "weight") if wd != xd else (bd, "bias")
+    return f"Input type ({_CUDA_TYPE[xd]}) and {what} type ({_CUDA_TYPE[other]}) should be the same"
+
+
+def _check_refusal(call, expected_on_cuda):
+    """``call(lib, device)`` raises the same RuntimeError text on ember as on torch, each
+    on the oracle's device for it (tensors built without a device would leave both on the
+    CPU on a GPU machine too, and test nothing of cuda); on cuda that is cuDNN's text,
+    checked on torch too where torch has cuda (on the double torch stays on the CPU,
+    whose text, or result, differs)."""
+    libs = _LIBS_ON_DEVICES
+    if oracle.DEVICE == "cuda" and oracle.TORCH_DEVICE != "cuda":
+        libs = libs[1:]
+    texts = {}
+    for lib, device in libs:
+        with pytest.raises(RuntimeError) as info:
+            call(lib, device)
+        texts[lib] = str(info.value)
+    if oracle.DEVICE == "cuda":
+        assert texts == {lib: expected_on_cuda for lib in texts}
+    else:
+        assert texts[ember] == texts[torch]
+
+
 @pytest.mark.parametrize("fn,xd,wd,bd", DTYPE_MISMATCH)
 def test_dtype_mismatch_error_text_matches_torch(fn, xd, wd, bd):
     nd = int(fn[-2])
     x_shape, w_shape = (2, 3) + (5,) * nd, (3, 4) + (3,) * nd
     if not fn.startswith("conv_transpose"):
         w_shape = (4, 3) + (3,) * nd
-    messages = []
-    for lib in (torch, ember):
-        args = [lib.zeros(x_shape, dtype=getattr(lib, _DT[xd])),
-                lib.zeros(w_shape, dtype=getattr(lib, _DT[wd]))]
+
+    def call(lib, device):
+        args = [lib.zeros(x_shape, dtype=getattr(lib, _DT[xd]), device=device),
+                lib.zeros(w_shape, dtype=getattr(lib, _DT[wd]), device=device)]
         if bd is not None:
-            args.append(lib.zeros(4, dtype=getattr(lib, _DT[bd])))
-        with pytest.raises(RuntimeError) as info:
-            getattr(lib.nn.functional, fn)(*args)
-        messages.append(str(info.value))
-    assert messages[1] == messages[0]
+            args.append(lib.zeros(4, dtype=getattr(lib, _DT[bd]), device=device))
+        getattr(lib.nn.functional, fn)(*args)
+
+    _check_refusal(call, _cudnn_text(fn, xd, wd, bd))
+
+
+def test_float16_dtype_texts_follow_onednn_where_it_takes_float16(monkeypatch):
+    """On an AVX512-FP16 host (the lent H200's Xeon) PyTorch's CPU float16 convolution is
+    oneDNN's, with oneDNN's dtype texts and no float bias; elsewhere (this machine, CI)
+    it is the slow kernel's. torch here cannot show the first, so its text is written out
+    (torch 2.11's there)."""
+    from ember._ops import conv
+
+    monkeypatch.setattr(conv, "_onednn_fp16", lambda: True)
+    half, flt = ember.zeros(2, 3, 5, 5, dtype=ember.float16), ember.zeros(4, 3, 3, 3)
+    with pytest.raises(RuntimeError) as info:
+        ember.nn.functional.conv2d(half, flt)
+    assert str(info.value) == (
+        "Input type (torch.HalfTensor) and weight type (torch.FloatTensor) should be the same "
+        "or input should be a MKLDNN tensor and weight is a dense tensor")
+    with pytest.raises(RuntimeError) as info:
+        ember.nn.functional.conv_transpose2d(half, flt.half().transpose(0, 1), ember.zeros(4))
+    assert str(info.value) == (
+        "Input type (torch.HalfTensor) and bias type (torch.FloatTensor) should be the same "
+        "or input should be a MKLDNN tensor and bias is a dense tensor")
+
+
+def test_onednn_float16_probe_agrees_with_torch():
+    from ember._ops import conv
+
+    assert conv._onednn_fp16() == torch.ops.mkldnn._is_mkldnn_fp16_supported()
 
 
 @pytest.mark.parametrize("fn,xd,bd", [("conv_transpose1d", "d", "f"),
@@ -481,19 +544,25 @@ def test_dtype_mismatch_error_text_matches_torch(fn, xd, wd, bd):
                                       ("conv_transpose2d", "d", "b"),
                                       ("conv_transpose2d", "h", "f")])
 def test_conv_transpose_takes_a_bias_of_another_float_dtype(fn, xd, bd):
-    """PyTorch's float64/float16 transposed 1-d/2-d kernels add a bias of another float
-    dtype in the input's dtype; the bias's gradient comes back in its own dtype."""
+    """PyTorch's slow CPU kernels (float64; float16 where oneDNN does not take it) for
+    transposed 1-d/2-d add a bias of another float dtype in the input's dtype; the bias's
+    gradient comes back in its own dtype. cuDNN, and oneDNN (float16 on an AVX512-FP16
+    host), refuse it: there ember refuses alike."""
     nd = int(fn[-2])
     x_np, w_np, b_np = randn(1, 3, *(4,) * nd), randn(3, 2, *(3,) * nd), randn(2)
-    results = []
-    for lib in (torch, ember):
-        x = lib.tensor(x_np, dtype=getattr(lib, _DT[xd]), requires_grad=True)
-        w = lib.tensor(w_np, dtype=getattr(lib, _DT[xd]))
-        b = lib.tensor(b_np, dtype=getattr(lib, _DT[bd]), requires_grad=True)
+
+    def call(lib, device):
+        x = lib.tensor(x_np, dtype=getattr(lib, _DT[xd]), device=device, requires_grad=True)
+        w = lib.tensor(w_np, dtype=getattr(lib, _DT[xd]), device=device)
+        b = lib.tensor(b_np, dtype=getattr(lib, _DT[bd]), device=device, requires_grad=True)
         out = getattr(lib.nn.functional, fn)(x, w, b)
         out.float().pow(2).sum().backward()
-        results.append((out, b.grad))
-    (t_out, t_grad), (e_out, e_grad) = results
+        return out, b.grad
+
+    if oracle.DEVICE == "cuda" or (xd == "h" and torch.ops.mkldnn._is_mkldnn_fp16_supported()):
+        _check_refusal(call, _cudnn_text(fn, xd, xd, bd))
+        return
+    (t_out, t_grad), (e_out, e_grad) = [call(lib, device) for lib, device in _LIBS_ON_DEVICES]
     assert str(e_out.dtype) == str(t_out.dtype) and str(e_grad.dtype) == str(t_grad.dtype)
     np.testing.assert_allclose(e_out.float().detach().numpy(), t_out.float().detach().numpy(),
                                rtol=1e-2, atol=1e-2)

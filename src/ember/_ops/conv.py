@@ -177,9 +177,10 @@ def _legacy_name(tensor):
     from ..autograd.function import _legacy_type
 
     dtype = from_numpy_dtype(tensor._data.dtype)
+    cuda = tensor.device.type == "cuda"
     if dtype.name == "bfloat16":  # PyTorch names its legacy bfloat16 type this way here
-        return "CPUBFloat16Type"
-    return f"torch.{_legacy_type(dtype)}"
+        return "CUDABFloat16Type" if cuda else "CPUBFloat16Type"
+    return f"torch.{'cuda.' if cuda else ''}{_legacy_type(dtype)}"
 
 
 _SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
@@ -195,10 +196,36 @@ def _dtype_name(tensor, names):
     return names.get(name, name)
 
 
+def _onednn_fp16():
+    """Whether PyTorch's CPU convolutions take float16 through oneDNN on this host: its
+    ``mkldnn_fp16_device_check`` asks for AVX512-FP16 (Sapphire Rapids and later), and
+    without it float16 goes through the slow kernel, whose dtype checks differ."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__
+    return bool(__cpu_features__.get("AVX512FP16"))
+
+
+def _slow_kernel(x):
+    """Whether PyTorch's CPU convolution of ``x`` runs its slow kernel (float64; float16
+    unless oneDNN takes it) rather than oneDNN (float32, bfloat16)."""
+    name = _dtype_name(x, _CPP_NAMES)
+    return name == "double" or (name == "c10::Half" and not _onednn_fp16())
+
+
+def _cudnn_mismatch(x, other, what):
+    """PyTorch's CUDA text (cuDNN's ``check_input_same_type_as_parameters``)."""
+    return RuntimeError(f"Input type ({_legacy_name(x)}) and {what} type "
+                        f"({_legacy_name(other)}) should be the same")
+
+
 def _weight_mismatch(x, weight):
-    """PyTorch's text for an input/weight dtype mismatch: float32 and bfloat16 inputs go
-    through its oneDNN check, float64 and float16 inputs through the slow kernel's."""
-    if _dtype_name(x, _CPP_NAMES) in ("double", "c10::Half"):
+    """PyTorch's text for an input/weight dtype mismatch: on cuda cuDNN's check; on the
+    CPU oneDNN's for the dtypes it takes, the slow kernel's for the others."""
+    if x.device.type == "cuda":
+        return _cudnn_mismatch(x, weight, "weight")
+    if _slow_kernel(x):
         return RuntimeError(f"expected scalar type {_dtype_name(x, _SCALAR_NAMES)} but found "
                             f"{_dtype_name(weight, _SCALAR_NAMES)}")
     return RuntimeError(
@@ -225,13 +252,16 @@ def _check_cuda_integers(x):
 
 def _check_transposed_dtypes(x, weight, bias, nd):
     """Dtype checks of conv_transpose*: weight against input first. Returns the bias to
-    use: PyTorch's float64/float16 kernels for 1-d and 2-d take a bias of another float
-    dtype and add it in the input's dtype (its gradient comes back in the bias's own)."""
+    use: PyTorch's slow CPU kernels (float64; float16 without oneDNN's) for 1-d and 2-d
+    take a bias of another float dtype and add it in the input's dtype (its gradient
+    comes back in the bias's own); cuDNN and oneDNN refuse it."""
     if x._data.dtype != weight._data.dtype:
         raise _weight_mismatch(x, weight)
     if bias is None or bias._data.dtype == x._data.dtype:
         return bias
-    if _dtype_name(x, _CPP_NAMES) not in ("double", "c10::Half"):
+    if x.device.type == "cuda":
+        raise _cudnn_mismatch(x, bias, "bias")
+    if not _slow_kernel(x):
         raise RuntimeError(
             f"Input type ({_legacy_name(x)}) and bias type ({_legacy_name(bias)}) should be "
             f"the same or input should be a MKLDNN tensor and bias is a dense tensor")
