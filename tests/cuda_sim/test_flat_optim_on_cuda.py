@@ -39,8 +39,8 @@ def test_large_cuda_parameters_update_flat_as_on_cpu(make):
 
 
 def test_flat_scatter_is_one_kernel_and_follows_replaced_parameter_data(launched_kernels):
-    """The scatter back into the parameters is one launch through a table of their data
-    pointers; a parameter whose data is replaced (``p.data = ...``) gets the update in
+    """The gathers of the parameters and gradients into the flat buffers and the scatter
+    back are one launch each through a table of their data pointers; a parameter whose data is replaced (``p.data = ...``) gets the update in
     its new array, and a non-contiguous one falls back to per-parameter copies."""
     names = launched_kernels
     params = [ember.zeros(4, 3, device="cuda", requires_grad=True),
@@ -50,6 +50,7 @@ def test_flat_scatter_is_one_kernel_and_follows_replaced_parameter_data(launched
         p.grad = ember.ones(p.shape, device="cuda")
     optimizer.step()
     assert names.count("ember_multi_tensor_scatter") == 1
+    assert names.count("ember_multi_tensor_gather") == 2  # the params, then the grads
     assert (params[0].detach().cpu().numpy() == -1).all()
     assert (params[1].detach().cpu().numpy() == -1).all()
     params[1].data = ember.full((5,), 10.0, device="cuda")
@@ -60,5 +61,6 @@ def test_flat_scatter_is_one_kernel_and_follows_replaced_parameter_data(launched
     params[0].data = ember.zeros(3, 4, device="cuda").t()  # not contiguous
     optimizer.step()
     assert names.count("ember_multi_tensor_scatter") == 2
+    assert names.count("ember_multi_tensor_gather") == 5  # the transposed param: concatenate
     np.testing.assert_array_equal(params[0].detach().cpu().numpy(), np.full((4, 3), -1.0))
     np.testing.assert_array_equal(params[1].detach().cpu().numpy(), [8.0] * 5)

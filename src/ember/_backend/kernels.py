@@ -13,7 +13,7 @@ The kernels: the LSTM time step (``_rnn_cuda``), dropout masks (``random``), 2-d
 pooling (``_pool_cuda``), matmul under graph capture (``graph_capture``), layer norm
 (``_norm_cuda``), softmax/log_softmax rows (``_softmax_cuda``), ReLU with its mask
 (``_activation_cuda``), Adam/SGD updates (``optim/_fused_cuda``) and the optimizers'
-flat scatter (``_flat_copy``).
+flat gather and scatter (``_flat_copy``).
 """
 
 from __future__ import annotations

@@ -38,6 +38,10 @@ _SCATTER = "const long long position = i;" + _LOCATE + """
 ((T*)table[k])[position - start] = flat[position];
 """
 
+_GATHER = "const long long position = i;" + _LOCATE + """
+flat[position] = ((const T*)table[k])[position - start];
+"""
+
 _SCALE = "const long long position = i;" + _LOCATE + """
 T coef = (T)max_norm / (total_norm[0] + (T)1e-6);
 coef = coef > (T)1 ? (T)1 : coef;
@@ -97,11 +101,21 @@ def pointer_table(xp, arrays):
 
 def scatter_flat(flat, arrays) -> bool:
     """``a[...] = flat[offset:offset + a.size]`` for each array back to back, one launch."""
+    return _flat_copy(flat, arrays, "ember_multi_tensor_scatter", _SCATTER)
+
+
+def gather_flat(flat, arrays) -> bool:
+    """``flat[offset:offset + a.size] = a.ravel()`` for each array back to back, one launch
+    (where ``concatenate`` builds and uploads its own pointer table every call)."""
+    return _flat_copy(flat, arrays, "ember_multi_tensor_gather", _GATHER)
+
+
+def _flat_copy(flat, arrays, name, operation) -> bool:
     xp = _module(flat)
     if not _usable(xp, arrays) or flat.dtype != arrays[0].dtype:
         return False
-    kernel = elementwise(xp, "ember_multi_tensor_scatter", "raw int64 table, int64 count",
-                         "raw T flat", _SCATTER)  # flat is read: an output binds T
+    kernel = elementwise(xp, name, "raw int64 table, int64 count", "raw T flat",
+                         operation)  # flat is an output either way: it binds T
     total = sum(a.size for a in arrays)
     return kernel is not None and launch(xp, kernel, pointer_table(xp, arrays),
                                          np.int64(len(arrays)), flat, size=total)

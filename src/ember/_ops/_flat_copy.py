@@ -7,9 +7,9 @@ parameters (each copy_ re-checks shapes, devices and grad mode). These helpers d
 same copies with one backend call for the gather and one slice assignment per tensor
 for the scatter, and bump each written tensor's version counter as copy_ does.
 
-On a GPU the scatter is one compiled kernel instead of a copy launch per tensor
-(``_backend/multi_tensor.py``: a device table of the tensors' data pointers, rebuilt
-when a tensor's array is replaced).
+On a GPU the gather and the scatter are one compiled kernel each, instead of a copy
+launch per tensor or CuPy's concatenate (``_backend/multi_tensor.py``: a device table of
+the tensors' data pointers, rebuilt when a tensor's array is replaced).
 
 Callers guarantee what copy_ would check: no graph is being recorded, the tensors share
 the buffer's device, and ``bounds`` are the tensors' offsets in the buffer, back to back
@@ -25,8 +25,9 @@ from ._util import xp_of
 def flat_gather_(flat, tensors) -> None:
     """``flat[:] = cat([t.reshape(-1) for t in tensors])`` in one backend call."""
     data = flat._data
-    xp = xp_of(data)
-    xp.concatenate([t._data.reshape(-1) for t in tensors], out=data)
+    arrays = [t._data for t in tensors]
+    if not multi_tensor.gather_flat(data, arrays):
+        xp_of(data).concatenate([a.reshape(-1) for a in arrays], out=data)
     flat._vc[0] += 1
 
 
