@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from oracle import RNG, as_numpy, check, check_raises, rand, randn
 
 import ember
@@ -29,13 +30,23 @@ def probs(*shape, axis=1):
     return (p / p.sum(axis=axis, keepdims=True)).astype(np.float32)
 
 
+def _weighted_l1(lib, a, b, w, r):
+    """F.l1_loss with a weight. torch's hands its call on to a torch-function mode without
+    the weight (torch 2.11 and 2.13), and the oracle runs torch under one on a GPU
+    machine (``with torch.device("cuda")``): torch-cuda then gave the unweighted loss.
+    torch's side runs with the modes off (its inputs are on its device already)."""
+    if lib is not torch:
+        return F(lib).l1_loss(a, b, reduction=r, weight=w)
+    with torch._C.DisableTorchFunction():
+        return F(torch).l1_loss(a, b, reduction=r, weight=w)
+
+
 REDUCTIONS = ["none", "mean", "sum"]
 
 # name -> (fn(lib, *inputs, reduction), inputs)
 CASES = {
     "l1": (lambda lib, a, b, r: F(lib).l1_loss(a, b, reduction=r), (randn(4, 3), randn(4, 3))),
-    "l1_weight": (lambda lib, a, b, w, r: F(lib).l1_loss(a, b, reduction=r, weight=w),
-                  (randn(4, 3), randn(4, 3), rand(4, 3))),
+    "l1_weight": (_weighted_l1, (randn(4, 3), randn(4, 3), rand(4, 3))),
     "mse": (lambda lib, a, b, r: F(lib).mse_loss(a, b, reduction=r), (randn(4, 3), randn(4, 3))),
     "mse_weight": (lambda lib, a, b, w, r: F(lib).mse_loss(a, b, reduction=r, weight=w),
                    (randn(4, 3), randn(4, 3), rand(4, 3))),
@@ -187,6 +198,14 @@ def test_loss(name, reduction):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check(lambda lib, *xs: fn(lib, *xs, reduction), *inputs, atol=2e-5, grad_atol=3e-5)
+
+
+def test_weighted_l1_case_keeps_torchs_weight_under_a_device_mode():
+    """The oracle's torch side of l1_weight is w * |a - b| under a torch device mode too."""
+    fn, (a, b, w) = CASES["l1_weight"]
+    with torch.device("cpu"):
+        out = fn(torch, torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(w), "none")
+    np.testing.assert_allclose(out.numpy(), w * np.abs(a - b), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["l1", "mse", "smooth_l1", "huber", "poisson", "gaussian",
