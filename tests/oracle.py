@@ -69,6 +69,17 @@ def on_device(lib):
     return _Nowhere() if device == "cpu" else lib.device(device)
 
 
+def l1_loss(lib, *args, **kwargs):
+    """``lib.nn.functional.l1_loss``; torch's with torch-function modes off: torch hands
+    l1_loss on to a mode without its ``weight`` (torch 2.11 and 2.13), and ``on_device``
+    runs torch under one (``with torch.device("cuda")``), where torch-cuda then gave the
+    unweighted loss. Its inputs are on its device already."""
+    if lib is not torch:
+        return lib.nn.functional.l1_loss(*args, **kwargs)
+    with torch._C.DisableTorchFunction():
+        return torch.nn.functional.l1_loss(*args, **kwargs)
+
+
 def to_torch(x, requires_grad=False, device=None):
     if isinstance(x, np.ndarray):
         t = torch.from_numpy(x.copy())
