@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
 from ._util import Tensor, _make, shape_str, type_name, xp_of
+from . import _cross_entropy_cuda
 from ._softmax import LogSoftmax, _log_softmax_array
 from .activation import log_softmax as _log_softmax_op
 from ._kept import strided_arange
@@ -163,6 +164,11 @@ class _IndexTargetLoss(Function):
             return (grad * (probs * row - coefficients),) + (None,) * 6
         xp = xp_of(x._data)
         g = grad._data
+        if smooth_coef is None and ctx.positions is not None:  # a GPU, (N, C) input
+            fused = _cross_entropy_cuda.index_target_backward(
+                xp, (logp if from_logits else x)._data, target_coef, index, g, from_logits)
+            if fused is not None:
+                return (_make(fused.astype(x._data.dtype, copy=False)),) + (None,) * 6
         if reduction == "none":
             g = xp.expand_dims(g, class_axis)
         g_target = g * xp.expand_dims(target_coef, class_axis)
