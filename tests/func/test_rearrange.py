@@ -9,6 +9,7 @@ import torch
 
 import ember
 
+pytestmark = pytest.mark.oracle_torch("2.13", "torch 2.11 has no torch.func.rearrange")
 RNG = np.random.default_rng(0)
 
 CASES = [

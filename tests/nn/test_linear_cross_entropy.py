@@ -13,6 +13,8 @@ import torch
 
 import ember
 
+pytestmark = pytest.mark.oracle_torch("2.13", "torch 2.11 has no F.linear_cross_entropy, "
+                                      "nn.LinearCrossEntropyLoss or LinearCrossEntropyOptions")
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((7, 4))
 W = RNG.standard_normal((5, 4))
