@@ -301,6 +301,7 @@ def _same_block_mask(mine, theirs):
     _same(mine.to_dense(), theirs.to_dense())
 
 
+@pytest.mark.oracle_torch("2.13", "torch 2.11's create_block_mask has no separate_full_blocks")
 @pytest.mark.parametrize("B,H,L,S,block,separate", [
     (2, 3, 8, 8, 4, True), (None, None, 10, 6, (4, 2), True), (1, 2, 8, 12, 4, False),
 ])
@@ -332,6 +333,8 @@ def test_block_mask_indexing_matches_torch(index):
     _same_block_mask(mine[mine_index], theirs[index])
 
 
+@pytest.mark.oracle_torch("2.13", "torch 2.11's create_block_mask has no "
+                          "compute_dq_write_order/dq_kv_order")
 @pytest.mark.parametrize("spt", [True, False])
 def test_dq_write_order_metadata_matches_torch(spt):
     def window(b, h, q, kv):
@@ -356,6 +359,8 @@ def test_sliced_block_mask_cannot_be_used():
         sliced.mask_mod(*[ember.tensor(0)] * 4)
 
 
+@pytest.mark.oracle_torch("2.13", "torch 2.11's BlockMask._adjust rounds seq_lengths up "
+                          "to whole blocks")
 def test_from_kv_blocks_adjust_and_to():
     num = np.array([[[1, 2, 1]]], dtype=np.int32)
     idx = np.array([[[[0, 2, 1], [1, 0, 2], [2, 0, 1]]]], dtype=np.int32)
@@ -454,6 +459,8 @@ def test_ember_computes_gradients_on_cpu_where_torch_refuses():
     assert q.grad is not None and q.grad.shape == q.shape
 
 
+@pytest.mark.oracle_torch("2.13", "torch 2.11's create_block_mask and BlockMask lack the "
+                          "separate_full_blocks and dq_write_order arguments")
 def test_public_surface_matches_torch():
     import inspect
 
