@@ -171,7 +171,9 @@ COPIES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(COPIES))
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.oracle_torch(
+    "2.13", "torch 2.11 has no derivative for narrow_copy") if name.startswith("narrow_copy")
+    else ()) for name in sorted(COPIES)])
 def test_copy_forms_match_torch(name):
     fn, inputs = COPIES[name]
     # torch.detach_copy's result claims requires_grad but has no derivative; ember's is
@@ -194,7 +196,8 @@ def test_view_copy_to_dtype():
 SCATTERS = {
     "slice_scatter": (lambda lib, x, s: lib.slice_scatter(x, s, 1, 1, 5, 2),
                       (randn(3, 5), randn(3, 2))),
-    "slice_scatter_method": (lambda lib, x, s: x.slice_scatter(s, start=2), (randn(4, 3), randn(2, 3))),
+    "slice_scatter_method": (lambda lib, x, s: x.slice_scatter(s, start=2),
+                             (randn(4, 3), randn(2, 3))),
     "select_scatter": (lambda lib, x, s: lib.select_scatter(x, s, 0, -1), (randn(3, 4), randn(4))),
     "select_scatter_method": (lambda lib, x, s: x.select_scatter(s, 1, 2), (randn(3, 4), randn(3))),
     "diagonal_scatter": (lambda lib, x, s: lib.diagonal_scatter(x, s, 1), (randn(3, 4), randn(3))),
