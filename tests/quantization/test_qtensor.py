@@ -32,13 +32,13 @@ def _same_repr(e, t):
         assert repr(e) == repr(t)
 
 
-def _with_ties(shape, scale):
+def _with_ties(shape, scale, rng=RNG):
     """Random values where half of them sit on rounding ties (k + 0.5) * scale, the
     places where a kernel's order of rounding shows."""
-    x = (RNG.standard_normal(shape) * 3).astype(np.float32)
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
     flat = x.reshape(-1)
     half = flat.size // 2
-    flat[:half] = ((RNG.integers(-40, 40, half) + 0.5) * np.float32(scale)).astype(np.float32)
+    flat[:half] = ((rng.integers(-40, 40, half) + 0.5) * np.float32(scale)).astype(np.float32)
     return x
 
 
@@ -76,11 +76,20 @@ def test_dtypes_print_and_flags():
         assert pickle.loads(pickle.dumps(getattr(ember, name))) is getattr(ember, name)
 
 
+# torch 2.11 rounds x / scale and then adds the zero point, 2.13 rounds the sum: every tie
+# lands one apart where the zero point is odd (qint8's -5, qint32's 17); with quint8's even
+# 100 the near-ties that the float32 sum rounds onto a tie do. 0-d and empty inputs hold none.
+ZERO_POINT_ROUNDING = pytest.mark.oracle_torch("2.13", "torch 2.11 rounds x / scale before "
+                                               "adding the zero point")
+
+
 @pytest.mark.parametrize("name", QDTYPES)
-@pytest.mark.parametrize("shape", [(5, 7), (3, 4, 6), (), (0,)])
+@pytest.mark.parametrize("shape", [pytest.param((5, 7), marks=ZERO_POINT_ROUNDING),
+                                   pytest.param((3, 4, 6), marks=ZERO_POINT_ROUNDING), (), (0,)])
 def test_quantize_per_tensor(name, shape):
     scale = 0.0731
-    x = _with_ties(shape, scale)
+    # the case's own draw: which cases an older oracle skips must not change the data
+    x = _with_ties(shape, scale, np.random.default_rng(7))
     zero_point = {"qint8": -5, "quint8": 100, "qint32": 17}[name]
     e = ember.quantize_per_tensor(_tensor(x), scale, zero_point, getattr(ember, name))
     t = torch.quantize_per_tensor(torch.tensor(x), scale, zero_point, getattr(torch, name))
@@ -90,6 +99,7 @@ def test_quantize_per_tensor(name, shape):
     _same_repr(e, t)
 
 
+@ZERO_POINT_ROUNDING
 def test_quantize_saturates_and_tensor_qparams():
     x = np.array([-1e6, -3.0, 0.0, 2.5, 1e6], dtype=np.float32)
     e = ember.quantize_per_tensor(_tensor(x), _tensor(0.1), _tensor(2),
@@ -105,6 +115,7 @@ def test_quantize_saturates_and_tensor_qparams():
         _same_q(a, b)
 
 
+@ZERO_POINT_ROUNDING
 @pytest.mark.parametrize("name", QDTYPES)
 @pytest.mark.parametrize("axis", [0, 1, 2])
 def test_quantize_per_channel(name, axis):
