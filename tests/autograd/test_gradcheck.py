@@ -91,6 +91,7 @@ def test_tolerances_are_applied():
         assert lib.autograd.gradcheck(wrong_backward(lib).apply, (x,), atol=1.5, rtol=0)
 
 
+@pytest.mark.oracle_torch("2.13", "torch 2.11's gradcheck message reads 'none of the them'")
 def test_no_input_requires_grad_is_value_error():
     for lib in LIBS:
         (x,) = inputs(lib, B, requires_grad=False)

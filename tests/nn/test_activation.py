@@ -385,6 +385,7 @@ def test_softmax_result_is_contiguous_like_torch(layout, log):
     assert strides[:2] == strides[2:]
 
 
+@pytest.mark.oracle_torch("2.13", "torch 2.11's Hardtanh warning says 'deprecated and rename to'")
 def test_hardtanh_deprecated_bounds_and_softmax_old_pickles_match_torch():
     """min_value/max_value still work with PyTorch's FutureWarning (pointing at the
     caller); a Softmax pickled before ``dim`` existed loads with dim=None."""
