@@ -11,6 +11,7 @@ import torch
 import ember
 
 KERNEL = "ember_index_target_loss_backward"
+FORWARD = "ember_index_target_loss_forward"
 
 
 def _host(tensor):
@@ -35,6 +36,7 @@ def _both(launched_kernels, dtype="float32", loss_name="cross_entropy", **kwargs
     (t_loss, t_grad), (e_loss, e_grad) = results
     torch.testing.assert_close(_host(e_loss), t_loss.detach())
     torch.testing.assert_close(_host(e_grad), t_grad)
+    assert launched_kernels.count(FORWARD) == launched_kernels.count(KERNEL)
     return launched_kernels.count(KERNEL)
 
 
@@ -66,3 +68,20 @@ def test_nll_loss_takes_the_kernel(launched_kernels, reduction):
 def test_label_smoothing_keeps_the_array_path(launched_kernels):
     """Label smoothing's fused node from logits has its smoothing term: array ops."""
     assert _both(launched_kernels, label_smoothing=0.1) == 0
+
+
+@pytest.mark.parametrize("bad", [7, -3, 100])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_out_of_bounds_targets_raise_torchs_error(launched_kernels, bad, weighted):
+    """The forward kernel marks the rows (reading class 0 there, never past the row);
+    the error names the first bad target, as the array path and PyTorch's CPU kernel."""
+    target = np.array([1, -100, bad, 2, bad + 1 if bad > 0 else bad - 1])
+    messages = []
+    for lib, device in ((torch, "cpu"), (ember, "cuda")):
+        weight = lib.ones(7, device=device) if weighted else None
+        with pytest.raises(IndexError) as info:
+            lib.nn.functional.cross_entropy(lib.zeros(5, 7, device=device),
+                                            lib.tensor(target, device=device), weight=weight)
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]
+    assert launched_kernels.count(FORWARD) == 1

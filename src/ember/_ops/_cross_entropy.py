@@ -17,7 +17,8 @@ from . import _cross_entropy_cuda
 from ._softmax import LogSoftmax, _log_softmax_array
 from .activation import log_softmax as _log_softmax_op
 from ._kept import strided_arange
-from ._loss_common import _check_bounds, _check_reduction, _refuse_grad, _resolve
+from ._loss_common import (_check_bounds, _check_reduction, _raise_out_of_bounds, _refuse_grad,
+                           _resolve)
 
 
 class _ProbabilityTargetLoss(Function):
@@ -106,22 +107,28 @@ class _IndexTargetLoss(Function):
         num_classes = x.shape[class_axis]
         logp = _log_softmax_array(x, class_axis) if from_logits else x
         dtype = logp.dtype
-        keep = target != ignore_index
-        safe = xp.where(keep, target, 0)
-        _check_target_bounds(xp, safe, target, keep, num_classes)
-        index = xp.expand_dims(safe, class_axis)
-        if weight is None:
-            class_weight = None
-            w_target = keep.astype(dtype)
-        else:
+        if weight is not None:
             weight = weight.astype(dtype, copy=False)
-            class_weight = weight.reshape(_class_shape(x.ndim, class_axis))
-            w_target = weight[safe] * keep
-        positions = _flat_positions(xp, logp, index)  # kept: backward writes there too
-        picked = _take_classes(xp, logp, index, class_axis, positions)
-        # without smoothing the coefficients are the weights: no multiply by 1.0
-        target_coef = w_target * (1 - label_smoothing) if label_smoothing else w_target
-        loss = -target_coef * picked
+        class_weight = None if weight is None else weight.reshape(
+            _class_shape(x.ndim, class_axis))
+        rows = None if label_smoothing else _cross_entropy_cuda.index_target_forward(
+            xp, logp, target, weight, ignore_index)  # one kernel on a GPU, or None
+        if rows is not None:
+            safe, w_target, loss, bad = rows
+            _raise_out_of_bounds(target, bad)
+            index, positions = xp.expand_dims(safe, class_axis), None
+            target_coef = w_target
+        else:
+            keep = target != ignore_index
+            safe = xp.where(keep, target, 0)
+            _check_target_bounds(xp, safe, target, keep, num_classes)
+            index = xp.expand_dims(safe, class_axis)
+            w_target = keep.astype(dtype) if weight is None else weight[safe] * keep
+            positions = _flat_positions(xp, logp, index)  # kept: backward writes there too
+            picked = _take_classes(xp, logp, index, class_axis, positions)
+            # without smoothing the coefficients are the weights: no multiply by 1.0
+            target_coef = w_target * (1 - label_smoothing) if label_smoothing else w_target
+            loss = -target_coef * picked
         smooth_coef = None
         if label_smoothing > 0:
             smooth_coef = keep * (label_smoothing / num_classes)
@@ -164,7 +171,7 @@ class _IndexTargetLoss(Function):
             return (grad * (probs * row - coefficients),) + (None,) * 6
         xp = xp_of(x._data)
         g = grad._data
-        if smooth_coef is None and ctx.positions is not None:  # a GPU, (N, C) input
+        if smooth_coef is None:  # the kernel takes (N, C) input on a GPU, else None
             fused = _cross_entropy_cuda.index_target_backward(
                 xp, (logp if from_logits else x)._data, target_coef, index, g, from_logits)
             if fused is not None:

@@ -90,6 +90,12 @@ def _check_bounds(xp, target, num_classes, keep_mask, op_name):
     bad = outside(target, num_classes)
     if keep_mask is not None:
         bad &= keep_mask
+    _raise_out_of_bounds(target, bad)
+
+
+def _raise_out_of_bounds(target, bad):
+    """IndexError naming the first ``target`` entry where ``bad`` holds (one device read
+    on a GPU where none does)."""
     if bool(bad.any()):
         value = int(target[bad].reshape(-1)[0])
         raise IndexError(f"Target {value} is out of bounds.")
