@@ -12,6 +12,7 @@ result as a device array, and, while a stream captures, hands the op to
 from __future__ import annotations
 
 import types
+import warnings
 
 import numpy
 
@@ -71,6 +72,23 @@ class ndarray(numpy.ndarray):  # noqa: N801 - CuPy's name
     def __array_interface__(self):
         # CuPy arrays have only __cuda_array_interface__; code must use .data.ptr
         raise AttributeError("'cupy.ndarray' object has no attribute '__array_interface__'")
+
+    @property
+    def shape(self):
+        return numpy.ndarray.shape.__get__(self)
+
+    @shape.setter
+    def shape(self, value):
+        """CuPy's setter: a no-copy reshape (AttributeError where it needs a copy) whose
+        size-1 dims get the stride of the dim before them (_get_strides_for_nocopy_reshape;
+        the first ones, the extent of the first other dim; all the itemsize in a 1-element
+        array), where NumPy's get size * stride of the dim after them."""
+        old_shape, old_strides = numpy.ndarray.shape.__get__(self), self.strides
+        with warnings.catch_warnings():  # NumPy deprecates both setters; CuPy has them
+            warnings.simplefilter("ignore", DeprecationWarning)
+            numpy.ndarray.shape.__set__(self, value)
+            numpy.ndarray.strides.__set__(self, _cupy_reshape_strides(
+                old_shape, old_strides, self.itemsize, self.shape, self.strides))
 
     _no_base = False  # set on what as_strided returns
 
@@ -410,6 +428,21 @@ class _RandomModule(types.ModuleType):
 
 
 linalg = _LinalgModule("cupy.linalg")
+
+
+def _cupy_reshape_strides(old_shape, old_strides, itemsize, shape, numpy_strides):
+    """The strides CuPy's no-copy reshape from (old_shape, old_strides) to ``shape`` gives;
+    a dim of another size has the one stride its layout allows, NumPy's."""
+    if numpy.prod(old_shape) == 1:
+        return (itemsize,) * len(shape)
+    if numpy.prod(old_shape) == 0:
+        return numpy.empty(shape, numpy.dtype((numpy.void, itemsize))).strides
+    last = next(n * st for n, st in zip(old_shape, old_strides) if n != 1)
+    strides = []
+    for n, st in zip(shape, numpy_strides):
+        last = last if n == 1 else st
+        strides.append(last)
+    return tuple(strides)
 
 
 def _as_strided(x, shape=None, strides=None):

@@ -24,7 +24,15 @@ _COPY_KEYWORD = _reshape_takes_copy()
 
 def reshape_view(array, shape):
     """``array`` viewed as ``shape``, or None when that needs a copy. NumPy arrays and
-    their subclasses (the CuPy double, meta arrays) come back as the same subclass."""
+    their subclasses (meta arrays) come back as the same subclass; CuPy arrays (and the
+    CuPy double) as CuPy arrays, with NumPy's strides (``_numpy_unit_strides``)."""
+    if type(array) is not np.ndarray and _on_cupy(array):
+        out = array.view()
+        try:
+            out.shape = shape
+        except AttributeError:
+            return None
+        return _numpy_unit_strides(array, out)
     if _COPY_KEYWORD and isinstance(array, np.ndarray):
         try:
             return np.ndarray.reshape(array, shape, copy=False)
@@ -38,3 +46,31 @@ def reshape_view(array, shape):
     except AttributeError:
         return None
     return out
+
+
+def _on_cupy(array) -> bool:
+    from .device import cupy_module  # device imports meta, which imports this module
+
+    cp = cupy_module()
+    return cp is not None and isinstance(array, cp.ndarray)
+
+
+def _numpy_unit_strides(source, out):
+    """``out`` (CuPy's reshape of ``source``) with NumPy's strides on its size-1 dims.
+    CuPy gives a size-1 dim the stride of the dim before it; NumPy, and PyTorch's view,
+    give it size * stride of the dim after it (``x[1].t().unsqueeze(1)`` of a (3, 4, 5)
+    tensor: PyTorch's strides (1, 20, 5), CuPy's (1, 1, 5)). Such a stride addresses
+    nothing, but ``stride()`` reports it and later views build on it, so ember's follow
+    PyTorch's on every backend: NumPy's reshape of a stand-in with ``source``'s layout
+    (no memory read) gives them, and ``out`` is rebuilt over the same memory when CuPy's
+    differ."""
+    if 1 not in out.shape:
+        return out
+    from .strided import strided_view
+
+    stand_in = np.lib.stride_tricks.as_strided(
+        np.empty(1, np.dtype((np.void, source.itemsize))), source.shape, source.strides)
+    wanted = reshape_view(stand_in, out.shape)
+    if wanted is None or wanted.strides == out.strides:
+        return out
+    return strided_view(out, out.shape, wanted.strides)
