@@ -213,6 +213,13 @@ INPLACE = [
 ]
 
 
+# torch 2.11 (a lent GPU machine's own build) names the view's op by its node in these
+# errors ("Output 0 of SelectBackward0 is a view ..."); 2.13, which ember follows, by the
+# op ("Output 0 of Select ...")
+NODE_NAMED_2_11 = pytest.mark.oracle_torch("2.13", "torch 2.11's view+in-place errors name the "
+                                           "op's node (SelectBackward0), 2.13's the op (Select)")
+
+
 def _error_or_none(fn, *args):
     try:
         fn(*args)
@@ -237,7 +244,9 @@ def test_no_grad_view_requires_grad_as_a_leaf(name, make, leaf):
     assert seen[0] == seen[1] == [(True, True, True)][0]
 
 
-@pytest.mark.parametrize("op,inplace", INPLACE, ids=[v[0] for v in INPLACE])
+@pytest.mark.parametrize("op,inplace", [  # setitem writes through a view of the view
+    pytest.param(*v, marks=NODE_NAMED_2_11 if v[0] == "setitem" else ()) for v in INPLACE],
+    ids=[v[0] for v in INPLACE])
 @pytest.mark.parametrize("name,make", NO_GRAD_VIEWS[:5], ids=[v[0] for v in NO_GRAD_VIEWS[:5]])
 def test_no_grad_view_inplace_in_grad_mode_raises(name, make, op, inplace):
     messages = []
@@ -252,6 +261,7 @@ def test_no_grad_view_inplace_in_grad_mode_raises(name, make, op, inplace):
     assert messages[0] is not None and messages[0] == messages[1]
 
 
+@NODE_NAMED_2_11
 def test_view_of_no_grad_view_inplace_raises_naming_the_op():
     messages = []
     for L in (ember, torch):
@@ -369,6 +379,7 @@ MULTI_USES = [
 ]
 
 
+@NODE_NAMED_2_11
 @pytest.mark.parametrize("use,write", MULTI_USES, ids=[u[0] for u in MULTI_USES])
 @pytest.mark.parametrize("name,make", MULTI, ids=[m[0] for m in MULTI])
 def test_multi_output_view_inplace_raises(name, make, use, write):
@@ -386,6 +397,7 @@ def test_multi_output_view_inplace_raises(name, make, use, write):
     assert messages[0] is not None and messages[0] == messages[1]
 
 
+@NODE_NAMED_2_11
 def test_multi_output_view_used_after_base_written_raises():
     messages = []
     for L in (ember, torch):
