@@ -1,6 +1,9 @@
 """sparse + sparse on cuda as PyTorch's CUDA kernel: entries concatenated (no merge, no
-host sync), coalesced only once they outnumber the tensor's elements (seen on an H200:
-torch 2.11's (1, 2, 2) sum of two 4-entry coalesced tensors came back coalesced, nnz 4)."""
+host sync), merged only once they outnumber the tensor's elements (seen on an H200: torch
+2.11's (1, 2, 2) sum of two 4-entry coalesced tensors came back with 4 entries). The merged
+entries go back in through alias_into_sparse, which flags a tensor coalesced only below two
+entries (SparseTensorImpl::set_indices_and_values_unsafe): the H200's torch-cuda reported
+that (1, 2, 2) sum as not coalesced."""
 
 import numpy as np
 
@@ -22,9 +25,18 @@ def test_sum_concatenates_while_entries_fit():
     assert on_cpu.is_coalesced() and on_cpu._nnz() == 3
 
 
-def test_sum_coalesces_once_entries_outnumber_elements():
+def test_sum_merges_once_entries_outnumber_elements():
     indices = [[0, 0, 0, 0], [0, 0, 1, 1], [0, 1, 0, 1]]
     a = _coo("cuda", indices, [1.0, 2.0, 3.0, 4.0], (1, 2, 2))
     total = a + a * 3
-    assert total.is_coalesced() and total._nnz() == 4
-    np.testing.assert_array_equal(total.values().cpu().numpy(), [4.0, 8.0, 12.0, 16.0])
+    assert not total.is_coalesced() and total._nnz() == 4
+    np.testing.assert_array_equal(total._values().cpu().numpy(), [4.0, 8.0, 12.0, 16.0])
+    np.testing.assert_array_equal(total._indices().cpu().numpy(), indices)
+
+
+def test_merged_sum_of_one_entry_is_flagged_coalesced():
+    """Two entries over one element merge into one: below two entries, coalesced."""
+    a = _coo("cuda", [[0], [0]], [2.0], (1, 1))
+    total = a + a
+    assert total.is_coalesced() and total._nnz() == 1
+    np.testing.assert_array_equal(total._values().cpu().numpy(), [4.0])

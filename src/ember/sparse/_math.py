@@ -121,15 +121,21 @@ def add(input, other, *, alpha=1, node_name="AddBackward0"):
             source = other if other._nnz() else input  # operand, coalesced flag and all
             return _renamed(_new(indices, values, input._sp_shape, source._sp_coalesced),
                             node_name)
-        if input.device.type == "cpu":
-            merge = input._sp_coalesced and other._sp_coalesced
-        else:
-            merge = indices.shape[1] > math.prod(input._sp_shape)
         result = _new(indices, values, input._sp_shape, False)
-        # Coalesced inputs give a coalesced sum, as PyTorch's CPU merge of sorted indices
-        # does. Its CUDA kernel concatenates (uncoalesced: no nnz sync on the host) and
-        # coalesces only when the entries outnumber the elements (unbounded nnz growth).
-        return _renamed(result.coalesce() if merge else result, node_name)
+        if input.device.type == "cpu":
+            # Coalesced inputs give a coalesced sum, as PyTorch's CPU merge of sorted
+            # indices does.
+            merge = input._sp_coalesced and other._sp_coalesced
+            return _renamed(result.coalesce() if merge else result, node_name)
+        # PyTorch's CUDA kernel concatenates (uncoalesced: no nnz sync on the host) and
+        # coalesces only when the entries outnumber the elements (unbounded nnz growth);
+        # it puts the merged entries back through alias_into_sparse, which flags a tensor
+        # coalesced only below two entries: merged, yet flagged uncoalesced.
+        if indices.shape[1] > math.prod(input._sp_shape):
+            merged = result.coalesce()
+            result = _new(merged._sp_indices, merged._sp_values, input._sp_shape,
+                          merged._nnz() < 2)
+        return _renamed(result, node_name)
     if _is_sparse(input):
         if isinstance(other, Tensor):
             raise RuntimeError(
