@@ -10,9 +10,12 @@ PyTorch's in-place update under ``no_grad``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd.function import Function
+from ..backends import cudnn
 from ..autograd.grad_mode import _grad_enabled
 from ._norm_rows import (_layer_norm_backward_arrays, _layer_norm_forward_arrays,
                          _sum_of_products)
@@ -343,6 +346,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise RuntimeError("running_mean must be defined in evaluation mode")
         axes = (0,) + tuple(range(2, input.dim()))
         out, mean, var = _normalize(input, weight, bias, axes, param_shape, eps)
+        if input.is_cuda:
+            _named_as_on_cuda(out, input.shape, input._data.dtype, weight, bias,
+                              running_mean, running_var, True)
         if running_mean is not None or running_var is not None:
             count = input.numel() // max(channels, 1)
             if running_mean is not None:
@@ -351,7 +357,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 unbiased = var.reshape(-1) * (count / max(count - 1, 1))
                 _update_running(running_var, unbiased, momentum)
         return out
-    return _batch_norm_eval(input, running_mean, running_var, weight, bias, param_shape, eps)
+    out = _batch_norm_eval(input, running_mean, running_var, weight, bias, param_shape, eps)
+    if input.is_cuda:
+        _named_as_on_cuda(out, input.shape, input._data.dtype, weight, bias, running_mean,
+                          running_var, False)
+    return out
 
 
 class _AffineStats(Function):
@@ -432,6 +442,33 @@ def _batch_norm_eval(x, running_mean, running_var, weight, bias, param_shape, ep
                               param_shape, eps)
 
 
+# the batch sizes cuDNN's batch norm takes, PyTorch's limits: per activation (2-d input)
+# and spatial (3-d and up), training and evaluation
+_CUDNN_MAX_BATCH = {(True, True): 131070, (True, False): 262136,
+                    (False, True): 880801, (False, False): 65535}
+
+
+def _named_as_on_cuda(out, shape, dtype, weight, bias, running_mean, running_var, training):
+    """Give ``out``'s batch-norm node PyTorch's name on cuda: there batch norm runs cuDNN's
+    kernel (node ``CudnnBatchNormBackward0``) wherever cuDNN takes the case (affine, running
+    statistics both given or both absent in training, half precision only with float32
+    parameters, batch and size within cuDNN's limits, ``backends.cudnn.enabled``) and its
+    native kernel elsewhere. ember computes the same values either way. ``shape``/``dtype``
+    are those of batch norm's input (instance norm's (1, N*C, *) view)."""
+    node = out.grad_fn
+    if node is None or weight is None or bias is None or not cudnn.enabled:
+        return out
+    if (running_mean is None) != (running_var is None) or (running_mean is None
+                                                           and not training):
+        return out
+    if np.dtype(dtype).itemsize == 2 and weight._data.dtype != np.float32:
+        return out
+    limit = _CUDNN_MAX_BATCH[(len(shape) == 2, bool(training))]
+    if shape[0] <= limit and math.prod(shape) < 2 ** 31 - 1:
+        node._node_name = "CudnnBatchNormBackward0"
+    return out
+
+
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
                   running_var: Tensor | None = None, weight: Tensor | None = None,
                   bias: Tensor | None = None, use_input_stats: bool = True,
@@ -458,6 +495,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
         flat_shape = (1, input.shape[0] * channels, *input.shape[2:])
         out = _InstanceAffineStats.apply(input, weight, bias, running_mean._data,
                                          running_var._data, param_shape, eps, flat_shape)
+        if input.is_cuda:
+            _named_as_on_cuda(out, flat_shape, input._data.dtype, weight, bias, running_mean,
+                              running_var, False)
         return out.view(input.shape)
     # PyTorch runs batch norm on a (1, N*C, *) view and views the result back; the node
     # here normalises each row of an (N, C, L) regrouping of the input (the per-channel
@@ -471,6 +511,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     out = _InstanceNorm.apply(input, weight, bias, (batch, channels, count),
                               (1, batch * channels, *spatial), (2,), (channels, 1), eps, sink)
     mean, var = sink[0]
+    if input.is_cuda:
+        _named_as_on_cuda(out, (1, batch * channels, *spatial), input._data.dtype, weight,
+                          bias, running_mean, running_var, True)
     out = out.view(input.shape)
     if running_mean is not None:
         _check_channels("running_mean", running_mean, channels)
