@@ -343,15 +343,26 @@ _graph.install(lambda: get_current_stream(), ndarray)
 
 def asarray(a, dtype=None, order=None):
     """Host to device (or a no-op for a device array already on the current device); a
-    copy or cast while a stream captures is a node (an upload reads ``a`` at replay)."""
+    copy or cast of a device array while a stream captures is a node, and a host upload
+    then is refused, as CuPy refuses it."""
     if isinstance(a, ndarray) and a._device_id == _current["device"] and (
             dtype is None or a.dtype == dtype):
         return a
+    _refuse_upload_while_capturing(a)
     return _graph.launch(_upload, (a, dtype), sources=_graph.device_arrays([a]))
 
 
 def array(a, dtype=None, copy=True, order="K", ndmin=0):
+    _refuse_upload_while_capturing(a)
     return _graph.launch(_upload, (a, dtype, ndmin), sources=_graph.device_arrays([a]))
+
+
+def _refuse_upload_while_capturing(a):
+    """CuPy's ``copy_from_host_async`` on a capturing stream (before any CUDA call, so
+    the capture stays valid)."""
+    if not isinstance(a, ndarray) and _graph.active() is not None:
+        raise RuntimeError("the current stream is capturing, so H2D transfers are "
+                           "disallowed")
 
 
 def _upload(a, dtype=None, ndmin=0):

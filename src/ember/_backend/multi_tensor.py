@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import graph_capture
 from .kernels import elementwise, launch
 from .strided import data_ptr
 
@@ -79,16 +80,24 @@ _C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
 
 def _usable(xp, arrays, least=2):
+    """Whether the kernels take ``arrays``; not while a CUDA graph captures unless their
+    table is already on the device (building one is a host upload, which a capturing
+    stream refuses): the callers' per-tensor paths capture instead."""
     if xp is np or len(arrays) < least:
         return False
     dtype = arrays[0].dtype
     return dtype in (np.float32, np.float64) and all(
-        a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+        a.dtype == dtype and a.flags.c_contiguous for a in arrays) and (
+        not graph_capture.ACTIVE[0] or _key(arrays) in _TABLES)
+
+
+def _key(arrays):
+    return tuple((data_ptr(a), a.size) for a in arrays)
 
 
 def pointer_table(xp, arrays):
     """The device int64 table ``[pointer_0, .., pointer_n-1, stop_0, .., stop_n-1]``."""
-    key = tuple((data_ptr(a), a.size) for a in arrays)
+    key = _key(arrays)
     table = _TABLES.get(key)
     if table is None:
         if len(_TABLES) >= 32:
