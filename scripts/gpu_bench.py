@@ -5,7 +5,7 @@
 The workloads are bench/'s own (``setup(lib, device) -> step``), so the GPU rows time the
 same code as the CPU rows. Each step is followed by the library's synchronize, so a row
 is the wall time of one whole step on the device (CuPy and PyTorch both launch
-asynchronously). ``--torch-device cpu`` keeps torch on the host (used by the tests on
+asynchronously); ember's and torch's steps are timed in turn, one of each per round. ``--torch-device cpu`` keeps torch on the host (used by the tests on
 the CuPy double, where torch has no GPU).
 """
 
@@ -39,22 +39,45 @@ def _synchronizer(lib, device):
     return lambda: None
 
 
-def median_ms(step, sync, repeat, warmup):
-    for _ in range(warmup):
-        step()
-    sync()
-    samples = []
+def _interleaved_medians(steps, repeat, warmup, errors):
+    """Median ms per label of ``steps`` (label -> (step, sync)), their samples taken in
+    turn, one step of each per round: a lent machine's host speed drifts between runs
+    and within one (LeNet's ember median once moved 4 -> 7.6 ms from one run to the next
+    while torch's moved 10%), so each ratio compares steps timed under the same
+    conditions. A step that raises gets its error in ``errors`` and leaves the rounds."""
+    samples = {label: [] for label in steps}
+    live = dict(steps)
+
+    def timed(label):
+        step, sync = live[label]
+        try:
+            start = time.perf_counter()
+            step()
+            sync()
+            return time.perf_counter() - start
+        except Exception as exc:  # noqa: BLE001 - report it in the table, go on
+            traceback.print_exc()
+            errors[label] = f"{label}: {type(exc).__name__}: {str(exc)[:120]}"
+            del live[label]
+            return None
+
+    for label in list(live):
+        for _ in range(warmup):
+            if label in live:
+                timed(label)
     for _ in range(repeat):
-        start = time.perf_counter()
-        step()
-        sync()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1e3
+        for label in list(live):
+            elapsed = timed(label)
+            if elapsed is not None:
+                samples[label].append(elapsed)
+    return {label: statistics.median(samples[label]) * 1e3 if label in live else None
+            for label in steps}
 
 
 def run(device="cuda", torch_device=None, repeat=20, warmup=5, workloads=None):
-    """One row per workload: ember and torch medians (ms) and their ratio; a workload
-    that raises gets its error in place of the numbers, and the others still run."""
+    """One row per workload: ember and torch medians (ms, their steps timed in turn) and
+    their ratio; a workload that raises gets its error in place of the numbers, and the
+    others still run."""
     import torch
 
     import ember
@@ -62,17 +85,20 @@ def run(device="cuda", torch_device=None, repeat=20, warmup=5, workloads=None):
     torch_device = torch_device or device
     rows = []
     for name, setup in workloads or WORKLOADS:
-        row = {"workload": name}
+        row, steps, errors = {"workload": name}, {}, {}
         for label, lib, dev in (("ember", ember, device), ("torch", torch, torch_device)):
             try:
                 lib.manual_seed(0)
-                step = setup(lib, device=dev)
-                row[label] = median_ms(step, _synchronizer(lib, dev), repeat, warmup)
+                steps[label] = (setup(lib, device=dev), _synchronizer(lib, dev))
             except Exception as exc:  # noqa: BLE001 - report it in the table, go on
                 traceback.print_exc()  # the whole story for the log; the row keeps a line
-                row[label] = None
-                error = f"{label}: {type(exc).__name__}: {str(exc)[:120]}"
-                row["error"] = f"{row['error']}; {error}" if "error" in row else error
+                errors[label] = f"{label}: {type(exc).__name__}: {str(exc)[:120]}"
+        medians = _interleaved_medians(steps, repeat, warmup, errors)
+        for label in ("ember", "torch"):
+            row[label] = medians.get(label)
+        if errors:
+            row["error"] = "; ".join(errors[label] for label in ("ember", "torch")
+                                     if label in errors)
         rows.append(row)
     return rows
 
