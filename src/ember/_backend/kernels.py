@@ -9,11 +9,13 @@ and every caller takes its array path. So NumPy runs the array path, and cuda ru
 kernel: on a GPU through NVRTC, in CI through the double, which builds the CUDA C++ body
 with g++ and runs it on the CPU (tests/cuda_sim/fake_cupy_kernels.py).
 
-The kernels: the LSTM time step (``_rnn_cuda``), dropout masks (``random``), 2-d max
-pooling (``_pool_cuda``), matmul under graph capture (``graph_capture``), layer norm
-(``_norm_cuda``), softmax/log_softmax rows (``_softmax_cuda``), ReLU with its mask
-(``_activation_cuda``), Adam/SGD updates (``optim/_fused_cuda``) and the optimizers'
-flat gather and scatter (``_flat_copy``).
+The kernels: the LSTM and GRU time steps and the LSTM backward's factors
+(``_rnn_cuda``), dropout (``_dropout``, ``random``), 2-d max pooling (``_pool_cuda``),
+matmul under graph capture (``graph_capture``), layer norm (``_norm_cuda``),
+softmax/log_softmax rows (``_softmax_cuda``), ReLU with its mask (``_activation_cuda``),
+nll_loss/cross_entropy rows and input gradient (``_cross_entropy_cuda``), Adam/SGD
+updates (``optim/_fused_cuda``) and the multi-tensor kernels (``multi_tensor``: the
+optimizers' flat gather and scatter, gradient clipping, GradScaler's unscale).
 """
 
 from __future__ import annotations
