@@ -157,6 +157,27 @@ CONSTRUCTOR_ERRORS = {
                                                           prefetch_factor=-1),
     "persistent_without_workers": lambda lib: data(lib).DataLoader(range(3),
                                                                    persistent_workers=True),
+    # torch's checks are an if/elif chain: a later option is never compared (which would
+    # raise TypeError for a string) once an earlier check has failed or decided
+    "prefetch_str_without_workers": lambda lib: data(lib).DataLoader(range(3),
+                                                                     prefetch_factor="2"),
+    "prefetch_float_without_workers": lambda lib: data(lib).DataLoader(range(3),
+                                                                       prefetch_factor=1.5),
+    "prefetch_negative_without_workers": lambda lib: data(lib).DataLoader(
+        range(3), prefetch_factor=-1),
+    "prefetch_negative_float": lambda lib: data(lib).DataLoader(range(3), num_workers=1,
+                                                                prefetch_factor=-0.5),
+    "prefetch_str_with_workers": lambda lib: data(lib).DataLoader(range(3), num_workers=1,
+                                                                  prefetch_factor="2"),
+    "num_workers_before_prefetch": lambda lib: data(lib).DataLoader(
+        range(3), num_workers=-1, prefetch_factor="2"),
+    "num_workers_before_timeout": lambda lib: data(lib).DataLoader(
+        range(3), num_workers=-1, timeout="1"),
+    "timeout_before_prefetch": lambda lib: data(lib).DataLoader(range(3), timeout=-1,
+                                                                prefetch_factor="2"),
+    "prefetch_before_persistent": lambda lib: data(lib).DataLoader(
+        range(3), prefetch_factor="2", persistent_workers=True),
+    "num_workers_none": lambda lib: data(lib).DataLoader(range(3), num_workers=None),
     "iterable_shuffle": lambda lib: data(lib).DataLoader(make_stream(lib, 3), shuffle=True),
     "iterable_sampler": lambda lib: data(lib).DataLoader(make_stream(lib, 3), sampler=[0]),
     "iterable_batch_sampler": lambda lib: data(lib).DataLoader(make_stream(lib, 3),
@@ -189,6 +210,17 @@ def test_constructor_errors_match_torch(name):
     ember_error, torch_error = check_raises(CONSTRUCTOR_ERRORS[name])
     assert type(ember_error) is type(torch_error)
     assert str(ember_error) == str(torch_error)
+
+
+@pytest.mark.parametrize("num_workers, prefetch_factor", [
+    (0, None), (1, None), (2, 0), (1, 1.5), (1, True), (2, 5), (True, None)])
+def test_accepted_prefetch_factor_like_torch(num_workers, prefetch_factor):
+    """Values the constructor lets through, and the default it fills in (2 with
+    workers): torch range-checks only a given factor and leaves its type alone."""
+    stored = [data(lib).DataLoader(range(3), num_workers=num_workers,
+                                   prefetch_factor=prefetch_factor).prefetch_factor
+              for lib in (ember, torch)]
+    assert stored[0] == stored[1] and type(stored[0]) is type(stored[1])
 
 
 def test_attributes_like_torch():

@@ -421,6 +421,24 @@ def test_timeout_raises_and_cleans_up():
     assert time.monotonic() - start < 2.5
 
 
+# torch's half-built iterator fails in its __del__ (no _shutdown yet): torch's noise
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_zero_prefetch_is_refused_when_iterating_like_torch():
+    """The constructor accepts prefetch_factor=0 with workers; the worker iterator refuses
+    it before starting any process (else no task would be sent and nothing yielded)."""
+    texts = []
+    for lib in (ember, torch):
+        loader = lib.utils.data.DataLoader(range(3), num_workers=1, prefetch_factor=0)
+        with pytest.raises(AssertionError) as info:
+            iter(loader)
+        texts.append(str(info.value))
+        assert multiprocessing.active_children() == []
+    del info
+    gc.collect()  # torch's iterator (held by the traceback's frames) goes inside the test
+    assert texts == ["prefetch_factor must be greater than 0 for "
+                     "MultiProcessingDataLoaderIter"] * 2
+
+
 # -- cleanup ------------------------------------------------------------------------------
 
 def test_break_and_drop_iterator_joins_workers():

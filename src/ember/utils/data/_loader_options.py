@@ -19,25 +19,28 @@ class _InfiniteConstantSampler(Sampler):
 
 
 def checked_prefetch(num_workers, timeout, prefetch_factor, persistent_workers):
-    """Validate the worker options in PyTorch's order (first failure raised, with its
-    text) and return ``prefetch_factor`` with its default: 2 when there are workers."""
-    failures = (
-        (num_workers < 0, "num_workers option should be non-negative; "
-                          "use num_workers=0 to disable multiprocessing."),
-        (timeout < 0, "timeout option should be non-negative"),
-        (num_workers == 0 and prefetch_factor is not None,
-         "prefetch_factor option could only be specified in multiprocessing."
-         "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor "
-         "to None."),
-        (prefetch_factor is not None and prefetch_factor < 0,
-         "prefetch_factor option should be non-negative"),
-        (persistent_workers and num_workers == 0,
-         "persistent_workers option needs num_workers > 0"),
-    )
-    for failed, message in failures:
-        if failed:
-            raise ValueError(message)
-    return 2 if prefetch_factor is None and num_workers > 0 else prefetch_factor
+    """Validate the worker options and return ``prefetch_factor`` with its default (2
+    when there are workers). PyTorch's ``if``/``elif`` chain, kept as a chain: each
+    comparison runs only when the earlier checks passed, so which error a bad mix of
+    options raises (a ValueError before a TypeError from comparing, say, ``"2" < 0``)
+    is PyTorch's, and a prefetch_factor given with workers is not range-checked when
+    it was None."""
+    if num_workers < 0:
+        raise ValueError("num_workers option should be non-negative; "
+                         "use num_workers=0 to disable multiprocessing.")
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError("prefetch_factor option could only be specified in multiprocessing."
+                         "let num_workers > 0 to enable multiprocessing, otherwise set "
+                         "prefetch_factor to None.")
+    elif num_workers > 0 and prefetch_factor is None:
+        prefetch_factor = 2
+    elif prefetch_factor is not None and prefetch_factor < 0:
+        raise ValueError("prefetch_factor option should be non-negative")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")
+    return prefetch_factor
 
 
 def refuse_map_options(dataset, shuffle, sampler, batch_sampler) -> None:

@@ -391,6 +391,11 @@ class _MultiProcessIter(_BaseIter):
     def __init__(self, loader: DataLoader) -> None:
         super().__init__(loader)
         self._prefetch_factor, self._in_order = loader.prefetch_factor, loader.in_order
+        if self._prefetch_factor <= 0:
+            # the constructor lets 0 through; PyTorch's iterator refuses it (no task would
+            # ever be sent, so the loader would silently yield nothing)
+            raise AssertionError(
+                "prefetch_factor must be greater than 0 for MultiProcessingDataLoaderIter")
         init_fn = loader.worker_init_fn
         if _is_pipe(self._dataset):
             # each worker shards its copy of the pipe first (PyTorch's wrapper)
