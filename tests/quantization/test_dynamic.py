@@ -191,31 +191,183 @@ def test_namespaces_need_no_extra_import():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {}, {"num_layers": 2, "batch_first": True}, {"bidirectional": True, "num_layers": 2},
-])
-def test_dynamic_lstm_matches_torch(kwargs):
-    """Same int8 weights, the input-hidden product over the whole sequence and the
-    hidden-hidden product per step, as PyTorch's quantized LSTM: outputs and states
-    within assert_close's float32 defaults (measured <= 1.2e-7)."""
-    t = torch.nn.LSTM(5, 4, **kwargs)
-    e = ember.nn.LSTM(5, 4, **kwargs)
+def _recurrent_pair(kind, *args, **kwargs):
+    """The same float recurrent module in torch and ember (ember's weights torch's)."""
+    t = getattr(torch.nn, kind)(*args, **kwargs)
+    e = getattr(ember.nn, kind)(*args, **kwargs)
     e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
-    tq = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(t), {torch.nn.LSTM})
-    eqm = eq.quantize_dynamic(ember.nn.Sequential(e), {ember.nn.LSTM})
+    return t, e
+
+
+def _states(kind, kwargs, batch):
+    """Random initial states of the right shapes (both libraries' copies)."""
+    if "Cell" in kind:
+        shape = (batch, 4)
+    else:
+        shape = (kwargs.get("num_layers", 1) * (2 if kwargs.get("bidirectional") else 1),
+                 batch, 4)
+    arrays = [RNG.standard_normal(shape).astype(np.float32)
+              for _ in range(2 if "LSTM" in kind else 1)]
+    t, e = [torch.tensor(a) for a in arrays], [ember.tensor(a) for a in arrays]
+    return (tuple(t), tuple(e)) if "LSTM" in kind else (t[0], e[0])
+
+
+def _close_tree(e, t):
+    if isinstance(t, tuple):
+        assert isinstance(e, tuple) and len(e) == len(t)
+        for a, b in zip(e, t):
+            _close_tree(a, b)
+    else:
+        _close(e, t)
+
+
+RECURRENT_CASES = [
+    ("LSTM", {}), ("LSTM", {"num_layers": 2, "batch_first": True}),
+    ("LSTM", {"bidirectional": True, "num_layers": 2}),
+    ("GRU", {}), ("GRU", {"num_layers": 2, "bidirectional": True}),
+    ("GRU", {"batch_first": True}),
+    ("LSTMCell", {}), ("GRUCell", {}), ("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu"}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["qint8", "float16"])
+@pytest.mark.parametrize("kind, kwargs", RECURRENT_CASES)
+def test_dynamic_recurrent_matches_torch(kind, kwargs, dtype):
+    """Same packed weights (int8 equal to torch's; float16 rounded alike), the
+    input-hidden product over the whole sequence and the hidden-hidden product per step
+    as PyTorch's quantized RNNs (7-bit activations for the cells too): outputs and states
+    within assert_close's float32 defaults (measured <= 2.4e-7)."""
+    t, e = _recurrent_pair(kind, 5, 4, **kwargs)
+    spec_t, spec_e = {getattr(torch.nn, kind)}, {getattr(ember.nn, kind)}
+    tq = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(t), spec_t,
+                                                dtype=getattr(torch, dtype))
+    eqm = eq.quantize_dynamic(ember.nn.Sequential(e), spec_e, dtype=getattr(ember, dtype))
     assert repr(eqm) == repr(tq)
-    for name, tw in tq[0].get_weight().items():
-        np.testing.assert_array_equal(eqm[0].get_weight()[name].int_repr().numpy(),
-                                      tw.int_repr().numpy())
-    x = RNG.standard_normal((3, 6, 5)).astype(np.float32)
-    layers = kwargs.get("num_layers", 1) * (2 if kwargs.get("bidirectional") else 1)
-    h0 = RNG.standard_normal((layers, 3 if kwargs.get("batch_first") else 6, 4))
-    c0 = RNG.standard_normal(h0.shape)
-    h0, c0 = h0.astype(np.float32), c0.astype(np.float32)
-    for hx in (None, (h0, c0)):
-        t_hx = None if hx is None else tuple(torch.tensor(a) for a in hx)
-        e_hx = None if hx is None else tuple(ember.tensor(a) for a in hx)
-        t_out, (t_h, t_c) = tq[0](torch.tensor(x), t_hx)
-        e_out, (e_h, e_c) = eqm[0](ember.tensor(x), e_hx)
-        for a, b in ((e_out, t_out), (e_h, t_h), (e_c, t_c)):
-            _close(a, b)
+    t_weights, e_weights = tq[0].get_weight(), eqm[0].get_weight()
+    assert list(e_weights) == list(t_weights)
+    for name, tw in t_weights.items():
+        ew = e_weights[name]
+        if dtype == "qint8":
+            np.testing.assert_array_equal(ew.int_repr().numpy(), tw.int_repr().numpy())
+            assert ew.q_scale() == tw.q_scale()
+        else:
+            assert ew.dtype is ember.float32
+            np.testing.assert_array_equal(ew.numpy(), tw.numpy())
+    for name, tb in tq[0].get_bias().items():
+        _close(eqm[0].get_bias()[name], tb)
+    batch = 3
+    shape = (batch, 5) if "Cell" in kind else (
+        (batch, 6, 5) if kwargs.get("batch_first") else (6, batch, 5))
+    x = (RNG.standard_normal(shape) * 3).astype(np.float32)
+    t_hx, e_hx = _states(kind, kwargs, batch)
+    _close_tree(eqm[0](ember.tensor(x)), tq[0](torch.tensor(x)))
+    _close_tree(eqm[0](ember.tensor(x), e_hx), tq[0](torch.tensor(x), t_hx))
+
+
+class _Recurrents:
+    """One of each module kind quantize_dynamic knows, as attributes of one model."""
+
+    @staticmethod
+    def build(lib):
+        model = lib.nn.Module()
+        model.linear = lib.nn.Linear(5, 4)
+        model.lstm, model.gru = lib.nn.LSTM(5, 4), lib.nn.GRU(5, 4, num_layers=2)
+        model.lstm_cell, model.gru_cell = lib.nn.LSTMCell(5, 4), lib.nn.GRUCell(5, 4)
+        model.rnn_cell = lib.nn.RNNCell(5, 4, nonlinearity="relu")
+        model.embedding = lib.nn.Embedding(10, 3)
+        return model
+
+
+@pytest.mark.parametrize("dtype", ["qint8", "float16"])
+def test_default_spec_converts_torchs_module_kinds(dtype):
+    """qconfig_spec=None: Linear, LSTM, GRU and the three cells for qint8 and float16,
+    as PyTorch's defaults (the embedding stays float: it is quint8's)."""
+    tm, em = _Recurrents.build(torch), _Recurrents.build(ember)
+    em.load_state_dict({k: ember.tensor(v.detach().numpy())
+                        for k, v in tm.state_dict().items()})
+    tq = torch.ao.quantization.quantize_dynamic(tm, dtype=getattr(torch, dtype))
+    eqm = eq.quantize_dynamic(em, dtype=getattr(ember, dtype))
+    names = {name: child._get_name() for name, child in tq.named_children()}
+    assert {name: child._get_name() for name, child in eqm.named_children()} == names
+    assert names["gru_cell"] == "DynamicQuantizedGRUCell" and names["embedding"] == "Embedding"
+    x = RNG.standard_normal((2, 5)).astype(np.float32)
+    for name in ("linear", "lstm_cell", "gru_cell", "rnn_cell"):
+        _close_tree(getattr(eqm, name)(ember.tensor(x)), getattr(tq, name)(torch.tensor(x)))
+    seq = RNG.standard_normal((4, 2, 5)).astype(np.float32)
+    for name in ("lstm", "gru"):
+        _close_tree(getattr(eqm, name)(ember.tensor(seq)), getattr(tq, name)(torch.tensor(seq)))
+
+
+def test_quint8_default_spec_refuses_embeddings():
+    """PyTorch's quint8 default swaps Embedding/EmbeddingBag for weight-only quantized
+    ones, which ember lacks: refused, not left silently in float; a model without
+    embeddings comes back unconverted, as PyTorch's."""
+    with pytest.raises(NotImplementedError, match="embedding is an nn.Embedding"):
+        eq.quantize_dynamic(_Recurrents.build(ember), dtype=ember.quint8)
+    tq = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(3, 2)),
+                                                dtype=torch.quint8)
+    eqm = eq.quantize_dynamic(ember.nn.Sequential(ember.nn.Linear(3, 2)), dtype=ember.quint8)
+    assert repr(eqm) == repr(tq) and type(eqm[0]) is ember.nn.Linear
+
+
+def _quantized(lib, kind, **kwargs):
+    module = getattr(lib.nn, kind)(5, 4, **kwargs)
+    return lib.ao.quantization.quantize_dynamic(lib.nn.Sequential(module), {type(module)})[0]
+
+
+RECURRENT_ERRORS = {
+    # PyTorch's dynamic LSTM/GRU take batched input only (the float ones also unbatched)
+    "lstm_unbatched": lambda lib: _quantized(lib, "LSTM")(lib.zeros(6, 5)),
+    "gru_unbatched": lambda lib: _quantized(lib, "GRU")(lib.zeros(6, 5)),
+    "lstm_input_size": lambda lib: _quantized(lib, "LSTM")(lib.zeros(6, 3, 2)),
+    "lstm_hidden_shape": lambda lib: _quantized(lib, "LSTM")(
+        lib.zeros(6, 3, 5), (lib.zeros(1, 3, 4), lib.zeros(1, 2, 4))),
+    "gru_hidden_shape": lambda lib: _quantized(lib, "GRU", batch_first=True)(
+        lib.zeros(3, 6, 5), lib.zeros(1, 6, 4)),
+    "cell_input_size": lambda lib: _quantized(lib, "GRUCell")(lib.zeros(3, 2)),
+    "cell_batch": lambda lib: _quantized(lib, "LSTMCell")(
+        lib.zeros(3, 5), (lib.zeros(3, 4), lib.zeros(2, 4))),
+    "cell_hidden_size": lambda lib: _quantized(lib, "RNNCell")(lib.zeros(3, 5),
+                                                               lib.zeros(3, 2)),
+    "no_bias": lambda lib: _quantized(lib, "GRU", bias=False),
+    "cell_no_bias": lambda lib: _quantized(lib, "LSTMCell", bias=False),
+    "no_qconfig": lambda lib: lib.ao.nn.quantized.dynamic.GRU.from_float(lib.nn.GRU(5, 4)),
+    "not_an_rnn": lambda lib: lib.ao.nn.quantized.dynamic.LSTM.from_float(
+        lib.nn.RNN(5, 4)),
+    "dropout_range": lambda lib: lib.ao.nn.quantized.dynamic.GRU(5, 4, dropout=1.5),
+}
+
+
+@pytest.mark.parametrize("name", list(RECURRENT_ERRORS))
+def test_recurrent_errors_match_torch(name):
+    from oracle import check_raises
+
+    ember_error, torch_error = check_raises(RECURRENT_ERRORS[name])
+    assert type(ember_error) is type(torch_error)
+    assert str(ember_error) == str(torch_error)
+
+
+def test_directly_built_recurrent_modules_run_like_torchs():
+    """Built without from_float (placeholder randn weights, as PyTorch's): they run and
+    give outputs of torch's shapes."""
+    x, seq = ember.randn(3, 5), ember.randn(6, 3, 5)
+    dynamic = ember.nn.quantized.dynamic
+    assert dynamic.LSTMCell(5, 4)(x)[1].shape == (3, 4)
+    assert dynamic.GRU(5, 4, dtype=ember.float16)(seq)[1].shape == (1, 3, 4)
+    out, (h, c) = dynamic.LSTM(5, 4, num_layers=2, bidirectional=True)(seq)
+    assert out.shape == (6, 3, 8) and h.shape == c.shape == (4, 3, 4)
+    assert repr(dynamic.RNNCell(5, 4, bias=False)) == \
+        repr(torch.ao.nn.quantized.dynamic.RNNCell(5, 4, bias=False))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_dropout_between_layers_in_training_like_torch(kind):
+    """In training mode the layer stack drops between layers, as aten's: with p=1 the
+    second layer sees zeros, so the outputs are deterministic and torch's."""
+    t, e = _recurrent_pair(kind, 5, 4, num_layers=2, dropout=1.0)
+    tq = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(t), {type(t)})[0].train()
+    eqm = eq.quantize_dynamic(ember.nn.Sequential(e), {type(e)})[0].train()
+    x = RNG.standard_normal((4, 2, 5)).astype(np.float32)
+    _close_tree(eqm(ember.tensor(x)), tq(torch.tensor(x)))
+    eqm.eval()  # and without dropout the outputs differ
+    assert not np.allclose(eqm(ember.tensor(x))[0].numpy(), tq(torch.tensor(x))[0].numpy())

@@ -1,6 +1,6 @@
 """Dynamically quantized modules, as ``torch.ao.nn.quantized.dynamic``."""
 
 from .modules import Linear
-from .rnn import LSTM
+from .rnn import GRU, LSTM, GRUCell, LSTMCell, RNNCell
 
-__all__ = ["LSTM", "Linear"]
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "Linear", "RNNCell"]
