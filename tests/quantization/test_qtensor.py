@@ -143,6 +143,41 @@ def test_quantize_per_channel(name, axis):
     _same_repr(e, t)
 
 
+@pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")  # torch.load's own
+@pytest.mark.parametrize("name", ["qint8", "quint8"])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_quantize_per_channel_float_qparams(name, axis):
+    """Float zero points make PyTorch's float-qparams scheme (the quantized embeddings'
+    rows): float32 scales and unrounded zero points, a zero scale quantizing as 1 / scale
+    = 1; saved and loaded both ways. Host tensors: PyTorch's CUDA kernel may fuse
+    x * (1 / scale) + zero_point, which this does not claim to match."""
+    import io
+
+    x = _with_ties((6, 5), 0.05)
+    channels = x.shape[axis]
+    scales = RNG.uniform(0.01, 0.3, channels).astype(np.float32)
+    scales[1] = 0.0
+    zero_points = RNG.uniform(-20.0, 200.0, channels).astype(np.float32)
+    e = ember.quantize_per_channel(ember.tensor(x), ember.tensor(scales),
+                                   ember.tensor(zero_points), axis, getattr(ember, name))
+    t = torch.quantize_per_channel(torch.tensor(x), torch.tensor(scales),
+                                   torch.tensor(zero_points), axis, getattr(torch, name))
+    assert repr(e) == repr(t) and repr(e.qscheme()) == "torch.per_channel_affine_float_qparams"
+    np.testing.assert_array_equal(e.int_repr().numpy(), t.int_repr().numpy())
+    np.testing.assert_array_equal(e.dequantize().numpy(), t.dequantize().numpy())
+    np.testing.assert_array_equal(e.q_per_channel_zero_points().numpy(), zero_points)
+    assert e.q_per_channel_scales().dtype is ember.float32 and e.q_per_channel_axis() == axis
+    saved = io.BytesIO()
+    ember.save(e, saved)
+    saved.seek(0)
+    assert repr(torch.load(saved)) == repr(t)
+    saved = io.BytesIO()
+    torch.save(t, saved)
+    saved.seek(0)
+    loaded = ember.load(saved)
+    assert repr(loaded) == repr(t) and loaded.qscheme() is e.qscheme()
+
+
 @pytest.mark.parametrize("name", ["qint8", "quint8"])
 @pytest.mark.parametrize("reduce_range", [False, True])
 @pytest.mark.parametrize("kind", ["mixed", "positive", "negative", "zeros", "tiny"])

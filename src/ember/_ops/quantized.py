@@ -152,19 +152,19 @@ class QuantizedTensor(Tensor):
         scale, zero_point = self._broadcast_qparams(xp)
         centred = self._data.astype(xp.int64) - zero_point
         # per-tensor: float32 arithmetic; per-channel scales are float64 and so is the product
+        # (float qparams: q - zp is exact in float64, so float32 throughout, as PyTorch's)
         return _make((centred.astype(scale.dtype) * scale).astype(xp.float32, copy=False))
 
     def _broadcast_qparams(self, xp):
         """scale (float32 per tensor, float64 per channel, as PyTorch keeps them) and
-        zero_point (int64), shaped to broadcast against the data."""
+        zero_point (int64; float qparams: float32), shaped to broadcast against the data."""
         d = self.__dict__
         if d["_qscheme"] is per_tensor_affine:
             return xp.float32(d["_scale"]), d["_zero_point"]
         shape = [1] * self._data.ndim
         shape[d["_axis"]] = -1
         scale = d["_scale"]._data.reshape(shape)
-        zero_point = d["_zero_point"]._data.astype(xp.int64).reshape(shape)
-        return scale, zero_point
+        return scale, d["_zero_point"]._data.reshape(shape)  # kept as _per_channel_kind's
 
     def qscheme(self):
         return self.__dict__["_qscheme"]
@@ -178,19 +178,19 @@ class QuantizedTensor(Tensor):
         return self.__dict__["_zero_point"]
 
     def q_per_channel_scales(self):
-        self._expect_scheme(per_channel_affine)
+        self._expect_scheme(per_channel_affine, per_channel_affine_float_qparams)
         return _make(self.__dict__["_scale"]._data.copy())
 
     def q_per_channel_zero_points(self):
-        self._expect_scheme(per_channel_affine)
+        self._expect_scheme(per_channel_affine, per_channel_affine_float_qparams)
         return _make(self.__dict__["_zero_point"]._data.copy())
 
     def q_per_channel_axis(self):
-        self._expect_scheme(per_channel_affine)
+        self._expect_scheme(per_channel_affine, per_channel_affine_float_qparams)
         return self.__dict__["_axis"]
 
-    def _expect_scheme(self, scheme):
-        if self.__dict__["_qscheme"] is not scheme:
+    def _expect_scheme(self, scheme, *alike):
+        if self.__dict__["_qscheme"] not in (scheme, *alike):
             wanted = ("kPerTensorAffine" if scheme is per_tensor_affine else
                       "kPerChannelAffine || quantizer->qscheme() == kPerChannelAffineFloatQParams")
             raise RuntimeError(
@@ -368,9 +368,18 @@ def quantize_per_tensor(input, scale, zero_point, dtype):
     return _new_qtensor(q, dtype, per_tensor_affine, scale, zero_point)
 
 
+def _per_channel_kind(float_zero_points):
+    """(scheme, scale dtype, zero point dtype) of a per-channel quantizer, as PyTorch's."""
+    if float_zero_points:
+        return per_channel_affine_float_qparams, np.float32, np.float32
+    return per_channel_affine, np.float64, np.int64
+
+
 def quantize_per_channel(input, scales, zero_points, axis, dtype):
     """Quantize ``input`` with one scale and zero point per slice along ``axis``; the
-    scales are kept as float64 and the zero points as int64, as PyTorch keeps them."""
+    scales are kept as float64 and the zero points as int64, as PyTorch keeps them; float
+    zero points make its float-qparams scheme (embedding rows: both float32, unrounded,
+    q = rint(x * (1 / scale) + zero_point) in float32 with 1 / 0 taken as 1)."""
     _check_qdtype(dtype)
     ndim = input._data.ndim
     if not 0 <= axis < ndim:
@@ -391,13 +400,16 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
     _check_float_input(input)
     xp = xp_of(input._data)
     # kept beside the integers, on their device (q_per_channel_scales() reads them there)
-    scale_t = scales.detach().to(input.device, _dt.float64).clone()
-    zero_t = zero_points.detach().to(input.device, _dt.int64).clone()
+    scheme, scale_dtype, zero_dtype = _per_channel_kind(zero_points.dtype.is_floating_point)
+    scale_t = scales.detach().to(input.device, _dt.from_numpy_dtype(scale_dtype)).clone()
+    zero_t = zero_points.detach().to(input.device, _dt.from_numpy_dtype(zero_dtype)).clone()
     shape = [1] * ndim
     shape[axis] = -1
-    q = _quantize_array(xp, input._data, scale_t._data.reshape(shape),
-                        zero_t._data.reshape(shape), dtype)
-    return _new_qtensor(q, dtype, per_channel_affine, scale_t, zero_t, axis)
+    scale = scale_t._data.reshape(shape)
+    if scheme is per_channel_affine_float_qparams:
+        scale = xp.where(scale == 0, xp.float32(1), scale)
+    q = _quantize_array(xp, input._data, scale, zero_t._data.reshape(shape), dtype)
+    return _new_qtensor(q, dtype, scheme, scale_t, zero_t, axis)
 
 
 def choose_qparams(min_val, max_val, qmin, qmax, reduce_range=False, preserve_sparsity=False):
@@ -658,6 +670,7 @@ def checkpoint_reduce(writer, tensor):
     if d["_qscheme"] is per_tensor_affine:
         params = (TorchGlobal("torch", "per_tensor_affine"), d["_scale"], d["_zero_point"])
     else:
+        # float qparams too (their float zero points tell them apart), as torch.save
         params = (TorchGlobal("torch", "per_channel_affine"), writer.tensor(d["_scale"]),
                   writer.tensor(d["_zero_point"]), d["_axis"])
     hooks = _Reduce(TorchGlobal("collections", "OrderedDict"), ())
@@ -678,9 +691,9 @@ def rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params,
                             int(quantizer_params[2]))
     if scheme in (per_channel_affine, per_channel_affine_float_qparams):
         scales, zero_points, axis = quantizer_params[1:4]
-        return _new_qtensor(array, qdtype, per_channel_affine,
-                            _make(scales._data.astype(np.float64)),
-                            _make(zero_points._data.astype(np.int64)), int(axis))
+        scheme, scale_dtype, zero_dtype = _per_channel_kind(zero_points.dtype.is_floating_point)
+        return _new_qtensor(array, qdtype, scheme, _make(scales._data.astype(scale_dtype)),
+                            _make(zero_points._data.astype(zero_dtype)), int(axis))
     raise RuntimeError(f"Can't deserialize quantized tensor with qscheme {scheme}")
 
 
