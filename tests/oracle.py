@@ -260,6 +260,19 @@ def check_raises(fn, *inputs, match=None):
     return e_info.value, t_info.value
 
 
+def host_errors_alike(fn):
+    """``fn(lib)`` raises the same error type and text in both libraries, both on the host
+    whatever the oracle's device: for host-only ops (the quantized kernels, as PyTorch's
+    QuantizedCPU ones), which refuse any other device before their own checks."""
+    import pytest
+
+    with pytest.raises(Exception) as torch_info:
+        fn(torch)
+    with pytest.raises(type(torch_info.value)) as ember_info:
+        fn(ember)
+    assert str(ember_info.value) == str(torch_info.value)
+
+
 def randn(*shape, dtype=np.float32):
     return RNG.standard_normal(shape).astype(dtype)
 

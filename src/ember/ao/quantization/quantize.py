@@ -25,6 +25,7 @@ from ... import nn
 from ...nn.modules.module import Module
 from ...nn.quantized import activation as nnqa
 from ...nn.quantized import dynamic as nnqd
+from ...nn.quantized import embedding_ops as nnq_embedding
 from ...nn.quantized import modules as nnq
 from ..nn import intrinsic as nni
 from ..nn import qat as nnqat
@@ -151,7 +152,8 @@ def _fixed_range_fake_quants():
 def get_default_dynamic_quant_module_mappings():
     return {nn.GRUCell: nnqd.GRUCell, nn.Linear: nnqd.Linear, _MhaLinear: nnqd.Linear,
             nn.LSTM: nnqd.LSTM, nn.GRU: nnqd.GRU, nn.LSTMCell: nnqd.LSTMCell,
-            nn.RNNCell: nnqd.RNNCell, nni.LinearReLU: nniqd.LinearReLU}
+            nn.RNNCell: nnqd.RNNCell, nni.LinearReLU: nniqd.LinearReLU,
+            nn.EmbeddingBag: nnq_embedding.EmbeddingBag, nn.Embedding: nnq_embedding.Embedding}
 
 
 def get_default_qconfig_propagation_list():
@@ -351,7 +353,7 @@ def _dynamic_qconfig_spec(qconfig_spec, dtype):
     if qconfig_spec is None:
         recurrent = (nn.Linear, nn.LSTM, nn.GRU, nn.LSTMCell, nn.RNNCell, nn.GRUCell)
         default_kinds = {ember.qint8: recurrent, ember.float16: recurrent,
-                         ember.quint8: _EMBEDDINGS}
+                         ember.quint8: (nn.EmbeddingBag, nn.Embedding)}
         if dtype not in default_kinds:
             raise ValueError(
                 f"Don't know how to quantize with default settings for {dtype}. Provide full "
@@ -367,37 +369,20 @@ def _dynamic_qconfig_spec(qconfig_spec, dtype):
     return dict.fromkeys(qconfig_spec, per_dtype[dtype])
 
 
-# PyTorch converts these to weight-only quint8 modules (nnq.Embedding / EmbeddingBag)
-_EMBEDDINGS = (nn.EmbeddingBag, nn.Embedding)
-
-
-def _refuse_embeddings(model):
-    """ember has no quantized Embedding / EmbeddingBag yet: an embedding given a qconfig
-    would be left in float where PyTorch's default mapping swaps it, so say so instead."""
-    for name, module in model.named_modules():
-        if type(module) in _EMBEDDINGS and getattr(module, "qconfig", None) is not None:
-            raise NotImplementedError(
-                f"quantize_dynamic: {name or 'the model'} is an nn.{type(module).__name__}; "
-                "ember has no weight-only quantized Embedding/EmbeddingBag (PyTorch's "
-                "nnq.Embedding / nnq.EmbeddingBag) to swap it for")
-
-
 def quantize_dynamic(model, qconfig_spec=None, dtype=None, mapping=None, inplace=False):
     """Swap Linear and recurrent layers (LSTM, GRU and their cells) for dynamically
     quantized ones: int8 weights with activations quantized per batch at run time, or
-    float16 weights computed in float32.
+    float16 weights computed in float32; embeddings for row-wise quint8 ones.
 
     ``qconfig_spec`` is a set of module types (``{nn.Linear}``) or a dict from types or
     submodule names to qconfigs; None takes PyTorch's default types for ``dtype``
     (qint8 and float16: Linear, LSTM, GRU, LSTMCell, RNNCell, GRUCell; quint8: Embedding
-    and EmbeddingBag, which ember cannot quantize yet and refuses).
+    and EmbeddingBag, their rows weight-only quantized).
     """
     spec = _dynamic_qconfig_spec(qconfig_spec, dtype or ember.qint8)
     model = model if inplace else copy.deepcopy(model)
     model.eval()
     propagate_qconfig_(model, spec)
-    if mapping is None:
-        _refuse_embeddings(model)
     return convert(model, get_default_dynamic_quant_module_mappings() if mapping is None
                    else mapping, inplace=True)
 

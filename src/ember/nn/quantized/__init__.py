@@ -11,6 +11,7 @@ from .activation import (  # noqa: F401 (convert maps to _QuantizedHardsigmoid)
     Softmax,
     _QuantizedHardsigmoid,
 )
+from .embedding_ops import Embedding, EmbeddingBag
 from .modules import (
     Conv1d,
     Conv2d,
@@ -30,6 +31,8 @@ __all__ = [
     "Conv2d",
     "DeQuantize",
     "Dropout",
+    "Embedding",
+    "EmbeddingBag",
     "FloatFunctional",
     "Hardswish",
     "LeakyReLU",

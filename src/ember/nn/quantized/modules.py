@@ -36,6 +36,9 @@ def _quantize_weight(weight, observer):
     if observer.qscheme in (ember.per_channel_affine, ember.per_channel_symmetric):
         return ember.quantize_per_channel(weight, scale.double(), zero_point.long(),
                                           observer.ch_axis, observer.dtype)
+    if observer.qscheme is ember.per_channel_affine_float_qparams:  # embedding rows
+        return ember.quantize_per_channel(weight, scale.float(), zero_point.float(),
+                                          observer.ch_axis, observer.dtype)
     raise ValueError(f"Unsupported qscheme {observer.qscheme} for a quantized weight")
 
 
