@@ -23,28 +23,35 @@ import numpy as np
 
 from .._backend.kernels import elementwise
 
-_FORWARD = """
-const ptrdiff_t row = i / hidden, col = i - row * hidden;
-const ptrdiff_t base = row * 4 * hidden + col;
-T gate_i = tanh(gates[base] + rec[base]) * (T)0.5 + (T)0.5;
-T gate_f = tanh(gates[base + hidden] + rec[base + hidden]) * (T)0.5 + (T)0.5;
-T gate_g = tanh(gates[base + 2 * hidden] + rec[base + 2 * hidden]);
-T gate_o = tanh(gates[base + 3 * hidden] + rec[base + 3 * hidden]) * (T)0.5 + (T)0.5;
+# the gates and the cell update of one step, shared by both forward kernels: ``{rec_n}``
+# the recurrent products, ``{at}`` the step's element in the sequence buffers, ``{h_old}``
+# the previous h (``base``: the element's first gate)
+_CELL = """
+T gate_i = tanh(gates[base] + {rec_0}) * (T)0.5 + (T)0.5;
+T gate_f = tanh(gates[base + hidden] + {rec_1}) * (T)0.5 + (T)0.5;
+T gate_g = tanh(gates[base + 2 * hidden] + {rec_2});
+T gate_o = tanh(gates[base + 3 * hidden] + {rec_3}) * (T)0.5 + (T)0.5;
 gates[base] = gate_i;
 gates[base + hidden] = gate_f;
 gates[base + 2 * hidden] = gate_g;
 gates[base + 3 * hidden] = gate_o;
 T c_old = c[i];
-c_prev[i] = c_old;
+c_prev[{at}] = c_old;
 T c_new = c_old * gate_f + gate_i * gate_g;
 c[i] = c_new;
 T c_tanh = tanh(c_new);
-cell[i] = c_tanh;
+cell[{at}] = c_tanh;
 T h_new = gate_o * c_tanh;
-h_prev[i] = h[i];
-h_out[i] = h_new;
+h_prev[{at}] = {h_old};
+h_out[{at}] = h_new;
 h[i] = h_new;
 """
+
+_FORWARD = """
+const ptrdiff_t row = i / hidden, col = i - row * hidden;
+const ptrdiff_t base = row * 4 * hidden + col;
+""" + _CELL.format(rec_0="rec[base]", rec_1="rec[base + hidden]", rec_2="rec[base + 2 * hidden]",
+                   rec_3="rec[base + 3 * hidden]", at="i", h_old="h[i]")
 
 _BACKWARD = """
 const ptrdiff_t row = i / hidden, col = i - row * hidden;
@@ -87,25 +94,8 @@ for (ptrdiff_t k = 0; k < hidden; ++k) {
     rec_2 += h_k * w_t[w + 2 * hidden];
     rec_3 += h_k * w_t[w + 3 * hidden];
 }
-T gate_i = tanh(gates[base] + rec_0) * (T)0.5 + (T)0.5;
-T gate_f = tanh(gates[base + hidden] + rec_1) * (T)0.5 + (T)0.5;
-T gate_g = tanh(gates[base + 2 * hidden] + rec_2);
-T gate_o = tanh(gates[base + 3 * hidden] + rec_3) * (T)0.5 + (T)0.5;
-gates[base] = gate_i;
-gates[base + hidden] = gate_f;
-gates[base + 2 * hidden] = gate_g;
-gates[base + 3 * hidden] = gate_o;
-T c_old = c[i];
-c_prev[at] = c_old;
-T c_new = c_old * gate_f + gate_i * gate_g;
-c[i] = c_new;
-T c_tanh = tanh(c_new);
-cell[at] = c_tanh;
-T h_new = gate_o * c_tanh;
-h_prev[at] = from_out ? h_out[src + col] : h_in[src + col];
-h_out[at] = h_new;
-h[i] = h_new;
-"""
+""" + _CELL.format(rec_0="rec_0", rec_1="rec_1", rec_2="rec_2", rec_3="rec_3", at="at",
+                   h_old="(from_out ? h_out[src + col] : h_in[src + col])")
 
 
 def _fusable(dtype, batch, hidden, gates=4):

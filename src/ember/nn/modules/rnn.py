@@ -337,9 +337,10 @@ def _state_dtype_error(state, weight, lstm):
                         f"{type_name(state._data.dtype)} and {type_name(weight._data.dtype)}")
 
 
-def _check_arguments(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                     proj_size):
-    """Constructor checks in torch's order (the first failing one is reported)."""
+def check_dropout(dropout, num_layers, stacklevel):
+    """torch's first constructor checks of a recurrent module, shared with the dynamic
+    quantized ones: ValueError for a dropout that is not a probability, a warning for
+    dropout on a single layer (``stacklevel`` counted from the caller)."""
     is_probability = (isinstance(dropout, numbers.Number) and not isinstance(dropout, bool)
                       and 0 <= dropout <= 1)
     if not is_probability:
@@ -348,7 +349,14 @@ def _check_arguments(mode, input_size, hidden_size, num_layers, bias, batch_firs
     if dropout > 0 and num_layers == 1:
         warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
                       "non-zero dropout expects num_layers greater than 1, but got "
-                      f"dropout={dropout} and num_layers={num_layers}", stacklevel=3)
+                      f"dropout={dropout} and num_layers={num_layers}",
+                      stacklevel=stacklevel + 1)
+
+
+def _check_arguments(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                     proj_size):
+    """Constructor checks in torch's order (the first failing one is reported)."""
+    check_dropout(dropout, num_layers, stacklevel=3)
     typed = (("bias", bias, bool), ("batch_first", batch_first, bool),
              ("input_size", input_size, int), ("hidden_size", hidden_size, int))
     for label, value, kind in typed:

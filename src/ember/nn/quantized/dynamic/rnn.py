@@ -17,13 +17,11 @@ fbgemm path (measured: the cells differ by ~1e-2 from PyTorch's with 8-bit ones)
 
 from __future__ import annotations
 
-import numbers
-import warnings
-
 import ember
 
 from ...._ops import _quantized_kernels as _k
 from ...modules.module import Module
+from ...modules.rnn import check_dropout
 from .. import modules as _nnq
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNNCell"]
@@ -133,14 +131,7 @@ class RNNBase(Module):
         self.dtype = dtype = dtype or ember.qint8
         self.version = 2
         self.training = False
-        if (not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1
-                or isinstance(dropout, bool)):
-            raise ValueError("dropout should be a number in range [0, 1] representing the "
-                             "probability of an element being zeroed")
-        if dropout > 0 and num_layers == 1:
-            warnings.warn("dropout option adds dropout after all but last recurrent layer, "
-                          "so non-zero dropout expects num_layers greater than 1, but got "
-                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
+        check_dropout(dropout, num_layers, stacklevel=2)
         if mode not in self._GATES:
             raise ValueError("Unrecognized RNN mode: " + mode)
         gates, directions = self._GATES[mode] * hidden_size, 2 if bidirectional else 1
