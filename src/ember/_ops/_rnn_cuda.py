@@ -53,17 +53,23 @@ const ptrdiff_t base = row * 4 * hidden + col;
 """ + _CELL.format(rec_0="rec[base]", rec_1="rec[base + hidden]", rec_2="rec[base + 2 * hidden]",
                    rec_3="rec[base + 3 * hidden]", at="i", h_old="h[i]")
 
-_BACKWARD = """
-const ptrdiff_t row = i / hidden, col = i - row * hidden;
-const ptrdiff_t base = row * 4 * hidden + col;
-T d_ht = d_h[i] + grad_out[i];
-T d_ct = d_c[i] + d_ht * cell_factor[i];
+# one step's gate gradients, shared by both backward kernels: ``{d_h}`` the gradient
+# reaching this step's h from the next step, ``{at}`` the step's element in the sequence
+# buffers
+_BACKWARD_CELL = """
+T d_ht = {d_h} + grad_out[{at}];
+T d_ct = d_c[i] + d_ht * cell_factor[{at}];
 d_gates[base] = factor[base] * d_ct;
 d_gates[base + hidden] = factor[base + hidden] * d_ct;
 d_gates[base + 2 * hidden] = factor[base + 2 * hidden] * d_ct;
 d_gates[base + 3 * hidden] = d_ht * factor[base + 3 * hidden];
 d_c[i] = d_ct * acts[base + hidden];
 """
+
+_BACKWARD = """
+const ptrdiff_t row = i / hidden, col = i - row * hidden;
+const ptrdiff_t base = row * 4 * hidden + col;
+""" + _BACKWARD_CELL.format(d_h="d_h[i]", at="i")
 
 
 # The forward step with the recurrent product h @ W_hh^T inside: each thread forms its
@@ -136,14 +142,7 @@ if (has_prev) {
 } else {
     d_rec = d_h[i];
 }
-T d_ht = d_rec + grad_out[at];
-T d_ct = d_c[i] + d_ht * cell_factor[at];
-d_gates[base] = factor[base] * d_ct;
-d_gates[base + hidden] = factor[base + hidden] * d_ct;
-d_gates[base + 2 * hidden] = factor[base + 2 * hidden] * d_ct;
-d_gates[base + 3 * hidden] = d_ht * factor[base + 3 * hidden];
-d_c[i] = d_ct * acts[base + hidden];
-"""
+""" + _BACKWARD_CELL.format(d_h="d_rec", at="at")
 
 
 def lstm_backward_recurrent_kernel(xp, dtype, batch, hidden):
