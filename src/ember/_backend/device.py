@@ -206,7 +206,8 @@ def check_same_device(arrays) -> None:
 
     Called only after an op's forward failed (CuPy refuses host arrays with a TypeError),
     so a working op pays nothing. 0-d cpu arrays are scalars and mix with any device, as
-    0-d cpu tensors do in PyTorch.
+    0-d cpu tensors do in PyTorch. The text names the devices as TensorIterator's does:
+    the first non-CPU device is the common one, whatever the operands' order.
     """
     array_types = (np.ndarray,) if _cupy is None else (np.ndarray, _cupy.ndarray)
     first = None
@@ -222,6 +223,8 @@ def check_same_device(arrays) -> None:
             if "meta" in (dev.type, first.type):  # PyTorch words meta mixes differently
                 raise RuntimeError(f"Tensor on device {dev} is not on the expected device "
                                    f"{first}!")
+            if first.type == "cpu":
+                first, dev = dev, first
             raise RuntimeError(
                 "Expected all tensors to be on the same device, but found at least two "
                 f"devices, {first} and {dev}!"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import dtypes as _dt
+from .._backend.device import check_same_device, host_scalars_to_device
 from .._backend.float8 import FLOAT8_NP, not_implemented
 from .._complex32 import widen
 from .._backend.float8 import refuse as refuse_float8
@@ -17,6 +18,20 @@ from ._elementwise import _arr, _check_operand, _out, _promote, _slot, inplace_o
 from ._util import _make, type_name, xp_of
 
 _E5M2, _E8M0 = _dt.float8_e5m2.np, _dt.float8_e8m0fnu.np
+
+
+def _binary(ufunc_name, a, b):
+    """``xp.<ufunc_name>(a, b)`` on the operands' device. Where CuPy refuses a host array
+    (TypeError): a 0-d cpu operand is a scalar, uploaded to the GPU as PyTorch takes it;
+    operands on two devices raise PyTorch's error."""
+    try:
+        return getattr(xp_of(a, b), ufunc_name)(a, b)
+    except TypeError:
+        check_same_device((a, b))
+        moved = host_scalars_to_device([a, b])
+        if moved is None:
+            raise
+        return getattr(xp_of(*moved), ufunc_name)(*moved)
 
 
 def _compare(ufunc_name, torch_name):
@@ -30,7 +45,7 @@ def _compare(ufunc_name, torch_name):
             # complex numbers have no order (NumPy's is lexical); float8 has no kernel
             raise NotImplementedError(
                 f'"{torch_name}_cpu" not implemented for \'{type_name(dt)}\'')
-        return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
+        return _out(_make(_binary(ufunc_name, a, b)), out)
 
     op.__name__ = torch_name
     op.__doc__ = f"Elementwise ``{torch_name}`` after type promotion; returns bool."
@@ -48,7 +63,7 @@ ge = _compare("greater_equal", "ge")
 def _logical(ufunc_name, torch_name):
     def op(input, other, *, out=None):
         a, b = _arr(input), _arr(_check_operand(torch_name, other))
-        return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
+        return _out(_make(_binary(ufunc_name, a, b)), out)
 
     op.__name__ = torch_name
     return op
@@ -74,7 +89,7 @@ def _integral_operands(torch_name, input, other, kernel=None):
 def _bitwise(ufunc_name, torch_name):
     def op(input, other, *, out=None):
         a, b, _ = _integral_operands(torch_name, input, other)
-        return _out(_make(getattr(xp_of(a, b), ufunc_name)(a, b)), out)
+        return _out(_make(_binary(ufunc_name, a, b)), out)
 
     op.__name__ = torch_name
     return op
@@ -189,8 +204,22 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
+def _check_equal_devices(input, other):
+    """PyTorch's device check of ``equal``: a cuda operand sends the call to the CUDA kernel,
+    whose generated wrapper takes the first argument's device as the common one and names
+    the other (``check_and_update_common_device``); CuPy would refuse the host array with
+    a bare TypeError."""
+    first, second = input.device, other.device
+    if first != second and "cuda" in (first.type, second.type):
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but got other is on {second}, "
+            f"different from other tensors on {first} (when checking argument in method "
+            f"wrapper_CUDA__equal)")
+
+
 def equal(input, other) -> bool:
     """True when shapes match and every element is equal (after type promotion)."""
+    _check_equal_devices(input, other)
     a, b = input._data, other._data
     if a.dtype.kind == "V" and a.dtype.fields is not None:
         raise not_implemented("equal_cpu", a.dtype)  # complex32

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from .._backend import autocast_state
+from .._backend.device import check_same_device
 from .._memory_format import as_format, suggest_format
 from ..autograd.function import Function
 from ..autograd.grad_mode import _grad_enabled
@@ -220,27 +221,44 @@ def _cudnn_mismatch(x, other, what):
                         f"({_legacy_name(other)}) should be the same")
 
 
-def _weight_mismatch(x, weight):
-    """PyTorch's text for an input/weight dtype mismatch: on cuda cuDNN's check; on the
-    CPU oneDNN's for the dtypes it takes, the slow kernel's for the others."""
+def _same_type(x, other):
+    """PyTorch's ``type_equal`` of an input and a parameter: the same dtype on the same
+    kind of device (cpu/cuda; the meta device mixes by its own rules)."""
+    if other._data.dtype != x._data.dtype:
+        return False
+    kinds = {x.device.type, other.device.type}
+    return len(kinds) == 1 or not kinds <= {"cpu", "cuda"}
+
+
+def _parameter_mismatch(x, other, what):
+    """PyTorch's text for a ``what`` ("weight", "bias") of another dtype or device than the
+    input: on cuda cuDNN's check; on the CPU oneDNN's for the dtypes it takes (a cuda
+    weight under a cpu input is the classic "Input type (torch.FloatTensor) and weight type
+    (torch.cuda.FloatTensor)"), the slow kernel's for the others (its dtype text; a
+    parameter on the GPU: the generic two-devices text)."""
     if x.device.type == "cuda":
-        return _cudnn_mismatch(x, weight, "weight")
+        return _cudnn_mismatch(x, other, what)
     if _slow_kernel(x):
+        if other.device.type != x.device.type:
+            check_same_device([x._data, other._data])
         return RuntimeError(f"expected scalar type {_dtype_name(x, _SCALAR_NAMES)} but found "
-                            f"{_dtype_name(weight, _SCALAR_NAMES)}")
+                            f"{_dtype_name(other, _SCALAR_NAMES)}")
     return RuntimeError(
-        f"Input type ({_legacy_name(x)}) and weight type ({_legacy_name(weight)}) should "
-        f"be the same or input should be a MKLDNN tensor and weight is a dense tensor")
+        f"Input type ({_legacy_name(x)}) and {what} type ({_legacy_name(other)}) should "
+        f"be the same or input should be a MKLDNN tensor and {what} is a dense tensor")
 
 
 def _check_dtypes(x, weight, bias):
-    """Dtype checks of conv1d/2d/3d in PyTorch's order: bias against input first."""
+    """Dtype checks of conv1d/2d/3d in PyTorch's order: bias dtype against input first
+    (device-independent), then the backend's check of the weight and the bias."""
     if bias is not None and bias._data.dtype != x._data.dtype:
         raise RuntimeError(
             f"Input type ({_dtype_name(x, _CPP_NAMES)}) and bias type "
             f"({_dtype_name(bias, _CPP_NAMES)}) should be the same")
-    if x._data.dtype != weight._data.dtype:
-        raise _weight_mismatch(x, weight)
+    if not _same_type(x, weight):
+        raise _parameter_mismatch(x, weight, "weight")
+    if bias is not None and not _same_type(x, bias):
+        raise _parameter_mismatch(x, bias, "bias")
 
 
 def _check_cuda_integers(x):
@@ -255,19 +273,13 @@ def _check_transposed_dtypes(x, weight, bias, nd):
     use: PyTorch's slow CPU kernels (float64; float16 without oneDNN's) for 1-d and 2-d
     take a bias of another float dtype and add it in the input's dtype (its gradient
     comes back in the bias's own); cuDNN and oneDNN refuse it."""
-    if x._data.dtype != weight._data.dtype:
-        raise _weight_mismatch(x, weight)
-    if bias is None or bias._data.dtype == x._data.dtype:
+    if not _same_type(x, weight):
+        raise _parameter_mismatch(x, weight, "weight")
+    if bias is None or _same_type(x, bias):
         return bias
-    if x.device.type == "cuda":
-        raise _cudnn_mismatch(x, bias, "bias")
-    if not _slow_kernel(x):
-        raise RuntimeError(
-            f"Input type ({_legacy_name(x)}) and bias type ({_legacy_name(bias)}) should be "
-            f"the same or input should be a MKLDNN tensor and bias is a dense tensor")
-    if nd == 3:
-        raise RuntimeError(f"expected scalar type {_dtype_name(x, _SCALAR_NAMES)} but found "
-                           f"{_dtype_name(bias, _SCALAR_NAMES)}")
+    if (bias.device.type != x.device.type or x.device.type == "cuda" or nd == 3
+            or not _slow_kernel(x)):
+        raise _parameter_mismatch(x, bias, "bias")
     return bias.to(x.dtype)
 
 

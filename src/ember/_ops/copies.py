@@ -314,5 +314,5 @@ TENSOR_METHODS = {
     "bfloat16": _cast("bfloat16"), "long": _cast("int64"), "int": _cast("int32"),
     "short": _cast("int16"), "char": _cast("int8"), "byte": _cast("uint8"),
     "bool": _cast("bool_"), "chalf": _cast("complex32"),
-    "type_as": lambda self, other: to(self, other.dtype),
+    "type_as": lambda self, other: to(self, other),  # torch: self.to(other.options())
 }
