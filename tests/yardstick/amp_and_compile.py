@@ -34,8 +34,8 @@ def make_model(in_size, out_size, num_layers):
 
 
 batch_size, in_size, out_size, num_layers = 32, 16, 4, 3
-data = torch.from_numpy(np.cos(np.arange(batch_size * in_size) * 0.13).reshape(batch_size, in_size).astype(np.float32))
-targets = torch.from_numpy(np.sin(np.arange(batch_size * out_size) * 0.29).reshape(batch_size, out_size).astype(np.float32))
+data = torch.from_numpy(np.cos(np.arange(batch_size * in_size) * 0.13).reshape(batch_size, in_size).astype(np.float32)).to(device)
+targets = torch.from_numpy(np.sin(np.arange(batch_size * out_size) * 0.29).reshape(batch_size, out_size).astype(np.float32)).to(device)
 loss_fn = torch.nn.MSELoss()
 
 net = fixed_(make_model(in_size, out_size, num_layers)).to(device)

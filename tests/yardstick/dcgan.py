@@ -57,7 +57,7 @@ except (ImportError, RuntimeError):  # torch without a usable torchvision
             image = tensor[0]
             if normalize:
                 image = (image - image.min()) / (image.max() - image.min() + 1e-5)
-            pixels = (image.clamp(0, 1) * 255).byte().permute(1, 2, 0).numpy()
+            pixels = (image.clamp(0, 1) * 255).byte().permute(1, 2, 0).cpu().numpy()
             Image.fromarray(pixels).save(fp)
 
 parser = argparse.ArgumentParser()
@@ -189,7 +189,7 @@ for net, phase in ((netG, 0.0), (netD, 1.0)):
             p.copy_(torch.from_numpy(np.sin(np.arange(p.numel()) * 0.77 + i + phase).reshape(tuple(p.shape)) * 0.2))
 netG.eval()
 netD.eval()
-fixed_noise = torch.from_numpy(np.random.default_rng(0).standard_normal((opt.batchSize, nz, 1, 1)).astype(np.float32))
+fixed_noise = torch.from_numpy(np.random.default_rng(0).standard_normal((opt.batchSize, nz, 1, 1)).astype(np.float32)).to(device)
 with torch.no_grad():
     fake = netG(fixed_noise)
     print("G(z):", tuple(fake.shape), f"{fake.mean().item():.5f}", f"{fake.abs().max().item():.5f}")
@@ -265,7 +265,7 @@ for epoch in range(opt.niter):
     torch.save(netD.state_dict(), "%s/netD_epoch_%d.pth" % (opt.outf, epoch))
 
 print("files:", sorted(os.listdir(opt.outf)))
-reloaded = Generator(ngpu)
+reloaded = Generator(ngpu).to(device)
 reloaded.load_state_dict(torch.load("%s/netG_epoch_%d.pth" % (opt.outf, opt.niter - 1)))
 print("reloaded generator matches:", torch.equal(reloaded.main[0].weight, netG.main[0].weight),
       "batches tracked:", int(reloaded.main[1].num_batches_tracked))

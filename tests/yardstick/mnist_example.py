@@ -159,8 +159,9 @@ def main():
         print("lr:", [f"{lr:.4f}" for lr in scheduler.get_last_lr()])
     with torch.no_grad():
         output = model(dataset2.tensors[0].to(device))
-        accuracy = (output.argmax(1) == dataset2.tensors[1]).float().mean().item()
-        final = F.nll_loss(output, dataset2.tensors[1]).item()
+        target = dataset2.tensors[1].to(device)
+        accuracy = (output.argmax(1) == target).float().mean().item()
+        final = F.nll_loss(output, target).item()
     print("test loss fell:", final < first, "accuracy above chance:", accuracy > 0.2)
 
     if args.save_model:

@@ -119,6 +119,7 @@ x_pre, y_pre = images(64, 4, 0)
 optimizer = optim.SGD(pretrained.parameters(), lr=0.05, momentum=0.9)
 for epoch in range(3):
     for xb, yb in DataLoader(TensorDataset(x_pre, y_pre), batch_size=16):
+        xb, yb = xb.to(device), yb.to(device)
         optimizer.zero_grad()
         loss = nn.functional.cross_entropy(pretrained(xb), yb)
         loss.backward()
@@ -226,6 +227,7 @@ model_conv.fc = nn.Linear(model_conv.fc.in_features, 2)
 with torch.no_grad():
     model_conv.fc.weight.copy_(torch.linspace(0.2, -0.2, model_conv.fc.weight.numel()).view_as(model_conv.fc.weight))
     model_conv.fc.bias.zero_()
+model_conv = model_conv.to(device)
 trainable = [name for name, p in model_conv.named_parameters() if p.requires_grad]
 print("trainable:", trainable, sum(p.numel() for p in model_conv.parameters() if p.requires_grad))
 optimizer_conv = optim.SGD(model_conv.fc.parameters(), lr=0.01, momentum=0.9)

@@ -121,8 +121,8 @@ def create_mask(src, tgt):
 
 
 print(generate_square_subsequent_mask(3))
-print("same as nn.Transformer's:", torch.equal(generate_square_subsequent_mask(4),
-                                               nn.Transformer.generate_square_subsequent_mask(4)))
+reference_mask = nn.Transformer.generate_square_subsequent_mask(4, device=DEVICE)
+print("same as nn.Transformer's:", torch.equal(generate_square_subsequent_mask(4), reference_mask))
 
 SRC_VOCAB_SIZE = len(vocab_transform[SRC_LANGUAGE].itos)
 TGT_VOCAB_SIZE = len(vocab_transform[TGT_LANGUAGE].itos)
