@@ -8,6 +8,8 @@ keep the shape setter (AttributeError when a copy is needed), as does NumPy befo
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -66,11 +68,20 @@ def _numpy_unit_strides(source, out):
     differ."""
     if 1 not in out.shape:
         return out
+    wanted = _numpy_strides(source.shape, source.strides, source.itemsize, out.shape)
+    if wanted is None or wanted == out.strides:
+        return out
     from .strided import strided_view
 
+    return strided_view(out, out.shape, wanted)
+
+
+@functools.lru_cache(maxsize=1024)
+def _numpy_strides(shape, strides, itemsize, new_shape):
+    """The strides NumPy's no-copy reshape gives a ``shape``/``strides`` layout viewed as
+    ``new_shape`` (None: it needs a copy). Cached: building the stand-in costs ~6 us of
+    host time, and a training step views the same layouts again and again."""
     stand_in = np.lib.stride_tricks.as_strided(
-        np.empty(1, np.dtype((np.void, source.itemsize))), source.shape, source.strides)
-    wanted = reshape_view(stand_in, out.shape)
-    if wanted is None or wanted.strides == out.strides:
-        return out
-    return strided_view(out, out.shape, wanted.strides)
+        np.empty(1, np.dtype((np.void, itemsize))), shape, strides)
+    wanted = reshape_view(stand_in, new_shape)
+    return None if wanted is None else wanted.strides
