@@ -223,9 +223,14 @@ def _cudnn_mismatch(x, other, what):
 
 def _same_type(x, other):
     """PyTorch's ``type_equal`` of an input and a parameter: the same dtype on the same
-    kind of device (cpu/cuda; the meta device mixes by its own rules)."""
-    if other._data.dtype != x._data.dtype:
+    kind of device (cpu/cuda; the meta device mixes by its own rules). Arrays of one
+    class are on one kind of device, so every conv call (the same class) skips building
+    the devices (~0.7 us of host time a call)."""
+    a, b = x._data, other._data
+    if b.dtype != a.dtype:
         return False
+    if type(a) is type(b):
+        return True
     kinds = {x.device.type, other.device.type}
     return len(kinds) == 1 or not kinds <= {"cpu", "cuda"}
 
