@@ -539,6 +539,20 @@ def test_onednn_float16_probe_agrees_with_torch():
     assert conv._onednn_fp16() == torch.ops.mkldnn._is_mkldnn_fp16_supported()
 
 
+def test_onednn_float16_probe_reads_both_of_onednns_isas():
+    """oneDNN takes float16 with AVX512-FP16 or with avx2_vnni_2 (Sierra Forest, Arrow Lake:
+    no AVX-512 at all), whose parts NumPy's table lacks; the probe above can only see
+    this host's answer."""
+    from ember._ops import conv
+
+    vnni_2 = {"avx2", "avx_vnni", "avx_vnni_int8", "avx_ne_convert", "sse4_2"}
+    assert conv._f16_isa({"AVX512FP16": True}, frozenset())
+    assert conv._f16_isa({"AVX512FP16": False, "AVX512F": True}, frozenset(vnni_2))
+    assert not conv._f16_isa({"AVX512FP16": False}, frozenset(vnni_2 - {"avx_ne_convert"}))
+    assert not conv._f16_isa({}, frozenset({"avx2", "avx512f", "avx512_bf16"}))
+    assert isinstance(conv._cpu_flags(), frozenset)
+
+
 @pytest.mark.parametrize("fn,xd,bd", [("conv_transpose1d", "d", "f"),
                                       ("conv_transpose2d", "d", "f"),
                                       ("conv_transpose2d", "d", "b"),

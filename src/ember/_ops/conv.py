@@ -11,6 +11,7 @@ others. Unfold/Fold are the im2col/col2im pair, each the other's backward.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -197,15 +198,39 @@ def _dtype_name(tensor, names):
     return names.get(name, name)
 
 
+@functools.cache
 def _onednn_fp16():
     """Whether PyTorch's CPU convolutions take float16 through oneDNN on this host: its
-    ``mkldnn_fp16_device_check`` asks for AVX512-FP16 (Sapphire Rapids and later), and
-    without it float16 goes through the slow kernel, whose dtype checks differ."""
+    ``mkldnn_fp16_device_check`` is oneDNN's f16 support, and without it float16 goes
+    through the slow kernel, whose dtype checks differ. Asked once (a host's ISA is
+    fixed; /proc/cpuinfo is read where NumPy's table falls short)."""
     try:
         from numpy._core._multiarray_umath import __cpu_features__
     except ImportError:  # NumPy 1.x
         from numpy.core._multiarray_umath import __cpu_features__
-    return bool(__cpu_features__.get("AVX512FP16"))
+    return _f16_isa(__cpu_features__, _cpu_flags())
+
+
+_AVX2_VNNI_2 = frozenset(("avx2", "avx_vnni", "avx_vnni_int8", "avx_ne_convert"))
+
+
+def _f16_isa(numpy_features, cpu_flags):
+    """oneDNN's x86 f16 support: AVX512-FP16 (Sapphire Rapids and later) or its avx2_vnni_2
+    set (AVX-VNNI-INT8 and AVX-NE-CONVERT: Sierra Forest, Arrow Lake), which NumPy's
+    feature table does not list, so it comes from the kernel's ``cpu_flags``."""
+    return bool(numpy_features.get("AVX512FP16")) or _AVX2_VNNI_2 <= cpu_flags
+
+
+def _cpu_flags():
+    """The CPU flags Linux reports (empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
 
 
 def _slow_kernel(x):
