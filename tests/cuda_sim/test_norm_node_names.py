@@ -51,6 +51,11 @@ def test_cases_cudnn_does_not_take_are_native(monkeypatch):
                               training=True)) == NATIVE  # half needs float32 parameters
     assert _name(F.batch_norm(half, None, None, weight, bias, training=True)) == CUDNN
     assert _name(F.batch_norm(_x(65536, 3, 1), *_stats(), weight, bias)) == NATIVE
+    # PyTorch's rule refuses bfloat16 on either side, even with float32 parameters
+    assert _name(F.batch_norm(_x(4, 3, 5, dtype=ember.bfloat16), None, None, weight, bias,
+                              training=True)) == NATIVE
+    assert _name(F.batch_norm(x, None, None, *_affine(dtype=ember.bfloat16),
+                              training=True)) == NATIVE
     monkeypatch.setattr(ember.backends.cudnn, "enabled", False)
     assert _name(F.batch_norm(x, None, None, weight, bias, training=True)) == NATIVE
 

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .._backend import dtypes as _dt
 from ..autograd.function import Function
 from ..backends import cudnn
 from ..autograd.grad_mode import _grad_enabled
@@ -452,9 +453,10 @@ def _named_as_on_cuda(out, shape, dtype, weight, bias, running_mean, running_var
     """Give ``out``'s batch-norm node PyTorch's name on cuda: there batch norm runs cuDNN's
     kernel (node ``CudnnBatchNormBackward0``) wherever cuDNN takes the case (affine, running
     statistics both given or both absent in training, half precision only with float32
-    parameters, batch and size within cuDNN's limits, ``backends.cudnn.enabled``) and its
-    native kernel elsewhere. ember computes the same values either way. ``shape``/``dtype``
-    are those of batch norm's input (instance norm's (1, N*C, *) view)."""
+    parameters, no bfloat16 input or parameters, batch and size within cuDNN's limits,
+    ``backends.cudnn.enabled``) and its native kernel elsewhere. ember computes the same
+    values either way. ``shape``/``dtype`` are those of batch norm's input (instance
+    norm's (1, N*C, *) view)."""
     node = out.grad_fn
     if node is None or weight is None or bias is None or not cudnn.enabled:
         return out
@@ -462,6 +464,9 @@ def _named_as_on_cuda(out, shape, dtype, weight, bias, running_mean, running_var
                                                            and not training):
         return out
     if np.dtype(dtype).itemsize == 2 and weight._data.dtype != np.float32:
+        return out
+    bfloat16 = _dt.bfloat16.np  # None without ml_dtypes (and np.dtype(None) is float64)
+    if bfloat16 is not None and bfloat16 in (np.dtype(dtype), weight._data.dtype):
         return out
     limit = _CUDNN_MAX_BATCH[(len(shape) == 2, bool(training))]
     if shape[0] <= limit and math.prod(shape) < 2 ** 31 - 1:
