@@ -237,7 +237,11 @@ def test_attributes_like_torch():
         assert unbatched.batch_sampler is None and unbatched.collate_fn is data(lib).default_convert
 
 
-def test_pin_memory_without_accelerator_warns_like_torch():
+def test_pin_memory_without_accelerator_warns_like_torch(monkeypatch):
+    # both sides see no accelerator: ember's on the CuPy double (--device cuda) and torch's
+    # on a GPU machine would otherwise find one and pin without a warning
+    monkeypatch.setattr(ember.accelerator, "is_available", lambda: False)
+    monkeypatch.setattr(torch.accelerator, "is_available", lambda: False)
     texts = []
     for lib in (ember, torch):
         with warnings.catch_warnings(record=True) as caught:

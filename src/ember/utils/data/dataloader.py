@@ -295,7 +295,7 @@ def _pinning(loader) -> bool:
             f"device,ignore pin_memory_device='{loader.pin_memory_device}'.", stacklevel=4)
     if not loader.pin_memory:
         return False
-    if _ember.cuda.is_available():
+    if _ember.accelerator.is_available():  # the probe PyTorch's loader asks
         return True
     warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
                   "then device pinned memory won't be used.", stacklevel=4)
