@@ -251,6 +251,19 @@ def test_ce_all_ignored_is_nan():
     check(lambda lib, a, t: F(lib).cross_entropy(a, t), randn(3, 4), np.full(3, -100))
 
 
+@pytest.mark.parametrize("weight, target", [([0.0, 1, 1, 1], [0, -100, 0]),
+                                            ([1.0, -1, 1, 1], [0, -100, 1])])
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_mean_over_kept_weights_summing_to_zero(name, weight, target):
+    """PyTorch divides by the zero total anyway: a nan (0/0) or inf loss and nan/inf
+    gradients at the kept targets, while the ignored one keeps a zero gradient."""
+    def loss(lib, a, t):
+        return getattr(F(lib), name)(a, t, weight=lib.tensor(weight, device=a.device))
+
+    e_out, _ = check(loss, randn(3, 4), np.array(target))
+    assert not np.isfinite(as_numpy(e_out))
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
 def test_zero_classes_with_every_target_ignored(name, reduction):

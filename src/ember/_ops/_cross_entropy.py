@@ -134,18 +134,17 @@ class _IndexTargetLoss(Function):
             smooth_coef = keep * (label_smoothing / num_classes)
             weighted = logp if class_weight is None else logp * class_weight
             loss = loss - smooth_coef * weighted.sum(axis=class_axis)
-        all_ignored = False
         if reduction != "none":
             loss = loss.sum()
             if reduction == "mean":
                 total = w_target.sum()
-                all_ignored = total == 0  # every target ignored: nan loss, zero gradient
-                if not all_ignored:
+                if total == 0:  # every target ignored, or the kept ones' weights sum to 0
+                    loss, target_coef, smooth_coef = _over_zero_total(
+                        xp, loss, total, target_coef, smooth_coef, target != ignore_index)
+                else:
                     loss = loss / total
                     target_coef = target_coef / total
                     smooth_coef = None if smooth_coef is None else smooth_coef / total
-        if all_ignored:
-            loss = loss * float("nan")
         ctx.meta = (class_axis, reduction, from_logits, index, target_coef, smooth_coef,
                     class_weight)
         ctx.positions = positions
@@ -195,6 +194,19 @@ class _IndexTargetLoss(Function):
             smooth = g * xp.expand_dims(smooth_coef, class_axis)
             result -= smooth if class_weight is None else smooth * class_weight
         return (_make(result.astype(x._data.dtype, copy=False)),) + (None,) * 6
+
+
+def _over_zero_total(xp, loss, total, target_coef, smooth_coef, kept):
+    """The mean's division where the kept targets' weights sum to zero, as PyTorch's: it
+    divides anyway, so the loss is 0/0 (nan) or x/0 (+-inf, negative weights) and a kept
+    target's coefficient w/0 (nan for a zero weight), while the targets it skips, the
+    ignored ones, keep a zero gradient (every target ignored: nan loss, zero gradient)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loss = loss / total
+        target_coef = xp.where(kept, target_coef / total, 0)
+        if smooth_coef is not None:
+            smooth_coef = xp.where(kept, smooth_coef / total, 0)
+    return loss, target_coef, smooth_coef
 
 
 def _flat_positions(xp, array, index):
