@@ -50,10 +50,20 @@ def reshape_view(array, shape):
     return out
 
 
-def _on_cupy(array) -> bool:
-    from .device import cupy_module  # device imports meta, which imports this module
+_cupy_module = None
 
-    cp = cupy_module()
+
+def _on_cupy(array) -> bool:
+    """Whether ``array`` is a CuPy array (the CuPy double's under test). ``cupy_module``
+    is looked up once (device imports meta, which imports this module): an import in the
+    function cost ~1 us on every CuPy reshape. It reads device's globals on each call,
+    so swapping the CuPy module there still takes effect."""
+    global _cupy_module
+    if _cupy_module is None:
+        from .device import cupy_module
+
+        _cupy_module = cupy_module
+    cp = _cupy_module()
     return cp is not None and isinstance(array, cp.ndarray)
 
 
