@@ -10,6 +10,8 @@ import pytest
 import torch
 
 import ember
+from ember._backend import multi_tensor
+from ember._backend.device import array_module
 
 SHAPES = [(700,), (0,), (3, 5), (512,), (40, 30), (1,)]
 
@@ -66,3 +68,33 @@ def test_other_norms_keep_the_per_tensor_path(launched_kernels):
     for t, e in zip(theirs, mine):
         torch.testing.assert_close(torch.from_numpy(e.grad.cpu().numpy()), t.grad)
     assert "ember_multi_tensor_squares" not in launched_kernels
+
+
+def test_a_captured_pointer_table_outlives_the_cache(launched_kernels, monkeypatch):
+    """A capture uses a table built before it (building one is a host upload, which a
+    capturing stream refuses), and every replay reads that table's device memory, which
+    the graph's pool does not hold: clearing the cache must not drop the last reference
+    (the double's graph keeps its arguments alive itself, real CuPy's does not)."""
+    monkeypatch.setattr(multi_tensor, "_TABLES", {})
+    monkeypatch.setattr(multi_tensor, "_CAPTURED", {})
+    theirs, mine = _params(3.0)
+    ember.nn.utils.clip_grad_norm_(mine, 1.0)  # builds the table outside the capture
+    arrays = [p.grad._data for p in mine]
+    xp = array_module(arrays[0])
+    table = multi_tensor.pointer_table(xp, arrays)
+    graph = ember.cuda.CUDAGraph()
+    with ember.cuda.graph(graph):
+        ember.nn.utils.clip_grad_norm_(mine, 1.0)
+    assert launched_kernels.count("ember_multi_tensor_clip") == 2
+    others = [xp.ones(2, np.float32) for _ in range(80)]  # alive: distinct pointers
+    for pair in zip(others[::2], others[1::2]):  # 40 other tables: the cache is cleared
+        multi_tensor.pointer_table(xp, list(pair))
+    assert multi_tensor._key(arrays) not in multi_tensor._TABLES
+    assert any(kept is table for kept in multi_tensor._CAPTURED.values())
+    for t, e in zip(theirs, mine):
+        e.grad.copy_(ember.tensor(t.grad.numpy() * 5, device="cuda"))
+        t.grad.mul_(5)
+    graph.replay()
+    torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+    for t, e in zip(theirs, mine):
+        torch.testing.assert_close(torch.from_numpy(e.grad.cpu().numpy()), t.grad)

@@ -74,6 +74,10 @@ const float scale = inv_scale[0];
 
 _CHUNK = 512  # elements per thread (at most) in the sums of squares
 _TABLES: dict = {}  # ((ptr, size), ...) -> device table
+# id -> a table a CUDA graph captured: its replays read that device memory, which the
+# graph's pool does not hold (the table predates the capture), so clearing ``_TABLES``
+# must not free it (a few bytes a tensor, once per table a capture used)
+_CAPTURED: dict = {}
 
 
 _C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
@@ -105,6 +109,8 @@ def pointer_table(xp, arrays):
         stops = np.cumsum([a.size for a in arrays], dtype=np.int64)
         pointers = np.array([data_ptr(a) for a in arrays], dtype=np.uint64).view(np.int64)
         table = _TABLES[key] = xp.asarray(np.concatenate([pointers, stops]))
+    if graph_capture.ACTIVE[0]:
+        _CAPTURED[id(table)] = table
     return table
 
 
