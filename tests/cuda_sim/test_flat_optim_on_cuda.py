@@ -40,8 +40,9 @@ def test_large_cuda_parameters_update_flat_as_on_cpu(make):
 
 def test_flat_scatter_is_one_kernel_and_follows_replaced_parameter_data(launched_kernels):
     """The gathers of the parameters and gradients into the flat buffers and the scatter
-    back are one launch each through a table of their data pointers; a parameter whose data is replaced (``p.data = ...``) gets the update in
-    its new array, and a non-contiguous one falls back to per-parameter copies."""
+    back are one launch each through a table of their data pointers; a parameter whose
+    data is replaced (``p.data = ...``) gets the update in its new array, and a
+    non-contiguous one falls back to per-parameter copies."""
     names = launched_kernels
     params = [ember.zeros(4, 3, device="cuda", requires_grad=True),
               ember.zeros(5, device="cuda", requires_grad=True)]
