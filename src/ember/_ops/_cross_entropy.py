@@ -129,18 +129,21 @@ class _IndexTargetLoss(Function):
             # without smoothing the coefficients are the weights: no multiply by 1.0
             target_coef = w_target * (1 - label_smoothing) if label_smoothing else w_target
             loss = -target_coef * picked
-        smooth_coef = None
+        smooth_coef = smooth_rows = None
+        nll_rows = loss
         if label_smoothing > 0:
             smooth_coef = keep * (label_smoothing / num_classes)
             weighted = logp if class_weight is None else logp * class_weight
-            loss = loss - smooth_coef * weighted.sum(axis=class_axis)
+            smooth_rows = smooth_coef * weighted.sum(axis=class_axis)
+            loss = loss - smooth_rows
         if reduction != "none":
             loss = loss.sum()
             if reduction == "mean":
                 total = w_target.sum()
                 if total == 0:  # every target ignored, or the kept ones' weights sum to 0
                     loss, target_coef, smooth_coef = _over_zero_total(
-                        xp, loss, total, target_coef, smooth_coef, target != ignore_index)
+                        xp, nll_rows, smooth_rows, total, target_coef, smooth_coef,
+                        target != ignore_index)
                 else:
                     loss = loss / total
                     target_coef = target_coef / total
@@ -196,13 +199,17 @@ class _IndexTargetLoss(Function):
         return (_make(result.astype(x._data.dtype, copy=False)),) + (None,) * 6
 
 
-def _over_zero_total(xp, loss, total, target_coef, smooth_coef, kept):
+def _over_zero_total(xp, nll_rows, smooth_rows, total, target_coef, smooth_coef, kept):
     """The mean's division where the kept targets' weights sum to zero, as PyTorch's: it
     divides anyway, so the loss is 0/0 (nan) or x/0 (+-inf, negative weights) and a kept
     target's coefficient w/0 (nan for a zero weight), while the targets it skips, the
-    ignored ones, keep a zero gradient (every target ignored: nan loss, zero gradient)."""
+    ignored ones, keep a zero gradient (every target ignored: nan loss, zero gradient).
+    With label smoothing PyTorch divides its nll and smoothing sums apart (a 0/0 in
+    either makes the loss nan), so the rows of each are summed and divided apart here."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        loss = loss / total
+        loss = nll_rows.sum() / total
+        if smooth_rows is not None:
+            loss = loss - smooth_rows.sum() / total
         target_coef = xp.where(kept, target_coef / total, 0)
         if smooth_coef is not None:
             smooth_coef = xp.where(kept, smooth_coef / total, 0)
