@@ -62,6 +62,22 @@ def test_batch_norm_eval_uses_running_stats():
           randn(4, 3, 2, 2), randn(3), randn(3), mean, var)
 
 
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_of_an_empty_batch(training, affine):
+    """PyTorch returns before its backends: the input's copy times weight[0] plus
+    bias[0] (its nodes), running statistics untouched."""
+    def norm(L, x, w, b):
+        stats = (L.zeros(3, device=x.device), L.ones(3, device=x.device))
+        out = _f(L).batch_norm(x, *stats, w if affine else None, b if affine else None,
+                               training)
+        return out, stats[0], stats[1]
+
+    (e_out, e_mean, e_var), _ = check(norm, randn(0, 3, 4), randn(3), randn(3))
+    assert e_out.grad_fn.name() == ("AddBackward0" if affine else "CloneBackward0")
+    assert e_mean.tolist() == [0.0] * 3 and e_var.tolist() == [1.0] * 3
+
+
 @pytest.mark.parametrize("momentum", [0.1, 0.7])
 def test_functional_running_stats_update(momentum):
     x = randn(6, 3, 4)

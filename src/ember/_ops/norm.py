@@ -342,6 +342,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     _check_channels("weight", weight, channels)
     _check_channels("bias", bias, channels)
     param_shape = (channels,) + (1,) * (input.dim() - 2)
+    if input.numel() == 0:  # PyTorch returns before its backends: no statistics to take
+        out = input.clone()
+        out = out if weight is None else out * weight[0]
+        return out if bias is None else out + bias[0]
     if training or running_mean is None or running_var is None:
         if not training:
             raise RuntimeError("running_mean must be defined in evaluation mode")
