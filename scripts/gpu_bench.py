@@ -5,8 +5,9 @@
 The workloads are bench/'s own (``setup(lib, device) -> step``), so the GPU rows time the
 same code as the CPU rows. Each step is followed by the library's synchronize, so a row
 is the wall time of one whole step on the device (CuPy and PyTorch both launch
-asynchronously); ember's and torch's steps are timed in turn, one of each per round. ``--torch-device cpu`` keeps torch on the host (used by the tests on
-the CuPy double, where torch has no GPU).
+asynchronously); ember's and torch's steps are timed in turn, one of each per round.
+``--torch-device cpu`` keeps torch on the host (used by the tests on the CuPy double,
+where torch has no GPU).
 """
 
 from __future__ import annotations

@@ -115,3 +115,14 @@ def test_packed_gru_backward_keeps_the_array_loop(launched_kernels):
     torch.testing.assert_close(torch.from_numpy(e_x.grad.cpu().numpy()), t_x.grad)
     assert launched_kernels.count("ember_gru_step_forward") == 4
     assert "ember_gru_step_backward" not in launched_kernels
+
+
+def test_empty_batch_runs_like_torch():
+    """A batch of 0: the step kernel's first h is an empty copy, nothing is launched."""
+    theirs = torch.nn.LSTM(3, 4, num_layers=2)
+    mine = ember.nn.LSTM(3, 4, num_layers=2).to("cuda")
+    _copy_weights(mine, theirs)
+    t_out, (t_h, t_c) = theirs(torch.zeros(5, 0, 3))
+    e_out, (e_h, e_c) = mine(ember.zeros(5, 0, 3, device="cuda"))
+    for got, expected in ((e_out, t_out), (e_h, t_h), (e_c, t_c)):
+        assert tuple(got.shape) == tuple(expected.shape)

@@ -320,9 +320,9 @@ def _conv_forward(x, weight, bias, geo, saved=None):
     positions = math.prod(geo.out_spatial)
     w = weight.reshape(g, out_channels // g, -1)
     rows = _uses_row_gemms(geo, x) and not _row_adds_dominate(geo, x.shape[1], out_channels)
-    if n > 1 and ((positions < _FOLD_MAX_POSITIONS and not _is_pointwise(geo, x.shape[2:])
-                   and (not rows or w.shape[2] >= _FOLD_MIN_COLUMNS))
-                  or (g == 1 and xp is not np)):  # a GPU: one 2-d GEMM, see _group_gemm
+    if ((n > 1 and positions < _FOLD_MAX_POSITIONS and not _is_pointwise(geo, x.shape[2:])
+            and (not rows or w.shape[2] >= _FOLD_MIN_COLUMNS))
+            or (g == 1 and n > 0 and xp is not np)):  # a GPU: one 2-d GEMM, see _group_gemm
         out = _group_gemm(xp, w, _folded_columns(x, geo))  # (g, O/g, N * P)
         out = out.reshape(out_channels, n, positions).transpose(1, 0, 2)
         out = xp.ascontiguousarray(out).reshape((n, out_channels) + tuple(geo.out_spatial))

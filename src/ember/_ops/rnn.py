@@ -227,8 +227,9 @@ def _lstm_forward_fused(xp, ctx, kernel, gates, h, c, out, h_prev, w_hh_t, order
     for offset, n in order:
         end = offset + n
         if recurrent is not None:  # one launch: the kernel forms h_in @ w_hh_t itself
-            if n > previous_n:  # the first step, or a growing batch (a reversed packed
-                h_in, previous = h[:n].copy(), None  # sequence): rows past it are h0's
+            if h_in is None or n > previous_n:  # the first step (an empty batch too), or a
+                # growing batch (a reversed packed sequence): rows past it are h0's
+                h_in, previous = h[:n].copy(), None
             written = launch(xp, recurrent, w_hh_t, h_in, np.int64(previous or 0),
                              np.bool_(previous is not None), hidden_arg, np.int64(offset),
                              gates, c, c_prev, cell, h_prev, out, h, size=n * hidden)
