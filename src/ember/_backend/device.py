@@ -201,6 +201,18 @@ def host_scalars_to_device(arrays):
     return moved
 
 
+def retry_with_host_scalars(fn, arrays, error):
+    """After CuPy refused a host array in ``fn(*arrays)`` (``error``, its TypeError):
+    PyTorch's error for arrays on two devices, else ``fn`` again with the 0-d host arrays
+    uploaded (``host_scalars_to_device``); ``error`` again where none could move. Called
+    only from the except branch, so a working op pays nothing."""
+    check_same_device(arrays)
+    moved = host_scalars_to_device(arrays)
+    if moved is None:
+        raise error
+    return fn(*moved)
+
+
 def check_same_device(arrays) -> None:
     """Raise PyTorch's error when an op's arrays live on two devices.
 

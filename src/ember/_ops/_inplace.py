@@ -8,7 +8,7 @@ counter is bumped, so a backward that saved the old value raises PyTorch's error
 
 from __future__ import annotations
 
-from .._backend.device import check_same_device, host_scalars_to_device
+from .._backend.device import retry_with_host_scalars
 from .._backend.float8 import FLOAT8_NP
 from .._backend.dtypes import category
 from ..autograd import forward_ad as _forward_ad
@@ -103,11 +103,8 @@ def ufunc_inplace(self, ufunc, other, out_of_place, *args):
         return apply_inplace(self, out_of_place(self, other, *args))
     try:
         ufunc(dst, operand, out=dst, casting="unsafe")
-    except TypeError:  # CuPy refusing a host array: a 0-d cpu tensor mixes in as a scalar
-        check_same_device([dst, operand])
-        moved = host_scalars_to_device([dst, operand])
-        if moved is None:
-            raise
-        ufunc(dst, moved[1], out=dst, casting="unsafe")
+    except TypeError as error:  # CuPy refusing a host array: a 0-d cpu tensor is a scalar
+        retry_with_host_scalars(lambda _, scalar: ufunc(dst, scalar, out=dst, casting="unsafe"),
+                                [dst, operand], error)
     self._vc[0] += 1
     return self

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import dtypes as _dt
-from .._backend.device import check_same_device, host_scalars_to_device
+from .._backend.device import retry_with_host_scalars
 from .._backend.float8 import FLOAT8_NP, not_implemented
 from .._complex32 import widen
 from .._backend.float8 import refuse as refuse_float8
@@ -26,12 +26,9 @@ def _binary(ufunc_name, a, b):
     operands on two devices raise PyTorch's error."""
     try:
         return getattr(xp_of(a, b), ufunc_name)(a, b)
-    except TypeError:
-        check_same_device((a, b))
-        moved = host_scalars_to_device([a, b])
-        if moved is None:
-            raise
-        return getattr(xp_of(*moved), ufunc_name)(*moved)
+    except TypeError as error:
+        return retry_with_host_scalars(
+            lambda *moved: getattr(xp_of(*moved), ufunc_name)(*moved), [a, b], error)
 
 
 def _compare(ufunc_name, torch_name):
