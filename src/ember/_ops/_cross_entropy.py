@@ -121,7 +121,7 @@ class _IndexTargetLoss(Function):
         else:
             keep = target != ignore_index
             safe = xp.where(keep, target, 0)
-            _check_target_bounds(xp, safe, target, keep, num_classes)
+            _check_target_bounds(safe, target, keep, num_classes)
             index = xp.expand_dims(safe, class_axis)
             w_target = keep.astype(dtype) if weight is None else weight[safe] * keep
             positions = _flat_positions(xp, logp, index)  # kept: backward writes there too
@@ -295,15 +295,15 @@ def _check_nll_args(input, target, weight, ignore_index, label_smoothing=0.0):
     return num_classes
 
 
-def _check_target_bounds(xp, safe, target, keep, num_classes):
+def _check_target_bounds(safe, target, keep, num_classes):
     """IndexError for a kept class index outside [0, num_classes), checked in the loss's
     forward on ``safe`` (ignored entries already 0, so no mask to apply: the keep mask
     and the where that forward needs anyway serve the check too). After the argument
     checks and the weight's grad refusal, as PyTorch reports them."""
     if num_classes:
-        _check_bounds(xp, safe, num_classes, None, "nll_loss")
+        _check_bounds(safe, num_classes)
     else:  # 0 is out of bounds too: only the kept entries count
-        _check_bounds(xp, target, num_classes, keep, "nll_loss")
+        _check_bounds(target, num_classes, keep)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,

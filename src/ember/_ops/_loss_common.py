@@ -84,7 +84,7 @@ def _weighted(loss, weight, input, reduction, mean_by_weight):
     return _reduce(loss, reduction)
 
 
-def _check_bounds(xp, target, num_classes, keep_mask, op_name):
+def _check_bounds(target, num_classes, keep_mask=None):
     """IndexError for a class index outside [0, num_classes) where ``keep_mask`` (None:
     everywhere) holds."""
     bad = outside(target, num_classes)

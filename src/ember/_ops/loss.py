@@ -267,7 +267,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     _refuse_grad(weight, "multi_margin_loss", "weight")
     num_classes = input.shape[-1] if input.dim() else 1
     t = target._data
-    _check_bounds(xp_of(t), t, num_classes, None, "multi_margin_loss")
+    _check_bounds(t, num_classes)
     return MultiMarginLoss.apply(input, target=t, p=p, margin=margin,
                                  weight=_array_or_none(weight), reduction=reduction)
 
@@ -282,7 +282,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
     tgt = target._data.reshape(shape)
     xp = xp_of(tgt)
     valid = xp.cumprod(tgt != -1, axis=1).astype(bool)
-    _check_bounds(xp, xp.where(valid, tgt, 0), shape[1], None, "multilabel_margin_loss")
+    _check_bounds(xp.where(valid, tgt, 0), shape[1])
     is_target = xp.zeros(shape, dtype=bool)
     rows = xp.broadcast_to(xp.arange(shape[0])[:, None], shape)
     is_target[rows[valid], tgt[valid]] = True
