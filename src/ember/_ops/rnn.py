@@ -352,16 +352,16 @@ def _lstm_backward(xp, ctx, grad_out, grad_h, grad_c, w_hh, w_hr, order):
     kernels = None if w_hr is not None else _rnn_cuda.lstm_kernels(xp, acts.dtype)
     factor, cell_factor = _lstm_factors(xp, acts, ctx.c_prev, ctx.cell_tanh, hidden,
                                         fused=kernels is not None)
-    f = acts[:, hidden:2 * hidden]
-    factor3 = factor.reshape(rows, 4, hidden)[:, :3]
     d_gates = xp.empty_like(acts)
-    d_gates3 = d_gates.reshape(rows, 4, hidden)[:, :3]
     d_h = grad_h.copy()
     d_c = grad_c.copy()
     if kernels is not None and _lstm_backward_fused(xp, kernels[1], grad_out, cell_factor,
                                                     factor, acts, d_gates, d_h, d_c, w_hh,
                                                     order):
         return d_gates, d_gates, d_h, d_c, None
+    f = acts[:, hidden:2 * hidden]
+    factor3 = factor.reshape(rows, 4, hidden)[:, :3]
+    d_gates3 = d_gates.reshape(rows, 4, hidden)[:, :3]
     d_proj = None if w_hr is None else xp.empty((rows, w_hr.shape[0]), dtype=acts.dtype)
     for offset, n in order:
         end = offset + n
